@@ -1,0 +1,96 @@
+/* onepin-crypto.h: the cryptography onepin needs, all through NSS
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define ONEPIN_CRYPTO_ERROR (onepin_crypto_error_quark ())
+
+#define ONEPIN_HMAC_LEN 32
+#define ONEPIN_AES_KEY_LEN 32
+#define ONEPIN_GCM_NONCE_LEN 12
+#define ONEPIN_GCM_TAG_LEN 16
+
+typedef enum
+{
+  ONEPIN_CRYPTO_ERROR_INIT,
+  ONEPIN_CRYPTO_ERROR_FAILED,
+  ONEPIN_CRYPTO_ERROR_BAD_KEY,
+  ONEPIN_CRYPTO_ERROR_AUTH,        /* GCM tag mismatch: tampered or wrong key */
+  ONEPIN_CRYPTO_ERROR_KEY_FILE,
+} OnepinCryptoError;
+
+/* A symmetric key imported into NSS once and reused; safe to share between threads. */
+typedef struct _OnepinKey OnepinKey;
+
+GQuark      onepin_crypto_error_quark      (void);
+
+/* Initialises NSS without a database, once per process. Thread-safe. */
+gboolean    onepin_crypto_init             (GError      **error);
+
+gboolean    onepin_crypto_random           (guint8       *buf,
+                                            gsize         len,
+                                            GError      **error);
+/* @prefix followed by 2*@nbytes lowercase hex characters of CSPRNG output. */
+char       *onepin_crypto_random_token     (const char   *prefix,
+                                            gsize         nbytes);
+gboolean    onepin_crypto_sha256           (const void   *data,
+                                            gsize         len,
+                                            guint8        out[32]);
+/* Constant-time comparison of two equal-length buffers. */
+gboolean    onepin_crypto_equal            (const void   *a,
+                                            const void   *b,
+                                            gsize         len);
+/* Constant-time comparison of two NUL-terminated strings (length may leak). */
+gboolean    onepin_crypto_str_equal        (const char   *a,
+                                            const char   *b);
+gboolean    onepin_crypto_pbkdf2_sha256    (const char   *password,
+                                            const guint8 *salt,
+                                            gsize         salt_len,
+                                            guint         iterations,
+                                            guint8       *out,
+                                            gsize         out_len,
+                                            GError      **error);
+
+OnepinKey  *onepin_key_new_hmac            (const guint8 *raw,
+                                            gsize         len,
+                                            GError      **error);
+OnepinKey  *onepin_key_new_aes             (const guint8 *raw,
+                                            gsize         len,
+                                            GError      **error);
+void        onepin_key_free                (OnepinKey    *key);
+
+/* HMAC-SHA256 of @data under an HMAC key. */
+gboolean    onepin_key_hmac                (OnepinKey    *key,
+                                            const void   *data,
+                                            gsize         len,
+                                            guint8        out[ONEPIN_HMAC_LEN]);
+/* AES-256-GCM under an AES key. The sealed form is nonce || ciphertext || tag. */
+GBytes     *onepin_key_seal                (OnepinKey    *key,
+                                            const void   *plain,
+                                            gsize         len,
+                                            const void   *aad,
+                                            gsize         aad_len,
+                                            GError      **error);
+GBytes     *onepin_key_open                (OnepinKey    *key,
+                                            const void   *sealed,
+                                            gsize         len,
+                                            const void   *aad,
+                                            gsize         aad_len,
+                                            GError      **error);
+
+/* Reads a key file of exactly @len raw bytes, creating it with fresh random
+ * bytes and mode 0600 if it does not exist. Refuses files readable by others. */
+gboolean    onepin_key_file_load_or_create (const char   *path,
+                                            guint8       *out,
+                                            gsize         len,
+                                            GError      **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OnepinKey, onepin_key_free)
+
+G_END_DECLS

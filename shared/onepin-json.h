@@ -1,0 +1,78 @@
+/* onepin-json.h: strict JSON request parsing on top of json-glib
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define ONEPIN_JSON_ERROR (onepin_json_error_quark ())
+#define ONEPIN_JSON_MAX_DEPTH 32
+
+typedef enum
+{
+  ONEPIN_JSON_ERROR_SYNTAX,        /* not JSON, not UTF-8, too deep */
+  ONEPIN_JSON_ERROR_NOT_OBJECT,
+  ONEPIN_JSON_ERROR_UNKNOWN_FIELD,
+  ONEPIN_JSON_ERROR_TYPE,
+  ONEPIN_JSON_ERROR_MISSING,
+} OnepinJsonError;
+
+typedef enum
+{
+  ONEPIN_JSON_STRING,
+  ONEPIN_JSON_INT,
+  ONEPIN_JSON_BOOL,
+  ONEPIN_JSON_ARRAY,
+  ONEPIN_JSON_OBJECT,
+} OnepinJsonType;
+
+typedef struct
+{
+  const char     *name;
+  OnepinJsonType  type;
+  gboolean        required;
+} OnepinJsonField;
+
+GQuark       onepin_json_error_quark    (void);
+
+/* Parses @data as one JSON object. Rejects invalid UTF-8, embedded NULs,
+ * nesting deeper than ONEPIN_JSON_MAX_DEPTH (before json-glib sees it, so
+ * deep input cannot exhaust the stack) and anything that is not an object. */
+JsonObject  *onepin_json_parse_object   (const char            *data,
+                                         gsize                  len,
+                                         GError               **error);
+
+/* Checks that @object has only the listed fields, each of its type, and all
+ * the required ones. On failure, @bad_param (if not NULL) is set to the name
+ * of the offending field (owned by @fields or @object). A string field must
+ * be valid UTF-8 without NUL; an int field must be a JSON integer (5.0 is not). */
+gboolean     onepin_json_check_fields   (JsonObject            *object,
+                                         const OnepinJsonField *fields,
+                                         gsize                  n_fields,
+                                         const char           **bad_param,
+                                         GError               **error);
+
+/* Typed getters that return @fallback when the member is absent or null. */
+const char  *onepin_json_get_string     (JsonObject            *object,
+                                         const char            *name,
+                                         const char            *fallback);
+gint64       onepin_json_get_int        (JsonObject            *object,
+                                         const char            *name,
+                                         gint64                 fallback);
+gboolean     onepin_json_get_bool       (JsonObject            *object,
+                                         const char            *name,
+                                         gboolean               fallback);
+
+/* A canonical serialisation (object members sorted by name, no whitespace),
+ * for comparing two requests' parameters. */
+char        *onepin_json_canonical      (JsonNode              *node);
+
+/* Appends @str to @out as a JSON string literal, quotes included. */
+void         onepin_json_append_string  (GString               *out,
+                                         const char            *str);
+
+G_END_DECLS
