@@ -89,6 +89,77 @@ void         ot_register_card            (OtGateway   *gw,
                                           const char  *password);
 void         ot_card_free                (OtCard      *card);
 
+/* ---- Additions ---------------------------------------------------------- */
+
+/* Asserts the status, and shows the body (and the caller's line) if not. */
+#define ot_assert_status(r, expected) \
+  G_STMT_START { \
+    OtResponse *ot_r_ = (r); \
+    guint ot_e_ = (expected); \
+    if (ot_r_->status != ot_e_) \
+      { \
+        char *ot_m_ = g_strdup_printf ("expected HTTP %u, got %u: %.2000s", \
+                                       ot_e_, ot_r_->status, \
+                                       ot_r_->body ? ot_r_->body : ""); \
+        g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, ot_m_); \
+        g_free (ot_m_); \
+      } \
+  } G_STMT_END
+
+/* The CA certificate (PEM) the harness trusts, or NULL without TLS. */
+const char  *ot_gateway_ca_path          (OtGateway   *gw);
+/* Send @signum (SIGTERM, SIGINT), wait (at most 15 s), assert a clean exit 0.
+ * The data dir stays, for ot_gateway_restart(). */
+void         ot_gateway_terminate        (OtGateway   *gw,
+                                          int          signum);
+/* Send the same request @n times at once, each from its own thread, released
+ * together. Returns the responses (OtResponse*) in an array that frees them. */
+GPtrArray   *ot_request_parallel         (OtGateway   *gw,
+                                          guint        n,
+                                          const char  *method,
+                                          const char  *path,
+                                          const char  *bearer,
+                                          const char  *idempotency_key,
+                                          const char  *body);
+/* The header value, or NULL. */
+const char  *ot_response_header          (OtResponse  *r,
+                                          const char  *name);
+
+/* Member accessors that assert the member exists with the right type. */
+gint64       ot_json_int                 (JsonObject  *object,
+                                          const char  *member);
+const char  *ot_json_string              (JsonObject  *object,
+                                          const char  *member);
+gboolean     ot_json_bool                (JsonObject  *object,
+                                          const char  *member);
+JsonObject  *ot_json_object              (JsonObject  *object,
+                                          const char  *member);
+JsonArray   *ot_json_array               (JsonObject  *object,
+                                          const char  *member);
+
+gboolean     ot_luhn_valid               (const char  *number);
+/* A random Luhn-valid 16-digit number starting with @prefix (e.g. "9410"),
+ * practically never issued. */
+char        *ot_random_card_number       (const char  *prefix);
+
+/* Issue one card of @value; when @password is not NULL also register it. */
+OtCard      *ot_new_card                 (OtGateway   *gw,
+                                          gint64       value,
+                                          const char  *password);
+/* POST /v1/cards/balance, asserting 200; returns a new reference. */
+JsonObject  *ot_card_balance             (OtGateway   *gw,
+                                          const char  *number,
+                                          const char  *password);
+/* POST /v1/payments (no Idempotency-Key), asserting 200; returns the
+ * payment object (a new reference). */
+JsonObject  *ot_pay                      (OtGateway   *gw,
+                                          const char  *secret_key,
+                                          const char  *number,
+                                          const char  *password,
+                                          gint64       amount,
+                                          gboolean     capture);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OtResponse, ot_response_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OtCard, ot_card_free)
 
 G_END_DECLS
