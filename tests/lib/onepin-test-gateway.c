@@ -1114,3 +1114,33 @@ ot_pay (OtGateway  *gw,
   g_assert_cmpstr (ot_json_string (o, "status"), ==, capture ? "captured" : "authorized");
   return json_object_ref (o);
 }
+
+void
+ot_assert_card_balance (OtGateway  *gw,
+                        const char *number,
+                        const char *password,
+                        gint64      balance,
+                        gint64      available)
+{
+  g_autoptr(JsonObject) o = ot_card_balance (gw, number, password);
+  gint64 got_balance = ot_json_int (o, "balance");
+  gint64 got_available = ot_json_int (o, "available");
+
+  if (got_balance != balance || got_available != available)
+    ot_fail ("card ...%s: expected balance %" G_GINT64_FORMAT " available %"
+             G_GINT64_FORMAT ", got balance %" G_GINT64_FORMAT " available %"
+             G_GINT64_FORMAT, number + strlen (number) - MIN (strlen (number), 4),
+             balance, available, got_balance, got_available);
+}
+
+char *
+ot_repeat (const char *unit,
+           guint       n)
+{
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < n; i++)
+    g_string_append (s, unit);
+  return g_string_free (s, FALSE);
+}

@@ -159,6 +159,16 @@ JsonObject  *ot_pay                      (OtGateway   *gw,
                                           gint64       amount,
                                           gboolean     capture);
 
+/* Asserts the card's balance and available amount (POST /v1/cards/balance). */
+void         ot_assert_card_balance      (OtGateway   *gw,
+                                          const char  *number,
+                                          const char  *password,
+                                          gint64       balance,
+                                          gint64       available);
+/* @n copies of the UTF-8 string @unit. */
+char        *ot_repeat                   (const char  *unit,
+                                          guint        n);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OtResponse, ot_response_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OtCard, ot_card_free)
 
