@@ -1,0 +1,782 @@
+/* onepin-crypto.c: the cryptography onepin needs, all through NSS
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "onepin-crypto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include <nss.h>
+#include <pk11pub.h>
+#include <prerror.h>
+#include <secerr.h>
+#include <secoid.h>
+#include <secport.h>
+
+G_DEFINE_QUARK (onepin-crypto-error-quark, onepin_crypto_error)
+
+/* How many idle HMAC contexts a key keeps. Each holds an open PKCS #11
+ * session; a few cover the gateway's threads, more would only hoard them. */
+#define HMAC_POOL_MAX 8
+
+/* NSS takes lengths as int or unsigned int; longer inputs are fed in pieces
+ * (digests) or refused (one-shot encryption). */
+#define NSS_CHUNK_MAX ((gsize) G_MAXINT32)
+
+typedef enum
+{
+  KEY_HMAC,
+  KEY_AES,
+} KeyKind;
+
+struct _OnepinKey
+{
+  KeyKind     kind;
+  PK11SymKey *sym;
+
+  /* Idle HMAC contexts, each already bound to @sym. Creating a context
+   * opens a session and sets up the key schedule, which is most of the cost
+   * of an HMAC over a short message; reusing them keeps the payment hot
+   * path cheap. A context is used by one thread at a time: it leaves the
+   * pool while in use. */
+  GMutex      pool_lock;
+  GPtrArray  *pool;
+};
+
+static void
+set_nss_error (GError     **error,
+               int          code,
+               const char  *what)
+{
+  const char *name = PR_ErrorToName (PORT_GetError ());
+
+  g_set_error (error, ONEPIN_CRYPTO_ERROR, code, "%s: %s", what,
+               name != NULL ? name : "unknown NSS error");
+}
+
+/* ---- initialisation ---------------------------------------------------- */
+
+static gboolean init_ok;
+static char *init_failure;
+
+gboolean
+onepin_crypto_init (GError **error)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      /* Someone else in the process (a library) may have set NSS up
+       * already; that serves us just as well. */
+      if (NSS_IsInitialized () || NSS_NoDB_Init (NULL) == SECSuccess)
+        init_ok = TRUE;
+      else
+        init_failure = g_strdup (PR_ErrorToName (PORT_GetError ()));
+      g_once_init_leave (&once, 1);
+    }
+
+  if (!init_ok)
+    g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_INIT,
+                 "Cannot initialise NSS: %s",
+                 init_failure != NULL ? init_failure : "unknown NSS error");
+  return init_ok;
+}
+
+/* ---- stateless primitives ---------------------------------------------- */
+
+gboolean
+onepin_crypto_random (guint8  *buf,
+                      gsize    len,
+                      GError **error)
+{
+  if (!onepin_crypto_init (error))
+    return FALSE;
+
+  while (len > 0)
+    {
+      gsize n = MIN (len, NSS_CHUNK_MAX);
+
+      if (PK11_GenerateRandom (buf, (int) n) != SECSuccess)
+        {
+          set_nss_error (error, ONEPIN_CRYPTO_ERROR_FAILED, "Random generation failed");
+          return FALSE;
+        }
+      buf += n;
+      len -= n;
+    }
+
+  return TRUE;
+}
+
+/* Returns NULL only if the CSPRNG fails; callers must not fall back to
+ * anything weaker. */
+char *
+onepin_crypto_random_token (const char *prefix,
+                            gsize       nbytes)
+{
+  static const char hex[] = "0123456789abcdef";
+  g_autofree guint8 *raw = g_malloc (MAX (nbytes, 1));
+  g_autoptr(GError) error = NULL;
+  GString *out;
+
+  if (!onepin_crypto_random (raw, nbytes, &error))
+    {
+      g_warning ("Cannot make a random token: %s", error->message);
+      return NULL;
+    }
+
+  out = g_string_sized_new ((prefix != NULL ? strlen (prefix) : 0) + 2 * nbytes);
+  if (prefix != NULL)
+    g_string_append (out, prefix);
+  for (gsize i = 0; i < nbytes; i++)
+    {
+      g_string_append_c (out, hex[raw[i] >> 4]);
+      g_string_append_c (out, hex[raw[i] & 0xf]);
+    }
+
+  explicit_bzero (raw, nbytes);
+  return g_string_free (out, FALSE);
+}
+
+/* Feeds @len bytes to an initialised digest or HMAC context. */
+static gboolean
+digest_feed (PK11Context *ctx,
+             const void  *data,
+             gsize        len)
+{
+  const guint8 *p = data;
+
+  /* PK11_DigestOp refuses a NULL buffer even for length 0; skip it. */
+  while (len > 0)
+    {
+      gsize n = MIN (len, NSS_CHUNK_MAX);
+
+      if (PK11_DigestOp (ctx, p, (unsigned int) n) != SECSuccess)
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+
+  return TRUE;
+}
+
+gboolean
+onepin_crypto_sha256 (const void *data,
+                      gsize       len,
+                      guint8      out[32])
+{
+  PK11Context *ctx;
+  unsigned int out_len = 0;
+  gboolean ok;
+
+  if (!onepin_crypto_init (NULL))
+    return FALSE;
+
+  if (len <= NSS_CHUNK_MAX)
+    return PK11_HashBuf (SEC_OID_SHA256, out, len > 0 ? data : (const guint8 *) "",
+                         (PRInt32) len) == SECSuccess;
+
+  ctx = PK11_CreateDigestContext (SEC_OID_SHA256);
+  if (ctx == NULL)
+    return FALSE;
+  ok = PK11_DigestBegin (ctx) == SECSuccess &&
+       digest_feed (ctx, data, len) &&
+       PK11_DigestFinal (ctx, out, &out_len, 32) == SECSuccess &&
+       out_len == 32;
+  PK11_DestroyContext (ctx, PR_TRUE);
+
+  return ok;
+}
+
+gboolean
+onepin_crypto_equal (const void *a,
+                     const void *b,
+                     gsize       len)
+{
+  if (len == 0)
+    return TRUE;
+
+  return NSS_SecureMemcmp (a, b, len) == 0;
+}
+
+gboolean
+onepin_crypto_str_equal (const char *a,
+                         const char *b)
+{
+  gsize len;
+
+  /* A missing secret never matches, not even another missing one. */
+  if (a == NULL || b == NULL)
+    return FALSE;
+
+  len = strlen (a);
+  if (len != strlen (b))
+    return FALSE;
+
+  return onepin_crypto_equal (a, b, len);
+}
+
+gboolean
+onepin_crypto_pbkdf2_sha256 (const char   *password,
+                             const guint8 *salt,
+                             gsize         salt_len,
+                             guint         iterations,
+                             guint8       *out,
+                             gsize         out_len,
+                             GError      **error)
+{
+  SECItem salt_item = { siBuffer, (unsigned char *) salt, (unsigned int) salt_len };
+  SECItem pw_item = { siBuffer, (unsigned char *) password, 0 };
+  SECAlgorithmID *alg = NULL;
+  PK11SlotInfo *slot = NULL;
+  PK11SymKey *key = NULL;
+  SECItem *value;
+  gboolean ok = FALSE;
+
+  if (!onepin_crypto_init (error))
+    return FALSE;
+
+  if (password == NULL || salt == NULL || salt_len == 0 || salt_len > G_MAXINT32 ||
+      iterations == 0 || iterations > G_MAXINT32 || out_len == 0 || out_len > G_MAXINT32)
+    {
+      g_set_error_literal (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_FAILED,
+                           "Invalid PBKDF2 parameters");
+      return FALSE;
+    }
+  pw_item.len = (unsigned int) strlen (password);
+
+  /* PBKDF2 as a bare KDF: the "cipher" is HMAC-SHA256 too, which makes NSS
+   * derive a generic secret of exactly @out_len bytes. */
+  alg = PK11_CreatePBEV2AlgorithmID (SEC_OID_PKCS5_PBKDF2, SEC_OID_HMAC_SHA256,
+                                     SEC_OID_HMAC_SHA256, (int) out_len, (int) iterations,
+                                     &salt_item);
+  slot = PK11_GetInternalSlot ();
+  if (alg != NULL && slot != NULL)
+    key = PK11_PBEKeyGen (slot, alg, &pw_item, PR_FALSE, NULL);
+
+  if (key != NULL && PK11_ExtractKeyValue (key) == SECSuccess &&
+      (value = PK11_GetKeyData (key)) != NULL && value->len == out_len)
+    {
+      memcpy (out, value->data, out_len);
+      ok = TRUE;
+    }
+  else
+    {
+      set_nss_error (error, ONEPIN_CRYPTO_ERROR_FAILED, "PBKDF2 failed");
+    }
+
+  if (key != NULL)
+    PK11_FreeSymKey (key);
+  if (slot != NULL)
+    PK11_FreeSlot (slot);
+  if (alg != NULL)
+    SECOID_DestroyAlgorithmID (alg, PR_TRUE);
+
+  return ok;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+static OnepinKey *
+key_import (KeyKind            kind,
+            CK_MECHANISM_TYPE  mech,
+            CK_ATTRIBUTE_TYPE  operation,
+            const guint8      *raw,
+            gsize              len,
+            GError           **error)
+{
+  SECItem item = { siBuffer, (unsigned char *) raw, (unsigned int) len };
+  PK11SlotInfo *slot;
+  PK11SymKey *sym;
+  OnepinKey *key;
+
+  if (!onepin_crypto_init (error))
+    return NULL;
+
+  slot = PK11_GetInternalSlot ();
+  if (slot == NULL)
+    {
+      set_nss_error (error, ONEPIN_CRYPTO_ERROR_FAILED, "No NSS internal slot");
+      return NULL;
+    }
+
+  /* The key lives in softoken from here on; the caller's copy can be wiped. */
+  sym = PK11_ImportSymKey (slot, mech, PK11_OriginUnwrap, operation, &item, NULL);
+  PK11_FreeSlot (slot);
+  if (sym == NULL)
+    {
+      set_nss_error (error, ONEPIN_CRYPTO_ERROR_BAD_KEY, "Cannot import key");
+      return NULL;
+    }
+
+  key = g_new0 (OnepinKey, 1);
+  key->kind = kind;
+  key->sym = sym;
+  g_mutex_init (&key->pool_lock);
+  key->pool = g_ptr_array_new ();
+
+  return key;
+}
+
+OnepinKey *
+onepin_key_new_hmac (const guint8  *raw,
+                     gsize          len,
+                     GError       **error)
+{
+  /* RFC 2104 allows any length, but an empty key is certainly a bug. */
+  if (raw == NULL || len == 0 || len > G_MAXINT32)
+    {
+      g_set_error_literal (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_BAD_KEY,
+                           "An HMAC key must not be empty");
+      return NULL;
+    }
+
+  return key_import (KEY_HMAC, CKM_SHA256_HMAC, CKA_SIGN, raw, len, error);
+}
+
+OnepinKey *
+onepin_key_new_aes (const guint8  *raw,
+                    gsize          len,
+                    GError       **error)
+{
+  if (raw == NULL || len != ONEPIN_AES_KEY_LEN)
+    {
+      g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_BAD_KEY,
+                   "An AES key must be %d bytes", ONEPIN_AES_KEY_LEN);
+      return NULL;
+    }
+
+  /* CKA_ENCRYPT is only the operation the import is for; the softoken key
+   * object is created with both encrypt and decrypt allowed. */
+  return key_import (KEY_AES, CKM_AES_GCM, CKA_ENCRYPT, raw, len, error);
+}
+
+void
+onepin_key_free (OnepinKey *key)
+{
+  if (key == NULL)
+    return;
+
+  for (guint i = 0; i < key->pool->len; i++)
+    PK11_DestroyContext (g_ptr_array_index (key->pool, i), PR_TRUE);
+  g_ptr_array_unref (key->pool);
+  g_mutex_clear (&key->pool_lock);
+  PK11_FreeSymKey (key->sym);
+  g_free (key);
+}
+
+static PK11Context *
+hmac_context_take (OnepinKey *key)
+{
+  PK11Context *ctx = NULL;
+  SECItem no_params = { siBuffer, NULL, 0 };
+
+  g_mutex_lock (&key->pool_lock);
+  if (key->pool->len > 0)
+    ctx = g_ptr_array_steal_index_fast (key->pool, key->pool->len - 1);
+  g_mutex_unlock (&key->pool_lock);
+
+  if (ctx == NULL)
+    ctx = PK11_CreateContextBySymKey (CKM_SHA256_HMAC, CKA_SIGN, key->sym, &no_params);
+
+  return ctx;
+}
+
+static void
+hmac_context_return (OnepinKey   *key,
+                     PK11Context *ctx)
+{
+  g_mutex_lock (&key->pool_lock);
+  if (key->pool->len < HMAC_POOL_MAX)
+    {
+      g_ptr_array_add (key->pool, ctx);
+      ctx = NULL;
+    }
+  g_mutex_unlock (&key->pool_lock);
+
+  if (ctx != NULL)
+    PK11_DestroyContext (ctx, PR_TRUE);
+}
+
+gboolean
+onepin_key_hmac (OnepinKey  *key,
+                 const void *data,
+                 gsize       len,
+                 guint8      out[ONEPIN_HMAC_LEN])
+{
+  PK11Context *ctx;
+  unsigned int out_len = 0;
+
+  g_return_val_if_fail (key != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  if (key->kind != KEY_HMAC)
+    return FALSE;
+
+  ctx = hmac_context_take (key);
+  if (ctx == NULL)
+    return FALSE;
+
+  /* DigestBegin restarts the context, so a pooled one carries nothing over
+   * from its previous message. */
+  if (PK11_DigestBegin (ctx) != SECSuccess ||
+      !digest_feed (ctx, data, len) ||
+      PK11_DigestFinal (ctx, out, &out_len, ONEPIN_HMAC_LEN) != SECSuccess ||
+      out_len != ONEPIN_HMAC_LEN)
+    {
+      /* Its state is unknown now; don't put it back. */
+      PK11_DestroyContext (ctx, PR_TRUE);
+      return FALSE;
+    }
+
+  hmac_context_return (key, ctx);
+  return TRUE;
+}
+
+static gboolean
+check_aes_key (OnepinKey  *key,
+               GError    **error)
+{
+  if (key != NULL && key->kind == KEY_AES)
+    return TRUE;
+
+  g_set_error_literal (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_BAD_KEY,
+                       "Not an AES key");
+  return FALSE;
+}
+
+/* NSS 3.87 defines CK_GCM_PARAMS as the PKCS #11 v3 structure, which has
+ * ulIvBits; softoken accepts it (and the older CK_NSS_GCM_PARAMS). */
+static void
+gcm_params_init (CK_GCM_PARAMS *params,
+                 SECItem       *item,
+                 const guint8  *nonce,
+                 const void    *aad,
+                 gsize          aad_len)
+{
+  memset (params, 0, sizeof *params);
+  params->pIv = (CK_BYTE_PTR) nonce;
+  params->ulIvLen = ONEPIN_GCM_NONCE_LEN;
+  params->ulIvBits = ONEPIN_GCM_NONCE_LEN * 8;
+  params->pAAD = aad_len > 0 ? (CK_BYTE_PTR) aad : NULL;
+  params->ulAADLen = aad_len;
+  params->ulTagBits = ONEPIN_GCM_TAG_LEN * 8;
+
+  item->type = siBuffer;
+  item->data = (unsigned char *) params;
+  item->len = sizeof *params;
+}
+
+/* Leaves room for the nonce and tag within NSS's unsigned int lengths. */
+#define SEAL_MAX_LEN ((gsize) G_MAXINT32)
+
+GBytes *
+onepin_key_seal (OnepinKey   *key,
+                 const void  *plain,
+                 gsize        len,
+                 const void  *aad,
+                 gsize        aad_len,
+                 GError     **error)
+{
+  CK_GCM_PARAMS params;
+  SECItem param_item;
+  gsize sealed_len = ONEPIN_GCM_NONCE_LEN + len + ONEPIN_GCM_TAG_LEN;
+  g_autofree guint8 *sealed = NULL;
+  unsigned int out_len = 0;
+
+  if (!check_aes_key (key, error))
+    return NULL;
+  if (len > SEAL_MAX_LEN || aad_len > SEAL_MAX_LEN)
+    {
+      g_set_error_literal (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_FAILED,
+                           "Message too long to seal");
+      return NULL;
+    }
+
+  sealed = g_malloc (sealed_len);
+
+  /* A fresh random 96-bit nonce per message: with a key used for well under
+   * 2^32 messages the chance of a repeat is negligible. */
+  if (!onepin_crypto_random (sealed, ONEPIN_GCM_NONCE_LEN, error))
+    return NULL;
+
+  gcm_params_init (&params, &param_item, sealed, aad, aad_len);
+  if (PK11_Encrypt (key->sym, CKM_AES_GCM, &param_item,
+                    sealed + ONEPIN_GCM_NONCE_LEN, &out_len,
+                    (unsigned int) (len + ONEPIN_GCM_TAG_LEN),
+                    len > 0 ? plain : (const guint8 *) "", (unsigned int) len) != SECSuccess ||
+      out_len != len + ONEPIN_GCM_TAG_LEN)
+    {
+      set_nss_error (error, ONEPIN_CRYPTO_ERROR_FAILED, "Encryption failed");
+      return NULL;
+    }
+
+  return g_bytes_new_take (g_steal_pointer (&sealed), sealed_len);
+}
+
+GBytes *
+onepin_key_open (OnepinKey   *key,
+                 const void  *sealed,
+                 gsize        len,
+                 const void  *aad,
+                 gsize        aad_len,
+                 GError     **error)
+{
+  CK_GCM_PARAMS params;
+  SECItem param_item;
+  const guint8 *in = sealed;
+  gsize body_len;
+  g_autofree guint8 *plain = NULL;
+  unsigned int out_len = 0;
+
+  if (!check_aes_key (key, error))
+    return NULL;
+
+  /* Too short to hold a nonce and a tag: as unauthenticated as a bad tag. */
+  if (sealed == NULL || len < ONEPIN_GCM_NONCE_LEN + ONEPIN_GCM_TAG_LEN ||
+      len > SEAL_MAX_LEN || aad_len > SEAL_MAX_LEN)
+    {
+      g_set_error_literal (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_AUTH,
+                           "Sealed data is malformed");
+      return NULL;
+    }
+
+  body_len = len - ONEPIN_GCM_NONCE_LEN;
+  /* Softoken wants room for ciphertext plus tag even though it writes only
+   * the plaintext; +1 keeps the allocation non-empty. */
+  plain = g_malloc (body_len + 1);
+
+  gcm_params_init (&params, &param_item, in, aad, aad_len);
+  if (PK11_Decrypt (key->sym, CKM_AES_GCM, &param_item, plain, &out_len,
+                    (unsigned int) body_len, in + ONEPIN_GCM_NONCE_LEN,
+                    (unsigned int) body_len) != SECSuccess)
+    {
+      int code = PORT_GetError () == SEC_ERROR_BAD_DATA ? ONEPIN_CRYPTO_ERROR_AUTH
+                                                        : ONEPIN_CRYPTO_ERROR_FAILED;
+
+      explicit_bzero (plain, body_len);
+      if (code == ONEPIN_CRYPTO_ERROR_AUTH)
+        g_set_error_literal (error, ONEPIN_CRYPTO_ERROR, code,
+                             "Sealed data failed authentication");
+      else
+        set_nss_error (error, code, "Decryption failed");
+      return NULL;
+    }
+
+  return g_bytes_new_take (g_steal_pointer (&plain), out_len);
+}
+
+/* ---- key files --------------------------------------------------------- */
+
+static gboolean
+set_key_file_error (GError     **error,
+                    const char  *path,
+                    const char  *what,
+                    int          saved_errno)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  if (saved_errno != 0)
+    g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE,
+                 "Key file %s: %s: %s", display, what, g_strerror (saved_errno));
+  else
+    g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE,
+                 "Key file %s: %s", display, what);
+  return FALSE;
+}
+
+static gboolean
+read_exactly (int     fd,
+              guint8 *out,
+              gsize   len)
+{
+  while (len > 0)
+    {
+      ssize_t n = read (fd, out, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      out += n;
+      len -= (gsize) n;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+write_all (int           fd,
+           const guint8 *buf,
+           gsize         len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, buf, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      buf += n;
+      len -= (gsize) n;
+    }
+
+  return TRUE;
+}
+
+/* Reads the key from an open file after checking it is a regular file that
+ * only its owner can read and that it has the expected size. */
+static gboolean
+key_file_read (int          fd,
+               const char  *path,
+               guint8      *out,
+               gsize        len,
+               GError     **error)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) != 0)
+    return set_key_file_error (error, path, "cannot stat", errno);
+  if (!S_ISREG (st.st_mode))
+    return set_key_file_error (error, path, "not a regular file", 0);
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("mode %04o gives group or others access; "
+                                               "it must be 0600",
+                                               (unsigned int) (st.st_mode & 07777));
+      return set_key_file_error (error, path, what, 0);
+    }
+  if (st.st_size < 0 || (guint64) st.st_size != len)
+    {
+      g_autofree char *what = g_strdup_printf ("size is %" G_GINT64_FORMAT " bytes, "
+                                               "expected %" G_GSIZE_FORMAT,
+                                               (gint64) st.st_size, len);
+      return set_key_file_error (error, path, what, 0);
+    }
+  if (!read_exactly (fd, out, len))
+    {
+      int saved_errno = errno;
+
+      explicit_bzero (out, len);
+      return set_key_file_error (error, path, "cannot read", saved_errno);
+    }
+
+  return TRUE;
+}
+
+/* fsync()s the directory holding @path so a new entry survives a crash. */
+static void
+sync_parent_dir (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd >= 0)
+    {
+      fsync (fd);
+      close (fd);
+    }
+}
+
+typedef enum
+{
+  CREATE_DONE,
+  CREATE_EXISTS,   /* someone else created it meanwhile */
+  CREATE_FAILED,   /* @error is set */
+} CreateResult;
+
+/* Writes fresh random bytes to a private temporary file and then link()s it
+ * into place. link() never replaces an existing file, so of two processes
+ * racing to create the key only one wins and the other loads the winner's
+ * key; and no one ever sees a half-written key file, even after a crash. */
+static CreateResult
+key_file_create (const char  *path,
+                 gsize        len,
+                 GError     **error)
+{
+  g_autofree char *tmp_path = g_strdup_printf ("%s.XXXXXX", path);
+  g_autofree guint8 *buf = g_malloc (len);
+  CreateResult result = CREATE_FAILED;
+  int fd;
+
+  /* g_mkstemp_full opens with O_CREAT | O_EXCL, here with mode 0600. */
+  fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      set_key_file_error (error, path, "cannot create", errno);
+      return CREATE_FAILED;
+    }
+
+  if (!onepin_crypto_random (buf, len, error))
+    goto out;
+
+  if (!write_all (fd, buf, len) || fsync (fd) != 0)
+    {
+      set_key_file_error (error, path, "cannot write", errno);
+      goto out;
+    }
+
+  if (link (tmp_path, path) != 0)
+    {
+      if (errno == EEXIST)
+        result = CREATE_EXISTS;
+      else
+        set_key_file_error (error, path, "cannot create", errno);
+      goto out;
+    }
+
+  sync_parent_dir (path);
+  result = CREATE_DONE;
+
+out:
+  explicit_bzero (buf, len);
+  close (fd);
+  g_unlink (tmp_path);
+  return result;
+}
+
+gboolean
+onepin_key_file_load_or_create (const char  *path,
+                                guint8      *out,
+                                gsize        len,
+                                GError     **error)
+{
+  g_autofree char *dir = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (out != NULL && len > 0, FALSE);
+
+  dir = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    return set_key_file_error (error, path, "cannot create its directory", errno);
+
+  /* Two rounds at most: after creating the file (or losing the race to
+   * create it) it is read back like any existing one. */
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+      if (fd >= 0)
+        {
+          gboolean ok = key_file_read (fd, path, out, len, error);
+
+          close (fd);
+          return ok;
+        }
+      if (errno != ENOENT)
+        return set_key_file_error (error, path, "cannot open", errno);
+
+      if (key_file_create (path, len, error) == CREATE_FAILED)
+        return FALSE;
+    }
+
+  return set_key_file_error (error, path, "vanished right after being created", 0);
+}
