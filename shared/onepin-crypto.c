@@ -61,6 +61,15 @@ set_nss_error (GError     **error,
                name != NULL ? name : "unknown NSS error");
 }
 
+/* Clears secret bytes in a way the compiler may not optimise out. */
+static void
+wipe (void  *buf,
+      gsize  len)
+{
+  if (buf != NULL && len > 0)
+    explicit_bzero (buf, len);
+}
+
 /* ---- initialisation ---------------------------------------------------- */
 
 static gboolean init_ok;
@@ -141,7 +150,7 @@ onepin_crypto_random_token (const char *prefix,
       g_string_append_c (out, hex[raw[i] & 0xf]);
     }
 
-  explicit_bzero (raw, nbytes);
+  wipe (raw, nbytes);
   return g_string_free (out, FALSE);
 }
 
@@ -533,7 +542,7 @@ onepin_key_open (OnepinKey   *key,
   SECItem param_item;
   const guint8 *in = sealed;
   gsize body_len;
-  g_autofree guint8 *plain = NULL;
+  guint8 *plain;
   unsigned int out_len = 0;
 
   if (!check_aes_key (key, error))
@@ -561,7 +570,8 @@ onepin_key_open (OnepinKey   *key,
       int code = PORT_GetError () == SEC_ERROR_BAD_DATA ? ONEPIN_CRYPTO_ERROR_AUTH
                                                         : ONEPIN_CRYPTO_ERROR_FAILED;
 
-      explicit_bzero (plain, body_len);
+      wipe (plain, body_len);
+      g_free (plain);
       if (code == ONEPIN_CRYPTO_ERROR_AUTH)
         g_set_error_literal (error, ONEPIN_CRYPTO_ERROR, code,
                              "Sealed data failed authentication");
@@ -570,7 +580,7 @@ onepin_key_open (OnepinKey   *key,
       return NULL;
     }
 
-  return g_bytes_new_take (g_steal_pointer (&plain), out_len);
+  return g_bytes_new_take (plain, out_len);
 }
 
 /* ---- key files --------------------------------------------------------- */
@@ -665,7 +675,7 @@ key_file_read (int          fd,
     {
       int saved_errno = errno;
 
-      explicit_bzero (out, len);
+      wipe (out, len);
       return set_key_file_error (error, path, "cannot read", saved_errno);
     }
 
@@ -737,7 +747,7 @@ key_file_create (const char  *path,
   result = CREATE_DONE;
 
 out:
-  explicit_bzero (buf, len);
+  wipe (buf, len);
   close (fd);
   g_unlink (tmp_path);
   return result;
