@@ -1,0 +1,389 @@
+/* test-json.c: unit tests for onepin-json
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "onepin-shared.h"
+
+#include <string.h>
+
+static JsonObject *
+parse (const char *text,
+       GError    **error)
+{
+  return onepin_json_parse_object (text, strlen (text), error);
+}
+
+static void
+assert_parse_fails (const char      *data,
+                    gsize            len,
+                    int              code)
+{
+  g_autoptr(GError) error = NULL;
+  JsonObject *object = onepin_json_parse_object (data, len, &error);
+
+  if (object != NULL)
+    g_error ("accepted: %.*s", (int) MIN (len, 200), data);
+  g_assert_error (error, ONEPIN_JSON_ERROR, code);
+}
+
+static void
+assert_rejected (const char *text)
+{
+  assert_parse_fails (text, strlen (text), ONEPIN_JSON_ERROR_SYNTAX);
+}
+
+static void
+test_parse_valid (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  JsonObject *meta;
+
+  object = parse (" \r\n\t{\"amount\": 5000, \"currency\": \"krw\", \"capture\": true, "
+                  "\"meta\": {\"tags\": [1, -2.5e3, \"x\", null, false, {}, []]},"
+                  "\"emoji\": \"\\ud83d\\ude00\", \"esc\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\"} \n",
+                  &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (object);
+
+  g_assert_cmpint (onepin_json_get_int (object, "amount", -1), ==, 5000);
+  g_assert_cmpstr (onepin_json_get_string (object, "currency", NULL), ==, "krw");
+  g_assert_true (onepin_json_get_bool (object, "capture", FALSE));
+  g_assert_cmpstr (onepin_json_get_string (object, "emoji", NULL), ==, "\xf0\x9f\x98\x80");
+  g_assert_cmpstr (onepin_json_get_string (object, "esc", NULL), ==, "\"\\/\b\f\n\r\t");
+  meta = json_object_get_object_member (object, "meta");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (meta, "tags")), ==, 7);
+}
+
+static void
+test_parse_int_range (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) max = parse ("{\"a\":9223372036854775807}", &error);
+  g_autoptr(JsonObject) min = parse ("{\"a\":-9223372036854775808}", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (onepin_json_get_int (max, "a", 0), ==, G_MAXINT64);
+  g_assert_cmpint (onepin_json_get_int (min, "a", 0), ==, G_MININT64);
+
+  /* json-glib 1.6 would silently wrap these. */
+  assert_rejected ("{\"a\":9223372036854775808}");
+  assert_rejected ("{\"a\":-9223372036854775809}");
+  assert_rejected ("{\"a\":99999999999999999999}");
+  assert_rejected ("{\"a\":1e999}");
+}
+
+static char *
+nest (const char *open,
+      const char *inner,
+      const char *close,
+      guint       depth)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append (out, open);
+  g_string_append (out, inner);
+  for (guint i = 0; i < depth; i++)
+    g_string_append (out, close);
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_parse_depth (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *max_arrays = nest ("[", "1", "]", ONEPIN_JSON_MAX_DEPTH - 1);
+  g_autofree char *ok = g_strdup_printf ("{\"a\":%s}", max_arrays);
+  g_autofree char *too_deep_arrays = nest ("[", "1", "]", ONEPIN_JSON_MAX_DEPTH);
+  g_autofree char *too_deep = g_strdup_printf ("{\"a\":%s}", too_deep_arrays);
+  g_autofree char *objects_ok = nest ("{\"a\":", "1", "}", ONEPIN_JSON_MAX_DEPTH);
+  g_autofree char *objects_deep = nest ("{\"a\":", "1", "}", ONEPIN_JSON_MAX_DEPTH + 1);
+  g_autofree char *huge_open = nest ("[", "", "", 100000);
+  g_autofree char *huge_closed = nest ("[", "", "]", 100000);
+  g_autofree char *huge_objects = nest ("{\"a\":", "", "", 100000);
+  g_autofree char *brackets = nest ("[", "", "", 1000);
+  g_autofree char *in_string = g_strdup_printf ("{\"a\":\"\\\"%s\",\"b\":[{}]}", brackets);
+  JsonObject *object;
+
+  object = parse (ok, &error);
+  g_assert_no_error (error);
+  json_object_unref (object);
+  object = parse (objects_ok, &error);
+  g_assert_no_error (error);
+  json_object_unref (object);
+
+  assert_rejected (too_deep);
+  assert_rejected (objects_deep);
+  assert_rejected (huge_open);
+  assert_rejected (huge_closed);
+  assert_rejected (huge_objects);
+
+  /* Brackets inside strings (after an escaped quote, too) are not nesting. */
+  object = parse (in_string, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (onepin_json_get_string (object, "a", "")), ==, 1001);
+  json_object_unref (object);
+}
+
+static void
+test_parse_encoding (void)
+{
+  static const char with_nul[] = "{\"a\":\"x\0y\"}";
+  static const char trailing_nul[] = "{\"a\":1}\0";
+
+  assert_rejected ("{\"a\":\"\xff\"}");
+  assert_rejected ("{\"a\":\"\xc0\xaf\"}");              /* overlong '/' */
+  assert_rejected ("{\"a\":\"\xed\xa0\x80\"}");          /* UTF-8 surrogate */
+  assert_rejected ("{\"a\":\"\xe2\x82\"}");              /* truncated */
+  assert_rejected ("{\"\xfe\":1}");
+  assert_parse_fails (with_nul, sizeof with_nul - 1, ONEPIN_JSON_ERROR_SYNTAX);
+  assert_parse_fails (trailing_nul, sizeof trailing_nul - 1, ONEPIN_JSON_ERROR_SYNTAX);
+
+  /* Escapes that would smuggle a NUL or lone surrogate past UTF-8 checks. */
+  assert_rejected ("{\"a\":\"x\\u0000y\"}");
+  assert_rejected ("{\"a\\u0000\":1}");
+  assert_rejected ("{\"a\":\"\\ud800\"}");
+  assert_rejected ("{\"a\":\"\\ud800x\"}");
+  assert_rejected ("{\"a\":\"\\udc00\"}");
+  assert_rejected ("{\"a\":\"\\ud800\\u0041\"}");
+}
+
+static void
+test_parse_not_object (void)
+{
+  static const char *const roots[] = {
+    "[]", "[{\"a\":1}]", "\"x\"", "1", "-1.5", "true", "false", "null", " \n []",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (roots); i++)
+    assert_parse_fails (roots[i], strlen (roots[i]), ONEPIN_JSON_ERROR_NOT_OBJECT);
+
+  assert_parse_fails ("", 0, ONEPIN_JSON_ERROR_SYNTAX);
+  assert_parse_fails (NULL, 0, ONEPIN_JSON_ERROR_SYNTAX);
+  assert_rejected ("   ");
+}
+
+/* What json-glib 1.6 accepts but RFC 8259 does not. */
+static void
+test_parse_strict (void)
+{
+  static const char *const bad[] = {
+    "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}", "{,}", "{\"a\":[1,]}",
+    "{\"a\":[1 2]}", "{\"a\":1}}", "{\"a\":1} x", "{}{}", "{a:1}", "{'a':1}",
+    "{\"a\":'x'}", "{/*c*/\"a\":1}", "{\"a\":1}//c", "{\"a\":01}", "{\"a\":-01}",
+    "{\"a\":0x10}", "{\"a\":+1}", "{\"a\":.5}", "{\"a\":5.}", "{\"a\":1e}", "{\"a\":-}",
+    "{\"a\":NaN}", "{\"a\":Infinity}", "{\"a\":tru}", "{\"a\":True}", "{\"a\":nul}",
+    "{\"a\":\"\\x41\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":\"tab\there\"}",
+    "{\"a\":\"new\nline\"}", "{\"a\":\"unterminated}", "{\"a\":\"x\\\"}", "\xef\xbb\xbf{}",
+    "{\"a\":1}\f", "{\"a\"\v:1}",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    assert_rejected (bad[i]);
+}
+
+static void
+test_parse_duplicates (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = NULL;
+
+  assert_rejected ("{\"amount\":1,\"amount\":100000}");
+  assert_rejected ("{\"a\":{\"b\":1,\"c\":2,\"b\":3}}");
+  assert_rejected ("{\"a\":1,\"\\u0061\":2}");
+
+  /* The same name in different objects is fine. */
+  object = parse ("{\"a\":{\"a\":1},\"b\":[{\"a\":1},{\"a\":2}]}", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (object);
+}
+
+static const OnepinJsonField payment_fields[] = {
+  { "amount", ONEPIN_JSON_INT, TRUE },
+  { "currency", ONEPIN_JSON_STRING, TRUE },
+  { "capture", ONEPIN_JSON_BOOL, FALSE },
+  { "items", ONEPIN_JSON_ARRAY, FALSE },
+  { "metadata", ONEPIN_JSON_OBJECT, FALSE },
+};
+
+static void
+assert_fields (const char      *text,
+               int              expected_code,   /* -1: accepted */
+               const char      *expected_param)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = parse (text, &error);
+  const char *bad_param = "untouched";
+  gboolean ok;
+
+  g_assert_no_error (error);
+  ok = onepin_json_check_fields (object, payment_fields, G_N_ELEMENTS (payment_fields),
+                                 &bad_param, &error);
+  if (expected_code < 0)
+    {
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      g_assert_null (bad_param);
+      return;
+    }
+
+  g_assert_false (ok);
+  g_assert_error (error, ONEPIN_JSON_ERROR, expected_code);
+  g_assert_cmpstr (bad_param, ==, expected_param);
+}
+
+static void
+test_check_fields (void)
+{
+  assert_fields ("{\"amount\":5000,\"currency\":\"krw\"}", -1, NULL);
+  assert_fields ("{\"amount\":-1,\"currency\":\"\",\"capture\":false,\"items\":[],"
+                 "\"metadata\":{\"x\":1}}", -1, NULL);
+  assert_fields ("{\"amount\":5000,\"currency\":\"krw\",\"capture\":null,\"items\":null,"
+                 "\"metadata\":null}", -1, NULL);
+
+  assert_fields ("{\"amount\":5000,\"currency\":\"krw\",\"amout\":1}",
+                 ONEPIN_JSON_ERROR_UNKNOWN_FIELD, "amout");
+  assert_fields ("{\"zzz\":null,\"amount\":5000}", ONEPIN_JSON_ERROR_UNKNOWN_FIELD, "zzz");
+
+  assert_fields ("{\"amount\":5.0,\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_TYPE, "amount");
+  assert_fields ("{\"amount\":5e0,\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_TYPE, "amount");
+  assert_fields ("{\"amount\":\"5000\",\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_TYPE, "amount");
+  assert_fields ("{\"amount\":true,\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_TYPE, "amount");
+  assert_fields ("{\"amount\":[5000],\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_TYPE, "amount");
+  assert_fields ("{\"amount\":5000,\"currency\":1}", ONEPIN_JSON_ERROR_TYPE, "currency");
+  assert_fields ("{\"amount\":5000,\"currency\":\"krw\",\"capture\":1}",
+                 ONEPIN_JSON_ERROR_TYPE, "capture");
+  assert_fields ("{\"amount\":5000,\"currency\":\"krw\",\"capture\":\"true\"}",
+                 ONEPIN_JSON_ERROR_TYPE, "capture");
+  assert_fields ("{\"amount\":5000,\"currency\":\"krw\",\"items\":{}}",
+                 ONEPIN_JSON_ERROR_TYPE, "items");
+  assert_fields ("{\"amount\":5000,\"currency\":\"krw\",\"metadata\":[]}",
+                 ONEPIN_JSON_ERROR_TYPE, "metadata");
+
+  assert_fields ("{\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_MISSING, "amount");
+  assert_fields ("{\"amount\":1}", ONEPIN_JSON_ERROR_MISSING, "currency");
+  assert_fields ("{\"amount\":null,\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_MISSING, "amount");
+  assert_fields ("{}", ONEPIN_JSON_ERROR_MISSING, "amount");
+}
+
+/* A hand-built object can hold what no parsed body can: a string that is
+ * not UTF-8. check_fields must still refuse it. */
+static void
+test_check_fields_built (void)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  const char *bad_param = NULL;
+
+  json_object_set_int_member (object, "amount", 1);
+  json_object_set_string_member (object, "currency", "kr\xff");
+  g_assert_false (onepin_json_check_fields (object, payment_fields,
+                                            G_N_ELEMENTS (payment_fields), &bad_param, &error));
+  g_assert_error (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_TYPE);
+  g_assert_cmpstr (bad_param, ==, "currency");
+}
+
+static void
+test_getters (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = parse ("{\"s\":\"x\",\"i\":7,\"b\":false,\"n\":null,"
+                                        "\"d\":7.0}", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (onepin_json_get_string (object, "s", "fb"), ==, "x");
+  g_assert_cmpstr (onepin_json_get_string (object, "n", "fb"), ==, "fb");
+  g_assert_cmpstr (onepin_json_get_string (object, "absent", "fb"), ==, "fb");
+  g_assert_cmpstr (onepin_json_get_string (object, "i", NULL), ==, NULL);
+  g_assert_cmpint (onepin_json_get_int (object, "i", -1), ==, 7);
+  g_assert_cmpint (onepin_json_get_int (object, "d", -1), ==, -1);
+  g_assert_cmpint (onepin_json_get_int (object, "n", -1), ==, -1);
+  g_assert_cmpint (onepin_json_get_int (object, "b", -1), ==, -1);
+  g_assert_false (onepin_json_get_bool (object, "b", TRUE));
+  g_assert_true (onepin_json_get_bool (object, "n", TRUE));
+  g_assert_true (onepin_json_get_bool (object, "i", TRUE));
+}
+
+static char *
+canonical_of (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = parse (text, &error);
+  g_autoptr(JsonNode) node = NULL;
+
+  g_assert_no_error (error);
+  node = json_node_init_object (json_node_alloc (), object);
+  return onepin_json_canonical (node);
+}
+
+static void
+test_canonical (void)
+{
+  g_autofree char *a = canonical_of ("{\"b\": 1, \"a\": {\"d\": [true, null, \"x\", 2.5, 5.0],"
+                                     " \"c\": -0}, \"B\": false, \"\": \"e\"}");
+  g_autofree char *b = canonical_of ("{\"\":\"e\",\"B\":false,\"a\":{\"c\":0,"
+                                     "\"d\":[true,null,\"x\",2.5,5.0]},\"b\":1}");
+  g_autofree char *c = canonical_of ("{\"a\":[2,1]}");
+  g_autofree char *d = canonical_of ("{\"a\":[1,2]}");
+  g_autofree char *e = canonical_of ("{\"a\":5}");
+  g_autofree char *f = canonical_of ("{\"a\":5.0}");
+  g_autofree char *g = canonical_of ("{\"s\":\"q\\\"b\\\\s\\/n\\nt\\tc\\u0001\\u001f"
+                                     "\\u00e9\\u20ac\"}");
+
+  g_assert_cmpstr (a, ==, "{\"\":\"e\",\"B\":false,\"a\":{\"c\":0,"
+                          "\"d\":[true,null,\"x\",2.5,5.0]},\"b\":1}");
+  g_assert_cmpstr (a, ==, b);
+  /* Array order is significant; integer and float are not the same. */
+  g_assert_cmpstr (c, !=, d);
+  g_assert_cmpstr (e, ==, "{\"a\":5}");
+  g_assert_cmpstr (f, ==, "{\"a\":5.0}");
+  g_assert_cmpstr (g, ==, "{\"s\":\"q\\\"b\\\\s/n\\u000at\\u0009c\\u0001\\u001f"
+                          "\xc3\xa9\xe2\x82\xac\"}");
+}
+
+static void
+assert_append (const char *in,
+               const char *expected)
+{
+  g_autoptr(GString) out = g_string_new ("x");
+
+  onepin_json_append_string (out, in);
+  g_assert_cmpstr (out->str, ==, expected);
+}
+
+static void
+test_append_string (void)
+{
+  assert_append ("", "x\"\"");
+  assert_append ("plain", "x\"plain\"");
+  assert_append ("a\"b\\c", "x\"a\\\"b\\\\c\"");
+  assert_append ("\x01\n\x1f\x7f", "x\"\\u0001\\u000a\\u001f\x7f\"");
+  assert_append ("\xed\x95\x9c\xea\xb8\x80 \xf0\x9f\x98\x80", "x\"\xed\x95\x9c\xea\xb8\x80 "
+                 "\xf0\x9f\x98\x80\"");
+  assert_append ("a\xff" "b\xc3", "x\"a\\ufffdb\\ufffd\"");
+  assert_append (NULL, "xnull");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/json/parse/valid", test_parse_valid);
+  g_test_add_func ("/json/parse/int-range", test_parse_int_range);
+  g_test_add_func ("/json/parse/depth", test_parse_depth);
+  g_test_add_func ("/json/parse/encoding", test_parse_encoding);
+  g_test_add_func ("/json/parse/not-object", test_parse_not_object);
+  g_test_add_func ("/json/parse/strict", test_parse_strict);
+  g_test_add_func ("/json/parse/duplicates", test_parse_duplicates);
+  g_test_add_func ("/json/check-fields", test_check_fields);
+  g_test_add_func ("/json/check-fields/built", test_check_fields_built);
+  g_test_add_func ("/json/getters", test_getters);
+  g_test_add_func ("/json/canonical", test_canonical);
+  g_test_add_func ("/json/append-string", test_append_string);
+
+  return g_test_run ();
+}
