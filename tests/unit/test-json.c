@@ -200,6 +200,103 @@ test_parse_duplicates (void)
   g_assert_nonnull (object);
 }
 
+/* Valid JSON that onepin refuses on purpose: duplicate names and U+0000. */
+static const char *const refused_on_purpose[] = {
+  "y_object_duplicated_key.json",
+  "y_object_duplicated_key_and_value.json",
+  "y_object_escaped_null_in_key.json",
+  "y_string_null_escape.json",
+  NULL,
+};
+
+/* The canonical form of an accepted object must itself parse, to the same
+ * canonical form: this exercises the string escaping on odd input. */
+static void
+assert_canonical_round_trip (JsonObject *object,
+                             const char *file)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+  g_autofree char *first = onepin_json_canonical (node);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) again = onepin_json_parse_object (first, strlen (first), &error);
+  g_autoptr(JsonNode) again_node = NULL;
+  g_autofree char *second = NULL;
+
+  if (again == NULL)
+    g_error ("%s: canonical form %s does not parse: %s", file, first, error->message);
+  again_node = json_node_init_object (json_node_alloc (), again);
+  second = onepin_json_canonical (again_node);
+  g_assert_cmpstr (first, ==, second);
+}
+
+/* JSONTestSuite's test_parsing: y_ files must parse (or be refused only
+ * as non-objects), n_ files must be refused, i_ files may go either way
+ * but must not crash. */
+static void
+test_parse_json_test_suite (void)
+{
+  const char *corpora = g_getenv ("ONEPIN_CORPORA");
+  g_autofree char *dir_path = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *name;
+  guint n_yes = 0, n_no = 0, n_either = 0;
+
+  if (corpora == NULL)
+    {
+      g_test_skip ("ONEPIN_CORPORA is not set");
+      return;
+    }
+
+  dir_path = g_build_filename (corpora, "JSONTestSuite", "test_parsing", NULL);
+  dir = g_dir_open (dir_path, 0, &error);
+  g_assert_no_error (error);
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir_path, name, NULL);
+      g_autofree char *contents = NULL;
+      g_autoptr(GError) parse_error = NULL;
+      g_autoptr(JsonObject) object = NULL;
+      gsize len;
+
+      if (!g_str_has_suffix (name, ".json"))
+        continue;
+      g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+      object = onepin_json_parse_object (contents, len, &parse_error);
+      g_assert_true ((object == NULL) != (parse_error == NULL));
+
+      if (name[0] == 'n')
+        {
+          if (object != NULL)
+            g_error ("%s was accepted", name);
+          n_no++;
+        }
+      else if (name[0] == 'y' && g_strv_contains (refused_on_purpose, name))
+        {
+          g_assert_error (parse_error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_SYNTAX);
+          n_yes++;
+        }
+      else if (name[0] == 'y')
+        {
+          if (parse_error != NULL &&
+              !g_error_matches (parse_error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_NOT_OBJECT))
+            g_error ("%s was refused: %s", name, parse_error->message);
+          n_yes++;
+        }
+      else
+        {
+          n_either++;
+        }
+
+      if (object != NULL)
+        assert_canonical_round_trip (object, name);
+    }
+
+  g_test_message ("%u y_, %u n_, %u i_ files", n_yes, n_no, n_either);
+  g_assert_cmpuint (n_yes + n_no + n_either, >=, 300);
+}
+
 static const OnepinJsonField payment_fields[] = {
   { "amount", ONEPIN_JSON_INT, TRUE },
   { "currency", ONEPIN_JSON_STRING, TRUE },
@@ -379,6 +476,7 @@ main (int   argc,
   g_test_add_func ("/json/parse/not-object", test_parse_not_object);
   g_test_add_func ("/json/parse/strict", test_parse_strict);
   g_test_add_func ("/json/parse/duplicates", test_parse_duplicates);
+  g_test_add_func ("/json/parse/json-test-suite", test_parse_json_test_suite);
   g_test_add_func ("/json/check-fields", test_check_fields);
   g_test_add_func ("/json/check-fields/built", test_check_fields_built);
   g_test_add_func ("/json/getters", test_getters);
