@@ -193,12 +193,13 @@ scan_number (Scanner *s)
   if (!scan_is_digit (s))
     return scan_fail (s, "bad number");
   if (s->data[s->pos] == '0')
-    s->pos++;
-  else
-    while (scan_is_digit (s))
+    {
       s->pos++;
-  if (scan_is_digit (s))
-    return scan_fail (s, "leading zero in number");
+      if (scan_is_digit (s))
+        return scan_fail (s, "leading zero in number");
+    }
+  while (scan_is_digit (s))
+    s->pos++;
 
   if (s->pos < s->len && s->data[s->pos] == '.')
     {
