@@ -1,0 +1,326 @@
+/* test-contract-operations.c: HTTPS, signals, durability and metrics
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+
+#include "onepin-test-gateway.h"
+
+static OtGateway *gw;   /* HTTPS */
+
+#define PW "ops-pass"
+
+static char *
+port_of (OtGateway *g)
+{
+  const char *url = ot_gateway_url (g);
+  const char *colon = strrchr (url, ':');
+
+  g_assert_nonnull (colon);
+  return g_strdup (colon + 1);
+}
+
+static void
+test_https_startup (void)
+{
+  g_autofree char *url_path = g_build_filename (ot_gateway_data_dir (gw), "gateway.url", NULL);
+  g_autofree char *token_path = g_build_filename (ot_gateway_data_dir (gw), "admin.token", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *line = NULL;
+  GStatBuf st;
+
+  g_assert_true (g_str_has_prefix (ot_gateway_url (gw), "https://127.0.0.1:"));
+  g_assert_true (g_file_get_contents (url_path, &url, NULL, NULL));
+  g_assert_cmpstr (g_strstrip (url), ==, ot_gateway_url (gw));
+  g_assert_cmpint (g_stat (token_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (gw), &log, NULL, NULL));
+  line = g_strdup_printf ("listening on %s\n", ot_gateway_url (gw));
+  g_assert_nonnull (strstr (log, line));
+}
+
+static void
+test_https_payment (void)
+{
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (gw, "TLS Mall", &secret);
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PW);
+  g_autoptr(OtResponse) h = ot_request (gw, "GET", "/healthz", NULL, NULL, NULL);
+  g_autoptr(JsonObject) p = ot_pay (gw, secret, card->number, PW, 3000, FALSE);
+  g_autofree char *cap = g_strdup_printf ("/v1/payments/%s/capture", ot_json_string (p, "id"));
+  g_autoptr(OtResponse) c = ot_request (gw, "POST", cap, secret, NULL, "{\"amount\": 2000}");
+  g_autofree char *rb = g_strdup_printf ("{\"payment\": \"%s\", \"amount\": 500}", ot_json_string (p, "id"));
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/refunds", secret, NULL, rb);
+
+  ot_assert_status (h, 200);
+  ot_assert_status (c, 200);
+  ot_assert_status (r, 200);
+  ot_assert_card_balance (gw, card->number, PW, 8500, 8500);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+static void
+test_https_only (void)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port = port_of (gw);
+  const char *req = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  char buf[512] = { 0 };
+  gssize n;
+
+  g_socket_client_set_timeout (client, 5);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", g_ascii_strtoull (port, NULL, 10),
+                                          NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
+                             req, strlen (req), NULL, NULL, NULL);
+  n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)),
+                           buf, sizeof buf - 1, NULL, NULL);
+  /* no plain-HTTP answer from the API: a closed connection, a TLS alert or
+   * at most an HTTP error, never the health document */
+  if (n > 0)
+    {
+      g_test_message ("plain HTTP got %" G_GSSIZE_FORMAT " bytes", n);
+      g_assert_null (strstr (buf, "\"ok\""));
+      g_assert_false (g_str_has_prefix (buf, "HTTP/1.1 200"));
+      g_assert_false (g_str_has_prefix (buf, "HTTP/1.0 200"));
+    }
+}
+
+static gboolean
+openssl_has_option (const char *option)
+{
+  const char *argv[] = { "openssl", "s_client", "-help", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                     &out, &err, NULL, NULL))
+    return FALSE;
+  return (out && strstr (out, option)) || (err && strstr (err, option));
+}
+
+static int
+s_client (const char *version,
+          char      **output)
+{
+  g_autofree char *port = port_of (gw);
+  g_autofree char *connect = g_strdup_printf ("127.0.0.1:%s", port);
+  const char *argv[] = { "openssl", "s_client", "-connect", connect, "-servername", "localhost",
+                         "-CAfile", ot_gateway_ca_path (gw), "-verify_return_error",
+                         version, "-cipher", "DEFAULT:@SECLEVEL=0", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_spawn_sync (NULL, (char **) argv, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL,
+                NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  *output = g_strconcat (out ? out : "", err ? err : "", NULL);
+  return g_spawn_check_wait_status (status, NULL) ? 0 : 1;
+}
+
+static void
+test_tls_versions (void)
+{
+  g_autofree char *out12 = NULL;
+  g_autofree char *out11 = NULL;
+  g_autofree char *out10 = NULL;
+
+  if (!openssl_has_option ("-tls1_1"))
+    {
+      g_test_skip ("openssl s_client has no -tls1_1");
+      return;
+    }
+
+  /* the control: TLS 1.2 works with the same command line */
+  if (s_client ("-tls1_2", &out12) != 0)
+    g_error ("TLS 1.2 handshake failed:\n%s", out12);
+  g_assert_nonnull (strstr (out12, "TLSv1.2"));
+
+  if (s_client ("-tls1_1", &out11) == 0 &&
+      strstr (out11, "Protocol  : TLSv1.1") != NULL)
+    g_error ("the gateway accepted TLS 1.1:\n%s", out11);
+  if (s_client ("-tls1", &out10) == 0 &&
+      strstr (out10, "Protocol  : TLSv1\n") != NULL)
+    g_error ("the gateway accepted TLS 1.0:\n%s", out10);
+}
+
+static gint64
+metric_value (const char *text,
+              const char *series)
+{
+  g_autofree char *needle = g_strconcat ("\n", series, " ", NULL);
+  const char *p = strstr (text, needle);
+
+  if (p == NULL)
+    {
+      if (g_str_has_prefix (text, series) && text[strlen (series)] == ' ')
+        p = text - 1;
+      else
+        return -1;
+    }
+  p += strlen (needle);
+  return (gint64) g_ascii_strtod (p, NULL);
+}
+
+static char *
+get_metrics (void)
+{
+  g_autoptr(OtResponse) r = ot_request (gw, "GET", "/metrics", NULL, NULL, NULL);
+  const char *ct;
+
+  ot_assert_status (r, 200);
+  ct = ot_response_header (r, "Content-Type");
+  g_assert_nonnull (ct);
+  g_assert_true (g_str_has_prefix (ct, "text/plain"));
+  return g_strdup (r->body);
+}
+
+static void
+test_metrics (void)
+{
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (gw, "Metrics Mall", &secret);
+  g_autoptr(OtCard) card = ot_new_card (gw, 5000, PW);
+  g_autofree char *before = get_metrics ();
+  g_autofree char *after = NULL;
+  g_autoptr(JsonObject) p = ot_pay (gw, secret, card->number, PW, 1000, TRUE);
+  g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"" PW "\", "
+                                           "\"amount\": 9000, \"currency\": \"krw\", "
+                                           "\"order_id\": \"m\", \"capture\": true}", card->number);
+  g_autoptr(OtResponse) d = ot_request (gw, "POST", "/v1/payments", secret, NULL, body);
+  const char *approved = "onepin_payments_approved_total";
+  const char *declined = "onepin_payments_declined_total{code=\"insufficient_funds\"}";
+  gint64 a0, a1, d0, d1;
+
+  ot_assert_error (d, 402, "card_error", "insufficient_funds");
+  after = get_metrics ();
+
+  a0 = metric_value (before, approved);
+  a1 = metric_value (after, approved);
+  d0 = metric_value (before, declined);
+  d1 = metric_value (after, declined);
+  g_assert_cmpint (a1, ==, MAX (a0, 0) + 1);
+  g_assert_cmpint (d1, ==, MAX (d0, 0) + 1);
+
+  g_assert_nonnull (strstr (after, "onepin_http_requests_total{"));
+  g_assert_nonnull (strstr (after, "route=\"/v1/payments\""));
+  g_assert_cmpint (metric_value (after, "onepin_http_requests_total{route=\"/v1/payments\",status=\"200\"}"), >=, 1);
+  g_assert_cmpint (metric_value (after, "onepin_http_requests_total{route=\"/v1/payments\",status=\"402\"}"), >=, 1);
+  g_assert_nonnull (strstr (after, "# TYPE onepin_commit_batch_size histogram"));
+  g_assert_nonnull (strstr (after, "onepin_commit_batch_size_bucket{le=\"+Inf\"}"));
+  g_assert_nonnull (strstr (after, "onepin_commit_batch_size_count"));
+  g_assert_nonnull (strstr (after, "# TYPE onepin_commit_seconds histogram"));
+  g_assert_nonnull (strstr (after, "onepin_commit_seconds_sum"));
+  g_assert_cmpint (metric_value (after, "onepin_commit_seconds_count"), >=, 1);
+  /* no secrets in metrics */
+  g_assert_null (strstr (after, card->number));
+  g_assert_null (strstr (after, secret));
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+static void
+test_content_type (void)
+{
+  g_autoptr(OtResponse) ok = ot_request (gw, "GET", "/healthz", NULL, NULL, NULL);
+  g_autoptr(OtResponse) err = ot_request (gw, "GET", "/v1/admin/audit", NULL, NULL, NULL);
+  g_autoptr(OtResponse) nf = ot_request (gw, "GET", "/v1/nothing-here", NULL, NULL, NULL);
+
+  g_assert_cmpstr (ot_response_header (ok, "Content-Type"), ==, "application/json; charset=utf-8");
+  g_assert_cmpstr (ot_response_header (err, "Content-Type"), ==, "application/json; charset=utf-8");
+  ot_assert_error (err, 401, "authentication_error", "unauthorized");
+  g_assert_cmpuint (nf->status, ==, 404);
+  ot_assert_error (nf, 404, "invalid_request_error", NULL);
+}
+
+static void
+test_signals_and_durability (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  g_autofree char *token = g_strdup (ot_gateway_admin_token (g2));
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (g2, "Durable Mall", &secret);
+  g_autoptr(GPtrArray) cards = ot_issue_cards (g2, 1, 10000);
+  OtCard *card = cards->pdata[0];
+  g_autoptr(JsonObject) p1 = NULL;
+  g_autoptr(JsonObject) p2 = NULL;
+  g_autoptr(JsonObject) p3 = NULL;
+  g_autofree char *path1 = NULL;
+  g_autofree char *path2 = NULL;
+  g_autofree char *path3 = NULL;
+
+  ot_register_card (g2, card->number, PW);
+  p1 = ot_pay (g2, secret, card->number, PW, 1000, TRUE);
+  path1 = g_strdup_printf ("/v1/payments/%s", ot_json_string (p1, "id"));
+
+  /* SIGTERM: a clean exit 0, nothing acknowledged lost */
+  ot_gateway_terminate (g2, SIGTERM);
+  ot_gateway_restart (g2);
+  g_assert_cmpstr (ot_gateway_admin_token (g2), ==, token);
+  {
+    g_autoptr(OtResponse) r = ot_request (g2, "GET", path1, secret, NULL, NULL);
+
+    ot_assert_status (r, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (r), "status"), ==, "captured");
+  }
+  ot_assert_card_balance (g2, card->number, PW, 9000, 9000);
+
+  /* SIGINT too */
+  p2 = ot_pay (g2, secret, card->number, PW, 2000, FALSE);
+  path2 = g_strdup_printf ("/v1/payments/%s", ot_json_string (p2, "id"));
+  ot_gateway_terminate (g2, SIGINT);
+  ot_gateway_restart (g2);
+  {
+    g_autoptr(OtResponse) r = ot_request (g2, "GET", path2, secret, NULL, NULL);
+
+    ot_assert_status (r, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (r), "status"), ==, "authorized");
+  }
+  ot_assert_card_balance (g2, card->number, PW, 9000, 7000);
+
+  /* SIGKILL right after a 200: the effect is durable */
+  p3 = ot_pay (g2, secret, card->number, PW, 500, TRUE);
+  ot_gateway_kill (g2);
+  ot_gateway_restart (g2);
+  path3 = g_strdup_printf ("/v1/payments/%s", ot_json_string (p3, "id"));
+  {
+    g_autoptr(OtResponse) r = ot_request (g2, "GET", path3, secret, NULL, NULL);
+
+    ot_assert_status (r, 200);
+  }
+  ot_assert_card_balance (g2, card->number, PW, 8500, 6500);
+  json_object_unref (ot_assert_audit_balanced (g2));
+  ot_gateway_stop (g2);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/contract/operations/https/startup", test_https_startup);
+  g_test_add_func ("/contract/operations/https/payment", test_https_payment);
+  g_test_add_func ("/contract/operations/https/only", test_https_only);
+  g_test_add_func ("/contract/operations/https/tls-versions", test_tls_versions);
+  g_test_add_func ("/contract/operations/metrics", test_metrics);
+  g_test_add_func ("/contract/operations/content-type", test_content_type);
+  g_test_add_func ("/contract/operations/signals-and-durability", test_signals_and_durability);
+
+  gw = ot_gateway_start (NULL, TRUE);
+  ret = g_test_run ();
+  ot_gateway_stop (gw);
+  return ret;
+}
