@@ -1,0 +1,369 @@
+/* gw-api-cards.c: what a card holder can do with a number and a password
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every one of these goes through the writer, even the reads: a wrong
+ * password is counted towards the card's lockout, and that count is a write.
+ * The number and password are reduced to keyed hashes before they leave the
+ * main thread.
+ */
+#include "gw-server-private.h"
+
+#include <string.h>
+
+typedef struct
+{
+  GwCredentials credentials;
+  char         *new_password;
+  char         *hint;
+  guint         limit;
+  gint64        starting_after;
+} CardData;
+
+static void
+card_data_free (gpointer data)
+{
+  CardData *card = data;
+
+  if (card->new_password != NULL)
+    memset (card->new_password, 0, strlen (card->new_password));
+  g_free (card->new_password);
+  g_free (card->hint);
+  g_free (card);
+}
+
+static gboolean
+valid_password (const char *password)
+{
+  glong len = g_utf8_strlen (password, -1);
+
+  return len >= 4 && len <= 64;
+}
+
+/* Checks the body and derives the credentials; FALSE after replying 400. */
+static CardData *
+card_data_new (GwRequest             *request,
+               const OnepinJsonField *fields,
+               gsize                  n_fields)
+{
+  CardData *card;
+  const char *hint;
+
+  if (!gw_request_check_body (request, fields, n_fields))
+    return NULL;
+  hint = onepin_json_get_string (request->body, "hint", NULL);
+  if (hint != NULL && strlen (hint) > 255)
+    {
+      gw_request_bad_param (request, "hint", "hint must be at most 255 bytes.");
+      return NULL;
+    }
+
+  card = g_new0 (CardData, 1);
+  card->hint = g_strdup (hint);
+  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
+                         onepin_json_get_string (request->body, "number", ""),
+                         onepin_json_get_string (request->body, "password", ""),
+                         &card->credentials);
+  return card;
+}
+
+static void
+render_card (GString      *body,
+             const GwCard *card,
+             gint64        now)
+{
+  gw_json_str (body, "card_id", card->id);
+  gw_json_str (body, "card_last4", card->last4);
+  gw_json_str (body, "state", gw_card_display_state (card, now));
+}
+
+static gboolean
+card_state_reply (GwCall       *call,
+                  const GwCard *card,
+                  gint64        now)
+{
+  GString *body = g_string_new ("{");
+
+  render_card (body, card, now);
+  gw_json_close (body, '}');
+  gw_call_ok (call, body);
+  return TRUE;
+}
+
+/* Register: the "For user" step */
+
+static gboolean
+register_apply (GwTxn   *txn,
+                GwCall  *call,
+                GError **error)
+{
+  CardData *data = call->data;
+  GwCard card;
+  GwOutcome outcome;
+
+  if (!gw_ledger_register (txn, gw_server_get_ledger_config (call->server), &data->credentials,
+                           data->hint, &card, &outcome, error))
+    return FALSE;
+  if (outcome.code != GW_RESULT_OK)
+    return gw_call_fail (call, &outcome, NULL), TRUE;
+  return card_state_reply (call, &card, txn->funcs->now (txn));
+}
+
+void
+gw_api_cards_register (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "number", ONEPIN_JSON_STRING, TRUE },
+    { "password", ONEPIN_JSON_STRING, TRUE },
+    { "hint", ONEPIN_JSON_STRING, FALSE },
+  };
+  CardData *card = card_data_new (request, fields, G_N_ELEMENTS (fields));
+
+  if (card == NULL)
+    return;
+  if (!valid_password (onepin_json_get_string (request->body, "password", "")))
+    {
+      card_data_free (card);
+      return gw_request_bad_param (request, "password", "password must be 4 to 64 characters.");
+    }
+  gw_call_submit (gw_call_new (request, register_apply, card, card_data_free));
+}
+
+/* Password change */
+
+static gboolean
+password_apply (GwTxn   *txn,
+                GwCall  *call,
+                GError **error)
+{
+  CardData *data = call->data;
+  GwCard card;
+  GwOutcome outcome;
+
+  if (!gw_ledger_change_password (txn, gw_server_get_ledger_config (call->server),
+                                  &data->credentials, data->new_password, data->hint, &card,
+                                  &outcome, error))
+    return FALSE;
+  if (outcome.code != GW_RESULT_OK)
+    return gw_call_fail (call, &outcome, NULL), TRUE;
+  return card_state_reply (call, &card, txn->funcs->now (txn));
+}
+
+void
+gw_api_cards_password (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "number", ONEPIN_JSON_STRING, TRUE },
+    { "password", ONEPIN_JSON_STRING, TRUE },
+    { "new_password", ONEPIN_JSON_STRING, TRUE },
+    { "hint", ONEPIN_JSON_STRING, FALSE },
+  };
+  CardData *card = card_data_new (request, fields, G_N_ELEMENTS (fields));
+  const char *new_password;
+
+  if (card == NULL)
+    return;
+  new_password = onepin_json_get_string (request->body, "new_password", "");
+  if (!valid_password (new_password))
+    {
+      card_data_free (card);
+      return gw_request_bad_param (request, "new_password",
+                                   "new_password must be 4 to 64 characters.");
+    }
+  card->new_password = g_strdup (new_password);
+  gw_call_submit (gw_call_new (request, password_apply, card, card_data_free));
+}
+
+/* Balance */
+
+static void
+render_balance (GString      *body,
+                const GwCard *card,
+                gint64        now)
+{
+  render_card (body, card, now);
+  gw_json_int (body, "balance", card->balance);
+  gw_json_int (body, "available", card->balance - card->held);
+  gw_json_str (body, "currency", card->currency);
+  gw_json_int (body, "expires_at", card->expires_at);
+  gw_json_int (body, "points", card->points);
+}
+
+static gboolean
+balance_apply (GwTxn   *txn,
+               GwCall  *call,
+               GError **error)
+{
+  CardData *data = call->data;
+  GwCard card;
+  GwOutcome outcome;
+  GString *body;
+
+  if (!gw_ledger_authenticate (txn, gw_server_get_ledger_config (call->server),
+                               &data->credentials, &card, &outcome, error))
+    return FALSE;
+  if (outcome.code != GW_RESULT_OK)
+    return gw_call_fail (call, &outcome, NULL), TRUE;
+
+  body = g_string_new ("{");
+  render_balance (body, &card, txn->funcs->now (txn));
+  gw_json_close (body, '}');
+  gw_call_ok (call, body);
+  return TRUE;
+}
+
+void
+gw_api_cards_balance (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "number", ONEPIN_JSON_STRING, TRUE },
+    { "password", ONEPIN_JSON_STRING, TRUE },
+  };
+  CardData *card = card_data_new (request, fields, G_N_ELEMENTS (fields));
+
+  if (card != NULL)
+    gw_call_submit (gw_call_new (request, balance_apply, card, card_data_free));
+}
+
+/* Statement: the usage inquiry of FIG. 10H and 10I */
+
+static gint64
+total (GHashTable *sums,
+       const char *kind,
+       const char *channel)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  gint64 sum = 0;
+  g_autofree char *prefix = g_strconcat (kind, ":", channel, NULL);
+
+  g_hash_table_iter_init (&iter, sums);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (channel != NULL ? g_str_equal (key, prefix) : g_str_has_prefix (key, kind))
+      sum += *(gint64 *) value;
+  return sum;
+}
+
+static void
+render_summary (GString      *body,
+                const GwCard *card,
+                GHashTable   *sums)
+{
+  static const char *channels[] = {
+    "internet", "telephone", "telephone_information", "prepaid_mobile",
+  };
+
+  g_string_append (body, "\"summary\":{");
+  gw_json_int (body, "initial_amount", card->initial_value);
+  gw_json_int (body, "total_recharged", total (sums, "recharge", NULL));
+  gw_json_int (body, "total_refunded", total (sums, "refund", NULL));
+  g_string_append (body, ",\"total_paid\":{");
+  for (guint i = 0; i < G_N_ELEMENTS (channels); i++)
+    gw_json_int (body, channels[i], -total (sums, "payment", channels[i]));
+  g_string_append_c (body, '}');
+  gw_json_int (body, "balance", card->balance);
+  gw_json_int (body, "available", card->balance - card->held);
+  gw_json_str (body, "currency", card->currency);
+  gw_json_int (body, "issued_at", card->created);
+  gw_json_int (body, "expires_at", card->expires_at);
+  gw_json_int (body, "points", card->points);
+  g_string_append_c (body, '}');
+}
+
+static void
+render_line (GString               *body,
+             const GwStatementLine *line)
+{
+  g_autofree char *id = g_strdup_printf ("ln_%" G_GINT64_FORMAT, line->id);
+
+  g_string_append_c (body, '{');
+  gw_json_str (body, "id", id);
+  gw_json_str (body, "object", "statement_line");
+  gw_json_str (body, "type", line->kind);
+  gw_json_str (body, "channel", line->channel[0] ? line->channel : NULL);
+  gw_json_int (body, "amount", line->amount);
+  gw_json_int (body, "balance_after", line->balance_after);
+  gw_json_str (body, "description", line->description);
+  gw_json_str (body, "merchant", line->merchant_id[0] ? line->merchant_id : NULL);
+  gw_json_str (body, "payment", g_str_has_prefix (line->ref, "pay_") ? line->ref : NULL);
+  gw_json_str (body, "refund", g_str_has_prefix (line->ref, "re_") ? line->ref : NULL);
+  gw_json_int (body, "created", line->created);
+  g_string_append_c (body, '}');
+}
+
+static gboolean
+statement_apply (GwTxn   *txn,
+                 GwCall  *call,
+                 GError **error)
+{
+  CardData *data = call->data;
+  GwCard card;
+  GwOutcome outcome;
+  g_autoptr(GArray) lines = NULL;
+  g_autoptr(GHashTable) sums = NULL;
+  GString *body;
+  gboolean has_more;
+
+  if (!gw_ledger_authenticate (txn, gw_server_get_ledger_config (call->server),
+                               &data->credentials, &card, &outcome, error))
+    return FALSE;
+  if (outcome.code != GW_RESULT_OK)
+    return gw_call_fail (call, &outcome, NULL), TRUE;
+
+  lines = txn->funcs->statement (txn, card.account_id, data->starting_after, data->limit + 1,
+                                 error);
+  sums = lines ? txn->funcs->account_totals (txn, card.account_id, error) : NULL;
+  if (sums == NULL)
+    return FALSE;
+  has_more = lines->len > data->limit;
+
+  body = g_string_new ("{\"object\":\"list\",");
+  render_summary (body, &card, sums);
+  g_string_append (body, ",\"data\":[");
+  for (guint i = 0; i < MIN (lines->len, data->limit); i++)
+    {
+      if (i > 0)
+        g_string_append_c (body, ',');
+      render_line (body, &g_array_index (lines, GwStatementLine, i));
+    }
+  g_string_append_c (body, ']');
+  gw_json_bool (body, "has_more", has_more);
+  gw_json_close (body, '}');
+  gw_call_ok (call, body);
+  return TRUE;
+}
+
+void
+gw_api_cards_statement (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "number", ONEPIN_JSON_STRING, TRUE },
+    { "password", ONEPIN_JSON_STRING, TRUE },
+    { "limit", ONEPIN_JSON_INT, FALSE },
+    { "starting_after", ONEPIN_JSON_STRING, FALSE },
+  };
+  CardData *card;
+  gint64 limit;
+  const char *after;
+  guint64 line_id = 0;
+
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return;
+  limit = onepin_json_get_int (request->body, "limit", 20);
+  after = onepin_json_get_string (request->body, "starting_after", NULL);
+  if (limit < 1 || limit > 100)
+    return gw_request_bad_param (request, "limit", "limit must be from 1 to 100.");
+  if (after != NULL && (!g_str_has_prefix (after, "ln_") ||
+                        !g_ascii_string_to_unsigned (after + 3, 10, 1, G_MAXINT64, &line_id,
+                                                     NULL)))
+    return gw_request_bad_param (request, "starting_after",
+                                 "starting_after must be a statement line id (ln_…).");
+
+  card = card_data_new (request, fields, G_N_ELEMENTS (fields));
+  if (card == NULL)
+    return;
+  card->limit = limit;
+  card->starting_after = line_id;
+  gw_call_submit (gw_call_new (request, statement_apply, card, card_data_free));
+}

@@ -1,0 +1,734 @@
+/* gw-ledger.c
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-ledger.h"
+
+#include <string.h>
+
+#include "onepin-card.h"
+
+#define CALL(txn, fn, ...) ((txn)->funcs->fn ((txn), __VA_ARGS__))
+#define NOW(txn) ((txn)->funcs->now (txn))
+
+const char *
+gw_decline_to_string (GwDecline decline)
+{
+  switch (decline)
+    {
+    case GW_DECLINE_INVALID_CREDENTIALS: return "invalid_credentials";
+    case GW_DECLINE_CARD_LOCKED:         return "card_locked";
+    case GW_DECLINE_CARD_NOT_ACTIVE:     return "card_not_active";
+    case GW_DECLINE_EXPIRED_CARD:        return "expired_card";
+    case GW_DECLINE_INSUFFICIENT_FUNDS:  return "insufficient_funds";
+    case GW_DECLINE_CURRENCY_MISMATCH:   return "currency_mismatch";
+    case GW_DECLINE_BALANCE_LIMIT:       return "balance_limit";
+    case GW_DECLINE_NONE:
+    default:                             return "none";
+    }
+}
+
+/* Locked and expired are not stored states: they follow from the clock. */
+const char *
+gw_card_display_state (const GwCard *card,
+                       gint64        now)
+{
+  if (g_str_equal (card->state, "closed") || g_str_equal (card->state, "sold"))
+    return card->state;
+  if (card->locked_until > now)
+    return "locked";
+  if (card->expires_at <= now)
+    return "expired";
+  return card->state;
+}
+
+static void
+decline (GwOutcome *outcome,
+         GwDecline  reason)
+{
+  outcome->code = GW_RESULT_DECLINED;
+  outcome->decline = reason;
+  outcome->credential_failure = reason == GW_DECLINE_INVALID_CREDENTIALS;
+}
+
+void
+gw_ledger_password_mac (const GwLedgerConfig *config,
+                        const guint8          lookup[32],
+                        const char           *password,
+                        guint8                out[32])
+{
+  g_autoptr(GByteArray) input = g_byte_array_sized_new (32 + 65);
+
+  /* Bound to the card through its lookup hash, so equal passwords on two
+   * cards give unrelated MACs. */
+  g_byte_array_append (input, lookup, 32);
+  g_byte_array_append (input, (const guint8 *) password, strlen (password));
+  onepin_key_hmac (config->password_key, input->data, input->len, out);
+}
+
+void
+gw_ledger_credentials (const GwLedgerConfig *config,
+                       const char           *number,
+                       const char           *password,
+                       GwCredentials        *out)
+{
+  memset (out, 0, sizeof *out);
+  out->well_formed = onepin_card_number_is_valid (number);
+  if (!out->well_formed)
+    return;
+  onepin_key_hmac (config->lookup_key, number, ONEPIN_CARD_NUMBER_LEN, out->lookup);
+  if (password != NULL)
+    gw_ledger_password_mac (config, out->lookup, password, out->password_mac);
+}
+
+static gboolean
+find_card (GwTxn               *txn,
+           const GwCredentials *credentials,
+           GwCard              *card,
+           GwOutcome           *outcome,
+           GError             **error)
+{
+  GError *local = NULL;
+
+  memset (outcome, 0, sizeof *outcome);
+  if (credentials->well_formed && CALL (txn, card_by_lookup, credentials->lookup, card, &local))
+    return TRUE;
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  decline (outcome, GW_DECLINE_INVALID_CREDENTIALS);
+  return TRUE;
+}
+
+/* Checks the password of a found card, keeping count of consecutive
+ * failures: the fifth locks the card. */
+static gboolean
+check_password (GwTxn                *txn,
+                const GwLedgerConfig *config,
+                const GwCredentials  *credentials,
+                GwCard               *card,
+                GwOutcome            *outcome,
+                GError              **error)
+{
+  gint64 now = NOW (txn);
+
+  if (card->locked_until > now)
+    return decline (outcome, GW_DECLINE_CARD_LOCKED), TRUE;
+  if (!card->has_password)
+    return decline (outcome, GW_DECLINE_CARD_NOT_ACTIVE), TRUE;
+
+  if (!onepin_crypto_equal (card->password_mac, credentials->password_mac, 32))
+    {
+      gint64 failures = card->failures + 1;
+      gint64 locked_until = 0;
+
+      if (failures >= GW_LOCKOUT_FAILURES)
+        {
+          locked_until = now + config->lockout_seconds;
+          failures = 0;
+        }
+      decline (outcome, GW_DECLINE_INVALID_CREDENTIALS);
+      return CALL (txn, card_set_auth, card->id, failures, locked_until, error);
+    }
+
+  if (card->failures != 0 || card->locked_until != 0)
+    {
+      card->failures = 0;
+      card->locked_until = 0;
+      return CALL (txn, card_set_auth, card->id, 0, 0, error);
+    }
+  return TRUE;
+}
+
+gboolean
+gw_ledger_authenticate (GwTxn                *txn,
+                        const GwLedgerConfig *config,
+                        const GwCredentials  *credentials,
+                        GwCard               *card,
+                        GwOutcome            *outcome,
+                        GError              **error)
+{
+  if (!find_card (txn, credentials, card, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+  if (!check_password (txn, config, credentials, card, outcome, error))
+    return FALSE;
+  if (outcome->code == GW_RESULT_OK && g_str_equal (card->state, "closed"))
+    decline (outcome, GW_DECLINE_CARD_NOT_ACTIVE);
+  return TRUE;
+}
+
+/* Issuing */
+
+static gint64
+expiry_from (gint64 now,
+             gint   years)
+{
+  g_autoptr(GDateTime) start = g_date_time_new_from_unix_utc (now);
+  g_autoptr(GDateTime) end = g_date_time_add_years (start, years);
+
+  return end ? g_date_time_to_unix (end) : now;
+}
+
+static gboolean
+issue_card (GwTxn                *txn,
+            const GwLedgerConfig *config,
+            const char           *batch_id,
+            const char           *currency,
+            const char           *channel,
+            gint64                value,
+            GwIssuedCard         *issued,
+            GError              **error)
+{
+  GwCard card = { 0 };
+
+  card.account_id = CALL (txn, account_insert, "card", -1, currency, GW_CARD_BALANCE_CAP, error);
+  if (card.account_id == 0)
+    return FALSE;
+
+  card.initial_value = value;
+  card.created = NOW (txn);
+  card.expires_at = expiry_from (card.created, config->validity_years);
+  g_strlcpy (card.state, "sold", sizeof card.state);
+  g_strlcpy (card.channel, channel, sizeof card.channel);
+
+  /* A fresh number may, however rarely, collide with one issued before;
+   * the unique lookup hash tells, and we draw again. */
+  for (guint attempt = 0; attempt < 8; attempt++)
+    {
+      g_autofree char *card_id = onepin_crypto_random_token ("card_", 12);
+      g_autofree char *number = onepin_card_number_generate (config->bin, error);
+      g_autoptr(GBytes) sealed = NULL;
+      guint8 lookup[32];
+      GError *local = NULL;
+
+      if (number == NULL)
+        return FALSE;
+      g_strlcpy (card.id, card_id, sizeof card.id);
+      onepin_card_number_last4 (number, card.last4);
+      onepin_key_hmac (config->lookup_key, number, ONEPIN_CARD_NUMBER_LEN, lookup);
+      sealed = onepin_key_seal (config->seal_key, number, ONEPIN_CARD_NUMBER_LEN,
+                                card.id, strlen (card.id), error);
+      if (sealed == NULL)
+        return FALSE;
+      if (CALL (txn, card_insert, &card, lookup, sealed, batch_id, &local))
+        {
+          g_strlcpy (issued->id, card.id, sizeof issued->id);
+          issued->number = g_steal_pointer (&number);
+          issued->expires_at = card.expires_at;
+          issued->account_id = card.account_id;
+          return TRUE;
+        }
+      if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE))
+        {
+          g_propagate_error (error, local);
+          return FALSE;
+        }
+      g_clear_error (&local);
+    }
+
+  g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                       "Could not draw a unique card number");
+  return FALSE;
+}
+
+/* A batch is one journal entry: the issuer's funding is debited with the
+ * batch's value, and every card credited with its own. */
+gboolean
+gw_ledger_issue_batch (GwTxn                *txn,
+                       const GwLedgerConfig *config,
+                       const char           *batch_id,
+                       gint64                count,
+                       gint64                value,
+                       const char           *currency,
+                       const char           *channel,
+                       GArray               *cards,
+                       GError              **error)
+{
+  g_autofree GwLine *lines = g_new0 (GwLine, count + 1);
+  GwEntry entry = {
+    .kind = "issue", .channel = channel, .ref = batch_id, .created = NOW (txn),
+    .lines = lines, .n_lines = count + 1,
+  };
+
+  if (!CALL (txn, batch_insert, batch_id, count, value, currency, channel, NOW (txn), error))
+    return FALSE;
+
+  lines[0].account_id = GW_ACCOUNT_ISSUER_FUNDING;
+  lines[0].debit = count * value;   /* count <= 10,000 and value <= 100,000: no overflow */
+  for (gint64 i = 0; i < count; i++)
+    {
+      GwIssuedCard issued = { 0 };
+
+      if (!issue_card (txn, config, batch_id, currency, channel, value, &issued, error))
+        return FALSE;
+      g_array_append_val (cards, issued);
+      lines[i + 1].account_id = issued.account_id;
+      lines[i + 1].credit = value;
+    }
+
+  return CALL (txn, entry_post, &entry, error);
+}
+
+gboolean
+gw_ledger_create_merchant (GwTxn                *txn,
+                           const GwLedgerConfig *config,
+                           const char           *id,
+                           const char           *name,
+                           const char           *category,
+                           const guint8          key_hash[32],
+                           const char           *webhook_secret,
+                           GError              **error)
+{
+  g_autoptr(GBytes) sealed = NULL;
+  gint64 account;
+
+  account = CALL (txn, account_insert, "merchant_payable", -1, "krw", 0, error);
+  if (account == 0)
+    return FALSE;
+  sealed = onepin_key_seal (config->seal_key, webhook_secret, strlen (webhook_secret),
+                            id, strlen (id), error);
+  if (sealed == NULL)
+    return FALSE;
+  return CALL (txn, merchant_insert, id, name, category, key_hash, sealed, account, NOW (txn),
+               error);
+}
+
+/* Card holders */
+
+static GBytes *
+seal_hint (const GwLedgerConfig *config,
+           const GwCard         *card,
+           const char           *hint,
+           GError              **error)
+{
+  if (hint == NULL)
+    return g_bytes_new (NULL, 0);
+  return onepin_key_seal (config->seal_key, hint, strlen (hint), card->id, strlen (card->id),
+                          error);
+}
+
+static gboolean
+set_password (GwTxn                *txn,
+              const GwLedgerConfig *config,
+              GwCard               *card,
+              const guint8          mac[32],
+              const char           *hint,
+              GError              **error)
+{
+  g_autoptr(GBytes) hint_sealed = seal_hint (config, card, hint, error);
+
+  if (hint_sealed == NULL)
+    return FALSE;
+  if (g_bytes_get_size (hint_sealed) == 0)
+    g_clear_pointer (&hint_sealed, g_bytes_unref);
+  if (!CALL (txn, card_set_password, card->id, mac, hint_sealed, "active", error))
+    return FALSE;
+  g_strlcpy (card->state, "active", sizeof card->state);
+  card->has_password = TRUE;
+  card->failures = 0;
+  return TRUE;
+}
+
+gboolean
+gw_ledger_register (GwTxn                *txn,
+                    const GwLedgerConfig *config,
+                    const GwCredentials  *credentials,
+                    const char           *hint,
+                    GwCard               *card,
+                    GwOutcome            *outcome,
+                    GError              **error)
+{
+  if (!find_card (txn, credentials, card, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+  if (g_str_equal (card->state, "closed"))
+    return decline (outcome, GW_DECLINE_CARD_NOT_ACTIVE), TRUE;
+  if (card->has_password)
+    return outcome->code = GW_RESULT_ALREADY_REGISTERED, TRUE;
+  if (card->expires_at <= NOW (txn))
+    return decline (outcome, GW_DECLINE_EXPIRED_CARD), TRUE;
+  return set_password (txn, config, card, credentials->password_mac, hint, error);
+}
+
+gboolean
+gw_ledger_change_password (GwTxn                *txn,
+                           const GwLedgerConfig *config,
+                           const GwCredentials  *credentials,
+                           const char           *new_password,
+                           const char           *hint,
+                           GwCard               *card,
+                           GwOutcome            *outcome,
+                           GError              **error)
+{
+  guint8 mac[32];
+
+  if (!gw_ledger_authenticate (txn, config, credentials, card, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+  if (card->expires_at <= NOW (txn))
+    return decline (outcome, GW_DECLINE_EXPIRED_CARD), TRUE;
+  gw_ledger_password_mac (config, credentials->lookup, new_password, mac);
+  return set_password (txn, config, card, mac, hint, error);
+}
+
+/* Payments */
+
+static gint64
+points_for (const GwLedgerConfig *config,
+            gint64                amount)
+{
+  /* amount <= 1,000,000 and the rate is a small integer: no overflow. */
+  return amount * config->points_rate / 10000;
+}
+
+static char *
+payment_event (const GwPayment *payment)
+{
+  return g_strdup_printf ("{\"payment\":\"%s\",\"status\":\"%s\",\"amount\":%" G_GINT64_FORMAT
+                          ",\"amount_captured\":%" G_GINT64_FORMAT
+                          ",\"amount_refunded\":%" G_GINT64_FORMAT ",\"currency\":\"%s\"}",
+                          payment->id, payment->status, payment->amount,
+                          payment->amount_captured, payment->amount_refunded, payment->currency);
+}
+
+static gboolean
+notify (GwTxn           *txn,
+        const char      *type,
+        const GwPayment *payment,
+        GError         **error)
+{
+  g_autofree char *payload = payment_event (payment);
+
+  return CALL (txn, outbox_put, type, payment->merchant_id, payload, error);
+}
+
+/* Debits the card and credits the merchant. An overdraft is refused by the
+ * store's conditional update, which we report as a decline. */
+static gboolean
+post_capture (GwTxn                *txn,
+              const GwLedgerConfig *config,
+              gint64                card_account,
+              GwPayment            *payment,
+              gint64                amount,
+              GwOutcome            *outcome,
+              GError              **error)
+{
+  GwLine lines[2] = {
+    { .account_id = card_account, .debit = amount, .require_available = TRUE },
+    { .credit = amount },
+  };
+  GwEntry entry = {
+    .kind = "payment", .channel = payment->channel, .ref = payment->id,
+    .merchant_id = payment->merchant_id, .description = payment->description,
+    .created = NOW (txn), .lines = lines, .n_lines = 2,
+  };
+  GError *local = NULL;
+
+  lines[1].account_id = CALL (txn, merchant_account, payment->merchant_id, error);
+  if (lines[1].account_id == 0)
+    return FALSE;
+
+  if (!CALL (txn, entry_post, &entry, &local))
+    {
+      if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_INSUFFICIENT))
+        return g_propagate_error (error, local), FALSE;
+      g_clear_error (&local);
+      return decline (outcome, GW_DECLINE_INSUFFICIENT_FUNDS), TRUE;
+    }
+
+  payment->amount_captured = amount;
+  payment->points = points_for (config, amount);
+  g_strlcpy (payment->status, "captured", sizeof payment->status);
+  payment->capture_before = 0;
+  return payment->points == 0 || CALL (txn, card_add_points, payment->card_id, payment->points,
+                                       error);
+}
+
+static gboolean
+place_hold (GwTxn                *txn,
+            const GwLedgerConfig *config,
+            gint64                card_account,
+            GwPayment            *payment,
+            GwOutcome            *outcome,
+            GError              **error)
+{
+  GError *local = NULL;
+
+  if (!CALL (txn, account_hold, card_account, payment->amount, &local))
+    {
+      if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_INSUFFICIENT))
+        return g_propagate_error (error, local), FALSE;
+      g_clear_error (&local);
+      return decline (outcome, GW_DECLINE_INSUFFICIENT_FUNDS), TRUE;
+    }
+  g_strlcpy (payment->status, "authorized", sizeof payment->status);
+  payment->capture_before = payment->created + config->capture_window;
+  return TRUE;
+}
+
+static void
+payment_init (GwPayment          *payment,
+              const GwPayRequest *request,
+              const GwCard       *card,
+              gint64              now)
+{
+  g_autofree char *id = onepin_crypto_random_token ("pay_", 12);
+
+  memset (payment, 0, sizeof *payment);
+  g_strlcpy (payment->id, id, sizeof payment->id);
+  g_strlcpy (payment->merchant_id, request->merchant_id, sizeof payment->merchant_id);
+  g_strlcpy (payment->card_id, card->id, sizeof payment->card_id);
+  g_strlcpy (payment->card_last4, card->last4, sizeof payment->card_last4);
+  g_strlcpy (payment->currency, card->currency, sizeof payment->currency);
+  g_strlcpy (payment->channel, request->channel, sizeof payment->channel);
+  payment->amount = request->amount;
+  payment->order_id = g_strdup (request->order_id);
+  payment->description = g_strdup (request->description);
+  payment->created = now;
+}
+
+gboolean
+gw_ledger_pay (GwTxn                *txn,
+               const GwLedgerConfig *config,
+               const GwCredentials  *credentials,
+               const GwPayRequest   *request,
+               GwPayment            *payment,
+               GwOutcome            *outcome,
+               GError              **error)
+{
+  GwCard card;
+  gboolean ok;
+
+  if (!gw_ledger_authenticate (txn, config, credentials, &card, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+  if (card.expires_at <= NOW (txn))
+    return decline (outcome, GW_DECLINE_EXPIRED_CARD), TRUE;
+  if (!g_str_equal (card.currency, request->currency))
+    return decline (outcome, GW_DECLINE_CURRENCY_MISMATCH), TRUE;
+
+  payment_init (payment, request, &card, NOW (txn));
+  if (request->capture)
+    ok = post_capture (txn, config, card.account_id, payment, request->amount, outcome, error);
+  else
+    ok = place_hold (txn, config, card.account_id, payment, outcome, error);
+  if (!ok || outcome->code != GW_RESULT_OK)
+    return ok;
+
+  return CALL (txn, payment_insert, payment, error) &&
+         notify (txn, request->capture ? "payment.captured" : "payment.authorized", payment,
+                 error);
+}
+
+static gboolean
+find_payment (GwTxn       *txn,
+              const char  *merchant_id,
+              const char  *payment_id,
+              GwPayment   *payment,
+              GwOutcome   *outcome,
+              GError     **error)
+{
+  GError *local = NULL;
+
+  memset (outcome, 0, sizeof *outcome);
+  if (CALL (txn, payment_get, payment_id, payment, &local) &&
+      g_str_equal (payment->merchant_id, merchant_id))
+    return TRUE;
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  outcome->code = GW_RESULT_NOT_FOUND;
+  return TRUE;
+}
+
+static gboolean
+release_hold (GwTxn      *txn,
+              GwPayment  *payment,
+              GError    **error)
+{
+  GwCard card;
+
+  if (!CALL (txn, card_by_id, payment->card_id, &card, error))
+    return FALSE;
+  return CALL (txn, account_release, card.account_id, payment->amount, error);
+}
+
+static gboolean
+cancel_payment (GwTxn      *txn,
+                GwPayment  *payment,
+                GError    **error)
+{
+  if (!release_hold (txn, payment, error))
+    return FALSE;
+  g_strlcpy (payment->status, "canceled", sizeof payment->status);
+  payment->capture_before = 0;
+  payment->canceled_at = NOW (txn);
+  return CALL (txn, payment_update, payment, error) &&
+         notify (txn, "payment.canceled", payment, error);
+}
+
+gboolean
+gw_ledger_capture (GwTxn                *txn,
+                   const GwLedgerConfig *config,
+                   const char           *merchant_id,
+                   const char           *payment_id,
+                   gint64                amount,
+                   GwPayment            *payment,
+                   GwOutcome            *outcome,
+                   GError              **error)
+{
+  GwCard card;
+
+  if (!find_payment (txn, merchant_id, payment_id, payment, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+  if (!g_str_equal (payment->status, "authorized"))
+    return outcome->code = GW_RESULT_ALREADY_RESOLVED, TRUE;
+  if (payment->capture_before <= NOW (txn))
+    {
+      outcome->code = GW_RESULT_PAYMENT_EXPIRED;
+      return cancel_payment (txn, payment, error);
+    }
+  if (amount == 0)
+    amount = payment->amount;
+  if (amount > payment->amount)
+    return outcome->code = GW_RESULT_AMOUNT_TOO_LARGE, TRUE;
+
+  /* The whole hold is released and the captured part debited in the same
+   * savepoint: the remainder goes back to available. */
+  if (!release_hold (txn, payment, error) ||
+      !CALL (txn, card_by_id, payment->card_id, &card, error) ||
+      !post_capture (txn, config, card.account_id, payment, amount, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    {
+      /* Cannot happen while holds and balances agree; refuse loudly. */
+      return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                                  "Captured hold was not covered"), FALSE;
+    }
+  return CALL (txn, payment_update, payment, error) &&
+         notify (txn, "payment.captured", payment, error);
+}
+
+gboolean
+gw_ledger_cancel (GwTxn       *txn,
+                  const char  *merchant_id,
+                  const char  *payment_id,
+                  GwPayment   *payment,
+                  GwOutcome   *outcome,
+                  GError     **error)
+{
+  if (!find_payment (txn, merchant_id, payment_id, payment, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+  if (!g_str_equal (payment->status, "authorized"))
+    return outcome->code = GW_RESULT_ALREADY_RESOLVED, TRUE;
+  return cancel_payment (txn, payment, error);
+}
+
+static gboolean
+post_refund (GwTxn                *txn,
+             const GwLedgerConfig *config,
+             GwPayment            *payment,
+             const char           *refund_id,
+             gint64                amount,
+             GwOutcome            *outcome,
+             GError              **error)
+{
+  GwCard card;
+  GwLine lines[2] = { { .debit = amount }, { .credit = amount } };
+  GwEntry entry = {
+    .kind = "refund", .channel = payment->channel, .ref = refund_id,
+    .merchant_id = payment->merchant_id, .description = payment->description,
+    .created = NOW (txn), .lines = lines, .n_lines = 2,
+  };
+  GError *local = NULL;
+
+  lines[0].account_id = CALL (txn, merchant_account, payment->merchant_id, error);
+  if (lines[0].account_id == 0 || !CALL (txn, card_by_id, payment->card_id, &card, error))
+    return FALSE;
+  lines[1].account_id = card.account_id;
+
+  if (!CALL (txn, entry_post, &entry, &local))
+    {
+      if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_LIMIT))
+        return g_propagate_error (error, local), FALSE;
+      g_clear_error (&local);
+      return decline (outcome, GW_DECLINE_BALANCE_LIMIT), TRUE;
+    }
+  return CALL (txn, card_add_points, card.id, -points_for (config, amount), error);
+}
+
+gboolean
+gw_ledger_refund (GwTxn                *txn,
+                  const GwLedgerConfig *config,
+                  const char           *merchant_id,
+                  const char           *payment_id,
+                  gint64                amount,
+                  char                  refund_id[40],
+                  gint64               *refunded,
+                  GwPayment            *payment,
+                  GwOutcome            *outcome,
+                  GError              **error)
+{
+  g_autofree char *id = onepin_crypto_random_token ("re_", 12);
+  gint64 remaining;
+
+  if (!find_payment (txn, merchant_id, payment_id, payment, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+
+  remaining = payment->amount_captured - payment->amount_refunded;
+  if (amount == 0)
+    amount = remaining;
+  if (amount <= 0 || amount > remaining)
+    return outcome->code = GW_RESULT_AMOUNT_TOO_LARGE, TRUE;
+
+  g_strlcpy (refund_id, id, 40);
+  if (!post_refund (txn, config, payment, refund_id, amount, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+
+  payment->amount_refunded += amount;
+  *refunded = amount;
+  return CALL (txn, refund_insert, refund_id, payment->id, amount, payment->currency, NOW (txn),
+               error) &&
+         CALL (txn, payment_update, payment, error) &&
+         notify (txn, "payment.refunded", payment, error);
+}
+
+gint
+gw_ledger_expire_holds (GwTxn   *txn,
+                        GError **error)
+{
+  g_autoptr(GPtrArray) ids = CALL (txn, payments_expiring, NOW (txn), 500, error);
+
+  if (ids == NULL)
+    return -1;
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      GwPayment payment = { 0 };
+      gboolean ok;
+
+      if (!CALL (txn, payment_get, g_ptr_array_index (ids, i), &payment, error))
+        return -1;
+      ok = cancel_payment (txn, &payment, error);
+      gw_payment_clear (&payment);
+      if (!ok)
+        return -1;
+    }
+
+  return ids->len;
+}

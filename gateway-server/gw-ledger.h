@@ -1,0 +1,179 @@
+/* gw-ledger.h: the money rules of onepin, in one place
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The ledger decides and the store persists. These functions run on the
+ * store's writer thread inside a transaction (see gw-store.h). They know
+ * nothing of HTTP or SQL: they authenticate cards, check states and limits,
+ * and express every movement of money as a balanced journal entry whose
+ * conditions the database enforces.
+ */
+#pragma once
+
+#include "gw-store.h"
+#include "onepin-crypto.h"
+
+G_BEGIN_DECLS
+
+#define GW_CARD_BALANCE_CAP 1000000   /* won */
+#define GW_LOCKOUT_FAILURES 5
+
+typedef struct
+{
+  OnepinKey *lookup_key;            /* card number -> lookup hash */
+  OnepinKey *password_key;          /* card password MAC; its key is never in the database */
+  OnepinKey *seal_key;              /* AES-256-GCM for numbers, hints, secrets */
+  char       bin[16];               /* issuer prefix of new card numbers */
+  gint       validity_years;
+  gint64     points_rate;           /* points per 10,000 minor units paid */
+  gint64     capture_window;        /* seconds an authorization may wait for capture */
+  gint64     lockout_seconds;
+} GwLedgerConfig;
+
+typedef enum
+{
+  GW_DECLINE_NONE,
+  GW_DECLINE_INVALID_CREDENTIALS,
+  GW_DECLINE_CARD_LOCKED,
+  GW_DECLINE_CARD_NOT_ACTIVE,
+  GW_DECLINE_EXPIRED_CARD,
+  GW_DECLINE_INSUFFICIENT_FUNDS,
+  GW_DECLINE_CURRENCY_MISMATCH,
+  GW_DECLINE_BALANCE_LIMIT,
+} GwDecline;
+
+typedef enum
+{
+  GW_RESULT_OK,
+  GW_RESULT_DECLINED,
+  GW_RESULT_NOT_FOUND,
+  GW_RESULT_ALREADY_RESOLVED,
+  GW_RESULT_ALREADY_REGISTERED,
+  GW_RESULT_AMOUNT_TOO_LARGE,
+  GW_RESULT_PAYMENT_EXPIRED,
+  GW_RESULT_NOT_CAPTURED,
+} GwResultCode;
+
+typedef struct
+{
+  GwResultCode code;
+  GwDecline    decline;
+  gboolean     credential_failure;  /* a wrong password or unknown number */
+} GwOutcome;
+
+/* What a card holder presented, reduced to keyed hashes on arrival so the
+ * number and password themselves need not travel further. */
+typedef struct
+{
+  gboolean well_formed;             /* 16 digits that pass Luhn */
+  guint8   lookup[32];
+  guint8   password_mac[32];
+} GwCredentials;
+
+typedef struct
+{
+  char    id[40];
+  char   *number;
+  gint64  expires_at;
+  gint64  account_id;
+} GwIssuedCard;
+
+typedef struct
+{
+  const char *merchant_id;
+  gint64      amount;
+  const char *currency;
+  const char *order_id;
+  const char *description;
+  const char *channel;
+  gboolean    capture;
+} GwPayRequest;
+
+const char *gw_decline_to_string     (GwDecline              decline);
+const char *gw_card_display_state    (const GwCard          *card,
+                                      gint64                 now);
+
+void        gw_ledger_credentials    (const GwLedgerConfig  *config,
+                                      const char            *number,
+                                      const char            *password,
+                                      GwCredentials         *out);
+void        gw_ledger_password_mac   (const GwLedgerConfig  *config,
+                                      const guint8           lookup[32],
+                                      const char            *password,
+                                      guint8                 out[32]);
+
+gboolean    gw_ledger_issue_batch    (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const char            *batch_id,
+                                      gint64                 count,
+                                      gint64                 value,
+                                      const char            *currency,
+                                      const char            *channel,
+                                      GArray                *cards,
+                                      GError               **error);
+gboolean    gw_ledger_create_merchant (GwTxn                *txn,
+                                      const GwLedgerConfig  *config,
+                                      const char            *id,
+                                      const char            *name,
+                                      const char            *category,
+                                      const guint8           key_hash[32],
+                                      const char            *webhook_secret,
+                                      GError               **error);
+gboolean    gw_ledger_register       (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwCredentials   *credentials,
+                                      const char            *hint,
+                                      GwCard                *card,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+gboolean    gw_ledger_change_password (GwTxn                *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwCredentials   *credentials,
+                                      const char            *new_password,
+                                      const char            *hint,
+                                      GwCard                *card,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+gboolean    gw_ledger_authenticate   (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwCredentials   *credentials,
+                                      GwCard                *card,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+gboolean    gw_ledger_pay            (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwCredentials   *credentials,
+                                      const GwPayRequest    *request,
+                                      GwPayment             *payment,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+gboolean    gw_ledger_capture        (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const char            *merchant_id,
+                                      const char            *payment_id,
+                                      gint64                 amount,
+                                      GwPayment             *payment,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+gboolean    gw_ledger_cancel         (GwTxn                 *txn,
+                                      const char            *merchant_id,
+                                      const char            *payment_id,
+                                      GwPayment             *payment,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+gboolean    gw_ledger_refund         (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const char            *merchant_id,
+                                      const char            *payment_id,
+                                      gint64                 amount,
+                                      char                   refund_id[40],
+                                      gint64                *refunded,
+                                      GwPayment             *payment,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+/* Cancels authorizations whose capture window has passed; returns how many. */
+gint        gw_ledger_expire_holds   (GwTxn                 *txn,
+                                      GError               **error);
+
+G_END_DECLS

@@ -1,0 +1,237 @@
+/* gw-main.c: onepin-gateway, the prepaid ledger and payment API
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "gw-keys.h"
+#include "gw-log.h"
+#include "gw-server.h"
+#include "gw-store-sqlite.h"
+#include "onepin-shared.h"
+
+#define IDEMPOTENCY_RETENTION (72 * 3600)   /* the contract promises at least 24 h */
+
+typedef struct
+{
+  GwConfig       *config;
+  GwKeys         *keys;
+  GwLedgerConfig  ledger;
+  GwStore        *store;
+  GwMetrics      *metrics;
+  GwServer       *server;
+  GMainLoop      *loop;
+  gboolean        sweeping;
+} Gateway;
+
+static gboolean
+parse_options (int        *argc,
+               char     ***argv,
+               GwConfig   *config,
+               GError    **error)
+{
+  g_autofree char *data_dir = NULL;
+  g_autofree char *listen = NULL;
+  g_autofree char *config_file = NULL;
+  gboolean version = FALSE;
+  GOptionEntry entries[] = {
+    { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      "Where the database, keys and admin token live", "DIR" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
+      "Address to listen on (default 127.0.0.1:8080; port 0 picks one)", "HOST:PORT" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "A GKeyFile configuration", "FILE" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- the onepin prepaid card gateway");
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
+    "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
+    "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
+    "failures_per_minute. Command-line options win over the file.");
+  if (!g_option_context_parse (context, argc, argv, error))
+    return FALSE;
+  if (version)
+    {
+      g_print ("onepin-gateway %s\n", ONEPIN_VERSION);
+      exit (0);
+    }
+  if (config_file != NULL && !gw_config_load_file (config, config_file, error))
+    return FALSE;
+  if (data_dir != NULL)
+    g_free (config->data_dir), config->data_dir = g_steal_pointer (&data_dir);
+  if (listen != NULL)
+    g_free (config->listen), config->listen = g_steal_pointer (&listen);
+  return gw_config_validate (config, error);
+}
+
+static void
+ledger_config_init (Gateway *gw)
+{
+  GwLedgerConfig *ledger = &gw->ledger;
+
+  ledger->lookup_key = gw->keys->lookup;
+  ledger->password_key = gw->keys->password;
+  ledger->seal_key = gw->keys->seal;
+  g_strlcpy (ledger->bin, gw->config->card_bin, sizeof ledger->bin);
+  ledger->validity_years = gw->config->validity_years;
+  ledger->points_rate = gw->config->points_rate;
+  ledger->capture_window = gw->config->capture_window;
+  ledger->lockout_seconds = gw->config->lockout_seconds;
+}
+
+/* The sweep: expired authorizations are canceled, old idempotency keys dropped. */
+
+static gboolean
+sweep_apply (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  gint *expired = data;
+
+  *expired = gw_ledger_expire_holds (txn, error);
+  return *expired >= 0 &&
+         txn->funcs->idempotency_prune (txn, txn->funcs->now (txn) - IDEMPOTENCY_RETENTION,
+                                        error);
+}
+
+static void
+sweep_done (gpointer      data,
+            const GError *error)
+{
+  g_autofree gint *expired = data;
+
+  if (error != NULL)
+    g_warning ("hold sweep failed: %s", error->message);
+  else if (*expired > 0)
+    g_info ("canceled %d expired authorizations", *expired);
+}
+
+static gboolean
+sweep (gpointer user_data)
+{
+  Gateway *gw = user_data;
+
+  gw_store_submit (gw->store, sweep_apply, sweep_done, g_new0 (gint, 1));
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  Gateway *gw = user_data;
+
+  g_info ("stopping");
+  g_main_loop_quit (gw->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+announce (Gateway     *gw,
+          const char  *url,
+          GError     **error)
+{
+  g_autofree char *path = g_build_filename (gw->config->data_dir, "gateway.url", NULL);
+  g_autofree char *line = g_strconcat (url, "\n", NULL);
+
+  if (!g_file_set_contents_full (path, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
+    return FALSE;
+  g_print ("listening on %s\n", url);
+  fflush (stdout);
+  return TRUE;
+}
+
+static gboolean
+start (Gateway  *gw,
+       GError  **error)
+{
+  g_autofree char *db_path = g_build_filename (gw->config->data_dir, "onepin.db", NULL);
+  g_autofree char *token = NULL;
+  g_autofree char *url = NULL;
+  GwStoreSqlite *store;
+  guint8 token_hash[32];
+
+  if (g_mkdir_with_parents (gw->config->data_dir, 0700) != 0)
+    return g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                        "Cannot create the data dir"), FALSE;
+  if (!onepin_crypto_init (error) ||
+      !(gw->keys = gw_keys_load (gw->config->key_file, error)) ||
+      !(token = gw_admin_token_load (gw->config->data_dir, error)))
+    return FALSE;
+  ledger_config_init (gw);
+  onepin_key_hmac (gw->keys->apikey, token, strlen (token), token_hash);
+
+  store = gw_store_sqlite_new (db_path, gw->keys->seal, error);
+  if (store == NULL)
+    return FALSE;
+  gw->store = GW_STORE (store);
+  gw->metrics = gw_metrics_new ();
+  gw_store_sqlite_set_commit_observer (store, gw_metrics_commit, gw->metrics);
+
+  gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
+                              token_hash);
+  url = gw_server_listen (gw->server, error);
+  if (url == NULL || !announce (gw, url, error))
+    return FALSE;
+
+  g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
+  g_unix_signal_add (SIGTERM, on_signal, gw);
+  g_unix_signal_add (SIGINT, on_signal, gw);
+  return TRUE;
+}
+
+static void
+stop (Gateway *gw)
+{
+  if (gw->server != NULL)
+    gw_server_drain (gw->server);
+  if (gw->store != NULL)
+    gw_store_shutdown (gw->store);
+  g_clear_object (&gw->server);
+  g_clear_object (&gw->store);
+  g_clear_pointer (&gw->metrics, gw_metrics_free);
+  g_clear_pointer (&gw->keys, gw_keys_free);
+  g_clear_pointer (&gw->config, gw_config_free);
+  g_clear_pointer (&gw->loop, g_main_loop_unref);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  Gateway gw = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  signal (SIGPIPE, SIG_IGN);
+  /* TLS 1.2 is the least we speak; glib-networking reads this before its
+   * first handshake. */
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", FALSE);
+
+  gw.config = gw_config_new ();
+  if (!parse_options (&argc, &argv, gw.config, &error))
+    {
+      g_printerr ("onepin-gateway: %s\n", error->message);
+      stop (&gw);
+      return 2;
+    }
+  gw_log_init (gw.config->log_level);
+  gw.loop = g_main_loop_new (NULL, FALSE);
+
+  if (!start (&gw, &error))
+    {
+      g_critical ("cannot start: %s", error->message);
+      stop (&gw);
+      return 1;
+    }
+
+  g_main_loop_run (gw.loop);
+  stop (&gw);
+  g_info ("stopped");
+  return 0;
+}

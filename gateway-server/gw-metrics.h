@@ -1,0 +1,31 @@
+/* gw-metrics.h: counters and histograms in the Prometheus text format
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _GwMetrics GwMetrics;
+
+GwMetrics *gw_metrics_new              (void);
+void       gw_metrics_free             (GwMetrics   *metrics);
+/* Main thread only. */
+void       gw_metrics_request          (GwMetrics   *metrics,
+                                        const char  *route,
+                                        guint        status);
+void       gw_metrics_approved         (GwMetrics   *metrics);
+void       gw_metrics_declined         (GwMetrics   *metrics,
+                                        const char  *code);
+/* Any thread: called by the store's writer after each commit. */
+void       gw_metrics_commit           (guint        batch_size,
+                                        gdouble      seconds,
+                                        gpointer     metrics);
+char      *gw_metrics_render           (GwMetrics   *metrics);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwMetrics, gw_metrics_free)
+
+G_END_DECLS

@@ -1,0 +1,161 @@
+/* gw-server-private.h: what the resource files (gw-api-*.c) get from the
+ * HTTP layer: parsed, authenticated requests, replies, and calls into the
+ * store's writer with idempotency handled for them.
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "gw-server.h"
+#include "onepin-json.h"
+
+G_BEGIN_DECLS
+
+typedef struct _GwRequest GwRequest;
+typedef struct _GwCall GwCall;
+
+struct _GwRequest
+{
+  GwServer          *server;
+  SoupServerMessage *msg;
+  const char        *route;          /* the route's pattern, for metrics */
+  char              *path_id;        /* the {id} in the path, if any */
+  char               merchant_id[40];/* the authenticated merchant, if any */
+  JsonObject        *body;           /* POST bodies, already known to be an object */
+  GHashTable        *query;
+  char              *remote;
+  char              *idempotency_key;
+  guint8             fingerprint[32];
+  gint64             started;
+};
+
+/* Work for the writer thread. It fills call->status and call->body. */
+typedef gboolean (*GwCallApply) (GwTxn   *txn,
+                                 GwCall  *call,
+                                 GError **error);
+typedef void     (*GwCallDone)  (GwCall  *call,
+                                 gpointer user_data);
+
+struct _GwCall
+{
+  GwServer      *server;
+  GwRequest     *request;            /* NULL for a batch item */
+  char          *scope;              /* idempotency scope: the caller's key */
+  char          *idempotency_key;
+  guint8         fingerprint[32];
+  gboolean       seal;               /* the body carries secrets */
+
+  GwCallApply    apply;
+  gpointer       data;
+  GDestroyNotify data_free;
+  GwCallDone     done;               /* instead of replying to @request */
+  gpointer       done_data;
+
+  guint          status;
+  GString       *body;
+  gboolean       replayed;
+  GwOutcome      outcome;
+  gboolean       is_payment;         /* counts as an approval or a decline */
+};
+
+const GwLedgerConfig *gw_server_get_ledger_config (GwServer    *self);
+GwStore              *gw_server_get_store         (GwServer    *self);
+GwMetrics            *gw_server_get_metrics       (GwServer    *self);
+/* The keyed hash under which an API key (a merchant's secret key) is stored. */
+void                  gw_server_hash_api_key      (GwServer    *self,
+                                                   const char  *key,
+                                                   guint8       out[32]);
+
+/* Each of these finishes the request and frees it. */
+void      gw_request_reply        (GwRequest   *request,
+                                   guint        status,
+                                   GString     *body);
+void      gw_request_error        (GwRequest   *request,
+                                   guint        status,
+                                   const char  *type,
+                                   const char  *code,
+                                   const char  *param,
+                                   const char  *message);
+void      gw_request_bad_param    (GwRequest   *request,
+                                   const char  *param,
+                                   const char  *message);
+/* Checks the body against @fields; on failure replies 400 and returns FALSE. */
+gboolean  gw_request_check_body   (GwRequest             *request,
+                                   const OnepinJsonField *fields,
+                                   gsize                  n_fields);
+/* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */
+gboolean  gw_request_limit        (GwRequest   *request,
+                                   guint        fallback,
+                                   guint       *limit);
+
+GwCall   *gw_call_new             (GwRequest      *request,
+                                   GwCallApply     apply,
+                                   gpointer        data,
+                                   GDestroyNotify  data_free);
+/* Sends the call to the writer, unless its key is in flight (409). */
+void      gw_call_submit          (GwCall      *call);
+void      gw_call_free            (GwCall      *call);
+
+/* Rendering helpers for apply functions (any thread). */
+void      gw_error_render         (GString     *out,
+                                   const char  *type,
+                                   const char  *code,
+                                   const char  *decline_code,
+                                   const char  *param,
+                                   const char  *message);
+/* Sets the call's status and body from a non-OK ledger outcome. @param names
+ * the request field a 404 or 400 is about. */
+void      gw_call_fail            (GwCall          *call,
+                                   const GwOutcome *outcome,
+                                   const char      *param);
+void      gw_call_ok              (GwCall      *call,
+                                   GString     *body);
+
+/* JSON writing */
+void      gw_json_str             (GString     *out,
+                                   const char  *name,
+                                   const char  *value);
+void      gw_json_int             (GString     *out,
+                                   const char  *name,
+                                   gint64       value);
+void      gw_json_bool            (GString     *out,
+                                   const char  *name,
+                                   gboolean     value);
+void      gw_json_close           (GString     *out,
+                                   char         closer);
+
+/* The resources */
+void gw_api_admin_merchants     (GwRequest *request);
+void gw_api_admin_card_batches  (GwRequest *request);
+void gw_api_admin_audit         (GwRequest *request);
+void gw_api_cards_register      (GwRequest *request);
+void gw_api_cards_password      (GwRequest *request);
+void gw_api_cards_balance       (GwRequest *request);
+void gw_api_cards_statement     (GwRequest *request);
+void gw_api_payments_create     (GwRequest *request);
+void gw_api_payments_batch      (GwRequest *request);
+void gw_api_payments_list       (GwRequest *request);
+void gw_api_payments_get        (GwRequest *request);
+void gw_api_payments_capture    (GwRequest *request);
+void gw_api_payments_cancel     (GwRequest *request);
+void gw_api_refunds_create      (GwRequest *request);
+
+void gw_render_payment          (GString         *out,
+                                 const GwPayment *payment);
+/* Parses and checks one payment request object (from POST /v1/payments or a
+ * batch item) on the main thread; on failure sets @param and @message. */
+typedef struct _GwPaymentParams GwPaymentParams;
+GwPaymentParams *gw_payment_params_parse (GwServer    *server,
+                                          JsonObject  *object,
+                                          const char  *merchant_id,
+                                          gboolean     with_key,
+                                          const char **param,
+                                          const char **message,
+                                          const char **code);
+void             gw_payment_params_free  (GwPaymentParams *params);
+gboolean         gw_payment_apply        (GwTxn   *txn,
+                                          GwCall  *call,
+                                          GError **error);
+
+G_END_DECLS

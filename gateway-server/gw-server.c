@@ -1,0 +1,1006 @@
+/* gw-server.c: routes, authentication, errors, idempotency and rate limits
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Handlers parse and authenticate here on the main thread; the money work
+ * runs on the store's writer thread (see gw_call_submit), and the reply goes
+ * out only when the writer reports a durable commit.
+ */
+#include "gw-server-private.h"
+
+#include <string.h>
+
+#define MAX_BODY (4 * 1024 * 1024)
+#define JSON_TYPE "application/json; charset=utf-8"
+
+typedef enum
+{
+  AUTH_NONE,
+  AUTH_ADMIN,
+  AUTH_MERCHANT,
+  AUTH_CARD_HOLDER,     /* no key, but failures are limited per address */
+} AuthKind;
+
+typedef void (*Handler) (GwRequest *request);
+
+typedef struct
+{
+  const char *method;
+  const char *pattern;
+  AuthKind    auth;
+  gboolean    idempotent;   /* takes an Idempotency-Key */
+  Handler     handler;
+} Route;
+
+static void handle_healthz (GwRequest *request);
+static void handle_metrics (GwRequest *request);
+
+static const Route routes[] = {
+  { "GET",  "/healthz",                   AUTH_NONE,        FALSE, handle_healthz },
+  { "GET",  "/metrics",                   AUTH_NONE,        FALSE, handle_metrics },
+  { "POST", "/v1/admin/merchants",        AUTH_ADMIN,       TRUE,  gw_api_admin_merchants },
+  { "POST", "/v1/admin/card_batches",     AUTH_ADMIN,       TRUE,  gw_api_admin_card_batches },
+  { "GET",  "/v1/admin/audit",            AUTH_ADMIN,       FALSE, gw_api_admin_audit },
+  { "POST", "/v1/cards/register",         AUTH_CARD_HOLDER, FALSE, gw_api_cards_register },
+  { "POST", "/v1/cards/password",         AUTH_CARD_HOLDER, FALSE, gw_api_cards_password },
+  { "POST", "/v1/cards/balance",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_balance },
+  { "POST", "/v1/cards/statement",        AUTH_CARD_HOLDER, FALSE, gw_api_cards_statement },
+  { "POST", "/v1/payments",               AUTH_MERCHANT,    TRUE,  gw_api_payments_create },
+  { "GET",  "/v1/payments",               AUTH_MERCHANT,    FALSE, gw_api_payments_list },
+  { "POST", "/v1/payments/batch",         AUTH_MERCHANT,    FALSE, gw_api_payments_batch },
+  { "GET",  "/v1/payments/{id}",          AUTH_MERCHANT,    FALSE, gw_api_payments_get },
+  { "POST", "/v1/payments/{id}/capture",  AUTH_MERCHANT,    TRUE,  gw_api_payments_capture },
+  { "POST", "/v1/payments/{id}/cancel",   AUTH_MERCHANT,    TRUE,  gw_api_payments_cancel },
+  { "POST", "/v1/refunds",                AUTH_MERCHANT,    TRUE,  gw_api_refunds_create },
+};
+
+typedef struct
+{
+  gint64 window_start;
+  guint  failures;
+} AddressFailures;
+
+struct _GwServer
+{
+  GObject               parent_instance;
+
+  const GwConfig       *config;
+  GwStore              *store;
+  const GwLedgerConfig *ledger;
+  GwMetrics            *metrics;
+  OnepinKey            *apikey_key;
+  guint8                admin_token_hash[32];
+
+  SoupServer           *soup;
+  GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
+  GHashTable           *in_flight;      /* "scope\nkey" */
+  GHashTable           *failures;       /* remote address -> AddressFailures */
+  guint                 requests_in_flight;
+  gboolean              draining;
+};
+
+G_DEFINE_FINAL_TYPE (GwServer, gw_server, G_TYPE_OBJECT)
+
+/* JSON writing: members are appended after '{' or a previous member. */
+
+static void
+json_member (GString    *out,
+             const char *name)
+{
+  char last = out->len ? out->str[out->len - 1] : 0;
+
+  if (last != '{' && last != '[' && last != 0)
+    g_string_append_c (out, ',');
+  g_string_append_c (out, '"');
+  g_string_append (out, name);
+  g_string_append (out, "\":");
+}
+
+void
+gw_json_str (GString    *out,
+             const char *name,
+             const char *value)
+{
+  json_member (out, name);
+  if (value == NULL)
+    g_string_append (out, "null");
+  else
+    onepin_json_append_string (out, value);
+}
+
+void
+gw_json_int (GString    *out,
+             const char *name,
+             gint64      value)
+{
+  json_member (out, name);
+  g_string_append_printf (out, "%" G_GINT64_FORMAT, value);
+}
+
+void
+gw_json_bool (GString    *out,
+              const char *name,
+              gboolean    value)
+{
+  json_member (out, name);
+  g_string_append (out, value ? "true" : "false");
+}
+
+void
+gw_json_close (GString *out,
+               char     closer)
+{
+  g_string_append_c (out, closer);
+}
+
+void
+gw_error_render (GString    *out,
+                 const char *type,
+                 const char *code,
+                 const char *decline_code,
+                 const char *param,
+                 const char *message)
+{
+  g_string_append (out, "{\"error\":{");
+  gw_json_str (out, "type", type);
+  gw_json_str (out, "code", code);
+  if (decline_code != NULL)
+    gw_json_str (out, "decline_code", decline_code);
+  gw_json_str (out, "message", message);
+  if (param != NULL)
+    gw_json_str (out, "param", param);
+  g_string_append (out, "}}");
+}
+
+/* Accessors */
+
+const GwLedgerConfig *
+gw_server_get_ledger_config (GwServer *self)
+{
+  return self->ledger;
+}
+
+GwStore *
+gw_server_get_store (GwServer *self)
+{
+  return self->store;
+}
+
+GwMetrics *
+gw_server_get_metrics (GwServer *self)
+{
+  return self->metrics;
+}
+
+void
+gw_server_hash_api_key (GwServer   *self,
+                        const char *key,
+                        guint8      out[32])
+{
+  onepin_key_hmac (self->apikey_key, key, strlen (key), out);
+}
+
+/* Requests */
+
+static void
+request_free (GwRequest *request)
+{
+  g_clear_object (&request->msg);
+  g_clear_pointer (&request->path_id, g_free);
+  g_clear_pointer (&request->body, json_object_unref);
+  g_clear_pointer (&request->query, g_hash_table_unref);
+  g_clear_pointer (&request->remote, g_free);
+  g_clear_pointer (&request->idempotency_key, g_free);
+  g_free (request);
+}
+
+static void
+log_access (GwRequest *request,
+            guint      status)
+{
+  if (!request->server->config->access_log)
+    return;
+  /* Only the route pattern is logged: paths and bodies may carry ids and
+   * the bodies secrets, so neither is written. */
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                    "MESSAGE", "request",
+                    "METHOD", soup_server_message_get_method (request->msg),
+                    "ROUTE", request->route,
+                    "STATUS", "%u", status,
+                    "DURATION_US", "%" G_GINT64_FORMAT,
+                    g_get_monotonic_time () - request->started);
+}
+
+void
+gw_request_reply (GwRequest *request,
+                  guint      status,
+                  GString   *body)
+{
+  SoupServerMessage *msg = request->msg;
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  gsize len = body->len;
+
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
+                                    g_string_free (body, FALSE), len);
+  gw_metrics_request (request->server->metrics, request->route, status);
+  log_access (request, status);
+  soup_server_message_unpause (msg);
+  request->server->requests_in_flight--;
+  request_free (request);
+}
+
+void
+gw_request_error (GwRequest  *request,
+                  guint       status,
+                  const char *type,
+                  const char *code,
+                  const char *param,
+                  const char *message)
+{
+  GString *body = g_string_sized_new (160);
+
+  gw_error_render (body, type, code, NULL, param, message);
+  gw_request_reply (request, status, body);
+}
+
+void
+gw_request_bad_param (GwRequest  *request,
+                      const char *param,
+                      const char *message)
+{
+  gw_request_error (request, 400, "invalid_request_error", "parameter_invalid", param, message);
+}
+
+gboolean
+gw_request_check_body (GwRequest             *request,
+                       const OnepinJsonField *fields,
+                       gsize                  n_fields)
+{
+  g_autoptr(GError) error = NULL;
+  const char *param = NULL;
+  const char *code = "parameter_invalid";
+  g_autofree char *message = NULL;
+
+  if (onepin_json_check_fields (request->body, fields, n_fields, &param, &error))
+    return TRUE;
+
+  if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
+    code = "parameter_unknown";
+  else if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
+    code = "parameter_missing";
+  /* The field's name is safe to echo; its value is not. */
+  message = g_strdup_printf (g_str_equal (code, "parameter_unknown") ? "Unknown parameter: %s"
+                             : g_str_equal (code, "parameter_missing") ? "Missing parameter: %s"
+                             : "Invalid type for parameter: %s", param ? param : "?");
+  gw_request_error (request, 400, "invalid_request_error", code, param, message);
+  return FALSE;
+}
+
+gboolean
+gw_request_limit (GwRequest *request,
+                  guint      fallback,
+                  guint     *limit)
+{
+  const char *text = request->query ? g_hash_table_lookup (request->query, "limit") : NULL;
+  guint64 value;
+
+  *limit = fallback;
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (text, 10, 1, 100, &value, NULL))
+    {
+      gw_request_bad_param (request, "limit", "limit must be an integer from 1 to 100");
+      return FALSE;
+    }
+  *limit = value;
+  return TRUE;
+}
+
+/* Per-address failure limit for the card-holder endpoints. */
+
+static AddressFailures *
+address_failures (GwServer   *self,
+                  const char *remote,
+                  gboolean    create)
+{
+  AddressFailures *entry = g_hash_table_lookup (self->failures, remote);
+  gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
+
+  if (entry != NULL && now - entry->window_start >= 60)
+    {
+      entry->window_start = now;
+      entry->failures = 0;
+    }
+  if (entry == NULL && create)
+    {
+      entry = g_new0 (AddressFailures, 1);
+      entry->window_start = now;
+      g_hash_table_insert (self->failures, g_strdup (remote), entry);
+    }
+  return entry;
+}
+
+static gboolean
+address_blocked (GwServer   *self,
+                 const char *remote)
+{
+  AddressFailures *entry = address_failures (self, remote, FALSE);
+
+  return entry != NULL && entry->failures >= (guint) self->config->failures_per_minute;
+}
+
+static gboolean
+prune_failures (gpointer user_data)
+{
+  GwServer *self = user_data;
+  GHashTableIter iter;
+  gpointer value;
+  gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
+
+  g_hash_table_iter_init (&iter, self->failures);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (now - ((AddressFailures *) value)->window_start >= 60)
+      g_hash_table_iter_remove (&iter);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Calls */
+
+GwCall *
+gw_call_new (GwRequest      *request,
+             GwCallApply     apply,
+             gpointer        data,
+             GDestroyNotify  data_free)
+{
+  GwCall *call = g_new0 (GwCall, 1);
+
+  call->server = request->server;
+  call->request = request;
+  call->apply = apply;
+  call->data = data;
+  call->data_free = data_free;
+  if (request->idempotency_key != NULL)
+    {
+      call->scope = g_strdup (request->merchant_id[0] ? request->merchant_id : "admin");
+      call->idempotency_key = g_strdup (request->idempotency_key);
+      memcpy (call->fingerprint, request->fingerprint, 32);
+    }
+  return call;
+}
+
+void
+gw_call_free (GwCall *call)
+{
+  if (call->data_free != NULL)
+    call->data_free (call->data);
+  if (call->body != NULL)
+    g_string_free (call->body, TRUE);
+  g_free (call->scope);
+  g_free (call->idempotency_key);
+  g_free (call);
+}
+
+void
+gw_call_ok (GwCall  *call,
+            GString *body)
+{
+  call->status = 200;
+  call->body = body;
+}
+
+static const char *
+decline_message (GwDecline decline)
+{
+  switch (decline)
+    {
+    case GW_DECLINE_CARD_LOCKED:
+      return "The card is locked after too many wrong passwords. Try again later.";
+    case GW_DECLINE_CARD_NOT_ACTIVE:
+      return "The card is not active. Register its password first.";
+    case GW_DECLINE_EXPIRED_CARD:
+      return "The card has expired.";
+    case GW_DECLINE_INSUFFICIENT_FUNDS:
+      return "The card's available balance is too low for this amount.";
+    case GW_DECLINE_CURRENCY_MISMATCH:
+      return "The card does not hold this currency.";
+    case GW_DECLINE_BALANCE_LIMIT:
+      return "The card's balance would exceed its 1,000,000 KRW limit.";
+    case GW_DECLINE_INVALID_CREDENTIALS:
+    case GW_DECLINE_NONE:
+    default:
+      return "The card number or password is incorrect.";
+    }
+}
+
+void
+gw_call_fail (GwCall          *call,
+              const GwOutcome *outcome,
+              const char      *param)
+{
+  GString *body = g_string_sized_new (200);
+
+  call->outcome = *outcome;
+  call->body = body;
+  switch (outcome->code)
+    {
+    case GW_RESULT_DECLINED:
+      call->status = 402;
+      gw_error_render (body, "card_error", "card_declined",
+                       gw_decline_to_string (outcome->decline), NULL,
+                       decline_message (outcome->decline));
+      break;
+    case GW_RESULT_NOT_FOUND:
+      call->status = 404;
+      gw_error_render (body, "invalid_request_error", "resource_missing", NULL, param,
+                       "No such payment.");
+      break;
+    case GW_RESULT_ALREADY_RESOLVED:
+      call->status = 409;
+      gw_error_render (body, "invalid_request_error", "payment_already_resolved", NULL, NULL,
+                       "The payment was already captured or canceled.");
+      break;
+    case GW_RESULT_ALREADY_REGISTERED:
+      call->status = 409;
+      gw_error_render (body, "invalid_request_error", "card_already_registered", NULL, NULL,
+                       "The card already has a password. Use /v1/cards/password to change it.");
+      break;
+    case GW_RESULT_PAYMENT_EXPIRED:
+      call->status = 409;
+      gw_error_render (body, "invalid_request_error", "payment_expired", NULL, NULL,
+                       "The authorization expired and was canceled.");
+      break;
+    case GW_RESULT_AMOUNT_TOO_LARGE:
+    case GW_RESULT_NOT_CAPTURED:
+    case GW_RESULT_OK:
+    default:
+      call->status = 400;
+      gw_error_render (body, "invalid_request_error", "amount_too_large", NULL, "amount",
+                       "The amount is more than the payment has left to capture or refund.");
+      break;
+    }
+}
+
+static char *
+in_flight_key (GwCall *call)
+{
+  return g_strconcat (call->scope, "\n", call->idempotency_key, NULL);
+}
+
+/* Runs on the writer thread, in the operation's savepoint. */
+static gboolean
+call_apply (GwTxn    *txn,
+            gpointer  data,
+            GError  **error)
+{
+  GwCall *call = data;
+  GwIdempotencyRecord record = { 0 };
+  GError *local = NULL;
+
+  if (call->idempotency_key != NULL)
+    {
+      if (txn->funcs->idempotency_get (txn, call->scope, call->idempotency_key, &record, &local))
+        {
+          call->replayed = onepin_crypto_equal (record.fingerprint, call->fingerprint, 32);
+          call->body = g_string_sized_new (256);
+          if (call->replayed)
+            {
+              call->status = record.status;
+              g_string_append_len (call->body, g_bytes_get_data (record.body, NULL),
+                                   g_bytes_get_size (record.body));
+            }
+          else
+            {
+              call->status = 422;
+              gw_error_render (call->body, "idempotency_error", "idempotency_key_reused", NULL,
+                               NULL, "This Idempotency-Key was used with other parameters.");
+            }
+          g_bytes_unref (record.body);
+          return TRUE;
+        }
+      if (local != NULL)
+        return g_propagate_error (error, local), FALSE;
+    }
+
+  if (!call->apply (txn, call, error))
+    return FALSE;
+
+  if (call->idempotency_key != NULL && call->status < 500)
+    return txn->funcs->idempotency_put (txn, call->scope, call->idempotency_key,
+                                        call->fingerprint, call->status, call->body->str,
+                                        call->body->len, call->seal, error);
+  return TRUE;
+}
+
+static void
+count_outcome (GwCall *call)
+{
+  GwServer *self = call->server;
+
+  if (call->request != NULL && call->outcome.credential_failure &&
+      g_str_has_prefix (call->request->route, "/v1/cards/"))
+    address_failures (self, call->request->remote, TRUE)->failures++;
+
+  if (!call->is_payment || call->replayed)
+    return;
+  if (call->status == 200)
+    gw_metrics_approved (self->metrics);
+  else if (call->outcome.code == GW_RESULT_DECLINED)
+    gw_metrics_declined (self->metrics, gw_decline_to_string (call->outcome.decline));
+}
+
+/* Back on the main thread, after the commit. */
+static void
+call_done (gpointer      data,
+           const GError *error)
+{
+  GwCall *call = data;
+  GwRequest *request = call->request;
+
+  if (call->idempotency_key != NULL)
+    {
+      g_autofree char *key = in_flight_key (call);
+
+      g_hash_table_remove (call->server->in_flight, key);
+    }
+
+  if (error != NULL)
+    {
+      gboolean down = g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN);
+
+      /* The cause stays in our log; the client learns only that it failed. */
+      if (!down)
+        g_warning ("operation failed: %s", error->message);
+      if (call->body != NULL)
+        g_string_free (call->body, TRUE);
+      call->body = g_string_new (NULL);
+      call->status = down ? 503 : 500;
+      call->replayed = FALSE;
+      gw_error_render (call->body, "api_error", down ? "unavailable" : "internal", NULL, NULL,
+                       down ? "The gateway is shutting down. Retry with the same Idempotency-Key."
+                            : "The operation failed and had no effect. Retry with the same "
+                              "Idempotency-Key.");
+    }
+
+  count_outcome (call);
+
+  if (call->done != NULL)
+    {
+      call->done (call, call->done_data);
+      return;
+    }
+
+  if (call->replayed)
+    soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                  "Idempotent-Replayed", "true");
+  gw_request_reply (request, call->status, g_steal_pointer (&call->body));
+  call->request = NULL;
+  gw_call_free (call);
+}
+
+void
+gw_call_submit (GwCall *call)
+{
+  GwServer *self = call->server;
+
+  if (call->idempotency_key != NULL)
+    {
+      g_autofree char *key = in_flight_key (call);
+
+      if (g_hash_table_contains (self->in_flight, key))
+        {
+          call->status = 409;
+          call->body = g_string_new (NULL);
+          gw_error_render (call->body, "idempotency_error", "idempotency_in_flight", NULL, NULL,
+                           "A request with this Idempotency-Key is still in progress.");
+          if (call->done != NULL)
+            {
+              call->done (call, call->done_data);
+              return;
+            }
+          gw_request_reply (call->request, 409, g_steal_pointer (&call->body));
+          call->request = NULL;
+          gw_call_free (call);
+          return;
+        }
+      g_hash_table_add (self->in_flight, g_steal_pointer (&key));
+    }
+
+  gw_store_submit (self->store, call_apply, call_done, call);
+}
+
+/* Built-in routes */
+
+static void
+handle_healthz (GwRequest *request)
+{
+  gw_request_reply (request, 200, g_string_new ("{\"status\":\"ok\"}"));
+}
+
+static void
+handle_metrics (GwRequest *request)
+{
+  char *text = gw_metrics_render (request->server->metrics);
+  SoupServerMessage *msg = request->msg;
+
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
+                                    SOUP_MEMORY_TAKE, text, strlen (text));
+  gw_metrics_request (request->server->metrics, request->route, 200);
+  soup_server_message_unpause (msg);
+  request->server->requests_in_flight--;
+  request_free (request);
+}
+
+/* Dispatch */
+
+static const Route *
+match_route (const char  *method,
+             const char  *path,
+             char       **path_id,
+             gboolean    *path_known)
+{
+  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
+
+  *path_known = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      g_auto(GStrv) pattern = g_strsplit (routes[i].pattern, "/", -1);
+      const char *id = NULL;
+      guint j;
+
+      if (g_strv_length (pattern) != g_strv_length (parts))
+        continue;
+      for (j = 0; pattern[j] != NULL; j++)
+        {
+          if (g_str_equal (pattern[j], "{id}") && parts[j][0] != '\0' &&
+              !g_str_equal (parts[j], "batch"))
+            id = parts[j];
+          else if (!g_str_equal (pattern[j], parts[j]))
+            break;
+        }
+      if (pattern[j] != NULL)
+        continue;
+      *path_known = TRUE;
+      if (!g_str_equal (routes[i].method, method))
+        continue;
+      *path_id = g_strdup (id);
+      return &routes[i];
+    }
+  return NULL;
+}
+
+static const char *
+bearer_token (GwRequest *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+  const char *value = soup_message_headers_get_one (headers, "Authorization");
+
+  if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0)
+    return NULL;
+  value += 7;
+  while (*value == ' ')
+    value++;
+  return *value ? value : NULL;
+}
+
+static gboolean
+authenticate_merchant (GwServer   *self,
+                       const char *token,
+                       char        merchant_id[40]);
+
+static gboolean
+authenticate (GwRequest *request,
+              AuthKind   auth)
+{
+  GwServer *self = request->server;
+  const char *token;
+  guint8 hash[32];
+
+  if (auth == AUTH_NONE || auth == AUTH_CARD_HOLDER)
+    return TRUE;
+
+  token = bearer_token (request);
+  if (token != NULL)
+    {
+      onepin_key_hmac (self->apikey_key, token, strlen (token), hash);
+      if (auth == AUTH_ADMIN && onepin_crypto_equal (hash, self->admin_token_hash, 32))
+        return TRUE;
+      if (auth == AUTH_MERCHANT && authenticate_merchant (self, token, request->merchant_id))
+        return TRUE;
+    }
+
+  gw_request_error (request, 401, "authentication_error", "unauthorized", NULL,
+                    "Missing or invalid API key. Send it as: Authorization: Bearer <key>.");
+  return FALSE;
+}
+
+typedef struct
+{
+  guint8 hash[32];
+  char   id[40];
+  gboolean found;
+} MerchantLookup;
+
+static gboolean
+merchant_lookup_apply (GwTxn    *txn,
+                       gpointer  data,
+                       GError  **error)
+{
+  MerchantLookup *lookup = data;
+
+  lookup->found = txn->funcs->merchant_by_key (txn, lookup->hash, lookup->id, error);
+  return error == NULL || *error == NULL;
+}
+
+static gboolean
+authenticate_merchant (GwServer   *self,
+                       const char *token,
+                       char        merchant_id[40])
+{
+  MerchantLookup lookup = { 0 };
+  g_autoptr(GBytes) key = NULL;
+  const char *cached;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_str_has_prefix (token, "sk_"))
+    return FALSE;
+  onepin_key_hmac (self->apikey_key, token, strlen (token), lookup.hash);
+  key = g_bytes_new (lookup.hash, 32);
+  cached = g_hash_table_lookup (self->merchants, key);
+  if (cached == NULL)
+    {
+      if (!gw_store_read (self->store, merchant_lookup_apply, &lookup, &error))
+        g_warning ("merchant lookup failed: %s", error->message);
+      if (!lookup.found)
+        return FALSE;
+      cached = g_strdup (lookup.id);
+      g_hash_table_insert (self->merchants, g_bytes_ref (key), (char *) cached);
+    }
+  g_strlcpy (merchant_id, cached, 40);
+  return TRUE;
+}
+
+static gboolean
+read_idempotency_key (GwRequest   *request,
+                      const Route *route)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+  const char *key = soup_message_headers_get_one (headers, "Idempotency-Key");
+  gsize len;
+
+  if (key == NULL || !route->idempotent)
+    return TRUE;
+  len = strlen (key);
+  for (gsize i = 0; i < len; i++)
+    if (key[i] < 0x20 || key[i] > 0x7e)
+      len = 0;
+  if (len < 1 || len > 255)
+    {
+      gw_request_error (request, 400, "invalid_request_error", "parameter_invalid",
+                        "Idempotency-Key",
+                        "Idempotency-Key must be 1 to 255 printable ASCII characters.");
+      return FALSE;
+    }
+  request->idempotency_key = g_strdup (key);
+  return TRUE;
+}
+
+static void
+fingerprint (GwRequest *request)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
+  g_autofree char *canonical = onepin_json_canonical (node);
+  g_autofree char *text = g_strconcat (soup_server_message_get_method (request->msg), " ",
+                                       request->route, " ",
+                                       request->path_id ? request->path_id : "", "\n",
+                                       canonical, NULL);
+
+  onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
+}
+
+static gboolean
+read_body (GwRequest *request)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
+  g_autoptr(GError) error = NULL;
+
+  if (body->length > MAX_BODY)
+    {
+      gw_request_error (request, 413, "invalid_request_error", "body_too_large", NULL,
+                        "The request body is larger than 4 MB.");
+      return FALSE;
+    }
+
+  if (body->length == 0)
+    request->body = json_object_new ();
+  else
+    request->body = onepin_json_parse_object (body->data, body->length, &error);
+
+  if (request->body == NULL)
+    {
+      gw_request_error (request, 400, "invalid_request_error", "body_invalid", NULL,
+                        "The body must be a JSON object in UTF-8.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+dispatch (GwRequest   *request,
+          const Route *route)
+{
+  gboolean is_post = g_str_equal (route->method, "POST");
+
+  if (route->auth == AUTH_CARD_HOLDER && address_blocked (request->server, request->remote))
+    {
+      gw_request_error (request, 429, "rate_limit_error", "rate_limited", NULL,
+                        "Too many failed attempts from this address. Wait a minute.");
+      return;
+    }
+  if (!authenticate (request, route->auth))
+    return;
+  if (is_post && !read_body (request))
+    return;
+  if (!read_idempotency_key (request, route))
+    return;
+  if (request->idempotency_key != NULL)
+    fingerprint (request);
+
+  route->handler (request);
+}
+
+static void
+handle_request (SoupServer        *soup,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  GwServer *self = user_data;
+  GwRequest *request;
+  const Route *route;
+  gboolean path_known;
+  char *path_id = NULL;
+
+  request = g_new0 (GwRequest, 1);
+  request->server = self;
+  request->msg = g_object_ref (msg);
+  request->started = g_get_monotonic_time ();
+  request->remote = g_strdup (soup_server_message_get_remote_host (msg));
+  request->query = query ? g_hash_table_ref (query) : NULL;
+  self->requests_in_flight++;
+  soup_server_message_pause (msg);
+
+  route = match_route (soup_server_message_get_method (msg), path, &path_id, &path_known);
+  request->path_id = path_id;
+  request->route = route ? route->pattern : "unmatched";
+
+  if (self->draining)
+    gw_request_error (request, 503, "api_error", "unavailable", NULL,
+                      "The gateway is shutting down.");
+  else if (route != NULL)
+    dispatch (request, route);
+  else if (path_known)
+    gw_request_error (request, 405, "invalid_request_error", "method_not_allowed", NULL,
+                      "This method is not allowed on this path.");
+  else
+    gw_request_error (request, 404, "invalid_request_error", "resource_missing", NULL,
+                      "Unrecognized request URL.");
+}
+
+/* Lifecycle */
+
+static void
+gw_server_finalize (GObject *object)
+{
+  GwServer *self = GW_SERVER (object);
+
+  g_clear_object (&self->soup);
+  g_clear_pointer (&self->merchants, g_hash_table_unref);
+  g_clear_pointer (&self->in_flight, g_hash_table_unref);
+  g_clear_pointer (&self->failures, g_hash_table_unref);
+
+  G_OBJECT_CLASS (gw_server_parent_class)->finalize (object);
+}
+
+static void
+gw_server_class_init (GwServerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = gw_server_finalize;
+}
+
+static void
+gw_server_init (GwServer *self)
+{
+  self->merchants = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                           (GDestroyNotify) g_bytes_unref, g_free);
+  self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+GwServer *
+gw_server_new (const GwConfig       *config,
+               GwStore              *store,
+               const GwLedgerConfig *ledger,
+               GwMetrics            *metrics,
+               OnepinKey            *apikey_key,
+               const guint8          admin_token_hash[32])
+{
+  GwServer *self = g_object_new (GW_TYPE_SERVER, NULL);
+
+  self->config = config;
+  self->store = store;
+  self->ledger = ledger;
+  self->metrics = metrics;
+  self->apikey_key = apikey_key;
+  memcpy (self->admin_token_hash, admin_token_hash, 32);
+  g_timeout_add_seconds (60, prune_failures, self);
+  return self;
+}
+
+static gboolean
+setup_tls (GwServer  *self,
+           GError   **error)
+{
+  g_autoptr(GTlsCertificate) certificate = NULL;
+
+  if (self->config->tls_certificate == NULL)
+    return TRUE;
+  certificate = g_tls_certificate_new_from_files (self->config->tls_certificate,
+                                                  self->config->tls_key, error);
+  if (certificate == NULL)
+    return FALSE;
+  soup_server_set_tls_certificate (self->soup, certificate);
+  return TRUE;
+}
+
+char *
+gw_server_listen (GwServer  *self,
+                  GError   **error)
+{
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketConnectable) connectable = NULL;
+  g_autoptr(GSocketAddressEnumerator) enumerator = NULL;
+  GSList *uris;
+  char *url;
+  gboolean tls = self->config->tls_certificate != NULL;
+
+  connectable = g_network_address_parse (self->config->listen, 8080, error);
+  if (connectable == NULL)
+    return NULL;
+  enumerator = g_socket_connectable_enumerate (connectable);
+  address = g_socket_address_enumerator_next (enumerator, NULL, error);
+  if (address == NULL)
+    return NULL;
+
+  self->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
+  if (!setup_tls (self, error))
+    return NULL;
+  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
+  if (!soup_server_listen (self->soup, address, tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+    return NULL;
+
+  uris = soup_server_get_uris (self->soup);
+  url = g_strdup_printf ("%s://%s:%d", tls ? "https" : "http",
+                         g_uri_get_host (uris->data), g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return url;
+}
+
+void
+gw_server_drain (GwServer *self)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  GMainContext *context = g_main_context_default ();
+
+  /* New requests now get 503; those already in the writer finish and are
+   * answered, so nothing acknowledged is lost and nothing is cut short. */
+  self->draining = TRUE;
+  while (self->requests_in_flight > 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context, FALSE) || (g_usleep (1000), TRUE);
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+}

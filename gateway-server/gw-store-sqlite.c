@@ -1,0 +1,1507 @@
+/* gw-store-sqlite.c: one writer thread, group commit, WAL
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every write goes through one thread that owns the write connection. It
+ * takes everything waiting in its queue, applies it as one transaction (each
+ * operation in a savepoint of its own), commits with synchronous=FULL, and
+ * only then hands the completions back to the main context. So a reply is
+ * never sent before its effects are durable, and one fsync pays for a whole
+ * batch of payments.
+ *
+ * Reads go through connections of their own (one per thread), which WAL lets
+ * run beside the writer without waiting for it.
+ */
+#include "gw-store-sqlite.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+#define GW_MAX_BATCH 2048
+#define MIGRATIONS_PATH "/org/onepin/gateway/migrations"
+
+typedef struct
+{
+  GwStoreApplyFunc  apply;        /* NULL for the shutdown marker */
+  GwStoreDoneFunc   done;
+  gpointer          data;
+  GError           *error;
+} Op;
+
+typedef struct
+{
+  GwTxn          parent;
+  GwStoreSqlite *store;
+  sqlite3       *db;
+  GHashTable    *stmts;           /* SQL text (by address) -> sqlite3_stmt */
+  gint64         now;
+  gboolean       read_only;
+} SqliteTxn;
+
+struct _GwStoreSqlite
+{
+  GObject           parent_instance;
+
+  char             *path;
+  OnepinKey        *seal_key;
+  GMainContext     *main_context;
+
+  SqliteTxn         writer_txn;
+  GThread          *writer;
+  GAsyncQueue      *queue;
+  gboolean          stopped;
+
+  GwCommitObserver  observer;
+  gpointer          observer_data;
+};
+
+static void gw_store_sqlite_iface_init (GwStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (GwStoreSqlite, gw_store_sqlite, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (GW_TYPE_STORE, gw_store_sqlite_iface_init))
+
+static const GwTxnFuncs sqlite_txn_funcs;
+
+/* Connections and statements */
+
+static gboolean
+set_sqlite_error (GError  **error,
+                  sqlite3  *db,
+                  int       rc)
+{
+  int code = GW_STORE_ERROR_FAILED;
+
+  if (rc == SQLITE_CONSTRAINT || sqlite3_extended_errcode (db) == SQLITE_CONSTRAINT_UNIQUE)
+    code = GW_STORE_ERROR_DUPLICATE;
+  /* SQLite's messages name tables and columns, never bound values. */
+  g_set_error (error, GW_STORE_ERROR, code, "sqlite: %s", sqlite3_errmsg (db));
+  return FALSE;
+}
+
+static gboolean
+exec_sql (sqlite3     *db,
+          const char  *sql,
+          GError     **error)
+{
+  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (error, db, rc);
+  return TRUE;
+}
+
+static sqlite3 *
+open_connection (const char  *path,
+                 gboolean     read_only,
+                 GError     **error)
+{
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY
+                                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int rc = sqlite3_open_v2 (path, &db, flags, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                   "Cannot open database: %s", db ? sqlite3_errmsg (db) : "out of memory");
+      sqlite3_close (db);
+      return NULL;
+    }
+
+  sqlite3_busy_timeout (db, 5000);
+  sqlite3_extended_result_codes (db, 1);
+  if (!exec_sql (db, read_only ? "PRAGMA query_only=ON; PRAGMA cache_size=-16384;"
+                               : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                                 "PRAGMA foreign_keys=OFF;",
+                 error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+
+  return db;
+}
+
+static void
+finalize_stmt (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+static void
+txn_init (SqliteTxn     *txn,
+          GwStoreSqlite *store,
+          sqlite3       *db,
+          gboolean       read_only)
+{
+  txn->parent.funcs = &sqlite_txn_funcs;
+  txn->store = store;
+  txn->db = db;
+  txn->read_only = read_only;
+  txn->stmts = g_hash_table_new_full (NULL, NULL, NULL, finalize_stmt);
+}
+
+static void
+txn_clear (SqliteTxn *txn)
+{
+  g_clear_pointer (&txn->stmts, g_hash_table_unref);
+  g_clear_pointer (&txn->db, sqlite3_close);
+}
+
+/* Statements are cached by the address of their SQL text, which is always a
+ * string literal, so the lookup costs one pointer hash. */
+static sqlite3_stmt *
+prep (SqliteTxn   *txn,
+      const char  *sql,
+      GError     **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (txn->stmts, sql);
+  int rc;
+
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      return stmt;
+    }
+
+  rc = sqlite3_prepare_v3 (txn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (error, txn->db, rc);
+      return NULL;
+    }
+
+  g_hash_table_insert (txn->stmts, (gpointer) sql, stmt);
+  return stmt;
+}
+
+static void
+bind_text (sqlite3_stmt *stmt,
+           int           idx,
+           const char   *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null (stmt, idx);
+  else
+    sqlite3_bind_text (stmt, idx, text, -1, SQLITE_STATIC);
+}
+
+static void
+bind_bytes (sqlite3_stmt *stmt,
+            int           idx,
+            GBytes       *bytes)
+{
+  gsize len = 0;
+  const void *data;
+
+  if (bytes == NULL)
+    {
+      sqlite3_bind_null (stmt, idx);
+      return;
+    }
+  data = g_bytes_get_data (bytes, &len);
+  sqlite3_bind_blob (stmt, idx, data, (int) len, SQLITE_STATIC);
+}
+
+static void
+copy_text (char         *dest,
+           gsize         size,
+           sqlite3_stmt *stmt,
+           int           col)
+{
+  const char *text = (const char *) sqlite3_column_text (stmt, col);
+
+  g_strlcpy (dest, text ? text : "", size);
+}
+
+/* Runs a statement that returns no rows. */
+static gboolean
+step_done (SqliteTxn     *txn,
+           sqlite3_stmt  *stmt,
+           GError       **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, txn->db, rc);
+  return TRUE;
+}
+
+/* Steps once; TRUE with a row, FALSE at the end or on error (@error set). */
+static gboolean
+step_row (SqliteTxn     *txn,
+          sqlite3_stmt  *stmt,
+          GError       **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (rc != SQLITE_DONE)
+    set_sqlite_error (error, txn->db, rc);
+  return FALSE;
+}
+
+/* Migrations */
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char **) a, *(const char **) b);
+}
+
+static gboolean
+apply_migrations (sqlite3  *db,
+                  GError  **error)
+{
+  g_auto(GStrv) names = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 current = 0;
+
+  if (!exec_sql (db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     " version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)", error))
+    return FALSE;
+
+  sqlite3_prepare_v2 (db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &stmt,
+                      NULL);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    current = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+
+  names = g_resources_enumerate_children (MIGRATIONS_PATH, 0, error);
+  if (names == NULL)
+    return FALSE;
+  qsort (names, g_strv_length (names), sizeof (char *), compare_names);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      gint64 version = g_ascii_strtoll (names[i], NULL, 10);
+      g_autofree char *path = g_build_path ("/", MIGRATIONS_PATH, names[i], NULL);
+      g_autoptr(GBytes) sql = NULL;
+      g_autofree char *stamp = NULL;
+
+      if (version <= current)
+        continue;
+      sql = g_resources_lookup_data (path, 0, error);
+      if (sql == NULL)
+        return FALSE;
+      stamp = g_strdup_printf ("INSERT INTO schema_migrations VALUES (%" G_GINT64_FORMAT
+                               ", strftime('%%s','now'));", version);
+      if (!exec_sql (db, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      if (!exec_sql (db, g_bytes_get_data (sql, NULL), error) || !exec_sql (db, stamp, error))
+        {
+          exec_sql (db, "ROLLBACK", NULL);
+          g_prefix_error (error, "Migration %s: ", names[i]);
+          return FALSE;
+        }
+      if (!exec_sql (db, "COMMIT", error))
+        return FALSE;
+      g_info ("applied migration %s", names[i]);
+    }
+
+  return TRUE;
+}
+
+/* The writer */
+
+static void
+apply_one (SqliteTxn *txn,
+           Op        *op)
+{
+  GError *error = NULL;
+
+  if (!exec_sql (txn->db, "SAVEPOINT op", &error))
+    {
+      op->error = error;
+      return;
+    }
+
+  if (op->apply (&txn->parent, op->data, &error))
+    {
+      exec_sql (txn->db, "RELEASE op", NULL);
+      return;
+    }
+
+  exec_sql (txn->db, "ROLLBACK TO op", NULL);
+  exec_sql (txn->db, "RELEASE op", NULL);
+  op->error = error ? error : g_error_new_literal (GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                                                   "Operation failed");
+}
+
+static void
+fail_batch (GPtrArray    *batch,
+            const GError *error)
+{
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Op *op = g_ptr_array_index (batch, i);
+
+      if (op->error == NULL)
+        op->error = g_error_copy (error);
+    }
+}
+
+/* Applies a batch in one transaction. Returns TRUE when it held the shutdown marker. */
+static gboolean
+run_batch (GwStoreSqlite *self,
+           GPtrArray     *batch)
+{
+  SqliteTxn *txn = &self->writer_txn;
+  g_autoptr(GError) error = NULL;
+  gboolean stop = FALSE;
+  gint64 started = g_get_monotonic_time ();
+
+  txn->now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (!exec_sql (txn->db, "BEGIN IMMEDIATE", &error))
+    {
+      fail_batch (batch, error);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Op *op = g_ptr_array_index (batch, i);
+
+      if (op->apply == NULL)
+        stop = TRUE;
+      else
+        apply_one (txn, op);
+    }
+
+  if (!exec_sql (txn->db, "COMMIT", &error))
+    {
+      exec_sql (txn->db, "ROLLBACK", NULL);
+      g_warning ("commit failed: %s", error->message);
+      fail_batch (batch, error);
+    }
+
+  if (self->observer != NULL)
+    self->observer (batch->len, (g_get_monotonic_time () - started) / (gdouble) G_USEC_PER_SEC,
+                    self->observer_data);
+
+  return stop;
+}
+
+static gboolean
+deliver_batch (gpointer user_data)
+{
+  GPtrArray *batch = user_data;
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Op *op = g_ptr_array_index (batch, i);
+
+      if (op->done != NULL)
+        op->done (op->data, op->error);
+      g_clear_error (&op->error);
+      g_free (op);
+    }
+  g_ptr_array_unref (batch);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+writer_main (gpointer user_data)
+{
+  GwStoreSqlite *self = user_data;
+  gboolean stop = FALSE;
+
+  while (!stop)
+    {
+      GPtrArray *batch = g_ptr_array_new ();
+      Op *op = g_async_queue_pop (self->queue);
+
+      do
+        g_ptr_array_add (batch, op);
+      while (batch->len < GW_MAX_BATCH && (op = g_async_queue_try_pop (self->queue)) != NULL);
+
+      stop = run_batch (self, batch);
+      g_main_context_invoke (self->main_context, deliver_batch, batch);
+    }
+
+  return NULL;
+}
+
+static void
+gw_store_sqlite_submit (GwStore          *store,
+                        GwStoreApplyFunc  apply,
+                        GwStoreDoneFunc   done,
+                        gpointer          data)
+{
+  GwStoreSqlite *self = GW_STORE_SQLITE (store);
+  Op *op = g_new0 (Op, 1);
+
+  op->apply = apply;
+  op->done = done;
+  op->data = data;
+
+  if (self->stopped)
+    {
+      GPtrArray *batch = g_ptr_array_new ();
+
+      op->error = g_error_new_literal (GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN,
+                                       "The gateway is shutting down");
+      g_ptr_array_add (batch, op);
+      g_main_context_invoke (self->main_context, deliver_batch, batch);
+      return;
+    }
+
+  g_async_queue_push (self->queue, op);
+}
+
+static void
+gw_store_sqlite_shutdown (GwStore *store)
+{
+  GwStoreSqlite *self = GW_STORE_SQLITE (store);
+
+  if (self->writer == NULL)
+    return;
+
+  self->stopped = TRUE;
+  g_async_queue_push (self->queue, g_new0 (Op, 1));
+  g_thread_join (g_steal_pointer (&self->writer));
+
+  /* Deliver what the writer finished last, so every submitter hears back. */
+  while (g_main_context_pending (self->main_context))
+    g_main_context_iteration (self->main_context, FALSE);
+
+  exec_sql (self->writer_txn.db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL);
+}
+
+/* Readers: one connection per thread, kept for the thread's life. */
+
+static void
+reader_free (gpointer data)
+{
+  SqliteTxn *txn = data;
+
+  txn_clear (txn);
+  g_free (txn);
+}
+
+static GPrivate reader_key = G_PRIVATE_INIT (reader_free);
+
+static gboolean
+gw_store_sqlite_read (GwStore          *store,
+                      GwStoreApplyFunc  apply,
+                      gpointer          data,
+                      GError          **error)
+{
+  GwStoreSqlite *self = GW_STORE_SQLITE (store);
+  SqliteTxn *txn = g_private_get (&reader_key);
+  gboolean ok;
+
+  if (txn == NULL)
+    {
+      sqlite3 *db = open_connection (self->path, TRUE, error);
+
+      if (db == NULL)
+        return FALSE;
+      txn = g_new0 (SqliteTxn, 1);
+      txn_init (txn, self, db, TRUE);
+      g_private_set (&reader_key, txn);
+    }
+
+  txn->store = self;
+  txn->now = g_get_real_time () / G_USEC_PER_SEC;
+  if (!exec_sql (txn->db, "BEGIN", error))
+    return FALSE;
+  ok = apply (&txn->parent, data, error);
+  exec_sql (txn->db, "COMMIT", NULL);
+
+  return ok;
+}
+
+static void
+gw_store_sqlite_iface_init (GwStoreInterface *iface)
+{
+  iface->submit = gw_store_sqlite_submit;
+  iface->read = gw_store_sqlite_read;
+  iface->shutdown = gw_store_sqlite_shutdown;
+}
+
+static void
+gw_store_sqlite_finalize (GObject *object)
+{
+  GwStoreSqlite *self = GW_STORE_SQLITE (object);
+
+  gw_store_sqlite_shutdown (GW_STORE (self));
+  txn_clear (&self->writer_txn);
+  g_clear_pointer (&self->queue, g_async_queue_unref);
+  g_clear_pointer (&self->main_context, g_main_context_unref);
+  g_clear_pointer (&self->path, g_free);
+
+  G_OBJECT_CLASS (gw_store_sqlite_parent_class)->finalize (object);
+}
+
+static void
+gw_store_sqlite_class_init (GwStoreSqliteClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = gw_store_sqlite_finalize;
+}
+
+static void
+gw_store_sqlite_init (GwStoreSqlite *self)
+{
+  self->queue = g_async_queue_new ();
+}
+
+GwStoreSqlite *
+gw_store_sqlite_new (const char  *path,
+                     OnepinKey   *seal_key,
+                     GError     **error)
+{
+  g_autoptr(GwStoreSqlite) self = g_object_new (GW_TYPE_STORE_SQLITE, NULL);
+  sqlite3 *db;
+
+  db = open_connection (path, FALSE, error);
+  if (db == NULL)
+    return NULL;
+  if (!apply_migrations (db, error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+
+  self->path = g_strdup (path);
+  self->seal_key = seal_key;
+  self->main_context = g_main_context_ref_thread_default ();
+  txn_init (&self->writer_txn, self, db, FALSE);
+  self->writer = g_thread_new ("gw-writer", writer_main, self);
+
+  return g_steal_pointer (&self);
+}
+
+void
+gw_store_sqlite_set_commit_observer (GwStoreSqlite    *self,
+                                     GwCommitObserver  observer,
+                                     gpointer          user_data)
+{
+  self->observer = observer;
+  self->observer_data = user_data;
+}
+
+/* The transaction primitives */
+
+#define TXN(t) ((SqliteTxn *) (t))
+
+static gint64
+t_now (GwTxn *t)
+{
+  return TXN (t)->now;
+}
+
+#define CARD_COLUMNS \
+  "c.id, c.account_id, c.last4, c.state, c.password_mac, c.failures, c.locked_until," \
+  " c.points, c.initial_value, c.channel, c.promotional, c.created, c.expires_at," \
+  " a.balance, a.held, a.currency FROM cards c JOIN accounts a ON a.id = c.account_id "
+
+static void
+read_card (sqlite3_stmt *stmt,
+           GwCard       *out)
+{
+  int mac_len = sqlite3_column_bytes (stmt, 4);
+
+  memset (out, 0, sizeof *out);
+  copy_text (out->id, sizeof out->id, stmt, 0);
+  out->account_id = sqlite3_column_int64 (stmt, 1);
+  copy_text (out->last4, sizeof out->last4, stmt, 2);
+  copy_text (out->state, sizeof out->state, stmt, 3);
+  out->has_password = mac_len == 32;
+  if (out->has_password)
+    memcpy (out->password_mac, sqlite3_column_blob (stmt, 4), 32);
+  out->failures = sqlite3_column_int64 (stmt, 5);
+  out->locked_until = sqlite3_column_int64 (stmt, 6);
+  out->points = sqlite3_column_int64 (stmt, 7);
+  out->initial_value = sqlite3_column_int64 (stmt, 8);
+  copy_text (out->channel, sizeof out->channel, stmt, 9);
+  out->promotional = sqlite3_column_int (stmt, 10);
+  out->created = sqlite3_column_int64 (stmt, 11);
+  out->expires_at = sqlite3_column_int64 (stmt, 12);
+  out->balance = sqlite3_column_int64 (stmt, 13);
+  out->held = sqlite3_column_int64 (stmt, 14);
+  copy_text (out->currency, sizeof out->currency, stmt, 15);
+}
+
+static gboolean
+t_card_by_lookup (GwTxn        *t,
+                  const guint8  lookup[32],
+                  GwCard       *out,
+                  GError      **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), "SELECT " CARD_COLUMNS "WHERE c.lookup = ?", error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
+  found = step_row (TXN (t), stmt, error);
+  if (found)
+    read_card (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+t_card_by_id (GwTxn       *t,
+              const char  *id,
+              GwCard      *out,
+              GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), "SELECT " CARD_COLUMNS "WHERE c.id = ?", error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  found = step_row (TXN (t), stmt, error);
+  if (found)
+    read_card (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+t_card_insert (GwTxn         *t,
+               const GwCard  *card,
+               const guint8   lookup[32],
+               GBytes        *number_sealed,
+               const char    *batch_id,
+               GError       **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "INSERT INTO cards (id, account_id, lookup, number_sealed, last4, state, initial_value,"
+    " batch_id, channel, promotional, created, expires_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, card->id);
+  sqlite3_bind_int64 (stmt, 2, card->account_id);
+  sqlite3_bind_blob (stmt, 3, lookup, 32, SQLITE_STATIC);
+  bind_bytes (stmt, 4, number_sealed);
+  bind_text (stmt, 5, card->last4);
+  bind_text (stmt, 6, card->state);
+  sqlite3_bind_int64 (stmt, 7, card->initial_value);
+  bind_text (stmt, 8, batch_id);
+  bind_text (stmt, 9, card->channel);
+  sqlite3_bind_int (stmt, 10, card->promotional);
+  sqlite3_bind_int64 (stmt, 11, card->created);
+  sqlite3_bind_int64 (stmt, 12, card->expires_at);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gboolean
+t_card_set_auth (GwTxn       *t,
+                 const char  *id,
+                 gint64       failures,
+                 gint64       locked_until,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE cards SET failures = ?, locked_until = ? WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, failures);
+  sqlite3_bind_int64 (stmt, 2, locked_until);
+  bind_text (stmt, 3, id);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gboolean
+t_card_set_password (GwTxn         *t,
+                     const char    *id,
+                     const guint8   mac[32],
+                     GBytes        *hint_sealed,
+                     const char    *state,
+                     GError       **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE cards SET password_mac = ?, hint_sealed = ?, state = ?, failures = 0"
+    " WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, mac, 32, SQLITE_STATIC);
+  bind_bytes (stmt, 2, hint_sealed);
+  bind_text (stmt, 3, state);
+  bind_text (stmt, 4, id);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gboolean
+t_card_add_points (GwTxn       *t,
+                   const char  *id,
+                   gint64       delta,
+                   GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE cards SET points = MAX(0, points + ?) WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, delta);
+  bind_text (stmt, 2, id);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gint64
+t_account_insert (GwTxn       *t,
+                  const char  *kind,
+                  int          normal,
+                  const char  *currency,
+                  gint64       cap,
+                  GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "INSERT INTO accounts (kind, normal, currency, cap) VALUES (?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return 0;
+  bind_text (stmt, 1, kind);
+  sqlite3_bind_int (stmt, 2, normal);
+  bind_text (stmt, 3, currency);
+  if (cap > 0)
+    sqlite3_bind_int64 (stmt, 4, cap);
+  if (!step_done (TXN (t), stmt, error))
+    return 0;
+  return sqlite3_last_insert_rowid (TXN (t)->db);
+}
+
+/* A hold only moves funds from available to held; the CHECK on the table
+ * would refuse it too, but the condition lets us tell why. */
+static gboolean
+t_account_hold (GwTxn   *t,
+                gint64   account_id,
+                gint64   amount,
+                GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE accounts SET held = held + ?1 WHERE id = ?2 AND balance - held >= ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, amount);
+  sqlite3_bind_int64 (stmt, 2, account_id);
+  if (!step_done (TXN (t), stmt, error))
+    return FALSE;
+  if (sqlite3_changes (TXN (t)->db) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_INSUFFICIENT,
+                                "Insufficient funds"), FALSE;
+  return TRUE;
+}
+
+static gboolean
+t_account_release (GwTxn   *t,
+                   gint64   account_id,
+                   gint64   amount,
+                   GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE accounts SET held = held - ?1 WHERE id = ?2 AND held >= ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, amount);
+  sqlite3_bind_int64 (stmt, 2, account_id);
+  if (!step_done (TXN (t), stmt, error))
+    return FALSE;
+  if (sqlite3_changes (TXN (t)->db) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                                "Release exceeds the hold"), FALSE;
+  return TRUE;
+}
+
+static gboolean
+post_line (SqliteTxn     *txn,
+           gint64         entry_id,
+           const GwLine  *line,
+           GError       **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 balance_after;
+
+  /* The conditions make the database refuse an overdraft or a pass over the
+   * cap; no balance read earlier in this process is trusted for that. */
+  stmt = prep (txn,
+    "UPDATE accounts SET balance = balance + normal * (?1 - ?2)"
+    " WHERE id = ?3 AND (?4 = 0 OR balance - held >= ?1)"
+    " AND (cap IS NULL OR balance + normal * (?1 - ?2) <= cap)"
+    " RETURNING balance", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, line->debit);
+  sqlite3_bind_int64 (stmt, 2, line->credit);
+  sqlite3_bind_int64 (stmt, 3, line->account_id);
+  sqlite3_bind_int (stmt, 4, line->require_available);
+  if (!step_row (txn, stmt, error))
+    {
+      sqlite3_reset (stmt);
+      if (error != NULL && *error != NULL)
+        return FALSE;
+      return g_set_error_literal (error, GW_STORE_ERROR,
+                                  line->require_available ? GW_STORE_ERROR_INSUFFICIENT
+                                                          : GW_STORE_ERROR_LIMIT,
+                                  line->require_available ? "Insufficient funds"
+                                                          : "Balance limit reached"), FALSE;
+    }
+  balance_after = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+
+  stmt = prep (txn,
+    "INSERT INTO journal_lines (entry_id, account_id, debit, credit, balance_after)"
+    " VALUES (?, ?, ?, ?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, entry_id);
+  sqlite3_bind_int64 (stmt, 2, line->account_id);
+  sqlite3_bind_int64 (stmt, 3, line->debit);
+  sqlite3_bind_int64 (stmt, 4, line->credit);
+  sqlite3_bind_int64 (stmt, 5, balance_after);
+  return step_done (txn, stmt, error);
+}
+
+static gboolean
+entry_is_balanced (const GwEntry *entry)
+{
+  gint64 debits = 0, credits = 0;
+
+  for (guint i = 0; i < entry->n_lines; i++)
+    {
+      const GwLine *line = &entry->lines[i];
+
+      if (line->debit < 0 || line->credit < 0 || (line->debit == 0) == (line->credit == 0))
+        return FALSE;
+      if (__builtin_add_overflow (debits, line->debit, &debits) ||
+          __builtin_add_overflow (credits, line->credit, &credits))
+        return FALSE;
+    }
+  return entry->n_lines >= 2 && debits == credits;
+}
+
+static gboolean
+post_entry_lines (SqliteTxn      *txn,
+                  const GwEntry  *entry,
+                  GError        **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO journal_entries (kind, channel, ref, merchant_id, description, created)"
+    " VALUES (?, ?, ?, ?, ?, ?)", error);
+  gint64 entry_id;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, entry->kind);
+  bind_text (stmt, 2, entry->channel);
+  bind_text (stmt, 3, entry->ref);
+  bind_text (stmt, 4, entry->merchant_id);
+  bind_text (stmt, 5, entry->description);
+  sqlite3_bind_int64 (stmt, 6, entry->created);
+  if (!step_done (txn, stmt, error))
+    return FALSE;
+  entry_id = sqlite3_last_insert_rowid (txn->db);
+
+  for (guint i = 0; i < entry->n_lines; i++)
+    if (!post_line (txn, entry_id, &entry->lines[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+/* An entry is all or nothing: a refused line rolls back the lines before it,
+ * while the rest of the operation (a reset failure counter, say) stands. */
+static gboolean
+t_entry_post (GwTxn          *t,
+              const GwEntry  *entry,
+              GError        **error)
+{
+  SqliteTxn *txn = TXN (t);
+
+  if (!entry_is_balanced (entry))
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                                "Unbalanced journal entry refused"), FALSE;
+
+  if (!exec_sql (txn->db, "SAVEPOINT entry", error))
+    return FALSE;
+  if (!post_entry_lines (txn, entry, error))
+    {
+      exec_sql (txn->db, "ROLLBACK TO entry", NULL);
+      exec_sql (txn->db, "RELEASE entry", NULL);
+      return FALSE;
+    }
+  return exec_sql (txn->db, "RELEASE entry", error);
+}
+
+static gboolean
+t_merchant_insert (GwTxn         *t,
+                   const char    *id,
+                   const char    *name,
+                   const char    *category,
+                   const guint8   key_hash[32],
+                   GBytes        *webhook_sealed,
+                   gint64         account_id,
+                   gint64         created,
+                   GError       **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "INSERT INTO merchants (id, name, category, key_hash, webhook_secret_sealed, account_id,"
+    " created) VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  bind_text (stmt, 2, name);
+  bind_text (stmt, 3, category);
+  sqlite3_bind_blob (stmt, 4, key_hash, 32, SQLITE_STATIC);
+  bind_bytes (stmt, 5, webhook_sealed);
+  sqlite3_bind_int64 (stmt, 6, account_id);
+  sqlite3_bind_int64 (stmt, 7, created);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gint64
+t_merchant_account (GwTxn       *t,
+                    const char  *merchant_id,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), "SELECT account_id FROM merchants WHERE id = ?", error);
+  gint64 account = 0;
+
+  if (stmt == NULL)
+    return 0;
+  bind_text (stmt, 1, merchant_id);
+  if (step_row (TXN (t), stmt, error))
+    account = sqlite3_column_int64 (stmt, 0);
+  else if (error == NULL || *error == NULL)
+    g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND, "No such merchant");
+  sqlite3_reset (stmt);
+  return account;
+}
+
+static gboolean
+t_batch_insert (GwTxn       *t,
+                const char  *id,
+                gint64       count,
+                gint64       value,
+                const char  *currency,
+                const char  *channel,
+                gint64       created,
+                GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "INSERT INTO card_batches (id, count, value, currency, channel, created)"
+    " VALUES (?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, count);
+  sqlite3_bind_int64 (stmt, 3, value);
+  bind_text (stmt, 4, currency);
+  bind_text (stmt, 5, channel);
+  sqlite3_bind_int64 (stmt, 6, created);
+  return step_done (TXN (t), stmt, error);
+}
+
+static void
+bind_payment (sqlite3_stmt    *stmt,
+              const GwPayment *p)
+{
+  bind_text (stmt, 1, p->id);
+  bind_text (stmt, 2, p->merchant_id);
+  bind_text (stmt, 3, p->card_id);
+  bind_text (stmt, 4, p->status);
+  sqlite3_bind_int64 (stmt, 5, p->amount);
+  sqlite3_bind_int64 (stmt, 6, p->amount_captured);
+  sqlite3_bind_int64 (stmt, 7, p->amount_refunded);
+  bind_text (stmt, 8, p->currency);
+  bind_text (stmt, 9, p->order_id);
+  bind_text (stmt, 10, p->description);
+  bind_text (stmt, 11, p->channel);
+  sqlite3_bind_int64 (stmt, 12, p->created);
+  if (p->capture_before > 0)
+    sqlite3_bind_int64 (stmt, 13, p->capture_before);
+  if (p->canceled_at > 0)
+    sqlite3_bind_int64 (stmt, 14, p->canceled_at);
+  sqlite3_bind_int64 (stmt, 15, p->points);
+}
+
+static gboolean
+t_payment_insert (GwTxn            *t,
+                  const GwPayment  *payment,
+                  GError          **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "INSERT INTO payments (id, merchant_id, card_id, status, amount, amount_captured,"
+    " amount_refunded, currency, order_id, description, channel, created, capture_before,"
+    " canceled_at, points) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+    " ?14, ?15)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_payment (stmt, payment);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gboolean
+t_payment_update (GwTxn            *t,
+                  const GwPayment  *payment,
+                  GError          **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE payments SET status = ?4, amount_captured = ?6, amount_refunded = ?7,"
+    " capture_before = ?13, canceled_at = ?14, points = ?15 WHERE id = ?1 AND merchant_id = ?2"
+    " AND card_id = ?3 AND amount = ?5 AND currency = ?8 AND order_id = ?9"
+    " AND description IS ?10 AND channel = ?11 AND created = ?12", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_payment (stmt, payment);
+  if (!step_done (TXN (t), stmt, error))
+    return FALSE;
+  if (sqlite3_changes (TXN (t)->db) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
+                                "Payment changed underneath"), FALSE;
+  return TRUE;
+}
+
+static gboolean
+t_payment_get (GwTxn       *t,
+               const char  *id,
+               GwPayment   *out,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "SELECT p.id, p.merchant_id, p.card_id, c.last4, p.status, p.amount, p.amount_captured,"
+    " p.amount_refunded, p.currency, p.order_id, p.description, p.channel, p.created,"
+    " COALESCE(p.capture_before, 0), COALESCE(p.canceled_at, 0), p.points, p.seq"
+    " FROM payments p JOIN cards c ON c.id = p.card_id WHERE p.id = ?", error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  found = step_row (TXN (t), stmt, error);
+  if (found)
+    {
+      const char *description = (const char *) sqlite3_column_text (stmt, 10);
+
+      copy_text (out->id, sizeof out->id, stmt, 0);
+      copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
+      copy_text (out->card_id, sizeof out->card_id, stmt, 2);
+      copy_text (out->card_last4, sizeof out->card_last4, stmt, 3);
+      copy_text (out->status, sizeof out->status, stmt, 4);
+      out->amount = sqlite3_column_int64 (stmt, 5);
+      out->amount_captured = sqlite3_column_int64 (stmt, 6);
+      out->amount_refunded = sqlite3_column_int64 (stmt, 7);
+      copy_text (out->currency, sizeof out->currency, stmt, 8);
+      out->order_id = g_strdup ((const char *) sqlite3_column_text (stmt, 9));
+      out->description = g_strdup (description);
+      copy_text (out->channel, sizeof out->channel, stmt, 11);
+      out->created = sqlite3_column_int64 (stmt, 12);
+      out->capture_before = sqlite3_column_int64 (stmt, 13);
+      out->canceled_at = sqlite3_column_int64 (stmt, 14);
+      out->points = sqlite3_column_int64 (stmt, 15);
+      out->seq = sqlite3_column_int64 (stmt, 16);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static GPtrArray *
+t_payments_expiring (GwTxn   *t,
+                     gint64   now,
+                     guint    limit,
+                     GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "SELECT id FROM payments WHERE status = 'authorized' AND capture_before <= ?"
+    " ORDER BY capture_before LIMIT ?", error);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, now);
+  sqlite3_bind_int (stmt, 2, limit);
+  while (step_row (TXN (t), stmt, error))
+    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&ids);
+}
+
+static gboolean
+t_refund_insert (GwTxn       *t,
+                 const char  *id,
+                 const char  *payment_id,
+                 gint64       amount,
+                 const char  *currency,
+                 gint64       created,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "INSERT INTO refunds (id, payment_id, amount, currency, created) VALUES (?, ?, ?, ?, ?)",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  bind_text (stmt, 2, payment_id);
+  sqlite3_bind_int64 (stmt, 3, amount);
+  bind_text (stmt, 4, currency);
+  sqlite3_bind_int64 (stmt, 5, created);
+  return step_done (TXN (t), stmt, error);
+}
+
+static char *
+idempotency_aad (const char *scope,
+                 const char *key)
+{
+  return g_strconcat ("idempotency\n", scope, "\n", key, NULL);
+}
+
+static gboolean
+t_idempotency_get (GwTxn                *t,
+                   const char           *scope,
+                   const char           *key,
+                   GwIdempotencyRecord  *out,
+                   GError              **error)
+{
+  SqliteTxn *txn = TXN (t);
+  sqlite3_stmt *stmt = prep (txn,
+    "SELECT fingerprint, status, body, sealed FROM idempotency_keys WHERE scope = ? AND key = ?",
+    error);
+  const void *body;
+  int len;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, scope);
+  bind_text (stmt, 2, key);
+  if (!step_row (txn, stmt, error))
+    {
+      sqlite3_reset (stmt);
+      return FALSE;
+    }
+
+  if (sqlite3_column_bytes (stmt, 0) == 32)
+    memcpy (out->fingerprint, sqlite3_column_blob (stmt, 0), 32);
+  out->status = sqlite3_column_int (stmt, 1);
+  body = sqlite3_column_blob (stmt, 2);
+  len = sqlite3_column_bytes (stmt, 2);
+  if (sqlite3_column_int (stmt, 3))
+    {
+      g_autofree char *aad = idempotency_aad (scope, key);
+
+      out->body = onepin_key_open (txn->store->seal_key, body, len, aad, strlen (aad), error);
+    }
+  else
+    out->body = g_bytes_new (body, len);
+  sqlite3_reset (stmt);
+  return out->body != NULL;
+}
+
+static gboolean
+t_idempotency_put (GwTxn         *t,
+                   const char    *scope,
+                   const char    *key,
+                   const guint8   fingerprint[32],
+                   guint          status,
+                   const char    *body,
+                   gsize          len,
+                   gboolean       seal,
+                   GError       **error)
+{
+  SqliteTxn *txn = TXN (t);
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, sealed, created)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+  g_autoptr(GBytes) sealed = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  if (seal)
+    {
+      g_autofree char *aad = idempotency_aad (scope, key);
+
+      sealed = onepin_key_seal (txn->store->seal_key, body, len, aad, strlen (aad), error);
+      if (sealed == NULL)
+        return FALSE;
+    }
+  bind_text (stmt, 1, scope);
+  bind_text (stmt, 2, key);
+  sqlite3_bind_blob (stmt, 3, fingerprint, 32, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 4, status);
+  if (sealed != NULL)
+    bind_bytes (stmt, 5, sealed);
+  else
+    sqlite3_bind_blob (stmt, 5, body, (int) len, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 6, seal);
+  sqlite3_bind_int64 (stmt, 7, txn->now);
+  return step_done (txn, stmt, error);
+}
+
+static gboolean
+t_idempotency_prune (GwTxn   *t,
+                     gint64   older_than,
+                     GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), "DELETE FROM idempotency_keys WHERE created < ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, older_than);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gboolean
+t_outbox_put (GwTxn       *t,
+              const char  *type,
+              const char  *merchant_id,
+              const char  *payload,
+              GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "INSERT INTO outbox (event_id, type, merchant_id, payload, created) VALUES (?, ?, ?, ?, ?)",
+    error);
+  g_autofree char *event_id = onepin_crypto_random_token ("evt_", 12);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, event_id);
+  bind_text (stmt, 2, type);
+  bind_text (stmt, 3, merchant_id);
+  bind_text (stmt, 4, payload);
+  sqlite3_bind_int64 (stmt, 5, TXN (t)->now);
+  return step_done (TXN (t), stmt, error);
+}
+
+static void
+statement_line_clear (gpointer data)
+{
+  GwStatementLine *line = data;
+
+  g_clear_pointer (&line->description, g_free);
+}
+
+static GArray *
+t_statement (GwTxn   *t,
+             gint64   account_id,
+             gint64   starting_after,
+             guint    limit,
+             GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "SELECT l.id, e.kind, COALESCE(e.channel, ''), COALESCE(e.ref, ''),"
+    " COALESCE(e.merchant_id, ''), e.description, l.credit - l.debit, l.balance_after, e.created"
+    " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " WHERE l.account_id = ?1 AND (?2 = 0 OR l.id < ?2) ORDER BY l.id DESC LIMIT ?3", error);
+  g_autoptr(GArray) lines = g_array_new (FALSE, TRUE, sizeof (GwStatementLine));
+
+  g_array_set_clear_func (lines, statement_line_clear);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, account_id);
+  sqlite3_bind_int64 (stmt, 2, starting_after);
+  sqlite3_bind_int (stmt, 3, limit);
+  while (step_row (TXN (t), stmt, error))
+    {
+      GwStatementLine line = { 0 };
+
+      line.id = sqlite3_column_int64 (stmt, 0);
+      copy_text (line.kind, sizeof line.kind, stmt, 1);
+      copy_text (line.channel, sizeof line.channel, stmt, 2);
+      copy_text (line.ref, sizeof line.ref, stmt, 3);
+      copy_text (line.merchant_id, sizeof line.merchant_id, stmt, 4);
+      line.description = g_strdup ((const char *) sqlite3_column_text (stmt, 5));
+      line.amount = sqlite3_column_int64 (stmt, 6);
+      line.balance_after = sqlite3_column_int64 (stmt, 7);
+      line.created = sqlite3_column_int64 (stmt, 8);
+      g_array_append_val (lines, line);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&lines);
+}
+
+static GHashTable *
+t_account_totals (GwTxn   *t,
+                  gint64   account_id,
+                  GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "SELECT e.kind || ':' || COALESCE(e.channel, ''), SUM(l.credit - l.debit)"
+    " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " WHERE l.account_id = ? GROUP BY 1", error);
+  g_autoptr(GHashTable) sums = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, account_id);
+  while (step_row (TXN (t), stmt, error))
+    g_hash_table_insert (sums, g_strdup ((const char *) sqlite3_column_text (stmt, 0)),
+                         g_memdup2 (&(gint64) { sqlite3_column_int64 (stmt, 1) }, sizeof (gint64)));
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&sums);
+}
+
+static GPtrArray *
+t_payments_list (GwTxn       *t,
+                 const char  *merchant_id,
+                 gint64       before_seq,
+                 guint        limit,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "SELECT id FROM payments WHERE merchant_id = ?1 AND (?2 = 0 OR seq < ?2)"
+    " ORDER BY seq DESC LIMIT ?3", error);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) payments = g_ptr_array_new_with_free_func ((GDestroyNotify) gw_payment_free);
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, merchant_id);
+  sqlite3_bind_int64 (stmt, 2, before_seq);
+  sqlite3_bind_int (stmt, 3, limit);
+  while (step_row (TXN (t), stmt, error))
+    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      GwPayment *payment = g_new0 (GwPayment, 1);
+
+      g_ptr_array_add (payments, payment);
+      if (!t_payment_get (t, g_ptr_array_index (ids, i), payment, error))
+        return NULL;
+    }
+  return g_steal_pointer (&payments);
+}
+
+static gboolean
+t_merchant_by_key (GwTxn         *t,
+                   const guint8   key_hash[32],
+                   char           id[40],
+                   GError       **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), "SELECT id FROM merchants WHERE key_hash = ?", error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, key_hash, 32, SQLITE_STATIC);
+  found = step_row (TXN (t), stmt, error);
+  if (found)
+    copy_text (id, 40, stmt, 0);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gint64
+query_int (SqliteTxn   *txn,
+           const char  *sql,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn, sql, error);
+  gint64 value = 0;
+
+  if (stmt == NULL)
+    return 0;
+  if (step_row (txn, stmt, error))
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return value;
+}
+
+/* Recomputes everything from the journal and compares it with what is stored. */
+static gboolean
+t_audit (GwTxn    *t,
+         GwAudit  *out,
+         GError  **error)
+{
+  SqliteTxn *txn = TXN (t);
+  GError *local = NULL;
+
+  out->total_debits = query_int (txn, "SELECT COALESCE(SUM(debit), 0) FROM journal_lines", &local);
+  if (local == NULL)
+    out->total_credits = query_int (txn, "SELECT COALESCE(SUM(credit), 0) FROM journal_lines",
+                                    &local);
+  if (local == NULL)
+    out->unbalanced_entries = query_int (txn,
+      "SELECT COUNT(*) FROM (SELECT entry_id FROM journal_lines GROUP BY entry_id"
+      " HAVING SUM(debit) <> SUM(credit))", &local);
+  if (local == NULL)
+    out->mismatched_accounts = query_int (txn,
+      "SELECT COUNT(*) FROM accounts a"
+      " LEFT JOIN (SELECT account_id, SUM(debit) - SUM(credit) AS net FROM journal_lines"
+      "            GROUP BY account_id) l ON l.account_id = a.id"
+      " LEFT JOIN (SELECT c.account_id, SUM(p.amount) AS held FROM payments p"
+      "            JOIN cards c ON c.id = p.card_id WHERE p.status = 'authorized'"
+      "            GROUP BY c.account_id) h ON h.account_id = a.id"
+      " WHERE a.balance <> a.normal * COALESCE(l.net, 0) OR a.held <> COALESCE(h.held, 0)"
+      "    OR a.balance < a.held", &local);
+  if (local == NULL)
+    out->cards_balance_total = query_int (txn,
+      "SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE kind = 'card'", &local);
+  if (local == NULL)
+    out->pending_holds_total = query_int (txn,
+      "SELECT COALESCE(SUM(amount), 0) FROM payments WHERE status = 'authorized'", &local);
+  if (local == NULL)
+    out->accounts_checked = query_int (txn, "SELECT COUNT(*) FROM accounts", &local);
+  if (local == NULL)
+    out->entries_checked = query_int (txn, "SELECT COUNT(*) FROM journal_entries", &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+
+  out->balanced = out->total_debits == out->total_credits && out->unbalanced_entries == 0 &&
+                  out->mismatched_accounts == 0;
+  return TRUE;
+}
+
+static const GwTxnFuncs sqlite_txn_funcs = {
+  .now = t_now,
+  .card_by_lookup = t_card_by_lookup,
+  .card_by_id = t_card_by_id,
+  .card_insert = t_card_insert,
+  .card_set_auth = t_card_set_auth,
+  .card_set_password = t_card_set_password,
+  .card_add_points = t_card_add_points,
+  .account_insert = t_account_insert,
+  .account_hold = t_account_hold,
+  .account_release = t_account_release,
+  .entry_post = t_entry_post,
+  .merchant_insert = t_merchant_insert,
+  .merchant_account = t_merchant_account,
+  .batch_insert = t_batch_insert,
+  .payment_insert = t_payment_insert,
+  .payment_get = t_payment_get,
+  .payment_update = t_payment_update,
+  .payments_expiring = t_payments_expiring,
+  .refund_insert = t_refund_insert,
+  .idempotency_get = t_idempotency_get,
+  .idempotency_put = t_idempotency_put,
+  .idempotency_prune = t_idempotency_prune,
+  .outbox_put = t_outbox_put,
+  .statement = t_statement,
+  .account_totals = t_account_totals,
+  .payments_list = t_payments_list,
+  .merchant_by_key = t_merchant_by_key,
+  .audit = t_audit,
+};

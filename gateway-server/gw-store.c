@@ -1,0 +1,60 @@
+/* gw-store.c
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-store.h"
+
+G_DEFINE_QUARK (gw-store-error-quark, gw_store_error)
+G_DEFINE_INTERFACE (GwStore, gw_store, G_TYPE_OBJECT)
+
+static void
+gw_store_default_init (GwStoreInterface *iface)
+{
+}
+
+void
+gw_store_submit (GwStore          *self,
+                 GwStoreApplyFunc  apply,
+                 GwStoreDoneFunc   done,
+                 gpointer          data)
+{
+  g_return_if_fail (GW_IS_STORE (self));
+
+  GW_STORE_GET_IFACE (self)->submit (self, apply, done, data);
+}
+
+gboolean
+gw_store_read (GwStore          *self,
+               GwStoreApplyFunc  apply,
+               gpointer          data,
+               GError          **error)
+{
+  g_return_val_if_fail (GW_IS_STORE (self), FALSE);
+
+  return GW_STORE_GET_IFACE (self)->read (self, apply, data, error);
+}
+
+void
+gw_store_shutdown (GwStore *self)
+{
+  g_return_if_fail (GW_IS_STORE (self));
+
+  GW_STORE_GET_IFACE (self)->shutdown (self);
+}
+
+void
+gw_payment_clear (GwPayment *payment)
+{
+  g_clear_pointer (&payment->order_id, g_free);
+  g_clear_pointer (&payment->description, g_free);
+}
+
+void
+gw_payment_free (GwPayment *payment)
+{
+  if (payment == NULL)
+    return;
+  gw_payment_clear (payment);
+  g_free (payment);
+}

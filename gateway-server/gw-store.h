@@ -1,0 +1,239 @@
+/* gw-store.h: what the ledger needs from a database, and nothing more
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A store applies batches of operations atomically. Each operation runs
+ * inside the batch's transaction, in a savepoint of its own, through the
+ * GwTxn primitives below; the store commits the whole batch durably and only
+ * then reports every operation's completion on the submitting thread's main
+ * context. An operation that fails with a GError is rolled back alone, and
+ * the others in the batch still commit.
+ *
+ * Nothing here assumes that one process owns the data: every money movement
+ * is a conditional update that the database itself checks, so several
+ * gateway processes can share one database once a backend allows it.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define GW_STORE_ERROR (gw_store_error_quark ())
+
+typedef enum
+{
+  GW_STORE_ERROR_FAILED,
+  GW_STORE_ERROR_NOT_FOUND,
+  GW_STORE_ERROR_DUPLICATE,         /* a unique key is taken */
+  GW_STORE_ERROR_INSUFFICIENT,      /* a debit would take more than is available */
+  GW_STORE_ERROR_LIMIT,             /* a credit would pass the account's cap */
+  GW_STORE_ERROR_SHUTTING_DOWN,
+} GwStoreError;
+
+typedef enum
+{
+  GW_ACCOUNT_ISSUER_FUNDING = 1,    /* the fixed account id of the issuer's funding */
+} GwWellKnownAccount;
+
+typedef struct
+{
+  char    id[40];
+  gint64  account_id;
+  char    last4[5];
+  char    state[8];                 /* sold, active, closed */
+  guint8  password_mac[32];
+  gboolean has_password;
+  gint64  failures;
+  gint64  locked_until;
+  gint64  points;
+  gint64  initial_value;
+  char    channel[16];
+  gboolean promotional;
+  gint64  created;
+  gint64  expires_at;
+  gint64  balance;                  /* from the card's account */
+  gint64  held;
+  char    currency[4];
+} GwCard;
+
+typedef struct
+{
+  char    id[40];
+  char    merchant_id[40];
+  char    card_id[40];
+  char    card_last4[5];
+  char    status[12];               /* authorized, captured, canceled */
+  gint64  amount;
+  gint64  amount_captured;
+  gint64  amount_refunded;
+  char    currency[4];
+  char   *order_id;
+  char   *description;
+  char    channel[24];
+  gint64  created;
+  gint64  capture_before;           /* 0 when not authorized */
+  gint64  canceled_at;              /* 0 when not canceled */
+  gint64  points;
+  gint64  seq;
+} GwPayment;
+
+void gw_payment_free (GwPayment *payment);
+void gw_payment_clear (GwPayment *payment);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwPayment, gw_payment_free)
+
+typedef struct
+{
+  gint64  account_id;
+  gint64  debit;
+  gint64  credit;
+  gboolean require_available;       /* a debit that must fit in balance - held */
+} GwLine;
+
+typedef struct
+{
+  const char *kind;                 /* issue, payment, refund, … */
+  const char *channel;
+  const char *ref;
+  const char *merchant_id;
+  const char *description;
+  gint64      created;
+  GwLine     *lines;
+  guint       n_lines;
+} GwEntry;
+
+typedef struct
+{
+  guint8      fingerprint[32];
+  guint       status;
+  GBytes     *body;                 /* opened, if it was sealed */
+} GwIdempotencyRecord;
+
+typedef struct
+{
+  gint64  id;
+  char    kind[16];
+  char    channel[24];
+  char    ref[40];
+  char    merchant_id[40];
+  char   *description;
+  gint64  amount;                   /* signed: credits to the account are positive */
+  gint64  balance_after;
+  gint64  created;
+} GwStatementLine;
+
+typedef struct
+{
+  gboolean balanced;
+  gint64   total_debits;
+  gint64   total_credits;
+  gint64   cards_balance_total;
+  gint64   pending_holds_total;
+  gint64   unbalanced_entries;
+  gint64   mismatched_accounts;   /* stored balance or hold differs from the journal */
+  gint64   accounts_checked;
+  gint64   entries_checked;
+} GwAudit;
+
+typedef struct _GwTxn GwTxn;
+
+/* The primitives a backend implements. Each returns FALSE and sets @error on
+ * failure; lookups return FALSE without an error when nothing is found. */
+typedef struct
+{
+  gint64    (*now)                (GwTxn *txn);
+  gboolean  (*card_by_lookup)     (GwTxn *txn, const guint8 lookup[32], GwCard *out, GError **error);
+  gboolean  (*card_by_id)         (GwTxn *txn, const char *id, GwCard *out, GError **error);
+  gboolean  (*card_insert)        (GwTxn *txn, const GwCard *card, const guint8 lookup[32],
+                                   GBytes *number_sealed, const char *batch_id, GError **error);
+  gboolean  (*card_set_auth)      (GwTxn *txn, const char *id, gint64 failures, gint64 locked_until,
+                                   GError **error);
+  gboolean  (*card_set_password)  (GwTxn *txn, const char *id, const guint8 mac[32],
+                                   GBytes *hint_sealed, const char *state, GError **error);
+  gboolean  (*card_add_points)    (GwTxn *txn, const char *id, gint64 delta, GError **error);
+  gint64    (*account_insert)     (GwTxn *txn, const char *kind, int normal, const char *currency,
+                                   gint64 cap, GError **error);
+  gboolean  (*account_hold)       (GwTxn *txn, gint64 account_id, gint64 amount, GError **error);
+  gboolean  (*account_release)    (GwTxn *txn, gint64 account_id, gint64 amount, GError **error);
+  gboolean  (*entry_post)         (GwTxn *txn, const GwEntry *entry, GError **error);
+  gboolean  (*merchant_insert)    (GwTxn *txn, const char *id, const char *name, const char *category,
+                                   const guint8 key_hash[32], GBytes *webhook_sealed,
+                                   gint64 account_id, gint64 created, GError **error);
+  gint64    (*merchant_account)   (GwTxn *txn, const char *merchant_id, GError **error);
+  gboolean  (*batch_insert)       (GwTxn *txn, const char *id, gint64 count, gint64 value,
+                                   const char *currency, const char *channel, gint64 created,
+                                   GError **error);
+  gboolean  (*payment_insert)     (GwTxn *txn, const GwPayment *payment, GError **error);
+  gboolean  (*payment_get)        (GwTxn *txn, const char *id, GwPayment *out, GError **error);
+  gboolean  (*payment_update)     (GwTxn *txn, const GwPayment *payment, GError **error);
+  GPtrArray *(*payments_expiring) (GwTxn *txn, gint64 now, guint limit, GError **error);
+  gboolean  (*refund_insert)      (GwTxn *txn, const char *id, const char *payment_id, gint64 amount,
+                                   const char *currency, gint64 created, GError **error);
+  gboolean  (*idempotency_get)    (GwTxn *txn, const char *scope, const char *key,
+                                   GwIdempotencyRecord *out, GError **error);
+  gboolean  (*idempotency_put)    (GwTxn *txn, const char *scope, const char *key,
+                                   const guint8 fingerprint[32], guint status, const char *body,
+                                   gsize len, gboolean seal, GError **error);
+  gboolean  (*idempotency_prune)  (GwTxn *txn, gint64 older_than, GError **error);
+  gboolean  (*outbox_put)         (GwTxn *txn, const char *type, const char *merchant_id,
+                                   const char *payload, GError **error);
+  /* Up to @limit journal lines of an account, newest first, older than
+   * line @starting_after (0 for the newest); an array of GwStatementLine. */
+  GArray   *(*statement)          (GwTxn *txn, gint64 account_id, gint64 starting_after,
+                                   guint limit, GError **error);
+  /* Sums of the account's net credits by "kind:channel" (gint64 * values). */
+  GHashTable *(*account_totals)   (GwTxn *txn, gint64 account_id, GError **error);
+  /* Payments of a merchant, newest first, before sequence @before_seq (0: newest). */
+  GPtrArray *(*payments_list)     (GwTxn *txn, const char *merchant_id, gint64 before_seq,
+                                   guint limit, GError **error);
+  gboolean  (*merchant_by_key)    (GwTxn *txn, const guint8 key_hash[32], char id[40],
+                                   GError **error);
+  gboolean  (*audit)              (GwTxn *txn, GwAudit *out, GError **error);
+} GwTxnFuncs;
+
+struct _GwTxn
+{
+  const GwTxnFuncs *funcs;
+};
+
+/* An operation's work, run on the store's writer thread inside the batch
+ * transaction. Return FALSE with @error to have just this operation rolled back. */
+typedef gboolean (*GwStoreApplyFunc) (GwTxn *txn, gpointer data, GError **error);
+/* Called on the submitter's main context after the batch committed durably
+ * (@error NULL) or failed (@error set, nothing of it persisted). */
+typedef void (*GwStoreDoneFunc) (gpointer data, const GError *error);
+
+#define GW_TYPE_STORE (gw_store_get_type ())
+G_DECLARE_INTERFACE (GwStore, gw_store, GW, STORE, GObject)
+
+struct _GwStoreInterface
+{
+  GTypeInterface parent_iface;
+
+  void       (*submit)    (GwStore          *self,
+                           GwStoreApplyFunc  apply,
+                           GwStoreDoneFunc   done,
+                           gpointer          data);
+  /* Runs @apply in a read-only snapshot on the calling thread, without
+   * waiting for the writer. */
+  gboolean   (*read)      (GwStore          *self,
+                           GwStoreApplyFunc  apply,
+                           gpointer          data,
+                           GError          **error);
+  /* Blocks until everything submitted so far has completed, then stops the writer. */
+  void       (*shutdown)  (GwStore          *self);
+};
+
+GQuark    gw_store_error_quark  (void);
+void      gw_store_submit       (GwStore          *self,
+                                 GwStoreApplyFunc  apply,
+                                 GwStoreDoneFunc   done,
+                                 gpointer          data);
+gboolean  gw_store_read         (GwStore          *self,
+                                 GwStoreApplyFunc  apply,
+                                 gpointer          data,
+                                 GError          **error);
+void      gw_store_shutdown     (GwStore          *self);
+
+G_END_DECLS
