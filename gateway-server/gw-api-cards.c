@@ -286,7 +286,7 @@ render_line (GString               *body,
   gw_json_int (body, "balance_after", line->balance_after);
   gw_json_str (body, "description", line->description);
   gw_json_str (body, "merchant", line->merchant_id[0] ? line->merchant_id : NULL);
-  gw_json_str (body, "payment", g_str_has_prefix (line->ref, "pay_") ? line->ref : NULL);
+  gw_json_str (body, "payment", line->payment_id[0] ? line->payment_id : NULL);
   gw_json_str (body, "refund", g_str_has_prefix (line->ref, "re_") ? line->ref : NULL);
   gw_json_int (body, "created", line->created);
   g_string_append_c (body, '}');

@@ -426,6 +426,7 @@ post_capture (GwTxn                *txn,
   };
   GwEntry entry = {
     .kind = "payment", .channel = payment->channel, .ref = payment->id,
+    .payment_id = payment->id,
     .merchant_id = payment->merchant_id, .description = payment->description,
     .created = NOW (txn), .lines = lines, .n_lines = 2,
   };
@@ -648,6 +649,7 @@ post_refund (GwTxn                *txn,
   GwLine lines[2] = { { .debit = amount }, { .credit = amount } };
   GwEntry entry = {
     .kind = "refund", .channel = payment->channel, .ref = refund_id,
+    .payment_id = payment->id,
     .merchant_id = payment->merchant_id, .description = payment->description,
     .created = NOW (txn), .lines = lines, .n_lines = 2,
   };

@@ -232,6 +232,35 @@ gw_request_reply (GwRequest *request,
   request_free (request);
 }
 
+/* A refusal is an outcome too: for a keyed request it is recorded like any
+ * other, so the same key and parameters get the same answer back. */
+typedef struct
+{
+  guint    status;
+  GString *body;
+} Refusal;
+
+static void
+refusal_free (gpointer data)
+{
+  Refusal *refusal = data;
+
+  g_string_free (refusal->body, TRUE);
+  g_free (refusal);
+}
+
+static gboolean
+refusal_apply (GwTxn   *txn,
+               GwCall  *call,
+               GError **error)
+{
+  Refusal *refusal = call->data;
+
+  call->status = refusal->status;
+  call->body = g_string_new_len (refusal->body->str, refusal->body->len);
+  return TRUE;
+}
+
 void
 gw_request_error (GwRequest  *request,
                   guint       status,
@@ -243,6 +272,15 @@ gw_request_error (GwRequest  *request,
   GString *body = g_string_sized_new (160);
 
   gw_error_render (body, type, code, NULL, param, message);
+  if (request->idempotency_key != NULL && status >= 400 && status < 500)
+    {
+      Refusal *refusal = g_new0 (Refusal, 1);
+
+      refusal->status = status;
+      refusal->body = body;
+      gw_call_submit (gw_call_new (request, refusal_apply, refusal, refusal_free));
+      return;
+    }
   gw_request_reply (request, status, body);
 }
 
@@ -957,6 +995,23 @@ setup_tls (GwServer  *self,
   return TRUE;
 }
 
+/* Our own socket, for a deep accept queue: GSocket's default of 10 resets
+ * connections when a crowd of clients arrives at once. */
+static GSocket *
+listening_socket (GSocketAddress  *address,
+                  GError         **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address),
+                                            G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_listen_backlog (socket, 1024);
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
 char *
 gw_server_listen (GwServer  *self,
                   GError   **error)
@@ -964,6 +1019,7 @@ gw_server_listen (GwServer  *self,
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GSocketConnectable) connectable = NULL;
   g_autoptr(GSocketAddressEnumerator) enumerator = NULL;
+  g_autoptr(GSocket) socket = NULL;
   GSList *uris;
   char *url;
   gboolean tls = self->config->tls_certificate != NULL;
@@ -975,12 +1031,15 @@ gw_server_listen (GwServer  *self,
   address = g_socket_address_enumerator_next (enumerator, NULL, error);
   if (address == NULL)
     return NULL;
+  socket = listening_socket (address, error);
+  if (socket == NULL)
+    return NULL;
 
   self->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
   if (!setup_tls (self, error))
     return NULL;
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
-  if (!soup_server_listen (self->soup, address, tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+  if (!soup_server_listen_socket (self->soup, socket, tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
     return NULL;
 
   uris = soup_server_get_uris (self->soup);

@@ -894,8 +894,8 @@ post_entry_lines (SqliteTxn      *txn,
                   GError        **error)
 {
   sqlite3_stmt *stmt = prep (txn,
-    "INSERT INTO journal_entries (kind, channel, ref, merchant_id, description, created)"
-    " VALUES (?, ?, ?, ?, ?, ?)", error);
+    "INSERT INTO journal_entries (kind, channel, ref, merchant_id, description, created,"
+    " payment_id) VALUES (?, ?, ?, ?, ?, ?, ?)", error);
   gint64 entry_id;
 
   if (stmt == NULL)
@@ -906,6 +906,7 @@ post_entry_lines (SqliteTxn      *txn,
   bind_text (stmt, 4, entry->merchant_id);
   bind_text (stmt, 5, entry->description);
   sqlite3_bind_int64 (stmt, 6, entry->created);
+  bind_text (stmt, 7, entry->payment_id);
   if (!step_done (txn, stmt, error))
     return FALSE;
   entry_id = sqlite3_last_insert_rowid (txn->db);
@@ -1302,7 +1303,8 @@ t_statement (GwTxn   *t,
 {
   sqlite3_stmt *stmt = prep (TXN (t),
     "SELECT l.id, e.kind, COALESCE(e.channel, ''), COALESCE(e.ref, ''),"
-    " COALESCE(e.merchant_id, ''), e.description, l.credit - l.debit, l.balance_after, e.created"
+    " COALESCE(e.merchant_id, ''), e.description, l.credit - l.debit, l.balance_after, e.created,"
+    " COALESCE(e.payment_id, '')"
     " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
     " WHERE l.account_id = ?1 AND (?2 = 0 OR l.id < ?2) ORDER BY l.id DESC LIMIT ?3", error);
   g_autoptr(GArray) lines = g_array_new (FALSE, TRUE, sizeof (GwStatementLine));
@@ -1326,6 +1328,7 @@ t_statement (GwTxn   *t,
       line.amount = sqlite3_column_int64 (stmt, 6);
       line.balance_after = sqlite3_column_int64 (stmt, 7);
       line.created = sqlite3_column_int64 (stmt, 8);
+      copy_text (line.payment_id, sizeof line.payment_id, stmt, 9);
       g_array_append_val (lines, line);
     }
   sqlite3_reset (stmt);

@@ -96,6 +96,7 @@ typedef struct
   const char *kind;                 /* issue, payment, refund, … */
   const char *channel;
   const char *ref;
+  const char *payment_id;
   const char *merchant_id;
   const char *description;
   gint64      created;
@@ -116,6 +117,7 @@ typedef struct
   char    kind[16];
   char    channel[24];
   char    ref[40];
+  char    payment_id[40];
   char    merchant_id[40];
   char   *description;
   gint64  amount;                   /* signed: credits to the account are positive */
