@@ -285,16 +285,14 @@ batch_item (BatchState *batch,
 {
   GwRequest *request = batch->request;
   GwCall *call = g_new0 (GwCall, 1);
-  const char *param = NULL, *message = "Each payment must be a JSON object.";
-  const char *code = "parameter_invalid";
-  GwPaymentParams *params = NULL;
+  const char *param = NULL, *message = NULL, *code = NULL;
+  GwPaymentParams *params;
 
   call->server = request->server;
   call->done = batch_item_done;
   call->done_data = batch;
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    params = gw_payment_params_parse (request->server, json_node_get_object (node),
-                                      request->merchant_id, TRUE, &param, &message, &code);
+  params = gw_payment_params_parse (request->server, json_node_get_object (node),
+                                    request->merchant_id, TRUE, &param, &message, &code);
   if (params == NULL)
     {
       call->status = 400;
@@ -328,6 +326,9 @@ gw_api_payments_batch (GwRequest *request)
   n = json_array_get_length (items);
   if (n < 1 || n > MAX_BATCH)
     return gw_request_bad_param (request, "payments", "payments must hold 1 to 1000 items.");
+  for (guint i = 0; i < n; i++)
+    if (!JSON_NODE_HOLDS_OBJECT (json_array_get_element (items, i)))
+      return gw_request_bad_param (request, "payments", "Each payment must be a JSON object.");
 
   batch = g_new0 (BatchState, 1);
   batch->request = request;

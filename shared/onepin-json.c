@@ -28,6 +28,7 @@ typedef struct
   gsize       len;
   gsize       pos;
   GError    **error;
+  GArray     *wide;       /* (start, end) of integer literals outside int64 */
 } Scanner;
 
 static gboolean
@@ -223,8 +224,14 @@ scan_number (Scanner *s)
         s->pos++;
     }
 
+  /* Valid JSON all the same: noted, so the member can be refused as
+   * ill-typed by name rather than the whole body as unreadable. */
   if (integer && !integer_fits (s->data + int_start, s->pos - int_start, negative))
-    return scan_fail (s, "integer out of range");
+    {
+      gsize span[2] = { start, s->pos };
+
+      g_array_append_vals (s->wide, span, 2);
+    }
   if (!integer && !double_is_finite (s->data + start, s->pos - start))
     return scan_fail (s, "number out of range");
 
@@ -290,9 +297,10 @@ scan_value (Scanner *s,
 static gboolean
 validate_json (const char  *data,
                gsize        len,
+               GArray      *wide,
                GError     **error)
 {
-  Scanner s = { data, len, 0, error };
+  Scanner s = { data, len, 0, error, wide };
   char stack[ONEPIN_JSON_MAX_DEPTH];
   guint depth = 0;
   ScanState state = WANT_VALUE;
@@ -397,6 +405,7 @@ set_syntax_error (GError     **error,
 static gboolean
 check_body (const char  *data,
             gsize        len,
+            GArray      *wide,
             GError     **error)
 {
   if (data == NULL || len == 0)
@@ -408,7 +417,32 @@ check_body (const char  *data,
   if (len > G_MAXSSIZE)
     return set_syntax_error (error, "Body too large");
 
-  return validate_json (data, len, error);
+  return validate_json (data, len, wide, error);
+}
+
+/* json-glib would wrap an integer outside int64 into a wrong value, so each
+ * one is swapped for a fraction: the field then reads as not an integer. */
+static char *
+replace_wide_integers (const char *data,
+                       gsize       len,
+                       GArray     *wide,
+                       gsize      *out_len)
+{
+  GString *out = g_string_sized_new (len);
+  gsize pos = 0;
+
+  for (guint i = 0; i < wide->len; i += 2)
+    {
+      gsize start = g_array_index (wide, gsize, i);
+      gsize end = g_array_index (wide, gsize, i + 1);
+
+      g_string_append_len (out, data + pos, start - pos);
+      g_string_append (out, "0.5");
+      pos = end;
+    }
+  g_string_append_len (out, data + pos, len - pos);
+  *out_len = out->len;
+  return g_string_free (out, FALSE);
 }
 
 JsonObject *
@@ -419,11 +453,15 @@ onepin_json_parse_object (const char  *data,
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GHashTable) counts = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GArray) wide = g_array_new (FALSE, FALSE, sizeof (gsize));
+  g_autofree char *patched = NULL;
   DuplicateCheck check;
   JsonNode *root;
 
-  if (!check_body (data, len, error))
+  if (!check_body (data, len, wide, error))
     return NULL;
+  if (wide->len > 0)
+    data = patched = replace_wide_integers (data, len, wide, &len);
 
   /* Valid JSON, so the first non-blank byte tells the root's type. */
   while (is_json_space (*data))

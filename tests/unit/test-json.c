@@ -56,6 +56,10 @@ test_parse_valid (void)
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (meta, "tags")), ==, 7);
 }
 
+static void assert_fields (const char *text,
+                           int         expected_code,
+                           const char *expected_param);
+
 static void
 test_parse_int_range (void)
 {
@@ -67,10 +71,14 @@ test_parse_int_range (void)
   g_assert_cmpint (onepin_json_get_int (max, "a", 0), ==, G_MAXINT64);
   g_assert_cmpint (onepin_json_get_int (min, "a", 0), ==, G_MININT64);
 
-  /* json-glib 1.6 would silently wrap these. */
-  assert_rejected ("{\"a\":9223372036854775808}");
-  assert_rejected ("{\"a\":-9223372036854775809}");
-  assert_rejected ("{\"a\":99999999999999999999}");
+  /* json-glib 1.6 would silently wrap these; they must read as ill-typed
+   * (never as a wrapped integer) so the field can be named in the error. */
+  assert_fields ("{\"amount\":9223372036854775808,\"currency\":\"krw\"}",
+                 ONEPIN_JSON_ERROR_TYPE, "amount");
+  assert_fields ("{\"amount\":-9223372036854775809,\"currency\":\"krw\"}",
+                 ONEPIN_JSON_ERROR_TYPE, "amount");
+  assert_fields ("{\"currency\":\"krw\",\"amount\":99999999999999999999}",
+                 ONEPIN_JSON_ERROR_TYPE, "amount");
   assert_rejected ("{\"a\":1e999}");
 }
 
