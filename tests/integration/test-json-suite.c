@@ -1,0 +1,315 @@
+/* test-json-suite.c: every JSONTestSuite parsing case, and hostile bodies
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every file of JSONTestSuite/test_parsing (y_, n_ and i_ alike) goes, raw,
+ * as the body of a payment, a card balance inquiry and a card batch. None of
+ * them is a valid request for any of these, so each must get a 400 with the
+ * contract's error object, type invalid_request_error: never a 5xx, never a
+ * hang, and (bodies that fail to parse are not failed credentials) never a
+ * 429 from the card-holder limiter. Then deep nesting and a 5 MB body. The
+ * gateway must still be alive and healthy afterwards.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "onepin-test-gateway.h"
+
+static OtGateway *gw;
+static char *merchant_key;
+
+typedef struct
+{
+  const char *path;
+  gboolean    merchant;      /* Bearer: merchant key, else admin token or none */
+  gboolean    admin;
+  gboolean    with_key;      /* send an Idempotency-Key */
+} Endpoint;
+
+static const Endpoint endpoints[] = {
+  { "/v1/payments", TRUE, FALSE, TRUE },
+  { "/v1/cards/balance", FALSE, FALSE, FALSE },
+  { "/v1/admin/card_batches", FALSE, TRUE, FALSE },
+};
+
+static guint key_serial;
+
+/* Checks @r is @status (or @alt_status if non-zero) with an error object of
+ * type invalid_request_error. Returns NULL when it is, else a description. */
+static char *
+check_invalid_request (OtResponse *r,
+                       guint       status,
+                       guint       alt_status)
+{
+  JsonObject *o;
+  JsonObject *err;
+  JsonNode *type;
+  JsonNode *message;
+
+  if (r->status != status && (alt_status == 0 || r->status != alt_status))
+    return g_strdup_printf ("status %u, body %.200s", r->status,
+                            r->body != NULL ? r->body : "");
+  o = r->json != NULL && JSON_NODE_HOLDS_OBJECT (r->json) ? json_node_get_object (r->json) : NULL;
+  if (o == NULL || !json_object_has_member (o, "error")
+      || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "error")))
+    return g_strdup_printf ("status %u without an error object: %.200s",
+                            r->status, r->body != NULL ? r->body : "");
+  err = json_object_get_object_member (o, "error");
+  type = json_object_get_member (err, "type");
+  message = json_object_get_member (err, "message");
+  if (type == NULL || json_node_get_value_type (type) != G_TYPE_STRING
+      || g_strcmp0 (json_node_get_string (type), "invalid_request_error") != 0)
+    return g_strdup_printf ("status %u, error type not invalid_request_error: %.200s",
+                            r->status, r->body);
+  if (message == NULL || json_node_get_value_type (message) != G_TYPE_STRING)
+    return g_strdup_printf ("status %u, error without a message string: %.200s",
+                            r->status, r->body);
+  if (json_object_has_member (err, "decline_code"))
+    return g_strdup_printf ("status %u, decline_code outside card_error: %.200s",
+                            r->status, r->body);
+  return NULL;
+}
+
+static OtResponse *
+post (const Endpoint *ep,
+      const char     *body,
+      gsize           len)
+{
+  const char *bearer = NULL;
+  g_autofree char *key = NULL;
+
+  if (ep->merchant)
+    bearer = merchant_key;
+  else if (ep->admin)
+    bearer = ot_gateway_admin_token (gw);
+  if (ep->with_key)
+    key = g_strdup_printf ("json-suite-%u", ++key_serial);
+
+  return ot_request_raw (gw, "POST", ep->path, bearer, key, body, len);
+}
+
+static void
+assert_alive (void)
+{
+  g_autoptr(OtResponse) r = NULL;
+
+  g_assert_cmpint (kill (ot_gateway_pid (gw), 0), ==, 0);
+  r = ot_request (gw, "GET", "/healthz", NULL, NULL, NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+test_corpus (void)
+{
+  const char *corpora = g_getenv ("ONEPIN_CORPORA");
+  g_autofree char *dir_path = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) failures = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  const char *name;
+  guint n_429 = 0;
+
+  if (corpora == NULL)
+    {
+      g_test_skip ("ONEPIN_CORPORA is not set");
+      return;
+    }
+  dir_path = g_build_filename (corpora, "JSONTestSuite", "test_parsing", NULL);
+  dir = g_dir_open (dir_path, 0, &error);
+  g_assert_no_error (error);
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".json"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  /* y_, n_ and i_: the suite has 318; make sure we really read it */
+  g_assert_cmpuint (names->len, >=, 300);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *file = g_ptr_array_index (names, i);
+      g_autofree char *path = g_build_filename (dir_path, file, NULL);
+      g_autofree char *contents = NULL;
+      gsize len = 0;
+
+      g_file_get_contents (path, &contents, &len, &error);
+      g_assert_no_error (error);
+
+      for (guint e = 0; e < G_N_ELEMENTS (endpoints); e++)
+        {
+          g_autoptr(OtResponse) r = post (&endpoints[e], contents, len);
+          g_autofree char *why = check_invalid_request (r, 400, 0);
+
+          if (r->status == 429)
+            n_429++;
+          if (why != NULL)
+            g_ptr_array_add (failures, g_strdup_printf ("%s -> %s: %s",
+                                                        file, endpoints[e].path, why));
+        }
+    }
+
+  g_test_message ("%u corpus files x %u endpoints posted, %u unexpected answers, %u of them 429",
+                  names->len, (guint) G_N_ELEMENTS (endpoints), failures->len, n_429);
+  for (guint i = 0; i < failures->len && i < 60; i++)
+    g_test_message ("unexpected: %s", (const char *) g_ptr_array_index (failures, i));
+  /* a 429 here means the limiter counted bodies that failed to parse as
+   * failed credentials, which they are not */
+  g_assert_cmpuint (n_429, ==, 0);
+  g_assert_cmpuint (failures->len, ==, 0);
+  assert_alive ();
+}
+
+static void
+post_everywhere_expect_400 (const char *what,
+                            const char *body,
+                            gsize       len,
+                            guint       alt_status)
+{
+  for (guint e = 0; e < G_N_ELEMENTS (endpoints); e++)
+    {
+      g_autoptr(OtResponse) r = post (&endpoints[e], body, len);
+      g_autofree char *why = check_invalid_request (r, 400, alt_status);
+
+      if (why != NULL)
+        g_error ("%s -> %s: %s", what, endpoints[e].path, why);
+      if (alt_status != 0)
+        g_test_message ("%s -> %s: %u", what, endpoints[e].path, r->status);
+    }
+  assert_alive ();
+}
+
+static void
+test_deep_arrays (void)
+{
+  const gsize depth = 100000;
+  g_autofree char *body = g_malloc (depth + 1);
+
+  memset (body, '[', depth);
+  body[depth] = '\0';
+  post_everywhere_expect_400 ("100000 '['", body, depth, 0);
+
+  /* the same, closed: still deep, and well-formed JSON, but not an object */
+  {
+    g_autofree char *closed = g_malloc (2 * depth + 1);
+
+    memset (closed, '[', depth);
+    memset (closed + depth, ']', depth);
+    closed[2 * depth] = '\0';
+    post_everywhere_expect_400 ("100000 '[' then ']'", closed, 2 * depth, 0);
+  }
+}
+
+static void
+test_deep_objects (void)
+{
+  const gsize depth = 100000;
+  const char *unit = "{\"a\":";
+  const gsize unit_len = strlen (unit);
+  g_autoptr(GString) body = g_string_sized_new (depth * unit_len + depth + 8);
+
+  for (gsize i = 0; i < depth; i++)
+    g_string_append_len (body, unit, unit_len);
+  post_everywhere_expect_400 ("100000 '{\"a\":'", body->str, body->len, 0);
+
+  /* closed: a well-formed object, 100000 deep */
+  g_string_append (body, "1");
+  for (gsize i = 0; i < depth; i++)
+    g_string_append_c (body, '}');
+  post_everywhere_expect_400 ("100000 '{\"a\":' then '1}}}…'", body->str, body->len, 0);
+
+  /* an object whose first field is deep, as a payment would have it */
+  {
+    g_autoptr(GString) nested = g_string_new ("{\"card_number\":");
+
+    for (gsize i = 0; i < depth; i++)
+      g_string_append_c (nested, '[');
+    post_everywhere_expect_400 ("a payment with 100000 '[' in card_number",
+                                nested->str, nested->len, 0);
+  }
+}
+
+static void
+test_huge_body (void)
+{
+  const gsize size = 5 * 1024 * 1024;
+  g_autoptr(GString) body = g_string_sized_new (size + 64);
+  const char *head = "{\"card_number\":\"";
+  const char *tail = "\",\"amount\":1}";
+
+  /* a well-formed JSON object of 5 MB, mostly one string: the gateway caps
+   * request bodies, so 413 is as good as 400, but it must come with the
+   * error object and must not take the gateway down */
+  g_string_append (body, head);
+  while (body->len < size - strlen (tail))
+    g_string_append_c (body, 'x');
+  g_string_append (body, tail);
+  post_everywhere_expect_400 ("5 MB object", body->str, body->len, 413);
+
+  /* 5 MB of whitespace before an empty object */
+  g_string_truncate (body, 0);
+  while (body->len < size - 2)
+    g_string_append_c (body, ' ');
+  g_string_append (body, "{}");
+  post_everywhere_expect_400 ("5 MB of whitespace then {}", body->str, body->len, 413);
+
+  /* a 5 MB array of numbers */
+  g_string_truncate (body, 0);
+  g_string_append_c (body, '[');
+  while (body->len < size - 2)
+    g_string_append (body, "1,");
+  g_string_append (body, "1]");
+  post_everywhere_expect_400 ("5 MB array", body->str, body->len, 413);
+}
+
+static void
+test_still_healthy (void)
+{
+  g_autoptr(OtResponse) r = NULL;
+  JsonObject *o;
+
+  assert_alive ();
+  r = ot_request (gw, "GET", "/healthz", NULL, NULL, NULL);
+  o = ot_response_object (r);
+  g_assert_nonnull (o);
+  g_assert_cmpstr (json_object_get_string_member_with_default (o, "status", ""), ==, "ok");
+
+  /* and it still does real work: a card batch, one of the endpoints above */
+  {
+    g_autoptr(GPtrArray) cards = ot_issue_cards (gw, 1, 10000);
+    g_assert_cmpuint (cards->len, ==, 1);
+  }
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  gw = ot_gateway_start (NULL, FALSE);
+  g_free (ot_create_merchant (gw, "JSON Suite Mall", &merchant_key));
+
+  g_test_add_func ("/json-suite/corpus", test_corpus);
+  g_test_add_func ("/json-suite/deep-arrays", test_deep_arrays);
+  g_test_add_func ("/json-suite/deep-objects", test_deep_objects);
+  g_test_add_func ("/json-suite/huge-body", test_huge_body);
+  g_test_add_func ("/json-suite/still-healthy", test_still_healthy);
+
+  ret = g_test_run ();
+
+  ot_gateway_stop (gw);
+  g_free (merchant_key);
+  return ret;
+}
