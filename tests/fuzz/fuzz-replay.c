@@ -1,0 +1,78 @@
+/* fuzz-replay.c: runs the fuzz harness over a corpus, as an ordinary test
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Builds without clang's libFuzzer, so every build checks that the inputs
+ * the fuzzer starts from (and any crash reproducers kept in tests/fuzz/
+ * crashes/) go through the parser without a crash, a leak or an assertion.
+ */
+#include <glib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
+
+static void
+replay_dir (const char *path,
+            guint      *count)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (path, name, NULL);
+      g_autofree char *contents = NULL;
+      gsize len;
+
+      if (g_file_test (file, G_FILE_TEST_IS_DIR) ||
+          !g_file_get_contents (file, &contents, &len, NULL))
+        continue;
+      LLVMFuzzerTestOneInput ((const guint8 *) contents, len);
+      (*count)++;
+    }
+}
+
+static void
+test_corpus (void)
+{
+  const char *corpora = g_getenv ("ONEPIN_CORPORA");
+  g_autofree char *suite = NULL;
+  guint count = 0;
+
+  g_assert_nonnull (corpora);
+  suite = g_build_filename (corpora, "JSONTestSuite", "test_parsing", NULL);
+  replay_dir (suite, &count);
+  replay_dir (g_test_get_filename (G_TEST_DIST, "crashes", NULL), &count);
+  g_test_message ("%u inputs replayed", count);
+  g_assert_cmpuint (count, >=, 318);
+}
+
+static void
+test_payment_shapes (void)
+{
+  static const char *inputs[] = {
+    "{\"card_number\":\"9410000000000000\",\"password\":\"1234\",\"amount\":1,"
+    "\"currency\":\"krw\",\"order_id\":\"o\",\"capture\":true}",
+    "{\"card_number\":\"9410000000000000\",\"password\":\"1234\",\"amount\":1e3,"
+    "\"currency\":\"krw\",\"order_id\":\"o\",\"idempotency_key\":\"k\"}",
+    "{\"card_number\":5,\"amount\":99999999999999999999999}",
+    "{\"order_id\":\"\\ud800\"}",
+    "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    LLVMFuzzerTestOneInput ((const guint8 *) inputs[i], strlen (inputs[i]));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/fuzz/replay/corpus", test_corpus);
+  g_test_add_func ("/fuzz/replay/payment-shapes", test_payment_shapes);
+  return g_test_run ();
+}
