@@ -674,37 +674,52 @@ handle_metrics (GwRequest *request)
 
 /* Dispatch */
 
+/* Matches @path against @pattern, where "{id}" stands for one non-empty
+ * segment; no allocation, as this runs for every request. */
+static gboolean
+match_pattern (const char  *pattern,
+               const char  *path,
+               const char **id,
+               gsize       *id_len)
+{
+  while (*pattern != '\0' && *path != '\0')
+    {
+      if (g_str_has_prefix (pattern, "{id}"))
+        {
+          gsize len = strcspn (path, "/");
+
+          if (len == 0)
+            return FALSE;
+          *id = path;
+          *id_len = len;
+          path += len;
+          pattern += 4;
+          continue;
+        }
+      if (*pattern++ != *path++)
+        return FALSE;
+    }
+  return *pattern == '\0' && *path == '\0';
+}
+
 static const Route *
 match_route (const char  *method,
              const char  *path,
              char       **path_id,
              gboolean    *path_known)
 {
-  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
-
   *path_known = FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
     {
-      g_auto(GStrv) pattern = g_strsplit (routes[i].pattern, "/", -1);
       const char *id = NULL;
-      guint j;
+      gsize id_len = 0;
 
-      if (g_strv_length (pattern) != g_strv_length (parts))
-        continue;
-      for (j = 0; pattern[j] != NULL; j++)
-        {
-          if (g_str_equal (pattern[j], "{id}") && parts[j][0] != '\0' &&
-              !g_str_equal (parts[j], "batch"))
-            id = parts[j];
-          else if (!g_str_equal (pattern[j], parts[j]))
-            break;
-        }
-      if (pattern[j] != NULL)
+      if (!match_pattern (routes[i].pattern, path, &id, &id_len))
         continue;
       *path_known = TRUE;
       if (!g_str_equal (routes[i].method, method))
         continue;
-      *path_id = g_strdup (id);
+      *path_id = id ? g_strndup (id, id_len) : NULL;
       return &routes[i];
     }
   return NULL;
