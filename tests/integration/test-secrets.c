@@ -38,17 +38,41 @@ secret_free (Secret *s)
 }
 
 static void
+add_needle (const char *what,
+            const char *encoding,
+            char       *value)
+{
+  Secret *s = g_new0 (Secret, 1);
+
+  s->what = encoding != NULL ? g_strdup_printf ("%s, %s", what, encoding) : g_strdup (what);
+  s->value = value;
+  g_ptr_array_add (secrets, s);
+}
+
+/* The secret itself, and as hex (both cases) and as base64, in case it was
+ * merely encoded on its way to the disk. */
+static void
 add_secret (const char *what,
             const char *value)
 {
-  Secret *s;
+  gsize len;
+  GString *hex;
+  char *b64;
 
   g_assert_nonnull (value);
-  g_assert_cmpuint (strlen (value), >=, 8);
-  s = g_new0 (Secret, 1);
-  s->what = g_strdup (what);
-  s->value = g_strdup (value);
-  g_ptr_array_add (secrets, s);
+  len = strlen (value);
+  g_assert_cmpuint (len, >=, 8);
+  add_needle (what, NULL, g_strdup (value));
+
+  hex = g_string_new (NULL);
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (hex, "%02x", (guchar) value[i]);
+  add_needle (what, "as HEX", g_ascii_strup (hex->str, hex->len));
+  add_needle (what, "as hex", g_string_free (hex, FALSE));
+
+  /* only whole groups of three bytes: padding depends on what follows */
+  b64 = g_base64_encode ((const guchar *) value, len - len % 3);
+  add_needle (what, "as base64", b64);
 }
 
 static void
@@ -456,6 +480,23 @@ test_no_secrets_at_rest (void)
     expect_ok (r);
   }
   json_object_unref (ot_assert_audit_balanced (gw));
+
+  /* the metrics are text anyone who can reach them reads: no secret there */
+  {
+    g_autoptr(OtResponse) r = ot_request (gw, "GET", "/metrics", NULL, NULL, NULL);
+    g_autoptr(GString) found = g_string_new (NULL);
+
+    g_assert_cmpuint (r->status, ==, 200);
+    for (guint i = 0; i < secrets->len; i++)
+      {
+        Secret *s = g_ptr_array_index (secrets, i);
+
+        if (contains (r->body, r->body_len, s->value))
+          g_string_append_printf (found, "  %s (%s)\n", s->what, s->value);
+      }
+    if (found->len > 0)
+      g_error ("secrets found in GET /metrics:\n%s", found->str);
+  }
 
 #undef NUM
 
