@@ -37,6 +37,7 @@ typedef struct
   GHashTable    *stmts;           /* SQL text (by address) -> sqlite3_stmt */
   gint64         now;
   gboolean       read_only;
+  gint           serial;          /* of the store a reader connection was opened for */
 } SqliteTxn;
 
 struct _GwStoreSqlite
@@ -54,6 +55,8 @@ struct _GwStoreSqlite
 
   GwCommitObserver  observer;
   gpointer          observer_data;
+
+  gint              serial;       /* unique in the process, unlike the address */
 };
 
 static void gw_store_sqlite_iface_init (GwStoreInterface *iface);
@@ -499,6 +502,14 @@ gw_store_sqlite_read (GwStore          *store,
   SqliteTxn *txn = g_private_get (&reader_key);
   gboolean ok;
 
+  /* The thread's connection may be to another store's database, perhaps of
+   * a store since freed whose address this one now has. */
+  if (txn != NULL && txn->serial != self->serial)
+    {
+      g_private_replace (&reader_key, NULL);
+      txn = NULL;
+    }
+
   if (txn == NULL)
     {
       sqlite3 *db = open_connection (self->path, TRUE, error);
@@ -507,6 +518,7 @@ gw_store_sqlite_read (GwStore          *store,
         return FALSE;
       txn = g_new0 (SqliteTxn, 1);
       txn_init (txn, self, db, TRUE);
+      txn->serial = self->serial;
       g_private_set (&reader_key, txn);
     }
 
@@ -551,6 +563,9 @@ gw_store_sqlite_class_init (GwStoreSqliteClass *klass)
 static void
 gw_store_sqlite_init (GwStoreSqlite *self)
 {
+  static gint last_serial;
+
+  self->serial = g_atomic_int_add (&last_serial, 1) + 1;
   self->queue = g_async_queue_new ();
 }
 
