@@ -1,0 +1,1218 @@
+/* test-ledger.c: the ledger and the SQLite store, driven directly
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The integration tests prove the HTTP contract. These prove what HTTP
+ * cannot reach: that the database itself refuses an overdraft or an
+ * unbalanced entry, that the audit notices tampering, and the exact
+ * arithmetic of holds, caps, points and lockout.
+ */
+#define _GNU_SOURCE               /* memmem */
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "gw-ledger.h"
+#include "gw-store-sqlite.h"
+#include "onepin-shared.h"
+
+#define MERCHANT_ID "mer_unit"
+#define PASSWORD    "2468"
+#define CURRENCY    "krw"
+
+static OnepinKey *lookup_key;
+static OnepinKey *password_key;
+static OnepinKey *seal_key;
+
+typedef struct
+{
+  char           *dir;
+  char           *db_path;
+  GwStoreSqlite  *store;
+  GwLedgerConfig  config;
+  gint64          merchant_account;
+} Fixture;
+
+typedef struct
+{
+  char           id[40];
+  char          *number;
+  gint64         account_id;
+  GwCredentials  credentials;
+} TestCard;
+
+static void
+test_card_clear (TestCard *card)
+{
+  g_clear_pointer (&card->number, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TestCard, test_card_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwPayment, gw_payment_clear)
+
+/* Running work on the writer */
+
+typedef struct
+{
+  GwStoreApplyFunc  apply;
+  gpointer          data;
+  gboolean          done;
+  GError           *error;
+} RunTxn;
+
+static gboolean
+run_txn_apply (GwTxn    *txn,
+               gpointer  data,
+               GError  **error)
+{
+  RunTxn *run = data;
+
+  return run->apply (txn, run->data, error);
+}
+
+static void
+run_txn_done (gpointer      data,
+              const GError *error)
+{
+  RunTxn *run = data;
+
+  run->error = error ? g_error_copy (error) : NULL;
+  run->done = TRUE;
+}
+
+/* Submits @apply and blocks until the batch it ran in has committed (or not). */
+static GError *
+run_txn (GwStoreSqlite    *store,
+         GwStoreApplyFunc  apply,
+         gpointer          data)
+{
+  RunTxn run = { apply, data, FALSE, NULL };
+
+  gw_store_submit (GW_STORE (store), run_txn_apply, run_txn_done, &run);
+  while (!run.done)
+    g_main_context_iteration (NULL, TRUE);
+  return run.error;
+}
+
+/* One step of a test: inputs, and the outputs of whichever ledger call ran. */
+typedef struct
+{
+  const GwLedgerConfig *config;
+  const GwCredentials  *credentials;
+  GwPayRequest          request;
+  const char           *payment_id;
+  gint64                amount;
+  const GwEntry        *entry;
+
+  GwPayment             payment;
+  GwOutcome             outcome;
+  GwCard                card;
+  gboolean              found;
+  char                  refund_id[40];
+  gint64                refunded;
+  gint                  expired;
+  GwAudit               audit;
+  GError               *inner_error;   /* what a primitive refused, the op itself succeeding */
+} Step;
+
+static void
+step_clear (Step *step)
+{
+  gw_payment_clear (&step->payment);
+  g_clear_error (&step->inner_error);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Step, step_clear)
+
+static void
+run_ok (Fixture          *f,
+        GwStoreApplyFunc  apply,
+        Step             *step)
+{
+  g_autoptr(GError) error = run_txn (f->store, apply, step);
+
+  g_assert_no_error (error);
+}
+
+static void
+read_ok (Fixture          *f,
+         GwStoreApplyFunc  apply,
+         Step             *step)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gw_store_read (GW_STORE (f->store), apply, step, &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+apply_pay (GwTxn    *txn,
+           gpointer  data,
+           GError  **error)
+{
+  Step *step = data;
+
+  return gw_ledger_pay (txn, step->config, step->credentials, &step->request, &step->payment,
+                        &step->outcome, error);
+}
+
+static gboolean
+apply_capture (GwTxn    *txn,
+               gpointer  data,
+               GError  **error)
+{
+  Step *step = data;
+
+  return gw_ledger_capture (txn, step->config, MERCHANT_ID, step->payment_id, step->amount,
+                            &step->payment, &step->outcome, error);
+}
+
+static gboolean
+apply_cancel (GwTxn    *txn,
+              gpointer  data,
+              GError  **error)
+{
+  Step *step = data;
+
+  return gw_ledger_cancel (txn, MERCHANT_ID, step->payment_id, &step->payment, &step->outcome,
+                           error);
+}
+
+static gboolean
+apply_refund (GwTxn    *txn,
+              gpointer  data,
+              GError  **error)
+{
+  Step *step = data;
+
+  return gw_ledger_refund (txn, step->config, MERCHANT_ID, step->payment_id, step->amount,
+                           step->refund_id, &step->refunded, &step->payment, &step->outcome,
+                           error);
+}
+
+static gboolean
+apply_expire (GwTxn    *txn,
+              gpointer  data,
+              GError  **error)
+{
+  Step *step = data;
+
+  step->expired = gw_ledger_expire_holds (txn, error);
+  return step->expired >= 0;
+}
+
+static gboolean
+apply_authenticate (GwTxn    *txn,
+                    gpointer  data,
+                    GError  **error)
+{
+  Step *step = data;
+
+  return gw_ledger_authenticate (txn, step->config, step->credentials, &step->card,
+                                 &step->outcome, error);
+}
+
+/* Posts an entry and keeps the store's answer, committing whatever else happened. */
+static gboolean
+apply_entry (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  Step *step = data;
+
+  txn->funcs->entry_post (txn, step->entry, &step->inner_error);
+  return TRUE;
+}
+
+static gboolean
+apply_card_by_id (GwTxn    *txn,
+                  gpointer  data,
+                  GError  **error)
+{
+  Step *step = data;
+  GError *local = NULL;
+
+  step->found = txn->funcs->card_by_id (txn, step->payment_id, &step->card, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+static gboolean
+apply_payment_get (GwTxn    *txn,
+                   gpointer  data,
+                   GError  **error)
+{
+  Step *step = data;
+  GError *local = NULL;
+
+  step->found = txn->funcs->payment_get (txn, step->payment_id, &step->payment, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+static gboolean
+apply_audit (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  Step *step = data;
+
+  return txn->funcs->audit (txn, &step->audit, error);
+}
+
+static GwOutcome
+pay (Fixture              *f,
+     const GwLedgerConfig *config,
+     const TestCard       *card,
+     gint64                amount,
+     gboolean              capture,
+     GwPayment            *payment)
+{
+  g_auto(Step) step = { .config = config, .credentials = &card->credentials };
+
+  step.request = (GwPayRequest) {
+    .merchant_id = MERCHANT_ID, .amount = amount, .currency = CURRENCY,
+    .order_id = "order-1", .description = "unit test", .channel = "internet",
+    .capture = capture,
+  };
+  run_ok (f, apply_pay, &step);
+  if (payment != NULL)
+    {
+      *payment = step.payment;
+      memset (&step.payment, 0, sizeof step.payment);
+    }
+  return step.outcome;
+}
+
+static GwOutcome
+capture (Fixture    *f,
+         const char *payment_id,
+         gint64      amount,
+         GwPayment  *payment)
+{
+  g_auto(Step) step = { .config = &f->config, .payment_id = payment_id, .amount = amount };
+
+  run_ok (f, apply_capture, &step);
+  *payment = step.payment;
+  memset (&step.payment, 0, sizeof step.payment);
+  return step.outcome;
+}
+
+static GwOutcome
+cancel (Fixture    *f,
+        const char *payment_id)
+{
+  g_auto(Step) step = { .payment_id = payment_id };
+
+  run_ok (f, apply_cancel, &step);
+  return step.outcome;
+}
+
+static GwOutcome
+refund (Fixture    *f,
+        const char *payment_id,
+        gint64      amount,
+        gint64     *refunded)
+{
+  g_auto(Step) step = { .config = &f->config, .payment_id = payment_id, .amount = amount };
+
+  run_ok (f, apply_refund, &step);
+  *refunded = step.outcome.code == GW_RESULT_OK ? step.refunded : 0;
+  return step.outcome;
+}
+
+static gint
+expire_holds (Fixture *f)
+{
+  g_auto(Step) step = { 0 };
+
+  run_ok (f, apply_expire, &step);
+  return step.expired;
+}
+
+static GwOutcome
+authenticate (Fixture             *f,
+              const GwCredentials *credentials)
+{
+  g_auto(Step) step = { .config = &f->config, .credentials = credentials };
+
+  run_ok (f, apply_authenticate, &step);
+  return step.outcome;
+}
+
+/* Posts @lines as one entry; returns what entry_post refused, or NULL. */
+static GError *
+post_entry (Fixture *f,
+            GwLine  *lines,
+            guint    n_lines)
+{
+  GwEntry entry = {
+    .kind = "adjustment", .channel = "test", .ref = "adj_unit",
+    .created = g_get_real_time () / G_USEC_PER_SEC, .lines = lines, .n_lines = n_lines,
+  };
+  g_auto(Step) step = { .entry = &entry };
+
+  run_ok (f, apply_entry, &step);
+  return g_steal_pointer (&step.inner_error);
+}
+
+/* Credits a card account from the issuer's funding, past the ledger's rules. */
+static void
+fund_card (Fixture        *f,
+           const TestCard *card,
+           gint64          amount)
+{
+  GwLine lines[] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = amount },
+    { .account_id = card->account_id, .credit = amount },
+  };
+  g_autoptr(GError) error = post_entry (f, lines, G_N_ELEMENTS (lines));
+
+  g_assert_no_error (error);
+}
+
+static GwCard
+get_card (Fixture        *f,
+          const TestCard *card)
+{
+  g_auto(Step) step = { .payment_id = card->id };
+
+  read_ok (f, apply_card_by_id, &step);
+  g_assert_true (step.found);
+  return step.card;
+}
+
+static void
+get_payment (Fixture    *f,
+             const char *payment_id,
+             GwPayment  *payment)
+{
+  g_auto(Step) step = { .payment_id = payment_id };
+
+  read_ok (f, apply_payment_get, &step);
+  g_assert_true (step.found);
+  *payment = step.payment;
+  memset (&step.payment, 0, sizeof step.payment);
+}
+
+static GwAudit
+audit (Fixture *f)
+{
+  g_auto(Step) step = { 0 };
+
+  read_ok (f, apply_audit, &step);
+  return step.audit;
+}
+
+static void
+assert_card_money (Fixture        *f,
+                   const TestCard *card,
+                   gint64          balance,
+                   gint64          held)
+{
+  GwCard got = get_card (f, card);
+
+  g_assert_cmpint (got.balance, ==, balance);
+  g_assert_cmpint (got.held, ==, held);
+  g_assert_cmpint (got.balance - got.held, >=, 0);
+}
+
+static void
+assert_audit_balanced (Fixture *f)
+{
+  GwAudit a = audit (f);
+
+  g_assert_cmpint (a.unbalanced_entries, ==, 0);
+  g_assert_cmpint (a.mismatched_accounts, ==, 0);
+  g_assert_cmpint (a.total_debits, ==, a.total_credits);
+  g_assert_true (a.balanced);
+}
+
+static void
+assert_declined (GwOutcome outcome,
+                 GwDecline reason)
+{
+  g_assert_cmpint (outcome.code, ==, GW_RESULT_DECLINED);
+  g_assert_cmpstr (gw_decline_to_string (outcome.decline), ==, gw_decline_to_string (reason));
+}
+
+#define assert_ok(outcome) g_assert_cmpint ((outcome).code, ==, GW_RESULT_OK)
+
+/* Direct SQL, as someone with the database file but not the gateway would */
+
+static void
+exec_raw (Fixture    *f,
+          const char *sql)
+{
+  sqlite3 *db = NULL;
+  char *message = NULL;
+  int rc;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  rc = sqlite3_exec (db, sql, NULL, NULL, &message);
+  if (rc != SQLITE_OK)
+    g_error ("%s: %s", sql, message);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_close (db);
+}
+
+/* Fixture: a fresh database, a merchant, and the ledger's configuration */
+
+static gboolean
+apply_setup (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  Fixture *f = data;
+  guint8 key_hash[32] = { 0 };
+
+  memset (key_hash, 0x5a, sizeof key_hash);
+  if (!gw_ledger_create_merchant (txn, &f->config, MERCHANT_ID, "Unit Shop", "retail", key_hash,
+                                  "whsec_unit", error))
+    return FALSE;
+  f->merchant_account = txn->funcs->merchant_account (txn, MERCHANT_ID, error);
+  return f->merchant_account != 0;
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("onepin-ledger-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->db_path = g_build_filename (f->dir, "onepin.db", NULL);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->store);
+
+  f->config = (GwLedgerConfig) {
+    .lookup_key = lookup_key, .password_key = password_key, .seal_key = seal_key,
+    .bin = "9410", .validity_years = 5, .points_rate = 100, .capture_window = 3600,
+    .lockout_seconds = 60,
+  };
+
+  g_clear_error (&error);
+  error = run_txn (f->store, apply_setup, f);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  user_data)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+
+  dir = g_dir_open (f->dir, 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (f->dir, name, NULL);
+
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (f->dir), ==, 0);
+  g_clear_pointer (&f->db_path, g_free);
+  g_clear_pointer (&f->dir, g_free);
+}
+
+/* Issuing */
+
+typedef struct
+{
+  Fixture *f;
+  gint64   count;
+  gint64   value;
+  GArray  *cards;                 /* GwIssuedCard */
+} IssueStep;
+
+static gboolean
+apply_issue (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  IssueStep *step = data;
+  g_autofree char *batch_id = onepin_crypto_random_token ("batch_", 8);
+
+  return gw_ledger_issue_batch (txn, &step->f->config, batch_id, step->count, step->value,
+                                CURRENCY, "internet", step->cards, error);
+}
+
+static void
+issued_card_clear (gpointer data)
+{
+  GwIssuedCard *card = data;
+
+  g_clear_pointer (&card->number, g_free);
+}
+
+static GArray *
+issue (Fixture *f,
+       gint64   count,
+       gint64   value)
+{
+  IssueStep step = { f, count, value, g_array_new (FALSE, TRUE, sizeof (GwIssuedCard)) };
+  g_autoptr(GError) error = NULL;
+
+  g_array_set_clear_func (step.cards, issued_card_clear);
+  error = run_txn (f->store, apply_issue, &step);
+  g_assert_no_error (error);
+  g_assert_cmpuint (step.cards->len, ==, count);
+  return step.cards;
+}
+
+static gboolean
+apply_register (GwTxn    *txn,
+                gpointer  data,
+                GError  **error)
+{
+  Step *step = data;
+
+  return gw_ledger_register (txn, step->config, step->credentials, NULL, &step->card,
+                             &step->outcome, error);
+}
+
+/* Issues one card of @value and registers it with PASSWORD. */
+static void
+new_card (Fixture  *f,
+          gint64    value,
+          TestCard *card)
+{
+  g_autoptr(GArray) cards = issue (f, 1, value);
+  GwIssuedCard *issued = &g_array_index (cards, GwIssuedCard, 0);
+  g_auto(Step) step = { .config = &f->config, .credentials = &card->credentials };
+
+  g_strlcpy (card->id, issued->id, sizeof card->id);
+  card->number = g_strdup (issued->number);
+  card->account_id = issued->account_id;
+  gw_ledger_credentials (&f->config, card->number, PASSWORD, &card->credentials);
+  g_assert_true (card->credentials.well_formed);
+
+  run_ok (f, apply_register, &step);
+  assert_ok (step.outcome);
+  g_assert_cmpstr (step.card.state, ==, "active");
+  assert_card_money (f, card, value, 0);
+}
+
+/* 1. A batch is one balanced entry. */
+static void
+test_issue_batch (Fixture       *f,
+                  gconstpointer  user_data)
+{
+  g_autoptr(GArray) cards = issue (f, 3, 10000);
+  GwAudit a = audit (f);
+
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.total_debits, ==, 30000);
+  g_assert_cmpint (a.total_credits, ==, 30000);
+  g_assert_cmpint (a.cards_balance_total, ==, 30000);
+  g_assert_cmpint (a.pending_holds_total, ==, 0);
+  g_assert_cmpint (a.unbalanced_entries, ==, 0);
+  g_assert_cmpint (a.mismatched_accounts, ==, 0);
+  g_assert_cmpint (a.accounts_checked, ==, 1 + 1 + 3);   /* funding, merchant, cards */
+  g_assert_cmpint (a.entries_checked, ==, 1);
+
+  for (guint i = 0; i < cards->len; i++)
+    {
+      GwIssuedCard *issued = &g_array_index (cards, GwIssuedCard, i);
+      TestCard card = { 0 };
+
+      g_strlcpy (card.id, issued->id, sizeof card.id);
+      g_assert_true (g_str_has_prefix (issued->number, "9410"));
+      g_assert_true (onepin_card_number_is_valid (issued->number));
+      assert_card_money (f, &card, 10000, 0);
+      g_assert_cmpstr (get_card (f, &card).state, ==, "sold");
+    }
+}
+
+/* 2. A refund that would carry a card past the cap is declined, and moves nothing. */
+static void
+test_refund_balance_limit (Fixture       *f,
+                           gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) first = { 0 };
+  g_auto(GwPayment) second = { 0 };
+  g_auto(GwPayment) after = { 0 };
+  g_autoptr(GError) error = NULL;
+  gint64 refunded = -1;
+  GwAudit a;
+  GwLine past_cap[] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = 1 },
+    { .credit = 1 },
+  };
+
+  new_card (f, 10000, &card);
+  fund_card (f, &card, 990000);
+  assert_card_money (f, &card, 1000000, 0);
+
+  /* The cap holds for a direct credit too. */
+  past_cap[1].account_id = card.account_id;
+  error = post_entry (f, past_cap, G_N_ELEMENTS (past_cap));
+  g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_LIMIT);
+  assert_card_money (f, &card, 1000000, 0);
+
+  assert_ok (pay (f, &f->config, &card, 5000, TRUE, &first));
+  assert_card_money (f, &card, 995000, 0);
+  fund_card (f, &card, 5000);
+  assert_card_money (f, &card, 1000000, 0);
+
+  assert_declined (refund (f, first.id, 5000, &refunded), GW_DECLINE_BALANCE_LIMIT);
+  g_assert_cmpint (refunded, ==, 0);
+  assert_declined (refund (f, first.id, 1, &refunded), GW_DECLINE_BALANCE_LIMIT);
+  assert_card_money (f, &card, 1000000, 0);
+  get_payment (f, first.id, &after);
+  g_assert_cmpint (after.amount_refunded, ==, 0);
+  g_assert_cmpint (get_card (f, &card).points, ==, 50);
+
+  a = audit (f);
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.total_debits, ==, 10000 + 990000 + 5000 + 5000);
+  g_assert_cmpint (a.cards_balance_total, ==, 1000000);
+  g_assert_cmpint (a.entries_checked, ==, 4);
+
+  /* Once there is room the same refund goes through. */
+  assert_ok (pay (f, &f->config, &card, 5000, TRUE, &second));
+  assert_ok (refund (f, first.id, 5000, &refunded));
+  g_assert_cmpint (refunded, ==, 5000);
+  assert_card_money (f, &card, 1000000, 0);
+  assert_audit_balanced (f);
+}
+
+/* 3. The database refuses an overdraft the ledger did not ask it to check. */
+static void
+test_store_refuses_overdraft (Fixture       *f,
+                              gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) hold = { 0 };
+  GwAudit before;
+  GwAudit a;
+  /* The funding line comes first and succeeds: it must be rolled back too. */
+  GwLine lines[] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .credit = 10001 },
+    { .debit = 10001, .require_available = FALSE },
+  };
+
+  new_card (f, 10000, &card);
+  lines[1].account_id = card.account_id;
+  before = audit (f);
+
+  {
+    g_autoptr(GError) error = post_entry (f, lines, G_N_ELEMENTS (lines));
+
+    g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, "CHECK constraint failed"));
+  }
+  assert_card_money (f, &card, 10000, 0);
+
+  /* Within the balance but over what is not held: the CHECK on held refuses it. */
+  assert_ok (pay (f, &f->config, &card, 4000, FALSE, &hold));
+  lines[0].credit = lines[1].debit = 7000;
+  {
+    g_autoptr(GError) error = post_entry (f, lines, G_N_ELEMENTS (lines));
+
+    g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED);
+  }
+  /* With the condition asked for, the same debit is a clean "insufficient". */
+  lines[1].require_available = TRUE;
+  {
+    g_autoptr(GError) error = post_entry (f, lines, G_N_ELEMENTS (lines));
+
+    g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_INSUFFICIENT);
+  }
+  assert_card_money (f, &card, 10000, 4000);
+
+  a = audit (f);
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.total_debits, ==, before.total_debits);
+  g_assert_cmpint (a.total_credits, ==, before.total_credits);
+  g_assert_cmpint (a.entries_checked, ==, before.entries_checked);
+  g_assert_cmpint (a.cards_balance_total, ==, 10000);
+  g_assert_cmpint (a.pending_holds_total, ==, 4000);
+}
+
+/* 4. Only balanced entries of positive, one-sided lines are accepted. */
+static void
+test_store_refuses_unbalanced (Fixture       *f,
+                               gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  GwAudit before;
+  GwAudit a;
+  struct
+  {
+    const char *what;
+    GwLine      lines[3];
+    guint       n_lines;
+  } cases[] = {
+    { "debits exceed credits", { { 1, 100, 0 }, { 0, 0, 99 } }, 2 },
+    { "credits exceed debits", { { 1, 99, 0 }, { 0, 0, 100 } }, 2 },
+    { "debit and credit on one line", { { 1, 100, 50 }, { 0, 0, 50 } }, 2 },
+    { "negative amounts", { { 1, -100, 0 }, { 0, 0, -100 } }, 2 },
+    { "negative credit", { { 1, 100, 0 }, { 0, 0, 200 }, { 0, 0, -100 } }, 3 },
+    { "an empty line", { { 1, 100, 0 }, { 0, 0, 100 }, { 0, 0, 0 } }, 3 },
+    { "a single line", { { 1, 0, 0 } }, 1 },
+    { "overflowing debits", { { 1, G_MAXINT64, 0 }, { 1, G_MAXINT64, 0 }, { 0, 0, 2 } }, 3 },
+  };
+
+  new_card (f, 10000, &card);
+  before = audit (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s", cases[i].what);
+      for (guint j = 0; j < cases[i].n_lines; j++)
+        if (cases[i].lines[j].account_id == 0)
+          cases[i].lines[j].account_id = card.account_id;
+      error = post_entry (f, cases[i].lines, cases[i].n_lines);
+      g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED);
+      g_assert_cmpstr (error->message, ==, "Unbalanced journal entry refused");
+    }
+
+  assert_card_money (f, &card, 10000, 0);
+  a = audit (f);
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.entries_checked, ==, before.entries_checked);
+  g_assert_cmpint (a.total_debits, ==, 10000);
+}
+
+/* 5. Holds: never more than available; cancel, partial capture and expiry. */
+static void
+test_holds (Fixture       *f,
+            gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) a_hold = { 0 };
+  g_auto(GwPayment) b_hold = { 0 };
+  g_auto(GwPayment) c_hold = { 0 };
+  g_auto(GwPayment) d_hold = { 0 };
+  g_auto(GwPayment) e_hold = { 0 };
+  g_auto(GwPayment) captured = { 0 };
+  g_auto(GwPayment) expired = { 0 };
+  g_auto(GwPayment) payment = { 0 };
+  /* Authorizations under this one are already past their window. */
+  GwLedgerConfig instant = f->config;
+  GwAudit a;
+
+  instant.capture_window = 0;
+  new_card (f, 10000, &card);
+
+  assert_ok (pay (f, &f->config, &card, 3000, FALSE, &a_hold));
+  g_assert_cmpstr (a_hold.status, ==, "authorized");
+  g_assert_cmpint (a_hold.capture_before, ==, a_hold.created + 3600);
+  assert_card_money (f, &card, 10000, 3000);
+  assert_ok (pay (f, &f->config, &card, 3000, FALSE, &b_hold));
+  assert_card_money (f, &card, 10000, 6000);
+  assert_ok (pay (f, &instant, &card, 3000, FALSE, &c_hold));
+  assert_card_money (f, &card, 10000, 9000);
+  assert_declined (pay (f, &f->config, &card, 3000, FALSE, NULL), GW_DECLINE_INSUFFICIENT_FUNDS);
+  assert_declined (pay (f, &f->config, &card, 1001, TRUE, NULL), GW_DECLINE_INSUFFICIENT_FUNDS);
+  assert_card_money (f, &card, 10000, 9000);
+  assert_ok (pay (f, &instant, &card, 1000, FALSE, &d_hold));
+  assert_card_money (f, &card, 10000, 10000);
+  assert_declined (pay (f, &f->config, &card, 1, FALSE, NULL), GW_DECLINE_INSUFFICIENT_FUNDS);
+  assert_card_money (f, &card, 10000, 10000);
+  g_assert_cmpint (audit (f).pending_holds_total, ==, 10000);
+
+  assert_ok (cancel (f, a_hold.id));
+  g_assert_cmpint (cancel (f, a_hold.id).code, ==, GW_RESULT_ALREADY_RESOLVED);
+  g_assert_cmpint (cancel (f, "pay_nonexistent").code, ==, GW_RESULT_NOT_FOUND);
+  assert_card_money (f, &card, 10000, 7000);
+
+  g_assert_cmpint (capture (f, b_hold.id, 3001, &payment).code, ==, GW_RESULT_AMOUNT_TOO_LARGE);
+  gw_payment_clear (&payment);
+  assert_card_money (f, &card, 10000, 7000);
+  assert_ok (capture (f, b_hold.id, 2000, &captured));
+  g_assert_cmpstr (captured.status, ==, "captured");
+  g_assert_cmpint (captured.amount_captured, ==, 2000);
+  g_assert_cmpint (captured.points, ==, 20);
+  assert_card_money (f, &card, 8000, 4000);
+  g_assert_cmpint (capture (f, b_hold.id, 0, &payment).code, ==, GW_RESULT_ALREADY_RESOLVED);
+  gw_payment_clear (&payment);
+  assert_card_money (f, &card, 8000, 4000);
+
+  /* The sweep cancels the two authorizations whose window has passed, and only them. */
+  g_assert_cmpint (expire_holds (f), ==, 2);
+  g_assert_cmpint (expire_holds (f), ==, 0);
+  assert_card_money (f, &card, 8000, 0);
+  get_payment (f, c_hold.id, &expired);
+  g_assert_cmpstr (expired.status, ==, "canceled");
+  g_assert_cmpint (expired.capture_before, ==, 0);
+  g_assert_cmpint (expired.canceled_at, >, 0);
+
+  /* Capturing an authorization past its window cancels it instead. */
+  assert_ok (pay (f, &instant, &card, 500, FALSE, &e_hold));
+  assert_card_money (f, &card, 8000, 500);
+  g_assert_cmpint (capture (f, e_hold.id, 0, &payment).code, ==, GW_RESULT_PAYMENT_EXPIRED);
+  g_assert_cmpstr (payment.status, ==, "canceled");
+  assert_card_money (f, &card, 8000, 0);
+
+  a = audit (f);
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.total_debits, ==, 10000 + 2000);
+  g_assert_cmpint (a.cards_balance_total, ==, 8000);
+  g_assert_cmpint (a.pending_holds_total, ==, 0);
+}
+
+/* 6. Five wrong passwords in a row lock the card; a right one resets the count. */
+static void
+test_lockout (Fixture       *f,
+              gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  GwCredentials wrong;
+  GwCredentials unknown;
+  GwOutcome outcome;
+  GwCard got;
+  gint64 now;
+
+  new_card (f, 10000, &card);
+  gw_ledger_credentials (&f->config, card.number, "1357", &wrong);
+  gw_ledger_credentials (&f->config, "9410000000000005", PASSWORD, &unknown);
+  g_assert_true (unknown.well_formed);
+
+  outcome = authenticate (f, &unknown);
+  assert_declined (outcome, GW_DECLINE_INVALID_CREDENTIALS);
+  g_assert_true (outcome.credential_failure);
+
+  for (guint i = 0; i < 4; i++)
+    assert_declined (authenticate (f, &wrong), GW_DECLINE_INVALID_CREDENTIALS);
+  g_assert_cmpint (get_card (f, &card).failures, ==, 4);
+  assert_ok (authenticate (f, &card.credentials));
+  g_assert_cmpint (get_card (f, &card).failures, ==, 0);
+  for (guint i = 0; i < 4; i++)
+    assert_declined (authenticate (f, &wrong), GW_DECLINE_INVALID_CREDENTIALS);
+  got = get_card (f, &card);
+  g_assert_cmpint (got.failures, ==, 4);
+  g_assert_cmpint (got.locked_until, ==, 0);
+  assert_ok (authenticate (f, &card.credentials));
+
+  for (guint i = 0; i < 4; i++)
+    assert_declined (authenticate (f, &wrong), GW_DECLINE_INVALID_CREDENTIALS);
+  now = g_get_real_time () / G_USEC_PER_SEC;
+  outcome = authenticate (f, &wrong);
+  assert_declined (outcome, GW_DECLINE_INVALID_CREDENTIALS);
+  g_assert_true (outcome.credential_failure);
+  got = get_card (f, &card);
+  g_assert_cmpint (got.locked_until, >=, now + 60);
+  g_assert_cmpint (got.locked_until, <=, g_get_real_time () / G_USEC_PER_SEC + 60);
+
+  outcome = authenticate (f, &card.credentials);
+  assert_declined (outcome, GW_DECLINE_CARD_LOCKED);
+  g_assert_false (outcome.credential_failure);
+  assert_declined (authenticate (f, &wrong), GW_DECLINE_CARD_LOCKED);
+  assert_declined (pay (f, &f->config, &card, 1000, TRUE, NULL), GW_DECLINE_CARD_LOCKED);
+  assert_card_money (f, &card, 10000, 0);
+  g_assert_cmpint (get_card (f, &card).locked_until, ==, got.locked_until);
+}
+
+/* 7. The audit notices a stored balance or a journal line changed behind its back. */
+static void
+test_audit_detects_tampering (Fixture       *f,
+                              gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(TestCard) other = { 0 };
+  g_auto(GwPayment) payment = { 0 };
+  g_autofree char *sql = NULL;
+  GwAudit a;
+
+  new_card (f, 10000, &card);
+  new_card (f, 20000, &other);
+  assert_ok (pay (f, &f->config, &card, 2500, TRUE, NULL));
+  assert_ok (pay (f, &f->config, &other, 7000, TRUE, &payment));
+  assert_ok (pay (f, &f->config, &other, 1000, FALSE, NULL));
+  assert_audit_balanced (f);
+
+  sql = g_strdup_printf ("UPDATE accounts SET balance = balance + 1 WHERE id = %" G_GINT64_FORMAT,
+                         card.account_id);
+  exec_raw (f, sql);
+  a = audit (f);
+  g_assert_false (a.balanced);
+  g_assert_cmpint (a.mismatched_accounts, ==, 1);
+  g_assert_cmpint (a.unbalanced_entries, ==, 0);
+  g_assert_cmpint (a.total_debits, ==, a.total_credits);
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("UPDATE accounts SET balance = balance - 1 WHERE id = %" G_GINT64_FORMAT,
+                         card.account_id);
+  exec_raw (f, sql);
+  assert_audit_balanced (f);
+
+  /* A hold with no authorization behind it. */
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("UPDATE accounts SET held = held + 1 WHERE id = %" G_GINT64_FORMAT,
+                         other.account_id);
+  exec_raw (f, sql);
+  a = audit (f);
+  g_assert_false (a.balanced);
+  g_assert_cmpint (a.mismatched_accounts, ==, 1);
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("UPDATE accounts SET held = held - 1 WHERE id = %" G_GINT64_FORMAT,
+                         other.account_id);
+  exec_raw (f, sql);
+  assert_audit_balanced (f);
+
+  /* The card's debit in the 7000 payment: its entry no longer balances, and
+   * the card's stored balance no longer follows from its lines. */
+  exec_raw (f, "UPDATE journal_lines SET debit = debit + 1 WHERE id ="
+               " (SELECT l.id FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+               "  WHERE e.kind = 'payment' AND l.debit = 7000)");
+  a = audit (f);
+  g_assert_false (a.balanced);
+  g_assert_cmpint (a.unbalanced_entries, ==, 1);
+  g_assert_cmpint (a.mismatched_accounts, ==, 1);
+  g_assert_cmpint (a.total_debits, ==, a.total_credits + 1);
+  g_assert_cmpint (a.cards_balance_total, ==, 10000 - 2500 + 20000 - 7000);
+}
+
+/* 8. Points follow what was captured and what was refunded. */
+static void
+test_points (Fixture       *f,
+             gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) payment = { 0 };
+  g_auto(GwPayment) hold = { 0 };
+  g_auto(GwPayment) captured = { 0 };
+  gint64 refunded = 0;
+
+  new_card (f, 20000, &card);
+  assert_ok (pay (f, &f->config, &card, 12345, TRUE, &payment));
+  g_assert_cmpint (payment.points, ==, 123);
+  g_assert_cmpint (get_card (f, &card).points, ==, 123);
+
+  assert_ok (refund (f, payment.id, 5000, &refunded));
+  g_assert_cmpint (refunded, ==, 5000);
+  g_assert_cmpint (get_card (f, &card).points, ==, 73);
+  assert_card_money (f, &card, 20000 - 12345 + 5000, 0);
+
+  g_assert_cmpint (refund (f, payment.id, 7346, &refunded).code, ==, GW_RESULT_AMOUNT_TOO_LARGE);
+  g_assert_cmpint (get_card (f, &card).points, ==, 73);
+  assert_ok (refund (f, payment.id, 0, &refunded));
+  g_assert_cmpint (refunded, ==, 7345);
+  g_assert_cmpint (get_card (f, &card).points, ==, 0);
+  assert_card_money (f, &card, 20000, 0);
+
+  /* An authorization earns nothing until captured, then on the captured part only. */
+  assert_ok (pay (f, &f->config, &card, 9999, FALSE, &hold));
+  g_assert_cmpint (get_card (f, &card).points, ==, 0);
+  assert_ok (capture (f, hold.id, 4321, &captured));
+  g_assert_cmpint (captured.points, ==, 43);
+  g_assert_cmpint (get_card (f, &card).points, ==, 43);
+  assert_audit_balanced (f);
+}
+
+/* 9. Sealed idempotency bodies are not stored in the clear, and open intact. */
+
+#define SECRET_BODY "{\"number\":\"9410123412341234\",\"password_hint\":\"unit-secret-31415\"}"
+
+typedef struct
+{
+  const char          *key;
+  const char          *body;
+  gboolean             seal;
+  guint8               fingerprint[32];
+  gboolean             found;
+  GwIdempotencyRecord  record;
+} IdempotencyStep;
+
+static gboolean
+apply_idempotency_put (GwTxn    *txn,
+                       gpointer  data,
+                       GError  **error)
+{
+  IdempotencyStep *step = data;
+
+  return txn->funcs->idempotency_put (txn, MERCHANT_ID, step->key, step->fingerprint, 201,
+                                      step->body, strlen (step->body), step->seal, error);
+}
+
+static gboolean
+apply_idempotency_get (GwTxn    *txn,
+                       gpointer  data,
+                       GError  **error)
+{
+  IdempotencyStep *step = data;
+  GError *local = NULL;
+
+  step->found = txn->funcs->idempotency_get (txn, MERCHANT_ID, step->key, &step->record, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+static GBytes *
+raw_body (Fixture    *f,
+          const char *key,
+          gboolean   *sealed)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  GBytes *body;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT body, sealed FROM idempotency_keys"
+                                           " WHERE scope = ? AND key = ?", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, MERCHANT_ID, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, key, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  body = g_bytes_new (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0));
+  *sealed = sqlite3_column_int (stmt, 1);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return body;
+}
+
+static gboolean
+bytes_contain (GBytes     *bytes,
+               const char *needle)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (bytes, &len);
+
+  return memmem (data, len, needle, strlen (needle)) != NULL;
+}
+
+static void
+idempotency_get (Fixture         *f,
+                 IdempotencyStep *step,
+                 GError         **error)
+{
+  g_autoptr(GError) local = run_txn (f->store, apply_idempotency_get, step);
+
+  if (local != NULL)
+    g_propagate_error (error, g_steal_pointer (&local));
+}
+
+static void
+test_idempotency_sealed (Fixture       *f,
+                         gconstpointer  user_data)
+{
+  IdempotencyStep sealed = { .key = "key-sealed", .body = SECRET_BODY, .seal = TRUE };
+  IdempotencyStep plain = { .key = "key-plain", .body = SECRET_BODY, .seal = FALSE };
+  IdempotencyStep got = { .key = "key-sealed" };
+  IdempotencyStep moved = { .key = "key-moved" };
+  IdempotencyStep missing = { .key = "key-missing" };
+  g_autoptr(GBytes) raw = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean is_sealed = FALSE;
+  gsize len = 0;
+
+  memset (sealed.fingerprint, 0xa5, 32);
+  memset (plain.fingerprint, 0x3c, 32);
+  error = run_txn (f->store, apply_idempotency_put, &sealed);
+  g_assert_no_error (error);
+  error = run_txn (f->store, apply_idempotency_put, &plain);
+  g_assert_no_error (error);
+
+  raw = raw_body (f, sealed.key, &is_sealed);
+  g_assert_true (is_sealed);
+  g_assert_false (bytes_contain (raw, "9410123412341234"));
+  g_assert_false (bytes_contain (raw, "unit-secret-31415"));
+  g_assert_false (bytes_contain (raw, "number"));
+  g_assert_cmpuint (g_bytes_get_size (raw), ==, strlen (SECRET_BODY) + 12 + 16);
+  g_clear_pointer (&raw, g_bytes_unref);
+
+  /* The control: the same body unsealed is there in the clear. */
+  raw = raw_body (f, plain.key, &is_sealed);
+  g_assert_false (is_sealed);
+  g_assert_true (bytes_contain (raw, "unit-secret-31415"));
+
+  idempotency_get (f, &got, &error);
+  g_assert_no_error (error);
+  g_assert_true (got.found);
+  g_assert_cmpuint (got.record.status, ==, 201);
+  g_assert_cmpmem (got.record.fingerprint, 32, sealed.fingerprint, 32);
+  g_assert_cmpmem (g_bytes_get_data (got.record.body, &len), len, SECRET_BODY,
+                   strlen (SECRET_BODY));
+  g_clear_pointer (&got.record.body, g_bytes_unref);
+
+  idempotency_get (f, &missing, &error);
+  g_assert_no_error (error);
+  g_assert_false (missing.found);
+
+  /* A sealed body is bound to its scope and key: moved to another key, it does not open. */
+  exec_raw (f, "INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, sealed,"
+               " created) SELECT scope, 'key-moved', fingerprint, status, body, sealed, created"
+               " FROM idempotency_keys WHERE key = 'key-sealed'");
+  idempotency_get (f, &moved, &error);
+  g_assert_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_AUTH);
+  g_assert_false (moved.found);
+  g_clear_error (&error);
+
+  /* A second record under the same key is refused. */
+  error = run_txn (f->store, apply_idempotency_put, &sealed);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  idempotency_get (f, &got, &error);
+  g_assert_no_error (error);
+  g_assert_true (got.found);
+  g_assert_cmpmem (g_bytes_get_data (got.record.body, &len), len, SECRET_BODY,
+                   strlen (SECRET_BODY));
+  g_clear_pointer (&got.record.body, g_bytes_unref);
+}
+
+static OnepinKey *
+fixed_key (guint8   fill,
+           gboolean aes)
+{
+  g_autoptr(GError) error = NULL;
+  guint8 raw[32];
+  OnepinKey *key;
+
+  for (guint i = 0; i < sizeof raw; i++)
+    raw[i] = fill + i;
+  key = aes ? onepin_key_new_aes (raw, sizeof raw, &error)
+            : onepin_key_new_hmac (raw, sizeof raw, &error);
+  g_assert_no_error (error);
+  return key;
+}
+
+#define ADD(path, func) \
+  g_test_add ("/ledger/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  if (!onepin_crypto_init (&error))
+    g_error ("%s", error->message);
+  lookup_key = fixed_key (0x10, FALSE);
+  password_key = fixed_key (0x40, FALSE);
+  seal_key = fixed_key (0x70, TRUE);
+
+  ADD ("issue-batch", test_issue_batch);
+  ADD ("refund-balance-limit", test_refund_balance_limit);
+  ADD ("store-refuses-overdraft", test_store_refuses_overdraft);
+  ADD ("store-refuses-unbalanced", test_store_refuses_unbalanced);
+  ADD ("holds", test_holds);
+  ADD ("lockout", test_lockout);
+  ADD ("audit-detects-tampering", test_audit_detects_tampering);
+  ADD ("points", test_points);
+  ADD ("idempotency-sealed", test_idempotency_sealed);
+
+  ret = g_test_run ();
+
+  g_clear_pointer (&lookup_key, onepin_key_free);
+  g_clear_pointer (&password_key, onepin_key_free);
+  g_clear_pointer (&seal_key, onepin_key_free);
+  return ret;
+}
