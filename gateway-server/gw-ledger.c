@@ -43,6 +43,20 @@ gw_card_display_state (const GwCard *card,
   return card->state;
 }
 
+/* Ids that sort by creation time: 48 bits of microseconds, then 48 random
+ * bits. New rows land at the right edge of the id index instead of on a
+ * random page, which keeps each commit's dirty pages few. */
+static char *
+sortable_id (const char *prefix)
+{
+  guint8 random[6] = { 0 };
+  guint64 now = (guint64) g_get_real_time () & G_GUINT64_CONSTANT (0xffffffffffff);
+
+  onepin_crypto_random (random, sizeof random, NULL);
+  return g_strdup_printf ("%s%012" G_GINT64_MODIFIER "x%02x%02x%02x%02x%02x%02x", prefix, now,
+                          random[0], random[1], random[2], random[3], random[4], random[5]);
+}
+
 static void
 decline (GwOutcome *outcome,
          GwDecline  reason)
@@ -480,7 +494,7 @@ payment_init (GwPayment          *payment,
               const GwCard       *card,
               gint64              now)
 {
-  g_autofree char *id = onepin_crypto_random_token ("pay_", 12);
+  g_autofree char *id = sortable_id ("pay_");
 
   memset (payment, 0, sizeof *payment);
   g_strlcpy (payment->id, id, sizeof payment->id);
@@ -682,7 +696,7 @@ gw_ledger_refund (GwTxn                *txn,
                   GwOutcome            *outcome,
                   GError              **error)
 {
-  g_autofree char *id = onepin_crypto_random_token ("re_", 12);
+  g_autofree char *id = sortable_id ("re_");
   gint64 remaining;
 
   if (!find_payment (txn, merchant_id, payment_id, payment, outcome, error))

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define GW_MAX_BATCH 2048
+#define CHECKPOINT_FRAMES 4000      /* WAL frames (pages) that ask for a checkpoint */
 #define MIGRATIONS_PATH "/org/onepin/gateway/migrations"
 
 typedef struct
@@ -57,6 +58,16 @@ struct _GwStoreSqlite
   gpointer          observer_data;
 
   gint              serial;       /* unique in the process, unlike the address */
+
+  /* Checkpoints run on a thread of their own, so the writer never copies
+   * pages back into the database file between two batches. */
+  GThread          *checkpointer;
+  GMutex            checkpoint_lock;
+  GCond             checkpoint_cond;
+  gboolean          checkpoint_wanted;
+  gboolean          checkpoint_stop;
+
+  GHashTable       *merchant_accounts;  /* writer only: merchant id -> account id */
 };
 
 static void gw_store_sqlite_iface_init (GwStoreInterface *iface);
@@ -87,6 +98,7 @@ exec_sql (sqlite3     *db,
           const char  *sql,
           GError     **error)
 {
+  /* Only for setup and rare statements: the hot ones go through run (). */
   int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
 
   if (rc != SQLITE_OK)
@@ -179,6 +191,19 @@ prep (SqliteTxn   *txn,
 
   g_hash_table_insert (txn->stmts, (gpointer) sql, stmt);
   return stmt;
+}
+
+static gboolean step_done (SqliteTxn *txn, sqlite3_stmt *stmt, GError **error);
+
+/* A statement without parameters, prepared once per connection. */
+static gboolean
+run (SqliteTxn   *txn,
+     const char  *sql,
+     GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn, sql, error);
+
+  return stmt != NULL && step_done (txn, stmt, error);
 }
 
 static void
@@ -311,6 +336,72 @@ apply_migrations (sqlite3  *db,
   return TRUE;
 }
 
+/* The checkpointer */
+
+static int
+wal_hook (gpointer     user_data,
+          sqlite3     *db,
+          const char  *name,
+          int          frames)
+{
+  GwStoreSqlite *self = user_data;
+
+  if (frames >= CHECKPOINT_FRAMES)
+    {
+      g_mutex_lock (&self->checkpoint_lock);
+      self->checkpoint_wanted = TRUE;
+      g_cond_signal (&self->checkpoint_cond);
+      g_mutex_unlock (&self->checkpoint_lock);
+    }
+  return SQLITE_OK;
+}
+
+static gpointer
+checkpointer_main (gpointer user_data)
+{
+  GwStoreSqlite *self = user_data;
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = open_connection (self->path, FALSE, &error);
+
+  if (db == NULL)
+    {
+      g_warning ("checkpointer: %s", error->message);
+      return NULL;
+    }
+
+  g_mutex_lock (&self->checkpoint_lock);
+  while (!self->checkpoint_stop)
+    {
+      gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+      if (!self->checkpoint_wanted)
+        g_cond_wait_until (&self->checkpoint_cond, &self->checkpoint_lock, deadline);
+      if (self->checkpoint_stop)
+        break;
+      self->checkpoint_wanted = FALSE;
+      g_mutex_unlock (&self->checkpoint_lock);
+      /* PASSIVE: copies what it can without waiting for the writer or readers. */
+      sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+      g_mutex_lock (&self->checkpoint_lock);
+    }
+  g_mutex_unlock (&self->checkpoint_lock);
+
+  sqlite3_close (db);
+  return NULL;
+}
+
+static void
+stop_checkpointer (GwStoreSqlite *self)
+{
+  if (self->checkpointer == NULL)
+    return;
+  g_mutex_lock (&self->checkpoint_lock);
+  self->checkpoint_stop = TRUE;
+  g_cond_signal (&self->checkpoint_cond);
+  g_mutex_unlock (&self->checkpoint_lock);
+  g_thread_join (g_steal_pointer (&self->checkpointer));
+}
+
 /* The writer */
 
 static void
@@ -319,7 +410,7 @@ apply_one (SqliteTxn *txn,
 {
   GError *error = NULL;
 
-  if (!exec_sql (txn->db, "SAVEPOINT op", &error))
+  if (!run (txn, "SAVEPOINT op", &error))
     {
       op->error = error;
       return;
@@ -327,12 +418,12 @@ apply_one (SqliteTxn *txn,
 
   if (op->apply (&txn->parent, op->data, &error))
     {
-      exec_sql (txn->db, "RELEASE op", NULL);
+      run (txn, "RELEASE op", NULL);
       return;
     }
 
-  exec_sql (txn->db, "ROLLBACK TO op", NULL);
-  exec_sql (txn->db, "RELEASE op", NULL);
+  run (txn, "ROLLBACK TO op", NULL);
+  run (txn, "RELEASE op", NULL);
   op->error = error ? error : g_error_new_literal (GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
                                                    "Operation failed");
 }
@@ -362,7 +453,7 @@ run_batch (GwStoreSqlite *self,
 
   txn->now = g_get_real_time () / G_USEC_PER_SEC;
 
-  if (!exec_sql (txn->db, "BEGIN IMMEDIATE", &error))
+  if (!run (txn, "BEGIN IMMEDIATE", &error))
     {
       fail_batch (batch, error);
       return FALSE;
@@ -378,9 +469,9 @@ run_batch (GwStoreSqlite *self,
         apply_one (txn, op);
     }
 
-  if (!exec_sql (txn->db, "COMMIT", &error))
+  if (!run (txn, "COMMIT", &error))
     {
-      exec_sql (txn->db, "ROLLBACK", NULL);
+      run (txn, "ROLLBACK", NULL);
       g_warning ("commit failed: %s", error->message);
       fail_batch (batch, error);
     }
@@ -471,6 +562,7 @@ gw_store_sqlite_shutdown (GwStore *store)
   self->stopped = TRUE;
   g_async_queue_push (self->queue, g_new0 (Op, 1));
   g_thread_join (g_steal_pointer (&self->writer));
+  stop_checkpointer (self);
 
   /* Deliver what the writer finished last, so every submitter hears back. */
   while (g_main_context_pending (self->main_context))
@@ -524,10 +616,10 @@ gw_store_sqlite_read (GwStore          *store,
 
   txn->store = self;
   txn->now = g_get_real_time () / G_USEC_PER_SEC;
-  if (!exec_sql (txn->db, "BEGIN", error))
+  if (!run (txn, "BEGIN", error))
     return FALSE;
   ok = apply (&txn->parent, data, error);
-  exec_sql (txn->db, "COMMIT", NULL);
+  run (txn, "COMMIT", NULL);
 
   return ok;
 }
@@ -550,6 +642,9 @@ gw_store_sqlite_finalize (GObject *object)
   g_clear_pointer (&self->queue, g_async_queue_unref);
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->merchant_accounts, g_hash_table_unref);
+  g_mutex_clear (&self->checkpoint_lock);
+  g_cond_clear (&self->checkpoint_cond);
 
   G_OBJECT_CLASS (gw_store_sqlite_parent_class)->finalize (object);
 }
@@ -575,7 +670,18 @@ gw_store_sqlite_new (const char  *path,
                      GError     **error)
 {
   g_autoptr(GwStoreSqlite) self = g_object_new (GW_TYPE_STORE_SQLITE, NULL);
+  static gsize configured;
   sqlite3 *db;
+
+  /* Every connection is used by one thread at a time, and nobody reads
+   * SQLite's memory statistics: both would cost a global mutex per call.
+   * This fails harmlessly if SQLite was already initialised. */
+  if (g_once_init_enter (&configured))
+    {
+      sqlite3_config (SQLITE_CONFIG_MULTITHREAD);
+      sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+      g_once_init_leave (&configured, 1);
+    }
 
   db = open_connection (path, FALSE, error);
   if (db == NULL)
@@ -590,6 +696,8 @@ gw_store_sqlite_new (const char  *path,
   self->seal_key = seal_key;
   self->main_context = g_main_context_ref_thread_default ();
   txn_init (&self->writer_txn, self, db, FALSE);
+  sqlite3_wal_hook (db, wal_hook, self);    /* replaces the automatic checkpoint */
+  self->checkpointer = g_thread_new ("gw-checkpoint", checkpointer_main, self);
   self->writer = g_thread_new ("gw-writer", writer_main, self);
 
   return g_steal_pointer (&self);
@@ -945,15 +1053,15 @@ t_entry_post (GwTxn          *t,
     return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
                                 "Unbalanced journal entry refused"), FALSE;
 
-  if (!exec_sql (txn->db, "SAVEPOINT entry", error))
+  if (!run (txn, "SAVEPOINT entry", error))
     return FALSE;
   if (!post_entry_lines (txn, entry, error))
     {
-      exec_sql (txn->db, "ROLLBACK TO entry", NULL);
-      exec_sql (txn->db, "RELEASE entry", NULL);
+      run (txn, "ROLLBACK TO entry", NULL);
+      run (txn, "RELEASE entry", NULL);
       return FALSE;
     }
-  return exec_sql (txn->db, "RELEASE entry", error);
+  return run (txn, "RELEASE entry", error);
 }
 
 static gboolean
@@ -988,9 +1096,15 @@ t_merchant_account (GwTxn       *t,
                     const char  *merchant_id,
                     GError     **error)
 {
-  sqlite3_stmt *stmt = prep (TXN (t), "SELECT account_id FROM merchants WHERE id = ?", error);
+  GHashTable *cache = TXN (t)->read_only ? NULL : TXN (t)->store->merchant_accounts;
+  sqlite3_stmt *stmt;
   gint64 account = 0;
 
+  /* A merchant's account never changes once created. */
+  if (cache != NULL && (account = GPOINTER_TO_SIZE (g_hash_table_lookup (cache, merchant_id))))
+    return account;
+
+  stmt = prep (TXN (t), "SELECT account_id FROM merchants WHERE id = ?", error);
   if (stmt == NULL)
     return 0;
   bind_text (stmt, 1, merchant_id);
@@ -999,6 +1113,8 @@ t_merchant_account (GwTxn       *t,
   else if (error == NULL || *error == NULL)
     g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND, "No such merchant");
   sqlite3_reset (stmt);
+  if (cache != NULL && account != 0)
+    g_hash_table_insert (cache, g_strdup (merchant_id), GSIZE_TO_POINTER (account));
   return account;
 }
 
@@ -1287,17 +1403,14 @@ t_outbox_put (GwTxn       *t,
               GError     **error)
 {
   sqlite3_stmt *stmt = prep (TXN (t),
-    "INSERT INTO outbox (event_id, type, merchant_id, payload, created) VALUES (?, ?, ?, ?, ?)",
-    error);
-  g_autofree char *event_id = onepin_crypto_random_token ("evt_", 12);
+    "INSERT INTO outbox (type, merchant_id, payload, created) VALUES (?, ?, ?, ?)", error);
 
   if (stmt == NULL)
     return FALSE;
-  bind_text (stmt, 1, event_id);
-  bind_text (stmt, 2, type);
-  bind_text (stmt, 3, merchant_id);
-  bind_text (stmt, 4, payload);
-  sqlite3_bind_int64 (stmt, 5, TXN (t)->now);
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, merchant_id);
+  bind_text (stmt, 3, payload);
+  sqlite3_bind_int64 (stmt, 4, TXN (t)->now);
   return step_done (TXN (t), stmt, error);
 }
 

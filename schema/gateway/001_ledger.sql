@@ -132,9 +132,9 @@ CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created);
 
 -- The transactional outbox: written with the money movement it reports,
 -- delivered later by the notification worker.
+-- An event's public id is "evt_" and its id in hex: no second unique index.
 CREATE TABLE outbox (
   id            INTEGER PRIMARY KEY,
-  event_id      TEXT    NOT NULL UNIQUE,
   type          TEXT    NOT NULL,
   merchant_id   TEXT,
   payload       TEXT    NOT NULL,
