@@ -361,6 +361,8 @@ gw_ledger_register (GwTxn                *txn,
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return TRUE;
+  if (card->locked_until > NOW (txn))
+    return decline (outcome, GW_DECLINE_CARD_LOCKED), TRUE;
   if (g_str_equal (card->state, "closed"))
     return decline (outcome, GW_DECLINE_CARD_NOT_ACTIVE), TRUE;
   if (card->has_password)

@@ -854,6 +854,21 @@ fingerprint (GwRequest *request)
   onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
 }
 
+/* A body we cannot read is fingerprinted as bytes, so that its refusal is
+ * recorded under the key like any other outcome. */
+static void
+fingerprint_raw (GwRequest       *request,
+                 SoupMessageBody *body)
+{
+  g_autoptr(GByteArray) text = g_byte_array_sized_new (body->length + 64);
+
+  g_byte_array_append (text, (const guint8 *) "raw ", 4);
+  g_byte_array_append (text, (const guint8 *) request->route, strlen (request->route));
+  g_byte_array_append (text, (const guint8 *) "\n", 1);
+  g_byte_array_append (text, (const guint8 *) body->data, body->length);
+  onepin_crypto_sha256 (text->data, text->len, request->fingerprint);
+}
+
 static gboolean
 read_body (GwRequest *request)
 {
@@ -862,6 +877,7 @@ read_body (GwRequest *request)
 
   if (body->length > MAX_BODY)
     {
+      fingerprint_raw (request, body);
       gw_request_error (request, 413, "invalid_request_error", "body_too_large", NULL,
                         "The request body is larger than 4 MB.");
       return FALSE;
@@ -874,6 +890,7 @@ read_body (GwRequest *request)
 
   if (request->body == NULL)
     {
+      fingerprint_raw (request, body);
       gw_request_error (request, 400, "invalid_request_error", "body_invalid", NULL,
                         "The body must be a JSON object in UTF-8.");
       return FALSE;
@@ -895,9 +912,9 @@ dispatch (GwRequest   *request,
     }
   if (!authenticate (request, route->auth))
     return;
-  if (is_post && !read_body (request))
-    return;
   if (!read_idempotency_key (request, route))
+    return;
+  if (is_post && !read_body (request))
     return;
   if (request->idempotency_key != NULL)
     fingerprint (request);
