@@ -900,27 +900,41 @@ t_account_insert (GwTxn       *t,
   return sqlite3_last_insert_rowid (TXN (t)->db);
 }
 
-/* A hold only moves funds from available to held; the CHECK on the table
- * would refuse it too, but the condition lets us tell why. */
+/* A hold only moves funds between available and held. One statement serves
+ * both ways: it refuses a hold above what is available and a release above
+ * what is held; the CHECKs on the table would refuse them too, but the
+ * condition lets us tell why. */
+static gboolean
+adjust_held (GwTxn   *t,
+             gint64   account_id,
+             gint64   delta,
+             GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE accounts SET held = held + ?1"
+    " WHERE id = ?2 AND held + ?1 >= 0 AND balance - held >= ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, delta);
+  sqlite3_bind_int64 (stmt, 2, account_id);
+  if (!step_done (TXN (t), stmt, error))
+    return FALSE;
+  if (sqlite3_changes (TXN (t)->db) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR,
+                                delta > 0 ? GW_STORE_ERROR_INSUFFICIENT : GW_STORE_ERROR_FAILED,
+                                delta > 0 ? "Insufficient funds" : "Release exceeds the hold"),
+           FALSE;
+  return TRUE;
+}
+
 static gboolean
 t_account_hold (GwTxn   *t,
                 gint64   account_id,
                 gint64   amount,
                 GError **error)
 {
-  sqlite3_stmt *stmt = prep (TXN (t),
-    "UPDATE accounts SET held = held + ?1 WHERE id = ?2 AND balance - held >= ?1", error);
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, amount);
-  sqlite3_bind_int64 (stmt, 2, account_id);
-  if (!step_done (TXN (t), stmt, error))
-    return FALSE;
-  if (sqlite3_changes (TXN (t)->db) != 1)
-    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_INSUFFICIENT,
-                                "Insufficient funds"), FALSE;
-  return TRUE;
+  return adjust_held (t, account_id, amount, error);
 }
 
 static gboolean
@@ -929,19 +943,7 @@ t_account_release (GwTxn   *t,
                    gint64   amount,
                    GError **error)
 {
-  sqlite3_stmt *stmt = prep (TXN (t),
-    "UPDATE accounts SET held = held - ?1 WHERE id = ?2 AND held >= ?1", error);
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, amount);
-  sqlite3_bind_int64 (stmt, 2, account_id);
-  if (!step_done (TXN (t), stmt, error))
-    return FALSE;
-  if (sqlite3_changes (TXN (t)->db) != 1)
-    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
-                                "Release exceeds the hold"), FALSE;
-  return TRUE;
+  return adjust_held (t, account_id, -amount, error);
 }
 
 static gboolean
