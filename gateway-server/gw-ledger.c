@@ -49,12 +49,10 @@ gw_card_display_state (const GwCard *card,
 static char *
 sortable_id (const char *prefix)
 {
-  guint8 random[6] = { 0 };
+  g_autofree char *random = onepin_crypto_random_token ("", 6);
   guint64 now = (guint64) g_get_real_time () & G_GUINT64_CONSTANT (0xffffffffffff);
 
-  onepin_crypto_random (random, sizeof random, NULL);
-  return g_strdup_printf ("%s%012" G_GINT64_MODIFIER "x%02x%02x%02x%02x%02x%02x", prefix, now,
-                          random[0], random[1], random[2], random[3], random[4], random[5]);
+  return g_strdup_printf ("%s%012" G_GINT64_MODIFIER "x%s", prefix, now, random);
 }
 
 static void

@@ -124,8 +124,9 @@ onepin_crypto_random (guint8  *buf,
   return TRUE;
 }
 
-/* Returns NULL only if the CSPRNG fails; callers must not fall back to
- * anything weaker. */
+/* A process whose CSPRNG fails can issue no id or key safely. It stops
+ * here, loudly, rather than fall back to anything weaker or hand a NULL to
+ * a caller in the middle of a transaction. */
 char *
 onepin_crypto_random_token (const char *prefix,
                             gsize       nbytes)
@@ -137,8 +138,7 @@ onepin_crypto_random_token (const char *prefix,
 
   if (!onepin_crypto_random (raw, nbytes, &error))
     {
-      g_warning ("Cannot make a random token: %s", error->message);
-      return NULL;
+      g_error ("Cannot draw random bytes: %s", error->message);
     }
 
   out = g_string_sized_new ((prefix != NULL ? strlen (prefix) : 0) + 2 * nbytes);

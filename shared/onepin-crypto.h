@@ -36,7 +36,8 @@ gboolean    onepin_crypto_init             (GError      **error);
 gboolean    onepin_crypto_random           (guint8       *buf,
                                             gsize         len,
                                             GError      **error);
-/* @prefix followed by 2*@nbytes lowercase hex characters of CSPRNG output. */
+/* @prefix followed by 2*@nbytes lowercase hex characters of CSPRNG output.
+ * Never NULL: if the CSPRNG fails, the process aborts. */
 char       *onepin_crypto_random_token     (const char   *prefix,
                                             gsize         nbytes);
 gboolean    onepin_crypto_sha256           (const void   *data,
