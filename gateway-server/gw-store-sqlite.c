@@ -86,7 +86,11 @@ set_sqlite_error (GError  **error,
 {
   int code = GW_STORE_ERROR_FAILED;
 
-  if (rc == SQLITE_CONSTRAINT || sqlite3_extended_errcode (db) == SQLITE_CONSTRAINT_UNIQUE)
+  int extended = sqlite3_extended_errcode (db);
+
+  /* A taken key, whether a UNIQUE column or the primary key; a failed CHECK
+   * is not a duplicate and stays FAILED. */
+  if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY)
     code = GW_STORE_ERROR_DUPLICATE;
   /* SQLite's messages name tables and columns, never bound values. */
   g_set_error (error, GW_STORE_ERROR, code, "sqlite: %s", sqlite3_errmsg (db));

@@ -1154,9 +1154,10 @@ test_idempotency_sealed (Fixture       *f,
   g_assert_false (moved.found);
   g_clear_error (&error);
 
-  /* A second record under the same key is refused. */
+  /* A second record under the same key is refused, as a taken key (the
+   * primary key's collision, not a generic failure). */
   error = run_txn (f->store, apply_idempotency_put, &sealed);
-  g_assert_nonnull (error);
+  g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE);
   g_clear_error (&error);
   idempotency_get (f, &got, &error);
   g_assert_no_error (error);
