@@ -491,7 +491,6 @@ gw_call_fail (GwCall          *call,
                        "The authorization expired and was canceled.");
       break;
     case GW_RESULT_AMOUNT_TOO_LARGE:
-    case GW_RESULT_NOT_CAPTURED:
     case GW_RESULT_OK:
     default:
       call->status = 400;
@@ -740,9 +739,10 @@ bearer_token (GwRequest *request)
 }
 
 static gboolean
-authenticate_merchant (GwServer   *self,
-                       const char *token,
-                       char        merchant_id[40]);
+authenticate_merchant (GwServer     *self,
+                       const char   *token,
+                       const guint8  hash[32],
+                       char          merchant_id[40]);
 
 static gboolean
 authenticate (GwRequest *request,
@@ -761,7 +761,8 @@ authenticate (GwRequest *request,
       onepin_key_hmac (self->apikey_key, token, strlen (token), hash);
       if (auth == AUTH_ADMIN && onepin_crypto_equal (hash, self->admin_token_hash, 32))
         return TRUE;
-      if (auth == AUTH_MERCHANT && authenticate_merchant (self, token, request->merchant_id))
+      if (auth == AUTH_MERCHANT &&
+          authenticate_merchant (self, token, hash, request->merchant_id))
         return TRUE;
     }
 
@@ -788,10 +789,12 @@ merchant_lookup_apply (GwTxn    *txn,
   return error == NULL || *error == NULL;
 }
 
+/* @hash is the token's keyed hash, already computed by the caller. */
 static gboolean
-authenticate_merchant (GwServer   *self,
-                       const char *token,
-                       char        merchant_id[40])
+authenticate_merchant (GwServer     *self,
+                       const char   *token,
+                       const guint8  hash[32],
+                       char          merchant_id[40])
 {
   MerchantLookup lookup = { 0 };
   g_autoptr(GBytes) key = NULL;
@@ -800,7 +803,7 @@ authenticate_merchant (GwServer   *self,
 
   if (!g_str_has_prefix (token, "sk_"))
     return FALSE;
-  onepin_key_hmac (self->apikey_key, token, strlen (token), lookup.hash);
+  memcpy (lookup.hash, hash, 32);
   key = g_bytes_new (lookup.hash, 32);
   cached = g_hash_table_lookup (self->merchants, key);
   if (cached == NULL)
