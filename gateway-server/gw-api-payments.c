@@ -56,13 +56,6 @@ gw_render_payment (GString         *out,
   g_string_append_c (out, '}');
 }
 
-static gboolean
-is_currency_code (const char *code)
-{
-  return strlen (code) == 3 && g_ascii_islower (code[0]) && g_ascii_islower (code[1]) &&
-         g_ascii_islower (code[2]);
-}
-
 static const OnepinJsonField payment_fields[] = {
   { "card_number", ONEPIN_JSON_STRING, TRUE },
   { "password", ONEPIN_JSON_STRING, TRUE },
@@ -86,7 +79,7 @@ check_values (JsonObject  *object,
 
   if (amount < 1 || amount > MAX_AMOUNT)
     return *message = "amount must be an integer from 1 to 1000000.", "amount";
-  if (!is_currency_code (currency))
+  if (!onepin_currency_is_known (currency))
     return *message = "currency must be a lowercase ISO 4217 code such as krw.", "currency";
   if (order_len < 1 || order_len > 255)
     return *message = "order_id must be 1 to 255 characters.", "order_id";

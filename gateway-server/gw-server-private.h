@@ -9,6 +9,7 @@
 
 #include "gw-server.h"
 #include "onepin-json.h"
+#include "onepin-money.h"
 
 G_BEGIN_DECLS
 
