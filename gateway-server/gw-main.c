@@ -10,6 +10,7 @@
 
 #include "gw-keys.h"
 #include "gw-log.h"
+#include "gw-notify.h"
 #include "gw-server.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
@@ -79,6 +80,7 @@ ledger_config_init (Gateway *gw)
   ledger->lookup_key = gw->keys->lookup;
   ledger->password_key = gw->keys->password;
   ledger->seal_key = gw->keys->seal;
+  gw_notify_set_key (gw->keys->seal);
   g_strlcpy (ledger->bin, gw->config->card_bin, sizeof ledger->bin);
   ledger->validity_years = gw->config->validity_years;
   ledger->points_rate = gw->config->points_rate;

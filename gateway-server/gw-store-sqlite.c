@@ -13,7 +13,7 @@
  * Reads go through connections of their own (one per thread), which WAL lets
  * run beside the writer without waiting for it.
  */
-#include "gw-store-sqlite.h"
+#include "gw-store-sqlite-private.h"
 
 #include <sqlite3.h>
 #include <string.h>
@@ -1612,6 +1612,76 @@ t_audit (GwTxn    *t,
   return TRUE;
 }
 
+/* Module tables: each module that keeps data of its own adds its line. */
+static const struct
+{
+  const char   *name;
+  gconstpointer funcs;
+} extensions[] = {
+  { NULL, NULL },
+};
+
+static gconstpointer
+t_extension (GwTxn      *t,
+             const char *name)
+{
+  for (guint i = 0; extensions[i].name != NULL; i++)
+    if (g_str_equal (extensions[i].name, name))
+      return extensions[i].funcs;
+  return NULL;
+}
+
+/* For the modules' own gw-*-store-sqlite.c files */
+
+sqlite3_stmt *
+gw_sqlite_prepare (GwTxn       *t,
+                   const char  *sql,
+                   GError     **error)
+{
+  return prep (TXN (t), sql, error);
+}
+
+gboolean
+gw_sqlite_step_done (GwTxn         *t,
+                     sqlite3_stmt  *stmt,
+                     GError       **error)
+{
+  return step_done (TXN (t), stmt, error);
+}
+
+gboolean
+gw_sqlite_step_row (GwTxn         *t,
+                    sqlite3_stmt  *stmt,
+                    GError       **error)
+{
+  return step_row (TXN (t), stmt, error);
+}
+
+void
+gw_sqlite_bind_text (sqlite3_stmt *stmt,
+                     int           idx,
+                     const char   *text)
+{
+  bind_text (stmt, idx, text);
+}
+
+void
+gw_sqlite_bind_bytes (sqlite3_stmt *stmt,
+                      int           idx,
+                      GBytes       *bytes)
+{
+  bind_bytes (stmt, idx, bytes);
+}
+
+void
+gw_sqlite_copy_text (char         *dest,
+                     gsize         size,
+                     sqlite3_stmt *stmt,
+                     int           col)
+{
+  copy_text (dest, size, stmt, col);
+}
+
 static const GwTxnFuncs sqlite_txn_funcs = {
   .now = t_now,
   .card_by_lookup = t_card_by_lookup,
@@ -1641,4 +1711,5 @@ static const GwTxnFuncs sqlite_txn_funcs = {
   .payments_list = t_payments_list,
   .merchant_by_key = t_merchant_by_key,
   .audit = t_audit,
+  .extension = t_extension,
 };

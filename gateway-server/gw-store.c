@@ -58,3 +58,14 @@ gw_payment_free (GwPayment *payment)
   gw_payment_clear (payment);
   g_free (payment);
 }
+
+gconstpointer
+gw_txn_extension (GwTxn      *txn,
+                  const char *name)
+{
+  gconstpointer funcs = txn->funcs->extension (txn, name);
+
+  if (funcs == NULL)
+    g_error ("The store has no primitives for \"%s\"", name);
+  return funcs;
+}

@@ -192,6 +192,11 @@ typedef struct
   gboolean  (*merchant_by_key)    (GwTxn *txn, const guint8 key_hash[32], char id[40],
                                    GError **error);
   gboolean  (*audit)              (GwTxn *txn, GwAudit *out, GError **error);
+  /* Modules beyond the core ledger (orders, wallet, telephone, …) keep their
+   * primitives in a table of their own, declared in their gw-*-store.h. A
+   * backend hands out its implementation of the table called @name, or NULL
+   * if it has none. */
+  gconstpointer (*extension)      (GwTxn *txn, const char *name);
 } GwTxnFuncs;
 
 struct _GwTxn
@@ -228,6 +233,10 @@ struct _GwStoreInterface
 };
 
 GQuark    gw_store_error_quark  (void);
+/* The module table @name of @txn's backend; a backend without it is a
+ * programming error, so this never returns NULL. */
+gconstpointer gw_txn_extension  (GwTxn            *txn,
+                                 const char       *name);
 void      gw_store_submit       (GwStore          *self,
                                  GwStoreApplyFunc  apply,
                                  GwStoreDoneFunc   done,

@@ -1,0 +1,120 @@
+/* gw-connector.c: the financial system interface
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-connector.h"
+
+G_DEFINE_QUARK (gw-connector-error-quark, gw_connector_error)
+G_DEFINE_INTERFACE (GwConnector, gw_connector, G_TYPE_OBJECT)
+
+static void
+gw_connector_default_init (GwConnectorInterface *iface)
+{
+}
+
+void
+gw_charge_result_free (GwChargeResult *result)
+{
+  if (result == NULL)
+    return;
+  g_free (result->reference);
+  g_free (result->decline_code);
+  g_free (result->message);
+  g_free (result->virtual_bank);
+  g_free (result->virtual_account);
+  g_free (result);
+}
+
+#define IFACE(self) GW_CONNECTOR_GET_IFACE (self)
+
+void
+gw_connector_charge_async (GwConnector           *self,
+                           const GwChargeRequest *request,
+                           GCancellable          *cancellable,
+                           GAsyncReadyCallback    callback,
+                           gpointer               user_data)
+{
+  g_return_if_fail (GW_IS_CONNECTOR (self));
+  g_return_if_fail (request != NULL && request->idempotency_key != NULL);
+  IFACE (self)->charge_async (self, request, cancellable, callback, user_data);
+}
+
+GwChargeResult *
+gw_connector_charge_finish (GwConnector   *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  return IFACE (self)->charge_finish (self, result, error);
+}
+
+void
+gw_connector_query_async (GwConnector         *self,
+                          const char          *idempotency_key,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_return_if_fail (GW_IS_CONNECTOR (self));
+  g_return_if_fail (idempotency_key != NULL);
+  IFACE (self)->query_async (self, idempotency_key, cancellable, callback, user_data);
+}
+
+GwChargeResult *
+gw_connector_query_finish (GwConnector   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  return IFACE (self)->query_finish (self, result, error);
+}
+
+void
+gw_connector_void_async (GwConnector         *self,
+                         const char          *idempotency_key,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (GW_IS_CONNECTOR (self));
+  g_return_if_fail (idempotency_key != NULL);
+  IFACE (self)->void_async (self, idempotency_key, cancellable, callback, user_data);
+}
+
+GwChargeResult *
+gw_connector_void_finish (GwConnector   *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  return IFACE (self)->void_finish (self, result, error);
+}
+
+void
+gw_connector_payout_async (GwConnector           *self,
+                           const GwChargeRequest *request,
+                           GCancellable          *cancellable,
+                           GAsyncReadyCallback    callback,
+                           gpointer               user_data)
+{
+  g_return_if_fail (GW_IS_CONNECTOR (self));
+  g_return_if_fail (request != NULL && request->idempotency_key != NULL);
+  IFACE (self)->payout_async (self, request, cancellable, callback, user_data);
+}
+
+GwChargeResult *
+gw_connector_payout_finish (GwConnector   *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  return IFACE (self)->payout_finish (self, result, error);
+}
+
+gboolean
+gw_connector_verify_callback (GwConnector *self,
+                              GBytes      *body,
+                              const char  *signature)
+{
+  g_return_val_if_fail (GW_IS_CONNECTOR (self), FALSE);
+  if (body == NULL || signature == NULL)
+    return FALSE;
+  return IFACE (self)->verify_callback (self, body, signature);
+}
