@@ -23,6 +23,7 @@ struct _GwRequest
   const char        *route;          /* the route's pattern, for metrics */
   char              *path_id;        /* the {id} in the path, if any */
   char               merchant_id[40];/* the authenticated merchant, if any */
+  char               scope[48];      /* whose idempotency keys: "admin", a merchant id, "public", … */
   JsonObject        *body;           /* POST bodies, already known to be an object */
   GHashTable        *query;
   char              *remote;

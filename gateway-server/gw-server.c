@@ -402,7 +402,7 @@ gw_call_new (GwRequest      *request,
   call->data_free = data_free;
   if (request->idempotency_key != NULL)
     {
-      call->scope = g_strdup (request->merchant_id[0] ? request->merchant_id : "admin");
+      call->scope = g_strdup (request->scope);
       call->idempotency_key = g_strdup (request->idempotency_key);
       memcpy (call->fingerprint, request->fingerprint, 32);
     }
@@ -752,18 +752,29 @@ authenticate (GwRequest *request,
   const char *token;
   guint8 hash[32];
 
+  /* Idempotency keys live in the caller's scope. Routes without an API key
+   * share "public"; a module with sign-ins of its own narrows it. */
   if (auth == AUTH_NONE || auth == AUTH_CARD_HOLDER)
-    return TRUE;
+    {
+      g_strlcpy (request->scope, "public", sizeof request->scope);
+      return TRUE;
+    }
 
   token = bearer_token (request);
   if (token != NULL)
     {
       onepin_key_hmac (self->apikey_key, token, strlen (token), hash);
       if (auth == AUTH_ADMIN && onepin_crypto_equal (hash, self->admin_token_hash, 32))
-        return TRUE;
+        {
+          g_strlcpy (request->scope, "admin", sizeof request->scope);
+          return TRUE;
+        }
       if (auth == AUTH_MERCHANT &&
           authenticate_merchant (self, token, hash, request->merchant_id))
-        return TRUE;
+        {
+          g_strlcpy (request->scope, request->merchant_id, sizeof request->scope);
+          return TRUE;
+        }
     }
 
   gw_request_error (request, 401, "authentication_error", "unauthorized", NULL,
