@@ -23,6 +23,15 @@ gw_config_new (void)
   config->hold_sweep_interval = 60;
   config->lockout_seconds = 30 * 60;
   config->failures_per_minute = 20;
+  config->smtp_from = g_strdup ("no-reply@onepin.example");
+  config->smtp_from_name = g_strdup ("onepin");
+  config->smtp_starttls = g_strdup ("try");
+  config->smtp_timeout = 60;
+  config->outbox_retry_initial = 30;
+  config->outbox_retry_max = 3600;
+  config->outbox_give_up_after = 3 * 24 * 3600;
+  config->outbox_lease = 300;
+  config->outbox_poll_interval = 30;
   return config;
 }
 
@@ -38,6 +47,16 @@ gw_config_free (GwConfig *config)
   g_free (config->tls_key);
   g_free (config->log_level);
   g_free (config->card_bin);
+  g_free (config->smtp_url);
+  g_free (config->smtp_from);
+  g_free (config->smtp_from_name);
+  g_free (config->smtp_starttls);
+  g_free (config->smtp_username);
+  g_free (config->smtp_password_file);
+  g_free (config->smtp_ca_file);
+  g_free (config->sms_url);
+  g_free (config->sms_key_file);
+  g_free (config->sms_ca_file);
   g_free (config);
 }
 
@@ -103,6 +122,16 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "tls", "certificate", &config->tls_certificate);
   load_string (file, "tls", "key", &config->tls_key);
   load_string (file, "cards", "bin", &config->card_bin);
+  load_string (file, "smtp", "url", &config->smtp_url);
+  load_string (file, "smtp", "from", &config->smtp_from);
+  load_string (file, "smtp", "from_name", &config->smtp_from_name);
+  load_string (file, "smtp", "starttls", &config->smtp_starttls);
+  load_string (file, "smtp", "username", &config->smtp_username);
+  load_string (file, "smtp", "password_file", &config->smtp_password_file);
+  load_string (file, "smtp", "ca_file", &config->smtp_ca_file);
+  load_string (file, "sms", "url", &config->sms_url);
+  load_string (file, "sms", "key_file", &config->sms_key_file);
+  load_string (file, "sms", "ca_file", &config->sms_ca_file);
 
   if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
@@ -111,12 +140,57 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "payments", "hold_sweep_interval", 1, 3600, &sweep, error) ||
       !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
-      !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error))
+      !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
+      !load_int (file, "smtp", "timeout", 1, 600, &config->smtp_timeout, error) ||
+      !load_int (file, "outbox", "retry_initial", 1, 24 * 3600, &config->outbox_retry_initial,
+                 error) ||
+      !load_int (file, "outbox", "retry_max", 1, 7 * 24 * 3600, &config->outbox_retry_max,
+                 error) ||
+      !load_int (file, "outbox", "give_up_after", 60, 365 * 24 * 3600,
+                 &config->outbox_give_up_after, error) ||
+      !load_int (file, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
+      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error))
     return FALSE;
 
   config->validity_years = years;
   config->hold_sweep_interval = sweep;
   config->failures_per_minute = per_minute;
+  return TRUE;
+}
+
+static gboolean
+url_has_scheme (const char  *url,
+                const char  *first,
+                const char  *second)
+{
+  return g_str_has_prefix (url, first) || g_str_has_prefix (url, second);
+}
+
+static gboolean
+validate_outbox (GwConfig  *config,
+                 GError   **error)
+{
+  const char *starttls = config->smtp_starttls;
+
+  if (config->smtp_url != NULL && !url_has_scheme (config->smtp_url, "smtp://", "smtps://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] url must start with smtp:// or smtps://"), FALSE;
+  if (!g_str_equal (starttls, "none") && !g_str_equal (starttls, "try") &&
+      !g_str_equal (starttls, "required"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] starttls must be none, try or required"), FALSE;
+  if ((config->smtp_username == NULL) != (config->smtp_password_file == NULL))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] needs both username and password_file"), FALSE;
+  if (config->sms_url != NULL && !url_has_scheme (config->sms_url, "http://", "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[sms] url must start with http:// or https://"), FALSE;
+  if (config->sms_url != NULL && config->sms_key_file == NULL)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[sms] needs key_file"), FALSE;
+  if (config->outbox_retry_max < config->outbox_retry_initial)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[outbox] retry_max must be at least retry_initial"), FALSE;
   return TRUE;
 }
 
@@ -135,6 +209,8 @@ gw_config_validate (GwConfig  *config,
   if ((config->tls_certificate == NULL) != (config->tls_key == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[tls] needs both certificate and key"), FALSE;
+  if (!validate_outbox (config, error))
+    return FALSE;
   if (config->key_file == NULL)
     config->key_file = g_build_filename (config->data_dir, "secret.key", NULL);
   return TRUE;
