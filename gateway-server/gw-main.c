@@ -11,6 +11,7 @@
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
+#include "gw-outbox.h"
 #include "gw-server.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
@@ -25,6 +26,7 @@ typedef struct
   GwStore        *store;
   GwMetrics      *metrics;
   GwServer       *server;
+  GwOutbox       *outbox;
   GMainLoop      *loop;
   gboolean        sweeping;
 } Gateway;
@@ -55,7 +57,10 @@ parse_options (int        *argc,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
-    "failures_per_minute. Command-line options win over the file.");
+    "failures_per_minute; [smtp] url, from, from_name, starttls (none, try, required),\n"
+    "username, password_file, ca_file, timeout; [sms] url, key_file, ca_file;\n"
+    "[outbox] retry_initial, retry_max, give_up_after, lease, poll_interval.\n"
+    "Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -175,6 +180,10 @@ start (Gateway  *gw,
   gw->store = GW_STORE (store);
   gw->metrics = gw_metrics_new ();
   gw_store_sqlite_set_commit_observer (store, gw_metrics_commit, gw->metrics);
+  gw->outbox = gw_outbox_new (gw->config, gw->store, error);
+  if (gw->outbox == NULL)
+    return FALSE;
+  gw_outbox_start (gw->outbox);
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
@@ -193,6 +202,8 @@ stop (Gateway *gw)
 {
   if (gw->server != NULL)
     gw_server_drain (gw->server);
+  /* Before the store: the worker records what it sent last through it. */
+  g_clear_pointer (&gw->outbox, gw_outbox_free);
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);
