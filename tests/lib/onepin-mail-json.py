@@ -2,7 +2,8 @@
 # onepin-mail-json.py FILE...: parses Internet messages with Python's email
 # package and prints what the tests check, as one JSON array:
 #   file, headers {name: [raw values]}, subject (decoded), from, to,
-#   message_id, date, content_type, text, html (decoded parts),
+#   message_id, date, content_type, text, html (decoded parts, their CRLF
+#   line ends shown as \n, as a mail reader does),
 #   part_types, charsets, encodings, max_line (longest raw line, in bytes,
 #   without CRLF), bare_lf (a LF not after CR), defects.
 #
@@ -13,6 +14,10 @@ import email
 import email.policy
 import json
 import sys
+
+
+def content(part):
+    return part.get_content().replace("\r\n", "\n") if part is not None else None
 
 
 def describe(path):
@@ -37,8 +42,8 @@ def describe(path):
         "message_id": str(msg["message-id"]),
         "date": str(msg["date"]),
         "content_type": msg.get_content_type(),
-        "text": plain.get_content() if plain is not None else None,
-        "html": html.get_content() if html is not None else None,
+        "text": content(plain),
+        "html": content(html),
         "part_types": [p.get_content_type() for p in parts],
         "charsets": [p.get_content_charset() for p in parts],
         "encodings": [p.get("content-transfer-encoding", "") for p in parts],
