@@ -79,6 +79,8 @@ gw_template_format_amount (gint64      amount,
 
   if (currency != NULL && g_ascii_strcasecmp (currency, "krw") != 0)
     {
+      if (strlen (currency) != 3 || strspn (currency, "abcdefghijklmnopqrstuvwxyz") != 3)
+        return NULL;
       g_strlcpy (money.currency, currency, sizeof money.currency);
       return onepin_money_format (&money);
     }

@@ -44,7 +44,9 @@ char     *gw_template_render_sms    (const char      *name,
                                      JsonObject      *data,
                                      GError         **error);
 
-/* "12,345원" (Korean) or "₩12,345" (English) for won; "12.34 USD" otherwise. */
+/* "12,345원" (Korean) or "₩12,345" (English) for won (also when @currency
+ * is NULL); "12.34 USD" for another lowercase ISO 4217 code; NULL for
+ * anything else. */
 char     *gw_template_format_amount (gint64           amount,
                                      const char      *currency,
                                      gboolean         korean);

@@ -112,6 +112,7 @@ test_amounts (void)
     { 1234567, "krw", TRUE, "1,234,567원" }, { 1000000, "krw", FALSE, "₩1,000,000" },
     { 5000, NULL, FALSE, "₩5,000" }, { 100000, "KRW", TRUE, "100,000원" },
     { -2500, "krw", TRUE, "-2,500원" }, { 1234, "usd", TRUE, "12.34 USD" },
+    { 1, "😀kr", TRUE, NULL }, { 1, "us", FALSE, NULL }, { 1, "USD", FALSE, NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
