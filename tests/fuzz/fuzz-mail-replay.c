@@ -68,8 +68,8 @@ mutate (GBytes *seed)
 
   for (guint k = 0; k < n; k++)
     {
-      const char *quote = memchr (out->str + g_test_rand_int_range (0, out->len), '"',
-                                  out->len / 2 + 1);
+      gsize start = g_test_rand_int_range (0, out->len);
+      const char *quote = memchr (out->str + start, '"', out->len - start);
       gsize at;
 
       if (quote == NULL || quote >= out->str + out->len - 1)
