@@ -33,6 +33,13 @@ typedef struct
   gint     hold_sweep_interval;
   gint64   lockout_seconds;
   gint     failures_per_minute;
+
+  /* [bank]: the financial system (onepin-bank); no url, no connector */
+  char    *bank_url;
+  char    *bank_api_key_file;
+  char    *bank_callback_secret_file;
+  char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
+  gint     bank_timeout;         /* seconds */
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);
