@@ -544,6 +544,7 @@ queue_callback (BankRequest  *request,
   g_autoptr(JsonObject) event = json_object_new ();
   g_autoptr(JsonNode) node = NULL;
   g_autofree char *body = NULL;
+  g_autofree char *id = onepin_crypto_random_token ("evt_", 12);
   gint64 now = bank_server_now (request->server);
 
   if (url == NULL)
@@ -551,7 +552,7 @@ queue_callback (BankRequest  *request,
       g_message ("deposit into a virtual account with no callback URL: nobody is told");
       return TRUE;
     }
-  json_object_set_string_member (event, "id", onepin_crypto_random_token ("evt_", 12));
+  json_object_set_string_member (event, "id", id);
   json_object_set_string_member (event, "object", "event");
   json_object_set_string_member (event, "type", "charge.deposited");
   json_object_set_int_member (event, "created", now);
