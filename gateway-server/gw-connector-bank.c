@@ -479,6 +479,35 @@ bank_verify_callback (GwConnector *connector,
                                   ONEPIN_SIGNATURE_TOLERANCE);
 }
 
+/* {"id": "evt_…", "type": "charge.deposited", "data": {the charge}} */
+static GwChargeResult *
+bank_parse_callback (GwConnector  *connector,
+                     GBytes       *body,
+                     char        **idempotency_key,
+                     GError      **error)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  g_autoptr(JsonObject) event = len <= MAX_REPLY ? onepin_json_parse_object (data, len, NULL)
+                                                 : NULL;
+  JsonNode *charge = event ? json_object_get_member (event, "data") : NULL;
+  const char *key;
+  GwChargeResult *result;
+
+  if (charge == NULL || !JSON_NODE_HOLDS_OBJECT (charge) ||
+      g_strcmp0 (onepin_json_get_string (event, "type", NULL), "charge.deposited") != 0 ||
+      (key = onepin_json_get_string (json_node_get_object (charge), "idempotency_key",
+                                     NULL)) == NULL)
+    return g_set_error_literal (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                                "Not a charge.deposited event"), NULL;
+  result = parse_object (json_node_get_object (charge), NULL);
+  if (result == NULL)
+    return g_set_error_literal (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                                "The event's charge has no status or id"), NULL;
+  *idempotency_key = g_strdup (key);
+  return result;
+}
+
 static void
 gw_connector_bank_iface_init (GwConnectorInterface *iface)
 {
@@ -491,6 +520,7 @@ gw_connector_bank_iface_init (GwConnectorInterface *iface)
   iface->payout_async = bank_payout_async;
   iface->payout_finish = bank_finish;
   iface->verify_callback = bank_verify_callback;
+  iface->parse_callback = bank_parse_callback;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */

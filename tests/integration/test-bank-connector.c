@@ -11,7 +11,9 @@
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define EXPIRY "12/30"
 #define SLOW_SECONDS "4"
@@ -570,6 +572,8 @@ test_transfer_deposit (void)
   g_autoptr(OtResponse) paid = NULL;
   g_autoptr(OtResponse) twice = NULL;
   g_autoptr(JsonObject) event = NULL;
+  g_autoptr(GBytes) not_event = NULL;
+  g_autofree char *event_key = NULL;
   GwChargeResult *r;
   Received *last;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -622,6 +626,20 @@ test_transfer_deposit (void)
   g_assert_no_error (error);
   g_assert_cmpint (r->status, ==, GW_CHARGE_APPROVED);
   gw_charge_result_free (r);
+
+  /* What the gateway's route reads from it. */
+  r = gw_connector_parse_callback (connector, last->body, &event_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (event_key, ==, key);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_APPROVED);
+  g_assert_cmpstr (r->reference, ==, pending->reference);
+  g_assert_cmpint (r->amount, ==, 50000);
+  gw_charge_result_free (r);
+  g_clear_pointer (&event_key, g_free);
+  not_event = g_bytes_new_static ("{\"type\": \"charge.deposited\"}", 28);
+  g_assert_null (gw_connector_parse_callback (connector, not_event, &event_key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID);
+  g_assert_null (event_key);
 
   /* Delivered: no further attempts. */
   g_usleep (1500 * 1000);
@@ -736,6 +754,65 @@ test_no_secrets_kept (void)
     }
 }
 
+/* ---- the gateway's [bank] configuration ---------------------------------- */
+
+/* Runs the gateway with @config, which must make it refuse to start (within
+ * 10 s); returns its exit status and stderr. */
+static int
+gateway_refuses (const char  *config,
+                 char       **err)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("onepin-gwcfg-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "gateway.conf", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  const char *argv[] = { "timeout", "10", g_getenv ("ONEPIN_GATEWAY"), "--data-dir", data,
+                         "--listen", "127.0.0.1:0", "--config", path, NULL };
+  int status = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (path, config, -1, &error));
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               NULL, err, &status, &error));
+  g_assert_no_error (error);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), !=, 124);   /* it started: it should not have */
+  return WEXITSTATUS (status);
+}
+
+static void
+test_gateway_config (void)
+{
+  g_autofree char *good = ot_bank_gateway_config (bank, 5, "/v1/bank/deposits");
+  g_autofree char *no_files = g_strdup_printf ("[bank]\nurl=%s\n", ot_bank_url (bank));
+  g_autofree char *missing = g_strdup_printf ("[bank]\nurl=%s\napi_key_file=/nonexistent/key\n"
+                                              "callback_secret_file=%s\n", ot_bank_url (bank),
+                                              ot_bank_callback_secret_path (bank));
+  g_autofree char *timeout = g_strconcat (good, "timeout=0\n", NULL);
+  g_autofree char *log = NULL;
+  g_autofree char *err = NULL;
+  OtGateway *gw;
+
+  gw = ot_gateway_start (good, FALSE);
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (gw), &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "financial system: onepin-bank at"));
+  g_assert_null (strstr (log, ot_bank_api_key (bank)));
+  ot_gateway_stop (gw);
+
+  g_assert_cmpint (gateway_refuses (no_files, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "api_key_file"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (gateway_refuses (missing, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "/nonexistent/key"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (gateway_refuses ("[bank]\nurl=ftp://bank\napi_key_file=a\n"
+                                    "callback_secret_file=b\n", &err), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (gateway_refuses (timeout, &err), ==, 2);
+}
+
 /* ---- the SMS sink ------------------------------------------------------- */
 
 static void
@@ -815,6 +892,7 @@ main (int   argc,
   g_test_add_func ("/bank/transfer/expires", test_transfer_expires);
   g_test_add_func ("/bank/api/errors", test_api_errors);
   g_test_add_func ("/bank/sms", test_sms);
+  g_test_add_func ("/bank/gateway/config", test_gateway_config);
   /* Last, after every test put card numbers and passwords through. */
   g_test_add_func ("/bank/secrets/none-kept", test_no_secrets_kept);
   status = g_test_run ();
