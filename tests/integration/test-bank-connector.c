@@ -402,6 +402,40 @@ test_bank_down (void)
   g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
 }
 
+/* The bank dies after taking the charge, before it answers: the request
+ * reached it, so this is unknown, never "unavailable". */
+static void
+test_connection_cut (void)
+{
+  g_autofree char *key = new_key ("cut");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 15000);
+  g_autoptr(GwConnector) patient = NULL;
+  g_autoptr(GAsyncResult) slot = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) result = NULL;
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+  patient = GW_CONNECTOR (gw_connector_bank_new (ot_bank_url (bank), ot_bank_api_key_path (bank),
+                                                 ot_bank_callback_secret_path (bank), 30,
+                                                 &error));
+  g_assert_no_error (error);
+  gw_connector_charge_async (patient, &request, NULL, on_done, &slot);
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  g_assert_null (slot);
+  ot_bank_kill (bank);
+  while (slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (gw_connector_charge_finish (patient, slot, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  ot_bank_restart (bank);
+  result = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+}
+
 /* ---- void --------------------------------------------------------------- */
 
 static void
@@ -885,6 +919,7 @@ main (int   argc,
   g_test_add_func ("/bank/idempotent-repeat", test_idempotent_repeat);
   g_test_add_func ("/bank/query-unknown", test_query_unknown);
   g_test_add_func ("/bank/down", test_bank_down);
+  g_test_add_func ("/bank/connection-cut", test_connection_cut);
   g_test_add_func ("/bank/void", test_void);
   g_test_add_func ("/bank/payout", test_payout);
   g_test_add_func ("/bank/transfer/deposit-callback", test_transfer_deposit);
