@@ -12,8 +12,6 @@
 
 G_BEGIN_DECLS
 
-typedef struct _BankCallbacks BankCallbacks;
-
 typedef struct
 {
   BankServer        *server;
