@@ -461,6 +461,10 @@
       if ((type === 'cc-exp-year' || type === 'cc-exp') && offers === 'past-years' &&
           !it.autocomplete)
         type = null;
+      /* <input type=month> holds a month and a year. */
+      if (EXPIRY.has(type) && !isSelect &&
+          (el.getAttribute('type') || '').toLowerCase() === 'month')
+        type = 'cc-exp';
       if (type === 'cc-number')
         seenNumber = i;
       types[i] = type;
