@@ -27,17 +27,22 @@ async function launch(extraArgs = []) {
 }
 
 /* A persistent profile in a temporary directory, with the extension loaded
- * unpacked. Extensions need the new headless mode. */
-async function launchWithExtension(extensionDir, extraArgs = []) {
+ * unpacked. Extensions need the new headless mode. prepare(profileDir)
+ * runs before the browser starts (to install native-messaging manifests);
+ * env is the browser's environment, which native hosts inherit. */
+async function launchWithExtension(extensionDir, { args = [], env, prepare } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'onepin-chromium-'));
+  if (prepare)
+    prepare(profile);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: false,
+    env: env || process.env,
     args: baseArgs().concat([
       '--headless=new',
       `--disable-extensions-except=${extensionDir}`,
       `--load-extension=${extensionDir}`,
-    ], extraArgs),
+    ], args),
   });
   const close = context.close.bind(context);
   context.close = async () => {
