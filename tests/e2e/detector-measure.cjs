@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* detector-measure.js: precision and recall of detector.js per field type
+/* detector-measure.cjs: precision and recall of detector.js per field type
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -14,14 +14,14 @@
  * Prints a table per corpus and TAP: one test per card type and corpus,
  * failing below the target (95%) in precision or recall.
  *
- *   node detector-measure.js [--verbose] [--target 0.95]
+ *   node detector-measure.cjs [--verbose] [--target 0.95]
  */
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
-const { launch } = require('./lib/browser');
-const server = require('./lib/server');
+const { launch } = require('./lib/browser.cjs');
+const server = require('./lib/server.cjs');
 
 const HERE = __dirname;
 const DETECTOR = path.resolve(HERE, '../../wallet-client/extension/detector.js');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* fill-test.js: fill.js on our forms in headless Chromium
+/* fill-test.cjs: fill.js on our forms in headless Chromium
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -14,9 +14,9 @@
 'use strict';
 
 const path = require('path');
-const { launch } = require('./lib/browser');
-const server = require('./lib/server');
-const { test, run, assert } = require('./lib/tap');
+const { launch } = require('./lib/browser.cjs');
+const server = require('./lib/server.cjs');
+const { test, run, assert } = require('./lib/tap.cjs');
 
 const EXTENSION = path.resolve(__dirname, '../../wallet-client/extension');
 const CARD = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* extension-test.js: the extension in headless Chromium, with the real host
+/* extension-test.cjs: the extension in headless Chromium, with the real host
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -17,10 +17,10 @@ const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { launchWithExtension } = require('./lib/browser');
-const server = require('./lib/server');
-const { WalletPeer } = require('./lib/wallet-peer');
-const { test, run, assert } = require('./lib/tap');
+const { launchWithExtension } = require('./lib/browser.cjs');
+const server = require('./lib/server.cjs');
+const { WalletPeer } = require('./lib/wallet-peer.cjs');
+const { test, run, assert } = require('./lib/tap.cjs');
 
 const EXTENSION = path.resolve(__dirname, '../../wallet-client/extension');
 const HOST = process.env.ONEPIN_WALLET_HOST;
@@ -78,7 +78,7 @@ async function keep(page, name) {
   if (!dir)
     return;
   fs.mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `extension-${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
 
 async function cardValues(page) {
