@@ -34,6 +34,13 @@ typedef struct
   gint64   lockout_seconds;
   gint     failures_per_minute;
 
+  /* [bank]: the financial system (onepin-bank); no url, no connector */
+  char    *bank_url;
+  char    *bank_api_key_file;
+  char    *bank_callback_secret_file;
+  char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
+  gint     bank_timeout;         /* seconds */
+
   /* [smtp]: e-mail through an SMTP server; off without a url */
   char    *smtp_url;             /* smtp://host:port or smtps://host:port */
   char    *smtp_from;            /* envelope sender and From: address */
