@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "onepin-crypto.h"
 #include "onepin-json.h"
 
 #define CONNECT_TIMEOUT 10
@@ -51,12 +52,14 @@ gw_transport_init (void)
     }
 }
 
-/* A password or key kept in a file of its own: whitespace around it is
- * dropped, and the file must not be readable by others. */
+/* The SMTP password, kept in a file of its own: whitespace around it is
+ * dropped, and the file must not be readable by others. Unlike the keys
+ * onepin makes (onepin_secret_file_load), a mail provider's password may be
+ * short or hold spaces. */
 static char *
-read_secret_file (const char  *path,
-                  const char  *what,
-                  GError     **error)
+read_password_file (const char  *path,
+                    const char  *what,
+                    GError     **error)
 {
   g_autofree char *contents = NULL;
   struct stat st;
@@ -172,8 +175,8 @@ gw_smtp_new (const GwConfig  *config,
   if (config->smtp_username != NULL)
     {
       self->username = g_strdup (config->smtp_username);
-      self->password = read_secret_file (config->smtp_password_file, "[smtp] password_file",
-                                         error);
+      self->password = read_password_file (config->smtp_password_file, "[smtp] password_file",
+                                           error);
       if (self->password == NULL)
         return NULL;
     }
@@ -293,7 +296,7 @@ gw_sms_new (const GwConfig  *config,
   self = g_new0 (GwSms, 1);
   self->url = g_strdup (config->sms_url);
   self->ca_file = g_strdup (config->sms_ca_file);
-  key = read_secret_file (config->sms_key_file, "[sms] key_file", error);
+  key = onepin_secret_file_load (config->sms_key_file, error);
   if (key == NULL)
     return NULL;
   self->authorization = g_strconcat ("Authorization: Bearer ", key, NULL);

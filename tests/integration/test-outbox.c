@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "onepin-test-bank.h"
 #include "onepin-test-gateway.h"
 #include "onepin-test-sms.h"
 #include "onepin-test-smtp.h"
@@ -370,6 +371,46 @@ test_receipt_sms (void)
   g_assert_cmpint (((Row *) g_ptr_array_index (rows, 1))->attempts, ==, 3);
   g_assert_true (((Row *) g_ptr_array_index (rows, 1))->delivered);
   fixture_stop (&f);
+}
+
+/* The same through onepin-bank's SMS sink, the development SMS provider. */
+static void
+test_receipt_sms_bank (void)
+{
+  OtBank *bank = ot_bank_start (NULL);
+  g_autofree char *key_file = g_build_filename (ot_bank_data_dir (bank), "sms.key", NULL);
+  g_autofree char *config = g_strdup_printf ("[sms]\nurl=%s/v1/sms\nkey_file=%s\n" OUTBOX_CONFIG,
+                                             ot_bank_url (bank), key_file);
+  OtGateway *gw = ot_gateway_start (config, FALSE);
+  g_autofree char *merchant_key = NULL;
+  g_autofree char *merchant = ot_create_merchant (gw, "Mall & Co", &merchant_key);
+  g_autoptr(OtCard) card = card_with_profile (gw, "\"phone\":\"010-2222-3333\","
+                                                  "\"receipts\":\"sms\"");
+  g_autoptr(JsonObject) payment = ot_pay (gw, merchant_key, card->number, PASSWORD, 7000, TRUE);
+  gint64 deadline = g_get_monotonic_time () + MAIL_TIMEOUT * G_USEC_PER_SEC;
+  JsonArray *data = NULL;
+  OtResponse *r = NULL;
+  const char *text;
+
+  for (;;)
+    {
+      g_clear_pointer (&r, ot_response_free);
+      r = ot_bank_request (bank, "GET", "/v1/sms?to=01022223333", ot_bank_sms_key (bank), NULL,
+                           NULL);
+      ot_assert_status (r, 200);
+      data = ot_json_array (ot_response_object (r), "data");
+      if (json_array_get_length (data) > 0 || g_get_monotonic_time () > deadline)
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpuint (json_array_get_length (data), ==, 1);
+  text = ot_json_string (json_array_get_object_element (data, 0), "text");
+  g_assert_true (g_str_has_prefix (text, "[onepin] Mall & Co 7,000원 결제, 잔액 43,000원"));
+  assert_lacks (text, card->number);
+  ot_response_free (r);
+
+  ot_gateway_stop (gw);
+  ot_bank_stop (bank);
 }
 
 /* POST /v1/cards/profile */
@@ -748,6 +789,7 @@ main (int   argc,
   g_test_add_func ("/outbox/receipt/email", test_receipt_email);
   g_test_add_func ("/outbox/receipt/rules", test_receipt_rules);
   g_test_add_func ("/outbox/receipt/sms", test_receipt_sms);
+  g_test_add_func ("/outbox/receipt/sms-bank", test_receipt_sms_bank);
   g_test_add_func ("/outbox/profile", test_profile);
   g_test_add_func ("/outbox/smtp-down", test_smtp_down);
   g_test_add_func ("/outbox/gateway-restart", test_gateway_restart);
