@@ -298,7 +298,7 @@ gw_sms_new (const GwConfig  *config,
   self->ca_file = g_strdup (config->sms_ca_file);
   key = onepin_secret_file_load (config->sms_key_file, error);
   if (key == NULL)
-    return NULL;
+    return g_prefix_error (error, "[sms] key_file: "), NULL;
   self->authorization = g_strconcat ("Authorization: Bearer ", key, NULL);
   wipe (key);
   self->curl = new_handle (error);
