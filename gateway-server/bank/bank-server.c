@@ -91,6 +91,12 @@ bank_server_get_config (BankServer *self)
   return self->config;
 }
 
+SoupServer *
+bank_server_get_soup (BankServer *self)
+{
+  return self->soup;
+}
+
 gint64
 bank_server_now (BankServer *self)
 {
@@ -610,7 +616,24 @@ bank_server_new (const BankConfig *config,
   self->keys = keys;
   self->store = store;
   self->callbacks = bank_callbacks_new (store, keys->callback);
+  self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
+  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   return self;
+}
+
+gboolean
+bank_server_accept (BankServer         *self,
+                    GSocketConnection  *connection,
+                    GError            **error)
+{
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, error);
+  g_autoptr(GSocketAddress) remote = NULL;
+
+  if (local == NULL ||
+      !(remote = g_socket_connection_get_remote_address (connection, error)))
+    return FALSE;
+  return soup_server_accept_iostream (self->soup, G_IO_STREAM (connection), local, remote,
+                                      error);
 }
 
 char *
@@ -631,8 +654,6 @@ bank_server_listen (BankServer  *self,
   if (address == NULL)
     return NULL;
 
-  self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
-  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   if (!soup_server_listen (self->soup, address, 0, error))
     return NULL;
 

@@ -37,5 +37,9 @@ BankServer  *bank_server_new      (const BankConfig  *config,
 /* Listens and returns the URL, e.g. "http://127.0.0.1:8081". */
 char        *bank_server_listen   (BankServer        *self,
                                    GError           **error);
+/* Serves one connection that is already open (the fuzz harness's). */
+gboolean     bank_server_accept   (BankServer        *self,
+                                   GSocketConnection *connection,
+                                   GError           **error);
 
 G_END_DECLS
