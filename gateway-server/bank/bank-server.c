@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define MAX_BODY (64 * 1024)
+#define TOO_LARGE "onepin-bank-body-too-large"   /* set on a message whose body was dropped */
 #define JSON_TYPE "application/json; charset=utf-8"
 
 typedef enum
@@ -500,7 +501,7 @@ read_body (BankRequest *request)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
 
-  if (body->length > MAX_BODY)
+  if (body->length > MAX_BODY || g_object_get_data (G_OBJECT (request->msg), TOO_LARGE))
     {
       bank_reply_error (request, 413, "invalid_request_error", "body_too_large", NULL,
                         "The request body is larger than 64 KB.");
@@ -567,6 +568,58 @@ handle_request (SoupServer        *soup,
   send_reply (request);
 }
 
+/* Bodies over MAX_BODY are refused, and never held in memory on the way:
+ * libsoup reads a request's whole body before the handler runs. */
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              gpointer           user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (body->length <= MAX_BODY)
+    return;
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  g_object_set_data (G_OBJECT (msg), TOO_LARGE, GINT_TO_POINTER (TRUE));
+}
+
+/* Runs once the headers are read, before the body. A length we refuse
+ * anyway is answered here: the body is then read and dropped (or, if the
+ * client waits for "100 Continue", never sent). A body of unknown length
+ * is counted as it comes. */
+static void
+handle_early (SoupServer        *soup,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+  BankRequest request = { .server = user_data, .msg = msg };
+  gsize len;
+
+  if (encoding == SOUP_ENCODING_NONE ||
+      (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+       soup_message_headers_get_content_length (headers) <= MAX_BODY))
+    return;
+  if (encoding != SOUP_ENCODING_CONTENT_LENGTH)
+    {
+      g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+      return;
+    }
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  bank_reply_error (&request, 413, "invalid_request_error", "body_too_large", NULL,
+                    "The request body is larger than 64 KB.");
+  len = strlen (request.reply);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, request.status, NULL);
+  soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&request.reply), len);
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static void
@@ -617,6 +670,7 @@ bank_server_new (const BankConfig *config,
   self->store = store;
   self->callbacks = bank_callbacks_new (store, keys->callback);
   self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
+  soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   return self;
 }

@@ -768,6 +768,137 @@ test_api_errors (void)
   ot_assert_error (missing, 404, "invalid_request_error", "resource_missing");
 }
 
+/* Opens a connection to the bank and sends @head, then @body_len bytes of
+ * body (in chunked encoding with @chunked); returns what came back within
+ * @seconds, the response's head and as much body as arrived. */
+static char *
+raw_exchange (const char *head,
+              gsize       body_len,
+              gboolean    chunked,
+              guint       seconds)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) answer = g_string_new (NULL);
+  g_autoptr(GUri) uri = g_uri_parse (ot_bank_url (bank), G_URI_FLAGS_NONE, NULL);
+  g_autofree char *block = g_strnfill (1024 * 1024, ' ');
+  GOutputStream *out;
+  GSocket *socket;
+  gint64 deadline;
+
+  connection = g_socket_client_connect_to_host (client, g_uri_get_host (uri),
+                                                g_uri_get_port (uri), NULL, &error);
+  g_assert_no_error (error);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_assert_true (g_output_stream_write_all (out, head, strlen (head), NULL, NULL, &error));
+  for (gsize sent = 0; sent < body_len; sent += 1024 * 1024)
+    {
+      gsize n = MIN (body_len - sent, 1024 * 1024);
+      g_autofree char *size = g_strdup_printf ("%" G_GSIZE_MODIFIER "x\r\n", n);
+
+      if (chunked)
+        g_output_stream_write_all (out, size, strlen (size), NULL, NULL, &error);
+      g_output_stream_write_all (out, block, n, NULL, NULL, &error);
+      if (chunked)
+        g_output_stream_write_all (out, "\r\n", 2, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  if (chunked)
+    g_assert_true (g_output_stream_write_all (out, "0\r\n\r\n", 5, NULL, NULL, &error));
+
+  socket = g_socket_connection_get_socket (connection);
+  g_socket_set_blocking (socket, FALSE);
+  deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline && strstr (answer->str, "\r\n\r\n{") == NULL)
+    {
+      char buf[4096];
+      gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, NULL);
+
+      if (n == 0)
+        break;
+      if (n > 0)
+        g_string_append_len (answer, buf, n);
+      else
+        g_usleep (10000);
+    }
+  g_usleep (100000);
+  while (TRUE)
+    {
+      char buf[4096];
+      gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, NULL);
+
+      if (n <= 0)
+        break;
+      g_string_append_len (answer, buf, n);
+    }
+  return g_string_free (g_steal_pointer (&answer), FALSE);
+}
+
+/* The most memory the bank's process has held, in KiB. */
+static gint64
+bank_peak_kib (void)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) ot_bank_pid (bank));
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
+  line = strstr (status, "VmHWM:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + 6, NULL, 10);
+}
+
+static void
+assert_too_large (const char *answer)
+{
+  if (!g_str_has_prefix (answer, "HTTP/1.1 413 ") ||
+      strstr (answer, "\"code\":\"body_too_large\"") == NULL)
+    g_error ("expected a 413 body_too_large, got: %.300s", answer);
+}
+
+/* A body larger than the bank takes is refused, and never held in memory
+ * on its way in: declared too long, of unknown length, or waiting for
+ * "100 Continue" (answered at once, before any body). */
+static void
+test_api_body_limits (void)
+{
+  const gsize body_len = 48 * 1024 * 1024;
+  g_autofree char *declared = g_strdup_printf ("POST /v1/charges HTTP/1.1\r\nHost: bank\r\n"
+                                               "Authorization: Bearer %s\r\n"
+                                               "Idempotency-Key: huge\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n",
+                                               ot_bank_api_key (bank), body_len);
+  g_autofree char *chunked = g_strdup_printf ("POST /v1/sms HTTP/1.1\r\nHost: bank\r\n"
+                                              "Authorization: Bearer %s\r\n"
+                                              "Transfer-Encoding: chunked\r\n\r\n",
+                                              ot_bank_sms_key (bank));
+  g_autofree char *waiting = g_strdup_printf ("POST /v1/charges HTTP/1.1\r\nHost: bank\r\n"
+                                              "Authorization: Bearer %s\r\n"
+                                              "Idempotency-Key: waits\r\nExpect: 100-continue\r\n"
+                                              "Content-Length: 10000000000\r\n\r\n",
+                                              ot_bank_api_key (bank));
+  g_autofree char *spaces = g_strnfill (70 * 1024, ' ');
+  gint64 before = bank_peak_kib ();
+  g_autofree char *answer = NULL;
+  g_autoptr(OtResponse) big = NULL;
+
+  answer = raw_exchange (declared, body_len, FALSE, 20);
+  assert_too_large (answer);
+  g_clear_pointer (&answer, g_free);
+  answer = raw_exchange (chunked, body_len, TRUE, 20);
+  assert_too_large (answer);
+  g_clear_pointer (&answer, g_free);
+  g_assert_cmpint (bank_peak_kib () - before, <, 16 * 1024);
+
+  answer = raw_exchange (waiting, 0, FALSE, 3);
+  assert_too_large (answer);
+  big = ot_bank_request (bank, "POST", "/v1/sms", ot_bank_sms_key (bank), NULL, spaces);
+  ot_assert_status (big, 413);
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (big), "error"), "code"),
+                   ==, "body_too_large");
+}
+
 /* The bank keeps no card number or password, in its files or its log. */
 static void
 test_no_secrets_kept (void)
@@ -926,6 +1057,7 @@ main (int   argc,
   g_test_add_func ("/bank/transfer/void", test_transfer_void);
   g_test_add_func ("/bank/transfer/expires", test_transfer_expires);
   g_test_add_func ("/bank/api/errors", test_api_errors);
+  g_test_add_func ("/bank/api/body-limits", test_api_body_limits);
   g_test_add_func ("/bank/sms", test_sms);
   g_test_add_func ("/bank/gateway/config", test_gateway_config);
   /* Last, after every test put card numbers and passwords through. */

@@ -250,6 +250,14 @@ ot_bank_restart (OtBank *bank)
   spawn (bank);
 }
 
+GPid
+ot_bank_pid (OtBank *bank)
+{
+  const char *id = bank->proc ? g_subprocess_get_identifier (bank->proc) : NULL;
+
+  return id != NULL ? (GPid) g_ascii_strtoll (id, NULL, 10) : 0;
+}
+
 const char *
 ot_bank_url (OtBank *bank)
 {

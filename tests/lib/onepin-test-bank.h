@@ -47,6 +47,8 @@ const char  *ot_bank_api_key               (OtBank      *bank);
 const char  *ot_bank_sms_key               (OtBank      *bank);
 const char  *ot_bank_api_key_path          (OtBank      *bank);
 const char  *ot_bank_callback_secret_path  (OtBank      *bank);
+/* The running bank's process id, 0 when it is not running. */
+GPid         ot_bank_pid                   (OtBank      *bank);
 
 /* A blocking request to the bank; @bearer, @idempotency_key and @body may
  * be NULL. Fails the test if no HTTP answer comes. */
