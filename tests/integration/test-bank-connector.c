@@ -97,6 +97,31 @@ wait_received (guint count,
     g_error ("expected %u callbacks within %u s, got %u", count, seconds, received->len);
 }
 
+/* Runs the main loop for @usec microseconds. */
+static void
+run_for (gint64 usec)
+{
+  gint64 until = g_get_monotonic_time () + usec;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+}
+
+/* A connector to the bank at @url (the real bank's key files), giving up on
+ * each call after @timeout seconds. */
+static GwConnector *
+connector_to (const char *url,
+              guint       timeout)
+{
+  g_autoptr(GError) error = NULL;
+  GwConnector *c = GW_CONNECTOR (gw_connector_bank_new (url, ot_bank_api_key_path (bank),
+                                                        ot_bank_callback_secret_path (bank),
+                                                        timeout, &error));
+
+  g_assert_no_error (error);
+  return c;
+}
+
 /* ---- calling the connector synchronously -------------------------------- */
 
 typedef GwChargeResult *(*Finish) (GwConnector   *self,
@@ -413,15 +438,10 @@ test_connection_cut (void)
   g_autoptr(GAsyncResult) slot = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GwChargeResult) result = NULL;
-  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
 
-  patient = GW_CONNECTOR (gw_connector_bank_new (ot_bank_url (bank), ot_bank_api_key_path (bank),
-                                                 ot_bank_callback_secret_path (bank), 30,
-                                                 &error));
-  g_assert_no_error (error);
+  patient = connector_to (ot_bank_url (bank), 30);
   gw_connector_charge_async (patient, &request, NULL, on_done, &slot);
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  run_for (G_USEC_PER_SEC / 2);
   g_assert_null (slot);
   ot_bank_kill (bank);
   while (slot == NULL)
@@ -434,6 +454,246 @@ test_connection_cut (void)
   result = query (key, &error);
   g_assert_no_error (error);
   g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+}
+
+/* ---- a misbehaving bank ------------------------------------------------- */
+
+typedef enum
+{
+  EVIL_TRICKLE,          /* a status line, then a byte of header every 200 ms, forever */
+  EVIL_HUGE,             /* 200 with a 100 MB body, as fast as it goes */
+} EvilMode;
+
+typedef struct
+{
+  GSocket  *listener;
+  EvilMode  mode;
+  GThread  *thread;
+} Evil;
+
+/* One connection, served on a thread of its own with blocking sockets: it
+ * reads the request's head, then misbehaves until the client goes away. */
+static gpointer
+evil_serve (gpointer data)
+{
+  Evil *evil = data;
+  g_autoptr(GSocket) socket = g_socket_accept (evil->listener, NULL, NULL);
+  g_autoptr(GString) head = g_string_new (NULL);
+  g_autofree char *block = g_strnfill (1024 * 1024, ' ');
+  const char *start = evil->mode == EVIL_TRICKLE
+                        ? "HTTP/1.1 200 OK\r\n"
+                        : "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 104857600\r\n\r\n{\"id\":\"";
+
+  if (socket == NULL)
+    return NULL;
+  while (strstr (head->str, "\r\n\r\n") == NULL)
+    {
+      char buf[1024];
+      gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, NULL);
+
+      if (n <= 0)
+        return NULL;
+      g_string_append_len (head, buf, n);
+    }
+  if (g_socket_send (socket, start, strlen (start), NULL, NULL) < 0)
+    return NULL;
+  for (guint i = 0; i < 100; i++)
+    {
+      if (evil->mode == EVIL_TRICKLE)
+        g_usleep (200 * 1000);
+      if (g_socket_send (socket, evil->mode == EVIL_TRICKLE ? "X" : block,
+                         evil->mode == EVIL_TRICKLE ? 1 : 1024 * 1024, NULL, NULL) < 0)
+        break;
+    }
+  return NULL;
+}
+
+static Evil *
+evil_start (EvilMode mode)
+{
+  Evil *evil = g_new0 (Evil, 1);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GError) error = NULL;
+
+  evil->mode = mode;
+  evil->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (evil->listener, address, TRUE, &error));
+  g_assert_true (g_socket_listen (evil->listener, &error));
+  evil->thread = g_thread_new ("evil-bank", evil_serve, evil);
+  return evil;
+}
+
+static char *
+evil_url (Evil *evil)
+{
+  g_autoptr(GSocketAddress) address = g_socket_get_local_address (evil->listener, NULL);
+
+  return g_strdup_printf ("http://127.0.0.1:%u",
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
+
+static void
+evil_stop (Evil *evil)
+{
+  /* libsoup closes a connection it gave up on from the main loop. */
+  run_for (G_USEC_PER_SEC / 2);
+  g_socket_close (evil->listener, NULL);
+  g_thread_join (evil->thread);
+  g_object_unref (evil->listener);
+  g_free (evil);
+}
+
+/* A connector to @evil, with the real bank's key files. */
+static GwConnector *
+evil_connector (Evil  *evil,
+                guint  timeout)
+{
+  g_autofree char *url = evil_url (evil);
+
+  return connector_to (url, timeout);
+}
+
+/* Runs the main loop until @slot is set, at most @seconds. */
+static void
+wait_slot (GAsyncResult **slot,
+           guint          seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  while (*slot == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  if (*slot == NULL)
+    g_error ("the connector's call did not finish within %u s", seconds);
+}
+
+/* Charges through a connector to a bank misbehaving in @mode; the outcome
+ * must be unknown. Returns how long the call took, in microseconds. */
+static gint64
+evil_charge (EvilMode mode,
+             guint    timeout)
+{
+  g_autofree char *key = new_key ("evil");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 1000);
+  Evil *evil = evil_start (mode);
+  g_autoptr(GwConnector) c = evil_connector (evil, timeout);
+  g_autoptr(GAsyncResult) slot = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  gint64 took;
+
+  gw_connector_charge_async (c, &request, NULL, on_done, &slot);
+  wait_slot (&slot, timeout + 5);
+  took = g_get_monotonic_time () - start;
+  g_assert_null (gw_connector_charge_finish (c, slot, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_object (&slot);
+  g_clear_object (&c);
+  evil_stop (evil);
+  return took;
+}
+
+/* The timeout bounds the whole call, not each wait for a byte: a bank that
+ * keeps the connection busy byte by byte is unknown after it. */
+static void
+test_trickle_deadline (void)
+{
+  g_assert_cmpint (evil_charge (EVIL_TRICKLE, 1), <, 3 * G_USEC_PER_SEC);
+}
+
+/* The most memory this process has held, in KiB. */
+static gint64
+own_peak_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "VmHWM:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + 6, NULL, 10);
+}
+
+/* A reply far larger than any the bank sends is not read to its end. */
+static void
+test_huge_reply (void)
+{
+  gint64 before = own_peak_kib ();
+
+  evil_charge (EVIL_HUGE, 10);
+  g_assert_cmpint (own_peak_kib () - before, <, 16 * 1024);
+}
+
+/* The caller giving up does not make the outcome known: the request may
+ * have reached the bank. */
+static void
+test_cancelled (void)
+{
+  g_autofree char *key = new_key ("cancelled");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 2000);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) slot = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) found = NULL;
+
+  gw_connector_charge_async (connector, &request, cancellable, on_done, &slot);
+  run_for (G_USEC_PER_SEC / 4);
+  g_cancellable_cancel (cancellable);
+  wait_slot (&slot, 2);
+  g_assert_null (gw_connector_charge_finish (connector, slot, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  found = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->status, ==, GW_CHARGE_APPROVED);
+}
+
+/* At a stop, the calls in flight end at once as unknown (the charge may
+ * have happened; the caller records that and queries after the restart),
+ * and new calls are refused without being sent. */
+static void
+test_shutdown (void)
+{
+  g_autofree char *key = new_key ("stop");
+  g_autofree char *later_key = new_key ("after-stop");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 3000);
+  GwChargeRequest later = card_request (later_key, OT_BANK_CARD_APPROVE, 3000);
+  g_autoptr(GwConnector) patient = NULL;
+  g_autoptr(GAsyncResult) slot = NULL;
+  g_autoptr(GAsyncResult) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) found = NULL;
+  gint64 start;
+
+  patient = connector_to (ot_bank_url (bank), 30);
+  gw_connector_charge_async (patient, &request, NULL, on_done, &slot);
+  run_for (G_USEC_PER_SEC / 2);
+  g_assert_null (slot);
+
+  start = g_get_monotonic_time ();
+  gw_connector_shutdown (patient);
+  g_assert_nonnull (slot);               /* its callback ran before shutdown returned */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_assert_null (gw_connector_charge_finish (patient, slot, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  gw_connector_charge_async (patient, &later, NULL, on_done, &refused);
+  wait_slot (&refused, 1);
+  g_assert_null (gw_connector_charge_finish (patient, refused, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  g_assert_null (query (later_key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* What the caller does after its restart: ask. */
+  found = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->status, ==, GW_CHARGE_APPROVED);
 }
 
 /* ---- void --------------------------------------------------------------- */
@@ -1026,7 +1286,6 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *default_callback = NULL;
   const char *args[] = { "--slow-seconds", SLOW_SECONDS, "--callback-url", NULL, NULL };
   int status;
@@ -1037,11 +1296,7 @@ main (int   argc,
   default_callback = g_strconcat (receiver_url, "/default", NULL);
   args[3] = default_callback;
   bank = ot_bank_start (args);
-  connector = GW_CONNECTOR (gw_connector_bank_new (ot_bank_url (bank),
-                                                   ot_bank_api_key_path (bank),
-                                                   ot_bank_callback_secret_path (bank),
-                                                   CONNECTOR_TIMEOUT, &error));
-  g_assert_no_error (error);
+  connector = connector_to (ot_bank_url (bank), CONNECTOR_TIMEOUT);
 
   g_test_add_func ("/bank/card/approve", test_card_approve);
   g_test_add_func ("/bank/card/declines", test_card_declines);
@@ -1051,6 +1306,10 @@ main (int   argc,
   g_test_add_func ("/bank/query-unknown", test_query_unknown);
   g_test_add_func ("/bank/down", test_bank_down);
   g_test_add_func ("/bank/connection-cut", test_connection_cut);
+  g_test_add_func ("/bank/trickle-deadline", test_trickle_deadline);
+  g_test_add_func ("/bank/huge-reply", test_huge_reply);
+  g_test_add_func ("/bank/cancelled", test_cancelled);
+  g_test_add_func ("/bank/shutdown", test_shutdown);
   g_test_add_func ("/bank/void", test_void);
   g_test_add_func ("/bank/payout", test_payout);
   g_test_add_func ("/bank/transfer/deposit-callback", test_transfer_deposit);
