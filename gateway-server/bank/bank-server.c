@@ -585,7 +585,7 @@ on_got_chunk (SoupServerMessage *msg,
 }
 
 /* Runs once the headers are read, before the body. A length we refuse
- * anyway is answered here: the body is then read and dropped (or, if the
+ * anyway (too long, or negative) is answered here: the body is then read and dropped (or, if the
  * client waits for "100 Continue", never sent). A body of unknown length
  * is counted as it comes. */
 static void
@@ -597,12 +597,12 @@ handle_early (SoupServer        *soup,
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+  goffset length = soup_message_headers_get_content_length (headers);
   BankRequest request = { .server = user_data, .msg = msg };
   gsize len;
 
   if (encoding == SOUP_ENCODING_NONE ||
-      (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
-       soup_message_headers_get_content_length (headers) <= MAX_BODY))
+      (encoding == SOUP_ENCODING_CONTENT_LENGTH && length >= 0 && length <= MAX_BODY))
     return;
   if (encoding != SOUP_ENCODING_CONTENT_LENGTH)
     {
@@ -610,8 +610,13 @@ handle_early (SoupServer        *soup,
       return;
     }
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
-  bank_reply_error (&request, 413, "invalid_request_error", "body_too_large", NULL,
-                    "The request body is larger than 64 KB.");
+  /* libsoup 3.2 takes a negative Content-Length and reads no body. */
+  if (length < 0)
+    bank_reply_error (&request, 400, "invalid_request_error", "body_invalid", NULL,
+                      "Content-Length must be a length.");
+  else
+    bank_reply_error (&request, 413, "invalid_request_error", "body_too_large", NULL,
+                      "The request body is larger than 64 KB.");
   len = strlen (request.reply);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                 "Cache-Control", "no-store");
