@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gw-config.h"
+#include "gw-transport.h"
 
 /* Loads @text as a configuration file and validates it. */
 static gboolean
@@ -66,11 +67,64 @@ test_smtp_auth_needs_tls (void)
   }
 }
 
+/* A GwSmtp with AUTH whose password is in @path. */
+static GwSmtp *
+smtp_with_password_file (const char  *path,
+                         GError     **error)
+{
+  g_autoptr(GwConfig) config = gw_config_new ();
+
+  config->smtp_url = g_strdup ("smtps://mail.example:465");
+  config->smtp_from = g_strdup ("r@onepin.test");
+  config->smtp_username = g_strdup ("onepin");
+  config->smtp_password_file = g_strdup (path);
+  return gw_smtp_new (config, error);
+}
+
+/* The password file is read like the keys: the file itself (no symlink),
+ * checked on the descriptor that is read, private to its owner. */
+static void
+test_smtp_password_file (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-config-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "smtp.password", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.password", NULL);
+  g_autoptr(GError) error = NULL;
+  GwSmtp *smtp;
+
+  gw_transport_init ();
+  g_assert_true (g_file_set_contents (path, "  correct horse battery  \n", -1, NULL));
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  smtp = smtp_with_password_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (smtp);
+  gw_smtp_free (smtp);
+
+  g_assert_cmpint (symlink (path, link), ==, 0);
+  g_assert_null (smtp_with_password_file (link, &error));
+  g_assert_nonnull (strstr (error->message, "[smtp] password_file"));
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_chmod (path, 0640), ==, 0);
+  g_assert_null (smtp_with_password_file (path, &error));
+  g_clear_error (&error);
+
+  g_assert_true (g_file_set_contents (path, "two\nlines\n", -1, NULL));
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  g_assert_null (smtp_with_password_file (path, &error));
+  g_clear_error (&error);
+
+  g_unlink (link);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/config/smtp-auth-needs-tls", test_smtp_auth_needs_tls);
+  g_test_add_func ("/config/smtp-password-file", test_smtp_password_file);
   return g_test_run ();
 }
