@@ -211,6 +211,17 @@ bank_check_body (BankRequest           *request,
   return FALSE;
 }
 
+gboolean
+bank_url_valid (const char *url)
+{
+  g_autoptr(GUri) uri = url ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+  const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  const char *host = uri ? g_uri_get_host (uri) : NULL;
+
+  return scheme != NULL && (g_str_equal (scheme, "http") || g_str_equal (scheme, "https")) &&
+         host != NULL && *host != '\0';
+}
+
 char *
 bank_digits (const char *text,
              gsize       min,

@@ -1015,6 +1015,12 @@ test_api_errors (void)
   g_autoptr(OtResponse) garbage = ot_bank_request (bank, "POST", "/v1/charges",
                                                    ot_bank_api_key (bank), "garbage", "[1,");
   g_autoptr(OtResponse) missing = ot_bank_request (bank, "GET", "/v1/nothing", NULL, NULL, NULL);
+  /* A callback URL without a host could never be delivered to. */
+  g_autoptr(OtResponse) nowhere = ot_bank_request (bank, "POST", "/v1/charges",
+                                                   ot_bank_api_key (bank), "nowhere",
+                                                   "{\"method\": \"transfer\", \"amount\": 100, "
+                                                   "\"currency\": \"krw\", "
+                                                   "\"callback_url\": \"http:///deposits\"}");
 
   ot_assert_error (no_key, 401, "authentication_error", "unauthorized");
   ot_assert_error (sms_key, 401, "authentication_error", "unauthorized");
@@ -1026,6 +1032,7 @@ test_api_errors (void)
   g_assert_cmpstr (ot_response_header (replayed, "Idempotent-Replayed"), ==, "true");
   ot_assert_error (garbage, 400, "invalid_request_error", "body_invalid");
   ot_assert_error (missing, 404, "invalid_request_error", "resource_missing");
+  ot_assert_error (nowhere, 400, "invalid_request_error", "parameter_invalid");
 }
 
 /* Opens a connection to the bank and sends @head, then @body_len bytes of
