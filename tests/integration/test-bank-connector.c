@@ -136,6 +136,19 @@ on_done (GObject      *source,
   *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
+/* Runs the main loop until @slot is set, at most @seconds. */
+static void
+wait_slot (GAsyncResult **slot,
+           guint          seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  while (*slot == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  if (*slot == NULL)
+    g_error ("the connector's call did not finish within %u s", seconds);
+}
+
 static GwChargeResult *
 finish_sync (GAsyncResult **slot,
              Finish         finish,
@@ -377,6 +390,37 @@ test_idempotent_repeat (void)
   g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, before - 7000);
 }
 
+/* The same key sent many times at once (a retry racing the first try):
+ * one debit, and every answer is the first outcome. */
+static void
+test_idempotent_concurrent (void)
+{
+  g_autofree char *key = new_key ("concurrent");
+  GwChargeRequest request = account_request (key, OT_BANK_ACCOUNT_RICH, OT_BANK_ACCOUNT_PASSWORD,
+                                             3000);
+  gint64 before = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  GAsyncResult *slots[8] = { NULL };
+  g_autofree char *reference = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    gw_connector_charge_async (connector, &request, NULL, on_done, &slots[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GwChargeResult) result = NULL;
+
+      wait_slot (&slots[i], 10);
+      result = gw_connector_charge_finish (connector, slots[i], &error);
+      g_clear_object (&slots[i]);
+      g_assert_no_error (error);
+      g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+      if (reference == NULL)
+        reference = g_strdup (result->reference);
+      g_assert_cmpstr (result->reference, ==, reference);
+    }
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, before - 3000);
+}
+
 static void
 test_query_unknown (void)
 {
@@ -557,18 +601,6 @@ evil_connector (Evil  *evil,
   return connector_to (url, timeout);
 }
 
-/* Runs the main loop until @slot is set, at most @seconds. */
-static void
-wait_slot (GAsyncResult **slot,
-           guint          seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-
-  while (*slot == NULL && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
-  if (*slot == NULL)
-    g_error ("the connector's call did not finish within %u s", seconds);
-}
 
 /* Charges through a connector to a bank misbehaving in @mode; the outcome
  * must be unknown. Returns how long the call took, in microseconds. */
@@ -1319,6 +1351,7 @@ main (int   argc,
   g_test_add_func ("/bank/card/timeout-then-query", test_card_timeout);
   g_test_add_func ("/bank/account/debit", test_account_debit);
   g_test_add_func ("/bank/idempotent-repeat", test_idempotent_repeat);
+  g_test_add_func ("/bank/idempotent-concurrent", test_idempotent_concurrent);
   g_test_add_func ("/bank/query-unknown", test_query_unknown);
   g_test_add_func ("/bank/down", test_bank_down);
   g_test_add_func ("/bank/connection-cut", test_connection_cut);
