@@ -275,6 +275,38 @@ test_huge_body (void)
   post_everywhere_expect_400 ("5 MB array", body->str, body->len, 413);
 }
 
+/* The most memory the gateway's process has held, in KiB. */
+static gint64
+gateway_peak_kib (void)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) ot_gateway_pid (gw));
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
+  line = strstr (status, "VmHWM:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + 6, NULL, 10);
+}
+
+/* A body far over the cap is refused without the gateway holding it: it
+ * stops keeping a body the moment it passes 4 MB (before, 48 MB sent made
+ * the gateway hold about twice that). */
+static void
+test_body_not_held (void)
+{
+  const gsize size = 48 * 1024 * 1024;
+  g_autofree char *body = g_malloc (size);
+  gint64 before;
+
+  memset (body, ' ', size);
+  body[size - 2] = '{';
+  body[size - 1] = '}';
+  before = gateway_peak_kib ();
+  post_everywhere_expect_400 ("48 MB of whitespace then {}", body, size, 413);
+  g_assert_cmpint (gateway_peak_kib () - before, <, 24 * 1024);
+}
+
 static void
 test_still_healthy (void)
 {
@@ -310,6 +342,7 @@ main (int   argc,
   g_test_add_func ("/json-suite/deep-arrays", test_deep_arrays);
   g_test_add_func ("/json-suite/deep-objects", test_deep_objects);
   g_test_add_func ("/json-suite/huge-body", test_huge_body);
+  g_test_add_func ("/json-suite/body-not-held", test_body_not_held);
   g_test_add_func ("/json-suite/still-healthy", test_still_healthy);
 
   ret = g_test_run ();
