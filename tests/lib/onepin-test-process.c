@@ -169,3 +169,33 @@ ot_process_wait_exit (OtProcess *p,
     ot_process_fail (p, "died of signal %d instead of exiting 0", WTERMSIG (status));
   ot_process_fail (p, "exited with status %d instead of 0", WEXITSTATUS (status));
 }
+
+gint64
+ot_peak_kib (GPid pid)
+{
+  g_autofree char *path = pid ? g_strdup_printf ("/proc/%d/status", (int) pid)
+                              : g_strdup ("/proc/self/status");
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
+  line = strstr (status, "VmHWM:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + strlen ("VmHWM:"), NULL, 10);
+}
+
+gboolean
+ot_peak_kib_meaningful (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  return FALSE;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return FALSE;
+#else
+  return TRUE;
+#endif
+#else
+  return TRUE;
+#endif
+}

@@ -44,6 +44,11 @@ char     *ot_file_tail               (const char          *path,
                                       gsize                max);
 /* Deletes @path and everything below it. */
 void      ot_rm_rf                   (const char          *path);
+/* The most memory process @pid (0: this one) has held, in KiB (VmHWM). */
+gint64    ot_peak_kib                (GPid                 pid);
+/* FALSE under AddressSanitizer, whose quarantine keeps freed memory: peak
+ * memory then says nothing about what a program holds. */
+gboolean  ot_peak_kib_meaningful     (void);
 /* For GSubprocessLauncher: the child dies with the test process. */
 void      ot_child_setup             (gpointer             user_data);
 

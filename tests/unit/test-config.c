@@ -75,7 +75,6 @@ smtp_with_password_file (const char  *path,
   g_autoptr(GwConfig) config = gw_config_new ();
 
   config->smtp_url = g_strdup ("smtps://mail.example:465");
-  config->smtp_from = g_strdup ("r@onepin.test");
   config->smtp_username = g_strdup ("onepin");
   config->smtp_password_file = g_strdup (path);
   return gw_smtp_new (config, error);
