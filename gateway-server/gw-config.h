@@ -34,6 +34,13 @@ typedef struct
   gint64   lockout_seconds;
   gint     failures_per_minute;
 
+  char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
+  char     wallet_bin_low[11];
+  char     wallet_bin_high[11];
+  gint64   wallet_session_lifetime;
+  gint64   wallet_pbkdf2_iterations;
+  gint     wallet_recovery_interval;
+
   /* [bank]: the financial system (onepin-bank); no url, no connector */
   char    *bank_url;
   char    *bank_api_key_file;
