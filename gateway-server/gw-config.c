@@ -48,6 +48,7 @@ gw_config_free (GwConfig *config)
   g_free (config->bank_api_key_file);
   g_free (config->bank_callback_secret_file);
   g_free (config->bank_callback_url);
+  g_free (config->network_secret_file);
   g_free (config);
 }
 
@@ -120,6 +121,7 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
   load_string (file, "bank", "callback_secret_file", &config->bank_callback_secret_file);
   load_string (file, "bank", "callback_url", &config->bank_callback_url);
+  load_string (file, "network", "secret_file", &config->network_secret_file);
 
   if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||

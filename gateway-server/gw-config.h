@@ -47,6 +47,9 @@ typedef struct
   char    *bank_callback_secret_file;
   char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
   gint     bank_timeout;         /* seconds */
+
+  /* [network]: the card network's issuer endpoint; no secret_file, none */
+  char    *network_secret_file;
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "gw-api-network.h"
 #include "gw-api-wallet.h"
 #include "gw-connector-bank.h"
 #include "gw-keys.h"
@@ -60,7 +61,8 @@ parse_options (int        *argc,
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
     "charge_recovery_interval; [bank] url, api_key_file, callback_secret_file, timeout,\n"
-    "callback_url (the financial system, onepin-bank). Command-line options win\n"
+    "callback_url (the financial system, onepin-bank); [network] secret_file (the\n"
+    "card network's issuer endpoint). Command-line options win\n"
     "over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
@@ -216,6 +218,8 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
+  if (!gw_api_network_start (gw->server, error))
+    return FALSE;
   url = gw_server_listen (gw->server, error);
   if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "gw-api-network.h"
 #include "gw-api-wallet.h"
 
 #define MAX_BODY (4 * 1024 * 1024)
@@ -69,6 +70,8 @@ static const Route routes[] = {
   { "DELETE", "/v1/wallet/funding-sources/{id}", AUTH_WALLET,     FALSE, gw_api_wallet_remove_funding },
   { "POST",   "/v1/wallet/charges",             AUTH_WALLET,      TRUE,  gw_api_wallet_charge },
   { "GET",    "/v1/wallet/history",             AUTH_WALLET,      FALSE, gw_api_wallet_history },
+  /* signed with the network secret, checked by the handler */
+  { "POST",   "/v1/network/messages",           AUTH_NONE,        FALSE, gw_api_network_messages },
 };
 
 typedef struct

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-network-store-sqlite.h"
 #include "gw-wallet-store-sqlite.h"
 
 #define GW_MAX_BATCH 2048
@@ -1621,6 +1622,7 @@ static const struct
   gconstpointer funcs;
 } extensions[] = {
   { "wallet", &gw_wallet_store_sqlite },
+  { "network", &gw_network_store_sqlite },
   { NULL, NULL },
 };
 

@@ -7,13 +7,15 @@
  * reader, the field checks, the canonical form used for idempotency
  * fingerprints, the payment parameter parser (single and batch item),
  * which derives card credentials from the body, and the wallet's profile
- * and funding-source parsers. The same bytes are also read as a bank
+ * and funding-source parsers, and the card network's messages. The same bytes are also read as a bank
  * callback: a signature header (the first line) over a body (the rest), as
  * gw_connector_verify_callback () checks it.
  */
 #include <string.h>
 
 #include "gw-api-wallet.h"
+#include "gw-network.h"
+#include "onepin-iso8583.h"
 #include "gw-server-private.h"
 #include "onepin-signature.h"
 
@@ -75,6 +77,23 @@ parse_wallet (JsonObject *object)
   gw_funding_input_clear (&input);
 }
 
+/* A card network message, as the issuer endpoint reads it, and as the
+ * acquirer reads an answer. */
+static void
+parse_network (JsonObject *object)
+{
+  GwNetworkRequest request;
+  const char *field = NULL;
+
+  if (gw_network_parse (gw_server_get_ledger_config (fuzz_server ()), object, 1795297530,
+                        &request, &field, NULL))
+    g_assert (request.mti[0] != '\0' && request.stan[0] != '\0');
+  else
+    g_assert (field != NULL);
+  gw_network_request_clear (&request);
+  onepin_iso_check (object, TRUE, NULL, NULL);
+}
+
 static void
 verify_signature (const guint8 *data,
                   size_t        size)
@@ -118,5 +137,6 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   parse_payment (object, FALSE);
   parse_payment (object, TRUE);
   parse_wallet (object);
+  parse_network (object);
   return 0;
 }
