@@ -181,21 +181,6 @@ message_done (GwCall  *call,
   gw_call_free (call);
 }
 
-/* Keyed: the body holds a card number and CVC, which an unkeyed hash in
- * the database would give away to a search of the number space. */
-static void
-fingerprint (GwRequest *request)
-{
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
-  g_autofree char *canonical = onepin_json_canonical (node);
-  g_autofree char *text = g_strconcat ("network\n", canonical, NULL);
-
-  onepin_key_hmac (gw_server_get_ledger_config (request->server)->lookup_key, text,
-                   strlen (text), request->fingerprint);
-  memset (canonical, 0, strlen (canonical));
-  memset (text, 0, strlen (text));
-}
-
 static gboolean
 verified (GwRequest    *request,
           NetworkState *state)
@@ -261,7 +246,8 @@ gw_api_network_messages (GwRequest *request)
   g_snprintf (request->scope, sizeof request->scope, "network:%s", message->request.acquirer);
   request->idempotency_key = g_strdup_printf ("%s/%s", message->request.stan,
                                               message->request.transmitted);
-  fingerprint (request);
+  /* The body holds a card number and CVC. */
+  gw_request_keyed_fingerprint (request);
   call = gw_call_new (request, message_apply, message, message_free);
   call->done = message_done;
   gw_call_submit (call);

@@ -28,6 +28,11 @@ gw_config_new (void)
   config->wallet_pbkdf2_iterations = 600000;
   config->wallet_recovery_interval = 60;
   config->bank_timeout = 20;
+  config->webhooks_enabled = TRUE;
+  config->webhooks_poll_interval = 1;
+  config->webhooks_retry_base = 5;
+  config->webhooks_max_attempts = 20;
+  config->webhooks_timeout = 10;
   return config;
 }
 
@@ -49,6 +54,7 @@ gw_config_free (GwConfig *config)
   g_free (config->bank_callback_secret_file);
   g_free (config->bank_callback_url);
   g_free (config->network_secret_file);
+  g_free (config->checkout_page_url);
   g_free (config);
 }
 
@@ -122,6 +128,10 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "bank", "callback_secret_file", &config->bank_callback_secret_file);
   load_string (file, "bank", "callback_url", &config->bank_callback_url);
   load_string (file, "network", "secret_file", &config->network_secret_file);
+  load_string (file, "checkout", "page_url", &config->checkout_page_url);
+  if (g_key_file_has_key (file, "webhooks", "enabled", NULL))
+    config->webhooks_enabled = g_key_file_get_boolean (file, "webhooks", "enabled", NULL);
+  config->webhooks_allow_http = g_key_file_get_boolean (file, "webhooks", "allow_http", NULL);
 
   if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
@@ -136,7 +146,13 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
                  &config->wallet_pbkdf2_iterations, error) ||
       !load_int (file, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error) ||
-      !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error))
+      !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error) ||
+      !load_int (file, "webhooks", "poll_interval", 1, 3600, &config->webhooks_poll_interval,
+                 error) ||
+      !load_int (file, "webhooks", "retry_base", 1, 3600, &config->webhooks_retry_base, error) ||
+      !load_int (file, "webhooks", "max_attempts", 1, 100, &config->webhooks_max_attempts,
+                 error) ||
+      !load_int (file, "webhooks", "timeout", 1, 300, &config->webhooks_timeout, error))
     return FALSE;
 
   config->validity_years = years;
@@ -219,6 +235,16 @@ gw_config_validate (GwConfig  *config,
                                 "[tls] needs both certificate and key"), FALSE;
   if (!validate_bank (config, error))
     return FALSE;
+  if (config->checkout_page_url != NULL)
+    {
+      char *url = config->checkout_page_url;
+
+      while (g_str_has_suffix (url, "/"))
+        url[strlen (url) - 1] = '\0';
+      if (!g_str_has_prefix (url, "http://") && !g_str_has_prefix (url, "https://"))
+        return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                    "[checkout] page_url must be an http(s) URL"), FALSE;
+    }
   if (config->key_file == NULL)
     config->key_file = g_build_filename (config->data_dir, "secret.key", NULL);
   return TRUE;

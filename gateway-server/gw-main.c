@@ -16,6 +16,7 @@
 #include "gw-notify.h"
 #include "gw-server.h"
 #include "gw-store-sqlite.h"
+#include "gw-webhooks.h"
 #include "onepin-shared.h"
 
 #define IDEMPOTENCY_RETENTION (72 * 3600)   /* the contract promises at least 24 h */
@@ -29,6 +30,7 @@ typedef struct
   GwMetrics      *metrics;
   GwServer       *server;
   GwConnector    *connector;
+  GwWebhooks     *webhooks;
   GMainLoop      *loop;
   gboolean        sweeping;
 } Gateway;
@@ -62,7 +64,8 @@ parse_options (int        *argc,
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
     "charge_recovery_interval; [bank] url, api_key_file, callback_secret_file, timeout,\n"
     "callback_url (the financial system, onepin-bank); [network] secret_file (the\n"
-    "card network's issuer endpoint). Command-line options win\n"
+    "card network's issuer endpoint); [checkout] page_url; [webhooks] enabled,\n"
+    "allow_http, poll_interval, retry_base, max_attempts, timeout. Command-line options win\n"
     "over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
@@ -226,6 +229,8 @@ start (Gateway  *gw,
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   gw_api_wallet_start_recovery (gw->server);
+  if (gw->config->webhooks_enabled)
+    gw->webhooks = gw_webhooks_start (gw->server);
   g_unix_signal_add (SIGTERM, on_signal, gw);
   g_unix_signal_add (SIGINT, on_signal, gw);
   return TRUE;
@@ -236,6 +241,7 @@ stop (Gateway *gw)
 {
   if (gw->server != NULL)
     gw_server_drain (gw->server);
+  g_clear_pointer (&gw->webhooks, gw_webhooks_stop);
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);

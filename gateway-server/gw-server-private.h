@@ -74,10 +74,18 @@ void                  gw_server_hash_api_key      (GwServer    *self,
                                                    const char  *key,
                                                    guint8       out[32]);
 
+/* The URL the server listens on, e.g. "http://127.0.0.1:8080", once it does. */
+const char           *gw_server_get_url           (GwServer    *self);
+
 /* Each of these finishes the request and frees it. */
 void      gw_request_reply        (GwRequest   *request,
                                    guint        status,
                                    GString     *body);
+/* Any content (a page, a script); the caller sets headers before. */
+void      gw_request_reply_bytes  (GwRequest   *request,
+                                   guint        status,
+                                   const char  *content_type,
+                                   GBytes      *body);
 void      gw_request_error        (GwRequest   *request,
                                    guint        status,
                                    const char  *type,
@@ -131,6 +139,16 @@ void      gw_json_bool            (GString     *out,
                                    gboolean     value);
 void      gw_json_close           (GString     *out,
                                    char         closer);
+/* A member whose value is JSON already (an object, an array, null). */
+void      gw_json_raw             (GString     *out,
+                                   const char  *name,
+                                   const char  *json);
+
+/* Replaces the request's idempotency fingerprint with one keyed by the
+ * server's lookup key, for bodies that carry a card number, CVC or
+ * password: an unkeyed hash of those in the database would give them away
+ * to a search. */
+void      gw_request_keyed_fingerprint (GwRequest *request);
 
 /* The resources */
 void gw_api_admin_merchants     (GwRequest *request);

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "gw-api-checkout.h"
 #include "gw-api-network.h"
 #include "gw-api-wallet.h"
 
@@ -72,6 +73,17 @@ static const Route routes[] = {
   { "GET",    "/v1/wallet/history",             AUTH_WALLET,      FALSE, gw_api_wallet_history },
   /* signed with the network secret, checked by the handler */
   { "POST",   "/v1/network/messages",           AUTH_NONE,        FALSE, gw_api_network_messages },
+  { "POST",   "/v1/checkout_sessions",          AUTH_MERCHANT,    TRUE,  gw_api_checkout_create },
+  { "GET",    "/v1/checkout_sessions/{id}",     AUTH_MERCHANT,    FALSE, gw_api_checkout_get },
+  { "POST",   "/v1/checkout_sessions/{id}/expire", AUTH_MERCHANT, TRUE,  gw_api_checkout_expire },
+  { "GET",    "/v1/checkout_sessions/{id}/public", AUTH_NONE,     FALSE, gw_api_checkout_public },
+  { "POST",   "/v1/checkout_sessions/{id}/pay", AUTH_CARD_HOLDER, FALSE, gw_api_checkout_pay },
+  { "POST",   "/v1/wallet/checkout",            AUTH_WALLET,      TRUE,  gw_api_checkout_wallet },
+  { "GET",    "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_get },
+  { "POST",   "/v1/webhook_endpoint",           AUTH_MERCHANT,    TRUE,  gw_api_webhook_endpoint_set },
+  { "DELETE", "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_delete },
+  { "GET",    "/pay/assets/{id}",               AUTH_NONE,        FALSE, gw_api_checkout_asset },
+  { "GET",    "/pay/{id}",                      AUTH_NONE,        FALSE, gw_api_checkout_page },
 };
 
 typedef struct
@@ -93,6 +105,7 @@ struct _GwServer
   GwConnector          *connector;
 
   SoupServer           *soup;
+  char                 *url;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
   GHashTable           *in_flight;      /* "scope\nkey" */
   GHashTable           *failures;       /* remote address -> AddressFailures */
@@ -152,6 +165,15 @@ gw_json_close (GString *out,
                char     closer)
 {
   g_string_append_c (out, closer);
+}
+
+void
+gw_json_raw (GString    *out,
+             const char *name,
+             const char *json)
+{
+  json_member (out, name);
+  g_string_append (out, json);
 }
 
 void
@@ -218,6 +240,12 @@ gw_server_get_connector (GwServer *self)
   return self->connector;
 }
 
+const char *
+gw_server_get_url (GwServer *self)
+{
+  return self->url;
+}
+
 void
 gw_server_hash_api_key (GwServer   *self,
                         const char *key,
@@ -270,6 +298,25 @@ gw_request_reply (GwRequest *request,
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
                                     g_string_free (body, FALSE), len);
+  gw_metrics_request (request->server->metrics, request->route, status);
+  log_access (request, status);
+  soup_server_message_unpause (msg);
+  request->server->requests_in_flight--;
+  request_free (request);
+}
+
+void
+gw_request_reply_bytes (GwRequest  *request,
+                        guint       status,
+                        const char *content_type,
+                        GBytes     *body)
+{
+  SoupServerMessage *msg = request->msg;
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_COPY, data, len);
   gw_metrics_request (request->server->metrics, request->route, status);
   log_access (request, status);
   soup_server_message_unpause (msg);
@@ -910,17 +957,37 @@ read_idempotency_key (GwRequest   *request,
   return TRUE;
 }
 
-static void
-fingerprint (GwRequest *request)
+/* What a request's fingerprint covers: its method, route, path id and the
+ * canonical form of its body. */
+static char *
+fingerprint_text (GwRequest *request)
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
   g_autofree char *canonical = onepin_json_canonical (node);
-  g_autofree char *text = g_strconcat (soup_server_message_get_method (request->msg), " ",
-                                       request->route, " ",
-                                       request->path_id ? request->path_id : "", "\n",
-                                       canonical, NULL);
+  char *text = g_strconcat (soup_server_message_get_method (request->msg), " ",
+                            request->route, " ", request->path_id ? request->path_id : "",
+                            "\n", canonical, NULL);
+
+  memset (canonical, 0, strlen (canonical));
+  return text;
+}
+
+static void
+fingerprint (GwRequest *request)
+{
+  g_autofree char *text = fingerprint_text (request);
 
   onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
+}
+
+void
+gw_request_keyed_fingerprint (GwRequest *request)
+{
+  g_autofree char *text = fingerprint_text (request);
+
+  onepin_key_hmac (request->server->ledger->lookup_key, text, strlen (text),
+                   request->fingerprint);
+  memset (text, 0, strlen (text));
 }
 
 /* A body we cannot read is fingerprinted as bytes, so that its refusal is
@@ -1039,6 +1106,7 @@ gw_server_finalize (GObject *object)
 
   g_clear_object (&self->soup);
   g_clear_object (&self->connector);
+  g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->merchants, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
   g_clear_pointer (&self->failures, g_hash_table_unref);
@@ -1148,6 +1216,8 @@ gw_server_listen (GwServer  *self,
   url = g_strdup_printf ("%s://%s:%d", tls ? "https" : "http",
                          g_uri_get_host (uris->data), g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_free (self->url);
+  self->url = g_strdup (url);
   return url;
 }
 

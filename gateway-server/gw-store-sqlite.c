@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-checkout-store-sqlite.h"
 #include "gw-network-store-sqlite.h"
 #include "gw-wallet-store-sqlite.h"
 
@@ -1623,6 +1624,7 @@ static const struct
 } extensions[] = {
   { "wallet", &gw_wallet_store_sqlite },
   { "network", &gw_network_store_sqlite },
+  { "checkout", &gw_checkout_store_sqlite },
   { NULL, NULL },
 };
 

@@ -72,6 +72,13 @@ test_payment_shapes (void)
     "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\","
     "\"email\":\"a@b.c\",\"phone\":\"+\",\"receipt_channel\":\"sms\"}",
     "{\"email\":\"@.\",\"phone\":\"\",\"name\":\"\\u0001\"}",
+    /* checkout sessions and webhook endpoints */
+    "{\"order_id\":\"A-1\",\"amount\":12000,\"currency\":\"krw\",\"items\":[{\"name\":"
+    "\"Tea\",\"quantity\":3,\"amount\":4000}],\"success_url\":\"https://m.example/"
+    "?s={CHECKOUT_SESSION_ID}\",\"expires_in\":600}",
+    "{\"order_id\":\"A\",\"amount\":1,\"currency\":\"krw\",\"items\":[{\"name\":\"x\","
+    "\"quantity\":9223372036854775807,\"amount\":1000000}]}",
+    "{\"url\":\"http://[::1]:80/\",\"cancel_url\":\"https://u:p@h/\"}",
     /* card network messages */
     "{\"mti\":\"0100\",\"2\":\"9420001234567897\",\"3\":\"000000\","
     "\"4\":\"000000012000\",\"7\":\"1121214530\",\"11\":\"000123\",\"14\":\"3111\","

@@ -7,12 +7,14 @@
  * reader, the field checks, the canonical form used for idempotency
  * fingerprints, the payment parameter parser (single and batch item),
  * which derives card credentials from the body, and the wallet's profile
- * and funding-source parsers, and the card network's messages. The same bytes are also read as a bank
+ * and funding-source parsers, the card network's messages, checkout sessions
+ * and webhook endpoint URLs. The same bytes are also read as a bank
  * callback: a signature header (the first line) over a body (the rest), as
  * gw_connector_verify_callback () checks it.
  */
 #include <string.h>
 
+#include "gw-api-checkout.h"
 #include "gw-api-wallet.h"
 #include "gw-network.h"
 #include "onepin-iso8583.h"
@@ -94,6 +96,27 @@ parse_network (JsonObject *object)
   onepin_iso_check (object, TRUE, NULL, NULL);
 }
 
+/* A checkout session's body, as POST /v1/checkout_sessions reads it, and
+ * every string in it as a webhook endpoint. */
+static void
+parse_checkout (JsonObject *object)
+{
+  g_autofree char *items = NULL;
+  const char *code = NULL, *message = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+
+  if (gw_checkout_check_body (object, &items, &code, &message) == NULL)
+    g_assert (items != NULL && items[0] == '[');
+  else
+    g_assert (code != NULL && message != NULL);
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &node))
+    if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+      gw_checkout_webhook_url_ok (json_node_get_string (node), FALSE);
+}
+
 static void
 verify_signature (const guint8 *data,
                   size_t        size)
@@ -138,5 +161,6 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   parse_payment (object, TRUE);
   parse_wallet (object);
   parse_network (object);
+  parse_checkout (object);
   return 0;
 }
