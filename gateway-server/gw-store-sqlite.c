@@ -15,6 +15,8 @@
  */
 #include "gw-store-sqlite-private.h"
 
+#include "gw-orders-store-sqlite.h"
+
 #include <sqlite3.h>
 #include <string.h>
 
@@ -1618,6 +1620,7 @@ static const struct
   const char   *name;
   gconstpointer funcs;
 } extensions[] = {
+  { "orders", &gw_orders_store_sqlite_funcs },
   { NULL, NULL },
 };
 
