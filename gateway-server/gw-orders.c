@@ -506,6 +506,7 @@ step_set (GwOrdersStep *step,
 {
   step->next = next;
   g_strlcpy (step->id, id ? id : "", sizeof step->id);
+  step->amount = 0;
 }
 
 gboolean
@@ -550,6 +551,7 @@ gw_orders_pay_begin (GwTxn                *txn,
   if (!ORDERS (txn, charge_insert, &charge, error) || !ORDERS (txn, order_update, &row, error))
     return FALSE;
   step_set (step, GW_ORDERS_NEXT_CHARGE, charge.id);
+  step->amount = charge.amount;
   return TRUE;
 }
 
@@ -1307,6 +1309,7 @@ gw_orders_recharge_begin (GwTxn                *txn,
     {
       if (g_str_equal (row->status, "processing"))
         step_set (step, GW_ORDERS_NEXT_QUERY, row->charge_id);
+      g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
       return TRUE;
     }
   if (local != NULL)
@@ -1353,6 +1356,8 @@ gw_orders_recharge_begin (GwTxn                *txn,
       !ORDERS (txn, recharge_insert, row, error))
     return FALSE;
   step_set (step, GW_ORDERS_NEXT_CHARGE, recharge->charge.id);
+  step->amount = amount;
+  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
   return TRUE;
 }
 
@@ -1447,6 +1452,7 @@ gw_orders_payout_begin (GwTxn                *txn,
         {
           outcome_init (outcome);
           step_set (step, GW_ORDERS_NEXT_QUERY, row->id);
+          g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
           return TRUE;
         }
       if (local != NULL)
@@ -1480,6 +1486,8 @@ gw_orders_payout_begin (GwTxn                *txn,
       !ORDERS (txn, payout_insert, row, error))
     return FALSE;
   step_set (step, GW_ORDERS_NEXT_PAYOUT, row->id);
+  step->amount = row->amount;
+  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
   return TRUE;
 }
 
@@ -1613,6 +1621,56 @@ gw_orders_promote_batch (GwTxn                *txn,
 {
   return ORDERS (txn, batch_promote, batch_id, add_years (NOW (txn), config->promotional_years),
                  error);
+}
+
+static void
+order_free (gpointer data)
+{
+  gw_order_clear (data);
+  g_free (data);
+}
+
+GPtrArray *
+gw_orders_list (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const char           *starting_after,
+                guint                 limit,
+                gboolean             *cursor_found,
+                GError              **error)
+{
+  g_autoptr(GPtrArray) orders = g_ptr_array_new_with_free_func (order_free);
+  g_autoptr(GPtrArray) rows = NULL;
+  g_auto(GwOrderRow) cursor = { 0 };
+  GError *local = NULL;
+
+  *cursor_found = starting_after == NULL ||
+                  ORDERS (txn, order_get, starting_after, &cursor, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
+  if (!*cursor_found)
+    return g_steal_pointer (&orders);
+  rows = ORDERS (txn, orders_list, cursor.seq, limit, error);
+  if (rows == NULL)
+    return NULL;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      GwOrder *order = g_new0 (GwOrder, 1);
+
+      g_ptr_array_add (orders, order);
+      if (!load_order (txn, config, ((GwOrderRow *) g_ptr_array_index (rows, i))->id, FALSE,
+                       order, error))
+        return NULL;
+    }
+  return g_steal_pointer (&orders);
+}
+
+gboolean
+gw_orders_find_charge (GwTxn        *txn,
+                       const char   *charge_id,
+                       GwChargeRow  *charge,
+                       GError      **error)
+{
+  return ORDERS (txn, charge_get, charge_id, charge, error);
 }
 
 /* The sweep */

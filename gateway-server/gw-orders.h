@@ -141,6 +141,8 @@ typedef struct
 {
   GwOrdersNext next;
   char         id[40];              /* chg_… or po_… */
+  gint64       amount;              /* what to charge or pay out */
+  char         owner_id[40];        /* the recharge or payout it is for */
 } GwOrdersStep;
 
 /* What the request says about the money from outside. The secrets stay
@@ -151,6 +153,22 @@ typedef struct
   gboolean        card_well_formed; /* a 16-digit Luhn number: @card_lookup is set */
   guint8          card_lookup[32];
 } GwFundingCheck;
+
+/* Orders newest first, after order @starting_after (NULL: from the newest);
+ * an array of GwOrder*. @cursor_found tells whether @starting_after exists
+ * (if not, the array is empty). */
+GPtrArray *gw_orders_list        (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *starting_after,
+                                  guint                 limit,
+                                  gboolean             *cursor_found,
+                                  GError              **error);
+
+/* The charge @charge_id, if there is one (a callback names it). */
+gboolean gw_orders_find_charge   (GwTxn                *txn,
+                                  const char           *charge_id,
+                                  GwChargeRow          *charge,
+                                  GError              **error);
 
 /* Work the sweep found: a charge or payout whose outcome is still to learn. */
 typedef struct
