@@ -1617,10 +1617,11 @@ gboolean
 gw_orders_promote_batch (GwTxn                *txn,
                          const GwOrdersConfig *config,
                          const char           *batch_id,
+                         gint64               *expires_at,
                          GError              **error)
 {
-  return ORDERS (txn, batch_promote, batch_id, add_years (NOW (txn), config->promotional_years),
-                 error);
+  *expires_at = add_years (NOW (txn), config->promotional_years);
+  return ORDERS (txn, batch_promote, batch_id, *expires_at, error);
 }
 
 static void

@@ -325,10 +325,11 @@ gboolean gw_orders_verify_payment (GwTxn                *txn,
                                    GError              **error);
 
 /* Promotional cards: a batch just issued becomes promotional, valid for
- * config->promotional_years. */
+ * config->promotional_years (until @expires_at). */
 gboolean gw_orders_promote_batch (GwTxn                *txn,
                                   const GwOrdersConfig *config,
                                   const char           *batch_id,
+                                  gint64               *expires_at,
                                   GError              **error);
 
 /* The sweep: charges and payouts whose outcome is still to learn (last

@@ -107,7 +107,7 @@ apply_issue (GwTxn    *txn,
   if (!gw_ledger_issue_batch (txn, op->config->ledger, batch_id, 1, op->value, "krw", "online",
                               cards, error))
     return FALSE;
-  if (op->promotional && !gw_orders_promote_batch (txn, op->config, batch_id, error))
+  if (op->promotional && !gw_orders_promote_batch (txn, op->config, batch_id, &op->amount, error))
     return FALSE;
   issued = &g_array_index (cards, GwIssuedCard, 0);
   op->number = issued->number;
