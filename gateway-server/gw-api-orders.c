@@ -51,6 +51,32 @@ chars_ok (const char *text,
 #define DIGITS "0123456789"
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_-"
 
+/* A bank account number: 6 to 20 digits, which banks print with dashes. */
+static gboolean
+account_ok (const char *number)
+{
+  gsize digits = 0;
+
+  if (!chars_ok (number, DIGITS "-", 6, 30) || number[0] == '-')
+    return FALSE;
+  for (const char *p = number; *p; p++)
+    digits += g_ascii_isdigit (*p);
+  return digits >= 6 && digits <= 20;
+}
+
+/* The last four digits of an account number account_ok () accepted. */
+static void
+account_last4 (const char *number,
+               char        out[5])
+{
+  gsize n = 4;
+
+  out[4] = '\0';
+  for (const char *p = number + strlen (number); p > number && n > 0; p--)
+    if (g_ascii_isdigit (p[-1]))
+      out[--n] = p[-1];
+}
+
 /* A plain address: what a mail server accepts and a header cannot be
  * broken by (no spaces, quotes or line breaks). */
 static gboolean
@@ -489,7 +515,7 @@ parse_bank_account (GwRequest *request,
   if (!chars_ok (onepin_json_get_string (account, "bank_code", ""), DIGITS, 3, 3))
     return gw_request_bad_param (request, "bank_account.bank_code",
                                  "bank_account.bank_code must be 3 digits."), FALSE;
-  if (!chars_ok (onepin_json_get_string (account, "account_number", ""), DIGITS, 6, 20))
+  if (!account_ok (onepin_json_get_string (account, "account_number", "")))
     return gw_request_bad_param (request, "bank_account.account_number",
                                  "bank_account.account_number must be 6 to 20 digits."), FALSE;
   if (!text_ok (onepin_json_get_string (account, "password", ""), 4, 64))
@@ -1331,9 +1357,10 @@ refund_begin (GwTxn       *txn,
   GwPayout payout = { 0 };
   GwContact contact = { data->email, data->locale };
   GwOrdersOutcome outcome;
-  const char *last4 = data->account_number + strlen (data->account_number) - 4;
+  char last4[5];
   gboolean ok;
 
+  account_last4 (data->account_number, last4);
   ok = gw_orders_payout_begin (txn, orders_config (call->server), &data->credentials,
                                data->bank_code, last4, &contact, &payout, &flow->step, &outcome,
                                error);
@@ -1367,7 +1394,7 @@ gw_api_cards_refund (GwRequest *request)
     return;
   if (!chars_ok (onepin_json_get_string (body, "bank_code", ""), DIGITS, 3, 3))
     return gw_request_bad_param (request, "bank_code", "bank_code must be 3 digits.");
-  if (!chars_ok (onepin_json_get_string (body, "account_number", ""), DIGITS, 6, 20))
+  if (!account_ok (onepin_json_get_string (body, "account_number", "")))
     return gw_request_bad_param (request, "account_number",
                                  "account_number must be 6 to 20 digits.");
   if (!text_ok (onepin_json_get_string (body, "account_holder", ""), 1, 100))
@@ -1510,7 +1537,10 @@ gw_api_bank_deposit (GwRequest *request)
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
   const char *signature = soup_message_headers_get_one (headers, SIGNATURE_HEADER);
   g_autoptr(GBytes) body = g_bytes_new (raw->data, raw->length);
-  ChargeRead read = { onepin_json_get_string (request->body, "idempotency_key", NULL) };
+  JsonNode *data = json_object_get_member (request->body, "data");
+  JsonObject *charge = data && JSON_NODE_HOLDS_OBJECT (data) ? json_node_get_object (data)
+                                                             : request->body;
+  ChargeRead read = { onepin_json_get_string (charge, "idempotency_key", NULL) };
   g_autoptr(GError) error = NULL;
 
   if (connector == NULL)
@@ -1519,15 +1549,17 @@ gw_api_bank_deposit (GwRequest *request)
   if (!gw_connector_verify_callback (connector, body, signature))
     return gw_request_error (request, 401, "authentication_error", "unauthorized", NULL,
                              "The callback's signature does not verify.");
+  /* The body is believed only once signed, and then only for the charge it
+   * names: what became of it, we ask the bank ourselves. */
   if (read.charge_id == NULL || !g_str_has_prefix (read.charge_id, "chg_") ||
       strlen (read.charge_id) >= 40)
-    return gw_request_bad_param (request, "idempotency_key",
-                                 "idempotency_key must name one of our charges (chg_...).");
+    return gw_request_bad_param (request, "data.idempotency_key",
+                                 "The event must name one of our charges (chg_...).");
   if (!gw_store_read (gw_server_get_store (request->server), charge_read, &read, &error))
     return reply_read_error (request, error);
   if (!read.found)
     return gw_request_error (request, 404, "invalid_request_error", "resource_missing",
-                             "idempotency_key", "No such charge.");
+                             "data.idempotency_key", "No such charge.");
   gw_site_deposit_reported (site, request, read.charge_id);
 }
 

@@ -52,7 +52,7 @@ gw_orders_bank_name (const char *bank_code)
     { "037", "전북은행" }, { "039", "경남은행" }, { "045", "새마을금고" },
     { "048", "신협" }, { "071", "우체국" }, { "081", "하나은행" },
     { "088", "신한은행" }, { "089", "케이뱅크" }, { "090", "카카오뱅크" },
-    { "092", "토스뱅크" }, { "099", "onepin sandbox bank" },
+    { "092", "토스뱅크" }, { "990", "onepin Sandbox Bank" },
   };
 
   for (guint i = 0; bank_code != NULL && i < G_N_ELEMENTS (banks); i++)
@@ -69,16 +69,16 @@ gw_orders_decline_code (const char *bank_code)
   static const struct { const char *bank, *ours; } codes[] = {
     { "insufficient_funds", "insufficient_funds" },
     { "expired_card", "expired_card" },
-    { "card_expired", "expired_card" },
+    { "incorrect_number", "incorrect_number" },
     { "incorrect_cvc", "incorrect_cvc" },
     { "invalid_cvc", "incorrect_cvc" },
     { "invalid_account", "invalid_account" },
-    { "account_not_found", "invalid_account" },
-    { "no_such_account", "invalid_account" },
+    { "account_invalid", "invalid_account" },
     { "account_closed", "invalid_account" },
+    { "no_such_account", "invalid_account" },
+    { "account_locked", "account_locked" },
     { "incorrect_password", "incorrect_password" },
-    { "invalid_password", "incorrect_password" },
-    { "wrong_password", "incorrect_password" },
+    { "invalid_credentials", "incorrect_password" },  /* onepin-bank: account number or password */
   };
 
   for (guint i = 0; bank_code != NULL && i < G_N_ELEMENTS (codes); i++)
