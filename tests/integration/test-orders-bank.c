@@ -28,6 +28,13 @@
 
 static OtBank *bank;
 static OtGateway *gw;
+static GPtrArray *secrets;        /* what must appear in no log and no data file */
+
+static void
+secret (const char *value)
+{
+  g_ptr_array_add (secrets, g_strdup (value));
+}
 
 static const char buyer[] =
   "{\"name\": \"홍길동\", \"phone\": \"010-1234-5678\", \"email\": \"hong@example.com\","
@@ -60,6 +67,7 @@ new_order (OtGateway  *on,
   ot_assert_status (r, 200);
   order.id = g_strdup (ot_json_string (ot_response_object (r), "id"));
   order.token = g_strdup (ot_json_string (ot_response_object (r), "access_token"));
+  secret (order.token);
   return order;
 }
 
@@ -123,6 +131,7 @@ numbers_of (OtResponse *r)
       g_assert_true (ot_luhn_valid (number));
       g_assert_true (g_str_has_prefix (number, "9410"));
       g_ptr_array_add (numbers, g_strdup (number));
+      secret (number);
     }
   return numbers;
 }
@@ -437,7 +446,8 @@ test_transfer_and_callback (void)
 
   /* A callback that is not the bank's changes nothing. */
   forged = ot_request (gw, "POST", "/v1/bank/callbacks/deposit", NULL, NULL,
-                       "{\"type\": \"charge.deposited\", \"data\": {\"idempotency_key\": \"chg_x\"}}");
+                       "{\"type\": \"charge.deposited\","
+                       " \"data\": {\"idempotency_key\": \"chg_x\"}}");
   ot_assert_error (forged, 401, "authentication_error", "unauthorized");
   g_assert_cmpint (cards_total (), ==, before);
 
@@ -508,6 +518,7 @@ claim_token (const char *card_id)
   g_assert_nonnull (hash);
   g_assert_true (g_str_has_prefix (url, ot_gateway_url (gw)));
   g_assert_nonnull (strstr (url, "/claim#"));
+  secret (hash + 1);
   return g_strdup (hash + 1);
 }
 
@@ -521,7 +532,8 @@ test_gift_and_claim (void)
                                                 " \"recipient_name\": \"김철수\","
                                                 " \"recipient_email\": \"kim@example.com\","
                                                 " \"sender_name\": \"홍길동\", \"message\":"
-                                                " \"Merry Christmas!\", \"font_color\": \"#c0392b\","
+                                                " \"Merry Christmas!\","
+                                                " \"font_color\": \"#c0392b\","
                                                 " \"font_size\": 12, \"music\": \"jingle_bell\"}",
                                                 card_id_of (bought, 0));
   g_autoptr(OtResponse) given = order_call (gw, &order, "POST", "/gifts", "gift-1", gift_body);
@@ -796,6 +808,60 @@ test_restart_sweep (void)
   ot_gateway_stop (other);
 }
 
+static gboolean
+file_contains (const char *path,
+               const char *needle)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  gsize n = strlen (needle);
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return FALSE;
+  for (gsize i = 0; i + n <= len; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Card numbers, tokens, the funding card and the buyers' details: in no
+ * file of the data dir but the keys, and nowhere in the log. */
+static void
+test_no_secrets (void)
+{
+  g_autoptr(GDir) dir = g_dir_open (ot_gateway_data_dir (gw), 0, NULL);
+  g_autoptr(GString) found = g_string_new (NULL);
+  const char *name;
+  guint files = 0;
+
+  secret (OT_BANK_CARD_APPROVE);
+  secret (OT_BANK_CARD_APPROVE_2);
+  secret ("hong@example.com");
+  secret ("kim@example.com");
+  secret ("010-1234-5678");
+  secret ("세종대로");
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), name, NULL);
+
+      if (g_str_equal (name, "secret.key") || g_str_equal (name, "admin.token") ||
+          !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        continue;
+      files++;
+      for (guint i = 0; i < secrets->len; i++)
+        if (file_contains (path, g_ptr_array_index (secrets, i)))
+          g_string_append_printf (found, "  %s: %s\n", name,
+                                  (char *) g_ptr_array_index (secrets, i));
+    }
+  for (guint i = 0; i < secrets->len; i++)
+    if (file_contains (ot_gateway_log_path (gw), g_ptr_array_index (secrets, i)))
+      g_string_append_printf (found, "  log: %s\n", (char *) g_ptr_array_index (secrets, i));
+  g_test_message ("%u data files and the log searched for %u secrets", files, secrets->len);
+  g_assert_cmpuint (files, >, 0);
+  if (found->len > 0)
+    g_error ("secrets found:\n%s", found->str);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -820,13 +886,16 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
   g_test_add_func ("/orders/bank/restart-sweep", test_restart_sweep);
+  g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
 
   bank = ot_bank_start (bank_args);
   bank_config = ot_bank_gateway_config (bank, 1, "/v1/bank/callbacks/deposit");
   config = g_strconcat (bank_config, "[limits]\nfailures_per_minute=100000\n", NULL);
   gw = ot_gateway_start (config, FALSE);
+  secrets = g_ptr_array_new_with_free_func (g_free);
   ret = g_test_run ();
   ot_gateway_stop (gw);
   ot_bank_stop (bank);
+  g_ptr_array_unref (secrets);
   return ret;
 }
