@@ -676,6 +676,31 @@ test_recharge_promotional (void)
                    ot_json_int (after, "expires_at"));
 }
 
+/* Without an address in the request, the receipt goes to the card
+ * holder's own (POST /v1/cards/profile). */
+static void
+test_recharge_to_profile (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PASSWORD);
+  g_autofree char *profile = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD
+                                              "\", \"email\": \"holder@example.com\","
+                                              " \"locale\": \"en\"}", card->number);
+  g_autoptr(OtResponse) set = ot_request (gw, "POST", "/v1/cards/profile", NULL, NULL, profile);
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
+                                           " \"amount\": 10000, " CARD_FUNDING "}",
+                                           card->number);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/recharge", NULL, "rp-1", body);
+  g_autoptr(GPtrArray) mails = NULL;
+
+  ot_assert_status (set, 200);
+  ot_assert_status (r, 200);
+  mails = queued_mail (gw, "recharge");
+  g_assert_cmpstr (ot_json_string (last_mail (mails), "to"), ==, "holder@example.com");
+  g_assert_cmpstr (ot_json_string (last_mail (mails), "locale"), ==, "en");
+  g_assert_cmpstr (ot_json_string (ot_json_object (last_mail (mails), "data"), "card_last4"),
+                   ==, card->number + 12);
+}
+
 static void
 test_recharge_transfer (void)
 {
@@ -838,6 +863,7 @@ test_no_secrets (void)
   secret (OT_BANK_CARD_APPROVE_2);
   secret ("hong@example.com");
   secret ("kim@example.com");
+  secret ("holder@example.com");
   secret ("010-1234-5678");
   secret ("세종대로");
   while ((name = g_dir_read_name (dir)) != NULL)
@@ -884,6 +910,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge", test_recharge);
   g_test_add_func ("/orders/bank/recharge-promotional", test_recharge_promotional);
   g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);
+  g_test_add_func ("/orders/bank/recharge-to-profile", test_recharge_to_profile);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
   g_test_add_func ("/orders/bank/restart-sweep", test_restart_sweep);
   g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
