@@ -676,6 +676,42 @@ test_recharge_promotional (void)
                    ot_json_int (after, "expires_at"));
 }
 
+/* A transfer recharge that fit when asked, but not when the deposit came:
+ * the database refuses the credit, and the gateway gives the money back. */
+static void
+test_recharge_cap_race (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 100000, PASSWORD);
+  g_autoptr(OtResponse) pending = recharge (card->number, 900000, "race-1",
+                                            "\"method\": \"transfer\","
+                                            " \"transfer\": {\"depositor_name\": \"홍길동\"}");
+  g_autoptr(OtResponse) first = recharge (card->number, 50000, "race-2", CARD_FUNDING);
+  g_autofree char *path = NULL;
+  const char *charge_id;
+  g_autofree char *status = NULL;
+
+  ot_assert_status (pending, 200);
+  ot_assert_status (first, 200);
+  charge_id = ot_json_string (ot_json_object (ot_response_object (pending), "payment"), "id");
+  path = g_strdup_printf ("/v1/charges?idempotency_key=%s", charge_id);
+  deposit (pending);
+  for (guint i = 0; i < 150; i++)
+    {
+      g_autoptr(OtResponse) at_bank = ot_bank_request (bank, "GET", path,
+                                                       ot_bank_api_key (bank), NULL, NULL);
+
+      ot_assert_status (at_bank, 200);
+      g_free (status);
+      status = g_strdup (ot_json_string (ot_response_object (at_bank), "status"));
+      if (g_str_equal (status, "canceled"))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (status, ==, "canceled");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 150000, 150000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
 /* Without an address in the request, the receipt goes to the card
  * holder's own (POST /v1/cards/profile). */
 static void
@@ -911,6 +947,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-promotional", test_recharge_promotional);
   g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);
   g_test_add_func ("/orders/bank/recharge-to-profile", test_recharge_to_profile);
+  g_test_add_func ("/orders/bank/recharge-cap-race", test_recharge_cap_race);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
   g_test_add_func ("/orders/bank/restart-sweep", test_restart_sweep);
   g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
