@@ -40,6 +40,13 @@ typedef struct
   gint64   wallet_session_lifetime;
   gint64   wallet_pbkdf2_iterations;
   gint     wallet_recovery_interval;
+
+  /* [bank]: the financial system (onepin-bank); no url, no connector */
+  char    *bank_url;
+  char    *bank_api_key_file;
+  char    *bank_callback_secret_file;
+  char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
+  gint     bank_timeout;         /* seconds */
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

@@ -85,9 +85,9 @@ struct _GwServer
   GwStore              *store;
   const GwLedgerConfig *ledger;
   GwMetrics            *metrics;
-  GwConnector          *connector;
   OnepinKey            *apikey_key;
   guint8                admin_token_hash[32];
+  GwConnector          *connector;
 
   SoupServer           *soup;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
@@ -184,19 +184,6 @@ gw_server_get_config (GwServer *self)
   return self->config;
 }
 
-GwConnector *
-gw_server_get_connector (GwServer *self)
-{
-  return self->connector;
-}
-
-void
-gw_server_set_connector (GwServer    *self,
-                         GwConnector *connector)
-{
-  g_set_object (&self->connector, connector);
-}
-
 gboolean
 gw_server_is_draining (GwServer *self)
 {
@@ -213,6 +200,19 @@ GwMetrics *
 gw_server_get_metrics (GwServer *self)
 {
   return self->metrics;
+}
+
+void
+gw_server_set_connector (GwServer    *self,
+                         GwConnector *connector)
+{
+  g_set_object (&self->connector, connector);
+}
+
+GwConnector *
+gw_server_get_connector (GwServer *self)
+{
+  return self->connector;
 }
 
 void
