@@ -129,7 +129,7 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
-      !load_int (file, "wallet", "session_lifetime", 60, 30 * 24 * 3600,
+      !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
                  &config->wallet_session_lifetime, error) ||
       !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
                  &config->wallet_pbkdf2_iterations, error) ||
