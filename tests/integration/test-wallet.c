@@ -670,6 +670,7 @@ test_charge_without_bank (void)
   g_autoptr(OtResponse) small = NULL;
   g_autoptr(OtResponse) unit = NULL;
   g_autoptr(OtResponse) none = NULL;
+  g_autoptr(OtResponse) keyless = NULL;
 
   small = wallet (gw, "POST", "/v1/wallet/charges", token, "c-1",
                   "{\"funding_source_id\":\"fs_x\",\"amount\":5000}");
@@ -681,6 +682,10 @@ test_charge_without_bank (void)
   none = wallet (gw, "POST", "/v1/wallet/charges", token, "c-3",
                  "{\"funding_source_id\":\"fs_x\",\"amount\":10000,\"cvc\":\"123\"}");
   ot_assert_error (none, 503, "api_error", "bank_unavailable");
+  keyless = wallet (gw, "POST", "/v1/wallet/charges", token, NULL,
+                    "{\"funding_source_id\":\"fs_x\",\"amount\":10000,\"cvc\":\"123\"}");
+  ot_assert_error (keyless, 400, "invalid_request_error", "parameter_missing");
+  assert_param (keyless, "Idempotency-Key");
 }
 
 /* History */
