@@ -159,6 +159,20 @@ gw_wallet_is_locked (const GwWalletUser *user,
   return user->locked_until > now;
 }
 
+/* An insert refused for a taken unique key is the outcome @taken, not an error. */
+static gboolean
+taken_is_result (GError          *local,
+                 GwWalletResult   taken,
+                 GwWalletResult  *result,
+                 GError         **error)
+{
+  if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE))
+    return g_propagate_error (error, local), FALSE;
+  g_error_free (local);
+  *result = taken;
+  return TRUE;
+}
+
 /* Accounts and sessions */
 
 gboolean
@@ -173,11 +187,7 @@ gw_wallet_register (GwTxn                 *txn,
   *result = GW_WALLET_OK;
   if (WALLET (txn)->user_insert (txn, user, &local))
     return TRUE;
-  if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE))
-    return g_propagate_error (error, local), FALSE;
-  g_clear_error (&local);
-  *result = GW_WALLET_LOGIN_TAKEN;
-  return TRUE;
+  return taken_is_result (local, GW_WALLET_LOGIN_TAKEN, result, error);
 }
 
 gboolean
@@ -400,11 +410,7 @@ gw_wallet_add_funding (GwTxn                  *txn,
     return *result = GW_WALLET_FUNDING_LIMIT, TRUE;
   if (WALLET (txn)->funding_insert (txn, source, &local))
     return TRUE;
-  if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE))
-    return g_propagate_error (error, local), FALSE;
-  g_clear_error (&local);
-  *result = GW_WALLET_FUNDING_EXISTS;
-  return TRUE;
+  return taken_is_result (local, GW_WALLET_FUNDING_EXISTS, result, error);
 }
 
 gboolean
