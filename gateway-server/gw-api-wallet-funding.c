@@ -430,7 +430,7 @@ remove_funding_apply (GwTxn   *txn,
   if (result != GW_WALLET_OK)
     {
       gw_api_wallet_refuse (call, 404, "invalid_request_error", "resource_missing", "id",
-                   "No such funding source.");
+                            "No such funding source.");
       return TRUE;
     }
   body = g_string_new ("{");

@@ -13,6 +13,7 @@
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
+#include "gw-outbox.h"
 #include "gw-server.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
@@ -27,6 +28,7 @@ typedef struct
   GwStore        *store;
   GwMetrics      *metrics;
   GwServer       *server;
+  GwOutbox       *outbox;
   GwConnector    *connector;
   GMainLoop      *loop;
   gboolean        sweeping;
@@ -60,8 +62,10 @@ parse_options (int        *argc,
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
     "charge_recovery_interval; [bank] url, api_key_file, callback_secret_file, timeout,\n"
-    "callback_url (the financial system, onepin-bank). Command-line options win\n"
-    "over the file.");
+    "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
+    "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
+    "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
+    "lease, poll_interval. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -213,6 +217,10 @@ start (Gateway  *gw,
   gw->store = GW_STORE (store);
   gw->metrics = gw_metrics_new ();
   gw_store_sqlite_set_commit_observer (store, gw_metrics_commit, gw->metrics);
+  gw->outbox = gw_outbox_new (gw->config, gw->store, error);
+  if (gw->outbox == NULL)
+    return FALSE;
+  gw_outbox_start (gw->outbox);
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
@@ -232,6 +240,8 @@ stop (Gateway *gw)
 {
   if (gw->server != NULL)
     gw_server_drain (gw->server);
+  /* Before the store: the worker records what it sent last through it. */
+  g_clear_pointer (&gw->outbox, gw_outbox_free);
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);
