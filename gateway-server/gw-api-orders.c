@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gw-site.h"
+#include "gw-wallet.h"
 #include "onepin-card.h"
 
 #define TOKEN_BYTES 24
@@ -453,6 +454,19 @@ has_member (JsonObject *object,
 }
 
 static gboolean
+is_onepin_prefix (GwRequest  *request,
+                  const char *number)
+{
+  const GwConfig *config = gw_site_get_config (site_of (request));
+  GwWalletConfig wallet = { gw_server_get_ledger_config (request->server) };
+
+  g_strlcpy (wallet.card_bin, wallet.ledger->bin, sizeof wallet.card_bin);
+  g_strlcpy (wallet.bin_low, config->wallet_bin_low, sizeof wallet.bin_low);
+  g_strlcpy (wallet.bin_high, config->wallet_bin_high, sizeof wallet.bin_high);
+  return gw_wallet_is_onepin_number (&wallet, number);
+}
+
+static gboolean
 parse_credit_card (GwRequest *request,
                    Funding   *funding)
 {
@@ -472,8 +486,10 @@ parse_credit_card (GwRequest *request,
     return gw_request_bad_param (request, "credit_card.number",
                                  "credit_card.number must be 12 to 19 digits with a valid "
                                  "check digit."), FALSE;
-  /* A onepin card never pays for cards or recharges. */
-  if (g_str_has_prefix (number, ledger->bin))
+  /* A onepin card never pays for cards or recharges: neither our own prefix
+   * nor the wallet's representative cards (and, in the writer, no number we
+   * ever issued). */
+  if (is_onepin_prefix (request, number))
     return gw_request_error (request, 400, "invalid_request_error", "payment_method_not_accepted",
                              "credit_card.number", "A onepin card cannot pay for cards or "
                              "recharges. Use a credit card, a bank account or a transfer."),

@@ -289,9 +289,14 @@ test_pay_refusals (void)
   g_autofree char *with_onepin = g_strdup_printf ("{\"method\": \"credit_card\", \"credit_card\":"
                                                   " {\"number\": \"%s\", \"expiry\": \"12/30\","
                                                   " \"cvc\": \"123\"}}", onepin);
+  g_autofree char *wallet = ot_random_card_number ("942500");
+  g_autofree char *with_wallet = g_strdup_printf ("{\"method\": \"credit_card\", \"credit_card\":"
+                                                  " {\"number\": \"%s\", \"expiry\": \"12/30\","
+                                                  " \"cvc\": \"123\"}}", wallet);
 
-  /* A onepin card never pays for cards. */
+  /* A onepin card never pays for cards, nor a wallet's representative card. */
   assert_pay_refused (with_onepin, "payment_method_not_accepted", "credit_card.number");
+  assert_pay_refused (with_wallet, "payment_method_not_accepted", "credit_card.number");
   assert_pay_refused ("{\"method\": \"credit_card\", \"credit_card\": {\"number\":"
                       " \"4242424242424241\", \"expiry\": \"12/30\", \"cvc\": \"123\"}}",
                       "parameter_invalid", "credit_card.number");
