@@ -292,23 +292,34 @@ compare_names (gconstpointer a,
   return g_strcmp0 (*(const char **) a, *(const char **) b);
 }
 
+/* Whether migration @version was applied already. */
+static gboolean
+migration_applied (sqlite3 *db,
+                   gint64   version)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean applied;
+
+  sqlite3_prepare_v2 (db, "SELECT 1 FROM schema_migrations WHERE version = ?", -1, &stmt, NULL);
+  sqlite3_bind_int64 (stmt, 1, version);
+  applied = sqlite3_step (stmt) == SQLITE_ROW;
+  sqlite3_finalize (stmt);
+  return applied;
+}
+
+/* Every migration not applied yet, in order. Each one is looked up rather
+ * than compared with the highest applied: the modules' numbers were handed
+ * out in advance and land in any order, so a database may hold 004 before
+ * 003 is written. */
 static gboolean
 apply_migrations (sqlite3  *db,
                   GError  **error)
 {
   g_auto(GStrv) names = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 current = 0;
 
   if (!exec_sql (db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                      " version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)", error))
     return FALSE;
-
-  sqlite3_prepare_v2 (db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &stmt,
-                      NULL);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    current = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
 
   names = g_resources_enumerate_children (MIGRATIONS_PATH, 0, error);
   if (names == NULL)
@@ -322,7 +333,7 @@ apply_migrations (sqlite3  *db,
       g_autoptr(GBytes) sql = NULL;
       g_autofree char *stamp = NULL;
 
-      if (version <= current)
+      if (migration_applied (db, version))
         continue;
       sql = g_resources_lookup_data (path, 0, error);
       if (sql == NULL)

@@ -1248,6 +1248,35 @@ test_verify_payment (Fixture       *f,
   g_assert_cmpint (nothing.outcome.result, ==, GW_ORDERS_NOT_FOUND);
 }
 
+/* A database that got a later module's migration before this one (the
+ * numbers are handed out ahead, the branches land in any order) still gets
+ * the orders tables when it is opened next. */
+static void
+test_migration_out_of_order (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = NULL;
+
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DROP TABLE payouts; DROP TABLE recharges; DROP TABLE gifts;"
+                                     " DROP TABLE charges; DROP TABLE order_cards;"
+                                     " DROP TABLE order_items; DROP TABLE orders;"
+                                     " DELETE FROM schema_migrations WHERE version = 3;"
+                                     " INSERT OR IGNORE INTO schema_migrations VALUES (99, 0);",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'orders'"), ==, 0);
+
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'orders'"), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM schema_migrations WHERE version = 3"), ==, 1);
+  g_free (create_order (f, 1, (gint64) 5000, (gint64) 1));
+}
+
 static OnepinKey *
 fixed_key (guint8   fill,
            gboolean aes)
@@ -1299,6 +1328,7 @@ main (int   argc,
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
   ADD ("verify-payment", test_verify_payment);
+  ADD ("migration-out-of-order", test_migration_out_of_order);
 
   ret = g_test_run ();
 
