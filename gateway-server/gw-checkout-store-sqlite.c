@@ -18,7 +18,7 @@
 
 /* The merchant events a webhook carries. */
 #define MERCHANT_EVENT \
-  "o.delivered_at IS NULL AND o.merchant_id IS NOT NULL " \
+  "o.delivered_at IS NULL AND o.failed_at IS NULL AND o.merchant_id IS NOT NULL " \
   "AND (o.type GLOB 'payment.*' OR o.type GLOB 'checkout.*') "
 
 void
@@ -368,6 +368,24 @@ t_event_delivered (GwTxn    *txn,
 }
 
 static gboolean
+t_event_failed (GwTxn       *txn,
+                gint64       id,
+                gint64       now,
+                const char  *message,
+                GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, "UPDATE outbox SET failed_at = ?, last_error = ? WHERE id = ?",
+                             error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, now);
+  TEXT (stmt, 2, message);
+  sqlite3_bind_int64 (stmt, 3, id);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
 t_event_attempt_log (GwTxn       *txn,
                      gint64       id,
                      gint64       attempt,
@@ -403,5 +421,6 @@ const GwCheckoutStoreFuncs gw_checkout_store_sqlite = {
   .events_claim = t_events_claim,
   .event_lease = t_event_lease,
   .event_delivered = t_event_delivered,
+  .event_failed = t_event_failed,
   .event_attempt_log = t_event_attempt_log,
 };

@@ -87,6 +87,9 @@ typedef struct
   gboolean   (*event_lease)       (GwTxn *txn, gint64 id, gint64 attempts, gint64 next_attempt,
                                    GError **error);
   gboolean   (*event_delivered)   (GwTxn *txn, gint64 id, gint64 now, GError **error);
+  /* Given up: failed_at and last_error, as the outbox's other worker does. */
+  gboolean   (*event_failed)      (GwTxn *txn, gint64 id, gint64 now, const char *message,
+                                   GError **error);
   gboolean   (*event_attempt_log) (GwTxn *txn, gint64 id, gint64 attempt, guint status,
                                    const char *message, gint64 now, GError **error);
 } GwCheckoutStoreFuncs;

@@ -145,8 +145,7 @@ gw_checkout_pay (GwTxn                     *txn,
   g_strlcpy (session->payment_id, payment->id, sizeof session->payment_id);
   g_strlcpy (session->paid_with, paid_with, sizeof session->paid_with);
   session->completed_at = NOW (txn);
-  return notify (txn, GW_CHECKOUT_COMPLETED_EVENT, session, error) &&
-         gw_wallet_payment_approved (txn, ledger, payment, error);
+  return notify (txn, GW_CHECKOUT_COMPLETED_EVENT, session, error);
 }
 
 gboolean

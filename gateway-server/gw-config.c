@@ -23,6 +23,10 @@ gw_config_new (void)
   config->hold_sweep_interval = 60;
   config->lockout_seconds = 30 * 60;
   config->failures_per_minute = 20;
+  config->promotional_validity_years = 1;
+  config->site_contact_email = g_strdup ("center@onepin.example");
+  config->site_contact_phone = g_strdup ("02-2220-1999");
+  config->site_sweep_interval = 30;
   config->wallet_bin_range = g_strdup ("942000-942999");
   config->wallet_session_lifetime = 24 * 3600;
   config->wallet_pbkdf2_iterations = 600000;
@@ -33,6 +37,15 @@ gw_config_new (void)
   config->webhooks_retry_base = 5;
   config->webhooks_max_attempts = 20;
   config->webhooks_timeout = 10;
+  config->smtp_from = g_strdup ("no-reply@onepin.example");
+  config->smtp_from_name = g_strdup ("onepin");
+  config->smtp_starttls = g_strdup ("try");
+  config->smtp_timeout = 60;
+  config->outbox_retry_initial = 30;
+  config->outbox_retry_max = 3600;
+  config->outbox_give_up_after = 3 * 24 * 3600;
+  config->outbox_lease = 300;
+  config->outbox_poll_interval = 30;
   return config;
 }
 
@@ -48,6 +61,9 @@ gw_config_free (GwConfig *config)
   g_free (config->tls_key);
   g_free (config->log_level);
   g_free (config->card_bin);
+  g_free (config->site_public_url);
+  g_free (config->site_contact_email);
+  g_free (config->site_contact_phone);
   g_free (config->wallet_bin_range);
   g_free (config->bank_url);
   g_free (config->bank_api_key_file);
@@ -55,6 +71,16 @@ gw_config_free (GwConfig *config)
   g_free (config->bank_callback_url);
   g_free (config->network_secret_file);
   g_free (config->checkout_page_url);
+  g_free (config->smtp_url);
+  g_free (config->smtp_from);
+  g_free (config->smtp_from_name);
+  g_free (config->smtp_starttls);
+  g_free (config->smtp_username);
+  g_free (config->smtp_password_file);
+  g_free (config->smtp_ca_file);
+  g_free (config->sms_url);
+  g_free (config->sms_key_file);
+  g_free (config->sms_ca_file);
   g_free (config);
 }
 
@@ -108,6 +134,8 @@ gw_config_load_file (GwConfig    *config,
   gint64 years = config->validity_years;
   gint64 sweep = config->hold_sweep_interval;
   gint64 per_minute = config->failures_per_minute;
+  gint64 promotional = config->promotional_validity_years;
+  gint64 site_sweep = config->site_sweep_interval;
   gint64 recovery = config->wallet_recovery_interval;
   gint64 bank_timeout = config->bank_timeout;
 
@@ -122,6 +150,9 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "tls", "certificate", &config->tls_certificate);
   load_string (file, "tls", "key", &config->tls_key);
   load_string (file, "cards", "bin", &config->card_bin);
+  load_string (file, "site", "public_url", &config->site_public_url);
+  load_string (file, "site", "contact_email", &config->site_contact_email);
+  load_string (file, "site", "contact_phone", &config->site_contact_phone);
   load_string (file, "wallet", "bin_range", &config->wallet_bin_range);
   load_string (file, "bank", "url", &config->bank_url);
   load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
@@ -132,6 +163,16 @@ gw_config_load_file (GwConfig    *config,
   if (g_key_file_has_key (file, "webhooks", "enabled", NULL))
     config->webhooks_enabled = g_key_file_get_boolean (file, "webhooks", "enabled", NULL);
   config->webhooks_allow_http = g_key_file_get_boolean (file, "webhooks", "allow_http", NULL);
+  load_string (file, "smtp", "url", &config->smtp_url);
+  load_string (file, "smtp", "from", &config->smtp_from);
+  load_string (file, "smtp", "from_name", &config->smtp_from_name);
+  load_string (file, "smtp", "starttls", &config->smtp_starttls);
+  load_string (file, "smtp", "username", &config->smtp_username);
+  load_string (file, "smtp", "password_file", &config->smtp_password_file);
+  load_string (file, "smtp", "ca_file", &config->smtp_ca_file);
+  load_string (file, "sms", "url", &config->sms_url);
+  load_string (file, "sms", "key_file", &config->sms_key_file);
+  load_string (file, "sms", "ca_file", &config->sms_ca_file);
 
   if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
@@ -141,7 +182,9 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
-      !load_int (file, "wallet", "session_lifetime", 60, 30 * 24 * 3600,
+      !load_int (file, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
+      !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
+      !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
                  &config->wallet_session_lifetime, error) ||
       !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
                  &config->wallet_pbkdf2_iterations, error) ||
@@ -152,12 +195,23 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "webhooks", "retry_base", 1, 3600, &config->webhooks_retry_base, error) ||
       !load_int (file, "webhooks", "max_attempts", 1, 100, &config->webhooks_max_attempts,
                  error) ||
-      !load_int (file, "webhooks", "timeout", 1, 300, &config->webhooks_timeout, error))
+      !load_int (file, "webhooks", "timeout", 1, 300, &config->webhooks_timeout, error) ||
+      !load_int (file, "smtp", "timeout", 1, 600, &config->smtp_timeout, error) ||
+      !load_int (file, "outbox", "retry_initial", 1, 24 * 3600, &config->outbox_retry_initial,
+                 error) ||
+      !load_int (file, "outbox", "retry_max", 1, 7 * 24 * 3600, &config->outbox_retry_max,
+                 error) ||
+      !load_int (file, "outbox", "give_up_after", 60, 365 * 24 * 3600,
+                 &config->outbox_give_up_after, error) ||
+      !load_int (file, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
+      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error))
     return FALSE;
 
   config->validity_years = years;
   config->hold_sweep_interval = sweep;
   config->failures_per_minute = per_minute;
+  config->promotional_validity_years = promotional;
+  config->site_sweep_interval = site_sweep;
   config->wallet_recovery_interval = recovery;
   config->bank_timeout = bank_timeout;
   return TRUE;
@@ -216,6 +270,42 @@ validate_bank (GwConfig  *config,
   return TRUE;
 }
 
+static gboolean
+url_has_scheme (const char  *url,
+                const char  *first,
+                const char  *second)
+{
+  return g_str_has_prefix (url, first) || g_str_has_prefix (url, second);
+}
+
+static gboolean
+validate_outbox (GwConfig  *config,
+                 GError   **error)
+{
+  const char *starttls = config->smtp_starttls;
+
+  if (config->smtp_url != NULL && !url_has_scheme (config->smtp_url, "smtp://", "smtps://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] url must start with smtp:// or smtps://"), FALSE;
+  if (!g_str_equal (starttls, "none") && !g_str_equal (starttls, "try") &&
+      !g_str_equal (starttls, "required"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] starttls must be none, try or required"), FALSE;
+  if ((config->smtp_username == NULL) != (config->smtp_password_file == NULL))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] needs both username and password_file"), FALSE;
+  if (config->sms_url != NULL && !url_has_scheme (config->sms_url, "http://", "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[sms] url must start with http:// or https://"), FALSE;
+  if (config->sms_url != NULL && config->sms_key_file == NULL)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[sms] needs key_file"), FALSE;
+  if (config->outbox_retry_max < config->outbox_retry_initial)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[outbox] retry_max must be at least retry_initial"), FALSE;
+  return TRUE;
+}
+
 gboolean
 gw_config_validate (GwConfig  *config,
                     GError   **error)
@@ -233,7 +323,7 @@ gw_config_validate (GwConfig  *config,
   if ((config->tls_certificate == NULL) != (config->tls_key == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[tls] needs both certificate and key"), FALSE;
-  if (!validate_bank (config, error))
+  if (!validate_bank (config, error) || !validate_outbox (config, error))
     return FALSE;
   if (config->checkout_page_url != NULL)
     {

@@ -34,6 +34,12 @@ typedef struct
   gint64   lockout_seconds;
   gint     failures_per_minute;
 
+  gint     promotional_validity_years;
+  char    *site_public_url;      /* where the card site is reached; NULL: the listening URL */
+  char    *site_contact_email;   /* shown when an order is over the limits */
+  char    *site_contact_phone;
+  gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
+
   char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
   char     wallet_bin_low[11];
   char     wallet_bin_high[11];
@@ -61,6 +67,27 @@ typedef struct
   gint64   webhooks_retry_base;  /* seconds before the first retry; doubled each time */
   gint64   webhooks_max_attempts;
   gint64   webhooks_timeout;     /* seconds a merchant's endpoint has to answer */
+  /* [smtp]: e-mail through an SMTP server; off without a url */
+  char    *smtp_url;             /* smtp://host:port or smtps://host:port */
+  char    *smtp_from;            /* envelope sender and From: address */
+  char    *smtp_from_name;
+  char    *smtp_starttls;        /* none, try, required */
+  char    *smtp_username;
+  char    *smtp_password_file;
+  char    *smtp_ca_file;         /* trust this CA instead of the system's */
+  gint64   smtp_timeout;         /* seconds for one message */
+
+  /* [sms]: an HTTP SMS provider; off without a url */
+  char    *sms_url;
+  char    *sms_key_file;         /* the bearer key, in a file of its own */
+  char    *sms_ca_file;
+
+  /* [outbox]: delivery of e-mail and SMS */
+  gint64   outbox_retry_initial; /* seconds before the second attempt; doubles */
+  gint64   outbox_retry_max;     /* the longest wait between attempts */
+  gint64   outbox_give_up_after; /* seconds after which a message is given up */
+  gint64   outbox_lease;         /* a claimed message waits this long for its sender */
+  gint64   outbox_poll_interval;
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

@@ -14,7 +14,9 @@
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
+#include "gw-outbox.h"
 #include "gw-server.h"
+#include "gw-site.h"
 #include "gw-store-sqlite.h"
 #include "gw-webhooks.h"
 #include "onepin-shared.h"
@@ -29,6 +31,7 @@ typedef struct
   GwStore        *store;
   GwMetrics      *metrics;
   GwServer       *server;
+  GwOutbox       *outbox;
   GwConnector    *connector;
   GwWebhooks     *webhooks;
   GMainLoop      *loop;
@@ -63,10 +66,13 @@ parse_options (int        *argc,
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
     "charge_recovery_interval; [bank] url, api_key_file, callback_secret_file, timeout,\n"
-    "callback_url (the financial system, onepin-bank); [network] secret_file (the\n"
-    "card network's issuer endpoint); [checkout] page_url; [webhooks] enabled,\n"
-    "allow_http, poll_interval, retry_base, max_attempts, timeout. Command-line options win\n"
-    "over the file.");
+    "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
+    "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
+    "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
+    "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
+    "contact_email, contact_phone, sweep_interval; [network] secret_file (the card\n"
+    "network's issuer endpoint); [checkout] page_url; [webhooks] enabled, allow_http,\n"
+    "poll_interval, retry_base, max_attempts, timeout. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -198,6 +204,7 @@ start (Gateway  *gw,
   g_autofree char *token = NULL;
   g_autofree char *url = NULL;
   GwStoreSqlite *store;
+  GwSite *site;
   guint8 token_hash[32];
 
   if (g_mkdir_with_parents (gw->config->data_dir, 0700) != 0)
@@ -218,14 +225,23 @@ start (Gateway  *gw,
   gw->store = GW_STORE (store);
   gw->metrics = gw_metrics_new ();
   gw_store_sqlite_set_commit_observer (store, gw_metrics_commit, gw->metrics);
+  gw->outbox = gw_outbox_new (gw->config, gw->store, error);
+  if (gw->outbox == NULL)
+    return FALSE;
+  gw_outbox_start (gw->outbox);
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
   if (!gw_api_network_start (gw->server, error))
     return FALSE;
+  /* The card site; without a financial system configured ([bank]) it takes
+   * orders but answers every payment with bank_unavailable. */
+  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config);
   url = gw_server_listen (gw->server, error);
   if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
+  if (gw->config->site_public_url == NULL)
+    gw_site_set_public_url (site, url);
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   gw_api_wallet_start_recovery (gw->server);
@@ -242,6 +258,8 @@ stop (Gateway *gw)
   if (gw->server != NULL)
     gw_server_drain (gw->server);
   g_clear_pointer (&gw->webhooks, gw_webhooks_stop);
+  /* Before the store: the worker records what it sent last through it. */
+  g_clear_pointer (&gw->outbox, gw_outbox_free);
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);

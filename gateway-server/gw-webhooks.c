@@ -213,6 +213,8 @@ outcome_apply (GwTxn    *txn,
     return FALSE;
   if (delivered)
     return CHECKOUT (txn)->event_delivered (txn, event->id, now, error);
+  if (event->attempts >= self->config->webhooks_max_attempts)
+    return CHECKOUT (txn)->event_failed (txn, event->id, now, outcome->error, error);
   return CHECKOUT (txn)->event_lease (txn, event->id, event->attempts,
                                       now + backoff (self, event->attempts), error);
 }

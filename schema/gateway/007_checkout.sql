@@ -40,7 +40,8 @@ CREATE TABLE merchant_webhooks (
 
 -- Merchant events (payment.*, checkout.session.*) are outbox rows; the
 -- webhook worker (gw-webhooks.c) claims them with the outbox's own
--- attempts and next_attempt, and logs every try here.
+-- attempts and next_attempt (and gives up with failed_at, last_error, as
+-- the e-mail worker does), and logs every try here.
 CREATE TABLE webhook_attempts (
   id        INTEGER PRIMARY KEY,
   event_id  INTEGER NOT NULL REFERENCES outbox (id),

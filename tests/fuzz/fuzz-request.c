@@ -9,6 +9,7 @@
  * which derives card credentials from the body, and the wallet's profile
  * and funding-source parsers, the card network's messages, checkout sessions
  * and webhook endpoint URLs. The same bytes are also read as a bank
+ * and funding-source parsers. The same bytes are also read as a bank
  * callback: a signature header (the first line) over a body (the rest), as
  * gw_connector_verify_callback () checks it.
  */

@@ -9,19 +9,24 @@
  * card's cap before the bank is asked; an answer lost to a timeout settled
  * by a query; a bank that dies after taking the money, settled by the
  * retry and by the recovery sweep, never charging twice. Then the card pays
- * at a merchant through the core API, receipts are queued on the chosen
- * channel, the history pages, no merchant-facing answer carries the user's
- * identity or funding source, and the audit balances.
+ * at a merchant through the core API, receipts reach a real SMTP server and
+ * SMS sink on the chosen channel, the history pages, no merchant-facing
+ * answer carries the user's identity or funding source, and the audit
+ * balances.
  */
-#include <sqlite3.h>
 #include <string.h>
 
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
+#include "onepin-test-sms.h"
+#include "onepin-test-smtp.h"
 
 #define SLOW_SECONDS "3"
+#define MAIL_TIMEOUT 20
 
 static OtBank *bank;
+static OtSmtp *smtp;
+static OtSmsSink *sms;
 static OtGateway *gw;
 
 typedef struct
@@ -381,24 +386,53 @@ test_charge_bank_down (void)
 
 /* The card at a merchant, receipts, and what merchants see */
 
-static gint64
-outbox_count (const char *type)
+static char *
+email_of (const Wallet *w)
 {
-  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 count = -1;
+  g_autoptr(OtResponse) me = wallet_request (w, "GET", "/v1/wallet/me", NULL, NULL);
 
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  sqlite3_busy_timeout (db, 5000);
-  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM outbox WHERE type = ?", -1,
-                                       &stmt, NULL), ==, SQLITE_OK);
-  sqlite3_bind_text (stmt, 1, type, -1, SQLITE_STATIC);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    count = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return count;
+  ot_assert_status (me, 200);
+  return g_strdup (ot_json_string (ot_response_object (me), "email"));
+}
+
+/* The e-mails sent to @address so far, once there are @n of them. */
+static JsonArray *
+wait_mail_to (const char *address,
+              guint       n)
+{
+  gint64 deadline = g_get_monotonic_time () + MAIL_TIMEOUT * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      guint total = ot_smtp_count (smtp);
+      JsonArray *mine = json_array_new ();
+
+      if (total > 0)
+        {
+          g_autoptr(JsonArray) all = ot_smtp_wait (smtp, total, MAIL_TIMEOUT);
+
+          for (guint i = 0; i < json_array_get_length (all); i++)
+            {
+              JsonObject *mail = json_array_get_object_element (all, i);
+
+              if (strstr (ot_json_string (mail, "to"), address) != NULL)
+                json_array_add_object_element (mine, json_object_ref (mail));
+            }
+        }
+      if (json_array_get_length (mine) >= n)
+        return mine;
+      json_array_unref (mine);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("fewer than %u e-mails reached %s within %d s", n, address, MAIL_TIMEOUT);
+      g_usleep (200 * 1000);
+    }
+}
+
+static const char *
+mail_subject (JsonArray *mails,
+              guint      i)
+{
+  return ot_json_string (json_array_get_object_element (mails, i), "subject");
 }
 
 static OtResponse *
@@ -420,39 +454,73 @@ static void
 test_pays_with_receipts (void)
 {
   g_autoptr(Wallet) w = new_wallet ();
+  g_autofree char *address = email_of (w);
   g_autofree char *sk = NULL;
   g_autofree char *merchant = ot_create_merchant (gw, "Receipt Mall", &sk);
   g_autoptr(OtResponse) top = charge (w, "r-top", w->card_source, 100000, "\"cvc\":\"123\"");
-  gint64 emails = outbox_count ("email");
-  gint64 texts = outbox_count ("sms");
-  g_autoptr(OtResponse) paid = pay (sk, w, "r-pay-1", 12000, TRUE);
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) held = NULL;
+  g_autoptr(OtResponse) captured = NULL;
   g_autoptr(OtResponse) to_sms = NULL;
-  g_autoptr(OtResponse) paid_sms = NULL;
+  g_autoptr(OtResponse) by_sms = NULL;
   g_autoptr(OtResponse) to_none = NULL;
-  g_autoptr(OtResponse) paid_quiet = NULL;
-  g_autoptr(OtResponse) declined = NULL;
+  g_autoptr(OtResponse) quiet = NULL;
+  g_autoptr(OtResponse) to_email = NULL;
+  g_autoptr(OtResponse) last = NULL;
+  g_autoptr(JsonArray) mails = NULL;
+  g_autoptr(GPtrArray) texts = NULL;
+  g_autofree char *capture_path = NULL;
+  const char *payment_id;
+  OtSms *text;
 
+  /* The charge's message, then a receipt for a payment captured at once. */
   ot_assert_status (top, 201);
+  paid = pay (sk, w, "r-pay-1", 12000, TRUE);
   ot_assert_status (paid, 200);
-  g_assert_cmpstr (ot_json_string (ot_response_object (paid), "card_id"), ==, w->card_id);
-  g_assert_cmpint (card_balance (w), ==, 88000);
-  g_assert_cmpint (outbox_count ("email"), ==, emails + 1);
+  payment_id = ot_json_string (ot_response_object (paid), "id");
+  g_clear_pointer (&mails, json_array_unref);
+  mails = wait_mail_to (address, 2);
+  g_assert_nonnull (strstr (mail_subject (mails, 0), "100,000"));
+  g_assert_nonnull (strstr (mail_subject (mails, 1), "Receipt Mall"));
+  g_assert_nonnull (strstr (ot_json_string (json_array_get_object_element (mails, 1), "text"),
+                            payment_id));
 
+  /* A hold sends nothing; its capture does. */
+  held = pay (sk, w, "r-pay-2", 3000, FALSE);
+  ot_assert_status (held, 200);
+  capture_path = g_strconcat ("/v1/payments/", ot_json_string (ot_response_object (held), "id"),
+                              "/capture", NULL);
+  captured = ot_request (gw, "POST", capture_path, sk, NULL, NULL);
+  ot_assert_status (captured, 200);
+  g_clear_pointer (&mails, json_array_unref);
+  mails = wait_mail_to (address, 3);
+  g_assert_cmpuint (json_array_get_length (mails), ==, 3);
+
+  /* By SMS to the profile's phone, then none, then e-mail again. */
   to_sms = wallet_request (w, "POST", "/v1/wallet/me", NULL, "{\"receipt_channel\":\"sms\"}");
   ot_assert_status (to_sms, 200);
-  paid_sms = pay (sk, w, "r-pay-2", 3000, FALSE);
-  ot_assert_status (paid_sms, 200);
-  g_assert_cmpint (outbox_count ("sms"), ==, texts + 1);
-  g_assert_cmpint (outbox_count ("email"), ==, emails + 1);
+  by_sms = pay (sk, w, "r-pay-3", 1000, TRUE);
+  ot_assert_status (by_sms, 200);
+  texts = ot_sms_sink_wait (sms, 1, MAIL_TIMEOUT);
+  text = g_ptr_array_index (texts, texts->len - 1);
+  g_assert_nonnull (strstr (text->text, "Receipt Mall"));
+  g_assert_cmpstr (text->to, ==, ot_json_string (ot_response_object (to_sms), "phone"));
 
   to_none = wallet_request (w, "POST", "/v1/wallet/me", NULL, "{\"receipt_channel\":\"none\"}");
   ot_assert_status (to_none, 200);
-  paid_quiet = pay (sk, w, "r-pay-3", 1000, TRUE);
-  ot_assert_status (paid_quiet, 200);
-  declined = pay (sk, w, "r-pay-4", 999999, TRUE);
-  ot_assert_error (declined, 402, "card_error", "insufficient_funds");
-  g_assert_cmpint (outbox_count ("sms"), ==, texts + 1);
-  g_assert_cmpint (outbox_count ("email"), ==, emails + 1);
+  quiet = pay (sk, w, "r-pay-4", 1000, TRUE);
+  ot_assert_status (quiet, 200);
+  to_email = wallet_request (w, "POST", "/v1/wallet/me", NULL,
+                             "{\"receipt_channel\":\"email\",\"locale\":\"en\"}");
+  ot_assert_status (to_email, 200);
+  last = pay (sk, w, "r-pay-5", 2000, TRUE);
+  ot_assert_status (last, 200);
+  g_clear_pointer (&mails, json_array_unref);
+  mails = wait_mail_to (address, 4);
+  /* Nothing went out for the payment made with receipts off. */
+  g_assert_cmpuint (json_array_get_length (mails), ==, 4);
+  g_assert_nonnull (strstr (mail_subject (mails, 3), "Receipt: "));   /* in English now */
+  g_assert_cmpuint (ot_sms_sink_requests (sms), ==, 1);
 }
 
 static void
@@ -463,7 +531,7 @@ assert_no_identity (OtResponse   *r,
   const char *needles[] = {
     w->login_id, w->user_id, "Zelda Quixote", "@wallet.example", "010-8765-", "010876543",
     OT_BANK_CARD_APPROVE, OT_BANK_ACCOUNT_RICH, "FUNDING HOLDER", "Funding Holder",
-    "fs_", "usr_", "wch_", "wallet",
+    "fs_", "usr_", "wch_",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (needles); i++)
@@ -503,6 +571,9 @@ test_merchant_sees_only_the_card (void)
   };
   g_autoptr(OtResponse) held2 = NULL;
   g_autoptr(OtResponse) canceled = NULL;
+  g_autoptr(OtResponse) profile = NULL;
+  g_autofree char *credentials = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"2580\"}",
+                                                  w->number);
 
   ot_assert_status (top, 201);
   ot_assert_status (held, 200);
@@ -530,6 +601,11 @@ test_merchant_sees_only_the_card (void)
   canceled = ot_request (gw, "POST", cancel_path, sk, "m-cancel", NULL);
   ot_assert_status (canceled, 200);
   assert_no_identity (canceled, w, "cancel");
+
+  /* The number and password a merchant saw do not open the card's contact. */
+  profile = ot_request (gw, "POST", "/v1/cards/profile", NULL, NULL, credentials);
+  ot_assert_error (profile, 409, "invalid_request_error", "card_managed_by_wallet");
+  assert_no_identity (profile, w, "card profile");
   /* 200,000 − 20,000 − 25,000 + 5,000 − 1,000 (the batch) */
   g_assert_cmpint (card_balance (w), ==, 159000);
 }
@@ -629,14 +705,21 @@ main (int   argc,
 {
   const char *bank_args[] = { "--slow-seconds", SLOW_SECONDS, NULL };
   g_autofree char *bank_config = NULL;
+  g_autofree char *smtp_config = NULL;
+  g_autofree char *sms_config = NULL;
   g_autofree char *config = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
   bank = ot_bank_start (bank_args);
+  smtp = ot_smtp_start (NULL);
+  sms = ot_sms_sink_start ();
   bank_config = ot_bank_gateway_config (bank, 1, NULL);
+  smtp_config = ot_smtp_gateway_config (smtp);
+  sms_config = ot_sms_sink_config (sms);
   config = g_strconcat ("[wallet]\npbkdf2_iterations=2000\ncharge_recovery_interval=1\n",
-                        bank_config, NULL);
+                        bank_config, smtp_config, sms_config,
+                        "[outbox]\nretry_initial=1\nretry_max=2\nlease=3\n", NULL);
   gw = ot_gateway_start (config, FALSE);
 
   g_test_add_func ("/wallet-charges/approved", test_charge_approved);
@@ -657,5 +740,7 @@ main (int   argc,
   status = g_test_run ();
   ot_gateway_stop (gw);
   ot_bank_stop (bank);
+  ot_smtp_free (smtp);
+  ot_sms_sink_free (sms);
   return status;
 }
