@@ -123,7 +123,6 @@
       const other = lang === 'ko' ? 'en' : 'ko';
       button.lang = other;
       button.textContent = STRINGS[other]['lang.name'];
-      button.setAttribute ('aria-label', STRINGS[other]['lang.switch']);
     }
     for (const fn of languageListeners)
       fn (lang);
@@ -384,6 +383,8 @@
 
   /* Marks each field, says how many in the form's alert, focuses the first. */
   Site.showErrors = function (form, errors) {
+    errors.sort ((a, b) =>
+      a.el.compareDocumentPosition (b.el) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1);
     for (const { el, key, vars, slot } of errors)
       markInvalid (el, key, vars, slot);
     const alert = formAlert (form);

@@ -12,7 +12,6 @@
 window.ONEPIN_STRINGS = {
   en: {
     'lang.name': 'English',
-    'lang.switch': 'Show this site in English',
 
     'nav.label': 'Main',
     'nav.skip': 'Skip to content',
@@ -386,7 +385,6 @@ window.ONEPIN_STRINGS = {
 
   ko: {
     'lang.name': '한국어',
-    'lang.switch': '한국어로 보기',
 
     'nav.label': '주 메뉴',
     'nav.skip': '본문 바로가기',
