@@ -314,7 +314,12 @@ test ('a card number typed into a form is gone when the visitor comes back', asy
 test ('the claim page takes its token from the fragment and removes it at once', async () => {
   const page = await open ('/claim#token=AbCdEfGhIjKlMnOpQrStUv');
   assertEqual (new URL (page.url ()).hash, '', 'no fragment left in the address');
-  assertEqual (await page.isVisible ('#claim-open'), true, 'the open button is offered');
+  /* An unknown token: the preview says so, and nothing can be opened. */
+  await page.waitForFunction (() => document.getElementById ('claim-error').textContent !== '');
+  page.expectedProblems (/404 \(Not Found\)/);
+  assert ((await page.textContent ('#claim-error')).includes ('not valid'), 'unknown token');
+  assertEqual (await page.isVisible ('#claim-open'), false, 'nothing to open');
+  assertNoProblems (page, 'claim with an unknown token');
   await page.goto (gateway.url + '/claim');
   assert ((await page.textContent ('#claim-error')).includes ('incomplete'), 'no token: ' + await page.textContent ('#claim-error'));
   assertEqual (await page.isVisible ('#claim-open'), false, 'nothing to open');

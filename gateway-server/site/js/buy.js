@@ -31,30 +31,31 @@
   const giftBox = document.getElementById ('finish-gift');
 
   let order = null;          /* the gateway's order, with its cards once allocated */
+  let token = null;          /* the order's access token, in memory only */
   let outcomes = [];         /* per card: 'registered', 'later', 'gift' */
   let current = 0;           /* the card being registered or given */
   let pollTimer = null;
 
-  /* The gateway's order API. */
+  window.addEventListener ('pagehide', () => { token = null; });
+
+  /* The gateway's order API (schema/openapi.yaml, tag Orders). */
+  const auth = () => ({ bearer: token });
   const api = {
     create: (body) => Site.post ('order', '/v1/orders', body),
-    pay: (payment) => Site.post ('pay', '/v1/orders/' + order.id + '/pay',
-                                 { client_secret: order.client_secret, payment }),
-    status: () => Site.api ('/v1/orders/' + order.id + '/status',
-                            { client_secret: order.client_secret }),
-    purposes: (cards) => Site.post ('purposes', '/v1/orders/' + order.id + '/purposes',
-                                    { client_secret: order.client_secret, cards }),
-    gift: (card, gift) => Site.post ('gift-' + card.id, '/v1/gifts',
-                                     Object.assign ({ order: order.id, card: card.id,
-                                                      client_secret: order.client_secret,
-                                                      locale: Site.lang }, gift)),
+    pay: (funding) => Site.post ('pay', '/v1/orders/' + order.id + '/pay', funding, auth ()),
+    get: () => Site.api ('/v1/orders/' + order.id, undefined, auth ()),
+    reveal: () => Site.post ('reveal', '/v1/orders/' + order.id + '/reveal', {}, auth ()),
+    gift: (card, gift) => Site.post ('gift-' + card.id, '/v1/orders/' + order.id + '/gifts',
+                                     Object.assign ({ card: card.id, locale: Site.lang }, gift),
+                                     auth ()),
     register: (card, password, hint) => Site.api ('/v1/cards/register',
                                                   { number: card.number, password, hint }),
   };
 
-  function showStep (name) {
+  /* Shows the step @name (and keeps @also shown), and moves focus to it. */
+  function showStep (name, also) {
     for (const [key, section] of Object.entries (steps))
-      section.hidden = key !== name;
+      section.hidden = key !== name && !(also || []).includes (key);
     const marker = name === 'transfer' ? 'pay' : name === 'finish' || name === 'done' ? 'cards' : name;
     for (const li of document.querySelectorAll ('.steps li')) {
       if (li.dataset.step === marker)
@@ -138,16 +139,20 @@
 
   async function submitOrder () {
     const f = orderForm.elements;
+    const value = (name) => f['buyer.' + name].value.trim ();
+    const detail = value ('address2');
     const buyer = {
-      name: f.name.value.trim (),
-      phone: f.phone.value.trim (),
-      email: f.email.value.trim (),
-      postal_code: f.postal_code.value.trim (),
-      address: f.address.value.trim (),
+      name: value ('name'),
+      phone: value ('phone'),
+      email: value ('email'),
+      postal_code: value ('postal_code'),
+      address: detail === '' ? value ('address') : value ('address') + ', ' + detail,
     };
-    if (f.address2.value.trim () !== '')
-      buyer.address2 = f.address2.value.trim ();
-    order = await api.create ({ buyer, lines: lines (), locale: Site.lang });
+    const created = await api.create ({ buyer, items: lines (), locale: Site.lang });
+    token = created.access_token;
+    delete created.access_token;
+    order = created;
+    method.setDepositor (buyer.name);
     showSummary ();
     showStep ('pay');
   }
@@ -156,20 +161,19 @@
 
   function summaryRows (body) {
     body.replaceChildren ();
-    for (const line of order.lines)
+    for (const item of order.items)
       body.append (el ('tr', {},
-                       el ('th', { scope: 'row', i18n: denominationLabel (line.denomination) }),
-                       el ('td', { class: 'num', i18n: ['buy.cards_count', { n: { count: line.quantity } }] }),
+                       el ('th', { scope: 'row', i18n: denominationLabel (item.denomination) }),
+                       el ('td', { class: 'num', i18n: ['buy.cards_count', { n: { count: item.quantity } }] }),
                        el ('td', { class: 'num', i18n: ['money.amount',
-                                                        { m: { money: line.denomination * line.quantity } }] })));
+                                                        { m: { money: item.denomination * item.quantity } }] })));
   }
 
   function showSummary () {
-    const { count } = totals (order.lines);
     summaryRows (document.getElementById ('pay-lines'));
     Site.setText (document.getElementById ('pay-caption'), 'buy.summary_caption',
                   { name: order.buyer.name });
-    Site.setText (document.getElementById ('pay-count'), 'buy.cards_count', { n: { count } });
+    Site.setText (document.getElementById ('pay-count'), 'buy.cards_count', { n: { count: order.card_count } });
     Site.setText (document.getElementById ('pay-total'), 'money.amount', { m: { money: order.total } });
     Site.setText (document.getElementById ('pay-button'), 'pay.submit', { m: { money: order.total } });
   }
@@ -178,56 +182,66 @@
 
   async function submitPayment () {
     try {
-      order = await api.pay (method.payment ());
+      order = await api.pay (method.funding ());
     } finally {
       method.clear ();
     }
-    afterPayment ();
+    await afterPayment ();
   }
 
-  function afterPayment () {
-    if (order.status === 'allocated')
+  /* Allocated: the numbers came with the answer, or are fetched once. */
+  async function afterPayment () {
+    if (order.status === 'allocated') {
+      if (!order.cards.every ((card) => card.number))
+        order = await api.reveal ();
       showCards ();
-    else if (order.status === 'failed')
-      Site.showFormError (payForm, 'pay.failed');
-    else if (order.virtual_account)
+    } else if (order.status === 'pending' && order.payment && order.payment.virtual_account) {
       showTransfer ();
+    } else {
+      Site.showFormError (payForm, 'pay.failed');
+    }
   }
 
   /* A bank transfer: the virtual account, then a poll until the deposit. */
 
   function showTransfer () {
-    const va = order.virtual_account;
+    const va = order.payment.virtual_account;
     const list = document.getElementById ('virtual-account');
     list.replaceChildren (
-      el ('dt', { i18n: ['pay.bank'] }), el ('dd', { i18n: ['bank.' + va.bank_name, {}] }),
-      el ('dt', { i18n: ['pay.va_account'] }), el ('dd', { class: 'card-no' }, va.account_number),
-      el ('dt', { i18n: ['pay.va_holder'] }), el ('dd', {}, va.holder || 'onepin'),
-      el ('dt', { i18n: ['pay.va_amount'] }), el ('dd', { i18n: ['money.amount', { m: { money: va.amount } }] }),
+      el ('dt', { i18n: ['pay.bank'] }), el ('dd', {}, va.bank),
+      el ('dt', { i18n: ['pay.va_account'] }), el ('dd', { class: 'card-no' }, va.account),
+      el ('dt', { i18n: ['pay.va_amount'] }),
+      el ('dd', { i18n: ['money.amount', { m: { money: va.amount, currency: va.currency } }] }),
       el ('dt', { i18n: ['pay.va_deadline'] }),
       el ('dd', { i18n: ['date.time', { d: { dateTime: va.deadline } }] }));
     Site.setText (document.getElementById ('transfer-status'), 'pay.transfer_waiting');
     showStep ('transfer');
     Site.guardLeaving (true);
-    pollTimer = setInterval (checkDeposit, 5000);
+    pollTimer = setInterval (checkDeposit, 3000);
   }
+
+  let checking = false;
 
   async function checkDeposit () {
     const status = document.getElementById ('transfer-status');
+    if (checking)
+      return;
+    checking = true;
     try {
-      const answer = await api.status ();
-      order = Object.assign (order, answer);
+      const now = await api.get ();
+      if (now.status === 'allocated') {
+        clearInterval (pollTimer);
+        order = await api.reveal ();
+        showCards ();
+      } else if (now.status === 'failed') {
+        clearInterval (pollTimer);
+        Site.guardLeaving (false);
+        Site.setText (status, 'pay.transfer_expired');
+      }
     } catch (err) {
       Site.setText (status, Site.errorKey (err));
-      return;
-    }
-    if (order.status === 'allocated') {
-      clearInterval (pollTimer);
-      showCards ();
-    } else if (order.status === 'failed') {
-      clearInterval (pollTimer);
-      Site.guardLeaving (false);
-      Site.setText (status, 'pay.transfer_expired');
+    } finally {
+      checking = false;
     }
   }
 
@@ -242,7 +256,7 @@
           el ('span', { i18n: [key] }));
     return el ('fieldset', { 'aria-labelledby': legendId, 'aria-describedby': name + '-error' },
                el ('legend', { class: 'visually-hidden', id: legendId,
-                               i18n: ['buy.use_of', { last4: card.last4 }] }),
+                               i18n: ['buy.use_of', { last4: card.card_last4 }] }),
                el ('div', { class: 'choices' }, choice ('user', 'buy.for_user'),
                    choice ('gift', 'buy.for_gift')),
                el ('p', { class: 'field-error', id: name + '-error' }));
@@ -259,7 +273,7 @@
       const number = Site.secret (el ('span', { class: 'card-no', id: 'card-no-' + index },
                                       Site.formatCard (card.number)));
       body.append (el ('tr', {},
-                       el ('th', { scope: 'row', i18n: denominationLabel (card.value) }),
+                       el ('th', { scope: 'row', i18n: denominationLabel (card.denomination) }),
                        el ('td', {}, number),
                        el ('td', {}, purposeCell (card, index))));
     });
@@ -268,11 +282,14 @@
     showStep ('cards');
   }
 
-  async function submitPurposes () {
-    const chosen = order.cards.map ((card, index) => ({
-      card: card.id, purpose: purposeForm.elements['purpose-' + index].value }));
-    await api.purposes (chosen);
-    order.cards.forEach ((card, index) => { card.purpose = chosen[index].purpose; });
+  /* The choice is the page's: a card stays "user" unless it is given. */
+  function submitPurposes () {
+    order.cards.forEach ((card, index) => {
+      card.purpose = purposeForm.elements['purpose-' + index].value;
+    });
+    purposeForm.querySelector ('[type="submit"]').hidden = true;
+    for (const input of purposeForm.querySelectorAll ('input'))
+      input.disabled = true;
     outcomes = [];
     current = 0;
     finishNext ();
@@ -283,7 +300,7 @@
   function maskCard (index) {
     const card = order.cards[index];
     const cell = document.getElementById ('card-no-' + index);
-    cell.textContent = '•••• •••• •••• ' + card.last4;
+    cell.textContent = '•••• •••• •••• ' + card.card_last4;
   }
 
   function finishNext () {
@@ -293,8 +310,8 @@
     }
     const card = order.cards[current];
     const heading = document.getElementById ('finish-heading');
-    const vars = { i: current + 1, n: order.cards.length, last4: card.last4,
-                   card: { denomination: card.value } };
+    const vars = { i: current + 1, n: order.cards.length, last4: card.card_last4,
+                   card: { denomination: card.denomination } };
     registerForm.hidden = card.purpose !== 'user';
     giftBox.hidden = card.purpose !== 'gift';
     if (card.purpose === 'user') {
@@ -312,7 +329,7 @@
         finishNext ();
       });
     }
-    showStep ('finish');
+    showStep ('finish', ['cards']);
   }
 
   async function submitRegister () {
@@ -331,13 +348,13 @@
     order.cards.forEach ((card, index) => {
       const outcome = outcomes[index] || { kind: 'later' };
       list.append (el ('li', { i18n: ['buy.done_' + outcome.kind,
-                                      { last4: card.last4, email: outcome.email || '',
-                                        card: { denomination: card.value } }] }));
+                                      { last4: card.card_last4, email: outcome.email || '',
+                                        card: { denomination: card.denomination } }] }));
     });
     Site.setText (document.getElementById ('done-statement'), 'buy.statement_sent',
                   { email: order.buyer.email });
     Site.guardLeaving (outcomes.some ((o) => !o || o.kind === 'later'));
-    showStep ('done');
+    showStep ('done', ['cards']);
   }
 
   buildLines ();

@@ -5,19 +5,20 @@
  *
  * The link carries the claim token in the URL's fragment, which browsers
  * never send to a server or in a Referer. The page takes it, removes it
- * from the address bar and history at once, and spends it only when the
- * recipient presses "Open the gift" (a mail scanner fetching the link
- * claims nothing). The card number is then shown once, and registering a
- * password activates the card.
+ * from the address bar and history at once, shows the gift (without its
+ * number), and spends the token only when the recipient presses "Open the
+ * gift", so a mail scanner fetching the link claims nothing. The card
+ * number is then shown once, and registering a password activates it.
  */
 'use strict';
 
 (function () {
   const start = document.getElementById ('claim-start');
-  const giftSection = document.getElementById ('claim-gift');
+  const reveal = document.getElementById ('claim-gift');
   const done = document.getElementById ('claim-done');
   const openButton = document.getElementById ('claim-open');
   const error = document.getElementById ('claim-error');
+  const status = document.getElementById ('claim-status');
   const registerForm = document.getElementById ('claim-register');
 
   function takeToken () {
@@ -30,54 +31,72 @@
   }
 
   let token = takeToken ();
-  let claimed = null;
+  let number = null;
 
-  window.addEventListener ('pagehide', () => { token = null; claimed = null; });
+  window.addEventListener ('pagehide', () => { token = null; number = null; });
 
-  if (token === null) {
-    Site.setText (error, 'claim.no_token');
-    openButton.hidden = true;
+  /* A gift link's own errors, in words for its recipient. */
+  function claimError (err) {
+    if (err.status === 404)
+      return 'claim.not_found';
+    return Site.errorKey (err);
   }
 
-  function showGift () {
-    document.getElementById ('claim-card').replaceChildren (Site.giftCard (claimed));
+  function showGift (gift) {
+    document.getElementById ('claim-card').replaceChildren (Site.giftCard (gift));
     const music = document.getElementById ('claim-music');
     music.replaceChildren ();
-    if (claimed.music && claimed.music !== 'none' && Site.music.TUNES.includes (claimed.music))
-      music.append (Site.el ('span', { i18n: ['claim.music', { tune: { key: 'music.' + claimed.music } }] }),
-                    ' ', Site.music.button (() => claimed.music));
+    if (gift.music && Site.music.TUNES.includes (gift.music) && gift.music !== 'none')
+      music.append (Site.el ('span', { i18n: ['claim.music', { tune: { key: 'music.' + gift.music } }] }),
+                    ' ', Site.music.button (() => gift.music));
     Site.setText (document.getElementById ('claim-value'), 'claim.value',
-                  { amount: { money: claimed.amount, currency: claimed.currency } });
-    const number = document.getElementById ('claim-number');
-    number.textContent = Site.formatCard (claimed.number);
-    Site.secret (number);
-    Site.guardLeaving (true);
-    start.hidden = true;
-    giftSection.hidden = false;
-    Site.focusHeading (giftSection);
+                  { amount: { money: gift.amount, currency: gift.currency } });
+  }
+
+  async function preview () {
+    Site.setText (status, 'claim.loading');
+    try {
+      const gift = await Site.api ('/v1/gifts/preview', { token });
+      showGift (gift);
+      if (gift.status === 'claimed') {
+        Site.setText (error, 'api.code.gift_already_claimed');
+        token = null;
+      } else {
+        openButton.hidden = false;
+      }
+    } catch (err) {
+      Site.setText (error, claimError (err));
+    } finally {
+      Site.setText (status, null);
+    }
   }
 
   openButton.addEventListener ('click', async () => {
     openButton.disabled = true;
     Site.setText (error, null);
     try {
-      /* With an Idempotency-Key, a retry after a lost answer gets the
-       * card back instead of "already claimed". */
-      claimed = await Site.post ('claim', '/v1/gifts/claim', { token });
+      /* With an Idempotency-Key, a retry after a lost answer gets the card
+       * back instead of "already claimed". */
+      const gift = await Site.post ('claim', '/v1/gifts/claim', { token });
       token = null;
-      showGift ();
+      number = gift.card_number;
+      const shown = document.getElementById ('claim-number');
+      shown.textContent = Site.formatCard (number);
+      Site.secret (shown);
+      Site.guardLeaving (true);
+      openButton.hidden = true;
+      reveal.hidden = false;
+      Site.focusHeading (reveal);
     } catch (err) {
-      Site.setText (error, Site.errorKey (err));
+      Site.setText (error, claimError (err));
       /* Only a request that got no definite answer may be tried again. */
       openButton.disabled = !(err.status === 0 || err.status >= 500);
-      if (!openButton.disabled)
-        openButton.focus ();
     }
   });
 
   Site.form (registerForm, async () => {
     const hint = registerForm.elements.hint.value.trim ();
-    const body = { number: claimed.number, password: registerForm.elements.password.value };
+    const body = { number, password: registerForm.elements.password.value };
     if (hint !== '')
       body.hint = hint;
     const card = await Site.api ('/v1/cards/register', body);
@@ -86,4 +105,11 @@
                   { last4: card.card_last4 });
     Site.showResult (registerForm, done);
   });
+
+  if (token === null) {
+    Site.setText (error, 'claim.no_token');
+    start.querySelector ('[data-i18n="claim.lead"]').hidden = true;
+  } else {
+    preview ();
+  }
 }) ();

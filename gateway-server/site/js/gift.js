@@ -13,17 +13,20 @@
   const { el } = Site;
 
   const DESIGNS = ['flowers', 'birthday', 'thanks', 'celebrate', 'winter', 'plain'];
-  const COLORS = ['black', 'navy', 'red', 'green', 'purple', 'brown'];
-  const SIZES = ['small', 'medium', 'large'];
-
-  Site.GIFT = { DESIGNS, COLORS, SIZES };
+  /* The API takes a colour as #rrggbb and a size as 8, 10 or 12 points, as
+   * on the seed's screen; these all contrast with the message's white. */
+  const COLORS = { black: '#1b1f24', navy: '#1f3a93', red: '#a4161a', green: '#1b5e20',
+                   purple: '#5b2a86', brown: '#6d4c41' };
+  const SIZES = { 8: 'small', 10: 'medium', 12: 'large' };
 
   /* The drawn card: design, "To", message in its colour and size, "From". */
   Site.giftCard = function (gift) {
     const design = DESIGNS.includes (gift.design) ? gift.design : 'plain';
-    const color = COLORS.includes (gift.font_color) ? gift.font_color : 'black';
-    const size = SIZES.includes (gift.font_size) ? gift.font_size : 'medium';
-    const message = el ('p', { class: 'message ink-' + color + ' size-' + size });
+    const size = SIZES[gift.font_size] || 'medium';
+    const message = el ('p', { class: 'message size-' + size });
+    /* Through the CSSOM, which the Content-Security-Policy allows. */
+    message.style.color = /^#[0-9a-fA-F]{6}$/.test (gift.font_color || '') ? gift.font_color
+                                                                           : COLORS.black;
     message.append (el ('strong', { i18n: ['gift.to_name', { name: gift.recipient_name || '' }] }),
                     '\n', gift.message || '');
     return el ('figure', { class: 'gift-card' },
@@ -65,17 +68,17 @@
                el ('span', { i18n: ['design.' + value] }));
   }
 
-  function colorChoice (value) {
+  function colorChoice (name) {
     return el ('label', { class: 'swatch' },
-               el ('input', { type: 'radio', name: 'font_color', value, required: true }),
-               el ('span', { class: 'chip ink-' + value, 'aria-hidden': 'true' }),
-               el ('span', { i18n: ['color.' + value] }));
+               el ('input', { type: 'radio', name: 'font_color', value: COLORS[name], required: true }),
+               el ('span', { class: 'chip ink-' + name, 'aria-hidden': 'true' }),
+               el ('span', { i18n: ['color.' + name] }));
   }
 
-  function sizeChoice (value) {
+  function sizeChoice (points) {
     return el ('label', { class: 'swatch' },
-               el ('input', { type: 'radio', name: 'font_size', value, required: true }),
-               el ('span', { class: 'size-' + value, i18n: ['size.' + value] }));
+               el ('input', { type: 'radio', name: 'font_size', value: points, required: true }),
+               el ('span', { class: 'size-' + SIZES[points], i18n: ['size.' + SIZES[points]] }));
   }
 
   function musicSelect () {
@@ -103,8 +106,8 @@
       textField ('gift-sender', 'sender_name', 'gift.sender_name',
                  { type: 'text', required: true, maxlength: 64, autocomplete: 'name' },
                  'gift.sender_hint'),
-      radioGroup ('font_color', 'gift.font_color', COLORS, colorChoice),
-      radioGroup ('font_size', 'gift.font_size', SIZES, sizeChoice),
+      radioGroup ('font_color', 'gift.font_color', Object.keys (COLORS), colorChoice),
+      radioGroup ('font_size', 'gift.font_size', Object.keys (SIZES), sizeChoice),
       musicSelect (),
       textField ('gift-email', 'recipient_email', 'gift.recipient_email',
                  { type: 'email', required: true, maxlength: 254, autocomplete: 'off' },
@@ -115,8 +118,8 @@
 
     form.elements.sender_name.value = senderName || '';
     form.querySelector ('input[name="design"][value="flowers"]').checked = true;
-    form.querySelector ('input[name="font_color"][value="black"]').checked = true;
-    form.querySelector ('input[name="font_size"][value="medium"]').checked = true;
+    form.querySelector ('input[name="font_color"][value="' + COLORS.black + '"]').checked = true;
+    form.querySelector ('input[name="font_size"][value="10"]').checked = true;
 
     const values = () => ({
       design: form.elements.design.value,
@@ -124,7 +127,7 @@
       message: form.elements.message.value,
       sender_name: form.elements.sender_name.value.trim (),
       font_color: form.elements.font_color.value,
-      font_size: form.elements.font_size.value,
+      font_size: Number (form.elements.font_size.value),
       music: form.elements.music.value,
       recipient_email: form.elements.recipient_email.value.trim (),
     });

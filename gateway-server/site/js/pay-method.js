@@ -12,7 +12,9 @@
 (function () {
   const { el } = Site;
 
+  /* 990 is onepin-bank, the sandbox of development and the demo. */
   const BANKS = [
+    ['990', 'bank.sandbox'],
     ['004', 'bank.kb'],
     ['088', 'bank.shinhan'],
     ['020', 'bank.woori'],
@@ -52,35 +54,44 @@
   }
 
   /* Fills @container (inside a form) and returns an object whose
-   * payment () is the request's "payment" member. */
+   * funding () gives the request's funding members (FundingMethod in
+   * schema/openapi.yaml). Field names are the API's, so a refusal's
+   * "param" (e.g. "credit_card.number") marks the right field. */
   Site.payMethod = function (container, prefix) {
     const p = prefix || 'pm';
     const group = el ('fieldset', { class: 'method-group' },
                       el ('legend', { i18n: ['pay.method'] }),
                       el ('div', { class: 'choices' },
-                          radio ('card', 'pay.card'), radio ('account', 'pay.account'),
+                          radio ('credit_card', 'pay.card'),
+                          radio ('bank_account', 'pay.account'),
                           radio ('transfer', 'pay.transfer')),
                       el ('p', { class: 'field-error', id: 'method-error' }));
     group.setAttribute ('aria-describedby', 'method-error');
 
-    const cardNumber = el ('input', { type: 'text', name: 'card_number', class: 'card-number',
+    const cardNumber = el ('input', { type: 'text', name: 'credit_card.number', class: 'card-number',
                                       inputmode: 'numeric', autocomplete: 'cc-number',
-                                      pattern: '[0-9 \\-]{13,23}', maxlength: 23,
+                                      pattern: '[0-9 \\-]{12,23}', maxlength: 23,
                                       'data-pattern-error': 'err.credit_card' });
-    const expiry = el ('input', { type: 'text', name: 'expiry', class: 'short',
+    const expiry = el ('input', { type: 'text', name: 'credit_card.expiry', class: 'short',
                                   inputmode: 'numeric', autocomplete: 'cc-exp',
                                   pattern: '(0[1-9]|1[0-2]) ?/ ?[0-9]{2}', maxlength: 7,
                                   'data-pattern-error': 'err.expiry' });
+    const cvc = el ('input', { type: 'password', name: 'credit_card.cvc', class: 'short',
+                               inputmode: 'numeric', autocomplete: 'cc-csc',
+                               pattern: '[0-9]{3,4}', maxlength: 4,
+                               'data-pattern-error': 'err.cvc' });
     const cardFields = el ('fieldset', { hidden: true },
                            el ('legend', { i18n: ['pay.card'] }),
                            field (p + '-card-number', 'pay.card_number', cardNumber, null, true),
-                           field (p + '-expiry', 'pay.expiry', expiry, 'pay.expiry_hint', true));
+                           field (p + '-expiry', 'pay.expiry', expiry, 'pay.expiry_hint', true),
+                           field (p + '-cvc', 'pay.cvc', cvc, 'pay.cvc_hint', true));
 
-    const bank = bankSelect ('bank');
-    const account = el ('input', { type: 'text', name: 'account_number', inputmode: 'numeric',
-                                   autocomplete: 'off', pattern: '[0-9\\-]{6,20}',
-                                   maxlength: 20, 'data-pattern-error': 'err.account' });
-    const accountPassword = el ('input', { type: 'password', name: 'account_password',
+    const bank = bankSelect ('bank_account.bank_code');
+    const account = el ('input', { type: 'text', name: 'bank_account.account_number',
+                                   inputmode: 'numeric', autocomplete: 'off',
+                                   pattern: '[0-9 \\-]{6,24}', maxlength: 24,
+                                   'data-pattern-error': 'err.account' });
+    const accountPassword = el ('input', { type: 'password', name: 'bank_account.password',
                                            inputmode: 'numeric', autocomplete: 'off',
                                            pattern: '[0-9]{4}', maxlength: 4,
                                            'data-pattern-error': 'err.pin4' });
@@ -91,15 +102,20 @@
                               field (p + '-account-password', 'pay.account_password',
                                      accountPassword, 'pay.account_password_hint', true));
 
-    const transferNote = el ('p', { class: 'notice', hidden: true, i18n: ['pay.transfer_note'] });
+    const depositor = el ('input', { type: 'text', name: 'transfer.depositor_name',
+                                     autocomplete: 'name', maxlength: 100 });
+    const transferFields = el ('fieldset', { hidden: true },
+                               el ('legend', { i18n: ['pay.transfer'] }),
+                               el ('p', { class: 'notice', i18n: ['pay.transfer_note'] }),
+                               field (p + '-depositor', 'pay.depositor', depositor,
+                                      'pay.depositor_hint', true));
 
-    container.append (group, cardFields, accountFields, transferNote);
-    Site.secret (cardNumber);
-    Site.secret (expiry);
-    Site.secret (account);
-    Site.secret (accountPassword);
+    container.append (group, cardFields, accountFields, transferFields);
+    for (const input of [cardNumber, expiry, cvc, account, accountPassword])
+      Site.secret (input);
 
-    const panels = { card: cardFields, account: accountFields, transfer: transferNote };
+    const panels = { credit_card: cardFields, bank_account: accountFields,
+                     transfer: transferFields };
     group.addEventListener ('change', () => {
       const chosen = group.querySelector ('input:checked');
       for (const [value, panel] of Object.entries (panels))
@@ -111,22 +127,28 @@
         const chosen = group.querySelector ('input:checked');
         return chosen ? chosen.value : null;
       },
-      payment () {
+      /* The request's funding members: "method" and the one it names. */
+      funding () {
         const method = this.method ();
-        if (method === 'card') {
-          const [month, year] = expiry.value.replace (/\s/g, '').split ('/');
-          return { method, card_number: Site.cardDigits (cardNumber.value),
-                   expiry_month: Number (month), expiry_year: 2000 + Number (year) };
-        }
-        if (method === 'account')
-          return { method, bank: bank.value, account_number: account.value.replace (/-/g, ''),
-                   account_password: accountPassword.value };
-        return { method: 'transfer' };
+        if (method === 'credit_card')
+          return { method, credit_card: { number: Site.cardDigits (cardNumber.value),
+                                          expiry: expiry.value.replace (/\s/g, ''),
+                                          cvc: cvc.value } };
+        if (method === 'bank_account')
+          return { method, bank_account: { bank_code: bank.value,
+                                           account_number: Site.cardDigits (account.value),
+                                           password: accountPassword.value } };
+        return { method, transfer: { depositor_name: depositor.value.trim () } };
       },
-      /* The payment's secret fields are cleared after each attempt. */
+      /* A depositor's name to start with: the buyer's. */
+      setDepositor (name) {
+        if (depositor.value === '')
+          depositor.value = name;
+      },
+      /* The passwords are not kept for a second attempt. */
       clear () {
-        for (const input of [cardNumber, expiry, account, accountPassword])
-          input.value = '';
+        cvc.value = '';
+        accountPassword.value = '';
       },
     };
   };

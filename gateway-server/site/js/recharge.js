@@ -69,34 +69,36 @@
     const body = Object.assign ({}, credentials, {
       amount: Number (amountInput.value),
       currency: card.currency,
-      payment: method.payment (),
       locale: Site.lang,
-    });
+    }, method.funding ());
     const email = amountForm.elements.email.value.trim ();
     if (email !== '')
       body.email = email;
     let recharge;
     try {
-      recharge = await Site.post ('recharge', '/v1/recharges', body);
+      recharge = await Site.post ('recharge', '/v1/cards/recharge', body);
     } finally {
       method.clear ();
     }
     credentials = null;
-    if (recharge.virtual_account)
-      showTransfer (recharge);
-    else
+    if (recharge.status === 'pending' && recharge.payment && recharge.payment.virtual_account)
+      showTransfer (recharge.payment.virtual_account);
+    else if (recharge.status === 'succeeded')
       showDone (recharge);
+    else
+      Site.showFormError (amountForm, 'recharge.processing');
   }
 
-  function showTransfer (recharge) {
-    const va = recharge.virtual_account;
+  function showTransfer (va) {
     dataList (document.getElementById ('virtual-account'), [
-      ['pay.bank', { i18n: ['bank.' + va.bank] }],
+      ['pay.bank', {}],
       ['pay.va_account', { class: 'card-no' }],
       ['pay.va_amount', money (va.amount)],
       ['pay.va_deadline', { i18n: ['date.time', { d: { dateTime: va.deadline } }] }],
     ]);
-    document.querySelector ('#virtual-account .card-no').textContent = va.account_number;
+    const values = document.querySelectorAll ('#virtual-account dd');
+    values[0].textContent = va.bank;
+    values[1].textContent = va.account;
     show ('step-transfer');
   }
 

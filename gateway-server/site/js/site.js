@@ -251,6 +251,8 @@
     }
     if (options && options.idempotencyKey)
       headers['Idempotency-Key'] = options.idempotencyKey;
+    if (options && options.bearer)
+      headers.Authorization = 'Bearer ' + options.bearer;
     let response;
     try {
       response = await fetch (path, init);
@@ -274,7 +276,7 @@
    * so it takes effect once. Any other answer ends the key's use. */
   const keys = new Map ();
 
-  Site.post = async function (name, path, body) {
+  Site.post = async function (name, path, body, options) {
     const text = JSON.stringify (body);
     let entry = keys.get (name);
     if (!entry || entry.text !== text) {
@@ -282,7 +284,8 @@
       keys.set (name, entry);
     }
     try {
-      const answer = await Site.api (path, body, { idempotencyKey: entry.key });
+      const answer = await Site.api (path, body, Object.assign ({ idempotencyKey: entry.key },
+                                                                options));
       keys.delete (name);
       return answer;
     } catch (err) {
@@ -297,8 +300,10 @@
   Site.errorKey = function (err) {
     const e = err.error || {};
     const candidates = [];
-    if (e.decline_code)
+    if (e.decline_code) {
+      candidates.push ('api.' + e.code + '.' + e.decline_code);
       candidates.push ('api.decline.' + e.decline_code);
+    }
     if (e.code)
       candidates.push ('api.code.' + e.code);
     candidates.push ('api.type.' + (e.type || 'api_error'));

@@ -20,16 +20,22 @@
   Site.form (form, async () => {
     const body = Site.cardCredentials (form);
     body.payment = form.elements.payment.value.trim ();
-    const payment = await Site.api ('/v1/cards/payments/verify', body);
+    const payment = await Site.api ('/v1/cards/verify_payment', body);
     form.elements.password.value = '';
+    const money = (amount) => el ('span', { i18n: ['money.amount', { m: { money: amount,
+                                                                      currency: payment.currency } }] });
+    const captured = payment.amount_captured !== undefined ? payment.amount_captured : payment.amount;
+    const status = payment.amount_refunded === 0 ? payment.status
+                 : payment.amount_refunded >= captured ? 'refunded' : 'partially_refunded';
     document.getElementById ('verified-details').replaceChildren (
-      ...row ('verify.merchant', payment.merchant_name || payment.merchant),
-      ...row ('verify.amount', el ('span', { i18n: ['money.amount', { m: { money: payment.amount,
-                                                                      currency: payment.currency } }] })),
-      ...row ('verify.status', el ('span', { i18n: ['verify.status_' + payment.status] })),
-      ...row ('verify.date', el ('span', { i18n: ['date.full', { d: { date: payment.created } }] })),
-      ...row ('verify.payment', payment.id),
-      ...row ('field.card', '•••• ' + payment.card_last4));
+      ...row ('verify.merchant', payment.merchant_name),
+      ...row ('verify.amount', money (payment.amount)),
+      ...(payment.amount_refunded > 0 ? row ('verify.refunded', money (payment.amount_refunded)) : []),
+      ...row ('verify.status', el ('span', { i18n: ['verify.status_' + status] })),
+      ...row ('verify.date', el ('span', { i18n: ['date.time', { d: { dateTime: payment.created } }] })),
+      ...row ('verify.order', payment.order_id || '—'),
+      ...row ('verify.payment', payment.payment),
+      ...row ('field.card', el ('span', { i18n: ['card.ending', { last4: payment.card_last4 }] })));
     section.hidden = false;
     Site.focusHeading (section);
   });
