@@ -8,7 +8,7 @@
  * out only when the writer reports a durable commit.
  */
 #include "gw-server-private.h"
-#include "gw-site.h"
+#include "gw-pages.h"
 
 #include <string.h>
 
@@ -681,15 +681,15 @@ handle_metrics (GwRequest *request)
   request_done (request, 200);
 }
 
-/* The site's pages: only for GETs that no API route claims (gw_site_claims). */
+/* The site's pages: only for GETs that no API route claims (gw_pages_claims). */
 static void
-handle_site (GwRequest  *request,
+handle_pages (GwRequest  *request,
              const char *path)
 {
   gboolean https = request->server->config->tls_certificate != NULL;
 
   request->route = "site";
-  request_done (request, gw_site_serve (request->msg, path, https));
+  request_done (request, gw_pages_serve (request->msg, path, https));
 }
 
 /* Dispatch */
@@ -988,8 +988,8 @@ handle_request (SoupServer        *soup,
                       "The gateway is shutting down.");
   else if (route != NULL)
     dispatch (request, route);
-  else if (!path_known && gw_site_claims (soup_server_message_get_method (msg), path))
-    handle_site (request, path);
+  else if (!path_known && gw_pages_claims (soup_server_message_get_method (msg), path))
+    handle_pages (request, path);
   else if (path_known)
     gw_request_error (request, 405, "invalid_request_error", "method_not_allowed", NULL,
                       "This method is not allowed on this path.");

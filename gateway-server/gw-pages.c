@@ -1,4 +1,4 @@
-/* gw-site.c: the cyber card site's static pages, served from a GResource
+/* gw-pages.c: the cyber card site's static pages, served from a GResource
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -9,11 +9,11 @@
  * Policy (scripts only from our own files, nothing inline), and an ETag so
  * that a browser revalidates cheaply instead of caching stale pages.
  */
-#include "gw-site.h"
+#include "gw-pages.h"
 
 #include <string.h>
 
-#define SITE_PREFIX "/org/onepin/gateway/site"
+#define PAGES_PREFIX "/org/onepin/gateway/site"
 #define MAX_PATH 128
 
 /* default-src 'none' and then only what the pages use: our own scripts,
@@ -27,11 +27,11 @@ typedef struct
   const char *extension;
   const char *content_type;
   const char *cache_control;
-} SiteType;
+} PageType;
 
 /* Pages, scripts and styles change together with the binary, so the
  * browser revalidates them (a 304 costs no body); images may be kept a day. */
-static const SiteType types[] = {
+static const PageType types[] = {
   { ".html", "text/html; charset=utf-8",          "no-cache" },
   { ".css",  "text/css; charset=utf-8",           "no-cache" },
   { ".js",   "text/javascript; charset=utf-8",    "no-cache" },
@@ -41,7 +41,7 @@ static const SiteType types[] = {
 };
 
 gboolean
-gw_site_claims (const char *method,
+gw_pages_claims (const char *method,
                 const char *path)
 {
   if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD"))
@@ -49,8 +49,8 @@ gw_site_claims (const char *method,
   return path[0] == '/' && !g_str_equal (path, "/v1") && !g_str_has_prefix (path, "/v1/");
 }
 
-static const SiteType *
-site_type (const char *resource)
+static const PageType *
+page_type (const char *resource)
 {
   for (guint i = 0; i < G_N_ELEMENTS (types); i++)
     if (g_str_has_suffix (resource, types[i].extension))
@@ -68,7 +68,7 @@ resource_path (const char *path)
   gsize len = strlen (path);
 
   if (g_str_equal (path, "/"))
-    return g_strdup (SITE_PREFIX "/index.html");
+    return g_strdup (PAGES_PREFIX "/index.html");
   if (len > MAX_PATH || strstr (path, "//") != NULL || strstr (path, "/.") != NULL ||
       path[len - 1] == '/')
     return NULL;
@@ -77,8 +77,8 @@ resource_path (const char *path)
       return NULL;
   last = strrchr (path, '/');
   if (strchr (last, '.') == NULL)
-    return g_strconcat (SITE_PREFIX, path, ".html", NULL);
-  return g_strconcat (SITE_PREFIX, path, NULL);
+    return g_strconcat (PAGES_PREFIX, path, ".html", NULL);
+  return g_strconcat (PAGES_PREFIX, path, NULL);
 }
 
 static void
@@ -136,7 +136,7 @@ static guint
 serve_not_found (SoupServerMessage *msg)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  g_autoptr(GBytes) page = g_resources_lookup_data (SITE_PREFIX "/404.html",
+  g_autoptr(GBytes) page = g_resources_lookup_data (PAGES_PREFIX "/404.html",
                                                     G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
 
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
@@ -147,7 +147,7 @@ serve_not_found (SoupServerMessage *msg)
 }
 
 guint
-gw_site_serve (SoupServerMessage *msg,
+gw_pages_serve (SoupServerMessage *msg,
                const char        *path,
                gboolean           https)
 {
@@ -156,10 +156,10 @@ gw_site_serve (SoupServerMessage *msg,
   g_autoptr(GBytes) bytes = NULL;
   g_autofree char *digest = NULL;
   g_autofree char *etag = NULL;
-  const SiteType *type;
+  const PageType *type;
 
   set_common_headers (headers, https);
-  type = resource ? site_type (resource) : NULL;
+  type = resource ? page_type (resource) : NULL;
   if (type != NULL)
     bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
   if (bytes == NULL)
