@@ -23,6 +23,10 @@ gw_config_new (void)
   config->hold_sweep_interval = 60;
   config->lockout_seconds = 30 * 60;
   config->failures_per_minute = 20;
+  config->promotional_validity_years = 1;
+  config->site_contact_email = g_strdup ("center@onepin.example");
+  config->site_contact_phone = g_strdup ("02-2220-1999");
+  config->site_sweep_interval = 30;
   return config;
 }
 
@@ -38,6 +42,9 @@ gw_config_free (GwConfig *config)
   g_free (config->tls_key);
   g_free (config->log_level);
   g_free (config->card_bin);
+  g_free (config->site_public_url);
+  g_free (config->site_contact_email);
+  g_free (config->site_contact_phone);
   g_free (config);
 }
 
@@ -91,6 +98,8 @@ gw_config_load_file (GwConfig    *config,
   gint64 years = config->validity_years;
   gint64 sweep = config->hold_sweep_interval;
   gint64 per_minute = config->failures_per_minute;
+  gint64 promotional = config->promotional_validity_years;
+  gint64 site_sweep = config->site_sweep_interval;
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
     return FALSE;
@@ -103,6 +112,9 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "tls", "certificate", &config->tls_certificate);
   load_string (file, "tls", "key", &config->tls_key);
   load_string (file, "cards", "bin", &config->card_bin);
+  load_string (file, "site", "public_url", &config->site_public_url);
+  load_string (file, "site", "contact_email", &config->site_contact_email);
+  load_string (file, "site", "contact_phone", &config->site_contact_phone);
 
   if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
@@ -111,12 +123,16 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "payments", "hold_sweep_interval", 1, 3600, &sweep, error) ||
       !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
-      !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error))
+      !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
+      !load_int (file, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
+      !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error))
     return FALSE;
 
   config->validity_years = years;
   config->hold_sweep_interval = sweep;
   config->failures_per_minute = per_minute;
+  config->promotional_validity_years = promotional;
+  config->site_sweep_interval = site_sweep;
   return TRUE;
 }
 

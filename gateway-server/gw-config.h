@@ -33,6 +33,12 @@ typedef struct
   gint     hold_sweep_interval;
   gint64   lockout_seconds;
   gint     failures_per_minute;
+
+  gint     promotional_validity_years;
+  char    *site_public_url;      /* where the card site is reached; NULL: the listening URL */
+  char    *site_contact_email;   /* shown when an order is over the limits */
+  char    *site_contact_phone;
+  gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

@@ -12,6 +12,7 @@
 #include "gw-log.h"
 #include "gw-notify.h"
 #include "gw-server.h"
+#include "gw-site.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
 
@@ -55,7 +56,8 @@ parse_options (int        *argc,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
-    "failures_per_minute. Command-line options win over the file.");
+    "failures_per_minute; [cards] promotional_validity_years; [site] public_url,\n"
+    "contact_email, contact_phone, sweep_interval. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -157,6 +159,7 @@ start (Gateway  *gw,
   g_autofree char *token = NULL;
   g_autofree char *url = NULL;
   GwStoreSqlite *store;
+  GwSite *site;
   guint8 token_hash[32];
 
   if (g_mkdir_with_parents (gw->config->data_dir, 0700) != 0)
@@ -178,9 +181,14 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
+  /* The card site; without a financial system configured it takes orders
+   * but answers every payment with bank_unavailable. */
+  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config, NULL);
   url = gw_server_listen (gw->server, error);
   if (url == NULL || !announce (gw, url, error))
     return FALSE;
+  if (gw->config->site_public_url == NULL)
+    gw_site_set_public_url (site, url);
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   g_unix_signal_add (SIGTERM, on_signal, gw);

@@ -15,6 +15,8 @@
  */
 #include "gw-store-sqlite-private.h"
 
+#include "gw-orders-store-sqlite.h"
+
 #include <sqlite3.h>
 #include <string.h>
 
@@ -1426,6 +1428,7 @@ statement_line_clear (gpointer data)
   GwStatementLine *line = data;
 
   g_clear_pointer (&line->description, g_free);
+  g_clear_pointer (&line->merchant_name, g_free);
 }
 
 static GArray *
@@ -1438,8 +1441,9 @@ t_statement (GwTxn   *t,
   sqlite3_stmt *stmt = prep (TXN (t),
     "SELECT l.id, e.kind, COALESCE(e.channel, ''), COALESCE(e.ref, ''),"
     " COALESCE(e.merchant_id, ''), e.description, l.credit - l.debit, l.balance_after, e.created,"
-    " COALESCE(e.payment_id, '')"
+    " COALESCE(e.payment_id, ''), m.name"
     " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " LEFT JOIN merchants m ON m.id = e.merchant_id"
     " WHERE l.account_id = ?1 AND (?2 = 0 OR l.id < ?2) ORDER BY l.id DESC LIMIT ?3", error);
   g_autoptr(GArray) lines = g_array_new (FALSE, TRUE, sizeof (GwStatementLine));
 
@@ -1463,6 +1467,7 @@ t_statement (GwTxn   *t,
       line.balance_after = sqlite3_column_int64 (stmt, 7);
       line.created = sqlite3_column_int64 (stmt, 8);
       copy_text (line.payment_id, sizeof line.payment_id, stmt, 9);
+      line.merchant_name = g_strdup ((const char *) sqlite3_column_text (stmt, 10));
       g_array_append_val (lines, line);
     }
   sqlite3_reset (stmt);
@@ -1618,6 +1623,7 @@ static const struct
   const char   *name;
   gconstpointer funcs;
 } extensions[] = {
+  { "orders", &gw_orders_store_sqlite_funcs },
   { NULL, NULL },
 };
 

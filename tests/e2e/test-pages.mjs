@@ -279,7 +279,8 @@ test ('register, inquire and change the password against the real gateway', asyn
   await checkScreen (page, modules, 'inquiry-summary');
   await page.click ('#show-details');
   const details = await page.textContent ('#detail-rows');
-  assert (details.includes ('Flower delivery') && details.includes ('−5,000 won'), 'detailed line: ' + details);
+  assert (details.includes ('Flower Land') && details.includes ('−5,000 won'), 'the shop and amount: ' + details);
+  assert (details.includes ('Card issued') && details.includes ('+30,000 won'), 'the issue line: ' + details);
   await checkScreen (page, modules, 'inquiry-details');
   await assertNoSecrets (page, [card.number, 'first pass'], 'after the inquiry');
 
@@ -316,7 +317,7 @@ test ('the claim page takes its token from the fragment and removes it at once',
   assertEqual (new URL (page.url ()).hash, '', 'no fragment left in the address');
   /* An unknown token: the preview says so, and nothing can be opened. */
   await page.waitForFunction (() => document.getElementById ('claim-error').textContent !== '');
-  page.expectedProblems (/404 \(Not Found\)/);
+  page.expectedProblems (/40[04] \((Not Found|Bad Request)\)/);
   assert ((await page.textContent ('#claim-error')).includes ('not valid'), 'unknown token');
   assertEqual (await page.isVisible ('#claim-open'), false, 'nothing to open');
   assertNoProblems (page, 'claim with an unknown token');

@@ -37,7 +37,8 @@
 
   /* A gift link's own errors, in words for its recipient. */
   function claimError (err) {
-    if (err.status === 404)
+    const param = err.error && err.error.param;
+    if (err.status === 404 || (err.status === 400 && param === 'token'))
       return 'claim.not_found';
     return Site.errorKey (err);
   }
