@@ -66,7 +66,10 @@
     return String (value);
   }
 
+  /* A key with a "_one" variant uses it when the value {n} counts one. */
   Site.t = function (key, vars) {
+    if (vars && vars.n && vars.n.count === 1 && STRINGS[Site.lang][key + '_one'] !== undefined)
+      key += '_one';
     let text = STRINGS[Site.lang][key];
     if (text === undefined) {
       console.error ('onepin: missing string ' + Site.lang + ':' + key);

@@ -416,6 +416,9 @@ window.ONEPIN_STRINGS = {
     'api.funding_declined.do_not_honor': 'The payment was declined. Please use another card or way to pay.',
     'api.payout_declined.invalid_account': 'The bank does not know this account. The balance is back on your card.',
     'api.payout_declined.do_not_honor': 'The bank refused the refund. The balance is back on your card.',
+    'buy.cards_count_one': '{n} card',
+    'buy.order_total_one': 'Total: {n} card, {m}',
+    'inquiry.more_loaded_one': '{n} more line shown.',
   },
 
   ko: {
@@ -824,5 +827,8 @@ window.ONEPIN_STRINGS = {
     'api.funding_declined.do_not_honor': '결제가 승인되지 않았습니다. 다른 카드나 결제수단을 이용해 주십시오.',
     'api.payout_declined.invalid_account': '은행에서 확인할 수 없는 계좌입니다. 잔액은 카드로 돌아왔습니다.',
     'api.payout_declined.do_not_honor': '은행이 환불을 거절했습니다. 잔액은 카드로 돌아왔습니다.',
+    'buy.cards_count_one': '{n}매',
+    'buy.order_total_one': '합계: {n}매, {m}',
+    'inquiry.more_loaded_one': '{n}건을 더 보여 드립니다.',
   },
 };

@@ -8,7 +8,7 @@
  * axe-core on every page, screenshots kept as artifacts, and cleanup of
  * everything started, whatever happens.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,7 +32,7 @@ export function comment (text) {
     process.stdout.write ('# ' + line + '\n');
 }
 
-function skipAll (reason) {
+export function skipAll (reason) {
   process.stdout.write ('1..0 # SKIP ' + reason + '\n');
   process.exit (0);
 }
@@ -200,6 +200,104 @@ export async function startGateway (extraConfig) {
   onCleanup (() => gateway.stop ());
   comment (`gateway ${gateway.url}, data dir ${dir}`);
   return gateway;
+}
+
+/* The real onepin-bank, the sandbox card company and bank. Its reply to
+ * the slow test card comes after @slowSeconds: past the gateway's timeout. */
+export async function startBank ({ slowSeconds = 4 } = {}) {
+  const binary = process.env.ONEPIN_BANK;
+  if (!binary || !fs.existsSync (binary))
+    skipAll ('onepin-bank is not built in this tree (ONEPIN_BANK)');
+  const dir = tempDir ('onepin-e2e-bank-');
+  const logPath = path.join (dir, 'bank.log');
+  const { child, match } = await startProcess (
+    [binary, '--data-dir', dir, '--listen', '127.0.0.1:0', '--slow-seconds', String (slowSeconds)],
+    { logPath, ready: /listening on (http:\/\/127\.0\.0\.1:\d+)\n/ });
+  const bank = {
+    url: match[1],
+    dir,
+    logPath,
+    stopped: false,
+    /* The [bank] group of the gateway's config. */
+    config: `[bank]\nurl=${match[1]}\napi_key_file=${path.join (dir, 'api.key')}\n` +
+            `callback_secret_file=${path.join (dir, 'callback.secret')}\n` +
+            'callback_url=/v1/bank/callbacks/deposit\ntimeout=2\n',
+    /* The customer pays a virtual account at their bank. */
+    async deposit (account, amount, depositor) {
+      const r = await fetch (`${bank.url}/v1/virtual-accounts/${account}/deposit`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify ({ amount, depositor }) });
+      assertEqual (r.status, 200, 'deposit: ' + await r.text ());
+    },
+    async account (number) {
+      const key = fs.readFileSync (path.join (dir, 'api.key'), 'utf8').trim ();
+      const r = await fetch (`${bank.url}/v1/accounts/${number}`, { headers: { Authorization: 'Bearer ' + key } });
+      assertEqual (r.status, 200, 'bank account');
+      return r.json ();
+    },
+    async stop () {
+      if (bank.stopped)
+        return;
+      bank.stopped = true;
+      await stopProcess (child, 'onepin-bank');
+    },
+  };
+  onCleanup (() => bank.stop ());
+  comment (`onepin-bank ${bank.url}, data dir ${dir}`);
+  return bank;
+}
+
+/* A real SMTP server (aiosmtpd, tests/lib/onepin-smtp-server.py) writing
+ * what it accepts to a maildir; messages are read back with Python's email
+ * package (tests/lib/onepin-mail-json.py). */
+export async function startSmtp () {
+  const server = process.env.ONEPIN_SMTP_SERVER;
+  const reader = process.env.ONEPIN_MAIL_JSON;
+  if (!server || !fs.existsSync (server) || !reader || !fs.existsSync (reader))
+    skipAll ('the SMTP test server is not in this tree (ONEPIN_SMTP_SERVER, ONEPIN_MAIL_JSON)');
+  const dir = tempDir ('onepin-e2e-smtp-');
+  const maildir = path.join (dir, 'mail');
+  const logPath = path.join (dir, 'smtp.log');
+  const { child, match } = await startProcess (['python3', server, '--maildir', maildir],
+                                               { logPath, ready: /ready (\d+)/ });
+  const smtp = {
+    port: Number (match[1]),
+    maildir,
+    stopped: false,
+    config: `[smtp]\nurl=smtp://127.0.0.1:${match[1]}\nfrom=receipts@onepin.test\nstarttls=none\n` +
+            '[outbox]\nretry_initial=1\nretry_max=2\npoll_interval=1\n',
+    messages () {
+      const dirNew = path.join (maildir, 'new');
+      const files = fs.existsSync (dirNew) ? fs.readdirSync (dirNew).sort ().map ((f) => path.join (dirNew, f)) : [];
+      if (files.length === 0)
+        return [];
+      const out = execFileSync ('python3', [reader, ...files], { encoding: 'utf8' });
+      return JSON.parse (out);
+    },
+    /* The first message to @to that @match accepts, waiting up to @ms. */
+    async waitFor (to, match = () => true, ms = 30000) {
+      const deadline = Date.now () + ms;
+      for (;;) {
+        const found = smtp.messages ().filter ((m) => (m.to || '').includes (to) && match (m));
+        if (found.length)
+          return found[0];
+        if (Date.now () > deadline)
+          throw new Error (`no e-mail to ${to} after ${ms} ms; got: ` +
+                           smtp.messages ().map ((m) => `${m.to}: ${m.subject}`).join ('; '));
+        await new Promise ((resolve) => setTimeout (resolve, 250));
+      }
+    },
+    async stop () {
+      if (smtp.stopped)
+        return;
+      smtp.stopped = true;
+      child.kill ('SIGTERM');
+      await once (child, 'exit');
+    },
+  };
+  onCleanup (() => smtp.stop ());
+  comment (`SMTP server on port ${smtp.port}, maildir ${maildir}`);
+  return smtp;
 }
 
 /* ---- HTTP from the test itself (admin and merchant API) ----------------- */
