@@ -10,15 +10,10 @@
  */
 import {
   DESKTOP, PHONE, assert, assertEqual, assertNoProblems, auditBalanced, call, checkScreen,
-  createMerchant, expectOk, launchBrowser, loadModules, newPage, run, startBank, startGateway,
-  startSmtp, test,
+  createMerchant, expectOk, newPage, run, startAll, test,
 } from './lib/harness.mjs';
 
-const modules = await loadModules ();
-const bank = await startBank ();
-const smtp = await startSmtp ();
-const gateway = await startGateway (bank.config + smtp.config);
-const browser = await launchBrowser (modules);
+const { modules, bank, smtp, gateway, browser } = await startAll ();
 
 const BUYER = 'buyer@example.com';
 const FRIEND = 'friend@example.com';

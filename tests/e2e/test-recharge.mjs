@@ -10,15 +10,11 @@
  * 10,000-won steps are enforced in the page.
  */
 import {
-  PHONE, assert, assertEqual, auditBalanced, call, checkScreen, expectOk, issueCards,
-  launchBrowser, loadModules, newPage, run, startBank, startGateway, startSmtp, test,
+  PHONE, assert, assertEqual, auditBalanced, call, checkScreen, expectOk, issueCards, newPage, run,
+  startAll, test,
 } from './lib/harness.mjs';
 
-const modules = await loadModules ();
-const bank = await startBank ();
-const smtp = await startSmtp ();
-const gateway = await startGateway (bank.config + smtp.config);
-const browser = await launchBrowser (modules);
+const { modules, bank, smtp, gateway, browser } = await startAll ();
 
 const [card] = await issueCards (gateway, 1, 10000);
 await expectOk (call (gateway, 'POST', '/v1/cards/register',

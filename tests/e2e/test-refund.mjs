@@ -11,14 +11,10 @@
  */
 import {
   assert, assertEqual, auditBalanced, call, checkScreen, createMerchant, expectOk, issueCards,
-  launchBrowser, loadModules, newPage, run, startBank, startGateway, startSmtp, test,
+  newPage, run, startAll, test,
 } from './lib/harness.mjs';
 
-const modules = await loadModules ();
-const bank = await startBank ();
-const smtp = await startSmtp ();
-const gateway = await startGateway (bank.config + smtp.config);
-const browser = await launchBrowser (modules);
+const { modules, bank, smtp, gateway, browser } = await startAll ();
 
 const cards = await issueCards (gateway, 2, 30000);
 for (const card of cards)

@@ -435,3 +435,14 @@ export async function checkScreen (page, modules, name) {
   await checkAxe (page, modules, name);
   assertNoProblems (page, name);
 }
+
+/* Everything a journey needs: the npm modules, onepin-bank, the SMTP
+ * server, the gateway connected to both, and the browser. */
+export async function startAll () {
+  const modules = await loadModules ();
+  const bank = await startBank ();
+  const smtp = await startSmtp ();
+  const gateway = await startGateway (bank.config + smtp.config);
+  const browser = await launchBrowser (modules);
+  return { modules, bank, smtp, gateway, browser };
+}
