@@ -27,6 +27,7 @@ gw_config_new (void)
   config->site_contact_email = g_strdup ("center@onepin.example");
   config->site_contact_phone = g_strdup ("02-2220-1999");
   config->site_sweep_interval = 30;
+  config->bank_timeout = 20;
   return config;
 }
 
@@ -45,6 +46,10 @@ gw_config_free (GwConfig *config)
   g_free (config->site_public_url);
   g_free (config->site_contact_email);
   g_free (config->site_contact_phone);
+  g_free (config->bank_url);
+  g_free (config->bank_api_key_file);
+  g_free (config->bank_callback_secret_file);
+  g_free (config->bank_callback_url);
   g_free (config);
 }
 
@@ -100,6 +105,7 @@ gw_config_load_file (GwConfig    *config,
   gint64 per_minute = config->failures_per_minute;
   gint64 promotional = config->promotional_validity_years;
   gint64 site_sweep = config->site_sweep_interval;
+  gint64 bank_timeout = config->bank_timeout;
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
     return FALSE;
@@ -115,6 +121,10 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "site", "public_url", &config->site_public_url);
   load_string (file, "site", "contact_email", &config->site_contact_email);
   load_string (file, "site", "contact_phone", &config->site_contact_phone);
+  load_string (file, "bank", "url", &config->bank_url);
+  load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
+  load_string (file, "bank", "callback_secret_file", &config->bank_callback_secret_file);
+  load_string (file, "bank", "callback_url", &config->bank_callback_url);
 
   if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
@@ -125,7 +135,8 @@ gw_config_load_file (GwConfig    *config,
                  error) ||
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
       !load_int (file, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
-      !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error))
+      !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
+      !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error))
     return FALSE;
 
   config->validity_years = years;
@@ -133,6 +144,30 @@ gw_config_load_file (GwConfig    *config,
   config->failures_per_minute = per_minute;
   config->promotional_validity_years = promotional;
   config->site_sweep_interval = site_sweep;
+  config->bank_timeout = bank_timeout;
+  return TRUE;
+}
+
+static gboolean
+validate_bank (GwConfig  *config,
+               GError   **error)
+{
+  const char *callback = config->bank_callback_url;
+
+  if (config->bank_url == NULL)
+    return TRUE;
+  if (!g_str_has_prefix (config->bank_url, "http://") &&
+      !g_str_has_prefix (config->bank_url, "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] url must be an http(s) URL"), FALSE;
+  if (config->bank_api_key_file == NULL || config->bank_callback_secret_file == NULL)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] needs api_key_file and callback_secret_file with url"),
+           FALSE;
+  if (callback != NULL && !g_str_has_prefix (callback, "/") &&
+      !g_str_has_prefix (callback, "http://") && !g_str_has_prefix (callback, "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] callback_url is an http(s) URL or a path"), FALSE;
   return TRUE;
 }
 
@@ -151,6 +186,8 @@ gw_config_validate (GwConfig  *config,
   if ((config->tls_certificate == NULL) != (config->tls_key == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[tls] needs both certificate and key"), FALSE;
+  if (!validate_bank (config, error))
+    return FALSE;
   if (config->key_file == NULL)
     config->key_file = g_build_filename (config->data_dir, "secret.key", NULL);
   return TRUE;

@@ -39,6 +39,12 @@ typedef struct
   char    *site_contact_email;   /* shown when an order is over the limits */
   char    *site_contact_phone;
   gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
+  /* [bank]: the financial system (onepin-bank); no url, no connector */
+  char    *bank_url;
+  char    *bank_api_key_file;
+  char    *bank_callback_secret_file;
+  char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
+  gint     bank_timeout;         /* seconds */
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

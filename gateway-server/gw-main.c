@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "gw-connector-bank.h"
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
@@ -26,6 +27,7 @@ typedef struct
   GwStore        *store;
   GwMetrics      *metrics;
   GwServer       *server;
+  GwConnector    *connector;
   GMainLoop      *loop;
   gboolean        sweeping;
 } Gateway;
@@ -57,7 +59,9 @@ parse_options (int        *argc,
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [cards] promotional_validity_years; [site] public_url,\n"
-    "contact_email, contact_phone, sweep_interval. Command-line options win over the file.");
+    "contact_email, contact_phone, sweep_interval; [bank] url, api_key_file,\n"
+    "callback_secret_file, timeout, callback_url (the financial system, onepin-bank).\n"
+    "Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -151,6 +155,36 @@ announce (Gateway     *gw,
   return TRUE;
 }
 
+/* The financial system, when [bank] names one. A callback URL given as a
+ * path is completed with our own URL, known only once we listen. */
+static gboolean
+connect_bank (Gateway     *gw,
+              const char  *own_url,
+              GError     **error)
+{
+  GwConfig *config = gw->config;
+  GwConnectorBank *bank;
+
+  if (config->bank_url == NULL)
+    return TRUE;
+  bank = gw_connector_bank_new (config->bank_url, config->bank_api_key_file,
+                                config->bank_callback_secret_file, config->bank_timeout, error);
+  if (bank == NULL)
+    return FALSE;
+  gw->connector = GW_CONNECTOR (bank);
+  if (config->bank_callback_url != NULL)
+    {
+      g_autofree char *callback = g_str_has_prefix (config->bank_callback_url, "/")
+                                    ? g_strconcat (own_url, config->bank_callback_url, NULL)
+                                    : g_strdup (config->bank_callback_url);
+
+      gw_connector_bank_set_callback_url (bank, callback);
+    }
+  gw_server_set_connector (gw->server, gw->connector);
+  g_info ("financial system: onepin-bank at %s", config->bank_url);
+  return TRUE;
+}
+
 static gboolean
 start (Gateway  *gw,
        GError  **error)
@@ -181,14 +215,17 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
-  /* The card site; without a financial system configured it takes orders
-   * but answers every payment with bank_unavailable. */
-  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config, NULL);
   url = gw_server_listen (gw->server, error);
-  if (url == NULL || !announce (gw, url, error))
+  if (url == NULL || !connect_bank (gw, url, error))
     return FALSE;
+  /* The card site; without a financial system configured it takes orders
+   * but answers every payment with bank_unavailable. No request is read
+   * before start () returns, so the site is in place for the first. */
+  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config, gw->connector);
   if (gw->config->site_public_url == NULL)
     gw_site_set_public_url (site, url);
+  if (!announce (gw, url, error))
+    return FALSE;
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   g_unix_signal_add (SIGTERM, on_signal, gw);
@@ -204,6 +241,7 @@ stop (Gateway *gw)
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);
+  g_clear_object (&gw->connector);
   g_clear_object (&gw->store);
   g_clear_pointer (&gw->metrics, gw_metrics_free);
   g_clear_pointer (&gw->keys, gw_keys_free);
