@@ -4,19 +4,21 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The gateway runs with no financial system it can reach, so every charge
- * answers 503 bank_unavailable. The buyer fills the order, sees the
+ * The gateway is connected to the real onepin-bank, which is then stopped,
+ * so every charge answers 503 bank_unavailable. The buyer fills the order, sees the
  * summary, pays, and is told that nothing was charged and no card was
  * allocated; the order is still payable, the ledger holds no new card.
  */
 import {
   assert, assertEqual, auditBalanced, call, checkScreen, expectOk, launchBrowser, loadModules,
-  newPage, run, startGateway, test,
+  newPage, run, startBank, startGateway, test,
 } from './lib/harness.mjs';
 
 const modules = await loadModules ();
-const gateway = await startGateway ();
+const bank = await startBank ();
+const gateway = await startGateway (bank.config);
 const browser = await launchBrowser (modules);
+await bank.stop ();
 
 async function fillOrder (page) {
   await page.fill ('#qty-5000', '1');

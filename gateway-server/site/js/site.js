@@ -12,7 +12,7 @@
 
 (function () {
   const STRINGS = window.ONEPIN_STRINGS;
-  const LANG_KEY = 'onepin.lang';   /* the language choice is the only thing stored */
+  const LANG_KEY = 'onepin.lang';   /* a language chosen with the button: all that is stored */
   const Site = {};
   window.Site = Site;
 
@@ -112,12 +112,15 @@
     }
   }
 
-  Site.setLanguage = function (lang) {
+  /* @remember: the visitor chose it, so it holds on the next pages. */
+  Site.setLanguage = function (lang, remember) {
     Site.lang = lang;
-    try {
-      localStorage.setItem (LANG_KEY, lang);
-    } catch (e) {
-      /* private mode: the choice lasts for this page only */
+    if (remember) {
+      try {
+        localStorage.setItem (LANG_KEY, lang);
+      } catch (e) {
+        /* private mode: the choice lasts for this page only */
+      }
     }
     document.documentElement.lang = lang;
     applyStrings (document);
@@ -443,6 +446,9 @@
         const slot = fieldError (el);
         if (slot)
           Site.setText (slot, null);
+        /* Every marked field corrected: the summary has nothing left to say. */
+        if (!form.querySelector ('[aria-invalid="true"]'))
+          Site.setText (formAlert (form), null);
       }
     });
     form.addEventListener ('submit', async (event) => {
@@ -536,7 +542,7 @@
                            Site.el ('span', {}, 'onepin'));
     const nav = Site.el ('nav', { 'data-i18n-attr': 'aria-label:nav.label' }, list);
     const button = Site.el ('button', { type: 'button', class: 'lang-switch secondary' });
-    button.addEventListener ('click', () => Site.setLanguage (Site.lang === 'ko' ? 'en' : 'ko'));
+    button.addEventListener ('click', () => Site.setLanguage (Site.lang === 'ko' ? 'en' : 'ko', true));
     header.append (Site.el ('div', { class: 'bar' }, brand, nav, button));
     document.body.prepend (Site.el ('a', { class: 'skip', href: '#main', i18n: ['nav.skip'] }));
   }

@@ -115,6 +115,12 @@ process.on ('exit', () => {
   for (const dir of tempDirs)
     fs.rmSync (dir, { recursive: true, force: true });
 });
+/* A failure outside a test (starting the processes, say) stops the run. */
+process.on ('uncaughtException', (err) => {
+  process.stdout.write ('Bail out! ' + String (err.message).split ('\n')[0] + '\n');
+  comment (err.stack || String (err));
+  cleanup ().finally (() => process.exit (1));
+});
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on (signal, () => {
     comment ('stopped by ' + signal);
@@ -153,7 +159,8 @@ export async function startProcess (argv, { logPath, ready, env, timeoutMs = 200
     });
     child.on ('exit', (code, signal) => {
       clearTimeout (timer);
-      reject (new Error (`${argv[0]} exited (${code ?? signal}) before it was ready; see ${logPath}`));
+      const tail = fs.readFileSync (logPath, 'utf8').slice (-2000);
+      reject (new Error (`${argv[0]} exited (${code ?? signal}) before it was ready:\n${tail}`));
     });
   });
   child.stdout.removeAllListeners ('data');
@@ -247,6 +254,9 @@ export async function startBank ({ slowSeconds = 4 } = {}) {
   return bank;
 }
 
+/* Debian's Python, which has python3-aiosmtpd, whatever else is on PATH. */
+const PYTHON = fs.existsSync ('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 /* A real SMTP server (aiosmtpd, tests/lib/onepin-smtp-server.py) writing
  * what it accepts to a maildir; messages are read back with Python's email
  * package (tests/lib/onepin-mail-json.py). */
@@ -258,7 +268,7 @@ export async function startSmtp () {
   const dir = tempDir ('onepin-e2e-smtp-');
   const maildir = path.join (dir, 'mail');
   const logPath = path.join (dir, 'smtp.log');
-  const { child, match } = await startProcess (['python3', server, '--maildir', maildir],
+  const { child, match } = await startProcess ([PYTHON, server, '--maildir', maildir],
                                                { logPath, ready: /ready (\d+)/ });
   const smtp = {
     port: Number (match[1]),
@@ -271,7 +281,7 @@ export async function startSmtp () {
       const files = fs.existsSync (dirNew) ? fs.readdirSync (dirNew).sort ().map ((f) => path.join (dirNew, f)) : [];
       if (files.length === 0)
         return [];
-      const out = execFileSync ('python3', [reader, ...files], { encoding: 'utf8' });
+      const out = execFileSync (PYTHON, [reader, ...files], { encoding: 'utf8' });
       return JSON.parse (out);
     },
     /* The first message to @to that @match accepts, waiting up to @ms. */
