@@ -47,7 +47,10 @@ async function structure (page, route) {
     nav: document.querySelectorAll ('header nav').length,
     title: document.title,
     overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    getForms: [...document.forms].filter ((f) => f.getAttribute ('method') !== 'post').map ((f) => f.id),
   }));
+  /* A form sent before its script runs must not put its fields in a URL. */
+  assertEqual (facts.getForms.join (','), '', route + ': every form posts');
   assertEqual (facts.h1, 1, route + ': one h1');
   assertEqual (facts.main, 1, route + ': one main landmark');
   assertEqual (facts.nav, 1, route + ': a navigation landmark');

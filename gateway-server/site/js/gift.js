@@ -94,7 +94,7 @@
   /* Builds the form in @container. @card is { value, last4 }; @send (gift)
    * is awaited on submit and may throw a Site.ApiError. */
   Site.giftForm = function (container, card, senderName, send) {
-    const form = el ('form', { class: 'gift-form' });
+    const form = el ('form', { class: 'gift-form', method: 'post' });
     const preview = el ('div', { class: 'gift-preview', 'aria-live': 'off' });
     form.append (
       el ('div', { class: 'form-error', role: 'alert' }),
