@@ -1537,30 +1537,30 @@ gw_api_bank_deposit (GwRequest *request)
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
   const char *signature = soup_message_headers_get_one (headers, SIGNATURE_HEADER);
   g_autoptr(GBytes) body = g_bytes_new (raw->data, raw->length);
-  JsonNode *data = json_object_get_member (request->body, "data");
-  JsonObject *charge = data && JSON_NODE_HOLDS_OBJECT (data) ? json_node_get_object (data)
-                                                             : request->body;
-  ChargeRead read = { onepin_json_get_string (charge, "idempotency_key", NULL) };
+  g_autofree char *charge_id = NULL;
+  g_autoptr(GwChargeResult) result = NULL;
+  ChargeRead read = { NULL };
   g_autoptr(GError) error = NULL;
 
   if (connector == NULL)
     return gw_request_error (request, 503, "api_error", "bank_unavailable", NULL,
                              "No bank is configured.");
+  /* Not a byte is believed before the signature verifies. */
   if (!gw_connector_verify_callback (connector, body, signature))
     return gw_request_error (request, 401, "authentication_error", "unauthorized", NULL,
                              "The callback's signature does not verify.");
-  /* The body is believed only once signed, and then only for the charge it
-   * names: what became of it, we ask the bank ourselves. */
-  if (read.charge_id == NULL || !g_str_has_prefix (read.charge_id, "chg_") ||
-      strlen (read.charge_id) >= 40)
-    return gw_request_bad_param (request, "data.idempotency_key",
-                                 "The event must name one of our charges (chg_...).");
+  result = gw_connector_parse_callback (connector, body, &charge_id, &error);
+  if (result == NULL || charge_id == NULL || !g_str_has_prefix (charge_id, "chg_") ||
+      strlen (charge_id) >= 40)
+    return gw_request_error (request, 400, "invalid_request_error", "parameter_invalid", NULL,
+                             "The callback does not name one of our charges.");
+  read.charge_id = charge_id;
   if (!gw_store_read (gw_server_get_store (request->server), charge_read, &read, &error))
     return reply_read_error (request, error);
   if (!read.found)
-    return gw_request_error (request, 404, "invalid_request_error", "resource_missing",
-                             "data.idempotency_key", "No such charge.");
-  gw_site_deposit_reported (site, request, read.charge_id);
+    return gw_request_error (request, 404, "invalid_request_error", "resource_missing", NULL,
+                             "No such charge.");
+  gw_site_deposit_reported (site, request, charge_id, g_steal_pointer (&result));
 }
 
 /* GET /v1/admin/orders */

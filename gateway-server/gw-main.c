@@ -58,10 +58,10 @@ parse_options (int        *argc,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
-    "failures_per_minute; [cards] promotional_validity_years; [site] public_url,\n"
-    "contact_email, contact_phone, sweep_interval; [bank] url, api_key_file,\n"
-    "callback_secret_file, timeout, callback_url (the financial system, onepin-bank).\n"
-    "Command-line options win over the file.");
+    "failures_per_minute; [bank] url, api_key_file, callback_secret_file, timeout,\n"
+    "callback_url (the financial system, onepin-bank); [cards] promotional_validity_years;\n"
+    "[site] public_url, contact_email, contact_phone, sweep_interval. Command-line\n"
+    "options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -215,17 +215,14 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
+  /* The card site; without a financial system configured ([bank]) it takes
+   * orders but answers every payment with bank_unavailable. */
+  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config);
   url = gw_server_listen (gw->server, error);
-  if (url == NULL || !connect_bank (gw, url, error))
+  if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
-  /* The card site; without a financial system configured it takes orders
-   * but answers every payment with bank_unavailable. No request is read
-   * before start () returns, so the site is in place for the first. */
-  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config, gw->connector);
   if (gw->config->site_public_url == NULL)
     gw_site_set_public_url (site, url);
-  if (!announce (gw, url, error))
-    return FALSE;
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   g_unix_signal_add (SIGTERM, on_signal, gw);

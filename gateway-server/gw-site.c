@@ -18,7 +18,6 @@ struct _GwSite
   const GwConfig  *config;
   GwOrdersConfig   orders;
   char            *public_url;
-  GwConnector     *connector;
   GCancellable    *cancellable;
   GHashTable      *locks;         /* objects a flow works on: order ids */
   GHashTable      *busy;          /* charges and payouts a flow waits on the bank for */
@@ -307,7 +306,7 @@ gw_site_flow_run (GwSiteFlow *flow)
         }
       g_hash_table_add (self->locks, g_strdup (flow->lock));
     }
-  if (self->connector == NULL)
+  if (gw_site_get_connector (self) == NULL)
     {
       flow_reply_error (flow, &down);
       return flow_end (flow);
@@ -436,6 +435,7 @@ static void
 flow_ask_bank (GwSiteFlow *flow)
 {
   GwSite *self = flow->site;
+  GwConnector *connector = gw_site_get_connector (self);
   GwOrdersOutcome busy = { .result = GW_ORDERS_CONFLICT, .code = "payment_in_progress" };
   const char *id = flow->step.id;
 
@@ -453,19 +453,18 @@ flow_ask_bank (GwSiteFlow *flow)
   switch (flow->step.next)
     {
     case GW_ORDERS_NEXT_CHARGE:
-      gw_connector_charge_async (self->connector, &flow->charge, self->cancellable, charged, flow);
+      gw_connector_charge_async (connector, &flow->charge, self->cancellable, charged, flow);
       break;
     case GW_ORDERS_NEXT_PAYOUT:
-      gw_connector_payout_async (self->connector, &flow->charge, self->cancellable, paid_out,
-                                 flow);
+      gw_connector_payout_async (connector, &flow->charge, self->cancellable, paid_out, flow);
       break;
     case GW_ORDERS_NEXT_VOID:
-      gw_connector_void_async (self->connector, id, self->cancellable, voided, flow);
+      gw_connector_void_async (connector, id, self->cancellable, voided, flow);
       break;
     case GW_ORDERS_NEXT_QUERY:
     case GW_ORDERS_NEXT_ANSWER:
     default:
-      gw_connector_query_async (self->connector, id, self->cancellable, queried, flow);
+      gw_connector_query_async (connector, id, self->cancellable, queried, flow);
       break;
     }
 }
@@ -536,27 +535,32 @@ ack_answer (GwTxn       *txn,
             GError     **error)
 {
   gw_call_ok (call, g_string_new ("{\"received\":true}"));
-  if (!flow->heard)
-    {
-      /* The bank should tell us again: we could not confirm it yet. */
-      g_string_free (call->body, TRUE);
-      set_error (call, 503, "api_error", "bank_outcome_unknown", NULL, NULL,
-                 "The deposit could not be confirmed with the bank yet. Send it again later.");
-    }
   return TRUE;
 }
 
 void
-gw_site_deposit_reported (GwSite     *self,
-                          GwRequest  *request,
-                          const char *charge_id)
+gw_site_deposit_reported (GwSite         *self,
+                          GwRequest      *request,
+                          const char     *charge_id,
+                          GwChargeResult *result)
 {
   GwSiteFlow *flow = gw_site_flow_new (request, NULL, ack_answer, NULL, NULL);
+  GwOrdersOutcome busy = { .result = GW_ORDERS_CONFLICT, .code = "payment_in_progress" };
 
   g_clear_pointer (&flow->key, g_free);
   flow->step.next = GW_ORDERS_NEXT_QUERY;
   g_strlcpy (flow->step.id, charge_id, sizeof flow->step.id);
-  flow_ask_bank (flow);
+  /* A request still waiting on this charge settles it; the bank retries. */
+  if (g_hash_table_contains (self->busy, charge_id))
+    {
+      gw_charge_result_free (result);
+      flow_reply_error (flow, &busy);
+      return flow_end (flow);
+    }
+  g_hash_table_add (self->busy, g_strdup (charge_id));
+  flow->result = result;
+  flow->heard = TRUE;
+  flow_settle (flow);
 }
 
 /* The sweep */
@@ -578,7 +582,7 @@ gw_site_sweep (GwSite *self)
   g_autoptr(GArray) work = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (self->connector == NULL || self->sweeps > 0)
+  if (gw_site_get_connector (self) == NULL || self->sweeps > 0)
     return;
   if (!gw_store_read (self->store, sweep_read, &work, &error))
     {
@@ -625,7 +629,6 @@ gw_site_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->sweep_source, g_source_remove);
-  g_clear_object (&self->connector);
 
   G_OBJECT_CLASS (gw_site_parent_class)->dispose (object);
 }
@@ -662,25 +665,22 @@ GwSite *
 gw_site_new (GwServer             *server,
              GwStore              *store,
              const GwLedgerConfig *ledger,
-             const GwConfig       *config,
-             GwConnector          *connector)
+             const GwConfig       *config)
 {
   GwSite *self = g_object_new (GW_TYPE_SITE, NULL);
 
   self->server = server;
   self->store = store;
   self->config = config;
-  self->connector = connector ? g_object_ref (connector) : NULL;
   self->orders.ledger = ledger;
   self->orders.promotional_years = config->promotional_validity_years;
   gw_site_set_public_url (self, config->site_public_url);
   /* The server owns the site; flows in progress hold references of their own. */
   g_object_set_data_full (G_OBJECT (server), "gw-site", self, g_object_unref);
-  if (connector != NULL)
-    {
-      self->sweep_source = g_timeout_add_seconds (config->site_sweep_interval, sweep_tick, self);
-      g_idle_add_full (G_PRIORITY_LOW, sweep_first, g_object_ref (self), g_object_unref);
-    }
+  /* The connector is set once the server listens: the first sweep waits
+   * for the main loop. */
+  self->sweep_source = g_timeout_add_seconds (config->site_sweep_interval, sweep_tick, self);
+  g_idle_add_full (G_PRIORITY_LOW, sweep_first, g_object_ref (self), g_object_unref);
   return self;
 }
 
@@ -714,5 +714,5 @@ gw_site_get_config (GwSite *self)
 GwConnector *
 gw_site_get_connector (GwSite *self)
 {
-  return self->connector;
+  return gw_server_get_connector (self->server);
 }

@@ -57,12 +57,12 @@ struct _GwSiteFlow
   gboolean         from_sweep;
 };
 
-/* @connector may be NULL: every payment then answers 503 bank_unavailable. */
+/* The site uses @server's connector (gw_server_get_connector ()); without
+ * one, every payment answers 503 bank_unavailable. */
 GwSite               *gw_site_new                (GwServer             *server,
                                                   GwStore              *store,
                                                   const GwLedgerConfig *ledger,
-                                                  const GwConfig       *config,
-                                                  GwConnector          *connector);
+                                                  const GwConfig       *config);
 /* The site serving @server's card-site routes. */
 GwSite               *gw_site_get                (GwServer             *server);
 /* The URL of claim links, when [site] public_url is not set. */
@@ -82,11 +82,12 @@ GwSiteFlow           *gw_site_flow_new           (GwRequest            *request,
                                                   GDestroyNotify        data_free);
 /* Runs the flow to its end; the request is answered and the flow freed. */
 void                  gw_site_flow_run           (GwSiteFlow           *flow);
-/* A signed deposit callback named charge @charge_id: ask the bank about
- * it, settle it, and answer @request. */
+/* A verified deposit callback said @result (taken) about charge
+ * @charge_id: settle it and answer @request after the commit. */
 void                  gw_site_deposit_reported   (GwSite               *self,
                                                   GwRequest            *request,
-                                                  const char           *charge_id);
+                                                  const char           *charge_id,
+                                                  GwChargeResult       *result);
 
 /* Sets @call's answer from a non-OK outcome of the rules. */
 void                  gw_site_outcome_error      (GwSite               *self,
