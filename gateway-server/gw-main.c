@@ -12,6 +12,7 @@
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
+#include "gw-outbox.h"
 #include "gw-server.h"
 #include "gw-site.h"
 #include "gw-store-sqlite.h"
@@ -27,6 +28,7 @@ typedef struct
   GwStore        *store;
   GwMetrics      *metrics;
   GwServer       *server;
+  GwOutbox       *outbox;
   GwConnector    *connector;
   GMainLoop      *loop;
   gboolean        sweeping;
@@ -60,8 +62,10 @@ parse_options (int        *argc,
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [bank] url, api_key_file, callback_secret_file, timeout,\n"
     "callback_url (the financial system, onepin-bank); [cards] promotional_validity_years;\n"
-    "[site] public_url, contact_email, contact_phone, sweep_interval. Command-line\n"
-    "options win over the file.");
+    "[site] public_url, contact_email, contact_phone, sweep_interval; [smtp] url, from,\n"
+    "from_name, starttls (none, try, required), username, password_file, ca_file, timeout;\n"
+    "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
+    "lease, poll_interval. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -212,6 +216,10 @@ start (Gateway  *gw,
   gw->store = GW_STORE (store);
   gw->metrics = gw_metrics_new ();
   gw_store_sqlite_set_commit_observer (store, gw_metrics_commit, gw->metrics);
+  gw->outbox = gw_outbox_new (gw->config, gw->store, error);
+  if (gw->outbox == NULL)
+    return FALSE;
+  gw_outbox_start (gw->outbox);
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
@@ -235,6 +243,8 @@ stop (Gateway *gw)
 {
   if (gw->server != NULL)
     gw_server_drain (gw->server);
+  /* Before the store: the worker records what it sent last through it. */
+  g_clear_pointer (&gw->outbox, gw_outbox_free);
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);

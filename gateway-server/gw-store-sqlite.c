@@ -14,6 +14,7 @@
  * run beside the writer without waiting for it.
  */
 #include "gw-store-sqlite-private.h"
+#include "gw-outbox-store.h"
 
 #include "gw-orders-store-sqlite.h"
 
@@ -1623,6 +1624,7 @@ static const struct
   const char   *name;
   gconstpointer funcs;
 } extensions[] = {
+  { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs },
   { "orders", &gw_orders_store_sqlite_funcs },
   { NULL, NULL },
 };

@@ -517,6 +517,47 @@
     return el;
   };
 
+  /* A table wider than a phone scrolls sideways in its .table-wrap; then
+   * the wrapper must be reachable by keyboard and named, for those who
+   * cannot swipe. Tables change size as they fill, so this is watched. */
+
+  let labelSerial = 0;
+
+  function tableLabel (wrap) {
+    const box = wrap.closest ('section, form, fieldset');
+    const label = wrap.querySelector ('caption') ||
+                  (box && box.querySelector ('h2, legend'));
+    if (!label)
+      return null;
+    if (!label.id)
+      label.id = 'table-label-' + ++labelSerial;
+    return label.id;
+  }
+
+  function markScrollable (wrap) {
+    const label = tableLabel (wrap);
+    if (wrap.scrollWidth > wrap.clientWidth + 1 && label) {
+      wrap.tabIndex = 0;
+      wrap.setAttribute ('role', 'region');
+      wrap.setAttribute ('aria-labelledby', label);
+    } else {
+      wrap.removeAttribute ('tabindex');
+      wrap.removeAttribute ('role');
+      wrap.removeAttribute ('aria-labelledby');
+    }
+  }
+
+  function watchTables () {
+    const observer = new ResizeObserver ((entries) => {
+      for (const entry of entries)
+        markScrollable (entry.target.closest ('.table-wrap'));
+    });
+    for (const wrap of document.querySelectorAll ('.table-wrap')) {
+      observer.observe (wrap);
+      observer.observe (wrap.querySelector ('table'));
+    }
+  }
+
   /* The header and footer are the same on every page. */
 
   const NAV = [
@@ -570,5 +611,6 @@
   buildHeader ();
   buildFooter ();
   fillContacts ();
+  watchTables ();
   Site.setLanguage (Site.lang);
 }) ();
