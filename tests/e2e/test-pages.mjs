@@ -303,6 +303,41 @@ test ('register, inquire and change the password against the real gateway', asyn
   await auditBalanced (gateway);
 });
 
+test ('user information: read, change and read back, in Korean', async () => {
+  const [card] = await issueCards (gateway, 1, 10000);
+  await expectOk (call (gateway, 'POST', '/v1/cards/register',
+                        { key: false, body: { number: card.number, password: 'profile pass' } }), 'register');
+  const page = await open ('/profile', { locale: 'ko-KR', viewport: PHONE });
+  await page.fill ('#pf-number', card.number);
+  await page.fill ('#pf-password', 'profile pass');
+  await page.click ('#card-form button[type="submit"]');
+  await page.waitForSelector ('#step-profile:not([hidden])');
+  assert ((await page.textContent ('#pf-heading')).includes (card.number.slice (-4)), 'the card');
+  assertEqual (await page.inputValue ('#pf-name'), '', 'nothing yet');
+  await page.fill ('#pf-name', '홍길동');
+  await page.fill ('#pf-phone', '010-2222-3333');
+  await page.fill ('#pf-email', 'hong@example.com');
+  await page.check ('input[name="receipts"][value="email"]');
+  await page.check ('input[name="locale"][value="ko"]');
+  await checkScreen (page, modules, 'profile-ko');
+  await page.click ('#profile-form button[type="submit"]');
+  await page.waitForFunction (() => document.querySelector ('#profile-form .form-ok').textContent !== '');
+  assert ((await page.textContent ('#profile-form .form-ok')).includes (card.number.slice (-4)), 'saved');
+  const stored = await expectOk (call (gateway, 'POST', '/v1/cards/profile',
+                                       { key: false, body: { number: card.number, password: 'profile pass' } }), 'profile');
+  assertEqual (stored.name, '홍길동', 'name');
+  assertEqual (stored.email, 'hong@example.com', 'e-mail');
+  assertEqual (stored.receipts, 'email', 'receipts');
+  /* An e-mail receipt needs an address: the API's refusal lands on the field. */
+  await page.fill ('#pf-email', '');
+  await page.click ('#profile-form button[type="submit"]');
+  await page.waitForFunction (() => document.querySelector ('#profile-form .form-error').textContent !== '');
+  page.expectedProblems (/400 \(Bad Request\)/);
+  assertEqual (await page.getAttribute ('#profile-form fieldset', 'aria-invalid'), 'true', 'receipts marked');
+  await assertNoSecrets (page, [card.number, 'profile pass'], 'the profile page');
+  await page.context ().close ();
+});
+
 test ('a card number typed into a form is gone when the visitor comes back', async () => {
   const page = await open ('/inquiry');
   await page.fill ('#iq-number', '9410 0000 0000 0000');

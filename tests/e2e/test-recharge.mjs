@@ -122,4 +122,32 @@ test ('a transfer shows a virtual account and recharges when the deposit arrives
   await auditBalanced (gateway);
 });
 
+test ('recharging a promotional card extends its validity by a year', async () => {
+  const batch = await expectOk (call (gateway, 'POST', '/v1/admin/card_batches', {
+    bearer: gateway.adminToken,
+    body: { count: 1, value: 10000, currency: 'krw', channel: 'online', promotional: true } }),
+    'promotional card');
+  const promo = batch.cards[0];
+  await expectOk (call (gateway, 'POST', '/v1/cards/register',
+                        { key: false, body: { number: promo.number, password: 'promo pass' } }), 'register');
+  await page.goto (gateway.url + '/recharge');
+  await page.fill ('#rc-number', promo.number);
+  await page.fill ('#rc-password', 'promo pass');
+  await page.click ('#card-form button[type="submit"]');
+  await page.waitForSelector ('#step-amount:not([hidden])');
+  const before = await page.textContent ('#card-data');
+  await page.fill ('#rc-amount', '10000');
+  await page.check ('input[name="method"][value="credit_card"]');
+  await page.fill ('#rc-card-number', '5555 5555 5555 4444');
+  await page.fill ('#rc-expiry', '12/30');
+  await page.fill ('#rc-cvc', '321');
+  await page.click ('#recharge-button');
+  await page.waitForSelector ('#step-done:not([hidden])', { timeout: 20000 });
+  const after = await page.textContent ('#done-data');
+  const year = (text) => Number ((text.match (/(20\d\d)/g) || []).pop ());
+  assertEqual (year (after), year (before) + 1, `validity: ${before} -> ${after}`);
+  await checkScreen (page, modules, 'recharge-promotional');
+  await auditBalanced (gateway);
+});
+
 await run ();
