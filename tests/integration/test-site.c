@@ -40,7 +40,7 @@ test_content_types (void)
     { "/claim.html",               "text/html; charset=utf-8",       "no-cache" },
     { "/css/site.css",             "text/css; charset=utf-8",        "no-cache" },
     { "/js/site.js",               "text/javascript; charset=utf-8", "no-cache" },
-    { "/img/designs/flowers.svg",  "image/svg+xml",                  "public, max-age=86400" },
+    { "/img/designs/love.svg",     "image/svg+xml",                  "public, max-age=86400" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -12,7 +12,8 @@
 (function () {
   const { el } = Site;
 
-  const DESIGNS = ['flowers', 'birthday', 'thanks', 'celebrate', 'winter', 'plain'];
+  /* The designs the gift e-mail knows too (gw-templates.c). */
+  const DESIGNS = ['birthday', 'congratulations', 'love', 'thanks', 'christmas', 'newyear'];
   /* The API takes a colour as #rrggbb and a size as 8, 10 or 12 points, as
    * on the seed's screen; these all contrast with the message's white. */
   const COLORS = { black: '#1b1f24', navy: '#1f3a93', red: '#a4161a', green: '#1b5e20',
@@ -21,7 +22,7 @@
 
   /* The drawn card: design, "To", message in its colour and size, "From". */
   Site.giftCard = function (gift) {
-    const design = DESIGNS.includes (gift.design) ? gift.design : 'plain';
+    const design = DESIGNS.includes (gift.design) ? gift.design : 'congratulations';
     const size = SIZES[gift.font_size] || 'medium';
     const message = el ('p', { class: 'message size-' + size });
     /* Through the CSSOM, which the Content-Security-Policy allows. */
@@ -117,7 +118,7 @@
     container.append (form);
 
     form.elements.sender_name.value = senderName || '';
-    form.querySelector ('input[name="design"][value="flowers"]').checked = true;
+    form.querySelector ('input[name="design"][value="birthday"]').checked = true;
     form.querySelector ('input[name="font_color"][value="' + COLORS.black + '"]').checked = true;
     form.querySelector ('input[name="font_size"][value="10"]').checked = true;
 
