@@ -887,8 +887,8 @@ answer_order (GwCall                *call,
       return TRUE;
     }
   gw_call_ok (call, render_order (order, TRUE, NULL));
-  /* The numbers, shown once: their only copy is sealed. */
-  call->seal = order->row.cards_revealed;
+  /* The buyer's details, and the numbers shown once: stored sealed. */
+  call->seal = TRUE;
   return TRUE;
 }
 
@@ -1015,6 +1015,7 @@ give_apply (GwTxn   *txn,
   if (outcome.result != GW_ORDERS_OK)
     return gw_site_outcome_error (gw_site_get (call->server), call, &outcome), TRUE;
   gw_call_ok (call, render_gift (&gift, TRUE));
+  call->seal = TRUE;      /* the recipient's name and address */
   return TRUE;
 }
 
@@ -1122,7 +1123,7 @@ open_apply (GwTxn   *txn,
   if (outcome.result != GW_ORDERS_OK)
     return gw_site_outcome_error (gw_site_get (call->server), call, &outcome), TRUE;
   gw_call_ok (call, render_gift (&gift, FALSE));
-  call->seal = open->claim;       /* the card number */
+  call->seal = TRUE;      /* names and message; a claim's card number */
   return TRUE;
 }
 

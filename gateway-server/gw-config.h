@@ -39,6 +39,14 @@ typedef struct
   char    *site_contact_email;   /* shown when an order is over the limits */
   char    *site_contact_phone;
   gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
+
+  char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
+  char     wallet_bin_low[11];
+  char     wallet_bin_high[11];
+  gint64   wallet_session_lifetime;
+  gint64   wallet_pbkdf2_iterations;
+  gint     wallet_recovery_interval;
+
   /* [bank]: the financial system (onepin-bank); no url, no connector */
   char    *bank_url;
   char    *bank_api_key_file;

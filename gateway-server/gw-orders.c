@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gw-notify.h"
+#include "gw-receipts.h"
 #include "onepin-card.h"
 #include "onepin-json.h"
 
@@ -797,24 +798,40 @@ settle_order (GwTxn                *txn,
   return ORDERS (txn, order_update, &order, error);
 }
 
+/* Where a message about @card_id goes: the address the request gave, or
+ * else the card holder's own (POST /v1/cards/profile), or nowhere. */
 static gboolean
-open_contact (const GwOrdersConfig  *config,
+open_contact (GwTxn                 *txn,
+              const GwOrdersConfig  *config,
               const char            *aad,
               GBytes                *sealed,
+              const char            *card_id,
               char                 **email,
               char                 **locale,
               GError               **error)
 {
   g_autoptr(JsonObject) object = NULL;
+  g_auto(GwCardProfile) profile = { 0 };
 
   *email = *locale = NULL;
-  if (sealed == NULL || g_bytes_get_size (sealed) == 0)
+  if (sealed != NULL && g_bytes_get_size (sealed) > 0)
+    {
+      object = open_json (config, aad, sealed, error);
+      if (object == NULL)
+        return FALSE;
+      *email = g_strdup (onepin_json_get_string (object, "email", NULL));
+      *locale = g_strdup (onepin_json_get_string (object, "locale", "ko"));
+      return TRUE;
+    }
+  if (card_id == NULL)
     return TRUE;
-  object = open_json (config, aad, sealed, error);
-  if (object == NULL)
+  if (!gw_card_profile_get (txn, config->ledger->seal_key, card_id, &profile, error))
     return FALSE;
-  *email = g_strdup (onepin_json_get_string (object, "email", NULL));
-  *locale = g_strdup (onepin_json_get_string (object, "locale", "ko"));
+  if (profile.exists && profile.email != NULL && profile.email[0] != '\0')
+    {
+      *email = g_strdup (profile.email);
+      *locale = g_strdup (profile.locale[0] ? profile.locale : "ko");
+    }
   return TRUE;
 }
 
@@ -829,7 +846,8 @@ notify_recharge (GwTxn                *txn,
   g_autofree char *email = NULL;
   g_autofree char *locale = NULL;
 
-  if (!open_contact (config, recharge->id, recharge->contact_sealed, &email, &locale, error))
+  if (!open_contact (txn, config, recharge->id, recharge->contact_sealed, recharge->card_id,
+                     &email, &locale, error))
     return FALSE;
   if (email == NULL)
     return TRUE;
@@ -929,7 +947,8 @@ settle_recharge (GwTxn                *txn,
         return TRUE;
       g_strlcpy (recharge.status, "pending", sizeof recharge.status);
       return ORDERS (txn, recharge_update, &recharge, error) &&
-             open_contact (config, recharge.id, recharge.contact_sealed, &email, &locale, error) &&
+             open_contact (txn, config, recharge.id, recharge.contact_sealed, recharge.card_id,
+                           &email, &locale, error) &&
              notify_virtual_account (txn, charge, email, locale, error);
     }
   g_strlcpy (recharge.status, "failed", sizeof recharge.status);
@@ -1503,7 +1522,8 @@ notify_refund (GwTxn                *txn,
   g_autofree char *locale = NULL;
   const char *bank = gw_orders_bank_name (payout->bank_code);
 
-  if (!open_contact (config, payout->id, payout->contact_sealed, &email, &locale, error))
+  if (!open_contact (txn, config, payout->id, payout->contact_sealed, payout->card_id, &email,
+                     &locale, error))
     return FALSE;
   if (email == NULL)
     return TRUE;

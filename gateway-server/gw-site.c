@@ -180,6 +180,14 @@ flow_call (GwSiteFlow  *flow,
 }
 
 static void
+flow_unbusy (GwSiteFlow *flow)
+{
+  if (flow->holds_busy)
+    g_hash_table_remove (flow->site->busy, flow->step.id);
+  flow->holds_busy = FALSE;
+}
+
+static void
 flow_release (GwSiteFlow *flow)
 {
   GwSite *self = flow->site;
@@ -234,6 +242,7 @@ flow_end (GwSiteFlow *flow)
     }
   if (flow->from_sweep)
     flow->site->sweeps--;
+  flow_unbusy (flow);
   flow_free (flow);
 }
 
@@ -408,7 +417,7 @@ voided_done (GwCall   *call,
 {
   GwSiteFlow *flow = user_data;
 
-  g_hash_table_remove (flow->site->busy, flow->step.id);
+  flow_unbusy (flow);
   if (call->status >= 500)
     g_warning ("recording the void of %s failed", flow->step.id);
   gw_call_free (call);
@@ -439,13 +448,15 @@ flow_ask_bank (GwSiteFlow *flow)
   GwOrdersOutcome busy = { .result = GW_ORDERS_CONFLICT, .code = "payment_in_progress" };
   const char *id = flow->step.id;
 
-  /* Someone is waiting on the bank about this already: let them finish. */
-  if (g_hash_table_contains (self->busy, id))
+  /* Someone else is waiting on the bank about this already: let them finish. */
+  if (!flow->holds_busy && g_hash_table_contains (self->busy, id))
     {
       flow_reply_error (flow, &busy);
       return flow_end (flow);
     }
-  g_hash_table_add (self->busy, g_strdup (id));
+  if (!flow->holds_busy)
+    g_hash_table_add (self->busy, g_strdup (id));
+  flow->holds_busy = TRUE;
   g_clear_pointer (&flow->result, gw_charge_result_free);
   flow->heard = FALSE;
   flow->charge.idempotency_key = id;
@@ -505,7 +516,7 @@ settle_done (GwCall   *call,
 {
   GwSiteFlow *flow = user_data;
 
-  g_hash_table_remove (flow->site->busy, flow->step.id);
+  flow_unbusy (flow);
   if (call->status >= 500 && call->body != NULL && flow->request == NULL)
     g_warning ("settling %s failed", flow->step.id);
   if (call->body != NULL)
@@ -520,7 +531,7 @@ flow_settle (GwSiteFlow *flow)
   /* Cancelled: the gateway is stopping; the sweep takes it up next time. */
   if (g_cancellable_is_cancelled (flow->site->cancellable))
     {
-      g_hash_table_remove (flow->site->busy, flow->step.id);
+      flow_unbusy (flow);
       flow->heard = FALSE;
     }
   gw_call_submit (flow_call (flow, settle_apply, settle_done));
@@ -558,6 +569,7 @@ gw_site_deposit_reported (GwSite         *self,
       return flow_end (flow);
     }
   g_hash_table_add (self->busy, g_strdup (charge_id));
+  flow->holds_busy = TRUE;
   flow->result = result;
   flow->heard = TRUE;
   flow_settle (flow);

@@ -55,6 +55,7 @@ struct _GwSiteFlow
   gboolean         heard;           /* the bank said something (even "never saw it") */
   gboolean         void_after;
   gboolean         from_sweep;
+  gboolean         holds_busy;      /* @step.id is marked busy by this flow */
 };
 
 /* The site uses @server's connector (gw_server_get_connector ()); without

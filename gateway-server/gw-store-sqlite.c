@@ -21,6 +21,8 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-wallet-store-sqlite.h"
+
 #define GW_MAX_BATCH 2048
 #define CHECKPOINT_FRAMES 4000      /* WAL frames (pages) that ask for a checkpoint */
 #define MIGRATIONS_PATH "/org/onepin/gateway/migrations"
@@ -1624,8 +1626,9 @@ static const struct
   const char   *name;
   gconstpointer funcs;
 } extensions[] = {
-  { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs },
   { "orders", &gw_orders_store_sqlite_funcs },
+  { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs },
+  { "wallet", &gw_wallet_store_sqlite },
   { NULL, NULL },
 };
 
