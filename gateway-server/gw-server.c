@@ -786,7 +786,7 @@ handle_metrics (GwRequest *request)
 /* The site's pages: only for GETs that no API route claims (gw_pages_claims). */
 static void
 handle_pages (GwRequest  *request,
-             const char *path)
+              const char *path)
 {
   gboolean https = request->server->config->tls_certificate != NULL;
 
