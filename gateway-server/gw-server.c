@@ -302,6 +302,17 @@ log_access (GwRequest *request,
                     g_get_monotonic_time () - request->started);
 }
 
+static void
+request_done (GwRequest *request,
+              guint      status)
+{
+  gw_metrics_request (request->server->metrics, request->route, status);
+  log_access (request, status);
+  soup_server_message_unpause (request->msg);
+  request->server->requests_in_flight--;
+  request_free (request);
+}
+
 void
 gw_request_reply (GwRequest *request,
                   guint      status,
@@ -315,11 +326,7 @@ gw_request_reply (GwRequest *request,
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
                                     g_string_free (body, FALSE), len);
-  gw_metrics_request (request->server->metrics, request->route, status);
-  log_access (request, status);
-  soup_server_message_unpause (msg);
-  request->server->requests_in_flight--;
-  request_free (request);
+  request_done (request, status);
 }
 
 void
@@ -334,11 +341,7 @@ gw_request_reply_bytes (GwRequest  *request,
 
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, content_type, SOUP_MEMORY_COPY, data, len);
-  gw_metrics_request (request->server->metrics, request->route, status);
-  log_access (request, status);
-  soup_server_message_unpause (msg);
-  request->server->requests_in_flight--;
-  request_free (request);
+  request_done (request, status);
 }
 
 /* A refusal is an outcome too: for a keyed request it is recorded like any
@@ -810,17 +813,6 @@ handle_healthz (GwRequest *request)
 }
 
 /* Finishes a request whose answer is already set on its message. */
-static void
-request_done (GwRequest *request,
-              guint      status)
-{
-  gw_metrics_request (request->server->metrics, request->route, status);
-  log_access (request, status);
-  soup_server_message_unpause (request->msg);
-  request->server->requests_in_flight--;
-  request_free (request);
-}
-
 static void
 handle_metrics (GwRequest *request)
 {
