@@ -650,6 +650,57 @@ test_webhook_survives_restart (void)
   assert_signed (endpoint, mall);
 }
 
+/* An endpoint that never answers 2xx: the event is given up after
+ * max_attempts tries, marked failed in the outbox, and tried no more. */
+static void
+test_webhook_gives_up (void)
+{
+  g_autofree char *config = g_strdup ("[webhooks]\nretry_base=1\ntimeout=2\nmax_attempts=2\n");
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) endpoint = endpoint_start (1000);
+  g_autoptr(Mall) mall = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonObject) payment = NULL;
+  g_autofree char *db_path = NULL;
+  gint64 deadline;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint tries;
+
+  gw = ot_gateway_start (config, FALSE);
+  mall = new_mall ("Unreachable Mall");
+  card = ot_new_card (gw, 10000, "4321");
+  set_endpoint (mall, endpoint->url);
+  payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE);
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (endpoint->bodies->len < 2 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+  g_assert_cmpuint (endpoint->bodies->len, ==, 2);
+  /* Long enough for a third try, were there one. */
+  deadline = g_get_monotonic_time () + 4 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+  tries = endpoint->bodies->len;
+  db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM outbox WHERE type = "
+                                       "'payment.captured' AND failed_at IS NOT NULL "
+                                       "AND last_error = 'HTTP 500' AND attempts = 2", -1, &stmt,
+                                       NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int64 (stmt, 0), ==, 1);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM webhook_attempts", -1, &stmt,
+                                       NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int64 (stmt, 0), ==, 2);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  ot_gateway_stop (gw);
+  gw = saved;
+  g_assert_cmpuint (tries, ==, 2);
+}
+
 static void
 test_endpoint_refusals (void)
 {
@@ -708,6 +759,7 @@ main (int   argc,
   g_test_add_func ("/checkout/endpoint-refusals", test_endpoint_refusals);
   g_test_add_func ("/checkout/webhooks", test_webhooks);
   g_test_add_func ("/checkout/webhook-survives-restart", test_webhook_survives_restart);
+  g_test_add_func ("/checkout/webhook-gives-up", test_webhook_gives_up);
   status = g_test_run ();
 
   ot_gateway_stop (gw);
