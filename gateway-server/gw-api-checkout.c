@@ -715,6 +715,7 @@ gw_api_webhook_endpoint_set (GwRequest *request)
 {
   static const OnepinJsonField fields[] = { { "url", ONEPIN_JSON_STRING, TRUE } };
   const GwLedgerConfig *ledger = gw_server_get_ledger_config (request->server);
+  gboolean allow_http = gw_server_get_config (request->server)->webhooks_allow_http;
   const char *url;
   g_autofree char *aad = url_aad (request->merchant_id);
   g_autoptr(GError) error = NULL;
@@ -723,7 +724,7 @@ gw_api_webhook_endpoint_set (GwRequest *request)
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
   url = onepin_json_get_string (request->body, "url", "");
-  if (!gw_checkout_webhook_url_ok (url, gw_server_get_config (request->server)->webhooks_allow_http))
+  if (!gw_checkout_webhook_url_ok (url, allow_http))
     return gw_request_bad_param (request, "url",
                                  "url must be an https URL (plain http only to this machine).");
   op = g_new0 (EndpointOp, 1);
