@@ -237,6 +237,10 @@ start (Gateway  *gw,
   /* The card site; without a financial system configured ([bank]) it takes
    * orders but answers every payment with bank_unavailable. */
   site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config);
+  /* Before the "listening on" line: whoever waits for it may send SIGTERM
+   * at once, and the default action would kill us mid-start. */
+  g_unix_signal_add (SIGTERM, on_signal, gw);
+  g_unix_signal_add (SIGINT, on_signal, gw);
   url = gw_server_listen (gw->server, error);
   if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
@@ -247,8 +251,6 @@ start (Gateway  *gw,
   gw_api_wallet_start_recovery (gw->server);
   if (gw->config->webhooks_enabled)
     gw->webhooks = gw_webhooks_start (gw->server);
-  g_unix_signal_add (SIGTERM, on_signal, gw);
-  g_unix_signal_add (SIGINT, on_signal, gw);
   return TRUE;
 }
 

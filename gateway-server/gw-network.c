@@ -343,6 +343,18 @@ find_payment (GwTxn                  *txn,
   return TRUE;
 }
 
+/* The ledger's calls read the payment again into @payment: it is emptied
+ * first, keeping what names it. */
+static void
+payment_names (GwPayment *payment,
+               char       merchant_id[40],
+               char       payment_id[40])
+{
+  g_strlcpy (merchant_id, payment->merchant_id, 40);
+  g_strlcpy (payment_id, payment->id, 40);
+  gw_payment_clear (payment);
+}
+
 static gboolean
 complete (GwTxn                  *txn,
           const GwLedgerConfig   *ledger,
@@ -353,16 +365,18 @@ complete (GwTxn                  *txn,
   GwNetworkMessage original;
   GwPayment payment = { 0 };
   GwOutcome outcome = { 0 };
+  char merchant_id[40], payment_id[40];
   gboolean ok;
 
   ok = find_payment (txn, request, &original, &payment, answer, error);
   if (ok && answer->response[0] == '\0')
     {
+      payment_names (&payment, merchant_id, payment_id);
       if (!g_str_equal (original.mti, ONEPIN_ISO_AUTH))
         respond (answer, ONEPIN_ISO_INVALID_TRANSACTION);
       else if (request->amount < 1)
         respond (answer, ONEPIN_ISO_INVALID_AMOUNT);
-      else if ((ok = gw_ledger_capture (txn, ledger, payment.merchant_id, payment.id,
+      else if ((ok = gw_ledger_capture (txn, ledger, merchant_id, payment_id,
                                         request->amount, &payment, &outcome, error)))
         {
           if (outcome.code == GW_RESULT_OK)
@@ -386,17 +400,18 @@ refund (GwTxn                  *txn,
   GwPayment payment = { 0 };
   GwOutcome outcome = { 0 };
   char refund_id[40];
+  char merchant_id[40], payment_id[40];
   gint64 refunded = 0;
   gboolean ok;
 
   ok = find_payment (txn, request, &original, &payment, answer, error);
   if (ok && answer->response[0] == '\0')
     {
+      payment_names (&payment, merchant_id, payment_id);
       if (request->amount < 1)
         respond (answer, ONEPIN_ISO_INVALID_AMOUNT);
-      else if ((ok = gw_ledger_refund (txn, ledger, payment.merchant_id, payment.id,
-                                       request->amount, refund_id, &refunded, &payment,
-                                       &outcome, error)))
+      else if ((ok = gw_ledger_refund (txn, ledger, merchant_id, payment_id, request->amount,
+                                       refund_id, &refunded, &payment, &outcome, error)))
         {
           if (outcome.code == GW_RESULT_OK)
             approve (answer, NULL);
@@ -454,15 +469,19 @@ undo (GwTxn                 *txn,
       GError               **error)
 {
   gint64 remaining = payment->amount_captured - payment->amount_refunded;
+  gboolean authorized = g_str_equal (payment->status, "authorized");
+  gboolean captured = g_str_equal (payment->status, "captured");
+  char merchant_id[40], payment_id[40];
   char refund_id[40];
   gint64 refunded;
 
   memset (outcome, 0, sizeof *outcome);
-  if (g_str_equal (payment->status, "authorized"))
-    return gw_ledger_cancel (txn, payment->merchant_id, payment->id, payment, outcome, error);
-  if (g_str_equal (payment->status, "captured") && remaining > 0)
-    return gw_ledger_refund (txn, ledger, payment->merchant_id, payment->id, remaining,
-                             refund_id, &refunded, payment, outcome, error);
+  payment_names (payment, merchant_id, payment_id);
+  if (authorized)
+    return gw_ledger_cancel (txn, merchant_id, payment_id, payment, outcome, error);
+  if (captured && remaining > 0)
+    return gw_ledger_refund (txn, ledger, merchant_id, payment_id, remaining, refund_id,
+                             &refunded, payment, outcome, error);
   return TRUE;
 }
 

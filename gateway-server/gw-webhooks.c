@@ -426,8 +426,8 @@ gw_webhooks_start (GwServer *server)
   self->session = soup_session_new_with_options ("timeout", self->config->webhooks_timeout,
                                                  "user-agent", "onepin-webhooks/1", NULL);
   self->cancellable = g_cancellable_new ();
+  /* The first look is the timer's, once the main loop runs. */
   self->timer = g_timeout_add_seconds (self->config->webhooks_poll_interval, on_timer, self);
-  tick (self);
   return self;
 }
 
