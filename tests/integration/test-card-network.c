@@ -225,6 +225,34 @@ assert_answer (OtResponse *r,
   g_assert_null (strstr (r->body, "\"2\""));
 }
 
+/* A completion, refund or reversal of @original (field 90), under @stan. */
+static char *
+follow_up_message (const char *mti,
+                   const char *processing,
+                   const char *stan,
+                   gint64      amount,
+                   const char *original)
+{
+  g_autofree char *t = onepin_iso_time_format (now ());
+
+  return g_strdup_printf ("{\"mti\":\"%s\",\"3\":\"%s\",\"4\":\"%012" G_GINT64_FORMAT "\","
+                          "\"7\":\"%s\",\"11\":\"%s\",\"32\":\"777\","
+                          "\"37\":\"632522%s\",\"42\":\"direct-shop\",\"49\":\"410\","
+                          "\"90\":\"%s\"}", mti, processing, amount, t, stan, stan, original);
+}
+
+static OtResponse *
+send_follow_up (const char *mti,
+                const char *processing,
+                const char *stan,
+                gint64      amount,
+                const char *original)
+{
+  g_autofree char *body = follow_up_message (mti, processing, stan, amount, original);
+
+  return send_signed (body, now ());
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 static void
@@ -533,6 +561,35 @@ test_signed_messages (void)
 
   unsigned_r = ot_request (gw, "POST", "/v1/network/messages", NULL, NULL, auth);
   ot_assert_error (unsigned_r, 401, "authentication_error", "invalid_signature");
+
+  /* Follow-ups of the approved authorization 100001 (4,000 won held). */
+  {
+    g_autofree char *held = onepin_iso_original_format ("0100", "100001", t, "777");
+    g_autofree char *nowhere = onepin_iso_original_format ("0100", "999999", t, "777");
+    g_autofree char *purchase = NULL;
+    g_autoptr(OtResponse) unknown = send_follow_up ("0220", "000000", "100010", 1000, nowhere);
+    g_autoptr(OtResponse) too_much = send_follow_up ("0220", "000000", "100011", 4001, held);
+    g_autoptr(OtResponse) captured = send_follow_up ("0220", "000000", "100012", 3000, held);
+    g_autoptr(OtResponse) refunded = send_follow_up ("0200", "200000", "100013", 1000, held);
+    g_autoptr(OtResponse) over = send_follow_up ("0200", "200000", "100014", 2001, held);
+    g_autoptr(OtResponse) undo_refund = NULL;
+
+    assert_answer (unknown, "0230", "25");
+    assert_answer (too_much, "0230", "13");
+    assert_answer (captured, "0230", "00");
+    g_assert_cmpstr (ot_json_string (ot_response_object (captured), "38"), ==,
+                     ot_json_string (ot_response_object (approved), "38"));
+    assert_answer (refunded, "0210", "00");
+    assert_answer (over, "0210", "13");
+    /* 10,000 − 3,000 captured + 1,000 refunded; nothing held. */
+    assert_wallet (w, 8000, 8000);
+    /* A refund is not undone by a reversal. */
+    purchase = onepin_iso_original_format ("0200", "100013", t, "777");
+    undo_refund = send_follow_up ("0400", "200000", "100015", 1000, purchase);
+    assert_answer (undo_refund, "0410", "12");
+    assert_wallet (w, 8000, 8000);
+    json_object_unref (ot_assert_audit_balanced (gw));
+  }
 }
 
 static void
