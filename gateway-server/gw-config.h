@@ -33,6 +33,11 @@ typedef struct
   gint     hold_sweep_interval;
   gint64   lockout_seconds;
   gint     failures_per_minute;
+
+  gint64   phone_quota_seconds;  /* [phone]: seconds granted to a call at a time */
+  gint64   phone_session_grace;  /* seconds past a grant before a silent session expires */
+  gint64   phone_max_call_seconds;
+  gint64   phone_sweep_interval;
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

@@ -11,6 +11,7 @@
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
+#include "gw-phone.h"
 #include "gw-server.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
@@ -55,7 +56,8 @@ parse_options (int        *argc,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
-    "failures_per_minute. Command-line options win over the file.");
+    "failures_per_minute; [phone] quota_seconds, session_grace, max_call_seconds,\n"
+    "sweep_interval. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -124,6 +126,40 @@ sweep (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Telephone sessions whose switch went silent: settled at what was reported. */
+
+static gboolean
+phone_sweep_apply (GwTxn    *txn,
+                   gpointer  data,
+                   GError  **error)
+{
+  gint *expired = data;
+
+  *expired = gw_phone_expire_sessions (txn, error);
+  return *expired >= 0;
+}
+
+static void
+phone_sweep_done (gpointer      data,
+                  const GError *error)
+{
+  g_autofree gint *expired = data;
+
+  if (error != NULL)
+    g_warning ("phone session sweep failed: %s", error->message);
+  else if (*expired > 0)
+    g_info ("expired %d silent phone sessions", *expired);
+}
+
+static gboolean
+phone_sweep (gpointer user_data)
+{
+  Gateway *gw = user_data;
+
+  gw_store_submit (gw->store, phone_sweep_apply, phone_sweep_done, g_new0 (gint, 1));
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_signal (gpointer user_data)
 {
@@ -183,6 +219,7 @@ start (Gateway  *gw,
     return FALSE;
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
+  g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);
   g_unix_signal_add (SIGTERM, on_signal, gw);
   g_unix_signal_add (SIGINT, on_signal, gw);
   return TRUE;

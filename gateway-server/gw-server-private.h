@@ -61,6 +61,7 @@ struct _GwCall
   gboolean       is_payment;         /* counts as an approval or a decline */
 };
 
+const GwConfig       *gw_server_get_config        (GwServer    *self);
 const GwLedgerConfig *gw_server_get_ledger_config (GwServer    *self);
 GwStore              *gw_server_get_store         (GwServer    *self);
 GwMetrics            *gw_server_get_metrics       (GwServer    *self);
@@ -86,6 +87,10 @@ void      gw_request_bad_param    (GwRequest   *request,
 gboolean  gw_request_check_body   (GwRequest             *request,
                                    const OnepinJsonField *fields,
                                    gsize                  n_fields);
+/* Gives a request that came without an Idempotency-Key the key @key, for
+ * routes whose requests carry their own sequence number. */
+void      gw_request_use_idempotency_key (GwRequest  *request,
+                                          const char *key);
 /* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */
 gboolean  gw_request_limit        (GwRequest   *request,
                                    guint        fallback,

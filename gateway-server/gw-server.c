@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "gw-api-phone.h"
+
 #define MAX_BODY (4 * 1024 * 1024)
 #define JSON_TYPE "application/json; charset=utf-8"
 
@@ -53,6 +55,19 @@ static const Route routes[] = {
   { "POST", "/v1/payments/{id}/capture",  AUTH_MERCHANT,    TRUE,  gw_api_payments_capture },
   { "POST", "/v1/payments/{id}/cancel",   AUTH_MERCHANT,    TRUE,  gw_api_payments_cancel },
   { "POST", "/v1/refunds",                AUTH_MERCHANT,    TRUE,  gw_api_refunds_create },
+  /* telephone charging (gw-api-phone.c) */
+  { "POST", "/v1/admin/phone/rate_tables", AUTH_ADMIN,      TRUE,  gw_api_phone_rate_tables_create },
+  { "GET",  "/v1/admin/phone/rate_tables", AUTH_ADMIN,      FALSE, gw_api_phone_rate_tables_list },
+  { "GET",  "/v1/admin/phone/rate_tables/{id}", AUTH_ADMIN, FALSE, gw_api_phone_rate_tables_get },
+  { "POST", "/v1/phone/sessions",         AUTH_MERCHANT,    TRUE,  gw_api_phone_sessions_create },
+  { "GET",  "/v1/phone/sessions/{id}",    AUTH_MERCHANT,    FALSE, gw_api_phone_sessions_get },
+  { "POST", "/v1/phone/sessions/{id}/update", AUTH_MERCHANT, TRUE, gw_api_phone_sessions_update },
+  { "POST", "/v1/phone/sessions/{id}/terminate", AUTH_MERCHANT, TRUE,
+    gw_api_phone_sessions_terminate },
+  { "POST", "/v1/phone/events",           AUTH_MERCHANT,    TRUE,  gw_api_phone_events_create },
+  { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
+  { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
+    gw_api_phone_calling_numbers_delete },
 };
 
 typedef struct
@@ -154,6 +169,12 @@ gw_error_render (GString    *out,
 }
 
 /* Accessors */
+
+const GwConfig *
+gw_server_get_config (GwServer *self)
+{
+  return self->config;
+}
 
 const GwLedgerConfig *
 gw_server_get_ledger_config (GwServer *self)
@@ -866,6 +887,16 @@ fingerprint (GwRequest *request)
                                        canonical, NULL);
 
   onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
+}
+
+void
+gw_request_use_idempotency_key (GwRequest  *request,
+                                const char *key)
+{
+  if (request->idempotency_key != NULL)
+    return;
+  request->idempotency_key = g_strdup (key);
+  fingerprint (request);
 }
 
 /* A body we cannot read is fingerprinted as bytes, so that its refusal is

@@ -1,0 +1,34 @@
+/* gw-api-phone.h: the telephone charging resources
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "gw-server-private.h"
+#include "gw-phone.h"
+
+G_BEGIN_DECLS
+
+/* admin */
+void gw_api_phone_rate_tables_create     (GwRequest *request);
+void gw_api_phone_rate_tables_list       (GwRequest *request);
+void gw_api_phone_rate_tables_get        (GwRequest *request);
+/* softswitches (a switch's merchant key) */
+void gw_api_phone_sessions_create        (GwRequest *request);
+void gw_api_phone_sessions_get           (GwRequest *request);
+void gw_api_phone_sessions_update        (GwRequest *request);
+void gw_api_phone_sessions_terminate     (GwRequest *request);
+void gw_api_phone_events_create          (GwRequest *request);
+/* card holders */
+void gw_api_phone_calling_numbers_add    (GwRequest *request);
+void gw_api_phone_calling_numbers_delete (GwRequest *request);
+
+/* The module's settings, from the gateway's [phone] group. */
+void gw_api_phone_config                 (const GwConfig *config,
+                                          GwPhoneConfig  *out);
+/* Parses a calling number ("010…", "+82 10…" without spaces, digits only
+ * otherwise) into national digits; NULL if it is not one. */
+char *gw_api_phone_normalize_number      (const char     *text);
+
+G_END_DECLS

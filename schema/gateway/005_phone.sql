@@ -1,0 +1,100 @@
+-- 005_phone.sql: telephone charging. Softswitches, versioned rate tables,
+-- online-charging sessions (the RFC 4006 credit-control model), per-use
+-- services, and the calling numbers a card holder registered.
+--
+-- A switch is a merchant whose category is 'telephone': its calls are debited from
+-- the card and credited to its payable account like any payment, as journal
+-- entries of kind 'payment' and channel 'telephone', 'prepaid_mobile' or
+-- 'telephone_information'. What a session has reserved and not yet debited
+-- is a hold on the card's account (accounts.held), listed here in
+-- phone_sessions.held so that the audit can account for it.
+
+-- A rate table is immutable once loaded; a new version replaces it for
+-- sessions that start afterwards. The newest version is the active one.
+CREATE TABLE phone_rate_tables (
+  id        TEXT    PRIMARY KEY,
+  version   INTEGER NOT NULL UNIQUE,
+  name      TEXT    NOT NULL,
+  currency  TEXT    NOT NULL,
+  created   INTEGER NOT NULL
+);
+
+CREATE TABLE phone_rates (
+  table_id        TEXT    NOT NULL REFERENCES phone_rate_tables (id),
+  prefix          TEXT    NOT NULL,          -- leading digits of the dialled number
+  category        TEXT    NOT NULL CHECK (category IN ('local', 'long_distance', 'mobile',
+                                                       'international', 'special')),
+  country         TEXT,                      -- ISO 3166 alpha-2, for international
+  description     TEXT,
+  per_minute      INTEGER NOT NULL CHECK (per_minute >= 0),
+  increment       INTEGER NOT NULL CHECK (increment > 0),   -- seconds per billing unit
+  connection_fee  INTEGER NOT NULL CHECK (connection_fee >= 0),
+  PRIMARY KEY (table_id, prefix)
+) WITHOUT ROWID;
+
+CREATE TABLE phone_services (
+  table_id  TEXT    NOT NULL REFERENCES phone_rate_tables (id),
+  service   TEXT    NOT NULL,                -- voicemail, information
+  price     INTEGER NOT NULL CHECK (price > 0),
+  PRIMARY KEY (table_id, service)
+) WITHOUT ROWID;
+
+-- One credit-control session per call. Seconds: granted is the running
+-- total the switch may use, billed what has been debited for (never more
+-- than granted), reported what the switch said it used. Money: charged has
+-- been debited from the card; held is reserved on it for the current grant.
+CREATE TABLE phone_sessions (
+  id              TEXT    PRIMARY KEY,
+  merchant_id     TEXT    NOT NULL REFERENCES merchants (id),
+  card_id         TEXT    NOT NULL REFERENCES cards (id),
+  account_id      INTEGER NOT NULL REFERENCES accounts (id),
+  service         TEXT    NOT NULL,
+  channel         TEXT    NOT NULL,
+  destination     TEXT    NOT NULL,
+  category        TEXT    NOT NULL,
+  rate_table_id   TEXT    NOT NULL REFERENCES phone_rate_tables (id),
+  prefix          TEXT    NOT NULL,
+  per_minute      INTEGER NOT NULL,
+  increment       INTEGER NOT NULL,
+  connection_fee  INTEGER NOT NULL,
+  currency        TEXT    NOT NULL,
+  state           TEXT    NOT NULL CHECK (state IN ('open', 'terminated', 'expired')),
+  final           INTEGER NOT NULL DEFAULT 0,
+  request_number  INTEGER NOT NULL DEFAULT 0,
+  granted         INTEGER NOT NULL DEFAULT 0,
+  last_grant      INTEGER NOT NULL DEFAULT 0,
+  reported        INTEGER NOT NULL DEFAULT 0,
+  billed          INTEGER NOT NULL DEFAULT 0,
+  charged         INTEGER NOT NULL DEFAULT 0 CHECK (charged >= 0),
+  held            INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
+  created         INTEGER NOT NULL,
+  updated         INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  ended_at        INTEGER,
+  CHECK (billed <= granted),
+  CHECK (state = 'open' OR held = 0)
+);
+CREATE INDEX phone_sessions_open ON phone_sessions (expires_at) WHERE state = 'open';
+CREATE INDEX phone_sessions_by_card ON phone_sessions (card_id) WHERE state = 'open';
+
+-- Per-use services (voicemail, information), debited in one request.
+CREATE TABLE phone_events (
+  id           TEXT    PRIMARY KEY,
+  merchant_id  TEXT    NOT NULL REFERENCES merchants (id),
+  card_id      TEXT    NOT NULL REFERENCES cards (id),
+  service      TEXT    NOT NULL,
+  quantity     INTEGER NOT NULL,
+  amount       INTEGER NOT NULL CHECK (amount > 0),
+  currency     TEXT    NOT NULL,
+  created      INTEGER NOT NULL
+);
+
+-- A calling number a card holder registered, so that calls from it are
+-- charged to the card without the number and password being keyed in. The
+-- number is found by its keyed hash, like a card number.
+CREATE TABLE phone_calling_numbers (
+  lookup   BLOB    PRIMARY KEY,
+  card_id  TEXT    NOT NULL REFERENCES cards (id),
+  last4    TEXT    NOT NULL,
+  created  INTEGER NOT NULL
+) WITHOUT ROWID;
