@@ -49,8 +49,8 @@ gw_api_phone_normalize_number (const char *text)
   return all_digits (text, 4, 20) ? g_strdup (text) : NULL;
 }
 
-static void
-reply_result (GwCall          *call,
+void
+gw_api_phone_reply_result (GwCall          *call,
               GwPhoneResult    result,
               const GwOutcome *outcome)
 {
@@ -73,16 +73,17 @@ reply_result (GwCall          *call,
     [GW_PHONE_SESSION_NOT_FOUND] = { 404, "invalid_request_error", "resource_missing", "id",
                                      "No such session." },
     [GW_PHONE_SESSION_ENDED] = { 409, "invalid_request_error", "session_ended", NULL,
-                                 "The session was terminated or has expired." },
-    [GW_PHONE_STALE_REQUEST] = { 409, "invalid_request_error", "request_number_stale",
-                                 "request_number",
-                                 "request_number must be greater than the last one." },
+                                 "The session has ended or expired." },
+    [GW_PHONE_STALE_REQUEST] = { 409, "invalid_request_error", "request_number_stale", NULL,
+                                 "This request_number or step is not the next one." },
     [GW_PHONE_NUMBER_TAKEN] = { 409, "invalid_request_error", "calling_number_taken",
                                 "calling_number",
                                 "This calling number is registered to another card." },
     [GW_PHONE_NUMBER_NOT_FOUND] = { 404, "invalid_request_error", "resource_missing",
                                     "calling_number",
                                     "This calling number is not registered to this card." },
+    [GW_PHONE_NOT_AN_OPERATOR] = { 401, "authentication_error", "not_an_operator", NULL,
+                                   "This key does not belong to a mobile operator." },
   };
 
   if (result == GW_PHONE_DECLINED)
@@ -239,7 +240,7 @@ session_reply (GwCall               *call,
   if (!ok)
     return FALSE;
   if (result != GW_PHONE_OK)
-    return reply_result (call, result, outcome), TRUE;
+    return gw_api_phone_reply_result (call, result, outcome), TRUE;
   body = g_string_sized_new (700);
   render_session (body, session, data->config.session_grace);
   gw_call_ok (call, body);
@@ -430,7 +431,7 @@ event_apply (GwTxn   *txn,
                               &event, &card, &result, &outcome, error))
     return FALSE;
   if (result != GW_PHONE_OK)
-    return reply_result (call, result, &outcome), TRUE;
+    return gw_api_phone_reply_result (call, result, &outcome), TRUE;
 
   body = g_string_new ("{");
   gw_json_str (body, "id", event.id);
@@ -878,7 +879,7 @@ number_apply (GwTxn   *txn,
     return FALSE;
   if (result != GW_PHONE_OK)
     {
-      reply_result (call, result, &outcome);
+      gw_api_phone_reply_result (call, result, &outcome);
       return TRUE;
     }
   body = g_string_new ("{");

@@ -24,6 +24,16 @@ void gw_api_phone_events_create          (GwRequest *request);
 void gw_api_phone_calling_numbers_add    (GwRequest *request);
 void gw_api_phone_calling_numbers_delete (GwRequest *request);
 
+/* the ARS menu (a mobile operator's merchant key), gw-api-ars.c */
+void gw_api_ars_sessions_create          (GwRequest *request);
+void gw_api_ars_sessions_input           (GwRequest *request);
+
+/* Sets the call's status and body for a result other than GW_PHONE_OK;
+ * @outcome is read for GW_PHONE_DECLINED. */
+void gw_api_phone_reply_result           (GwCall          *call,
+                                          GwPhoneResult    result,
+                                          const GwOutcome *outcome);
+
 /* The module's settings, from the gateway's [phone] group. */
 void gw_api_phone_config                 (const GwConfig *config,
                                           GwPhoneConfig  *out);

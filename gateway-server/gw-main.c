@@ -11,7 +11,7 @@
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
-#include "gw-phone.h"
+#include "gw-ars.h"
 #include "gw-server.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
@@ -126,7 +126,8 @@ sweep (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Telephone sessions whose switch went silent: settled at what was reported. */
+/* Telephone sessions whose switch went silent are settled at what was
+ * reported; ARS calls left idle are forgotten. */
 
 static gboolean
 phone_sweep_apply (GwTxn    *txn,
@@ -136,7 +137,7 @@ phone_sweep_apply (GwTxn    *txn,
   gint *expired = data;
 
   *expired = gw_phone_expire_sessions (txn, error);
-  return *expired >= 0;
+  return *expired >= 0 && gw_ars_prune (txn, error);
 }
 
 static void

@@ -35,19 +35,36 @@ gw_phone_rate_table_free (GwPhoneRateTable *table)
   g_free (table);
 }
 
-/* Switches */
+/* Runs an UPDATE of one row, whose WHERE also checks the columns that never
+ * change: no row changed means it was not the row we read. */
+static gboolean
+update_one (GwTxn         *t,
+            sqlite3_stmt  *stmt,
+            GError       **error)
+{
+  if (!gw_sqlite_step_done (t, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (sqlite3_db_handle (stmt)) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
+                                "The row changed underneath"), FALSE;
+  return TRUE;
+}
+
+/* Merchants */
 
 static gboolean
-p_switch_exists (GwTxn       *t,
-                 const char  *merchant_id,
-                 GError     **error)
+p_merchant_is (GwTxn       *t,
+               const char  *merchant_id,
+               const char  *category,
+               GError     **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT 1 FROM merchants WHERE id = ? AND category = 'telephone'");
+  sqlite3_stmt *stmt = PREP (t, "SELECT 1 FROM merchants WHERE id = ? AND category = ?");
   gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   gw_sqlite_bind_text (stmt, 1, merchant_id);
+  gw_sqlite_bind_text (stmt, 2, category);
   found = gw_sqlite_step_row (t, stmt, error);
   sqlite3_reset (stmt);
   return found;
@@ -400,12 +417,7 @@ p_session_update (GwTxn                 *t,
   if (stmt == NULL)
     return FALSE;
   bind_session (stmt, session);
-  if (!gw_sqlite_step_done (t, stmt, error))
-    return FALSE;
-  if (sqlite3_changes (sqlite3_db_handle (stmt)) != 1)
-    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
-                                "Session changed underneath"), FALSE;
-  return TRUE;
+  return update_one (t, stmt, error);
 }
 
 static gboolean
@@ -568,8 +580,213 @@ p_calling_number_delete (GwTxn         *t,
   return sqlite3_changes (sqlite3_db_handle (stmt)) == 1;
 }
 
+/* Sales */
+
+static gboolean
+p_sale_insert (GwTxn              *t,
+               const GwPhoneSale  *sale,
+               GError            **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_sales (id, merchant_id, kind, card_id, amount, currency, created)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, sale->id);
+  gw_sqlite_bind_text (stmt, 2, sale->merchant_id);
+  gw_sqlite_bind_text (stmt, 3, sale->kind);
+  gw_sqlite_bind_text (stmt, 4, sale->card_id);
+  sqlite3_bind_int64 (stmt, 5, sale->amount);
+  gw_sqlite_bind_text (stmt, 6, sale->currency);
+  sqlite3_bind_int64 (stmt, 7, sale->created);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_operator_get (GwTxn            *t,
+                const char       *merchant_id,
+                GwPhoneOperator  *out,
+                GError          **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT merchant_id, account_id, commission_bps, created FROM phone_operators"
+    " WHERE merchant_id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 0);
+      out->account_id = sqlite3_column_int64 (stmt, 1);
+      out->commission_bps = sqlite3_column_int64 (stmt, 2);
+      out->created = sqlite3_column_int64 (stmt, 3);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_operator_insert (GwTxn                  *t,
+                   const GwPhoneOperator  *op,
+                   GError                **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_operators (merchant_id, account_id, commission_bps, created)"
+    " VALUES (?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, op->merchant_id);
+  sqlite3_bind_int64 (stmt, 2, op->account_id);
+  sqlite3_bind_int64 (stmt, 3, op->commission_bps);
+  sqlite3_bind_int64 (stmt, 4, op->created);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+/* ARS sessions */
+
+void
+gw_ars_session_clear (GwArsSession *session)
+{
+  g_clear_pointer (&session->calling_sealed, g_bytes_unref);
+}
+
+static void
+bind_blob32 (sqlite3_stmt *stmt,
+             int           idx,
+             gboolean      present,
+             const guint8  data[32])
+{
+  if (present)
+    sqlite3_bind_blob (stmt, idx, data, 32, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, idx);
+}
+
+static void
+bind_ars (sqlite3_stmt       *stmt,
+          const GwArsSession *s)
+{
+  gw_sqlite_bind_text (stmt, 1, s->id);
+  gw_sqlite_bind_text (stmt, 2, s->merchant_id);
+  gw_sqlite_bind_bytes (stmt, 3, s->calling_sealed);
+  gw_sqlite_bind_text (stmt, 4, s->calling_last4);
+  gw_sqlite_bind_text (stmt, 5, s->locale);
+  gw_sqlite_bind_text (stmt, 6, s->state);
+  sqlite3_bind_int64 (stmt, 7, s->step);
+  sqlite3_bind_int64 (stmt, 8, s->retries);
+  bind_blob32 (stmt, 9, s->has_lookup, s->card_lookup);
+  gw_sqlite_bind_text (stmt, 10, s->card_id[0] ? s->card_id : NULL);
+  sqlite3_bind_int64 (stmt, 11, s->value);
+  bind_blob32 (stmt, 12, s->has_pin, s->pin_mac);
+  sqlite3_bind_int64 (stmt, 13, s->created);
+  sqlite3_bind_int64 (stmt, 14, s->updated);
+  sqlite3_bind_int64 (stmt, 15, s->expires_at);
+}
+
+static gboolean
+p_ars_insert (GwTxn               *t,
+              const GwArsSession  *session,
+              GError             **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO ars_sessions (id, merchant_id, calling_sealed, calling_last4, locale, state,"
+    " step, retries, card_lookup, card_id, value, pin_mac, created, updated, expires_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_ars (stmt, session);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_ars_update (GwTxn               *t,
+              const GwArsSession  *session,
+              GError             **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "UPDATE ars_sessions SET calling_sealed = ?3, state = ?6, step = ?7, retries = ?8,"
+    " card_lookup = ?9, card_id = ?10, value = ?11, pin_mac = ?12, updated = ?14,"
+    " expires_at = ?15 WHERE id = ?1 AND merchant_id = ?2 AND created = ?13");
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_ars (stmt, session);
+  return update_one (t, stmt, error);
+}
+
+static void
+copy_blob32 (sqlite3_stmt *stmt,
+             int           col,
+             gboolean     *present,
+             guint8        out[32])
+{
+  *present = sqlite3_column_bytes (stmt, col) == 32;
+  if (*present)
+    memcpy (out, sqlite3_column_blob (stmt, col), 32);
+}
+
+static gboolean
+p_ars_get (GwTxn         *t,
+           const char    *id,
+           GwArsSession  *out,
+           GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT id, merchant_id, calling_sealed, calling_last4, locale, state, step, retries,"
+    " card_lookup, COALESCE(card_id, ''), value, pin_mac, created, updated, expires_at"
+    " FROM ars_sessions WHERE id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      memset (out, 0, sizeof *out);
+      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
+      if (sqlite3_column_type (stmt, 2) == SQLITE_BLOB)
+        out->calling_sealed = g_bytes_new (sqlite3_column_blob (stmt, 2),
+                                           sqlite3_column_bytes (stmt, 2));
+      gw_sqlite_copy_text (out->calling_last4, sizeof out->calling_last4, stmt, 3);
+      gw_sqlite_copy_text (out->locale, sizeof out->locale, stmt, 4);
+      gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 5);
+      out->step = sqlite3_column_int64 (stmt, 6);
+      out->retries = sqlite3_column_int64 (stmt, 7);
+      copy_blob32 (stmt, 8, &out->has_lookup, out->card_lookup);
+      gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 9);
+      out->value = sqlite3_column_int64 (stmt, 10);
+      copy_blob32 (stmt, 11, &out->has_pin, out->pin_mac);
+      out->created = sqlite3_column_int64 (stmt, 12);
+      out->updated = sqlite3_column_int64 (stmt, 13);
+      out->expires_at = sqlite3_column_int64 (stmt, 14);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_ars_prune (GwTxn   *t,
+             gint64   older_than,
+             GError **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "DELETE FROM ars_sessions WHERE updated < ?");
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, older_than);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
 const GwPhoneStoreFuncs gw_phone_store_sqlite = {
-  .switch_exists = p_switch_exists,
+  .merchant_is = p_merchant_is,
   .rate_table_insert = p_rate_table_insert,
   .rate_table_active = p_rate_table_active,
   .rate_table_get = p_rate_table_get,
@@ -584,4 +801,11 @@ const GwPhoneStoreFuncs gw_phone_store_sqlite = {
   .calling_number_put = p_calling_number_put,
   .calling_number_card = p_calling_number_card,
   .calling_number_delete = p_calling_number_delete,
+  .sale_insert = p_sale_insert,
+  .operator_get = p_operator_get,
+  .operator_insert = p_operator_insert,
+  .ars_insert = p_ars_insert,
+  .ars_get = p_ars_get,
+  .ars_update = p_ars_update,
+  .ars_prune = p_ars_prune,
 };

@@ -95,8 +95,54 @@ typedef struct
 
 typedef struct
 {
-  /* A switch is a merchant whose category is "telephone". */
-  gboolean  (*switch_exists)       (GwTxn *txn, const char *merchant_id, GError **error);
+  char    id[40];
+  char    merchant_id[40];          /* the operator */
+  char    kind[12];                 /* purchase, recharge */
+  char    card_id[40];
+  gint64  amount;
+  char    currency[4];
+  gint64  created;
+} GwPhoneSale;
+
+typedef struct
+{
+  char    merchant_id[40];
+  gint64  account_id;               /* what it owes for the cards it sold */
+  gint64  commission_bps;           /* its share of what it sells, in 1/10,000 */
+  gint64  created;
+} GwPhoneOperator;
+
+/* A call to the ARS menu. */
+typedef struct
+{
+  char     id[40];
+  char     merchant_id[40];         /* the operator whose IVR drives it */
+  GBytes  *calling_sealed;          /* the caller's number, sealed; NULL once ended */
+  char     calling_last4[5];
+  char     locale[3];               /* ko, en */
+  char     state[24];
+  gint64   step;                    /* of the prompt the next input answers */
+  gint64   retries;
+  gboolean has_lookup;              /* a well-formed card number was keyed in */
+  guint8   card_lookup[32];
+  char     card_id[40];
+  gint64   value;                   /* the amount chosen */
+  gboolean has_pin;                 /* a new password's first entry */
+  guint8   pin_mac[32];
+  gint64   created;
+  gint64   updated;
+  gint64   expires_at;
+} GwArsSession;
+
+void gw_ars_session_clear (GwArsSession *session);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwArsSession, gw_ars_session_clear)
+
+typedef struct
+{
+  /* Whether the merchant's category is @category: "telephone" for a switch,
+   * "mobile_operator" for an operator running the ARS menu. */
+  gboolean  (*merchant_is)         (GwTxn *txn, const char *merchant_id, const char *category,
+                                    GError **error);
 
   /* Inserts the table with its rates and services; the version is the next
    * one, written back into @table. */
@@ -132,6 +178,18 @@ typedef struct
   /* Removes it if it belongs to @card_id; FALSE (no error) if it did not. */
   gboolean  (*calling_number_delete) (GwTxn *txn, const guint8 lookup[32], const char *card_id,
                                     GError **error);
+
+  gboolean  (*sale_insert)         (GwTxn *txn, const GwPhoneSale *sale, GError **error);
+  gboolean  (*operator_get)        (GwTxn *txn, const char *merchant_id, GwPhoneOperator *out,
+                                    GError **error);
+  gboolean  (*operator_insert)     (GwTxn *txn, const GwPhoneOperator *op, GError **error);
+
+  gboolean  (*ars_insert)          (GwTxn *txn, const GwArsSession *session, GError **error);
+  gboolean  (*ars_get)             (GwTxn *txn, const char *id, GwArsSession *out,
+                                    GError **error);
+  gboolean  (*ars_update)          (GwTxn *txn, const GwArsSession *session, GError **error);
+  /* Deletes sessions idle since before @older_than. */
+  gboolean  (*ars_prune)           (GwTxn *txn, gint64 older_than, GError **error);
 } GwPhoneStoreFuncs;
 
 /* The SQLite backend's table (gw-phone-store-sqlite.c). */

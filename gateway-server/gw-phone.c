@@ -175,7 +175,7 @@ check_switch (GwTxn             *txn,
   GError *local = NULL;
 
   *result = GW_PHONE_OK;
-  if (!phone->switch_exists (txn, merchant_id, &local))
+  if (!phone->merchant_is (txn, merchant_id, "telephone", &local))
     *result = GW_PHONE_NOT_A_SWITCH;
   else if (!phone->rate_table_active (txn, table, &local))
     *result = GW_PHONE_NO_RATE_TABLE;

@@ -38,6 +38,7 @@ typedef enum
   GW_PHONE_STALE_REQUEST,           /* request_number not above the last one */
   GW_PHONE_NUMBER_TAKEN,            /* the calling number belongs to another card */
   GW_PHONE_NUMBER_NOT_FOUND,        /* not registered to this card */
+  GW_PHONE_NOT_AN_OPERATOR,         /* the merchant's category is not mobile_operator */
 } GwPhoneResult;
 
 /* Who pays: a card number and password, or a calling number registered to

@@ -65,6 +65,8 @@ static const Route routes[] = {
   { "POST", "/v1/phone/sessions/{id}/terminate", AUTH_MERCHANT, TRUE,
     gw_api_phone_sessions_terminate },
   { "POST", "/v1/phone/events",           AUTH_MERCHANT,    TRUE,  gw_api_phone_events_create },
+  { "POST", "/v1/ars/sessions",           AUTH_MERCHANT,    TRUE,  gw_api_ars_sessions_create },
+  { "POST", "/v1/ars/sessions/{id}/input", AUTH_MERCHANT,   TRUE,  gw_api_ars_sessions_input },
   { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
   { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
     gw_api_phone_calling_numbers_delete },
@@ -897,6 +899,9 @@ gw_request_use_idempotency_key (GwRequest  *request,
     return;
   request->idempotency_key = g_strdup (key);
   fingerprint (request);
+  /* Keyed, as these bodies may hold short secrets (a PIN keyed in on a
+   * phone) that a bare SHA-256 in the database would give away. */
+  onepin_key_hmac (request->server->apikey_key, request->fingerprint, 32, request->fingerprint);
 }
 
 /* A body we cannot read is fingerprinted as bytes, so that its refusal is

@@ -98,3 +98,49 @@ CREATE TABLE phone_calling_numbers (
   last4    TEXT    NOT NULL,
   created  INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Sales through a mobile operator's ARS (and its PIN pools). The operator
+-- (a merchant of category 'mobile_operator') bills the card to its
+-- subscriber's phone bill and owes the issuer its value: a sale debits the
+-- operator's receivable account (debit-normal, like the issuer's funding)
+-- and credits the card. The account is made on the operator's first sale.
+CREATE TABLE phone_operators (
+  merchant_id     TEXT    PRIMARY KEY REFERENCES merchants (id),
+  account_id      INTEGER NOT NULL UNIQUE REFERENCES accounts (id),
+  commission_bps  INTEGER NOT NULL DEFAULT 0 CHECK (commission_bps BETWEEN 0 AND 10000),
+  created         INTEGER NOT NULL
+);
+
+CREATE TABLE phone_sales (
+  id           TEXT    PRIMARY KEY,
+  merchant_id  TEXT    NOT NULL REFERENCES merchants (id),
+  kind         TEXT    NOT NULL CHECK (kind IN ('purchase', 'recharge')),
+  card_id      TEXT    NOT NULL REFERENCES cards (id),
+  amount       INTEGER NOT NULL CHECK (amount > 0),
+  currency     TEXT    NOT NULL,
+  created      INTEGER NOT NULL
+);
+CREATE INDEX phone_sales_by_merchant ON phone_sales (merchant_id, created);
+
+-- A call to the ARS menu, driven by the operator's IVR one input at a time.
+-- What the caller keyed in is kept only as keyed hashes (the card's lookup,
+-- a first password entry's MAC) and the calling number sealed with the
+-- session id as associated data; all of it is cleared when the call ends.
+CREATE TABLE ars_sessions (
+  id              TEXT    PRIMARY KEY,
+  merchant_id     TEXT    NOT NULL REFERENCES merchants (id),
+  calling_sealed  BLOB,
+  calling_last4   TEXT    NOT NULL,
+  locale          TEXT    NOT NULL CHECK (locale IN ('ko', 'en')),
+  state           TEXT    NOT NULL,
+  step            INTEGER NOT NULL,
+  retries         INTEGER NOT NULL DEFAULT 0,
+  card_lookup     BLOB,
+  card_id         TEXT,
+  value           INTEGER NOT NULL DEFAULT 0,
+  pin_mac         BLOB,
+  created         INTEGER NOT NULL,
+  updated         INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL
+);
+CREATE INDEX ars_sessions_by_age ON ars_sessions (updated);
