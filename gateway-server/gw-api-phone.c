@@ -84,6 +84,11 @@ gw_api_phone_reply_result (GwCall          *call,
                                     "This calling number is not registered to this card." },
     [GW_PHONE_NOT_AN_OPERATOR] = { 401, "authentication_error", "not_an_operator", NULL,
                                    "This key does not belong to a mobile operator." },
+    [GW_PHONE_NOT_A_SELLER] = { 400, "invalid_request_error", "not_a_seller", NULL,
+                                "The merchant is not a mobile operator or card agent (of the"
+                                " category this needs)." },
+    [GW_PHONE_NUMBER_USED] = { 409, "invalid_request_error", "card_number_used", "number",
+                               "This card was already sold or voided." },
   };
 
   if (result == GW_PHONE_DECLINED)

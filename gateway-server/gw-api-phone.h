@@ -28,6 +28,15 @@ void gw_api_phone_calling_numbers_delete (GwRequest *request);
 void gw_api_ars_sessions_create          (GwRequest *request);
 void gw_api_ars_sessions_input           (GwRequest *request);
 
+/* sellers, pools, statements, agents (gw-api-sales.c) */
+void gw_api_phone_sellers_create         (GwRequest *request);
+void gw_api_phone_pools_create           (GwRequest *request);
+void gw_api_phone_pools_get              (GwRequest *request);
+void gw_api_phone_statements_get         (GwRequest *request);
+void gw_api_phone_own_statement          (GwRequest *request);
+void gw_api_agent_cards_activate         (GwRequest *request);
+void gw_api_agent_cards_void             (GwRequest *request);
+
 /* Sets the call's status and body for a result other than GW_PHONE_OK;
  * @outcome is read for GW_PHONE_DECLINED. */
 void gw_api_phone_reply_result           (GwCall          *call,

@@ -56,6 +56,7 @@ typedef enum
   M_NO_INPUT,
   M_CANCELLED,
   M_GOODBYE,
+  M_SOLD_OUT,
   N_MESSAGES
 } Message;
 
@@ -145,6 +146,9 @@ static const char * const messages[N_MESSAGES][2] = {
   [M_CANCELLED] = {
     "취소되었습니다.",
     "Cancelled." },
+  [M_SOLD_OUT] = {
+    "죄송합니다. 이 금액의 카드는 모두 판매되었습니다.",
+    "Sorry, cards of this amount are sold out." },
   [M_GOODBYE] = {
     "원핀을 이용해 주셔서 감사합니다. 안녕히 계십시오.",
     "Thank you for calling onepin. Goodbye." },
@@ -344,7 +348,7 @@ on_buy_confirm (Ctx         *ctx,
   GwArsSession *session = ctx->session;
   GwIssuedCard issued = { 0 };
   char sale_id[40];
-  gboolean ok;
+  gboolean ok, sold_out = FALSE;
 
   if (digits[0] == '2')
     return say (ctx, M_CANCELLED), go (ctx, "menu");
@@ -352,13 +356,15 @@ on_buy_confirm (Ctx         *ctx,
     return FALSE;
 
   ok = gw_phone_sell_card (ctx->txn, ctx->config, session->merchant_id, session->value, &issued,
-                           session->card_lookup, sale_id, error) &&
-       send_number (ctx, &issued, sale_id, error);
+                           session->card_lookup, sale_id, &sold_out, error) &&
+       (sold_out || send_number (ctx, &issued, sale_id, error));
   if (issued.number != NULL)
     memset (issued.number, 0, strlen (issued.number));
   g_free (issued.number);
   if (!ok)
     return FALSE;
+  if (sold_out)
+    return say (ctx, M_SOLD_OUT), go (ctx, "menu");
 
   /* The caller may register the new card's password right away. */
   session->has_lookup = TRUE;

@@ -35,6 +35,9 @@ gw_phone_rate_table_free (GwPhoneRateTable *table)
   g_free (table);
 }
 
+static void bind_blob32 (sqlite3_stmt *stmt, int idx, gboolean present, const guint8 data[32]);
+static void copy_blob32 (sqlite3_stmt *stmt, int col, gboolean *present, guint8 out[32]);
+
 /* Runs an UPDATE of one row, whose WHERE also checks the columns that never
  * change: no row changed means it was not the row we read. */
 static gboolean
@@ -588,8 +591,8 @@ p_sale_insert (GwTxn              *t,
                GError            **error)
 {
   sqlite3_stmt *stmt = PREP (t,
-    "INSERT INTO phone_sales (id, merchant_id, kind, card_id, amount, currency, created)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    "INSERT INTO phone_sales (id, merchant_id, kind, card_id, amount, commission, currency,"
+    " pool_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
   if (stmt == NULL)
     return FALSE;
@@ -598,9 +601,290 @@ p_sale_insert (GwTxn              *t,
   gw_sqlite_bind_text (stmt, 3, sale->kind);
   gw_sqlite_bind_text (stmt, 4, sale->card_id);
   sqlite3_bind_int64 (stmt, 5, sale->amount);
-  gw_sqlite_bind_text (stmt, 6, sale->currency);
-  sqlite3_bind_int64 (stmt, 7, sale->created);
+  sqlite3_bind_int64 (stmt, 6, sale->commission);
+  gw_sqlite_bind_text (stmt, 7, sale->currency);
+  gw_sqlite_bind_text (stmt, 8, sale->pool_id[0] ? sale->pool_id : NULL);
+  sqlite3_bind_int64 (stmt, 9, sale->created);
   return gw_sqlite_step_done (t, stmt, error);
+}
+
+static GArray *
+p_sales_between (GwTxn       *t,
+                 const char  *merchant_id,
+                 gint64       from,
+                 gint64       to,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT s.id, s.merchant_id, s.kind, s.card_id, c.last4, s.amount, s.commission,"
+    " s.currency, COALESCE(s.pool_id, ''), s.created"
+    " FROM phone_sales s JOIN cards c ON c.id = s.card_id"
+    " WHERE s.merchant_id = ? AND s.created >= ? AND s.created < ? ORDER BY s.created, s.id");
+  g_autoptr(GArray) sales = g_array_new (FALSE, TRUE, sizeof (GwPhoneSale));
+
+  if (stmt == NULL)
+    return NULL;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  sqlite3_bind_int64 (stmt, 2, from);
+  sqlite3_bind_int64 (stmt, 3, to);
+  while (gw_sqlite_step_row (t, stmt, error))
+    {
+      GwPhoneSale sale = { 0 };
+
+      gw_sqlite_copy_text (sale.id, sizeof sale.id, stmt, 0);
+      gw_sqlite_copy_text (sale.merchant_id, sizeof sale.merchant_id, stmt, 1);
+      gw_sqlite_copy_text (sale.kind, sizeof sale.kind, stmt, 2);
+      gw_sqlite_copy_text (sale.card_id, sizeof sale.card_id, stmt, 3);
+      gw_sqlite_copy_text (sale.card_last4, sizeof sale.card_last4, stmt, 4);
+      sale.amount = sqlite3_column_int64 (stmt, 5);
+      sale.commission = sqlite3_column_int64 (stmt, 6);
+      gw_sqlite_copy_text (sale.currency, sizeof sale.currency, stmt, 7);
+      gw_sqlite_copy_text (sale.pool_id, sizeof sale.pool_id, stmt, 8);
+      sale.created = sqlite3_column_int64 (stmt, 9);
+      g_array_append_val (sales, sale);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&sales);
+}
+
+static gboolean
+p_account_flow (GwTxn   *t,
+                gint64   account_id,
+                gint64   from,
+                gint64   to,
+                gint64  *debits,
+                gint64  *credits,
+                GError **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT COALESCE(SUM(l.debit), 0), COALESCE(SUM(l.credit), 0)"
+    " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " WHERE l.account_id = ? AND e.created >= ? AND e.created < ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, account_id);
+  sqlite3_bind_int64 (stmt, 2, from);
+  sqlite3_bind_int64 (stmt, 3, to);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      *debits = sqlite3_column_int64 (stmt, 0);
+      *credits = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_operator_set_commission (GwTxn       *t,
+                           const char  *merchant_id,
+                           gint64       bps,
+                           GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "UPDATE phone_operators SET commission_bps = ? WHERE merchant_id = ?");
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, bps);
+  gw_sqlite_bind_text (stmt, 2, merchant_id);
+  return update_one (t, stmt, error);
+}
+
+/* Pools */
+
+void
+gw_phone_pin_clear (GwPhonePin *pin)
+{
+  g_clear_pointer (&pin->number_sealed, g_bytes_unref);
+}
+
+static gboolean
+p_pool_insert (GwTxn              *t,
+               const GwPhonePool  *pool,
+               GError            **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_pools (id, kind, merchant_id, value, count, created)"
+    " VALUES (?, ?, ?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, pool->id);
+  gw_sqlite_bind_text (stmt, 2, pool->kind);
+  gw_sqlite_bind_text (stmt, 3, pool->merchant_id);
+  sqlite3_bind_int64 (stmt, 4, pool->value);
+  sqlite3_bind_int64 (stmt, 5, pool->count);
+  sqlite3_bind_int64 (stmt, 6, pool->created);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_pin_insert (GwTxn             *t,
+              const GwPhonePin  *pin,
+              GError           **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_pool_pins (pool_id, seq, lookup, number_sealed, last4, secret_mac, state)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'available')");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, pin->pool_id);
+  sqlite3_bind_int64 (stmt, 2, pin->seq);
+  sqlite3_bind_blob (stmt, 3, pin->lookup, 32, SQLITE_STATIC);
+  gw_sqlite_bind_bytes (stmt, 4, pin->number_sealed);
+  gw_sqlite_bind_text (stmt, 5, pin->last4);
+  bind_blob32 (stmt, 6, pin->has_secret, pin->secret_mac);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_pool_get (GwTxn         *t,
+            const char    *id,
+            GwPhonePool   *out,
+            GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT p.id, p.kind, p.merchant_id, p.value, p.count, p.created,"
+    " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'available'),"
+    " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'sold'),"
+    " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'void')"
+    " FROM phone_pools p WHERE p.id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+      gw_sqlite_copy_text (out->kind, sizeof out->kind, stmt, 1);
+      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 2);
+      out->value = sqlite3_column_int64 (stmt, 3);
+      out->count = sqlite3_column_int64 (stmt, 4);
+      out->created = sqlite3_column_int64 (stmt, 5);
+      out->available = sqlite3_column_int64 (stmt, 6);
+      out->sold = sqlite3_column_int64 (stmt, 7);
+      out->voided = sqlite3_column_int64 (stmt, 8);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_pools_exist (GwTxn       *t,
+               const char  *merchant_id,
+               const char  *kind,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT 1 FROM phone_pools WHERE merchant_id = ? AND kind = ? LIMIT 1");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  gw_sqlite_bind_text (stmt, 2, kind);
+  found = gw_sqlite_step_row (t, stmt, error);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+#define PIN_COLUMNS \
+  "n.pool_id, n.seq, p.kind, p.merchant_id, p.value, n.lookup, n.number_sealed, n.last4," \
+  " n.secret_mac, n.state, COALESCE(n.card_id, '')" \
+  " FROM phone_pool_pins n JOIN phone_pools p ON p.id = n.pool_id "
+
+static void
+read_pin (sqlite3_stmt *stmt,
+          GwPhonePin   *out)
+{
+  gboolean has_lookup;
+
+  memset (out, 0, sizeof *out);
+  gw_sqlite_copy_text (out->pool_id, sizeof out->pool_id, stmt, 0);
+  out->seq = sqlite3_column_int64 (stmt, 1);
+  gw_sqlite_copy_text (out->kind, sizeof out->kind, stmt, 2);
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 3);
+  out->value = sqlite3_column_int64 (stmt, 4);
+  copy_blob32 (stmt, 5, &has_lookup, out->lookup);
+  out->number_sealed = g_bytes_new (sqlite3_column_blob (stmt, 6), sqlite3_column_bytes (stmt, 6));
+  gw_sqlite_copy_text (out->last4, sizeof out->last4, stmt, 7);
+  copy_blob32 (stmt, 8, &out->has_secret, out->secret_mac);
+  gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 9);
+  gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 10);
+}
+
+static gboolean
+p_pin_next (GwTxn        *t,
+            const char   *merchant_id,
+            const char   *kind,
+            gint64        value,
+            GwPhonePin   *out,
+            GError      **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT " PIN_COLUMNS "WHERE p.merchant_id = ? AND p.kind = ? AND p.value = ?"
+    " AND n.state = 'available' ORDER BY p.created, p.id, n.seq LIMIT 1");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  gw_sqlite_bind_text (stmt, 2, kind);
+  sqlite3_bind_int64 (stmt, 3, value);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_pin (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_pin_by_lookup (GwTxn         *t,
+                 const guint8   lookup[32],
+                 GwPhonePin    *out,
+                 GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT " PIN_COLUMNS "WHERE n.lookup = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_pin (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_pin_settle (GwTxn       *t,
+              const char  *pool_id,
+              gint64       seq,
+              const char  *state,
+              const char  *card_id,
+              GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "UPDATE phone_pool_pins SET state = ?, card_id = ?, sold_at = ?"
+    " WHERE pool_id = ? AND seq = ? AND state = 'available'");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, state);
+  gw_sqlite_bind_text (stmt, 2, card_id);
+  sqlite3_bind_int64 (stmt, 3, t->funcs->now (t));
+  gw_sqlite_bind_text (stmt, 4, pool_id);
+  sqlite3_bind_int64 (stmt, 5, seq);
+  return update_one (t, stmt, error);
 }
 
 static gboolean
@@ -804,6 +1088,16 @@ const GwPhoneStoreFuncs gw_phone_store_sqlite = {
   .sale_insert = p_sale_insert,
   .operator_get = p_operator_get,
   .operator_insert = p_operator_insert,
+  .operator_set_commission = p_operator_set_commission,
+  .sales_between = p_sales_between,
+  .account_flow = p_account_flow,
+  .pool_insert = p_pool_insert,
+  .pin_insert = p_pin_insert,
+  .pool_get = p_pool_get,
+  .pools_exist = p_pools_exist,
+  .pin_next = p_pin_next,
+  .pin_by_lookup = p_pin_by_lookup,
+  .pin_settle = p_pin_settle,
   .ars_insert = p_ars_insert,
   .ars_get = p_ars_get,
   .ars_update = p_ars_update,

@@ -99,10 +99,46 @@ typedef struct
   char    merchant_id[40];          /* the operator */
   char    kind[12];                 /* purchase, recharge */
   char    card_id[40];
+  char    card_last4[5];            /* filled by sales_between */
   gint64  amount;
+  gint64  commission;               /* the seller's share */
   char    currency[4];
+  char    pool_id[40];              /* "" when not drawn from a pool */
   gint64  created;
 } GwPhoneSale;
+
+typedef struct
+{
+  char    id[40];
+  char    kind[12];                 /* operator, agent */
+  char    merchant_id[40];
+  gint64  value;
+  gint64  count;
+  gint64  created;
+  gint64  available;                /* counted by pool_get */
+  gint64  sold;
+  gint64  voided;
+} GwPhonePool;
+
+/* A number of a pool. */
+typedef struct
+{
+  char     pool_id[40];
+  gint64   seq;
+  char     kind[12];                /* the pool's */
+  char     merchant_id[40];         /* the pool's */
+  gint64   value;                   /* the pool's */
+  guint8   lookup[32];
+  GBytes  *number_sealed;
+  char     last4[5];
+  gboolean has_secret;
+  guint8   secret_mac[32];
+  char     state[12];               /* available, sold, void */
+  char     card_id[40];
+} GwPhonePin;
+
+void gw_phone_pin_clear (GwPhonePin *pin);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwPhonePin, gw_phone_pin_clear)
 
 typedef struct
 {
@@ -183,6 +219,31 @@ typedef struct
   gboolean  (*operator_get)        (GwTxn *txn, const char *merchant_id, GwPhoneOperator *out,
                                     GError **error);
   gboolean  (*operator_insert)     (GwTxn *txn, const GwPhoneOperator *op, GError **error);
+  gboolean  (*operator_set_commission) (GwTxn *txn, const char *merchant_id, gint64 bps,
+                                    GError **error);
+  /* Sales of a seller created in [@from, @to), oldest first (GwPhoneSale). */
+  GArray   *(*sales_between)       (GwTxn *txn, const char *merchant_id, gint64 from, gint64 to,
+                                    GError **error);
+  /* Sums of the account's journal lines in entries created in [@from, @to). */
+  gboolean  (*account_flow)        (GwTxn *txn, gint64 account_id, gint64 from, gint64 to,
+                                    gint64 *debits, gint64 *credits, GError **error);
+
+  gboolean  (*pool_insert)         (GwTxn *txn, const GwPhonePool *pool, GError **error);
+  gboolean  (*pin_insert)          (GwTxn *txn, const GwPhonePin *pin, GError **error);
+  /* The pool with its numbers counted by state. */
+  gboolean  (*pool_get)            (GwTxn *txn, const char *id, GwPhonePool *out,
+                                    GError **error);
+  /* Whether the seller has any pool of @kind. */
+  gboolean  (*pools_exist)         (GwTxn *txn, const char *merchant_id, const char *kind,
+                                    GError **error);
+  /* The oldest available number of @value in the seller's pools of @kind. */
+  gboolean  (*pin_next)            (GwTxn *txn, const char *merchant_id, const char *kind,
+                                    gint64 value, GwPhonePin *out, GError **error);
+  gboolean  (*pin_by_lookup)       (GwTxn *txn, const guint8 lookup[32], GwPhonePin *out,
+                                    GError **error);
+  /* Moves an available number to @state (sold, with its card; or void). */
+  gboolean  (*pin_settle)          (GwTxn *txn, const char *pool_id, gint64 seq,
+                                    const char *state, const char *card_id, GError **error);
 
   gboolean  (*ars_insert)          (GwTxn *txn, const GwArsSession *session, GError **error);
   gboolean  (*ars_get)             (GwTxn *txn, const char *id, GwArsSession *out,

@@ -39,6 +39,8 @@ typedef enum
   GW_PHONE_NUMBER_TAKEN,            /* the calling number belongs to another card */
   GW_PHONE_NUMBER_NOT_FOUND,        /* not registered to this card */
   GW_PHONE_NOT_AN_OPERATOR,         /* the merchant's category is not mobile_operator */
+  GW_PHONE_NOT_A_SELLER,            /* neither mobile_operator nor card_agent (for that pool) */
+  GW_PHONE_NUMBER_USED,             /* a pool number already sold or voided */
 } GwPhoneResult;
 
 /* Who pays: a card number and password, or a calling number registered to

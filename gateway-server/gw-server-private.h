@@ -74,6 +74,11 @@ void                  gw_server_hash_api_key      (GwServer    *self,
 void      gw_request_reply        (GwRequest   *request,
                                    guint        status,
                                    GString     *body);
+/* A 200 that is not JSON (a CSV file, say); for reads only, as keyed
+ * requests replay their bodies as JSON. */
+void      gw_request_reply_text   (GwRequest   *request,
+                                   const char  *content_type,
+                                   GString     *body);
 void      gw_request_error        (GwRequest   *request,
                                    guint        status,
                                    const char  *type,
@@ -131,6 +136,9 @@ void      gw_json_bool            (GString     *out,
                                    gboolean     value);
 void      gw_json_close           (GString     *out,
                                    char         closer);
+
+/* A card value onepin issues: 5,000 to 100,000 won (gw-api-admin.c). */
+gboolean  gw_is_denomination      (gint64       value);
 
 /* The resources */
 void gw_api_admin_merchants     (GwRequest *request);

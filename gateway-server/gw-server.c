@@ -67,6 +67,13 @@ static const Route routes[] = {
   { "POST", "/v1/phone/events",           AUTH_MERCHANT,    TRUE,  gw_api_phone_events_create },
   { "POST", "/v1/ars/sessions",           AUTH_MERCHANT,    TRUE,  gw_api_ars_sessions_create },
   { "POST", "/v1/ars/sessions/{id}/input", AUTH_MERCHANT,   TRUE,  gw_api_ars_sessions_input },
+  { "POST", "/v1/admin/phone/sellers",    AUTH_ADMIN,       TRUE,  gw_api_phone_sellers_create },
+  { "POST", "/v1/admin/phone/pools",      AUTH_ADMIN,       TRUE,  gw_api_phone_pools_create },
+  { "GET",  "/v1/admin/phone/pools/{id}", AUTH_ADMIN,       FALSE, gw_api_phone_pools_get },
+  { "GET",  "/v1/admin/phone/statements", AUTH_ADMIN,       FALSE, gw_api_phone_statements_get },
+  { "GET",  "/v1/phone/statement",        AUTH_MERCHANT,    FALSE, gw_api_phone_own_statement },
+  { "POST", "/v1/agent/cards/activate",   AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_activate },
+  { "POST", "/v1/agent/cards/void",       AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_void },
   { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
   { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
     gw_api_phone_calling_numbers_delete },
@@ -235,10 +242,11 @@ log_access (GwRequest *request,
                     g_get_monotonic_time () - request->started);
 }
 
-void
-gw_request_reply (GwRequest *request,
-                  guint      status,
-                  GString   *body)
+static void
+reply_typed (GwRequest  *request,
+             guint       status,
+             const char *content_type,
+             GString    *body)
 {
   SoupServerMessage *msg = request->msg;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
@@ -246,13 +254,29 @@ gw_request_reply (GwRequest *request,
 
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE,
                                     g_string_free (body, FALSE), len);
   gw_metrics_request (request->server->metrics, request->route, status);
   log_access (request, status);
   soup_server_message_unpause (msg);
   request->server->requests_in_flight--;
   request_free (request);
+}
+
+void
+gw_request_reply (GwRequest *request,
+                  guint      status,
+                  GString   *body)
+{
+  reply_typed (request, status, JSON_TYPE, body);
+}
+
+void
+gw_request_reply_text (GwRequest  *request,
+                       const char *content_type,
+                       GString    *body)
+{
+  reply_typed (request, 200, content_type, body);
 }
 
 /* A refusal is an outcome too: for a keyed request it is recorded like any

@@ -111,16 +111,51 @@ CREATE TABLE phone_operators (
   created         INTEGER NOT NULL
 );
 
+-- commission is the seller's share, fixed at the sale: floor (amount x
+-- commission_bps / 10,000), rounded down, in the issuer's favour.
 CREATE TABLE phone_sales (
   id           TEXT    PRIMARY KEY,
   merchant_id  TEXT    NOT NULL REFERENCES merchants (id),
   kind         TEXT    NOT NULL CHECK (kind IN ('purchase', 'recharge')),
   card_id      TEXT    NOT NULL REFERENCES cards (id),
   amount       INTEGER NOT NULL CHECK (amount > 0),
+  commission   INTEGER NOT NULL DEFAULT 0 CHECK (commission BETWEEN 0 AND amount),
   currency     TEXT    NOT NULL,
+  pool_id      TEXT,
   created      INTEGER NOT NULL
 );
 CREATE INDEX phone_sales_by_merchant ON phone_sales (merchant_id, created);
+
+-- Pools of inactive card numbers handed to a seller: a mobile operator
+-- ('operator', sold through its ARS) or a card-selling agent ('agent',
+-- printed on physical cards). An unsold number is not a card at all: no
+-- payment, registration or lookup knows it. A sale makes it a card.
+CREATE TABLE phone_pools (
+  id           TEXT    PRIMARY KEY,
+  kind         TEXT    NOT NULL CHECK (kind IN ('operator', 'agent')),
+  merchant_id  TEXT    NOT NULL REFERENCES merchants (id),
+  value        INTEGER NOT NULL,
+  count        INTEGER NOT NULL,
+  created      INTEGER NOT NULL
+);
+CREATE INDEX phone_pools_by_merchant ON phone_pools (merchant_id, kind, value);
+
+-- The number is sealed with "pool id/seq" as associated data. An agent's
+-- card also has a scratch-panel secret, kept only as the password MAC it
+-- becomes when the card is activated.
+CREATE TABLE phone_pool_pins (
+  pool_id        TEXT    NOT NULL REFERENCES phone_pools (id),
+  seq            INTEGER NOT NULL,
+  lookup         BLOB    NOT NULL UNIQUE,
+  number_sealed  BLOB    NOT NULL,
+  last4          TEXT    NOT NULL,
+  secret_mac     BLOB,
+  state          TEXT    NOT NULL CHECK (state IN ('available', 'sold', 'void')),
+  card_id        TEXT    REFERENCES cards (id),
+  sold_at        INTEGER,
+  PRIMARY KEY (pool_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX phone_pool_pins_available ON phone_pool_pins (pool_id, seq) WHERE state = 'available';
 
 -- A call to the ARS menu, driven by the operator's IVR one input at a time.
 -- What the caller keyed in is kept only as keyed hashes (the card's lookup,

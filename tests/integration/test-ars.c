@@ -10,33 +10,15 @@
  * gateway's outbox, opened with the data dir's key, until the delivery
  * worker and the bank's SMS sink are in this tree.
  */
-#include <sqlite3.h>
 #include <string.h>
 
-#include "gw-keys.h"
-#include "gw-notify.h"
-#include "onepin-shared.h"
-#include "onepin-test-gateway.h"
+#include "phone-test-util.h"
 
 static OtGateway *gw;
 static char *operator_key;
 static char *mall_key;
-static GwKeys *keys;
 
 /* Helpers */
-
-static char *
-create_merchant (const char *name,
-                 const char *category)
-{
-  g_autofree char *body = g_strdup_printf ("{\"name\": \"%s\", \"category\": \"%s\"}", name,
-                                           category);
-  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/merchants",
-                                        ot_gateway_admin_token (gw), NULL, body);
-
-  ot_assert_status (r, 200);
-  return g_strdup (ot_json_string (ot_response_object (r), "secret_key"));
-}
 
 /* Runs onepin-phone with @input on stdin; returns its stdout. */
 static char *
@@ -89,60 +71,6 @@ assert_said (const char *out,
     g_error ("onepin-phone did not say \"%s\":\n%s", text, out);
 }
 
-/* The card number of the newest SMS to @to, from the outbox. */
-static char *
-sms_card_number (const char *to)
-{
-  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  char *number = NULL;
-
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT payload FROM outbox WHERE type = 'sms'"
-                                           " ORDER BY id DESC", -1, &stmt, NULL), ==, SQLITE_OK);
-  while (number == NULL && sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GBytes) open = gw_notify_open ("sms", (const char *) sqlite3_column_text (stmt, 0),
-                                               &error);
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      JsonObject *message, *data;
-
-      g_assert_no_error (error);
-      g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (open, NULL),
-                                                 g_bytes_get_size (open), NULL));
-      message = json_node_get_object (json_parser_get_root (parser));
-      if (!g_str_equal (ot_json_string (message, "to"), to))
-        continue;
-      g_assert_cmpstr (ot_json_string (message, "template"), ==, "card_number");
-      data = ot_json_object (message, "data");
-      number = g_strdup (ot_json_string (data, "number"));
-      g_assert_true (ot_luhn_valid (number));
-    }
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  g_assert_nonnull (number);
-  return number;
-}
-
-static gint64
-count_sms (void)
-{
-  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 n;
-
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM outbox WHERE type = 'sms'", -1, &stmt, NULL);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  n = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return n;
-}
-
 static void
 audit (void)
 {
@@ -190,7 +118,7 @@ test_purchase_end_to_end (void)
 
   /* The number came by SMS; with the password registered by phone, the
    * card pays online at once. */
-  number = sms_card_number ("01055501234");
+  number = pt_sms_card_number (gw, "01055501234");
   g_assert_null (strstr (out, number));
   ot_assert_card_balance (gw, number, "2580", 10000, 10000);
   paid = ot_pay (gw, mall_key, number, "2580", 3000, TRUE);
@@ -218,7 +146,7 @@ test_purchase_korean_register_online (void)
   assert_said (out, "안녕히 계십시오.");
 
   /* +82 10… is the line 010…; the caller registers the password online. */
-  number = sms_card_number ("01055505678");
+  number = pt_sms_card_number (gw, "01055505678");
   body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"s3cret\"}", number);
   reg = ot_request (gw, "POST", "/v1/cards/register", NULL, NULL, body);
   ot_assert_status (reg, 200);
@@ -229,11 +157,11 @@ test_purchase_korean_register_online (void)
 static void
 test_cancel_buys_nothing (void)
 {
-  gint64 before = count_sms ();
+  gint64 before = pt_count_sms (gw);
   g_autofree char *out = ars ("01055500000", "en", "1\n6\n2\n0\n");
 
   assert_said (out, "Cancelled.");
-  g_assert_cmpint (count_sms (), ==, before);
+  g_assert_cmpint (pt_count_sms (gw), ==, before);
   audit ();
 }
 
@@ -328,7 +256,7 @@ test_api (void)
   g_autofree char *path = NULL;
   JsonObject *o, *prompt;
   const char *id;
-  gint64 sms_before = count_sms ();
+  gint64 sms_before = pt_count_sms (gw);
 
   ot_assert_status (start, 200);
   o = ot_response_object (start);
@@ -351,14 +279,14 @@ test_api (void)
   s2 = ars_step (id, 2, "1");
   s3 = ars_step (id, 3, "1");
   g_assert_cmpstr (ot_json_string (s3, "state"), ==, "buy.done");
-  g_assert_cmpint (count_sms (), ==, sms_before + 1);
+  g_assert_cmpint (pt_count_sms (gw), ==, sms_before + 1);
 
   /* The IVR retries the purchase step: the same answer, no second card. */
   path = g_strdup_printf ("/v1/ars/sessions/%s/input", id);
   again = ars_post (path, "{\"step\": 3, \"digits\": \"1\"}");
   ot_assert_status (again, 200);
   g_assert_cmpstr (ot_response_header (again, "Idempotent-Replayed"), ==, "true");
-  g_assert_cmpint (count_sms (), ==, sms_before + 1);
+  g_assert_cmpint (pt_count_sms (gw), ==, sms_before + 1);
 
   stale = ars_post (path, "{\"step\": 9, \"digits\": \"1\"}");
   ot_assert_error (stale, 409, "invalid_request_error", "request_number_stale");
@@ -404,7 +332,7 @@ test_recharge_cap (void)
 static void
 test_call_until_dry (void)
 {
-  g_autofree char *switch_key = create_merchant ("Softswitch", "telephone");
+  g_autofree char *switch_key = pt_create_merchant (gw, "Softswitch", "telephone", NULL);
   g_autoptr(OtResponse) rates = ot_request (gw, "POST", "/v1/admin/phone/rate_tables",
                                             ot_gateway_admin_token (gw), NULL,
                                             "{\"name\": \"t\", \"rates\": [{\"prefix\": \"02\","
@@ -434,19 +362,13 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *key_path = NULL;
-  g_autoptr(GError) error = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  g_assert_true (onepin_crypto_init (&error));
   gw = ot_gateway_start (NULL, FALSE);
-  key_path = g_build_filename (ot_gateway_data_dir (gw), "secret.key", NULL);
-  keys = gw_keys_load (key_path, &error);
-  g_assert_no_error (error);
-  gw_notify_set_key (keys->seal);
-  operator_key = create_merchant ("KT mobile", "mobile_operator");
-  mall_key = create_merchant ("Mall", "shopping");
+  pt_init (gw);
+  operator_key = pt_create_merchant (gw, "KT mobile", "mobile_operator", NULL);
+  mall_key = pt_create_merchant (gw, "Mall", "shopping", NULL);
 
   g_test_add_func ("/ars/purchase-end-to-end", test_purchase_end_to_end);
   g_test_add_func ("/ars/purchase-korean-register-online", test_purchase_korean_register_online);
@@ -460,7 +382,7 @@ main (int   argc,
   status = g_test_run ();
 
   ot_gateway_stop (gw);
-  gw_keys_free (keys);
+  pt_shutdown ();
   g_free (operator_key);
   g_free (mall_key);
   return status;

@@ -1,0 +1,38 @@
+/* phone-test-util.h: what the telephone tests share
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "onepin-test-gateway.h"
+
+G_BEGIN_DECLS
+
+/* Opens the gateway's keys from its data dir, to read the outbox. */
+void        pt_init                (OtGateway   *gw);
+void        pt_shutdown            (void);
+/* A merchant of @category; returns its secret key. */
+char       *pt_create_merchant     (OtGateway   *gw,
+                                    const char  *name,
+                                    const char  *category,
+                                    char       **id);
+/* The card number in the newest "card_number" SMS to @to, read from the
+ * outbox and opened with the data dir's key. */
+char       *pt_sms_card_number     (OtGateway   *gw,
+                                    const char  *to);
+gint64      pt_count_sms           (OtGateway   *gw);
+/* Starts an ARS session as @key's IVR; returns its id. */
+char       *pt_ars_start           (OtGateway   *gw,
+                                    const char  *key,
+                                    const char  *from,
+                                    const char  *locale);
+/* Answers the session's current prompt with @digits; returns the session. */
+JsonObject *pt_ars_press           (OtGateway   *gw,
+                                    const char  *key,
+                                    const char  *id,
+                                    const char  *digits);
+/* The current month in Seoul, "YYYY-MM". */
+char       *pt_this_month          (void);
+
+G_END_DECLS
