@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "gw-seoul.h"
+
 #include "gw-phone-sales.h"
 #include "onepin-card.h"
 
@@ -226,21 +228,13 @@ gw_api_phone_pools_get (GwRequest *request)
 
 /* Statements */
 
-static GTimeZone *
-seoul (void)
-{
-  GTimeZone *tz = g_time_zone_new_identifier ("Asia/Seoul");
-
-  return tz ? tz : g_time_zone_new_offset (9 * 3600);
-}
-
 /* "2026-12" -> the month's first second and the next month's, in Seoul. */
 static gboolean
 parse_month (const char *text,
              gint64     *from,
              gint64     *to)
 {
-  g_autoptr(GTimeZone) tz = seoul ();
+  g_autoptr(GTimeZone) tz = gw_seoul_zone ();
   g_autoptr(GDateTime) start = NULL;
   g_autoptr(GDateTime) end = NULL;
   guint64 year, month;
@@ -259,16 +253,6 @@ parse_month (const char *text,
   *from = g_date_time_to_unix (start);
   *to = g_date_time_to_unix (end);
   return TRUE;
-}
-
-static char *
-iso_time (gint64 when)
-{
-  g_autoptr(GTimeZone) tz = seoul ();
-  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (when);
-  g_autoptr(GDateTime) local = g_date_time_to_timezone (utc, tz);
-
-  return g_date_time_format (local, "%Y-%m-%dT%H:%M:%S%:z");
 }
 
 static GString *
@@ -328,7 +312,7 @@ render_statement_csv (const GwPhoneStatement *s)
   for (guint i = 0; i < s->sales->len; i++)
     {
       const GwPhoneSale *sale = &g_array_index (s->sales, GwPhoneSale, i);
-      g_autofree char *date = iso_time (sale->created);
+      g_autofree char *date = gw_seoul_format (sale->created, "%Y-%m-%dT%H:%M:%S%:z");
 
       g_string_append_printf (body, "%s,%s,%s,%s,%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
                               ",%" G_GINT64_FORMAT "\r\n", date, sale->id, sale->kind,

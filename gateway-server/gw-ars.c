@@ -15,6 +15,7 @@
 
 #include "gw-notify.h"
 #include "gw-phone-sales.h"
+#include "gw-seoul.h"
 #include "onepin-card.h"
 #include "onepin-json.h"
 
@@ -527,20 +528,6 @@ paid (GHashTable *sums,
   return value ? -*value : 0;
 }
 
-static char *
-date_of (gint64 when)
-{
-  g_autoptr(GTimeZone) seoul = g_time_zone_new_identifier ("Asia/Seoul");
-  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (when);
-  g_autoptr(GDateTime) local = NULL;
-
-  if (seoul == NULL)
-    seoul = g_time_zone_new_offset (9 * 3600);
-  local = g_date_time_to_timezone (utc, seoul);
-
-  return g_date_time_format (local, "%Y-%m-%d");
-}
-
 static gboolean
 on_inquiry_password (Ctx         *ctx,
                      const char  *digits,
@@ -569,7 +556,7 @@ on_inquiry_password (Ctx         *ctx,
   /* The usage inquiry of FIG. 10H, read out. */
   balance = won (card.balance);
   available = won (card.balance - card.held);
-  until = date_of (card.expires_at);
+  until = gw_seoul_format (card.expires_at, "%Y-%m-%d");
   internet = won (paid (sums, "internet"));
   calls = won (paid (sums, "telephone"));
   info = won (paid (sums, "telephone_information"));

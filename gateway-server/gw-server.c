@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gw-api-phone.h"
+#include "gw-api-settlement.h"
 
 #define MAX_BODY (4 * 1024 * 1024)
 #define JSON_TYPE "application/json; charset=utf-8"
@@ -74,6 +75,13 @@ static const Route routes[] = {
   { "GET",  "/v1/phone/statement",        AUTH_MERCHANT,    FALSE, gw_api_phone_own_statement },
   { "POST", "/v1/agent/cards/activate",   AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_activate },
   { "POST", "/v1/agent/cards/void",       AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_void },
+  /* merchant settlement (gw-api-settlement.c) */
+  { "POST", "/v1/admin/merchants/{id}/commission", AUTH_ADMIN, TRUE, gw_api_settlement_commission },
+  { "POST", "/v1/admin/settlements",      AUTH_ADMIN,       TRUE,  gw_api_settlement_run },
+  { "GET",  "/v1/admin/settlements",      AUTH_ADMIN,       FALSE, gw_api_settlement_list },
+  { "GET",  "/v1/admin/settlements/{id}", AUTH_ADMIN,       FALSE, gw_api_settlement_get },
+  { "GET",  "/v1/settlements",            AUTH_MERCHANT,    FALSE, gw_api_settlement_own_list },
+  { "GET",  "/v1/settlements/{id}",       AUTH_MERCHANT,    FALSE, gw_api_settlement_own_get },
   { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
   { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
     gw_api_phone_calling_numbers_delete },

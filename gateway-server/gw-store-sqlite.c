@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "gw-phone-store.h"
+#include "gw-settlement-store.h"
 
 #define GW_MAX_BATCH 2048
 #define CHECKPOINT_FRAMES 4000      /* WAL frames (pages) that ask for a checkpoint */
@@ -1577,6 +1578,7 @@ static const struct
 } extensions[] = {
   { "phone", &gw_phone_store_sqlite,
     "SELECT account_id, held FROM phone_sessions WHERE state = 'open' AND held > 0" },
+  { "settlement", &gw_settlement_store_sqlite, NULL },
   { NULL, NULL, NULL },
 };
 

@@ -179,3 +179,43 @@ CREATE TABLE ars_sessions (
   expires_at      INTEGER NOT NULL
 );
 CREATE INDEX ars_sessions_by_age ON ars_sessions (updated);
+
+-- Merchant settlement (FIG. 8). Each run settles, per merchant, the
+-- payment and refund lines of its payable account not yet settled and dated
+-- before the end of the settlement day (Seoul time): the commission goes to
+-- the issuer's commission account, the rest to the merchant's settled
+-- account, both out of its payable. watermark is the last journal line
+-- settled, so no line is ever settled twice.
+--
+-- Module accounts use the core kinds: the settled and commission accounts
+-- are credit-normal like a payable ('merchant_payable'); their role is
+-- recorded here.
+CREATE TABLE settlement_merchants (
+  merchant_id      TEXT    PRIMARY KEY REFERENCES merchants (id),
+  commission_bps   INTEGER NOT NULL DEFAULT 0 CHECK (commission_bps BETWEEN 0 AND 10000),
+  settled_account  INTEGER REFERENCES accounts (id),
+  watermark        INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE settlement_accounts (
+  role        TEXT    PRIMARY KEY,           -- commission
+  account_id  INTEGER NOT NULL REFERENCES accounts (id)
+);
+
+CREATE TABLE settlements (
+  id              TEXT    PRIMARY KEY,
+  merchant_id     TEXT    NOT NULL REFERENCES merchants (id),
+  date            TEXT    NOT NULL,          -- YYYY-MM-DD, Seoul
+  first_line      INTEGER NOT NULL,
+  last_line       INTEGER NOT NULL,
+  payments        INTEGER NOT NULL,
+  captured        INTEGER NOT NULL,
+  refunds         INTEGER NOT NULL,
+  refunded        INTEGER NOT NULL,
+  commission_bps  INTEGER NOT NULL,
+  commission      INTEGER NOT NULL,
+  net             INTEGER NOT NULL,
+  created         INTEGER NOT NULL,
+  CHECK (captured - refunded = commission + net)
+);
+CREATE INDEX settlements_by_date ON settlements (date, merchant_id);
