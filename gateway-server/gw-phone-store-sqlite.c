@@ -38,21 +38,6 @@ gw_phone_rate_table_free (GwPhoneRateTable *table)
 static void bind_blob32 (sqlite3_stmt *stmt, int idx, gboolean present, const guint8 data[32]);
 static void copy_blob32 (sqlite3_stmt *stmt, int col, gboolean *present, guint8 out[32]);
 
-/* Runs an UPDATE of one row, whose WHERE also checks the columns that never
- * change: no row changed means it was not the row we read. */
-static gboolean
-update_one (GwTxn         *t,
-            sqlite3_stmt  *stmt,
-            GError       **error)
-{
-  if (!gw_sqlite_step_done (t, stmt, error))
-    return FALSE;
-  if (sqlite3_changes (sqlite3_db_handle (stmt)) != 1)
-    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
-                                "The row changed underneath"), FALSE;
-  return TRUE;
-}
-
 /* Merchants */
 
 static gboolean
@@ -420,7 +405,7 @@ p_session_update (GwTxn                 *t,
   if (stmt == NULL)
     return FALSE;
   bind_session (stmt, session);
-  return update_one (t, stmt, error);
+  return gw_sqlite_update_one (t, stmt, error);
 }
 
 static gboolean
@@ -692,7 +677,7 @@ p_operator_set_commission (GwTxn       *t,
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, bps);
   gw_sqlite_bind_text (stmt, 2, merchant_id);
-  return update_one (t, stmt, error);
+  return gw_sqlite_update_one (t, stmt, error);
 }
 
 /* Pools */
@@ -884,7 +869,7 @@ p_pin_settle (GwTxn       *t,
   sqlite3_bind_int64 (stmt, 3, t->funcs->now (t));
   gw_sqlite_bind_text (stmt, 4, pool_id);
   sqlite3_bind_int64 (stmt, 5, seq);
-  return update_one (t, stmt, error);
+  return gw_sqlite_update_one (t, stmt, error);
 }
 
 static gboolean
@@ -1001,7 +986,7 @@ p_ars_update (GwTxn               *t,
   if (stmt == NULL)
     return FALSE;
   bind_ars (stmt, session);
-  return update_one (t, stmt, error);
+  return gw_sqlite_update_one (t, stmt, error);
 }
 
 static void

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "gw-api-foreign.h"
 #include "gw-api-phone.h"
 #include "gw-api-settlement.h"
 
@@ -82,6 +83,13 @@ static const Route routes[] = {
   { "GET",  "/v1/admin/settlements/{id}", AUTH_ADMIN,       FALSE, gw_api_settlement_get },
   { "GET",  "/v1/settlements",            AUTH_MERCHANT,    FALSE, gw_api_settlement_own_list },
   { "GET",  "/v1/settlements/{id}",       AUTH_MERCHANT,    FALSE, gw_api_settlement_own_get },
+  /* foreign partners (gw-api-foreign.c) */
+  { "POST", "/v1/admin/foreign/partners", AUTH_ADMIN,       TRUE,  gw_api_foreign_partners_create },
+  { "GET",  "/v1/admin/foreign/partners/{id}", AUTH_ADMIN,  FALSE, gw_api_foreign_partners_get },
+  { "POST", "/v1/admin/foreign/partners/{id}/rate", AUTH_ADMIN, TRUE, gw_api_foreign_partners_rate },
+  { "POST", "/v1/admin/foreign/partners/{id}/pins", AUTH_ADMIN, TRUE, gw_api_foreign_pins_load },
+  { "POST", "/v1/cards/foreign_pins",     AUTH_CARD_HOLDER, TRUE,  gw_api_foreign_switch },
+  { "POST", "/v1/foreign/payments",       AUTH_MERCHANT,    TRUE,  gw_api_foreign_payments_create },
   { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
   { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
     gw_api_phone_calling_numbers_delete },

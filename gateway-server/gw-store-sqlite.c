@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-foreign-store.h"
 #include "gw-phone-store.h"
 #include "gw-settlement-store.h"
 
@@ -1579,6 +1580,7 @@ static const struct
   { "phone", &gw_phone_store_sqlite,
     "SELECT account_id, held FROM phone_sessions WHERE state = 'open' AND held > 0" },
   { "settlement", &gw_settlement_store_sqlite, NULL },
+  { "foreign", &gw_foreign_store_sqlite, NULL },
   { NULL, NULL, NULL },
 };
 
@@ -1687,6 +1689,19 @@ gw_sqlite_step_done (GwTxn         *t,
                      GError       **error)
 {
   return step_done (TXN (t), stmt, error);
+}
+
+gboolean
+gw_sqlite_update_one (GwTxn         *t,
+                      sqlite3_stmt  *stmt,
+                      GError       **error)
+{
+  if (!step_done (TXN (t), stmt, error))
+    return FALSE;
+  if (sqlite3_changes (TXN (t)->db) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
+                                "The row changed underneath"), FALSE;
+  return TRUE;
 }
 
 gboolean

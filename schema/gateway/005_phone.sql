@@ -219,3 +219,44 @@ CREATE TABLE settlements (
   CHECK (captured - refunded = commission + net)
 );
 CREATE INDEX settlements_by_date ON settlements (date, merchant_id);
+
+-- Foreign partners (FIG. 9). The issuer holds pools of a foreign prepaid
+-- card company's PINs, bought for value. A card holder switches part of a
+-- balance into one: the card is debited in won at the partner's rate and
+-- the partner's account credited the same won, and the PIN is shown once
+-- (then only its last four digits are kept). A foreign site may also charge
+-- a card directly in its own currency, converted at the same rate.
+--
+-- rate_e6 is won per one major unit of the foreign currency, times 10^6
+-- ("1350.25" is 1350250000). Every conversion rounds the won up, so a card
+-- never pays less than the exact value and both sides of the entry carry
+-- the same rounded amount: nothing leaks.
+CREATE TABLE foreign_partners (
+  id          TEXT    PRIMARY KEY,
+  name        TEXT    NOT NULL,
+  currency    TEXT    NOT NULL,
+  rate_e6     INTEGER NOT NULL CHECK (rate_e6 > 0),
+  account_id  INTEGER NOT NULL REFERENCES accounts (id),
+  merchant_id TEXT    UNIQUE REFERENCES merchants (id),   -- charges inbound, if any
+  created     INTEGER NOT NULL
+);
+
+CREATE TABLE foreign_pins (
+  partner_id   TEXT    NOT NULL REFERENCES foreign_partners (id),
+  seq          INTEGER NOT NULL,
+  face_value   INTEGER NOT NULL CHECK (face_value > 0),   -- minor units of the partner's currency
+  pin_sealed   BLOB,                                      -- NULL once shown
+  last4        TEXT    NOT NULL,
+  state        TEXT    NOT NULL CHECK (state IN ('available', 'sold')),
+  card_id      TEXT    REFERENCES cards (id),
+  krw_amount   INTEGER,
+  sold_at      INTEGER,
+  PRIMARY KEY (partner_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX foreign_pins_available ON foreign_pins (partner_id, face_value, seq)
+  WHERE state = 'available';
+
+-- Both amounts of a converted movement, on its journal entry.
+ALTER TABLE journal_entries ADD COLUMN foreign_amount INTEGER;
+ALTER TABLE journal_entries ADD COLUMN foreign_currency TEXT;
+ALTER TABLE journal_entries ADD COLUMN fx_rate_e6 INTEGER;
