@@ -27,6 +27,7 @@ gw_config_new (void)
   config->phone_session_grace = 60;
   config->phone_max_call_seconds = 4 * 3600;
   config->phone_sweep_interval = 10;
+  config->bank_timeout = 20;
   return config;
 }
 
@@ -42,6 +43,10 @@ gw_config_free (GwConfig *config)
   g_free (config->tls_key);
   g_free (config->log_level);
   g_free (config->card_bin);
+  g_free (config->bank_url);
+  g_free (config->bank_api_key_file);
+  g_free (config->bank_callback_secret_file);
+  g_free (config->bank_callback_url);
   g_free (config);
 }
 
@@ -110,6 +115,7 @@ gw_config_load_file (GwConfig    *config,
   gint64 years = config->validity_years;
   gint64 sweep = config->hold_sweep_interval;
   gint64 per_minute = config->failures_per_minute;
+  gint64 bank_timeout = config->bank_timeout;
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
     return FALSE;
@@ -122,6 +128,10 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "tls", "certificate", &config->tls_certificate);
   load_string (file, "tls", "key", &config->tls_key);
   load_string (file, "cards", "bin", &config->card_bin);
+  load_string (file, "bank", "url", &config->bank_url);
+  load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
+  load_string (file, "bank", "callback_secret_file", &config->bank_callback_secret_file);
+  load_string (file, "bank", "callback_url", &config->bank_callback_url);
 
   if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
@@ -131,12 +141,37 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
+      !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error) ||
       !load_phone (file, config, error))
     return FALSE;
 
   config->validity_years = years;
   config->hold_sweep_interval = sweep;
   config->failures_per_minute = per_minute;
+  config->bank_timeout = bank_timeout;
+  return TRUE;
+}
+
+static gboolean
+validate_bank (GwConfig  *config,
+               GError   **error)
+{
+  const char *callback = config->bank_callback_url;
+
+  if (config->bank_url == NULL)
+    return TRUE;
+  if (!g_str_has_prefix (config->bank_url, "http://") &&
+      !g_str_has_prefix (config->bank_url, "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] url must be an http(s) URL"), FALSE;
+  if (config->bank_api_key_file == NULL || config->bank_callback_secret_file == NULL)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] needs api_key_file and callback_secret_file with url"),
+           FALSE;
+  if (callback != NULL && !g_str_has_prefix (callback, "/") &&
+      !g_str_has_prefix (callback, "http://") && !g_str_has_prefix (callback, "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] callback_url is an http(s) URL or a path"), FALSE;
   return TRUE;
 }
 
@@ -155,6 +190,8 @@ gw_config_validate (GwConfig  *config,
   if ((config->tls_certificate == NULL) != (config->tls_key == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[tls] needs both certificate and key"), FALSE;
+  if (!validate_bank (config, error))
+    return FALSE;
   if (config->key_file == NULL)
     config->key_file = g_build_filename (config->data_dir, "secret.key", NULL);
   return TRUE;

@@ -38,6 +38,12 @@ typedef struct
   gint64   phone_session_grace;  /* seconds past a grant before a silent session expires */
   gint64   phone_max_call_seconds;
   gint64   phone_sweep_interval;
+  /* [bank]: the financial system (onepin-bank); no url, no connector */
+  char    *bank_url;
+  char    *bank_api_key_file;
+  char    *bank_callback_secret_file;
+  char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
+  gint     bank_timeout;         /* seconds */
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "gw-connector-bank.h"
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
@@ -26,6 +27,7 @@ typedef struct
   GwStore        *store;
   GwMetrics      *metrics;
   GwServer       *server;
+  GwConnector    *connector;
   GMainLoop      *loop;
   gboolean        sweeping;
 } Gateway;
@@ -56,8 +58,10 @@ parse_options (int        *argc,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
-    "failures_per_minute; [phone] quota_seconds, session_grace, max_call_seconds,\n"
-    "sweep_interval. Command-line options win over the file.");
+    "failures_per_minute; [bank] url, api_key_file, callback_secret_file, timeout,\n"
+    "callback_url (the financial system, onepin-bank); [phone] quota_seconds,\n"
+    "session_grace, max_call_seconds, sweep_interval. Command-line options win\n"
+    "over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -186,6 +190,36 @@ announce (Gateway     *gw,
   return TRUE;
 }
 
+/* The financial system, when [bank] names one. A callback URL given as a
+ * path is completed with our own URL, known only once we listen. */
+static gboolean
+connect_bank (Gateway     *gw,
+              const char  *own_url,
+              GError     **error)
+{
+  GwConfig *config = gw->config;
+  GwConnectorBank *bank;
+
+  if (config->bank_url == NULL)
+    return TRUE;
+  bank = gw_connector_bank_new (config->bank_url, config->bank_api_key_file,
+                                config->bank_callback_secret_file, config->bank_timeout, error);
+  if (bank == NULL)
+    return FALSE;
+  gw->connector = GW_CONNECTOR (bank);
+  if (config->bank_callback_url != NULL)
+    {
+      g_autofree char *callback = g_str_has_prefix (config->bank_callback_url, "/")
+                                    ? g_strconcat (own_url, config->bank_callback_url, NULL)
+                                    : g_strdup (config->bank_callback_url);
+
+      gw_connector_bank_set_callback_url (bank, callback);
+    }
+  gw_server_set_connector (gw->server, gw->connector);
+  g_info ("financial system: onepin-bank at %s", config->bank_url);
+  return TRUE;
+}
+
 static gboolean
 start (Gateway  *gw,
        GError  **error)
@@ -216,7 +250,7 @@ start (Gateway  *gw,
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
   url = gw_server_listen (gw->server, error);
-  if (url == NULL || !announce (gw, url, error))
+  if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
@@ -234,6 +268,7 @@ stop (Gateway *gw)
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);
+  g_clear_object (&gw->connector);
   g_clear_object (&gw->store);
   g_clear_pointer (&gw->metrics, gw_metrics_free);
   g_clear_pointer (&gw->keys, gw_keys_free);

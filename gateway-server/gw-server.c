@@ -111,6 +111,7 @@ struct _GwServer
   GwMetrics            *metrics;
   OnepinKey            *apikey_key;
   guint8                admin_token_hash[32];
+  GwConnector          *connector;
 
   SoupServer           *soup;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
@@ -217,6 +218,19 @@ GwMetrics *
 gw_server_get_metrics (GwServer *self)
 {
   return self->metrics;
+}
+
+void
+gw_server_set_connector (GwServer    *self,
+                         GwConnector *connector)
+{
+  g_set_object (&self->connector, connector);
+}
+
+GwConnector *
+gw_server_get_connector (GwServer *self)
+{
+  return self->connector;
 }
 
 void
@@ -1059,6 +1073,7 @@ gw_server_finalize (GObject *object)
   GwServer *self = GW_SERVER (object);
 
   g_clear_object (&self->soup);
+  g_clear_object (&self->connector);
   g_clear_pointer (&self->merchants, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
   g_clear_pointer (&self->failures, g_hash_table_unref);

@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "gw-config.h"
+#include "gw-connector.h"
 #include "gw-ledger.h"
 #include "gw-metrics.h"
 #include "gw-store.h"
@@ -28,6 +29,11 @@ GwServer   *gw_server_new          (const GwConfig        *config,
 /* Listens and returns the URL, e.g. "http://127.0.0.1:8080". */
 char       *gw_server_listen       (GwServer              *self,
                                     GError               **error);
+/* The financial system, or NULL when none is configured ([bank] url).
+ * The server keeps a reference. */
+void         gw_server_set_connector (GwServer            *self,
+                                      GwConnector         *connector);
+GwConnector *gw_server_get_connector (GwServer            *self);
 /* Stops taking requests and returns once none is in flight. */
 void        gw_server_drain        (GwServer              *self);
 

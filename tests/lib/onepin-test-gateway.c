@@ -497,18 +497,17 @@ ot_gateway_pid (OtGateway *gw)
 /* ---- requests ----------------------------------------------------------- */
 
 OtResponse *
-ot_request_raw (OtGateway  *gw,
-                const char *method,
-                const char *path,
-                const char *bearer,
-                const char *idempotency_key,
-                const char *body,
-                gsize       len)
+ot_http_send (SoupSession  *session,
+              const char   *uri,
+              const char   *method,
+              const char   *bearer,
+              const char   *idempotency_key,
+              const char   *body,
+              gsize         len,
+              GError      **error)
 {
-  g_autofree char *uri = g_strconcat (gw->url, path, NULL);
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) error = NULL;
   SoupMessageHeaders *headers;
   OtResponse *r;
   gsize size = 0;
@@ -536,14 +535,9 @@ ot_request_raw (OtGateway  *gw,
                                                 req);
     }
 
-  bytes = soup_session_send_and_read (gw->session, msg, NULL, &error);
+  bytes = soup_session_send_and_read (session, msg, NULL, error);
   if (bytes == NULL)
-    {
-      g_autofree char *tail = read_log_tail (gw, 2000);
-
-      ot_fail ("%s %s failed: %s; gateway log %s:\n%s", method, path,
-               error->message, gw->log_path, tail);
-    }
+    return NULL;
 
   r = g_new0 (OtResponse, 1);
   r->status = soup_message_get_status (msg);
@@ -564,6 +558,30 @@ ot_request_raw (OtGateway  *gw,
         r->json = json_node_copy (json_parser_get_root (parser));
     }
 
+  return r;
+}
+
+OtResponse *
+ot_request_raw (OtGateway  *gw,
+                const char *method,
+                const char *path,
+                const char *bearer,
+                const char *idempotency_key,
+                const char *body,
+                gsize       len)
+{
+  g_autofree char *uri = g_strconcat (gw->url, path, NULL);
+  g_autoptr(GError) error = NULL;
+  OtResponse *r = ot_http_send (gw->session, uri, method, bearer, idempotency_key, body, len,
+                                &error);
+
+  if (r == NULL)
+    {
+      g_autofree char *tail = read_log_tail (gw, 2000);
+
+      ot_fail ("%s %s failed: %s; gateway log %s:\n%s", method, path,
+               error->message, gw->log_path, tail);
+    }
   return r;
 }
 

@@ -64,6 +64,16 @@ OtResponse  *ot_request_raw              (OtGateway   *gw,
                                           const char  *idempotency_key,
                                           const char  *body,
                                           gsize        len);
+/* The same against any server (e.g. onepin-bank): NULL and @error when the
+ * request got no HTTP answer at all. */
+OtResponse  *ot_http_send                (SoupSession *session,
+                                          const char  *uri,
+                                          const char  *method,
+                                          const char  *bearer,
+                                          const char  *idempotency_key,
+                                          const char  *body,
+                                          gsize        len,
+                                          GError     **error);
 void         ot_response_free            (OtResponse  *r);
 JsonObject  *ot_response_object          (OtResponse  *r);
 
