@@ -3,6 +3,7 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#define _GNU_SOURCE               /* memmem */
 #include "phone-test-util.h"
 
 #include <sqlite3.h>
@@ -146,6 +147,35 @@ pt_ars_press (OtGateway  *gw,
   o = ot_response_object (r);
   g_hash_table_insert (steps, g_strdup (id), GINT_TO_POINTER (ot_json_int (o, "step")));
   return json_object_ref (o);
+}
+
+static void
+assert_not_in_file (const char *path,
+                    const char *secret)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return;
+  if (memmem (data, len, secret, strlen (secret)) != NULL)
+    g_error ("a secret is in %s", path);
+}
+
+void
+pt_assert_secret_absent (OtGateway  *gw,
+                         const char *secret)
+{
+  g_autoptr(GDir) dir = g_dir_open (ot_gateway_data_dir (gw), 0, NULL);
+  const char *name;
+
+  assert_not_in_file (ot_gateway_log_path (gw), secret);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), name, NULL);
+
+      assert_not_in_file (path, secret);
+    }
 }
 
 char *

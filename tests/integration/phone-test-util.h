@@ -32,6 +32,10 @@ JsonObject *pt_ars_press           (OtGateway   *gw,
                                     const char  *key,
                                     const char  *id,
                                     const char  *digits);
+/* Asserts that @secret is neither in the gateway's log nor anywhere in its
+ * data dir's files (the database and its WAL included). */
+void        pt_assert_secret_absent (OtGateway  *gw,
+                                    const char  *secret);
 /* The current month in Seoul, "YYYY-MM". */
 char       *pt_this_month          (void);
 

@@ -123,6 +123,7 @@ test_purchase_end_to_end (void)
   ot_assert_card_balance (gw, number, "2580", 10000, 10000);
   paid = ot_pay (gw, mall_key, number, "2580", 3000, TRUE);
   ot_assert_card_balance (gw, number, "2580", 7000, 7000);
+  pt_assert_secret_absent (gw, number);
 
   statement = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\"}", number);
   s = ot_request (gw, "POST", "/v1/cards/statement", NULL, NULL, statement);

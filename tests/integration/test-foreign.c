@@ -133,6 +133,8 @@ test_switch_over (void)
   ot_assert_card_balance (gw, card->number, "2580", 22994 - 13503, 22994 - 13503);
 
   /* The PIN was shown once: the gateway kept only its last four. */
+  pt_assert_secret_absent (gw, "US-PIN-0001-AAAA");
+  pt_assert_secret_absent (gw, "US-PIN-0003-CCCC");
   db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
   {
     sqlite3 *db = NULL;

@@ -232,6 +232,8 @@ test_agent_cards (void)
   n1 = g_strdup (pool_number (pool, 1, "number"));
   n2 = g_strdup (pool_number (pool, 2, "number"));
   g_assert_cmpuint (strlen (s0), ==, 12);
+  pt_assert_secret_absent (gw, n0);
+  pt_assert_secret_absent (gw, s0);
   b0 = g_strdup_printf ("{\"number\": \"%s\"}", n0);
   b1 = g_strdup_printf ("{\"number\": \"%s\"}", n1);
   b2 = g_strdup_printf ("{\"number\": \"%s\"}", n2);
