@@ -713,8 +713,10 @@ rate_table_apply (GwTxn   *txn,
   return TRUE;
 }
 
-void
-gw_api_phone_rate_tables_create (GwRequest *request)
+GwPhoneRateTable *
+gw_api_phone_parse_rate_table (JsonObject  *body,
+                               char       **param,
+                               const char **message)
 {
   static const OnepinJsonField fields[] = {
     { "name", ONEPIN_JSON_STRING, TRUE },
@@ -725,32 +727,51 @@ gw_api_phone_rate_tables_create (GwRequest *request)
   g_autoptr(GwPhoneRateTable) table = NULL;
   g_autofree char *id = NULL;
   ItemError err = { 0 };
-  const char *name, *currency;
+  const char *name, *currency, *bad = NULL;
 
-  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return;
-  name = onepin_json_get_string (request->body, "name", "");
-  currency = onepin_json_get_string (request->body, "currency", "krw");
+  if (!onepin_json_check_fields (body, fields, G_N_ELEMENTS (fields), &bad, NULL))
+    return *param = g_strdup (bad), *message = "Unknown, missing or ill-typed member.", NULL;
+  name = onepin_json_get_string (body, "name", "");
+  currency = onepin_json_get_string (body, "currency", "krw");
   if (g_utf8_strlen (name, -1) < 1 || strlen (name) > 255)
-    return gw_request_bad_param (request, "name", "name must be 1 to 255 characters.");
+    return *param = g_strdup ("name"), *message = "name must be 1 to 255 characters.", NULL;
   if (!g_str_equal (currency, "krw"))
-    return gw_request_bad_param (request, "currency", "Cards hold krw only.");
+    return *param = g_strdup ("currency"), *message = "Cards hold krw only.", NULL;
 
   table = g_new0 (GwPhoneRateTable, 1);
-  if (!parse_rates (json_object_get_array_member (request->body, "rates"), table, &err) ||
-      !parse_services (json_object_has_member (request->body, "services")
-                         ? json_object_get_array_member (request->body, "services") : NULL,
+  if (!parse_rates (json_object_get_array_member (body, "rates"), table, &err) ||
+      !parse_services (json_object_has_member (body, "services") &&
+                         !json_node_is_null (json_object_get_member (body, "services"))
+                         ? json_object_get_array_member (body, "services") : NULL,
                        table, &err))
-    {
-      g_autofree char *param = err.param;
-
-      return gw_request_bad_param (request, param, err.message);
-    }
+    return *param = err.param, *message = err.message, NULL;
   id = onepin_crypto_random_token ("rt_", 12);
   g_strlcpy (table->id, id, sizeof table->id);
   table->name = g_strdup (name);
   g_strlcpy (table->currency, currency, sizeof table->currency);
-  gw_call_submit (gw_call_new (request, rate_table_apply, g_steal_pointer (&table),
+  return g_steal_pointer (&table);
+}
+
+void
+gw_api_phone_rate_tables_create (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "name", ONEPIN_JSON_STRING, TRUE },
+    { "currency", ONEPIN_JSON_STRING, FALSE },
+    { "rates", ONEPIN_JSON_ARRAY, TRUE },
+    { "services", ONEPIN_JSON_ARRAY, FALSE },
+  };
+  g_autofree char *param = NULL;
+  const char *message = NULL;
+  GwPhoneRateTable *table;
+
+  /* The generic check first, for its codes (parameter_unknown, _missing). */
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return;
+  table = gw_api_phone_parse_rate_table (request->body, &param, &message);
+  if (table == NULL)
+    return gw_request_bad_param (request, param, message);
+  gw_call_submit (gw_call_new (request, rate_table_apply, table,
                                (GDestroyNotify) gw_phone_rate_table_free));
 }
 

@@ -46,6 +46,11 @@ void gw_api_phone_reply_result           (GwCall          *call,
 /* The module's settings, from the gateway's [phone] group. */
 void gw_api_phone_config                 (const GwConfig *config,
                                           GwPhoneConfig  *out);
+/* Checks a rate table's body and builds it (with a fresh id); NULL with
+ * @param (to free) and @message naming the fault. Untrusted input: fuzzed. */
+GwPhoneRateTable *gw_api_phone_parse_rate_table (JsonObject  *body,
+                                                 char       **param,
+                                                 const char **message);
 /* Parses a calling number ("010…", "+82 10…" without spaces, digits only
  * otherwise) into national digits; NULL if it is not one. */
 char *gw_api_phone_normalize_number      (const char     *text);
