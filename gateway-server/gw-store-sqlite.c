@@ -1592,7 +1592,11 @@ typedef struct
 
 /* The holds the journal does not show: open authorizations, and whatever
  * the modules hold (their @holds queries). Built once, so that the
- * statements are prepared once like every other. */
+ * statements are prepared once like every other.
+ *
+ * An account with holds must cover them; one without may be below zero, as
+ * the table allows for everything but cards: a merchant's payable is, when
+ * a payment already settled and paid out is refunded. */
 static const AuditSql *
 audit_sql (void)
 {
@@ -1616,7 +1620,7 @@ audit_sql (void)
         " LEFT JOIN (SELECT account_id, SUM(amount) AS held FROM (%s)"
         "            GROUP BY account_id) h ON h.account_id = a.id"
         " WHERE a.balance <> a.normal * COALESCE(l.net, 0) OR a.held <> COALESCE(h.held, 0)"
-        "    OR a.balance < a.held", holds->str);
+        "    OR (a.held > 0 AND a.balance < a.held)", holds->str);
       sql.holds_total = g_strdup_printf ("SELECT COALESCE(SUM(amount), 0) FROM (%s)",
                                          holds->str);
       g_once_init_leave (&done, 1);
