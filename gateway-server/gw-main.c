@@ -12,6 +12,7 @@
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
+#include "gw-outbox.h"
 #include "gw-ars.h"
 #include "gw-server.h"
 #include "gw-store-sqlite.h"
@@ -27,6 +28,7 @@ typedef struct
   GwStore        *store;
   GwMetrics      *metrics;
   GwServer       *server;
+  GwOutbox       *outbox;
   GwConnector    *connector;
   GMainLoop      *loop;
   gboolean        sweeping;
@@ -59,9 +61,11 @@ parse_options (int        *argc,
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [bank] url, api_key_file, callback_secret_file, timeout,\n"
-    "callback_url (the financial system, onepin-bank); [phone] quota_seconds,\n"
-    "session_grace, max_call_seconds, sweep_interval. Command-line options win\n"
-    "over the file.");
+    "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
+    "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
+    "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
+    "lease, poll_interval; [phone] quota_seconds, session_grace, max_call_seconds,\n"
+    "sweep_interval. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -246,6 +250,10 @@ start (Gateway  *gw,
   gw->store = GW_STORE (store);
   gw->metrics = gw_metrics_new ();
   gw_store_sqlite_set_commit_observer (store, gw_metrics_commit, gw->metrics);
+  gw->outbox = gw_outbox_new (gw->config, gw->store, error);
+  if (gw->outbox == NULL)
+    return FALSE;
+  gw_outbox_start (gw->outbox);
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
@@ -265,6 +273,8 @@ stop (Gateway *gw)
 {
   if (gw->server != NULL)
     gw_server_drain (gw->server);
+  /* Before the store: the worker records what it sent last through it. */
+  g_clear_pointer (&gw->outbox, gw_outbox_free);
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);

@@ -8,6 +8,7 @@
  * out only when the writer reports a durable commit.
  */
 #include "gw-server-private.h"
+#include "gw-api-profile.h"
 
 #include <string.h>
 
@@ -50,6 +51,7 @@ static const Route routes[] = {
   { "POST", "/v1/cards/password",         AUTH_CARD_HOLDER, FALSE, gw_api_cards_password },
   { "POST", "/v1/cards/balance",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_balance },
   { "POST", "/v1/cards/statement",        AUTH_CARD_HOLDER, FALSE, gw_api_cards_statement },
+  { "POST", "/v1/cards/profile",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_profile },
   { "POST", "/v1/payments",               AUTH_MERCHANT,    TRUE,  gw_api_payments_create },
   { "GET",  "/v1/payments",               AUTH_MERCHANT,    FALSE, gw_api_payments_list },
   { "POST", "/v1/payments/batch",         AUTH_MERCHANT,    FALSE, gw_api_payments_batch },

@@ -14,6 +14,7 @@
  * run beside the writer without waiting for it.
  */
 #include "gw-store-sqlite-private.h"
+#include "gw-outbox-store.h"
 
 #include <sqlite3.h>
 #include <string.h>
@@ -1581,6 +1582,7 @@ static const struct
     "SELECT account_id, held FROM phone_sessions WHERE state = 'open' AND held > 0" },
   { "settlement", &gw_settlement_store_sqlite, NULL },
   { "foreign", &gw_foreign_store_sqlite, NULL },
+  { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs, NULL },
   { NULL, NULL, NULL },
 };
 

@@ -131,11 +131,11 @@ run_quiet (const char * const *argv,
 }
 
 /* A CA and a server certificate for 127.0.0.1 / localhost, signed by it. */
-static void
-make_certificates (OtGateway *gw)
+void
+ot_make_certificates (const char *dir)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *ext = g_build_filename (gw->data_dir, "server.ext", NULL);
+  g_autofree char *ext = g_build_filename (dir, "server.ext", NULL);
   const char *ca[] = {
     "openssl", "req", "-x509", "-newkey", "ec",
     "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -165,12 +165,17 @@ make_certificates (OtGateway *gw)
                        -1, &error);
   g_assert_no_error (error);
 
-  if (!run_quiet (ca, gw->data_dir, &error) ||
-      !run_quiet (csr, gw->data_dir, &error) ||
-      !run_quiet (sign, gw->data_dir, &error))
+  if (!run_quiet (ca, dir, &error) ||
+      !run_quiet (csr, dir, &error) ||
+      !run_quiet (sign, dir, &error))
     ot_fail ("generating test certificates with openssl failed: %s",
              error->message);
+}
 
+static void
+make_certificates (OtGateway *gw)
+{
+  ot_make_certificates (gw->data_dir);
   gw->ca_path = g_build_filename (gw->data_dir, "ca.pem", NULL);
 }
 

@@ -116,6 +116,9 @@ void         ot_card_free                (OtCard      *card);
       } \
   } G_STMT_END
 
+/* Writes ca.pem, server.pem and server.key (for 127.0.0.1 and localhost,
+ * signed by that CA) into @dir, with openssl. */
+void         ot_make_certificates        (const char  *dir);
 /* The CA certificate (PEM) the harness trusts, or NULL without TLS. */
 const char  *ot_gateway_ca_path          (OtGateway   *gw);
 /* Send @signum (SIGTERM, SIGINT), wait (at most 15 s), assert a clean exit 0.
