@@ -9,30 +9,31 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "gw-keys.h"
-#include "gw-notify.h"
-#include "onepin-shared.h"
+#include "onepin-test-bank.h"
 
-static GwKeys *keys;
+static OtBank *bank;
 static GHashTable *steps;          /* ARS session id -> its current step */
 
-void
-pt_init (OtGateway *gw)
+OtGateway *
+pt_start (void)
 {
-  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "secret.key", NULL);
-  g_autoptr(GError) error = NULL;
+  g_autofree char *key_file = NULL;
+  g_autofree char *config = NULL;
 
-  g_assert_true (onepin_crypto_init (&error));
-  keys = gw_keys_load (path, &error);
-  g_assert_no_error (error);
-  gw_notify_set_key (keys->seal);
+  bank = ot_bank_start (NULL);
+  key_file = g_build_filename (ot_bank_data_dir (bank), "sms.key", NULL);
+  config = g_strdup_printf ("[sms]\nurl=%s/v1/sms\nkey_file=%s\n"
+                            "[outbox]\nretry_initial=1\nretry_max=2\nlease=3\npoll_interval=1\n",
+                            ot_bank_url (bank), key_file);
   steps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return ot_gateway_start (config, FALSE);
 }
 
 void
-pt_shutdown (void)
+pt_stop (OtGateway *gw)
 {
-  g_clear_pointer (&keys, gw_keys_free);
+  ot_gateway_stop (gw);
+  g_clear_pointer (&bank, ot_bank_stop);
   g_clear_pointer (&steps, g_hash_table_unref);
 }
 
@@ -66,36 +67,51 @@ query_outbox (OtGateway  *gw,
   return stmt;
 }
 
+/* "Card number 9410 1234 5678 9012" or "카드번호 9410-1234-5678-9012". */
+static char *
+number_in (const char *text)
+{
+  g_autoptr(GRegex) regex = g_regex_new ("([0-9]{4})[ -]([0-9]{4})[ -]([0-9]{4})[ -]([0-9]{4})",
+                                         0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  GString *number;
+
+  if (!g_regex_match (regex, text, 0, &match))
+    return NULL;
+  number = g_string_new (NULL);
+  for (int i = 1; i <= 4; i++)
+    {
+      g_autofree char *part = g_match_info_fetch (match, i);
+
+      g_string_append (number, part);
+    }
+  return g_string_free (number, FALSE);
+}
+
 char *
 pt_sms_card_number (OtGateway  *gw,
                     const char *to)
 {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = query_outbox (gw, "SELECT payload FROM outbox WHERE type = 'sms'"
-                                         " ORDER BY id DESC", &db);
+  g_autofree char *path = g_strdup_printf ("/v1/sms?to=%s", to);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   char *number = NULL;
 
-  while (number == NULL && sqlite3_step (stmt) == SQLITE_ROW)
+  while (number == NULL && g_get_monotonic_time () < deadline)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GBytes) open = gw_notify_open ("sms", (const char *) sqlite3_column_text (stmt, 0),
-                                               &error);
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      JsonObject *message;
+      g_autoptr(OtResponse) r = ot_bank_request (bank, "GET", path, ot_bank_sms_key (bank), NULL,
+                                                 NULL);
+      JsonArray *data;
 
-      g_assert_no_error (error);
-      g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (open, NULL),
-                                                 g_bytes_get_size (open), NULL));
-      message = json_node_get_object (json_parser_get_root (parser));
-      if (!g_str_equal (ot_json_string (message, "to"), to) ||
-          !g_str_equal (ot_json_string (message, "template"), "card_number"))
-        continue;
-      number = g_strdup (ot_json_string (ot_json_object (message, "data"), "number"));
-      g_assert_true (ot_luhn_valid (number));
+      ot_assert_status (r, 200);
+      data = ot_json_array (ot_response_object (r), "data");
+      /* Newest first. */
+      for (guint i = 0; number == NULL && i < json_array_get_length (data); i++)
+        number = number_in (ot_json_string (json_array_get_object_element (data, i), "text"));
+      if (number == NULL)
+        g_usleep (100 * 1000);
     }
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
   g_assert_nonnull (number);
+  g_assert_true (ot_luhn_valid (number));
   return number;
 }
 

@@ -9,16 +9,18 @@
 
 G_BEGIN_DECLS
 
-/* Opens the gateway's keys from its data dir, to read the outbox. */
-void        pt_init                (OtGateway   *gw);
-void        pt_shutdown            (void);
+/* Starts onepin-bank, whose SMS sink receives the gateway's SMS, and a
+ * gateway configured to send them there at once. */
+OtGateway  *pt_start               (void);
+/* Stops both. */
+void        pt_stop                (OtGateway   *gw);
 /* A merchant of @category; returns its secret key. */
 char       *pt_create_merchant     (OtGateway   *gw,
                                     const char  *name,
                                     const char  *category,
                                     char       **id);
-/* The card number in the newest "card_number" SMS to @to, read from the
- * outbox and opened with the data dir's key. */
+/* The card number in the newest SMS to @to that carries one, as it arrived
+ * at onepin-bank's SMS sink (waiting for it up to 20 s). */
 char       *pt_sms_card_number     (OtGateway   *gw,
                                     const char  *to);
 gint64      pt_count_sms           (OtGateway   *gw);

@@ -6,9 +6,8 @@
  * A caller buys a card through a mobile operator's ARS, gets its number by
  * SMS, registers its password on the phone and pays with it online; cards
  * are recharged and inquired about by phone. onepin-phone is driven through
- * its stdin and stdout, the way a person uses it. The SMS is read from the
- * gateway's outbox, opened with the data dir's key, until the delivery
- * worker and the bank's SMS sink are in this tree.
+ * its stdin and stdout, the way a person uses it. The SMS goes through the
+ * gateway's outbox worker to onepin-bank's SMS sink, where the test reads it.
  */
 #include <string.h>
 
@@ -366,8 +365,7 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gw = ot_gateway_start (NULL, FALSE);
-  pt_init (gw);
+  gw = pt_start ();
   operator_key = pt_create_merchant (gw, "KT mobile", "mobile_operator", NULL);
   mall_key = pt_create_merchant (gw, "Mall", "shopping", NULL);
 
@@ -382,8 +380,7 @@ main (int   argc,
   g_test_add_func ("/ars/call-until-dry", test_call_until_dry);
   status = g_test_run ();
 
-  ot_gateway_stop (gw);
-  pt_shutdown ();
+  pt_stop (gw);
   g_free (operator_key);
   g_free (mall_key);
   return status;

@@ -300,14 +300,12 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gw = ot_gateway_start (NULL, FALSE);
-  pt_init (gw);
+  gw = pt_start ();
   g_test_add_func ("/foreign/switch-over", test_switch_over);
   g_test_add_func ("/foreign/no-rounding-leak", test_no_rounding_leak);
   g_test_add_func ("/foreign/inbound-charge", test_inbound_charge);
   g_test_add_func ("/foreign/refusals", test_refusals);
   status = g_test_run ();
-  ot_gateway_stop (gw);
-  pt_shutdown ();
+  pt_stop (gw);
   return status;
 }

@@ -348,8 +348,7 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gw = ot_gateway_start (NULL, FALSE);
-  pt_init (gw);
+  gw = pt_start ();
   mall_key = pt_create_merchant (gw, "Mall", "shopping", NULL);
 
   g_test_add_func ("/sales/operator-pools-and-settlement", test_operator_pools_and_settlement);
@@ -357,8 +356,7 @@ main (int   argc,
   g_test_add_func ("/sales/refusals", test_refusals);
   status = g_test_run ();
 
-  ot_gateway_stop (gw);
-  pt_shutdown ();
+  pt_stop (gw);
   g_free (mall_key);
   return status;
 }

@@ -368,13 +368,11 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gw = ot_gateway_start (NULL, FALSE);
-  pt_init (gw);
+  gw = pt_start ();
   g_test_add_func ("/settlement/day", test_day);
   g_test_add_func ("/settlement/pool-file", test_pool_file);
   g_test_add_func ("/settlement/refusals", test_refusals);
   status = g_test_run ();
-  ot_gateway_stop (gw);
-  pt_shutdown ();
+  pt_stop (gw);
   return status;
 }
