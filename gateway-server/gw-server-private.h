@@ -93,9 +93,13 @@ gboolean  gw_request_check_body   (GwRequest             *request,
                                    const OnepinJsonField *fields,
                                    gsize                  n_fields);
 /* Gives a request that came without an Idempotency-Key the key @key, for
- * routes whose requests carry their own sequence number. */
+ * routes whose requests carry their own sequence number; either way its
+ * fingerprint is then keyed (gw_request_key_fingerprint). */
 void      gw_request_use_idempotency_key (GwRequest  *request,
                                           const char *key);
+/* Replaces a keyed request's fingerprint (a SHA-256 of the body) by an HMAC
+ * of it, for bodies with secrets too short to leave hashed in the database. */
+void      gw_request_key_fingerprint     (GwRequest  *request);
 /* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */
 gboolean  gw_request_limit        (GwRequest   *request,
                                    guint        fallback,

@@ -948,16 +948,25 @@ fingerprint (GwRequest *request)
 }
 
 void
+gw_request_key_fingerprint (GwRequest *request)
+{
+  /* Keyed, as some bodies hold short secrets (a PIN keyed in on a phone)
+   * that a bare SHA-256 in the database would give away. */
+  if (request->idempotency_key != NULL)
+    onepin_key_hmac (request->server->apikey_key, request->fingerprint, 32,
+                     request->fingerprint);
+}
+
+void
 gw_request_use_idempotency_key (GwRequest  *request,
                                 const char *key)
 {
-  if (request->idempotency_key != NULL)
-    return;
-  request->idempotency_key = g_strdup (key);
-  fingerprint (request);
-  /* Keyed, as these bodies may hold short secrets (a PIN keyed in on a
-   * phone) that a bare SHA-256 in the database would give away. */
-  onepin_key_hmac (request->server->apikey_key, request->fingerprint, 32, request->fingerprint);
+  if (request->idempotency_key == NULL)
+    {
+      request->idempotency_key = g_strdup (key);
+      fingerprint (request);
+    }
+  gw_request_key_fingerprint (request);
 }
 
 /* A body we cannot read is fingerprinted as bytes, so that its refusal is
