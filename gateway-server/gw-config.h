@@ -38,6 +38,13 @@ typedef struct
   gint64   phone_session_grace;  /* seconds past a grant before a silent session expires */
   gint64   phone_max_call_seconds;
   gint64   phone_sweep_interval;
+  char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
+  char     wallet_bin_low[11];
+  char     wallet_bin_high[11];
+  gint64   wallet_session_lifetime;
+  gint64   wallet_pbkdf2_iterations;
+  gint     wallet_recovery_interval;
+
   /* [bank]: the financial system (onepin-bank); no url, no connector */
   char    *bank_url;
   char    *bank_api_key_file;

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "gw-api-wallet.h"
 #include "gw-connector-bank.h"
 #include "gw-keys.h"
 #include "gw-log.h"
@@ -60,7 +61,8 @@ parse_options (int        *argc,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
-    "failures_per_minute; [bank] url, api_key_file, callback_secret_file, timeout,\n"
+    "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
+    "charge_recovery_interval; [bank] url, api_key_file, callback_secret_file, timeout,\n"
     "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
@@ -242,6 +244,8 @@ start (Gateway  *gw,
       !(token = gw_admin_token_load (gw->config->data_dir, error)))
     return FALSE;
   ledger_config_init (gw);
+  if (gw->config->wallet_pbkdf2_iterations < 600000)
+    g_warning ("[wallet] pbkdf2_iterations is below 600,000: for tests only");
   onepin_key_hmac (gw->keys->apikey, token, strlen (token), token_hash);
 
   store = gw_store_sqlite_new (db_path, gw->keys->seal, error);
@@ -263,6 +267,7 @@ start (Gateway  *gw,
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);
+  gw_api_wallet_start_recovery (gw->server);
   g_unix_signal_add (SIGTERM, on_signal, gw);
   g_unix_signal_add (SIGINT, on_signal, gw);
   return TRUE;

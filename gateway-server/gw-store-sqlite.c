@@ -22,6 +22,7 @@
 #include "gw-foreign-store.h"
 #include "gw-phone-store.h"
 #include "gw-settlement-store.h"
+#include "gw-wallet-store-sqlite.h"
 
 #define GW_MAX_BATCH 2048
 #define CHECKPOINT_FRAMES 4000      /* WAL frames (pages) that ask for a checkpoint */
@@ -1583,6 +1584,7 @@ static const struct
   { "settlement", &gw_settlement_store_sqlite, NULL },
   { "foreign", &gw_foreign_store_sqlite, NULL },
   { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs, NULL },
+  { "wallet", &gw_wallet_store_sqlite, NULL },
   { NULL, NULL, NULL },
 };
 

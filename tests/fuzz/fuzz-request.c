@@ -5,15 +5,17 @@
  *
  * Feeds untrusted bytes through what every POST body meets: the strict JSON
  * reader, the field checks, the canonical form used for idempotency
- * fingerprints, and the payment parameter parser (single and batch item),
- * which derives card credentials from the body. The same bytes are also read
- * as a bank callback: a signature header (the first line) over a body (the
- * rest), as gw_connector_verify_callback () checks it. The telephone
- * module's readers see them too: a rate table, calling numbers and rates.
+ * fingerprints, the payment parameter parser (single and batch item),
+ * which derives card credentials from the body, and the wallet's profile
+ * and funding-source parsers. The same bytes are also read as a bank
+ * callback: a signature header (the first line) over a body (the rest), as
+ * gw_connector_verify_callback () checks it. The telephone module's readers
+ * see them too: a rate table, calling numbers and rates.
  */
 #include <string.h>
 
 #include "gw-api-phone.h"
+#include "gw-api-wallet.h"
 #include "gw-foreign.h"
 #include "gw-server-private.h"
 #include "onepin-signature.h"
@@ -55,6 +57,25 @@ parse_payment (JsonObject *object,
     gw_payment_params_free (params);
   else
     g_assert (message != NULL && code != NULL);
+}
+
+static void
+parse_wallet (JsonObject *object)
+{
+  static GwWalletConfig config = { .bin_low = "942000", .bin_high = "942999", .card_bin = "9410" };
+  const char *param = NULL, *message = NULL, *code = NULL;
+  GwFundingInput input;
+
+  fuzz_server ();
+  config.ledger = gw_server_get_ledger_config (fuzz_server ());
+  for (int creating = 0; creating < 2; creating++)
+    if (gw_api_wallet_check_profile (object, creating, &message) != NULL)
+      g_assert (message != NULL);
+  if (gw_api_wallet_parse_funding (&config, object, 1767225600, &input, &param, &code, &message))
+    g_assert (input.number != NULL && strlen (input.number) >= 6 && input.holder != NULL);
+  else
+    g_assert (param != NULL && code != NULL && message != NULL);
+  gw_funding_input_clear (&input);
 }
 
 static void
@@ -133,6 +154,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
 
   parse_payment (object, FALSE);
   parse_payment (object, TRUE);
+  parse_wallet (object);
   parse_phone (object, data, size);
   return 0;
 }
