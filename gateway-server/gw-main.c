@@ -16,6 +16,7 @@
 #include "gw-outbox.h"
 #include "gw-ars.h"
 #include "gw-server.h"
+#include "gw-site.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
 
@@ -66,8 +67,10 @@ parse_options (int        *argc,
     "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
-    "lease, poll_interval; [phone] quota_seconds, session_grace, max_call_seconds,\n"
-    "sweep_interval. Command-line options win over the file.");
+    "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
+    "contact_email, contact_phone, sweep_interval; [phone] quota_seconds,\n"
+    "session_grace, max_call_seconds, sweep_interval. Command-line options win over\n"
+    "the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -234,6 +237,7 @@ start (Gateway  *gw,
   g_autofree char *token = NULL;
   g_autofree char *url = NULL;
   GwStoreSqlite *store;
+  GwSite *site;
   guint8 token_hash[32];
 
   if (g_mkdir_with_parents (gw->config->data_dir, 0700) != 0)
@@ -261,9 +265,14 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
+  /* The card site; without a financial system configured ([bank]) it takes
+   * orders but answers every payment with bank_unavailable. */
+  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config);
   url = gw_server_listen (gw->server, error);
   if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
+  if (gw->config->site_public_url == NULL)
+    gw_site_set_public_url (site, url);
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);

@@ -104,6 +104,8 @@ void      gw_request_use_idempotency_key (GwRequest  *request,
 /* Replaces a keyed request's fingerprint (a SHA-256 of the body) by an HMAC
  * of it, for bodies with secrets too short to leave hashed in the database. */
 void      gw_request_key_fingerprint     (GwRequest  *request);
+/* The token of an "Authorization: Bearer" header, or NULL. */
+const char *gw_request_bearer     (GwRequest   *request);
 /* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */
 gboolean  gw_request_limit        (GwRequest   *request,
                                    guint        fallback,
@@ -116,6 +118,32 @@ GwCall   *gw_call_new             (GwRequest      *request,
 /* Sends the call to the writer, unless its key is in flight (409). */
 void      gw_call_submit          (GwCall      *call);
 void      gw_call_free            (GwCall      *call);
+
+/* Idempotency over several calls, for a request that waits for the bank
+ * between two transactions: its key stays in flight from the claim to the
+ * release, and its outcome is looked up and stored explicitly. */
+gboolean  gw_server_claim_key     (GwServer      *self,
+                                   const char    *scope,
+                                   const char    *key);
+void      gw_server_release_key   (GwServer      *self,
+                                   const char    *scope,
+                                   const char    *key);
+/* On the writer: when @key has a stored outcome, @call gets it (or a 422
+ * for other parameters) and @answered is TRUE. */
+gboolean  gw_idempotency_replay   (GwTxn         *txn,
+                                   GwCall        *call,
+                                   const char    *scope,
+                                   const char    *key,
+                                   const guint8   fingerprint[32],
+                                   gboolean      *answered,
+                                   GError       **error);
+/* Stores @call's status and body under @key, unless it is a 5xx. */
+gboolean  gw_idempotency_remember (GwTxn         *txn,
+                                   GwCall        *call,
+                                   const char    *scope,
+                                   const char    *key,
+                                   const guint8   fingerprint[32],
+                                   GError       **error);
 
 /* Rendering helpers for apply functions (any thread). */
 void      gw_error_render         (GString     *out,

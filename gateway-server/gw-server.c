@@ -15,6 +15,7 @@
 #include "gw-api-foreign.h"
 #include "gw-api-phone.h"
 #include "gw-api-settlement.h"
+#include "gw-api-orders.h"
 #include "gw-api-wallet.h"
 
 #define MAX_BODY (4 * 1024 * 1024)
@@ -97,6 +98,19 @@ static const Route routes[] = {
   { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
   { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
     gw_api_phone_calling_numbers_delete },
+  /* the card site (gw-api-orders.c); order calls check the order's own token */
+  { "POST", "/v1/orders",                 AUTH_NONE,        TRUE,  gw_api_orders_create },
+  { "GET",  "/v1/orders/{id}",            AUTH_NONE,        FALSE, gw_api_orders_get },
+  { "POST", "/v1/orders/{id}/pay",        AUTH_NONE,        TRUE,  gw_api_orders_pay },
+  { "POST", "/v1/orders/{id}/reveal",     AUTH_NONE,        TRUE,  gw_api_orders_reveal },
+  { "POST", "/v1/orders/{id}/gifts",      AUTH_NONE,        TRUE,  gw_api_orders_give },
+  { "POST", "/v1/gifts/preview",          AUTH_NONE,        FALSE, gw_api_gifts_preview },
+  { "POST", "/v1/gifts/claim",            AUTH_NONE,        TRUE,  gw_api_gifts_claim },
+  { "POST", "/v1/cards/recharge",         AUTH_CARD_HOLDER, TRUE,  gw_api_cards_recharge },
+  { "POST", "/v1/cards/refund",           AUTH_CARD_HOLDER, TRUE,  gw_api_cards_refund },
+  { "POST", "/v1/cards/verify_payment",   AUTH_CARD_HOLDER, FALSE, gw_api_cards_verify_payment },
+  { "POST", "/v1/bank/callbacks/deposit", AUTH_NONE,        FALSE, gw_api_bank_deposit },
+  { "GET",  "/v1/admin/orders",           AUTH_ADMIN,       FALSE, gw_api_admin_orders },
   { "POST",   "/v1/wallet/users",               AUTH_NONE,        FALSE, gw_api_wallet_register },
   { "POST",   "/v1/wallet/sessions",            AUTH_CARD_HOLDER, FALSE, gw_api_wallet_login },
   { "DELETE", "/v1/wallet/sessions/current",    AUTH_WALLET,      FALSE, gw_api_wallet_logout },
@@ -601,9 +615,82 @@ gw_call_fail (GwCall          *call,
 }
 
 static char *
-in_flight_key (GwCall *call)
+in_flight_key (const char *scope,
+               const char *key)
 {
-  return g_strconcat (call->scope, "\n", call->idempotency_key, NULL);
+  return g_strconcat (scope, "\n", key, NULL);
+}
+
+gboolean
+gw_server_claim_key (GwServer   *self,
+                     const char *scope,
+                     const char *key)
+{
+  g_autofree char *both = in_flight_key (scope, key);
+
+  if (g_hash_table_contains (self->in_flight, both))
+    return FALSE;
+  g_hash_table_add (self->in_flight, g_steal_pointer (&both));
+  return TRUE;
+}
+
+void
+gw_server_release_key (GwServer   *self,
+                       const char *scope,
+                       const char *key)
+{
+  g_autofree char *both = in_flight_key (scope, key);
+
+  g_hash_table_remove (self->in_flight, both);
+}
+
+gboolean
+gw_idempotency_replay (GwTxn         *txn,
+                       GwCall        *call,
+                       const char    *scope,
+                       const char    *key,
+                       const guint8   fingerprint[32],
+                       gboolean      *answered,
+                       GError       **error)
+{
+  GwIdempotencyRecord record = { 0 };
+  GError *local = NULL;
+
+  *answered = FALSE;
+  if (!txn->funcs->idempotency_get (txn, scope, key, &record, &local))
+    return local ? (g_propagate_error (error, local), FALSE) : TRUE;
+
+  *answered = TRUE;
+  call->replayed = onepin_crypto_equal (record.fingerprint, fingerprint, 32);
+  call->body = g_string_sized_new (256);
+  if (call->replayed)
+    {
+      call->status = record.status;
+      g_string_append_len (call->body, g_bytes_get_data (record.body, NULL),
+                           g_bytes_get_size (record.body));
+    }
+  else
+    {
+      call->status = 422;
+      gw_error_render (call->body, "idempotency_error", "idempotency_key_reused", NULL,
+                       NULL, "This Idempotency-Key was used with other parameters.");
+    }
+  g_bytes_unref (record.body);
+  return TRUE;
+}
+
+gboolean
+gw_idempotency_remember (GwTxn         *txn,
+                         GwCall        *call,
+                         const char    *scope,
+                         const char    *key,
+                         const guint8   fingerprint[32],
+                         GError       **error)
+{
+  if (call->status >= 500)
+    return TRUE;
+  return txn->funcs->idempotency_put (txn, scope, key, fingerprint, call->status,
+                                      call->body->str, call->body->len, call->seal, error);
 }
 
 /* Runs on the writer thread, in the operation's savepoint. */
@@ -613,41 +700,21 @@ call_apply (GwTxn    *txn,
             GError  **error)
 {
   GwCall *call = data;
-  GwIdempotencyRecord record = { 0 };
-  GError *local = NULL;
+  gboolean answered = FALSE;
 
-  if (call->idempotency_key != NULL)
-    {
-      if (txn->funcs->idempotency_get (txn, call->scope, call->idempotency_key, &record, &local))
-        {
-          call->replayed = onepin_crypto_equal (record.fingerprint, call->fingerprint, 32);
-          call->body = g_string_sized_new (256);
-          if (call->replayed)
-            {
-              call->status = record.status;
-              g_string_append_len (call->body, g_bytes_get_data (record.body, NULL),
-                                   g_bytes_get_size (record.body));
-            }
-          else
-            {
-              call->status = 422;
-              gw_error_render (call->body, "idempotency_error", "idempotency_key_reused", NULL,
-                               NULL, "This Idempotency-Key was used with other parameters.");
-            }
-          g_bytes_unref (record.body);
-          return TRUE;
-        }
-      if (local != NULL)
-        return g_propagate_error (error, local), FALSE;
-    }
+  if (call->idempotency_key != NULL &&
+      !gw_idempotency_replay (txn, call, call->scope, call->idempotency_key, call->fingerprint,
+                              &answered, error))
+    return FALSE;
+  if (answered)
+    return TRUE;
 
   if (!call->apply (txn, call, error))
     return FALSE;
 
-  if (call->idempotency_key != NULL && call->status < 500)
-    return txn->funcs->idempotency_put (txn, call->scope, call->idempotency_key,
-                                        call->fingerprint, call->status, call->body->str,
-                                        call->body->len, call->seal, error);
+  if (call->idempotency_key != NULL)
+    return gw_idempotency_remember (txn, call, call->scope, call->idempotency_key,
+                                    call->fingerprint, error);
   return TRUE;
 }
 
@@ -677,11 +744,7 @@ call_done (gpointer      data,
   GwRequest *request = call->request;
 
   if (call->idempotency_key != NULL)
-    {
-      g_autofree char *key = in_flight_key (call);
-
-      g_hash_table_remove (call->server->in_flight, key);
-    }
+    gw_server_release_key (call->server, call->scope, call->idempotency_key);
 
   if (error != NULL)
     {
@@ -722,27 +785,22 @@ gw_call_submit (GwCall *call)
 {
   GwServer *self = call->server;
 
-  if (call->idempotency_key != NULL)
+  if (call->idempotency_key != NULL &&
+      !gw_server_claim_key (self, call->scope, call->idempotency_key))
     {
-      g_autofree char *key = in_flight_key (call);
-
-      if (g_hash_table_contains (self->in_flight, key))
+      call->status = 409;
+      call->body = g_string_new (NULL);
+      gw_error_render (call->body, "idempotency_error", "idempotency_in_flight", NULL, NULL,
+                       "A request with this Idempotency-Key is still in progress.");
+      if (call->done != NULL)
         {
-          call->status = 409;
-          call->body = g_string_new (NULL);
-          gw_error_render (call->body, "idempotency_error", "idempotency_in_flight", NULL, NULL,
-                           "A request with this Idempotency-Key is still in progress.");
-          if (call->done != NULL)
-            {
-              call->done (call, call->done_data);
-              return;
-            }
-          gw_request_reply (call->request, 409, g_steal_pointer (&call->body));
-          call->request = NULL;
-          gw_call_free (call);
+          call->done (call, call->done_data);
           return;
         }
-      g_hash_table_add (self->in_flight, g_steal_pointer (&key));
+      gw_request_reply (call->request, 409, g_steal_pointer (&call->body));
+      call->request = NULL;
+      gw_call_free (call);
+      return;
     }
 
   gw_store_submit (self->store, call_apply, call_done, call);
@@ -824,8 +882,8 @@ match_route (const char  *method,
   return NULL;
 }
 
-static const char *
-bearer_token (GwRequest *request)
+const char *
+gw_request_bearer (GwRequest *request)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
   const char *value = soup_message_headers_get_one (headers, "Authorization");
@@ -861,7 +919,7 @@ authenticate (GwRequest *request,
       return TRUE;
     }
 
-  token = bearer_token (request);
+  token = gw_request_bearer (request);
   if (auth == AUTH_WALLET)
     {
       if (token != NULL && gw_api_wallet_authenticate (request, token))

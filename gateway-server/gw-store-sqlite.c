@@ -16,6 +16,8 @@
 #include "gw-store-sqlite-private.h"
 #include "gw-outbox-store.h"
 
+#include "gw-orders-store-sqlite.h"
+
 #include <sqlite3.h>
 #include <string.h>
 
@@ -293,23 +295,34 @@ compare_names (gconstpointer a,
   return g_strcmp0 (*(const char **) a, *(const char **) b);
 }
 
+/* Whether migration @version was applied already. */
+static gboolean
+migration_applied (sqlite3 *db,
+                   gint64   version)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean applied;
+
+  sqlite3_prepare_v2 (db, "SELECT 1 FROM schema_migrations WHERE version = ?", -1, &stmt, NULL);
+  sqlite3_bind_int64 (stmt, 1, version);
+  applied = sqlite3_step (stmt) == SQLITE_ROW;
+  sqlite3_finalize (stmt);
+  return applied;
+}
+
+/* Every migration not applied yet, in order. Each one is looked up rather
+ * than compared with the highest applied: the modules' numbers were handed
+ * out in advance and land in any order, so a database may hold 004 before
+ * 003 is written. */
 static gboolean
 apply_migrations (sqlite3  *db,
                   GError  **error)
 {
   g_auto(GStrv) names = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 current = 0;
 
   if (!exec_sql (db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                      " version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)", error))
     return FALSE;
-
-  sqlite3_prepare_v2 (db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &stmt,
-                      NULL);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    current = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
 
   names = g_resources_enumerate_children (MIGRATIONS_PATH, 0, error);
   if (names == NULL)
@@ -323,7 +336,7 @@ apply_migrations (sqlite3  *db,
       g_autoptr(GBytes) sql = NULL;
       g_autofree char *stamp = NULL;
 
-      if (version <= current)
+      if (migration_applied (db, version))
         continue;
       sql = g_resources_lookup_data (path, 0, error);
       if (sql == NULL)
@@ -1432,6 +1445,7 @@ statement_line_clear (gpointer data)
   GwStatementLine *line = data;
 
   g_clear_pointer (&line->description, g_free);
+  g_clear_pointer (&line->merchant_name, g_free);
 }
 
 static GArray *
@@ -1444,8 +1458,9 @@ t_statement (GwTxn   *t,
   sqlite3_stmt *stmt = prep (TXN (t),
     "SELECT l.id, e.kind, COALESCE(e.channel, ''), COALESCE(e.ref, ''),"
     " COALESCE(e.merchant_id, ''), e.description, l.credit - l.debit, l.balance_after, e.created,"
-    " COALESCE(e.payment_id, '')"
+    " COALESCE(e.payment_id, ''), m.name"
     " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " LEFT JOIN merchants m ON m.id = e.merchant_id"
     " WHERE l.account_id = ?1 AND (?2 = 0 OR l.id < ?2) ORDER BY l.id DESC LIMIT ?3", error);
   g_autoptr(GArray) lines = g_array_new (FALSE, TRUE, sizeof (GwStatementLine));
 
@@ -1469,6 +1484,7 @@ t_statement (GwTxn   *t,
       line.balance_after = sqlite3_column_int64 (stmt, 7);
       line.created = sqlite3_column_int64 (stmt, 8);
       copy_text (line.payment_id, sizeof line.payment_id, stmt, 9);
+      line.merchant_name = g_strdup ((const char *) sqlite3_column_text (stmt, 10));
       g_array_append_val (lines, line);
     }
   sqlite3_reset (stmt);
@@ -1585,6 +1601,7 @@ static const struct
   { "foreign", &gw_foreign_store_sqlite, NULL },
   { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs, NULL },
   { "wallet", &gw_wallet_store_sqlite, NULL },
+  { "orders", &gw_orders_store_sqlite_funcs, NULL },
   { NULL, NULL, NULL },
 };
 
