@@ -8,6 +8,7 @@
  * out only when the writer reports a durable commit.
  */
 #include "gw-server-private.h"
+#include "gw-pages.h"
 #include "gw-api-profile.h"
 
 #include <string.h>
@@ -814,6 +815,18 @@ handle_healthz (GwRequest *request)
   gw_request_reply (request, 200, g_string_new ("{\"status\":\"ok\"}"));
 }
 
+/* Finishes a request whose answer is already set on its message. */
+static void
+request_done (GwRequest *request,
+              guint      status)
+{
+  gw_metrics_request (request->server->metrics, request->route, status);
+  log_access (request, status);
+  soup_server_message_unpause (request->msg);
+  request->server->requests_in_flight--;
+  request_free (request);
+}
+
 static void
 handle_metrics (GwRequest *request)
 {
@@ -823,10 +836,18 @@ handle_metrics (GwRequest *request)
   soup_server_message_set_status (msg, 200, NULL);
   soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
                                     SOUP_MEMORY_TAKE, text, strlen (text));
-  gw_metrics_request (request->server->metrics, request->route, 200);
-  soup_server_message_unpause (msg);
-  request->server->requests_in_flight--;
-  request_free (request);
+  request_done (request, 200);
+}
+
+/* The site's pages: only for GETs that no API route claims (gw_pages_claims). */
+static void
+handle_pages (GwRequest  *request,
+              const char *path)
+{
+  gboolean https = request->server->config->tls_certificate != NULL;
+
+  request->route = "site";
+  request_done (request, gw_pages_serve (request->msg, path, https));
 }
 
 /* Dispatch */
@@ -1157,6 +1178,8 @@ handle_request (SoupServer        *soup,
                       "The gateway is shutting down.");
   else if (route != NULL)
     dispatch (request, route);
+  else if (!path_known && gw_pages_claims (soup_server_message_get_method (msg), path))
+    handle_pages (request, path);
   else if (path_known)
     gw_request_error (request, 405, "invalid_request_error", "method_not_allowed", NULL,
                       "This method is not allowed on this path.");
