@@ -183,8 +183,8 @@ batch_apply (GwTxn   *txn,
   return TRUE;
 }
 
-static gboolean
-is_denomination (gint64 value)
+gboolean
+gw_is_denomination (gint64 value)
 {
   for (guint i = 0; i < G_N_ELEMENTS (denominations); i++)
     if (denominations[i] == value)
@@ -217,7 +217,7 @@ gw_api_admin_card_batches (GwRequest *request)
 
   if (count < 1 || count > 10000)
     return gw_request_bad_param (request, "count", "count must be from 1 to 10000.");
-  if (!is_denomination (value))
+  if (!gw_is_denomination (value))
     return gw_request_bad_param (request, "value",
                                  "value must be one of 5000, 10000, 20000, 30000, 50000, 100000.");
   if (!g_str_equal (currency, "krw"))

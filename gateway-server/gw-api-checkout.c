@@ -575,7 +575,7 @@ gw_api_checkout_wallet (GwRequest *request)
   op->order_id = g_strdup (onepin_json_get_string (body, "order_id", ""));
   op->password = g_strdup (password);
   /* The body holds the card password. */
-  gw_request_keyed_fingerprint (request);
+  gw_request_key_fingerprint (request);
   op->approved = (GwCheckoutPurchase) {
     .merchant_id = op->merchant_id, .order_id = op->order_id,
     .amount = onepin_json_get_int (body, "amount", 0), .currency = op->currency,
@@ -819,8 +819,9 @@ reply_resource (GwRequest  *request,
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
   soup_message_headers_replace (headers, "X-Frame-Options", "DENY");
   soup_message_headers_replace (headers, "Referrer-Policy", "no-referrer");
-  soup_message_headers_replace (headers, "Cache-Control", "no-store");
-  gw_request_reply_bytes (request, 200, content_type, bytes);
+  gw_request_reply_text (request, content_type,
+                         g_string_new_len (g_bytes_get_data (bytes, NULL),
+                                           g_bytes_get_size (bytes)));
 }
 
 /* GET /pay/{id}: one page for every session; its script reads the id from

@@ -221,6 +221,7 @@ gw_api_network_messages (GwRequest *request)
   NetworkState *state = network_state (request->server);
   g_autoptr(GError) error = NULL;
   const char *field = NULL;
+  g_autofree char *key = NULL;
   Message *message;
   GwCall *call;
 
@@ -243,11 +244,11 @@ gw_api_network_messages (GwRequest *request)
     }
   g_strlcpy (message->mti, onepin_iso_response_type (message->request.mti), sizeof message->mti);
 
+  /* A message's name on the network is its key; its body holds a card
+   * number and CVC, so the fingerprint is keyed. */
   g_snprintf (request->scope, sizeof request->scope, "network:%s", message->request.acquirer);
-  request->idempotency_key = g_strdup_printf ("%s/%s", message->request.stan,
-                                              message->request.transmitted);
-  /* The body holds a card number and CVC. */
-  gw_request_keyed_fingerprint (request);
+  key = g_strdup_printf ("%s/%s", message->request.stan, message->request.transmitted);
+  gw_request_use_idempotency_key (request, key);
   call = gw_call_new (request, message_apply, message, message_free);
   call->done = message_done;
   gw_call_submit (call);

@@ -23,6 +23,10 @@ gw_config_new (void)
   config->hold_sweep_interval = 60;
   config->lockout_seconds = 30 * 60;
   config->failures_per_minute = 20;
+  config->phone_quota_seconds = 300;
+  config->phone_session_grace = 60;
+  config->phone_max_call_seconds = 4 * 3600;
+  config->phone_sweep_interval = 10;
   config->promotional_validity_years = 1;
   config->site_contact_email = g_strdup ("center@onepin.example");
   config->site_contact_phone = g_strdup ("02-2220-1999");
@@ -125,6 +129,21 @@ load_int (GKeyFile    *file,
   return TRUE;
 }
 
+static gboolean
+load_phone (GKeyFile  *file,
+            GwConfig  *config,
+            GError   **error)
+{
+  return load_int (file, "phone", "quota_seconds", 1, 3600, &config->phone_quota_seconds,
+                   error) &&
+         load_int (file, "phone", "session_grace", 1, 3600, &config->phone_session_grace,
+                   error) &&
+         load_int (file, "phone", "max_call_seconds", 1, 24 * 3600,
+                   &config->phone_max_call_seconds, error) &&
+         load_int (file, "phone", "sweep_interval", 1, 3600, &config->phone_sweep_interval,
+                   error);
+}
+
 gboolean
 gw_config_load_file (GwConfig    *config,
                      const char  *path,
@@ -204,7 +223,8 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "outbox", "give_up_after", 60, 365 * 24 * 3600,
                  &config->outbox_give_up_after, error) ||
       !load_int (file, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
-      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error))
+      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error) ||
+      !load_phone (file, config, error))
     return FALSE;
 
   config->validity_years = years;

@@ -15,6 +15,7 @@
 #include "gw-log.h"
 #include "gw-notify.h"
 #include "gw-outbox.h"
+#include "gw-ars.h"
 #include "gw-server.h"
 #include "gw-site.h"
 #include "gw-store-sqlite.h"
@@ -70,7 +71,8 @@ parse_options (int        *argc,
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
     "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
-    "contact_email, contact_phone, sweep_interval; [network] secret_file (the card\n"
+    "contact_email, contact_phone, sweep_interval; [phone] quota_seconds,\n"
+    "session_grace, max_call_seconds, sweep_interval; [network] secret_file (the card\n"
     "network's issuer endpoint); [checkout] page_url; [webhooks] enabled, allow_http,\n"
     "poll_interval, retry_base, max_attempts, timeout. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
@@ -138,6 +140,41 @@ sweep (gpointer user_data)
   Gateway *gw = user_data;
 
   gw_store_submit (gw->store, sweep_apply, sweep_done, g_new0 (gint, 1));
+  return G_SOURCE_CONTINUE;
+}
+
+/* Telephone sessions whose switch went silent are settled at what was
+ * reported; ARS calls left idle are forgotten. */
+
+static gboolean
+phone_sweep_apply (GwTxn    *txn,
+                   gpointer  data,
+                   GError  **error)
+{
+  gint *expired = data;
+
+  *expired = gw_phone_expire_sessions (txn, error);
+  return *expired >= 0 && gw_ars_prune (txn, error);
+}
+
+static void
+phone_sweep_done (gpointer      data,
+                  const GError *error)
+{
+  g_autofree gint *expired = data;
+
+  if (error != NULL)
+    g_warning ("phone session sweep failed: %s", error->message);
+  else if (*expired > 0)
+    g_info ("expired %d silent phone sessions", *expired);
+}
+
+static gboolean
+phone_sweep (gpointer user_data)
+{
+  Gateway *gw = user_data;
+
+  gw_store_submit (gw->store, phone_sweep_apply, phone_sweep_done, g_new0 (gint, 1));
   return G_SOURCE_CONTINUE;
 }
 
@@ -248,6 +285,7 @@ start (Gateway  *gw,
     gw_site_set_public_url (site, url);
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
+  g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);
   gw_api_wallet_start_recovery (gw->server);
   if (gw->config->webhooks_enabled)
     gw->webhooks = gw_webhooks_start (gw->server);

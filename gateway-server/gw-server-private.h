@@ -64,8 +64,8 @@ struct _GwCall
   gboolean       is_payment;         /* counts as an approval or a decline */
 };
 
-const GwLedgerConfig *gw_server_get_ledger_config (GwServer    *self);
 const GwConfig       *gw_server_get_config        (GwServer    *self);
+const GwLedgerConfig *gw_server_get_ledger_config (GwServer    *self);
 gboolean              gw_server_is_draining       (GwServer    *self);
 GwStore              *gw_server_get_store         (GwServer    *self);
 GwMetrics            *gw_server_get_metrics       (GwServer    *self);
@@ -81,11 +81,11 @@ const char           *gw_server_get_url           (GwServer    *self);
 void      gw_request_reply        (GwRequest   *request,
                                    guint        status,
                                    GString     *body);
-/* Any content (a page, a script); the caller sets headers before. */
-void      gw_request_reply_bytes  (GwRequest   *request,
-                                   guint        status,
+/* A 200 that is not JSON (a CSV file, say); for reads only, as keyed
+ * requests replay their bodies as JSON. */
+void      gw_request_reply_text   (GwRequest   *request,
                                    const char  *content_type,
-                                   GBytes      *body);
+                                   GString     *body);
 void      gw_request_error        (GwRequest   *request,
                                    guint        status,
                                    const char  *type,
@@ -99,6 +99,14 @@ void      gw_request_bad_param    (GwRequest   *request,
 gboolean  gw_request_check_body   (GwRequest             *request,
                                    const OnepinJsonField *fields,
                                    gsize                  n_fields);
+/* Gives a request that came without an Idempotency-Key the key @key, for
+ * routes whose requests carry their own sequence number; either way its
+ * fingerprint is then keyed (gw_request_key_fingerprint). */
+void      gw_request_use_idempotency_key (GwRequest  *request,
+                                          const char *key);
+/* Replaces a keyed request's fingerprint (a SHA-256 of the body) by an HMAC
+ * of it, for bodies with secrets too short to leave hashed in the database. */
+void      gw_request_key_fingerprint     (GwRequest  *request);
 /* The token of an "Authorization: Bearer" header, or NULL. */
 const char *gw_request_bearer     (GwRequest   *request);
 /* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */
@@ -172,11 +180,8 @@ void      gw_json_raw             (GString     *out,
                                    const char  *name,
                                    const char  *json);
 
-/* Replaces the request's idempotency fingerprint with one keyed by the
- * server's lookup key, for bodies that carry a card number, CVC or
- * password: an unkeyed hash of those in the database would give them away
- * to a search. */
-void      gw_request_keyed_fingerprint (GwRequest *request);
+/* A card value onepin issues: 5,000 to 100,000 won (gw-api-admin.c). */
+gboolean  gw_is_denomination      (gint64       value);
 
 /* The resources */
 void gw_api_admin_merchants     (GwRequest *request);

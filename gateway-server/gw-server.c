@@ -15,6 +15,9 @@
 
 #include "gw-api-checkout.h"
 #include "gw-api-network.h"
+#include "gw-api-foreign.h"
+#include "gw-api-phone.h"
+#include "gw-api-settlement.h"
 #include "gw-api-orders.h"
 #include "gw-api-wallet.h"
 
@@ -62,6 +65,42 @@ static const Route routes[] = {
   { "POST", "/v1/payments/{id}/capture",  AUTH_MERCHANT,    TRUE,  gw_api_payments_capture },
   { "POST", "/v1/payments/{id}/cancel",   AUTH_MERCHANT,    TRUE,  gw_api_payments_cancel },
   { "POST", "/v1/refunds",                AUTH_MERCHANT,    TRUE,  gw_api_refunds_create },
+  /* telephone charging (gw-api-phone.c) */
+  { "POST", "/v1/admin/phone/rate_tables", AUTH_ADMIN,      TRUE,  gw_api_phone_rate_tables_create },
+  { "GET",  "/v1/admin/phone/rate_tables", AUTH_ADMIN,      FALSE, gw_api_phone_rate_tables_list },
+  { "GET",  "/v1/admin/phone/rate_tables/{id}", AUTH_ADMIN, FALSE, gw_api_phone_rate_tables_get },
+  { "POST", "/v1/phone/sessions",         AUTH_MERCHANT,    TRUE,  gw_api_phone_sessions_create },
+  { "GET",  "/v1/phone/sessions/{id}",    AUTH_MERCHANT,    FALSE, gw_api_phone_sessions_get },
+  { "POST", "/v1/phone/sessions/{id}/update", AUTH_MERCHANT, TRUE, gw_api_phone_sessions_update },
+  { "POST", "/v1/phone/sessions/{id}/terminate", AUTH_MERCHANT, TRUE,
+    gw_api_phone_sessions_terminate },
+  { "POST", "/v1/phone/events",           AUTH_MERCHANT,    TRUE,  gw_api_phone_events_create },
+  { "POST", "/v1/ars/sessions",           AUTH_MERCHANT,    TRUE,  gw_api_ars_sessions_create },
+  { "POST", "/v1/ars/sessions/{id}/input", AUTH_MERCHANT,   TRUE,  gw_api_ars_sessions_input },
+  { "POST", "/v1/admin/phone/sellers",    AUTH_ADMIN,       TRUE,  gw_api_phone_sellers_create },
+  { "POST", "/v1/admin/phone/pools",      AUTH_ADMIN,       TRUE,  gw_api_phone_pools_create },
+  { "GET",  "/v1/admin/phone/pools/{id}", AUTH_ADMIN,       FALSE, gw_api_phone_pools_get },
+  { "GET",  "/v1/admin/phone/statements", AUTH_ADMIN,       FALSE, gw_api_phone_statements_get },
+  { "GET",  "/v1/phone/statement",        AUTH_MERCHANT,    FALSE, gw_api_phone_own_statement },
+  { "POST", "/v1/agent/cards/activate",   AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_activate },
+  { "POST", "/v1/agent/cards/void",       AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_void },
+  /* merchant settlement (gw-api-settlement.c) */
+  { "POST", "/v1/admin/merchants/{id}/commission", AUTH_ADMIN, TRUE, gw_api_settlement_commission },
+  { "POST", "/v1/admin/settlements",      AUTH_ADMIN,       TRUE,  gw_api_settlement_run },
+  { "GET",  "/v1/admin/settlements",      AUTH_ADMIN,       FALSE, gw_api_settlement_list },
+  { "GET",  "/v1/admin/settlements/{id}", AUTH_ADMIN,       FALSE, gw_api_settlement_get },
+  { "GET",  "/v1/settlements",            AUTH_MERCHANT,    FALSE, gw_api_settlement_own_list },
+  { "GET",  "/v1/settlements/{id}",       AUTH_MERCHANT,    FALSE, gw_api_settlement_own_get },
+  /* foreign partners (gw-api-foreign.c) */
+  { "POST", "/v1/admin/foreign/partners", AUTH_ADMIN,       TRUE,  gw_api_foreign_partners_create },
+  { "GET",  "/v1/admin/foreign/partners/{id}", AUTH_ADMIN,  FALSE, gw_api_foreign_partners_get },
+  { "POST", "/v1/admin/foreign/partners/{id}/rate", AUTH_ADMIN, TRUE, gw_api_foreign_partners_rate },
+  { "POST", "/v1/admin/foreign/partners/{id}/pins", AUTH_ADMIN, TRUE, gw_api_foreign_pins_load },
+  { "POST", "/v1/cards/foreign_pins",     AUTH_CARD_HOLDER, TRUE,  gw_api_foreign_switch },
+  { "POST", "/v1/foreign/payments",       AUTH_MERCHANT,    TRUE,  gw_api_foreign_payments_create },
+  { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
+  { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
+    gw_api_phone_calling_numbers_delete },
   /* the card site (gw-api-orders.c); order calls check the order's own token */
   { "POST", "/v1/orders",                 AUTH_NONE,        TRUE,  gw_api_orders_create },
   { "GET",  "/v1/orders/{id}",            AUTH_NONE,        FALSE, gw_api_orders_get },
@@ -214,16 +253,16 @@ gw_error_render (GString    *out,
 
 /* Accessors */
 
-const GwLedgerConfig *
-gw_server_get_ledger_config (GwServer *self)
-{
-  return self->ledger;
-}
-
 const GwConfig *
 gw_server_get_config (GwServer *self)
 {
   return self->config;
+}
+
+const GwLedgerConfig *
+gw_server_get_ledger_config (GwServer *self)
+{
+  return self->ledger;
 }
 
 gboolean
@@ -313,10 +352,11 @@ request_done (GwRequest *request,
   request_free (request);
 }
 
-void
-gw_request_reply (GwRequest *request,
-                  guint      status,
-                  GString   *body)
+static void
+reply_typed (GwRequest  *request,
+             guint       status,
+             const char *content_type,
+             GString    *body)
 {
   SoupServerMessage *msg = request->msg;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
@@ -324,24 +364,25 @@ gw_request_reply (GwRequest *request,
 
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE,
                                     g_string_free (body, FALSE), len);
   request_done (request, status);
 }
 
 void
-gw_request_reply_bytes (GwRequest  *request,
-                        guint       status,
-                        const char *content_type,
-                        GBytes     *body)
+gw_request_reply (GwRequest *request,
+                  guint      status,
+                  GString   *body)
 {
-  SoupServerMessage *msg = request->msg;
-  gsize len = 0;
-  const char *data = g_bytes_get_data (body, &len);
+  reply_typed (request, status, JSON_TYPE, body);
+}
 
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_COPY, data, len);
-  request_done (request, status);
+void
+gw_request_reply_text (GwRequest  *request,
+                       const char *content_type,
+                       GString    *body)
+{
+  reply_typed (request, 200, content_type, body);
 }
 
 /* A refusal is an outcome too: for a keyed request it is recorded like any
@@ -1030,37 +1071,39 @@ read_idempotency_key (GwRequest   *request,
   return TRUE;
 }
 
-/* What a request's fingerprint covers: its method, route, path id and the
- * canonical form of its body. */
-static char *
-fingerprint_text (GwRequest *request)
-{
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
-  g_autofree char *canonical = onepin_json_canonical (node);
-  char *text = g_strconcat (soup_server_message_get_method (request->msg), " ",
-                            request->route, " ", request->path_id ? request->path_id : "",
-                            "\n", canonical, NULL);
-
-  memset (canonical, 0, strlen (canonical));
-  return text;
-}
-
 static void
 fingerprint (GwRequest *request)
 {
-  g_autofree char *text = fingerprint_text (request);
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
+  g_autofree char *canonical = onepin_json_canonical (node);
+  g_autofree char *text = g_strconcat (soup_server_message_get_method (request->msg), " ",
+                                       request->route, " ",
+                                       request->path_id ? request->path_id : "", "\n",
+                                       canonical, NULL);
 
   onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
 }
 
 void
-gw_request_keyed_fingerprint (GwRequest *request)
+gw_request_key_fingerprint (GwRequest *request)
 {
-  g_autofree char *text = fingerprint_text (request);
+  /* Keyed, as some bodies hold short secrets (a PIN keyed in on a phone)
+   * that a bare SHA-256 in the database would give away. */
+  if (request->idempotency_key != NULL)
+    onepin_key_hmac (request->server->apikey_key, request->fingerprint, 32,
+                     request->fingerprint);
+}
 
-  onepin_key_hmac (request->server->ledger->lookup_key, text, strlen (text),
-                   request->fingerprint);
-  memset (text, 0, strlen (text));
+void
+gw_request_use_idempotency_key (GwRequest  *request,
+                                const char *key)
+{
+  if (request->idempotency_key == NULL)
+    {
+      request->idempotency_key = g_strdup (key);
+      fingerprint (request);
+    }
+  gw_request_key_fingerprint (request);
 }
 
 /* A body we cannot read is fingerprinted as bytes, so that its refusal is
