@@ -15,6 +15,7 @@
 
 #include "ow-vault.h"
 #include "ow-test-scan.h"
+#include "ow-test-wait.h"
 
 #define MASTER "correct horse battery"
 #define CARD_NUMBER "9410123456789012"
@@ -493,52 +494,34 @@ test_interrupted_create (Fixture       *f,
 }
 
 static void
-async_done (GObject      *source,
-            GAsyncResult *result,
-            gpointer      data)
-{
-  GAsyncResult **out = data;
-
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
-static void
 test_async (Fixture       *f,
             gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
   GAsyncResult *result = NULL;
 
-  ow_vault_create_async (f->vault, "short", NULL, async_done, &result);
-  g_assert_false (ow_vault_create_finish (f->vault, wait_result (&result), &error));
+  ow_vault_create_async (f->vault, "short", NULL, ow_test_store_result, &result);
+  g_assert_false (ow_vault_create_finish (f->vault, ow_test_wait (&result), &error));
   g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_WEAK_PASSWORD);
   g_clear_error (&error);
   g_clear_object (&result);
 
-  ow_vault_create_async (f->vault, MASTER, NULL, async_done, &result);
-  g_assert_true (ow_vault_create_finish (f->vault, wait_result (&result), &error));
+  ow_vault_create_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
+  g_assert_true (ow_vault_create_finish (f->vault, ow_test_wait (&result), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
   store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
   ow_vault_lock (f->vault);
 
-  ow_vault_unlock_async (f->vault, "wrong horse battery", NULL, async_done, &result);
-  g_assert_false (ow_vault_unlock_finish (f->vault, wait_result (&result), &error));
+  ow_vault_unlock_async (f->vault, "wrong horse battery", NULL, ow_test_store_result, &result);
+  g_assert_false (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
   g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
   g_clear_error (&error);
   g_clear_object (&result);
   g_assert_true (ow_vault_is_locked (f->vault));
 
-  ow_vault_unlock_async (f->vault, MASTER, NULL, async_done, &result);
-  g_assert_true (ow_vault_unlock_finish (f->vault, wait_result (&result), &error));
+  ow_vault_unlock_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
+  g_assert_true (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
