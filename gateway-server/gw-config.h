@@ -33,6 +33,13 @@ typedef struct
   gint     hold_sweep_interval;
   gint64   lockout_seconds;
   gint     failures_per_minute;
+
+  char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
+  char     wallet_bin_low[11];
+  char     wallet_bin_high[11];
+  gint64   wallet_session_lifetime;
+  gint64   wallet_pbkdf2_iterations;
+  gint     wallet_recovery_interval;
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

@@ -190,9 +190,11 @@ static gboolean
 issue_card (GwTxn                *txn,
             const GwLedgerConfig *config,
             const char           *batch_id,
+            const char           *bin,
             const char           *currency,
             const char           *channel,
             gint64                value,
+            gint64                expires_at,
             GwIssuedCard         *issued,
             GError              **error)
 {
@@ -204,7 +206,7 @@ issue_card (GwTxn                *txn,
 
   card.initial_value = value;
   card.created = NOW (txn);
-  card.expires_at = expiry_from (card.created, config->validity_years);
+  card.expires_at = expires_at ? expires_at : expiry_from (card.created, config->validity_years);
   g_strlcpy (card.state, "sold", sizeof card.state);
   g_strlcpy (card.channel, channel, sizeof card.channel);
 
@@ -213,7 +215,7 @@ issue_card (GwTxn                *txn,
   for (guint attempt = 0; attempt < 8; attempt++)
     {
       g_autofree char *card_id = onepin_crypto_random_token ("card_", 12);
-      g_autofree char *number = onepin_card_number_generate (config->bin, error);
+      g_autofree char *number = onepin_card_number_generate (bin, error);
       g_autoptr(GBytes) sealed = NULL;
       guint8 lookup[32];
       GError *local = NULL;
@@ -276,7 +278,8 @@ gw_ledger_issue_batch (GwTxn                *txn,
     {
       GwIssuedCard issued = { 0 };
 
-      if (!issue_card (txn, config, batch_id, currency, channel, value, &issued, error))
+      if (!issue_card (txn, config, batch_id, config->bin, currency, channel, value, 0, &issued,
+                       error))
         return FALSE;
       g_array_append_val (cards, issued);
       lines[i + 1].account_id = issued.account_id;
@@ -284,6 +287,35 @@ gw_ledger_issue_batch (GwTxn                *txn,
     }
 
   return CALL (txn, entry_post, &entry, error);
+}
+
+static gboolean set_password (GwTxn                *txn,
+                              const GwLedgerConfig *config,
+                              GwCard               *card,
+                              const guint8          mac[32],
+                              const char           *hint,
+                              GError              **error);
+
+/* One empty card, outside any batch, with its password already set: the
+ * wallet's representative card. Its money comes later, by recharges. */
+gboolean
+gw_ledger_issue_card (GwTxn                *txn,
+                      const GwLedgerConfig *config,
+                      const GwIssueRequest *request,
+                      GwIssuedCard         *issued,
+                      GError              **error)
+{
+  GwCard card = { 0 };
+  guint8 lookup[32];
+  guint8 mac[32];
+
+  if (!issue_card (txn, config, NULL, request->bin, request->currency, request->channel, 0,
+                   request->expires_at, issued, error))
+    return FALSE;
+  g_strlcpy (card.id, issued->id, sizeof card.id);
+  onepin_key_hmac (config->lookup_key, issued->number, ONEPIN_CARD_NUMBER_LEN, lookup);
+  gw_ledger_password_mac (config, lookup, request->password, mac);
+  return set_password (txn, config, &card, mac, NULL, error);
 }
 
 gboolean

@@ -80,6 +80,15 @@ typedef struct
 
 typedef struct
 {
+  const char *bin;                  /* prefix of the number */
+  const char *currency;
+  const char *channel;              /* "wallet", … */
+  gint64      expires_at;           /* 0: validity_years from now */
+  const char *password;             /* set at once: the card is active */
+} GwIssueRequest;
+
+typedef struct
+{
   const char *merchant_id;
   gint64      amount;
   const char *currency;
@@ -110,6 +119,12 @@ gboolean    gw_ledger_issue_batch    (GwTxn                 *txn,
                                       const char            *currency,
                                       const char            *channel,
                                       GArray                *cards,
+                                      GError               **error);
+/* @issued->number is the full number: the caller shows it once and clears it. */
+gboolean    gw_ledger_issue_card     (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwIssueRequest  *request,
+                                      GwIssuedCard          *issued,
                                       GError               **error);
 gboolean    gw_ledger_create_merchant (GwTxn                *txn,
                                       const GwLedgerConfig  *config,

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "gw-api-wallet.h"
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
@@ -55,7 +56,8 @@ parse_options (int        *argc,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
-    "failures_per_minute. Command-line options win over the file.");
+    "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
+    "charge_recovery_interval. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -167,6 +169,8 @@ start (Gateway  *gw,
       !(token = gw_admin_token_load (gw->config->data_dir, error)))
     return FALSE;
   ledger_config_init (gw);
+  if (gw->config->wallet_pbkdf2_iterations < 600000)
+    g_warning ("[wallet] pbkdf2_iterations is below 600,000: for tests only");
   onepin_key_hmac (gw->keys->apikey, token, strlen (token), token_hash);
 
   store = gw_store_sqlite_new (db_path, gw->keys->seal, error);
@@ -183,6 +187,7 @@ start (Gateway  *gw,
     return FALSE;
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
+  gw_api_wallet_start_recovery (gw->server);
   g_unix_signal_add (SIGTERM, on_signal, gw);
   g_unix_signal_add (SIGINT, on_signal, gw);
   return TRUE;

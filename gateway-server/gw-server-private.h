@@ -23,7 +23,10 @@ struct _GwRequest
   const char        *route;          /* the route's pattern, for metrics */
   char              *path_id;        /* the {id} in the path, if any */
   char               merchant_id[40];/* the authenticated merchant, if any */
+  char               user_id[40];    /* the signed-in wallet user, if any */
+  char               session_id[40]; /* and the session the token opened */
   char               scope[48];      /* whose idempotency keys: "admin", a merchant id, "public", … */
+  gboolean           limit_failures; /* credential failures count against the address */
   JsonObject        *body;           /* POST bodies, already known to be an object */
   GHashTable        *query;
   char              *remote;
@@ -62,6 +65,10 @@ struct _GwCall
 };
 
 const GwLedgerConfig *gw_server_get_ledger_config (GwServer    *self);
+const GwConfig       *gw_server_get_config        (GwServer    *self);
+/* The financial system, or NULL when none is configured. */
+GwConnector          *gw_server_get_connector     (GwServer    *self);
+gboolean              gw_server_is_draining       (GwServer    *self);
 GwStore              *gw_server_get_store         (GwServer    *self);
 GwMetrics            *gw_server_get_metrics       (GwServer    *self);
 /* The keyed hash under which an API key (a merchant's secret key) is stored. */

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "gw-api-wallet.h"
+
 #define MAX_BODY (4 * 1024 * 1024)
 #define JSON_TYPE "application/json; charset=utf-8"
 
@@ -20,6 +22,7 @@ typedef enum
   AUTH_ADMIN,
   AUTH_MERCHANT,
   AUTH_CARD_HOLDER,     /* no key, but failures are limited per address */
+  AUTH_WALLET,          /* a wallet session token (ws_…) */
 } AuthKind;
 
 typedef void (*Handler) (GwRequest *request);
@@ -53,6 +56,19 @@ static const Route routes[] = {
   { "POST", "/v1/payments/{id}/capture",  AUTH_MERCHANT,    TRUE,  gw_api_payments_capture },
   { "POST", "/v1/payments/{id}/cancel",   AUTH_MERCHANT,    TRUE,  gw_api_payments_cancel },
   { "POST", "/v1/refunds",                AUTH_MERCHANT,    TRUE,  gw_api_refunds_create },
+  { "POST",   "/v1/wallet/users",               AUTH_NONE,        FALSE, gw_api_wallet_register },
+  { "POST",   "/v1/wallet/sessions",            AUTH_CARD_HOLDER, FALSE, gw_api_wallet_login },
+  { "DELETE", "/v1/wallet/sessions/current",    AUTH_WALLET,      FALSE, gw_api_wallet_logout },
+  { "GET",    "/v1/wallet/me",                  AUTH_WALLET,      FALSE, gw_api_wallet_me },
+  { "POST",   "/v1/wallet/me",                  AUTH_WALLET,      FALSE, gw_api_wallet_update },
+  { "POST",   "/v1/wallet/me/password",         AUTH_WALLET,      FALSE, gw_api_wallet_password },
+  { "POST",   "/v1/wallet/card",                AUTH_WALLET,      TRUE,  gw_api_wallet_apply },
+  { "GET",    "/v1/wallet/card",                AUTH_WALLET,      FALSE, gw_api_wallet_card },
+  { "POST",   "/v1/wallet/funding-sources",     AUTH_WALLET,      TRUE,  gw_api_wallet_add_funding },
+  { "GET",    "/v1/wallet/funding-sources",     AUTH_WALLET,      FALSE, gw_api_wallet_list_funding },
+  { "DELETE", "/v1/wallet/funding-sources/{id}", AUTH_WALLET,     FALSE, gw_api_wallet_remove_funding },
+  { "POST",   "/v1/wallet/charges",             AUTH_WALLET,      TRUE,  gw_api_wallet_charge },
+  { "GET",    "/v1/wallet/history",             AUTH_WALLET,      FALSE, gw_api_wallet_history },
 };
 
 typedef struct
@@ -69,6 +85,7 @@ struct _GwServer
   GwStore              *store;
   const GwLedgerConfig *ledger;
   GwMetrics            *metrics;
+  GwConnector          *connector;
   OnepinKey            *apikey_key;
   guint8                admin_token_hash[32];
 
@@ -159,6 +176,31 @@ const GwLedgerConfig *
 gw_server_get_ledger_config (GwServer *self)
 {
   return self->ledger;
+}
+
+const GwConfig *
+gw_server_get_config (GwServer *self)
+{
+  return self->config;
+}
+
+GwConnector *
+gw_server_get_connector (GwServer *self)
+{
+  return self->connector;
+}
+
+void
+gw_server_set_connector (GwServer    *self,
+                         GwConnector *connector)
+{
+  g_set_object (&self->connector, connector);
+}
+
+gboolean
+gw_server_is_draining (GwServer *self)
+{
+  return self->draining;
 }
 
 GwStore *
@@ -557,7 +599,7 @@ count_outcome (GwCall *call)
   GwServer *self = call->server;
 
   if (call->request != NULL && call->outcome.credential_failure &&
-      g_str_has_prefix (call->request->route, "/v1/cards/"))
+      call->request->limit_failures)
     address_failures (self, call->request->remote, TRUE)->failures++;
 
   if (!call->is_payment || call->replayed)
@@ -757,10 +799,20 @@ authenticate (GwRequest *request,
   if (auth == AUTH_NONE || auth == AUTH_CARD_HOLDER)
     {
       g_strlcpy (request->scope, "public", sizeof request->scope);
+      request->limit_failures = auth == AUTH_CARD_HOLDER;
       return TRUE;
     }
 
   token = bearer_token (request);
+  if (auth == AUTH_WALLET)
+    {
+      if (token != NULL && gw_api_wallet_authenticate (request, token))
+        return TRUE;
+      gw_request_error (request, 401, "authentication_error", "unauthorized", NULL,
+                        "Sign in first and send the session token as: "
+                        "Authorization: Bearer <token>.");
+      return FALSE;
+    }
   if (token != NULL)
     {
       onepin_key_hmac (self->apikey_key, token, strlen (token), hash);
@@ -983,6 +1035,7 @@ gw_server_finalize (GObject *object)
   GwServer *self = GW_SERVER (object);
 
   g_clear_object (&self->soup);
+  g_clear_object (&self->connector);
   g_clear_pointer (&self->merchants, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
   g_clear_pointer (&self->failures, g_hash_table_unref);

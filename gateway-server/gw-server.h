@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "gw-config.h"
+#include "gw-connector.h"
 #include "gw-ledger.h"
 #include "gw-metrics.h"
 #include "gw-store.h"
@@ -25,6 +26,9 @@ GwServer   *gw_server_new          (const GwConfig        *config,
                                     GwMetrics             *metrics,
                                     OnepinKey             *apikey_key,
                                     const guint8           admin_token_hash[32]);
+/* The financial system behind charges (a reference is kept), or NULL. */
+void        gw_server_set_connector (GwServer             *self,
+                                    GwConnector           *connector);
 /* Listens and returns the URL, e.g. "http://127.0.0.1:8080". */
 char       *gw_server_listen       (GwServer              *self,
                                     GError               **error);

@@ -18,6 +18,8 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-wallet-store-sqlite.h"
+
 #define GW_MAX_BATCH 2048
 #define CHECKPOINT_FRAMES 4000      /* WAL frames (pages) that ask for a checkpoint */
 #define MIGRATIONS_PATH "/org/onepin/gateway/migrations"
@@ -1618,6 +1620,7 @@ static const struct
   const char   *name;
   gconstpointer funcs;
 } extensions[] = {
+  { "wallet", &gw_wallet_store_sqlite },
   { NULL, NULL },
 };
 
