@@ -18,7 +18,6 @@
 
 #include "onepin-card.h"
 
-#define CHARGE_RECOVERY_AGE 30     /* seconds a pending charge is left to its own request */
 #define CHARGE_RECOVERY_BATCH 20
 
 typedef struct
@@ -1030,7 +1029,9 @@ charge_answer (Charge               *charge,
       g_strlcpy (charge->decline_code, "invalid_details", sizeof charge->decline_code);
       return charge_settle (charge);
     }
-  if (g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE) ||
+  /* Nothing happened: the charge never reached the system, or the system
+   * never saw its key. An unreachable system asked by a query tells nothing. */
+  if ((!queried && g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE)) ||
       (queried && g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND)))
     return charge_mark_failed (charge);
   if (!queried)
@@ -1280,6 +1281,7 @@ gw_api_wallet_charge (GwRequest *request)
 typedef struct
 {
   GwWalletState *state;
+  gint64         age;              /* seconds a charge must be pending */
   GPtrArray     *charges;          /* GwWalletCharge * still to settle */
 } Recovery;
 
@@ -1293,7 +1295,9 @@ recovery_read_apply (GwTxn    *txn,
   Recovery *recovery = data;
   g_autoptr(GPtrArray) ids = NULL;
 
-  ids = GW_WALLET_STORE (txn)->charges_open (txn, txn->funcs->now (txn) - CHARGE_RECOVERY_AGE,
+  /* A charge running in this process is skipped (state->charging); the
+   * age leaves one running in another process to its own request. */
+  ids = GW_WALLET_STORE (txn)->charges_open (txn, txn->funcs->now (txn) - recovery->age,
                                              CHARGE_RECOVERY_BATCH, error);
   if (ids == NULL)
     return FALSE;
@@ -1384,6 +1388,7 @@ recovery_tick (gpointer data)
 
   recovery = g_new0 (Recovery, 1);
   recovery->state = state;
+  recovery->age = gw_server_get_config (state->server)->wallet_recovery_interval;
   recovery->charges = g_ptr_array_new_with_free_func (charge_row_free);
   if (!gw_store_read (gw_server_get_store (state->server), recovery_read_apply, recovery, &error))
     {

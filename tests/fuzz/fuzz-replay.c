@@ -61,6 +61,17 @@ test_payment_shapes (void)
     "{\"card_number\":5,\"amount\":99999999999999999999999}",
     "{\"order_id\":\"\\ud800\"}",
     "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+    /* the wallet's bodies */
+    "{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"4111111111111111\","
+    "\"expiry\":\"12/39\",\"holder\":\"A\"}}",
+    "{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"9420001234567890\","
+    "\"expiry\":\"00/00\",\"holder\":\"\"}}",
+    "{\"type\":\"bank_account\",\"bank_account\":{\"bank_code\":\"004\","
+    "\"account_number\":\"---\",\"holder\":\"A\"},\"credit_card\":null}",
+    "{\"type\":\"bank_account\",\"bank_account\":[],\"credit_card\":{}}",
+    "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\","
+    "\"email\":\"a@b.c\",\"phone\":\"+\",\"receipt_channel\":\"sms\"}",
+    "{\"email\":\"@.\",\"phone\":\"\",\"name\":\"\\u0001\"}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)

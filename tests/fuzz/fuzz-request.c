@@ -5,11 +5,13 @@
  *
  * Feeds untrusted bytes through what every POST body meets: the strict JSON
  * reader, the field checks, the canonical form used for idempotency
- * fingerprints, and the payment parameter parser (single and batch item),
- * which derives card credentials from the body.
+ * fingerprints, the payment parameter parser (single and batch item),
+ * which derives card credentials from the body, and the wallet's profile
+ * and funding-source parsers.
  */
 #include <string.h>
 
+#include "gw-api-wallet.h"
 #include "gw-server-private.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -51,6 +53,25 @@ parse_payment (JsonObject *object,
     g_assert (message != NULL && code != NULL);
 }
 
+static void
+parse_wallet (JsonObject *object)
+{
+  static GwWalletConfig config = { .bin_low = "942000", .bin_high = "942999", .card_bin = "9410" };
+  const char *param = NULL, *message = NULL, *code = NULL;
+  GwFundingInput input;
+
+  fuzz_server ();
+  config.ledger = gw_server_get_ledger_config (fuzz_server ());
+  for (int creating = 0; creating < 2; creating++)
+    if (gw_api_wallet_check_profile (object, creating, &message) != NULL)
+      g_assert (message != NULL);
+  if (gw_api_wallet_parse_funding (&config, object, 1767225600, &input, &param, &code, &message))
+    g_assert (input.number != NULL && strlen (input.number) >= 6 && input.holder != NULL);
+  else
+    g_assert (param != NULL && code != NULL && message != NULL);
+  gw_funding_input_clear (&input);
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
@@ -73,5 +94,6 @@ LLVMFuzzerTestOneInput (const guint8 *data,
 
   parse_payment (object, FALSE);
   parse_payment (object, TRUE);
+  parse_wallet (object);
   return 0;
 }
