@@ -221,6 +221,8 @@ ow_account_page_reset (OwAccountPage *self)
 
   for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
     ow_ui_clear_editable (secrets[i]);
+  /* someone coming back most likely has an account */
+  gtk_toggle_button_set_active (self->sign_in_toggle, TRUE);
   ow_ui_show_error (self->error_label, NULL);
   if (app != NULL)
     {
@@ -282,4 +284,5 @@ static void
 ow_account_page_init (OwAccountPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
 }

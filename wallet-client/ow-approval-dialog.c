@@ -137,6 +137,7 @@ static void
 ow_approval_dialog_init (OwApprovalDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
 }
 
 static GtkWidget *

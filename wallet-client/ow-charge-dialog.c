@@ -208,6 +208,7 @@ static void
 ow_charge_dialog_init (OwChargeDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   self->idempotency_key = ow_client_new_idempotency_key ();
 }

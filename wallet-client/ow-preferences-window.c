@@ -276,6 +276,7 @@ ow_preferences_window_init (OwPreferencesWindow *self)
 {
   self->idle_values = g_array_new (FALSE, FALSE, sizeof (guint));
   gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
 }
 
 OwPreferencesWindow *

@@ -108,4 +108,5 @@ static void
 ow_setup_page_init (OwSetupPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
 }

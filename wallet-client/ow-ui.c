@@ -184,6 +184,20 @@ ow_ui_error_message (const GError *error)
   return g_strdup (error->message);
 }
 
+static gboolean
+name_toast_buttons (gpointer data)
+{
+  ow_ui_name_controls (GTK_WIDGET (data));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+name_toast_buttons_later (GtkWidget *overlay)
+{
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, name_toast_buttons, g_object_ref (overlay),
+                   g_object_unref);
+}
+
 void
 ow_ui_toast (GtkWidget  *widget,
              const char *message)
@@ -196,7 +210,16 @@ ow_ui_toast (GtkWidget  *widget,
   if (ADW_IS_APPLICATION_WINDOW (root))
     overlay = adw_application_window_get_content (ADW_APPLICATION_WINDOW (root));
   if (ADW_IS_TOAST_OVERLAY (overlay))
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (message));
+    {
+      AdwToast *toast = adw_toast_new (message);
+
+      /* A toast's widget exists once it shows: now, or when the one before
+       * it is dismissed. */
+      g_signal_connect_object (toast, "dismissed", G_CALLBACK (name_toast_buttons_later),
+                               overlay, G_CONNECT_SWAPPED);
+      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
+      ow_ui_name_controls (overlay);
+    }
 }
 
 char *
@@ -247,4 +270,36 @@ ow_ui_set_busy (GtkButton  *button,
       gtk_spinner_set_spinning (spinner, busy);
       gtk_widget_set_visible (GTK_WIDGET (spinner), busy);
     }
+}
+
+/* What libadwaita 1.2's unnamed controls are for: icon-only buttons by
+ * their icon, and the search entry of a preferences window. */
+static const char *
+control_name (GtkWidget *widget)
+{
+  GtkWidget *child = GTK_IS_BUTTON (widget) ? gtk_button_get_child (GTK_BUTTON (widget)) : NULL;
+  const char *icon = GTK_IS_IMAGE (child) ? gtk_image_get_icon_name (GTK_IMAGE (child)) : NULL;
+
+  if (GTK_IS_SEARCH_ENTRY (widget))
+    return _("Search");
+  if (icon == NULL)
+    return NULL;
+  if (g_str_has_prefix (icon, "view-reveal") || g_str_has_prefix (icon, "view-conceal"))
+    return _("Show or hide the password");
+  if (g_str_equal (icon, "window-close-symbolic"))
+    return _("Dismiss");
+  return NULL;
+}
+
+void
+ow_ui_name_controls (GtkWidget *root)
+{
+  const char *name = control_name (root);
+
+  if (name != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (root), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    ow_ui_name_controls (child);
 }

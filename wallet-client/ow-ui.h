@@ -39,4 +39,10 @@ void           ow_ui_set_busy          (GtkButton    *button,
                                         GtkSpinner   *spinner,
                                         gboolean      busy);
 
+/* libadwaita 1.2 leaves some controls without an accessible name (screen
+ * readers hear "GtkImage"): the show-text eye of AdwPasswordEntryRow, a
+ * toast's close button, a preferences window's search entry. This names
+ * every one under @root. */
+void           ow_ui_name_controls (GtkWidget    *root);
+
 G_END_DECLS

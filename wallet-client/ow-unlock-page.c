@@ -96,4 +96,5 @@ static void
 ow_unlock_page_init (OwUnlockPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
 }

@@ -96,6 +96,28 @@ on_session_ended (OwWindow *self)
   ow_ui_toast (GTK_WIDGET (self), _("Your session has ended. Sign in again."));
 }
 
+/* Every other window of ours: the application's, and dialogs over them
+ * (a dialog made without the application is transient for one). */
+static GList *
+owned_windows (OwWindow       *self,
+               GtkApplication *app)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  GList *owned = NULL;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+      gboolean ours = gtk_window_get_application (window) == app;
+
+      for (GtkWindow *w = window; w != NULL && !ours; w = gtk_window_get_transient_for (w))
+        ours = w == GTK_WINDOW (self);
+      if (ours && window != GTK_WINDOW (self))
+        owned = g_list_prepend (owned, g_object_ref (window));
+    }
+  return owned;
+}
+
 /* Locked: nothing of the account stays on screen, in this window or any
  * dialog, until the master password is given again. */
 static void
@@ -107,11 +129,10 @@ on_vault_locked (OwWindow *self)
   if (!ow_vault_is_locked (ow_application_get_vault (self->application)))
     return;
 
-  windows = g_list_copy (gtk_application_get_windows (app));
+  windows = owned_windows (self, app);
   for (GList *l = windows; l != NULL; l = l->next)
-    if (l->data != self)
-      gtk_window_destroy (GTK_WINDOW (l->data));
-  g_list_free (windows);
+    gtk_window_destroy (GTK_WINDOW (l->data));
+  g_list_free_full (windows, g_object_unref);
 
   ow_main_page_clear (self->main_page);
   ow_account_page_reset (self->account_page);

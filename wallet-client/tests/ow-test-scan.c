@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 typedef struct
 {
   char *what;
@@ -178,4 +180,22 @@ ow_scan_assert_clean (OwScan            *scan,
   g_assert_cmpuint (n, >=, min_files);
   if (found->len > 0)
     g_error ("secrets found on disk:\n%s", found->str);
+}
+
+void
+ow_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        ow_test_remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
 }

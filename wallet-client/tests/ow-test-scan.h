@@ -33,6 +33,10 @@ void     ow_scan_assert_clean (OwScan      *scan,
                                const char *const *dirs,
                                guint        min_files);
 
+/* Deletes @path and everything under it (symlinks themselves, never what
+ * they point to). */
+void     ow_test_remove_tree  (const char  *path);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwScan, ow_scan_free)
 
 G_END_DECLS

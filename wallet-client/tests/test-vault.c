@@ -41,31 +41,13 @@ fixture_set_up (Fixture       *f,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
   g_autofree char *parent = g_path_get_dirname (f->dir);
 
   g_clear_object (&f->vault);
-  remove_tree (parent);
+  ow_test_remove_tree (parent);
   g_free (f->dir);
 }
 
@@ -431,7 +413,7 @@ test_swapped_key_database (Fixture       *f,
       g_assert_true (g_file_get_contents (from, &contents, &len, NULL));
       g_assert_true (g_file_set_contents (to, contents, len, NULL));
     }
-  remove_tree (other_dir);
+  ow_test_remove_tree (other_dir);
 
   f->vault = ow_vault_new (f->dir, &error);
   g_assert_no_error (error);
