@@ -3,6 +3,7 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <libintl.h>
 #include <locale.h>
 #include <string.h>
 
@@ -247,6 +248,30 @@ test_purchase_refused (void)
   }
 }
 
+/* The Korean catalogue, as built: money reads the Korean way. */
+static void
+test_korean (void)
+{
+  const char *dir = g_getenv ("ONEPIN_LOCALEDIR");
+  g_autofree char *money = NULL;
+  g_autofree char *negative = NULL;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("ONEPIN_LOCALEDIR is not set");
+      return;
+    }
+  bindtextdomain ("onepin-wallet", dir);
+  bind_textdomain_codeset ("onepin-wallet", "UTF-8");
+  g_setenv ("LANGUAGE", "ko", TRUE);
+  money = ow_format_money (10000, "krw");
+  negative = ow_format_money (-3000, "krw");
+  g_setenv ("LANGUAGE", "C", TRUE);
+
+  g_assert_cmpstr (money, ==, "10,000원");
+  g_assert_cmpstr (negative, ==, "−3,000원");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -260,6 +285,7 @@ main (int    argc,
   g_test_add_func ("/model/card-malformed", test_card_malformed);
   g_test_add_func ("/model/funding-and-history", test_funding_and_history);
   g_test_add_func ("/model/format-money", test_format_money);
+  g_test_add_func ("/model/korean", test_korean);
   g_test_add_func ("/purchase/parse", test_purchase);
   g_test_add_func ("/purchase/refused", test_purchase_refused);
 
