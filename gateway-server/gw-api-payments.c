@@ -4,7 +4,6 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "gw-server-private.h"
-#include "gw-wallet.h"
 
 #include <string.h>
 
@@ -174,9 +173,6 @@ gw_payment_apply (GwTxn   *txn,
 
   if (outcome.code != GW_RESULT_OK)
     gw_call_fail (call, &outcome, NULL);
-  else if (!gw_wallet_payment_approved (txn, gw_server_get_ledger_config (call->server),
-                                        &payment, error))
-    return gw_payment_clear (&payment), FALSE;
   else
     {
       body = g_string_sized_new (400);

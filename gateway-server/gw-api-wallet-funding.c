@@ -430,7 +430,7 @@ remove_funding_apply (GwTxn   *txn,
   if (result != GW_WALLET_OK)
     {
       gw_api_wallet_refuse (call, 404, "invalid_request_error", "resource_missing", "id",
-                   "No such funding source.");
+                            "No such funding source.");
       return TRUE;
     }
   body = g_string_new ("{");
@@ -1249,6 +1249,11 @@ gw_api_wallet_charge (GwRequest *request)
     return;
   if ((param = check_charge_body (request->body, &message)) != NULL)
     return gw_request_bad_param (request, param, message);
+  /* Without a key, a charge whose answer was lost could only be repeated as
+   * a new one: the money would be taken twice. */
+  if (request->idempotency_key == NULL)
+    return gw_request_error (request, 400, "invalid_request_error", "parameter_missing",
+                             "Idempotency-Key", "A charge needs an Idempotency-Key header.");
   if (gw_server_get_connector (request->server) == NULL)
     return gw_request_error (request, 503, "api_error", "bank_unavailable", NULL,
                              "No financial system is configured. Nothing was charged.");

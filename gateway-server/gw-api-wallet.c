@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "gw-mime.h"
 #include "onepin-card.h"
 
 #define LOGIN_MIN 4
@@ -82,11 +83,11 @@ gw_api_wallet_now (void)
 
 void
 gw_api_wallet_refuse (GwCall     *call,
-             guint       status,
-             const char *type,
-             const char *code,
-             const char *param,
-             const char *message)
+                      guint       status,
+                      const char *type,
+                      const char *code,
+                      const char *param,
+                      const char *message)
 {
   call->status = status;
   call->body = g_string_new (NULL);
@@ -95,63 +96,67 @@ gw_api_wallet_refuse (GwCall     *call,
 
 void
 gw_api_wallet_created (GwCall  *call,
-              GString *body)
+                       GString *body)
 {
   gw_call_ok (call, body);
   call->status = 201;
 }
 
+/* The wallet's refusals, as the contract's error objects. */
+static const struct
+{
+  GwWalletResult  result;
+  guint           status;
+  const char     *type;
+  const char     *code;
+  const char     *param;
+  const char     *message;
+} refusals[] = {
+  { GW_WALLET_LOGIN_TAKEN, 409, "invalid_request_error", "login_id_taken", "login_id",
+    "This login ID is taken." },
+  { GW_WALLET_INVALID_LOGIN, 401, "authentication_error", "invalid_login", NULL,
+    "The login ID or password is incorrect." },
+  { GW_WALLET_LOGIN_LOCKED, 429, "rate_limit_error", "login_locked", NULL,
+    "Too many wrong passwords for this login ID. Try again later." },
+  { GW_WALLET_PASSWORD_INCORRECT, 400, "invalid_request_error", "password_incorrect",
+    "current_password", "The current password is incorrect." },
+  { GW_WALLET_CARD_ALREADY_ISSUED, 409, "invalid_request_error", "card_already_issued", NULL,
+    "This account already has its representative card." },
+  { GW_WALLET_CARD_NOT_ISSUED, 409, "invalid_request_error", "card_not_issued", NULL,
+    "Apply for the representative card first (POST /v1/wallet/card)." },
+  { GW_WALLET_CARD_NOT_USABLE, 409, "invalid_request_error", "card_not_usable", NULL,
+    "The representative card is closed or expired." },
+  { GW_WALLET_FUNDING_EXISTS, 409, "invalid_request_error", "funding_source_exists", NULL,
+    "This card or account is already registered." },
+  { GW_WALLET_FUNDING_LIMIT, 409, "invalid_request_error", "funding_source_limit", NULL,
+    "A wallet holds at most 10 funding sources. Remove one first." },
+};
+
 void
 gw_api_wallet_refuse_result (GwCall         *call,
-               GwWalletResult  result)
+                             GwWalletResult  result)
 {
-  switch (result)
+  if (result == GW_WALLET_BALANCE_LIMIT)
     {
-    case GW_WALLET_LOGIN_TAKEN:
-      return gw_api_wallet_refuse (call, 409, "invalid_request_error", "login_id_taken", "login_id",
-                          "This login ID is taken.");
-    case GW_WALLET_INVALID_LOGIN:
-      call->outcome.credential_failure = TRUE;
-      return gw_api_wallet_refuse (call, 401, "authentication_error", "invalid_login", NULL,
-                          "The login ID or password is incorrect.");
-    case GW_WALLET_LOGIN_LOCKED:
-      return gw_api_wallet_refuse (call, 429, "rate_limit_error", "login_locked", NULL,
-                          "Too many wrong passwords for this login ID. Try again later.");
-    case GW_WALLET_PASSWORD_INCORRECT:
-      return gw_api_wallet_refuse (call, 400, "invalid_request_error", "password_incorrect",
-                          "current_password", "The current password is incorrect.");
-    case GW_WALLET_CARD_ALREADY_ISSUED:
-      return gw_api_wallet_refuse (call, 409, "invalid_request_error", "card_already_issued", NULL,
-                          "This account already has its representative card.");
-    case GW_WALLET_CARD_NOT_ISSUED:
-      return gw_api_wallet_refuse (call, 409, "invalid_request_error", "card_not_issued", NULL,
-                          "Apply for the representative card first (POST /v1/wallet/card).");
-    case GW_WALLET_CARD_NOT_USABLE:
-      return gw_api_wallet_refuse (call, 409, "invalid_request_error", "card_not_usable", NULL,
-                          "The representative card is closed or expired.");
-    case GW_WALLET_FUNDING_EXISTS:
-      return gw_api_wallet_refuse (call, 409, "invalid_request_error", "funding_source_exists", NULL,
-                          "This card or account is already registered.");
-    case GW_WALLET_FUNDING_LIMIT:
-      return gw_api_wallet_refuse (call, 409, "invalid_request_error", "funding_source_limit", NULL,
-                          "A wallet holds at most 10 funding sources. Remove one first.");
-    case GW_WALLET_BALANCE_LIMIT:
       call->status = 402;
       call->body = g_string_new (NULL);
       gw_error_render (call->body, "card_error", "card_declined", "balance_limit", NULL,
                        "The card's balance would exceed its 1,000,000 KRW limit.");
       return;
-    case GW_WALLET_NOT_FOUND:
-    case GW_WALLET_OK:
-    default:
-      return gw_api_wallet_refuse (call, 404, "invalid_request_error", "resource_missing", "id",
-                          "No such object.");
     }
+  /* A wrong password counts against the client address, where that is limited. */
+  call->outcome.credential_failure = result == GW_WALLET_INVALID_LOGIN;
+  for (guint i = 0; i < G_N_ELEMENTS (refusals); i++)
+    if (refusals[i].result == result)
+      return gw_api_wallet_refuse (call, refusals[i].status, refusals[i].type, refusals[i].code,
+                                   refusals[i].param, refusals[i].message);
+  gw_api_wallet_refuse (call, 404, "invalid_request_error", "resource_missing", "id",
+                        "No such object.");
 }
 
 void
 gw_api_wallet_read_failed (GwRequest    *request,
-                  const GError *error)
+                           const GError *error)
 {
   g_warning ("wallet read failed: %s", error->message);
   gw_request_error (request, 500, "api_error", "internal", NULL, "The read failed.");
@@ -196,7 +201,7 @@ render_user_sealed (GString              *out,
 
 char *
 gw_api_wallet_masked (const char *last4,
-        gint        digits)
+                      gint        digits)
 {
   GString *out = g_string_new (NULL);
 
@@ -302,8 +307,8 @@ valid_login_id (const char *login_id)
 
 gboolean
 gw_api_wallet_length_between (const char *text,
-                glong       min,
-                glong       max)
+                              glong       min,
+                              glong       max)
 {
   glong len = g_utf8_strlen (text, -1);
 
@@ -317,17 +322,6 @@ gw_api_wallet_has_control (const char *text)
     if ((guchar) *p < 0x20 || *p == 0x7f)
       return TRUE;
   return FALSE;
-}
-
-static gboolean
-valid_email (const char *email)
-{
-  const char *at = strchr (email, '@');
-  gsize len = strlen (email);
-
-  return len >= 3 && len <= 254 && at != NULL && at != email && strchr (at + 1, '@') == NULL &&
-         strchr (at + 1, '.') != NULL && at[1] != '.' && email[len - 1] != '.' &&
-         strchr (email, ' ') == NULL && !gw_api_wallet_has_control (email);
 }
 
 static gboolean
@@ -347,9 +341,9 @@ valid_phone (const char *phone)
 
 gboolean
 gw_api_wallet_one_of (const char *value,
-        const char *a,
-        const char *b,
-        const char *c)
+                      const char *a,
+                      const char *b,
+                      const char *c)
 {
   return g_strcmp0 (value, a) == 0 || g_strcmp0 (value, b) == 0 ||
          (c != NULL && g_strcmp0 (value, c) == 0);
@@ -371,12 +365,15 @@ gw_api_wallet_check_profile (JsonObject  *body,
   if (creating && (login_id == NULL || !valid_login_id (login_id)))
     return *message = "login_id must be 4 to 64 characters: letters, digits, . _ - @",
            "login_id";
-  if (creating && (password == NULL || !gw_api_wallet_length_between (password, PASSWORD_MIN, PASSWORD_MAX)))
+  if (creating && (password == NULL ||
+                   !gw_api_wallet_length_between (password, PASSWORD_MIN, PASSWORD_MAX)))
     return *message = "password must be 8 to 128 characters.", "password";
   if ((creating || name != NULL) &&
-      (name == NULL || !gw_api_wallet_length_between (name, 1, 100) || gw_api_wallet_has_control (name)))
+      (name == NULL || !gw_api_wallet_length_between (name, 1, 100) ||
+       gw_api_wallet_has_control (name)))
     return *message = "name must be 1 to 100 characters.", "name";
-  if ((creating || email != NULL) && (email == NULL || !valid_email (email)))
+  /* The outbox must be able to send to it: the same rule as its own. */
+  if ((creating || email != NULL) && (email == NULL || !gw_mime_address_valid (email)))
     return *message = "email must be an e-mail address of at most 254 bytes.", "email";
   if (phone != NULL && !(phone[0] == '\0' && !creating) && !valid_phone (phone))
     return *message = "phone must be 7 to 20 digits and hyphens, with an optional leading +.",
@@ -599,8 +596,9 @@ reply_user (GwTxn       *txn,
   gboolean ok;
 
   if (!WALLET (txn)->user_by_id (txn, id, &user, error))
-    return error != NULL && *error != NULL ? FALSE : (gw_api_wallet_refuse_result (call, GW_WALLET_NOT_FOUND),
-                                                      TRUE);
+    return error != NULL && *error != NULL
+             ? FALSE
+             : (gw_api_wallet_refuse_result (call, GW_WALLET_NOT_FOUND), TRUE);
   body = g_string_sized_new (400);
   ok = render_user_sealed (body, op->state->config.ledger, &user, error);
   gw_wallet_user_clear (&user);
@@ -924,29 +922,36 @@ update_apply (GwTxn   *txn,
   gboolean ok;
 
   if (!WALLET (txn)->user_by_id (txn, op->user_id, &user, error))
-    return error != NULL && *error != NULL ? FALSE : (gw_api_wallet_refuse_result (call, GW_WALLET_NOT_FOUND),
-                                                      TRUE);
+    return error != NULL && *error != NULL
+             ? FALSE
+             : (gw_api_wallet_refuse_result (call, GW_WALLET_NOT_FOUND), TRUE);
   if (!gw_wallet_profile_open (ledger, user.id, user.profile_sealed, &profile, error))
     return gw_wallet_user_clear (&user), FALSE;
 
   take_change (op->changes, "name", &profile.name);
   take_change (op->changes, "email", &profile.email);
   take_change (op->changes, "phone", &profile.phone);
-  channel = onepin_json_get_string (op->changes, "receipt_channel", user.receipt_channel);
-  locale = onepin_json_get_string (op->changes, "locale", user.locale);
+  channel = onepin_json_get_string (op->changes, "receipt_channel", NULL);
+  locale = onepin_json_get_string (op->changes, "locale", NULL);
+  if (channel != NULL)
+    g_strlcpy (user.receipt_channel, channel, sizeof user.receipt_channel);
+  if (locale != NULL)
+    g_strlcpy (user.locale, locale, sizeof user.locale);
 
   /* Checked against the stored profile, which a concurrent update may have changed. */
-  if (g_str_equal (channel, "sms") && profile.phone == NULL)
+  if (g_str_equal (user.receipt_channel, "sms") && profile.phone == NULL)
     {
-      gw_api_wallet_refuse (call, 400, "invalid_request_error", "parameter_invalid", "receipt_channel",
-                   "Receipts by SMS need a phone number.");
+      gw_api_wallet_refuse (call, 400, "invalid_request_error", "parameter_invalid",
+                            "receipt_channel", "Receipts by SMS need a phone number.");
       ok = TRUE;
     }
   else
     {
       sealed = gw_wallet_profile_seal (ledger, user.id, &profile, error);
       ok = sealed != NULL &&
-           WALLET (txn)->user_set_profile (txn, user.id, sealed, channel, locale, error) &&
+           WALLET (txn)->user_set_profile (txn, user.id, sealed, user.receipt_channel,
+                                           user.locale, error) &&
+           gw_wallet_sync_receipts (txn, ledger, &user, &profile, error) &&
            reply_user (txn, call, user.id, 200, error);
     }
   gw_wallet_profile_clear (&profile);

@@ -27,6 +27,16 @@ gw_config_new (void)
   config->wallet_session_lifetime = 24 * 3600;
   config->wallet_pbkdf2_iterations = 600000;
   config->wallet_recovery_interval = 60;
+  config->bank_timeout = 20;
+  config->smtp_from = g_strdup ("no-reply@onepin.example");
+  config->smtp_from_name = g_strdup ("onepin");
+  config->smtp_starttls = g_strdup ("try");
+  config->smtp_timeout = 60;
+  config->outbox_retry_initial = 30;
+  config->outbox_retry_max = 3600;
+  config->outbox_give_up_after = 3 * 24 * 3600;
+  config->outbox_lease = 300;
+  config->outbox_poll_interval = 30;
   return config;
 }
 
@@ -43,6 +53,20 @@ gw_config_free (GwConfig *config)
   g_free (config->log_level);
   g_free (config->card_bin);
   g_free (config->wallet_bin_range);
+  g_free (config->bank_url);
+  g_free (config->bank_api_key_file);
+  g_free (config->bank_callback_secret_file);
+  g_free (config->bank_callback_url);
+  g_free (config->smtp_url);
+  g_free (config->smtp_from);
+  g_free (config->smtp_from_name);
+  g_free (config->smtp_starttls);
+  g_free (config->smtp_username);
+  g_free (config->smtp_password_file);
+  g_free (config->smtp_ca_file);
+  g_free (config->sms_url);
+  g_free (config->sms_key_file);
+  g_free (config->sms_ca_file);
   g_free (config);
 }
 
@@ -97,6 +121,7 @@ gw_config_load_file (GwConfig    *config,
   gint64 sweep = config->hold_sweep_interval;
   gint64 per_minute = config->failures_per_minute;
   gint64 recovery = config->wallet_recovery_interval;
+  gint64 bank_timeout = config->bank_timeout;
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
     return FALSE;
@@ -110,6 +135,20 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "tls", "key", &config->tls_key);
   load_string (file, "cards", "bin", &config->card_bin);
   load_string (file, "wallet", "bin_range", &config->wallet_bin_range);
+  load_string (file, "bank", "url", &config->bank_url);
+  load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
+  load_string (file, "bank", "callback_secret_file", &config->bank_callback_secret_file);
+  load_string (file, "bank", "callback_url", &config->bank_callback_url);
+  load_string (file, "smtp", "url", &config->smtp_url);
+  load_string (file, "smtp", "from", &config->smtp_from);
+  load_string (file, "smtp", "from_name", &config->smtp_from_name);
+  load_string (file, "smtp", "starttls", &config->smtp_starttls);
+  load_string (file, "smtp", "username", &config->smtp_username);
+  load_string (file, "smtp", "password_file", &config->smtp_password_file);
+  load_string (file, "smtp", "ca_file", &config->smtp_ca_file);
+  load_string (file, "sms", "url", &config->sms_url);
+  load_string (file, "sms", "key_file", &config->sms_key_file);
+  load_string (file, "sms", "ca_file", &config->sms_ca_file);
 
   if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
@@ -119,17 +158,28 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
-      !load_int (file, "wallet", "session_lifetime", 60, 30 * 24 * 3600,
+      !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
                  &config->wallet_session_lifetime, error) ||
       !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
                  &config->wallet_pbkdf2_iterations, error) ||
-      !load_int (file, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error))
+      !load_int (file, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error) ||
+      !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error) ||
+      !load_int (file, "smtp", "timeout", 1, 600, &config->smtp_timeout, error) ||
+      !load_int (file, "outbox", "retry_initial", 1, 24 * 3600, &config->outbox_retry_initial,
+                 error) ||
+      !load_int (file, "outbox", "retry_max", 1, 7 * 24 * 3600, &config->outbox_retry_max,
+                 error) ||
+      !load_int (file, "outbox", "give_up_after", 60, 365 * 24 * 3600,
+                 &config->outbox_give_up_after, error) ||
+      !load_int (file, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
+      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error))
     return FALSE;
 
   config->validity_years = years;
   config->hold_sweep_interval = sweep;
   config->failures_per_minute = per_minute;
   config->wallet_recovery_interval = recovery;
+  config->bank_timeout = bank_timeout;
   return TRUE;
 }
 
@@ -163,6 +213,65 @@ parse_bin_range (GwConfig  *config,
   return TRUE;
 }
 
+static gboolean
+validate_bank (GwConfig  *config,
+               GError   **error)
+{
+  const char *callback = config->bank_callback_url;
+
+  if (config->bank_url == NULL)
+    return TRUE;
+  if (!g_str_has_prefix (config->bank_url, "http://") &&
+      !g_str_has_prefix (config->bank_url, "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] url must be an http(s) URL"), FALSE;
+  if (config->bank_api_key_file == NULL || config->bank_callback_secret_file == NULL)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] needs api_key_file and callback_secret_file with url"),
+           FALSE;
+  if (callback != NULL && !g_str_has_prefix (callback, "/") &&
+      !g_str_has_prefix (callback, "http://") && !g_str_has_prefix (callback, "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[bank] callback_url is an http(s) URL or a path"), FALSE;
+  return TRUE;
+}
+
+static gboolean
+url_has_scheme (const char  *url,
+                const char  *first,
+                const char  *second)
+{
+  return g_str_has_prefix (url, first) || g_str_has_prefix (url, second);
+}
+
+static gboolean
+validate_outbox (GwConfig  *config,
+                 GError   **error)
+{
+  const char *starttls = config->smtp_starttls;
+
+  if (config->smtp_url != NULL && !url_has_scheme (config->smtp_url, "smtp://", "smtps://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] url must start with smtp:// or smtps://"), FALSE;
+  if (!g_str_equal (starttls, "none") && !g_str_equal (starttls, "try") &&
+      !g_str_equal (starttls, "required"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] starttls must be none, try or required"), FALSE;
+  if ((config->smtp_username == NULL) != (config->smtp_password_file == NULL))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] needs both username and password_file"), FALSE;
+  if (config->sms_url != NULL && !url_has_scheme (config->sms_url, "http://", "https://"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[sms] url must start with http:// or https://"), FALSE;
+  if (config->sms_url != NULL && config->sms_key_file == NULL)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[sms] needs key_file"), FALSE;
+  if (config->outbox_retry_max < config->outbox_retry_initial)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[outbox] retry_max must be at least retry_initial"), FALSE;
+  return TRUE;
+}
+
 gboolean
 gw_config_validate (GwConfig  *config,
                     GError   **error)
@@ -180,6 +289,8 @@ gw_config_validate (GwConfig  *config,
   if ((config->tls_certificate == NULL) != (config->tls_key == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[tls] needs both certificate and key"), FALSE;
+  if (!validate_bank (config, error) || !validate_outbox (config, error))
+    return FALSE;
   if (config->key_file == NULL)
     config->key_file = g_build_filename (config->data_dir, "secret.key", NULL);
   return TRUE;

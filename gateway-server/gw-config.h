@@ -40,6 +40,35 @@ typedef struct
   gint64   wallet_session_lifetime;
   gint64   wallet_pbkdf2_iterations;
   gint     wallet_recovery_interval;
+
+  /* [bank]: the financial system (onepin-bank); no url, no connector */
+  char    *bank_url;
+  char    *bank_api_key_file;
+  char    *bank_callback_secret_file;
+  char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
+  gint     bank_timeout;         /* seconds */
+
+  /* [smtp]: e-mail through an SMTP server; off without a url */
+  char    *smtp_url;             /* smtp://host:port or smtps://host:port */
+  char    *smtp_from;            /* envelope sender and From: address */
+  char    *smtp_from_name;
+  char    *smtp_starttls;        /* none, try, required */
+  char    *smtp_username;
+  char    *smtp_password_file;
+  char    *smtp_ca_file;         /* trust this CA instead of the system's */
+  gint64   smtp_timeout;         /* seconds for one message */
+
+  /* [sms]: an HTTP SMS provider; off without a url */
+  char    *sms_url;
+  char    *sms_key_file;         /* the bearer key, in a file of its own */
+  char    *sms_ca_file;
+
+  /* [outbox]: delivery of e-mail and SMS */
+  gint64   outbox_retry_initial; /* seconds before the second attempt; doubles */
+  gint64   outbox_retry_max;     /* the longest wait between attempts */
+  gint64   outbox_give_up_after; /* seconds after which a message is given up */
+  gint64   outbox_lease;         /* a claimed message waits this long for its sender */
+  gint64   outbox_poll_interval;
 } GwConfig;
 
 GQuark    gw_config_error_quark  (void);

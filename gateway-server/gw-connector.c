@@ -118,3 +118,17 @@ gw_connector_verify_callback (GwConnector *self,
     return FALSE;
   return IFACE (self)->verify_callback (self, body, signature);
 }
+
+GwChargeResult *
+gw_connector_parse_callback (GwConnector  *self,
+                             GBytes       *body,
+                             char        **idempotency_key,
+                             GError      **error)
+{
+  g_return_val_if_fail (GW_IS_CONNECTOR (self), NULL);
+  g_return_val_if_fail (body != NULL && idempotency_key != NULL, NULL);
+  if (IFACE (self)->parse_callback == NULL)
+    return g_set_error_literal (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                                "This connector takes no callbacks"), NULL;
+  return IFACE (self)->parse_callback (self, body, idempotency_key, error);
+}

@@ -132,6 +132,12 @@ struct _GwConnectorInterface
   gboolean         (*verify_callback) (GwConnector           *self,
                                        GBytes                *body,
                                        const char            *signature);
+  /* Reads a verified callback: which charge it is about (@idempotency_key,
+   * the key the charge was made with) and what became of it. */
+  GwChargeResult  *(*parse_callback)  (GwConnector           *self,
+                                       GBytes                *body,
+                                       char                 **idempotency_key,
+                                       GError               **error);
 };
 
 GQuark          gw_connector_error_quark      (void);
@@ -171,5 +177,11 @@ GwChargeResult *gw_connector_payout_finish    (GwConnector            *self,
 gboolean        gw_connector_verify_callback  (GwConnector            *self,
                                                GBytes                 *body,
                                                const char             *signature);
+/* Only after gw_connector_verify_callback () said TRUE. INVALID when the body
+ * is not a callback this connector understands. */
+GwChargeResult *gw_connector_parse_callback   (GwConnector            *self,
+                                               GBytes                 *body,
+                                               char                  **idempotency_key,
+                                               GError                **error);
 
 G_END_DECLS

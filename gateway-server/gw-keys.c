@@ -5,11 +5,7 @@
  */
 #include "gw-keys.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static OnepinKey *
 derive (OnepinKey   *master,
@@ -62,49 +58,12 @@ gw_keys_free (GwKeys *keys)
   g_free (keys);
 }
 
-static gboolean
-write_new_token (const char  *path,
-                 GError     **error)
-{
-  g_autofree char *token = onepin_crypto_random_token ("adm_", 24);
-  g_autofree char *line = g_strconcat (token, "\n", NULL);
-  int fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  gsize len = strlen (line);
-
-  if (fd < 0)
-    {
-      if (errno == EEXIST)
-        return TRUE;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                   "Cannot create the admin token file: %s", g_strerror (errno));
-      return FALSE;
-    }
-  if (write (fd, line, len) != (gssize) len || fsync (fd) != 0)
-    {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                   "Cannot write the admin token file: %s", g_strerror (errno));
-      close (fd);
-      return FALSE;
-    }
-  close (fd);
-  return TRUE;
-}
-
+/* A text token rather than raw bytes: people paste it into curl. */
 char *
 gw_admin_token_load (const char  *data_dir,
                      GError     **error)
 {
   g_autofree char *path = g_build_filename (data_dir, "admin.token", NULL);
-  g_autofree char *contents = NULL;
 
-  if (!write_new_token (path, error) || !g_file_get_contents (path, &contents, NULL, error))
-    return NULL;
-  g_strstrip (contents);
-  if (strlen (contents) < 16)
-    {
-      g_set_error_literal (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                           "The admin token file is too short");
-      return NULL;
-    }
-  return g_steal_pointer (&contents);
+  return onepin_secret_file_load_or_create (path, "adm_", error);
 }

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "gw-receipts.h"
 #include "onepin-card.h"
 
 #define CALL(txn, fn, ...) ((txn)->funcs->fn ((txn), __VA_ARGS__))
@@ -570,9 +571,13 @@ gw_ledger_pay (GwTxn                *txn,
   if (!ok || outcome->code != GW_RESULT_OK)
     return ok;
 
-  return CALL (txn, payment_insert, payment, error) &&
-         notify (txn, request->capture ? "payment.captured" : "payment.authorized", payment,
-                 error);
+  if (!CALL (txn, payment_insert, payment, error) ||
+      !notify (txn, request->capture ? "payment.captured" : "payment.authorized", payment,
+               error))
+    return FALSE;
+  return !request->capture ||
+         gw_receipts_queue (txn, config->seal_key, payment, card.balance - request->amount,
+                            error);
 }
 
 static gboolean
@@ -662,7 +667,8 @@ gw_ledger_capture (GwTxn                *txn,
                                   "Captured hold was not covered"), FALSE;
     }
   return CALL (txn, payment_update, payment, error) &&
-         notify (txn, "payment.captured", payment, error);
+         notify (txn, "payment.captured", payment, error) &&
+         gw_receipts_queue (txn, config->seal_key, payment, card.balance - amount, error);
 }
 
 gboolean

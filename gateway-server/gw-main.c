@@ -9,9 +9,11 @@
 #include <stdio.h>
 
 #include "gw-api-wallet.h"
+#include "gw-connector-bank.h"
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
+#include "gw-outbox.h"
 #include "gw-server.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
@@ -26,6 +28,8 @@ typedef struct
   GwStore        *store;
   GwMetrics      *metrics;
   GwServer       *server;
+  GwOutbox       *outbox;
+  GwConnector    *connector;
   GMainLoop      *loop;
   gboolean        sweeping;
 } Gateway;
@@ -57,7 +61,11 @@ parse_options (int        *argc,
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
-    "charge_recovery_interval. Command-line options win over the file.");
+    "charge_recovery_interval; [bank] url, api_key_file, callback_secret_file, timeout,\n"
+    "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
+    "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
+    "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
+    "lease, poll_interval. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -151,6 +159,36 @@ announce (Gateway     *gw,
   return TRUE;
 }
 
+/* The financial system, when [bank] names one. A callback URL given as a
+ * path is completed with our own URL, known only once we listen. */
+static gboolean
+connect_bank (Gateway     *gw,
+              const char  *own_url,
+              GError     **error)
+{
+  GwConfig *config = gw->config;
+  GwConnectorBank *bank;
+
+  if (config->bank_url == NULL)
+    return TRUE;
+  bank = gw_connector_bank_new (config->bank_url, config->bank_api_key_file,
+                                config->bank_callback_secret_file, config->bank_timeout, error);
+  if (bank == NULL)
+    return FALSE;
+  gw->connector = GW_CONNECTOR (bank);
+  if (config->bank_callback_url != NULL)
+    {
+      g_autofree char *callback = g_str_has_prefix (config->bank_callback_url, "/")
+                                    ? g_strconcat (own_url, config->bank_callback_url, NULL)
+                                    : g_strdup (config->bank_callback_url);
+
+      gw_connector_bank_set_callback_url (bank, callback);
+    }
+  gw_server_set_connector (gw->server, gw->connector);
+  g_info ("financial system: onepin-bank at %s", config->bank_url);
+  return TRUE;
+}
+
 static gboolean
 start (Gateway  *gw,
        GError  **error)
@@ -179,11 +217,15 @@ start (Gateway  *gw,
   gw->store = GW_STORE (store);
   gw->metrics = gw_metrics_new ();
   gw_store_sqlite_set_commit_observer (store, gw_metrics_commit, gw->metrics);
+  gw->outbox = gw_outbox_new (gw->config, gw->store, error);
+  if (gw->outbox == NULL)
+    return FALSE;
+  gw_outbox_start (gw->outbox);
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
   url = gw_server_listen (gw->server, error);
-  if (url == NULL || !announce (gw, url, error))
+  if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
@@ -198,9 +240,12 @@ stop (Gateway *gw)
 {
   if (gw->server != NULL)
     gw_server_drain (gw->server);
+  /* Before the store: the worker records what it sent last through it. */
+  g_clear_pointer (&gw->outbox, gw_outbox_free);
   if (gw->store != NULL)
     gw_store_shutdown (gw->store);
   g_clear_object (&gw->server);
+  g_clear_object (&gw->connector);
   g_clear_object (&gw->store);
   g_clear_pointer (&gw->metrics, gw_metrics_free);
   g_clear_pointer (&gw->keys, gw_keys_free);

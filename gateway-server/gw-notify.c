@@ -11,10 +11,33 @@
 
 static OnepinKey *notify_key;
 
+static GMutex wakeup_lock;
+static void (*wakeup_func) (gpointer);
+static gpointer wakeup_data;
+
 void
 gw_notify_set_key (OnepinKey *seal_key)
 {
   notify_key = seal_key;
+}
+
+void
+gw_notify_set_wakeup (void     (*wakeup) (gpointer user_data),
+                      gpointer   user_data)
+{
+  g_mutex_lock (&wakeup_lock);
+  wakeup_func = wakeup;
+  wakeup_data = user_data;
+  g_mutex_unlock (&wakeup_lock);
+}
+
+static void
+wake_worker (void)
+{
+  g_mutex_lock (&wakeup_lock);
+  if (wakeup_func != NULL)
+    wakeup_func (wakeup_data);
+  g_mutex_unlock (&wakeup_lock);
 }
 
 static const char *
@@ -59,7 +82,10 @@ gw_notify_enqueue (GwTxn                 *txn,
   if (sealed == NULL)
     return FALSE;
   text = g_base64_encode (g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed));
-  return txn->funcs->outbox_put (txn, type, NULL, text, error);
+  if (!txn->funcs->outbox_put (txn, type, NULL, text, error))
+    return FALSE;
+  wake_worker ();
+  return TRUE;
 }
 
 GBytes *

@@ -66,8 +66,6 @@ struct _GwCall
 
 const GwLedgerConfig *gw_server_get_ledger_config (GwServer    *self);
 const GwConfig       *gw_server_get_config        (GwServer    *self);
-/* The financial system, or NULL when none is configured. */
-GwConnector          *gw_server_get_connector     (GwServer    *self);
 gboolean              gw_server_is_draining       (GwServer    *self);
 GwStore              *gw_server_get_store         (GwServer    *self);
 GwMetrics            *gw_server_get_metrics       (GwServer    *self);

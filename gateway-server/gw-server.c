@@ -8,6 +8,7 @@
  * out only when the writer reports a durable commit.
  */
 #include "gw-server-private.h"
+#include "gw-api-profile.h"
 
 #include <string.h>
 
@@ -49,6 +50,7 @@ static const Route routes[] = {
   { "POST", "/v1/cards/password",         AUTH_CARD_HOLDER, FALSE, gw_api_cards_password },
   { "POST", "/v1/cards/balance",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_balance },
   { "POST", "/v1/cards/statement",        AUTH_CARD_HOLDER, FALSE, gw_api_cards_statement },
+  { "POST", "/v1/cards/profile",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_profile },
   { "POST", "/v1/payments",               AUTH_MERCHANT,    TRUE,  gw_api_payments_create },
   { "GET",  "/v1/payments",               AUTH_MERCHANT,    FALSE, gw_api_payments_list },
   { "POST", "/v1/payments/batch",         AUTH_MERCHANT,    FALSE, gw_api_payments_batch },
@@ -85,9 +87,9 @@ struct _GwServer
   GwStore              *store;
   const GwLedgerConfig *ledger;
   GwMetrics            *metrics;
-  GwConnector          *connector;
   OnepinKey            *apikey_key;
   guint8                admin_token_hash[32];
+  GwConnector          *connector;
 
   SoupServer           *soup;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
@@ -184,19 +186,6 @@ gw_server_get_config (GwServer *self)
   return self->config;
 }
 
-GwConnector *
-gw_server_get_connector (GwServer *self)
-{
-  return self->connector;
-}
-
-void
-gw_server_set_connector (GwServer    *self,
-                         GwConnector *connector)
-{
-  g_set_object (&self->connector, connector);
-}
-
 gboolean
 gw_server_is_draining (GwServer *self)
 {
@@ -213,6 +202,19 @@ GwMetrics *
 gw_server_get_metrics (GwServer *self)
 {
   return self->metrics;
+}
+
+void
+gw_server_set_connector (GwServer    *self,
+                         GwConnector *connector)
+{
+  g_set_object (&self->connector, connector);
+}
+
+GwConnector *
+gw_server_get_connector (GwServer *self)
+{
+  return self->connector;
 }
 
 void

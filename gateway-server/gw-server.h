@@ -26,12 +26,14 @@ GwServer   *gw_server_new          (const GwConfig        *config,
                                     GwMetrics             *metrics,
                                     OnepinKey             *apikey_key,
                                     const guint8           admin_token_hash[32]);
-/* The financial system behind charges (a reference is kept), or NULL. */
-void        gw_server_set_connector (GwServer             *self,
-                                    GwConnector           *connector);
 /* Listens and returns the URL, e.g. "http://127.0.0.1:8080". */
 char       *gw_server_listen       (GwServer              *self,
                                     GError               **error);
+/* The financial system, or NULL when none is configured ([bank] url).
+ * The server keeps a reference. */
+void         gw_server_set_connector (GwServer            *self,
+                                      GwConnector         *connector);
+GwConnector *gw_server_get_connector (GwServer            *self);
 /* Stops taking requests and returns once none is in flight. */
 void        gw_server_drain        (GwServer              *self);
 

@@ -14,6 +14,7 @@
  * run beside the writer without waiting for it.
  */
 #include "gw-store-sqlite-private.h"
+#include "gw-outbox-store.h"
 
 #include <sqlite3.h>
 #include <string.h>
@@ -1620,6 +1621,7 @@ static const struct
   const char   *name;
   gconstpointer funcs;
 } extensions[] = {
+  { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs },
   { "wallet", &gw_wallet_store_sqlite },
   { NULL, NULL },
 };

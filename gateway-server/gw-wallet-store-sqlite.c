@@ -431,10 +431,11 @@ t_funding_list (GwTxn       *txn,
 {
   sqlite3_stmt *stmt = PREP (txn,
     FUNDING_COLUMNS "WHERE user_id = ? AND removed_at IS NULL ORDER BY seq DESC", error);
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) gw_funding_source_free);
+  g_autoptr(GPtrArray) list = NULL;
 
   if (stmt == NULL)
     return NULL;
+  list = g_ptr_array_new_with_free_func ((GDestroyNotify) gw_funding_source_free);
   TEXT (stmt, 1, user_id);
   while (ROW (txn, stmt, error))
     {

@@ -35,6 +35,7 @@ typedef struct
 } GwWalletUser;
 
 void gw_wallet_user_clear (GwWalletUser *user);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwWalletUser, gw_wallet_user_clear)
 
 typedef struct
 {

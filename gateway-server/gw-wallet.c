@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gw-notify.h"
+#include "gw-receipts.h"
 #include "onepin-card.h"
 #include "onepin-json.h"
 
@@ -159,6 +160,20 @@ gw_wallet_is_locked (const GwWalletUser *user,
   return user->locked_until > now;
 }
 
+/* An insert refused for a taken unique key is the outcome @taken, not an error. */
+static gboolean
+taken_is_result (GError          *local,
+                 GwWalletResult   taken,
+                 GwWalletResult  *result,
+                 GError         **error)
+{
+  if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE))
+    return g_propagate_error (error, local), FALSE;
+  g_error_free (local);
+  *result = taken;
+  return TRUE;
+}
+
 /* Accounts and sessions */
 
 gboolean
@@ -173,11 +188,7 @@ gw_wallet_register (GwTxn                 *txn,
   *result = GW_WALLET_OK;
   if (WALLET (txn)->user_insert (txn, user, &local))
     return TRUE;
-  if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE))
-    return g_propagate_error (error, local), FALSE;
-  g_clear_error (&local);
-  *result = GW_WALLET_LOGIN_TAKEN;
-  return TRUE;
+  return taken_is_result (local, GW_WALLET_LOGIN_TAKEN, result, error);
 }
 
 gboolean
@@ -294,6 +305,23 @@ gw_wallet_change_password (GwTxn                 *txn,
          WALLET (txn)->sessions_revoke_others (txn, user_id, session_id, NOW (txn), error) >= 0;
 }
 
+/* The card's receipt contact, from a sealed profile. */
+static gboolean
+sync_receipts_sealed (GwTxn                *txn,
+                      const GwLedgerConfig *ledger,
+                      const GwWalletUser   *user,
+                      GError              **error)
+{
+  GwWalletProfile profile;
+  gboolean ok;
+
+  if (!gw_wallet_profile_open (ledger, user->id, user->profile_sealed, &profile, error))
+    return FALSE;
+  ok = gw_wallet_sync_receipts (txn, ledger, user, &profile, error);
+  gw_wallet_profile_clear (&profile);
+  return ok;
+}
+
 /* The representative card */
 
 /* A prefix drawn at random from the BIN range; the rest of the number is
@@ -356,7 +384,7 @@ gw_wallet_issue_card (GwTxn                 *txn,
                       GwWalletResult        *result,
                       GError               **error)
 {
-  GwWalletUser user = { 0 };
+  g_auto(GwWalletUser) user = { 0 };
   char bin[11];
   guint8 mac[32];
   GwIssueRequest request = {
@@ -367,7 +395,6 @@ gw_wallet_issue_card (GwTxn                 *txn,
 
   *result = GW_WALLET_OK;
   found = WALLET (txn)->user_by_id (txn, user_id, &user, error);
-  gw_wallet_user_clear (&user);
   if (!found)
     return error != NULL && *error != NULL ? FALSE : (*result = GW_WALLET_NOT_FOUND, TRUE);
   if (user.card_id[0] != '\0')
@@ -377,8 +404,11 @@ gw_wallet_issue_card (GwTxn                 *txn,
       !gw_ledger_issue_card (txn, config->ledger, &request, issued, error))
     return FALSE;
   cvc_mac (config->ledger, issued->number, cvc, mac);
-  return WALLET (txn)->user_set_card (txn, user_id, issued->id, mac, error) &&
-         CALL (txn, card_by_id, issued->id, card, error);
+  if (!WALLET (txn)->user_set_card (txn, user_id, issued->id, mac, error) ||
+      !CALL (txn, card_by_id, issued->id, card, error))
+    return FALSE;
+  g_strlcpy (user.card_id, issued->id, sizeof user.card_id);
+  return sync_receipts_sealed (txn, config->ledger, &user, error);
 }
 
 /* Funding sources */
@@ -400,11 +430,7 @@ gw_wallet_add_funding (GwTxn                  *txn,
     return *result = GW_WALLET_FUNDING_LIMIT, TRUE;
   if (WALLET (txn)->funding_insert (txn, source, &local))
     return TRUE;
-  if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE))
-    return g_propagate_error (error, local), FALSE;
-  g_clear_error (&local);
-  *result = GW_WALLET_FUNDING_EXISTS;
-  return TRUE;
+  return taken_is_result (local, GW_WALLET_FUNDING_EXISTS, result, error);
 }
 
 gboolean
@@ -539,33 +565,38 @@ gw_wallet_credit_charge (GwTxn                 *txn,
 /* Receipts */
 
 gboolean
-gw_wallet_payment_approved (GwTxn                *txn,
-                            const GwLedgerConfig *ledger,
-                            const GwPayment      *payment,
-                            GError              **error)
+gw_wallet_sync_receipts (GwTxn                 *txn,
+                         const GwLedgerConfig  *ledger,
+                         const GwWalletUser    *user,
+                         const GwWalletProfile *profile,
+                         GError               **error)
+{
+  /* Only the address the channel needs: the name stays in the wallet. */
+  GwCardProfile contact = {
+    .exists = TRUE,
+    .email = profile->email,
+    .phone = profile->phone,
+  };
+
+  if (user->card_id[0] == '\0')
+    return TRUE;
+  g_strlcpy (contact.receipts, user->receipt_channel, sizeof contact.receipts);
+  g_strlcpy (contact.locale, user->locale, sizeof contact.locale);
+  return gw_card_profile_put (txn, ledger->seal_key, user->card_id, &contact, error);
+}
+
+gboolean
+gw_wallet_owns_card (GwTxn       *txn,
+                     const char  *card_id,
+                     gboolean    *owned,
+                     GError     **error)
 {
   GwWalletUser user = { 0 };
-  GwCard card;
   GError *local = NULL;
-  g_autoptr(GString) data = g_string_new ("{\"merchant_name\":");
-  g_autofree char *merchant = NULL;
-  gboolean ok;
 
-  if (!WALLET (txn)->user_by_card (txn, payment->card_id, &user, &local))
-    return local == NULL || (g_propagate_error (error, local), FALSE);
-  if (!CALL (txn, card_by_id, payment->card_id, &card, error))
-    return gw_wallet_user_clear (&user), FALSE;
-  merchant = WALLET (txn)->merchant_name (txn, payment->merchant_id, &local);
-  if (local != NULL)
-    return gw_wallet_user_clear (&user), g_propagate_error (error, local), FALSE;
-
-  onepin_json_append_string (data, merchant ? merchant : payment->merchant_id);
-  g_string_append_printf (data, ",\"amount\":%" G_GINT64_FORMAT ",\"currency\":\"%s\""
-                          ",\"balance_after\":%" G_GINT64_FORMAT ",\"card_last4\":\"%s\""
-                          ",\"created\":%" G_GINT64_FORMAT ",\"payment_id\":\"%s\"}",
-                          payment->amount, payment->currency, card.balance - card.held,
-                          payment->card_last4, payment->created, payment->id);
-  ok = notify_user (txn, ledger, &user, "payment_receipt", data->str, payment->id, error);
+  *owned = WALLET (txn)->user_by_card (txn, card_id, &user, &local);
   gw_wallet_user_clear (&user);
-  return ok;
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
 }

@@ -171,11 +171,19 @@ gboolean  gw_wallet_credit_charge   (GwTxn                 *txn,
                                      gint64                *balance_after,
                                      GwWalletResult        *result,
                                      GError               **error);
-/* After an approved payment: if the card is a wallet's representative card,
- * queues the "payment_receipt" message on its owner's receipt channel. */
-gboolean  gw_wallet_payment_approved (GwTxn                *txn,
+/* Sets the representative card's contact for payment receipts
+ * (gw-receipts.h) from the user's receipt channel, locale and address;
+ * nothing before the card is issued. Call it wherever those change. */
+gboolean  gw_wallet_sync_receipts   (GwTxn                 *txn,
                                      const GwLedgerConfig  *ledger,
-                                     const GwPayment       *payment,
+                                     const GwWalletUser    *user,
+                                     const GwWalletProfile *profile,
+                                     GError               **error);
+/* Whether @card_id is a wallet's representative card, whose contact only
+ * the wallet may read or set. */
+gboolean  gw_wallet_owns_card       (GwTxn                 *txn,
+                                     const char            *card_id,
+                                     gboolean              *owned,
                                      GError               **error);
 
 G_END_DECLS

@@ -671,6 +671,26 @@ write_all (int           fd,
 /* Reads the key from an open file after checking it is a regular file that
  * only its owner can read and that it has the expected size. */
 static gboolean
+key_file_check (int          fd,
+                const char  *path,
+                struct stat *st,
+                GError     **error)
+{
+  if (fstat (fd, st) != 0)
+    return set_key_file_error (error, path, "cannot stat", errno);
+  if (!S_ISREG (st->st_mode))
+    return set_key_file_error (error, path, "not a regular file", 0);
+  if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("mode %04o gives group or others access; "
+                                               "it must be 0600",
+                                               (unsigned int) (st->st_mode & 07777));
+      return set_key_file_error (error, path, what, 0);
+    }
+  return TRUE;
+}
+
+static gboolean
 key_file_read (int          fd,
                const char  *path,
                guint8      *out,
@@ -679,17 +699,8 @@ key_file_read (int          fd,
 {
   struct stat st;
 
-  if (fstat (fd, &st) != 0)
-    return set_key_file_error (error, path, "cannot stat", errno);
-  if (!S_ISREG (st.st_mode))
-    return set_key_file_error (error, path, "not a regular file", 0);
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-    {
-      g_autofree char *what = g_strdup_printf ("mode %04o gives group or others access; "
-                                               "it must be 0600",
-                                               (unsigned int) (st.st_mode & 07777));
-      return set_key_file_error (error, path, what, 0);
-    }
+  if (!key_file_check (fd, path, &st, error))
+    return FALSE;
   if (st.st_size < 0 || (guint64) st.st_size != len)
     {
       g_autofree char *what = g_strdup_printf ("size is %" G_GINT64_FORMAT " bytes, "
@@ -729,17 +740,17 @@ typedef enum
   CREATE_FAILED,   /* @error is set */
 } CreateResult;
 
-/* Writes fresh random bytes to a private temporary file and then link()s it
- * into place. link() never replaces an existing file, so of two processes
- * racing to create the key only one wins and the other loads the winner's
- * key; and no one ever sees a half-written key file, even after a crash. */
+/* Writes @buf to a private temporary file and then link()s it into place.
+ * link() never replaces an existing file, so of two processes racing to
+ * create the key only one wins and the other loads the winner's key; and no
+ * one ever sees a half-written key file, even after a crash. */
 static CreateResult
-key_file_create (const char  *path,
-                 gsize        len,
-                 GError     **error)
+key_file_create_with (const char    *path,
+                      const guint8  *buf,
+                      gsize          len,
+                      GError       **error)
 {
   g_autofree char *tmp_path = g_strdup_printf ("%s.XXXXXX", path);
-  g_autofree guint8 *buf = g_malloc (len);
   CreateResult result = CREATE_FAILED;
   int fd;
 
@@ -750,9 +761,6 @@ key_file_create (const char  *path,
       set_key_file_error (error, path, "cannot create", errno);
       return CREATE_FAILED;
     }
-
-  if (!onepin_crypto_random (buf, len, error))
-    goto out;
 
   if (!write_all (fd, buf, len) || fsync (fd) != 0)
     {
@@ -773,9 +781,22 @@ key_file_create (const char  *path,
   result = CREATE_DONE;
 
 out:
-  wipe (buf, len);
   close (fd);
   g_unlink (tmp_path);
+  return result;
+}
+
+static CreateResult
+key_file_create (const char  *path,
+                 gsize        len,
+                 GError     **error)
+{
+  g_autofree guint8 *buf = g_malloc (len);
+  CreateResult result = CREATE_FAILED;
+
+  if (onepin_crypto_random (buf, len, error))
+    result = key_file_create_with (path, buf, len, error);
+  wipe (buf, len);
   return result;
 }
 
@@ -815,4 +836,112 @@ onepin_key_file_load_or_create (const char  *path,
     }
 
   return set_key_file_error (error, path, "vanished right after being created", 0);
+}
+
+/* ---- text secrets ------------------------------------------------------ */
+
+#define SECRET_FILE_MAX 1024
+#define SECRET_MIN_LEN  16
+
+static char *
+secret_file_read (int          fd,
+                  const char  *path,
+                  GError     **error)
+{
+  g_autofree char *buf = g_malloc0 (SECRET_FILE_MAX + 1);
+  struct stat st;
+  gsize len;
+
+  if (!key_file_check (fd, path, &st, error))
+    return NULL;
+  if (st.st_size < SECRET_MIN_LEN || st.st_size > SECRET_FILE_MAX)
+    return set_key_file_error (error, path, "a secret is 16 to 1024 printable characters", 0),
+           NULL;
+  if (!read_exactly (fd, (guint8 *) buf, (gsize) st.st_size))
+    {
+      set_key_file_error (error, path, "cannot read", errno);
+      wipe (buf, SECRET_FILE_MAX);
+      return NULL;
+    }
+  g_strstrip (buf);
+  len = strlen (buf);
+  for (gsize i = 0; i < len; i++)
+    if (buf[i] <= 0x20 || buf[i] > 0x7e)
+      len = 0;
+  if (len < SECRET_MIN_LEN)
+    {
+      wipe (buf, SECRET_FILE_MAX);
+      return set_key_file_error (error, path, "a secret is 16 to 1024 printable characters", 0),
+             NULL;
+    }
+  return g_steal_pointer (&buf);
+}
+
+static char *
+secret_file_open (const char  *path,
+                  gboolean    *missing,
+                  GError     **error)
+{
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  char *secret;
+
+  *missing = fd < 0 && errno == ENOENT;
+  if (fd < 0)
+    return set_key_file_error (error, path, "cannot open", errno), NULL;
+  secret = secret_file_read (fd, path, error);
+  close (fd);
+  return secret;
+}
+
+char *
+onepin_secret_file_load (const char  *path,
+                         GError     **error)
+{
+  gboolean missing;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  return secret_file_open (path, &missing, error);
+}
+
+char *
+onepin_secret_file_load_or_create (const char  *path,
+                                   const char  *prefix,
+                                   GError     **error)
+{
+  g_autofree char *dir = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  dir = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    return set_key_file_error (error, path, "cannot create its directory", errno), NULL;
+
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autofree char *fresh = NULL;
+      g_autofree char *line = NULL;
+      gboolean missing;
+      char *secret = secret_file_open (path, &missing, &local);
+
+      if (secret != NULL || !missing)
+        {
+          if (local != NULL)
+            g_propagate_error (error, g_steal_pointer (&local));
+          return secret;
+        }
+      fresh = onepin_crypto_random_token (prefix, 32);
+      line = g_strconcat (fresh, "\n", NULL);
+      if (key_file_create_with (path, (const guint8 *) line, strlen (line), error) ==
+          CREATE_FAILED)
+        {
+          wipe (line, strlen (line));
+          wipe (fresh, strlen (fresh));
+          return NULL;
+        }
+      wipe (line, strlen (line));
+      wipe (fresh, strlen (fresh));
+    }
+
+  return set_key_file_error (error, path, "vanished right after being created", 0), NULL;
 }

@@ -92,6 +92,16 @@ gboolean    onepin_key_file_load_or_create (const char   *path,
                                             gsize         len,
                                             GError      **error);
 
+/* A text secret (an API key, a shared callback secret) in a file only its
+ * owner may read: @prefix and 32 random bytes in hex, created (mode 0600,
+ * atomically) if the file does not exist. Returns it without the newline. */
+char       *onepin_secret_file_load_or_create (const char  *path,
+                                               const char  *prefix,
+                                               GError     **error);
+/* The same for a file that must already exist (another program made it). */
+char       *onepin_secret_file_load        (const char   *path,
+                                            GError      **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OnepinKey, onepin_key_free)
 
 G_END_DECLS

@@ -9,3 +9,4 @@
 #include "onepin-crypto.h"
 #include "onepin-json.h"
 #include "onepin-money.h"
+#include "onepin-signature.h"

@@ -78,6 +78,21 @@ test_payment_shapes (void)
     LLVMFuzzerTestOneInput ((const guint8 *) inputs[i], strlen (inputs[i]));
 }
 
+static void
+test_signature_shapes (void)
+{
+  static const char *inputs[] = {
+    "t=1700000000,v1=9f5e37cdc7ea587c7c02062d93283cad000d66a831b2a1676418696db47ed6c2\n{}",
+    "t=1700000000,v1=,v1=zz,v2=0\n",
+    "t=99999999999999999999999,v1=00\n",
+    "t=,t=,t=\n",
+    ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    LLVMFuzzerTestOneInput ((const guint8 *) inputs[i], strlen (inputs[i]));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -85,5 +100,6 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/fuzz/replay/corpus", test_corpus);
   g_test_add_func ("/fuzz/replay/payment-shapes", test_payment_shapes);
+  g_test_add_func ("/fuzz/replay/signature-shapes", test_signature_shapes);
   return g_test_run ();
 }

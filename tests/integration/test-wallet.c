@@ -248,6 +248,28 @@ test_login_logout (void)
   ot_assert_error (forged, 401, "authentication_error", "unauthorized");
 }
 
+/* A gateway of its own, whose sessions last two seconds. */
+static void
+test_session_expiry (void)
+{
+  OtGateway *brief = ot_gateway_start (FAST_CONFIG "session_lifetime=2\n", FALSE);
+  g_autofree char *user_id = register_user (brief, "frank", "correct horse");
+  g_autoptr(OtResponse) session = sign_in (brief, "frank", "correct horse");
+  const char *token = ot_json_string (ot_response_object (session), "token");
+  g_autoptr(OtResponse) fresh = NULL;
+  g_autoptr(OtResponse) stale = NULL;
+
+  ot_assert_status (session, 201);
+  g_assert_cmpint (ot_json_int (ot_response_object (session), "expires_at") -
+                   ot_json_int (ot_response_object (session), "created"), ==, 2);
+  fresh = wallet (brief, "GET", "/v1/wallet/me", token, NULL, NULL);
+  ot_assert_status (fresh, 200);
+  g_usleep (3100 * 1000);
+  stale = wallet (brief, "GET", "/v1/wallet/me", token, NULL, NULL);
+  ot_assert_error (stale, 401, "authentication_error", "unauthorized");
+  ot_gateway_stop (brief);
+}
+
 static void
 test_login_lockout (void)
 {
@@ -648,6 +670,7 @@ test_charge_without_bank (void)
   g_autoptr(OtResponse) small = NULL;
   g_autoptr(OtResponse) unit = NULL;
   g_autoptr(OtResponse) none = NULL;
+  g_autoptr(OtResponse) keyless = NULL;
 
   small = wallet (gw, "POST", "/v1/wallet/charges", token, "c-1",
                   "{\"funding_source_id\":\"fs_x\",\"amount\":5000}");
@@ -659,6 +682,10 @@ test_charge_without_bank (void)
   none = wallet (gw, "POST", "/v1/wallet/charges", token, "c-3",
                  "{\"funding_source_id\":\"fs_x\",\"amount\":10000,\"cvc\":\"123\"}");
   ot_assert_error (none, 503, "api_error", "bank_unavailable");
+  keyless = wallet (gw, "POST", "/v1/wallet/charges", token, NULL,
+                    "{\"funding_source_id\":\"fs_x\",\"amount\":10000,\"cvc\":\"123\"}");
+  ot_assert_error (keyless, 400, "invalid_request_error", "parameter_missing");
+  assert_param (keyless, "Idempotency-Key");
 }
 
 /* History */
@@ -870,6 +897,7 @@ main (int   argc,
   g_test_add_func ("/wallet/register/basic", test_register);
   g_test_add_func ("/wallet/register/fields", test_register_fields);
   g_test_add_func ("/wallet/sessions/login-logout", test_login_logout);
+  g_test_add_func ("/wallet/sessions/expiry", test_session_expiry);
   g_test_add_func ("/wallet/sessions/lockout", test_login_lockout);
   g_test_add_func ("/wallet/sessions/address-limit", test_address_limit);
   g_test_add_func ("/wallet/sessions/password-change", test_password_change);

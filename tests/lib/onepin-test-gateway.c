@@ -131,11 +131,11 @@ run_quiet (const char * const *argv,
 }
 
 /* A CA and a server certificate for 127.0.0.1 / localhost, signed by it. */
-static void
-make_certificates (OtGateway *gw)
+void
+ot_make_certificates (const char *dir)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *ext = g_build_filename (gw->data_dir, "server.ext", NULL);
+  g_autofree char *ext = g_build_filename (dir, "server.ext", NULL);
   const char *ca[] = {
     "openssl", "req", "-x509", "-newkey", "ec",
     "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -165,12 +165,17 @@ make_certificates (OtGateway *gw)
                        -1, &error);
   g_assert_no_error (error);
 
-  if (!run_quiet (ca, gw->data_dir, &error) ||
-      !run_quiet (csr, gw->data_dir, &error) ||
-      !run_quiet (sign, gw->data_dir, &error))
+  if (!run_quiet (ca, dir, &error) ||
+      !run_quiet (csr, dir, &error) ||
+      !run_quiet (sign, dir, &error))
     ot_fail ("generating test certificates with openssl failed: %s",
              error->message);
+}
 
+static void
+make_certificates (OtGateway *gw)
+{
+  ot_make_certificates (gw->data_dir);
   gw->ca_path = g_build_filename (gw->data_dir, "ca.pem", NULL);
 }
 
@@ -497,18 +502,17 @@ ot_gateway_pid (OtGateway *gw)
 /* ---- requests ----------------------------------------------------------- */
 
 OtResponse *
-ot_request_raw (OtGateway  *gw,
-                const char *method,
-                const char *path,
-                const char *bearer,
-                const char *idempotency_key,
-                const char *body,
-                gsize       len)
+ot_http_send (SoupSession  *session,
+              const char   *uri,
+              const char   *method,
+              const char   *bearer,
+              const char   *idempotency_key,
+              const char   *body,
+              gsize         len,
+              GError      **error)
 {
-  g_autofree char *uri = g_strconcat (gw->url, path, NULL);
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) error = NULL;
   SoupMessageHeaders *headers;
   OtResponse *r;
   gsize size = 0;
@@ -536,14 +540,9 @@ ot_request_raw (OtGateway  *gw,
                                                 req);
     }
 
-  bytes = soup_session_send_and_read (gw->session, msg, NULL, &error);
+  bytes = soup_session_send_and_read (session, msg, NULL, error);
   if (bytes == NULL)
-    {
-      g_autofree char *tail = read_log_tail (gw, 2000);
-
-      ot_fail ("%s %s failed: %s; gateway log %s:\n%s", method, path,
-               error->message, gw->log_path, tail);
-    }
+    return NULL;
 
   r = g_new0 (OtResponse, 1);
   r->status = soup_message_get_status (msg);
@@ -564,6 +563,30 @@ ot_request_raw (OtGateway  *gw,
         r->json = json_node_copy (json_parser_get_root (parser));
     }
 
+  return r;
+}
+
+OtResponse *
+ot_request_raw (OtGateway  *gw,
+                const char *method,
+                const char *path,
+                const char *bearer,
+                const char *idempotency_key,
+                const char *body,
+                gsize       len)
+{
+  g_autofree char *uri = g_strconcat (gw->url, path, NULL);
+  g_autoptr(GError) error = NULL;
+  OtResponse *r = ot_http_send (gw->session, uri, method, bearer, idempotency_key, body, len,
+                                &error);
+
+  if (r == NULL)
+    {
+      g_autofree char *tail = read_log_tail (gw, 2000);
+
+      ot_fail ("%s %s failed: %s; gateway log %s:\n%s", method, path,
+               error->message, gw->log_path, tail);
+    }
   return r;
 }
 

@@ -64,6 +64,16 @@ OtResponse  *ot_request_raw              (OtGateway   *gw,
                                           const char  *idempotency_key,
                                           const char  *body,
                                           gsize        len);
+/* The same against any server (e.g. onepin-bank): NULL and @error when the
+ * request got no HTTP answer at all. */
+OtResponse  *ot_http_send                (SoupSession *session,
+                                          const char  *uri,
+                                          const char  *method,
+                                          const char  *bearer,
+                                          const char  *idempotency_key,
+                                          const char  *body,
+                                          gsize        len,
+                                          GError     **error);
 void         ot_response_free            (OtResponse  *r);
 JsonObject  *ot_response_object          (OtResponse  *r);
 
@@ -106,6 +116,9 @@ void         ot_card_free                (OtCard      *card);
       } \
   } G_STMT_END
 
+/* Writes ca.pem, server.pem and server.key (for 127.0.0.1 and localhost,
+ * signed by that CA) into @dir, with openssl. */
+void         ot_make_certificates        (const char  *dir);
 /* The CA certificate (PEM) the harness trusts, or NULL without TLS. */
 const char  *ot_gateway_ca_path          (OtGateway   *gw);
 /* Send @signum (SIGTERM, SIGINT), wait (at most 15 s), assert a clean exit 0.

@@ -724,6 +724,92 @@ test_key_file_race (KeyFileFixture *f,
   g_assert_cmpuint (count_entries (f->dir), ==, 1);
 }
 
+/* ---- text secrets and callback signatures --------------------------------- */
+
+static void
+test_secret_file (KeyFileFixture *f,
+                  gconstpointer   data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "sub", "api.key", NULL);
+  g_autofree char *missing = g_build_filename (f->dir, "missing.key", NULL);
+  g_autofree char *first = NULL;
+  g_autofree char *again = NULL;
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+
+  first = onepin_secret_file_load_or_create (path, "bk_", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (first, "bk_"));
+  g_assert_cmpuint (strlen (first), ==, 3 + 64);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* Read back, by the creator and by another program. */
+  again = onepin_secret_file_load_or_create (path, "bk_", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, ==, first);
+  g_clear_pointer (&again, g_free);
+  again = onepin_secret_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, ==, first);
+
+  g_assert_null (onepin_secret_file_load (missing, &error));
+  g_assert_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE);
+  g_clear_error (&error);
+
+  /* Others may not read it, and it must hold a real secret. */
+  g_assert_cmpint (g_chmod (path, 0640), ==, 0);
+  g_assert_null (onepin_secret_file_load (path, &error));
+  g_assert_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE);
+  g_assert_null (strstr (error->message, first));
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (path, "short\n", -1, NULL));
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  g_assert_null (onepin_secret_file_load (path, &error));
+  g_assert_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE);
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (path, "has a space in it, so no\n", -1, NULL));
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  g_assert_null (onepin_secret_file_load (path, &error));
+  g_assert_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE);
+}
+
+static void
+test_signature (void)
+{
+  const char *secret = "whsec_0123456789abcdef";
+  const char *body = "{\"a\":1}";
+  /* python3: hmac.new(secret, b'1700000000.' + body, hashlib.sha256) */
+  const char *expected = "t=1700000000,v1="
+                         "9f5e37cdc7ea587c7c02062d93283cad000d66a831b2a1676418696db47ed6c2";
+  g_autoptr(OnepinKey) key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret),
+                                                  NULL);
+  g_autofree char *header = onepin_signature_header (key, 1700000000, body, strlen (body));
+  g_autofree char *rotated = g_strconcat ("t=1700000000,v1=", "00000000000000000000000000000000"
+                                          "00000000000000000000000000000000,",
+                                          strchr (expected, ',') + 1, ",v2=whatever", NULL);
+  gint64 t = 1700000000;
+
+  g_assert_cmpstr (header, ==, expected);
+  g_assert_true (onepin_signature_verify (key, header, body, strlen (body), t, 300));
+  g_assert_true (onepin_signature_verify (key, header, body, strlen (body), t + 300, 300));
+  g_assert_true (onepin_signature_verify (key, header, body, strlen (body), t - 300, 300));
+  g_assert_false (onepin_signature_verify (key, header, body, strlen (body), t + 301, 300));
+  g_assert_false (onepin_signature_verify (key, header, body, strlen (body), t - 301, 300));
+  g_assert_false (onepin_signature_verify (key, header, "{\"a\":2}", 7, t, 300));
+  /* Two v1 values (a secret being rolled) and an unknown scheme are fine. */
+  g_assert_true (onepin_signature_verify (key, rotated, body, strlen (body), t, 300));
+  /* Malformed headers never verify. */
+  g_assert_false (onepin_signature_verify (key, "", body, strlen (body), t, 300));
+  g_assert_false (onepin_signature_verify (key, strchr (expected, ',') + 1, body,
+                                           strlen (body), t, 300));
+  g_assert_false (onepin_signature_verify (key, "t=1700000000", body, strlen (body), t, 300));
+  g_assert_false (onepin_signature_verify (key, "t=1700000000,t=1700000000,v1=00", body,
+                                           strlen (body), t, 300));
+  g_assert_false (onepin_signature_verify (key, "t=-5,v1=00", body, strlen (body), t, 300));
+  g_assert_false (onepin_signature_verify (NULL, header, body, strlen (body), t, 300));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -751,6 +837,9 @@ main (int   argc,
               key_file_setup, test_key_file_create_and_load, key_file_teardown);
   g_test_add ("/crypto/key-file/refused", KeyFileFixture, NULL,
               key_file_setup, test_key_file_refused, key_file_teardown);
+  g_test_add ("/crypto/secret-file", KeyFileFixture, NULL,
+              key_file_setup, test_secret_file, key_file_teardown);
+  g_test_add_func ("/crypto/signature", test_signature);
   g_test_add ("/crypto/key-file/race", KeyFileFixture, NULL,
               key_file_setup, test_key_file_race, key_file_teardown);
   if (g_test_perf ())

@@ -1,0 +1,44 @@
+/* bank-keys.h: onepin-bank's keys and secrets
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * bank.key (32 raw bytes) is the bank's own master key: card numbers are
+ * looked up by its HMAC and account passwords are checked against a MAC
+ * under it, so neither is in the database. The API key, the SMS key and the
+ * callback secret are text files the gateway and the tests read too.
+ */
+#pragma once
+
+#include "onepin-crypto.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  OnepinKey *lookup;          /* card number -> row */
+  OnepinKey *password;        /* account password MAC */
+  OnepinKey *fingerprint;     /* idempotency fingerprints of requests */
+  OnepinKey *callback;        /* signs deposit callbacks */
+  char      *api_key;
+  char      *sms_key;
+} BankKeys;
+
+BankKeys *bank_keys_load          (const char      *master_path,
+                                   const char      *api_key_path,
+                                   const char      *sms_key_path,
+                                   const char      *callback_secret_path,
+                                   GError         **error);
+void      bank_keys_free          (BankKeys        *keys);
+
+void      bank_keys_card_lookup   (const BankKeys  *keys,
+                                   const char      *number,
+                                   guint8           out[32]);
+void      bank_keys_password_mac  (const BankKeys  *keys,
+                                   const char      *account,
+                                   const char      *password,
+                                   guint8           out[32]);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankKeys, bank_keys_free)
+
+G_END_DECLS

@@ -1,0 +1,83 @@
+/* bank-server-private.h: what the handlers (bank-api-*.c) get from the HTTP
+ * layer: an authenticated, parsed request inside an open transaction, with
+ * idempotency handled for them.
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "bank-server.h"
+#include "onepin-json.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  BankServer        *server;
+  SoupServerMessage *msg;
+  const char        *route;
+  char              *path_id;        /* the {id} in the path */
+  JsonObject        *body;           /* POST bodies, already an object */
+  GHashTable        *query;
+  char              *idempotency_key;
+
+  /* Set by the handler */
+  guint              status;
+  char              *reply;
+  guint              delay;          /* seconds to hold the reply back */
+  gboolean           callbacks_added;
+} BankRequest;
+
+/* A handler runs inside the request's transaction. It sets the reply (any
+ * status) and returns TRUE, or returns FALSE on a store failure: then the
+ * transaction is rolled back and the client gets a 500. */
+typedef gboolean (*BankHandler) (BankRequest  *request,
+                                 GError      **error);
+
+BankStore        *bank_server_get_store      (BankServer  *self);
+const BankKeys   *bank_server_get_keys       (BankServer  *self);
+const BankConfig *bank_server_get_config     (BankServer  *self);
+gint64            bank_server_now            (BankServer  *self);
+
+/* Replies; each returns TRUE so a handler can end with `return bank_reply (…)`. */
+gboolean  bank_reply            (BankRequest  *request,
+                                 guint         status,
+                                 JsonObject   *object);   /* consumed */
+gboolean  bank_reply_error      (BankRequest  *request,
+                                 guint         status,
+                                 const char   *type,
+                                 const char   *code,
+                                 const char   *param,
+                                 const char   *message);
+gboolean  bank_reply_bad_param  (BankRequest  *request,
+                                 const char   *param,
+                                 const char   *message);
+/* 402 card_error with @decline_code. */
+gboolean  bank_reply_decline    (BankRequest  *request,
+                                 const char   *decline_code,
+                                 const char   *message);
+/* Checks the body against @fields; FALSE after replying 400. */
+gboolean  bank_check_body       (BankRequest            *request,
+                                 const OnepinJsonField  *fields,
+                                 gsize                   n_fields);
+/* Digits of @text without dashes or spaces, if it has @min to @max of them. */
+char     *bank_digits           (const char   *text,
+                                 gsize         min,
+                                 gsize         max);
+
+JsonObject *bank_charge_render     (const BankCharge *charge);
+
+/* The handlers */
+gboolean  bank_api_charges_create   (BankRequest *request, GError **error);
+gboolean  bank_api_charges_get      (BankRequest *request, GError **error);
+gboolean  bank_api_charges_find     (BankRequest *request, GError **error);
+gboolean  bank_api_charges_void     (BankRequest *request, GError **error);
+gboolean  bank_api_deposit          (BankRequest *request, GError **error);
+gboolean  bank_api_payouts_create   (BankRequest *request, GError **error);
+gboolean  bank_api_payouts_find     (BankRequest *request, GError **error);
+gboolean  bank_api_accounts_get     (BankRequest *request, GError **error);
+gboolean  bank_api_sms_create       (BankRequest *request, GError **error);
+gboolean  bank_api_sms_list         (BankRequest *request, GError **error);
+
+G_END_DECLS

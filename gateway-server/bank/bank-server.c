@@ -1,0 +1,646 @@
+/* bank-server.c: routes, authentication, errors and idempotency
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Everything runs on the main thread: each request is one SQLite
+ * transaction that holds its effects and its idempotency record together,
+ * committed before the reply is sent. A "slow" test instrument commits
+ * first and only then holds its reply back, which is what a bank that
+ * times out after doing the work looks like to its client.
+ */
+#include "bank-server-private.h"
+#include "bank-callbacks.h"
+
+#include <string.h>
+
+#define MAX_BODY (64 * 1024)
+#define JSON_TYPE "application/json; charset=utf-8"
+
+typedef enum
+{
+  AUTH_NONE,
+  AUTH_API,             /* Authorization: Bearer <api key> */
+  AUTH_SMS,             /* Authorization: Bearer <sms key> */
+} Auth;
+
+typedef enum
+{
+  KEY_NONE,
+  KEY_OPTIONAL,
+  KEY_REQUIRED,
+} KeyUse;
+
+typedef struct
+{
+  const char  *method;
+  const char  *pattern;
+  Auth         auth;
+  KeyUse       key;
+  BankHandler  handler;
+} Route;
+
+static gboolean handle_healthz (BankRequest  *request,
+                                GError      **error);
+
+/* Idempotency keys are kept per route: the gateway may use one key for a
+ * charge and for its void. */
+static const Route routes[] = {
+  { "GET",  "/healthz",                              AUTH_NONE, KEY_NONE,     handle_healthz },
+  { "POST", "/v1/charges",                           AUTH_API,  KEY_REQUIRED, bank_api_charges_create },
+  { "GET",  "/v1/charges",                           AUTH_API,  KEY_NONE,     bank_api_charges_find },
+  { "POST", "/v1/charges/void",                      AUTH_API,  KEY_REQUIRED, bank_api_charges_void },
+  { "GET",  "/v1/charges/{id}",                      AUTH_API,  KEY_NONE,     bank_api_charges_get },
+  { "POST", "/v1/virtual-accounts/{id}/deposit",     AUTH_NONE, KEY_OPTIONAL, bank_api_deposit },
+  { "POST", "/v1/payouts",                           AUTH_API,  KEY_REQUIRED, bank_api_payouts_create },
+  { "GET",  "/v1/payouts",                           AUTH_API,  KEY_NONE,     bank_api_payouts_find },
+  { "GET",  "/v1/accounts/{id}",                     AUTH_API,  KEY_NONE,     bank_api_accounts_get },
+  { "POST", "/v1/sms",                               AUTH_SMS,  KEY_OPTIONAL, bank_api_sms_create },
+  { "GET",  "/v1/sms",                               AUTH_SMS,  KEY_NONE,     bank_api_sms_list },
+};
+
+struct _BankServer
+{
+  GObject           parent_instance;
+
+  const BankConfig *config;
+  const BankKeys   *keys;
+  BankStore        *store;
+  BankCallbacks    *callbacks;
+  SoupServer       *soup;
+  GHashTable       *held;        /* BankRequest* -> source id, replies held back */
+};
+
+G_DEFINE_FINAL_TYPE (BankServer, bank_server, G_TYPE_OBJECT)
+
+BankStore *
+bank_server_get_store (BankServer *self)
+{
+  return self->store;
+}
+
+const BankKeys *
+bank_server_get_keys (BankServer *self)
+{
+  return self->keys;
+}
+
+const BankConfig *
+bank_server_get_config (BankServer *self)
+{
+  return self->config;
+}
+
+gint64
+bank_server_now (BankServer *self)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static char *
+object_to_string (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+
+  return json_to_string (node, FALSE);
+}
+
+static void
+set_reply (BankRequest *request,
+           guint        status,
+           char        *body)
+{
+  g_free (request->reply);
+  request->reply = body;
+  request->status = status;
+}
+
+gboolean
+bank_reply (BankRequest *request,
+            guint        status,
+            JsonObject  *object)
+{
+  set_reply (request, status, object_to_string (object));
+  json_object_unref (object);
+  return TRUE;
+}
+
+static gboolean
+reply_error_full (BankRequest *request,
+                  guint        status,
+                  const char  *type,
+                  const char  *code,
+                  const char  *decline_code,
+                  const char  *param,
+                  const char  *message)
+{
+  JsonObject *root = json_object_new ();
+  JsonObject *error = json_object_new ();
+
+  json_object_set_string_member (error, "type", type);
+  json_object_set_string_member (error, "code", code);
+  if (decline_code != NULL)
+    json_object_set_string_member (error, "decline_code", decline_code);
+  json_object_set_string_member (error, "message", message);
+  if (param != NULL)
+    json_object_set_string_member (error, "param", param);
+  json_object_set_object_member (root, "error", error);
+  return bank_reply (request, status, root);
+}
+
+gboolean
+bank_reply_error (BankRequest *request,
+                  guint        status,
+                  const char  *type,
+                  const char  *code,
+                  const char  *param,
+                  const char  *message)
+{
+  return reply_error_full (request, status, type, code, NULL, param, message);
+}
+
+gboolean
+bank_reply_bad_param (BankRequest *request,
+                      const char  *param,
+                      const char  *message)
+{
+  return reply_error_full (request, 400, "invalid_request_error", "parameter_invalid", NULL,
+                           param, message);
+}
+
+gboolean
+bank_reply_decline (BankRequest *request,
+                    const char  *decline_code,
+                    const char  *message)
+{
+  return reply_error_full (request, 402, "card_error", "card_declined", decline_code, NULL,
+                           message);
+}
+
+gboolean
+bank_check_body (BankRequest           *request,
+                 const OnepinJsonField *fields,
+                 gsize                  n_fields)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  const char *param = NULL;
+  const char *code = "parameter_invalid";
+
+  if (onepin_json_check_fields (request->body, fields, n_fields, &param, &error))
+    return TRUE;
+  if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
+    code = "parameter_unknown";
+  else if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
+    code = "parameter_missing";
+  message = g_strdup_printf ("%s: %s", g_str_equal (code, "parameter_unknown")
+                                         ? "Unknown parameter"
+                                         : g_str_equal (code, "parameter_missing")
+                                           ? "Missing parameter" : "Invalid type for parameter",
+                             param ? param : "?");
+  reply_error_full (request, 400, "invalid_request_error", code, NULL, param, message);
+  return FALSE;
+}
+
+char *
+bank_digits (const char *text,
+             gsize       min,
+             gsize       max)
+{
+  g_autoptr(GString) digits = g_string_new (NULL);
+
+  if (text == NULL)
+    return NULL;
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (g_ascii_isdigit (*p))
+        g_string_append_c (digits, *p);
+      else if (*p != '-' && *p != ' ')
+        return NULL;
+      if (digits->len > max)
+        return NULL;
+    }
+  if (digits->len < min)
+    return NULL;
+  return g_string_free (g_steal_pointer (&digits), FALSE);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void
+request_free (BankRequest *request)
+{
+  g_clear_object (&request->msg);
+  g_free (request->path_id);
+  g_clear_pointer (&request->body, json_object_unref);
+  g_clear_pointer (&request->query, g_hash_table_unref);
+  g_free (request->idempotency_key);
+  g_free (request->reply);
+  g_free (request);
+}
+
+static void
+send_reply (BankRequest *request)
+{
+  SoupServerMessage *msg = request->msg;
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  gsize len = strlen (request->reply);
+
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, request->status, NULL);
+  soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&request->reply), len);
+  soup_server_message_unpause (msg);
+  request_free (request);
+}
+
+static gboolean
+release_held (gpointer user_data)
+{
+  BankRequest *request = user_data;
+
+  g_hash_table_steal (request->server->held, request);
+  send_reply (request);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+finish (BankRequest *request)
+{
+  BankServer *self = request->server;
+
+  if (request->callbacks_added)
+    bank_callbacks_kick (self->callbacks);
+  if (request->delay > 0)
+    {
+      guint id = g_timeout_add_seconds (request->delay, release_held, request);
+
+      g_hash_table_insert (self->held, request, GUINT_TO_POINTER (id));
+      return;
+    }
+  send_reply (request);
+}
+
+static gboolean
+handle_healthz (BankRequest  *request,
+                GError      **error)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "status", "ok");
+  return bank_reply (request, 200, o);
+}
+
+/* ---- idempotency and transactions --------------------------------------- */
+
+static void
+fingerprint (BankRequest *request,
+             guint8       out[32])
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
+  g_autofree char *canonical = onepin_json_canonical (node);
+  g_autofree char *text = g_strconcat (request->route, " ",
+                                       request->path_id ? request->path_id : "", "\n",
+                                       canonical, NULL);
+
+  /* Keyed, because a charge's body holds a card number or a password. */
+  onepin_key_hmac (request->server->keys->fingerprint, text, strlen (text), out);
+}
+
+/* A stored outcome for this key: replays it, or refuses other parameters. */
+static gboolean
+replay (BankRequest  *request,
+        const guint8  fp[32],
+        gboolean     *found,
+        GError      **error)
+{
+  guint8 stored_fp[32];
+  guint status = 0;
+  g_autofree char *body = NULL;
+
+  if (!bank_store_idempotency_get (request->server->store, request->route,
+                                   request->idempotency_key, stored_fp, &status, &body, found,
+                                   error))
+    return FALSE;
+  if (!*found)
+    return TRUE;
+  if (!onepin_crypto_equal (stored_fp, fp, 32))
+    return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused", NULL,
+                             "This Idempotency-Key was used with other parameters.");
+  set_reply (request, status, g_steal_pointer (&body));
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Idempotent-Replayed", "true");
+  return TRUE;
+}
+
+static gboolean
+apply (BankRequest  *request,
+       const Route  *route,
+       GError      **error)
+{
+  BankStore *store = request->server->store;
+  guint8 fp[32];
+  gboolean found = FALSE;
+
+  if (request->idempotency_key != NULL)
+    {
+      fingerprint (request, fp);
+      if (!replay (request, fp, &found, error))
+        return FALSE;
+      if (found)
+        return TRUE;
+    }
+  if (!route->handler (request, error))
+    return FALSE;
+  if (request->idempotency_key != NULL && request->status < 500)
+    return bank_store_idempotency_put (store, request->route, request->idempotency_key, fp,
+                                       request->status, request->reply, error);
+  return TRUE;
+}
+
+static void
+run_in_transaction (BankRequest *request,
+                    const Route *route)
+{
+  BankStore *store = request->server->store;
+  g_autoptr(GError) error = NULL;
+
+  if (bank_store_begin (store, &error) && apply (request, route, &error) &&
+      bank_store_commit (store, &error))
+    {
+      finish (request);
+      return;
+    }
+
+  bank_store_rollback (store);
+  g_warning ("%s failed: %s", route->pattern, error ? error->message : "?");
+  request->delay = 0;
+  request->callbacks_added = FALSE;
+  bank_reply_error (request, 500, "api_error", "internal", NULL,
+                    "The bank failed and did nothing. Retry with the same Idempotency-Key.");
+  send_reply (request);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+/* Matches path segments; "{id}" stands for one non-empty segment. */
+static gboolean
+match_pattern (const char  *pattern,
+               const char  *path,
+               char       **id)
+{
+  g_auto(GStrv) want = g_strsplit (pattern, "/", -1);
+  g_auto(GStrv) have = g_strsplit (path, "/", -1);
+  guint n = g_strv_length (want);
+
+  if (g_strv_length (have) != n)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      if (g_str_equal (want[i], "{id}"))
+        {
+          if (*have[i] == '\0')
+            return FALSE;
+          g_free (*id);
+          *id = g_uri_unescape_string (have[i], NULL);
+          if (*id == NULL)
+            return FALSE;
+        }
+      else if (!g_str_equal (want[i], have[i]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static const Route *
+match_route (const char  *method,
+             const char  *path,
+             char       **id,
+             gboolean    *path_known)
+{
+  *path_known = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      g_autofree char *found = NULL;
+
+      if (!match_pattern (routes[i].pattern, path, &found))
+        continue;
+      *path_known = TRUE;
+      if (g_str_equal (routes[i].method, method))
+        {
+          *id = g_steal_pointer (&found);
+          return &routes[i];
+        }
+    }
+  return NULL;
+}
+
+static gboolean
+authenticate (BankRequest *request,
+              Auth         auth)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+  const char *value = soup_message_headers_get_one (headers, "Authorization");
+  const BankKeys *keys = request->server->keys;
+
+  if (auth == AUTH_NONE)
+    return TRUE;
+  if (value != NULL && g_ascii_strncasecmp (value, "Bearer ", 7) == 0 &&
+      onepin_crypto_str_equal (value + 7, auth == AUTH_API ? keys->api_key : keys->sms_key))
+    return TRUE;
+  bank_reply_error (request, 401, "authentication_error", "unauthorized", NULL,
+                    auth == AUTH_API
+                      ? "Missing or invalid API key. Send it as: Authorization: Bearer <key>."
+                      : "Missing or invalid SMS key. Send it as: Authorization: Bearer <key>.");
+  return FALSE;
+}
+
+static gboolean
+read_idempotency_key (BankRequest *request,
+                      KeyUse       use)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+  const char *key = soup_message_headers_get_one (headers, "Idempotency-Key");
+  gsize len;
+
+  if (use == KEY_NONE)
+    return TRUE;
+  if (key == NULL)
+    {
+      if (use == KEY_OPTIONAL)
+        return TRUE;
+      bank_reply_error (request, 400, "invalid_request_error", "parameter_missing",
+                        "Idempotency-Key", "Every call that moves money needs an Idempotency-Key.");
+      return FALSE;
+    }
+  len = strlen (key);
+  for (gsize i = 0; i < len; i++)
+    if (key[i] < 0x20 || key[i] > 0x7e)
+      len = 0;
+  if (len < 1 || len > 255)
+    {
+      bank_reply_bad_param (request, "Idempotency-Key",
+                            "Idempotency-Key must be 1 to 255 printable ASCII characters.");
+      return FALSE;
+    }
+  request->idempotency_key = g_strdup (key);
+  return TRUE;
+}
+
+static gboolean
+read_body (BankRequest *request)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
+
+  if (body->length > MAX_BODY)
+    {
+      bank_reply_error (request, 413, "invalid_request_error", "body_too_large", NULL,
+                        "The request body is larger than 64 KB.");
+      return FALSE;
+    }
+  request->body = body->length == 0 ? json_object_new ()
+                                    : onepin_json_parse_object (body->data, body->length, NULL);
+  if (request->body == NULL)
+    {
+      bank_reply_error (request, 400, "invalid_request_error", "body_invalid", NULL,
+                        "The body must be a JSON object in UTF-8.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+dispatch (BankRequest *request,
+          const Route *route)
+{
+  if (authenticate (request, route->auth) &&
+      read_idempotency_key (request, route->key) &&
+      (!g_str_equal (route->method, "POST") || read_body (request)))
+    {
+      if (request->body == NULL)
+        request->body = json_object_new ();
+      run_in_transaction (request, route);
+      return;
+    }
+  send_reply (request);
+}
+
+static void
+handle_request (SoupServer        *soup,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  BankServer *self = user_data;
+  BankRequest *request = g_new0 (BankRequest, 1);
+  const Route *route;
+  gboolean path_known;
+
+  request->server = self;
+  request->msg = g_object_ref (msg);
+  request->query = query ? g_hash_table_ref (query) : NULL;
+  soup_server_message_pause (msg);
+
+  route = match_route (soup_server_message_get_method (msg), path, &request->path_id,
+                       &path_known);
+  request->route = route ? route->pattern : "unmatched";
+  if (route != NULL)
+    {
+      dispatch (request, route);
+      return;
+    }
+  if (path_known)
+    bank_reply_error (request, 405, "invalid_request_error", "method_not_allowed", NULL,
+                      "This method is not allowed on this path.");
+  else
+    bank_reply_error (request, 404, "invalid_request_error", "resource_missing", NULL,
+                      "Unrecognized request URL.");
+  send_reply (request);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void
+bank_server_finalize (GObject *object)
+{
+  BankServer *self = BANK_SERVER (object);
+  GHashTableIter iter;
+  gpointer request;
+  gpointer id;
+
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  /* Replies still held back are dropped with their connections. */
+  g_hash_table_iter_init (&iter, self->held);
+  while (g_hash_table_iter_next (&iter, &request, &id))
+    {
+      g_source_remove (GPOINTER_TO_UINT (id));
+      request_free (request);
+    }
+  g_clear_pointer (&self->held, g_hash_table_unref);
+  g_clear_pointer (&self->callbacks, bank_callbacks_free);
+  g_clear_object (&self->soup);
+
+  G_OBJECT_CLASS (bank_server_parent_class)->finalize (object);
+}
+
+static void
+bank_server_class_init (BankServerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bank_server_finalize;
+}
+
+static void
+bank_server_init (BankServer *self)
+{
+  self->held = g_hash_table_new (g_direct_hash, g_direct_equal);
+}
+
+BankServer *
+bank_server_new (const BankConfig *config,
+                 const BankKeys   *keys,
+                 BankStore        *store)
+{
+  BankServer *self = g_object_new (BANK_TYPE_SERVER, NULL);
+
+  self->config = config;
+  self->keys = keys;
+  self->store = store;
+  self->callbacks = bank_callbacks_new (store, keys->callback);
+  return self;
+}
+
+char *
+bank_server_listen (BankServer  *self,
+                    GError     **error)
+{
+  g_autoptr(GSocketConnectable) connectable = NULL;
+  g_autoptr(GSocketAddressEnumerator) enumerator = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  GSList *uris;
+  char *url;
+
+  connectable = g_network_address_parse (self->config->listen, 8081, error);
+  if (connectable == NULL)
+    return NULL;
+  enumerator = g_socket_connectable_enumerate (connectable);
+  address = g_socket_address_enumerator_next (enumerator, NULL, error);
+  if (address == NULL)
+    return NULL;
+
+  self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
+  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
+  if (!soup_server_listen (self->soup, address, 0, error))
+    return NULL;
+
+  uris = soup_server_get_uris (self->soup);
+  url = g_strdup_printf ("http://%s:%d", g_uri_get_host (uris->data),
+                         g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  /* Deliveries left over from a previous run go out now. */
+  bank_callbacks_kick (self->callbacks);
+  return url;
+}

@@ -1,0 +1,815 @@
+/* bank-store.c: onepin-bank's SQLite database
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "bank-store.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <string.h>
+
+G_DEFINE_QUARK (bank-store-error-quark, bank_store_error)
+
+#define SCHEMA_VERSION 1
+
+/* Money columns carry CHECKs, so a bug cannot overdraw an account or a
+ * card's credit even if a conditional update were forgotten. */
+static const char schema[] =
+  "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+  "CREATE TABLE idempotency (\n"
+  "  scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL,\n"
+  "  status INTEGER NOT NULL, body TEXT NOT NULL, created INTEGER NOT NULL,\n"
+  "  PRIMARY KEY (scope, key));\n"
+  "CREATE TABLE cards (\n"
+  "  lookup BLOB PRIMARY KEY, last4 TEXT NOT NULL, behaviour TEXT NOT NULL,\n"
+  "  credit_limit INTEGER NOT NULL CHECK (credit_limit >= 0),\n"
+  "  used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0 AND used <= credit_limit));\n"
+  "CREATE TABLE accounts (\n"
+  "  number TEXT PRIMARY KEY, holder TEXT NOT NULL, password_mac BLOB NOT NULL,\n"
+  "  balance INTEGER NOT NULL CHECK (balance >= 0), state TEXT NOT NULL,\n"
+  "  behaviour TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0);\n"
+  "CREATE TABLE charges (\n"
+  "  id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE, method TEXT NOT NULL,\n"
+  "  status TEXT NOT NULL, amount INTEGER NOT NULL CHECK (amount > 0),\n"
+  "  currency TEXT NOT NULL, description TEXT, decline_code TEXT, card_lookup BLOB,\n"
+  "  card_last4 TEXT, account_number TEXT, virtual_account TEXT UNIQUE,\n"
+  "  deadline INTEGER, depositor TEXT, callback_url TEXT, created INTEGER NOT NULL,\n"
+  "  paid_at INTEGER, canceled_at INTEGER);\n"
+  "CREATE TABLE payouts (\n"
+  "  id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE, status TEXT NOT NULL,\n"
+  "  decline_code TEXT, amount INTEGER NOT NULL CHECK (amount > 0),\n"
+  "  currency TEXT NOT NULL, bank_code TEXT NOT NULL, account_last4 TEXT NOT NULL,\n"
+  "  holder_name TEXT, description TEXT, created INTEGER NOT NULL);\n"
+  "CREATE TABLE callbacks (\n"
+  "  id INTEGER PRIMARY KEY, charge_id TEXT NOT NULL, url TEXT NOT NULL,\n"
+  "  body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,\n"
+  "  delivered_at INTEGER, last_status INTEGER);\n"
+  "CREATE INDEX callbacks_pending ON callbacks (next_at) WHERE delivered_at IS NULL;\n"
+  "CREATE TABLE sms (\n"
+  "  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL,\n"
+  "  text TEXT NOT NULL, received_at INTEGER NOT NULL);\n"
+  "CREATE INDEX sms_recipient ON sms (recipient, seq);\n";
+
+struct _BankStore
+{
+  sqlite3    *db;
+  GHashTable *statements;     /* SQL text (static) -> sqlite3_stmt* */
+};
+
+static gboolean
+db_error (BankStore  *self,
+          GError    **error)
+{
+  int code = sqlite3_extended_errcode (self->db);
+
+  g_set_error (error, BANK_STORE_ERROR,
+               code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY
+                 ? BANK_STORE_ERROR_CONFLICT : BANK_STORE_ERROR_FAILED,
+               "SQLite: %s", sqlite3_errmsg (self->db));
+  return FALSE;
+}
+
+/* Prepares (once) and binds @sql. @types has one letter per parameter:
+ * 't' text (NULL binds NULL), 'i' gint64, 'h' a 32-byte hash. */
+static sqlite3_stmt *
+query (BankStore   *self,
+       GError     **error,
+       const char  *sql,
+       const char  *types,
+       ...)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (self->statements, sql);
+  va_list args;
+  int rc = SQLITE_OK;
+
+  if (stmt == NULL)
+    {
+      if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
+          SQLITE_OK)
+        return db_error (self, error), NULL;
+      g_hash_table_insert (self->statements, (gpointer) sql, stmt);
+    }
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+
+  va_start (args, types);
+  for (int i = 0; types[i] != '\0' && rc == SQLITE_OK; i++)
+    {
+      if (types[i] == 't')
+        rc = sqlite3_bind_text (stmt, i + 1, va_arg (args, const char *), -1, SQLITE_TRANSIENT);
+      else if (types[i] == 'i')
+        rc = sqlite3_bind_int64 (stmt, i + 1, va_arg (args, gint64));
+      else
+        rc = sqlite3_bind_blob (stmt, i + 1, va_arg (args, const guint8 *), 32, SQLITE_TRANSIENT);
+    }
+  va_end (args);
+  if (rc != SQLITE_OK)
+    return db_error (self, error), NULL;
+  return stmt;
+}
+
+/* Steps a statement that returns no rows. */
+static gboolean
+run (BankStore    *self,
+     sqlite3_stmt *stmt,
+     GError      **error)
+{
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      /* sqlite3_reset () keeps the step's error for db_error (). */
+      return db_error (self, error);
+    }
+  return TRUE;
+}
+
+/* Steps once: TRUE with *row set, or FALSE on an error. */
+static gboolean
+step (BankStore    *self,
+      sqlite3_stmt *stmt,
+      gboolean     *row,
+      GError      **error)
+{
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  *row = rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      gboolean ok = db_error (self, error);
+
+      sqlite3_reset (stmt);
+      return ok;
+    }
+  return TRUE;
+}
+
+static char *
+col_text (sqlite3_stmt *stmt,
+          int           i)
+{
+  const unsigned char *text = sqlite3_column_text (stmt, i);
+
+  return text != NULL ? g_strdup ((const char *) text) : NULL;
+}
+
+static void
+col_hash (sqlite3_stmt *stmt,
+          int           i,
+          guint8        out[32])
+{
+  const void *blob = sqlite3_column_blob (stmt, i);
+
+  memset (out, 0, 32);
+  if (blob != NULL && sqlite3_column_bytes (stmt, i) == 32)
+    memcpy (out, blob, 32);
+}
+
+static gboolean
+exec (BankStore   *self,
+      const char  *sql,
+      GError     **error)
+{
+  if (sqlite3_exec (self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return db_error (self, error);
+  return TRUE;
+}
+
+static gboolean
+migrate (BankStore  *self,
+         GError    **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int version = 0;
+
+  if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+    return db_error (self, error);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+
+  if (version == SCHEMA_VERSION)
+    return TRUE;
+  if (version != 0)
+    return g_set_error (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
+                        "The database has schema version %d; this onepin-bank knows %d",
+                        version, SCHEMA_VERSION), FALSE;
+  if (!exec (self, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  if (exec (self, schema, error) && exec (self, "PRAGMA user_version = 1", error) &&
+      exec (self, "COMMIT", error))
+    return TRUE;
+  bank_store_rollback (self);
+  return FALSE;
+}
+
+static void
+finalize_statement (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+BankStore *
+bank_store_open (const char  *path,
+                 GError     **error)
+{
+  BankStore *self = g_new0 (BankStore, 1);
+
+  self->statements = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                            finalize_statement);
+  if (sqlite3_open_v2 (path, &self->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                       NULL) != SQLITE_OK)
+    {
+      g_set_error (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED, "Cannot open %s: %s",
+                   path, self->db ? sqlite3_errmsg (self->db) : "out of memory");
+      bank_store_free (self);
+      return NULL;
+    }
+  sqlite3_busy_timeout (self->db, 5000);
+  if (!exec (self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                   "PRAGMA foreign_keys = ON", error) ||
+      !migrate (self, error))
+    {
+      bank_store_free (self);
+      return NULL;
+    }
+  return self;
+}
+
+void
+bank_store_free (BankStore *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_pointer (&self->statements, g_hash_table_unref);
+  sqlite3_close (self->db);
+  g_free (self);
+}
+
+gboolean
+bank_store_begin (BankStore  *self,
+                  GError    **error)
+{
+  return run (self, query (self, error, "BEGIN IMMEDIATE", ""), error);
+}
+
+gboolean
+bank_store_commit (BankStore  *self,
+                   GError    **error)
+{
+  return run (self, query (self, error, "COMMIT", ""), error);
+}
+
+void
+bank_store_rollback (BankStore *self)
+{
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- meta and idempotency ----------------------------------------------- */
+
+char *
+bank_store_meta_get (BankStore   *self,
+                     const char  *name,
+                     GError     **error)
+{
+  sqlite3_stmt *stmt = query (self, error, "SELECT value FROM meta WHERE name = ?", "t", name);
+  gboolean row;
+  char *value;
+
+  if (!step (self, stmt, &row, error) || !row)
+    return NULL;
+  value = col_text (stmt, 0);
+  sqlite3_reset (stmt);
+  return value;
+}
+
+gboolean
+bank_store_meta_set (BankStore   *self,
+                     const char  *name,
+                     const char  *value,
+                     GError     **error)
+{
+  return run (self, query (self, error, "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                           "tt", name, value), error);
+}
+
+gboolean
+bank_store_idempotency_get (BankStore   *self,
+                            const char  *scope,
+                            const char  *key,
+                            guint8       fingerprint[32],
+                            guint       *status,
+                            char       **body,
+                            gboolean    *found,
+                            GError     **error)
+{
+  sqlite3_stmt *stmt = query (self, error,
+                              "SELECT fingerprint, status, body FROM idempotency "
+                              "WHERE scope = ? AND key = ?", "tt", scope, key);
+
+  if (!step (self, stmt, found, error))
+    return FALSE;
+  if (*found)
+    {
+      col_hash (stmt, 0, fingerprint);
+      *status = sqlite3_column_int (stmt, 1);
+      *body = col_text (stmt, 2);
+    }
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+bank_store_idempotency_put (BankStore    *self,
+                            const char   *scope,
+                            const char   *key,
+                            const guint8  fingerprint[32],
+                            guint         status,
+                            const char   *body,
+                            GError      **error)
+{
+  return run (self, query (self, error,
+                           "INSERT INTO idempotency (scope, key, fingerprint, status, body, "
+                           "created) VALUES (?, ?, ?, ?, ?, ?)",
+                           "tthiti", scope, key, fingerprint, (gint64) status, body,
+                           g_get_real_time () / G_USEC_PER_SEC), error);
+}
+
+/* ---- cards and accounts ------------------------------------------------- */
+
+gboolean
+bank_store_card_add (BankStore      *self,
+                     const guint8    lookup[32],
+                     const BankCard *card,
+                     GError        **error)
+{
+  return run (self, query (self, error,
+                           "INSERT INTO cards (lookup, last4, behaviour, credit_limit) "
+                           "VALUES (?, ?, ?, ?)",
+                           "htti", lookup, card->last4, card->behaviour, card->credit_limit),
+              error);
+}
+
+BankCard *
+bank_store_card_get (BankStore     *self,
+                     const guint8   lookup[32],
+                     GError       **error)
+{
+  sqlite3_stmt *stmt = query (self, error,
+                              "SELECT last4, behaviour, credit_limit, used FROM cards "
+                              "WHERE lookup = ?", "h", lookup);
+  BankCard *card;
+  gboolean row;
+
+  if (!step (self, stmt, &row, error) || !row)
+    return NULL;
+  card = g_new0 (BankCard, 1);
+  g_strlcpy (card->last4, (const char *) sqlite3_column_text (stmt, 0), sizeof card->last4);
+  card->behaviour = col_text (stmt, 1);
+  card->credit_limit = sqlite3_column_int64 (stmt, 2);
+  card->used = sqlite3_column_int64 (stmt, 3);
+  sqlite3_reset (stmt);
+  return card;
+}
+
+gboolean
+bank_store_card_use (BankStore     *self,
+                     const guint8   lookup[32],
+                     gint64         delta,
+                     gboolean      *done,
+                     GError       **error)
+{
+  if (!run (self, query (self, error,
+                         "UPDATE cards SET used = used + ?1 WHERE lookup = ?2 "
+                         "AND used + ?1 BETWEEN 0 AND credit_limit",
+                         "ih", delta, lookup), error))
+    return FALSE;
+  *done = sqlite3_changes (self->db) == 1;
+  return TRUE;
+}
+
+gboolean
+bank_store_account_add (BankStore          *self,
+                        const BankAccount  *account,
+                        GError            **error)
+{
+  return run (self, query (self, error,
+                           "INSERT INTO accounts (number, holder, password_mac, balance, state, "
+                           "behaviour) VALUES (?, ?, ?, ?, ?, ?)",
+                           "tthitt", account->number, account->holder, account->password_mac,
+                           account->balance, account->state, account->behaviour), error);
+}
+
+BankAccount *
+bank_store_account_get (BankStore   *self,
+                        const char  *number,
+                        GError     **error)
+{
+  sqlite3_stmt *stmt = query (self, error,
+                              "SELECT number, holder, password_mac, balance, state, behaviour, "
+                              "failures FROM accounts WHERE number = ?", "t", number);
+  BankAccount *account;
+  gboolean row;
+
+  if (!step (self, stmt, &row, error) || !row)
+    return NULL;
+  account = g_new0 (BankAccount, 1);
+  account->number = col_text (stmt, 0);
+  account->holder = col_text (stmt, 1);
+  col_hash (stmt, 2, account->password_mac);
+  account->balance = sqlite3_column_int64 (stmt, 3);
+  account->state = col_text (stmt, 4);
+  account->behaviour = col_text (stmt, 5);
+  account->failures = sqlite3_column_int64 (stmt, 6);
+  sqlite3_reset (stmt);
+  return account;
+}
+
+gboolean
+bank_store_account_move (BankStore   *self,
+                         const char  *number,
+                         gint64       delta,
+                         gboolean    *done,
+                         GError     **error)
+{
+  if (!run (self, query (self, error,
+                         "UPDATE accounts SET balance = balance + ?1 WHERE number = ?2 "
+                         "AND balance + ?1 >= 0", "it", delta, number), error))
+    return FALSE;
+  *done = sqlite3_changes (self->db) == 1;
+  return TRUE;
+}
+
+gboolean
+bank_store_account_failures (BankStore   *self,
+                             const char  *number,
+                             gint64       failures,
+                             GError     **error)
+{
+  return run (self, query (self, error, "UPDATE accounts SET failures = ? WHERE number = ?",
+                           "it", failures, number), error);
+}
+
+/* ---- charges and payouts ------------------------------------------------ */
+
+#define CHARGE_COLUMNS \
+  "id, idempotency_key, method, status, amount, currency, description, decline_code, " \
+  "card_lookup, card_last4, account_number, virtual_account, deadline, depositor, " \
+  "callback_url, created, paid_at, canceled_at"
+
+gboolean
+bank_store_charge_insert (BankStore         *self,
+                          const BankCharge  *c,
+                          GError           **error)
+{
+  sqlite3_stmt *stmt = query (self, error,
+                              "INSERT INTO charges (" CHARGE_COLUMNS ") VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              "ttttitttttttittiii",
+                              c->id, c->idempotency_key, c->method, c->status, c->amount,
+                              c->currency, c->description, c->decline_code, NULL,
+                              c->card_last4, c->account_number, c->virtual_account,
+                              c->deadline, c->depositor, c->callback_url, c->created,
+                              c->paid_at, c->canceled_at);
+
+  /* The lookup hash is a blob, bound here rather than as text. */
+  if (stmt != NULL && c->has_card)
+    sqlite3_bind_blob (stmt, 9, c->card_lookup, 32, SQLITE_TRANSIENT);
+  return run (self, stmt, error);
+}
+
+static BankCharge *
+charge_from_row (sqlite3_stmt *stmt)
+{
+  BankCharge *c = g_new0 (BankCharge, 1);
+
+  c->id = col_text (stmt, 0);
+  c->idempotency_key = col_text (stmt, 1);
+  c->method = col_text (stmt, 2);
+  c->status = col_text (stmt, 3);
+  c->amount = sqlite3_column_int64 (stmt, 4);
+  c->currency = col_text (stmt, 5);
+  c->description = col_text (stmt, 6);
+  c->decline_code = col_text (stmt, 7);
+  c->has_card = sqlite3_column_bytes (stmt, 8) == 32;
+  col_hash (stmt, 8, c->card_lookup);
+  c->card_last4 = col_text (stmt, 9);
+  c->account_number = col_text (stmt, 10);
+  c->virtual_account = col_text (stmt, 11);
+  c->deadline = sqlite3_column_int64 (stmt, 12);
+  c->depositor = col_text (stmt, 13);
+  c->callback_url = col_text (stmt, 14);
+  c->created = sqlite3_column_int64 (stmt, 15);
+  c->paid_at = sqlite3_column_int64 (stmt, 16);
+  c->canceled_at = sqlite3_column_int64 (stmt, 17);
+  return c;
+}
+
+BankCharge *
+bank_store_charge_get (BankStore   *self,
+                       const char  *by,
+                       const char  *value,
+                       GError     **error)
+{
+  sqlite3_stmt *stmt;
+  BankCharge *charge;
+  gboolean row;
+
+  if (g_str_equal (by, "id"))
+    stmt = query (self, error, "SELECT " CHARGE_COLUMNS " FROM charges WHERE id = ?", "t", value);
+  else if (g_str_equal (by, "idempotency_key"))
+    stmt = query (self, error, "SELECT " CHARGE_COLUMNS " FROM charges WHERE idempotency_key = ?",
+                  "t", value);
+  else
+    stmt = query (self, error, "SELECT " CHARGE_COLUMNS " FROM charges WHERE virtual_account = ?",
+                  "t", value);
+  if (!step (self, stmt, &row, error) || !row)
+    return NULL;
+  charge = charge_from_row (stmt);
+  sqlite3_reset (stmt);
+  return charge;
+}
+
+gboolean
+bank_store_charge_update (BankStore         *self,
+                          const BankCharge  *c,
+                          GError           **error)
+{
+  return run (self, query (self, error,
+                           "UPDATE charges SET status = ?, decline_code = ?, depositor = ?, "
+                           "paid_at = ?, canceled_at = ? WHERE id = ?",
+                           "tttiit", c->status, c->decline_code, c->depositor, c->paid_at,
+                           c->canceled_at, c->id), error);
+}
+
+#define PAYOUT_COLUMNS \
+  "id, idempotency_key, status, decline_code, amount, currency, bank_code, account_last4, " \
+  "holder_name, description, created"
+
+gboolean
+bank_store_payout_insert (BankStore         *self,
+                          const BankPayout  *p,
+                          GError           **error)
+{
+  return run (self, query (self, error,
+                           "INSERT INTO payouts (" PAYOUT_COLUMNS ") VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "ttttittttti",
+                           p->id, p->idempotency_key, p->status, p->decline_code, p->amount,
+                           p->currency, p->bank_code, p->account_last4, p->holder_name,
+                           p->description, p->created), error);
+}
+
+BankPayout *
+bank_store_payout_get (BankStore   *self,
+                       const char  *by,
+                       const char  *value,
+                       GError     **error)
+{
+  sqlite3_stmt *stmt;
+  BankPayout *p;
+  gboolean row;
+
+  if (g_str_equal (by, "id"))
+    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE id = ?", "t", value);
+  else
+    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE idempotency_key = ?",
+                  "t", value);
+  if (!step (self, stmt, &row, error) || !row)
+    return NULL;
+  p = g_new0 (BankPayout, 1);
+  p->id = col_text (stmt, 0);
+  p->idempotency_key = col_text (stmt, 1);
+  p->status = col_text (stmt, 2);
+  p->decline_code = col_text (stmt, 3);
+  p->amount = sqlite3_column_int64 (stmt, 4);
+  p->currency = col_text (stmt, 5);
+  p->bank_code = col_text (stmt, 6);
+  p->account_last4 = col_text (stmt, 7);
+  p->holder_name = col_text (stmt, 8);
+  p->description = col_text (stmt, 9);
+  p->created = sqlite3_column_int64 (stmt, 10);
+  sqlite3_reset (stmt);
+  return p;
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+gboolean
+bank_store_callback_add (BankStore   *self,
+                         const char  *charge_id,
+                         const char  *url,
+                         const char  *body,
+                         gint64       next_at,
+                         GError     **error)
+{
+  return run (self, query (self, error,
+                           "INSERT INTO callbacks (charge_id, url, body, next_at) "
+                           "VALUES (?, ?, ?, ?)", "ttti", charge_id, url, body, next_at), error);
+}
+
+GPtrArray *
+bank_store_callbacks_due (BankStore  *self,
+                          gint64      now,
+                          guint       limit,
+                          GError    **error)
+{
+  sqlite3_stmt *stmt = query (self, error,
+                              "SELECT id, charge_id, url, body, attempts FROM callbacks "
+                              "WHERE delivered_at IS NULL AND next_at <= ? "
+                              "ORDER BY next_at, id LIMIT ?", "ii", now, (gint64) limit);
+  g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func ((GDestroyNotify) bank_callback_free);
+  gboolean row = TRUE;
+
+  while (row)
+    {
+      BankCallback *cb;
+
+      if (!step (self, stmt, &row, error))
+        return NULL;
+      if (!row)
+        break;
+      cb = g_new0 (BankCallback, 1);
+      cb->id = sqlite3_column_int64 (stmt, 0);
+      cb->charge_id = col_text (stmt, 1);
+      cb->url = col_text (stmt, 2);
+      cb->body = col_text (stmt, 3);
+      cb->attempts = sqlite3_column_int64 (stmt, 4);
+      g_ptr_array_add (due, cb);
+    }
+  sqlite3_reset (stmt);
+  return g_steal_pointer (&due);
+}
+
+gint64
+bank_store_callbacks_next (BankStore  *self,
+                           GError    **error)
+{
+  sqlite3_stmt *stmt = query (self, error,
+                              "SELECT min(next_at) FROM callbacks WHERE delivered_at IS NULL",
+                              "");
+  gboolean row;
+  gint64 next;
+
+  if (!step (self, stmt, &row, error) || !row)
+    return 0;
+  next = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return next;
+}
+
+gboolean
+bank_store_callback_done (BankStore  *self,
+                          gint64      id,
+                          gint64      attempts,
+                          gint64      next_at,
+                          gint64      delivered_at,
+                          guint       last_status,
+                          GError    **error)
+{
+  sqlite3_stmt *stmt = query (self, error,
+                              "UPDATE callbacks SET attempts = ?, next_at = ?, delivered_at = ?, "
+                              "last_status = ? WHERE id = ?",
+                              "iiiii", attempts, next_at, delivered_at, (gint64) last_status, id);
+
+  if (stmt != NULL && delivered_at == 0)
+    sqlite3_bind_null (stmt, 3);
+  return run (self, stmt, error);
+}
+
+/* ---- SMS ---------------------------------------------------------------- */
+
+gboolean
+bank_store_sms_add (BankStore      *self,
+                    const BankSms  *sms,
+                    GError        **error)
+{
+  return run (self, query (self, error,
+                           "INSERT INTO sms (id, recipient, text, received_at) VALUES (?, ?, ?, ?)",
+                           "ttti", sms->id, sms->to, sms->text, sms->received_at), error);
+}
+
+GPtrArray *
+bank_store_sms_list (BankStore   *self,
+                     const char  *to,
+                     guint        limit,
+                     GError     **error)
+{
+  sqlite3_stmt *stmt = query (self, error,
+                              "SELECT id, recipient, text, received_at FROM sms "
+                              "WHERE ?1 IS NULL OR recipient = ?1 ORDER BY seq DESC LIMIT ?2",
+                              "ti", to, (gint64) limit);
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) bank_sms_free);
+  gboolean row = TRUE;
+
+  while (row)
+    {
+      BankSms *sms;
+
+      if (!step (self, stmt, &row, error))
+        return NULL;
+      if (!row)
+        break;
+      sms = g_new0 (BankSms, 1);
+      sms->id = col_text (stmt, 0);
+      sms->to = col_text (stmt, 1);
+      sms->text = col_text (stmt, 2);
+      sms->received_at = sqlite3_column_int64 (stmt, 3);
+      g_ptr_array_add (list, sms);
+    }
+  sqlite3_reset (stmt);
+  return g_steal_pointer (&list);
+}
+
+/* ---- freeing ------------------------------------------------------------ */
+
+void
+bank_card_free (BankCard *card)
+{
+  if (card == NULL)
+    return;
+  g_free (card->behaviour);
+  g_free (card);
+}
+
+void
+bank_account_free (BankAccount *account)
+{
+  if (account == NULL)
+    return;
+  g_free (account->number);
+  g_free (account->holder);
+  g_free (account->state);
+  g_free (account->behaviour);
+  g_free (account);
+}
+
+void
+bank_charge_free (BankCharge *c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->id);
+  g_free (c->idempotency_key);
+  g_free (c->method);
+  g_free (c->status);
+  g_free (c->currency);
+  g_free (c->description);
+  g_free (c->decline_code);
+  g_free (c->card_last4);
+  g_free (c->account_number);
+  g_free (c->virtual_account);
+  g_free (c->depositor);
+  g_free (c->callback_url);
+  g_free (c);
+}
+
+void
+bank_payout_free (BankPayout *p)
+{
+  if (p == NULL)
+    return;
+  g_free (p->id);
+  g_free (p->idempotency_key);
+  g_free (p->status);
+  g_free (p->decline_code);
+  g_free (p->currency);
+  g_free (p->bank_code);
+  g_free (p->account_last4);
+  g_free (p->holder_name);
+  g_free (p->description);
+  g_free (p);
+}
+
+void
+bank_callback_free (BankCallback *cb)
+{
+  if (cb == NULL)
+    return;
+  g_free (cb->charge_id);
+  g_free (cb->url);
+  g_free (cb->body);
+  g_free (cb);
+}
+
+void
+bank_sms_free (BankSms *sms)
+{
+  if (sms == NULL)
+    return;
+  g_free (sms->id);
+  g_free (sms->to);
+  g_free (sms->text);
+  g_free (sms);
+}

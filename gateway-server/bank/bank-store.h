@@ -1,0 +1,236 @@
+/* bank-store.h: onepin-bank's SQLite database
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The sandbox bank is one thread: every request runs in one transaction on
+ * the main thread (bank_store_begin … commit), which is plenty for a test
+ * double and keeps each answer consistent with what was written.
+ * Getters return NULL without an error when nothing matches.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define BANK_STORE_ERROR (bank_store_error_quark ())
+
+typedef enum
+{
+  BANK_STORE_ERROR_FAILED,
+  BANK_STORE_ERROR_CONFLICT,        /* a unique value is taken */
+} BankStoreError;
+
+typedef struct _BankStore BankStore;
+
+typedef struct
+{
+  char    last4[5];
+  char   *behaviour;                /* "approve", "decline", "slow" */
+  gint64  credit_limit;
+  gint64  used;
+} BankCard;
+
+typedef struct
+{
+  char    *number;                  /* digits only */
+  char    *holder;
+  guint8   password_mac[32];
+  gint64   balance;
+  char    *state;                   /* "open", "closed" */
+  char    *behaviour;               /* "normal", "slow" */
+  gint64   failures;                /* wrong passwords in a row */
+} BankAccount;
+
+typedef struct
+{
+  char    *id;                      /* ch_… */
+  char    *idempotency_key;
+  char    *method;                  /* "card", "bank_account", "transfer" */
+  char    *status;                  /* "approved", "declined", "pending", "canceled" */
+  gint64   amount;
+  char    *currency;
+  char    *description;
+  char    *decline_code;
+  gboolean has_card;
+  guint8   card_lookup[32];
+  char    *card_last4;
+  char    *account_number;          /* a debit's sandbox account, digits */
+  char    *virtual_account;
+  gint64   deadline;
+  char    *depositor;
+  char    *callback_url;
+  gint64   created;
+  gint64   paid_at;                 /* 0: not (yet) */
+  gint64   canceled_at;
+} BankCharge;
+
+typedef struct
+{
+  char    *id;                      /* po_… */
+  char    *idempotency_key;
+  char    *status;                  /* "paid", "declined" */
+  char    *decline_code;
+  gint64   amount;
+  char    *currency;
+  char    *bank_code;
+  char    *account_last4;
+  char    *holder_name;
+  char    *description;
+  gint64   created;
+} BankPayout;
+
+typedef struct
+{
+  gint64   id;
+  char    *charge_id;
+  char    *url;
+  char    *body;
+  gint64   attempts;
+} BankCallback;
+
+typedef struct
+{
+  char    *id;                      /* sms_… */
+  char    *to;
+  char    *text;
+  gint64   received_at;
+} BankSms;
+
+GQuark        bank_store_error_quark        (void);
+
+BankStore    *bank_store_open               (const char          *path,
+                                             GError             **error);
+void          bank_store_free               (BankStore           *self);
+
+gboolean      bank_store_begin              (BankStore           *self,
+                                             GError             **error);
+gboolean      bank_store_commit             (BankStore           *self,
+                                             GError             **error);
+void          bank_store_rollback           (BankStore           *self);
+
+/* A value in the meta table (e.g. "seeded"), or NULL. */
+char         *bank_store_meta_get           (BankStore           *self,
+                                             const char          *name,
+                                             GError             **error);
+gboolean      bank_store_meta_set           (BankStore           *self,
+                                             const char          *name,
+                                             const char          *value,
+                                             GError             **error);
+
+/* Idempotency records, per scope (one per endpoint). */
+gboolean      bank_store_idempotency_get    (BankStore           *self,
+                                             const char          *scope,
+                                             const char          *key,
+                                             guint8               fingerprint[32],
+                                             guint               *status,
+                                             char               **body,
+                                             gboolean            *found,
+                                             GError             **error);
+gboolean      bank_store_idempotency_put    (BankStore           *self,
+                                             const char          *scope,
+                                             const char          *key,
+                                             const guint8         fingerprint[32],
+                                             guint                status,
+                                             const char          *body,
+                                             GError             **error);
+
+gboolean      bank_store_card_add           (BankStore           *self,
+                                             const guint8         lookup[32],
+                                             const BankCard      *card,
+                                             GError             **error);
+BankCard     *bank_store_card_get           (BankStore           *self,
+                                             const guint8         lookup[32],
+                                             GError             **error);
+/* used += @delta, unless that leaves 0..credit_limit: then *@done is FALSE. */
+gboolean      bank_store_card_use           (BankStore           *self,
+                                             const guint8         lookup[32],
+                                             gint64               delta,
+                                             gboolean            *done,
+                                             GError             **error);
+
+gboolean      bank_store_account_add        (BankStore           *self,
+                                             const BankAccount   *account,
+                                             GError             **error);
+BankAccount  *bank_store_account_get        (BankStore           *self,
+                                             const char          *number,
+                                             GError             **error);
+/* balance += @delta, unless it would go below 0: then *@done is FALSE. */
+gboolean      bank_store_account_move       (BankStore           *self,
+                                             const char          *number,
+                                             gint64               delta,
+                                             gboolean            *done,
+                                             GError             **error);
+gboolean      bank_store_account_failures   (BankStore           *self,
+                                             const char          *number,
+                                             gint64               failures,
+                                             GError             **error);
+
+/* BANK_STORE_ERROR_CONFLICT when the id or virtual account is taken. */
+gboolean      bank_store_charge_insert      (BankStore           *self,
+                                             const BankCharge    *charge,
+                                             GError             **error);
+/* @by is "id", "idempotency_key" or "virtual_account". */
+BankCharge   *bank_store_charge_get         (BankStore           *self,
+                                             const char          *by,
+                                             const char          *value,
+                                             GError             **error);
+/* Writes status, decline_code, depositor, paid_at and canceled_at. */
+gboolean      bank_store_charge_update      (BankStore           *self,
+                                             const BankCharge    *charge,
+                                             GError             **error);
+
+gboolean      bank_store_payout_insert      (BankStore           *self,
+                                             const BankPayout    *payout,
+                                             GError             **error);
+BankPayout   *bank_store_payout_get         (BankStore           *self,
+                                             const char          *by,
+                                             const char          *value,
+                                             GError             **error);
+
+gboolean      bank_store_callback_add       (BankStore           *self,
+                                             const char          *charge_id,
+                                             const char          *url,
+                                             const char          *body,
+                                             gint64               next_at,
+                                             GError             **error);
+/* Undelivered callbacks due at @now (of BankCallback*), at most @limit. */
+GPtrArray    *bank_store_callbacks_due      (BankStore           *self,
+                                             gint64               now,
+                                             guint                limit,
+                                             GError             **error);
+/* The earliest next attempt of an undelivered callback, or 0. */
+gint64        bank_store_callbacks_next     (BankStore           *self,
+                                             GError             **error);
+gboolean      bank_store_callback_done      (BankStore           *self,
+                                             gint64               id,
+                                             gint64               attempts,
+                                             gint64               next_at,
+                                             gint64               delivered_at,
+                                             guint                last_status,
+                                             GError             **error);
+
+gboolean      bank_store_sms_add            (BankStore           *self,
+                                             const BankSms       *sms,
+                                             GError             **error);
+/* Newest first; @to NULL lists every recipient. Of BankSms*. */
+GPtrArray    *bank_store_sms_list           (BankStore           *self,
+                                             const char          *to,
+                                             guint                limit,
+                                             GError             **error);
+
+void          bank_card_free                (BankCard            *card);
+void          bank_account_free             (BankAccount         *account);
+void          bank_charge_free              (BankCharge          *charge);
+void          bank_payout_free              (BankPayout          *payout);
+void          bank_callback_free            (BankCallback        *callback);
+void          bank_sms_free                 (BankSms             *sms);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankCard, bank_card_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankAccount, bank_account_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankCharge, bank_charge_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankPayout, bank_payout_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankSms, bank_sms_free)
+
+G_END_DECLS

@@ -1,0 +1,604 @@
+/* gw-connector-bank.c: the connector to onepin-bank, over HTTP
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-connector-bank.h"
+#include "onepin-shared.h"
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#define MAX_REPLY (256 * 1024)
+
+typedef enum
+{
+  CALL_CHARGE,
+  CALL_QUERY_CHARGE,
+  CALL_QUERY_PAYOUT,       /* a query that found no charge asks for a payout */
+  CALL_VOID,
+  CALL_PAYOUT,
+} CallKind;
+
+struct _GwConnectorBank
+{
+  GObject      parent_instance;
+
+  char        *url;
+  char        *api_key;
+  OnepinKey   *callback_key;
+  char        *callback_url;
+  SoupSession *session;
+};
+
+typedef struct
+{
+  CallKind     kind;
+  char        *key;
+  SoupMessage *msg;
+} Call;
+
+static void gw_connector_bank_iface_init (GwConnectorInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (GwConnectorBank, gw_connector_bank, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (GW_TYPE_CONNECTOR,
+                                                      gw_connector_bank_iface_init))
+
+static void
+call_free (Call *call)
+{
+  g_free (call->key);
+  g_clear_object (&call->msg);
+  g_free (call);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static GwChargeStatus
+parse_status (const char *status)
+{
+  if (g_strcmp0 (status, "approved") == 0 || g_strcmp0 (status, "paid") == 0)
+    return GW_CHARGE_APPROVED;
+  if (g_strcmp0 (status, "pending") == 0)
+    return GW_CHARGE_PENDING;
+  if (g_strcmp0 (status, "canceled") == 0)
+    return GW_CHARGE_CANCELED;
+  return GW_CHARGE_DECLINED;
+}
+
+static gboolean
+known_status (const char *status)
+{
+  static const char * const known[] = { "approved", "paid", "pending", "canceled", "declined",
+                                        NULL };
+
+  return status != NULL && g_strv_contains (known, status);
+}
+
+/* A charge or payout object. */
+static GwChargeResult *
+parse_object (JsonObject  *o,
+              GError     **error)
+{
+  g_autoptr(GwChargeResult) result = g_new0 (GwChargeResult, 1);
+  const char *status = onepin_json_get_string (o, "status", NULL);
+  JsonNode *va = json_object_get_member (o, "virtual_account");
+
+  if (!known_status (status) || onepin_json_get_string (o, "id", NULL) == NULL)
+    return g_set_error_literal (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
+                                "The bank's reply has no status or id"), NULL;
+  result->status = parse_status (status);
+  result->reference = g_strdup (onepin_json_get_string (o, "id", NULL));
+  result->decline_code = g_strdup (onepin_json_get_string (o, "decline_code", NULL));
+  result->amount = onepin_json_get_int (o, "amount", 0);
+  if (va != NULL && JSON_NODE_HOLDS_OBJECT (va))
+    {
+      JsonObject *v = json_node_get_object (va);
+
+      result->virtual_bank = g_strdup (onepin_json_get_string (v, "bank_name", NULL));
+      result->virtual_account = g_strdup (onepin_json_get_string (v, "account", NULL));
+      result->deposit_deadline = onepin_json_get_int (v, "deadline", 0);
+    }
+  return g_steal_pointer (&result);
+}
+
+static JsonObject *
+error_object (JsonObject *root)
+{
+  JsonNode *node = root ? json_object_get_member (root, "error") : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+/* The bank's own words, for people; it never echoes secrets. */
+static const char *
+error_message (JsonObject *root)
+{
+  JsonObject *err = error_object (root);
+
+  return err ? onepin_json_get_string (err, "message", "no message") : "no error object";
+}
+
+static GwChargeResult *
+parse_decline (JsonObject  *root,
+               GError     **error)
+{
+  JsonObject *err = error_object (root);
+  const char *decline = err ? onepin_json_get_string (err, "decline_code", NULL) : NULL;
+  GwChargeResult *result;
+
+  if (decline == NULL)
+    return g_set_error_literal (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
+                                "The bank's 402 has no decline_code"), NULL;
+  result = g_new0 (GwChargeResult, 1);
+  result->status = GW_CHARGE_DECLINED;
+  result->decline_code = g_strdup (decline);
+  result->message = g_strdup (onepin_json_get_string (err, "message", NULL));
+  return result;
+}
+
+static GwChargeResult *
+parse_reply (guint        status,
+             GBytes      *body,
+             GError     **error)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  g_autoptr(JsonObject) root = len > 0 && len <= MAX_REPLY
+                                 ? onepin_json_parse_object (data, len, NULL) : NULL;
+  JsonObject *err = error_object (root);
+  const char *type = err ? onepin_json_get_string (err, "type", "") : "";
+
+  if (status == 200 && root != NULL)
+    return parse_object (root, error);
+  if (status == 402 && root != NULL)
+    return parse_decline (root, error);
+  if (status == 404)
+    return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND,
+                        "The bank has no such charge: %s", error_message (root)), NULL;
+  if (status == 401 || status == 503)
+    {
+      if (status == 401)
+        g_warning ("onepin-bank refused the gateway's API key: check [bank] api_key_file");
+      return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE,
+                          "The bank is unavailable (HTTP %u)", status), NULL;
+    }
+  if (status >= 400 && status < 500 && !g_str_equal (type, "idempotency_error"))
+    return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                        "The bank refused the request (HTTP %u): %s", status,
+                        error_message (root)), NULL;
+  if (status == 422)
+    return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                        "The bank saw this key with other parameters: %s",
+                        error_message (root)), NULL;
+  return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
+                      "The bank's reply (HTTP %u) says nothing certain", status), NULL;
+}
+
+/* Only failures before the request could leave make "nothing happened". */
+static GError *
+transport_error (const GError *error)
+{
+  gboolean not_sent = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
+                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE) ||
+                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_NOT_FOUND) ||
+                      error->domain == G_RESOLVER_ERROR || error->domain == G_TLS_ERROR;
+
+  if (not_sent)
+    return g_error_new (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE,
+                        "The bank cannot be reached: %s", error->message);
+  return g_error_new (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
+                      "No answer from the bank (%s); ask what happened", error->message);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void send_call (GwConnectorBank *self,
+                       GTask           *task,
+                       const char      *method,
+                       const char      *path,
+                       const char      *body);
+
+static void
+query_payout (GwConnectorBank *self,
+              GTask           *task)
+{
+  Call *call = g_task_get_task_data (task);
+  g_autofree char *escaped = g_uri_escape_string (call->key, NULL, FALSE);
+  g_autofree char *path = g_strconcat ("/v1/payouts?idempotency_key=", escaped, NULL);
+
+  call->kind = CALL_QUERY_PAYOUT;
+  send_call (self, task, "GET", path, NULL);
+}
+
+static void
+on_reply (GObject      *source,
+          GAsyncResult *res,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GwConnectorBank *self = g_task_get_source_object (task);
+  Call *call = g_task_get_task_data (task);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  GwChargeResult *result;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &error);
+  if (body == NULL)
+    {
+      g_task_return_error (task, transport_error (error));
+      return;
+    }
+  result = parse_reply (soup_message_get_status (call->msg), body, &error);
+  if (result == NULL && call->kind == CALL_QUERY_CHARGE &&
+      g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND))
+    {
+      query_payout (self, g_steal_pointer (&task));
+      return;
+    }
+  if (result == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) gw_charge_result_free);
+}
+
+/* Takes @task. */
+static void
+send_call (GwConnectorBank *self,
+           GTask           *task,
+           const char      *method,
+           const char      *path,
+           const char      *body)
+{
+  Call *call = g_task_get_task_data (task);
+  g_autofree char *uri = g_strconcat (self->url, path, NULL);
+  g_autofree char *auth = g_strconcat ("Bearer ", self->api_key, NULL);
+  SoupMessageHeaders *headers;
+
+  g_clear_object (&call->msg);
+  call->msg = soup_message_new (method, uri);
+  if (call->msg == NULL)
+    {
+      g_task_return_new_error (task, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                               "Cannot make a bank URL of this idempotency key");
+      g_object_unref (task);
+      return;
+    }
+  headers = soup_message_get_request_headers (call->msg);
+  soup_message_headers_replace (headers, "Authorization", auth);
+  soup_message_headers_replace (headers, "Accept", "application/json");
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_headers_replace (headers, "Idempotency-Key", call->key);
+      soup_message_set_request_body_from_bytes (call->msg, "application/json; charset=utf-8",
+                                                bytes);
+    }
+  soup_session_send_and_read_async (self->session, call->msg, G_PRIORITY_DEFAULT,
+                                    g_task_get_cancellable (task), on_reply, task);
+}
+
+static GTask *
+new_task (GwConnectorBank     *self,
+          CallKind             kind,
+          const char          *key,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data,
+          gpointer             tag)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  Call *call = g_new0 (Call, 1);
+
+  call->kind = kind;
+  call->key = g_strdup (key);
+  g_task_set_source_tag (task, tag);
+  g_task_set_task_data (task, call, (GDestroyNotify) call_free);
+  return task;
+}
+
+static GwChargeResult *
+task_finish (GAsyncResult  *result,
+             GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- the connector ------------------------------------------------------ */
+
+static const char *
+method_name (GwFundingMethod method)
+{
+  switch (method)
+    {
+    case GW_FUNDING_CREDIT_CARD:
+      return "card";
+    case GW_FUNDING_BANK_ACCOUNT:
+      return "bank_account";
+    case GW_FUNDING_TRANSFER:
+    default:
+      return "transfer";
+    }
+}
+
+static void
+add_string (JsonBuilder *b,
+            const char  *name,
+            const char  *value)
+{
+  if (value == NULL)
+    return;
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, value);
+}
+
+static char *
+builder_text (JsonBuilder *b)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+static char *
+charge_body (GwConnectorBank       *self,
+             const GwChargeRequest *request)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  add_string (b, "method", method_name (request->method));
+  json_builder_set_member_name (b, "amount");
+  json_builder_add_int_value (b, request->amount);
+  add_string (b, "currency", request->currency);
+  add_string (b, "description", request->description);
+  switch (request->method)
+    {
+    case GW_FUNDING_CREDIT_CARD:
+      add_string (b, "card_number", request->card_number);
+      add_string (b, "card_expiry", request->card_expiry);
+      add_string (b, "card_cvc", request->card_cvc);
+      break;
+    case GW_FUNDING_BANK_ACCOUNT:
+      add_string (b, "bank_code", request->bank_code);
+      add_string (b, "account_number", request->account_number);
+      add_string (b, "account_password", request->account_password);
+      break;
+    case GW_FUNDING_TRANSFER:
+    default:
+      add_string (b, "holder_name", request->holder_name);
+      add_string (b, "callback_url", self->callback_url);
+      break;
+    }
+  return builder_text (b);
+}
+
+static void
+bank_charge_async (GwConnector           *connector,
+                   const GwChargeRequest *request,
+                   GCancellable          *cancellable,
+                   GAsyncReadyCallback    callback,
+                   gpointer               user_data)
+{
+  GwConnectorBank *self = GW_CONNECTOR_BANK (connector);
+  GTask *task = new_task (self, CALL_CHARGE, request->idempotency_key, cancellable, callback,
+                          user_data, bank_charge_async);
+  g_autofree char *body = charge_body (self, request);
+
+  send_call (self, task, "POST", "/v1/charges", body);
+  /* The body held the card number or password: wipe our copy. */
+  memset (body, 0, strlen (body));
+}
+
+static void
+bank_query_async (GwConnector         *connector,
+                  const char          *idempotency_key,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  GwConnectorBank *self = GW_CONNECTOR_BANK (connector);
+  GTask *task = new_task (self, CALL_QUERY_CHARGE, idempotency_key, cancellable, callback,
+                          user_data, bank_query_async);
+  g_autofree char *escaped = g_uri_escape_string (idempotency_key, NULL, FALSE);
+  g_autofree char *path = g_strconcat ("/v1/charges?idempotency_key=", escaped, NULL);
+
+  send_call (self, task, "GET", path, NULL);
+}
+
+static void
+bank_void_async (GwConnector         *connector,
+                 const char          *idempotency_key,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  GwConnectorBank *self = GW_CONNECTOR_BANK (connector);
+  GTask *task = new_task (self, CALL_VOID, idempotency_key, cancellable, callback, user_data,
+                          bank_void_async);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *body = NULL;
+
+  /* The bank keeps keys per endpoint, so the void reuses the charge's. */
+  json_builder_begin_object (b);
+  add_string (b, "idempotency_key", idempotency_key);
+  body = builder_text (b);
+  send_call (self, task, "POST", "/v1/charges/void", body);
+}
+
+static void
+bank_payout_async (GwConnector           *connector,
+                   const GwChargeRequest *request,
+                   GCancellable          *cancellable,
+                   GAsyncReadyCallback    callback,
+                   gpointer               user_data)
+{
+  GwConnectorBank *self = GW_CONNECTOR_BANK (connector);
+  GTask *task = new_task (self, CALL_PAYOUT, request->idempotency_key, cancellable, callback,
+                          user_data, bank_payout_async);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *body = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "amount");
+  json_builder_add_int_value (b, request->amount);
+  add_string (b, "currency", request->currency);
+  add_string (b, "bank_code", request->bank_code);
+  add_string (b, "account_number", request->account_number);
+  add_string (b, "holder_name", request->holder_name);
+  add_string (b, "description", request->description);
+  body = builder_text (b);
+  send_call (self, task, "POST", "/v1/payouts", body);
+}
+
+static GwChargeResult *
+bank_finish (GwConnector   *connector,
+             GAsyncResult  *result,
+             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, connector), NULL);
+  return task_finish (result, error);
+}
+
+static gboolean
+bank_verify_callback (GwConnector *connector,
+                      GBytes      *body,
+                      const char  *signature)
+{
+  GwConnectorBank *self = GW_CONNECTOR_BANK (connector);
+  gsize len = 0;
+  const void *data = g_bytes_get_data (body, &len);
+
+  return onepin_signature_verify (self->callback_key, signature, data, len,
+                                  g_get_real_time () / G_USEC_PER_SEC,
+                                  ONEPIN_SIGNATURE_TOLERANCE);
+}
+
+/* {"id": "evt_…", "type": "charge.deposited", "data": {the charge}} */
+static GwChargeResult *
+bank_parse_callback (GwConnector  *connector,
+                     GBytes       *body,
+                     char        **idempotency_key,
+                     GError      **error)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  g_autoptr(JsonObject) event = len <= MAX_REPLY ? onepin_json_parse_object (data, len, NULL)
+                                                 : NULL;
+  JsonNode *charge = event ? json_object_get_member (event, "data") : NULL;
+  const char *key;
+  GwChargeResult *result;
+
+  if (charge == NULL || !JSON_NODE_HOLDS_OBJECT (charge) ||
+      g_strcmp0 (onepin_json_get_string (event, "type", NULL), "charge.deposited") != 0 ||
+      (key = onepin_json_get_string (json_node_get_object (charge), "idempotency_key",
+                                     NULL)) == NULL)
+    return g_set_error_literal (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                                "Not a charge.deposited event"), NULL;
+  result = parse_object (json_node_get_object (charge), NULL);
+  if (result == NULL)
+    return g_set_error_literal (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                                "The event's charge has no status or id"), NULL;
+  *idempotency_key = g_strdup (key);
+  return result;
+}
+
+static void
+gw_connector_bank_iface_init (GwConnectorInterface *iface)
+{
+  iface->charge_async = bank_charge_async;
+  iface->charge_finish = bank_finish;
+  iface->query_async = bank_query_async;
+  iface->query_finish = bank_finish;
+  iface->void_async = bank_void_async;
+  iface->void_finish = bank_finish;
+  iface->payout_async = bank_payout_async;
+  iface->payout_finish = bank_finish;
+  iface->verify_callback = bank_verify_callback;
+  iface->parse_callback = bank_parse_callback;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void
+gw_connector_bank_finalize (GObject *object)
+{
+  GwConnectorBank *self = GW_CONNECTOR_BANK (object);
+
+  if (self->session != NULL)
+    soup_session_abort (self->session);
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->callback_key, onepin_key_free);
+  if (self->api_key != NULL)
+    memset (self->api_key, 0, strlen (self->api_key));
+  g_free (self->api_key);
+  g_free (self->url);
+  g_free (self->callback_url);
+
+  G_OBJECT_CLASS (gw_connector_bank_parent_class)->finalize (object);
+}
+
+static void
+gw_connector_bank_class_init (GwConnectorBankClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = gw_connector_bank_finalize;
+}
+
+static void
+gw_connector_bank_init (GwConnectorBank *self)
+{
+}
+
+GwConnectorBank *
+gw_connector_bank_new (const char  *url,
+                       const char  *api_key_file,
+                       const char  *callback_secret_file,
+                       guint        timeout,
+                       GError     **error)
+{
+  g_autoptr(GwConnectorBank) self = g_object_new (GW_TYPE_CONNECTOR_BANK, NULL);
+  g_autofree char *secret = NULL;
+
+  g_return_val_if_fail (url != NULL && api_key_file != NULL && callback_secret_file != NULL,
+                        NULL);
+
+  if (!g_str_has_prefix (url, "http://") && !g_str_has_prefix (url, "https://"))
+    return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                        "The bank URL must be http(s): %s", url), NULL;
+  self->url = g_strdup (url);
+  while (g_str_has_suffix (self->url, "/"))
+    self->url[strlen (self->url) - 1] = '\0';
+  if (!(self->api_key = onepin_secret_file_load (api_key_file, error)) ||
+      !(secret = onepin_secret_file_load (callback_secret_file, error)))
+    return NULL;
+  self->callback_key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), error);
+  memset (secret, 0, strlen (secret));
+  if (self->callback_key == NULL)
+    return NULL;
+
+  self->session = soup_session_new_with_options ("timeout", timeout,
+                                                 "idle-timeout", 60,
+                                                 "user-agent", "onepin-gateway", NULL);
+  return g_steal_pointer (&self);
+}
+
+void
+gw_connector_bank_set_callback_url (GwConnectorBank *self,
+                                    const char      *url)
+{
+  g_return_if_fail (GW_IS_CONNECTOR_BANK (self));
+  g_free (self->callback_url);
+  self->callback_url = g_strdup (url);
+}
+
+const char *
+gw_connector_bank_get_callback_url (GwConnectorBank *self)
+{
+  g_return_val_if_fail (GW_IS_CONNECTOR_BANK (self), NULL);
+  return self->callback_url;
+}

@@ -1,0 +1,239 @@
+/* gw-outbox-store-sqlite.c: the outbox module's primitives on SQLite
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-outbox-store.h"
+#include "gw-store-sqlite-private.h"
+
+#include <string.h>
+
+void
+gw_outbox_message_free (GwOutboxMessage *message)
+{
+  if (message == NULL)
+    return;
+  g_free (message->payload);
+  g_free (message);
+}
+
+void
+gw_card_contact_clear (GwCardContact *contact)
+{
+  g_clear_pointer (&contact->contact_sealed, g_bytes_unref);
+  g_clear_pointer (&contact->merchant_name, g_free);
+}
+
+static GPtrArray *
+t_claim (GwTxn       *txn,
+         const char  *type,
+         gint64       lease_until,
+         guint        limit,
+         GError     **error)
+{
+  sqlite3_stmt *select = gw_sqlite_prepare (txn,
+    "SELECT id, payload, attempts, created FROM outbox"
+    " WHERE type = ?1 AND next_attempt <= ?2 AND delivered_at IS NULL AND failed_at IS NULL"
+    " ORDER BY next_attempt, id LIMIT ?3", error);
+  sqlite3_stmt *update;
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) gw_outbox_message_free);
+  GError *local = NULL;
+
+  if (select == NULL)
+    return NULL;
+  gw_sqlite_bind_text (select, 1, type);
+  sqlite3_bind_int64 (select, 2, txn->funcs->now (txn));
+  sqlite3_bind_int (select, 3, limit);
+  while (gw_sqlite_step_row (txn, select, &local))
+    {
+      GwOutboxMessage *message = g_new0 (GwOutboxMessage, 1);
+
+      message->id = sqlite3_column_int64 (select, 0);
+      g_strlcpy (message->type, type, sizeof message->type);
+      message->payload = g_strdup ((const char *) sqlite3_column_text (select, 1));
+      message->attempts = sqlite3_column_int64 (select, 2) + 1;
+      message->created = sqlite3_column_int64 (select, 3);
+      g_ptr_array_add (messages, message);
+    }
+  sqlite3_reset (select);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
+
+  update = gw_sqlite_prepare (txn,
+    "UPDATE outbox SET next_attempt = ?2, attempts = attempts + 1 WHERE id = ?1", error);
+  if (update == NULL)
+    return NULL;
+  for (guint i = 0; i < messages->len; i++)
+    {
+      GwOutboxMessage *message = g_ptr_array_index (messages, i);
+
+      sqlite3_bind_int64 (update, 1, message->id);
+      sqlite3_bind_int64 (update, 2, lease_until);
+      if (!gw_sqlite_step_done (txn, update, error))
+        return NULL;
+    }
+  return g_steal_pointer (&messages);
+}
+
+static gint64
+t_next_due (GwTxn       *txn,
+            const char  *type,
+            GError     **error)
+{
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+    "SELECT MIN(next_attempt) FROM outbox"
+    " WHERE type = ? AND delivered_at IS NULL AND failed_at IS NULL", error);
+  gint64 due = 0;
+
+  if (stmt == NULL)
+    return 0;
+  gw_sqlite_bind_text (stmt, 1, type);
+  if (gw_sqlite_step_row (txn, stmt, error) && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+    due = MAX (sqlite3_column_int64 (stmt, 0), 1);
+  sqlite3_reset (stmt);
+  return due;
+}
+
+static gboolean
+t_delivered (GwTxn   *txn,
+             gint64   id,
+             GError **error)
+{
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+    "UPDATE outbox SET delivered_at = ?2, last_error = NULL WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, txn->funcs->now (txn));
+  return gw_sqlite_step_done (txn, stmt, error);
+}
+
+static gboolean
+t_retry (GwTxn       *txn,
+         gint64       id,
+         gint64       next_attempt,
+         const char  *last_error,
+         GError     **error)
+{
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+    "UPDATE outbox SET next_attempt = ?2, last_error = ?3 WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, next_attempt);
+  gw_sqlite_bind_text (stmt, 3, last_error);
+  return gw_sqlite_step_done (txn, stmt, error);
+}
+
+static gboolean
+t_give_up (GwTxn       *txn,
+           gint64       id,
+           const char  *last_error,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+    "UPDATE outbox SET failed_at = ?2, last_error = ?3 WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, txn->funcs->now (txn));
+  gw_sqlite_bind_text (stmt, 3, last_error);
+  return gw_sqlite_step_done (txn, stmt, error);
+}
+
+static void
+read_contact (sqlite3_stmt  *stmt,
+              GwCardContact *out)
+{
+  memset (out, 0, sizeof *out);
+  out->contact_sealed = g_bytes_new (sqlite3_column_blob (stmt, 0),
+                                     sqlite3_column_bytes (stmt, 0));
+  gw_sqlite_copy_text (out->receipts, sizeof out->receipts, stmt, 1);
+  gw_sqlite_copy_text (out->locale, sizeof out->locale, stmt, 2);
+  out->updated = sqlite3_column_int64 (stmt, 3);
+}
+
+static gboolean
+t_contact_get (GwTxn          *txn,
+               const char     *card_id,
+               GwCardContact  *out,
+               GError        **error)
+{
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+    "SELECT contact_sealed, receipts, locale, updated FROM card_contacts WHERE card_id = ?",
+    error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, card_id);
+  found = gw_sqlite_step_row (txn, stmt, error);
+  if (found)
+    read_contact (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+t_contact_put (GwTxn                *txn,
+               const char           *card_id,
+               const GwCardContact  *contact,
+               GError              **error)
+{
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+    "INSERT INTO card_contacts (card_id, contact_sealed, receipts, locale, updated)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (card_id) DO UPDATE SET"
+    " contact_sealed = ?2, receipts = ?3, locale = ?4, updated = ?5", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, card_id);
+  gw_sqlite_bind_bytes (stmt, 2, contact->contact_sealed);
+  gw_sqlite_bind_text (stmt, 3, contact->receipts);
+  gw_sqlite_bind_text (stmt, 4, contact->locale);
+  sqlite3_bind_int64 (stmt, 5, contact->updated);
+  return gw_sqlite_step_done (txn, stmt, error);
+}
+
+static gboolean
+t_receipt_contact (GwTxn          *txn,
+                   const char     *card_id,
+                   const char     *merchant_id,
+                   GwCardContact  *out,
+                   GError        **error)
+{
+  /* A card without a contact, the common case, costs one primary-key probe. */
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+    "SELECT c.contact_sealed, c.receipts, c.locale, c.updated,"
+    " (SELECT name FROM merchants WHERE id = ?2)"
+    " FROM card_contacts c WHERE c.card_id = ?1 AND c.receipts <> 'none'", error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, card_id);
+  gw_sqlite_bind_text (stmt, 2, merchant_id);
+  found = gw_sqlite_step_row (txn, stmt, error);
+  if (found)
+    {
+      read_contact (stmt, out);
+      out->merchant_name = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+const GwOutboxFuncs gw_outbox_sqlite_funcs = {
+  .claim = t_claim,
+  .next_due = t_next_due,
+  .delivered = t_delivered,
+  .retry = t_retry,
+  .give_up = t_give_up,
+  .contact_get = t_contact_get,
+  .contact_put = t_contact_put,
+  .receipt_contact = t_receipt_contact,
+};

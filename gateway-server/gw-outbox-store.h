@@ -1,0 +1,70 @@
+/* gw-outbox-store.h: the outbox module's primitives: claiming and settling
+ * e-mail and SMS messages, and the card holders' receipt contacts
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Reached with gw_txn_extension (txn, GW_OUTBOX_STORE); the rules that use
+ * them are in gw-outbox.c (delivery) and gw-receipts.c (contacts).
+ */
+#pragma once
+
+#include "gw-store.h"
+
+G_BEGIN_DECLS
+
+#define GW_OUTBOX_STORE "outbox"
+
+typedef struct
+{
+  gint64  id;
+  char    type[16];                 /* "email" or "sms" */
+  char   *payload;                  /* sealed by gw_notify_enqueue () */
+  gint64  attempts;                 /* counting the one just claimed */
+  gint64  created;
+} GwOutboxMessage;
+
+void gw_outbox_message_free (GwOutboxMessage *message);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwOutboxMessage, gw_outbox_message_free)
+
+typedef struct
+{
+  GBytes  *contact_sealed;          /* {"name","email","phone"}, sealed with the card id */
+  char     receipts[8];             /* email, sms, none */
+  char     locale[4];               /* ko, en */
+  gint64   updated;
+  char    *merchant_name;           /* receipt_contact () only */
+} GwCardContact;
+
+void gw_card_contact_clear (GwCardContact *contact);
+
+typedef struct
+{
+  /* Claims up to @limit due messages of @type (GwOutboxMessage *, oldest
+   * first): each one's next attempt moves to @lease_until, so no other
+   * worker takes it meanwhile, and its attempt is counted. */
+  GPtrArray *(*claim)           (GwTxn *txn, const char *type, gint64 lease_until, guint limit,
+                                 GError **error);
+  /* The earliest next attempt of an undelivered message of @type, or 0. */
+  gint64     (*next_due)        (GwTxn *txn, const char *type, GError **error);
+  gboolean   (*delivered)       (GwTxn *txn, gint64 id, GError **error);
+  gboolean   (*retry)           (GwTxn *txn, gint64 id, gint64 next_attempt,
+                                 const char *last_error, GError **error);
+  gboolean   (*give_up)         (GwTxn *txn, gint64 id, const char *last_error, GError **error);
+
+  /* FALSE without an error when the card has no contact. */
+  gboolean   (*contact_get)     (GwTxn *txn, const char *card_id, GwCardContact *out,
+                                 GError **error);
+  gboolean   (*contact_put)     (GwTxn *txn, const char *card_id, const GwCardContact *contact,
+                                 GError **error);
+  /* The card's contact if it wants receipts, with @merchant_id's name: one
+   * lookup by primary key on the capture path. FALSE without an error when
+   * no receipt is wanted. */
+  gboolean   (*receipt_contact) (GwTxn *txn, const char *card_id, const char *merchant_id,
+                                 GwCardContact *out, GError **error);
+} GwOutboxFuncs;
+
+/* The SQLite implementation, listed in gw-store-sqlite.c's extensions[]. */
+extern const GwOutboxFuncs gw_outbox_sqlite_funcs;
+
+G_END_DECLS

@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+/* extension-test.cjs: the extension in headless Chromium, with the real host
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Loads wallet-client/extension unpacked (--headless=new), installs the
+ * built host manifest into the profile with the built onepin-wallet-host
+ * ($ONEPIN_WALLET_HOST), and plays the desktop wallet on the socket in a
+ * temporary XDG_RUNTIME_DIR. Checks the extension's fixed ID, the content
+ * script's findings on a loopback page, and the popup's confirmation: no
+ * wallet, a locked wallet, a fill, a remembered site, an http page.
+ */
+'use strict';
+
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { launchWithExtension } = require('./lib/browser.cjs');
+const server = require('./lib/server.cjs');
+const { WalletPeer } = require('./lib/wallet-peer.cjs');
+const { test, run, assert } = require('./lib/tap.cjs');
+
+const EXTENSION = path.resolve(__dirname, '../../wallet-client/extension');
+const HOST = process.env.ONEPIN_WALLET_HOST;
+const CARD = { number: '9410123456789012', name: 'Hong Gildong', exp_month: 3,
+               exp_year: 2029, csc: '737', brand: '신한카드' };
+const KO_FORM = 'forms/ko-checkout-split.html';
+const KO_TYPES = ['cc-type', 'cc-number', 'cc-number', 'cc-number', 'cc-number',
+                  'cc-exp-month', 'cc-exp-year', 'cc-csc', 'cc-name'];
+
+/* Chromium's ID for an unpacked extension with a "key": the first 128 bits
+ * of SHA-256 of the DER public key, in hex, written with the letters a-p. */
+function idFromKey(key) {
+  const hex = crypto.createHash('sha256').update(Buffer.from(key, 'base64')).digest('hex');
+  return hex.slice(0, 32).replace(/./g, (c) => String.fromCharCode(97 + parseInt(c, 16)));
+}
+
+async function serviceWorker(context) {
+  return context.serviceWorkers()[0] || context.waitForEvent('serviceworker', { timeout: 15000 });
+}
+
+async function openPage(env, file, host = '127.0.0.1') {
+  const page = await env.context.newPage();
+  await page.goto(`http://${host}:${env.server.port}/${file}`);
+  return page;
+}
+
+/* The tab id of @page, as the extension sees it. */
+async function tabIdOf(env, page) {
+  const url = page.url();
+  return env.worker.evaluate(async (u) => {
+    const tabs = await chrome.tabs.query({});
+    return tabs.find((t) => t.url === u).id;
+  }, url);
+}
+
+async function openPopup(env, tabId) {
+  const popup = await env.context.newPage();
+  await popup.goto(`chrome-extension://${env.extensionId}/popup.html?tab=${tabId}`);
+  await popup.waitForFunction(() => document.getElementById('status').textContent !== '');
+  return popup;
+}
+
+async function pressFill(popup) {
+  await popup.click('#fill');
+  await popup.waitForFunction(() => {
+    const text = document.getElementById('result').textContent;
+    return text && !text.includes('Asking');
+  }, null, { timeout: 20000 });
+  return popup.textContent('#result');
+}
+
+/* Screenshots for people reading a CI run: $ONEPIN_ARTIFACTS/NAME.png. */
+async function keep(page, name) {
+  const dir = process.env.ONEPIN_ARTIFACTS;
+  if (!dir)
+    return;
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
+async function cardValues(page) {
+  return page.evaluate(() => ['card_no1', 'card_no4', 'exp_m', 'exp_y', 'cvc', 'holder', 'card_company']
+    .map((n) => document.querySelector(`[name=${n}]`).value));
+}
+
+const FILLED = ['9410', '9012', '03', '2029', '737', 'Hong Gildong', '41'];
+const EMPTY = ['', '', '', '', '', '', ''];
+
+async function rememberedSites(env) {
+  return env.worker.evaluate(async () => (await chrome.storage.local.get('sites')).sites || {});
+}
+
+test('the extension ID follows from the manifest key, and the host manifest allows it', async (env) => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(EXTENSION, 'manifest.json'), 'utf8'));
+  assert.strictEqual(env.extensionId, idFromKey(manifest.key));
+  assert.deepStrictEqual(env.hostManifest.allowed_origins, [`chrome-extension://${env.extensionId}/`]);
+});
+
+test('the content script classifies the fields of a loopback page', async (env) => {
+  const page = await openPage(env, KO_FORM);
+  const tabId = await tabIdOf(env, page);
+  const scan = await env.worker.evaluate((id) => chrome.tabs.sendMessage(id, { type: 'onepin.scan' }, { frameId: 0 }), tabId);
+  assert.deepStrictEqual(scan.types, KO_TYPES);
+  assert.strictEqual(scan.refused, null);
+  await env.worker.evaluate(async (id) => {
+    for (let i = 0; i < 50 && await chrome.action.getBadgeText({ tabId: id }) !== '9'; i++)
+      await new Promise((ok) => setTimeout(ok, 100));
+  }, tabId);
+  assert.strictEqual(await env.worker.evaluate((id) => chrome.action.getBadgeText({ tabId: id }), tabId), '9');
+  await page.close();
+});
+
+test('popup without a running wallet: an error, nothing filled', async (env) => {
+  const page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  assert.match(await popup.textContent('#status'), /9 payment fields: card type, card number/);
+  assert.match(await pressFill(popup), /not running/);
+  assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await popup.close();
+  await page.close();
+});
+
+test('popup fills the card the wallet sends, through the host', async (env) => {
+  await env.wallet.start();
+  env.wallet.answer = (m) => ({ type: 'card.response', id: m.id, card: CARD });
+  const page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  assert.match(await pressFill(popup), /Filled 9 fields/);
+  assert.deepStrictEqual(await cardValues(page), FILLED);
+  await keep(popup, 'popup-filled');
+  await keep(page, 'page-filled');
+
+  const [hello] = env.wallet.hellos;
+  assert.strictEqual(hello.browser, 'chromium');
+  assert.strictEqual(hello.caller, `chrome-extension://${env.extensionId}/`);
+  const request = env.wallet.messages[env.wallet.messages.length - 1];
+  assert.strictEqual(request.type, 'card.request');
+  assert.strictEqual(request.origin, `http://127.0.0.1:${env.server.port}`);
+  assert.deepStrictEqual(request.fields.sort(), Array.from(new Set(KO_TYPES)).sort());
+  assert.deepStrictEqual(await rememberedSites(env), {});
+  await popup.close();
+  await page.close();
+});
+
+test('popup with a locked wallet: asks to unlock, nothing filled', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', id: m.id, error: 'locked' });
+  const page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  assert.match(await pressFill(popup), /Unlock your onepin wallet/);
+  await keep(popup, 'popup-locked');
+  assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await popup.close();
+  await page.close();
+});
+
+test('a remembered site is filled on the next visit without the popup; forgetting stops it', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', id: m.id, card: CARD });
+  const origin = `http://127.0.0.1:${env.server.port}`;
+  let page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  await popup.check('#remember');
+  assert.match(await pressFill(popup), /Filled 9 fields/);
+  assert.ok((await rememberedSites(env))[origin], 'site remembered');
+  await popup.close();
+  await page.close();
+
+  const before = env.wallet.messages.length;
+  page = await openPage(env, KO_FORM);
+  await env.wallet.waitForMessages(before + 1);
+  await page.waitForFunction(() => document.querySelector('[name=cvc]').value === '737');
+  assert.deepStrictEqual(await cardValues(page), FILLED);
+
+  const again = await openPopup(env, await tabIdOf(env, page));
+  assert.strictEqual(await again.isVisible('#forget'), true);
+  await again.click('#forget');
+  await again.waitForFunction(() => document.getElementById('forget').hidden);
+  assert.deepStrictEqual(await rememberedSites(env), {});
+  await again.close();
+  await page.close();
+
+  const count = env.wallet.messages.length;
+  page = await openPage(env, KO_FORM);
+  await page.waitForTimeout(1500);
+  assert.strictEqual(env.wallet.messages.length, count, 'asked the wallet for a forgotten site');
+  assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await page.close();
+});
+
+test('an http page other than localhost: no content script, the popup refuses', async (env) => {
+  const count = env.wallet.messages.length;
+  const page = await openPage(env, KO_FORM, 'shop.example');
+  /* The extension may not read this tab's URL: find it as the active tab. */
+  await page.bringToFront();
+  const tabId = await env.worker.evaluate(async () =>
+    (await chrome.tabs.query({ active: true, lastFocusedWindow: true }))[0].id);
+  const scan = await env.worker.evaluate((id) => chrome.tabs.sendMessage(id, { type: 'onepin.scan' })
+    .then(() => 'answered', () => 'no receiver'), tabId);
+  assert.strictEqual(scan, 'no receiver');
+  const popup = await openPopup(env, tabId);
+  assert.match(await popup.textContent('#status'), /only secure \(https\) pages/);
+  assert.strictEqual(await popup.isDisabled('#fill'), true);
+  assert.strictEqual(env.wallet.messages.length, count);
+  await popup.close();
+  await page.close();
+});
+
+run(async () => {
+  assert.ok(HOST, 'ONEPIN_WALLET_HOST is not set');
+  const hostManifest = JSON.parse(fs.readFileSync(
+    path.join(path.dirname(HOST), 'org.onepin.wallet.chromium.json'), 'utf8'));
+  const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'onepin-runtime-'));
+  fs.chmodSync(runtimeDir, 0o700);
+  const srv = await server.start({ '/forms/': path.join(__dirname, 'forms') });
+  const context = await launchWithExtension(EXTENSION, {
+    args: ['--host-resolver-rules=MAP shop.example 127.0.0.1'],
+    env: Object.assign({}, process.env, { XDG_RUNTIME_DIR: runtimeDir }),
+    /* The per-profile place Chromium reads host manifests from, pointing
+     * at the host just built. */
+    prepare: (profile) => {
+      const dir = path.join(profile, 'NativeMessagingHosts');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'org.onepin.wallet.json'),
+                       JSON.stringify(Object.assign({}, hostManifest, { path: HOST })));
+    },
+  });
+  const worker = await serviceWorker(context);
+  const extensionId = new URL(worker.url()).host;
+  return { server: srv, context, worker, extensionId, hostManifest, runtimeDir,
+           wallet: new WalletPeer(runtimeDir) };
+}, async (env) => {
+  await env.context.close();
+  await server.stop(env.server);
+  if (env.wallet.server)
+    await env.wallet.stop();
+  fs.rmSync(env.runtimeDir, { recursive: true, force: true });
+});

@@ -1,0 +1,941 @@
+/* test-bank-connector.c: onepin-bank and the gateway's connector to it
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A real onepin-bank process on loopback, driven through GwConnectorBank
+ * (the code the gateway runs), plus a libsoup server in this process that
+ * receives the bank's deposit callbacks.
+ */
+#include "gw-connector-bank.h"
+#include "onepin-shared.h"
+#include "onepin-test-bank.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define EXPIRY "12/30"
+#define SLOW_SECONDS "4"
+#define CONNECTOR_TIMEOUT 1
+
+static OtBank *bank;
+static GwConnector *connector;
+
+/* ---- the callback receiver ---------------------------------------------- */
+
+typedef struct
+{
+  char   *path;
+  GBytes *body;
+  char   *signature;
+  guint   answered;
+} Received;
+
+static SoupServer *receiver;
+static char *receiver_url;
+static GPtrArray *received;           /* of Received* */
+static guint fail_next;               /* answer 500 to this many first */
+
+static void
+received_free (Received *r)
+{
+  g_free (r->path);
+  g_bytes_unref (r->body);
+  g_free (r->signature);
+  g_free (r);
+}
+
+static void
+on_callback (SoupServer        *server,
+             SoupServerMessage *msg,
+             const char        *path,
+             GHashTable        *query,
+             gpointer           user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  Received *r = g_new0 (Received, 1);
+
+  r->path = g_strdup (path);
+  r->body = g_bytes_new (body->data, body->length);
+  r->signature = g_strdup (soup_message_headers_get_one (headers, "Onepin-Bank-Signature"));
+  r->answered = fail_next > 0 ? 500 : 200;
+  if (fail_next > 0)
+    fail_next--;
+  g_ptr_array_add (received, r);
+  soup_server_message_set_status (msg, r->answered, NULL);
+  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, "", 0);
+}
+
+static void
+receiver_start (void)
+{
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  received = g_ptr_array_new_with_free_func ((GDestroyNotify) received_free);
+  receiver = soup_server_new (NULL, NULL);
+  soup_server_add_handler (receiver, NULL, on_callback, NULL, NULL);
+  soup_server_listen_local (receiver, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (receiver);
+  receiver_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+}
+
+/* Runs the main loop until @count callbacks arrived (at most @seconds). */
+static void
+wait_received (guint count,
+               guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  while (received->len < count && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (2000), TRUE);
+  if (received->len < count)
+    g_error ("expected %u callbacks within %u s, got %u", count, seconds, received->len);
+}
+
+/* ---- calling the connector synchronously -------------------------------- */
+
+typedef GwChargeResult *(*Finish) (GwConnector   *self,
+                                   GAsyncResult  *result,
+                                   GError       **error);
+
+static void
+on_done (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GwChargeResult *
+finish_sync (GAsyncResult **slot,
+             Finish         finish,
+             GError       **error)
+{
+  GwChargeResult *result;
+
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  result = finish (connector, *slot, error);
+  g_clear_object (slot);
+  return result;
+}
+
+static GwChargeResult *
+charge (const GwChargeRequest  *request,
+        GError                **error)
+{
+  GAsyncResult *slot = NULL;
+
+  gw_connector_charge_async (connector, request, NULL, on_done, &slot);
+  return finish_sync (&slot, gw_connector_charge_finish, error);
+}
+
+static GwChargeResult *
+query (const char  *key,
+       GError     **error)
+{
+  GAsyncResult *slot = NULL;
+
+  gw_connector_query_async (connector, key, NULL, on_done, &slot);
+  return finish_sync (&slot, gw_connector_query_finish, error);
+}
+
+static GwChargeResult *
+void_charge (const char  *key,
+             GError     **error)
+{
+  GAsyncResult *slot = NULL;
+
+  gw_connector_void_async (connector, key, NULL, on_done, &slot);
+  return finish_sync (&slot, gw_connector_void_finish, error);
+}
+
+static GwChargeResult *
+payout (const GwChargeRequest  *request,
+        GError                **error)
+{
+  GAsyncResult *slot = NULL;
+
+  gw_connector_payout_async (connector, request, NULL, on_done, &slot);
+  return finish_sync (&slot, gw_connector_payout_finish, error);
+}
+
+static char *
+new_key (const char *what)
+{
+  return g_strdup_printf ("test-%s-%08x%08x", what, g_random_int (), g_random_int ());
+}
+
+static GwChargeRequest
+card_request (const char *key,
+              const char *number,
+              gint64      amount)
+{
+  return (GwChargeRequest) { .method = GW_FUNDING_CREDIT_CARD, .idempotency_key = key,
+                             .amount = amount, .currency = "krw",
+                             .description = "onepin cards", .card_number = number,
+                             .card_expiry = EXPIRY, .card_cvc = "123" };
+}
+
+static GwChargeRequest
+account_request (const char *key,
+                 const char *number,
+                 const char *password,
+                 gint64      amount)
+{
+  return (GwChargeRequest) { .method = GW_FUNDING_BANK_ACCOUNT, .idempotency_key = key,
+                             .amount = amount, .currency = "krw", .bank_code = OT_BANK_CODE,
+                             .account_number = number, .account_password = password };
+}
+
+/* Charges and asserts a decline with @code. */
+static void
+assert_declined (GwChargeRequest  request,
+                 const char      *code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) result = charge (&request, &error);
+  g_autoptr(GwChargeResult) found = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (result->status, ==, GW_CHARGE_DECLINED);
+  g_assert_cmpstr (result->decline_code, ==, code);
+  g_assert_nonnull (result->message);
+  g_assert_null (strstr (result->message, "4000"));
+
+  /* The bank remembers the decline too. */
+  found = query (request.idempotency_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->status, ==, GW_CHARGE_DECLINED);
+  g_assert_cmpstr (found->decline_code, ==, code);
+}
+
+/* ---- cards -------------------------------------------------------------- */
+
+static void
+test_card_approve (void)
+{
+  g_autofree char *key = new_key ("approve");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 30000);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) result = charge (&request, &error);
+  g_autoptr(GwChargeResult) found = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+  g_assert_true (g_str_has_prefix (result->reference, "ch_"));
+  g_assert_null (result->decline_code);
+  g_assert_cmpint (result->amount, ==, 30000);
+
+  found = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->status, ==, GW_CHARGE_APPROVED);
+  g_assert_cmpstr (found->reference, ==, result->reference);
+}
+
+static void
+test_card_declines (void)
+{
+  g_autofree char *k1 = new_key ("decline");
+  g_autofree char *k2 = new_key ("no-funds");
+  g_autofree char *k3 = new_key ("luhn");
+  g_autofree char *k4 = new_key ("unknown");
+  g_autofree char *k5 = new_key ("expired");
+  GwChargeRequest expired = card_request (k5, OT_BANK_CARD_APPROVE, 1000);
+
+  assert_declined (card_request (k1, OT_BANK_CARD_DECLINE, 1000),
+                   "card_declined");
+  assert_declined (card_request (k2, OT_BANK_CARD_NO_FUNDS, 1000),
+                   "insufficient_funds");
+  assert_declined (card_request (k3, "4242424242424241", 1000),
+                   "incorrect_number");
+  assert_declined (card_request (k4, "4111111111111111", 1000),
+                   "incorrect_number");
+  expired.card_expiry = "01/20";
+  assert_declined (expired, "expired_card");
+}
+
+/* The bank records the charge, then holds its reply past our timeout. */
+static void
+test_card_timeout (void)
+{
+  g_autofree char *key = new_key ("slow");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 20000);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) result = NULL;
+  g_autoptr(GwChargeResult) found = NULL;
+  g_autoptr(GwChargeResult) again = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  result = charge (&request, &error);
+  g_assert_null (result);
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+  g_clear_error (&error);
+
+  /* The rule: ask before doing anything else. The bank did charge. */
+  found = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->status, ==, GW_CHARGE_APPROVED);
+  g_assert_cmpint (found->amount, ==, 20000);
+
+  /* A retry with the key is answered at once from the first outcome. */
+  again = charge (&request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (again->status, ==, GW_CHARGE_APPROVED);
+  g_assert_cmpstr (again->reference, ==, found->reference);
+}
+
+/* ---- accounts and idempotency ------------------------------------------- */
+
+static void
+test_account_debit (void)
+{
+  g_autofree char *k1 = new_key ("debit");
+  g_autofree char *k2 = new_key ("wrong-password");
+  g_autofree char *k3 = new_key ("closed");
+  g_autofree char *k4 = new_key ("poor");
+  g_autofree char *k5 = new_key ("unknown-account");
+  GwChargeRequest request = account_request (k1, OT_BANK_ACCOUNT_RICH, OT_BANK_ACCOUNT_PASSWORD,
+                                             12000);
+  gint64 before = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) result = charge (&request, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, before - 12000);
+
+  assert_declined (account_request (k2, OT_BANK_ACCOUNT_RICH, "9999", 1000),
+                   "invalid_credentials");
+  assert_declined (account_request (k3, OT_BANK_ACCOUNT_CLOSED,
+                                                       OT_BANK_ACCOUNT_PASSWORD, 1000),
+                   "account_closed");
+  assert_declined (account_request (k4, OT_BANK_ACCOUNT_POOR,
+                                                       OT_BANK_ACCOUNT_PASSWORD, 50000),
+                   "insufficient_funds");
+  assert_declined (account_request (k5, "119999999999",
+                                                       OT_BANK_ACCOUNT_PASSWORD, 1000),
+                   "invalid_credentials");
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, before - 12000);
+}
+
+static void
+test_idempotent_repeat (void)
+{
+  g_autofree char *key = new_key ("repeat");
+  GwChargeRequest request = account_request (key, OT_BANK_ACCOUNT_RICH, OT_BANK_ACCOUNT_PASSWORD,
+                                             7000);
+  gint64 before = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) first = charge (&request, &error);
+  g_autoptr(GwChargeResult) second = NULL;
+  g_autoptr(GwChargeResult) other = NULL;
+
+  g_assert_no_error (error);
+  second = charge (&request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (second->status, ==, GW_CHARGE_APPROVED);
+  g_assert_cmpstr (second->reference, ==, first->reference);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, before - 7000);
+
+  /* The same key for another amount is a mistake, and charges nothing. */
+  request.amount = 8000;
+  other = charge (&request, &error);
+  g_assert_null (other);
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, before - 7000);
+}
+
+static void
+test_query_unknown (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) result = query ("never-used-key", &error);
+
+  g_assert_null (result);
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+}
+
+/* ---- the bank down ------------------------------------------------------ */
+
+static void
+test_bank_down (void)
+{
+  g_autofree char *before_key = new_key ("before-down");
+  g_autofree char *key = new_key ("down");
+  GwChargeRequest before = card_request (before_key, OT_BANK_CARD_APPROVE, 5000);
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 5000);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) result = charge (&before, &error);
+  g_autoptr(GwChargeResult) found = NULL;
+  gint64 start;
+
+  g_assert_no_error (error);
+  ot_bank_kill (bank);
+
+  start = g_get_monotonic_time ();
+  g_assert_null (charge (&request, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_clear_error (&error);
+  g_assert_null (query (key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+
+  /* Back up on the same port and data: nothing of the attempt, all of before. */
+  ot_bank_restart (bank);
+  g_assert_null (query (key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  found = query (before_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (found->reference, ==, result->reference);
+  g_clear_pointer (&result, gw_charge_result_free);
+  result = charge (&request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+}
+
+/* The bank dies after taking the charge, before it answers: the request
+ * reached it, so this is unknown, never "unavailable". */
+static void
+test_connection_cut (void)
+{
+  g_autofree char *key = new_key ("cut");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 15000);
+  g_autoptr(GwConnector) patient = NULL;
+  g_autoptr(GAsyncResult) slot = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) result = NULL;
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+  patient = GW_CONNECTOR (gw_connector_bank_new (ot_bank_url (bank), ot_bank_api_key_path (bank),
+                                                 ot_bank_callback_secret_path (bank), 30,
+                                                 &error));
+  g_assert_no_error (error);
+  gw_connector_charge_async (patient, &request, NULL, on_done, &slot);
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  g_assert_null (slot);
+  ot_bank_kill (bank);
+  while (slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (gw_connector_charge_finish (patient, slot, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  ot_bank_restart (bank);
+  result = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+}
+
+/* ---- void --------------------------------------------------------------- */
+
+static void
+test_void (void)
+{
+  g_autofree char *card_key = new_key ("void-card");
+  g_autofree char *debit_key = new_key ("void-debit");
+  g_autofree char *declined_key = new_key ("void-declined");
+  GwChargeRequest card = card_request (card_key, OT_BANK_CARD_APPROVE, 9000);
+  GwChargeRequest debit = account_request (debit_key, OT_BANK_ACCOUNT_RICH,
+                                           OT_BANK_ACCOUNT_PASSWORD, 9000);
+  GwChargeRequest declined = card_request (declined_key, OT_BANK_CARD_DECLINE, 9000);
+  gint64 balance = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  g_autoptr(GError) error = NULL;
+  GwChargeResult *r;
+
+  gw_charge_result_free (charge (&card, &error));
+  g_assert_no_error (error);
+  r = void_charge (card_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_CANCELED);
+  gw_charge_result_free (r);
+  /* Twice is once. */
+  r = void_charge (card_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_CANCELED);
+  gw_charge_result_free (r);
+  r = query (card_key, &error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_CANCELED);
+  gw_charge_result_free (r);
+
+  /* A voided debit gives the money back. */
+  gw_charge_result_free (charge (&debit, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, balance - 9000);
+  r = void_charge (debit_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_CANCELED);
+  gw_charge_result_free (r);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, balance);
+
+  gw_charge_result_free (charge (&declined, &error));
+  g_assert_null (void_charge (declined_key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (void_charge ("never-charged", &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+}
+
+/* ---- payouts ------------------------------------------------------------ */
+
+static void
+test_payout (void)
+{
+  g_autofree char *key = new_key ("payout");
+  g_autofree char *closed_key = new_key ("payout-closed");
+  g_autofree char *other_key = new_key ("payout-other-bank");
+  GwChargeRequest request = { .method = GW_FUNDING_BANK_ACCOUNT, .idempotency_key = key,
+                              .amount = 7000, .currency = "krw", .bank_code = OT_BANK_CODE,
+                              .account_number = "110-000-000002", .holder_name = "김철수",
+                              .description = "onepin refund" };
+  gint64 before = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_POOR);
+  g_autoptr(GError) error = NULL;
+  GwChargeResult *r;
+
+  r = payout (&request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_APPROVED);
+  g_assert_true (g_str_has_prefix (r->reference, "po_"));
+  gw_charge_result_free (r);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_POOR), ==, before + 7000);
+
+  /* Repeated: paid once. Queried: found among the payouts. */
+  r = payout (&request, &error);
+  g_assert_no_error (error);
+  gw_charge_result_free (r);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_POOR), ==, before + 7000);
+  r = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_APPROVED);
+  gw_charge_result_free (r);
+
+  request.idempotency_key = closed_key;
+  request.account_number = OT_BANK_ACCOUNT_CLOSED;
+  r = payout (&request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_DECLINED);
+  g_assert_cmpstr (r->decline_code, ==, "account_closed");
+  gw_charge_result_free (r);
+
+  request.idempotency_key = other_key;
+  request.bank_code = "004";
+  request.account_number = "123456-01-234567";
+  r = payout (&request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_APPROVED);
+  gw_charge_result_free (r);
+}
+
+/* ---- transfers and the deposit callback --------------------------------- */
+
+static OtResponse *
+deposit (const char *account,
+         gint64      amount)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/virtual-accounts/%s/deposit", account);
+  g_autofree char *body = g_strdup_printf ("{\"amount\": %" G_GINT64_FORMAT
+                                           ", \"depositor\": \"홍길동\"}", amount);
+
+  return ot_bank_request (bank, "POST", path, NULL, NULL, body);
+}
+
+static void
+assert_signature_checks (Received *r)
+{
+  g_autofree char *secret = NULL;
+  g_autoptr(OnepinKey) key = NULL;
+  g_autoptr(GBytes) tampered = NULL;
+  g_autofree char *old = NULL;
+  g_autofree char *forged = NULL;
+  g_autoptr(OnepinKey) wrong = NULL;
+  gsize len;
+  const char *data = g_bytes_get_data (r->body, &len);
+  g_autoptr(GString) text = g_string_new_len (data, len);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_assert_true (gw_connector_verify_callback (connector, r->body, r->signature));
+
+  /* One changed byte of the body. */
+  text->str[text->len / 2] ^= 1;
+  tampered = g_bytes_new (text->str, text->len);
+  g_assert_false (gw_connector_verify_callback (connector, tampered, r->signature));
+
+  /* Signed with the right secret, but too long ago (or ahead). */
+  g_assert_true (g_file_get_contents (ot_bank_callback_secret_path (bank), &secret, NULL, NULL));
+  g_strstrip (secret);
+  key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), NULL);
+  old = onepin_signature_header (key, now - 301, data, len);
+  g_assert_false (gw_connector_verify_callback (connector, r->body, old));
+  g_clear_pointer (&old, g_free);
+  old = onepin_signature_header (key, now + 301, data, len);
+  g_assert_false (gw_connector_verify_callback (connector, r->body, old));
+  g_clear_pointer (&old, g_free);
+  old = onepin_signature_header (key, now - 200, data, len);
+  g_assert_true (gw_connector_verify_callback (connector, r->body, old));
+
+  /* Another secret, and headers that are not signatures. */
+  wrong = onepin_key_new_hmac ((const guint8 *) "whsec_not-the-bank-secret", 25, NULL);
+  forged = onepin_signature_header (wrong, now, data, len);
+  g_assert_false (gw_connector_verify_callback (connector, r->body, forged));
+  g_assert_false (gw_connector_verify_callback (connector, r->body, ""));
+  g_assert_false (gw_connector_verify_callback (connector, r->body, "t=1,v1=zz"));
+  g_assert_false (gw_connector_verify_callback (connector, r->body, NULL));
+  g_assert_false (gw_connector_verify_callback (connector, r->body,
+                                                strchr (r->signature, ',') + 1));
+}
+
+static void
+test_transfer_deposit (void)
+{
+  g_autofree char *key = new_key ("transfer");
+  GwChargeRequest request = { .method = GW_FUNDING_TRANSFER, .idempotency_key = key,
+                              .amount = 50000, .currency = "krw", .holder_name = "홍길동" };
+  g_autofree char *callback = g_strconcat (receiver_url, "/v1/bank/deposits", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) pending = NULL;
+  g_autoptr(OtResponse) wrong = NULL;
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) twice = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  g_autoptr(GBytes) not_event = NULL;
+  g_autofree char *event_key = NULL;
+  GwChargeResult *r;
+  Received *last;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  gw_connector_bank_set_callback_url (GW_CONNECTOR_BANK (connector), callback);
+  g_ptr_array_set_size (received, 0);
+  fail_next = 1;    /* the first delivery fails: the bank must retry */
+
+  pending = charge (&request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pending->status, ==, GW_CHARGE_PENDING);
+  g_assert_cmpstr (pending->virtual_bank, ==, "onepin Sandbox Bank");
+  g_assert_cmpuint (strlen (pending->virtual_account), ==, 14);
+  g_assert_cmpint (pending->deposit_deadline, >, now + 3600);
+  g_assert_cmpint (pending->amount, ==, 50000);
+  r = query (key, &error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_PENDING);
+  gw_charge_result_free (r);
+
+  /* The customer must send the exact amount. */
+  wrong = deposit (pending->virtual_account, 49999);
+  ot_assert_error (wrong, 400, "invalid_request_error", "amount_mismatch");
+  paid = deposit (pending->virtual_account, 50000);
+  ot_assert_status (paid, 200);
+  twice = deposit (pending->virtual_account, 50000);
+  ot_assert_error (twice, 409, "invalid_request_error", "virtual_account_paid");
+
+  wait_received (2, 10);
+  for (guint i = 0; i < received->len; i++)
+    {
+      Received *each = received->pdata[i];
+
+      g_assert_cmpstr (each->path, ==, "/v1/bank/deposits");
+      g_assert_true (g_bytes_equal (each->body, ((Received *) received->pdata[0])->body));
+    }
+  last = received->pdata[1];
+  g_assert_cmpuint (((Received *) received->pdata[0])->answered, ==, 500);
+  g_assert_cmpuint (last->answered, ==, 200);
+  assert_signature_checks (last);
+
+  event = onepin_json_parse_object (g_bytes_get_data (last->body, NULL),
+                                    g_bytes_get_size (last->body), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (ot_json_string (event, "type"), ==, "charge.deposited");
+  g_assert_cmpstr (ot_json_string (ot_json_object (event, "data"), "idempotency_key"), ==, key);
+  g_assert_cmpstr (ot_json_string (ot_json_object (event, "data"), "status"), ==, "approved");
+  g_assert_cmpint (ot_json_int (ot_json_object (event, "data"), "amount"), ==, 50000);
+
+  r = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_APPROVED);
+  gw_charge_result_free (r);
+
+  /* What the gateway's route reads from it. */
+  r = gw_connector_parse_callback (connector, last->body, &event_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (event_key, ==, key);
+  g_assert_cmpint (r->status, ==, GW_CHARGE_APPROVED);
+  g_assert_cmpstr (r->reference, ==, pending->reference);
+  g_assert_cmpint (r->amount, ==, 50000);
+  gw_charge_result_free (r);
+  g_clear_pointer (&event_key, g_free);
+  not_event = g_bytes_new_static ("{\"type\": \"charge.deposited\"}", 28);
+  g_assert_null (gw_connector_parse_callback (connector, not_event, &event_key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID);
+  g_assert_null (event_key);
+
+  /* Delivered: no further attempts. */
+  g_usleep (1500 * 1000);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (received->len, ==, 2);
+}
+
+static void
+test_transfer_void (void)
+{
+  g_autofree char *key = new_key ("transfer-void");
+  GwChargeRequest request = { .method = GW_FUNDING_TRANSFER, .idempotency_key = key,
+                              .amount = 10000, .currency = "krw" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) pending = charge (&request, &error);
+  g_autoptr(GwChargeResult) canceled = NULL;
+  g_autoptr(OtResponse) late = NULL;
+
+  g_assert_no_error (error);
+  canceled = void_charge (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (canceled->status, ==, GW_CHARGE_CANCELED);
+  late = deposit (pending->virtual_account, 10000);
+  ot_assert_error (late, 409, "invalid_request_error", "virtual_account_closed");
+}
+
+/* A virtual account that nobody pays closes at its deadline. */
+static void
+test_transfer_expires (void)
+{
+  const char *args[] = { "--deposit-window", "1", NULL };
+  OtBank *quick = ot_bank_start (args);
+  g_autoptr(OtResponse) created = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  g_autoptr(OtResponse) found = NULL;
+  g_autofree char *path = NULL;
+  const char *account;
+
+  created = ot_bank_request (quick, "POST", "/v1/charges", ot_bank_api_key (quick), "va-1",
+                             "{\"method\": \"transfer\", \"amount\": 5000, \"currency\": \"krw\"}");
+  ot_assert_status (created, 200);
+  account = ot_json_string (ot_json_object (ot_response_object (created), "virtual_account"),
+                            "account");
+  g_usleep (2100 * 1000);
+  path = g_strdup_printf ("/v1/virtual-accounts/%s/deposit", account);
+  late = ot_bank_request (quick, "POST", path, NULL, NULL, "{\"amount\": 5000}");
+  ot_assert_error (late, 409, "invalid_request_error", "virtual_account_closed");
+  found = ot_bank_request (quick, "GET", "/v1/charges?idempotency_key=va-1",
+                           ot_bank_api_key (quick), NULL, NULL);
+  ot_assert_status (found, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (found), "status"), ==, "canceled");
+  ot_bank_stop (quick);
+}
+
+/* ---- the bank's own API ------------------------------------------------- */
+
+static void
+test_api_errors (void)
+{
+  const char *card = "{\"method\": \"card\", \"amount\": 1000, \"currency\": \"krw\", "
+                     "\"card_number\": \"" OT_BANK_CARD_DECLINE "\", \"card_expiry\": \"12/30\", "
+                     "\"card_cvc\": \"123\"}";
+  g_autoptr(OtResponse) no_key = ot_bank_request (bank, "POST", "/v1/charges", NULL, "k", card);
+  g_autoptr(OtResponse) sms_key = ot_bank_request (bank, "POST", "/v1/charges",
+                                                   ot_bank_sms_key (bank), "k", card);
+  g_autoptr(OtResponse) no_idem = ot_bank_request (bank, "POST", "/v1/charges",
+                                                   ot_bank_api_key (bank), NULL, card);
+  g_autoptr(OtResponse) bad = ot_bank_request (bank, "POST", "/v1/charges", ot_bank_api_key (bank),
+                                               "bad", "{\"method\": \"card\", \"amount\": 5.0}");
+  g_autoptr(OtResponse) unknown = ot_bank_request (bank, "POST", "/v1/charges",
+                                                   ot_bank_api_key (bank), "unk",
+                                                   "{\"method\": \"card\", \"amount\": 1, "
+                                                   "\"currency\": \"krw\", \"pin\": \"1\"}");
+  g_autoptr(OtResponse) declined = ot_bank_request (bank, "POST", "/v1/charges",
+                                                    ot_bank_api_key (bank), "dec", card);
+  g_autoptr(OtResponse) replayed = ot_bank_request (bank, "POST", "/v1/charges",
+                                                    ot_bank_api_key (bank), "dec", card);
+  g_autoptr(OtResponse) garbage = ot_bank_request (bank, "POST", "/v1/charges",
+                                                   ot_bank_api_key (bank), "garbage", "[1,");
+  g_autoptr(OtResponse) missing = ot_bank_request (bank, "GET", "/v1/nothing", NULL, NULL, NULL);
+
+  ot_assert_error (no_key, 401, "authentication_error", "unauthorized");
+  ot_assert_error (sms_key, 401, "authentication_error", "unauthorized");
+  ot_assert_error (no_idem, 400, "invalid_request_error", "parameter_missing");
+  ot_assert_error (bad, 400, "invalid_request_error", NULL);
+  ot_assert_error (unknown, 400, "invalid_request_error", "parameter_unknown");
+  ot_assert_error (declined, 402, "card_error", "card_declined");
+  g_assert_cmpstr (declined->body, ==, replayed->body);
+  g_assert_cmpstr (ot_response_header (replayed, "Idempotent-Replayed"), ==, "true");
+  ot_assert_error (garbage, 400, "invalid_request_error", "body_invalid");
+  ot_assert_error (missing, 404, "invalid_request_error", "resource_missing");
+}
+
+/* The bank keeps no card number or password, in its files or its log. */
+static void
+test_no_secrets_kept (void)
+{
+  const char *files[] = { "bank.db", "bank.db-wal", "bank.log" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (ot_bank_data_dir (bank), files[i], NULL);
+      g_autofree char *contents = NULL;
+      gsize len = 0;
+
+      if (!g_file_get_contents (path, &contents, &len, NULL))
+        continue;
+      g_assert_null (g_strstr_len (contents, len, OT_BANK_CARD_APPROVE));
+      g_assert_null (g_strstr_len (contents, len, OT_BANK_CARD_SLOW));
+      g_assert_null (g_strstr_len (contents, len, "\"account_password\""));
+    }
+}
+
+/* ---- the gateway's [bank] configuration ---------------------------------- */
+
+/* Runs the gateway with @config, which must make it refuse to start (within
+ * 10 s); returns its exit status and stderr. */
+static int
+gateway_refuses (const char  *config,
+                 char       **err)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("onepin-gwcfg-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "gateway.conf", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  const char *argv[] = { "timeout", "10", g_getenv ("ONEPIN_GATEWAY"), "--data-dir", data,
+                         "--listen", "127.0.0.1:0", "--config", path, NULL };
+  int status = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (path, config, -1, &error));
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               NULL, err, &status, &error));
+  g_assert_no_error (error);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), !=, 124);   /* it started: it should not have */
+  return WEXITSTATUS (status);
+}
+
+static void
+test_gateway_config (void)
+{
+  g_autofree char *good = ot_bank_gateway_config (bank, 5, "/v1/bank/deposits");
+  g_autofree char *no_files = g_strdup_printf ("[bank]\nurl=%s\n", ot_bank_url (bank));
+  g_autofree char *missing = g_strdup_printf ("[bank]\nurl=%s\napi_key_file=/nonexistent/key\n"
+                                              "callback_secret_file=%s\n", ot_bank_url (bank),
+                                              ot_bank_callback_secret_path (bank));
+  g_autofree char *timeout = g_strconcat (good, "timeout=0\n", NULL);
+  g_autofree char *log = NULL;
+  g_autofree char *err = NULL;
+  OtGateway *gw;
+
+  gw = ot_gateway_start (good, FALSE);
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (gw), &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "financial system: onepin-bank at"));
+  g_assert_null (strstr (log, ot_bank_api_key (bank)));
+  ot_gateway_stop (gw);
+
+  g_assert_cmpint (gateway_refuses (no_files, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "api_key_file"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (gateway_refuses (missing, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "/nonexistent/key"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (gateway_refuses ("[bank]\nurl=ftp://bank\napi_key_file=a\n"
+                                    "callback_secret_file=b\n", &err), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (gateway_refuses (timeout, &err), ==, 2);
+}
+
+/* ---- the SMS sink ------------------------------------------------------- */
+
+static void
+test_sms (void)
+{
+  const char *sms_key = ot_bank_sms_key (bank);
+  g_autoptr(OtResponse) first = ot_bank_request (bank, "POST", "/v1/sms", sms_key, NULL,
+                                                 "{\"to\": \"010-1234-5678\", "
+                                                 "\"text\": \"[onepin] 첫 번째\"}");
+  g_autoptr(OtResponse) second = ot_bank_request (bank, "POST", "/v1/sms", sms_key, "sms-2",
+                                                  "{\"to\": \"01012345678\", "
+                                                  "\"text\": \"[onepin] second\"}");
+  g_autoptr(OtResponse) repeat = ot_bank_request (bank, "POST", "/v1/sms", sms_key, "sms-2",
+                                                  "{\"to\": \"01012345678\", "
+                                                  "\"text\": \"[onepin] second\"}");
+  g_autoptr(OtResponse) other = ot_bank_request (bank, "POST", "/v1/sms", sms_key, NULL,
+                                                 "{\"to\": \"010-9999-0000\", "
+                                                 "\"text\": \"someone else\"}");
+  g_autoptr(OtResponse) list = ot_bank_request (bank, "GET", "/v1/sms?to=010-1234-5678",
+                                                sms_key, NULL, NULL);
+  g_autoptr(OtResponse) api_key = ot_bank_request (bank, "GET", "/v1/sms?to=01012345678",
+                                                   ot_bank_api_key (bank), NULL, NULL);
+  g_autoptr(OtResponse) bad = ot_bank_request (bank, "POST", "/v1/sms", sms_key, NULL,
+                                               "{\"to\": \"call me\", \"text\": \"x\"}");
+  JsonArray *data;
+  JsonObject *newest;
+
+  ot_assert_status (first, 202);
+  g_assert_true (g_str_has_prefix (ot_json_string (ot_response_object (first), "id"), "sms_"));
+  ot_assert_status (second, 202);
+  g_assert_cmpstr (second->body, ==, repeat->body);
+  ot_assert_status (other, 202);
+  ot_assert_status (list, 200);
+  data = ot_json_array (ot_response_object (list), "data");
+  g_assert_cmpuint (json_array_get_length (data), ==, 2);
+  newest = json_array_get_object_element (data, 0);
+  g_assert_cmpstr (ot_json_string (newest, "text"), ==, "[onepin] second");
+  g_assert_cmpstr (ot_json_string (newest, "to"), ==, "01012345678");
+  g_assert_cmpstr (ot_json_string (json_array_get_object_element (data, 1), "text"), ==,
+                   "[onepin] 첫 번째");
+  ot_assert_error (api_key, 401, "authentication_error", "unauthorized");
+  ot_assert_error (bad, 400, "invalid_request_error", "parameter_invalid");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *default_callback = NULL;
+  const char *args[] = { "--slow-seconds", SLOW_SECONDS, "--callback-url", NULL, NULL };
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  g_assert_true (onepin_crypto_init (NULL));
+  receiver_start ();
+  default_callback = g_strconcat (receiver_url, "/default", NULL);
+  args[3] = default_callback;
+  bank = ot_bank_start (args);
+  connector = GW_CONNECTOR (gw_connector_bank_new (ot_bank_url (bank),
+                                                   ot_bank_api_key_path (bank),
+                                                   ot_bank_callback_secret_path (bank),
+                                                   CONNECTOR_TIMEOUT, &error));
+  g_assert_no_error (error);
+
+  g_test_add_func ("/bank/card/approve", test_card_approve);
+  g_test_add_func ("/bank/card/declines", test_card_declines);
+  g_test_add_func ("/bank/card/timeout-then-query", test_card_timeout);
+  g_test_add_func ("/bank/account/debit", test_account_debit);
+  g_test_add_func ("/bank/idempotent-repeat", test_idempotent_repeat);
+  g_test_add_func ("/bank/query-unknown", test_query_unknown);
+  g_test_add_func ("/bank/down", test_bank_down);
+  g_test_add_func ("/bank/connection-cut", test_connection_cut);
+  g_test_add_func ("/bank/void", test_void);
+  g_test_add_func ("/bank/payout", test_payout);
+  g_test_add_func ("/bank/transfer/deposit-callback", test_transfer_deposit);
+  g_test_add_func ("/bank/transfer/void", test_transfer_void);
+  g_test_add_func ("/bank/transfer/expires", test_transfer_expires);
+  g_test_add_func ("/bank/api/errors", test_api_errors);
+  g_test_add_func ("/bank/sms", test_sms);
+  g_test_add_func ("/bank/gateway/config", test_gateway_config);
+  /* Last, after every test put card numbers and passwords through. */
+  g_test_add_func ("/bank/secrets/none-kept", test_no_secrets_kept);
+  status = g_test_run ();
+
+  g_clear_object (&connector);
+  ot_bank_stop (bank);
+  g_clear_object (&receiver);
+  g_clear_pointer (&received, g_ptr_array_unref);
+  g_free (receiver_url);
+  return status;
+}

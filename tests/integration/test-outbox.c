@@ -1,0 +1,800 @@
+/* test-outbox.c: receipts by e-mail and SMS, through a real SMTP server and
+ * an SMS provider on loopback; retries, restarts and exactly-once delivery
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "onepin-test-bank.h"
+#include "onepin-test-gateway.h"
+#include "onepin-test-sms.h"
+#include "onepin-test-smtp.h"
+
+#define PASSWORD "s3cret"
+#define MAIL_TIMEOUT 20
+/* Fast retries, so the tests see several attempts; a short lease, so a
+ * gateway killed while sending does not hold its message for long. */
+#define OUTBOX_CONFIG "[outbox]\nretry_initial=1\nretry_max=2\nlease=3\n"
+
+typedef struct
+{
+  OtSmtp    *smtp;
+  OtSmsSink *sms;
+  OtGateway *gw;
+  char      *merchant_key;
+} Fixture;
+
+static void
+fixture_start (Fixture             *f,
+               const OtSmtpOptions *smtp_options,
+               gboolean             with_sms)
+{
+  g_autofree char *smtp_config = NULL;
+  g_autofree char *sms_config = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *merchant = NULL;
+
+  f->smtp = ot_smtp_start (smtp_options);
+  smtp_config = ot_smtp_gateway_config (f->smtp);
+  if (with_sms)
+    {
+      f->sms = ot_sms_sink_start ();
+      sms_config = ot_sms_sink_config (f->sms);
+    }
+  config = g_strconcat (smtp_config, sms_config ? sms_config : "", OUTBOX_CONFIG, NULL);
+  f->gw = ot_gateway_start (config, FALSE);
+  merchant = ot_create_merchant (f->gw, "데모 몰 <b>", &f->merchant_key);
+}
+
+static void
+fixture_stop (Fixture *f)
+{
+  ot_gateway_stop (f->gw);
+  ot_smtp_free (f->smtp);
+  ot_sms_sink_free (f->sms);
+  g_free (f->merchant_key);
+}
+
+static OtResponse *
+set_profile (OtGateway  *gw,
+             const char *number,
+             const char *fields)
+{
+  g_autofree char *body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"%s\"%s%s}", number,
+                                           PASSWORD, fields ? "," : "", fields ? fields : "");
+
+  return ot_request (gw, "POST", "/v1/cards/profile", NULL, NULL, body);
+}
+
+/* A registered 50,000-won card whose holder wants receipts as @fields say. */
+static OtCard *
+card_with_profile (OtGateway  *gw,
+                   const char *fields)
+{
+  OtCard *card = ot_new_card (gw, 50000, PASSWORD);
+
+  if (fields != NULL)
+    {
+      g_autoptr(OtResponse) r = set_profile (gw, card->number, fields);
+
+      ot_assert_status (r, 200);
+    }
+  return card;
+}
+
+static char *
+pay (Fixture    *f,
+     OtCard     *card,
+     gint64      amount,
+     gboolean    capture)
+{
+  g_autoptr(JsonObject) payment = ot_pay (f->gw, f->merchant_key, card->number, PASSWORD,
+                                          amount, capture);
+
+  return g_strdup (ot_json_string (payment, "id"));
+}
+
+static JsonObject *
+message_at (JsonArray *messages,
+            guint      i)
+{
+  return json_array_get_object_element (messages, i);
+}
+
+static const char *
+header (JsonObject *message,
+        const char *name)
+{
+  JsonArray *values = ot_json_array (ot_json_object (message, "headers"), name);
+
+  g_assert_cmpuint (json_array_get_length (values), ==, 1);
+  return json_array_get_string_element (values, 0);
+}
+
+static void
+assert_contains (const char *haystack,
+                 const char *needle)
+{
+  if (haystack == NULL || strstr (haystack, needle) == NULL)
+    g_error ("expected \"%s\" in:\n%s", needle, haystack ? haystack : "(null)");
+}
+
+static void
+assert_lacks (const char *haystack,
+              const char *needle)
+{
+  if (haystack != NULL && strstr (haystack, needle) != NULL)
+    g_error ("did not expect \"%s\" in:\n%s", needle, haystack);
+}
+
+/* What every message must be: MIME that Python's email package reads
+ * without a defect, UTF-8 text and HTML in base64, short lines, CRLF. */
+static void
+assert_well_formed (JsonObject *m)
+{
+  JsonArray *types = ot_json_array (m, "part_types");
+
+  g_assert_cmpstr (ot_json_string (m, "content_type"), ==, "multipart/alternative");
+  g_assert_cmpuint (json_array_get_length (types), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (types, 0), ==, "text/plain");
+  g_assert_cmpstr (json_array_get_string_element (types, 1), ==, "text/html");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpstr (json_array_get_string_element (ot_json_array (m, "charsets"), i), ==,
+                       "utf-8");
+      g_assert_cmpstr (json_array_get_string_element (ot_json_array (m, "encodings"), i), ==,
+                       "base64");
+    }
+  g_assert_cmpint (ot_json_int (m, "max_line"), <=, 78);
+  g_assert_false (ot_json_bool (m, "bare_lf"));
+  g_assert_cmpuint (json_array_get_length (ot_json_array (m, "defects")), ==, 0);
+  g_assert_true (g_str_has_prefix (ot_json_string (m, "message_id"), "<onepin.evt_"));
+  g_assert_true (g_str_has_suffix (ot_json_string (m, "message_id"), "@onepin.test>"));
+  g_assert_true (g_str_has_suffix (ot_json_string (m, "date"), "+0900"));
+  g_assert_cmpstr (ot_json_string (m, "from"), ==, "onepin <receipts@onepin.test>");
+  g_assert_cmpstr (header (m, "auto-submitted"), ==, "auto-generated");
+}
+
+/* Rows of the outbox's e-mail and SMS messages, read from the gateway's
+ * database beside it. */
+typedef struct
+{
+  gint64 attempts;
+  gboolean delivered;
+  gboolean failed;
+  char *last_error;
+} Row;
+
+static void
+row_free (gpointer data)
+{
+  Row *row = data;
+
+  g_free (row->last_error);
+  g_free (row);
+}
+
+static GPtrArray *
+outbox_rows (OtGateway *gw)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  GPtrArray *rows = g_ptr_array_new_with_free_func (row_free);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                     "SELECT attempts, delivered_at IS NOT NULL, failed_at IS NOT NULL, last_error"
+                     " FROM outbox WHERE type IN ('email', 'sms') ORDER BY id", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      Row *row = g_new0 (Row, 1);
+
+      row->attempts = sqlite3_column_int64 (stmt, 0);
+      row->delivered = sqlite3_column_int (stmt, 1);
+      row->failed = sqlite3_column_int (stmt, 2);
+      row->last_error = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+      g_ptr_array_add (rows, row);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return rows;
+}
+
+/* Receipts: content, in Korean and English */
+
+static void
+test_receipt_email (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autofree char *payment = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *masked = NULL;
+  g_autoptr(OtResponse) en = NULL;
+  JsonObject *m;
+  const char *text;
+  const char *html;
+
+  fixture_start (&f, NULL, FALSE);
+  card = card_with_profile (f.gw, "\"name\":\"김철수\",\"email\":\"kim@example.com\","
+                                  "\"receipts\":\"email\"");
+  masked = g_strconcat ("**** **** **** ", card->number + 12, NULL);
+  payment = pay (&f, card, 12345, TRUE);
+
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  m = message_at (messages, 0);
+  assert_well_formed (m);
+  g_assert_cmpstr (ot_json_string (m, "subject"), ==, "[onepin] 데모 몰 <b> 결제 12,345원");
+  assert_contains (header (m, "subject"), "=?UTF-8?B?");
+  g_assert_cmpstr (ot_json_string (m, "to"), ==, "kim@example.com");
+  g_assert_cmpstr (header (m, "x-envelope-to"), ==, "kim@example.com");
+  g_assert_cmpstr (header (m, "content-language"), ==, "ko");
+
+  text = ot_json_string (m, "text");
+  assert_contains (text, "결제 영수증");
+  assert_contains (text, "가맹점: 데모 몰 <b>");
+  assert_contains (text, "결제 금액: 12,345원");
+  assert_contains (text, "결제 후 잔액: 37,655원");
+  assert_contains (text, masked);
+  assert_contains (text, payment);
+  assert_contains (text, " KST");
+  assert_lacks (text, card->number);
+
+  html = ot_json_string (m, "html");
+  assert_contains (html, "<html lang=\"ko\">");
+  assert_contains (html, "데모 몰 &lt;b&gt;");
+  assert_lacks (html, "데모 몰 <b>");
+  assert_contains (html, "37,655원");
+  assert_lacks (html, card->number);
+
+  /* The same card holder switches to English. */
+  en = set_profile (f.gw, card->number, "\"locale\":\"en\"");
+  ot_assert_status (en, 200);
+  second = pay (&f, card, 1000, TRUE);
+  g_clear_pointer (&messages, json_array_unref);
+  messages = ot_smtp_wait (f.smtp, 2, MAIL_TIMEOUT);
+  m = message_at (messages, 1);
+  assert_well_formed (m);
+  g_assert_cmpstr (ot_json_string (m, "subject"), ==, "[onepin] Receipt: ₩1,000 at 데모 몰 <b>");
+  g_assert_cmpstr (header (m, "content-language"), ==, "en");
+  text = ot_json_string (m, "text");
+  assert_contains (text, "Payment receipt");
+  assert_contains (text, "Amount: ₩1,000");
+  assert_contains (text, "Balance after: ₩36,655");
+  assert_contains (text, second);
+  assert_contains (ot_json_string (m, "html"), "<html lang=\"en\">");
+  g_assert_cmpstr (ot_json_string (m, "message_id"), !=,
+                   ot_json_string (message_at (messages, 0), "message_id"));
+
+  fixture_stop (&f);
+}
+
+/* Only a capture sends a receipt, and only to who asked for one. */
+static void
+test_receipt_rules (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(OtCard) nobody = NULL;
+  g_autoptr(OtCard) none = NULL;
+  g_autoptr(OtCard) wants = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autoptr(OtResponse) capture = NULL;
+  g_autoptr(OtResponse) declined = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_autofree char *held = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *big = NULL;
+
+  fixture_start (&f, NULL, FALSE);
+  nobody = card_with_profile (f.gw, NULL);
+  none = card_with_profile (f.gw, "\"email\":\"none@example.com\",\"receipts\":\"none\"");
+  wants = card_with_profile (f.gw, "\"email\":\"wants@example.com\",\"receipts\":\"email\"");
+
+  a = pay (&f, nobody, 1000, TRUE);
+  b = pay (&f, none, 1000, TRUE);
+  held = pay (&f, wants, 5000, FALSE);
+  big = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"%s\",\"amount\":999999,"
+                         "\"currency\":\"krw\",\"order_id\":\"too-big\",\"capture\":true}",
+                         wants->number, PASSWORD);
+  declined = ot_request (f.gw, "POST", "/v1/payments", f.merchant_key, NULL, big);
+  ot_assert_error (declined, 402, "card_error", "insufficient_funds");
+
+  path = g_strdup_printf ("/v1/payments/%s/capture", held);
+  capture = ot_request (f.gw, "POST", path, f.merchant_key, NULL, "{\"amount\":3000}");
+  ot_assert_status (capture, 200);
+
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  g_assert_cmpstr (ot_json_string (message_at (messages, 0), "to"), ==, "wants@example.com");
+  assert_contains (ot_json_string (message_at (messages, 0), "text"), "결제 금액: 3,000원");
+  assert_contains (ot_json_string (message_at (messages, 0), "text"), "결제 후 잔액: 47,000원");
+  assert_contains (ot_json_string (message_at (messages, 0), "text"), held);
+
+  g_usleep (1500 * 1000);
+  g_assert_cmpuint (ot_smtp_count (f.smtp), ==, 1);
+  rows = outbox_rows (f.gw);
+  g_assert_cmpuint (rows->len, ==, 1);
+  json_object_unref (ot_assert_audit_balanced (f.gw));
+  fixture_stop (&f);
+}
+
+static void
+test_receipt_sms (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(GPtrArray) sms = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *tail = NULL;
+  OtSms *s;
+
+  fixture_start (&f, NULL, TRUE);
+  card = card_with_profile (f.gw, "\"phone\":\"010-1234-5678\",\"receipts\":\"sms\","
+                                  "\"locale\":\"en\"");
+  first = pay (&f, card, 2500, TRUE);
+  sms = ot_sms_sink_wait (f.sms, 1, MAIL_TIMEOUT);
+  s = g_ptr_array_index (sms, 0);
+  tail = g_strdup_printf ("(card *%s)", card->number + 12);
+  g_assert_cmpstr (s->to, ==, "01012345678");
+  g_assert_true (g_str_has_prefix (s->text, "[onepin] Paid ₩2,500 at 데모 몰 <b>"));
+  assert_contains (s->text, "Balance ₩47,500");
+  assert_contains (s->text, tail);
+  assert_lacks (s->text, card->number);
+  g_assert_true (g_str_has_prefix (s->idempotency_key, "evt_"));
+
+  /* The provider is down for two requests: the third attempt delivers, once. */
+  ot_sms_sink_fail_next (f.sms, 2, 503);
+  second = pay (&f, card, 500, TRUE);
+  g_clear_pointer (&sms, g_ptr_array_unref);
+  sms = ot_sms_sink_wait (f.sms, 2, MAIL_TIMEOUT);
+  s = g_ptr_array_index (sms, 1);
+  assert_contains (s->text, "Paid ₩500");
+  g_assert_cmpuint (ot_sms_sink_requests (f.sms), ==, 4);
+  g_assert_cmpstr (s->idempotency_key, !=,
+                   ((OtSms *) g_ptr_array_index (sms, 0))->idempotency_key);
+
+  g_usleep (2500 * 1000);
+  g_assert_cmpuint (ot_sms_sink_requests (f.sms), ==, 4);
+  rows = outbox_rows (f.gw);
+  g_assert_cmpuint (rows->len, ==, 2);
+  g_assert_cmpint (((Row *) g_ptr_array_index (rows, 1))->attempts, ==, 3);
+  g_assert_true (((Row *) g_ptr_array_index (rows, 1))->delivered);
+  fixture_stop (&f);
+}
+
+/* The same through onepin-bank's SMS sink, the development SMS provider. */
+static void
+test_receipt_sms_bank (void)
+{
+  OtBank *bank = ot_bank_start (NULL);
+  g_autofree char *key_file = g_build_filename (ot_bank_data_dir (bank), "sms.key", NULL);
+  g_autofree char *config = g_strdup_printf ("[sms]\nurl=%s/v1/sms\nkey_file=%s\n" OUTBOX_CONFIG,
+                                             ot_bank_url (bank), key_file);
+  OtGateway *gw = ot_gateway_start (config, FALSE);
+  g_autofree char *merchant_key = NULL;
+  g_autofree char *merchant = ot_create_merchant (gw, "Mall & Co", &merchant_key);
+  g_autoptr(OtCard) card = card_with_profile (gw, "\"phone\":\"010-2222-3333\","
+                                                  "\"receipts\":\"sms\"");
+  g_autoptr(JsonObject) payment = ot_pay (gw, merchant_key, card->number, PASSWORD, 7000, TRUE);
+  gint64 deadline = g_get_monotonic_time () + MAIL_TIMEOUT * G_USEC_PER_SEC;
+  JsonArray *data = NULL;
+  OtResponse *r = NULL;
+  const char *text;
+
+  for (;;)
+    {
+      g_clear_pointer (&r, ot_response_free);
+      r = ot_bank_request (bank, "GET", "/v1/sms?to=01022223333", ot_bank_sms_key (bank), NULL,
+                           NULL);
+      ot_assert_status (r, 200);
+      data = ot_json_array (ot_response_object (r), "data");
+      if (json_array_get_length (data) > 0 || g_get_monotonic_time () > deadline)
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpuint (json_array_get_length (data), ==, 1);
+  text = ot_json_string (json_array_get_object_element (data, 0), "text");
+  g_assert_true (g_str_has_prefix (text, "[onepin] Mall & Co 7,000원 결제, 잔액 43,000원"));
+  assert_lacks (text, card->number);
+  ot_response_free (r);
+
+  ot_gateway_stop (gw);
+  ot_bank_stop (bank);
+}
+
+/* POST /v1/cards/profile */
+
+static void
+assert_profile (OtResponse *r,
+                const char *name,
+                const char *email,
+                const char *phone,
+                const char *receipts,
+                const char *locale)
+{
+  JsonObject *o;
+
+  ot_assert_status (r, 200);
+  o = ot_response_object (r);
+  g_assert_cmpstr (ot_json_string (o, "object"), ==, "card_profile");
+  g_assert_cmpstr (json_object_get_string_member_with_default (o, "name", NULL), ==, name);
+  g_assert_cmpstr (json_object_get_string_member_with_default (o, "email", NULL), ==, email);
+  g_assert_cmpstr (json_object_get_string_member_with_default (o, "phone", NULL), ==, phone);
+  g_assert_cmpstr (ot_json_string (o, "receipts"), ==, receipts);
+  g_assert_cmpstr (ot_json_string (o, "locale"), ==, locale);
+}
+
+static void
+assert_bad_param (OtResponse *r,
+                  const char *param)
+{
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                   ==, param);
+}
+
+/* The database holds the contact sealed: no address or number in clear. */
+static void
+assert_not_stored (OtGateway  *gw,
+                   const char *secret)
+{
+  const char *files[] = { "onepin.db", "onepin.db-wal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), files[i], NULL);
+      g_autofree char *contents = NULL;
+      gsize len = 0;
+
+      if (g_file_get_contents (path, &contents, &len, NULL) &&
+          memmem (contents, len, secret, strlen (secret)) != NULL)
+        g_error ("%s holds \"%s\" in clear", files[i], secret);
+    }
+}
+
+static void
+test_profile (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(OtCard) sold = NULL;
+  g_autofree char *wrong = NULL;
+  g_autofree char *unregistered = NULL;
+  g_autofree char *long_name = ot_repeat ("가", 65);
+  g_autofree char *name_field = NULL;
+  OtResponse *r;
+
+  fixture_start (&f, NULL, FALSE);
+  card = card_with_profile (f.gw, NULL);
+
+  r = set_profile (f.gw, card->number, NULL);
+  assert_profile (r, NULL, NULL, NULL, "none", "ko");
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (ot_response_object (r),
+                                                               "updated")));
+  ot_response_free (r);
+
+  r = set_profile (f.gw, card->number, "\"name\":\"김영희\",\"email\":\"young@example.com\","
+                                       "\"phone\":\"+82 10-9876-5432\",\"receipts\":\"email\"");
+  assert_profile (r, "김영희", "young@example.com", "+821098765432", "email", "ko");
+  ot_response_free (r);
+
+  /* A change keeps what it does not name; "" clears a field. */
+  r = set_profile (f.gw, card->number, "\"receipts\":\"sms\",\"locale\":\"en\",\"name\":\"\"");
+  assert_profile (r, NULL, "young@example.com", "+821098765432", "sms", "en");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, NULL);
+  assert_profile (r, NULL, "young@example.com", "+821098765432", "sms", "en");
+  g_assert_cmpint (ot_json_int (ot_response_object (r), "updated"), >, 0);
+  ot_response_free (r);
+
+  /* Receipts need somewhere to go. */
+  r = set_profile (f.gw, card->number, "\"phone\":\"\"");
+  assert_bad_param (r, "receipts");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"receipts\":\"none\",\"phone\":\"\",\"email\":\"\"");
+  assert_profile (r, NULL, NULL, NULL, "none", "en");
+  ot_response_free (r);
+
+  r = set_profile (f.gw, card->number, "\"email\":\"not an address\"");
+  assert_bad_param (r, "email");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"email\":\"a@b.com\\r\\nBcc: x@y.com\"");
+  assert_bad_param (r, "email");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"phone\":\"12ab5678\"");
+  assert_bad_param (r, "phone");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"phone\":\"1234\"");
+  assert_bad_param (r, "phone");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"receipts\":\"fax\"");
+  assert_bad_param (r, "receipts");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"locale\":\"fr\"");
+  assert_bad_param (r, "locale");
+  ot_response_free (r);
+  name_field = g_strdup_printf ("\"name\":\"%s\"", long_name);
+  r = set_profile (f.gw, card->number, name_field);
+  assert_bad_param (r, "name");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"name\":\"a\\nb\"");
+  assert_bad_param (r, "name");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"nickname\":\"x\"");
+  ot_assert_error (r, 400, "invalid_request_error", NULL);
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"email\":5");
+  ot_assert_error (r, 400, "invalid_request_error", NULL);
+  ot_response_free (r);
+
+  /* Card-holder authentication, as on every /v1/cards route. */
+  wrong = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"wrong\",\"receipts\":\"none\"}",
+                           card->number);
+  r = ot_request (f.gw, "POST", "/v1/cards/profile", NULL, NULL, wrong);
+  ot_assert_error (r, 402, "card_error", "invalid_credentials");
+  ot_response_free (r);
+  sold = ot_new_card (f.gw, 10000, NULL);
+  unregistered = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"%s\"}", sold->number,
+                                  PASSWORD);
+  r = ot_request (f.gw, "POST", "/v1/cards/profile", NULL, NULL, unregistered);
+  g_assert_cmpuint (r->status, ==, 402);
+  assert_lacks (r->body, sold->number);
+  ot_response_free (r);
+
+  r = set_profile (f.gw, card->number, "\"email\":\"young@example.com\","
+                                       "\"phone\":\"01055556666\"");
+  ot_assert_status (r, 200);
+  ot_response_free (r);
+  assert_not_stored (f.gw, "young@example.com");
+  assert_not_stored (f.gw, "01055556666");
+  assert_not_stored (f.gw, "김영희");
+  fixture_stop (&f);
+}
+
+/* Exactly once, through failures */
+
+static GPtrArray *
+cards_with_receipts (Fixture *f,
+                     guint    n)
+{
+  GPtrArray *cards = g_ptr_array_new_with_free_func ((GDestroyNotify) ot_card_free);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *fields = g_strdup_printf ("\"email\":\"holder%u@example.com\","
+                                                 "\"receipts\":\"email\"", i);
+
+      g_ptr_array_add (cards, card_with_profile (f->gw, fields));
+    }
+  return cards;
+}
+
+/* Every payment's receipt arrived once, and nothing else did. */
+static void
+assert_each_once (JsonArray *messages,
+                  GPtrArray *payments)
+{
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_assert_cmpuint (json_array_get_length (messages), ==, payments->len);
+  for (guint i = 0; i < json_array_get_length (messages); i++)
+    g_assert_true (g_hash_table_add (ids, (gpointer) ot_json_string (message_at (messages, i),
+                                                                     "message_id")));
+  for (guint p = 0; p < payments->len; p++)
+    {
+      guint found = 0;
+
+      for (guint i = 0; i < json_array_get_length (messages); i++)
+        if (strstr (ot_json_string (message_at (messages, i), "text"),
+                    g_ptr_array_index (payments, p)) != NULL)
+          found++;
+      g_assert_cmpuint (found, ==, 1);
+    }
+}
+
+static void
+wait_for_failed_attempts (OtGateway *gw,
+                          guint      n_rows,
+                          gint64     attempts)
+{
+  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GPtrArray) rows = outbox_rows (gw);
+      guint ready = 0;
+
+      for (guint i = 0; i < rows->len; i++)
+        {
+          Row *row = g_ptr_array_index (rows, i);
+
+          g_assert_false (row->delivered);
+          if (row->attempts >= attempts && row->last_error != NULL)
+            ready++;
+        }
+      if (rows->len == n_rows && ready == n_rows)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the outbox did not retry %u messages %" G_GINT64_FORMAT " times", n_rows,
+                 attempts);
+      g_usleep (100 * 1000);
+    }
+}
+
+static void
+assert_all_delivered (OtGateway *gw,
+                      guint      n)
+{
+  g_autoptr(GPtrArray) rows = outbox_rows (gw);
+
+  g_assert_cmpuint (rows->len, ==, n);
+  for (guint i = 0; i < rows->len; i++)
+    g_assert_true (((Row *) g_ptr_array_index (rows, i))->delivered);
+}
+
+static void
+test_smtp_down (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autoptr(GPtrArray) payments = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonArray) messages = NULL;
+
+  fixture_start (&f, NULL, FALSE);
+  cards = cards_with_receipts (&f, 5);
+  ot_smtp_stop (f.smtp);
+  for (guint i = 0; i < cards->len; i++)
+    g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, i), 1000 + i, TRUE));
+
+  /* Nothing gets through, and every message is tried again and again. */
+  wait_for_failed_attempts (f.gw, 5, 2);
+  g_assert_cmpuint (ot_smtp_count (f.smtp), ==, 0);
+
+  ot_smtp_restart (f.smtp);
+  messages = ot_smtp_wait (f.smtp, 5, MAIL_TIMEOUT);
+  /* Longer than the longest wait between attempts: no second copy comes. */
+  g_usleep (4500 * 1000);
+  g_clear_pointer (&messages, json_array_unref);
+  messages = ot_smtp_wait (f.smtp, 5, 0);
+  assert_each_once (messages, payments);
+  assert_all_delivered (f.gw, 5);
+  json_object_unref (ot_assert_audit_balanced (f.gw));
+  fixture_stop (&f);
+}
+
+static void
+test_gateway_restart (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autoptr(GPtrArray) payments = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonArray) messages = NULL;
+
+  fixture_start (&f, NULL, FALSE);
+  cards = cards_with_receipts (&f, 4);
+  ot_smtp_stop (f.smtp);
+
+  /* Queued while the mail server is down, then a clean stop (SIGTERM). */
+  g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, 0), 1100, TRUE));
+  g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, 1), 1200, TRUE));
+  wait_for_failed_attempts (f.gw, 2, 1);
+  ot_gateway_terminate (f.gw, SIGTERM);
+  ot_gateway_restart (f.gw);
+
+  /* Two more, then the gateway is killed outright. */
+  g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, 2), 1300, TRUE));
+  g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, 3), 1400, TRUE));
+  wait_for_failed_attempts (f.gw, 4, 1);
+  ot_gateway_kill (f.gw);
+  g_assert_cmpuint (ot_smtp_count (f.smtp), ==, 0);
+
+  /* Mail server back first, gateway after: everything arrives, once. */
+  ot_smtp_restart (f.smtp);
+  ot_gateway_restart (f.gw);
+  messages = ot_smtp_wait (f.smtp, 4, MAIL_TIMEOUT);
+  g_usleep (4500 * 1000);
+  g_clear_pointer (&messages, json_array_unref);
+  messages = ot_smtp_wait (f.smtp, 4, 0);
+  assert_each_once (messages, payments);
+  assert_all_delivered (f.gw, 4);
+  fixture_stop (&f);
+}
+
+/* A recipient the server refuses for good is given up; the rest flow. */
+static void
+test_permanent_refusal (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(OtCard) refused = NULL;
+  g_autoptr(OtCard) fine = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_autofree char *log = NULL;
+  Row *row;
+
+  fixture_start (&f, NULL, FALSE);
+  refused = card_with_profile (f.gw, "\"email\":\"reject-me@example.com\",\"receipts\":\"email\"");
+  fine = card_with_profile (f.gw, "\"email\":\"fine@example.com\",\"receipts\":\"email\"");
+  a = pay (&f, refused, 1000, TRUE);
+  b = pay (&f, fine, 1000, TRUE);
+
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  g_assert_cmpstr (ot_json_string (message_at (messages, 0), "to"), ==, "fine@example.com");
+  g_usleep (2500 * 1000);
+  g_assert_cmpuint (ot_smtp_count (f.smtp), ==, 1);
+
+  rows = outbox_rows (f.gw);
+  g_assert_cmpuint (rows->len, ==, 2);
+  row = g_ptr_array_index (rows, 0);
+  g_assert_true (row->failed);
+  g_assert_false (row->delivered);
+  g_assert_cmpint (row->attempts, ==, 1);
+  assert_contains (row->last_error, "550");
+  assert_lacks (row->last_error, "reject-me");
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (f.gw), &log, NULL, NULL));
+  assert_contains (log, "gave up email");
+  assert_lacks (log, "reject-me@example.com");
+  assert_lacks (log, "fine@example.com");
+  fixture_stop (&f);
+}
+
+/* STARTTLS required, certificate checked against the configured CA, AUTH. */
+static void
+test_starttls_auth (void)
+{
+  Fixture f = { 0 };
+  OtSmtpOptions options = { .tls = TRUE, .require_starttls = TRUE, .auth_user = "onepin" };
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autofree char *payment = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *password = NULL;
+  JsonObject *m;
+
+  fixture_start (&f, &options, FALSE);
+  card = card_with_profile (f.gw, "\"email\":\"tls@example.com\",\"receipts\":\"email\"");
+  payment = pay (&f, card, 4321, TRUE);
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  m = message_at (messages, 0);
+  assert_well_formed (m);
+  g_assert_cmpstr (header (m, "x-starttls"), ==, "yes");
+  g_assert_cmpstr (header (m, "x-auth-login"), ==, "onepin");
+  assert_contains (ot_json_string (m, "text"), "4,321원");
+
+  g_assert_true (g_file_get_contents (ot_smtp_password_file (f.smtp), &password, NULL, NULL));
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (f.gw), &log, NULL, NULL));
+  assert_lacks (log, password);
+  fixture_stop (&f);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/outbox/receipt/email", test_receipt_email);
+  g_test_add_func ("/outbox/receipt/rules", test_receipt_rules);
+  g_test_add_func ("/outbox/receipt/sms", test_receipt_sms);
+  g_test_add_func ("/outbox/receipt/sms-bank", test_receipt_sms_bank);
+  g_test_add_func ("/outbox/profile", test_profile);
+  g_test_add_func ("/outbox/smtp-down", test_smtp_down);
+  g_test_add_func ("/outbox/gateway-restart", test_gateway_restart);
+  g_test_add_func ("/outbox/permanent-refusal", test_permanent_refusal);
+  g_test_add_func ("/outbox/starttls-auth", test_starttls_auth);
+
+  return g_test_run ();
+}

@@ -1,0 +1,377 @@
+/* test-templates.c: every e-mail and SMS template, in Korean and English
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "gw-mime.h"
+#include "gw-templates.h"
+#include "onepin-json.h"
+#include "onepin-test-smtp.h"
+
+#define CLAIM "https://onepin.test/claim/gft_0123456789abcdef?t=x&y=1"
+
+/* Full data for each template, with hostile text where people type it. */
+static const struct
+{
+  const char *name;
+  const char *data;
+} full[] = {
+  { "payment_receipt",
+    "{\"merchant_name\":\"카페 <b>&amp;</b>\",\"amount\":12345,\"currency\":\"krw\","
+    "\"balance_after\":1234567,\"card_last4\":\"4321\",\"created\":1700000000,"
+    "\"payment_id\":\"pay_abc\"}" },
+  { "recharge",
+    "{\"card_last4\":\"4321\",\"amount\":50000,\"balance_after\":80000,\"currency\":\"krw\","
+    "\"expires_at\":1900000000,\"created\":1700000000}" },
+  { "refund",
+    "{\"card_last4\":\"4321\",\"amount\":7000,\"currency\":\"krw\",\"bank_name\":\"국민은행\","
+    "\"account_last4\":\"9876\",\"created\":1700000000}" },
+  { "purchase_statement",
+    "{\"order_id\":\"ord_1\",\"buyer_name\":\"김<i>철수</i>\",\"total\":130000,"
+    "\"currency\":\"krw\",\"created\":1700000000,\"paid_by\":\"card\","
+    "\"lines\":[{\"denomination\":10000,\"quantity\":3},{\"denomination\":100000,\"quantity\":1}],"
+    "\"cards\":[{\"last4\":\"1111\",\"purpose\":\"user\"},{\"last4\":\"2222\",\"purpose\":\"gift\"}]}" },
+  { "gift",
+    "{\"sender_name\":\"이영희\",\"recipient_name\":\"박민수\",\"message\":\"생일 축하해! <script>x</script>\","
+    "\"design\":\"birthday\",\"font_color\":\"#aa3366\",\"font_size\":24,\"music\":\"Happy Birthday\","
+    "\"claim_url\":\"" CLAIM "\",\"amount\":30000,\"currency\":\"krw\","
+    "\"number\":\"9410123456789012\"}" },
+  { "virtual_account",
+    "{\"bank\":\"신한은행\",\"account\":\"562-910-123456\",\"amount\":55000,\"currency\":\"krw\","
+    "\"deadline\":1700086400}" },
+};
+
+static char *tmp_dir;
+
+static JsonObject *
+object (const char *json)
+{
+  g_autoptr(GError) error = NULL;
+  JsonObject *o = onepin_json_parse_object (json, strlen (json), &error);
+
+  g_assert_no_error (error);
+  return o;
+}
+
+static void
+render (const char     *name,
+        const char     *locale,
+        const char     *data,
+        GwEmailContent *out)
+{
+  g_autoptr(JsonObject) o = object (data);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gw_template_render_email (name, locale, o, out, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+render_sms (const char *name,
+            const char *locale,
+            const char *data)
+{
+  g_autoptr(JsonObject) o = object (data);
+  g_autoptr(GError) error = NULL;
+  char *text = gw_template_render_sms (name, locale, o, &error);
+
+  g_assert_no_error (error);
+  return text;
+}
+
+static void
+assert_contains (const char *haystack,
+                 const char *needle)
+{
+  if (strstr (haystack, needle) == NULL)
+    g_error ("expected \"%s\" in:\n%s", needle, haystack);
+}
+
+static void
+assert_lacks (const char *haystack,
+              const char *needle)
+{
+  if (strstr (haystack, needle) != NULL)
+    g_error ("did not expect \"%s\" in:\n%s", needle, haystack);
+}
+
+static void
+test_amounts (void)
+{
+  const struct
+  {
+    gint64 amount;
+    const char *currency;
+    gboolean korean;
+    const char *expected;
+  } cases[] = {
+    { 0, "krw", TRUE, "0원" }, { 999, "krw", TRUE, "999원" }, { 1000, "krw", TRUE, "1,000원" },
+    { 1234567, "krw", TRUE, "1,234,567원" }, { 1000000, "krw", FALSE, "₩1,000,000" },
+    { 5000, NULL, FALSE, "₩5,000" }, { 100000, "KRW", TRUE, "100,000원" },
+    { -2500, "krw", TRUE, "-2,500원" }, { 1234, "usd", TRUE, "12.34 USD" },
+    { 1, "😀kr", TRUE, NULL }, { 1, "us", FALSE, NULL }, { 1, "USD", FALSE, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *s = gw_template_format_amount (cases[i].amount, cases[i].currency,
+                                                      cases[i].korean);
+
+      g_assert_cmpstr (s, ==, cases[i].expected);
+    }
+}
+
+/* Every template, both languages: a message Python reads without a defect,
+ * the same subject, and HTML that escapes what people typed. */
+static void
+test_every_email (void)
+{
+  const char *locales[] = { "ko", "en" };
+
+  for (guint t = 0; t < G_N_ELEMENTS (full); t++)
+    for (guint l = 0; l < G_N_ELEMENTS (locales); l++)
+      {
+        g_auto(GwEmailContent) content = { 0 };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) bytes = NULL;
+        g_autoptr(JsonArray) parsed = NULL;
+        g_autofree char *path = g_build_filename (tmp_dir, "m.eml", NULL);
+        g_autofree char *lang = g_strdup_printf ("<html lang=\"%s\">", locales[l]);
+        const char *paths[] = { path, NULL };
+        JsonObject *m;
+        GwMimeMessage mime = {
+          .from_name = "onepin", .from_address = "no-reply@onepin.test",
+          .to_address = "someone@example.com", .message_id = "t@onepin.test",
+          .date = 1700000000, .language = locales[l],
+        };
+
+        render (full[t].name, locales[l], full[t].data, &content);
+        g_assert_true (g_str_has_prefix (content.subject, "[onepin] "));
+        assert_contains (content.html, lang);
+        assert_lacks (content.html, "<script>");
+        assert_lacks (content.html, "<b>");
+        assert_lacks (content.html, "<i>");
+        assert_lacks (content.text, "(null)");
+        assert_lacks (content.html, "(null)");
+        assert_lacks (content.text, "9410123456789012");
+        assert_lacks (content.html, "9410123456789012");
+
+        mime.subject = content.subject;
+        mime.text = content.text;
+        mime.html = content.html;
+        bytes = gw_mime_build (&mime, &error);
+        g_assert_no_error (error);
+        g_file_set_contents (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                             &error);
+        g_assert_no_error (error);
+        parsed = ot_mail_parse_files (paths);
+        m = json_array_get_object_element (parsed, 0);
+        g_assert_cmpuint (json_array_get_length (json_object_get_array_member (m, "defects")),
+                          ==, 0);
+        g_assert_cmpstr (json_object_get_string_member (m, "subject"), ==, content.subject);
+        g_assert_cmpstr (json_object_get_string_member (m, "text"), ==, content.text);
+        g_assert_cmpint (json_object_get_int_member (m, "max_line"), <=, 78);
+        g_unlink (path);
+      }
+}
+
+static void
+test_payment_receipt (void)
+{
+  g_auto(GwEmailContent) ko = { 0 };
+  g_auto(GwEmailContent) en = { 0 };
+
+  render ("payment_receipt", "ko", full[0].data, &ko);
+  g_assert_cmpstr (ko.subject, ==, "[onepin] 카페 <b>&amp;</b> 결제 12,345원");
+  assert_contains (ko.text, "가맹점: 카페 <b>&amp;</b>\n");
+  assert_contains (ko.text, "결제 금액: 12,345원\n");
+  assert_contains (ko.text, "결제 후 잔액: 1,234,567원\n");
+  assert_contains (ko.text, "카드: **** **** **** 4321\n");
+  assert_contains (ko.text, "결제 일시: 2023년 11월 15일 07:13 KST\n");
+  assert_contains (ko.text, "결제 번호: pay_abc\n");
+  assert_contains (ko.html, "카페 &lt;b&gt;&amp;amp;&lt;/b&gt;");
+  assert_contains (ko.html, "<title>[onepin] 카페 &lt;b&gt;&amp;amp;&lt;/b&gt; 결제 12,345원</title>");
+
+  render ("payment_receipt", "en", full[0].data, &en);
+  g_assert_cmpstr (en.subject, ==, "[onepin] Receipt: ₩12,345 at 카페 <b>&amp;</b>");
+  assert_contains (en.text, "Balance after: ₩1,234,567\n");
+  assert_contains (en.text, "Date: 15 Nov 2023, 07:13 KST\n");
+}
+
+/* Optional fields missing: their lines are left out, nothing shows "(null)". */
+static void
+test_missing_fields (void)
+{
+  g_auto(GwEmailContent) receipt = { 0 };
+  g_auto(GwEmailContent) statement = { 0 };
+  g_auto(GwEmailContent) gift = { 0 };
+  g_autofree char *sms = NULL;
+
+  render ("payment_receipt", "ko", "{\"amount\":5000}", &receipt);
+  g_assert_cmpstr (receipt.subject, ==, "[onepin] 결제 5,000원");
+  assert_contains (receipt.text, "결제 금액: 5,000원");
+  assert_lacks (receipt.text, "가맹점");
+  assert_lacks (receipt.text, "카드:");
+  assert_lacks (receipt.html, "가맹점");
+
+  render ("purchase_statement", "en",
+          "{\"order_id\":\"ord_2\",\"lines\":[{\"denomination\":\"x\"}],\"cards\":[{}],"
+          "\"paid_by\":\"crypto\"}", &statement);
+  assert_contains (statement.text, "Thank you for buying onepin cards.");
+  assert_contains (statement.text, "Paid by: crypto");
+  assert_lacks (statement.text, "Total");
+  assert_lacks (statement.text, "Dear");
+
+  render ("gift", "en", "{\"claim_url\":\"" CLAIM "\",\"font_color\":\"red;background:url(x)\","
+                        "\"font_size\":\"huge\",\"message\":\"hi\"}", &gift);
+  g_assert_cmpstr (gift.subject, ==, "[onepin] You received a gift card");
+  assert_contains (gift.html, "color:#1c1c1c;font-size:18px");
+  assert_lacks (gift.html, "url(x)");
+
+  sms = render_sms ("payment_receipt", "en", "{\"amount\":700}");
+  g_assert_cmpstr (sms, ==, "[onepin] Paid ₩700");
+  assert_lacks (sms, "(null)");
+}
+
+static void
+test_statement (void)
+{
+  g_auto(GwEmailContent) ko = { 0 };
+  g_auto(GwEmailContent) en = { 0 };
+
+  render ("purchase_statement", "ko", full[3].data, &ko);
+  g_assert_cmpstr (ko.subject, ==, "[onepin] 구매 내역서 (주문 ord_1)");
+  assert_contains (ko.text, "김<i>철수</i>님, onepin 카드를 구매해 주셔서 감사합니다.");
+  assert_contains (ko.text, "결제 수단: 신용카드\n");
+  assert_contains (ko.text, "합계: 130,000원\n");
+  assert_contains (ko.text, "10,000원 카드 × 3장: 30,000원\n");
+  assert_contains (ko.text, "100,000원 카드 × 1장: 100,000원\n");
+  assert_contains (ko.text, "**** **** **** 1111: 본인용\n");
+  assert_contains (ko.text, "**** **** **** 2222: 선물용\n");
+  assert_contains (ko.html, "김&lt;i&gt;철수&lt;/i&gt;님");
+
+  render ("purchase_statement", "en", full[3].data, &en);
+  assert_contains (en.text, "Dear 김<i>철수</i>, thank you for buying onepin cards.");
+  assert_contains (en.text, "₩10,000 card × 3: ₩30,000\n");
+  assert_contains (en.text, "**** **** **** 2222: For gift\n");
+}
+
+/* The gift carries the claim link, never the number. */
+static void
+test_gift (void)
+{
+  g_auto(GwEmailContent) ko = { 0 };
+  g_autoptr(GError) error = NULL;
+  const char *bad_urls[] = {
+    "{}", "{\"claim_url\":\"javascript:alert(1)\"}", "{\"claim_url\":\"https://x.test/\\\"a\"}",
+    "{\"claim_url\":\"https://x.test/<a>\"}", "{\"claim_url\":\"https://x.test/a b\"}",
+    "{\"claim_url\":\"ftp://x.test/\"}",
+  };
+
+  render ("gift", "ko", full[4].data, &ko);
+  g_assert_cmpstr (ko.subject, ==, "[onepin] 이영희님이 선물 카드를 보냈습니다");
+  assert_contains (ko.text, "박민수님, 선물이 도착했습니다");
+  assert_contains (ko.text, CLAIM);
+  assert_contains (ko.text, "금액: 30,000원");
+  assert_contains (ko.html, "href=\"https://onepin.test/claim/gft_0123456789abcdef?t=x&amp;y=1\"");
+  assert_contains (ko.html, "background:#fde2e4");
+  assert_contains (ko.html, "color:#aa3366;font-size:24px");
+  assert_contains (ko.html, "생일 축하해! &lt;script&gt;x&lt;/script&gt;");
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_urls); i++)
+    {
+      g_autoptr(JsonObject) o = object (bad_urls[i]);
+      g_auto(GwEmailContent) out = { 0 };
+
+      g_assert_false (gw_template_render_email ("gift", "ko", o, &out, &error));
+      g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_DATA);
+      g_clear_error (&error);
+    }
+}
+
+static void
+test_sms (void)
+{
+  const struct
+  {
+    const char *name;
+    const char *locale;
+    const char *data;
+    const char *expected;
+  } cases[] = {
+    { "payment_receipt", "ko", full[0].data,
+      "[onepin] 카페 <b>&amp;</b> 12,345원 결제, 잔액 1,234,567원 (카드 *4321) 2023년 11월 15일 07:13 KST" },
+    { "recharge", "en", full[1].data, "[onepin] Recharged ₩50,000. Balance ₩80,000 (card *4321)" },
+    { "refund", "ko", full[2].data,
+      "[onepin] 7,000원 환불 완료: 국민은행 ****9876. 카드 *4321는 해지되었습니다." },
+    { "purchase_statement", "en", full[3].data,
+      "[onepin] Order ord_1 is paid. Total ₩130,000, 2 cards" },
+    { "gift", "ko", full[4].data, "[onepin] 이영희님이 선물 카드를 보냈습니다: " CLAIM },
+    { "virtual_account", "en", full[5].data,
+      "[onepin] Please transfer ₩55,000 to 신한은행 562-910-123456 by 16 Nov 2023, 07:13 KST" },
+    { "card_number", "ko", "{\"number\":\"9410123456789012\",\"amount\":10000,\"currency\":\"krw\"}",
+      "[onepin] 카드번호 9410-1234-5678-9012 (10,000원). 등록한 뒤 사용하시고, 번호를 남에게 알려 주지 마세요." },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = render_sms (cases[i].name, cases[i].locale, cases[i].data);
+
+      g_assert_cmpstr (text, ==, cases[i].expected);
+    }
+}
+
+static void
+test_refusals (void)
+{
+  g_autoptr(JsonObject) number = object ("{\"number\":\"9410123456789012\"}");
+  g_autoptr(JsonObject) empty = object ("{}");
+  g_autoptr(JsonObject) short_number = object ("{\"number\":\"9410\"}");
+  g_auto(GwEmailContent) out = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  /* A card number is never put in an e-mail. */
+  g_assert_false (gw_template_render_email ("card_number", "ko", number, &out, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  g_assert_false (gw_template_render_email ("no_such", "ko", empty, &out, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  g_assert_null (gw_template_render_sms ("card_number", "ko", short_number, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_DATA);
+  g_clear_error (&error);
+  g_assert_false (gw_template_render_email ("payment_receipt", "ko", empty, &out, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_DATA);
+  g_clear_error (&error);
+  g_assert_false (gw_template_render_email ("virtual_account", "en", empty, &out, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_DATA);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  tmp_dir = g_dir_make_tmp ("onepin-templates-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/templates/amounts", test_amounts);
+  g_test_add_func ("/templates/every-email", test_every_email);
+  g_test_add_func ("/templates/payment-receipt", test_payment_receipt);
+  g_test_add_func ("/templates/missing-fields", test_missing_fields);
+  g_test_add_func ("/templates/statement", test_statement);
+  g_test_add_func ("/templates/gift", test_gift);
+  g_test_add_func ("/templates/sms", test_sms);
+  g_test_add_func ("/templates/refusals", test_refusals);
+
+  status = g_test_run ();
+  g_rmdir (tmp_dir);
+  g_free (tmp_dir);
+  return status;
+}

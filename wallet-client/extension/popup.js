@@ -1,0 +1,92 @@
+/* popup.js: the toolbar popup — the user's confirmation for a site
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Shows the site and the payment fields found, and fills them only when
+ * the user presses the button; "always allow on this site" remembers the
+ * site so that later visits fill without the popup (the wallet must still
+ * be unlocked). ?tab=ID picks the tab (tests open the popup as a page).
+ */
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const t = (name, ...subs) => chrome.i18n.getMessage(name, subs) || name;
+
+const ERRORS = {
+  wallet_unavailable: 'errorWalletNotRunning',
+  host_unavailable: 'errorHostMissing',
+  wallet_disconnected: 'errorWalletNotRunning',
+  locked: 'errorLocked',
+  denied: 'errorDenied',
+  timeout: 'errorTimeout',
+  no_card: 'errorNoCard',
+  no_fields: 'statusNoFields',
+};
+
+async function targetTab() {
+  const param = new URLSearchParams(location.search).get('tab');
+  if (param)
+    return Number(param);
+  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  return tab ? tab.id : null;
+}
+
+function ask(message) {
+  return chrome.runtime.sendMessage(message);
+}
+
+function showResult(text, isError) {
+  $('result').textContent = text;
+  $('result').className = isError ? 'error' : '';
+}
+
+function describeTypes(types) {
+  const names = Array.from(new Set(types)).map((type) => t('type_' + type.replace(/-/g, '_')));
+  return t('statusFields', String(types.length), names.join(', '));
+}
+
+async function render(tabId) {
+  const state = await ask({ type: 'popup.state', tabId });
+  $('site').textContent = state.origin || '';
+  $('remember').checked = state.remembered;
+  $('forget').hidden = !state.remembered;
+  if (!state.supported) {
+    $('status').textContent = t('statusUnsupported');
+  } else if (state.types.length) {
+    $('status').textContent = describeTypes(state.types);
+  } else if (state.refused.length) {
+    $('status').textContent = t('statusRefused');
+  } else {
+    $('status').textContent = t('statusNoFields');
+  }
+  $('fill').disabled = !state.supported || !state.types.length;
+  $('remember').disabled = $('fill').disabled;
+}
+
+async function main() {
+  for (const el of document.querySelectorAll('[data-i18n]'))
+    el.textContent = t(el.dataset.i18n);
+  document.documentElement.lang = chrome.i18n.getUILanguage();
+  const tabId = await targetTab();
+  if (tabId === null)
+    return;
+  await render(tabId);
+
+  $('fill').addEventListener('click', async () => {
+    $('fill').disabled = true;
+    showResult(t('statusAsking'), false);
+    const answer = await ask({ type: 'popup.fill', tabId, remember: $('remember').checked });
+    if (answer.error)
+      showResult(t(ERRORS[answer.error] || 'errorOther'), true);
+    else
+      showResult(t('resultFilled', String(answer.filled)), false);
+    await render(tabId);
+  });
+  $('forget').addEventListener('click', async () => {
+    await ask({ type: 'popup.forget', tabId });
+    await render(tabId);
+  });
+}
+
+main();
