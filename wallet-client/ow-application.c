@@ -339,14 +339,14 @@ preferences_activated (GSimpleAction *action,
 
 /* Shows the approval dialog for a purchase given as JSON. For testing and
  * trying it out; the browser integration calls the C API directly. The
- * outcome is printed (never the password). */
+ * outcome is logged (never the password). */
 static void
 on_approval_decided (OwApprovalDialog *dialog,
                      gboolean          approved,
                      const char       *card_password,
                      gpointer          data)
 {
-  g_print ("approval: %s\n", approved ? "approved" : "rejected");
+  g_message ("approval: %s", approved ? "approved" : "rejected");
 }
 
 static void
@@ -363,14 +363,14 @@ approve_purchase_activated (GSimpleAction *action,
 
   if (purchase == NULL)
     {
-      g_printerr ("approve-purchase: %s\n", error->message);
+      g_warning ("approve-purchase: %s", error->message);
       return;
     }
 
   g_application_activate (G_APPLICATION (self));
   if (ow_vault_is_locked (self->vault))
     {
-      g_print ("approval: locked\n");
+      g_message ("approval: locked");
       return;
     }
 

@@ -17,7 +17,7 @@
  *
  * For tests and trying it out: `gapplication action org.onepin.Wallet
  * approve-purchase "'<purchase JSON>'"` (see ow-purchase.h) shows it and
- * prints "approval: approved" or "approval: rejected".
+ * logs "approval: approved" or "approval: rejected" (a g_message).
  */
 #pragma once
 

@@ -29,6 +29,7 @@ static const struct
   { "092", N_("Toss Bank") },
   { "023", N_("SC First Bank") },
   { "071", N_("Korea Post") },
+  { "990", N_("onepin Sandbox Bank") },   /* onepin-bank's test accounts */
 };
 
 struct _OwFundingDialog

@@ -12,6 +12,7 @@
 
 #include <libsoup/soup.h>
 
+#include "onepin-test-bank.h"
 #include "onepin-test-gateway.h"
 #include "ow-client.h"
 #include "ow-test-wait.h"
@@ -378,8 +379,12 @@ test_rogue_answers (void)
 
 /* ---- the wallet API, on the real gateway -------------------------------- */
 
+/* Fast sign-ins: the gateway's PBKDF2 cost is the wallet-api suite's to test. */
+#define WALLET_CONFIG "[wallet]\npbkdf2_iterations=2000\n"
+
 typedef struct
 {
+  OtBank    *bank;       /* NULL: no financial system configured */
   OtGateway *gw;
   OwClient  *client;
 } Fixture;
@@ -388,7 +393,17 @@ static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
-  f->gw = ot_gateway_start (data, FALSE);
+  gboolean with_bank = GPOINTER_TO_INT (data);
+  g_autofree char *bank_config = NULL;
+  g_autofree char *config = NULL;
+
+  if (with_bank)
+    {
+      f->bank = ot_bank_start (NULL);
+      bank_config = ot_bank_gateway_config (f->bank, 5, NULL);
+    }
+  config = g_strconcat (WALLET_CONFIG, bank_config, NULL);
+  f->gw = ot_gateway_start (config, FALSE);
   f->client = new_client (ot_gateway_url (f->gw), NULL);
 }
 
@@ -398,6 +413,8 @@ fixture_tear_down (Fixture       *f,
 {
   g_clear_object (&f->client);
   ot_gateway_stop (f->gw);
+  if (f->bank != NULL)
+    ot_bank_stop (f->bank);
 }
 
 static OwProfile *
@@ -660,6 +677,101 @@ test_charge_without_bank (Fixture       *f,
   g_assert_cmpint (card->balance, ==, 0);
 }
 
+static OwCharge *
+charge (Fixture    *f,
+        const char *source,
+        gint64      amount,
+        const char *cvc,
+        const char *account_password,
+        const char *key,
+        GError    **error)
+{
+  OwClient *c = f->client;
+
+  return SYNC (ow_client_charge_finish (c, r, error),
+               ow_client_charge_async (c, source, amount, cvc, account_password, key, CB));
+}
+
+/* Charges through the real onepin-bank: approved, replayed, declined, from a
+ * bank account; the card's balance and history follow. */
+static void
+test_charge_with_bank (Fixture       *f,
+                       gconstpointer  data)
+{
+  OwClient *c = f->client;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwProfile) profile = register_user (f, "jiwoo", &error);
+  g_autofree char *key = ow_client_new_idempotency_key ();
+  g_autoptr(OwCard) card = NULL;
+  g_autoptr(OwFundingSource) credit = NULL;
+  g_autoptr(OwFundingSource) declining = NULL;
+  g_autoptr(OwFundingSource) account = NULL;
+  g_autoptr(OwCharge) first = NULL;
+  g_autoptr(OwCharge) replay = NULL;
+  g_autoptr(OwCharge) none = NULL;
+  g_autoptr(OwCharge) from_account = NULL;
+  g_autoptr(OwHistoryPage) page = NULL;
+  gint64 rich_before;
+
+  g_assert_no_error (error);
+  sign_in (f, "jiwoo");
+  card = SYNC (ow_client_apply_card_finish (c, r, &error), ow_client_apply_card_async (c, "2580", key, CB));
+  g_assert_no_error (error);
+  credit = SYNC (ow_client_add_funding_source_finish (c, r, &error),
+                 ow_client_add_credit_card_async (c, OT_BANK_CARD_APPROVE, "12/39", "JIWOO", NULL, CB));
+  g_assert_no_error (error);
+  declining = SYNC (ow_client_add_funding_source_finish (c, r, &error),
+                    ow_client_add_credit_card_async (c, OT_BANK_CARD_DECLINE, "12/39", "JIWOO", NULL, CB));
+  g_assert_no_error (error);
+  account = SYNC (ow_client_add_funding_source_finish (c, r, &error),
+                  ow_client_add_bank_account_async (c, OT_BANK_CODE, OT_BANK_ACCOUNT_RICH, "JIWOO", NULL, CB));
+  g_assert_no_error (error);
+
+  first = charge (f, credit->id, 50000, "123", NULL, "charge-a", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (first->amount, ==, 50000);
+  g_assert_cmpint (first->balance_after, ==, 50000);
+  g_assert_cmpstr (first->card_id, ==, card->id);
+
+  /* the same key again is the same charge, not a second one */
+  replay = charge (f, credit->id, 50000, "123", NULL, "charge-a", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (replay->id, ==, first->id);
+  ot_assert_card_balance (f->gw, card->number, "2580", 50000, 50000);
+
+  none = charge (f, declining->id, 10000, "123", NULL, "charge-b", &error);
+  g_assert_null (none);
+  assert_api_error (error, OW_API_ERROR_DECLINED, 402, "funding_declined", NULL);
+  g_assert_cmpstr (ow_api_error_get_decline_code (error), ==, "card_declined");
+  g_clear_error (&error);
+
+  rich_before = ot_bank_account_balance (f->bank, OT_BANK_ACCOUNT_RICH);
+  from_account = charge (f, account->id, 20000, NULL, OT_BANK_ACCOUNT_PASSWORD, "charge-c", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (from_account->balance_after, ==, 70000);
+  g_assert_cmpint (ot_bank_account_balance (f->bank, OT_BANK_ACCOUNT_RICH), ==, rich_before - 20000);
+
+  page = SYNC (ow_client_history_finish (c, r, &error), ow_client_history_async (c, 1, NULL, CB));
+  g_assert_no_error (error);
+  g_assert_cmpuint (page->items->len, ==, 1);
+  g_assert_true (page->has_more);
+  {
+    OwTransaction *newest = g_ptr_array_index (page->items, 0);
+    g_autoptr(OwHistoryPage) next = NULL;
+
+    g_assert_cmpstr (newest->type, ==, "charge");
+    g_assert_cmpint (newest->amount, ==, 20000);
+    g_assert_cmpint (newest->funding_type, ==, OW_FUNDING_BANK_ACCOUNT);
+    g_assert_cmpstr (newest->funding_last4, ==, "0001");
+    next = SYNC (ow_client_history_finish (c, r, &error),
+                 ow_client_history_async (c, 10, newest->id, CB));
+    g_assert_no_error (error);
+    g_assert_cmpuint (next->items->len, ==, 1);
+    g_assert_false (next->has_more);
+    g_assert_cmpint (((OwTransaction *) g_ptr_array_index (next->items, 0))->amount, ==, 50000);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -676,6 +788,8 @@ main (int    argc,
               fixture_tear_down);
   g_test_add ("/client/charge-without-bank", Fixture, NULL, fixture_set_up,
               test_charge_without_bank, fixture_tear_down);
+  g_test_add ("/client/charge-with-bank", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up,
+              test_charge_with_bank, fixture_tear_down);
 
   return g_test_run ();
 }

@@ -18,6 +18,7 @@
 
 #include <glib/gstdio.h>
 
+#include "onepin-test-bank.h"
 #include "onepin-test-gateway.h"
 #include "ow-application.h"
 #include "ow-approval-dialog.h"
@@ -28,12 +29,14 @@
 #define LOGIN "hong.gildong"
 #define PASSWORD "gateway password 1"
 #define CARD_PASSWORD "258013"
-#define CREDIT_CARD "4111111111111111"
-#define BANK_ACCOUNT "110-123-456789"
+#define CREDIT_CARD OT_BANK_CARD_APPROVE
+#define BANK_ACCOUNT "110-000-000001"    /* OT_BANK_ACCOUNT_RICH, as people type it */
+#define BANK_ACCOUNT_DIGITS OT_BANK_ACCOUNT_RICH
 
 static struct
 {
   char          *home;
+  OtBank        *bank;
   OtGateway     *gw;
   OwApplication *app;
   char          *card_number;
@@ -124,6 +127,18 @@ static guint
 count_hidden_rows (const char *list_id)
 {
   return count_list_rows (ow_ui_find_hidden (list_id));
+}
+
+/* Scrolls the page holding @widget to its end, for a screenshot. */
+static void
+scroll_to_end (GtkWidget *widget)
+{
+  GtkWidget *scrolled = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+
+  ow_ui_spin (200);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
+                                        gtk_adjustment_get_page_size (adjustment));
 }
 
 /* The first button inside @widget, depth first. */
@@ -328,10 +343,18 @@ add_funding (const char *action,
 }
 
 static void
+add_credit_card (const char *number)
+{
+  add_funding ("main.add-credit-card", "card_number_row");
+  ow_ui_type ("card_number_row", number);
+  ow_ui_type ("expiry_row", "12/39");
+  ow_ui_type ("card_holder_row", "HONG GILDONG");
+  ow_ui_click ("add_button");
+}
+
+static void
 test_funding_sources (void)
 {
-  guint before;
-
   ow_ui_wait_for (row_titled ("funding_list", "No credit card") != NULL, 30, "the empty list");
 
   add_funding ("main.add-credit-card", "card_number_row");
@@ -343,20 +366,35 @@ test_funding_sources (void)
   ow_ui_type ("card_holder_row", "HONG GILDONG");
   ow_ui_click ("add_button");
   ow_ui_wait_for (label_contains ("error_label", "onepin"), 30, "the refusal of a onepin card");
-  ow_ui_type ("card_number_row", "4111 1111 1111 1111");
+  /* typed as printed, in groups */
+  ow_ui_type ("card_number_row", "4242 4242 4242 4242");
   ow_ui_click ("add_button");
-  ow_ui_wait_for (row_titled ("funding_list", "Credit Card") != NULL, 30, "the credit card row");
+  ow_ui_wait_for (count_rows ("funding_list") == 1 && row_titled ("funding_list", "Credit Card"), 30,
+                  "the credit card row");
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (row_titled ("funding_list", "Credit Card")),
-                            "1111"));
+                            "4242"));
 
   add_funding ("main.add-bank-account", "account_number_row");
   ow_ui_check_a11y ("add bank account");
-  adw_combo_row_set_selected (ADW_COMBO_ROW (ow_ui_get ("bank_row")), 1);   /* 088 */
+  {
+    AdwComboRow *banks = ADW_COMBO_ROW (ow_ui_get ("bank_row"));
+    GListModel *names = adw_combo_row_get_model (banks);
+    guint sandbox = G_MAXUINT;
+
+    for (guint i = 0; i < g_list_model_get_n_items (names); i++)
+      if (strstr (gtk_string_list_get_string (GTK_STRING_LIST (names), i), OT_BANK_CODE) != NULL)
+        sandbox = i;
+    g_assert_cmpuint (sandbox, !=, G_MAXUINT);
+    adw_combo_row_set_selected (banks, sandbox);
+  }
   ow_ui_type ("account_number_row", BANK_ACCOUNT);
   ow_ui_type ("account_holder_row", "홍길동");
   ow_ui_screenshot (ow_ui_window_of ("account_number_row"), "07-add-bank-account");
   ow_ui_click ("add_button");
   ow_ui_wait_for (count_rows ("funding_list") == 2, 30, "two funding rows");
+
+  add_credit_card (OT_BANK_CARD_DECLINE);
+  ow_ui_wait_for (count_rows ("funding_list") == 3, 30, "three funding rows");
 
   /* the gateway has them masked; the details as entered are in the vault */
   {
@@ -364,67 +402,134 @@ test_funding_sources (void)
     JsonArray *data = ot_json_array (list, "data");
     g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_FUNDING, NULL);
 
-    g_assert_cmpuint (json_array_get_length (data), ==, 2);
-    g_assert_cmpuint (g_strv_length (ids), ==, 2);
-    for (guint i = 0; i < 2; i++)
+    g_assert_cmpuint (json_array_get_length (data), ==, 3);
+    g_assert_cmpuint (g_strv_length (ids), ==, 3);
+    for (guint i = 0; i < 3; i++)
       {
         const char *id = ot_json_string (json_array_get_object_element (data, i), "id");
         g_autoptr(OwSecret) details = ow_vault_lookup (vault (), OW_VAULT_KIND_FUNDING, id, NULL);
 
         g_assert_nonnull (row_named ("funding_list", id));
         g_assert_nonnull (details);
-        g_assert_true (strstr (details, CREDIT_CARD) != NULL || strstr (details, "110123456789") != NULL);
+        g_assert_true (strstr (details, CREDIT_CARD) != NULL ||
+                       strstr (details, OT_BANK_CARD_DECLINE) != NULL ||
+                       strstr (details, BANK_ACCOUNT_DIGITS) != NULL);
       }
   }
 
   ow_ui_screenshot (ow_ui_window_of ("stack"), "08-main-with-funding");
   ow_ui_check_a11y ("main view with a card and funding sources");
+}
 
-  /* removing one asks first; the vault forgets its details too */
-  before = count_rows ("funding_list");
-  {
-    AdwActionRow *bank_row = row_titled ("funding_list", "Shinhan");
-    GtkWidget *remove;
-    AdwMessageDialog *confirm;
+/* Picks the funding source whose label has @last4 in the charge dialog. */
+static void
+choose_source (const char *last4)
+{
+  AdwComboRow *sources = ADW_COMBO_ROW (ow_ui_get ("source_row"));
+  GListModel *labels = adw_combo_row_get_model (sources);
 
-    g_assert_nonnull (bank_row);
-    remove = first_button (GTK_WIDGET (bank_row));
-    g_assert_nonnull (remove);
-    g_assert_true (gtk_widget_activate (remove));
-    confirm = wait_message_dialog ("the remove confirmation");
-    ow_ui_check_a11y ("remove confirmation");
-    adw_message_dialog_response (confirm, "remove");
-  }
-  ow_ui_wait_for (count_rows ("funding_list") == before - 1, 30, "one row fewer");
-  {
-    g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_FUNDING, NULL);
-
-    g_assert_cmpuint (g_strv_length (ids), ==, 1);
-  }
+  for (guint i = 0; i < g_list_model_get_n_items (labels); i++)
+    if (strstr (gtk_string_list_get_string (GTK_STRING_LIST (labels), i), last4) != NULL)
+      {
+        adw_combo_row_set_selected (sources, i);
+        return;
+      }
+  g_error ("no funding source ending %s in the charge dialog", last4);
 }
 
 static void
-test_charge_without_bank (void)
+open_charge_dialog (void)
 {
   ow_ui_click ("charge_button");
   ow_ui_wait_for (ow_ui_find ("amount_spin") != NULL, 10, "the charge dialog");
+}
+
+static void
+test_charge (void)
+{
+  open_charge_dialog ();
   ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "09-charge-dialog");
   ow_ui_check_a11y ("charge dialog");
 
+  /* the card company declines: nothing is charged, and it says so */
+  choose_source ("0002");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 10000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (label_contains ("error_label", "declined"), 30, "the decline");
+  ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "10-charge-declined");
+
+  /* the same dialog, another card: a new request */
+  choose_source ("4242");
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 50000);
   ow_ui_type ("cvc_row", "123");
   ow_ui_click ("charge_button");
-  /* no financial system is configured: nothing is charged, and it says so */
-  ow_ui_wait_for (label_contains ("error_label", "Nothing was charged"), 30,
-                  "the bank-unavailable message");
-  ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "10-charge-refused");
-  gtk_window_close (ow_ui_window_of ("amount_spin"));
-  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 30, "the charge to go through");
+  wait_label ("balance_label", "₩50,000");
+  ow_ui_wait_for (row_titled ("history_list", "••4242") != NULL, 30, "the charge in the history");
+  ot_assert_card_balance (T.gw, T.card_number, CARD_PASSWORD, 50000, 50000);
 
-  gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL);
-  ow_ui_spin (500);
-  wait_label ("balance_label", "₩0");
-  ot_assert_card_balance (T.gw, T.card_number, CARD_PASSWORD, 0, 0);
+  /* from the bank account, with its password instead of a CVC */
+  open_charge_dialog ();
+  choose_source ("0001");
+  ow_ui_wait_for (ow_ui_find ("account_password_row") != NULL, 10, "the account password field");
+  g_assert_null (ow_ui_find ("cvc_row"));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 20000);
+  ow_ui_type ("account_password_row", OT_BANK_ACCOUNT_PASSWORD);
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 30, "the second charge");
+  wait_label ("balance_label", "₩70,000");
+  ow_ui_wait_for (row_titled ("history_list", "account ••0001") != NULL, 30, "the second charge row");
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "11-charged");
+}
+
+/* A shop takes a payment with the card; the wallet shows it on refresh. */
+static void
+test_payment_in_history (void)
+{
+  g_autofree char *secret_key = NULL;
+  g_autofree char *merchant = ot_create_merchant (T.gw, "Book Mall", &secret_key);
+  g_autoptr(JsonObject) payment = ot_pay (T.gw, secret_key, T.card_number, CARD_PASSWORD, 3000, TRUE);
+  AdwActionRow *row;
+
+  g_assert_cmpstr (ot_json_string (payment, "status"), ==, "captured");
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
+  wait_label ("balance_label", "₩67,000");
+  ow_ui_wait_for ((row = row_titled ("history_list", "Book Mall")) != NULL, 30, "the payment row");
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "₩67,000"));
+  scroll_to_end (ow_ui_get ("history_list"));
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "12-history");
+  ow_ui_check_a11y ("main view with history");
+}
+
+static void
+test_remove_funding_source (void)
+{
+  guint before = count_rows ("funding_list");
+  AdwActionRow *declining = NULL;
+  GtkWidget *remove;
+  AdwMessageDialog *confirm;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (ow_ui_get ("funding_list")); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_ACTION_ROW (row) && strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "0002"))
+      declining = ADW_ACTION_ROW (row);
+  g_assert_nonnull (declining);
+  remove = first_button (GTK_WIDGET (declining));
+  g_assert_nonnull (remove);
+  g_assert_true (gtk_widget_activate (remove));
+  confirm = wait_message_dialog ("the remove confirmation");
+  ow_ui_check_a11y ("remove confirmation");
+  adw_message_dialog_response (confirm, "remove");
+
+  ow_ui_wait_for (count_rows ("funding_list") == before - 1, 30, "one row fewer");
+  {
+    g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_FUNDING, NULL);
+    g_autoptr(JsonObject) list = gateway_get ("/v1/wallet/funding-sources");
+
+    g_assert_cmpuint (g_strv_length (ids), ==, before - 1);
+    g_assert_cmpuint (json_array_get_length (ot_json_array (list, "data")), ==, before - 1);
+  }
 }
 
 static void
@@ -512,6 +617,23 @@ test_approval_dialog (void)
   }
   g_assert_false (gtk_widget_is_sensitive (ow_ui_get ("approve_button")));
   g_assert_true (label_contains ("error_label", "enough"));
+  gtk_window_close (GTK_WINDOW (dialog));
+  ow_ui_wait_for (decision != NULL, 10, "the rejection by closing");
+  g_assert_cmpstr (decision, ==, "rejected:-");
+  g_clear_pointer (&decision, g_free);
+
+  /* the way tests and the command line open it: the app.approve-purchase
+   * action, which shows the real card and what it has available */
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "approve-purchase",
+                                  g_variant_new_string ("{\"merchant\":\"Book Mall\","
+                                                        "\"order_id\":\"B-7\",\"amount\":35000,"
+                                                        "\"currency\":\"krw\"}"));
+  ow_ui_wait_for (ow_ui_find ("merchant_label") != NULL, 10, "the approval dialog by action");
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (ow_ui_get ("card_row"))),
+                            "₩67,000"));
+  g_assert_true (gtk_widget_is_sensitive (ow_ui_get ("approve_button")));
+  dialog = OW_APPROVAL_DIALOG (ow_ui_window_of ("merchant_label"));
+  g_signal_connect (dialog, "decided", G_CALLBACK (on_decided), &decision);
 
   /* locking closes it, as a rejection */
   ow_application_lock (T.app);
@@ -545,7 +667,7 @@ test_lock_and_unlock (void)
   ow_ui_click ("unlock_button");
   WAIT_PAGE ("main");
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card again");
-  wait_label ("balance_label", "₩0");
+  wait_label ("balance_label", "₩67,000");
 }
 
 static void
@@ -608,8 +730,8 @@ test_sign_out_and_in (void)
   ow_ui_click ("submit_button");
   WAIT_PAGE ("main");
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
-  wait_label ("balance_label", "₩0");
-  ow_ui_wait_for (count_rows ("funding_list") == 1, 30, "the funding source");
+  ow_ui_wait_for (count_rows ("funding_list") == 2, 30, "the funding sources");
+  wait_label ("balance_label", "₩67,000");
 }
 
 /* Every file under the temporary $HOME (the vault, the key database, the
@@ -630,7 +752,8 @@ test_no_secrets_on_disk (void)
   ow_scan_add_secret (scan, "first session token", T.token);
   ow_scan_add_secret (scan, "session token", ot_json_string (session, "token"));
   ow_scan_add_secret (scan, "credit card", CREDIT_CARD);
-  ow_scan_add_secret (scan, "bank account", "110123456789");
+  ow_scan_add_secret (scan, "bank account", BANK_ACCOUNT_DIGITS);
+  ow_scan_add_secret (scan, "declining card", OT_BANK_CARD_DECLINE);
   ow_scan_add_secret (scan, "master password", MASTER);
   ow_scan_add_secret (scan, "account password", PASSWORD);
   ow_scan_add_secret (scan, "card password", CARD_PASSWORD);
@@ -670,6 +793,8 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *bank_config = NULL;
+  g_autofree char *config = NULL;
   int status;
 
   setlocale (LC_ALL, "");
@@ -678,7 +803,11 @@ main (int    argc,
   if (!ow_vault_global_init (&error))
     g_error ("%s", error->message);
 
-  T.gw = ot_gateway_start (NULL, FALSE);
+  T.bank = ot_bank_start (NULL);
+  bank_config = ot_bank_gateway_config (T.bank, 5, NULL);
+  /* fast sign-ins: the gateway's PBKDF2 cost is the wallet-api suite's */
+  config = g_strconcat ("[wallet]\npbkdf2_iterations=2000\n", bank_config, NULL);
+  T.gw = ot_gateway_start (config, FALSE);
   T.app = ow_application_new (NULL);
   g_application_register (G_APPLICATION (T.app), NULL, &error);
   g_assert_no_error (error);
@@ -689,7 +818,9 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/register", test_register);
   g_test_add_func ("/wallet-gui/apply-card", test_apply_card);
   g_test_add_func ("/wallet-gui/funding-sources", test_funding_sources);
-  g_test_add_func ("/wallet-gui/charge-without-bank", test_charge_without_bank);
+  g_test_add_func ("/wallet-gui/charge", test_charge);
+  g_test_add_func ("/wallet-gui/payment-in-history", test_payment_in_history);
+  g_test_add_func ("/wallet-gui/remove-funding-source", test_remove_funding_source);
   g_test_add_func ("/wallet-gui/receipts", test_receipts);
   g_test_add_func ("/wallet-gui/approval-dialog", test_approval_dialog);
   g_test_add_func ("/wallet-gui/lock-and-unlock", test_lock_and_unlock);
@@ -703,6 +834,7 @@ main (int    argc,
   g_application_quit (G_APPLICATION (T.app));
   g_clear_object (&T.app);
   ot_gateway_stop (T.gw);
+  ot_bank_stop (T.bank);
   ow_test_remove_tree (T.home);
   g_free (T.home);
   g_free (T.card_number);
