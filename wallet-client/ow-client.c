@@ -335,7 +335,8 @@ call_free (Call *call)
   g_clear_object (&call->stream);
   if (call->answer != NULL)
     {
-      explicit_bzero (call->answer->data, call->answer->len);
+      if (call->answer->len > 0)
+        explicit_bzero (call->answer->data, call->answer->len);
       g_byte_array_unref (call->answer);
     }
   g_clear_object (&call->client);

@@ -494,10 +494,12 @@ open_record (OwVault     *self,
   {
     guint8 *data = g_bytes_unref_to_data (plain, &len);
 
-    text = g_malloc (len + 1);
-    memcpy (text, data, len);
-    text[len] = '\0';
-    explicit_bzero (data, len);
+    text = g_malloc0 (len + 1);
+    if (len > 0)
+      {
+        memcpy (text, data, len);
+        explicit_bzero (data, len);
+      }
     g_free (data);
   }
 

@@ -123,6 +123,7 @@ test_http_loopback (void)
   ot_gateway_stop (gw);
 }
 
+#ifdef OW_TEST_TLS
 static void
 test_https_verified (void)
 {
@@ -182,6 +183,7 @@ test_bad_ca_file (void)
   g_assert_null (client);
   g_assert_nonnull (error);
 }
+#endif
 
 /* ---- a misbehaving server on loopback ----------------------------------- */
 
@@ -778,10 +780,17 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/client/url-rules", test_url_rules);
-  g_test_add_func ("/client/http-loopback", test_http_loopback);
+#ifdef OW_TEST_TLS
+  /* A program of its own: LeakSanitizer's exit-time scan crashes on the
+   * dynamic TLS of glib-networking's GnuTLS module, so sanitizer builds run
+   * this one without leak detection (ASan's other checks stay on). */
   g_test_add_func ("/client/https-verified", test_https_verified);
   g_test_add_func ("/client/bad-ca-file", test_bad_ca_file);
+  return g_test_run ();
+#endif
+
+  g_test_add_func ("/client/url-rules", test_url_rules);
+  g_test_add_func ("/client/http-loopback", test_http_loopback);
   g_test_add_func ("/client/rogue-answers", test_rogue_answers);
   g_test_add ("/client/accounts", Fixture, NULL, fixture_set_up, test_accounts, fixture_tear_down);
   g_test_add ("/client/card-and-funding", Fixture, NULL, fixture_set_up, test_card_and_funding,
