@@ -168,7 +168,6 @@ open_slot (OwVault  *self,
            GError  **error)
 {
   g_autofree char *spec = NULL;
-  g_autofree char *quoted = NULL;
 
   if (self->slot != NULL)
     return TRUE;
