@@ -653,6 +653,7 @@ test_charge_without_bank (Fixture       *f,
   g_autoptr(OwCharge) charge = NULL;
 
   g_assert_no_error (error);
+  g_assert_cmpstr (profile->login_id, ==, "minsu");
   sign_in (f, "minsu");
   card = SYNC (ow_client_apply_card_finish (c, r, &error), ow_client_apply_card_async (c, "2580", key, CB));
   g_assert_no_error (error);
@@ -716,6 +717,7 @@ test_charge_with_bank (Fixture       *f,
   gint64 rich_before;
 
   g_assert_no_error (error);
+  g_assert_cmpstr (profile->login_id, ==, "jiwoo");
   sign_in (f, "jiwoo");
   card = SYNC (ow_client_apply_card_finish (c, r, &error), ow_client_apply_card_async (c, "2580", key, CB));
   g_assert_no_error (error);

@@ -493,6 +493,7 @@ test_payment_in_history (void)
   AdwActionRow *row;
 
   g_assert_cmpstr (ot_json_string (payment, "status"), ==, "captured");
+  g_assert_cmpstr (ot_json_string (payment, "merchant"), ==, merchant);
   g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
   wait_label ("balance_label", "₩67,000");
   ow_ui_wait_for ((row = row_titled ("history_list", "Book Mall")) != NULL, 30, "the payment row");
