@@ -251,6 +251,17 @@ ow_application_dup_login_id (OwApplication *self)
 }
 
 void
+ow_application_end_session (OwApplication *self)
+{
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  if (self->client != NULL)
+    ow_client_set_token (self->client, NULL);
+  if (!ow_vault_is_locked (self->vault))
+    ow_vault_remove (self->vault, OW_VAULT_KIND_SESSION, SESSION_ID, NULL);
+}
+
+void
 ow_application_forget_session (OwApplication *self)
 {
   g_return_if_fail (OW_IS_APPLICATION (self));

@@ -42,7 +42,10 @@ gboolean       ow_application_save_session     (OwApplication   *self,
 gboolean       ow_application_restore_session  (OwApplication   *self);
 /* The sign-in id of the stored session (NULL if none); free it. */
 char          *ow_application_dup_login_id     (OwApplication   *self);
-/* Forgets the session here (the vault's records of the account included). */
+/* The session ended on the gateway (expired, revoked): forgets the token,
+ * keeps the card's and funding sources' records for the next sign-in. */
+void           ow_application_end_session     (OwApplication   *self);
+/* Signing out: forgets the session and every record of the account here. */
 void           ow_application_forget_session  (OwApplication   *self);
 
 /* Forget the key, the token and everything shown; show the unlock page. */

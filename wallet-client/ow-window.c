@@ -90,7 +90,7 @@ on_signed_in (OwWindow *self)
 static void
 on_session_ended (OwWindow *self)
 {
-  ow_application_forget_session (self->application);
+  ow_application_end_session (self->application);
   ow_account_page_reset (self->account_page);
   show_page (self, "account");
   ow_ui_toast (GTK_WIDGET (self), _("Your session has ended. Sign in again."));

@@ -41,7 +41,8 @@ static struct
   OwApplication *app;
   char          *card_number;
   char          *card_cvc;
-  char          *token;
+  char          *token;      /* of the current session */
+  GPtrArray     *tokens;     /* every session token the wallet held */
 } T;
 
 static OwVault *
@@ -207,6 +208,16 @@ gateway_get (const char *path)
   return json_object_ref (ot_response_object (r));
 }
 
+static void
+remember_token (void)
+{
+  g_autoptr(JsonObject) session = session_record ();
+
+  g_free (T.token);
+  T.token = g_strdup (ot_json_string (session, "token"));
+  g_ptr_array_add (T.tokens, g_strdup (T.token));
+}
+
 /* ---- the journey -------------------------------------------------------- */
 
 static void
@@ -272,7 +283,7 @@ test_register (void)
     g_assert_cmpstr (ot_json_string (me, "name"), ==, "홍길동");
     g_assert_cmpstr (ot_json_string (session, "login_id"), ==, LOGIN);
     g_assert_cmpstr (ot_json_string (session, "gateway"), ==, ot_gateway_url (T.gw));
-    T.token = g_strdup (ot_json_string (session, "token"));
+    remember_token ();
   }
 }
 
@@ -700,6 +711,37 @@ test_preferences (void)
   ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
 }
 
+/* The session ends on the gateway (here: revoked from outside): the next
+ * refresh asks for a sign-in, and the card's number is still in the vault. */
+static void
+test_session_ended (void)
+{
+  g_autoptr(JsonObject) session = session_record ();
+  g_autoptr(OtResponse) r = ot_request (T.gw, "DELETE", "/v1/wallet/sessions/current",
+                                        ot_json_string (session, "token"), NULL, NULL);
+
+  ot_assert_status (r, 200);
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
+  WAIT_PAGE ("account");
+  {
+    g_auto(GStrv) sessions = ow_vault_list (vault (), OW_VAULT_KIND_SESSION, NULL);
+    g_auto(GStrv) cards = ow_vault_list (vault (), OW_VAULT_KIND_CARD, NULL);
+
+    g_assert_cmpuint (g_strv_length (sessions), ==, 0);
+    g_assert_cmpuint (g_strv_length (cards), ==, 1);
+  }
+
+  ow_ui_type ("login_row", LOGIN);
+  ow_ui_type ("password_row", PASSWORD);
+  ow_ui_click ("submit_button");
+  WAIT_PAGE ("main");
+  remember_token ();
+  wait_label ("balance_label", "₩67,000");
+  ow_ui_click ("reveal_button");
+  ow_ui_wait_for (label_contains ("number_label", T.card_cvc), 10, "the number, still here");
+  ow_ui_click ("reveal_button");
+}
+
 static void
 test_sign_out_and_in (void)
 {
@@ -731,6 +773,7 @@ test_sign_out_and_in (void)
   ow_ui_click ("submit_button");
   WAIT_PAGE ("main");
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
+  remember_token ();
   ow_ui_wait_for (count_rows ("funding_list") == 2, 30, "the funding sources");
   wait_label ("balance_label", "₩67,000");
 }
@@ -743,15 +786,15 @@ test_no_secrets_on_disk (void)
   g_autoptr(OwScan) scan = ow_scan_new ();
   g_autofree char *cvc_record = g_strdup_printf ("\"cvc\":\"%s\"", T.card_cvc);
   const char *dirs[] = { T.home, NULL };
-  g_autoptr(JsonObject) session = session_record ();
 
   ow_application_lock (T.app);
   WAIT_PAGE ("unlock");
 
   ow_scan_add_secret (scan, "card number", T.card_number);
   ow_scan_add_secret (scan, "card CVC", cvc_record);
-  ow_scan_add_secret (scan, "first session token", T.token);
-  ow_scan_add_secret (scan, "session token", ot_json_string (session, "token"));
+  for (guint i = 0; i < T.tokens->len; i++)
+    ow_scan_add_secret (scan, "a session token", g_ptr_array_index (T.tokens, i));
+  g_assert_cmpuint (T.tokens->len, ==, 3);
   ow_scan_add_secret (scan, "credit card", CREDIT_CARD);
   ow_scan_add_secret (scan, "bank account", BANK_ACCOUNT_DIGITS);
   ow_scan_add_secret (scan, "declining card", OT_BANK_CARD_DECLINE);
@@ -800,6 +843,7 @@ main (int    argc,
 
   setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, NULL);
+  T.tokens = g_ptr_array_new_with_free_func (g_free);
   isolate_home ();
   if (!ow_vault_global_init (&error))
     g_error ("%s", error->message);
@@ -827,6 +871,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/lock-and-unlock", test_lock_and_unlock);
   g_test_add_func ("/wallet-gui/idle-lock", test_idle_lock);
   g_test_add_func ("/wallet-gui/preferences", test_preferences);
+  g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
   status = g_test_run ();
@@ -841,5 +886,6 @@ main (int    argc,
   g_free (T.card_number);
   g_free (T.card_cvc);
   g_free (T.token);
+  g_ptr_array_unref (T.tokens);
   return status;
 }
