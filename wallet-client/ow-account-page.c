@@ -125,21 +125,9 @@ user_locale (void)
 static gboolean
 check_registration (OwAccountPage *self)
 {
-  const char *password = gtk_editable_get_text (self->reg_password_row);
-
-  if (g_utf8_strlen (password, -1) < 8)
-    {
-      ow_ui_show_error (self->error_label, _("The password needs 8 to 128 characters."));
-      gtk_widget_grab_focus (GTK_WIDGET (self->reg_password_row));
-      return FALSE;
-    }
-  if (g_strcmp0 (password, gtk_editable_get_text (self->reg_confirm_row)) != 0)
-    {
-      ow_ui_show_error (self->error_label, _("The two passwords differ."));
-      gtk_widget_grab_focus (GTK_WIDGET (self->reg_confirm_row));
-      return FALSE;
-    }
-  return TRUE;
+  return ow_ui_check_new_password (self->reg_password_row, self->reg_confirm_row, 8, 128,
+                                   _("The password needs 8 to 128 characters."),
+                                   self->error_label);
 }
 
 /* The gateway address in the field becomes the setting, if it is allowed. */

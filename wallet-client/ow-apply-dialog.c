@@ -62,24 +62,13 @@ static void
 on_apply (OwApplyDialog *self)
 {
   const char *password = gtk_editable_get_text (self->password_row);
-  glong len = g_utf8_strlen (password, -1);
 
-  if (!gtk_widget_get_sensitive (GTK_WIDGET (self->apply_button)))
+  if (!gtk_widget_get_sensitive (GTK_WIDGET (self->apply_button)) ||
+      !ow_ui_check_new_password (self->password_row, self->confirm_row, 4, 64,
+                                 _("The card password needs 4 to 64 characters."),
+                                 self->error_label))
     return;
-  if (len < 4 || len > 64)
-    {
-      ow_ui_show_error (self->error_label, _("The card password needs 4 to 64 characters."));
-      gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
-      return;
-    }
-  if (g_strcmp0 (password, gtk_editable_get_text (self->confirm_row)) != 0)
-    {
-      ow_ui_show_error (self->error_label, _("The two passwords differ."));
-      gtk_widget_grab_focus (GTK_WIDGET (self->confirm_row));
-      return;
-    }
 
-  ow_ui_show_error (self->error_label, NULL);
   ow_ui_set_busy (self->apply_button, self->spinner, TRUE);
   ow_client_apply_card_async (self->client, password, self->idempotency_key, self->cancellable,
                               on_applied, g_object_ref (self));

@@ -57,24 +57,14 @@ on_create (OwSetupPage *self)
 {
   OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
   const char *password = gtk_editable_get_text (self->password_row);
+  g_autofree char *too_short = g_strdup_printf (_("The master password needs at least %d characters."),
+                                                OW_VAULT_MIN_PASSWORD_CHARS);
 
-  if (g_utf8_strlen (password, -1) < OW_VAULT_MIN_PASSWORD_CHARS)
-    {
-      g_autofree char *message = g_strdup_printf (_("The master password needs at least %d characters."),
-                                                  OW_VAULT_MIN_PASSWORD_CHARS);
+  if (!ow_ui_check_new_password (self->password_row, self->confirm_row,
+                                 OW_VAULT_MIN_PASSWORD_CHARS, G_MAXLONG, too_short,
+                                 self->error_label))
+    return;
 
-      ow_ui_show_error (self->error_label, message);
-      gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
-      return;
-    }
-  if (g_strcmp0 (password, gtk_editable_get_text (self->confirm_row)) != 0)
-    {
-      ow_ui_show_error (self->error_label, _("The two passwords differ."));
-      gtk_widget_grab_focus (GTK_WIDGET (self->confirm_row));
-      return;
-    }
-
-  ow_ui_show_error (self->error_label, NULL);
   ow_ui_set_busy (self->create_button, self->spinner, TRUE);
   ow_vault_create_async (ow_application_get_vault (app), password, NULL, on_created,
                          g_object_ref (self));

@@ -259,6 +259,33 @@ ow_ui_clear_editable (GtkEditable *editable)
   gtk_editable_set_text (editable, "");
 }
 
+gboolean
+ow_ui_check_new_password (GtkEditable *password,
+                          GtkEditable *confirm,
+                          glong        min,
+                          glong        max,
+                          const char  *too_short_or_long,
+                          GtkLabel    *error_label)
+{
+  const char *text = gtk_editable_get_text (password);
+  glong len = g_utf8_strlen (text, -1);
+
+  if (len < min || len > max)
+    {
+      ow_ui_show_error (error_label, too_short_or_long);
+      gtk_widget_grab_focus (GTK_WIDGET (password));
+      return FALSE;
+    }
+  if (g_strcmp0 (text, gtk_editable_get_text (confirm)) != 0)
+    {
+      ow_ui_show_error (error_label, _("The two passwords differ."));
+      gtk_widget_grab_focus (GTK_WIDGET (confirm));
+      return FALSE;
+    }
+  ow_ui_show_error (error_label, NULL);
+  return TRUE;
+}
+
 void
 ow_ui_set_busy (GtkButton  *button,
                 GtkSpinner *spinner,

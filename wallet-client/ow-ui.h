@@ -34,6 +34,16 @@ void           ow_ui_show_error        (GtkLabel     *label,
 /* Sets the text of an editable and wipes what was there (passwords). */
 void           ow_ui_clear_editable    (GtkEditable  *editable);
 
+/* Checks a new password and its confirmation: @min to @max characters,
+ * both the same. Otherwise shows @too_short_or_long (or "differ") in
+ * @error_label, focuses the field at fault and returns FALSE. */
+gboolean       ow_ui_check_new_password (GtkEditable *password,
+                                         GtkEditable *confirm,
+                                         glong        min,
+                                         glong        max,
+                                         const char  *too_short_or_long,
+                                         GtkLabel    *error_label);
+
 /* Marks a form busy: the button shows a spinner and is insensitive. */
 void           ow_ui_set_busy          (GtkButton    *button,
                                         GtkSpinner   *spinner,
