@@ -23,6 +23,14 @@ gw_config_new (void)
   config->hold_sweep_interval = 60;
   config->lockout_seconds = 30 * 60;
   config->failures_per_minute = 20;
+  config->phone_quota_seconds = 300;
+  config->phone_session_grace = 60;
+  config->phone_max_call_seconds = 4 * 3600;
+  config->phone_sweep_interval = 10;
+  config->promotional_validity_years = 1;
+  config->site_contact_email = g_strdup ("center@onepin.example");
+  config->site_contact_phone = g_strdup ("02-2220-1999");
+  config->site_sweep_interval = 30;
   config->wallet_bin_range = g_strdup ("942000-942999");
   config->wallet_session_lifetime = 24 * 3600;
   config->wallet_pbkdf2_iterations = 600000;
@@ -52,6 +60,9 @@ gw_config_free (GwConfig *config)
   g_free (config->tls_key);
   g_free (config->log_level);
   g_free (config->card_bin);
+  g_free (config->site_public_url);
+  g_free (config->site_contact_email);
+  g_free (config->site_contact_phone);
   g_free (config->wallet_bin_range);
   g_free (config->bank_url);
   g_free (config->bank_api_key_file);
@@ -111,6 +122,21 @@ load_int (GKeyFile    *file,
   return TRUE;
 }
 
+static gboolean
+load_phone (GKeyFile  *file,
+            GwConfig  *config,
+            GError   **error)
+{
+  return load_int (file, "phone", "quota_seconds", 1, 3600, &config->phone_quota_seconds,
+                   error) &&
+         load_int (file, "phone", "session_grace", 1, 3600, &config->phone_session_grace,
+                   error) &&
+         load_int (file, "phone", "max_call_seconds", 1, 24 * 3600,
+                   &config->phone_max_call_seconds, error) &&
+         load_int (file, "phone", "sweep_interval", 1, 3600, &config->phone_sweep_interval,
+                   error);
+}
+
 gboolean
 gw_config_load_file (GwConfig    *config,
                      const char  *path,
@@ -120,6 +146,8 @@ gw_config_load_file (GwConfig    *config,
   gint64 years = config->validity_years;
   gint64 sweep = config->hold_sweep_interval;
   gint64 per_minute = config->failures_per_minute;
+  gint64 promotional = config->promotional_validity_years;
+  gint64 site_sweep = config->site_sweep_interval;
   gint64 recovery = config->wallet_recovery_interval;
   gint64 bank_timeout = config->bank_timeout;
 
@@ -134,6 +162,9 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "tls", "certificate", &config->tls_certificate);
   load_string (file, "tls", "key", &config->tls_key);
   load_string (file, "cards", "bin", &config->card_bin);
+  load_string (file, "site", "public_url", &config->site_public_url);
+  load_string (file, "site", "contact_email", &config->site_contact_email);
+  load_string (file, "site", "contact_phone", &config->site_contact_phone);
   load_string (file, "wallet", "bin_range", &config->wallet_bin_range);
   load_string (file, "bank", "url", &config->bank_url);
   load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
@@ -158,6 +189,8 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
+      !load_int (file, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
+      !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
       !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
                  &config->wallet_session_lifetime, error) ||
       !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
@@ -172,12 +205,15 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "outbox", "give_up_after", 60, 365 * 24 * 3600,
                  &config->outbox_give_up_after, error) ||
       !load_int (file, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
-      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error))
+      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error) ||
+      !load_phone (file, config, error))
     return FALSE;
 
   config->validity_years = years;
   config->hold_sweep_interval = sweep;
   config->failures_per_minute = per_minute;
+  config->promotional_validity_years = promotional;
+  config->site_sweep_interval = site_sweep;
   config->wallet_recovery_interval = recovery;
   config->bank_timeout = bank_timeout;
   return TRUE;

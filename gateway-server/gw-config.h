@@ -34,6 +34,16 @@ typedef struct
   gint64   lockout_seconds;
   gint     failures_per_minute;
 
+  gint64   phone_quota_seconds;  /* [phone]: seconds granted to a call at a time */
+  gint64   phone_session_grace;  /* seconds past a grant before a silent session expires */
+  gint64   phone_max_call_seconds;
+  gint64   phone_sweep_interval;
+  gint     promotional_validity_years;
+  char    *site_public_url;      /* where the card site is reached; NULL: the listening URL */
+  char    *site_contact_email;   /* shown when an order is over the limits */
+  char    *site_contact_phone;
+  gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
+
   char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
   char     wallet_bin_low[11];
   char     wallet_bin_high[11];

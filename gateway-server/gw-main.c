@@ -14,7 +14,9 @@
 #include "gw-log.h"
 #include "gw-notify.h"
 #include "gw-outbox.h"
+#include "gw-ars.h"
 #include "gw-server.h"
+#include "gw-site.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
 
@@ -65,7 +67,10 @@ parse_options (int        *argc,
     "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
-    "lease, poll_interval. Command-line options win over the file.");
+    "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
+    "contact_email, contact_phone, sweep_interval; [phone] quota_seconds,\n"
+    "session_grace, max_call_seconds, sweep_interval. Command-line options win over\n"
+    "the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -134,6 +139,41 @@ sweep (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Telephone sessions whose switch went silent are settled at what was
+ * reported; ARS calls left idle are forgotten. */
+
+static gboolean
+phone_sweep_apply (GwTxn    *txn,
+                   gpointer  data,
+                   GError  **error)
+{
+  gint *expired = data;
+
+  *expired = gw_phone_expire_sessions (txn, error);
+  return *expired >= 0 && gw_ars_prune (txn, error);
+}
+
+static void
+phone_sweep_done (gpointer      data,
+                  const GError *error)
+{
+  g_autofree gint *expired = data;
+
+  if (error != NULL)
+    g_warning ("phone session sweep failed: %s", error->message);
+  else if (*expired > 0)
+    g_info ("expired %d silent phone sessions", *expired);
+}
+
+static gboolean
+phone_sweep (gpointer user_data)
+{
+  Gateway *gw = user_data;
+
+  gw_store_submit (gw->store, phone_sweep_apply, phone_sweep_done, g_new0 (gint, 1));
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_signal (gpointer user_data)
 {
@@ -197,6 +237,7 @@ start (Gateway  *gw,
   g_autofree char *token = NULL;
   g_autofree char *url = NULL;
   GwStoreSqlite *store;
+  GwSite *site;
   guint8 token_hash[32];
 
   if (g_mkdir_with_parents (gw->config->data_dir, 0700) != 0)
@@ -224,11 +265,17 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
+  /* The card site; without a financial system configured ([bank]) it takes
+   * orders but answers every payment with bank_unavailable. */
+  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config);
   url = gw_server_listen (gw->server, error);
   if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
+  if (gw->config->site_public_url == NULL)
+    gw_site_set_public_url (site, url);
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
+  g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);
   gw_api_wallet_start_recovery (gw->server);
   g_unix_signal_add (SIGTERM, on_signal, gw);
   g_unix_signal_add (SIGINT, on_signal, gw);

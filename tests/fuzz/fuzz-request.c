@@ -9,11 +9,14 @@
  * which derives card credentials from the body, and the wallet's profile
  * and funding-source parsers. The same bytes are also read as a bank
  * callback: a signature header (the first line) over a body (the rest), as
- * gw_connector_verify_callback () checks it.
+ * gw_connector_verify_callback () checks it. The telephone module's readers
+ * see them too: a rate table, calling numbers and rates.
  */
 #include <string.h>
 
+#include "gw-api-phone.h"
 #include "gw-api-wallet.h"
+#include "gw-foreign.h"
 #include "gw-server-private.h"
 #include "onepin-signature.h"
 
@@ -93,6 +96,35 @@ verify_signature (const guint8 *data,
                                       ONEPIN_SIGNATURE_TOLERANCE));
 }
 
+static void
+parse_phone (JsonObject   *object,
+             const guint8 *data,
+             size_t        size)
+{
+  g_autofree char *text = g_strndup ((const char *) data, size);
+  g_autofree char *param = NULL;
+  g_autofree char *number = NULL;
+  const char *message = NULL;
+  GwPhoneRateTable *table = gw_api_phone_parse_rate_table (object, &param, &message);
+  gint64 rate = 0, krw = 0;
+
+  if (table != NULL)
+    gw_phone_rate_table_free (table);
+  else
+    g_assert (message != NULL);
+  number = gw_api_phone_normalize_number (text);
+  g_assert (number == NULL || (strlen (number) >= 4 && strlen (number) <= 20));
+  if (gw_foreign_parse_rate (text, &rate))
+    {
+      g_autofree char *back = gw_foreign_format_rate (rate);
+      gint64 again = 0;
+
+      /* What the rate prints as reads back as the same rate. */
+      g_assert (gw_foreign_parse_rate (back, &again) && again == rate);
+      g_assert (gw_foreign_to_krw (1, 2, rate, &krw) && krw >= 1);
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
@@ -104,6 +136,11 @@ LLVMFuzzerTestOneInput (const guint8 *data,
 
   fuzz_server ();
   verify_signature (data, size);
+  {
+    g_autoptr(JsonObject) empty = json_object_new ();
+
+    parse_phone (empty, data, size);
+  }
   object = onepin_json_parse_object ((const char *) data, size, &error);
   if (object == NULL)
     {
@@ -118,5 +155,6 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   parse_payment (object, FALSE);
   parse_payment (object, TRUE);
   parse_wallet (object);
+  parse_phone (object, data, size);
   return 0;
 }
