@@ -71,6 +71,7 @@ test_corpus (void)
   g_assert_nonnull (corpora);
   suite = g_build_filename (corpora, "JSONTestSuite", "test_parsing", NULL);
   count = replay_dir (suite);
+  count += replay_dir (g_test_get_filename (G_TEST_DIST, "purchase-seeds", NULL));
   g_test_message ("%u inputs replayed", count);
   g_assert_cmpuint (count, >=, 318);
 }
