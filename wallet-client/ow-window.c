@@ -32,7 +32,12 @@ struct _OwWindow
   OwUnlockPage         *unlock_page;
   OwAccountPage        *account_page;
   OwMainPage           *main_page;
+
+  gint64                last_refresh;   /* monotonic µs */
 };
+
+/* Coming back to the window after this long refreshes what it shows. */
+#define STALE_AFTER (30 * G_USEC_PER_SEC)
 
 G_DEFINE_FINAL_TYPE (OwWindow, ow_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -63,10 +68,28 @@ show_page (OwWindow   *self,
 }
 
 static void
+refresh (OwWindow *self)
+{
+  self->last_refresh = g_get_monotonic_time ();
+  ow_main_page_refresh (self->main_page);
+}
+
+static void
 show_main (OwWindow *self)
 {
   show_page (self, "main");
-  ow_main_page_refresh (self->main_page);
+  refresh (self);
+}
+
+/* The balance may have changed elsewhere (a payment at a shop) while the
+ * user was in another window. */
+static void
+on_active_changed (OwWindow *self)
+{
+  if (gtk_window_is_active (GTK_WINDOW (self)) &&
+      g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "main") == 0 &&
+      g_get_monotonic_time () - self->last_refresh > STALE_AFTER)
+    refresh (self);
 }
 
 static void
@@ -145,7 +168,7 @@ refresh_activated (GSimpleAction *action,
                    GVariant      *parameter,
                    gpointer       data)
 {
-  ow_main_page_refresh (OW_WINDOW (data)->main_page);
+  refresh (OW_WINDOW (data));
 }
 
 static void
@@ -216,6 +239,7 @@ setup (OwWindow *self)
   g_settings_bind (settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
   g_signal_connect_object (vault, "notify::locked", G_CALLBACK (on_vault_locked), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_swapped (self, "notify::is-active", G_CALLBACK (on_active_changed), self);
 
   if (!ow_vault_is_locked (vault))
     on_unlocked (self);
