@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "gw-site.h"
+
 static const gint64 denominations[] = { 5000, 10000, 20000, 30000, 50000, 100000 };
 
 /* Merchants */
@@ -101,6 +103,7 @@ typedef struct
   gint64  value;
   char    currency[4];
   char    channel[16];
+  gboolean promotional;
 } BatchData;
 
 static void
@@ -127,6 +130,8 @@ render_batch (const BatchData *batch,
   gw_json_int (body, "value", batch->value);
   gw_json_str (body, "currency", batch->currency);
   gw_json_str (body, "channel", batch->channel);
+  if (batch->promotional)
+    gw_json_bool (body, "promotional", TRUE);
   gw_json_int (body, "created", created);
   g_string_append (body, ",\"cards\":[");
   for (guint i = 0; i < cards->len; i++)
@@ -161,14 +166,25 @@ batch_apply (GwTxn   *txn,
                               batch->count, batch->value, batch->currency, batch->channel, cards,
                               error))
     return FALSE;
+  if (batch->promotional)
+    {
+      gint64 expires_at;
+
+      /* The card site's rule: valid a short while, and a year more at each recharge. */
+      if (!gw_orders_promote_batch (txn, gw_site_get_orders_config (gw_site_get (call->server)),
+                                    batch->id, &expires_at, error))
+        return FALSE;
+      for (guint i = 0; i < cards->len; i++)
+        g_array_index (cards, GwIssuedCard, i).expires_at = expires_at;
+    }
 
   gw_call_ok (call, render_batch (batch, cards, txn->funcs->now (txn)));
   call->seal = TRUE;     /* full card numbers */
   return TRUE;
 }
 
-static gboolean
-is_denomination (gint64 value)
+gboolean
+gw_is_denomination (gint64 value)
 {
   for (guint i = 0; i < G_N_ELEMENTS (denominations); i++)
     if (denominations[i] == value)
@@ -184,6 +200,7 @@ gw_api_admin_card_batches (GwRequest *request)
     { "value", ONEPIN_JSON_INT, TRUE },
     { "currency", ONEPIN_JSON_STRING, FALSE },
     { "channel", ONEPIN_JSON_STRING, FALSE },
+    { "promotional", ONEPIN_JSON_BOOL, FALSE },
   };
   static const char *channels[] = { "online", "offline", "agent", "mobile", NULL };
   BatchData *batch;
@@ -200,7 +217,7 @@ gw_api_admin_card_batches (GwRequest *request)
 
   if (count < 1 || count > 10000)
     return gw_request_bad_param (request, "count", "count must be from 1 to 10000.");
-  if (!is_denomination (value))
+  if (!gw_is_denomination (value))
     return gw_request_bad_param (request, "value",
                                  "value must be one of 5000, 10000, 20000, 30000, 50000, 100000.");
   if (!g_str_equal (currency, "krw"))
@@ -216,6 +233,7 @@ gw_api_admin_card_batches (GwRequest *request)
   batch->value = value;
   g_strlcpy (batch->currency, currency, sizeof batch->currency);
   g_strlcpy (batch->channel, channel, sizeof batch->channel);
+  batch->promotional = onepin_json_get_bool (request->body, "promotional", FALSE);
 
   gw_call_submit (gw_call_new (request, batch_apply, batch, g_free));
 }

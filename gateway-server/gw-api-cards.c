@@ -262,6 +262,8 @@ render_summary (GString      *body,
   for (guint i = 0; i < G_N_ELEMENTS (channels); i++)
     gw_json_int (body, channels[i], -total (sums, "payment", channels[i]));
   g_string_append_c (body, '}');
+  /* Balance refunds to a bank account, net of payouts the bank refused. */
+  gw_json_int (body, "total_paid_out", -total (sums, "payout", NULL));
   gw_json_int (body, "balance", card->balance);
   gw_json_int (body, "available", card->balance - card->held);
   gw_json_str (body, "currency", card->currency);
@@ -286,6 +288,7 @@ render_line (GString               *body,
   gw_json_int (body, "balance_after", line->balance_after);
   gw_json_str (body, "description", line->description);
   gw_json_str (body, "merchant", line->merchant_id[0] ? line->merchant_id : NULL);
+  gw_json_str (body, "merchant_name", line->merchant_name);
   gw_json_str (body, "payment", line->payment_id[0] ? line->payment_id : NULL);
   gw_json_str (body, "refund", g_str_has_prefix (line->ref, "re_") ? line->ref : NULL);
   gw_json_int (body, "created", line->created);

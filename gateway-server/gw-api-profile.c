@@ -14,6 +14,7 @@
 
 #include "gw-mime.h"
 #include "gw-receipts.h"
+#include "gw-wallet.h"
 
 #define MAX_NAME_CHARS 64
 
@@ -102,12 +103,25 @@ profile_apply (GwTxn   *txn,
   GwCard card;
   GwOutcome outcome;
   GString *body;
+  gboolean wallet_card;
 
   if (!gw_ledger_authenticate (txn, gw_server_get_ledger_config (call->server),
                                &data->credentials, &card, &outcome, error))
     return FALSE;
   if (outcome.code != GW_RESULT_OK)
     return gw_call_fail (call, &outcome, NULL), TRUE;
+  /* A merchant has seen this card's number and password: a wallet's
+   * representative card must not show it whom it belongs to. */
+  if (!gw_wallet_owns_card (txn, card.id, &wallet_card, error))
+    return FALSE;
+  if (wallet_card)
+    {
+      call->status = 409;
+      call->body = g_string_new (NULL);
+      gw_error_render (call->body, "invalid_request_error", "card_managed_by_wallet", NULL, NULL,
+                       "This card's receipts are set in its wallet.");
+      return TRUE;
+    }
   if (!gw_card_profile_get (txn, seal_key, card.id, &profile, error))
     return FALSE;
 

@@ -23,7 +23,24 @@ gw_config_new (void)
   config->hold_sweep_interval = 60;
   config->lockout_seconds = 30 * 60;
   config->failures_per_minute = 20;
+  config->phone_quota_seconds = 300;
+  config->phone_session_grace = 60;
+  config->phone_max_call_seconds = 4 * 3600;
+  config->phone_sweep_interval = 10;
+  config->promotional_validity_years = 1;
+  config->site_contact_email = g_strdup ("center@onepin.example");
+  config->site_contact_phone = g_strdup ("02-2220-1999");
+  config->site_sweep_interval = 30;
+  config->wallet_bin_range = g_strdup ("942000-942999");
+  config->wallet_session_lifetime = 24 * 3600;
+  config->wallet_pbkdf2_iterations = 600000;
+  config->wallet_recovery_interval = 60;
   config->bank_timeout = 20;
+  config->webhooks_enabled = TRUE;
+  config->webhooks_poll_interval = 1;
+  config->webhooks_retry_base = 5;
+  config->webhooks_max_attempts = 20;
+  config->webhooks_timeout = 10;
   config->smtp_from = g_strdup ("no-reply@onepin.example");
   config->smtp_from_name = g_strdup ("onepin");
   config->smtp_starttls = g_strdup ("try");
@@ -48,10 +65,16 @@ gw_config_free (GwConfig *config)
   g_free (config->tls_key);
   g_free (config->log_level);
   g_free (config->card_bin);
+  g_free (config->site_public_url);
+  g_free (config->site_contact_email);
+  g_free (config->site_contact_phone);
+  g_free (config->wallet_bin_range);
   g_free (config->bank_url);
   g_free (config->bank_api_key_file);
   g_free (config->bank_callback_secret_file);
   g_free (config->bank_callback_url);
+  g_free (config->network_secret_file);
+  g_free (config->checkout_page_url);
   g_free (config->smtp_url);
   g_free (config->smtp_from);
   g_free (config->smtp_from_name);
@@ -106,6 +129,21 @@ load_int (GKeyFile    *file,
   return TRUE;
 }
 
+static gboolean
+load_phone (GKeyFile  *file,
+            GwConfig  *config,
+            GError   **error)
+{
+  return load_int (file, "phone", "quota_seconds", 1, 3600, &config->phone_quota_seconds,
+                   error) &&
+         load_int (file, "phone", "session_grace", 1, 3600, &config->phone_session_grace,
+                   error) &&
+         load_int (file, "phone", "max_call_seconds", 1, 24 * 3600,
+                   &config->phone_max_call_seconds, error) &&
+         load_int (file, "phone", "sweep_interval", 1, 3600, &config->phone_sweep_interval,
+                   error);
+}
+
 gboolean
 gw_config_load_file (GwConfig    *config,
                      const char  *path,
@@ -115,6 +153,9 @@ gw_config_load_file (GwConfig    *config,
   gint64 years = config->validity_years;
   gint64 sweep = config->hold_sweep_interval;
   gint64 per_minute = config->failures_per_minute;
+  gint64 promotional = config->promotional_validity_years;
+  gint64 site_sweep = config->site_sweep_interval;
+  gint64 recovery = config->wallet_recovery_interval;
   gint64 bank_timeout = config->bank_timeout;
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
@@ -128,10 +169,19 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "tls", "certificate", &config->tls_certificate);
   load_string (file, "tls", "key", &config->tls_key);
   load_string (file, "cards", "bin", &config->card_bin);
+  load_string (file, "site", "public_url", &config->site_public_url);
+  load_string (file, "site", "contact_email", &config->site_contact_email);
+  load_string (file, "site", "contact_phone", &config->site_contact_phone);
+  load_string (file, "wallet", "bin_range", &config->wallet_bin_range);
   load_string (file, "bank", "url", &config->bank_url);
   load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
   load_string (file, "bank", "callback_secret_file", &config->bank_callback_secret_file);
   load_string (file, "bank", "callback_url", &config->bank_callback_url);
+  load_string (file, "network", "secret_file", &config->network_secret_file);
+  load_string (file, "checkout", "page_url", &config->checkout_page_url);
+  if (g_key_file_has_key (file, "webhooks", "enabled", NULL))
+    config->webhooks_enabled = g_key_file_get_boolean (file, "webhooks", "enabled", NULL);
+  config->webhooks_allow_http = g_key_file_get_boolean (file, "webhooks", "allow_http", NULL);
   load_string (file, "smtp", "url", &config->smtp_url);
   load_string (file, "smtp", "from", &config->smtp_from);
   load_string (file, "smtp", "from_name", &config->smtp_from_name);
@@ -151,7 +201,20 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
+      !load_int (file, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
+      !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
+      !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
+                 &config->wallet_session_lifetime, error) ||
+      !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
+                 &config->wallet_pbkdf2_iterations, error) ||
+      !load_int (file, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error) ||
       !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error) ||
+      !load_int (file, "webhooks", "poll_interval", 1, 3600, &config->webhooks_poll_interval,
+                 error) ||
+      !load_int (file, "webhooks", "retry_base", 1, 3600, &config->webhooks_retry_base, error) ||
+      !load_int (file, "webhooks", "max_attempts", 1, 100, &config->webhooks_max_attempts,
+                 error) ||
+      !load_int (file, "webhooks", "timeout", 1, 300, &config->webhooks_timeout, error) ||
       !load_int (file, "smtp", "timeout", 1, 600, &config->smtp_timeout, error) ||
       !load_int (file, "outbox", "retry_initial", 1, 24 * 3600, &config->outbox_retry_initial,
                  error) ||
@@ -160,13 +223,47 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "outbox", "give_up_after", 60, 365 * 24 * 3600,
                  &config->outbox_give_up_after, error) ||
       !load_int (file, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
-      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error))
+      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error) ||
+      !load_phone (file, config, error))
     return FALSE;
 
   config->validity_years = years;
   config->hold_sweep_interval = sweep;
   config->failures_per_minute = per_minute;
+  config->promotional_validity_years = promotional;
+  config->site_sweep_interval = site_sweep;
+  config->wallet_recovery_interval = recovery;
   config->bank_timeout = bank_timeout;
+  return TRUE;
+}
+
+static gboolean
+is_digits (const char *text,
+           gsize       len)
+{
+  return len > 0 && strspn (text, "0123456789") >= len;
+}
+
+/* "942000-942999": two prefixes of one length, the first not above the second. */
+static gboolean
+parse_bin_range (GwConfig  *config,
+                 GError   **error)
+{
+  const char *range = config->wallet_bin_range;
+  const char *dash = strchr (range, '-');
+  gsize low_len = dash ? (gsize) (dash - range) : strlen (range);
+  const char *high = dash ? dash + 1 : range;
+  gsize high_len = strlen (high);
+
+  if (low_len > 10 || low_len != high_len || !is_digits (range, low_len) ||
+      !is_digits (high, high_len) || strncmp (range, high, low_len) > 0)
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[wallet] bin_range must be LOW-HIGH, two prefixes of 1 to 10 "
+                                "digits of the same length, LOW <= HIGH"), FALSE;
+  memcpy (config->wallet_bin_low, range, low_len);
+  config->wallet_bin_low[low_len] = '\0';
+  memcpy (config->wallet_bin_high, high, high_len);
+  config->wallet_bin_high[high_len] = '\0';
   return TRUE;
 }
 
@@ -248,11 +345,23 @@ gw_config_validate (GwConfig  *config,
   if (bin_len == 0 || bin_len > 10 || strspn (config->card_bin, "0123456789") != bin_len)
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[cards] bin must be 1 to 10 digits"), FALSE;
+  if (!parse_bin_range (config, error))
+    return FALSE;
   if ((config->tls_certificate == NULL) != (config->tls_key == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[tls] needs both certificate and key"), FALSE;
   if (!validate_bank (config, error) || !validate_outbox (config, error))
     return FALSE;
+  if (config->checkout_page_url != NULL)
+    {
+      char *url = config->checkout_page_url;
+
+      while (g_str_has_suffix (url, "/"))
+        url[strlen (url) - 1] = '\0';
+      if (!g_str_has_prefix (url, "http://") && !g_str_has_prefix (url, "https://"))
+        return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                    "[checkout] page_url must be an http(s) URL"), FALSE;
+    }
   if (config->key_file == NULL)
     config->key_file = g_build_filename (config->data_dir, "secret.key", NULL);
   return TRUE;

@@ -34,6 +34,23 @@ typedef struct
   gint64   lockout_seconds;
   gint     failures_per_minute;
 
+  gint64   phone_quota_seconds;  /* [phone]: seconds granted to a call at a time */
+  gint64   phone_session_grace;  /* seconds past a grant before a silent session expires */
+  gint64   phone_max_call_seconds;
+  gint64   phone_sweep_interval;
+  gint     promotional_validity_years;
+  char    *site_public_url;      /* where the card site is reached; NULL: the listening URL */
+  char    *site_contact_email;   /* shown when an order is over the limits */
+  char    *site_contact_phone;
+  gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
+
+  char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
+  char     wallet_bin_low[11];
+  char     wallet_bin_high[11];
+  gint64   wallet_session_lifetime;
+  gint64   wallet_pbkdf2_iterations;
+  gint     wallet_recovery_interval;
+
   /* [bank]: the financial system (onepin-bank); no url, no connector */
   char    *bank_url;
   char    *bank_api_key_file;
@@ -41,6 +58,19 @@ typedef struct
   char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
   gint     bank_timeout;         /* seconds */
 
+  /* [network]: the card network's issuer endpoint; no secret_file, none */
+  char    *network_secret_file;
+
+  /* [checkout]: the hosted payment page */
+  char    *checkout_page_url;    /* its base URL; default the gateway's own */
+
+  /* [webhooks]: merchant event delivery */
+  gboolean webhooks_enabled;
+  gboolean webhooks_allow_http;  /* endpoints on plain http beyond this machine */
+  gint64   webhooks_poll_interval;
+  gint64   webhooks_retry_base;  /* seconds before the first retry; doubled each time */
+  gint64   webhooks_max_attempts;
+  gint64   webhooks_timeout;     /* seconds a merchant's endpoint has to answer */
   /* [smtp]: e-mail through an SMTP server; off without a url */
   char    *smtp_url;             /* smtp://host:port or smtps://host:port */
   char    *smtp_from;            /* envelope sender and From: address */

@@ -135,25 +135,37 @@ check_password (GwTxn                *txn,
 
   if (!onepin_crypto_equal (card->password_mac, credentials->password_mac, 32))
     {
-      gint64 failures = card->failures + 1;
-      gint64 locked_until = 0;
-
-      if (failures >= GW_LOCKOUT_FAILURES)
-        {
-          locked_until = now + config->lockout_seconds;
-          failures = 0;
-        }
       decline (outcome, GW_DECLINE_INVALID_CREDENTIALS);
-      return CALL (txn, card_set_auth, card->id, failures, locked_until, error);
+      return gw_ledger_card_failed (txn, config, card, error);
     }
+  return gw_ledger_card_passed (txn, card, error);
+}
 
-  if (card->failures != 0 || card->locked_until != 0)
+gboolean
+gw_ledger_card_failed (GwTxn                *txn,
+                       const GwLedgerConfig *config,
+                       GwCard               *card,
+                       GError              **error)
+{
+  card->failures++;
+  if (card->failures >= GW_LOCKOUT_FAILURES)
     {
+      card->locked_until = NOW (txn) + config->lockout_seconds;
       card->failures = 0;
-      card->locked_until = 0;
-      return CALL (txn, card_set_auth, card->id, 0, 0, error);
     }
-  return TRUE;
+  return CALL (txn, card_set_auth, card->id, card->failures, card->locked_until, error);
+}
+
+gboolean
+gw_ledger_card_passed (GwTxn   *txn,
+                       GwCard  *card,
+                       GError **error)
+{
+  if (card->failures == 0 && card->locked_until == 0)
+    return TRUE;
+  card->failures = 0;
+  card->locked_until = 0;
+  return CALL (txn, card_set_auth, card->id, 0, 0, error);
 }
 
 gboolean
@@ -191,9 +203,11 @@ static gboolean
 issue_card (GwTxn                *txn,
             const GwLedgerConfig *config,
             const char           *batch_id,
+            const char           *bin,
             const char           *currency,
             const char           *channel,
             gint64                value,
+            gint64                expires_at,
             GwIssuedCard         *issued,
             GError              **error)
 {
@@ -205,7 +219,7 @@ issue_card (GwTxn                *txn,
 
   card.initial_value = value;
   card.created = NOW (txn);
-  card.expires_at = expiry_from (card.created, config->validity_years);
+  card.expires_at = expires_at ? expires_at : expiry_from (card.created, config->validity_years);
   g_strlcpy (card.state, "sold", sizeof card.state);
   g_strlcpy (card.channel, channel, sizeof card.channel);
 
@@ -214,7 +228,7 @@ issue_card (GwTxn                *txn,
   for (guint attempt = 0; attempt < 8; attempt++)
     {
       g_autofree char *card_id = onepin_crypto_random_token ("card_", 12);
-      g_autofree char *number = onepin_card_number_generate (config->bin, error);
+      g_autofree char *number = onepin_card_number_generate (bin, error);
       g_autoptr(GBytes) sealed = NULL;
       guint8 lookup[32];
       GError *local = NULL;
@@ -277,7 +291,8 @@ gw_ledger_issue_batch (GwTxn                *txn,
     {
       GwIssuedCard issued = { 0 };
 
-      if (!issue_card (txn, config, batch_id, currency, channel, value, &issued, error))
+      if (!issue_card (txn, config, batch_id, config->bin, currency, channel, value, 0, &issued,
+                       error))
         return FALSE;
       g_array_append_val (cards, issued);
       lines[i + 1].account_id = issued.account_id;
@@ -285,6 +300,35 @@ gw_ledger_issue_batch (GwTxn                *txn,
     }
 
   return CALL (txn, entry_post, &entry, error);
+}
+
+static gboolean set_password (GwTxn                *txn,
+                              const GwLedgerConfig *config,
+                              GwCard               *card,
+                              const guint8          mac[32],
+                              const char           *hint,
+                              GError              **error);
+
+/* One empty card, outside any batch, with its password already set: the
+ * wallet's representative card. Its money comes later, by recharges. */
+gboolean
+gw_ledger_issue_card (GwTxn                *txn,
+                      const GwLedgerConfig *config,
+                      const GwIssueRequest *request,
+                      GwIssuedCard         *issued,
+                      GError              **error)
+{
+  GwCard card = { 0 };
+  guint8 lookup[32];
+  guint8 mac[32];
+
+  if (!issue_card (txn, config, NULL, request->bin, request->currency, request->channel, 0,
+                   request->expires_at, issued, error))
+    return FALSE;
+  g_strlcpy (card.id, issued->id, sizeof card.id);
+  onepin_key_hmac (config->lookup_key, issued->number, ONEPIN_CARD_NUMBER_LEN, lookup);
+  gw_ledger_password_mac (config, lookup, request->password, mac);
+  return set_password (txn, config, &card, mac, NULL, error);
 }
 
 gboolean
@@ -520,22 +564,36 @@ gw_ledger_pay (GwTxn                *txn,
                GError              **error)
 {
   GwCard card;
-  gboolean ok;
 
   if (!gw_ledger_authenticate (txn, config, credentials, &card, outcome, error))
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return TRUE;
-  if (card.expires_at <= NOW (txn))
+  return gw_ledger_charge_card (txn, config, &card, request, payment, outcome, error);
+}
+
+gboolean
+gw_ledger_charge_card (GwTxn                *txn,
+                       const GwLedgerConfig *config,
+                       const GwCard         *card,
+                       const GwPayRequest   *request,
+                       GwPayment            *payment,
+                       GwOutcome            *outcome,
+                       GError              **error)
+{
+  gboolean ok;
+
+  memset (outcome, 0, sizeof *outcome);
+  if (card->expires_at <= NOW (txn))
     return decline (outcome, GW_DECLINE_EXPIRED_CARD), TRUE;
-  if (!g_str_equal (card.currency, request->currency))
+  if (!g_str_equal (card->currency, request->currency))
     return decline (outcome, GW_DECLINE_CURRENCY_MISMATCH), TRUE;
 
-  payment_init (payment, request, &card, NOW (txn));
+  payment_init (payment, request, card, NOW (txn));
   if (request->capture)
-    ok = post_capture (txn, config, card.account_id, payment, request->amount, outcome, error);
+    ok = post_capture (txn, config, card->account_id, payment, request->amount, outcome, error);
   else
-    ok = place_hold (txn, config, card.account_id, payment, outcome, error);
+    ok = place_hold (txn, config, card->account_id, payment, outcome, error);
   if (!ok || outcome->code != GW_RESULT_OK)
     return ok;
 
@@ -544,7 +602,7 @@ gw_ledger_pay (GwTxn                *txn,
                error))
     return FALSE;
   return !request->capture ||
-         gw_receipts_queue (txn, config->seal_key, payment, card.balance - request->amount,
+         gw_receipts_queue (txn, config->seal_key, payment, card->balance - request->amount,
                             error);
 }
 

@@ -80,6 +80,15 @@ typedef struct
 
 typedef struct
 {
+  const char *bin;                  /* prefix of the number */
+  const char *currency;
+  const char *channel;              /* "wallet", … */
+  gint64      expires_at;           /* 0: validity_years from now */
+  const char *password;             /* set at once: the card is active */
+} GwIssueRequest;
+
+typedef struct
+{
   const char *merchant_id;
   gint64      amount;
   const char *currency;
@@ -111,6 +120,12 @@ gboolean    gw_ledger_issue_batch    (GwTxn                 *txn,
                                       const char            *channel,
                                       GArray                *cards,
                                       GError               **error);
+/* @issued->number is the full number: the caller shows it once and clears it. */
+gboolean    gw_ledger_issue_card     (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwIssueRequest  *request,
+                                      GwIssuedCard          *issued,
+                                      GError               **error);
 gboolean    gw_ledger_create_merchant (GwTxn                *txn,
                                       const GwLedgerConfig  *config,
                                       const char            *id,
@@ -140,9 +155,30 @@ gboolean    gw_ledger_authenticate   (GwTxn                 *txn,
                                       GwCard                *card,
                                       GwOutcome             *outcome,
                                       GError               **error);
+/* A wrong credential (a password, a card-not-present CVC or expiry) for
+ * @card: the fifth in a row locks it for lockout_seconds. */
+gboolean    gw_ledger_card_failed    (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      GwCard                *card,
+                                      GError               **error);
+/* A right one: the count starts again. */
+gboolean    gw_ledger_card_passed    (GwTxn                 *txn,
+                                      GwCard                *card,
+                                      GError               **error);
+/* Authenticates the card by its password, then charges it. */
 gboolean    gw_ledger_pay            (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,
                                       const GwCredentials   *credentials,
+                                      const GwPayRequest    *request,
+                                      GwPayment             *payment,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+/* Charges a card its holder already proved (gw_ledger_pay's second half,
+ * for channels that authenticate otherwise, like the card network): checks
+ * expiry and currency, then places the hold or captures at once. */
+gboolean    gw_ledger_charge_card    (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwCard          *card,
                                       const GwPayRequest    *request,
                                       GwPayment             *payment,
                                       GwOutcome             *outcome,

@@ -8,13 +8,18 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "gw-api-network.h"
+#include "gw-api-wallet.h"
 #include "gw-connector-bank.h"
 #include "gw-keys.h"
 #include "gw-log.h"
 #include "gw-notify.h"
 #include "gw-outbox.h"
+#include "gw-ars.h"
 #include "gw-server.h"
+#include "gw-site.h"
 #include "gw-store-sqlite.h"
+#include "gw-webhooks.h"
 #include "onepin-shared.h"
 
 #define IDEMPOTENCY_RETENTION (72 * 3600)   /* the contract promises at least 24 h */
@@ -29,6 +34,7 @@ typedef struct
   GwServer       *server;
   GwOutbox       *outbox;
   GwConnector    *connector;
+  GwWebhooks     *webhooks;
   GMainLoop      *loop;
   gboolean        sweeping;
 } Gateway;
@@ -59,11 +65,16 @@ parse_options (int        *argc,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
-    "failures_per_minute; [bank] url, api_key_file, callback_secret_file, timeout,\n"
+    "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
+    "charge_recovery_interval; [bank] url, api_key_file, callback_secret_file, timeout,\n"
     "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
-    "lease, poll_interval. Command-line options win over the file.");
+    "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
+    "contact_email, contact_phone, sweep_interval; [phone] quota_seconds,\n"
+    "session_grace, max_call_seconds, sweep_interval; [network] secret_file (the card\n"
+    "network's issuer endpoint); [checkout] page_url; [webhooks] enabled, allow_http,\n"
+    "poll_interval, retry_base, max_attempts, timeout. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -132,6 +143,41 @@ sweep (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Telephone sessions whose switch went silent are settled at what was
+ * reported; ARS calls left idle are forgotten. */
+
+static gboolean
+phone_sweep_apply (GwTxn    *txn,
+                   gpointer  data,
+                   GError  **error)
+{
+  gint *expired = data;
+
+  *expired = gw_phone_expire_sessions (txn, error);
+  return *expired >= 0 && gw_ars_prune (txn, error);
+}
+
+static void
+phone_sweep_done (gpointer      data,
+                  const GError *error)
+{
+  g_autofree gint *expired = data;
+
+  if (error != NULL)
+    g_warning ("phone session sweep failed: %s", error->message);
+  else if (*expired > 0)
+    g_info ("expired %d silent phone sessions", *expired);
+}
+
+static gboolean
+phone_sweep (gpointer user_data)
+{
+  Gateway *gw = user_data;
+
+  gw_store_submit (gw->store, phone_sweep_apply, phone_sweep_done, g_new0 (gint, 1));
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_signal (gpointer user_data)
 {
@@ -195,6 +241,7 @@ start (Gateway  *gw,
   g_autofree char *token = NULL;
   g_autofree char *url = NULL;
   GwStoreSqlite *store;
+  GwSite *site;
   guint8 token_hash[32];
 
   if (g_mkdir_with_parents (gw->config->data_dir, 0700) != 0)
@@ -205,6 +252,8 @@ start (Gateway  *gw,
       !(token = gw_admin_token_load (gw->config->data_dir, error)))
     return FALSE;
   ledger_config_init (gw);
+  if (gw->config->wallet_pbkdf2_iterations < 600000)
+    g_warning ("[wallet] pbkdf2_iterations is below 600,000: for tests only");
   onepin_key_hmac (gw->keys->apikey, token, strlen (token), token_hash);
 
   store = gw_store_sqlite_new (db_path, gw->keys->seal, error);
@@ -220,13 +269,26 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
+  if (!gw_api_network_start (gw->server, error))
+    return FALSE;
+  /* The card site; without a financial system configured ([bank]) it takes
+   * orders but answers every payment with bank_unavailable. */
+  site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config);
+  /* Before the "listening on" line: whoever waits for it may send SIGTERM
+   * at once, and the default action would kill us mid-start. */
+  g_unix_signal_add (SIGTERM, on_signal, gw);
+  g_unix_signal_add (SIGINT, on_signal, gw);
   url = gw_server_listen (gw->server, error);
   if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
+  if (gw->config->site_public_url == NULL)
+    gw_site_set_public_url (site, url);
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
-  g_unix_signal_add (SIGTERM, on_signal, gw);
-  g_unix_signal_add (SIGINT, on_signal, gw);
+  g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);
+  gw_api_wallet_start_recovery (gw->server);
+  if (gw->config->webhooks_enabled)
+    gw->webhooks = gw_webhooks_start (gw->server);
   return TRUE;
 }
 
@@ -239,6 +301,7 @@ stop (Gateway *gw)
    * that through the store, which is still running. */
   if (gw->connector != NULL)
     gw_connector_shutdown (gw->connector);
+  g_clear_pointer (&gw->webhooks, gw_webhooks_stop);
   /* Before the store: the worker records what it sent last through it. */
   g_clear_pointer (&gw->outbox, gw_outbox_free);
   if (gw->store != NULL)

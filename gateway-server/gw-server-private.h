@@ -23,7 +23,10 @@ struct _GwRequest
   const char        *route;          /* the route's pattern, for metrics */
   char              *path_id;        /* the {id} in the path, if any */
   char               merchant_id[40];/* the authenticated merchant, if any */
+  char               user_id[40];    /* the signed-in wallet user, if any */
+  char               session_id[40]; /* and the session the token opened */
   char               scope[48];      /* whose idempotency keys: "admin", a merchant id, "public", … */
+  gboolean           limit_failures; /* credential failures count against the address */
   JsonObject        *body;           /* POST bodies, already known to be an object */
   GHashTable        *query;
   char              *remote;
@@ -61,7 +64,9 @@ struct _GwCall
   gboolean       is_payment;         /* counts as an approval or a decline */
 };
 
+const GwConfig       *gw_server_get_config        (GwServer    *self);
 const GwLedgerConfig *gw_server_get_ledger_config (GwServer    *self);
+gboolean              gw_server_is_draining       (GwServer    *self);
 GwStore              *gw_server_get_store         (GwServer    *self);
 GwMetrics            *gw_server_get_metrics       (GwServer    *self);
 /* The keyed hash under which an API key (a merchant's secret key) is stored. */
@@ -69,9 +74,17 @@ void                  gw_server_hash_api_key      (GwServer    *self,
                                                    const char  *key,
                                                    guint8       out[32]);
 
+/* The URL the server listens on, e.g. "http://127.0.0.1:8080", once it does. */
+const char           *gw_server_get_url           (GwServer    *self);
+
 /* Each of these finishes the request and frees it. */
 void      gw_request_reply        (GwRequest   *request,
                                    guint        status,
+                                   GString     *body);
+/* A 200 that is not JSON (a CSV file, say); for reads only, as keyed
+ * requests replay their bodies as JSON. */
+void      gw_request_reply_text   (GwRequest   *request,
+                                   const char  *content_type,
                                    GString     *body);
 void      gw_request_error        (GwRequest   *request,
                                    guint        status,
@@ -86,6 +99,16 @@ void      gw_request_bad_param    (GwRequest   *request,
 gboolean  gw_request_check_body   (GwRequest             *request,
                                    const OnepinJsonField *fields,
                                    gsize                  n_fields);
+/* Gives a request that came without an Idempotency-Key the key @key, for
+ * routes whose requests carry their own sequence number; either way its
+ * fingerprint is then keyed (gw_request_key_fingerprint). */
+void      gw_request_use_idempotency_key (GwRequest  *request,
+                                          const char *key);
+/* Replaces a keyed request's fingerprint (a SHA-256 of the body) by an HMAC
+ * of it, for bodies with secrets too short to leave hashed in the database. */
+void      gw_request_key_fingerprint     (GwRequest  *request);
+/* The token of an "Authorization: Bearer" header, or NULL. */
+const char *gw_request_bearer     (GwRequest   *request);
 /* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */
 gboolean  gw_request_limit        (GwRequest   *request,
                                    guint        fallback,
@@ -98,6 +121,32 @@ GwCall   *gw_call_new             (GwRequest      *request,
 /* Sends the call to the writer, unless its key is in flight (409). */
 void      gw_call_submit          (GwCall      *call);
 void      gw_call_free            (GwCall      *call);
+
+/* Idempotency over several calls, for a request that waits for the bank
+ * between two transactions: its key stays in flight from the claim to the
+ * release, and its outcome is looked up and stored explicitly. */
+gboolean  gw_server_claim_key     (GwServer      *self,
+                                   const char    *scope,
+                                   const char    *key);
+void      gw_server_release_key   (GwServer      *self,
+                                   const char    *scope,
+                                   const char    *key);
+/* On the writer: when @key has a stored outcome, @call gets it (or a 422
+ * for other parameters) and @answered is TRUE. */
+gboolean  gw_idempotency_replay   (GwTxn         *txn,
+                                   GwCall        *call,
+                                   const char    *scope,
+                                   const char    *key,
+                                   const guint8   fingerprint[32],
+                                   gboolean      *answered,
+                                   GError       **error);
+/* Stores @call's status and body under @key, unless it is a 5xx. */
+gboolean  gw_idempotency_remember (GwTxn         *txn,
+                                   GwCall        *call,
+                                   const char    *scope,
+                                   const char    *key,
+                                   const guint8   fingerprint[32],
+                                   GError       **error);
 
 /* Rendering helpers for apply functions (any thread). */
 void      gw_error_render         (GString     *out,
@@ -126,6 +175,13 @@ void      gw_json_bool            (GString     *out,
                                    gboolean     value);
 void      gw_json_close           (GString     *out,
                                    char         closer);
+/* A member whose value is JSON already (an object, an array, null). */
+void      gw_json_raw             (GString     *out,
+                                   const char  *name,
+                                   const char  *json);
+
+/* A card value onepin issues: 5,000 to 100,000 won (gw-api-admin.c). */
+gboolean  gw_is_denomination      (gint64       value);
 
 /* The resources */
 void gw_api_admin_merchants     (GwRequest *request);

@@ -8,9 +8,18 @@
  * out only when the writer reports a durable commit.
  */
 #include "gw-server-private.h"
+#include "gw-pages.h"
 #include "gw-api-profile.h"
 
 #include <string.h>
+
+#include "gw-api-checkout.h"
+#include "gw-api-network.h"
+#include "gw-api-foreign.h"
+#include "gw-api-phone.h"
+#include "gw-api-settlement.h"
+#include "gw-api-orders.h"
+#include "gw-api-wallet.h"
 
 #define MAX_BODY (4 * 1024 * 1024)
 #define BODY_DROPPED "onepin-body-dropped"   /* on a message whose body was not kept */
@@ -22,6 +31,7 @@ typedef enum
   AUTH_ADMIN,
   AUTH_MERCHANT,
   AUTH_CARD_HOLDER,     /* no key, but failures are limited per address */
+  AUTH_WALLET,          /* a wallet session token (ws_…) */
 } AuthKind;
 
 typedef void (*Handler) (GwRequest *request);
@@ -56,6 +66,81 @@ static const Route routes[] = {
   { "POST", "/v1/payments/{id}/capture",  AUTH_MERCHANT,    TRUE,  gw_api_payments_capture },
   { "POST", "/v1/payments/{id}/cancel",   AUTH_MERCHANT,    TRUE,  gw_api_payments_cancel },
   { "POST", "/v1/refunds",                AUTH_MERCHANT,    TRUE,  gw_api_refunds_create },
+  /* telephone charging (gw-api-phone.c) */
+  { "POST", "/v1/admin/phone/rate_tables", AUTH_ADMIN,      TRUE,  gw_api_phone_rate_tables_create },
+  { "GET",  "/v1/admin/phone/rate_tables", AUTH_ADMIN,      FALSE, gw_api_phone_rate_tables_list },
+  { "GET",  "/v1/admin/phone/rate_tables/{id}", AUTH_ADMIN, FALSE, gw_api_phone_rate_tables_get },
+  { "POST", "/v1/phone/sessions",         AUTH_MERCHANT,    TRUE,  gw_api_phone_sessions_create },
+  { "GET",  "/v1/phone/sessions/{id}",    AUTH_MERCHANT,    FALSE, gw_api_phone_sessions_get },
+  { "POST", "/v1/phone/sessions/{id}/update", AUTH_MERCHANT, TRUE, gw_api_phone_sessions_update },
+  { "POST", "/v1/phone/sessions/{id}/terminate", AUTH_MERCHANT, TRUE,
+    gw_api_phone_sessions_terminate },
+  { "POST", "/v1/phone/events",           AUTH_MERCHANT,    TRUE,  gw_api_phone_events_create },
+  { "POST", "/v1/ars/sessions",           AUTH_MERCHANT,    TRUE,  gw_api_ars_sessions_create },
+  { "POST", "/v1/ars/sessions/{id}/input", AUTH_MERCHANT,   TRUE,  gw_api_ars_sessions_input },
+  { "POST", "/v1/admin/phone/sellers",    AUTH_ADMIN,       TRUE,  gw_api_phone_sellers_create },
+  { "POST", "/v1/admin/phone/pools",      AUTH_ADMIN,       TRUE,  gw_api_phone_pools_create },
+  { "GET",  "/v1/admin/phone/pools/{id}", AUTH_ADMIN,       FALSE, gw_api_phone_pools_get },
+  { "GET",  "/v1/admin/phone/statements", AUTH_ADMIN,       FALSE, gw_api_phone_statements_get },
+  { "GET",  "/v1/phone/statement",        AUTH_MERCHANT,    FALSE, gw_api_phone_own_statement },
+  { "POST", "/v1/agent/cards/activate",   AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_activate },
+  { "POST", "/v1/agent/cards/void",       AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_void },
+  /* merchant settlement (gw-api-settlement.c) */
+  { "POST", "/v1/admin/merchants/{id}/commission", AUTH_ADMIN, TRUE, gw_api_settlement_commission },
+  { "POST", "/v1/admin/settlements",      AUTH_ADMIN,       TRUE,  gw_api_settlement_run },
+  { "GET",  "/v1/admin/settlements",      AUTH_ADMIN,       FALSE, gw_api_settlement_list },
+  { "GET",  "/v1/admin/settlements/{id}", AUTH_ADMIN,       FALSE, gw_api_settlement_get },
+  { "GET",  "/v1/settlements",            AUTH_MERCHANT,    FALSE, gw_api_settlement_own_list },
+  { "GET",  "/v1/settlements/{id}",       AUTH_MERCHANT,    FALSE, gw_api_settlement_own_get },
+  /* foreign partners (gw-api-foreign.c) */
+  { "POST", "/v1/admin/foreign/partners", AUTH_ADMIN,       TRUE,  gw_api_foreign_partners_create },
+  { "GET",  "/v1/admin/foreign/partners/{id}", AUTH_ADMIN,  FALSE, gw_api_foreign_partners_get },
+  { "POST", "/v1/admin/foreign/partners/{id}/rate", AUTH_ADMIN, TRUE, gw_api_foreign_partners_rate },
+  { "POST", "/v1/admin/foreign/partners/{id}/pins", AUTH_ADMIN, TRUE, gw_api_foreign_pins_load },
+  { "POST", "/v1/cards/foreign_pins",     AUTH_CARD_HOLDER, TRUE,  gw_api_foreign_switch },
+  { "POST", "/v1/foreign/payments",       AUTH_MERCHANT,    TRUE,  gw_api_foreign_payments_create },
+  { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
+  { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
+    gw_api_phone_calling_numbers_delete },
+  /* the card site (gw-api-orders.c); order calls check the order's own token */
+  { "POST", "/v1/orders",                 AUTH_NONE,        TRUE,  gw_api_orders_create },
+  { "GET",  "/v1/orders/{id}",            AUTH_NONE,        FALSE, gw_api_orders_get },
+  { "POST", "/v1/orders/{id}/pay",        AUTH_NONE,        TRUE,  gw_api_orders_pay },
+  { "POST", "/v1/orders/{id}/reveal",     AUTH_NONE,        TRUE,  gw_api_orders_reveal },
+  { "POST", "/v1/orders/{id}/gifts",      AUTH_NONE,        TRUE,  gw_api_orders_give },
+  { "POST", "/v1/gifts/preview",          AUTH_NONE,        FALSE, gw_api_gifts_preview },
+  { "POST", "/v1/gifts/claim",            AUTH_NONE,        TRUE,  gw_api_gifts_claim },
+  { "POST", "/v1/cards/recharge",         AUTH_CARD_HOLDER, TRUE,  gw_api_cards_recharge },
+  { "POST", "/v1/cards/refund",           AUTH_CARD_HOLDER, TRUE,  gw_api_cards_refund },
+  { "POST", "/v1/cards/verify_payment",   AUTH_CARD_HOLDER, FALSE, gw_api_cards_verify_payment },
+  { "POST", "/v1/bank/callbacks/deposit", AUTH_NONE,        FALSE, gw_api_bank_deposit },
+  { "GET",  "/v1/admin/orders",           AUTH_ADMIN,       FALSE, gw_api_admin_orders },
+  { "POST",   "/v1/wallet/users",               AUTH_NONE,        FALSE, gw_api_wallet_register },
+  { "POST",   "/v1/wallet/sessions",            AUTH_CARD_HOLDER, FALSE, gw_api_wallet_login },
+  { "DELETE", "/v1/wallet/sessions/current",    AUTH_WALLET,      FALSE, gw_api_wallet_logout },
+  { "GET",    "/v1/wallet/me",                  AUTH_WALLET,      FALSE, gw_api_wallet_me },
+  { "POST",   "/v1/wallet/me",                  AUTH_WALLET,      FALSE, gw_api_wallet_update },
+  { "POST",   "/v1/wallet/me/password",         AUTH_WALLET,      FALSE, gw_api_wallet_password },
+  { "POST",   "/v1/wallet/card",                AUTH_WALLET,      TRUE,  gw_api_wallet_apply },
+  { "GET",    "/v1/wallet/card",                AUTH_WALLET,      FALSE, gw_api_wallet_card },
+  { "POST",   "/v1/wallet/funding-sources",     AUTH_WALLET,      TRUE,  gw_api_wallet_add_funding },
+  { "GET",    "/v1/wallet/funding-sources",     AUTH_WALLET,      FALSE, gw_api_wallet_list_funding },
+  { "DELETE", "/v1/wallet/funding-sources/{id}", AUTH_WALLET,     FALSE, gw_api_wallet_remove_funding },
+  { "POST",   "/v1/wallet/charges",             AUTH_WALLET,      TRUE,  gw_api_wallet_charge },
+  { "GET",    "/v1/wallet/history",             AUTH_WALLET,      FALSE, gw_api_wallet_history },
+  /* signed with the network secret, checked by the handler */
+  { "POST",   "/v1/network/messages",           AUTH_NONE,        FALSE, gw_api_network_messages },
+  { "POST",   "/v1/checkout_sessions",          AUTH_MERCHANT,    TRUE,  gw_api_checkout_create },
+  { "GET",    "/v1/checkout_sessions/{id}",     AUTH_MERCHANT,    FALSE, gw_api_checkout_get },
+  { "POST",   "/v1/checkout_sessions/{id}/expire", AUTH_MERCHANT, TRUE,  gw_api_checkout_expire },
+  { "GET",    "/v1/checkout_sessions/{id}/public", AUTH_NONE,     FALSE, gw_api_checkout_public },
+  { "POST",   "/v1/checkout_sessions/{id}/pay", AUTH_CARD_HOLDER, FALSE, gw_api_checkout_pay },
+  { "POST",   "/v1/wallet/checkout",            AUTH_WALLET,      TRUE,  gw_api_checkout_wallet },
+  { "GET",    "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_get },
+  { "POST",   "/v1/webhook_endpoint",           AUTH_MERCHANT,    TRUE,  gw_api_webhook_endpoint_set },
+  { "DELETE", "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_delete },
+  { "GET",    "/pay/assets/{id}",               AUTH_NONE,        FALSE, gw_api_checkout_asset },
+  { "GET",    "/pay/{id}",                      AUTH_NONE,        FALSE, gw_api_checkout_page },
 };
 
 typedef struct
@@ -77,6 +162,7 @@ struct _GwServer
   GwConnector          *connector;
 
   SoupServer           *soup;
+  char                 *url;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
   GHashTable           *in_flight;      /* "scope\nkey" */
   GHashTable           *failures;       /* remote address -> AddressFailures */
@@ -139,6 +225,15 @@ gw_json_close (GString *out,
 }
 
 void
+gw_json_raw (GString    *out,
+             const char *name,
+             const char *json)
+{
+  json_member (out, name);
+  g_string_append (out, json);
+}
+
+void
 gw_error_render (GString    *out,
                  const char *type,
                  const char *code,
@@ -159,10 +254,22 @@ gw_error_render (GString    *out,
 
 /* Accessors */
 
+const GwConfig *
+gw_server_get_config (GwServer *self)
+{
+  return self->config;
+}
+
 const GwLedgerConfig *
 gw_server_get_ledger_config (GwServer *self)
 {
   return self->ledger;
+}
+
+gboolean
+gw_server_is_draining (GwServer *self)
+{
+  return self->draining;
 }
 
 GwStore *
@@ -188,6 +295,12 @@ GwConnector *
 gw_server_get_connector (GwServer *self)
 {
   return self->connector;
+}
+
+const char *
+gw_server_get_url (GwServer *self)
+{
+  return self->url;
 }
 
 void
@@ -229,10 +342,22 @@ log_access (GwRequest *request,
                     g_get_monotonic_time () - request->started);
 }
 
-void
-gw_request_reply (GwRequest *request,
-                  guint      status,
-                  GString   *body)
+static void
+request_done (GwRequest *request,
+              guint      status)
+{
+  gw_metrics_request (request->server->metrics, request->route, status);
+  log_access (request, status);
+  soup_server_message_unpause (request->msg);
+  request->server->requests_in_flight--;
+  request_free (request);
+}
+
+static void
+reply_typed (GwRequest  *request,
+             guint       status,
+             const char *content_type,
+             GString    *body)
 {
   SoupServerMessage *msg = request->msg;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
@@ -240,13 +365,25 @@ gw_request_reply (GwRequest *request,
 
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE,
                                     g_string_free (body, FALSE), len);
-  gw_metrics_request (request->server->metrics, request->route, status);
-  log_access (request, status);
-  soup_server_message_unpause (msg);
-  request->server->requests_in_flight--;
-  request_free (request);
+  request_done (request, status);
+}
+
+void
+gw_request_reply (GwRequest *request,
+                  guint      status,
+                  GString   *body)
+{
+  reply_typed (request, status, JSON_TYPE, body);
+}
+
+void
+gw_request_reply_text (GwRequest  *request,
+                       const char *content_type,
+                       GString    *body)
+{
+  reply_typed (request, 200, content_type, body);
 }
 
 /* A refusal is an outcome too: for a keyed request it is recorded like any
@@ -518,9 +655,82 @@ gw_call_fail (GwCall          *call,
 }
 
 static char *
-in_flight_key (GwCall *call)
+in_flight_key (const char *scope,
+               const char *key)
 {
-  return g_strconcat (call->scope, "\n", call->idempotency_key, NULL);
+  return g_strconcat (scope, "\n", key, NULL);
+}
+
+gboolean
+gw_server_claim_key (GwServer   *self,
+                     const char *scope,
+                     const char *key)
+{
+  g_autofree char *both = in_flight_key (scope, key);
+
+  if (g_hash_table_contains (self->in_flight, both))
+    return FALSE;
+  g_hash_table_add (self->in_flight, g_steal_pointer (&both));
+  return TRUE;
+}
+
+void
+gw_server_release_key (GwServer   *self,
+                       const char *scope,
+                       const char *key)
+{
+  g_autofree char *both = in_flight_key (scope, key);
+
+  g_hash_table_remove (self->in_flight, both);
+}
+
+gboolean
+gw_idempotency_replay (GwTxn         *txn,
+                       GwCall        *call,
+                       const char    *scope,
+                       const char    *key,
+                       const guint8   fingerprint[32],
+                       gboolean      *answered,
+                       GError       **error)
+{
+  GwIdempotencyRecord record = { 0 };
+  GError *local = NULL;
+
+  *answered = FALSE;
+  if (!txn->funcs->idempotency_get (txn, scope, key, &record, &local))
+    return local ? (g_propagate_error (error, local), FALSE) : TRUE;
+
+  *answered = TRUE;
+  call->replayed = onepin_crypto_equal (record.fingerprint, fingerprint, 32);
+  call->body = g_string_sized_new (256);
+  if (call->replayed)
+    {
+      call->status = record.status;
+      g_string_append_len (call->body, g_bytes_get_data (record.body, NULL),
+                           g_bytes_get_size (record.body));
+    }
+  else
+    {
+      call->status = 422;
+      gw_error_render (call->body, "idempotency_error", "idempotency_key_reused", NULL,
+                       NULL, "This Idempotency-Key was used with other parameters.");
+    }
+  g_bytes_unref (record.body);
+  return TRUE;
+}
+
+gboolean
+gw_idempotency_remember (GwTxn         *txn,
+                         GwCall        *call,
+                         const char    *scope,
+                         const char    *key,
+                         const guint8   fingerprint[32],
+                         GError       **error)
+{
+  if (call->status >= 500)
+    return TRUE;
+  return txn->funcs->idempotency_put (txn, scope, key, fingerprint, call->status,
+                                      call->body->str, call->body->len, call->seal, error);
 }
 
 /* Runs on the writer thread, in the operation's savepoint. */
@@ -530,41 +740,21 @@ call_apply (GwTxn    *txn,
             GError  **error)
 {
   GwCall *call = data;
-  GwIdempotencyRecord record = { 0 };
-  GError *local = NULL;
+  gboolean answered = FALSE;
 
-  if (call->idempotency_key != NULL)
-    {
-      if (txn->funcs->idempotency_get (txn, call->scope, call->idempotency_key, &record, &local))
-        {
-          call->replayed = onepin_crypto_equal (record.fingerprint, call->fingerprint, 32);
-          call->body = g_string_sized_new (256);
-          if (call->replayed)
-            {
-              call->status = record.status;
-              g_string_append_len (call->body, g_bytes_get_data (record.body, NULL),
-                                   g_bytes_get_size (record.body));
-            }
-          else
-            {
-              call->status = 422;
-              gw_error_render (call->body, "idempotency_error", "idempotency_key_reused", NULL,
-                               NULL, "This Idempotency-Key was used with other parameters.");
-            }
-          g_bytes_unref (record.body);
-          return TRUE;
-        }
-      if (local != NULL)
-        return g_propagate_error (error, local), FALSE;
-    }
+  if (call->idempotency_key != NULL &&
+      !gw_idempotency_replay (txn, call, call->scope, call->idempotency_key, call->fingerprint,
+                              &answered, error))
+    return FALSE;
+  if (answered)
+    return TRUE;
 
   if (!call->apply (txn, call, error))
     return FALSE;
 
-  if (call->idempotency_key != NULL && call->status < 500)
-    return txn->funcs->idempotency_put (txn, call->scope, call->idempotency_key,
-                                        call->fingerprint, call->status, call->body->str,
-                                        call->body->len, call->seal, error);
+  if (call->idempotency_key != NULL)
+    return gw_idempotency_remember (txn, call, call->scope, call->idempotency_key,
+                                    call->fingerprint, error);
   return TRUE;
 }
 
@@ -574,7 +764,7 @@ count_outcome (GwCall *call)
   GwServer *self = call->server;
 
   if (call->request != NULL && call->outcome.credential_failure &&
-      g_str_has_prefix (call->request->route, "/v1/cards/"))
+      call->request->limit_failures)
     address_failures (self, call->request->remote, TRUE)->failures++;
 
   if (!call->is_payment || call->replayed)
@@ -594,11 +784,7 @@ call_done (gpointer      data,
   GwRequest *request = call->request;
 
   if (call->idempotency_key != NULL)
-    {
-      g_autofree char *key = in_flight_key (call);
-
-      g_hash_table_remove (call->server->in_flight, key);
-    }
+    gw_server_release_key (call->server, call->scope, call->idempotency_key);
 
   if (error != NULL)
     {
@@ -639,27 +825,22 @@ gw_call_submit (GwCall *call)
 {
   GwServer *self = call->server;
 
-  if (call->idempotency_key != NULL)
+  if (call->idempotency_key != NULL &&
+      !gw_server_claim_key (self, call->scope, call->idempotency_key))
     {
-      g_autofree char *key = in_flight_key (call);
-
-      if (g_hash_table_contains (self->in_flight, key))
+      call->status = 409;
+      call->body = g_string_new (NULL);
+      gw_error_render (call->body, "idempotency_error", "idempotency_in_flight", NULL, NULL,
+                       "A request with this Idempotency-Key is still in progress.");
+      if (call->done != NULL)
         {
-          call->status = 409;
-          call->body = g_string_new (NULL);
-          gw_error_render (call->body, "idempotency_error", "idempotency_in_flight", NULL, NULL,
-                           "A request with this Idempotency-Key is still in progress.");
-          if (call->done != NULL)
-            {
-              call->done (call, call->done_data);
-              return;
-            }
-          gw_request_reply (call->request, 409, g_steal_pointer (&call->body));
-          call->request = NULL;
-          gw_call_free (call);
+          call->done (call, call->done_data);
           return;
         }
-      g_hash_table_add (self->in_flight, g_steal_pointer (&key));
+      gw_request_reply (call->request, 409, g_steal_pointer (&call->body));
+      call->request = NULL;
+      gw_call_free (call);
+      return;
     }
 
   gw_store_submit (self->store, call_apply, call_done, call);
@@ -673,6 +854,7 @@ handle_healthz (GwRequest *request)
   gw_request_reply (request, 200, g_string_new ("{\"status\":\"ok\"}"));
 }
 
+/* Finishes a request whose answer is already set on its message. */
 static void
 handle_metrics (GwRequest *request)
 {
@@ -682,10 +864,18 @@ handle_metrics (GwRequest *request)
   soup_server_message_set_status (msg, 200, NULL);
   soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
                                     SOUP_MEMORY_TAKE, text, strlen (text));
-  gw_metrics_request (request->server->metrics, request->route, 200);
-  soup_server_message_unpause (msg);
-  request->server->requests_in_flight--;
-  request_free (request);
+  request_done (request, 200);
+}
+
+/* The site's pages: only for GETs that no API route claims (gw_pages_claims). */
+static void
+handle_pages (GwRequest  *request,
+              const char *path)
+{
+  gboolean https = request->server->config->tls_certificate != NULL;
+
+  request->route = "site";
+  request_done (request, gw_pages_serve (request->msg, path, https));
 }
 
 /* Dispatch */
@@ -741,8 +931,8 @@ match_route (const char  *method,
   return NULL;
 }
 
-static const char *
-bearer_token (GwRequest *request)
+const char *
+gw_request_bearer (GwRequest *request)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
   const char *value = soup_message_headers_get_one (headers, "Authorization");
@@ -774,10 +964,20 @@ authenticate (GwRequest *request,
   if (auth == AUTH_NONE || auth == AUTH_CARD_HOLDER)
     {
       g_strlcpy (request->scope, "public", sizeof request->scope);
+      request->limit_failures = auth == AUTH_CARD_HOLDER;
       return TRUE;
     }
 
-  token = bearer_token (request);
+  token = gw_request_bearer (request);
+  if (auth == AUTH_WALLET)
+    {
+      if (token != NULL && gw_api_wallet_authenticate (request, token))
+        return TRUE;
+      gw_request_error (request, 401, "authentication_error", "unauthorized", NULL,
+                        "Sign in first and send the session token as: "
+                        "Authorization: Bearer <token>.");
+      return FALSE;
+    }
   if (token != NULL)
     {
       onepin_key_hmac (self->apikey_key, token, strlen (token), hash);
@@ -885,6 +1085,28 @@ fingerprint (GwRequest *request)
   onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
 }
 
+void
+gw_request_key_fingerprint (GwRequest *request)
+{
+  /* Keyed, as some bodies hold short secrets (a PIN keyed in on a phone)
+   * that a bare SHA-256 in the database would give away. */
+  if (request->idempotency_key != NULL)
+    onepin_key_hmac (request->server->apikey_key, request->fingerprint, 32,
+                     request->fingerprint);
+}
+
+void
+gw_request_use_idempotency_key (GwRequest  *request,
+                                const char *key)
+{
+  if (request->idempotency_key == NULL)
+    {
+      request->idempotency_key = g_strdup (key);
+      fingerprint (request);
+    }
+  gw_request_key_fingerprint (request);
+}
+
 /* A body we cannot read is fingerprinted as bytes, so that its refusal is
  * recorded under the key like any other outcome. */
 static void
@@ -984,6 +1206,8 @@ handle_request (SoupServer        *soup,
                       "The gateway is shutting down.");
   else if (route != NULL)
     dispatch (request, route);
+  else if (!path_known && gw_pages_claims (soup_server_message_get_method (msg), path))
+    handle_pages (request, path);
   else if (path_known)
     gw_request_error (request, 405, "invalid_request_error", "method_not_allowed", NULL,
                       "This method is not allowed on this path.");
@@ -1042,6 +1266,7 @@ gw_server_finalize (GObject *object)
 
   g_clear_object (&self->soup);
   g_clear_object (&self->connector);
+  g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->merchants, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
   g_clear_pointer (&self->failures, g_hash_table_unref);
@@ -1152,6 +1377,8 @@ gw_server_listen (GwServer  *self,
   url = g_strdup_printf ("%s://%s:%d", tls ? "https" : "http",
                          g_uri_get_host (uris->data), g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_free (self->url);
+  self->url = g_strdup (url);
   return url;
 }
 

@@ -28,6 +28,11 @@ sqlite3_stmt *gw_sqlite_prepare    (GwTxn         *txn,
 gboolean      gw_sqlite_step_done  (GwTxn         *txn,
                                     sqlite3_stmt  *stmt,
                                     GError       **error);
+/* Runs an UPDATE meant to change exactly one row, whose WHERE also checks
+ * what must not have changed: no row changed is GW_STORE_ERROR_NOT_FOUND. */
+gboolean      gw_sqlite_update_one (GwTxn         *txn,
+                                    sqlite3_stmt  *stmt,
+                                    GError       **error);
 /* Steps once: TRUE with a row; FALSE at the end, or on error with @error set.
  * The caller resets the statement when it is done with the rows. */
 gboolean      gw_sqlite_step_row   (GwTxn         *txn,

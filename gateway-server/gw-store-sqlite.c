@@ -16,8 +16,17 @@
 #include "gw-store-sqlite-private.h"
 #include "gw-outbox-store.h"
 
+#include "gw-orders-store-sqlite.h"
+
 #include <sqlite3.h>
 #include <string.h>
+
+#include "gw-checkout-store-sqlite.h"
+#include "gw-network-store-sqlite.h"
+#include "gw-foreign-store.h"
+#include "gw-phone-store.h"
+#include "gw-settlement-store.h"
+#include "gw-wallet-store-sqlite.h"
 
 #define GW_MAX_BATCH 2048
 #define CHECKPOINT_FRAMES 4000      /* WAL frames (pages) that ask for a checkpoint */
@@ -288,23 +297,34 @@ compare_names (gconstpointer a,
   return g_strcmp0 (*(const char **) a, *(const char **) b);
 }
 
+/* Whether migration @version was applied already. */
+static gboolean
+migration_applied (sqlite3 *db,
+                   gint64   version)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean applied;
+
+  sqlite3_prepare_v2 (db, "SELECT 1 FROM schema_migrations WHERE version = ?", -1, &stmt, NULL);
+  sqlite3_bind_int64 (stmt, 1, version);
+  applied = sqlite3_step (stmt) == SQLITE_ROW;
+  sqlite3_finalize (stmt);
+  return applied;
+}
+
+/* Every migration not applied yet, in order. Each one is looked up rather
+ * than compared with the highest applied: the modules' numbers were handed
+ * out in advance and land in any order, so a database may hold 004 before
+ * 003 is written. */
 static gboolean
 apply_migrations (sqlite3  *db,
                   GError  **error)
 {
   g_auto(GStrv) names = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 current = 0;
 
   if (!exec_sql (db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                      " version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)", error))
     return FALSE;
-
-  sqlite3_prepare_v2 (db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &stmt,
-                      NULL);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    current = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
 
   names = g_resources_enumerate_children (MIGRATIONS_PATH, 0, error);
   if (names == NULL)
@@ -318,7 +338,7 @@ apply_migrations (sqlite3  *db,
       g_autoptr(GBytes) sql = NULL;
       g_autofree char *stamp = NULL;
 
-      if (version <= current)
+      if (migration_applied (db, version))
         continue;
       sql = g_resources_lookup_data (path, 0, error);
       if (sql == NULL)
@@ -1427,6 +1447,7 @@ statement_line_clear (gpointer data)
   GwStatementLine *line = data;
 
   g_clear_pointer (&line->description, g_free);
+  g_clear_pointer (&line->merchant_name, g_free);
 }
 
 static GArray *
@@ -1439,8 +1460,9 @@ t_statement (GwTxn   *t,
   sqlite3_stmt *stmt = prep (TXN (t),
     "SELECT l.id, e.kind, COALESCE(e.channel, ''), COALESCE(e.ref, ''),"
     " COALESCE(e.merchant_id, ''), e.description, l.credit - l.debit, l.balance_after, e.created,"
-    " COALESCE(e.payment_id, '')"
+    " COALESCE(e.payment_id, ''), m.name"
     " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " LEFT JOIN merchants m ON m.id = e.merchant_id"
     " WHERE l.account_id = ?1 AND (?2 = 0 OR l.id < ?2) ORDER BY l.id DESC LIMIT ?3", error);
   g_autoptr(GArray) lines = g_array_new (FALSE, TRUE, sizeof (GwStatementLine));
 
@@ -1464,6 +1486,7 @@ t_statement (GwTxn   *t,
       line.balance_after = sqlite3_column_int64 (stmt, 7);
       line.created = sqlite3_column_int64 (stmt, 8);
       copy_text (line.payment_id, sizeof line.payment_id, stmt, 9);
+      line.merchant_name = g_strdup ((const char *) sqlite3_column_text (stmt, 10));
       g_array_append_val (lines, line);
     }
   sqlite3_reset (stmt);
@@ -1565,6 +1588,71 @@ query_int (SqliteTxn   *txn,
   return value;
 }
 
+/* Module tables: each module that keeps data of its own adds its line.
+ * @holds, if the module places holds on accounts, selects its open ones as
+ * (account_id, amount), for the audit. */
+static const struct
+{
+  const char   *name;
+  gconstpointer funcs;
+  const char   *holds;
+} extensions[] = {
+  { "phone", &gw_phone_store_sqlite,
+    "SELECT account_id, held FROM phone_sessions WHERE state = 'open' AND held > 0" },
+  { "settlement", &gw_settlement_store_sqlite, NULL },
+  { "foreign", &gw_foreign_store_sqlite, NULL },
+  { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs, NULL },
+  { "wallet", &gw_wallet_store_sqlite, NULL },
+  { "orders", &gw_orders_store_sqlite_funcs, NULL },
+  { "network", &gw_network_store_sqlite, NULL },
+  { "checkout", &gw_checkout_store_sqlite, NULL },
+  { NULL, NULL, NULL },
+};
+
+typedef struct
+{
+  char *mismatched;
+  char *holds_total;
+} AuditSql;
+
+/* The holds the journal does not show: open authorizations, and whatever
+ * the modules hold (their @holds queries). Built once, so that the
+ * statements are prepared once like every other.
+ *
+ * An account with holds must cover them; one without may be below zero, as
+ * the table allows for everything but cards: a merchant's payable is, when
+ * a payment already settled and paid out is refunded. */
+static const AuditSql *
+audit_sql (void)
+{
+  static AuditSql sql;
+  static gsize done;
+
+  if (g_once_init_enter (&done))
+    {
+      g_autoptr(GString) holds = g_string_new (
+        "SELECT c.account_id AS account_id, p.amount AS amount FROM payments p"
+        " JOIN cards c ON c.id = p.card_id"
+        " WHERE p.status = 'authorized'");
+
+      for (guint i = 0; extensions[i].name != NULL; i++)
+        if (extensions[i].holds != NULL)
+          g_string_append_printf (holds, " UNION ALL %s", extensions[i].holds);
+      sql.mismatched = g_strdup_printf (
+        "SELECT COUNT(*) FROM accounts a"
+        " LEFT JOIN (SELECT account_id, SUM(debit) - SUM(credit) AS net FROM journal_lines"
+        "            GROUP BY account_id) l ON l.account_id = a.id"
+        " LEFT JOIN (SELECT account_id, SUM(amount) AS held FROM (%s)"
+        "            GROUP BY account_id) h ON h.account_id = a.id"
+        " WHERE a.balance <> a.normal * COALESCE(l.net, 0) OR a.held <> COALESCE(h.held, 0)"
+        "    OR (a.held > 0 AND a.balance < a.held)", holds->str);
+      sql.holds_total = g_strdup_printf ("SELECT COALESCE(SUM(amount), 0) FROM (%s)",
+                                         holds->str);
+      g_once_init_leave (&done, 1);
+    }
+  return &sql;
+}
+
 /* Recomputes everything from the journal and compares it with what is stored. */
 static gboolean
 t_audit (GwTxn    *t,
@@ -1583,21 +1671,12 @@ t_audit (GwTxn    *t,
       "SELECT COUNT(*) FROM (SELECT entry_id FROM journal_lines GROUP BY entry_id"
       " HAVING SUM(debit) <> SUM(credit))", &local);
   if (local == NULL)
-    out->mismatched_accounts = query_int (txn,
-      "SELECT COUNT(*) FROM accounts a"
-      " LEFT JOIN (SELECT account_id, SUM(debit) - SUM(credit) AS net FROM journal_lines"
-      "            GROUP BY account_id) l ON l.account_id = a.id"
-      " LEFT JOIN (SELECT c.account_id, SUM(p.amount) AS held FROM payments p"
-      "            JOIN cards c ON c.id = p.card_id WHERE p.status = 'authorized'"
-      "            GROUP BY c.account_id) h ON h.account_id = a.id"
-      " WHERE a.balance <> a.normal * COALESCE(l.net, 0) OR a.held <> COALESCE(h.held, 0)"
-      "    OR a.balance < a.held", &local);
+    out->mismatched_accounts = query_int (txn, audit_sql ()->mismatched, &local);
   if (local == NULL)
     out->cards_balance_total = query_int (txn,
       "SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE kind = 'card'", &local);
   if (local == NULL)
-    out->pending_holds_total = query_int (txn,
-      "SELECT COALESCE(SUM(amount), 0) FROM payments WHERE status = 'authorized'", &local);
+    out->pending_holds_total = query_int (txn, audit_sql ()->holds_total, &local);
   if (local == NULL)
     out->accounts_checked = query_int (txn, "SELECT COUNT(*) FROM accounts", &local);
   if (local == NULL)
@@ -1612,16 +1691,6 @@ t_audit (GwTxn    *t,
                   out->mismatched_accounts == 0;
   return TRUE;
 }
-
-/* Module tables: each module that keeps data of its own adds its line. */
-static const struct
-{
-  const char   *name;
-  gconstpointer funcs;
-} extensions[] = {
-  { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs },
-  { NULL, NULL },
-};
 
 static gconstpointer
 t_extension (GwTxn      *t,
@@ -1649,6 +1718,19 @@ gw_sqlite_step_done (GwTxn         *t,
                      GError       **error)
 {
   return step_done (TXN (t), stmt, error);
+}
+
+gboolean
+gw_sqlite_update_one (GwTxn         *t,
+                      sqlite3_stmt  *stmt,
+                      GError       **error)
+{
+  if (!step_done (TXN (t), stmt, error))
+    return FALSE;
+  if (sqlite3_changes (TXN (t)->db) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
+                                "The row changed underneath"), FALSE;
+  return TRUE;
 }
 
 gboolean

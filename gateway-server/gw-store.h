@@ -119,6 +119,7 @@ typedef struct
   char    ref[40];
   char    payment_id[40];
   char    merchant_id[40];
+  char   *merchant_name;            /* NULL without a merchant */
   char   *description;
   gint64  amount;                   /* signed: credits to the account are positive */
   gint64  balance_after;

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "onepin-crypto.h"
+#include "onepin-crypto-nss.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,6 +294,21 @@ onepin_crypto_pbkdf2_sha256 (const char   *password,
 
 /* ---- keys -------------------------------------------------------------- */
 
+/* Takes ownership of @sym. */
+static OnepinKey *
+key_wrap (KeyKind     kind,
+          PK11SymKey *sym)
+{
+  OnepinKey *key = g_new0 (OnepinKey, 1);
+
+  key->kind = kind;
+  key->sym = sym;
+  g_mutex_init (&key->pool_lock);
+  key->pool = g_ptr_array_new ();
+
+  return key;
+}
+
 static OnepinKey *
 key_import (KeyKind            kind,
             CK_MECHANISM_TYPE  mech,
@@ -304,7 +320,6 @@ key_import (KeyKind            kind,
   SECItem item = { siBuffer, (unsigned char *) raw, (unsigned int) len };
   PK11SlotInfo *slot;
   PK11SymKey *sym;
-  OnepinKey *key;
 
   if (!onepin_crypto_init (error))
     return NULL;
@@ -325,13 +340,7 @@ key_import (KeyKind            kind,
       return NULL;
     }
 
-  key = g_new0 (OnepinKey, 1);
-  key->kind = kind;
-  key->sym = sym;
-  g_mutex_init (&key->pool_lock);
-  key->pool = g_ptr_array_new ();
-
-  return key;
+  return key_wrap (kind, sym);
 }
 
 OnepinKey *
@@ -365,6 +374,23 @@ onepin_key_new_aes (const guint8  *raw,
   /* CKA_ENCRYPT is only the operation the import is for; the softoken key
    * object is created with both encrypt and decrypt allowed. */
   return key_import (KEY_AES, CKM_AES_GCM, CKA_ENCRYPT, raw, len, error);
+}
+
+OnepinKey *
+onepin_key_new_aes_from_nss (PK11SymKey  *sym,
+                             GError     **error)
+{
+  g_return_val_if_fail (sym != NULL, NULL);
+
+  if (PK11_GetSymKeyType (sym) != CKK_AES ||
+      PK11_GetKeyLength (sym) != ONEPIN_AES_KEY_LEN)
+    {
+      g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_BAD_KEY,
+                   "An AES key must be %d bytes", ONEPIN_AES_KEY_LEN);
+      return NULL;
+    }
+
+  return key_wrap (KEY_AES, PK11_ReferenceSymKey (sym));
 }
 
 void

@@ -61,6 +61,35 @@ test_payment_shapes (void)
     "{\"card_number\":5,\"amount\":99999999999999999999999}",
     "{\"order_id\":\"\\ud800\"}",
     "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+    /* the wallet's bodies */
+    "{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"4111111111111111\","
+    "\"expiry\":\"12/39\",\"holder\":\"A\"}}",
+    "{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"9420001234567890\","
+    "\"expiry\":\"00/00\",\"holder\":\"\"}}",
+    "{\"type\":\"bank_account\",\"bank_account\":{\"bank_code\":\"004\","
+    "\"account_number\":\"---\",\"holder\":\"A\"},\"credit_card\":null}",
+    "{\"type\":\"bank_account\",\"bank_account\":[],\"credit_card\":{}}",
+    "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\","
+    "\"email\":\"a@b.c\",\"phone\":\"+\",\"receipt_channel\":\"sms\"}",
+    "{\"email\":\"@.\",\"phone\":\"\",\"name\":\"\\u0001\"}",
+    /* checkout sessions and webhook endpoints */
+    "{\"order_id\":\"A-1\",\"amount\":12000,\"currency\":\"krw\",\"items\":[{\"name\":"
+    "\"Tea\",\"quantity\":3,\"amount\":4000}],\"success_url\":\"https://m.example/"
+    "?s={CHECKOUT_SESSION_ID}\",\"expires_in\":600}",
+    "{\"order_id\":\"A\",\"amount\":1,\"currency\":\"krw\",\"items\":[{\"name\":\"x\","
+    "\"quantity\":9223372036854775807,\"amount\":1000000}]}",
+    "{\"url\":\"http://[::1]:80/\",\"cancel_url\":\"https://u:p@h/\"}",
+    /* card network messages */
+    "{\"mti\":\"0100\",\"2\":\"9420001234567897\",\"3\":\"000000\","
+    "\"4\":\"000000012000\",\"7\":\"1121214530\",\"11\":\"000123\",\"14\":\"3111\","
+    "\"18\":\"5999\",\"32\":\"990\",\"37\":\"511221000123\",\"42\":\"shop\","
+    "\"43\":\"Plain Shop               Seoul        KR\",\"49\":\"410\","
+    "\"cvc2\":\"123\"}",
+    "{\"mti\":\"0420\",\"3\":\"000000\",\"4\":\"000000002000\",\"7\":\"0229120000\","
+    "\"11\":\"100004\",\"32\":\"99999999999\",\"37\":\"632522100003\",\"42\":\"d\","
+    "\"49\":\"999\",\"90\":\"999999999999999999999999999999999999999999\"}",
+    "{\"mti\":\"0110\",\"7\":\"1121214530\",\"11\":\"000123\",\"37\":\"511221000123\","
+    "\"39\":\"00\"}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)

@@ -19,6 +19,8 @@ struct _OtBank
   char        *sms_key;
   char        *api_key_path;
   char        *callback_secret_path;
+  char        *acquirer_key;
+  char        *network_secret_path;
   GStrv        args;
   SoupSession *session;
 };
@@ -59,7 +61,7 @@ ot_bank_start (const char * const *args)
 {
   OtBank *bank = g_new0 (OtBank, 1);
   g_autoptr(GError) error = NULL;
-  g_autofree char *sms_key_path = NULL;
+  g_autofree char *path = NULL;
 
   bank->data_dir = g_dir_make_tmp ("onepin-bank-XXXXXX", &error);
   g_assert_no_error (error);
@@ -67,6 +69,7 @@ ot_bank_start (const char * const *args)
   bank->process.log_path = g_build_filename (bank->data_dir, "bank.log", NULL);
   bank->api_key_path = g_build_filename (bank->data_dir, "api.key", NULL);
   bank->callback_secret_path = g_build_filename (bank->data_dir, "callback.secret", NULL);
+  bank->network_secret_path = g_build_filename (bank->data_dir, "network.secret", NULL);
   bank->listen = g_strdup ("127.0.0.1:0");
   bank->args = g_strdupv ((char **) args);
   bank->session = soup_session_new_with_options ("timeout", 30, "user-agent", "onepin-test/1",
@@ -77,8 +80,11 @@ ot_bank_start (const char * const *args)
   g_free (bank->listen);
   bank->listen = g_strdup (bank->url + strlen ("http://"));
   bank->api_key = read_secret (bank->api_key_path);
-  sms_key_path = g_build_filename (bank->data_dir, "sms.key", NULL);
-  bank->sms_key = read_secret (sms_key_path);
+  path = g_build_filename (bank->data_dir, "sms.key", NULL);
+  bank->sms_key = read_secret (path);
+  g_free (path);
+  path = g_build_filename (bank->data_dir, "acquirer.key", NULL);
+  bank->acquirer_key = read_secret (path);
   if (bank->api_key == NULL || bank->sms_key == NULL)
     ot_process_fail (&bank->process, "the key files are missing once the bank listens");
   g_test_message ("onepin-bank %s, data dir %s", bank->url, bank->data_dir);
@@ -106,6 +112,8 @@ ot_bank_stop (OtBank *bank)
   g_free (bank->sms_key);
   g_free (bank->api_key_path);
   g_free (bank->callback_secret_path);
+  g_free (bank->acquirer_key);
+  g_free (bank->network_secret_path);
   g_strfreev (bank->args);
   g_free (bank);
 }
@@ -215,4 +223,16 @@ ot_bank_gateway_config (OtBank     *bank,
                           bank->url, bank->api_key_path, bank->callback_secret_path, timeout,
                           callback_url ? "callback_url=" : "", callback_url ? callback_url : "",
                           callback_url ? "\n" : "");
+}
+
+const char *
+ot_bank_acquirer_key (OtBank *bank)
+{
+  return bank->acquirer_key;
+}
+
+const char *
+ot_bank_network_secret_path (OtBank *bank)
+{
+  return bank->network_secret_path;
 }

@@ -1,0 +1,58 @@
+/* gw-api-phone.h: the telephone charging resources
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "gw-server-private.h"
+#include "gw-phone.h"
+
+G_BEGIN_DECLS
+
+/* admin */
+void gw_api_phone_rate_tables_create     (GwRequest *request);
+void gw_api_phone_rate_tables_list       (GwRequest *request);
+void gw_api_phone_rate_tables_get        (GwRequest *request);
+/* softswitches (a switch's merchant key) */
+void gw_api_phone_sessions_create        (GwRequest *request);
+void gw_api_phone_sessions_get           (GwRequest *request);
+void gw_api_phone_sessions_update        (GwRequest *request);
+void gw_api_phone_sessions_terminate     (GwRequest *request);
+void gw_api_phone_events_create          (GwRequest *request);
+/* card holders */
+void gw_api_phone_calling_numbers_add    (GwRequest *request);
+void gw_api_phone_calling_numbers_delete (GwRequest *request);
+
+/* the ARS menu (a mobile operator's merchant key), gw-api-ars.c */
+void gw_api_ars_sessions_create          (GwRequest *request);
+void gw_api_ars_sessions_input           (GwRequest *request);
+
+/* sellers, pools, statements, agents (gw-api-sales.c) */
+void gw_api_phone_sellers_create         (GwRequest *request);
+void gw_api_phone_pools_create           (GwRequest *request);
+void gw_api_phone_pools_get              (GwRequest *request);
+void gw_api_phone_statements_get         (GwRequest *request);
+void gw_api_phone_own_statement          (GwRequest *request);
+void gw_api_agent_cards_activate         (GwRequest *request);
+void gw_api_agent_cards_void             (GwRequest *request);
+
+/* Sets the call's status and body for a result other than GW_PHONE_OK;
+ * @outcome is read for GW_PHONE_DECLINED. */
+void gw_api_phone_reply_result           (GwCall          *call,
+                                          GwPhoneResult    result,
+                                          const GwOutcome *outcome);
+
+/* The module's settings, from the gateway's [phone] group. */
+void gw_api_phone_config                 (const GwConfig *config,
+                                          GwPhoneConfig  *out);
+/* Checks a rate table's body and builds it (with a fresh id); NULL with
+ * @param (to free) and @message naming the fault. Untrusted input: fuzzed. */
+GwPhoneRateTable *gw_api_phone_parse_rate_table (JsonObject  *body,
+                                                 char       **param,
+                                                 const char **message);
+/* Parses a calling number ("010…", "+82 10…" without spaces, digits only
+ * otherwise) into national digits; NULL if it is not one. */
+char *gw_api_phone_normalize_number      (const char     *text);
+
+G_END_DECLS

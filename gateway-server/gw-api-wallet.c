@@ -1,0 +1,1259 @@
+/* gw-api-wallet.c: the e-wallet's electronic payment web server
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Accounts, sessions, the representative card, funding sources, charges and
+ * history. Passwords are slow-hashed on GTask worker threads, never on the
+ * main thread or the writer; what the writer then does is quick. A charge
+ * is written as pending before the financial system is asked, and settled
+ * (credited, declined) in a second operation together with its idempotency
+ * record and its message, so a lost answer is settled by asking again.
+ */
+#include "gw-api-wallet-private.h"
+
+#include <string.h>
+
+#include "gw-mime.h"
+#include "onepin-card.h"
+
+#define LOGIN_MIN 4
+#define LOGIN_MAX 64
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 128
+
+static void
+wallet_state_free (gpointer data)
+{
+  GwWalletState *state = data;
+
+  g_clear_handle_id (&state->recovery_source, g_source_remove);
+  g_hash_table_unref (state->charging);
+  g_hash_table_unref (state->charge_keys);
+  g_free (state);
+}
+
+G_DEFINE_QUARK (gw-api-wallet-state, wallet_state)
+
+GwWalletState *
+gw_api_wallet_state (GwServer *server)
+{
+  GwWalletState *state = g_object_get_qdata (G_OBJECT (server), wallet_state_quark ());
+  const GwConfig *config;
+
+  if (state != NULL)
+    return state;
+
+  config = gw_server_get_config (server);
+  state = g_new0 (GwWalletState, 1);
+  state->server = server;
+  state->config.ledger = gw_server_get_ledger_config (server);
+  g_strlcpy (state->config.bin_low, config->wallet_bin_low, sizeof state->config.bin_low);
+  g_strlcpy (state->config.bin_high, config->wallet_bin_high, sizeof state->config.bin_high);
+  g_strlcpy (state->config.card_bin, config->card_bin, sizeof state->config.card_bin);
+  state->config.session_lifetime = config->wallet_session_lifetime;
+  state->config.pbkdf2_iterations = config->wallet_pbkdf2_iterations;
+  state->charging = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  state->charge_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_object_set_qdata_full (G_OBJECT (server), wallet_state_quark (), state, wallet_state_free);
+  return state;
+}
+
+void
+gw_api_wallet_wipe (char *secret)
+{
+  if (secret != NULL)
+    memset (secret, 0, strlen (secret));
+}
+
+void
+gw_api_wallet_wipe_free (char *secret)
+{
+  gw_api_wallet_wipe (secret);
+  g_free (secret);
+}
+
+gint64
+gw_api_wallet_now (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+/* Answers */
+
+void
+gw_api_wallet_refuse (GwCall     *call,
+                      guint       status,
+                      const char *type,
+                      const char *code,
+                      const char *param,
+                      const char *message)
+{
+  call->status = status;
+  call->body = g_string_new (NULL);
+  gw_error_render (call->body, type, code, NULL, param, message);
+}
+
+void
+gw_api_wallet_created (GwCall  *call,
+                       GString *body)
+{
+  gw_call_ok (call, body);
+  call->status = 201;
+}
+
+/* The wallet's refusals, as the contract's error objects. */
+static const struct
+{
+  GwWalletResult  result;
+  guint           status;
+  const char     *type;
+  const char     *code;
+  const char     *param;
+  const char     *message;
+} refusals[] = {
+  { GW_WALLET_LOGIN_TAKEN, 409, "invalid_request_error", "login_id_taken", "login_id",
+    "This login ID is taken." },
+  { GW_WALLET_INVALID_LOGIN, 401, "authentication_error", "invalid_login", NULL,
+    "The login ID or password is incorrect." },
+  { GW_WALLET_LOGIN_LOCKED, 429, "rate_limit_error", "login_locked", NULL,
+    "Too many wrong passwords for this login ID. Try again later." },
+  { GW_WALLET_PASSWORD_INCORRECT, 400, "invalid_request_error", "password_incorrect",
+    "current_password", "The current password is incorrect." },
+  { GW_WALLET_CARD_ALREADY_ISSUED, 409, "invalid_request_error", "card_already_issued", NULL,
+    "This account already has its representative card." },
+  { GW_WALLET_CARD_NOT_ISSUED, 409, "invalid_request_error", "card_not_issued", NULL,
+    "Apply for the representative card first (POST /v1/wallet/card)." },
+  { GW_WALLET_CARD_NOT_USABLE, 409, "invalid_request_error", "card_not_usable", NULL,
+    "The representative card is closed or expired." },
+  { GW_WALLET_FUNDING_EXISTS, 409, "invalid_request_error", "funding_source_exists", NULL,
+    "This card or account is already registered." },
+  { GW_WALLET_FUNDING_LIMIT, 409, "invalid_request_error", "funding_source_limit", NULL,
+    "A wallet holds at most 10 funding sources. Remove one first." },
+};
+
+void
+gw_api_wallet_refuse_result (GwCall         *call,
+                             GwWalletResult  result)
+{
+  if (result == GW_WALLET_BALANCE_LIMIT)
+    {
+      call->status = 402;
+      call->body = g_string_new (NULL);
+      gw_error_render (call->body, "card_error", "card_declined", "balance_limit", NULL,
+                       "The card's balance would exceed its 1,000,000 KRW limit.");
+      return;
+    }
+  /* A wrong password counts against the client address, where that is limited. */
+  call->outcome.credential_failure = result == GW_WALLET_INVALID_LOGIN;
+  for (guint i = 0; i < G_N_ELEMENTS (refusals); i++)
+    if (refusals[i].result == result)
+      return gw_api_wallet_refuse (call, refusals[i].status, refusals[i].type, refusals[i].code,
+                                   refusals[i].param, refusals[i].message);
+  gw_api_wallet_refuse (call, 404, "invalid_request_error", "resource_missing", "id",
+                        "No such object.");
+}
+
+void
+gw_api_wallet_read_failed (GwRequest    *request,
+                           const GError *error)
+{
+  g_warning ("wallet read failed: %s", error->message);
+  gw_request_error (request, 500, "api_error", "internal", NULL, "The read failed.");
+}
+
+/* Rendering */
+
+static void
+render_user (GString               *out,
+             const GwWalletUser    *user,
+             const GwWalletProfile *profile)
+{
+  g_string_append_c (out, '{');
+  gw_json_str (out, "id", user->id);
+  gw_json_str (out, "object", "wallet_user");
+  gw_json_str (out, "login_id", user->login_id);
+  gw_json_str (out, "name", profile->name);
+  gw_json_str (out, "email", profile->email);
+  gw_json_str (out, "phone", profile->phone);
+  gw_json_str (out, "receipt_channel", user->receipt_channel);
+  gw_json_str (out, "locale", user->locale);
+  gw_json_str (out, "card", user->card_id[0] ? user->card_id : NULL);
+  gw_json_int (out, "created", user->created);
+  g_string_append_c (out, '}');
+}
+
+/* Renders @user after opening its profile; FALSE with @error if it does not open. */
+static gboolean
+render_user_sealed (GString              *out,
+                    const GwLedgerConfig *ledger,
+                    const GwWalletUser   *user,
+                    GError              **error)
+{
+  GwWalletProfile profile;
+
+  if (!gw_wallet_profile_open (ledger, user->id, user->profile_sealed, &profile, error))
+    return FALSE;
+  render_user (out, user, &profile);
+  gw_wallet_profile_clear (&profile);
+  return TRUE;
+}
+
+char *
+gw_api_wallet_masked (const char *last4,
+                      gint        digits)
+{
+  GString *out = g_string_new (NULL);
+
+  /* Groups of four, as on the card: "•••• •••• •••• 1234". */
+  for (gint i = 0; i < digits - 4; i++)
+    {
+      if (i > 0 && i % 4 == 0 && digits == 16)
+        g_string_append_c (out, ' ');
+      g_string_append (out, "•");
+    }
+  if (digits == 16)
+    g_string_append_c (out, ' ');
+  g_string_append (out, last4);
+  return g_string_free (out, FALSE);
+}
+
+static void
+render_card (GString      *out,
+             const GwCard *card,
+             gint64        now)
+{
+  g_autoptr(GDateTime) end = g_date_time_new_from_unix_utc (card->expires_at - 1);
+  g_autofree char *mask = gw_api_wallet_masked (card->last4, 16);
+
+  gw_json_str (out, "id", card->id);
+  gw_json_str (out, "object", "wallet_card");
+  gw_json_str (out, "masked_number", mask);
+  gw_json_str (out, "card_last4", card->last4);
+  gw_json_int (out, "exp_month", end ? g_date_time_get_month (end) : 0);
+  gw_json_int (out, "exp_year", end ? g_date_time_get_year (end) : 0);
+  gw_json_str (out, "state", gw_card_display_state (card, now));
+  gw_json_int (out, "balance", card->balance);
+  gw_json_int (out, "held", card->held);
+  gw_json_int (out, "available", card->balance - card->held);
+  gw_json_str (out, "currency", card->currency);
+  gw_json_int (out, "points", card->points);
+  gw_json_int (out, "issued_at", card->created);
+  gw_json_int (out, "expires_at", card->expires_at);
+}
+
+/* Authentication */
+
+typedef struct
+{
+  guint8          hash[32];
+  GwWalletSession session;
+  gboolean        found;
+} SessionLookup;
+
+static gboolean
+session_lookup_apply (GwTxn    *txn,
+                      gpointer  data,
+                      GError  **error)
+{
+  SessionLookup *lookup = data;
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+  GError *local = NULL;
+
+  lookup->found = wallet->session_by_token (txn, lookup->hash, txn->funcs->now (txn),
+                                            &lookup->session, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+gboolean
+gw_api_wallet_authenticate (GwRequest  *request,
+                            const char *token)
+{
+  SessionLookup lookup = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  if (!g_str_has_prefix (token, "ws_"))
+    return FALSE;
+  /* Sessions can be revoked at any moment, so they are looked up on every
+   * request (a read connection, beside the writer) rather than cached. */
+  gw_server_hash_api_key (request->server, token, lookup.hash);
+  if (!gw_store_read (gw_server_get_store (request->server), session_lookup_apply, &lookup,
+                      &error))
+    {
+      g_warning ("session lookup failed: %s", error->message);
+      return FALSE;
+    }
+  if (!lookup.found)
+    return FALSE;
+  g_strlcpy (request->user_id, lookup.session.user_id, sizeof request->user_id);
+  g_strlcpy (request->session_id, lookup.session.id, sizeof request->session_id);
+  g_snprintf (request->scope, sizeof request->scope, "user:%s", lookup.session.user_id);
+  return TRUE;
+}
+
+/* Field checks */
+
+static gboolean
+valid_login_id (const char *login_id)
+{
+  gsize len = strlen (login_id);
+
+  return len >= LOGIN_MIN && len <= LOGIN_MAX &&
+         strspn (login_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                           "0123456789._-@") == len;
+}
+
+gboolean
+gw_api_wallet_length_between (const char *text,
+                              glong       min,
+                              glong       max)
+{
+  glong len = g_utf8_strlen (text, -1);
+
+  return len >= min && len <= max;
+}
+
+gboolean
+gw_api_wallet_has_control (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+valid_phone (const char *phone)
+{
+  gsize len = strlen (phone);
+  const char *digits = phone[0] == '+' ? phone + 1 : phone;
+  gsize count = 0;
+
+  if (len < 7 || len > 20 || strspn (digits, "0123456789-") != strlen (digits) ||
+      !g_ascii_isdigit (digits[0]) || !g_ascii_isdigit (phone[len - 1]))
+    return FALSE;
+  for (const char *p = digits; *p != '\0'; p++)
+    count += g_ascii_isdigit (*p) ? 1 : 0;
+  return count >= 7;
+}
+
+gboolean
+gw_api_wallet_one_of (const char *value,
+                      const char *a,
+                      const char *b,
+                      const char *c)
+{
+  return g_strcmp0 (value, a) == 0 || g_strcmp0 (value, b) == 0 ||
+         (c != NULL && g_strcmp0 (value, c) == 0);
+}
+
+const char *
+gw_api_wallet_check_profile (JsonObject  *body,
+                             gboolean     creating,
+                             const char **message)
+{
+  const char *login_id = onepin_json_get_string (body, "login_id", NULL);
+  const char *password = onepin_json_get_string (body, "password", NULL);
+  const char *name = onepin_json_get_string (body, "name", NULL);
+  const char *email = onepin_json_get_string (body, "email", NULL);
+  const char *phone = onepin_json_get_string (body, "phone", NULL);
+  const char *channel = onepin_json_get_string (body, "receipt_channel", NULL);
+  const char *locale = onepin_json_get_string (body, "locale", NULL);
+
+  if (creating && (login_id == NULL || !valid_login_id (login_id)))
+    return *message = "login_id must be 4 to 64 characters: letters, digits, . _ - @",
+           "login_id";
+  if (creating && (password == NULL ||
+                   !gw_api_wallet_length_between (password, PASSWORD_MIN, PASSWORD_MAX)))
+    return *message = "password must be 8 to 128 characters.", "password";
+  if ((creating || name != NULL) &&
+      (name == NULL || !gw_api_wallet_length_between (name, 1, 100) ||
+       gw_api_wallet_has_control (name)))
+    return *message = "name must be 1 to 100 characters.", "name";
+  /* The outbox must be able to send to it: the same rule as its own. */
+  if ((creating || email != NULL) && (email == NULL || !gw_mime_address_valid (email)))
+    return *message = "email must be an e-mail address of at most 254 bytes.", "email";
+  if (phone != NULL && !(phone[0] == '\0' && !creating) && !valid_phone (phone))
+    return *message = "phone must be 7 to 20 digits and hyphens, with an optional leading +.",
+           "phone";
+  if (channel != NULL && !gw_api_wallet_one_of (channel, "email", "sms", "none"))
+    return *message = "receipt_channel must be email, sms or none.", "receipt_channel";
+  if (locale != NULL && !gw_api_wallet_one_of (locale, "ko", "en", NULL))
+    return *message = "locale must be ko or en.", "locale";
+  return NULL;
+}
+
+/* Checks the body's fields and their values; FALSE after replying 400. */
+static gboolean
+check_profile_body (GwRequest             *request,
+                    const OnepinJsonField *fields,
+                    gsize                  n_fields,
+                    gboolean               creating)
+{
+  const char *message = NULL;
+  const char *param;
+
+  if (!gw_request_check_body (request, fields, n_fields))
+    return FALSE;
+  if ((param = gw_api_wallet_check_profile (request->body, creating, &message)) == NULL)
+    return TRUE;
+  gw_request_bad_param (request, param, message);
+  return FALSE;
+}
+
+/* Slow work: PBKDF2 on a worker thread */
+
+typedef enum
+{
+  WORK_REGISTER,
+  WORK_LOGIN,
+  WORK_PASSWORD,
+} WorkKind;
+
+typedef struct
+{
+  WorkKind      kind;
+  GwRequest    *request;
+  GwWalletState  *state;
+  GwStore      *store;
+  char         *login_id;         /* WORK_LOGIN */
+  char         *user_id;          /* WORK_PASSWORD */
+  char         *password;
+  char         *new_password;     /* WORK_REGISTER's only one, or WORK_PASSWORD's new one */
+
+  GwWalletUser  user;
+  gboolean      found;
+  gboolean      locked;
+  gboolean      verified;
+  guint8        new_salt[GW_WALLET_SALT_LEN];
+  guint8        new_hash[32];
+  GError       *error;
+} Work;
+
+static void
+work_free (Work *work)
+{
+  g_free (work->login_id);
+  g_free (work->user_id);
+  gw_api_wallet_wipe_free (work->password);
+  gw_api_wallet_wipe_free (work->new_password);
+  gw_wallet_user_clear (&work->user);
+  memset (work->new_hash, 0, sizeof work->new_hash);
+  g_clear_error (&work->error);
+  g_free (work);
+}
+
+typedef struct
+{
+  Work *work;
+} WorkLookup;
+
+static gboolean
+work_lookup_apply (GwTxn    *txn,
+                   gpointer  data,
+                   GError  **error)
+{
+  Work *work = data;
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+  GError *local = NULL;
+
+  if (work->login_id != NULL)
+    work->found = wallet->user_by_login (txn, work->login_id, &work->user, &local);
+  else
+    work->found = wallet->user_by_id (txn, work->user_id, &work->user, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+/* Checks work->password against the stored hash. An unknown login is
+ * hashed against a random salt all the same, so the answer takes as long. */
+static gboolean
+work_verify (Work    *work,
+             GError **error)
+{
+  const GwWalletConfig *config = &work->state->config;
+  guint8 salt[GW_WALLET_SALT_LEN];
+  guint8 hash[32];
+  guint iterations = config->pbkdf2_iterations;
+
+  if (!gw_store_read (work->store, work_lookup_apply, work, error))
+    return FALSE;
+  if (work->found && gw_wallet_is_locked (&work->user, gw_api_wallet_now ()))
+    return work->locked = TRUE, TRUE;
+  if (work->found)
+    {
+      memcpy (salt, work->user.salt, sizeof salt);
+      iterations = work->user.iterations;
+    }
+  else if (!onepin_crypto_random (salt, sizeof salt, error))
+    return FALSE;
+  if (!gw_wallet_hash_password (config, work->password, salt, iterations, hash, error))
+    return FALSE;
+  work->verified = work->found && onepin_crypto_equal (hash, work->user.hash, 32);
+  return TRUE;
+}
+
+static gboolean
+work_new_hash (Work    *work,
+               GError **error)
+{
+  return onepin_crypto_random (work->new_salt, sizeof work->new_salt, error) &&
+         gw_wallet_hash_password (&work->state->config, work->new_password, work->new_salt,
+                                  work->state->config.pbkdf2_iterations, work->new_hash, error);
+}
+
+static void
+work_run (GTask        *task,
+          gpointer      source,
+          gpointer      data,
+          GCancellable *cancellable)
+{
+  Work *work = data;
+  gboolean ok = TRUE;
+
+  if (work->kind != WORK_REGISTER)
+    ok = work_verify (work, &work->error);
+  if (ok && work->new_password != NULL && (work->kind == WORK_REGISTER || work->verified))
+    work_new_hash (work, &work->error);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void work_done (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      data);
+
+static void
+work_start (Work *work)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, work_done, work);
+
+  work->state = gw_api_wallet_state (work->request->server);
+  work->store = gw_server_get_store (work->request->server);
+  g_task_set_task_data (task, work, NULL);
+  g_task_run_in_thread (task, work_run);
+}
+
+/* Writer operations, and the data they carry */
+
+typedef struct
+{
+  GwWalletState     *state;
+  char             user_id[40];
+  char             session_id[40];
+  GwWalletUser     user;             /* registration */
+  guint8           verified_hash[32];
+  guint8           token_hash[32];
+  char            *token;
+  guint8           new_salt[GW_WALLET_SALT_LEN];
+  guint8           new_hash[32];
+  char            *password;         /* the new card's */
+  JsonObject      *changes;          /* profile update */
+  GwFundingSource  funding;
+  char            *source_id;
+} Op;
+
+static void
+op_free (gpointer data)
+{
+  Op *op = data;
+
+  gw_wallet_user_clear (&op->user);
+  gw_api_wallet_wipe_free (op->token);
+  gw_api_wallet_wipe_free (op->password);
+  g_clear_pointer (&op->changes, json_object_unref);
+  gw_funding_source_clear (&op->funding);
+  g_free (op->source_id);
+  g_free (op);
+}
+
+static Op *
+op_new (GwRequest *request)
+{
+  Op *op = g_new0 (Op, 1);
+
+  op->state = gw_api_wallet_state (request->server);
+  g_strlcpy (op->user_id, request->user_id, sizeof op->user_id);
+  g_strlcpy (op->session_id, request->session_id, sizeof op->session_id);
+  return op;
+}
+
+#define WALLET(txn) GW_WALLET_STORE (txn)
+
+/* Renders the user @id into @call with @status. */
+static gboolean
+reply_user (GwTxn       *txn,
+            GwCall      *call,
+            const char  *id,
+            guint        status,
+            GError     **error)
+{
+  Op *op = call->data;
+  GwWalletUser user = { 0 };
+  GString *body;
+  gboolean ok;
+
+  if (!WALLET (txn)->user_by_id (txn, id, &user, error))
+    return error != NULL && *error != NULL
+             ? FALSE
+             : (gw_api_wallet_refuse_result (call, GW_WALLET_NOT_FOUND), TRUE);
+  body = g_string_sized_new (400);
+  ok = render_user_sealed (body, op->state->config.ledger, &user, error);
+  gw_wallet_user_clear (&user);
+  if (!ok)
+    return g_string_free (body, TRUE), FALSE;
+  gw_call_ok (call, body);
+  call->status = status;
+  return TRUE;
+}
+
+/* Registration */
+
+static gboolean
+register_apply (GwTxn   *txn,
+                GwCall  *call,
+                GError **error)
+{
+  Op *op = call->data;
+  GwWalletResult result;
+
+  op->user.created = txn->funcs->now (txn);
+  if (!gw_wallet_register (txn, &op->state->config, &op->user, &result, error))
+    return FALSE;
+  if (result != GW_WALLET_OK)
+    return gw_api_wallet_refuse_result (call, result), TRUE;
+  return reply_user (txn, call, op->user.id, 201, error);
+}
+
+static void
+register_continue (Work *work)
+{
+  GwRequest *request = work->request;
+  JsonObject *body = request->body;
+  const GwLedgerConfig *ledger = work->state->config.ledger;
+  g_autofree char *id = onepin_crypto_random_token ("usr_", 12);
+  g_autofree char *login = g_ascii_strdown (work->login_id, -1);
+  GwWalletProfile profile = {
+    .name = (char *) onepin_json_get_string (body, "name", ""),
+    .email = (char *) onepin_json_get_string (body, "email", ""),
+    .phone = (char *) onepin_json_get_string (body, "phone", NULL),
+  };
+  Op *op = op_new (request);
+  GwWalletUser *user = &op->user;
+  g_autoptr(GError) error = NULL;
+
+  g_strlcpy (user->id, id, sizeof user->id);
+  g_strlcpy (user->login_id, login, sizeof user->login_id);
+  memcpy (user->salt, work->new_salt, sizeof user->salt);
+  memcpy (user->hash, work->new_hash, sizeof user->hash);
+  user->iterations = work->state->config.pbkdf2_iterations;
+  g_strlcpy (user->receipt_channel,
+             onepin_json_get_string (body, "receipt_channel", "email"),
+             sizeof user->receipt_channel);
+  g_strlcpy (user->locale, onepin_json_get_string (body, "locale", "ko"), sizeof user->locale);
+  user->profile_sealed = gw_wallet_profile_seal (ledger, user->id, &profile, &error);
+  if (user->profile_sealed == NULL)
+    {
+      op_free (op);
+      return gw_api_wallet_read_failed (request, error);
+    }
+  gw_call_submit (gw_call_new (request, register_apply, op, op_free));
+}
+
+void
+gw_api_wallet_register (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "login_id", ONEPIN_JSON_STRING, TRUE },
+    { "password", ONEPIN_JSON_STRING, TRUE },
+    { "name", ONEPIN_JSON_STRING, TRUE },
+    { "email", ONEPIN_JSON_STRING, TRUE },
+    { "phone", ONEPIN_JSON_STRING, FALSE },
+    { "receipt_channel", ONEPIN_JSON_STRING, FALSE },
+    { "locale", ONEPIN_JSON_STRING, FALSE },
+  };
+  Work *work;
+
+  if (!check_profile_body (request, fields, G_N_ELEMENTS (fields), TRUE))
+    return;
+  if (g_strcmp0 (onepin_json_get_string (request->body, "receipt_channel", NULL), "sms") == 0 &&
+      onepin_json_get_string (request->body, "phone", NULL) == NULL)
+    return gw_request_bad_param (request, "receipt_channel",
+                                 "Receipts by SMS need a phone number.");
+
+  work = g_new0 (Work, 1);
+  work->kind = WORK_REGISTER;
+  work->request = request;
+  work->login_id = g_strdup (onepin_json_get_string (request->body, "login_id", ""));
+  work->new_password = g_strdup (onepin_json_get_string (request->body, "password", ""));
+  work_start (work);
+}
+
+/* Sign-in and sign-out */
+
+static gboolean
+login_failed_apply (GwTxn   *txn,
+                    GwCall  *call,
+                    GError **error)
+{
+  Op *op = call->data;
+
+  /* An unknown login ID counts against the address all the same. */
+  if (op->user_id[0] != '\0' &&
+      !gw_wallet_login_failed (txn, &op->state->config, op->user_id, error))
+    return FALSE;
+  gw_api_wallet_refuse_result (call, GW_WALLET_INVALID_LOGIN);
+  return TRUE;
+}
+
+static gboolean
+session_apply (GwTxn   *txn,
+               GwCall  *call,
+               GError **error)
+{
+  Op *op = call->data;
+  GwWalletSession session;
+  GwWalletResult result;
+  GString *body;
+
+  if (!gw_wallet_open_session (txn, &op->state->config, op->user_id, op->verified_hash,
+                               op->token_hash, &session, &result, error))
+    return FALSE;
+  if (result != GW_WALLET_OK)
+    return gw_api_wallet_refuse_result (call, result), TRUE;
+
+  body = g_string_new ("{");
+  gw_json_str (body, "id", session.id);
+  gw_json_str (body, "object", "wallet_session");
+  gw_json_str (body, "token", op->token);
+  gw_json_str (body, "user", session.user_id);
+  gw_json_int (body, "created", session.created);
+  gw_json_int (body, "expires_at", session.expires_at);
+  gw_json_close (body, '}');
+  gw_api_wallet_created (call, body);
+  return TRUE;
+}
+
+static void
+login_continue (Work *work)
+{
+  GwRequest *request = work->request;
+  Op *op;
+
+  if (work->locked)
+    return gw_request_error (request, 429, "rate_limit_error", "login_locked", NULL,
+                             "Too many wrong passwords for this login ID. Try again later.");
+
+  op = op_new (request);
+  if (work->found)
+    g_strlcpy (op->user_id, work->user.id, sizeof op->user_id);
+  if (!work->verified)
+    return gw_call_submit (gw_call_new (request, login_failed_apply, op, op_free));
+
+  memcpy (op->verified_hash, work->user.hash, 32);
+  op->token = onepin_crypto_random_token ("ws_", 32);
+  gw_server_hash_api_key (request->server, op->token, op->token_hash);
+  gw_call_submit (gw_call_new (request, session_apply, op, op_free));
+}
+
+void
+gw_api_wallet_login (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "login_id", ONEPIN_JSON_STRING, TRUE },
+    { "password", ONEPIN_JSON_STRING, TRUE },
+  };
+  const char *login_id;
+  Work *work;
+
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return;
+  login_id = onepin_json_get_string (request->body, "login_id", "");
+
+  work = g_new0 (Work, 1);
+  work->kind = WORK_LOGIN;
+  work->request = request;
+  /* A login ID that could not exist is looked up all the same (and not
+   * found), so it is answered like any wrong password. */
+  work->login_id = strlen (login_id) <= LOGIN_MAX ? g_ascii_strdown (login_id, -1)
+                                                  : g_strdup ("");
+  work->password = g_strdup (onepin_json_get_string (request->body, "password", ""));
+  work_start (work);
+}
+
+static gboolean
+logout_apply (GwTxn   *txn,
+              GwCall  *call,
+              GError **error)
+{
+  Op *op = call->data;
+  GString *body;
+
+  if (!gw_wallet_close_session (txn, op->session_id, error))
+    return FALSE;
+  body = g_string_new ("{");
+  gw_json_str (body, "id", op->session_id);
+  gw_json_str (body, "object", "wallet_session");
+  gw_json_bool (body, "revoked", TRUE);
+  gw_json_close (body, '}');
+  gw_call_ok (call, body);
+  return TRUE;
+}
+
+void
+gw_api_wallet_logout (GwRequest *request)
+{
+  gw_call_submit (gw_call_new (request, logout_apply, op_new (request), op_free));
+}
+
+/* Profile */
+
+typedef struct
+{
+  const char   *user_id;
+  GwWalletUser  user;
+  gboolean      found;
+  GwCard        card;
+  gboolean      has_card;
+  GPtrArray    *funding;
+  GArray       *history;
+  gint64        starting_after;
+  guint         limit;
+} ReadData;
+
+static void
+read_data_clear (ReadData *data)
+{
+  gw_wallet_user_clear (&data->user);
+  g_clear_pointer (&data->funding, g_ptr_array_unref);
+  g_clear_pointer (&data->history, g_array_unref);
+}
+
+static gboolean
+read_user_apply (GwTxn    *txn,
+                 gpointer  user_data,
+                 GError  **error)
+{
+  ReadData *data = user_data;
+  GError *local = NULL;
+
+  data->found = WALLET (txn)->user_by_id (txn, data->user_id, &data->user, &local);
+  if (data->found && data->user.card_id[0] != '\0')
+    data->has_card = txn->funcs->card_by_id (txn, data->user.card_id, &data->card, &local);
+  if (data->has_card && data->limit > 0)
+    data->history = WALLET (txn)->history (txn, data->card.account_id, data->starting_after,
+                                           data->limit + 1, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+/* Reads the signed-in user (and card); FALSE after replying on failure. */
+static gboolean
+read_user (GwRequest *request,
+           ReadData  *data)
+{
+  g_autoptr(GError) error = NULL;
+
+  data->user_id = request->user_id;
+  if (!gw_store_read (gw_server_get_store (request->server), read_user_apply, data, &error))
+    {
+      read_data_clear (data);
+      gw_api_wallet_read_failed (request, error);
+      return FALSE;
+    }
+  if (!data->found)
+    {
+      read_data_clear (data);
+      gw_request_error (request, 401, "authentication_error", "unauthorized", NULL,
+                        "The session's account no longer exists.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+gw_api_wallet_me (GwRequest *request)
+{
+  ReadData data = { 0 };
+  GString *body;
+  g_autoptr(GError) error = NULL;
+
+  if (!read_user (request, &data))
+    return;
+  body = g_string_sized_new (400);
+  if (!render_user_sealed (body, gw_api_wallet_state (request->server)->config.ledger, &data.user,
+                           &error))
+    {
+      g_string_free (body, TRUE);
+      read_data_clear (&data);
+      return gw_api_wallet_read_failed (request, error);
+    }
+  read_data_clear (&data);
+  gw_request_reply (request, 200, body);
+}
+
+static void
+take_change (JsonObject  *changes,
+             const char  *name,
+             char       **target)
+{
+  const char *value = onepin_json_get_string (changes, name, NULL);
+
+  if (value == NULL)
+    return;
+  g_free (*target);
+  *target = value[0] != '\0' ? g_strdup (value) : NULL;
+}
+
+static gboolean
+update_apply (GwTxn   *txn,
+              GwCall  *call,
+              GError **error)
+{
+  Op *op = call->data;
+  const GwLedgerConfig *ledger = op->state->config.ledger;
+  GwWalletUser user = { 0 };
+  GwWalletProfile profile;
+  g_autoptr(GBytes) sealed = NULL;
+  const char *channel, *locale;
+  gboolean ok;
+
+  if (!WALLET (txn)->user_by_id (txn, op->user_id, &user, error))
+    return error != NULL && *error != NULL
+             ? FALSE
+             : (gw_api_wallet_refuse_result (call, GW_WALLET_NOT_FOUND), TRUE);
+  if (!gw_wallet_profile_open (ledger, user.id, user.profile_sealed, &profile, error))
+    return gw_wallet_user_clear (&user), FALSE;
+
+  take_change (op->changes, "name", &profile.name);
+  take_change (op->changes, "email", &profile.email);
+  take_change (op->changes, "phone", &profile.phone);
+  channel = onepin_json_get_string (op->changes, "receipt_channel", NULL);
+  locale = onepin_json_get_string (op->changes, "locale", NULL);
+  if (channel != NULL)
+    g_strlcpy (user.receipt_channel, channel, sizeof user.receipt_channel);
+  if (locale != NULL)
+    g_strlcpy (user.locale, locale, sizeof user.locale);
+
+  /* Checked against the stored profile, which a concurrent update may have changed. */
+  if (g_str_equal (user.receipt_channel, "sms") && profile.phone == NULL)
+    {
+      gw_api_wallet_refuse (call, 400, "invalid_request_error", "parameter_invalid",
+                            "receipt_channel", "Receipts by SMS need a phone number.");
+      ok = TRUE;
+    }
+  else
+    {
+      sealed = gw_wallet_profile_seal (ledger, user.id, &profile, error);
+      ok = sealed != NULL &&
+           WALLET (txn)->user_set_profile (txn, user.id, sealed, user.receipt_channel,
+                                           user.locale, error) &&
+           gw_wallet_sync_receipts (txn, ledger, &user, &profile, error) &&
+           reply_user (txn, call, user.id, 200, error);
+    }
+  gw_wallet_profile_clear (&profile);
+  gw_wallet_user_clear (&user);
+  return ok;
+}
+
+void
+gw_api_wallet_update (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "name", ONEPIN_JSON_STRING, FALSE },
+    { "email", ONEPIN_JSON_STRING, FALSE },
+    { "phone", ONEPIN_JSON_STRING, FALSE },
+    { "receipt_channel", ONEPIN_JSON_STRING, FALSE },
+    { "locale", ONEPIN_JSON_STRING, FALSE },
+  };
+  Op *op;
+
+  if (!check_profile_body (request, fields, G_N_ELEMENTS (fields), FALSE))
+    return;
+  op = op_new (request);
+  op->changes = json_object_ref (request->body);
+  gw_call_submit (gw_call_new (request, update_apply, op, op_free));
+}
+
+/* Password change */
+
+static gboolean
+password_failed_apply (GwTxn   *txn,
+                       GwCall  *call,
+                       GError **error)
+{
+  Op *op = call->data;
+
+  if (!gw_wallet_login_failed (txn, &op->state->config, op->user_id, error))
+    return FALSE;
+  gw_api_wallet_refuse_result (call, GW_WALLET_PASSWORD_INCORRECT);
+  return TRUE;
+}
+
+static gboolean
+password_apply (GwTxn   *txn,
+                GwCall  *call,
+                GError **error)
+{
+  Op *op = call->data;
+  GwWalletResult result;
+
+  if (!gw_wallet_change_password (txn, &op->state->config, op->user_id, op->session_id,
+                                  op->verified_hash, op->new_salt, op->new_hash, &result, error))
+    return FALSE;
+  if (result != GW_WALLET_OK)
+    return gw_api_wallet_refuse_result (call, result), TRUE;
+  return reply_user (txn, call, op->user_id, 200, error);
+}
+
+static void
+password_continue (Work *work)
+{
+  GwRequest *request = work->request;
+  Op *op;
+
+  if (work->locked)
+    return gw_request_error (request, 429, "rate_limit_error", "login_locked", NULL,
+                             "Too many wrong passwords for this login ID. Try again later.");
+  op = op_new (request);
+  if (!work->verified)
+    return gw_call_submit (gw_call_new (request, password_failed_apply, op, op_free));
+  memcpy (op->verified_hash, work->user.hash, 32);
+  memcpy (op->new_salt, work->new_salt, sizeof op->new_salt);
+  memcpy (op->new_hash, work->new_hash, sizeof op->new_hash);
+  gw_call_submit (gw_call_new (request, password_apply, op, op_free));
+}
+
+void
+gw_api_wallet_password (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "current_password", ONEPIN_JSON_STRING, TRUE },
+    { "new_password", ONEPIN_JSON_STRING, TRUE },
+  };
+  const char *new_password;
+  Work *work;
+
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return;
+  new_password = onepin_json_get_string (request->body, "new_password", "");
+  if (!gw_api_wallet_length_between (new_password, PASSWORD_MIN, PASSWORD_MAX))
+    return gw_request_bad_param (request, "new_password",
+                                 "new_password must be 8 to 128 characters.");
+
+  work = g_new0 (Work, 1);
+  work->kind = WORK_PASSWORD;
+  work->request = request;
+  work->user_id = g_strdup (request->user_id);
+  work->password = g_strdup (onepin_json_get_string (request->body, "current_password", ""));
+  work->new_password = g_strdup (new_password);
+  work_start (work);
+}
+
+static void
+work_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Work *work = data;
+
+  if (work->error != NULL)
+    gw_api_wallet_read_failed (work->request, work->error);
+  else if (work->kind == WORK_REGISTER)
+    register_continue (work);
+  else if (work->kind == WORK_LOGIN)
+    login_continue (work);
+  else
+    password_continue (work);
+  work_free (work);
+}
+
+/* The representative card */
+
+static gboolean
+apply_card_apply (GwTxn   *txn,
+                  GwCall  *call,
+                  GError **error)
+{
+  Op *op = call->data;
+  GwIssuedCard issued = { 0 };
+  GwCard card;
+  GwWalletResult result;
+  char cvc[4] = "";
+  GString *body;
+
+  if (!gw_wallet_issue_card (txn, &op->state->config, op->user_id, op->password, &issued, cvc,
+                             &card, &result, error))
+    return gw_api_wallet_wipe_free (issued.number), FALSE;
+  if (result != GW_WALLET_OK)
+    return gw_api_wallet_refuse_result (call, result), TRUE;
+
+  body = g_string_sized_new (512);
+  g_string_append_c (body, '{');
+  render_card (body, &card, txn->funcs->now (txn));
+  gw_json_str (body, "number", issued.number);
+  gw_json_str (body, "cvc", cvc);
+  gw_json_close (body, '}');
+  gw_api_wallet_created (call, body);
+  call->seal = TRUE;      /* the only copy of the number and CVC */
+  gw_api_wallet_wipe_free (issued.number);
+  memset (cvc, 0, sizeof cvc);
+  return TRUE;
+}
+
+void
+gw_api_wallet_apply (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "password", ONEPIN_JSON_STRING, TRUE },
+  };
+  const char *password;
+  Op *op;
+
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return;
+  password = onepin_json_get_string (request->body, "password", "");
+  if (!gw_api_wallet_length_between (password, 4, 64))
+    return gw_request_bad_param (request, "password", "password must be 4 to 64 characters.");
+  op = op_new (request);
+  op->password = g_strdup (password);
+  gw_call_submit (gw_call_new (request, apply_card_apply, op, op_free));
+}
+
+void
+gw_api_wallet_card (GwRequest *request)
+{
+  ReadData data = { 0 };
+  GString *body;
+
+  if (!read_user (request, &data))
+    return;
+  if (!data.has_card)
+    {
+      read_data_clear (&data);
+      return gw_request_error (request, 404, "invalid_request_error", "resource_missing", NULL,
+                               "No representative card yet. Apply with POST /v1/wallet/card.");
+    }
+  body = g_string_sized_new (400);
+  g_string_append_c (body, '{');
+  render_card (body, &data.card, gw_api_wallet_now ());
+  g_string_append_c (body, '}');
+  read_data_clear (&data);
+  gw_request_reply (request, 200, body);
+}
+
+/* History */
+
+static const char *
+history_type (const GwWalletHistoryItem *item)
+{
+  if (g_str_equal (item->kind, "recharge") && g_str_equal (item->channel, "wallet"))
+    return "charge";
+  return item->kind;
+}
+
+static void
+render_history_item (GString                   *out,
+                     const GwWalletHistoryItem *item,
+                     const char                *currency)
+{
+  g_autofree char *id = g_strdup_printf ("ln_%" G_GINT64_FORMAT, item->id);
+  gboolean charge = g_str_equal (history_type (item), "charge");
+
+  g_string_append_c (out, '{');
+  gw_json_str (out, "id", id);
+  gw_json_str (out, "object", "wallet_transaction");
+  gw_json_str (out, "type", history_type (item));
+  gw_json_int (out, "amount", item->amount);
+  gw_json_int (out, "balance_after", item->balance_after);
+  gw_json_str (out, "currency", currency);
+  gw_json_str (out, "description", item->description);
+  if (item->merchant_id[0] != '\0')
+    {
+      g_string_append (out, ",\"merchant\":{");
+      gw_json_str (out, "id", item->merchant_id);
+      gw_json_str (out, "name", item->merchant_name ? item->merchant_name : item->merchant_id);
+      g_string_append_c (out, '}');
+    }
+  else
+    gw_json_str (out, "merchant", NULL);
+  gw_json_str (out, "payment", item->payment_id[0] ? item->payment_id : NULL);
+  gw_json_str (out, "refund", g_str_has_prefix (item->ref, "re_") ? item->ref : NULL);
+  gw_json_str (out, "charge", charge ? item->ref : NULL);
+  if (charge && item->funding_id[0] != '\0')
+    {
+      g_string_append (out, ",\"funding_source\":{");
+      gw_json_str (out, "id", item->funding_id);
+      gw_json_str (out, "type", item->funding_type);
+      gw_json_str (out, "last4", item->funding_last4);
+      g_string_append_c (out, '}');
+    }
+  else
+    gw_json_str (out, "funding_source", NULL);
+  gw_json_int (out, "created", item->created);
+  g_string_append_c (out, '}');
+}
+
+/* limit and starting_after, and nothing else; FALSE after replying 400. */
+static gboolean
+history_query (GwRequest *request,
+               ReadData  *data)
+{
+  const char *after = request->query ? g_hash_table_lookup (request->query, "starting_after")
+                                     : NULL;
+  guint64 line = 0;
+
+  if (request->query != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key;
+
+      g_hash_table_iter_init (&iter, request->query);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (!gw_api_wallet_one_of (key, "limit", "starting_after", NULL))
+          {
+            gw_request_error (request, 400, "invalid_request_error", "parameter_unknown", key,
+                              "Unknown query parameter.");
+            return FALSE;
+          }
+    }
+  if (!gw_request_limit (request, 20, &data->limit))
+    return FALSE;
+  if (after != NULL && (!g_str_has_prefix (after, "ln_") ||
+                        !g_ascii_string_to_unsigned (after + 3, 10, 1, G_MAXINT64, &line, NULL)))
+    {
+      gw_request_bad_param (request, "starting_after",
+                            "starting_after must be a history item id (ln_…).");
+      return FALSE;
+    }
+  data->starting_after = line;
+  return TRUE;
+}
+
+void
+gw_api_wallet_history (GwRequest *request)
+{
+  ReadData data = { 0 };
+  GString *body;
+  guint n;
+
+  if (!history_query (request, &data) || !read_user (request, &data))
+    return;
+  n = data.history ? MIN (data.history->len, data.limit) : 0;
+  body = g_string_new ("{\"object\":\"list\",\"data\":[");
+  for (guint i = 0; i < n; i++)
+    {
+      if (i > 0)
+        g_string_append_c (body, ',');
+      render_history_item (body, &g_array_index (data.history, GwWalletHistoryItem, i),
+                           data.card.currency);
+    }
+  g_string_append_c (body, ']');
+  gw_json_bool (body, "has_more", data.history != NULL && data.history->len > data.limit);
+  gw_json_close (body, '}');
+  read_data_clear (&data);
+  gw_request_reply (request, 200, body);
+}

@@ -1,0 +1,895 @@
+/* gw-orders-store-sqlite.c: the card site's tables in SQLite
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-orders-store-sqlite.h"
+
+#include <string.h>
+
+#include "gw-store-sqlite-private.h"
+
+#define prep gw_sqlite_prepare
+#define done gw_sqlite_step_done
+#define row gw_sqlite_step_row
+#define bind_text gw_sqlite_bind_text
+#define bind_bytes gw_sqlite_bind_bytes
+#define copy_text gw_sqlite_copy_text
+
+void
+gw_order_row_clear (GwOrderRow *order)
+{
+  g_clear_pointer (&order->buyer_sealed, g_bytes_unref);
+}
+
+void
+gw_gift_row_clear (GwGiftRow *gift)
+{
+  g_clear_pointer (&gift->details_sealed, g_bytes_unref);
+}
+
+void
+gw_recharge_row_clear (GwRechargeRow *recharge)
+{
+  g_clear_pointer (&recharge->contact_sealed, g_bytes_unref);
+}
+
+void
+gw_payout_row_clear (GwPayoutRow *payout)
+{
+  g_clear_pointer (&payout->contact_sealed, g_bytes_unref);
+}
+
+static GBytes *
+column_bytes (sqlite3_stmt *stmt,
+              int           col)
+{
+  if (sqlite3_column_type (stmt, col) == SQLITE_NULL)
+    return NULL;
+  return g_bytes_new (sqlite3_column_blob (stmt, col), sqlite3_column_bytes (stmt, col));
+}
+
+static void
+column_hash (sqlite3_stmt *stmt,
+             int           col,
+             guint8        out[32])
+{
+  memset (out, 0, 32);
+  if (sqlite3_column_bytes (stmt, col) == 32)
+    memcpy (out, sqlite3_column_blob (stmt, col), 32);
+}
+
+/* Binds @text, or NULL when it is empty. */
+static void
+bind_optional (sqlite3_stmt *stmt,
+               int           idx,
+               const char   *text)
+{
+  bind_text (stmt, idx, text != NULL && text[0] != '\0' ? text : NULL);
+}
+
+static void
+bind_optional_int (sqlite3_stmt *stmt,
+                   int           idx,
+                   gint64        value)
+{
+  if (value == 0)
+    sqlite3_bind_null (stmt, idx);
+  else
+    sqlite3_bind_int64 (stmt, idx, value);
+}
+
+/* Runs a lookup that reads one row with @read_row; FALSE when there is none. */
+static gboolean
+lookup_one (GwTxn          *txn,
+            sqlite3_stmt   *stmt,
+            void          (*read_row) (sqlite3_stmt *, gpointer),
+            gpointer        out,
+            GError        **error)
+{
+  gboolean found = row (txn, stmt, error);
+
+  if (found)
+    read_row (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+/* A lookup by one text key (@sql a string literal: statements are cached
+ * by its address). */
+static gboolean
+lookup_text (GwTxn        *txn,
+             const char   *sql,
+             const char   *key,
+             void        (*read_row) (sqlite3_stmt *, gpointer),
+             gpointer      out,
+             GError      **error)
+{
+  sqlite3_stmt *stmt = prep (txn, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, key);
+  return lookup_one (txn, stmt, read_row, out, error);
+}
+
+/* The same by a 32-byte hash. */
+static gboolean
+lookup_hash (GwTxn         *txn,
+             const char    *sql,
+             const guint8   key[32],
+             void         (*read_row) (sqlite3_stmt *, gpointer),
+             gpointer       out,
+             GError       **error)
+{
+  sqlite3_stmt *stmt = prep (txn, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, key, 32, SQLITE_STATIC);
+  return lookup_one (txn, stmt, read_row, out, error);
+}
+
+static GPtrArray *
+collect_ids (GwTxn         *txn,
+             sqlite3_stmt  *stmt,
+             GError       **error)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GError *local = NULL;
+
+  while (row (txn, stmt, &local))
+    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
+  return g_steal_pointer (&ids);
+}
+
+/* Orders */
+
+#define ORDER_COLUMNS \
+  "seq, id, status, token_hash, buyer_sealed, locale, currency, total, card_count," \
+  " COALESCE(charge_id, ''), cards_revealed, created, COALESCE(paid_at, 0) FROM orders "
+
+static void
+read_order (sqlite3_stmt *stmt,
+            gpointer      data)
+{
+  GwOrderRow *out = data;
+
+  memset (out, 0, sizeof *out);
+  out->seq = sqlite3_column_int64 (stmt, 0);
+  copy_text (out->id, sizeof out->id, stmt, 1);
+  copy_text (out->status, sizeof out->status, stmt, 2);
+  column_hash (stmt, 3, out->token_hash);
+  out->buyer_sealed = column_bytes (stmt, 4);
+  copy_text (out->locale, sizeof out->locale, stmt, 5);
+  copy_text (out->currency, sizeof out->currency, stmt, 6);
+  out->total = sqlite3_column_int64 (stmt, 7);
+  out->card_count = sqlite3_column_int64 (stmt, 8);
+  copy_text (out->charge_id, sizeof out->charge_id, stmt, 9);
+  out->cards_revealed = sqlite3_column_int (stmt, 10);
+  out->created = sqlite3_column_int64 (stmt, 11);
+  out->paid_at = sqlite3_column_int64 (stmt, 12);
+}
+
+static gboolean
+t_order_insert (GwTxn             *txn,
+                const GwOrderRow  *order,
+                GError           **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO orders (id, status, token_hash, buyer_sealed, locale, currency, total,"
+    " card_count, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, order->id);
+  bind_text (stmt, 2, order->status);
+  sqlite3_bind_blob (stmt, 3, order->token_hash, 32, SQLITE_STATIC);
+  bind_bytes (stmt, 4, order->buyer_sealed);
+  bind_text (stmt, 5, order->locale);
+  bind_text (stmt, 6, order->currency);
+  sqlite3_bind_int64 (stmt, 7, order->total);
+  sqlite3_bind_int64 (stmt, 8, order->card_count);
+  sqlite3_bind_int64 (stmt, 9, order->created);
+  return done (txn, stmt, error);
+}
+
+static gboolean
+t_order_get (GwTxn       *txn,
+             const char  *id,
+             GwOrderRow  *out,
+             GError     **error)
+{
+  return lookup_text (txn, "SELECT " ORDER_COLUMNS "WHERE id = ?", id, read_order, out, error);
+}
+
+static gboolean
+t_order_update (GwTxn             *txn,
+                const GwOrderRow  *order,
+                GError           **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE orders SET status = ?, charge_id = ?, cards_revealed = ?, paid_at = ? WHERE id = ?",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, order->status);
+  bind_optional (stmt, 2, order->charge_id);
+  sqlite3_bind_int (stmt, 3, order->cards_revealed);
+  bind_optional_int (stmt, 4, order->paid_at);
+  bind_text (stmt, 5, order->id);
+  return done (txn, stmt, error);
+}
+
+static void
+order_row_free (gpointer data)
+{
+  gw_order_row_clear (data);
+  g_free (data);
+}
+
+static GPtrArray *
+t_orders_list (GwTxn   *txn,
+               gint64   before_seq,
+               guint    limit,
+               GError **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "SELECT " ORDER_COLUMNS "WHERE (?1 = 0 OR seq < ?1) ORDER BY seq DESC LIMIT ?2", error);
+  g_autoptr(GPtrArray) orders = g_ptr_array_new_with_free_func (order_row_free);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, before_seq);
+  sqlite3_bind_int (stmt, 2, limit);
+  while (row (txn, stmt, &local))
+    {
+      GwOrderRow *order = g_new0 (GwOrderRow, 1);
+
+      read_order (stmt, order);
+      g_ptr_array_add (orders, order);
+    }
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
+  return g_steal_pointer (&orders);
+}
+
+static gboolean
+t_order_item_insert (GwTxn              *txn,
+                     const char         *order_id,
+                     const GwOrderItem  *item,
+                     GError            **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO order_items (order_id, denomination, quantity) VALUES (?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, order_id);
+  sqlite3_bind_int64 (stmt, 2, item->denomination);
+  sqlite3_bind_int64 (stmt, 3, item->quantity);
+  return done (txn, stmt, error);
+}
+
+static GArray *
+t_order_items (GwTxn       *txn,
+               const char  *order_id,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "SELECT denomination, quantity FROM order_items WHERE order_id = ? ORDER BY denomination",
+    error);
+  g_autoptr(GArray) items = g_array_new (FALSE, TRUE, sizeof (GwOrderItem));
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, order_id);
+  while (row (txn, stmt, &local))
+    {
+      GwOrderItem item = {
+        sqlite3_column_int64 (stmt, 0), sqlite3_column_int64 (stmt, 1),
+      };
+
+      g_array_append_val (items, item);
+    }
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
+  return g_steal_pointer (&items);
+}
+
+static gboolean
+t_order_card_insert (GwTxn                 *txn,
+                     const char            *order_id,
+                     const GwOrderCardRow  *card,
+                     GError               **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO order_cards (card_id, order_id, position, denomination, purpose)"
+    " VALUES (?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, card->card_id);
+  bind_text (stmt, 2, order_id);
+  sqlite3_bind_int64 (stmt, 3, card->position);
+  sqlite3_bind_int64 (stmt, 4, card->denomination);
+  bind_text (stmt, 5, card->purpose);
+  return done (txn, stmt, error);
+}
+
+static GArray *
+t_order_cards (GwTxn       *txn,
+               const char  *order_id,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "SELECT o.card_id, o.position, o.denomination, o.purpose, c.last4, c.expires_at,"
+    " COALESCE(g.id, ''), COALESCE(g.status, '')"
+    " FROM order_cards o JOIN cards c ON c.id = o.card_id"
+    " LEFT JOIN gifts g ON g.card_id = o.card_id"
+    " WHERE o.order_id = ? ORDER BY o.position", error);
+  g_autoptr(GArray) cards = g_array_new (FALSE, TRUE, sizeof (GwOrderCardRow));
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, order_id);
+  while (row (txn, stmt, &local))
+    {
+      GwOrderCardRow card = { 0 };
+
+      copy_text (card.card_id, sizeof card.card_id, stmt, 0);
+      card.position = sqlite3_column_int64 (stmt, 1);
+      card.denomination = sqlite3_column_int64 (stmt, 2);
+      copy_text (card.purpose, sizeof card.purpose, stmt, 3);
+      copy_text (card.last4, sizeof card.last4, stmt, 4);
+      card.expires_at = sqlite3_column_int64 (stmt, 5);
+      copy_text (card.gift_id, sizeof card.gift_id, stmt, 6);
+      copy_text (card.gift_status, sizeof card.gift_status, stmt, 7);
+      g_array_append_val (cards, card);
+    }
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
+  return g_steal_pointer (&cards);
+}
+
+static gboolean
+t_order_card_set_purpose (GwTxn       *txn,
+                          const char  *card_id,
+                          const char  *purpose,
+                          GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn, "UPDATE order_cards SET purpose = ? WHERE card_id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, purpose);
+  bind_text (stmt, 2, card_id);
+  return done (txn, stmt, error);
+}
+
+/* Charges */
+
+#define CHARGE_COLUMNS \
+  "id, purpose, owner_id, method, amount, currency, status, COALESCE(reference, '')," \
+  " COALESCE(decline_code, ''), COALESCE(virtual_bank, ''), COALESCE(virtual_account, '')," \
+  " COALESCE(deposit_deadline, 0), created, updated FROM charges "
+
+static void
+read_charge (sqlite3_stmt *stmt,
+             gpointer      data)
+{
+  GwChargeRow *out = data;
+
+  memset (out, 0, sizeof *out);
+  copy_text (out->id, sizeof out->id, stmt, 0);
+  copy_text (out->purpose, sizeof out->purpose, stmt, 1);
+  copy_text (out->owner_id, sizeof out->owner_id, stmt, 2);
+  copy_text (out->method, sizeof out->method, stmt, 3);
+  out->amount = sqlite3_column_int64 (stmt, 4);
+  copy_text (out->currency, sizeof out->currency, stmt, 5);
+  copy_text (out->status, sizeof out->status, stmt, 6);
+  copy_text (out->reference, sizeof out->reference, stmt, 7);
+  copy_text (out->decline_code, sizeof out->decline_code, stmt, 8);
+  copy_text (out->virtual_bank, sizeof out->virtual_bank, stmt, 9);
+  copy_text (out->virtual_account, sizeof out->virtual_account, stmt, 10);
+  out->deposit_deadline = sqlite3_column_int64 (stmt, 11);
+  out->created = sqlite3_column_int64 (stmt, 12);
+  out->updated = sqlite3_column_int64 (stmt, 13);
+}
+
+static gboolean
+t_charge_insert (GwTxn              *txn,
+                 const GwChargeRow  *charge,
+                 GError            **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO charges (id, purpose, owner_id, method, amount, currency, status, created,"
+    " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, charge->id);
+  bind_text (stmt, 2, charge->purpose);
+  bind_text (stmt, 3, charge->owner_id);
+  bind_text (stmt, 4, charge->method);
+  sqlite3_bind_int64 (stmt, 5, charge->amount);
+  bind_text (stmt, 6, charge->currency);
+  bind_text (stmt, 7, charge->status);
+  sqlite3_bind_int64 (stmt, 8, charge->created);
+  sqlite3_bind_int64 (stmt, 9, charge->updated);
+  return done (txn, stmt, error);
+}
+
+static gboolean
+t_charge_get (GwTxn        *txn,
+              const char   *id,
+              GwChargeRow  *out,
+              GError      **error)
+{
+  return lookup_text (txn, "SELECT " CHARGE_COLUMNS "WHERE id = ?", id, read_charge, out, error);
+}
+
+static gboolean
+t_charge_update (GwTxn              *txn,
+                 const GwChargeRow  *charge,
+                 GError            **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE charges SET status = ?, reference = ?, decline_code = ?, virtual_bank = ?,"
+    " virtual_account = ?, deposit_deadline = ?, updated = ? WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, charge->status);
+  bind_optional (stmt, 2, charge->reference);
+  bind_optional (stmt, 3, charge->decline_code);
+  bind_optional (stmt, 4, charge->virtual_bank);
+  bind_optional (stmt, 5, charge->virtual_account);
+  bind_optional_int (stmt, 6, charge->deposit_deadline);
+  sqlite3_bind_int64 (stmt, 7, charge->updated);
+  bind_text (stmt, 8, charge->id);
+  return done (txn, stmt, error);
+}
+
+static GPtrArray *
+t_charges_open (GwTxn   *txn,
+                gint64   before,
+                guint    limit,
+                GError **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "SELECT id FROM charges WHERE status IN ('processing', 'pending', 'voiding')"
+    " AND (status = 'pending' OR updated < ?) ORDER BY updated LIMIT ?", error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, before);
+  sqlite3_bind_int (stmt, 2, limit);
+  return collect_ids (txn, stmt, error);
+}
+
+/* Gifts */
+
+#define GIFT_COLUMNS \
+  "id, card_id, order_id, claim_hash, details_sealed, status, created," \
+  " COALESCE(claimed_at, 0) FROM gifts "
+
+static void
+read_gift (sqlite3_stmt *stmt,
+           gpointer      data)
+{
+  GwGiftRow *out = data;
+
+  memset (out, 0, sizeof *out);
+  copy_text (out->id, sizeof out->id, stmt, 0);
+  copy_text (out->card_id, sizeof out->card_id, stmt, 1);
+  copy_text (out->order_id, sizeof out->order_id, stmt, 2);
+  column_hash (stmt, 3, out->claim_hash);
+  out->details_sealed = column_bytes (stmt, 4);
+  copy_text (out->status, sizeof out->status, stmt, 5);
+  out->created = sqlite3_column_int64 (stmt, 6);
+  out->claimed_at = sqlite3_column_int64 (stmt, 7);
+}
+
+static gboolean
+t_gift_insert (GwTxn            *txn,
+               const GwGiftRow  *gift,
+               GError          **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO gifts (id, card_id, order_id, claim_hash, details_sealed, status, created)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, gift->id);
+  bind_text (stmt, 2, gift->card_id);
+  bind_text (stmt, 3, gift->order_id);
+  sqlite3_bind_blob (stmt, 4, gift->claim_hash, 32, SQLITE_STATIC);
+  bind_bytes (stmt, 5, gift->details_sealed);
+  bind_text (stmt, 6, gift->status);
+  sqlite3_bind_int64 (stmt, 7, gift->created);
+  return done (txn, stmt, error);
+}
+
+static gboolean
+t_gift_by_claim (GwTxn         *txn,
+                 const guint8   claim_hash[32],
+                 GwGiftRow     *out,
+                 GError       **error)
+{
+  return lookup_hash (txn, "SELECT " GIFT_COLUMNS "WHERE claim_hash = ?",
+                      claim_hash, read_gift, out, error);
+}
+
+static gboolean
+t_gift_by_card (GwTxn       *txn,
+                const char  *card_id,
+                GwGiftRow   *out,
+                GError     **error)
+{
+  return lookup_text (txn, "SELECT " GIFT_COLUMNS "WHERE card_id = ?",
+                      card_id, read_gift, out, error);
+}
+
+/* The condition makes a second claim change nothing, even one racing the first. */
+static gboolean
+t_gift_set_claimed (GwTxn       *txn,
+                    const char  *id,
+                    gint64       claimed_at,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE gifts SET status = 'claimed', claimed_at = ? WHERE id = ? AND status = 'sent'",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, claimed_at);
+  bind_text (stmt, 2, id);
+  if (!done (txn, stmt, error))
+    return FALSE;
+  return sqlite3_changes (sqlite3_db_handle (stmt)) == 1 ||
+         (g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE,
+                               "The gift was claimed already"), FALSE);
+}
+
+/* Recharges */
+
+#define RECHARGE_COLUMNS \
+  "id, card_id, amount, currency, status, COALESCE(decline_code, ''), charge_id, request_key," \
+  " contact_sealed, COALESCE(balance_after, 0), COALESCE(expires_at, 0), created FROM recharges "
+
+static void
+read_recharge (sqlite3_stmt *stmt,
+               gpointer      data)
+{
+  GwRechargeRow *out = data;
+
+  memset (out, 0, sizeof *out);
+  copy_text (out->id, sizeof out->id, stmt, 0);
+  copy_text (out->card_id, sizeof out->card_id, stmt, 1);
+  out->amount = sqlite3_column_int64 (stmt, 2);
+  copy_text (out->currency, sizeof out->currency, stmt, 3);
+  copy_text (out->status, sizeof out->status, stmt, 4);
+  copy_text (out->decline_code, sizeof out->decline_code, stmt, 5);
+  copy_text (out->charge_id, sizeof out->charge_id, stmt, 6);
+  out->has_request_key = sqlite3_column_bytes (stmt, 7) == 32;
+  column_hash (stmt, 7, out->request_key);
+  out->contact_sealed = column_bytes (stmt, 8);
+  out->balance_after = sqlite3_column_int64 (stmt, 9);
+  out->expires_at = sqlite3_column_int64 (stmt, 10);
+  out->created = sqlite3_column_int64 (stmt, 11);
+}
+
+static gboolean
+t_recharge_insert (GwTxn                *txn,
+                   const GwRechargeRow  *recharge,
+                   GError              **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO recharges (id, card_id, amount, currency, status, charge_id, request_key,"
+    " contact_sealed, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, recharge->id);
+  bind_text (stmt, 2, recharge->card_id);
+  sqlite3_bind_int64 (stmt, 3, recharge->amount);
+  bind_text (stmt, 4, recharge->currency);
+  bind_text (stmt, 5, recharge->status);
+  bind_text (stmt, 6, recharge->charge_id);
+  if (recharge->has_request_key)
+    sqlite3_bind_blob (stmt, 7, recharge->request_key, 32, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, 7);
+  bind_bytes (stmt, 8, recharge->contact_sealed);
+  sqlite3_bind_int64 (stmt, 9, recharge->created);
+  return done (txn, stmt, error);
+}
+
+static gboolean
+t_recharge_get (GwTxn          *txn,
+                const char     *id,
+                GwRechargeRow  *out,
+                GError        **error)
+{
+  return lookup_text (txn, "SELECT " RECHARGE_COLUMNS "WHERE id = ?",
+                      id, read_recharge, out, error);
+}
+
+static gboolean
+t_recharge_by_request (GwTxn          *txn,
+                       const guint8    request_key[32],
+                       GwRechargeRow  *out,
+                       GError        **error)
+{
+  return lookup_hash (txn, "SELECT " RECHARGE_COLUMNS "WHERE request_key = ?",
+                      request_key, read_recharge, out, error);
+}
+
+static gboolean
+t_recharge_update (GwTxn                *txn,
+                   const GwRechargeRow  *recharge,
+                   GError              **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE recharges SET status = ?, decline_code = ?, balance_after = ?, expires_at = ?"
+    " WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, recharge->status);
+  bind_optional (stmt, 2, recharge->decline_code);
+  bind_optional_int (stmt, 3, recharge->balance_after);
+  bind_optional_int (stmt, 4, recharge->expires_at);
+  bind_text (stmt, 5, recharge->id);
+  return done (txn, stmt, error);
+}
+
+/* Payouts */
+
+#define PAYOUT_COLUMNS \
+  "id, card_id, amount, currency, status, bank_code, account_last4, contact_sealed," \
+  " COALESCE(decline_code, ''), COALESCE(reference, ''), created, updated FROM payouts "
+
+static void
+read_payout (sqlite3_stmt *stmt,
+             gpointer      data)
+{
+  GwPayoutRow *out = data;
+
+  memset (out, 0, sizeof *out);
+  copy_text (out->id, sizeof out->id, stmt, 0);
+  copy_text (out->card_id, sizeof out->card_id, stmt, 1);
+  out->amount = sqlite3_column_int64 (stmt, 2);
+  copy_text (out->currency, sizeof out->currency, stmt, 3);
+  copy_text (out->status, sizeof out->status, stmt, 4);
+  copy_text (out->bank_code, sizeof out->bank_code, stmt, 5);
+  copy_text (out->account_last4, sizeof out->account_last4, stmt, 6);
+  out->contact_sealed = column_bytes (stmt, 7);
+  copy_text (out->decline_code, sizeof out->decline_code, stmt, 8);
+  copy_text (out->reference, sizeof out->reference, stmt, 9);
+  out->created = sqlite3_column_int64 (stmt, 10);
+  out->updated = sqlite3_column_int64 (stmt, 11);
+}
+
+static gboolean
+t_payout_insert (GwTxn              *txn,
+                 const GwPayoutRow  *payout,
+                 GError            **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT INTO payouts (id, card_id, amount, currency, status, bank_code, account_last4,"
+    " contact_sealed, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, payout->id);
+  bind_text (stmt, 2, payout->card_id);
+  sqlite3_bind_int64 (stmt, 3, payout->amount);
+  bind_text (stmt, 4, payout->currency);
+  bind_text (stmt, 5, payout->status);
+  bind_text (stmt, 6, payout->bank_code);
+  bind_text (stmt, 7, payout->account_last4);
+  bind_bytes (stmt, 8, payout->contact_sealed);
+  sqlite3_bind_int64 (stmt, 9, payout->created);
+  sqlite3_bind_int64 (stmt, 10, payout->updated);
+  return done (txn, stmt, error);
+}
+
+static gboolean
+t_payout_get (GwTxn        *txn,
+              const char   *id,
+              GwPayoutRow  *out,
+              GError      **error)
+{
+  return lookup_text (txn, "SELECT " PAYOUT_COLUMNS "WHERE id = ?", id, read_payout, out, error);
+}
+
+static gboolean
+t_payout_open_for_card (GwTxn        *txn,
+                        const char   *card_id,
+                        GwPayoutRow  *out,
+                        GError      **error)
+{
+  return lookup_text (txn, "SELECT " PAYOUT_COLUMNS "WHERE card_id = ? AND status = 'pending'",
+                      card_id, read_payout, out, error);
+}
+
+static gboolean
+t_payout_update (GwTxn              *txn,
+                 const GwPayoutRow  *payout,
+                 GError            **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE payouts SET status = ?, decline_code = ?, reference = ?, updated = ? WHERE id = ?",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, payout->status);
+  bind_optional (stmt, 2, payout->decline_code);
+  bind_optional (stmt, 3, payout->reference);
+  sqlite3_bind_int64 (stmt, 4, payout->updated);
+  bind_text (stmt, 5, payout->id);
+  return done (txn, stmt, error);
+}
+
+static GPtrArray *
+t_payouts_open (GwTxn   *txn,
+                gint64   before,
+                guint    limit,
+                GError **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "SELECT id FROM payouts WHERE status = 'pending' AND updated < ? ORDER BY updated LIMIT ?",
+    error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, before);
+  sqlite3_bind_int (stmt, 2, limit);
+  return collect_ids (txn, stmt, error);
+}
+
+/* Cards and merchants of the core */
+
+static GBytes *
+t_card_number_sealed (GwTxn       *txn,
+                      const char  *card_id,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn, "SELECT number_sealed FROM cards WHERE id = ?", error);
+  GBytes *sealed = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, card_id);
+  if (row (txn, stmt, error))
+    sealed = column_bytes (stmt, 0);
+  else if (error == NULL || *error == NULL)
+    g_set_error (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND, "No card %s", card_id);
+  sqlite3_reset (stmt);
+  return sealed;
+}
+
+static gboolean
+update_card (GwTxn         *txn,
+             sqlite3_stmt  *stmt,
+             GError       **error)
+{
+  if (!done (txn, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (sqlite3_db_handle (stmt)) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
+                                "No such card"), FALSE;
+  return TRUE;
+}
+
+static gboolean
+t_card_set_state (GwTxn       *txn,
+                  const char  *card_id,
+                  const char  *state,
+                  GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn, "UPDATE cards SET state = ? WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, state);
+  bind_text (stmt, 2, card_id);
+  return update_card (txn, stmt, error);
+}
+
+static gboolean
+t_card_set_expiry (GwTxn       *txn,
+                   const char  *card_id,
+                   gint64       expires_at,
+                   GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn, "UPDATE cards SET expires_at = ? WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, expires_at);
+  bind_text (stmt, 2, card_id);
+  return update_card (txn, stmt, error);
+}
+
+static gboolean
+t_batch_promote (GwTxn       *txn,
+                 const char  *batch_id,
+                 gint64       expires_at,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE cards SET promotional = 1, expires_at = ? WHERE batch_id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, expires_at);
+  bind_text (stmt, 2, batch_id);
+  return done (txn, stmt, error);
+}
+
+static char *
+t_merchant_name (GwTxn       *txn,
+                 const char  *merchant_id,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn, "SELECT name FROM merchants WHERE id = ?", error);
+  char *name = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, merchant_id);
+  if (row (txn, stmt, error))
+    name = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  return name;
+}
+
+const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
+  .order_insert = t_order_insert,
+  .order_get = t_order_get,
+  .order_update = t_order_update,
+  .orders_list = t_orders_list,
+  .order_item_insert = t_order_item_insert,
+  .order_items = t_order_items,
+  .order_card_insert = t_order_card_insert,
+  .order_cards = t_order_cards,
+  .order_card_set_purpose = t_order_card_set_purpose,
+  .charge_insert = t_charge_insert,
+  .charge_get = t_charge_get,
+  .charge_update = t_charge_update,
+  .charges_open = t_charges_open,
+  .gift_insert = t_gift_insert,
+  .gift_by_claim = t_gift_by_claim,
+  .gift_by_card = t_gift_by_card,
+  .gift_set_claimed = t_gift_set_claimed,
+  .recharge_insert = t_recharge_insert,
+  .recharge_get = t_recharge_get,
+  .recharge_by_request = t_recharge_by_request,
+  .recharge_update = t_recharge_update,
+  .payout_insert = t_payout_insert,
+  .payout_get = t_payout_get,
+  .payout_open_for_card = t_payout_open_for_card,
+  .payout_update = t_payout_update,
+  .payouts_open = t_payouts_open,
+  .card_number_sealed = t_card_number_sealed,
+  .card_set_state = t_card_set_state,
+  .card_set_expiry = t_card_set_expiry,
+  .batch_promote = t_batch_promote,
+  .merchant_name = t_merchant_name,
+};

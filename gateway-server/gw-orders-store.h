@@ -1,0 +1,189 @@
+/* gw-orders-store.h: what the card site's rules need from a database
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The orders module keeps its tables (orders, charges, gifts, recharges,
+ * payouts; schema/gateway/003_orders.sql) behind this table of primitives.
+ * gw-orders.c reaches it with gw_txn_extension (txn, "orders") and never
+ * sees SQL. Lookups return FALSE without an error when nothing is found.
+ */
+#pragma once
+
+#include "gw-store.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gint64  denomination;
+  gint64  quantity;
+} GwOrderItem;
+
+typedef struct
+{
+  gint64    seq;
+  char      id[40];
+  char      status[12];           /* created, paying, pending, failed, allocated */
+  guint8    token_hash[32];
+  GBytes   *buyer_sealed;
+  char      locale[4];
+  char      currency[4];
+  gint64    total;
+  gint64    card_count;
+  char      charge_id[40];        /* the latest charge, or empty */
+  gboolean  cards_revealed;
+  gint64    created;
+  gint64    paid_at;              /* 0 until allocated */
+} GwOrderRow;
+
+typedef struct
+{
+  char    card_id[40];
+  gint64  position;
+  gint64  denomination;
+  char    purpose[8];             /* user, gift */
+  /* from the card and its gift, when read */
+  char    last4[5];
+  gint64  expires_at;
+  char    gift_id[40];
+  char    gift_status[8];
+} GwOrderCardRow;
+
+typedef struct
+{
+  char    id[40];                 /* chg_…: the idempotency key the bank sees */
+  char    purpose[12];            /* order, recharge */
+  char    owner_id[40];
+  char    method[16];             /* credit_card, bank_account, transfer */
+  gint64  amount;
+  char    currency[4];
+  char    status[12];             /* processing, pending, approved, declined, failed,
+                                     canceled, voiding, voided */
+  char    reference[96];
+  char    decline_code[32];
+  char    virtual_bank[64];
+  char    virtual_account[64];
+  gint64  deposit_deadline;
+  gint64  created;
+  gint64  updated;
+} GwChargeRow;
+
+typedef struct
+{
+  char     id[40];
+  char     card_id[40];
+  char     order_id[40];
+  guint8   claim_hash[32];
+  GBytes  *details_sealed;
+  char     status[8];             /* sent, claimed */
+  gint64   created;
+  gint64   claimed_at;
+} GwGiftRow;
+
+typedef struct
+{
+  char     id[40];
+  char     card_id[40];
+  gint64   amount;
+  char     currency[4];
+  char     status[12];            /* processing, pending, succeeded, failed */
+  char     decline_code[32];
+  char     charge_id[40];
+  gboolean has_request_key;
+  guint8   request_key[32];
+  GBytes  *contact_sealed;
+  gint64   balance_after;
+  gint64   expires_at;
+  gint64   created;
+} GwRechargeRow;
+
+typedef struct
+{
+  char     id[40];
+  char     card_id[40];
+  gint64   amount;
+  char     currency[4];
+  char     status[12];            /* pending, succeeded, failed */
+  char     bank_code[8];
+  char     account_last4[5];
+  GBytes  *contact_sealed;
+  char     decline_code[32];
+  char     reference[96];
+  gint64   created;
+  gint64   updated;
+} GwPayoutRow;
+
+void gw_order_row_clear    (GwOrderRow    *row);
+void gw_gift_row_clear     (GwGiftRow     *row);
+void gw_recharge_row_clear (GwRechargeRow *row);
+void gw_payout_row_clear   (GwPayoutRow   *row);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwOrderRow, gw_order_row_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwGiftRow, gw_gift_row_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwRechargeRow, gw_recharge_row_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwPayoutRow, gw_payout_row_clear)
+
+typedef struct
+{
+  gboolean   (*order_insert)        (GwTxn *txn, const GwOrderRow *order, GError **error);
+  gboolean   (*order_get)           (GwTxn *txn, const char *id, GwOrderRow *out, GError **error);
+  /* Writes status, charge_id, cards_revealed and paid_at. */
+  gboolean   (*order_update)        (GwTxn *txn, const GwOrderRow *order, GError **error);
+  /* Orders newest first, before sequence @before_seq (0: newest); of GwOrderRow*. */
+  GPtrArray *(*orders_list)         (GwTxn *txn, gint64 before_seq, guint limit, GError **error);
+  gboolean   (*order_item_insert)   (GwTxn *txn, const char *order_id, const GwOrderItem *item,
+                                     GError **error);
+  GArray    *(*order_items)         (GwTxn *txn, const char *order_id, GError **error);
+  gboolean   (*order_card_insert)   (GwTxn *txn, const char *order_id, const GwOrderCardRow *card,
+                                     GError **error);
+  /* The order's cards in position order, with their last digits, expiry and gift. */
+  GArray    *(*order_cards)         (GwTxn *txn, const char *order_id, GError **error);
+  gboolean   (*order_card_set_purpose) (GwTxn *txn, const char *card_id, const char *purpose,
+                                     GError **error);
+
+  gboolean   (*charge_insert)       (GwTxn *txn, const GwChargeRow *charge, GError **error);
+  gboolean   (*charge_get)          (GwTxn *txn, const char *id, GwChargeRow *out, GError **error);
+  gboolean   (*charge_update)       (GwTxn *txn, const GwChargeRow *charge, GError **error);
+  /* Ids of charges whose outcome the gateway still has to learn or act on:
+   * processing or voiding and last updated before @before, and every pending
+   * one. */
+  GPtrArray *(*charges_open)        (GwTxn *txn, gint64 before, guint limit, GError **error);
+
+  gboolean   (*gift_insert)         (GwTxn *txn, const GwGiftRow *gift, GError **error);
+  gboolean   (*gift_by_claim)       (GwTxn *txn, const guint8 claim_hash[32], GwGiftRow *out,
+                                     GError **error);
+  gboolean   (*gift_by_card)        (GwTxn *txn, const char *card_id, GwGiftRow *out,
+                                     GError **error);
+  gboolean   (*gift_set_claimed)    (GwTxn *txn, const char *id, gint64 claimed_at, GError **error);
+
+  gboolean   (*recharge_insert)     (GwTxn *txn, const GwRechargeRow *recharge, GError **error);
+  gboolean   (*recharge_get)        (GwTxn *txn, const char *id, GwRechargeRow *out,
+                                     GError **error);
+  gboolean   (*recharge_by_request) (GwTxn *txn, const guint8 request_key[32], GwRechargeRow *out,
+                                     GError **error);
+  /* Writes status, decline_code, balance_after and expires_at. */
+  gboolean   (*recharge_update)     (GwTxn *txn, const GwRechargeRow *recharge, GError **error);
+
+  gboolean   (*payout_insert)       (GwTxn *txn, const GwPayoutRow *payout, GError **error);
+  gboolean   (*payout_get)          (GwTxn *txn, const char *id, GwPayoutRow *out, GError **error);
+  gboolean   (*payout_open_for_card) (GwTxn *txn, const char *card_id, GwPayoutRow *out,
+                                     GError **error);
+  /* Writes status, decline_code, reference and updated. */
+  gboolean   (*payout_update)       (GwTxn *txn, const GwPayoutRow *payout, GError **error);
+  /* Ids of pending payouts last updated before @before. */
+  GPtrArray *(*payouts_open)        (GwTxn *txn, gint64 before, guint limit, GError **error);
+
+  /* On the core's cards table */
+  GBytes    *(*card_number_sealed)  (GwTxn *txn, const char *card_id, GError **error);
+  gboolean   (*card_set_state)      (GwTxn *txn, const char *card_id, const char *state,
+                                     GError **error);
+  gboolean   (*card_set_expiry)     (GwTxn *txn, const char *card_id, gint64 expires_at,
+                                     GError **error);
+  gboolean   (*batch_promote)       (GwTxn *txn, const char *batch_id, gint64 expires_at,
+                                     GError **error);
+  /* The merchant's name, or NULL (no error) if there is no such merchant. */
+  char      *(*merchant_name)       (GwTxn *txn, const char *merchant_id, GError **error);
+} GwOrdersStoreFuncs;
+
+G_END_DECLS

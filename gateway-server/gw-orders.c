@@ -1,0 +1,1737 @@
+/* gw-orders.c
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-orders.h"
+
+#include <string.h>
+
+#include "gw-notify.h"
+#include "gw-receipts.h"
+#include "onepin-card.h"
+#include "onepin-json.h"
+
+#define CALL(txn, fn, ...) ((txn)->funcs->fn ((txn), __VA_ARGS__))
+#define NOW(txn) ((txn)->funcs->now (txn))
+#define STORE(txn) ((const GwOrdersStoreFuncs *) gw_txn_extension ((txn), "orders"))
+#define ORDERS(txn, fn, ...) (STORE (txn)->fn ((txn), __VA_ARGS__))
+
+static const gint64 denominations[] = { 5000, 10000, 20000, 30000, 50000, 100000 };
+
+/* Small helpers */
+
+const char *
+gw_funding_method_to_string (GwFundingMethod method)
+{
+  switch (method)
+    {
+    case GW_FUNDING_BANK_ACCOUNT: return "bank_account";
+    case GW_FUNDING_TRANSFER:     return "transfer";
+    case GW_FUNDING_CREDIT_CARD:
+    default:                      return "credit_card";
+    }
+}
+
+gboolean
+gw_orders_is_denomination (gint64 value)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (denominations); i++)
+    if (denominations[i] == value)
+      return TRUE;
+  return FALSE;
+}
+
+const char *
+gw_orders_bank_name (const char *bank_code)
+{
+  static const struct { const char *code, *name; } banks[] = {
+    { "002", "KDB산업은행" }, { "003", "IBK기업은행" }, { "004", "KB국민은행" },
+    { "007", "Sh수협은행" }, { "011", "NH농협은행" }, { "020", "우리은행" },
+    { "023", "SC제일은행" }, { "027", "한국씨티은행" }, { "031", "iM뱅크" },
+    { "032", "부산은행" }, { "034", "광주은행" }, { "035", "제주은행" },
+    { "037", "전북은행" }, { "039", "경남은행" }, { "045", "새마을금고" },
+    { "048", "신협" }, { "071", "우체국" }, { "081", "하나은행" },
+    { "088", "신한은행" }, { "089", "케이뱅크" }, { "090", "카카오뱅크" },
+    { "092", "토스뱅크" }, { "990", "onepin Sandbox Bank" },
+  };
+
+  for (guint i = 0; bank_code != NULL && i < G_N_ELEMENTS (banks); i++)
+    if (g_str_equal (banks[i].code, bank_code))
+      return banks[i].name;
+  return NULL;
+}
+
+/* Banks word their refusals in their own ways; we answer with a few codes
+ * a page can explain, and never echo a code we do not know. */
+const char *
+gw_orders_decline_code (const char *bank_code)
+{
+  static const struct { const char *bank, *ours; } codes[] = {
+    { "insufficient_funds", "insufficient_funds" },
+    { "expired_card", "expired_card" },
+    { "incorrect_number", "incorrect_number" },
+    { "incorrect_cvc", "incorrect_cvc" },
+    { "invalid_cvc", "incorrect_cvc" },
+    { "invalid_account", "invalid_account" },
+    { "account_invalid", "invalid_account" },
+    { "account_closed", "invalid_account" },
+    { "no_such_account", "invalid_account" },
+    { "account_locked", "account_locked" },
+    { "incorrect_password", "incorrect_password" },
+    { "invalid_credentials", "incorrect_password" },  /* onepin-bank: account number or password */
+  };
+
+  for (guint i = 0; bank_code != NULL && i < G_N_ELEMENTS (codes); i++)
+    if (g_str_equal (codes[i].bank, bank_code))
+      return codes[i].ours;
+  return "do_not_honor";
+}
+
+static char *
+new_id (const char *prefix)
+{
+  return onepin_crypto_random_token (prefix, 12);
+}
+
+/* A row that must exist was not found, or its lookup failed. */
+static gboolean
+missing (GError    **error,
+         GError     *local,
+         const char *what)
+{
+  if (local == NULL)
+    local = g_error_new (GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND, "No such %s", what);
+  g_propagate_error (error, local);
+  return FALSE;
+}
+
+static void
+outcome_init (GwOrdersOutcome *outcome)
+{
+  memset (outcome, 0, sizeof *outcome);
+}
+
+static gboolean
+conflict (GwOrdersOutcome *outcome,
+          const char      *code)
+{
+  outcome->result = GW_ORDERS_CONFLICT;
+  outcome->code = code;
+  return TRUE;
+}
+
+static gboolean
+not_found (GwOrdersOutcome *outcome,
+           const char      *param)
+{
+  outcome->result = GW_ORDERS_NOT_FOUND;
+  outcome->param = param;
+  return TRUE;
+}
+
+static gboolean
+card_declined (GwOrdersOutcome *outcome,
+               GwDecline        reason)
+{
+  outcome->result = GW_ORDERS_CARD_DECLINED;
+  outcome->card.code = GW_RESULT_DECLINED;
+  outcome->card.decline = reason;
+  outcome->card.credential_failure = reason == GW_DECLINE_INVALID_CREDENTIALS;
+  return TRUE;
+}
+
+static gboolean
+bank_declined (GwOrdersOutcome *outcome,
+               GwOrdersResult   result,
+               const char      *code)
+{
+  outcome->result = result;
+  g_strlcpy (outcome->bank_decline, code && code[0] ? code : "do_not_honor",
+             sizeof outcome->bank_decline);
+  return TRUE;
+}
+
+static gint64
+add_years (gint64 when,
+           gint   years)
+{
+  g_autoptr(GDateTime) start = g_date_time_new_from_unix_utc (when);
+  g_autoptr(GDateTime) end = start ? g_date_time_add_years (start, years) : NULL;
+
+  return end ? g_date_time_to_unix (end) : when;
+}
+
+/* Sealed JSON: personal data and gift details are kept encrypted, bound to
+ * the row they belong to. */
+
+static GBytes *
+seal_json (const GwOrdersConfig  *config,
+           const char            *aad,
+           JsonBuilder           *builder,
+           GError               **error)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = json_to_string (root, FALSE);
+  GBytes *sealed;
+
+  sealed = onepin_key_seal (config->ledger->seal_key, text, strlen (text), aad, strlen (aad),
+                            error);
+  memset (text, 0, strlen (text));
+  return sealed;
+}
+
+static JsonObject *
+open_json (const GwOrdersConfig  *config,
+           const char            *aad,
+           GBytes                *sealed,
+           GError               **error)
+{
+  g_autoptr(GBytes) plain = NULL;
+
+  if (sealed == NULL)
+    return json_object_new ();
+  plain = onepin_key_open (config->ledger->seal_key, g_bytes_get_data (sealed, NULL),
+                           g_bytes_get_size (sealed), aad, strlen (aad), error);
+  if (plain == NULL)
+    return NULL;
+  return onepin_json_parse_object (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain),
+                                   error);
+}
+
+static void
+add_str (JsonBuilder *builder,
+         const char  *name,
+         const char  *value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+add_int (JsonBuilder *builder,
+         const char  *name,
+         gint64       value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+static char *
+builder_text (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+
+  return json_to_string (root, FALSE);
+}
+
+static gboolean
+notify_email (GwTxn        *txn,
+              const char   *to,
+              const char   *locale,
+              const char   *template,
+              JsonBuilder  *data,
+              const char   *ref,
+              GError      **error)
+{
+  g_autofree char *text = builder_text (data);
+  GwNotification notification = {
+    GW_NOTIFY_EMAIL, to, locale, template, text, ref,
+  };
+
+  return gw_notify_enqueue (txn, &notification, error);
+}
+
+static GBytes *
+seal_contact (const GwOrdersConfig  *config,
+              const char            *aad,
+              const GwContact       *contact,
+              GError               **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  if (contact == NULL || contact->email == NULL)
+    return g_bytes_new (NULL, 0);
+  json_builder_begin_object (builder);
+  add_str (builder, "email", contact->email);
+  add_str (builder, "locale", contact->locale ? contact->locale : "ko");
+  json_builder_end_object (builder);
+  return seal_json (config, aad, builder, error);
+}
+
+/* Buyers */
+
+void
+gw_buyer_clear (GwBuyer *buyer)
+{
+  g_clear_pointer (&buyer->name, g_free);
+  g_clear_pointer (&buyer->phone, g_free);
+  g_clear_pointer (&buyer->email, g_free);
+  g_clear_pointer (&buyer->postal_code, g_free);
+  g_clear_pointer (&buyer->address, g_free);
+}
+
+static GBytes *
+seal_buyer (const GwOrdersConfig  *config,
+            const char            *order_id,
+            const GwBuyer         *buyer,
+            GError               **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  add_str (builder, "name", buyer->name);
+  add_str (builder, "phone", buyer->phone);
+  add_str (builder, "email", buyer->email);
+  add_str (builder, "postal_code", buyer->postal_code);
+  add_str (builder, "address", buyer->address);
+  json_builder_end_object (builder);
+  return seal_json (config, order_id, builder, error);
+}
+
+static gboolean
+open_buyer (const GwOrdersConfig  *config,
+            const GwOrderRow      *row,
+            GwBuyer               *buyer,
+            GError               **error)
+{
+  g_autoptr(JsonObject) object = open_json (config, row->id, row->buyer_sealed, error);
+
+  if (object == NULL)
+    return FALSE;
+  buyer->name = g_strdup (onepin_json_get_string (object, "name", ""));
+  buyer->phone = g_strdup (onepin_json_get_string (object, "phone", ""));
+  buyer->email = g_strdup (onepin_json_get_string (object, "email", ""));
+  buyer->postal_code = g_strdup (onepin_json_get_string (object, "postal_code", ""));
+  buyer->address = g_strdup (onepin_json_get_string (object, "address", ""));
+  return TRUE;
+}
+
+/* Orders */
+
+static void
+order_card_clear (gpointer data)
+{
+  GwOrderCard *card = data;
+
+  if (card->number != NULL)
+    memset (card->number, 0, strlen (card->number));
+  g_clear_pointer (&card->number, g_free);
+}
+
+void
+gw_order_clear (GwOrder *order)
+{
+  gw_order_row_clear (&order->row);
+  gw_buyer_clear (&order->buyer);
+  g_clear_pointer (&order->items, g_array_unref);
+  g_clear_pointer (&order->cards, g_array_unref);
+}
+
+gboolean
+gw_orders_create (GwTxn                *txn,
+                  const GwOrdersConfig *config,
+                  GwOrder              *order,
+                  GError              **error)
+{
+  GwOrderRow *row = &order->row;
+
+  row->total = 0;
+  row->card_count = 0;
+  for (guint i = 0; i < order->items->len; i++)
+    {
+      GwOrderItem *item = &g_array_index (order->items, GwOrderItem, i);
+
+      row->total += item->denomination * item->quantity;
+      row->card_count += item->quantity;
+    }
+  g_strlcpy (row->status, "created", sizeof row->status);
+  g_strlcpy (row->currency, "krw", sizeof row->currency);
+  row->created = NOW (txn);
+  row->buyer_sealed = seal_buyer (config, row->id, &order->buyer, error);
+  if (row->buyer_sealed == NULL || !ORDERS (txn, order_insert, row, error))
+    return FALSE;
+
+  for (guint i = 0; i < order->items->len; i++)
+    if (!ORDERS (txn, order_item_insert, row->id, &g_array_index (order->items, GwOrderItem, i),
+                 error))
+      return FALSE;
+  order->cards = g_array_new (FALSE, TRUE, sizeof (GwOrderCard));
+  return TRUE;
+}
+
+gboolean
+gw_orders_check_token (GwTxn        *txn,
+                       const char   *order_id,
+                       const guint8  token_hash[32],
+                       GError      **error)
+{
+  GwOrderRow row = { 0 };
+  gboolean ok;
+
+  if (!ORDERS (txn, order_get, order_id, &row, error))
+    return FALSE;
+  ok = onepin_crypto_equal (row.token_hash, token_hash, 32);
+  gw_order_row_clear (&row);
+  return ok;
+}
+
+static gboolean
+load_cards (GwTxn                *txn,
+            const GwOrdersConfig *config,
+            GwOrder              *order,
+            gboolean              numbers,
+            GError              **error)
+{
+  g_autoptr(GArray) rows = ORDERS (txn, order_cards, order->row.id, error);
+
+  if (rows == NULL)
+    return FALSE;
+  order->cards = g_array_sized_new (FALSE, TRUE, sizeof (GwOrderCard), rows->len);
+  g_array_set_clear_func (order->cards, order_card_clear);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      GwOrderCard card = { g_array_index (rows, GwOrderCardRow, i), NULL };
+
+      if (numbers)
+        {
+          g_autoptr(GBytes) sealed = ORDERS (txn, card_number_sealed, card.row.card_id, error);
+          g_autoptr(GBytes) plain = NULL;
+
+          if (sealed != NULL)
+            plain = onepin_key_open (config->ledger->seal_key, g_bytes_get_data (sealed, NULL),
+                                     g_bytes_get_size (sealed), card.row.card_id,
+                                     strlen (card.row.card_id), error);
+          if (plain == NULL)
+            return FALSE;
+          card.number = g_strndup (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
+        }
+      g_array_append_val (order->cards, card);
+    }
+  return TRUE;
+}
+
+static gboolean
+load_order (GwTxn                *txn,
+            const GwOrdersConfig *config,
+            const char           *order_id,
+            gboolean              numbers,
+            GwOrder              *order,
+            GError              **error)
+{
+  GError *local = NULL;
+
+  memset (order, 0, sizeof *order);
+  if (!ORDERS (txn, order_get, order_id, &order->row, &local))
+    return missing (error, local, "order");
+  order->items = ORDERS (txn, order_items, order_id, error);
+  if (order->items == NULL || !open_buyer (config, &order->row, &order->buyer, error) ||
+      !load_cards (txn, config, order, numbers, error))
+    return FALSE;
+  if (order->row.charge_id[0] != '\0')
+    {
+      order->has_charge = ORDERS (txn, charge_get, order->row.charge_id, &order->charge, &local);
+      if (local != NULL)
+        return g_propagate_error (error, local), FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gw_orders_load (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const char           *order_id,
+                GwOrder              *order,
+                GError              **error)
+{
+  return load_order (txn, config, order_id, FALSE, order, error);
+}
+
+static gboolean
+is_onepin_card (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const GwFundingCheck *funding,
+                gboolean             *onepin,
+                GError              **error)
+{
+  GwCard card;
+  GError *local = NULL;
+
+  *onepin = FALSE;
+  if (funding->method != GW_FUNDING_CREDIT_CARD || !funding->card_well_formed)
+    return TRUE;
+  *onepin = CALL (txn, card_by_lookup, funding->card_lookup, &card, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+static gboolean
+refuse_onepin (GwOrdersOutcome *outcome)
+{
+  outcome->result = GW_ORDERS_REFUSED;
+  outcome->code = "payment_method_not_accepted";
+  outcome->param = "credit_card.number";
+  return TRUE;
+}
+
+static void
+charge_init (GwChargeRow           *charge,
+             GwTxn                 *txn,
+             const char            *purpose,
+             const char            *owner_id,
+             const GwFundingCheck  *funding,
+             gint64                 amount)
+{
+  g_autofree char *id = new_id ("chg_");
+
+  memset (charge, 0, sizeof *charge);
+  g_strlcpy (charge->id, id, sizeof charge->id);
+  g_strlcpy (charge->purpose, purpose, sizeof charge->purpose);
+  g_strlcpy (charge->owner_id, owner_id, sizeof charge->owner_id);
+  g_strlcpy (charge->method, gw_funding_method_to_string (funding->method),
+             sizeof charge->method);
+  g_strlcpy (charge->currency, "krw", sizeof charge->currency);
+  g_strlcpy (charge->status, "processing", sizeof charge->status);
+  charge->amount = amount;
+  charge->created = charge->updated = NOW (txn);
+}
+
+static void
+step_set (GwOrdersStep *step,
+          GwOrdersNext  next,
+          const char   *id)
+{
+  step->next = next;
+  g_strlcpy (step->id, id ? id : "", sizeof step->id);
+  step->amount = 0;
+}
+
+gboolean
+gw_orders_pay_begin (GwTxn                *txn,
+                     const GwOrdersConfig *config,
+                     const char           *order_id,
+                     const GwFundingCheck *funding,
+                     GwOrdersStep         *step,
+                     GwOrdersOutcome      *outcome,
+                     GError              **error)
+{
+  g_auto(GwOrderRow) row = { 0 };
+  GwChargeRow charge;
+  gboolean onepin;
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
+  if (!ORDERS (txn, order_get, order_id, &row, &local))
+    return local ? (g_propagate_error (error, local), FALSE) : not_found (outcome, "id");
+
+  if (g_str_equal (row.status, "allocated"))
+    return row.cards_revealed ? conflict (outcome, "order_already_paid") : TRUE;
+  if (g_str_equal (row.status, "pending"))
+    return conflict (outcome, "order_payment_pending");
+  if (g_str_equal (row.status, "paying"))
+    {
+      /* A charge whose outcome we never learned (a timeout, a restart):
+       * ask the bank about it before anything else. */
+      step_set (step, GW_ORDERS_NEXT_QUERY, row.charge_id);
+      return TRUE;
+    }
+
+  if (!is_onepin_card (txn, config, funding, &onepin, error))
+    return FALSE;
+  if (onepin)
+    return refuse_onepin (outcome);
+
+  charge_init (&charge, txn, "order", row.id, funding, row.total);
+  g_strlcpy (row.status, "paying", sizeof row.status);
+  g_strlcpy (row.charge_id, charge.id, sizeof row.charge_id);
+  if (!ORDERS (txn, charge_insert, &charge, error) || !ORDERS (txn, order_update, &row, error))
+    return FALSE;
+  step_set (step, GW_ORDERS_NEXT_CHARGE, charge.id);
+  step->amount = charge.amount;
+  return TRUE;
+}
+
+static gboolean
+reveal_cards (GwTxn                *txn,
+              const GwOrdersConfig *config,
+              const char           *order_id,
+              GwOrder              *order,
+              GError              **error)
+{
+  gw_order_clear (order);
+  if (!load_order (txn, config, order_id, TRUE, order, error))
+    return FALSE;
+  order->row.cards_revealed = TRUE;
+  return ORDERS (txn, order_update, &order->row, error);
+}
+
+gboolean
+gw_orders_pay_answer (GwTxn                *txn,
+                      const GwOrdersConfig *config,
+                      const char           *order_id,
+                      GwOrder              *order,
+                      GwOrdersOutcome      *outcome,
+                      GError              **error)
+{
+  const char *status;
+
+  outcome_init (outcome);
+  if (!load_order (txn, config, order_id, FALSE, order, error))
+    return FALSE;
+  status = order->row.status;
+
+  if (g_str_equal (status, "allocated"))
+    return order->row.cards_revealed ? conflict (outcome, "order_already_paid")
+                                     : reveal_cards (txn, config, order_id, order, error);
+  if (g_str_equal (status, "pending"))
+    return TRUE;
+  if (g_str_equal (status, "paying"))
+    return outcome->result = GW_ORDERS_BANK_UNKNOWN, TRUE;
+  if (g_str_equal (status, "failed"))
+    return bank_declined (outcome, GW_ORDERS_FUNDING_DECLINED,
+                          order->has_charge ? order->charge.decline_code : NULL);
+  outcome->result = GW_ORDERS_BANK_UNAVAILABLE;
+  return TRUE;
+}
+
+gboolean
+gw_orders_reveal (GwTxn                *txn,
+                  const GwOrdersConfig *config,
+                  const char           *order_id,
+                  GwOrder              *order,
+                  GwOrdersOutcome      *outcome,
+                  GError              **error)
+{
+  outcome_init (outcome);
+  if (!load_order (txn, config, order_id, FALSE, order, error))
+    return FALSE;
+  if (!g_str_equal (order->row.status, "allocated"))
+    return conflict (outcome, "order_not_allocated");
+  if (order->row.cards_revealed)
+    return conflict (outcome, "cards_already_revealed");
+  return reveal_cards (txn, config, order_id, order, error);
+}
+
+/* Allocation: the order's cards are issued like batches, one balanced
+ * entry per denomination (the issuer's funding debited, each card
+ * credited), in the transaction that records the payment. */
+
+static void
+issued_clear (gpointer data)
+{
+  GwIssuedCard *card = data;
+
+  if (card->number != NULL)
+    memset (card->number, 0, strlen (card->number));
+  g_clear_pointer (&card->number, g_free);
+}
+
+static gboolean
+issue_item (GwTxn                *txn,
+            const GwOrdersConfig *config,
+            const GwOrderRow     *order,
+            const GwOrderItem    *item,
+            gint64               *position,
+            GError              **error)
+{
+  g_autofree char *batch_id = new_id ("batch_");
+  g_autoptr(GArray) cards = g_array_new (FALSE, TRUE, sizeof (GwIssuedCard));
+
+  g_array_set_clear_func (cards, issued_clear);
+  if (!gw_ledger_issue_batch (txn, config->ledger, batch_id, item->quantity, item->denomination,
+                              order->currency, "online", cards, error))
+    return FALSE;
+
+  for (guint i = 0; i < cards->len; i++)
+    {
+      GwOrderCardRow card = { 0 };
+
+      g_strlcpy (card.card_id, g_array_index (cards, GwIssuedCard, i).id, sizeof card.card_id);
+      card.position = (*position)++;
+      card.denomination = item->denomination;
+      g_strlcpy (card.purpose, "user", sizeof card.purpose);
+      if (!ORDERS (txn, order_card_insert, order->id, &card, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+notify_purchase (GwTxn                *txn,
+                 const GwOrdersConfig *config,
+                 const char           *order_id,
+                 GError              **error)
+{
+  g_auto(GwOrder) order = { 0 };
+  g_autoptr(JsonBuilder) data = json_builder_new ();
+
+  if (!load_order (txn, config, order_id, FALSE, &order, error))
+    return FALSE;
+  json_builder_begin_object (data);
+  add_str (data, "order_id", order.row.id);
+  add_str (data, "buyer_name", order.buyer.name);
+  add_int (data, "total", order.row.total);
+  add_str (data, "currency", order.row.currency);
+  add_int (data, "created", order.row.created);
+  add_str (data, "paid_by", order.has_charge ? order.charge.method : NULL);
+  json_builder_set_member_name (data, "lines");
+  json_builder_begin_array (data);
+  for (guint i = 0; i < order.items->len; i++)
+    {
+      GwOrderItem *item = &g_array_index (order.items, GwOrderItem, i);
+
+      json_builder_begin_object (data);
+      add_int (data, "denomination", item->denomination);
+      add_int (data, "quantity", item->quantity);
+      json_builder_end_object (data);
+    }
+  json_builder_end_array (data);
+  json_builder_set_member_name (data, "cards");
+  json_builder_begin_array (data);
+  for (guint i = 0; i < order.cards->len; i++)
+    {
+      GwOrderCard *card = &g_array_index (order.cards, GwOrderCard, i);
+
+      json_builder_begin_object (data);
+      add_str (data, "last4", card->row.last4);
+      add_str (data, "purpose", card->row.purpose);
+      json_builder_end_object (data);
+    }
+  json_builder_end_array (data);
+  json_builder_end_object (data);
+  return notify_email (txn, order.buyer.email, order.row.locale, "purchase_statement", data,
+                       order.row.id, error);
+}
+
+static gboolean
+allocate (GwTxn                *txn,
+          const GwOrdersConfig *config,
+          GwOrderRow           *order,
+          GError              **error)
+{
+  g_autoptr(GArray) items = ORDERS (txn, order_items, order->id, error);
+  gint64 position = 0;
+
+  if (items == NULL)
+    return FALSE;
+  for (guint i = 0; i < items->len; i++)
+    if (!issue_item (txn, config, order, &g_array_index (items, GwOrderItem, i), &position, error))
+      return FALSE;
+
+  g_strlcpy (order->status, "allocated", sizeof order->status);
+  order->paid_at = NOW (txn);
+  order->cards_revealed = FALSE;
+  return ORDERS (txn, order_update, order, error) &&
+         notify_purchase (txn, config, order->id, error);
+}
+
+static gboolean
+notify_virtual_account (GwTxn              *txn,
+                        const GwChargeRow  *charge,
+                        const char         *to,
+                        const char         *locale,
+                        GError            **error)
+{
+  g_autoptr(JsonBuilder) data = json_builder_new ();
+
+  if (to == NULL)
+    return TRUE;
+  json_builder_begin_object (data);
+  add_str (data, "bank", charge->virtual_bank);
+  add_str (data, "account", charge->virtual_account);
+  add_int (data, "amount", charge->amount);
+  add_str (data, "currency", charge->currency);
+  add_int (data, "deadline", charge->deposit_deadline);
+  json_builder_end_object (data);
+  return notify_email (txn, to, locale, "virtual_account", data, charge->owner_id, error);
+}
+
+/* What the bank said about an order's charge. */
+static gboolean
+settle_order (GwTxn                *txn,
+              const GwOrdersConfig *config,
+              GwChargeRow          *charge,
+              GwOrdersStep         *step,
+              GError              **error)
+{
+  g_auto(GwOrderRow) order = { 0 };
+  g_auto(GwBuyer) buyer = { 0 };
+  const char *status = charge->status;
+
+  if (!ORDERS (txn, order_get, charge->owner_id, &order, error))
+    return FALSE;
+
+  if (g_str_equal (status, "approved"))
+    {
+      /* Money for an order that another charge paid already goes back. */
+      if (g_str_equal (order.status, "allocated"))
+        {
+          g_strlcpy (charge->status, "voiding", sizeof charge->status);
+          step_set (step, GW_ORDERS_NEXT_VOID, charge->id);
+          return TRUE;
+        }
+      g_strlcpy (order.charge_id, charge->id, sizeof order.charge_id);
+      return allocate (txn, config, &order, error);
+    }
+
+  /* Only the order's latest charge decides its state. */
+  if (!g_str_equal (order.charge_id, charge->id) || g_str_equal (order.status, "allocated"))
+    return TRUE;
+  if (g_str_equal (status, "pending"))
+    {
+      if (g_str_equal (order.status, "pending"))
+        return TRUE;
+      g_strlcpy (order.status, "pending", sizeof order.status);
+      return ORDERS (txn, order_update, &order, error) &&
+             open_buyer (config, &order, &buyer, error) &&
+             notify_virtual_account (txn, charge, buyer.email, order.locale, error);
+    }
+  /* Nothing taken: a decline or an expired transfer fails the order; a
+   * charge the bank never saw leaves it as it was before, payable. */
+  g_strlcpy (order.status, g_str_equal (status, "failed") ? "created" : "failed",
+             sizeof order.status);
+  return ORDERS (txn, order_update, &order, error);
+}
+
+/* Where a message about @card_id goes: the address the request gave, or
+ * else the card holder's own (POST /v1/cards/profile), or nowhere. */
+static gboolean
+open_contact (GwTxn                 *txn,
+              const GwOrdersConfig  *config,
+              const char            *aad,
+              GBytes                *sealed,
+              const char            *card_id,
+              char                 **email,
+              char                 **locale,
+              GError               **error)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_auto(GwCardProfile) profile = { 0 };
+
+  *email = *locale = NULL;
+  if (sealed != NULL && g_bytes_get_size (sealed) > 0)
+    {
+      object = open_json (config, aad, sealed, error);
+      if (object == NULL)
+        return FALSE;
+      *email = g_strdup (onepin_json_get_string (object, "email", NULL));
+      *locale = g_strdup (onepin_json_get_string (object, "locale", "ko"));
+      return TRUE;
+    }
+  if (card_id == NULL)
+    return TRUE;
+  if (!gw_card_profile_get (txn, config->ledger->seal_key, card_id, &profile, error))
+    return FALSE;
+  if (profile.exists && profile.email != NULL && profile.email[0] != '\0')
+    {
+      *email = g_strdup (profile.email);
+      *locale = g_strdup (profile.locale[0] ? profile.locale : "ko");
+    }
+  return TRUE;
+}
+
+static gboolean
+notify_recharge (GwTxn                *txn,
+                 const GwOrdersConfig *config,
+                 const GwRechargeRow  *recharge,
+                 const GwCard         *card,
+                 GError              **error)
+{
+  g_autoptr(JsonBuilder) data = json_builder_new ();
+  g_autofree char *email = NULL;
+  g_autofree char *locale = NULL;
+
+  if (!open_contact (txn, config, recharge->id, recharge->contact_sealed, recharge->card_id,
+                     &email, &locale, error))
+    return FALSE;
+  if (email == NULL)
+    return TRUE;
+  json_builder_begin_object (data);
+  add_str (data, "card_last4", card->last4);
+  add_int (data, "amount", recharge->amount);
+  add_int (data, "balance_after", recharge->balance_after);
+  add_str (data, "currency", recharge->currency);
+  add_int (data, "expires_at", recharge->expires_at);
+  add_int (data, "created", recharge->created);
+  json_builder_end_object (data);
+  return notify_email (txn, email, locale, "recharge", data, recharge->id, error);
+}
+
+/* Credits the card with a paid recharge. The database refuses a credit
+ * past the card's cap; the recharge then fails and its charge is voided. */
+static gboolean
+credit_recharge (GwTxn                *txn,
+                 const GwOrdersConfig *config,
+                 GwRechargeRow        *recharge,
+                 GwChargeRow          *charge,
+                 GwOrdersStep         *step,
+                 GError              **error)
+{
+  GwCard card;
+  GwLine lines[2] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = recharge->amount },
+    { .credit = recharge->amount },
+  };
+  GwEntry entry = {
+    .kind = "recharge", .channel = "online", .ref = recharge->id,
+    .description = charge->method, .created = NOW (txn), .lines = lines, .n_lines = 2,
+  };
+  GError *local = NULL;
+
+  if (!CALL (txn, card_by_id, recharge->card_id, &card, error))
+    return FALSE;
+  lines[1].account_id = card.account_id;
+
+  /* A card closed (refunded) while its transfer was pending takes nothing more. */
+  if (g_str_equal (card.state, "closed") || !CALL (txn, entry_post, &entry, &local))
+    {
+      if (local != NULL && !g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_LIMIT))
+        return g_propagate_error (error, local), FALSE;
+      g_clear_error (&local);
+      g_strlcpy (recharge->status, "failed", sizeof recharge->status);
+      g_strlcpy (recharge->decline_code, g_str_equal (card.state, "closed") ? "card_not_active"
+                                                                            : "balance_limit",
+                 sizeof recharge->decline_code);
+      g_strlcpy (charge->status, "voiding", sizeof charge->status);
+      step_set (step, GW_ORDERS_NEXT_VOID, charge->id);
+      return ORDERS (txn, recharge_update, recharge, error);
+    }
+
+  /* A promotional card's validity runs one more year from each recharge. */
+  if (card.promotional)
+    {
+      card.expires_at = add_years (MAX (card.expires_at, NOW (txn)), 1);
+      if (!ORDERS (txn, card_set_expiry, card.id, card.expires_at, error))
+        return FALSE;
+    }
+  g_strlcpy (recharge->status, "succeeded", sizeof recharge->status);
+  recharge->balance_after = card.balance + recharge->amount;
+  recharge->expires_at = card.expires_at;
+  return ORDERS (txn, recharge_update, recharge, error) &&
+         notify_recharge (txn, config, recharge, &card, error);
+}
+
+static gboolean
+settle_recharge (GwTxn                *txn,
+                 const GwOrdersConfig *config,
+                 GwChargeRow          *charge,
+                 GwOrdersStep         *step,
+                 GError              **error)
+{
+  g_auto(GwRechargeRow) recharge = { 0 };
+  const char *status = charge->status;
+
+  if (!ORDERS (txn, recharge_get, charge->owner_id, &recharge, error))
+    return FALSE;
+  if (g_str_equal (status, "approved"))
+    {
+      if (!g_str_equal (recharge.status, "processing") && !g_str_equal (recharge.status, "pending"))
+        {
+          g_strlcpy (charge->status, "voiding", sizeof charge->status);
+          step_set (step, GW_ORDERS_NEXT_VOID, charge->id);
+          return TRUE;
+        }
+      return credit_recharge (txn, config, &recharge, charge, step, error);
+    }
+  if (g_str_equal (status, "pending"))
+    {
+      g_autofree char *email = NULL;
+      g_autofree char *locale = NULL;
+
+      if (g_str_equal (recharge.status, "pending"))
+        return TRUE;
+      g_strlcpy (recharge.status, "pending", sizeof recharge.status);
+      return ORDERS (txn, recharge_update, &recharge, error) &&
+             open_contact (txn, config, recharge.id, recharge.contact_sealed, recharge.card_id,
+                           &email, &locale, error) &&
+             notify_virtual_account (txn, charge, email, locale, error);
+    }
+  g_strlcpy (recharge.status, "failed", sizeof recharge.status);
+  return ORDERS (txn, recharge_update, &recharge, error);
+}
+
+static gboolean
+deadline_passed (gint64 deadline,
+                 gint64 now)
+{
+  return deadline > 0 && deadline < now;
+}
+
+static gboolean
+charge_is_final (const GwChargeRow *charge)
+{
+  return !g_str_equal (charge->status, "processing") && !g_str_equal (charge->status, "pending");
+}
+
+/* Moves the charge to what the bank said. FALSE in @changed when it says
+ * nothing new. */
+static void
+charge_apply_result (GwChargeRow          *charge,
+                     const GwChargeResult *result,
+                     gint64                now,
+                     gboolean             *changed)
+{
+  const char *status;
+
+  if (result == NULL)
+    status = "failed";
+  else if (result->status == GW_CHARGE_APPROVED)
+    status = "approved";
+  else if (result->status == GW_CHARGE_DECLINED)
+    status = "declined";
+  else if (result->status == GW_CHARGE_PENDING)
+    status = "pending";
+  else
+    status = "canceled";
+
+  *changed = !g_str_equal (charge->status, status);
+  g_strlcpy (charge->status, status, sizeof charge->status);
+  charge->updated = now;
+  if (result == NULL)
+    {
+      g_strlcpy (charge->decline_code, "not_sent", sizeof charge->decline_code);
+      return;
+    }
+  if (result->reference != NULL)
+    g_strlcpy (charge->reference, result->reference, sizeof charge->reference);
+  if (result->status == GW_CHARGE_DECLINED)
+    g_strlcpy (charge->decline_code, gw_orders_decline_code (result->decline_code),
+               sizeof charge->decline_code);
+  if (result->status == GW_CHARGE_PENDING)
+    {
+      g_strlcpy (charge->virtual_bank, result->virtual_bank ? result->virtual_bank : "",
+                 sizeof charge->virtual_bank);
+      g_strlcpy (charge->virtual_account, result->virtual_account ? result->virtual_account : "",
+                 sizeof charge->virtual_account);
+      charge->deposit_deadline = result->deposit_deadline;
+    }
+}
+
+gboolean
+gw_orders_settle_charge (GwTxn                *txn,
+                         const GwOrdersConfig *config,
+                         const char           *charge_id,
+                         const GwChargeResult *result,
+                         GwOrdersStep         *step,
+                         GError              **error)
+{
+  GwChargeRow charge;
+  GError *local = NULL;
+  gboolean changed;
+  gboolean approved_late;
+
+  step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
+  if (!ORDERS (txn, charge_get, charge_id, &charge, &local))
+    return missing (error, local, "charge");
+
+  /* A final charge changes only if money arrives after all (a transfer
+   * made after its deadline): then it is settled like a fresh approval,
+   * and given back if its order or recharge no longer wants it. */
+  approved_late = result != NULL && result->status == GW_CHARGE_APPROVED &&
+                  charge_is_final (&charge) && !g_str_equal (charge.status, "approved") &&
+                  !g_str_equal (charge.status, "voiding") && !g_str_equal (charge.status, "voided");
+  if (charge_is_final (&charge) && !approved_late)
+    return TRUE;
+
+  /* A transfer still unpaid after its deadline is canceled at the bank. */
+  if (result != NULL && result->status == GW_CHARGE_PENDING &&
+      deadline_passed (MAX (result->deposit_deadline, charge.deposit_deadline), NOW (txn)))
+    {
+      step_set (step, GW_ORDERS_NEXT_VOID, charge.id);
+      return TRUE;
+    }
+
+  charge_apply_result (&charge, result, NOW (txn), &changed);
+  if (!changed && !approved_late)
+    return ORDERS (txn, charge_update, &charge, error);
+  if (!(g_str_equal (charge.purpose, "order") ? settle_order (txn, config, &charge, step, error)
+                                              : settle_recharge (txn, config, &charge, step,
+                                                                 error)))
+    return FALSE;
+  return ORDERS (txn, charge_update, &charge, error);
+}
+
+gboolean
+gw_orders_charge_voided (GwTxn                *txn,
+                         const GwOrdersConfig *config,
+                         const char           *charge_id,
+                         gboolean              voided,
+                         GError              **error)
+{
+  GwChargeRow charge;
+  GwChargeResult canceled = { .status = GW_CHARGE_CANCELED };
+  GwOrdersStep step;
+  GError *local = NULL;
+
+  if (!ORDERS (txn, charge_get, charge_id, &charge, &local))
+    return local ? (g_propagate_error (error, local), FALSE) : TRUE;
+  if (!voided)
+    {
+      /* Stays voiding; the sweep tries again. */
+      charge.updated = NOW (txn);
+      return ORDERS (txn, charge_update, &charge, error);
+    }
+  if (g_str_equal (charge.status, "voiding"))
+    {
+      g_strlcpy (charge.status, "voided", sizeof charge.status);
+      charge.updated = NOW (txn);
+      return ORDERS (txn, charge_update, &charge, error);
+    }
+  /* A pending transfer canceled at its deadline. */
+  if (g_str_equal (charge.status, "pending") || g_str_equal (charge.status, "processing"))
+    return gw_orders_settle_charge (txn, config, charge_id, &canceled, &step, error);
+  return TRUE;
+}
+
+/* Gifts */
+
+void
+gw_gift_clear (GwGift *gift)
+{
+  gw_gift_row_clear (&gift->row);
+  g_clear_pointer (&gift->design, g_free);
+  g_clear_pointer (&gift->recipient_name, g_free);
+  g_clear_pointer (&gift->recipient_email, g_free);
+  g_clear_pointer (&gift->sender_name, g_free);
+  g_clear_pointer (&gift->message, g_free);
+  g_clear_pointer (&gift->font_color, g_free);
+  g_clear_pointer (&gift->music, g_free);
+  g_clear_pointer (&gift->locale, g_free);
+  if (gift->card_number != NULL)
+    memset (gift->card_number, 0, strlen (gift->card_number));
+  g_clear_pointer (&gift->card_number, g_free);
+}
+
+static GBytes *
+seal_gift (const GwOrdersConfig  *config,
+           const char            *gift_id,
+           const GwGiftRequest   *request,
+           GError               **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  add_str (builder, "design", request->design);
+  add_str (builder, "recipient_name", request->recipient_name);
+  add_str (builder, "recipient_email", request->recipient_email);
+  add_str (builder, "sender_name", request->sender_name);
+  add_str (builder, "message", request->message);
+  add_str (builder, "font_color", request->font_color);
+  add_int (builder, "font_size", request->font_size);
+  add_str (builder, "music", request->music);
+  add_str (builder, "locale", request->locale);
+  json_builder_end_object (builder);
+  return seal_json (config, gift_id, builder, error);
+}
+
+static gboolean
+open_gift (GwTxn                *txn,
+           const GwOrdersConfig *config,
+           GwGift               *gift,
+           GError              **error)
+{
+  g_autoptr(JsonObject) details = open_json (config, gift->row.id, gift->row.details_sealed,
+                                             error);
+  GwCard card;
+
+  if (details == NULL || !CALL (txn, card_by_id, gift->row.card_id, &card, error))
+    return FALSE;
+  gift->design = g_strdup (onepin_json_get_string (details, "design", ""));
+  gift->recipient_name = g_strdup (onepin_json_get_string (details, "recipient_name", ""));
+  gift->recipient_email = g_strdup (onepin_json_get_string (details, "recipient_email", ""));
+  gift->sender_name = g_strdup (onepin_json_get_string (details, "sender_name", ""));
+  gift->message = g_strdup (onepin_json_get_string (details, "message", ""));
+  gift->font_color = g_strdup (onepin_json_get_string (details, "font_color", "#000000"));
+  gift->font_size = onepin_json_get_int (details, "font_size", 10);
+  gift->music = g_strdup (onepin_json_get_string (details, "music", "none"));
+  gift->locale = g_strdup (onepin_json_get_string (details, "locale", "ko"));
+  g_strlcpy (gift->card_last4, card.last4, sizeof gift->card_last4);
+  g_strlcpy (gift->currency, card.currency, sizeof gift->currency);
+  gift->amount = card.initial_value;
+  return TRUE;
+}
+
+static gboolean
+notify_gift (GwTxn                *txn,
+             const GwOrdersConfig *config,
+             const GwGift         *gift,
+             const char           *claim_token,
+             GError              **error)
+{
+  g_autoptr(JsonBuilder) data = json_builder_new ();
+  g_autofree char *claim_url = NULL;
+  const char *base = config->public_url ? config->public_url : "";
+
+  /* The token rides in the fragment, which browsers never send to a server. */
+  claim_url = g_strconcat (base, g_str_has_suffix (base, "/") ? "" : "/", "claim#", claim_token,
+                           NULL);
+  json_builder_begin_object (data);
+  add_str (data, "sender_name", gift->sender_name);
+  add_str (data, "recipient_name", gift->recipient_name);
+  add_str (data, "message", gift->message);
+  add_str (data, "design", gift->design);
+  add_str (data, "font_color", gift->font_color);
+  add_int (data, "font_size", gift->font_size);
+  add_str (data, "music", gift->music);
+  add_str (data, "claim_url", claim_url);
+  add_int (data, "amount", gift->amount);
+  add_str (data, "currency", gift->currency);
+  json_builder_end_object (data);
+  memset (claim_url, 0, strlen (claim_url));
+  return notify_email (txn, gift->recipient_email, gift->locale, "gift", data, gift->row.id,
+                       error);
+}
+
+static const GwOrderCardRow *
+find_order_card (GArray     *cards,
+                 const char *card_id)
+{
+  for (guint i = 0; i < cards->len; i++)
+    if (g_str_equal (g_array_index (cards, GwOrderCardRow, i).card_id, card_id))
+      return &g_array_index (cards, GwOrderCardRow, i);
+  return NULL;
+}
+
+gboolean
+gw_orders_give (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const char           *order_id,
+                const GwGiftRequest  *request,
+                GwGift               *gift,
+                GwOrdersOutcome      *outcome,
+                GError              **error)
+{
+  g_auto(GwOrderRow) order = { 0 };
+  g_autoptr(GArray) cards = NULL;
+  g_autofree char *id = NULL;
+  GwCard card;
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  if (!ORDERS (txn, order_get, order_id, &order, &local))
+    return local ? (g_propagate_error (error, local), FALSE) : not_found (outcome, "id");
+  if (!g_str_equal (order.status, "allocated"))
+    return conflict (outcome, "order_not_allocated");
+  cards = ORDERS (txn, order_cards, order_id, error);
+  if (cards == NULL)
+    return FALSE;
+  if (find_order_card (cards, request->card_id) == NULL)
+    return not_found (outcome, "card");
+  if (ORDERS (txn, gift_by_card, request->card_id, &gift->row, &local))
+    return conflict (outcome, "card_already_gifted");
+  if (local != NULL || !CALL (txn, card_by_id, request->card_id, &card, &local))
+    return missing (error, local, "card");
+  /* Once someone set a password, the card is theirs: it cannot be given. */
+  if (card.has_password || !g_str_equal (card.state, "sold"))
+    return conflict (outcome, "card_already_registered");
+
+  id = new_id ("gift_");
+  g_strlcpy (gift->row.id, id, sizeof gift->row.id);
+  g_strlcpy (gift->row.card_id, request->card_id, sizeof gift->row.card_id);
+  g_strlcpy (gift->row.order_id, order_id, sizeof gift->row.order_id);
+  memcpy (gift->row.claim_hash, request->claim_hash, 32);
+  g_strlcpy (gift->row.status, "sent", sizeof gift->row.status);
+  gift->row.created = NOW (txn);
+  gift->row.details_sealed = seal_gift (config, id, request, error);
+  return gift->row.details_sealed != NULL &&
+         ORDERS (txn, gift_insert, &gift->row, error) &&
+         ORDERS (txn, order_card_set_purpose, request->card_id, "gift", error) &&
+         open_gift (txn, config, gift, error) &&
+         notify_gift (txn, config, gift, request->claim_token, error);
+}
+
+gboolean
+gw_orders_open_gift (GwTxn                *txn,
+                     const GwOrdersConfig *config,
+                     const guint8          claim_hash[32],
+                     gboolean              claim,
+                     GwGift               *gift,
+                     GwOrdersOutcome      *outcome,
+                     GError              **error)
+{
+  g_autoptr(GBytes) sealed = NULL;
+  g_autoptr(GBytes) plain = NULL;
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  if (!ORDERS (txn, gift_by_claim, claim_hash, &gift->row, &local))
+    return local ? (g_propagate_error (error, local), FALSE) : not_found (outcome, "token");
+  if (!open_gift (txn, config, gift, error))
+    return FALSE;
+  if (!claim)
+    return TRUE;
+  if (!g_str_equal (gift->row.status, "sent"))
+    return conflict (outcome, "gift_already_claimed");
+
+  if (!ORDERS (txn, gift_set_claimed, gift->row.id, NOW (txn), error))
+    return FALSE;
+  g_strlcpy (gift->row.status, "claimed", sizeof gift->row.status);
+  gift->row.claimed_at = NOW (txn);
+  sealed = ORDERS (txn, card_number_sealed, gift->row.card_id, error);
+  if (sealed != NULL)
+    plain = onepin_key_open (config->ledger->seal_key, g_bytes_get_data (sealed, NULL),
+                             g_bytes_get_size (sealed), gift->row.card_id,
+                             strlen (gift->row.card_id), error);
+  if (plain == NULL)
+    return FALSE;
+  gift->card_number = g_strndup (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
+  return TRUE;
+}
+
+/* Recharges */
+
+static gboolean
+authenticate_card (GwTxn                *txn,
+                   const GwOrdersConfig *config,
+                   const GwCredentials  *credentials,
+                   GwCard               *card,
+                   GwOrdersOutcome      *outcome,
+                   GError              **error)
+{
+  if (!gw_ledger_authenticate (txn, config->ledger, credentials, card, &outcome->card, error))
+    return FALSE;
+  if (outcome->card.code != GW_RESULT_OK)
+    outcome->result = GW_ORDERS_CARD_DECLINED;
+  return TRUE;
+}
+
+gboolean
+gw_orders_recharge_begin (GwTxn                *txn,
+                          const GwOrdersConfig *config,
+                          const GwCredentials  *credentials,
+                          gint64                amount,
+                          const GwFundingCheck *funding,
+                          const GwContact      *contact,
+                          const guint8         *request_key,
+                          GwRecharge           *recharge,
+                          GwOrdersStep         *step,
+                          GwOrdersOutcome      *outcome,
+                          GError              **error)
+{
+  GwRechargeRow *row = &recharge->row;
+  g_autofree char *id = NULL;
+  GwCard card;
+  gboolean onepin;
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
+
+  /* The same request again after an unknown outcome: learn that outcome,
+   * never charge a second time. */
+  if (request_key != NULL && ORDERS (txn, recharge_by_request, request_key, row, &local))
+    {
+      if (g_str_equal (row->status, "processing"))
+        step_set (step, GW_ORDERS_NEXT_QUERY, row->charge_id);
+      g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+      return TRUE;
+    }
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+
+  if (!authenticate_card (txn, config, credentials, &card, outcome, error))
+    return FALSE;
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+  if (card.expires_at <= NOW (txn))
+    return card_declined (outcome, GW_DECLINE_EXPIRED_CARD);
+  if (amount < GW_RECHARGE_UNIT || amount > GW_CARD_BALANCE_CAP || amount % GW_RECHARGE_UNIT)
+    return outcome->result = GW_ORDERS_REFUSED, outcome->code = "parameter_invalid",
+           outcome->param = "amount", TRUE;
+  if (!is_onepin_card (txn, config, funding, &onepin, error))
+    return FALSE;
+  if (onepin)
+    return refuse_onepin (outcome);
+  /* Checked here so nobody is charged for a recharge that cannot fit; the
+   * database checks the cap again when the card is credited. */
+  if (card.balance + amount > GW_CARD_BALANCE_CAP)
+    return card_declined (outcome, GW_DECLINE_BALANCE_LIMIT);
+
+  id = new_id ("rch_");
+  g_strlcpy (row->id, id, sizeof row->id);
+  g_strlcpy (row->card_id, card.id, sizeof row->card_id);
+  g_strlcpy (row->currency, card.currency, sizeof row->currency);
+  g_strlcpy (row->status, "processing", sizeof row->status);
+  row->amount = amount;
+  row->created = NOW (txn);
+  row->has_request_key = request_key != NULL;
+  if (request_key != NULL)
+    memcpy (row->request_key, request_key, 32);
+  row->contact_sealed = seal_contact (config, id, contact, error);
+  if (row->contact_sealed == NULL)
+    return FALSE;
+  if (g_bytes_get_size (row->contact_sealed) == 0)
+    g_clear_pointer (&row->contact_sealed, g_bytes_unref);
+
+  charge_init (&recharge->charge, txn, "recharge", id, funding, amount);
+  g_strlcpy (row->charge_id, recharge->charge.id, sizeof row->charge_id);
+  g_strlcpy (recharge->card_last4, card.last4, sizeof recharge->card_last4);
+  if (!ORDERS (txn, charge_insert, &recharge->charge, error) ||
+      !ORDERS (txn, recharge_insert, row, error))
+    return FALSE;
+  step_set (step, GW_ORDERS_NEXT_CHARGE, recharge->charge.id);
+  step->amount = amount;
+  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+  return TRUE;
+}
+
+gboolean
+gw_orders_recharge_answer (GwTxn           *txn,
+                           const char      *recharge_id,
+                           GwRecharge      *recharge,
+                           GwOrdersOutcome *outcome,
+                           GError         **error)
+{
+  GwCard card;
+  const char *status;
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  gw_recharge_row_clear (&recharge->row);
+  if (!ORDERS (txn, recharge_get, recharge_id, &recharge->row, &local) ||
+      !ORDERS (txn, charge_get, recharge->row.charge_id, &recharge->charge, &local) ||
+      !CALL (txn, card_by_id, recharge->row.card_id, &card, &local))
+    return missing (error, local, "recharge");
+  g_strlcpy (recharge->card_last4, card.last4, sizeof recharge->card_last4);
+
+  status = recharge->row.status;
+  if (g_str_equal (status, "processing"))
+    outcome->result = GW_ORDERS_BANK_UNKNOWN;
+  else if (g_str_equal (status, "failed"))
+    {
+      if (g_str_equal (recharge->row.decline_code, "balance_limit"))
+        card_declined (outcome, GW_DECLINE_BALANCE_LIMIT);
+      else if (g_str_equal (recharge->row.decline_code, "card_not_active"))
+        card_declined (outcome, GW_DECLINE_CARD_NOT_ACTIVE);
+      else if (g_str_equal (recharge->charge.status, "failed"))
+        outcome->result = GW_ORDERS_BANK_UNAVAILABLE;
+      else
+        bank_declined (outcome, GW_ORDERS_FUNDING_DECLINED, recharge->charge.decline_code);
+    }
+  return TRUE;
+}
+
+/* Balance refunds: the card is debited to zero and closed in the
+ * transaction that records the payout, so nothing can be spent or paid
+ * out twice while the bank works. A refused payout puts it all back. */
+
+static gboolean
+post_payout_entry (GwTxn             *txn,
+                   const char        *kind,
+                   const GwPayoutRow *payout,
+                   gint64             card_account,
+                   GError           **error)
+{
+  gboolean out = g_str_equal (kind, "payout");
+  GwLine lines[2] = {
+    { .account_id = out ? card_account : GW_ACCOUNT_ISSUER_FUNDING, .debit = payout->amount,
+      .require_available = out },
+    { .account_id = out ? GW_ACCOUNT_ISSUER_FUNDING : card_account, .credit = payout->amount },
+  };
+  GwEntry entry = {
+    .kind = kind, .channel = "bank", .ref = payout->id, .created = NOW (txn),
+    .lines = lines, .n_lines = 2,
+  };
+
+  return CALL (txn, entry_post, &entry, error);
+}
+
+gboolean
+gw_orders_payout_begin (GwTxn                *txn,
+                        const GwOrdersConfig *config,
+                        const GwCredentials  *credentials,
+                        const char           *bank_code,
+                        const char           *account_last4,
+                        const GwContact      *contact,
+                        GwPayout             *payout,
+                        GwOrdersStep         *step,
+                        GwOrdersOutcome      *outcome,
+                        GError              **error)
+{
+  GwPayoutRow *row = &payout->row;
+  g_autofree char *id = NULL;
+  GwCard card;
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
+  if (!authenticate_card (txn, config, credentials, &card, outcome, error))
+    return FALSE;
+
+  /* Right password on a closed card: a payout may still be under way. */
+  if (outcome->result == GW_ORDERS_CARD_DECLINED &&
+      outcome->card.decline == GW_DECLINE_CARD_NOT_ACTIVE && g_str_equal (card.state, "closed"))
+    {
+      if (ORDERS (txn, payout_open_for_card, card.id, row, &local))
+        {
+          outcome_init (outcome);
+          step_set (step, GW_ORDERS_NEXT_QUERY, row->id);
+          g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+          return TRUE;
+        }
+      if (local != NULL)
+        return g_propagate_error (error, local), FALSE;
+    }
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+  if (card.held > 0)
+    return conflict (outcome, "card_has_open_authorizations");
+  if (card.balance <= 0)
+    return conflict (outcome, "balance_zero");
+
+  id = new_id ("po_");
+  g_strlcpy (row->id, id, sizeof row->id);
+  g_strlcpy (row->card_id, card.id, sizeof row->card_id);
+  g_strlcpy (row->currency, card.currency, sizeof row->currency);
+  g_strlcpy (row->status, "pending", sizeof row->status);
+  g_strlcpy (row->bank_code, bank_code, sizeof row->bank_code);
+  g_strlcpy (row->account_last4, account_last4, sizeof row->account_last4);
+  g_strlcpy (payout->card_last4, card.last4, sizeof payout->card_last4);
+  row->amount = card.balance;
+  row->created = row->updated = NOW (txn);
+  row->contact_sealed = seal_contact (config, id, contact, error);
+  if (row->contact_sealed == NULL)
+    return FALSE;
+  if (g_bytes_get_size (row->contact_sealed) == 0)
+    g_clear_pointer (&row->contact_sealed, g_bytes_unref);
+
+  if (!post_payout_entry (txn, "payout", row, card.account_id, error) ||
+      !ORDERS (txn, card_set_state, card.id, "closed", error) ||
+      !ORDERS (txn, payout_insert, row, error))
+    return FALSE;
+  step_set (step, GW_ORDERS_NEXT_PAYOUT, row->id);
+  step->amount = row->amount;
+  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+  return TRUE;
+}
+
+static gboolean
+notify_refund (GwTxn                *txn,
+               const GwOrdersConfig *config,
+               const GwPayoutRow    *payout,
+               const GwCard         *card,
+               GError              **error)
+{
+  g_autoptr(JsonBuilder) data = json_builder_new ();
+  g_autofree char *email = NULL;
+  g_autofree char *locale = NULL;
+  const char *bank = gw_orders_bank_name (payout->bank_code);
+
+  if (!open_contact (txn, config, payout->id, payout->contact_sealed, payout->card_id, &email,
+                     &locale, error))
+    return FALSE;
+  if (email == NULL)
+    return TRUE;
+  json_builder_begin_object (data);
+  add_str (data, "card_last4", card->last4);
+  add_int (data, "amount", payout->amount);
+  add_str (data, "currency", payout->currency);
+  add_str (data, "bank_name", bank ? bank : payout->bank_code);
+  add_str (data, "account_last4", payout->account_last4);
+  add_int (data, "created", payout->created);
+  json_builder_end_object (data);
+  return notify_email (txn, email, locale, "refund", data, payout->id, error);
+}
+
+gboolean
+gw_orders_payout_settle (GwTxn                *txn,
+                         const GwOrdersConfig *config,
+                         const char           *payout_id,
+                         const GwChargeResult *result,
+                         GError              **error)
+{
+  g_auto(GwPayoutRow) payout = { 0 };
+  GwCard card;
+  GError *local = NULL;
+
+  if (!ORDERS (txn, payout_get, payout_id, &payout, &local) ||
+      !CALL (txn, card_by_id, payout.card_id, &card, &local))
+    return missing (error, local, "payout");
+  if (!g_str_equal (payout.status, "pending"))
+    return TRUE;
+  payout.updated = NOW (txn);
+  if (result != NULL && result->reference != NULL)
+    g_strlcpy (payout.reference, result->reference, sizeof payout.reference);
+  if (result != NULL && result->status == GW_CHARGE_PENDING)
+    return ORDERS (txn, payout_update, &payout, error);
+
+  if (result != NULL && result->status == GW_CHARGE_APPROVED)
+    {
+      g_strlcpy (payout.status, "succeeded", sizeof payout.status);
+      return ORDERS (txn, payout_update, &payout, error) &&
+             notify_refund (txn, config, &payout, &card, error);
+    }
+
+  g_strlcpy (payout.status, "failed", sizeof payout.status);
+  g_strlcpy (payout.decline_code, result ? gw_orders_decline_code (result->decline_code)
+                                         : "not_sent", sizeof payout.decline_code);
+  return ORDERS (txn, payout_update, &payout, error) &&
+         post_payout_entry (txn, "payout_reversal", &payout, card.account_id, error) &&
+         ORDERS (txn, card_set_state, card.id, card.has_password ? "active" : "sold", error);
+}
+
+gboolean
+gw_orders_payout_answer (GwTxn           *txn,
+                         const char      *payout_id,
+                         GwPayout        *payout,
+                         GwOrdersOutcome *outcome,
+                         GError         **error)
+{
+  GwCard card;
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  gw_payout_row_clear (&payout->row);
+  if (!ORDERS (txn, payout_get, payout_id, &payout->row, &local) ||
+      !CALL (txn, card_by_id, payout->row.card_id, &card, &local))
+    return missing (error, local, "payout");
+  g_strlcpy (payout->card_last4, card.last4, sizeof payout->card_last4);
+  if (g_str_equal (payout->row.status, "pending"))
+    outcome->result = GW_ORDERS_BANK_UNKNOWN;
+  else if (g_str_equal (payout->row.status, "failed"))
+    {
+      if (g_str_equal (payout->row.decline_code, "not_sent"))
+        outcome->result = GW_ORDERS_BANK_UNAVAILABLE;
+      else
+        bank_declined (outcome, GW_ORDERS_PAYOUT_DECLINED, payout->row.decline_code);
+    }
+  return TRUE;
+}
+
+/* Verification of an online payment */
+
+gboolean
+gw_orders_verify_payment (GwTxn                *txn,
+                          const GwOrdersConfig *config,
+                          const GwCredentials  *credentials,
+                          const char           *payment_id,
+                          GwPayment            *payment,
+                          char                **merchant_name,
+                          GwOrdersOutcome      *outcome,
+                          GError              **error)
+{
+  GwCard card;
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  if (!authenticate_card (txn, config, credentials, &card, outcome, error))
+    return FALSE;
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+  /* Another card's payment looks exactly like no payment at all. */
+  if (!CALL (txn, payment_get, payment_id, payment, &local) ||
+      !g_str_equal (payment->card_id, card.id))
+    return local ? (g_propagate_error (error, local), FALSE) : not_found (outcome, "payment");
+  *merchant_name = ORDERS (txn, merchant_name, payment->merchant_id, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+gboolean
+gw_orders_promote_batch (GwTxn                *txn,
+                         const GwOrdersConfig *config,
+                         const char           *batch_id,
+                         gint64               *expires_at,
+                         GError              **error)
+{
+  *expires_at = add_years (NOW (txn), config->promotional_years);
+  return ORDERS (txn, batch_promote, batch_id, *expires_at, error);
+}
+
+static void
+order_free (gpointer data)
+{
+  gw_order_clear (data);
+  g_free (data);
+}
+
+GPtrArray *
+gw_orders_list (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const char           *starting_after,
+                guint                 limit,
+                gboolean             *cursor_found,
+                GError              **error)
+{
+  g_autoptr(GPtrArray) orders = g_ptr_array_new_with_free_func (order_free);
+  g_autoptr(GPtrArray) rows = NULL;
+  g_auto(GwOrderRow) cursor = { 0 };
+  GError *local = NULL;
+
+  *cursor_found = starting_after == NULL ||
+                  ORDERS (txn, order_get, starting_after, &cursor, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
+  if (!*cursor_found)
+    return g_steal_pointer (&orders);
+  rows = ORDERS (txn, orders_list, cursor.seq, limit, error);
+  if (rows == NULL)
+    return NULL;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      GwOrder *order = g_new0 (GwOrder, 1);
+
+      g_ptr_array_add (orders, order);
+      if (!load_order (txn, config, ((GwOrderRow *) g_ptr_array_index (rows, i))->id, FALSE,
+                       order, error))
+        return NULL;
+    }
+  return g_steal_pointer (&orders);
+}
+
+gboolean
+gw_orders_find_charge (GwTxn        *txn,
+                       const char   *charge_id,
+                       GwChargeRow  *charge,
+                       GError      **error)
+{
+  return ORDERS (txn, charge_get, charge_id, charge, error);
+}
+
+/* The sweep */
+
+static gboolean
+add_work (GArray     *work,
+          GPtrArray  *ids,
+          GwTxn      *txn,
+          gboolean    charges,
+          GError    **error)
+{
+  for (guint i = 0; i < ids->len; i++)
+    {
+      GwOrdersWork item = { { 0 }, GW_ORDERS_NEXT_QUERY };
+      GwChargeRow charge;
+
+      g_strlcpy (item.id, g_ptr_array_index (ids, i), sizeof item.id);
+      if (charges)
+        {
+          if (!ORDERS (txn, charge_get, item.id, &charge, error))
+            return FALSE;
+          if (g_str_equal (charge.status, "voiding"))
+            item.next = GW_ORDERS_NEXT_VOID;
+        }
+      g_array_append_val (work, item);
+    }
+  return TRUE;
+}
+
+GArray *
+gw_orders_sweep (GwTxn   *txn,
+                 gint64   before,
+                 GError **error)
+{
+  g_autoptr(GArray) work = g_array_new (FALSE, TRUE, sizeof (GwOrdersWork));
+  g_autoptr(GPtrArray) charges = ORDERS (txn, charges_open, before, 200, error);
+  g_autoptr(GPtrArray) payouts = charges ? ORDERS (txn, payouts_open, before, 200, error) : NULL;
+
+  if (payouts == NULL || !add_work (work, charges, txn, TRUE, error) ||
+      !add_work (work, payouts, txn, FALSE, error))
+    return NULL;
+  return g_steal_pointer (&work);
+}

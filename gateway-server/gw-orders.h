@@ -1,0 +1,342 @@
+/* gw-orders.h: the card site's rules: orders, allocation, gifts, recharges
+ * and balance refunds
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Like gw-ledger.c these run on the store's writer thread inside a
+ * transaction, and know nothing of HTTP or SQL. Money from outside (a credit
+ * card, a bank account, a transfer) is taken by the connector between two
+ * transactions: the first records the charge (or payout) under an id that is
+ * also the bank's idempotency key, the second settles what the bank said.
+ * So whatever happens in between, the outcome is learned by asking the bank
+ * about that id, and a charge is never made, nor a card issued, twice.
+ */
+#pragma once
+
+#include "gw-connector.h"
+#include "gw-ledger.h"
+#include "gw-orders-store.h"
+
+G_BEGIN_DECLS
+
+#define GW_ORDERS_MAX_TOTAL      1000000   /* won per order */
+#define GW_ORDERS_MAX_CARDS      100
+#define GW_ORDERS_MAX_QUANTITY   99
+#define GW_RECHARGE_UNIT         10000
+
+typedef struct
+{
+  const GwLedgerConfig *ledger;
+  const char           *public_url;         /* claim links: <public_url>/claim#<token> */
+  gint                  promotional_years;  /* validity of a promotional card at issue */
+} GwOrdersConfig;
+
+typedef struct
+{
+  char *name;
+  char *phone;
+  char *email;
+  char *postal_code;
+  char *address;
+} GwBuyer;
+
+void gw_buyer_clear (GwBuyer *buyer);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwBuyer, gw_buyer_clear)
+
+typedef struct
+{
+  GwOrderCardRow  row;
+  char           *number;           /* set only when revealed */
+} GwOrderCard;
+
+typedef struct
+{
+  GwOrderRow   row;
+  GwBuyer      buyer;
+  GArray      *items;               /* GwOrderItem */
+  GArray      *cards;               /* GwOrderCard */
+  gboolean     has_charge;
+  GwChargeRow  charge;              /* the latest */
+} GwOrder;
+
+void gw_order_clear (GwOrder *order);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwOrder, gw_order_clear)
+
+typedef struct
+{
+  GwGiftRow  row;
+  char      *design;
+  char      *recipient_name;
+  char      *recipient_email;
+  char      *sender_name;
+  char      *message;
+  char      *font_color;
+  gint64     font_size;
+  char      *music;
+  char      *locale;
+  char       card_last4[5];
+  gint64     amount;
+  char       currency[4];
+  char      *card_number;           /* set only by a claim */
+} GwGift;
+
+void gw_gift_clear (GwGift *gift);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwGift, gw_gift_clear)
+
+typedef struct
+{
+  GwRechargeRow  row;
+  GwChargeRow    charge;
+  char           card_last4[5];
+} GwRecharge;
+
+typedef struct
+{
+  GwPayoutRow  row;
+  char         card_last4[5];
+} GwPayout;
+
+/* Where someone is told about a recharge or a payout. */
+typedef struct
+{
+  const char *email;                /* may be NULL: no message */
+  const char *locale;
+} GwContact;
+
+/* What a request comes to. */
+typedef enum
+{
+  GW_ORDERS_OK,
+  GW_ORDERS_NOT_FOUND,              /* 404, about @param */
+  GW_ORDERS_REFUSED,                /* 400 @code, about @param */
+  GW_ORDERS_CONFLICT,               /* 409 @code */
+  GW_ORDERS_CARD_DECLINED,          /* 402 card_declined: the onepin card (@decline) */
+  GW_ORDERS_FUNDING_DECLINED,       /* 402 funding_declined: the bank (@bank_decline) */
+  GW_ORDERS_PAYOUT_DECLINED,        /* 402 payout_declined: the bank (@bank_decline) */
+  GW_ORDERS_BANK_UNAVAILABLE,       /* 503: nothing happened, retry */
+  GW_ORDERS_BANK_UNKNOWN,           /* 503: the bank has not told yet */
+} GwOrdersResult;
+
+typedef struct
+{
+  GwOrdersResult  result;
+  const char     *code;             /* static */
+  const char     *param;            /* static */
+  GwOutcome       card;             /* GW_ORDERS_CARD_DECLINED, and credential failures */
+  char            bank_decline[32];
+} GwOrdersOutcome;
+
+/* What the caller must ask of the connector next. */
+typedef enum
+{
+  GW_ORDERS_NEXT_ANSWER,            /* nothing: answer from the state */
+  GW_ORDERS_NEXT_CHARGE,            /* charge @id */
+  GW_ORDERS_NEXT_QUERY,             /* ask what became of charge or payout @id */
+  GW_ORDERS_NEXT_PAYOUT,            /* pay out @id */
+  GW_ORDERS_NEXT_VOID,              /* give charge @id back */
+} GwOrdersNext;
+
+typedef struct
+{
+  GwOrdersNext next;
+  char         id[40];              /* chg_… or po_… */
+  gint64       amount;              /* what to charge or pay out */
+  char         owner_id[40];        /* the recharge or payout it is for */
+} GwOrdersStep;
+
+/* What the request says about the money from outside. The secrets stay
+ * with the caller; the rules only need to know it is not a onepin card. */
+typedef struct
+{
+  GwFundingMethod method;
+  gboolean        card_well_formed; /* a 16-digit Luhn number: @card_lookup is set */
+  guint8          card_lookup[32];
+} GwFundingCheck;
+
+/* Orders newest first, after order @starting_after (NULL: from the newest);
+ * an array of GwOrder*. @cursor_found tells whether @starting_after exists
+ * (if not, the array is empty). */
+GPtrArray *gw_orders_list        (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *starting_after,
+                                  guint                 limit,
+                                  gboolean             *cursor_found,
+                                  GError              **error);
+
+/* The charge @charge_id, if there is one (a callback names it). */
+gboolean gw_orders_find_charge   (GwTxn                *txn,
+                                  const char           *charge_id,
+                                  GwChargeRow          *charge,
+                                  GError              **error);
+
+/* Work the sweep found: a charge or payout whose outcome is still to learn. */
+typedef struct
+{
+  char         id[40];
+  GwOrdersNext next;                /* QUERY or VOID */
+} GwOrdersWork;
+
+const char *gw_funding_method_to_string (GwFundingMethod method);
+gboolean    gw_orders_is_denomination   (gint64          value);
+/* The name of a Korean bank code, or NULL. */
+const char *gw_orders_bank_name         (const char     *bank_code);
+/* The bank's decline code reduced to the documented set. */
+const char *gw_orders_decline_code      (const char     *bank_code);
+
+/* Orders */
+gboolean gw_orders_create        (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  GwOrder              *order,
+                                  GError              **error);
+gboolean gw_orders_load          (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *order_id,
+                                  GwOrder              *order,
+                                  GError              **error);
+/* Whether @token_hash is the order's; FALSE (no error) for an unknown order. */
+gboolean gw_orders_check_token   (GwTxn                *txn,
+                                  const char           *order_id,
+                                  const guint8          token_hash[32],
+                                  GError              **error);
+gboolean gw_orders_pay_begin     (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *order_id,
+                                  const GwFundingCheck *funding,
+                                  GwOrdersStep         *step,
+                                  GwOrdersOutcome      *outcome,
+                                  GError              **error);
+/* The answer to the request that paid (or tried to pay) the order, from its
+ * state: the numbers, revealed once, for an allocated order. */
+gboolean gw_orders_pay_answer    (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *order_id,
+                                  GwOrder              *order,
+                                  GwOrdersOutcome      *outcome,
+                                  GError              **error);
+gboolean gw_orders_reveal        (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *order_id,
+                                  GwOrder              *order,
+                                  GwOrdersOutcome      *outcome,
+                                  GError              **error);
+
+/* Charges, of orders and recharges. @result NULL means the bank never saw
+ * the charge (unreachable, or a query found nothing): nothing was taken.
+ * Settling twice, or settling a charge already resolved, is harmless. On
+ * return @step says whether the charge must be voided. */
+gboolean gw_orders_settle_charge (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *charge_id,
+                                  const GwChargeResult *result,
+                                  GwOrdersStep         *step,
+                                  GError              **error);
+/* A void the bank confirmed (@voided) or refused. */
+gboolean gw_orders_charge_voided (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *charge_id,
+                                  gboolean              voided,
+                                  GError              **error);
+
+/* Gifts */
+typedef struct
+{
+  const char *card_id;
+  const char *design;
+  const char *recipient_name;
+  const char *recipient_email;
+  const char *sender_name;
+  const char *message;
+  const char *font_color;
+  gint64      font_size;
+  const char *music;
+  const char *locale;
+  const char *claim_token;          /* for the e-mail's link only */
+  guint8      claim_hash[32];
+} GwGiftRequest;
+
+gboolean gw_orders_give          (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *order_id,
+                                  const GwGiftRequest  *request,
+                                  GwGift               *gift,
+                                  GwOrdersOutcome      *outcome,
+                                  GError              **error);
+/* Looks a gift up by its claim token's hash; @claim reveals the number and
+ * marks it claimed, once. */
+gboolean gw_orders_open_gift     (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const guint8          claim_hash[32],
+                                  gboolean              claim,
+                                  GwGift               *gift,
+                                  GwOrdersOutcome      *outcome,
+                                  GError              **error);
+
+/* Recharges */
+gboolean gw_orders_recharge_begin  (GwTxn                *txn,
+                                    const GwOrdersConfig *config,
+                                    const GwCredentials  *credentials,
+                                    gint64                amount,
+                                    const GwFundingCheck *funding,
+                                    const GwContact      *contact,
+                                    const guint8         *request_key,  /* 32 bytes, or NULL */
+                                    GwRecharge           *recharge,
+                                    GwOrdersStep         *step,
+                                    GwOrdersOutcome      *outcome,
+                                    GError              **error);
+gboolean gw_orders_recharge_answer (GwTxn                *txn,
+                                    const char           *recharge_id,
+                                    GwRecharge           *recharge,
+                                    GwOrdersOutcome      *outcome,
+                                    GError              **error);
+
+/* Balance refunds */
+gboolean gw_orders_payout_begin  (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const GwCredentials  *credentials,
+                                  const char           *bank_code,
+                                  const char           *account_last4,
+                                  const GwContact      *contact,
+                                  GwPayout             *payout,
+                                  GwOrdersStep         *step,
+                                  GwOrdersOutcome      *outcome,
+                                  GError              **error);
+/* @result NULL: the bank never saw the payout. A decline or that puts the
+ * money back on the card and reopens it. */
+gboolean gw_orders_payout_settle (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *payout_id,
+                                  const GwChargeResult *result,
+                                  GError              **error);
+gboolean gw_orders_payout_answer (GwTxn                *txn,
+                                  const char           *payout_id,
+                                  GwPayout             *payout,
+                                  GwOrdersOutcome      *outcome,
+                                  GError              **error);
+
+/* Verification of an online payment: was @payment_id made with this card? */
+gboolean gw_orders_verify_payment (GwTxn                *txn,
+                                   const GwOrdersConfig *config,
+                                   const GwCredentials  *credentials,
+                                   const char           *payment_id,
+                                   GwPayment            *payment,
+                                   char                **merchant_name,
+                                   GwOrdersOutcome      *outcome,
+                                   GError              **error);
+
+/* Promotional cards: a batch just issued becomes promotional, valid for
+ * config->promotional_years (until @expires_at). */
+gboolean gw_orders_promote_batch (GwTxn                *txn,
+                                  const GwOrdersConfig *config,
+                                  const char           *batch_id,
+                                  gint64               *expires_at,
+                                  GError              **error);
+
+/* The sweep: charges and payouts whose outcome is still to learn (last
+ * touched before @before), or transfers past their deadline. An array of
+ * GwOrdersWork. */
+GArray  *gw_orders_sweep         (GwTxn                *txn,
+                                  gint64                before,
+                                  GError              **error);
+
+G_END_DECLS

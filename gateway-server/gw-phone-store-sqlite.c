@@ -1,0 +1,1090 @@
+/* gw-phone-store-sqlite.c: telephone charging's tables in SQLite
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-phone-store.h"
+#include "gw-store-sqlite-private.h"
+
+#include <string.h>
+
+#define PREP(t, sql) gw_sqlite_prepare ((t), (sql), error)
+
+void
+gw_phone_rate_clear (gpointer data)
+{
+  GwPhoneRate *rate = data;
+
+  g_clear_pointer (&rate->description, g_free);
+}
+
+void
+gw_phone_rate_table_clear (GwPhoneRateTable *table)
+{
+  g_clear_pointer (&table->name, g_free);
+  g_clear_pointer (&table->rates, g_array_unref);
+  g_clear_pointer (&table->services, g_array_unref);
+}
+
+void
+gw_phone_rate_table_free (GwPhoneRateTable *table)
+{
+  if (table == NULL)
+    return;
+  gw_phone_rate_table_clear (table);
+  g_free (table);
+}
+
+static void bind_blob32 (sqlite3_stmt *stmt, int idx, gboolean present, const guint8 data[32]);
+static void copy_blob32 (sqlite3_stmt *stmt, int col, gboolean *present, guint8 out[32]);
+
+/* Merchants */
+
+static gboolean
+p_merchant_is (GwTxn       *t,
+               const char  *merchant_id,
+               const char  *category,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT 1 FROM merchants WHERE id = ? AND category = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  gw_sqlite_bind_text (stmt, 2, category);
+  found = gw_sqlite_step_row (t, stmt, error);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+/* Rate tables */
+
+static gboolean
+insert_rate (GwTxn              *t,
+             const char         *table_id,
+             const GwPhoneRate  *rate,
+             GError            **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_rates (table_id, prefix, category, country, description, per_minute,"
+    " increment, connection_fee) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, table_id);
+  gw_sqlite_bind_text (stmt, 2, rate->prefix);
+  gw_sqlite_bind_text (stmt, 3, rate->category);
+  gw_sqlite_bind_text (stmt, 4, rate->country[0] ? rate->country : NULL);
+  gw_sqlite_bind_text (stmt, 5, rate->description);
+  sqlite3_bind_int64 (stmt, 6, rate->per_minute);
+  sqlite3_bind_int64 (stmt, 7, rate->increment);
+  sqlite3_bind_int64 (stmt, 8, rate->connection_fee);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+insert_service (GwTxn                      *t,
+                const char                 *table_id,
+                const GwPhoneServicePrice  *service,
+                GError                    **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_services (table_id, service, price) VALUES (?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, table_id);
+  gw_sqlite_bind_text (stmt, 2, service->service);
+  sqlite3_bind_int64 (stmt, 3, service->price);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_rate_table_insert (GwTxn             *t,
+                     GwPhoneRateTable  *table,
+                     GError           **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_rate_tables (id, version, name, currency, created)"
+    " VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM phone_rate_tables), ?, ?, ?)"
+    " RETURNING version");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, table->id);
+  gw_sqlite_bind_text (stmt, 2, table->name);
+  gw_sqlite_bind_text (stmt, 3, table->currency);
+  sqlite3_bind_int64 (stmt, 4, table->created);
+  if (!gw_sqlite_step_row (t, stmt, error))
+    {
+      sqlite3_reset (stmt);
+      return FALSE;
+    }
+  table->version = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+
+  for (guint i = 0; table->rates != NULL && i < table->rates->len; i++)
+    if (!insert_rate (t, table->id, &g_array_index (table->rates, GwPhoneRate, i), error))
+      return FALSE;
+  for (guint i = 0; table->services != NULL && i < table->services->len; i++)
+    if (!insert_service (t, table->id, &g_array_index (table->services, GwPhoneServicePrice, i),
+                         error))
+      return FALSE;
+  return TRUE;
+}
+
+#define TABLE_COLUMNS \
+  "t.id, t.version, t.name, t.currency, t.created," \
+  " (SELECT COUNT(*) FROM phone_rates r WHERE r.table_id = t.id) FROM phone_rate_tables t "
+
+static void
+read_table (sqlite3_stmt     *stmt,
+            GwPhoneRateTable *out)
+{
+  gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+  out->version = sqlite3_column_int64 (stmt, 1);
+  out->name = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+  gw_sqlite_copy_text (out->currency, sizeof out->currency, stmt, 3);
+  out->created = sqlite3_column_int64 (stmt, 4);
+  out->n_rates = sqlite3_column_int64 (stmt, 5);
+}
+
+static gboolean
+p_rate_table_active (GwTxn             *t,
+                     GwPhoneRateTable  *out,
+                     GError           **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT " TABLE_COLUMNS "ORDER BY t.version DESC LIMIT 1");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_table (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static void
+read_rate (sqlite3_stmt *stmt,
+           int           col,
+           GwPhoneRate  *out)
+{
+  const char *description = (const char *) sqlite3_column_text (stmt, col + 3);
+
+  gw_sqlite_copy_text (out->prefix, sizeof out->prefix, stmt, col);
+  gw_sqlite_copy_text (out->category, sizeof out->category, stmt, col + 1);
+  gw_sqlite_copy_text (out->country, sizeof out->country, stmt, col + 2);
+  out->description = g_strdup (description);
+  out->per_minute = sqlite3_column_int64 (stmt, col + 4);
+  out->increment = sqlite3_column_int64 (stmt, col + 5);
+  out->connection_fee = sqlite3_column_int64 (stmt, col + 6);
+}
+
+#define RATE_COLUMNS \
+  "prefix, category, COALESCE(country, ''), description, per_minute, increment, connection_fee "
+
+static gboolean
+load_rates (GwTxn             *t,
+            GwPhoneRateTable  *table,
+            GError           **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT " RATE_COLUMNS "FROM phone_rates WHERE table_id = ? ORDER BY prefix");
+
+  if (stmt == NULL)
+    return FALSE;
+  table->rates = g_array_new (FALSE, TRUE, sizeof (GwPhoneRate));
+  g_array_set_clear_func (table->rates, gw_phone_rate_clear);
+  gw_sqlite_bind_text (stmt, 1, table->id);
+  while (gw_sqlite_step_row (t, stmt, error))
+    {
+      GwPhoneRate rate = { 0 };
+
+      read_rate (stmt, 0, &rate);
+      g_array_append_val (table->rates, rate);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return FALSE;
+
+  stmt = PREP (t, "SELECT service, price FROM phone_services WHERE table_id = ? ORDER BY service");
+  if (stmt == NULL)
+    return FALSE;
+  table->services = g_array_new (FALSE, TRUE, sizeof (GwPhoneServicePrice));
+  gw_sqlite_bind_text (stmt, 1, table->id);
+  while (gw_sqlite_step_row (t, stmt, error))
+    {
+      GwPhoneServicePrice service = { 0 };
+
+      gw_sqlite_copy_text (service.service, sizeof service.service, stmt, 0);
+      service.price = sqlite3_column_int64 (stmt, 1);
+      g_array_append_val (table->services, service);
+    }
+  sqlite3_reset (stmt);
+  return error == NULL || *error == NULL;
+}
+
+static gboolean
+p_rate_table_get (GwTxn             *t,
+                  const char        *id,
+                  gboolean           with_rates,
+                  GwPhoneRateTable  *out,
+                  GError           **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT " TABLE_COLUMNS "WHERE t.id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_table (stmt, out);
+  sqlite3_reset (stmt);
+  if (found && with_rates && !load_rates (t, out, error))
+    return FALSE;
+  return found;
+}
+
+static GPtrArray *
+p_rate_tables_list (GwTxn   *t,
+                    gint64   before,
+                    guint    limit,
+                    GError **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT " TABLE_COLUMNS "WHERE ?1 = 0 OR t.version < ?1 ORDER BY t.version DESC LIMIT ?2");
+  g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) gw_phone_rate_table_free);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, before);
+  sqlite3_bind_int (stmt, 2, limit);
+  while (gw_sqlite_step_row (t, stmt, error))
+    {
+      GwPhoneRateTable *table = g_new0 (GwPhoneRateTable, 1);
+
+      read_table (stmt, table);
+      g_ptr_array_add (tables, table);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&tables);
+}
+
+/* The longest matching prefix: every leading part of the number is a
+ * candidate, and the primary key finds each one. */
+static gboolean
+p_rate_lookup (GwTxn        *t,
+               const char   *table_id,
+               const char   *destination,
+               GwPhoneRate  *out,
+               GError      **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT " RATE_COLUMNS "FROM phone_rates WHERE table_id = ?1"
+    " AND prefix IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+    " ORDER BY length(prefix) DESC LIMIT 1");
+  char candidates[GW_PHONE_PREFIX_MAX][GW_PHONE_PREFIX_MAX + 1];
+  gsize len = strlen (destination);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, table_id);
+  for (gsize i = 0; i < GW_PHONE_PREFIX_MAX; i++)
+    {
+      gsize n = MIN (i + 1, len);
+
+      memcpy (candidates[i], destination, n);
+      candidates[i][n] = '\0';
+      gw_sqlite_bind_text (stmt, i + 2, candidates[i]);
+    }
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_rate (stmt, 0, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_service_price (GwTxn       *t,
+                 const char  *table_id,
+                 const char  *service,
+                 gint64      *price,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT price FROM phone_services WHERE table_id = ? AND service = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, table_id);
+  gw_sqlite_bind_text (stmt, 2, service);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    *price = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+/* Sessions */
+
+static void
+bind_session (sqlite3_stmt         *stmt,
+              const GwPhoneSession *s)
+{
+  gw_sqlite_bind_text (stmt, 1, s->id);
+  gw_sqlite_bind_text (stmt, 2, s->merchant_id);
+  gw_sqlite_bind_text (stmt, 3, s->card_id);
+  sqlite3_bind_int64 (stmt, 4, s->account_id);
+  gw_sqlite_bind_text (stmt, 5, s->service);
+  gw_sqlite_bind_text (stmt, 6, s->channel);
+  gw_sqlite_bind_text (stmt, 7, s->destination);
+  gw_sqlite_bind_text (stmt, 8, s->rate.category);
+  gw_sqlite_bind_text (stmt, 9, s->rate_table_id);
+  gw_sqlite_bind_text (stmt, 10, s->rate.prefix);
+  sqlite3_bind_int64 (stmt, 11, s->rate.per_minute);
+  sqlite3_bind_int64 (stmt, 12, s->rate.increment);
+  sqlite3_bind_int64 (stmt, 13, s->rate.connection_fee);
+  gw_sqlite_bind_text (stmt, 14, s->currency);
+  gw_sqlite_bind_text (stmt, 15, s->state);
+  sqlite3_bind_int (stmt, 16, s->final);
+  sqlite3_bind_int64 (stmt, 17, s->request_number);
+  sqlite3_bind_int64 (stmt, 18, s->granted);
+  sqlite3_bind_int64 (stmt, 19, s->last_grant);
+  sqlite3_bind_int64 (stmt, 20, s->reported);
+  sqlite3_bind_int64 (stmt, 21, s->billed);
+  sqlite3_bind_int64 (stmt, 22, s->charged);
+  sqlite3_bind_int64 (stmt, 23, s->held);
+  sqlite3_bind_int64 (stmt, 24, s->created);
+  sqlite3_bind_int64 (stmt, 25, s->updated);
+  sqlite3_bind_int64 (stmt, 26, s->expires_at);
+  if (s->ended_at > 0)
+    sqlite3_bind_int64 (stmt, 27, s->ended_at);
+}
+
+static gboolean
+p_session_insert (GwTxn                 *t,
+                  const GwPhoneSession  *session,
+                  GError               **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_sessions (id, merchant_id, card_id, account_id, service, channel,"
+    " destination, category, rate_table_id, prefix, per_minute, increment, connection_fee,"
+    " currency, state, final, request_number, granted, last_grant, reported, billed, charged,"
+    " held, created, updated, expires_at, ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+    " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,"
+    " ?27)");
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_session (stmt, session);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+/* Only what a session's life changes; the rest is fixed at its start and
+ * must still match, as a guard against writing over another session. */
+static gboolean
+p_session_update (GwTxn                 *t,
+                  const GwPhoneSession  *session,
+                  GError               **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "UPDATE phone_sessions SET state = ?15, final = ?16, request_number = ?17, granted = ?18,"
+    " last_grant = ?19, reported = ?20, billed = ?21, charged = ?22, held = ?23, updated = ?25,"
+    " expires_at = ?26, ended_at = ?27"
+    " WHERE id = ?1 AND merchant_id = ?2 AND card_id = ?3 AND account_id = ?4 AND created = ?24");
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_session (stmt, session);
+  return gw_sqlite_update_one (t, stmt, error);
+}
+
+static gboolean
+p_session_get (GwTxn           *t,
+               const char      *id,
+               GwPhoneSession  *out,
+               GError         **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT s.id, s.merchant_id, s.card_id, c.last4, s.account_id, s.service, s.channel,"
+    " s.destination, s.category, s.rate_table_id, s.prefix, s.per_minute, s.increment,"
+    " s.connection_fee, s.currency, s.state, s.final, s.request_number, s.granted,"
+    " s.last_grant, s.reported, s.billed, s.charged, s.held, s.created, s.updated,"
+    " s.expires_at, COALESCE(s.ended_at, 0)"
+    " FROM phone_sessions s JOIN cards c ON c.id = s.card_id WHERE s.id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      memset (out, 0, sizeof *out);
+      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
+      gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 2);
+      gw_sqlite_copy_text (out->card_last4, sizeof out->card_last4, stmt, 3);
+      out->account_id = sqlite3_column_int64 (stmt, 4);
+      gw_sqlite_copy_text (out->service, sizeof out->service, stmt, 5);
+      gw_sqlite_copy_text (out->channel, sizeof out->channel, stmt, 6);
+      gw_sqlite_copy_text (out->destination, sizeof out->destination, stmt, 7);
+      gw_sqlite_copy_text (out->rate.category, sizeof out->rate.category, stmt, 8);
+      gw_sqlite_copy_text (out->rate_table_id, sizeof out->rate_table_id, stmt, 9);
+      gw_sqlite_copy_text (out->rate.prefix, sizeof out->rate.prefix, stmt, 10);
+      out->rate.per_minute = sqlite3_column_int64 (stmt, 11);
+      out->rate.increment = sqlite3_column_int64 (stmt, 12);
+      out->rate.connection_fee = sqlite3_column_int64 (stmt, 13);
+      gw_sqlite_copy_text (out->currency, sizeof out->currency, stmt, 14);
+      gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 15);
+      out->final = sqlite3_column_int (stmt, 16);
+      out->request_number = sqlite3_column_int64 (stmt, 17);
+      out->granted = sqlite3_column_int64 (stmt, 18);
+      out->last_grant = sqlite3_column_int64 (stmt, 19);
+      out->reported = sqlite3_column_int64 (stmt, 20);
+      out->billed = sqlite3_column_int64 (stmt, 21);
+      out->charged = sqlite3_column_int64 (stmt, 22);
+      out->held = sqlite3_column_int64 (stmt, 23);
+      out->created = sqlite3_column_int64 (stmt, 24);
+      out->updated = sqlite3_column_int64 (stmt, 25);
+      out->expires_at = sqlite3_column_int64 (stmt, 26);
+      out->ended_at = sqlite3_column_int64 (stmt, 27);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static GPtrArray *
+p_sessions_expiring (GwTxn   *t,
+                     gint64   now,
+                     guint    limit,
+                     GError **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT id FROM phone_sessions WHERE state = 'open' AND expires_at <= ?"
+    " ORDER BY expires_at LIMIT ?");
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, now);
+  sqlite3_bind_int (stmt, 2, limit);
+  while (gw_sqlite_step_row (t, stmt, error))
+    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&ids);
+}
+
+/* Events */
+
+static gboolean
+p_event_insert (GwTxn               *t,
+                const GwPhoneEvent  *event,
+                GError             **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_events (id, merchant_id, card_id, service, quantity, amount, currency,"
+    " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, event->id);
+  gw_sqlite_bind_text (stmt, 2, event->merchant_id);
+  gw_sqlite_bind_text (stmt, 3, event->card_id);
+  gw_sqlite_bind_text (stmt, 4, event->service);
+  sqlite3_bind_int64 (stmt, 5, event->quantity);
+  sqlite3_bind_int64 (stmt, 6, event->amount);
+  gw_sqlite_bind_text (stmt, 7, event->currency);
+  sqlite3_bind_int64 (stmt, 8, event->created);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+/* Calling numbers */
+
+static gboolean
+p_calling_number_put (GwTxn         *t,
+                      const guint8   lookup[32],
+                      const char    *card_id,
+                      const char    *last4,
+                      GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_calling_numbers (lookup, card_id, last4, created) VALUES (?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
+  gw_sqlite_bind_text (stmt, 2, card_id);
+  gw_sqlite_bind_text (stmt, 3, last4);
+  sqlite3_bind_int64 (stmt, 4, t->funcs->now (t));
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_calling_number_card (GwTxn         *t,
+                       const guint8   lookup[32],
+                       char           card_id[40],
+                       GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT card_id FROM phone_calling_numbers WHERE lookup = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    gw_sqlite_copy_text (card_id, 40, stmt, 0);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_calling_number_delete (GwTxn         *t,
+                         const guint8   lookup[32],
+                         const char    *card_id,
+                         GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "DELETE FROM phone_calling_numbers WHERE lookup = ? AND card_id = ?");
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
+  gw_sqlite_bind_text (stmt, 2, card_id);
+  if (!gw_sqlite_step_done (t, stmt, error))
+    return FALSE;
+  return sqlite3_changes (sqlite3_db_handle (stmt)) == 1;
+}
+
+/* Sales */
+
+static gboolean
+p_sale_insert (GwTxn              *t,
+               const GwPhoneSale  *sale,
+               GError            **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_sales (id, merchant_id, kind, card_id, amount, commission, currency,"
+    " pool_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, sale->id);
+  gw_sqlite_bind_text (stmt, 2, sale->merchant_id);
+  gw_sqlite_bind_text (stmt, 3, sale->kind);
+  gw_sqlite_bind_text (stmt, 4, sale->card_id);
+  sqlite3_bind_int64 (stmt, 5, sale->amount);
+  sqlite3_bind_int64 (stmt, 6, sale->commission);
+  gw_sqlite_bind_text (stmt, 7, sale->currency);
+  gw_sqlite_bind_text (stmt, 8, sale->pool_id[0] ? sale->pool_id : NULL);
+  sqlite3_bind_int64 (stmt, 9, sale->created);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static GArray *
+p_sales_between (GwTxn       *t,
+                 const char  *merchant_id,
+                 gint64       from,
+                 gint64       to,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT s.id, s.merchant_id, s.kind, s.card_id, c.last4, s.amount, s.commission,"
+    " s.currency, COALESCE(s.pool_id, ''), s.created"
+    " FROM phone_sales s JOIN cards c ON c.id = s.card_id"
+    " WHERE s.merchant_id = ? AND s.created >= ? AND s.created < ? ORDER BY s.created, s.id");
+  g_autoptr(GArray) sales = g_array_new (FALSE, TRUE, sizeof (GwPhoneSale));
+
+  if (stmt == NULL)
+    return NULL;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  sqlite3_bind_int64 (stmt, 2, from);
+  sqlite3_bind_int64 (stmt, 3, to);
+  while (gw_sqlite_step_row (t, stmt, error))
+    {
+      GwPhoneSale sale = { 0 };
+
+      gw_sqlite_copy_text (sale.id, sizeof sale.id, stmt, 0);
+      gw_sqlite_copy_text (sale.merchant_id, sizeof sale.merchant_id, stmt, 1);
+      gw_sqlite_copy_text (sale.kind, sizeof sale.kind, stmt, 2);
+      gw_sqlite_copy_text (sale.card_id, sizeof sale.card_id, stmt, 3);
+      gw_sqlite_copy_text (sale.card_last4, sizeof sale.card_last4, stmt, 4);
+      sale.amount = sqlite3_column_int64 (stmt, 5);
+      sale.commission = sqlite3_column_int64 (stmt, 6);
+      gw_sqlite_copy_text (sale.currency, sizeof sale.currency, stmt, 7);
+      gw_sqlite_copy_text (sale.pool_id, sizeof sale.pool_id, stmt, 8);
+      sale.created = sqlite3_column_int64 (stmt, 9);
+      g_array_append_val (sales, sale);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&sales);
+}
+
+static gboolean
+p_account_flow (GwTxn   *t,
+                gint64   account_id,
+                gint64   from,
+                gint64   to,
+                gint64  *debits,
+                gint64  *credits,
+                GError **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT COALESCE(SUM(l.debit), 0), COALESCE(SUM(l.credit), 0)"
+    " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " WHERE l.account_id = ? AND e.created >= ? AND e.created < ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, account_id);
+  sqlite3_bind_int64 (stmt, 2, from);
+  sqlite3_bind_int64 (stmt, 3, to);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      *debits = sqlite3_column_int64 (stmt, 0);
+      *credits = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_operator_set_commission (GwTxn       *t,
+                           const char  *merchant_id,
+                           gint64       bps,
+                           GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "UPDATE phone_operators SET commission_bps = ? WHERE merchant_id = ?");
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, bps);
+  gw_sqlite_bind_text (stmt, 2, merchant_id);
+  return gw_sqlite_update_one (t, stmt, error);
+}
+
+/* Pools */
+
+void
+gw_phone_pin_clear (GwPhonePin *pin)
+{
+  g_clear_pointer (&pin->number_sealed, g_bytes_unref);
+}
+
+static gboolean
+p_pool_insert (GwTxn              *t,
+               const GwPhonePool  *pool,
+               GError            **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_pools (id, kind, merchant_id, value, count, created)"
+    " VALUES (?, ?, ?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, pool->id);
+  gw_sqlite_bind_text (stmt, 2, pool->kind);
+  gw_sqlite_bind_text (stmt, 3, pool->merchant_id);
+  sqlite3_bind_int64 (stmt, 4, pool->value);
+  sqlite3_bind_int64 (stmt, 5, pool->count);
+  sqlite3_bind_int64 (stmt, 6, pool->created);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_pin_insert (GwTxn             *t,
+              const GwPhonePin  *pin,
+              GError           **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_pool_pins (pool_id, seq, lookup, number_sealed, last4, secret_mac, state)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'available')");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, pin->pool_id);
+  sqlite3_bind_int64 (stmt, 2, pin->seq);
+  sqlite3_bind_blob (stmt, 3, pin->lookup, 32, SQLITE_STATIC);
+  gw_sqlite_bind_bytes (stmt, 4, pin->number_sealed);
+  gw_sqlite_bind_text (stmt, 5, pin->last4);
+  bind_blob32 (stmt, 6, pin->has_secret, pin->secret_mac);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_pool_get (GwTxn         *t,
+            const char    *id,
+            GwPhonePool   *out,
+            GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT p.id, p.kind, p.merchant_id, p.value, p.count, p.created,"
+    " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'available'),"
+    " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'sold'),"
+    " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'void')"
+    " FROM phone_pools p WHERE p.id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+      gw_sqlite_copy_text (out->kind, sizeof out->kind, stmt, 1);
+      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 2);
+      out->value = sqlite3_column_int64 (stmt, 3);
+      out->count = sqlite3_column_int64 (stmt, 4);
+      out->created = sqlite3_column_int64 (stmt, 5);
+      out->available = sqlite3_column_int64 (stmt, 6);
+      out->sold = sqlite3_column_int64 (stmt, 7);
+      out->voided = sqlite3_column_int64 (stmt, 8);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_pools_exist (GwTxn       *t,
+               const char  *merchant_id,
+               const char  *kind,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT 1 FROM phone_pools WHERE merchant_id = ? AND kind = ? LIMIT 1");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  gw_sqlite_bind_text (stmt, 2, kind);
+  found = gw_sqlite_step_row (t, stmt, error);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+#define PIN_COLUMNS \
+  "n.pool_id, n.seq, p.kind, p.merchant_id, p.value, n.lookup, n.number_sealed, n.last4," \
+  " n.secret_mac, n.state, COALESCE(n.card_id, '')" \
+  " FROM phone_pool_pins n JOIN phone_pools p ON p.id = n.pool_id "
+
+static void
+read_pin (sqlite3_stmt *stmt,
+          GwPhonePin   *out)
+{
+  gboolean has_lookup;
+
+  memset (out, 0, sizeof *out);
+  gw_sqlite_copy_text (out->pool_id, sizeof out->pool_id, stmt, 0);
+  out->seq = sqlite3_column_int64 (stmt, 1);
+  gw_sqlite_copy_text (out->kind, sizeof out->kind, stmt, 2);
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 3);
+  out->value = sqlite3_column_int64 (stmt, 4);
+  copy_blob32 (stmt, 5, &has_lookup, out->lookup);
+  out->number_sealed = g_bytes_new (sqlite3_column_blob (stmt, 6), sqlite3_column_bytes (stmt, 6));
+  gw_sqlite_copy_text (out->last4, sizeof out->last4, stmt, 7);
+  copy_blob32 (stmt, 8, &out->has_secret, out->secret_mac);
+  gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 9);
+  gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 10);
+}
+
+static gboolean
+p_pin_next (GwTxn        *t,
+            const char   *merchant_id,
+            const char   *kind,
+            gint64        value,
+            GwPhonePin   *out,
+            GError      **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT " PIN_COLUMNS "WHERE p.merchant_id = ? AND p.kind = ? AND p.value = ?"
+    " AND n.state = 'available' ORDER BY p.created, p.id, n.seq LIMIT 1");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  gw_sqlite_bind_text (stmt, 2, kind);
+  sqlite3_bind_int64 (stmt, 3, value);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_pin (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_pin_by_lookup (GwTxn         *t,
+                 const guint8   lookup[32],
+                 GwPhonePin    *out,
+                 GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT " PIN_COLUMNS "WHERE n.lookup = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_pin (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_pin_settle (GwTxn       *t,
+              const char  *pool_id,
+              gint64       seq,
+              const char  *state,
+              const char  *card_id,
+              GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "UPDATE phone_pool_pins SET state = ?, card_id = ?, sold_at = ?"
+    " WHERE pool_id = ? AND seq = ? AND state = 'available'");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, state);
+  gw_sqlite_bind_text (stmt, 2, card_id);
+  sqlite3_bind_int64 (stmt, 3, t->funcs->now (t));
+  gw_sqlite_bind_text (stmt, 4, pool_id);
+  sqlite3_bind_int64 (stmt, 5, seq);
+  return gw_sqlite_update_one (t, stmt, error);
+}
+
+static gboolean
+p_operator_get (GwTxn            *t,
+                const char       *merchant_id,
+                GwPhoneOperator  *out,
+                GError          **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT merchant_id, account_id, commission_bps, created FROM phone_operators"
+    " WHERE merchant_id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 0);
+      out->account_id = sqlite3_column_int64 (stmt, 1);
+      out->commission_bps = sqlite3_column_int64 (stmt, 2);
+      out->created = sqlite3_column_int64 (stmt, 3);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_operator_insert (GwTxn                  *t,
+                   const GwPhoneOperator  *op,
+                   GError                **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO phone_operators (merchant_id, account_id, commission_bps, created)"
+    " VALUES (?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, op->merchant_id);
+  sqlite3_bind_int64 (stmt, 2, op->account_id);
+  sqlite3_bind_int64 (stmt, 3, op->commission_bps);
+  sqlite3_bind_int64 (stmt, 4, op->created);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+/* ARS sessions */
+
+void
+gw_ars_session_clear (GwArsSession *session)
+{
+  g_clear_pointer (&session->calling_sealed, g_bytes_unref);
+}
+
+static void
+bind_blob32 (sqlite3_stmt *stmt,
+             int           idx,
+             gboolean      present,
+             const guint8  data[32])
+{
+  if (present)
+    sqlite3_bind_blob (stmt, idx, data, 32, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, idx);
+}
+
+static void
+bind_ars (sqlite3_stmt       *stmt,
+          const GwArsSession *s)
+{
+  gw_sqlite_bind_text (stmt, 1, s->id);
+  gw_sqlite_bind_text (stmt, 2, s->merchant_id);
+  gw_sqlite_bind_bytes (stmt, 3, s->calling_sealed);
+  gw_sqlite_bind_text (stmt, 4, s->calling_last4);
+  gw_sqlite_bind_text (stmt, 5, s->locale);
+  gw_sqlite_bind_text (stmt, 6, s->state);
+  sqlite3_bind_int64 (stmt, 7, s->step);
+  sqlite3_bind_int64 (stmt, 8, s->retries);
+  bind_blob32 (stmt, 9, s->has_lookup, s->card_lookup);
+  gw_sqlite_bind_text (stmt, 10, s->card_id[0] ? s->card_id : NULL);
+  sqlite3_bind_int64 (stmt, 11, s->value);
+  bind_blob32 (stmt, 12, s->has_pin, s->pin_mac);
+  sqlite3_bind_int64 (stmt, 13, s->created);
+  sqlite3_bind_int64 (stmt, 14, s->updated);
+  sqlite3_bind_int64 (stmt, 15, s->expires_at);
+}
+
+static gboolean
+p_ars_insert (GwTxn               *t,
+              const GwArsSession  *session,
+              GError             **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO ars_sessions (id, merchant_id, calling_sealed, calling_last4, locale, state,"
+    " step, retries, card_lookup, card_id, value, pin_mac, created, updated, expires_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_ars (stmt, session);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+p_ars_update (GwTxn               *t,
+              const GwArsSession  *session,
+              GError             **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "UPDATE ars_sessions SET calling_sealed = ?3, state = ?6, step = ?7, retries = ?8,"
+    " card_lookup = ?9, card_id = ?10, value = ?11, pin_mac = ?12, updated = ?14,"
+    " expires_at = ?15 WHERE id = ?1 AND merchant_id = ?2 AND created = ?13");
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_ars (stmt, session);
+  return gw_sqlite_update_one (t, stmt, error);
+}
+
+static void
+copy_blob32 (sqlite3_stmt *stmt,
+             int           col,
+             gboolean     *present,
+             guint8        out[32])
+{
+  *present = sqlite3_column_bytes (stmt, col) == 32;
+  if (*present)
+    memcpy (out, sqlite3_column_blob (stmt, col), 32);
+}
+
+static gboolean
+p_ars_get (GwTxn         *t,
+           const char    *id,
+           GwArsSession  *out,
+           GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT id, merchant_id, calling_sealed, calling_last4, locale, state, step, retries,"
+    " card_lookup, COALESCE(card_id, ''), value, pin_mac, created, updated, expires_at"
+    " FROM ars_sessions WHERE id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      memset (out, 0, sizeof *out);
+      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
+      if (sqlite3_column_type (stmt, 2) == SQLITE_BLOB)
+        out->calling_sealed = g_bytes_new (sqlite3_column_blob (stmt, 2),
+                                           sqlite3_column_bytes (stmt, 2));
+      gw_sqlite_copy_text (out->calling_last4, sizeof out->calling_last4, stmt, 3);
+      gw_sqlite_copy_text (out->locale, sizeof out->locale, stmt, 4);
+      gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 5);
+      out->step = sqlite3_column_int64 (stmt, 6);
+      out->retries = sqlite3_column_int64 (stmt, 7);
+      copy_blob32 (stmt, 8, &out->has_lookup, out->card_lookup);
+      gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 9);
+      out->value = sqlite3_column_int64 (stmt, 10);
+      copy_blob32 (stmt, 11, &out->has_pin, out->pin_mac);
+      out->created = sqlite3_column_int64 (stmt, 12);
+      out->updated = sqlite3_column_int64 (stmt, 13);
+      out->expires_at = sqlite3_column_int64 (stmt, 14);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+p_ars_prune (GwTxn   *t,
+             gint64   older_than,
+             GError **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "DELETE FROM ars_sessions WHERE updated < ?");
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, older_than);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+const GwPhoneStoreFuncs gw_phone_store_sqlite = {
+  .merchant_is = p_merchant_is,
+  .rate_table_insert = p_rate_table_insert,
+  .rate_table_active = p_rate_table_active,
+  .rate_table_get = p_rate_table_get,
+  .rate_tables_list = p_rate_tables_list,
+  .rate_lookup = p_rate_lookup,
+  .service_price = p_service_price,
+  .session_insert = p_session_insert,
+  .session_get = p_session_get,
+  .session_update = p_session_update,
+  .sessions_expiring = p_sessions_expiring,
+  .event_insert = p_event_insert,
+  .calling_number_put = p_calling_number_put,
+  .calling_number_card = p_calling_number_card,
+  .calling_number_delete = p_calling_number_delete,
+  .sale_insert = p_sale_insert,
+  .operator_get = p_operator_get,
+  .operator_insert = p_operator_insert,
+  .operator_set_commission = p_operator_set_commission,
+  .sales_between = p_sales_between,
+  .account_flow = p_account_flow,
+  .pool_insert = p_pool_insert,
+  .pin_insert = p_pin_insert,
+  .pool_get = p_pool_get,
+  .pools_exist = p_pools_exist,
+  .pin_next = p_pin_next,
+  .pin_by_lookup = p_pin_by_lookup,
+  .pin_settle = p_pin_settle,
+  .ars_insert = p_ars_insert,
+  .ars_get = p_ars_get,
+  .ars_update = p_ars_update,
+  .ars_prune = p_ars_prune,
+};

@@ -1,0 +1,321 @@
+/* gw-settlement-store-sqlite.c: merchant settlement's tables in SQLite
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-settlement-store.h"
+#include "gw-store-sqlite-private.h"
+
+#include <string.h>
+
+#define PREP(t, sql) gw_sqlite_prepare ((t), (sql), error)
+
+void
+gw_settlement_line_clear (gpointer data)
+{
+  GwSettlementLine *line = data;
+
+  g_clear_pointer (&line->order_id, g_free);
+}
+
+static void
+read_merchant (sqlite3_stmt         *stmt,
+               GwSettlementMerchant *out)
+{
+  memset (out, 0, sizeof *out);
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 0);
+  out->payable_account = sqlite3_column_int64 (stmt, 1);
+  out->commission_bps = sqlite3_column_int64 (stmt, 2);
+  out->settled_account = sqlite3_column_int64 (stmt, 3);
+  out->watermark = sqlite3_column_int64 (stmt, 4);
+}
+
+#define MERCHANT_COLUMNS \
+  "m.id, m.account_id, COALESCE(s.commission_bps, 0), COALESCE(s.settled_account, 0)," \
+  " COALESCE(s.watermark, 0) FROM merchants m" \
+  " LEFT JOIN settlement_merchants s ON s.merchant_id = m.id "
+
+static GArray *
+s_merchants (GwTxn   *t,
+             GError **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT " MERCHANT_COLUMNS "ORDER BY m.id");
+  g_autoptr(GArray) merchants = g_array_new (FALSE, TRUE, sizeof (GwSettlementMerchant));
+
+  if (stmt == NULL)
+    return NULL;
+  while (gw_sqlite_step_row (t, stmt, error))
+    {
+      GwSettlementMerchant merchant;
+
+      read_merchant (stmt, &merchant);
+      g_array_append_val (merchants, merchant);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&merchants);
+}
+
+static gboolean
+s_merchant_get (GwTxn                 *t,
+                const char            *merchant_id,
+                GwSettlementMerchant  *out,
+                GError               **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT " MERCHANT_COLUMNS "WHERE m.id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant_id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_merchant (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+s_merchant_put (GwTxn                       *t,
+                const GwSettlementMerchant  *merchant,
+                GError                     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO settlement_merchants (merchant_id, commission_bps, settled_account, watermark)"
+    " VALUES (?1, ?2, NULLIF (?3, 0), ?4) ON CONFLICT (merchant_id) DO UPDATE SET"
+    " commission_bps = ?2, settled_account = NULLIF (?3, 0), watermark = ?4");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, merchant->merchant_id);
+  sqlite3_bind_int64 (stmt, 2, merchant->commission_bps);
+  sqlite3_bind_int64 (stmt, 3, merchant->settled_account);
+  sqlite3_bind_int64 (stmt, 4, merchant->watermark);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gint64
+s_account_of_role (GwTxn       *t,
+                   const char  *role,
+                   GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT account_id FROM settlement_accounts WHERE role = ?");
+  gint64 account = 0;
+
+  if (stmt == NULL)
+    return 0;
+  gw_sqlite_bind_text (stmt, 1, role);
+  if (gw_sqlite_step_row (t, stmt, error))
+    account = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return account;
+}
+
+static gboolean
+s_account_set_role (GwTxn       *t,
+                    const char  *role,
+                    gint64       account_id,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO settlement_accounts (role, account_id) VALUES (?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, role);
+  sqlite3_bind_int64 (stmt, 2, account_id);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+s_unsettled (GwTxn         *t,
+             gint64         account_id,
+             gint64         after,
+             gint64         before,
+             GwSettlement  *out,
+             GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT COALESCE(MIN(l.id), 0), COALESCE(MAX(l.id), 0),"
+    " COUNT(*) FILTER (WHERE e.kind = 'payment'),"
+    " COALESCE(SUM(l.credit - l.debit) FILTER (WHERE e.kind = 'payment'), 0),"
+    " COUNT(*) FILTER (WHERE e.kind = 'refund'),"
+    " COALESCE(SUM(l.debit - l.credit) FILTER (WHERE e.kind = 'refund'), 0)"
+    " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " WHERE l.account_id = ? AND l.id > ? AND e.created < ?"
+    " AND e.kind IN ('payment', 'refund')");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, account_id);
+  sqlite3_bind_int64 (stmt, 2, after);
+  sqlite3_bind_int64 (stmt, 3, before);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    {
+      out->first_line = sqlite3_column_int64 (stmt, 0);
+      out->last_line = sqlite3_column_int64 (stmt, 1);
+      out->payments = sqlite3_column_int64 (stmt, 2);
+      out->captured = sqlite3_column_int64 (stmt, 3);
+      out->refunds = sqlite3_column_int64 (stmt, 4);
+      out->refunded = sqlite3_column_int64 (stmt, 5);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+s_settlement_insert (GwTxn               *t,
+                     const GwSettlement  *s,
+                     GError             **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "INSERT INTO settlements (id, merchant_id, date, first_line, last_line, payments, captured,"
+    " refunds, refunded, commission_bps, commission, net, created)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, s->id);
+  gw_sqlite_bind_text (stmt, 2, s->merchant_id);
+  gw_sqlite_bind_text (stmt, 3, s->date);
+  sqlite3_bind_int64 (stmt, 4, s->first_line);
+  sqlite3_bind_int64 (stmt, 5, s->last_line);
+  sqlite3_bind_int64 (stmt, 6, s->payments);
+  sqlite3_bind_int64 (stmt, 7, s->captured);
+  sqlite3_bind_int64 (stmt, 8, s->refunds);
+  sqlite3_bind_int64 (stmt, 9, s->refunded);
+  sqlite3_bind_int64 (stmt, 10, s->commission_bps);
+  sqlite3_bind_int64 (stmt, 11, s->commission);
+  sqlite3_bind_int64 (stmt, 12, s->net);
+  sqlite3_bind_int64 (stmt, 13, s->created);
+  return gw_sqlite_step_done (t, stmt, error);
+}
+
+#define SETTLEMENT_COLUMNS \
+  "id, merchant_id, date, first_line, last_line, payments, captured, refunds, refunded," \
+  " commission_bps, commission, net, created FROM settlements "
+
+static void
+read_settlement (sqlite3_stmt *stmt,
+                 GwSettlement *out)
+{
+  memset (out, 0, sizeof *out);
+  gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
+  gw_sqlite_copy_text (out->date, sizeof out->date, stmt, 2);
+  out->first_line = sqlite3_column_int64 (stmt, 3);
+  out->last_line = sqlite3_column_int64 (stmt, 4);
+  out->payments = sqlite3_column_int64 (stmt, 5);
+  out->captured = sqlite3_column_int64 (stmt, 6);
+  out->refunds = sqlite3_column_int64 (stmt, 7);
+  out->refunded = sqlite3_column_int64 (stmt, 8);
+  out->commission_bps = sqlite3_column_int64 (stmt, 9);
+  out->commission = sqlite3_column_int64 (stmt, 10);
+  out->net = sqlite3_column_int64 (stmt, 11);
+  out->created = sqlite3_column_int64 (stmt, 12);
+}
+
+static gboolean
+s_settlement_get (GwTxn         *t,
+                  const char    *id,
+                  GwSettlement  *out,
+                  GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "SELECT " SETTLEMENT_COLUMNS "WHERE id = ?");
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, id);
+  found = gw_sqlite_step_row (t, stmt, error);
+  if (found)
+    read_settlement (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static GArray *
+s_settlements_of_date (GwTxn       *t,
+                       const char  *date,
+                       const char  *merchant_id,
+                       GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT " SETTLEMENT_COLUMNS "WHERE date = ?1 AND (?2 IS NULL OR merchant_id = ?2)"
+    " ORDER BY merchant_id, created, id");
+  g_autoptr(GArray) list = g_array_new (FALSE, TRUE, sizeof (GwSettlement));
+
+  if (stmt == NULL)
+    return NULL;
+  gw_sqlite_bind_text (stmt, 1, date);
+  gw_sqlite_bind_text (stmt, 2, merchant_id);
+  while (gw_sqlite_step_row (t, stmt, error))
+    {
+      GwSettlement s;
+
+      read_settlement (stmt, &s);
+      g_array_append_val (list, s);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&list);
+}
+
+static GArray *
+s_lines (GwTxn   *t,
+         gint64   account_id,
+         gint64   first,
+         gint64   last,
+         GError **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT l.id, e.kind, COALESCE(e.channel, ''), COALESCE(e.ref, ''),"
+    " COALESCE(e.payment_id, ''), p.order_id, l.credit - l.debit, e.created"
+    " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " LEFT JOIN payments p ON p.id = e.payment_id"
+    " WHERE l.account_id = ? AND l.id BETWEEN ? AND ? AND e.kind IN ('payment', 'refund')"
+    " ORDER BY l.id");
+  g_autoptr(GArray) lines = g_array_new (FALSE, TRUE, sizeof (GwSettlementLine));
+
+  g_array_set_clear_func (lines, gw_settlement_line_clear);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, account_id);
+  sqlite3_bind_int64 (stmt, 2, first);
+  sqlite3_bind_int64 (stmt, 3, last);
+  while (gw_sqlite_step_row (t, stmt, error))
+    {
+      GwSettlementLine line = { 0 };
+
+      line.line_id = sqlite3_column_int64 (stmt, 0);
+      gw_sqlite_copy_text (line.kind, sizeof line.kind, stmt, 1);
+      gw_sqlite_copy_text (line.channel, sizeof line.channel, stmt, 2);
+      gw_sqlite_copy_text (line.reference, sizeof line.reference, stmt, 3);
+      gw_sqlite_copy_text (line.payment_id, sizeof line.payment_id, stmt, 4);
+      line.order_id = g_strdup ((const char *) sqlite3_column_text (stmt, 5));
+      line.amount = sqlite3_column_int64 (stmt, 6);
+      line.created = sqlite3_column_int64 (stmt, 7);
+      g_array_append_val (lines, line);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&lines);
+}
+
+const GwSettlementStoreFuncs gw_settlement_store_sqlite = {
+  .merchants = s_merchants,
+  .merchant_get = s_merchant_get,
+  .merchant_put = s_merchant_put,
+  .account_of_role = s_account_of_role,
+  .account_set_role = s_account_set_role,
+  .unsettled = s_unsettled,
+  .settlement_insert = s_settlement_insert,
+  .settlement_get = s_settlement_get,
+  .settlements_of_date = s_settlements_of_date,
+  .lines = s_lines,
+};

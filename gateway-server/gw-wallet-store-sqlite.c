@@ -1,0 +1,716 @@
+/* gw-wallet-store-sqlite.c: the wallet's tables in SQLite
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-wallet-store-sqlite.h"
+
+#include <string.h>
+
+#include "gw-store-sqlite-private.h"
+
+#define PREP(txn, sql, error) gw_sqlite_prepare ((txn), (sql), (error))
+#define DONE(txn, stmt, error) gw_sqlite_step_done ((txn), (stmt), (error))
+#define ROW(txn, stmt, error) gw_sqlite_step_row ((txn), (stmt), (error))
+#define TEXT(stmt, idx, text) gw_sqlite_bind_text ((stmt), (idx), (text))
+#define COPY(dest, stmt, col) gw_sqlite_copy_text ((dest), sizeof (dest), (stmt), (col))
+
+void
+gw_wallet_user_clear (GwWalletUser *user)
+{
+  g_clear_pointer (&user->profile_sealed, g_bytes_unref);
+}
+
+void
+gw_funding_source_clear (GwFundingSource *source)
+{
+  g_clear_pointer (&source->details_sealed, g_bytes_unref);
+}
+
+void
+gw_funding_source_free (GwFundingSource *source)
+{
+  if (source == NULL)
+    return;
+  gw_funding_source_clear (source);
+  g_free (source);
+}
+
+void
+gw_wallet_charge_clear (GwWalletCharge *charge)
+{
+  g_clear_pointer (&charge->idempotency_key, g_free);
+  g_clear_pointer (&charge->reference, g_free);
+}
+
+static GBytes *
+column_bytes (sqlite3_stmt *stmt,
+              int           col)
+{
+  if (sqlite3_column_type (stmt, col) == SQLITE_NULL)
+    return NULL;
+  return g_bytes_new (sqlite3_column_blob (stmt, col), sqlite3_column_bytes (stmt, col));
+}
+
+static void
+column_fixed (guint8       *dest,
+              gsize         len,
+              sqlite3_stmt *stmt,
+              int           col)
+{
+  if ((gsize) sqlite3_column_bytes (stmt, col) == len)
+    memcpy (dest, sqlite3_column_blob (stmt, col), len);
+  else
+    memset (dest, 0, len);
+}
+
+static char *
+column_strdup (sqlite3_stmt *stmt,
+               int           col)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, col));
+}
+
+/* Users */
+
+#define USER_COLUMNS \
+  "SELECT id, login_id, password_salt, password_hash, password_iterations, profile_sealed," \
+  " receipt_channel, locale, failures, locked_until, COALESCE(card_id, ''), card_cvc_mac," \
+  " created FROM wallet_users "
+
+static void
+read_user (sqlite3_stmt *stmt,
+           GwWalletUser *out)
+{
+  memset (out, 0, sizeof *out);
+  COPY (out->id, stmt, 0);
+  COPY (out->login_id, stmt, 1);
+  column_fixed (out->salt, sizeof out->salt, stmt, 2);
+  column_fixed (out->hash, sizeof out->hash, stmt, 3);
+  out->iterations = sqlite3_column_int64 (stmt, 4);
+  out->profile_sealed = column_bytes (stmt, 5);
+  COPY (out->receipt_channel, stmt, 6);
+  COPY (out->locale, stmt, 7);
+  out->failures = sqlite3_column_int64 (stmt, 8);
+  out->locked_until = sqlite3_column_int64 (stmt, 9);
+  COPY (out->card_id, stmt, 10);
+  column_fixed (out->cvc_mac, sizeof out->cvc_mac, stmt, 11);
+  out->created = sqlite3_column_int64 (stmt, 12);
+}
+
+static gboolean
+user_by (GwTxn         *txn,
+         sqlite3_stmt  *stmt,
+         const char    *key,
+         GwWalletUser  *out,
+         GError       **error)
+{
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, key);
+  found = ROW (txn, stmt, error);
+  if (found)
+    read_user (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+t_user_insert (GwTxn               *txn,
+               const GwWalletUser  *user,
+               GError             **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "INSERT INTO wallet_users (id, login_id, password_salt, password_hash, password_iterations,"
+    " profile_sealed, receipt_channel, locale, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, user->id);
+  TEXT (stmt, 2, user->login_id);
+  sqlite3_bind_blob (stmt, 3, user->salt, sizeof user->salt, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 4, user->hash, sizeof user->hash, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 5, user->iterations);
+  gw_sqlite_bind_bytes (stmt, 6, user->profile_sealed);
+  TEXT (stmt, 7, user->receipt_channel);
+  TEXT (stmt, 8, user->locale);
+  sqlite3_bind_int64 (stmt, 9, user->created);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
+t_user_by_id (GwTxn         *txn,
+              const char    *id,
+              GwWalletUser  *out,
+              GError       **error)
+{
+  return user_by (txn, PREP (txn, USER_COLUMNS "WHERE id = ?", error), id, out, error);
+}
+
+static gboolean
+t_user_by_login (GwTxn         *txn,
+                 const char    *login_id,
+                 GwWalletUser  *out,
+                 GError       **error)
+{
+  return user_by (txn, PREP (txn, USER_COLUMNS "WHERE login_id = ?", error), login_id, out,
+                  error);
+}
+
+static gboolean
+t_user_by_card (GwTxn         *txn,
+                const char    *card_id,
+                GwWalletUser  *out,
+                GError       **error)
+{
+  return user_by (txn, PREP (txn, USER_COLUMNS "WHERE card_id = ?", error), card_id, out, error);
+}
+
+static gboolean
+t_user_set_auth (GwTxn       *txn,
+                 const char  *id,
+                 gint64       failures,
+                 gint64       locked_until,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_users SET failures = ?, locked_until = ? WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, failures);
+  sqlite3_bind_int64 (stmt, 2, locked_until);
+  TEXT (stmt, 3, id);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
+t_user_set_password (GwTxn         *txn,
+                     const char    *id,
+                     const guint8  *salt,
+                     const guint8   hash[32],
+                     gint64         iterations,
+                     GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_users SET password_salt = ?, password_hash = ?, password_iterations = ?,"
+    " failures = 0, locked_until = 0 WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, salt, GW_WALLET_SALT_LEN, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 2, hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, iterations);
+  TEXT (stmt, 4, id);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
+t_user_set_profile (GwTxn       *txn,
+                    const char  *id,
+                    GBytes      *profile_sealed,
+                    const char  *receipt_channel,
+                    const char  *locale,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_users SET profile_sealed = ?, receipt_channel = ?, locale = ? WHERE id = ?",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_bytes (stmt, 1, profile_sealed);
+  TEXT (stmt, 2, receipt_channel);
+  TEXT (stmt, 3, locale);
+  TEXT (stmt, 4, id);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
+t_user_set_card (GwTxn         *txn,
+                 const char    *id,
+                 const char    *card_id,
+                 const guint8   cvc_mac[32],
+                 GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_users SET card_id = ?, card_cvc_mac = ? WHERE id = ? AND card_id IS NULL",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, card_id);
+  sqlite3_bind_blob (stmt, 2, cvc_mac, 32, SQLITE_STATIC);
+  TEXT (stmt, 3, id);
+  if (!DONE (txn, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (sqlite3_db_handle (stmt)) != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE,
+                                "The user already has a card"), FALSE;
+  return TRUE;
+}
+
+/* Sessions */
+
+static gboolean
+t_session_insert (GwTxn                  *txn,
+                  const GwWalletSession  *session,
+                  const guint8            token_hash[32],
+                  GError                **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "INSERT INTO wallet_sessions (id, user_id, token_hash, created, expires_at)"
+    " VALUES (?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, session->id);
+  TEXT (stmt, 2, session->user_id);
+  sqlite3_bind_blob (stmt, 3, token_hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 4, session->created);
+  sqlite3_bind_int64 (stmt, 5, session->expires_at);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
+t_session_by_token (GwTxn            *txn,
+                    const guint8      token_hash[32],
+                    gint64            now,
+                    GwWalletSession  *out,
+                    GError          **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "SELECT id, user_id, created, expires_at FROM wallet_sessions"
+    " WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?", error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, token_hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, now);
+  found = ROW (txn, stmt, error);
+  if (found)
+    {
+      COPY (out->id, stmt, 0);
+      COPY (out->user_id, stmt, 1);
+      out->created = sqlite3_column_int64 (stmt, 2);
+      out->expires_at = sqlite3_column_int64 (stmt, 3);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+t_session_revoke (GwTxn       *txn,
+                  const char  *id,
+                  gint64       now,
+                  GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, now);
+  TEXT (stmt, 2, id);
+  return DONE (txn, stmt, error);
+}
+
+static gint64
+t_sessions_revoke_others (GwTxn       *txn,
+                          const char  *user_id,
+                          const char  *keep_id,
+                          gint64       now,
+                          GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_sessions SET revoked_at = ?1 WHERE user_id = ?2 AND id <> ?3"
+    " AND revoked_at IS NULL AND expires_at > ?1", error);
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, now);
+  TEXT (stmt, 2, user_id);
+  TEXT (stmt, 3, keep_id);
+  if (!DONE (txn, stmt, error))
+    return -1;
+  return sqlite3_changes (sqlite3_db_handle (stmt));
+}
+
+static gboolean
+t_sessions_prune (GwTxn   *txn,
+                  gint64   expired_before,
+                  GError **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, "DELETE FROM wallet_sessions WHERE expires_at < ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, expired_before);
+  return DONE (txn, stmt, error);
+}
+
+/* Funding sources */
+
+#define FUNDING_COLUMNS \
+  "SELECT id, user_id, type, fingerprint, details_sealed, last4, digits," \
+  " COALESCE(exp_month, 0), COALESCE(exp_year, 0), COALESCE(bank_code, ''), created," \
+  " COALESCE(removed_at, 0) FROM wallet_funding_sources "
+
+static void
+read_funding (sqlite3_stmt    *stmt,
+              GwFundingSource *out)
+{
+  memset (out, 0, sizeof *out);
+  COPY (out->id, stmt, 0);
+  COPY (out->user_id, stmt, 1);
+  COPY (out->type, stmt, 2);
+  column_fixed (out->fingerprint, sizeof out->fingerprint, stmt, 3);
+  out->details_sealed = column_bytes (stmt, 4);
+  COPY (out->last4, stmt, 5);
+  out->digits = sqlite3_column_int (stmt, 6);
+  out->exp_month = sqlite3_column_int (stmt, 7);
+  out->exp_year = sqlite3_column_int (stmt, 8);
+  COPY (out->bank_code, stmt, 9);
+  out->created = sqlite3_column_int64 (stmt, 10);
+  out->removed_at = sqlite3_column_int64 (stmt, 11);
+}
+
+static gboolean
+t_funding_insert (GwTxn                  *txn,
+                  const GwFundingSource  *source,
+                  GError                **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "INSERT INTO wallet_funding_sources (id, user_id, type, fingerprint, details_sealed, last4,"
+    " digits, exp_month, exp_year, bank_code, created)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, ''), ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, source->id);
+  TEXT (stmt, 2, source->user_id);
+  TEXT (stmt, 3, source->type);
+  sqlite3_bind_blob (stmt, 4, source->fingerprint, 32, SQLITE_STATIC);
+  gw_sqlite_bind_bytes (stmt, 5, source->details_sealed);
+  TEXT (stmt, 6, source->last4);
+  sqlite3_bind_int (stmt, 7, source->digits);
+  sqlite3_bind_int (stmt, 8, source->exp_month);
+  sqlite3_bind_int (stmt, 9, source->exp_year);
+  TEXT (stmt, 10, source->bank_code);
+  sqlite3_bind_int64 (stmt, 11, source->created);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
+t_funding_get (GwTxn            *txn,
+               const char       *id,
+               GwFundingSource  *out,
+               GError          **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, FUNDING_COLUMNS "WHERE id = ?", error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, id);
+  found = ROW (txn, stmt, error);
+  if (found)
+    read_funding (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static GPtrArray *
+t_funding_list (GwTxn       *txn,
+                const char  *user_id,
+                GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    FUNDING_COLUMNS "WHERE user_id = ? AND removed_at IS NULL ORDER BY seq DESC", error);
+  g_autoptr(GPtrArray) list = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  list = g_ptr_array_new_with_free_func ((GDestroyNotify) gw_funding_source_free);
+  TEXT (stmt, 1, user_id);
+  while (ROW (txn, stmt, error))
+    {
+      GwFundingSource *source = g_new0 (GwFundingSource, 1);
+
+      read_funding (stmt, source);
+      g_ptr_array_add (list, source);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&list);
+}
+
+static gboolean
+t_funding_remove (GwTxn       *txn,
+                  const char  *id,
+                  gint64       now,
+                  GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_funding_sources SET removed_at = ?, details_sealed = NULL"
+    " WHERE id = ? AND removed_at IS NULL", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, now);
+  TEXT (stmt, 2, id);
+  return DONE (txn, stmt, error);
+}
+
+/* Charges */
+
+#define CHARGE_COLUMNS \
+  "SELECT id, user_id, funding_source_id, card_id, amount, currency, status, idempotency_key," \
+  " fingerprint, reference, COALESCE(decline_code, ''), created, COALESCE(settled, 0)" \
+  " FROM wallet_charges "
+
+static void
+read_charge (sqlite3_stmt   *stmt,
+             GwWalletCharge *out)
+{
+  memset (out, 0, sizeof *out);
+  COPY (out->id, stmt, 0);
+  COPY (out->user_id, stmt, 1);
+  COPY (out->funding_source_id, stmt, 2);
+  COPY (out->card_id, stmt, 3);
+  out->amount = sqlite3_column_int64 (stmt, 4);
+  COPY (out->currency, stmt, 5);
+  COPY (out->status, stmt, 6);
+  out->idempotency_key = column_strdup (stmt, 7);
+  column_fixed (out->fingerprint, sizeof out->fingerprint, stmt, 8);
+  out->reference = column_strdup (stmt, 9);
+  COPY (out->decline_code, stmt, 10);
+  out->created = sqlite3_column_int64 (stmt, 11);
+  out->settled = sqlite3_column_int64 (stmt, 12);
+}
+
+static gboolean
+charge_by (GwTxn           *txn,
+           sqlite3_stmt    *stmt,
+           GwWalletCharge  *out,
+           GError         **error)
+{
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  found = ROW (txn, stmt, error);
+  if (found)
+    read_charge (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
+t_charge_insert (GwTxn                 *txn,
+                 const GwWalletCharge  *charge,
+                 GError               **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
+    " status, idempotency_key, fingerprint, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, charge->id);
+  TEXT (stmt, 2, charge->user_id);
+  TEXT (stmt, 3, charge->funding_source_id);
+  TEXT (stmt, 4, charge->card_id);
+  sqlite3_bind_int64 (stmt, 5, charge->amount);
+  TEXT (stmt, 6, charge->currency);
+  TEXT (stmt, 7, charge->status);
+  TEXT (stmt, 8, charge->idempotency_key);
+  sqlite3_bind_blob (stmt, 9, charge->fingerprint, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 10, charge->created);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
+t_charge_get (GwTxn           *txn,
+              const char      *id,
+              GwWalletCharge  *out,
+              GError         **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, CHARGE_COLUMNS "WHERE id = ?", error);
+
+  if (stmt != NULL)
+    TEXT (stmt, 1, id);
+  return charge_by (txn, stmt, out, error);
+}
+
+static gboolean
+t_charge_by_key (GwTxn           *txn,
+                 const char      *user_id,
+                 const char      *key,
+                 GwWalletCharge  *out,
+                 GError         **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, CHARGE_COLUMNS "WHERE user_id = ? AND idempotency_key = ?",
+                             error);
+
+  if (stmt != NULL)
+    {
+      TEXT (stmt, 1, user_id);
+      TEXT (stmt, 2, key);
+    }
+  return charge_by (txn, stmt, out, error);
+}
+
+static gboolean
+t_charge_update (GwTxn                 *txn,
+                 const GwWalletCharge  *charge,
+                 GError               **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_charges SET status = ?, reference = ?, decline_code = NULLIF(?, ''),"
+    " settled = NULLIF(?, 0) WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, charge->status);
+  TEXT (stmt, 2, charge->reference);
+  TEXT (stmt, 3, charge->decline_code);
+  sqlite3_bind_int64 (stmt, 4, charge->settled);
+  TEXT (stmt, 5, charge->id);
+  return DONE (txn, stmt, error);
+}
+
+static GPtrArray *
+t_charges_open (GwTxn   *txn,
+                gint64   pending_before,
+                guint    limit,
+                GError **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "SELECT id FROM wallet_charges WHERE (status = 'pending' AND created < ?1)"
+    " OR status = 'voiding' ORDER BY created LIMIT ?2", error);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, pending_before);
+  sqlite3_bind_int (stmt, 2, limit);
+  while (ROW (txn, stmt, error))
+    g_ptr_array_add (ids, column_strdup (stmt, 0));
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&ids);
+}
+
+/* History */
+
+static void
+history_item_clear (gpointer data)
+{
+  GwWalletHistoryItem *item = data;
+
+  g_clear_pointer (&item->merchant_name, g_free);
+  g_clear_pointer (&item->description, g_free);
+}
+
+static GArray *
+t_history (GwTxn   *txn,
+           gint64   account_id,
+           gint64   starting_after,
+           guint    limit,
+           GError **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "SELECT l.id, e.kind, COALESCE(e.channel, ''), COALESCE(e.ref, ''),"
+    " COALESCE(e.payment_id, ''), COALESCE(e.merchant_id, ''), m.name, e.description,"
+    " l.credit - l.debit, l.balance_after, e.created,"
+    " COALESCE(f.id, ''), COALESCE(f.type, ''), COALESCE(f.last4, '')"
+    " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    " LEFT JOIN merchants m ON m.id = e.merchant_id"
+    " LEFT JOIN wallet_charges c ON c.id = e.ref AND e.kind = 'recharge'"
+    " LEFT JOIN wallet_funding_sources f ON f.id = c.funding_source_id"
+    " WHERE l.account_id = ?1 AND (?2 = 0 OR l.id < ?2) ORDER BY l.id DESC LIMIT ?3", error);
+  g_autoptr(GArray) items = g_array_new (FALSE, TRUE, sizeof (GwWalletHistoryItem));
+
+  g_array_set_clear_func (items, history_item_clear);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, account_id);
+  sqlite3_bind_int64 (stmt, 2, starting_after);
+  sqlite3_bind_int (stmt, 3, limit);
+  while (ROW (txn, stmt, error))
+    {
+      GwWalletHistoryItem item = { 0 };
+
+      item.id = sqlite3_column_int64 (stmt, 0);
+      COPY (item.kind, stmt, 1);
+      COPY (item.channel, stmt, 2);
+      COPY (item.ref, stmt, 3);
+      COPY (item.payment_id, stmt, 4);
+      COPY (item.merchant_id, stmt, 5);
+      item.merchant_name = column_strdup (stmt, 6);
+      item.description = column_strdup (stmt, 7);
+      item.amount = sqlite3_column_int64 (stmt, 8);
+      item.balance_after = sqlite3_column_int64 (stmt, 9);
+      item.created = sqlite3_column_int64 (stmt, 10);
+      COPY (item.funding_id, stmt, 11);
+      COPY (item.funding_type, stmt, 12);
+      COPY (item.funding_last4, stmt, 13);
+      g_array_append_val (items, item);
+    }
+  sqlite3_reset (stmt);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer (&items);
+}
+
+static char *
+t_merchant_name (GwTxn       *txn,
+                 const char  *merchant_id,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, "SELECT name FROM merchants WHERE id = ?", error);
+  char *name = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  TEXT (stmt, 1, merchant_id);
+  if (ROW (txn, stmt, error))
+    name = column_strdup (stmt, 0);
+  sqlite3_reset (stmt);
+  return name;
+}
+
+const GwWalletStoreFuncs gw_wallet_store_sqlite = {
+  .user_insert = t_user_insert,
+  .user_by_id = t_user_by_id,
+  .user_by_login = t_user_by_login,
+  .user_by_card = t_user_by_card,
+  .user_set_auth = t_user_set_auth,
+  .user_set_password = t_user_set_password,
+  .user_set_profile = t_user_set_profile,
+  .user_set_card = t_user_set_card,
+  .session_insert = t_session_insert,
+  .session_by_token = t_session_by_token,
+  .session_revoke = t_session_revoke,
+  .sessions_revoke_others = t_sessions_revoke_others,
+  .sessions_prune = t_sessions_prune,
+  .funding_insert = t_funding_insert,
+  .funding_get = t_funding_get,
+  .funding_list = t_funding_list,
+  .funding_remove = t_funding_remove,
+  .charge_insert = t_charge_insert,
+  .charge_get = t_charge_get,
+  .charge_by_key = t_charge_by_key,
+  .charge_update = t_charge_update,
+  .charges_open = t_charges_open,
+  .history = t_history,
+  .merchant_name = t_merchant_name,
+};

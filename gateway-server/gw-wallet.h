@@ -1,0 +1,195 @@
+/* gw-wallet.h: the e-wallet's rules
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Accounts with slow-hashed passwords and lockout, sessions, the anonymous
+ * representative card, funding sources and the crediting of charges. Like
+ * the ledger, these know nothing of HTTP or SQL: the functions taking a
+ * GwTxn run on the store's writer thread and reach the wallet's tables
+ * through gw_txn_extension (txn, "wallet"); money moves only as balanced
+ * journal entries, and every message goes out through gw_notify_enqueue ()
+ * in the same transaction.
+ */
+#pragma once
+
+#include "gw-ledger.h"
+#include "gw-wallet-store.h"
+
+G_BEGIN_DECLS
+
+#define GW_WALLET_ERROR (gw_wallet_error_quark ())
+
+typedef enum
+{
+  GW_WALLET_ERROR_FAILED,
+  GW_WALLET_ERROR_CORRUPT,          /* a sealed record does not open */
+} GwWalletError;
+
+#define GW_WALLET_MAX_FUNDING_SOURCES 10
+#define GW_WALLET_CHARGE_UNIT 10000   /* won */
+
+typedef struct
+{
+  const GwLedgerConfig *ledger;
+  char    bin_low[11];              /* the representative cards' BIN range */
+  char    bin_high[11];
+  char    card_bin[16];             /* [cards] bin: onepin's own, never a funding card */
+  gint64  session_lifetime;
+  guint   pbkdf2_iterations;
+} GwWalletConfig;
+
+typedef enum
+{
+  GW_WALLET_OK,
+  GW_WALLET_LOGIN_TAKEN,
+  GW_WALLET_INVALID_LOGIN,
+  GW_WALLET_LOGIN_LOCKED,
+  GW_WALLET_PASSWORD_INCORRECT,
+  GW_WALLET_NOT_FOUND,
+  GW_WALLET_CARD_ALREADY_ISSUED,
+  GW_WALLET_CARD_NOT_ISSUED,
+  GW_WALLET_CARD_NOT_USABLE,
+  GW_WALLET_FUNDING_EXISTS,
+  GW_WALLET_FUNDING_LIMIT,
+  GW_WALLET_BALANCE_LIMIT,
+} GwWalletResult;
+
+typedef struct
+{
+  char *name;
+  char *email;
+  char *phone;                      /* NULL when none */
+} GwWalletProfile;
+
+void      gw_wallet_profile_clear   (GwWalletProfile       *profile);
+
+GQuark    gw_wallet_error_quark     (void);
+
+/* Any thread. The profile is sealed with the user id as associated data. */
+GBytes   *gw_wallet_profile_seal    (const GwLedgerConfig  *ledger,
+                                     const char            *user_id,
+                                     const GwWalletProfile *profile,
+                                     GError               **error);
+gboolean  gw_wallet_profile_open    (const GwLedgerConfig  *ledger,
+                                     const char            *user_id,
+                                     GBytes                *sealed,
+                                     GwWalletProfile       *out,
+                                     GError               **error);
+/* PBKDF2-SHA256 of @password under a keyed MAC whose key is in the key
+ * file. Slow on purpose: call it on a worker thread, never on the main
+ * thread or the writer. */
+gboolean  gw_wallet_hash_password   (const GwWalletConfig  *config,
+                                     const char            *password,
+                                     const guint8          *salt,
+                                     guint                  iterations,
+                                     guint8                 out[32],
+                                     GError               **error);
+/* The keyed MAC under which the representative card's CVC is kept; the
+ * card network's issuer checks a presented CVC against it. */
+void      gw_wallet_cvc_mac         (const GwLedgerConfig  *ledger,
+                                     const char            *number,
+                                     const char            *cvc,
+                                     guint8                 out[32]);
+/* The keyed hash that finds a funding card or account again (duplicates). */
+void      gw_wallet_funding_fingerprint (const GwWalletConfig *config,
+                                     const char            *type,
+                                     const char            *number,
+                                     guint8                 out[32]);
+/* TRUE when @number is one of onepin's own cards: the [cards] BIN or the
+ * wallet's range. */
+gboolean  gw_wallet_is_onepin_number (const GwWalletConfig *config,
+                                     const char            *number);
+gboolean  gw_wallet_is_locked       (const GwWalletUser    *user,
+                                     gint64                 now);
+
+/* Writer thread */
+gboolean  gw_wallet_register        (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const GwWalletUser    *user,
+                                     GwWalletResult        *result,
+                                     GError               **error);
+/* A wrong password for @user_id: the fifth in a row locks the login. */
+gboolean  gw_wallet_login_failed    (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const char            *user_id,
+                                     GError               **error);
+/* Opens a session once the password was verified against @verified_hash
+ * (off the writer); refuses if the login got locked or the password
+ * changed in the meantime. */
+gboolean  gw_wallet_open_session    (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const char            *user_id,
+                                     const guint8           verified_hash[32],
+                                     const guint8           token_hash[32],
+                                     GwWalletSession       *session,
+                                     GwWalletResult        *result,
+                                     GError               **error);
+gboolean  gw_wallet_close_session   (GwTxn                 *txn,
+                                     const char            *session_id,
+                                     GError               **error);
+/* Sets the new password hash and revokes every other session. */
+gboolean  gw_wallet_change_password (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const char            *user_id,
+                                     const char            *session_id,
+                                     const guint8           verified_hash[32],
+                                     const guint8          *new_salt,
+                                     const guint8           new_hash[32],
+                                     GwWalletResult        *result,
+                                     GError               **error);
+/* Issues the representative card into the user's wallet. @issued->number
+ * and @cvc are the only copies in clear: show them once. */
+gboolean  gw_wallet_issue_card      (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const char            *user_id,
+                                     const char            *password,
+                                     GwIssuedCard          *issued,
+                                     char                   cvc[4],
+                                     GwCard                *card,
+                                     GwWalletResult        *result,
+                                     GError               **error);
+gboolean  gw_wallet_add_funding     (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const GwFundingSource *source,
+                                     GwWalletResult        *result,
+                                     GError               **error);
+gboolean  gw_wallet_remove_funding  (GwTxn                 *txn,
+                                     const char            *user_id,
+                                     const char            *source_id,
+                                     GwWalletResult        *result,
+                                     GError               **error);
+/* Whether @amount can still be credited to the user's card: the card is
+ * issued, usable and stays within its cap. Nothing is written. */
+gboolean  gw_wallet_check_charge    (GwTxn                 *txn,
+                                     const GwWalletUser    *user,
+                                     gint64                 amount,
+                                     GwCard                *card,
+                                     GwWalletResult        *result,
+                                     GError               **error);
+/* Credits an approved charge: one balanced entry (the issuer's funding
+ * debited, the card credited) and the "recharge" message on the user's
+ * receipt channel. A credit the card's cap refuses is GW_WALLET_BALANCE_LIMIT
+ * and writes nothing. */
+gboolean  gw_wallet_credit_charge   (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const GwWalletCharge  *charge,
+                                     gint64                *balance_after,
+                                     GwWalletResult        *result,
+                                     GError               **error);
+/* Sets the representative card's contact for payment receipts
+ * (gw-receipts.h) from the user's receipt channel, locale and address;
+ * nothing before the card is issued. Call it wherever those change. */
+gboolean  gw_wallet_sync_receipts   (GwTxn                 *txn,
+                                     const GwLedgerConfig  *ledger,
+                                     const GwWalletUser    *user,
+                                     const GwWalletProfile *profile,
+                                     GError               **error);
+/* Whether @card_id is a wallet's representative card, whose contact only
+ * the wallet may read or set. */
+gboolean  gw_wallet_owns_card       (GwTxn                 *txn,
+                                     const char            *card_id,
+                                     gboolean              *owned,
+                                     GError               **error);
+
+G_END_DECLS

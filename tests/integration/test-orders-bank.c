@@ -1,0 +1,965 @@
+/* test-orders-bank.c: buying, giving, recharging and refunding cards with
+ * the real onepin-bank
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The real gateway and the real sandbox bank on loopback, connected by
+ * [bank]. The bank's slow test card outlasts the connector's 1 s timeout,
+ * so its charges have an unknown outcome that the gateway must ask about;
+ * killing the bank makes it unavailable; its virtual accounts take deposits
+ * and send signed callbacks. The ledger audit balances after every test.
+ * E-mails are read from the gateway's outbox as queued (opened with its
+ * key), where the claim links of gifts are.
+ */
+#include <sqlite3.h>
+#include <string.h>
+
+#include "gw-keys.h"
+#include "gw-notify.h"
+#include "onepin-json.h"
+#include "onepin-test-bank.h"
+
+#define APPROVE "{\"method\": \"credit_card\", \"credit_card\": {\"number\": \"" \
+                OT_BANK_CARD_APPROVE "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}}"
+#define APPROVE_SLOW "{\"method\": \"credit_card\", \"credit_card\": {\"number\": \"" \
+                     OT_BANK_CARD_SLOW "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}}"
+#define PASSWORD "2580"
+
+static OtBank *bank;
+static OtGateway *gw;
+static GPtrArray *secrets;        /* what must appear in no log and no data file */
+
+static void
+secret (const char *value)
+{
+  g_ptr_array_add (secrets, g_strdup (value));
+}
+
+static const char buyer[] =
+  "{\"name\": \"홍길동\", \"phone\": \"010-1234-5678\", \"email\": \"hong@example.com\","
+  " \"postal_code\": \"04524\", \"address\": \"서울특별시 중구 세종대로 110\"}";
+
+typedef struct
+{
+  char *id;
+  char *token;
+} Order;
+
+static void
+order_clear (Order *order)
+{
+  g_clear_pointer (&order->id, g_free);
+  g_clear_pointer (&order->token, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Order, order_clear)
+
+static Order
+new_order (OtGateway  *on,
+           const char *items)
+{
+  g_autofree char *body = g_strdup_printf ("{\"buyer\": %s, \"items\": %s}", buyer, items);
+  g_autofree char *key = g_uuid_string_random ();
+  g_autoptr(OtResponse) r = ot_request (on, "POST", "/v1/orders", NULL, key, body);
+  Order order;
+
+  ot_assert_status (r, 200);
+  order.id = g_strdup (ot_json_string (ot_response_object (r), "id"));
+  order.token = g_strdup (ot_json_string (ot_response_object (r), "access_token"));
+  secret (order.token);
+  return order;
+}
+
+static OtResponse *
+order_call (OtGateway   *on,
+            const Order *order,
+            const char  *method,
+            const char  *action,
+            const char  *key,
+            const char  *body)
+{
+  g_autofree char *path = g_strconcat ("/v1/orders/", order->id, action, NULL);
+
+  return ot_request (on, method, path, order->token, key, body);
+}
+
+static OtResponse *
+pay (const Order *order,
+     const char  *key,
+     const char  *funding)
+{
+  return order_call (gw, order, "POST", "/pay", key, funding);
+}
+
+static OtResponse *
+get_order (OtGateway   *on,
+           const Order *order)
+{
+  OtResponse *r = order_call (on, order, "GET", "", NULL, NULL);
+
+  ot_assert_status (r, 200);
+  return r;
+}
+
+static const char *
+status_of (OtResponse *r)
+{
+  return ot_json_string (ot_response_object (r), "status");
+}
+
+static gint64
+cards_total (void)
+{
+  g_autoptr(JsonObject) audit = ot_assert_audit_balanced (gw);
+
+  return ot_json_int (audit, "cards_balance_total");
+}
+
+/* The full numbers of an answer that reveals the cards. */
+static GPtrArray *
+numbers_of (OtResponse *r)
+{
+  JsonArray *cards = ot_json_array (ot_response_object (r), "cards");
+  GPtrArray *numbers = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < json_array_get_length (cards); i++)
+    {
+      const char *number = ot_json_string (json_array_get_object_element (cards, i), "number");
+
+      g_assert_cmpuint (strlen (number), ==, 16);
+      g_assert_true (ot_luhn_valid (number));
+      g_assert_true (g_str_has_prefix (number, "9410"));
+      g_ptr_array_add (numbers, g_strdup (number));
+      secret (number);
+    }
+  return numbers;
+}
+
+static const char *
+card_id_of (OtResponse *r,
+            guint       index)
+{
+  return ot_json_string (json_array_get_object_element (
+    ot_json_array (ot_response_object (r), "cards"), index), "id");
+}
+
+static void
+assert_no_numbers (OtResponse *r)
+{
+  JsonArray *cards = ot_json_array (ot_response_object (r), "cards");
+
+  for (guint i = 0; i < json_array_get_length (cards); i++)
+    g_assert_false (json_object_has_member (json_array_get_object_element (cards, i), "number"));
+}
+
+static void
+assert_decline (OtResponse *r,
+                const char *code,
+                const char *decline_code)
+{
+  JsonObject *error;
+
+  ot_assert_status (r, 402);
+  error = ot_json_object (ot_response_object (r), "error");
+  g_assert_cmpstr (ot_json_string (error, "type"), ==, "card_error");
+  g_assert_cmpstr (ot_json_string (error, "code"), ==, code);
+  g_assert_cmpstr (ot_json_string (error, "decline_code"), ==, decline_code);
+}
+
+/* Buys @items with the approving card; returns the paying answer. */
+static OtResponse *
+buy (const char *items,
+     Order      *order)
+{
+  OtResponse *r;
+
+  *order = new_order (gw, items);
+  r = pay (order, "buy", APPROVE);
+  ot_assert_status (r, 200);
+  g_assert_cmpstr (status_of (r), ==, "allocated");
+  return r;
+}
+
+/* E-mails as queued, opened with the gateway's own key */
+
+static GPtrArray *
+queued_mail (OtGateway  *on,
+             const char *template)
+{
+  g_autofree char *key_path = g_build_filename (ot_gateway_data_dir (on), "secret.key", NULL);
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwKeys) keys = gw_keys_load (key_path, &error);
+  GPtrArray *found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_no_error (error);
+  gw_notify_set_key (keys->seal);
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT type, payload FROM outbox"
+                                       " WHERE type = 'email' ORDER BY id", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_autoptr(GBytes) plain = gw_notify_open ((const char *) sqlite3_column_text (stmt, 0),
+                                                (const char *) sqlite3_column_text (stmt, 1),
+                                                &error);
+      JsonObject *mail;
+
+      g_assert_no_error (error);
+      mail = onepin_json_parse_object (g_bytes_get_data (plain, NULL),
+                                       g_bytes_get_size (plain), &error);
+      g_assert_no_error (error);
+      if (g_str_equal (onepin_json_get_string (mail, "template", ""), template))
+        g_ptr_array_add (found, mail);
+      else
+        json_object_unref (mail);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  gw_notify_set_key (NULL);
+  return found;
+}
+
+static JsonObject *
+last_mail (GPtrArray *mails)
+{
+  g_assert_cmpuint (mails->len, >, 0);
+  return g_ptr_array_index (mails, mails->len - 1);
+}
+
+/* Waits (at most 30 s) until the order has @status. */
+static OtResponse *
+wait_for_status (OtGateway   *on,
+                 const Order *order,
+                 const char  *status)
+{
+  for (guint i = 0; i < 300; i++)
+    {
+      OtResponse *r = get_order (on, order);
+
+      if (g_str_equal (status_of (r), status))
+        return r;
+      ot_response_free (r);
+      g_usleep (100 * 1000);
+    }
+  g_error ("order %s never became %s", order->id, status);
+}
+
+/* Orders */
+
+static void
+test_approve (void)
+{
+  gint64 before = cards_total ();
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 5000, \"quantity\": 2},"
+                                        " {\"denomination\": 30000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) r = pay (&order, "pay-1", APPROVE);
+  g_autoptr(OtResponse) replay = pay (&order, "pay-1", APPROVE);
+  g_autoptr(OtResponse) again = pay (&order, "pay-2", APPROVE);
+  g_autoptr(OtResponse) reveal = order_call (gw, &order, "POST", "/reveal", NULL, NULL);
+  g_autoptr(OtResponse) got = get_order (gw, &order);
+  g_autoptr(GPtrArray) numbers = NULL;
+  g_autoptr(GPtrArray) mails = NULL;
+  JsonObject *o, *payment;
+
+  ot_assert_status (r, 200);
+  o = ot_response_object (r);
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "allocated");
+  g_assert_true (ot_json_bool (o, "cards_revealed"));
+  payment = ot_json_object (o, "payment");
+  g_assert_cmpstr (ot_json_string (payment, "status"), ==, "approved");
+  g_assert_cmpint (ot_json_int (payment, "amount"), ==, 40000);
+  numbers = numbers_of (r);
+  g_assert_cmpuint (numbers->len, ==, 3);
+  g_assert_cmpint (cards_total (), ==, before + 40000);
+
+  /* The same request again: the same answer, and no second set of cards. */
+  ot_assert_status (replay, 200);
+  g_assert_cmpstr (replay->body, ==, r->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+  ot_assert_error (again, 409, "invalid_request_error", "order_already_paid");
+  ot_assert_error (reveal, 409, "invalid_request_error", "cards_already_revealed");
+  g_assert_cmpstr (status_of (got), ==, "allocated");
+  assert_no_numbers (got);
+  for (guint i = 0; i < numbers->len; i++)
+    g_assert_null (strstr (got->body, g_ptr_array_index (numbers, i)));
+  g_assert_cmpint (cards_total (), ==, before + 40000);
+
+  /* Each card holds its denomination once registered. */
+  ot_register_card (gw, g_ptr_array_index (numbers, 2), PASSWORD);
+  ot_assert_card_balance (gw, g_ptr_array_index (numbers, 2), PASSWORD, 30000, 30000);
+
+  mails = queued_mail (gw, "purchase_statement");
+  g_assert_cmpstr (ot_json_string (ot_json_object (last_mail (mails), "data"), "order_id"), ==,
+                   order.id);
+  g_assert_cmpstr (ot_json_string (last_mail (mails), "to"), ==, "hong@example.com");
+}
+
+static void
+test_decline (void)
+{
+  gint64 before = cards_total ();
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 10000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) declined = pay (&order, "d-1", "{\"method\": \"credit_card\","
+                                        " \"credit_card\": {\"number\": \"" OT_BANK_CARD_DECLINE
+                                        "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}}");
+  g_autoptr(OtResponse) poor = pay (&order, "d-2", "{\"method\": \"credit_card\","
+                                    " \"credit_card\": {\"number\": \"" OT_BANK_CARD_NO_FUNDS
+                                    "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}}");
+  g_autoptr(OtResponse) replay = pay (&order, "d-2", "{\"method\": \"credit_card\","
+                                      " \"credit_card\": {\"number\": \"" OT_BANK_CARD_NO_FUNDS
+                                      "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}}");
+  g_autoptr(OtResponse) failed = get_order (gw, &order);
+  g_autoptr(OtResponse) paid = NULL;
+
+  assert_decline (declined, "funding_declined", "do_not_honor");
+  assert_decline (poor, "funding_declined", "insufficient_funds");
+  g_assert_cmpstr (replay->body, ==, poor->body);
+  g_assert_cmpstr (status_of (failed), ==, "failed");
+  g_assert_cmpuint (json_array_get_length (ot_json_array (ot_response_object (failed), "cards")),
+                    ==, 0);
+  g_assert_cmpint (cards_total (), ==, before);
+
+  /* A failed order may be paid again. */
+  paid = pay (&order, "d-3", APPROVE);
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (status_of (paid), ==, "allocated");
+  g_assert_cmpint (cards_total (), ==, before + 10000);
+}
+
+static void
+test_bank_account (void)
+{
+  gint64 rich = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 20000, \"quantity\": 1}]");
+  g_auto(Order) other = new_order (gw, "[{\"denomination\": 20000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) r = pay (&order, "a-1", "{\"method\": \"bank_account\", \"bank_account\":"
+                                 " {\"bank_code\": \"990\", \"account_number\": \"110-000-000001\","
+                                 " \"password\": \"1234\"}}");
+  g_autoptr(OtResponse) poor = pay (&other, "a-2", "{\"method\": \"bank_account\","
+                                    " \"bank_account\": {\"bank_code\": \"990\","
+                                    " \"account_number\": \"" OT_BANK_ACCOUNT_POOR "\","
+                                    " \"password\": \"1234\"}}");
+  g_autoptr(OtResponse) wrong = pay (&other, "a-3", "{\"method\": \"bank_account\","
+                                     " \"bank_account\": {\"bank_code\": \"990\","
+                                     " \"account_number\": \"" OT_BANK_ACCOUNT_RICH "\","
+                                     " \"password\": \"9999\"}}");
+
+  ot_assert_status (r, 200);
+  g_assert_cmpstr (status_of (r), ==, "allocated");
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, rich - 20000);
+  assert_decline (poor, "funding_declined", "insufficient_funds");
+  assert_decline (wrong, "funding_declined", "incorrect_password");
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* The slow card's reply comes after the connector gave up: the outcome is
+ * unknown, so the gateway asks the bank, which recorded the approval. */
+static void
+test_timeout_then_query (void)
+{
+  gint64 before = cards_total ();
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 50000, \"quantity\": 2}]");
+  g_autoptr(OtResponse) r = pay (&order, "slow-1", "{\"method\": \"credit_card\","
+                                 " \"credit_card\": {\"number\": \"" OT_BANK_CARD_SLOW "\","
+                                 " \"expiry\": \"12/30\", \"cvc\": \"123\"}}");
+  g_autoptr(GPtrArray) numbers = NULL;
+
+  ot_assert_status (r, 200);
+  g_assert_cmpstr (status_of (r), ==, "allocated");
+  numbers = numbers_of (r);
+  g_assert_cmpuint (numbers->len, ==, 2);
+  g_assert_cmpint (cards_total (), ==, before + 100000);
+}
+
+static void
+test_bank_down (void)
+{
+  gint64 before = cards_total ();
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 10000, \"quantity\": 3}]");
+  g_autoptr(OtResponse) down = NULL;
+  g_autoptr(OtResponse) still = NULL;
+  g_autoptr(OtResponse) back = NULL;
+
+  ot_bank_kill (bank);
+  down = pay (&order, "down-1", APPROVE);
+  ot_assert_error (down, 503, "api_error", "bank_unavailable");
+  still = get_order (gw, &order);
+  g_assert_cmpstr (status_of (still), ==, "created");
+  g_assert_cmpint (cards_total (), ==, before);
+
+  /* Not stored: the same request, once the bank is back, pays. */
+  ot_bank_restart (bank);
+  back = pay (&order, "down-1", APPROVE);
+  ot_assert_status (back, 200);
+  g_assert_null (ot_response_header (back, "Idempotent-Replayed"));
+  g_assert_cmpstr (status_of (back), ==, "allocated");
+  g_assert_cmpint (cards_total (), ==, before + 30000);
+}
+
+static void
+deposit (OtResponse *pending)
+{
+  JsonObject *va = ot_json_object (ot_json_object (ot_response_object (pending), "payment"),
+                                   "virtual_account");
+  g_autofree char *path = g_strdup_printf ("/v1/virtual-accounts/%s/deposit",
+                                           ot_json_string (va, "account"));
+  g_autofree char *body = g_strdup_printf ("{\"amount\": %" G_GINT64_FORMAT ","
+                                           " \"depositor\": \"홍길동\"}",
+                                           ot_json_int (va, "amount"));
+  g_autoptr(OtResponse) r = ot_bank_request (bank, "POST", path, NULL, NULL, body);
+
+  ot_assert_status (r, 200);
+}
+
+static void
+test_transfer_and_callback (void)
+{
+  gint64 before = cards_total ();
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 100000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) pending = pay (&order, "t-1", "{\"method\": \"transfer\", \"transfer\":"
+                                       " {\"depositor_name\": \"홍길동\"}}");
+  g_autoptr(OtResponse) early = order_call (gw, &order, "POST", "/reveal", NULL, NULL);
+  g_autoptr(OtResponse) other = pay (&order, "t-2", APPROVE);
+  g_autoptr(OtResponse) allocated = NULL;
+  g_autoptr(OtResponse) reveal = NULL;
+  g_autoptr(OtResponse) twice = NULL;
+  g_autoptr(OtResponse) forged = NULL;
+  g_autoptr(GPtrArray) mails = NULL;
+  g_autoptr(GPtrArray) numbers = NULL;
+  JsonObject *va;
+
+  ot_assert_status (pending, 200);
+  g_assert_cmpstr (status_of (pending), ==, "pending");
+  va = ot_json_object (ot_json_object (ot_response_object (pending), "payment"),
+                       "virtual_account");
+  g_assert_cmpint (ot_json_int (va, "amount"), ==, 100000);
+  mails = queued_mail (gw, "virtual_account");
+  g_assert_cmpstr (ot_json_string (ot_json_object (last_mail (mails), "data"), "account"), ==,
+                   ot_json_string (va, "account"));
+  ot_assert_error (early, 409, "invalid_request_error", "order_not_allocated");
+  ot_assert_error (other, 409, "invalid_request_error", "order_payment_pending");
+
+  /* A callback that is not the bank's changes nothing. */
+  forged = ot_request (gw, "POST", "/v1/bank/callbacks/deposit", NULL, NULL,
+                       "{\"type\": \"charge.deposited\","
+                       " \"data\": {\"idempotency_key\": \"chg_x\"}}");
+  ot_assert_error (forged, 401, "authentication_error", "unauthorized");
+  g_assert_cmpint (cards_total (), ==, before);
+
+  /* The customer pays into the virtual account; the bank calls back. */
+  deposit (pending);
+  allocated = wait_for_status (gw, &order, "allocated");
+  assert_no_numbers (allocated);
+  g_assert_false (ot_json_bool (ot_response_object (allocated), "cards_revealed"));
+  reveal = order_call (gw, &order, "POST", "/reveal", "reveal-1", NULL);
+  ot_assert_status (reveal, 200);
+  numbers = numbers_of (reveal);
+  g_assert_cmpuint (numbers->len, ==, 1);
+  twice = order_call (gw, &order, "POST", "/reveal", "reveal-2", NULL);
+  ot_assert_error (twice, 409, "invalid_request_error", "cards_already_revealed");
+  g_assert_cmpint (cards_total (), ==, before + 100000);
+}
+
+/* Concurrent pay requests never yield two sets of cards. */
+static void
+test_retries_never_two (void)
+{
+  gint64 before = cards_total ();
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 5000, \"quantity\": 4}]");
+  g_autofree char *path = g_strconcat ("/v1/orders/", order.id, "/pay", NULL);
+  g_autoptr(GPtrArray) same_key = ot_request_parallel (gw, 4, "POST", path, order.token, "race",
+                                                       APPROVE);
+  g_autoptr(GPtrArray) no_key = ot_request_parallel (gw, 4, "POST", path, order.token, NULL,
+                                                     APPROVE);
+  g_autoptr(OtResponse) got = get_order (gw, &order);
+  guint fresh = 0;
+
+  for (guint i = 0; i < same_key->len; i++)
+    {
+      OtResponse *r = g_ptr_array_index (same_key, i);
+
+      if (r->status == 200 && ot_response_header (r, "Idempotent-Replayed") == NULL)
+        fresh++;
+      else if (r->status != 200)
+        ot_assert_error (r, 409, "idempotency_error", "idempotency_in_flight");
+    }
+  g_assert_cmpuint (fresh, ==, 1);
+  for (guint i = 0; i < no_key->len; i++)
+    {
+      OtResponse *r = g_ptr_array_index (no_key, i);
+      const char *code = ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                         "code");
+
+      ot_assert_status (r, 409);
+      g_assert_true (g_str_equal (code, "order_already_paid") ||
+                     g_str_equal (code, "payment_in_progress"));
+    }
+  g_assert_cmpuint (json_array_get_length (ot_json_array (ot_response_object (got), "cards")),
+                    ==, 4);
+  g_assert_cmpint (cards_total (), ==, before + 20000);
+}
+
+/* Gifts */
+
+static char *
+claim_token (const char *card_id)
+{
+  g_autoptr(GPtrArray) mails = queued_mail (gw, "gift");
+  JsonObject *data = ot_json_object (last_mail (mails), "data");
+  const char *url = ot_json_string (data, "claim_url");
+  const char *hash = strchr (url, '#');
+
+  /* The token is in the fragment, which never reaches a server. */
+  g_assert_nonnull (hash);
+  g_assert_true (g_str_has_prefix (url, ot_gateway_url (gw)));
+  g_assert_nonnull (strstr (url, "/claim#"));
+  secret (hash + 1);
+  return g_strdup (hash + 1);
+}
+
+static void
+test_gift_and_claim (void)
+{
+  g_auto(Order) order = { 0 };
+  g_autoptr(OtResponse) bought = buy ("[{\"denomination\": 30000, \"quantity\": 2}]", &order);
+  g_autoptr(GPtrArray) numbers = numbers_of (bought);
+  g_autofree char *gift_body = g_strdup_printf ("{\"card\": \"%s\", \"design\": \"christmas\","
+                                                " \"recipient_name\": \"김철수\","
+                                                " \"recipient_email\": \"kim@example.com\","
+                                                " \"sender_name\": \"홍길동\", \"message\":"
+                                                " \"Merry Christmas!\","
+                                                " \"font_color\": \"#c0392b\","
+                                                " \"font_size\": 12, \"music\": \"jingle_bell\"}",
+                                                card_id_of (bought, 0));
+  g_autoptr(OtResponse) given = order_call (gw, &order, "POST", "/gifts", "gift-1", gift_body);
+  g_autoptr(OtResponse) twice = order_call (gw, &order, "POST", "/gifts", "gift-2", gift_body);
+  g_autofree char *token = NULL;
+  g_autofree char *token_body = NULL;
+  g_autoptr(OtResponse) preview = NULL;
+  g_autoptr(OtResponse) claim = NULL;
+  g_autoptr(OtResponse) claim_again = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) kept = NULL;
+  g_autoptr(OtResponse) got = NULL;
+  g_autofree char *keep_body = NULL;
+  g_autoptr(GPtrArray) mails = NULL;
+
+  ot_assert_status (given, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (given), "status"), ==, "sent");
+  g_assert_null (strstr (given->body, g_ptr_array_index (numbers, 0)));
+  ot_assert_error (twice, 409, "invalid_request_error", "card_already_gifted");
+  mails = queued_mail (gw, "gift");
+  g_assert_cmpstr (ot_json_string (last_mail (mails), "to"), ==, "kim@example.com");
+  g_assert_cmpint (ot_json_int (ot_json_object (last_mail (mails), "data"), "amount"), ==, 30000);
+  g_assert_null (strstr (ot_json_string (ot_json_object (last_mail (mails), "data"),
+                                         "claim_url"), g_ptr_array_index (numbers, 0)));
+
+  token = claim_token (card_id_of (bought, 0));
+  token_body = g_strdup_printf ("{\"token\": \"%s\"}", token);
+  preview = ot_request (gw, "POST", "/v1/gifts/preview", NULL, NULL, token_body);
+  ot_assert_status (preview, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (preview), "message"), ==,
+                   "Merry Christmas!");
+  g_assert_false (json_object_has_member (ot_response_object (preview), "card_number"));
+
+  /* The claim reveals the number once, and leads to registration. */
+  claim = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-1", token_body);
+  ot_assert_status (claim, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (claim), "card_number"), ==,
+                   g_ptr_array_index (numbers, 0));
+  replay = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-1", token_body);
+  g_assert_cmpstr (replay->body, ==, claim->body);
+  claim_again = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-2", token_body);
+  ot_assert_error (claim_again, 409, "invalid_request_error", "gift_already_claimed");
+  ot_register_card (gw, g_ptr_array_index (numbers, 0), PASSWORD);
+  ot_assert_card_balance (gw, g_ptr_array_index (numbers, 0), PASSWORD, 30000, 30000);
+
+  /* A card its buyer registered cannot be given any more. */
+  ot_register_card (gw, g_ptr_array_index (numbers, 1), PASSWORD);
+  keep_body = g_strdup_printf ("{\"card\": \"%s\", \"design\": \"plain\", \"recipient_name\":"
+                               " \"A\", \"recipient_email\": \"a@example.com\","
+                               " \"sender_name\": \"B\"}", card_id_of (bought, 1));
+  kept = order_call (gw, &order, "POST", "/gifts", "gift-3", keep_body);
+  ot_assert_error (kept, 409, "invalid_request_error", "card_already_registered");
+
+  got = get_order (gw, &order);
+  g_assert_cmpstr (ot_json_string (json_array_get_object_element (
+    ot_json_array (ot_response_object (got), "cards"), 0), "purpose"), ==, "gift");
+  g_assert_cmpstr (ot_json_string (json_array_get_object_element (
+    ot_json_array (ot_response_object (got), "cards"), 0), "gift_status"), ==, "claimed");
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* Recharges */
+
+static OtResponse *
+recharge (const char *number,
+          gint64      amount,
+          const char *key,
+          const char *funding_member)
+{
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
+                                           " \"amount\": %" G_GINT64_FORMAT ", %s,"
+                                           " \"email\": \"hong@example.com\"}",
+                                           number, amount, funding_member);
+
+  return ot_request (gw, "POST", "/v1/cards/recharge", NULL, key, body);
+}
+
+#define CARD_FUNDING "\"method\": \"credit_card\", \"credit_card\": {\"number\": \"" \
+                     OT_BANK_CARD_APPROVE_2 "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}"
+
+static void
+test_recharge (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 100000, PASSWORD);
+  g_autoptr(OtResponse) too_much = recharge (card->number, 950000, "r-1", CARD_FUNDING);
+  g_autoptr(OtResponse) ok = recharge (card->number, 50000, "r-2", CARD_FUNDING);
+  g_autoptr(OtResponse) replay = recharge (card->number, 50000, "r-2", CARD_FUNDING);
+  g_autoptr(OtResponse) onepin = NULL;
+  g_autofree char *with_onepin = g_strdup_printf ("\"method\": \"credit_card\", \"credit_card\":"
+                                                  " {\"number\": \"%s\", \"expiry\": \"12/30\","
+                                                  " \"cvc\": \"123\"}", card->number);
+  g_autoptr(GPtrArray) mails = NULL;
+  JsonObject *o;
+
+  /* The cap is checked before anything is charged. */
+  assert_decline (too_much, "card_declined", "balance_limit");
+  ot_assert_status (ok, 200);
+  o = ot_response_object (ok);
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "succeeded");
+  g_assert_cmpint (ot_json_int (o, "balance_after"), ==, 150000);
+  g_assert_cmpstr (ot_json_string (ot_json_object (o, "payment"), "status"), ==, "approved");
+  g_assert_cmpstr (replay->body, ==, ok->body);
+  ot_assert_card_balance (gw, card->number, PASSWORD, 150000, 150000);
+  mails = queued_mail (gw, "recharge");
+  g_assert_cmpint (ot_json_int (ot_json_object (last_mail (mails), "data"), "balance_after"), ==,
+                   150000);
+
+  /* A onepin card never pays for a recharge. */
+  onepin = recharge (card->number, 10000, "r-3", with_onepin);
+  ot_assert_error (onepin, 400, "invalid_request_error", "payment_method_not_accepted");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 150000, 150000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+static void
+test_recharge_promotional (void)
+{
+  g_autoptr(OtResponse) batch = ot_request (gw, "POST", "/v1/admin/card_batches",
+                                            ot_gateway_admin_token (gw), NULL,
+                                            "{\"count\": 1, \"value\": 10000,"
+                                            " \"promotional\": true}");
+  JsonObject *issued;
+  const char *number;
+  gint64 expires_at;
+  g_autoptr(OtResponse) r = NULL;
+  g_autoptr(JsonObject) after = NULL;
+
+  ot_assert_status (batch, 200);
+  issued = json_array_get_object_element (ot_json_array (ot_response_object (batch), "cards"), 0);
+  number = ot_json_string (issued, "number");
+  expires_at = ot_json_int (issued, "expires_at");
+  ot_register_card (gw, number, PASSWORD);
+  r = recharge (number, 10000, "promo-1", CARD_FUNDING);
+  ot_assert_status (r, 200);
+  after = ot_card_balance (gw, number, PASSWORD);
+  g_assert_cmpint (ot_json_int (after, "balance"), ==, 20000);
+  g_assert_cmpint (ot_json_int (after, "expires_at"), >=, expires_at + 365 * 86400);
+  g_assert_cmpint (ot_json_int (after, "expires_at"), <=, expires_at + 366 * 86400);
+  g_assert_cmpint (ot_json_int (ot_response_object (r), "expires_at"), ==,
+                   ot_json_int (after, "expires_at"));
+}
+
+/* A transfer recharge that fit when asked, but not when the deposit came:
+ * the database refuses the credit, and the gateway gives the money back. */
+static void
+test_recharge_cap_race (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 100000, PASSWORD);
+  g_autoptr(OtResponse) pending = recharge (card->number, 900000, "race-1",
+                                            "\"method\": \"transfer\","
+                                            " \"transfer\": {\"depositor_name\": \"홍길동\"}");
+  g_autoptr(OtResponse) first = recharge (card->number, 50000, "race-2", CARD_FUNDING);
+  g_autofree char *path = NULL;
+  const char *charge_id;
+  g_autofree char *status = NULL;
+
+  ot_assert_status (pending, 200);
+  ot_assert_status (first, 200);
+  charge_id = ot_json_string (ot_json_object (ot_response_object (pending), "payment"), "id");
+  path = g_strdup_printf ("/v1/charges?idempotency_key=%s", charge_id);
+  deposit (pending);
+  for (guint i = 0; i < 150; i++)
+    {
+      g_autoptr(OtResponse) at_bank = ot_bank_request (bank, "GET", path,
+                                                       ot_bank_api_key (bank), NULL, NULL);
+
+      ot_assert_status (at_bank, 200);
+      g_free (status);
+      status = g_strdup (ot_json_string (ot_response_object (at_bank), "status"));
+      if (g_str_equal (status, "canceled"))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (status, ==, "canceled");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 150000, 150000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* Without an address in the request, the receipt goes to the card
+ * holder's own (POST /v1/cards/profile). */
+static void
+test_recharge_to_profile (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PASSWORD);
+  g_autofree char *profile = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD
+                                              "\", \"email\": \"holder@example.com\","
+                                              " \"locale\": \"en\"}", card->number);
+  g_autoptr(OtResponse) set = ot_request (gw, "POST", "/v1/cards/profile", NULL, NULL, profile);
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
+                                           " \"amount\": 10000, " CARD_FUNDING "}",
+                                           card->number);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/recharge", NULL, "rp-1", body);
+  g_autoptr(GPtrArray) mails = NULL;
+
+  ot_assert_status (set, 200);
+  ot_assert_status (r, 200);
+  mails = queued_mail (gw, "recharge");
+  g_assert_cmpstr (ot_json_string (last_mail (mails), "to"), ==, "holder@example.com");
+  g_assert_cmpstr (ot_json_string (last_mail (mails), "locale"), ==, "en");
+  g_assert_cmpstr (ot_json_string (ot_json_object (last_mail (mails), "data"), "card_last4"),
+                   ==, card->number + 12);
+}
+
+static void
+test_recharge_transfer (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PASSWORD);
+  g_autoptr(OtResponse) pending = recharge (card->number, 20000, "rt-1", "\"method\": \"transfer\","
+                                            " \"transfer\": {\"depositor_name\": \"홍길동\"}");
+  g_autoptr(JsonObject) balance = NULL;
+
+  ot_assert_status (pending, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (pending), "status"), ==, "pending");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 10000, 10000);
+  deposit (pending);
+  for (guint i = 0; i < 150; i++)
+    {
+      g_clear_pointer (&balance, json_object_unref);
+      balance = ot_card_balance (gw, card->number, PASSWORD);
+      if (ot_json_int (balance, "balance") == 30000)
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpint (ot_json_int (balance, "balance"), ==, 30000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* Balance refunds */
+
+static OtResponse *
+refund (const char *number,
+        const char *account,
+        const char *key)
+{
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
+                                           " \"bank_code\": \"990\", \"account_number\": \"%s\","
+                                           " \"account_holder\": \"홍길동\","
+                                           " \"email\": \"hong@example.com\"}", number, account);
+
+  return ot_request (gw, "POST", "/v1/cards/refund", NULL, key, body);
+}
+
+static void
+test_refund_payout (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 50000, PASSWORD);
+  gint64 account = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  g_autoptr(OtResponse) refused = refund (card->number, OT_BANK_ACCOUNT_CLOSED, "po-1");
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autofree char *creds = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD
+                                            "\"}", card->number);
+  g_autoptr(GPtrArray) mails = NULL;
+  JsonObject *o;
+
+  /* The bank refuses the account: the balance is back, the card open. */
+  assert_decline (refused, "payout_declined", "invalid_account");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 50000, 50000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+
+  paid = refund (card->number, "110-000-000001", "po-2");
+  ot_assert_status (paid, 200);
+  o = ot_response_object (paid);
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "succeeded");
+  g_assert_cmpint (ot_json_int (o, "amount"), ==, 50000);
+  g_assert_cmpstr (ot_json_string (o, "account_last4"), ==, "0001");
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 50000);
+
+  /* Never paid out twice; the card is closed. */
+  replay = refund (card->number, "110-000-000001", "po-2");
+  g_assert_cmpstr (replay->body, ==, paid->body);
+  closed = ot_request (gw, "POST", "/v1/cards/balance", NULL, NULL, creds);
+  ot_assert_error (closed, 402, "card_error", "card_not_active");
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 50000);
+  mails = queued_mail (gw, "refund");
+  g_assert_cmpint (ot_json_int (ot_json_object (last_mail (mails), "data"), "amount"), ==, 50000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* A gateway killed while the bank holds its reply: after the restart the
+ * sweep asks the bank and allocates; the buyer's retry gets the numbers. */
+
+typedef struct
+{
+  OtGateway  *on;
+  const char *url;
+  Order      *order;
+} Killed;
+
+static gpointer
+pay_and_lose_answer (gpointer data)
+{
+  Killed *killed = data;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *uri = g_strconcat (killed->url, "/v1/orders/", killed->order->id, "/pay",
+                                      NULL);
+  g_autoptr(GError) error = NULL;
+  OtResponse *r = ot_http_send (session, uri, "POST", killed->order->token, "lost-1", APPROVE_SLOW,
+                                strlen (APPROVE_SLOW), &error);
+
+  /* Either no answer, or (if the kill came late) an allocation. */
+  ot_response_free (r);
+  return NULL;
+}
+
+static void
+test_restart_sweep (void)
+{
+  g_autofree char *bank_config = ot_bank_gateway_config (bank, 30, NULL);
+  g_autofree char *config = g_strconcat (bank_config, "[site]\nsweep_interval=1\n", NULL);
+  OtGateway *other = ot_gateway_start (config, FALSE);
+  g_autofree char *url = g_strdup (ot_gateway_url (other));
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 2}]");
+  Killed killed = { other, url, &order };
+  GThread *thread = g_thread_new ("pay", pay_and_lose_answer, &killed);
+  g_autoptr(OtResponse) allocated = NULL;
+  g_autoptr(OtResponse) retry = NULL;
+  g_autoptr(GPtrArray) numbers = NULL;
+
+  g_usleep (1500 * 1000);     /* the bank holds the slow card's reply 3 s */
+  ot_gateway_kill (other);
+  g_thread_join (thread);
+  ot_gateway_restart (other);
+
+  allocated = wait_for_status (other, &order, "allocated");
+  assert_no_numbers (allocated);
+  retry = order_call (other, &order, "POST", "/pay", "lost-1", APPROVE_SLOW);
+  ot_assert_status (retry, 200);
+  numbers = numbers_of (retry);
+  g_assert_cmpuint (numbers->len, ==, 2);
+  json_object_unref (ot_assert_audit_balanced (other));
+  ot_gateway_stop (other);
+}
+
+static gboolean
+file_contains (const char *path,
+               const char *needle)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  gsize n = strlen (needle);
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return FALSE;
+  for (gsize i = 0; i + n <= len; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Card numbers, tokens, the funding card and the buyers' details: in no
+ * file of the data dir but the keys, and nowhere in the log. */
+static void
+test_no_secrets (void)
+{
+  g_autoptr(GDir) dir = g_dir_open (ot_gateway_data_dir (gw), 0, NULL);
+  g_autoptr(GString) found = g_string_new (NULL);
+  const char *name;
+  guint files = 0;
+
+  secret (OT_BANK_CARD_APPROVE);
+  secret (OT_BANK_CARD_APPROVE_2);
+  secret ("hong@example.com");
+  secret ("kim@example.com");
+  secret ("holder@example.com");
+  secret ("010-1234-5678");
+  secret ("세종대로");
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), name, NULL);
+
+      if (g_str_equal (name, "secret.key") || g_str_equal (name, "admin.token") ||
+          !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        continue;
+      files++;
+      for (guint i = 0; i < secrets->len; i++)
+        if (file_contains (path, g_ptr_array_index (secrets, i)))
+          g_string_append_printf (found, "  %s: %s\n", name,
+                                  (char *) g_ptr_array_index (secrets, i));
+    }
+  for (guint i = 0; i < secrets->len; i++)
+    if (file_contains (ot_gateway_log_path (gw), g_ptr_array_index (secrets, i)))
+      g_string_append_printf (found, "  log: %s\n", (char *) g_ptr_array_index (secrets, i));
+  g_test_message ("%u data files and the log searched for %u secrets", files, secrets->len);
+  g_assert_cmpuint (files, >, 0);
+  if (found->len > 0)
+    g_error ("secrets found:\n%s", found->str);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  static const char * const bank_args[] = { "--slow-seconds", "3", NULL };
+  g_autofree char *bank_config = NULL;
+  g_autofree char *config = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/orders/bank/approve", test_approve);
+  g_test_add_func ("/orders/bank/decline", test_decline);
+  g_test_add_func ("/orders/bank/bank-account", test_bank_account);
+  g_test_add_func ("/orders/bank/timeout-then-query", test_timeout_then_query);
+  g_test_add_func ("/orders/bank/bank-down", test_bank_down);
+  g_test_add_func ("/orders/bank/transfer-and-callback", test_transfer_and_callback);
+  g_test_add_func ("/orders/bank/retries-never-two", test_retries_never_two);
+  g_test_add_func ("/orders/bank/gift-and-claim", test_gift_and_claim);
+  g_test_add_func ("/orders/bank/recharge", test_recharge);
+  g_test_add_func ("/orders/bank/recharge-promotional", test_recharge_promotional);
+  g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);
+  g_test_add_func ("/orders/bank/recharge-to-profile", test_recharge_to_profile);
+  g_test_add_func ("/orders/bank/recharge-cap-race", test_recharge_cap_race);
+  g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
+  g_test_add_func ("/orders/bank/restart-sweep", test_restart_sweep);
+  g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
+
+  bank = ot_bank_start (bank_args);
+  bank_config = ot_bank_gateway_config (bank, 1, "/v1/bank/callbacks/deposit");
+  config = g_strconcat (bank_config, "[limits]\nfailures_per_minute=100000\n", NULL);
+  gw = ot_gateway_start (config, FALSE);
+  secrets = g_ptr_array_new_with_free_func (g_free);
+  ret = g_test_run ();
+  ot_gateway_stop (gw);
+  ot_bank_stop (bank);
+  g_ptr_array_unref (secrets);
+  return ret;
+}

@@ -1,0 +1,710 @@
+/* test-phone.c: online charging for softswitches, against the real gateway
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A switch opens a session per call, reports the seconds used and ends it;
+ * the card pays through holds and journal entries. Every test ends with the
+ * ledger audit.
+ */
+#include <string.h>
+
+#include "onepin-test-gateway.h"
+
+static OtGateway *gw;
+static char *switch_key;
+static char *mall_key;
+
+/* 60 won a minute in 10-second units is 10 won per unit; 100 won a minute
+ * is 16.67 won per unit, rounded up once over the whole call. */
+static const char *rate_table =
+  "{\"name\": \"test rates\", \"rates\": ["
+  " {\"prefix\": \"0\", \"category\": \"long_distance\", \"per_minute\": 50, \"increment\": 30},"
+  " {\"prefix\": \"02\", \"category\": \"local\", \"description\": \"Seoul\","
+  "  \"per_minute\": 60, \"increment\": 10},"
+  " {\"prefix\": \"031\", \"category\": \"long_distance\", \"per_minute\": 100,"
+  "  \"increment\": 10},"
+  " {\"prefix\": \"033\", \"category\": \"long_distance\", \"per_minute\": 70,"
+  "  \"increment\": 10},"
+  " {\"prefix\": \"051\", \"category\": \"long_distance\", \"per_minute\": 600,"
+  "  \"increment\": 10},"
+  " {\"prefix\": \"010\", \"category\": \"mobile\", \"per_minute\": 100, \"increment\": 10,"
+  "  \"connection_fee\": 20},"
+  " {\"prefix\": \"0011\", \"category\": \"international\", \"country\": \"US\","
+  "  \"per_minute\": 200, \"increment\": 60},"
+  " {\"prefix\": \"00181\", \"category\": \"international\", \"country\": \"JP\","
+  "  \"per_minute\": 250, \"increment\": 60},"
+  " {\"prefix\": \"080\", \"category\": \"special\", \"per_minute\": 0, \"increment\": 1}],"
+  " \"services\": [{\"service\": \"voicemail\", \"price\": 50},"
+  "  {\"service\": \"information\", \"price\": 200}]}";
+
+/* Helpers */
+
+static char *
+create_switch (OtGateway  *g,
+               const char *name)
+{
+  g_autofree char *body = g_strdup_printf ("{\"name\": \"%s\", \"category\": \"telephone\"}",
+                                           name);
+  g_autoptr(OtResponse) r = ot_request (g, "POST", "/v1/admin/merchants",
+                                        ot_gateway_admin_token (g), NULL, body);
+
+  ot_assert_status (r, 200);
+  return g_strdup (ot_json_string (ot_response_object (r), "secret_key"));
+}
+
+static JsonObject *
+load_rates (OtGateway  *g,
+            const char *body)
+{
+  g_autoptr(OtResponse) r = ot_request (g, "POST", "/v1/admin/phone/rate_tables",
+                                        ot_gateway_admin_token (g), NULL, body);
+
+  ot_assert_status (r, 200);
+  return json_object_ref (ot_response_object (r));
+}
+
+static OtResponse *
+start_call (const char *key,
+            const char *number,
+            const char *password,
+            const char *destination,
+            const char *extra)
+{
+  g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"%s\", "
+                                           "\"destination\": \"%s\"%s}", number, password,
+                                           destination, extra ? extra : "");
+
+  return ot_request (gw, "POST", "/v1/phone/sessions", key, NULL, body);
+}
+
+/* Starts a call that must be granted; returns the session. */
+static JsonObject *
+start_ok (const char *number,
+          const char *destination)
+{
+  g_autoptr(OtResponse) r = start_call (switch_key, number, "2580", destination, NULL);
+  JsonObject *o;
+
+  ot_assert_status (r, 200);
+  o = ot_response_object (r);
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "open");
+  g_assert_cmpstr (ot_json_string (o, "object"), ==, "phone_session");
+  return json_object_ref (o);
+}
+
+static OtResponse *
+report_call (const char *session,
+             const char *what,
+             gint64      request_number,
+             gint64      used)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/phone/sessions/%s/%s", session, what);
+  g_autofree char *body = g_strdup_printf ("{\"request_number\": %" G_GINT64_FORMAT
+                                           ", \"used_seconds\": %" G_GINT64_FORMAT "}",
+                                           request_number, used);
+
+  return ot_request (gw, "POST", path, switch_key, NULL, body);
+}
+
+static JsonObject *
+report_ok (const char *session,
+           const char *what,
+           gint64      request_number,
+           gint64      used)
+{
+  g_autoptr(OtResponse) r = report_call (session, what, request_number, used);
+
+  ot_assert_status (r, 200);
+  return json_object_ref (ot_response_object (r));
+}
+
+static OtCard *
+new_card (gint64 value)
+{
+  return ot_new_card (gw, value, "2580");
+}
+
+static void
+audit (void)
+{
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+static JsonObject *
+statement_summary (const char *number)
+{
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\"}",
+                                           number);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/statement", NULL, NULL, body);
+
+  ot_assert_status (r, 200);
+  return json_object_ref (ot_json_object (ot_response_object (r), "summary"));
+}
+
+/* Tests */
+
+static void
+test_normal_call (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(JsonObject) s = start_ok (card->number, "0212345678");
+  g_autoptr(JsonObject) u = NULL;
+  g_autoptr(JsonObject) t = NULL;
+  g_autoptr(JsonObject) summary = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  g_autoptr(OtResponse) get = NULL;
+  g_autofree char *path = NULL;
+  const char *id = ot_json_string (s, "id");
+  JsonObject *rate = ot_json_object (s, "rate");
+
+  g_assert_true (g_str_has_prefix (id, "cs_"));
+  g_assert_cmpstr (ot_json_string (rate, "prefix"), ==, "02");
+  g_assert_cmpstr (ot_json_string (rate, "category"), ==, "local");
+  g_assert_cmpint (ot_json_int (s, "granted_seconds"), ==, 300);
+  g_assert_false (ot_json_bool (s, "final_grant"));
+  g_assert_cmpint (ot_json_int (s, "amount_reserved"), ==, 300);
+  g_assert_cmpint (ot_json_int (s, "amount_charged"), ==, 0);
+  ot_assert_card_balance (gw, card->number, "2580", 10000, 9700);
+  audit ();
+
+  /* 120 s used: 120 won debited, the next 300 s reserved (to 420 s). */
+  u = report_ok (id, "update", 1, 120);
+  g_assert_cmpint (ot_json_int (u, "amount_charged"), ==, 120);
+  g_assert_cmpint (ot_json_int (u, "granted_seconds"), ==, 300);
+  g_assert_cmpint (ot_json_int (u, "amount_reserved"), ==, 300);
+  ot_assert_card_balance (gw, card->number, "2580", 9880, 9580);
+  audit ();
+
+  /* 95 s more: 215 s started 22 units of 10 s, 220 won in all. */
+  t = report_ok (id, "terminate", 2, 95);
+  g_assert_cmpstr (ot_json_string (t, "status"), ==, "terminated");
+  g_assert_cmpint (ot_json_int (t, "used_seconds"), ==, 215);
+  g_assert_cmpint (ot_json_int (t, "billed_seconds"), ==, 215);
+  g_assert_cmpint (ot_json_int (t, "amount_charged"), ==, 220);
+  g_assert_cmpint (ot_json_int (t, "amount_reserved"), ==, 0);
+  ot_assert_card_balance (gw, card->number, "2580", 9780, 9780);
+
+  /* A retried terminate gets the same answer and charges nothing more. */
+  replay = report_call (id, "terminate", 2, 95);
+  ot_assert_status (replay, 200);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+  ot_assert_card_balance (gw, card->number, "2580", 9780, 9780);
+  late = report_call (id, "update", 3, 10);
+  ot_assert_error (late, 409, "invalid_request_error", "session_ended");
+
+  path = g_strdup_printf ("/v1/phone/sessions/%s", id);
+  get = ot_request (gw, "GET", path, switch_key, NULL, NULL);
+  ot_assert_status (get, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (get), "status"), ==, "terminated");
+  g_assert_cmpint (ot_json_int (ot_response_object (get), "amount_charged"), ==, 220);
+
+  /* Telephone and internet payments side by side in the statement. */
+  json_object_unref (ot_pay (gw, mall_key, card->number, "2580", 1000, TRUE));
+  summary = statement_summary (card->number);
+  g_assert_cmpint (ot_json_int (ot_json_object (summary, "total_paid"), "telephone"), ==, 220);
+  g_assert_cmpint (ot_json_int (ot_json_object (summary, "total_paid"), "internet"), ==, 1000);
+  g_assert_cmpint (ot_json_int (summary, "balance"), ==, 8780);
+  audit ();
+}
+
+static void
+test_request_numbers (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(JsonObject) s = start_ok (card->number, "0212345678");
+  const char *id = ot_json_string (s, "id");
+  g_autoptr(JsonObject) u = report_ok (id, "update", 1, 30);
+  g_autoptr(OtResponse) again = report_call (id, "update", 1, 30);
+  g_autoptr(OtResponse) other = report_call (id, "update", 1, 60);
+  g_autoptr(OtResponse) zero = report_call (id, "update", 0, 60);
+  g_autoptr(JsonObject) skip = report_ok (id, "update", 5, 30);
+  g_autoptr(OtResponse) stale = NULL;
+  g_autoptr(OtResponse) nobody = NULL;
+  g_autoptr(OtResponse) foreign = NULL;
+  g_autofree char *mall_switch = NULL;
+
+  ot_assert_status (again, 200);
+  g_assert_cmpstr (ot_response_header (again, "Idempotent-Replayed"), ==, "true");
+  ot_assert_error (other, 422, "idempotency_error", "idempotency_key_reused");
+  ot_assert_error (zero, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_cmpint (ot_json_int (skip, "amount_charged"), ==, 60);
+
+  /* A number below the last one, never seen before. */
+  stale = report_call (id, "update", 3, 0);
+  ot_assert_error (stale, 409, "invalid_request_error", "request_number_stale");
+  nobody = report_call ("cs_nosuchsession", "update", 1, 0);
+  ot_assert_error (nobody, 404, "invalid_request_error", "resource_missing");
+
+  /* Another switch cannot see or touch this session. */
+  mall_switch = create_switch (gw, "Other switch");
+  {
+    g_autofree char *path = g_strdup_printf ("/v1/phone/sessions/%s/update", id);
+
+    foreign = ot_request (gw, "POST", path, mall_switch, NULL,
+                          "{\"request_number\": 9, \"used_seconds\": 0}");
+    ot_assert_error (foreign, 404, "invalid_request_error", "resource_missing");
+  }
+  json_object_unref (report_ok (id, "terminate", 6, 0));
+  ot_assert_card_balance (gw, card->number, "2580", 9940, 9940);
+  audit ();
+}
+
+/* Runs a call to @destination to its end: every grant used in full, the
+ * switch ending the call when the grant was the last. Returns the seconds. */
+static gint64
+talk_until_cut (const char *number,
+                const char *destination,
+                gint64      overrun)
+{
+  g_autoptr(JsonObject) s = start_ok (number, destination);
+  g_autofree char *id = g_strdup (ot_json_string (s, "id"));
+  gint64 granted = ot_json_int (s, "granted_seconds");
+  gboolean final = ot_json_bool (s, "final_grant");
+  gint64 total = 0;
+  gint64 n = 1;
+
+  while (!final)
+    {
+      g_autoptr(JsonObject) u = report_ok (id, "update", n++, granted);
+
+      total += granted;
+      granted = ot_json_int (u, "granted_seconds");
+      final = ot_json_bool (u, "final_grant");
+      g_assert_cmpint (ot_json_int (u, "amount_charged"), >=, 0);
+    }
+  {
+    /* The switch cuts the call at the end of the last grant; one that
+     * overruns it is not billed for the overrun. */
+    g_autoptr(JsonObject) t = report_ok (id, "terminate", n, granted + overrun);
+
+    total += granted;
+    g_assert_cmpint (ot_json_int (t, "billed_seconds"), ==, total);
+    g_assert_cmpint (ot_json_int (t, "used_seconds"), ==, total + overrun);
+  }
+  return total;
+}
+
+static void
+test_cut_at_zero (void)
+{
+  g_autoptr(OtCard) card = new_card (5000);
+  g_autoptr(OtCard) odd = new_card (5000);
+  g_autoptr(OtResponse) after = NULL;
+
+  /* 100 won a minute: 5,000 won are exactly 3,000 s, 300 units. */
+  g_assert_cmpint (talk_until_cut (card->number, "0311234567", 45), ==, 3000);
+  ot_assert_card_balance (gw, card->number, "2580", 0, 0);
+  after = start_call (switch_key, card->number, "2580", "0311234567", NULL);
+  ot_assert_error (after, 402, "card_error", "insufficient_funds");
+  audit ();
+
+  /* 70 won a minute: 428 units (4,280 s) cost 4,993.33, so 4,994 won;
+   * the 6 won left cannot pay for another unit (11.67 won). */
+  g_assert_cmpint (talk_until_cut (odd->number, "0331234567", 0), ==, 4280);
+  ot_assert_card_balance (gw, odd->number, "2580", 6, 6);
+  audit ();
+}
+
+static void
+test_concurrent_calls (void)
+{
+  g_autoptr(OtCard) card = new_card (5000);
+  g_autoptr(JsonObject) a = start_ok (card->number, "0212345678");
+  g_autoptr(JsonObject) b = start_ok (card->number, "0219876543");
+  const char *ids[2] = { ot_json_string (a, "id"), ot_json_string (b, "id") };
+  gint64 granted[2] = { ot_json_int (a, "granted_seconds"), ot_json_int (b, "granted_seconds") };
+  gboolean done[2] = { FALSE, FALSE };
+  gint64 n[2] = { 1, 1 };
+  gint64 charged[2] = { 0, 0 };
+
+  /* Both reserve from the same balance: 10 won per 10 s each. */
+  ot_assert_card_balance (gw, card->number, "2580", 5000, 4400);
+  while (!done[0] || !done[1])
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autoptr(JsonObject) u = NULL;
+        g_autoptr(JsonObject) bal = NULL;
+
+        if (done[i])
+          continue;
+        u = report_ok (ids[i], granted[i] > 0 ? "update" : "terminate", n[i]++, granted[i]);
+        charged[i] = ot_json_int (u, "amount_charged");
+        done[i] = g_str_equal (ot_json_string (u, "status"), "terminated");
+        granted[i] = done[i] ? 0 : ot_json_int (u, "granted_seconds");
+
+        /* What both calls took and reserved never passes what the card held. */
+        bal = ot_card_balance (gw, card->number, "2580");
+        g_assert_cmpint (ot_json_int (bal, "available"), >=, 0);
+        g_assert_cmpint (ot_json_int (bal, "balance"), ==, 5000 - charged[0] - charged[1]);
+      }
+  g_assert_cmpint (charged[0] + charged[1], ==, 5000);
+  ot_assert_card_balance (gw, card->number, "2580", 0, 0);
+  audit ();
+}
+
+static void
+test_parallel_starts (void)
+{
+  g_autoptr(OtCard) card = new_card (5000);
+  g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"2580\", "
+                                           "\"destination\": \"0511234567\"}", card->number);
+  g_autoptr(GPtrArray) rs = NULL;
+  gint64 reserved = 0;
+  guint granted = 0;
+
+  /* 600 won a minute: a 300 s grant reserves 3,000 won. Eight calls at once
+   * on 5,000 won: one gets 300 s, one the 200 s left, the rest nothing. */
+  rs = ot_request_parallel (gw, 8, "POST", "/v1/phone/sessions", switch_key, NULL, body);
+  for (guint i = 0; i < rs->len; i++)
+    {
+      OtResponse *r = g_ptr_array_index (rs, i);
+
+      if (r->status == 200)
+        {
+          granted++;
+          reserved += ot_json_int (ot_response_object (r), "amount_reserved");
+        }
+      else
+        ot_assert_error (r, 402, "card_error", "insufficient_funds");
+    }
+  g_assert_cmpuint (granted, ==, 2);
+  g_assert_cmpint (reserved, ==, 5000);
+  ot_assert_card_balance (gw, card->number, "2580", 5000, 0);
+  audit ();
+}
+
+static void
+test_rates_by_prefix (void)
+{
+  const struct
+  {
+    const char *destination;
+    const char *prefix;
+    const char *category;
+    gint64      used;
+    gint64      charged;
+  } cases[] = {
+    { "0212345678", "02", "local", 25, 30 },              /* 3 units of 10 won */
+    { "0311234567", "031", "long_distance", 25, 50 },     /* 3 × 16.67 = 50 */
+    { "0311234567", "031", "long_distance", 1, 17 },      /* 16.67 rounded up */
+    { "0421234567", "0", "long_distance", 31, 50 },       /* 2 units of 30 s at 50/min */
+    { "01012345678", "010", "mobile", 1, 37 },            /* fee 20 + 16.67 */
+    { "01012345678", "010", "mobile", 0, 0 },             /* never answered: no fee */
+    { "0011212555", "0011", "international", 61, 400 },  /* 2 minutes at 200 */
+    { "00181312345", "00181", "international", 60, 250 },
+    { "0801234567", "080", "special", 500, 0 },           /* free */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OtCard) card = new_card (10000);
+      g_autoptr(JsonObject) s = start_ok (card->number, cases[i].destination);
+      g_autoptr(JsonObject) t = NULL;
+      JsonObject *rate = ot_json_object (s, "rate");
+
+      g_test_message ("%s, %" G_GINT64_FORMAT " s", cases[i].destination, cases[i].used);
+      g_assert_cmpstr (ot_json_string (rate, "prefix"), ==, cases[i].prefix);
+      g_assert_cmpstr (ot_json_string (rate, "category"), ==, cases[i].category);
+      t = report_ok (ot_json_string (s, "id"), "terminate", 1, cases[i].used);
+      g_assert_cmpint (ot_json_int (t, "amount_charged"), ==, cases[i].charged);
+      ot_assert_card_balance (gw, card->number, "2580", 10000 - cases[i].charged,
+                              10000 - cases[i].charged);
+    }
+
+  {
+    g_autoptr(OtCard) card = new_card (10000);
+    g_autoptr(OtResponse) none = start_call (switch_key, card->number, "2580", "9999", NULL);
+
+    ot_assert_error (none, 400, "invalid_request_error", "destination_not_rated");
+    ot_assert_card_balance (gw, card->number, "2580", 10000, 10000);
+  }
+  audit ();
+}
+
+static void
+test_rate_versions (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(JsonObject) old = start_ok (card->number, "0212345678");
+  g_autoptr(JsonObject) table = load_rates (gw,
+    "{\"name\": \"dearer\", \"rates\": [{\"prefix\": \"02\", \"category\": \"local\","
+    " \"per_minute\": 120, \"increment\": 60}]}");
+  g_autoptr(JsonObject) fresh = start_ok (card->number, "0212345678");
+  g_autoptr(JsonObject) t1 = report_ok (ot_json_string (old, "id"), "terminate", 1, 60);
+  g_autoptr(JsonObject) t2 = report_ok (ot_json_string (fresh, "id"), "terminate", 1, 60);
+  g_autoptr(OtResponse) list = NULL;
+  g_autoptr(OtResponse) get = NULL;
+  g_autoptr(OtResponse) mobile = NULL;
+  g_autofree char *path = NULL;
+  JsonArray *data;
+
+  /* The session keeps the rate it started with. */
+  g_assert_cmpint (ot_json_int (t1, "amount_charged"), ==, 60);
+  g_assert_cmpint (ot_json_int (t2, "amount_charged"), ==, 120);
+  g_assert_cmpint (ot_json_int (table, "version"), ==, 2);
+  g_assert_true (ot_json_bool (table, "active"));
+
+  list = ot_request (gw, "GET", "/v1/admin/phone/rate_tables", ot_gateway_admin_token (gw),
+                     NULL, NULL);
+  ot_assert_status (list, 200);
+  data = ot_json_array (ot_response_object (list), "data");
+  g_assert_cmpuint (json_array_get_length (data), ==, 2);
+  g_assert_true (ot_json_bool (json_array_get_object_element (data, 0), "active"));
+  g_assert_false (ot_json_bool (json_array_get_object_element (data, 1), "active"));
+  g_assert_cmpint (ot_json_int (json_array_get_object_element (data, 1), "rate_count"), ==, 9);
+
+  path = g_strdup_printf ("/v1/admin/phone/rate_tables/%s",
+                          ot_json_string (json_array_get_object_element (data, 1), "id"));
+  get = ot_request (gw, "GET", path, ot_gateway_admin_token (gw), NULL, NULL);
+  ot_assert_status (get, 200);
+  g_assert_cmpuint (json_array_get_length (ot_json_array (ot_response_object (get), "rates")),
+                    ==, 9);
+
+  /* The new table has no mobile rate. */
+  mobile = start_call (switch_key, card->number, "2580", "01012345678", NULL);
+  ot_assert_error (mobile, 400, "invalid_request_error", "destination_not_rated");
+
+  /* Back to the first prices for the tests that follow. */
+  json_object_unref (load_rates (gw, rate_table));
+  audit ();
+}
+
+static void
+test_services_and_channels (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autofree char *vm = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"2580\", "
+                                         "\"service\": \"voicemail\"}", card->number);
+  g_autofree char *info = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"2580\", "
+                                           "\"service\": \"information\", \"quantity\": 2}",
+                                           card->number);
+  g_autoptr(OtResponse) r1 = ot_request (gw, "POST", "/v1/phone/events", switch_key, "vm-1", vm);
+  g_autoptr(OtResponse) r1again = ot_request (gw, "POST", "/v1/phone/events", switch_key,
+                                              "vm-1", vm);
+  g_autoptr(OtResponse) r2 = ot_request (gw, "POST", "/v1/phone/events", switch_key, NULL, info);
+  g_autoptr(JsonObject) mobile = NULL;
+  g_autoptr(JsonObject) t = NULL;
+  g_autoptr(JsonObject) summary = NULL;
+  g_autoptr(OtResponse) s = NULL;
+  JsonObject *paid;
+
+  ot_assert_status (r1, 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (r1), "amount"), ==, 50);
+  g_assert_cmpstr (ot_json_string (ot_response_object (r1), "channel"), ==, "telephone");
+  ot_assert_status (r1again, 200);
+  g_assert_cmpstr (r1again->body, ==, r1->body);
+  ot_assert_status (r2, 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (r2), "amount"), ==, 400);
+  g_assert_cmpint (ot_json_int (ot_response_object (r2), "available"), ==, 9550);
+
+  /* A prepaid mobile call: 30 s at 100 won a minute plus the fee. */
+  s = start_call (switch_key, card->number, "2580", "01012345678",
+                  ", \"service\": \"mobile\"");
+  ot_assert_status (s, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (s), "channel"), ==, "prepaid_mobile");
+  mobile = json_object_ref (ot_response_object (s));
+  t = report_ok (ot_json_string (mobile, "id"), "terminate", 1, 30);
+  g_assert_cmpint (ot_json_int (t, "amount_charged"), ==, 70);
+
+  json_object_unref (ot_pay (gw, mall_key, card->number, "2580", 500, TRUE));
+  summary = statement_summary (card->number);
+  paid = ot_json_object (summary, "total_paid");
+  g_assert_cmpint (ot_json_int (paid, "telephone"), ==, 50);
+  g_assert_cmpint (ot_json_int (paid, "telephone_information"), ==, 400);
+  g_assert_cmpint (ot_json_int (paid, "prepaid_mobile"), ==, 70);
+  g_assert_cmpint (ot_json_int (paid, "internet"), ==, 500);
+  g_assert_cmpint (ot_json_int (summary, "balance"), ==, 10000 - 50 - 400 - 70 - 500);
+  audit ();
+}
+
+static OtResponse *
+calling_number (const char *what,
+                const char *number,
+                const char *calling)
+{
+  g_autofree char *path = g_strconcat ("/v1/cards/calling_numbers", what, NULL);
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\", "
+                                           "\"calling_number\": \"%s\"}", number, calling);
+
+  return ot_request (gw, "POST", path, NULL, NULL, body);
+}
+
+static void
+test_calling_number (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtCard) other = new_card (10000);
+  g_autoptr(OtResponse) reg = calling_number ("", card->number, "+821055512345");
+  g_autoptr(OtResponse) again = calling_number ("", card->number, "01055512345");
+  g_autoptr(OtResponse) taken = calling_number ("", other->number, "01055512345");
+  g_autoptr(OtResponse) by_ani = NULL;
+  g_autoptr(OtResponse) removed = NULL;
+  g_autoptr(OtResponse) gone = NULL;
+  g_autoptr(OtResponse) unknown = NULL;
+  g_autoptr(JsonObject) t = NULL;
+
+  ot_assert_status (reg, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (reg), "calling_number_last4"), ==,
+                   "2345");
+  ot_assert_status (again, 200);
+  ot_assert_error (taken, 409, "invalid_request_error", "calling_number_taken");
+
+  by_ani = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
+                       "{\"calling_number\": \"01055512345\", \"destination\": \"0212345678\"}");
+  ot_assert_status (by_ani, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (by_ani), "card_id"), ==, card->id);
+  t = report_ok (ot_json_string (ot_response_object (by_ani), "id"), "terminate", 1, 60);
+  ot_assert_card_balance (gw, card->number, "2580", 9940, 9940);
+
+  removed = calling_number ("/delete", card->number, "01055512345");
+  ot_assert_status (removed, 200);
+  gone = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
+                     "{\"calling_number\": \"01055512345\", \"destination\": \"0212345678\"}");
+  ot_assert_error (gone, 402, "card_error", "invalid_credentials");
+  unknown = calling_number ("/delete", card->number, "01055512345");
+  ot_assert_error (unknown, 404, "invalid_request_error", "resource_missing");
+  audit ();
+}
+
+static void
+test_refusals (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtCard) fresh = ot_new_card (gw, 10000, NULL);
+  g_autoptr(OtResponse) mall = start_call (mall_key, card->number, "2580", "0212345678", NULL);
+  g_autoptr(OtResponse) nokey = ot_request (gw, "POST", "/v1/phone/sessions", NULL, NULL, "{}");
+  g_autoptr(OtResponse) wrong = start_call (switch_key, card->number, "0000", "0212345678", NULL);
+  g_autoptr(OtResponse) inactive = start_call (switch_key, fresh->number, "2580", "0212345678",
+                                               NULL);
+  g_autoptr(OtResponse) letters = start_call (switch_key, card->number, "2580", "02-123", NULL);
+  g_autoptr(OtResponse) unknown = start_call (switch_key, card->number, "2580", "0212345678",
+                                              ", \"tariff\": 1");
+  g_autoptr(OtResponse) both = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
+                                           "{\"calling_number\": \"01012345678\", \"password\":"
+                                           " \"2580\", \"destination\": \"02\"}");
+  g_autoptr(OtResponse) service = start_call (switch_key, card->number, "2580", "0212345678",
+                                              ", \"service\": \"fax\"");
+  g_autoptr(OtResponse) bad_rates = ot_request (gw, "POST", "/v1/admin/phone/rate_tables",
+                                                ot_gateway_admin_token (gw), NULL,
+                                                "{\"name\": \"x\", \"rates\": [{\"prefix\":"
+                                                " \"02\", \"category\": \"local\", \"per_minute\":"
+                                                " 10, \"increment\": 0}]}");
+  g_autoptr(OtResponse) dup_rates = ot_request (gw, "POST", "/v1/admin/phone/rate_tables",
+                                                ot_gateway_admin_token (gw), NULL,
+                                                "{\"name\": \"x\", \"rates\": ["
+                                                "{\"prefix\": \"02\", \"category\": \"local\","
+                                                " \"per_minute\": 10, \"increment\": 1},"
+                                                "{\"prefix\": \"02\", \"category\": \"local\","
+                                                " \"per_minute\": 10, \"increment\": 1}]}");
+
+  ot_assert_error (mall, 401, "authentication_error", "not_a_switch");
+  ot_assert_error (nokey, 401, "authentication_error", NULL);
+  ot_assert_error (wrong, 402, "card_error", "invalid_credentials");
+  ot_assert_error (inactive, 402, "card_error", "card_not_active");
+  ot_assert_error (letters, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (unknown, 400, "invalid_request_error", "parameter_unknown");
+  ot_assert_error (both, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (service, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (bad_rates, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (bad_rates), "error"),
+                                   "param"), ==, "rates[0].increment");
+  ot_assert_error (dup_rates, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (dup_rates), "error"),
+                                   "param"), ==, "rates[1].prefix");
+  ot_assert_card_balance (gw, card->number, "2580", 10000, 10000);
+  audit ();
+}
+
+/* A switch that vanishes mid-call: its own gateway, with short grants. */
+static void
+test_switch_vanishes (void)
+{
+  OtGateway *short_gw = ot_gateway_start ("[phone]\nquota_seconds=5\nsession_grace=1\n"
+                                          "sweep_interval=1\n", FALSE);
+  OtGateway *saved = gw;
+  g_autofree char *saved_key = switch_key;
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonObject) s = NULL;
+  g_autoptr(JsonObject) u = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  g_autofree char *path = NULL;
+  gint64 deadline;
+  const char *status = "open";
+
+  gw = short_gw;
+  switch_key = create_switch (gw, "Vanishing switch");
+  json_object_unref (load_rates (gw, rate_table));
+  card = new_card (10000);
+
+  /* Grants end on a whole 10 s unit: 5 s asked, 10 s granted. */
+  s = start_ok (card->number, "0212345678");
+  g_assert_cmpint (ot_json_int (s, "granted_seconds"), ==, 10);
+  u = report_ok (ot_json_string (s, "id"), "update", 1, 7);
+  g_assert_cmpint (ot_json_int (u, "amount_charged"), ==, 10);
+  g_assert_cmpint (ot_json_int (u, "granted_seconds"), ==, 13);   /* to 20 s */
+  ot_assert_card_balance (gw, card->number, "2580", 9990, 9980);
+
+  /* Nothing more from the switch: 13 s and 1 s of grace later the sweep ends
+   * the session at what was reported and gives the reservation back. */
+  path = g_strdup_printf ("/v1/phone/sessions/%s", ot_json_string (s, "id"));
+  deadline = g_get_monotonic_time () + 40 * G_USEC_PER_SEC;
+  while (g_str_equal (status, "open") && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(OtResponse) get = NULL;
+
+      g_usleep (G_USEC_PER_SEC / 2);
+      get = ot_request (gw, "GET", path, switch_key, NULL, NULL);
+      ot_assert_status (get, 200);
+      status = g_intern_string (ot_json_string (ot_response_object (get), "status"));
+    }
+  g_assert_cmpstr (status, ==, "expired");
+  ot_assert_card_balance (gw, card->number, "2580", 9990, 9990);
+  late = report_call (ot_json_string (s, "id"), "terminate", 2, 20);
+  ot_assert_error (late, 409, "invalid_request_error", "session_ended");
+  audit ();
+
+  g_free (switch_key);
+  switch_key = g_steal_pointer (&saved_key);
+  gw = saved;
+  ot_gateway_stop (short_gw);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  gw = ot_gateway_start (NULL, FALSE);
+  g_free (ot_create_merchant (gw, "Mall", &mall_key));
+  switch_key = create_switch (gw, "Test switch");
+  {
+    g_autoptr(OtCard) card = new_card (10000);
+    g_autoptr(OtResponse) early = start_call (switch_key, card->number, "2580", "0212345678",
+                                              NULL);
+
+    ot_assert_error (early, 409, "invalid_request_error", "no_rate_table");
+  }
+  json_object_unref (load_rates (gw, rate_table));
+
+  g_test_add_func ("/phone/normal-call", test_normal_call);
+  g_test_add_func ("/phone/request-numbers", test_request_numbers);
+  g_test_add_func ("/phone/cut-at-zero", test_cut_at_zero);
+  g_test_add_func ("/phone/concurrent-calls", test_concurrent_calls);
+  g_test_add_func ("/phone/parallel-starts", test_parallel_starts);
+  g_test_add_func ("/phone/rates-by-prefix", test_rates_by_prefix);
+  g_test_add_func ("/phone/rate-versions", test_rate_versions);
+  g_test_add_func ("/phone/services-and-channels", test_services_and_channels);
+  g_test_add_func ("/phone/calling-number", test_calling_number);
+  g_test_add_func ("/phone/refusals", test_refusals);
+  g_test_add_func ("/phone/switch-vanishes", test_switch_vanishes);
+  status = g_test_run ();
+
+  ot_gateway_stop (gw);
+  g_free (switch_key);
+  g_free (mall_key);
+  return status;
+}

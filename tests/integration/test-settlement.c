@@ -1,0 +1,378 @@
+/* test-settlement.c: merchants' daily settlement, and its files
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A day of internet payments, refunds and telephone charges is settled with
+ * onepin-admin; the files add up, name no card holder, and reconcile to the
+ * merchant's payments and to the journal to the won.
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "phone-test-util.h"
+
+static OtGateway *gw;
+
+static char *
+today (void)
+{
+  g_autoptr(GTimeZone) tz = g_time_zone_new_offset (9 * 3600);
+  g_autoptr(GDateTime) now = g_date_time_new_now (tz);
+
+  return g_date_time_format (now, "%Y-%m-%d");
+}
+
+static void
+set_commission (const char *merchant,
+                gint64      bps)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/admin/merchants/%s/commission", merchant);
+  g_autofree char *body = g_strdup_printf ("{\"commission_bps\": %" G_GINT64_FORMAT "}", bps);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", path, ot_gateway_admin_token (gw), NULL, body);
+
+  ot_assert_status (r, 200);
+}
+
+/* Runs onepin-admin; returns its stdout. */
+static char *
+admin (const char *command,
+       ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+  const char *arg;
+  int status = 0;
+  va_list args;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("ONEPIN_ADMIN"));
+  g_ptr_array_add (argv, (char *) command);
+  g_ptr_array_add (argv, "--data-dir");
+  g_ptr_array_add (argv, (char *) ot_gateway_data_dir (gw));
+  va_start (args, command);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, &out, &err,
+                               &status, &error));
+  g_test_message ("onepin-admin: %s%s", out, err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  return out;
+}
+
+static JsonObject *
+get_json (const char *path,
+          const char *key)
+{
+  g_autoptr(OtResponse) r = ot_request (gw, "GET", path, key, NULL, NULL);
+
+  ot_assert_status (r, 200);
+  return json_object_ref (ot_response_object (r));
+}
+
+static JsonObject *
+settlement_of (JsonArray  *data,
+               const char *merchant)
+{
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *s = json_array_get_object_element (data, i);
+
+      if (g_str_equal (ot_json_string (s, "merchant"), merchant))
+        return s;
+    }
+  return NULL;
+}
+
+static char *
+read_file (const char *dir,
+           const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
+}
+
+static void
+remove_dir (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_dir (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+test_day (void)
+{
+  g_autofree char *mall_id = NULL, *switch_id = NULL, *idle_id = NULL;
+  g_autofree char *mall = pt_create_merchant (gw, "Mall", "shopping", &mall_id);
+  g_autofree char *sw = pt_create_merchant (gw, "Switch", "telephone", &switch_id);
+  g_autofree char *idle = pt_create_merchant (gw, "Idle", "shopping", &idle_id);
+  g_autoptr(OtCard) card = ot_new_card (gw, 50000, "2580");
+  g_autofree char *date = today ();
+  g_autofree char *out_dir = g_dir_make_tmp ("onepin-settle-XXXXXX", NULL);
+  g_autofree char *day_dir = g_build_filename (out_dir, date, NULL);
+  g_autoptr(JsonObject) p1 = NULL, p2 = NULL, p3 = NULL, auth = NULL, day = NULL, detail = NULL;
+  g_autoptr(JsonObject) own = NULL, list = NULL;
+  g_autoptr(OtResponse) cap = NULL, ref = NULL, rates = NULL, call = NULL, end = NULL;
+  g_autoptr(OtResponse) vm = NULL, foreign = NULL;
+  g_autofree char *said = NULL, *again = NULL, *summary = NULL, *file = NULL, *name = NULL;
+  g_autofree char *path = NULL, *body = NULL;
+  JsonObject *m, *s;
+  gint64 line_sum = 0, api_sum = 0;
+  JsonArray *lines, *payments;
+
+  set_commission (mall_id, 250);       /* 2.5% */
+  set_commission (switch_id, 1000);    /* 10% */
+
+  /* Internet: three captures, a partial capture of an authorization, a refund. */
+  p1 = ot_pay (gw, mall, card->number, "2580", 10000, TRUE);
+  p2 = ot_pay (gw, mall, card->number, "2580", 3333, TRUE);
+  p3 = ot_pay (gw, mall, card->number, "2580", 1, TRUE);
+  auth = ot_pay (gw, mall, card->number, "2580", 5000, FALSE);
+  path = g_strdup_printf ("/v1/payments/%s/capture", ot_json_string (auth, "id"));
+  cap = ot_request (gw, "POST", path, mall, NULL, "{\"amount\": 4000}");
+  ot_assert_status (cap, 200);
+  body = g_strdup_printf ("{\"payment\": \"%s\", \"amount\": 1000}", ot_json_string (p1, "id"));
+  ref = ot_request (gw, "POST", "/v1/refunds", mall, NULL, body);
+  ot_assert_status (ref, 200);
+
+  /* Telephone: a 215 s call at 60 won a minute (220 won) and a voicemail (50). */
+  rates = ot_request (gw, "POST", "/v1/admin/phone/rate_tables", ot_gateway_admin_token (gw),
+                      NULL, "{\"name\": \"t\", \"rates\": [{\"prefix\": \"02\", \"category\":"
+                      " \"local\", \"per_minute\": 60, \"increment\": 10}], \"services\":"
+                      " [{\"service\": \"voicemail\", \"price\": 50}]}");
+  ot_assert_status (rates, 200);
+  g_free (body);
+  body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"2580\", \"destination\":"
+                          " \"0212345678\"}", card->number);
+  call = ot_request (gw, "POST", "/v1/phone/sessions", sw, NULL, body);
+  ot_assert_status (call, 200);
+  g_free (path);
+  path = g_strdup_printf ("/v1/phone/sessions/%s/terminate",
+                          ot_json_string (ot_response_object (call), "id"));
+  end = ot_request (gw, "POST", path, sw, NULL, "{\"request_number\": 1, \"used_seconds\": 215}");
+  ot_assert_status (end, 200);
+  g_free (body);
+  body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"2580\", \"service\":"
+                          " \"voicemail\"}", card->number);
+  vm = ot_request (gw, "POST", "/v1/phone/events", sw, NULL, body);
+  ot_assert_status (vm, 200);
+
+  /* The day's settlement and its files. */
+  said = admin ("settle", "--date", date, "--out", out_dir, NULL);
+  g_assert_nonnull (strstr (said, "Settled 2 merchants"));
+  g_free (path);
+  path = g_strdup_printf ("/v1/admin/settlements?date=%s", date);
+  day = get_json (path, ot_gateway_admin_token (gw));
+  g_assert_cmpuint (json_array_get_length (ot_json_array (day, "data")), ==, 2);
+  g_assert_null (settlement_of (ot_json_array (day, "data"), idle_id));
+
+  /* The mall: 17,334 captured, 1,000 refunded, 2.5% of 16,334 = 408.35,
+   * rounded down to 408; 15,926 payable. */
+  m = settlement_of (ot_json_array (day, "data"), mall_id);
+  g_assert_nonnull (m);
+  g_assert_cmpint (ot_json_int (m, "payments"), ==, 4);
+  g_assert_cmpint (ot_json_int (m, "captured"), ==, 17334);
+  g_assert_cmpint (ot_json_int (m, "refunds"), ==, 1);
+  g_assert_cmpint (ot_json_int (m, "refunded"), ==, 1000);
+  g_assert_cmpint (ot_json_int (m, "commission"), ==, 408);
+  g_assert_cmpint (ot_json_int (m, "net"), ==, 15926);
+  s = settlement_of (ot_json_array (day, "data"), switch_id);
+  g_assert_cmpint (ot_json_int (s, "captured"), ==, 270);
+  g_assert_cmpint (ot_json_int (s, "commission"), ==, 27);
+  g_assert_cmpint (ot_json_int (s, "net"), ==, 243);
+
+  /* Reconciled to the won: the lines add up; the merchant's payments say
+   * the same; the payable is empty and the settled account holds the net. */
+  g_free (path);
+  path = g_strdup_printf ("/v1/admin/settlements/%s", ot_json_string (m, "id"));
+  detail = get_json (path, ot_gateway_admin_token (gw));
+  lines = ot_json_array (detail, "lines");
+  g_assert_cmpuint (json_array_get_length (lines), ==, 5);
+  for (guint i = 0; i < json_array_get_length (lines); i++)
+    line_sum += ot_json_int (json_array_get_object_element (lines, i), "amount");
+  g_assert_cmpint (line_sum, ==, 17334 - 1000);
+  list = get_json ("/v1/payments?limit=100", mall);
+  payments = ot_json_array (list, "data");
+  for (guint i = 0; i < json_array_get_length (payments); i++)
+    {
+      JsonObject *p = json_array_get_object_element (payments, i);
+
+      api_sum += ot_json_int (p, "amount_captured") - ot_json_int (p, "amount_refunded");
+    }
+  g_assert_cmpint (api_sum, ==, line_sum);
+  g_assert_cmpint (ot_json_int (ot_json_object (detail, "balances"), "payable"), ==, 0);
+  g_assert_cmpint (ot_json_int (ot_json_object (detail, "balances"), "settled"), ==, 15926);
+  json_object_unref (ot_assert_audit_balanced (gw));
+
+  /* The files: one per merchant and a summary; no card holder in them. */
+  summary = read_file (day_dir, "summary.csv");
+  g_assert_true (g_str_has_prefix (summary, "merchant,settlement,payments,captured,refunds,"
+                                            "refunded,commission,net\r\n"));
+  g_assert_nonnull (strstr (summary, ",4,17334,1,1000,408,15926\r\n"));
+  name = g_strdup_printf ("%s-%s.csv", mall_id, ot_json_string (m, "id"));
+  file = read_file (day_dir, name);
+  g_assert_true (g_str_has_prefix (file, "date,type,reference,order_id,channel,amount\r\n"));
+  g_assert_nonnull (strstr (file, ot_json_string (p2, "id")));
+  g_assert_nonnull (strstr (file, ot_json_string (p2, "order_id")));
+  g_assert_nonnull (strstr (file, ",refund,"));
+  g_assert_nonnull (strstr (file, "\r\nnet_payable,,,,,15926\r\n"));
+  g_assert_null (strstr (file, card->number));
+  g_assert_null (strstr (file, "card"));
+
+  /* Settling again settles nothing twice; a later payment is settled next. */
+  again = admin ("settle", "--date", date, "--out", out_dir, NULL);
+  g_assert_nonnull (strstr (again, "Settled 0 merchants"));
+  {
+    g_autoptr(JsonObject) late = ot_pay (gw, mall, card->number, "2580", 777, TRUE);
+    g_autoptr(OtResponse) run = ot_request (gw, "POST", "/v1/admin/settlements",
+                                            ot_gateway_admin_token (gw), NULL, NULL);
+    g_autofree char *run_body = g_strdup_printf ("{\"date\": \"%s\"}", date);
+    g_autoptr(OtResponse) run2 = ot_request (gw, "POST", "/v1/admin/settlements",
+                                             ot_gateway_admin_token (gw), NULL, run_body);
+    JsonArray *data;
+
+    ot_assert_error (run, 400, "invalid_request_error", "parameter_missing");
+    ot_assert_status (run2, 200);
+    data = ot_json_array (ot_response_object (run2), "data");
+    g_assert_cmpuint (json_array_get_length (data), ==, 1);
+    g_assert_cmpint (ot_json_int (json_array_get_object_element (data, 0), "captured"), ==, 777);
+    g_assert_cmpint (ot_json_int (json_array_get_object_element (data, 0), "commission"), ==, 19);
+  }
+
+  /* A day of refunds only: the commission comes back, rounded toward zero. */
+  {
+    g_autofree char *refund = g_strdup_printf ("{\"payment\": \"%s\", \"amount\": 999}",
+                                               ot_json_string (p2, "id"));
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/refunds", mall, NULL, refund);
+    g_autofree char *run_body = g_strdup_printf ("{\"date\": \"%s\"}", date);
+    g_autoptr(OtResponse) run = NULL;
+    JsonObject *neg;
+
+    /* The payment was settled: its refund takes the payable below zero,
+     * what the merchant owes back, and the books still balance. */
+    ot_assert_status (r, 200);
+    json_object_unref (ot_assert_audit_balanced (gw));
+    run = ot_request (gw, "POST", "/v1/admin/settlements", ot_gateway_admin_token (gw), NULL,
+                      run_body);
+    ot_assert_status (run, 200);
+    neg = json_array_get_object_element (ot_json_array (ot_response_object (run), "data"), 0);
+    g_assert_cmpint (ot_json_int (neg, "refunded"), ==, 999);
+    g_assert_cmpint (ot_json_int (neg, "commission"), ==, -24);    /* -24.975 */
+    g_assert_cmpint (ot_json_int (neg, "net"), ==, -975);
+  }
+  json_object_unref (ot_assert_audit_balanced (gw));
+
+  /* A merchant sees its own settlements and files, not another's. */
+  g_free (path);
+  path = g_strdup_printf ("/v1/settlements?date=%s", date);
+  own = get_json (path, mall);
+  g_assert_cmpuint (json_array_get_length (ot_json_array (own, "data")), ==, 3);
+  g_free (path);
+  path = g_strdup_printf ("/v1/settlements/%s?format=csv", ot_json_string (s, "id"));
+  foreign = ot_request (gw, "GET", path, mall, NULL, NULL);
+  ot_assert_error (foreign, 404, "invalid_request_error", "resource_missing");
+
+  (void) idle;
+  (void) p3;
+  remove_dir (out_dir);
+}
+
+/* onepin-admin pool: the agent's cards to print, with their secrets. */
+static void
+test_pool_file (void)
+{
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk", "card_agent", &agent_id);
+  g_autofree char *dir = g_dir_make_tmp ("onepin-pool-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "print.csv", NULL);
+  g_autofree char *said = admin ("pool", "--seller", agent_id, "--kind", "agent", "--value",
+                                 "20000", "--count", "3", "--out", file, NULL);
+  g_autofree char *csv = NULL;
+  g_auto(GStrv) rows = NULL;
+  GStatBuf st;
+
+  g_assert_nonnull (strstr (said, "3 numbers of 20000 won"));
+  g_assert_true (g_file_get_contents (file, &csv, NULL, NULL));
+  g_assert_cmpint (g_stat (file, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  rows = g_strsplit (csv, "\r\n", -1);
+  g_assert_cmpstr (rows[0], ==, "seq,number,secret,value");
+  for (guint i = 1; i <= 3; i++)
+    {
+      g_auto(GStrv) cells = g_strsplit (rows[i], ",", -1);
+      g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\"}", cells[1]);
+      g_autoptr(OtResponse) sale = ot_request (gw, "POST", "/v1/agent/cards/activate", agent, NULL,
+                                               body);
+
+      g_assert_cmpuint (g_strv_length (cells), ==, 4);
+      g_assert_true (ot_luhn_valid (cells[1]));
+      g_assert_cmpuint (strlen (cells[2]), ==, 12);
+      g_assert_cmpstr (cells[3], ==, "20000");
+      ot_assert_status (sale, 200);
+      ot_assert_card_balance (gw, cells[1], cells[2], 20000, 20000);
+    }
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
+static void
+test_refusals (void)
+{
+  g_autoptr(OtResponse) bad = ot_request (gw, "POST", "/v1/admin/settlements",
+                                          ot_gateway_admin_token (gw), NULL,
+                                          "{\"date\": \"2026-02-30\"}");
+  g_autoptr(OtResponse) future = ot_request (gw, "POST", "/v1/admin/settlements",
+                                             ot_gateway_admin_token (gw), NULL,
+                                             "{\"date\": \"2999-01-01\"}");
+  g_autoptr(OtResponse) rate = ot_request (gw, "POST", "/v1/admin/merchants/mch_nosuch/commission",
+                                           ot_gateway_admin_token (gw), NULL,
+                                           "{\"commission_bps\": 10}");
+  g_autoptr(OtResponse) too_much = ot_request (gw, "POST",
+                                               "/v1/admin/merchants/mch_nosuch/commission",
+                                               ot_gateway_admin_token (gw), NULL,
+                                               "{\"commission_bps\": 10001}");
+  g_autoptr(OtResponse) list = ot_request (gw, "GET", "/v1/admin/settlements?date=yesterday",
+                                           ot_gateway_admin_token (gw), NULL, NULL);
+  g_autoptr(OtResponse) none = ot_request (gw, "GET", "/v1/admin/settlements/stl_nosuch",
+                                           ot_gateway_admin_token (gw), NULL, NULL);
+
+  ot_assert_error (bad, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (future, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (rate, 404, "invalid_request_error", "resource_missing");
+  ot_assert_error (too_much, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (list, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (none, 404, "invalid_request_error", "resource_missing");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  gw = pt_start ();
+  g_test_add_func ("/settlement/day", test_day);
+  g_test_add_func ("/settlement/pool-file", test_pool_file);
+  g_test_add_func ("/settlement/refusals", test_refusals);
+  status = g_test_run ();
+  pt_stop (gw);
+  return status;
+}

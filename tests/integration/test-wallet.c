@@ -1,0 +1,919 @@
+/* test-wallet.c: the e-wallet's API on a real gateway (suite wallet-api)
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Registration, sign-in and sign-out, lockout per login and per address,
+ * password changes revoking the other sessions, the representative card
+ * (its number and CVC shown once, and usable as an ordinary onepin card),
+ * funding sources kept sealed and shown masked, history, and the audit.
+ * The main gateway hashes with few PBKDF2 iterations ([wallet]
+ * pbkdf2_iterations) to keep the suite quick; one test runs the default
+ * 600,000 and checks the main thread stays responsive meanwhile.
+ */
+#include <sqlite3.h>
+#include <string.h>
+
+#include "onepin-shared.h"
+#include "onepin-test-gateway.h"
+
+#define FAST_CONFIG "[wallet]\npbkdf2_iterations=2000\n"
+
+static OtGateway *gw;
+
+/* Helpers */
+
+static char *
+unique (const char *prefix)
+{
+  static guint serial;
+
+  return g_strdup_printf ("%s%u%04x", prefix, ++serial, g_random_int_range (0, 0xffff));
+}
+
+static OtResponse *
+wallet (OtGateway  *gateway,
+        const char *method,
+        const char *path,
+        const char *token,
+        const char *key,
+        const char *body)
+{
+  return ot_request (gateway, method, path, token, key, body);
+}
+
+static char *
+register_user (OtGateway  *gateway,
+               const char *login,
+               const char *password)
+{
+  g_autofree char *body = g_strdup_printf ("{\"login_id\":\"%s\",\"password\":\"%s\","
+                                           "\"name\":\"Kim %s\",\"email\":\"%s@example.com\","
+                                           "\"phone\":\"010-1234-5678\"}",
+                                           login, password, login, login);
+  g_autoptr(OtResponse) r = wallet (gateway, "POST", "/v1/wallet/users", NULL, NULL, body);
+
+  ot_assert_status (r, 201);
+  return g_strdup (ot_json_string (ot_response_object (r), "id"));
+}
+
+static OtResponse *
+sign_in (OtGateway  *gateway,
+         const char *login,
+         const char *password)
+{
+  g_autofree char *body = g_strdup_printf ("{\"login_id\":\"%s\",\"password\":\"%s\"}",
+                                           login, password);
+
+  return wallet (gateway, "POST", "/v1/wallet/sessions", NULL, NULL, body);
+}
+
+static char *
+login (OtGateway  *gateway,
+       const char *login,
+       const char *password)
+{
+  g_autoptr(OtResponse) r = sign_in (gateway, login, password);
+
+  ot_assert_status (r, 201);
+  return g_strdup (ot_json_string (ot_response_object (r), "token"));
+}
+
+/* A new user, signed in; returns the token. */
+static char *
+new_user (char **login_out)
+{
+  g_autofree char *login_id = unique ("user");
+  g_autofree char *user_id = register_user (gw, login_id, "correct horse");
+
+  if (login_out != NULL)
+    *login_out = g_strdup (login_id);
+  return login (gw, login_id, "correct horse");
+}
+
+static JsonObject *
+apply_card (const char *token,
+            const char *password)
+{
+  g_autofree char *body = g_strdup_printf ("{\"password\":\"%s\"}", password);
+  g_autoptr(OtResponse) r = wallet (gw, "POST", "/v1/wallet/card", token, NULL, body);
+
+  ot_assert_status (r, 201);
+  return json_object_ref (ot_response_object (r));
+}
+
+static void
+assert_absent (OtResponse *r,
+               const char *what,
+               const char *secret)
+{
+  if (r->body != NULL && strstr (r->body, secret) != NULL)
+    g_error ("a response (HTTP %u) contains the %s: %s", r->status, what, r->body);
+}
+
+static void
+assert_param (OtResponse *r,
+              const char *param)
+{
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                   ==, param);
+}
+
+/* Registration */
+
+static void
+test_register (void)
+{
+  g_autofree char *login_id = unique ("Alice");
+  g_autofree char *lower = g_ascii_strdown (login_id, -1);
+  g_autofree char *body = g_strdup_printf ("{\"login_id\":\"%s\",\"password\":\"correct horse\","
+                                           "\"name\":\"Kim Alice\",\"email\":\"a@example.com\","
+                                           "\"phone\":\"+82-10-1234-5678\",\"locale\":\"en\"}",
+                                           login_id);
+  g_autofree char *again = g_strdup_printf ("{\"login_id\":\"%s\",\"password\":\"other horse\","
+                                            "\"name\":\"Other\",\"email\":\"b@example.com\"}",
+                                            lower);
+  g_autoptr(OtResponse) r = wallet (gw, "POST", "/v1/wallet/users", NULL, NULL, body);
+  g_autoptr(OtResponse) taken = wallet (gw, "POST", "/v1/wallet/users", NULL, NULL, again);
+  JsonObject *o;
+
+  ot_assert_status (r, 201);
+  o = ot_response_object (r);
+  g_assert_true (g_str_has_prefix (ot_json_string (o, "id"), "usr_"));
+  g_assert_cmpstr (ot_json_string (o, "object"), ==, "wallet_user");
+  g_assert_cmpstr (ot_json_string (o, "login_id"), ==, lower);
+  g_assert_cmpstr (ot_json_string (o, "name"), ==, "Kim Alice");
+  g_assert_cmpstr (ot_json_string (o, "email"), ==, "a@example.com");
+  g_assert_cmpstr (ot_json_string (o, "phone"), ==, "+82-10-1234-5678");
+  g_assert_cmpstr (ot_json_string (o, "receipt_channel"), ==, "email");
+  g_assert_cmpstr (ot_json_string (o, "locale"), ==, "en");
+  g_assert_true (json_object_get_null_member (o, "card"));
+  assert_absent (r, "password", "correct horse");
+
+  /* Login IDs are compared without regard to case. */
+  ot_assert_error (taken, 409, "invalid_request_error", "login_id_taken");
+  assert_param (taken, "login_id");
+}
+
+static void
+test_register_fields (void)
+{
+  const struct
+  {
+    const char *body;
+    const char *param;
+    const char *code;
+  } cases[] = {
+    { "{\"login_id\":\"ab\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"a@b.co\"}",
+      "login_id", "parameter_invalid" },
+    { "{\"login_id\":\"a b c d\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"a@b.co\"}",
+      "login_id", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"short\",\"name\":\"A\",\"email\":\"a@b.co\"}",
+      "password", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"\",\"email\":\"a@b.co\"}",
+      "name", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"nope\"}",
+      "email", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"a@b.co\","
+      "\"phone\":\"12\"}", "phone", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"a@b.co\","
+      "\"receipt_channel\":\"sms\"}", "receipt_channel", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"a@b.co\","
+      "\"receipt_channel\":\"fax\"}", "receipt_channel", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"a@b.co\","
+      "\"locale\":\"fr\"}", "locale", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\"}",
+      "email", "parameter_missing" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"a@b.co\","
+      "\"admin\":true}", "admin", "parameter_unknown" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OtResponse) r = wallet (gw, "POST", "/v1/wallet/users", NULL, NULL,
+                                        cases[i].body);
+
+      ot_assert_error (r, 400, "invalid_request_error", cases[i].code);
+      assert_param (r, cases[i].param);
+    }
+}
+
+/* Sessions */
+
+static void
+test_login_logout (void)
+{
+  g_autofree char *login_id = unique ("bob");
+  g_autofree char *user_id = register_user (gw, login_id, "correct horse");
+  g_autofree char *upper = g_ascii_strup (login_id, -1);
+  g_autoptr(OtResponse) wrong = sign_in (gw, login_id, "wrong horse");
+  g_autoptr(OtResponse) unknown = sign_in (gw, "nobody-at-all", "wrong horse");
+  g_autoptr(OtResponse) ok = sign_in (gw, upper, "correct horse");
+  g_autoptr(OtResponse) me = NULL;
+  g_autoptr(OtResponse) out = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autoptr(OtResponse) none = NULL;
+  g_autoptr(OtResponse) forged = NULL;
+  JsonObject *session;
+  const char *token;
+
+  /* A wrong password and an unknown login are answered alike. */
+  ot_assert_error (wrong, 401, "authentication_error", "invalid_login");
+  ot_assert_error (unknown, 401, "authentication_error", "invalid_login");
+  g_assert_cmpstr (wrong->body, ==, unknown->body);
+
+  ot_assert_status (ok, 201);
+  session = ot_response_object (ok);
+  token = ot_json_string (session, "token");
+  g_assert_true (g_str_has_prefix (token, "ws_"));
+  g_assert_cmpuint (strlen (token), ==, 3 + 64);
+  g_assert_true (g_str_has_prefix (ot_json_string (session, "id"), "wss_"));
+  g_assert_cmpstr (ot_json_string (session, "user"), ==, user_id);
+  g_assert_cmpint (ot_json_int (session, "expires_at") - ot_json_int (session, "created"), ==,
+                   24 * 3600);
+
+  me = wallet (gw, "GET", "/v1/wallet/me", token, NULL, NULL);
+  ot_assert_status (me, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (me), "id"), ==, user_id);
+
+  out = wallet (gw, "DELETE", "/v1/wallet/sessions/current", token, NULL, NULL);
+  ot_assert_status (out, 200);
+  g_assert_true (ot_json_bool (ot_response_object (out), "revoked"));
+  after = wallet (gw, "GET", "/v1/wallet/me", token, NULL, NULL);
+  ot_assert_error (after, 401, "authentication_error", "unauthorized");
+
+  none = wallet (gw, "GET", "/v1/wallet/me", NULL, NULL, NULL);
+  ot_assert_error (none, 401, "authentication_error", "unauthorized");
+  forged = wallet (gw, "GET", "/v1/wallet/me", "ws_0000000000000000000000000000000000000000000000000000000000000000", NULL, NULL);
+  ot_assert_error (forged, 401, "authentication_error", "unauthorized");
+}
+
+/* A gateway of its own, whose sessions last two seconds. */
+static void
+test_session_expiry (void)
+{
+  OtGateway *brief = ot_gateway_start (FAST_CONFIG "session_lifetime=2\n", FALSE);
+  g_autofree char *user_id = register_user (brief, "frank", "correct horse");
+  g_autoptr(OtResponse) session = sign_in (brief, "frank", "correct horse");
+  const char *token = ot_json_string (ot_response_object (session), "token");
+  g_autoptr(OtResponse) fresh = NULL;
+  g_autoptr(OtResponse) stale = NULL;
+
+  ot_assert_status (session, 201);
+  g_assert_cmpint (ot_json_int (ot_response_object (session), "expires_at") -
+                   ot_json_int (ot_response_object (session), "created"), ==, 2);
+  fresh = wallet (brief, "GET", "/v1/wallet/me", token, NULL, NULL);
+  ot_assert_status (fresh, 200);
+  g_usleep (3100 * 1000);
+  stale = wallet (brief, "GET", "/v1/wallet/me", token, NULL, NULL);
+  ot_assert_error (stale, 401, "authentication_error", "unauthorized");
+  ot_gateway_stop (brief);
+}
+
+static void
+test_login_lockout (void)
+{
+  g_autofree char *login_id = unique ("carol");
+  g_autofree char *user_id = register_user (gw, login_id, "correct horse");
+  g_autofree char *token = NULL;
+  g_autoptr(OtResponse) locked = NULL;
+  g_autoptr(OtResponse) change = NULL;
+
+  /* Four failures, then a success resets the count. */
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(OtResponse) r = sign_in (gw, login_id, "wrong horse");
+
+      ot_assert_error (r, 401, "authentication_error", "invalid_login");
+    }
+  token = login (gw, login_id, "correct horse");
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) r = sign_in (gw, login_id, "wrong horse");
+
+      ot_assert_error (r, 401, "authentication_error", "invalid_login");
+    }
+  /* The fifth locked it: even the right password is refused now. */
+  locked = sign_in (gw, login_id, "correct horse");
+  ot_assert_error (locked, 429, "rate_limit_error", "login_locked");
+  change = wallet (gw, "POST", "/v1/wallet/me/password", token, NULL,
+                   "{\"current_password\":\"correct horse\",\"new_password\":\"other horse\"}");
+  ot_assert_error (change, 429, "rate_limit_error", "login_locked");
+}
+
+/* A gateway of its own: the address limit would block this test's address
+ * for the others. */
+static void
+test_address_limit (void)
+{
+  OtGateway *limited = ot_gateway_start (FAST_CONFIG "[limits]\nfailures_per_minute=6\n", FALSE);
+  g_autofree char *user_id = register_user (limited, "dave", "correct horse");
+  g_autoptr(OtResponse) blocked = NULL;
+  g_autoptr(OtResponse) card = NULL;
+
+  for (guint i = 0; i < 6; i++)
+    {
+      g_autofree char *login_id = g_strdup_printf ("stranger%u", i);
+      g_autoptr(OtResponse) r = sign_in (limited, login_id, "wrong horse");
+
+      ot_assert_error (r, 401, "authentication_error", "invalid_login");
+    }
+  /* Past the limit, even a right password gets 429, and so do the
+   * card-holder endpoints from this address. */
+  blocked = sign_in (limited, "dave", "correct horse");
+  ot_assert_error (blocked, 429, "rate_limit_error", "rate_limited");
+  card = ot_request (limited, "POST", "/v1/cards/balance", NULL, NULL,
+                     "{\"number\":\"9410000000000000\",\"password\":\"1234\"}");
+  ot_assert_error (card, 429, "rate_limit_error", "rate_limited");
+  ot_gateway_stop (limited);
+}
+
+static void
+test_password_change (void)
+{
+  g_autofree char *login_id = NULL;
+  g_autofree char *first = new_user (&login_id);
+  g_autofree char *second = login (gw, login_id, "correct horse");
+  g_autoptr(OtResponse) wrong = NULL;
+  g_autoptr(OtResponse) weak = NULL;
+  g_autoptr(OtResponse) changed = NULL;
+  g_autoptr(OtResponse) still = NULL;
+  g_autoptr(OtResponse) revoked = NULL;
+  g_autoptr(OtResponse) old = NULL;
+  g_autofree char *third = NULL;
+
+  wrong = wallet (gw, "POST", "/v1/wallet/me/password", first, NULL,
+                  "{\"current_password\":\"wrong horse\",\"new_password\":\"new battery\"}");
+  ot_assert_error (wrong, 400, "invalid_request_error", "password_incorrect");
+  assert_param (wrong, "current_password");
+  weak = wallet (gw, "POST", "/v1/wallet/me/password", first, NULL,
+                 "{\"current_password\":\"correct horse\",\"new_password\":\"short\"}");
+  ot_assert_error (weak, 400, "invalid_request_error", "parameter_invalid");
+  assert_param (weak, "new_password");
+
+  changed = wallet (gw, "POST", "/v1/wallet/me/password", first, NULL,
+                    "{\"current_password\":\"correct horse\",\"new_password\":\"new battery\"}");
+  ot_assert_status (changed, 200);
+  assert_absent (changed, "password", "new battery");
+
+  /* The session that changed it stays; the other one is revoked. */
+  still = wallet (gw, "GET", "/v1/wallet/me", first, NULL, NULL);
+  ot_assert_status (still, 200);
+  revoked = wallet (gw, "GET", "/v1/wallet/me", second, NULL, NULL);
+  ot_assert_error (revoked, 401, "authentication_error", "unauthorized");
+  old = sign_in (gw, login_id, "correct horse");
+  ot_assert_error (old, 401, "authentication_error", "invalid_login");
+  third = login (gw, login_id, "new battery");
+}
+
+/* Profile */
+
+static void
+test_profile (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autoptr(OtResponse) sms = NULL;
+  g_autoptr(OtResponse) no_phone = NULL;
+  g_autoptr(OtResponse) drop = NULL;
+  g_autoptr(OtResponse) bad = NULL;
+  g_autoptr(OtResponse) me = NULL;
+  JsonObject *o;
+
+  sms = wallet (gw, "POST", "/v1/wallet/me", token, NULL,
+                "{\"name\":\"Lee Min\",\"email\":\"min@example.org\",\"phone\":\"010-9999-0000\","
+                "\"receipt_channel\":\"sms\",\"locale\":\"en\"}");
+  ot_assert_status (sms, 200);
+  o = ot_response_object (sms);
+  g_assert_cmpstr (ot_json_string (o, "name"), ==, "Lee Min");
+  g_assert_cmpstr (ot_json_string (o, "email"), ==, "min@example.org");
+  g_assert_cmpstr (ot_json_string (o, "phone"), ==, "010-9999-0000");
+  g_assert_cmpstr (ot_json_string (o, "receipt_channel"), ==, "sms");
+  g_assert_cmpstr (ot_json_string (o, "locale"), ==, "en");
+
+  /* SMS receipts need a phone number. */
+  no_phone = wallet (gw, "POST", "/v1/wallet/me", token, NULL, "{\"phone\":\"\"}");
+  ot_assert_error (no_phone, 400, "invalid_request_error", "parameter_invalid");
+  assert_param (no_phone, "receipt_channel");
+  drop = wallet (gw, "POST", "/v1/wallet/me", token, NULL,
+                 "{\"phone\":\"\",\"receipt_channel\":\"none\"}");
+  ot_assert_status (drop, 200);
+  g_assert_true (json_object_get_null_member (ot_response_object (drop), "phone"));
+  bad = wallet (gw, "POST", "/v1/wallet/me", token, NULL, "{\"email\":\"not an address\"}");
+  ot_assert_error (bad, 400, "invalid_request_error", "parameter_invalid");
+
+  me = wallet (gw, "GET", "/v1/wallet/me", token, NULL, NULL);
+  ot_assert_status (me, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (me), "receipt_channel"), ==, "none");
+  g_assert_cmpstr (ot_json_string (ot_response_object (me), "name"), ==, "Lee Min");
+}
+
+/* The representative card */
+
+static void
+assert_in_bin_range (const char *number)
+{
+  g_autofree char *prefix = g_strndup (number, 6);
+  guint64 bin = g_ascii_strtoull (prefix, NULL, 10);
+
+  g_assert_cmpuint (strlen (number), ==, 16);
+  g_assert_true (ot_luhn_valid (number));
+  g_assert_cmpuint (bin, >=, 942000);
+  g_assert_cmpuint (bin, <=, 942999);
+}
+
+static void
+test_apply_card (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autofree char *other = new_user (NULL);
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) second = NULL;
+  g_autoptr(OtResponse) theirs = NULL;
+  g_autoptr(OtResponse) get = NULL;
+  g_autoptr(OtResponse) me = NULL;
+  g_autoptr(OtResponse) short_password = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  const char *number, *cvc;
+  JsonObject *card, *shown;
+
+  short_password = wallet (gw, "POST", "/v1/wallet/card", token, NULL, "{\"password\":\"123\"}");
+  ot_assert_error (short_password, 400, "invalid_request_error", "parameter_invalid");
+
+  first = wallet (gw, "POST", "/v1/wallet/card", token, "apply-1", "{\"password\":\"2580\"}");
+  ot_assert_status (first, 201);
+  card = ot_response_object (first);
+  number = ot_json_string (card, "number");
+  cvc = ot_json_string (card, "cvc");
+  assert_in_bin_range (number);
+  g_assert_cmpuint (strlen (cvc), ==, 3);
+  g_assert_cmpuint (strspn (cvc, "0123456789"), ==, 3);
+  g_assert_cmpstr (ot_json_string (card, "card_last4"), ==, number + 12);
+  g_assert_cmpstr (ot_json_string (card, "state"), ==, "active");
+  g_assert_cmpint (ot_json_int (card, "balance"), ==, 0);
+  g_assert_cmpint (ot_json_int (card, "exp_year"), ==,
+                   g_date_time_get_year (now) + 5);
+  g_assert_cmpint (ot_json_int (card, "exp_month"), ==, g_date_time_get_month (now));
+
+  /* A replay with the same key shows the same card; it is sealed in the
+   * idempotency record. Without a key, a second card is refused. */
+  replay = wallet (gw, "POST", "/v1/wallet/card", token, "apply-1", "{\"password\":\"2580\"}");
+  ot_assert_status (replay, 201);
+  g_assert_cmpstr (replay->body, ==, first->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+  second = wallet (gw, "POST", "/v1/wallet/card", token, NULL, "{\"password\":\"2580\"}");
+  ot_assert_error (second, 409, "invalid_request_error", "card_already_issued");
+
+  /* Keys are per user: another user's "apply-1" is their own. */
+  theirs = wallet (gw, "POST", "/v1/wallet/card", other, "apply-1", "{\"password\":\"2580\"}");
+  ot_assert_status (theirs, 201);
+  g_assert_cmpstr (ot_json_string (ot_response_object (theirs), "number"), !=, number);
+
+  /* Afterwards the card shows masked, never with its number or CVC. */
+  get = wallet (gw, "GET", "/v1/wallet/card", token, NULL, NULL);
+  ot_assert_status (get, 200);
+  shown = ot_response_object (get);
+  assert_absent (get, "card number", number);
+  g_assert_false (json_object_has_member (shown, "cvc"));
+  g_assert_false (json_object_has_member (shown, "number"));
+  g_assert_cmpstr (ot_json_string (shown, "id"), ==, ot_json_string (card, "id"));
+  g_assert_true (g_str_has_suffix (ot_json_string (shown, "masked_number"), number + 12));
+  g_assert_cmpint (ot_json_int (shown, "held"), ==, 0);
+  g_assert_cmpint (ot_json_int (shown, "points"), ==, 0);
+  me = wallet (gw, "GET", "/v1/wallet/me", token, NULL, NULL);
+  g_assert_cmpstr (ot_json_string (ot_response_object (me), "card"), ==,
+                   ot_json_string (card, "id"));
+}
+
+static void
+test_card_is_a_onepin_card (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autoptr(JsonObject) card = apply_card (token, "2580");
+  const char *number = ot_json_string (card, "number");
+  g_autofree char *sk = NULL;
+  g_autofree char *merchant = ot_create_merchant (gw, "Card Mall", &sk);
+  g_autoptr(JsonObject) balance = NULL;
+  g_autofree char *wrong = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"0000\","
+                                            "\"amount\":1000,\"currency\":\"krw\","
+                                            "\"order_id\":\"o-1\"}", number);
+  g_autofree char *empty = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"2580\","
+                                            "\"amount\":1000,\"currency\":\"krw\","
+                                            "\"order_id\":\"o-2\"}", number);
+  g_autoptr(OtResponse) declined = NULL;
+  g_autoptr(OtResponse) poor = NULL;
+
+  /* The card-holder API knows it by number and password... */
+  balance = ot_card_balance (gw, number, "2580");
+  g_assert_cmpstr (ot_json_string (balance, "card_id"), ==, ot_json_string (card, "id"));
+  g_assert_cmpstr (ot_json_string (balance, "state"), ==, "active");
+  g_assert_cmpint (ot_json_int (balance, "balance"), ==, 0);
+
+  /* ...and so does a merchant: wrong password, then too little money. */
+  declined = ot_request (gw, "POST", "/v1/payments", sk, NULL, wrong);
+  ot_assert_error (declined, 402, "card_error", "invalid_credentials");
+  poor = ot_request (gw, "POST", "/v1/payments", sk, NULL, empty);
+  ot_assert_error (poor, 402, "card_error", "insufficient_funds");
+}
+
+static void
+test_no_card_yet (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autoptr(OtResponse) missing = wallet (gw, "GET", "/v1/wallet/card", token, NULL, NULL);
+
+  ot_assert_error (missing, 404, "invalid_request_error", "resource_missing");
+}
+
+/* Funding sources */
+
+static void
+test_funding_sources (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autoptr(OtResponse) card = NULL;
+  g_autoptr(OtResponse) bank = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) list = NULL;
+  g_autoptr(OtResponse) removed = NULL;
+  g_autoptr(OtResponse) twice = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autofree char *number = ot_random_card_number ("4");
+  g_autofree char *body = g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":"
+                                           "{\"number\":\"%s\",\"expiry\":\"12/39\","
+                                           "\"holder\":\"KIM FUNDER\"}}", number);
+  g_autofree char *card_id = NULL;
+  g_autofree char *path = NULL;
+  JsonObject *o;
+  JsonArray *data;
+
+  card = wallet (gw, "POST", "/v1/wallet/funding-sources", token, "fs-1", body);
+  ot_assert_status (card, 201);
+  o = ot_response_object (card);
+  card_id = g_strdup (ot_json_string (o, "id"));
+  g_assert_true (g_str_has_prefix (card_id, "fs_"));
+  g_assert_cmpstr (ot_json_string (o, "type"), ==, "credit_card");
+  g_assert_cmpstr (ot_json_string (ot_json_object (o, "credit_card"), "last4"), ==, number + 12);
+  g_assert_cmpint (ot_json_int (ot_json_object (o, "credit_card"), "exp_month"), ==, 12);
+  g_assert_cmpint (ot_json_int (ot_json_object (o, "credit_card"), "exp_year"), ==, 2039);
+  assert_absent (card, "funding card number", number);
+  assert_absent (card, "card holder", "KIM FUNDER");
+
+  bank = wallet (gw, "POST", "/v1/wallet/funding-sources", token, NULL,
+                 "{\"type\":\"bank_account\",\"bank_account\":{\"bank_code\":\"004\","
+                 "\"account_number\":\"110-482-937561\",\"holder\":\"Kim Funder\"}}");
+  ot_assert_status (bank, 201);
+  o = ot_json_object (ot_response_object (bank), "bank_account");
+  g_assert_cmpstr (ot_json_string (o, "bank_code"), ==, "004");
+  g_assert_cmpstr (ot_json_string (o, "last4"), ==, "7561");
+  assert_absent (bank, "account number", "110482937561");
+  assert_absent (bank, "account number", "110-482-937561");
+
+  again = wallet (gw, "POST", "/v1/wallet/funding-sources", token, NULL, body);
+  ot_assert_error (again, 409, "invalid_request_error", "funding_source_exists");
+
+  list = wallet (gw, "GET", "/v1/wallet/funding-sources", token, NULL, NULL);
+  ot_assert_status (list, 200);
+  data = ot_json_array (ot_response_object (list), "data");
+  g_assert_cmpuint (json_array_get_length (data), ==, 2);
+  assert_absent (list, "funding card number", number);
+  assert_absent (list, "account number", "110482937561");
+
+  path = g_strconcat ("/v1/wallet/funding-sources/", card_id, NULL);
+  removed = wallet (gw, "DELETE", path, token, NULL, NULL);
+  ot_assert_status (removed, 200);
+  g_assert_true (ot_json_bool (ot_response_object (removed), "deleted"));
+  twice = wallet (gw, "DELETE", path, token, NULL, NULL);
+  ot_assert_error (twice, 404, "invalid_request_error", "resource_missing");
+  after = wallet (gw, "GET", "/v1/wallet/funding-sources", token, NULL, NULL);
+  g_assert_cmpuint (json_array_get_length (ot_json_array (ot_response_object (after), "data")),
+                    ==, 1);
+}
+
+static void
+test_funding_refusals (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autofree char *other = new_user (NULL);
+  g_autofree char *onepin = ot_random_card_number ("9410");
+  g_autofree char *wallet_bin = ot_random_card_number ("942500");
+  g_autofree char *bad_luhn = g_strdup ("4111111111111112");
+  g_autofree char *good = ot_random_card_number ("5");
+  const struct
+  {
+    char       *body;
+    const char *param;
+    const char *code;
+  } cases[] = {
+    { g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"%s\","
+                       "\"expiry\":\"12/39\",\"holder\":\"A\"}}", onepin),
+      "credit_card.number", "onepin_card_not_allowed" },
+    { g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"%s\","
+                       "\"expiry\":\"12/39\",\"holder\":\"A\"}}", wallet_bin),
+      "credit_card.number", "onepin_card_not_allowed" },
+    { g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"%s\","
+                       "\"expiry\":\"12/39\",\"holder\":\"A\"}}", bad_luhn),
+      "credit_card.number", "parameter_invalid" },
+    { g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"%s\","
+                       "\"expiry\":\"01/20\",\"holder\":\"A\"}}", good),
+      "credit_card.expiry", "parameter_invalid" },
+    { g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"%s\","
+                       "\"expiry\":\"13/39\",\"holder\":\"A\"}}", good),
+      "credit_card.expiry", "parameter_invalid" },
+    { g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"%s\","
+                       "\"expiry\":\"12/39\"}}", good),
+      "credit_card.holder", "parameter_missing" },
+    { g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":{\"number\":\"%s\","
+                       "\"expiry\":\"12/39\",\"holder\":\"A\",\"cvc\":\"123\"}}", good),
+      "credit_card", "parameter_unknown" },
+    { g_strdup ("{\"type\":\"credit_card\"}"), "credit_card", "parameter_missing" },
+    { g_strdup ("{\"type\":\"paypal\"}"), "type", "parameter_invalid" },
+    { g_strdup ("{\"type\":\"bank_account\",\"bank_account\":{\"bank_code\":\"4\","
+                "\"account_number\":\"1234567\",\"holder\":\"A\"}}"),
+      "bank_account.bank_code", "parameter_invalid" },
+    { g_strdup ("{\"type\":\"bank_account\",\"bank_account\":{\"bank_code\":\"004\","
+                "\"account_number\":\"12x4567\",\"holder\":\"A\"}}"),
+      "bank_account.account_number", "parameter_invalid" },
+  };
+  g_autoptr(OtResponse) stranger = NULL;
+  g_autoptr(OtResponse) mine = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *body = g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":"
+                                           "{\"number\":\"%s\",\"expiry\":\"12/39\","
+                                           "\"holder\":\"A\"}}", good);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OtResponse) r = wallet (gw, "POST", "/v1/wallet/funding-sources", token, NULL,
+                                        cases[i].body);
+
+      ot_assert_error (r, 400, "invalid_request_error", cases[i].code);
+      assert_param (r, cases[i].param);
+      g_free (cases[i].body);
+    }
+
+  /* Another user's source is not found, and cannot be removed. */
+  mine = wallet (gw, "POST", "/v1/wallet/funding-sources", token, NULL, body);
+  ot_assert_status (mine, 201);
+  path = g_strconcat ("/v1/wallet/funding-sources/",
+                      ot_json_string (ot_response_object (mine), "id"), NULL);
+  stranger = wallet (gw, "DELETE", path, other, NULL, NULL);
+  ot_assert_error (stranger, 404, "invalid_request_error", "resource_missing");
+}
+
+/* Charges, before a financial system is configured */
+
+static void
+test_charge_without_bank (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autoptr(OtResponse) small = NULL;
+  g_autoptr(OtResponse) unit = NULL;
+  g_autoptr(OtResponse) none = NULL;
+  g_autoptr(OtResponse) keyless = NULL;
+
+  small = wallet (gw, "POST", "/v1/wallet/charges", token, "c-1",
+                  "{\"funding_source_id\":\"fs_x\",\"amount\":5000}");
+  ot_assert_error (small, 400, "invalid_request_error", "parameter_invalid");
+  assert_param (small, "amount");
+  unit = wallet (gw, "POST", "/v1/wallet/charges", token, "c-2",
+                 "{\"funding_source_id\":\"fs_x\",\"amount\":15000}");
+  ot_assert_error (unit, 400, "invalid_request_error", "parameter_invalid");
+  none = wallet (gw, "POST", "/v1/wallet/charges", token, "c-3",
+                 "{\"funding_source_id\":\"fs_x\",\"amount\":10000,\"cvc\":\"123\"}");
+  ot_assert_error (none, 503, "api_error", "bank_unavailable");
+  keyless = wallet (gw, "POST", "/v1/wallet/charges", token, NULL,
+                    "{\"funding_source_id\":\"fs_x\",\"amount\":10000,\"cvc\":\"123\"}");
+  ot_assert_error (keyless, 400, "invalid_request_error", "parameter_missing");
+  assert_param (keyless, "Idempotency-Key");
+}
+
+/* History */
+
+static void
+test_history_empty (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autoptr(OtResponse) before = wallet (gw, "GET", "/v1/wallet/history", token, NULL, NULL);
+  g_autoptr(OtResponse) bad = NULL;
+  g_autoptr(OtResponse) unknown = NULL;
+  g_autoptr(OtResponse) big = NULL;
+  g_autoptr(JsonObject) card = NULL;
+  g_autoptr(OtResponse) after = NULL;
+
+  ot_assert_status (before, 200);
+  g_assert_cmpuint (json_array_get_length (ot_json_array (ot_response_object (before), "data")),
+                    ==, 0);
+  g_assert_false (ot_json_bool (ot_response_object (before), "has_more"));
+  bad = wallet (gw, "GET", "/v1/wallet/history?starting_after=pay_1", token, NULL, NULL);
+  ot_assert_error (bad, 400, "invalid_request_error", "parameter_invalid");
+  assert_param (bad, "starting_after");
+  big = wallet (gw, "GET", "/v1/wallet/history?limit=101", token, NULL, NULL);
+  ot_assert_error (big, 400, "invalid_request_error", "parameter_invalid");
+  unknown = wallet (gw, "GET", "/v1/wallet/history?page=2", token, NULL, NULL);
+  ot_assert_error (unknown, 400, "invalid_request_error", "parameter_unknown");
+
+  card = apply_card (token, "2580");
+  after = wallet (gw, "GET", "/v1/wallet/history?limit=5", token, NULL, NULL);
+  ot_assert_status (after, 200);
+  g_assert_cmpuint (json_array_get_length (ot_json_array (ot_response_object (after), "data")),
+                    ==, 0);
+}
+
+/* Secrets at rest */
+
+static gboolean
+file_contains (const char *path,
+               const char *needle)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  gsize n = strlen (needle);
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return FALSE;
+  for (gsize i = 0; n > 0 && i + n <= len; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+assert_not_stored (const char *what,
+                   const char *secret)
+{
+  const char *files[] = { "onepin.db", "onepin.db-wal", "gateway.log" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), files[i], NULL);
+
+      if (file_contains (path, secret))
+        g_error ("%s holds the %s in clear", files[i], what);
+    }
+}
+
+static void
+test_secrets_at_rest (void)
+{
+  g_autofree char *login_id = unique ("erin");
+  g_autofree char *user_id = register_user (gw, login_id, "Xylophone-Pass-77");
+  g_autofree char *token = login (gw, login_id, "Xylophone-Pass-77");
+  g_autoptr(JsonObject) card = apply_card (token, "Kx93-card-pw");
+  g_autofree char *number = ot_random_card_number ("37");
+  g_autofree char *body = g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":"
+                                           "{\"number\":\"%s\",\"expiry\":\"07/38\","
+                                           "\"holder\":\"QUENTIN ZYGMUND\"}}", number);
+  g_autoptr(OtResponse) fs = wallet (gw, "POST", "/v1/wallet/funding-sources", token, NULL, body);
+  g_autoptr(OtResponse) bank = wallet (gw, "POST", "/v1/wallet/funding-sources", token, NULL,
+                                       "{\"type\":\"bank_account\",\"bank_account\":{"
+                                       "\"bank_code\":\"088\",\"account_number\":"
+                                       "\"9876-5432-1098\",\"holder\":\"Quentin Zygmund\"}}");
+  g_autoptr(OtResponse) profile = wallet (gw, "POST", "/v1/wallet/me", token, NULL,
+                                          "{\"name\":\"Wilhelmina Quartz\","
+                                          "\"email\":\"wilhelmina.quartz@example.net\","
+                                          "\"phone\":\"010-7531-8642\"}");
+  g_autofree char *cvc_line = g_strdup_printf ("\"cvc\":\"%s\"", ot_json_string (card, "cvc"));
+
+  ot_assert_status (fs, 201);
+  ot_assert_status (bank, 201);
+  ot_assert_status (profile, 200);
+
+  assert_not_stored ("funding card number", number);
+  assert_not_stored ("funding card holder", "QUENTIN ZYGMUND");
+  assert_not_stored ("bank account number", "987654321098");
+  assert_not_stored ("bank account number", "9876-5432-1098");
+  assert_not_stored ("account password", "Xylophone-Pass-77");
+  assert_not_stored ("card password", "Kx93-card-pw");
+  assert_not_stored ("representative card number", ot_json_string (card, "number"));
+  assert_not_stored ("CVC in the card's answer", cvc_line);
+  assert_not_stored ("session token", token);
+  assert_not_stored ("name", "Wilhelmina Quartz");
+  assert_not_stored ("e-mail", "wilhelmina.quartz@example.net");
+  assert_not_stored ("phone", "010-7531-8642");
+}
+
+/* The slow hash at its default strength runs off the main thread. */
+
+typedef struct
+{
+  OtGateway *gateway;
+  char      *login_id;
+  gint64     elapsed;
+  guint      status;
+} Registration;
+
+static gpointer
+register_thread (gpointer data)
+{
+  Registration *reg = data;
+  g_autofree char *body = g_strdup_printf ("{\"login_id\":\"%s\",\"password\":\"correct horse\","
+                                           "\"name\":\"Slow\",\"email\":\"slow@example.com\"}",
+                                           reg->login_id);
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(OtResponse) r = ot_request (reg->gateway, "POST", "/v1/wallet/users", NULL, NULL,
+                                        body);
+
+  reg->elapsed = g_get_monotonic_time () - start;
+  reg->status = r->status;
+  return NULL;
+}
+
+static gint64
+stored_iterations (OtGateway  *gateway,
+                   const char *login_id)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gateway), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 iterations = -1;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT password_iterations FROM wallet_users"
+                                           " WHERE login_id = ?", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, login_id, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    iterations = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return iterations;
+}
+
+static void
+test_default_strength (void)
+{
+  OtGateway *strong = ot_gateway_start (NULL, FALSE);
+  Registration regs[3] = { { 0 } };
+  GThread *threads[3];
+  gint64 slowest_health = 0;
+  gint64 fastest_registration = G_MAXINT64;
+
+  for (guint i = 0; i < G_N_ELEMENTS (regs); i++)
+    {
+      regs[i].gateway = strong;
+      regs[i].login_id = g_strdup_printf ("strong%u", i);
+      threads[i] = g_thread_new ("register", register_thread, &regs[i]);
+    }
+  /* While three 600,000-iteration hashes run, the gateway still answers. */
+  g_usleep (50 * 1000);
+  for (guint i = 0; i < 5; i++)
+    {
+      gint64 start = g_get_monotonic_time ();
+      g_autoptr(OtResponse) health = ot_request (strong, "GET", "/healthz", NULL, NULL, NULL);
+
+      ot_assert_status (health, 200);
+      slowest_health = MAX (slowest_health, g_get_monotonic_time () - start);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (regs); i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpuint (regs[i].status, ==, 201);
+      fastest_registration = MIN (fastest_registration, regs[i].elapsed);
+      g_assert_cmpint (stored_iterations (strong, regs[i].login_id), ==, 600000);
+      g_free (regs[i].login_id);
+    }
+  g_test_message ("registration at 600,000 iterations: %" G_GINT64_FORMAT " ms; slowest"
+                  " /healthz meanwhile: %" G_GINT64_FORMAT " ms",
+                  fastest_registration / 1000, slowest_health / 1000);
+  g_assert_cmpint (slowest_health * 2, <, fastest_registration);
+  ot_gateway_stop (strong);
+}
+
+static void
+test_audit (void)
+{
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  gw = ot_gateway_start (FAST_CONFIG, FALSE);
+
+  g_test_add_func ("/wallet/register/basic", test_register);
+  g_test_add_func ("/wallet/register/fields", test_register_fields);
+  g_test_add_func ("/wallet/sessions/login-logout", test_login_logout);
+  g_test_add_func ("/wallet/sessions/expiry", test_session_expiry);
+  g_test_add_func ("/wallet/sessions/lockout", test_login_lockout);
+  g_test_add_func ("/wallet/sessions/address-limit", test_address_limit);
+  g_test_add_func ("/wallet/sessions/password-change", test_password_change);
+  g_test_add_func ("/wallet/profile/update", test_profile);
+  g_test_add_func ("/wallet/card/apply", test_apply_card);
+  g_test_add_func ("/wallet/card/onepin-card", test_card_is_a_onepin_card);
+  g_test_add_func ("/wallet/card/none-yet", test_no_card_yet);
+  g_test_add_func ("/wallet/funding/masked", test_funding_sources);
+  g_test_add_func ("/wallet/funding/refusals", test_funding_refusals);
+  g_test_add_func ("/wallet/charges/no-bank", test_charge_without_bank);
+  g_test_add_func ("/wallet/history/empty", test_history_empty);
+  g_test_add_func ("/wallet/secrets/at-rest", test_secrets_at_rest);
+  g_test_add_func ("/wallet/secrets/pbkdf2-default-strength", test_default_strength);
+  g_test_add_func ("/wallet/audit/balanced", test_audit);
+
+  status = g_test_run ();
+  ot_gateway_stop (gw);
+  return status;
+}

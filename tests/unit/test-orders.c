@@ -1,0 +1,1339 @@
+/* test-orders.c: the card site's rules and their SQLite store, driven directly
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The bank's answers are given to the rules as the connector would hand
+ * them over (a GwChargeResult, or none when the bank never saw the
+ * request), so every outcome and every order of events can be tried:
+ * approvals, declines, a charge the bank never saw, a retried settlement,
+ * late deposits, a recharge losing the race for the cap, a refused payout.
+ * The integration tests (tests/integration/test-orders.c) run the same
+ * paths over HTTP against the real onepin-bank.
+ */
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "gw-notify.h"
+#include "gw-orders.h"
+#include "gw-store-sqlite.h"
+#include "onepin-shared.h"
+
+#define MERCHANT_ID "mch_unit"
+#define PASSWORD    "2468"
+
+static OnepinKey *lookup_key;
+static OnepinKey *password_key;
+static OnepinKey *seal_key;
+
+typedef struct
+{
+  char           *dir;
+  char           *db_path;
+  GwStoreSqlite  *store;
+  GwLedgerConfig  ledger;
+  GwOrdersConfig  config;
+} Fixture;
+
+/* One operation on the writer, its inputs and its outputs. */
+typedef enum
+{
+  OP_CREATE, OP_PAY_BEGIN, OP_SETTLE, OP_PAY_ANSWER, OP_REVEAL, OP_LOAD, OP_GIVE, OP_OPEN_GIFT,
+  OP_RECHARGE_BEGIN, OP_RECHARGE_ANSWER, OP_PAYOUT_BEGIN, OP_PAYOUT_SETTLE, OP_PAYOUT_ANSWER,
+  OP_VERIFY, OP_SWEEP, OP_VOIDED, OP_ISSUE, OP_REGISTER, OP_CARD, OP_AUDIT, OP_FUND, OP_PAY,
+  OP_CHECK_TOKEN,
+} OpKind;
+
+typedef struct
+{
+  OpKind                kind;
+  const GwOrdersConfig *config;
+  /* inputs */
+  const char           *id;
+  GwFundingCheck        funding;
+  const GwChargeResult *result;
+  const GwCredentials  *credentials;
+  gint64                amount;
+  const guint8         *request_key;
+  GwContact             contact;
+  GwGiftRequest         gift_request;
+  gboolean              claim;
+  gboolean              voided;
+  guint8                hash[32];
+  gint64                value;
+  gboolean              promotional;
+  /* outputs */
+  GwOrder               order;
+  GwOrdersStep          step;
+  GwOrdersOutcome       outcome;
+  GwGift                gift;
+  GwRecharge            recharge;
+  GwPayout              payout;
+  GwPayment             payment;
+  char                 *merchant_name;
+  GArray               *work;
+  GwCard                card;
+  GwOutcome             card_outcome;
+  GwAudit               audit;
+  char                 *number;
+  gboolean              ok;
+} Op;
+
+static void
+op_clear (Op *op)
+{
+  gw_order_clear (&op->order);
+  gw_gift_clear (&op->gift);
+  gw_recharge_row_clear (&op->recharge.row);
+  gw_payout_row_clear (&op->payout.row);
+  gw_payment_clear (&op->payment);
+  g_clear_pointer (&op->merchant_name, g_free);
+  g_clear_pointer (&op->work, g_array_unref);
+  g_clear_pointer (&op->number, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Op, op_clear)
+
+static gboolean
+apply_issue (GwTxn    *txn,
+             Op       *op,
+             GError  **error)
+{
+  g_autofree char *batch_id = onepin_crypto_random_token ("batch_", 8);
+  g_autoptr(GArray) cards = g_array_new (FALSE, TRUE, sizeof (GwIssuedCard));
+  GwIssuedCard *issued;
+
+  if (!gw_ledger_issue_batch (txn, op->config->ledger, batch_id, 1, op->value, "krw", "online",
+                              cards, error))
+    return FALSE;
+  if (op->promotional && !gw_orders_promote_batch (txn, op->config, batch_id, &op->amount, error))
+    return FALSE;
+  issued = &g_array_index (cards, GwIssuedCard, 0);
+  op->number = issued->number;
+  return txn->funcs->card_by_id (txn, issued->id, &op->card, error);
+}
+
+/* Moves money onto a card past every rule, as another channel would. */
+static gboolean
+apply_fund (GwTxn    *txn,
+            Op       *op,
+            GError  **error)
+{
+  GwLine lines[] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = op->amount },
+    { .account_id = op->card.account_id, .credit = op->amount },
+  };
+  GwEntry entry = {
+    .kind = "refund", .channel = "internet", .ref = "re_unit", .created = txn->funcs->now (txn),
+    .lines = lines, .n_lines = 2,
+  };
+
+  return txn->funcs->entry_post (txn, &entry, error);
+}
+
+static gboolean
+apply_pay (GwTxn    *txn,
+           Op       *op,
+           GError  **error)
+{
+  GwPayRequest request = {
+    .merchant_id = MERCHANT_ID, .amount = op->amount, .currency = "krw", .order_id = "o-1",
+    .description = "unit", .channel = "internet", .capture = op->claim,
+  };
+
+  return gw_ledger_pay (txn, op->config->ledger, op->credentials, &request, &op->payment,
+                        &op->card_outcome, error);
+}
+
+static gboolean
+apply_op (GwTxn    *txn,
+          gpointer  data,
+          GError  **error)
+{
+  Op *op = data;
+  const GwOrdersConfig *c = op->config;
+
+  switch (op->kind)
+    {
+    case OP_CREATE:
+      return gw_orders_create (txn, c, &op->order, error);
+    case OP_PAY_BEGIN:
+      return gw_orders_pay_begin (txn, c, op->id, &op->funding, &op->step, &op->outcome, error);
+    case OP_SETTLE:
+      return gw_orders_settle_charge (txn, c, op->id, op->result, &op->step, error);
+    case OP_PAY_ANSWER:
+      return gw_orders_pay_answer (txn, c, op->id, &op->order, &op->outcome, error);
+    case OP_REVEAL:
+      return gw_orders_reveal (txn, c, op->id, &op->order, &op->outcome, error);
+    case OP_LOAD:
+      return gw_orders_load (txn, c, op->id, &op->order, error);
+    case OP_GIVE:
+      return gw_orders_give (txn, c, op->id, &op->gift_request, &op->gift, &op->outcome, error);
+    case OP_OPEN_GIFT:
+      return gw_orders_open_gift (txn, c, op->hash, op->claim, &op->gift, &op->outcome, error);
+    case OP_RECHARGE_BEGIN:
+      return gw_orders_recharge_begin (txn, c, op->credentials, op->amount, &op->funding,
+                                       &op->contact, op->request_key, &op->recharge, &op->step,
+                                       &op->outcome, error);
+    case OP_RECHARGE_ANSWER:
+      return gw_orders_recharge_answer (txn, op->id, &op->recharge, &op->outcome, error);
+    case OP_PAYOUT_BEGIN:
+      return gw_orders_payout_begin (txn, c, op->credentials, "004", "7890", &op->contact,
+                                     &op->payout, &op->step, &op->outcome, error);
+    case OP_PAYOUT_SETTLE:
+      return gw_orders_payout_settle (txn, c, op->id, op->result, error);
+    case OP_PAYOUT_ANSWER:
+      return gw_orders_payout_answer (txn, op->id, &op->payout, &op->outcome, error);
+    case OP_VERIFY:
+      return gw_orders_verify_payment (txn, c, op->credentials, op->id, &op->payment,
+                                       &op->merchant_name, &op->outcome, error);
+    case OP_SWEEP:
+      return (op->work = gw_orders_sweep (txn, op->amount, error)) != NULL;
+    case OP_VOIDED:
+      return gw_orders_charge_voided (txn, c, op->id, op->voided, error);
+    case OP_ISSUE:
+      return apply_issue (txn, op, error);
+    case OP_REGISTER:
+      return gw_ledger_register (txn, c->ledger, op->credentials, NULL, &op->card,
+                                 &op->card_outcome, error);
+    case OP_CARD:
+      return txn->funcs->card_by_id (txn, op->id, &op->card, error);
+    case OP_AUDIT:
+      return txn->funcs->audit (txn, &op->audit, error);
+    case OP_FUND:
+      return apply_fund (txn, op, error);
+    case OP_PAY:
+      return apply_pay (txn, op, error);
+    case OP_CHECK_TOKEN:
+      op->ok = gw_orders_check_token (txn, op->id, op->hash, error);
+      return error == NULL || *error == NULL;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+typedef struct
+{
+  gboolean  done;
+  GError   *error;
+} Wait;
+
+static void
+wait_done (gpointer      data,
+           const GError *error)
+{
+  Wait *wait = ((gpointer *) data)[1];
+
+  wait->error = error ? g_error_copy (error) : NULL;
+  wait->done = TRUE;
+}
+
+static gboolean
+wait_apply (GwTxn    *txn,
+            gpointer  data,
+            GError  **error)
+{
+  return apply_op (txn, ((gpointer *) data)[0], error);
+}
+
+/* Runs @op on the writer and waits for the commit. */
+static void
+run (Fixture *f,
+     Op      *op)
+{
+  Wait wait = { FALSE, NULL };
+  gpointer pair[2] = { op, &wait };
+
+  op->config = &f->config;
+  gw_store_submit (GW_STORE (f->store), wait_apply, wait_done, pair);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (wait.error);
+}
+
+/* Raw SQL, as someone holding the database file would read it. */
+static gint64
+sql_int (Fixture    *f,
+         const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+/* The opened payloads of the e-mails queued with @template, oldest first. */
+static GPtrArray *
+outbox (Fixture    *f,
+        const char *template)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT type, payload FROM outbox WHERE type = 'email'"
+                                       " ORDER BY id", -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) plain = gw_notify_open ((const char *) sqlite3_column_text (stmt, 0),
+                                                (const char *) sqlite3_column_text (stmt, 1),
+                                                &error);
+      JsonObject *object;
+
+      g_assert_no_error (error);
+      object = onepin_json_parse_object (g_bytes_get_data (plain, NULL),
+                                         g_bytes_get_size (plain), &error);
+      g_assert_no_error (error);
+      if (g_str_equal (onepin_json_get_string (object, "template", ""), template))
+        g_ptr_array_add (found, object);
+      else
+        json_object_unref (object);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return g_steal_pointer (&found);
+}
+
+static JsonObject *
+mail_data (JsonObject *mail)
+{
+  return json_object_get_object_member (mail, "data");
+}
+
+static void
+assert_audit (Fixture *f,
+              gint64   cards_total)
+{
+  g_auto(Op) op = { .kind = OP_AUDIT };
+
+  run (f, &op);
+  g_assert_true (op.audit.balanced);
+  g_assert_cmpint (op.audit.unbalanced_entries, ==, 0);
+  g_assert_cmpint (op.audit.mismatched_accounts, ==, 0);
+  if (cards_total >= 0)
+    g_assert_cmpint (op.audit.cards_balance_total, ==, cards_total);
+}
+
+/* Fixture */
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sql = NULL;
+
+  f->dir = g_dir_make_tmp ("onepin-orders-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->db_path = g_build_filename (f->dir, "onepin.db", NULL);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  g_assert_no_error (error);
+  f->ledger = (GwLedgerConfig) {
+    .lookup_key = lookup_key, .password_key = password_key, .seal_key = seal_key,
+    .bin = "9410", .validity_years = 5, .points_rate = 100, .capture_window = 3600,
+    .lockout_seconds = 60,
+  };
+  f->config = (GwOrdersConfig) {
+    .ledger = &f->ledger, .public_url = "https://cards.example", .promotional_years = 1,
+  };
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  user_data)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  dir = g_dir_open (f->dir, 0, NULL);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (f->dir, name, NULL);
+
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (f->dir), ==, 0);
+  g_clear_pointer (&f->db_path, g_free);
+  g_clear_pointer (&f->dir, g_free);
+}
+
+/* Helpers */
+
+/* Creates an order of @n lines given as (denomination, quantity) pairs. */
+static char *
+create_order (Fixture *f,
+              guint    n,
+              ...)
+{
+  g_auto(Op) op = { .kind = OP_CREATE };
+  g_autofree char *id = onepin_crypto_random_token ("ord_", 12);
+  va_list args;
+
+  g_strlcpy (op.order.row.id, id, sizeof op.order.row.id);
+  memset (op.order.row.token_hash, 0x33, 32);
+  g_strlcpy (op.order.row.locale, "ko", sizeof op.order.row.locale);
+  op.order.buyer = (GwBuyer) {
+    g_strdup ("홍길동"), g_strdup ("010-1234-5678"), g_strdup ("hong@example.com"),
+    g_strdup ("04524"), g_strdup ("Sejong-daero 110, Seoul"),
+  };
+  op.order.items = g_array_new (FALSE, TRUE, sizeof (GwOrderItem));
+  va_start (args, n);
+  for (guint i = 0; i < n; i++)
+    {
+      GwOrderItem item;
+
+      item.denomination = va_arg (args, gint64);
+      item.quantity = va_arg (args, gint64);
+      g_array_append_val (op.order.items, item);
+    }
+  va_end (args);
+  run (f, &op);
+  return g_steal_pointer (&id);
+}
+
+static GwFundingCheck
+credit_card (void)
+{
+  return (GwFundingCheck) { GW_FUNDING_CREDIT_CARD, FALSE, { 0 } };
+}
+
+/* Begins paying the order; asserts a charge is to be made and returns its id. */
+static char *
+begin_charge (Fixture              *f,
+              const char           *order_id,
+              const GwFundingCheck *funding)
+{
+  g_auto(Op) op = { .kind = OP_PAY_BEGIN, .id = order_id, .funding = *funding };
+
+  run (f, &op);
+  g_assert_cmpint (op.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (op.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_true (g_str_has_prefix (op.step.id, "chg_"));
+  return g_strdup (op.step.id);
+}
+
+static GwOrdersNext
+settle (Fixture              *f,
+        const char           *charge_id,
+        const GwChargeResult *result)
+{
+  g_auto(Op) op = { .kind = OP_SETTLE, .id = charge_id, .result = result };
+
+  run (f, &op);
+  return op.step.next;
+}
+
+static GwChargeResult approved = { .status = GW_CHARGE_APPROVED, .reference = "bank_ref_1" };
+static GwChargeResult declined = {
+  .status = GW_CHARGE_DECLINED, .decline_code = "insufficient_funds",
+};
+
+static void
+load (Fixture    *f,
+      const char *order_id,
+      Op         *op)
+{
+  op->kind = OP_LOAD;
+  op->id = order_id;
+  run (f, op);
+}
+
+static gint64
+order_cards (Fixture    *f,
+             const char *order_id)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT COUNT(*) FROM order_cards WHERE order_id = '%s'",
+                                          order_id);
+
+  return sql_int (f, sql);
+}
+
+/* Issues a registered card of @value; @credentials gets its number and password. */
+static GwCard
+new_card (Fixture       *f,
+          gint64         value,
+          gboolean       promotional,
+          GwCredentials *credentials,
+          char         **number)
+{
+  g_auto(Op) issue = { .kind = OP_ISSUE, .value = value, .promotional = promotional };
+  g_auto(Op) reg = { .kind = OP_REGISTER, .credentials = credentials };
+
+  run (f, &issue);
+  gw_ledger_credentials (&f->ledger, issue.number, PASSWORD, credentials);
+  run (f, &reg);
+  g_assert_cmpint (reg.card_outcome.code, ==, GW_RESULT_OK);
+  if (number != NULL)
+    *number = g_steal_pointer (&issue.number);
+  return reg.card;
+}
+
+static GwCard
+get_card (Fixture    *f,
+          const char *card_id)
+{
+  g_auto(Op) op = { .kind = OP_CARD, .id = card_id };
+
+  run (f, &op);
+  return op.card;
+}
+
+/* Orders */
+
+static void
+test_order_create (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 2, (gint64) 5000, (gint64) 3, (gint64) 30000, (gint64) 2);
+  g_auto(Op) op = { 0 };
+  g_auto(Op) token = { .kind = OP_CHECK_TOKEN };
+
+  load (f, id, &op);
+  g_assert_cmpstr (op.order.row.status, ==, "created");
+  g_assert_cmpint (op.order.row.total, ==, 75000);
+  g_assert_cmpint (op.order.row.card_count, ==, 5);
+  g_assert_cmpuint (op.order.items->len, ==, 2);
+  g_assert_cmpuint (op.order.cards->len, ==, 0);
+  g_assert_cmpstr (op.order.buyer.email, ==, "hong@example.com");
+  g_assert_cmpstr (op.order.buyer.name, ==, "홍길동");
+  /* The buyer is sealed: the database holds no trace of it. */
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM orders WHERE CAST(buyer_sealed AS TEXT)"
+                               " LIKE '%example.com%'"), ==, 0);
+
+  token.id = id;
+  memset (token.hash, 0x33, 32);
+  run (f, &token);
+  g_assert_true (token.ok);
+  token.hash[31] ^= 1;
+  run (f, &token);
+  g_assert_false (token.ok);
+  token.id = "ord_nope";
+  run (f, &token);
+  g_assert_false (token.ok);
+}
+
+static void
+test_pay_approved (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 2, (gint64) 5000, (gint64) 3, (gint64) 10000, (gint64) 2);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  g_auto(Op) paying = { 0 };
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) again = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) reveal = { .kind = OP_REVEAL, .id = id };
+  g_autoptr(GPtrArray) mails = NULL;
+  JsonObject *mail;
+
+  load (f, id, &paying);
+  g_assert_cmpstr (paying.order.row.status, ==, "paying");
+  g_assert_cmpstr (paying.order.charge.status, ==, "processing");
+  g_assert_cmpint (paying.order.charge.amount, ==, 35000);
+  assert_audit (f, 0);
+
+  g_assert_cmpint (settle (f, charge, &approved), ==, GW_ORDERS_NEXT_ANSWER);
+  assert_audit (f, 35000);
+
+  /* The numbers, once. */
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpstr (answer.order.row.status, ==, "allocated");
+  g_assert_true (answer.order.row.cards_revealed);
+  g_assert_cmpuint (answer.order.cards->len, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      GwOrderCard *card = &g_array_index (answer.order.cards, GwOrderCard, i);
+
+      g_assert_true (onepin_card_number_is_valid (card->number));
+      g_assert_true (g_str_has_suffix (card->number, card->row.last4));
+      g_assert_cmpint (card->row.denomination, ==, i < 3 ? 5000 : 10000);
+      g_assert_cmpstr (card->row.purpose, ==, "user");
+      g_assert_cmpint (get_card (f, card->row.card_id).balance, ==, card->row.denomination);
+    }
+  run (f, &again);
+  g_assert_cmpint (again.outcome.result, ==, GW_ORDERS_CONFLICT);
+  g_assert_cmpstr (again.outcome.code, ==, "order_already_paid");
+  run (f, &reveal);
+  g_assert_cmpstr (reveal.outcome.code, ==, "cards_already_revealed");
+
+  /* The bank's answer told twice allocates nothing twice. */
+  g_assert_cmpint (settle (f, charge, &approved), ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (order_cards (f, id), ==, 5);
+  assert_audit (f, 35000);
+
+  mails = outbox (f, "purchase_statement");
+  g_assert_cmpuint (mails->len, ==, 1);
+  mail = g_ptr_array_index (mails, 0);
+  g_assert_cmpstr (onepin_json_get_string (mail, "to", ""), ==, "hong@example.com");
+  g_assert_cmpint (onepin_json_get_int (mail_data (mail), "total", 0), ==, 35000);
+  g_assert_cmpstr (onepin_json_get_string (mail_data (mail), "paid_by", ""), ==, "credit_card");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (mail_data (mail),
+                                                                         "cards")), ==, 5);
+}
+
+static void
+test_pay_declined_then_again (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 50000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *first = begin_charge (f, id, &funding);
+  g_autofree char *second = NULL;
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) paid = { .kind = OP_PAY_ANSWER, .id = id };
+
+  settle (f, first, &declined);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
+  g_assert_cmpstr (answer.outcome.bank_decline, ==, "insufficient_funds");
+  g_assert_cmpstr (answer.order.row.status, ==, "failed");
+  g_assert_cmpint (order_cards (f, id), ==, 0);
+  assert_audit (f, 0);
+
+  /* A failed order may be paid again, with a new charge. */
+  second = begin_charge (f, id, &funding);
+  g_assert_cmpstr (first, !=, second);
+  settle (f, second, &approved);
+  run (f, &paid);
+  g_assert_cmpint (paid.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpuint (paid.order.cards->len, ==, 1);
+  /* The declined charge approved after all (it cannot be, but say it is)
+   * finds the order paid: it goes back. */
+  g_assert_cmpint (settle (f, first, &approved), ==, GW_ORDERS_NEXT_VOID);
+  g_assert_cmpint (order_cards (f, id), ==, 1);
+  assert_audit (f, 50000);
+}
+
+static void
+test_pay_bank_never_saw_it (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 20000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  g_autofree char *again = NULL;
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+
+  settle (f, charge, NULL);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNAVAILABLE);
+  g_assert_cmpstr (answer.order.row.status, ==, "created");
+  again = begin_charge (f, id, &funding);
+  g_assert_cmpstr (again, !=, charge);
+  assert_audit (f, 0);
+}
+
+static void
+test_pay_unknown_outcome (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 20000, (gint64) 2);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  g_auto(Op) retry = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding };
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) sweep = { .kind = OP_SWEEP, .amount = G_MAXINT64 };
+  g_auto(Op) recent = { .kind = OP_SWEEP, .amount = 0 };
+
+  /* Still paying: the answer says the outcome is unknown. */
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNKNOWN);
+
+  /* Another pay request asks about the same charge; it makes no new one. */
+  run (f, &retry);
+  g_assert_cmpint (retry.step.next, ==, GW_ORDERS_NEXT_QUERY);
+  g_assert_cmpstr (retry.step.id, ==, charge);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
+
+  /* The sweep finds it too, once it is old enough. */
+  run (f, &recent);
+  g_assert_cmpuint (recent.work->len, ==, 0);
+  run (f, &sweep);
+  g_assert_cmpuint (sweep.work->len, ==, 1);
+  g_assert_cmpstr (g_array_index (sweep.work, GwOrdersWork, 0).id, ==, charge);
+  g_assert_cmpint (g_array_index (sweep.work, GwOrdersWork, 0).next, ==, GW_ORDERS_NEXT_QUERY);
+
+  settle (f, charge, &approved);
+  g_assert_cmpint (order_cards (f, id), ==, 2);
+  assert_audit (f, 40000);
+}
+
+static void
+test_pay_transfer (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 100000, (gint64) 1);
+  GwFundingCheck funding = { GW_FUNDING_TRANSFER, FALSE, { 0 } };
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  GwChargeResult pending = {
+    .status = GW_CHARGE_PENDING, .virtual_bank = "onepin sandbox bank",
+    .virtual_account = "99901234567",
+    .deposit_deadline = g_get_real_time () / G_USEC_PER_SEC + 3600,
+  };
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) another = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding };
+  g_auto(Op) reveal = { .kind = OP_REVEAL, .id = id };
+  g_auto(Op) early = { .kind = OP_REVEAL, .id = id };
+  g_autoptr(GPtrArray) mails = NULL;
+
+  settle (f, charge, &pending);
+  settle (f, charge, &pending);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpstr (answer.order.row.status, ==, "pending");
+  g_assert_cmpstr (answer.order.charge.virtual_account, ==, "99901234567");
+  mails = outbox (f, "virtual_account");
+  g_assert_cmpuint (mails->len, ==, 1);
+  g_assert_cmpstr (onepin_json_get_string (mail_data (g_ptr_array_index (mails, 0)), "account",
+                                           ""), ==, "99901234567");
+
+  run (f, &another);
+  g_assert_cmpstr (another.outcome.code, ==, "order_payment_pending");
+  run (f, &early);
+  g_assert_cmpstr (early.outcome.code, ==, "order_not_allocated");
+
+  /* The deposit arrives. */
+  settle (f, charge, &approved);
+  run (f, &reveal);
+  g_assert_cmpint (reveal.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpuint (reveal.order.cards->len, ==, 1);
+  g_assert_nonnull (g_array_index (reveal.order.cards, GwOrderCard, 0).number);
+  assert_audit (f, 100000);
+}
+
+static void
+test_pay_transfer_expires (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  GwFundingCheck funding = { GW_FUNDING_TRANSFER, FALSE, { 0 } };
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  GwChargeResult pending = {
+    .status = GW_CHARGE_PENDING, .virtual_bank = "b", .virtual_account = "1",
+    .deposit_deadline = g_get_real_time () / G_USEC_PER_SEC - 10,
+  };
+  g_auto(Op) voided = { .kind = OP_VOIDED, .id = charge, .voided = TRUE };
+  g_auto(Op) order = { 0 };
+
+  /* Past its deadline, a pending transfer is canceled at the bank first. */
+  g_assert_cmpint (settle (f, charge, &pending), ==, GW_ORDERS_NEXT_VOID);
+  run (f, &voided);
+  load (f, id, &order);
+  g_assert_cmpstr (order.order.row.status, ==, "failed");
+  g_assert_cmpstr (order.order.charge.status, ==, "canceled");
+  /* A late deposit still pays the order, which nobody else paid. */
+  settle (f, charge, &approved);
+  g_assert_cmpint (order_cards (f, id), ==, 1);
+}
+
+static void
+test_onepin_card_refused (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  GwCredentials credentials;
+  g_autofree char *number = NULL;
+  g_auto(Op) op = { .kind = OP_PAY_BEGIN, .id = id };
+
+  new_card (f, 10000, FALSE, &credentials, &number);
+  op.funding.method = GW_FUNDING_CREDIT_CARD;
+  op.funding.card_well_formed = TRUE;
+  memcpy (op.funding.card_lookup, credentials.lookup, 32);
+  run (f, &op);
+  g_assert_cmpint (op.outcome.result, ==, GW_ORDERS_REFUSED);
+  g_assert_cmpstr (op.outcome.code, ==, "payment_method_not_accepted");
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 0);
+}
+
+/* Gifts */
+
+static void
+test_gift_and_claim (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 30000, (gint64) 2);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) give = { .kind = OP_GIVE, .id = id };
+  g_auto(Op) twice = { .kind = OP_GIVE, .id = id };
+  g_auto(Op) preview = { .kind = OP_OPEN_GIFT };
+  g_auto(Op) claim = { .kind = OP_OPEN_GIFT, .claim = TRUE };
+  g_auto(Op) claim_again = { .kind = OP_OPEN_GIFT, .claim = TRUE };
+  g_auto(Op) unknown = { .kind = OP_OPEN_GIFT };
+  g_auto(Op) registered = { .kind = OP_GIVE, .id = id };
+  g_auto(Op) foreign = { .kind = OP_GIVE, .id = id };
+  g_auto(Op) reg = { .kind = OP_REGISTER };
+  g_auto(Op) order = { 0 };
+  g_autoptr(GPtrArray) mails = NULL;
+  JsonObject *gift_data;
+  GwCredentials credentials;
+  GwOrderCard *gifted, *kept;
+
+  settle (f, charge, &approved);
+  run (f, &answer);
+  gifted = &g_array_index (answer.order.cards, GwOrderCard, 0);
+  kept = &g_array_index (answer.order.cards, GwOrderCard, 1);
+
+  give.gift_request = (GwGiftRequest) {
+    .card_id = gifted->row.card_id, .design = "christmas", .recipient_name = "김철수",
+    .recipient_email = "kim@example.com", .sender_name = "홍길동",
+    .message = "Merry Christmas!", .font_color = "#c0392b", .font_size = 12,
+    .music = "jingle_bell", .locale = "en", .claim_token = "gct_secret_token",
+  };
+  memset (give.gift_request.claim_hash, 0x44, 32);
+  run (f, &give);
+  g_assert_cmpint (give.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpstr (give.gift.row.status, ==, "sent");
+  g_assert_cmpint (give.gift.amount, ==, 30000);
+  g_assert_null (give.gift.card_number);
+
+  mails = outbox (f, "gift");
+  g_assert_cmpuint (mails->len, ==, 1);
+  g_assert_cmpstr (onepin_json_get_string (g_ptr_array_index (mails, 0), "to", ""), ==,
+                   "kim@example.com");
+  g_assert_cmpstr (onepin_json_get_string (g_ptr_array_index (mails, 0), "locale", ""), ==, "en");
+  gift_data = mail_data (g_ptr_array_index (mails, 0));
+  g_assert_cmpstr (onepin_json_get_string (gift_data, "claim_url", ""), ==,
+                   "https://cards.example/claim#gct_secret_token");
+  g_assert_cmpint (onepin_json_get_int (gift_data, "font_size", 0), ==, 12);
+  /* The e-mail never carries the number. */
+  {
+    g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), gift_data);
+    g_autofree char *text = json_to_string (node, FALSE);
+
+    g_assert_null (strstr (text, gifted->number));
+  }
+
+  twice.gift_request = give.gift_request;
+  memset (twice.gift_request.claim_hash, 0x45, 32);
+  run (f, &twice);
+  g_assert_cmpstr (twice.outcome.code, ==, "card_already_gifted");
+
+  load (f, id, &order);
+  g_assert_cmpstr (g_array_index (order.order.cards, GwOrderCard, 0).row.purpose, ==, "gift");
+  g_assert_cmpstr (g_array_index (order.order.cards, GwOrderCard, 0).row.gift_status, ==, "sent");
+  g_assert_cmpstr (g_array_index (order.order.cards, GwOrderCard, 1).row.purpose, ==, "user");
+
+  memset (preview.hash, 0x44, 32);
+  run (f, &preview);
+  g_assert_cmpint (preview.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpstr (preview.gift.message, ==, "Merry Christmas!");
+  g_assert_null (preview.gift.card_number);
+
+  memset (claim.hash, 0x44, 32);
+  run (f, &claim);
+  g_assert_cmpint (claim.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpstr (claim.gift.card_number, ==, gifted->number);
+  g_assert_cmpstr (claim.gift.row.status, ==, "claimed");
+  memset (claim_again.hash, 0x44, 32);
+  run (f, &claim_again);
+  g_assert_cmpstr (claim_again.outcome.code, ==, "gift_already_claimed");
+  g_assert_null (claim_again.gift.card_number);
+  memset (unknown.hash, 0x99, 32);
+  run (f, &unknown);
+  g_assert_cmpint (unknown.outcome.result, ==, GW_ORDERS_NOT_FOUND);
+  g_assert_cmpstr (unknown.outcome.param, ==, "token");
+
+  /* A card with a password cannot be given; a card of another order is not found. */
+  gw_ledger_credentials (&f->ledger, kept->number, PASSWORD, &credentials);
+  reg.credentials = &credentials;
+  run (f, &reg);
+  registered.gift_request = give.gift_request;
+  registered.gift_request.card_id = kept->row.card_id;
+  memset (registered.gift_request.claim_hash, 0x46, 32);
+  run (f, &registered);
+  g_assert_cmpstr (registered.outcome.code, ==, "card_already_registered");
+  foreign.gift_request = registered.gift_request;
+  foreign.gift_request.card_id = "card_000000000000000000000000";
+  run (f, &foreign);
+  g_assert_cmpint (foreign.outcome.result, ==, GW_ORDERS_NOT_FOUND);
+  g_assert_cmpstr (foreign.outcome.param, ==, "card");
+}
+
+/* Recharges */
+
+static GwRecharge
+recharge (Fixture             *f,
+          const GwCredentials *credentials,
+          gint64               amount,
+          const guint8        *request_key,
+          GwOrdersOutcome     *outcome,
+          GwOrdersStep        *step)
+{
+  g_auto(Op) op = {
+    .kind = OP_RECHARGE_BEGIN, .credentials = credentials, .amount = amount,
+    .funding = credit_card (), .contact = { "hong@example.com", "ko" },
+    .request_key = request_key,
+  };
+  GwRecharge out;
+
+  run (f, &op);
+  *outcome = op.outcome;
+  *step = op.step;
+  out = op.recharge;
+  out.row.contact_sealed = NULL;
+  return out;
+}
+
+static void
+test_recharge (Fixture       *f,
+               gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 50000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwRecharge r = recharge (f, &credentials, 30000, NULL, &outcome, &step);
+  g_auto(Op) answer = { .kind = OP_RECHARGE_ANSWER, .id = r.row.id };
+  g_autoptr(GPtrArray) mails = NULL;
+
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 50000);
+  settle (f, step.id, &approved);
+  settle (f, step.id, &approved);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 80000);
+  g_assert_cmpint (get_card (f, card.id).expires_at, ==, card.expires_at);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpstr (answer.recharge.row.status, ==, "succeeded");
+  g_assert_cmpint (answer.recharge.row.balance_after, ==, 80000);
+  mails = outbox (f, "recharge");
+  g_assert_cmpuint (mails->len, ==, 1);
+  g_assert_cmpint (onepin_json_get_int (mail_data (g_ptr_array_index (mails, 0)),
+                                        "balance_after", 0), ==, 80000);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM journal_entries WHERE kind = 'recharge'"),
+                   ==, 1);
+  assert_audit (f, 80000);
+}
+
+static void
+test_recharge_promotional (Fixture       *f,
+                           gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 10000, TRUE, &credentials, NULL);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwCard after;
+
+  /* Valid one year at issue, and one more from its expiry on each recharge. */
+  g_assert_true (card.promotional);
+  g_assert_cmpint (card.expires_at, >=, now + 364 * 86400);
+  g_assert_cmpint (card.expires_at, <=, now + 367 * 86400);
+  recharge (f, &credentials, 10000, NULL, &outcome, &step);
+  settle (f, step.id, &approved);
+  after = get_card (f, card.id);
+  g_assert_cmpint (after.expires_at, >=, card.expires_at + 365 * 86400);
+  g_assert_cmpint (after.expires_at, <=, card.expires_at + 366 * 86400);
+}
+
+static void
+test_recharge_cap (Fixture       *f,
+                   gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 100000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwRecharge r;
+  g_auto(Op) fund = { .kind = OP_FUND, .amount = 850000 };
+  g_auto(Op) more = { .kind = OP_FUND, .amount = 40000 };
+  g_auto(Op) answer = { .kind = OP_RECHARGE_ANSWER };
+  g_auto(Op) voided = { .kind = OP_VOIDED, .voided = TRUE };
+
+  fund.card = card;
+  run (f, &fund);                                  /* 950,000 */
+  recharge (f, &credentials, 60000, NULL, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_CARD_DECLINED);
+  g_assert_cmpint (outcome.card.decline, ==, GW_DECLINE_BALANCE_LIMIT);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 0);
+
+  /* It fits when asked, but another credit lands before the bank answers:
+   * the database refuses the credit and the charge is given back. */
+  r = recharge (f, &credentials, 50000, NULL, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  more.card = card;
+  run (f, &more);                                  /* 990,000 */
+  g_assert_cmpint (settle (f, step.id, &approved), ==, GW_ORDERS_NEXT_VOID);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 990000);
+  answer.id = r.row.id;
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_CARD_DECLINED);
+  g_assert_cmpint (answer.outcome.card.decline, ==, GW_DECLINE_BALANCE_LIMIT);
+  g_assert_cmpstr (answer.recharge.charge.status, ==, "voiding");
+  voided.id = step.id;
+  run (f, &voided);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges WHERE status = 'voided'"), ==, 1);
+  assert_audit (f, 990000);
+}
+
+static void
+test_recharge_same_request (Fixture       *f,
+                            gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 10000, FALSE, &credentials, NULL);
+  guint8 key[32];
+  GwOrdersOutcome outcome;
+  GwOrdersStep first, second, third;
+  GwRecharge r1, r2;
+
+  memset (key, 0x21, sizeof key);
+  r1 = recharge (f, &credentials, 10000, key, &outcome, &first);
+  g_assert_cmpint (first.next, ==, GW_ORDERS_NEXT_CHARGE);
+  /* Unknown outcome, the request repeated: ask about the same charge. */
+  r2 = recharge (f, &credentials, 10000, key, &outcome, &second);
+  g_assert_cmpint (second.next, ==, GW_ORDERS_NEXT_QUERY);
+  g_assert_cmpstr (second.id, ==, first.id);
+  g_assert_cmpstr (r2.row.id, ==, r1.row.id);
+  settle (f, first.id, &approved);
+  recharge (f, &credentials, 10000, key, &outcome, &third);
+  g_assert_cmpint (third.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+}
+
+static void
+test_recharge_declines (Fixture       *f,
+                        gconstpointer  data)
+{
+  GwCredentials credentials, wrong;
+  g_autofree char *number = NULL;
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwRecharge r;
+  g_auto(Op) answer = { .kind = OP_RECHARGE_ANSWER };
+
+  new_card (f, 10000, FALSE, &credentials, &number);
+  gw_ledger_credentials (&f->ledger, number, "0000", &wrong);
+  recharge (f, &wrong, 10000, NULL, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_CARD_DECLINED);
+  g_assert_true (outcome.card.credential_failure);
+  recharge (f, &credentials, 15000, NULL, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_REFUSED);
+  g_assert_cmpstr (outcome.param, ==, "amount");
+
+  r = recharge (f, &credentials, 10000, NULL, &outcome, &step);
+  settle (f, step.id, &declined);
+  answer.id = r.row.id;
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
+  g_assert_cmpstr (answer.recharge.row.status, ==, "failed");
+  assert_audit (f, 10000);
+}
+
+/* Balance refunds */
+
+static GwPayout
+payout (Fixture             *f,
+        const GwCredentials *credentials,
+        GwOrdersOutcome     *outcome,
+        GwOrdersStep        *step)
+{
+  g_auto(Op) op = {
+    .kind = OP_PAYOUT_BEGIN, .credentials = credentials,
+    .contact = { "hong@example.com", "ko" },
+  };
+  GwPayout out;
+
+  run (f, &op);
+  *outcome = op.outcome;
+  *step = op.step;
+  out = op.payout;
+  out.row.contact_sealed = NULL;
+  return out;
+}
+
+static void
+payout_settle (Fixture              *f,
+               const char           *payout_id,
+               const GwChargeResult *result)
+{
+  g_auto(Op) op = { .kind = OP_PAYOUT_SETTLE, .id = payout_id, .result = result };
+
+  run (f, &op);
+}
+
+static void
+test_payout (Fixture       *f,
+             gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 30000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step, retry;
+  GwPayout p;
+  g_auto(Op) answer = { .kind = OP_PAYOUT_ANSWER };
+  g_autoptr(GPtrArray) mails = NULL;
+  GwChargeResult refused = { .status = GW_CHARGE_DECLINED, .decline_code = "no_such_account" };
+
+  /* The card is emptied and closed while the bank works. */
+  p = payout (f, &credentials, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_PAYOUT);
+  g_assert_cmpint (p.row.amount, ==, 30000);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 0);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "closed");
+  assert_audit (f, 0);
+
+  /* Asked again before the outcome is known: the same payout is queried. */
+  payout (f, &credentials, &outcome, &retry);
+  g_assert_cmpint (retry.next, ==, GW_ORDERS_NEXT_QUERY);
+  g_assert_cmpstr (retry.id, ==, step.id);
+
+  /* Refused: everything goes back. */
+  payout_settle (f, step.id, &refused);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 30000);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "active");
+  answer.id = step.id;
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_PAYOUT_DECLINED);
+  g_assert_cmpstr (answer.outcome.bank_decline, ==, "invalid_account");
+  assert_audit (f, 30000);
+
+  /* Again, paid out this time: closed for good, and never paid twice. */
+  p = payout (f, &credentials, &outcome, &step);
+  payout_settle (f, step.id, &approved);
+  payout_settle (f, step.id, &refused);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 0);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "closed");
+  payout (f, &credentials, &outcome, &retry);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_CARD_DECLINED);
+  g_assert_cmpint (outcome.card.decline, ==, GW_DECLINE_CARD_NOT_ACTIVE);
+  mails = outbox (f, "refund");
+  g_assert_cmpuint (mails->len, ==, 1);
+  g_assert_cmpstr (onepin_json_get_string (mail_data (g_ptr_array_index (mails, 0)), "bank_name",
+                                           ""), ==, "KB국민은행");
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM journal_entries WHERE kind = 'payout'"),
+                   ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM journal_entries"
+                               " WHERE kind = 'payout_reversal'"), ==, 1);
+  assert_audit (f, 0);
+}
+
+static void
+test_payout_not_sent (Fixture       *f,
+                      gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 20000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  g_auto(Op) answer = { .kind = OP_PAYOUT_ANSWER };
+  g_auto(Op) sweep = { .kind = OP_SWEEP, .amount = G_MAXINT64 };
+
+  payout (f, &credentials, &outcome, &step);
+  run (f, &sweep);
+  g_assert_cmpuint (sweep.work->len, ==, 1);
+  g_assert_cmpstr (g_array_index (sweep.work, GwOrdersWork, 0).id, ==, step.id);
+  payout_settle (f, step.id, NULL);
+  answer.id = step.id;
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNAVAILABLE);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "active");
+  assert_audit (f, 20000);
+}
+
+/* Verification of an online payment */
+
+typedef struct
+{
+  Fixture  *f;
+  gboolean  done;
+} MerchantSetup;
+
+static gboolean
+apply_merchant (GwTxn    *txn,
+                gpointer  data,
+                GError  **error)
+{
+  MerchantSetup *setup = data;
+  guint8 key_hash[32];
+
+  memset (key_hash, 0x5a, sizeof key_hash);
+  return gw_ledger_create_merchant (txn, &setup->f->ledger, MERCHANT_ID, "e-lotto", "lottery",
+                                    key_hash, "whsec_unit", error);
+}
+
+static void
+merchant_done (gpointer      data,
+               const GError *error)
+{
+  g_assert_no_error (error);
+  ((MerchantSetup *) data)->done = TRUE;
+}
+
+static void
+create_merchant (Fixture *f)
+{
+  MerchantSetup setup = { f, FALSE };
+
+  gw_store_submit (GW_STORE (f->store), apply_merchant, merchant_done, &setup);
+  while (!setup.done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+test_payout_refusals (Fixture       *f,
+                      gconstpointer  data)
+{
+  GwCredentials held, spent;
+  GwCard card = new_card (f, 10000, FALSE, &held, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  g_auto(Op) hold = { .kind = OP_PAY, .credentials = &held, .amount = 10000 };
+  g_auto(Op) pay = { .kind = OP_PAY, .credentials = &spent, .amount = 10000, .claim = TRUE };
+
+  create_merchant (f);
+  run (f, &hold);          /* an authorization, not captured */
+  g_assert_cmpint (hold.card_outcome.code, ==, GW_RESULT_OK);
+  payout (f, &held, &outcome, &step);
+  g_assert_cmpstr (outcome.code, ==, "card_has_open_authorizations");
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 10000);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "active");
+
+  new_card (f, 10000, FALSE, &spent, NULL);
+  run (f, &pay);
+  g_assert_cmpint (pay.card_outcome.code, ==, GW_RESULT_OK);
+  payout (f, &spent, &outcome, &step);
+  g_assert_cmpstr (outcome.code, ==, "balance_zero");
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM payouts"), ==, 0);
+  assert_audit (f, 10000);
+}
+
+static void
+test_verify_payment (Fixture       *f,
+                     gconstpointer  data)
+{
+  GwCredentials mine, other;
+  g_auto(Op) pay = { .kind = OP_PAY, .credentials = &mine, .amount = 5000, .claim = TRUE };
+  g_auto(Op) verify = { .kind = OP_VERIFY, .credentials = &mine };
+  g_auto(Op) stranger = { .kind = OP_VERIFY, .credentials = &other };
+  g_auto(Op) nothing = { .kind = OP_VERIFY, .credentials = &mine, .id = "pay_nope" };
+
+  create_merchant (f);
+  new_card (f, 10000, FALSE, &mine, NULL);
+  new_card (f, 10000, FALSE, &other, NULL);
+  run (f, &pay);
+  g_assert_cmpint (pay.card_outcome.code, ==, GW_RESULT_OK);
+
+  verify.id = pay.payment.id;
+  run (f, &verify);
+  g_assert_cmpint (verify.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (verify.payment.amount, ==, 5000);
+  g_assert_cmpstr (verify.merchant_name, ==, "e-lotto");
+  /* Another card's payment is answered like no payment at all. */
+  stranger.id = pay.payment.id;
+  run (f, &stranger);
+  g_assert_cmpint (stranger.outcome.result, ==, GW_ORDERS_NOT_FOUND);
+  g_assert_cmpstr (stranger.outcome.param, ==, "payment");
+  run (f, &nothing);
+  g_assert_cmpint (nothing.outcome.result, ==, GW_ORDERS_NOT_FOUND);
+}
+
+/* A database that got a later module's migration before this one (the
+ * numbers are handed out ahead, the branches land in any order) still gets
+ * the orders tables when it is opened next. */
+static void
+test_migration_out_of_order (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = NULL;
+
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DROP TABLE payouts; DROP TABLE recharges; DROP TABLE gifts;"
+                                     " DROP TABLE charges; DROP TABLE order_cards;"
+                                     " DROP TABLE order_items; DROP TABLE orders;"
+                                     " DELETE FROM schema_migrations WHERE version = 3;"
+                                     " INSERT OR IGNORE INTO schema_migrations VALUES (99, 0);",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'orders'"), ==, 0);
+
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'orders'"), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM schema_migrations WHERE version = 3"), ==, 1);
+  g_free (create_order (f, 1, (gint64) 5000, (gint64) 1));
+}
+
+static OnepinKey *
+fixed_key (guint8   fill,
+           gboolean aes)
+{
+  guint8 raw[32];
+  g_autoptr(GError) error = NULL;
+  OnepinKey *key;
+
+  memset (raw, fill, sizeof raw);
+  key = aes ? onepin_key_new_aes (raw, sizeof raw, &error)
+            : onepin_key_new_hmac (raw, sizeof raw, &error);
+  g_assert_no_error (error);
+  return key;
+}
+
+#define ADD(path, func) \
+  g_test_add ("/orders/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  if (!onepin_crypto_init (&error))
+    g_error ("%s", error->message);
+  lookup_key = fixed_key (0x10, FALSE);
+  password_key = fixed_key (0x40, FALSE);
+  seal_key = fixed_key (0x70, TRUE);
+  gw_notify_set_key (seal_key);
+
+  ADD ("create", test_order_create);
+  ADD ("pay-approved", test_pay_approved);
+  ADD ("pay-declined-then-again", test_pay_declined_then_again);
+  ADD ("pay-bank-never-saw-it", test_pay_bank_never_saw_it);
+  ADD ("pay-unknown-outcome", test_pay_unknown_outcome);
+  ADD ("pay-transfer", test_pay_transfer);
+  ADD ("pay-transfer-expires", test_pay_transfer_expires);
+  ADD ("onepin-card-refused", test_onepin_card_refused);
+  ADD ("gift-and-claim", test_gift_and_claim);
+  ADD ("recharge", test_recharge);
+  ADD ("recharge-promotional", test_recharge_promotional);
+  ADD ("recharge-cap", test_recharge_cap);
+  ADD ("recharge-same-request", test_recharge_same_request);
+  ADD ("recharge-declines", test_recharge_declines);
+  ADD ("payout", test_payout);
+  ADD ("payout-refusals", test_payout_refusals);
+  ADD ("payout-not-sent", test_payout_not_sent);
+  ADD ("verify-payment", test_verify_payment);
+  ADD ("migration-out-of-order", test_migration_out_of_order);
+
+  ret = g_test_run ();
+
+  g_clear_pointer (&lookup_key, onepin_key_free);
+  g_clear_pointer (&password_key, onepin_key_free);
+  g_clear_pointer (&seal_key, onepin_key_free);
+  return ret;
+}
