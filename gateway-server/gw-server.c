@@ -1236,6 +1236,23 @@ on_got_chunk (SoupServerMessage *msg,
 }
 
 static void
+refuse_bad_length (SoupServerMessage *msg)
+{
+  g_autoptr(GString) body = g_string_sized_new (160);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  gsize len;
+
+  gw_error_render (body, "invalid_request_error", "body_invalid", NULL, NULL,
+                   "Content-Length must be a length.");
+  len = body->len;
+  soup_message_headers_replace (response, "Connection", "close");
+  soup_message_headers_replace (response, "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, 400, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_string_free (g_steal_pointer (&body), FALSE), len);
+}
+
+static void
 handle_early (SoupServer        *soup,
               SoupServerMessage *msg,
               const char        *path,
@@ -1247,6 +1264,15 @@ handle_early (SoupServer        *soup,
 
   if (encoding == SOUP_ENCODING_NONE)
     return;
+  /* libsoup 3.2 takes a negative Content-Length and reads no body, so the
+   * bytes after the headers would be parsed as the next request. Answer now,
+   * before any handler, and close the connection: its framing is lost. */
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) < 0)
+    {
+      refuse_bad_length (msg);
+      return;
+    }
   if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) > MAX_BODY)
     {
