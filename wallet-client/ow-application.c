@@ -6,6 +6,7 @@
 #include "ow-application.h"
 
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 
 #include "ow-approval-dialog.h"
 #include "ow-browser-service.h"
@@ -22,6 +23,7 @@ struct _OwApplication
   OwVault        *vault;
   GSettings      *settings;
   OwBrowserService *browsers;    /* the browser socket */
+  guint           signal_sources[2];
 
   OwClient       *client;
   char           *client_url;    /* what @client was made for */
@@ -405,6 +407,18 @@ approve_purchase_activated (GSimpleAction *action,
   ow_approval_dialog_present (dialog, window);
 }
 
+/* SIGTERM (the session ending) and SIGINT: quit as the menu does, locking
+ * the vault and removing the browser socket. */
+static gboolean
+on_quit_signal (gpointer data)
+{
+  OwApplication *self = data;
+
+  ow_application_lock (self);
+  g_application_quit (G_APPLICATION (self));
+  return G_SOURCE_CONTINUE;
+}
+
 static const GActionEntry app_actions[] = {
   { "lock", lock_activated, NULL, NULL, NULL, { 0 } },
   { "quit", quit_activated, NULL, NULL, NULL, { 0 } },
@@ -441,6 +455,8 @@ ow_application_startup (GApplication *app)
 
   /* Browsers reach the wallet while it runs; the primary instance only. */
   self->browsers = ow_browser_service_new (self);
+  self->signal_sources[0] = g_unix_signal_add (SIGTERM, on_quit_signal, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGINT, on_quit_signal, self);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
@@ -470,6 +486,8 @@ ow_application_shutdown (GApplication *app)
   OwApplication *self = OW_APPLICATION (app);
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_handle_id (&self->signal_sources[0], g_source_remove);
+  g_clear_handle_id (&self->signal_sources[1], g_source_remove);
   if (self->browsers != NULL)
     ow_browser_service_stop (self->browsers);
   if (self->vault != NULL)

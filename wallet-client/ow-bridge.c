@@ -106,6 +106,7 @@ struct _OwBridge
   ino_t            socket_ino;
   GList           *connections;
   guint            unlock_timeout;
+  guint            resume_source;
 };
 
 G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
@@ -575,13 +576,15 @@ emit_call (Connection   *conn,
   g_signal_emit (conn->bridge, signals[SIGNAL_CALL], 0, call);
 }
 
-static void
-on_vault_locked (OwBridge *self)
+static gboolean
+resume_waiting (gpointer data)
 {
+  OwBridge *self = data;
   GList *connections;
 
+  self->resume_source = 0;
   if (ow_vault_is_locked (self->vault))
-    return;
+    return G_SOURCE_REMOVE;
   /* Handling one may close it, or another. */
   connections = g_list_copy (self->connections);
   for (GList *l = connections; l != NULL; l = l->next)
@@ -601,6 +604,17 @@ on_vault_locked (OwBridge *self)
         emit_call (conn, pair);
     }
   g_list_free_full (connections, (GDestroyNotify) connection_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* What waited goes on once the unlock is complete: the application
+ * restores its session in its own handlers of the same change. */
+static void
+on_vault_locked (OwBridge *self)
+{
+  g_message ("bridge: the wallet is %s", ow_vault_is_locked (self->vault) ? "locked" : "unlocked");
+  if (!ow_vault_is_locked (self->vault) && self->resume_source == 0)
+    self->resume_source = g_idle_add (resume_waiting, self);
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -1333,6 +1347,7 @@ ow_bridge_dispose (GObject *object)
   OwBridge *self = OW_BRIDGE (object);
 
   ow_bridge_close (self);
+  g_clear_handle_id (&self->resume_source, g_source_remove);
   if (self->vault != NULL)
     g_signal_handlers_disconnect_by_data (self->vault, self);
   g_clear_object (&self->vault);
