@@ -116,7 +116,7 @@ signed_in_client (Work *work)
 
   if (client == NULL || !ow_client_has_token (client))
     {
-      toast (work, _("A browser asked for your card: sign in to the wallet first."));
+      toast (work, _("A browser is waiting for the wallet: sign in first."));
       refuse (work, "signed_out", "The wallet is not signed in");
       return NULL;
     }
@@ -225,6 +225,8 @@ on_profile_for_fill (GObject      *source,
     return refuse (work, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                          ? "gone" : error_code (error), NULL);
   card = card_object (work, profile, &error);
+  if (card == NULL && g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED))
+    return refuse (work, "locked", "The wallet was locked meanwhile");
   if (card == NULL)
     {
       /* the number is only on the computer that applied for the card */
