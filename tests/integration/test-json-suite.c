@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "onepin-test-gateway.h"
+#include "onepin-test-process.h"
 
 static OtGateway *gw;
 static char *merchant_key;
@@ -275,6 +276,25 @@ test_huge_body (void)
   post_everywhere_expect_400 ("5 MB array", body->str, body->len, 413);
 }
 
+/* A body far over the cap is refused without the gateway holding it: it
+ * stops keeping a body the moment it passes 4 MB (before, 48 MB sent made
+ * the gateway hold about twice that). */
+static void
+test_body_not_held (void)
+{
+  const gsize size = 48 * 1024 * 1024;
+  g_autofree char *body = g_malloc (size);
+  gint64 before;
+
+  memset (body, ' ', size);
+  body[size - 2] = '{';
+  body[size - 1] = '}';
+  before = ot_peak_kib (ot_gateway_pid (gw));
+  post_everywhere_expect_400 ("48 MB of whitespace then {}", body, size, 413);
+  if (ot_peak_kib_meaningful ())
+    g_assert_cmpint (ot_peak_kib (ot_gateway_pid (gw)) - before, <, 24 * 1024);
+}
+
 static void
 test_still_healthy (void)
 {
@@ -310,6 +330,7 @@ main (int   argc,
   g_test_add_func ("/json-suite/deep-arrays", test_deep_arrays);
   g_test_add_func ("/json-suite/deep-objects", test_deep_objects);
   g_test_add_func ("/json-suite/huge-body", test_huge_body);
+  g_test_add_func ("/json-suite/body-not-held", test_body_not_held);
   g_test_add_func ("/json-suite/still-healthy", test_still_healthy);
 
   ret = g_test_run ();

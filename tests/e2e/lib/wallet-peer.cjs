@@ -9,8 +9,9 @@
  * extension's WebCrypto is checked against both. The host's hello comes
  * first; then "begin", pairing (approvePairing(code, hint) resolves to a
  * name, or null to refuse) and authenticated requests, whose bodies go to
- * answer(body) (an object to send back, or null for none) and are kept in
- * messages. With forgeAnswers set, its answers carry a wrong MAC.
+ * answer(body) (an object to send back, null for none, or a promise of
+ * either: a wallet waiting to be unlocked) and are kept in messages. With
+ * forgeAnswers set, its answers carry a wrong MAC.
  */
 'use strict';
 
@@ -153,14 +154,16 @@ class WalletPeer {
     conn.seq = m.seq;
     const body = JSON.parse(m.body);
     this.messages.push(body);
-    const reply = this.answer(body);
-    if (!reply)
-      return;
-    const text = JSON.stringify(reply);
-    const mac = macOf(paired.key, 'w2b', m.browser, conn, m.seq, text);
-    if (this.forgeAnswers)
-      mac[0] ^= 1;
-    this.send(conn, { type: 'response', id: m.id, seq: m.seq, body: text, mac: mac.toString('base64') });
+    Promise.resolve(this.answer(body)).then((reply) => {
+      if (!reply || conn.socket.destroyed)
+        return;
+      const text = JSON.stringify(reply);
+      const mac = macOf(paired.key, 'w2b', m.browser, conn, m.seq, text);
+      if (this.forgeAnswers)
+        mac[0] ^= 1;
+      this.send(conn, { type: 'response', id: m.id, seq: m.seq, body: text,
+                        mac: mac.toString('base64') });
+    });
   }
 
   /* Resolves when the wallet has received @count requests in all. */
