@@ -225,7 +225,7 @@ test('a remembered site is filled on the next visit without the popup; forgettin
   await again.waitForFunction(() => document.getElementById('forget').hidden);
   assert.deepStrictEqual(await rememberedSites(env), {});
   /* the wallet forgets it too */
-  const forget = env.wallet.messages[env.wallet.messages.length - 1];
+  const forget = await env.wallet.waitForMessages(before + 2);
   assert.deepStrictEqual(forget, { type: 'site.forget', origin });
   await again.close();
   await page.close();

@@ -258,8 +258,9 @@ async function popupFill(tabId, rememberSite) {
 async function forgetSite(tabId) {
   const origin = originOf((await chrome.tabs.get(tabId)).url);
   await remember(origin, false);
-  /* The wallet keeps its own list; tell it too when it is there. */
-  await OnePinChannel.request({ type: 'site.forget', origin }, 10000);
+  /* The wallet keeps its own list: tell it too, without waiting for it (it
+   * may be locked, or not running). */
+  OnePinChannel.request({ type: 'site.forget', origin }, 60000).catch(() => {});
 }
 
 /* "Pay with onepin" on an affiliated mall's page: the purchase goes to the
