@@ -15,6 +15,7 @@
 #define ROW(txn, stmt, error) gw_sqlite_step_row ((txn), (stmt), (error))
 #define TEXT(stmt, idx, text) gw_sqlite_bind_text ((stmt), (idx), (text))
 #define COPY(dest, stmt, col) gw_sqlite_copy_text ((dest), sizeof (dest), (stmt), (col))
+#define STRDUP(stmt, col) gw_sqlite_column_strdup ((stmt), (col))
 
 /* The merchant events a webhook carries. */
 #define MERCHANT_EVENT \
@@ -41,20 +42,6 @@ gw_webhook_event_free (GwWebhookEvent *event)
   g_clear_pointer (&event->url_sealed, g_bytes_unref);
   g_clear_pointer (&event->secret_sealed, g_bytes_unref);
   g_free (event);
-}
-
-static char *
-column_strdup (sqlite3_stmt *stmt,
-               int           col)
-{
-  return g_strdup ((const char *) sqlite3_column_text (stmt, col));
-}
-
-static GBytes *
-column_bytes (sqlite3_stmt *stmt,
-              int           col)
-{
-  return g_bytes_new (sqlite3_column_blob (stmt, col), sqlite3_column_bytes (stmt, col));
 }
 
 /* Sessions */
@@ -86,46 +73,44 @@ t_session_insert (GwTxn                    *txn,
   return DONE (txn, stmt, error);
 }
 
+static void
+read_session (sqlite3_stmt *stmt,
+              gpointer      data)
+{
+  GwCheckoutSession *out = data;
+
+  gw_checkout_session_clear (out);
+  out->seq = sqlite3_column_int64 (stmt, 0);
+  COPY (out->id, stmt, 1);
+  COPY (out->merchant_id, stmt, 2);
+  out->order_id = STRDUP (stmt, 3);
+  out->amount = sqlite3_column_int64 (stmt, 4);
+  COPY (out->currency, stmt, 5);
+  out->items = STRDUP (stmt, 6);
+  out->description = STRDUP (stmt, 7);
+  out->success_url = STRDUP (stmt, 8);
+  out->cancel_url = STRDUP (stmt, 9);
+  out->capture = sqlite3_column_int (stmt, 10) != 0;
+  COPY (out->status, stmt, 11);
+  out->expires_at = sqlite3_column_int64 (stmt, 12);
+  COPY (out->payment_id, stmt, 13);
+  COPY (out->paid_with, stmt, 14);
+  out->created = sqlite3_column_int64 (stmt, 15);
+  out->completed_at = sqlite3_column_int64 (stmt, 16);
+}
+
 static gboolean
 t_session_get (GwTxn              *txn,
                const char         *id,
                GwCheckoutSession  *out,
                GError            **error)
 {
-  sqlite3_stmt *stmt = PREP (txn, "SELECT seq, id, merchant_id, order_id, amount, currency, "
-                                  "items, description, success_url, cancel_url, capture, "
-                                  "status, expires_at, COALESCE(payment_id, ''), "
-                                  "COALESCE(paid_with, ''), created, COALESCE(completed_at, 0) "
-                                  "FROM checkout_sessions WHERE id = ?", error);
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  TEXT (stmt, 1, id);
-  found = ROW (txn, stmt, error);
-  if (found)
-    {
-      gw_checkout_session_clear (out);
-      out->seq = sqlite3_column_int64 (stmt, 0);
-      COPY (out->id, stmt, 1);
-      COPY (out->merchant_id, stmt, 2);
-      out->order_id = column_strdup (stmt, 3);
-      out->amount = sqlite3_column_int64 (stmt, 4);
-      COPY (out->currency, stmt, 5);
-      out->items = column_strdup (stmt, 6);
-      out->description = column_strdup (stmt, 7);
-      out->success_url = column_strdup (stmt, 8);
-      out->cancel_url = column_strdup (stmt, 9);
-      out->capture = sqlite3_column_int (stmt, 10) != 0;
-      COPY (out->status, stmt, 11);
-      out->expires_at = sqlite3_column_int64 (stmt, 12);
-      COPY (out->payment_id, stmt, 13);
-      COPY (out->paid_with, stmt, 14);
-      out->created = sqlite3_column_int64 (stmt, 15);
-      out->completed_at = sqlite3_column_int64 (stmt, 16);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_get_by_text (txn, "SELECT seq, id, merchant_id, order_id, amount, currency, "
+                                "items, description, success_url, cancel_url, capture, "
+                                "status, expires_at, COALESCE(payment_id, ''), "
+                                "COALESCE(paid_with, ''), created, COALESCE(completed_at, 0) "
+                                "FROM checkout_sessions WHERE id = ?", id, read_session, out,
+                                error);
 }
 
 static gboolean
@@ -146,7 +131,7 @@ t_session_complete (GwTxn       *txn,
   TEXT (stmt, 2, paid_with);
   sqlite3_bind_int64 (stmt, 3, now);
   TEXT (stmt, 4, id);
-  return DONE (txn, stmt, error) && sqlite3_changes (sqlite3_db_handle (stmt)) == 1;
+  return gw_sqlite_step_changes (txn, stmt, error) == 1;
 }
 
 static gboolean
@@ -202,7 +187,7 @@ t_webhook_get (GwTxn       *txn,
   found = ROW (txn, stmt, error);
   if (found)
     {
-      *url_sealed = column_bytes (stmt, 0);
+      *url_sealed = gw_sqlite_column_bytes (stmt, 0);
       *created = sqlite3_column_int64 (stmt, 1);
       *updated = sqlite3_column_int64 (stmt, 2);
     }
@@ -284,9 +269,23 @@ t_events_skip (GwTxn    *txn,
     return -1;
   sqlite3_bind_int64 (stmt, 1, now);
   sqlite3_bind_int64 (stmt, 2, limit);
-  if (!DONE (txn, stmt, error))
-    return -1;
-  return sqlite3_changes (sqlite3_db_handle (stmt));
+  return gw_sqlite_step_changes (txn, stmt, error);
+}
+
+static void
+read_event (sqlite3_stmt *stmt,
+            gpointer      data)
+{
+  GwWebhookEvent *event = data;
+
+  event->id = sqlite3_column_int64 (stmt, 0);
+  COPY (event->type, stmt, 1);
+  COPY (event->merchant_id, stmt, 2);
+  event->payload = STRDUP (stmt, 3);
+  event->created = sqlite3_column_int64 (stmt, 4);
+  event->attempts = sqlite3_column_int64 (stmt, 5) + 1;
+  event->url_sealed = gw_sqlite_column_bytes (stmt, 6);
+  event->secret_sealed = gw_sqlite_column_bytes (stmt, 7);
 }
 
 static GPtrArray *
@@ -305,33 +304,14 @@ t_events_claim (GwTxn    *txn,
                                   MERCHANT_EVENT
                                   "AND o.next_attempt <= ? AND o.attempts < ? "
                                   "ORDER BY o.id LIMIT ?", error);
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) gw_webhook_event_free);
-  GError *local = NULL;
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, now);
   sqlite3_bind_int64 (stmt, 2, max_attempts);
   sqlite3_bind_int64 (stmt, 3, limit);
-  while (ROW (txn, stmt, &local))
-    {
-      GwWebhookEvent *event = g_new0 (GwWebhookEvent, 1);
-
-      event->id = sqlite3_column_int64 (stmt, 0);
-      COPY (event->type, stmt, 1);
-      COPY (event->merchant_id, stmt, 2);
-      event->payload = column_strdup (stmt, 3);
-      event->created = sqlite3_column_int64 (stmt, 4);
-      event->attempts = sqlite3_column_int64 (stmt, 5) + 1;
-      event->url_sealed = column_bytes (stmt, 6);
-      event->secret_sealed = column_bytes (stmt, 7);
-      g_ptr_array_add (events, event);
-    }
-  sqlite3_reset (stmt);
-  if (local != NULL)
-    return g_propagate_error (error, local), NULL;
-  return g_steal_pointer (&events);
+  return gw_sqlite_read_list (txn, stmt, sizeof (GwWebhookEvent), read_event,
+                              (GDestroyNotify) gw_webhook_event_free, error);
 }
 
 static gboolean

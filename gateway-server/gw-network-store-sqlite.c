@@ -9,7 +9,6 @@
 
 #define PREP(txn, sql, error) gw_sqlite_prepare ((txn), (sql), (error))
 #define DONE(txn, stmt, error) gw_sqlite_step_done ((txn), (stmt), (error))
-#define ROW(txn, stmt, error) gw_sqlite_step_row ((txn), (stmt), (error))
 #define TEXT(stmt, idx, text) gw_sqlite_bind_text ((stmt), (idx), (text))
 #define COPY(dest, stmt, col) gw_sqlite_copy_text ((dest), sizeof (dest), (stmt), (col))
 
@@ -22,17 +21,12 @@ t_merchant_get (GwTxn       *txn,
 {
   sqlite3_stmt *stmt = PREP (txn, "SELECT merchant_id FROM network_merchants "
                                   "WHERE acquirer = ? AND acceptor = ?", error);
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   TEXT (stmt, 1, acquirer);
   TEXT (stmt, 2, acceptor);
-  found = ROW (txn, stmt, error);
-  if (found)
-    gw_sqlite_copy_text (merchant_id, 40, stmt, 0);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (txn, stmt, gw_sqlite_row_id, merchant_id, error);
 }
 
 static gboolean
@@ -57,6 +51,25 @@ t_merchant_insert (GwTxn       *txn,
   return DONE (txn, stmt, error);
 }
 
+static void
+read_message (sqlite3_stmt *stmt,
+              gpointer      data)
+{
+  GwNetworkMessage *out = data;
+
+  COPY (out->acquirer, stmt, 0);
+  COPY (out->stan, stmt, 1);
+  COPY (out->transmitted, stmt, 2);
+  COPY (out->mti, stmt, 3);
+  COPY (out->processing, stmt, 4);
+  out->amount = sqlite3_column_int64 (stmt, 5);
+  COPY (out->payment_id, stmt, 6);
+  COPY (out->response, stmt, 7);
+  COPY (out->approval, stmt, 8);
+  out->reversed_at = sqlite3_column_int64 (stmt, 9);
+  out->created = sqlite3_column_int64 (stmt, 10);
+}
+
 static gboolean
 t_message_get (GwTxn             *txn,
                const char        *acquirer,
@@ -69,30 +82,13 @@ t_message_get (GwTxn             *txn,
                                   "COALESCE(payment_id, ''), response, COALESCE(approval, ''), "
                                   "COALESCE(reversed_at, 0), created FROM network_messages "
                                   "WHERE acquirer = ? AND stan = ? AND transmitted = ?", error);
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   TEXT (stmt, 1, acquirer);
   TEXT (stmt, 2, stan);
   TEXT (stmt, 3, transmitted);
-  found = ROW (txn, stmt, error);
-  if (found)
-    {
-      COPY (out->acquirer, stmt, 0);
-      COPY (out->stan, stmt, 1);
-      COPY (out->transmitted, stmt, 2);
-      COPY (out->mti, stmt, 3);
-      COPY (out->processing, stmt, 4);
-      out->amount = sqlite3_column_int64 (stmt, 5);
-      COPY (out->payment_id, stmt, 6);
-      COPY (out->response, stmt, 7);
-      COPY (out->approval, stmt, 8);
-      out->reversed_at = sqlite3_column_int64 (stmt, 9);
-      out->created = sqlite3_column_int64 (stmt, 10);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (txn, stmt, read_message, out, error);
 }
 
 static gboolean
@@ -113,11 +109,10 @@ t_message_insert (GwTxn                   *txn,
   TEXT (stmt, 4, m->mti);
   TEXT (stmt, 5, m->processing);
   sqlite3_bind_int64 (stmt, 6, m->amount);
-  TEXT (stmt, 7, m->payment_id[0] ? m->payment_id : NULL);
+  gw_sqlite_bind_optional (stmt, 7, m->payment_id);
   TEXT (stmt, 8, m->response);
-  TEXT (stmt, 9, m->approval[0] ? m->approval : NULL);
-  if (m->reversed_at != 0)
-    sqlite3_bind_int64 (stmt, 10, m->reversed_at);
+  gw_sqlite_bind_optional (stmt, 9, m->approval);
+  gw_sqlite_bind_optional_int (stmt, 10, m->reversed_at);
   sqlite3_bind_int64 (stmt, 11, m->created);
   return DONE (txn, stmt, error);
 }

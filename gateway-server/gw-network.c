@@ -162,6 +162,19 @@ outcome_code (const GwOutcome *outcome)
     }
 }
 
+/* Answers with what the ledger said: approved (keeping the original's
+ * approval code, if any) or its refusal. */
+static void
+answer_outcome (GwNetworkAnswer *answer,
+                const GwOutcome *outcome,
+                const char      *approval)
+{
+  if (outcome->code == GW_RESULT_OK)
+    approve (answer, approval);
+  else
+    respond (answer, outcome_code (outcome));
+}
+
 /* ---- purchases ---------------------------------------------------------- */
 
 /* Each mall at each acquirer is a ledger merchant, made on its first
@@ -283,13 +296,10 @@ authorize (GwTxn                  *txn,
     return FALSE;
 
   ok = gw_ledger_charge_card (txn, ledger, &card, &pay, &payment, &outcome, error);
-  if (ok && outcome.code != GW_RESULT_OK)
-    respond (answer, outcome_code (&outcome));
-  else if (ok)
-    {
-      approve (answer, NULL);
-      g_strlcpy (answer->payment_id, payment.id, sizeof answer->payment_id);
-    }
+  if (ok)
+    answer_outcome (answer, &outcome, NULL);
+  if (ok && outcome.code == GW_RESULT_OK)
+    g_strlcpy (answer->payment_id, payment.id, sizeof answer->payment_id);
   gw_payment_clear (&payment);
   return ok;
 }
@@ -378,12 +388,7 @@ complete (GwTxn                  *txn,
         respond (answer, ONEPIN_ISO_INVALID_AMOUNT);
       else if ((ok = gw_ledger_capture (txn, ledger, merchant_id, payment_id,
                                         request->amount, &payment, &outcome, error)))
-        {
-          if (outcome.code == GW_RESULT_OK)
-            approve (answer, original.approval);
-          else
-            respond (answer, outcome_code (&outcome));
-        }
+        answer_outcome (answer, &outcome, original.approval);
     }
   gw_payment_clear (&payment);
   return ok;
@@ -412,12 +417,7 @@ refund (GwTxn                  *txn,
         respond (answer, ONEPIN_ISO_INVALID_AMOUNT);
       else if ((ok = gw_ledger_refund (txn, ledger, merchant_id, payment_id, request->amount,
                                        refund_id, &refunded, &payment, &outcome, error)))
-        {
-          if (outcome.code == GW_RESULT_OK)
-            approve (answer, NULL);
-          else
-            respond (answer, outcome_code (&outcome));
-        }
+        answer_outcome (answer, &outcome, NULL);
     }
   gw_payment_clear (&payment);
   return ok;

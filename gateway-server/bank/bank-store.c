@@ -190,6 +190,61 @@ step (BankStore    *self,
   return TRUE;
 }
 
+typedef gpointer (*RowFunc) (sqlite3_stmt *stmt);
+
+/* The first row made into a new object by @from_row, or NULL: no row, or
+ * an error (in @error). */
+static gpointer
+fetch_one (BankStore     *self,
+           sqlite3_stmt  *stmt,
+           RowFunc        from_row,
+           GError       **error)
+{
+  gpointer object;
+  gboolean row;
+
+  if (!step (self, stmt, &row, error) || !row)
+    return NULL;
+  object = from_row (stmt);
+  sqlite3_reset (stmt);
+  return object;
+}
+
+/* Every row, each made into a new object by @from_row; NULL on an error. */
+static GPtrArray *
+fetch_all (BankStore       *self,
+           sqlite3_stmt    *stmt,
+           RowFunc          from_row,
+           GDestroyNotify   free_func,
+           GError         **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func (free_func);
+  gboolean row = TRUE;
+
+  while (row)
+    {
+      if (!step (self, stmt, &row, error))
+        return NULL;
+      if (row)
+        g_ptr_array_add (list, from_row (stmt));
+    }
+  sqlite3_reset (stmt);
+  return g_steal_pointer (&list);
+}
+
+/* Runs a conditional UPDATE: @done tells whether it changed its row. */
+static gboolean
+run_changed (BankStore     *self,
+             sqlite3_stmt  *stmt,
+             gboolean      *done,
+             GError       **error)
+{
+  if (!run (self, stmt, error))
+    return FALSE;
+  *done = sqlite3_changes (self->db) == 1;
+  return TRUE;
+}
+
 static char *
 col_text (sqlite3_stmt *stmt,
           int           i)
@@ -209,6 +264,12 @@ col_hash (sqlite3_stmt *stmt,
   memset (out, 0, 32);
   if (blob != NULL && sqlite3_column_bytes (stmt, i) == 32)
     memcpy (out, blob, 32);
+}
+
+static gpointer
+text_from_row (sqlite3_stmt *stmt)
+{
+  return col_text (stmt, 0);
 }
 
 static gboolean
@@ -321,15 +382,8 @@ bank_store_meta_get (BankStore   *self,
                      const char  *name,
                      GError     **error)
 {
-  sqlite3_stmt *stmt = query (self, error, "SELECT value FROM meta WHERE name = ?", "t", name);
-  gboolean row;
-  char *value;
-
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  value = col_text (stmt, 0);
-  sqlite3_reset (stmt);
-  return value;
+  return fetch_one (self, query (self, error, "SELECT value FROM meta WHERE name = ?", "t", name),
+                    text_from_row, error);
 }
 
 gboolean
@@ -399,26 +453,26 @@ bank_store_card_add (BankStore      *self,
               error);
 }
 
+static gpointer
+card_from_row (sqlite3_stmt *stmt)
+{
+  BankCard *card = g_new0 (BankCard, 1);
+
+  g_strlcpy (card->last4, (const char *) sqlite3_column_text (stmt, 0), sizeof card->last4);
+  card->behaviour = col_text (stmt, 1);
+  card->credit_limit = sqlite3_column_int64 (stmt, 2);
+  card->used = sqlite3_column_int64 (stmt, 3);
+  return card;
+}
+
 BankCard *
 bank_store_card_get (BankStore     *self,
                      const guint8   lookup[32],
                      GError       **error)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT last4, behaviour, credit_limit, used FROM cards "
-                              "WHERE lookup = ?", "h", lookup);
-  BankCard *card;
-  gboolean row;
-
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  card = g_new0 (BankCard, 1);
-  g_strlcpy (card->last4, (const char *) sqlite3_column_text (stmt, 0), sizeof card->last4);
-  card->behaviour = col_text (stmt, 1);
-  card->credit_limit = sqlite3_column_int64 (stmt, 2);
-  card->used = sqlite3_column_int64 (stmt, 3);
-  sqlite3_reset (stmt);
-  return card;
+  return fetch_one (self, query (self, error,
+                                 "SELECT last4, behaviour, credit_limit, used FROM cards "
+                                 "WHERE lookup = ?", "h", lookup), card_from_row, error);
 }
 
 gboolean
@@ -428,13 +482,10 @@ bank_store_card_use (BankStore     *self,
                      gboolean      *done,
                      GError       **error)
 {
-  if (!run (self, query (self, error,
-                         "UPDATE cards SET used = used + ?1 WHERE lookup = ?2 "
-                         "AND used + ?1 BETWEEN 0 AND credit_limit",
-                         "ih", delta, lookup), error))
-    return FALSE;
-  *done = sqlite3_changes (self->db) == 1;
-  return TRUE;
+  return run_changed (self, query (self, error,
+                                  "UPDATE cards SET used = used + ?1 WHERE lookup = ?2 "
+                                  "AND used + ?1 BETWEEN 0 AND credit_limit",
+                                  "ih", delta, lookup), done, error);
 }
 
 gboolean
@@ -449,20 +500,11 @@ bank_store_account_add (BankStore          *self,
                            account->balance, account->state, account->behaviour), error);
 }
 
-BankAccount *
-bank_store_account_get (BankStore   *self,
-                        const char  *number,
-                        GError     **error)
+static gpointer
+account_from_row (sqlite3_stmt *stmt)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT number, holder, password_mac, balance, state, behaviour, "
-                              "failures FROM accounts WHERE number = ?", "t", number);
-  BankAccount *account;
-  gboolean row;
+  BankAccount *account = g_new0 (BankAccount, 1);
 
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  account = g_new0 (BankAccount, 1);
   account->number = col_text (stmt, 0);
   account->holder = col_text (stmt, 1);
   col_hash (stmt, 2, account->password_mac);
@@ -470,8 +512,18 @@ bank_store_account_get (BankStore   *self,
   account->state = col_text (stmt, 4);
   account->behaviour = col_text (stmt, 5);
   account->failures = sqlite3_column_int64 (stmt, 6);
-  sqlite3_reset (stmt);
   return account;
+}
+
+BankAccount *
+bank_store_account_get (BankStore   *self,
+                        const char  *number,
+                        GError     **error)
+{
+  return fetch_one (self, query (self, error,
+                                 "SELECT number, holder, password_mac, balance, state, behaviour, "
+                                 "failures FROM accounts WHERE number = ?", "t", number),
+                    account_from_row, error);
 }
 
 gboolean
@@ -481,12 +533,9 @@ bank_store_account_move (BankStore   *self,
                          gboolean    *done,
                          GError     **error)
 {
-  if (!run (self, query (self, error,
-                         "UPDATE accounts SET balance = balance + ?1 WHERE number = ?2 "
-                         "AND balance + ?1 >= 0", "it", delta, number), error))
-    return FALSE;
-  *done = sqlite3_changes (self->db) == 1;
-  return TRUE;
+  return run_changed (self, query (self, error,
+                                  "UPDATE accounts SET balance = balance + ?1 WHERE number = ?2 "
+                                  "AND balance + ?1 >= 0", "it", delta, number), done, error);
 }
 
 gboolean
@@ -527,7 +576,7 @@ bank_store_charge_insert (BankStore         *self,
   return run (self, stmt, error);
 }
 
-static BankCharge *
+static gpointer
 charge_from_row (sqlite3_stmt *stmt)
 {
   BankCharge *c = g_new0 (BankCharge, 1);
@@ -561,8 +610,6 @@ bank_store_charge_get (BankStore   *self,
                        GError     **error)
 {
   sqlite3_stmt *stmt;
-  BankCharge *charge;
-  gboolean row;
 
   if (g_str_equal (by, "id"))
     stmt = query (self, error, "SELECT " CHARGE_COLUMNS " FROM charges WHERE id = ?", "t", value);
@@ -572,11 +619,7 @@ bank_store_charge_get (BankStore   *self,
   else
     stmt = query (self, error, "SELECT " CHARGE_COLUMNS " FROM charges WHERE virtual_account = ?",
                   "t", value);
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  charge = charge_from_row (stmt);
-  sqlite3_reset (stmt);
-  return charge;
+  return fetch_one (self, stmt, charge_from_row, error);
 }
 
 gboolean
@@ -609,24 +652,11 @@ bank_store_payout_insert (BankStore         *self,
                            p->description, p->created), error);
 }
 
-BankPayout *
-bank_store_payout_get (BankStore   *self,
-                       const char  *by,
-                       const char  *value,
-                       GError     **error)
+static gpointer
+payout_from_row (sqlite3_stmt *stmt)
 {
-  sqlite3_stmt *stmt;
-  BankPayout *p;
-  gboolean row;
+  BankPayout *p = g_new0 (BankPayout, 1);
 
-  if (g_str_equal (by, "id"))
-    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE id = ?", "t", value);
-  else
-    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE idempotency_key = ?",
-                  "t", value);
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  p = g_new0 (BankPayout, 1);
   p->id = col_text (stmt, 0);
   p->idempotency_key = col_text (stmt, 1);
   p->status = col_text (stmt, 2);
@@ -638,8 +668,23 @@ bank_store_payout_get (BankStore   *self,
   p->holder_name = col_text (stmt, 8);
   p->description = col_text (stmt, 9);
   p->created = sqlite3_column_int64 (stmt, 10);
-  sqlite3_reset (stmt);
   return p;
+}
+
+BankPayout *
+bank_store_payout_get (BankStore   *self,
+                       const char  *by,
+                       const char  *value,
+                       GError     **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (g_str_equal (by, "id"))
+    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE id = ?", "t", value);
+  else
+    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE idempotency_key = ?",
+                  "t", value);
+  return fetch_one (self, stmt, payout_from_row, error);
 }
 
 /* ---- callbacks ---------------------------------------------------------- */
@@ -657,54 +702,55 @@ bank_store_callback_add (BankStore   *self,
                            "VALUES (?, ?, ?, ?)", "ttti", charge_id, url, body, next_at), error);
 }
 
+static gpointer
+callback_from_row (sqlite3_stmt *stmt)
+{
+  BankCallback *cb = g_new0 (BankCallback, 1);
+
+  cb->id = sqlite3_column_int64 (stmt, 0);
+  cb->charge_id = col_text (stmt, 1);
+  cb->url = col_text (stmt, 2);
+  cb->body = col_text (stmt, 3);
+  cb->attempts = sqlite3_column_int64 (stmt, 4);
+  return cb;
+}
+
 GPtrArray *
 bank_store_callbacks_due (BankStore  *self,
                           gint64      now,
                           guint       limit,
                           GError    **error)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT id, charge_id, url, body, attempts FROM callbacks "
-                              "WHERE delivered_at IS NULL AND next_at <= ? "
-                              "ORDER BY next_at, id LIMIT ?", "ii", now, (gint64) limit);
-  g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func ((GDestroyNotify) bank_callback_free);
-  gboolean row = TRUE;
+  return fetch_all (self, query (self, error,
+                                 "SELECT id, charge_id, url, body, attempts FROM callbacks "
+                                 "WHERE delivered_at IS NULL AND next_at <= ? "
+                                 "ORDER BY next_at, id LIMIT ?", "ii", now, (gint64) limit),
+                    callback_from_row, (GDestroyNotify) bank_callback_free, error);
+}
 
-  while (row)
-    {
-      BankCallback *cb;
+/* Column 0 of the first row as an integer: 0 with no row or on error. */
+static gint64
+fetch_int (BankStore     *self,
+           sqlite3_stmt  *stmt,
+           GError       **error)
+{
+  gboolean row;
+  gint64 value;
 
-      if (!step (self, stmt, &row, error))
-        return NULL;
-      if (!row)
-        break;
-      cb = g_new0 (BankCallback, 1);
-      cb->id = sqlite3_column_int64 (stmt, 0);
-      cb->charge_id = col_text (stmt, 1);
-      cb->url = col_text (stmt, 2);
-      cb->body = col_text (stmt, 3);
-      cb->attempts = sqlite3_column_int64 (stmt, 4);
-      g_ptr_array_add (due, cb);
-    }
+  if (!step (self, stmt, &row, error) || !row)
+    return 0;
+  value = sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
-  return g_steal_pointer (&due);
+  return value;
 }
 
 gint64
 bank_store_callbacks_next (BankStore  *self,
                            GError    **error)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT min(next_at) FROM callbacks WHERE delivered_at IS NULL",
-                              "");
-  gboolean row;
-  gint64 next;
-
-  if (!step (self, stmt, &row, error) || !row)
-    return 0;
-  next = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return next;
+  return fetch_int (self, query (self, error,
+                                 "SELECT min(next_at) FROM callbacks WHERE delivered_at IS NULL",
+                                 ""), error);
 }
 
 gboolean
@@ -738,36 +784,29 @@ bank_store_sms_add (BankStore      *self,
                            "ttti", sms->id, sms->to, sms->text, sms->received_at), error);
 }
 
+static gpointer
+sms_from_row (sqlite3_stmt *stmt)
+{
+  BankSms *sms = g_new0 (BankSms, 1);
+
+  sms->id = col_text (stmt, 0);
+  sms->to = col_text (stmt, 1);
+  sms->text = col_text (stmt, 2);
+  sms->received_at = sqlite3_column_int64 (stmt, 3);
+  return sms;
+}
+
 GPtrArray *
 bank_store_sms_list (BankStore   *self,
                      const char  *to,
                      guint        limit,
                      GError     **error)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT id, recipient, text, received_at FROM sms "
-                              "WHERE ?1 IS NULL OR recipient = ?1 ORDER BY seq DESC LIMIT ?2",
-                              "ti", to, (gint64) limit);
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) bank_sms_free);
-  gboolean row = TRUE;
-
-  while (row)
-    {
-      BankSms *sms;
-
-      if (!step (self, stmt, &row, error))
-        return NULL;
-      if (!row)
-        break;
-      sms = g_new0 (BankSms, 1);
-      sms->id = col_text (stmt, 0);
-      sms->to = col_text (stmt, 1);
-      sms->text = col_text (stmt, 2);
-      sms->received_at = sqlite3_column_int64 (stmt, 3);
-      g_ptr_array_add (list, sms);
-    }
-  sqlite3_reset (stmt);
-  return g_steal_pointer (&list);
+  return fetch_all (self, query (self, error,
+                                 "SELECT id, recipient, text, received_at FROM sms "
+                                 "WHERE ?1 IS NULL OR recipient = ?1 ORDER BY seq DESC LIMIT ?2",
+                                 "ti", to, (gint64) limit),
+                    sms_from_row, (GDestroyNotify) bank_sms_free, error);
 }
 
 /* ---- the card network --------------------------------------------------- */
@@ -813,7 +852,7 @@ bank_store_acquirer_insert (BankStore                  *self,
                            p->auth_code, p->created, p->updated, p->fingerprint), error);
 }
 
-static BankAcquirerPayment *
+static gpointer
 acquirer_from_row (sqlite3_stmt *stmt)
 {
   BankAcquirerPayment *p = g_new0 (BankAcquirerPayment, 1);
@@ -855,8 +894,6 @@ bank_store_acquirer_get (BankStore   *self,
                          GError     **error)
 {
   sqlite3_stmt *stmt;
-  BankAcquirerPayment *payment;
-  gboolean row;
 
   if (g_str_equal (by, "id"))
     stmt = query (self, error, "SELECT " ACQUIRER_COLUMNS " FROM acquirer_payments WHERE id = ?",
@@ -864,11 +901,7 @@ bank_store_acquirer_get (BankStore   *self,
   else
     stmt = query (self, error, "SELECT " ACQUIRER_COLUMNS " FROM acquirer_payments "
                   "WHERE idempotency_key = ?", "t", value);
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  payment = acquirer_from_row (stmt);
-  sqlite3_reset (stmt);
-  return payment;
+  return fetch_one (self, stmt, acquirer_from_row, error);
 }
 
 gboolean
@@ -889,21 +922,9 @@ GPtrArray *
 bank_store_acquirer_pending (BankStore  *self,
                              GError    **error)
 {
-  sqlite3_stmt *stmt = query (self, error, "SELECT " ACQUIRER_COLUMNS " FROM acquirer_payments "
-                              "WHERE status = 'pending' ORDER BY created", "");
-  g_autoptr(GPtrArray) list =
-    g_ptr_array_new_with_free_func ((GDestroyNotify) bank_acquirer_payment_free);
-  gboolean row = TRUE;
-
-  while (row)
-    {
-      if (!step (self, stmt, &row, error))
-        return NULL;
-      if (row)
-        g_ptr_array_add (list, acquirer_from_row (stmt));
-    }
-  sqlite3_reset (stmt);
-  return g_steal_pointer (&list);
+  return fetch_all (self, query (self, error, "SELECT " ACQUIRER_COLUMNS " FROM acquirer_payments "
+                                 "WHERE status = 'pending' ORDER BY created", ""),
+                    acquirer_from_row, (GDestroyNotify) bank_acquirer_payment_free, error);
 }
 
 #define MESSAGE_COLUMNS \
@@ -933,7 +954,7 @@ bank_store_message_add (BankStore           *self,
   return TRUE;
 }
 
-static BankNetworkMessage *
+static gpointer
 message_from_row (sqlite3_stmt *stmt)
 {
   BankNetworkMessage *m = g_new0 (BankNetworkMessage, 1);
@@ -959,19 +980,8 @@ messages_from (BankStore     *self,
                sqlite3_stmt  *stmt,
                GError       **error)
 {
-  g_autoptr(GPtrArray) list =
-    g_ptr_array_new_with_free_func ((GDestroyNotify) bank_network_message_free);
-  gboolean row = TRUE;
-
-  while (row)
-    {
-      if (!step (self, stmt, &row, error))
-        return NULL;
-      if (row)
-        g_ptr_array_add (list, message_from_row (stmt));
-    }
-  sqlite3_reset (stmt);
-  return g_steal_pointer (&list);
+  return fetch_all (self, stmt, message_from_row, (GDestroyNotify) bank_network_message_free,
+                    error);
 }
 
 BankNetworkMessage *
@@ -1017,17 +1027,10 @@ gint64
 bank_store_advices_next (BankStore  *self,
                          GError    **error)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT min(next_at) FROM network_messages "
-                              "WHERE next_at IS NOT NULL AND answered_at IS NULL", "");
-  gboolean row;
-  gint64 next;
-
-  if (!step (self, stmt, &row, error) || !row)
-    return 0;
-  next = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return next;
+  return fetch_int (self, query (self, error,
+                                 "SELECT min(next_at) FROM network_messages "
+                                 "WHERE next_at IS NOT NULL AND answered_at IS NULL", ""),
+                    error);
 }
 
 gboolean
