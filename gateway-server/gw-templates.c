@@ -673,23 +673,79 @@ font_size (JsonObject *data)
   return 18;
 }
 
-static const char *
-design_background (JsonObject *data)
+/* The site's designs and tunes (gateway-server/site/js/gift.js and
+ * music.js), with the titles its pages show (site/js/strings.js, "design.…"
+ * and "music.…"); test-templates checks that the two lists agree. */
+static const struct
 {
-  static const struct
-  {
-    const char *design;
-    const char *color;
-  } designs[] = {
-    { "birthday", "#fde2e4" }, { "thanks", "#e2f0cb" }, { "congratulations", "#fff1c1" },
-    { "love", "#ffd6e0" }, { "christmas", "#d8f3dc" }, { "newyear", "#e0ecff" },
-  };
+  const char *name;
+  const char *ko;
+  const char *en;
+  const char *color;
+} designs[] = {
+  { "birthday", "생일 케이크", "Birthday cake", "#fde2e4" },
+  { "thanks", "감사합니다", "Thank you", "#e2f0cb" },
+  { "congratulations", "축하", "Congratulations", "#fff1c1" },
+  { "love", "사랑", "Love", "#ffd6e0" },
+  { "christmas", "크리스마스", "Christmas", "#d8f3dc" },
+  { "newyear", "새해", "New Year", "#e0ecff" },
+};
+
+static const struct
+{
+  const char *name;
+  const char *ko;
+  const char *en;
+} tunes[] = {
+  { "ode_to_joy", "환희의 송가 (베토벤)", "Ode to Joy (Beethoven)" },
+  { "jingle_bells", "징글벨", "Jingle Bells" },
+  { "fur_elise", "엘리제를 위하여 (베토벤)", "Für Elise (Beethoven)" },
+  { "canon", "캐논 변주곡 (파헬벨)", "Canon in D (Pachelbel)" },
+  { "twinkle", "반짝반짝 작은 별", "Twinkle, Twinkle, Little Star" },
+  { "happy_birthday", "생일 축하합니다", "Happy Birthday" },
+};
+
+static int
+design_index (JsonObject *data)
+{
   const char *design = field_str (data, "design");
 
   for (guint i = 0; i < G_N_ELEMENTS (designs); i++)
-    if (g_strcmp0 (design, designs[i].design) == 0)
-      return designs[i].color;
-  return "#eef2ff";
+    if (g_strcmp0 (design, designs[i].name) == 0)
+      return i;
+  return -1;
+}
+
+static const char *
+design_background (JsonObject *data)
+{
+  int i = design_index (data);
+
+  return i >= 0 ? designs[i].color : "#eef2ff";
+}
+
+/* The design's title, or NULL for one we do not know (its name is an
+ * internal one, so it is left out rather than shown). */
+static const char *
+design_title (Doc        *doc,
+              JsonObject *data)
+{
+  int i = design_index (data);
+
+  return i >= 0 ? L (doc, designs[i].ko, designs[i].en) : NULL;
+}
+
+/* The tune's title; NULL for none, or for a name we do not know. */
+static const char *
+music_title (Doc        *doc,
+             JsonObject *data)
+{
+  const char *music = field_str (data, "music");
+
+  for (guint i = 0; i < G_N_ELEMENTS (tunes); i++)
+    if (g_strcmp0 (music, tunes[i].name) == 0)
+      return L (doc, tunes[i].ko, tunes[i].en);
+  return NULL;
 }
 
 static void
@@ -735,7 +791,8 @@ email_gift (Doc        *doc,
   gift_message (doc, data);
   doc_row (doc, L (doc, "보낸 사람", "From"), sender);
   doc_row (doc, L (doc, "금액", "Amount"), amount);
-  doc_row (doc, L (doc, "배경 음악", "Music"), field_str (data, "music"));
+  doc_row (doc, L (doc, "카드 디자인", "Card design"), design_title (doc, data));
+  doc_row (doc, L (doc, "배경 음악", "Music"), music_title (doc, data));
   doc_button (doc, L (doc, "선물 받기", "Claim your gift"), url);
   doc_para (doc, L (doc, "링크는 한 번만 쓸 수 있습니다. 받은 뒤 카드를 등록하면 바로 사용할 수 "
                          "있습니다.",

@@ -36,7 +36,7 @@ static const struct
     "\"cards\":[{\"last4\":\"1111\",\"purpose\":\"user\"},{\"last4\":\"2222\",\"purpose\":\"gift\"}]}" },
   { "gift",
     "{\"sender_name\":\"이영희\",\"recipient_name\":\"박민수\",\"message\":\"생일 축하해! <script>x</script>\","
-    "\"design\":\"birthday\",\"font_color\":\"#aa3366\",\"font_size\":24,\"music\":\"Happy Birthday\","
+    "\"design\":\"birthday\",\"font_color\":\"#aa3366\",\"font_size\":24,\"music\":\"happy_birthday\","
     "\"claim_url\":\"" CLAIM "\",\"amount\":30000,\"currency\":\"krw\","
     "\"number\":\"9410123456789012\"}" },
   { "virtual_account",
@@ -292,6 +292,129 @@ test_gift (void)
     }
 }
 
+/* The site's own file @name (gateway-server/site/js/…). */
+static char *
+site_file (const char *name)
+{
+  g_autofree char *path = g_build_filename (SITE_DIR, "js", name, NULL);
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return text;
+}
+
+/* Every match of @pattern's first group in @text. */
+static GPtrArray *
+site_names (const char *text,
+            const char *pattern)
+{
+  g_autoptr(GRegex) regex = g_regex_new (pattern, G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+
+  for (g_regex_match (regex, text, 0, &match); g_match_info_matches (match);
+       g_match_info_next (match, NULL))
+    g_ptr_array_add (names, g_match_info_fetch (match, 1));
+  g_assert_cmpuint (names->len, >, 0);
+  return names;
+}
+
+/* The page's title for @key ("music.canon") in the locale block of
+ * strings.js that starts at @block ("\n  ko: {"). */
+static char *
+site_title (const char *strings,
+            const char *block,
+            const char *key)
+{
+  const char *start = strstr (strings, block);
+  g_autofree char *pattern = g_strdup_printf ("^    '%s': '([^']*)',$", key);
+  g_autoptr(GRegex) regex = g_regex_new (pattern, G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+
+  g_assert_nonnull (start);
+  if (!g_regex_match (regex, start, 0, &match))
+    g_error ("strings.js has no %s after \"%s\"", key, block + 1);
+  return g_match_info_fetch (match, 1);
+}
+
+/* Each design and tune the site offers shows in the gift e-mail by the
+ * title its page gives it, in the e-mail's language; never by its name. */
+static void
+test_gift_titles (void)
+{
+  g_autofree char *strings = site_file ("strings.js");
+  g_autofree char *gift_js = site_file ("gift.js");
+  g_autofree char *music_js = site_file ("music.js");
+  g_autoptr(GPtrArray) designs = NULL;
+  g_autoptr(GPtrArray) tunes = site_names (music_js, "^    ([a-z0-9_]+): '[A-G]");
+  g_autoptr(GRegex) list = g_regex_new ("DESIGNS = \\[([^\\]]*)\\]", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *design_list = NULL;
+  const struct { const char *locale, *block, *design, *music; } locales[] = {
+    { "en", "\n  en: {", "Card design", "Music" },
+    { "ko", "\n  ko: {", "카드 디자인", "배경 음악" },
+  };
+
+  g_assert_true (g_regex_match (list, gift_js, 0, &match));
+  design_list = g_match_info_fetch (match, 1);
+  designs = site_names (design_list, "'([a-z0-9_]+)'");
+
+  for (guint l = 0; l < G_N_ELEMENTS (locales); l++)
+    for (guint kind = 0; kind < 2; kind++)
+      {
+        GPtrArray *names = kind == 0 ? designs : tunes;
+
+        for (guint i = 0; i < names->len; i++)
+          {
+            const char *name = g_ptr_array_index (names, i);
+            g_autofree char *key = g_strconcat (kind == 0 ? "design." : "music.", name, NULL);
+            g_autofree char *title = site_title (strings, locales[l].block, key);
+            g_autofree char *data = g_strdup_printf ("{\"claim_url\":\"" CLAIM "\","
+                                                     "\"design\":\"%s\",\"music\":\"%s\"}",
+                                                     kind == 0 ? name : "birthday",
+                                                     kind == 0 ? "none" : name);
+            g_autofree char *row = g_strdup_printf ("%s: %s\n", kind == 0 ? locales[l].design
+                                                                          : locales[l].music,
+                                                    title);
+            g_autofree char *escaped = g_markup_escape_text (title, -1);
+            g_auto(GwEmailContent) out = { 0 };
+
+            render ("gift", locales[l].locale, data, &out);
+            assert_contains (out.text, row);
+            assert_contains (out.html, escaped);
+            if (kind == 1)
+              assert_lacks (out.text, name);
+          }
+      }
+}
+
+/* A design or tune the site does not offer, and no music, leave their row
+ * out: an internal name is not for the reader, nor is anything typed. */
+static void
+test_gift_unknown_choices (void)
+{
+  g_auto(GwEmailContent) en = { 0 };
+  g_auto(GwEmailContent) ko = { 0 };
+
+  render ("gift", "en", "{\"claim_url\":\"" CLAIM "\",\"design\":\"spring_2031\","
+                        "\"music\":\"none\",\"message\":\"hi\"}", &en);
+  assert_lacks (en.text, "Card design");
+  assert_lacks (en.text, "spring_2031");
+  assert_lacks (en.text, "Music");
+  assert_lacks (en.text, "none");
+  assert_contains (en.html, "background:#eef2ff");
+
+  render ("gift", "ko", "{\"claim_url\":\"" CLAIM "\",\"design\":\"<b>x</b>\","
+                        "\"music\":\"secret_tune_9\"}", &ko);
+  assert_lacks (ko.text, "카드 디자인");
+  assert_lacks (ko.text, "배경 음악");
+  assert_lacks (ko.text, "secret_tune_9");
+  assert_lacks (ko.html, "secret_tune_9");
+  assert_lacks (ko.html, "<b>x</b>");
+}
+
 static void
 test_sms (void)
 {
@@ -367,6 +490,8 @@ main (int   argc,
   g_test_add_func ("/templates/missing-fields", test_missing_fields);
   g_test_add_func ("/templates/statement", test_statement);
   g_test_add_func ("/templates/gift", test_gift);
+  g_test_add_func ("/templates/gift-titles", test_gift_titles);
+  g_test_add_func ("/templates/gift-unknown-choices", test_gift_unknown_choices);
   g_test_add_func ("/templates/sms", test_sms);
   g_test_add_func ("/templates/refusals", test_refusals);
 
