@@ -31,6 +31,7 @@ gw_config_new (void)
   config->site_contact_email = g_strdup ("center@onepin.example");
   config->site_contact_phone = g_strdup ("02-2220-1999");
   config->site_sweep_interval = 30;
+  config->checkout_sweep_interval = 30;
   config->wallet_bin_range = g_strdup ("942000-942999");
   config->wallet_session_lifetime = 24 * 3600;
   config->wallet_pbkdf2_iterations = 600000;
@@ -155,6 +156,7 @@ gw_config_load_file (GwConfig    *config,
   gint64 per_minute = config->failures_per_minute;
   gint64 promotional = config->promotional_validity_years;
   gint64 site_sweep = config->site_sweep_interval;
+  gint64 checkout_sweep = config->checkout_sweep_interval;
   gint64 recovery = config->wallet_recovery_interval;
   gint64 bank_timeout = config->bank_timeout;
 
@@ -203,6 +205,7 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
       !load_int (file, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
       !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
+      !load_int (file, "checkout", "sweep_interval", 1, 3600, &checkout_sweep, error) ||
       !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
                  &config->wallet_session_lifetime, error) ||
       !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
@@ -232,6 +235,7 @@ gw_config_load_file (GwConfig    *config,
   config->failures_per_minute = per_minute;
   config->promotional_validity_years = promotional;
   config->site_sweep_interval = site_sweep;
+  config->checkout_sweep_interval = checkout_sweep;
   config->wallet_recovery_interval = recovery;
   config->bank_timeout = bank_timeout;
   return TRUE;

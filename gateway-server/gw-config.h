@@ -63,6 +63,7 @@ typedef struct
 
   /* [checkout]: the hosted payment page */
   char    *checkout_page_url;    /* its base URL; default the gateway's own */
+  gint     checkout_sweep_interval; /* seconds between sweeps of sessions past their time */
 
   /* [webhooks]: merchant event delivery */
   gboolean webhooks_enabled;
