@@ -35,6 +35,10 @@ gw_config_new (void)
   config->wallet_bin_range = g_strdup ("942000-942999");
   config->wallet_session_lifetime = 24 * 3600;
   config->wallet_pbkdf2_iterations = 600000;
+  config->wallet_kdf_per_minute = 30;
+  /* A core is left to the main thread and the writer. */
+  config->wallet_kdf_workers = MAX (1, (gint64) g_get_num_processors () - 1);
+  config->wallet_kdf_queue = 32;
   config->wallet_recovery_interval = 60;
   config->bank_timeout = 20;
   config->webhooks_enabled = TRUE;
@@ -210,6 +214,10 @@ gw_config_load_file (GwConfig    *config,
                  &config->wallet_session_lifetime, error) ||
       !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
                  &config->wallet_pbkdf2_iterations, error) ||
+      !load_int (file, "wallet", "kdf_per_minute", 1, 100000, &config->wallet_kdf_per_minute,
+                 error) ||
+      !load_int (file, "wallet", "kdf_workers", 1, 256, &config->wallet_kdf_workers, error) ||
+      !load_int (file, "wallet", "kdf_queue", 0, 100000, &config->wallet_kdf_queue, error) ||
       !load_int (file, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error) ||
       !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error) ||
       !load_int (file, "webhooks", "poll_interval", 1, 3600, &config->webhooks_poll_interval,

@@ -49,6 +49,9 @@ typedef struct
   char     wallet_bin_high[11];
   gint64   wallet_session_lifetime;
   gint64   wallet_pbkdf2_iterations;
+  gint64   wallet_kdf_per_minute;  /* password hashes asked for per client address */
+  gint64   wallet_kdf_workers;     /* password hashes running at once */
+  gint64   wallet_kdf_queue;       /* and waiting for a worker; past that, 503 */
   gint     wallet_recovery_interval;
 
   /* [bank]: the financial system (onepin-bank); no url, no connector */

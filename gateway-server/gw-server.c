@@ -146,6 +146,7 @@ typedef struct
 {
   gint64 window_start;
   guint  failures;
+  guint  slow_work;     /* password hashes asked for (gw_server_count_slow_work) */
 } AddressFailures;
 
 struct _GwServer
@@ -504,6 +505,7 @@ address_failures (GwServer   *self,
     {
       entry->window_start = now;
       entry->failures = 0;
+      entry->slow_work = 0;
     }
   if (entry == NULL && create)
     {
@@ -521,6 +523,22 @@ address_blocked (GwServer   *self,
   AddressFailures *entry = address_failures (self, remote, FALSE);
 
   return entry != NULL && entry->failures >= (guint) self->config->failures_per_minute;
+}
+
+gboolean
+gw_server_count_slow_work (GwServer   *self,
+                           const char *remote,
+                           guint       limit,
+                           guint      *retry_after)
+{
+  AddressFailures *entry = address_failures (self, remote, TRUE);
+  gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
+
+  *retry_after = MAX (1, 60 - (now - entry->window_start));
+  if (entry->slow_work >= limit)
+    return FALSE;
+  entry->slow_work++;
+  return TRUE;
 }
 
 static gboolean
