@@ -326,6 +326,13 @@ validate_outbox (GwConfig  *config,
   if ((config->smtp_username == NULL) != (config->smtp_password_file == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[smtp] needs both username and password_file"), FALSE;
+  /* With "try", a server (or anyone in between) that does not offer
+   * STARTTLS gets the password in the clear. */
+  if (config->smtp_username != NULL && config->smtp_url != NULL &&
+      !g_str_has_prefix (config->smtp_url, "smtps://") && !g_str_equal (starttls, "required"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] username needs starttls=required or an smtps:// url"),
+           FALSE;
   if (config->sms_url != NULL && !url_has_scheme (config->sms_url, "http://", "https://"))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[sms] url must start with http:// or https://"), FALSE;

@@ -361,6 +361,10 @@ stop (Gateway *gw)
 {
   if (gw->server != NULL)
     gw_server_drain (gw->server);
+  /* Calls to the bank still open end as unknown, and their callers record
+   * that through the store, which is still running. */
+  if (gw->connector != NULL)
+    gw_connector_shutdown (gw->connector);
   g_clear_pointer (&gw->webhooks, gw_webhooks_stop);
   /* Before the store: the worker records what it sent last through it. */
   g_clear_pointer (&gw->outbox, gw_outbox_free);

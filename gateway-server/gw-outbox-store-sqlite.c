@@ -27,7 +27,8 @@ gw_card_contact_clear (GwCardContact *contact)
 static GPtrArray *
 t_claim (GwTxn       *txn,
          const char  *type,
-         gint64       lease_until,
+         gint64       lease,
+         guint        queued,
          guint        limit,
          GError     **error)
 {
@@ -69,7 +70,7 @@ t_claim (GwTxn       *txn,
       GwOutboxMessage *message = g_ptr_array_index (messages, i);
 
       sqlite3_bind_int64 (update, 1, message->id);
-      sqlite3_bind_int64 (update, 2, lease_until);
+      sqlite3_bind_int64 (update, 2, txn->funcs->now (txn) + (queued + i + 1) * lease);
       if (!gw_sqlite_step_done (txn, update, error))
         return NULL;
     }

@@ -22,6 +22,7 @@
 #include "gw-api-wallet.h"
 
 #define MAX_BODY (4 * 1024 * 1024)
+#define BODY_DROPPED "onepin-body-dropped"   /* on a message whose body was not kept */
 #define JSON_TYPE "application/json; charset=utf-8"
 
 typedef enum
@@ -1145,7 +1146,7 @@ read_body (GwRequest *request)
   SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
   g_autoptr(GError) error = NULL;
 
-  if (body->length > MAX_BODY)
+  if (body->length > MAX_BODY || g_object_get_data (G_OBJECT (request->msg), BODY_DROPPED))
     {
       fingerprint_raw (request, body);
       gw_request_error (request, 413, "invalid_request_error", "body_too_large", NULL,
@@ -1231,6 +1232,73 @@ handle_request (SoupServer        *soup,
   else
     gw_request_error (request, 404, "invalid_request_error", "resource_missing", NULL,
                       "Unrecognized request URL.");
+}
+
+/* Bodies over MAX_BODY are never held: libsoup reads a request's whole
+ * body before the handler runs, and would keep gigabytes if sent them. A
+ * body declared too long is not kept at all, one of unknown length is
+ * dropped once it passes the cap; read_body () then answers 413 (and
+ * records it under the Idempotency-Key like any other outcome). */
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              gpointer           user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (body->length <= MAX_BODY)
+    return;
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  g_object_set_data (G_OBJECT (msg), BODY_DROPPED, GINT_TO_POINTER (TRUE));
+}
+
+static void
+refuse_bad_length (SoupServerMessage *msg)
+{
+  g_autoptr(GString) body = g_string_sized_new (160);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  gsize len;
+
+  gw_error_render (body, "invalid_request_error", "body_invalid", NULL, NULL,
+                   "Content-Length must be a length.");
+  len = body->len;
+  soup_message_headers_replace (response, "Connection", "close");
+  soup_message_headers_replace (response, "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, 400, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_string_free (g_steal_pointer (&body), FALSE), len);
+}
+
+static void
+handle_early (SoupServer        *soup,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+
+  if (encoding == SOUP_ENCODING_NONE)
+    return;
+  /* libsoup 3.2 takes a negative Content-Length and reads no body, so the
+   * bytes after the headers would be parsed as the next request. Answer now,
+   * before any handler, and close the connection: its framing is lost. */
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) < 0)
+    {
+      refuse_bad_length (msg);
+      return;
+    }
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > MAX_BODY)
+    {
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+      g_object_set_data (G_OBJECT (msg), BODY_DROPPED, GINT_TO_POINTER (TRUE));
+      return;
+    }
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
 }
 
 /* Lifecycle */
@@ -1344,6 +1412,7 @@ gw_server_listen (GwServer  *self,
   self->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
   if (!setup_tls (self, error))
     return NULL;
+  soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   if (!soup_server_listen_socket (self->soup, socket, tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
     return NULL;

@@ -371,9 +371,7 @@ charge_transfer (BankRequest  *request,
   BankServer *server = request->server;
   const char *callback_url = onepin_json_get_string (request->body, "callback_url", NULL);
 
-  if (callback_url != NULL &&
-      ((!g_str_has_prefix (callback_url, "http://") && !g_str_has_prefix (callback_url, "https://")) ||
-       strlen (callback_url) > 2000 || !g_uri_is_valid (callback_url, G_URI_FLAGS_NONE, NULL)))
+  if (callback_url != NULL && (strlen (callback_url) > 2000 || !bank_url_valid (callback_url)))
     return bank_reply_bad_param (request, "callback_url", "callback_url is an http(s) URL");
 
   charge->virtual_account = new_virtual_account (bank_server_get_store (server), error);

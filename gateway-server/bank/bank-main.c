@@ -88,10 +88,9 @@ parse_options (int         *argc,
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                                 "--slow-seconds is 1 to 3600, --deposit-window 1 to 2592000"),
            FALSE;
-  if (config->callback_url != NULL &&
-      !g_uri_is_valid (config->callback_url, G_URI_FLAGS_NONE, NULL))
+  if (config->callback_url != NULL && !bank_url_valid (config->callback_url))
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                                "--callback-url is not a URL"), FALSE;
+                                "--callback-url is not an http(s) URL with a host"), FALSE;
   if (config->issuer_url != NULL &&
       (!g_uri_is_valid (config->issuer_url, G_URI_FLAGS_NONE, NULL) ||
        (!g_str_has_prefix (config->issuer_url, "http://") &&

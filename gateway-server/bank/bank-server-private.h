@@ -51,6 +51,8 @@ BankNetwork      *bank_server_get_network    (BankServer  *self);
 const BankKeys   *bank_server_get_keys       (BankServer  *self);
 const BankConfig *bank_server_get_config     (BankServer  *self);
 gint64            bank_server_now            (BankServer  *self);
+/* For the fuzz harness, which watches what the server answers. */
+SoupServer       *bank_server_get_soup       (BankServer  *self);
 
 /* Replies; each returns TRUE so a handler can end with `return bank_reply (…)`. */
 gboolean  bank_reply            (BankRequest  *request,

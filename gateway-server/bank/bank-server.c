@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define MAX_BODY (64 * 1024)
+#define TOO_LARGE "onepin-bank-body-too-large"   /* set on a message whose body was dropped */
 #define JSON_TYPE "application/json; charset=utf-8"
 
 typedef enum
@@ -103,6 +104,12 @@ const BankConfig *
 bank_server_get_config (BankServer *self)
 {
   return self->config;
+}
+
+SoupServer *
+bank_server_get_soup (BankServer *self)
+{
+  return self->soup;
 }
 
 gint64
@@ -216,6 +223,17 @@ bank_check_body (BankRequest           *request,
                              param ? param : "?");
   reply_error_full (request, 400, "invalid_request_error", code, NULL, param, message);
   return FALSE;
+}
+
+gboolean
+bank_url_valid (const char *url)
+{
+  g_autoptr(GUri) uri = url ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+  const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  const char *host = uri ? g_uri_get_host (uri) : NULL;
+
+  return scheme != NULL && (g_str_equal (scheme, "http") || g_str_equal (scheme, "https")) &&
+         host != NULL && *host != '\0';
 }
 
 char *
@@ -592,7 +610,7 @@ read_body (BankRequest *request)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
 
-  if (body->length > MAX_BODY)
+  if (body->length > MAX_BODY || g_object_get_data (G_OBJECT (request->msg), TOO_LARGE))
     {
       bank_reply_error (request, 413, "invalid_request_error", "body_too_large", NULL,
                         "The request body is larger than 64 KB.");
@@ -675,6 +693,63 @@ handle_request (SoupServer        *soup,
   send_reply (request);
 }
 
+/* Bodies over MAX_BODY are refused, and never held in memory on the way:
+ * libsoup reads a request's whole body before the handler runs. */
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              gpointer           user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (body->length <= MAX_BODY)
+    return;
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  g_object_set_data (G_OBJECT (msg), TOO_LARGE, GINT_TO_POINTER (TRUE));
+}
+
+/* Runs once the headers are read, before the body. A length we refuse
+ * anyway (too long, or negative) is answered here: the body is then read and dropped (or, if the
+ * client waits for "100 Continue", never sent). A body of unknown length
+ * is counted as it comes. */
+static void
+handle_early (SoupServer        *soup,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+  goffset length = soup_message_headers_get_content_length (headers);
+  BankRequest request = { .server = user_data, .msg = msg };
+  gsize len;
+
+  if (encoding == SOUP_ENCODING_NONE ||
+      (encoding == SOUP_ENCODING_CONTENT_LENGTH && length >= 0 && length <= MAX_BODY))
+    return;
+  if (encoding != SOUP_ENCODING_CONTENT_LENGTH)
+    {
+      g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+      return;
+    }
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  /* libsoup 3.2 takes a negative Content-Length and reads no body. */
+  if (length < 0)
+    bank_reply_error (&request, 400, "invalid_request_error", "body_invalid", NULL,
+                      "Content-Length must be a length.");
+  else
+    bank_reply_error (&request, 413, "invalid_request_error", "body_too_large", NULL,
+                      "The request body is larger than 64 KB.");
+  len = strlen (request.reply);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, request.status, NULL);
+  soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&request.reply), len);
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static void
@@ -733,7 +808,25 @@ bank_server_new (const BankConfig  *config,
                                     config->issuer_timeout, error);
   if (self->network == NULL)
     return NULL;
+  self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
+  soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
+  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   return g_steal_pointer (&self);
+}
+
+gboolean
+bank_server_accept (BankServer         *self,
+                    GSocketConnection  *connection,
+                    GError            **error)
+{
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, error);
+  g_autoptr(GSocketAddress) remote = NULL;
+
+  if (local == NULL ||
+      !(remote = g_socket_connection_get_remote_address (connection, error)))
+    return FALSE;
+  return soup_server_accept_iostream (self->soup, G_IO_STREAM (connection), local, remote,
+                                      error);
 }
 
 char *
@@ -754,8 +847,6 @@ bank_server_listen (BankServer  *self,
   if (address == NULL)
     return NULL;
 
-  self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
-  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   if (!soup_server_listen (self->soup, address, 0, error))
     return NULL;
 

@@ -46,5 +46,11 @@ BankServer  *bank_server_new      (const BankConfig  *config,
 /* Listens and returns the URL, e.g. "http://127.0.0.1:8081". */
 char        *bank_server_listen   (BankServer        *self,
                                    GError           **error);
+/* An http(s) URL with a host: one a callback can be delivered to. */
+gboolean     bank_url_valid       (const char        *url);
+/* Serves one connection that is already open (the fuzz harness's). */
+gboolean     bank_server_accept   (BankServer        *self,
+                                   GSocketConnection *connection,
+                                   GError           **error);
 
 G_END_DECLS

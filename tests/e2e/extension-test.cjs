@@ -189,6 +189,34 @@ test('a remembered site is filled on the next visit without the popup; forgettin
   await page.close();
 });
 
+test('a page that navigates elsewhere while the wallet decides gets nothing', async (env) => {
+  let release;
+  const decided = new Promise((ok) => { release = ok; });
+  env.wallet.answer = (m) => decided.then(() => ({ type: 'card.response', id: m.id, card: CARD }));
+  const page = await openPage(env, KO_FORM);
+  const tabId = await tabIdOf(env, page);
+  const popup = await openPopup(env, tabId);
+  const before = env.wallet.messages.length;
+  await popup.click('#fill');
+  await env.wallet.waitForMessages(before + 1);
+
+  /* Same tab, same frame id, another origin with the same form. */
+  await page.goto(`http://localhost:${env.server.port}/${KO_FORM}`);
+  await env.worker.evaluate(async (id) => {
+    for (let i = 0; i < 50 && await chrome.action.getBadgeText({ tabId: id }) !== '9'; i++)
+      await new Promise((ok) => setTimeout(ok, 100));
+  }, tabId);
+  release();
+  await popup.waitForFunction(() => {
+    const text = document.getElementById('result').textContent;
+    return text && !text.includes('Asking');
+  }, null, { timeout: 20000 });
+  assert.match(await popup.textContent('#result'), /page changed/);
+  assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await popup.close();
+  await page.close();
+});
+
 test('an http page other than localhost: no content script, the popup refuses', async (env) => {
   const count = env.wallet.messages.length;
   const page = await openPage(env, KO_FORM, 'shop.example');

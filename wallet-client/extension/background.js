@@ -47,13 +47,17 @@ async function setFrames(tabId, frames) {
   await chrome.action.setBadgeText({ tabId, text: count ? String(count) : '' });
 }
 
-function recordFrame(tabId, frameId, state) {
+/* The frame's origin and document come from the browser (@sender), not
+ * from what the page's frame says about itself. */
+function recordFrame(tabId, sender, state) {
   return withTab(tabId, async () => {
     const frames = await framesOf(tabId);
     if (state.types.length)
-      frames[frameId] = state;
+      frames[sender.frameId] = { refused: state.refused, types: state.types,
+                                 origin: sender.origin || originOf(sender.url),
+                                 documentId: sender.documentId || null };
     else
-      delete frames[frameId];
+      delete frames[sender.frameId];
     await setFrames(tabId, frames);
   });
 }
@@ -145,11 +149,20 @@ function originOf(url) {
   }
 }
 
-/* Asks the wallet for the card for @origin and fills the frames of @tabId
- * that found fields and may be filled. */
-async function fillTab(tabId, origin) {
+/* The frames of @tabId that found fields and may be filled. */
+async function fillTargets(tabId) {
   const frames = await framesOf(tabId);
-  const targets = Object.entries(frames).filter(([, f]) => !f.refused && f.types.length);
+  return Object.entries(frames).filter(([, f]) => !f.refused && f.types.length);
+}
+
+/* Asks the wallet for the card for @origin and fills the frames of @tabId
+ * that found fields and may be filled. The wallet may take minutes (it
+ * waits to be unlocked), so the card goes only to the documents that were
+ * there when we asked: the tab must still show @origin, and each frame
+ * must hold the same document (Chromium's documentId) at the same origin,
+ * which content.js checks again before it fills. */
+async function fillTab(tabId, origin) {
+  const targets = await fillTargets(tabId);
   if (!targets.length)
     return { error: 'no_fields' };
   const types = Array.from(new Set(targets.flatMap(([, f]) => f.types)));
@@ -158,15 +171,24 @@ async function fillTab(tabId, origin) {
     return { error: answer.error };
   if (!answer.card)
     return { error: 'no_card' };
+  const tab = await chrome.tabs.get(tabId).catch(() => null);
+  const now = new Map(await fillTargets(tabId));
+  const same = targets.filter(([id, f]) => now.has(id) && now.get(id).origin === f.origin &&
+                                           now.get(id).documentId === f.documentId);
+  if (!tab || originOf(tab.url) !== origin || !same.length)
+    return { error: 'page_changed' };
   const data = fillData(answer.card);
   let filled = 0;
-  for (const [frameId] of targets) {
+  for (const [frameId, frame] of same) {
+    const options = { frameId: Number(frameId) };
+    if (frame.documentId)
+      options.documentId = frame.documentId;
     try {
-      const result = await chrome.tabs.sendMessage(tabId, { type: 'onepin.fill', data },
-                                                   { frameId: Number(frameId) });
+      const result = await chrome.tabs.sendMessage(
+        tabId, { type: 'onepin.fill', origin: frame.origin, data }, options);
       filled += result ? result.filled : 0;
     } catch (e) {
-      /* the frame went away */
+      /* the frame or its document went away */
     }
   }
   return { filled };
@@ -176,15 +198,26 @@ async function fillTab(tabId, origin) {
 
 const autoFilled = new Set();
 
+/* What a frame's content script reports: a few field types, and why the
+ * frame may not be filled. */
+function validState(state) {
+  return state && Array.isArray(state.types) && state.types.length <= 64 &&
+    state.types.every((t) => typeof t === 'string' && t.length <= 32) &&
+    (state.refused === null || typeof state.refused === 'string');
+}
+
 async function onFields(message, sender) {
+  if (!validState(message.state))
+    return;
   const tabId = sender.tab.id;
-  await recordFrame(tabId, sender.frameId, message.state);
+  await recordFrame(tabId, sender, message.state);
   /* On a remembered site the top frame's card form is filled once per
    * document, without the popup. */
   const origin = originOf(sender.tab.url);
   const document = `${tabId}:${sender.documentId || sender.url}`;
   if (sender.frameId === 0 && !message.state.refused && message.state.types.includes('cc-number') &&
-      origin === message.state.origin && !autoFilled.has(document) && await isRemembered(origin)) {
+      origin === (sender.origin || originOf(sender.url)) && !autoFilled.has(document) &&
+      await isRemembered(origin)) {
     autoFilled.add(document);
     await fillTab(tabId, origin);
   }

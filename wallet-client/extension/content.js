@@ -49,6 +49,12 @@
     if (message.type === 'onepin.scan') {
       respond(scan());
     } else if (message.type === 'onepin.fill') {
+      /* Meant for the document the background saw here; this frame may
+       * have moved on to another origin since. */
+      if (message.origin !== location.origin) {
+        respond({ filled: 0, types: [], refused: 'origin' });
+        return false;
+      }
       const answer = OnePinFill.fill(OnePinDetector.classify(document), message.data);
       respond({ filled: answer.filled.length, types: answer.filled, refused: answer.refused });
     }

@@ -22,6 +22,7 @@ const ERRORS = {
   timeout: 'errorTimeout',
   no_card: 'errorNoCard',
   no_fields: 'statusNoFields',
+  page_changed: 'errorPageChanged',
 };
 
 async function targetTab() {

@@ -101,6 +101,9 @@ wh_relay_connect (const char  *path,
     }
   if (!check_peer (socket, error))
     return NULL;
+  /* Sends block while the wallet is not reading; a wallet that stops
+   * must not stop the host with it. */
+  g_socket_set_timeout (socket, WH_RELAY_SEND_TIMEOUT);
   return g_steal_pointer (&socket);
 }
 

@@ -7,7 +7,7 @@
  * protocol (HACKING.md, "The wallet socket"): frames of a native-endian
  * 32-bit length and a JSON object; the host's hello first, then the
  * browser's messages unchanged. answer(message) returns the reply, or
- * null for none.
+ * null for none, or a promise of either (a wallet waiting to be unlocked).
  */
 'use strict';
 
@@ -67,9 +67,10 @@ class WalletPeer {
           continue;
         }
         this.messages.push(message);
-        const reply = this.answer(message);
-        if (reply)
-          socket.write(frame(reply));
+        Promise.resolve(this.answer(message)).then((reply) => {
+          if (reply && !socket.destroyed)
+            socket.write(frame(reply));
+        });
         this.waiters.splice(0).forEach((w) => w());
       }
     });
