@@ -107,6 +107,8 @@ static const Route routes[] = {
   { "GET",  "/v1/orders/{id}",            AUTH_NONE,        FALSE, gw_api_orders_get },
   { "POST", "/v1/orders/{id}/pay",        AUTH_NONE,        TRUE,  gw_api_orders_pay },
   { "POST", "/v1/orders/{id}/reveal",     AUTH_NONE,        TRUE,  gw_api_orders_reveal },
+  { "POST", "/v1/orders/{id}/access_codes", AUTH_CARD_HOLDER, FALSE, gw_api_orders_access_codes },
+  { "POST", "/v1/orders/{id}/access_tokens", AUTH_CARD_HOLDER, FALSE, gw_api_orders_access_tokens },
   { "POST", "/v1/orders/{id}/gifts",      AUTH_NONE,        TRUE,  gw_api_orders_give },
   { "POST", "/v1/gifts/preview",          AUTH_NONE,        FALSE, gw_api_gifts_preview },
   { "POST", "/v1/gifts/claim",            AUTH_NONE,        TRUE,  gw_api_gifts_claim },

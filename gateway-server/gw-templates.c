@@ -632,9 +632,10 @@ sms_purchase_statement (GString    *out,
 
 /* Only an http(s) URL without spaces, quotes or angle brackets. */
 static const char *
-claim_url (JsonObject *data)
+field_url (JsonObject *data,
+           const char *name)
 {
-  const char *url = field_str (data, "claim_url");
+  const char *url = field_str (data, name);
 
   if (url == NULL || strlen (url) > 2048 ||
       !(g_str_has_prefix (url, "https://") || g_str_has_prefix (url, "http://")))
@@ -773,7 +774,7 @@ email_gift (Doc        *doc,
 {
   const char *sender = field_str (data, "sender_name");
   const char *recipient = field_str (data, "recipient_name");
-  const char *url = claim_url (data);
+  const char *url = field_url (data, "claim_url");
   g_autofree char *amount = field_amount (data, "amount", doc->ko);
   g_autofree char *title = NULL;
 
@@ -808,7 +809,7 @@ sms_gift (GString    *out,
           GError    **error)
 {
   const char *sender = field_str (data, "sender_name");
-  const char *url = claim_url (data);
+  const char *url = field_url (data, "claim_url");
 
   if (url == NULL)
     return missing (error, "claim_url");
@@ -821,7 +822,8 @@ sms_gift (GString    *out,
   return TRUE;
 }
 
-/* virtual_account: bank, account, amount, currency, deadline */
+/* virtual_account: bank, account, amount, currency, deadline; order_id and
+ * order_url (the page to find the order again) for an order's transfer */
 
 static gboolean
 email_virtual_account (Doc        *doc,
@@ -844,8 +846,21 @@ email_virtual_account (Doc        *doc,
   doc_row (doc, L (doc, "계좌 번호", "Account"), account);
   doc_row (doc, L (doc, "입금액", "Amount"), amount);
   doc_row (doc, L (doc, "입금 기한", "Deadline"), deadline);
+  doc_row (doc, L (doc, "주문 번호", "Order"), field_str (data, "order_id"));
   doc_para (doc, L (doc, "기한이 지나면 주문은 취소됩니다.",
                     "After the deadline, the order is canceled."));
+  if (field_str (data, "order_id") != NULL && field_url (data, "order_url") != NULL)
+    {
+      doc_para (doc, L (doc, "결제 화면을 닫았어도 괜찮습니다. 아래에서 주문 번호와 주문할 때 적은 "
+                             "전화번호나 이메일을 넣으면, 이 주소로 확인 코드를 보내 드립니다. "
+                             "코드를 넣으면 입금 확인과 카드 번호를 볼 수 있습니다.",
+                        "Closed the payment page? No matter: give the order number and the "
+                        "phone number or e-mail address of the order below, and we send a "
+                        "code to this address. With it you can follow the deposit and see "
+                        "your cards."));
+      doc_button (doc, L (doc, "주문 다시 찾기", "Find your order"),
+                  field_url (data, "order_url"));
+    }
   return TRUE;
 }
 
@@ -870,6 +885,35 @@ sms_virtual_account (GString    *out,
                             bank ? " " : "", account);
   if (deadline != NULL)
     g_string_append_printf (out, ko ? ", %s까지" : " by %s", deadline);
+  return TRUE;
+}
+
+/* order_access_code (e-mail only): order_id, code, expires_at */
+
+static gboolean
+email_order_access_code (Doc        *doc,
+                         JsonObject *data,
+                         GError    **error)
+{
+  const char *order = field_str (data, "order_id");
+  const char *code = field_str (data, "code");
+  g_autofree char *until = field_date (data, "expires_at", doc->ko, TRUE);
+
+  if (order == NULL || !all_digits (code, 6))
+    return missing (error, order ? "code" : "order_id");
+  g_string_append (doc->subject, L (doc, "주문 확인 코드", "Your order code"));
+  doc_title (doc, L (doc, "주문 확인 코드", "Your order code"));
+  doc_para (doc, L (doc, "주문을 다시 열려면 주문 찾기 화면에 이 코드를 넣으세요. 한 번만, "
+                         "10분 동안 쓸 수 있습니다.",
+                    "To open your order again, enter this code where you asked for it. It "
+                    "works once, for 10 minutes."));
+  doc_row (doc, L (doc, "코드", "Code"), code);
+  doc_row (doc, L (doc, "주문 번호", "Order"), order);
+  doc_row (doc, L (doc, "유효 기한", "Valid until"), until);
+  doc_para (doc, L (doc, "코드를 요청하지 않았다면 이 메일은 무시하세요. 코드 없이는 누구도 주문을 "
+                         "열 수 없습니다. onepin은 전화나 메시지로 코드를 묻지 않습니다.",
+                    "If you did not ask for it, ignore this e-mail: without the code nobody can "
+                    "open your order. onepin never asks for it by phone or message."));
   return TRUE;
 }
 
@@ -912,6 +956,8 @@ static const struct
   { "purchase_statement", email_purchase_statement, sms_purchase_statement },
   { "gift", email_gift, sms_gift },
   { "virtual_account", email_virtual_account, sms_virtual_account },
+  /* The code that opens an order again goes to the order's e-mail address. */
+  { "order_access_code", email_order_access_code, NULL },
   /* A card number goes only by SMS: e-mail is kept and forwarded too easily. */
   { "card_number", NULL, sms_card_number },
 };

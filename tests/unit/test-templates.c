@@ -41,7 +41,11 @@ static const struct
     "\"number\":\"9410123456789012\"}" },
   { "virtual_account",
     "{\"bank\":\"신한은행\",\"account\":\"562-910-123456\",\"amount\":55000,\"currency\":\"krw\","
-    "\"deadline\":1700086400}" },
+    "\"deadline\":1700086400,\"order_id\":\"ord_0123456789abcdef01234567\","
+    "\"order_url\":\"https://cards.onepin.test/buy#resume\"}" },
+  { "order_access_code",
+    "{\"order_id\":\"ord_0123456789abcdef01234567\",\"code\":\"042917\","
+    "\"expires_at\":1700000600}" },
 };
 
 static char *tmp_dir;
@@ -292,6 +296,50 @@ test_gift (void)
     }
 }
 
+/* An order's transfer e-mail tells how to find the order again, with a
+ * link that carries nothing secret; the code's e-mail carries the code. A
+ * recharge's transfer (no order) has neither. */
+static void
+test_order_access (void)
+{
+  g_auto(GwEmailContent) va = { 0 };
+  g_auto(GwEmailContent) recharge = { 0 };
+  g_auto(GwEmailContent) code_ko = { 0 };
+  g_auto(GwEmailContent) code_en = { 0 };
+  g_autoptr(JsonObject) no_code = object ("{\"order_id\":\"ord_1\",\"code\":\"12345\"}");
+  g_auto(GwEmailContent) out = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  render ("virtual_account", "en", full[5].data, &va);
+  assert_contains (va.text, "Order: ord_0123456789abcdef01234567\n");
+  assert_contains (va.text, "Find your order:\nhttps://cards.onepin.test/buy#resume\n");
+  assert_contains (va.html, "href=\"https://cards.onepin.test/buy#resume\"");
+  assert_lacks (va.text, "otk_");
+
+  render ("virtual_account", "ko", "{\"account\":\"562\",\"amount\":10000,\"currency\":\"krw\","
+                                   "\"order_url\":\"javascript:alert(1)\"}", &recharge);
+  assert_lacks (recharge.text, "주문 번호");
+  assert_lacks (recharge.text, "주문 다시 찾기");
+  assert_lacks (recharge.html, "javascript");
+
+  render ("order_access_code", "ko", full[6].data, &code_ko);
+  g_assert_cmpstr (code_ko.subject, ==, "[onepin] 주문 확인 코드");
+  assert_contains (code_ko.text, "코드: 042917\n");
+  assert_contains (code_ko.text, "주문 번호: ord_0123456789abcdef01234567\n");
+  render ("order_access_code", "en", full[6].data, &code_en);
+  g_assert_cmpstr (code_en.subject, ==, "[onepin] Your order code");
+  assert_contains (code_en.text, "Code: 042917\n");
+  assert_contains (code_en.text, "Valid until: 15 Nov 2023, 07:23 KST\n");
+  /* The subject, which phones show on a locked screen, never has the code. */
+  assert_lacks (code_en.subject, "042917");
+
+  g_assert_false (gw_template_render_email ("order_access_code", "en", no_code, &out, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_DATA);
+  g_clear_error (&error);
+  g_assert_null (gw_template_render_sms ("order_access_code", "en", no_code, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_UNKNOWN);
+}
+
 /* The site's own file @name (gateway-server/site/js/…). */
 static char *
 site_file (const char *name)
@@ -491,6 +539,7 @@ main (int   argc,
   g_test_add_func ("/templates/statement", test_statement);
   g_test_add_func ("/templates/gift", test_gift);
   g_test_add_func ("/templates/gift-titles", test_gift_titles);
+  g_test_add_func ("/templates/order-access", test_order_access);
   g_test_add_func ("/templates/gift-unknown-choices", test_gift_unknown_choices);
   g_test_add_func ("/templates/sms", test_sms);
   g_test_add_func ("/templates/refusals", test_refusals);
