@@ -6,8 +6,10 @@
 #include "ow-application.h"
 
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 
 #include "ow-approval-dialog.h"
+#include "ow-browser-service.h"
 #include "ow-preferences-window.h"
 #include "ow-window.h"
 
@@ -20,6 +22,8 @@ struct _OwApplication
   char           *vault_dir;
   OwVault        *vault;
   GSettings      *settings;
+  OwBrowserService *browsers;    /* the browser socket */
+  guint           signal_sources[2];
 
   OwClient       *client;
   char           *client_url;    /* what @client was made for */
@@ -285,15 +289,24 @@ ow_application_lock (OwApplication *self)
 
 /* ---- actions ------------------------------------------------------------ */
 
-static GtkWindow *
-main_window (OwApplication *self)
+GtkWindow *
+ow_application_get_main_window (OwApplication *self)
 {
-  GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
+  GList *windows;
 
+  g_return_val_if_fail (OW_IS_APPLICATION (self), NULL);
+
+  windows = gtk_application_get_windows (GTK_APPLICATION (self));
   for (GList *l = windows; l != NULL; l = l->next)
     if (OW_IS_WINDOW (l->data))
       return l->data;
   return NULL;
+}
+
+static GtkWindow *
+main_window (OwApplication *self)
+{
+  return ow_application_get_main_window (self);
 }
 
 static void
@@ -394,6 +407,18 @@ approve_purchase_activated (GSimpleAction *action,
   ow_approval_dialog_present (dialog, window);
 }
 
+/* SIGTERM (the session ending) and SIGINT: quit as the menu does, locking
+ * the vault and removing the browser socket. */
+static gboolean
+on_quit_signal (gpointer data)
+{
+  OwApplication *self = data;
+
+  ow_application_lock (self);
+  g_application_quit (G_APPLICATION (self));
+  return G_SOURCE_CONTINUE;
+}
+
 static const GActionEntry app_actions[] = {
   { "lock", lock_activated, NULL, NULL, NULL, { 0 } },
   { "quit", quit_activated, NULL, NULL, NULL, { 0 } },
@@ -428,6 +453,11 @@ ow_application_startup (GApplication *app)
   g_signal_connect_object (self->settings, "changed::idle-lock-seconds",
                            G_CALLBACK (schedule_idle_lock), self, G_CONNECT_SWAPPED);
 
+  /* Browsers reach the wallet while it runs; the primary instance only. */
+  self->browsers = ow_browser_service_new (self);
+  self->signal_sources[0] = g_unix_signal_add (SIGTERM, on_quit_signal, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGINT, on_quit_signal, self);
+
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.lock", lock_accels);
@@ -456,6 +486,10 @@ ow_application_shutdown (GApplication *app)
   OwApplication *self = OW_APPLICATION (app);
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_handle_id (&self->signal_sources[0], g_source_remove);
+  g_clear_handle_id (&self->signal_sources[1], g_source_remove);
+  if (self->browsers != NULL)
+    ow_browser_service_stop (self->browsers);
   if (self->vault != NULL)
     ow_application_lock (self);
 
@@ -467,6 +501,7 @@ ow_application_finalize (GObject *object)
 {
   OwApplication *self = OW_APPLICATION (object);
 
+  g_clear_object (&self->browsers);
   g_clear_object (&self->client);
   g_clear_object (&self->vault);
   g_clear_object (&self->settings);

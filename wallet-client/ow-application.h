@@ -25,6 +25,8 @@ G_DECLARE_FINAL_TYPE (OwApplication, ow_application, OW, APPLICATION, AdwApplica
 OwApplication *ow_application_new              (const char      *vault_dir);
 
 OwVault       *ow_application_get_vault        (OwApplication   *self);
+/* The wallet's window, or NULL before it is made. */
+GtkWindow     *ow_application_get_main_window  (OwApplication   *self);
 GSettings     *ow_application_get_settings     (OwApplication   *self);
 
 /* The client for the gateway in the settings; a new one when the settings

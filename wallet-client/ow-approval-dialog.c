@@ -16,6 +16,7 @@ struct _OwApprovalDialog
   GtkLabel    *merchant_label;
   GtkLabel    *amount_label;
   GtkLabel    *order_label;
+  GtkLabel    *source_label;
   AdwPreferencesGroup *items_group;
   AdwActionRow *card_row;
   GtkEditable *password_row;
@@ -123,6 +124,7 @@ ow_approval_dialog_class_init (OwApprovalDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwApprovalDialog, merchant_label);
   gtk_widget_class_bind_template_child (widget_class, OwApprovalDialog, amount_label);
   gtk_widget_class_bind_template_child (widget_class, OwApprovalDialog, order_label);
+  gtk_widget_class_bind_template_child (widget_class, OwApprovalDialog, source_label);
   gtk_widget_class_bind_template_child (widget_class, OwApprovalDialog, items_group);
   gtk_widget_class_bind_template_child (widget_class, OwApprovalDialog, card_row);
   gtk_widget_class_bind_template_child (widget_class, OwApprovalDialog, password_row);
@@ -201,6 +203,16 @@ ow_approval_dialog_set_card (OwApprovalDialog *self,
   gtk_widget_set_sensitive (GTK_WIDGET (self->approve_button), enough);
   ow_ui_show_error (self->error_label,
                     enough ? NULL : _("The card does not have enough available. Charge it first."));
+}
+
+void
+ow_approval_dialog_set_source (OwApprovalDialog *self,
+                               const char       *source)
+{
+  g_return_if_fail (OW_IS_APPROVAL_DIALOG (self));
+
+  gtk_label_set_text (self->source_label, source != NULL ? source : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->source_label), source != NULL);
 }
 
 void

@@ -37,6 +37,10 @@ OwApprovalDialog *ow_approval_dialog_new      (const OwPurchase *purchase);
  * dialog says so and cannot approve. */
 void              ow_approval_dialog_set_card (OwApprovalDialog *self,
                                                const OwCard     *card);
+/* Says where the purchase came from ("Forwarded by Work laptop from
+ * https://mall.example"); a site's text, shown as it is. */
+void              ow_approval_dialog_set_source (OwApprovalDialog *self,
+                                               const char       *source);
 /* Presents it modal over @parent (may be NULL). */
 void              ow_approval_dialog_present  (OwApprovalDialog *self,
                                                GtkWindow        *parent);

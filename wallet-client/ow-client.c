@@ -1057,3 +1057,70 @@ ow_client_history_finish (OwClient      *self,
 {
   return finish_pointer (self, result, ow_client_history_async, error);
 }
+
+void
+ow_client_get_checkout_summary_async (OwClient            *self,
+                                      const char          *checkout_session,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autofree char *escaped = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (OW_IS_CLIENT (self));
+  g_return_if_fail (checkout_session != NULL);
+
+  escaped = g_uri_escape_string (checkout_session, NULL, FALSE);
+  path = g_strdup_printf ("/v1/checkout_sessions/%s/public", escaped);
+  start_call (self, "GET", path, NULL, NULL, CALL_PUBLIC,
+              (ParseFunc) ow_checkout_summary_parse, (GDestroyNotify) ow_checkout_summary_free,
+              ow_client_get_checkout_summary_async, cancellable, callback, user_data);
+}
+
+OwCheckoutSummary *
+ow_client_get_checkout_summary_finish (OwClient      *self,
+                                       GAsyncResult  *result,
+                                       GError       **error)
+{
+  return finish_pointer (self, result, ow_client_get_checkout_summary_async, error);
+}
+
+void
+ow_client_wallet_checkout_async (OwClient            *self,
+                                 const OwPurchase    *purchase,
+                                 const char          *card_password,
+                                 const char          *idempotency_key,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(JsonBuilder) body = json_builder_new ();
+
+  g_return_if_fail (OW_IS_CLIENT (self));
+  g_return_if_fail (purchase != NULL && purchase->checkout_session != NULL &&
+                    purchase->merchant_id != NULL);
+  g_return_if_fail (card_password != NULL && idempotency_key != NULL);
+
+  json_builder_begin_object (body);
+  add_string (body, "checkout_session", purchase->checkout_session);
+  add_string (body, "merchant", purchase->merchant_id);
+  add_string (body, "order_id", purchase->order_id);
+  json_builder_set_member_name (body, "amount");
+  json_builder_add_int_value (body, purchase->amount);
+  add_string (body, "currency", purchase->currency);
+  add_string (body, "password", card_password);
+  json_builder_end_object (body);
+
+  start_call (self, "POST", "/v1/wallet/checkout", body, idempotency_key, CALL_SESSION,
+              (ParseFunc) ow_checkout_result_parse, (GDestroyNotify) ow_checkout_result_free,
+              ow_client_wallet_checkout_async, cancellable, callback, user_data);
+}
+
+OwCheckoutResult *
+ow_client_wallet_checkout_finish (OwClient      *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  return finish_pointer (self, result, ow_client_wallet_checkout_async, error);
+}

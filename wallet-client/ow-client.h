@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 
 #include "ow-model.h"
+#include "ow-purchase.h"
 
 G_BEGIN_DECLS
 
@@ -245,6 +246,31 @@ void         ow_client_history_async      (OwClient            *self,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);
 OwHistoryPage *ow_client_history_finish   (OwClient            *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+
+/* GET /v1/checkout_sessions/{id}/public: no session needed. */
+void         ow_client_get_checkout_summary_async (OwClient    *self,
+                                           const char          *checkout_session,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+OwCheckoutSummary *ow_client_get_checkout_summary_finish (OwClient *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+
+/* POST /v1/wallet/checkout: pays @purchase's session (an affiliated mall's,
+ * with checkout_session and merchant_id set) with the card password. The
+ * gateway pays only if merchant, order, amount and currency match what the
+ * mall asked for (else OW_API_ERROR_CONFLICT, code checkout_mismatch). */
+void         ow_client_wallet_checkout_async (OwClient         *self,
+                                           const OwPurchase    *purchase,
+                                           const char          *card_password,
+                                           const char          *idempotency_key,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+OwCheckoutResult *ow_client_wallet_checkout_finish (OwClient   *self,
                                            GAsyncResult        *result,
                                            GError             **error);
 

@@ -265,6 +265,85 @@ ow_card_parse (JsonObject  *object,
   return reader_done (&r, error) ? g_steal_pointer (&c) : NULL;
 }
 
+/* ---- checkout ----------------------------------------------------------- */
+
+void
+ow_checkout_summary_free (OwCheckoutSummary *summary)
+{
+  if (summary == NULL)
+    return;
+  g_free (summary->id);
+  g_free (summary->status);
+  g_free (summary->merchant_id);
+  g_free (summary->merchant_name);
+  g_free (summary->order_id);
+  g_free (summary->currency);
+  g_free (summary);
+}
+
+OwCheckoutSummary *
+ow_checkout_summary_parse (JsonObject  *object,
+                           GError     **error)
+{
+  Reader r = { object, "checkout session", NULL };
+  g_autoptr(OwCheckoutSummary) s = g_new0 (OwCheckoutSummary, 1);
+  JsonObject *merchant;
+
+  s->id = read_string (&r, "id", FALSE);
+  s->status = read_string (&r, "status", FALSE);
+  merchant = read_object (&r, "merchant", FALSE);
+  s->order_id = read_string (&r, "order_id", FALSE);
+  s->amount = read_int (&r, "amount");
+  s->currency = read_string (&r, "currency", FALSE);
+  s->expires_at = read_int (&r, "expires_at");
+  if (merchant != NULL)
+    {
+      Reader m = { merchant, "checkout session's merchant", NULL };
+
+      s->merchant_id = read_string (&m, "id", FALSE);
+      s->merchant_name = read_string (&m, "name", FALSE);
+      if (!reader_done (&m, error))
+        return NULL;
+    }
+  return reader_done (&r, error) ? g_steal_pointer (&s) : NULL;
+}
+
+void
+ow_checkout_result_free (OwCheckoutResult *result)
+{
+  if (result == NULL)
+    return;
+  g_free (result->checkout_session);
+  g_free (result->status);
+  g_free (result->payment);
+  g_free (result->payment_status);
+  g_free (result->order_id);
+  g_free (result->currency);
+  g_free (result->card_last4);
+  g_free (result->success_url);
+  g_free (result);
+}
+
+OwCheckoutResult *
+ow_checkout_result_parse (JsonObject  *object,
+                          GError     **error)
+{
+  Reader r = { object, "checkout result", NULL };
+  g_autoptr(OwCheckoutResult) c = g_new0 (OwCheckoutResult, 1);
+
+  c->checkout_session = read_string (&r, "checkout_session", FALSE);
+  c->status = read_string (&r, "status", FALSE);
+  c->payment = read_string (&r, "payment", FALSE);
+  c->payment_status = read_string (&r, "payment_status", FALSE);
+  c->order_id = read_string (&r, "order_id", FALSE);
+  c->amount = read_int (&r, "amount");
+  c->currency = read_string (&r, "currency", FALSE);
+  c->card_last4 = read_string (&r, "card_last4", FALSE);
+  c->available = json_object_has_member (object, "available") ? read_int (&r, "available") : -1;
+  c->success_url = read_string (&r, "success_url", TRUE);
+  return reader_done (&r, error) ? g_steal_pointer (&c) : NULL;
+}
+
 /* ---- funding sources ---------------------------------------------------- */
 
 void

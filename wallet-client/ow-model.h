@@ -106,6 +106,34 @@ typedef struct
   gboolean   has_more;
 } OwHistoryPage;
 
+/* GET /v1/checkout_sessions/{id}/public: what the mall asked the gateway for. */
+typedef struct
+{
+  char   *id;            /* cs_… */
+  char   *status;        /* open, complete, expired */
+  char   *merchant_id;   /* mch_… */
+  char   *merchant_name; /* as the gateway knows the merchant */
+  char   *order_id;
+  gint64  amount;
+  char   *currency;
+  gint64  expires_at;
+} OwCheckoutSummary;
+
+/* POST /v1/wallet/checkout: the paid session. */
+typedef struct
+{
+  char   *checkout_session;
+  char   *status;        /* complete */
+  char   *payment;       /* pay_… */
+  char   *payment_status;/* captured or authorized */
+  char   *order_id;
+  gint64  amount;
+  char   *currency;
+  char   *card_last4;
+  gint64  available;     /* after paying; -1 if absent */
+  char   *success_url;   /* may be NULL */
+} OwCheckoutResult;
+
 OwSession       *ow_session_parse          (JsonObject      *object,
                                             GError         **error);
 OwProfile       *ow_profile_parse          (JsonObject      *object,
@@ -121,7 +149,14 @@ OwCharge        *ow_charge_parse           (JsonObject      *object,
 OwHistoryPage   *ow_history_page_parse     (JsonObject      *object,
                                             GError         **error);
 
+OwCheckoutSummary *ow_checkout_summary_parse (JsonObject    *object,
+                                            GError         **error);
+OwCheckoutResult *ow_checkout_result_parse (JsonObject      *object,
+                                            GError         **error);
+
 void             ow_session_free           (OwSession       *session);
+void             ow_checkout_summary_free  (OwCheckoutSummary *summary);
+void             ow_checkout_result_free   (OwCheckoutResult *result);
 void             ow_profile_free           (OwProfile       *profile);
 void             ow_card_free              (OwCard          *card);
 void             ow_funding_source_free    (OwFundingSource *source);
@@ -141,5 +176,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwFundingSource, ow_funding_source_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwCharge, ow_charge_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwTransaction, ow_transaction_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwHistoryPage, ow_history_page_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwCheckoutSummary, ow_checkout_summary_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwCheckoutResult, ow_checkout_result_free)
 
 G_END_DECLS

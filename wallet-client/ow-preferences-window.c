@@ -1,4 +1,4 @@
-/* ow-preferences-window.c: the gateway, its CA, the idle lock, the master password
+/* ow-preferences-window.c: the gateway, its CA, the idle lock, paired browsers, the master password
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "ow-browser.h"
 #include "ow-ui.h"
 
 static const guint idle_choices[] = { 60, 120, 300, 600, 1800, 3600, 0 };
@@ -23,6 +24,9 @@ struct _OwPreferencesWindow
   GtkEditable          *confirm_password_row;
   GtkButton            *change_password_button;
   GtkSpinner           *change_spinner;
+  AdwPreferencesGroup  *browsers_group;
+  GtkWidget            *no_browsers_row;
+  GPtrArray            *browser_rows;
 
   OwApplication        *application;
   GArray               *idle_values;   /* guint seconds, one per combo entry */
@@ -228,6 +232,82 @@ on_password_changed (GObject      *source,
   toast (self, _("Master password changed."));
 }
 
+/* ---- paired browsers ---------------------------------------------------- */
+
+static void fill_browsers (OwPreferencesWindow *self);
+
+static void
+on_remove_browser (GtkButton           *button,
+                   OwPreferencesWindow *self)
+{
+  const char *id = g_object_get_data (G_OBJECT (button), "browser-id");
+  g_autoptr(GError) error = NULL;
+
+  if (!ow_browser_remove (ow_application_get_vault (self->application), id, &error))
+    {
+      toast_error (self, error);
+      return;
+    }
+  toast (self, _("The browser is no longer paired."));
+  fill_browsers (self);
+}
+
+static GtkWidget *
+browser_row (OwPreferencesWindow *self,
+             const OwBrowser     *browser)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
+  g_autofree char *when = ow_ui_format_time (browser->created);
+  g_autofree char *label = NULL;
+  g_autofree char *subtitle = NULL;
+  const char *kind = g_str_equal (browser->kind, "chromium") ? "Chromium"
+                     : g_str_equal (browser->kind, "firefox") ? "Firefox" : _("Browser");
+
+  /* TRANSLATORS: "Chromium · paired 2026-11-21 14:03 · 2 sites filled without asking" */
+  subtitle = g_strdup_printf (ngettext ("%s · paired %s · %u site filled without asking",
+                                        "%s · paired %s · %u sites filled without asking",
+                                        browser->sites->len),
+                              kind, when, browser->sites->len);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), browser->name);
+  /* a name the user typed, shown as it is */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+
+  /* TRANSLATORS: a button's name for screen readers; %s is the browser's name */
+  label = g_strdup_printf (_("Remove %s"), browser->name);
+  gtk_widget_set_tooltip_text (remove, label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (remove), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+  gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (remove, "flat");
+  g_object_set_data_full (G_OBJECT (remove), "browser-id", g_strdup (browser->id), g_free);
+  g_signal_connect_object (remove, "clicked", G_CALLBACK (on_remove_browser), self, 0);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
+  return row;
+}
+
+static void
+fill_browsers (OwPreferencesWindow *self)
+{
+  OwVault *vault = ow_application_get_vault (self->application);
+  g_autoptr(GPtrArray) browsers = NULL;
+
+  for (guint i = 0; i < self->browser_rows->len; i++)
+    adw_preferences_group_remove (self->browsers_group, g_ptr_array_index (self->browser_rows, i));
+  g_ptr_array_set_size (self->browser_rows, 0);
+
+  if (!ow_vault_is_locked (vault))
+    browsers = ow_browser_list (vault, NULL);
+  for (guint i = 0; browsers != NULL && i < browsers->len; i++)
+    {
+      GtkWidget *row = browser_row (self, g_ptr_array_index (browsers, i));
+
+      adw_preferences_group_add (self->browsers_group, row);
+      g_ptr_array_add (self->browser_rows, row);
+    }
+  gtk_widget_set_visible (self->no_browsers_row, self->browser_rows->len == 0);
+}
+
 static void
 on_change_password (OwPreferencesWindow *self)
 {
@@ -281,6 +361,7 @@ ow_preferences_window_finalize (GObject *object)
   OwPreferencesWindow *self = OW_PREFERENCES_WINDOW (object);
 
   g_array_unref (self->idle_values);
+  g_ptr_array_unref (self->browser_rows);
   g_clear_object (&self->application);
 
   G_OBJECT_CLASS (ow_preferences_window_parent_class)->finalize (object);
@@ -305,6 +386,8 @@ ow_preferences_window_class_init (OwPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, confirm_password_row);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, change_password_button);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, change_spinner);
+  gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, browsers_group);
+  gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, no_browsers_row);
   gtk_widget_class_bind_template_callback (widget_class, on_gateway_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_ca_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_choose_ca);
@@ -317,6 +400,7 @@ static void
 ow_preferences_window_init (OwPreferencesWindow *self)
 {
   self->idle_values = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->browser_rows = g_ptr_array_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
   ow_ui_name_controls (GTK_WIDGET (self));
 }
@@ -334,5 +418,6 @@ ow_preferences_window_new (OwApplication *application)
   gtk_editable_set_text (self->gateway_row, url);
   gtk_editable_set_text (self->ca_row, ca);
   fill_idle_row (self);
+  fill_browsers (self);
   return self;
 }

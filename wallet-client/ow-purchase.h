@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -36,6 +36,11 @@ typedef struct
   gint64     amount;    /* minor units, > 0 */
   char      *currency;  /* lowercase ISO 4217 */
   GPtrArray *items;     /* OwPurchaseItem*, may be empty */
+
+  /* From an affiliated mall's checkout page, else NULL: */
+  char      *checkout_session;  /* cs_… */
+  char      *merchant_id;       /* mch_…, what the gateway matches */
+  char      *gateway;           /* the gateway the mall uses, as a URL */
 } OwPurchase;
 
 GQuark       ow_purchase_error_quark    (void);
@@ -52,6 +57,16 @@ void         ow_purchase_add_item       (OwPurchase        *purchase,
  *  "currency": "krw", "items": [{"name": "Book", "quantity": 1,
  *  "amount": 30000}]}; strict JSON, unknown members refused. */
 OwPurchase  *ow_purchase_new_from_json  (const char        *json,
+                                         GError           **error);
+/* What an affiliated mall's page carries in <script type="application/json"
+ * id="onepin-checkout"> and the extension forwards:
+ *   {"checkout_session": "cs_…", "merchant": "mch_…", "merchant_name":
+ *    "Tea House", "order_id": "A-1", "amount": 12000, "currency": "krw",
+ *    "items": [{"name": "Tea", "quantity": 3, "amount": 4000}],
+ *    "gateway": "https://gateway.example"}
+ * Item amounts are unit prices here (the line's total is computed); every
+ * member but items is required, unknown members are refused. */
+OwPurchase  *ow_purchase_new_from_checkout (JsonObject      *object,
                                          GError           **error);
 OwPurchase  *ow_purchase_copy           (const OwPurchase  *purchase);
 void         ow_purchase_free           (OwPurchase        *purchase);

@@ -478,6 +478,29 @@ test_wallet_stalls (Fixture       *f,
 
 /* A socket others could connect to, or something else at its path, is not
  * the wallet's: the host refuses it without connecting. */
+/* The wallet may take its time to answer (the user unlocks it, or reads a
+ * purchase before approving it): the send timeout is for sends only. */
+static void
+test_wallet_answers_late (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GSocket) peer = NULL;
+  g_autofree char *relayed = NULL;
+  g_autofree char *answer = NULL;
+
+  listen_wallet (f, 0600);
+  send_json (f->to_host, "{\"id\":20}");
+  peer = accept_host (f);
+  relayed = read_frame (g_socket_get_fd (peer), NULL);
+  g_assert_cmpstr (relayed, ==, "{\"id\":20}");
+
+  g_usleep (7 * G_USEC_PER_SEC);   /* past the host's 5 s send timeout */
+  send_json (g_socket_get_fd (peer), "{\"id\":20,\"type\":\"late\"}");
+  answer = read_frame (f->from_host, NULL);
+  g_assert_cmpstr (answer, ==, "{\"id\":20,\"type\":\"late\"}");
+  g_assert_cmpint (host_exit_status (f), ==, 0);
+}
+
 static void
 test_unsafe_socket (Fixture       *f,
                     gconstpointer  data)
@@ -527,6 +550,7 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("/wallet-host/relay", test_relay);
   ADD ("/wallet-host/wallet-stalls", test_wallet_stalls);
+  ADD ("/wallet-host/wallet-answers-late", test_wallet_answers_late);
   ADD ("/wallet-host/size-limit", test_size_limit);
   ADD ("/wallet-host/malformed", test_malformed);
   ADD ("/wallet-host/truncated", test_truncated);

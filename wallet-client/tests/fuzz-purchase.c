@@ -3,13 +3,14 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * ow_purchase_new_from_json() reads bytes that come from a web page through
- * the browser extension. With -Dfuzzing=true this is a libFuzzer binary;
+ * ow_purchase_new_from_json() and ow_purchase_new_from_checkout() read
+ * bytes that come from a web page through the browser extension. With -Dfuzzing=true this is a libFuzzer binary;
  * every other build compiles it with OW_FUZZ_REPLAY and runs it over the
  * JSONTestSuite corpus and the inputs below as an ordinary test.
  */
 #include <string.h>
 
+#include "onepin-json.h"
 #include "ow-purchase.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -21,10 +22,31 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   g_autofree char *text = g_strndup ((const char *) data, size);
   g_autoptr(GError) error = NULL;
   g_autoptr(OwPurchase) purchase = NULL;
+  g_autoptr(OwPurchase) checkout = NULL;
+  g_autoptr(JsonObject) object = NULL;
 
   /* a NUL inside is refused like any other malformed input */
   if (strlen (text) != size)
     return 0;
+
+  /* the affiliated mall's form, as the wallet's socket parses it */
+  object = onepin_json_parse_object (text, size, NULL);
+  if (object != NULL)
+    {
+      g_autoptr(GError) checkout_error = NULL;
+
+      checkout = ow_purchase_new_from_checkout (object, &checkout_error);
+      g_assert ((checkout == NULL) != (checkout_error == NULL));
+      if (checkout != NULL)
+        {
+          g_assert_cmpint (checkout->amount, >, 0);
+          g_assert_true (g_str_has_prefix (checkout->checkout_session, "cs_"));
+          g_assert_true (g_str_has_prefix (checkout->merchant_id, "mch_"));
+          for (guint i = 0; i < checkout->items->len; i++)
+            g_assert_cmpint (((OwPurchaseItem *) g_ptr_array_index (checkout->items, i))->amount,
+                             >=, 0);
+        }
+    }
 
   purchase = ow_purchase_new_from_json (text, &error);
   g_assert ((purchase == NULL) != (error == NULL));
@@ -91,6 +113,13 @@ test_shapes (void)
     "{\"merchant\":\"M\",\"order_id\":\"1\",\"amount\":1.5,\"currency\":\"krw\"}",
     "{\"merchant\":\"M\",\"merchant\":\"N\",\"order_id\":\"1\",\"amount\":1,\"currency\":\"krw\"}",
     "[]", "", "{", "null",
+    "{\"checkout_session\":\"cs_1\",\"merchant\":\"mch_1\",\"merchant_name\":\"M\",\"order_id\":\"1\","
+    "\"amount\":1,\"currency\":\"krw\",\"gateway\":\"https://g.example\",\"items\":[{\"name\":\"x\","
+    "\"quantity\":10000,\"amount\":1000000}]}",
+    "{\"checkout_session\":\"cs_1\",\"merchant\":\"mch_1\",\"merchant_name\":\"M\",\"order_id\":\"1\","
+    "\"amount\":1,\"currency\":\"krw\",\"gateway\":\"javascript:1\"}",
+    "{\"checkout_session\":\"cs_\",\"merchant\":\"mch_1\",\"merchant_name\":\"M\",\"order_id\":\"1\","
+    "\"amount\":1,\"currency\":\"krw\",\"gateway\":\"https://g.example\"}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)

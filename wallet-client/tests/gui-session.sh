@@ -8,8 +8,15 @@
 #
 # The program's stdout (TAP) stays stdout; everything else in the session
 # (the AT-SPI registry says hello on its stdout) goes to stderr, so it
-# cannot break the TAP stream.
+# cannot break the TAP stream. With ONEPIN_XVFB_FBDIR set, Xvfb keeps its
+# screen in that directory (Xvfb_screen0, an XWD file) for screenshots of
+# other programs' windows.
 set -eu
+server_args="-screen 0 1280x1024x24"
+if [ -n "${ONEPIN_XVFB_FBDIR:-}" ]; then
+  mkdir -p "$ONEPIN_XVFB_FBDIR"
+  server_args="$server_args -fbdir $ONEPIN_XVFB_FBDIR"
+fi
 exec 3>&1 1>&2
-exec xvfb-run -a -s "-screen 0 1280x1024x24" \
+exec xvfb-run -a -s "$server_args" \
   dbus-run-session -- sh -c 'exec "$@" 1>&3 3>&-' sh "$@"

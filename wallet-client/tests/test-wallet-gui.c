@@ -893,6 +893,8 @@ isolate_home (void)
     { "XDG_CONFIG_HOME", ".config" },
     { "XDG_CACHE_HOME", ".cache" },
     { "XDG_STATE_HOME", ".local/state" },
+    /* the browser socket too */
+    { "XDG_RUNTIME_DIR", "run" },
   };
 
   T.home = g_dir_make_tmp ("ow-gui-XXXXXX", &error);
