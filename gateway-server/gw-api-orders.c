@@ -871,6 +871,178 @@ gw_api_orders_get (GwRequest *request)
   gw_order_clear (&read.order);
 }
 
+/* POST /v1/orders/{id}/access_codes, POST /v1/orders/{id}/access_tokens:
+ * the way back to an order for a buyer whose page (and token) is gone.
+ * Card-holder routes: every miss counts against the client address. */
+
+typedef struct
+{
+  char      order_id[40];
+  char     *contact;
+  char      code[8];
+  guint8    code_hash[32];
+  char     *token;
+  guint8    token_hash[32];
+} AccessData;
+
+static void
+access_data_free (gpointer data)
+{
+  AccessData *access = data;
+
+  g_free (access->contact);
+  memset (access->code, 0, sizeof access->code);
+  wipe (access->token);
+  g_free (access);
+}
+
+/* For the order in the path; NULL after a 404 for an id no order can have. */
+static AccessData *
+access_data_new (GwRequest *request)
+{
+  AccessData *access;
+
+  if (strlen (request->path_id) >= sizeof access->order_id)
+    {
+      gw_request_error (request, 404, "invalid_request_error", "resource_missing", NULL,
+                        "No such order.");
+      return NULL;
+    }
+  access = g_new0 (AccessData, 1);
+  g_strlcpy (access->order_id, request->path_id, sizeof access->order_id);
+  return access;
+}
+
+/* The keyed hash of a code, bound to its order. */
+static void
+hash_access_code (GwServer   *server,
+                  const char *order_id,
+                  const char *code,
+                  guint8      out[32])
+{
+  g_autofree char *text = g_strconcat (order_id, "\n", code, NULL);
+
+  gw_server_hash_api_key (server, text, out);
+}
+
+/* Six digits, uniform: numbers past the last whole million are drawn again. */
+static gboolean
+random_code (char     code[8],
+             GError **error)
+{
+  guint32 value;
+
+  do
+    if (!onepin_crypto_random ((guint8 *) &value, sizeof value, error))
+      return FALSE;
+  while (value >= G_MAXUINT32 - G_MAXUINT32 % 1000000);
+  g_snprintf (code, 8, "%06u", value % 1000000);
+  return TRUE;
+}
+
+static gboolean
+access_code_apply (GwTxn   *txn,
+                   GwCall  *call,
+                   GError **error)
+{
+  AccessData *access = call->data;
+  GwOrdersAccess result;
+  GString *body;
+
+  if (!gw_orders_access_code_send (txn, orders_config (call->server), access->order_id,
+                                   access->contact, access->code, access->code_hash, &result,
+                                   error))
+    return FALSE;
+  /* The same answer whether or not anything was sent, so it tells nobody
+   * which orders exist or what their buyers' details are. */
+  call->outcome.credential_failure = result == GW_ORDERS_ACCESS_MISMATCH;
+  body = g_string_new ("{");
+  gw_json_str (body, "object", "order_access_code");
+  gw_json_str (body, "order", access->order_id);
+  gw_json_int (body, "expires_in", GW_ORDERS_ACCESS_CODE_LIFETIME);
+  gw_json_close (body, '}');
+  gw_call_ok (call, body);
+  call->status = 202;
+  return TRUE;
+}
+
+void
+gw_api_orders_access_codes (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "contact", ONEPIN_JSON_STRING, TRUE },
+  };
+  const char *contact;
+  AccessData *access;
+  g_autoptr(GError) error = NULL;
+
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return;
+  contact = onepin_json_get_string (request->body, "contact", "");
+  if (!text_ok (contact, 3, 254))
+    return gw_request_bad_param (request, "contact",
+                                 "contact must be the phone number or e-mail address given "
+                                 "with the order.");
+  if ((access = access_data_new (request)) == NULL)
+    return;
+  access->contact = g_strdup (contact);
+  if (!random_code (access->code, &error))
+    {
+      access_data_free (access);
+      return reply_read_error (request, error);
+    }
+  hash_access_code (request->server, access->order_id, access->code, access->code_hash);
+  gw_call_submit (gw_call_new (request, access_code_apply, access, access_data_free));
+}
+
+static gboolean
+access_token_apply (GwTxn   *txn,
+                    GwCall  *call,
+                    GError **error)
+{
+  AccessData *access = call->data;
+  g_auto(GwOrder) order = { 0 };
+  gboolean redeemed;
+
+  if (!gw_orders_access_code_redeem (txn, orders_config (call->server), access->order_id,
+                                     access->code_hash, access->token_hash, &order, &redeemed,
+                                     error))
+    return FALSE;
+  if (!redeemed)
+    {
+      call->outcome.credential_failure = TRUE;
+      call->status = 401;
+      call->body = g_string_new (NULL);
+      gw_error_render (call->body, "authentication_error", "invalid_access_code", NULL, "code",
+                       "The code is wrong or no longer valid. Ask for a new one.");
+      return TRUE;
+    }
+  gw_call_ok (call, render_order (&order, TRUE, access->token));
+  return TRUE;
+}
+
+void
+gw_api_orders_access_tokens (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "code", ONEPIN_JSON_STRING, TRUE },
+  };
+  const char *code;
+  AccessData *access;
+
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return;
+  code = onepin_json_get_string (request->body, "code", "");
+  if (strlen (code) != 6 || strspn (code, DIGITS) != 6)
+    return gw_request_bad_param (request, "code", "code must be the six digits of the e-mail.");
+  if ((access = access_data_new (request)) == NULL)
+    return;
+  hash_access_code (request->server, access->order_id, code, access->code_hash);
+  access->token = onepin_crypto_random_token ("otk_", TOKEN_BYTES);
+  gw_server_hash_api_key (request->server, access->token, access->token_hash);
+  gw_call_submit (gw_call_new (request, access_token_apply, access, access_data_free));
+}
+
 /* POST /v1/orders/{id}/pay */
 
 typedef struct

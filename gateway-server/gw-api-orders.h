@@ -14,6 +14,8 @@ void gw_api_orders_create         (GwRequest *request);
 void gw_api_orders_get            (GwRequest *request);
 void gw_api_orders_pay            (GwRequest *request);
 void gw_api_orders_reveal         (GwRequest *request);
+void gw_api_orders_access_codes   (GwRequest *request);
+void gw_api_orders_access_tokens  (GwRequest *request);
 void gw_api_orders_give           (GwRequest *request);
 void gw_api_gifts_preview         (GwRequest *request);
 void gw_api_gifts_claim           (GwRequest *request);

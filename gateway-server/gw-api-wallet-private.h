@@ -20,6 +20,11 @@ typedef struct
   GHashTable     *charge_keys;     /* "user id\nIdempotency-Key" of running charges */
   guint           recovery_source;
   gboolean        recovering;
+  guint           kdf_per_minute;  /* per client address */
+  guint           kdf_workers;     /* password hashes at once */
+  guint           kdf_queue;       /* and waiting */
+  guint           kdf_running;
+  GQueue          kdf_waiting;     /* of Work, waiting for a worker */
 } GwWalletState;
 
 GwWalletState *gw_api_wallet_state          (GwServer        *server);

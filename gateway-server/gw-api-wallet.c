@@ -53,6 +53,9 @@ gw_api_wallet_state (GwServer *server)
   g_strlcpy (state->config.card_bin, config->card_bin, sizeof state->config.card_bin);
   state->config.session_lifetime = config->wallet_session_lifetime;
   state->config.pbkdf2_iterations = config->wallet_pbkdf2_iterations;
+  state->kdf_per_minute = config->wallet_kdf_per_minute;
+  state->kdf_workers = config->wallet_kdf_workers;
+  state->kdf_queue = config->wallet_kdf_queue;
   state->charging = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   state->charge_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_object_set_qdata_full (G_OBJECT (server), wallet_state_quark (), state, wallet_state_free);
@@ -526,14 +529,59 @@ static void work_done (GObject      *source,
                        gpointer      data);
 
 static void
-work_start (Work *work)
+work_run_in_thread (Work *work)
 {
   g_autoptr(GTask) task = g_task_new (NULL, NULL, work_done, work);
 
-  work->state = gw_api_wallet_state (work->request->server);
-  work->store = gw_server_get_store (work->request->server);
+  work->state->kdf_running++;
   g_task_set_task_data (task, work, NULL);
   g_task_run_in_thread (task, work_run);
+}
+
+static void
+refuse_busy (GwRequest  *request,
+             guint       status,
+             guint       retry_after,
+             const char *type,
+             const char *code,
+             const char *message)
+{
+  g_autofree char *seconds = g_strdup_printf ("%u", retry_after);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Retry-After", seconds);
+  gw_request_error (request, status, type, code, NULL, message);
+}
+
+/* Each PBKDF2 costs a core most of a second, and anyone can ask for one
+ * (registration, sign-in), so they are bounded twice: per client address
+ * in the server's limiter, and in all by kdf_workers running on GTask
+ * threads (whose pool would otherwise grow with the flood) and kdf_queue
+ * waiting their turn, in order. Past either, the request is refused at
+ * once, with the seconds to wait, rather than starving everything else. */
+static void
+work_start (Work *work)
+{
+  GwRequest *request = work->request;
+  GwWalletState *state = gw_api_wallet_state (request->server);
+  guint retry_after;
+
+  work->state = state;
+  work->store = gw_server_get_store (request->server);
+  if (!gw_server_count_slow_work (request->server, request->remote, state->kdf_per_minute,
+                                  &retry_after))
+    {
+      refuse_busy (request, 429, retry_after, "rate_limit_error", "rate_limited",
+                   "Too many sign-ins and registrations from this address. Wait a minute.");
+      return work_free (work);
+    }
+  if (state->kdf_running < state->kdf_workers)
+    return work_run_in_thread (work);
+  if (state->kdf_waiting.length < state->kdf_queue)
+    return g_queue_push_tail (&state->kdf_waiting, work);
+  refuse_busy (request, 503, 1, "api_error", "busy",
+               "The gateway is busy checking passwords. Try again in a moment.");
+  work_free (work);
 }
 
 /* Writer operations, and the data they carry */
@@ -1059,6 +1107,11 @@ work_done (GObject      *source,
            gpointer      data)
 {
   Work *work = data;
+  GwWalletState *state = work->state;
+
+  state->kdf_running--;
+  if (!g_queue_is_empty (&state->kdf_waiting))
+    work_run_in_thread (g_queue_pop_head (&state->kdf_waiting));
 
   if (work->error != NULL)
     gw_api_wallet_read_failed (work->request, work->error);

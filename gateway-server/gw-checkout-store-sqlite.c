@@ -33,6 +33,13 @@ gw_checkout_session_clear (GwCheckoutSession *session)
 }
 
 void
+gw_checkout_session_free (gpointer session)
+{
+  gw_checkout_session_clear (session);
+  g_free (session);
+}
+
+void
 gw_webhook_event_free (GwWebhookEvent *event)
 {
   if (event == NULL)
@@ -146,6 +153,39 @@ t_session_expire (GwTxn       *txn,
     return FALSE;
   TEXT (stmt, 1, id);
   return DONE (txn, stmt, error);
+}
+
+/* The index checkout_sessions_open_by_expiry (008) holds only open ones. */
+static GPtrArray *
+t_sessions_due (GwTxn   *txn,
+                gint64   now,
+                guint    limit,
+                GError **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, "SELECT id, merchant_id FROM checkout_sessions "
+                                  "WHERE status = 'open' AND expires_at <= ? "
+                                  "ORDER BY expires_at LIMIT ?", error);
+  g_autoptr(GPtrArray) due = NULL;
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, now);
+  sqlite3_bind_int64 (stmt, 2, limit);
+  due = g_ptr_array_new_with_free_func (gw_checkout_session_free);
+  while (ROW (txn, stmt, &local))
+    {
+      GwCheckoutSession *session = g_new0 (GwCheckoutSession, 1);
+
+      COPY (session->id, stmt, 0);
+      COPY (session->merchant_id, stmt, 1);
+      g_strlcpy (session->status, "open", sizeof session->status);
+      g_ptr_array_add (due, session);
+    }
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
+  return g_steal_pointer (&due);
 }
 
 static gboolean
@@ -392,6 +432,7 @@ const GwCheckoutStoreFuncs gw_checkout_store_sqlite = {
   .session_get = t_session_get,
   .session_complete = t_session_complete,
   .session_expire = t_session_expire,
+  .sessions_due = t_sessions_due,
   .card_lookup = t_card_lookup,
   .webhook_get = t_webhook_get,
   .webhook_put = t_webhook_put,

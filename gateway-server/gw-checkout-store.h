@@ -36,6 +36,7 @@ typedef struct
 } GwCheckoutSession;
 
 void gw_checkout_session_clear (GwCheckoutSession *session);
+void gw_checkout_session_free  (gpointer           session);
 
 /* A merchant event (an outbox row) on its way to the merchant's endpoint. */
 typedef struct
@@ -63,6 +64,10 @@ typedef struct
   gboolean   (*session_complete)  (GwTxn *txn, const char *id, const char *payment_id,
                                    const char *paid_with, gint64 now, GError **error);
   gboolean   (*session_expire)    (GwTxn *txn, const char *id, GError **error);
+  /* Up to @limit sessions still open at @now past their expires_at, the
+   * longest expired first (GwCheckoutSession *, with id and merchant_id);
+   * NULL on error. */
+  GPtrArray *(*sessions_due)      (GwTxn *txn, gint64 now, guint limit, GError **error);
   /* The card's lookup hash, which its password MAC is bound to. */
   gboolean   (*card_lookup)       (GwTxn *txn, const char *card_id, guint8 out[32],
                                    GError **error);

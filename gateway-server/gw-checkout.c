@@ -178,6 +178,26 @@ gw_checkout_wallet_credentials (GwTxn                 *txn,
   return TRUE;
 }
 
+gint
+gw_checkout_expire_due (GwTxn   *txn,
+                        guint    limit,
+                        GError **error)
+{
+  g_autoptr(GPtrArray) due = CHECKOUT (txn)->sessions_due (txn, NOW (txn), limit, error);
+
+  if (due == NULL)
+    return -1;
+  for (guint i = 0; i < due->len; i++)
+    {
+      GwCheckoutSession *session = g_ptr_array_index (due, i);
+
+      if (!CHECKOUT (txn)->session_expire (txn, session->id, error) ||
+          !notify (txn, GW_CHECKOUT_EXPIRED_EVENT, session, error))
+        return -1;
+    }
+  return due->len;
+}
+
 gboolean
 gw_checkout_expire (GwTxn              *txn,
                     const char         *merchant_id,

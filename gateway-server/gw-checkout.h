@@ -85,4 +85,12 @@ gboolean    gw_checkout_expire   (GwTxn                    *txn,
                                   GwCheckoutResult         *result,
                                   GError                  **error);
 
+/* The sweep: up to @limit open sessions past their time become expired,
+ * each with its "checkout.session.expired" event, in this one operation, so
+ * a mall hears of every session that can no longer be paid even when no one
+ * tries it again. Returns how many, or -1 with @error. */
+gint        gw_checkout_expire_due (GwTxn                  *txn,
+                                  guint                     limit,
+                                  GError                  **error);
+
 G_END_DECLS

@@ -31,9 +31,14 @@ gw_config_new (void)
   config->site_contact_email = g_strdup ("center@onepin.example");
   config->site_contact_phone = g_strdup ("02-2220-1999");
   config->site_sweep_interval = 30;
+  config->checkout_sweep_interval = 30;
   config->wallet_bin_range = g_strdup ("942000-942999");
   config->wallet_session_lifetime = 24 * 3600;
   config->wallet_pbkdf2_iterations = 600000;
+  config->wallet_kdf_per_minute = 30;
+  /* A core is left to the main thread and the writer. */
+  config->wallet_kdf_workers = MAX (1, (gint64) g_get_num_processors () - 1);
+  config->wallet_kdf_queue = 32;
   config->wallet_recovery_interval = 60;
   config->bank_timeout = 20;
   config->webhooks_enabled = TRUE;
@@ -155,6 +160,7 @@ gw_config_load_file (GwConfig    *config,
   gint64 per_minute = config->failures_per_minute;
   gint64 promotional = config->promotional_validity_years;
   gint64 site_sweep = config->site_sweep_interval;
+  gint64 checkout_sweep = config->checkout_sweep_interval;
   gint64 recovery = config->wallet_recovery_interval;
   gint64 bank_timeout = config->bank_timeout;
 
@@ -203,10 +209,15 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
       !load_int (file, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
       !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
+      !load_int (file, "checkout", "sweep_interval", 1, 3600, &checkout_sweep, error) ||
       !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
                  &config->wallet_session_lifetime, error) ||
       !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
                  &config->wallet_pbkdf2_iterations, error) ||
+      !load_int (file, "wallet", "kdf_per_minute", 1, 100000, &config->wallet_kdf_per_minute,
+                 error) ||
+      !load_int (file, "wallet", "kdf_workers", 1, 256, &config->wallet_kdf_workers, error) ||
+      !load_int (file, "wallet", "kdf_queue", 0, 100000, &config->wallet_kdf_queue, error) ||
       !load_int (file, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error) ||
       !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error) ||
       !load_int (file, "webhooks", "poll_interval", 1, 3600, &config->webhooks_poll_interval,
@@ -232,6 +243,7 @@ gw_config_load_file (GwConfig    *config,
   config->failures_per_minute = per_minute;
   config->promotional_validity_years = promotional;
   config->site_sweep_interval = site_sweep;
+  config->checkout_sweep_interval = checkout_sweep;
   config->wallet_recovery_interval = recovery;
   config->bank_timeout = bank_timeout;
   return TRUE;

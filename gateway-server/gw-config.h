@@ -49,6 +49,9 @@ typedef struct
   char     wallet_bin_high[11];
   gint64   wallet_session_lifetime;
   gint64   wallet_pbkdf2_iterations;
+  gint64   wallet_kdf_per_minute;  /* password hashes asked for per client address */
+  gint64   wallet_kdf_workers;     /* password hashes running at once */
+  gint64   wallet_kdf_queue;       /* and waiting for a worker; past that, 503 */
   gint     wallet_recovery_interval;
 
   /* [bank]: the financial system (onepin-bank); no url, no connector */
@@ -63,6 +66,7 @@ typedef struct
 
   /* [checkout]: the hosted payment page */
   char    *checkout_page_url;    /* its base URL; default the gateway's own */
+  gint     checkout_sweep_interval; /* seconds between sweeps of sessions past their time */
 
   /* [webhooks]: merchant event delivery */
   gboolean webhooks_enabled;

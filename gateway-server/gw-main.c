@@ -16,6 +16,7 @@
 #include "gw-notify.h"
 #include "gw-outbox.h"
 #include "gw-ars.h"
+#include "gw-checkout.h"
 #include "gw-server.h"
 #include "gw-site.h"
 #include "gw-store-sqlite.h"
@@ -66,15 +67,17 @@ parse_options (int        *argc,
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
-    "charge_recovery_interval; [bank] url, api_key_file, callback_secret_file, timeout,\n"
+    "kdf_per_minute, kdf_workers, kdf_queue, charge_recovery_interval; [bank] url,\n"
+    "api_key_file, callback_secret_file, timeout,\n"
     "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
     "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
     "contact_email, contact_phone, sweep_interval; [phone] quota_seconds,\n"
     "session_grace, max_call_seconds, sweep_interval; [network] secret_file (the card\n"
-    "network's issuer endpoint); [checkout] page_url; [webhooks] enabled, allow_http,\n"
-    "poll_interval, retry_base, max_attempts, timeout. Command-line options win over the file.");
+    "network's issuer endpoint); [checkout] page_url, sweep_interval; [webhooks] enabled,\n"
+    "allow_http, poll_interval, retry_base, max_attempts, timeout. Command-line options win\n"
+    "over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -175,6 +178,65 @@ phone_sweep (gpointer user_data)
   Gateway *gw = user_data;
 
   gw_store_submit (gw->store, phone_sweep_apply, phone_sweep_done, g_new0 (gint, 1));
+  return G_SOURCE_CONTINUE;
+}
+
+/* Checkout sessions past their time are expired and their malls told, a
+ * batch at a time; a full batch sends the next one at once. */
+
+#define CHECKOUT_SWEEP_BATCH 500
+
+typedef struct
+{
+  Gateway *gw;
+  gint     expired;
+} CheckoutSweep;
+
+static gboolean
+checkout_sweep_apply (GwTxn    *txn,
+                      gpointer  data,
+                      GError  **error)
+{
+  CheckoutSweep *sweep = data;
+
+  sweep->expired = gw_checkout_expire_due (txn, CHECKOUT_SWEEP_BATCH, error);
+  return sweep->expired >= 0;
+}
+
+static gboolean checkout_sweep (gpointer user_data);
+
+static gboolean
+checkout_sweep_again (gpointer user_data)
+{
+  checkout_sweep (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+checkout_sweep_done (gpointer      data,
+                     const GError *error)
+{
+  g_autofree CheckoutSweep *sweep = data;
+
+  if (error != NULL)
+    {
+      if (!g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN))
+        g_warning ("checkout session sweep failed: %s", error->message);
+      return;
+    }
+  if (sweep->expired > 0)
+    g_info ("expired %d checkout sessions past their time", sweep->expired);
+  if (sweep->expired == CHECKOUT_SWEEP_BATCH)
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, checkout_sweep_again, sweep->gw, NULL);
+}
+
+static gboolean
+checkout_sweep (gpointer user_data)
+{
+  CheckoutSweep *sweep = g_new0 (CheckoutSweep, 1);
+
+  sweep->gw = user_data;
+  gw_store_submit (sweep->gw->store, checkout_sweep_apply, checkout_sweep_done, sweep);
   return G_SOURCE_CONTINUE;
 }
 
@@ -286,6 +348,8 @@ start (Gateway  *gw,
 
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);
+  checkout_sweep (gw);
+  g_timeout_add_seconds (gw->config->checkout_sweep_interval, checkout_sweep, gw);
   gw_api_wallet_start_recovery (gw->server);
   if (gw->config->webhooks_enabled)
     gw->webhooks = gw_webhooks_start (gw->server);

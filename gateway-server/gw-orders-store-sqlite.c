@@ -120,6 +120,73 @@ t_order_update (GwTxn             *txn,
   return done (txn, stmt, error);
 }
 
+static gboolean
+t_order_set_token (GwTxn         *txn,
+                   const char    *id,
+                   const guint8   token_hash[32],
+                   GError       **error)
+{
+  sqlite3_stmt *stmt = prep (txn, "UPDATE orders SET token_hash = ? WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, token_hash, 32, SQLITE_STATIC);
+  bind_text (stmt, 2, id);
+  return done (txn, stmt, error);
+}
+
+/* Access codes */
+
+static void
+read_access_code (sqlite3_stmt *stmt,
+                  gpointer      data)
+{
+  GwOrderAccessCodeRow *out = data;
+
+  memset (out, 0, sizeof *out);
+  copy_text (out->order_id, sizeof out->order_id, stmt, 0);
+  out->has_code = sqlite3_column_bytes (stmt, 1) == 32;
+  column_hash (stmt, 1, out->code_hash);
+  out->expires_at = sqlite3_column_int64 (stmt, 2);
+  out->attempts = sqlite3_column_int64 (stmt, 3);
+  out->window_start = sqlite3_column_int64 (stmt, 4);
+  out->sent = sqlite3_column_int64 (stmt, 5);
+}
+
+static gboolean
+t_access_code_get (GwTxn                 *txn,
+                   const char            *order_id,
+                   GwOrderAccessCodeRow  *out,
+                   GError               **error)
+{
+  return lookup_text (txn, "SELECT order_id, code_hash, expires_at, attempts, window_start, sent"
+                           " FROM order_access_codes WHERE order_id = ?",
+                      order_id, read_access_code, out, error);
+}
+
+static gboolean
+t_access_code_put (GwTxn                       *txn,
+                   const GwOrderAccessCodeRow  *code,
+                   GError                     **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "INSERT OR REPLACE INTO order_access_codes (order_id, code_hash, expires_at, attempts,"
+    " window_start, sent) VALUES (?, ?, ?, ?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, code->order_id);
+  if (code->has_code)
+    sqlite3_bind_blob (stmt, 2, code->code_hash, 32, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, 2);
+  sqlite3_bind_int64 (stmt, 3, code->expires_at);
+  sqlite3_bind_int64 (stmt, 4, code->attempts);
+  sqlite3_bind_int64 (stmt, 5, code->window_start);
+  sqlite3_bind_int64 (stmt, 6, code->sent);
+  return done (txn, stmt, error);
+}
+
 static void
 order_row_free (gpointer data)
 {
@@ -715,6 +782,9 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .order_insert = t_order_insert,
   .order_get = t_order_get,
   .order_update = t_order_update,
+  .order_set_token = t_order_set_token,
+  .access_code_get = t_access_code_get,
+  .access_code_put = t_access_code_put,
   .orders_list = t_orders_list,
   .order_item_insert = t_order_item_insert,
   .order_items = t_order_items,

@@ -119,6 +119,18 @@ void gw_gift_row_clear     (GwGiftRow     *row);
 void gw_recharge_row_clear (GwRechargeRow *row);
 void gw_payout_row_clear   (GwPayoutRow   *row);
 
+/* A one-time code that gives a buyer the order back (order_access_codes). */
+typedef struct
+{
+  char      order_id[40];
+  gboolean  has_code;             /* FALSE once used or used up */
+  guint8    code_hash[32];
+  gint64    expires_at;
+  gint64    attempts;
+  gint64    window_start;
+  gint64    sent;
+} GwOrderAccessCodeRow;
+
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwOrderRow, gw_order_row_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwGiftRow, gw_gift_row_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwRechargeRow, gw_recharge_row_clear)
@@ -130,6 +142,13 @@ typedef struct
   gboolean   (*order_get)           (GwTxn *txn, const char *id, GwOrderRow *out, GError **error);
   /* Writes status, charge_id, cards_revealed and paid_at. */
   gboolean   (*order_update)        (GwTxn *txn, const GwOrderRow *order, GError **error);
+  gboolean   (*order_set_token)     (GwTxn *txn, const char *id, const guint8 token_hash[32],
+                                     GError **error);
+  gboolean   (*access_code_get)     (GwTxn *txn, const char *order_id,
+                                     GwOrderAccessCodeRow *out, GError **error);
+  /* Inserts or replaces the order's row. */
+  gboolean   (*access_code_put)     (GwTxn *txn, const GwOrderAccessCodeRow *code,
+                                     GError **error);
   /* Orders newest first, before sequence @before_seq (0: newest); of GwOrderRow*. */
   GPtrArray *(*orders_list)         (GwTxn *txn, gint64 before_seq, guint limit, GError **error);
   gboolean   (*order_item_insert)   (GwTxn *txn, const char *order_id, const GwOrderItem *item,

@@ -646,6 +646,129 @@ gw_orders_reveal (GwTxn                *txn,
   return reveal_cards (txn, config, order_id, order, error);
 }
 
+/* Access codes */
+
+/* Digits only, for a phone number however it was typed. */
+static char *
+phone_digits (const char *text)
+{
+  GString *digits = g_string_new (NULL);
+
+  for (const char *p = text; *p != '\0'; p++)
+    if (g_ascii_isdigit (*p))
+      g_string_append_c (digits, *p);
+  return g_string_free (digits, FALSE);
+}
+
+static gboolean
+contact_matches (const GwBuyer *buyer,
+                 const char    *contact)
+{
+  g_autofree char *typed = g_strstrip (g_strdup (contact));
+
+  if (strchr (typed, '@') != NULL)
+    return buyer->email != NULL && g_ascii_strcasecmp (typed, buyer->email) == 0;
+  else
+    {
+      g_autofree char *digits = phone_digits (typed);
+      g_autofree char *phone = phone_digits (buyer->phone ? buyer->phone : "");
+
+      return strlen (digits) >= 7 && g_str_equal (digits, phone);
+    }
+}
+
+gboolean
+gw_orders_access_code_send (GwTxn                *txn,
+                            const GwOrdersConfig *config,
+                            const char           *order_id,
+                            const char           *contact,
+                            const char           *code,
+                            const guint8          code_hash[32],
+                            GwOrdersAccess       *result,
+                            GError              **error)
+{
+  g_auto(GwOrderRow) order = { 0 };
+  g_auto(GwBuyer) buyer = { 0 };
+  g_autoptr(JsonBuilder) data = json_builder_new ();
+  GwOrderAccessCodeRow row = { 0 };
+  GError *local = NULL;
+  gint64 now = NOW (txn);
+
+  *result = GW_ORDERS_ACCESS_MISMATCH;
+  if (!ORDERS (txn, order_get, order_id, &order, &local))
+    return local ? (g_propagate_error (error, local), FALSE) : TRUE;
+  if (!open_buyer (config, &order, &buyer, error))
+    return FALSE;
+  if (!contact_matches (&buyer, contact))
+    return TRUE;
+
+  if (!ORDERS (txn, access_code_get, order_id, &row, &local))
+    {
+      if (local != NULL)
+        return g_propagate_error (error, local), FALSE;
+      g_strlcpy (row.order_id, order_id, sizeof row.order_id);
+    }
+  if (now - row.window_start >= 3600)
+    {
+      row.window_start = now;
+      row.sent = 0;
+    }
+  if (row.sent >= GW_ORDERS_ACCESS_CODES_PER_HOUR)
+    return *result = GW_ORDERS_ACCESS_TOO_MANY, TRUE;
+
+  /* A new code replaces the last one, and its wrong tries. */
+  row.has_code = TRUE;
+  memcpy (row.code_hash, code_hash, 32);
+  row.expires_at = now + GW_ORDERS_ACCESS_CODE_LIFETIME;
+  row.attempts = 0;
+  row.sent++;
+  json_builder_begin_object (data);
+  add_str (data, "order_id", order_id);
+  add_str (data, "code", code);
+  add_int (data, "expires_at", row.expires_at);
+  json_builder_end_object (data);
+  if (!ORDERS (txn, access_code_put, &row, error) ||
+      !notify_email (txn, buyer.email, order.locale, "order_access_code", data, order_id, error))
+    return FALSE;
+  *result = GW_ORDERS_ACCESS_SENT;
+  return TRUE;
+}
+
+gboolean
+gw_orders_access_code_redeem (GwTxn                *txn,
+                              const GwOrdersConfig *config,
+                              const char           *order_id,
+                              const guint8          code_hash[32],
+                              const guint8          token_hash[32],
+                              GwOrder              *order,
+                              gboolean             *redeemed,
+                              GError              **error)
+{
+  GwOrderAccessCodeRow row = { 0 };
+  GError *local = NULL;
+
+  *redeemed = FALSE;
+  if (!ORDERS (txn, access_code_get, order_id, &row, &local))
+    return local ? (g_propagate_error (error, local), FALSE) : TRUE;
+  if (!row.has_code || row.expires_at <= NOW (txn))
+    return TRUE;
+  if (!onepin_crypto_equal (row.code_hash, code_hash, 32))
+    {
+      row.attempts++;
+      row.has_code = row.attempts < GW_ORDERS_ACCESS_CODE_ATTEMPTS;
+      return ORDERS (txn, access_code_put, &row, error);
+    }
+
+  /* Once: the code is gone and the page that held the old token is shut out. */
+  row.has_code = FALSE;
+  if (!ORDERS (txn, access_code_put, &row, error) ||
+      !ORDERS (txn, order_set_token, order_id, token_hash, error) ||
+      !load_order (txn, config, order_id, FALSE, order, error))
+    return FALSE;
+  *redeemed = TRUE;
+  return TRUE;
+}
+
 /* Allocation: the order's cards are issued like batches, one balanced
  * entry per denomination (the issuer's funding debited, each card
  * credited), in the transaction that records the payment. */
@@ -759,14 +882,20 @@ allocate (GwTxn                *txn,
          notify_purchase (txn, config, order->id, error);
 }
 
+/* An order's transfer instructions also say how to find the order again
+ * (the page that waits for the deposit may be closed): its id, and the
+ * purchase page's form for it, <public_url>/buy#resume. Nothing secret. */
 static gboolean
-notify_virtual_account (GwTxn              *txn,
-                        const GwChargeRow  *charge,
-                        const char         *to,
-                        const char         *locale,
-                        GError            **error)
+notify_virtual_account (GwTxn                *txn,
+                        const GwOrdersConfig *config,
+                        const GwChargeRow    *charge,
+                        const char           *to,
+                        const char           *locale,
+                        const char           *order_id,
+                        GError              **error)
 {
   g_autoptr(JsonBuilder) data = json_builder_new ();
+  const char *base = config->public_url ? config->public_url : "";
 
   if (to == NULL)
     return TRUE;
@@ -776,6 +905,14 @@ notify_virtual_account (GwTxn              *txn,
   add_int (data, "amount", charge->amount);
   add_str (data, "currency", charge->currency);
   add_int (data, "deadline", charge->deposit_deadline);
+  if (order_id != NULL)
+    {
+      g_autofree char *url = g_strconcat (base, g_str_has_suffix (base, "/") ? "" : "/",
+                                          "buy#resume", NULL);
+
+      add_str (data, "order_id", order_id);
+      add_str (data, "order_url", url);
+    }
   json_builder_end_object (data);
   return notify_email (txn, to, locale, "virtual_account", data, charge->owner_id, error);
 }
@@ -814,7 +951,8 @@ settle_order (GwTxn                *txn,
       g_strlcpy (order.status, "pending", sizeof order.status);
       return ORDERS (txn, order_update, &order, error) &&
              open_buyer (config, &order, &buyer, error) &&
-             notify_virtual_account (txn, charge, buyer.email, order.locale, error);
+             notify_virtual_account (txn, config, charge, buyer.email, order.locale, order.id,
+                                     error);
     }
   /* Nothing taken: a decline or an expired transfer fails the order; a
    * charge the bank never saw leaves it as it was before, payable. */
@@ -969,7 +1107,7 @@ settle_recharge (GwTxn                *txn,
       return ORDERS (txn, recharge_update, &recharge, error) &&
              open_contact (txn, config, recharge.id, recharge.contact_sealed, recharge.card_id,
                            &email, &locale, error) &&
-             notify_virtual_account (txn, charge, email, locale, error);
+             notify_virtual_account (txn, config, charge, email, locale, NULL, error);
     }
   g_strlcpy (recharge.status, "failed", sizeof recharge.status);
   return ORDERS (txn, recharge_update, &recharge, error);

@@ -221,6 +221,44 @@ gboolean gw_orders_reveal        (GwTxn                *txn,
                                   GwOrdersOutcome      *outcome,
                                   GError              **error);
 
+/* The way back to an order whose page is lost (the token lived only in
+ * it): the buyer gives the order id and the phone or e-mail of the order,
+ * and gets a code by e-mail to the order's address; the code, once, buys a
+ * new access token, and the old one stops working. */
+#define GW_ORDERS_ACCESS_CODE_LIFETIME   600    /* seconds a code works */
+#define GW_ORDERS_ACCESS_CODE_ATTEMPTS   5      /* wrong codes before it is used up */
+#define GW_ORDERS_ACCESS_CODES_PER_HOUR  5      /* codes sent for one order */
+
+typedef enum
+{
+  GW_ORDERS_ACCESS_SENT,
+  GW_ORDERS_ACCESS_MISMATCH,        /* no such order, or not its phone or e-mail */
+  GW_ORDERS_ACCESS_TOO_MANY,        /* the order's codes for this hour are sent */
+} GwOrdersAccess;
+
+/* Sends @code (six digits; @code_hash its keyed hash with the order id) to
+ * the order's e-mail address if @contact is the order's phone (the same
+ * digits) or e-mail (ignoring case). */
+gboolean gw_orders_access_code_send   (GwTxn                *txn,
+                                       const GwOrdersConfig *config,
+                                       const char           *order_id,
+                                       const char           *contact,
+                                       const char           *code,
+                                       const guint8          code_hash[32],
+                                       GwOrdersAccess       *result,
+                                       GError              **error);
+/* When @code_hash is the order's live code, uses it up, sets the order's
+ * token to @token_hash, loads @order and sets @redeemed; a wrong code
+ * counts against the code. */
+gboolean gw_orders_access_code_redeem (GwTxn                *txn,
+                                       const GwOrdersConfig *config,
+                                       const char           *order_id,
+                                       const guint8          code_hash[32],
+                                       const guint8          token_hash[32],
+                                       GwOrder              *order,
+                                       gboolean             *redeemed,
+                                       GError              **error);
+
 /* Charges, of orders and recharges. @result NULL means the bank never saw
  * the charge (unreachable, or a query found nothing): nothing was taken.
  * Settling twice, or settling a charge already resolved, is harmless. On

@@ -74,6 +74,14 @@ void                  gw_server_hash_api_key      (GwServer    *self,
                                                    const char  *key,
                                                    guint8       out[32]);
 
+/* Counts one request for slow work (a password hash) against @remote's
+ * minute, in the per-address limiter; FALSE once it has had @limit, with
+ * the seconds until its minute is over in @retry_after. */
+gboolean              gw_server_count_slow_work   (GwServer    *self,
+                                                   const char  *remote,
+                                                   guint        limit,
+                                                   guint       *retry_after);
+
 /* The URL the server listens on, e.g. "http://127.0.0.1:8080", once it does. */
 const char           *gw_server_get_url           (GwServer    *self);
 

@@ -107,6 +107,8 @@ static const Route routes[] = {
   { "GET",  "/v1/orders/{id}",            AUTH_NONE,        FALSE, gw_api_orders_get },
   { "POST", "/v1/orders/{id}/pay",        AUTH_NONE,        TRUE,  gw_api_orders_pay },
   { "POST", "/v1/orders/{id}/reveal",     AUTH_NONE,        TRUE,  gw_api_orders_reveal },
+  { "POST", "/v1/orders/{id}/access_codes", AUTH_CARD_HOLDER, FALSE, gw_api_orders_access_codes },
+  { "POST", "/v1/orders/{id}/access_tokens", AUTH_CARD_HOLDER, FALSE, gw_api_orders_access_tokens },
   { "POST", "/v1/orders/{id}/gifts",      AUTH_NONE,        TRUE,  gw_api_orders_give },
   { "POST", "/v1/gifts/preview",          AUTH_NONE,        FALSE, gw_api_gifts_preview },
   { "POST", "/v1/gifts/claim",            AUTH_NONE,        TRUE,  gw_api_gifts_claim },
@@ -147,6 +149,7 @@ typedef struct
 {
   gint64 window_start;
   guint  failures;
+  guint  slow_work;     /* password hashes asked for (gw_server_count_slow_work) */
 } AddressFailures;
 
 struct _GwServer
@@ -505,6 +508,7 @@ address_failures (GwServer   *self,
     {
       entry->window_start = now;
       entry->failures = 0;
+      entry->slow_work = 0;
     }
   if (entry == NULL && create)
     {
@@ -522,6 +526,22 @@ address_blocked (GwServer   *self,
   AddressFailures *entry = address_failures (self, remote, FALSE);
 
   return entry != NULL && entry->failures >= (guint) self->config->failures_per_minute;
+}
+
+gboolean
+gw_server_count_slow_work (GwServer   *self,
+                           const char *remote,
+                           guint       limit,
+                           guint      *retry_after)
+{
+  AddressFailures *entry = address_failures (self, remote, TRUE);
+  gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
+
+  *retry_after = MAX (1, 60 - (now - entry->window_start));
+  if (entry->slow_work >= limit)
+    return FALSE;
+  entry->slow_work++;
+  return TRUE;
 }
 
 static gboolean

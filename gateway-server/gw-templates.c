@@ -632,9 +632,10 @@ sms_purchase_statement (GString    *out,
 
 /* Only an http(s) URL without spaces, quotes or angle brackets. */
 static const char *
-claim_url (JsonObject *data)
+field_url (JsonObject *data,
+           const char *name)
 {
-  const char *url = field_str (data, "claim_url");
+  const char *url = field_str (data, name);
 
   if (url == NULL || strlen (url) > 2048 ||
       !(g_str_has_prefix (url, "https://") || g_str_has_prefix (url, "http://")))
@@ -673,23 +674,79 @@ font_size (JsonObject *data)
   return 18;
 }
 
-static const char *
-design_background (JsonObject *data)
+/* The site's designs and tunes (gateway-server/site/js/gift.js and
+ * music.js), with the titles its pages show (site/js/strings.js, "design.…"
+ * and "music.…"); test-templates checks that the two lists agree. */
+static const struct
 {
-  static const struct
-  {
-    const char *design;
-    const char *color;
-  } designs[] = {
-    { "birthday", "#fde2e4" }, { "thanks", "#e2f0cb" }, { "congratulations", "#fff1c1" },
-    { "love", "#ffd6e0" }, { "christmas", "#d8f3dc" }, { "newyear", "#e0ecff" },
-  };
+  const char *name;
+  const char *ko;
+  const char *en;
+  const char *color;
+} designs[] = {
+  { "birthday", "생일 케이크", "Birthday cake", "#fde2e4" },
+  { "thanks", "감사합니다", "Thank you", "#e2f0cb" },
+  { "congratulations", "축하", "Congratulations", "#fff1c1" },
+  { "love", "사랑", "Love", "#ffd6e0" },
+  { "christmas", "크리스마스", "Christmas", "#d8f3dc" },
+  { "newyear", "새해", "New Year", "#e0ecff" },
+};
+
+static const struct
+{
+  const char *name;
+  const char *ko;
+  const char *en;
+} tunes[] = {
+  { "ode_to_joy", "환희의 송가 (베토벤)", "Ode to Joy (Beethoven)" },
+  { "jingle_bells", "징글벨", "Jingle Bells" },
+  { "fur_elise", "엘리제를 위하여 (베토벤)", "Für Elise (Beethoven)" },
+  { "canon", "캐논 변주곡 (파헬벨)", "Canon in D (Pachelbel)" },
+  { "twinkle", "반짝반짝 작은 별", "Twinkle, Twinkle, Little Star" },
+  { "happy_birthday", "생일 축하합니다", "Happy Birthday" },
+};
+
+static int
+design_index (JsonObject *data)
+{
   const char *design = field_str (data, "design");
 
   for (guint i = 0; i < G_N_ELEMENTS (designs); i++)
-    if (g_strcmp0 (design, designs[i].design) == 0)
-      return designs[i].color;
-  return "#eef2ff";
+    if (g_strcmp0 (design, designs[i].name) == 0)
+      return i;
+  return -1;
+}
+
+static const char *
+design_background (JsonObject *data)
+{
+  int i = design_index (data);
+
+  return i >= 0 ? designs[i].color : "#eef2ff";
+}
+
+/* The design's title, or NULL for one we do not know (its name is an
+ * internal one, so it is left out rather than shown). */
+static const char *
+design_title (Doc        *doc,
+              JsonObject *data)
+{
+  int i = design_index (data);
+
+  return i >= 0 ? L (doc, designs[i].ko, designs[i].en) : NULL;
+}
+
+/* The tune's title; NULL for none, or for a name we do not know. */
+static const char *
+music_title (Doc        *doc,
+             JsonObject *data)
+{
+  const char *music = field_str (data, "music");
+
+  for (guint i = 0; i < G_N_ELEMENTS (tunes); i++)
+    if (g_strcmp0 (music, tunes[i].name) == 0)
+      return L (doc, tunes[i].ko, tunes[i].en);
+  return NULL;
 }
 
 static void
@@ -717,7 +774,7 @@ email_gift (Doc        *doc,
 {
   const char *sender = field_str (data, "sender_name");
   const char *recipient = field_str (data, "recipient_name");
-  const char *url = claim_url (data);
+  const char *url = field_url (data, "claim_url");
   g_autofree char *amount = field_amount (data, "amount", doc->ko);
   g_autofree char *title = NULL;
 
@@ -735,7 +792,8 @@ email_gift (Doc        *doc,
   gift_message (doc, data);
   doc_row (doc, L (doc, "보낸 사람", "From"), sender);
   doc_row (doc, L (doc, "금액", "Amount"), amount);
-  doc_row (doc, L (doc, "배경 음악", "Music"), field_str (data, "music"));
+  doc_row (doc, L (doc, "카드 디자인", "Card design"), design_title (doc, data));
+  doc_row (doc, L (doc, "배경 음악", "Music"), music_title (doc, data));
   doc_button (doc, L (doc, "선물 받기", "Claim your gift"), url);
   doc_para (doc, L (doc, "링크는 한 번만 쓸 수 있습니다. 받은 뒤 카드를 등록하면 바로 사용할 수 "
                          "있습니다.",
@@ -751,7 +809,7 @@ sms_gift (GString    *out,
           GError    **error)
 {
   const char *sender = field_str (data, "sender_name");
-  const char *url = claim_url (data);
+  const char *url = field_url (data, "claim_url");
 
   if (url == NULL)
     return missing (error, "claim_url");
@@ -764,7 +822,8 @@ sms_gift (GString    *out,
   return TRUE;
 }
 
-/* virtual_account: bank, account, amount, currency, deadline */
+/* virtual_account: bank, account, amount, currency, deadline; order_id and
+ * order_url (the page to find the order again) for an order's transfer */
 
 static gboolean
 email_virtual_account (Doc        *doc,
@@ -787,8 +846,21 @@ email_virtual_account (Doc        *doc,
   doc_row (doc, L (doc, "계좌 번호", "Account"), account);
   doc_row (doc, L (doc, "입금액", "Amount"), amount);
   doc_row (doc, L (doc, "입금 기한", "Deadline"), deadline);
+  doc_row (doc, L (doc, "주문 번호", "Order"), field_str (data, "order_id"));
   doc_para (doc, L (doc, "기한이 지나면 주문은 취소됩니다.",
                     "After the deadline, the order is canceled."));
+  if (field_str (data, "order_id") != NULL && field_url (data, "order_url") != NULL)
+    {
+      doc_para (doc, L (doc, "결제 화면을 닫았어도 괜찮습니다. 아래에서 주문 번호와 주문할 때 적은 "
+                             "전화번호나 이메일을 넣으면, 이 주소로 확인 코드를 보내 드립니다. "
+                             "코드를 넣으면 입금 확인과 카드 번호를 볼 수 있습니다.",
+                        "Closed the payment page? No matter: give the order number and the "
+                        "phone number or e-mail address of the order below, and we send a "
+                        "code to this address. With it you can follow the deposit and see "
+                        "your cards."));
+      doc_button (doc, L (doc, "주문 다시 찾기", "Find your order"),
+                  field_url (data, "order_url"));
+    }
   return TRUE;
 }
 
@@ -813,6 +885,35 @@ sms_virtual_account (GString    *out,
                             bank ? " " : "", account);
   if (deadline != NULL)
     g_string_append_printf (out, ko ? ", %s까지" : " by %s", deadline);
+  return TRUE;
+}
+
+/* order_access_code (e-mail only): order_id, code, expires_at */
+
+static gboolean
+email_order_access_code (Doc        *doc,
+                         JsonObject *data,
+                         GError    **error)
+{
+  const char *order = field_str (data, "order_id");
+  const char *code = field_str (data, "code");
+  g_autofree char *until = field_date (data, "expires_at", doc->ko, TRUE);
+
+  if (order == NULL || !all_digits (code, 6))
+    return missing (error, order ? "code" : "order_id");
+  g_string_append (doc->subject, L (doc, "주문 확인 코드", "Your order code"));
+  doc_title (doc, L (doc, "주문 확인 코드", "Your order code"));
+  doc_para (doc, L (doc, "주문을 다시 열려면 주문 찾기 화면에 이 코드를 넣으세요. 한 번만, "
+                         "10분 동안 쓸 수 있습니다.",
+                    "To open your order again, enter this code where you asked for it. It "
+                    "works once, for 10 minutes."));
+  doc_row (doc, L (doc, "코드", "Code"), code);
+  doc_row (doc, L (doc, "주문 번호", "Order"), order);
+  doc_row (doc, L (doc, "유효 기한", "Valid until"), until);
+  doc_para (doc, L (doc, "코드를 요청하지 않았다면 이 메일은 무시하세요. 코드 없이는 누구도 주문을 "
+                         "열 수 없습니다. onepin은 전화나 메시지로 코드를 묻지 않습니다.",
+                    "If you did not ask for it, ignore this e-mail: without the code nobody can "
+                    "open your order. onepin never asks for it by phone or message."));
   return TRUE;
 }
 
@@ -855,6 +956,8 @@ static const struct
   { "purchase_statement", email_purchase_statement, sms_purchase_statement },
   { "gift", email_gift, sms_gift },
   { "virtual_account", email_virtual_account, sms_virtual_account },
+  /* The code that opens an order again goes to the order's e-mail address. */
+  { "order_access_code", email_order_access_code, NULL },
   /* A card number goes only by SMS: e-mail is kept and forwarded too easily. */
   { "card_number", NULL, sms_card_number },
 };

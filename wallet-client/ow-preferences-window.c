@@ -22,6 +22,8 @@ struct _OwPreferencesWindow
   GtkEditable          *old_password_row;
   GtkEditable          *new_password_row;
   GtkEditable          *confirm_password_row;
+  GtkButton            *change_password_button;
+  GtkSpinner           *change_spinner;
   AdwPreferencesGroup  *browsers_group;
   GtkWidget            *no_browsers_row;
   GPtrArray            *browser_rows;
@@ -29,6 +31,7 @@ struct _OwPreferencesWindow
   OwApplication        *application;
   GArray               *idle_values;   /* guint seconds, one per combo entry */
   GtkNativeDialog      *chooser;
+  gboolean              changing;      /* a master password change is running */
 };
 
 G_DEFINE_FINAL_TYPE (OwPreferencesWindow, ow_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -193,23 +196,31 @@ on_idle_selected (OwPreferencesWindow *self)
                        g_array_index (self->idle_values, guint, selected));
 }
 
+/* While the change runs, its fields take no typing and its button no
+ * click, so it cannot be sent twice, and the window stays open to tell how
+ * it went. The fields stay sensitive: one of them may have the focus (Enter
+ * in the last one starts the change), and it keeps it. */
 static void
-on_change_password (OwPreferencesWindow *self)
+set_changing (OwPreferencesWindow *self,
+              gboolean             changing)
 {
-  OwVault *vault = ow_application_get_vault (self->application);
-  const char *new_password = gtk_editable_get_text (self->new_password_row);
+  self->changing = changing;
+  gtk_editable_set_editable (self->old_password_row, !changing);
+  gtk_editable_set_editable (self->new_password_row, !changing);
+  gtk_editable_set_editable (self->confirm_password_row, !changing);
+  ow_ui_set_busy (self->change_password_button, self->change_spinner, changing);
+}
+
+static void
+on_password_changed (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(OwPreferencesWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (g_strcmp0 (new_password, gtk_editable_get_text (self->confirm_password_row)) != 0)
-    {
-      toast (self, _("The two new passwords differ."));
-      return;
-    }
-
-  /* The key database re-wraps its key under the new password: a second or
-   * so of PBKDF2, done once, so it runs here rather than in a thread. */
-  if (!ow_vault_change_password (vault, gtk_editable_get_text (self->old_password_row),
-                                 new_password, &error))
+  set_changing (self, FALSE);
+  if (!ow_vault_change_password_finish (OW_VAULT (source), result, &error))
     {
       toast_error (self, error);
       return;
@@ -298,6 +309,34 @@ fill_browsers (OwPreferencesWindow *self)
 }
 
 static void
+on_change_password (OwPreferencesWindow *self)
+{
+  OwVault *vault = ow_application_get_vault (self->application);
+  const char *new_password = gtk_editable_get_text (self->new_password_row);
+
+  if (self->changing)
+    return;
+  if (g_strcmp0 (new_password, gtk_editable_get_text (self->confirm_password_row)) != 0)
+    {
+      toast (self, _("The two new passwords differ."));
+      return;
+    }
+
+  /* The key database re-wraps its key under the new password: a second or
+   * so of PBKDF2, in a worker thread. */
+  set_changing (self, TRUE);
+  ow_vault_change_password_async (vault, gtk_editable_get_text (self->old_password_row),
+                                  new_password, NULL, on_password_changed,
+                                  g_object_ref (self));
+}
+
+static gboolean
+on_close_request (OwPreferencesWindow *self)
+{
+  return self->changing;
+}
+
+static void
 ow_preferences_window_dispose (GObject *object)
 {
   OwPreferencesWindow *self = OW_PREFERENCES_WINDOW (object);
@@ -345,6 +384,8 @@ ow_preferences_window_class_init (OwPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, old_password_row);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, new_password_row);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, confirm_password_row);
+  gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, change_password_button);
+  gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, change_spinner);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, browsers_group);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, no_browsers_row);
   gtk_widget_class_bind_template_callback (widget_class, on_gateway_apply);
@@ -352,6 +393,7 @@ ow_preferences_window_class_init (OwPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_choose_ca);
   gtk_widget_class_bind_template_callback (widget_class, on_idle_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_change_password);
+  gtk_widget_class_bind_template_callback (widget_class, on_close_request);
 }
 
 static void

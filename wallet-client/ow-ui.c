@@ -161,6 +161,8 @@ vault_message (const GError *error)
       return g_strdup (_("The wallet’s data was changed outside the wallet and cannot be trusted."));
     case OW_VAULT_ERROR_LOCKED:
       return g_strdup (_("The wallet is locked."));
+    case OW_VAULT_ERROR_BUSY:
+      return g_strdup (_("The wallet is still busy with the master password. Try again in a moment."));
     case OW_VAULT_ERROR_EXISTS:
     case OW_VAULT_ERROR_NO_VAULT:
     case OW_VAULT_ERROR_NOT_FOUND:

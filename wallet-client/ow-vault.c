@@ -53,7 +53,9 @@ struct _OwVault
   sqlite3      *db;
   PK11SlotInfo *slot;
   OnepinKey    *key;          /* NULL while locked */
-  gboolean      busy;         /* a create or unlock is running in a thread */
+  gboolean      busy;         /* a create, unlock or password change runs in a thread */
+  gboolean      changing;     /* the busy one is a password change */
+  gboolean      logout_due;   /* locked during a password change: log out after it */
 };
 
 G_DEFINE_FINAL_TYPE (OwVault, ow_vault, G_TYPE_OBJECT)
@@ -610,6 +612,14 @@ ow_vault_exists (OwVault *self)
 }
 
 gboolean
+ow_vault_is_busy (OwVault *self)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+
+  return self->busy;
+}
+
+gboolean
 ow_vault_is_locked (OwVault *self)
 {
   g_return_val_if_fail (OW_IS_VAULT (self), TRUE);
@@ -633,7 +643,11 @@ ow_vault_lock (OwVault *self)
 {
   g_return_if_fail (OW_IS_VAULT (self));
 
-  if (self->slot != NULL)
+  /* A password change in its thread needs the token logged in to the end;
+   * the key is forgotten now all the same, so nothing opens meanwhile. */
+  if (self->changing)
+    self->logout_due = TRUE;
+  else if (self->slot != NULL)
     PK11_Logout (self->slot);
   set_key (self, NULL);
 }
@@ -818,6 +832,19 @@ ow_vault_unlock (OwVault     *self,
 
 typedef gboolean (*FinishFunc) (OwVault *self, OnepinKey *key, GError **error);
 
+/* One job at a time: a master password change may still be running when
+ * the unlock page is used, say. */
+static gboolean
+check_not_busy (OwVault  *self,
+                GError  **error)
+{
+  if (!self->busy)
+    return TRUE;
+  g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BUSY,
+                       "The vault is busy; try again when it is done");
+  return FALSE;
+}
+
 /* Reports @prepare_error if set; otherwise runs @func in a worker thread. */
 static void
 start_key_job (OwVault             *self,
@@ -873,9 +900,8 @@ ow_vault_create_async (OwVault             *self,
   GError *error = NULL;
 
   g_return_if_fail (OW_IS_VAULT (self));
-  g_return_if_fail (!self->busy);
 
-  if (check_password_strength (master_password, &error))
+  if (check_not_busy (self, &error) && check_password_strength (master_password, &error))
     prepare_create (self, &error);
   start_key_job (self, error, create_key, master_password, ow_vault_create_async,
                  cancellable, callback, user_data);
@@ -903,9 +929,9 @@ ow_vault_unlock_async (OwVault             *self,
 
   g_return_if_fail (OW_IS_VAULT (self));
   g_return_if_fail (master_password != NULL);
-  g_return_if_fail (!self->busy);
 
-  prepare_unlock (self, &error);
+  if (check_not_busy (self, &error))
+    prepare_unlock (self, &error);
   start_key_job (self, error, unlock_key, master_password, ow_vault_unlock_async,
                  cancellable, callback, user_data);
 }
@@ -921,6 +947,27 @@ ow_vault_unlock_finish (OwVault       *self,
   return finish_key_job (self, result, finish_unlock, error);
 }
 
+/* Any thread: the KDF runs for the old password and for the new one.
+ * PK11_ChangePW checks the old one itself. A PK11_CheckUserPassword first
+ * would log the token out and in again, and a record opened meanwhile (the
+ * main thread's, during the async change) would find the key unusable. */
+static gboolean
+change_password (PK11SlotInfo  *slot,
+                 const char    *old_password,
+                 const char    *new_password,
+                 GError       **error)
+{
+  if (PK11_ChangePW (slot, old_password, new_password) == SECSuccess)
+    return TRUE;
+  if (PORT_GetError () == SEC_ERROR_BAD_PASSWORD)
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD,
+                           "The master password is wrong");
+      return FALSE;
+    }
+  return set_nss_error (error, "Cannot change the master password");
+}
+
 gboolean
 ow_vault_change_password (OwVault     *self,
                           const char  *old_password,
@@ -929,17 +976,102 @@ ow_vault_change_password (OwVault     *self,
 {
   g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
   g_return_val_if_fail (old_password != NULL, FALSE);
+  g_return_val_if_fail (!self->busy, FALSE);
 
   if (!check_unlocked (self, error) || !check_password_strength (new_password, error))
     return FALSE;
+  return change_password (self->slot, old_password, new_password, error);
+}
 
-  /* Checking first gives a clear error; PK11_ChangePW alone would also refuse. */
-  if (!login (self->slot, old_password, error))
-    return FALSE;
+typedef struct
+{
+  PK11SlotInfo *slot;
+  char         *old_password;
+  char         *new_password;
+} ChangeJob;
 
-  if (PK11_ChangePW (self->slot, old_password, new_password) != SECSuccess)
-    return set_nss_error (error, "Cannot change the master password");
-  return TRUE;
+static void
+change_job_free (ChangeJob *job)
+{
+  g_clear_pointer (&job->slot, PK11_FreeSlot);
+  ow_secret_free (job->old_password);
+  ow_secret_free (job->new_password);
+  g_free (job);
+}
+
+static void
+change_job_run (GTask        *task,
+                gpointer      source,
+                gpointer      data,
+                GCancellable *cancellable)
+{
+  ChangeJob *job = data;
+  GError *error = NULL;
+
+  if (change_password (job->slot, job->old_password, job->new_password, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+ow_vault_change_password_async (OwVault             *self,
+                                const char          *old_password,
+                                const char          *new_password,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  ChangeJob *job;
+
+  g_return_if_fail (OW_IS_VAULT (self));
+  g_return_if_fail (old_password != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ow_vault_change_password_async);
+  /* The change is done once started: its outcome is reported, never cancelled. */
+  g_task_set_check_cancellable (task, FALSE);
+  if (!check_not_busy (self, &error) || !check_unlocked (self, &error) ||
+      !check_password_strength (new_password, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  job = g_new0 (ChangeJob, 1);
+  job->slot = PK11_ReferenceSlot (self->slot);
+  job->old_password = g_strdup (old_password);
+  job->new_password = g_strdup (new_password);
+  self->busy = TRUE;
+  self->changing = TRUE;
+  g_task_set_task_data (task, job, (GDestroyNotify) change_job_free);
+  g_task_run_in_thread (task, change_job_run);
+}
+
+gboolean
+ow_vault_change_password_finish (OwVault       *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, ow_vault_change_password_async),
+                        FALSE);
+
+  /* A refusal from before the thread: nothing ran, nothing to undo. */
+  if (g_task_get_task_data (G_TASK (result)) != NULL)
+    {
+      self->busy = FALSE;
+      self->changing = FALSE;
+      if (self->logout_due)
+        {
+          self->logout_due = FALSE;
+          if (self->key == NULL && self->slot != NULL)
+            PK11_Logout (self->slot);
+        }
+    }
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* ---- records ------------------------------------------------------------ */

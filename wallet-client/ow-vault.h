@@ -29,6 +29,7 @@ typedef enum
   OW_VAULT_ERROR_LOCKED,          /* read or write while locked */
   OW_VAULT_ERROR_NOT_FOUND,
   OW_VAULT_ERROR_TAMPERED,        /* a record failed authentication */
+  OW_VAULT_ERROR_BUSY,            /* a create, unlock or password change is running */
 } OwVaultError;
 
 /* The shortest master password accepted, in characters. */
@@ -96,11 +97,25 @@ gboolean     ow_vault_unlock_finish       (OwVault             *self,
 void         ow_vault_lock                (OwVault             *self);
 
 /* Re-wraps the key database under @new_password; needs the vault unlocked
- * and the current password. */
+ * and the current password. The async variant runs the KDF in a worker
+ * thread; meanwhile the vault is busy (another change, a create or an
+ * unlock is refused with OW_VAULT_ERROR_BUSY, and locking logs the token
+ * out only when the change is done). Once started, it is not cancelled. */
 gboolean     ow_vault_change_password     (OwVault             *self,
                                            const char          *old_password,
                                            const char          *new_password,
                                            GError             **error);
+void         ow_vault_change_password_async  (OwVault             *self,
+                                              const char          *old_password,
+                                              const char          *new_password,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+gboolean     ow_vault_change_password_finish (OwVault             *self,
+                                              GAsyncResult        *result,
+                                              GError             **error);
+/* TRUE while a create, unlock or password change runs in its thread. */
+gboolean     ow_vault_is_busy             (OwVault             *self);
 
 /* Records are (kind, id) → UTF-8 text, sealed with (kind, id) as the
  * associated data, so a record copied onto another fails to open. */

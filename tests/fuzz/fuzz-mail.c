@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
 static const char *templates[] = {
   "payment_receipt", "recharge", "refund", "purchase_statement", "gift", "virtual_account",
-  "card_number",
+  "card_number", "order_access_code",
 };
 
 static void

@@ -650,6 +650,60 @@ test_webhook_survives_restart (void)
   assert_signed (endpoint, mall);
 }
 
+/* A session nobody touches after its time is expired by the sweep, and
+ * the mall hears it once: trying it later sends nothing more. */
+static void
+test_expiry_sweep (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Forgetful Mall");
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(OtWallet) w = ot_wallet_new (gw, "none");
+  g_autoptr(OtResponse) r = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  g_autoptr(JsonObject) read = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *open_id = NULL;
+  JsonObject *session;
+  guint tries = 0;
+  guint expired_events = 0;
+
+  set_endpoint (mall, endpoint->url);
+  r = open_session (mall, "S-1", 1500, "\"expires_in\":5");
+  ot_assert_status (r, 200);
+  id = g_strdup (ot_json_string (ot_response_object (r), "id"));
+  open_id = session_id (mall, "S-2", 1500);
+
+  event = wait_event (endpoint, "checkout.session.expired", "id", id, &tries);
+  g_assert_nonnull (event);
+  session = ot_json_object (ot_json_object (event, "data"), "object");
+  g_assert_cmpstr (ot_json_string (session, "status"), ==, "expired");
+  g_assert_cmpstr (ot_json_string (session, "order_id"), ==, "S-1");
+  g_assert_cmpint (ot_json_int (session, "expires_at"), <=, g_get_real_time () / G_USEC_PER_SEC);
+
+  /* Stored as expired, not only shown so: paying it is refused and sends no second event. */
+  read = get_session (mall, id);
+  g_assert_cmpstr (ot_json_string (read, "status"), ==, "expired");
+  ot_wallet_fund (gw, w, 10000);
+  late = wallet_checkout (w, NULL, id, mall->id, "S-1", 1500, OT_WALLET_CARD_PASSWORD);
+  ot_assert_error (late, 409, "invalid_request_error", "checkout_session_expired");
+  {
+    g_autoptr(OtResponse) s2 = wallet_checkout (w, NULL, open_id, mall->id, "S-2", 1500,
+                                                OT_WALLET_CARD_PASSWORD);
+    g_autoptr(JsonObject) paid = NULL;
+
+    /* The other session (30 minutes) was left open by the sweep. */
+    ot_assert_status (s2, 200);
+    paid = wait_event (endpoint, "checkout.session.completed", "id", open_id, &tries);
+    g_assert_nonnull (paid);
+  }
+  for (guint i = 0; i < endpoint->bodies->len; i++)
+    if (strstr (endpoint->bodies->pdata[i], "checkout.session.expired") != NULL)
+      expired_events++;
+  g_assert_cmpuint (expired_events, ==, 1);
+  assert_signed (endpoint, mall);
+}
+
 /* An endpoint that never answers 2xx: the event is given up after
  * max_attempts tries, marked failed in the outbox, and tried no more. */
 static void
@@ -745,7 +799,8 @@ main (int   argc,
   bank = ot_bank_start (NULL);
   bank_config = ot_bank_gateway_config (bank, 5, NULL);
   config = g_strdup_printf ("[wallet]\npbkdf2_iterations=2000\n"
-                            "[webhooks]\nretry_base=1\ntimeout=2\n%s", bank_config);
+                            "[webhooks]\nretry_base=1\ntimeout=2\n"
+                            "[checkout]\nsweep_interval=1\n%s", bank_config);
   gw = ot_gateway_start (config, FALSE);
 
   g_test_add_func ("/checkout/create-and-read", test_create_and_read);
@@ -759,6 +814,7 @@ main (int   argc,
   g_test_add_func ("/checkout/endpoint-refusals", test_endpoint_refusals);
   g_test_add_func ("/checkout/webhooks", test_webhooks);
   g_test_add_func ("/checkout/webhook-survives-restart", test_webhook_survives_restart);
+  g_test_add_func ("/checkout/expiry-sweep", test_expiry_sweep);
   g_test_add_func ("/checkout/webhook-gives-up", test_webhook_gives_up);
   status = g_test_run ();
 

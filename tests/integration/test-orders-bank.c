@@ -465,6 +465,166 @@ test_transfer_and_callback (void)
   g_assert_cmpint (cards_total (), ==, before + 100000);
 }
 
+/* POST /v1/orders/{id}/access_codes with @contact: always the same 202. */
+static OtResponse *
+ask_code (const char *order_id,
+          const char *contact)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/orders/%s/access_codes", order_id);
+  g_autofree char *body = g_strdup_printf ("{\"contact\": \"%s\"}", contact);
+  OtResponse *r = ot_request (gw, "POST", path, NULL, NULL, body);
+
+  ot_assert_status (r, 202);
+  g_assert_cmpstr (ot_json_string (ot_response_object (r), "object"), ==, "order_access_code");
+  g_assert_cmpint (ot_json_int (ot_response_object (r), "expires_in"), ==, 600);
+  return r;
+}
+
+static OtResponse *
+use_code (const char *order_id,
+          const char *code)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/orders/%s/access_tokens", order_id);
+  g_autofree char *body = g_strdup_printf ("{\"code\": \"%s\"}", code);
+
+  return ot_request (gw, "POST", path, NULL, NULL, body);
+}
+
+/* The codes e-mailed for @order_id so far, oldest first. */
+static GPtrArray *
+access_codes (const char *order_id)
+{
+  g_autoptr(GPtrArray) mails = queued_mail (gw, "order_access_code");
+  GPtrArray *codes = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < mails->len; i++)
+    {
+      JsonObject *mail = g_ptr_array_index (mails, i);
+      JsonObject *data = ot_json_object (mail, "data");
+
+      if (!g_str_equal (ot_json_string (data, "order_id"), order_id))
+        continue;
+      g_assert_cmpstr (ot_json_string (mail, "to"), ==, "hong@example.com");
+      g_ptr_array_add (codes, g_strdup (ot_json_string (data, "code")));
+    }
+  return codes;
+}
+
+/* The buyer closed the page while the transfer was pending: the order is
+ * found again with its id, the phone or e-mail of the order and a code
+ * e-mailed to the order's address, which gives a new token (the old one
+ * stops working), once. Nothing tells a stranger whether an order exists
+ * or what its buyer's details are. */
+static void
+test_order_access (void)
+{
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 50000, \"quantity\": 2}]");
+  g_auto(Order) again = { 0 };
+  g_autoptr(OtResponse) pending = pay (&order, "a-1", "{\"method\": \"transfer\", \"transfer\":"
+                                       " {\"depositor_name\": \"홍길동\"}}");
+  g_autoptr(GPtrArray) mails = queued_mail (gw, "virtual_account");
+  JsonObject *va_mail = NULL;
+  g_autoptr(OtResponse) nobody = ask_code ("ord_nosuchorder000000000000", "hong@example.com");
+  g_autoptr(OtResponse) stranger = ask_code (order.id, "kim@example.com");
+  g_autoptr(OtResponse) phone = ask_code (order.id, " 010 1234 5678 ");
+  g_autoptr(OtResponse) email = NULL;
+  g_autoptr(OtResponse) malformed = NULL;
+  g_autoptr(OtResponse) wrong = NULL;
+  g_autoptr(OtResponse) stale = NULL;
+  g_autoptr(OtResponse) opened = NULL;
+  g_autoptr(OtResponse) old_token = NULL;
+  g_autoptr(OtResponse) reused = NULL;
+  g_autoptr(OtResponse) allocated = NULL;
+  g_autoptr(OtResponse) reveal = NULL;
+  g_autoptr(OtResponse) burnt = NULL;
+  g_autoptr(GPtrArray) codes = NULL;
+  g_autoptr(GPtrArray) numbers = NULL;
+  g_autofree char *off_by_one = NULL;
+  g_autofree char *off_by_two = NULL;
+  JsonObject *o;
+
+  ot_assert_status (pending, 200);
+  for (guint i = 0; i < mails->len; i++)
+    {
+      JsonObject *data = ot_json_object (g_ptr_array_index (mails, i), "data");
+
+      if (json_object_has_member (data, "order_id") &&
+          g_str_equal (ot_json_string (data, "order_id"), order.id))
+        va_mail = data;
+    }
+  g_assert_nonnull (va_mail);
+  g_assert_true (g_str_has_suffix (ot_json_string (va_mail, "order_url"), "/buy#resume"));
+
+  /* A stranger's contact gets the very same answer as the buyer's, and no code. */
+  g_assert_cmpstr (stranger->body, ==, phone->body);
+  codes = access_codes (order.id);
+  g_assert_cmpuint (codes->len, ==, 1);
+  g_ptr_array_unref (g_steal_pointer (&codes));
+  email = ask_code (order.id, "HONG@Example.com");
+  codes = access_codes (order.id);
+  g_assert_cmpuint (codes->len, ==, 2);
+
+  malformed = use_code (order.id, "12ab56");
+  ot_assert_error (malformed, 400, "invalid_request_error", "parameter_invalid");
+  off_by_one = g_strdup_printf ("%06d", (atoi (codes->pdata[1]) + 1) % 1000000);
+  wrong = use_code (order.id, off_by_one);
+  ot_assert_error (wrong, 401, "authentication_error", "invalid_access_code");
+  /* A newer code replaces the older one. */
+  stale = use_code (order.id, codes->pdata[0]);
+  ot_assert_error (stale, 401, "authentication_error", "invalid_access_code");
+
+  opened = use_code (order.id, codes->pdata[1]);
+  ot_assert_status (opened, 200);
+  o = ot_response_object (opened);
+  g_assert_cmpstr (ot_json_string (o, "id"), ==, order.id);
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "pending");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_json_object (o, "payment"),
+                                                   "virtual_account"), "account"), ==,
+                   ot_json_string (ot_json_object (ot_json_object (ot_response_object (pending),
+                                                                   "payment"),
+                                                   "virtual_account"), "account"));
+  again.id = g_strdup (order.id);
+  again.token = g_strdup (ot_json_string (o, "access_token"));
+  g_assert_true (g_str_has_prefix (again.token, "otk_"));
+  secret (again.token);
+
+  old_token = order_call (gw, &order, "GET", "", NULL, NULL);
+  ot_assert_error (old_token, 401, "authentication_error", "unauthorized");
+  reused = use_code (order.id, codes->pdata[1]);
+  ot_assert_error (reused, 401, "authentication_error", "invalid_access_code");
+
+  /* The deposit comes; the new token sees the cards, once. */
+  deposit (pending);
+  allocated = wait_for_status (gw, &again, "allocated");
+  reveal = order_call (gw, &again, "POST", "/reveal", "a-reveal", NULL);
+  ot_assert_status (reveal, 200);
+  numbers = numbers_of (reveal);
+  g_assert_cmpuint (numbers->len, ==, 2);
+
+  /* Five wrong codes use a code up. */
+  ot_response_free (ask_code (order.id, "010-1234-5678"));
+  g_ptr_array_unref (g_steal_pointer (&codes));
+  codes = access_codes (order.id);
+  g_assert_cmpuint (codes->len, ==, 3);
+  off_by_two = g_strdup_printf ("%06d", (atoi (codes->pdata[2]) + 2) % 1000000);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) r = use_code (order.id, off_by_two);
+
+      ot_assert_error (r, 401, "authentication_error", "invalid_access_code");
+    }
+  burnt = use_code (order.id, codes->pdata[2]);
+  ot_assert_error (burnt, 401, "authentication_error", "invalid_access_code");
+
+  /* At most five codes an hour for one order, then nothing more is sent. */
+  for (guint i = 0; i < 3; i++)
+    ot_response_free (ask_code (order.id, "hong@example.com"));
+  g_ptr_array_unref (g_steal_pointer (&codes));
+  codes = access_codes (order.id);
+  g_assert_cmpuint (codes->len, ==, 5);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
 /* Concurrent pay requests never yield two sets of cards. */
 static void
 test_retries_never_two (void)
@@ -941,6 +1101,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/timeout-then-query", test_timeout_then_query);
   g_test_add_func ("/orders/bank/bank-down", test_bank_down);
   g_test_add_func ("/orders/bank/transfer-and-callback", test_transfer_and_callback);
+  g_test_add_func ("/orders/bank/order-access", test_order_access);
   g_test_add_func ("/orders/bank/retries-never-two", test_retries_never_two);
   g_test_add_func ("/orders/bank/gift-and-claim", test_gift_and_claim);
   g_test_add_func ("/orders/bank/recharge", test_recharge);

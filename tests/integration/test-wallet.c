@@ -9,7 +9,8 @@
  * funding sources kept sealed and shown masked, history, and the audit.
  * The main gateway hashes with few PBKDF2 iterations ([wallet]
  * pbkdf2_iterations) to keep the suite quick; one test runs the default
- * 600,000 and checks the main thread stays responsive meanwhile.
+ * 600,000 and checks the main thread stays responsive meanwhile; two
+ * check the bounds on those hashes, per address and in all.
  */
 #include <sqlite3.h>
 #include <string.h>
@@ -17,7 +18,8 @@
 #include "onepin-shared.h"
 #include "onepin-test-gateway.h"
 
-#define FAST_CONFIG "[wallet]\npbkdf2_iterations=2000\n"
+/* This suite signs in far more than a person would, all from 127.0.0.1. */
+#define FAST_CONFIG "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
 
 static OtGateway *gw;
 
@@ -326,6 +328,96 @@ test_address_limit (void)
                      "{\"number\":\"9410000000000000\",\"password\":\"1234\"}");
   ot_assert_error (card, 429, "rate_limit_error", "rate_limited");
   ot_gateway_stop (limited);
+}
+
+/* Registrations and sign-ins each cost a password hash, so an address gets
+ * kdf_per_minute of them, right or wrong; then 429 with the seconds left. */
+static void
+test_kdf_address_limit (void)
+{
+  OtGateway *limited = ot_gateway_start ("[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=4\n",
+                                         FALSE);
+  g_autofree char *user_id = register_user (limited, "erin", "correct horse");
+  g_autofree char *token = login (limited, "erin", "correct horse");
+  g_autoptr(OtResponse) wrong = sign_in (limited, "erin", "wrong horse");
+  g_autoptr(OtResponse) malformed = NULL;
+  g_autoptr(OtResponse) fourth = NULL;
+  g_autoptr(OtResponse) blocked = NULL;
+  g_autoptr(OtResponse) blocked_login = NULL;
+  g_autoptr(OtResponse) me = NULL;
+  g_autoptr(OtResponse) health = NULL;
+  const char *retry_after;
+  guint64 seconds = 0;
+
+  ot_assert_error (wrong, 401, "authentication_error", "invalid_login");
+  /* A body refused before any hashing does not count. */
+  malformed = wallet (limited, "POST", "/v1/wallet/users", NULL, NULL,
+                      "{\"login_id\":\"x\",\"password\":\"short\"}");
+  ot_assert_status (malformed, 400);
+  fourth = sign_in (limited, "erin", "correct horse");
+  ot_assert_status (fourth, 201);
+
+  blocked = wallet (limited, "POST", "/v1/wallet/users", NULL, NULL,
+                    "{\"login_id\":\"frank\",\"password\":\"correct horse\","
+                    "\"name\":\"Frank\",\"email\":\"frank@example.com\"}");
+  ot_assert_error (blocked, 429, "rate_limit_error", "rate_limited");
+  retry_after = ot_response_header (blocked, "Retry-After");
+  g_assert_nonnull (retry_after);
+  g_assert_true (g_ascii_string_to_unsigned (retry_after, 10, 1, 60, &seconds, NULL));
+  blocked_login = sign_in (limited, "erin", "correct horse");
+  ot_assert_error (blocked_login, 429, "rate_limit_error", "rate_limited");
+  g_assert_nonnull (ot_response_header (blocked_login, "Retry-After"));
+
+  /* What needs no hash still works, for this address too. */
+  me = wallet (limited, "GET", "/v1/wallet/me", token, NULL, NULL);
+  ot_assert_status (me, 200);
+  health = ot_request (limited, "GET", "/healthz", NULL, NULL, NULL);
+  ot_assert_status (health, 200);
+  ot_gateway_stop (limited);
+}
+
+/* At full strength, with one worker and two places in line, a flood of
+ * registrations gets 503 and Retry-After for all it cannot hold, at once,
+ * and the three it holds are answered in turn (the login is the same, so
+ * one is created and the others find it taken). */
+static void
+test_kdf_saturated (void)
+{
+  OtGateway *busy = ot_gateway_start ("[wallet]\nkdf_workers=1\nkdf_queue=2\n"
+                                      "kdf_per_minute=1000\n", FALSE);
+  g_autoptr(GPtrArray) answers = ot_request_parallel (busy, 10, "POST", "/v1/wallet/users", NULL,
+                                                      NULL,
+                                                      "{\"login_id\":\"flood\","
+                                                      "\"password\":\"correct horse\","
+                                                      "\"name\":\"Flood\","
+                                                      "\"email\":\"flood@example.com\"}");
+  guint created = 0, taken = 0, refused = 0;
+  g_autoptr(OtResponse) after = NULL;
+
+  for (guint i = 0; i < answers->len; i++)
+    {
+      OtResponse *r = g_ptr_array_index (answers, i);
+
+      if (r->status == 201)
+        created++;
+      else if (r->status == 409)
+        taken++;
+      else
+        {
+          ot_assert_error (r, 503, "api_error", "busy");
+          g_assert_cmpstr (ot_response_header (r, "Retry-After"), ==, "1");
+          refused++;
+        }
+    }
+  g_test_message ("10 registrations at once: %u created, %u taken, %u refused",
+                  created, taken, refused);
+  g_assert_cmpuint (created, ==, 1);
+  g_assert_cmpuint (created + taken, <=, 3);
+  g_assert_cmpuint (refused, >=, 7);
+  /* Once the line is empty, hashing is offered again. */
+  after = sign_in (busy, "flood", "correct horse");
+  ot_assert_status (after, 201);
+  ot_gateway_stop (busy);
 }
 
 static void
@@ -900,6 +992,8 @@ main (int   argc,
   g_test_add_func ("/wallet/sessions/expiry", test_session_expiry);
   g_test_add_func ("/wallet/sessions/lockout", test_login_lockout);
   g_test_add_func ("/wallet/sessions/address-limit", test_address_limit);
+  g_test_add_func ("/wallet/sessions/kdf-address-limit", test_kdf_address_limit);
+  g_test_add_func ("/wallet/sessions/kdf-saturated", test_kdf_saturated);
   g_test_add_func ("/wallet/sessions/password-change", test_password_change);
   g_test_add_func ("/wallet/profile/update", test_profile);
   g_test_add_func ("/wallet/card/apply", test_apply_card);

@@ -36,12 +36,16 @@ static const struct
     "\"cards\":[{\"last4\":\"1111\",\"purpose\":\"user\"},{\"last4\":\"2222\",\"purpose\":\"gift\"}]}" },
   { "gift",
     "{\"sender_name\":\"이영희\",\"recipient_name\":\"박민수\",\"message\":\"생일 축하해! <script>x</script>\","
-    "\"design\":\"birthday\",\"font_color\":\"#aa3366\",\"font_size\":24,\"music\":\"Happy Birthday\","
+    "\"design\":\"birthday\",\"font_color\":\"#aa3366\",\"font_size\":24,\"music\":\"happy_birthday\","
     "\"claim_url\":\"" CLAIM "\",\"amount\":30000,\"currency\":\"krw\","
     "\"number\":\"9410123456789012\"}" },
   { "virtual_account",
     "{\"bank\":\"신한은행\",\"account\":\"562-910-123456\",\"amount\":55000,\"currency\":\"krw\","
-    "\"deadline\":1700086400}" },
+    "\"deadline\":1700086400,\"order_id\":\"ord_0123456789abcdef01234567\","
+    "\"order_url\":\"https://cards.onepin.test/buy#resume\"}" },
+  { "order_access_code",
+    "{\"order_id\":\"ord_0123456789abcdef01234567\",\"code\":\"042917\","
+    "\"expires_at\":1700000600}" },
 };
 
 static char *tmp_dir;
@@ -292,6 +296,173 @@ test_gift (void)
     }
 }
 
+/* An order's transfer e-mail tells how to find the order again, with a
+ * link that carries nothing secret; the code's e-mail carries the code. A
+ * recharge's transfer (no order) has neither. */
+static void
+test_order_access (void)
+{
+  g_auto(GwEmailContent) va = { 0 };
+  g_auto(GwEmailContent) recharge = { 0 };
+  g_auto(GwEmailContent) code_ko = { 0 };
+  g_auto(GwEmailContent) code_en = { 0 };
+  g_autoptr(JsonObject) no_code = object ("{\"order_id\":\"ord_1\",\"code\":\"12345\"}");
+  g_auto(GwEmailContent) out = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  render ("virtual_account", "en", full[5].data, &va);
+  assert_contains (va.text, "Order: ord_0123456789abcdef01234567\n");
+  assert_contains (va.text, "Find your order:\nhttps://cards.onepin.test/buy#resume\n");
+  assert_contains (va.html, "href=\"https://cards.onepin.test/buy#resume\"");
+  assert_lacks (va.text, "otk_");
+
+  render ("virtual_account", "ko", "{\"account\":\"562\",\"amount\":10000,\"currency\":\"krw\","
+                                   "\"order_url\":\"javascript:alert(1)\"}", &recharge);
+  assert_lacks (recharge.text, "주문 번호");
+  assert_lacks (recharge.text, "주문 다시 찾기");
+  assert_lacks (recharge.html, "javascript");
+
+  render ("order_access_code", "ko", full[6].data, &code_ko);
+  g_assert_cmpstr (code_ko.subject, ==, "[onepin] 주문 확인 코드");
+  assert_contains (code_ko.text, "코드: 042917\n");
+  assert_contains (code_ko.text, "주문 번호: ord_0123456789abcdef01234567\n");
+  render ("order_access_code", "en", full[6].data, &code_en);
+  g_assert_cmpstr (code_en.subject, ==, "[onepin] Your order code");
+  assert_contains (code_en.text, "Code: 042917\n");
+  assert_contains (code_en.text, "Valid until: 15 Nov 2023, 07:23 KST\n");
+  /* The subject, which phones show on a locked screen, never has the code. */
+  assert_lacks (code_en.subject, "042917");
+
+  g_assert_false (gw_template_render_email ("order_access_code", "en", no_code, &out, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_DATA);
+  g_clear_error (&error);
+  g_assert_null (gw_template_render_sms ("order_access_code", "en", no_code, &error));
+  g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_UNKNOWN);
+}
+
+/* The site's own file @name (gateway-server/site/js/…). */
+static char *
+site_file (const char *name)
+{
+  g_autofree char *path = g_build_filename (SITE_DIR, "js", name, NULL);
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return text;
+}
+
+/* Every match of @pattern's first group in @text. */
+static GPtrArray *
+site_names (const char *text,
+            const char *pattern)
+{
+  g_autoptr(GRegex) regex = g_regex_new (pattern, G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+
+  for (g_regex_match (regex, text, 0, &match); g_match_info_matches (match);
+       g_match_info_next (match, NULL))
+    g_ptr_array_add (names, g_match_info_fetch (match, 1));
+  g_assert_cmpuint (names->len, >, 0);
+  return names;
+}
+
+/* The page's title for @key ("music.canon") in the locale block of
+ * strings.js that starts at @block ("\n  ko: {"). */
+static char *
+site_title (const char *strings,
+            const char *block,
+            const char *key)
+{
+  const char *start = strstr (strings, block);
+  g_autofree char *pattern = g_strdup_printf ("^    '%s': '([^']*)',$", key);
+  g_autoptr(GRegex) regex = g_regex_new (pattern, G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+
+  g_assert_nonnull (start);
+  if (!g_regex_match (regex, start, 0, &match))
+    g_error ("strings.js has no %s after \"%s\"", key, block + 1);
+  return g_match_info_fetch (match, 1);
+}
+
+/* Each design and tune the site offers shows in the gift e-mail by the
+ * title its page gives it, in the e-mail's language; never by its name. */
+static void
+test_gift_titles (void)
+{
+  g_autofree char *strings = site_file ("strings.js");
+  g_autofree char *gift_js = site_file ("gift.js");
+  g_autofree char *music_js = site_file ("music.js");
+  g_autoptr(GPtrArray) designs = NULL;
+  g_autoptr(GPtrArray) tunes = site_names (music_js, "^    ([a-z0-9_]+): '[A-G]");
+  g_autoptr(GRegex) list = g_regex_new ("DESIGNS = \\[([^\\]]*)\\]", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *design_list = NULL;
+  const struct { const char *locale, *block, *design, *music; } locales[] = {
+    { "en", "\n  en: {", "Card design", "Music" },
+    { "ko", "\n  ko: {", "카드 디자인", "배경 음악" },
+  };
+
+  g_assert_true (g_regex_match (list, gift_js, 0, &match));
+  design_list = g_match_info_fetch (match, 1);
+  designs = site_names (design_list, "'([a-z0-9_]+)'");
+
+  for (guint l = 0; l < G_N_ELEMENTS (locales); l++)
+    for (guint kind = 0; kind < 2; kind++)
+      {
+        GPtrArray *names = kind == 0 ? designs : tunes;
+
+        for (guint i = 0; i < names->len; i++)
+          {
+            const char *name = g_ptr_array_index (names, i);
+            g_autofree char *key = g_strconcat (kind == 0 ? "design." : "music.", name, NULL);
+            g_autofree char *title = site_title (strings, locales[l].block, key);
+            g_autofree char *data = g_strdup_printf ("{\"claim_url\":\"" CLAIM "\","
+                                                     "\"design\":\"%s\",\"music\":\"%s\"}",
+                                                     kind == 0 ? name : "birthday",
+                                                     kind == 0 ? "none" : name);
+            g_autofree char *row = g_strdup_printf ("%s: %s\n", kind == 0 ? locales[l].design
+                                                                          : locales[l].music,
+                                                    title);
+            g_autofree char *escaped = g_markup_escape_text (title, -1);
+            g_auto(GwEmailContent) out = { 0 };
+
+            render ("gift", locales[l].locale, data, &out);
+            assert_contains (out.text, row);
+            assert_contains (out.html, escaped);
+            if (kind == 1)
+              assert_lacks (out.text, name);
+          }
+      }
+}
+
+/* A design or tune the site does not offer, and no music, leave their row
+ * out: an internal name is not for the reader, nor is anything typed. */
+static void
+test_gift_unknown_choices (void)
+{
+  g_auto(GwEmailContent) en = { 0 };
+  g_auto(GwEmailContent) ko = { 0 };
+
+  render ("gift", "en", "{\"claim_url\":\"" CLAIM "\",\"design\":\"spring_2031\","
+                        "\"music\":\"none\",\"message\":\"hi\"}", &en);
+  assert_lacks (en.text, "Card design");
+  assert_lacks (en.text, "spring_2031");
+  assert_lacks (en.text, "Music");
+  assert_lacks (en.text, "none");
+  assert_contains (en.html, "background:#eef2ff");
+
+  render ("gift", "ko", "{\"claim_url\":\"" CLAIM "\",\"design\":\"<b>x</b>\","
+                        "\"music\":\"secret_tune_9\"}", &ko);
+  assert_lacks (ko.text, "카드 디자인");
+  assert_lacks (ko.text, "배경 음악");
+  assert_lacks (ko.text, "secret_tune_9");
+  assert_lacks (ko.html, "secret_tune_9");
+  assert_lacks (ko.html, "<b>x</b>");
+}
+
 static void
 test_sms (void)
 {
@@ -367,6 +538,9 @@ main (int   argc,
   g_test_add_func ("/templates/missing-fields", test_missing_fields);
   g_test_add_func ("/templates/statement", test_statement);
   g_test_add_func ("/templates/gift", test_gift);
+  g_test_add_func ("/templates/gift-titles", test_gift_titles);
+  g_test_add_func ("/templates/order-access", test_order_access);
+  g_test_add_func ("/templates/gift-unknown-choices", test_gift_unknown_choices);
   g_test_add_func ("/templates/sms", test_sms);
   g_test_add_func ("/templates/refusals", test_refusals);
 

@@ -426,6 +426,21 @@ test_swapped_key_database (Fixture       *f,
   assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_LOCKED);
 }
 
+/* Opened again, the vault takes "new master pw" and no longer MASTER. */
+static void
+assert_new_password (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  reopen (f);
+  g_assert_false (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+  g_clear_error (&error);
+  g_assert_true (ow_vault_unlock (f->vault, "new master pw", &error));
+  g_assert_no_error (error);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
 static void
 test_change_password (Fixture       *f,
                       gconstpointer  data)
@@ -443,14 +458,9 @@ test_change_password (Fixture       *f,
   g_clear_error (&error);
   g_assert_true (ow_vault_change_password (f->vault, MASTER, "new master pw", &error));
   g_assert_no_error (error);
-
-  reopen (f);
-  g_assert_false (ow_vault_unlock (f->vault, MASTER, &error));
-  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
-  g_clear_error (&error);
-  g_assert_true (ow_vault_unlock (f->vault, "new master pw", &error));
-  g_assert_no_error (error);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+
+  assert_new_password (f);
 }
 
 /* What a crash between the key database and vault.db leaves is started over. */
@@ -507,6 +517,67 @@ test_async (Fixture       *f,
   g_assert_no_error (error);
   g_clear_object (&result);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
+/* The change runs in a thread: meanwhile the vault is busy (a second change
+ * and an unlock are refused, not queued), records still open, and a lock
+ * asked for meanwhile holds. */
+static void
+test_change_password_async (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+  GAsyncResult *second = NULL;
+  GAsyncResult *unlock = NULL;
+
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+
+  ow_vault_change_password_async (f->vault, MASTER, "short", NULL, ow_test_store_result, &result);
+  g_assert_false (ow_vault_is_busy (f->vault));
+  g_assert_false (ow_vault_change_password_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_WEAK_PASSWORD);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  ow_vault_change_password_async (f->vault, "not the password", "new master pw", NULL,
+                                  ow_test_store_result, &result);
+  g_assert_false (ow_vault_change_password_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  g_assert_false (ow_vault_is_busy (f->vault));
+
+  ow_vault_change_password_async (f->vault, MASTER, "new master pw", NULL, ow_test_store_result,
+                                  &result);
+  g_assert_true (ow_vault_is_busy (f->vault));
+  ow_vault_change_password_async (f->vault, MASTER, "other master pw", NULL,
+                                  ow_test_store_result, &second);
+  g_assert_false (ow_vault_change_password_finish (f->vault, ow_test_wait (&second), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BUSY);
+  g_clear_error (&error);
+  g_clear_object (&second);
+  /* Softoken re-wraps the key meanwhile: reads wait for it, and succeed. */
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  g_usleep (200 * 1000);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  ow_vault_lock (f->vault);
+  g_assert_true (ow_vault_is_locked (f->vault));
+  ow_vault_unlock_async (f->vault, MASTER, NULL, ow_test_store_result, &unlock);
+  g_assert_false (ow_vault_unlock_finish (f->vault, ow_test_wait (&unlock), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BUSY);
+  g_clear_error (&error);
+  g_clear_object (&unlock);
+
+  g_assert_true (ow_vault_change_password_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_false (ow_vault_is_busy (f->vault));
+  g_assert_true (ow_vault_is_locked (f->vault));
+  assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_LOCKED);
+
+  assert_new_password (f);
 }
 
 /* Every file in the vault's folder, searched for every value stored. */
@@ -591,6 +662,7 @@ main (int    argc,
   ADD ("/vault/change-password", test_change_password);
   ADD ("/vault/interrupted-create", test_interrupted_create);
   ADD ("/vault/async", test_async);
+  ADD ("/vault/change-password-async", test_change_password_async);
   ADD ("/vault/no-plaintext-on-disk", test_no_plaintext_on_disk);
   ADD ("/vault/scan-finds-plaintext", test_scan_finds_plaintext);
 #undef ADD

@@ -26,6 +26,7 @@
 #include "ow-test-ui.h"
 
 #define MASTER "correct horse battery staple"
+#define NEW_MASTER "a new master password, for a while"
 #define LOGIN "hong.gildong"
 #define PASSWORD "gateway password 1"
 #define CARD_PASSWORD "258013"
@@ -711,6 +712,81 @@ test_preferences (void)
   ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
 }
 
+typedef struct
+{
+  gint64 last;
+  gint64 longest;
+} Ticks;
+
+static gboolean
+on_tick (gpointer data)
+{
+  Ticks *ticks = data;
+  gint64 now = g_get_monotonic_time ();
+
+  ticks->longest = MAX (ticks->longest, now - ticks->last);
+  ticks->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The master password changes in a worker thread: the window keeps
+ * drawing and answering meanwhile (the main loop is never held for long),
+ * its fields and button take no second request, it will not close until it
+ * can tell how it went, and then the new password unlocks the vault. */
+static void
+test_change_master_password (void)
+{
+  Ticks ticks = { 0 };
+  GtkWindow *window;
+  guint ticker;
+  gint64 started, took;
+
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
+  window = GTK_WINDOW (gtk_widget_get_root (ow_ui_get ("old_password_row")));
+  ow_ui_type ("old_password_row", MASTER);
+  ow_ui_type ("new_password_row", NEW_MASTER);
+  ow_ui_type ("confirm_password_row", NEW_MASTER);
+
+  ticks.last = started = g_get_monotonic_time ();
+  ticker = g_timeout_add (10, on_tick, &ticks);
+  ow_ui_click ("change_password_button");
+  /* A button's activation clicks it a moment later, as a press would. */
+  ow_ui_wait_for (ow_vault_is_busy (vault ()), 10, "the change to start");
+  g_assert_false (gtk_widget_is_sensitive (ow_ui_get ("change_password_button")));
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("confirm_password_row"))));
+  g_assert_true (gtk_widget_get_visible (ow_ui_find_hidden ("change_spinner")));
+  ow_ui_screenshot (window, "14-changing-master-password");
+  gtk_window_close (window);
+  ow_ui_spin (50);
+  g_assert_nonnull (ow_ui_find ("old_password_row"));
+
+  ow_ui_wait_for (!ow_vault_is_busy (vault ()), 60, "the master password change");
+  took = g_get_monotonic_time () - started;
+  g_source_remove (ticker);
+  on_tick (&ticks);
+  g_test_message ("changing the master password took %" G_GINT64_FORMAT " ms; the main loop's "
+                  "longest pause meanwhile: %" G_GINT64_FORMAT " ms", took / 1000,
+                  ticks.longest / 1000);
+  g_assert_cmpint (ticks.longest * 2, <, took);
+  g_assert_true (gtk_widget_is_sensitive (ow_ui_get ("change_password_button")));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (ow_ui_get ("old_password_row"))), ==, "");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (ow_ui_get ("new_password_row"))), ==, "");
+  gtk_window_close (window);
+  ow_ui_wait_for (ow_ui_find ("old_password_row") == NULL, 10, "the preferences to close");
+
+  ow_application_lock (T.app);
+  WAIT_PAGE ("unlock");
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  ow_ui_wait_for (label_contains ("error_label", "Wrong master password"), 30, "the refusal");
+  ow_ui_type ("password_row", NEW_MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
+
+  /* Back to the first one, which the tests after this use. */
+  g_assert_true (ow_vault_change_password (vault (), NEW_MASTER, MASTER, NULL));
+}
+
 /* The session ends on the gateway (here: revoked from outside): the next
  * refresh asks for a sign-in, and the card's number is still in the vault. */
 static void
@@ -799,6 +875,7 @@ test_no_secrets_on_disk (void)
   ow_scan_add_secret (scan, "bank account", BANK_ACCOUNT_DIGITS);
   ow_scan_add_secret (scan, "declining card", OT_BANK_CARD_DECLINE);
   ow_scan_add_secret (scan, "master password", MASTER);
+  ow_scan_add_secret (scan, "new master password", NEW_MASTER);
   ow_scan_add_secret (scan, "account password", PASSWORD);
   ow_scan_add_secret (scan, "card password", CARD_PASSWORD);
   ow_scan_add_secret (scan, "holder", "HONG GILDONG");
@@ -873,6 +950,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/lock-and-unlock", test_lock_and_unlock);
   g_test_add_func ("/wallet-gui/idle-lock", test_idle_lock);
   g_test_add_func ("/wallet-gui/preferences", test_preferences);
+  g_test_add_func ("/wallet-gui/change-master-password", test_change_master_password);
   g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);

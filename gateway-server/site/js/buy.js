@@ -6,7 +6,10 @@
  *
  * The whole purchase happens on this one page, so the card numbers the
  * gateway allocates are held only in this page's memory and DOM: never in
- * the URL or in storage, and wiped when the page is left.
+ * the URL or in storage, and wiped when the page is left. So is the order's
+ * token: a buyer who closed the page (waiting for a transfer, say) comes
+ * back through #resume, where the order id, the phone or e-mail of the
+ * order and a code e-mailed to the buyer get a new token.
  */
 'use strict';
 
@@ -20,6 +23,7 @@
     order: document.getElementById ('step-order'),
     pay: document.getElementById ('step-pay'),
     transfer: document.getElementById ('step-transfer'),
+    resume: document.getElementById ('step-resume'),
     cards: document.getElementById ('step-cards'),
     finish: document.getElementById ('step-finish'),
     done: document.getElementById ('step-done'),
@@ -29,6 +33,8 @@
   const purposeForm = document.getElementById ('purpose-form');
   const registerForm = document.getElementById ('finish-register');
   const giftBox = document.getElementById ('finish-gift');
+  const resumeForm = document.getElementById ('resume-form');
+  const codeForm = document.getElementById ('code-form');
 
   let order = null;          /* the gateway's order, with its cards once allocated */
   let token = null;          /* the order's access token, in memory only */
@@ -50,13 +56,18 @@
                                      auth ()),
     register: (card, password, hint) => Site.api ('/v1/cards/register',
                                                   { number: card.number, password, hint }),
+    askCode: (id, contact) => Site.api ('/v1/orders/' + encodeURIComponent (id) + '/access_codes',
+                                        { contact }),
+    useCode: (id, code) => Site.api ('/v1/orders/' + encodeURIComponent (id) + '/access_tokens',
+                                     { code }),
   };
 
   /* Shows the step @name (and keeps @also shown), and moves focus to it. */
   function showStep (name, also) {
     for (const [key, section] of Object.entries (steps))
       section.hidden = key !== name && !(also || []).includes (key);
-    const marker = name === 'transfer' ? 'pay' : name === 'finish' || name === 'done' ? 'cards' : name;
+    const marker = name === 'transfer' ? 'pay' : name === 'finish' || name === 'done' ? 'cards'
+                 : name === 'resume' ? 'order' : name;
     for (const li of document.querySelectorAll ('.steps li')) {
       if (li.dataset.step === marker)
         li.setAttribute ('aria-current', 'step');
@@ -214,6 +225,8 @@
       el ('dd', { i18n: ['money.amount', { m: { money: va.amount, currency: va.currency } }] }),
       el ('dt', { i18n: ['pay.va_deadline'] }),
       el ('dd', { i18n: ['date.time', { d: { dateTime: va.deadline } }] }));
+    Site.setText (document.getElementById ('transfer-order'), 'pay.transfer_order',
+                  { order: order.id });
     Site.setText (document.getElementById ('transfer-status'), 'pay.transfer_waiting');
     showStep ('transfer');
     Site.guardLeaving (true);
@@ -242,6 +255,58 @@
       Site.setText (status, Site.errorKey (err));
     } finally {
       checking = false;
+    }
+  }
+
+  /* Back to an order whose page was closed */
+
+  let resumeOrderId = null;
+
+  function showResume () {
+    codeForm.hidden = true;
+    resumeForm.hidden = false;
+    showStep ('resume');
+  }
+
+  /* The same answer whether or not anything matched: go on to the code. */
+  async function submitResume () {
+    const f = resumeForm.elements;
+    resumeOrderId = f.order.value.trim ().toLowerCase ();
+    await api.askCode (resumeOrderId, f.contact.value.trim ());
+    codeForm.reset ();
+    Site.clearErrors (codeForm);
+    codeForm.hidden = false;
+    Site.setText (document.getElementById ('code-sent'), 'resume.sent');
+    codeForm.elements.code.focus ();
+  }
+
+  async function submitCode () {
+    const opened = await api.useCode (resumeOrderId, codeForm.elements.code.value.trim ());
+    token = opened.access_token;
+    delete opened.access_token;
+    order = opened;
+    codeForm.reset ();
+    resumeForm.reset ();
+    method.setDepositor (order.buyer.name);
+    await continueOrder ();
+  }
+
+  /* Picks the order up where it is. */
+  async function continueOrder () {
+    if (order.status === 'allocated') {
+      if (order.cards_revealed) {
+        Site.showFormError (codeForm, 'resume.revealed');
+        return;
+      }
+      order = await api.reveal ();
+      showCards ();
+    } else if (order.status === 'pending' && order.payment && order.payment.virtual_account) {
+      showTransfer ();
+    } else if (order.status === 'paying') {
+      Site.showFormError (codeForm, 'resume.paying');
+    } else {
+      showSummary ();
+      showStep ('pay');
     }
   }
 
@@ -365,6 +430,15 @@
   Site.form (payForm, submitPayment);
   Site.form (purposeForm, submitPurposes);
   Site.form (registerForm, submitRegister);
+  Site.form (resumeForm, submitResume);
+  Site.form (codeForm, submitCode);
+  document.getElementById ('resume-link').addEventListener ('click', showResume);
+  window.addEventListener ('hashchange', () => {
+    if (location.hash === '#resume')
+      showResume ();
+  });
+  if (location.hash === '#resume')
+    showResume ();
   document.getElementById ('pay-back').addEventListener ('click', () => showStep ('order'));
   document.getElementById ('transfer-check').addEventListener ('click', checkDeposit);
   document.getElementById ('finish-later').addEventListener ('click', () => {
