@@ -146,7 +146,7 @@ read_access_code (sqlite3_stmt *stmt,
   memset (out, 0, sizeof *out);
   copy_text (out->order_id, sizeof out->order_id, stmt, 0);
   out->has_code = sqlite3_column_bytes (stmt, 1) == 32;
-  column_hash (stmt, 1, out->code_hash);
+  gw_sqlite_copy_blob (out->code_hash, 32, stmt, 1);
   out->expires_at = sqlite3_column_int64 (stmt, 2);
   out->attempts = sqlite3_column_int64 (stmt, 3);
   out->window_start = sqlite3_column_int64 (stmt, 4);
@@ -159,9 +159,10 @@ t_access_code_get (GwTxn                 *txn,
                    GwOrderAccessCodeRow  *out,
                    GError               **error)
 {
-  return lookup_text (txn, "SELECT order_id, code_hash, expires_at, attempts, window_start, sent"
-                           " FROM order_access_codes WHERE order_id = ?",
-                      order_id, read_access_code, out, error);
+  return gw_sqlite_get_by_text (txn,
+                                "SELECT order_id, code_hash, expires_at, attempts, window_start,"
+                                " sent FROM order_access_codes WHERE order_id = ?",
+                                order_id, read_access_code, out, error);
 }
 
 static gboolean

@@ -740,6 +740,7 @@ test_change_master_password (void)
   GtkWindow *window;
   guint ticker;
   gint64 started, took;
+  gboolean busy_at_close;
 
   g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
   window = GTK_WINDOW (gtk_widget_get_root (ow_ui_get ("old_password_row")));
@@ -755,10 +756,16 @@ test_change_master_password (void)
   g_assert_false (gtk_widget_is_sensitive (ow_ui_get ("change_password_button")));
   g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("confirm_password_row"))));
   g_assert_true (gtk_widget_get_visible (ow_ui_find_hidden ("change_spinner")));
-  ow_ui_screenshot (window, "14-changing-master-password");
+  /* Closing while the change runs is refused. */
+  busy_at_close = ow_vault_is_busy (vault ());
   gtk_window_close (window);
   ow_ui_spin (50);
-  g_assert_nonnull (ow_ui_find ("old_password_row"));
+  if (busy_at_close)
+    g_assert_nonnull (ow_ui_find ("old_password_row"));
+  else
+    g_test_message ("the change ended before the close; its refusal was not exercised");
+  if (ow_vault_is_busy (vault ()))
+    ow_ui_screenshot (window, "14-changing-master-password");
 
   ow_ui_wait_for (!ow_vault_is_busy (vault ()), 60, "the master password change");
   took = g_get_monotonic_time () - started;
