@@ -685,6 +685,7 @@ gw_store_sqlite_init (GwStoreSqlite *self)
 
   self->serial = g_atomic_int_add (&last_serial, 1) + 1;
   self->queue = g_async_queue_new ();
+  self->merchant_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 GwStoreSqlite *
@@ -745,10 +746,14 @@ t_now (GwTxn *t)
   return TXN (t)->now;
 }
 
+/* The last column tells whether the holder wants payment receipts, so that
+ * a capture for a card without a contact (the common case) looks no further. */
 #define CARD_COLUMNS \
   "c.id, c.account_id, c.last4, c.state, c.password_mac, c.failures, c.locked_until," \
   " c.points, c.initial_value, c.channel, c.promotional, c.created, c.expires_at," \
-  " a.balance, a.held, a.currency FROM cards c JOIN accounts a ON a.id = c.account_id "
+  " a.balance, a.held, a.currency," \
+  " EXISTS (SELECT 1 FROM card_contacts k WHERE k.card_id = c.id AND k.receipts <> 'none')" \
+  " FROM cards c JOIN accounts a ON a.id = c.account_id "
 
 static void
 read_card (sqlite3_stmt *stmt,
@@ -775,6 +780,7 @@ read_card (sqlite3_stmt *stmt,
   out->balance = sqlite3_column_int64 (stmt, 13);
   out->held = sqlite3_column_int64 (stmt, 14);
   copy_text (out->currency, sizeof out->currency, stmt, 15);
+  out->wants_receipts = sqlite3_column_int (stmt, 16);
 }
 
 static gboolean

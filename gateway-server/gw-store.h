@@ -56,6 +56,7 @@ typedef struct
   gint64  balance;                  /* from the card's account */
   gint64  held;
   char    currency[4];
+  gboolean wants_receipts;          /* the holder left a contact for payment receipts */
 } GwCard;
 
 typedef struct
