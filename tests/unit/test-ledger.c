@@ -742,6 +742,126 @@ test_store_refuses_overdraft (Fixture       *f,
   g_assert_cmpint (a.pending_holds_total, ==, 4000);
 }
 
+/* The statement lines of @account_id, newest first. */
+typedef struct
+{
+  gint64  account_id;
+  GArray *lines;
+} StatementStep;
+
+static gboolean
+apply_statement (GwTxn    *txn,
+                 gpointer  data,
+                 GError  **error)
+{
+  StatementStep *step = data;
+
+  step->lines = txn->funcs->statement (txn, step->account_id, 0, 100, error);
+  return step->lines != NULL;
+}
+
+static GArray *
+statement (Fixture *f,
+           gint64   account_id)
+{
+  StatementStep step = { account_id, NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gw_store_read (GW_STORE (f->store), apply_statement, &step, &error));
+  g_assert_no_error (error);
+  return step.lines;
+}
+
+/* Checks that the newest @n lines of @account_id moved it by @amounts (oldest
+ * first) and that each line's balance_after runs from @start. */
+static void
+assert_running_balances (Fixture      *f,
+                         gint64        account_id,
+                         gint64        start,
+                         const gint64 *amounts,
+                         guint         n)
+{
+  g_autoptr(GArray) lines = statement (f, account_id);
+  gint64 balance = start;
+
+  g_assert_cmpuint (lines->len, >=, n);
+  for (guint i = 0; i < n; i++)
+    {
+      GwStatementLine *line = &g_array_index (lines, GwStatementLine, n - 1 - i);
+
+      balance += amounts[i];
+      g_assert_cmpint (line->amount, ==, amounts[i]);
+      g_assert_cmpint (line->balance_after, ==, balance);
+    }
+}
+
+/* 3b. An entry that names an account twice: each line's balance_after is
+ * the running balance, and a refused later line undoes the earlier ones. */
+static void
+test_store_running_balances (Fixture       *f,
+                             gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  GwLine small[] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = 300 },
+    { .credit = 100 },
+    { .debit = 30, .require_available = TRUE },
+    { .credit = 230 },
+  };
+  const gint64 small_moves[] = { 100, -30, 230 };
+  GwLine large[21] = { { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = 0 } };
+  gint64 large_moves[20];
+  GwLine refused[] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = 100 },
+    { .credit = 100 },
+    { .debit = 1000000, .require_available = TRUE },
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .credit = 1000000 },
+  };
+  GwAudit before;
+  GwAudit a;
+
+  new_card (f, 10000, &card);
+  for (guint i = 1; i < G_N_ELEMENTS (small); i++)
+    small[i].account_id = card.account_id;
+  {
+    g_autoptr(GError) error = post_entry (f, small, G_N_ELEMENTS (small));
+
+    g_assert_no_error (error);
+  }
+  assert_card_money (f, &card, 10300, 0);
+  assert_running_balances (f, card.account_id, 10000, small_moves, G_N_ELEMENTS (small_moves));
+
+  /* Past the size where lines are compared pairwise. */
+  for (guint i = 1; i < G_N_ELEMENTS (large); i++)
+    {
+      large[i] = (GwLine) { .account_id = card.account_id, .credit = i };
+      large[0].debit += i;
+      large_moves[i - 1] = i;
+    }
+  {
+    g_autoptr(GError) error = post_entry (f, large, G_N_ELEMENTS (large));
+
+    g_assert_no_error (error);
+  }
+  assert_card_money (f, &card, 10300 + 210, 0);
+  assert_running_balances (f, card.account_id, 10300, large_moves, G_N_ELEMENTS (large_moves));
+
+  /* The third line is refused: the first two are undone, nothing is written. */
+  before = audit (f);
+  refused[1].account_id = refused[2].account_id = card.account_id;
+  {
+    g_autoptr(GError) error = post_entry (f, refused, G_N_ELEMENTS (refused));
+
+    g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_INSUFFICIENT);
+  }
+  assert_card_money (f, &card, 10510, 0);
+  a = audit (f);
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.entries_checked, ==, before.entries_checked);
+  g_assert_cmpint (a.total_debits, ==, before.total_debits);
+  g_assert_cmpint (a.cards_balance_total, ==, before.cards_balance_total);
+}
+
 /* 4. Only balanced entries of positive, one-sided lines are accepted. */
 static void
 test_store_refuses_unbalanced (Fixture       *f,
@@ -1203,6 +1323,7 @@ main (int   argc,
   ADD ("issue-batch", test_issue_batch);
   ADD ("refund-balance-limit", test_refund_balance_limit);
   ADD ("store-refuses-overdraft", test_store_refuses_overdraft);
+  ADD ("store-running-balances", test_store_running_balances);
   ADD ("store-refuses-unbalanced", test_store_refuses_unbalanced);
   ADD ("holds", test_holds);
   ADD ("lockout", test_lockout);
