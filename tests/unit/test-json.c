@@ -305,6 +305,98 @@ test_parse_json_test_suite (void)
   g_assert_cmpuint (n_yes + n_no + n_either, >=, 300);
 }
 
+/* The tree is built by hand (not by JsonParser): for every document of the
+ * suite that both read, as the value of a member, json-glib's own parser
+ * must give the same tree, compared through the canonical form. Where they
+ * may differ on purpose: integers outside int64 (json-glib wraps them, we
+ * read them as not integers), duplicate names (we refuse them) and what
+ * json-glib accepts beyond the RFC (we refuse that first). */
+static void
+test_parse_same_as_json_glib (void)
+{
+  const char *corpora = g_getenv ("ONEPIN_CORPORA");
+  g_autofree char *dir_path = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  guint compared = 0;
+
+  if (corpora == NULL)
+    {
+      g_test_skip ("ONEPIN_CORPORA is not set");
+      return;
+    }
+
+  dir_path = g_build_filename (corpora, "JSONTestSuite", "test_parsing", NULL);
+  dir = g_dir_open (dir_path, 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir_path, name, NULL);
+      g_autofree char *contents = NULL;
+      g_autofree char *wrapped = NULL;
+      g_autofree char *ours = NULL;
+      g_autofree char *theirs = NULL;
+      g_autoptr(JsonObject) object = NULL;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonNode) node = NULL;
+      gsize len;
+
+      if (!g_str_has_suffix (name, ".json") || g_str_has_prefix (name, "y_number_huge") ||
+          g_str_has_prefix (name, "y_number_very_big") ||
+          g_str_has_prefix (name, "i_number_"))
+        continue;
+      g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+      wrapped = g_strdup_printf ("{\"v\":%.*s}", (int) len, contents);
+      object = onepin_json_parse_object (wrapped, strlen (wrapped), NULL);
+      if (object == NULL || strlen (wrapped) != len + 6 ||
+          !json_parser_load_from_data (parser, wrapped, -1, NULL))
+        continue;
+      node = json_node_init_object (json_node_alloc (), object);
+      ours = onepin_json_canonical (node);
+      theirs = onepin_json_canonical (json_parser_get_root (parser));
+      if (g_strcmp0 (ours, theirs) != 0)
+        g_error ("%s: built %s, json-glib %s", name, ours, theirs);
+      compared++;
+    }
+  g_test_message ("%u documents compared", compared);
+  g_assert_cmpuint (compared, >=, 90);
+}
+
+/* The same for the shapes requests have, escapes and numbers of every kind. */
+static void
+test_parse_same_as_json_glib_shapes (void)
+{
+  static const char *const documents[] = {
+    "{}",
+    "{\"a\":[],\"b\":{},\"c\":\"\",\"d\":null,\"e\":true,\"f\":false}",
+    "{\"card_number\":\"9410000012345678\",\"password\":\"p\\\"w\\\\d\",\"amount\":1,"
+    "\"currency\":\"krw\",\"order_id\":\"o-1\",\"capture\":true}",
+    "{\"esc\":\"\\b\\f\\n\\r\\t\\/\\u0041\\u00e9\\u20ac\\ud83d\\ude00x\"}",
+    "{\"raw\":\"\xea\xb0\x80\xf0\x9f\x98\x80 \xc3\xa9\"}",
+    "{\"n\":[0,-0,1,-1,9223372036854775807,-9223372036854775808,1.5,-0.25,1e10,1E-5,"
+    "2.5e+3,0.1,123456789.123456789,5.0]}",
+    "{\"deep\":[[[{\"a\":[{\"b\":[1,[2,[3]]]}]}]]],\"x\":{\"y\":{\"z\":\"\"}}}",
+    " \r\n\t{ \"sp\" : [ 1 , 2 ] , \"t\" :\n{ } }\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (documents); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) object = parse (documents[i], &error);
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *ours = NULL;
+      g_autofree char *theirs = NULL;
+
+      g_assert_no_error (error);
+      g_assert_true (json_parser_load_from_data (parser, documents[i], -1, NULL));
+      node = json_node_init_object (json_node_alloc (), object);
+      ours = onepin_json_canonical (node);
+      theirs = onepin_json_canonical (json_parser_get_root (parser));
+      g_assert_cmpstr (ours, ==, theirs);
+    }
+}
+
 static const OnepinJsonField payment_fields[] = {
   { "amount", ONEPIN_JSON_INT, TRUE },
   { "currency", ONEPIN_JSON_STRING, TRUE },
@@ -485,6 +577,8 @@ main (int   argc,
   g_test_add_func ("/json/parse/strict", test_parse_strict);
   g_test_add_func ("/json/parse/duplicates", test_parse_duplicates);
   g_test_add_func ("/json/parse/json-test-suite", test_parse_json_test_suite);
+  g_test_add_func ("/json/parse/same-as-json-glib", test_parse_same_as_json_glib);
+  g_test_add_func ("/json/parse/same-as-json-glib/shapes", test_parse_same_as_json_glib_shapes);
   g_test_add_func ("/json/check-fields", test_check_fields);
   g_test_add_func ("/json/check-fields/built", test_check_fields_built);
   g_test_add_func ("/json/getters", test_getters);
