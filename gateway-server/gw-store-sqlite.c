@@ -1490,7 +1490,14 @@ t_idempotency_prune (GwTxn   *t,
                      gint64   older_than,
                      GError **error)
 {
-  sqlite3_stmt *stmt = prep (TXN (t), "DELETE FROM idempotency_keys WHERE created < ?", error);
+  /* Records are appended in the order they are written, so the old ones
+   * are those before the first that is not old: one scan over what goes,
+   * without an index by age. (A record the clock set back stays until a
+   * later sweep; none younger than @older_than is ever removed.) */
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "DELETE FROM idempotency_keys WHERE id < COALESCE("
+    " (SELECT id FROM idempotency_keys WHERE created >= ?1 ORDER BY id LIMIT 1),"
+    " (SELECT MAX(id) + 1 FROM idempotency_keys))", error);
 
   if (stmt == NULL)
     return FALSE;

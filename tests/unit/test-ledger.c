@@ -1275,7 +1275,7 @@ test_idempotency_sealed (Fixture       *f,
   g_clear_error (&error);
 
   /* A second record under the same key is refused, as a taken key (the
-   * primary key's collision, not a generic failure). */
+   * unique key's collision, not a generic failure). */
   error = run_txn (f->store, apply_idempotency_put, &sealed);
   g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE);
   g_clear_error (&error);
@@ -1285,6 +1285,185 @@ test_idempotency_sealed (Fixture       *f,
   g_assert_cmpmem (g_bytes_get_data (got.record.body, &len), len, SECRET_BODY,
                    strlen (SECRET_BODY));
   g_clear_pointer (&got.record.body, g_bytes_unref);
+}
+
+/* 10. Old idempotency records go, by the order they were written in. */
+
+static void
+put_record (Fixture    *f,
+            const char *key,
+            gint64      created)
+{
+  IdempotencyStep step = { .key = key, .body = "{}" };
+  g_autoptr(GError) error = run_txn (f->store, apply_idempotency_put, &step);
+  g_autofree char *sql = NULL;
+
+  g_assert_no_error (error);
+  sql = g_strdup_printf ("UPDATE idempotency_keys SET created = %" G_GINT64_FORMAT
+                         " WHERE key = '%s'", created, key);
+  exec_raw (f, sql);
+}
+
+static gboolean
+has_record (Fixture    *f,
+            const char *key)
+{
+  IdempotencyStep step = { .key = key };
+  g_autoptr(GError) error = NULL;
+
+  idempotency_get (f, &step, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&step.record.body, g_bytes_unref);
+  return step.found;
+}
+
+static gboolean
+apply_prune (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  return txn->funcs->idempotency_prune (txn, *(gint64 *) data, error);
+}
+
+static void
+prune (Fixture *f,
+       gint64   older_than)
+{
+  g_autoptr(GError) error = run_txn (f->store, apply_prune, &older_than);
+
+  g_assert_no_error (error);
+}
+
+static void
+test_idempotency_prune (Fixture       *f,
+                        gconstpointer  user_data)
+{
+  put_record (f, "k1", 100);
+  put_record (f, "k2", 200);
+  put_record (f, "k3", 300);
+  put_record (f, "k4", 150);          /* written after k3, with the clock set back */
+
+  prune (f, 50);
+  g_assert_true (has_record (f, "k1"));
+  prune (f, 250);
+  g_assert_false (has_record (f, "k1"));
+  g_assert_false (has_record (f, "k2"));
+  g_assert_true (has_record (f, "k3"));
+  g_assert_true (has_record (f, "k4"));   /* kept a little longer, never less */
+
+  prune (f, 400);                     /* all old: all go */
+  g_assert_false (has_record (f, "k3"));
+  g_assert_false (has_record (f, "k4"));
+  prune (f, 400);                     /* and an empty table is no error */
+  put_record (f, "k5", 500);
+  prune (f, 400);
+  g_assert_true (has_record (f, "k5"));
+}
+
+/* 11. A database from before 006_write_path.sql keeps its idempotency
+ * records, whose keys stay unique, and its payments, whose status is still
+ * checked, and loses the unused outbox index. */
+static void
+test_write_path_migration (Fixture       *f,
+                           gconstpointer  user_data)
+{
+  IdempotencyStep record = { .key = "key-before", .body = SECRET_BODY, .seal = TRUE };
+  IdempotencyStep got = { .key = "key-before" };
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) held = { 0 };
+  g_auto(GwPayment) again = { 0 };
+  g_auto(GwPayment) captured = { 0 };
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = NULL;
+  char *message = NULL;
+  gsize len = 0;
+
+  new_card (f, 10000, &card);
+  assert_ok (pay (f, &f->config, &card, 3000, FALSE, &held));
+  memset (record.fingerprint, 0x42, 32);
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+    "DROP TABLE idempotency_keys;"
+    "CREATE TABLE idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL,"
+    " fingerprint BLOB NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
+    " sealed INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created);"
+    "CREATE INDEX outbox_pending ON outbox (next_attempt) WHERE delivered_at IS NULL;"
+    "CREATE TABLE payments_old AS SELECT * FROM payments; DROP TABLE payments;"
+    "CREATE TABLE payments (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " merchant_id TEXT NOT NULL REFERENCES merchants (id),"
+    " card_id TEXT NOT NULL REFERENCES cards (id),"
+    " status TEXT NOT NULL CHECK (status IN ('authorized', 'captured', 'canceled')),"
+    " amount INTEGER NOT NULL CHECK (amount > 0), amount_captured INTEGER NOT NULL DEFAULT 0,"
+    " amount_refunded INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL,"
+    " order_id TEXT NOT NULL, description TEXT, channel TEXT NOT NULL,"
+    " created INTEGER NOT NULL, capture_before INTEGER, canceled_at INTEGER,"
+    " points INTEGER NOT NULL DEFAULT 0, CHECK (amount_captured BETWEEN 0 AND amount),"
+    " CHECK (amount_refunded BETWEEN 0 AND amount_captured));"
+    "INSERT INTO payments SELECT * FROM payments_old; DROP TABLE payments_old;"
+    "CREATE INDEX payments_by_merchant ON payments (merchant_id, seq);"
+    "CREATE INDEX payments_open_holds ON payments (capture_before)"
+    " WHERE status = 'authorized';"
+    "DELETE FROM schema_migrations WHERE version = 6;", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  /* A record written under the old shape (sealed with its scope and key). */
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  g_assert_no_error (error);
+  error = run_txn (f->store, apply_idempotency_put, &record);
+  g_assert_no_error (error);
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM schema_migrations WHERE version = 6;",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  g_assert_no_error (error);
+  idempotency_get (f, &got, &error);
+  g_assert_no_error (error);
+  g_assert_true (got.found);
+  g_assert_cmpmem (g_bytes_get_data (got.record.body, &len), len, SECRET_BODY,
+                   strlen (SECRET_BODY));
+  g_assert_cmpmem (got.record.fingerprint, 32, record.fingerprint, 32);
+  g_clear_pointer (&got.record.body, g_bytes_unref);
+  error = run_txn (f->store, apply_idempotency_put, &record);
+  g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE);
+  g_clear_error (&error);
+
+  /* The payment is there, still held, and capturable; a status outside
+   * the three is refused as before. */
+  get_payment (f, held.id, &again);
+  g_assert_cmpstr (again.status, ==, "authorized");
+  assert_card_money (f, &card, 10000, 3000);
+  assert_ok (capture (f, held.id, 2000, &captured));
+  assert_card_money (f, &card, 8000, 0);
+  assert_audit_balanced (f);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE payments SET status = 'refunded'", NULL, NULL,
+                                 &message), ==, SQLITE_CONSTRAINT);
+  g_assert_nonnull (strstr (message, "CHECK constraint failed"));
+  sqlite3_free (message);
+  sqlite3_close (db);
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  {
+    sqlite3_stmt *stmt = NULL;
+
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
+                                             " ('outbox_pending', 'idempotency_keys_by_age',"
+                                             "  'idempotency_records', 'payments_new')",
+                                     -1, &stmt, NULL),
+                     ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 0);
+    sqlite3_finalize (stmt);
+  }
+  sqlite3_close (db);
 }
 
 static OnepinKey *
@@ -1330,6 +1509,8 @@ main (int   argc,
   ADD ("audit-detects-tampering", test_audit_detects_tampering);
   ADD ("points", test_points);
   ADD ("idempotency-sealed", test_idempotency_sealed);
+  ADD ("idempotency-prune", test_idempotency_prune);
+  ADD ("write-path-migration", test_write_path_migration);
 
   ret = g_test_run ();
 
