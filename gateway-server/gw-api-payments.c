@@ -328,6 +328,9 @@ gw_api_payments_batch (GwRequest *request)
   batch->n_items = n;
   batch->pending = n + 1;     /* released below, once every item is on its way */
   batch->calls = g_new0 (GwCall *, n);
+  /* The items reach the writer together, to share its transactions rather
+   * than trickle in one by one as they are read. */
+  gw_store_plug (gw_server_get_store (request->server));
   for (guint i = 0; i < n; i++)
     {
       GwCall *call = batch->calls[i] = batch_item (batch, json_array_get_element (items, i));
@@ -337,6 +340,7 @@ gw_api_payments_batch (GwRequest *request)
       else
         batch->pending--;
     }
+  gw_store_unplug (gw_server_get_store (request->server));
   batch_item_done (NULL, batch);
 }
 

@@ -61,6 +61,7 @@ struct _GwStoreSqlite
   GThread          *writer;
   GAsyncQueue      *queue;
   gboolean          stopped;
+  GPtrArray        *plugged;      /* held back by gw_store_plug (main context only) */
 
   GwCommitObserver  observer;
   gpointer          observer_data;
@@ -547,6 +548,19 @@ writer_main (gpointer user_data)
   return NULL;
 }
 
+/* Answers @op at once: the writer is gone. */
+static void
+refuse (GwStoreSqlite *self,
+        Op            *op)
+{
+  GPtrArray *batch = g_ptr_array_new ();
+
+  op->error = g_error_new_literal (GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN,
+                                   "The gateway is shutting down");
+  g_ptr_array_add (batch, op);
+  g_main_context_invoke (self->main_context, deliver_batch, batch);
+}
+
 static void
 gw_store_sqlite_submit (GwStore          *store,
                         GwStoreApplyFunc  apply,
@@ -561,17 +575,45 @@ gw_store_sqlite_submit (GwStore          *store,
   op->data = data;
 
   if (self->stopped)
-    {
-      GPtrArray *batch = g_ptr_array_new ();
+    refuse (self, op);
+  /* Only the thread that plugged holds back; the others (the outbox
+   * worker, say) go straight to the queue. */
+  else if (g_main_context_is_owner (self->main_context) && self->plugged != NULL)
+    g_ptr_array_add (self->plugged, op);
+  else
+    g_async_queue_push (self->queue, op);
+}
 
-      op->error = g_error_new_literal (GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN,
-                                       "The gateway is shutting down");
-      g_ptr_array_add (batch, op);
-      g_main_context_invoke (self->main_context, deliver_batch, batch);
+/* Plugging is for the main context, where the HTTP handlers run. */
+static void
+gw_store_sqlite_plug (GwStore *store)
+{
+  GwStoreSqlite *self = GW_STORE_SQLITE (store);
+
+  g_return_if_fail (self->plugged == NULL);
+  g_return_if_fail (g_main_context_is_owner (self->main_context));
+  self->plugged = g_ptr_array_new ();
+}
+
+/* Everything held back goes into the queue under one lock, so the writer,
+ * woken by the first, finds the rest there too. */
+static void
+gw_store_sqlite_unplug (GwStore *store)
+{
+  GwStoreSqlite *self = GW_STORE_SQLITE (store);
+  g_autoptr(GPtrArray) plugged = g_steal_pointer (&self->plugged);
+
+  g_return_if_fail (plugged != NULL);
+  if (self->stopped)
+    {
+      for (guint i = 0; i < plugged->len; i++)
+        refuse (self, g_ptr_array_index (plugged, i));
       return;
     }
-
-  g_async_queue_push (self->queue, op);
+  g_async_queue_lock (self->queue);
+  for (guint i = 0; i < plugged->len; i++)
+    g_async_queue_push_unlocked (self->queue, g_ptr_array_index (plugged, i));
+  g_async_queue_unlock (self->queue);
 }
 
 static void
@@ -653,6 +695,8 @@ gw_store_sqlite_iface_init (GwStoreInterface *iface)
   iface->submit = gw_store_sqlite_submit;
   iface->read = gw_store_sqlite_read;
   iface->shutdown = gw_store_sqlite_shutdown;
+  iface->plug = gw_store_sqlite_plug;
+  iface->unplug = gw_store_sqlite_unplug;
 }
 
 static void

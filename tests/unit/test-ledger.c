@@ -1466,6 +1466,69 @@ test_write_path_migration (Fixture       *f,
   sqlite3_close (db);
 }
 
+/* 12. What is submitted while the store is plugged waits, then goes to the
+ * writer together and commits as one batch. */
+
+typedef struct
+{
+  guint applied;
+  guint done;
+  guint batches[8];
+  guint n_batches;
+} PlugCounts;
+
+static gboolean
+apply_count (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  g_atomic_int_inc (&((PlugCounts *) data)->applied);
+  return TRUE;
+}
+
+static void
+done_count (gpointer      data,
+            const GError *error)
+{
+  g_assert_no_error (error);
+  ((PlugCounts *) data)->done++;
+}
+
+static void
+observe_batch (guint    size,
+               gdouble  seconds,
+               gpointer data)
+{
+  PlugCounts *counts = data;
+
+  if (counts->n_batches < G_N_ELEMENTS (counts->batches))
+    counts->batches[counts->n_batches++] = size;
+}
+
+static void
+test_store_plug (Fixture       *f,
+                 gconstpointer  user_data)
+{
+  PlugCounts counts = { 0 };
+
+  gw_store_sqlite_set_commit_observer (f->store, observe_batch, &counts);
+  g_assert_true (g_main_context_acquire (NULL));
+  gw_store_plug (GW_STORE (f->store));
+  for (guint i = 0; i < 5; i++)
+    gw_store_submit (GW_STORE (f->store), apply_count, done_count, &counts);
+  g_usleep (100 * 1000);
+  g_assert_cmpuint (g_atomic_int_get (&counts.applied), ==, 0);
+  gw_store_unplug (GW_STORE (f->store));
+  while (counts.done < 5)
+    g_main_context_iteration (NULL, TRUE);
+  g_main_context_release (NULL);
+
+  g_assert_cmpuint (counts.applied, ==, 5);
+  g_assert_cmpuint (counts.n_batches, ==, 1);
+  g_assert_cmpuint (counts.batches[0], ==, 5);
+  gw_store_sqlite_set_commit_observer (f->store, NULL, NULL);
+}
+
 static OnepinKey *
 fixed_key (guint8   fill,
            gboolean aes)
@@ -1511,6 +1574,7 @@ main (int   argc,
   ADD ("idempotency-sealed", test_idempotency_sealed);
   ADD ("idempotency-prune", test_idempotency_prune);
   ADD ("write-path-migration", test_write_path_migration);
+  ADD ("store-plug", test_store_plug);
 
   ret = g_test_run ();
 
