@@ -1047,14 +1047,17 @@ read_idempotency_key (GwRequest   *request,
 static void
 fingerprint (GwRequest *request)
 {
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
-  g_autofree char *canonical = onepin_json_canonical (node);
-  g_autofree char *text = g_strconcat (soup_server_message_get_method (request->msg), " ",
-                                       request->route, " ",
-                                       request->path_id ? request->path_id : "", "\n",
-                                       canonical, NULL);
+  g_autoptr(GString) text = g_string_sized_new (256);
 
-  onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
+  g_string_append (text, soup_server_message_get_method (request->msg));
+  g_string_append_c (text, ' ');
+  g_string_append (text, request->route);
+  g_string_append_c (text, ' ');
+  if (request->path_id != NULL)
+    g_string_append (text, request->path_id);
+  g_string_append_c (text, '\n');
+  onepin_json_append_canonical_object (text, request->body, NULL);
+  onepin_crypto_sha256 (text->str, text->len, request->fingerprint);
 }
 
 void

@@ -713,7 +713,8 @@ onepin_json_check_fields (JsonObject             *object,
                           const char            **bad_param,
                           GError                **error)
 {
-  g_autoptr(GList) members = NULL;
+  JsonObjectIter iter;
+  const char *name;
 
   g_return_val_if_fail (object != NULL, FALSE);
   g_return_val_if_fail (fields != NULL || n_fields == 0, FALSE);
@@ -721,16 +722,14 @@ onepin_json_check_fields (JsonObject             *object,
   if (bad_param != NULL)
     *bad_param = NULL;
 
-  members = json_object_get_members (object);
-  for (GList *l = members; l != NULL; l = l->next)
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, NULL))
     {
-      if (find_field (fields, n_fields, l->data) == NULL)
+      if (find_field (fields, n_fields, name) == NULL)
         {
-          g_autofree char *message = g_strdup_printf ("Unknown parameter '%s'",
-                                                      (const char *) l->data);
+          g_autofree char *message = g_strdup_printf ("Unknown parameter '%s'", name);
 
-          return field_fail (bad_param, l->data, error, ONEPIN_JSON_ERROR_UNKNOWN_FIELD,
-                             message);
+          return field_fail (bad_param, name, error, ONEPIN_JSON_ERROR_UNKNOWN_FIELD, message);
         }
     }
 
@@ -907,26 +906,43 @@ static int
 compare_names (gconstpointer a,
                gconstpointer b)
 {
-  return strcmp (a, b);
+  return strcmp (*(const char **) a, *(const char **) b);
 }
 
 static void append_node (GString  *out,
                          JsonNode *node);
 
+/* Members in name order; @except, if not NULL, is left out. The names are
+ * sorted in an array on the stack for the usual small objects. */
 static void
 append_object (GString    *out,
-               JsonObject *object)
+               JsonObject *object,
+               const char *except)
 {
-  g_autoptr(GList) names = g_list_sort (json_object_get_members (object), compare_names);
+  const char *small[16];
+  g_autofree const char **large = NULL;
+  const char **names = small;
+  guint size = json_object_get_size (object);
+  guint n = 0;
+  JsonObjectIter iter;
+  const char *name;
+
+  if (size > G_N_ELEMENTS (small))
+    names = large = g_new (const char *, size);
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, NULL))
+    if (except == NULL || strcmp (name, except) != 0)
+      names[n++] = name;
+  qsort (names, n, sizeof *names, compare_names);
 
   g_string_append_c (out, '{');
-  for (GList *l = names; l != NULL; l = l->next)
+  for (guint i = 0; i < n; i++)
     {
-      if (l != names)
+      if (i > 0)
         g_string_append_c (out, ',');
-      onepin_json_append_string (out, l->data);
+      onepin_json_append_string (out, names[i]);
       g_string_append_c (out, ':');
-      append_node (out, json_object_get_member (object, l->data));
+      append_node (out, json_object_get_member (object, names[i]));
     }
   g_string_append_c (out, '}');
 }
@@ -955,7 +971,7 @@ append_node (GString  *out,
   switch (node != NULL ? json_node_get_node_type (node) : JSON_NODE_NULL)
     {
     case JSON_NODE_OBJECT:
-      append_object (out, json_node_get_object (node));
+      append_object (out, json_node_get_object (node), NULL);
       break;
     case JSON_NODE_ARRAY:
       append_array (out, json_node_get_array (node));
@@ -977,4 +993,14 @@ onepin_json_canonical (JsonNode *node)
 
   append_node (out, node);
   return g_string_free (out, FALSE);
+}
+
+void
+onepin_json_append_canonical_object (GString    *out,
+                                     JsonObject *object,
+                                     const char *except)
+{
+  g_return_if_fail (out != NULL && object != NULL);
+
+  append_object (out, object, except);
 }

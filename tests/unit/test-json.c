@@ -540,6 +540,41 @@ test_canonical (void)
                           "\xc3\xa9\xe2\x82\xac\"}");
 }
 
+/* Appended after what is there, with one member left out if asked, and
+ * with more members than fit the sort's array on the stack. */
+static void
+test_canonical_object (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = parse ("{\"z\":1,\"key\":\"k\",\"a\":{\"key\":2}}", &error);
+  g_autoptr(GString) out = g_string_new ("POST \n");
+  g_autoptr(GString) all = g_string_new (NULL);
+  g_autoptr(GString) wide = g_string_new (NULL);
+  g_autoptr(JsonObject) many = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *expected = NULL;
+
+  g_assert_no_error (error);
+  onepin_json_append_canonical_object (out, object, "key");
+  g_assert_cmpstr (out->str, ==, "POST \n{\"a\":{\"key\":2},\"z\":1}");
+  onepin_json_append_canonical_object (all, object, NULL);
+  g_assert_cmpstr (all->str, ==, "{\"a\":{\"key\":2},\"key\":\"k\",\"z\":1}");
+
+  for (int i = 39; i >= 0; i--)
+    {
+      g_autofree char *name = g_strdup_printf ("m%02d", i);
+
+      json_object_set_int_member (many, name, i);
+    }
+  onepin_json_append_canonical_object (wide, many, "m07");
+  node = json_node_init_object (json_node_alloc (), many);
+  json_object_remove_member (many, "m07");
+  expected = onepin_json_canonical (node);
+  g_assert_cmpstr (wide->str, ==, expected);
+  g_assert_true (g_str_has_prefix (wide->str, "{\"m00\":0,\"m01\":1,"));
+  g_assert_null (strstr (wide->str, "m07"));
+}
+
 static void
 assert_append (const char *in,
                const char *expected)
@@ -583,6 +618,7 @@ main (int   argc,
   g_test_add_func ("/json/check-fields/built", test_check_fields_built);
   g_test_add_func ("/json/getters", test_getters);
   g_test_add_func ("/json/canonical", test_canonical);
+  g_test_add_func ("/json/canonical/object", test_canonical_object);
   g_test_add_func ("/json/append-string", test_append_string);
 
   return g_test_run ();
