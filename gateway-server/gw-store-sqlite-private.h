@@ -51,4 +51,10 @@ void          gw_sqlite_copy_text  (char          *dest,
                                     sqlite3_stmt  *stmt,
                                     int            col);
 
+/* The name of the VFS every connection of the store opens with: the default
+ * one, with each commit's WAL frames written in one piece
+ * (gw-store-sqlite-vfs.c). Registers it the first time; call it only after
+ * sqlite3_config (). */
+const char   *gw_sqlite_vfs        (void);
+
 G_END_DECLS

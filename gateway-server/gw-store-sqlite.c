@@ -127,7 +127,7 @@ open_connection (const char  *path,
   sqlite3 *db = NULL;
   int flags = SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY
                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int rc = sqlite3_open_v2 (path, &db, flags, NULL);
+  int rc = sqlite3_open_v2 (path, &db, flags, gw_sqlite_vfs ());
 
   if (rc != SQLITE_OK)
     {

@@ -1466,6 +1466,23 @@ test_write_path_migration (Fixture       *f,
   sqlite3_close (db);
 }
 
+/* 13. A commit larger than the WAL's write buffer (gw-store-sqlite-vfs.c
+ * writes it out in pieces) is all there for a reader. */
+static void
+test_store_large_commit (Fixture       *f,
+                         gconstpointer  user_data)
+{
+  g_autoptr(GArray) cards = issue (f, 3000, 5000);
+  TestCard last = { 0 };
+  GwAudit a = audit (f);
+
+  g_assert_cmpuint (cards->len, ==, 3000);
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.cards_balance_total, ==, 3000 * 5000);
+  g_strlcpy (last.id, g_array_index (cards, GwIssuedCard, 2999).id, sizeof last.id);
+  g_assert_cmpint (get_card (f, &last).balance, ==, 5000);
+}
+
 /* 12. What is submitted while the store is plugged waits, then goes to the
  * writer together and commits as one batch. */
 
@@ -1575,6 +1592,7 @@ main (int   argc,
   ADD ("idempotency-prune", test_idempotency_prune);
   ADD ("write-path-migration", test_write_path_migration);
   ADD ("store-plug", test_store_plug);
+  ADD ("store-large-commit", test_store_large_commit);
 
   ret = g_test_run ();
 
