@@ -37,6 +37,11 @@ gw_config_new (void)
   config->wallet_pbkdf2_iterations = 600000;
   config->wallet_recovery_interval = 60;
   config->bank_timeout = 20;
+  config->webhooks_enabled = TRUE;
+  config->webhooks_poll_interval = 1;
+  config->webhooks_retry_base = 5;
+  config->webhooks_max_attempts = 20;
+  config->webhooks_timeout = 10;
   config->smtp_from = g_strdup ("no-reply@onepin.example");
   config->smtp_from_name = g_strdup ("onepin");
   config->smtp_starttls = g_strdup ("try");
@@ -69,6 +74,8 @@ gw_config_free (GwConfig *config)
   g_free (config->bank_api_key_file);
   g_free (config->bank_callback_secret_file);
   g_free (config->bank_callback_url);
+  g_free (config->network_secret_file);
+  g_free (config->checkout_page_url);
   g_free (config->smtp_url);
   g_free (config->smtp_from);
   g_free (config->smtp_from_name);
@@ -172,6 +179,11 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
   load_string (file, "bank", "callback_secret_file", &config->bank_callback_secret_file);
   load_string (file, "bank", "callback_url", &config->bank_callback_url);
+  load_string (file, "network", "secret_file", &config->network_secret_file);
+  load_string (file, "checkout", "page_url", &config->checkout_page_url);
+  if (g_key_file_has_key (file, "webhooks", "enabled", NULL))
+    config->webhooks_enabled = g_key_file_get_boolean (file, "webhooks", "enabled", NULL);
+  config->webhooks_allow_http = g_key_file_get_boolean (file, "webhooks", "allow_http", NULL);
   load_string (file, "smtp", "url", &config->smtp_url);
   load_string (file, "smtp", "from", &config->smtp_from);
   load_string (file, "smtp", "from_name", &config->smtp_from_name);
@@ -200,6 +212,12 @@ gw_config_load_file (GwConfig    *config,
                  &config->wallet_pbkdf2_iterations, error) ||
       !load_int (file, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error) ||
       !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error) ||
+      !load_int (file, "webhooks", "poll_interval", 1, 3600, &config->webhooks_poll_interval,
+                 error) ||
+      !load_int (file, "webhooks", "retry_base", 1, 3600, &config->webhooks_retry_base, error) ||
+      !load_int (file, "webhooks", "max_attempts", 1, 100, &config->webhooks_max_attempts,
+                 error) ||
+      !load_int (file, "webhooks", "timeout", 1, 300, &config->webhooks_timeout, error) ||
       !load_int (file, "smtp", "timeout", 1, 600, &config->smtp_timeout, error) ||
       !load_int (file, "outbox", "retry_initial", 1, 24 * 3600, &config->outbox_retry_initial,
                  error) ||
@@ -300,6 +318,13 @@ validate_outbox (GwConfig  *config,
   if ((config->smtp_username == NULL) != (config->smtp_password_file == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[smtp] needs both username and password_file"), FALSE;
+  /* With "try", a server (or anyone in between) that does not offer
+   * STARTTLS gets the password in the clear. */
+  if (config->smtp_username != NULL && config->smtp_url != NULL &&
+      !g_str_has_prefix (config->smtp_url, "smtps://") && !g_str_equal (starttls, "required"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[smtp] username needs starttls=required or an smtps:// url"),
+           FALSE;
   if (config->sms_url != NULL && !url_has_scheme (config->sms_url, "http://", "https://"))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[sms] url must start with http:// or https://"), FALSE;
@@ -331,6 +356,16 @@ gw_config_validate (GwConfig  *config,
                                 "[tls] needs both certificate and key"), FALSE;
   if (!validate_bank (config, error) || !validate_outbox (config, error))
     return FALSE;
+  if (config->checkout_page_url != NULL)
+    {
+      char *url = config->checkout_page_url;
+
+      while (g_str_has_suffix (url, "/"))
+        url[strlen (url) - 1] = '\0';
+      if (!g_str_has_prefix (url, "http://") && !g_str_has_prefix (url, "https://"))
+        return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                    "[checkout] page_url must be an http(s) URL"), FALSE;
+    }
   if (config->key_file == NULL)
     config->key_file = g_build_filename (config->data_dir, "secret.key", NULL);
   return TRUE;

@@ -59,6 +59,19 @@ typedef struct
   char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
   gint     bank_timeout;         /* seconds */
 
+  /* [network]: the card network's issuer endpoint; no secret_file, none */
+  char    *network_secret_file;
+
+  /* [checkout]: the hosted payment page */
+  char    *checkout_page_url;    /* its base URL; default the gateway's own */
+
+  /* [webhooks]: merchant event delivery */
+  gboolean webhooks_enabled;
+  gboolean webhooks_allow_http;  /* endpoints on plain http beyond this machine */
+  gint64   webhooks_poll_interval;
+  gint64   webhooks_retry_base;  /* seconds before the first retry; doubled each time */
+  gint64   webhooks_max_attempts;
+  gint64   webhooks_timeout;     /* seconds a merchant's endpoint has to answer */
   /* [smtp]: e-mail through an SMTP server; off without a url */
   char    *smtp_url;             /* smtp://host:port or smtps://host:port */
   char    *smtp_from;            /* envelope sender and From: address */

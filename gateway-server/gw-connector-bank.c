@@ -11,6 +11,8 @@
 #include <string.h>
 
 #define MAX_REPLY (256 * 1024)
+#define READ_BLOCK 16384
+#define SHUTDOWN_GRACE_SECONDS 5
 
 typedef enum
 {
@@ -23,20 +25,36 @@ typedef enum
 
 struct _GwConnectorBank
 {
-  GObject      parent_instance;
+  GObject       parent_instance;
 
-  char        *url;
-  char        *api_key;
-  OnepinKey   *callback_key;
-  char        *callback_url;
-  SoupSession *session;
+  char         *url;
+  char         *api_key;
+  OnepinKey    *callback_key;
+  char         *callback_url;
+  SoupSession  *session;
+  guint         timeout;
+  GMainContext *context;
+  GCancellable *stopping;          /* cancelled by shutdown: ends every call */
+  guint         in_flight;         /* calls whose callback has not run yet */
 };
 
+/* One call, from the caller's request to its callback; a query that finds
+ * no charge asks for a payout within the same call. */
 typedef struct
 {
-  CallKind     kind;
-  char        *key;
-  SoupMessage *msg;
+  CallKind      kind;
+  char         *key;
+  SoupMessage  *msg;
+  GCancellable *cancellable;       /* the caller's, the deadline's and shutdown's */
+  GCancellable *caller;
+  gulong        caller_handler;
+  gulong        stopping_handler;
+  GCancellable *stopping;
+  GSource      *deadline;
+  gboolean      timed_out;
+  guint         timeout;
+  GInputStream *stream;
+  GByteArray   *reply;
 } Call;
 
 static void gw_connector_bank_iface_init (GwConnectorInterface *iface);
@@ -48,6 +66,18 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (GwConnectorBank, gw_connector_bank, G_TYPE_OBJECT
 static void
 call_free (Call *call)
 {
+  if (call->deadline != NULL)
+    g_source_destroy (call->deadline);
+  g_clear_pointer (&call->deadline, g_source_unref);
+  if (call->caller_handler != 0)
+    g_cancellable_disconnect (call->caller, call->caller_handler);
+  if (call->stopping_handler != 0)
+    g_cancellable_disconnect (call->stopping, call->stopping_handler);
+  g_clear_object (&call->caller);
+  g_clear_object (&call->stopping);
+  g_clear_object (&call->cancellable);
+  g_clear_object (&call->stream);
+  g_clear_pointer (&call->reply, g_byte_array_unref);
   g_free (call->key);
   g_clear_object (&call->msg);
   g_free (call);
@@ -178,7 +208,8 @@ parse_reply (guint        status,
 
 /* Only failures before the request could leave make "nothing happened". */
 static GError *
-transport_error (const GError *error)
+transport_error (Call         *call,
+                 const GError *error)
 {
   gboolean not_sent = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
                       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
@@ -189,6 +220,14 @@ transport_error (const GError *error)
   if (not_sent)
     return g_error_new (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE,
                         "The bank cannot be reached: %s", error->message);
+  if (call->timed_out)
+    return g_error_new (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
+                        "No answer from the bank within %u s; ask what happened",
+                        call->timeout);
+  if (g_cancellable_is_cancelled (call->stopping))
+    return g_error_new_literal (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
+                                "The gateway stopped while the bank was asked; ask what "
+                                "happened");
   return g_error_new (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
                       "No answer from the bank (%s); ask what happened", error->message);
 }
@@ -213,24 +252,45 @@ query_payout (GwConnectorBank *self,
   send_call (self, task, "GET", path, NULL);
 }
 
+static void     read_more     (GTask           *task);
+static gboolean check_running (GwConnectorBank *self,
+                               GTask           *task);
+
 static void
-on_reply (GObject      *source,
-          GAsyncResult *res,
-          gpointer      user_data)
+on_read (GObject      *source,
+         GAsyncResult *res,
+         gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GwConnectorBank *self = g_task_get_source_object (task);
   Call *call = g_task_get_task_data (task);
+  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
   GwChargeResult *result;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &error);
-  if (body == NULL)
+  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
+  if (bytes == NULL)
     {
-      g_task_return_error (task, transport_error (error));
+      g_task_return_error (task, transport_error (call, error));
       return;
     }
+  if (g_bytes_get_size (bytes) > 0)
+    {
+      if (call->reply->len + g_bytes_get_size (bytes) > MAX_REPLY)
+        {
+          /* Left unread, the connection is dropped by libsoup, not reused. */
+          g_task_return_new_error (task, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
+                                   "The bank's reply is larger than %u KB; ask what happened",
+                                   MAX_REPLY / 1024);
+          return;
+        }
+      g_byte_array_append (call->reply, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+      read_more (g_steal_pointer (&task));
+      return;
+    }
+
+  body = g_byte_array_free_to_bytes (g_steal_pointer (&call->reply));
   result = parse_reply (soup_message_get_status (call->msg), body, &error);
   if (result == NULL && call->kind == CALL_QUERY_CHARGE &&
       g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND))
@@ -242,6 +302,38 @@ on_reply (GObject      *source,
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_pointer (task, result, (GDestroyNotify) gw_charge_result_free);
+}
+
+/* Takes @task. The reply is read block by block, never past MAX_REPLY. */
+static void
+read_more (GTask *task)
+{
+  Call *call = g_task_get_task_data (task);
+
+  g_input_stream_read_bytes_async (call->stream, READ_BLOCK, G_PRIORITY_DEFAULT,
+                                   call->cancellable, on_read, task);
+}
+
+static void
+on_sent (GObject      *source,
+         GAsyncResult *res,
+         gpointer      user_data)
+{
+  GTask *task = user_data;
+  Call *call = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&call->stream);
+  call->stream = soup_session_send_finish (SOUP_SESSION (source), res, &error);
+  if (call->stream == NULL)
+    {
+      g_task_return_error (task, transport_error (call, error));
+      g_object_unref (task);
+      return;
+    }
+  g_clear_pointer (&call->reply, g_byte_array_unref);
+  call->reply = g_byte_array_new ();
+  read_more (task);
 }
 
 /* Takes @task. */
@@ -257,6 +349,8 @@ send_call (GwConnectorBank *self,
   g_autofree char *auth = g_strconcat ("Bearer ", self->api_key, NULL);
   SoupMessageHeaders *headers;
 
+  if (!check_running (self, task))
+    return;
   g_clear_object (&call->msg);
   call->msg = soup_message_new (method, uri);
   if (call->msg == NULL)
@@ -277,10 +371,45 @@ send_call (GwConnectorBank *self,
       soup_message_set_request_body_from_bytes (call->msg, "application/json; charset=utf-8",
                                                 bytes);
     }
-  soup_session_send_and_read_async (self->session, call->msg, G_PRIORITY_DEFAULT,
-                                    g_task_get_cancellable (task), on_reply, task);
+  soup_session_send_async (self->session, call->msg, G_PRIORITY_DEFAULT, call->cancellable,
+                           on_sent, task);
 }
 
+static void
+cancel_call (GCancellable *cancellable,
+             gpointer      data)
+{
+  g_cancellable_cancel (data);
+}
+
+static gboolean
+on_deadline (gpointer data)
+{
+  Call *call = data;
+
+  call->timed_out = TRUE;
+  g_cancellable_cancel (call->cancellable);
+  g_clear_pointer (&call->deadline, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* The caller's callback has run: the call no longer counts for shutdown. */
+static void
+on_completed (GTask      *task,
+              GParamSpec *pspec,
+              gpointer    data)
+{
+  GwConnectorBank *self = data;
+  Call *call = g_task_get_task_data (task);
+
+  if (call->deadline != NULL)
+    g_source_destroy (call->deadline);
+  g_clear_pointer (&call->deadline, g_source_unref);
+  self->in_flight--;
+}
+
+/* A call's cancellable fires for the caller's, for the deadline (the whole
+ * call, however slowly the bank trickles its bytes) and for shutdown. */
 static GTask *
 new_task (GwConnectorBank     *self,
           CallKind             kind,
@@ -295,9 +424,40 @@ new_task (GwConnectorBank     *self,
 
   call->kind = kind;
   call->key = g_strdup (key);
+  call->timeout = self->timeout;
+  call->cancellable = g_cancellable_new ();
+  call->stopping = g_object_ref (self->stopping);
+  call->stopping_handler = g_cancellable_connect (self->stopping, G_CALLBACK (cancel_call),
+                                                  call->cancellable, NULL);
+  if (cancellable != NULL)
+    {
+      call->caller = g_object_ref (cancellable);
+      call->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_call),
+                                                    call->cancellable, NULL);
+    }
+  call->deadline = g_timeout_source_new_seconds (self->timeout);
+  g_source_set_callback (call->deadline, on_deadline, call, NULL);
+  g_source_attach (call->deadline, g_main_context_get_thread_default ());
+  /* A cancelled call is UNKNOWN, never GIO's plain "cancelled". */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_set_source_tag (task, tag);
   g_task_set_task_data (task, call, (GDestroyNotify) call_free);
+  self->in_flight++;
+  g_signal_connect (task, "notify::completed", G_CALLBACK (on_completed), self);
   return task;
+}
+
+/* FALSE after failing @task (and taking it) when the connector has stopped. */
+static gboolean
+check_running (GwConnectorBank *self,
+               GTask           *task)
+{
+  if (!g_cancellable_is_cancelled (self->stopping))
+    return TRUE;
+  g_task_return_new_error (task, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE,
+                           "The gateway is stopping; nothing was sent to the bank");
+  g_object_unref (task);
+  return FALSE;
 }
 
 static GwChargeResult *
@@ -509,6 +669,19 @@ bank_parse_callback (GwConnector  *connector,
 }
 
 static void
+bank_shutdown (GwConnector *connector)
+{
+  GwConnectorBank *self = GW_CONNECTOR_BANK (connector);
+  gint64 deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_SECONDS * G_USEC_PER_SEC;
+
+  g_cancellable_cancel (self->stopping);
+  while (self->in_flight > 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (self->context, FALSE) || (g_usleep (1000), TRUE);
+  if (self->in_flight > 0)
+    g_warning ("%u calls to the bank did not end at the stop", self->in_flight);
+}
+
+static void
 gw_connector_bank_iface_init (GwConnectorInterface *iface)
 {
   iface->charge_async = bank_charge_async;
@@ -521,6 +694,7 @@ gw_connector_bank_iface_init (GwConnectorInterface *iface)
   iface->payout_finish = bank_finish;
   iface->verify_callback = bank_verify_callback;
   iface->parse_callback = bank_parse_callback;
+  iface->shutdown = bank_shutdown;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -533,6 +707,8 @@ gw_connector_bank_finalize (GObject *object)
   if (self->session != NULL)
     soup_session_abort (self->session);
   g_clear_object (&self->session);
+  g_clear_object (&self->stopping);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->callback_key, onepin_key_free);
   if (self->api_key != NULL)
     memset (self->api_key, 0, strlen (self->api_key));
@@ -552,6 +728,8 @@ gw_connector_bank_class_init (GwConnectorBankClass *klass)
 static void
 gw_connector_bank_init (GwConnectorBank *self)
 {
+  self->stopping = g_cancellable_new ();
+  self->context = g_main_context_ref_thread_default ();
 }
 
 GwConnectorBank *
@@ -581,6 +759,7 @@ gw_connector_bank_new (const char  *url,
   if (self->callback_key == NULL)
     return NULL;
 
+  self->timeout = timeout;
   self->session = soup_session_new_with_options ("timeout", timeout,
                                                  "idle-timeout", 60,
                                                  "user-agent", "onepin-gateway", NULL);

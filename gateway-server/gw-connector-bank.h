@@ -4,7 +4,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Speaks onepin-bank's JSON API (gateway-server/bank/README.md) with a
- * SoupSession whose timeout bounds every call. Errors follow the rule of
+ * SoupSession. The timeout bounds each call as a whole (a bank that keeps
+ * the connection busy byte by byte too), and a reply is read up to 256 KB,
+ * never further. Errors follow the rule of
  * gw-connector.h: GW_CONNECTOR_ERROR_UNAVAILABLE only when the request
  * certainly did not reach the bank (refused connection, unreachable host,
  * a 503, a refused API key); a timeout, a cut connection or a reply we

@@ -132,3 +132,11 @@ gw_connector_parse_callback (GwConnector  *self,
                                 "This connector takes no callbacks"), NULL;
   return IFACE (self)->parse_callback (self, body, idempotency_key, error);
 }
+
+void
+gw_connector_shutdown (GwConnector *self)
+{
+  g_return_if_fail (GW_IS_CONNECTOR (self));
+  if (IFACE (self)->shutdown != NULL)
+    IFACE (self)->shutdown (self);
+}

@@ -138,6 +138,8 @@ struct _GwConnectorInterface
                                        GBytes                *body,
                                        char                 **idempotency_key,
                                        GError               **error);
+  /* Optional: ends every call in flight and refuses new ones. */
+  void             (*shutdown)        (GwConnector           *self);
 };
 
 GQuark          gw_connector_error_quark      (void);
@@ -183,5 +185,13 @@ GwChargeResult *gw_connector_parse_callback   (GwConnector            *self,
                                                GBytes                 *body,
                                                char                  **idempotency_key,
                                                GError                **error);
+
+/* At a stop, before the store shuts down: every call in flight ends with
+ * GW_CONNECTOR_ERROR_UNKNOWN (it may have reached the system, so its caller
+ * records it as unknown and queries after the restart), and later calls
+ * fail with GW_CONNECTOR_ERROR_UNAVAILABLE without being sent. Returns once
+ * the callbacks of the calls in flight have run (iterating the thread's
+ * main context for that), or after 5 s. */
+void            gw_connector_shutdown         (GwConnector            *self);
 
 G_END_DECLS

@@ -32,7 +32,7 @@ f_partner_insert (GwTxn                   *t,
   gw_sqlite_bind_text (stmt, 3, p->currency);
   sqlite3_bind_int64 (stmt, 4, p->rate_e6);
   sqlite3_bind_int64 (stmt, 5, p->account_id);
-  gw_sqlite_bind_text (stmt, 6, p->merchant_id[0] ? p->merchant_id : NULL);
+  gw_sqlite_bind_optional (stmt, 6, p->merchant_id);
   sqlite3_bind_int64 (stmt, 7, p->created);
   return gw_sqlite_step_done (t, stmt, error);
 }
@@ -42,28 +42,21 @@ f_partner_insert (GwTxn                   *t,
   " (SELECT COUNT(*) FROM foreign_pins f WHERE f.partner_id = p.id AND f.state = 'available')" \
   " FROM foreign_partners p "
 
-static gboolean
-read_partner (GwTxn             *t,
-              sqlite3_stmt      *stmt,
-              GwForeignPartner  *out,
-              GError           **error)
+static void
+read_partner (sqlite3_stmt *stmt,
+              gpointer      data)
 {
-  gboolean found = gw_sqlite_step_row (t, stmt, error);
+  GwForeignPartner *out = data;
 
-  if (found)
-    {
-      memset (out, 0, sizeof *out);
-      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
-      gw_sqlite_copy_text (out->name, sizeof out->name, stmt, 1);
-      gw_sqlite_copy_text (out->currency, sizeof out->currency, stmt, 2);
-      out->rate_e6 = sqlite3_column_int64 (stmt, 3);
-      out->account_id = sqlite3_column_int64 (stmt, 4);
-      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 5);
-      out->created = sqlite3_column_int64 (stmt, 6);
-      out->available = sqlite3_column_int64 (stmt, 7);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  memset (out, 0, sizeof *out);
+  gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+  gw_sqlite_copy_text (out->name, sizeof out->name, stmt, 1);
+  gw_sqlite_copy_text (out->currency, sizeof out->currency, stmt, 2);
+  out->rate_e6 = sqlite3_column_int64 (stmt, 3);
+  out->account_id = sqlite3_column_int64 (stmt, 4);
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 5);
+  out->created = sqlite3_column_int64 (stmt, 6);
+  out->available = sqlite3_column_int64 (stmt, 7);
 }
 
 static gboolean
@@ -72,12 +65,8 @@ f_partner_get (GwTxn             *t,
                GwForeignPartner  *out,
                GError           **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT " PARTNER_COLUMNS "WHERE p.id = ?");
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, id);
-  return read_partner (t, stmt, out, error);
+  return gw_sqlite_get_by_text (t, "SELECT " PARTNER_COLUMNS "WHERE p.id = ?", id, read_partner,
+                                out, error);
 }
 
 static gboolean
@@ -86,12 +75,8 @@ f_partner_by_merchant (GwTxn             *t,
                        GwForeignPartner  *out,
                        GError           **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT " PARTNER_COLUMNS "WHERE p.merchant_id = ?");
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, merchant_id);
-  return read_partner (t, stmt, out, error);
+  return gw_sqlite_get_by_text (t, "SELECT " PARTNER_COLUMNS "WHERE p.merchant_id = ?", merchant_id,
+                                read_partner, out, error);
 }
 
 static gboolean
@@ -116,15 +101,11 @@ f_pin_next_seq (GwTxn       *t,
 {
   sqlite3_stmt *stmt = PREP (t,
     "SELECT COALESCE(MAX(seq), 0) + 1 FROM foreign_pins WHERE partner_id = ?");
-  gint64 seq = 0;
 
   if (stmt == NULL)
     return 0;
   gw_sqlite_bind_text (stmt, 1, partner_id);
-  if (gw_sqlite_step_row (t, stmt, error))
-    seq = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return seq;
+  return gw_sqlite_read_int (t, stmt, error);
 }
 
 static gboolean
@@ -146,6 +127,20 @@ f_pin_insert (GwTxn               *t,
   return gw_sqlite_step_done (t, stmt, error);
 }
 
+static void
+read_pin (sqlite3_stmt *stmt,
+          gpointer      data)
+{
+  GwForeignPin *out = data;
+
+  memset (out, 0, sizeof *out);
+  gw_sqlite_copy_text (out->partner_id, sizeof out->partner_id, stmt, 0);
+  out->seq = sqlite3_column_int64 (stmt, 1);
+  out->face_value = sqlite3_column_int64 (stmt, 2);
+  out->pin_sealed = g_bytes_new (sqlite3_column_blob (stmt, 3), sqlite3_column_bytes (stmt, 3));
+  gw_sqlite_copy_text (out->last4, sizeof out->last4, stmt, 4);
+}
+
 static gboolean
 f_pin_next (GwTxn         *t,
             const char    *partner_id,
@@ -156,24 +151,12 @@ f_pin_next (GwTxn         *t,
   sqlite3_stmt *stmt = PREP (t,
     "SELECT partner_id, seq, face_value, pin_sealed, last4 FROM foreign_pins"
     " WHERE partner_id = ? AND face_value = ? AND state = 'available' ORDER BY seq LIMIT 1");
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   gw_sqlite_bind_text (stmt, 1, partner_id);
   sqlite3_bind_int64 (stmt, 2, face_value);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    {
-      memset (out, 0, sizeof *out);
-      gw_sqlite_copy_text (out->partner_id, sizeof out->partner_id, stmt, 0);
-      out->seq = sqlite3_column_int64 (stmt, 1);
-      out->face_value = sqlite3_column_int64 (stmt, 2);
-      out->pin_sealed = g_bytes_new (sqlite3_column_blob (stmt, 3), sqlite3_column_bytes (stmt, 3));
-      gw_sqlite_copy_text (out->last4, sizeof out->last4, stmt, 4);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (t, stmt, read_pin, out, error);
 }
 
 static gboolean

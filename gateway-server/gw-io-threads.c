@@ -159,6 +159,7 @@ struct _GwIoThreads
   GMainContext *main_context;
   Queue        *requests;        /* Handoff */
   GPtrArray    *workers;         /* Worker */
+  SoupServerCallback early;
   GwIoRequestFunc func;
   gpointer      user_data;
 };
@@ -423,6 +424,8 @@ worker_new (GwIoThreads      *self,
   worker->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
   if (certificate != NULL)
     soup_server_set_tls_certificate (worker->soup, certificate);
+  if (self->early != NULL)
+    soup_server_add_early_handler (worker->soup, NULL, self->early, self->user_data, NULL);
   soup_server_add_handler (worker->soup, NULL, worker_request, worker, NULL);
   g_signal_connect (worker->soup, "request-finished", G_CALLBACK (worker_request_over), worker);
   g_signal_connect (worker->soup, "request-aborted", G_CALLBACK (worker_request_over), worker);
@@ -438,13 +441,14 @@ worker_new (GwIoThreads      *self,
 }
 
 GwIoThreads *
-gw_io_threads_start (guint             n_threads,
-                     GSocketAddress   *address,
-                     GTlsCertificate  *certificate,
-                     GwIoRequestFunc   func,
-                     gpointer          user_data,
-                     char            **url,
-                     GError          **error)
+gw_io_threads_start (guint               n_threads,
+                     GSocketAddress     *address,
+                     GTlsCertificate    *certificate,
+                     SoupServerCallback  early,
+                     GwIoRequestFunc     func,
+                     gpointer            user_data,
+                     char              **url,
+                     GError            **error)
 {
   GwIoThreads *self = g_new0 (GwIoThreads, 1);
   g_autoptr(GSocket) first = NULL;
@@ -454,6 +458,7 @@ gw_io_threads_start (guint             n_threads,
   g_return_val_if_fail (n_threads > 0, NULL);
 
   self->main_context = g_main_context_ref_thread_default ();
+  self->early = early;
   self->func = func;
   self->user_data = user_data;
   self->requests = queue_new (self->main_context, serve_handoff, self, handoff_free);

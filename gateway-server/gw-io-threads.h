@@ -27,14 +27,17 @@ typedef void (*GwIoRequestFunc) (SoupServerMessage *msg,
                                  gpointer           user_data);
 
 /* Listens on @address with @n_threads threads. @certificate, if not NULL,
- * makes them serve HTTPS only. The URL they listen on is in @url. */
-GwIoThreads *gw_io_threads_start (guint             n_threads,
-                                  GSocketAddress   *address,
-                                  GTlsCertificate  *certificate,
-                                  GwIoRequestFunc   func,
-                                  gpointer          user_data,
-                                  char            **url,
-                                  GError          **error);
+ * makes them serve HTTPS only. @early, if not NULL, is each server's early
+ * handler: it runs on the I/O threads and must look at nothing but the
+ * message. The URL they listen on is in @url. */
+GwIoThreads *gw_io_threads_start (guint               n_threads,
+                                  GSocketAddress     *address,
+                                  GTlsCertificate    *certificate,
+                                  SoupServerCallback  early,
+                                  GwIoRequestFunc     func,
+                                  gpointer            user_data,
+                                  char              **url,
+                                  GError            **error);
 /* Gives back the main context's reference to @msg. A message read by an
  * I/O thread is finalized there (see gw-io-threads.c); any other is simply
  * unreferenced. */

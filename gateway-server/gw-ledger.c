@@ -135,25 +135,37 @@ check_password (GwTxn                *txn,
 
   if (!onepin_crypto_equal (card->password_mac, credentials->password_mac, 32))
     {
-      gint64 failures = card->failures + 1;
-      gint64 locked_until = 0;
-
-      if (failures >= GW_LOCKOUT_FAILURES)
-        {
-          locked_until = now + config->lockout_seconds;
-          failures = 0;
-        }
       decline (outcome, GW_DECLINE_INVALID_CREDENTIALS);
-      return CALL (txn, card_set_auth, card->id, failures, locked_until, error);
+      return gw_ledger_card_failed (txn, config, card, error);
     }
+  return gw_ledger_card_passed (txn, card, error);
+}
 
-  if (card->failures != 0 || card->locked_until != 0)
+gboolean
+gw_ledger_card_failed (GwTxn                *txn,
+                       const GwLedgerConfig *config,
+                       GwCard               *card,
+                       GError              **error)
+{
+  card->failures++;
+  if (card->failures >= GW_LOCKOUT_FAILURES)
     {
+      card->locked_until = NOW (txn) + config->lockout_seconds;
       card->failures = 0;
-      card->locked_until = 0;
-      return CALL (txn, card_set_auth, card->id, 0, 0, error);
     }
-  return TRUE;
+  return CALL (txn, card_set_auth, card->id, card->failures, card->locked_until, error);
+}
+
+gboolean
+gw_ledger_card_passed (GwTxn   *txn,
+                       GwCard  *card,
+                       GError **error)
+{
+  if (card->failures == 0 && card->locked_until == 0)
+    return TRUE;
+  card->failures = 0;
+  card->locked_until = 0;
+  return CALL (txn, card_set_auth, card->id, 0, 0, error);
 }
 
 gboolean
@@ -552,22 +564,36 @@ gw_ledger_pay (GwTxn                *txn,
                GError              **error)
 {
   GwCard card;
-  gboolean ok;
 
   if (!gw_ledger_authenticate (txn, config, credentials, &card, outcome, error))
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return TRUE;
-  if (card.expires_at <= NOW (txn))
+  return gw_ledger_charge_card (txn, config, &card, request, payment, outcome, error);
+}
+
+gboolean
+gw_ledger_charge_card (GwTxn                *txn,
+                       const GwLedgerConfig *config,
+                       const GwCard         *card,
+                       const GwPayRequest   *request,
+                       GwPayment            *payment,
+                       GwOutcome            *outcome,
+                       GError              **error)
+{
+  gboolean ok;
+
+  memset (outcome, 0, sizeof *outcome);
+  if (card->expires_at <= NOW (txn))
     return decline (outcome, GW_DECLINE_EXPIRED_CARD), TRUE;
-  if (!g_str_equal (card.currency, request->currency))
+  if (!g_str_equal (card->currency, request->currency))
     return decline (outcome, GW_DECLINE_CURRENCY_MISMATCH), TRUE;
 
-  payment_init (payment, request, &card, NOW (txn));
+  payment_init (payment, request, card, NOW (txn));
   if (request->capture)
-    ok = post_capture (txn, config, card.account_id, payment, request->amount, outcome, error);
+    ok = post_capture (txn, config, card->account_id, payment, request->amount, outcome, error);
   else
-    ok = place_hold (txn, config, card.account_id, payment, outcome, error);
+    ok = place_hold (txn, config, card->account_id, payment, outcome, error);
   if (!ok || outcome->code != GW_RESULT_OK)
     return ok;
 
@@ -575,8 +601,8 @@ gw_ledger_pay (GwTxn                *txn,
       !notify (txn, request->capture ? "payment.captured" : "payment.authorized", payment,
                error))
     return FALSE;
-  return !request->capture || !card.wants_receipts ||
-         gw_receipts_queue (txn, config->seal_key, payment, card.balance - request->amount,
+  return !request->capture || !card->wants_receipts ||
+         gw_receipts_queue (txn, config->seal_key, payment, card->balance - request->amount,
                             error);
 }
 

@@ -155,9 +155,30 @@ gboolean    gw_ledger_authenticate   (GwTxn                 *txn,
                                       GwCard                *card,
                                       GwOutcome             *outcome,
                                       GError               **error);
+/* A wrong credential (a password, a card-not-present CVC or expiry) for
+ * @card: the fifth in a row locks it for lockout_seconds. */
+gboolean    gw_ledger_card_failed    (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      GwCard                *card,
+                                      GError               **error);
+/* A right one: the count starts again. */
+gboolean    gw_ledger_card_passed    (GwTxn                 *txn,
+                                      GwCard                *card,
+                                      GError               **error);
+/* Authenticates the card by its password, then charges it. */
 gboolean    gw_ledger_pay            (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,
                                       const GwCredentials   *credentials,
+                                      const GwPayRequest    *request,
+                                      GwPayment             *payment,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
+/* Charges a card its holder already proved (gw_ledger_pay's second half,
+ * for channels that authenticate otherwise, like the card network): checks
+ * expiry and currency, then places the hold or captures at once. */
+gboolean    gw_ledger_charge_card    (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwCard          *card,
                                       const GwPayRequest    *request,
                                       GwPayment             *payment,
                                       GwOutcome             *outcome,

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "gw-api-network.h"
 #include "gw-api-wallet.h"
 #include "gw-connector-bank.h"
 #include "gw-keys.h"
@@ -18,6 +19,7 @@
 #include "gw-server.h"
 #include "gw-site.h"
 #include "gw-store-sqlite.h"
+#include "gw-webhooks.h"
 #include "onepin-shared.h"
 
 #define IDEMPOTENCY_RETENTION (72 * 3600)   /* the contract promises at least 24 h */
@@ -32,6 +34,7 @@ typedef struct
   GwServer       *server;
   GwOutbox       *outbox;
   GwConnector    *connector;
+  GwWebhooks     *webhooks;
   GMainLoop      *loop;
   gboolean        sweeping;
 } Gateway;
@@ -70,8 +73,9 @@ parse_options (int        *argc,
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
     "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
     "contact_email, contact_phone, sweep_interval; [phone] quota_seconds,\n"
-    "session_grace, max_call_seconds, sweep_interval. Command-line options win over\n"
-    "the file.");
+    "session_grace, max_call_seconds, sweep_interval; [network] secret_file (the card\n"
+    "network's issuer endpoint); [checkout] page_url; [webhooks] enabled, allow_http,\n"
+    "poll_interval, retry_base, max_attempts, timeout. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -266,9 +270,15 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               token_hash);
+  if (!gw_api_network_start (gw->server, error))
+    return FALSE;
   /* The card site; without a financial system configured ([bank]) it takes
    * orders but answers every payment with bank_unavailable. */
   site = gw_site_new (gw->server, gw->store, &gw->ledger, gw->config);
+  /* Before the "listening on" line: whoever waits for it may send SIGTERM
+   * at once, and the default action would kill us mid-start. */
+  g_unix_signal_add (SIGTERM, on_signal, gw);
+  g_unix_signal_add (SIGINT, on_signal, gw);
   url = gw_server_listen (gw->server, error);
   if (url == NULL || !connect_bank (gw, url, error) || !announce (gw, url, error))
     return FALSE;
@@ -278,8 +288,8 @@ start (Gateway  *gw,
   g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
   g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);
   gw_api_wallet_start_recovery (gw->server);
-  g_unix_signal_add (SIGTERM, on_signal, gw);
-  g_unix_signal_add (SIGINT, on_signal, gw);
+  if (gw->config->webhooks_enabled)
+    gw->webhooks = gw_webhooks_start (gw->server);
   return TRUE;
 }
 
@@ -288,6 +298,11 @@ stop (Gateway *gw)
 {
   if (gw->server != NULL)
     gw_server_drain (gw->server);
+  /* Calls to the bank still open end as unknown, and their callers record
+   * that through the store, which is still running. */
+  if (gw->connector != NULL)
+    gw_connector_shutdown (gw->connector);
+  g_clear_pointer (&gw->webhooks, gw_webhooks_stop);
   /* Before the store: the worker records what it sent last through it. */
   g_clear_pointer (&gw->outbox, gw_outbox_free);
   if (gw->store != NULL)

@@ -40,112 +40,6 @@ gw_payout_row_clear (GwPayoutRow *payout)
   g_clear_pointer (&payout->contact_sealed, g_bytes_unref);
 }
 
-static GBytes *
-column_bytes (sqlite3_stmt *stmt,
-              int           col)
-{
-  if (sqlite3_column_type (stmt, col) == SQLITE_NULL)
-    return NULL;
-  return g_bytes_new (sqlite3_column_blob (stmt, col), sqlite3_column_bytes (stmt, col));
-}
-
-static void
-column_hash (sqlite3_stmt *stmt,
-             int           col,
-             guint8        out[32])
-{
-  memset (out, 0, 32);
-  if (sqlite3_column_bytes (stmt, col) == 32)
-    memcpy (out, sqlite3_column_blob (stmt, col), 32);
-}
-
-/* Binds @text, or NULL when it is empty. */
-static void
-bind_optional (sqlite3_stmt *stmt,
-               int           idx,
-               const char   *text)
-{
-  bind_text (stmt, idx, text != NULL && text[0] != '\0' ? text : NULL);
-}
-
-static void
-bind_optional_int (sqlite3_stmt *stmt,
-                   int           idx,
-                   gint64        value)
-{
-  if (value == 0)
-    sqlite3_bind_null (stmt, idx);
-  else
-    sqlite3_bind_int64 (stmt, idx, value);
-}
-
-/* Runs a lookup that reads one row with @read_row; FALSE when there is none. */
-static gboolean
-lookup_one (GwTxn          *txn,
-            sqlite3_stmt   *stmt,
-            void          (*read_row) (sqlite3_stmt *, gpointer),
-            gpointer        out,
-            GError        **error)
-{
-  gboolean found = row (txn, stmt, error);
-
-  if (found)
-    read_row (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
-}
-
-/* A lookup by one text key (@sql a string literal: statements are cached
- * by its address). */
-static gboolean
-lookup_text (GwTxn        *txn,
-             const char   *sql,
-             const char   *key,
-             void        (*read_row) (sqlite3_stmt *, gpointer),
-             gpointer      out,
-             GError      **error)
-{
-  sqlite3_stmt *stmt = prep (txn, sql, error);
-
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, key);
-  return lookup_one (txn, stmt, read_row, out, error);
-}
-
-/* The same by a 32-byte hash. */
-static gboolean
-lookup_hash (GwTxn         *txn,
-             const char    *sql,
-             const guint8   key[32],
-             void         (*read_row) (sqlite3_stmt *, gpointer),
-             gpointer       out,
-             GError       **error)
-{
-  sqlite3_stmt *stmt = prep (txn, sql, error);
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_blob (stmt, 1, key, 32, SQLITE_STATIC);
-  return lookup_one (txn, stmt, read_row, out, error);
-}
-
-static GPtrArray *
-collect_ids (GwTxn         *txn,
-             sqlite3_stmt  *stmt,
-             GError       **error)
-{
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  GError *local = NULL;
-
-  while (row (txn, stmt, &local))
-    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-  sqlite3_reset (stmt);
-  if (local != NULL)
-    return g_propagate_error (error, local), NULL;
-  return g_steal_pointer (&ids);
-}
-
 /* Orders */
 
 #define ORDER_COLUMNS \
@@ -162,8 +56,8 @@ read_order (sqlite3_stmt *stmt,
   out->seq = sqlite3_column_int64 (stmt, 0);
   copy_text (out->id, sizeof out->id, stmt, 1);
   copy_text (out->status, sizeof out->status, stmt, 2);
-  column_hash (stmt, 3, out->token_hash);
-  out->buyer_sealed = column_bytes (stmt, 4);
+  gw_sqlite_copy_blob (out->token_hash, 32, stmt, 3);
+  out->buyer_sealed = gw_sqlite_column_bytes (stmt, 4);
   copy_text (out->locale, sizeof out->locale, stmt, 5);
   copy_text (out->currency, sizeof out->currency, stmt, 6);
   out->total = sqlite3_column_int64 (stmt, 7);
@@ -203,7 +97,8 @@ t_order_get (GwTxn       *txn,
              GwOrderRow  *out,
              GError     **error)
 {
-  return lookup_text (txn, "SELECT " ORDER_COLUMNS "WHERE id = ?", id, read_order, out, error);
+  return gw_sqlite_get_by_text (txn, "SELECT " ORDER_COLUMNS "WHERE id = ?", id, read_order, out,
+                                error);
 }
 
 static gboolean
@@ -218,9 +113,9 @@ t_order_update (GwTxn             *txn,
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, order->status);
-  bind_optional (stmt, 2, order->charge_id);
+  gw_sqlite_bind_optional (stmt, 2, order->charge_id);
   sqlite3_bind_int (stmt, 3, order->cards_revealed);
-  bind_optional_int (stmt, 4, order->paid_at);
+  gw_sqlite_bind_optional_int (stmt, 4, order->paid_at);
   bind_text (stmt, 5, order->id);
   return done (txn, stmt, error);
 }
@@ -240,24 +135,12 @@ t_orders_list (GwTxn   *txn,
 {
   sqlite3_stmt *stmt = prep (txn,
     "SELECT " ORDER_COLUMNS "WHERE (?1 = 0 OR seq < ?1) ORDER BY seq DESC LIMIT ?2", error);
-  g_autoptr(GPtrArray) orders = g_ptr_array_new_with_free_func (order_row_free);
-  GError *local = NULL;
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, before_seq);
   sqlite3_bind_int (stmt, 2, limit);
-  while (row (txn, stmt, &local))
-    {
-      GwOrderRow *order = g_new0 (GwOrderRow, 1);
-
-      read_order (stmt, order);
-      g_ptr_array_add (orders, order);
-    }
-  sqlite3_reset (stmt);
-  if (local != NULL)
-    return g_propagate_error (error, local), NULL;
-  return g_steal_pointer (&orders);
+  return gw_sqlite_read_list (txn, stmt, sizeof (GwOrderRow), read_order, order_row_free, error);
 }
 
 static gboolean
@@ -277,6 +160,16 @@ t_order_item_insert (GwTxn              *txn,
   return done (txn, stmt, error);
 }
 
+static void
+read_order_item (sqlite3_stmt *stmt,
+                 gpointer      data)
+{
+  GwOrderItem *item = data;
+
+  item->denomination = sqlite3_column_int64 (stmt, 0);
+  item->quantity = sqlite3_column_int64 (stmt, 1);
+}
+
 static GArray *
 t_order_items (GwTxn       *txn,
                const char  *order_id,
@@ -285,24 +178,11 @@ t_order_items (GwTxn       *txn,
   sqlite3_stmt *stmt = prep (txn,
     "SELECT denomination, quantity FROM order_items WHERE order_id = ? ORDER BY denomination",
     error);
-  g_autoptr(GArray) items = g_array_new (FALSE, TRUE, sizeof (GwOrderItem));
-  GError *local = NULL;
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, order_id);
-  while (row (txn, stmt, &local))
-    {
-      GwOrderItem item = {
-        sqlite3_column_int64 (stmt, 0), sqlite3_column_int64 (stmt, 1),
-      };
-
-      g_array_append_val (items, item);
-    }
-  sqlite3_reset (stmt);
-  if (local != NULL)
-    return g_propagate_error (error, local), NULL;
-  return g_steal_pointer (&items);
+  return gw_sqlite_read_array (txn, stmt, sizeof (GwOrderItem), read_order_item, NULL, error);
 }
 
 static gboolean
@@ -325,6 +205,22 @@ t_order_card_insert (GwTxn                 *txn,
   return done (txn, stmt, error);
 }
 
+static void
+read_order_card (sqlite3_stmt *stmt,
+                 gpointer      data)
+{
+  GwOrderCardRow *card = data;
+
+  copy_text (card->card_id, sizeof card->card_id, stmt, 0);
+  card->position = sqlite3_column_int64 (stmt, 1);
+  card->denomination = sqlite3_column_int64 (stmt, 2);
+  copy_text (card->purpose, sizeof card->purpose, stmt, 3);
+  copy_text (card->last4, sizeof card->last4, stmt, 4);
+  card->expires_at = sqlite3_column_int64 (stmt, 5);
+  copy_text (card->gift_id, sizeof card->gift_id, stmt, 6);
+  copy_text (card->gift_status, sizeof card->gift_status, stmt, 7);
+}
+
 static GArray *
 t_order_cards (GwTxn       *txn,
                const char  *order_id,
@@ -336,30 +232,11 @@ t_order_cards (GwTxn       *txn,
     " FROM order_cards o JOIN cards c ON c.id = o.card_id"
     " LEFT JOIN gifts g ON g.card_id = o.card_id"
     " WHERE o.order_id = ? ORDER BY o.position", error);
-  g_autoptr(GArray) cards = g_array_new (FALSE, TRUE, sizeof (GwOrderCardRow));
-  GError *local = NULL;
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, order_id);
-  while (row (txn, stmt, &local))
-    {
-      GwOrderCardRow card = { 0 };
-
-      copy_text (card.card_id, sizeof card.card_id, stmt, 0);
-      card.position = sqlite3_column_int64 (stmt, 1);
-      card.denomination = sqlite3_column_int64 (stmt, 2);
-      copy_text (card.purpose, sizeof card.purpose, stmt, 3);
-      copy_text (card.last4, sizeof card.last4, stmt, 4);
-      card.expires_at = sqlite3_column_int64 (stmt, 5);
-      copy_text (card.gift_id, sizeof card.gift_id, stmt, 6);
-      copy_text (card.gift_status, sizeof card.gift_status, stmt, 7);
-      g_array_append_val (cards, card);
-    }
-  sqlite3_reset (stmt);
-  if (local != NULL)
-    return g_propagate_error (error, local), NULL;
-  return g_steal_pointer (&cards);
+  return gw_sqlite_read_array (txn, stmt, sizeof (GwOrderCardRow), read_order_card, NULL, error);
 }
 
 static gboolean
@@ -436,7 +313,8 @@ t_charge_get (GwTxn        *txn,
               GwChargeRow  *out,
               GError      **error)
 {
-  return lookup_text (txn, "SELECT " CHARGE_COLUMNS "WHERE id = ?", id, read_charge, out, error);
+  return gw_sqlite_get_by_text (txn, "SELECT " CHARGE_COLUMNS "WHERE id = ?", id, read_charge, out,
+                                error);
 }
 
 static gboolean
@@ -451,11 +329,11 @@ t_charge_update (GwTxn              *txn,
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, charge->status);
-  bind_optional (stmt, 2, charge->reference);
-  bind_optional (stmt, 3, charge->decline_code);
-  bind_optional (stmt, 4, charge->virtual_bank);
-  bind_optional (stmt, 5, charge->virtual_account);
-  bind_optional_int (stmt, 6, charge->deposit_deadline);
+  gw_sqlite_bind_optional (stmt, 2, charge->reference);
+  gw_sqlite_bind_optional (stmt, 3, charge->decline_code);
+  gw_sqlite_bind_optional (stmt, 4, charge->virtual_bank);
+  gw_sqlite_bind_optional (stmt, 5, charge->virtual_account);
+  gw_sqlite_bind_optional_int (stmt, 6, charge->deposit_deadline);
   sqlite3_bind_int64 (stmt, 7, charge->updated);
   bind_text (stmt, 8, charge->id);
   return done (txn, stmt, error);
@@ -475,7 +353,7 @@ t_charges_open (GwTxn   *txn,
     return NULL;
   sqlite3_bind_int64 (stmt, 1, before);
   sqlite3_bind_int (stmt, 2, limit);
-  return collect_ids (txn, stmt, error);
+  return gw_sqlite_read_ids (txn, stmt, error);
 }
 
 /* Gifts */
@@ -494,8 +372,8 @@ read_gift (sqlite3_stmt *stmt,
   copy_text (out->id, sizeof out->id, stmt, 0);
   copy_text (out->card_id, sizeof out->card_id, stmt, 1);
   copy_text (out->order_id, sizeof out->order_id, stmt, 2);
-  column_hash (stmt, 3, out->claim_hash);
-  out->details_sealed = column_bytes (stmt, 4);
+  gw_sqlite_copy_blob (out->claim_hash, 32, stmt, 3);
+  out->details_sealed = gw_sqlite_column_bytes (stmt, 4);
   copy_text (out->status, sizeof out->status, stmt, 5);
   out->created = sqlite3_column_int64 (stmt, 6);
   out->claimed_at = sqlite3_column_int64 (stmt, 7);
@@ -528,8 +406,8 @@ t_gift_by_claim (GwTxn         *txn,
                  GwGiftRow     *out,
                  GError       **error)
 {
-  return lookup_hash (txn, "SELECT " GIFT_COLUMNS "WHERE claim_hash = ?",
-                      claim_hash, read_gift, out, error);
+  return gw_sqlite_get_by_hash (txn, "SELECT " GIFT_COLUMNS "WHERE claim_hash = ?",
+                                claim_hash, read_gift, out, error);
 }
 
 static gboolean
@@ -538,8 +416,8 @@ t_gift_by_card (GwTxn       *txn,
                 GwGiftRow   *out,
                 GError     **error)
 {
-  return lookup_text (txn, "SELECT " GIFT_COLUMNS "WHERE card_id = ?",
-                      card_id, read_gift, out, error);
+  return gw_sqlite_get_by_text (txn, "SELECT " GIFT_COLUMNS "WHERE card_id = ?",
+                                card_id, read_gift, out, error);
 }
 
 /* The condition makes a second claim change nothing, even one racing the first. */
@@ -557,11 +435,8 @@ t_gift_set_claimed (GwTxn       *txn,
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, claimed_at);
   bind_text (stmt, 2, id);
-  if (!done (txn, stmt, error))
-    return FALSE;
-  return sqlite3_changes (sqlite3_db_handle (stmt)) == 1 ||
-         (g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE,
-                               "The gift was claimed already"), FALSE);
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_DUPLICATE, "The gift was claimed already",
+                               error);
 }
 
 /* Recharges */
@@ -584,9 +459,8 @@ read_recharge (sqlite3_stmt *stmt,
   copy_text (out->status, sizeof out->status, stmt, 4);
   copy_text (out->decline_code, sizeof out->decline_code, stmt, 5);
   copy_text (out->charge_id, sizeof out->charge_id, stmt, 6);
-  out->has_request_key = sqlite3_column_bytes (stmt, 7) == 32;
-  column_hash (stmt, 7, out->request_key);
-  out->contact_sealed = column_bytes (stmt, 8);
+  out->has_request_key = gw_sqlite_copy_blob (out->request_key, 32, stmt, 7);
+  out->contact_sealed = gw_sqlite_column_bytes (stmt, 8);
   out->balance_after = sqlite3_column_int64 (stmt, 9);
   out->expires_at = sqlite3_column_int64 (stmt, 10);
   out->created = sqlite3_column_int64 (stmt, 11);
@@ -609,10 +483,7 @@ t_recharge_insert (GwTxn                *txn,
   bind_text (stmt, 4, recharge->currency);
   bind_text (stmt, 5, recharge->status);
   bind_text (stmt, 6, recharge->charge_id);
-  if (recharge->has_request_key)
-    sqlite3_bind_blob (stmt, 7, recharge->request_key, 32, SQLITE_STATIC);
-  else
-    sqlite3_bind_null (stmt, 7);
+  gw_sqlite_bind_hash (stmt, 7, recharge->has_request_key ? recharge->request_key : NULL);
   bind_bytes (stmt, 8, recharge->contact_sealed);
   sqlite3_bind_int64 (stmt, 9, recharge->created);
   return done (txn, stmt, error);
@@ -624,8 +495,8 @@ t_recharge_get (GwTxn          *txn,
                 GwRechargeRow  *out,
                 GError        **error)
 {
-  return lookup_text (txn, "SELECT " RECHARGE_COLUMNS "WHERE id = ?",
-                      id, read_recharge, out, error);
+  return gw_sqlite_get_by_text (txn, "SELECT " RECHARGE_COLUMNS "WHERE id = ?",
+                                id, read_recharge, out, error);
 }
 
 static gboolean
@@ -634,8 +505,8 @@ t_recharge_by_request (GwTxn          *txn,
                        GwRechargeRow  *out,
                        GError        **error)
 {
-  return lookup_hash (txn, "SELECT " RECHARGE_COLUMNS "WHERE request_key = ?",
-                      request_key, read_recharge, out, error);
+  return gw_sqlite_get_by_hash (txn, "SELECT " RECHARGE_COLUMNS "WHERE request_key = ?",
+                                request_key, read_recharge, out, error);
 }
 
 static gboolean
@@ -650,9 +521,9 @@ t_recharge_update (GwTxn                *txn,
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, recharge->status);
-  bind_optional (stmt, 2, recharge->decline_code);
-  bind_optional_int (stmt, 3, recharge->balance_after);
-  bind_optional_int (stmt, 4, recharge->expires_at);
+  gw_sqlite_bind_optional (stmt, 2, recharge->decline_code);
+  gw_sqlite_bind_optional_int (stmt, 3, recharge->balance_after);
+  gw_sqlite_bind_optional_int (stmt, 4, recharge->expires_at);
   bind_text (stmt, 5, recharge->id);
   return done (txn, stmt, error);
 }
@@ -677,7 +548,7 @@ read_payout (sqlite3_stmt *stmt,
   copy_text (out->status, sizeof out->status, stmt, 4);
   copy_text (out->bank_code, sizeof out->bank_code, stmt, 5);
   copy_text (out->account_last4, sizeof out->account_last4, stmt, 6);
-  out->contact_sealed = column_bytes (stmt, 7);
+  out->contact_sealed = gw_sqlite_column_bytes (stmt, 7);
   copy_text (out->decline_code, sizeof out->decline_code, stmt, 8);
   copy_text (out->reference, sizeof out->reference, stmt, 9);
   out->created = sqlite3_column_int64 (stmt, 10);
@@ -714,7 +585,8 @@ t_payout_get (GwTxn        *txn,
               GwPayoutRow  *out,
               GError      **error)
 {
-  return lookup_text (txn, "SELECT " PAYOUT_COLUMNS "WHERE id = ?", id, read_payout, out, error);
+  return gw_sqlite_get_by_text (txn, "SELECT " PAYOUT_COLUMNS "WHERE id = ?", id, read_payout, out,
+                                error);
 }
 
 static gboolean
@@ -723,8 +595,9 @@ t_payout_open_for_card (GwTxn        *txn,
                         GwPayoutRow  *out,
                         GError      **error)
 {
-  return lookup_text (txn, "SELECT " PAYOUT_COLUMNS "WHERE card_id = ? AND status = 'pending'",
-                      card_id, read_payout, out, error);
+  return gw_sqlite_get_by_text (txn,
+                                "SELECT " PAYOUT_COLUMNS "WHERE card_id = ? AND status = 'pending'",
+                                card_id, read_payout, out, error);
 }
 
 static gboolean
@@ -739,8 +612,8 @@ t_payout_update (GwTxn              *txn,
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, payout->status);
-  bind_optional (stmt, 2, payout->decline_code);
-  bind_optional (stmt, 3, payout->reference);
+  gw_sqlite_bind_optional (stmt, 2, payout->decline_code);
+  gw_sqlite_bind_optional (stmt, 3, payout->reference);
   sqlite3_bind_int64 (stmt, 4, payout->updated);
   bind_text (stmt, 5, payout->id);
   return done (txn, stmt, error);
@@ -760,7 +633,7 @@ t_payouts_open (GwTxn   *txn,
     return NULL;
   sqlite3_bind_int64 (stmt, 1, before);
   sqlite3_bind_int (stmt, 2, limit);
-  return collect_ids (txn, stmt, error);
+  return gw_sqlite_read_ids (txn, stmt, error);
 }
 
 /* Cards and merchants of the core */
@@ -777,7 +650,7 @@ t_card_number_sealed (GwTxn       *txn,
     return NULL;
   bind_text (stmt, 1, card_id);
   if (row (txn, stmt, error))
-    sealed = column_bytes (stmt, 0);
+    sealed = gw_sqlite_column_bytes (stmt, 0);
   else if (error == NULL || *error == NULL)
     g_set_error (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND, "No card %s", card_id);
   sqlite3_reset (stmt);
@@ -789,12 +662,7 @@ update_card (GwTxn         *txn,
              sqlite3_stmt  *stmt,
              GError       **error)
 {
-  if (!done (txn, stmt, error))
-    return FALSE;
-  if (sqlite3_changes (sqlite3_db_handle (stmt)) != 1)
-    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
-                                "No such card"), FALSE;
-  return TRUE;
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_NOT_FOUND, "No such card", error);
 }
 
 static gboolean
@@ -843,23 +711,6 @@ t_batch_promote (GwTxn       *txn,
   return done (txn, stmt, error);
 }
 
-static char *
-t_merchant_name (GwTxn       *txn,
-                 const char  *merchant_id,
-                 GError     **error)
-{
-  sqlite3_stmt *stmt = prep (txn, "SELECT name FROM merchants WHERE id = ?", error);
-  char *name = NULL;
-
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, merchant_id);
-  if (row (txn, stmt, error))
-    name = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_reset (stmt);
-  return name;
-}
-
 const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .order_insert = t_order_insert,
   .order_get = t_order_get,
@@ -891,5 +742,5 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .card_set_state = t_card_set_state,
   .card_set_expiry = t_card_set_expiry,
   .batch_promote = t_batch_promote,
-  .merchant_name = t_merchant_name,
+  .merchant_name = gw_sqlite_merchant_name,
 };

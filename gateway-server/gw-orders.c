@@ -181,6 +181,16 @@ seal_json (const GwOrdersConfig  *config,
   return sealed;
 }
 
+static GBytes *
+open_sealed (const GwOrdersConfig  *config,
+             const char            *aad,
+             GBytes                *sealed,
+             GError               **error)
+{
+  return onepin_key_open (config->ledger->seal_key, g_bytes_get_data (sealed, NULL),
+                          g_bytes_get_size (sealed), aad, strlen (aad), error);
+}
+
 static JsonObject *
 open_json (const GwOrdersConfig  *config,
            const char            *aad,
@@ -191,8 +201,7 @@ open_json (const GwOrdersConfig  *config,
 
   if (sealed == NULL)
     return json_object_new ();
-  plain = onepin_key_open (config->ledger->seal_key, g_bytes_get_data (sealed, NULL),
-                           g_bytes_get_size (sealed), aad, strlen (aad), error);
+  plain = open_sealed (config, aad, sealed, error);
   if (plain == NULL)
     return NULL;
   return onepin_json_parse_object (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain),
@@ -245,21 +254,26 @@ notify_email (GwTxn        *txn,
   return gw_notify_enqueue (txn, &notification, error);
 }
 
-static GBytes *
+/* Where messages about a recharge or a payout go, sealed into @sealed;
+ * NULL there when the request gave no address. */
+static gboolean
 seal_contact (const GwOrdersConfig  *config,
               const char            *aad,
               const GwContact       *contact,
+              GBytes               **sealed,
               GError               **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
 
+  *sealed = NULL;
   if (contact == NULL || contact->email == NULL)
-    return g_bytes_new (NULL, 0);
+    return TRUE;
   json_builder_begin_object (builder);
   add_str (builder, "email", contact->email);
   add_str (builder, "locale", contact->locale ? contact->locale : "ko");
   json_builder_end_object (builder);
-  return seal_json (config, aad, builder, error);
+  *sealed = seal_json (config, aad, builder, error);
+  return *sealed != NULL;
 }
 
 /* Buyers */
@@ -379,6 +393,21 @@ gw_orders_check_token (GwTxn        *txn,
   return ok;
 }
 
+/* A card's number, opened from its sealed copy. */
+static char *
+open_card_number (GwTxn                *txn,
+                  const GwOrdersConfig *config,
+                  const char           *card_id,
+                  GError              **error)
+{
+  g_autoptr(GBytes) sealed = ORDERS (txn, card_number_sealed, card_id, error);
+  g_autoptr(GBytes) plain = sealed ? open_sealed (config, card_id, sealed, error) : NULL;
+
+  if (plain == NULL)
+    return NULL;
+  return g_strndup (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
+}
+
 static gboolean
 load_cards (GwTxn                *txn,
             const GwOrdersConfig *config,
@@ -396,19 +425,9 @@ load_cards (GwTxn                *txn,
     {
       GwOrderCard card = { g_array_index (rows, GwOrderCardRow, i), NULL };
 
-      if (numbers)
-        {
-          g_autoptr(GBytes) sealed = ORDERS (txn, card_number_sealed, card.row.card_id, error);
-          g_autoptr(GBytes) plain = NULL;
-
-          if (sealed != NULL)
-            plain = onepin_key_open (config->ledger->seal_key, g_bytes_get_data (sealed, NULL),
-                                     g_bytes_get_size (sealed), card.row.card_id,
-                                     strlen (card.row.card_id), error);
-          if (plain == NULL)
-            return FALSE;
-          card.number = g_strndup (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
-        }
+      if (numbers &&
+          (card.number = open_card_number (txn, config, card.row.card_id, error)) == NULL)
+        return FALSE;
       g_array_append_val (order->cards, card);
     }
   return TRUE;
@@ -508,6 +527,16 @@ step_set (GwOrdersStep *step,
   step->next = next;
   g_strlcpy (step->id, id ? id : "", sizeof step->id);
   step->amount = 0;
+}
+
+/* Money that must go back: the bank is asked to void @charge. */
+static gboolean
+void_charge (GwChargeRow  *charge,
+             GwOrdersStep *step)
+{
+  g_strlcpy (charge->status, "voiding", sizeof charge->status);
+  step_set (step, GW_ORDERS_NEXT_VOID, charge->id);
+  return TRUE;
 }
 
 gboolean
@@ -770,11 +799,7 @@ settle_order (GwTxn                *txn,
     {
       /* Money for an order that another charge paid already goes back. */
       if (g_str_equal (order.status, "allocated"))
-        {
-          g_strlcpy (charge->status, "voiding", sizeof charge->status);
-          step_set (step, GW_ORDERS_NEXT_VOID, charge->id);
-          return TRUE;
-        }
+        return void_charge (charge, step);
       g_strlcpy (order.charge_id, charge->id, sizeof order.charge_id);
       return allocate (txn, config, &order, error);
     }
@@ -897,8 +922,7 @@ credit_recharge (GwTxn                *txn,
       g_strlcpy (recharge->decline_code, g_str_equal (card.state, "closed") ? "card_not_active"
                                                                             : "balance_limit",
                  sizeof recharge->decline_code);
-      g_strlcpy (charge->status, "voiding", sizeof charge->status);
-      step_set (step, GW_ORDERS_NEXT_VOID, charge->id);
+      void_charge (charge, step);
       return ORDERS (txn, recharge_update, recharge, error);
     }
 
@@ -931,11 +955,7 @@ settle_recharge (GwTxn                *txn,
   if (g_str_equal (status, "approved"))
     {
       if (!g_str_equal (recharge.status, "processing") && !g_str_equal (recharge.status, "pending"))
-        {
-          g_strlcpy (charge->status, "voiding", sizeof charge->status);
-          step_set (step, GW_ORDERS_NEXT_VOID, charge->id);
-          return TRUE;
-        }
+        return void_charge (charge, step);
       return credit_recharge (txn, config, &recharge, charge, step, error);
     }
   if (g_str_equal (status, "pending"))
@@ -1254,8 +1274,6 @@ gw_orders_open_gift (GwTxn                *txn,
                      GwOrdersOutcome      *outcome,
                      GError              **error)
 {
-  g_autoptr(GBytes) sealed = NULL;
-  g_autoptr(GBytes) plain = NULL;
   GError *local = NULL;
 
   outcome_init (outcome);
@@ -1272,15 +1290,8 @@ gw_orders_open_gift (GwTxn                *txn,
     return FALSE;
   g_strlcpy (gift->row.status, "claimed", sizeof gift->row.status);
   gift->row.claimed_at = NOW (txn);
-  sealed = ORDERS (txn, card_number_sealed, gift->row.card_id, error);
-  if (sealed != NULL)
-    plain = onepin_key_open (config->ledger->seal_key, g_bytes_get_data (sealed, NULL),
-                             g_bytes_get_size (sealed), gift->row.card_id,
-                             strlen (gift->row.card_id), error);
-  if (plain == NULL)
-    return FALSE;
-  gift->card_number = g_strndup (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
-  return TRUE;
+  gift->card_number = open_card_number (txn, config, gift->row.card_id, error);
+  return gift->card_number != NULL;
 }
 
 /* Recharges */
@@ -1362,11 +1373,8 @@ gw_orders_recharge_begin (GwTxn                *txn,
   row->has_request_key = request_key != NULL;
   if (request_key != NULL)
     memcpy (row->request_key, request_key, 32);
-  row->contact_sealed = seal_contact (config, id, contact, error);
-  if (row->contact_sealed == NULL)
+  if (!seal_contact (config, id, contact, &row->contact_sealed, error))
     return FALSE;
-  if (g_bytes_get_size (row->contact_sealed) == 0)
-    g_clear_pointer (&row->contact_sealed, g_bytes_unref);
 
   charge_init (&recharge->charge, txn, "recharge", id, funding, amount);
   g_strlcpy (row->charge_id, recharge->charge.id, sizeof row->charge_id);
@@ -1494,11 +1502,8 @@ gw_orders_payout_begin (GwTxn                *txn,
   g_strlcpy (payout->card_last4, card.last4, sizeof payout->card_last4);
   row->amount = card.balance;
   row->created = row->updated = NOW (txn);
-  row->contact_sealed = seal_contact (config, id, contact, error);
-  if (row->contact_sealed == NULL)
+  if (!seal_contact (config, id, contact, &row->contact_sealed, error))
     return FALSE;
-  if (g_bytes_get_size (row->contact_sealed) == 0)
-    g_clear_pointer (&row->contact_sealed, g_bytes_unref);
 
   if (!post_payout_entry (txn, "payout", row, card.account_id, error) ||
       !ORDERS (txn, card_set_state, card.id, "closed", error) ||

@@ -24,10 +24,23 @@ gw_card_contact_clear (GwCardContact *contact)
   g_clear_pointer (&contact->merchant_name, g_free);
 }
 
+static void
+read_message (sqlite3_stmt *stmt,
+              gpointer      data)
+{
+  GwOutboxMessage *message = data;
+
+  message->id = sqlite3_column_int64 (stmt, 0);
+  message->payload = gw_sqlite_column_strdup (stmt, 1);
+  message->attempts = sqlite3_column_int64 (stmt, 2) + 1;
+  message->created = sqlite3_column_int64 (stmt, 3);
+}
+
 static GPtrArray *
 t_claim (GwTxn       *txn,
          const char  *type,
-         gint64       lease_until,
+         gint64       lease,
+         guint        queued,
          guint        limit,
          GError     **error)
 {
@@ -36,29 +49,17 @@ t_claim (GwTxn       *txn,
     " WHERE type = ?1 AND next_attempt <= ?2 AND delivered_at IS NULL AND failed_at IS NULL"
     " ORDER BY next_attempt, id LIMIT ?3", error);
   sqlite3_stmt *update;
-  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) gw_outbox_message_free);
-  GError *local = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
 
   if (select == NULL)
     return NULL;
   gw_sqlite_bind_text (select, 1, type);
   sqlite3_bind_int64 (select, 2, txn->funcs->now (txn));
   sqlite3_bind_int (select, 3, limit);
-  while (gw_sqlite_step_row (txn, select, &local))
-    {
-      GwOutboxMessage *message = g_new0 (GwOutboxMessage, 1);
-
-      message->id = sqlite3_column_int64 (select, 0);
-      g_strlcpy (message->type, type, sizeof message->type);
-      message->payload = g_strdup ((const char *) sqlite3_column_text (select, 1));
-      message->attempts = sqlite3_column_int64 (select, 2) + 1;
-      message->created = sqlite3_column_int64 (select, 3);
-      g_ptr_array_add (messages, message);
-    }
-  sqlite3_reset (select);
-  if (local != NULL)
-    return g_propagate_error (error, local), NULL;
+  messages = gw_sqlite_read_list (txn, select, sizeof (GwOutboxMessage), read_message,
+                                  (GDestroyNotify) gw_outbox_message_free, error);
+  if (messages == NULL)
+    return NULL;
 
   update = gw_sqlite_prepare (txn,
     "UPDATE outbox SET next_attempt = ?2, attempts = attempts + 1 WHERE id = ?1", error);
@@ -68,8 +69,9 @@ t_claim (GwTxn       *txn,
     {
       GwOutboxMessage *message = g_ptr_array_index (messages, i);
 
+      g_strlcpy (message->type, type, sizeof message->type);
       sqlite3_bind_int64 (update, 1, message->id);
-      sqlite3_bind_int64 (update, 2, lease_until);
+      sqlite3_bind_int64 (update, 2, txn->funcs->now (txn) + (queued + i + 1) * lease);
       if (!gw_sqlite_step_done (txn, update, error))
         return NULL;
     }
@@ -146,12 +148,13 @@ t_give_up (GwTxn       *txn,
 }
 
 static void
-read_contact (sqlite3_stmt  *stmt,
-              GwCardContact *out)
+read_contact (sqlite3_stmt *stmt,
+              gpointer      data)
 {
+  GwCardContact *out = data;
+
   memset (out, 0, sizeof *out);
-  out->contact_sealed = g_bytes_new (sqlite3_column_blob (stmt, 0),
-                                     sqlite3_column_bytes (stmt, 0));
+  out->contact_sealed = gw_sqlite_column_bytes (stmt, 0);
   gw_sqlite_copy_text (out->receipts, sizeof out->receipts, stmt, 1);
   gw_sqlite_copy_text (out->locale, sizeof out->locale, stmt, 2);
   out->updated = sqlite3_column_int64 (stmt, 3);
@@ -163,19 +166,9 @@ t_contact_get (GwTxn          *txn,
                GwCardContact  *out,
                GError        **error)
 {
-  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+  return gw_sqlite_get_by_text (txn,
     "SELECT contact_sealed, receipts, locale, updated FROM card_contacts WHERE card_id = ?",
-    error);
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, card_id);
-  found = gw_sqlite_step_row (txn, stmt, error);
-  if (found)
-    read_contact (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
+    card_id, read_contact, out, error);
 }
 
 static gboolean
@@ -199,6 +192,16 @@ t_contact_put (GwTxn                *txn,
   return gw_sqlite_step_done (txn, stmt, error);
 }
 
+static void
+read_receipt_contact (sqlite3_stmt *stmt,
+                      gpointer      data)
+{
+  GwCardContact *out = data;
+
+  read_contact (stmt, out);
+  out->merchant_name = gw_sqlite_column_strdup (stmt, 4);
+}
+
 static gboolean
 t_receipt_contact (GwTxn          *txn,
                    const char     *card_id,
@@ -211,20 +214,12 @@ t_receipt_contact (GwTxn          *txn,
     "SELECT c.contact_sealed, c.receipts, c.locale, c.updated,"
     " (SELECT name FROM merchants WHERE id = ?2)"
     " FROM card_contacts c WHERE c.card_id = ?1 AND c.receipts <> 'none'", error);
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   gw_sqlite_bind_text (stmt, 1, card_id);
   gw_sqlite_bind_text (stmt, 2, merchant_id);
-  found = gw_sqlite_step_row (txn, stmt, error);
-  if (found)
-    {
-      read_contact (stmt, out);
-      out->merchant_name = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
-    }
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (txn, stmt, read_receipt_contact, out, error);
 }
 
 const GwOutboxFuncs gw_outbox_sqlite_funcs = {

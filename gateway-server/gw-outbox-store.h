@@ -41,10 +41,11 @@ void gw_card_contact_clear (GwCardContact *contact);
 typedef struct
 {
   /* Claims up to @limit due messages of @type (GwOutboxMessage *, oldest
-   * first): each one's next attempt moves to @lease_until, so no other
-   * worker takes it meanwhile, and its attempt is counted. */
-  GPtrArray *(*claim)           (GwTxn *txn, const char *type, gint64 lease_until, guint limit,
-                                 GError **error);
+   * first) and counts their attempt. They are sent one after another,
+   * after @queued others: the i-th (from 0) is leased, so that no other
+   * worker takes it, until now + (@queued + i + 1) × @lease. */
+  GPtrArray *(*claim)           (GwTxn *txn, const char *type, gint64 lease, guint queued,
+                                 guint limit, GError **error);
   /* The earliest next attempt of an undelivered message of @type, or 0. */
   gint64     (*next_due)        (GwTxn *txn, const char *type, GError **error);
   gboolean   (*delivered)       (GwTxn *txn, gint64 id, GError **error);

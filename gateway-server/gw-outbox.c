@@ -110,12 +110,14 @@ claim_apply (GwTxn    *txn,
 {
   ClaimOp *op = data;
   const GwOutboxFuncs *outbox = gw_txn_extension (txn, GW_OUTBOX_STORE);
-  gint64 now = txn->funcs->now (txn);
   GError *local = NULL;
 
+  /* The batch is sent in this order, one message after another, so each
+   * message's lease covers the sends before it (see claim). */
   for (guint i = 0; i < op->n_types; i++)
     {
-      GPtrArray *claimed = outbox->claim (txn, op->types[i], now + op->lease, CLAIM_LIMIT, error);
+      GPtrArray *claimed = outbox->claim (txn, op->types[i], op->lease, op->messages->len,
+                                          CLAIM_LIMIT, error);
 
       if (claimed == NULL)
         return FALSE;

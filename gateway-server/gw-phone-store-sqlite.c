@@ -35,9 +35,6 @@ gw_phone_rate_table_free (GwPhoneRateTable *table)
   g_free (table);
 }
 
-static void bind_blob32 (sqlite3_stmt *stmt, int idx, gboolean present, const guint8 data[32]);
-static void copy_blob32 (sqlite3_stmt *stmt, int col, gboolean *present, guint8 out[32]);
-
 /* Merchants */
 
 static gboolean
@@ -47,15 +44,12 @@ p_merchant_is (GwTxn       *t,
                GError     **error)
 {
   sqlite3_stmt *stmt = PREP (t, "SELECT 1 FROM merchants WHERE id = ? AND category = ?");
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   gw_sqlite_bind_text (stmt, 1, merchant_id);
   gw_sqlite_bind_text (stmt, 2, category);
-  found = gw_sqlite_step_row (t, stmt, error);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (t, stmt, NULL, NULL, error);
 }
 
 /* Rate tables */
@@ -75,7 +69,7 @@ insert_rate (GwTxn              *t,
   gw_sqlite_bind_text (stmt, 1, table_id);
   gw_sqlite_bind_text (stmt, 2, rate->prefix);
   gw_sqlite_bind_text (stmt, 3, rate->category);
-  gw_sqlite_bind_text (stmt, 4, rate->country[0] ? rate->country : NULL);
+  gw_sqlite_bind_optional (stmt, 4, rate->country);
   gw_sqlite_bind_text (stmt, 5, rate->description);
   sqlite3_bind_int64 (stmt, 6, rate->per_minute);
   sqlite3_bind_int64 (stmt, 7, rate->increment);
@@ -139,9 +133,11 @@ p_rate_table_insert (GwTxn             *t,
   " (SELECT COUNT(*) FROM phone_rates r WHERE r.table_id = t.id) FROM phone_rate_tables t "
 
 static void
-read_table (sqlite3_stmt     *stmt,
-            GwPhoneRateTable *out)
+read_table (sqlite3_stmt *stmt,
+            gpointer      data)
 {
+  GwPhoneRateTable *out = data;
+
   gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
   out->version = sqlite3_column_int64 (stmt, 1);
   out->name = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
@@ -155,32 +151,33 @@ p_rate_table_active (GwTxn             *t,
                      GwPhoneRateTable  *out,
                      GError           **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT " TABLE_COLUMNS "ORDER BY t.version DESC LIMIT 1");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    read_table (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (t, PREP (t, "SELECT " TABLE_COLUMNS "ORDER BY t.version DESC LIMIT 1"),
+                             read_table, out, error);
 }
 
 static void
 read_rate (sqlite3_stmt *stmt,
-           int           col,
-           GwPhoneRate  *out)
+           gpointer      data)
 {
-  const char *description = (const char *) sqlite3_column_text (stmt, col + 3);
+  GwPhoneRate *out = data;
 
-  gw_sqlite_copy_text (out->prefix, sizeof out->prefix, stmt, col);
-  gw_sqlite_copy_text (out->category, sizeof out->category, stmt, col + 1);
-  gw_sqlite_copy_text (out->country, sizeof out->country, stmt, col + 2);
-  out->description = g_strdup (description);
-  out->per_minute = sqlite3_column_int64 (stmt, col + 4);
-  out->increment = sqlite3_column_int64 (stmt, col + 5);
-  out->connection_fee = sqlite3_column_int64 (stmt, col + 6);
+  gw_sqlite_copy_text (out->prefix, sizeof out->prefix, stmt, 0);
+  gw_sqlite_copy_text (out->category, sizeof out->category, stmt, 1);
+  gw_sqlite_copy_text (out->country, sizeof out->country, stmt, 2);
+  out->description = gw_sqlite_column_strdup (stmt, 3);
+  out->per_minute = sqlite3_column_int64 (stmt, 4);
+  out->increment = sqlite3_column_int64 (stmt, 5);
+  out->connection_fee = sqlite3_column_int64 (stmt, 6);
+}
+
+static void
+read_service (sqlite3_stmt *stmt,
+              gpointer      data)
+{
+  GwPhoneServicePrice *out = data;
+
+  gw_sqlite_copy_text (out->service, sizeof out->service, stmt, 0);
+  out->price = sqlite3_column_int64 (stmt, 1);
 }
 
 #define RATE_COLUMNS \
@@ -196,35 +193,19 @@ load_rates (GwTxn             *t,
 
   if (stmt == NULL)
     return FALSE;
-  table->rates = g_array_new (FALSE, TRUE, sizeof (GwPhoneRate));
-  g_array_set_clear_func (table->rates, gw_phone_rate_clear);
   gw_sqlite_bind_text (stmt, 1, table->id);
-  while (gw_sqlite_step_row (t, stmt, error))
-    {
-      GwPhoneRate rate = { 0 };
-
-      read_rate (stmt, 0, &rate);
-      g_array_append_val (table->rates, rate);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
+  table->rates = gw_sqlite_read_array (t, stmt, sizeof (GwPhoneRate), read_rate,
+                                       gw_phone_rate_clear, error);
+  if (table->rates == NULL)
     return FALSE;
 
   stmt = PREP (t, "SELECT service, price FROM phone_services WHERE table_id = ? ORDER BY service");
   if (stmt == NULL)
     return FALSE;
-  table->services = g_array_new (FALSE, TRUE, sizeof (GwPhoneServicePrice));
   gw_sqlite_bind_text (stmt, 1, table->id);
-  while (gw_sqlite_step_row (t, stmt, error))
-    {
-      GwPhoneServicePrice service = { 0 };
-
-      gw_sqlite_copy_text (service.service, sizeof service.service, stmt, 0);
-      service.price = sqlite3_column_int64 (stmt, 1);
-      g_array_append_val (table->services, service);
-    }
-  sqlite3_reset (stmt);
-  return error == NULL || *error == NULL;
+  table->services = gw_sqlite_read_array (t, stmt, sizeof (GwPhoneServicePrice), read_service,
+                                          NULL, error);
+  return table->services != NULL;
 }
 
 static gboolean
@@ -234,16 +215,9 @@ p_rate_table_get (GwTxn             *t,
                   GwPhoneRateTable  *out,
                   GError           **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT " TABLE_COLUMNS "WHERE t.id = ?");
-  gboolean found;
+  gboolean found = gw_sqlite_get_by_text (t, "SELECT " TABLE_COLUMNS "WHERE t.id = ?", id,
+                                          read_table, out, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, id);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    read_table (stmt, out);
-  sqlite3_reset (stmt);
   if (found && with_rates && !load_rates (t, out, error))
     return FALSE;
   return found;
@@ -257,24 +231,13 @@ p_rate_tables_list (GwTxn   *t,
 {
   sqlite3_stmt *stmt = PREP (t,
     "SELECT " TABLE_COLUMNS "WHERE ?1 = 0 OR t.version < ?1 ORDER BY t.version DESC LIMIT ?2");
-  g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) gw_phone_rate_table_free);
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, before);
   sqlite3_bind_int (stmt, 2, limit);
-  while (gw_sqlite_step_row (t, stmt, error))
-    {
-      GwPhoneRateTable *table = g_new0 (GwPhoneRateTable, 1);
-
-      read_table (stmt, table);
-      g_ptr_array_add (tables, table);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&tables);
+  return gw_sqlite_read_list (t, stmt, sizeof (GwPhoneRateTable), read_table,
+                              (GDestroyNotify) gw_phone_rate_table_free, error);
 }
 
 /* The longest matching prefix: every leading part of the number is a
@@ -292,7 +255,6 @@ p_rate_lookup (GwTxn        *t,
     " ORDER BY length(prefix) DESC LIMIT 1");
   char candidates[GW_PHONE_PREFIX_MAX][GW_PHONE_PREFIX_MAX + 1];
   gsize len = strlen (destination);
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
@@ -305,11 +267,7 @@ p_rate_lookup (GwTxn        *t,
       candidates[i][n] = '\0';
       gw_sqlite_bind_text (stmt, i + 2, candidates[i]);
     }
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    read_rate (stmt, 0, out);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (t, stmt, read_rate, out, error);
 }
 
 static gboolean
@@ -321,17 +279,12 @@ p_service_price (GwTxn       *t,
 {
   sqlite3_stmt *stmt = PREP (t,
     "SELECT price FROM phone_services WHERE table_id = ? AND service = ?");
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   gw_sqlite_bind_text (stmt, 1, table_id);
   gw_sqlite_bind_text (stmt, 2, service);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    *price = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (t, stmt, gw_sqlite_row_int, price, error);
 }
 
 /* Sessions */
@@ -408,59 +361,57 @@ p_session_update (GwTxn                 *t,
   return gw_sqlite_update_one (t, stmt, error);
 }
 
+static void
+read_session (sqlite3_stmt *stmt,
+              gpointer      data)
+{
+  GwPhoneSession *out = data;
+
+  memset (out, 0, sizeof *out);
+  gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
+  gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 2);
+  gw_sqlite_copy_text (out->card_last4, sizeof out->card_last4, stmt, 3);
+  out->account_id = sqlite3_column_int64 (stmt, 4);
+  gw_sqlite_copy_text (out->service, sizeof out->service, stmt, 5);
+  gw_sqlite_copy_text (out->channel, sizeof out->channel, stmt, 6);
+  gw_sqlite_copy_text (out->destination, sizeof out->destination, stmt, 7);
+  gw_sqlite_copy_text (out->rate.category, sizeof out->rate.category, stmt, 8);
+  gw_sqlite_copy_text (out->rate_table_id, sizeof out->rate_table_id, stmt, 9);
+  gw_sqlite_copy_text (out->rate.prefix, sizeof out->rate.prefix, stmt, 10);
+  out->rate.per_minute = sqlite3_column_int64 (stmt, 11);
+  out->rate.increment = sqlite3_column_int64 (stmt, 12);
+  out->rate.connection_fee = sqlite3_column_int64 (stmt, 13);
+  gw_sqlite_copy_text (out->currency, sizeof out->currency, stmt, 14);
+  gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 15);
+  out->final = sqlite3_column_int (stmt, 16);
+  out->request_number = sqlite3_column_int64 (stmt, 17);
+  out->granted = sqlite3_column_int64 (stmt, 18);
+  out->last_grant = sqlite3_column_int64 (stmt, 19);
+  out->reported = sqlite3_column_int64 (stmt, 20);
+  out->billed = sqlite3_column_int64 (stmt, 21);
+  out->charged = sqlite3_column_int64 (stmt, 22);
+  out->held = sqlite3_column_int64 (stmt, 23);
+  out->created = sqlite3_column_int64 (stmt, 24);
+  out->updated = sqlite3_column_int64 (stmt, 25);
+  out->expires_at = sqlite3_column_int64 (stmt, 26);
+  out->ended_at = sqlite3_column_int64 (stmt, 27);
+}
+
 static gboolean
 p_session_get (GwTxn           *t,
                const char      *id,
                GwPhoneSession  *out,
                GError         **error)
 {
-  sqlite3_stmt *stmt = PREP (t,
+  return gw_sqlite_get_by_text (t,
     "SELECT s.id, s.merchant_id, s.card_id, c.last4, s.account_id, s.service, s.channel,"
     " s.destination, s.category, s.rate_table_id, s.prefix, s.per_minute, s.increment,"
     " s.connection_fee, s.currency, s.state, s.final, s.request_number, s.granted,"
     " s.last_grant, s.reported, s.billed, s.charged, s.held, s.created, s.updated,"
     " s.expires_at, COALESCE(s.ended_at, 0)"
-    " FROM phone_sessions s JOIN cards c ON c.id = s.card_id WHERE s.id = ?");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, id);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    {
-      memset (out, 0, sizeof *out);
-      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
-      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
-      gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 2);
-      gw_sqlite_copy_text (out->card_last4, sizeof out->card_last4, stmt, 3);
-      out->account_id = sqlite3_column_int64 (stmt, 4);
-      gw_sqlite_copy_text (out->service, sizeof out->service, stmt, 5);
-      gw_sqlite_copy_text (out->channel, sizeof out->channel, stmt, 6);
-      gw_sqlite_copy_text (out->destination, sizeof out->destination, stmt, 7);
-      gw_sqlite_copy_text (out->rate.category, sizeof out->rate.category, stmt, 8);
-      gw_sqlite_copy_text (out->rate_table_id, sizeof out->rate_table_id, stmt, 9);
-      gw_sqlite_copy_text (out->rate.prefix, sizeof out->rate.prefix, stmt, 10);
-      out->rate.per_minute = sqlite3_column_int64 (stmt, 11);
-      out->rate.increment = sqlite3_column_int64 (stmt, 12);
-      out->rate.connection_fee = sqlite3_column_int64 (stmt, 13);
-      gw_sqlite_copy_text (out->currency, sizeof out->currency, stmt, 14);
-      gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 15);
-      out->final = sqlite3_column_int (stmt, 16);
-      out->request_number = sqlite3_column_int64 (stmt, 17);
-      out->granted = sqlite3_column_int64 (stmt, 18);
-      out->last_grant = sqlite3_column_int64 (stmt, 19);
-      out->reported = sqlite3_column_int64 (stmt, 20);
-      out->billed = sqlite3_column_int64 (stmt, 21);
-      out->charged = sqlite3_column_int64 (stmt, 22);
-      out->held = sqlite3_column_int64 (stmt, 23);
-      out->created = sqlite3_column_int64 (stmt, 24);
-      out->updated = sqlite3_column_int64 (stmt, 25);
-      out->expires_at = sqlite3_column_int64 (stmt, 26);
-      out->ended_at = sqlite3_column_int64 (stmt, 27);
-    }
-  sqlite3_reset (stmt);
-  return found;
+    " FROM phone_sessions s JOIN cards c ON c.id = s.card_id WHERE s.id = ?",
+    id, read_session, out, error);
 }
 
 static GPtrArray *
@@ -472,18 +423,12 @@ p_sessions_expiring (GwTxn   *t,
   sqlite3_stmt *stmt = PREP (t,
     "SELECT id FROM phone_sessions WHERE state = 'open' AND expires_at <= ?"
     " ORDER BY expires_at LIMIT ?");
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, now);
   sqlite3_bind_int (stmt, 2, limit);
-  while (gw_sqlite_step_row (t, stmt, error))
-    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&ids);
+  return gw_sqlite_read_ids (t, stmt, error);
 }
 
 /* Events */
@@ -537,17 +482,8 @@ p_calling_number_card (GwTxn         *t,
                        char           card_id[40],
                        GError       **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT card_id FROM phone_calling_numbers WHERE lookup = ?");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    gw_sqlite_copy_text (card_id, 40, stmt, 0);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_get_by_hash (t, "SELECT card_id FROM phone_calling_numbers WHERE lookup = ?",
+                                lookup, gw_sqlite_row_id, card_id, error);
 }
 
 static gboolean
@@ -563,9 +499,7 @@ p_calling_number_delete (GwTxn         *t,
     return FALSE;
   sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
   gw_sqlite_bind_text (stmt, 2, card_id);
-  if (!gw_sqlite_step_done (t, stmt, error))
-    return FALSE;
-  return sqlite3_changes (sqlite3_db_handle (stmt)) == 1;
+  return gw_sqlite_step_changes (t, stmt, error) == 1;
 }
 
 /* Sales */
@@ -588,9 +522,27 @@ p_sale_insert (GwTxn              *t,
   sqlite3_bind_int64 (stmt, 5, sale->amount);
   sqlite3_bind_int64 (stmt, 6, sale->commission);
   gw_sqlite_bind_text (stmt, 7, sale->currency);
-  gw_sqlite_bind_text (stmt, 8, sale->pool_id[0] ? sale->pool_id : NULL);
+  gw_sqlite_bind_optional (stmt, 8, sale->pool_id);
   sqlite3_bind_int64 (stmt, 9, sale->created);
   return gw_sqlite_step_done (t, stmt, error);
+}
+
+static void
+read_sale (sqlite3_stmt *stmt,
+           gpointer      data)
+{
+  GwPhoneSale *sale = data;
+
+  gw_sqlite_copy_text (sale->id, sizeof sale->id, stmt, 0);
+  gw_sqlite_copy_text (sale->merchant_id, sizeof sale->merchant_id, stmt, 1);
+  gw_sqlite_copy_text (sale->kind, sizeof sale->kind, stmt, 2);
+  gw_sqlite_copy_text (sale->card_id, sizeof sale->card_id, stmt, 3);
+  gw_sqlite_copy_text (sale->card_last4, sizeof sale->card_last4, stmt, 4);
+  sale->amount = sqlite3_column_int64 (stmt, 5);
+  sale->commission = sqlite3_column_int64 (stmt, 6);
+  gw_sqlite_copy_text (sale->currency, sizeof sale->currency, stmt, 7);
+  gw_sqlite_copy_text (sale->pool_id, sizeof sale->pool_id, stmt, 8);
+  sale->created = sqlite3_column_int64 (stmt, 9);
 }
 
 static GArray *
@@ -605,33 +557,13 @@ p_sales_between (GwTxn       *t,
     " s.currency, COALESCE(s.pool_id, ''), s.created"
     " FROM phone_sales s JOIN cards c ON c.id = s.card_id"
     " WHERE s.merchant_id = ? AND s.created >= ? AND s.created < ? ORDER BY s.created, s.id");
-  g_autoptr(GArray) sales = g_array_new (FALSE, TRUE, sizeof (GwPhoneSale));
 
   if (stmt == NULL)
     return NULL;
   gw_sqlite_bind_text (stmt, 1, merchant_id);
   sqlite3_bind_int64 (stmt, 2, from);
   sqlite3_bind_int64 (stmt, 3, to);
-  while (gw_sqlite_step_row (t, stmt, error))
-    {
-      GwPhoneSale sale = { 0 };
-
-      gw_sqlite_copy_text (sale.id, sizeof sale.id, stmt, 0);
-      gw_sqlite_copy_text (sale.merchant_id, sizeof sale.merchant_id, stmt, 1);
-      gw_sqlite_copy_text (sale.kind, sizeof sale.kind, stmt, 2);
-      gw_sqlite_copy_text (sale.card_id, sizeof sale.card_id, stmt, 3);
-      gw_sqlite_copy_text (sale.card_last4, sizeof sale.card_last4, stmt, 4);
-      sale.amount = sqlite3_column_int64 (stmt, 5);
-      sale.commission = sqlite3_column_int64 (stmt, 6);
-      gw_sqlite_copy_text (sale.currency, sizeof sale.currency, stmt, 7);
-      gw_sqlite_copy_text (sale.pool_id, sizeof sale.pool_id, stmt, 8);
-      sale.created = sqlite3_column_int64 (stmt, 9);
-      g_array_append_val (sales, sale);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&sales);
+  return gw_sqlite_read_array (t, stmt, sizeof (GwPhoneSale), read_sale, NULL, error);
 }
 
 static gboolean
@@ -724,8 +656,25 @@ p_pin_insert (GwTxn             *t,
   sqlite3_bind_blob (stmt, 3, pin->lookup, 32, SQLITE_STATIC);
   gw_sqlite_bind_bytes (stmt, 4, pin->number_sealed);
   gw_sqlite_bind_text (stmt, 5, pin->last4);
-  bind_blob32 (stmt, 6, pin->has_secret, pin->secret_mac);
+  gw_sqlite_bind_hash (stmt, 6, pin->has_secret ? pin->secret_mac : NULL);
   return gw_sqlite_step_done (t, stmt, error);
+}
+
+static void
+read_pool (sqlite3_stmt *stmt,
+           gpointer      data)
+{
+  GwPhonePool *out = data;
+
+  gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+  gw_sqlite_copy_text (out->kind, sizeof out->kind, stmt, 1);
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 2);
+  out->value = sqlite3_column_int64 (stmt, 3);
+  out->count = sqlite3_column_int64 (stmt, 4);
+  out->created = sqlite3_column_int64 (stmt, 5);
+  out->available = sqlite3_column_int64 (stmt, 6);
+  out->sold = sqlite3_column_int64 (stmt, 7);
+  out->voided = sqlite3_column_int64 (stmt, 8);
 }
 
 static gboolean
@@ -734,32 +683,13 @@ p_pool_get (GwTxn         *t,
             GwPhonePool   *out,
             GError       **error)
 {
-  sqlite3_stmt *stmt = PREP (t,
+  return gw_sqlite_get_by_text (t,
     "SELECT p.id, p.kind, p.merchant_id, p.value, p.count, p.created,"
     " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'available'),"
     " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'sold'),"
     " (SELECT COUNT(*) FROM phone_pool_pins WHERE pool_id = p.id AND state = 'void')"
-    " FROM phone_pools p WHERE p.id = ?");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, id);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    {
-      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
-      gw_sqlite_copy_text (out->kind, sizeof out->kind, stmt, 1);
-      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 2);
-      out->value = sqlite3_column_int64 (stmt, 3);
-      out->count = sqlite3_column_int64 (stmt, 4);
-      out->created = sqlite3_column_int64 (stmt, 5);
-      out->available = sqlite3_column_int64 (stmt, 6);
-      out->sold = sqlite3_column_int64 (stmt, 7);
-      out->voided = sqlite3_column_int64 (stmt, 8);
-    }
-  sqlite3_reset (stmt);
-  return found;
+    " FROM phone_pools p WHERE p.id = ?",
+    id, read_pool, out, error);
 }
 
 static gboolean
@@ -770,15 +700,12 @@ p_pools_exist (GwTxn       *t,
 {
   sqlite3_stmt *stmt = PREP (t,
     "SELECT 1 FROM phone_pools WHERE merchant_id = ? AND kind = ? LIMIT 1");
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   gw_sqlite_bind_text (stmt, 1, merchant_id);
   gw_sqlite_bind_text (stmt, 2, kind);
-  found = gw_sqlite_step_row (t, stmt, error);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (t, stmt, NULL, NULL, error);
 }
 
 #define PIN_COLUMNS \
@@ -788,9 +715,9 @@ p_pools_exist (GwTxn       *t,
 
 static void
 read_pin (sqlite3_stmt *stmt,
-          GwPhonePin   *out)
+          gpointer      data)
 {
-  gboolean has_lookup;
+  GwPhonePin *out = data;
 
   memset (out, 0, sizeof *out);
   gw_sqlite_copy_text (out->pool_id, sizeof out->pool_id, stmt, 0);
@@ -798,10 +725,10 @@ read_pin (sqlite3_stmt *stmt,
   gw_sqlite_copy_text (out->kind, sizeof out->kind, stmt, 2);
   gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 3);
   out->value = sqlite3_column_int64 (stmt, 4);
-  copy_blob32 (stmt, 5, &has_lookup, out->lookup);
-  out->number_sealed = g_bytes_new (sqlite3_column_blob (stmt, 6), sqlite3_column_bytes (stmt, 6));
+  gw_sqlite_copy_blob (out->lookup, 32, stmt, 5);
+  out->number_sealed = gw_sqlite_column_bytes (stmt, 6);
   gw_sqlite_copy_text (out->last4, sizeof out->last4, stmt, 7);
-  copy_blob32 (stmt, 8, &out->has_secret, out->secret_mac);
+  out->has_secret = gw_sqlite_copy_blob (out->secret_mac, 32, stmt, 8);
   gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 9);
   gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 10);
 }
@@ -817,18 +744,13 @@ p_pin_next (GwTxn        *t,
   sqlite3_stmt *stmt = PREP (t,
     "SELECT " PIN_COLUMNS "WHERE p.merchant_id = ? AND p.kind = ? AND p.value = ?"
     " AND n.state = 'available' ORDER BY p.created, p.id, n.seq LIMIT 1");
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   gw_sqlite_bind_text (stmt, 1, merchant_id);
   gw_sqlite_bind_text (stmt, 2, kind);
   sqlite3_bind_int64 (stmt, 3, value);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    read_pin (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (t, stmt, read_pin, out, error);
 }
 
 static gboolean
@@ -837,17 +759,8 @@ p_pin_by_lookup (GwTxn         *t,
                  GwPhonePin    *out,
                  GError       **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT " PIN_COLUMNS "WHERE n.lookup = ?");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_blob (stmt, 1, lookup, 32, SQLITE_STATIC);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    read_pin (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_get_by_hash (t, "SELECT " PIN_COLUMNS "WHERE n.lookup = ?", lookup, read_pin,
+                                out, error);
 }
 
 static gboolean
@@ -872,30 +785,27 @@ p_pin_settle (GwTxn       *t,
   return gw_sqlite_update_one (t, stmt, error);
 }
 
+static void
+read_operator (sqlite3_stmt *stmt,
+               gpointer      data)
+{
+  GwPhoneOperator *out = data;
+
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 0);
+  out->account_id = sqlite3_column_int64 (stmt, 1);
+  out->commission_bps = sqlite3_column_int64 (stmt, 2);
+  out->created = sqlite3_column_int64 (stmt, 3);
+}
+
 static gboolean
 p_operator_get (GwTxn            *t,
                 const char       *merchant_id,
                 GwPhoneOperator  *out,
                 GError          **error)
 {
-  sqlite3_stmt *stmt = PREP (t,
+  return gw_sqlite_get_by_text (t,
     "SELECT merchant_id, account_id, commission_bps, created FROM phone_operators"
-    " WHERE merchant_id = ?");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, merchant_id);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    {
-      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 0);
-      out->account_id = sqlite3_column_int64 (stmt, 1);
-      out->commission_bps = sqlite3_column_int64 (stmt, 2);
-      out->created = sqlite3_column_int64 (stmt, 3);
-    }
-  sqlite3_reset (stmt);
-  return found;
+    " WHERE merchant_id = ?", merchant_id, read_operator, out, error);
 }
 
 static gboolean
@@ -925,18 +835,6 @@ gw_ars_session_clear (GwArsSession *session)
 }
 
 static void
-bind_blob32 (sqlite3_stmt *stmt,
-             int           idx,
-             gboolean      present,
-             const guint8  data[32])
-{
-  if (present)
-    sqlite3_bind_blob (stmt, idx, data, 32, SQLITE_STATIC);
-  else
-    sqlite3_bind_null (stmt, idx);
-}
-
-static void
 bind_ars (sqlite3_stmt       *stmt,
           const GwArsSession *s)
 {
@@ -948,10 +846,10 @@ bind_ars (sqlite3_stmt       *stmt,
   gw_sqlite_bind_text (stmt, 6, s->state);
   sqlite3_bind_int64 (stmt, 7, s->step);
   sqlite3_bind_int64 (stmt, 8, s->retries);
-  bind_blob32 (stmt, 9, s->has_lookup, s->card_lookup);
-  gw_sqlite_bind_text (stmt, 10, s->card_id[0] ? s->card_id : NULL);
+  gw_sqlite_bind_hash (stmt, 9, s->has_lookup ? s->card_lookup : NULL);
+  gw_sqlite_bind_optional (stmt, 10, s->card_id);
   sqlite3_bind_int64 (stmt, 11, s->value);
-  bind_blob32 (stmt, 12, s->has_pin, s->pin_mac);
+  gw_sqlite_bind_hash (stmt, 12, s->has_pin ? s->pin_mac : NULL);
   sqlite3_bind_int64 (stmt, 13, s->created);
   sqlite3_bind_int64 (stmt, 14, s->updated);
   sqlite3_bind_int64 (stmt, 15, s->expires_at);
@@ -990,14 +888,27 @@ p_ars_update (GwTxn               *t,
 }
 
 static void
-copy_blob32 (sqlite3_stmt *stmt,
-             int           col,
-             gboolean     *present,
-             guint8        out[32])
+read_ars (sqlite3_stmt *stmt,
+          gpointer      data)
 {
-  *present = sqlite3_column_bytes (stmt, col) == 32;
-  if (*present)
-    memcpy (out, sqlite3_column_blob (stmt, col), 32);
+  GwArsSession *out = data;
+
+  memset (out, 0, sizeof *out);
+  gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
+  gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
+  out->calling_sealed = gw_sqlite_column_bytes (stmt, 2);
+  gw_sqlite_copy_text (out->calling_last4, sizeof out->calling_last4, stmt, 3);
+  gw_sqlite_copy_text (out->locale, sizeof out->locale, stmt, 4);
+  gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 5);
+  out->step = sqlite3_column_int64 (stmt, 6);
+  out->retries = sqlite3_column_int64 (stmt, 7);
+  out->has_lookup = gw_sqlite_copy_blob (out->card_lookup, 32, stmt, 8);
+  gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 9);
+  out->value = sqlite3_column_int64 (stmt, 10);
+  out->has_pin = gw_sqlite_copy_blob (out->pin_mac, 32, stmt, 11);
+  out->created = sqlite3_column_int64 (stmt, 12);
+  out->updated = sqlite3_column_int64 (stmt, 13);
+  out->expires_at = sqlite3_column_int64 (stmt, 14);
 }
 
 static gboolean
@@ -1006,39 +917,10 @@ p_ars_get (GwTxn         *t,
            GwArsSession  *out,
            GError       **error)
 {
-  sqlite3_stmt *stmt = PREP (t,
+  return gw_sqlite_get_by_text (t,
     "SELECT id, merchant_id, calling_sealed, calling_last4, locale, state, step, retries,"
     " card_lookup, COALESCE(card_id, ''), value, pin_mac, created, updated, expires_at"
-    " FROM ars_sessions WHERE id = ?");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, id);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    {
-      memset (out, 0, sizeof *out);
-      gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
-      gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
-      if (sqlite3_column_type (stmt, 2) == SQLITE_BLOB)
-        out->calling_sealed = g_bytes_new (sqlite3_column_blob (stmt, 2),
-                                           sqlite3_column_bytes (stmt, 2));
-      gw_sqlite_copy_text (out->calling_last4, sizeof out->calling_last4, stmt, 3);
-      gw_sqlite_copy_text (out->locale, sizeof out->locale, stmt, 4);
-      gw_sqlite_copy_text (out->state, sizeof out->state, stmt, 5);
-      out->step = sqlite3_column_int64 (stmt, 6);
-      out->retries = sqlite3_column_int64 (stmt, 7);
-      copy_blob32 (stmt, 8, &out->has_lookup, out->card_lookup);
-      gw_sqlite_copy_text (out->card_id, sizeof out->card_id, stmt, 9);
-      out->value = sqlite3_column_int64 (stmt, 10);
-      copy_blob32 (stmt, 11, &out->has_pin, out->pin_mac);
-      out->created = sqlite3_column_int64 (stmt, 12);
-      out->updated = sqlite3_column_int64 (stmt, 13);
-      out->expires_at = sqlite3_column_int64 (stmt, 14);
-    }
-  sqlite3_reset (stmt);
-  return found;
+    " FROM ars_sessions WHERE id = ?", id, read_ars, out, error);
 }
 
 static gboolean

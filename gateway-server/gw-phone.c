@@ -152,6 +152,23 @@ gw_phone_find_card (GwTxn                *txn,
   return TRUE;
 }
 
+/* The caller's card, declined unless it pays in the rate table's @currency. */
+static gboolean
+find_paying_card (GwTxn                *txn,
+                  const GwLedgerConfig *ledger,
+                  const GwPhoneCaller  *caller,
+                  const char           *currency,
+                  GwCard               *card,
+                  GwOutcome            *outcome,
+                  GError              **error)
+{
+  if (!gw_phone_find_card (txn, ledger, caller, card, outcome, error))
+    return FALSE;
+  if (outcome->code == GW_RESULT_OK && !g_str_equal (card->currency, currency))
+    decline (outcome, GW_DECLINE_CURRENCY_MISMATCH);
+  return TRUE;
+}
+
 /* Rate tables */
 
 gboolean
@@ -339,10 +356,8 @@ gw_phone_session_start (GwTxn                *txn,
     }
   gw_phone_rate_clear (&rate);    /* the description is not needed */
 
-  if (!gw_phone_find_card (txn, ledger, caller, &card, outcome, error))
+  if (!find_paying_card (txn, ledger, caller, table.currency, &card, outcome, error))
     return FALSE;
-  if (outcome->code == GW_RESULT_OK && !g_str_equal (card.currency, table.currency))
-    decline (outcome, GW_DECLINE_CURRENCY_MISMATCH);
   if (outcome->code != GW_RESULT_OK)
     return *result = GW_PHONE_DECLINED, TRUE;
 
@@ -485,10 +500,8 @@ gw_phone_charge_event (GwTxn                *txn,
       return *result = GW_PHONE_SERVICE_NOT_RATED, TRUE;
     }
 
-  if (!gw_phone_find_card (txn, ledger, caller, card, outcome, error))
+  if (!find_paying_card (txn, ledger, caller, table.currency, card, outcome, error))
     return FALSE;
-  if (outcome->code == GW_RESULT_OK && !g_str_equal (card->currency, table.currency))
-    decline (outcome, GW_DECLINE_CURRENCY_MISMATCH);
   if (outcome->code != GW_RESULT_OK)
     return *result = GW_PHONE_DECLINED, TRUE;
 

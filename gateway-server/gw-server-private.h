@@ -74,6 +74,9 @@ void                  gw_server_hash_api_key      (GwServer    *self,
                                                    const char  *key,
                                                    guint8       out[32]);
 
+/* The URL the server listens on, e.g. "http://127.0.0.1:8080", once it does. */
+const char           *gw_server_get_url           (GwServer    *self);
+
 /* Each of these finishes the request and frees it. */
 void      gw_request_reply        (GwRequest   *request,
                                    guint        status,
@@ -172,6 +175,10 @@ void      gw_json_bool            (GString     *out,
                                    gboolean     value);
 void      gw_json_close           (GString     *out,
                                    char         closer);
+/* A member whose value is JSON already (an object, an array, null). */
+void      gw_json_raw             (GString     *out,
+                                   const char  *name,
+                                   const char  *json);
 
 /* A card value onepin issues: 5,000 to 100,000 won (gw-api-admin.c). */
 gboolean  gw_is_denomination      (gint64       value);

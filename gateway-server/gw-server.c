@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "gw-api-checkout.h"
+#include "gw-api-network.h"
 #include "gw-api-foreign.h"
 #include "gw-api-phone.h"
 #include "gw-api-settlement.h"
@@ -21,6 +23,7 @@
 #include "gw-api-wallet.h"
 
 #define MAX_BODY (4 * 1024 * 1024)
+#define BODY_DROPPED "onepin-body-dropped"   /* on a message whose body was not kept */
 #define JSON_TYPE "application/json; charset=utf-8"
 
 typedef enum
@@ -126,6 +129,19 @@ static const Route routes[] = {
   { "DELETE", "/v1/wallet/funding-sources/{id}", AUTH_WALLET,     FALSE, gw_api_wallet_remove_funding },
   { "POST",   "/v1/wallet/charges",             AUTH_WALLET,      TRUE,  gw_api_wallet_charge },
   { "GET",    "/v1/wallet/history",             AUTH_WALLET,      FALSE, gw_api_wallet_history },
+  /* signed with the network secret, checked by the handler */
+  { "POST",   "/v1/network/messages",           AUTH_NONE,        FALSE, gw_api_network_messages },
+  { "POST",   "/v1/checkout_sessions",          AUTH_MERCHANT,    TRUE,  gw_api_checkout_create },
+  { "GET",    "/v1/checkout_sessions/{id}",     AUTH_MERCHANT,    FALSE, gw_api_checkout_get },
+  { "POST",   "/v1/checkout_sessions/{id}/expire", AUTH_MERCHANT, TRUE,  gw_api_checkout_expire },
+  { "GET",    "/v1/checkout_sessions/{id}/public", AUTH_NONE,     FALSE, gw_api_checkout_public },
+  { "POST",   "/v1/checkout_sessions/{id}/pay", AUTH_CARD_HOLDER, FALSE, gw_api_checkout_pay },
+  { "POST",   "/v1/wallet/checkout",            AUTH_WALLET,      TRUE,  gw_api_checkout_wallet },
+  { "GET",    "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_get },
+  { "POST",   "/v1/webhook_endpoint",           AUTH_MERCHANT,    TRUE,  gw_api_webhook_endpoint_set },
+  { "DELETE", "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_delete },
+  { "GET",    "/pay/assets/{id}",               AUTH_NONE,        FALSE, gw_api_checkout_asset },
+  { "GET",    "/pay/{id}",                      AUTH_NONE,        FALSE, gw_api_checkout_page },
 };
 
 typedef struct
@@ -148,6 +164,7 @@ struct _GwServer
 
   SoupServer           *soup;
   GwIoThreads          *io_threads;
+  char                 *url;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
   GHashTable           *in_flight;      /* "scope\nkey" */
   GHashTable           *failures;       /* remote address -> AddressFailures */
@@ -207,6 +224,15 @@ gw_json_close (GString *out,
                char     closer)
 {
   g_string_append_c (out, closer);
+}
+
+void
+gw_json_raw (GString    *out,
+             const char *name,
+             const char *json)
+{
+  json_member (out, name);
+  g_string_append (out, json);
 }
 
 void
@@ -273,6 +299,12 @@ gw_server_get_connector (GwServer *self)
   return self->connector;
 }
 
+const char *
+gw_server_get_url (GwServer *self)
+{
+  return self->url;
+}
+
 void
 gw_server_hash_api_key (GwServer   *self,
                         const char *key,
@@ -313,6 +345,17 @@ log_access (GwRequest *request,
 }
 
 static void
+request_done (GwRequest *request,
+              guint      status)
+{
+  gw_metrics_request (request->server->metrics, request->route, status);
+  log_access (request, status);
+  request->server->requests_in_flight--;
+  gw_io_threads_resume (g_steal_pointer (&request->msg));
+  request_free (request);
+}
+
+static void
 reply_typed (GwRequest  *request,
              guint       status,
              const char *content_type,
@@ -326,11 +369,7 @@ reply_typed (GwRequest  *request,
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE,
                                     g_string_free (body, FALSE), len);
-  gw_metrics_request (request->server->metrics, request->route, status);
-  log_access (request, status);
-  request->server->requests_in_flight--;
-  gw_io_threads_resume (g_steal_pointer (&request->msg));
-  request_free (request);
+  request_done (request, status);
 }
 
 void
@@ -819,17 +858,6 @@ handle_healthz (GwRequest *request)
 
 /* Finishes a request whose answer is already set on its message. */
 static void
-request_done (GwRequest *request,
-              guint      status)
-{
-  gw_metrics_request (request->server->metrics, request->route, status);
-  log_access (request, status);
-  request->server->requests_in_flight--;
-  gw_io_threads_resume (g_steal_pointer (&request->msg));
-  request_free (request);
-}
-
-static void
 handle_metrics (GwRequest *request)
 {
   char *text = gw_metrics_render (request->server->metrics);
@@ -1049,17 +1077,14 @@ read_idempotency_key (GwRequest   *request,
 static void
 fingerprint (GwRequest *request)
 {
-  g_autoptr(GString) text = g_string_sized_new (256);
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
+  g_autofree char *canonical = onepin_json_canonical (node);
+  g_autofree char *text = g_strconcat (soup_server_message_get_method (request->msg), " ",
+                                       request->route, " ",
+                                       request->path_id ? request->path_id : "", "\n",
+                                       canonical, NULL);
 
-  g_string_append (text, soup_server_message_get_method (request->msg));
-  g_string_append_c (text, ' ');
-  g_string_append (text, request->route);
-  g_string_append_c (text, ' ');
-  if (request->path_id != NULL)
-    g_string_append (text, request->path_id);
-  g_string_append_c (text, '\n');
-  onepin_json_append_canonical_object (text, request->body, NULL);
-  onepin_crypto_sha256 (text->str, text->len, request->fingerprint);
+  onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
 }
 
 void
@@ -1105,7 +1130,7 @@ read_body (GwRequest *request)
   SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
   g_autoptr(GError) error = NULL;
 
-  if (body->length > MAX_BODY)
+  if (body->length > MAX_BODY || g_object_get_data (G_OBJECT (request->msg), BODY_DROPPED))
     {
       fingerprint_raw (request, body);
       gw_request_error (request, 413, "invalid_request_error", "body_too_large", NULL,
@@ -1204,6 +1229,73 @@ handle_request (SoupServer        *soup,
   serve (msg, path, query, user_data);
 }
 
+/* Bodies over MAX_BODY are never held: libsoup reads a request's whole
+ * body before the handler runs, and would keep gigabytes if sent them. A
+ * body declared too long is not kept at all, one of unknown length is
+ * dropped once it passes the cap; read_body () then answers 413 (and
+ * records it under the Idempotency-Key like any other outcome). */
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              gpointer           user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (body->length <= MAX_BODY)
+    return;
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  g_object_set_data (G_OBJECT (msg), BODY_DROPPED, GINT_TO_POINTER (TRUE));
+}
+
+static void
+refuse_bad_length (SoupServerMessage *msg)
+{
+  g_autoptr(GString) body = g_string_sized_new (160);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  gsize len;
+
+  gw_error_render (body, "invalid_request_error", "body_invalid", NULL, NULL,
+                   "Content-Length must be a length.");
+  len = body->len;
+  soup_message_headers_replace (response, "Connection", "close");
+  soup_message_headers_replace (response, "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, 400, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_string_free (g_steal_pointer (&body), FALSE), len);
+}
+
+static void
+handle_early (SoupServer        *soup,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+
+  if (encoding == SOUP_ENCODING_NONE)
+    return;
+  /* libsoup 3.2 takes a negative Content-Length and reads no body, so the
+   * bytes after the headers would be parsed as the next request. Answer now,
+   * before any handler, and close the connection: its framing is lost. */
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) < 0)
+    {
+      refuse_bad_length (msg);
+      return;
+    }
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > MAX_BODY)
+    {
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+      g_object_set_data (G_OBJECT (msg), BODY_DROPPED, GINT_TO_POINTER (TRUE));
+      return;
+    }
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+}
+
 /* Lifecycle */
 
 static void
@@ -1214,6 +1306,7 @@ gw_server_finalize (GObject *object)
   g_clear_pointer (&self->io_threads, gw_io_threads_stop);
   g_clear_object (&self->soup);
   g_clear_object (&self->connector);
+  g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->merchants, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
   g_clear_pointer (&self->failures, g_hash_table_unref);
@@ -1300,6 +1393,7 @@ listen_here (GwServer         *self,
   self->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
   if (certificate != NULL)
     soup_server_set_tls_certificate (self->soup, certificate);
+  soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   if (!soup_server_listen_socket (self->soup, socket,
                                   certificate ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
@@ -1335,10 +1429,16 @@ gw_server_listen (GwServer  *self,
     return g_propagate_error (error, local), NULL;
 
   if (self->config->http_threads == 0)
-    return listen_here (self, address, certificate, error);
-  /* Threads that read and write HTTP; the handlers still run here. */
-  self->io_threads = gw_io_threads_start (self->config->http_threads, address, certificate,
-                                          serve, self, &url, error);
+    url = listen_here (self, address, certificate, error);
+  else
+    /* Threads that read and write HTTP (handle_early runs there too: it
+     * looks at nothing but the message); the handlers still run here. */
+    self->io_threads = gw_io_threads_start (self->config->http_threads, address, certificate,
+                                            handle_early, serve, self, &url, error);
+  if (url == NULL)
+    return NULL;
+  g_free (self->url);
+  self->url = g_strdup (url);
   return url;
 }
 

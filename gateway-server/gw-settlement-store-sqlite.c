@@ -19,9 +19,11 @@ gw_settlement_line_clear (gpointer data)
 }
 
 static void
-read_merchant (sqlite3_stmt         *stmt,
-               GwSettlementMerchant *out)
+read_merchant (sqlite3_stmt *stmt,
+               gpointer      data)
 {
+  GwSettlementMerchant *out = data;
+
   memset (out, 0, sizeof *out);
   gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 0);
   out->payable_account = sqlite3_column_int64 (stmt, 1);
@@ -39,22 +41,8 @@ static GArray *
 s_merchants (GwTxn   *t,
              GError **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT " MERCHANT_COLUMNS "ORDER BY m.id");
-  g_autoptr(GArray) merchants = g_array_new (FALSE, TRUE, sizeof (GwSettlementMerchant));
-
-  if (stmt == NULL)
-    return NULL;
-  while (gw_sqlite_step_row (t, stmt, error))
-    {
-      GwSettlementMerchant merchant;
-
-      read_merchant (stmt, &merchant);
-      g_array_append_val (merchants, merchant);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&merchants);
+  return gw_sqlite_read_array (t, PREP (t, "SELECT " MERCHANT_COLUMNS "ORDER BY m.id"),
+                               sizeof (GwSettlementMerchant), read_merchant, NULL, error);
 }
 
 static gboolean
@@ -63,17 +51,8 @@ s_merchant_get (GwTxn                 *t,
                 GwSettlementMerchant  *out,
                 GError               **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT " MERCHANT_COLUMNS "WHERE m.id = ?");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, merchant_id);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    read_merchant (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_get_by_text (t, "SELECT " MERCHANT_COLUMNS "WHERE m.id = ?", merchant_id,
+                                read_merchant, out, error);
 }
 
 static gboolean
@@ -101,15 +80,11 @@ s_account_of_role (GwTxn       *t,
                    GError     **error)
 {
   sqlite3_stmt *stmt = PREP (t, "SELECT account_id FROM settlement_accounts WHERE role = ?");
-  gint64 account = 0;
 
   if (stmt == NULL)
     return 0;
   gw_sqlite_bind_text (stmt, 1, role);
-  if (gw_sqlite_step_row (t, stmt, error))
-    account = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return account;
+  return gw_sqlite_read_int (t, stmt, error);
 }
 
 static gboolean
@@ -126,6 +101,20 @@ s_account_set_role (GwTxn       *t,
   gw_sqlite_bind_text (stmt, 1, role);
   sqlite3_bind_int64 (stmt, 2, account_id);
   return gw_sqlite_step_done (t, stmt, error);
+}
+
+static void
+read_unsettled (sqlite3_stmt *stmt,
+                gpointer      data)
+{
+  GwSettlement *out = data;
+
+  out->first_line = sqlite3_column_int64 (stmt, 0);
+  out->last_line = sqlite3_column_int64 (stmt, 1);
+  out->payments = sqlite3_column_int64 (stmt, 2);
+  out->captured = sqlite3_column_int64 (stmt, 3);
+  out->refunds = sqlite3_column_int64 (stmt, 4);
+  out->refunded = sqlite3_column_int64 (stmt, 5);
 }
 
 static gboolean
@@ -145,25 +134,13 @@ s_unsettled (GwTxn         *t,
     " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
     " WHERE l.account_id = ? AND l.id > ? AND e.created < ?"
     " AND e.kind IN ('payment', 'refund')");
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, account_id);
   sqlite3_bind_int64 (stmt, 2, after);
   sqlite3_bind_int64 (stmt, 3, before);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    {
-      out->first_line = sqlite3_column_int64 (stmt, 0);
-      out->last_line = sqlite3_column_int64 (stmt, 1);
-      out->payments = sqlite3_column_int64 (stmt, 2);
-      out->captured = sqlite3_column_int64 (stmt, 3);
-      out->refunds = sqlite3_column_int64 (stmt, 4);
-      out->refunded = sqlite3_column_int64 (stmt, 5);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (t, stmt, read_unsettled, out, error);
 }
 
 static gboolean
@@ -200,8 +177,10 @@ s_settlement_insert (GwTxn               *t,
 
 static void
 read_settlement (sqlite3_stmt *stmt,
-                 GwSettlement *out)
+                 gpointer      data)
 {
+  GwSettlement *out = data;
+
   memset (out, 0, sizeof *out);
   gw_sqlite_copy_text (out->id, sizeof out->id, stmt, 0);
   gw_sqlite_copy_text (out->merchant_id, sizeof out->merchant_id, stmt, 1);
@@ -224,17 +203,8 @@ s_settlement_get (GwTxn         *t,
                   GwSettlement  *out,
                   GError       **error)
 {
-  sqlite3_stmt *stmt = PREP (t, "SELECT " SETTLEMENT_COLUMNS "WHERE id = ?");
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  gw_sqlite_bind_text (stmt, 1, id);
-  found = gw_sqlite_step_row (t, stmt, error);
-  if (found)
-    read_settlement (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_get_by_text (t, "SELECT " SETTLEMENT_COLUMNS "WHERE id = ?", id,
+                                read_settlement, out, error);
 }
 
 static GArray *
@@ -246,23 +216,28 @@ s_settlements_of_date (GwTxn       *t,
   sqlite3_stmt *stmt = PREP (t,
     "SELECT " SETTLEMENT_COLUMNS "WHERE date = ?1 AND (?2 IS NULL OR merchant_id = ?2)"
     " ORDER BY merchant_id, created, id");
-  g_autoptr(GArray) list = g_array_new (FALSE, TRUE, sizeof (GwSettlement));
 
   if (stmt == NULL)
     return NULL;
   gw_sqlite_bind_text (stmt, 1, date);
   gw_sqlite_bind_text (stmt, 2, merchant_id);
-  while (gw_sqlite_step_row (t, stmt, error))
-    {
-      GwSettlement s;
+  return gw_sqlite_read_array (t, stmt, sizeof (GwSettlement), read_settlement, NULL, error);
+}
 
-      read_settlement (stmt, &s);
-      g_array_append_val (list, s);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&list);
+static void
+read_line (sqlite3_stmt *stmt,
+           gpointer      data)
+{
+  GwSettlementLine *line = data;
+
+  line->line_id = sqlite3_column_int64 (stmt, 0);
+  gw_sqlite_copy_text (line->kind, sizeof line->kind, stmt, 1);
+  gw_sqlite_copy_text (line->channel, sizeof line->channel, stmt, 2);
+  gw_sqlite_copy_text (line->reference, sizeof line->reference, stmt, 3);
+  gw_sqlite_copy_text (line->payment_id, sizeof line->payment_id, stmt, 4);
+  line->order_id = gw_sqlite_column_strdup (stmt, 5);
+  line->amount = sqlite3_column_int64 (stmt, 6);
+  line->created = sqlite3_column_int64 (stmt, 7);
 }
 
 static GArray *
@@ -279,32 +254,14 @@ s_lines (GwTxn   *t,
     " LEFT JOIN payments p ON p.id = e.payment_id"
     " WHERE l.account_id = ? AND l.id BETWEEN ? AND ? AND e.kind IN ('payment', 'refund')"
     " ORDER BY l.id");
-  g_autoptr(GArray) lines = g_array_new (FALSE, TRUE, sizeof (GwSettlementLine));
 
-  g_array_set_clear_func (lines, gw_settlement_line_clear);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, account_id);
   sqlite3_bind_int64 (stmt, 2, first);
   sqlite3_bind_int64 (stmt, 3, last);
-  while (gw_sqlite_step_row (t, stmt, error))
-    {
-      GwSettlementLine line = { 0 };
-
-      line.line_id = sqlite3_column_int64 (stmt, 0);
-      gw_sqlite_copy_text (line.kind, sizeof line.kind, stmt, 1);
-      gw_sqlite_copy_text (line.channel, sizeof line.channel, stmt, 2);
-      gw_sqlite_copy_text (line.reference, sizeof line.reference, stmt, 3);
-      gw_sqlite_copy_text (line.payment_id, sizeof line.payment_id, stmt, 4);
-      line.order_id = g_strdup ((const char *) sqlite3_column_text (stmt, 5));
-      line.amount = sqlite3_column_int64 (stmt, 6);
-      line.created = sqlite3_column_int64 (stmt, 7);
-      g_array_append_val (lines, line);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&lines);
+  return gw_sqlite_read_array (t, stmt, sizeof (GwSettlementLine), read_line,
+                               gw_settlement_line_clear, error);
 }
 
 const GwSettlementStoreFuncs gw_settlement_store_sqlite = {

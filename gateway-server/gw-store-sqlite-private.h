@@ -51,6 +51,112 @@ void          gw_sqlite_copy_text  (char          *dest,
                                     sqlite3_stmt  *stmt,
                                     int            col);
 
+/* Shared helpers of the modules' stores, for what every one of them did
+ * by hand. */
+
+/* Reads the current row of @stmt into @out. */
+typedef void (*GwSqliteReadFunc) (sqlite3_stmt *stmt,
+                                  gpointer      out);
+
+/* Binds a 32-byte hash, or SQL NULL for a NULL @hash. */
+void          gw_sqlite_bind_hash         (sqlite3_stmt  *stmt,
+                                           int            idx,
+                                           const guint8  *hash);
+/* Binds @text, or SQL NULL when it is NULL or empty. */
+void          gw_sqlite_bind_optional     (sqlite3_stmt  *stmt,
+                                           int            idx,
+                                           const char    *text);
+/* Binds @value, or SQL NULL when it is 0. */
+void          gw_sqlite_bind_optional_int (sqlite3_stmt  *stmt,
+                                           int            idx,
+                                           gint64         value);
+/* A copy of a text column; NULL for SQL NULL. */
+char         *gw_sqlite_column_strdup     (sqlite3_stmt  *stmt,
+                                           int            col);
+/* A blob column (a sealed one, say) as bytes; NULL for SQL NULL. */
+GBytes       *gw_sqlite_column_bytes      (sqlite3_stmt  *stmt,
+                                           int            col);
+/* Copies a blob of exactly @size bytes into @dest and returns TRUE;
+ * anything else leaves @dest zeroed and returns FALSE. */
+gboolean      gw_sqlite_copy_blob         (guint8        *dest,
+                                           gsize          size,
+                                           sqlite3_stmt  *stmt,
+                                           int            col);
+
+/* Runs a statement that returns no rows, then resets it: how many rows it
+ * changed, or -1 on error (a NULL @stmt, a failed prepare, is one). */
+gint64        gw_sqlite_step_changes      (GwTxn         *txn,
+                                           sqlite3_stmt  *stmt,
+                                           GError       **error);
+/* Runs an UPDATE meant to change exactly one row: no row changed fails with
+ * @code and @message. */
+gboolean      gw_sqlite_change_one        (GwTxn         *txn,
+                                           sqlite3_stmt  *stmt,
+                                           GwStoreError   code,
+                                           const char    *message,
+                                           GError       **error);
+
+/* Steps @stmt once and reads a row into @out with @read (NULL to ask only
+ * whether there is one), then resets it. FALSE with no row, or on error
+ * with @error set; a NULL @stmt, a failed prepare, is FALSE too. */
+gboolean      gw_sqlite_read_one          (GwTxn            *txn,
+                                           sqlite3_stmt     *stmt,
+                                           GwSqliteReadFunc  read,
+                                           gpointer          out,
+                                           GError          **error);
+/* One row by a text key, the only parameter of @sql (a string literal). */
+gboolean      gw_sqlite_get_by_text       (GwTxn            *txn,
+                                           const char       *sql,
+                                           const char       *key,
+                                           GwSqliteReadFunc  read,
+                                           gpointer          out,
+                                           GError          **error);
+/* One row by a 32-byte hash, the only parameter of @sql. */
+gboolean      gw_sqlite_get_by_hash       (GwTxn            *txn,
+                                           const char       *sql,
+                                           const guint8      key[32],
+                                           GwSqliteReadFunc  read,
+                                           gpointer          out,
+                                           GError          **error);
+/* Column 0 of the first row as an integer: 0 with no row or on error. */
+gint64        gw_sqlite_read_int          (GwTxn            *txn,
+                                           sqlite3_stmt     *stmt,
+                                           GError          **error);
+/* Every row, each read by @read into a zeroed element of @size bytes
+ * (cleared with @clear, if not NULL); NULL on error. */
+GArray       *gw_sqlite_read_array        (GwTxn            *txn,
+                                           sqlite3_stmt     *stmt,
+                                           guint             size,
+                                           GwSqliteReadFunc  read,
+                                           GDestroyNotify    clear,
+                                           GError          **error);
+/* Every row, each read by @read into a new zeroed block of @size bytes
+ * (freed with @free_func); NULL on error. */
+GPtrArray    *gw_sqlite_read_list         (GwTxn            *txn,
+                                           sqlite3_stmt     *stmt,
+                                           gsize             size,
+                                           GwSqliteReadFunc  read,
+                                           GDestroyNotify    free_func,
+                                           GError          **error);
+/* Column 0 of every row, as strings (ids, most often); NULL on error. */
+GPtrArray    *gw_sqlite_read_ids          (GwTxn            *txn,
+                                           sqlite3_stmt     *stmt,
+                                           GError          **error);
+
+/* GwSqliteReadFuncs for the first column: into a gint64, into a new string
+ * (a char *), into an id (a char[40]) */
+void          gw_sqlite_row_int           (sqlite3_stmt     *stmt,
+                                           gpointer          out);
+void          gw_sqlite_row_strdup        (sqlite3_stmt     *stmt,
+                                           gpointer          out);
+void          gw_sqlite_row_id            (sqlite3_stmt     *stmt,
+                                           gpointer          out);
+
+/* A merchant's name, from the core's table; NULL without one. */
+char         *gw_sqlite_merchant_name     (GwTxn            *txn,
+                                           const char       *merchant_id,
+                                           GError          **error);
+
 /* The name of the VFS every connection of the store opens with: the default
  * one, with each commit's WAL frames written in one piece
  * (gw-store-sqlite-vfs.c). Registers it the first time; call it only after

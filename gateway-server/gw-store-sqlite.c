@@ -21,6 +21,8 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-checkout-store-sqlite.h"
+#include "gw-network-store-sqlite.h"
 #include "gw-foreign-store.h"
 #include "gw-phone-store.h"
 #include "gw-settlement-store.h"
@@ -1736,6 +1738,8 @@ static const struct
   { GW_OUTBOX_STORE, &gw_outbox_sqlite_funcs, NULL },
   { "wallet", &gw_wallet_store_sqlite, NULL },
   { "orders", &gw_orders_store_sqlite_funcs, NULL },
+  { "network", &gw_network_store_sqlite, NULL },
+  { "checkout", &gw_checkout_store_sqlite, NULL },
   { NULL, NULL, NULL },
 };
 
@@ -1927,3 +1931,288 @@ static const GwTxnFuncs sqlite_txn_funcs = {
   .audit = t_audit,
   .extension = t_extension,
 };
+
+/* Shared helpers of the modules' stores (gw-store-sqlite-private.h) */
+
+void
+gw_sqlite_bind_hash (sqlite3_stmt *stmt,
+                     int           idx,
+                     const guint8 *hash)
+{
+  if (hash == NULL)
+    sqlite3_bind_null (stmt, idx);
+  else
+    sqlite3_bind_blob (stmt, idx, hash, 32, SQLITE_STATIC);
+}
+
+void
+gw_sqlite_bind_optional (sqlite3_stmt *stmt,
+                         int           idx,
+                         const char   *text)
+{
+  bind_text (stmt, idx, text != NULL && text[0] != '\0' ? text : NULL);
+}
+
+void
+gw_sqlite_bind_optional_int (sqlite3_stmt *stmt,
+                             int           idx,
+                             gint64        value)
+{
+  if (value == 0)
+    sqlite3_bind_null (stmt, idx);
+  else
+    sqlite3_bind_int64 (stmt, idx, value);
+}
+
+char *
+gw_sqlite_column_strdup (sqlite3_stmt *stmt,
+                         int           col)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, col));
+}
+
+GBytes *
+gw_sqlite_column_bytes (sqlite3_stmt *stmt,
+                        int           col)
+{
+  if (sqlite3_column_type (stmt, col) == SQLITE_NULL)
+    return NULL;
+  return g_bytes_new (sqlite3_column_blob (stmt, col), sqlite3_column_bytes (stmt, col));
+}
+
+gboolean
+gw_sqlite_copy_blob (guint8       *dest,
+                     gsize         size,
+                     sqlite3_stmt *stmt,
+                     int           col)
+{
+  if ((gsize) sqlite3_column_bytes (stmt, col) != size)
+    {
+      memset (dest, 0, size);
+      return FALSE;
+    }
+  memcpy (dest, sqlite3_column_blob (stmt, col), size);
+  return TRUE;
+}
+
+gint64
+gw_sqlite_step_changes (GwTxn         *t,
+                        sqlite3_stmt  *stmt,
+                        GError       **error)
+{
+  if (stmt == NULL || !step_done (TXN (t), stmt, error))
+    return -1;
+  return sqlite3_changes (TXN (t)->db);
+}
+
+gboolean
+gw_sqlite_change_one (GwTxn         *t,
+                      sqlite3_stmt  *stmt,
+                      GwStoreError   code,
+                      const char    *message,
+                      GError       **error)
+{
+  gint64 changes = gw_sqlite_step_changes (t, stmt, error);
+
+  if (changes < 0)
+    return FALSE;
+  if (changes != 1)
+    return g_set_error_literal (error, GW_STORE_ERROR, code, message), FALSE;
+  return TRUE;
+}
+
+gboolean
+gw_sqlite_read_one (GwTxn             *t,
+                    sqlite3_stmt      *stmt,
+                    GwSqliteReadFunc   read,
+                    gpointer           out,
+                    GError           **error)
+{
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  found = step_row (TXN (t), stmt, error);
+  if (found && read != NULL)
+    read (stmt, out);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+gboolean
+gw_sqlite_get_by_text (GwTxn             *t,
+                       const char        *sql,
+                       const char        *key,
+                       GwSqliteReadFunc   read,
+                       gpointer           out,
+                       GError           **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), sql, error);
+
+  if (stmt != NULL)
+    bind_text (stmt, 1, key);
+  return gw_sqlite_read_one (t, stmt, read, out, error);
+}
+
+gboolean
+gw_sqlite_get_by_hash (GwTxn             *t,
+                       const char        *sql,
+                       const guint8       key[32],
+                       GwSqliteReadFunc   read,
+                       gpointer           out,
+                       GError           **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), sql, error);
+
+  if (stmt != NULL)
+    gw_sqlite_bind_hash (stmt, 1, key);
+  return gw_sqlite_read_one (t, stmt, read, out, error);
+}
+
+void
+gw_sqlite_row_int (sqlite3_stmt *stmt,
+                   gpointer      out)
+{
+  *(gint64 *) out = sqlite3_column_int64 (stmt, 0);
+}
+
+gint64
+gw_sqlite_read_int (GwTxn         *t,
+                    sqlite3_stmt  *stmt,
+                    GError       **error)
+{
+  gint64 value = 0;
+
+  gw_sqlite_read_one (t, stmt, gw_sqlite_row_int, &value, error);
+  return value;
+}
+
+typedef struct
+{
+  GwSqliteReadFunc  read;
+  gsize             size;
+  gpointer          rows;
+} RowReader;
+
+/* Adds every row of @stmt to @reader->rows with @add, then resets @stmt.
+ * On error (a NULL @stmt is one) the rows go, freed with @unref. */
+static gpointer
+read_rows (GwTxn             *t,
+           sqlite3_stmt      *stmt,
+           GwSqliteReadFunc   add,
+           RowReader         *reader,
+           GDestroyNotify     unref,
+           GError           **error)
+{
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    {
+      unref (reader->rows);
+      return NULL;
+    }
+  while (step_row (TXN (t), stmt, &local))
+    add (stmt, reader);
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    {
+      g_clear_pointer (&reader->rows, unref);
+      g_propagate_error (error, local);
+    }
+  return reader->rows;
+}
+
+static void
+add_to_array (sqlite3_stmt *stmt,
+              gpointer      data)
+{
+  RowReader *reader = data;
+  GArray *rows = reader->rows;
+
+  g_array_set_size (rows, rows->len + 1);
+  reader->read (stmt, rows->data + (gsize) (rows->len - 1) * reader->size);
+}
+
+static void
+add_to_list (sqlite3_stmt *stmt,
+             gpointer      data)
+{
+  RowReader *reader = data;
+  gpointer row = g_malloc0 (reader->size);
+
+  g_ptr_array_add (reader->rows, row);
+  reader->read (stmt, row);
+}
+
+static void
+add_id (sqlite3_stmt *stmt,
+        gpointer      data)
+{
+  RowReader *reader = data;
+
+  g_ptr_array_add (reader->rows, gw_sqlite_column_strdup (stmt, 0));
+}
+
+GArray *
+gw_sqlite_read_array (GwTxn             *t,
+                      sqlite3_stmt      *stmt,
+                      guint              size,
+                      GwSqliteReadFunc   read,
+                      GDestroyNotify     clear,
+                      GError           **error)
+{
+  RowReader reader = { read, size, g_array_new (FALSE, TRUE, size) };
+
+  if (clear != NULL)
+    g_array_set_clear_func (reader.rows, clear);
+  return read_rows (t, stmt, add_to_array, &reader, (GDestroyNotify) g_array_unref, error);
+}
+
+GPtrArray *
+gw_sqlite_read_list (GwTxn             *t,
+                     sqlite3_stmt      *stmt,
+                     gsize              size,
+                     GwSqliteReadFunc   read,
+                     GDestroyNotify     free_func,
+                     GError           **error)
+{
+  RowReader reader = { read, size, g_ptr_array_new_with_free_func (free_func) };
+
+  return read_rows (t, stmt, add_to_list, &reader, (GDestroyNotify) g_ptr_array_unref, error);
+}
+
+GPtrArray *
+gw_sqlite_read_ids (GwTxn         *t,
+                    sqlite3_stmt  *stmt,
+                    GError       **error)
+{
+  RowReader reader = { NULL, 0, g_ptr_array_new_with_free_func (g_free) };
+
+  return read_rows (t, stmt, add_id, &reader, (GDestroyNotify) g_ptr_array_unref, error);
+}
+
+void
+gw_sqlite_row_strdup (sqlite3_stmt *stmt,
+                      gpointer      out)
+{
+  *(char **) out = gw_sqlite_column_strdup (stmt, 0);
+}
+
+void
+gw_sqlite_row_id (sqlite3_stmt *stmt,
+                  gpointer      out)
+{
+  copy_text (out, 40, stmt, 0);
+}
+
+char *
+gw_sqlite_merchant_name (GwTxn       *t,
+                         const char  *merchant_id,
+                         GError     **error)
+{
+  char *name = NULL;
+
+  gw_sqlite_get_by_text (t, "SELECT name FROM merchants WHERE id = ?", merchant_id,
+                         gw_sqlite_row_strdup, &name, error);
+  return name;
+}

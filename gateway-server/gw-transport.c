@@ -6,9 +6,7 @@
 #include "gw-transport.h"
 
 #include <curl/curl.h>
-#include <glib/gstdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "onepin-crypto.h"
 #include "onepin-json.h"
@@ -50,31 +48,6 @@ gw_transport_init (void)
       curl_global_init (CURL_GLOBAL_DEFAULT);
       g_once_init_leave (&done, 1);
     }
-}
-
-/* The SMTP password, kept in a file of its own: whitespace around it is
- * dropped, and the file must not be readable by others. Unlike the keys
- * onepin makes (onepin_secret_file_load), a mail provider's password may be
- * short or hold spaces. */
-static char *
-read_password_file (const char  *path,
-                    const char  *what,
-                    GError     **error)
-{
-  g_autofree char *contents = NULL;
-  struct stat st;
-
-  if (g_stat (path, &st) != 0 || !g_file_get_contents (path, &contents, NULL, NULL))
-    return g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "Cannot read the %s", what),
-           NULL;
-  if ((st.st_mode & 0077) != 0)
-    return g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PERM,
-                        "The %s must not be readable by others (chmod 600)", what), NULL;
-  g_strstrip (contents);
-  if (contents[0] == '\0' || strpbrk (contents, "\r\n") != NULL)
-    return g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                        "The %s must hold one line", what), NULL;
-  return g_steal_pointer (&contents);
 }
 
 static void
@@ -175,10 +148,9 @@ gw_smtp_new (const GwConfig  *config,
   if (config->smtp_username != NULL)
     {
       self->username = g_strdup (config->smtp_username);
-      self->password = read_password_file (config->smtp_password_file, "[smtp] password_file",
-                                           error);
+      self->password = onepin_password_file_load (config->smtp_password_file, error);
       if (self->password == NULL)
-        return NULL;
+        return g_prefix_error (error, "[smtp] password_file: "), NULL;
     }
   self->curl = new_handle (error);
   return self->curl != NULL ? g_steal_pointer (&self) : NULL;

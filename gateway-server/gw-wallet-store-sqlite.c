@@ -11,9 +11,9 @@
 
 #define PREP(txn, sql, error) gw_sqlite_prepare ((txn), (sql), (error))
 #define DONE(txn, stmt, error) gw_sqlite_step_done ((txn), (stmt), (error))
-#define ROW(txn, stmt, error) gw_sqlite_step_row ((txn), (stmt), (error))
 #define TEXT(stmt, idx, text) gw_sqlite_bind_text ((stmt), (idx), (text))
 #define COPY(dest, stmt, col) gw_sqlite_copy_text ((dest), sizeof (dest), (stmt), (col))
+#define BLOB(dest, stmt, col) gw_sqlite_copy_blob ((dest), sizeof (dest), (stmt), (col))
 
 void
 gw_wallet_user_clear (GwWalletUser *user)
@@ -43,34 +43,6 @@ gw_wallet_charge_clear (GwWalletCharge *charge)
   g_clear_pointer (&charge->reference, g_free);
 }
 
-static GBytes *
-column_bytes (sqlite3_stmt *stmt,
-              int           col)
-{
-  if (sqlite3_column_type (stmt, col) == SQLITE_NULL)
-    return NULL;
-  return g_bytes_new (sqlite3_column_blob (stmt, col), sqlite3_column_bytes (stmt, col));
-}
-
-static void
-column_fixed (guint8       *dest,
-              gsize         len,
-              sqlite3_stmt *stmt,
-              int           col)
-{
-  if ((gsize) sqlite3_column_bytes (stmt, col) == len)
-    memcpy (dest, sqlite3_column_blob (stmt, col), len);
-  else
-    memset (dest, 0, len);
-}
-
-static char *
-column_strdup (sqlite3_stmt *stmt,
-               int           col)
-{
-  return g_strdup ((const char *) sqlite3_column_text (stmt, col));
-}
-
 /* Users */
 
 #define USER_COLUMNS \
@@ -80,41 +52,24 @@ column_strdup (sqlite3_stmt *stmt,
 
 static void
 read_user (sqlite3_stmt *stmt,
-           GwWalletUser *out)
+           gpointer      data)
 {
+  GwWalletUser *out = data;
+
   memset (out, 0, sizeof *out);
   COPY (out->id, stmt, 0);
   COPY (out->login_id, stmt, 1);
-  column_fixed (out->salt, sizeof out->salt, stmt, 2);
-  column_fixed (out->hash, sizeof out->hash, stmt, 3);
+  BLOB (out->salt, stmt, 2);
+  BLOB (out->hash, stmt, 3);
   out->iterations = sqlite3_column_int64 (stmt, 4);
-  out->profile_sealed = column_bytes (stmt, 5);
+  out->profile_sealed = gw_sqlite_column_bytes (stmt, 5);
   COPY (out->receipt_channel, stmt, 6);
   COPY (out->locale, stmt, 7);
   out->failures = sqlite3_column_int64 (stmt, 8);
   out->locked_until = sqlite3_column_int64 (stmt, 9);
   COPY (out->card_id, stmt, 10);
-  column_fixed (out->cvc_mac, sizeof out->cvc_mac, stmt, 11);
+  BLOB (out->cvc_mac, stmt, 11);
   out->created = sqlite3_column_int64 (stmt, 12);
-}
-
-static gboolean
-user_by (GwTxn         *txn,
-         sqlite3_stmt  *stmt,
-         const char    *key,
-         GwWalletUser  *out,
-         GError       **error)
-{
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  TEXT (stmt, 1, key);
-  found = ROW (txn, stmt, error);
-  if (found)
-    read_user (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
 }
 
 static gboolean
@@ -147,7 +102,7 @@ t_user_by_id (GwTxn         *txn,
               GwWalletUser  *out,
               GError       **error)
 {
-  return user_by (txn, PREP (txn, USER_COLUMNS "WHERE id = ?", error), id, out, error);
+  return gw_sqlite_get_by_text (txn, USER_COLUMNS "WHERE id = ?", id, read_user, out, error);
 }
 
 static gboolean
@@ -156,8 +111,8 @@ t_user_by_login (GwTxn         *txn,
                  GwWalletUser  *out,
                  GError       **error)
 {
-  return user_by (txn, PREP (txn, USER_COLUMNS "WHERE login_id = ?", error), login_id, out,
-                  error);
+  return gw_sqlite_get_by_text (txn, USER_COLUMNS "WHERE login_id = ?", login_id, read_user, out,
+                                error);
 }
 
 static gboolean
@@ -166,7 +121,8 @@ t_user_by_card (GwTxn         *txn,
                 GwWalletUser  *out,
                 GError       **error)
 {
-  return user_by (txn, PREP (txn, USER_COLUMNS "WHERE card_id = ?", error), card_id, out, error);
+  return gw_sqlite_get_by_text (txn, USER_COLUMNS "WHERE card_id = ?", card_id, read_user, out,
+                                error);
 }
 
 static gboolean
@@ -245,12 +201,8 @@ t_user_set_card (GwTxn         *txn,
   TEXT (stmt, 1, card_id);
   sqlite3_bind_blob (stmt, 2, cvc_mac, 32, SQLITE_STATIC);
   TEXT (stmt, 3, id);
-  if (!DONE (txn, stmt, error))
-    return FALSE;
-  if (sqlite3_changes (sqlite3_db_handle (stmt)) != 1)
-    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE,
-                                "The user already has a card"), FALSE;
-  return TRUE;
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_DUPLICATE, "The user already has a card",
+                               error);
 }
 
 /* Sessions */
@@ -275,6 +227,18 @@ t_session_insert (GwTxn                  *txn,
   return DONE (txn, stmt, error);
 }
 
+static void
+read_session (sqlite3_stmt *stmt,
+              gpointer      data)
+{
+  GwWalletSession *out = data;
+
+  COPY (out->id, stmt, 0);
+  COPY (out->user_id, stmt, 1);
+  out->created = sqlite3_column_int64 (stmt, 2);
+  out->expires_at = sqlite3_column_int64 (stmt, 3);
+}
+
 static gboolean
 t_session_by_token (GwTxn            *txn,
                     const guint8      token_hash[32],
@@ -285,22 +249,12 @@ t_session_by_token (GwTxn            *txn,
   sqlite3_stmt *stmt = PREP (txn,
     "SELECT id, user_id, created, expires_at FROM wallet_sessions"
     " WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?", error);
-  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_blob (stmt, 1, token_hash, 32, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 2, now);
-  found = ROW (txn, stmt, error);
-  if (found)
-    {
-      COPY (out->id, stmt, 0);
-      COPY (out->user_id, stmt, 1);
-      out->created = sqlite3_column_int64 (stmt, 2);
-      out->expires_at = sqlite3_column_int64 (stmt, 3);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_read_one (txn, stmt, read_session, out, error);
 }
 
 static gboolean
@@ -335,9 +289,7 @@ t_sessions_revoke_others (GwTxn       *txn,
   sqlite3_bind_int64 (stmt, 1, now);
   TEXT (stmt, 2, user_id);
   TEXT (stmt, 3, keep_id);
-  if (!DONE (txn, stmt, error))
-    return -1;
-  return sqlite3_changes (sqlite3_db_handle (stmt));
+  return gw_sqlite_step_changes (txn, stmt, error);
 }
 
 static gboolean
@@ -361,15 +313,17 @@ t_sessions_prune (GwTxn   *txn,
   " COALESCE(removed_at, 0) FROM wallet_funding_sources "
 
 static void
-read_funding (sqlite3_stmt    *stmt,
-              GwFundingSource *out)
+read_funding (sqlite3_stmt *stmt,
+              gpointer      data)
 {
+  GwFundingSource *out = data;
+
   memset (out, 0, sizeof *out);
   COPY (out->id, stmt, 0);
   COPY (out->user_id, stmt, 1);
   COPY (out->type, stmt, 2);
-  column_fixed (out->fingerprint, sizeof out->fingerprint, stmt, 3);
-  out->details_sealed = column_bytes (stmt, 4);
+  BLOB (out->fingerprint, stmt, 3);
+  out->details_sealed = gw_sqlite_column_bytes (stmt, 4);
   COPY (out->last4, stmt, 5);
   out->digits = sqlite3_column_int (stmt, 6);
   out->exp_month = sqlite3_column_int (stmt, 7);
@@ -411,17 +365,7 @@ t_funding_get (GwTxn            *txn,
                GwFundingSource  *out,
                GError          **error)
 {
-  sqlite3_stmt *stmt = PREP (txn, FUNDING_COLUMNS "WHERE id = ?", error);
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  TEXT (stmt, 1, id);
-  found = ROW (txn, stmt, error);
-  if (found)
-    read_funding (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
+  return gw_sqlite_get_by_text (txn, FUNDING_COLUMNS "WHERE id = ?", id, read_funding, out, error);
 }
 
 static GPtrArray *
@@ -431,23 +375,12 @@ t_funding_list (GwTxn       *txn,
 {
   sqlite3_stmt *stmt = PREP (txn,
     FUNDING_COLUMNS "WHERE user_id = ? AND removed_at IS NULL ORDER BY seq DESC", error);
-  g_autoptr(GPtrArray) list = NULL;
 
   if (stmt == NULL)
     return NULL;
-  list = g_ptr_array_new_with_free_func ((GDestroyNotify) gw_funding_source_free);
   TEXT (stmt, 1, user_id);
-  while (ROW (txn, stmt, error))
-    {
-      GwFundingSource *source = g_new0 (GwFundingSource, 1);
-
-      read_funding (stmt, source);
-      g_ptr_array_add (list, source);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&list);
+  return gw_sqlite_read_list (txn, stmt, sizeof (GwFundingSource), read_funding,
+                              (GDestroyNotify) gw_funding_source_free, error);
 }
 
 static gboolean
@@ -475,9 +408,11 @@ t_funding_remove (GwTxn       *txn,
   " FROM wallet_charges "
 
 static void
-read_charge (sqlite3_stmt   *stmt,
-             GwWalletCharge *out)
+read_charge (sqlite3_stmt *stmt,
+             gpointer      data)
 {
+  GwWalletCharge *out = data;
+
   memset (out, 0, sizeof *out);
   COPY (out->id, stmt, 0);
   COPY (out->user_id, stmt, 1);
@@ -486,29 +421,12 @@ read_charge (sqlite3_stmt   *stmt,
   out->amount = sqlite3_column_int64 (stmt, 4);
   COPY (out->currency, stmt, 5);
   COPY (out->status, stmt, 6);
-  out->idempotency_key = column_strdup (stmt, 7);
-  column_fixed (out->fingerprint, sizeof out->fingerprint, stmt, 8);
-  out->reference = column_strdup (stmt, 9);
+  out->idempotency_key = gw_sqlite_column_strdup (stmt, 7);
+  BLOB (out->fingerprint, stmt, 8);
+  out->reference = gw_sqlite_column_strdup (stmt, 9);
   COPY (out->decline_code, stmt, 10);
   out->created = sqlite3_column_int64 (stmt, 11);
   out->settled = sqlite3_column_int64 (stmt, 12);
-}
-
-static gboolean
-charge_by (GwTxn           *txn,
-           sqlite3_stmt    *stmt,
-           GwWalletCharge  *out,
-           GError         **error)
-{
-  gboolean found;
-
-  if (stmt == NULL)
-    return FALSE;
-  found = ROW (txn, stmt, error);
-  if (found)
-    read_charge (stmt, out);
-  sqlite3_reset (stmt);
-  return found;
 }
 
 static gboolean
@@ -542,11 +460,7 @@ t_charge_get (GwTxn           *txn,
               GwWalletCharge  *out,
               GError         **error)
 {
-  sqlite3_stmt *stmt = PREP (txn, CHARGE_COLUMNS "WHERE id = ?", error);
-
-  if (stmt != NULL)
-    TEXT (stmt, 1, id);
-  return charge_by (txn, stmt, out, error);
+  return gw_sqlite_get_by_text (txn, CHARGE_COLUMNS "WHERE id = ?", id, read_charge, out, error);
 }
 
 static gboolean
@@ -559,12 +473,11 @@ t_charge_by_key (GwTxn           *txn,
   sqlite3_stmt *stmt = PREP (txn, CHARGE_COLUMNS "WHERE user_id = ? AND idempotency_key = ?",
                              error);
 
-  if (stmt != NULL)
-    {
-      TEXT (stmt, 1, user_id);
-      TEXT (stmt, 2, key);
-    }
-  return charge_by (txn, stmt, out, error);
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, user_id);
+  TEXT (stmt, 2, key);
+  return gw_sqlite_read_one (txn, stmt, read_charge, out, error);
 }
 
 static gboolean
@@ -595,18 +508,12 @@ t_charges_open (GwTxn   *txn,
   sqlite3_stmt *stmt = PREP (txn,
     "SELECT id FROM wallet_charges WHERE (status = 'pending' AND created < ?1)"
     " OR status = 'voiding' ORDER BY created LIMIT ?2", error);
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, pending_before);
   sqlite3_bind_int (stmt, 2, limit);
-  while (ROW (txn, stmt, error))
-    g_ptr_array_add (ids, column_strdup (stmt, 0));
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&ids);
+  return gw_sqlite_read_ids (txn, stmt, error);
 }
 
 /* History */
@@ -618,6 +525,28 @@ history_item_clear (gpointer data)
 
   g_clear_pointer (&item->merchant_name, g_free);
   g_clear_pointer (&item->description, g_free);
+}
+
+static void
+read_history_item (sqlite3_stmt *stmt,
+                   gpointer      data)
+{
+  GwWalletHistoryItem *item = data;
+
+  item->id = sqlite3_column_int64 (stmt, 0);
+  COPY (item->kind, stmt, 1);
+  COPY (item->channel, stmt, 2);
+  COPY (item->ref, stmt, 3);
+  COPY (item->payment_id, stmt, 4);
+  COPY (item->merchant_id, stmt, 5);
+  item->merchant_name = gw_sqlite_column_strdup (stmt, 6);
+  item->description = gw_sqlite_column_strdup (stmt, 7);
+  item->amount = sqlite3_column_int64 (stmt, 8);
+  item->balance_after = sqlite3_column_int64 (stmt, 9);
+  item->created = sqlite3_column_int64 (stmt, 10);
+  COPY (item->funding_id, stmt, 11);
+  COPY (item->funding_type, stmt, 12);
+  COPY (item->funding_last4, stmt, 13);
 }
 
 static GArray *
@@ -637,55 +566,14 @@ t_history (GwTxn   *txn,
     " LEFT JOIN wallet_charges c ON c.id = e.ref AND e.kind = 'recharge'"
     " LEFT JOIN wallet_funding_sources f ON f.id = c.funding_source_id"
     " WHERE l.account_id = ?1 AND (?2 = 0 OR l.id < ?2) ORDER BY l.id DESC LIMIT ?3", error);
-  g_autoptr(GArray) items = g_array_new (FALSE, TRUE, sizeof (GwWalletHistoryItem));
 
-  g_array_set_clear_func (items, history_item_clear);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, account_id);
   sqlite3_bind_int64 (stmt, 2, starting_after);
   sqlite3_bind_int (stmt, 3, limit);
-  while (ROW (txn, stmt, error))
-    {
-      GwWalletHistoryItem item = { 0 };
-
-      item.id = sqlite3_column_int64 (stmt, 0);
-      COPY (item.kind, stmt, 1);
-      COPY (item.channel, stmt, 2);
-      COPY (item.ref, stmt, 3);
-      COPY (item.payment_id, stmt, 4);
-      COPY (item.merchant_id, stmt, 5);
-      item.merchant_name = column_strdup (stmt, 6);
-      item.description = column_strdup (stmt, 7);
-      item.amount = sqlite3_column_int64 (stmt, 8);
-      item.balance_after = sqlite3_column_int64 (stmt, 9);
-      item.created = sqlite3_column_int64 (stmt, 10);
-      COPY (item.funding_id, stmt, 11);
-      COPY (item.funding_type, stmt, 12);
-      COPY (item.funding_last4, stmt, 13);
-      g_array_append_val (items, item);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL && *error != NULL)
-    return NULL;
-  return g_steal_pointer (&items);
-}
-
-static char *
-t_merchant_name (GwTxn       *txn,
-                 const char  *merchant_id,
-                 GError     **error)
-{
-  sqlite3_stmt *stmt = PREP (txn, "SELECT name FROM merchants WHERE id = ?", error);
-  char *name = NULL;
-
-  if (stmt == NULL)
-    return NULL;
-  TEXT (stmt, 1, merchant_id);
-  if (ROW (txn, stmt, error))
-    name = column_strdup (stmt, 0);
-  sqlite3_reset (stmt);
-  return name;
+  return gw_sqlite_read_array (txn, stmt, sizeof (GwWalletHistoryItem), read_history_item,
+                               history_item_clear, error);
 }
 
 const GwWalletStoreFuncs gw_wallet_store_sqlite = {
@@ -712,5 +600,5 @@ const GwWalletStoreFuncs gw_wallet_store_sqlite = {
   .charge_update = t_charge_update,
   .charges_open = t_charges_open,
   .history = t_history,
-  .merchant_name = t_merchant_name,
+  .merchant_name = gw_sqlite_merchant_name,
 };

@@ -116,11 +116,11 @@ gw_wallet_hash_password (const GwWalletConfig  *config,
   return TRUE;
 }
 
-static void
-cvc_mac (const GwLedgerConfig *ledger,
-         const char           *number,
-         const char           *cvc,
-         guint8                out[32])
+void
+gw_wallet_cvc_mac (const GwLedgerConfig *ledger,
+                   const char           *number,
+                   const char           *cvc,
+                   guint8                out[32])
 {
   g_autofree char *input = g_strconcat ("cvc\n", number, "\n", cvc, NULL);
 
@@ -403,7 +403,7 @@ gw_wallet_issue_card (GwTxn                 *txn,
   if (!draw_bin (config, bin, error) || !draw_cvc (cvc, error) ||
       !gw_ledger_issue_card (txn, config->ledger, &request, issued, error))
     return FALSE;
-  cvc_mac (config->ledger, issued->number, cvc, mac);
+  gw_wallet_cvc_mac (config->ledger, issued->number, cvc, mac);
   if (!WALLET (txn)->user_set_card (txn, user_id, issued->id, mac, error) ||
       !CALL (txn, card_by_id, issued->id, card, error))
     return FALSE;

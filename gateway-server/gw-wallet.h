@@ -85,6 +85,12 @@ gboolean  gw_wallet_hash_password   (const GwWalletConfig  *config,
                                      guint                  iterations,
                                      guint8                 out[32],
                                      GError               **error);
+/* The keyed MAC under which the representative card's CVC is kept; the
+ * card network's issuer checks a presented CVC against it. */
+void      gw_wallet_cvc_mac         (const GwLedgerConfig  *ledger,
+                                     const char            *number,
+                                     const char            *cvc,
+                                     guint8                 out[32]);
 /* The keyed hash that finds a funding card or account again (duplicates). */
 void      gw_wallet_funding_fingerprint (const GwWalletConfig *config,
                                      const char            *type,

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "onepin-crypto.h"
+#include "onepin-crypto-nss.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,6 +294,21 @@ onepin_crypto_pbkdf2_sha256 (const char   *password,
 
 /* ---- keys -------------------------------------------------------------- */
 
+/* Takes ownership of @sym. */
+static OnepinKey *
+key_wrap (KeyKind     kind,
+          PK11SymKey *sym)
+{
+  OnepinKey *key = g_new0 (OnepinKey, 1);
+
+  key->kind = kind;
+  key->sym = sym;
+  g_mutex_init (&key->pool_lock);
+  key->pool = g_ptr_array_new ();
+
+  return key;
+}
+
 static OnepinKey *
 key_import (KeyKind            kind,
             CK_MECHANISM_TYPE  mech,
@@ -304,7 +320,6 @@ key_import (KeyKind            kind,
   SECItem item = { siBuffer, (unsigned char *) raw, (unsigned int) len };
   PK11SlotInfo *slot;
   PK11SymKey *sym;
-  OnepinKey *key;
 
   if (!onepin_crypto_init (error))
     return NULL;
@@ -325,13 +340,7 @@ key_import (KeyKind            kind,
       return NULL;
     }
 
-  key = g_new0 (OnepinKey, 1);
-  key->kind = kind;
-  key->sym = sym;
-  g_mutex_init (&key->pool_lock);
-  key->pool = g_ptr_array_new ();
-
-  return key;
+  return key_wrap (kind, sym);
 }
 
 OnepinKey *
@@ -365,6 +374,23 @@ onepin_key_new_aes (const guint8  *raw,
   /* CKA_ENCRYPT is only the operation the import is for; the softoken key
    * object is created with both encrypt and decrypt allowed. */
   return key_import (KEY_AES, CKM_AES_GCM, CKA_ENCRYPT, raw, len, error);
+}
+
+OnepinKey *
+onepin_key_new_aes_from_nss (PK11SymKey  *sym,
+                             GError     **error)
+{
+  g_return_val_if_fail (sym != NULL, NULL);
+
+  if (PK11_GetSymKeyType (sym) != CKK_AES ||
+      PK11_GetKeyLength (sym) != ONEPIN_AES_KEY_LEN)
+    {
+      g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_BAD_KEY,
+                   "An AES key must be %d bytes", ONEPIN_AES_KEY_LEN);
+      return NULL;
+    }
+
+  return key_wrap (KEY_AES, PK11_ReferenceSymKey (sym));
 }
 
 void
@@ -817,20 +843,22 @@ onepin_key_file_load_or_create (const char  *path,
 #define SECRET_FILE_MAX 1024
 #define SECRET_MIN_LEN  16
 
+/* The text of a private file of @min to SECRET_FILE_MAX bytes, without the
+ * whitespace around it; @what says what it should hold. */
 static char *
-secret_file_read (int          fd,
-                  const char  *path,
-                  GError     **error)
+text_file_read (int          fd,
+                const char  *path,
+                gsize        min,
+                const char  *what,
+                GError     **error)
 {
   g_autofree char *buf = g_malloc0 (SECRET_FILE_MAX + 1);
   struct stat st;
-  gsize len;
 
   if (!key_file_check (fd, path, &st, error))
     return NULL;
-  if (st.st_size < SECRET_MIN_LEN || st.st_size > SECRET_FILE_MAX)
-    return set_key_file_error (error, path, "a secret is 16 to 1024 printable characters", 0),
-           NULL;
+  if (st.st_size < (off_t) min || st.st_size > SECRET_FILE_MAX)
+    return set_key_file_error (error, path, what, 0), NULL;
   if (!read_exactly (fd, (guint8 *) buf, (gsize) st.st_size))
     {
       set_key_file_error (error, path, "cannot read", errno);
@@ -838,6 +866,40 @@ secret_file_read (int          fd,
       return NULL;
     }
   g_strstrip (buf);
+  return g_steal_pointer (&buf);
+}
+
+/* Opens @path itself (never through a symlink) and reads it as above. */
+static char *
+text_file_open (const char  *path,
+                gsize        min,
+                const char  *what,
+                gboolean    *missing,
+                GError     **error)
+{
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  char *text;
+
+  *missing = fd < 0 && errno == ENOENT;
+  if (fd < 0)
+    return set_key_file_error (error, path, "cannot open", errno), NULL;
+  text = text_file_read (fd, path, min, what, error);
+  close (fd);
+  return text;
+}
+
+#define SECRET_RULE "a secret is 16 to 1024 printable characters"
+
+static char *
+secret_file_open (const char  *path,
+                  gboolean    *missing,
+                  GError     **error)
+{
+  g_autofree char *buf = text_file_open (path, SECRET_MIN_LEN, SECRET_RULE, missing, error);
+  gsize len;
+
+  if (buf == NULL)
+    return NULL;
   len = strlen (buf);
   for (gsize i = 0; i < len; i++)
     if (buf[i] <= 0x20 || buf[i] > 0x7e)
@@ -845,26 +907,33 @@ secret_file_read (int          fd,
   if (len < SECRET_MIN_LEN)
     {
       wipe (buf, SECRET_FILE_MAX);
-      return set_key_file_error (error, path, "a secret is 16 to 1024 printable characters", 0),
-             NULL;
+      return set_key_file_error (error, path, SECRET_RULE, 0), NULL;
     }
   return g_steal_pointer (&buf);
 }
 
-static char *
-secret_file_open (const char  *path,
-                  gboolean    *missing,
-                  GError     **error)
+char *
+onepin_password_file_load (const char  *path,
+                           GError     **error)
 {
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  char *secret;
+  g_autofree char *buf = NULL;
+  gboolean missing;
+  gsize len;
 
-  *missing = fd < 0 && errno == ENOENT;
-  if (fd < 0)
-    return set_key_file_error (error, path, "cannot open", errno), NULL;
-  secret = secret_file_read (fd, path, error);
-  close (fd);
-  return secret;
+  g_return_val_if_fail (path != NULL, NULL);
+  buf = text_file_open (path, 1, "a password file holds one line", &missing, error);
+  if (buf == NULL)
+    return NULL;
+  len = strlen (buf);
+  for (gsize i = 0; i < len; i++)
+    if ((guchar) buf[i] < 0x20 || buf[i] == 0x7f)
+      len = 0;
+  if (len == 0)
+    {
+      wipe (buf, SECRET_FILE_MAX);
+      return set_key_file_error (error, path, "a password file holds one line", 0), NULL;
+    }
+  return g_steal_pointer (&buf);
 }
 
 char *

@@ -7,6 +7,7 @@
 
 #include "onepin-card.h"
 #include "onepin-crypto.h"
+#include "onepin-iso8583.h"
 #include "onepin-json.h"
 #include "onepin-money.h"
 #include "onepin-signature.h"

@@ -201,10 +201,9 @@ approve (BankRequest  *request,
   return bank_reply (request, 200, bank_charge_render (charge));
 }
 
-/* "MM/YY": 0 when valid and current, 1 when past, -1 when malformed. */
-static int
-expiry_state (const char *expiry,
-              gint64      now)
+int
+bank_card_expiry_state (const char *expiry,
+                        gint64      now)
 {
   g_autoptr(GDateTime) today = g_date_time_new_from_unix_utc (now);
   guint64 month;
@@ -236,7 +235,7 @@ charge_card (BankRequest  *request,
   g_autofree char *number = bank_digits (onepin_json_get_string (request->body, "card_number",
                                                                  NULL), 12, 19);
   const char *cvc = onepin_json_get_string (request->body, "card_cvc", "");
-  int expiry = expiry_state (onepin_json_get_string (request->body, "card_expiry", NULL),
+  int expiry = bank_card_expiry_state (onepin_json_get_string (request->body, "card_expiry", NULL),
                              charge->created);
   g_autoptr(BankCard) card = NULL;
   gboolean done = FALSE;
@@ -372,9 +371,7 @@ charge_transfer (BankRequest  *request,
   BankServer *server = request->server;
   const char *callback_url = onepin_json_get_string (request->body, "callback_url", NULL);
 
-  if (callback_url != NULL &&
-      ((!g_str_has_prefix (callback_url, "http://") && !g_str_has_prefix (callback_url, "https://")) ||
-       strlen (callback_url) > 2000 || !g_uri_is_valid (callback_url, G_URI_FLAGS_NONE, NULL)))
+  if (callback_url != NULL && (strlen (callback_url) > 2000 || !bank_url_valid (callback_url)))
     return bank_reply_bad_param (request, "callback_url", "callback_url is an http(s) URL");
 
   charge->virtual_account = new_virtual_account (bank_server_get_store (server), error);

@@ -21,19 +21,32 @@ derive (OnepinKey   *master,
   return key;
 }
 
+/* The secret's text is the HMAC key, so the program at the other end,
+ * reading the same file, needs no agreement on any encoding. */
+static OnepinKey *
+secret_key (const char  *path,
+            const char  *prefix,
+            GError     **error)
+{
+  g_autofree char *secret = onepin_secret_file_load_or_create (path, prefix, error);
+  OnepinKey *key;
+
+  if (secret == NULL)
+    return NULL;
+  key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), error);
+  memset (secret, 0, strlen (secret));
+  return key;
+}
+
 BankKeys *
-bank_keys_load (const char  *master_path,
-                const char  *api_key_path,
-                const char  *sms_key_path,
-                const char  *callback_secret_path,
-                GError     **error)
+bank_keys_load (const BankKeyPaths  *paths,
+                GError             **error)
 {
   g_autoptr(BankKeys) keys = g_new0 (BankKeys, 1);
   g_autoptr(OnepinKey) master = NULL;
-  g_autofree char *callback_secret = NULL;
   guint8 raw[32];
 
-  if (!onepin_key_file_load_or_create (master_path, raw, sizeof raw, error))
+  if (!onepin_key_file_load_or_create (paths->master, raw, sizeof raw, error))
     return NULL;
   master = onepin_key_new_hmac (raw, sizeof raw, error);
   memset (raw, 0, sizeof raw);
@@ -43,18 +56,12 @@ bank_keys_load (const char  *master_path,
   if (!(keys->lookup = derive (master, "onepin-bank card lookup v1", error)) ||
       !(keys->password = derive (master, "onepin-bank password v1", error)) ||
       !(keys->fingerprint = derive (master, "onepin-bank fingerprint v1", error)) ||
-      !(keys->api_key = onepin_secret_file_load_or_create (api_key_path, "bk_", error)) ||
-      !(keys->sms_key = onepin_secret_file_load_or_create (sms_key_path, "sms_", error)) ||
-      !(callback_secret = onepin_secret_file_load_or_create (callback_secret_path, "whsec_",
-                                                             error)))
-    return NULL;
-
-  /* The secret's text is the HMAC key, so the gateway, reading the same
-   * file, needs no agreement on any encoding. */
-  keys->callback = onepin_key_new_hmac ((const guint8 *) callback_secret,
-                                        strlen (callback_secret), error);
-  memset (callback_secret, 0, strlen (callback_secret));
-  if (keys->callback == NULL)
+      !(keys->api_key = onepin_secret_file_load_or_create (paths->api_key, "bk_", error)) ||
+      !(keys->sms_key = onepin_secret_file_load_or_create (paths->sms_key, "sms_", error)) ||
+      !(keys->acquirer_key = onepin_secret_file_load_or_create (paths->acquirer_key, "ak_",
+                                                                error)) ||
+      !(keys->callback = secret_key (paths->callback_secret, "whsec_", error)) ||
+      !(keys->network = secret_key (paths->network_secret, "nwsec_", error)))
     return NULL;
   return g_steal_pointer (&keys);
 }
@@ -68,8 +75,10 @@ bank_keys_free (BankKeys *keys)
   g_clear_pointer (&keys->password, onepin_key_free);
   g_clear_pointer (&keys->fingerprint, onepin_key_free);
   g_clear_pointer (&keys->callback, onepin_key_free);
+  g_clear_pointer (&keys->network, onepin_key_free);
   g_free (keys->api_key);
   g_free (keys->sms_key);
+  g_free (keys->acquirer_key);
   g_free (keys);
 }
 

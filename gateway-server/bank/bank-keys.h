@@ -20,14 +20,23 @@ typedef struct
   OnepinKey *password;        /* account password MAC */
   OnepinKey *fingerprint;     /* idempotency fingerprints of requests */
   OnepinKey *callback;        /* signs deposit callbacks */
+  OnepinKey *network;         /* signs card network messages both ways */
   char      *api_key;
   char      *sms_key;
+  char      *acquirer_key;    /* the malls' key for /v1/acquirer/… */
 } BankKeys;
 
-BankKeys *bank_keys_load          (const char      *master_path,
-                                   const char      *api_key_path,
-                                   const char      *sms_key_path,
-                                   const char      *callback_secret_path,
+typedef struct
+{
+  const char *master;
+  const char *api_key;
+  const char *sms_key;
+  const char *callback_secret;
+  const char *acquirer_key;
+  const char *network_secret;
+} BankKeyPaths;
+
+BankKeys *bank_keys_load          (const BankKeyPaths *paths,
                                    GError         **error);
 void      bank_keys_free          (BankKeys        *keys);
 

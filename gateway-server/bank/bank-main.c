@@ -46,6 +46,21 @@ parse_options (int         *argc,
       "How long the \"slow\" test card and account hold their reply (default 60)", "SECONDS" },
     { "deposit-window", 0, 0, G_OPTION_ARG_INT64, &config->deposit_window,
       "How long a virtual account waits for its deposit (default 86400)", "SECONDS" },
+    { "acquirer-key-file", 0, 0, G_OPTION_ARG_FILENAME, &config->acquirer_key_file,
+      "The malls' key for /v1/acquirer/… (default DIR/acquirer.key, created 0600)", "FILE" },
+    { "network-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &config->network_secret_file,
+      "The secret that signs card network messages (default DIR/network.secret, created 0600)",
+      "FILE" },
+    { "issuer-url", 0, 0, G_OPTION_ARG_STRING, &config->issuer_url,
+      "Where authorizations of onepin's cards go: the gateway's /v1/network/messages", "URL" },
+    { "issuer-url-file", 0, 0, G_OPTION_ARG_FILENAME, &config->issuer_url_file,
+      "Or a file with the gateway's URL (its DIR/gateway.url), read for every message",
+      "FILE" },
+    { "issuer-bins", 0, 0, G_OPTION_ARG_STRING, &config->issuer_bins,
+      "onepin's BIN range: prefixes or LOW-HIGH ranges (default 9410,942000-942999)", "BINS" },
+    { "issuer-timeout", 0, 0, G_OPTION_ARG_INT64, &config->issuer_timeout,
+      "Seconds before the issuer's answer counts as none and the message is reversed "
+      "(default 10)", "SECONDS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -57,6 +72,7 @@ parse_options (int         *argc,
     "Test cards and accounts: see gateway-server/bank/README.md. Never use real data.");
   config->slow_seconds = 60;
   config->deposit_window = 86400;
+  config->issuer_timeout = 10;
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -72,10 +88,20 @@ parse_options (int         *argc,
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                                 "--slow-seconds is 1 to 3600, --deposit-window 1 to 2592000"),
            FALSE;
-  if (config->callback_url != NULL &&
-      !g_uri_is_valid (config->callback_url, G_URI_FLAGS_NONE, NULL))
+  if (config->callback_url != NULL && !bank_url_valid (config->callback_url))
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                                "--callback-url is not a URL"), FALSE;
+                                "--callback-url is not an http(s) URL with a host"), FALSE;
+  if (config->issuer_url != NULL &&
+      (!g_uri_is_valid (config->issuer_url, G_URI_FLAGS_NONE, NULL) ||
+       (!g_str_has_prefix (config->issuer_url, "http://") &&
+        !g_str_has_prefix (config->issuer_url, "https://"))))
+    return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                "--issuer-url is not an http(s) URL"), FALSE;
+  if (config->issuer_timeout < 1 || config->issuer_timeout > 300)
+    return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                "--issuer-timeout is 1 to 300"), FALSE;
+  if (config->issuer_bins == NULL)
+    config->issuer_bins = g_strdup ("9410,942000-942999");
   if (config->listen == NULL)
     config->listen = g_strdup ("127.0.0.1:8081");
   if (config->api_key_file == NULL)
@@ -84,6 +110,10 @@ parse_options (int         *argc,
     config->sms_key_file = g_build_filename (config->data_dir, "sms.key", NULL);
   if (config->callback_secret_file == NULL)
     config->callback_secret_file = g_build_filename (config->data_dir, "callback.secret", NULL);
+  if (config->acquirer_key_file == NULL)
+    config->acquirer_key_file = g_build_filename (config->data_dir, "acquirer.key", NULL);
+  if (config->network_secret_file == NULL)
+    config->network_secret_file = g_build_filename (config->data_dir, "network.secret", NULL);
   return TRUE;
 }
 
@@ -110,8 +140,13 @@ announce (Bank        *bank,
   g_print ("API key in %s\n", bank->config.api_key_file);
   g_print ("SMS key in %s\n", bank->config.sms_key_file);
   g_print ("callback secret in %s\n", bank->config.callback_secret_file);
+  g_print ("acquirer key in %s\n", bank->config.acquirer_key_file);
+  g_print ("network secret in %s\n", bank->config.network_secret_file);
   if (bank->config.callback_url != NULL)
     g_print ("deposit callbacks go to %s\n", bank->config.callback_url);
+  if (bank->config.issuer_url != NULL || bank->config.issuer_url_file != NULL)
+    g_print ("cards %s go to the issuer at %s\n", bank->config.issuer_bins,
+             bank->config.issuer_url ? bank->config.issuer_url : bank->config.issuer_url_file);
   g_print ("listening on %s\n", url);
   fflush (stdout);
   return TRUE;
@@ -125,18 +160,22 @@ start (Bank    *bank,
   g_autofree char *master = g_build_filename (config->data_dir, "bank.key", NULL);
   g_autofree char *db_path = g_build_filename (config->data_dir, "bank.db", NULL);
   g_autofree char *url = NULL;
+  BankKeyPaths paths = {
+    .master = master, .api_key = config->api_key_file, .sms_key = config->sms_key_file,
+    .callback_secret = config->callback_secret_file,
+    .acquirer_key = config->acquirer_key_file, .network_secret = config->network_secret_file,
+  };
 
   if (g_mkdir_with_parents (config->data_dir, 0700) != 0)
     return g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
                         "Cannot create the data dir"), FALSE;
   if (!onepin_crypto_init (error) ||
-      !(bank->keys = bank_keys_load (master, config->api_key_file, config->sms_key_file,
-                                     config->callback_secret_file, error)) ||
+      !(bank->keys = bank_keys_load (&paths, error)) ||
       !(bank->store = bank_store_open (db_path, error)) ||
-      !bank_testdata_seed (bank->store, bank->keys, error))
+      !bank_testdata_seed (bank->store, bank->keys, error) ||
+      !(bank->server = bank_server_new (config, bank->keys, bank->store, error)))
     return FALSE;
 
-  bank->server = bank_server_new (config, bank->keys, bank->store);
   url = bank_server_listen (bank->server, error);
   if (url == NULL || !announce (bank, url, error))
     return FALSE;
@@ -160,6 +199,11 @@ stop (Bank *bank)
   g_free (config->api_key_file);
   g_free (config->sms_key_file);
   g_free (config->callback_secret_file);
+  g_free (config->acquirer_key_file);
+  g_free (config->network_secret_file);
+  g_free (config->issuer_url);
+  g_free (config->issuer_url_file);
+  g_free (config->issuer_bins);
 }
 
 int

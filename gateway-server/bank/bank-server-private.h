@@ -7,12 +7,15 @@
  */
 #pragma once
 
+#include "bank-network.h"
 #include "bank-server.h"
 #include "onepin-json.h"
 
 G_BEGIN_DECLS
 
-typedef struct
+typedef struct _BankRequest BankRequest;
+
+struct _BankRequest
 {
   BankServer        *server;
   SoupServerMessage *msg;
@@ -21,13 +24,21 @@ typedef struct
   JsonObject        *body;           /* POST bodies, already an object */
   GHashTable        *query;
   char              *idempotency_key;
+  guint8             fingerprint[32];
 
   /* Set by the handler */
   guint              status;
   char              *reply;
   guint              delay;          /* seconds to hold the reply back */
   gboolean           callbacks_added;
-} BankRequest;
+  gboolean           advices_added;  /* reversals were queued for the card network */
+
+  /* A request waiting for the card network (bank_request_suspend ()) */
+  gboolean           suspended;
+  void             (*on_commit)  (struct _BankRequest *request);
+  gpointer           data;
+  GDestroyNotify     data_free;
+};
 
 /* A handler runs inside the request's transaction. It sets the reply (any
  * status) and returns TRUE, or returns FALSE on a store failure: then the
@@ -36,9 +47,12 @@ typedef gboolean (*BankHandler) (BankRequest  *request,
                                  GError      **error);
 
 BankStore        *bank_server_get_store      (BankServer  *self);
+BankNetwork      *bank_server_get_network    (BankServer  *self);
 const BankKeys   *bank_server_get_keys       (BankServer  *self);
 const BankConfig *bank_server_get_config     (BankServer  *self);
 gint64            bank_server_now            (BankServer  *self);
+/* For the fuzz harness, which watches what the server answers. */
+SoupServer       *bank_server_get_soup       (BankServer  *self);
 
 /* Replies; each returns TRUE so a handler can end with `return bank_reply (…)`. */
 gboolean  bank_reply            (BankRequest  *request,
@@ -57,6 +71,18 @@ gboolean  bank_reply_bad_param  (BankRequest  *request,
 gboolean  bank_reply_decline    (BankRequest  *request,
                                  const char   *decline_code,
                                  const char   *message);
+/* From a handler that must ask the card network: its transaction commits
+ * what it wrote, then @on_commit (@request) sends the message. The reply
+ * waits for bank_request_resume (); meanwhile a repeat of the request's
+ * Idempotency-Key gets 409. @data belongs to the request. */
+void      bank_request_suspend  (BankRequest  *request,
+                                 void        (*on_commit) (BankRequest *request),
+                                 gpointer      data,
+                                 GDestroyNotify data_free);
+/* Runs @handler in a transaction of its own, records its reply under the
+ * request's Idempotency-Key, commits and replies, as for any request. */
+void      bank_request_resume   (BankRequest  *request,
+                                 BankHandler   handler);
 /* Checks the body against @fields; FALSE after replying 400. */
 gboolean  bank_check_body       (BankRequest            *request,
                                  const OnepinJsonField  *fields,
@@ -67,6 +93,9 @@ char     *bank_digits           (const char   *text,
                                  gsize         max);
 
 JsonObject *bank_charge_render     (const BankCharge *charge);
+/* A card's "MM/YY": 0 when valid and current, 1 when past, -1 when malformed. */
+int         bank_card_expiry_state (const char       *expiry,
+                                    gint64            now);
 
 /* The handlers */
 gboolean  bank_api_charges_create   (BankRequest *request, GError **error);
@@ -79,5 +108,15 @@ gboolean  bank_api_payouts_find     (BankRequest *request, GError **error);
 gboolean  bank_api_accounts_get     (BankRequest *request, GError **error);
 gboolean  bank_api_sms_create       (BankRequest *request, GError **error);
 gboolean  bank_api_sms_list         (BankRequest *request, GError **error);
+gboolean  bank_api_acquirer_create  (BankRequest *request, GError **error);
+gboolean  bank_api_acquirer_get     (BankRequest *request, GError **error);
+gboolean  bank_api_acquirer_capture (BankRequest *request, GError **error);
+gboolean  bank_api_acquirer_cancel  (BankRequest *request, GError **error);
+gboolean  bank_api_acquirer_refund  (BankRequest *request, GError **error);
+
+/* At startup: payments whose authorization was in flight when the bank
+ * stopped are declined and reversed. */
+gboolean  bank_acquirer_recover     (BankServer  *server,
+                                     GError     **error);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define MAX_BODY (64 * 1024)
+#define TOO_LARGE "onepin-bank-body-too-large"   /* set on a message whose body was dropped */
 #define JSON_TYPE "application/json; charset=utf-8"
 
 typedef enum
@@ -22,6 +23,7 @@ typedef enum
   AUTH_NONE,
   AUTH_API,             /* Authorization: Bearer <api key> */
   AUTH_SMS,             /* Authorization: Bearer <sms key> */
+  AUTH_ACQUIRER,        /* Authorization: Bearer <acquirer key>: the malls */
 } Auth;
 
 typedef enum
@@ -57,6 +59,11 @@ static const Route routes[] = {
   { "GET",  "/v1/accounts/{id}",                     AUTH_API,  KEY_NONE,     bank_api_accounts_get },
   { "POST", "/v1/sms",                               AUTH_SMS,  KEY_OPTIONAL, bank_api_sms_create },
   { "GET",  "/v1/sms",                               AUTH_SMS,  KEY_NONE,     bank_api_sms_list },
+  { "POST", "/v1/acquirer/payments",                 AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_create },
+  { "GET",  "/v1/acquirer/payments/{id}",            AUTH_ACQUIRER, KEY_NONE,     bank_api_acquirer_get },
+  { "POST", "/v1/acquirer/payments/{id}/capture",    AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_capture },
+  { "POST", "/v1/acquirer/payments/{id}/cancel",     AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_cancel },
+  { "POST", "/v1/acquirer/payments/{id}/refund",     AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_refund },
 };
 
 struct _BankServer
@@ -67,8 +74,10 @@ struct _BankServer
   const BankKeys   *keys;
   BankStore        *store;
   BankCallbacks    *callbacks;
+  BankNetwork      *network;
   SoupServer       *soup;
   GHashTable       *held;        /* BankRequest* -> source id, replies held back */
+  GHashTable       *suspended;   /* "route\nkey" of requests waiting for the card network */
 };
 
 G_DEFINE_FINAL_TYPE (BankServer, bank_server, G_TYPE_OBJECT)
@@ -77,6 +86,12 @@ BankStore *
 bank_server_get_store (BankServer *self)
 {
   return self->store;
+}
+
+BankNetwork *
+bank_server_get_network (BankServer *self)
+{
+  return self->network;
 }
 
 const BankKeys *
@@ -89,6 +104,12 @@ const BankConfig *
 bank_server_get_config (BankServer *self)
 {
   return self->config;
+}
+
+SoupServer *
+bank_server_get_soup (BankServer *self)
+{
+  return self->soup;
 }
 
 gint64
@@ -204,6 +225,17 @@ bank_check_body (BankRequest           *request,
   return FALSE;
 }
 
+gboolean
+bank_url_valid (const char *url)
+{
+  g_autoptr(GUri) uri = url ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+  const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  const char *host = uri ? g_uri_get_host (uri) : NULL;
+
+  return scheme != NULL && (g_str_equal (scheme, "http") || g_str_equal (scheme, "https")) &&
+         host != NULL && *host != '\0';
+}
+
 char *
 bank_digits (const char *text,
              gsize       min,
@@ -232,6 +264,8 @@ bank_digits (const char *text,
 static void
 request_free (BankRequest *request)
 {
+  if (request->data_free != NULL)
+    request->data_free (request->data);
   g_clear_object (&request->msg);
   g_free (request->path_id);
   g_clear_pointer (&request->body, json_object_unref);
@@ -273,6 +307,8 @@ finish (BankRequest *request)
 
   if (request->callbacks_added)
     bank_callbacks_kick (self->callbacks);
+  if (request->advices_added)
+    bank_network_kick (self->network);
   if (request->delay > 0)
     {
       guint id = g_timeout_add_seconds (request->delay, release_held, request);
@@ -335,30 +371,41 @@ replay (BankRequest  *request,
   return TRUE;
 }
 
+/* The outcome, whatever it was, is kept with the request's key. */
+static gboolean
+record (BankRequest  *request,
+        GError      **error)
+{
+  if (request->idempotency_key == NULL || request->status >= 500)
+    return TRUE;
+  return bank_store_idempotency_put (request->server->store, request->route,
+                                     request->idempotency_key, request->fingerprint,
+                                     request->status, request->reply, error);
+}
+
 static gboolean
 apply (BankRequest  *request,
        const Route  *route,
        GError      **error)
 {
-  BankStore *store = request->server->store;
-  guint8 fp[32];
   gboolean found = FALSE;
 
   if (request->idempotency_key != NULL)
     {
-      fingerprint (request, fp);
-      if (!replay (request, fp, &found, error))
+      fingerprint (request, request->fingerprint);
+      if (!replay (request, request->fingerprint, &found, error))
         return FALSE;
       if (found)
         return TRUE;
     }
   if (!route->handler (request, error))
     return FALSE;
-  if (request->idempotency_key != NULL && request->status < 500)
-    return bank_store_idempotency_put (store, request->route, request->idempotency_key, fp,
-                                       request->status, request->reply, error);
-  return TRUE;
+  return request->suspended || record (request, error);
 }
+
+static void fail          (BankRequest  *request,
+                           const GError *error);
+static void start_waiting (BankRequest  *request);
 
 static void
 run_in_transaction (BankRequest *request,
@@ -370,17 +417,80 @@ run_in_transaction (BankRequest *request,
   if (bank_store_begin (store, &error) && apply (request, route, &error) &&
       bank_store_commit (store, &error))
     {
-      finish (request);
+      if (request->suspended)
+        start_waiting (request);
+      else
+        finish (request);
       return;
     }
+  fail (request, error);
+}
 
-  bank_store_rollback (store);
-  g_warning ("%s failed: %s", route->pattern, error ? error->message : "?");
+/* Nothing of the transaction stays; the client may retry with its key. */
+static void
+fail (BankRequest  *request,
+      const GError *error)
+{
+  bank_store_rollback (request->server->store);
+  g_warning ("%s failed: %s", request->route, error ? error->message : "?");
   request->delay = 0;
   request->callbacks_added = FALSE;
+  request->advices_added = FALSE;
   bank_reply_error (request, 500, "api_error", "internal", NULL,
                     "The bank failed and did nothing. Retry with the same Idempotency-Key.");
   send_reply (request);
+}
+
+static char *
+suspended_key (BankRequest *request)
+{
+  return g_strconcat (request->route, "\n", request->idempotency_key, NULL);
+}
+
+static void
+start_waiting (BankRequest *request)
+{
+  if (request->idempotency_key != NULL)
+    g_hash_table_add (request->server->suspended, suspended_key (request));
+  if (request->advices_added)
+    bank_network_kick (request->server->network);
+  request->advices_added = FALSE;
+  request->on_commit (request);
+}
+
+void
+bank_request_suspend (BankRequest    *request,
+                      void          (*on_commit) (BankRequest *request),
+                      gpointer        data,
+                      GDestroyNotify  data_free)
+{
+  request->suspended = TRUE;
+  request->on_commit = on_commit;
+  request->data = data;
+  request->data_free = data_free;
+}
+
+void
+bank_request_resume (BankRequest *request,
+                     BankHandler  handler)
+{
+  BankStore *store = request->server->store;
+  g_autoptr(GError) error = NULL;
+
+  if (request->idempotency_key != NULL)
+    {
+      g_autofree char *key = suspended_key (request);
+
+      g_hash_table_remove (request->server->suspended, key);
+    }
+  request->suspended = FALSE;
+  if (bank_store_begin (store, &error) && handler (request, &error) && !request->suspended &&
+      record (request, &error) && bank_store_commit (store, &error))
+    {
+      finish (request);
+      return;
+    }
+  fail (request, error);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -447,13 +557,19 @@ authenticate (BankRequest *request,
 
   if (auth == AUTH_NONE)
     return TRUE;
+  const char *expected = auth == AUTH_API ? keys->api_key
+                         : auth == AUTH_SMS ? keys->sms_key : keys->acquirer_key;
+
   if (value != NULL && g_ascii_strncasecmp (value, "Bearer ", 7) == 0 &&
-      onepin_crypto_str_equal (value + 7, auth == AUTH_API ? keys->api_key : keys->sms_key))
+      onepin_crypto_str_equal (value + 7, expected))
     return TRUE;
   bank_reply_error (request, 401, "authentication_error", "unauthorized", NULL,
                     auth == AUTH_API
                       ? "Missing or invalid API key. Send it as: Authorization: Bearer <key>."
-                      : "Missing or invalid SMS key. Send it as: Authorization: Bearer <key>.");
+                      : auth == AUTH_SMS
+                      ? "Missing or invalid SMS key. Send it as: Authorization: Bearer <key>."
+                      : "Missing or invalid acquirer key. Send it as: "
+                        "Authorization: Bearer <key>.");
   return FALSE;
 }
 
@@ -494,7 +610,7 @@ read_body (BankRequest *request)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
 
-  if (body->length > MAX_BODY)
+  if (body->length > MAX_BODY || g_object_get_data (G_OBJECT (request->msg), TOO_LARGE))
     {
       bank_reply_error (request, 413, "invalid_request_error", "body_too_large", NULL,
                         "The request body is larger than 64 KB.");
@@ -511,12 +627,28 @@ read_body (BankRequest *request)
   return TRUE;
 }
 
+/* A request with this key is still waiting for the card network. */
+static gboolean
+still_waiting (BankRequest *request)
+{
+  g_autofree char *key = NULL;
+
+  if (request->idempotency_key == NULL)
+    return FALSE;
+  key = suspended_key (request);
+  if (!g_hash_table_contains (request->server->suspended, key))
+    return FALSE;
+  bank_reply_error (request, 409, "idempotency_error", "idempotency_in_flight", NULL,
+                    "A request with this Idempotency-Key is still in progress.");
+  return TRUE;
+}
+
 static void
 dispatch (BankRequest *request,
           const Route *route)
 {
   if (authenticate (request, route->auth) &&
-      read_idempotency_key (request, route->key) &&
+      read_idempotency_key (request, route->key) && !still_waiting (request) &&
       (!g_str_equal (route->method, "POST") || read_body (request)))
     {
       if (request->body == NULL)
@@ -561,6 +693,63 @@ handle_request (SoupServer        *soup,
   send_reply (request);
 }
 
+/* Bodies over MAX_BODY are refused, and never held in memory on the way:
+ * libsoup reads a request's whole body before the handler runs. */
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              gpointer           user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (body->length <= MAX_BODY)
+    return;
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  g_object_set_data (G_OBJECT (msg), TOO_LARGE, GINT_TO_POINTER (TRUE));
+}
+
+/* Runs once the headers are read, before the body. A length we refuse
+ * anyway (too long, or negative) is answered here: the body is then read and dropped (or, if the
+ * client waits for "100 Continue", never sent). A body of unknown length
+ * is counted as it comes. */
+static void
+handle_early (SoupServer        *soup,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+  goffset length = soup_message_headers_get_content_length (headers);
+  BankRequest request = { .server = user_data, .msg = msg };
+  gsize len;
+
+  if (encoding == SOUP_ENCODING_NONE ||
+      (encoding == SOUP_ENCODING_CONTENT_LENGTH && length >= 0 && length <= MAX_BODY))
+    return;
+  if (encoding != SOUP_ENCODING_CONTENT_LENGTH)
+    {
+      g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+      return;
+    }
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  /* libsoup 3.2 takes a negative Content-Length and reads no body. */
+  if (length < 0)
+    bank_reply_error (&request, 400, "invalid_request_error", "body_invalid", NULL,
+                      "Content-Length must be a length.");
+  else
+    bank_reply_error (&request, 413, "invalid_request_error", "body_too_large", NULL,
+                      "The request body is larger than 64 KB.");
+  len = strlen (request.reply);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, request.status, NULL);
+  soup_server_message_set_response (msg, JSON_TYPE, SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&request.reply), len);
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static void
@@ -581,7 +770,9 @@ bank_server_finalize (GObject *object)
       request_free (request);
     }
   g_clear_pointer (&self->held, g_hash_table_unref);
+  g_clear_pointer (&self->suspended, g_hash_table_unref);
   g_clear_pointer (&self->callbacks, bank_callbacks_free);
+  g_clear_pointer (&self->network, bank_network_free);
   g_clear_object (&self->soup);
 
   G_OBJECT_CLASS (bank_server_parent_class)->finalize (object);
@@ -597,20 +788,45 @@ static void
 bank_server_init (BankServer *self)
 {
   self->held = g_hash_table_new (g_direct_hash, g_direct_equal);
+  self->suspended = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 BankServer *
-bank_server_new (const BankConfig *config,
-                 const BankKeys   *keys,
-                 BankStore        *store)
+bank_server_new (const BankConfig  *config,
+                 const BankKeys    *keys,
+                 BankStore         *store,
+                 GError           **error)
 {
-  BankServer *self = g_object_new (BANK_TYPE_SERVER, NULL);
+  g_autoptr(BankServer) self = g_object_new (BANK_TYPE_SERVER, NULL);
 
   self->config = config;
   self->keys = keys;
   self->store = store;
   self->callbacks = bank_callbacks_new (store, keys->callback);
-  return self;
+  self->network = bank_network_new (store, keys->network, config->issuer_url,
+                                    config->issuer_url_file, config->issuer_bins,
+                                    config->issuer_timeout, error);
+  if (self->network == NULL)
+    return NULL;
+  self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
+  soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
+  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
+  return g_steal_pointer (&self);
+}
+
+gboolean
+bank_server_accept (BankServer         *self,
+                    GSocketConnection  *connection,
+                    GError            **error)
+{
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, error);
+  g_autoptr(GSocketAddress) remote = NULL;
+
+  if (local == NULL ||
+      !(remote = g_socket_connection_get_remote_address (connection, error)))
+    return FALSE;
+  return soup_server_accept_iostream (self->soup, G_IO_STREAM (connection), local, remote,
+                                      error);
 }
 
 char *
@@ -631,8 +847,6 @@ bank_server_listen (BankServer  *self,
   if (address == NULL)
     return NULL;
 
-  self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
-  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   if (!soup_server_listen (self->soup, address, 0, error))
     return NULL;
 
@@ -640,7 +854,11 @@ bank_server_listen (BankServer  *self,
   url = g_strdup_printf ("http://%s:%d", g_uri_get_host (uris->data),
                          g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  /* Deliveries left over from a previous run go out now. */
+  /* Deliveries left over from a previous run go out now, and card payments
+   * a stop interrupted are reversed. */
   bank_callbacks_kick (self->callbacks);
+  if (!bank_acquirer_recover (self, error))
+    return g_free (url), NULL;
+  bank_network_kick (self->network);
   return url;
 }

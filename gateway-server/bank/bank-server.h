@@ -25,6 +25,14 @@ typedef struct
   char   *callback_secret_file;
   gint64  slow_seconds;           /* how long "slow" instruments hold their reply */
   gint64  deposit_window;         /* seconds a virtual account waits for its deposit */
+
+  /* The card network: onepin's cards are the issuer's, the gateway's */
+  char   *acquirer_key_file;
+  char   *network_secret_file;
+  char   *issuer_url;             /* the gateway's POST /v1/network/messages, or NULL */
+  char   *issuer_url_file;        /* or a file with the gateway's URL (its gateway.url) */
+  char   *issuer_bins;            /* "9410,942000-942999" */
+  gint64  issuer_timeout;         /* seconds before an answer counts as none */
 } BankConfig;
 
 #define BANK_TYPE_SERVER (bank_server_get_type ())
@@ -33,9 +41,16 @@ G_DECLARE_FINAL_TYPE (BankServer, bank_server, BANK, SERVER, GObject)
 /* @config, @keys and @store must outlive the server. */
 BankServer  *bank_server_new      (const BankConfig  *config,
                                    const BankKeys    *keys,
-                                   BankStore         *store);
+                                   BankStore         *store,
+                                   GError           **error);
 /* Listens and returns the URL, e.g. "http://127.0.0.1:8081". */
 char        *bank_server_listen   (BankServer        *self,
+                                   GError           **error);
+/* An http(s) URL with a host: one a callback can be delivered to. */
+gboolean     bank_url_valid       (const char        *url);
+/* Serves one connection that is already open (the fuzz harness's). */
+gboolean     bank_server_accept   (BankServer        *self,
+                                   GSocketConnection *connection,
                                    GError           **error);
 
 G_END_DECLS

@@ -11,7 +11,7 @@
 
 G_DEFINE_QUARK (bank-store-error-quark, bank_store_error)
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Money columns carry CHECKs, so a bug cannot overdraw an account or a
  * card's credit even if a conditional update were forgotten. */
@@ -51,6 +51,36 @@ static const char schema[] =
   "  text TEXT NOT NULL, received_at INTEGER NOT NULL);\n"
   "CREATE INDEX sms_recipient ON sms (recipient, seq);\n";
 
+/* Version 2: the card network. An acquirer payment on onepin's BIN range is
+ * written as pending before its authorization leaves, so one interrupted by
+ * a crash is found at the next start and reversed. */
+static const char schema_2[] =
+  "CREATE TABLE acquirer_payments (\n"
+  "  id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE,\n"
+  "  network TEXT NOT NULL CHECK (network IN ('onepin', 'sandbox')),\n"
+  "  status TEXT NOT NULL CHECK (status IN ('pending', 'authorized', 'captured', 'declined',\n"
+  "                                         'canceled')),\n"
+  "  amount INTEGER NOT NULL CHECK (amount > 0),\n"
+  "  amount_captured INTEGER NOT NULL DEFAULT 0, amount_refunded INTEGER NOT NULL DEFAULT 0,\n"
+  "  currency TEXT NOT NULL, capture INTEGER NOT NULL, card_lookup BLOB,\n"
+  "  card_last4 TEXT NOT NULL, merchant_id TEXT NOT NULL, merchant_name TEXT NOT NULL,\n"
+  "  mcc TEXT NOT NULL, merchant_city TEXT NOT NULL, order_id TEXT, description TEXT,\n"
+  "  stan TEXT NOT NULL, transmitted TEXT NOT NULL, rrn TEXT NOT NULL, response_code TEXT,\n"
+  "  decline_code TEXT, auth_code TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL,\n"
+  "  fingerprint BLOB NOT NULL,\n"
+  "  CHECK (amount_captured BETWEEN 0 AND amount),\n"
+  "  CHECK (amount_refunded BETWEEN 0 AND amount_captured));\n"
+  "CREATE INDEX acquirer_payments_pending ON acquirer_payments (created)\n"
+  "  WHERE status = 'pending';\n"
+  "CREATE TABLE network_messages (\n"
+  "  id INTEGER PRIMARY KEY, payment_id TEXT NOT NULL REFERENCES acquirer_payments (id),\n"
+  "  request_key TEXT UNIQUE, mti TEXT NOT NULL, stan TEXT NOT NULL,\n"
+  "  transmitted TEXT NOT NULL, amount INTEGER NOT NULL, body TEXT, response_code TEXT,\n"
+  "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER, answered_at INTEGER,\n"
+  "  created INTEGER NOT NULL);\n"
+  "CREATE INDEX network_advices_due ON network_messages (next_at)\n"
+  "  WHERE next_at IS NOT NULL AND answered_at IS NULL;\n";
+
 struct _BankStore
 {
   sqlite3    *db;
@@ -71,7 +101,8 @@ db_error (BankStore  *self,
 }
 
 /* Prepares (once) and binds @sql. @types has one letter per parameter:
- * 't' text (NULL binds NULL), 'i' gint64, 'h' a 32-byte hash. */
+ * 't' text (NULL binds NULL), 'i' gint64, 'h' a 32-byte hash, 'b' a 32-byte
+ * hash or NULL. */
 static sqlite3_stmt *
 query (BankStore   *self,
        GError     **error,
@@ -100,6 +131,13 @@ query (BankStore   *self,
         rc = sqlite3_bind_text (stmt, i + 1, va_arg (args, const char *), -1, SQLITE_TRANSIENT);
       else if (types[i] == 'i')
         rc = sqlite3_bind_int64 (stmt, i + 1, va_arg (args, gint64));
+      else if (types[i] == 'b')
+        {
+          const guint8 *hash = va_arg (args, const guint8 *);
+
+          rc = hash ? sqlite3_bind_blob (stmt, i + 1, hash, 32, SQLITE_TRANSIENT)
+                    : sqlite3_bind_null (stmt, i + 1);
+        }
       else
         rc = sqlite3_bind_blob (stmt, i + 1, va_arg (args, const guint8 *), 32, SQLITE_TRANSIENT);
     }
@@ -152,6 +190,61 @@ step (BankStore    *self,
   return TRUE;
 }
 
+typedef gpointer (*RowFunc) (sqlite3_stmt *stmt);
+
+/* The first row made into a new object by @from_row, or NULL: no row, or
+ * an error (in @error). */
+static gpointer
+fetch_one (BankStore     *self,
+           sqlite3_stmt  *stmt,
+           RowFunc        from_row,
+           GError       **error)
+{
+  gpointer object;
+  gboolean row;
+
+  if (!step (self, stmt, &row, error) || !row)
+    return NULL;
+  object = from_row (stmt);
+  sqlite3_reset (stmt);
+  return object;
+}
+
+/* Every row, each made into a new object by @from_row; NULL on an error. */
+static GPtrArray *
+fetch_all (BankStore       *self,
+           sqlite3_stmt    *stmt,
+           RowFunc          from_row,
+           GDestroyNotify   free_func,
+           GError         **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func (free_func);
+  gboolean row = TRUE;
+
+  while (row)
+    {
+      if (!step (self, stmt, &row, error))
+        return NULL;
+      if (row)
+        g_ptr_array_add (list, from_row (stmt));
+    }
+  sqlite3_reset (stmt);
+  return g_steal_pointer (&list);
+}
+
+/* Runs a conditional UPDATE: @done tells whether it changed its row. */
+static gboolean
+run_changed (BankStore     *self,
+             sqlite3_stmt  *stmt,
+             gboolean      *done,
+             GError       **error)
+{
+  if (!run (self, stmt, error))
+    return FALSE;
+  *done = sqlite3_changes (self->db) == 1;
+  return TRUE;
+}
+
 static char *
 col_text (sqlite3_stmt *stmt,
           int           i)
@@ -171,6 +264,12 @@ col_hash (sqlite3_stmt *stmt,
   memset (out, 0, 32);
   if (blob != NULL && sqlite3_column_bytes (stmt, i) == 32)
     memcpy (out, blob, 32);
+}
+
+static gpointer
+text_from_row (sqlite3_stmt *stmt)
+{
+  return col_text (stmt, 0);
 }
 
 static gboolean
@@ -198,14 +297,14 @@ migrate (BankStore  *self,
 
   if (version == SCHEMA_VERSION)
     return TRUE;
-  if (version != 0)
+  if (version > SCHEMA_VERSION)
     return g_set_error (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
                         "The database has schema version %d; this onepin-bank knows %d",
                         version, SCHEMA_VERSION), FALSE;
   if (!exec (self, "BEGIN IMMEDIATE", error))
     return FALSE;
-  if (exec (self, schema, error) && exec (self, "PRAGMA user_version = 1", error) &&
-      exec (self, "COMMIT", error))
+  if ((version >= 1 || exec (self, schema, error)) && exec (self, schema_2, error) &&
+      exec (self, "PRAGMA user_version = 2", error) && exec (self, "COMMIT", error))
     return TRUE;
   bank_store_rollback (self);
   return FALSE;
@@ -283,15 +382,8 @@ bank_store_meta_get (BankStore   *self,
                      const char  *name,
                      GError     **error)
 {
-  sqlite3_stmt *stmt = query (self, error, "SELECT value FROM meta WHERE name = ?", "t", name);
-  gboolean row;
-  char *value;
-
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  value = col_text (stmt, 0);
-  sqlite3_reset (stmt);
-  return value;
+  return fetch_one (self, query (self, error, "SELECT value FROM meta WHERE name = ?", "t", name),
+                    text_from_row, error);
 }
 
 gboolean
@@ -361,26 +453,26 @@ bank_store_card_add (BankStore      *self,
               error);
 }
 
+static gpointer
+card_from_row (sqlite3_stmt *stmt)
+{
+  BankCard *card = g_new0 (BankCard, 1);
+
+  g_strlcpy (card->last4, (const char *) sqlite3_column_text (stmt, 0), sizeof card->last4);
+  card->behaviour = col_text (stmt, 1);
+  card->credit_limit = sqlite3_column_int64 (stmt, 2);
+  card->used = sqlite3_column_int64 (stmt, 3);
+  return card;
+}
+
 BankCard *
 bank_store_card_get (BankStore     *self,
                      const guint8   lookup[32],
                      GError       **error)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT last4, behaviour, credit_limit, used FROM cards "
-                              "WHERE lookup = ?", "h", lookup);
-  BankCard *card;
-  gboolean row;
-
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  card = g_new0 (BankCard, 1);
-  g_strlcpy (card->last4, (const char *) sqlite3_column_text (stmt, 0), sizeof card->last4);
-  card->behaviour = col_text (stmt, 1);
-  card->credit_limit = sqlite3_column_int64 (stmt, 2);
-  card->used = sqlite3_column_int64 (stmt, 3);
-  sqlite3_reset (stmt);
-  return card;
+  return fetch_one (self, query (self, error,
+                                 "SELECT last4, behaviour, credit_limit, used FROM cards "
+                                 "WHERE lookup = ?", "h", lookup), card_from_row, error);
 }
 
 gboolean
@@ -390,13 +482,10 @@ bank_store_card_use (BankStore     *self,
                      gboolean      *done,
                      GError       **error)
 {
-  if (!run (self, query (self, error,
-                         "UPDATE cards SET used = used + ?1 WHERE lookup = ?2 "
-                         "AND used + ?1 BETWEEN 0 AND credit_limit",
-                         "ih", delta, lookup), error))
-    return FALSE;
-  *done = sqlite3_changes (self->db) == 1;
-  return TRUE;
+  return run_changed (self, query (self, error,
+                                  "UPDATE cards SET used = used + ?1 WHERE lookup = ?2 "
+                                  "AND used + ?1 BETWEEN 0 AND credit_limit",
+                                  "ih", delta, lookup), done, error);
 }
 
 gboolean
@@ -411,20 +500,11 @@ bank_store_account_add (BankStore          *self,
                            account->balance, account->state, account->behaviour), error);
 }
 
-BankAccount *
-bank_store_account_get (BankStore   *self,
-                        const char  *number,
-                        GError     **error)
+static gpointer
+account_from_row (sqlite3_stmt *stmt)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT number, holder, password_mac, balance, state, behaviour, "
-                              "failures FROM accounts WHERE number = ?", "t", number);
-  BankAccount *account;
-  gboolean row;
+  BankAccount *account = g_new0 (BankAccount, 1);
 
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  account = g_new0 (BankAccount, 1);
   account->number = col_text (stmt, 0);
   account->holder = col_text (stmt, 1);
   col_hash (stmt, 2, account->password_mac);
@@ -432,8 +512,18 @@ bank_store_account_get (BankStore   *self,
   account->state = col_text (stmt, 4);
   account->behaviour = col_text (stmt, 5);
   account->failures = sqlite3_column_int64 (stmt, 6);
-  sqlite3_reset (stmt);
   return account;
+}
+
+BankAccount *
+bank_store_account_get (BankStore   *self,
+                        const char  *number,
+                        GError     **error)
+{
+  return fetch_one (self, query (self, error,
+                                 "SELECT number, holder, password_mac, balance, state, behaviour, "
+                                 "failures FROM accounts WHERE number = ?", "t", number),
+                    account_from_row, error);
 }
 
 gboolean
@@ -443,12 +533,9 @@ bank_store_account_move (BankStore   *self,
                          gboolean    *done,
                          GError     **error)
 {
-  if (!run (self, query (self, error,
-                         "UPDATE accounts SET balance = balance + ?1 WHERE number = ?2 "
-                         "AND balance + ?1 >= 0", "it", delta, number), error))
-    return FALSE;
-  *done = sqlite3_changes (self->db) == 1;
-  return TRUE;
+  return run_changed (self, query (self, error,
+                                  "UPDATE accounts SET balance = balance + ?1 WHERE number = ?2 "
+                                  "AND balance + ?1 >= 0", "it", delta, number), done, error);
 }
 
 gboolean
@@ -489,7 +576,7 @@ bank_store_charge_insert (BankStore         *self,
   return run (self, stmt, error);
 }
 
-static BankCharge *
+static gpointer
 charge_from_row (sqlite3_stmt *stmt)
 {
   BankCharge *c = g_new0 (BankCharge, 1);
@@ -523,8 +610,6 @@ bank_store_charge_get (BankStore   *self,
                        GError     **error)
 {
   sqlite3_stmt *stmt;
-  BankCharge *charge;
-  gboolean row;
 
   if (g_str_equal (by, "id"))
     stmt = query (self, error, "SELECT " CHARGE_COLUMNS " FROM charges WHERE id = ?", "t", value);
@@ -534,11 +619,7 @@ bank_store_charge_get (BankStore   *self,
   else
     stmt = query (self, error, "SELECT " CHARGE_COLUMNS " FROM charges WHERE virtual_account = ?",
                   "t", value);
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  charge = charge_from_row (stmt);
-  sqlite3_reset (stmt);
-  return charge;
+  return fetch_one (self, stmt, charge_from_row, error);
 }
 
 gboolean
@@ -571,24 +652,11 @@ bank_store_payout_insert (BankStore         *self,
                            p->description, p->created), error);
 }
 
-BankPayout *
-bank_store_payout_get (BankStore   *self,
-                       const char  *by,
-                       const char  *value,
-                       GError     **error)
+static gpointer
+payout_from_row (sqlite3_stmt *stmt)
 {
-  sqlite3_stmt *stmt;
-  BankPayout *p;
-  gboolean row;
+  BankPayout *p = g_new0 (BankPayout, 1);
 
-  if (g_str_equal (by, "id"))
-    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE id = ?", "t", value);
-  else
-    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE idempotency_key = ?",
-                  "t", value);
-  if (!step (self, stmt, &row, error) || !row)
-    return NULL;
-  p = g_new0 (BankPayout, 1);
   p->id = col_text (stmt, 0);
   p->idempotency_key = col_text (stmt, 1);
   p->status = col_text (stmt, 2);
@@ -600,8 +668,23 @@ bank_store_payout_get (BankStore   *self,
   p->holder_name = col_text (stmt, 8);
   p->description = col_text (stmt, 9);
   p->created = sqlite3_column_int64 (stmt, 10);
-  sqlite3_reset (stmt);
   return p;
+}
+
+BankPayout *
+bank_store_payout_get (BankStore   *self,
+                       const char  *by,
+                       const char  *value,
+                       GError     **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (g_str_equal (by, "id"))
+    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE id = ?", "t", value);
+  else
+    stmt = query (self, error, "SELECT " PAYOUT_COLUMNS " FROM payouts WHERE idempotency_key = ?",
+                  "t", value);
+  return fetch_one (self, stmt, payout_from_row, error);
 }
 
 /* ---- callbacks ---------------------------------------------------------- */
@@ -619,54 +702,55 @@ bank_store_callback_add (BankStore   *self,
                            "VALUES (?, ?, ?, ?)", "ttti", charge_id, url, body, next_at), error);
 }
 
+static gpointer
+callback_from_row (sqlite3_stmt *stmt)
+{
+  BankCallback *cb = g_new0 (BankCallback, 1);
+
+  cb->id = sqlite3_column_int64 (stmt, 0);
+  cb->charge_id = col_text (stmt, 1);
+  cb->url = col_text (stmt, 2);
+  cb->body = col_text (stmt, 3);
+  cb->attempts = sqlite3_column_int64 (stmt, 4);
+  return cb;
+}
+
 GPtrArray *
 bank_store_callbacks_due (BankStore  *self,
                           gint64      now,
                           guint       limit,
                           GError    **error)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT id, charge_id, url, body, attempts FROM callbacks "
-                              "WHERE delivered_at IS NULL AND next_at <= ? "
-                              "ORDER BY next_at, id LIMIT ?", "ii", now, (gint64) limit);
-  g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func ((GDestroyNotify) bank_callback_free);
-  gboolean row = TRUE;
+  return fetch_all (self, query (self, error,
+                                 "SELECT id, charge_id, url, body, attempts FROM callbacks "
+                                 "WHERE delivered_at IS NULL AND next_at <= ? "
+                                 "ORDER BY next_at, id LIMIT ?", "ii", now, (gint64) limit),
+                    callback_from_row, (GDestroyNotify) bank_callback_free, error);
+}
 
-  while (row)
-    {
-      BankCallback *cb;
+/* Column 0 of the first row as an integer: 0 with no row or on error. */
+static gint64
+fetch_int (BankStore     *self,
+           sqlite3_stmt  *stmt,
+           GError       **error)
+{
+  gboolean row;
+  gint64 value;
 
-      if (!step (self, stmt, &row, error))
-        return NULL;
-      if (!row)
-        break;
-      cb = g_new0 (BankCallback, 1);
-      cb->id = sqlite3_column_int64 (stmt, 0);
-      cb->charge_id = col_text (stmt, 1);
-      cb->url = col_text (stmt, 2);
-      cb->body = col_text (stmt, 3);
-      cb->attempts = sqlite3_column_int64 (stmt, 4);
-      g_ptr_array_add (due, cb);
-    }
+  if (!step (self, stmt, &row, error) || !row)
+    return 0;
+  value = sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
-  return g_steal_pointer (&due);
+  return value;
 }
 
 gint64
 bank_store_callbacks_next (BankStore  *self,
                            GError    **error)
 {
-  sqlite3_stmt *stmt = query (self, error,
-                              "SELECT min(next_at) FROM callbacks WHERE delivered_at IS NULL",
-                              "");
-  gboolean row;
-  gint64 next;
-
-  if (!step (self, stmt, &row, error) || !row)
-    return 0;
-  next = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return next;
+  return fetch_int (self, query (self, error,
+                                 "SELECT min(next_at) FROM callbacks WHERE delivered_at IS NULL",
+                                 ""), error);
 }
 
 gboolean
@@ -700,36 +784,265 @@ bank_store_sms_add (BankStore      *self,
                            "ttti", sms->id, sms->to, sms->text, sms->received_at), error);
 }
 
+static gpointer
+sms_from_row (sqlite3_stmt *stmt)
+{
+  BankSms *sms = g_new0 (BankSms, 1);
+
+  sms->id = col_text (stmt, 0);
+  sms->to = col_text (stmt, 1);
+  sms->text = col_text (stmt, 2);
+  sms->received_at = sqlite3_column_int64 (stmt, 3);
+  return sms;
+}
+
 GPtrArray *
 bank_store_sms_list (BankStore   *self,
                      const char  *to,
                      guint        limit,
                      GError     **error)
 {
+  return fetch_all (self, query (self, error,
+                                 "SELECT id, recipient, text, received_at FROM sms "
+                                 "WHERE ?1 IS NULL OR recipient = ?1 ORDER BY seq DESC LIMIT ?2",
+                                 "ti", to, (gint64) limit),
+                    sms_from_row, (GDestroyNotify) bank_sms_free, error);
+}
+
+/* ---- the card network --------------------------------------------------- */
+
+char *
+bank_store_next_stan (BankStore  *self,
+                      GError    **error)
+{
+  g_autofree char *last = bank_store_meta_get (self, "stan", error);
+  guint64 value = last ? g_ascii_strtoull (last, NULL, 10) : 0;
+  g_autofree char *next = NULL;
+
+  if (last == NULL && error != NULL && *error != NULL)
+    return NULL;
+  next = g_strdup_printf ("%06" G_GUINT64_FORMAT, value % 999999 + 1);
+  if (!bank_store_meta_set (self, "stan", next, error))
+    return NULL;
+  return g_steal_pointer (&next);
+}
+
+#define ACQUIRER_COLUMNS \
+  "id, idempotency_key, network, status, amount, amount_captured, amount_refunded, currency, " \
+  "capture, card_lookup, card_last4, merchant_id, merchant_name, mcc, merchant_city, " \
+  "order_id, description, stan, transmitted, rrn, response_code, decline_code, auth_code, " \
+  "created, updated, fingerprint"
+
+gboolean
+bank_store_acquirer_insert (BankStore                  *self,
+                            const BankAcquirerPayment  *p,
+                            GError                    **error)
+{
+  return run (self, query (self, error,
+                           "INSERT INTO acquirer_payments (" ACQUIRER_COLUMNS ") VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "ttttiiitibtttttttttttttiih",
+                           p->id, p->idempotency_key, p->network, p->status, p->amount,
+                           p->amount_captured, p->amount_refunded, p->currency,
+                           (gint64) p->capture, p->has_card ? p->card_lookup : NULL,
+                           p->card_last4, p->merchant_id, p->merchant_name, p->mcc,
+                           p->merchant_city, p->order_id, p->description, p->stan,
+                           p->transmitted, p->rrn, p->response_code, p->decline_code,
+                           p->auth_code, p->created, p->updated, p->fingerprint), error);
+}
+
+static gpointer
+acquirer_from_row (sqlite3_stmt *stmt)
+{
+  BankAcquirerPayment *p = g_new0 (BankAcquirerPayment, 1);
+
+  p->id = col_text (stmt, 0);
+  p->idempotency_key = col_text (stmt, 1);
+  p->network = col_text (stmt, 2);
+  p->status = col_text (stmt, 3);
+  p->amount = sqlite3_column_int64 (stmt, 4);
+  p->amount_captured = sqlite3_column_int64 (stmt, 5);
+  p->amount_refunded = sqlite3_column_int64 (stmt, 6);
+  p->currency = col_text (stmt, 7);
+  p->capture = sqlite3_column_int64 (stmt, 8) != 0;
+  p->has_card = sqlite3_column_bytes (stmt, 9) == 32;
+  col_hash (stmt, 9, p->card_lookup);
+  p->card_last4 = col_text (stmt, 10);
+  p->merchant_id = col_text (stmt, 11);
+  p->merchant_name = col_text (stmt, 12);
+  p->mcc = col_text (stmt, 13);
+  p->merchant_city = col_text (stmt, 14);
+  p->order_id = col_text (stmt, 15);
+  p->description = col_text (stmt, 16);
+  p->stan = col_text (stmt, 17);
+  p->transmitted = col_text (stmt, 18);
+  p->rrn = col_text (stmt, 19);
+  p->response_code = col_text (stmt, 20);
+  p->decline_code = col_text (stmt, 21);
+  p->auth_code = col_text (stmt, 22);
+  p->created = sqlite3_column_int64 (stmt, 23);
+  p->updated = sqlite3_column_int64 (stmt, 24);
+  col_hash (stmt, 25, p->fingerprint);
+  return p;
+}
+
+BankAcquirerPayment *
+bank_store_acquirer_get (BankStore   *self,
+                         const char  *by,
+                         const char  *value,
+                         GError     **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (g_str_equal (by, "id"))
+    stmt = query (self, error, "SELECT " ACQUIRER_COLUMNS " FROM acquirer_payments WHERE id = ?",
+                  "t", value);
+  else
+    stmt = query (self, error, "SELECT " ACQUIRER_COLUMNS " FROM acquirer_payments "
+                  "WHERE idempotency_key = ?", "t", value);
+  return fetch_one (self, stmt, acquirer_from_row, error);
+}
+
+gboolean
+bank_store_acquirer_update (BankStore                  *self,
+                            const BankAcquirerPayment  *p,
+                            GError                    **error)
+{
+  return run (self, query (self, error,
+                           "UPDATE acquirer_payments SET status = ?, amount_captured = ?, "
+                           "amount_refunded = ?, response_code = ?, decline_code = ?, "
+                           "auth_code = ?, updated = ? WHERE id = ?",
+                           "tiitttit", p->status, p->amount_captured, p->amount_refunded,
+                           p->response_code, p->decline_code, p->auth_code, p->updated, p->id),
+              error);
+}
+
+GPtrArray *
+bank_store_acquirer_pending (BankStore  *self,
+                             GError    **error)
+{
+  return fetch_all (self, query (self, error, "SELECT " ACQUIRER_COLUMNS " FROM acquirer_payments "
+                                 "WHERE status = 'pending' ORDER BY created", ""),
+                    acquirer_from_row, (GDestroyNotify) bank_acquirer_payment_free, error);
+}
+
+#define MESSAGE_COLUMNS \
+  "id, payment_id, request_key, mti, stan, transmitted, amount, body, response_code, " \
+  "attempts, next_at, answered_at, created"
+
+gboolean
+bank_store_message_add (BankStore           *self,
+                        BankNetworkMessage  *m,
+                        GError             **error)
+{
   sqlite3_stmt *stmt = query (self, error,
-                              "SELECT id, recipient, text, received_at FROM sms "
-                              "WHERE ?1 IS NULL OR recipient = ?1 ORDER BY seq DESC LIMIT ?2",
-                              "ti", to, (gint64) limit);
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) bank_sms_free);
-  gboolean row = TRUE;
+                              "INSERT INTO network_messages (payment_id, request_key, mti, stan, "
+                              "transmitted, amount, body, response_code, attempts, next_at, "
+                              "answered_at, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              "tttttittiiii", m->payment_id, m->request_key, m->mti, m->stan,
+                              m->transmitted, m->amount, m->body, m->response_code, m->attempts,
+                              m->next_at, m->answered_at, m->created);
 
-  while (row)
-    {
-      BankSms *sms;
+  if (stmt != NULL && m->next_at == 0)
+    sqlite3_bind_null (stmt, 10);
+  if (stmt != NULL && m->answered_at == 0)
+    sqlite3_bind_null (stmt, 11);
+  if (!run (self, stmt, error))
+    return FALSE;
+  m->id = sqlite3_last_insert_rowid (self->db);
+  return TRUE;
+}
 
-      if (!step (self, stmt, &row, error))
-        return NULL;
-      if (!row)
-        break;
-      sms = g_new0 (BankSms, 1);
-      sms->id = col_text (stmt, 0);
-      sms->to = col_text (stmt, 1);
-      sms->text = col_text (stmt, 2);
-      sms->received_at = sqlite3_column_int64 (stmt, 3);
-      g_ptr_array_add (list, sms);
-    }
-  sqlite3_reset (stmt);
-  return g_steal_pointer (&list);
+static gpointer
+message_from_row (sqlite3_stmt *stmt)
+{
+  BankNetworkMessage *m = g_new0 (BankNetworkMessage, 1);
+
+  m->id = sqlite3_column_int64 (stmt, 0);
+  m->payment_id = col_text (stmt, 1);
+  m->request_key = col_text (stmt, 2);
+  m->mti = col_text (stmt, 3);
+  m->stan = col_text (stmt, 4);
+  m->transmitted = col_text (stmt, 5);
+  m->amount = sqlite3_column_int64 (stmt, 6);
+  m->body = col_text (stmt, 7);
+  m->response_code = col_text (stmt, 8);
+  m->attempts = sqlite3_column_int64 (stmt, 9);
+  m->next_at = sqlite3_column_int64 (stmt, 10);
+  m->answered_at = sqlite3_column_int64 (stmt, 11);
+  m->created = sqlite3_column_int64 (stmt, 12);
+  return m;
+}
+
+static GPtrArray *
+messages_from (BankStore     *self,
+               sqlite3_stmt  *stmt,
+               GError       **error)
+{
+  return fetch_all (self, stmt, message_from_row, (GDestroyNotify) bank_network_message_free,
+                    error);
+}
+
+BankNetworkMessage *
+bank_store_message_by_key (BankStore   *self,
+                           const char  *request_key,
+                           GError     **error)
+{
+  sqlite3_stmt *stmt = query (self, error, "SELECT " MESSAGE_COLUMNS " FROM network_messages "
+                              "WHERE request_key = ?", "t", request_key);
+  g_autoptr(GPtrArray) list = messages_from (self, stmt, error);
+
+  if (list == NULL || list->len == 0)
+    return NULL;
+  return g_ptr_array_steal_index (list, 0);
+}
+
+gboolean
+bank_store_message_answered (BankStore   *self,
+                             gint64       id,
+                             const char  *response_code,
+                             gint64       answered_at,
+                             GError     **error)
+{
+  return run (self, query (self, error,
+                           "UPDATE network_messages SET response_code = ?, answered_at = ? "
+                           "WHERE id = ?", "tii", response_code, answered_at, id), error);
+}
+
+GPtrArray *
+bank_store_advices_due (BankStore  *self,
+                        gint64      now,
+                        guint       limit,
+                        GError    **error)
+{
+  return messages_from (self, query (self, error,
+                                     "SELECT " MESSAGE_COLUMNS " FROM network_messages "
+                                     "WHERE next_at IS NOT NULL AND answered_at IS NULL "
+                                     "AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+                                     "ii", now, (gint64) limit), error);
+}
+
+gint64
+bank_store_advices_next (BankStore  *self,
+                         GError    **error)
+{
+  return fetch_int (self, query (self, error,
+                                 "SELECT min(next_at) FROM network_messages "
+                                 "WHERE next_at IS NOT NULL AND answered_at IS NULL", ""),
+                    error);
+}
+
+gboolean
+bank_store_advice_attempted (BankStore  *self,
+                             gint64      id,
+                             gint64      attempts,
+                             gint64      next_at,
+                             GError    **error)
+{
+  return run (self, query (self, error,
+                           "UPDATE network_messages SET attempts = ?, next_at = ? WHERE id = ?",
+                           "iii", attempts, next_at, id), error);
 }
 
 /* ---- freeing ------------------------------------------------------------ */
@@ -812,4 +1125,45 @@ bank_sms_free (BankSms *sms)
   g_free (sms->to);
   g_free (sms->text);
   g_free (sms);
+}
+
+void
+bank_acquirer_payment_free (BankAcquirerPayment *p)
+{
+  if (p == NULL)
+    return;
+  g_free (p->id);
+  g_free (p->idempotency_key);
+  g_free (p->network);
+  g_free (p->status);
+  g_free (p->currency);
+  g_free (p->card_last4);
+  g_free (p->merchant_id);
+  g_free (p->merchant_name);
+  g_free (p->mcc);
+  g_free (p->merchant_city);
+  g_free (p->order_id);
+  g_free (p->description);
+  g_free (p->stan);
+  g_free (p->transmitted);
+  g_free (p->rrn);
+  g_free (p->response_code);
+  g_free (p->decline_code);
+  g_free (p->auth_code);
+  g_free (p);
+}
+
+void
+bank_network_message_free (BankNetworkMessage *m)
+{
+  if (m == NULL)
+    return;
+  g_free (m->payment_id);
+  g_free (m->request_key);
+  g_free (m->mti);
+  g_free (m->stan);
+  g_free (m->transmitted);
+  g_free (m->body);
+  g_free (m->response_code);
+  g_free (m);
 }

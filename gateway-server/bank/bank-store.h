@@ -90,6 +90,61 @@ typedef struct
   gint64   attempts;
 } BankCallback;
 
+/* A card payment a merchant made through the acquirer (POST
+ * /v1/acquirer/payments): on the sandbox's own test cards, or routed over
+ * the card network to the issuer of onepin's BIN range. */
+typedef struct
+{
+  char    *id;                      /* ap_… */
+  char    *idempotency_key;
+  char    *network;                 /* "onepin" (routed to the issuer) or "sandbox" */
+  char    *status;                  /* pending, authorized, captured, declined, canceled */
+  gint64   amount;
+  gint64   amount_captured;
+  gint64   amount_refunded;
+  char    *currency;
+  gboolean capture;                 /* asked to be captured at once */
+  gboolean has_card;                /* sandbox cards: @card_lookup is set */
+  guint8   card_lookup[32];
+  char    *card_last4;
+  char    *merchant_id;             /* the merchant's own id at the acquirer (field 42) */
+  char    *merchant_name;
+  char    *mcc;                     /* merchant category code (field 18) */
+  char    *merchant_city;
+  char    *order_id;
+  char    *description;
+  char    *stan;                    /* of the authorization or purchase message */
+  char    *transmitted;             /* its field 7 */
+  char    *rrn;                     /* retrieval reference number (field 37) */
+  char    *response_code;           /* field 39 of the answer */
+  char    *decline_code;
+  char    *auth_code;               /* field 38 of an approval */
+  gint64   created;
+  gint64   updated;
+  guint8   fingerprint[32];         /* of the request, for its Idempotency-Key */
+} BankAcquirerPayment;
+
+/* One message the acquirer sent over the card network. Follow-ups
+ * (completions, reversals, refunds) keep their body, to be sent again
+ * as it was; an authorization's body carries the card and is never
+ * stored. Reversals have @next_at: they are retried until answered. */
+typedef struct
+{
+  gint64   id;
+  char    *payment_id;
+  char    *request_key;             /* the acquirer call that made it, or NULL */
+  char    *mti;
+  char    *stan;
+  char    *transmitted;
+  gint64   amount;
+  char    *body;
+  char    *response_code;
+  gint64   attempts;
+  gint64   next_at;                 /* 0: not an advice */
+  gint64   answered_at;
+  gint64   created;
+} BankNetworkMessage;
+
 typedef struct
 {
   char    *id;                      /* sms_… */
@@ -220,17 +275,66 @@ GPtrArray    *bank_store_sms_list           (BankStore           *self,
                                              guint                limit,
                                              GError             **error);
 
+/* The next system trace audit number, "000001" … "999999", then again. */
+char         *bank_store_next_stan          (BankStore           *self,
+                                             GError             **error);
+/* BANK_STORE_ERROR_CONFLICT when the idempotency key is taken. */
+gboolean      bank_store_acquirer_insert    (BankStore                 *self,
+                                             const BankAcquirerPayment *payment,
+                                             GError                   **error);
+/* @by is "id" or "idempotency_key". */
+BankAcquirerPayment *bank_store_acquirer_get (BankStore          *self,
+                                             const char          *by,
+                                             const char          *value,
+                                             GError             **error);
+/* Writes status, the amounts, the codes and updated. */
+gboolean      bank_store_acquirer_update    (BankStore                 *self,
+                                             const BankAcquirerPayment *payment,
+                                             GError                   **error);
+/* Payments still waiting for the issuer's answer (of BankAcquirerPayment*). */
+GPtrArray    *bank_store_acquirer_pending   (BankStore           *self,
+                                             GError             **error);
+/* Sets @message->id. BANK_STORE_ERROR_CONFLICT when its request_key is taken. */
+gboolean      bank_store_message_add        (BankStore           *self,
+                                             BankNetworkMessage  *message,
+                                             GError             **error);
+BankNetworkMessage *bank_store_message_by_key (BankStore         *self,
+                                             const char          *request_key,
+                                             GError             **error);
+gboolean      bank_store_message_answered   (BankStore           *self,
+                                             gint64               id,
+                                             const char          *response_code,
+                                             gint64               answered_at,
+                                             GError             **error);
+/* Reversals due at @now and not yet answered (of BankNetworkMessage*). */
+GPtrArray    *bank_store_advices_due        (BankStore           *self,
+                                             gint64               now,
+                                             guint                limit,
+                                             GError             **error);
+/* The earliest next attempt of an unanswered reversal, or 0. */
+gint64        bank_store_advices_next       (BankStore           *self,
+                                             GError             **error);
+gboolean      bank_store_advice_attempted   (BankStore           *self,
+                                             gint64               id,
+                                             gint64               attempts,
+                                             gint64               next_at,
+                                             GError             **error);
+
 void          bank_card_free                (BankCard            *card);
 void          bank_account_free             (BankAccount         *account);
 void          bank_charge_free              (BankCharge          *charge);
 void          bank_payout_free              (BankPayout          *payout);
 void          bank_callback_free            (BankCallback        *callback);
 void          bank_sms_free                 (BankSms             *sms);
+void          bank_acquirer_payment_free    (BankAcquirerPayment *payment);
+void          bank_network_message_free     (BankNetworkMessage  *message);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankCard, bank_card_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankAccount, bank_account_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankCharge, bank_charge_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankPayout, bank_payout_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankSms, bank_sms_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankAcquirerPayment, bank_acquirer_payment_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankNetworkMessage, bank_network_message_free)
 
 G_END_DECLS

@@ -7,9 +7,13 @@
  * Loads wallet-client/extension unpacked (--headless=new), installs the
  * built host manifest into the profile with the built onepin-wallet-host
  * ($ONEPIN_WALLET_HOST), and plays the desktop wallet on the socket in a
- * temporary XDG_RUNTIME_DIR. Checks the extension's fixed ID, the content
- * script's findings on a loopback page, and the popup's confirmation: no
- * wallet, a locked wallet, a fill, a remembered site, an http page.
+ * temporary XDG_RUNTIME_DIR (lib/wallet-peer.cjs, the protocol in Node's
+ * crypto). Checks the extension's fixed ID, the content script's findings
+ * on a loopback page, pairing through the popup (the code it shows is the
+ * wallet's), and the popup's confirmation: not paired, no wallet, a locked
+ * wallet, a fill, a remembered site, an answer with a forged MAC, an http
+ * page. tests/e2e/test-wallet-browser.mjs does the same with the real
+ * wallet.
  */
 'use strict';
 
@@ -113,19 +117,47 @@ test('the content script classifies the fields of a loopback page', async (env) 
   await page.close();
 });
 
-test('popup without a running wallet: an error, nothing filled', async (env) => {
+test('popup before pairing: the fill asks for a pairing, and pairing needs the wallet', async (env) => {
   const page = await openPage(env, KO_FORM);
   const popup = await openPopup(env, await tabIdOf(env, page));
   assert.match(await popup.textContent('#status'), /9 payment fields: card type, card number/);
-  assert.match(await pressFill(popup), /not running/);
+  assert.match(await popup.textContent('#pairing'), /not paired/);
+  assert.match(await pressFill(popup), /Pair this browser/);
   assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await popup.click('#pair');
+  await popup.waitForFunction(() => /failed/.test(document.getElementById('pairing').textContent));
+  assert.match(await popup.textContent('#pairing'), /not running/);
+  await popup.close();
+  await page.close();
+});
+
+test('pairing through the popup: the code is the wallet\'s, the wallet names the browser', async (env) => {
+  await env.wallet.start();
+  let approve;
+  env.wallet.approvePairing = (code, hint) => new Promise((ok) => {
+    approve = ok;
+  });
+  const page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  await popup.click('#pair');
+  await popup.waitForSelector('#code:not([hidden])');
+  const code = await popup.textContent('#code');
+  assert.match(code, /^\d{3} \d{3}$/);
+  assert.strictEqual(code, env.wallet.codes[0]);
+  await keep(popup, 'popup-pairing');
+  approve('Test Chromium');
+  await popup.waitForFunction(() => /Paired/.test(document.getElementById('pairing').textContent));
+  assert.match(await popup.textContent('#pairing'), /“Test Chromium”/);
+  assert.strictEqual(await popup.isHidden('#code'), true);
+  const [hello] = env.wallet.hellos;
+  assert.strictEqual(hello.browser, 'chromium');
+  assert.strictEqual(hello.caller, `chrome-extension://${env.extensionId}/`);
   await popup.close();
   await page.close();
 });
 
 test('popup fills the card the wallet sends, through the host', async (env) => {
-  await env.wallet.start();
-  env.wallet.answer = (m) => ({ type: 'card.response', id: m.id, card: CARD });
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
   const page = await openPage(env, KO_FORM);
   const popup = await openPopup(env, await tabIdOf(env, page));
   assert.match(await pressFill(popup), /Filled 9 fields/);
@@ -133,20 +165,31 @@ test('popup fills the card the wallet sends, through the host', async (env) => {
   await keep(popup, 'popup-filled');
   await keep(page, 'page-filled');
 
-  const [hello] = env.wallet.hellos;
-  assert.strictEqual(hello.browser, 'chromium');
-  assert.strictEqual(hello.caller, `chrome-extension://${env.extensionId}/`);
   const request = env.wallet.messages[env.wallet.messages.length - 1];
   assert.strictEqual(request.type, 'card.request');
   assert.strictEqual(request.origin, `http://127.0.0.1:${env.server.port}`);
+  assert.strictEqual(request.confirmed, 'popup');
+  assert.strictEqual(request.remember, false);
   assert.deepStrictEqual(request.fields.sort(), Array.from(new Set(KO_TYPES)).sort());
   assert.deepStrictEqual(await rememberedSites(env), {});
   await popup.close();
   await page.close();
 });
 
+test('an answer whose MAC is wrong is not used', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
+  env.wallet.forgeAnswers = true;
+  const page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  assert.match(await pressFill(popup), /altered/);
+  assert.deepStrictEqual(await cardValues(page), EMPTY);
+  env.wallet.forgeAnswers = false;
+  await popup.close();
+  await page.close();
+});
+
 test('popup with a locked wallet: asks to unlock, nothing filled', async (env) => {
-  env.wallet.answer = (m) => ({ type: 'card.response', id: m.id, error: 'locked' });
+  env.wallet.answer = (m) => ({ type: 'card.response', error: 'locked' });
   const page = await openPage(env, KO_FORM);
   const popup = await openPopup(env, await tabIdOf(env, page));
   assert.match(await pressFill(popup), /Unlock your onepin wallet/);
@@ -157,7 +200,8 @@ test('popup with a locked wallet: asks to unlock, nothing filled', async (env) =
 });
 
 test('a remembered site is filled on the next visit without the popup; forgetting stops it', async (env) => {
-  env.wallet.answer = (m) => ({ type: 'card.response', id: m.id, card: CARD });
+  env.wallet.answer = (m) => (m.type === 'site.forget' ? { type: 'site.forgotten' }
+                                                       : { type: 'card.response', card: CARD });
   const origin = `http://127.0.0.1:${env.server.port}`;
   let page = await openPage(env, KO_FORM);
   const popup = await openPopup(env, await tabIdOf(env, page));
@@ -167,9 +211,11 @@ test('a remembered site is filled on the next visit without the popup; forgettin
   await popup.close();
   await page.close();
 
+  assert.strictEqual(env.wallet.messages[env.wallet.messages.length - 1].remember, true);
   const before = env.wallet.messages.length;
   page = await openPage(env, KO_FORM);
-  await env.wallet.waitForMessages(before + 1);
+  const auto = await env.wallet.waitForMessages(before + 1);
+  assert.strictEqual(auto.confirmed, 'remembered');
   await page.waitForFunction(() => document.querySelector('[name=cvc]').value === '737');
   assert.deepStrictEqual(await cardValues(page), FILLED);
 
@@ -178,6 +224,9 @@ test('a remembered site is filled on the next visit without the popup; forgettin
   await again.click('#forget');
   await again.waitForFunction(() => document.getElementById('forget').hidden);
   assert.deepStrictEqual(await rememberedSites(env), {});
+  /* the wallet forgets it too */
+  const forget = await env.wallet.waitForMessages(before + 2);
+  assert.deepStrictEqual(forget, { type: 'site.forget', origin });
   await again.close();
   await page.close();
 
@@ -186,6 +235,34 @@ test('a remembered site is filled on the next visit without the popup; forgettin
   await page.waitForTimeout(1500);
   assert.strictEqual(env.wallet.messages.length, count, 'asked the wallet for a forgotten site');
   assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await page.close();
+});
+
+test('a page that navigates elsewhere while the wallet decides gets nothing', async (env) => {
+  let release;
+  const decided = new Promise((ok) => { release = ok; });
+  env.wallet.answer = (m) => decided.then(() => ({ type: 'card.response', id: m.id, card: CARD }));
+  const page = await openPage(env, KO_FORM);
+  const tabId = await tabIdOf(env, page);
+  const popup = await openPopup(env, tabId);
+  const before = env.wallet.messages.length;
+  await popup.click('#fill');
+  await env.wallet.waitForMessages(before + 1);
+
+  /* Same tab, same frame id, another origin with the same form. */
+  await page.goto(`http://localhost:${env.server.port}/${KO_FORM}`);
+  await env.worker.evaluate(async (id) => {
+    for (let i = 0; i < 50 && await chrome.action.getBadgeText({ tabId: id }) !== '9'; i++)
+      await new Promise((ok) => setTimeout(ok, 100));
+  }, tabId);
+  release();
+  await popup.waitForFunction(() => {
+    const text = document.getElementById('result').textContent;
+    return text && !text.includes('Asking');
+  }, null, { timeout: 20000 });
+  assert.match(await popup.textContent('#result'), /page changed/);
+  assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await popup.close();
   await page.close();
 });
 

@@ -7,17 +7,21 @@
  * reader, the field checks, the canonical form used for idempotency
  * fingerprints, the payment parameter parser (single and batch item),
  * which derives card credentials from the body, and the wallet's profile
- * and funding-source parsers. The same bytes are also read as a bank
+ * and funding-source parsers, the card network's messages, checkout sessions
+ * and webhook endpoint URLs. The same bytes are also read as a bank
  * callback: a signature header (the first line) over a body (the rest), as
  * gw_connector_verify_callback () checks it. The telephone module's readers
  * see them too: a rate table, calling numbers and rates.
  */
 #include <string.h>
 
+#include "gw-api-checkout.h"
 #include "gw-api-phone.h"
 #include "gw-api-wallet.h"
 #include "gw-foreign.h"
+#include "gw-network.h"
 #include "gw-server-private.h"
+#include "onepin-iso8583.h"
 #include "onepin-signature.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -76,6 +80,44 @@ parse_wallet (JsonObject *object)
   else
     g_assert (param != NULL && code != NULL && message != NULL);
   gw_funding_input_clear (&input);
+}
+
+/* A card network message, as the issuer endpoint reads it, and as the
+ * acquirer reads an answer. */
+static void
+parse_network (JsonObject *object)
+{
+  GwNetworkRequest request;
+  const char *field = NULL;
+
+  if (gw_network_parse (gw_server_get_ledger_config (fuzz_server ()), object, 1795297530,
+                        &request, &field, NULL))
+    g_assert (request.mti[0] != '\0' && request.stan[0] != '\0');
+  else
+    g_assert (field != NULL);
+  gw_network_request_clear (&request);
+  onepin_iso_check (object, TRUE, NULL, NULL);
+}
+
+/* A checkout session's body, as POST /v1/checkout_sessions reads it, and
+ * every string in it as a webhook endpoint. */
+static void
+parse_checkout (JsonObject *object)
+{
+  g_autofree char *items = NULL;
+  const char *code = NULL, *message = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+
+  if (gw_checkout_check_body (object, &items, &code, &message) == NULL)
+    g_assert (items != NULL && items[0] == '[');
+  else
+    g_assert (code != NULL && message != NULL);
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &node))
+    if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+      gw_checkout_webhook_url_ok (json_node_get_string (node), FALSE);
 }
 
 static void
@@ -155,6 +197,8 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   parse_payment (object, FALSE);
   parse_payment (object, TRUE);
   parse_wallet (object);
+  parse_network (object);
+  parse_checkout (object);
   parse_phone (object, data, size);
   return 0;
 }

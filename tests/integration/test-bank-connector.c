@@ -10,6 +10,7 @@
 #include "gw-connector-bank.h"
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
+#include "onepin-test-process.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -97,6 +98,31 @@ wait_received (guint count,
     g_error ("expected %u callbacks within %u s, got %u", count, seconds, received->len);
 }
 
+/* Runs the main loop for @usec microseconds. */
+static void
+run_for (gint64 usec)
+{
+  gint64 until = g_get_monotonic_time () + usec;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+}
+
+/* A connector to the bank at @url (the real bank's key files), giving up on
+ * each call after @timeout seconds. */
+static GwConnector *
+connector_to (const char *url,
+              guint       timeout)
+{
+  g_autoptr(GError) error = NULL;
+  GwConnector *c = GW_CONNECTOR (gw_connector_bank_new (url, ot_bank_api_key_path (bank),
+                                                        ot_bank_callback_secret_path (bank),
+                                                        timeout, &error));
+
+  g_assert_no_error (error);
+  return c;
+}
+
 /* ---- calling the connector synchronously -------------------------------- */
 
 typedef GwChargeResult *(*Finish) (GwConnector   *self,
@@ -109,6 +135,19 @@ on_done (GObject      *source,
          gpointer      user_data)
 {
   *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* Runs the main loop until @slot is set, at most @seconds. */
+static void
+wait_slot (GAsyncResult **slot,
+           guint          seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  while (*slot == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  if (*slot == NULL)
+    g_error ("the connector's call did not finish within %u s", seconds);
 }
 
 static GwChargeResult *
@@ -352,6 +391,37 @@ test_idempotent_repeat (void)
   g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, before - 7000);
 }
 
+/* The same key sent many times at once (a retry racing the first try):
+ * one debit, and every answer is the first outcome. */
+static void
+test_idempotent_concurrent (void)
+{
+  g_autofree char *key = new_key ("concurrent");
+  GwChargeRequest request = account_request (key, OT_BANK_ACCOUNT_RICH, OT_BANK_ACCOUNT_PASSWORD,
+                                             3000);
+  gint64 before = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  GAsyncResult *slots[8] = { NULL };
+  g_autofree char *reference = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    gw_connector_charge_async (connector, &request, NULL, on_done, &slots[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GwChargeResult) result = NULL;
+
+      wait_slot (&slots[i], 10);
+      result = gw_connector_charge_finish (connector, slots[i], &error);
+      g_clear_object (&slots[i]);
+      g_assert_no_error (error);
+      g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+      if (reference == NULL)
+        reference = g_strdup (result->reference);
+      g_assert_cmpstr (result->reference, ==, reference);
+    }
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, before - 3000);
+}
+
 static void
 test_query_unknown (void)
 {
@@ -413,15 +483,10 @@ test_connection_cut (void)
   g_autoptr(GAsyncResult) slot = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GwChargeResult) result = NULL;
-  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
 
-  patient = GW_CONNECTOR (gw_connector_bank_new (ot_bank_url (bank), ot_bank_api_key_path (bank),
-                                                 ot_bank_callback_secret_path (bank), 30,
-                                                 &error));
-  g_assert_no_error (error);
+  patient = connector_to (ot_bank_url (bank), 30);
   gw_connector_charge_async (patient, &request, NULL, on_done, &slot);
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  run_for (G_USEC_PER_SEC / 2);
   g_assert_null (slot);
   ot_bank_kill (bank);
   while (slot == NULL)
@@ -434,6 +499,222 @@ test_connection_cut (void)
   result = query (key, &error);
   g_assert_no_error (error);
   g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+}
+
+/* ---- a misbehaving bank ------------------------------------------------- */
+
+typedef enum
+{
+  EVIL_TRICKLE,          /* a status line, then a byte of header every 200 ms, forever */
+  EVIL_HUGE,             /* 200 with a 100 MB body, as fast as it goes */
+} EvilMode;
+
+typedef struct
+{
+  GSocket  *listener;
+  EvilMode  mode;
+  GThread  *thread;
+} Evil;
+
+/* One connection, served on a thread of its own with blocking sockets: it
+ * reads the request's head, then misbehaves until the client goes away. */
+static gpointer
+evil_serve (gpointer data)
+{
+  Evil *evil = data;
+  g_autoptr(GSocket) socket = g_socket_accept (evil->listener, NULL, NULL);
+  g_autoptr(GString) head = g_string_new (NULL);
+  g_autofree char *block = g_strnfill (1024 * 1024, ' ');
+  const char *start = evil->mode == EVIL_TRICKLE
+                        ? "HTTP/1.1 200 OK\r\n"
+                        : "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 104857600\r\n\r\n{\"id\":\"";
+
+  if (socket == NULL)
+    return NULL;
+  while (strstr (head->str, "\r\n\r\n") == NULL)
+    {
+      char buf[1024];
+      gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, NULL);
+
+      if (n <= 0)
+        return NULL;
+      g_string_append_len (head, buf, n);
+    }
+  if (g_socket_send (socket, start, strlen (start), NULL, NULL) < 0)
+    return NULL;
+  for (guint i = 0; i < 100; i++)
+    {
+      if (evil->mode == EVIL_TRICKLE)
+        g_usleep (200 * 1000);
+      if (g_socket_send (socket, evil->mode == EVIL_TRICKLE ? "X" : block,
+                         evil->mode == EVIL_TRICKLE ? 1 : 1024 * 1024, NULL, NULL) < 0)
+        break;
+    }
+  return NULL;
+}
+
+static Evil *
+evil_start (EvilMode mode)
+{
+  Evil *evil = g_new0 (Evil, 1);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GError) error = NULL;
+
+  evil->mode = mode;
+  evil->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (evil->listener, address, TRUE, &error));
+  g_assert_true (g_socket_listen (evil->listener, &error));
+  evil->thread = g_thread_new ("evil-bank", evil_serve, evil);
+  return evil;
+}
+
+static char *
+evil_url (Evil *evil)
+{
+  g_autoptr(GSocketAddress) address = g_socket_get_local_address (evil->listener, NULL);
+
+  return g_strdup_printf ("http://127.0.0.1:%u",
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
+
+static void
+evil_stop (Evil *evil)
+{
+  /* libsoup closes a connection it gave up on from the main loop. */
+  run_for (G_USEC_PER_SEC / 2);
+  g_socket_close (evil->listener, NULL);
+  g_thread_join (evil->thread);
+  g_object_unref (evil->listener);
+  g_free (evil);
+}
+
+/* A connector to @evil, with the real bank's key files. */
+static GwConnector *
+evil_connector (Evil  *evil,
+                guint  timeout)
+{
+  g_autofree char *url = evil_url (evil);
+
+  return connector_to (url, timeout);
+}
+
+
+/* Charges through a connector to a bank misbehaving in @mode; the outcome
+ * must be unknown. Returns how long the call took, in microseconds. */
+static gint64
+evil_charge (EvilMode mode,
+             guint    timeout)
+{
+  g_autofree char *key = new_key ("evil");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 1000);
+  Evil *evil = evil_start (mode);
+  g_autoptr(GwConnector) c = evil_connector (evil, timeout);
+  g_autoptr(GAsyncResult) slot = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  gint64 took;
+
+  gw_connector_charge_async (c, &request, NULL, on_done, &slot);
+  wait_slot (&slot, timeout + 5);
+  took = g_get_monotonic_time () - start;
+  g_assert_null (gw_connector_charge_finish (c, slot, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_object (&slot);
+  g_clear_object (&c);
+  evil_stop (evil);
+  return took;
+}
+
+/* The timeout bounds the whole call, not each wait for a byte: a bank that
+ * keeps the connection busy byte by byte is unknown after it. */
+static void
+test_trickle_deadline (void)
+{
+  g_assert_cmpint (evil_charge (EVIL_TRICKLE, 1), <, 3 * G_USEC_PER_SEC);
+}
+
+/* A reply far larger than any the bank sends is not read to its end. */
+static void
+test_huge_reply (void)
+{
+  gint64 before = ot_peak_kib (0);
+
+  evil_charge (EVIL_HUGE, 10);
+  if (ot_peak_kib_meaningful ())
+    g_assert_cmpint (ot_peak_kib (0) - before, <, 16 * 1024);
+}
+
+/* The caller giving up does not make the outcome known: the request may
+ * have reached the bank. */
+static void
+test_cancelled (void)
+{
+  g_autofree char *key = new_key ("cancelled");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 2000);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) slot = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) found = NULL;
+
+  gw_connector_charge_async (connector, &request, cancellable, on_done, &slot);
+  run_for (G_USEC_PER_SEC / 4);
+  g_cancellable_cancel (cancellable);
+  wait_slot (&slot, 2);
+  g_assert_null (gw_connector_charge_finish (connector, slot, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  found = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->status, ==, GW_CHARGE_APPROVED);
+}
+
+/* At a stop, the calls in flight end at once as unknown (the charge may
+ * have happened; the caller records that and queries after the restart),
+ * and new calls are refused without being sent. */
+static void
+test_shutdown (void)
+{
+  g_autofree char *key = new_key ("stop");
+  g_autofree char *later_key = new_key ("after-stop");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 3000);
+  GwChargeRequest later = card_request (later_key, OT_BANK_CARD_APPROVE, 3000);
+  g_autoptr(GwConnector) patient = NULL;
+  g_autoptr(GAsyncResult) slot = NULL;
+  g_autoptr(GAsyncResult) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) found = NULL;
+  gint64 start;
+
+  patient = connector_to (ot_bank_url (bank), 30);
+  gw_connector_charge_async (patient, &request, NULL, on_done, &slot);
+  run_for (G_USEC_PER_SEC / 2);
+  g_assert_null (slot);
+
+  start = g_get_monotonic_time ();
+  gw_connector_shutdown (patient);
+  g_assert_nonnull (slot);               /* its callback ran before shutdown returned */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_assert_null (gw_connector_charge_finish (patient, slot, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  gw_connector_charge_async (patient, &later, NULL, on_done, &refused);
+  wait_slot (&refused, 1);
+  g_assert_null (gw_connector_charge_finish (patient, refused, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  g_assert_null (query (later_key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* What the caller does after its restart: ask. */
+  found = query (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->status, ==, GW_CHARGE_APPROVED);
 }
 
 /* ---- void --------------------------------------------------------------- */
@@ -755,6 +1036,12 @@ test_api_errors (void)
   g_autoptr(OtResponse) garbage = ot_bank_request (bank, "POST", "/v1/charges",
                                                    ot_bank_api_key (bank), "garbage", "[1,");
   g_autoptr(OtResponse) missing = ot_bank_request (bank, "GET", "/v1/nothing", NULL, NULL, NULL);
+  /* A callback URL without a host could never be delivered to. */
+  g_autoptr(OtResponse) nowhere = ot_bank_request (bank, "POST", "/v1/charges",
+                                                   ot_bank_api_key (bank), "nowhere",
+                                                   "{\"method\": \"transfer\", \"amount\": 100, "
+                                                   "\"currency\": \"krw\", "
+                                                   "\"callback_url\": \"http:///deposits\"}");
 
   ot_assert_error (no_key, 401, "authentication_error", "unauthorized");
   ot_assert_error (sms_key, 401, "authentication_error", "unauthorized");
@@ -766,6 +1053,134 @@ test_api_errors (void)
   g_assert_cmpstr (ot_response_header (replayed, "Idempotent-Replayed"), ==, "true");
   ot_assert_error (garbage, 400, "invalid_request_error", "body_invalid");
   ot_assert_error (missing, 404, "invalid_request_error", "resource_missing");
+  ot_assert_error (nowhere, 400, "invalid_request_error", "parameter_invalid");
+}
+
+/* Opens a connection to the bank and sends @head, then @body_len bytes of
+ * body (in chunked encoding with @chunked); returns what came back within
+ * @seconds, the response's head and as much body as arrived. */
+static char *
+raw_exchange (const char *head,
+              gsize       body_len,
+              gboolean    chunked,
+              guint       seconds)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) answer = g_string_new (NULL);
+  g_autoptr(GUri) uri = g_uri_parse (ot_bank_url (bank), G_URI_FLAGS_NONE, NULL);
+  g_autofree char *block = g_strnfill (1024 * 1024, ' ');
+  GOutputStream *out;
+  GSocket *socket;
+  gint64 deadline;
+
+  connection = g_socket_client_connect_to_host (client, g_uri_get_host (uri),
+                                                g_uri_get_port (uri), NULL, &error);
+  g_assert_no_error (error);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_assert_true (g_output_stream_write_all (out, head, strlen (head), NULL, NULL, &error));
+  for (gsize sent = 0; sent < body_len; sent += 1024 * 1024)
+    {
+      gsize n = MIN (body_len - sent, 1024 * 1024);
+      g_autofree char *size = g_strdup_printf ("%" G_GSIZE_MODIFIER "x\r\n", n);
+
+      if (chunked)
+        g_output_stream_write_all (out, size, strlen (size), NULL, NULL, &error);
+      g_output_stream_write_all (out, block, n, NULL, NULL, &error);
+      if (chunked)
+        g_output_stream_write_all (out, "\r\n", 2, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  if (chunked)
+    g_assert_true (g_output_stream_write_all (out, "0\r\n\r\n", 5, NULL, NULL, &error));
+
+  socket = g_socket_connection_get_socket (connection);
+  g_socket_set_blocking (socket, FALSE);
+  deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline && strstr (answer->str, "\r\n\r\n{") == NULL)
+    {
+      char buf[4096];
+      gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, NULL);
+
+      if (n == 0)
+        break;
+      if (n > 0)
+        g_string_append_len (answer, buf, n);
+      else
+        g_usleep (10000);
+    }
+  g_usleep (100000);
+  while (TRUE)
+    {
+      char buf[4096];
+      gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, NULL);
+
+      if (n <= 0)
+        break;
+      g_string_append_len (answer, buf, n);
+    }
+  return g_string_free (g_steal_pointer (&answer), FALSE);
+}
+
+static void
+assert_too_large (const char *answer)
+{
+  if (!g_str_has_prefix (answer, "HTTP/1.1 413 ") ||
+      strstr (answer, "\"code\":\"body_too_large\"") == NULL)
+    g_error ("expected a 413 body_too_large, got: %.300s", answer);
+}
+
+/* A body larger than the bank takes is refused, and never held in memory
+ * on its way in: declared too long, of unknown length, or waiting for
+ * "100 Continue" (answered at once, before any body). */
+static void
+test_api_body_limits (void)
+{
+  const gsize body_len = 48 * 1024 * 1024;
+  g_autofree char *declared = g_strdup_printf ("POST /v1/charges HTTP/1.1\r\nHost: bank\r\n"
+                                               "Authorization: Bearer %s\r\n"
+                                               "Idempotency-Key: huge\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n",
+                                               ot_bank_api_key (bank), body_len);
+  g_autofree char *chunked = g_strdup_printf ("POST /v1/sms HTTP/1.1\r\nHost: bank\r\n"
+                                              "Authorization: Bearer %s\r\n"
+                                              "Transfer-Encoding: chunked\r\n\r\n",
+                                              ot_bank_sms_key (bank));
+  g_autofree char *waiting = g_strdup_printf ("POST /v1/charges HTTP/1.1\r\nHost: bank\r\n"
+                                              "Authorization: Bearer %s\r\n"
+                                              "Idempotency-Key: waits\r\nExpect: 100-continue\r\n"
+                                              "Content-Length: 10000000000\r\n\r\n",
+                                              ot_bank_api_key (bank));
+  g_autofree char *negative = g_strdup_printf ("POST /v1/sms HTTP/1.1\r\nHost: bank\r\n"
+                                               "Authorization: Bearer %s\r\n"
+                                               "Content-Length: -5\r\n\r\n{}",
+                                               ot_bank_sms_key (bank));
+  g_autofree char *spaces = g_strnfill (70 * 1024, ' ');
+  gint64 before = ot_peak_kib (ot_bank_pid (bank));
+  g_autofree char *answer = NULL;
+  g_autoptr(OtResponse) big = NULL;
+
+  answer = raw_exchange (declared, body_len, FALSE, 20);
+  assert_too_large (answer);
+  g_clear_pointer (&answer, g_free);
+  answer = raw_exchange (chunked, body_len, TRUE, 20);
+  assert_too_large (answer);
+  g_clear_pointer (&answer, g_free);
+  if (ot_peak_kib_meaningful ())
+    g_assert_cmpint (ot_peak_kib (ot_bank_pid (bank)) - before, <, 16 * 1024);
+
+  answer = raw_exchange (waiting, 0, FALSE, 3);
+  assert_too_large (answer);
+  g_clear_pointer (&answer, g_free);
+  /* libsoup would read a negative length as no body at all. */
+  answer = raw_exchange (negative, 0, FALSE, 3);
+  if (!g_str_has_prefix (answer, "HTTP/1.1 400 ") || !strstr (answer, "\"body_invalid\""))
+    g_error ("expected a 400 body_invalid, got: %.300s", answer);
+  big = ot_bank_request (bank, "POST", "/v1/sms", ot_bank_sms_key (bank), NULL, spaces);
+  ot_assert_status (big, 413);
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (big), "error"), "code"),
+                   ==, "body_too_large");
 }
 
 /* The bank keeps no card number or password, in its files or its log. */
@@ -895,7 +1310,6 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *default_callback = NULL;
   const char *args[] = { "--slow-seconds", SLOW_SECONDS, "--callback-url", NULL, NULL };
   int status;
@@ -906,26 +1320,28 @@ main (int   argc,
   default_callback = g_strconcat (receiver_url, "/default", NULL);
   args[3] = default_callback;
   bank = ot_bank_start (args);
-  connector = GW_CONNECTOR (gw_connector_bank_new (ot_bank_url (bank),
-                                                   ot_bank_api_key_path (bank),
-                                                   ot_bank_callback_secret_path (bank),
-                                                   CONNECTOR_TIMEOUT, &error));
-  g_assert_no_error (error);
+  connector = connector_to (ot_bank_url (bank), CONNECTOR_TIMEOUT);
 
   g_test_add_func ("/bank/card/approve", test_card_approve);
   g_test_add_func ("/bank/card/declines", test_card_declines);
   g_test_add_func ("/bank/card/timeout-then-query", test_card_timeout);
   g_test_add_func ("/bank/account/debit", test_account_debit);
   g_test_add_func ("/bank/idempotent-repeat", test_idempotent_repeat);
+  g_test_add_func ("/bank/idempotent-concurrent", test_idempotent_concurrent);
   g_test_add_func ("/bank/query-unknown", test_query_unknown);
   g_test_add_func ("/bank/down", test_bank_down);
   g_test_add_func ("/bank/connection-cut", test_connection_cut);
+  g_test_add_func ("/bank/trickle-deadline", test_trickle_deadline);
+  g_test_add_func ("/bank/huge-reply", test_huge_reply);
+  g_test_add_func ("/bank/cancelled", test_cancelled);
+  g_test_add_func ("/bank/shutdown", test_shutdown);
   g_test_add_func ("/bank/void", test_void);
   g_test_add_func ("/bank/payout", test_payout);
   g_test_add_func ("/bank/transfer/deposit-callback", test_transfer_deposit);
   g_test_add_func ("/bank/transfer/void", test_transfer_void);
   g_test_add_func ("/bank/transfer/expires", test_transfer_expires);
   g_test_add_func ("/bank/api/errors", test_api_errors);
+  g_test_add_func ("/bank/api/body-limits", test_api_body_limits);
   g_test_add_func ("/bank/sms", test_sms);
   g_test_add_func ("/bank/gateway/config", test_gateway_config);
   /* Last, after every test put card numbers and passwords through. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "onepin-test-gateway.h"
+#include "onepin-test-process.h"
 
 static OtGateway *gw;
 static char *merchant_key;
@@ -275,6 +276,59 @@ test_huge_body (void)
   post_everywhere_expect_400 ("5 MB array", body->str, body->len, 413);
 }
 
+/* A body far over the cap is refused without the gateway holding it: it
+ * stops keeping a body the moment it passes 4 MB (before, 48 MB sent made
+ * the gateway hold about twice that). */
+static void
+test_body_not_held (void)
+{
+  const gsize size = 48 * 1024 * 1024;
+  g_autofree char *body = g_malloc (size);
+  gint64 before;
+
+  memset (body, ' ', size);
+  body[size - 2] = '{';
+  body[size - 1] = '}';
+  before = ot_peak_kib (ot_gateway_pid (gw));
+  post_everywhere_expect_400 ("48 MB of whitespace then {}", body, size, 413);
+  if (ot_peak_kib_meaningful ())
+    g_assert_cmpint (ot_peak_kib (ot_gateway_pid (gw)) - before, <, 24 * 1024);
+}
+
+/* libsoup 3.2 takes "Content-Length: -5" and reads no body; unless refused,
+ * the bytes after the headers would be served as a second, smuggled request. */
+static void
+test_negative_length (void)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GString) reply = g_string_new (NULL);
+  g_autoptr(GUri) uri = g_uri_parse (ot_gateway_url (gw), G_URI_FLAGS_NONE, NULL);
+  const char request[] =
+    "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"
+    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  GInputStream *in;
+  char buf[4096];
+  gssize n;
+
+  conn = g_socket_client_connect_to_host (client, g_uri_get_host (uri), g_uri_get_port (uri),
+                                          NULL, NULL);
+  g_assert_nonnull (conn);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
+                                            request, strlen (request), NULL, NULL, NULL));
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 5);
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, NULL)) > 0)
+    g_string_append_len (reply, buf, n);
+
+  /* One answer, a 400 with the error object, and the connection closed:
+   * the health check after it was never served. */
+  g_assert_true (g_str_has_prefix (reply->str, "HTTP/1.1 400"));
+  g_assert_nonnull (strstr (reply->str, "\"body_invalid\""));
+  g_assert_null (strstr (reply->str, "\"status\":\"ok\""));
+  g_assert_null (strstr (reply->str + 1, "HTTP/1.1"));
+}
+
 static void
 test_still_healthy (void)
 {
@@ -310,6 +364,8 @@ main (int   argc,
   g_test_add_func ("/json-suite/deep-arrays", test_deep_arrays);
   g_test_add_func ("/json-suite/deep-objects", test_deep_objects);
   g_test_add_func ("/json-suite/huge-body", test_huge_body);
+  g_test_add_func ("/json-suite/body-not-held", test_body_not_held);
+  g_test_add_func ("/json-suite/negative-length", test_negative_length);
   g_test_add_func ("/json-suite/still-healthy", test_still_healthy);
 
   ret = g_test_run ();

@@ -178,16 +178,25 @@ row_free (gpointer data)
   g_free (row);
 }
 
-static GPtrArray *
-outbox_rows (OtGateway *gw)
+/* The gateway's database, read beside it. */
+static sqlite3 *
+open_db (OtGateway *gw)
 {
   g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
-  GPtrArray *rows = g_ptr_array_new_with_free_func (row_free);
   sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
 
   g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
   sqlite3_busy_timeout (db, 5000);
+  return db;
+}
+
+static GPtrArray *
+outbox_rows (OtGateway *gw)
+{
+  GPtrArray *rows = g_ptr_array_new_with_free_func (row_free);
+  sqlite3 *db = open_db (gw);
+  sqlite3_stmt *stmt = NULL;
+
   g_assert_cmpint (sqlite3_prepare_v2 (db,
                      "SELECT attempts, delivered_at IS NOT NULL, failed_at IS NOT NULL, last_error"
                      " FROM outbox WHERE type IN ('email', 'sms') ORDER BY id", -1, &stmt, NULL),
@@ -711,6 +720,66 @@ test_gateway_restart (void)
   fixture_stop (&f);
 }
 
+/* How many undelivered messages another gateway on the same database would
+ * claim now: due, neither delivered nor given up. */
+static guint
+claimable_now (OtGateway *gw)
+{
+  sqlite3 *db = open_db (gw);
+  sqlite3_stmt *stmt = NULL;
+  guint n = 0;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                     "SELECT COUNT(*) FROM outbox WHERE type = 'email' AND next_attempt <= ?"
+                     " AND delivered_at IS NULL AND failed_at IS NULL", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_int64 (stmt, 1, g_get_real_time () / G_USEC_PER_SEC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    n = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return n;
+}
+
+/* A claimed batch is sent one message after another; the last ones must
+ * still be leased when their turn comes, or a second gateway on the same
+ * database claims and sends them too. With a lease of 3 s and 1.2 s per
+ * message, the third and fourth of a batch of four are sent after 3 s. */
+static void
+test_batch_lease (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GPtrArray) cards = g_ptr_array_new_with_free_func ((GDestroyNotify) ot_card_free);
+  g_autoptr(GPtrArray) payments = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonArray) messages = NULL;
+
+  fixture_start (&f, NULL, FALSE);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *fields = g_strdup_printf ("\"email\":\"slow%u@example.com\","
+                                                 "\"receipts\":\"email\"", i);
+
+      g_ptr_array_add (cards, card_with_profile (f.gw, fields));
+    }
+  /* The first occupies the worker; the next four are claimed together. */
+  g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, 0), 1000, TRUE));
+  g_usleep (300 * 1000);
+  for (guint i = 1; i < cards->len; i++)
+    g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, i), 1000 + i, TRUE));
+  g_clear_pointer (&messages, json_array_unref);
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+
+  g_usleep (3300 * 1000);
+  g_assert_cmpuint (ot_smtp_count (f.smtp), <, 5);
+  g_assert_cmpuint (claimable_now (f.gw), ==, 0);
+
+  g_clear_pointer (&messages, json_array_unref);
+  messages = ot_smtp_wait (f.smtp, 5, MAIL_TIMEOUT);
+  assert_each_once (messages, payments);
+  assert_all_delivered (f.gw, 5);
+  fixture_stop (&f);
+}
+
 /* A recipient the server refuses for good is given up; the rest flow. */
 static void
 test_permanent_refusal (void)
@@ -793,6 +862,7 @@ main (int   argc,
   g_test_add_func ("/outbox/profile", test_profile);
   g_test_add_func ("/outbox/smtp-down", test_smtp_down);
   g_test_add_func ("/outbox/gateway-restart", test_gateway_restart);
+  g_test_add_func ("/outbox/batch-lease", test_batch_lease);
   g_test_add_func ("/outbox/permanent-refusal", test_permanent_refusal);
   g_test_add_func ("/outbox/starttls-auth", test_starttls_auth);
 

@@ -447,8 +447,60 @@ test_wallet_disconnects (Fixture       *f,
   g_assert_cmpint (host_exit_status (f), ==, 0);
 }
 
+/* A wallet that stops reading (hung, or stopped in a debugger) must not
+ * hang the host: a message it cannot take within the send timeout is
+ * answered wallet_unavailable, and the host goes on. */
+static void
+test_wallet_stalls (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *pad = g_strnfill (900 * 1024, 'a');
+  g_autofree char *big = g_strdup_printf ("{\"id\":11,\"pad\":\"%s\"}", pad);
+  g_autoptr(GSocket) peer = NULL;
+  g_autoptr(JsonObject) error = NULL;
+  g_autofree char *relayed = NULL;
+  struct pollfd pfd = { 0, POLLIN, 0 };
+
+  listen_wallet (f, 0600);
+  send_json (f->to_host, "{\"id\":10}");
+  peer = accept_host (f);
+  relayed = read_frame (g_socket_get_fd (peer), NULL);
+  g_assert_cmpstr (relayed, ==, "{\"id\":10}");
+
+  /* The wallet reads nothing more; a large message fills the socket. */
+  send_json (f->to_host, big);
+  pfd.fd = f->from_host;
+  g_assert_cmpint (poll (&pfd, 1, 15000), ==, 1);
+  error = expect_error (f, "wallet_unavailable");
+  g_assert_cmpint (json_object_get_int_member (error, "in_reply_to"), ==, 11);
+  g_assert_cmpint (host_exit_status (f), ==, 0);
+}
+
 /* A socket others could connect to, or something else at its path, is not
  * the wallet's: the host refuses it without connecting. */
+/* The wallet may take its time to answer (the user unlocks it, or reads a
+ * purchase before approving it): the send timeout is for sends only. */
+static void
+test_wallet_answers_late (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GSocket) peer = NULL;
+  g_autofree char *relayed = NULL;
+  g_autofree char *answer = NULL;
+
+  listen_wallet (f, 0600);
+  send_json (f->to_host, "{\"id\":20}");
+  peer = accept_host (f);
+  relayed = read_frame (g_socket_get_fd (peer), NULL);
+  g_assert_cmpstr (relayed, ==, "{\"id\":20}");
+
+  g_usleep (7 * G_USEC_PER_SEC);   /* past the host's 5 s send timeout */
+  send_json (g_socket_get_fd (peer), "{\"id\":20,\"type\":\"late\"}");
+  answer = read_frame (f->from_host, NULL);
+  g_assert_cmpstr (answer, ==, "{\"id\":20,\"type\":\"late\"}");
+  g_assert_cmpint (host_exit_status (f), ==, 0);
+}
+
 static void
 test_unsafe_socket (Fixture       *f,
                     gconstpointer  data)
@@ -497,6 +549,8 @@ main (int   argc,
 #define ADD(path, fn) \
   g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("/wallet-host/relay", test_relay);
+  ADD ("/wallet-host/wallet-stalls", test_wallet_stalls);
+  ADD ("/wallet-host/wallet-answers-late", test_wallet_answers_late);
   ADD ("/wallet-host/size-limit", test_size_limit);
   ADD ("/wallet-host/malformed", test_malformed);
   ADD ("/wallet-host/truncated", test_truncated);

@@ -6,7 +6,8 @@
 # X-Starttls (yes/no) and X-Auth-Login.
 #
 # Recipients whose local part starts with "reject" get 550 (a permanent
-# refusal); "busy" gets 451 (a temporary one). Once bound it prints
+# refusal); "busy" gets 451 (a temporary one); a message to "slow" takes
+# SLOW_SECONDS to be accepted. Once bound it prints
 # "ready PORT" on stdout. SIGTERM stops it.
 #
 # Copyright 2026 The onepin developers
@@ -22,6 +23,9 @@ import sys
 import time
 
 from aiosmtpd.smtp import SMTP, AuthResult
+
+
+SLOW_SECONDS = 1.2
 
 
 class MaildirHandler:
@@ -41,6 +45,8 @@ class MaildirHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(rcpt.startswith("slow") for rcpt in envelope.rcpt_tos):
+            await asyncio.sleep(SLOW_SECONDS)
         login = session.auth_data if session.authenticated else ""
         trace = (f"X-Envelope-From: {envelope.mail_from}\r\n"
                  f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n"

@@ -47,6 +47,12 @@ const char  *ot_bank_api_key               (OtBank      *bank);
 const char  *ot_bank_sms_key               (OtBank      *bank);
 const char  *ot_bank_api_key_path          (OtBank      *bank);
 const char  *ot_bank_callback_secret_path  (OtBank      *bank);
+/* The running bank's process id, 0 when it is not running. */
+GPid         ot_bank_pid                   (OtBank      *bank);
+/* The card network: the malls' key for /v1/acquirer/…, and the secret the
+ * gateway's [network] secret_file names. */
+const char  *ot_bank_acquirer_key          (OtBank      *bank);
+const char  *ot_bank_network_secret_path   (OtBank      *bank);
 
 /* A blocking request to the bank; @bearer, @idempotency_key and @body may
  * be NULL. Fails the test if no HTTP answer comes. */

@@ -5,15 +5,11 @@
  */
 #define _GNU_SOURCE
 #include "onepin-test-gateway.h"
+#include "onepin-test-process.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -24,14 +20,13 @@
 
 struct _OtGateway
 {
+  OtProcess    process;        /* .log_path: DIR/gateway.log */
   char        *data_dir;
   char        *config_path;
-  char        *log_path;
   char        *ca_path;
   char        *url;
   char        *admin_token;
   gboolean     tls;
-  GSubprocess *proc;
   SoupSession *session;
 };
 
@@ -54,46 +49,6 @@ ot_fail (const char *format,
   g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, msg);
 }
 
-static char *
-read_log_tail (OtGateway *gw,
-               gsize      max)
-{
-  g_autofree char *contents = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (gw->log_path, &contents, &len, NULL))
-    return g_strdup ("(no log)");
-  if (len > max)
-    return g_strdup (contents + len - max);
-  return g_steal_pointer (&contents);
-}
-
-static int
-rm_one (const char        *path,
-        const struct stat *sb,
-        int                flag,
-        struct FTW        *ftw)
-{
-  remove (path);
-  return 0;
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-child_setup (gpointer user_data)
-{
-  /* If the test process dies (an assertion aborts it), take the gateway
-   * with it. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () == 1)
-    _exit (127);
-}
-
 static void
 kill_all_at_exit (void)
 {
@@ -104,8 +59,8 @@ kill_all_at_exit (void)
     {
       OtGateway *gw = l->data;
 
-      if (gw->proc != NULL && g_subprocess_get_identifier (gw->proc) != NULL)
-        g_subprocess_force_exit (gw->proc);
+      if (gw->process.proc != NULL && g_subprocess_get_identifier (gw->process.proc) != NULL)
+        g_subprocess_force_exit (gw->process.proc);
     }
   g_mutex_unlock (&live_lock);
 }
@@ -218,106 +173,31 @@ read_trimmed (const char *path)
 static void
 spawn_and_wait_ready (OtGateway *gw)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GError) error = NULL;
+  const char *argv[] = { g_getenv ("ONEPIN_GATEWAY"), "--data-dir", gw->data_dir,
+                         "--listen", "127.0.0.1:0", "--config", gw->config_path, NULL };
+  const char *asan = g_getenv ("ASAN_OPTIONS");
+  g_autofree char *no_leaks = g_strconcat ("ASAN_OPTIONS=", asan ? asan : "", asan ? ":" : "",
+                                           "detect_leaks=0", NULL);
+  const char *env[] = { no_leaks, NULL };
   g_autofree char *token_path = NULL;
-  const char *binary = g_getenv ("ONEPIN_GATEWAY");
-  struct stat st;
-  goffset start_offset = 0;
-  gint64 deadline;
-  int fd;
 
-  if (binary == NULL || *binary == '\0')
-    ot_fail ("ONEPIN_GATEWAY is not set: run the tests through meson test");
-  if (!g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE))
-    ot_fail ("ONEPIN_GATEWAY=%s is not an executable", binary);
-
-  fd = open (gw->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0)
-    ot_fail ("cannot open %s: %s", gw->log_path, g_strerror (errno));
-  if (fstat (fd, &st) == 0)
-    start_offset = st.st_size;
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-  g_subprocess_launcher_take_stdout_fd (launcher, dup (fd));
-  g_subprocess_launcher_take_stderr_fd (launcher, fd);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-  if (gw->tls)
-    {
-      const char *asan = g_getenv ("ASAN_OPTIONS");
-      g_autofree char *options = g_strconcat (asan ? asan : "", asan ? ":" : "",
-                                              "detect_leaks=0", NULL);
-
-      /* LeakSanitizer's exit-time scan crashes ("Tracer caught signal 11")
-       * walking the dynamic TLS of glib-networking's GnuTLS module, which only
-       * an HTTPS gateway loads. Every other test runs the same gateway code
-       * over HTTP with leak detection on; ASan's other checks stay on here. */
-      g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", options, TRUE);
-    }
-
+  /* LeakSanitizer's exit-time scan crashes ("Tracer caught signal 11")
+   * walking the dynamic TLS of glib-networking's GnuTLS module, which only
+   * an HTTPS gateway loads. Every other test runs the same gateway code
+   * over HTTP with leak detection on; ASan's other checks stay on here. */
+  ot_process_spawn (&gw->process, argv, gw->tls ? env : NULL);
   g_clear_pointer (&gw->url, g_free);
-  gw->proc = g_subprocess_launcher_spawn (launcher, &error,
-                                          binary,
-                                          "--data-dir", gw->data_dir,
-                                          "--listen", "127.0.0.1:0",
-                                          "--config", gw->config_path,
-                                          NULL);
-  if (gw->proc == NULL)
-    ot_fail ("cannot start %s: %s", binary, error->message);
-
-  deadline = g_get_monotonic_time () + OT_START_TIMEOUT_US;
-  for (;;)
-    {
-      g_autofree char *contents = NULL;
-      gsize len = 0;
-
-      if (g_file_get_contents (gw->log_path, &contents, &len, NULL) &&
-          (goffset) len > start_offset)
-        {
-          const char *p = strstr (contents + start_offset, "listening on ");
-
-          if (p != NULL)
-            {
-              const char *eol = strchr (p, '\n');
-
-              if (eol != NULL)
-                {
-                  p += strlen ("listening on ");
-                  gw->url = g_strstrip (g_strndup (p, eol - p));
-                  break;
-                }
-            }
-        }
-
-      if (g_subprocess_get_identifier (gw->proc) == NULL)
-        {
-          g_autofree char *tail = read_log_tail (gw, 4000);
-
-          g_subprocess_wait (gw->proc, NULL, NULL);
-          ot_fail ("the gateway exited (wait status %d) before it was "
-                   "listening; log %s:\n%s",
-                   g_subprocess_get_status (gw->proc), gw->log_path, tail);
-        }
-      if (g_get_monotonic_time () > deadline)
-        {
-          g_autofree char *tail = read_log_tail (gw, 4000);
-
-          g_subprocess_force_exit (gw->proc);
-          g_subprocess_wait (gw->proc, NULL, NULL);
-          ot_fail ("the gateway did not print \"listening on\" within 10 s; "
-                   "log %s:\n%s", gw->log_path, tail);
-        }
-      g_usleep (10 * 1000);
-    }
-
+  gw->url = ot_process_wait_listening (&gw->process);
   if (!g_str_has_prefix (gw->url, gw->tls ? "https://127.0.0.1:" : "http://127.0.0.1:"))
-    ot_fail ("unexpected listening URL \"%s\" (tls: %d)", gw->url, gw->tls);
+    ot_process_fail (&gw->process, "unexpected listening URL \"%s\" (tls: %d)", gw->url,
+                     gw->tls);
 
   token_path = g_build_filename (gw->data_dir, "admin.token", NULL);
   g_clear_pointer (&gw->admin_token, g_free);
   gw->admin_token = read_trimmed (token_path);
   if (gw->admin_token == NULL || *gw->admin_token == '\0')
-    ot_fail ("%s is missing or empty once the gateway listens", token_path);
+    ot_process_fail (&gw->process, "%s is missing or empty once the gateway listens",
+                     token_path);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -332,7 +212,8 @@ ot_gateway_start (const char *config,
   gw->tls = tls;
   gw->data_dir = g_dir_make_tmp ("onepin-test-XXXXXX", &error);
   g_assert_no_error (error);
-  gw->log_path = g_build_filename (gw->data_dir, "gateway.log", NULL);
+  gw->process.name = "onepin-gateway";
+  gw->process.log_path = g_build_filename (gw->data_dir, "gateway.log", NULL);
 
   if (tls)
     make_certificates (gw);
@@ -365,54 +246,13 @@ ot_gateway_start (const char *config,
   return gw;
 }
 
-static void
-wait_exit (OtGateway *gw,
-           gboolean   expect_clean)
-{
-  gint64 deadline = g_get_monotonic_time () + OT_STOP_TIMEOUT_US;
-  int status;
-
-  while (g_subprocess_get_identifier (gw->proc) != NULL)
-    {
-      if (g_get_monotonic_time () > deadline)
-        {
-          g_autofree char *tail = read_log_tail (gw, 4000);
-
-          g_subprocess_force_exit (gw->proc);
-          g_subprocess_wait (gw->proc, NULL, NULL);
-          g_clear_object (&gw->proc);
-          ot_fail ("the gateway did not exit within 15 s of the signal; "
-                   "log %s:\n%s", gw->log_path, tail);
-        }
-      g_usleep (10 * 1000);
-    }
-  g_subprocess_wait (gw->proc, NULL, NULL);
-  status = g_subprocess_get_status (gw->proc);
-
-  if (expect_clean &&
-      !(g_subprocess_get_if_exited (gw->proc) &&
-        g_subprocess_get_exit_status (gw->proc) == 0))
-    {
-      g_autofree char *tail = read_log_tail (gw, 4000);
-
-      g_clear_object (&gw->proc);
-      if (WIFSIGNALED (status))
-        ot_fail ("the gateway died of signal %d instead of exiting 0; "
-                 "log %s:\n%s", WTERMSIG (status), gw->log_path, tail);
-      else
-        ot_fail ("the gateway exited with status %d instead of 0; "
-                 "log %s:\n%s", WEXITSTATUS (status), gw->log_path, tail);
-    }
-  g_clear_object (&gw->proc);
-}
-
 void
 ot_gateway_terminate (OtGateway *gw,
                       int        signum)
 {
-  g_assert_nonnull (gw->proc);
-  g_subprocess_send_signal (gw->proc, signum);
-  wait_exit (gw, TRUE);
+  g_assert_nonnull (gw->process.proc);
+  g_subprocess_send_signal (gw->process.proc, signum);
+  ot_process_wait_exit (&gw->process, TRUE);
 }
 
 void
@@ -421,7 +261,7 @@ ot_gateway_stop (OtGateway *gw)
   if (gw == NULL)
     return;
 
-  if (gw->proc != NULL)
+  if (gw->process.proc != NULL)
     ot_gateway_terminate (gw, SIGTERM);
 
   g_mutex_lock (&live_lock);
@@ -430,10 +270,10 @@ ot_gateway_stop (OtGateway *gw)
 
   soup_session_abort (gw->session);
   g_clear_object (&gw->session);
-  rm_rf (gw->data_dir);
+  ot_rm_rf (gw->data_dir);
   g_free (gw->data_dir);
   g_free (gw->config_path);
-  g_free (gw->log_path);
+  g_free (gw->process.log_path);
   g_free (gw->ca_path);
   g_free (gw->url);
   g_free (gw->admin_token);
@@ -443,16 +283,16 @@ ot_gateway_stop (OtGateway *gw)
 void
 ot_gateway_kill (OtGateway *gw)
 {
-  g_assert_nonnull (gw->proc);
-  g_subprocess_force_exit (gw->proc);
-  wait_exit (gw, FALSE);
+  g_assert_nonnull (gw->process.proc);
+  g_subprocess_force_exit (gw->process.proc);
+  ot_process_wait_exit (&gw->process, FALSE);
   soup_session_abort (gw->session);
 }
 
 void
 ot_gateway_restart (OtGateway *gw)
 {
-  g_assert_null (gw->proc);
+  g_assert_null (gw->process.proc);
   soup_session_abort (gw->session);
   spawn_and_wait_ready (gw);
   g_test_message ("gateway restarted at %s", gw->url);
@@ -479,7 +319,7 @@ ot_gateway_data_dir (OtGateway *gw)
 const char *
 ot_gateway_log_path (OtGateway *gw)
 {
-  return gw->log_path;
+  return gw->process.log_path;
 }
 
 const char *
@@ -493,9 +333,9 @@ ot_gateway_pid (OtGateway *gw)
 {
   const char *id;
 
-  if (gw->proc == NULL)
+  if (gw->process.proc == NULL)
     return 0;
-  id = g_subprocess_get_identifier (gw->proc);
+  id = g_subprocess_get_identifier (gw->process.proc);
   return id != NULL ? (GPid) g_ascii_strtoll (id, NULL, 10) : 0;
 }
 
@@ -582,10 +422,10 @@ ot_request_raw (OtGateway  *gw,
 
   if (r == NULL)
     {
-      g_autofree char *tail = read_log_tail (gw, 2000);
+      g_autofree char *tail = ot_file_tail (gw->process.log_path, 2000);
 
       ot_fail ("%s %s failed: %s; gateway log %s:\n%s", method, path,
-               error->message, gw->log_path, tail);
+               error->message, gw->process.log_path, tail);
     }
   return r;
 }

@@ -4,12 +4,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "onepin-test-smtp.h"
+#include "onepin-test-process.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "onepin-test-gateway.h"
@@ -38,12 +38,6 @@ python (void)
 {
   return g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ? "/usr/bin/python3"
                                                                        : "python3";
-}
-
-static void
-child_setup (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
 static void
@@ -77,7 +71,7 @@ spawn (OtSmtp *smtp)
 
   /* Its log goes to a file: a pipe nobody reads would stop it once full. */
   g_subprocess_launcher_set_stderr_file_path (launcher, log_path);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, ot_child_setup, NULL, NULL);
   smtp->proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
                                              &error);
   g_assert_no_error (error);
@@ -154,31 +148,13 @@ ot_smtp_restart (OtSmtp *smtp)
   spawn (smtp);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 void
 ot_smtp_free (OtSmtp *smtp)
 {
   if (smtp == NULL)
     return;
   ot_smtp_stop (smtp);
-  remove_tree (smtp->dir);
+  ot_rm_rf (smtp->dir);
   g_free (smtp->auth_user);
   g_free (smtp->dir);
   g_free (smtp->maildir);

@@ -6,7 +6,8 @@
  * Runs tests/lib/onepin-smtp-server.py with Debian's python3-aiosmtpd. It
  * saves every message it accepts in a maildir of its own; the messages are
  * read back with Python's email package (onepin-mail-json.py), so a test
- * checks what a mail reader would show. Recipients "reject…@" get 550.
+ * checks what a mail reader would show. Recipients "reject…@" get 550;
+ * a message to "slow…@" is accepted 1.2 s after its data.
  */
 #pragma once
 

@@ -1360,9 +1360,9 @@ test_idempotency_prune (Fixture       *f,
   g_assert_true (has_record (f, "k5"));
 }
 
-/* 11. A database from before 006_write_path.sql keeps its idempotency
+/* 11. A database from before 008_write_path.sql keeps its idempotency
  * records, whose keys stay unique, and its payments, whose status is still
- * checked, and loses the unused outbox index. */
+ * checked. */
 static void
 test_write_path_migration (Fixture       *f,
                            gconstpointer  user_data)
@@ -1391,7 +1391,6 @@ test_write_path_migration (Fixture       *f,
     " sealed INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
     " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
     "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created);"
-    "CREATE INDEX outbox_pending ON outbox (next_attempt) WHERE delivered_at IS NULL;"
     "CREATE TABLE payments_old AS SELECT * FROM payments; DROP TABLE payments;"
     "CREATE TABLE payments (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     " merchant_id TEXT NOT NULL REFERENCES merchants (id),"
@@ -1407,7 +1406,7 @@ test_write_path_migration (Fixture       *f,
     "CREATE INDEX payments_by_merchant ON payments (merchant_id, seq);"
     "CREATE INDEX payments_open_holds ON payments (capture_before)"
     " WHERE status = 'authorized';"
-    "DELETE FROM schema_migrations WHERE version = 6;", NULL, NULL, NULL), ==, SQLITE_OK);
+    "DELETE FROM schema_migrations WHERE version = 8;", NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
 
   /* A record written under the old shape (sealed with its scope and key). */
@@ -1418,7 +1417,7 @@ test_write_path_migration (Fixture       *f,
   gw_store_shutdown (GW_STORE (f->store));
   g_clear_object (&f->store);
   g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM schema_migrations WHERE version = 6;",
+  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM schema_migrations WHERE version = 8;",
                                  NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
 
@@ -1455,7 +1454,7 @@ test_write_path_migration (Fixture       *f,
     sqlite3_stmt *stmt = NULL;
 
     g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
-                                             " ('outbox_pending', 'idempotency_keys_by_age',"
+                                             " ('idempotency_keys_by_age',"
                                              "  'idempotency_records', 'payments_new')",
                                      -1, &stmt, NULL),
                      ==, SQLITE_OK);

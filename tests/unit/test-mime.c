@@ -163,6 +163,39 @@ test_korean (void)
     }
 }
 
+/* RFC 2047: every encoded-word is at most 75 characters, and (section 5)
+ * holds whole characters, so each one decodes to valid UTF-8 by itself.
+ * Returns how many there were. */
+static guint
+assert_encoded_words (GBytes *bytes)
+{
+  g_autofree char *text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  const char *end_of_headers = strstr (text, "\r\n\r\n");
+  guint n = 0;
+
+  for (const char *p = strstr (text, "=?"), *close; p != NULL && p < end_of_headers;
+       p = strstr (close + 2, "=?"))
+    {
+      const char *b64 = p + strlen ("=?UTF-8?B?");
+      g_autofree char *encoded = NULL;
+      g_autofree guchar *decoded = NULL;
+      gsize len;
+
+      g_assert_true (g_str_has_prefix (p, "=?UTF-8?B?"));
+      close = strstr (b64, "?=");
+      g_assert_nonnull (close);
+      if (close + 2 - p > 75)
+        g_error ("an encoded-word of %d characters: %.*s", (int) (close + 2 - p),
+                 (int) (close + 2 - p), p);
+      encoded = g_strndup (b64, close - b64);
+      decoded = g_base64_decode (encoded, &len);
+      if (!g_utf8_validate_len ((const char *) decoded, len, NULL))
+        g_error ("an encoded-word splits a character: %s", encoded);
+      n++;
+    }
+  return n;
+}
+
 static void
 test_subject_folding (void)
 {
@@ -188,6 +221,8 @@ test_subject_folding (void)
       message.subject = subjects[i];
       bytes = build (&message);
       assert_lines_within (bytes, 78);
+      if (i < 2)
+        g_assert_cmpuint (assert_encoded_words (bytes), >, 2);
       parsed = parse (bytes);
       assert_no_defects (parsed);
       g_assert_cmpstr (member (parsed, "subject"), ==, subjects[i]);

@@ -7,17 +7,16 @@
  * outlives the worker but not the browser), shows the count on the
  * toolbar button, and fills a tab when the user asks in the popup — or by
  * itself on a site the user chose to remember. Filling asks the desktop
- * wallet through the native host (org.onepin.wallet) for the card; the
- * wallet answers only when it is unlocked, and the card goes to the frames
- * of that tab and nowhere else.
+ * wallet through the native host (org.onepin.wallet) for the card, over
+ * the authenticated channel of channel.js; the wallet answers only when it
+ * is unlocked, and the card goes to the frames of that tab and nowhere
+ * else. It also pairs the extension with the wallet (from the popup) and
+ * forwards affiliated malls' purchases (from content.js) for approval.
  *
- * Remembered sites are origins in storage.local "sites".
+ * Remembered sites are origins in storage.local "sites"; the wallet keeps
+ * its own list, which decides.
  */
 'use strict';
-
-const HOST = 'org.onepin.wallet';
-/* The wallet may hold a request until the user unlocks it. */
-const WALLET_TIMEOUT_MS = 120000;
 
 /* ---- What the frames found ---- */
 
@@ -47,13 +46,17 @@ async function setFrames(tabId, frames) {
   await chrome.action.setBadgeText({ tabId, text: count ? String(count) : '' });
 }
 
-function recordFrame(tabId, frameId, state) {
+/* The frame's origin and document come from the browser (@sender), not
+ * from what the page's frame says about itself. */
+function recordFrame(tabId, sender, state) {
   return withTab(tabId, async () => {
     const frames = await framesOf(tabId);
     if (state.types.length)
-      frames[frameId] = state;
+      frames[sender.frameId] = { refused: state.refused, types: state.types,
+                                 origin: sender.origin || originOf(sender.url),
+                                 documentId: sender.documentId || null };
     else
-      delete frames[frameId];
+      delete frames[sender.frameId];
     await setFrames(tabId, frames);
   });
 }
@@ -89,43 +92,45 @@ async function remember(origin, yes) {
 
 /* ---- The wallet ---- */
 
-/* One request, one host process: the answer with our id, or an error
- * ("wallet_unavailable", "host_unavailable", "timeout", ...). */
-function askWallet(request) {
-  return new Promise((resolve) => {
-    const id = crypto.randomUUID();
-    let port;
-    let done = false;
-    const finish = (answer) => {
-      if (done)
-        return;
-      done = true;
-      clearTimeout(timer);
-      try {
-        port.disconnect();
-      } catch (e) {
-        /* already gone */
-      }
-      resolve(answer);
-    };
-    const timer = setTimeout(() => finish({ error: 'timeout' }), WALLET_TIMEOUT_MS);
-    try {
-      port = chrome.runtime.connectNative(HOST);
-    } catch (e) {
-      finish({ error: 'host_unavailable' });
-      return;
-    }
-    port.onMessage.addListener((message) => {
-      if (message && message.type === 'error' && message.source === 'host')
-        finish({ error: message.error });
-      else if (message && message.id === id && message.type === 'card.response')
-        finish(message);
+/* Chromium's service worker loads the protocol here; Firefox lists
+ * channel.js before this file. */
+if (typeof OnePinChannel === 'undefined' && typeof importScripts === 'function')
+  importScripts('channel.js');
+
+/* The wallet may hold a request until the user unlocks it, or asks about
+ * the site; approving a purchase takes longer still. */
+const CARD_TIMEOUT_MS = 120000;
+const CHECKOUT_TIMEOUT_MS = 300000;
+
+/* Pairing's progress, for the popup: storage.session "pairing" is
+ * {state: "waiting", code} | {state: "paired", name} | {state: "failed", error}. */
+async function setPairingState(state) {
+  await chrome.storage.session.set({ pairing: state });
+}
+
+async function nameHint() {
+  const { os } = await chrome.runtime.getPlatformInfo();
+  const name = navigator.userAgent.includes('Firefox') ? 'Firefox' : 'Chromium';
+  const systems = { linux: 'Linux', win: 'Windows', mac: 'macOS', cros: 'ChromeOS', openbsd: 'OpenBSD' };
+  return systems[os] ? `${name} on ${systems[os]}` : name;
+}
+
+let pairing = null;
+
+function startPairing() {
+  if (!pairing) {
+    pairing = (async () => {
+      await setPairingState({ state: 'connecting' });
+      const result = await OnePinChannel.pair(await nameHint(),
+                                              (code) => setPairingState({ state: 'waiting', code }));
+      await setPairingState(result.error ? { state: 'failed', error: result.error }
+                                         : { state: 'paired', name: result.name });
+      return result;
+    })().finally(() => {
+      pairing = null;
     });
-    port.onDisconnect.addListener(() => {
-      finish({ error: chrome.runtime.lastError ? 'host_unavailable' : 'wallet_disconnected' });
-    });
-    port.postMessage(Object.assign({}, request, { id }));
-  });
+  }
+  return { started: true };
 }
 
 /* The wallet's card, in fill.js's terms. */
@@ -145,28 +150,51 @@ function originOf(url) {
   }
 }
 
-/* Asks the wallet for the card for @origin and fills the frames of @tabId
- * that found fields and may be filled. */
-async function fillTab(tabId, origin) {
+/* The frames of @tabId that found fields and may be filled. */
+async function fillTargets(tabId) {
   const frames = await framesOf(tabId);
-  const targets = Object.entries(frames).filter(([, f]) => !f.refused && f.types.length);
+  return Object.entries(frames).filter(([, f]) => !f.refused && f.types.length);
+}
+
+/* Asks the wallet for the card for @origin and fills the frames of @tabId
+ * that found fields and may be filled. @confirmed says how the user agreed:
+ * "popup" (the button, just now) or "remembered" (the site is allowed for
+ * good); the wallet checks the second against its own list. The wallet may
+ * take minutes (it waits to be unlocked, or asks its user), so the card
+ * goes only to the documents that were there when we asked: the tab must
+ * still show @origin, and each frame must hold the same document
+ * (Chromium's documentId) at the same origin, which content.js checks
+ * again before it fills. */
+async function fillTab(tabId, origin, confirmed, rememberSite) {
+  const targets = await fillTargets(tabId);
   if (!targets.length)
     return { error: 'no_fields' };
   const types = Array.from(new Set(targets.flatMap(([, f]) => f.types)));
-  const answer = await askWallet({ type: 'card.request', origin, fields: types });
+  const answer = await OnePinChannel.request({ type: 'card.request', origin, fields: types,
+                                               confirmed, remember: Boolean(rememberSite) },
+                                             CARD_TIMEOUT_MS);
   if (answer.error)
     return { error: answer.error };
   if (!answer.card)
     return { error: 'no_card' };
+  const tab = await chrome.tabs.get(tabId).catch(() => null);
+  const now = new Map(await fillTargets(tabId));
+  const same = targets.filter(([id, f]) => now.has(id) && now.get(id).origin === f.origin &&
+                                           now.get(id).documentId === f.documentId);
+  if (!tab || originOf(tab.url) !== origin || !same.length)
+    return { error: 'page_changed' };
   const data = fillData(answer.card);
   let filled = 0;
-  for (const [frameId] of targets) {
+  for (const [frameId, frame] of same) {
+    const options = { frameId: Number(frameId) };
+    if (frame.documentId)
+      options.documentId = frame.documentId;
     try {
-      const result = await chrome.tabs.sendMessage(tabId, { type: 'onepin.fill', data },
-                                                   { frameId: Number(frameId) });
+      const result = await chrome.tabs.sendMessage(
+        tabId, { type: 'onepin.fill', origin: frame.origin, data }, options);
       filled += result ? result.filled : 0;
     } catch (e) {
-      /* the frame went away */
+      /* the frame or its document went away */
     }
   }
   return { filled };
@@ -176,17 +204,28 @@ async function fillTab(tabId, origin) {
 
 const autoFilled = new Set();
 
+/* What a frame's content script reports: a few field types, and why the
+ * frame may not be filled. */
+function validState(state) {
+  return state && Array.isArray(state.types) && state.types.length <= 64 &&
+    state.types.every((t) => typeof t === 'string' && t.length <= 32) &&
+    (state.refused === null || typeof state.refused === 'string');
+}
+
 async function onFields(message, sender) {
+  if (!validState(message.state))
+    return;
   const tabId = sender.tab.id;
-  await recordFrame(tabId, sender.frameId, message.state);
+  await recordFrame(tabId, sender, message.state);
   /* On a remembered site the top frame's card form is filled once per
    * document, without the popup. */
   const origin = originOf(sender.tab.url);
   const document = `${tabId}:${sender.documentId || sender.url}`;
   if (sender.frameId === 0 && !message.state.refused && message.state.types.includes('cc-number') &&
-      origin === message.state.origin && !autoFilled.has(document) && await isRemembered(origin)) {
+      origin === (sender.origin || originOf(sender.url)) && !autoFilled.has(document) &&
+      await isRemembered(origin)) {
     autoFilled.add(document);
-    await fillTab(tabId, origin);
+    await fillTab(tabId, origin, 'remembered', false);
   }
 }
 
@@ -196,6 +235,7 @@ async function popupState(tabId) {
   const frames = await framesOf(tabId);
   const states = Object.values(frames);
   return {
+    wallet: await OnePinChannel.status(),
     origin,
     supported: Boolean(origin) && /^https:|^http:\/\/(localhost|127\.0\.0\.1)(:|$)/.test(origin),
     types: states.filter((f) => !f.refused).flatMap((f) => f.types),
@@ -209,9 +249,28 @@ async function popupFill(tabId, rememberSite) {
   const origin = originOf(tab.url);
   if (!origin)
     return { error: 'unsupported' };
-  if (rememberSite)
+  const answer = await fillTab(tabId, origin, 'popup', rememberSite);
+  if (rememberSite && !answer.error)
     await remember(origin, true);
-  return fillTab(tabId, origin);
+  return answer;
+}
+
+async function forgetSite(tabId) {
+  const origin = originOf((await chrome.tabs.get(tabId)).url);
+  await remember(origin, false);
+  /* The wallet keeps its own list: tell it too, without waiting for it (it
+   * may be locked, or not running). */
+  OnePinChannel.request({ type: 'site.forget', origin }, 60000).catch(() => {});
+}
+
+/* "Pay with onepin" on an affiliated mall's page: the purchase goes to the
+ * wallet, whose user approves it there; the answer comes back to the page. */
+async function checkout(message, sender) {
+  const origin = originOf(sender.url);
+  if (sender.frameId !== 0 || !origin || origin !== originOf(sender.tab.url))
+    return { error: 'unsupported' };
+  return OnePinChannel.request({ type: 'checkout.request', origin, purchase: message.purchase },
+                               CHECKOUT_TIMEOUT_MS);
 }
 
 chrome.runtime.onMessage.addListener((message, sender, respond) => {
@@ -228,7 +287,13 @@ chrome.runtime.onMessage.addListener((message, sender, respond) => {
   else if (message.type === 'popup.fill' && fromPopup)
     work = popupFill(message.tabId, message.remember);
   else if (message.type === 'popup.forget' && fromPopup)
-    work = chrome.tabs.get(message.tabId).then((tab) => remember(originOf(tab.url), false));
+    work = forgetSite(message.tabId);
+  else if (message.type === 'popup.pair' && fromPopup)
+    work = Promise.resolve(startPairing());
+  else if (message.type === 'popup.unpair' && fromPopup)
+    work = OnePinChannel.forgetPairing().then(() => chrome.storage.session.remove('pairing'));
+  else if (message.type === 'onepin.checkout' && fromPage)
+    work = checkout(message, sender);
   if (!work)
     return false;
   work.then((answer) => respond(answer || {}), (err) => respond({ error: String(err) }));

@@ -9,6 +9,13 @@
  * fills on "onepin.fill" — a message only the background sends, once the
  * wallet has answered and the user has confirmed the site. The card never
  * stays here: it is used for the one fill and dropped.
+ *
+ * On an affiliated mall's checkout page (a <script type="application/json"
+ * id="onepin-checkout"> and a button with data-onepin-checkout), the
+ * button forwards the purchase to the wallet through the background; the
+ * user approves it in the wallet, and the page then goes on to the mall's
+ * success URL. Only a real click counts, and only in the top frame of a
+ * page the extension may fill.
  */
 (function () {
   'use strict';
@@ -49,11 +56,118 @@
     if (message.type === 'onepin.scan') {
       respond(scan());
     } else if (message.type === 'onepin.fill') {
+      /* Meant for the document the background saw here; this frame may
+       * have moved on to another origin since. */
+      if (message.origin !== location.origin) {
+        respond({ filled: 0, types: [], refused: 'origin' });
+        return false;
+      }
       const answer = OnePinFill.fill(OnePinDetector.classify(document), message.data);
       respond({ filled: answer.filled.length, types: answer.filled, refused: answer.refused });
     }
     return false;
   });
+
+  /* ---- Affiliated malls: "Pay with onepin" ---- */
+
+  const t = (name) => chrome.i18n.getMessage(name) || name;
+  const CHECKOUT_ERRORS = {
+    not_paired: 'checkoutNotPaired',
+    rejected: 'checkoutRejected',
+    mismatch: 'checkoutMismatch',
+    declined: 'checkoutDeclined',
+    completed: 'checkoutCompleted',
+    expired: 'checkoutExpired',
+    locked: 'errorLocked',
+    wallet_unavailable: 'errorWalletNotRunning',
+    wallet_disconnected: 'errorWalletNotRunning',
+    host_unavailable: 'errorHostMissing',
+    signed_out: 'checkoutSignedOut',
+    wrong_gateway: 'checkoutWrongGateway',
+    bad_mac: 'errorBadMac',
+    timeout: 'errorTimeout',
+  };
+
+  /* Only the members the wallet reads, each of its type. */
+  function purchaseFrom(data, session) {
+    const text = (v) => (typeof v === 'string' ? v : null);
+    const int = (v) => (Number.isSafeInteger(v) ? v : null);
+    const items = Array.isArray(data.items) ? data.items.map((i) => ({
+      name: text(i && i.name), quantity: int(i && i.quantity), amount: int(i && i.amount),
+    })) : [];
+    const purchase = {
+      checkout_session: text(data.checkout_session), merchant: text(data.merchant),
+      merchant_name: text(data.merchant_name), order_id: text(data.order_id),
+      amount: int(data.amount), currency: text(data.currency), items, gateway: text(data.gateway),
+    };
+    if (purchase.checkout_session !== session || Object.values(purchase).includes(null) ||
+        items.some((i) => Object.values(i).includes(null)))
+      return null;
+    return purchase;
+  }
+
+  function statusFor(button) {
+    let status = button.parentElement.querySelector('[data-onepin-status]');
+    if (!status) {
+      status = document.createElement('p');
+      status.setAttribute('data-onepin-status', '');
+      status.setAttribute('role', 'status');
+      button.after(status);
+    }
+    return status;
+  }
+
+  async function payWithOnepin(button) {
+    const status = statusFor(button);
+    const script = document.querySelector('script#onepin-checkout[type="application/json"]');
+    let purchase = null;
+    try {
+      purchase = purchaseFrom(JSON.parse(script.textContent), button.dataset.onepinCheckout);
+    } catch (e) {
+      purchase = null;
+    }
+    if (!purchase) {
+      status.textContent = t('checkoutInvalid');
+      return;
+    }
+    button.disabled = true;
+    status.textContent = t('checkoutWaiting');
+    let answer;
+    try {
+      answer = await chrome.runtime.sendMessage({ type: 'onepin.checkout', purchase });
+    } catch (e) {
+      answer = { error: 'extension' };
+    }
+    button.disabled = false;
+    const result = answer && answer.result;
+    if (result && result.status === 'complete') {
+      status.textContent = t('checkoutPaid');
+      button.disabled = true;
+      /* Back to the mall, which asks its gateway; never off to another site. */
+      if (typeof result.success_url === 'string' &&
+          new URL(result.success_url, location.href).origin === location.origin)
+        location.assign(result.success_url);
+      return;
+    }
+    const code = (answer && answer.error) || 'extension';
+    status.textContent = t(CHECKOUT_ERRORS[code] || 'checkoutFailed');
+    status.dataset.onepinError = code;
+  }
+
+  function watchCheckout() {
+    if (window !== window.top || OnePinFill.allowed(window) !== null)
+      return;
+    document.addEventListener('click', (event) => {
+      const button = event.target instanceof Element && event.target.closest('[data-onepin-checkout]');
+      /* a script's click() is not the user's */
+      if (!button || !event.isTrusted || button.disabled)
+        return;
+      event.preventDefault();
+      payWithOnepin(button);
+    }, true);
+  }
+
+  watchCheckout();
 
   /* Checkouts often render their card form late (single-page apps). */
   new MutationObserver(scheduleReport).observe(document.documentElement,

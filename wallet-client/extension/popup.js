@@ -7,6 +7,8 @@
  * the user presses the button; "always allow on this site" remembers the
  * site so that later visits fill without the popup (the wallet must still
  * be unlocked). ?tab=ID picks the tab (tests open the popup as a page).
+ * Above it, the pairing with the wallet: the button starts it, the code to
+ * compare shows while the wallet asks its user, then the name given there.
  */
 'use strict';
 
@@ -19,9 +21,14 @@ const ERRORS = {
   wallet_disconnected: 'errorWalletNotRunning',
   locked: 'errorLocked',
   denied: 'errorDenied',
+  not_paired: 'errorNotPaired',
+  bad_mac: 'errorBadMac',
+  signed_out: 'errorSignedOut',
+  insecure_origin: 'errorInsecure',
   timeout: 'errorTimeout',
   no_card: 'errorNoCard',
   no_fields: 'statusNoFields',
+  page_changed: 'errorPageChanged',
 };
 
 async function targetTab() {
@@ -46,8 +53,28 @@ function describeTypes(types) {
   return t('statusFields', String(types.length), names.join(', '));
 }
 
+/* The wallet's side: paired or not, or the pairing under way. */
+async function renderPairing(wallet) {
+  const { pairing } = await chrome.storage.session.get('pairing');
+  const busy = pairing && (pairing.state === 'connecting' || pairing.state === 'waiting');
+  $('code').hidden = !(pairing && pairing.state === 'waiting');
+  $('code').textContent = $('code').hidden ? '' : pairing.code;
+  $('pair').hidden = wallet.paired || busy;
+  $('unpair').hidden = !wallet.paired || busy;
+  if (busy)
+    $('pairing').textContent = t(pairing.state === 'waiting' ? 'pairWaiting' : 'pairConnecting');
+  else if (wallet.paired)
+    $('pairing').textContent = t('pairPaired', wallet.name);
+  else if (pairing && pairing.state === 'failed')
+    $('pairing').textContent = `${t('pairFailed')} ${t(pairing.error === 'denied' ? 'pairDenied'
+                                                        : ERRORS[pairing.error] || 'errorOther')}`;
+  else
+    $('pairing').textContent = t('walletNotPaired');
+}
+
 async function render(tabId) {
   const state = await ask({ type: 'popup.state', tabId });
+  await renderPairing(state.wallet);
   $('site').textContent = state.origin || '';
   $('remember').checked = state.remembered;
   $('forget').hidden = !state.remembered;
@@ -86,6 +113,18 @@ async function main() {
   $('forget').addEventListener('click', async () => {
     await ask({ type: 'popup.forget', tabId });
     await render(tabId);
+  });
+  $('pair').addEventListener('click', async () => {
+    await chrome.storage.session.remove('pairing');
+    await ask({ type: 'popup.pair' });
+  });
+  $('unpair').addEventListener('click', async () => {
+    await ask({ type: 'popup.unpair' });
+    await render(tabId);
+  });
+  chrome.storage.onChanged.addListener((changes, area) => {
+    if (area === 'session' && changes.pairing)
+      render(tabId);
   });
 }
 

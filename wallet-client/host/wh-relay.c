@@ -111,15 +111,24 @@ wh_relay_send (GSocket  *socket,
 {
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
+  gboolean sent = TRUE;
 
-  while (len > 0)
+  /* Sends block while the wallet is not reading; a wallet that stops must
+   * not stop the host with it. Only sends: the wallet may take minutes to
+   * answer (the user unlocks it, or reads a purchase), and a socket's
+   * timeout also ends a wait for its answer. */
+  g_socket_set_timeout (socket, WH_RELAY_SEND_TIMEOUT);
+  while (sent && len > 0)
     {
       gssize n = g_socket_send (socket, data, len, NULL, error);
 
-      if (n < 0)
-        return FALSE;
-      data += n;
-      len -= (gsize) n;
+      sent = n >= 0;
+      if (sent)
+        {
+          data += n;
+          len -= (gsize) n;
+        }
     }
-  return TRUE;
+  g_socket_set_timeout (socket, 0);
+  return sent;
 }

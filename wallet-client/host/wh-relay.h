@@ -15,6 +15,8 @@
 G_BEGIN_DECLS
 
 #define WH_RELAY_SOCKET_NAME "onepin-wallet.sock"
+/* Seconds a message may wait for the wallet to take it. */
+#define WH_RELAY_SEND_TIMEOUT 5
 #define WH_RELAY_ERROR (wh_relay_error_quark ())
 
 typedef enum

@@ -3,18 +3,25 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Listens on DIR/onepin-wallet.sock (mode 0600) and speaks the host's
- * protocol (HACKING.md, "The wallet socket"): frames of a native-endian
- * 32-bit length and a JSON object; the host's hello first, then the
- * browser's messages unchanged. answer(message) returns the reply, or
- * null for none.
+ * Listens on DIR/onepin-wallet.sock (mode 0600) and speaks the wallet's
+ * protocol (HACKING.md, "Pairing and message authentication") with Node's
+ * own crypto: a second implementation beside the wallet's NSS one, so the
+ * extension's WebCrypto is checked against both. The host's hello comes
+ * first; then "begin", pairing (approvePairing(code, hint) resolves to a
+ * name, or null to refuse) and authenticated requests, whose bodies go to
+ * answer(body) (an object to send back, null for none, or a promise of
+ * either: a wallet waiting to be unlocked) and are kept in messages. With
+ * forgeAnswers set, its answers carry a wrong MAC.
  */
 'use strict';
 
+const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+
+const PAIRING_INFO = 'onepin-wallet pairing v1';
 
 function frame(object) {
   const body = Buffer.from(JSON.stringify(object), 'utf8');
@@ -26,12 +33,23 @@ function frame(object) {
   return Buffer.concat([header, body]);
 }
 
+function macOf(key, direction, browser, conn, seq, body) {
+  return crypto.createHmac('sha256', key)
+    .update(['onepin-wallet-v1', direction, browser, conn.nonceBrowser, conn.nonceWallet,
+             String(seq), body].join('\n'), 'utf8')
+    .digest();
+}
+
 class WalletPeer {
   constructor(dir) {
     this.path = path.join(dir, 'onepin-wallet.sock');
     this.hellos = [];
     this.messages = [];
+    this.codes = [];
+    this.browsers = new Map();
     this.answer = () => null;
+    this.approvePairing = async () => null;
+    this.forgeAnswers = false;
     this.waiters = [];
     this.sockets = new Set();
   }
@@ -51,8 +69,8 @@ class WalletPeer {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => {});
+    const conn = { socket, greeted: false, seq: 0 };
     let buf = Buffer.alloc(0);
-    let greeted = false;
     socket.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk]);
       while (buf.length >= 4) {
@@ -61,21 +79,94 @@ class WalletPeer {
           break;
         const message = JSON.parse(buf.subarray(4, 4 + len).toString('utf8'));
         buf = buf.subarray(4 + len);
-        if (!greeted) {
-          greeted = true;
-          this.hellos.push(message);
-          continue;
-        }
-        this.messages.push(message);
-        const reply = this.answer(message);
-        if (reply)
-          socket.write(frame(reply));
-        this.waiters.splice(0).forEach((w) => w());
+        this.handle(conn, message).catch(() => socket.destroy());
       }
     });
   }
 
-  /* Resolves when the wallet has received @count messages in all. */
+  send(conn, object) {
+    conn.socket.write(frame(object));
+  }
+
+  refuse(conn, id, error) {
+    this.send(conn, { type: 'error', source: 'wallet', id, error, message: error });
+  }
+
+  async handle(conn, m) {
+    if (!conn.greeted) {
+      conn.greeted = true;
+      this.hellos.push(m);
+      return;
+    }
+    if (m.type === 'begin') {
+      conn.nonceBrowser = m.nonce;
+      conn.nonceWalletRaw = crypto.randomBytes(16);
+      conn.nonceWallet = conn.nonceWalletRaw.toString('base64');
+      this.send(conn, { type: 'begin', id: m.id, protocol: 1, nonce: conn.nonceWallet,
+                        paired: this.browsers.has(m.browser) });
+    } else if (m.type === 'pair.begin') {
+      await this.pair(conn, m);
+    } else if (m.type === 'request') {
+      this.request(conn, m);
+    } else {
+      this.refuse(conn, m.id, 'unknown_type');
+    }
+    this.waiters.splice(0).forEach((w) => w());
+  }
+
+  async pair(conn, m) {
+    const ecdh = crypto.createECDH('prime256v1');
+    ecdh.generateKeys();
+    const publicBrowser = Buffer.from(m.public_key, 'base64');
+    const publicWallet = ecdh.getPublicKey();
+    const shared = ecdh.computeSecret(publicBrowser);
+    const okm = Buffer.from(crypto.hkdfSync('sha256', shared,
+      Buffer.concat([Buffer.from(conn.nonceBrowser, 'base64'), conn.nonceWalletRaw]),
+      Buffer.concat([Buffer.from(PAIRING_INFO), publicBrowser, publicWallet]), 36));
+    const number = okm.readUInt32BE(32) % 1000000;
+    const code = String(number).padStart(6, '0').replace(/^(...)/, '$1 ');
+    this.codes.push(code);
+    this.send(conn, { type: 'pair.key', id: m.id, public_key: publicWallet.toString('base64') });
+
+    const name = await this.approvePairing(code, m.name);
+    if (!name) {
+      this.send(conn, { type: 'pair.done', id: m.id, error: 'denied' });
+      return;
+    }
+    const browser = 'br_' + crypto.randomBytes(16).toString('hex');
+    const key = okm.subarray(0, 32);
+    this.browsers.set(browser, { key, name });
+    const body = JSON.stringify({ name });
+    this.send(conn, { type: 'pair.done', id: m.id, browser, seq: 0, body,
+                      mac: macOf(key, 'w2b', browser, conn, 0, body).toString('base64') });
+    conn.browser = browser;
+  }
+
+  request(conn, m) {
+    const paired = this.browsers.get(m.browser);
+    if (!paired)
+      return this.refuse(conn, m.id, 'not_paired');
+    const expected = macOf(paired.key, 'b2w', m.browser, conn, m.seq, m.body);
+    if (!crypto.timingSafeEqual(expected, Buffer.from(m.mac, 'base64')))
+      return this.refuse(conn, m.id, 'bad_mac');
+    if (m.seq !== conn.seq + 1)
+      return this.refuse(conn, m.id, 'replay');
+    conn.seq = m.seq;
+    const body = JSON.parse(m.body);
+    this.messages.push(body);
+    Promise.resolve(this.answer(body)).then((reply) => {
+      if (!reply || conn.socket.destroyed)
+        return;
+      const text = JSON.stringify(reply);
+      const mac = macOf(paired.key, 'w2b', m.browser, conn, m.seq, text);
+      if (this.forgeAnswers)
+        mac[0] ^= 1;
+      this.send(conn, { type: 'response', id: m.id, seq: m.seq, body: text,
+                        mac: mac.toString('base64') });
+    });
+  }
+
+  /* Resolves when the wallet has received @count requests in all. */
   async waitForMessages(count, timeoutMs = 15000) {
     const deadline = Date.now() + timeoutMs;
     while (this.messages.length < count) {

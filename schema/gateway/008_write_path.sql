@@ -1,26 +1,21 @@
--- 006_write_path.sql: fewer pages written by each commit of payments.
+-- 008_write_path.sql: fewer pages written by each commit of payments.
 --
 -- Every payment writes an idempotency record, and every commit writes each
--- page it changed to the WAL and later back to the database file. Two
--- things cost pages without earning them:
+-- page it changed to the WAL and later back to the database file. The
+-- records cost pages without earning them:
 --
--- * idempotency_keys was a WITHOUT ROWID table ordered by (scope, key):
---   its rows (each with the answer's body, some 400 bytes) went wherever the
---   client's key sorts, eight to a page, so a commit of a few payments with
---   random keys touched as many leaves, and an index by age besides. Now the
---   rows go at the end of a rowid table, in the order they are written, and
---   only a small unique index is ordered by key. Old records are pruned by
---   rowid, which follows creation (gw-store-sqlite.c, t_idempotency_prune).
--- * outbox_pending indexed every undelivered message by next_attempt, and
---   no query uses it: the delivery worker's queries go by type and
---   next_attempt (outbox_due_by_type, 002).
+-- idempotency_keys was a WITHOUT ROWID table ordered by (scope, key): its
+-- rows (each with the answer's body, some 400 bytes) went wherever the
+-- client's key sorts, eight to a page, so a commit of a few payments with
+-- random keys touched as many leaves, and an index by age besides. Now the
+-- rows go at the end of a rowid table, in the order they are written, and
+-- only a small unique index is ordered by key. Old records are pruned by
+-- rowid, which follows creation (gw-store-sqlite.c, t_idempotency_prune).
 --
 -- And one thing costs time: SQLite checks "status IN (a, b, c)" by building
 -- a temporary table of the three values for every row it writes, which
 -- doubled the cost of inserting a payment. The same rule as three
 -- comparisons is checked in place; payments is rebuilt to change it.
-
-DROP INDEX IF EXISTS outbox_pending;
 
 CREATE TABLE idempotency_records (
   id           INTEGER PRIMARY KEY,

@@ -1,0 +1,461 @@
+/* bank-network.c: the sandbox card network's switch
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "bank-network.h"
+#include "onepin-iso8583.h"
+#include "onepin-json.h"
+#include "onepin-signature.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#define ADVICE_BATCH 16
+#define MAX_BACKOFF 60
+#define SIGNATURE_HEADER "Onepin-Signature"
+
+typedef struct
+{
+  char  low[12];
+  char  high[12];
+} BinRange;
+
+struct _BankNetwork
+{
+  BankStore    *store;
+  OnepinKey    *key;
+  char         *issuer_url;
+  char         *issuer_url_file;
+  GArray       *bins;             /* of BinRange */
+  SoupSession  *session;
+  GCancellable *cancellable;
+  GHashTable   *advices_in_flight;
+  guint         idle;
+  guint         timer;
+};
+
+typedef struct
+{
+  BankNetwork     *self;
+  char            *mti;           /* the answer's expected type */
+  char            *stan;
+  char            *transmitted;
+  BankNetworkDone  done;
+  gpointer         user_data;
+} Pending;
+
+static void
+pending_free (Pending *pending)
+{
+  g_free (pending->mti);
+  g_free (pending->stan);
+  g_free (pending->transmitted);
+  g_free (pending);
+}
+
+static gint64
+now_seconds (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+/* ---- BIN ranges --------------------------------------------------------- */
+
+static gboolean
+parse_bins (BankNetwork  *self,
+            const char   *text,
+            GError      **error)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      char *part = g_strstrip (parts[i]);
+      char *dash = strchr (part, '-');
+      const char *high = dash ? dash + 1 : part;
+      gsize low_len = dash ? (gsize) (dash - part) : strlen (part);
+      BinRange range = { 0 };
+
+      if (low_len < 1 || low_len > 11 || strlen (high) != low_len ||
+          strspn (part, "0123456789") != low_len || strspn (high, "0123456789") != low_len ||
+          strncmp (part, high, low_len) > 0)
+        return g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--issuer-bins: \"%s\" is not a prefix or a LOW-HIGH range of "
+                            "prefixes of one length", part), FALSE;
+      memcpy (range.low, part, low_len);
+      memcpy (range.high, high, low_len);
+      g_array_append_val (self->bins, range);
+    }
+  return TRUE;
+}
+
+gboolean
+bank_network_routes (BankNetwork *self,
+                     const char  *number)
+{
+  for (guint i = 0; i < self->bins->len; i++)
+    {
+      const BinRange *range = &g_array_index (self->bins, BinRange, i);
+      gsize len = strlen (range->low);
+
+      /* Prefixes of one length compare like numbers. */
+      if (strlen (number) >= len && strncmp (number, range->low, len) >= 0 &&
+          strncmp (number, range->high, len) <= 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+bank_network_has_issuer (BankNetwork *self)
+{
+  return self->issuer_url != NULL || self->issuer_url_file != NULL;
+}
+
+/* NULL when the file names no issuer (yet). */
+static char *
+issuer_url (BankNetwork *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->issuer_url != NULL)
+    return g_strdup (self->issuer_url);
+  if (self->issuer_url_file == NULL ||
+      !g_file_get_contents (self->issuer_url_file, &text, NULL, NULL))
+    return NULL;
+  g_strstrip (text);
+  while (g_str_has_suffix (text, "/"))
+    text[strlen (text) - 1] = '\0';
+  if (!g_str_has_prefix (text, "http://") && !g_str_has_prefix (text, "https://"))
+    return NULL;
+  return g_strconcat (text, BANK_NETWORK_ISSUER_PATH, NULL);
+}
+
+const char *
+bank_network_decline_code (const char *code)
+{
+  static const char * const codes[][2] = {
+    { ONEPIN_ISO_DO_NOT_HONOR, "card_declined" },
+    { ONEPIN_ISO_INVALID_AMOUNT, "invalid_amount" },
+    { ONEPIN_ISO_INVALID_CARD, "incorrect_number" },
+    { ONEPIN_ISO_INSUFFICIENT_FUNDS, "insufficient_funds" },
+    { ONEPIN_ISO_EXPIRED_CARD, "expired_card" },
+    { ONEPIN_ISO_INCORRECT_CVC, "incorrect_cvc" },
+    { ONEPIN_ISO_TRIES_EXCEEDED, "card_locked" },
+    { ONEPIN_ISO_ISSUER_UNAVAILABLE, "issuer_unavailable" },
+  };
+
+  for (guint i = 0; code != NULL && i < G_N_ELEMENTS (codes); i++)
+    if (g_str_equal (codes[i][0], code))
+      return codes[i][1];
+  return "processing_error";
+}
+
+char *
+bank_network_serialize (JsonObject *message)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), message);
+
+  return json_to_string (node, FALSE);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+/* The answer must be signed, well formed and about this very message. */
+static JsonObject *
+read_answer (BankNetwork *self,
+             SoupMessage *msg,
+             GBytes      *body,
+             Pending     *pending)
+{
+  const char *signature = soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                                        SIGNATURE_HEADER);
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  g_autoptr(JsonObject) answer = NULL;
+
+  if (soup_message_get_status (msg) != SOUP_STATUS_OK ||
+      !onepin_signature_verify (self->key, signature, data, len, now_seconds (),
+                                ONEPIN_SIGNATURE_TOLERANCE))
+    return NULL;
+  answer = onepin_json_parse_object (data, len, NULL);
+  if (answer == NULL || !onepin_iso_check (answer, TRUE, NULL, NULL) ||
+      g_strcmp0 (onepin_iso_get (answer, "mti"), pending->mti) != 0 ||
+      g_strcmp0 (onepin_iso_get (answer, "11"), pending->stan) != 0 ||
+      g_strcmp0 (onepin_iso_get (answer, "7"), pending->transmitted) != 0)
+    return NULL;
+  return g_steal_pointer (&answer);
+}
+
+static void
+on_sent (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Pending *pending = user_data;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  BankNetworkResult outcome;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      pending_free (pending);   /* shutting down */
+      return;
+    }
+  if (body == NULL || soup_message_get_status (msg) == SOUP_STATUS_SERVICE_UNAVAILABLE)
+    outcome = BANK_NETWORK_NO_ANSWER;
+  else if ((answer = read_answer (pending->self, msg, body, pending)) != NULL)
+    outcome = BANK_NETWORK_ANSWERED;
+  else
+    outcome = BANK_NETWORK_BAD_ANSWER;
+  if (outcome != BANK_NETWORK_ANSWERED)
+    g_message ("network: %s %s: %s", pending->mti, pending->stan,
+               error ? error->message
+                     : outcome == BANK_NETWORK_NO_ANSWER ? "issuer unavailable"
+                                                         : "unusable answer");
+  pending->done (outcome, answer, pending->user_data);
+  pending_free (pending);
+}
+
+static void
+send_body (BankNetwork     *self,
+           const char      *body,
+           const char      *mti,
+           const char      *stan,
+           const char      *transmitted,
+           BankNetworkDone  done,
+           gpointer         user_data)
+{
+  g_autofree char *url = issuer_url (self);
+  g_autoptr(SoupMessage) msg = url ? soup_message_new ("POST", url) : NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  g_autofree char *signature = onepin_signature_header (self->key, now_seconds (), body,
+                                                        strlen (body));
+  Pending *pending;
+
+  if (msg == NULL)
+    {
+      g_message ("network: no issuer to send %s %s to", mti, stan);
+      done (BANK_NETWORK_NO_ANSWER, NULL, user_data);
+      return;
+    }
+  pending = g_new0 (Pending, 1);
+
+  pending->self = self;
+  pending->mti = g_strdup (onepin_iso_response_type (mti));
+  pending->stan = g_strdup (stan);
+  pending->transmitted = g_strdup (transmitted);
+  pending->done = done;
+  pending->user_data = user_data;
+  soup_message_headers_replace (soup_message_get_request_headers (msg), SIGNATURE_HEADER,
+                                signature);
+  soup_message_set_request_body_from_bytes (msg, "application/json; charset=utf-8", bytes);
+  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable,
+                                    on_sent, pending);
+}
+
+void
+bank_network_send (BankNetwork     *self,
+                   JsonObject      *message,
+                   BankNetworkDone  done,
+                   gpointer         user_data)
+{
+  g_autofree char *body = bank_network_serialize (message);
+
+  send_body (self, body, onepin_iso_get (message, "mti"), onepin_iso_get (message, "11"),
+             onepin_iso_get (message, "7"), done, user_data);
+  memset (body, 0, strlen (body));   /* it carries the card number and CVC */
+}
+
+/* ---- reversals, store and forward --------------------------------------- */
+
+typedef struct
+{
+  BankNetwork *self;
+  gint64       id;
+} Advice;
+
+/* 1, 2, 4, … seconds after the first, second, third failed attempt. */
+static gint64
+backoff (gint64 attempts)
+{
+  return attempts >= 7 ? MAX_BACKOFF : MIN ((gint64) 1 << (attempts - 1), MAX_BACKOFF);
+}
+
+static gboolean on_timer (gpointer user_data);
+
+static void
+schedule (BankNetwork *self)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 next = bank_store_advices_next (self->store, &error);
+
+  g_clear_handle_id (&self->timer, g_source_remove);
+  if (error != NULL)
+    g_warning ("network: %s", error->message);
+  if (next == 0)
+    return;
+  self->timer = g_timeout_add_seconds ((guint) CLAMP (next - now_seconds (), 1, MAX_BACKOFF),
+                                       on_timer, self);
+}
+
+/* The bank is one thread and each request its own transaction, so a
+ * write from here never lands inside a request's. */
+static gboolean
+write_answered (BankStore   *store,
+                gint64       id,
+                const char  *code,
+                GError     **error)
+{
+  if (!bank_store_begin (store, error))
+    return FALSE;
+  if (bank_store_message_answered (store, id, code, now_seconds (), error) &&
+      bank_store_commit (store, error))
+    return TRUE;
+  bank_store_rollback (store);
+  return FALSE;
+}
+
+static void
+advice_done (BankNetworkResult  result,
+             JsonObject        *response,
+             gpointer           user_data)
+{
+  g_autofree Advice *advice = user_data;
+  BankNetwork *self = advice->self;
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_remove (self->advices_in_flight, &advice->id);
+  if (result == BANK_NETWORK_ANSWERED &&
+      !write_answered (self->store, advice->id, onepin_iso_get (response, "39"), &error))
+    g_warning ("network: %s", error->message);
+  schedule (self);
+}
+
+static void
+send_advice (BankNetwork        *self,
+             BankNetworkMessage *message)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 attempts = message->attempts + 1;
+  Advice *advice;
+
+  /* The next attempt is booked before this one leaves: a crash in between
+   * sends it again later rather than never. */
+  if (!bank_store_begin (self->store, &error) ||
+      !bank_store_advice_attempted (self->store, message->id, attempts,
+                                    now_seconds () + backoff (attempts), &error) ||
+      !bank_store_commit (self->store, &error))
+    {
+      bank_store_rollback (self->store);
+      g_warning ("network: %s", error->message);
+      return;
+    }
+  advice = g_new0 (Advice, 1);
+  advice->self = self;
+  advice->id = message->id;
+  g_hash_table_add (self->advices_in_flight, g_memdup2 (&message->id, sizeof message->id));
+  send_body (self, message->body, message->mti, message->stan, message->transmitted,
+             advice_done, advice);
+}
+
+static void
+run (BankNetwork *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) due = NULL;
+
+  if (!bank_network_has_issuer (self))
+    return;
+  due = bank_store_advices_due (self->store, now_seconds (), ADVICE_BATCH, &error);
+  if (due == NULL)
+    g_warning ("network: %s", error->message);
+  for (guint i = 0; due != NULL && i < due->len; i++)
+    {
+      BankNetworkMessage *message = due->pdata[i];
+
+      if (!g_hash_table_contains (self->advices_in_flight, &message->id))
+        send_advice (self, message);
+    }
+  schedule (self);
+}
+
+static gboolean
+on_timer (gpointer user_data)
+{
+  BankNetwork *self = user_data;
+
+  self->timer = 0;
+  run (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_idle (gpointer user_data)
+{
+  BankNetwork *self = user_data;
+
+  self->idle = 0;
+  run (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+bank_network_kick (BankNetwork *self)
+{
+  if (self->idle == 0)
+    self->idle = g_idle_add (on_idle, self);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+BankNetwork *
+bank_network_new (BankStore   *store,
+                  OnepinKey   *key,
+                  const char  *issuer_url,
+                  const char  *issuer_url_file,
+                  const char  *bins,
+                  guint        timeout,
+                  GError     **error)
+{
+  BankNetwork *self = g_new0 (BankNetwork, 1);
+
+  self->store = store;
+  self->key = key;
+  self->issuer_url = g_strdup (issuer_url);
+  self->issuer_url_file = g_strdup (issuer_url_file);
+  self->bins = g_array_new (FALSE, TRUE, sizeof (BinRange));
+  self->session = soup_session_new_with_options ("timeout", timeout,
+                                                 "user-agent", "onepin-bank card network",
+                                                 NULL);
+  self->cancellable = g_cancellable_new ();
+  self->advices_in_flight = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  if (!parse_bins (self, bins, error))
+    {
+      bank_network_free (self);
+      return NULL;
+    }
+  return self;
+}
+
+void
+bank_network_free (BankNetwork *self)
+{
+  if (self == NULL)
+    return;
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->idle, g_source_remove);
+  g_clear_handle_id (&self->timer, g_source_remove);
+  soup_session_abort (self->session);
+  g_clear_object (&self->session);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->advices_in_flight, g_hash_table_unref);
+  g_clear_pointer (&self->bins, g_array_unref);
+  g_free (self->issuer_url);
+  g_free (self->issuer_url_file);
+  g_free (self);
+}

@@ -1,0 +1,76 @@
+/* bank-network.h: the sandbox card network between the acquirer and the
+ * issuer of onepin's cards
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Card numbers in onepin's BIN range are not the sandbox's own: their
+ * authorizations, completions, reversals and refunds go to the issuer (the
+ * gateway's POST /v1/network/messages) as ISO 8583 fields in JSON
+ * (onepin-iso8583.h), signed with the shared network secret in an
+ * Onepin-Signature header. The issuer signs its answers the same way; an
+ * answer that is late, unsigned or unreadable counts as none.
+ *
+ * Reversals are store-and-forward: a row written in the transaction that
+ * decided on them, sent until the issuer answers, 1 s, 2 s, 4 s … at most
+ * 60 s apart, across restarts.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "bank-store.h"
+#include "onepin-crypto.h"
+
+G_BEGIN_DECLS
+
+#define BANK_NETWORK_ACQUIRER_ID "990"   /* field 32: the sandbox bank's code */
+#define BANK_NETWORK_ISSUER_PATH "/v1/network/messages"
+
+typedef enum
+{
+  BANK_NETWORK_ANSWERED,        /* a signed, well-formed answer to this very message */
+  BANK_NETWORK_NO_ANSWER,       /* no issuer, refused, cut or late: the outcome is unknown */
+  BANK_NETWORK_BAD_ANSWER,      /* an answer that is not signed or cannot be read */
+} BankNetworkResult;
+
+typedef struct _BankNetwork BankNetwork;
+
+/* @response is the issuer's message when ANSWERED, else NULL. */
+typedef void (*BankNetworkDone) (BankNetworkResult  result,
+                                 JsonObject        *response,
+                                 gpointer           user_data);
+
+/* Where the issuer is: @issuer_url, or the base URL written in
+ * @issuer_url_file (the gateway's DIR/gateway.url, read again for every
+ * message, so the gateway may move) with ISSUER_PATH appended. Both NULL:
+ * every onepin card is answered 91. @bins: "9410,942000-942999", prefixes
+ * or ranges of prefixes of one length. */
+BankNetwork *bank_network_new          (BankStore         *store,
+                                        OnepinKey         *key,
+                                        const char        *issuer_url,
+                                        const char        *issuer_url_file,
+                                        const char        *bins,
+                                        guint              timeout,
+                                        GError           **error);
+void         bank_network_free         (BankNetwork       *self);
+
+/* TRUE when @number is in onepin's BIN range. */
+gboolean     bank_network_routes       (BankNetwork       *self,
+                                        const char        *number);
+gboolean     bank_network_has_issuer   (BankNetwork       *self);
+/* Signs and sends @message (a checked request) to the issuer. @done is
+ * called on the main context, once, unless the network is freed first. */
+void         bank_network_send         (BankNetwork       *self,
+                                        JsonObject        *message,
+                                        BankNetworkDone    done,
+                                        gpointer           user_data);
+/* Sends the reversals that are due now (after a commit that added one). */
+void         bank_network_kick         (BankNetwork       *self);
+
+/* The acquirer's decline code for an issuer's response code. */
+const char  *bank_network_decline_code (const char        *response_code);
+/* The message in the wire format. */
+char        *bank_network_serialize    (JsonObject        *message);
+
+G_END_DECLS

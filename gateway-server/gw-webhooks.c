@@ -1,0 +1,456 @@
+/* gw-webhooks.c: the merchant webhook worker
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-webhooks.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "gw-api-checkout.h"
+#include "gw-checkout-store.h"
+#include "onepin-signature.h"
+
+#define CHECKOUT(txn) ((const GwCheckoutStoreFuncs *) gw_txn_extension ((txn), "checkout"))
+#define BATCH 32
+#define SKIP_BATCH 2000
+#define MAX_BACKOFF 3600
+#define SIGNATURE_HEADER "Onepin-Signature"
+
+struct _GwWebhooks
+{
+  GwServer             *server;
+  GwStore              *store;
+  const GwConfig       *config;
+  const GwLedgerConfig *ledger;
+  SoupSession          *session;
+  GCancellable         *cancellable;
+  guint                 timer;
+  guint                 pending;       /* store operations and sends not finished */
+  gboolean              busy;          /* a claimed batch is on its way */
+  gboolean              again;         /* the last batch was full: look again at once */
+  gboolean              stopping;
+};
+
+typedef struct
+{
+  GwWebhooks *self;
+  GPtrArray  *events;                  /* of GwWebhookEvent */
+  gint64      skipped;
+  gint64      now;
+} Claim;
+
+typedef struct
+{
+  GwWebhooks     *self;
+  GwWebhookEvent *event;
+  guint           status;              /* the endpoint's HTTP status, 0 for none */
+  char           *error;
+} Outcome;
+
+static void tick (GwWebhooks *self);
+
+static gint64
+now_seconds (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static gint64
+backoff (const GwWebhooks *self,
+         gint64            attempts)
+{
+  gint64 delay = self->config->webhooks_retry_base;
+
+  for (gint64 i = 1; i < attempts && delay < MAX_BACKOFF; i++)
+    delay *= 2;
+  return MIN (delay, MAX_BACKOFF);
+}
+
+/* ---- rendering, on the writer ------------------------------------------- */
+
+/* A payment event's object: the payment, as it was when the event happened. */
+static gboolean
+render_payment_event (GwTxn          *txn,
+                      JsonObject     *payload,
+                      GString        *out,
+                      GError        **error)
+{
+  GwPayment payment = { 0 };
+  const char *status = onepin_json_get_string (payload, "status", NULL);
+  GError *local = NULL;
+
+  if (!txn->funcs->payment_get (txn, onepin_json_get_string (payload, "payment", ""), &payment,
+                                &local))
+    return local == NULL || (g_propagate_error (error, local), FALSE);
+  if (status != NULL)
+    g_strlcpy (payment.status, status, sizeof payment.status);
+  payment.amount_captured = onepin_json_get_int (payload, "amount_captured",
+                                                 payment.amount_captured);
+  payment.amount_refunded = onepin_json_get_int (payload, "amount_refunded",
+                                                 payment.amount_refunded);
+  gw_render_payment (out, &payment);
+  gw_payment_clear (&payment);
+  return TRUE;
+}
+
+static gboolean
+render_session_event (GwTxn       *txn,
+                      GwServer    *server,
+                      JsonObject  *payload,
+                      GString     *out,
+                      GError     **error)
+{
+  GwCheckoutSession session = { 0 };
+  GwPayment payment = { 0 };
+  GError *local = NULL;
+  gboolean ok = TRUE;
+
+  if (!CHECKOUT (txn)->session_get (txn, onepin_json_get_string (payload, "checkout_session", ""),
+                                    &session, &local))
+    return local == NULL || (g_propagate_error (error, local), FALSE);
+  if (session.payment_id[0] != '\0')
+    ok = txn->funcs->payment_get (txn, session.payment_id, &payment, error);
+  if (ok)
+    gw_checkout_render (out, server, &session, payment.id[0] ? &payment : NULL,
+                        txn->funcs->now (txn));
+  gw_checkout_session_clear (&session);
+  gw_payment_clear (&payment);
+  return ok;
+}
+
+static gboolean
+render_event (GwTxn           *txn,
+              GwServer        *server,
+              GwWebhookEvent  *event,
+              GError         **error)
+{
+  g_autoptr(JsonObject) payload = onepin_json_parse_object (event->payload,
+                                                            strlen (event->payload), NULL);
+  GString *out = g_string_sized_new (1024);
+  gsize mark;
+  gboolean ok = TRUE;
+
+  g_string_append_printf (out, "{\"id\":\"evt_%" G_GINT64_MODIFIER "x\",\"object\":\"event\","
+                          "\"type\":", event->id);
+  onepin_json_append_string (out, event->type);
+  g_string_append_printf (out, ",\"created\":%" G_GINT64_FORMAT ",\"data\":{\"object\":",
+                          event->created);
+  mark = out->len;
+  if (payload != NULL && g_str_has_prefix (event->type, "payment."))
+    ok = render_payment_event (txn, payload, out, error);
+  else if (payload != NULL && g_str_has_prefix (event->type, "checkout."))
+    ok = render_session_event (txn, server, payload, out, error);
+  /* An object that is gone (or a payload we do not know): the payload itself. */
+  if (ok && out->len == mark)
+    g_string_append (out, payload != NULL ? event->payload : "null");
+  g_string_append (out, "}}");
+  event->body = g_string_free (out, !ok);
+  return ok;
+}
+
+/* ---- claiming ----------------------------------------------------------- */
+
+static gboolean
+claim_apply (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  Claim *claim = data;
+  GwWebhooks *self = claim->self;
+  /* Longer than a try can take, so no other claim sends it meanwhile. */
+  gint64 lease = self->config->webhooks_timeout + 5;
+
+  claim->now = txn->funcs->now (txn);
+  claim->skipped = CHECKOUT (txn)->events_skip (txn, claim->now, SKIP_BATCH, error);
+  if (claim->skipped < 0)
+    return FALSE;
+  claim->events = CHECKOUT (txn)->events_claim (txn, claim->now,
+                                                self->config->webhooks_max_attempts, BATCH,
+                                                error);
+  if (claim->events == NULL)
+    return FALSE;
+  for (guint i = 0; i < claim->events->len; i++)
+    {
+      GwWebhookEvent *event = claim->events->pdata[i];
+
+      if (!CHECKOUT (txn)->event_lease (txn, event->id, event->attempts, claim->now + lease,
+                                        error) ||
+          !render_event (txn, self->server, event, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+finished (GwWebhooks *self)
+{
+  self->pending--;
+  if (self->pending == 0 && !self->stopping)
+    {
+      self->busy = FALSE;
+      if (self->again)
+        tick (self);
+    }
+}
+
+/* ---- recording a try ---------------------------------------------------- */
+
+static gboolean
+outcome_apply (GwTxn    *txn,
+               gpointer  data,
+               GError  **error)
+{
+  Outcome *outcome = data;
+  GwWebhooks *self = outcome->self;
+  GwWebhookEvent *event = outcome->event;
+  gint64 now = txn->funcs->now (txn);
+  gboolean delivered = outcome->status >= 200 && outcome->status < 300;
+
+  if (!CHECKOUT (txn)->event_attempt_log (txn, event->id, event->attempts, outcome->status,
+                                          outcome->error, now, error))
+    return FALSE;
+  if (delivered)
+    return CHECKOUT (txn)->event_delivered (txn, event->id, now, error);
+  if (event->attempts >= self->config->webhooks_max_attempts)
+    return CHECKOUT (txn)->event_failed (txn, event->id, now, outcome->error, error);
+  return CHECKOUT (txn)->event_lease (txn, event->id, event->attempts,
+                                      now + backoff (self, event->attempts), error);
+}
+
+static void
+outcome_done (gpointer      data,
+              const GError *error)
+{
+  Outcome *outcome = data;
+  GwWebhooks *self = outcome->self;
+  GwWebhookEvent *event = outcome->event;
+  gboolean delivered = outcome->status >= 200 && outcome->status < 300;
+
+  if (error != NULL)
+    g_warning ("webhook evt_%" G_GINT64_MODIFIER "x: %s", event->id, error->message);
+  else if (delivered)
+    g_info ("webhook evt_%" G_GINT64_MODIFIER "x delivered", event->id);
+  else if (event->attempts >= self->config->webhooks_max_attempts)
+    g_warning ("webhook evt_%" G_GINT64_MODIFIER "x: giving up after %" G_GINT64_FORMAT
+               " tries", event->id, event->attempts);
+  else
+    g_message ("webhook evt_%" G_GINT64_MODIFIER "x try %" G_GINT64_FORMAT " failed (%s); "
+               "again in %" G_GINT64_FORMAT " s", event->id, event->attempts,
+               outcome->error ? outcome->error : "?", backoff (self, event->attempts));
+  gw_webhook_event_free (event);
+  g_free (outcome->error);
+  g_free (outcome);
+  finished (self);
+}
+
+static void
+record_try (GwWebhooks     *self,
+            GwWebhookEvent *event,
+            guint           status,
+            const char     *message)
+{
+  Outcome *outcome = g_new0 (Outcome, 1);
+
+  outcome->self = self;
+  outcome->event = event;
+  outcome->status = status;
+  outcome->error = g_strdup (message);
+  gw_store_submit (self->store, outcome_apply, outcome_done, outcome);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+typedef struct
+{
+  GwWebhooks     *self;
+  GwWebhookEvent *event;
+} Send;
+
+static void
+on_sent (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autofree Send *send = user_data;
+  GwWebhooks *self = send->self;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  guint status;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (self->stopping)
+    {
+      /* Its lease brings it back at the next start. */
+      gw_webhook_event_free (send->event);
+      self->pending--;
+      return;
+    }
+  status = body != NULL ? soup_message_get_status (msg) : 0;
+  if (error != NULL)
+    reason = g_strdup (error->message);
+  else if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    reason = g_strdup_printf ("HTTP %u", status);
+  record_try (self, send->event, status, reason);
+}
+
+static GBytes *
+open_sealed (GwWebhooks *self,
+             GBytes     *sealed,
+             const char *aad)
+{
+  return onepin_key_open (self->ledger->seal_key, g_bytes_get_data (sealed, NULL),
+                          g_bytes_get_size (sealed), aad, strlen (aad), NULL);
+}
+
+static char *
+bytes_text (GBytes *bytes)
+{
+  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+static void
+send_event (GwWebhooks     *self,
+            GwWebhookEvent *event)
+{
+  g_autofree char *url_aad = g_strconcat ("webhook-url\n", event->merchant_id, NULL);
+  g_autoptr(GBytes) url = open_sealed (self, event->url_sealed, url_aad);
+  g_autoptr(GBytes) secret = open_sealed (self, event->secret_sealed, event->merchant_id);
+  g_autofree char *url_text = url ? bytes_text (url) : NULL;
+  g_autoptr(SoupMessage) msg = url_text ? soup_message_new ("POST", url_text) : NULL;
+  g_autoptr(OnepinKey) key = NULL;
+  g_autofree char *signature = NULL;
+  g_autoptr(GBytes) body = NULL;
+  Send *send;
+
+  if (msg == NULL || secret == NULL)
+    return record_try (self, event, 0, "the endpoint or the secret does not open");
+  key = onepin_key_new_hmac (g_bytes_get_data (secret, NULL), g_bytes_get_size (secret), NULL);
+  signature = onepin_signature_header (key, now_seconds (), event->body, strlen (event->body));
+  body = g_bytes_new (event->body, strlen (event->body));
+  soup_message_headers_replace (soup_message_get_request_headers (msg), SIGNATURE_HEADER,
+                                signature);
+  soup_message_set_request_body_from_bytes (msg, "application/json; charset=utf-8", body);
+  send = g_new0 (Send, 1);
+  send->self = self;
+  send->event = event;
+  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable,
+                                    on_sent, send);
+}
+
+static void
+claim_done (gpointer      data,
+            const GError *error)
+{
+  g_autofree Claim *claim = data;
+  GwWebhooks *self = claim->self;
+  g_autoptr(GPtrArray) events = claim->events;
+
+  if (error != NULL)
+    g_warning ("webhooks: claiming failed: %s", error->message);
+  self->again = error == NULL &&
+                (claim->skipped == SKIP_BATCH || (events != NULL && events->len == BATCH));
+  /* When stopping, the claimed events' leases bring them back next time. */
+  while (error == NULL && !self->stopping && events != NULL && events->len > 0)
+    {
+      self->pending++;
+      send_event (self, g_ptr_array_steal_index (events, 0));
+    }
+  finished (self);
+}
+
+/* ---- polling ------------------------------------------------------------ */
+
+typedef struct
+{
+  GwWebhooks *self;
+  gint64      due;
+} DueRead;
+
+static gboolean
+due_apply (GwTxn    *txn,
+           gpointer  data,
+           GError  **error)
+{
+  DueRead *read = data;
+
+  read->due = CHECKOUT (txn)->events_due (txn, txn->funcs->now (txn),
+                                          read->self->config->webhooks_max_attempts, error);
+  return read->due >= 0;
+}
+
+/* A cheap read first, so an idle gateway does not wake its writer. */
+static void
+tick (GwWebhooks *self)
+{
+  DueRead read = { .self = self };
+  g_autoptr(GError) error = NULL;
+  Claim *claim;
+
+  if (self->busy || self->stopping)
+    return;
+  self->again = FALSE;
+  if (!gw_store_read (self->store, due_apply, &read, &error))
+    {
+      g_warning ("webhooks: %s", error->message);
+      return;
+    }
+  if (read.due == 0)
+    return;
+  claim = g_new0 (Claim, 1);
+  claim->self = self;
+  self->busy = TRUE;
+  self->pending++;
+  gw_store_submit (self->store, claim_apply, claim_done, claim);
+}
+
+static gboolean
+on_timer (gpointer user_data)
+{
+  tick (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+GwWebhooks *
+gw_webhooks_start (GwServer *server)
+{
+  GwWebhooks *self = g_new0 (GwWebhooks, 1);
+
+  self->server = server;
+  self->store = gw_server_get_store (server);
+  self->config = gw_server_get_config (server);
+  self->ledger = gw_server_get_ledger_config (server);
+  self->session = soup_session_new_with_options ("timeout", self->config->webhooks_timeout,
+                                                 "user-agent", "onepin-webhooks/1", NULL);
+  self->cancellable = g_cancellable_new ();
+  /* The first look is the timer's, once the main loop runs. */
+  self->timer = g_timeout_add_seconds (self->config->webhooks_poll_interval, on_timer, self);
+  return self;
+}
+
+void
+gw_webhooks_stop (GwWebhooks *self)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  if (self == NULL)
+    return;
+  self->stopping = TRUE;
+  g_clear_handle_id (&self->timer, g_source_remove);
+  g_cancellable_cancel (self->cancellable);
+  /* What the writer still owes us comes back on this context. */
+  while (self->pending > 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  if (self->pending > 0)
+    {
+      g_warning ("webhooks: stopping with %u tries unrecorded", self->pending);
+      return;   /* their completions still point here: leave it */
+    }
+  soup_session_abort (self->session);
+  g_clear_object (&self->session);
+  g_clear_object (&self->cancellable);
+  g_free (self);
+}

@@ -1,0 +1,768 @@
+/* test-checkout.c: checkout sessions at affiliated malls, the wallet's
+ * checkout, the hosted payment page and signed webhooks (suite checkout)
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A real gateway, with a real onepin-bank to top up the wallets' cards. A
+ * mall's server opens sessions with its merchant key; a wallet pays them
+ * with what it approved and the card password, and only a purchase that
+ * matches the mall's is paid, once, before it expires. The hosted page is
+ * served with a strict policy and pays with a card number and password.
+ * A libsoup server in the test is the mall's webhook endpoint: it checks
+ * every signature, fails the first tries to make the gateway retry with
+ * backoff, and the gateway is restarted with an event still owed, which
+ * then arrives.
+ */
+#include <signal.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "onepin-shared.h"
+#include "onepin-test-bank.h"
+#include "onepin-test-wallet.h"
+
+static OtBank *bank;
+static OtGateway *gw;
+
+typedef struct
+{
+  char *id;
+  char *secret_key;
+  char *webhook_secret;
+} Mall;
+
+static void
+mall_free (Mall *mall)
+{
+  g_free (mall->id);
+  g_free (mall->secret_key);
+  g_free (mall->webhook_secret);
+  g_free (mall);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Mall, mall_free)
+
+static Mall *
+new_mall (const char *name)
+{
+  g_autofree char *body = g_strdup_printf ("{\"name\":\"%s\",\"category\":\"shopping\"}", name);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/merchants",
+                                        ot_gateway_admin_token (gw), NULL, body);
+  Mall *mall = g_new0 (Mall, 1);
+
+  ot_assert_status (r, 200);
+  mall->id = g_strdup (ot_json_string (ot_response_object (r), "id"));
+  mall->secret_key = g_strdup (ot_json_string (ot_response_object (r), "secret_key"));
+  mall->webhook_secret = g_strdup (ot_json_string (ot_response_object (r), "webhook_secret"));
+  return mall;
+}
+
+static OtResponse *
+open_session (Mall       *mall,
+              const char *order_id,
+              gint64      amount,
+              const char *extra)
+{
+  g_autofree char *body = g_strdup_printf ("{\"order_id\":\"%s\",\"amount\":%" G_GINT64_FORMAT
+                                           ",\"currency\":\"krw\"%s%s}", order_id, amount,
+                                           extra ? "," : "", extra ? extra : "");
+
+  return ot_request (gw, "POST", "/v1/checkout_sessions", mall->secret_key, NULL, body);
+}
+
+static char *
+session_id (Mall       *mall,
+            const char *order_id,
+            gint64      amount)
+{
+  g_autofree char *items = g_strdup_printf ("\"items\":[{\"name\":\"Tea\",\"quantity\":2,"
+                                            "\"amount\":%" G_GINT64_FORMAT "}],"
+                                            "\"success_url\":\"https://mall.example/ok"
+                                            "?s={CHECKOUT_SESSION_ID}\"", amount / 2);
+  g_autoptr(OtResponse) r = open_session (mall, order_id, amount, items);
+
+  ot_assert_status (r, 200);
+  return g_strdup (ot_json_string (ot_response_object (r), "id"));
+}
+
+static OtResponse *
+wallet_checkout (OtWallet   *w,
+                 const char *key,
+                 const char *session,
+                 const char *merchant,
+                 const char *order_id,
+                 gint64      amount,
+                 const char *password)
+{
+  g_autofree char *body = g_strdup_printf ("{\"checkout_session\":\"%s\",\"merchant\":\"%s\","
+                                           "\"order_id\":\"%s\",\"amount\":%" G_GINT64_FORMAT
+                                           ",\"currency\":\"krw\",\"password\":\"%s\"}",
+                                           session, merchant, order_id, amount, password);
+
+  return ot_request (gw, "POST", "/v1/wallet/checkout", w->token, key, body);
+}
+
+static JsonObject *
+get_session (Mall       *mall,
+             const char *id)
+{
+  g_autofree char *path = g_strconcat ("/v1/checkout_sessions/", id, NULL);
+  g_autoptr(OtResponse) r = ot_request (gw, "GET", path, mall->secret_key, NULL, NULL);
+
+  ot_assert_status (r, 200);
+  return json_object_ref (ot_response_object (r));
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+static void
+test_create_and_read (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Create Mall");
+  g_autoptr(Mall) other = new_mall ("Other Mall");
+  const char *body = "{\"order_id\":\"A-1\",\"amount\":12000,\"currency\":\"krw\","
+                     "\"items\":[{\"name\":\"녹차\",\"quantity\":3,\"amount\":4000}],"
+                     "\"description\":\"Green tea\",\"cancel_url\":\"https://mall.example/c\","
+                     "\"expires_in\":600}";
+  g_autoptr(OtResponse) created = ot_request (gw, "POST", "/v1/checkout_sessions",
+                                              mall->secret_key, "cs-key-1", body);
+  g_autoptr(OtResponse) replay = ot_request (gw, "POST", "/v1/checkout_sessions",
+                                             mall->secret_key, "cs-key-1", body);
+  g_autoptr(OtResponse) foreign = NULL;
+  g_autoptr(OtResponse) anonymous = NULL;
+  g_autoptr(JsonObject) read = NULL;
+  g_autofree char *path = NULL;
+  JsonObject *s;
+
+  ot_assert_status (created, 200);
+  s = ot_response_object (created);
+  g_assert_true (g_str_has_prefix (ot_json_string (s, "id"), "cs_"));
+  g_assert_cmpstr (ot_json_string (s, "status"), ==, "open");
+  g_assert_cmpstr (ot_json_string (s, "merchant"), ==, mall->id);
+  g_assert_cmpint (ot_json_int (s, "expires_at") - ot_json_int (s, "created"), ==, 600);
+  g_assert_true (g_str_has_suffix (ot_json_string (s, "url"), ot_json_string (s, "id")));
+  g_assert_true (json_object_get_null_member (s, "payment"));
+  g_assert_cmpstr (replay->body, ==, created->body);
+
+  read = get_session (mall, ot_json_string (s, "id"));
+  g_assert_cmpstr (ot_json_string (read, "order_id"), ==, "A-1");
+  g_assert_cmpint (json_array_get_length (ot_json_array (read, "items")), ==, 1);
+  path = g_strconcat ("/v1/checkout_sessions/", ot_json_string (s, "id"), NULL);
+  foreign = ot_request (gw, "GET", path, other->secret_key, NULL, NULL);
+  ot_assert_error (foreign, 404, "invalid_request_error", "resource_missing");
+  anonymous = ot_request (gw, "GET", path, NULL, NULL, NULL);
+  ot_assert_error (anonymous, 401, "authentication_error", "unauthorized");
+}
+
+static void
+test_create_refusals (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Strict Mall");
+  struct { const char *extra; const char *code; const char *param; } cases[] = {
+    { "\"items\":[{\"name\":\"Tea\",\"quantity\":2,\"amount\":4000}]", "items_total_mismatch",
+      "items" },
+    { "\"items\":[{\"name\":\"Tea\",\"quantity\":0,\"amount\":5000}]", "parameter_invalid",
+      "items" },
+    { "\"items\":[{\"name\":\"Tea\"}]", "parameter_invalid", "items" },
+    { "\"success_url\":\"javascript:alert(1)\"", "parameter_invalid", "success_url" },
+    { "\"cancel_url\":\"ftp://mall.example/\"", "parameter_invalid", "cancel_url" },
+    { "\"expires_in\":1", "parameter_invalid", "expires_in" },
+    { "\"expires_in\":86401", "parameter_invalid", "expires_in" },
+    { "\"colour\":\"red\"", "parameter_unknown", "colour" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OtResponse) r = open_session (mall, "B-1", 10000, cases[i].extra);
+
+      ot_assert_error (r, 400, "invalid_request_error", cases[i].code);
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                       "param"), ==, cases[i].param);
+    }
+  {
+    g_autoptr(OtResponse) zero = open_session (mall, "B-2", 0, NULL);
+    g_autoptr(OtResponse) order = open_session (mall, "", 1000, NULL);
+
+    ot_assert_error (zero, 400, "invalid_request_error", "parameter_invalid");
+    ot_assert_error (order, 400, "invalid_request_error", "parameter_invalid");
+  }
+}
+
+/* ---- the wallet --------------------------------------------------------- */
+
+static void
+test_wallet_pays (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Wallet Mall");
+  g_autoptr(OtWallet) w = ot_wallet_new (gw, "email");
+  g_autofree char *id = session_id (mall, "W-1", 8000);
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(JsonObject) read = NULL;
+  JsonObject *result;
+  JsonObject *payment;
+  gint64 balance, available;
+
+  ot_wallet_fund (gw, w, 20000);
+  paid = wallet_checkout (w, "checkout-1", id, mall->id, "W-1", 8000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_status (paid, 200);
+  result = ot_response_object (paid);
+  g_assert_cmpstr (ot_json_string (result, "status"), ==, "complete");
+  g_assert_cmpstr (ot_json_string (result, "payment_status"), ==, "captured");
+  g_assert_cmpint (ot_json_int (result, "available"), ==, 12000);
+  g_assert_cmpstr (ot_json_string (result, "card_last4"), ==, w->number + 12);
+  replay = wallet_checkout (w, "checkout-1", id, mall->id, "W-1", 8000,
+                            OT_WALLET_CARD_PASSWORD);
+  g_assert_cmpstr (replay->body, ==, paid->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+  again = wallet_checkout (w, NULL, id, mall->id, "W-1", 8000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_error (again, 409, "invalid_request_error", "checkout_session_completed");
+
+  /* The mall's server reads the result. */
+  read = get_session (mall, id);
+  g_assert_cmpstr (ot_json_string (read, "status"), ==, "complete");
+  g_assert_cmpstr (ot_json_string (read, "paid_with"), ==, "wallet");
+  payment = ot_json_object (read, "payment");
+  g_assert_cmpstr (ot_json_string (payment, "status"), ==, "captured");
+  g_assert_cmpint (ot_json_int (payment, "amount"), ==, 8000);
+  g_assert_cmpstr (ot_json_string (payment, "order_id"), ==, "W-1");
+  g_assert_cmpstr (ot_json_string (payment, "merchant"), ==, mall->id);
+  ot_wallet_balance (gw, w, &balance, &available);
+  g_assert_cmpint (balance, ==, 12000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+static void
+test_mismatch (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Exact Mall");
+  g_autoptr(Mall) other = new_mall ("Impostor Mall");
+  g_autoptr(OtWallet) w = ot_wallet_new (gw, "none");
+  g_autofree char *id = session_id (mall, "M-1", 6000);
+  struct { const char *merchant; const char *order; gint64 amount; const char *param; } cases[] = {
+    { other->id, "M-1", 6000, "merchant" },
+    { mall->id, "M-2", 6000, "order_id" },
+    { mall->id, "M-1", 5999, "amount" },
+    { mall->id, "M-1", 60000, "amount" },
+  };
+  g_autoptr(OtResponse) fine = NULL;
+  gint64 balance, available;
+
+  ot_wallet_fund (gw, w, 10000);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OtResponse) r = wallet_checkout (w, NULL, id, cases[i].merchant, cases[i].order,
+                                                 cases[i].amount, OT_WALLET_CARD_PASSWORD);
+
+      ot_assert_error (r, 409, "invalid_request_error", "checkout_mismatch");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                       "param"), ==, cases[i].param);
+    }
+  ot_wallet_balance (gw, w, &balance, &available);
+  g_assert_cmpint (available, ==, 10000);
+  /* Nothing was used up: the matching purchase still pays. */
+  fine = wallet_checkout (w, NULL, id, mall->id, "M-1", 6000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_status (fine, 200);
+}
+
+static void
+test_expiry (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Slow Mall");
+  g_autoptr(OtWallet) w = ot_wallet_new (gw, "none");
+  g_autoptr(OtResponse) short_lived = open_session (mall, "E-1", 1000, "\"expires_in\":5");
+  g_autofree char *id = g_strdup (ot_json_string (ot_response_object (short_lived), "id"));
+  g_autofree char *open_id = session_id (mall, "E-2", 2000);
+  g_autofree char *paid_id = session_id (mall, "E-3", 2000);
+  g_autofree char *expire = g_strdup_printf ("/v1/checkout_sessions/%s/expire", open_id);
+  g_autofree char *expire_paid = g_strdup_printf ("/v1/checkout_sessions/%s/expire", paid_id);
+  g_autoptr(OtResponse) expired = NULL;
+  g_autoptr(OtResponse) manual = NULL;
+  g_autoptr(OtResponse) after_manual = NULL;
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) too_late = NULL;
+  g_autoptr(JsonObject) read = NULL;
+
+  ot_wallet_fund (gw, w, 10000);
+  paid = wallet_checkout (w, NULL, paid_id, mall->id, "E-3", 2000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_status (paid, 200);
+  too_late = ot_request (gw, "POST", expire_paid, mall->secret_key, NULL, "{}");
+  ot_assert_error (too_late, 409, "invalid_request_error", "checkout_session_completed");
+
+  manual = ot_request (gw, "POST", expire, mall->secret_key, NULL, "{}");
+  ot_assert_status (manual, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (manual), "status"), ==, "expired");
+  after_manual = wallet_checkout (w, NULL, open_id, mall->id, "E-2", 2000,
+                                  OT_WALLET_CARD_PASSWORD);
+  ot_assert_error (after_manual, 409, "invalid_request_error", "checkout_session_expired");
+
+  g_usleep (6 * G_USEC_PER_SEC);
+  expired = wallet_checkout (w, NULL, id, mall->id, "E-1", 1000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_error (expired, 409, "invalid_request_error", "checkout_session_expired");
+  read = get_session (mall, id);
+  g_assert_cmpstr (ot_json_string (read, "status"), ==, "expired");
+}
+
+static void
+test_wallet_refusals (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Careful Mall");
+  g_autoptr(OtWallet) w = ot_wallet_new (gw, "none");
+  g_autofree char *id = session_id (mall, "P-1", 4000);
+  g_autoptr(OtResponse) poor = NULL;
+  g_autoptr(OtResponse) locked = NULL;
+  g_autoptr(OtResponse) unknown = NULL;
+  g_autoptr(OtResponse) no_card = NULL;
+  g_autoptr(OtResponse) user = NULL;
+  g_autoptr(OtResponse) session = NULL;
+  g_autoptr(OtResponse) anonymous = NULL;
+
+  poor = wallet_checkout (w, NULL, id, mall->id, "P-1", 4000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_error (poor, 402, "card_error", "insufficient_funds");
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) r = wallet_checkout (w, NULL, id, mall->id, "P-1", 4000, "0000");
+
+      ot_assert_error (r, 402, "card_error", "invalid_credentials");
+    }
+  locked = wallet_checkout (w, NULL, id, mall->id, "P-1", 4000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_error (locked, 402, "card_error", "card_locked");
+  unknown = wallet_checkout (w, NULL, "cs_00000000000000000000000000000000", mall->id, "P-1",
+                             4000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_error (unknown, 404, "invalid_request_error", "resource_missing");
+  anonymous = ot_request (gw, "POST", "/v1/wallet/checkout", NULL, NULL, "{}");
+  ot_assert_error (anonymous, 401, "authentication_error", "unauthorized");
+
+  /* A user who has not applied for the card. */
+  user = ot_request (gw, "POST", "/v1/wallet/users", NULL, NULL,
+                     "{\"login_id\":\"cardless-1\",\"password\":\"correct horse\","
+                     "\"name\":\"No Card\",\"email\":\"nc@wallet.example\"}");
+  ot_assert_status (user, 201);
+  session = ot_request (gw, "POST", "/v1/wallet/sessions", NULL, NULL,
+                        "{\"login_id\":\"cardless-1\",\"password\":\"correct horse\"}");
+  ot_assert_status (session, 201);
+  {
+    OtWallet cardless = { .token = (char *) ot_json_string (ot_response_object (session),
+                                                            "token") };
+
+    no_card = wallet_checkout (&cardless, NULL, id, mall->id, "P-1", 4000, "2580");
+  }
+  ot_assert_error (no_card, 409, "invalid_request_error", "card_not_issued");
+}
+
+static void
+test_receipt (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Receipt Mall");
+  g_autoptr(OtWallet) w = ot_wallet_new (gw, "sms");
+  g_autofree char *id = session_id (mall, "R-1", 3000);
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  g_autoptr(OtResponse) paid = NULL;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 before, after;
+
+  ot_wallet_fund (gw, w, 10000);
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM outbox WHERE type = 'sms'", -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  before = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  paid = wallet_checkout (w, NULL, id, mall->id, "R-1", 3000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_status (paid, 200);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  after = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  /* The transaction details, by the channel the user chose (claim 10). */
+  g_assert_cmpint (after, ==, before + 1);
+}
+
+/* ---- the hosted page ---------------------------------------------------- */
+
+static void
+test_hosted_page (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Hosted Mall");
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, "4321");
+  g_autofree char *id = session_id (mall, "H-1", 7000);
+  g_autofree char *page = g_strconcat ("/pay/", id, NULL);
+  g_autofree char *public = g_strdup_printf ("/v1/checkout_sessions/%s/public", id);
+  g_autofree char *pay = g_strdup_printf ("/v1/checkout_sessions/%s/pay", id);
+  g_autofree char *wrong = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"0000\"}",
+                                            card->number);
+  g_autofree char *right = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"4321\"}",
+                                            card->number);
+  g_autoptr(OtResponse) html = ot_request (gw, "GET", page, NULL, NULL, NULL);
+  g_autoptr(OtResponse) script = ot_request (gw, "GET", "/pay/assets/pay.js", NULL, NULL, NULL);
+  g_autoptr(OtResponse) style = ot_request (gw, "GET", "/pay/assets/pay.css", NULL, NULL, NULL);
+  g_autoptr(OtResponse) nothing = ot_request (gw, "GET", "/pay/assets/secret.key", NULL, NULL,
+                                              NULL);
+  g_autoptr(OtResponse) summary = ot_request (gw, "GET", public, NULL, NULL, NULL);
+  g_autoptr(OtResponse) declined = ot_request (gw, "POST", pay, NULL, NULL, wrong);
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) twice = NULL;
+  g_autoptr(JsonObject) read = NULL;
+  const char *policy;
+
+  ot_assert_status (html, 200);
+  g_assert_true (g_str_has_prefix (ot_response_header (html, "Content-Type"), "text/html"));
+  policy = ot_response_header (html, "Content-Security-Policy");
+  g_assert_nonnull (strstr (policy, "default-src 'none'"));
+  g_assert_nonnull (strstr (policy, "script-src 'self'"));
+  g_assert_nonnull (strstr (policy, "frame-ancestors 'none'"));
+  g_assert_cmpstr (ot_response_header (html, "X-Frame-Options"), ==, "DENY");
+  g_assert_null (strstr (html->body, "<script>"));
+  g_assert_null (strstr (html->body, "style="));
+  ot_assert_status (script, 200);
+  g_assert_true (g_str_has_prefix (ot_response_header (script, "Content-Type"),
+                                   "text/javascript"));
+  ot_assert_status (style, 200);
+  ot_assert_error (nothing, 404, "invalid_request_error", "resource_missing");
+
+  ot_assert_status (summary, 200);
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (summary), "merchant"),
+                                   "name"), ==, "Hosted Mall");
+  g_assert_cmpint (ot_json_int (ot_response_object (summary), "amount"), ==, 7000);
+  g_assert_null (strstr (summary->body, "secret"));
+
+  ot_assert_error (declined, 402, "card_error", "invalid_credentials");
+  paid = ot_request (gw, "POST", pay, NULL, NULL, right);
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (paid), "status"), ==, "complete");
+  g_assert_cmpstr (ot_json_string (ot_response_object (paid), "success_url"), ==,
+                   "https://mall.example/ok?s={CHECKOUT_SESSION_ID}");
+  twice = ot_request (gw, "POST", pay, NULL, NULL, right);
+  ot_assert_error (twice, 409, "invalid_request_error", "checkout_session_completed");
+  read = get_session (mall, id);
+  g_assert_cmpstr (ot_json_string (read, "paid_with"), ==, "card");
+  ot_assert_card_balance (gw, card->number, "4321", 3000, 3000);
+}
+
+/* ---- webhooks ----------------------------------------------------------- */
+
+typedef struct
+{
+  SoupServer *server;
+  char       *url;
+  GPtrArray  *bodies;          /* of char*, everything that arrived */
+  GPtrArray  *signatures;
+  guint       fail_first;      /* answer 500 to this many first */
+  guint       seen;
+} Endpoint;
+
+static void
+endpoint_handler (SoupServer        *server,
+                  SoupServerMessage *msg,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  Endpoint *endpoint = user_data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const char *signature = soup_message_headers_get_one (
+    soup_server_message_get_request_headers (msg), "Onepin-Signature");
+
+  g_ptr_array_add (endpoint->bodies, g_strndup (body->data, body->length));
+  g_ptr_array_add (endpoint->signatures, g_strdup (signature ? signature : ""));
+  soup_server_message_set_status (msg, endpoint->seen++ < endpoint->fail_first ? 500 : 200,
+                                  NULL);
+}
+
+static Endpoint *
+endpoint_start (guint fail_first)
+{
+  Endpoint *endpoint = g_new0 (Endpoint, 1);
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  endpoint->server = soup_server_new (NULL, NULL);
+  endpoint->bodies = g_ptr_array_new_with_free_func (g_free);
+  endpoint->signatures = g_ptr_array_new_with_free_func (g_free);
+  endpoint->fail_first = fail_first;
+  soup_server_add_handler (endpoint->server, NULL, endpoint_handler, endpoint, NULL);
+  g_assert_true (soup_server_listen_local (endpoint->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
+                                           &error));
+  uris = soup_server_get_uris (endpoint->server);
+  endpoint->url = g_strdup_printf ("http://127.0.0.1:%d/hooks", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return endpoint;
+}
+
+static void
+endpoint_free (Endpoint *endpoint)
+{
+  soup_server_disconnect (endpoint->server);
+  g_object_unref (endpoint->server);
+  g_ptr_array_unref (endpoint->bodies);
+  g_ptr_array_unref (endpoint->signatures);
+  g_free (endpoint->url);
+  g_free (endpoint);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Endpoint, endpoint_free)
+
+static void
+set_endpoint (Mall       *mall,
+              const char *url)
+{
+  g_autofree char *body = g_strdup_printf ("{\"url\":\"%s\"}", url);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/webhook_endpoint", mall->secret_key,
+                                        NULL, body);
+  g_autoptr(OtResponse) read = ot_request (gw, "GET", "/v1/webhook_endpoint", mall->secret_key,
+                                           NULL, NULL);
+
+  ot_assert_status (r, 200);
+  ot_assert_status (read, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (read), "url"), ==, url);
+}
+
+/* The event of @type whose object has @field @value, once delivered (2xx);
+ * NULL after 30 s. */
+static JsonObject *
+wait_event (Endpoint   *endpoint,
+            const char *type,
+            const char *field,
+            const char *value,
+            guint      *tries)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      *tries = 0;
+      for (guint i = 0; i < endpoint->bodies->len; i++)
+        {
+          g_autoptr(JsonNode) node = json_from_string (endpoint->bodies->pdata[i], NULL);
+          JsonObject *event = node ? json_node_get_object (node) : NULL;
+          JsonObject *object;
+
+          if (event == NULL || g_strcmp0 (json_object_get_string_member (event, "type"), type))
+            continue;
+          object = json_object_get_object_member (json_object_get_object_member (event, "data"),
+                                                  "object");
+          if (g_strcmp0 (json_object_get_string_member (object, field), value) != 0)
+            continue;
+          (*tries)++;
+          if (i >= endpoint->fail_first)
+            return json_object_ref (event);
+        }
+      g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+    }
+  return NULL;
+}
+
+static void
+assert_signed (Endpoint   *endpoint,
+               Mall       *mall)
+{
+  g_autoptr(OnepinKey) key = onepin_key_new_hmac ((const guint8 *) mall->webhook_secret,
+                                                  strlen (mall->webhook_secret), NULL);
+  g_autoptr(OnepinKey) wrong = onepin_key_new_hmac ((const guint8 *) "whsec_wrong", 11, NULL);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_assert_cmpuint (endpoint->bodies->len, >, 0);
+  for (guint i = 0; i < endpoint->bodies->len; i++)
+    {
+      const char *body = endpoint->bodies->pdata[i];
+      const char *signature = endpoint->signatures->pdata[i];
+
+      g_assert_true (g_str_has_prefix (signature, "t="));
+      g_assert_true (onepin_signature_verify (key, signature, body, strlen (body), now, 300));
+      g_assert_false (onepin_signature_verify (wrong, signature, body, strlen (body), now, 300));
+      g_assert_false (onepin_signature_verify (key, signature, body, strlen (body), now + 301,
+                                               300));
+    }
+}
+
+static void
+test_webhooks (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Hooked Mall");
+  g_autoptr(Endpoint) endpoint = endpoint_start (2);
+  g_autoptr(OtWallet) w = ot_wallet_new (gw, "none");
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(JsonObject) completed = NULL;
+  g_autoptr(JsonObject) captured = NULL;
+  JsonObject *session;
+  guint tries = 0;
+
+  ot_wallet_fund (gw, w, 10000);
+  /* Before the endpoint: never sent. */
+  {
+    g_autofree char *early = session_id (mall, "K-0", 1000);
+    g_autoptr(OtResponse) r = wallet_checkout (w, NULL, early, mall->id, "K-0", 1000,
+                                               OT_WALLET_CARD_PASSWORD);
+
+    ot_assert_status (r, 200);
+  }
+  g_usleep (1100 * 1000);
+  set_endpoint (mall, endpoint->url);
+  id = session_id (mall, "K-1", 4000);
+  paid = wallet_checkout (w, NULL, id, mall->id, "K-1", 4000, OT_WALLET_CARD_PASSWORD);
+  ot_assert_status (paid, 200);
+
+  completed = wait_event (endpoint, "checkout.session.completed", "id", id, &tries);
+  g_assert_nonnull (completed);
+  session = ot_json_object (ot_json_object (completed, "data"), "object");
+  g_assert_cmpstr (ot_json_string (session, "status"), ==, "complete");
+  g_assert_cmpstr (ot_json_string (session, "order_id"), ==, "K-1");
+  g_assert_cmpint (ot_json_int (ot_json_object (session, "payment"), "amount"), ==, 4000);
+  g_assert_true (g_str_has_prefix (ot_json_string (completed, "id"), "evt_"));
+  captured = wait_event (endpoint, "payment.captured", "order_id", "K-1", &tries);
+  g_assert_nonnull (captured);
+  g_assert_cmpint (ot_json_int (ot_json_object (ot_json_object (captured, "data"), "object"),
+                                "amount_captured"), ==, 4000);
+  /* The first two tries got a 500 and were retried: the same event id each time. */
+  g_assert_cmpuint (endpoint->bodies->len, >=, 4);
+  assert_signed (endpoint, mall);
+  for (guint i = 0; i < endpoint->bodies->len; i++)
+    g_assert_null (strstr (endpoint->bodies->pdata[i], "K-0"));
+}
+
+static void
+test_webhook_survives_restart (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Patient Mall");
+  g_autoptr(Endpoint) endpoint = endpoint_start (1000);
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, "4321");
+  g_autoptr(JsonObject) payment = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  guint tries = 0;
+  const char *payment_id;
+
+  set_endpoint (mall, endpoint->url);
+  payment = ot_pay (gw, mall->secret_key, card->number, "4321", 2500, TRUE);
+  payment_id = ot_json_string (payment, "id");
+  /* Refused until the gateway is stopped and started again. */
+  while (endpoint->bodies->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+  ot_gateway_terminate (gw, SIGTERM);
+  endpoint->fail_first = endpoint->bodies->len;
+  ot_gateway_restart (gw);
+  event = wait_event (endpoint, "payment.captured", "id", payment_id, &tries);
+  g_assert_nonnull (event);
+  g_assert_cmpuint (tries, >=, 3);
+  assert_signed (endpoint, mall);
+}
+
+/* An endpoint that never answers 2xx: the event is given up after
+ * max_attempts tries, marked failed in the outbox, and tried no more. */
+static void
+test_webhook_gives_up (void)
+{
+  g_autofree char *config = g_strdup ("[webhooks]\nretry_base=1\ntimeout=2\nmax_attempts=2\n");
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) endpoint = endpoint_start (1000);
+  g_autoptr(Mall) mall = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonObject) payment = NULL;
+  g_autofree char *db_path = NULL;
+  gint64 deadline;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint tries;
+
+  gw = ot_gateway_start (config, FALSE);
+  mall = new_mall ("Unreachable Mall");
+  card = ot_new_card (gw, 10000, "4321");
+  set_endpoint (mall, endpoint->url);
+  payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE);
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (endpoint->bodies->len < 2 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+  g_assert_cmpuint (endpoint->bodies->len, ==, 2);
+  /* Long enough for a third try, were there one. */
+  deadline = g_get_monotonic_time () + 4 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+  tries = endpoint->bodies->len;
+  db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM outbox WHERE type = "
+                                       "'payment.captured' AND failed_at IS NOT NULL "
+                                       "AND last_error = 'HTTP 500' AND attempts = 2", -1, &stmt,
+                                       NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int64 (stmt, 0), ==, 1);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM webhook_attempts", -1, &stmt,
+                                       NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int64 (stmt, 0), ==, 2);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  ot_gateway_stop (gw);
+  gw = saved;
+  g_assert_cmpuint (tries, ==, 2);
+}
+
+static void
+test_endpoint_refusals (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Endpoint Mall");
+  const char *bad[] = { "{\"url\":\"http://mall.example/hooks\"}",
+                        "{\"url\":\"ftp://127.0.0.1/hooks\"}",
+                        "{\"url\":\"https://user:pw@mall.example/hooks\"}",
+                        "{\"url\":\"not a url\"}", "{}" };
+  g_autoptr(OtResponse) none = ot_request (gw, "GET", "/v1/webhook_endpoint", mall->secret_key,
+                                           NULL, NULL);
+  g_autoptr(OtResponse) set = NULL;
+  g_autoptr(OtResponse) removed = NULL;
+  g_autoptr(OtResponse) gone = NULL;
+
+  ot_assert_error (none, 404, "invalid_request_error", "resource_missing");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/webhook_endpoint",
+                                            mall->secret_key, NULL, bad[i]);
+
+      g_assert_cmpuint (r->status, ==, 400);
+    }
+  set = ot_request (gw, "POST", "/v1/webhook_endpoint", mall->secret_key, NULL,
+                    "{\"url\":\"https://mall.example/hooks?token=abc\"}");
+  ot_assert_status (set, 200);
+  removed = ot_request (gw, "DELETE", "/v1/webhook_endpoint", mall->secret_key, NULL, NULL);
+  ot_assert_status (removed, 200);
+  gone = ot_request (gw, "GET", "/v1/webhook_endpoint", mall->secret_key, NULL, NULL);
+  ot_assert_error (gone, 404, "invalid_request_error", "resource_missing");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *bank_config = NULL;
+  g_autofree char *config = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  g_assert_true (onepin_crypto_init (NULL));
+  bank = ot_bank_start (NULL);
+  bank_config = ot_bank_gateway_config (bank, 5, NULL);
+  config = g_strdup_printf ("[wallet]\npbkdf2_iterations=2000\n"
+                            "[webhooks]\nretry_base=1\ntimeout=2\n%s", bank_config);
+  gw = ot_gateway_start (config, FALSE);
+
+  g_test_add_func ("/checkout/create-and-read", test_create_and_read);
+  g_test_add_func ("/checkout/create-refusals", test_create_refusals);
+  g_test_add_func ("/checkout/wallet-pays", test_wallet_pays);
+  g_test_add_func ("/checkout/mismatch", test_mismatch);
+  g_test_add_func ("/checkout/expiry", test_expiry);
+  g_test_add_func ("/checkout/wallet-refusals", test_wallet_refusals);
+  g_test_add_func ("/checkout/receipt", test_receipt);
+  g_test_add_func ("/checkout/hosted-page", test_hosted_page);
+  g_test_add_func ("/checkout/endpoint-refusals", test_endpoint_refusals);
+  g_test_add_func ("/checkout/webhooks", test_webhooks);
+  g_test_add_func ("/checkout/webhook-survives-restart", test_webhook_survives_restart);
+  g_test_add_func ("/checkout/webhook-gives-up", test_webhook_gives_up);
+  status = g_test_run ();
+
+  ot_gateway_stop (gw);
+  ot_bank_stop (bank);
+  return status;
+}

@@ -1,0 +1,129 @@
+/* test-config.c: the gateway's configuration checks
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gw-config.h"
+#include "gw-transport.h"
+
+/* Loads @text as a configuration file and validates it. */
+static gboolean
+load (const char  *text,
+      GError     **error)
+{
+  g_autoptr(GwConfig) config = gw_config_new ();
+  g_autofree char *path = NULL;
+  gboolean ok;
+  int fd = g_file_open_tmp ("onepin-config-XXXXXX", &path, NULL);
+
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_free (config->data_dir);
+  config->data_dir = g_strdup ("/nonexistent");
+  ok = gw_config_load_file (config, path, error) && gw_config_validate (config, error);
+  g_unlink (path);
+  return ok;
+}
+
+/* The SMTP password never crosses the network in the clear: AUTH needs
+ * TLS from the start (smtps) or STARTTLS that cannot be skipped. */
+static void
+test_smtp_auth_needs_tls (void)
+{
+  static const char *refused[] = { "none", "try" };
+  static const char *base = "[smtp]\nfrom=r@onepin.test\nusername=onepin\n"
+                            "password_file=/etc/onepin/smtp.password\n";
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%surl=smtp://mail.example:587\nstarttls=%s\n",
+                                               base, refused[i]);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (load (text, &error));
+      g_assert_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, "starttls"));
+    }
+  {
+    g_autofree char *required = g_strdup_printf ("%surl=smtp://mail.example:587\n"
+                                                 "starttls=required\n", base);
+    g_autofree char *smtps = g_strdup_printf ("%surl=smtps://mail.example:465\n"
+                                              "starttls=none\n", base);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (load (required, &error));
+    g_assert_no_error (error);
+    g_assert_true (load (smtps, &error));
+    g_assert_no_error (error);
+    /* Without AUTH, no password to protect. */
+    g_assert_true (load ("[smtp]\nurl=smtp://127.0.0.1:2525\nfrom=r@onepin.test\n"
+                         "starttls=none\n", &error));
+    g_assert_no_error (error);
+  }
+}
+
+/* A GwSmtp with AUTH whose password is in @path. */
+static GwSmtp *
+smtp_with_password_file (const char  *path,
+                         GError     **error)
+{
+  g_autoptr(GwConfig) config = gw_config_new ();
+
+  config->smtp_url = g_strdup ("smtps://mail.example:465");
+  config->smtp_username = g_strdup ("onepin");
+  config->smtp_password_file = g_strdup (path);
+  return gw_smtp_new (config, error);
+}
+
+/* The password file is read like the keys: the file itself (no symlink),
+ * checked on the descriptor that is read, private to its owner. */
+static void
+test_smtp_password_file (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-config-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "smtp.password", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.password", NULL);
+  g_autoptr(GError) error = NULL;
+  GwSmtp *smtp;
+
+  gw_transport_init ();
+  g_assert_true (g_file_set_contents (path, "  correct horse battery  \n", -1, NULL));
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  smtp = smtp_with_password_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (smtp);
+  gw_smtp_free (smtp);
+
+  g_assert_cmpint (symlink (path, link), ==, 0);
+  g_assert_null (smtp_with_password_file (link, &error));
+  g_assert_nonnull (strstr (error->message, "[smtp] password_file"));
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_chmod (path, 0640), ==, 0);
+  g_assert_null (smtp_with_password_file (path, &error));
+  g_clear_error (&error);
+
+  g_assert_true (g_file_set_contents (path, "two\nlines\n", -1, NULL));
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  g_assert_null (smtp_with_password_file (path, &error));
+  g_clear_error (&error);
+
+  g_unlink (link);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/config/smtp-auth-needs-tls", test_smtp_auth_needs_tls);
+  g_test_add_func ("/config/smtp-password-file", test_smtp_password_file);
+  return g_test_run ();
+}

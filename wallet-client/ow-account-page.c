@@ -1,0 +1,276 @@
+/* ow-account-page.c: sign in to the gateway, or register there
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Registering signs in right after, with the same password, so a new user
+ * lands on the main view. The session is sealed in the vault before the
+ * page says it is done.
+ */
+#include "ow-account-page.h"
+
+#include <glib/gi18n.h>
+
+#include "ow-ui.h"
+
+struct _OwAccountPage
+{
+  AdwBin          parent_instance;
+
+  GtkToggleButton *sign_in_toggle;
+  GtkToggleButton *register_toggle;
+  GtkStack        *mode_stack;
+  GtkEditable     *gateway_row;
+  GtkEditable     *login_row;
+  GtkEditable     *password_row;
+  GtkEditable     *reg_login_row;
+  GtkEditable     *reg_name_row;
+  GtkEditable     *reg_email_row;
+  GtkEditable     *reg_phone_row;
+  GtkEditable     *reg_password_row;
+  GtkEditable     *reg_confirm_row;
+  GtkLabel        *error_label;
+  GtkButton       *submit_button;
+  GtkSpinner      *spinner;
+
+  char            *login_id;    /* of the sign-in under way */
+};
+
+G_DEFINE_FINAL_TYPE (OwAccountPage, ow_account_page, ADW_TYPE_BIN)
+
+enum
+{
+  SIGNAL_SIGNED_IN,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static gboolean
+registering (OwAccountPage *self)
+{
+  return gtk_toggle_button_get_active (self->register_toggle);
+}
+
+static void
+fail (OwAccountPage *self,
+      const GError  *error)
+{
+  g_autofree char *message = ow_ui_error_message (error);
+
+  ow_ui_set_busy (self->submit_button, self->spinner, FALSE);
+  ow_ui_show_error (self->error_label, message);
+}
+
+static void
+on_signed_in (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  g_autoptr(OwAccountPage) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwSession) session = ow_client_sign_in_finish (OW_CLIENT (source), result, &error);
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
+
+  if (session == NULL ||
+      !ow_application_save_session (app, session, self->login_id, &error))
+    {
+      fail (self, error);
+      return;
+    }
+
+  ow_ui_set_busy (self->submit_button, self->spinner, FALSE);
+  ow_account_page_reset (self);
+  g_signal_emit (self, signals[SIGNAL_SIGNED_IN], 0);
+}
+
+static void
+sign_in (OwAccountPage *self,
+         OwClient      *client,
+         const char    *password)
+{
+  ow_client_sign_in_async (client, self->login_id, password, NULL, on_signed_in,
+                           g_object_ref (self));
+}
+
+static void
+on_registered (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  g_autoptr(OwAccountPage) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwProfile) profile = ow_client_register_finish (OW_CLIENT (source), result, &error);
+
+  if (profile == NULL)
+    {
+      fail (self, error);
+      return;
+    }
+
+  /* the gateway stores login IDs in lowercase */
+  g_free (self->login_id);
+  self->login_id = g_strdup (profile->login_id);
+  sign_in (self, OW_CLIENT (source), gtk_editable_get_text (self->reg_password_row));
+}
+
+static const char *
+user_locale (void)
+{
+  const char *const *languages = g_get_language_names ();
+
+  return g_str_has_prefix (languages[0], "ko") ? "ko" : "en";
+}
+
+static gboolean
+check_registration (OwAccountPage *self)
+{
+  return ow_ui_check_new_password (self->reg_password_row, self->reg_confirm_row, 8, 128,
+                                   _("The password needs 8 to 128 characters."),
+                                   self->error_label);
+}
+
+/* The gateway address in the field becomes the setting, if it is allowed. */
+static OwClient *
+client_for_gateway (OwAccountPage *self,
+                    GError       **error)
+{
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
+  g_autofree char *url = g_strstrip (g_strdup (gtk_editable_get_text (self->gateway_row)));
+
+  if (!ow_client_check_url (url, error))
+    return NULL;
+  g_settings_set_string (ow_application_get_settings (app), "gateway-url", url);
+  return ow_application_get_client (app, error);
+}
+
+static void
+on_submit (OwAccountPage *self)
+{
+  g_autoptr(GError) error = NULL;
+  OwClient *client;
+
+  if (!gtk_widget_get_sensitive (GTK_WIDGET (self->submit_button)))
+    return;
+  if (registering (self) && !check_registration (self))
+    return;
+
+  client = client_for_gateway (self, &error);
+  if (client == NULL)
+    {
+      fail (self, error);
+      gtk_widget_grab_focus (GTK_WIDGET (self->gateway_row));
+      return;
+    }
+
+  ow_ui_show_error (self->error_label, NULL);
+  ow_ui_set_busy (self->submit_button, self->spinner, TRUE);
+  g_free (self->login_id);
+
+  if (!registering (self))
+    {
+      self->login_id = g_strstrip (g_strdup (gtk_editable_get_text (self->login_row)));
+      sign_in (self, client, gtk_editable_get_text (self->password_row));
+      return;
+    }
+
+  self->login_id = g_strstrip (g_strdup (gtk_editable_get_text (self->reg_login_row)));
+  ow_client_register_async (client, self->login_id,
+                            gtk_editable_get_text (self->reg_password_row),
+                            gtk_editable_get_text (self->reg_name_row),
+                            gtk_editable_get_text (self->reg_email_row),
+                            gtk_editable_get_text (self->reg_phone_row),
+                            user_locale (), NULL, on_registered, g_object_ref (self));
+}
+
+static void
+on_login_activated (OwAccountPage *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
+}
+
+static void
+on_mode_toggled (OwAccountPage *self)
+{
+  gboolean reg = registering (self);
+
+  gtk_stack_set_visible_child_name (self->mode_stack, reg ? "register" : "sign-in");
+  gtk_button_set_label (self->submit_button, reg ? _("_Create Account") : _("Sign _In"));
+  ow_ui_show_error (self->error_label, NULL);
+}
+
+void
+ow_account_page_reset (OwAccountPage *self)
+{
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
+  GtkEditable *secrets[] = { self->password_row, self->reg_password_row, self->reg_confirm_row };
+
+  g_return_if_fail (OW_IS_ACCOUNT_PAGE (self));
+
+  for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
+    ow_ui_clear_editable (secrets[i]);
+  /* someone coming back most likely has an account */
+  gtk_toggle_button_set_active (self->sign_in_toggle, TRUE);
+  ow_ui_show_error (self->error_label, NULL);
+  if (app != NULL)
+    {
+      g_autofree char *url = g_settings_get_string (ow_application_get_settings (app), "gateway-url");
+
+      gtk_editable_set_text (self->gateway_row, url);
+    }
+}
+
+static void
+ow_account_page_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (ow_account_page_parent_class)->map (widget);
+  ow_account_page_reset (OW_ACCOUNT_PAGE (widget));
+}
+
+static void
+ow_account_page_finalize (GObject *object)
+{
+  g_free (OW_ACCOUNT_PAGE (object)->login_id);
+  G_OBJECT_CLASS (ow_account_page_parent_class)->finalize (object);
+}
+
+static void
+ow_account_page_class_init (OwAccountPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->finalize = ow_account_page_finalize;
+  widget_class->map = ow_account_page_map;
+
+  signals[SIGNAL_SIGNED_IN] = g_signal_new ("signed-in", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 0);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-account-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, sign_in_toggle);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, register_toggle);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, mode_stack);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, gateway_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, login_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, password_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, reg_login_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, reg_name_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, reg_email_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, reg_phone_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, reg_password_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, reg_confirm_row);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, submit_button);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountPage, spinner);
+  gtk_widget_class_bind_template_callback (widget_class, on_submit);
+  gtk_widget_class_bind_template_callback (widget_class, on_login_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_mode_toggled);
+}
+
+static void
+ow_account_page_init (OwAccountPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
+}

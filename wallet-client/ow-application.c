@@ -1,0 +1,544 @@
+/* ow-application.c: onepin Wallet, the application
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "ow-application.h"
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+
+#include "ow-approval-dialog.h"
+#include "ow-browser-service.h"
+#include "ow-preferences-window.h"
+#include "ow-window.h"
+
+#define SESSION_ID "current"
+
+struct _OwApplication
+{
+  AdwApplication  parent_instance;
+
+  char           *vault_dir;
+  OwVault        *vault;
+  GSettings      *settings;
+  OwBrowserService *browsers;    /* the browser socket */
+  guint           signal_sources[2];
+
+  OwClient       *client;
+  char           *client_url;    /* what @client was made for */
+  char           *client_ca;
+
+  gint64          last_activity; /* monotonic µs */
+  guint           idle_source;
+};
+
+G_DEFINE_FINAL_TYPE (OwApplication, ow_application, ADW_TYPE_APPLICATION)
+
+/* ---- idle lock ---------------------------------------------------------- */
+
+static void schedule_idle_lock (OwApplication *self);
+
+static guint
+idle_seconds (OwApplication *self)
+{
+  return g_settings_get_uint (self->settings, "idle-lock-seconds");
+}
+
+static gboolean
+on_idle_timeout (gpointer data)
+{
+  OwApplication *self = data;
+  gint64 idle = (gint64) idle_seconds (self) * G_USEC_PER_SEC;
+
+  self->idle_source = 0;
+  if (idle == 0 || ow_vault_is_locked (self->vault))
+    return G_SOURCE_REMOVE;
+
+  if (g_get_monotonic_time () - self->last_activity >= idle)
+    ow_application_lock (self);
+  else
+    schedule_idle_lock (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Arms one timer for when the idle time would run out; activity in between
+ * only moves last_activity, so pointer motion costs no timer churn. */
+static void
+schedule_idle_lock (OwApplication *self)
+{
+  gint64 idle = (gint64) idle_seconds (self) * G_USEC_PER_SEC;
+  gint64 left;
+
+  g_clear_handle_id (&self->idle_source, g_source_remove);
+  if (idle == 0 || self->vault == NULL || ow_vault_is_locked (self->vault))
+    return;
+
+  left = self->last_activity + idle - g_get_monotonic_time ();
+  self->idle_source = g_timeout_add (MAX (left, 0) / 1000 + 1, on_idle_timeout, self);
+}
+
+void
+ow_application_note_activity (OwApplication *self)
+{
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  self->last_activity = g_get_monotonic_time ();
+  if (self->idle_source == 0)
+    schedule_idle_lock (self);
+}
+
+static gboolean
+on_window_event (GtkEventControllerLegacy *controller,
+                 GdkEvent                 *event,
+                 gpointer                  data)
+{
+  switch (gdk_event_get_event_type (event))
+    {
+    case GDK_KEY_PRESS:
+    case GDK_BUTTON_PRESS:
+    case GDK_MOTION_NOTIFY:
+    case GDK_SCROLL:
+    case GDK_TOUCH_BEGIN:
+      ow_application_note_activity (OW_APPLICATION (data));
+      break;
+    default:
+      break;
+    }
+  return GDK_EVENT_PROPAGATE;
+}
+
+void
+ow_application_watch_window (OwApplication *self,
+                             GtkWindow     *window)
+{
+  GtkEventController *controller = gtk_event_controller_legacy_new ();
+
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (controller, "event", G_CALLBACK (on_window_event), self, 0);
+  gtk_widget_add_controller (GTK_WIDGET (window), controller);
+}
+
+static void
+on_vault_locked (OwApplication *self)
+{
+  self->last_activity = g_get_monotonic_time ();
+  schedule_idle_lock (self);
+}
+
+/* ---- the vault, the client and the session ------------------------------ */
+
+OwVault *
+ow_application_get_vault (OwApplication *self)
+{
+  g_return_val_if_fail (OW_IS_APPLICATION (self), NULL);
+  return self->vault;
+}
+
+GSettings *
+ow_application_get_settings (OwApplication *self)
+{
+  g_return_val_if_fail (OW_IS_APPLICATION (self), NULL);
+  return self->settings;
+}
+
+OwClient *
+ow_application_get_client (OwApplication  *self,
+                           GError        **error)
+{
+  g_autofree char *url = NULL;
+  g_autofree char *ca = NULL;
+  OwClient *client;
+
+  g_return_val_if_fail (OW_IS_APPLICATION (self), NULL);
+
+  url = g_strstrip (g_settings_get_string (self->settings, "gateway-url"));
+  ca = g_strstrip (g_settings_get_string (self->settings, "ca-file"));
+  if (self->client != NULL && g_strcmp0 (url, self->client_url) == 0 &&
+      g_strcmp0 (ca, self->client_ca) == 0)
+    return self->client;
+
+  /* Another gateway: the session of the old one means nothing there. */
+  client = ow_client_new (url, ca, error);
+  if (client == NULL)
+    return NULL;
+
+  g_clear_object (&self->client);
+  self->client = client;
+  g_free (self->client_url);
+  g_free (self->client_ca);
+  self->client_url = g_steal_pointer (&url);
+  self->client_ca = g_steal_pointer (&ca);
+  return self->client;
+}
+
+gboolean
+ow_application_save_session (OwApplication  *self,
+                             OwSession      *session,
+                             const char     *login_id,
+                             GError        **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(OwSecret) text = NULL;
+
+  g_return_val_if_fail (OW_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (session != NULL && login_id != NULL, FALSE);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "token");
+  json_builder_add_string_value (builder, session->token);
+  json_builder_set_member_name (builder, "user");
+  json_builder_add_string_value (builder, session->user_id);
+  json_builder_set_member_name (builder, "login_id");
+  json_builder_add_string_value (builder, login_id);
+  json_builder_set_member_name (builder, "gateway");
+  json_builder_add_string_value (builder, self->client_url != NULL ? self->client_url : "");
+  json_builder_set_member_name (builder, "expires_at");
+  json_builder_add_int_value (builder, session->expires_at);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  text = json_to_string (root, FALSE);
+  return ow_vault_store (self->vault, OW_VAULT_KIND_SESSION, SESSION_ID, text, error);
+}
+
+static JsonObject *
+load_session (OwApplication *self)
+{
+  g_autoptr(OwSecret) text = ow_vault_lookup (self->vault, OW_VAULT_KIND_SESSION, SESSION_ID, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (text == NULL || !json_parser_load_from_data (parser, text, -1, NULL))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  return json_object_ref (json_node_get_object (root));
+}
+
+gboolean
+ow_application_restore_session (OwApplication *self)
+{
+  g_autoptr(JsonObject) session = load_session (self);
+  OwClient *client = ow_application_get_client (self, NULL);
+  const char *token;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (session == NULL || client == NULL)
+    return FALSE;
+
+  token = json_object_get_string_member_with_default (session, "token", NULL);
+  if (token == NULL ||
+      g_strcmp0 (json_object_get_string_member_with_default (session, "gateway", ""),
+                 self->client_url) != 0 ||
+      json_object_get_int_member_with_default (session, "expires_at", 0) <= now)
+    return FALSE;
+
+  ow_client_set_token (client, token);
+  /* json-glib's copy of the token goes with the object, unwiped: it only
+   * ever lived in this process, like the client's own copy. */
+  return TRUE;
+}
+
+char *
+ow_application_dup_login_id (OwApplication *self)
+{
+  g_autoptr(JsonObject) session = load_session (self);
+
+  if (session == NULL)
+    return NULL;
+  return g_strdup (json_object_get_string_member_with_default (session, "login_id", NULL));
+}
+
+void
+ow_application_end_session (OwApplication *self)
+{
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  if (self->client != NULL)
+    ow_client_set_token (self->client, NULL);
+  if (!ow_vault_is_locked (self->vault))
+    ow_vault_remove (self->vault, OW_VAULT_KIND_SESSION, SESSION_ID, NULL);
+}
+
+void
+ow_application_forget_session (OwApplication *self)
+{
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  if (self->client != NULL)
+    ow_client_set_token (self->client, NULL);
+  if (!ow_vault_is_locked (self->vault))
+    ow_vault_clear (self->vault, NULL);
+}
+
+void
+ow_application_lock (OwApplication *self)
+{
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  if (self->client != NULL)
+    ow_client_set_token (self->client, NULL);
+  /* The window hears notify::locked and clears what it shows. */
+  ow_vault_lock (self->vault);
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+GtkWindow *
+ow_application_get_main_window (OwApplication *self)
+{
+  GList *windows;
+
+  g_return_val_if_fail (OW_IS_APPLICATION (self), NULL);
+
+  windows = gtk_application_get_windows (GTK_APPLICATION (self));
+  for (GList *l = windows; l != NULL; l = l->next)
+    if (OW_IS_WINDOW (l->data))
+      return l->data;
+  return NULL;
+}
+
+static GtkWindow *
+main_window (OwApplication *self)
+{
+  return ow_application_get_main_window (self);
+}
+
+static void
+lock_activated (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       data)
+{
+  ow_application_lock (OW_APPLICATION (data));
+}
+
+static void
+quit_activated (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       data)
+{
+  OwApplication *self = data;
+
+  ow_application_lock (self);
+  g_application_quit (G_APPLICATION (self));
+}
+
+static void
+about_activated (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       data)
+{
+  OwApplication *self = data;
+  const char *developers[] = { "The onepin developers", NULL };
+
+  adw_show_about_window (main_window (self),
+                         "application-name", _("onepin Wallet"),
+                         "application-icon", OW_APPLICATION_ID,
+                         "developer-name", _("The onepin developers"),
+                         "version", ONEPIN_VERSION,
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         "developers", developers,
+                         /* TRANSLATORS: your names, one per line */
+                         "translator-credits", _("translator-credits"),
+                         NULL);
+}
+
+static void
+preferences_activated (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       data)
+{
+  OwApplication *self = data;
+  OwPreferencesWindow *prefs = ow_preferences_window_new (self);
+
+  gtk_window_set_transient_for (GTK_WINDOW (prefs), main_window (self));
+  ow_application_watch_window (self, GTK_WINDOW (prefs));
+  gtk_window_present (GTK_WINDOW (prefs));
+}
+
+/* Shows the approval dialog for a purchase given as JSON. For testing and
+ * trying it out; the browser integration calls the C API directly. The
+ * outcome is logged (never the password). */
+static void
+on_approval_decided (OwApprovalDialog *dialog,
+                     gboolean          approved,
+                     const char       *card_password,
+                     gpointer          data)
+{
+  g_message ("approval: %s", approved ? "approved" : "rejected");
+}
+
+static void
+approve_purchase_activated (GSimpleAction *action,
+                            GVariant      *parameter,
+                            gpointer       data)
+{
+  OwApplication *self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwPurchase) purchase = ow_purchase_new_from_json (g_variant_get_string (parameter, NULL),
+                                                             &error);
+  OwApprovalDialog *dialog;
+  GtkWindow *window;
+
+  if (purchase == NULL)
+    {
+      g_warning ("approve-purchase: %s", error->message);
+      return;
+    }
+
+  g_application_activate (G_APPLICATION (self));
+  if (ow_vault_is_locked (self->vault))
+    {
+      g_message ("approval: locked");
+      return;
+    }
+
+  window = main_window (self);
+  dialog = ow_approval_dialog_new (purchase);
+  if (ow_window_get_card (OW_WINDOW (window)) != NULL)
+    ow_approval_dialog_set_card (dialog, ow_window_get_card (OW_WINDOW (window)));
+  g_signal_connect (dialog, "decided", G_CALLBACK (on_approval_decided), self);
+  ow_application_watch_window (self, GTK_WINDOW (dialog));
+  ow_approval_dialog_present (dialog, window);
+}
+
+/* SIGTERM (the session ending) and SIGINT: quit as the menu does, locking
+ * the vault and removing the browser socket. */
+static gboolean
+on_quit_signal (gpointer data)
+{
+  OwApplication *self = data;
+
+  ow_application_lock (self);
+  g_application_quit (G_APPLICATION (self));
+  return G_SOURCE_CONTINUE;
+}
+
+static const GActionEntry app_actions[] = {
+  { "lock", lock_activated, NULL, NULL, NULL, { 0 } },
+  { "quit", quit_activated, NULL, NULL, NULL, { 0 } },
+  { "about", about_activated, NULL, NULL, NULL, { 0 } },
+  { "preferences", preferences_activated, NULL, NULL, NULL, { 0 } },
+  { "approve-purchase", approve_purchase_activated, "s", NULL, NULL, { 0 } },
+};
+
+/* ---- GApplication ------------------------------------------------------- */
+
+static void
+ow_application_startup (GApplication *app)
+{
+  OwApplication *self = OW_APPLICATION (app);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = self->vault_dir != NULL ? g_strdup (self->vault_dir)
+                                                 : ow_vault_default_dir ();
+  static const char *lock_accels[] = { "<primary>l", NULL };
+  static const char *quit_accels[] = { "<primary>q", NULL };
+  static const char *prefs_accels[] = { "<primary>comma", NULL };
+  static const char *refresh_accels[] = { "F5", "<primary>r", NULL };
+
+  G_APPLICATION_CLASS (ow_application_parent_class)->startup (app);
+
+  self->settings = g_settings_new (OW_APPLICATION_ID);
+  self->vault = ow_vault_new (dir, &error);
+  if (self->vault == NULL)
+    g_error ("Cannot open the wallet's vault in %s: %s", dir, error->message);
+
+  g_signal_connect_object (self->vault, "notify::locked", G_CALLBACK (on_vault_locked),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::idle-lock-seconds",
+                           G_CALLBACK (schedule_idle_lock), self, G_CONNECT_SWAPPED);
+
+  /* Browsers reach the wallet while it runs; the primary instance only. */
+  self->browsers = ow_browser_service_new (self);
+  self->signal_sources[0] = g_unix_signal_add (SIGTERM, on_quit_signal, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGINT, on_quit_signal, self);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
+                                   G_N_ELEMENTS (app_actions), self);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.lock", lock_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", prefs_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.refresh", refresh_accels);
+}
+
+static void
+ow_application_activate (GApplication *app)
+{
+  OwApplication *self = OW_APPLICATION (app);
+  GtkWindow *window = main_window (self);
+
+  if (window == NULL)
+    {
+      window = GTK_WINDOW (ow_window_new (self));
+      ow_application_watch_window (self, window);
+    }
+  gtk_window_present (window);
+}
+
+static void
+ow_application_shutdown (GApplication *app)
+{
+  OwApplication *self = OW_APPLICATION (app);
+
+  g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_handle_id (&self->signal_sources[0], g_source_remove);
+  g_clear_handle_id (&self->signal_sources[1], g_source_remove);
+  if (self->browsers != NULL)
+    ow_browser_service_stop (self->browsers);
+  if (self->vault != NULL)
+    ow_application_lock (self);
+
+  G_APPLICATION_CLASS (ow_application_parent_class)->shutdown (app);
+}
+
+static void
+ow_application_finalize (GObject *object)
+{
+  OwApplication *self = OW_APPLICATION (object);
+
+  g_clear_object (&self->browsers);
+  g_clear_object (&self->client);
+  g_clear_object (&self->vault);
+  g_clear_object (&self->settings);
+  g_free (self->client_url);
+  g_free (self->client_ca);
+  g_free (self->vault_dir);
+
+  G_OBJECT_CLASS (ow_application_parent_class)->finalize (object);
+}
+
+static void
+ow_application_class_init (OwApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = ow_application_finalize;
+  app_class->startup = ow_application_startup;
+  app_class->activate = ow_application_activate;
+  app_class->shutdown = ow_application_shutdown;
+}
+
+static void
+ow_application_init (OwApplication *self)
+{
+  self->last_activity = g_get_monotonic_time ();
+}
+
+OwApplication *
+ow_application_new (const char *vault_dir)
+{
+  OwApplication *self = g_object_new (OW_TYPE_APPLICATION,
+                                      "application-id", OW_APPLICATION_ID,
+                                      "flags", G_APPLICATION_DEFAULT_FLAGS,
+                                      "resource-base-path", "/org/onepin/Wallet",
+                                      NULL);
+
+  self->vault_dir = g_strdup (vault_dir);
+  return self;
+}

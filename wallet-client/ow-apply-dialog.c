@@ -1,0 +1,144 @@
+/* ow-apply-dialog.c: apply for the representative card
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "ow-apply-dialog.h"
+
+#include <glib/gi18n.h>
+
+#include "ow-ui.h"
+
+struct _OwApplyDialog
+{
+  AdwWindow     parent_instance;
+
+  GtkEditable  *password_row;
+  GtkEditable  *confirm_row;
+  GtkLabel     *error_label;
+  GtkButton    *apply_button;
+  GtkSpinner   *spinner;
+
+  OwClient     *client;
+  GCancellable *cancellable;
+  char         *idempotency_key;  /* one per dialog: a retry is the same request */
+};
+
+G_DEFINE_FINAL_TYPE (OwApplyDialog, ow_apply_dialog, ADW_TYPE_WINDOW)
+
+enum
+{
+  SIGNAL_APPLIED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+on_applied (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(OwApplyDialog) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwCard) card = ow_client_apply_card_finish (OW_CLIENT (source), result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  ow_ui_set_busy (self->apply_button, self->spinner, FALSE);
+  if (card == NULL)
+    {
+      g_autofree char *message = ow_ui_error_message (error);
+
+      ow_ui_show_error (self->error_label, message);
+      return;
+    }
+
+  g_signal_emit (self, signals[SIGNAL_APPLIED], 0, card);
+  gtk_window_destroy (GTK_WINDOW (self));
+}
+
+static void
+on_apply (OwApplyDialog *self)
+{
+  const char *password = gtk_editable_get_text (self->password_row);
+
+  if (!gtk_widget_get_sensitive (GTK_WIDGET (self->apply_button)) ||
+      !ow_ui_check_new_password (self->password_row, self->confirm_row, 4, 64,
+                                 _("The card password needs 4 to 64 characters."),
+                                 self->error_label))
+    return;
+
+  ow_ui_set_busy (self->apply_button, self->spinner, TRUE);
+  ow_client_apply_card_async (self->client, password, self->idempotency_key, self->cancellable,
+                              on_applied, g_object_ref (self));
+}
+
+static void
+ow_apply_dialog_dispose (GObject *object)
+{
+  OwApplyDialog *self = OW_APPLY_DIALOG (object);
+
+  if (self->password_row != NULL)
+    {
+      ow_ui_clear_editable (self->password_row);
+      ow_ui_clear_editable (self->confirm_row);
+    }
+  g_cancellable_cancel (self->cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_APPLY_DIALOG);
+
+  G_OBJECT_CLASS (ow_apply_dialog_parent_class)->dispose (object);
+}
+
+static void
+ow_apply_dialog_finalize (GObject *object)
+{
+  OwApplyDialog *self = OW_APPLY_DIALOG (object);
+
+  g_clear_object (&self->client);
+  g_clear_object (&self->cancellable);
+  g_free (self->idempotency_key);
+
+  G_OBJECT_CLASS (ow_apply_dialog_parent_class)->finalize (object);
+}
+
+static void
+ow_apply_dialog_class_init (OwApplyDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = ow_apply_dialog_dispose;
+  object_class->finalize = ow_apply_dialog_finalize;
+
+  signals[SIGNAL_APPLIED] = g_signal_new ("applied", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-apply-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, password_row);
+  gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, confirm_row);
+  gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, apply_button);
+  gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, spinner);
+  gtk_widget_class_bind_template_callback (widget_class, on_apply);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+ow_apply_dialog_init (OwApplyDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  self->idempotency_key = ow_client_new_idempotency_key ();
+}
+
+OwApplyDialog *
+ow_apply_dialog_new (OwClient  *client,
+                     GtkWindow *parent)
+{
+  OwApplyDialog *self = g_object_new (OW_TYPE_APPLY_DIALOG, "transient-for", parent, NULL);
+
+  self->client = g_object_ref (client);
+  return self;
+}

@@ -1,0 +1,1392 @@
+/* ow-bridge.c: the wallet's end of the browser socket
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Per connection, in order: the host's hello (which extension it serves),
+ * the extension's "begin" (its nonce; ours in the answer), then pairing
+ * and requests. A request carries the browser's id, a sequence number (1,
+ * 2, … on this connection) and a MAC over both nonces, the number and the
+ * body; anything forged, replayed or out of order is answered with an
+ * error and the connection is closed. One call per connection is open at a
+ * time. Everything runs on the main context.
+ */
+#include "ow-bridge.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+
+#include "onepin-crypto.h"
+#include "onepin-json.h"
+#include "wh-frame.h"
+#include "wh-relay.h"
+
+#define MAX_CONNECTIONS 32
+#define MAX_ID 128
+#define MAX_BODY (256 * 1024)
+#define MAX_FIELDS 32
+#define READ_CHUNK 65536
+
+G_DEFINE_QUARK (ow-bridge-error-quark, ow_bridge_error)
+
+typedef enum
+{
+  STATE_HOST_HELLO,     /* the host says who it is */
+  STATE_BEGIN,          /* the extension's nonce */
+  STATE_READY,
+  STATE_CLOSED,
+} ConnectionState;
+
+typedef struct _Connection Connection;
+
+struct _OwBridgeCall
+{
+  GObject           parent_instance;
+
+  OwBridgeCallKind  kind;
+  Connection       *connection;   /* NULL once it closed */
+  char             *id;           /* the message's, for the answer */
+  gint64            seq;
+  char             *browser_name;
+  char             *browser_kind;
+  char             *origin;
+  GStrv             fields;
+  gboolean          needs_confirmation;
+  OwPurchase       *purchase;
+  GCancellable     *cancellable;
+  gboolean          answered;
+
+  /* pairing */
+  char             *code;
+  guint8            key[OW_BRIDGE_KEY_LEN];
+};
+
+G_DEFINE_FINAL_TYPE (OwBridgeCall, ow_bridge_call, G_TYPE_OBJECT)
+
+struct _Connection
+{
+  gint               ref_count;   /* the list's, and one per async call */
+  OwBridge          *bridge;
+  GSocketConnection *stream;
+  WhFrameReader     *reader;
+  GCancellable      *cancellable;
+  GQueue             out;         /* GBytes frames to write */
+  gboolean           writing;
+  ConnectionState    state;
+
+  char              *kind;        /* from the host's hello */
+  char              *caller;
+  char              *nonce_browser;   /* base64, as sent */
+  char              *nonce_wallet;
+  guint8             nonce_browser_raw[OW_BRIDGE_NONCE_LEN];
+  guint8             nonce_wallet_raw[OW_BRIDGE_NONCE_LEN];
+
+  OwBrowser         *browser;     /* once a request authenticated or a pairing ended */
+  gint64             next_seq;
+
+  OwBridgeCall      *call;        /* the open one, if any */
+  JsonObject        *waiting;     /* a request held until the unlock */
+  OwBridgeCall      *waiting_pair;   /* a pairing held until the unlock */
+  guint              unlock_timer;
+};
+
+struct _OwBridge
+{
+  GObject          parent_instance;
+
+  OwVault         *vault;
+  GSocketService  *service;
+  char            *path;
+  dev_t            socket_dev;
+  ino_t            socket_ino;
+  GList           *connections;
+  guint            unlock_timeout;
+  guint            resume_source;
+};
+
+G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_CALL,
+  SIGNAL_UNLOCK_NEEDED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void connection_close (Connection *conn);
+static void handle_request (Connection *conn, JsonObject *message);
+
+/* ---- calls -------------------------------------------------------------- */
+
+static void
+ow_bridge_call_finalize (GObject *object)
+{
+  OwBridgeCall *call = OW_BRIDGE_CALL (object);
+
+  explicit_bzero (call->key, sizeof call->key);
+  g_free (call->id);
+  g_free (call->browser_name);
+  g_free (call->browser_kind);
+  g_free (call->origin);
+  g_strfreev (call->fields);
+  g_clear_pointer (&call->purchase, ow_purchase_free);
+  g_clear_object (&call->cancellable);
+  g_free (call->code);
+
+  G_OBJECT_CLASS (ow_bridge_call_parent_class)->finalize (object);
+}
+
+static void
+ow_bridge_call_class_init (OwBridgeCallClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = ow_bridge_call_finalize;
+}
+
+static void
+ow_bridge_call_init (OwBridgeCall *call)
+{
+  call->cancellable = g_cancellable_new ();
+}
+
+static OwBridgeCall *
+call_new (Connection       *conn,
+          OwBridgeCallKind  kind,
+          const char       *id,
+          gint64            seq)
+{
+  OwBridgeCall *call = g_object_new (OW_TYPE_BRIDGE_CALL, NULL);
+
+  call->kind = kind;
+  call->connection = conn;
+  call->id = g_strdup (id);
+  call->seq = seq;
+  call->browser_kind = g_strdup (conn->kind);
+  if (conn->browser != NULL)
+    call->browser_name = g_strdup (conn->browser->name);
+  return call;
+}
+
+OwBridgeCallKind
+ow_bridge_call_get_kind (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), 0);
+  return call->kind;
+}
+
+const char *
+ow_bridge_call_get_browser_name (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), NULL);
+  return call->browser_name;
+}
+
+const char *
+ow_bridge_call_get_browser_kind (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), NULL);
+  return call->browser_kind;
+}
+
+const char *
+ow_bridge_call_get_code (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), NULL);
+  return call->code;
+}
+
+const char *
+ow_bridge_call_get_origin (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), NULL);
+  return call->origin;
+}
+
+const char * const *
+ow_bridge_call_get_fields (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), NULL);
+  return (const char * const *) call->fields;
+}
+
+gboolean
+ow_bridge_call_needs_confirmation (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), TRUE);
+  return call->needs_confirmation;
+}
+
+const OwPurchase *
+ow_bridge_call_get_purchase (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), NULL);
+  return call->purchase;
+}
+
+GCancellable *
+ow_bridge_call_get_cancellable (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), NULL);
+  return call->cancellable;
+}
+
+gboolean
+ow_bridge_call_is_answered (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), TRUE);
+  return call->answered;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void write_next (Connection *conn);
+
+static Connection *
+connection_ref (Connection *conn)
+{
+  conn->ref_count++;
+  return conn;
+}
+
+static void connection_unref (Connection *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Connection, connection_unref)
+
+static void
+on_written (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(Connection) conn = data;
+  g_autoptr(GError) error = NULL;
+
+  conn->writing = FALSE;
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      connection_close (conn);
+      return;
+    }
+  g_bytes_unref (g_queue_pop_head (&conn->out));
+  write_next (conn);
+}
+
+static void
+write_next (Connection *conn)
+{
+  GBytes *frame = g_queue_peek_head (&conn->out);
+  GOutputStream *out;
+
+  if (conn->writing || frame == NULL || conn->state == STATE_CLOSED)
+    return;
+  conn->writing = TRUE;
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn->stream));
+  g_output_stream_write_all_async (out, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame),
+                                   G_PRIORITY_DEFAULT, conn->cancellable, on_written,
+                                   connection_ref (conn));
+}
+
+static void
+send_json (Connection *conn,
+           JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+  g_autofree char *text = json_to_string (node, FALSE);
+  GBytes *frame;
+
+  if (conn->state == STATE_CLOSED)
+    return;
+  frame = wh_frame_encode (text, strlen (text), NULL);
+  if (frame == NULL)
+    return;
+  g_queue_push_tail (&conn->out, frame);
+  write_next (conn);
+}
+
+/* An answer before or without authentication: it carries no secret. */
+static void
+send_error (Connection *conn,
+            const char *id,
+            const char *code,
+            const char *message)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+
+  json_object_set_string_member (object, "type", "error");
+  json_object_set_string_member (object, "source", "wallet");
+  if (id != NULL)
+    json_object_set_string_member (object, "id", id);
+  json_object_set_string_member (object, "error", code);
+  json_object_set_string_member (object, "message", message);
+  g_message ("bridge: refused a message: %s", code);
+  send_json (conn, object);
+}
+
+/* An authenticated answer: {"type": "response", "id", "seq", "body", "mac"}. */
+static void
+send_response (Connection *conn,
+               const char *id,
+               gint64      seq,
+               JsonObject *body)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), body);
+  g_autofree char *text = json_to_string (node, FALSE);
+  guint8 mac[OW_BRIDGE_MAC_LEN];
+  g_autofree char *mac64 = NULL;
+
+  if (conn->browser == NULL ||
+      !ow_bridge_mac (conn->browser->key, OW_BRIDGE_TO_BROWSER, conn->browser->id,
+                      conn->nonce_browser, conn->nonce_wallet, seq, text, mac))
+    return;
+  mac64 = g_base64_encode (mac, sizeof mac);
+  json_object_set_string_member (object, "type", "response");
+  json_object_set_string_member (object, "id", id);
+  json_object_set_int_member (object, "seq", seq);
+  json_object_set_string_member (object, "body", text);
+  json_object_set_string_member (object, "mac", mac64);
+  send_json (conn, object);
+  /* the body may hold the card: wipe our copy */
+  explicit_bzero (text, strlen (text));
+}
+
+/* ---- answering calls ---------------------------------------------------- */
+
+static const char *
+response_type (OwBridgeCallKind kind)
+{
+  switch (kind)
+    {
+    case OW_BRIDGE_CALL_PAIR:
+      return "pair.done";
+    case OW_BRIDGE_CALL_CARD:
+      return "card.response";
+    case OW_BRIDGE_CALL_CHECKOUT:
+    default:
+      return "checkout.response";
+    }
+}
+
+/* Detaches an answered call from its connection. */
+static Connection *
+call_take_connection (OwBridgeCall *call)
+{
+  Connection *conn = call->connection;
+
+  call->answered = TRUE;
+  if (conn == NULL)
+    return NULL;
+  if (conn->call == call)
+    {
+      conn->call = NULL;
+      g_object_unref (call);
+    }
+  call->connection = NULL;
+  return conn->state == STATE_CLOSED ? NULL : conn;
+}
+
+void
+ow_bridge_call_reply (OwBridgeCall *call,
+                      JsonObject   *body)
+{
+  Connection *conn;
+
+  g_return_if_fail (OW_IS_BRIDGE_CALL (call));
+  g_return_if_fail (call->kind != OW_BRIDGE_CALL_PAIR);
+  g_return_if_fail (!call->answered);
+
+  g_object_ref (call);
+  conn = call_take_connection (call);
+  if (conn != NULL)
+    {
+      json_object_set_string_member (body, "type", response_type (call->kind));
+      send_response (conn, call->id, call->seq, body);
+    }
+  g_object_unref (call);
+}
+
+void
+ow_bridge_call_refuse (OwBridgeCall *call,
+                       const char   *code,
+                       const char   *message)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  Connection *conn;
+
+  g_return_if_fail (OW_IS_BRIDGE_CALL (call));
+  g_return_if_fail (code != NULL);
+
+  if (call->answered)
+    return;
+  if (call->kind != OW_BRIDGE_CALL_PAIR)
+    {
+      json_object_set_string_member (body, "error", code);
+      if (message != NULL)
+        json_object_set_string_member (body, "message", message);
+      ow_bridge_call_reply (call, body);
+      return;
+    }
+
+  g_object_ref (call);
+  conn = call_take_connection (call);
+  if (conn != NULL)
+    {
+      json_object_set_string_member (body, "type", "pair.done");
+      json_object_set_string_member (body, "id", call->id);
+      json_object_set_string_member (body, "error", code);
+      send_json (conn, body);
+    }
+  g_message ("bridge: pairing refused: %s", code);
+  g_object_unref (call);
+}
+
+gboolean
+ow_bridge_call_accept_pairing (OwBridgeCall  *call,
+                               const char    *name,
+                               GError       **error)
+{
+  g_autoptr(OwBrowser) browser = NULL;
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(JsonObject) answer = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *mac64 = NULL;
+  guint8 mac[OW_BRIDGE_MAC_LEN];
+  Connection *conn;
+
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), FALSE);
+  g_return_val_if_fail (call->kind == OW_BRIDGE_CALL_PAIR && !call->answered, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  conn = call->connection;
+  if (conn == NULL || conn->state == STATE_CLOSED)
+    {
+      call_take_connection (call);
+      g_set_error_literal (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
+                           "The browser stopped waiting for the pairing");
+      return FALSE;
+    }
+
+  browser = ow_browser_new (name, conn->kind, conn->caller, call->key);
+  if (!ow_browser_save (conn->bridge->vault, browser, error))
+    return FALSE;
+
+  json_object_set_string_member (body, "name", browser->name);
+  node = json_node_init_object (json_node_alloc (), body);
+  text = json_to_string (node, FALSE);
+  if (!ow_bridge_mac (browser->key, OW_BRIDGE_TO_BROWSER, browser->id, conn->nonce_browser,
+                      conn->nonce_wallet, 0, text, mac))
+    {
+      g_set_error_literal (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_FAILED, "Cannot compute a MAC");
+      return FALSE;
+    }
+  mac64 = g_base64_encode (mac, sizeof mac);
+
+  g_object_ref (call);
+  call_take_connection (call);
+  json_object_set_string_member (answer, "type", "pair.done");
+  json_object_set_string_member (answer, "id", call->id);
+  json_object_set_string_member (answer, "browser", browser->id);
+  json_object_set_int_member (answer, "seq", 0);
+  json_object_set_string_member (answer, "body", text);
+  json_object_set_string_member (answer, "mac", mac64);
+  send_json (conn, answer);
+  g_message ("bridge: paired a browser");
+
+  /* This connection may go on with requests under the new key. */
+  g_clear_pointer (&conn->browser, ow_browser_free);
+  conn->browser = g_steal_pointer (&browser);
+  conn->next_seq = 1;
+  g_object_unref (call);
+  return TRUE;
+}
+
+gboolean
+ow_bridge_call_remember_site (OwBridgeCall  *call,
+                              GError       **error)
+{
+  Connection *conn = call->connection;
+  g_autoptr(OwBrowser) browser = NULL;
+
+  g_return_val_if_fail (call->kind == OW_BRIDGE_CALL_CARD, FALSE);
+
+  if (conn == NULL || conn->browser == NULL)
+    {
+      g_set_error_literal (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE, "The browser went away");
+      return FALSE;
+    }
+  /* Read again: the record may have changed since the request came. */
+  browser = ow_browser_load (conn->bridge->vault, conn->browser->id, error);
+  if (browser == NULL)
+    return FALSE;
+  if (!ow_browser_set_site (browser, call->origin, TRUE))
+    {
+      g_set_error_literal (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_FAILED,
+                           "Too many sites are allowed already");
+      return FALSE;
+    }
+  return ow_browser_save (conn->bridge->vault, browser, error);
+}
+
+/* ---- the unlock wait ---------------------------------------------------- */
+
+static void
+stop_waiting (Connection *conn)
+{
+  g_clear_handle_id (&conn->unlock_timer, g_source_remove);
+  g_clear_pointer (&conn->waiting, json_object_unref);
+  g_clear_object (&conn->waiting_pair);
+}
+
+static gboolean
+on_unlock_timeout (gpointer data)
+{
+  Connection *conn = data;
+  g_autoptr(JsonObject) waiting = g_steal_pointer (&conn->waiting);
+  g_autoptr(OwBridgeCall) pair = g_steal_pointer (&conn->waiting_pair);
+
+  conn->unlock_timer = 0;
+  if (waiting != NULL)
+    send_error (conn, onepin_json_get_string (waiting, "id", NULL), "locked",
+                "The wallet is locked");
+  if (pair != NULL)
+    ow_bridge_call_refuse (pair, "locked", "The wallet is locked");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_for_unlock (Connection *conn)
+{
+  OwBridge *self = conn->bridge;
+
+  conn->unlock_timer = g_timeout_add_seconds (self->unlock_timeout, on_unlock_timeout, conn);
+  g_message ("bridge: waiting for the wallet to be unlocked");
+  g_signal_emit (self, signals[SIGNAL_UNLOCK_NEEDED], 0);
+}
+
+static void
+emit_call (Connection   *conn,
+           OwBridgeCall *call)
+{
+  conn->call = g_object_ref (call);
+  g_signal_emit (conn->bridge, signals[SIGNAL_CALL], 0, call);
+}
+
+static gboolean
+resume_waiting (gpointer data)
+{
+  OwBridge *self = data;
+  GList *connections;
+
+  self->resume_source = 0;
+  if (ow_vault_is_locked (self->vault))
+    return G_SOURCE_REMOVE;
+  /* Handling one may close it, or another. */
+  connections = g_list_copy (self->connections);
+  for (GList *l = connections; l != NULL; l = l->next)
+    connection_ref (l->data);
+  for (GList *l = connections; l != NULL; l = l->next)
+    {
+      Connection *conn = l->data;
+      g_autoptr(JsonObject) waiting = g_steal_pointer (&conn->waiting);
+      g_autoptr(OwBridgeCall) pair = g_steal_pointer (&conn->waiting_pair);
+
+      g_clear_handle_id (&conn->unlock_timer, g_source_remove);
+      if (conn->state == STATE_CLOSED)
+        continue;
+      if (waiting != NULL)
+        handle_request (conn, waiting);
+      else if (pair != NULL)
+        emit_call (conn, pair);
+    }
+  g_list_free_full (connections, (GDestroyNotify) connection_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* What waited goes on once the unlock is complete: the application
+ * restores its session in its own handlers of the same change. */
+static void
+on_vault_locked (OwBridge *self)
+{
+  g_message ("bridge: the wallet is %s", ow_vault_is_locked (self->vault) ? "locked" : "unlocked");
+  if (!ow_vault_is_locked (self->vault) && self->resume_source == 0)
+    self->resume_source = g_idle_add (resume_waiting, self);
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static gboolean
+printable_id (const char *id)
+{
+  gsize len = id != NULL ? strlen (id) : 0;
+
+  if (len == 0 || len > MAX_ID)
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++)
+    if (*p < ' ' || *p > '~')
+      return FALSE;
+  return TRUE;
+}
+
+static void
+on_host_hello (Connection *conn,
+               JsonObject *message)
+{
+  const char *kind = onepin_json_get_string (message, "browser", NULL);
+  const char *caller = onepin_json_get_string (message, "caller", NULL);
+
+  if (g_strcmp0 (onepin_json_get_string (message, "type", NULL), "hello") != 0 ||
+      onepin_json_get_int (message, "protocol", 0) != OW_BRIDGE_PROTOCOL ||
+      kind == NULL || caller == NULL || strlen (caller) > 512)
+    {
+      g_message ("bridge: a connection without the host's hello");
+      connection_close (conn);
+      return;
+    }
+  conn->kind = g_strdup (g_str_equal (kind, "chromium") || g_str_equal (kind, "firefox")
+                         ? kind : "unknown");
+  conn->caller = g_strdup (caller);
+  conn->state = STATE_BEGIN;
+}
+
+static gboolean
+browser_is_paired (OwBridge   *self,
+                   const char *id)
+{
+  g_auto(GStrv) ids = NULL;
+
+  if (!ow_browser_id_valid (id))
+    return FALSE;
+  ids = ow_vault_list (self->vault, OW_VAULT_KIND_BROWSER, NULL);
+  return ids != NULL && g_strv_contains ((const char * const *) ids, id);
+}
+
+static void
+on_begin (Connection *conn,
+          JsonObject *message)
+{
+  const char *id = onepin_json_get_string (message, "id", NULL);
+  const char *browser = onepin_json_get_string (message, "browser", NULL);
+  g_autoptr(JsonObject) answer = json_object_new ();
+
+  if (g_strcmp0 (onepin_json_get_string (message, "type", NULL), "begin") != 0)
+    {
+      send_error (conn, id, "begin_required", "The connection must begin with \"begin\"");
+      connection_close (conn);
+      return;
+    }
+  if (!printable_id (id) ||
+      !ow_bridge_decode_exact (onepin_json_get_string (message, "nonce", NULL),
+                               conn->nonce_browser_raw, OW_BRIDGE_NONCE_LEN))
+    {
+      send_error (conn, printable_id (id) ? id : NULL, "malformed", "A malformed \"begin\"");
+      connection_close (conn);
+      return;
+    }
+  conn->nonce_browser = g_strdup (onepin_json_get_string (message, "nonce", NULL));
+  onepin_crypto_random (conn->nonce_wallet_raw, OW_BRIDGE_NONCE_LEN, NULL);
+  conn->nonce_wallet = g_base64_encode (conn->nonce_wallet_raw, OW_BRIDGE_NONCE_LEN);
+  conn->next_seq = 1;
+  conn->state = STATE_READY;
+
+  json_object_set_string_member (answer, "type", "begin");
+  json_object_set_string_member (answer, "id", id);
+  json_object_set_int_member (answer, "protocol", OW_BRIDGE_PROTOCOL);
+  json_object_set_string_member (answer, "nonce", conn->nonce_wallet);
+  json_object_set_boolean_member (answer, "paired", browser_is_paired (conn->bridge, browser));
+  send_json (conn, answer);
+}
+
+static gboolean
+pairing_in_progress (OwBridge *self)
+{
+  for (GList *l = self->connections; l != NULL; l = l->next)
+    {
+      Connection *conn = l->data;
+
+      if (conn->waiting_pair != NULL ||
+          (conn->call != NULL && conn->call->kind == OW_BRIDGE_CALL_PAIR))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A name for the browser: printable, at most OW_BROWSER_MAX_NAME characters. */
+static char *
+clean_name (const char *hint)
+{
+  g_autoptr(GString) name = g_string_new (NULL);
+  glong n = 0;
+
+  if (hint == NULL || !g_utf8_validate (hint, -1, NULL))
+    hint = "";
+  for (const char *p = hint; *p != '\0' && n < OW_BROWSER_MAX_NAME; p = g_utf8_next_char (p), n++)
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_string_append_unichar (name, g_unichar_iscntrl (c) ? ' ' : c);
+    }
+  g_strstrip (name->str);
+  return name->str[0] != '\0' ? g_strdup (name->str) : g_strdup ("Browser");
+}
+
+static void
+on_pair_begin (Connection *conn,
+               JsonObject *message)
+{
+  const char *id = onepin_json_get_string (message, "id", NULL);
+  guint8 public_browser[OW_BRIDGE_PUBLIC_KEY_LEN];
+  guint8 shared[32];
+  g_autoptr(OwEcdhKey) key = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) answer = json_object_new ();
+  g_autofree char *public_wallet = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (conn->call != NULL || conn->waiting != NULL || conn->waiting_pair != NULL ||
+      pairing_in_progress (conn->bridge))
+    return send_error (conn, id, "busy", "Another pairing is in progress");
+  if (!ow_bridge_decode_exact (onepin_json_get_string (message, "public_key", NULL),
+                               public_browser, sizeof public_browser))
+    return send_error (conn, id, "malformed", "The public key is not a P-256 point");
+
+  key = ow_ecdh_key_new (&error);
+  if (key == NULL || !ow_ecdh_key_agree (key, public_browser, sizeof public_browser, shared,
+                                         &error))
+    {
+      g_message ("bridge: pairing refused: %s", error->message);
+      return send_error (conn, id, "bad_key", "The public key was refused");
+    }
+
+  call = call_new (conn, OW_BRIDGE_CALL_PAIR, id, 0);
+  call->browser_name = clean_name (onepin_json_get_string (message, "name", NULL));
+  if (!ow_bridge_pairing_derive (shared, conn->nonce_browser_raw, conn->nonce_wallet_raw,
+                                 public_browser, ow_ecdh_key_get_public (key), call->key,
+                                 &call->code))
+    {
+      explicit_bzero (shared, sizeof shared);
+      return send_error (conn, id, "failed", "The key could not be derived");
+    }
+  explicit_bzero (shared, sizeof shared);
+
+  /* Our half goes out at once: the browser shows the code while the user
+   * looks at ours. */
+  public_wallet = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
+  json_object_set_string_member (answer, "type", "pair.key");
+  json_object_set_string_member (answer, "id", id);
+  json_object_set_string_member (answer, "public_key", public_wallet);
+  send_json (conn, answer);
+
+  if (ow_vault_is_locked (conn->bridge->vault))
+    {
+      conn->waiting_pair = g_steal_pointer (&call);
+      wait_for_unlock (conn);
+      return;
+    }
+  emit_call (conn, call);
+}
+
+/* Checks the request's id, number and MAC; NULL (and the connection closed)
+ * when they are wrong. Returns the body's text. */
+static const char *
+authenticate (Connection *conn,
+              JsonObject *message)
+{
+  static const OnepinJsonField fields[] = {
+    { "type", ONEPIN_JSON_STRING, TRUE },
+    { "id", ONEPIN_JSON_STRING, TRUE },
+    { "browser", ONEPIN_JSON_STRING, TRUE },
+    { "seq", ONEPIN_JSON_INT, TRUE },
+    { "body", ONEPIN_JSON_STRING, TRUE },
+    { "mac", ONEPIN_JSON_STRING, TRUE },
+  };
+  const char *id = onepin_json_get_string (message, "id", NULL);
+  const char *browser_id = onepin_json_get_string (message, "browser", NULL);
+  const char *body = onepin_json_get_string (message, "body", NULL);
+  gint64 seq = onepin_json_get_int (message, "seq", -1);
+  g_autoptr(OwBrowser) browser = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!onepin_json_check_fields (message, fields, G_N_ELEMENTS (fields), NULL, NULL) ||
+      strlen (body) > MAX_BODY)
+    {
+      send_error (conn, id, "malformed", "A malformed request");
+      connection_close (conn);
+      return NULL;
+    }
+  if (conn->browser != NULL && g_strcmp0 (conn->browser->id, browser_id) != 0)
+    {
+      send_error (conn, id, "malformed", "One connection serves one browser");
+      connection_close (conn);
+      return NULL;
+    }
+  browser = ow_browser_load (conn->bridge->vault, browser_id, &error);
+  if (browser == NULL || g_strcmp0 (browser->caller, conn->caller) != 0)
+    {
+      /* unknown, removed by the user, or paired through another extension */
+      send_error (conn, id, "not_paired", "This browser is not paired with the wallet");
+      connection_close (conn);
+      return NULL;
+    }
+  if (!ow_bridge_mac_verify (browser->key, OW_BRIDGE_TO_WALLET, browser->id, conn->nonce_browser,
+                             conn->nonce_wallet, seq, body,
+                             onepin_json_get_string (message, "mac", NULL)))
+    {
+      send_error (conn, id, "bad_mac", "The message's authentication failed");
+      connection_close (conn);
+      return NULL;
+    }
+  /* Only now is the number the browser's own: a replay within the
+   * connection repeats one, a replay from another connection fails the
+   * MAC (other nonces). */
+  if (seq != conn->next_seq)
+    {
+      send_error (conn, id, "replay", "A message out of sequence");
+      connection_close (conn);
+      return NULL;
+    }
+  conn->next_seq++;
+  g_clear_pointer (&conn->browser, ow_browser_free);
+  conn->browser = g_steal_pointer (&browser);
+  return body;
+}
+
+static void
+reply_now (Connection *conn,
+           const char *id,
+           gint64      seq,
+           const char *type,
+           const char *error)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+
+  json_object_set_string_member (body, "type", type);
+  if (error != NULL)
+    json_object_set_string_member (body, "error", error);
+  if (g_str_equal (type, "pong"))
+    json_object_set_string_member (body, "name", conn->browser->name);
+  send_response (conn, id, seq, body);
+}
+
+static GStrv
+field_list (JsonObject *body)
+{
+  JsonNode *node = json_object_get_member (body, "fields");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return g_strv_builder_end (builder);
+  array = json_node_get_array (node);
+  for (guint i = 0; i < MIN (json_array_get_length (array), MAX_FIELDS); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+
+      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING &&
+          printable_id (json_node_get_string (element)))
+        g_strv_builder_add (builder, json_node_get_string (element));
+    }
+  return g_strv_builder_end (builder);
+}
+
+static void
+on_card_request (Connection *conn,
+                 const char *id,
+                 gint64      seq,
+                 JsonObject *body)
+{
+  static const OnepinJsonField fields[] = {
+    { "type", ONEPIN_JSON_STRING, TRUE },
+    { "origin", ONEPIN_JSON_STRING, TRUE },
+    { "fields", ONEPIN_JSON_ARRAY, FALSE },
+    { "confirmed", ONEPIN_JSON_STRING, TRUE },
+    { "remember", ONEPIN_JSON_BOOL, FALSE },
+  };
+  const char *origin = onepin_json_get_string (body, "origin", NULL);
+  const char *confirmed = onepin_json_get_string (body, "confirmed", "");
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!onepin_json_check_fields (body, fields, G_N_ELEMENTS (fields), NULL, NULL) ||
+      (!g_str_equal (confirmed, "popup") && !g_str_equal (confirmed, "remembered")))
+    return reply_now (conn, id, seq, "card.response", "malformed");
+  if (!ow_browser_origin_valid (origin))
+    return reply_now (conn, id, seq, "card.response", "insecure_origin");
+
+  call = call_new (conn, OW_BRIDGE_CALL_CARD, id, seq);
+  call->origin = g_strdup (origin);
+  call->fields = field_list (body);
+  /* The popup's button is the user's confirmation, in the browser. */
+  call->needs_confirmation = !g_str_equal (confirmed, "popup") &&
+                             !ow_browser_has_site (conn->browser, origin);
+  if (g_str_equal (confirmed, "popup") && onepin_json_get_bool (body, "remember", FALSE) &&
+      !ow_bridge_call_remember_site (call, &error))
+    g_warning ("bridge: cannot remember the site: %s", error->message);
+  emit_call (conn, call);
+}
+
+static void
+on_site_forget (Connection *conn,
+                const char *id,
+                gint64      seq,
+                JsonObject *body)
+{
+  const char *origin = onepin_json_get_string (body, "origin", NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (!ow_browser_origin_valid (origin))
+    return reply_now (conn, id, seq, "site.forgotten", "malformed");
+  ow_browser_set_site (conn->browser, origin, FALSE);
+  if (!ow_browser_save (conn->bridge->vault, conn->browser, &error))
+    {
+      g_warning ("bridge: cannot forget the site: %s", error->message);
+      return reply_now (conn, id, seq, "site.forgotten", "failed");
+    }
+  reply_now (conn, id, seq, "site.forgotten", NULL);
+}
+
+static void
+on_checkout_request (Connection *conn,
+                     const char *id,
+                     gint64      seq,
+                     JsonObject *body)
+{
+  static const OnepinJsonField fields[] = {
+    { "type", ONEPIN_JSON_STRING, TRUE },
+    { "origin", ONEPIN_JSON_STRING, TRUE },
+    { "purchase", ONEPIN_JSON_OBJECT, TRUE },
+  };
+  const char *origin = onepin_json_get_string (body, "origin", NULL);
+  g_autoptr(OwPurchase) purchase = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!onepin_json_check_fields (body, fields, G_N_ELEMENTS (fields), NULL, NULL))
+    return reply_now (conn, id, seq, "checkout.response", "malformed");
+  if (!ow_browser_origin_valid (origin))
+    return reply_now (conn, id, seq, "checkout.response", "insecure_origin");
+  purchase = ow_purchase_new_from_checkout (json_object_get_object_member (body, "purchase"),
+                                            &error);
+  if (purchase == NULL)
+    return reply_now (conn, id, seq, "checkout.response", "invalid_purchase");
+
+  call = call_new (conn, OW_BRIDGE_CALL_CHECKOUT, id, seq);
+  call->origin = g_strdup (origin);
+  call->purchase = g_steal_pointer (&purchase);
+  emit_call (conn, call);
+}
+
+static void
+handle_request (Connection *conn,
+                JsonObject *message)
+{
+  const char *id = onepin_json_get_string (message, "id", NULL);
+  gint64 seq = onepin_json_get_int (message, "seq", -1);
+  g_autoptr(JsonObject) body = NULL;
+  const char *text;
+  const char *type;
+
+  if (ow_vault_is_locked (conn->bridge->vault))
+    {
+      conn->waiting = json_object_ref (message);
+      wait_for_unlock (conn);
+      return;
+    }
+  text = authenticate (conn, message);
+  if (text == NULL)
+    return;
+  body = onepin_json_parse_object (text, strlen (text), NULL);
+  type = body != NULL ? onepin_json_get_string (body, "type", "") : "";
+  /* only names we know reach the log */
+  g_message ("bridge: request %s", g_str_equal (type, "ping") || g_str_equal (type, "card.request") ||
+                                   g_str_equal (type, "checkout.request") ||
+                                   g_str_equal (type, "site.forget") ? type : "(unknown)");
+
+  if (g_str_equal (type, "ping"))
+    reply_now (conn, id, seq, "pong", NULL);
+  else if (g_str_equal (type, "card.request"))
+    on_card_request (conn, id, seq, body);
+  else if (g_str_equal (type, "checkout.request"))
+    on_checkout_request (conn, id, seq, body);
+  else if (g_str_equal (type, "site.forget"))
+    on_site_forget (conn, id, seq, body);
+  else
+    reply_now (conn, id, seq, "error", "unknown_type");
+}
+
+static void
+on_message (Connection *conn,
+            JsonObject *message)
+{
+  const char *type = onepin_json_get_string (message, "type", "");
+  const char *id = onepin_json_get_string (message, "id", NULL);
+
+  switch (conn->state)
+    {
+    case STATE_HOST_HELLO:
+      return on_host_hello (conn, message);
+    case STATE_BEGIN:
+      return on_begin (conn, message);
+    case STATE_CLOSED:
+      return;
+    case STATE_READY:
+    default:
+      break;
+    }
+
+  if (!printable_id (id))
+    return send_error (conn, NULL, "malformed", "A message without an id");
+  if (conn->call != NULL || conn->waiting != NULL || conn->waiting_pair != NULL)
+    return send_error (conn, id, "busy", "One request at a time");
+  if (g_str_equal (type, "pair.begin"))
+    on_pair_begin (conn, message);
+  else if (g_str_equal (type, "request"))
+    handle_request (conn, message);
+  else
+    send_error (conn, id, "unknown_type", "Unknown message type");
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void read_next (Connection *conn);
+
+static void
+connection_unref (Connection *conn)
+{
+  if (--conn->ref_count > 0)
+    return;
+  g_queue_clear_full (&conn->out, (GDestroyNotify) g_bytes_unref);
+  g_clear_object (&conn->stream);
+  g_clear_object (&conn->cancellable);
+  g_clear_pointer (&conn->reader, wh_frame_reader_free);
+  g_clear_pointer (&conn->browser, ow_browser_free);
+  g_free (conn->kind);
+  g_free (conn->caller);
+  g_free (conn->nonce_browser);
+  g_free (conn->nonce_wallet);
+  g_free (conn);
+}
+
+static void
+connection_close (Connection *conn)
+{
+  if (conn->state == STATE_CLOSED)
+    return;
+  conn->state = STATE_CLOSED;
+  stop_waiting (conn);
+  if (conn->call != NULL)
+    {
+      /* The application hears of it through the cancellable. */
+      conn->call->connection = NULL;
+      g_cancellable_cancel (conn->call->cancellable);
+      g_clear_object (&conn->call);
+    }
+  conn->bridge->connections = g_list_remove (conn->bridge->connections, conn);
+  g_cancellable_cancel (conn->cancellable);
+  g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL);
+  /* Reads and writes under way hold their own references. */
+  connection_unref (conn);
+}
+
+static void
+on_read (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  g_autoptr(Connection) conn = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+                                                              &error);
+
+  if (conn->state == STATE_CLOSED)
+    return;
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      connection_close (conn);
+      return;
+    }
+  wh_frame_reader_feed (conn->reader, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  for (;;)
+    {
+      g_autoptr(GBytes) payload = NULL;
+      g_autoptr(JsonObject) message = NULL;
+      g_autoptr(GError) frame_error = NULL;
+      WhFrameStatus status = wh_frame_reader_next (conn->reader, &payload, &message, &frame_error);
+
+      if (status == WH_FRAME_NEED_MORE || conn->state == STATE_CLOSED)
+        break;
+      if (status == WH_FRAME_INVALID)
+        send_error (conn, NULL, "malformed", "A malformed frame");
+      else
+        on_message (conn, message);
+    }
+  read_next (conn);
+}
+
+static void
+read_next (Connection *conn)
+{
+  GInputStream *in;
+
+  if (conn->state == STATE_CLOSED)
+    return;
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn->stream));
+  g_input_stream_read_bytes_async (in, READ_CHUNK, G_PRIORITY_DEFAULT, conn->cancellable,
+                                   on_read, connection_ref (conn));
+}
+
+static gboolean
+peer_is_us (GSocketConnection *stream)
+{
+  g_autoptr(GCredentials) credentials =
+    g_socket_get_credentials (g_socket_connection_get_socket (stream), NULL);
+
+  return credentials != NULL && g_credentials_get_unix_user (credentials, NULL) == getuid ();
+}
+
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *stream,
+             GObject           *source,
+             gpointer           data)
+{
+  OwBridge *self = data;
+  Connection *conn;
+
+  if (!peer_is_us (stream) || g_list_length (self->connections) >= MAX_CONNECTIONS)
+    {
+      g_message ("bridge: refused a connection");
+      g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
+      return TRUE;
+    }
+  conn = g_new0 (Connection, 1);
+  conn->ref_count = 1;
+  conn->bridge = self;
+  conn->stream = g_object_ref (stream);
+  conn->reader = wh_frame_reader_new ();
+  conn->cancellable = g_cancellable_new ();
+  conn->state = STATE_HOST_HELLO;
+  g_queue_init (&conn->out);
+  self->connections = g_list_prepend (self->connections, conn);
+  read_next (conn);
+  return TRUE;
+}
+
+/* ---- the socket --------------------------------------------------------- */
+
+/* Someone answers on @path: another wallet of ours is running. */
+static gboolean
+someone_listens (const char *path)
+{
+  g_autoptr(GSocket) probe = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                           G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
+
+  return probe != NULL && g_socket_connect (probe, address, NULL, NULL);
+}
+
+/* An old socket of ours that nobody serves may go; anything else stays. */
+static gboolean
+clear_path (const char  *path,
+            GError     **error)
+{
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    return TRUE;
+  if (!S_ISSOCK (st.st_mode) || st.st_uid != getuid ())
+    {
+      g_set_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_UNSAFE,
+                   "%s exists and is not a socket of this user", path);
+      return FALSE;
+    }
+  if (someone_listens (path))
+    {
+      g_set_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_IN_USE,
+                   "Another wallet already listens on %s", path);
+      return FALSE;
+    }
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      g_set_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_FAILED, "Cannot remove %s: %s", path,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Binds under a private name with mode 0600 from the start (umask), then
+ * links it into place: link() never replaces what another process put
+ * there meanwhile. */
+static GSocket *
+bind_socket (const char  *path,
+             GError     **error)
+{
+  g_autofree char *temp = g_strdup_printf ("%s.%d.tmp", path, (int) getpid ());
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  mode_t old_mask;
+  gboolean bound;
+  int saved;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
+                         error);
+  if (socket == NULL)
+    return NULL;
+  g_unlink (temp);
+  address = g_unix_socket_address_new (temp);
+  old_mask = umask (0077);
+  bound = g_socket_bind (socket, address, FALSE, error);
+  umask (old_mask);
+  if (!bound)
+    return NULL;
+  if (g_chmod (temp, 0600) != 0 || link (temp, path) != 0)
+    {
+      saved = errno;
+      g_unlink (temp);
+      g_set_error (error, OW_BRIDGE_ERROR,
+                   saved == EEXIST ? OW_BRIDGE_ERROR_IN_USE : OW_BRIDGE_ERROR_FAILED,
+                   "Cannot create %s: %s", path, g_strerror (saved));
+      return NULL;
+    }
+  g_unlink (temp);
+  if (!g_socket_listen (socket, error))
+    {
+      g_unlink (path);
+      return NULL;
+    }
+  return g_steal_pointer (&socket);
+}
+
+gboolean
+ow_bridge_listen (OwBridge    *self,
+                  const char  *path,
+                  GError     **error)
+{
+  g_autofree char *where = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  GStatBuf st;
+
+  g_return_val_if_fail (OW_IS_BRIDGE (self), FALSE);
+  g_return_val_if_fail (self->service == NULL, FALSE);
+
+  where = path != NULL ? g_strdup (path) : wh_relay_socket_path (NULL);
+  if (where == NULL)
+    {
+      g_set_error_literal (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_UNSAFE,
+                           "XDG_RUNTIME_DIR is not set to a private directory of this user");
+      return FALSE;
+    }
+  if (!clear_path (where, error) || (socket = bind_socket (where, error)) == NULL)
+    return FALSE;
+  if (g_lstat (where, &st) != 0)
+    {
+      g_set_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_FAILED, "%s vanished", where);
+      return FALSE;
+    }
+
+  self->service = g_socket_service_new ();
+  if (!g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error))
+    {
+      g_clear_object (&self->service);
+      g_unlink (where);
+      return FALSE;
+    }
+  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
+  g_socket_service_start (self->service);
+  self->socket_dev = st.st_dev;
+  self->socket_ino = st.st_ino;
+  self->path = g_steal_pointer (&where);
+  g_message ("bridge: listening on %s", self->path);
+  return TRUE;
+}
+
+void
+ow_bridge_close (OwBridge *self)
+{
+  GStatBuf st;
+
+  g_return_if_fail (OW_IS_BRIDGE (self));
+
+  while (self->connections != NULL)
+    connection_close (self->connections->data);
+  if (self->service != NULL)
+    {
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+      g_clear_object (&self->service);
+    }
+  /* Only our own: another wallet may have taken the name since. */
+  if (self->path != NULL && g_lstat (self->path, &st) == 0 &&
+      st.st_dev == self->socket_dev && st.st_ino == self->socket_ino)
+    g_unlink (self->path);
+  g_clear_pointer (&self->path, g_free);
+}
+
+const char *
+ow_bridge_get_path (OwBridge *self)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE (self), NULL);
+  return self->path;
+}
+
+void
+ow_bridge_set_unlock_timeout (OwBridge *self,
+                              guint     seconds)
+{
+  g_return_if_fail (OW_IS_BRIDGE (self));
+  self->unlock_timeout = MAX (seconds, 1);
+}
+
+/* ---- GObject ------------------------------------------------------------ */
+
+static void
+ow_bridge_dispose (GObject *object)
+{
+  OwBridge *self = OW_BRIDGE (object);
+
+  ow_bridge_close (self);
+  g_clear_handle_id (&self->resume_source, g_source_remove);
+  if (self->vault != NULL)
+    g_signal_handlers_disconnect_by_data (self->vault, self);
+  g_clear_object (&self->vault);
+
+  G_OBJECT_CLASS (ow_bridge_parent_class)->dispose (object);
+}
+
+static void
+ow_bridge_class_init (OwBridgeClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = ow_bridge_dispose;
+
+  /* void call (OwBridge *bridge, OwBridgeCall *call): answer it once. */
+  signals[SIGNAL_CALL] = g_signal_new ("call", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, OW_TYPE_BRIDGE_CALL);
+  /* void unlock_needed (OwBridge *bridge): a browser waits for the unlock. */
+  signals[SIGNAL_UNLOCK_NEEDED] = g_signal_new ("unlock-needed", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 0);
+}
+
+static void
+ow_bridge_init (OwBridge *self)
+{
+  self->unlock_timeout = OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT;
+}
+
+OwBridge *
+ow_bridge_new (OwVault *vault)
+{
+  OwBridge *self;
+
+  g_return_val_if_fail (OW_IS_VAULT (vault), NULL);
+
+  self = g_object_new (OW_TYPE_BRIDGE, NULL);
+  self->vault = g_object_ref (vault);
+  g_signal_connect_swapped (vault, "notify::locked", G_CALLBACK (on_vault_locked), self);
+  return self;
+}

@@ -1,0 +1,109 @@
+/* ow-bridge.h: the wallet's end of the browser socket
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Listens on $XDG_RUNTIME_DIR/onepin-wallet.sock (mode 0600) while the
+ * wallet runs, for onepin-wallet-host, which relays the browser extension's
+ * messages. It speaks the protocol of HACKING.md ("Pairing and message
+ * authentication"): a handshake with a nonce from each side, pairing by
+ * ECDH with a code the user compares, and requests authenticated with the
+ * key agreed at pairing, in sequence, so replayed or forged messages are
+ * refused. Paired browsers are kept sealed in the vault (ow-browser.h).
+ *
+ * What needs the user (approve a pairing, fill a card, approve a purchase)
+ * comes out as an OwBridgeCall through the "call" signal; the application
+ * answers it once. A request that arrives while the vault is locked waits
+ * for the unlock ("unlock-needed" is emitted) for at most the unlock
+ * timeout, then is answered "locked". No GTK here.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "ow-browser.h"
+#include "ow-purchase.h"
+#include "ow-vault.h"
+
+G_BEGIN_DECLS
+
+#define OW_BRIDGE_ERROR (ow_bridge_error_quark ())
+
+typedef enum
+{
+  OW_BRIDGE_ERROR_FAILED,
+  OW_BRIDGE_ERROR_UNSAFE,     /* no private runtime dir, or the path is not ours */
+  OW_BRIDGE_ERROR_IN_USE,     /* another wallet already listens there */
+  OW_BRIDGE_ERROR_GONE,       /* the browser went away before the answer */
+} OwBridgeError;
+
+#define OW_BRIDGE_PROTOCOL 1
+#define OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT 60    /* seconds */
+
+typedef enum
+{
+  OW_BRIDGE_CALL_PAIR,        /* a browser asks to be paired */
+  OW_BRIDGE_CALL_CARD,        /* the card, to fill a site's form */
+  OW_BRIDGE_CALL_CHECKOUT,    /* a purchase at an affiliated mall to approve */
+} OwBridgeCallKind;
+
+#define OW_TYPE_BRIDGE (ow_bridge_get_type ())
+#define OW_TYPE_BRIDGE_CALL (ow_bridge_call_get_type ())
+
+G_DECLARE_FINAL_TYPE (OwBridge, ow_bridge, OW, BRIDGE, GObject)
+G_DECLARE_FINAL_TYPE (OwBridgeCall, ow_bridge_call, OW, BRIDGE_CALL, GObject)
+
+GQuark            ow_bridge_error_quark          (void);
+
+OwBridge         *ow_bridge_new                  (OwVault          *vault);
+/* @path: NULL for $XDG_RUNTIME_DIR/onepin-wallet.sock. */
+gboolean          ow_bridge_listen               (OwBridge         *self,
+                                                  const char       *path,
+                                                  GError          **error);
+/* Closes every connection and removes the socket (if it is still ours). */
+void              ow_bridge_close                (OwBridge         *self);
+const char       *ow_bridge_get_path             (OwBridge         *self);
+void              ow_bridge_set_unlock_timeout   (OwBridge         *self,
+                                                  guint             seconds);
+
+OwBridgeCallKind  ow_bridge_call_get_kind        (OwBridgeCall     *call);
+/* The browser's name: the one the user gave it, or for a pairing the
+ * name the extension suggests. */
+const char       *ow_bridge_call_get_browser_name (OwBridgeCall    *call);
+/* "chromium", "firefox" or "unknown", as the host said. */
+const char       *ow_bridge_call_get_browser_kind (OwBridgeCall    *call);
+/* Pairing: the code both sides show, "123 456". */
+const char       *ow_bridge_call_get_code        (OwBridgeCall     *call);
+/* Card and checkout: the page's origin (checked: https, or loopback http). */
+const char       *ow_bridge_call_get_origin      (OwBridgeCall     *call);
+/* Card: the field types the page has ("cc-number", ...). */
+const char * const *ow_bridge_call_get_fields    (OwBridgeCall     *call);
+/* Card: TRUE when the user has neither just confirmed this site in the
+ * extension nor allowed it for good: the wallet must ask. */
+gboolean          ow_bridge_call_needs_confirmation (OwBridgeCall  *call);
+/* Card: fill this site from now on without asking. */
+gboolean          ow_bridge_call_remember_site   (OwBridgeCall     *call,
+                                                  GError          **error);
+/* Checkout: what the page says is being bought. */
+const OwPurchase *ow_bridge_call_get_purchase    (OwBridgeCall     *call);
+/* Cancelled when the browser goes away; the answer is then dropped. */
+GCancellable     *ow_bridge_call_get_cancellable (OwBridgeCall     *call);
+gboolean          ow_bridge_call_is_answered     (OwBridgeCall     *call);
+
+/* Pairing: keeps the browser under @name and tells it its id, with a MAC
+ * that proves the key. OW_BRIDGE_ERROR_GONE if it went away meanwhile. */
+gboolean          ow_bridge_call_accept_pairing  (OwBridgeCall     *call,
+                                                  const char       *name,
+                                                  GError          **error);
+/* Card and checkout: the answer's body, authenticated with the browser's
+ * key. Its "type" is set here ("card.response", "checkout.response"). */
+void              ow_bridge_call_reply           (OwBridgeCall     *call,
+                                                  JsonObject       *body);
+/* Any call: a refusal {"type": ..., "error": @code[, "message": @message]},
+ * authenticated except for a pairing (the browser has no key yet). */
+void              ow_bridge_call_refuse          (OwBridgeCall     *call,
+                                                  const char       *code,
+                                                  const char       *message);
+
+G_END_DECLS

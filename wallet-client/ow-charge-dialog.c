@@ -1,0 +1,248 @@
+/* ow-charge-dialog.c: top up the representative card from a funding source
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "ow-charge-dialog.h"
+
+#include <glib/gi18n.h>
+
+#include "ow-funding-dialog.h"
+#include "ow-ui.h"
+
+struct _OwChargeDialog
+{
+  AdwWindow      parent_instance;
+
+  AdwComboRow   *source_row;
+  GtkSpinButton *amount_spin;
+  GtkEditable   *cvc_row;
+  GtkEditable   *account_password_row;
+  GtkLabel      *error_label;
+  GtkButton     *charge_button;
+  GtkSpinner    *spinner;
+
+  OwClient      *client;
+  GPtrArray     *sources;
+  GCancellable  *cancellable;
+  char          *idempotency_key;
+};
+
+G_DEFINE_FINAL_TYPE (OwChargeDialog, ow_charge_dialog, ADW_TYPE_WINDOW)
+
+enum
+{
+  SIGNAL_CHARGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static OwFundingSource *
+selected_source (OwChargeDialog *self)
+{
+  guint i = adw_combo_row_get_selected (self->source_row);
+
+  return self->sources != NULL && i < self->sources->len ? g_ptr_array_index (self->sources, i) : NULL;
+}
+
+/* Whether a retry of this request could still settle it, so it must keep
+ * its key: no answer, an answer we could not read, or a charge the bank has
+ * not confirmed. Anything else was definitely not charged. */
+static gboolean
+outcome_unknown (const GError *error)
+{
+  return g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_NETWORK) ||
+         g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL) ||
+         g_strcmp0 (ow_api_error_get_code (error), "charge_pending") == 0 ||
+         g_strcmp0 (ow_api_error_get_code (error), "idempotency_in_flight") == 0 ||
+         (ow_api_error_get_status (error) >= 500 &&
+          g_strcmp0 (ow_api_error_get_code (error), "bank_unavailable") != 0);
+}
+
+static void
+set_inputs_sensitive (OwChargeDialog *self,
+                      gboolean        sensitive)
+{
+  gtk_widget_set_sensitive (GTK_WIDGET (self->source_row), sensitive);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->amount_spin), sensitive);
+}
+
+static void
+on_charged (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(OwChargeDialog) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwCharge) charge = ow_client_charge_finish (OW_CLIENT (source), result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  ow_ui_set_busy (self->charge_button, self->spinner, FALSE);
+  if (charge == NULL)
+    {
+      g_autofree char *message = ow_ui_error_message (error);
+
+      ow_ui_show_error (self->error_label, message);
+      if (outcome_unknown (error))
+        {
+          /* the same request again, not another charge: source and amount stay */
+          set_inputs_sensitive (self, FALSE);
+          gtk_button_set_label (self->charge_button, _("_Try Again"));
+        }
+      else
+        {
+          g_free (self->idempotency_key);
+          self->idempotency_key = ow_client_new_idempotency_key ();
+          set_inputs_sensitive (self, TRUE);
+          gtk_button_set_label (self->charge_button, _("C_harge"));
+        }
+      return;
+    }
+
+  g_signal_emit (self, signals[SIGNAL_CHARGED], 0, charge);
+  gtk_window_destroy (GTK_WINDOW (self));
+}
+
+static void
+on_charge (OwChargeDialog *self)
+{
+  OwFundingSource *source = selected_source (self);
+  gint64 amount;
+  gboolean card;
+
+  if (source == NULL || !gtk_widget_get_sensitive (GTK_WIDGET (self->charge_button)))
+    return;
+
+  gtk_spin_button_update (self->amount_spin);
+  amount = (gint64) gtk_spin_button_get_value (self->amount_spin);
+  card = source->type == OW_FUNDING_CREDIT_CARD;
+  if (card && gtk_editable_get_text (self->cvc_row)[0] == '\0')
+    {
+      ow_ui_show_error (self->error_label, _("Enter the credit card’s 3- or 4-digit security code."));
+      gtk_widget_grab_focus (GTK_WIDGET (self->cvc_row));
+      return;
+    }
+  if (!card && gtk_editable_get_text (self->account_password_row)[0] == '\0')
+    {
+      ow_ui_show_error (self->error_label, _("Enter the bank account’s password."));
+      gtk_widget_grab_focus (GTK_WIDGET (self->account_password_row));
+      return;
+    }
+
+  ow_ui_show_error (self->error_label, NULL);
+  ow_ui_set_busy (self->charge_button, self->spinner, TRUE);
+  ow_client_charge_async (self->client, source->id, amount,
+                          card ? gtk_editable_get_text (self->cvc_row) : NULL,
+                          card ? NULL : gtk_editable_get_text (self->account_password_row),
+                          self->idempotency_key, self->cancellable, on_charged,
+                          g_object_ref (self));
+}
+
+static void
+on_source_selected (OwChargeDialog *self)
+{
+  OwFundingSource *source = selected_source (self);
+  gboolean card = source == NULL || source->type == OW_FUNDING_CREDIT_CARD;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->cvc_row), card);
+  gtk_widget_set_visible (GTK_WIDGET (self->account_password_row), !card);
+}
+
+static void
+ow_charge_dialog_dispose (GObject *object)
+{
+  OwChargeDialog *self = OW_CHARGE_DIALOG (object);
+
+  if (self->cvc_row != NULL)
+    {
+      ow_ui_clear_editable (self->cvc_row);
+      ow_ui_clear_editable (self->account_password_row);
+    }
+  g_cancellable_cancel (self->cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_CHARGE_DIALOG);
+
+  G_OBJECT_CLASS (ow_charge_dialog_parent_class)->dispose (object);
+}
+
+static void
+ow_charge_dialog_finalize (GObject *object)
+{
+  OwChargeDialog *self = OW_CHARGE_DIALOG (object);
+
+  g_clear_object (&self->client);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->sources, g_ptr_array_unref);
+  g_free (self->idempotency_key);
+
+  G_OBJECT_CLASS (ow_charge_dialog_parent_class)->finalize (object);
+}
+
+static void
+ow_charge_dialog_class_init (OwChargeDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = ow_charge_dialog_dispose;
+  object_class->finalize = ow_charge_dialog_finalize;
+
+  signals[SIGNAL_CHARGED] = g_signal_new ("charged", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-charge-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, source_row);
+  gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, amount_spin);
+  gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, cvc_row);
+  gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, account_password_row);
+  gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, charge_button);
+  gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, spinner);
+  gtk_widget_class_bind_template_callback (widget_class, on_charge);
+  gtk_widget_class_bind_template_callback (widget_class, on_source_selected);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+ow_charge_dialog_init (OwChargeDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  self->idempotency_key = ow_client_new_idempotency_key ();
+}
+
+static char *
+source_label (const OwFundingSource *source)
+{
+  const char *bank = ow_funding_bank_name (source->bank_code);
+
+  if (source->type == OW_FUNDING_CREDIT_CARD)
+    return g_strdup_printf (_("Credit card %s"), source->masked_number);
+  return g_strdup_printf ("%s %s", bank != NULL ? bank : _("Bank account"), source->masked_number);
+}
+
+OwChargeDialog *
+ow_charge_dialog_new (OwClient  *client,
+                      GPtrArray *sources,
+                      GtkWindow *parent)
+{
+  OwChargeDialog *self = g_object_new (OW_TYPE_CHARGE_DIALOG, "transient-for", parent, NULL);
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+
+  g_return_val_if_fail (sources != NULL && sources->len > 0, self);
+
+  self->client = g_object_ref (client);
+  self->sources = g_ptr_array_ref (sources);
+  for (guint i = 0; i < sources->len; i++)
+    {
+      g_autofree char *label = source_label (g_ptr_array_index (sources, i));
+
+      gtk_string_list_append (labels, label);
+    }
+  adw_combo_row_set_model (self->source_row, G_LIST_MODEL (labels));
+  adw_combo_row_set_selected (self->source_row, 0);
+  on_source_selected (self);
+  return self;
+}

@@ -1,0 +1,277 @@
+/* ow-funding-dialog.c: register a credit card or a bank account
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The gateway checks the details (Luhn, expiry, lengths); the dialog only
+ * trims what people type around numbers (spaces, dashes) before sending.
+ */
+#include "ow-funding-dialog.h"
+
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "ow-ui.h"
+
+static const struct
+{
+  const char *code;
+  const char *name;
+} banks[] = {
+  { "004", N_("KB Kookmin Bank") },
+  { "088", N_("Shinhan Bank") },
+  { "020", N_("Woori Bank") },
+  { "081", N_("Hana Bank") },
+  { "011", N_("NH NongHyup Bank") },
+  { "003", N_("IBK Industrial Bank") },
+  { "090", N_("KakaoBank") },
+  { "092", N_("Toss Bank") },
+  { "023", N_("SC First Bank") },
+  { "071", N_("Korea Post") },
+  { "990", N_("onepin Sandbox Bank") },   /* onepin-bank's test accounts */
+};
+
+struct _OwFundingDialog
+{
+  AdwWindow      parent_instance;
+
+  GtkStack      *type_stack;
+  GtkEditable   *card_number_row;
+  GtkEditable   *expiry_row;
+  GtkEditable   *card_holder_row;
+  AdwComboRow   *bank_row;
+  GtkEditable   *account_number_row;
+  GtkEditable   *account_holder_row;
+  GtkLabel      *error_label;
+  GtkButton     *add_button;
+  GtkSpinner    *spinner;
+
+  OwClient      *client;
+  OwFundingType  type;
+  GCancellable  *cancellable;
+  char          *idempotency_key;
+  char          *details;       /* JSON of what was sent; secret */
+};
+
+G_DEFINE_FINAL_TYPE (OwFundingDialog, ow_funding_dialog, ADW_TYPE_WINDOW)
+
+enum
+{
+  SIGNAL_ADDED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+const char *
+ow_funding_bank_name (const char *code)
+{
+  for (guint i = 0; code != NULL && i < G_N_ELEMENTS (banks); i++)
+    if (g_str_equal (code, banks[i].code))
+      return _(banks[i].name);
+  return NULL;
+}
+
+/* Digits only: "4111 1111-1111 1111" → "4111111111111111". */
+static char *
+digits_of (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = text; *p != '\0'; p++)
+    if (g_ascii_isdigit (*p))
+      g_string_append_c (out, *p);
+    else if (*p != ' ' && *p != '-')
+      g_string_append_c (out, *p);   /* anything else: let the gateway refuse it */
+  return g_string_free (out, FALSE);
+}
+
+static void
+wipe_details (OwFundingDialog *self)
+{
+  if (self->details != NULL)
+    explicit_bzero (self->details, strlen (self->details));
+  g_clear_pointer (&self->details, g_free);
+}
+
+static void
+on_added (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  g_autoptr(OwFundingDialog) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwFundingSource) added = ow_client_add_funding_source_finish (OW_CLIENT (source),
+                                                                          result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  ow_ui_set_busy (self->add_button, self->spinner, FALSE);
+  if (added == NULL)
+    {
+      g_autofree char *message = ow_ui_error_message (error);
+
+      ow_ui_show_error (self->error_label, message);
+      /* other details make another request */
+      g_free (self->idempotency_key);
+      self->idempotency_key = ow_client_new_idempotency_key ();
+      return;
+    }
+
+  g_signal_emit (self, signals[SIGNAL_ADDED], 0, added, self->details);
+  gtk_window_destroy (GTK_WINDOW (self));
+}
+
+static char *
+details_json (const char *k1,
+              const char *v1,
+              const char *k2,
+              const char *v2,
+              const char *holder)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, k1);
+  json_builder_add_string_value (builder, v1);
+  json_builder_set_member_name (builder, k2);
+  json_builder_add_string_value (builder, v2);
+  json_builder_set_member_name (builder, "holder");
+  json_builder_add_string_value (builder, holder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  return json_to_string (root, FALSE);
+}
+
+static void
+add_credit_card (OwFundingDialog *self)
+{
+  g_autoptr(OwSecret) number = digits_of (gtk_editable_get_text (self->card_number_row));
+  g_autofree char *expiry = g_strstrip (g_strdup (gtk_editable_get_text (self->expiry_row)));
+  g_autofree char *holder = g_strstrip (g_strdup (gtk_editable_get_text (self->card_holder_row)));
+
+  wipe_details (self);
+  self->details = details_json ("number", number, "expiry", expiry, holder);
+  ow_client_add_credit_card_async (self->client, number, expiry, holder, self->idempotency_key,
+                                   self->cancellable, on_added, g_object_ref (self));
+}
+
+static void
+add_bank_account (OwFundingDialog *self)
+{
+  guint selected = adw_combo_row_get_selected (self->bank_row);
+  const char *code = selected < G_N_ELEMENTS (banks) ? banks[selected].code : "";
+  g_autoptr(OwSecret) account = digits_of (gtk_editable_get_text (self->account_number_row));
+  g_autofree char *holder = g_strstrip (g_strdup (gtk_editable_get_text (self->account_holder_row)));
+
+  wipe_details (self);
+  self->details = details_json ("bank_code", code, "account_number", account, holder);
+  ow_client_add_bank_account_async (self->client, code, account, holder, self->idempotency_key,
+                                    self->cancellable, on_added, g_object_ref (self));
+}
+
+static void
+on_add (OwFundingDialog *self)
+{
+  if (!gtk_widget_get_sensitive (GTK_WIDGET (self->add_button)))
+    return;
+
+  ow_ui_show_error (self->error_label, NULL);
+  ow_ui_set_busy (self->add_button, self->spinner, TRUE);
+  if (self->type == OW_FUNDING_CREDIT_CARD)
+    add_credit_card (self);
+  else
+    add_bank_account (self);
+}
+
+static void
+ow_funding_dialog_dispose (GObject *object)
+{
+  OwFundingDialog *self = OW_FUNDING_DIALOG (object);
+
+  if (self->card_number_row != NULL)
+    {
+      ow_ui_clear_editable (self->card_number_row);
+      ow_ui_clear_editable (self->account_number_row);
+    }
+  g_cancellable_cancel (self->cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_FUNDING_DIALOG);
+
+  G_OBJECT_CLASS (ow_funding_dialog_parent_class)->dispose (object);
+}
+
+static void
+ow_funding_dialog_finalize (GObject *object)
+{
+  OwFundingDialog *self = OW_FUNDING_DIALOG (object);
+
+  wipe_details (self);
+  g_clear_object (&self->client);
+  g_clear_object (&self->cancellable);
+  g_free (self->idempotency_key);
+
+  G_OBJECT_CLASS (ow_funding_dialog_parent_class)->finalize (object);
+}
+
+static void
+ow_funding_dialog_class_init (OwFundingDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = ow_funding_dialog_dispose;
+  object_class->finalize = ow_funding_dialog_finalize;
+
+  signals[SIGNAL_ADDED] = g_signal_new ("added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                                        G_TYPE_POINTER, G_TYPE_STRING);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-funding-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, type_stack);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, card_number_row);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, expiry_row);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, card_holder_row);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, bank_row);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, account_number_row);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, account_holder_row);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, add_button);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, spinner);
+  gtk_widget_class_bind_template_callback (widget_class, on_add);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+ow_funding_dialog_init (OwFundingDialog *self)
+{
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  self->idempotency_key = ow_client_new_idempotency_key ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (banks); i++)
+    {
+      g_autofree char *label = g_strdup_printf ("%s (%s)", _(banks[i].name), banks[i].code);
+
+      gtk_string_list_append (names, label);
+    }
+  adw_combo_row_set_model (self->bank_row, G_LIST_MODEL (names));
+}
+
+OwFundingDialog *
+ow_funding_dialog_new (OwClient      *client,
+                       OwFundingType  type,
+                       GtkWindow     *parent)
+{
+  OwFundingDialog *self = g_object_new (OW_TYPE_FUNDING_DIALOG, "transient-for", parent, NULL);
+  gboolean card = type == OW_FUNDING_CREDIT_CARD;
+
+  self->client = g_object_ref (client);
+  self->type = type;
+  gtk_stack_set_visible_child_name (self->type_stack, card ? "credit-card" : "bank-account");
+  gtk_window_set_title (GTK_WINDOW (self), card ? _("Add Credit Card") : _("Add Bank Account"));
+  return self;
+}

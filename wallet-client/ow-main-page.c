@@ -1,0 +1,850 @@
+/* ow-main-page.c: the representative card, funding sources, receipts, history
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Everything shown comes from the gateway on every refresh (on unlock, on
+ * sign-in, after every change, and on F5); nothing of it is cached on disk.
+ * The vault only keeps what the gateway shows once: the card's full number
+ * and CVC, and the funding details as entered.
+ */
+#include "ow-main-page.h"
+
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "ow-apply-dialog.h"
+#include "ow-charge-dialog.h"
+#include "ow-funding-dialog.h"
+#include "ow-ui.h"
+
+#define HISTORY_PAGE 20
+#define REVEAL_SECONDS 30
+
+static const char *const receipt_channels[] = { "email", "sms", "none" };
+
+struct _OwMainPage
+{
+  AdwBin           parent_instance;
+
+  GtkStack        *card_stack;
+  GtkSpinner      *card_spinner;
+  GtkLabel        *state_label;
+  GtkLabel        *number_label;
+  GtkLabel        *validity_label;
+  GtkLabel        *balance_label;
+  GtkLabel        *details_label;
+  GtkLabel        *card_error_label;
+  GtkButton       *charge_button;
+  GtkToggleButton *reveal_button;
+  GtkListBox      *funding_list;
+  AdwComboRow     *receipt_row;
+  GtkListBox      *history_list;
+  GtkButton       *more_button;
+
+  GCancellable    *cancellable;   /* of everything under way; replaced by clear */
+  OwCard          *card;
+  GPtrArray       *sources;       /* OwFundingSource* */
+  char            *receipt_channel;
+  char            *history_cursor;
+  guint            reveal_source;
+  gboolean         setting_receipt; /* the combo changes because we set it */
+};
+
+G_DEFINE_FINAL_TYPE (OwMainPage, ow_main_page, ADW_TYPE_BIN)
+
+enum
+{
+  SIGNAL_SESSION_ENDED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static OwClient *
+client (OwMainPage *self)
+{
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
+
+  return app != NULL ? ow_application_get_client (app, NULL) : NULL;
+}
+
+static OwVault *
+vault (OwMainPage *self)
+{
+  return ow_application_get_vault (ow_ui_get_application (GTK_WIDGET (self)));
+}
+
+/* FALSE (after saying so) when @error ends the session or the page was
+ * cleared meanwhile; the caller then leaves everything as it is. */
+static gboolean
+still_wanted (OwMainPage   *self,
+              const GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return FALSE;
+  if (ow_ui_session_ended (error))
+    {
+      ow_main_page_clear (self);
+      g_signal_emit (self, signals[SIGNAL_SESSION_ENDED], 0);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+toast_error (OwMainPage   *self,
+             const GError *error)
+{
+  g_autofree char *message = ow_ui_error_message (error);
+
+  ow_ui_toast (GTK_WIDGET (self), message);
+}
+
+static void
+remove_all_rows (GtkListBox *list)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (list))) != NULL)
+    gtk_list_box_remove (list, child);
+}
+
+static GtkWidget *
+placeholder_row (const char *text)
+{
+  GtkWidget *row = adw_action_row_new ();
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), text);
+  gtk_widget_add_css_class (row, "dim-label");
+  return row;
+}
+
+/* ---- the card ----------------------------------------------------------- */
+
+static void
+hide_number (OwMainPage *self)
+{
+  g_clear_handle_id (&self->reveal_source, g_source_remove);
+  if (self->card != NULL)
+    gtk_label_set_text (self->number_label, self->card->masked_number);
+  else
+    gtk_label_set_text (self->number_label, "");
+  if (gtk_toggle_button_get_active (self->reveal_button))
+    gtk_toggle_button_set_active (self->reveal_button, FALSE);
+}
+
+static void
+show_card (OwMainPage *self)
+{
+  OwCard *card = self->card;
+  g_autofree char *balance = ow_format_money (card->balance, card->currency);
+  g_autofree char *available = ow_format_money (card->available, card->currency);
+  g_autofree char *validity = g_strdup_printf (_("Valid thru %02d/%02d"), card->exp_month,
+                                               card->exp_year % 100);
+  g_autofree char *points = g_strdup_printf ("%'" G_GINT64_FORMAT, card->points);
+  g_autofree char *details = NULL;
+  gboolean active = g_strcmp0 (card->state, "active") == 0;
+
+  if (card->held > 0)
+    {
+      g_autofree char *held = ow_format_money (card->held, card->currency);
+
+      /* TRANSLATORS: available amount, amount on hold, points */
+      details = g_strdup_printf (_("Available %s (%s on hold) · %s points"), available, held, points);
+    }
+  else
+    /* TRANSLATORS: available amount, points */
+    details = g_strdup_printf (_("Available %s · %s points"), available, points);
+
+  hide_number (self);
+  gtk_label_set_text (self->validity_label, validity);
+  gtk_label_set_text (self->balance_label, balance);
+  gtk_label_set_text (self->details_label, details);
+  gtk_label_set_text (self->state_label, active ? "" : card->state);
+  gtk_widget_set_visible (GTK_WIDGET (self->state_label), !active);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->charge_button), active);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->balance_label),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, balance, -1);
+  gtk_stack_set_visible_child_name (self->card_stack, "card");
+}
+
+static void
+on_card (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  g_autoptr(OwMainPage) self = data;
+  g_autoptr(GError) error = NULL;
+  OwCard *card = ow_client_get_card_finish (OW_CLIENT (source), result, &error);
+
+  if (card == NULL && !still_wanted (self, error))
+    return;
+
+  g_clear_pointer (&self->card, ow_card_free);
+  if (card != NULL)
+    {
+      self->card = card;
+      show_card (self);
+    }
+  else if (g_error_matches (error, OW_API_ERROR, OW_API_ERROR_NOT_FOUND))
+    gtk_stack_set_visible_child_name (self->card_stack, "no-card");
+  else
+    {
+      g_autofree char *message = ow_ui_error_message (error);
+
+      gtk_label_set_text (self->card_error_label, message);
+      gtk_stack_set_visible_child_name (self->card_stack, "error");
+    }
+}
+
+static void
+load_card (OwMainPage *self)
+{
+  OwClient *c = client (self);
+
+  if (c != NULL)
+    ow_client_get_card_async (c, self->cancellable, on_card, g_object_ref (self));
+}
+
+static gboolean
+on_reveal_timeout (gpointer data)
+{
+  OwMainPage *self = data;
+
+  self->reveal_source = 0;
+  hide_number (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The full number and CVC are only where the card was applied for: the
+ * gateway shows them once, and the vault keeps them sealed. */
+static void
+on_reveal_toggled (OwMainPage *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwSecret) record = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *formatted = NULL;
+  JsonObject *object;
+
+  if (!gtk_toggle_button_get_active (self->reveal_button) || self->card == NULL)
+    {
+      hide_number (self);
+      return;
+    }
+
+  record = ow_vault_lookup (vault (self), OW_VAULT_KIND_CARD, self->card->id, &error);
+  if (record == NULL || !json_parser_load_from_data (parser, record, -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      ow_ui_toast (GTK_WIDGET (self),
+                   g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_FOUND)
+                   ? _("The full number is only on the computer that applied for the card.")
+                   : _("The card number could not be read from the vault."));
+      gtk_toggle_button_set_active (self->reveal_button, FALSE);
+      return;
+    }
+
+  object = json_node_get_object (json_parser_get_root (parser));
+  {
+    const char *n = json_object_get_string_member_with_default (object, "number", "");
+    const char *cvc = json_object_get_string_member_with_default (object, "cvc", "");
+
+    /* TRANSLATORS: the card number in groups of four, then the CVC */
+    formatted = g_strdup_printf (_("%.4s %.4s %.4s %.4s  CVC %s"), n, n + MIN (strlen (n), 4),
+                                 n + MIN (strlen (n), 8), n + MIN (strlen (n), 12), cvc);
+  }
+  gtk_label_set_text (self->number_label, formatted);
+  explicit_bzero (formatted, strlen (formatted));
+  self->reveal_source = g_timeout_add_seconds (REVEAL_SECONDS, on_reveal_timeout, self);
+}
+
+static void
+on_applied (OwApplyDialog *dialog,
+            OwCard        *card,
+            OwMainPage    *self)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(OwSecret) text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "number");
+  json_builder_add_string_value (builder, card->number);
+  json_builder_set_member_name (builder, "cvc");
+  json_builder_add_string_value (builder, card->cvc);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  text = json_to_string (root, FALSE);
+
+  if (!ow_vault_store (vault (self), OW_VAULT_KIND_CARD, card->id, text, &error))
+    toast_error (self, error);
+  else
+    ow_ui_toast (GTK_WIDGET (self), _("Your representative card is ready."));
+  ow_main_page_refresh (self);
+}
+
+static void
+on_apply_clicked (OwMainPage *self)
+{
+  OwClient *c = client (self);
+  OwApplyDialog *dialog;
+
+  if (c == NULL)
+    return;
+  dialog = ow_apply_dialog_new (c, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  g_signal_connect_object (dialog, "applied", G_CALLBACK (on_applied), self, 0);
+  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_charged (OwChargeDialog *dialog,
+            OwCharge       *charge,
+            OwMainPage     *self)
+{
+  g_autofree char *amount = ow_format_money (charge->amount, charge->currency);
+  g_autofree char *balance = ow_format_money (charge->balance_after, charge->currency);
+  /* TRANSLATORS: the amount charged, then the card's new balance */
+  g_autofree char *message = g_strdup_printf (_("Charged %s. The balance is %s."), amount, balance);
+
+  ow_ui_toast (GTK_WIDGET (self), message);
+  ow_main_page_refresh (self);
+}
+
+static void
+on_charge_clicked (OwMainPage *self)
+{
+  OwClient *c = client (self);
+  OwChargeDialog *dialog;
+
+  if (c == NULL)
+    return;
+  if (self->sources == NULL || self->sources->len == 0)
+    {
+      ow_ui_toast (GTK_WIDGET (self), _("Add a credit card or bank account to charge from first."));
+      return;
+    }
+
+  dialog = ow_charge_dialog_new (c, self->sources, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  g_signal_connect_object (dialog, "charged", G_CALLBACK (on_charged), self, 0);
+  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---- funding sources ---------------------------------------------------- */
+
+static char *
+funding_title (const OwFundingSource *source)
+{
+  const char *bank;
+
+  if (source->type == OW_FUNDING_CREDIT_CARD)
+    return g_strdup (_("Credit Card"));
+
+  bank = ow_funding_bank_name (source->bank_code);
+  return g_strdup (bank != NULL ? bank : _("Bank Account"));
+}
+
+static char *
+funding_subtitle (const OwFundingSource *source)
+{
+  if (source->type == OW_FUNDING_CREDIT_CARD)
+    /* TRANSLATORS: masked card number, expiry month and year */
+    return g_strdup_printf (_("%s · expires %02d/%02d"), source->masked_number,
+                            source->exp_month, source->exp_year % 100);
+  return g_strdup (source->masked_number);
+}
+
+static void delete_source (OwMainPage *self, const char *id);
+
+static void
+on_delete_response (AdwMessageDialog *dialog,
+                    const char       *response,
+                    OwMainPage       *self)
+{
+  if (g_str_equal (response, "remove"))
+    delete_source (self, g_object_get_data (G_OBJECT (dialog), "source-id"));
+}
+
+static void
+on_remove_clicked (GtkButton  *button,
+                   OwMainPage *self)
+{
+  const char *id = g_object_get_data (G_OBJECT (button), "source-id");
+  const char *title = g_object_get_data (G_OBJECT (button), "source-title");
+  GtkWidget *dialog;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
+                                   _("Remove Funding Source?"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  _("%s can no longer top up your card. Past charges stay in the history."),
+                                  title);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "remove", _("_Remove"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "remove",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "source-id", g_strdup (id), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
+  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static GtkWidget *
+funding_row (OwMainPage            *self,
+             const OwFundingSource *source)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
+  g_autofree char *title = funding_title (source);
+  g_autofree char *subtitle = funding_subtitle (source);
+  /* TRANSLATORS: "Remove Credit Card •••• 1111" */
+  g_autofree char *remove_label = g_strdup_printf (_("Remove %s %s"), title, source->masked_number);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (remove, "flat");
+  gtk_widget_set_tooltip_text (remove, remove_label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (remove), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  remove_label, -1);
+  g_object_set_data_full (G_OBJECT (remove), "source-id", g_strdup (source->id), g_free);
+  g_object_set_data_full (G_OBJECT (remove), "source-title",
+                          g_strdup_printf ("%s %s", title, source->masked_number), g_free);
+  g_signal_connect_object (remove, "clicked", G_CALLBACK (on_remove_clicked), self, 0);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
+  gtk_widget_set_name (row, source->id);
+  return row;
+}
+
+static void
+show_sources (OwMainPage *self)
+{
+  remove_all_rows (self->funding_list);
+  if (self->sources == NULL || self->sources->len == 0)
+    {
+      gtk_list_box_append (self->funding_list,
+                           placeholder_row (_("No credit card or bank account yet")));
+      return;
+    }
+  for (guint i = 0; i < self->sources->len; i++)
+    gtk_list_box_append (self->funding_list, funding_row (self, g_ptr_array_index (self->sources, i)));
+}
+
+static void
+on_sources (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(OwMainPage) self = data;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *sources = ow_client_list_funding_sources_finish (OW_CLIENT (source), result, &error);
+
+  if (sources == NULL)
+    {
+      if (still_wanted (self, error))
+        toast_error (self, error);
+      return;
+    }
+
+  g_clear_pointer (&self->sources, g_ptr_array_unref);
+  self->sources = sources;
+  show_sources (self);
+}
+
+static void
+load_sources (OwMainPage *self)
+{
+  OwClient *c = client (self);
+
+  if (c != NULL)
+    ow_client_list_funding_sources_async (c, self->cancellable, on_sources, g_object_ref (self));
+}
+
+static void
+on_deleted (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(OwMainPage) self = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!ow_client_delete_funding_source_finish (OW_CLIENT (source), result, &error))
+    {
+      if (still_wanted (self, error))
+        toast_error (self, error);
+      return;
+    }
+  ow_ui_toast (GTK_WIDGET (self), _("Removed."));
+  load_sources (self);
+}
+
+static void
+delete_source (OwMainPage *self,
+               const char *id)
+{
+  OwClient *c = client (self);
+
+  if (c == NULL || id == NULL)
+    return;
+  /* Its details go from here at once; the gateway erases its copy. */
+  ow_vault_remove (vault (self), OW_VAULT_KIND_FUNDING, id, NULL);
+  ow_client_delete_funding_source_async (c, id, self->cancellable, on_deleted, g_object_ref (self));
+}
+
+static void
+on_funding_added (OwFundingDialog *dialog,
+                  OwFundingSource *source,
+                  const char      *details,
+                  OwMainPage      *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!ow_vault_store (vault (self), OW_VAULT_KIND_FUNDING, source->id, details, &error))
+    toast_error (self, error);
+  load_sources (self);
+}
+
+static void
+add_funding (OwMainPage    *self,
+             OwFundingType  type)
+{
+  OwClient *c = client (self);
+  OwFundingDialog *dialog;
+
+  if (c == NULL)
+    return;
+  dialog = ow_funding_dialog_new (c, type, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  g_signal_connect_object (dialog, "added", G_CALLBACK (on_funding_added), self, 0);
+  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+add_credit_card_activated (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  add_funding (OW_MAIN_PAGE (widget), OW_FUNDING_CREDIT_CARD);
+}
+
+static void
+add_bank_account_activated (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *parameter)
+{
+  add_funding (OW_MAIN_PAGE (widget), OW_FUNDING_BANK_ACCOUNT);
+}
+
+/* ---- receipts ----------------------------------------------------------- */
+
+static void
+show_receipt_channel (OwMainPage *self)
+{
+  self->setting_receipt = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (receipt_channels); i++)
+    if (g_strcmp0 (self->receipt_channel, receipt_channels[i]) == 0)
+      adw_combo_row_set_selected (self->receipt_row, i);
+  self->setting_receipt = FALSE;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->receipt_row), self->receipt_channel != NULL);
+}
+
+static void
+take_profile (OwMainPage *self,
+              OwProfile  *profile)
+{
+  g_free (self->receipt_channel);
+  self->receipt_channel = g_strdup (profile->receipt_channel);
+  show_receipt_channel (self);
+  ow_profile_free (profile);
+}
+
+static void
+on_profile (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(OwMainPage) self = data;
+  g_autoptr(GError) error = NULL;
+  OwProfile *profile = ow_client_get_profile_finish (OW_CLIENT (source), result, &error);
+
+  if (profile != NULL)
+    take_profile (self, profile);
+  else if (still_wanted (self, error))
+    toast_error (self, error);
+}
+
+static void
+on_receipt_updated (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  g_autoptr(OwMainPage) self = data;
+  g_autoptr(GError) error = NULL;
+  OwProfile *profile = ow_client_update_profile_finish (OW_CLIENT (source), result, &error);
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->receipt_row), TRUE);
+  if (profile == NULL)
+    {
+      if (!still_wanted (self, error))
+        return;
+      toast_error (self, error);
+      show_receipt_channel (self);    /* back to what the gateway has */
+      return;
+    }
+  take_profile (self, profile);
+  ow_ui_toast (GTK_WIDGET (self), _("Receipt setting saved."));
+}
+
+static void
+on_receipt_selected (OwMainPage *self)
+{
+  guint selected = adw_combo_row_get_selected (self->receipt_row);
+  OwClient *c = client (self);
+
+  if (self->setting_receipt || c == NULL || selected >= G_N_ELEMENTS (receipt_channels) ||
+      g_strcmp0 (receipt_channels[selected], self->receipt_channel) == 0)
+    return;
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->receipt_row), FALSE);
+  ow_client_update_profile_async (c, NULL, NULL, NULL, receipt_channels[selected], NULL,
+                                  self->cancellable, on_receipt_updated, g_object_ref (self));
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+static char *
+transaction_title (const OwTransaction *t)
+{
+  if (g_str_equal (t->type, "charge"))
+    return t->funding_last4 != NULL
+           ? g_strdup_printf (t->funding_type == OW_FUNDING_BANK_ACCOUNT
+                              ? _("Charge from account ••%s") : _("Charge from card ••%s"),
+                              t->funding_last4)
+           : g_strdup (_("Charge"));
+  if (g_str_equal (t->type, "payment"))
+    return g_strdup (t->merchant_name != NULL ? t->merchant_name : _("Payment"));
+  if (g_str_equal (t->type, "refund"))
+    return t->merchant_name != NULL ? g_strdup_printf (_("Refund from %s"), t->merchant_name)
+                                    : g_strdup (_("Refund"));
+  if (g_str_equal (t->type, "recharge"))
+    return g_strdup (_("Recharge"));
+  if (g_str_equal (t->type, "issue"))
+    return g_strdup (_("Card issued"));
+  return g_strdup (t->type);
+}
+
+static GtkWidget *
+transaction_row (const OwTransaction *t)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *amount_label;
+  g_autofree char *title = transaction_title (t);
+  g_autofree char *when = ow_ui_format_time (t->created);
+  g_autofree char *balance = ow_format_money (t->balance_after, t->currency);
+  g_autofree char *amount = ow_format_money (t->amount, t->currency);
+  g_autofree char *signed_amount = t->amount > 0 ? g_strconcat ("+", amount, NULL) : g_strdup (amount);
+  /* TRANSLATORS: date and time, then the balance after the transaction */
+  g_autofree char *subtitle = g_strdup_printf (_("%s · balance %s"), when, balance);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  amount_label = gtk_label_new (signed_amount);
+  gtk_widget_add_css_class (amount_label, t->amount > 0 ? "ow-amount-in" : "ow-amount-out");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), amount_label);
+  gtk_widget_set_name (row, t->id);
+  return row;
+}
+
+static void
+on_history (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(OwMainPage) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwHistoryPage) page = ow_client_history_finish (OW_CLIENT (source), result, &error);
+  gboolean first = self->history_cursor == NULL;
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->more_button), TRUE);
+  if (page == NULL)
+    {
+      if (still_wanted (self, error))
+        toast_error (self, error);
+      return;
+    }
+
+  if (first)
+    remove_all_rows (self->history_list);
+  for (guint i = 0; i < page->items->len; i++)
+    gtk_list_box_append (self->history_list, transaction_row (g_ptr_array_index (page->items, i)));
+  if (first && page->items->len == 0)
+    gtk_list_box_append (self->history_list, placeholder_row (_("No transactions yet")));
+
+  g_free (self->history_cursor);
+  self->history_cursor = page->items->len > 0
+    ? g_strdup (((OwTransaction *) g_ptr_array_index (page->items, page->items->len - 1))->id)
+    : NULL;
+  gtk_widget_set_visible (GTK_WIDGET (self->more_button), page->has_more);
+}
+
+static void
+load_history (OwMainPage *self)
+{
+  OwClient *c = client (self);
+
+  if (c == NULL)
+    return;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->more_button), FALSE);
+  ow_client_history_async (c, HISTORY_PAGE, self->history_cursor, self->cancellable,
+                           on_history, g_object_ref (self));
+}
+
+static void
+on_more_clicked (OwMainPage *self)
+{
+  load_history (self);
+}
+
+/* ---- the page ----------------------------------------------------------- */
+
+static void
+reset_cancellable (OwMainPage *self)
+{
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+}
+
+void
+ow_main_page_refresh (OwMainPage *self)
+{
+  OwClient *c;
+
+  g_return_if_fail (OW_IS_MAIN_PAGE (self));
+
+  c = client (self);
+  if (c == NULL)
+    return;
+
+  reset_cancellable (self);
+  if (self->card == NULL)
+    gtk_stack_set_visible_child_name (self->card_stack, "loading");
+  g_clear_pointer (&self->history_cursor, g_free);
+
+  load_card (self);
+  load_sources (self);
+  load_history (self);
+  ow_client_get_profile_async (c, self->cancellable, on_profile, g_object_ref (self));
+}
+
+void
+ow_main_page_clear (OwMainPage *self)
+{
+  g_return_if_fail (OW_IS_MAIN_PAGE (self));
+
+  reset_cancellable (self);
+  g_clear_pointer (&self->card, ow_card_free);
+  g_clear_pointer (&self->sources, g_ptr_array_unref);
+  g_clear_pointer (&self->receipt_channel, g_free);
+  g_clear_pointer (&self->history_cursor, g_free);
+
+  hide_number (self);
+  gtk_label_set_text (self->validity_label, "");
+  gtk_label_set_text (self->balance_label, "");
+  gtk_label_set_text (self->details_label, "");
+  remove_all_rows (self->funding_list);
+  remove_all_rows (self->history_list);
+  gtk_widget_set_visible (GTK_WIDGET (self->more_button), FALSE);
+  show_receipt_channel (self);
+  gtk_stack_set_visible_child_name (self->card_stack, "loading");
+}
+
+const OwCard *
+ow_main_page_get_card (OwMainPage *self)
+{
+  g_return_val_if_fail (OW_IS_MAIN_PAGE (self), NULL);
+  return self->card;
+}
+
+static void
+ow_main_page_dispose (GObject *object)
+{
+  OwMainPage *self = OW_MAIN_PAGE (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->reveal_source, g_source_remove);
+
+  G_OBJECT_CLASS (ow_main_page_parent_class)->dispose (object);
+}
+
+static void
+ow_main_page_finalize (GObject *object)
+{
+  OwMainPage *self = OW_MAIN_PAGE (object);
+
+  g_clear_pointer (&self->card, ow_card_free);
+  g_clear_pointer (&self->sources, g_ptr_array_unref);
+  g_free (self->receipt_channel);
+  g_free (self->history_cursor);
+
+  G_OBJECT_CLASS (ow_main_page_parent_class)->finalize (object);
+}
+
+static void
+ow_main_page_class_init (OwMainPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = ow_main_page_dispose;
+  object_class->finalize = ow_main_page_finalize;
+
+  signals[SIGNAL_SESSION_ENDED] = g_signal_new ("session-ended", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 0);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-main-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, card_stack);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, card_spinner);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, state_label);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, number_label);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, validity_label);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, balance_label);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, details_label);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, card_error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, charge_button);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, reveal_button);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, funding_list);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, receipt_row);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, history_list);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, more_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_apply_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_charge_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_reveal_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, on_receipt_selected);
+  gtk_widget_class_bind_template_callback (widget_class, on_more_clicked);
+
+  gtk_widget_class_install_action (widget_class, "main.add-credit-card", NULL,
+                                   add_credit_card_activated);
+  gtk_widget_class_install_action (widget_class, "main.add-bank-account", NULL,
+                                   add_bank_account_activated);
+}
+
+static void
+ow_main_page_init (OwMainPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  gtk_spinner_start (self->card_spinner);
+}

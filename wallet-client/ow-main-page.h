@@ -1,0 +1,25 @@
+/* ow-main-page.h: the representative card, funding sources, receipts, history
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "ow-model.h"
+
+G_BEGIN_DECLS
+
+#define OW_TYPE_MAIN_PAGE (ow_main_page_get_type ())
+
+G_DECLARE_FINAL_TYPE (OwMainPage, ow_main_page, OW, MAIN_PAGE, AdwBin)
+
+/* Fetches the card, funding sources, profile and history afresh. */
+void          ow_main_page_refresh    (OwMainPage *self);
+/* Forgets and blanks everything shown (on lock or sign-out). */
+void          ow_main_page_clear      (OwMainPage *self);
+/* The card as last fetched, or NULL. */
+const OwCard *ow_main_page_get_card   (OwMainPage *self);
+
+G_END_DECLS

@@ -1,0 +1,58 @@
+/* ow-ui.h: small helpers the wallet's widgets share
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "ow-application.h"
+
+G_BEGIN_DECLS
+
+/* The application a widget's window belongs to (NULL if none yet). */
+OwApplication *ow_ui_get_application   (GtkWidget    *widget);
+
+/* What to tell the user about @error, in their language. */
+char          *ow_ui_error_message     (const GError *error);
+
+/* TRUE for a 401 that means the session is over (expired or revoked). */
+gboolean       ow_ui_session_ended     (const GError *error);
+
+/* Shows @message in the toast overlay of @widget's window. */
+void           ow_ui_toast             (GtkWidget    *widget,
+                                        const char   *message);
+
+/* "2026-11-21 14:03" in local time. */
+char          *ow_ui_format_time       (gint64        unix_seconds);
+
+/* Shows or hides a label carrying an error; NULL hides it. */
+void           ow_ui_show_error        (GtkLabel     *label,
+                                        const char   *message);
+
+/* Sets the text of an editable and wipes what was there (passwords). */
+void           ow_ui_clear_editable    (GtkEditable  *editable);
+
+/* Checks a new password and its confirmation: @min to @max characters,
+ * both the same. Otherwise shows @too_short_or_long (or "differ") in
+ * @error_label, focuses the field at fault and returns FALSE. */
+gboolean       ow_ui_check_new_password (GtkEditable *password,
+                                         GtkEditable *confirm,
+                                         glong        min,
+                                         glong        max,
+                                         const char  *too_short_or_long,
+                                         GtkLabel    *error_label);
+
+/* Marks a form busy: the button shows a spinner and is insensitive. */
+void           ow_ui_set_busy          (GtkButton    *button,
+                                        GtkSpinner   *spinner,
+                                        gboolean      busy);
+
+/* libadwaita 1.2 leaves some controls without an accessible name (screen
+ * readers hear "GtkImage"): the show-text eye of AdwPasswordEntryRow, a
+ * toast's close button, a preferences window's search entry. This names
+ * every one under @root. */
+void           ow_ui_name_controls (GtkWidget    *root);
+
+G_END_DECLS

@@ -1,0 +1,1060 @@
+/* ow-vault.c: the wallet's local store, sealed under a master password
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The master password never seals anything itself. It is the token password
+ * of an NSS softoken database opened beside vault.db (SECMOD_OpenUserDB, so
+ * the process's own NSS initialisation stays untouched). The token holds one
+ * private, sensitive AES-256 key object; softoken keeps it wrapped under a
+ * PBKDF2 of the master password, and hands out a handle only after a
+ * successful login. That is how Firefox keeps saved logins and card numbers
+ * in key4.db. Every value in vault.db is AES-256-GCM sealed under that key,
+ * with its kind and id as the associated data.
+ */
+#include "ow-vault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include <nss.h>
+#include <pk11pub.h>
+#include <prerror.h>
+#include <secerr.h>
+
+#include "onepin-crypto.h"
+#include "onepin-crypto-nss.h"
+
+#define VAULT_DB "vault.db"
+#define VAULT_FORMAT 1
+#define KEY_NICKNAME "onepin-wallet-vault-key"
+#define AAD_PREFIX "onepin-wallet-v1"
+#define MAX_NAME_LEN 255
+
+/* A record sealed at creation and opened at every unlock: a key database
+ * swapped for another (whose password the attacker knows) unlocks, but
+ * cannot open this, so the swap is caught before anything is read. */
+#define CHECK_KIND "vault"
+#define CHECK_ID "check"
+#define CHECK_TEXT "onepin wallet vault"
+
+struct _OwVault
+{
+  GObject       parent_instance;
+
+  char         *dir;
+  char         *db_path;
+  sqlite3      *db;
+  PK11SlotInfo *slot;
+  OnepinKey    *key;          /* NULL while locked */
+  gboolean      busy;         /* a create or unlock is running in a thread */
+};
+
+G_DEFINE_FINAL_TYPE (OwVault, ow_vault, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (ow-vault-error-quark, ow_vault_error)
+
+enum
+{
+  PROP_0,
+  PROP_LOCKED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* ---- helpers ----------------------------------------------------------- */
+
+void
+ow_secret_free (char *secret)
+{
+  if (secret == NULL)
+    return;
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+}
+
+static gboolean
+set_sqlite_error (GError     **error,
+                  sqlite3     *db,
+                  const char  *what)
+{
+  g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED, "%s: %s", what,
+               db != NULL ? sqlite3_errmsg (db) : "out of memory");
+  return FALSE;
+}
+
+static gboolean
+set_nss_error (GError     **error,
+               const char  *what)
+{
+  const char *name = PR_ErrorToName (PORT_GetError ());
+
+  g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED, "%s: %s", what,
+               name != NULL ? name : "unknown NSS error");
+  return FALSE;
+}
+
+static gboolean
+check_name (const char  *name,
+            const char  *what,
+            GError     **error)
+{
+  gsize len = name != NULL ? strlen (name) : 0;
+
+  if (len > 0 && len <= MAX_NAME_LEN && g_utf8_validate (name, len, NULL))
+    return TRUE;
+
+  g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED,
+               "A record %s must be 1 to %d bytes of UTF-8", what, MAX_NAME_LEN);
+  return FALSE;
+}
+
+static gboolean
+check_unlocked (OwVault  *self,
+                GError  **error)
+{
+  if (self->key != NULL)
+    return TRUE;
+
+  g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED,
+                       "The vault is locked");
+  return FALSE;
+}
+
+/* "onepin-wallet-v1" NUL kind NUL id: a record's place is part of what the
+ * tag authenticates. */
+static GByteArray *
+record_aad (const char *kind,
+            const char *id)
+{
+  GByteArray *aad = g_byte_array_new ();
+
+  g_byte_array_append (aad, (const guint8 *) AAD_PREFIX, sizeof AAD_PREFIX);
+  g_byte_array_append (aad, (const guint8 *) kind, strlen (kind) + 1);
+  g_byte_array_append (aad, (const guint8 *) id, strlen (id));
+  return aad;
+}
+
+/* ---- the NSS key database --------------------------------------------- */
+
+gboolean
+ow_vault_global_init (GError **error)
+{
+  g_autofree char *iterations = g_strdup_printf ("%d", OW_VAULT_KDF_ITERATIONS);
+
+  /* Softoken reads this when a token password is set; the count is stored
+   * with the key database, so unlocking later needs no setting. Environment
+   * changes are only safe while the process has one thread. */
+  g_setenv ("NSS_MIN_MP_PBE_ITERATION_COUNT", iterations, FALSE);
+
+  return onepin_crypto_init (error);
+}
+
+char *
+ow_vault_default_dir (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "onepin", NULL);
+}
+
+static gboolean
+open_slot (OwVault  *self,
+           GError  **error)
+{
+  g_autofree char *spec = NULL;
+
+  if (self->slot != NULL)
+    return TRUE;
+
+  if (!onepin_crypto_init (error))
+    return FALSE;
+
+  /* The module spec quotes values with ' and has no escape for it. */
+  if (strchr (self->dir, '\'') != NULL)
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED,
+                           "The vault folder's path must not contain a quote");
+      return FALSE;
+    }
+
+  spec = g_strdup_printf ("configdir='sql:%s' tokenDescription='onepin wallet' "
+                          "flags=passwordRequired,optimizeSpace", self->dir);
+  self->slot = SECMOD_OpenUserDB (spec);
+  if (self->slot == NULL)
+    return set_nss_error (error, "Cannot open the key database");
+
+  return TRUE;
+}
+
+static void
+close_slot (OwVault *self)
+{
+  if (self->slot == NULL)
+    return;
+
+  PK11_Logout (self->slot);
+  SECMOD_CloseUserDB (self->slot);
+  g_clear_pointer (&self->slot, PK11_FreeSlot);
+}
+
+static gboolean
+login (PK11SlotInfo  *slot,
+       const char    *password,
+       GError       **error)
+{
+  if (PK11_CheckUserPassword (slot, password) == SECSuccess)
+    return TRUE;
+
+  if (PORT_GetError () == SEC_ERROR_BAD_PASSWORD)
+    g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD,
+                         "The master password is wrong");
+  else
+    set_nss_error (error, "Cannot log in to the key database");
+  return FALSE;
+}
+
+static OnepinKey *
+find_key (PK11SlotInfo  *slot,
+          GError       **error)
+{
+  PK11SymKey *list = PK11_ListFixedKeysInSlot (slot, (char *) KEY_NICKNAME, NULL);
+  OnepinKey *key;
+
+  if (list == NULL)
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_TAMPERED,
+                           "The key database holds no vault key");
+      return NULL;
+    }
+
+  key = onepin_key_new_aes_from_nss (list, error);
+  while (list != NULL)
+    {
+      PK11SymKey *next = PK11_GetNextSymKey (list);
+
+      PK11_FreeSymKey (list);
+      list = next;
+    }
+  return key;
+}
+
+static OnepinKey *
+generate_key (PK11SlotInfo  *slot,
+              GError       **error)
+{
+  static const char key_id[] = KEY_NICKNAME;
+  SECItem id = { siBuffer, (unsigned char *) key_id, sizeof key_id - 1 };
+  PK11SymKey *sym;
+  OnepinKey *key;
+
+  /* A permanent, private (login required), sensitive and unextractable
+   * token object: its bytes never leave softoken unwrapped. */
+  sym = PK11_TokenKeyGenWithFlags (slot, CKM_AES_KEY_GEN, NULL, 32, &id,
+                                   CKF_ENCRYPT | CKF_DECRYPT,
+                                   PK11_ATTR_TOKEN | PK11_ATTR_PRIVATE |
+                                   PK11_ATTR_SENSITIVE | PK11_ATTR_UNEXTRACTABLE,
+                                   NULL);
+  if (sym == NULL)
+    {
+      set_nss_error (error, "Cannot generate the vault key");
+      return NULL;
+    }
+
+  if (PK11_SetSymKeyNickname (sym, KEY_NICKNAME) != SECSuccess)
+    {
+      set_nss_error (error, "Cannot name the vault key");
+      PK11_FreeSymKey (sym);
+      return NULL;
+    }
+
+  key = onepin_key_new_aes_from_nss (sym, error);
+  PK11_FreeSymKey (sym);
+  return key;
+}
+
+/* Runs in a worker thread for the async calls: the KDF is slow on purpose. */
+static OnepinKey *
+create_key (PK11SlotInfo  *slot,
+            const char    *password,
+            GError       **error)
+{
+  if (!PK11_NeedUserInit (slot))
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_EXISTS,
+                           "The key database already has a password");
+      return NULL;
+    }
+
+  if (PK11_InitPin (slot, "", password) != SECSuccess)
+    {
+      set_nss_error (error, "Cannot set the master password");
+      return NULL;
+    }
+
+  if (!login (slot, password, error))
+    return NULL;
+
+  return generate_key (slot, error);
+}
+
+static OnepinKey *
+unlock_key (PK11SlotInfo  *slot,
+            const char    *password,
+            GError       **error)
+{
+  OnepinKey *key;
+
+  if (PK11_NeedUserInit (slot))
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NO_VAULT,
+                           "The key database has no master password");
+      return NULL;
+    }
+
+  if (!login (slot, password, error))
+    return NULL;
+
+  key = find_key (slot, error);
+  if (key == NULL)
+    PK11_Logout (slot);
+  return key;
+}
+
+/* ---- vault.db ----------------------------------------------------------- */
+
+static gboolean
+exec_sql (sqlite3     *db,
+          const char  *sql,
+          GError     **error)
+{
+  if (sqlite3_exec (db, sql, NULL, NULL, NULL) == SQLITE_OK)
+    return TRUE;
+  return set_sqlite_error (error, db, "vault.db");
+}
+
+static gboolean
+open_db (OwVault   *self,
+         gboolean   create,
+         GError   **error)
+{
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+  sqlite3 *db = NULL;
+
+  if (create)
+    {
+      /* SQLite would create it 0644; its journal copies the file's mode. */
+      int fd = g_open (self->db_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+      if (fd < 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, OW_VAULT_ERROR,
+                       saved_errno == EEXIST ? OW_VAULT_ERROR_EXISTS
+                                             : OW_VAULT_ERROR_FAILED,
+                       "Cannot create vault.db: %s", g_strerror (saved_errno));
+          return FALSE;
+        }
+      close (fd);
+    }
+
+  if (sqlite3_open_v2 (self->db_path, &db, flags, NULL) != SQLITE_OK)
+    {
+      set_sqlite_error (error, db, "Cannot open vault.db");
+      sqlite3_close (db);
+      return FALSE;
+    }
+
+  sqlite3_busy_timeout (db, 5000);
+  /* Deleted pages are zeroed, so an old sealed value does not linger. */
+  if (!exec_sql (db, "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;", error) ||
+      (create && !exec_sql (db,
+                            "BEGIN;"
+                            "CREATE TABLE records ("
+                            "  kind TEXT NOT NULL,"
+                            "  id TEXT NOT NULL,"
+                            "  sealed BLOB NOT NULL,"
+                            "  updated_at INTEGER NOT NULL,"
+                            "  PRIMARY KEY (kind, id)"
+                            ") WITHOUT ROWID;"
+                            "PRAGMA user_version = 1;"
+                            "COMMIT;", error)))
+    {
+      sqlite3_close (db);
+      return FALSE;
+    }
+
+  self->db = db;
+  return TRUE;
+}
+
+static sqlite3_stmt *
+prepare (OwVault     *self,
+         const char  *sql,
+         GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      set_sqlite_error (error, self->db, "vault.db");
+      return NULL;
+    }
+  return stmt;
+}
+
+static gboolean
+store_record (OwVault     *self,
+              const char  *kind,
+              const char  *id,
+              const char  *plain,
+              GError     **error)
+{
+  g_autoptr(GByteArray) aad = record_aad (kind, id);
+  g_autoptr(GBytes) sealed = NULL;
+  sqlite3_stmt *stmt;
+  gsize len;
+  const void *data;
+  int rc;
+
+  sealed = onepin_key_seal (self->key, plain, strlen (plain), aad->data, aad->len, error);
+  if (sealed == NULL)
+    return FALSE;
+
+  stmt = prepare (self,
+                  "INSERT INTO records (kind, id, sealed, updated_at) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT (kind, id) DO UPDATE SET sealed = excluded.sealed, "
+                  "updated_at = excluded.updated_at", error);
+  if (stmt == NULL)
+    return FALSE;
+
+  data = g_bytes_get_data (sealed, &len);
+  sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 3, data, (int) len, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 4, g_get_real_time () / G_USEC_PER_SEC);
+  rc = sqlite3_step (stmt);
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, self->db, "Cannot store the record");
+  return TRUE;
+}
+
+static char *
+open_record (OwVault     *self,
+             const char  *kind,
+             const char  *id,
+             GError     **error)
+{
+  g_autoptr(GByteArray) aad = record_aad (kind, id);
+  g_autoptr(GError) local_error = NULL;
+  GBytes *plain = NULL;
+  sqlite3_stmt *stmt;
+  gsize len = 0;
+  char *text;
+  int rc;
+
+  stmt = prepare (self, "SELECT sealed FROM records WHERE kind = ? AND id = ?", error);
+  if (stmt == NULL)
+    return NULL;
+
+  sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    plain = onepin_key_open (self->key, sqlite3_column_blob (stmt, 0),
+                             (gsize) sqlite3_column_bytes (stmt, 0),
+                             aad->data, aad->len, &local_error);
+  else if (rc == SQLITE_DONE)
+    g_set_error (&local_error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_FOUND,
+                 "No %s record “%s”", kind, id);
+  else
+    set_sqlite_error (&local_error, self->db, "Cannot read the record");
+  sqlite3_finalize (stmt);
+
+  if (plain == NULL)
+    {
+      if (g_error_matches (local_error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_AUTH))
+        g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_TAMPERED,
+                     "The %s record “%s” was altered or is not from this vault", kind, id);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  /* A copy with a terminating NUL; the GBytes' copy is wiped before freeing. */
+  {
+    guint8 *data = g_bytes_unref_to_data (plain, &len);
+
+    text = g_malloc0 (len + 1);
+    if (len > 0)
+      {
+        memcpy (text, data, len);
+        explicit_bzero (data, len);
+      }
+    g_free (data);
+  }
+
+  if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL))
+    {
+      ow_secret_free (text);
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_TAMPERED,
+                   "The %s record “%s” is not text", kind, id);
+      return NULL;
+    }
+  return text;
+}
+
+/* ---- GObject ------------------------------------------------------------ */
+
+static void
+ow_vault_dispose (GObject *object)
+{
+  OwVault *self = OW_VAULT (object);
+
+  g_clear_pointer (&self->key, onepin_key_free);
+  close_slot (self);
+  g_clear_pointer (&self->db, sqlite3_close);
+
+  G_OBJECT_CLASS (ow_vault_parent_class)->dispose (object);
+}
+
+static void
+ow_vault_finalize (GObject *object)
+{
+  OwVault *self = OW_VAULT (object);
+
+  g_free (self->dir);
+  g_free (self->db_path);
+
+  G_OBJECT_CLASS (ow_vault_parent_class)->finalize (object);
+}
+
+static void
+ow_vault_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  OwVault *self = OW_VAULT (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOCKED:
+      g_value_set_boolean (value, ow_vault_is_locked (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ow_vault_class_init (OwVaultClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = ow_vault_dispose;
+  object_class->finalize = ow_vault_finalize;
+  object_class->get_property = ow_vault_get_property;
+
+  properties[PROP_LOCKED] =
+    g_param_spec_boolean ("locked", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+ow_vault_init (OwVault *self)
+{
+}
+
+OwVault *
+ow_vault_new (const char  *dir,
+              GError     **error)
+{
+  g_autoptr(OwVault) self = NULL;
+
+  g_return_val_if_fail (dir != NULL && g_path_is_absolute (dir), NULL);
+
+  self = g_object_new (OW_TYPE_VAULT, NULL);
+  self->dir = g_strdup (dir);
+  self->db_path = g_build_filename (dir, VAULT_DB, NULL);
+
+  if (g_file_test (self->db_path, G_FILE_TEST_EXISTS) && !open_db (self, FALSE, error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+const char *
+ow_vault_get_dir (OwVault *self)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), NULL);
+  return self->dir;
+}
+
+gboolean
+ow_vault_exists (OwVault *self)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  return self->db != NULL;
+}
+
+gboolean
+ow_vault_is_locked (OwVault *self)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), TRUE);
+  return self->key == NULL;
+}
+
+static void
+set_key (OwVault   *self,
+         OnepinKey *key)
+{
+  gboolean was_locked = self->key == NULL;
+
+  g_clear_pointer (&self->key, onepin_key_free);
+  self->key = key;
+  if (was_locked != (key == NULL))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCKED]);
+}
+
+void
+ow_vault_lock (OwVault *self)
+{
+  g_return_if_fail (OW_IS_VAULT (self));
+
+  if (self->slot != NULL)
+    PK11_Logout (self->slot);
+  set_key (self, NULL);
+}
+
+/* ---- create and unlock ------------------------------------------------- */
+
+typedef OnepinKey *(*KeyFunc) (PK11SlotInfo *slot, const char *password, GError **error);
+
+typedef struct
+{
+  PK11SlotInfo *slot;
+  char         *password;
+  KeyFunc       func;
+} KeyJob;
+
+static void
+key_job_free (KeyJob *job)
+{
+  g_clear_pointer (&job->slot, PK11_FreeSlot);
+  ow_secret_free (job->password);
+  g_free (job);
+}
+
+static void
+key_job_run (GTask        *task,
+             gpointer      source,
+             gpointer      data,
+             GCancellable *cancellable)
+{
+  KeyJob *job = data;
+  GError *error = NULL;
+  OnepinKey *key = job->func (job->slot, job->password, &error);
+
+  if (key == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, key, (GDestroyNotify) onepin_key_free);
+}
+
+static gboolean
+check_password_strength (const char  *password,
+                         GError     **error)
+{
+  if (password != NULL && g_utf8_validate (password, -1, NULL) &&
+      g_utf8_strlen (password, -1) >= OW_VAULT_MIN_PASSWORD_CHARS)
+    return TRUE;
+
+  g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_WEAK_PASSWORD,
+               "The master password needs at least %d characters",
+               OW_VAULT_MIN_PASSWORD_CHARS);
+  return FALSE;
+}
+
+/* A key database without vault.db is what an interrupted creation leaves;
+ * nothing was ever sealed under it, so it goes. */
+static gboolean
+prepare_create (OwVault  *self,
+                GError  **error)
+{
+  static const char *const leftovers[] = { "cert9.db", "key4.db", "pkcs11.txt" };
+
+  if (self->db != NULL || g_file_test (self->db_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_EXISTS,
+                           "A vault already exists here");
+      return FALSE;
+    }
+
+  if (g_mkdir_with_parents (self->dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED,
+                   "Cannot create the vault folder: %s", g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  close_slot (self);
+  for (guint i = 0; i < G_N_ELEMENTS (leftovers); i++)
+    {
+      g_autofree char *path = g_build_filename (self->dir, leftovers[i], NULL);
+
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED,
+                       "Cannot remove %s: %s", leftovers[i], g_strerror (saved_errno));
+          return FALSE;
+        }
+    }
+
+  return open_slot (self, error);
+}
+
+static gboolean
+finish_create (OwVault    *self,
+               OnepinKey  *key,
+               GError    **error)
+{
+  if (key == NULL)
+    return FALSE;
+
+  set_key (self, key);
+  if (open_db (self, TRUE, error) &&
+      store_record (self, CHECK_KIND, CHECK_ID, CHECK_TEXT, error))
+    return TRUE;
+
+  ow_vault_lock (self);
+  g_clear_pointer (&self->db, sqlite3_close);
+  g_unlink (self->db_path);
+  return FALSE;
+}
+
+static gboolean
+finish_unlock (OwVault    *self,
+               OnepinKey  *key,
+               GError    **error)
+{
+  g_autoptr(OwSecret) check = NULL;
+
+  /* A failed attempt leaves the vault locked, even if it was not. */
+  if (key == NULL)
+    {
+      ow_vault_lock (self);
+      return FALSE;
+    }
+
+  set_key (self, key);
+  check = open_record (self, CHECK_KIND, CHECK_ID, error);
+  if (check != NULL && strcmp (check, CHECK_TEXT) == 0)
+    return TRUE;
+
+  if (check != NULL)
+    g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_TAMPERED,
+                         "The vault's check record is wrong");
+  ow_vault_lock (self);
+  return FALSE;
+}
+
+static gboolean
+prepare_unlock (OwVault  *self,
+                GError  **error)
+{
+  if (self->db == NULL)
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NO_VAULT,
+                           "There is no vault here yet");
+      return FALSE;
+    }
+  return open_slot (self, error);
+}
+
+gboolean
+ow_vault_create (OwVault     *self,
+                 const char  *master_password,
+                 GError     **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  g_return_val_if_fail (!self->busy, FALSE);
+
+  if (!check_password_strength (master_password, error) || !prepare_create (self, error))
+    return FALSE;
+
+  return finish_create (self, create_key (self->slot, master_password, error), error);
+}
+
+gboolean
+ow_vault_unlock (OwVault     *self,
+                 const char  *master_password,
+                 GError     **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  g_return_val_if_fail (master_password != NULL, FALSE);
+  g_return_val_if_fail (!self->busy, FALSE);
+
+  if (!prepare_unlock (self, error))
+    return FALSE;
+
+  return finish_unlock (self, unlock_key (self->slot, master_password, error), error);
+}
+
+typedef gboolean (*FinishFunc) (OwVault *self, OnepinKey *key, GError **error);
+
+/* Reports @prepare_error if set; otherwise runs @func in a worker thread. */
+static void
+start_key_job (OwVault             *self,
+               GError              *prepare_error,
+               KeyFunc              func,
+               const char          *password,
+               gpointer             tag,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  KeyJob *job;
+
+  g_task_set_source_tag (task, tag);
+  if (prepare_error != NULL)
+    {
+      g_task_return_error (task, prepare_error);
+      return;
+    }
+
+  job = g_new0 (KeyJob, 1);
+  job->slot = PK11_ReferenceSlot (self->slot);
+  job->password = g_strdup (password);
+  job->func = func;
+  self->busy = TRUE;
+
+  g_task_set_task_data (task, job, (GDestroyNotify) key_job_free);
+  g_task_run_in_thread (task, key_job_run);
+}
+
+static gboolean
+finish_key_job (OwVault       *self,
+                GAsyncResult  *result,
+                FinishFunc     finish,
+                GError       **error)
+{
+  /* An error from before the thread: there is no key job to finish. */
+  if (g_task_get_task_data (G_TASK (result)) == NULL)
+    return g_task_propagate_boolean (G_TASK (result), error);
+
+  self->busy = FALSE;
+  return finish (self, g_task_propagate_pointer (G_TASK (result), error), error);
+}
+
+void
+ow_vault_create_async (OwVault             *self,
+                       const char          *master_password,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  GError *error = NULL;
+
+  g_return_if_fail (OW_IS_VAULT (self));
+  g_return_if_fail (!self->busy);
+
+  if (check_password_strength (master_password, &error))
+    prepare_create (self, &error);
+  start_key_job (self, error, create_key, master_password, ow_vault_create_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+ow_vault_create_finish (OwVault       *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, ow_vault_create_async), FALSE);
+
+  return finish_key_job (self, result, finish_create, error);
+}
+
+void
+ow_vault_unlock_async (OwVault             *self,
+                       const char          *master_password,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  GError *error = NULL;
+
+  g_return_if_fail (OW_IS_VAULT (self));
+  g_return_if_fail (master_password != NULL);
+  g_return_if_fail (!self->busy);
+
+  prepare_unlock (self, &error);
+  start_key_job (self, error, unlock_key, master_password, ow_vault_unlock_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+ow_vault_unlock_finish (OwVault       *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, ow_vault_unlock_async), FALSE);
+
+  return finish_key_job (self, result, finish_unlock, error);
+}
+
+gboolean
+ow_vault_change_password (OwVault     *self,
+                          const char  *old_password,
+                          const char  *new_password,
+                          GError     **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  g_return_val_if_fail (old_password != NULL, FALSE);
+
+  if (!check_unlocked (self, error) || !check_password_strength (new_password, error))
+    return FALSE;
+
+  /* Checking first gives a clear error; PK11_ChangePW alone would also refuse. */
+  if (!login (self->slot, old_password, error))
+    return FALSE;
+
+  if (PK11_ChangePW (self->slot, old_password, new_password) != SECSuccess)
+    return set_nss_error (error, "Cannot change the master password");
+  return TRUE;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+gboolean
+ow_vault_store (OwVault     *self,
+                const char  *kind,
+                const char  *id,
+                const char  *secret,
+                GError     **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  g_return_val_if_fail (secret != NULL, FALSE);
+  g_return_val_if_fail (g_strcmp0 (kind, CHECK_KIND) != 0, FALSE);
+
+  if (!check_name (kind, "kind", error) || !check_name (id, "id", error) ||
+      !check_unlocked (self, error))
+    return FALSE;
+
+  if (!g_utf8_validate (secret, -1, NULL))
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED,
+                           "A record must be UTF-8 text");
+      return FALSE;
+    }
+
+  return store_record (self, kind, id, secret, error);
+}
+
+char *
+ow_vault_lookup (OwVault     *self,
+                 const char  *kind,
+                 const char  *id,
+                 GError     **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), NULL);
+
+  if (!check_name (kind, "kind", error) || !check_name (id, "id", error) ||
+      !check_unlocked (self, error))
+    return NULL;
+
+  return open_record (self, kind, id, error);
+}
+
+gboolean
+ow_vault_remove (OwVault     *self,
+                 const char  *kind,
+                 const char  *id,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+  g_return_val_if_fail (g_strcmp0 (kind, CHECK_KIND) != 0, FALSE);
+
+  if (!check_name (kind, "kind", error) || !check_name (id, "id", error) ||
+      !check_unlocked (self, error))
+    return FALSE;
+
+  stmt = prepare (self, "DELETE FROM records WHERE kind = ? AND id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, self->db, "Cannot remove the record");
+  return TRUE;
+}
+
+GStrv
+ow_vault_list (OwVault     *self,
+               const char  *kind,
+               GError     **error)
+{
+  g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (OW_IS_VAULT (self), NULL);
+
+  if (!check_name (kind, "kind", error))
+    return NULL;
+  if (self->db == NULL)
+    return g_strv_builder_end (ids);
+
+  stmt = prepare (self, "SELECT id FROM records WHERE kind = ? ORDER BY id", error);
+  if (stmt == NULL)
+    return NULL;
+
+  sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_strv_builder_add (ids, (const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (error, self->db, "Cannot list records");
+      return NULL;
+    }
+  return g_strv_builder_end (ids);
+}
+
+gboolean
+ow_vault_clear (OwVault  *self,
+                GError  **error)
+{
+  g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
+
+  if (!check_unlocked (self, error))
+    return FALSE;
+
+  return exec_sql (self->db, "DELETE FROM records WHERE kind <> '" CHECK_KIND "'", error);
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+# check-a11y.py: every interactive control the wallet shows has an accessible name
+#
+# Copyright 2026 The onepin developers
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Usage: check-a11y.py PID SCREEN
+#
+# Finds the application with process id PID on the AT-SPI bus, walks every
+# object that is visible, and fails (exit 1) if a control a user can operate
+# has no name, listing each with its role and path. Prints what it checked.
+# The test that runs it keeps the wallet's main loop turning meanwhile, so
+# the wallet answers the AT-SPI calls.
+
+import re
+import sys
+import time
+
+import gi
+
+gi.require_version("Atspi", "2.0")
+from gi.repository import Atspi  # noqa: E402
+
+INTERACTIVE = {
+    Atspi.Role.PUSH_BUTTON,
+    Atspi.Role.TOGGLE_BUTTON,
+    Atspi.Role.CHECK_BOX,
+    Atspi.Role.RADIO_BUTTON,
+    Atspi.Role.MENU_ITEM,
+    Atspi.Role.CHECK_MENU_ITEM,
+    Atspi.Role.RADIO_MENU_ITEM,
+    Atspi.Role.COMBO_BOX,
+    Atspi.Role.ENTRY,
+    Atspi.Role.PASSWORD_TEXT,
+    Atspi.Role.SPIN_BUTTON,
+    Atspi.Role.SLIDER,
+    Atspi.Role.LINK,
+    Atspi.Role.PAGE_TAB,
+    Atspi.Role.SWITCH if hasattr(Atspi.Role, "SWITCH") else Atspi.Role.TOGGLE_BUTTON,
+}
+
+# GTK 4.8 answers a widget's type name ("GtkImage", "GtkMenuButton") when it
+# has no accessible name; that is no name for a person.
+TYPE_NAME = re.compile(r"^(Gtk|Adw|Ow)[A-Z][A-Za-z]*$")
+
+# Editable text is interactive whatever role a toolkit gives it.
+TEXT_ROLES = {Atspi.Role.TEXT, Atspi.Role.ENTRY, Atspi.Role.PASSWORD_TEXT}
+
+
+def find_app(pid, deadline):
+    while time.monotonic() < deadline:
+        desktop = Atspi.get_desktop(0)
+        for i in range(desktop.get_child_count()):
+            app = desktop.get_child_at_index(i)
+            try:
+                if app is not None and app.get_process_id() == pid:
+                    return app
+            except gi.repository.GLib.Error:
+                continue
+        time.sleep(0.2)
+    return None
+
+
+def describe(node):
+    try:
+        return "%s %r" % (node.get_role_name(), node.get_name() or "")
+    except gi.repository.GLib.Error:
+        return "?"
+
+
+def is_interactive(node, role, states):
+    if role in INTERACTIVE:
+        return True
+    return role in TEXT_ROLES and states.contains(Atspi.StateType.EDITABLE)
+
+
+def walk(node, path, found, counts, depth=0):
+    if depth > 60:
+        return
+    try:
+        states = node.get_state_set()
+        role = node.get_role()
+    except gi.repository.GLib.Error:
+        return
+    # GTK 4.8 marks only windows SHOWING, and a stack's pages all VISIBLE,
+    # so this checks every page a window holds, shown or not: stricter. What
+    # is hidden (not VISIBLE) is checked when a test step makes it visible.
+    if depth > 0 and not states.contains(Atspi.StateType.VISIBLE):
+        return
+    here = path + [describe(node)]
+    if is_interactive(node, role, states):
+        counts["controls"] += 1
+        name = (node.get_name() or "").strip()
+        if not name or TYPE_NAME.match(name):
+            found.append(" > ".join(here[-4:]))
+    counts["objects"] += 1
+    try:
+        n = node.get_child_count()
+    except gi.repository.GLib.Error:
+        return
+    for i in range(n):
+        try:
+            child = node.get_child_at_index(i)
+        except gi.repository.GLib.Error:
+            continue
+        if child is not None:
+            walk(child, here, found, counts, depth + 1)
+
+
+def main():
+    pid = int(sys.argv[1])
+    screen = sys.argv[2] if len(sys.argv) > 2 else "?"
+    app = find_app(pid, time.monotonic() + 20)
+    if app is None:
+        print("%s: no application with pid %d on the AT-SPI bus" % (screen, pid))
+        return 1
+
+    found = []
+    counts = {"objects": 0, "controls": 0}
+    walk(app, [], found, counts)
+    print("%s: %d objects, %d interactive controls"
+          % (screen, counts["objects"], counts["controls"]))
+    if counts["controls"] == 0:
+        print("%s: no interactive control found: is the window on the bus?" % screen)
+        return 1
+    for path in found:
+        print("%s: no accessible name: %s" % (screen, path))
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

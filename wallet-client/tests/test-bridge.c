@@ -1,0 +1,1047 @@
+/* test-bridge.c: the wallet's end of the browser socket
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A real vault and the bridge listening on a socket in a private temporary
+ * $XDG_RUNTIME_DIR; the test plays onepin-wallet-host (its hello) and the
+ * extension (begin, pairing with a P-256 key of its own, requests with
+ * their MACs) on real connections, and the application (answering the
+ * calls). Then it forges, replays, reorders and tampers with messages, and
+ * locks the vault while a request is on its way.
+ */
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+
+#include "onepin-json.h"
+#include "ow-bridge.h"
+#include "ow-test-scan.h"
+#include "wh-frame.h"
+
+#define MASTER "correct horse battery"
+#define CALLER "chrome-extension://nmmcfaceeicajncdbflgblcppeflpfhh/"
+#define ORIGIN "https://shop.example"
+
+static struct
+{
+  char      *dir;
+  OwVault   *vault;
+  OwBridge  *bridge;
+  char      *socket;
+  GPtrArray *calls;         /* OwBridgeCall* the bridge emitted */
+  guint      unlock_needed;
+} T;
+
+/* ---- the test's side of the socket ---------------------------------------- */
+
+typedef struct
+{
+  GSocket       *socket;
+  WhFrameReader *reader;
+  char          *nonce_b;   /* base64, ours */
+  char          *nonce_w;   /* base64, the wallet's */
+  guint8         nonce_b_raw[OW_BRIDGE_NONCE_LEN];
+  guint8         nonce_w_raw[OW_BRIDGE_NONCE_LEN];
+  char          *browser;   /* br_… once paired */
+  guint8         key[OW_BRIDGE_KEY_LEN];
+  gint64         seq;
+  guint          ids;
+} Client;
+
+static void
+client_free (Client *c)
+{
+  g_clear_object (&c->socket);
+  wh_frame_reader_free (c->reader);
+  g_free (c->nonce_b);
+  g_free (c->nonce_w);
+  g_free (c->browser);
+  g_free (c);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
+
+static void
+client_send_text (Client     *c,
+                  const char *text)
+{
+  g_autoptr(GBytes) frame = wh_frame_encode (text, strlen (text), NULL);
+  g_autoptr(GError) error = NULL;
+  gsize len;
+  const char *data = g_bytes_get_data (frame, &len);
+
+  g_socket_set_blocking (c->socket, TRUE);
+  g_assert_cmpint (g_socket_send (c->socket, data, len, NULL, &error), ==, (gssize) len);
+  g_assert_no_error (error);
+  g_socket_set_blocking (c->socket, FALSE);
+}
+
+static void
+client_send (Client     *c,
+             JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  client_send_text (c, text);
+}
+
+/* The next frame from the wallet, turning the main loop (the bridge runs on
+ * it) meanwhile; NULL when the wallet closed the connection. */
+static JsonObject *
+client_recv (Client *c)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GBytes) payload = NULL;
+      JsonObject *message = NULL;
+      g_autoptr(GError) error = NULL;
+      char buf[4096];
+      gssize n;
+
+      if (wh_frame_reader_next (c->reader, &payload, &message, NULL) == WH_FRAME_MESSAGE)
+        return message;
+      n = g_socket_receive (c->socket, buf, sizeof buf, NULL, &error);
+      if (n == 0)
+        return NULL;
+      if (n > 0)
+        {
+          wh_frame_reader_feed (c->reader, (const guint8 *) buf, (gsize) n);
+          continue;
+        }
+      g_assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK));
+      if (g_get_monotonic_time () > deadline)
+        g_error ("no answer from the wallet within 20 s");
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
+static Client *
+client_connect (const char *caller)
+{
+  Client *c = g_new0 (Client, 1);
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (T.socket);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) hello = json_object_new ();
+
+  c->socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                            G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_connect (c->socket, address, NULL, &error));
+  g_assert_no_error (error);
+  g_socket_set_blocking (c->socket, FALSE);
+  c->reader = wh_frame_reader_new ();
+
+  /* what onepin-wallet-host says first */
+  json_object_set_string_member (hello, "type", "hello");
+  json_object_set_int_member (hello, "protocol", 1);
+  json_object_set_string_member (hello, "browser", "chromium");
+  json_object_set_string_member (hello, "caller", caller);
+  json_object_set_int_member (hello, "host_pid", getpid ());
+  client_send (c, hello);
+  return c;
+}
+
+static char *
+next_id (Client *c)
+{
+  return g_strdup_printf ("m%u", ++c->ids);
+}
+
+/* "begin": our nonce, the wallet's in return. */
+static JsonObject *
+client_begin (Client *c)
+{
+  g_autoptr(JsonObject) begin = json_object_new ();
+  g_autofree char *id = next_id (c);
+  JsonObject *answer;
+
+  g_assert_true (onepin_crypto_random (c->nonce_b_raw, sizeof c->nonce_b_raw, NULL));
+  c->nonce_b = g_base64_encode (c->nonce_b_raw, sizeof c->nonce_b_raw);
+  json_object_set_string_member (begin, "type", "begin");
+  json_object_set_string_member (begin, "id", id);
+  json_object_set_string_member (begin, "nonce", c->nonce_b);
+  if (c->browser != NULL)
+    json_object_set_string_member (begin, "browser", c->browser);
+  client_send (c, begin);
+
+  answer = client_recv (c);
+  g_assert_nonnull (answer);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "begin");
+  g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 1);
+  g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (answer, "nonce", NULL),
+                                         c->nonce_w_raw, sizeof c->nonce_w_raw));
+  c->nonce_w = g_strdup (onepin_json_get_string (answer, "nonce", NULL));
+  c->seq = 0;
+  return answer;
+}
+
+/* A request as the extension sends it. */
+static JsonObject *
+request_frame (Client     *c,
+               gint64      seq,
+               const char *body)
+{
+  JsonObject *request = json_object_new ();
+  g_autofree char *id = next_id (c);
+  guint8 mac[OW_BRIDGE_MAC_LEN];
+  g_autofree char *mac64 = NULL;
+
+  g_assert_true (ow_bridge_mac (c->key, OW_BRIDGE_TO_WALLET, c->browser, c->nonce_b, c->nonce_w,
+                                seq, body, mac));
+  mac64 = g_base64_encode (mac, sizeof mac);
+  json_object_set_string_member (request, "type", "request");
+  json_object_set_string_member (request, "id", id);
+  json_object_set_string_member (request, "browser", c->browser);
+  json_object_set_int_member (request, "seq", seq);
+  json_object_set_string_member (request, "body", body);
+  json_object_set_string_member (request, "mac", mac64);
+  return request;
+}
+
+static void
+client_request (Client     *c,
+                const char *body)
+{
+  g_autoptr(JsonObject) request = request_frame (c, ++c->seq, body);
+
+  client_send (c, request);
+}
+
+/* Checks an authenticated answer and returns its body. */
+static JsonObject *
+client_response (Client *c)
+{
+  g_autoptr(JsonObject) answer = client_recv (c);
+  const char *body;
+
+  g_assert_nonnull (answer);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "response");
+  g_assert_cmpint (onepin_json_get_int (answer, "seq", -1), ==, c->seq);
+  body = onepin_json_get_string (answer, "body", "");
+  g_assert_true (ow_bridge_mac_verify (c->key, OW_BRIDGE_TO_BROWSER, c->browser, c->nonce_b,
+                                       c->nonce_w, c->seq, body,
+                                       onepin_json_get_string (answer, "mac", NULL)));
+  /* a MAC for the other direction does not pass */
+  g_assert_false (ow_bridge_mac_verify (c->key, OW_BRIDGE_TO_WALLET, c->browser, c->nonce_b,
+                                        c->nonce_w, c->seq, body,
+                                        onepin_json_get_string (answer, "mac", NULL)));
+  return onepin_json_parse_object (body, strlen (body), NULL);
+}
+
+/* An unauthenticated refusal with @code; with @closed, the wallet hangs up. */
+static void
+expect_error (Client     *c,
+              const char *code,
+              gboolean    closed)
+{
+  g_autoptr(JsonObject) answer = client_recv (c);
+
+  g_assert_nonnull (answer);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
+  g_assert_cmpstr (onepin_json_get_string (answer, "source", NULL), ==, "wallet");
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, code);
+  if (closed)
+    g_assert_null (client_recv (c));
+}
+
+/* ---- the application's side ----------------------------------------------- */
+
+static void
+on_call (OwBridge     *bridge,
+         OwBridgeCall *call,
+         gpointer      data)
+{
+  g_ptr_array_add (T.calls, g_object_ref (call));
+}
+
+static void
+on_unlock_needed (OwBridge *bridge,
+                  gpointer  data)
+{
+  T.unlock_needed++;
+}
+
+static OwBridgeCall *
+wait_call (void)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (T.calls->len == 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the bridge emitted no call within 20 s");
+      g_main_context_iteration (NULL, TRUE);
+    }
+  return g_ptr_array_steal_index (T.calls, 0);
+}
+
+static void
+assert_no_call (void)
+{
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (T.calls->len, ==, 0);
+}
+
+/* Pairs @c, the user approving it under @name. */
+static void
+pair (Client     *c,
+      const char *name)
+{
+  g_autoptr(OwEcdhKey) key = NULL;
+  g_autoptr(JsonObject) begin = json_object_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *public_b = NULL;
+  g_autofree char *code = NULL;
+  guint8 public_w[OW_BRIDGE_PUBLIC_KEY_LEN];
+  guint8 shared[32];
+  g_autofree char *id = next_id (c);
+  const char *body;
+
+  key = ow_ecdh_key_new (&error);
+  g_assert_no_error (error);
+  public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
+  json_object_set_string_member (begin, "type", "pair.begin");
+  json_object_set_string_member (begin, "id", id);
+  json_object_set_string_member (begin, "public_key", public_b);
+  json_object_set_string_member (begin, "name", "Chromium\non Linux");
+  client_send (c, begin);
+
+  answer = client_recv (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
+  g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (answer, "public_key", NULL),
+                                         public_w, sizeof public_w));
+  g_assert_true (ow_ecdh_key_agree (key, public_w, sizeof public_w, shared, &error));
+  g_assert_true (ow_bridge_pairing_derive (shared, c->nonce_b_raw, c->nonce_w_raw,
+                                           ow_ecdh_key_get_public (key), public_w, c->key, &code));
+
+  call = wait_call ();
+  g_assert_cmpint (ow_bridge_call_get_kind (call), ==, OW_BRIDGE_CALL_PAIR);
+  /* both sides show the same code; the suggested name lost its control character */
+  g_assert_cmpstr (ow_bridge_call_get_code (call), ==, code);
+  g_assert_cmpint (strlen (code), ==, 7);
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Chromium on Linux");
+  g_assert_cmpstr (ow_bridge_call_get_browser_kind (call), ==, "chromium");
+  g_assert_true (ow_bridge_call_accept_pairing (call, name, &error));
+  g_assert_no_error (error);
+
+  done = client_recv (c);
+  g_assert_cmpstr (onepin_json_get_string (done, "type", NULL), ==, "pair.done");
+  g_assert_cmpstr (onepin_json_get_string (done, "id", NULL), ==, id);
+  g_assert_true (ow_browser_id_valid (onepin_json_get_string (done, "browser", NULL)));
+  c->browser = g_strdup (onepin_json_get_string (done, "browser", NULL));
+  body = onepin_json_get_string (done, "body", "");
+  g_assert_true (ow_bridge_mac_verify (c->key, OW_BRIDGE_TO_BROWSER, c->browser, c->nonce_b,
+                                       c->nonce_w, 0, body,
+                                       onepin_json_get_string (done, "mac", NULL)));
+  g_assert_nonnull (strstr (body, name));
+}
+
+static Client *
+paired_client (void)
+{
+  Client *c = client_connect (CALLER);
+
+  client_begin (c);
+  pair (c, "Work laptop");
+  return c;
+}
+
+/* A new connection of the same browser. */
+static Client *
+reconnect (Client *old)
+{
+  Client *c = client_connect (CALLER);
+
+  c->browser = g_strdup (old->browser);
+  memcpy (c->key, old->key, sizeof c->key);
+  return c;
+}
+
+static JsonObject *
+ping (Client *c)
+{
+  client_request (c, "{\"type\":\"ping\"}");
+  return client_response (c);
+}
+
+/* ---- fixture -------------------------------------------------------------- */
+
+static void
+clear_browsers (void)
+{
+  g_auto(GStrv) ids = ow_vault_list (T.vault, OW_VAULT_KIND_BROWSER, NULL);
+
+  for (guint i = 0; ids != NULL && ids[i] != NULL; i++)
+    g_assert_true (ow_vault_remove (T.vault, OW_VAULT_KIND_BROWSER, ids[i], NULL));
+  g_ptr_array_set_size (T.calls, 0);
+  T.unlock_needed = 0;
+  ow_bridge_set_unlock_timeout (T.bridge, OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void
+test_hkdf (void)
+{
+  /* RFC 5869, test case 1 */
+  guint8 ikm[22];
+  static const guint8 salt[] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+                                 0x0a, 0x0b, 0x0c };
+  static const guint8 info[] = { 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9 };
+  guint8 okm[42];
+  g_autofree char *hex = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  memset (ikm, 0x0b, sizeof ikm);
+  g_assert_true (ow_bridge_hkdf (salt, sizeof salt, ikm, sizeof ikm, info, sizeof info, okm,
+                                 sizeof okm));
+  for (guint i = 0; i < sizeof okm; i++)
+    g_string_append_printf (out, "%02x", okm[i]);
+  g_assert_cmpstr (out->str, ==,
+                   "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+                   "34007208d5b887185865");
+}
+
+static void
+test_ecdh (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwEcdhKey) a = ow_ecdh_key_new (&error);
+  g_autoptr(OwEcdhKey) b = ow_ecdh_key_new (&error);
+  guint8 ab[32];
+  guint8 ba[32];
+  guint8 bad[OW_BRIDGE_PUBLIC_KEY_LEN];
+
+  g_assert_no_error (error);
+  g_assert_true (ow_ecdh_key_agree (a, ow_ecdh_key_get_public (b), OW_BRIDGE_PUBLIC_KEY_LEN, ab,
+                                    &error));
+  g_assert_true (ow_ecdh_key_agree (b, ow_ecdh_key_get_public (a), OW_BRIDGE_PUBLIC_KEY_LEN, ba,
+                                    &error));
+  g_assert_cmpmem (ab, sizeof ab, ba, sizeof ba);
+
+  /* a point off the curve, a short one, a compressed one */
+  memcpy (bad, ow_ecdh_key_get_public (b), sizeof bad);
+  bad[64] ^= 1;
+  g_assert_false (ow_ecdh_key_agree (a, bad, sizeof bad, ab, &error));
+  g_assert_error (error, OW_BRIDGE_CRYPTO_ERROR, OW_BRIDGE_CRYPTO_ERROR_BAD_KEY);
+  g_clear_error (&error);
+  g_assert_false (ow_ecdh_key_agree (a, bad, 33, ab, &error));
+  g_clear_error (&error);
+  bad[0] = 0x02;
+  g_assert_false (ow_ecdh_key_agree (a, bad, sizeof bad, ab, &error));
+}
+
+static void
+test_decode_exact (void)
+{
+  guint8 out[16];
+
+  g_assert_true (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0ODw==", out, 16));
+  g_assert_false (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0ODw=", out, 16));
+  g_assert_false (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0ODx==", out, 16));  /* not canonical */
+  g_assert_false (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0O\nw==", out, 16));
+  g_assert_false (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0ODxA=", out, 16));
+  g_assert_false (ow_bridge_decode_exact (NULL, out, 16));
+}
+
+static void
+test_socket_file (void)
+{
+  GStatBuf st;
+  g_autoptr(OwBridge) second = ow_bridge_new (T.vault);
+  g_autoptr(OwBridge) third = ow_bridge_new (T.vault);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *other = g_build_filename (T.dir, "run", "other.sock", NULL);
+
+  g_assert_cmpint (g_lstat (T.socket, &st), ==, 0);
+  g_assert_true (S_ISSOCK (st.st_mode));
+  g_assert_cmpuint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpuint (st.st_uid, ==, getuid ());
+
+  /* another wallet does not take over a socket someone serves */
+  g_assert_false (ow_bridge_listen (second, T.socket, &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_IN_USE);
+  g_clear_error (&error);
+
+  /* a file that is not a socket is left alone */
+  g_assert_true (g_file_set_contents (other, "not a socket", -1, NULL));
+  g_assert_false (ow_bridge_listen (third, other, &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_UNSAFE);
+  g_clear_error (&error);
+  g_assert_cmpint (g_lstat (other, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_unlink (other);
+
+  /* a stale socket (its wallet died) is replaced; closing removes ours */
+  {
+    g_autoptr(GSocket) stale = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                             G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    g_autoptr(GSocketAddress) address = g_unix_socket_address_new (other);
+
+    g_assert_true (g_socket_bind (stale, address, FALSE, NULL));
+    g_socket_close (stale, NULL);
+  }
+  g_assert_true (ow_bridge_listen (third, other, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_lstat (other, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 0777, ==, 0600);
+  ow_bridge_close (third);
+  g_assert_cmpint (g_lstat (other, &st), ==, -1);
+
+  /* without a private runtime dir there is no default socket */
+  {
+    g_autoptr(OwBridge) fourth = ow_bridge_new (T.vault);
+    g_autofree char *saved = g_strdup (g_getenv ("XDG_RUNTIME_DIR"));
+
+    g_setenv ("XDG_RUNTIME_DIR", "/tmp", TRUE);
+    g_assert_false (ow_bridge_listen (fourth, NULL, &error));
+    g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_UNSAFE);
+    g_setenv ("XDG_RUNTIME_DIR", saved, TRUE);
+  }
+}
+
+static void
+test_pairing (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) again = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(OwBrowser) browser = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  c = client_connect (CALLER);
+  answer = client_begin (c);
+  g_assert_false (onepin_json_get_bool (answer, "paired", TRUE));
+  pair (c, "Work laptop");
+
+  /* kept sealed in the vault, with the key and the extension it came through */
+  browser = ow_browser_load (T.vault, c->browser, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (browser->name, ==, "Work laptop");
+  g_assert_cmpstr (browser->kind, ==, "chromium");
+  g_assert_cmpstr (browser->caller, ==, CALLER);
+  g_assert_cmpmem (browser->key, sizeof browser->key, c->key, sizeof c->key);
+
+  /* the same connection goes on under the key */
+  pong = ping (c);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+  g_assert_cmpstr (onepin_json_get_string (pong, "name", NULL), ==, "Work laptop");
+  g_clear_pointer (&pong, json_object_unref);
+
+  /* and so does a new one, which learns the browser is known */
+  again = reconnect (c);
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_begin (again);
+  g_assert_true (onepin_json_get_bool (answer, "paired", FALSE));
+  pong = ping (again);
+  g_assert_cmpstr (onepin_json_get_string (pong, "name", NULL), ==, "Work laptop");
+}
+
+static void
+test_pairing_refused (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(OwEcdhKey) key = NULL;
+  g_autoptr(JsonObject) begin = json_object_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autofree char *public_b = NULL;
+  g_auto(GStrv) ids = NULL;
+
+  clear_browsers ();
+  c = client_connect (CALLER);
+  client_begin (c);
+  key = ow_ecdh_key_new (NULL);
+  public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
+  json_object_set_string_member (begin, "type", "pair.begin");
+  json_object_set_string_member (begin, "id", "p1");
+  json_object_set_string_member (begin, "public_key", public_b);
+  client_send (c, begin);
+  answer = client_recv (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
+
+  call = wait_call ();
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Browser");
+  ow_bridge_call_refuse (call, "denied", NULL);
+  done = client_recv (c);
+  g_assert_cmpstr (onepin_json_get_string (done, "type", NULL), ==, "pair.done");
+  g_assert_cmpstr (onepin_json_get_string (done, "error", NULL), ==, "denied");
+  g_assert_null (json_object_get_member (done, "browser"));
+  ids = ow_vault_list (T.vault, OW_VAULT_KIND_BROWSER, NULL);
+  g_assert_cmpuint (g_strv_length (ids), ==, 0);
+
+  /* a public key that is no P-256 point */
+  json_object_set_string_member (begin, "id", "p2");
+  json_object_set_string_member (begin, "public_key", "AAAA");
+  client_send (c, begin);
+  expect_error (c, "malformed", FALSE);
+}
+
+static void
+test_forged (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) forger = NULL;
+  g_autoptr(Client) tamperer = NULL;
+  g_autoptr(JsonObject) request = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+
+  /* a MAC under another key */
+  forger = reconnect (c);
+  client_begin (forger);
+  forger->key[0] ^= 0x80;
+  client_request (forger, "{\"type\":\"ping\"}");
+  expect_error (forger, "bad_mac", TRUE);
+
+  /* a body changed after the MAC was made */
+  tamperer = reconnect (c);
+  client_begin (tamperer);
+  request = request_frame (tamperer, 1, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN
+                                        "\",\"confirmed\":\"remembered\"}");
+  json_object_set_string_member (request, "body", "{\"type\":\"card.request\",\"origin\":"
+                                 "\"https://evil.example\",\"confirmed\":\"remembered\"}");
+  client_send (tamperer, request);
+  expect_error (tamperer, "bad_mac", TRUE);
+  assert_no_call ();
+}
+
+static void
+test_replay (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) next = NULL;
+  g_autoptr(Client) later = NULL;
+  g_autoptr(JsonObject) first = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+  next = reconnect (c);
+  client_begin (next);
+  first = request_frame (next, 1, "{\"type\":\"ping\"}");
+  next->seq = 1;
+  client_send (next, first);
+  pong = client_response (next);
+
+  /* the same message again on its connection */
+  client_send (next, first);
+  expect_error (next, "replay", TRUE);
+
+  /* ... and on a later connection: its nonces are not the ones signed */
+  later = reconnect (c);
+  client_begin (later);
+  client_send (later, first);
+  expect_error (later, "bad_mac", TRUE);
+}
+
+static void
+test_out_of_order (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) skip = NULL;
+  g_autoptr(JsonObject) request = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+  skip = reconnect (c);
+  client_begin (skip);
+  request = request_frame (skip, 2, "{\"type\":\"ping\"}");
+  client_send (skip, request);
+  expect_error (skip, "replay", TRUE);
+}
+
+static void
+test_not_paired (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) unknown = NULL;
+  g_autoptr(Client) firefox = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+
+  /* an id the wallet never gave, with some key */
+  unknown = reconnect (c);
+  g_free (unknown->browser);
+  unknown->browser = g_strdup ("br_00000000000000000000000000000000");
+  client_begin (unknown);
+  client_request (unknown, "{\"type\":\"ping\"}");
+  expect_error (unknown, "not_paired", TRUE);
+
+  /* the right key, through another extension's host */
+  firefox = client_connect ("wallet@onepin.org");
+  firefox->browser = g_strdup (c->browser);
+  memcpy (firefox->key, c->key, sizeof c->key);
+  client_begin (firefox);
+  client_request (firefox, "{\"type\":\"ping\"}");
+  expect_error (firefox, "not_paired", TRUE);
+
+  /* removed in the wallet's preferences */
+  g_assert_true (ow_browser_remove (T.vault, c->browser, NULL));
+  client_request (c, "{\"type\":\"ping\"}");
+  expect_error (c, "not_paired", TRUE);
+}
+
+static void
+test_protocol_errors (void)
+{
+  g_autoptr(Client) no_hello = NULL;
+  g_autoptr(Client) no_begin = NULL;
+  g_autoptr(Client) c = NULL;
+  g_autoptr(JsonObject) message = json_object_new ();
+  static const guint8 junk[] = { 3, 0, 0, 0, 'x', 'y', 'z' };
+
+  clear_browsers ();
+
+  /* a connection that is not the host's */
+  {
+    g_autoptr(GSocketAddress) address = g_unix_socket_address_new (T.socket);
+
+    no_hello = g_new0 (Client, 1);
+    no_hello->socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                     G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    g_assert_true (g_socket_connect (no_hello->socket, address, NULL, NULL));
+    g_socket_set_blocking (no_hello->socket, FALSE);
+    no_hello->reader = wh_frame_reader_new ();
+    client_send_text (no_hello, "{\"type\":\"request\"}");
+    g_assert_null (client_recv (no_hello));
+  }
+
+  /* a request before "begin" */
+  no_begin = client_connect (CALLER);
+  json_object_set_string_member (message, "type", "request");
+  json_object_set_string_member (message, "id", "x");
+  client_send (no_begin, message);
+  expect_error (no_begin, "begin_required", TRUE);
+
+  /* malformed frames, unknown types, a request without its fields */
+  c = client_connect (CALLER);
+  client_begin (c);
+  g_socket_set_blocking (c->socket, TRUE);
+  g_socket_send (c->socket, (const char *) junk, sizeof junk, NULL, NULL);
+  g_socket_set_blocking (c->socket, FALSE);
+  expect_error (c, "malformed", FALSE);
+  json_object_set_string_member (message, "type", "sing");
+  client_send (c, message);
+  expect_error (c, "unknown_type", FALSE);
+  json_object_set_string_member (message, "type", "request");
+  client_send (c, message);
+  expect_error (c, "malformed", TRUE);
+}
+
+static void
+test_card_requests (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) card = json_object_new ();
+  g_autoptr(JsonObject) reply = json_object_new ();
+  g_autoptr(OwBrowser) browser = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+
+  /* confirmed in the popup, to be remembered */
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"fields\":"
+                     "[\"cc-number\",\"cc-csc\",7],\"confirmed\":\"popup\",\"remember\":true}");
+  call = wait_call ();
+  g_assert_cmpint (ow_bridge_call_get_kind (call), ==, OW_BRIDGE_CALL_CARD);
+  g_assert_cmpstr (ow_bridge_call_get_origin (call), ==, ORIGIN);
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Work laptop");
+  g_assert_cmpuint (g_strv_length ((GStrv) ow_bridge_call_get_fields (call)), ==, 2);
+  g_assert_false (ow_bridge_call_needs_confirmation (call));
+  json_object_set_string_member (card, "number", "9410123456789012");
+  json_object_set_object_member (reply, "card", json_object_ref (card));
+  ow_bridge_call_reply (call, reply);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "card.response");
+  g_assert_cmpstr (onepin_json_get_string (json_object_get_object_member (answer, "card"),
+                                           "number", NULL), ==, "9410123456789012");
+  g_clear_object (&call);
+  browser = ow_browser_load (T.vault, c->browser, NULL);
+  g_assert_true (ow_browser_has_site (browser, ORIGIN));
+
+  /* remembered: no question */
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":"
+                     "\"remembered\"}");
+  call = wait_call ();
+  g_assert_false (ow_bridge_call_needs_confirmation (call));
+  ow_bridge_call_refuse (call, "denied", NULL);
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "denied");
+  g_clear_object (&call);
+
+  /* a site the user never confirmed: the wallet must ask */
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"https://other.example:8443\","
+                     "\"confirmed\":\"remembered\"}");
+  call = wait_call ();
+  g_assert_true (ow_bridge_call_needs_confirmation (call));
+  ow_bridge_call_refuse (call, "denied", NULL);
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_clear_object (&call);
+
+  /* http other than loopback, a path, a made-up confirmation: refused here */
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"http://shop.example\","
+                     "\"confirmed\":\"popup\"}");
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "insecure_origin");
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"https://shop.example/pay\","
+                     "\"confirmed\":\"popup\"}");
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "insecure_origin");
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"yes\"}");
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "malformed");
+  assert_no_call ();
+
+  /* loopback http is a secure context */
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"http://127.0.0.1:8083\","
+                     "\"confirmed\":\"popup\"}");
+  call = wait_call ();
+  ow_bridge_call_refuse (call, "no_card", NULL);
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_clear_object (&call);
+
+  /* forgetting the site in the extension forgets it here */
+  client_request (c, "{\"type\":\"site.forget\",\"origin\":\"" ORIGIN "\"}");
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "site.forgotten");
+  g_assert_null (json_object_get_member (answer, "error"));
+  g_clear_pointer (&browser, ow_browser_free);
+  browser = ow_browser_load (T.vault, c->browser, NULL);
+  g_assert_false (ow_browser_has_site (browser, ORIGIN));
+}
+
+static void
+test_checkout_request (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  const OwPurchase *purchase;
+
+  clear_browsers ();
+  c = paired_client ();
+  client_request (c, "{\"type\":\"checkout.request\",\"origin\":\"https://mall.example\","
+                     "\"purchase\":{\"checkout_session\":\"cs_0123abcd\",\"merchant\":\"mch_77\","
+                     "\"merchant_name\":\"Tea House\",\"order_id\":\"D-1\",\"amount\":13000,"
+                     "\"currency\":\"krw\",\"items\":[{\"name\":\"Tea\",\"quantity\":3,"
+                     "\"amount\":4000},{\"name\":\"Cup\",\"quantity\":1,\"amount\":1000}],"
+                     "\"gateway\":\"http://127.0.0.1:8080\"}}");
+  call = wait_call ();
+  g_assert_cmpint (ow_bridge_call_get_kind (call), ==, OW_BRIDGE_CALL_CHECKOUT);
+  purchase = ow_bridge_call_get_purchase (call);
+  g_assert_cmpstr (purchase->checkout_session, ==, "cs_0123abcd");
+  g_assert_cmpstr (purchase->merchant_id, ==, "mch_77");
+  g_assert_cmpstr (purchase->merchant, ==, "Tea House");
+  g_assert_cmpint (purchase->amount, ==, 13000);
+  g_assert_cmpuint (purchase->items->len, ==, 2);
+  /* a line's total, from the unit price */
+  g_assert_cmpint (((OwPurchaseItem *) g_ptr_array_index (purchase->items, 0))->amount, ==, 12000);
+  ow_bridge_call_refuse (call, "rejected", "The user rejected the purchase");
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "checkout.response");
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "rejected");
+
+  /* a purchase the wallet cannot read */
+  client_request (c, "{\"type\":\"checkout.request\",\"origin\":\"https://mall.example\","
+                     "\"purchase\":{\"checkout_session\":\"cs_1\",\"merchant\":\"mch_7\","
+                     "\"merchant_name\":\"M\",\"order_id\":\"1\",\"amount\":-5,"
+                     "\"currency\":\"krw\",\"gateway\":\"http://127.0.0.1:8080\"}}");
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "invalid_purchase");
+  assert_no_call ();
+}
+
+static void
+test_browser_goes_away (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) reply = json_object_new ();
+  GCancellable *cancellable;
+
+  clear_browsers ();
+  c = paired_client ();
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"popup\"}");
+  call = wait_call ();
+  cancellable = ow_bridge_call_get_cancellable (call);
+  g_assert_false (g_cancellable_is_cancelled (cancellable));
+
+  g_clear_object (&c->socket);
+  while (!g_cancellable_is_cancelled (cancellable))
+    g_main_context_iteration (NULL, TRUE);
+  /* a late answer goes nowhere */
+  ow_bridge_call_reply (call, reply);
+  g_assert_true (ow_bridge_call_is_answered (call));
+}
+
+static void
+test_locked (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) late = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+  late = reconnect (c);
+
+  /* a request while locked waits for the unlock... */
+  ow_vault_lock (T.vault);
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"popup\"}");
+  while (T.unlock_needed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  assert_no_call ();
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  call = wait_call ();
+  g_assert_cmpstr (ow_bridge_call_get_origin (call), ==, ORIGIN);
+  ow_bridge_call_refuse (call, "no_card", NULL);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "no_card");
+
+  /* ... or fails cleanly when none comes in time */
+  ow_bridge_set_unlock_timeout (T.bridge, 1);
+  ow_vault_lock (T.vault);
+  client_begin (late);
+  client_request (late, "{\"type\":\"ping\"}");
+  expect_error (late, "locked", FALSE);
+  assert_no_call ();
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+}
+
+static void
+test_locked_pairing (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(OwEcdhKey) key = ow_ecdh_key_new (NULL);
+  g_autoptr(JsonObject) begin = json_object_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autofree char *public_b = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  ow_bridge_set_unlock_timeout (T.bridge, 1);
+  ow_vault_lock (T.vault);
+  c = client_connect (CALLER);
+  client_begin (c);
+  public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
+  json_object_set_string_member (begin, "type", "pair.begin");
+  json_object_set_string_member (begin, "id", "p1");
+  json_object_set_string_member (begin, "public_key", public_b);
+  client_send (c, begin);
+  answer = client_recv (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
+  /* nobody unlocks: no dialog, and the pairing fails */
+  done = client_recv (c);
+  g_assert_cmpstr (onepin_json_get_string (done, "type", NULL), ==, "pair.done");
+  g_assert_cmpstr (onepin_json_get_string (done, "error", NULL), ==, "locked");
+  assert_no_call ();
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+}
+
+static void
+test_origins (void)
+{
+  static const char *good[] = { "https://shop.example", "https://shop.example:8443",
+                                "http://localhost:3000", "http://127.0.0.1:8083",
+                                "http://[::1]:80", "https://xn--9n2bp8q.example" };
+  static const char *bad[] = { "http://shop.example", "http://127.evil.example",
+                               "https://shop.example/", "https://user@shop.example",
+                               "https://shop.example?x", "ftp://shop.example", "https://",
+                               "https://shop example", "javascript:alert(1)", "", NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (ow_browser_origin_valid (good[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (ow_browser_origin_valid (bad[i]));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *run = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  /* The vault's KDF at a test's strength: the count is not under test here. */
+  g_setenv ("NSS_MIN_MP_PBE_ITERATION_COUNT", "10000", TRUE);
+  if (!ow_vault_global_init (&error))
+    g_error ("%s", error->message);
+
+  T.dir = g_dir_make_tmp ("ow-bridge-XXXXXX", &error);
+  g_assert_no_error (error);
+  run = g_build_filename (T.dir, "run", NULL);
+  g_assert_cmpint (g_mkdir (run, 0700), ==, 0);
+  g_setenv ("XDG_RUNTIME_DIR", run, TRUE);
+  T.vault = ow_vault_new (T.dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (ow_vault_create (T.vault, MASTER, &error));
+  T.calls = g_ptr_array_new_with_free_func (g_object_unref);
+  T.bridge = ow_bridge_new (T.vault);
+  g_signal_connect (T.bridge, "call", G_CALLBACK (on_call), NULL);
+  g_signal_connect (T.bridge, "unlock-needed", G_CALLBACK (on_unlock_needed), NULL);
+  g_assert_true (ow_bridge_listen (T.bridge, NULL, &error));
+  g_assert_no_error (error);
+  T.socket = g_strdup (ow_bridge_get_path (T.bridge));
+
+  g_test_add_func ("/bridge/hkdf", test_hkdf);
+  g_test_add_func ("/bridge/ecdh", test_ecdh);
+  g_test_add_func ("/bridge/decode-exact", test_decode_exact);
+  g_test_add_func ("/bridge/origins", test_origins);
+  g_test_add_func ("/bridge/socket-file", test_socket_file);
+  g_test_add_func ("/bridge/pairing", test_pairing);
+  g_test_add_func ("/bridge/pairing-refused", test_pairing_refused);
+  g_test_add_func ("/bridge/forged", test_forged);
+  g_test_add_func ("/bridge/replay", test_replay);
+  g_test_add_func ("/bridge/out-of-order", test_out_of_order);
+  g_test_add_func ("/bridge/not-paired", test_not_paired);
+  g_test_add_func ("/bridge/protocol-errors", test_protocol_errors);
+  g_test_add_func ("/bridge/card-requests", test_card_requests);
+  g_test_add_func ("/bridge/checkout-request", test_checkout_request);
+  g_test_add_func ("/bridge/browser-goes-away", test_browser_goes_away);
+  g_test_add_func ("/bridge/locked", test_locked);
+  g_test_add_func ("/bridge/locked-pairing", test_locked_pairing);
+  status = g_test_run ();
+
+  ow_bridge_close (T.bridge);
+  g_clear_object (&T.bridge);
+  g_clear_object (&T.vault);
+  g_ptr_array_unref (T.calls);
+  ow_test_remove_tree (T.dir);
+  g_free (T.dir);
+  g_free (T.socket);
+  return status;
+}

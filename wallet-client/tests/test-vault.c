@@ -1,0 +1,599 @@
+/* test-vault.c: the wallet's sealed local store
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Each test gets a fresh folder. The tamper tests change vault.db with
+ * SQLite directly, as someone with the disk (but not the password) could.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "ow-vault.h"
+#include "ow-test-scan.h"
+#include "ow-test-wait.h"
+
+#define MASTER "correct horse battery"
+#define CARD_NUMBER "9410123456789012"
+
+typedef struct
+{
+  char    *dir;
+  OwVault *vault;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *parent = g_dir_make_tmp ("ow-vault-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  /* a folder the vault must create itself */
+  f->dir = g_build_filename (parent, "onepin", NULL);
+  f->vault = ow_vault_new (f->dir, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *parent = g_path_get_dirname (f->dir);
+
+  g_clear_object (&f->vault);
+  ow_test_remove_tree (parent);
+  g_free (f->dir);
+}
+
+static void
+create (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (ow_vault_exists (f->vault));
+  g_assert_true (ow_vault_create (f->vault, MASTER, &error));
+  g_assert_no_error (error);
+  g_assert_true (ow_vault_exists (f->vault));
+  g_assert_false (ow_vault_is_locked (f->vault));
+}
+
+/* Drops the object and opens the folder again, locked. */
+static void
+reopen (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&f->vault);
+  f->vault = ow_vault_new (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (ow_vault_exists (f->vault));
+  g_assert_true (ow_vault_is_locked (f->vault));
+}
+
+static void
+store (Fixture    *f,
+       const char *kind,
+       const char *id,
+       const char *value)
+{
+  g_autoptr(GError) error = NULL;
+
+  gboolean ok = ow_vault_store (f->vault, kind, id, value, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (ok);
+}
+
+static void
+assert_lookup (Fixture    *f,
+               const char *kind,
+               const char *id,
+               const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwSecret) value = ow_vault_lookup (f->vault, kind, id, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (value, ==, expected);
+}
+
+static void
+assert_lookup_fails (Fixture    *f,
+                     const char *kind,
+                     const char *id,
+                     int         code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwSecret) value = ow_vault_lookup (f->vault, kind, id, &error);
+
+  g_assert_null (value);
+  g_assert_error (error, OW_VAULT_ERROR, code);
+}
+
+static void
+assert_mode (const char *path,
+             guint       mode)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+}
+
+/* Runs @sql (with ?1 = kind, ?2 = id) on vault.db behind the vault's back. */
+static void
+tamper (Fixture    *f,
+        const char *sql,
+        const char *kind,
+        const char *id)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  g_assert_cmpint (sqlite3_changes (db), >=, 1);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+/* Flips the lowest bit of byte @offset of a record's sealed value. */
+static void
+flip_bit (Fixture    *f,
+          const char *kind,
+          const char *id,
+          int         offset)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+  g_autofree guint8 *copy = NULL;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  int len;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT sealed FROM records WHERE kind = ? AND id = ?",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  len = sqlite3_column_bytes (stmt, 0);
+  g_assert_cmpint (len, >, offset);
+  copy = g_memdup2 (sqlite3_column_blob (stmt, 0), len);
+  sqlite3_finalize (stmt);
+  copy[offset] ^= 1;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "UPDATE records SET sealed = ? WHERE kind = ? AND id = ?",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_blob (stmt, 1, copy, len, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void
+test_seal_and_open (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = NULL;
+  g_autofree char *db = g_build_filename (f->dir, "vault.db", NULL);
+  g_autofree char *keydb = g_build_filename (f->dir, "key4.db", NULL);
+  const char *unicode = "한글 이름 ✓";
+
+  create (f);
+  assert_mode (f->dir, 0700);
+  assert_mode (db, 0600);
+  assert_mode (keydb, 0600);
+
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  store (f, OW_VAULT_KIND_ACCOUNT, "profile", unicode);
+  store (f, OW_VAULT_KIND_SESSION, "current", "");
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  assert_lookup (f, OW_VAULT_KIND_ACCOUNT, "profile", unicode);
+  assert_lookup (f, OW_VAULT_KIND_SESSION, "current", "");
+
+  /* a replaced value; a missing one */
+  store (f, OW_VAULT_KIND_CARD, "card_1", "4111111111111111");
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", "4111111111111111");
+  assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_2", OW_VAULT_ERROR_NOT_FOUND);
+
+  /* the same kind and id in another object: what is on disk lasts */
+  reopen (f);
+  g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_no_error (error);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", "4111111111111111");
+
+  store (f, OW_VAULT_KIND_CARD, "card_0", CARD_NUMBER);
+  ids = ow_vault_list (f->vault, OW_VAULT_KIND_CARD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (ids), ==, 2);
+  g_assert_cmpstr (ids[0], ==, "card_0");
+  g_assert_cmpstr (ids[1], ==, "card_1");
+
+  g_assert_true (ow_vault_remove (f->vault, OW_VAULT_KIND_CARD, "card_0", &error));
+  g_assert_no_error (error);
+  assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_0", OW_VAULT_ERROR_NOT_FOUND);
+
+  g_assert_true (ow_vault_clear (f->vault, &error));
+  g_assert_no_error (error);
+  assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_NOT_FOUND);
+  /* clearing keeps the vault usable with the same password */
+  reopen (f);
+  g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_create_rules (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (ow_vault_create (f->vault, "short", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_WEAK_PASSWORD);
+  g_clear_error (&error);
+  /* eight characters, not eight bytes: seven Hangul syllables are 21 bytes */
+  g_assert_false (ow_vault_create (f->vault, "가나다라마바사", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_WEAK_PASSWORD);
+  g_clear_error (&error);
+  g_assert_false (ow_vault_exists (f->vault));
+
+  g_assert_false (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NO_VAULT);
+  g_clear_error (&error);
+
+  create (f);
+  g_assert_false (ow_vault_create (f->vault, MASTER, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  reopen (f);
+  g_assert_false (ow_vault_create (f->vault, "another password", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_wrong_password (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *wrong[] = { "correct horse batter", "correct horse battery ",
+                          "CORRECT HORSE BATTERY", "" };
+
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  reopen (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (wrong); i++)
+    {
+      g_assert_false (ow_vault_unlock (f->vault, wrong[i], &error));
+      g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+      g_clear_error (&error);
+      g_assert_true (ow_vault_is_locked (f->vault));
+      /* nothing opens, nothing can be written */
+      assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_LOCKED);
+      g_assert_false (ow_vault_store (f->vault, OW_VAULT_KIND_CARD, "card_2", "x", &error));
+      g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+      g_clear_error (&error);
+    }
+
+  g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_no_error (error);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
+static void
+test_lock (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  gint notified = 0;
+
+  create (f);
+  store (f, OW_VAULT_KIND_SESSION, "current", "ows_0123456789abcdef");
+  g_signal_connect_swapped (f->vault, "notify::locked", G_CALLBACK (g_atomic_int_inc), &notified);
+
+  ow_vault_lock (f->vault);
+  g_assert_true (ow_vault_is_locked (f->vault));
+  g_assert_cmpuint (notified, ==, 1);
+  ow_vault_lock (f->vault);
+  g_assert_cmpuint (notified, ==, 1);
+  assert_lookup_fails (f, OW_VAULT_KIND_SESSION, "current", OW_VAULT_ERROR_LOCKED);
+
+  /* the same object unlocks again, and only with the password */
+  g_assert_false (ow_vault_unlock (f->vault, "incorrect horse", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+  g_clear_error (&error);
+  g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (notified, ==, 2);
+  assert_lookup (f, OW_VAULT_KIND_SESSION, "current", "ows_0123456789abcdef");
+
+  /* a wrong password on an open vault is no way to confirm it: it locks */
+  g_assert_false (ow_vault_unlock (f->vault, "incorrect horse", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+  g_clear_error (&error);
+  g_assert_true (ow_vault_is_locked (f->vault));
+  assert_lookup_fails (f, OW_VAULT_KIND_SESSION, "current", OW_VAULT_ERROR_LOCKED);
+}
+
+static void
+test_tamper (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  store (f, OW_VAULT_KIND_CARD, "card_2", "9410000000000001");
+  store (f, OW_VAULT_KIND_FUNDING, "fs_1", "{\"number\":\"4111111111111111\"}");
+  store (f, OW_VAULT_KIND_SESSION, "current", "ows_a");
+  store (f, OW_VAULT_KIND_ACCOUNT, "profile", "{\"name\":\"Kim\"}");
+
+  /* one bit of the ciphertext */
+  flip_bit (f, OW_VAULT_KIND_CARD, "card_1", 20);
+  assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_TAMPERED);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_2", "9410000000000001");
+
+  /* another record's sealed value moved onto this one (same kind) */
+  tamper (f, "UPDATE records SET sealed = (SELECT sealed FROM records WHERE id = 'card_2') "
+             "WHERE kind = ?1 AND id = ?2",
+          OW_VAULT_KIND_CARD, "card_1");
+  assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_TAMPERED);
+
+  /* a record renamed, or given another kind */
+  tamper (f, "UPDATE records SET id = 'fs_2' WHERE kind = ?1 AND id = ?2",
+          OW_VAULT_KIND_FUNDING, "fs_1");
+  assert_lookup_fails (f, OW_VAULT_KIND_FUNDING, "fs_2", OW_VAULT_ERROR_TAMPERED);
+  tamper (f, "UPDATE records SET kind = 'account' WHERE kind = ?1 AND id = ?2",
+          OW_VAULT_KIND_SESSION, "current");
+  assert_lookup_fails (f, OW_VAULT_KIND_ACCOUNT, "current", OW_VAULT_ERROR_TAMPERED);
+
+  /* cut short: no room for the tag, or the tag cut off */
+  tamper (f, "UPDATE records SET sealed = substr(sealed, 1, 10) WHERE kind = ?1 AND id = ?2",
+          OW_VAULT_KIND_ACCOUNT, "profile");
+  assert_lookup_fails (f, OW_VAULT_KIND_ACCOUNT, "profile", OW_VAULT_ERROR_TAMPERED);
+  tamper (f, "UPDATE records SET sealed = substr(sealed, 1, length(sealed) - 16) "
+             "WHERE kind = ?1 AND id = ?2",
+          OW_VAULT_KIND_CARD, "card_2");
+  assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_2", OW_VAULT_ERROR_TAMPERED);
+
+  /* the vault still works for what was not touched */
+  store (f, OW_VAULT_KIND_CARD, "card_3", CARD_NUMBER);
+  reopen (f);
+  g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_no_error (error);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_3", CARD_NUMBER);
+}
+
+/* A key database swapped for one whose password the attacker knows logs in,
+ * but its key opens nothing; unlock says so instead of half-working. */
+static void
+test_swapped_key_database (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *other_dir = g_strconcat (f->dir, "-other", NULL);
+  g_autoptr(OwVault) other = ow_vault_new (other_dir, &error);
+  const char *files[] = { "cert9.db", "key4.db" };
+
+  g_assert_no_error (error);
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  g_clear_object (&f->vault);
+
+  g_assert_true (ow_vault_create (other, "attacker password", &error));
+  g_assert_no_error (error);
+  g_clear_object (&other);
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *from = g_build_filename (other_dir, files[i], NULL);
+      g_autofree char *to = g_build_filename (f->dir, files[i], NULL);
+      g_autofree char *contents = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (from, &contents, &len, NULL));
+      g_assert_true (g_file_set_contents (to, contents, len, NULL));
+    }
+  ow_test_remove_tree (other_dir);
+
+  f->vault = ow_vault_new (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_false (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+  g_clear_error (&error);
+  g_assert_false (ow_vault_unlock (f->vault, "attacker password", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_TAMPERED);
+  g_assert_true (ow_vault_is_locked (f->vault));
+  assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_LOCKED);
+}
+
+static void
+test_change_password (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+
+  g_assert_false (ow_vault_change_password (f->vault, "not the password", "new master pw", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+  g_clear_error (&error);
+  g_assert_false (ow_vault_change_password (f->vault, MASTER, "short", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_WEAK_PASSWORD);
+  g_clear_error (&error);
+  g_assert_true (ow_vault_change_password (f->vault, MASTER, "new master pw", &error));
+  g_assert_no_error (error);
+
+  reopen (f);
+  g_assert_false (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+  g_clear_error (&error);
+  g_assert_true (ow_vault_unlock (f->vault, "new master pw", &error));
+  g_assert_no_error (error);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
+/* What a crash between the key database and vault.db leaves is started over. */
+static void
+test_interrupted_create (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *db = g_build_filename (f->dir, "vault.db", NULL);
+
+  create (f);
+  g_clear_object (&f->vault);
+  g_assert_cmpint (g_unlink (db), ==, 0);
+
+  f->vault = ow_vault_new (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_false (ow_vault_exists (f->vault));
+  g_assert_true (ow_vault_create (f->vault, "a different one", &error));
+  g_assert_no_error (error);
+  reopen (f);
+  g_assert_true (ow_vault_unlock (f->vault, "a different one", &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_async (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+
+  ow_vault_create_async (f->vault, "short", NULL, ow_test_store_result, &result);
+  g_assert_false (ow_vault_create_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_WEAK_PASSWORD);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  ow_vault_create_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
+  g_assert_true (ow_vault_create_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  ow_vault_lock (f->vault);
+
+  ow_vault_unlock_async (f->vault, "wrong horse battery", NULL, ow_test_store_result, &result);
+  g_assert_false (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  g_assert_true (ow_vault_is_locked (f->vault));
+
+  ow_vault_unlock_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
+  g_assert_true (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
+/* Every file in the vault's folder, searched for every value stored. */
+static void
+test_no_plaintext_on_disk (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(OwScan) scan = ow_scan_new ();
+  g_autoptr(GError) error = NULL;
+  const char *dirs[] = { f->dir, NULL };
+  const char *card = "9410555566667777";
+  const char *cvc_record = "{\"cvc\":\"739\",\"expiry\":\"12/31\",\"marker\":\"cvc-marker-739\"}";
+  const char *token = "ows_5e1c2b0d9a8f7e6d5c4b3a29";
+  const char *funding = "{\"number\":\"4242424242424242\",\"holder\":\"HONG GILDONG\"}";
+  const char *bank = "{\"bank\":\"088\",\"account\":\"110123456789\"}";
+
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", card);
+  store (f, OW_VAULT_KIND_CARD, "card_1_cvc", cvc_record);
+  store (f, OW_VAULT_KIND_SESSION, "current", token);
+  store (f, OW_VAULT_KIND_FUNDING, "fs_card", funding);
+  store (f, OW_VAULT_KIND_FUNDING, "fs_bank", bank);
+  /* a replaced value must not survive in a free page either */
+  store (f, OW_VAULT_KIND_SESSION, "current", "ows_second_token_value");
+  g_assert_true (ow_vault_change_password (f->vault, MASTER, "the next master", &error));
+  g_assert_no_error (error);
+  g_clear_object (&f->vault);
+
+  ow_scan_add_secret (scan, "card number", card);
+  ow_scan_add_secret (scan, "cvc record", "cvc-marker-739");
+  ow_scan_add_secret (scan, "session token", token);
+  ow_scan_add_secret (scan, "second session token", "ows_second_token_value");
+  ow_scan_add_secret (scan, "funding card", "4242424242424242");
+  ow_scan_add_secret (scan, "cardholder", "HONG GILDONG");
+  ow_scan_add_secret (scan, "bank account", "110123456789");
+  ow_scan_add_secret (scan, "master password", MASTER);
+  ow_scan_add_secret (scan, "new master password", "the next master");
+  /* vault.db, cert9.db, key4.db at least */
+  ow_scan_assert_clean (scan, dirs, 3);
+}
+
+/* The scan itself finds what is there: a value written in the clear. */
+static void
+test_scan_finds_plaintext (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(OwScan) scan = ow_scan_new ();
+  g_autoptr(GString) found = g_string_new (NULL);
+  g_autofree char *path = g_build_filename (f->dir, "leak.txt", NULL);
+  const char *text[] = { "x 9410-5555-6666-7777 y", "x 39343130353535353636363637373737 y",
+                         "x OTQxMDU1NTU2NjY2Nzc3 y" };
+
+  g_assert_cmpint (g_mkdir_with_parents (f->dir, 0700), ==, 0);
+  ow_scan_add_secret (scan, "card number", "9410555566667777");
+  for (guint i = 0; i < G_N_ELEMENTS (text); i++)
+    {
+      g_string_truncate (found, 0);
+      g_assert_true (g_file_set_contents (path, text[i], -1, NULL));
+      g_assert_cmpuint (ow_scan_dir (scan, f->dir, found), ==, 1);
+      g_assert_nonnull (strstr (found->str, "card number"));
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_test_init (&argc, &argv, NULL);
+  if (!ow_vault_global_init (&error))
+    g_error ("%s", error->message);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/vault/seal-and-open", test_seal_and_open);
+  ADD ("/vault/create-rules", test_create_rules);
+  ADD ("/vault/wrong-password", test_wrong_password);
+  ADD ("/vault/lock", test_lock);
+  ADD ("/vault/tamper", test_tamper);
+  ADD ("/vault/swapped-key-database", test_swapped_key_database);
+  ADD ("/vault/change-password", test_change_password);
+  ADD ("/vault/interrupted-create", test_interrupted_create);
+  ADD ("/vault/async", test_async);
+  ADD ("/vault/no-plaintext-on-disk", test_no_plaintext_on_disk);
+  ADD ("/vault/scan-finds-plaintext", test_scan_finds_plaintext);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -1,0 +1,893 @@
+/* test-wallet-gui.c: the real wallet window, driven like a user would
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Runs under `xvfb-run -a dbus-run-session` (meson does that), with the
+ * real onepin-gateway on 127.0.0.1 and the wallet's own application object,
+ * window and vault in this process, its data in a temporary $HOME. The
+ * steps run in order, one user's journey: create the vault, register, apply
+ * for the card, add funding sources, charge, see the balance and history,
+ * receipts, approve a purchase, lock (by hand and when idle), sign out and
+ * back in. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
+ * checked over AT-SPI for controls without an accessible name. At the end,
+ * every file the wallet wrote is searched for every secret it held.
+ */
+#include <locale.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "onepin-test-bank.h"
+#include "onepin-test-gateway.h"
+#include "ow-application.h"
+#include "ow-approval-dialog.h"
+#include "ow-test-scan.h"
+#include "ow-test-ui.h"
+
+#define MASTER "correct horse battery staple"
+#define LOGIN "hong.gildong"
+#define PASSWORD "gateway password 1"
+#define CARD_PASSWORD "258013"
+#define CREDIT_CARD OT_BANK_CARD_APPROVE
+#define BANK_ACCOUNT "110-000-000001"    /* OT_BANK_ACCOUNT_RICH, as people type it */
+#define BANK_ACCOUNT_DIGITS OT_BANK_ACCOUNT_RICH
+
+static struct
+{
+  char          *home;
+  OtBank        *bank;
+  OtGateway     *gw;
+  OwApplication *app;
+  char          *card_number;
+  char          *card_cvc;
+  char          *token;      /* of the current session */
+  GPtrArray     *tokens;     /* every session token the wallet held */
+} T;
+
+static OwVault *
+vault (void)
+{
+  return ow_application_get_vault (T.app);
+}
+
+static const char *
+window_page (void)
+{
+  return ow_ui_stack_page ("stack");
+}
+
+#define WAIT_PAGE(name) \
+  ow_ui_wait_for (g_strcmp0 (window_page (), name) == 0, 60, "the window to show the " name " page")
+
+static void
+wait_label (const char *id,
+            const char *text)
+{
+  g_autofree char *what = g_strdup_printf ("“%s” to read “%s”", id, text);
+
+  ow_ui_wait_for (g_strcmp0 (ow_ui_label (id), text) == 0, 30, what);
+}
+
+static gboolean
+label_contains (const char *id,
+                const char *text)
+{
+  GtkWidget *label = ow_ui_find (id);
+
+  return label != NULL && strstr (gtk_label_get_text (GTK_LABEL (label)), text) != NULL;
+}
+
+/* A row (by its widget name, an API id) in the list @id, or NULL. */
+static GtkWidget *
+row_named (const char *list_id,
+           const char *name)
+{
+  GtkWidget *list = ow_ui_find (list_id);
+
+  for (GtkWidget *row = list != NULL ? gtk_widget_get_first_child (list) : NULL; row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (g_strcmp0 (gtk_widget_get_name (row), name) == 0)
+      return row;
+  return NULL;
+}
+
+/* The first row of @list_id whose title contains @text. */
+static AdwActionRow *
+row_titled (const char *list_id,
+            const char *text)
+{
+  GtkWidget *list = ow_ui_find (list_id);
+
+  for (GtkWidget *row = list != NULL ? gtk_widget_get_first_child (list) : NULL; row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_ACTION_ROW (row) &&
+        strstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), text) != NULL)
+      return ADW_ACTION_ROW (row);
+  return NULL;
+}
+
+static guint
+count_list_rows (GtkWidget *list)
+{
+  guint n = 0;
+
+  for (GtkWidget *row = list != NULL ? gtk_widget_get_first_child (list) : NULL; row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    n++;
+  return n;
+}
+
+static guint
+count_rows (const char *list_id)
+{
+  return count_list_rows (ow_ui_find (list_id));
+}
+
+static guint
+count_hidden_rows (const char *list_id)
+{
+  return count_list_rows (ow_ui_find_hidden (list_id));
+}
+
+/* Scrolls the page holding @widget to its end, for a screenshot. */
+static void
+scroll_to_end (GtkWidget *widget)
+{
+  GtkWidget *scrolled = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+
+  ow_ui_spin (200);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
+                                        gtk_adjustment_get_page_size (adjustment));
+}
+
+/* The first button inside @widget, depth first. */
+static GtkWidget *
+first_button (GtkWidget *widget)
+{
+  if (GTK_IS_BUTTON (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = first_button (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static AdwMessageDialog *
+showing_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_mapped (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static AdwMessageDialog *
+wait_message_dialog (const char *what)
+{
+  AdwMessageDialog *dialog = NULL;
+
+  ow_ui_wait_for ((dialog = showing_message_dialog ()) != NULL, 10, what);
+  return dialog;
+}
+
+static JsonObject *
+session_record (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwSecret) text = ow_vault_lookup (vault (), OW_VAULT_KIND_SESSION, "current", &error);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/* GET @path with the session's token, as the gateway sees the account. */
+static JsonObject *
+gateway_get (const char *path)
+{
+  g_autoptr(JsonObject) session = session_record ();
+  g_autoptr(OtResponse) r = ot_request (T.gw, "GET", path,
+                                        json_object_get_string_member (session, "token"),
+                                        NULL, NULL);
+
+  ot_assert_status (r, 200);
+  return json_object_ref (ot_response_object (r));
+}
+
+static void
+remember_token (void)
+{
+  g_autoptr(JsonObject) session = session_record ();
+
+  g_free (T.token);
+  T.token = g_strdup (ot_json_string (session, "token"));
+  g_ptr_array_add (T.tokens, g_strdup (T.token));
+}
+
+/* ---- the journey -------------------------------------------------------- */
+
+static void
+test_first_run (void)
+{
+  WAIT_PAGE ("setup");
+  g_assert_false (ow_vault_exists (vault ()));
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "01-first-run");
+  ow_ui_check_a11y ("first run");
+
+  /* too short, then two different passwords */
+  ow_ui_type ("password_row", "short");
+  ow_ui_type ("confirm_row", "short");
+  ow_ui_click ("create_button");
+  ow_ui_wait_for (label_contains ("error_label", "8"), 10, "the too-short message");
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_type ("confirm_row", MASTER "!");
+  ow_ui_click ("create_button");
+  ow_ui_wait_for (label_contains ("error_label", "differ"), 10, "the mismatch message");
+  g_assert_false (ow_vault_exists (vault ()));
+
+  ow_ui_type ("confirm_row", MASTER);
+  ow_ui_click ("create_button");
+  WAIT_PAGE ("account");
+  g_assert_true (ow_vault_exists (vault ()));
+  g_assert_false (ow_vault_is_locked (vault ()));
+}
+
+static void
+test_register (void)
+{
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "02-sign-in");
+  ow_ui_check_a11y ("sign in");
+
+  ow_ui_click ("register_toggle");
+  ow_ui_wait_for (ow_ui_find ("reg_login_row") != NULL, 10, "the registration form");
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "03-register");
+  ow_ui_check_a11y ("register");
+
+  ow_ui_type ("reg_login_row", LOGIN);
+  ow_ui_type ("reg_name_row", "홍길동");
+  ow_ui_type ("reg_email_row", "gildong@example.com");
+  ow_ui_type ("reg_phone_row", "010-1234-5678");
+  ow_ui_type ("reg_password_row", PASSWORD);
+  ow_ui_type ("reg_confirm_row", PASSWORD);
+
+  /* plain HTTP to another host is refused before anything is sent */
+  ow_ui_type ("gateway_row", "http://gateway.example.com");
+  ow_ui_click ("submit_button");
+  ow_ui_wait_for (label_contains ("error_label", "https://"), 10, "the insecure-address message");
+  g_assert_cmpstr (window_page (), ==, "account");
+
+  ow_ui_type ("gateway_row", ot_gateway_url (T.gw));
+  ow_ui_click ("submit_button");
+  WAIT_PAGE ("main");
+
+  /* the gateway has the account; the session is sealed in the vault */
+  {
+    g_autoptr(JsonObject) me = gateway_get ("/v1/wallet/me");
+    g_autoptr(JsonObject) session = session_record ();
+
+    g_assert_cmpstr (ot_json_string (me, "login_id"), ==, LOGIN);
+    g_assert_cmpstr (ot_json_string (me, "name"), ==, "홍길동");
+    g_assert_cmpstr (ot_json_string (session, "login_id"), ==, LOGIN);
+    g_assert_cmpstr (ot_json_string (session, "gateway"), ==, ot_gateway_url (T.gw));
+    remember_token ();
+  }
+}
+
+static void
+test_apply_card (void)
+{
+  g_autoptr(OwSecret) record = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *card;
+
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "no-card") == 0, 30,
+                  "the apply-for-a-card view");
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "04-no-card");
+  ow_ui_check_a11y ("main view without a card");
+
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ow_ui_find ("confirm_row") != NULL, 10, "the apply dialog");
+  ow_ui_screenshot (ow_ui_window_of ("confirm_row"), "05-apply-dialog");
+  ow_ui_check_a11y ("apply dialog");
+
+  ow_ui_type ("password_row", CARD_PASSWORD);
+  ow_ui_type ("confirm_row", "000000");
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (label_contains ("error_label", "differ"), 10, "the mismatch message");
+  ow_ui_type ("confirm_row", CARD_PASSWORD);
+  ow_ui_click ("apply_button");
+
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
+  wait_label ("balance_label", "₩0");
+
+  /* the number and CVC, shown once by the gateway, are sealed in the vault */
+  {
+    g_autoptr(JsonObject) gateway_card = gateway_get ("/v1/wallet/card");
+    g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_CARD, NULL);
+
+    g_assert_cmpuint (g_strv_length (ids), ==, 1);
+    g_assert_cmpstr (ids[0], ==, ot_json_string (gateway_card, "id"));
+    g_assert_cmpstr (ow_ui_label ("number_label"), ==, ot_json_string (gateway_card, "masked_number"));
+    record = ow_vault_lookup (vault (), OW_VAULT_KIND_CARD, ids[0], NULL);
+  }
+  g_assert_nonnull (record);
+  g_assert_true (json_parser_load_from_data (parser, record, -1, NULL));
+  card = json_node_get_object (json_parser_get_root (parser));
+  T.card_number = g_strdup (ot_json_string (card, "number"));
+  T.card_cvc = g_strdup (ot_json_string (card, "cvc"));
+  g_assert_true (ot_luhn_valid (T.card_number));
+
+  /* it is a real onepin card with the password given in the dialog */
+  ot_assert_card_balance (T.gw, T.card_number, CARD_PASSWORD, 0, 0);
+  g_assert_true (g_str_has_suffix (ow_ui_label ("number_label"), T.card_number + 12));
+
+  /* "Show Number" shows it from the vault, and hides it again */
+  ow_ui_click ("reveal_button");
+  ow_ui_wait_for (label_contains ("number_label", T.card_cvc), 10, "the revealed number");
+  g_assert_nonnull (strstr (ow_ui_label ("number_label"), T.card_number + 12));
+  ow_ui_click ("reveal_button");
+  ow_ui_wait_for (!label_contains ("number_label", T.card_cvc), 10, "the number to hide");
+}
+
+static void
+add_funding (const char *action,
+             const char *dialog_field)
+{
+  GtkWidget *page = ow_ui_get ("main_page");
+
+  g_assert_true (gtk_widget_activate_action (page, action, NULL));
+  ow_ui_wait_for (ow_ui_find (dialog_field) != NULL, 10, "the funding dialog");
+}
+
+static void
+add_credit_card (const char *number)
+{
+  add_funding ("main.add-credit-card", "card_number_row");
+  ow_ui_type ("card_number_row", number);
+  ow_ui_type ("expiry_row", "12/39");
+  ow_ui_type ("card_holder_row", "HONG GILDONG");
+  ow_ui_click ("add_button");
+}
+
+static void
+test_funding_sources (void)
+{
+  ow_ui_wait_for (row_titled ("funding_list", "No credit card") != NULL, 30, "the empty list");
+
+  add_funding ("main.add-credit-card", "card_number_row");
+  ow_ui_screenshot (ow_ui_window_of ("card_number_row"), "06-add-credit-card");
+  ow_ui_check_a11y ("add credit card");
+  /* a onepin card cannot fund a onepin card */
+  ow_ui_type ("card_number_row", T.card_number);
+  ow_ui_type ("expiry_row", "12/39");
+  ow_ui_type ("card_holder_row", "HONG GILDONG");
+  ow_ui_click ("add_button");
+  ow_ui_wait_for (label_contains ("error_label", "onepin"), 30, "the refusal of a onepin card");
+  /* typed as printed, in groups */
+  ow_ui_type ("card_number_row", "4242 4242 4242 4242");
+  ow_ui_click ("add_button");
+  ow_ui_wait_for (count_rows ("funding_list") == 1 && row_titled ("funding_list", "Credit Card"), 30,
+                  "the credit card row");
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row_titled ("funding_list", "Credit Card")),
+                            "4242"));
+
+  add_funding ("main.add-bank-account", "account_number_row");
+  ow_ui_check_a11y ("add bank account");
+  {
+    AdwComboRow *banks = ADW_COMBO_ROW (ow_ui_get ("bank_row"));
+    GListModel *names = adw_combo_row_get_model (banks);
+    guint sandbox = G_MAXUINT;
+
+    for (guint i = 0; i < g_list_model_get_n_items (names); i++)
+      if (strstr (gtk_string_list_get_string (GTK_STRING_LIST (names), i), OT_BANK_CODE) != NULL)
+        sandbox = i;
+    g_assert_cmpuint (sandbox, !=, G_MAXUINT);
+    adw_combo_row_set_selected (banks, sandbox);
+  }
+  ow_ui_type ("account_number_row", BANK_ACCOUNT);
+  ow_ui_type ("account_holder_row", "홍길동");
+  ow_ui_screenshot (ow_ui_window_of ("account_number_row"), "07-add-bank-account");
+  ow_ui_click ("add_button");
+  ow_ui_wait_for (count_rows ("funding_list") == 2, 30, "two funding rows");
+
+  add_credit_card (OT_BANK_CARD_DECLINE);
+  ow_ui_wait_for (count_rows ("funding_list") == 3, 30, "three funding rows");
+
+  /* the gateway has them masked; the details as entered are in the vault */
+  {
+    g_autoptr(JsonObject) list = gateway_get ("/v1/wallet/funding-sources");
+    JsonArray *data = ot_json_array (list, "data");
+    g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_FUNDING, NULL);
+
+    g_assert_cmpuint (json_array_get_length (data), ==, 3);
+    g_assert_cmpuint (g_strv_length (ids), ==, 3);
+    for (guint i = 0; i < 3; i++)
+      {
+        const char *id = ot_json_string (json_array_get_object_element (data, i), "id");
+        g_autoptr(OwSecret) details = ow_vault_lookup (vault (), OW_VAULT_KIND_FUNDING, id, NULL);
+
+        g_assert_nonnull (row_named ("funding_list", id));
+        g_assert_nonnull (details);
+        g_assert_true (strstr (details, CREDIT_CARD) != NULL ||
+                       strstr (details, OT_BANK_CARD_DECLINE) != NULL ||
+                       strstr (details, BANK_ACCOUNT_DIGITS) != NULL);
+      }
+  }
+
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "08-main-with-funding");
+  ow_ui_check_a11y ("main view with a card and funding sources");
+}
+
+/* Picks the funding source whose label has @last4 in the charge dialog. */
+static void
+choose_source (const char *last4)
+{
+  AdwComboRow *sources = ADW_COMBO_ROW (ow_ui_get ("source_row"));
+  GListModel *labels = adw_combo_row_get_model (sources);
+
+  for (guint i = 0; i < g_list_model_get_n_items (labels); i++)
+    if (strstr (gtk_string_list_get_string (GTK_STRING_LIST (labels), i), last4) != NULL)
+      {
+        adw_combo_row_set_selected (sources, i);
+        return;
+      }
+  g_error ("no funding source ending %s in the charge dialog", last4);
+}
+
+static void
+open_charge_dialog (void)
+{
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (ow_ui_find ("amount_spin") != NULL, 10, "the charge dialog");
+}
+
+static void
+test_charge (void)
+{
+  open_charge_dialog ();
+  ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "09-charge-dialog");
+  ow_ui_check_a11y ("charge dialog");
+
+  /* the card company declines: nothing is charged, and it says so */
+  choose_source ("0002");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 10000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (label_contains ("error_label", "declined"), 30, "the decline");
+  ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "10-charge-declined");
+
+  /* the same dialog, another card: a new request */
+  choose_source ("4242");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 50000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 30, "the charge to go through");
+  wait_label ("balance_label", "₩50,000");
+  ow_ui_wait_for (row_titled ("history_list", "••4242") != NULL, 30, "the charge in the history");
+  ot_assert_card_balance (T.gw, T.card_number, CARD_PASSWORD, 50000, 50000);
+
+  /* from the bank account, with its password instead of a CVC */
+  open_charge_dialog ();
+  choose_source ("0001");
+  ow_ui_wait_for (ow_ui_find ("account_password_row") != NULL, 10, "the account password field");
+  g_assert_null (ow_ui_find ("cvc_row"));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 20000);
+  ow_ui_type ("account_password_row", OT_BANK_ACCOUNT_PASSWORD);
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 30, "the second charge");
+  wait_label ("balance_label", "₩70,000");
+  ow_ui_wait_for (row_titled ("history_list", "account ••0001") != NULL, 30, "the second charge row");
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "11-charged");
+}
+
+/* A shop takes a payment with the card; the wallet shows it on refresh. */
+static void
+test_payment_in_history (void)
+{
+  g_autofree char *secret_key = NULL;
+  g_autofree char *merchant = ot_create_merchant (T.gw, "Book Mall", &secret_key);
+  g_autoptr(JsonObject) payment = ot_pay (T.gw, secret_key, T.card_number, CARD_PASSWORD, 3000, TRUE);
+  AdwActionRow *row;
+
+  g_assert_cmpstr (ot_json_string (payment, "status"), ==, "captured");
+  g_assert_cmpstr (ot_json_string (payment, "merchant"), ==, merchant);
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
+  wait_label ("balance_label", "₩67,000");
+  ow_ui_wait_for ((row = row_titled ("history_list", "Book Mall")) != NULL, 30, "the payment row");
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "₩67,000"));
+  scroll_to_end (ow_ui_get ("history_list"));
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "12-history");
+  ow_ui_check_a11y ("main view with history");
+}
+
+static void
+test_remove_funding_source (void)
+{
+  guint before = count_rows ("funding_list");
+  AdwActionRow *declining = NULL;
+  GtkWidget *remove;
+  AdwMessageDialog *confirm;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (ow_ui_get ("funding_list")); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_ACTION_ROW (row) && strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "0002"))
+      declining = ADW_ACTION_ROW (row);
+  g_assert_nonnull (declining);
+  remove = first_button (GTK_WIDGET (declining));
+  g_assert_nonnull (remove);
+  g_assert_true (gtk_widget_activate (remove));
+  confirm = wait_message_dialog ("the remove confirmation");
+  ow_ui_check_a11y ("remove confirmation");
+  adw_message_dialog_response (confirm, "remove");
+
+  ow_ui_wait_for (count_rows ("funding_list") == before - 1, 30, "one row fewer");
+  {
+    g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_FUNDING, NULL);
+    g_autoptr(JsonObject) list = gateway_get ("/v1/wallet/funding-sources");
+
+    g_assert_cmpuint (g_strv_length (ids), ==, before - 1);
+    g_assert_cmpuint (json_array_get_length (ot_json_array (list, "data")), ==, before - 1);
+  }
+}
+
+static void
+test_receipts (void)
+{
+  AdwComboRow *row = ADW_COMBO_ROW (ow_ui_get ("receipt_row"));
+
+  ow_ui_wait_for (gtk_widget_is_sensitive (GTK_WIDGET (row)), 30, "the receipt setting");
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 0);   /* e-mail */
+  adw_combo_row_set_selected (row, 1);                          /* SMS */
+  ow_ui_wait_for (({
+                     g_autoptr(JsonObject) me = gateway_get ("/v1/wallet/me");
+                     g_strcmp0 (ot_json_string (me, "receipt_channel"), "sms") == 0;
+                   }), 30, "the gateway to have SMS receipts");
+  ow_ui_wait_for (gtk_widget_is_sensitive (GTK_WIDGET (row)), 30, "the setting to settle");
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 1);
+}
+
+static void
+on_decided (OwApprovalDialog *dialog,
+            gboolean          approved,
+            const char       *password,
+            gpointer          data)
+{
+  char **out = data;
+
+  *out = g_strdup_printf ("%s:%s", approved ? "approved" : "rejected",
+                          password != NULL ? password : "-");
+}
+
+static OwApprovalDialog *
+show_approval (char **decision)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwPurchase) purchase =
+    ow_purchase_new_from_json ("{\"merchant\":\"Demo Mall\",\"order_id\":\"A-1001\","
+                               "\"amount\":35000,\"currency\":\"krw\",\"items\":["
+                               "{\"name\":\"Book: 홍길동전\",\"quantity\":1,\"amount\":20000},"
+                               "{\"name\":\"Pens\",\"quantity\":3,\"amount\":15000}]}", &error);
+  OwApprovalDialog *dialog;
+
+  g_assert_no_error (error);
+  dialog = ow_approval_dialog_new (purchase);
+  g_signal_connect (dialog, "decided", G_CALLBACK (on_decided), decision);
+  ow_approval_dialog_present (dialog, ow_ui_window_of ("stack"));
+  ow_ui_wait_for (ow_ui_find ("merchant_label") != NULL, 10, "the approval dialog");
+  return dialog;
+}
+
+static void
+test_approval_dialog (void)
+{
+  g_autofree char *decision = NULL;
+  OwApprovalDialog *dialog = show_approval (&decision);
+
+  g_assert_cmpstr (ow_ui_label ("merchant_label"), ==, "Demo Mall");
+  g_assert_cmpstr (ow_ui_label ("amount_label"), ==, "₩35,000");
+  ow_ui_screenshot (GTK_WINDOW (dialog), "11-approval");
+  ow_ui_check_a11y ("approval dialog");
+
+  /* too short a password does not decide anything */
+  ow_ui_type ("password_row", "12");
+  ow_ui_click ("approve_button");
+  ow_ui_wait_for (label_contains ("error_label", "4 to 64"), 10, "the password hint");
+  g_assert_null (decision);
+  ow_ui_type ("password_row", CARD_PASSWORD);
+  ow_ui_click ("approve_button");
+  ow_ui_wait_for (decision != NULL, 10, "the decision");
+  g_assert_cmpstr (decision, ==, "approved:" CARD_PASSWORD);
+  g_clear_pointer (&decision, g_free);
+
+  show_approval (&decision);
+  ow_ui_click ("reject_button");
+  ow_ui_wait_for (decision != NULL, 10, "the rejection");
+  g_assert_cmpstr (decision, ==, "rejected:-");
+  g_clear_pointer (&decision, g_free);
+
+  /* with the card known, too little available blocks approval */
+  dialog = show_approval (&decision);
+  {
+    OwCard card = { .masked_number = (char *) "•••• •••• •••• 1234", .available = 0,
+                    .currency = (char *) "krw" };
+
+    ow_approval_dialog_set_card (dialog, &card);
+  }
+  g_assert_false (gtk_widget_is_sensitive (ow_ui_get ("approve_button")));
+  g_assert_true (label_contains ("error_label", "enough"));
+  gtk_window_close (GTK_WINDOW (dialog));
+  ow_ui_wait_for (decision != NULL, 10, "the rejection by closing");
+  g_assert_cmpstr (decision, ==, "rejected:-");
+  g_clear_pointer (&decision, g_free);
+
+  /* the way tests and the command line open it: the app.approve-purchase
+   * action, which shows the real card and what it has available */
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "approve-purchase",
+                                  g_variant_new_string ("{\"merchant\":\"Book Mall\","
+                                                        "\"order_id\":\"B-7\",\"amount\":35000,"
+                                                        "\"currency\":\"krw\"}"));
+  ow_ui_wait_for (ow_ui_find ("merchant_label") != NULL, 10, "the approval dialog by action");
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (ow_ui_get ("card_row"))),
+                            "₩67,000"));
+  g_assert_true (gtk_widget_is_sensitive (ow_ui_get ("approve_button")));
+  dialog = OW_APPROVAL_DIALOG (ow_ui_window_of ("merchant_label"));
+  g_signal_connect (dialog, "decided", G_CALLBACK (on_decided), &decision);
+
+  /* locking closes it, as a rejection */
+  ow_application_lock (T.app);
+  ow_ui_wait_for (decision != NULL, 10, "the rejection by locking");
+  g_assert_cmpstr (decision, ==, "rejected:-");
+  WAIT_PAGE ("unlock");
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
+}
+
+static void
+test_lock_and_unlock (void)
+{
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
+  ow_ui_click ("lock_button");
+  WAIT_PAGE ("unlock");
+  g_assert_true (ow_vault_is_locked (vault ()));
+  /* nothing of the account is left in the window, shown or not */
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (ow_ui_find_hidden ("balance_label"))), ==, "");
+  g_assert_cmpuint (count_hidden_rows ("history_list"), ==, 0);
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "12-locked");
+  ow_ui_check_a11y ("locked");
+
+  ow_ui_type ("password_row", "not the master password");
+  ow_ui_click ("unlock_button");
+  ow_ui_wait_for (label_contains ("error_label", "Wrong master password"), 30, "the refusal");
+  g_assert_true (ow_vault_is_locked (vault ()));
+
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card again");
+  wait_label ("balance_label", "₩67,000");
+}
+
+static void
+test_idle_lock (void)
+{
+  GSettings *settings = ow_application_get_settings (T.app);
+
+  g_assert_false (ow_vault_is_locked (vault ()));
+  g_settings_set_uint (settings, "idle-lock-seconds", 2);
+  ow_ui_wait_for (ow_vault_is_locked (vault ()), 10, "the idle lock");
+  WAIT_PAGE ("unlock");
+  g_settings_set_uint (settings, "idle-lock-seconds", 0);
+
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
+}
+
+static void
+test_preferences (void)
+{
+  GtkWidget *window;
+
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
+  window = ow_ui_get ("idle_row");
+  ow_ui_screenshot (GTK_WINDOW (gtk_widget_get_root (window)), "13-preferences");
+  ow_ui_check_a11y ("preferences");
+  gtk_window_close (GTK_WINDOW (gtk_widget_get_root (window)));
+  ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
+}
+
+/* The session ends on the gateway (here: revoked from outside): the next
+ * refresh asks for a sign-in, and the card's number is still in the vault. */
+static void
+test_session_ended (void)
+{
+  g_autoptr(JsonObject) session = session_record ();
+  g_autoptr(OtResponse) r = ot_request (T.gw, "DELETE", "/v1/wallet/sessions/current",
+                                        ot_json_string (session, "token"), NULL, NULL);
+
+  ot_assert_status (r, 200);
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
+  WAIT_PAGE ("account");
+  {
+    g_auto(GStrv) sessions = ow_vault_list (vault (), OW_VAULT_KIND_SESSION, NULL);
+    g_auto(GStrv) cards = ow_vault_list (vault (), OW_VAULT_KIND_CARD, NULL);
+
+    g_assert_cmpuint (g_strv_length (sessions), ==, 0);
+    g_assert_cmpuint (g_strv_length (cards), ==, 1);
+  }
+
+  ow_ui_type ("login_row", LOGIN);
+  ow_ui_type ("password_row", PASSWORD);
+  ow_ui_click ("submit_button");
+  WAIT_PAGE ("main");
+  remember_token ();
+  wait_label ("balance_label", "₩67,000");
+  ow_ui_click ("reveal_button");
+  ow_ui_wait_for (label_contains ("number_label", T.card_cvc), 10, "the number, still here");
+  ow_ui_click ("reveal_button");
+}
+
+static void
+test_sign_out_and_in (void)
+{
+  gtk_widget_activate_action (ow_ui_get ("stack"), "win.sign-out", NULL);
+  ow_ui_check_a11y ("sign-out confirmation");
+  adw_message_dialog_response (wait_message_dialog ("the sign-out confirmation"), "sign-out");
+  WAIT_PAGE ("account");
+
+  /* the session is revoked on the gateway; the vault kept nothing of it */
+  ow_ui_wait_for (({
+                     g_autoptr(OtResponse) r = ot_request (T.gw, "GET", "/v1/wallet/me", T.token,
+                                                           NULL, NULL);
+                     r->status == 401;
+                   }), 10, "the gateway to revoke the session");
+  {
+    g_auto(GStrv) cards = ow_vault_list (vault (), OW_VAULT_KIND_CARD, NULL);
+    g_auto(GStrv) sessions = ow_vault_list (vault (), OW_VAULT_KIND_SESSION, NULL);
+
+    g_assert_cmpuint (g_strv_length (cards), ==, 0);
+    g_assert_cmpuint (g_strv_length (sessions), ==, 0);
+  }
+
+  /* a wrong password, then the right one */
+  ow_ui_type ("login_row", LOGIN);
+  ow_ui_type ("password_row", "wrong password!");
+  ow_ui_click ("submit_button");
+  ow_ui_wait_for (label_contains ("error_label", "Wrong login ID or password"), 30, "the refusal");
+  ow_ui_type ("password_row", PASSWORD);
+  ow_ui_click ("submit_button");
+  WAIT_PAGE ("main");
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
+  remember_token ();
+  ow_ui_wait_for (count_rows ("funding_list") == 2, 30, "the funding sources");
+  wait_label ("balance_label", "₩67,000");
+}
+
+/* Every file under the temporary $HOME (the vault, the key database, the
+ * settings keyfile, caches) searched for every secret the wallet held. */
+static void
+test_no_secrets_on_disk (void)
+{
+  g_autoptr(OwScan) scan = ow_scan_new ();
+  g_autofree char *cvc_record = g_strdup_printf ("\"cvc\":\"%s\"", T.card_cvc);
+  const char *dirs[] = { T.home, NULL };
+
+  ow_application_lock (T.app);
+  WAIT_PAGE ("unlock");
+
+  ow_scan_add_secret (scan, "card number", T.card_number);
+  ow_scan_add_secret (scan, "card CVC", cvc_record);
+  for (guint i = 0; i < T.tokens->len; i++)
+    ow_scan_add_secret (scan, "a session token", g_ptr_array_index (T.tokens, i));
+  g_assert_cmpuint (T.tokens->len, ==, 3);
+  ow_scan_add_secret (scan, "credit card", CREDIT_CARD);
+  ow_scan_add_secret (scan, "bank account", BANK_ACCOUNT_DIGITS);
+  ow_scan_add_secret (scan, "declining card", OT_BANK_CARD_DECLINE);
+  ow_scan_add_secret (scan, "master password", MASTER);
+  ow_scan_add_secret (scan, "account password", PASSWORD);
+  ow_scan_add_secret (scan, "card password", CARD_PASSWORD);
+  ow_scan_add_secret (scan, "holder", "HONG GILDONG");
+  ow_scan_assert_clean (scan, dirs, 3);
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static void
+isolate_home (void)
+{
+  g_autoptr(GError) error = NULL;
+  const char *subdirs[][2] = {
+    { "XDG_DATA_HOME", ".local/share" },
+    { "XDG_CONFIG_HOME", ".config" },
+    { "XDG_CACHE_HOME", ".cache" },
+    { "XDG_STATE_HOME", ".local/state" },
+    /* the browser socket too */
+    { "XDG_RUNTIME_DIR", "run" },
+  };
+
+  T.home = g_dir_make_tmp ("ow-gui-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("HOME", T.home, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *path = g_build_filename (T.home, subdirs[i][1], NULL);
+
+      g_mkdir_with_parents (path, 0700);
+      g_setenv (subdirs[i][0], path, TRUE);
+    }
+  /* the settings are written where the scan looks */
+  g_setenv ("GSETTINGS_BACKEND", "keyfile", TRUE);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bank_config = NULL;
+  g_autofree char *config = NULL;
+  int status;
+
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, NULL);
+  T.tokens = g_ptr_array_new_with_free_func (g_free);
+  isolate_home ();
+  if (!ow_vault_global_init (&error))
+    g_error ("%s", error->message);
+
+  T.bank = ot_bank_start (NULL);
+  bank_config = ot_bank_gateway_config (T.bank, 5, NULL);
+  /* fast sign-ins: the gateway's PBKDF2 cost is the wallet-api suite's */
+  config = g_strconcat ("[wallet]\npbkdf2_iterations=2000\n", bank_config, NULL);
+  T.gw = ot_gateway_start (config, FALSE);
+  T.app = ow_application_new (NULL);
+  g_application_register (G_APPLICATION (T.app), NULL, &error);
+  g_assert_no_error (error);
+  g_settings_set_uint (ow_application_get_settings (T.app), "idle-lock-seconds", 0);
+  g_application_activate (G_APPLICATION (T.app));
+
+  g_test_add_func ("/wallet-gui/first-run", test_first_run);
+  g_test_add_func ("/wallet-gui/register", test_register);
+  g_test_add_func ("/wallet-gui/apply-card", test_apply_card);
+  g_test_add_func ("/wallet-gui/funding-sources", test_funding_sources);
+  g_test_add_func ("/wallet-gui/charge", test_charge);
+  g_test_add_func ("/wallet-gui/payment-in-history", test_payment_in_history);
+  g_test_add_func ("/wallet-gui/remove-funding-source", test_remove_funding_source);
+  g_test_add_func ("/wallet-gui/receipts", test_receipts);
+  g_test_add_func ("/wallet-gui/approval-dialog", test_approval_dialog);
+  g_test_add_func ("/wallet-gui/lock-and-unlock", test_lock_and_unlock);
+  g_test_add_func ("/wallet-gui/idle-lock", test_idle_lock);
+  g_test_add_func ("/wallet-gui/preferences", test_preferences);
+  g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
+  g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
+  g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
+  status = g_test_run ();
+
+  ow_application_lock (T.app);
+  g_application_quit (G_APPLICATION (T.app));
+  g_clear_object (&T.app);
+  ot_gateway_stop (T.gw);
+  ot_bank_stop (T.bank);
+  ow_test_remove_tree (T.home);
+  g_free (T.home);
+  g_free (T.card_number);
+  g_free (T.card_cvc);
+  g_free (T.token);
+  g_ptr_array_unref (T.tokens);
+  return status;
+}
