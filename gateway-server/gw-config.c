@@ -16,7 +16,7 @@ gw_config_new (void)
 
   config->listen = g_strdup ("127.0.0.1:8080");
   config->log_level = g_strdup ("info");
-  config->http_threads = 2;
+  config->http_threads = 0;
   config->card_bin = g_strdup ("9410");
   config->validity_years = 5;
   config->points_rate = 100;                    /* 1 point per 100 won */
