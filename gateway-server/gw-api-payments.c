@@ -254,22 +254,13 @@ static void
 item_fingerprint (JsonObject *item,
                   guint8      out[32])
 {
-  g_autoptr(JsonObject) copy = json_object_new ();
-  g_autoptr(JsonNode) node = NULL;
-  g_autofree char *canonical = NULL;
-  g_autofree char *text = NULL;
-  g_autoptr(GList) members = json_object_get_members (item);
+  g_autoptr(GString) text = g_string_sized_new (256);
 
   /* The same parameters as POST /v1/payments, so a key means one payment
    * whichever way it came. */
-  for (GList *l = members; l != NULL; l = l->next)
-    if (!g_str_equal (l->data, "idempotency_key"))
-      json_object_set_member (copy, l->data, json_node_copy (json_object_get_member (item,
-                                                                                     l->data)));
-  node = json_node_init_object (json_node_alloc (), copy);
-  canonical = onepin_json_canonical (node);
-  text = g_strconcat ("POST /v1/payments \n", canonical, NULL);
-  onepin_crypto_sha256 (text, strlen (text), out);
+  g_string_append (text, "POST /v1/payments \n");
+  onepin_json_append_canonical_object (text, item, "idempotency_key");
+  onepin_crypto_sha256 (text->str, text->len, out);
 }
 
 static GwCall *
@@ -328,6 +319,9 @@ gw_api_payments_batch (GwRequest *request)
   batch->n_items = n;
   batch->pending = n + 1;     /* released below, once every item is on its way */
   batch->calls = g_new0 (GwCall *, n);
+  /* The items reach the writer together, to share its transactions rather
+   * than trickle in one by one as they are read. */
+  gw_store_plug (gw_server_get_store (request->server));
   for (guint i = 0; i < n; i++)
     {
       GwCall *call = batch->calls[i] = batch_item (batch, json_array_get_element (items, i));
@@ -337,6 +331,7 @@ gw_api_payments_batch (GwRequest *request)
       else
         batch->pending--;
     }
+  gw_store_unplug (gw_server_get_store (request->server));
   batch_item_done (NULL, batch);
 }
 

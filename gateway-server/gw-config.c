@@ -16,6 +16,7 @@ gw_config_new (void)
 
   config->listen = g_strdup ("127.0.0.1:8080");
   config->log_level = g_strdup ("info");
+  config->http_threads = 0;
   config->card_bin = g_strdup ("9410");
   config->validity_years = 5;
   config->points_rate = 100;                    /* 1 point per 100 won */
@@ -163,6 +164,7 @@ gw_config_load_file (GwConfig    *config,
   gint64 checkout_sweep = config->checkout_sweep_interval;
   gint64 recovery = config->wallet_recovery_interval;
   gint64 bank_timeout = config->bank_timeout;
+  gint64 http_threads = config->http_threads;
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
     return FALSE;
@@ -199,7 +201,8 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "sms", "key_file", &config->sms_key_file);
   load_string (file, "sms", "ca_file", &config->sms_ca_file);
 
-  if (!load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
+  if (!load_int (file, "gateway", "http_threads", 0, 64, &http_threads, error) ||
+      !load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
       !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
       !load_int (file, "payments", "capture_window", 1, 90 * 24 * 3600, &config->capture_window,
                  error) ||
@@ -246,6 +249,7 @@ gw_config_load_file (GwConfig    *config,
   config->checkout_sweep_interval = checkout_sweep;
   config->wallet_recovery_interval = recovery;
   config->bank_timeout = bank_timeout;
+  config->http_threads = http_threads;
   return TRUE;
 }
 

@@ -25,6 +25,7 @@ typedef struct
   char    *tls_key;
   gboolean access_log;
   char    *log_level;            /* debug, info, warning */
+  gint     http_threads;         /* threads that read and write HTTP; 0: the main thread */
 
   char    *card_bin;
   gint     validity_years;

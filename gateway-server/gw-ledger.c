@@ -601,7 +601,7 @@ gw_ledger_charge_card (GwTxn                *txn,
       !notify (txn, request->capture ? "payment.captured" : "payment.authorized", payment,
                error))
     return FALSE;
-  return !request->capture ||
+  return !request->capture || !card->wants_receipts ||
          gw_receipts_queue (txn, config->seal_key, payment, card->balance - request->amount,
                             error);
 }
@@ -694,7 +694,8 @@ gw_ledger_capture (GwTxn                *txn,
     }
   return CALL (txn, payment_update, payment, error) &&
          notify (txn, "payment.captured", payment, error) &&
-         gw_receipts_queue (txn, config->seal_key, payment, card.balance - amount, error);
+         (!card.wants_receipts ||
+          gw_receipts_queue (txn, config->seal_key, payment, card.balance - amount, error));
 }
 
 gboolean

@@ -63,7 +63,8 @@ parse_options (int        *argc,
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
-    "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log;\n"
+    "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log,\n"
+    "http_threads (threads reading and writing HTTP; 0: the main thread);\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"

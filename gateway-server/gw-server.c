@@ -8,6 +8,7 @@
  * out only when the writer reports a durable commit.
  */
 #include "gw-server-private.h"
+#include "gw-io-threads.h"
 #include "gw-pages.h"
 #include "gw-api-profile.h"
 
@@ -165,6 +166,7 @@ struct _GwServer
   GwConnector          *connector;
 
   SoupServer           *soup;
+  GwIoThreads          *io_threads;
   char                 *url;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
   GHashTable           *in_flight;      /* "scope\nkey" */
@@ -319,7 +321,7 @@ gw_server_hash_api_key (GwServer   *self,
 static void
 request_free (GwRequest *request)
 {
-  g_clear_object (&request->msg);
+  g_clear_pointer (&request->msg, gw_io_threads_release);
   g_clear_pointer (&request->path_id, g_free);
   g_clear_pointer (&request->body, json_object_unref);
   g_clear_pointer (&request->query, g_hash_table_unref);
@@ -351,8 +353,8 @@ request_done (GwRequest *request,
 {
   gw_metrics_request (request->server->metrics, request->route, status);
   log_access (request, status);
-  soup_server_message_unpause (request->msg);
   request->server->requests_in_flight--;
+  gw_io_threads_resume (g_steal_pointer (&request->msg));
   request_free (request);
 }
 
@@ -1195,12 +1197,12 @@ dispatch (GwRequest   *request,
   route->handler (request);
 }
 
+/* A request, already paused, on the main context. */
 static void
-handle_request (SoupServer        *soup,
-                SoupServerMessage *msg,
-                const char        *path,
-                GHashTable        *query,
-                gpointer           user_data)
+serve (SoupServerMessage *msg,
+       const char        *path,
+       GHashTable        *query,
+       gpointer           user_data)
 {
   GwServer *self = user_data;
   GwRequest *request;
@@ -1215,7 +1217,6 @@ handle_request (SoupServer        *soup,
   request->remote = g_strdup (soup_server_message_get_remote_host (msg));
   request->query = query ? g_hash_table_ref (query) : NULL;
   self->requests_in_flight++;
-  soup_server_message_pause (msg);
 
   route = match_route (soup_server_message_get_method (msg), path, &path_id, &path_known);
   request->path_id = path_id;
@@ -1234,6 +1235,18 @@ handle_request (SoupServer        *soup,
   else
     gw_request_error (request, 404, "invalid_request_error", "resource_missing", NULL,
                       "Unrecognized request URL.");
+}
+
+/* A request read on the main context itself (no I/O threads). */
+static void
+handle_request (SoupServer        *soup,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  soup_server_message_pause (msg);
+  serve (msg, path, query, user_data);
 }
 
 /* Bodies over MAX_BODY are never held: libsoup reads a request's whole
@@ -1310,6 +1323,7 @@ gw_server_finalize (GObject *object)
 {
   GwServer *self = GW_SERVER (object);
 
+  g_clear_pointer (&self->io_threads, gw_io_threads_stop);
   g_clear_object (&self->soup);
   g_clear_object (&self->connector);
   g_clear_pointer (&self->url, g_free);
@@ -1355,20 +1369,15 @@ gw_server_new (const GwConfig       *config,
   return self;
 }
 
-static gboolean
-setup_tls (GwServer  *self,
-           GError   **error)
+/* The configured certificate, or NULL (and no error) without TLS. */
+static GTlsCertificate *
+load_certificate (GwServer  *self,
+                  GError   **error)
 {
-  g_autoptr(GTlsCertificate) certificate = NULL;
-
   if (self->config->tls_certificate == NULL)
-    return TRUE;
-  certificate = g_tls_certificate_new_from_files (self->config->tls_certificate,
-                                                  self->config->tls_key, error);
-  if (certificate == NULL)
-    return FALSE;
-  soup_server_set_tls_certificate (self->soup, certificate);
-  return TRUE;
+    return NULL;
+  return g_tls_certificate_new_from_files (self->config->tls_certificate,
+                                           self->config->tls_key, error);
 }
 
 /* Our own socket, for a deep accept queue: GSocket's default of 10 resets
@@ -1388,6 +1397,35 @@ listening_socket (GSocketAddress  *address,
   return g_steal_pointer (&socket);
 }
 
+/* Reading and writing on the main context itself (http_threads = 0). */
+static char *
+listen_here (GwServer         *self,
+             GSocketAddress   *address,
+             GTlsCertificate  *certificate,
+             GError          **error)
+{
+  g_autoptr(GSocket) socket = listening_socket (address, error);
+  GSList *uris;
+  char *url;
+
+  if (socket == NULL)
+    return NULL;
+  self->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
+  if (certificate != NULL)
+    soup_server_set_tls_certificate (self->soup, certificate);
+  soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
+  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
+  if (!soup_server_listen_socket (self->soup, socket,
+                                  certificate ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+    return NULL;
+
+  uris = soup_server_get_uris (self->soup);
+  url = g_strdup_printf ("%s://%s:%d", certificate ? "https" : "http",
+                         g_uri_get_host (uris->data), g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return url;
+}
+
 char *
 gw_server_listen (GwServer  *self,
                   GError   **error)
@@ -1395,10 +1433,9 @@ gw_server_listen (GwServer  *self,
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GSocketConnectable) connectable = NULL;
   g_autoptr(GSocketAddressEnumerator) enumerator = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  GSList *uris;
-  char *url;
-  gboolean tls = self->config->tls_certificate != NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  GError *local = NULL;
+  char *url = NULL;
 
   connectable = g_network_address_parse (self->config->listen, 8080, error);
   if (connectable == NULL)
@@ -1407,22 +1444,19 @@ gw_server_listen (GwServer  *self,
   address = g_socket_address_enumerator_next (enumerator, NULL, error);
   if (address == NULL)
     return NULL;
-  socket = listening_socket (address, error);
-  if (socket == NULL)
-    return NULL;
+  certificate = load_certificate (self, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), NULL;
 
-  self->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
-  if (!setup_tls (self, error))
+  if (self->config->http_threads == 0)
+    url = listen_here (self, address, certificate, error);
+  else
+    /* Threads that read and write HTTP (handle_early runs there too: it
+     * looks at nothing but the message); the handlers still run here. */
+    self->io_threads = gw_io_threads_start (self->config->http_threads, address, certificate,
+                                            handle_early, serve, self, &url, error);
+  if (url == NULL)
     return NULL;
-  soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
-  soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
-  if (!soup_server_listen_socket (self->soup, socket, tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
-    return NULL;
-
-  uris = soup_server_get_uris (self->soup);
-  url = g_strdup_printf ("%s://%s:%d", tls ? "https" : "http",
-                         g_uri_get_host (uris->data), g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   g_free (self->url);
   self->url = g_strdup (url);
   return url;
@@ -1441,4 +1475,5 @@ gw_server_drain (GwServer *self)
     g_main_context_iteration (context, FALSE) || (g_usleep (1000), TRUE);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
+  g_clear_pointer (&self->io_threads, gw_io_threads_stop);
 }

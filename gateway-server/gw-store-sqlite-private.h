@@ -157,4 +157,10 @@ char         *gw_sqlite_merchant_name     (GwTxn            *txn,
                                            const char       *merchant_id,
                                            GError          **error);
 
+/* The name of the VFS every connection of the store opens with: the default
+ * one, with each commit's WAL frames written in one piece
+ * (gw-store-sqlite-vfs.c). Registers it the first time; call it only after
+ * sqlite3_config (). */
+const char   *gw_sqlite_vfs        (void);
+
 G_END_DECLS

@@ -44,6 +44,24 @@ gw_store_shutdown (GwStore *self)
 }
 
 void
+gw_store_plug (GwStore *self)
+{
+  g_return_if_fail (GW_IS_STORE (self));
+
+  if (GW_STORE_GET_IFACE (self)->plug != NULL)
+    GW_STORE_GET_IFACE (self)->plug (self);
+}
+
+void
+gw_store_unplug (GwStore *self)
+{
+  g_return_if_fail (GW_IS_STORE (self));
+
+  if (GW_STORE_GET_IFACE (self)->unplug != NULL)
+    GW_STORE_GET_IFACE (self)->unplug (self);
+}
+
+void
 gw_payment_clear (GwPayment *payment)
 {
   g_clear_pointer (&payment->order_id, g_free);

@@ -56,6 +56,7 @@ typedef struct
   gint64  balance;                  /* from the card's account */
   gint64  held;
   char    currency[4];
+  gboolean wants_receipts;          /* the holder left a contact for payment receipts */
 } GwCard;
 
 typedef struct
@@ -231,6 +232,11 @@ struct _GwStoreInterface
                            GError          **error);
   /* Blocks until everything submitted so far has completed, then stops the writer. */
   void       (*shutdown)  (GwStore          *self);
+  /* Optional. Between plug and unplug, what the calling thread submits is
+   * held back and then handed over at once, so that it can share one
+   * transaction (and one fsync) instead of trickling into several. */
+  void       (*plug)      (GwStore          *self);
+  void       (*unplug)    (GwStore          *self);
 };
 
 GQuark    gw_store_error_quark  (void);
@@ -247,5 +253,7 @@ gboolean  gw_store_read         (GwStore          *self,
                                  gpointer          data,
                                  GError          **error);
 void      gw_store_shutdown     (GwStore          *self);
+void      gw_store_plug         (GwStore          *self);
+void      gw_store_unplug       (GwStore          *self);
 
 G_END_DECLS

@@ -70,6 +70,11 @@ gboolean     onepin_json_get_bool       (JsonObject            *object,
 /* A canonical serialisation (object members sorted by name, no whitespace),
  * for comparing two requests' parameters. */
 char        *onepin_json_canonical      (JsonNode              *node);
+/* Appends the canonical form of @object to @out, as if it had no member
+ * named @except (when not NULL). */
+void         onepin_json_append_canonical_object (GString      *out,
+                                                  JsonObject   *object,
+                                                  const char   *except);
 
 /* Appends @str to @out as a JSON string literal, quotes included. */
 void         onepin_json_append_string  (GString               *out,

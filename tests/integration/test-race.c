@@ -239,11 +239,13 @@ assert_audit (OtGateway *gw,
   json_object_unref (audit);
 }
 
-/* 150 payments of 1,000 won race for a card of 100,000 won: exactly 100 win. */
+/* 150 payments of 1,000 won race for a card of 100,000 won: exactly 100 win.
+ * Run with the default configuration (HTTP on the main thread), and with one
+ * and four I/O threads ([gateway] http_threads). */
 static void
-test_one_card (void)
+test_one_card (gconstpointer config)
 {
-  OtGateway *gw = ot_gateway_start (NULL, FALSE);
+  OtGateway *gw = ot_gateway_start (config, FALSE);
   g_autofree char *sk = NULL;
   g_autofree char *mch = ot_create_merchant (gw, "Race Mall", &sk);
   OtCard *card = new_card (gw, 100000);
@@ -630,7 +632,11 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/race/one-card", test_one_card);
+  g_test_add_data_func ("/race/one-card", NULL, test_one_card);
+  g_test_add_data_func ("/race/one-card/http-threads-1", "[gateway]\nhttp_threads=1\n",
+                        test_one_card);
+  g_test_add_data_func ("/race/one-card/http-threads-4", "[gateway]\nhttp_threads=4\n",
+                        test_one_card);
   g_test_add_func ("/race/holds-and-captures", test_holds_and_captures);
   g_test_add_func ("/race/two-merchants", test_two_merchants);
   g_test_add_func ("/race/same-key", test_same_key);

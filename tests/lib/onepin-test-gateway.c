@@ -140,7 +140,12 @@ write_config (OtGateway  *gw,
 {
   g_autoptr(GString) text = g_string_new ("# written by the onepin test harness\n");
   g_autoptr(GError) error = NULL;
+  const char *http_threads = g_getenv ("ONEPIN_TEST_HTTP_THREADS");
 
+  /* Suites run a second time with HTTP on I/O threads (tests/integration/
+   * meson.build); first, so that a test's own setting wins. */
+  if (http_threads != NULL)
+    g_string_append_printf (text, "[gateway]\nhttp_threads=%s\n", http_threads);
   if (config != NULL)
     {
       g_string_append (text, config);

@@ -742,6 +742,126 @@ test_store_refuses_overdraft (Fixture       *f,
   g_assert_cmpint (a.pending_holds_total, ==, 4000);
 }
 
+/* The statement lines of @account_id, newest first. */
+typedef struct
+{
+  gint64  account_id;
+  GArray *lines;
+} StatementStep;
+
+static gboolean
+apply_statement (GwTxn    *txn,
+                 gpointer  data,
+                 GError  **error)
+{
+  StatementStep *step = data;
+
+  step->lines = txn->funcs->statement (txn, step->account_id, 0, 100, error);
+  return step->lines != NULL;
+}
+
+static GArray *
+statement (Fixture *f,
+           gint64   account_id)
+{
+  StatementStep step = { account_id, NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gw_store_read (GW_STORE (f->store), apply_statement, &step, &error));
+  g_assert_no_error (error);
+  return step.lines;
+}
+
+/* Checks that the newest @n lines of @account_id moved it by @amounts (oldest
+ * first) and that each line's balance_after runs from @start. */
+static void
+assert_running_balances (Fixture      *f,
+                         gint64        account_id,
+                         gint64        start,
+                         const gint64 *amounts,
+                         guint         n)
+{
+  g_autoptr(GArray) lines = statement (f, account_id);
+  gint64 balance = start;
+
+  g_assert_cmpuint (lines->len, >=, n);
+  for (guint i = 0; i < n; i++)
+    {
+      GwStatementLine *line = &g_array_index (lines, GwStatementLine, n - 1 - i);
+
+      balance += amounts[i];
+      g_assert_cmpint (line->amount, ==, amounts[i]);
+      g_assert_cmpint (line->balance_after, ==, balance);
+    }
+}
+
+/* 3b. An entry that names an account twice: each line's balance_after is
+ * the running balance, and a refused later line undoes the earlier ones. */
+static void
+test_store_running_balances (Fixture       *f,
+                             gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  GwLine small[] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = 300 },
+    { .credit = 100 },
+    { .debit = 30, .require_available = TRUE },
+    { .credit = 230 },
+  };
+  const gint64 small_moves[] = { 100, -30, 230 };
+  GwLine large[21] = { { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = 0 } };
+  gint64 large_moves[20];
+  GwLine refused[] = {
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .debit = 100 },
+    { .credit = 100 },
+    { .debit = 1000000, .require_available = TRUE },
+    { .account_id = GW_ACCOUNT_ISSUER_FUNDING, .credit = 1000000 },
+  };
+  GwAudit before;
+  GwAudit a;
+
+  new_card (f, 10000, &card);
+  for (guint i = 1; i < G_N_ELEMENTS (small); i++)
+    small[i].account_id = card.account_id;
+  {
+    g_autoptr(GError) error = post_entry (f, small, G_N_ELEMENTS (small));
+
+    g_assert_no_error (error);
+  }
+  assert_card_money (f, &card, 10300, 0);
+  assert_running_balances (f, card.account_id, 10000, small_moves, G_N_ELEMENTS (small_moves));
+
+  /* Past the size where lines are compared pairwise. */
+  for (guint i = 1; i < G_N_ELEMENTS (large); i++)
+    {
+      large[i] = (GwLine) { .account_id = card.account_id, .credit = i };
+      large[0].debit += i;
+      large_moves[i - 1] = i;
+    }
+  {
+    g_autoptr(GError) error = post_entry (f, large, G_N_ELEMENTS (large));
+
+    g_assert_no_error (error);
+  }
+  assert_card_money (f, &card, 10300 + 210, 0);
+  assert_running_balances (f, card.account_id, 10300, large_moves, G_N_ELEMENTS (large_moves));
+
+  /* The third line is refused: the first two are undone, nothing is written. */
+  before = audit (f);
+  refused[1].account_id = refused[2].account_id = card.account_id;
+  {
+    g_autoptr(GError) error = post_entry (f, refused, G_N_ELEMENTS (refused));
+
+    g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_INSUFFICIENT);
+  }
+  assert_card_money (f, &card, 10510, 0);
+  a = audit (f);
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.entries_checked, ==, before.entries_checked);
+  g_assert_cmpint (a.total_debits, ==, before.total_debits);
+  g_assert_cmpint (a.cards_balance_total, ==, before.cards_balance_total);
+}
+
 /* 4. Only balanced entries of positive, one-sided lines are accepted. */
 static void
 test_store_refuses_unbalanced (Fixture       *f,
@@ -1155,7 +1275,7 @@ test_idempotency_sealed (Fixture       *f,
   g_clear_error (&error);
 
   /* A second record under the same key is refused, as a taken key (the
-   * primary key's collision, not a generic failure). */
+   * unique key's collision, not a generic failure). */
   error = run_txn (f->store, apply_idempotency_put, &sealed);
   g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE);
   g_clear_error (&error);
@@ -1165,6 +1285,264 @@ test_idempotency_sealed (Fixture       *f,
   g_assert_cmpmem (g_bytes_get_data (got.record.body, &len), len, SECRET_BODY,
                    strlen (SECRET_BODY));
   g_clear_pointer (&got.record.body, g_bytes_unref);
+}
+
+/* 10. Old idempotency records go, by the order they were written in. */
+
+static void
+put_record (Fixture    *f,
+            const char *key,
+            gint64      created)
+{
+  IdempotencyStep step = { .key = key, .body = "{}" };
+  g_autoptr(GError) error = run_txn (f->store, apply_idempotency_put, &step);
+  g_autofree char *sql = NULL;
+
+  g_assert_no_error (error);
+  sql = g_strdup_printf ("UPDATE idempotency_keys SET created = %" G_GINT64_FORMAT
+                         " WHERE key = '%s'", created, key);
+  exec_raw (f, sql);
+}
+
+static gboolean
+has_record (Fixture    *f,
+            const char *key)
+{
+  IdempotencyStep step = { .key = key };
+  g_autoptr(GError) error = NULL;
+
+  idempotency_get (f, &step, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&step.record.body, g_bytes_unref);
+  return step.found;
+}
+
+static gboolean
+apply_prune (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  return txn->funcs->idempotency_prune (txn, *(gint64 *) data, error);
+}
+
+static void
+prune (Fixture *f,
+       gint64   older_than)
+{
+  g_autoptr(GError) error = run_txn (f->store, apply_prune, &older_than);
+
+  g_assert_no_error (error);
+}
+
+static void
+test_idempotency_prune (Fixture       *f,
+                        gconstpointer  user_data)
+{
+  put_record (f, "k1", 100);
+  put_record (f, "k2", 200);
+  put_record (f, "k3", 300);
+  put_record (f, "k4", 150);          /* written after k3, with the clock set back */
+
+  prune (f, 50);
+  g_assert_true (has_record (f, "k1"));
+  prune (f, 250);
+  g_assert_false (has_record (f, "k1"));
+  g_assert_false (has_record (f, "k2"));
+  g_assert_true (has_record (f, "k3"));
+  g_assert_true (has_record (f, "k4"));   /* kept a little longer, never less */
+
+  prune (f, 400);                     /* all old: all go */
+  g_assert_false (has_record (f, "k3"));
+  g_assert_false (has_record (f, "k4"));
+  prune (f, 400);                     /* and an empty table is no error */
+  put_record (f, "k5", 500);
+  prune (f, 400);
+  g_assert_true (has_record (f, "k5"));
+}
+
+/* 11. A database from before 010_write_path.sql keeps its idempotency
+ * records, whose keys stay unique, and its payments, whose status is still
+ * checked. */
+static void
+test_write_path_migration (Fixture       *f,
+                           gconstpointer  user_data)
+{
+  IdempotencyStep record = { .key = "key-before", .body = SECRET_BODY, .seal = TRUE };
+  IdempotencyStep got = { .key = "key-before" };
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) held = { 0 };
+  g_auto(GwPayment) again = { 0 };
+  g_auto(GwPayment) captured = { 0 };
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = NULL;
+  char *message = NULL;
+  gsize len = 0;
+
+  new_card (f, 10000, &card);
+  assert_ok (pay (f, &f->config, &card, 3000, FALSE, &held));
+  memset (record.fingerprint, 0x42, 32);
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+    "DROP TABLE idempotency_keys;"
+    "CREATE TABLE idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL,"
+    " fingerprint BLOB NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
+    " sealed INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created);"
+    "CREATE TABLE payments_old AS SELECT * FROM payments; DROP TABLE payments;"
+    "CREATE TABLE payments (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " merchant_id TEXT NOT NULL REFERENCES merchants (id),"
+    " card_id TEXT NOT NULL REFERENCES cards (id),"
+    " status TEXT NOT NULL CHECK (status IN ('authorized', 'captured', 'canceled')),"
+    " amount INTEGER NOT NULL CHECK (amount > 0), amount_captured INTEGER NOT NULL DEFAULT 0,"
+    " amount_refunded INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL,"
+    " order_id TEXT NOT NULL, description TEXT, channel TEXT NOT NULL,"
+    " created INTEGER NOT NULL, capture_before INTEGER, canceled_at INTEGER,"
+    " points INTEGER NOT NULL DEFAULT 0, CHECK (amount_captured BETWEEN 0 AND amount),"
+    " CHECK (amount_refunded BETWEEN 0 AND amount_captured));"
+    "INSERT INTO payments SELECT * FROM payments_old; DROP TABLE payments_old;"
+    "CREATE INDEX payments_by_merchant ON payments (merchant_id, seq);"
+    "CREATE INDEX payments_open_holds ON payments (capture_before)"
+    " WHERE status = 'authorized';"
+    "DELETE FROM schema_migrations WHERE version = 10;", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  /* A record written under the old shape (sealed with its scope and key). */
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  g_assert_no_error (error);
+  error = run_txn (f->store, apply_idempotency_put, &record);
+  g_assert_no_error (error);
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM schema_migrations WHERE version = 10;",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  g_assert_no_error (error);
+  idempotency_get (f, &got, &error);
+  g_assert_no_error (error);
+  g_assert_true (got.found);
+  g_assert_cmpmem (g_bytes_get_data (got.record.body, &len), len, SECRET_BODY,
+                   strlen (SECRET_BODY));
+  g_assert_cmpmem (got.record.fingerprint, 32, record.fingerprint, 32);
+  g_clear_pointer (&got.record.body, g_bytes_unref);
+  error = run_txn (f->store, apply_idempotency_put, &record);
+  g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE);
+  g_clear_error (&error);
+
+  /* The payment is there, still held, and capturable; a status outside
+   * the three is refused as before. */
+  get_payment (f, held.id, &again);
+  g_assert_cmpstr (again.status, ==, "authorized");
+  assert_card_money (f, &card, 10000, 3000);
+  assert_ok (capture (f, held.id, 2000, &captured));
+  assert_card_money (f, &card, 8000, 0);
+  assert_audit_balanced (f);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE payments SET status = 'refunded'", NULL, NULL,
+                                 &message), ==, SQLITE_CONSTRAINT);
+  g_assert_nonnull (strstr (message, "CHECK constraint failed"));
+  sqlite3_free (message);
+  sqlite3_close (db);
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  {
+    sqlite3_stmt *stmt = NULL;
+
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
+                                             " ('idempotency_keys_by_age',"
+                                             "  'idempotency_records', 'payments_new')",
+                                     -1, &stmt, NULL),
+                     ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 0);
+    sqlite3_finalize (stmt);
+  }
+  sqlite3_close (db);
+}
+
+/* 13. A commit larger than the WAL's write buffer (gw-store-sqlite-vfs.c
+ * writes it out in pieces) is all there for a reader. */
+static void
+test_store_large_commit (Fixture       *f,
+                         gconstpointer  user_data)
+{
+  g_autoptr(GArray) cards = issue (f, 3000, 5000);
+  TestCard last = { 0 };
+  GwAudit a = audit (f);
+
+  g_assert_cmpuint (cards->len, ==, 3000);
+  g_assert_true (a.balanced);
+  g_assert_cmpint (a.cards_balance_total, ==, 3000 * 5000);
+  g_strlcpy (last.id, g_array_index (cards, GwIssuedCard, 2999).id, sizeof last.id);
+  g_assert_cmpint (get_card (f, &last).balance, ==, 5000);
+}
+
+/* 12. What is submitted while the store is plugged waits, then goes to the
+ * writer together and commits as one batch. */
+
+typedef struct
+{
+  guint applied;
+  guint done;
+  guint batches[8];
+  guint n_batches;
+} PlugCounts;
+
+static gboolean
+apply_count (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  g_atomic_int_inc (&((PlugCounts *) data)->applied);
+  return TRUE;
+}
+
+static void
+done_count (gpointer      data,
+            const GError *error)
+{
+  g_assert_no_error (error);
+  ((PlugCounts *) data)->done++;
+}
+
+static void
+observe_batch (guint    size,
+               gdouble  seconds,
+               gpointer data)
+{
+  PlugCounts *counts = data;
+
+  if (counts->n_batches < G_N_ELEMENTS (counts->batches))
+    counts->batches[counts->n_batches++] = size;
+}
+
+static void
+test_store_plug (Fixture       *f,
+                 gconstpointer  user_data)
+{
+  PlugCounts counts = { 0 };
+
+  gw_store_sqlite_set_commit_observer (f->store, observe_batch, &counts);
+  g_assert_true (g_main_context_acquire (NULL));
+  gw_store_plug (GW_STORE (f->store));
+  for (guint i = 0; i < 5; i++)
+    gw_store_submit (GW_STORE (f->store), apply_count, done_count, &counts);
+  g_usleep (100 * 1000);
+  g_assert_cmpuint (g_atomic_int_get (&counts.applied), ==, 0);
+  gw_store_unplug (GW_STORE (f->store));
+  while (counts.done < 5)
+    g_main_context_iteration (NULL, TRUE);
+  g_main_context_release (NULL);
+
+  g_assert_cmpuint (counts.applied, ==, 5);
+  g_assert_cmpuint (counts.n_batches, ==, 1);
+  g_assert_cmpuint (counts.batches[0], ==, 5);
+  gw_store_sqlite_set_commit_observer (f->store, NULL, NULL);
 }
 
 static OnepinKey *
@@ -1203,12 +1581,17 @@ main (int   argc,
   ADD ("issue-batch", test_issue_batch);
   ADD ("refund-balance-limit", test_refund_balance_limit);
   ADD ("store-refuses-overdraft", test_store_refuses_overdraft);
+  ADD ("store-running-balances", test_store_running_balances);
   ADD ("store-refuses-unbalanced", test_store_refuses_unbalanced);
   ADD ("holds", test_holds);
   ADD ("lockout", test_lockout);
   ADD ("audit-detects-tampering", test_audit_detects_tampering);
   ADD ("points", test_points);
   ADD ("idempotency-sealed", test_idempotency_sealed);
+  ADD ("idempotency-prune", test_idempotency_prune);
+  ADD ("write-path-migration", test_write_path_migration);
+  ADD ("store-plug", test_store_plug);
+  ADD ("store-large-commit", test_store_large_commit);
 
   ret = g_test_run ();
 
