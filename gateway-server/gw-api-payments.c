@@ -188,14 +188,16 @@ gw_api_payments_create (GwRequest *request)
 {
   const char *param = NULL, *message = NULL, *code = NULL;
   GwPaymentParams *params;
+  GwCall *call;
 
   params = gw_payment_params_parse (request->server, request->body, request->merchant_id, FALSE,
                                     &param, &message, &code);
   if (params == NULL)
     return gw_request_error (request, 400, "invalid_request_error", code, param, message);
 
-  gw_call_submit (gw_call_new (request, gw_payment_apply, params,
-                               (GDestroyNotify) gw_payment_params_free));
+  call = gw_call_new (request, gw_payment_apply, params, (GDestroyNotify) gw_payment_params_free);
+  call->repeatable = TRUE;
+  gw_call_submit (call);
 }
 
 /* Batch approvals: many payments in one request, each with its own key. */
@@ -286,6 +288,7 @@ batch_item (BatchState *batch,
     }
 
   call->apply = gw_payment_apply;
+  call->repeatable = TRUE;
   call->data = params;
   call->data_free = (GDestroyNotify) gw_payment_params_free;
   call->scope = g_strdup (request->merchant_id);

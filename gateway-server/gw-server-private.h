@@ -50,6 +50,9 @@ struct _GwCall
   char          *idempotency_key;
   guint8         fingerprint[32];
   gboolean       seal;               /* the body carries secrets */
+  /* @apply may run again after a rollback (GW_STORE_OP_REPEATABLE): it
+   * reads only its inputs and sets the outputs below afresh. */
+  gboolean       repeatable;
 
   GwCallApply    apply;
   gpointer       data;

@@ -755,7 +755,8 @@ gw_idempotency_remember (GwTxn         *txn,
                                       call->body->str, call->body->len, call->seal, error);
 }
 
-/* Runs on the writer thread, in the operation's savepoint. */
+/* Runs on the writer thread, in a savepoint; perhaps more than once, when
+ * the call is repeatable, which then starts with no outputs. */
 static gboolean
 call_apply (GwTxn    *txn,
             gpointer  data,
@@ -763,6 +764,16 @@ call_apply (GwTxn    *txn,
 {
   GwCall *call = data;
   gboolean answered = FALSE;
+
+  if (call->repeatable)
+    {
+      call->status = 0;
+      if (call->body != NULL)
+        g_string_free (g_steal_pointer (&call->body), TRUE);
+      call->replayed = FALSE;
+      memset (&call->outcome, 0, sizeof call->outcome);
+      call->is_payment = FALSE;
+    }
 
   if (call->idempotency_key != NULL &&
       !gw_idempotency_replay (txn, call, call->scope, call->idempotency_key, call->fingerprint,
@@ -865,7 +876,8 @@ gw_call_submit (GwCall *call)
       return;
     }
 
-  gw_store_submit (self->store, call_apply, call_done, call);
+  gw_store_submit_full (self->store, call_apply, call_done, call,
+                        call->repeatable ? GW_STORE_OP_REPEATABLE : GW_STORE_OP_NONE);
 }
 
 /* Built-in routes */

@@ -42,6 +42,7 @@ typedef struct
   GwStoreApplyFunc  apply;        /* NULL for the shutdown marker */
   GwStoreDoneFunc   done;
   gpointer          data;
+  GwStoreOpFlags    flags;
   GError           *error;
 } Op;
 
@@ -459,6 +460,45 @@ apply_one (SqliteTxn *txn,
                                                    "Operation failed");
 }
 
+static gboolean
+is_repeatable (Op *op)
+{
+  return op->apply != NULL && (op->flags & GW_STORE_OP_REPEATABLE) != 0;
+}
+
+/* Applies ops[0..n) (all repeatable) under one savepoint. When one fails,
+ * the savepoint is rolled back and each of them applied again in a
+ * savepoint of its own, so that only the one that failed is lost. */
+static void
+apply_run (SqliteTxn  *txn,
+           Op        **ops,
+           guint       n)
+{
+  GError *error = NULL;
+  guint i;
+
+  if (n == 1 || !run (txn, "SAVEPOINT run", NULL))
+    {
+      for (i = 0; i < n; i++)
+        apply_one (txn, ops[i]);
+      return;
+    }
+
+  for (i = 0; i < n && ops[i]->apply (&txn->parent, ops[i]->data, &error); i++)
+    ;
+  if (i == n)
+    {
+      run (txn, "RELEASE run", NULL);
+      return;
+    }
+
+  g_clear_error (&error);
+  run (txn, "ROLLBACK TO run", NULL);
+  run (txn, "RELEASE run", NULL);
+  for (i = 0; i < n; i++)
+    apply_one (txn, ops[i]);
+}
+
 static void
 fail_batch (GPtrArray    *batch,
             const GError *error)
@@ -490,14 +530,20 @@ run_batch (GwStoreSqlite *self,
       return FALSE;
     }
 
-  for (guint i = 0; i < batch->len; i++)
+  for (guint i = 0; i < batch->len;)
     {
-      Op *op = g_ptr_array_index (batch, i);
+      Op **ops = (Op **) batch->pdata + i;
+      guint n = 0;
 
-      if (op->apply == NULL)
+      while (i + n < batch->len && is_repeatable (ops[n]))
+        n++;
+      if (n > 0)
+        apply_run (txn, ops, n);
+      else if (ops[0]->apply == NULL)
         stop = TRUE;
       else
-        apply_one (txn, op);
+        apply_one (txn, ops[0]);
+      i += MAX (n, 1);
     }
 
   if (!run (txn, "COMMIT", &error))
@@ -572,7 +618,8 @@ static void
 gw_store_sqlite_submit (GwStore          *store,
                         GwStoreApplyFunc  apply,
                         GwStoreDoneFunc   done,
-                        gpointer          data)
+                        gpointer          data,
+                        GwStoreOpFlags    flags)
 {
   GwStoreSqlite *self = GW_STORE_SQLITE (store);
   Op *op = g_new0 (Op, 1);
@@ -580,6 +627,7 @@ gw_store_sqlite_submit (GwStore          *store,
   op->apply = apply;
   op->done = done;
   op->data = data;
+  op->flags = flags;
 
   if (self->stopped)
     refuse (self, op);

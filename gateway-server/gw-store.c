@@ -19,9 +19,19 @@ gw_store_submit (GwStore          *self,
                  GwStoreDoneFunc   done,
                  gpointer          data)
 {
+  gw_store_submit_full (self, apply, done, data, GW_STORE_OP_NONE);
+}
+
+void
+gw_store_submit_full (GwStore          *self,
+                      GwStoreApplyFunc  apply,
+                      GwStoreDoneFunc   done,
+                      gpointer          data,
+                      GwStoreOpFlags    flags)
+{
   g_return_if_fail (GW_IS_STORE (self));
 
-  GW_STORE_GET_IFACE (self)->submit (self, apply, done, data);
+  GW_STORE_GET_IFACE (self)->submit (self, apply, done, data, flags);
 }
 
 gboolean

@@ -209,6 +209,17 @@ struct _GwTxn
 /* An operation's work, run on the store's writer thread inside the batch
  * transaction. Return FALSE with @error to have just this operation rolled back. */
 typedef gboolean (*GwStoreApplyFunc) (GwTxn *txn, gpointer data, GError **error);
+
+typedef enum
+{
+  GW_STORE_OP_NONE       = 0,
+  /* The operation's apply may run again after its effects were rolled back
+   * (because another operation near it failed): it starts from its inputs
+   * each time and overwrites every output. The store may then apply a run of
+   * such operations under one savepoint rather than one each, which spares
+   * SQLite a copy of every page each of them touches. */
+  GW_STORE_OP_REPEATABLE = 1 << 0,
+} GwStoreOpFlags;
 /* Called on the submitter's main context after the batch committed durably
  * (@error NULL) or failed (@error set, nothing of it persisted). */
 typedef void (*GwStoreDoneFunc) (gpointer data, const GError *error);
@@ -223,7 +234,8 @@ struct _GwStoreInterface
   void       (*submit)    (GwStore          *self,
                            GwStoreApplyFunc  apply,
                            GwStoreDoneFunc   done,
-                           gpointer          data);
+                           gpointer          data,
+                           GwStoreOpFlags    flags);
   /* Runs @apply in a read-only snapshot on the calling thread, without
    * waiting for the writer. */
   gboolean   (*read)      (GwStore          *self,
@@ -248,6 +260,11 @@ void      gw_store_submit       (GwStore          *self,
                                  GwStoreApplyFunc  apply,
                                  GwStoreDoneFunc   done,
                                  gpointer          data);
+void      gw_store_submit_full  (GwStore          *self,
+                                 GwStoreApplyFunc  apply,
+                                 GwStoreDoneFunc   done,
+                                 gpointer          data,
+                                 GwStoreOpFlags    flags);
 gboolean  gw_store_read         (GwStore          *self,
                                  GwStoreApplyFunc  apply,
                                  gpointer          data,

@@ -1545,6 +1545,101 @@ test_store_plug (Fixture       *f,
   gw_store_sqlite_set_commit_observer (f->store, NULL, NULL);
 }
 
+/* 15. Repeatable operations share one savepoint; when one of them fails
+ * after writing, the rest are applied again, each exactly once in the
+ * end, and only the failed one's writes are gone. */
+
+typedef struct
+{
+  Step      step;
+  gboolean  fail;
+  guint     calls;
+} RepeatStep;
+
+static gboolean
+apply_repeatable_pay (GwTxn    *txn,
+                      gpointer  data,
+                      GError  **error)
+{
+  RepeatStep *op = data;
+
+  op->calls++;
+  gw_payment_clear (&op->step.payment);
+  if (!apply_pay (txn, &op->step, error))
+    return FALSE;
+  if (op->fail)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED, "failed after writing"),
+           FALSE;
+  return TRUE;
+}
+
+static void
+repeat_done (gpointer      data,
+             const GError *error)
+{
+  RepeatStep *op = data;
+
+  op->step.inner_error = error ? g_error_copy (error) : NULL;
+  op->step.found = TRUE;   /* answered */
+}
+
+static void
+test_store_repeatable_run (Fixture       *f,
+                           gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  RepeatStep ops[3] = { 0 };
+  PlugCounts counts = { 0 };
+
+  new_card (f, 10000, &card);
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      ops[i].step.config = &f->config;
+      ops[i].step.credentials = &card.credentials;
+      ops[i].step.request = (GwPayRequest) {
+        .merchant_id = MERCHANT_ID, .amount = 1000 * (i + 1), .currency = CURRENCY,
+        .order_id = "order-1", .channel = "internet", .capture = TRUE,
+      };
+    }
+  ops[1].fail = TRUE;
+
+  gw_store_sqlite_set_commit_observer (f->store, observe_batch, &counts);
+  g_assert_true (g_main_context_acquire (NULL));
+  gw_store_plug (GW_STORE (f->store));
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    gw_store_submit_full (GW_STORE (f->store), apply_repeatable_pay, repeat_done, &ops[i],
+                          GW_STORE_OP_REPEATABLE);
+  gw_store_unplug (GW_STORE (f->store));
+  while (!ops[0].step.found || !ops[1].step.found || !ops[2].step.found)
+    g_main_context_iteration (NULL, TRUE);
+  g_main_context_release (NULL);
+  gw_store_sqlite_set_commit_observer (f->store, NULL, NULL);
+
+  g_assert_cmpuint (counts.n_batches, ==, 1);
+  g_assert_cmpuint (counts.batches[0], ==, 3);
+  g_assert_cmpuint (ops[0].calls, ==, 2);
+  g_assert_cmpuint (ops[1].calls, ==, 2);
+  g_assert_cmpuint (ops[2].calls, ==, 1);
+  g_assert_no_error (ops[0].step.inner_error);
+  g_assert_error (ops[1].step.inner_error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED);
+  g_assert_no_error (ops[2].step.inner_error);
+  assert_ok (ops[0].step.outcome);
+  assert_ok (ops[2].step.outcome);
+
+  /* 1,000 and 3,000 were paid, once each; the 2,000 is not there. */
+  assert_card_money (f, &card, 10000 - 1000 - 3000, 0);
+  assert_audit_balanced (f);
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      g_auto(Step) stored = { .payment_id = ops[i].step.payment.id };
+
+      read_ok (f, apply_payment_get, &stored);
+      g_assert_true (stored.found == (i != 1));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    step_clear (&ops[i].step);
+}
+
 static OnepinKey *
 fixed_key (guint8   fill,
            gboolean aes)
@@ -1592,6 +1687,7 @@ main (int   argc,
   ADD ("write-path-migration", test_write_path_migration);
   ADD ("store-plug", test_store_plug);
   ADD ("store-large-commit", test_store_large_commit);
+  ADD ("store-repeatable-run", test_store_repeatable_run);
 
   ret = g_test_run ();
 
