@@ -17,7 +17,8 @@
 #define COPY(dest, stmt, col) gw_sqlite_copy_text ((dest), sizeof (dest), (stmt), (col))
 #define STRDUP(stmt, col) gw_sqlite_column_strdup ((stmt), (col))
 
-/* The merchant events a webhook carries. */
+/* The merchant events a webhook carries (the rule of is_merchant_event in
+ * gw-store-sqlite.c, which queues them only while an endpoint exists). */
 #define MERCHANT_EVENT \
   "o.delivered_at IS NULL AND o.failed_at IS NULL AND o.merchant_id IS NOT NULL " \
   "AND (o.type GLOB 'payment.*' OR o.type GLOB 'checkout.*') "

@@ -210,7 +210,7 @@ gw_json_int (GString    *out,
              gint64      value)
 {
   json_member (out, name);
-  g_string_append_printf (out, "%" G_GINT64_FORMAT, value);
+  onepin_json_append_int (out, value);
 }
 
 void

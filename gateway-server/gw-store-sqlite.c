@@ -1604,6 +1604,19 @@ t_idempotency_prune (GwTxn   *t,
   return step_done (TXN (t), stmt, error);
 }
 
+/* A merchant's events (payment.*, checkout.*) are there to be sent to its
+ * webhook endpoint, which never gets events older than itself
+ * (gw-webhooks.c), so without an endpoint now there is nothing to queue.
+ * Skipping them spares each payment a row written now and marked skipped
+ * later. */
+static gboolean
+is_merchant_event (const char *type,
+                   const char *merchant_id)
+{
+  return merchant_id != NULL &&
+         (g_str_has_prefix (type, "payment.") || g_str_has_prefix (type, "checkout."));
+}
+
 static gboolean
 t_outbox_put (GwTxn       *t,
               const char  *type,
@@ -1611,8 +1624,12 @@ t_outbox_put (GwTxn       *t,
               const char  *payload,
               GError     **error)
 {
-  sqlite3_stmt *stmt = prep (TXN (t),
-    "INSERT INTO outbox (type, merchant_id, payload, created) VALUES (?, ?, ?, ?)", error);
+  sqlite3_stmt *stmt = is_merchant_event (type, merchant_id)
+    ? prep (TXN (t), "INSERT INTO outbox (type, merchant_id, payload, created)"
+                     " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS"
+                     " (SELECT 1 FROM merchant_webhooks WHERE merchant_id = ?2)", error)
+    : prep (TXN (t), "INSERT INTO outbox (type, merchant_id, payload, created)"
+                     " VALUES (?1, ?2, ?3, ?4)", error);
 
   if (stmt == NULL)
     return FALSE;

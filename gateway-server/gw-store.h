@@ -180,6 +180,8 @@ typedef struct
                                    const guint8 fingerprint[32], guint status, const char *body,
                                    gsize len, gboolean seal, GError **error);
   gboolean  (*idempotency_prune)  (GwTxn *txn, gint64 older_than, GError **error);
+  /* Queues an event. A merchant's own events (payment.*, checkout.*) are
+   * dropped while it has no webhook endpoint: nobody would receive them. */
   gboolean  (*outbox_put)         (GwTxn *txn, const char *type, const char *merchant_id,
                                    const char *payload, GError **error);
   /* Up to @limit journal lines of an account, newest first, older than

@@ -811,24 +811,38 @@ onepin_json_get_bool (JsonObject *object,
 
 /* ---- serialisation ------------------------------------------------------ */
 
+static gboolean
+needs_escape (guchar c)
+{
+  return c == '"' || c == '\\' || c < 0x20;
+}
+
+/* Copies what needs no escape in one piece: most strings are all of it. */
 static void
 append_escaped_run (GString    *out,
                     const char *run,
                     gsize       len)
 {
-  for (gsize i = 0; i < len; i++)
-    {
-      guchar c = (guchar) run[i];
+  gsize i = 0;
 
-      if (c == '"' || c == '\\')
+  while (i < len)
+    {
+      gsize start = i;
+      guchar c;
+
+      while (i < len && !needs_escape ((guchar) run[i]))
+        i++;
+      g_string_append_len (out, run + start, i - start);
+      if (i == len)
+        break;
+      c = (guchar) run[i++];
+      if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
         {
           g_string_append_c (out, '\\');
           g_string_append_c (out, (char) c);
         }
-      else if (c < 0x20)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, (char) c);
     }
 }
 
@@ -861,6 +875,25 @@ onepin_json_append_string (GString    *out,
         }
     }
   g_string_append_c (out, '"');
+}
+
+void
+onepin_json_append_int (GString *out,
+                        gint64   value)
+{
+  char buf[24];
+  char *p = buf + sizeof buf;
+  /* Through unsigned arithmetic, so G_MININT64 negates without overflow. */
+  guint64 magnitude = value < 0 ? -(guint64) value : (guint64) value;
+
+  g_return_if_fail (out != NULL);
+
+  do
+    *--p = (char) ('0' + magnitude % 10);
+  while ((magnitude /= 10) != 0);
+  if (value < 0)
+    *--p = '-';
+  g_string_append_len (out, p, buf + sizeof buf - p);
 }
 
 static void

@@ -79,5 +79,8 @@ void         onepin_json_append_canonical_object (GString      *out,
 /* Appends @str to @out as a JSON string literal, quotes included. */
 void         onepin_json_append_string  (GString               *out,
                                          const char            *str);
+/* Appends @value in decimal, as printf's "%" G_GINT64_FORMAT would, without printf. */
+void         onepin_json_append_int     (GString               *out,
+                                         gint64                 value);
 
 G_END_DECLS

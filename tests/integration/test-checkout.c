@@ -578,6 +578,27 @@ assert_signed (Endpoint   *endpoint,
     }
 }
 
+/* The merchant's events in the outbox, sent or not. */
+static gint64
+count_merchant_events (const char *merchant_id)
+{
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 count;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM outbox WHERE merchant_id = ?"
+                                       " AND (type GLOB 'payment.*' OR type GLOB 'checkout.*')",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, merchant_id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  count = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return count;
+}
+
 static void
 test_webhooks (void)
 {
@@ -600,6 +621,8 @@ test_webhooks (void)
 
     ot_assert_status (r, 200);
   }
+  /* Nobody would receive them, so they were not even queued. */
+  g_assert_cmpint (count_merchant_events (mall->id), ==, 0);
   g_usleep (1100 * 1000);
   set_endpoint (mall, endpoint->url);
   id = session_id (mall, "K-1", 4000);
@@ -615,6 +638,7 @@ test_webhooks (void)
   g_assert_true (g_str_has_prefix (ot_json_string (completed, "id"), "evt_"));
   captured = wait_event (endpoint, "payment.captured", "order_id", "K-1", &tries);
   g_assert_nonnull (captured);
+  g_assert_cmpint (count_merchant_events (mall->id), >=, 2);
   g_assert_cmpint (ot_json_int (ot_json_object (ot_json_object (captured, "data"), "object"),
                                 "amount_captured"), ==, 4000);
   /* The first two tries got a 500 and were retried: the same event id each time. */

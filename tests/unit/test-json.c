@@ -596,6 +596,24 @@ test_append_string (void)
                  "\xf0\x9f\x98\x80\"");
   assert_append ("a\xff" "b\xc3", "x\"a\\ufffdb\\ufffd\"");
   assert_append (NULL, "xnull");
+  assert_append ("\"\"ab\\", "x\"\\\"\\\"ab\\\\\"");
+  assert_append ("end\x02", "x\"end\\u0002\"");
+}
+
+static void
+test_append_int (void)
+{
+  const gint64 values[] = { 0, 1, -1, 9, 10, -10, 1234567890, G_MAXINT64, G_MININT64,
+                            G_MININT64 + 1 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      g_autoptr(GString) out = g_string_new ("[");
+      g_autofree char *expected = g_strdup_printf ("[%" G_GINT64_FORMAT, values[i]);
+
+      onepin_json_append_int (out, values[i]);
+      g_assert_cmpstr (out->str, ==, expected);
+    }
 }
 
 int
@@ -620,6 +638,7 @@ main (int   argc,
   g_test_add_func ("/json/canonical", test_canonical);
   g_test_add_func ("/json/canonical/object", test_canonical_object);
   g_test_add_func ("/json/append-string", test_append_string);
+  g_test_add_func ("/json/append-int", test_append_int);
 
   return g_test_run ();
 }
