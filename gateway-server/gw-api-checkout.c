@@ -626,22 +626,8 @@ gboolean
 gw_checkout_webhook_url_ok (const char *url,
                             gboolean    allow_http)
 {
-  g_autoptr(GUri) uri = NULL;
-  const char *host;
-
-  if (url == NULL || strlen (url) > MAX_URL || !printable (url))
-    return FALSE;
-  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  if (uri == NULL || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0' ||
-      g_uri_get_userinfo (uri) != NULL)
-    return FALSE;
-  if (g_str_equal (g_uri_get_scheme (uri), "https"))
-    return TRUE;
-  host = g_uri_get_host (uri);
-  /* Plain http only where nobody can listen in: this machine. */
-  return g_str_equal (g_uri_get_scheme (uri), "http") &&
-         (allow_http || g_str_equal (host, "127.0.0.1") || g_str_equal (host, "localhost") ||
-          g_str_equal (host, "::1"));
+  return url != NULL && strlen (url) <= MAX_URL && printable (url) &&
+         gw_config_url_ok (url, allow_http);
 }
 
 static char *

@@ -61,6 +61,7 @@ typedef struct
   char    *bank_callback_secret_file;
   char    *bank_callback_url;    /* a path ("/v1/…") is taken on the gateway's own URL */
   gint     bank_timeout;         /* seconds */
+  gboolean bank_allow_http;      /* a bank on plain http beyond this machine */
 
   /* [network]: the card network's issuer endpoint; no secret_file, none */
   char    *network_secret_file;
@@ -107,6 +108,10 @@ gboolean  gw_config_load_file    (GwConfig    *config,
 gboolean  gw_config_validate     (GwConfig    *config,
                                   GError     **error);
 void      gw_config_free         (GwConfig    *config);
+/* An http(s) URL with a host and no user information, on plain http only
+ * to this machine (127.0.0.1, localhost, ::1) unless @allow_http. */
+gboolean  gw_config_url_ok       (const char  *url,
+                                  gboolean     allow_http);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwConfig, gw_config_free)
 

@@ -118,6 +118,43 @@ test_smtp_password_file (void)
   g_rmdir (dir);
 }
 
+/* The bank gets our API key and card numbers: TLS, or this machine only,
+ * unless allow_http says otherwise. */
+static void
+test_bank_url (void)
+{
+  static const struct
+  {
+    const char *url;
+    const char *extra;
+    gboolean    ok;
+  } cases[] = {
+    { "http://127.0.0.1:8081", "", TRUE },
+    { "http://localhost:8081/bank", "", TRUE },
+    { "http://[::1]:8081", "", TRUE },
+    { "https://bank.example", "", TRUE },
+    { "http://bank.example", "", FALSE },
+    { "http://10.0.0.7:8081", "", FALSE },
+    { "http://bank.example", "allow_http=true\n", TRUE },
+    { "https://user:secret@bank.example", "", FALSE },
+    { "ftp://bank.example", "", FALSE },
+    { "bank.example", "", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("[bank]\nurl=%s\napi_key_file=/k\n"
+                                               "callback_secret_file=/s\n%s",
+                                               cases[i].url, cases[i].extra);
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s %s", cases[i].url, cases[i].extra);
+      g_assert_true (load (text, &error) == cases[i].ok);
+      if (!cases[i].ok)
+        g_assert_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -125,5 +162,6 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/config/smtp-auth-needs-tls", test_smtp_auth_needs_tls);
   g_test_add_func ("/config/smtp-password-file", test_smtp_password_file);
+  g_test_add_func ("/config/bank-url", test_bank_url);
   return g_test_run ();
 }
