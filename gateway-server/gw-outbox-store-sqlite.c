@@ -103,7 +103,8 @@ t_delivered (GwTxn   *txn,
              GError **error)
 {
   sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
-    "UPDATE outbox SET delivered_at = ?2, last_error = NULL WHERE id = ?1", error);
+    "UPDATE outbox SET delivered_at = ?2, last_error = NULL"
+    " WHERE id = ?1 AND delivered_at IS NULL", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -115,35 +116,41 @@ t_delivered (GwTxn   *txn,
 static gboolean
 t_retry (GwTxn       *txn,
          gint64       id,
+         gint64       attempt,
          gint64       next_attempt,
          const char  *last_error,
          GError     **error)
 {
   sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
-    "UPDATE outbox SET next_attempt = ?2, last_error = ?3 WHERE id = ?1", error);
+    "UPDATE outbox SET next_attempt = ?2, last_error = ?3"
+    " WHERE id = ?1 AND attempts = ?4 AND delivered_at IS NULL AND failed_at IS NULL", error);
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, id);
   sqlite3_bind_int64 (stmt, 2, next_attempt);
   gw_sqlite_bind_text (stmt, 3, last_error);
+  sqlite3_bind_int64 (stmt, 4, attempt);
   return gw_sqlite_step_done (txn, stmt, error);
 }
 
 static gboolean
 t_give_up (GwTxn       *txn,
            gint64       id,
+           gint64       attempt,
            const char  *last_error,
            GError     **error)
 {
   sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
-    "UPDATE outbox SET failed_at = ?2, last_error = ?3 WHERE id = ?1", error);
+    "UPDATE outbox SET failed_at = ?2, last_error = ?3"
+    " WHERE id = ?1 AND attempts = ?4 AND delivered_at IS NULL AND failed_at IS NULL", error);
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, id);
   sqlite3_bind_int64 (stmt, 2, txn->funcs->now (txn));
   gw_sqlite_bind_text (stmt, 3, last_error);
+  sqlite3_bind_int64 (stmt, 4, attempt);
   return gw_sqlite_step_done (txn, stmt, error);
 }
 

@@ -48,10 +48,14 @@ typedef struct
                                  guint limit, GError **error);
   /* The earliest next attempt of an undelivered message of @type, or 0. */
   gint64     (*next_due)        (GwTxn *txn, const char *type, GError **error);
+  /* The outcome of the claim that counted @attempt (GwOutboxMessage.attempts).
+   * A retry or a give-up from a claim that has since been overtaken (its
+   * lease ran out and another claim took the message) changes nothing. */
   gboolean   (*delivered)       (GwTxn *txn, gint64 id, GError **error);
-  gboolean   (*retry)           (GwTxn *txn, gint64 id, gint64 next_attempt,
+  gboolean   (*retry)           (GwTxn *txn, gint64 id, gint64 attempt, gint64 next_attempt,
                                  const char *last_error, GError **error);
-  gboolean   (*give_up)         (GwTxn *txn, gint64 id, const char *last_error, GError **error);
+  gboolean   (*give_up)         (GwTxn *txn, gint64 id, gint64 attempt, const char *last_error,
+                                 GError **error);
 
   /* FALSE without an error when the card has no contact. */
   gboolean   (*contact_get)     (GwTxn *txn, const char *card_id, GwCardContact *out,

@@ -149,6 +149,7 @@ typedef struct
 {
   Sync        sync;
   gint64      id;
+  gint64      attempt;            /* the claim's (GwOutboxMessage.attempts) */
   Outcome     outcome;
   gint64      next_attempt;
   const char *error;
@@ -167,10 +168,10 @@ settle_apply (GwTxn    *txn,
     case OUTCOME_DELIVERED:
       return outbox->delivered (txn, op->id, error);
     case OUTCOME_RETRY:
-      return outbox->retry (txn, op->id, op->next_attempt, op->error, error);
+      return outbox->retry (txn, op->id, op->attempt, op->next_attempt, op->error, error);
     case OUTCOME_GIVE_UP:
     default:
-      return outbox->give_up (txn, op->id, op->error, error);
+      return outbox->give_up (txn, op->id, op->attempt, op->error, error);
     }
 }
 
@@ -307,7 +308,7 @@ deliver (GwOutbox              *self,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) settle_error = NULL;
-  SettleOp op = { .id = message->id };
+  SettleOp op = { .id = message->id, .attempt = message->attempts };
   gint64 now;
 
   if (send_message (self, message, &error))
@@ -336,7 +337,8 @@ static void
 release (GwOutbox              *self,
          const GwOutboxMessage *message)
 {
-  SettleOp op = { .id = message->id, .outcome = OUTCOME_RETRY, .next_attempt = now_seconds () };
+  SettleOp op = { .id = message->id, .attempt = message->attempts, .outcome = OUTCOME_RETRY,
+                  .next_attempt = now_seconds () };
 
   run_sync (self, settle_apply, &op.sync, NULL);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gw-ledger.h"
+#include "gw-outbox-store.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
 
@@ -1640,6 +1641,119 @@ test_store_repeatable_run (Fixture       *f,
     step_clear (&ops[i].step);
 }
 
+/* 16. A claim whose lease ran out, and which another claim overtook, can no
+ * longer book a retry or a give-up over the newer claim's. */
+
+typedef struct
+{
+  gint64      lease;
+  GPtrArray  *claimed;
+  gint64      attempt;
+  gboolean    give_up;
+  gint64      next_attempt;
+  gint64      attempts;
+  gboolean    failed;
+} OutboxStep;
+
+static gboolean
+apply_outbox_put (GwTxn    *txn,
+                  gpointer  data,
+                  GError  **error)
+{
+  return txn->funcs->outbox_put (txn, "email", NULL, "{}", error);
+}
+
+static gboolean
+apply_outbox_claim (GwTxn    *txn,
+                    gpointer  data,
+                    GError  **error)
+{
+  OutboxStep *step = data;
+  const GwOutboxFuncs *outbox = gw_txn_extension (txn, GW_OUTBOX_STORE);
+
+  g_clear_pointer (&step->claimed, g_ptr_array_unref);
+  step->claimed = outbox->claim (txn, "email", step->lease, 0, 10, error);
+  return step->claimed != NULL;
+}
+
+static gboolean
+apply_outbox_settle (GwTxn    *txn,
+                     gpointer  data,
+                     GError  **error)
+{
+  OutboxStep *step = data;
+  const GwOutboxFuncs *outbox = gw_txn_extension (txn, GW_OUTBOX_STORE);
+  GwOutboxMessage *message = g_ptr_array_index (step->claimed, 0);
+
+  if (step->give_up)
+    return outbox->give_up (txn, message->id, step->attempt, "stale", error);
+  return outbox->retry (txn, message->id, step->attempt, 4102444800, "stale", error);
+}
+
+static void
+outbox_row (Fixture    *f,
+            OutboxStep *step)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT next_attempt, attempts, failed_at IS NOT NULL"
+                                       " FROM outbox WHERE type = 'email'", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  step->next_attempt = sqlite3_column_int64 (stmt, 0);
+  step->attempts = sqlite3_column_int64 (stmt, 1);
+  step->failed = sqlite3_column_int (stmt, 2);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+static void
+test_outbox_stale_settle (Fixture       *f,
+                          gconstpointer  user_data)
+{
+  OutboxStep step = { .lease = 0 };
+  g_autoptr(GError) error = NULL;
+
+  error = run_txn (f->store, apply_outbox_put, &step);
+  g_assert_no_error (error);
+  /* A lease of 0: due again at once, as if the first sender had hung. */
+  error = run_txn (f->store, apply_outbox_claim, &step);
+  g_assert_no_error (error);
+  g_assert_cmpuint (step.claimed->len, ==, 1);
+  error = run_txn (f->store, apply_outbox_claim, &step);
+  g_assert_no_error (error);
+  g_assert_cmpuint (step.claimed->len, ==, 1);
+  g_assert_cmpint (((GwOutboxMessage *) g_ptr_array_index (step.claimed, 0))->attempts, ==, 2);
+
+  /* The first claim's outcome comes last: it changes nothing. */
+  step.attempt = 1;
+  error = run_txn (f->store, apply_outbox_settle, &step);
+  g_assert_no_error (error);
+  step.give_up = TRUE;
+  error = run_txn (f->store, apply_outbox_settle, &step);
+  g_assert_no_error (error);
+  outbox_row (f, &step);
+  g_assert_cmpint (step.attempts, ==, 2);
+  g_assert_cmpint (step.next_attempt, <, 4102444800);
+  g_assert_false (step.failed);
+
+  /* The current claim's does. */
+  step.attempt = 2;
+  step.give_up = FALSE;
+  error = run_txn (f->store, apply_outbox_settle, &step);
+  g_assert_no_error (error);
+  outbox_row (f, &step);
+  g_assert_cmpint (step.next_attempt, ==, 4102444800);
+  step.give_up = TRUE;
+  error = run_txn (f->store, apply_outbox_settle, &step);
+  g_assert_no_error (error);
+  outbox_row (f, &step);
+  g_assert_true (step.failed);
+  g_clear_pointer (&step.claimed, g_ptr_array_unref);
+}
+
 static OnepinKey *
 fixed_key (guint8   fill,
            gboolean aes)
@@ -1688,6 +1802,7 @@ main (int   argc,
   ADD ("store-plug", test_store_plug);
   ADD ("store-large-commit", test_store_large_commit);
   ADD ("store-repeatable-run", test_store_repeatable_run);
+  ADD ("outbox-stale-settle", test_outbox_stale_settle);
 
   ret = g_test_run ();
 
