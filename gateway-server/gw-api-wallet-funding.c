@@ -904,7 +904,6 @@ charge_settle_apply (GwTxn   *txn,
 {
   Charge *charge = call->data;
   GwWalletCharge row = { 0 };
-  g_autofree char *message = NULL;
   gboolean ok = TRUE;
 
   if (!GW_WALLET_STORE (txn)->charge_get (txn, charge->charge.id, &row, error) ||

@@ -486,7 +486,11 @@ build_number (Builder *b)
     }
   n = b->pos - start;
   if (n < sizeof small)
-    text = memcpy (small, start, n), small[n] = '\0', small;
+    {
+      memcpy (small, start, n);
+      small[n] = '\0';
+      text = small;
+    }
   else
     text = large = g_strndup (start, n);
 

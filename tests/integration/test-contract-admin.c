@@ -77,6 +77,7 @@ test_auth_admin (void)
   gint64 before = audit_cards_total ();
   gsize i;
 
+  g_assert_nonnull (mch);   /* a merchant exists, so its key is a real one */
   for (i = 0; i < G_N_ELEMENTS (bearers); i++)
     {
       g_autoptr(OtResponse) a = ot_request (gw, "POST", "/v1/admin/merchants", bearers[i], NULL, merchant_body);
@@ -103,6 +104,7 @@ test_auth_merchant (void)
   const char *bearers[] = { NULL, "", "sk_nope", wrong, ot_gateway_admin_token (gw) };
   gsize i;
 
+  g_assert_nonnull (mch);
   for (i = 0; i < G_N_ELEMENTS (bearers); i++)
     {
       g_autoptr(OtResponse) a = ot_request (gw, "POST", "/v1/payments", bearers[i], NULL, pay_body);
@@ -212,6 +214,7 @@ test_merchant_secret_not_stored (void)
 
   /* the secret key appears in the create response only, and only a keyed
    * hash is stored: the secret's bytes must be nowhere in the data dir */
+  g_assert_nonnull (mch);
   g_assert_true (g_str_has_prefix (secret, "sk_"));
   scan_dir (ot_gateway_data_dir (gw), secret);
   scan_dir (ot_gateway_data_dir (gw), secret + 3);
@@ -500,6 +503,7 @@ test_audit (void)
   g_autofree char *mch = ot_create_merchant (gw, "Audit Mall", &secret);
   g_autofree char *path = NULL;
 
+  g_assert_nonnull (mch);
   g_assert_true (json_object_has_member (a0, "accounts_checked"));
   g_assert_true (json_object_has_member (a0, "entries_checked"));
 

@@ -331,7 +331,6 @@ fixture_setup (Fixture       *f,
                gconstpointer  user_data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *sql = NULL;
 
   f->dir = g_dir_make_tmp ("onepin-orders-XXXXXX", &error);
   g_assert_no_error (error);
