@@ -287,6 +287,7 @@ gw_api_phone_sessions_create (GwRequest *request)
   static const char *services[] = { "voice", "mobile", NULL };
   g_autofree SessionData *data = NULL;
   const char *destination, *service;
+  GwCall *call;
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
@@ -306,7 +307,9 @@ gw_api_phone_sessions_create (GwRequest *request)
     return;
   data->service = g_strdup (service);
   data->destination = g_strdup (destination);
-  gw_call_submit (gw_call_new (request, start_apply, g_steal_pointer (&data), session_data_free));
+  call = gw_call_new (request, start_apply, g_steal_pointer (&data), session_data_free);
+  call->repeatable = TRUE;   /* reads only its SessionData, answers through the call */
+  gw_call_submit (call);
 }
 
 static gboolean
@@ -336,6 +339,7 @@ report (GwRequest *request,
   SessionData *data;
   g_autofree char *key = NULL;
   gint64 number, used, requested = 0;
+  GwCall *call;
 
   /* A terminate takes no new grant. */
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields) - (terminate ? 1 : 0)))
@@ -358,7 +362,9 @@ report (GwRequest *request,
   data->report.used_seconds = used;
   data->report.requested_seconds = requested;
   data->report.terminate = terminate;
-  gw_call_submit (gw_call_new (request, report_apply, data, session_data_free));
+  call = gw_call_new (request, report_apply, data, session_data_free);
+  call->repeatable = TRUE;
+  gw_call_submit (call);
 }
 
 void

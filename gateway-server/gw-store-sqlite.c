@@ -5,10 +5,10 @@
  *
  * Every write goes through one thread that owns the write connection. It
  * takes everything waiting in its queue, applies it as one transaction (each
- * operation in a savepoint of its own), commits with synchronous=FULL, and
- * only then hands the completions back to the main context. So a reply is
- * never sent before its effects are durable, and one fsync pays for a whole
- * batch of payments.
+ * operation in a savepoint of its own, or a run of repeatable ones in one
+ * shared savepoint), commits with synchronous=FULL, and only then hands the
+ * completions back to the main context. So a reply is never sent before its
+ * effects are durable, and one fsync pays for a whole batch of payments.
  *
  * Reads go through connections of their own (one per thread), which WAL lets
  * run beside the writer without waiting for it.
