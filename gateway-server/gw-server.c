@@ -1325,7 +1325,10 @@ handle_early (SoupServer        *soup,
       g_object_set_data (G_OBJECT (msg), BODY_DROPPED, GINT_TO_POINTER (TRUE));
       return;
     }
-  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+  /* A declared length within the cap is all libsoup reads; only a body of
+   * unknown length (chunked) is watched as it comes. */
+  if (encoding != SOUP_ENCODING_CONTENT_LENGTH)
+    g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
 }
 
 /* Lifecycle */

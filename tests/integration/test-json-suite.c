@@ -295,6 +295,53 @@ test_body_not_held (void)
     g_assert_cmpint (ot_peak_kib (ot_gateway_pid (gw)) - before, <, 24 * 1024);
 }
 
+/* A body of unknown length (chunked) is watched as it arrives: past the
+ * cap it is dropped, answered 413, and never held. */
+static void
+test_chunked_body_not_held (void)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GString) reply = g_string_new (NULL);
+  g_autoptr(GUri) uri = g_uri_parse (ot_gateway_url (gw), G_URI_FLAGS_NONE, NULL);
+  const char head[] = "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\n"
+                      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  const gsize chunk = 64 * 1024;
+  g_autofree char *piece = g_malloc (chunk + 16);
+  GOutputStream *out;
+  GInputStream *in;
+  gint64 before;
+  gsize len;
+  char buf[4096];
+  gssize n;
+
+  /* 1,024 chunks of 64 KiB of spaces: 64 MiB, sixteen times the cap. */
+  len = g_snprintf (piece, 16, "%zx\r\n", chunk);
+  memset (piece + len, ' ', chunk);
+  memcpy (piece + len + chunk, "\r\n", 2);
+  len += chunk + 2;
+
+  before = ot_peak_kib (ot_gateway_pid (gw));
+  conn = g_socket_client_connect_to_host (client, g_uri_get_host (uri), g_uri_get_port (uri),
+                                          NULL, NULL);
+  g_assert_nonnull (conn);
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 30);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  g_assert_true (g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL));
+  for (guint i = 0; i < 1024; i++)
+    g_assert_true (g_output_stream_write_all (out, piece, len, NULL, NULL, NULL));
+  g_assert_true (g_output_stream_write_all (out, "0\r\n\r\n", 5, NULL, NULL, NULL));
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, NULL)) > 0)
+    g_string_append_len (reply, buf, n);
+
+  g_assert_true (g_str_has_prefix (reply->str, "HTTP/1.1 413"));
+  g_assert_nonnull (strstr (reply->str, "\"body_too_large\""));
+  if (ot_peak_kib_meaningful ())
+    g_assert_cmpint (ot_peak_kib (ot_gateway_pid (gw)) - before, <, 24 * 1024);
+  assert_alive ();
+}
+
 /* libsoup 3.2 takes "Content-Length: -5" and reads no body; unless refused,
  * the bytes after the headers would be served as a second, smuggled request. */
 static void
@@ -365,6 +412,7 @@ main (int   argc,
   g_test_add_func ("/json-suite/deep-objects", test_deep_objects);
   g_test_add_func ("/json-suite/huge-body", test_huge_body);
   g_test_add_func ("/json-suite/body-not-held", test_body_not_held);
+  g_test_add_func ("/json-suite/chunked-body-not-held", test_chunked_body_not_held);
   g_test_add_func ("/json-suite/negative-length", test_negative_length);
   g_test_add_func ("/json-suite/still-healthy", test_still_healthy);
 
