@@ -460,6 +460,15 @@ apply_one (SqliteTxn *txn,
                                                    "Operation failed");
 }
 
+/* FALSE once SQLite has rolled the batch's transaction back by itself, as
+ * it may after a full disk or an I/O error: from then on a statement would
+ * run, and commit, on its own. */
+static gboolean
+in_transaction (SqliteTxn *txn)
+{
+  return !sqlite3_get_autocommit (txn->db);
+}
+
 static gboolean
 is_repeatable (Op *op)
 {
@@ -493,9 +502,11 @@ apply_run (SqliteTxn  *txn,
     }
 
   g_clear_error (&error);
+  if (!in_transaction (txn))
+    return;
   run (txn, "ROLLBACK TO run", NULL);
   run (txn, "RELEASE run", NULL);
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n && in_transaction (txn); i++)
     apply_one (txn, ops[i]);
 }
 
@@ -530,7 +541,10 @@ run_batch (GwStoreSqlite *self,
       return FALSE;
     }
 
-  for (guint i = 0; i < batch->len;)
+  for (guint i = 0; i < batch->len; i++)
+    stop = stop || ((Op *) g_ptr_array_index (batch, i))->apply == NULL;
+
+  for (guint i = 0; i < batch->len && in_transaction (txn);)
     {
       Op **ops = (Op **) batch->pdata + i;
       guint n = 0;
@@ -539,14 +553,20 @@ run_batch (GwStoreSqlite *self,
         n++;
       if (n > 0)
         apply_run (txn, ops, n);
-      else if (ops[0]->apply == NULL)
-        stop = TRUE;
-      else
+      else if (ops[0]->apply != NULL)
         apply_one (txn, ops[0]);
       i += MAX (n, 1);
     }
 
-  if (!run (txn, "COMMIT", &error))
+  /* Nothing of the batch is there, whatever each operation was told. */
+  if (!in_transaction (txn))
+    {
+      error = g_error_new_literal (GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                                   "The batch's transaction was rolled back");
+      g_warning ("%s", error->message);
+      fail_batch (batch, error);
+    }
+  else if (!run (txn, "COMMIT", &error))
     {
       run (txn, "ROLLBACK", NULL);
       g_warning ("commit failed: %s", error->message);

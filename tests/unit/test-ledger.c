@@ -16,7 +16,7 @@
 
 #include "gw-ledger.h"
 #include "gw-outbox-store.h"
-#include "gw-store-sqlite.h"
+#include "gw-store-sqlite-private.h"
 #include "onepin-shared.h"
 
 #define MERCHANT_ID "mer_unit"
@@ -1754,6 +1754,82 @@ test_outbox_stale_settle (Fixture       *f,
   g_clear_pointer (&step.claimed, g_ptr_array_unref);
 }
 
+/* 17. When SQLite rolls the batch's transaction back by itself (as after a
+ * full disk), nothing after it may run, and commit, on its own: every
+ * operation of the batch is told it failed, and none of it is there. */
+
+static gboolean
+apply_lose_transaction (GwTxn    *txn,
+                        gpointer  data,
+                        GError  **error)
+{
+  RepeatStep *op = data;
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn, "ROLLBACK", error);
+
+  op->calls++;
+  if (stmt == NULL || !gw_sqlite_step_done (txn, stmt, error))
+    return FALSE;
+  return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED, "disk full"), FALSE;
+}
+
+static void
+lose_transaction (Fixture        *f,
+                  const TestCard *card,
+                  GwStoreOpFlags  middle)
+{
+  RepeatStep ops[3] = { 0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      ops[i].step.config = &f->config;
+      ops[i].step.credentials = &card->credentials;
+      ops[i].step.request = (GwPayRequest) {
+        .merchant_id = MERCHANT_ID, .amount = 1000 * (i + 1), .currency = CURRENCY,
+        .order_id = "order-1", .channel = "internet", .capture = TRUE,
+      };
+    }
+
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*transaction was rolled back*");
+  g_assert_true (g_main_context_acquire (NULL));
+  gw_store_plug (GW_STORE (f->store));
+  gw_store_submit_full (GW_STORE (f->store), apply_repeatable_pay, repeat_done, &ops[0],
+                        GW_STORE_OP_REPEATABLE);
+  gw_store_submit_full (GW_STORE (f->store), apply_lose_transaction, repeat_done, &ops[1],
+                        middle);
+  gw_store_submit_full (GW_STORE (f->store), apply_repeatable_pay, repeat_done, &ops[2],
+                        GW_STORE_OP_REPEATABLE);
+  gw_store_unplug (GW_STORE (f->store));
+  while (!ops[0].step.found || !ops[1].step.found || !ops[2].step.found)
+    g_main_context_iteration (NULL, TRUE);
+  g_main_context_release (NULL);
+  g_test_assert_expected_messages ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      g_assert_nonnull (ops[i].step.inner_error);
+      step_clear (&ops[i].step);
+    }
+  g_assert_cmpuint (ops[1].calls, ==, 1);
+  g_assert_cmpuint (ops[2].calls, ==, 0);
+}
+
+static void
+test_store_lost_transaction (Fixture       *f,
+                             gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+
+  new_card (f, 10000, &card);
+  lose_transaction (f, &card, GW_STORE_OP_NONE);
+  assert_card_money (f, &card, 10000, 0);
+  lose_transaction (f, &card, GW_STORE_OP_REPEATABLE);
+  assert_card_money (f, &card, 10000, 0);
+  assert_audit_balanced (f);
+  /* and the store goes on */
+  assert_ok (pay (f, &f->config, &card, 500, TRUE, NULL));
+  assert_card_money (f, &card, 9500, 0);
+}
+
 static OnepinKey *
 fixed_key (guint8   fill,
            gboolean aes)
@@ -1803,6 +1879,7 @@ main (int   argc,
   ADD ("store-large-commit", test_store_large_commit);
   ADD ("store-repeatable-run", test_store_repeatable_run);
   ADD ("outbox-stale-settle", test_outbox_stale_settle);
+  ADD ("store-lost-transaction", test_store_lost_transaction);
 
   ret = g_test_run ();
 
