@@ -3,7 +3,7 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#include "gw-connector-bank.h"
+#include "gw-connector-bank-private.h"
 #include "onepin-shared.h"
 
 #include <json-glib/json-glib.h>
@@ -206,18 +206,34 @@ parse_reply (guint        status,
                       "The bank's reply (HTTP %u) says nothing certain", status), NULL;
 }
 
+/* Only a failure to connect (a refusal, no route, no name, a TLS handshake
+ * that failed) proves the request never left. A TLS error while the reply
+ * is read, an unclean close say, comes after the bank may have acted. */
+gboolean
+gw_connector_bank_never_sent (const GError *error,
+                              gboolean      reading)
+{
+  if (reading)
+    return FALSE;
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_NOT_FOUND) ||
+         error->domain == G_RESOLVER_ERROR ||
+         g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE) ||
+         g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS) ||
+         g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_HANDSHAKE) ||
+         g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED) ||
+         g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_UNAVAILABLE);
+}
+
 /* Only failures before the request could leave make "nothing happened". */
 static GError *
 transport_error (Call         *call,
-                 const GError *error)
+                 const GError *error,
+                 gboolean      reading)
 {
-  gboolean not_sent = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
-                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
-                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE) ||
-                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_NOT_FOUND) ||
-                      error->domain == G_RESOLVER_ERROR || error->domain == G_TLS_ERROR;
-
-  if (not_sent)
+  if (gw_connector_bank_never_sent (error, reading))
     return g_error_new (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE,
                         "The bank cannot be reached: %s", error->message);
   if (call->timed_out)
@@ -272,7 +288,7 @@ on_read (GObject      *source,
   bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
   if (bytes == NULL)
     {
-      g_task_return_error (task, transport_error (call, error));
+      g_task_return_error (task, transport_error (call, error, TRUE));
       return;
     }
   if (g_bytes_get_size (bytes) > 0)
@@ -327,7 +343,7 @@ on_sent (GObject      *source,
   call->stream = soup_session_send_finish (SOUP_SESSION (source), res, &error);
   if (call->stream == NULL)
     {
-      g_task_return_error (task, transport_error (call, error));
+      g_task_return_error (task, transport_error (call, error, FALSE));
       g_object_unref (task);
       return;
     }

@@ -7,7 +7,7 @@
  * (the code the gateway runs), plus a libsoup server in this process that
  * receives the bank's deposit callbacks.
  */
-#include "gw-connector-bank.h"
+#include "gw-connector-bank-private.h"
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
 #include "onepin-test-process.h"
@@ -1306,6 +1306,42 @@ test_sms (void)
   ot_assert_error (bad, 400, "invalid_request_error", "parameter_invalid");
 }
 
+/* What proves a request never left: a failure to connect, never an error
+ * while its reply was read (the bank may have acted by then). */
+static void
+test_transport_errors (void)
+{
+  static const struct
+  {
+    GQuark   domain;
+    gint     code;
+    gboolean reading;
+    gboolean never_sent;
+  } cases[] = {
+    { 0, G_IO_ERROR_CONNECTION_REFUSED, FALSE, TRUE },
+    { 0, G_IO_ERROR_HOST_UNREACHABLE, FALSE, TRUE },
+    { 1, G_TLS_ERROR_BAD_CERTIFICATE, FALSE, TRUE },
+    { 1, G_TLS_ERROR_HANDSHAKE, FALSE, TRUE },
+    { 1, G_TLS_ERROR_EOF, FALSE, FALSE },
+    { 1, G_TLS_ERROR_MISC, FALSE, FALSE },
+    { 1, G_TLS_ERROR_EOF, TRUE, FALSE },
+    { 1, G_TLS_ERROR_BAD_CERTIFICATE, TRUE, FALSE },
+    { 0, G_IO_ERROR_CONNECTION_REFUSED, TRUE, FALSE },
+    { 0, G_IO_ERROR_CONNECTION_CLOSED, FALSE, FALSE },
+    { 0, G_IO_ERROR_TIMED_OUT, FALSE, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = g_error_new_literal (cases[i].domain ? G_TLS_ERROR : G_IO_ERROR,
+                                                     cases[i].code, "test");
+
+      g_test_message ("case %u", i);
+      g_assert_true (gw_connector_bank_never_sent (error, cases[i].reading) ==
+                     cases[i].never_sent);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1322,6 +1358,7 @@ main (int   argc,
   bank = ot_bank_start (args);
   connector = connector_to (ot_bank_url (bank), CONNECTOR_TIMEOUT);
 
+  g_test_add_func ("/bank/transport-errors", test_transport_errors);
   g_test_add_func ("/bank/card/approve", test_card_approve);
   g_test_add_func ("/bank/card/declines", test_card_declines);
   g_test_add_func ("/bank/card/timeout-then-query", test_card_timeout);

@@ -1,0 +1,19 @@
+/* gw-connector-bank-private.h: what the bank connector's tests look at
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "gw-connector-bank.h"
+
+G_BEGIN_DECLS
+
+/* TRUE when @error proves the request never reached the bank, so that
+ * nothing happened there (GW_CONNECTOR_ERROR_UNAVAILABLE); FALSE when it may
+ * have (GW_CONNECTOR_ERROR_UNKNOWN: ask). @reading: the request had been
+ * sent and its reply was being read. */
+gboolean gw_connector_bank_never_sent (const GError *error,
+                                       gboolean      reading);
+
+G_END_DECLS
