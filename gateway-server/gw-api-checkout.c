@@ -574,8 +574,6 @@ gw_api_checkout_wallet (GwRequest *request)
   g_strlcpy (op->currency, onepin_json_get_string (body, "currency", ""), sizeof op->currency);
   op->order_id = g_strdup (onepin_json_get_string (body, "order_id", ""));
   op->password = g_strdup (password);
-  /* The body holds the card password. */
-  gw_request_key_fingerprint (request);
   op->approved = (GwCheckoutPurchase) {
     .merchant_id = op->merchant_id, .order_id = op->order_id,
     .amount = onepin_json_get_int (body, "amount", 0), .currency = op->currency,

@@ -413,7 +413,6 @@ gw_api_foreign_switch (GwRequest *request)
 
       g_strlcpy (request->scope, hex, sizeof request->scope);
     }
-  gw_request_key_fingerprint (request);
   g_strlcpy (data->partner_id, partner, sizeof data->partner_id);
   data->face_value = face;
   gw_call_submit (gw_call_new (request, switch_apply, data, g_free));

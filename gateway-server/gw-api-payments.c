@@ -253,7 +253,8 @@ batch_item_done (GwCall  *call,
 }
 
 static void
-item_fingerprint (JsonObject *item,
+item_fingerprint (GwServer   *server,
+                  JsonObject *item,
                   guint8      out[32])
 {
   g_autoptr(GString) text = g_string_sized_new (256);
@@ -263,6 +264,7 @@ item_fingerprint (JsonObject *item,
   g_string_append (text, "POST /v1/payments \n");
   onepin_json_append_canonical_object (text, item, "idempotency_key");
   onepin_crypto_sha256 (text->str, text->len, out);
+  gw_server_key_fingerprint (server, out);
 }
 
 static GwCall *
@@ -293,7 +295,7 @@ batch_item (BatchState *batch,
   call->data_free = (GDestroyNotify) gw_payment_params_free;
   call->scope = g_strdup (request->merchant_id);
   call->idempotency_key = g_strdup (params->idempotency_key);
-  item_fingerprint (json_node_get_object (node), call->fingerprint);
+  item_fingerprint (request->server, json_node_get_object (node), call->fingerprint);
   return call;
 }
 

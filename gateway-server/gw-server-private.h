@@ -111,13 +111,13 @@ gboolean  gw_request_check_body   (GwRequest             *request,
                                    const OnepinJsonField *fields,
                                    gsize                  n_fields);
 /* Gives a request that came without an Idempotency-Key the key @key, for
- * routes whose requests carry their own sequence number; either way its
- * fingerprint is then keyed (gw_request_key_fingerprint). */
+ * routes whose requests carry their own sequence number. */
 void      gw_request_use_idempotency_key (GwRequest  *request,
                                           const char *key);
-/* Replaces a keyed request's fingerprint (a SHA-256 of the body) by an HMAC
- * of it, for bodies with secrets too short to leave hashed in the database. */
-void      gw_request_key_fingerprint     (GwRequest  *request);
+/* Replaces a SHA-256 fingerprint by an HMAC of it under the API-key key,
+ * as every fingerprint stored with an idempotency record is. */
+void      gw_server_key_fingerprint      (GwServer   *self,
+                                          guint8      fingerprint[32]);
 /* The token of an "Authorization: Bearer" header, or NULL. */
 const char *gw_request_bearer     (GwRequest   *request);
 /* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */

@@ -1117,28 +1117,27 @@ fingerprint (GwRequest *request)
                                        canonical, NULL);
 
   onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint);
 }
 
+/* Every fingerprint kept with an idempotency record is keyed: bodies hold
+ * card passwords and PINs too short to leave as a bare SHA-256 in the
+ * database, where anyone with the file could try them all. */
 void
-gw_request_key_fingerprint (GwRequest *request)
+gw_server_key_fingerprint (GwServer *self,
+                           guint8    fingerprint[32])
 {
-  /* Keyed, as some bodies hold short secrets (a PIN keyed in on a phone)
-   * that a bare SHA-256 in the database would give away. */
-  if (request->idempotency_key != NULL)
-    onepin_key_hmac (request->server->apikey_key, request->fingerprint, 32,
-                     request->fingerprint);
+  onepin_key_hmac (self->apikey_key, fingerprint, 32, fingerprint);
 }
 
 void
 gw_request_use_idempotency_key (GwRequest  *request,
                                 const char *key)
 {
-  if (request->idempotency_key == NULL)
-    {
-      request->idempotency_key = g_strdup (key);
-      fingerprint (request);
-    }
-  gw_request_key_fingerprint (request);
+  if (request->idempotency_key != NULL)
+    return;
+  request->idempotency_key = g_strdup (key);
+  fingerprint (request);
 }
 
 /* A body we cannot read is fingerprinted as bytes, so that its refusal is
@@ -1154,6 +1153,7 @@ fingerprint_raw (GwRequest       *request,
   g_byte_array_append (text, (const guint8 *) "\n", 1);
   g_byte_array_append (text, (const guint8 *) body->data, body->length);
   onepin_crypto_sha256 (text->data, text->len, request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint);
 }
 
 static gboolean

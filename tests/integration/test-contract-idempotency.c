@@ -4,8 +4,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <signal.h>
+#include <sqlite3.h>
 #include <string.h>
 
+#include "onepin-shared.h"
 #include "onepin-test-gateway.h"
 
 static OtGateway *gw;
@@ -468,6 +470,38 @@ test_survives_restart (void)
   ot_gateway_stop (g2);
 }
 
+/* The fingerprint kept with a record is keyed: a bare SHA-256 of a body
+ * that holds a four-digit card password would give the password away to
+ * anyone with the database file. Here a body that is not JSON, whose
+ * fingerprint is taken over its bytes, is stored under the key. */
+static void
+test_fingerprint_keyed (void)
+{
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (gw, "Fingerprint Mall", &secret);
+  g_autofree char *key = new_key ();
+  const char *body = "{\"password\": \"1234\"";
+  g_autofree char *text = g_strconcat ("raw /v1/payments\n", body, NULL);
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/payments", secret, key, body);
+  guint8 bare[32];
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  ot_assert_status (r, 400);
+  g_assert_true (onepin_crypto_sha256 (text, strlen (text), bare));
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT fingerprint FROM idempotency_keys"
+                                       " WHERE key = ?", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_bytes (stmt, 0), ==, 32);
+  g_assert_true (memcmp (sqlite3_column_blob (stmt, 0), bare, 32) != 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_assert_nonnull (mch);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -480,6 +514,7 @@ main (int    argc,
   g_test_add_func ("/contract/idempotency/key-reused", test_key_reused);
   g_test_add_func ("/contract/idempotency/replay-decline", test_replay_decline);
   g_test_add_func ("/contract/idempotency/replay-bad-request", test_replay_bad_request);
+  g_test_add_func ("/contract/idempotency/fingerprint-keyed", test_fingerprint_keyed);
   g_test_add_func ("/contract/idempotency/key-length", test_key_length);
   g_test_add_func ("/contract/idempotency/scope", test_scope);
   g_test_add_func ("/contract/idempotency/no-key-no-dedup", test_no_key_no_dedup);
