@@ -349,9 +349,9 @@ heard_from_bank (GwSiteFlow     *flow,
                 g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID);
   if (g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID))
     flow->result = invalid_as_declined ();
-  /* While the gateway stops, the connector answers every call UNKNOWN at
-   * once: the state stays as it is, and the next start's sweep asks. */
-  if (!flow->heard && !g_cancellable_is_cancelled (flow->site->cancellable))
+  /* Also while the gateway stops: the stopped connector refuses the query
+   * at once, the state stays as it is, and the next start's sweep asks. */
+  if (!flow->heard)
     {
       g_info ("outcome of %s unknown (%s); asking the bank", flow->step.id, error->message);
       flow->step.next = GW_ORDERS_NEXT_QUERY;
