@@ -56,6 +56,7 @@ struct _OwVault
   gboolean      busy;         /* a create, unlock or password change runs in a thread */
   gboolean      changing;     /* the busy one is a password change */
   gboolean      logout_due;   /* locked during a password change: log out after it */
+  gboolean      lock_due;     /* locked during a create or unlock: lock again after it */
 };
 
 G_DEFINE_FINAL_TYPE (OwVault, ow_vault, G_TYPE_OBJECT)
@@ -647,6 +648,8 @@ ow_vault_lock (OwVault *self)
    * the key is forgotten now all the same, so nothing opens meanwhile. */
   if (self->changing)
     self->logout_due = TRUE;
+  else if (self->busy)
+    self->lock_due = TRUE;
   else if (self->slot != NULL)
     PK11_Logout (self->slot);
   set_key (self, NULL);
@@ -882,12 +885,25 @@ finish_key_job (OwVault       *self,
                 FinishFunc     finish,
                 GError       **error)
 {
+  gboolean ok;
+
   /* An error from before the thread: there is no key job to finish. */
   if (g_task_get_task_data (G_TASK (result)) == NULL)
     return g_task_propagate_boolean (G_TASK (result), error);
 
   self->busy = FALSE;
-  return finish (self, g_task_propagate_pointer (G_TASK (result), error), error);
+  ok = finish (self, g_task_propagate_pointer (G_TASK (result), error), error);
+  /* Locked while the key was being derived: the lock wins. A created vault
+   * stays created, only locked; an unlock did not happen. */
+  if (self->lock_due)
+    {
+      self->lock_due = FALSE;
+      ow_vault_lock (self);
+      if (ok && finish == finish_unlock)
+        return g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED,
+                                    "The vault was locked while it was being opened"), FALSE;
+    }
+  return ok;
 }
 
 void

@@ -517,6 +517,24 @@ test_async (Fixture       *f,
   g_assert_no_error (error);
   g_clear_object (&result);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+
+  /* Locked (the auto-lock, say) while an unlock derives its key: the lock
+   * wins, and the unlock says so. */
+  ow_vault_lock (f->vault);
+  ow_vault_unlock_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
+  ow_vault_lock (f->vault);
+  g_assert_false (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  g_assert_true (ow_vault_is_locked (f->vault));
+
+  /* and a later unlock works */
+  ow_vault_unlock_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
+  g_assert_true (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
 }
 
 /* The change runs in a thread: meanwhile the vault is busy (a second change
