@@ -276,12 +276,16 @@ on_sent (GObject      *source,
   g_autofree Send *send = user_data;
   GwWebhooks *self = send->self;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GInputStream) stream = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *reason = NULL;
   guint status;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  /* Only the status counts: the answer's body is never read, so an
+   * endpoint cannot make us hold or wait for one. */
+  stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (stream != NULL)
+    g_input_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
   if (self->stopping)
     {
       /* Its lease brings it back at the next start. */
@@ -289,7 +293,7 @@ on_sent (GObject      *source,
       self->pending--;
       return;
     }
-  status = body != NULL ? soup_message_get_status (msg) : 0;
+  status = stream != NULL ? soup_message_get_status (msg) : 0;
   if (error != NULL)
     reason = g_strdup (error->message);
   else if (!SOUP_STATUS_IS_SUCCESSFUL (status))
@@ -334,11 +338,14 @@ send_event (GwWebhooks     *self,
   soup_message_headers_replace (soup_message_get_request_headers (msg), SIGNATURE_HEADER,
                                 signature);
   soup_message_set_request_body_from_bytes (msg, "application/json; charset=utf-8", body);
+  /* A redirect is a failed try: followed, it would be re-sent as a GET,
+   * perhaps elsewhere, and its answer taken for delivery. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   send = g_new0 (Send, 1);
   send->self = self;
   send->event = event;
-  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable,
-                                    on_sent, send);
+  soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable,
+                           on_sent, send);
 }
 
 static void

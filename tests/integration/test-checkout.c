@@ -451,7 +451,9 @@ typedef struct
   GPtrArray  *bodies;          /* of char*, everything that arrived */
   GPtrArray  *signatures;
   guint       fail_first;      /* answer 500 to this many first */
+  guint       redirect_first;  /* or send this many first elsewhere */
   guint       seen;
+  guint       elsewhere;       /* requests that followed a redirect */
 } Endpoint;
 
 static void
@@ -466,6 +468,18 @@ endpoint_handler (SoupServer        *server,
   const char *signature = soup_message_headers_get_one (
     soup_server_message_get_request_headers (msg), "Onepin-Signature");
 
+  if (g_str_equal (path, "/elsewhere"))
+    {
+      endpoint->elsewhere++;
+      soup_server_message_set_status (msg, 200, NULL);
+      return;
+    }
+  if (endpoint->seen < endpoint->redirect_first)
+    {
+      endpoint->seen++;
+      soup_server_message_set_redirect (msg, 302, "/elsewhere");
+      return;
+    }
   g_ptr_array_add (endpoint->bodies, g_strndup (body->data, body->length));
   g_ptr_array_add (endpoint->signatures, g_strdup (signature ? signature : ""));
   soup_server_message_set_status (msg, endpoint->seen++ < endpoint->fail_first ? 500 : 200,
@@ -646,6 +660,29 @@ test_webhooks (void)
   assert_signed (endpoint, mall);
   for (guint i = 0; i < endpoint->bodies->len; i++)
     g_assert_null (strstr (endpoint->bodies->pdata[i], "K-0"));
+}
+
+/* A redirect is not followed (libsoup would re-send it as a GET, perhaps
+ * to another host, and take that answer as delivery): it is a failed try,
+ * retried at the endpoint itself. */
+static void
+test_webhook_no_redirect (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Moved Mall");
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, "4321");
+  g_autoptr(JsonObject) payment = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  guint tries = 0;
+
+  endpoint->redirect_first = 1;
+  set_endpoint (mall, endpoint->url);
+  payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1500, TRUE);
+  event = wait_event (endpoint, "payment.captured", "id", ot_json_string (payment, "id"),
+                      &tries);
+  g_assert_nonnull (event);
+  g_assert_cmpuint (endpoint->elsewhere, ==, 0);
+  g_assert_cmpuint (endpoint->seen, >=, 2);
 }
 
 static void
@@ -838,6 +875,7 @@ main (int   argc,
   g_test_add_func ("/checkout/endpoint-refusals", test_endpoint_refusals);
   g_test_add_func ("/checkout/webhooks", test_webhooks);
   g_test_add_func ("/checkout/webhook-survives-restart", test_webhook_survives_restart);
+  g_test_add_func ("/checkout/webhook-no-redirect", test_webhook_no_redirect);
   g_test_add_func ("/checkout/expiry-sweep", test_expiry_sweep);
   g_test_add_func ("/checkout/webhook-gives-up", test_webhook_gives_up);
   status = g_test_run ();
