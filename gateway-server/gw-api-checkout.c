@@ -507,7 +507,8 @@ pay_apply (GwTxn   *txn,
                           &outcome, &result, &mismatch, error);
   if (ok && result != GW_CHECKOUT_OK)
     refuse_result (call, result, &outcome, mismatch);
-  else if (ok && (ok = txn->funcs->card_by_id (txn, payment.card_id, &card, error)))
+  /* Only the wallet's answer shows the card (its balance after). */
+  else if (ok && (!wallet || (ok = txn->funcs->card_by_id (txn, payment.card_id, &card, error))))
     {
       GString *body = g_string_sized_new (512);
 

@@ -251,7 +251,8 @@ render_buyer (GString       *out,
   g_string_append_c (out, '}');
 }
 
-/* The order; @token is the access token, in the creating answer only. */
+/* The order; @token is the access token, in the creating answer and in the
+ * answer that redeems an access code (access_tokens) only. */
 static GString *
 render_order (const GwOrder *order,
               gboolean       with_buyer,

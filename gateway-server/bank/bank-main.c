@@ -91,12 +91,9 @@ parse_options (int         *argc,
   if (config->callback_url != NULL && !bank_url_valid (config->callback_url))
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                                 "--callback-url is not an http(s) URL with a host"), FALSE;
-  if (config->issuer_url != NULL &&
-      (!g_uri_is_valid (config->issuer_url, G_URI_FLAGS_NONE, NULL) ||
-       (!g_str_has_prefix (config->issuer_url, "http://") &&
-        !g_str_has_prefix (config->issuer_url, "https://"))))
+  if (config->issuer_url != NULL && !bank_url_valid (config->issuer_url))
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                                "--issuer-url is not an http(s) URL"), FALSE;
+                                "--issuer-url is not an http(s) URL with a host"), FALSE;
   if (config->issuer_timeout < 1 || config->issuer_timeout > 300)
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                                 "--issuer-timeout is 1 to 300"), FALSE;

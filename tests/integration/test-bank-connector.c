@@ -1342,6 +1342,27 @@ test_transport_errors (void)
     }
 }
 
+/* The bank's own URLs are checked alike: an issuer URL without a host is
+ * refused at start. */
+static void
+test_issuer_url_checked (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-bank-url-XXXXXX", NULL);
+  const char *argv[] = { g_getenv ("ONEPIN_BANK"), "--data-dir", dir, "--listen",
+                         "127.0.0.1:0", "--issuer-url", "http://", NULL };
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_nonnull (argv[0]);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                               NULL, NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (err, "--issuer-url"));
+  ot_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1359,6 +1380,7 @@ main (int   argc,
   connector = connector_to (ot_bank_url (bank), CONNECTOR_TIMEOUT);
 
   g_test_add_func ("/bank/transport-errors", test_transport_errors);
+  g_test_add_func ("/bank/issuer-url-checked", test_issuer_url_checked);
   g_test_add_func ("/bank/card/approve", test_card_approve);
   g_test_add_func ("/bank/card/declines", test_card_declines);
   g_test_add_func ("/bank/card/timeout-then-query", test_card_timeout);
