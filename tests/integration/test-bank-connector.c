@@ -1348,14 +1348,16 @@ static void
 test_issuer_url_checked (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("onepin-bank-url-XXXXXX", NULL);
-  const char *argv[] = { g_getenv ("ONEPIN_BANK"), "--data-dir", dir, "--listen",
-                         "127.0.0.1:0", "--issuer-url", "http://", NULL };
+  /* timeout(1): a bank that took the URL would serve on and on. */
+  const char *argv[] = { "timeout", "10", g_getenv ("ONEPIN_BANK"), "--data-dir", dir,
+                         "--listen", "127.0.0.1:0", "--issuer-url", "http://", NULL };
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
   int status = 0;
 
-  g_assert_nonnull (argv[0]);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+  g_assert_nonnull (argv[2]);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
                                NULL, NULL, &err, &status, &error));
   g_assert_no_error (error);
   g_assert_false (g_spawn_check_wait_status (status, NULL));
