@@ -22,11 +22,17 @@
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 128
 
+typedef struct _Work Work;
+
+static void work_free (Work *work);
+
 static void
 wallet_state_free (gpointer data)
 {
   GwWalletState *state = data;
 
+  /* Left only if the drain timed out with a hash still running. */
+  g_queue_clear_full (&state->kdf_waiting, (GDestroyNotify) work_free);
   g_clear_handle_id (&state->recovery_source, g_source_remove);
   g_hash_table_unref (state->charging);
   g_hash_table_unref (state->charge_keys);
@@ -415,7 +421,7 @@ typedef enum
   WORK_PASSWORD,
 } WorkKind;
 
-typedef struct
+struct _Work
 {
   WorkKind      kind;
   GwRequest    *request;
@@ -433,7 +439,7 @@ typedef struct
   guint8        new_salt[GW_WALLET_SALT_LEN];
   guint8        new_hash[32];
   GError       *error;
-} Work;
+};
 
 static void
 work_free (Work *work)
@@ -558,16 +564,27 @@ refuse_busy (GwRequest  *request,
  * in the server's limiter, and in all by kdf_workers running on GTask
  * threads (whose pool would otherwise grow with the flood) and kdf_queue
  * waiting their turn, in order. Past either, the request is refused at
- * once, with the seconds to wait, rather than starving everything else. */
+ * once, with the seconds to wait, rather than starving everything else.
+ * Only work that will run counts against the address: a client turned
+ * away as busy has cost nothing and may retry after the second it is
+ * told to wait. */
 static void
 work_start (Work *work)
 {
   GwRequest *request = work->request;
   GwWalletState *state = gw_api_wallet_state (request->server);
+  gboolean can_run;
   guint retry_after;
 
   work->state = state;
   work->store = gw_server_get_store (request->server);
+  can_run = state->kdf_running < state->kdf_workers;
+  if (!can_run && state->kdf_waiting.length >= state->kdf_queue)
+    {
+      refuse_busy (request, 503, 1, "api_error", "busy",
+                   "The gateway is busy checking passwords. Try again in a moment.");
+      return work_free (work);
+    }
   if (!gw_server_count_slow_work (request->server, request->remote, state->kdf_per_minute,
                                   &retry_after))
     {
@@ -575,13 +592,27 @@ work_start (Work *work)
                    "Too many sign-ins and registrations from this address. Wait a minute.");
       return work_free (work);
     }
-  if (state->kdf_running < state->kdf_workers)
+  if (can_run)
     return work_run_in_thread (work);
-  if (state->kdf_waiting.length < state->kdf_queue)
-    return g_queue_push_tail (&state->kdf_waiting, work);
-  refuse_busy (request, 503, 1, "api_error", "busy",
-               "The gateway is busy checking passwords. Try again in a moment.");
-  work_free (work);
+  g_queue_push_tail (&state->kdf_waiting, work);
+}
+
+/* While the gateway stops, work still waiting for a worker is answered as
+ * any new request is then, rather than holding the shutdown for a password
+ * hash per place in line. */
+static void
+work_start_next (GwWalletState *state)
+{
+  Work *work;
+
+  while ((work = g_queue_pop_head (&state->kdf_waiting)) != NULL)
+    {
+      if (!gw_server_is_draining (state->server))
+        return work_run_in_thread (work);
+      gw_request_error (work->request, 503, "api_error", "unavailable", NULL,
+                        "The gateway is shutting down.");
+      work_free (work);
+    }
 }
 
 /* Writer operations, and the data they carry */
@@ -1110,8 +1141,7 @@ work_done (GObject      *source,
   GwWalletState *state = work->state;
 
   state->kdf_running--;
-  if (!g_queue_is_empty (&state->kdf_waiting))
-    work_run_in_thread (g_queue_pop_head (&state->kdf_waiting));
+  work_start_next (state);
 
   if (work->error != NULL)
     gw_api_wallet_read_failed (work->request, work->error);

@@ -172,6 +172,7 @@ struct _GwServer
   GHashTable           *in_flight;      /* "scope\nkey" */
   GHashTable           *failures;       /* remote address -> AddressFailures */
   guint                 requests_in_flight;
+  guint                 answers_unwritten;  /* handed to self->soup, not yet sent */
   gboolean              draining;
 };
 
@@ -347,6 +348,33 @@ log_access (GwRequest *request,
                     g_get_monotonic_time () - request->started);
 }
 
+G_DEFINE_QUARK (gw-server-unwritten, unwritten)
+
+/* An answer handed back is written on later turns of the loop, so the drain
+ * waits for those of the main server too (gw-io-threads waits for its own):
+ * counted here, and again when libsoup is done with the message. */
+static void
+note_unwritten (GwServer          *self,
+                SoupServerMessage *msg)
+{
+  if (self->io_threads != NULL)
+    return;
+  g_object_set_qdata (G_OBJECT (msg), unwritten_quark (), self);
+  self->answers_unwritten++;
+}
+
+/* "request-finished" and "request-aborted" */
+static void
+on_request_over (SoupServer        *soup,
+                 SoupServerMessage *msg,
+                 gpointer           user_data)
+{
+  GwServer *self = user_data;
+
+  if (g_object_steal_qdata (G_OBJECT (msg), unwritten_quark ()) != NULL)
+    self->answers_unwritten--;
+}
+
 static void
 request_done (GwRequest *request,
               guint      status)
@@ -354,6 +382,7 @@ request_done (GwRequest *request,
   gw_metrics_request (request->server->metrics, request->route, status);
   log_access (request, status);
   request->server->requests_in_flight--;
+  note_unwritten (request->server, request->msg);
   gw_io_threads_resume (g_steal_pointer (&request->msg));
   request_free (request);
 }
@@ -1430,6 +1459,8 @@ listen_here (GwServer         *self,
     soup_server_set_tls_certificate (self->soup, certificate);
   soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
+  g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_over), self);
+  g_signal_connect (self->soup, "request-aborted", G_CALLBACK (on_request_over), self);
   if (!soup_server_listen_socket (self->soup, socket,
                                   certificate ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
     return NULL;
@@ -1486,7 +1517,8 @@ gw_server_drain (GwServer *self)
   /* New requests now get 503; those already in the writer finish and are
    * answered, so nothing acknowledged is lost and nothing is cut short. */
   self->draining = TRUE;
-  while (self->requests_in_flight > 0 && g_get_monotonic_time () < deadline)
+  while ((self->requests_in_flight > 0 || self->answers_unwritten > 0) &&
+         g_get_monotonic_time () < deadline)
     g_main_context_iteration (context, FALSE) || (g_usleep (1000), TRUE);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);

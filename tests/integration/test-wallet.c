@@ -420,6 +420,99 @@ test_kdf_saturated (void)
   ot_gateway_stop (busy);
 }
 
+#define FLOOD_BODY "{\"login_id\":\"flood\",\"password\":\"correct horse\"," \
+                   "\"name\":\"Flood\",\"email\":\"flood@example.com\"}"
+
+/* Counts the answers of @answers by status; asserts every refusal is @code. */
+static guint
+count_refused (GPtrArray  *answers,
+               guint       status,
+               const char *code,
+               guint      *created)
+{
+  guint refused = 0;
+
+  *created = 0;
+  for (guint i = 0; i < answers->len; i++)
+    {
+      OtResponse *r = g_ptr_array_index (answers, i);
+
+      if (r->status == 201)
+        {
+          (*created)++;
+          continue;
+        }
+      ot_assert_error (r, status, "api_error", code);
+      refused++;
+    }
+  return refused;
+}
+
+/* A request turned away as busy cost no hash, so it does not spend the
+ * address's kdf_per_minute: after a flood that only one hash served, the
+ * address still has the rest of its budget. */
+static void
+test_kdf_busy_not_counted (void)
+{
+  OtGateway *busy = ot_gateway_start ("[wallet]\nkdf_workers=1\nkdf_queue=0\n"
+                                      "kdf_per_minute=3\npbkdf2_iterations=1000000\n", FALSE);
+  g_autoptr(GPtrArray) answers = ot_request_parallel (busy, 6, "POST", "/v1/wallet/users", NULL,
+                                                      NULL, FLOOD_BODY);
+  g_autoptr(OtResponse) second = NULL;
+  g_autoptr(OtResponse) third = NULL;
+  g_autoptr(OtResponse) fourth = NULL;
+  guint created;
+
+  g_assert_cmpuint (count_refused (answers, 503, "busy", &created), >=, 4);
+  g_assert_cmpuint (created, ==, 1);
+  second = sign_in (busy, "flood", "correct horse");
+  ot_assert_status (second, 201);
+  third = sign_in (busy, "flood", "correct horse");
+  ot_assert_status (third, 201);
+  fourth = sign_in (busy, "flood", "correct horse");
+  ot_assert_error (fourth, 429, "rate_limit_error", "rate_limited");
+  ot_gateway_stop (busy);
+}
+
+typedef struct
+{
+  OtGateway *gateway;
+  GPtrArray *answers;
+} Flood;
+
+static gpointer
+flood_thread (gpointer data)
+{
+  Flood *flood = data;
+
+  flood->answers = ot_request_parallel (flood->gateway, 6, "POST", "/v1/wallet/users", NULL,
+                                        NULL, FLOOD_BODY);
+  return NULL;
+}
+
+/* SIGTERM while hashes wait in line: the running one finishes and is
+ * answered; those waiting get 503 at once instead of each holding the
+ * shutdown for a hash (and the gateway exits cleanly, which
+ * ot_gateway_terminate asserts). */
+static void
+test_kdf_queue_at_shutdown (void)
+{
+  Flood flood = { 0 };
+  GThread *thread;
+  guint created;
+
+  flood.gateway = ot_gateway_start ("[wallet]\nkdf_workers=1\nkdf_queue=5\n"
+                                    "kdf_per_minute=1000\npbkdf2_iterations=2000000\n", FALSE);
+  thread = g_thread_new ("flood", flood_thread, &flood);
+  g_usleep (200 * 1000);
+  ot_gateway_terminate (flood.gateway, SIGTERM);
+  g_thread_join (thread);
+  g_assert_cmpuint (count_refused (flood.answers, 503, "unavailable", &created), ==, 5);
+  g_assert_cmpuint (created, ==, 1);
+  g_ptr_array_unref (flood.answers);
+  ot_gateway_stop (flood.gateway);
+}
+
 static void
 test_password_change (void)
 {
@@ -994,6 +1087,8 @@ main (int   argc,
   g_test_add_func ("/wallet/sessions/address-limit", test_address_limit);
   g_test_add_func ("/wallet/sessions/kdf-address-limit", test_kdf_address_limit);
   g_test_add_func ("/wallet/sessions/kdf-saturated", test_kdf_saturated);
+  g_test_add_func ("/wallet/sessions/kdf-busy-not-counted", test_kdf_busy_not_counted);
+  g_test_add_func ("/wallet/sessions/kdf-queue-at-shutdown", test_kdf_queue_at_shutdown);
   g_test_add_func ("/wallet/sessions/password-change", test_password_change);
   g_test_add_func ("/wallet/profile/update", test_profile);
   g_test_add_func ("/wallet/card/apply", test_apply_card);
