@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "gw-connector-bank-private.h"
+#include "gw-wait.h"
 #include "onepin-shared.h"
 
 #include <json-glib/json-glib.h>
@@ -684,16 +685,21 @@ bank_parse_callback (GwConnector  *connector,
   return result;
 }
 
+static gboolean
+no_calls_left (gpointer data)
+{
+  GwConnectorBank *self = data;
+
+  return self->in_flight == 0;
+}
+
 static void
 bank_shutdown (GwConnector *connector)
 {
   GwConnectorBank *self = GW_CONNECTOR_BANK (connector);
-  gint64 deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_SECONDS * G_USEC_PER_SEC;
 
   g_cancellable_cancel (self->stopping);
-  while (self->in_flight > 0 && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (self->context, FALSE) || (g_usleep (1000), TRUE);
-  if (self->in_flight > 0)
+  if (!gw_wait_until (self->context, SHUTDOWN_GRACE_SECONDS, no_calls_left, self))
     g_warning ("%u calls to the bank did not end at the stop", self->in_flight);
 }
 

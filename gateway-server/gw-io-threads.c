@@ -20,6 +20,7 @@
  * on its I/O thread, where libsoup's connection objects watch its signals.
  */
 #include "gw-io-threads.h"
+#include "gw-wait.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -502,28 +503,26 @@ gw_io_threads_start (guint               n_threads,
 }
 
 static gboolean
-any_active (GwIoThreads *self)
+none_active (gpointer data)
 {
+  GwIoThreads *self = data;
+
   for (guint i = 0; i < self->workers->len; i++)
     if (g_atomic_int_get (&((Worker *) g_ptr_array_index (self->workers, i))->active) > 0)
-      return TRUE;
-  return FALSE;
+      return FALSE;
+  return TRUE;
 }
 
 void
 gw_io_threads_stop (GwIoThreads *self)
 {
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
   if (self == NULL)
     return;
 
   /* Answers already given are written out first: they are on their threads'
    * queues, or being written. Requests still arriving are served meanwhile
    * (the server answers them 503 while it drains). */
-  while (any_active (self) && g_get_monotonic_time () < deadline)
-    if (!g_main_context_iteration (self->main_context, FALSE))
-      g_usleep (1000);
+  gw_wait_until (self->main_context, 5, none_active, self);
 
   for (guint i = 0; i < self->workers->len; i++)
     {

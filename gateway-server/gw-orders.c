@@ -882,6 +882,17 @@ allocate (GwTxn                *txn,
          notify_purchase (txn, config, order->id, error);
 }
 
+/* <public_url>/<page_and_fragment>, whether or not public_url ends in '/'. */
+static char *
+site_url (const GwOrdersConfig *config,
+          const char           *page,
+          const char           *fragment)
+{
+  const char *base = config->public_url ? config->public_url : "";
+
+  return g_strconcat (base, g_str_has_suffix (base, "/") ? "" : "/", page, "#", fragment, NULL);
+}
+
 /* An order's transfer instructions also say how to find the order again
  * (the page that waits for the deposit may be closed): its id, and the
  * purchase page's form for it, <public_url>/buy#resume. Nothing secret. */
@@ -895,7 +906,6 @@ notify_virtual_account (GwTxn                *txn,
                         GError              **error)
 {
   g_autoptr(JsonBuilder) data = json_builder_new ();
-  const char *base = config->public_url ? config->public_url : "";
 
   if (to == NULL)
     return TRUE;
@@ -907,8 +917,7 @@ notify_virtual_account (GwTxn                *txn,
   add_int (data, "deadline", charge->deposit_deadline);
   if (order_id != NULL)
     {
-      g_autofree char *url = g_strconcat (base, g_str_has_suffix (base, "/") ? "" : "/",
-                                          "buy#resume", NULL);
+      g_autofree char *url = site_url (config, "buy", "resume");
 
       add_str (data, "order_id", order_id);
       add_str (data, "order_url", url);
@@ -1322,12 +1331,9 @@ notify_gift (GwTxn                *txn,
              GError              **error)
 {
   g_autoptr(JsonBuilder) data = json_builder_new ();
-  g_autofree char *claim_url = NULL;
-  const char *base = config->public_url ? config->public_url : "";
-
   /* The token rides in the fragment, which browsers never send to a server. */
-  claim_url = g_strconcat (base, g_str_has_suffix (base, "/") ? "" : "/", "claim#", claim_token,
-                           NULL);
+  g_autofree char *claim_url = site_url (config, "claim", claim_token);
+
   json_builder_begin_object (data);
   add_str (data, "sender_name", gift->sender_name);
   add_str (data, "recipient_name", gift->recipient_name);

@@ -10,6 +10,7 @@
 #include "gw-server-private.h"
 #include "gw-io-threads.h"
 #include "gw-pages.h"
+#include "gw-wait.h"
 #include "gw-api-profile.h"
 
 #include <string.h>
@@ -1508,18 +1509,21 @@ gw_server_listen (GwServer  *self,
   return url;
 }
 
+static gboolean
+drained (gpointer data)
+{
+  GwServer *self = data;
+
+  return self->requests_in_flight == 0 && self->answers_unwritten == 0;
+}
+
 void
 gw_server_drain (GwServer *self)
 {
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-  GMainContext *context = g_main_context_default ();
-
   /* New requests now get 503; those already in the writer finish and are
    * answered, so nothing acknowledged is lost and nothing is cut short. */
   self->draining = TRUE;
-  while ((self->requests_in_flight > 0 || self->answers_unwritten > 0) &&
-         g_get_monotonic_time () < deadline)
-    g_main_context_iteration (context, FALSE) || (g_usleep (1000), TRUE);
+  gw_wait_until (g_main_context_default (), 30, drained, self);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_pointer (&self->io_threads, gw_io_threads_stop);

@@ -10,6 +10,7 @@
 
 #include "gw-api-checkout.h"
 #include "gw-checkout-store.h"
+#include "gw-wait.h"
 #include "onepin-signature.h"
 
 #define CHECKOUT(txn) ((const GwCheckoutStoreFuncs *) gw_txn_extension ((txn), "checkout"))
@@ -438,20 +439,24 @@ gw_webhooks_start (GwServer *server)
   return self;
 }
 
+static gboolean
+nothing_pending (gpointer data)
+{
+  GwWebhooks *self = data;
+
+  return self->pending == 0;
+}
+
 void
 gw_webhooks_stop (GwWebhooks *self)
 {
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
   if (self == NULL)
     return;
   self->stopping = TRUE;
   g_clear_handle_id (&self->timer, g_source_remove);
   g_cancellable_cancel (self->cancellable);
   /* What the writer still owes us comes back on this context. */
-  while (self->pending > 0 && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
-  if (self->pending > 0)
+  if (!gw_wait_until (NULL, 5, nothing_pending, self))
     {
       g_warning ("webhooks: stopping with %u tries unrecorded", self->pending);
       return;   /* their completions still point here: leave it */
