@@ -7,6 +7,7 @@
  * the card pays through holds and journal entries. Every test ends with the
  * ledger audit.
  */
+#include <sqlite3.h>
 #include <string.h>
 
 #include "onepin-test-gateway.h"
@@ -375,6 +376,126 @@ test_parallel_starts (void)
   audit ();
 }
 
+/* Runs @sql on the gateway's database beside it (the gateway re-reads
+ * its schema when it changes). */
+static void
+exec_on_database (const char *sql)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+#define NEIGHBOURS 8
+#define POISONED 3
+
+/* Session starts and reports share one savepoint per run in the writer.
+ * Eight of each at once, one of which the database refuses after its hold
+ * or charge was written (a trigger): that one is answered 500 and leaves
+ * nothing, and each of the others is applied exactly once, as answered. */
+static void
+test_failed_neighbour (void)
+{
+  OtCard *cards[NEIGHBOURS];
+  char *paths[NEIGHBOURS + 1] = { NULL };
+  char *bodies[NEIGHBOURS + 1] = { NULL };
+  char *sessions[NEIGHBOURS] = { NULL };
+  g_autoptr(GPtrArray) started = NULL;
+  g_autoptr(GPtrArray) ended = NULL;
+  g_autoptr(OtResponse) retry = NULL;
+
+  for (guint i = 0; i < NEIGHBOURS; i++)
+    {
+      cards[i] = new_card (5000);
+      paths[i] = g_strdup ("/v1/phone/sessions");
+      bodies[i] = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"2580\", "
+                                   "\"destination\": \"%s\"}", cards[i]->number,
+                                   i == POISONED ? "0519999999" : "0511234567");
+    }
+  exec_on_database ("CREATE TRIGGER poison_start BEFORE INSERT ON phone_sessions "
+                    "WHEN NEW.destination = '0519999999' BEGIN SELECT RAISE (ABORT, 'no'); END");
+  started = ot_request_parallel_each (gw, "POST", switch_key, (const char *const *) paths,
+                                      (const char *const *) bodies);
+  exec_on_database ("DROP TRIGGER poison_start");
+  for (guint i = 0; i < NEIGHBOURS; i++)
+    {
+      OtResponse *r = g_ptr_array_index (started, i);
+
+      if (i == POISONED)
+        {
+          ot_assert_error (r, 500, "api_error", NULL);
+          ot_assert_card_balance (gw, cards[i]->number, "2580", 5000, 5000);
+          continue;
+        }
+      ot_assert_status (r, 200);
+      g_assert_cmpint (ot_json_int (ot_response_object (r), "amount_reserved"), ==, 3000);
+      sessions[i] = g_strdup (ot_json_string (ot_response_object (r), "id"));
+      ot_assert_card_balance (gw, cards[i]->number, "2580", 5000, 2000);
+    }
+  audit ();
+
+  /* 120 s at 600 won a minute: 1,200 won each; the poisoned call is one of
+   * the seven now, by its session. */
+  for (guint i = 0, n = 0; i < NEIGHBOURS; i++)
+    {
+      g_free (paths[i]);
+      g_free (bodies[i]);
+      paths[i] = bodies[i] = NULL;
+      if (sessions[i] == NULL)
+        continue;
+      paths[n] = g_strdup_printf ("/v1/phone/sessions/%s/terminate", sessions[i]);
+      bodies[n++] = g_strdup ("{\"request_number\": 1, \"used_seconds\": 120}");
+    }
+  {
+    g_autofree char *sql = g_strdup_printf ("CREATE TRIGGER poison_end BEFORE UPDATE ON "
+                                            "phone_sessions WHEN NEW.id = '%s' AND "
+                                            "NEW.state = 'terminated' BEGIN "
+                                            "SELECT RAISE (ABORT, 'no'); END",
+                                            sessions[POISONED + 1]);
+    exec_on_database (sql);
+  }
+  ended = ot_request_parallel_each (gw, "POST", switch_key, (const char *const *) paths,
+                                    (const char *const *) bodies);
+  exec_on_database ("DROP TRIGGER poison_end");
+  for (guint i = 0, n = 0; i < NEIGHBOURS; i++)
+    {
+      OtResponse *r;
+
+      if (sessions[i] == NULL)
+        continue;
+      r = g_ptr_array_index (ended, n++);
+      if (i == POISONED + 1)
+        {
+          ot_assert_error (r, 500, "api_error", NULL);
+          ot_assert_card_balance (gw, cards[i]->number, "2580", 5000, 2000);
+          continue;
+        }
+      ot_assert_status (r, 200);
+      g_assert_cmpint (ot_json_int (ot_response_object (r), "amount_charged"), ==, 1200);
+      ot_assert_card_balance (gw, cards[i]->number, "2580", 3800, 3800);
+    }
+  audit ();
+
+  /* The refused report left no record: the same request is applied now. */
+  retry = report_call (sessions[POISONED + 1], "terminate", 1, 120);
+  ot_assert_status (retry, 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (retry), "amount_charged"), ==, 1200);
+  ot_assert_card_balance (gw, cards[POISONED + 1]->number, "2580", 3800, 3800);
+  audit ();
+
+  for (guint i = 0; i < NEIGHBOURS; i++)
+    {
+      ot_card_free (cards[i]);
+      g_free (paths[i]);
+      g_free (bodies[i]);
+      g_free (sessions[i]);
+    }
+}
+
 static void
 test_rates_by_prefix (void)
 {
@@ -695,6 +816,7 @@ main (int   argc,
   g_test_add_func ("/phone/cut-at-zero", test_cut_at_zero);
   g_test_add_func ("/phone/concurrent-calls", test_concurrent_calls);
   g_test_add_func ("/phone/parallel-starts", test_parallel_starts);
+  g_test_add_func ("/phone/failed-neighbour", test_failed_neighbour);
   g_test_add_func ("/phone/rates-by-prefix", test_rates_by_prefix);
   g_test_add_func ("/phone/rate-versions", test_rate_versions);
   g_test_add_func ("/phone/services-and-channels", test_services_and_channels);

@@ -478,10 +478,8 @@ typedef struct
 {
   OtGateway  *gw;
   const char *method;
-  const char *path;
   const char *bearer;
   const char *key;
-  const char *body;
   GMutex      lock;
   GCond       cond;
   gboolean    go;
@@ -490,6 +488,8 @@ typedef struct
 typedef struct
 {
   ParallelShared *shared;
+  const char     *path;
+  const char     *body;
   OtResponse     *response;
 } ParallelJob;
 
@@ -504,21 +504,22 @@ parallel_thread (gpointer data)
     g_cond_wait (&s->cond, &s->lock);
   g_mutex_unlock (&s->lock);
 
-  job->response = ot_request (s->gw, s->method, s->path, s->bearer, s->key,
-                              s->body);
+  job->response = ot_request (s->gw, s->method, job->path, s->bearer, s->key, job->body);
   return NULL;
 }
 
-GPtrArray *
-ot_request_parallel (OtGateway  *gw,
-                     guint       n,
-                     const char *method,
-                     const char *path,
-                     const char *bearer,
-                     const char *idempotency_key,
-                     const char *body)
+static GPtrArray *
+request_parallel (OtGateway         *gw,
+                  guint              n,
+                  const char        *method,
+                  const char        *path,
+                  const char        *bearer,
+                  const char        *idempotency_key,
+                  const char        *body,
+                  const char *const *paths,
+                  const char *const *bodies)
 {
-  ParallelShared s = { gw, method, path, bearer, idempotency_key, body };
+  ParallelShared s = { gw, method, bearer, idempotency_key };
   g_autofree ParallelJob *jobs = g_new0 (ParallelJob, n);
   g_autofree GThread **threads = g_new0 (GThread *, n);
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) ot_response_free);
@@ -529,6 +530,8 @@ ot_request_parallel (OtGateway  *gw,
   for (i = 0; i < n; i++)
     {
       jobs[i].shared = &s;
+      jobs[i].path = paths ? paths[i] : path;
+      jobs[i].body = bodies ? bodies[i] : body;
       threads[i] = g_thread_new ("ot-parallel", parallel_thread, &jobs[i]);
     }
   g_usleep (50 * 1000);
@@ -545,6 +548,29 @@ ot_request_parallel (OtGateway  *gw,
   g_mutex_clear (&s.lock);
   g_cond_clear (&s.cond);
   return out;
+}
+
+GPtrArray *
+ot_request_parallel (OtGateway  *gw,
+                     guint       n,
+                     const char *method,
+                     const char *path,
+                     const char *bearer,
+                     const char *idempotency_key,
+                     const char *body)
+{
+  return request_parallel (gw, n, method, path, bearer, idempotency_key, body, NULL, NULL);
+}
+
+GPtrArray *
+ot_request_parallel_each (OtGateway         *gw,
+                          const char        *method,
+                          const char        *bearer,
+                          const char *const *paths,
+                          const char *const *bodies)
+{
+  return request_parallel (gw, g_strv_length ((char **) paths), method, NULL, bearer, NULL,
+                           NULL, paths, bodies);
 }
 
 /* ---- assertions --------------------------------------------------------- */

@@ -134,6 +134,14 @@ GPtrArray   *ot_request_parallel         (OtGateway   *gw,
                                           const char  *bearer,
                                           const char  *idempotency_key,
                                           const char  *body);
+/* The same, one request for each path of the NULL-terminated @paths with the
+ * body of the same index in @bodies, without an Idempotency-Key; the
+ * responses are in that order. */
+GPtrArray   *ot_request_parallel_each    (OtGateway         *gw,
+                                          const char        *method,
+                                          const char        *bearer,
+                                          const char *const *paths,
+                                          const char *const *bodies);
 /* The header value, or NULL. */
 const char  *ot_response_header          (OtResponse  *r,
                                           const char  *name);
