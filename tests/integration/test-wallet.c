@@ -513,6 +513,61 @@ test_kdf_queue_at_shutdown (void)
   ot_gateway_stop (flood.gateway);
 }
 
+static gboolean
+user_stored (OtGateway  *gateway,
+             const char *login_id)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gateway), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gboolean found;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT 1 FROM wallet_users WHERE login_id = ?", -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, login_id, -1, SQLITE_STATIC);
+  found = sqlite3_step (stmt) == SQLITE_ROW;
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return found;
+}
+
+/* A client that hung up while its password was hashed: its answer, which no
+ * one will read, is counted out by "request-aborted" when its write fails,
+ * and does not hold the stop (ot_gateway_terminate allows 15 s; the drain
+ * would wait its 30). */
+static void
+test_abandoned_at_shutdown (void)
+{
+  OtGateway *slow = ot_gateway_start ("[wallet]\npbkdf2_iterations=2000000\n"
+                                      "kdf_per_minute=1000\n", FALSE);
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *request = g_strdup_printf ("POST /v1/wallet/users HTTP/1.1\r\n"
+                                              "Host: 127.0.0.1\r\n"
+                                              "Content-Type: application/json\r\n"
+                                              "Content-Length: %zu\r\n\r\n%s",
+                                              strlen (FLOOD_BODY), FLOOD_BODY);
+  gint64 start;
+
+  connection = g_socket_client_connect_to_uri (client, ot_gateway_url (slow), 80, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), request,
+                             strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_usleep (100 * 1000);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  while (!user_stored (slow, "flood"))
+    g_usleep (20 * 1000);
+
+  start = g_get_monotonic_time ();
+  ot_gateway_terminate (slow, SIGTERM);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  ot_gateway_stop (slow);
+}
+
 static void
 test_password_change (void)
 {
@@ -1089,6 +1144,7 @@ main (int   argc,
   g_test_add_func ("/wallet/sessions/kdf-saturated", test_kdf_saturated);
   g_test_add_func ("/wallet/sessions/kdf-busy-not-counted", test_kdf_busy_not_counted);
   g_test_add_func ("/wallet/sessions/kdf-queue-at-shutdown", test_kdf_queue_at_shutdown);
+  g_test_add_func ("/wallet/sessions/abandoned-at-shutdown", test_abandoned_at_shutdown);
   g_test_add_func ("/wallet/sessions/password-change", test_password_change);
   g_test_add_func ("/wallet/profile/update", test_profile);
   g_test_add_func ("/wallet/card/apply", test_apply_card);
