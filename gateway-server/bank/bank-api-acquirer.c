@@ -627,6 +627,47 @@ refuse_state (BankRequest               *request,
   return bank_reply_error (request, 409, "invalid_request_error", "payment_state", NULL, message);
 }
 
+static char *
+request_key (BankRequest *request)
+{
+  return g_strconcat (request->route, "\n", request->idempotency_key, NULL);
+}
+
+/* One operation at a time on a payment. A capture or refund holds it from
+ * the transaction that checked its state and stored the message to the
+ * one that records the issuer's answer (or, while the issuer has not
+ * answered, until a retry of that request gets an answer): anything else
+ * meanwhile would decide on a state the issuer is about to change. (A
+ * cancel let through while a completion was on its way left the bank
+ * saying "captured" of a payment the issuer had reversed.) Only that very
+ * request may go on; the 409 is not kept under the key, since it passes.
+ * FALSE on a store failure; *@idle FALSE when this replied 409. */
+static gboolean
+check_idle (BankRequest               *request,
+            const BankAcquirerPayment *p,
+            gboolean                  *idle,
+            GError                   **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(BankNetworkMessage) open = NULL;
+  g_autofree char *key = request_key (request);
+  g_autofree char *message = NULL;
+
+  open = bank_store_message_open (bank_server_get_store (request->server), p->id, &local);
+  if (local != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  *idle = open == NULL || g_str_equal (open->request_key, key);
+  if (*idle)
+    return TRUE;
+  message = g_strdup_printf ("A %s of this payment is waiting for the issuer's answer. Retry "
+                             "once it is settled.",
+                             g_str_equal (open->mti, ONEPIN_ISO_COMPLETION) ? "capture"
+                                                                           : "refund");
+  request->transient = TRUE;
+  return bank_reply_error (request, 409, "invalid_request_error", "payment_in_progress", NULL,
+                           message);
+}
+
 static gboolean
 read_amount (BankRequest *request,
              gint64       limit,
@@ -646,12 +687,6 @@ read_amount (BankRequest *request,
       return FALSE;
     }
   return TRUE;
-}
-
-static char *
-request_key (BankRequest *request)
-{
-  return g_strconcat (request->route, "\n", request->idempotency_key, NULL);
 }
 
 static gboolean
@@ -714,12 +749,13 @@ onepin_follow_up (BankRequest          *request,
   if (m != NULL && (!g_str_equal (m->payment_id, p->id) || m->amount != amount))
     return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused", NULL,
                              "This Idempotency-Key was used with other parameters.");
-  if (m == NULL &&
-      !(m = follow_up_add (request, p, mti, processing, amount, key, error)))
-    return FALSE;
+  /* Before a message is stored: one never sent would hold the payment. */
   if (!bank_network_has_issuer (bank_server_get_network (request->server)))
     return bank_reply_error (request, 503, "api_error", "issuer_unavailable", NULL,
                              "The card network has no issuer. Retry later.");
+  if (m == NULL &&
+      !(m = follow_up_add (request, p, mti, processing, amount, key, error)))
+    return FALSE;
 
   /* The same message, however many tries it takes. */
   message = onepin_json_parse_object (m->body, strlen (m->body), NULL);
@@ -752,12 +788,17 @@ bank_api_acquirer_capture (BankRequest  *request,
                            GError      **error)
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
+  gboolean idle;
   gint64 amount;
 
   if (p == NULL)
     return error == NULL || *error == NULL;
   if (!g_str_equal (p->status, "authorized"))
     return refuse_state (request, p, "authorized");
+  if (!check_idle (request, p, &idle, error))
+    return FALSE;
+  if (!idle)
+    return TRUE;
   if (!read_amount (request, p->amount, &amount))
     return TRUE;
   if (g_str_equal (p->network, "onepin"))
@@ -776,6 +817,7 @@ bank_api_acquirer_cancel (BankRequest  *request,
                           GError      **error)
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
+  gboolean idle;
 
   if (p == NULL)
     return error == NULL || *error == NULL;
@@ -783,6 +825,10 @@ bank_api_acquirer_cancel (BankRequest  *request,
     return reply_payment (request, p);
   if (!g_str_equal (p->status, "authorized"))
     return refuse_state (request, p, "authorized");
+  if (!check_idle (request, p, &idle, error))
+    return FALSE;
+  if (!idle)
+    return TRUE;
   if (!bank_check_body (request, NULL, 0))
     return TRUE;
 
@@ -801,12 +847,17 @@ bank_api_acquirer_refund (BankRequest  *request,
                           GError      **error)
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
+  gboolean idle;
   gint64 amount;
 
   if (p == NULL)
     return error == NULL || *error == NULL;
   if (!g_str_equal (p->status, "captured"))
     return refuse_state (request, p, "captured");
+  if (!check_idle (request, p, &idle, error))
+    return FALSE;
+  if (!idle)
+    return TRUE;
   if (p->amount_captured == p->amount_refunded)
     return bank_reply_error (request, 409, "invalid_request_error", "payment_refunded", NULL,
                              "The payment is refunded in full.");

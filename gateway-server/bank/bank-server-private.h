@@ -32,6 +32,7 @@ struct _BankRequest
   guint              delay;          /* seconds to hold the reply back */
   gboolean           callbacks_added;
   gboolean           advices_added;  /* reversals were queued for the card network */
+  gboolean           transient;      /* a conflict that passes: not kept under the key */
 
   /* A request waiting for the card network (bank_request_suspend ()) */
   gboolean           suspended;

@@ -371,12 +371,14 @@ replay (BankRequest  *request,
   return TRUE;
 }
 
-/* The outcome, whatever it was, is kept with the request's key. */
+/* The outcome, whatever it was, is kept with the request's key; but not a
+ * failure, nor a conflict that will pass, so that a retry gets the answer
+ * the request would have had. */
 static gboolean
 record (BankRequest  *request,
         GError      **error)
 {
-  if (request->idempotency_key == NULL || request->status >= 500)
+  if (request->idempotency_key == NULL || request->status >= 500 || request->transient)
     return TRUE;
   return bank_store_idempotency_put (request->server->store, request->route,
                                      request->idempotency_key, request->fingerprint,

@@ -5,7 +5,8 @@
  *
  * A real onepin-bank process on loopback, driven through GwConnectorBank
  * (the code the gateway runs), plus a libsoup server in this process that
- * receives the bank's deposit callbacks.
+ * receives the bank's deposit callbacks and, for the acquirer's tests,
+ * plays onepin's issuer on the card network.
  */
 #include "gw-connector-bank-private.h"
 #include "onepin-shared.h"
@@ -1010,6 +1011,389 @@ test_transfer_expires (void)
   ot_bank_stop (quick);
 }
 
+/* ---- the acquirer, with this process as onepin's issuer ----------------- */
+
+/* A bank whose card network sends onepin's BIN range here: the test plays
+ * the issuer, answering each message as the gateway would (fields echoed,
+ * 38 and 39 added, signed with the bank's network.secret), at once or, for
+ * the message type it is told to hold, when the test says. */
+typedef struct
+{
+  JsonObject        *message;
+  SoupServerMessage *msg;
+  gboolean           held;      /* paused until issuer_answer () */
+  gboolean           answered;
+} IssuerCall;
+
+static OtBank *acquirer;
+static SoupSession *acquirer_session;
+static OnepinKey *issuer_key;
+static GPtrArray *issuer_calls;       /* of IssuerCall*, every message, in order */
+static const char *issuer_hold;       /* hold messages of this type, or NULL */
+
+static void
+issuer_call_free (IssuerCall *call)
+{
+  json_object_unref (call->message);
+  g_object_unref (call->msg);
+  g_free (call);
+}
+
+static void
+issuer_answer (IssuerCall *call,
+               const char *code)
+{
+  static const char * const echo[] = { "3", "4", "7", "11", "32", "37", "42", "49" };
+  g_autoptr(JsonObject) answer = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *signature = NULL;
+  const char *mti = onepin_iso_get (call->message, "mti");
+
+  g_assert_false (call->answered);
+  json_object_set_string_member (answer, "mti", onepin_iso_response_type (mti));
+  for (guint i = 0; i < G_N_ELEMENTS (echo); i++)
+    if (onepin_iso_get (call->message, echo[i]) != NULL)
+      json_object_set_string_member (answer, echo[i], onepin_iso_get (call->message, echo[i]));
+  if (g_str_equal (code, ONEPIN_ISO_APPROVED))
+    json_object_set_string_member (answer, "38", "T3ST0K");
+  json_object_set_string_member (answer, "39", code);
+  node = json_node_init_object (json_node_alloc (), answer);
+  body = json_to_string (node, FALSE);
+  signature = onepin_signature_header (issuer_key, g_get_real_time () / G_USEC_PER_SEC, body,
+                                       strlen (body));
+  soup_message_headers_replace (soup_server_message_get_response_headers (call->msg),
+                                "Onepin-Signature", signature);
+  soup_server_message_set_status (call->msg, 200, NULL);
+  soup_server_message_set_response (call->msg, "application/json", SOUP_MEMORY_COPY, body,
+                                    strlen (body));
+  if (call->held)
+    soup_server_message_unpause (call->msg);
+  call->answered = TRUE;
+}
+
+static void
+on_issuer (SoupServer        *server,
+           SoupServerMessage *msg,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const char *signature = soup_message_headers_get_one (
+    soup_server_message_get_request_headers (msg), "Onepin-Signature");
+  IssuerCall *call = g_new0 (IssuerCall, 1);
+
+  g_assert_true (onepin_signature_verify (issuer_key, signature, body->data, body->length,
+                                          g_get_real_time () / G_USEC_PER_SEC,
+                                          ONEPIN_SIGNATURE_TOLERANCE));
+  call->message = onepin_json_parse_object (body->data, body->length, NULL);
+  g_assert_nonnull (call->message);
+  call->msg = g_object_ref (msg);
+  g_ptr_array_add (issuer_calls, call);
+  call->held = issuer_hold != NULL &&
+               g_str_equal (onepin_iso_get (call->message, "mti"), issuer_hold);
+  if (call->held)
+    soup_server_message_pause (msg);
+  else
+    issuer_answer (call, ONEPIN_ISO_APPROVED);
+}
+
+/* A fresh bank whose issuer is this process. */
+static void
+acquirer_start (void)
+{
+  g_autofree char *url = g_strconcat (receiver_url, "/v1/network/messages", NULL);
+  const char *args[] = { "--issuer-url", url, "--issuer-timeout", "10", NULL };
+  g_autofree char *secret = NULL;
+
+  acquirer = ot_bank_start (args);
+  g_assert_true (g_file_get_contents (ot_bank_network_secret_path (acquirer), &secret, NULL,
+                                      NULL));
+  g_strstrip (secret);
+  issuer_key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), NULL);
+  issuer_calls = g_ptr_array_new_with_free_func ((GDestroyNotify) issuer_call_free);
+  issuer_hold = NULL;
+}
+
+static void
+acquirer_stop (void)
+{
+  ot_bank_stop (acquirer);
+  acquirer = NULL;
+  g_clear_pointer (&issuer_key, onepin_key_free);
+  g_clear_pointer (&issuer_calls, g_ptr_array_unref);
+}
+
+/* Runs the main loop until the issuer got @count messages; returns the last. */
+static IssuerCall *
+wait_issuer (guint count)
+{
+  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+
+  while (issuer_calls->len < count && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  if (issuer_calls->len < count)
+    g_error ("expected %u network messages within 15 s, got %u", count, issuer_calls->len);
+  return issuer_calls->pdata[count - 1];
+}
+
+/* Messages of type @mti the issuer got. */
+static guint
+issuer_count (const char *mti)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < issuer_calls->len; i++)
+    {
+      IssuerCall *call = issuer_calls->pdata[i];
+
+      n += g_str_equal (onepin_iso_get (call->message, "mti"), mti);
+    }
+  return n;
+}
+
+/* A request to the acquirer, answered while this process goes on playing
+ * the issuer (a blocking call would leave the bank's message unanswered). */
+typedef struct
+{
+  SoupMessage *msg;
+  GBytes      *body;
+  GError      *error;
+  gboolean     done;
+} AcquirerCall;
+
+static void
+on_acquirer_call (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  AcquirerCall *call = user_data;
+
+  call->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &call->error);
+  call->done = TRUE;
+}
+
+static AcquirerCall *
+acquirer_call_start (const char *method,
+                     const char *path,
+                     const char *key,
+                     const char *body)
+{
+  g_autofree char *uri = g_strconcat (ot_bank_url (acquirer), path, NULL);
+  g_autofree char *auth = g_strconcat ("Bearer ", ot_bank_acquirer_key (acquirer), NULL);
+  AcquirerCall *call = g_new0 (AcquirerCall, 1);
+  SoupMessageHeaders *headers;
+
+  call->msg = soup_message_new (method, uri);
+  headers = soup_message_get_request_headers (call->msg);
+  soup_message_headers_replace (headers, "Authorization", auth);
+  if (key != NULL)
+    soup_message_headers_replace (headers, "Idempotency-Key", key);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (call->msg, "application/json", bytes);
+    }
+  soup_session_send_and_read_async (acquirer_session, call->msg, G_PRIORITY_DEFAULT, NULL,
+                                    on_acquirer_call, call);
+  return call;
+}
+
+static OtResponse *
+acquirer_call_finish (AcquirerCall *call)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  OtResponse *r = g_new0 (OtResponse, 1);
+  gsize len = 0;
+  const char *data;
+
+  while (!call->done && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  if (!call->done)
+    g_error ("the acquirer did not answer within 30 s");
+  g_assert_no_error (call->error);
+  data = g_bytes_get_data (call->body, &len);
+  r->status = soup_message_get_status (call->msg);
+  r->headers = soup_message_headers_ref (soup_message_get_response_headers (call->msg));
+  r->body = g_strndup (data, len);
+  r->body_len = len;
+  r->json = json_from_string (r->body, NULL);
+  g_object_unref (call->msg);
+  g_bytes_unref (call->body);
+  g_free (call);
+  return r;
+}
+
+static OtResponse *
+acquirer_call (const char *method,
+               const char *path,
+               const char *key,
+               const char *body)
+{
+  return acquirer_call_finish (acquirer_call_start (method, path, key, body));
+}
+
+static char *
+payment_body (const char *number,
+              gint64      amount,
+              gboolean    capture)
+{
+  return g_strdup_printf ("{\"amount\":%" G_GINT64_FORMAT ",\"currency\":\"krw\","
+                          "\"capture\":%s,\"card_number\":\"%s\",\"card_expiry\":\"11/31\","
+                          "\"card_cvc\":\"123\",\"merchant\":{\"id\":\"plain-shop\","
+                          "\"name\":\"Plain Shop\",\"category\":\"5999\"}}",
+                          amount, capture ? "true" : "false", number);
+}
+
+/* POST @action on payment @id. */
+static AcquirerCall *
+follow_up_start (const char *id,
+                 const char *action,
+                 const char *key)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/acquirer/payments/%s/%s", id, action);
+
+  return acquirer_call_start ("POST", path, key, "{}");
+}
+
+static AcquirerCall *
+refund_start (const char *id,
+              const char *key,
+              gint64      amount)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/acquirer/payments/%s/refund", id);
+  g_autofree char *body = g_strdup_printf ("{\"amount\":%" G_GINT64_FORMAT "}", amount);
+
+  return acquirer_call_start ("POST", path, key, body);
+}
+
+static OtResponse *
+payment_get (const char *id)
+{
+  g_autofree char *path = g_strconcat ("/v1/acquirer/payments/", id, NULL);
+
+  return acquirer_call ("GET", path, NULL, NULL);
+}
+
+/* An authorization of a onepin card, approved by the issuer: its id. */
+static char *
+authorized_payment (gint64 amount)
+{
+  g_autofree char *number = ot_random_card_number ("9420");
+  g_autofree char *body = payment_body (number, amount, FALSE);
+  g_autofree char *key = new_key ("auth");
+  g_autoptr(OtResponse) r = acquirer_call ("POST", "/v1/acquirer/payments", key, body);
+
+  ot_assert_status (r, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (r), "status"), ==, "authorized");
+  return g_strdup (ot_json_string (ot_response_object (r), "id"));
+}
+
+/* A capture and a cancel of one authorization at the same time, with keys
+ * of their own: whichever the issuer hears of first, the bank's word must
+ * be the issuer's. A completion the issuer approved and then a reversal
+ * (which undoes it) must not leave the bank saying "captured". */
+static void
+test_acquirer_capture_cancel_race (void)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *cancel_key = new_key ("cancel");
+  AcquirerCall *capture;
+  g_autoptr(OtResponse) captured = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  g_autoptr(OtResponse) cancel_again = NULL;
+  g_autoptr(OtResponse) final = NULL;
+  IssuerCall *completion;
+
+  acquirer_start ();
+  id = authorized_payment (12000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  capture = follow_up_start (id, "capture", "capture-1");
+  completion = wait_issuer (2);
+  g_assert_cmpstr (onepin_iso_get (completion->message, "mti"), ==, ONEPIN_ISO_COMPLETION);
+
+  /* The completion is with the issuer: the cancel waits its turn. */
+  cancel = acquirer_call_finish (follow_up_start (id, "cancel", cancel_key));
+  issuer_answer (completion, ONEPIN_ISO_APPROVED);
+  captured = acquirer_call_finish (capture);
+  ot_assert_status (captured, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (captured), "status"), ==, "captured");
+  /* A reversal the cancel queued would go out at once. */
+  run_for (500 * 1000);
+
+  final = payment_get (id);
+  ot_assert_status (final, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (final), "status"), ==, "captured");
+  g_assert_cmpint (ot_json_int (ot_response_object (final), "amount_captured"), ==, 12000);
+  g_assert_cmpuint (issuer_count (ONEPIN_ISO_REVERSAL) + issuer_count (ONEPIN_ISO_REVERSAL_ADVICE),
+                    ==, 0);
+  ot_assert_error (cancel, 409, "invalid_request_error", "payment_in_progress");
+
+  /* That 409 was not kept: the cancel's key now gets what is true now. */
+  cancel_again = acquirer_call_finish (follow_up_start (id, "cancel", cancel_key));
+  ot_assert_error (cancel_again, 409, "invalid_request_error", "payment_state");
+  acquirer_stop ();
+}
+
+/* Refunds the issuer was asked for, in all. */
+static gint64
+issuer_refunds (void)
+{
+  gint64 total = 0;
+
+  for (guint i = 0; i < issuer_calls->len; i++)
+    {
+      IssuerCall *call = issuer_calls->pdata[i];
+      gint64 amount = 0;
+
+      if (g_strcmp0 (onepin_iso_get (call->message, "3"), ONEPIN_ISO_REFUND) == 0 &&
+          onepin_iso_amount_parse (onepin_iso_get (call->message, "4"), &amount))
+        total += amount;
+    }
+  return total;
+}
+
+/* Two partial refunds of one payment at the same time, with keys of their
+ * own: one at a time, so the issuer is never asked to refund more than was
+ * captured. */
+static void
+test_acquirer_refund_race (void)
+{
+  g_autofree char *id = NULL;
+  AcquirerCall *first;
+  AcquirerCall *second;
+  g_autoptr(OtResponse) capture = NULL;
+  g_autoptr(OtResponse) refunded = NULL;
+  g_autoptr(OtResponse) refused = NULL;
+  g_autoptr(OtResponse) final = NULL;
+  gint64 deadline;
+
+  acquirer_start ();
+  id = authorized_payment (8000);
+  capture = acquirer_call_finish (follow_up_start (id, "capture", "capture-1"));
+  ot_assert_status (capture, 200);
+  issuer_hold = ONEPIN_ISO_FINANCIAL;
+  first = refund_start (id, "refund-1", 5000);
+  wait_issuer (3);
+  second = refund_start (id, "refund-2", 5000);
+  /* Until the second is answered, or its message reaches the issuer. */
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (!second->done && issuer_calls->len < 4 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  g_assert_cmpint (issuer_refunds (), <=, 8000);
+
+  issuer_answer (issuer_calls->pdata[2], ONEPIN_ISO_APPROVED);
+  refunded = acquirer_call_finish (first);
+  refused = acquirer_call_finish (second);
+  ot_assert_status (refunded, 200);
+  ot_assert_error (refused, 409, "invalid_request_error", "payment_in_progress");
+  final = payment_get (id);
+  g_assert_cmpint (ot_json_int (ot_response_object (final), "amount_refunded"), ==, 5000);
+  acquirer_stop ();
+}
+
 /* ---- the bank's own API ------------------------------------------------- */
 
 static void
@@ -1376,10 +1760,12 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_assert_true (onepin_crypto_init (NULL));
   receiver_start ();
+  soup_server_add_handler (receiver, "/v1/network/messages", on_issuer, NULL, NULL);
   default_callback = g_strconcat (receiver_url, "/default", NULL);
   args[3] = default_callback;
   bank = ot_bank_start (args);
   connector = connector_to (ot_bank_url (bank), CONNECTOR_TIMEOUT);
+  acquirer_session = soup_session_new_with_options ("timeout", 30, NULL);
 
   g_test_add_func ("/bank/transport-errors", test_transport_errors);
   g_test_add_func ("/bank/issuer-url-checked", test_issuer_url_checked);
@@ -1401,6 +1787,8 @@ main (int   argc,
   g_test_add_func ("/bank/transfer/deposit-callback", test_transfer_deposit);
   g_test_add_func ("/bank/transfer/void", test_transfer_void);
   g_test_add_func ("/bank/transfer/expires", test_transfer_expires);
+  g_test_add_func ("/bank/acquirer/capture-cancel-race", test_acquirer_capture_cancel_race);
+  g_test_add_func ("/bank/acquirer/refund-race", test_acquirer_refund_race);
   g_test_add_func ("/bank/api/errors", test_api_errors);
   g_test_add_func ("/bank/api/body-limits", test_api_body_limits);
   g_test_add_func ("/bank/sms", test_sms);
@@ -1410,6 +1798,7 @@ main (int   argc,
   status = g_test_run ();
 
   g_clear_object (&connector);
+  g_clear_object (&acquirer_session);
   ot_bank_stop (bank);
   g_clear_object (&receiver);
   g_clear_pointer (&received, g_ptr_array_unref);
