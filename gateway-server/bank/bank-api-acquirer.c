@@ -285,6 +285,19 @@ save (BankRequest          *request,
   return bank_store_acquirer_update (bank_server_get_store (request->server), p, error);
 }
 
+/* A pending payment whose issuer's answer is lost (a stop, or a failed
+ * transaction while recording it) may have been approved: it is declined,
+ * and its authorization reversed. */
+static gboolean
+abandon (BankRequest          *request,
+         BankAcquirerPayment  *p,
+         GError              **error)
+{
+  decline (p, ONEPIN_ISO_SYSTEM_MALFUNCTION);
+  return queue_reversal (request, p, ONEPIN_ISO_REVERSAL_ADVICE, error) &&
+         save (request, p, error) && reply_declined (request, p);
+}
+
 /* ---- checks ------------------------------------------------------------- */
 
 static gboolean
@@ -560,13 +573,43 @@ authorize_onepin (BankRequest          *request,
   return TRUE;
 }
 
+/* A payment this key made whose outcome was never stored under the key:
+ * the transaction that was to record the issuer's answer failed (a request
+ * still waiting for it is refused 409 before this, and every other outcome
+ * is stored with the payment). The answer is gone, so the payment is
+ * settled as the next start would: declined, and reversed at the issuer.
+ * Nothing else may be stored under the key first, or that settlement
+ * could not store its own. */
+static gboolean
+payment_again (BankRequest          *request,
+               BankAcquirerPayment  *p,
+               GError              **error)
+{
+  if (!onepin_crypto_equal (p->fingerprint, request->fingerprint, 32))
+    {
+      request->transient = TRUE;
+      return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused",
+                               NULL, "This Idempotency-Key was used with other parameters.");
+    }
+  if (!g_str_equal (p->status, "pending"))
+    return reply_payment (request, p);
+  return abandon (request, p, error);
+}
+
 gboolean
 bank_api_acquirer_create (BankRequest  *request,
                           GError      **error)
 {
+  BankStore *store = bank_server_get_store (request->server);
   g_autofree char *number = NULL;
   g_autoptr(BankAcquirerPayment) p = NULL;
+  g_autoptr(GError) local = NULL;
 
+  p = bank_store_acquirer_get (store, "idempotency_key", request->idempotency_key, &local);
+  if (local != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  if (p != NULL)
+    return payment_again (request, p, error);
   if (!check_payment (request))
     return TRUE;
   number = bank_digits (onepin_json_get_string (request->body, "card_number", NULL), 12, 19);
@@ -886,10 +929,7 @@ recover_one (BankServer           *server,
   BankRequest request = { .server = server, .route = PAYMENTS_ROUTE };
   gboolean ok;
 
-  decline (p, ONEPIN_ISO_SYSTEM_MALFUNCTION);
-  p->updated = bank_server_now (server);
-  ok = queue_reversal (&request, p, ONEPIN_ISO_REVERSAL_ADVICE, error) &&
-       bank_store_acquirer_update (store, p, error) && reply_declined (&request, p) &&
+  ok = abandon (&request, p, error) &&
        bank_store_idempotency_put (store, PAYMENTS_ROUTE, p->idempotency_key, p->fingerprint,
                                    request.status, request.reply, error);
   g_free (request.reply);

@@ -405,8 +405,15 @@ apply (BankRequest  *request,
   return request->suspended || record (request, error);
 }
 
+#define FAILED_NOTHING_DONE \
+  "The bank failed and did nothing. Retry with the same Idempotency-Key."
+#define FAILED_ANSWER_LOST \
+  "The bank could not record the card network's answer. Retry with the same " \
+  "Idempotency-Key for the outcome."
+
 static void fail          (BankRequest  *request,
-                           const GError *error);
+                           const GError *error,
+                           const char   *message);
 static void start_waiting (BankRequest  *request);
 
 static void
@@ -425,21 +432,21 @@ run_in_transaction (BankRequest *request,
         finish (request);
       return;
     }
-  fail (request, error);
+  fail (request, error, FAILED_NOTHING_DONE);
 }
 
 /* Nothing of the transaction stays; the client may retry with its key. */
 static void
 fail (BankRequest  *request,
-      const GError *error)
+      const GError *error,
+      const char   *message)
 {
   bank_store_rollback (request->server->store);
   g_warning ("%s failed: %s", request->route, error ? error->message : "?");
   request->delay = 0;
   request->callbacks_added = FALSE;
   request->advices_added = FALSE;
-  bank_reply_error (request, 500, "api_error", "internal", NULL,
-                    "The bank failed and did nothing. Retry with the same Idempotency-Key.");
+  bank_reply_error (request, 500, "api_error", "internal", NULL, message);
   send_reply (request);
 }
 
@@ -492,7 +499,9 @@ bank_request_resume (BankRequest *request,
       finish (request);
       return;
     }
-  fail (request, error);
+  /* What the first transaction wrote stays (a payment still pending, a
+   * message not answered): a retry of the key settles it. */
+  fail (request, error, FAILED_ANSWER_LOST);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */

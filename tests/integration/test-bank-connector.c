@@ -14,6 +14,7 @@
 #include "onepin-test-process.h"
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -1394,6 +1395,124 @@ test_acquirer_refund_race (void)
   acquirer_stop ();
 }
 
+/* Another process holds the bank's database, so the bank's next
+ * transaction fails (after its 5 s busy timeout). */
+static sqlite3 *
+lock_bank_database (OtBank *b)
+{
+  g_autofree char *path = g_build_filename (ot_bank_data_dir (b), "bank.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+  return db;
+}
+
+static void
+unlock_bank_database (sqlite3 *db)
+{
+  g_assert_cmpint (sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* The issuer approved a purchase, and the bank's transaction recording
+ * that failed: a retry of the key gets an answer (the payment declined and
+ * reversed, as a restart would), not a 500 until the bank restarts; and the
+ * issuer was asked once. */
+static void
+test_acquirer_answer_lost (void)
+{
+  g_autofree char *number = ot_random_card_number ("9420");
+  g_autofree char *body = payment_body (number, 15000, TRUE);
+  g_autofree char *original = NULL;
+  AcquirerCall *pay;
+  g_autoptr(OtResponse) failed = NULL;
+  g_autoptr(OtResponse) retry = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) other = NULL;
+  g_autoptr(OtResponse) final = NULL;
+  g_autofree char *other_body = payment_body (number, 15001, TRUE);
+  IssuerCall *purchase;
+  IssuerCall *reversal;
+  JsonObject *error;
+  sqlite3 *db;
+
+  acquirer_start ();
+  issuer_hold = ONEPIN_ISO_FINANCIAL;
+  pay = acquirer_call_start ("POST", "/v1/acquirer/payments", "pay-lost", body);
+  purchase = wait_issuer (1);
+  db = lock_bank_database (acquirer);
+  issuer_answer (purchase, ONEPIN_ISO_APPROVED);
+  failed = acquirer_call_finish (pay);
+  unlock_bank_database (db);
+  ot_assert_error (failed, 500, "api_error", "internal");
+
+  /* Other parameters under the key are refused, and not kept. */
+  other = acquirer_call ("POST", "/v1/acquirer/payments", "pay-lost", other_body);
+  ot_assert_error (other, 422, "idempotency_error", "idempotency_key_reused");
+  retry = acquirer_call ("POST", "/v1/acquirer/payments", "pay-lost", body);
+  ot_assert_status (retry, 402);
+  error = ot_json_object (ot_response_object (retry), "error");
+  g_assert_cmpstr (ot_json_string (error, "decline_code"), ==, "processing_error");
+  g_assert_cmpstr (ot_json_string (error, "network_response_code"), ==, "96");
+  replay = acquirer_call ("POST", "/v1/acquirer/payments", "pay-lost", body);
+  g_assert_cmpstr (replay->body, ==, retry->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+  final = payment_get (ot_json_string (error, "payment"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (final), "status"), ==, "declined");
+
+  /* The approval the bank could not record is reversed at the issuer. */
+  reversal = wait_issuer (2);
+  g_assert_cmpstr (onepin_iso_get (reversal->message, "mti"), ==, ONEPIN_ISO_REVERSAL_ADVICE);
+  original = onepin_iso_original_format (ONEPIN_ISO_FINANCIAL,
+                                         onepin_iso_get (purchase->message, "11"),
+                                         onepin_iso_get (purchase->message, "7"), "990");
+  g_assert_cmpstr (onepin_iso_get (reversal->message, "90"), ==, original);
+  g_assert_cmpuint (issuer_count (ONEPIN_ISO_FINANCIAL), ==, 1);
+  acquirer_stop ();
+}
+
+/* The same for a capture: the issuer approved the completion, the bank
+ * could not record it. The payment stays held for that capture (a cancel
+ * is refused), and the capture's retry sends the same message again, which
+ * the issuer answers as a retransmission. */
+static void
+test_acquirer_capture_answer_lost (void)
+{
+  g_autofree char *id = NULL;
+  AcquirerCall *capture;
+  g_autoptr(OtResponse) failed = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  g_autoptr(OtResponse) retry = NULL;
+  IssuerCall *first;
+  IssuerCall *second;
+  sqlite3 *db;
+
+  acquirer_start ();
+  id = authorized_payment (6000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  capture = follow_up_start (id, "capture", "capture-lost");
+  first = wait_issuer (2);
+  db = lock_bank_database (acquirer);
+  issuer_answer (first, ONEPIN_ISO_APPROVED);
+  failed = acquirer_call_finish (capture);
+  unlock_bank_database (db);
+  ot_assert_error (failed, 500, "api_error", "internal");
+
+  cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
+  ot_assert_error (cancel, 409, "invalid_request_error", "payment_in_progress");
+  issuer_hold = NULL;
+  retry = acquirer_call_finish (follow_up_start (id, "capture", "capture-lost"));
+  ot_assert_status (retry, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (retry), "status"), ==, "captured");
+  second = wait_issuer (3);
+  g_assert_cmpstr (onepin_iso_get (second->message, "11"), ==,
+                   onepin_iso_get (first->message, "11"));
+  g_assert_cmpstr (onepin_iso_get (second->message, "7"), ==,
+                   onepin_iso_get (first->message, "7"));
+  acquirer_stop ();
+}
+
 /* ---- the bank's own API ------------------------------------------------- */
 
 static void
@@ -1789,6 +1908,8 @@ main (int   argc,
   g_test_add_func ("/bank/transfer/expires", test_transfer_expires);
   g_test_add_func ("/bank/acquirer/capture-cancel-race", test_acquirer_capture_cancel_race);
   g_test_add_func ("/bank/acquirer/refund-race", test_acquirer_refund_race);
+  g_test_add_func ("/bank/acquirer/answer-lost", test_acquirer_answer_lost);
+  g_test_add_func ("/bank/acquirer/capture-answer-lost", test_acquirer_capture_answer_lost);
   g_test_add_func ("/bank/api/errors", test_api_errors);
   g_test_add_func ("/bank/api/body-limits", test_api_body_limits);
   g_test_add_func ("/bank/sms", test_sms);
