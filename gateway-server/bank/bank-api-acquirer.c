@@ -58,6 +58,8 @@ waiting_free (gpointer data)
   Waiting *waiting = data;
 
   g_free (waiting->payment_id);
+  if (waiting->message != NULL)     /* never sent: a failed commit */
+    onepin_json_object_wipe (waiting->message);
   g_clear_pointer (&waiting->message, json_object_unref);
   g_clear_pointer (&waiting->follow_up, bank_network_message_free);
   g_clear_pointer (&waiting->response, json_object_unref);
@@ -526,7 +528,8 @@ static void
 send_waiting (BankRequest *request)
 {
   Waiting *waiting = request->data;
-  /* A card number and CVC go no further than this message. */
+  /* A card number and CVC go no further than this message, which
+   * bank_network_send () wipes. */
   g_autoptr(JsonObject) message = g_steal_pointer (&waiting->message);
 
   bank_network_send (bank_server_get_network (request->server), message, network_answered,
@@ -601,7 +604,7 @@ bank_api_acquirer_create (BankRequest  *request,
                           GError      **error)
 {
   BankStore *store = bank_server_get_store (request->server);
-  g_autofree char *number = NULL;
+  g_autoptr(BankSecret) number = NULL;
   g_autoptr(BankAcquirerPayment) p = NULL;
   g_autoptr(GError) local = NULL;
 

@@ -236,27 +236,40 @@ bank_url_valid (const char *url)
          host != NULL && *host != '\0';
 }
 
+void
+bank_secret_free (char *secret)
+{
+  if (secret == NULL)
+    return;
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+}
+
+/* Allocated once at its final size, and wiped when refused: the digits may
+ * be a card number, and a growing buffer would leave copies behind. */
 char *
 bank_digits (const char *text,
              gsize       min,
              gsize       max)
 {
-  g_autoptr(GString) digits = g_string_new (NULL);
+  g_autoptr(BankSecret) digits = NULL;
+  gsize n = 0;
 
   if (text == NULL)
     return NULL;
+  digits = g_malloc0 (strlen (text) + 1);
   for (const char *p = text; *p != '\0'; p++)
     {
       if (g_ascii_isdigit (*p))
-        g_string_append_c (digits, *p);
+        digits[n++] = *p;
       else if (*p != '-' && *p != ' ')
         return NULL;
-      if (digits->len > max)
+      if (n > max)
         return NULL;
     }
-  if (digits->len < min)
+  if (n < min)
     return NULL;
-  return g_string_free (g_steal_pointer (&digits), FALSE);
+  return g_steal_pointer (&digits);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -268,6 +281,10 @@ request_free (BankRequest *request)
     request->data_free (request->data);
   g_clear_object (&request->msg);
   g_free (request->path_id);
+  /* Bodies carry card numbers, CVCs and passwords: the bank's copies of
+   * them go with the request (libsoup's own, of the raw text, it keeps). */
+  if (request->body != NULL)
+    onepin_json_object_wipe (request->body);
   g_clear_pointer (&request->body, json_object_unref);
   g_clear_pointer (&request->query, g_hash_table_unref);
   g_free (request->idempotency_key);
@@ -336,13 +353,17 @@ fingerprint (BankRequest *request,
              guint8       out[32])
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
-  g_autofree char *canonical = onepin_json_canonical (node);
-  g_autofree char *text = g_strconcat (request->route, " ",
-                                       request->path_id ? request->path_id : "", "\n",
-                                       canonical, NULL);
+  const char *path_id = request->path_id ? request->path_id : "";
+  g_autoptr(GString) text = NULL;
 
-  /* Keyed, because a charge's body holds a card number or a password. */
-  onepin_key_hmac (request->server->keys->fingerprint, text, strlen (text), out);
+  /* Sized once, and wiped: the body holds a card number or a password. */
+  text = g_string_sized_new (strlen (request->route) + strlen (path_id) + 2 +
+                             onepin_json_canonical_bound (node));
+  g_string_append_printf (text, "%s %s\n", request->route, path_id);
+  onepin_json_append_canonical_object (text, request->body, NULL);
+  /* Keyed, because a bare hash of a short secret gives it away. */
+  onepin_key_hmac (request->server->keys->fingerprint, text->str, text->len, out);
+  explicit_bzero (text->str, text->len);
 }
 
 /* A stored outcome for this key: replays it, or refuses other parameters. */

@@ -1100,21 +1100,27 @@ on_issuer (SoupServer        *server,
     issuer_answer (call, ONEPIN_ISO_APPROVED);
 }
 
-/* A fresh bank whose issuer is this process. */
+/* A fresh bank whose issuer is this process, with @env set for it. */
 static void
-acquirer_start (void)
+acquirer_start_with_env (const char * const *env)
 {
   g_autofree char *url = g_strconcat (receiver_url, "/v1/network/messages", NULL);
   const char *args[] = { "--issuer-url", url, "--issuer-timeout", "10", NULL };
   g_autofree char *secret = NULL;
 
-  acquirer = ot_bank_start (args);
+  acquirer = ot_bank_start_with_env (args, env);
   g_assert_true (g_file_get_contents (ot_bank_network_secret_path (acquirer), &secret, NULL,
                                       NULL));
   g_strstrip (secret);
   issuer_key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), NULL);
   issuer_calls = g_ptr_array_new_with_free_func ((GDestroyNotify) issuer_call_free);
   issuer_hold = NULL;
+}
+
+static void
+acquirer_start (void)
+{
+  acquirer_start_with_env (NULL);
 }
 
 static void
@@ -1176,13 +1182,14 @@ on_acquirer_call (GObject      *source,
 }
 
 static AcquirerCall *
-acquirer_call_start (const char *method,
-                     const char *path,
-                     const char *key,
-                     const char *body)
+bank_call_start (const char *bearer,
+                 const char *method,
+                 const char *path,
+                 const char *key,
+                 const char *body)
 {
   g_autofree char *uri = g_strconcat (ot_bank_url (acquirer), path, NULL);
-  g_autofree char *auth = g_strconcat ("Bearer ", ot_bank_acquirer_key (acquirer), NULL);
+  g_autofree char *auth = g_strconcat ("Bearer ", bearer, NULL);
   AcquirerCall *call = g_new0 (AcquirerCall, 1);
   SoupMessageHeaders *headers;
 
@@ -1200,6 +1207,15 @@ acquirer_call_start (const char *method,
   soup_session_send_and_read_async (acquirer_session, call->msg, G_PRIORITY_DEFAULT, NULL,
                                     on_acquirer_call, call);
   return call;
+}
+
+static AcquirerCall *
+acquirer_call_start (const char *method,
+                     const char *path,
+                     const char *key,
+                     const char *body)
+{
+  return bank_call_start (ot_bank_acquirer_key (acquirer), method, path, key, body);
 }
 
 static OtResponse *
@@ -1511,6 +1527,95 @@ test_acquirer_capture_answer_lost (void)
   g_assert_cmpstr (onepin_iso_get (second->message, "7"), ==,
                    onepin_iso_get (first->message, "7"));
   acquirer_stop ();
+}
+
+/* ---- card numbers in the bank's memory ---------------------------------- */
+
+/* @digits (16 of them) as a buyer types them, "9420 0012 3456 7897", in a
+ * JSON string whose ninth digit is an escape: the raw request holds neither
+ * @digits nor that text (*@typed), and the bank's decoded copies hold one or
+ * the other. */
+static char *
+card_number_json (const char  *digits,
+                  char       **typed)
+{
+  *typed = g_strdup_printf ("%.4s %.4s %.4s %.4s", digits, digits + 4, digits + 8, digits + 12);
+  return g_strdup_printf ("%.4s %.4s \\u003%c%.3s %.4s", digits, digits + 4, digits[8],
+                          digits + 9, digits + 12);
+}
+
+/* The number last: it is what the parser decoded last, too. */
+static char *
+charge_body (const char *number_json)
+{
+  return g_strdup_printf ("{\"method\":\"card\",\"amount\":1000,\"currency\":\"krw\","
+                          "\"card_expiry\":\"12/30\",\"card_cvc\":\"123\","
+                          "\"card_number\":\"%s\"}", number_json);
+}
+
+/* Every copy of a card number the bank makes (decoding the request, keeping
+ * its digits, the card network's message and its bytes) is wiped before it
+ * is freed: run under onepin-test-freewatch, which searches every freed
+ * block. What libsoup and GIO copy on their own (the raw request as read,
+ * the message as GIO hands it to the socket) is out of the bank's reach:
+ * the raw request holds neither text watched here, and the rest is named. */
+static void
+test_card_numbers_wiped (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-freewatch-XXXXXX", NULL);
+  g_autofree char *report_path = g_build_filename (dir, "report", NULL);
+  g_autofree char *onepin = ot_random_card_number ("9420");
+  g_autofree char *onepin_typed = NULL;
+  g_autofree char *sandbox_typed = NULL;
+  g_autofree char *onepin_json = card_number_json (onepin, &onepin_typed);
+  g_autofree char *sandbox_json = card_number_json (OT_BANK_CARD_APPROVE, &sandbox_typed);
+  g_autofree char *preload = g_strconcat ("LD_PRELOAD=",
+                                          g_getenv ("ONEPIN_TEST_FREEWATCH_MODULE"), NULL);
+  g_autofree char *watch = g_strjoin ("|", onepin, onepin_typed, OT_BANK_CARD_APPROVE,
+                                      sandbox_typed, NULL);
+  g_autofree char *needles = g_strconcat ("ONEPIN_FREEWATCH=", watch, NULL);
+  g_autofree char *report_env = g_strconcat ("ONEPIN_FREEWATCH_REPORT=", report_path, NULL);
+  const char *env[] = { preload, needles, report_env, NULL };
+  g_autofree char *onepin_pay = payment_body (onepin_json, 4000, TRUE);
+  g_autofree char *sandbox_pay = payment_body (sandbox_json, 3000, TRUE);
+  g_autofree char *charge = charge_body (sandbox_json);
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) sandbox_paid = NULL;
+  g_autoptr(OtResponse) charged = NULL;
+  g_autofree char *report = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint residue = 0;
+
+  g_assert_nonnull (g_getenv ("ONEPIN_TEST_FREEWATCH_MODULE"));
+  acquirer_start_with_env (env);
+  paid = acquirer_call ("POST", "/v1/acquirer/payments", "wiped-1", onepin_pay);
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (paid), "network"), ==, "onepin");
+  sandbox_paid = acquirer_call ("POST", "/v1/acquirer/payments", "wiped-2", sandbox_pay);
+  ot_assert_status (sandbox_paid, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (sandbox_paid), "network"), ==, "sandbox");
+  charged = acquirer_call_finish (bank_call_start (ot_bank_api_key (acquirer), "POST",
+                                                   "/v1/charges", "wiped-3", charge));
+  ot_assert_status (charged, 200);
+  /* What the bank still holds is freed as it stops. */
+  acquirer_stop ();
+
+  g_assert_true (g_file_get_contents (report_path, &report, NULL, NULL));
+  g_assert_true (g_str_has_prefix (report, "onepin-freewatch: watching 4\n"));
+  lines = g_strsplit (report, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (!g_str_has_prefix (lines[i], "onepin-freewatch: secret "))
+        continue;
+      if (strstr (lines[i], "/libsoup-3.0.so") == NULL &&
+          strstr (lines[i], "/libgio-2.0.so") == NULL)
+        g_error ("a card number the bank copied was freed unwiped:\n%s", report);
+      g_test_message ("out of reach: %s", lines[i]);
+      residue++;
+    }
+  g_test_message ("%u copies freed by libsoup and GIO", residue);
+  g_unlink (report_path);
+  g_rmdir (dir);
 }
 
 /* ---- the bank's own API ------------------------------------------------- */
@@ -1914,6 +2019,7 @@ main (int   argc,
   g_test_add_func ("/bank/api/body-limits", test_api_body_limits);
   g_test_add_func ("/bank/sms", test_sms);
   g_test_add_func ("/bank/gateway/config", test_gateway_config);
+  g_test_add_func ("/bank/secrets/card-numbers-wiped", test_card_numbers_wiped);
   /* Last, after every test put card numbers and passwords through. */
   g_test_add_func ("/bank/secrets/none-kept", test_no_secrets_kept);
   status = g_test_run ();
