@@ -399,6 +399,14 @@ build_hex4 (const char *p)
   return value;
 }
 
+/* Clears what a string left in a reused buffer, which may be a secret. */
+static void
+wipe_text (GString *text)
+{
+  explicit_bzero (text->str, text->len);
+  g_string_truncate (text, 0);
+}
+
 /* A string literal at its opening quote, decoded into @out. */
 static void
 build_string (Builder *b,
@@ -406,7 +414,7 @@ build_string (Builder *b,
 {
   const char *p = ++b->pos;
 
-  g_string_truncate (out, 0);
+  wipe_text (out);
   while (p < b->end && *p != '"')
     {
       const char *run = p;
@@ -610,7 +618,9 @@ onepin_json_parse_object (const char  *data,
 
   b.pos = data;
   b.end = data + len;
-  b.text = text = g_string_sized_new (64);
+  /* A decoded string is never longer than the body: the buffer never
+   * grows, so no reallocation leaves a copy of a value behind. */
+  b.text = text = g_string_sized_new (len);
   build_skip_space (&b);
   /* Valid JSON, so the first non-blank byte tells the root's type. */
   if (*b.pos != '{')
@@ -621,6 +631,7 @@ onepin_json_parse_object (const char  *data,
     }
 
   root = build_value (&b);
+  wipe_text (text);
   if (root == NULL)
     {
       set_syntax_error (error, b.duplicate ? "A member name appears twice in one object"
@@ -628,6 +639,57 @@ onepin_json_parse_object (const char  *data,
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));
+}
+
+static void wipe_node (JsonNode *node);
+
+static void
+wipe_array (JsonArray *array)
+{
+  guint n = json_array_get_length (array);
+
+  for (guint i = 0; i < n; i++)
+    wipe_node (json_array_get_element (array, i));
+}
+
+/* json-glib hands its string out as const, but it is the node's own copy
+ * (g_strdup), freed with the node. */
+static void
+wipe_node (JsonNode *node)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      onepin_json_object_wipe (json_node_get_object (node));
+      break;
+    case JSON_NODE_ARRAY:
+      wipe_array (json_node_get_array (node));
+      break;
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING)
+        {
+          char *text = (char *) json_node_get_string (node);
+
+          explicit_bzero (text, strlen (text));
+        }
+      break;
+    case JSON_NODE_NULL:
+    default:
+      break;
+    }
+}
+
+void
+onepin_json_object_wipe (JsonObject *object)
+{
+  JsonObjectIter iter;
+  JsonNode *member;
+
+  g_return_if_fail (object != NULL);
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, NULL, &member))
+    wipe_node (member);
 }
 
 /* ---- field checks ------------------------------------------------------- */
@@ -1020,6 +1082,59 @@ append_node (GString  *out,
     default:
       g_string_append (out, "null");
       break;
+    }
+}
+
+/* A string's byte takes at most six ("\u001f", "\ufffd"), plus the quotes. */
+static gsize
+string_bound (const char *str)
+{
+  return 2 + 6 * (str != NULL ? strlen (str) : 1);
+}
+
+static gsize
+value_bound (JsonNode *node)
+{
+  GType type = json_node_get_value_type (node);
+
+  if (type == G_TYPE_STRING)
+    return string_bound (json_node_get_string (node));
+  if (type == G_TYPE_DOUBLE)
+    return G_ASCII_DTOSTR_BUF_SIZE + 2;       /* and ".0" */
+  return 21;                                  /* G_MININT64, "false", "null" */
+}
+
+gsize
+onepin_json_canonical_bound (JsonNode *node)
+{
+  gsize n = 2;
+
+  switch (node != NULL ? json_node_get_node_type (node) : JSON_NODE_NULL)
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          n += string_bound (name) + 2 + onepin_json_canonical_bound (member);
+        return n;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          n += 1 + onepin_json_canonical_bound (json_array_get_element (array, i));
+        return n;
+      }
+    case JSON_NODE_VALUE:
+      return value_bound (node);
+    case JSON_NODE_NULL:
+    default:
+      return 4;
     }
 }
 

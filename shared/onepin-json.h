@@ -41,10 +41,17 @@ GQuark       onepin_json_error_quark    (void);
 
 /* Parses @data as one JSON object. Rejects invalid UTF-8, embedded NULs,
  * nesting deeper than ONEPIN_JSON_MAX_DEPTH (before json-glib sees it, so
- * deep input cannot exhaust the stack) and anything that is not an object. */
+ * deep input cannot exhaust the stack) and anything that is not an object.
+ * The only copies of the decoded strings are in the tree: the parser's own
+ * buffer is wiped (see onepin_json_object_wipe ()). */
 JsonObject  *onepin_json_parse_object   (const char            *data,
                                          gsize                  len,
                                          GError               **error);
+/* Overwrites every string value in @object, and in the objects and arrays
+ * in it, with zeros, where json-glib keeps it: for a tree that held secrets
+ * (a card number, a password), just before its last reference goes. Names
+ * are left as they are. */
+void         onepin_json_object_wipe    (JsonObject            *object);
 
 /* Checks that @object has only the listed fields, each of its type, and all
  * the required ones. On failure, @bad_param (if not NULL) is set to the name
@@ -70,6 +77,9 @@ gboolean     onepin_json_get_bool       (JsonObject            *object,
 /* A canonical serialisation (object members sorted by name, no whitespace),
  * for comparing two requests' parameters. */
 char        *onepin_json_canonical      (JsonNode              *node);
+/* At least the length of @node's canonical form: a GString of this size
+ * takes it without growing, so no reallocation leaves a copy behind. */
+gsize        onepin_json_canonical_bound (JsonNode             *node);
 /* Appends the canonical form of @object to @out, as if it had no member
  * named @except (when not NULL). */
 void         onepin_json_append_canonical_object (GString      *out,

@@ -24,6 +24,8 @@ signature_compute (OnepinKey  *key,
   if (len > 0)
     g_byte_array_append (signed_text, body, len);
   onepin_key_hmac (key, signed_text->data, signed_text->len, mac);
+  /* A body may carry a card number: the copy goes as the caller's does. */
+  explicit_bzero (signed_text->data, signed_text->len);
 }
 
 char *

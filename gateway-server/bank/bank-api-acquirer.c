@@ -58,6 +58,8 @@ waiting_free (gpointer data)
   Waiting *waiting = data;
 
   g_free (waiting->payment_id);
+  if (waiting->message != NULL)     /* never sent: a failed commit */
+    onepin_json_object_wipe (waiting->message);
   g_clear_pointer (&waiting->message, json_object_unref);
   g_clear_pointer (&waiting->follow_up, bank_network_message_free);
   g_clear_pointer (&waiting->response, json_object_unref);
@@ -283,6 +285,19 @@ save (BankRequest          *request,
 {
   p->updated = bank_server_now (request->server);
   return bank_store_acquirer_update (bank_server_get_store (request->server), p, error);
+}
+
+/* A pending payment whose issuer's answer is lost (a stop, or a failed
+ * transaction while recording it) may have been approved: it is declined,
+ * and its authorization reversed. */
+static gboolean
+abandon (BankRequest          *request,
+         BankAcquirerPayment  *p,
+         GError              **error)
+{
+  decline (p, ONEPIN_ISO_SYSTEM_MALFUNCTION);
+  return queue_reversal (request, p, ONEPIN_ISO_REVERSAL_ADVICE, error) &&
+         save (request, p, error) && reply_declined (request, p);
 }
 
 /* ---- checks ------------------------------------------------------------- */
@@ -513,7 +528,8 @@ static void
 send_waiting (BankRequest *request)
 {
   Waiting *waiting = request->data;
-  /* A card number and CVC go no further than this message. */
+  /* A card number and CVC go no further than this message, which
+   * bank_network_send () wipes. */
   g_autoptr(JsonObject) message = g_steal_pointer (&waiting->message);
 
   bank_network_send (bank_server_get_network (request->server), message, network_answered,
@@ -560,13 +576,43 @@ authorize_onepin (BankRequest          *request,
   return TRUE;
 }
 
+/* A payment this key made whose outcome was never stored under the key:
+ * the transaction that was to record the issuer's answer failed (a request
+ * still waiting for it is refused 409 before this, and every other outcome
+ * is stored with the payment). The answer is gone, so the payment is
+ * settled as the next start would: declined, and reversed at the issuer.
+ * Nothing else may be stored under the key first, or that settlement
+ * could not store its own. */
+static gboolean
+payment_again (BankRequest          *request,
+               BankAcquirerPayment  *p,
+               GError              **error)
+{
+  if (!onepin_crypto_equal (p->fingerprint, request->fingerprint, 32))
+    {
+      request->transient = TRUE;
+      return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused",
+                               NULL, "This Idempotency-Key was used with other parameters.");
+    }
+  if (!g_str_equal (p->status, "pending"))
+    return reply_payment (request, p);
+  return abandon (request, p, error);
+}
+
 gboolean
 bank_api_acquirer_create (BankRequest  *request,
                           GError      **error)
 {
-  g_autofree char *number = NULL;
+  BankStore *store = bank_server_get_store (request->server);
+  g_autoptr(BankSecret) number = NULL;
   g_autoptr(BankAcquirerPayment) p = NULL;
+  g_autoptr(GError) local = NULL;
 
+  p = bank_store_acquirer_get (store, "idempotency_key", request->idempotency_key, &local);
+  if (local != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  if (p != NULL)
+    return payment_again (request, p, error);
   if (!check_payment (request))
     return TRUE;
   number = bank_digits (onepin_json_get_string (request->body, "card_number", NULL), 12, 19);
@@ -627,6 +673,47 @@ refuse_state (BankRequest               *request,
   return bank_reply_error (request, 409, "invalid_request_error", "payment_state", NULL, message);
 }
 
+static char *
+request_key (BankRequest *request)
+{
+  return g_strconcat (request->route, "\n", request->idempotency_key, NULL);
+}
+
+/* One operation at a time on a payment. A capture or refund holds it from
+ * the transaction that checked its state and stored the message to the
+ * one that records the issuer's answer (or, while the issuer has not
+ * answered, until a retry of that request gets an answer): anything else
+ * meanwhile would decide on a state the issuer is about to change. (A
+ * cancel let through while a completion was on its way left the bank
+ * saying "captured" of a payment the issuer had reversed.) Only that very
+ * request may go on; the 409 is not kept under the key, since it passes.
+ * FALSE on a store failure; *@idle FALSE when this replied 409. */
+static gboolean
+check_idle (BankRequest               *request,
+            const BankAcquirerPayment *p,
+            gboolean                  *idle,
+            GError                   **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(BankNetworkMessage) open = NULL;
+  g_autofree char *key = request_key (request);
+  g_autofree char *message = NULL;
+
+  open = bank_store_message_open (bank_server_get_store (request->server), p->id, &local);
+  if (local != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  *idle = open == NULL || g_str_equal (open->request_key, key);
+  if (*idle)
+    return TRUE;
+  message = g_strdup_printf ("A %s of this payment is waiting for the issuer's answer. Retry "
+                             "once it is settled.",
+                             g_str_equal (open->mti, ONEPIN_ISO_COMPLETION) ? "capture"
+                                                                           : "refund");
+  request->transient = TRUE;
+  return bank_reply_error (request, 409, "invalid_request_error", "payment_in_progress", NULL,
+                           message);
+}
+
 static gboolean
 read_amount (BankRequest *request,
              gint64       limit,
@@ -646,12 +733,6 @@ read_amount (BankRequest *request,
       return FALSE;
     }
   return TRUE;
-}
-
-static char *
-request_key (BankRequest *request)
-{
-  return g_strconcat (request->route, "\n", request->idempotency_key, NULL);
 }
 
 static gboolean
@@ -714,12 +795,13 @@ onepin_follow_up (BankRequest          *request,
   if (m != NULL && (!g_str_equal (m->payment_id, p->id) || m->amount != amount))
     return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused", NULL,
                              "This Idempotency-Key was used with other parameters.");
-  if (m == NULL &&
-      !(m = follow_up_add (request, p, mti, processing, amount, key, error)))
-    return FALSE;
+  /* Before a message is stored: one never sent would hold the payment. */
   if (!bank_network_has_issuer (bank_server_get_network (request->server)))
     return bank_reply_error (request, 503, "api_error", "issuer_unavailable", NULL,
                              "The card network has no issuer. Retry later.");
+  if (m == NULL &&
+      !(m = follow_up_add (request, p, mti, processing, amount, key, error)))
+    return FALSE;
 
   /* The same message, however many tries it takes. */
   message = onepin_json_parse_object (m->body, strlen (m->body), NULL);
@@ -752,12 +834,17 @@ bank_api_acquirer_capture (BankRequest  *request,
                            GError      **error)
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
+  gboolean idle;
   gint64 amount;
 
   if (p == NULL)
     return error == NULL || *error == NULL;
   if (!g_str_equal (p->status, "authorized"))
     return refuse_state (request, p, "authorized");
+  if (!check_idle (request, p, &idle, error))
+    return FALSE;
+  if (!idle)
+    return TRUE;
   if (!read_amount (request, p->amount, &amount))
     return TRUE;
   if (g_str_equal (p->network, "onepin"))
@@ -776,6 +863,7 @@ bank_api_acquirer_cancel (BankRequest  *request,
                           GError      **error)
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
+  gboolean idle;
 
   if (p == NULL)
     return error == NULL || *error == NULL;
@@ -783,6 +871,10 @@ bank_api_acquirer_cancel (BankRequest  *request,
     return reply_payment (request, p);
   if (!g_str_equal (p->status, "authorized"))
     return refuse_state (request, p, "authorized");
+  if (!check_idle (request, p, &idle, error))
+    return FALSE;
+  if (!idle)
+    return TRUE;
   if (!bank_check_body (request, NULL, 0))
     return TRUE;
 
@@ -801,12 +893,17 @@ bank_api_acquirer_refund (BankRequest  *request,
                           GError      **error)
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
+  gboolean idle;
   gint64 amount;
 
   if (p == NULL)
     return error == NULL || *error == NULL;
   if (!g_str_equal (p->status, "captured"))
     return refuse_state (request, p, "captured");
+  if (!check_idle (request, p, &idle, error))
+    return FALSE;
+  if (!idle)
+    return TRUE;
   if (p->amount_captured == p->amount_refunded)
     return bank_reply_error (request, 409, "invalid_request_error", "payment_refunded", NULL,
                              "The payment is refunded in full.");
@@ -835,10 +932,7 @@ recover_one (BankServer           *server,
   BankRequest request = { .server = server, .route = PAYMENTS_ROUTE };
   gboolean ok;
 
-  decline (p, ONEPIN_ISO_SYSTEM_MALFUNCTION);
-  p->updated = bank_server_now (server);
-  ok = queue_reversal (&request, p, ONEPIN_ISO_REVERSAL_ADVICE, error) &&
-       bank_store_acquirer_update (store, p, error) && reply_declined (&request, p) &&
+  ok = abandon (&request, p, error) &&
        bank_store_idempotency_put (store, PAYMENTS_ROUTE, p->idempotency_key, p->fingerprint,
                                    request.status, request.reply, error);
   g_free (request.reply);

@@ -232,8 +232,9 @@ charge_card (BankRequest  *request,
              GError      **error)
 {
   BankStore *store = bank_server_get_store (request->server);
-  g_autofree char *number = bank_digits (onepin_json_get_string (request->body, "card_number",
-                                                                 NULL), 12, 19);
+  g_autoptr(BankSecret) number = bank_digits (onepin_json_get_string (request->body,
+                                                                      "card_number", NULL),
+                                              12, 19);
   const char *cvc = onepin_json_get_string (request->body, "card_cvc", "");
   int expiry = bank_card_expiry_state (onepin_json_get_string (request->body, "card_expiry", NULL),
                              charge->created);

@@ -222,19 +222,19 @@ on_sent (GObject      *source,
 }
 
 static void
-send_body (BankNetwork     *self,
-           const char      *body,
-           const char      *mti,
-           const char      *stan,
-           const char      *transmitted,
-           BankNetworkDone  done,
-           gpointer         user_data)
+send_bytes (BankNetwork     *self,
+            GBytes          *body,
+            const char      *mti,
+            const char      *stan,
+            const char      *transmitted,
+            BankNetworkDone  done,
+            gpointer         user_data)
 {
   g_autofree char *url = issuer_url (self);
   g_autoptr(SoupMessage) msg = url ? soup_message_new ("POST", url) : NULL;
-  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
-  g_autofree char *signature = onepin_signature_header (self->key, now_seconds (), body,
-                                                        strlen (body));
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  g_autofree char *signature = onepin_signature_header (self->key, now_seconds (), data, len);
   Pending *pending;
 
   if (msg == NULL)
@@ -253,9 +253,33 @@ send_body (BankNetwork     *self,
   pending->user_data = user_data;
   soup_message_headers_replace (soup_message_get_request_headers (msg), SIGNATURE_HEADER,
                                 signature);
-  soup_message_set_request_body_from_bytes (msg, "application/json; charset=utf-8", bytes);
+  soup_message_set_request_body_from_bytes (msg, "application/json; charset=utf-8", body);
   soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable,
                                     on_sent, pending);
+}
+
+static void
+wipe_free (gpointer text)
+{
+  explicit_bzero (text, strlen (text));
+  g_free (text);
+}
+
+/* The message as sent, written once into a buffer of its final size (a
+ * growing one, or json-glib's generator, leaves copies behind), and wiped
+ * when libsoup lets go of it: it may carry a card number and CVC. */
+static GBytes *
+secret_body (JsonObject *message)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), message);
+  GString *out = g_string_sized_new (onepin_json_canonical_bound (node));
+  gsize len;
+  char *text;
+
+  onepin_json_append_canonical_object (out, message, NULL);
+  len = out->len;
+  text = g_string_free (out, FALSE);
+  return g_bytes_new_with_free_func (text, len, wipe_free, text);
 }
 
 void
@@ -264,11 +288,11 @@ bank_network_send (BankNetwork     *self,
                    BankNetworkDone  done,
                    gpointer         user_data)
 {
-  g_autofree char *body = bank_network_serialize (message);
+  g_autoptr(GBytes) body = secret_body (message);
 
-  send_body (self, body, onepin_iso_get (message, "mti"), onepin_iso_get (message, "11"),
-             onepin_iso_get (message, "7"), done, user_data);
-  memset (body, 0, strlen (body));   /* it carries the card number and CVC */
+  send_bytes (self, body, onepin_iso_get (message, "mti"), onepin_iso_get (message, "11"),
+              onepin_iso_get (message, "7"), done, user_data);
+  onepin_json_object_wipe (message);
 }
 
 /* ---- reversals, store and forward --------------------------------------- */
@@ -341,6 +365,7 @@ send_advice (BankNetwork        *self,
              BankNetworkMessage *message)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
   gint64 attempts = message->attempts + 1;
   Advice *advice;
 
@@ -359,8 +384,9 @@ send_advice (BankNetwork        *self,
   advice->self = self;
   advice->id = message->id;
   g_hash_table_add (self->advices_in_flight, g_memdup2 (&message->id, sizeof message->id));
-  send_body (self, message->body, message->mti, message->stan, message->transmitted,
-             advice_done, advice);
+  body = g_bytes_new (message->body, strlen (message->body));
+  send_bytes (self, body, message->mti, message->stan, message->transmitted, advice_done,
+              advice);
 }
 
 static void

@@ -59,8 +59,10 @@ void         bank_network_free         (BankNetwork       *self);
 gboolean     bank_network_routes       (BankNetwork       *self,
                                         const char        *number);
 gboolean     bank_network_has_issuer   (BankNetwork       *self);
-/* Signs and sends @message (a checked request) to the issuer. @done is
- * called on the main context, once, unless the network is freed first. */
+/* Signs and sends @message (a checked request) to the issuer, then wipes
+ * its strings: it may carry a card number and CVC, and the bytes sent are
+ * wiped once libsoup lets go of them. @done is called on the main context,
+ * once, unless the network is freed first. */
 void         bank_network_send         (BankNetwork       *self,
                                         JsonObject        *message,
                                         BankNetworkDone    done,

@@ -32,6 +32,7 @@ struct _BankRequest
   guint              delay;          /* seconds to hold the reply back */
   gboolean           callbacks_added;
   gboolean           advices_added;  /* reversals were queued for the card network */
+  gboolean           transient;      /* a conflict that passes: not kept under the key */
 
   /* A request waiting for the card network (bank_request_suspend ()) */
   gboolean           suspended;
@@ -87,10 +88,16 @@ void      bank_request_resume   (BankRequest  *request,
 gboolean  bank_check_body       (BankRequest            *request,
                                  const OnepinJsonField  *fields,
                                  gsize                   n_fields);
-/* Digits of @text without dashes or spaces, if it has @min to @max of them. */
+/* Digits of @text without dashes or spaces, if it has @min to @max of them.
+ * Free a card number's with bank_secret_free (). */
 char     *bank_digits           (const char   *text,
                                  gsize         min,
                                  gsize         max);
+/* Wipes, then frees, a string that held a secret. */
+void      bank_secret_free      (char         *secret);
+
+typedef char BankSecret;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankSecret, bank_secret_free)
 
 JsonObject *bank_charge_render     (const BankCharge *charge);
 /* A card's "MM/YY": 0 when valid and current, 1 when past, -1 when malformed. */

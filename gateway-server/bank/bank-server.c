@@ -236,27 +236,40 @@ bank_url_valid (const char *url)
          host != NULL && *host != '\0';
 }
 
+void
+bank_secret_free (char *secret)
+{
+  if (secret == NULL)
+    return;
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+}
+
+/* Allocated once at its final size, and wiped when refused: the digits may
+ * be a card number, and a growing buffer would leave copies behind. */
 char *
 bank_digits (const char *text,
              gsize       min,
              gsize       max)
 {
-  g_autoptr(GString) digits = g_string_new (NULL);
+  g_autoptr(BankSecret) digits = NULL;
+  gsize n = 0;
 
   if (text == NULL)
     return NULL;
+  digits = g_malloc0 (strlen (text) + 1);
   for (const char *p = text; *p != '\0'; p++)
     {
       if (g_ascii_isdigit (*p))
-        g_string_append_c (digits, *p);
+        digits[n++] = *p;
       else if (*p != '-' && *p != ' ')
         return NULL;
-      if (digits->len > max)
+      if (n > max)
         return NULL;
     }
-  if (digits->len < min)
+  if (n < min)
     return NULL;
-  return g_string_free (g_steal_pointer (&digits), FALSE);
+  return g_steal_pointer (&digits);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -268,6 +281,10 @@ request_free (BankRequest *request)
     request->data_free (request->data);
   g_clear_object (&request->msg);
   g_free (request->path_id);
+  /* Bodies carry card numbers, CVCs and passwords: the bank's copies of
+   * them go with the request (libsoup's own, of the raw text, it keeps). */
+  if (request->body != NULL)
+    onepin_json_object_wipe (request->body);
   g_clear_pointer (&request->body, json_object_unref);
   g_clear_pointer (&request->query, g_hash_table_unref);
   g_free (request->idempotency_key);
@@ -336,13 +353,17 @@ fingerprint (BankRequest *request,
              guint8       out[32])
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), request->body);
-  g_autofree char *canonical = onepin_json_canonical (node);
-  g_autofree char *text = g_strconcat (request->route, " ",
-                                       request->path_id ? request->path_id : "", "\n",
-                                       canonical, NULL);
+  const char *path_id = request->path_id ? request->path_id : "";
+  g_autoptr(GString) text = NULL;
 
-  /* Keyed, because a charge's body holds a card number or a password. */
-  onepin_key_hmac (request->server->keys->fingerprint, text, strlen (text), out);
+  /* Sized once, and wiped: the body holds a card number or a password. */
+  text = g_string_sized_new (strlen (request->route) + strlen (path_id) + 2 +
+                             onepin_json_canonical_bound (node));
+  g_string_append_printf (text, "%s %s\n", request->route, path_id);
+  onepin_json_append_canonical_object (text, request->body, NULL);
+  /* Keyed, because a bare hash of a short secret gives it away. */
+  onepin_key_hmac (request->server->keys->fingerprint, text->str, text->len, out);
+  explicit_bzero (text->str, text->len);
 }
 
 /* A stored outcome for this key: replays it, or refuses other parameters. */
@@ -371,12 +392,14 @@ replay (BankRequest  *request,
   return TRUE;
 }
 
-/* The outcome, whatever it was, is kept with the request's key. */
+/* The outcome, whatever it was, is kept with the request's key; but not a
+ * failure, nor a conflict that will pass, so that a retry gets the answer
+ * the request would have had. */
 static gboolean
 record (BankRequest  *request,
         GError      **error)
 {
-  if (request->idempotency_key == NULL || request->status >= 500)
+  if (request->idempotency_key == NULL || request->status >= 500 || request->transient)
     return TRUE;
   return bank_store_idempotency_put (request->server->store, request->route,
                                      request->idempotency_key, request->fingerprint,
@@ -403,8 +426,15 @@ apply (BankRequest  *request,
   return request->suspended || record (request, error);
 }
 
+#define FAILED_NOTHING_DONE \
+  "The bank failed and did nothing. Retry with the same Idempotency-Key."
+#define FAILED_ANSWER_LOST \
+  "The bank could not record the card network's answer. Retry with the same " \
+  "Idempotency-Key for the outcome."
+
 static void fail          (BankRequest  *request,
-                           const GError *error);
+                           const GError *error,
+                           const char   *message);
 static void start_waiting (BankRequest  *request);
 
 static void
@@ -423,21 +453,21 @@ run_in_transaction (BankRequest *request,
         finish (request);
       return;
     }
-  fail (request, error);
+  fail (request, error, FAILED_NOTHING_DONE);
 }
 
 /* Nothing of the transaction stays; the client may retry with its key. */
 static void
 fail (BankRequest  *request,
-      const GError *error)
+      const GError *error,
+      const char   *message)
 {
   bank_store_rollback (request->server->store);
   g_warning ("%s failed: %s", request->route, error ? error->message : "?");
   request->delay = 0;
   request->callbacks_added = FALSE;
   request->advices_added = FALSE;
-  bank_reply_error (request, 500, "api_error", "internal", NULL,
-                    "The bank failed and did nothing. Retry with the same Idempotency-Key.");
+  bank_reply_error (request, 500, "api_error", "internal", NULL, message);
   send_reply (request);
 }
 
@@ -490,7 +520,9 @@ bank_request_resume (BankRequest *request,
       finish (request);
       return;
     }
-  fail (request, error);
+  /* What the first transaction wrote stays (a payment still pending, a
+   * message not answered): a retry of the key settles it. */
+  fail (request, error, FAILED_ANSWER_LOST);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */

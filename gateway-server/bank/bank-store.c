@@ -11,7 +11,7 @@
 
 G_DEFINE_QUARK (bank-store-error-quark, bank_store_error)
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Money columns carry CHECKs, so a bug cannot overdraw an account or a
  * card's credit even if a conditional update were forgotten. */
@@ -80,6 +80,12 @@ static const char schema_2[] =
   "  created INTEGER NOT NULL);\n"
   "CREATE INDEX network_advices_due ON network_messages (next_at)\n"
   "  WHERE next_at IS NOT NULL AND answered_at IS NULL;\n";
+
+/* Version 3: a capture or refund the issuer has not answered yet holds its
+ * payment (bank_store_message_open ()), looked up here. */
+static const char schema_3[] =
+  "CREATE INDEX network_follow_ups_open ON network_messages (payment_id)\n"
+  "  WHERE request_key IS NOT NULL AND answered_at IS NULL;\n";
 
 struct _BankStore
 {
@@ -303,8 +309,9 @@ migrate (BankStore  *self,
                         version, SCHEMA_VERSION), FALSE;
   if (!exec (self, "BEGIN IMMEDIATE", error))
     return FALSE;
-  if ((version >= 1 || exec (self, schema, error)) && exec (self, schema_2, error) &&
-      exec (self, "PRAGMA user_version = 2", error) && exec (self, "COMMIT", error))
+  if ((version >= 1 || exec (self, schema, error)) &&
+      (version >= 2 || exec (self, schema_2, error)) && exec (self, schema_3, error) &&
+      exec (self, "PRAGMA user_version = 3", error) && exec (self, "COMMIT", error))
     return TRUE;
   bank_store_rollback (self);
   return FALSE;
@@ -996,6 +1003,18 @@ bank_store_message_by_key (BankStore   *self,
   if (list == NULL || list->len == 0)
     return NULL;
   return g_ptr_array_steal_index (list, 0);
+}
+
+BankNetworkMessage *
+bank_store_message_open (BankStore   *self,
+                         const char  *payment_id,
+                         GError     **error)
+{
+  sqlite3_stmt *stmt = query (self, error, "SELECT " MESSAGE_COLUMNS " FROM network_messages "
+                              "WHERE payment_id = ? AND request_key IS NOT NULL "
+                              "AND answered_at IS NULL ORDER BY id LIMIT 1", "t", payment_id);
+
+  return fetch_one (self, stmt, message_from_row, error);
 }
 
 gboolean

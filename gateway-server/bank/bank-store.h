@@ -301,6 +301,11 @@ gboolean      bank_store_message_add        (BankStore           *self,
 BankNetworkMessage *bank_store_message_by_key (BankStore         *self,
                                              const char          *request_key,
                                              GError             **error);
+/* The follow-up (a completion or refund, made by a mall's request) of
+ * @payment_id that the issuer has not answered yet, or NULL. */
+BankNetworkMessage *bank_store_message_open (BankStore           *self,
+                                             const char          *payment_id,
+                                             GError             **error);
 gboolean      bank_store_message_answered   (BankStore           *self,
                                              gint64               id,
                                              const char          *response_code,

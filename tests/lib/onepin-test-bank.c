@@ -22,6 +22,7 @@ struct _OtBank
   char        *acquirer_key;
   char        *network_secret_path;
   GStrv        args;
+  GStrv        env;
   SoupSession *session;
 };
 
@@ -49,7 +50,8 @@ spawn (OtBank *bank)
     g_ptr_array_add (argv, bank->args[i]);
   g_ptr_array_add (argv, NULL);
 
-  ot_process_spawn (&bank->process, (const char * const *) argv->pdata, NULL);
+  ot_process_spawn (&bank->process, (const char * const *) argv->pdata,
+                    (const char * const *) bank->env);
   g_free (bank->url);
   bank->url = ot_process_wait_listening (&bank->process);
   if (!g_str_has_prefix (bank->url, "http://127.0.0.1:"))
@@ -58,6 +60,13 @@ spawn (OtBank *bank)
 
 OtBank *
 ot_bank_start (const char * const *args)
+{
+  return ot_bank_start_with_env (args, NULL);
+}
+
+OtBank *
+ot_bank_start_with_env (const char * const *args,
+                        const char * const *env)
 {
   OtBank *bank = g_new0 (OtBank, 1);
   g_autoptr(GError) error = NULL;
@@ -72,6 +81,7 @@ ot_bank_start (const char * const *args)
   bank->network_secret_path = g_build_filename (bank->data_dir, "network.secret", NULL);
   bank->listen = g_strdup ("127.0.0.1:0");
   bank->args = g_strdupv ((char **) args);
+  bank->env = g_strdupv ((char **) env);
   bank->session = soup_session_new_with_options ("timeout", 30, "user-agent", "onepin-test/1",
                                                  NULL);
   spawn (bank);
@@ -115,6 +125,7 @@ ot_bank_stop (OtBank *bank)
   g_free (bank->acquirer_key);
   g_free (bank->network_secret_path);
   g_strfreev (bank->args);
+  g_strfreev (bank->env);
   g_free (bank);
 }
 

@@ -33,6 +33,10 @@ typedef struct _OtBank OtBank;
 
 /* @args: extra options, NULL-terminated (e.g. "--slow-seconds", "5"), or NULL. */
 OtBank      *ot_bank_start                 (const char * const *args);
+/* The same, with @env ("NAME=value", NULL-terminated) set for the bank, on
+ * restarts too. */
+OtBank      *ot_bank_start_with_env        (const char * const *args,
+                                            const char * const *env);
 /* SIGTERM, wait, assert exit 0, delete the data dir. */
 void         ot_bank_stop                  (OtBank      *bank);
 /* SIGKILL and reap; the data dir stays, for ot_bank_restart (). */

@@ -235,6 +235,7 @@ assert_canonical_round_trip (JsonObject *object,
   again_node = json_node_init_object (json_node_alloc (), again);
   second = onepin_json_canonical (again_node);
   g_assert_cmpstr (first, ==, second);
+  g_assert_cmpuint (strlen (first), <=, onepin_json_canonical_bound (node));
 }
 
 /* JSONTestSuite's test_parsing: y_ files must parse (or be refused only
@@ -616,6 +617,61 @@ test_append_int (void)
     }
 }
 
+/* The bound holds where the canonical form grows most: six bytes for each
+ * control character or invalid byte, the longest integers and doubles. */
+static void
+test_canonical_bound (void)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonArray) array = json_array_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+
+  json_object_set_string_member (object, "\x01\x02", "\x01\xff\xfe\"\\\x1f");
+  json_object_set_int_member (object, "min", G_MININT64);
+  json_object_set_double_member (object, "tiny", -2.2250738585072014e-308);
+  json_object_set_double_member (object, "whole", 1e15);
+  json_object_set_null_member (object, "null");
+  json_object_set_boolean_member (object, "no", FALSE);
+  json_array_add_string_element (array, "\x7f\x80");
+  json_array_add_int_element (array, G_MAXINT64);
+  json_object_set_array_member (object, "list", json_array_ref (array));
+  json_object_set_object_member (object, "empty", json_object_new ());
+  node = json_node_init_object (json_node_alloc (), object);
+  text = onepin_json_canonical (node);
+  g_assert_cmpuint (strlen (text), <=, onepin_json_canonical_bound (node));
+}
+
+/* Every string value is zeroed where the tree keeps it; names stay. */
+static void
+test_object_wipe (void)
+{
+  const char *body = "{\"card_number\":\"9420 0012 3456 7897\",\"n\":1,"
+                     "\"merchant\":{\"id\":\"m-1\",\"tags\":[\"a\",\"secret\",2]}}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = onepin_json_parse_object (body, strlen (body), &error);
+  JsonObject *merchant;
+  JsonArray *tags;
+  const char *number;
+  const char *secret;
+
+  g_assert_no_error (error);
+  merchant = json_object_get_object_member (object, "merchant");
+  tags = json_object_get_array_member (merchant, "tags");
+  number = json_object_get_string_member (object, "card_number");
+  secret = json_array_get_string_element (tags, 1);
+  onepin_json_object_wipe (object);
+
+  for (guint i = 0; i < strlen ("9420 0012 3456 7897"); i++)
+    g_assert_cmpint (number[i], ==, 0);
+  for (guint i = 0; i < strlen ("secret"); i++)
+    g_assert_cmpint (secret[i], ==, 0);
+  g_assert_cmpstr (json_object_get_string_member (merchant, "id"), ==, "");
+  g_assert_cmpint (json_object_get_int_member (object, "n"), ==, 1);
+  g_assert_cmpint (json_array_get_int_element (tags, 2), ==, 2);
+  g_assert_true (json_object_has_member (object, "card_number"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -637,6 +693,8 @@ main (int   argc,
   g_test_add_func ("/json/getters", test_getters);
   g_test_add_func ("/json/canonical", test_canonical);
   g_test_add_func ("/json/canonical/object", test_canonical_object);
+  g_test_add_func ("/json/canonical/bound", test_canonical_bound);
+  g_test_add_func ("/json/object-wipe", test_object_wipe);
   g_test_add_func ("/json/append-string", test_append_string);
   g_test_add_func ("/json/append-int", test_append_int);
 
