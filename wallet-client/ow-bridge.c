@@ -23,6 +23,7 @@
 
 #include "onepin-crypto.h"
 #include "onepin-json.h"
+#include "ow-secret.h"
 #include "wh-frame.h"
 #include "wh-relay.h"
 
@@ -130,7 +131,7 @@ ow_bridge_call_finalize (GObject *object)
 {
   OwBridgeCall *call = OW_BRIDGE_CALL (object);
 
-  explicit_bzero (call->key, sizeof call->key);
+  ow_secret_wipe (call->key, sizeof call->key);
   g_free (call->id);
   g_free (call->browser_name);
   g_free (call->browser_kind);
@@ -290,17 +291,19 @@ write_next (Connection *conn)
                                    connection_ref (conn));
 }
 
+/* Answers may hold the card: the text is written once into a block of its
+ * own and wiped, and the frame is wiped once it is written (or dropped). */
 static void
 send_json (Connection *conn,
            JsonObject *object)
 {
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
-  g_autofree char *text = json_to_string (node, FALSE);
+  gsize len;
+  g_autoptr(OwSecret) text = ow_secret_json_to_string (object, &len);
   GBytes *frame;
 
   if (conn->state == STATE_CLOSED)
     return;
-  frame = wh_frame_encode (text, strlen (text), NULL);
+  frame = wh_frame_encode (text, len, NULL);
   if (frame == NULL)
     return;
   g_queue_push_tail (&conn->out, frame);
@@ -326,7 +329,9 @@ send_error (Connection *conn,
   send_json (conn, object);
 }
 
-/* An authenticated answer: {"type": "response", "id", "seq", "body", "mac"}. */
+/* An authenticated answer: {"type": "response", "id", "seq", "body", "mac"}.
+ * The body may hold the card: its text and the envelope's copy of it are
+ * wiped once the frame is queued. */
 static void
 send_response (Connection *conn,
                const char *id,
@@ -334,24 +339,23 @@ send_response (Connection *conn,
                JsonObject *body)
 {
   g_autoptr(JsonObject) object = json_object_new ();
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), body);
-  g_autofree char *text = json_to_string (node, FALSE);
+  g_autoptr(OwSecret) text = ow_secret_json_to_string (body, NULL);
   guint8 mac[OW_BRIDGE_MAC_LEN];
   g_autofree char *mac64 = NULL;
 
-  if (conn->browser == NULL ||
-      !ow_bridge_mac (conn->browser->key, OW_BRIDGE_TO_BROWSER, conn->browser->id,
-                      conn->nonce_browser, conn->nonce_wallet, seq, text, mac))
-    return;
-  mac64 = g_base64_encode (mac, sizeof mac);
-  json_object_set_string_member (object, "type", "response");
-  json_object_set_string_member (object, "id", id);
-  json_object_set_int_member (object, "seq", seq);
-  json_object_set_string_member (object, "body", text);
-  json_object_set_string_member (object, "mac", mac64);
-  send_json (conn, object);
-  /* the body may hold the card: wipe our copy */
-  explicit_bzero (text, strlen (text));
+  if (conn->browser != NULL &&
+      ow_bridge_mac (conn->browser->key, OW_BRIDGE_TO_BROWSER, conn->browser->id,
+                     conn->nonce_browser, conn->nonce_wallet, seq, text, mac))
+    {
+      mac64 = g_base64_encode (mac, sizeof mac);
+      json_object_set_string_member (object, "type", "response");
+      json_object_set_string_member (object, "id", id);
+      json_object_set_int_member (object, "seq", seq);
+      json_object_set_string_member (object, "body", text);
+      json_object_set_string_member (object, "mac", mac64);
+      send_json (conn, object);
+      ow_secret_json_wipe (object);
+    }
 }
 
 /* ---- answering calls ---------------------------------------------------- */
@@ -406,6 +410,8 @@ ow_bridge_call_reply (OwBridgeCall *call,
       json_object_set_string_member (body, "type", response_type (call->kind));
       send_response (conn, call->id, call->seq, body);
     }
+  /* sent or not, the caller's copy of the card goes */
+  ow_secret_json_wipe (body);
   g_object_unref (call);
 }
 
@@ -768,10 +774,10 @@ on_pair_begin (Connection *conn,
                                  public_browser, ow_ecdh_key_get_public (key), call->key,
                                  &call->code))
     {
-      explicit_bzero (shared, sizeof shared);
+      ow_secret_wipe (shared, sizeof shared);
       return send_error (conn, id, "failed", "The key could not be derived");
     }
-  explicit_bzero (shared, sizeof shared);
+  ow_secret_wipe (shared, sizeof shared);
 
   /* Our half goes out at once: the browser shows the code while the user
    * looks at ours. */

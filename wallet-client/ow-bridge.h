@@ -97,7 +97,9 @@ gboolean          ow_bridge_call_accept_pairing  (OwBridgeCall     *call,
                                                   const char       *name,
                                                   GError          **error);
 /* Card and checkout: the answer's body, authenticated with the browser's
- * key. Its "type" is set here ("card.response", "checkout.response"). */
+ * key. Its "type" is set here ("card.response", "checkout.response"). It
+ * may hold the card: the strings of @body are wiped once it is written, so
+ * read nothing from it afterwards. */
 void              ow_bridge_call_reply           (OwBridgeCall     *call,
                                                   JsonObject       *body);
 /* Any call: a refusal {"type": ..., "error": @code[, "message": @message]},

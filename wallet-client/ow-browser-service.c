@@ -16,6 +16,7 @@
 #include "onepin-json.h"
 #include "ow-approval-dialog.h"
 #include "ow-pair-dialog.h"
+#include "ow-secret.h"
 #include "ow-site-dialog.h"
 #include "ow-ui.h"
 #include "ow-window.h"
@@ -192,7 +193,7 @@ card_object (Work       *work,
 {
   OwVault *vault = ow_application_get_vault (work->service->application);
   g_autoptr(OwSecret) record = ow_vault_lookup (vault, OW_VAULT_KIND_CARD, work->card->id, error);
-  g_autoptr(JsonObject) stored = NULL;
+  g_autoptr(OwSecretJson) stored = NULL;   /* the record's number and CVC */
   JsonObject *card;
 
   if (record == NULL)

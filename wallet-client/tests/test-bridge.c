@@ -20,6 +20,7 @@
 #include "onepin-json.h"
 #include "ow-bridge.h"
 #include "ow-test-scan.h"
+#include "ow-test-wiped.h"
 #include "wh-frame.h"
 
 #define MASTER "correct horse battery"
@@ -880,6 +881,86 @@ test_checkout_request (void)
   assert_no_call ();
 }
 
+/* What the bridge wipes of a reply holding the card: a frame (a native-endian
+ * length, then the JSON), the envelope's text, the body's text. */
+static gboolean
+is_frame (const guint8 *data,
+          gsize         len)
+{
+  guint32 n;
+
+  if (len < sizeof n + 1)
+    return FALSE;
+  memcpy (&n, data, sizeof n);
+  return n == len - sizeof n && data[sizeof n] == '{';
+}
+
+static gboolean
+starts_with (const guint8 *data,
+             gsize         len,
+             const char   *prefix)
+{
+  return len >= strlen (prefix) && memcmp (data, prefix, strlen (prefix)) == 0;
+}
+
+static gboolean
+is_envelope (const guint8 *data,
+             gsize         len)
+{
+  return starts_with (data, len, "{\"body\":\"{\\\"card\\\":");
+}
+
+static gboolean
+is_body (const guint8 *data,
+         gsize         len)
+{
+  return starts_with (data, len, "{\"card\":{");
+}
+
+static void
+test_reply_wiped (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) card = json_object_new ();
+  g_autoptr(JsonObject) reply = json_object_new ();
+  gint64 deadline;
+
+  clear_browsers ();
+  c = paired_client ();
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"popup\"}");
+  call = wait_call ();
+  json_object_set_string_member (card, "number", "9410123456789012");
+  json_object_set_string_member (card, "csc", "987");
+  json_object_set_object_member (reply, "card", json_object_ref (card));
+
+  ow_test_wiped_watch ("9410123456789012");
+  ow_bridge_call_reply (call, reply);
+  /* the body's text, the envelope's, and the caller's copy of the number */
+  g_assert_true (ow_test_wiped_any (is_body));
+  g_assert_true (ow_test_wiped_any (is_envelope));
+  g_assert_true (ow_test_wiped_exactly ("9410123456789012", 16));
+  g_assert_cmpstr (json_object_get_string_member (card, "csc"), ==, "");
+  /* the frame, once written; before this side reads (its reader wipes too) */
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (!ow_test_wiped_any (is_frame))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the reply's frame was not wiped within 20 s of being written");
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  ow_test_wiped_stop ();
+
+  /* and the browser got the card intact */
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (json_object_get_object_member (answer, "card"),
+                                           "number", NULL), ==, "9410123456789012");
+  g_assert_cmpstr (onepin_json_get_string (json_object_get_object_member (answer, "card"),
+                                           "csc", NULL), ==, "987");
+}
+
 static void
 test_browser_goes_away (void)
 {
@@ -1031,6 +1112,7 @@ main (int    argc,
   g_test_add_func ("/bridge/protocol-errors", test_protocol_errors);
   g_test_add_func ("/bridge/card-requests", test_card_requests);
   g_test_add_func ("/bridge/checkout-request", test_checkout_request);
+  g_test_add_func ("/bridge/reply-wiped", test_reply_wiped);
   g_test_add_func ("/bridge/browser-goes-away", test_browser_goes_away);
   g_test_add_func ("/bridge/locked", test_locked);
   g_test_add_func ("/bridge/locked-pairing", test_locked_pairing);

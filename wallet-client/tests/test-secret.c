@@ -1,4 +1,5 @@
-/* test-secret.c: wiping what held a secret (ow-secret.h)
+/* test-secret.c: wiping what held a secret (ow-secret.h), and the frames
+ * that carry the card between the wallet, the host and the browser
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -11,6 +12,7 @@
 #include "onepin-json.h"
 #include "ow-secret.h"
 #include "ow-test-wiped.h"
+#include "wh-frame.h"
 
 #define NUMBER "9410123456789012"
 
@@ -200,6 +202,40 @@ test_json_builder (void)
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (root), "password"), ==, "");
 }
 
+/* The frames that carry the wallet's answers (the card) through the host:
+ * every copy of their bytes the reader and the encoder make is wiped. */
+static void
+test_frames (void)
+{
+  static const char payload[] = "{\"body\":\"{\\\"number\\\":\\\"" NUMBER "\\\"}\"}";
+  g_autoptr(WhFrameReader) reader = wh_frame_reader_new ();
+  GBytes *frame = wh_frame_encode (payload, strlen (payload), NULL);
+  gsize len;
+  g_autofree guint8 *data = g_bytes_unref_to_data (g_bytes_ref (frame), &len);
+  GBytes *got = NULL;
+  JsonObject *message = NULL;
+
+  watch ();
+  wh_frame_reader_feed (reader, data, 10);
+  wh_frame_reader_feed (reader, data + 10, len - 10);
+  g_assert_cmpint (wh_frame_reader_next (reader, &got, &message, NULL), ==, WH_FRAME_MESSAGE);
+  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), payload, strlen (payload));
+  /* consumed: the reader's buffer is wiped at once */
+  g_assert_cmpuint (ow_test_wiped_seen ()->len, ==, 1);
+  g_assert_cmpmem (g_bytes_get_data (seen_index (0), NULL), len, data, len);
+
+  g_bytes_unref (got);
+  g_assert_true (seen_exactly (payload));
+  ow_secret_json_unref (message);
+  g_assert_true (seen_exactly ("{\"number\":\"" NUMBER "\"}"));
+  g_bytes_unref (frame);
+  g_assert_cmpuint (seen (), ==, 4);
+
+  /* an encoded frame: exactly its bytes */
+  g_assert_cmpmem (g_bytes_get_data (seen_index (3), NULL),
+                   g_bytes_get_size (seen_index (3)), data, len);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -211,5 +247,6 @@ main (int    argc,
   g_test_add_func ("/secret/string", test_string);
   g_test_add_func ("/secret/json", test_json);
   g_test_add_func ("/secret/json-builder", test_json_builder);
+  g_test_add_func ("/secret/frames", test_frames);
   return g_test_run ();
 }
