@@ -9,7 +9,10 @@
  * 2, … on this connection) and a MAC over both nonces, the number and the
  * body; anything forged, replayed or out of order is answered with an
  * error and the connection is closed. One call per connection is open at a
- * time. Everything runs on the main context.
+ * time. While the vault is locked the keys are sealed, so nothing can be
+ * authenticated: requests and pairings are refused "locked" at once, and
+ * nothing a browser sends ever brings up the wallet's window. Everything
+ * runs on the main context.
  */
 #include "ow-bridge.h"
 
@@ -91,9 +94,6 @@ struct _Connection
   gint64             next_seq;
 
   OwBridgeCall      *call;        /* the open one, if any */
-  JsonObject        *waiting;     /* a request held until the unlock */
-  OwBridgeCall      *waiting_pair;   /* a pairing held until the unlock */
-  guint              unlock_timer;
 };
 
 struct _OwBridge
@@ -106,8 +106,6 @@ struct _OwBridge
   dev_t            socket_dev;
   ino_t            socket_ino;
   GList           *connections;
-  guint            unlock_timeout;
-  guint            resume_source;
 };
 
 G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
@@ -115,14 +113,12 @@ G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_CALL,
-  SIGNAL_UNLOCK_NEEDED,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
 
 static void connection_close (Connection *conn);
-static void handle_request (Connection *conn, JsonObject *message);
 
 /* ---- calls -------------------------------------------------------------- */
 
@@ -538,41 +534,7 @@ ow_bridge_call_remember_site (OwBridgeCall  *call,
   return ow_browser_save (conn->bridge->vault, browser, error);
 }
 
-/* ---- the unlock wait ---------------------------------------------------- */
-
-static void
-stop_waiting (Connection *conn)
-{
-  g_clear_handle_id (&conn->unlock_timer, g_source_remove);
-  g_clear_pointer (&conn->waiting, json_object_unref);
-  g_clear_object (&conn->waiting_pair);
-}
-
-static gboolean
-on_unlock_timeout (gpointer data)
-{
-  Connection *conn = data;
-  g_autoptr(JsonObject) waiting = g_steal_pointer (&conn->waiting);
-  g_autoptr(OwBridgeCall) pair = g_steal_pointer (&conn->waiting_pair);
-
-  conn->unlock_timer = 0;
-  if (waiting != NULL)
-    send_error (conn, onepin_json_get_string (waiting, "id", NULL), "locked",
-                "The wallet is locked");
-  if (pair != NULL)
-    ow_bridge_call_refuse (pair, "locked", "The wallet is locked");
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_for_unlock (Connection *conn)
-{
-  OwBridge *self = conn->bridge;
-
-  conn->unlock_timer = g_timeout_add_seconds (self->unlock_timeout, on_unlock_timeout, conn);
-  g_message ("bridge: waiting for the wallet to be unlocked");
-  g_signal_emit (self, signals[SIGNAL_UNLOCK_NEEDED], 0);
-}
+/* ---- calls to the application ------------------------------------------ */
 
 static void
 emit_call (Connection   *conn,
@@ -582,45 +544,23 @@ emit_call (Connection   *conn,
   g_signal_emit (conn->bridge, signals[SIGNAL_CALL], 0, call);
 }
 
-static gboolean
-resume_waiting (gpointer data)
-{
-  OwBridge *self = data;
-  GList *connections;
-
-  self->resume_source = 0;
-  if (ow_vault_is_locked (self->vault))
-    return G_SOURCE_REMOVE;
-  /* Handling one may close it, or another. */
-  connections = g_list_copy (self->connections);
-  for (GList *l = connections; l != NULL; l = l->next)
-    connection_ref (l->data);
-  for (GList *l = connections; l != NULL; l = l->next)
-    {
-      Connection *conn = l->data;
-      g_autoptr(JsonObject) waiting = g_steal_pointer (&conn->waiting);
-      g_autoptr(OwBridgeCall) pair = g_steal_pointer (&conn->waiting_pair);
-
-      g_clear_handle_id (&conn->unlock_timer, g_source_remove);
-      if (conn->state == STATE_CLOSED)
-        continue;
-      if (waiting != NULL)
-        handle_request (conn, waiting);
-      else if (pair != NULL)
-        emit_call (conn, pair);
-    }
-  g_list_free_full (connections, (GDestroyNotify) connection_unref);
-  return G_SOURCE_REMOVE;
-}
-
-/* What waited goes on once the unlock is complete: the application
- * restores its session in its own handlers of the same change. */
+/* Only for the log: tests and users follow the lock there. */
 static void
 on_vault_locked (OwBridge *self)
 {
   g_message ("bridge: the wallet is %s", ow_vault_is_locked (self->vault) ? "locked" : "unlocked");
-  if (!ow_vault_is_locked (self->vault) && self->resume_source == 0)
-    self->resume_source = g_idle_add (resume_waiting, self);
+}
+
+/* Nothing is authenticated, stored or shown while locked (the keys are
+ * sealed): the message is refused before anything else is done with it. */
+static gboolean
+refuse_if_locked (Connection *conn,
+                  const char *id)
+{
+  if (!ow_vault_is_locked (conn->bridge->vault))
+    return FALSE;
+  send_error (conn, id, "locked", "The wallet is locked");
+  return TRUE;
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -714,8 +654,7 @@ pairing_in_progress (OwBridge *self)
     {
       Connection *conn = l->data;
 
-      if (conn->waiting_pair != NULL ||
-          (conn->call != NULL && conn->call->kind == OW_BRIDGE_CALL_PAIR))
+      if (conn->call != NULL && conn->call->kind == OW_BRIDGE_CALL_PAIR)
         return TRUE;
     }
   return FALSE;
@@ -753,8 +692,9 @@ on_pair_begin (Connection *conn,
   g_autofree char *public_wallet = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (conn->call != NULL || conn->waiting != NULL || conn->waiting_pair != NULL ||
-      pairing_in_progress (conn->bridge))
+  if (refuse_if_locked (conn, id))
+    return;
+  if (conn->call != NULL || pairing_in_progress (conn->bridge))
     return send_error (conn, id, "busy", "Another pairing is in progress");
   if (!ow_bridge_decode_exact (onepin_json_get_string (message, "public_key", NULL),
                                public_browser, sizeof public_browser))
@@ -786,13 +726,6 @@ on_pair_begin (Connection *conn,
   json_object_set_string_member (answer, "id", id);
   json_object_set_string_member (answer, "public_key", public_wallet);
   send_json (conn, answer);
-
-  if (ow_vault_is_locked (conn->bridge->vault))
-    {
-      conn->waiting_pair = g_steal_pointer (&call);
-      wait_for_unlock (conn);
-      return;
-    }
   emit_call (conn, call);
 }
 
@@ -996,12 +929,8 @@ handle_request (Connection *conn,
   const char *text;
   const char *type;
 
-  if (ow_vault_is_locked (conn->bridge->vault))
-    {
-      conn->waiting = json_object_ref (message);
-      wait_for_unlock (conn);
-      return;
-    }
+  if (refuse_if_locked (conn, id))
+    return;
   text = authenticate (conn, message);
   if (text == NULL)
     return;
@@ -1046,7 +975,7 @@ on_message (Connection *conn,
 
   if (!printable_id (id))
     return send_error (conn, NULL, "malformed", "A message without an id");
-  if (conn->call != NULL || conn->waiting != NULL || conn->waiting_pair != NULL)
+  if (conn->call != NULL)
     return send_error (conn, id, "busy", "One request at a time");
   if (g_str_equal (type, "pair.begin"))
     on_pair_begin (conn, message);
@@ -1083,7 +1012,6 @@ connection_close (Connection *conn)
   if (conn->state == STATE_CLOSED)
     return;
   conn->state = STATE_CLOSED;
-  stop_waiting (conn);
   if (conn->call != NULL)
     {
       /* The application hears of it through the cancellable. */
@@ -1340,14 +1268,6 @@ ow_bridge_get_path (OwBridge *self)
   return self->path;
 }
 
-void
-ow_bridge_set_unlock_timeout (OwBridge *self,
-                              guint     seconds)
-{
-  g_return_if_fail (OW_IS_BRIDGE (self));
-  self->unlock_timeout = MAX (seconds, 1);
-}
-
 /* ---- GObject ------------------------------------------------------------ */
 
 static void
@@ -1356,7 +1276,6 @@ ow_bridge_dispose (GObject *object)
   OwBridge *self = OW_BRIDGE (object);
 
   ow_bridge_close (self);
-  g_clear_handle_id (&self->resume_source, g_source_remove);
   if (self->vault != NULL)
     g_signal_handlers_disconnect_by_data (self->vault, self);
   g_clear_object (&self->vault);
@@ -1372,16 +1291,11 @@ ow_bridge_class_init (OwBridgeClass *klass)
   /* void call (OwBridge *bridge, OwBridgeCall *call): answer it once. */
   signals[SIGNAL_CALL] = g_signal_new ("call", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, OW_TYPE_BRIDGE_CALL);
-  /* void unlock_needed (OwBridge *bridge): a browser waits for the unlock. */
-  signals[SIGNAL_UNLOCK_NEEDED] = g_signal_new ("unlock-needed", G_TYPE_FROM_CLASS (klass),
-                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                G_TYPE_NONE, 0);
 }
 
 static void
 ow_bridge_init (OwBridge *self)
 {
-  self->unlock_timeout = OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT;
 }
 
 OwBridge *

@@ -13,9 +13,10 @@
  *
  * What needs the user (approve a pairing, fill a card, approve a purchase)
  * comes out as an OwBridgeCall through the "call" signal; the application
- * answers it once. A request that arrives while the vault is locked waits
- * for the unlock ("unlock-needed" is emitted) for at most the unlock
- * timeout, then is answered "locked". No GTK here.
+ * answers it once. While the vault is locked no message can be
+ * authenticated (the keys are sealed), so requests and pairings are
+ * answered "locked" at once and nothing is asked of the user: a browser
+ * never brings up the wallet's window. No GTK here.
  */
 #pragma once
 
@@ -39,7 +40,6 @@ typedef enum
 } OwBridgeError;
 
 #define OW_BRIDGE_PROTOCOL 1
-#define OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT 60    /* seconds */
 
 typedef enum
 {
@@ -64,8 +64,6 @@ gboolean          ow_bridge_listen               (OwBridge         *self,
 /* Closes every connection and removes the socket (if it is still ours). */
 void              ow_bridge_close                (OwBridge         *self);
 const char       *ow_bridge_get_path             (OwBridge         *self);
-void              ow_bridge_set_unlock_timeout   (OwBridge         *self,
-                                                  guint             seconds);
 
 OwBridgeCallKind  ow_bridge_call_get_kind        (OwBridgeCall     *call);
 /* The browser's name: the one the user gave it, or for a pairing the

@@ -525,14 +525,6 @@ on_call (OwBridge         *bridge,
     }
 }
 
-/* A browser waits for the unlock: bring the window (and its unlock page) up. */
-static void
-on_unlock_needed (OwBridge         *bridge,
-                  OwBrowserService *self)
-{
-  g_application_activate (G_APPLICATION (self->application));
-}
-
 static void
 ow_browser_service_dispose (GObject *object)
 {
@@ -560,14 +552,11 @@ OwBrowserService *
 ow_browser_service_new (OwApplication *application)
 {
   OwBrowserService *self = g_object_new (OW_TYPE_BROWSER_SERVICE, NULL);
-  GSettings *settings = ow_application_get_settings (application);
   g_autoptr(GError) error = NULL;
 
   self->application = application;
   self->bridge = ow_bridge_new (ow_application_get_vault (application));
-  ow_bridge_set_unlock_timeout (self->bridge, g_settings_get_uint (settings, "browser-unlock-seconds"));
   g_signal_connect_object (self->bridge, "call", G_CALLBACK (on_call), self, 0);
-  g_signal_connect_object (self->bridge, "unlock-needed", G_CALLBACK (on_unlock_needed), self, 0);
   if (!ow_bridge_listen (self->bridge, NULL, &error))
     g_message ("Browsers cannot reach the wallet: %s", error->message);
   return self;

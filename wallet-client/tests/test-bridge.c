@@ -8,7 +8,7 @@
  * extension (begin, pairing with a P-256 key of its own, requests with
  * their MACs) on real connections, and the application (answering the
  * calls). Then it forges, replays, reorders and tampers with messages, and
- * locks the vault while a request is on its way.
+ * sends them to a locked vault.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -34,7 +34,6 @@ static struct
   OwBridge  *bridge;
   char      *socket;
   GPtrArray *calls;         /* OwBridgeCall* the bridge emitted */
-  guint      unlock_needed;
 } T;
 
 /* ---- the test's side of the socket ---------------------------------------- */
@@ -264,13 +263,6 @@ on_call (OwBridge     *bridge,
   g_ptr_array_add (T.calls, g_object_ref (call));
 }
 
-static void
-on_unlock_needed (OwBridge *bridge,
-                  gpointer  data)
-{
-  T.unlock_needed++;
-}
-
 static OwBridgeCall *
 wait_call (void)
 {
@@ -388,8 +380,6 @@ clear_browsers (void)
   for (guint i = 0; ids != NULL && ids[i] != NULL; i++)
     g_assert_true (ow_vault_remove (T.vault, OW_VAULT_KIND_BROWSER, ids[i], NULL));
   g_ptr_array_set_size (T.calls, 0);
-  T.unlock_needed = 0;
-  ow_bridge_set_unlock_timeout (T.bridge, OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -984,55 +974,56 @@ test_browser_goes_away (void)
   g_assert_true (ow_bridge_call_is_answered (call));
 }
 
+/* While locked, every browser's key is sealed: nothing a browser sends can
+ * be authenticated, so nothing it sends may bring the wallet's window up
+ * (or anything else). A request is refused "locked" at once, with no call;
+ * the browser asks again once the user has unlocked the wallet. */
 static void
 test_locked (void)
 {
   g_autoptr(Client) c = NULL;
-  g_autoptr(Client) late = NULL;
-  g_autoptr(OwBridgeCall) call = NULL;
-  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(Client) locked = NULL;
+  g_autoptr(Client) after = NULL;
+  g_autoptr(JsonObject) pong = NULL;
   g_autoptr(GError) error = NULL;
 
   clear_browsers ();
   c = paired_client ();
-  late = reconnect (c);
+  locked = reconnect (c);
+  after = reconnect (c);
 
-  /* a request while locked waits for the unlock... */
   ow_vault_lock (T.vault);
-  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"popup\"}");
-  while (T.unlock_needed == 0)
-    g_main_context_iteration (NULL, TRUE);
+  client_begin (locked);
+  client_request (locked, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"popup\"}");
+  expect_error (locked, "locked", FALSE);
+  /* a forged one alike: it is refused before its MAC could be checked */
+  locked->key[0] ^= 0x80;
+  locked->seq = 0;
+  client_request (locked, "{\"type\":\"ping\"}");
+  expect_error (locked, "locked", FALSE);
   assert_no_call ();
-  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
-  call = wait_call ();
-  g_assert_cmpstr (ow_bridge_call_get_origin (call), ==, ORIGIN);
-  ow_bridge_call_refuse (call, "no_card", NULL);
-  answer = client_response (c);
-  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "no_card");
 
-  /* ... or fails cleanly when none comes in time */
-  ow_bridge_set_unlock_timeout (T.bridge, 1);
-  ow_vault_lock (T.vault);
-  client_begin (late);
-  client_request (late, "{\"type\":\"ping\"}");
-  expect_error (late, "locked", FALSE);
-  assert_no_call ();
+  /* the unlock does not bring them back */
   g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  assert_no_call ();
+  client_begin (after);
+  pong = ping (after);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
 }
 
+/* A pairing can never be authenticated: while locked it is refused at
+ * once, before any key is made or shown. */
 static void
 test_locked_pairing (void)
 {
   g_autoptr(Client) c = NULL;
   g_autoptr(OwEcdhKey) key = ow_ecdh_key_new (NULL);
   g_autoptr(JsonObject) begin = json_object_new ();
-  g_autoptr(JsonObject) answer = NULL;
-  g_autoptr(JsonObject) done = NULL;
   g_autofree char *public_b = NULL;
+  g_auto(GStrv) ids = NULL;
   g_autoptr(GError) error = NULL;
 
   clear_browsers ();
-  ow_bridge_set_unlock_timeout (T.bridge, 1);
   ow_vault_lock (T.vault);
   c = client_connect (CALLER);
   client_begin (c);
@@ -1041,14 +1032,13 @@ test_locked_pairing (void)
   json_object_set_string_member (begin, "id", "p1");
   json_object_set_string_member (begin, "public_key", public_b);
   client_send (c, begin);
-  answer = client_recv (c);
-  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
-  /* nobody unlocks: no dialog, and the pairing fails */
-  done = client_recv (c);
-  g_assert_cmpstr (onepin_json_get_string (done, "type", NULL), ==, "pair.done");
-  g_assert_cmpstr (onepin_json_get_string (done, "error", NULL), ==, "locked");
+  expect_error (c, "locked", FALSE);
   assert_no_call ();
+
   g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  assert_no_call ();
+  ids = ow_vault_list (T.vault, OW_VAULT_KIND_BROWSER, NULL);
+  g_assert_cmpuint (g_strv_length (ids), ==, 0);
 }
 
 static void
@@ -1093,7 +1083,6 @@ main (int    argc,
   T.calls = g_ptr_array_new_with_free_func (g_object_unref);
   T.bridge = ow_bridge_new (T.vault);
   g_signal_connect (T.bridge, "call", G_CALLBACK (on_call), NULL);
-  g_signal_connect (T.bridge, "unlock-needed", G_CALLBACK (on_unlock_needed), NULL);
   g_assert_true (ow_bridge_listen (T.bridge, NULL, &error));
   g_assert_no_error (error);
   T.socket = g_strdup (ow_bridge_get_path (T.bridge));
