@@ -5,7 +5,9 @@
  *
  * Per connection, in order: the host's hello (which extension it serves),
  * the extension's "begin" (its nonce; ours in the answer), then pairing
- * and requests. A request carries the browser's id, a sequence number (1,
+ * and requests. A pairing is stored only once both sides have proved the
+ * agreed key (our pair.done, the browser's pair.confirm); a pairing that
+ * fails leaves nothing behind. A request carries the browser's id, a sequence number (1,
  * 2, … on this connection) and a MAC over both nonces, the number and the
  * body; anything forged, replayed or out of order is answered with an
  * error and the connection is closed. One call per connection is open at a
@@ -43,6 +45,7 @@ typedef enum
   STATE_HOST_HELLO,     /* the host says who it is */
   STATE_BEGIN,          /* the extension's nonce */
   STATE_READY,
+  STATE_CLOSING,        /* a last refusal is being written */
   STATE_CLOSED,
 } ConnectionState;
 
@@ -68,6 +71,10 @@ struct _OwBridgeCall
   /* pairing */
   char             *code;
   guint8            key[OW_BRIDGE_KEY_LEN];
+  /* accepted, and stored only once the browser proves the key */
+  OwBrowser        *pending;
+  char             *pending_body;   /* pair.done's body, which the proof covers too */
+  GTask            *confirmation;   /* of ow_bridge_call_accept_pairing_async */
 };
 
 G_DEFINE_FINAL_TYPE (OwBridgeCall, ow_bridge_call, G_TYPE_OBJECT)
@@ -136,6 +143,9 @@ ow_bridge_call_finalize (GObject *object)
   g_clear_pointer (&call->purchase, ow_purchase_free);
   g_clear_object (&call->cancellable);
   g_free (call->code);
+  g_clear_pointer (&call->pending, ow_browser_free);
+  g_free (call->pending_body);
+  g_assert (call->confirmation == NULL);   /* it holds a reference */
 
   G_OBJECT_CLASS (ow_bridge_call_parent_class)->finalize (object);
 }
@@ -269,7 +279,10 @@ on_written (GObject      *source,
       return;
     }
   g_bytes_unref (g_queue_pop_head (&conn->out));
-  write_next (conn);
+  if (conn->state == STATE_CLOSING && g_queue_is_empty (&conn->out))
+    connection_close (conn);
+  else
+    write_next (conn);
 }
 
 static void
@@ -323,6 +336,22 @@ send_error (Connection *conn,
   json_object_set_string_member (object, "message", message);
   g_message ("bridge: refused a message: %s", code);
   send_json (conn, object);
+}
+
+/* A refusal after which the connection ends. It closes once the refusal
+ * is written: closing at once would cancel a write still queued behind an
+ * earlier answer, and the browser would never learn why. */
+static void
+refuse_and_close (Connection *conn,
+                  const char *id,
+                  const char *code,
+                  const char *message)
+{
+  send_error (conn, id, code, message);
+  if (g_queue_is_empty (&conn->out))
+    connection_close (conn);
+  else
+    conn->state = STATE_CLOSING;
 }
 
 /* An authenticated answer: {"type": "response", "id", "seq", "body", "mac"}.
@@ -446,40 +475,22 @@ ow_bridge_call_refuse (OwBridgeCall *call,
   g_object_unref (call);
 }
 
-gboolean
-ow_bridge_call_accept_pairing (OwBridgeCall  *call,
-                               const char    *name,
-                               GError       **error)
+/* Sends pair.done for @browser: its id, and a MAC under the pairing's key
+ * (seq 0) over {"name"} that proves the wallet holds the key. */
+static gboolean
+send_pair_done (Connection    *conn,
+                OwBridgeCall  *call,
+                OwBrowser     *browser,
+                GError       **error)
 {
-  g_autoptr(OwBrowser) browser = NULL;
   g_autoptr(JsonObject) body = json_object_new ();
   g_autoptr(JsonObject) answer = json_object_new ();
-  g_autoptr(JsonNode) node = NULL;
   g_autofree char *text = NULL;
   g_autofree char *mac64 = NULL;
   guint8 mac[OW_BRIDGE_MAC_LEN];
-  Connection *conn;
-
-  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), FALSE);
-  g_return_val_if_fail (call->kind == OW_BRIDGE_CALL_PAIR && !call->answered, FALSE);
-  g_return_val_if_fail (name != NULL, FALSE);
-
-  conn = call->connection;
-  if (conn == NULL || conn->state == STATE_CLOSED)
-    {
-      call_take_connection (call);
-      g_set_error_literal (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
-                           "The browser stopped waiting for the pairing");
-      return FALSE;
-    }
-
-  browser = ow_browser_new (name, conn->kind, conn->caller, call->key);
-  if (!ow_browser_save (conn->bridge->vault, browser, error))
-    return FALSE;
 
   json_object_set_string_member (body, "name", browser->name);
-  node = json_node_init_object (json_node_alloc (), body);
-  text = json_to_string (node, FALSE);
+  text = ow_secret_json_to_string (body, NULL);
   if (!ow_bridge_mac (browser->key, OW_BRIDGE_TO_BROWSER, browser->id, conn->nonce_browser,
                       conn->nonce_wallet, 0, text, mac))
     {
@@ -487,9 +498,6 @@ ow_bridge_call_accept_pairing (OwBridgeCall  *call,
       return FALSE;
     }
   mac64 = g_base64_encode (mac, sizeof mac);
-
-  g_object_ref (call);
-  call_take_connection (call);
   json_object_set_string_member (answer, "type", "pair.done");
   json_object_set_string_member (answer, "id", call->id);
   json_object_set_string_member (answer, "browser", browser->id);
@@ -497,14 +505,86 @@ ow_bridge_call_accept_pairing (OwBridgeCall  *call,
   json_object_set_string_member (answer, "body", text);
   json_object_set_string_member (answer, "mac", mac64);
   send_json (conn, answer);
-  g_message ("bridge: paired a browser");
-
-  /* This connection may go on with requests under the new key. */
-  g_clear_pointer (&conn->browser, ow_browser_free);
-  conn->browser = g_steal_pointer (&browser);
-  conn->next_seq = 1;
-  g_object_unref (call);
+  call->pending_body = g_steal_pointer (&text);
   return TRUE;
+}
+
+void
+ow_bridge_call_accept_pairing_async (OwBridgeCall        *call,
+                                     const char          *name,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(OwBrowser) browser = NULL;
+  g_autoptr(GError) error = NULL;
+  Connection *conn;
+
+  g_return_if_fail (OW_IS_BRIDGE_CALL (call));
+  g_return_if_fail (call->kind == OW_BRIDGE_CALL_PAIR && !call->answered);
+  g_return_if_fail (name != NULL);
+
+  task = g_task_new (call, NULL, callback, user_data);
+  g_task_set_source_tag (task, ow_bridge_call_accept_pairing_async);
+  conn = call->connection;
+  if (conn == NULL || conn->state == STATE_CLOSED)
+    {
+      call_take_connection (call);
+      g_task_return_new_error (task, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
+                               "The browser stopped waiting for the pairing");
+      return;
+    }
+
+  g_free (call->browser_name);
+  call->browser_name = g_strdup (name);
+  browser = ow_browser_new (name, conn->kind, conn->caller, call->key);
+  if (!send_pair_done (conn, call, browser, &error))
+    {
+      ow_bridge_call_refuse (call, "failed", NULL);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* pair.done is the call's answer; it stays on the connection (which is
+   * busy meanwhile) until the browser's pair.confirm, or until it goes. */
+  call->answered = TRUE;
+  call->pending = g_steal_pointer (&browser);
+  call->confirmation = g_steal_pointer (&task);
+}
+
+gboolean
+ow_bridge_call_accept_pairing_finish (OwBridgeCall  *call,
+                                      GAsyncResult  *result,
+                                      GError       **error)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, call), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        ow_bridge_call_accept_pairing_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Ends a pairing that waited for its confirmation: stored if @error is
+ * NULL, else nothing of it is left (the key is wiped with the browser). */
+static void
+finish_pairing (OwBridgeCall *call,
+                GError       *error)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&call->confirmation);
+
+  g_clear_pointer (&call->pending, ow_browser_free);
+  g_clear_pointer (&call->pending_body, g_free);
+  call_take_connection (call);
+  if (error != NULL)
+    {
+      g_message ("bridge: pairing failed: %s", error->message);
+      g_task_return_error (task, error);
+    }
+  else
+    {
+      g_message ("bridge: paired a browser");
+      g_task_return_boolean (task, TRUE);
+    }
 }
 
 gboolean
@@ -621,16 +701,14 @@ on_begin (Connection *conn,
 
   if (g_strcmp0 (onepin_json_get_string (message, "type", NULL), "begin") != 0)
     {
-      send_error (conn, id, "begin_required", "The connection must begin with \"begin\"");
-      connection_close (conn);
+      refuse_and_close (conn, id, "begin_required", "The connection must begin with \"begin\"");
       return;
     }
   if (!printable_id (id) ||
       !ow_bridge_decode_exact (onepin_json_get_string (message, "nonce", NULL),
                                conn->nonce_browser_raw, OW_BRIDGE_NONCE_LEN))
     {
-      send_error (conn, printable_id (id) ? id : NULL, "malformed", "A malformed \"begin\"");
-      connection_close (conn);
+      refuse_and_close (conn, printable_id (id) ? id : NULL, "malformed", "A malformed \"begin\"");
       return;
     }
   conn->nonce_browser = g_strdup (onepin_json_get_string (message, "nonce", NULL));
@@ -729,20 +807,80 @@ on_pair_begin (Connection *conn,
   emit_call (conn, call);
 }
 
+/* The members of a message the browser signs: a request, or its proof of a
+ * pairing's key. */
+static const OnepinJsonField signed_fields[] = {
+  { "type", ONEPIN_JSON_STRING, TRUE },
+  { "id", ONEPIN_JSON_STRING, TRUE },
+  { "browser", ONEPIN_JSON_STRING, TRUE },
+  { "seq", ONEPIN_JSON_INT, TRUE },
+  { "body", ONEPIN_JSON_STRING, TRUE },
+  { "mac", ONEPIN_JSON_STRING, TRUE },
+};
+
+/* The browser's proof that it derived the same key: pair.confirm, with its
+ * MAC (b2w, seq 0) over the body of our pair.done. */
+static gboolean
+pairing_proven (Connection   *conn,
+                OwBridgeCall *call,
+                JsonObject   *message)
+{
+  const char *body = onepin_json_get_string (message, "body", NULL);
+
+  if (!onepin_json_check_fields (message, signed_fields, G_N_ELEMENTS (signed_fields), NULL,
+                                 NULL))
+    return FALSE;
+  return g_str_equal (onepin_json_get_string (message, "id", ""), call->id) &&
+         g_str_equal (onepin_json_get_string (message, "browser", ""), call->pending->id) &&
+         onepin_json_get_int (message, "seq", -1) == 0 &&
+         g_str_equal (body, call->pending_body) &&
+         ow_bridge_mac_verify (call->pending->key, OW_BRIDGE_TO_WALLET, call->pending->id,
+                               conn->nonce_browser, conn->nonce_wallet, 0, body,
+                               onepin_json_get_string (message, "mac", NULL));
+}
+
+/* Only a proven pairing is stored: a wrong proof ends the pairing and the
+ * connection, and leaves nothing behind. */
+static void
+on_pair_confirm (Connection *conn,
+                 JsonObject *message)
+{
+  OwBridgeCall *call = conn->call;
+  const char *id = onepin_json_get_string (message, "id", NULL);
+  g_autoptr(JsonObject) answer = json_object_new ();
+  GError *error = NULL;
+
+  if (!pairing_proven (conn, call, message))
+    {
+      finish_pairing (call, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_NOT_CONFIRMED,
+                                                 "The browser could not prove the pairing's key"));
+      refuse_and_close (conn, id, "bad_mac", "The pairing's confirmation failed");
+      return;
+    }
+  if (!ow_browser_save (conn->bridge->vault, call->pending, &error))
+    {
+      send_error (conn, id,
+                  g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED) ? "locked" : "failed",
+                  "The wallet could not keep the pairing");
+      finish_pairing (call, error);
+      return;
+    }
+  json_object_set_string_member (answer, "type", "pair.saved");
+  json_object_set_string_member (answer, "id", call->id);
+  send_json (conn, answer);
+  /* This connection may go on with requests under the new key. */
+  g_clear_pointer (&conn->browser, ow_browser_free);
+  conn->browser = g_steal_pointer (&call->pending);
+  conn->next_seq = 1;
+  finish_pairing (call, NULL);
+}
+
 /* Checks the request's id, number and MAC; NULL (and the connection closed)
  * when they are wrong. Returns the body's text. */
 static const char *
 authenticate (Connection *conn,
               JsonObject *message)
 {
-  static const OnepinJsonField fields[] = {
-    { "type", ONEPIN_JSON_STRING, TRUE },
-    { "id", ONEPIN_JSON_STRING, TRUE },
-    { "browser", ONEPIN_JSON_STRING, TRUE },
-    { "seq", ONEPIN_JSON_INT, TRUE },
-    { "body", ONEPIN_JSON_STRING, TRUE },
-    { "mac", ONEPIN_JSON_STRING, TRUE },
-  };
   const char *id = onepin_json_get_string (message, "id", NULL);
   const char *browser_id = onepin_json_get_string (message, "browser", NULL);
   const char *body = onepin_json_get_string (message, "body", NULL);
@@ -750,33 +888,30 @@ authenticate (Connection *conn,
   g_autoptr(OwBrowser) browser = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!onepin_json_check_fields (message, fields, G_N_ELEMENTS (fields), NULL, NULL) ||
+  if (!onepin_json_check_fields (message, signed_fields, G_N_ELEMENTS (signed_fields), NULL,
+                                 NULL) ||
       strlen (body) > MAX_BODY)
     {
-      send_error (conn, id, "malformed", "A malformed request");
-      connection_close (conn);
+      refuse_and_close (conn, id, "malformed", "A malformed request");
       return NULL;
     }
   if (conn->browser != NULL && g_strcmp0 (conn->browser->id, browser_id) != 0)
     {
-      send_error (conn, id, "malformed", "One connection serves one browser");
-      connection_close (conn);
+      refuse_and_close (conn, id, "malformed", "One connection serves one browser");
       return NULL;
     }
   browser = ow_browser_load (conn->bridge->vault, browser_id, &error);
   if (browser == NULL || g_strcmp0 (browser->caller, conn->caller) != 0)
     {
       /* unknown, removed by the user, or paired through another extension */
-      send_error (conn, id, "not_paired", "This browser is not paired with the wallet");
-      connection_close (conn);
+      refuse_and_close (conn, id, "not_paired", "This browser is not paired with the wallet");
       return NULL;
     }
   if (!ow_bridge_mac_verify (browser->key, OW_BRIDGE_TO_WALLET, browser->id, conn->nonce_browser,
                              conn->nonce_wallet, seq, body,
                              onepin_json_get_string (message, "mac", NULL)))
     {
-      send_error (conn, id, "bad_mac", "The message's authentication failed");
-      connection_close (conn);
+      refuse_and_close (conn, id, "bad_mac", "The message's authentication failed");
       return NULL;
     }
   /* Only now is the number the browser's own: a replay within the
@@ -784,8 +919,7 @@ authenticate (Connection *conn,
    * MAC (other nonces). */
   if (seq != conn->next_seq)
     {
-      send_error (conn, id, "replay", "A message out of sequence");
-      connection_close (conn);
+      refuse_and_close (conn, id, "replay", "A message out of sequence");
       return NULL;
     }
   conn->next_seq++;
@@ -966,6 +1100,7 @@ on_message (Connection *conn,
       return on_host_hello (conn, message);
     case STATE_BEGIN:
       return on_begin (conn, message);
+    case STATE_CLOSING:
     case STATE_CLOSED:
       return;
     case STATE_READY:
@@ -975,6 +1110,8 @@ on_message (Connection *conn,
 
   if (!printable_id (id))
     return send_error (conn, NULL, "malformed", "A message without an id");
+  if (conn->call != NULL && conn->call->confirmation != NULL && g_str_equal (type, "pair.confirm"))
+    return on_pair_confirm (conn, message);
   if (conn->call != NULL)
     return send_error (conn, id, "busy", "One request at a time");
   if (g_str_equal (type, "pair.begin"))
@@ -1012,6 +1149,10 @@ connection_close (Connection *conn)
   if (conn->state == STATE_CLOSED)
     return;
   conn->state = STATE_CLOSED;
+  if (conn->call != NULL && conn->call->confirmation != NULL)
+    finish_pairing (conn->call, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
+                                                     "The browser went away before it confirmed "
+                                                     "the pairing"));
   if (conn->call != NULL)
     {
       /* The application hears of it through the cancellable. */

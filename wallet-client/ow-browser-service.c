@@ -147,31 +147,38 @@ error_code (const GError *error)
 
 /* ---- pairing ------------------------------------------------------------ */
 
+/* The browser proved the key and is stored, or nothing was kept. */
+static void
+on_paired (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Work *work = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  if (!ow_bridge_call_accept_pairing_finish (OW_BRIDGE_CALL (source), result, &error))
+    message = ow_ui_error_message (error);
+  else
+    /* TRANSLATORS: %s is the name the user gave the browser */
+    message = g_strdup_printf (_("“%s” is paired with your wallet."),
+                               ow_bridge_call_get_browser_name (work->call));
+  toast (work, message);
+  work_free (work);
+}
+
 static void
 on_pair_decided (OwPairDialog *dialog,
                  gboolean      approved,
                  const char   *name,
                  Work         *work)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
-
   if (!approved)
     {
       refuse (work, "denied", "The user did not pair the browser");
       return;
     }
-  if (!ow_bridge_call_accept_pairing (work->call, name, &error))
-    {
-      message = ow_ui_error_message (error);
-      toast (work, message);
-      work_free (work);
-      return;
-    }
-  /* TRANSLATORS: %s is the name the user gave the browser */
-  message = g_strdup_printf (_("“%s” is paired with your wallet."), name);
-  toast (work, message);
-  work_free (work);
+  ow_bridge_call_accept_pairing_async (work->call, name, on_paired, work);
 }
 
 static void

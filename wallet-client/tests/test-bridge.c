@@ -20,6 +20,7 @@
 #include "onepin-json.h"
 #include "ow-bridge.h"
 #include "ow-test-scan.h"
+#include "ow-test-wait.h"
 #include "ow-test-wiped.h"
 #include "wh-frame.h"
 
@@ -285,16 +286,19 @@ assert_no_call (void)
   g_assert_cmpuint (T.calls->len, ==, 0);
 }
 
-/* Pairs @c, the user approving it under @name. */
-static void
-pair (Client     *c,
-      const char *name)
+/* A pairing up to the wallet's pair.done, checked: the user approves it under
+ * @name (the acceptance completes in *@result once the browser proved the
+ * key, or failed). Returns pair.done. */
+static JsonObject *
+pair_until_done (Client         *c,
+                 const char     *name,
+                 OwBridgeCall  **call,
+                 GAsyncResult  **result)
 {
   g_autoptr(OwEcdhKey) key = NULL;
   g_autoptr(JsonObject) begin = json_object_new ();
   g_autoptr(JsonObject) answer = NULL;
-  g_autoptr(JsonObject) done = NULL;
-  g_autoptr(OwBridgeCall) call = NULL;
+  JsonObject *done;
   g_autoptr(GError) error = NULL;
   g_autofree char *public_b = NULL;
   g_autofree char *code = NULL;
@@ -320,15 +324,15 @@ pair (Client     *c,
   g_assert_true (ow_bridge_pairing_derive (shared, c->nonce_b_raw, c->nonce_w_raw,
                                            ow_ecdh_key_get_public (key), public_w, c->key, &code));
 
-  call = wait_call ();
-  g_assert_cmpint (ow_bridge_call_get_kind (call), ==, OW_BRIDGE_CALL_PAIR);
+  *call = wait_call ();
+  g_assert_cmpint (ow_bridge_call_get_kind (*call), ==, OW_BRIDGE_CALL_PAIR);
   /* both sides show the same code; the suggested name lost its control character */
-  g_assert_cmpstr (ow_bridge_call_get_code (call), ==, code);
+  g_assert_cmpstr (ow_bridge_call_get_code (*call), ==, code);
   g_assert_cmpint (strlen (code), ==, 7);
-  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Chromium on Linux");
-  g_assert_cmpstr (ow_bridge_call_get_browser_kind (call), ==, "chromium");
-  g_assert_true (ow_bridge_call_accept_pairing (call, name, &error));
-  g_assert_no_error (error);
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (*call), ==, "Chromium on Linux");
+  g_assert_cmpstr (ow_bridge_call_get_browser_kind (*call), ==, "chromium");
+  *result = NULL;
+  ow_bridge_call_accept_pairing_async (*call, name, ow_test_store_result, result);
 
   done = client_recv (c);
   g_assert_cmpstr (onepin_json_get_string (done, "type", NULL), ==, "pair.done");
@@ -340,6 +344,64 @@ pair (Client     *c,
                                        c->nonce_w, 0, body,
                                        onepin_json_get_string (done, "mac", NULL)));
   g_assert_nonnull (strstr (body, name));
+  /* not before the browser has proved the key */
+  g_assert_null (*result);
+  return done;
+}
+
+/* The browser's proof of the key: its MAC (b2w, seq 0) over pair.done's body. */
+static JsonObject *
+confirm_frame (Client     *c,
+               JsonObject *done)
+{
+  JsonObject *confirm = json_object_new ();
+  const char *body = onepin_json_get_string (done, "body", "");
+  guint8 mac[OW_BRIDGE_MAC_LEN];
+  g_autofree char *mac64 = NULL;
+
+  g_assert_true (ow_bridge_mac (c->key, OW_BRIDGE_TO_WALLET, c->browser, c->nonce_b, c->nonce_w,
+                                0, body, mac));
+  mac64 = g_base64_encode (mac, sizeof mac);
+  json_object_set_string_member (confirm, "type", "pair.confirm");
+  json_object_set_string_member (confirm, "id", onepin_json_get_string (done, "id", NULL));
+  json_object_set_string_member (confirm, "browser", c->browser);
+  json_object_set_int_member (confirm, "seq", 0);
+  json_object_set_string_member (confirm, "body", body);
+  json_object_set_string_member (confirm, "mac", mac64);
+  return confirm;
+}
+
+static void
+assert_no_browsers (void)
+{
+  g_auto(GStrv) ids = ow_vault_list (T.vault, OW_VAULT_KIND_BROWSER, NULL);
+
+  g_assert_cmpuint (g_strv_length (ids), ==, 0);
+}
+
+/* Pairs @c, the user approving it under @name. */
+static void
+pair (Client     *c,
+      const char *name)
+{
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = pair_until_done (c, name, &call, &result);
+  g_autoptr(JsonObject) confirm = confirm_frame (c, done);
+  g_autoptr(JsonObject) saved = NULL;
+  g_autoptr(OwBrowser) early = ow_browser_load (T.vault, c->browser, NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* nothing is stored before the proof */
+  g_assert_null (early);
+  client_send (c, confirm);
+  saved = client_recv (c);
+  g_assert_cmpstr (onepin_json_get_string (saved, "type", NULL), ==, "pair.saved");
+  g_assert_cmpstr (onepin_json_get_string (saved, "id", NULL), ==,
+                   onepin_json_get_string (done, "id", NULL));
+  g_assert_true (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, name);
 }
 
 static Client *
@@ -582,6 +644,79 @@ test_pairing_refused (void)
   json_object_set_string_member (begin, "public_key", "AAAA");
   client_send (c, begin);
   expect_error (c, "malformed", FALSE);
+}
+
+/* A new connection paired up to pair.done, then a proof spoiled by
+ * @spoil: the pairing fails, and nothing of it is stored. */
+static void
+expect_proof_refused (void (*spoil) (Client     *c,
+                                     JsonObject *done))
+{
+  g_autoptr(Client) c = client_connect (CALLER);
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(JsonObject) confirm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  client_begin (c);
+  done = pair_until_done (c, "Work laptop", &call, &result);
+  spoil (c, done);
+  confirm = confirm_frame (c, done);
+  client_send (c, confirm);
+  expect_error (c, "bad_mac", TRUE);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_NOT_CONFIRMED);
+  g_assert_true (ow_bridge_call_is_answered (call));
+  assert_no_browsers ();
+}
+
+static void
+spoil_key (Client     *c,
+           JsonObject *done)
+{
+  c->key[0] ^= 0x80;
+}
+
+/* the right key over another body: the name is part of what is proved */
+static void
+spoil_body (Client     *c,
+            JsonObject *done)
+{
+  json_object_set_string_member (done, "body", "{\"name\":\"Evil\"}");
+}
+
+/* A pairing the browser does not prove (its own check of pair.done failed,
+ * or its key is not ours) leaves nothing: no record, no pairing in
+ * progress, and the application is told. */
+static void
+test_pairing_not_confirmed (void)
+{
+  g_autoptr(Client) gone = NULL;
+  g_autoptr(Client) again = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  expect_proof_refused (spoil_key);
+  expect_proof_refused (spoil_body);
+
+  /* no proof at all: the browser goes away after pair.done */
+  gone = client_connect (CALLER);
+  client_begin (gone);
+  done = pair_until_done (gone, "Work laptop", &call, &result);
+  g_clear_object (&gone->socket);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE);
+  assert_no_browsers ();
+
+  /* and nothing half-done holds the next pairing up */
+  again = paired_client ();
+  pong = ping (again);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
 }
 
 static void
@@ -1094,6 +1229,7 @@ main (int    argc,
   g_test_add_func ("/bridge/socket-file", test_socket_file);
   g_test_add_func ("/bridge/pairing", test_pairing);
   g_test_add_func ("/bridge/pairing-refused", test_pairing_refused);
+  g_test_add_func ("/bridge/pairing-not-confirmed", test_pairing_not_confirmed);
   g_test_add_func ("/bridge/forged", test_forged);
   g_test_add_func ("/bridge/replay", test_replay);
   g_test_add_func ("/bridge/out-of-order", test_out_of_order);
