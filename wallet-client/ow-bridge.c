@@ -7,10 +7,10 @@
  * the extension's "begin" (its nonce; ours in the answer), then pairing
  * and requests. A pairing is stored only once both sides have proved the
  * agreed key (our pair.done, the browser's pair.confirm); a pairing that
- * fails leaves nothing behind. A request carries the browser's id, a sequence number (1,
- * 2, … on this connection) and a MAC over both nonces, the number and the
- * body; anything forged, replayed or out of order is answered with an
- * error and the connection is closed. One call per connection is open at a
+ * fails leaves nothing behind. A request carries the browser's id, a
+ * sequence number (1, 2, … on this connection) and a MAC over both nonces,
+ * the number and the body; anything forged, replayed or out of order is
+ * answered with an error and the connection is closed. One call per connection is open at a
  * time. While the vault is locked the keys are sealed, so nothing can be
  * authenticated: requests and pairings are refused "locked" at once, and
  * nothing a browser sends ever brings up the wallet's window. Everything
@@ -145,7 +145,6 @@ ow_bridge_call_finalize (GObject *object)
   g_free (call->code);
   g_clear_pointer (&call->pending, ow_browser_free);
   g_free (call->pending_body);
-  g_assert (call->confirmation == NULL);   /* it holds a reference */
 
   G_OBJECT_CLASS (ow_bridge_call_parent_class)->finalize (object);
 }
@@ -849,6 +848,7 @@ on_pair_confirm (Connection *conn,
   const char *id = onepin_json_get_string (message, "id", NULL);
   g_autoptr(JsonObject) answer = json_object_new ();
   GError *error = NULL;
+  gboolean locked;
 
   if (!pairing_proven (conn, call, message))
     {
@@ -859,9 +859,8 @@ on_pair_confirm (Connection *conn,
     }
   if (!ow_browser_save (conn->bridge->vault, call->pending, &error))
     {
-      send_error (conn, id,
-                  g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED) ? "locked" : "failed",
-                  "The wallet could not keep the pairing");
+      locked = g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+      send_error (conn, id, locked ? "locked" : "failed", "The wallet could not keep the pairing");
       finish_pairing (call, error);
       return;
     }

@@ -1054,7 +1054,8 @@ test_reply_wiped (void)
 
   clear_browsers ();
   c = paired_client ();
-  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"popup\"}");
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
+                     "\"confirmed\":\"popup\"}");
   call = wait_call ();
   json_object_set_string_member (card, "number", "9410123456789012");
   json_object_set_string_member (card, "csc", "987");
@@ -1129,7 +1130,8 @@ test_locked (void)
 
   ow_vault_lock (T.vault);
   client_begin (locked);
-  client_request (locked, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"popup\"}");
+  client_request (locked, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
+                          "\"confirmed\":\"popup\"}");
   expect_error (locked, "locked", FALSE);
   /* a forged one alike: it is refused before its MAC could be checked */
   locked->key[0] ^= 0x80;
