@@ -181,7 +181,6 @@ ow_application_save_session (OwApplication  *self,
                              GError        **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
   g_autoptr(OwSecret) text = NULL;
 
   g_return_val_if_fail (OW_IS_APPLICATION (self), FALSE);
@@ -200,8 +199,7 @@ ow_application_save_session (OwApplication  *self,
   json_builder_add_int_value (builder, session->expires_at);
   json_builder_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  text = json_to_string (root, FALSE);
+  text = ow_secret_json_builder_finish (builder, NULL);
   return ow_vault_store (self->vault, OW_VAULT_KIND_SESSION, SESSION_ID, text, error);
 }
 
@@ -223,7 +221,7 @@ load_session (OwApplication *self)
 gboolean
 ow_application_restore_session (OwApplication *self)
 {
-  g_autoptr(JsonObject) session = load_session (self);
+  g_autoptr(OwSecretJson) session = load_session (self);
   OwClient *client = ow_application_get_client (self, NULL);
   const char *token;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -239,15 +237,13 @@ ow_application_restore_session (OwApplication *self)
     return FALSE;
 
   ow_client_set_token (client, token);
-  /* json-glib's copy of the token goes with the object, unwiped: it only
-   * ever lived in this process, like the client's own copy. */
   return TRUE;
 }
 
 char *
 ow_application_dup_login_id (OwApplication *self)
 {
-  g_autoptr(JsonObject) session = load_session (self);
+  g_autoptr(OwSecretJson) session = load_session (self);
 
   if (session == NULL)
     return NULL;

@@ -13,6 +13,7 @@
 #include <secoid.h>
 
 #include "onepin-crypto.h"
+#include "ow-secret.h"
 
 #define PAIRING_INFO "onepin-wallet pairing v1"
 #define MAC_CONTEXT "onepin-wallet-v1"
@@ -240,8 +241,8 @@ ow_bridge_hkdf (const guint8 *salt,
       out += n;
       out_len -= n;
     }
-  explicit_bzero (prk, sizeof prk);
-  explicit_bzero (block, sizeof block);
+  ow_secret_wipe (prk, sizeof prk);
+  ow_secret_wipe (block, sizeof block);
   return ok;
 }
 
@@ -272,7 +273,7 @@ ow_bridge_pairing_derive (const guint8   shared[32],
   number = ((guint32) okm[32] << 24 | (guint32) okm[33] << 16 |
             (guint32) okm[34] << 8 | (guint32) okm[35]) % 1000000;
   *code = g_strdup_printf ("%03u %03u", number / 1000, number % 1000);
-  explicit_bzero (okm, sizeof okm);
+  ow_secret_wipe (okm, sizeof okm);
   return TRUE;
 }
 
@@ -340,6 +341,6 @@ ow_bridge_decode_exact (const char *text,
   if (strcmp (again, text) != 0)
     return FALSE;
   memcpy (out, bytes, len);
-  explicit_bzero (bytes, n);
+  ow_secret_wipe (bytes, n);
   return TRUE;
 }

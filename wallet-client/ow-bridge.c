@@ -5,11 +5,16 @@
  *
  * Per connection, in order: the host's hello (which extension it serves),
  * the extension's "begin" (its nonce; ours in the answer), then pairing
- * and requests. A request carries the browser's id, a sequence number (1,
- * 2, … on this connection) and a MAC over both nonces, the number and the
- * body; anything forged, replayed or out of order is answered with an
- * error and the connection is closed. One call per connection is open at a
- * time. Everything runs on the main context.
+ * and requests. A pairing is stored only once both sides have proved the
+ * agreed key (our pair.done, the browser's pair.confirm); a pairing that
+ * fails leaves nothing behind. A request carries the browser's id, a
+ * sequence number (1, 2, … on this connection) and a MAC over both nonces,
+ * the number and the body; anything forged, replayed or out of order is
+ * answered with an error and the connection is closed. One call per connection is open at a
+ * time. While the vault is locked the keys are sealed, so nothing can be
+ * authenticated: requests and pairings are refused "locked" at once, and
+ * nothing a browser sends ever brings up the wallet's window. Everything
+ * runs on the main context.
  */
 #include "ow-bridge.h"
 
@@ -23,6 +28,7 @@
 
 #include "onepin-crypto.h"
 #include "onepin-json.h"
+#include "ow-secret.h"
 #include "wh-frame.h"
 #include "wh-relay.h"
 
@@ -39,6 +45,7 @@ typedef enum
   STATE_HOST_HELLO,     /* the host says who it is */
   STATE_BEGIN,          /* the extension's nonce */
   STATE_READY,
+  STATE_CLOSING,        /* a last refusal is being written */
   STATE_CLOSED,
 } ConnectionState;
 
@@ -64,6 +71,10 @@ struct _OwBridgeCall
   /* pairing */
   char             *code;
   guint8            key[OW_BRIDGE_KEY_LEN];
+  /* accepted, and stored only once the browser proves the key */
+  OwBrowser        *pending;
+  char             *pending_body;   /* pair.done's body, which the proof covers too */
+  GTask            *confirmation;   /* of ow_bridge_call_accept_pairing_async */
 };
 
 G_DEFINE_FINAL_TYPE (OwBridgeCall, ow_bridge_call, G_TYPE_OBJECT)
@@ -90,9 +101,6 @@ struct _Connection
   gint64             next_seq;
 
   OwBridgeCall      *call;        /* the open one, if any */
-  JsonObject        *waiting;     /* a request held until the unlock */
-  OwBridgeCall      *waiting_pair;   /* a pairing held until the unlock */
-  guint              unlock_timer;
 };
 
 struct _OwBridge
@@ -105,8 +113,6 @@ struct _OwBridge
   dev_t            socket_dev;
   ino_t            socket_ino;
   GList           *connections;
-  guint            unlock_timeout;
-  guint            resume_source;
 };
 
 G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
@@ -114,14 +120,12 @@ G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_CALL,
-  SIGNAL_UNLOCK_NEEDED,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
 
 static void connection_close (Connection *conn);
-static void handle_request (Connection *conn, JsonObject *message);
 
 /* ---- calls -------------------------------------------------------------- */
 
@@ -130,7 +134,7 @@ ow_bridge_call_finalize (GObject *object)
 {
   OwBridgeCall *call = OW_BRIDGE_CALL (object);
 
-  explicit_bzero (call->key, sizeof call->key);
+  ow_secret_wipe (call->key, sizeof call->key);
   g_free (call->id);
   g_free (call->browser_name);
   g_free (call->browser_kind);
@@ -139,6 +143,8 @@ ow_bridge_call_finalize (GObject *object)
   g_clear_pointer (&call->purchase, ow_purchase_free);
   g_clear_object (&call->cancellable);
   g_free (call->code);
+  g_clear_pointer (&call->pending, ow_browser_free);
+  g_free (call->pending_body);
 
   G_OBJECT_CLASS (ow_bridge_call_parent_class)->finalize (object);
 }
@@ -272,7 +278,10 @@ on_written (GObject      *source,
       return;
     }
   g_bytes_unref (g_queue_pop_head (&conn->out));
-  write_next (conn);
+  if (conn->state == STATE_CLOSING && g_queue_is_empty (&conn->out))
+    connection_close (conn);
+  else
+    write_next (conn);
 }
 
 static void
@@ -290,17 +299,19 @@ write_next (Connection *conn)
                                    connection_ref (conn));
 }
 
+/* Answers may hold the card: the text is written once into a block of its
+ * own and wiped, and the frame is wiped once it is written (or dropped). */
 static void
 send_json (Connection *conn,
            JsonObject *object)
 {
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
-  g_autofree char *text = json_to_string (node, FALSE);
+  gsize len;
+  g_autoptr(OwSecret) text = ow_secret_json_to_string (object, &len);
   GBytes *frame;
 
   if (conn->state == STATE_CLOSED)
     return;
-  frame = wh_frame_encode (text, strlen (text), NULL);
+  frame = wh_frame_encode (text, len, NULL);
   if (frame == NULL)
     return;
   g_queue_push_tail (&conn->out, frame);
@@ -326,7 +337,25 @@ send_error (Connection *conn,
   send_json (conn, object);
 }
 
-/* An authenticated answer: {"type": "response", "id", "seq", "body", "mac"}. */
+/* A refusal after which the connection ends. It closes once the refusal
+ * is written: closing at once would cancel a write still queued behind an
+ * earlier answer, and the browser would never learn why. */
+static void
+refuse_and_close (Connection *conn,
+                  const char *id,
+                  const char *code,
+                  const char *message)
+{
+  send_error (conn, id, code, message);
+  if (g_queue_is_empty (&conn->out))
+    connection_close (conn);
+  else
+    conn->state = STATE_CLOSING;
+}
+
+/* An authenticated answer: {"type": "response", "id", "seq", "body", "mac"}.
+ * The body may hold the card: its text and the envelope's copy of it are
+ * wiped once the frame is queued. */
 static void
 send_response (Connection *conn,
                const char *id,
@@ -334,24 +363,23 @@ send_response (Connection *conn,
                JsonObject *body)
 {
   g_autoptr(JsonObject) object = json_object_new ();
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), body);
-  g_autofree char *text = json_to_string (node, FALSE);
+  g_autoptr(OwSecret) text = ow_secret_json_to_string (body, NULL);
   guint8 mac[OW_BRIDGE_MAC_LEN];
   g_autofree char *mac64 = NULL;
 
-  if (conn->browser == NULL ||
-      !ow_bridge_mac (conn->browser->key, OW_BRIDGE_TO_BROWSER, conn->browser->id,
-                      conn->nonce_browser, conn->nonce_wallet, seq, text, mac))
-    return;
-  mac64 = g_base64_encode (mac, sizeof mac);
-  json_object_set_string_member (object, "type", "response");
-  json_object_set_string_member (object, "id", id);
-  json_object_set_int_member (object, "seq", seq);
-  json_object_set_string_member (object, "body", text);
-  json_object_set_string_member (object, "mac", mac64);
-  send_json (conn, object);
-  /* the body may hold the card: wipe our copy */
-  explicit_bzero (text, strlen (text));
+  if (conn->browser != NULL &&
+      ow_bridge_mac (conn->browser->key, OW_BRIDGE_TO_BROWSER, conn->browser->id,
+                     conn->nonce_browser, conn->nonce_wallet, seq, text, mac))
+    {
+      mac64 = g_base64_encode (mac, sizeof mac);
+      json_object_set_string_member (object, "type", "response");
+      json_object_set_string_member (object, "id", id);
+      json_object_set_int_member (object, "seq", seq);
+      json_object_set_string_member (object, "body", text);
+      json_object_set_string_member (object, "mac", mac64);
+      send_json (conn, object);
+      ow_secret_json_wipe (object);
+    }
 }
 
 /* ---- answering calls ---------------------------------------------------- */
@@ -406,6 +434,8 @@ ow_bridge_call_reply (OwBridgeCall *call,
       json_object_set_string_member (body, "type", response_type (call->kind));
       send_response (conn, call->id, call->seq, body);
     }
+  /* sent or not, the caller's copy of the card goes */
+  ow_secret_json_wipe (body);
   g_object_unref (call);
 }
 
@@ -444,40 +474,22 @@ ow_bridge_call_refuse (OwBridgeCall *call,
   g_object_unref (call);
 }
 
-gboolean
-ow_bridge_call_accept_pairing (OwBridgeCall  *call,
-                               const char    *name,
-                               GError       **error)
+/* Sends pair.done for @browser: its id, and a MAC under the pairing's key
+ * (seq 0) over {"name"} that proves the wallet holds the key. */
+static gboolean
+send_pair_done (Connection    *conn,
+                OwBridgeCall  *call,
+                OwBrowser     *browser,
+                GError       **error)
 {
-  g_autoptr(OwBrowser) browser = NULL;
   g_autoptr(JsonObject) body = json_object_new ();
   g_autoptr(JsonObject) answer = json_object_new ();
-  g_autoptr(JsonNode) node = NULL;
   g_autofree char *text = NULL;
   g_autofree char *mac64 = NULL;
   guint8 mac[OW_BRIDGE_MAC_LEN];
-  Connection *conn;
-
-  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), FALSE);
-  g_return_val_if_fail (call->kind == OW_BRIDGE_CALL_PAIR && !call->answered, FALSE);
-  g_return_val_if_fail (name != NULL, FALSE);
-
-  conn = call->connection;
-  if (conn == NULL || conn->state == STATE_CLOSED)
-    {
-      call_take_connection (call);
-      g_set_error_literal (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
-                           "The browser stopped waiting for the pairing");
-      return FALSE;
-    }
-
-  browser = ow_browser_new (name, conn->kind, conn->caller, call->key);
-  if (!ow_browser_save (conn->bridge->vault, browser, error))
-    return FALSE;
 
   json_object_set_string_member (body, "name", browser->name);
-  node = json_node_init_object (json_node_alloc (), body);
-  text = json_to_string (node, FALSE);
+  text = ow_secret_json_to_string (body, NULL);
   if (!ow_bridge_mac (browser->key, OW_BRIDGE_TO_BROWSER, browser->id, conn->nonce_browser,
                       conn->nonce_wallet, 0, text, mac))
     {
@@ -485,9 +497,6 @@ ow_bridge_call_accept_pairing (OwBridgeCall  *call,
       return FALSE;
     }
   mac64 = g_base64_encode (mac, sizeof mac);
-
-  g_object_ref (call);
-  call_take_connection (call);
   json_object_set_string_member (answer, "type", "pair.done");
   json_object_set_string_member (answer, "id", call->id);
   json_object_set_string_member (answer, "browser", browser->id);
@@ -495,14 +504,86 @@ ow_bridge_call_accept_pairing (OwBridgeCall  *call,
   json_object_set_string_member (answer, "body", text);
   json_object_set_string_member (answer, "mac", mac64);
   send_json (conn, answer);
-  g_message ("bridge: paired a browser");
-
-  /* This connection may go on with requests under the new key. */
-  g_clear_pointer (&conn->browser, ow_browser_free);
-  conn->browser = g_steal_pointer (&browser);
-  conn->next_seq = 1;
-  g_object_unref (call);
+  call->pending_body = g_steal_pointer (&text);
   return TRUE;
+}
+
+void
+ow_bridge_call_accept_pairing_async (OwBridgeCall        *call,
+                                     const char          *name,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(OwBrowser) browser = NULL;
+  g_autoptr(GError) error = NULL;
+  Connection *conn;
+
+  g_return_if_fail (OW_IS_BRIDGE_CALL (call));
+  g_return_if_fail (call->kind == OW_BRIDGE_CALL_PAIR && !call->answered);
+  g_return_if_fail (name != NULL);
+
+  task = g_task_new (call, NULL, callback, user_data);
+  g_task_set_source_tag (task, ow_bridge_call_accept_pairing_async);
+  conn = call->connection;
+  if (conn == NULL || conn->state == STATE_CLOSED)
+    {
+      call_take_connection (call);
+      g_task_return_new_error (task, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
+                               "The browser stopped waiting for the pairing");
+      return;
+    }
+
+  g_free (call->browser_name);
+  call->browser_name = g_strdup (name);
+  browser = ow_browser_new (name, conn->kind, conn->caller, call->key);
+  if (!send_pair_done (conn, call, browser, &error))
+    {
+      ow_bridge_call_refuse (call, "failed", NULL);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* pair.done is the call's answer; it stays on the connection (which is
+   * busy meanwhile) until the browser's pair.confirm, or until it goes. */
+  call->answered = TRUE;
+  call->pending = g_steal_pointer (&browser);
+  call->confirmation = g_steal_pointer (&task);
+}
+
+gboolean
+ow_bridge_call_accept_pairing_finish (OwBridgeCall  *call,
+                                      GAsyncResult  *result,
+                                      GError       **error)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, call), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        ow_bridge_call_accept_pairing_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Ends a pairing that waited for its confirmation: stored if @error is
+ * NULL, else nothing of it is left (the key is wiped with the browser). */
+static void
+finish_pairing (OwBridgeCall *call,
+                GError       *error)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&call->confirmation);
+
+  g_clear_pointer (&call->pending, ow_browser_free);
+  g_clear_pointer (&call->pending_body, g_free);
+  call_take_connection (call);
+  if (error != NULL)
+    {
+      g_message ("bridge: pairing failed: %s", error->message);
+      g_task_return_error (task, error);
+    }
+  else
+    {
+      g_message ("bridge: paired a browser");
+      g_task_return_boolean (task, TRUE);
+    }
 }
 
 gboolean
@@ -532,41 +613,7 @@ ow_bridge_call_remember_site (OwBridgeCall  *call,
   return ow_browser_save (conn->bridge->vault, browser, error);
 }
 
-/* ---- the unlock wait ---------------------------------------------------- */
-
-static void
-stop_waiting (Connection *conn)
-{
-  g_clear_handle_id (&conn->unlock_timer, g_source_remove);
-  g_clear_pointer (&conn->waiting, json_object_unref);
-  g_clear_object (&conn->waiting_pair);
-}
-
-static gboolean
-on_unlock_timeout (gpointer data)
-{
-  Connection *conn = data;
-  g_autoptr(JsonObject) waiting = g_steal_pointer (&conn->waiting);
-  g_autoptr(OwBridgeCall) pair = g_steal_pointer (&conn->waiting_pair);
-
-  conn->unlock_timer = 0;
-  if (waiting != NULL)
-    send_error (conn, onepin_json_get_string (waiting, "id", NULL), "locked",
-                "The wallet is locked");
-  if (pair != NULL)
-    ow_bridge_call_refuse (pair, "locked", "The wallet is locked");
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_for_unlock (Connection *conn)
-{
-  OwBridge *self = conn->bridge;
-
-  conn->unlock_timer = g_timeout_add_seconds (self->unlock_timeout, on_unlock_timeout, conn);
-  g_message ("bridge: waiting for the wallet to be unlocked");
-  g_signal_emit (self, signals[SIGNAL_UNLOCK_NEEDED], 0);
-}
+/* ---- calls to the application ------------------------------------------ */
 
 static void
 emit_call (Connection   *conn,
@@ -576,45 +623,23 @@ emit_call (Connection   *conn,
   g_signal_emit (conn->bridge, signals[SIGNAL_CALL], 0, call);
 }
 
-static gboolean
-resume_waiting (gpointer data)
-{
-  OwBridge *self = data;
-  GList *connections;
-
-  self->resume_source = 0;
-  if (ow_vault_is_locked (self->vault))
-    return G_SOURCE_REMOVE;
-  /* Handling one may close it, or another. */
-  connections = g_list_copy (self->connections);
-  for (GList *l = connections; l != NULL; l = l->next)
-    connection_ref (l->data);
-  for (GList *l = connections; l != NULL; l = l->next)
-    {
-      Connection *conn = l->data;
-      g_autoptr(JsonObject) waiting = g_steal_pointer (&conn->waiting);
-      g_autoptr(OwBridgeCall) pair = g_steal_pointer (&conn->waiting_pair);
-
-      g_clear_handle_id (&conn->unlock_timer, g_source_remove);
-      if (conn->state == STATE_CLOSED)
-        continue;
-      if (waiting != NULL)
-        handle_request (conn, waiting);
-      else if (pair != NULL)
-        emit_call (conn, pair);
-    }
-  g_list_free_full (connections, (GDestroyNotify) connection_unref);
-  return G_SOURCE_REMOVE;
-}
-
-/* What waited goes on once the unlock is complete: the application
- * restores its session in its own handlers of the same change. */
+/* Only for the log: tests and users follow the lock there. */
 static void
 on_vault_locked (OwBridge *self)
 {
   g_message ("bridge: the wallet is %s", ow_vault_is_locked (self->vault) ? "locked" : "unlocked");
-  if (!ow_vault_is_locked (self->vault) && self->resume_source == 0)
-    self->resume_source = g_idle_add (resume_waiting, self);
+}
+
+/* Nothing is authenticated, stored or shown while locked (the keys are
+ * sealed): the message is refused before anything else is done with it. */
+static gboolean
+refuse_if_locked (Connection *conn,
+                  const char *id)
+{
+  if (!ow_vault_is_locked (conn->bridge->vault))
+    return FALSE;
+  send_error (conn, id, "locked", "The wallet is locked");
+  return TRUE;
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -675,16 +700,14 @@ on_begin (Connection *conn,
 
   if (g_strcmp0 (onepin_json_get_string (message, "type", NULL), "begin") != 0)
     {
-      send_error (conn, id, "begin_required", "The connection must begin with \"begin\"");
-      connection_close (conn);
+      refuse_and_close (conn, id, "begin_required", "The connection must begin with \"begin\"");
       return;
     }
   if (!printable_id (id) ||
       !ow_bridge_decode_exact (onepin_json_get_string (message, "nonce", NULL),
                                conn->nonce_browser_raw, OW_BRIDGE_NONCE_LEN))
     {
-      send_error (conn, printable_id (id) ? id : NULL, "malformed", "A malformed \"begin\"");
-      connection_close (conn);
+      refuse_and_close (conn, printable_id (id) ? id : NULL, "malformed", "A malformed \"begin\"");
       return;
     }
   conn->nonce_browser = g_strdup (onepin_json_get_string (message, "nonce", NULL));
@@ -708,8 +731,7 @@ pairing_in_progress (OwBridge *self)
     {
       Connection *conn = l->data;
 
-      if (conn->waiting_pair != NULL ||
-          (conn->call != NULL && conn->call->kind == OW_BRIDGE_CALL_PAIR))
+      if (conn->call != NULL && conn->call->kind == OW_BRIDGE_CALL_PAIR)
         return TRUE;
     }
   return FALSE;
@@ -747,8 +769,9 @@ on_pair_begin (Connection *conn,
   g_autofree char *public_wallet = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (conn->call != NULL || conn->waiting != NULL || conn->waiting_pair != NULL ||
-      pairing_in_progress (conn->bridge))
+  if (refuse_if_locked (conn, id))
+    return;
+  if (conn->call != NULL || pairing_in_progress (conn->bridge))
     return send_error (conn, id, "busy", "Another pairing is in progress");
   if (!ow_bridge_decode_exact (onepin_json_get_string (message, "public_key", NULL),
                                public_browser, sizeof public_browser))
@@ -768,10 +791,10 @@ on_pair_begin (Connection *conn,
                                  public_browser, ow_ecdh_key_get_public (key), call->key,
                                  &call->code))
     {
-      explicit_bzero (shared, sizeof shared);
+      ow_secret_wipe (shared, sizeof shared);
       return send_error (conn, id, "failed", "The key could not be derived");
     }
-  explicit_bzero (shared, sizeof shared);
+  ow_secret_wipe (shared, sizeof shared);
 
   /* Our half goes out at once: the browser shows the code while the user
    * looks at ours. */
@@ -780,14 +803,75 @@ on_pair_begin (Connection *conn,
   json_object_set_string_member (answer, "id", id);
   json_object_set_string_member (answer, "public_key", public_wallet);
   send_json (conn, answer);
+  emit_call (conn, call);
+}
 
-  if (ow_vault_is_locked (conn->bridge->vault))
+/* The members of a message the browser signs: a request, or its proof of a
+ * pairing's key. */
+static const OnepinJsonField signed_fields[] = {
+  { "type", ONEPIN_JSON_STRING, TRUE },
+  { "id", ONEPIN_JSON_STRING, TRUE },
+  { "browser", ONEPIN_JSON_STRING, TRUE },
+  { "seq", ONEPIN_JSON_INT, TRUE },
+  { "body", ONEPIN_JSON_STRING, TRUE },
+  { "mac", ONEPIN_JSON_STRING, TRUE },
+};
+
+/* The browser's proof that it derived the same key: pair.confirm, with its
+ * MAC (b2w, seq 0) over the body of our pair.done. */
+static gboolean
+pairing_proven (Connection   *conn,
+                OwBridgeCall *call,
+                JsonObject   *message)
+{
+  const char *body = onepin_json_get_string (message, "body", NULL);
+
+  if (!onepin_json_check_fields (message, signed_fields, G_N_ELEMENTS (signed_fields), NULL,
+                                 NULL))
+    return FALSE;
+  return g_str_equal (onepin_json_get_string (message, "id", ""), call->id) &&
+         g_str_equal (onepin_json_get_string (message, "browser", ""), call->pending->id) &&
+         onepin_json_get_int (message, "seq", -1) == 0 &&
+         g_str_equal (body, call->pending_body) &&
+         ow_bridge_mac_verify (call->pending->key, OW_BRIDGE_TO_WALLET, call->pending->id,
+                               conn->nonce_browser, conn->nonce_wallet, 0, body,
+                               onepin_json_get_string (message, "mac", NULL));
+}
+
+/* Only a proven pairing is stored: a wrong proof ends the pairing and the
+ * connection, and leaves nothing behind. */
+static void
+on_pair_confirm (Connection *conn,
+                 JsonObject *message)
+{
+  OwBridgeCall *call = conn->call;
+  const char *id = onepin_json_get_string (message, "id", NULL);
+  g_autoptr(JsonObject) answer = json_object_new ();
+  GError *error = NULL;
+  gboolean locked;
+
+  if (!pairing_proven (conn, call, message))
     {
-      conn->waiting_pair = g_steal_pointer (&call);
-      wait_for_unlock (conn);
+      finish_pairing (call, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_NOT_CONFIRMED,
+                                                 "The browser could not prove the pairing's key"));
+      refuse_and_close (conn, id, "bad_mac", "The pairing's confirmation failed");
       return;
     }
-  emit_call (conn, call);
+  if (!ow_browser_save (conn->bridge->vault, call->pending, &error))
+    {
+      locked = g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+      send_error (conn, id, locked ? "locked" : "failed", "The wallet could not keep the pairing");
+      finish_pairing (call, error);
+      return;
+    }
+  json_object_set_string_member (answer, "type", "pair.saved");
+  json_object_set_string_member (answer, "id", call->id);
+  send_json (conn, answer);
+  /* This connection may go on with requests under the new key. */
+  g_clear_pointer (&conn->browser, ow_browser_free);
+  conn->browser = g_steal_pointer (&call->pending);
+  conn->next_seq = 1;
+  finish_pairing (call, NULL);
 }
 
 /* Checks the request's id, number and MAC; NULL (and the connection closed)
@@ -796,14 +880,6 @@ static const char *
 authenticate (Connection *conn,
               JsonObject *message)
 {
-  static const OnepinJsonField fields[] = {
-    { "type", ONEPIN_JSON_STRING, TRUE },
-    { "id", ONEPIN_JSON_STRING, TRUE },
-    { "browser", ONEPIN_JSON_STRING, TRUE },
-    { "seq", ONEPIN_JSON_INT, TRUE },
-    { "body", ONEPIN_JSON_STRING, TRUE },
-    { "mac", ONEPIN_JSON_STRING, TRUE },
-  };
   const char *id = onepin_json_get_string (message, "id", NULL);
   const char *browser_id = onepin_json_get_string (message, "browser", NULL);
   const char *body = onepin_json_get_string (message, "body", NULL);
@@ -811,33 +887,30 @@ authenticate (Connection *conn,
   g_autoptr(OwBrowser) browser = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!onepin_json_check_fields (message, fields, G_N_ELEMENTS (fields), NULL, NULL) ||
+  if (!onepin_json_check_fields (message, signed_fields, G_N_ELEMENTS (signed_fields), NULL,
+                                 NULL) ||
       strlen (body) > MAX_BODY)
     {
-      send_error (conn, id, "malformed", "A malformed request");
-      connection_close (conn);
+      refuse_and_close (conn, id, "malformed", "A malformed request");
       return NULL;
     }
   if (conn->browser != NULL && g_strcmp0 (conn->browser->id, browser_id) != 0)
     {
-      send_error (conn, id, "malformed", "One connection serves one browser");
-      connection_close (conn);
+      refuse_and_close (conn, id, "malformed", "One connection serves one browser");
       return NULL;
     }
   browser = ow_browser_load (conn->bridge->vault, browser_id, &error);
   if (browser == NULL || g_strcmp0 (browser->caller, conn->caller) != 0)
     {
       /* unknown, removed by the user, or paired through another extension */
-      send_error (conn, id, "not_paired", "This browser is not paired with the wallet");
-      connection_close (conn);
+      refuse_and_close (conn, id, "not_paired", "This browser is not paired with the wallet");
       return NULL;
     }
   if (!ow_bridge_mac_verify (browser->key, OW_BRIDGE_TO_WALLET, browser->id, conn->nonce_browser,
                              conn->nonce_wallet, seq, body,
                              onepin_json_get_string (message, "mac", NULL)))
     {
-      send_error (conn, id, "bad_mac", "The message's authentication failed");
-      connection_close (conn);
+      refuse_and_close (conn, id, "bad_mac", "The message's authentication failed");
       return NULL;
     }
   /* Only now is the number the browser's own: a replay within the
@@ -845,8 +918,7 @@ authenticate (Connection *conn,
    * MAC (other nonces). */
   if (seq != conn->next_seq)
     {
-      send_error (conn, id, "replay", "A message out of sequence");
-      connection_close (conn);
+      refuse_and_close (conn, id, "replay", "A message out of sequence");
       return NULL;
     }
   conn->next_seq++;
@@ -990,12 +1062,8 @@ handle_request (Connection *conn,
   const char *text;
   const char *type;
 
-  if (ow_vault_is_locked (conn->bridge->vault))
-    {
-      conn->waiting = json_object_ref (message);
-      wait_for_unlock (conn);
-      return;
-    }
+  if (refuse_if_locked (conn, id))
+    return;
   text = authenticate (conn, message);
   if (text == NULL)
     return;
@@ -1031,6 +1099,7 @@ on_message (Connection *conn,
       return on_host_hello (conn, message);
     case STATE_BEGIN:
       return on_begin (conn, message);
+    case STATE_CLOSING:
     case STATE_CLOSED:
       return;
     case STATE_READY:
@@ -1040,7 +1109,9 @@ on_message (Connection *conn,
 
   if (!printable_id (id))
     return send_error (conn, NULL, "malformed", "A message without an id");
-  if (conn->call != NULL || conn->waiting != NULL || conn->waiting_pair != NULL)
+  if (conn->call != NULL && conn->call->confirmation != NULL && g_str_equal (type, "pair.confirm"))
+    return on_pair_confirm (conn, message);
+  if (conn->call != NULL)
     return send_error (conn, id, "busy", "One request at a time");
   if (g_str_equal (type, "pair.begin"))
     on_pair_begin (conn, message);
@@ -1077,7 +1148,10 @@ connection_close (Connection *conn)
   if (conn->state == STATE_CLOSED)
     return;
   conn->state = STATE_CLOSED;
-  stop_waiting (conn);
+  if (conn->call != NULL && conn->call->confirmation != NULL)
+    finish_pairing (conn->call, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
+                                                     "The browser went away before it confirmed "
+                                                     "the pairing"));
   if (conn->call != NULL)
     {
       /* The application hears of it through the cancellable. */
@@ -1334,14 +1408,6 @@ ow_bridge_get_path (OwBridge *self)
   return self->path;
 }
 
-void
-ow_bridge_set_unlock_timeout (OwBridge *self,
-                              guint     seconds)
-{
-  g_return_if_fail (OW_IS_BRIDGE (self));
-  self->unlock_timeout = MAX (seconds, 1);
-}
-
 /* ---- GObject ------------------------------------------------------------ */
 
 static void
@@ -1350,7 +1416,6 @@ ow_bridge_dispose (GObject *object)
   OwBridge *self = OW_BRIDGE (object);
 
   ow_bridge_close (self);
-  g_clear_handle_id (&self->resume_source, g_source_remove);
   if (self->vault != NULL)
     g_signal_handlers_disconnect_by_data (self->vault, self);
   g_clear_object (&self->vault);
@@ -1366,16 +1431,11 @@ ow_bridge_class_init (OwBridgeClass *klass)
   /* void call (OwBridge *bridge, OwBridgeCall *call): answer it once. */
   signals[SIGNAL_CALL] = g_signal_new ("call", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, OW_TYPE_BRIDGE_CALL);
-  /* void unlock_needed (OwBridge *bridge): a browser waits for the unlock. */
-  signals[SIGNAL_UNLOCK_NEEDED] = g_signal_new ("unlock-needed", G_TYPE_FROM_CLASS (klass),
-                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                G_TYPE_NONE, 0);
 }
 
 static void
 ow_bridge_init (OwBridge *self)
 {
-  self->unlock_timeout = OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT;
 }
 
 OwBridge *

@@ -13,9 +13,10 @@
  *
  * What needs the user (approve a pairing, fill a card, approve a purchase)
  * comes out as an OwBridgeCall through the "call" signal; the application
- * answers it once. A request that arrives while the vault is locked waits
- * for the unlock ("unlock-needed" is emitted) for at most the unlock
- * timeout, then is answered "locked". No GTK here.
+ * answers it once. While the vault is locked no message can be
+ * authenticated (the keys are sealed), so requests and pairings are
+ * answered "locked" at once and nothing is asked of the user: a browser
+ * never brings up the wallet's window. No GTK here.
  */
 #pragma once
 
@@ -36,10 +37,10 @@ typedef enum
   OW_BRIDGE_ERROR_UNSAFE,     /* no private runtime dir, or the path is not ours */
   OW_BRIDGE_ERROR_IN_USE,     /* another wallet already listens there */
   OW_BRIDGE_ERROR_GONE,       /* the browser went away before the answer */
+  OW_BRIDGE_ERROR_NOT_CONFIRMED,  /* pairing: the browser did not prove the key */
 } OwBridgeError;
 
 #define OW_BRIDGE_PROTOCOL 1
-#define OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT 60    /* seconds */
 
 typedef enum
 {
@@ -64,12 +65,10 @@ gboolean          ow_bridge_listen               (OwBridge         *self,
 /* Closes every connection and removes the socket (if it is still ours). */
 void              ow_bridge_close                (OwBridge         *self);
 const char       *ow_bridge_get_path             (OwBridge         *self);
-void              ow_bridge_set_unlock_timeout   (OwBridge         *self,
-                                                  guint             seconds);
 
 OwBridgeCallKind  ow_bridge_call_get_kind        (OwBridgeCall     *call);
-/* The browser's name: the one the user gave it, or for a pairing the
- * name the extension suggests. */
+/* The browser's name: the one the user gave it, or for a pairing not yet
+ * accepted the name the extension suggests. */
 const char       *ow_bridge_call_get_browser_name (OwBridgeCall    *call);
 /* "chromium", "firefox" or "unknown", as the host said. */
 const char       *ow_bridge_call_get_browser_kind (OwBridgeCall    *call);
@@ -91,13 +90,23 @@ const OwPurchase *ow_bridge_call_get_purchase    (OwBridgeCall     *call);
 GCancellable     *ow_bridge_call_get_cancellable (OwBridgeCall     *call);
 gboolean          ow_bridge_call_is_answered     (OwBridgeCall     *call);
 
-/* Pairing: keeps the browser under @name and tells it its id, with a MAC
- * that proves the key. OW_BRIDGE_ERROR_GONE if it went away meanwhile. */
-gboolean          ow_bridge_call_accept_pairing  (OwBridgeCall     *call,
-                                                  const char       *name,
-                                                  GError          **error);
+/* Pairing: tells the browser its id and the name @name, with a MAC that
+ * proves the wallet holds the key, then waits for the browser's proof of
+ * the same (its pair.confirm). Only then is the browser stored, and the
+ * call completes with TRUE; otherwise nothing is kept, and it fails with
+ * OW_BRIDGE_ERROR_NOT_CONFIRMED (a wrong proof), OW_BRIDGE_ERROR_GONE (the
+ * browser went away first) or the vault's error. */
+void              ow_bridge_call_accept_pairing_async  (OwBridgeCall        *call,
+                                                        const char          *name,
+                                                        GAsyncReadyCallback  callback,
+                                                        gpointer             user_data);
+gboolean          ow_bridge_call_accept_pairing_finish (OwBridgeCall        *call,
+                                                        GAsyncResult        *result,
+                                                        GError             **error);
 /* Card and checkout: the answer's body, authenticated with the browser's
- * key. Its "type" is set here ("card.response", "checkout.response"). */
+ * key. Its "type" is set here ("card.response", "checkout.response"). It
+ * may hold the card: the strings of @body are wiped once it is written, so
+ * read nothing from it afterwards. */
 void              ow_bridge_call_reply           (OwBridgeCall     *call,
                                                   JsonObject       *body);
 /* Any call: a refusal {"type": ..., "error": @code[, "message": @message]},

@@ -16,6 +16,7 @@
 #include "onepin-json.h"
 #include "ow-approval-dialog.h"
 #include "ow-pair-dialog.h"
+#include "ow-secret.h"
 #include "ow-site-dialog.h"
 #include "ow-ui.h"
 #include "ow-window.h"
@@ -146,31 +147,38 @@ error_code (const GError *error)
 
 /* ---- pairing ------------------------------------------------------------ */
 
+/* The browser proved the key and is stored, or nothing was kept. */
+static void
+on_paired (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Work *work = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  if (!ow_bridge_call_accept_pairing_finish (OW_BRIDGE_CALL (source), result, &error))
+    message = ow_ui_error_message (error);
+  else
+    /* TRANSLATORS: %s is the name the user gave the browser */
+    message = g_strdup_printf (_("“%s” is paired with your wallet."),
+                               ow_bridge_call_get_browser_name (work->call));
+  toast (work, message);
+  work_free (work);
+}
+
 static void
 on_pair_decided (OwPairDialog *dialog,
                  gboolean      approved,
                  const char   *name,
                  Work         *work)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
-
   if (!approved)
     {
       refuse (work, "denied", "The user did not pair the browser");
       return;
     }
-  if (!ow_bridge_call_accept_pairing (work->call, name, &error))
-    {
-      message = ow_ui_error_message (error);
-      toast (work, message);
-      work_free (work);
-      return;
-    }
-  /* TRANSLATORS: %s is the name the user gave the browser */
-  message = g_strdup_printf (_("“%s” is paired with your wallet."), name);
-  toast (work, message);
-  work_free (work);
+  ow_bridge_call_accept_pairing_async (work->call, name, on_paired, work);
 }
 
 static void
@@ -192,7 +200,7 @@ card_object (Work       *work,
 {
   OwVault *vault = ow_application_get_vault (work->service->application);
   g_autoptr(OwSecret) record = ow_vault_lookup (vault, OW_VAULT_KIND_CARD, work->card->id, error);
-  g_autoptr(JsonObject) stored = NULL;
+  g_autoptr(OwSecretJson) stored = NULL;   /* the record's number and CVC */
   JsonObject *card;
 
   if (record == NULL)
@@ -524,14 +532,6 @@ on_call (OwBridge         *bridge,
     }
 }
 
-/* A browser waits for the unlock: bring the window (and its unlock page) up. */
-static void
-on_unlock_needed (OwBridge         *bridge,
-                  OwBrowserService *self)
-{
-  g_application_activate (G_APPLICATION (self->application));
-}
-
 static void
 ow_browser_service_dispose (GObject *object)
 {
@@ -559,14 +559,11 @@ OwBrowserService *
 ow_browser_service_new (OwApplication *application)
 {
   OwBrowserService *self = g_object_new (OW_TYPE_BROWSER_SERVICE, NULL);
-  GSettings *settings = ow_application_get_settings (application);
   g_autoptr(GError) error = NULL;
 
   self->application = application;
   self->bridge = ow_bridge_new (ow_application_get_vault (application));
-  ow_bridge_set_unlock_timeout (self->bridge, g_settings_get_uint (settings, "browser-unlock-seconds"));
   g_signal_connect_object (self->bridge, "call", G_CALLBACK (on_call), self, 0);
-  g_signal_connect_object (self->bridge, "unlock-needed", G_CALLBACK (on_unlock_needed), self, 0);
   if (!ow_bridge_listen (self->bridge, NULL, &error))
     g_message ("Browsers cannot reach the wallet: %s", error->message);
   return self;

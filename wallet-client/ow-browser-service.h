@@ -7,8 +7,8 @@
  * answers its calls with the user: the pairing dialog, the card for a
  * non-affiliated mall's form (after the user's confirmation for the site,
  * in the extension or here), and an affiliated mall's purchase, approved in
- * the approval dialog and paid through POST /v1/wallet/checkout. A browser
- * that waits for the unlock brings the window up.
+ * the approval dialog and paid through POST /v1/wallet/checkout. Nothing
+ * comes from a browser while the wallet is locked (the bridge refuses it).
  */
 #pragma once
 

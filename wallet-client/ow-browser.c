@@ -35,7 +35,7 @@ ow_browser_free (OwBrowser *browser)
 {
   if (browser == NULL)
     return;
-  explicit_bzero (browser->key, sizeof browser->key);
+  ow_secret_wipe (browser->key, sizeof browser->key);
   g_free (browser->id);
   g_free (browser->name);
   g_free (browser->kind);
@@ -61,9 +61,7 @@ static char *
 serialize (const OwBrowser *browser)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *key = g_base64_encode (browser->key, sizeof browser->key);
-  char *text;
+  g_autoptr(OwSecret) key = g_base64_encode (browser->key, sizeof browser->key);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "name");
@@ -82,11 +80,7 @@ serialize (const OwBrowser *browser)
     json_builder_add_string_value (builder, g_ptr_array_index (browser->sites, i));
   json_builder_end_array (builder);
   json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  text = json_to_string (root, FALSE);
-  explicit_bzero (key, strlen (key));
-  return text;
+  return ow_secret_json_builder_finish (builder, NULL);
 }
 
 static OwBrowser *
@@ -102,7 +96,7 @@ parse (const char  *id,
     { "created", ONEPIN_JSON_INT, TRUE },
     { "sites", ONEPIN_JSON_ARRAY, TRUE },
   };
-  g_autoptr(JsonObject) object = onepin_json_parse_object (text, strlen (text), NULL);
+  g_autoptr(OwSecretJson) object = onepin_json_parse_object (text, strlen (text), NULL);
   g_autoptr(OwBrowser) browser = g_new0 (OwBrowser, 1);
   JsonArray *sites;
 

@@ -11,6 +11,7 @@
 
 #include "onepin-crypto.h"
 #include "onepin-json.h"
+#include "ow-secret.h"
 
 #define MAX_ANSWER (1024 * 1024)
 #define READ_CHUNK 65536
@@ -275,23 +276,13 @@ ow_client_get_base_url (OwClient *self)
   return self->base_url;
 }
 
-static void
-wipe_free (gpointer data)
-{
-  char *s = data;
-
-  if (s != NULL)
-    explicit_bzero (s, strlen (s));
-  g_free (s);
-}
-
 void
 ow_client_set_token (OwClient   *self,
                      const char *token)
 {
   g_return_if_fail (OW_IS_CLIENT (self));
 
-  g_clear_pointer (&self->token, wipe_free);
+  g_clear_pointer (&self->token, ow_secret_free);
   self->token = g_strdup (token);
 }
 
@@ -318,12 +309,16 @@ typedef enum
   CALL_SESSION,       /* needs the session token */
 } CallAuth;
 
+/* Answers carry session tokens, and once the card's number and CVC: they
+ * are read into buffers of ours (not GIO's read_bytes, whose blocks we could
+ * not wipe), and both are wiped in call_free. */
 typedef struct
 {
   OwClient     *client;
   SoupMessage  *message;
   GInputStream *stream;
-  GByteArray   *answer;
+  guint8       *chunk;       /* READ_CHUNK bytes */
+  GString      *answer;
   ParseFunc     parse;
   GDestroyNotify free_result;
 } Call;
@@ -333,24 +328,24 @@ call_free (Call *call)
 {
   g_clear_object (&call->message);
   g_clear_object (&call->stream);
-  if (call->answer != NULL)
-    {
-      if (call->answer->len > 0)
-        explicit_bzero (call->answer->data, call->answer->len);
-      g_byte_array_unref (call->answer);
-    }
+  if (call->chunk != NULL)
+    ow_secret_wipe (call->chunk, READ_CHUNK);
+  g_free (call->chunk);
+  g_clear_pointer (&call->answer, ow_secret_string_free);
   g_clear_object (&call->client);
   g_free (call);
 }
 
-/* The request body holds passwords: its bytes are wiped when libsoup lets go. */
+/* The request body holds passwords. Its text is written once into a block
+ * of its own, wiped when libsoup lets go of the bytes; the strings the
+ * builder holds are wiped here. */
 static GBytes *
 body_bytes (JsonBuilder *builder)
 {
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  char *text = json_to_string (root, FALSE);
+  gsize len;
+  char *text = ow_secret_json_builder_finish (builder, &len);
 
-  return g_bytes_new_with_free_func (text, strlen (text), wipe_free, text);
+  return ow_secret_bytes_new_take (text, len);
 }
 
 static void
@@ -366,10 +361,11 @@ finish_answer (GTask *task)
 {
   Call *call = g_task_get_task_data (task);
   guint status = soup_message_get_status (call->message);
-  const char *body = (const char *) call->answer->data;
+  const char *body = call->answer->str;
   gsize len = call->answer->len;
   GError *error = NULL;
-  g_autoptr(JsonObject) object = NULL;
+  /* tokens, the card's number: the result has copies of its own */
+  g_autoptr(OwSecretJson) object = NULL;
   gpointer result;
 
   if (status >= 300 && status < 400)
@@ -424,11 +420,9 @@ on_read (GObject      *source,
   GTask *task = data;
   Call *call = g_task_get_task_data (task);
   GError *error = NULL;
-  g_autoptr(GBytes) chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
-  gsize len;
-  const guint8 *bytes;
+  gssize len = g_input_stream_read_finish (G_INPUT_STREAM (source), res, &error);
 
-  if (chunk == NULL)
+  if (len < 0)
     {
       return_error (task, g_error_new (OW_CLIENT_ERROR, OW_CLIENT_ERROR_NETWORK,
                                        "The connection to the gateway broke: %s",
@@ -437,18 +431,17 @@ on_read (GObject      *source,
       return;
     }
 
-  bytes = g_bytes_get_data (chunk, &len);
   if (len == 0)
     return finish_answer (task);
 
-  if (call->answer->len + len > MAX_ANSWER)
+  if (call->answer->len + (gsize) len > MAX_ANSWER)
     {
       return_error (task, g_error_new_literal (OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL,
                                                "The gateway's answer is too large"));
       return;
     }
 
-  g_byte_array_append (call->answer, bytes, len);
+  ow_secret_string_append_len (call->answer, (const char *) call->chunk, (gsize) len);
   read_more (task);
 }
 
@@ -457,8 +450,8 @@ read_more (GTask *task)
 {
   Call *call = g_task_get_task_data (task);
 
-  g_input_stream_read_bytes_async (call->stream, READ_CHUNK, G_PRIORITY_DEFAULT,
-                                   g_task_get_cancellable (task), on_read, task);
+  g_input_stream_read_async (call->stream, call->chunk, READ_CHUNK, G_PRIORITY_DEFAULT,
+                             g_task_get_cancellable (task), on_read, task);
 }
 
 static GError *
@@ -504,7 +497,8 @@ on_sent (GObject      *source,
       return;
     }
 
-  call->answer = g_byte_array_new ();
+  call->chunk = g_malloc (READ_CHUNK);
+  call->answer = g_string_sized_new ((gsize) MAX (declared, 0));
   read_more (task);
 }
 
@@ -554,10 +548,10 @@ start_call (OwClient            *self,
   soup_message_headers_replace (headers, "Accept", "application/json");
   if (auth == CALL_SESSION)
     {
-      g_autofree char *bearer = g_strconcat ("Bearer ", self->token, NULL);
+      /* libsoup keeps a copy of its own in the headers, freed unwiped. */
+      g_autoptr(OwSecret) bearer = g_strconcat ("Bearer ", self->token, NULL);
 
       soup_message_headers_replace (headers, "Authorization", bearer);
-      explicit_bzero (bearer, strlen (bearer));
     }
   if (idempotency_key != NULL)
     soup_message_headers_replace (headers, "Idempotency-Key", idempotency_key);

@@ -90,9 +90,7 @@ digits_of (const char *text)
 static void
 wipe_details (OwFundingDialog *self)
 {
-  if (self->details != NULL)
-    explicit_bzero (self->details, strlen (self->details));
-  g_clear_pointer (&self->details, g_free);
+  g_clear_pointer (&self->details, ow_secret_free);
 }
 
 static void
@@ -131,7 +129,6 @@ details_json (const char *k1,
               const char *holder)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, k1);
@@ -141,8 +138,7 @@ details_json (const char *k1,
   json_builder_set_member_name (builder, "holder");
   json_builder_add_string_value (builder, holder);
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  return json_to_string (root, FALSE);
+  return ow_secret_json_builder_finish (builder, NULL);
 }
 
 static void

@@ -226,7 +226,7 @@ on_reveal_toggled (OwMainPage *self)
   g_autoptr(GError) error = NULL;
   g_autoptr(OwSecret) record = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autofree char *formatted = NULL;
+  g_autoptr(OwSecret) formatted = NULL;
   JsonObject *object;
 
   if (!gtk_toggle_button_get_active (self->reveal_button) || self->card == NULL)
@@ -256,8 +256,9 @@ on_reveal_toggled (OwMainPage *self)
     formatted = g_strdup_printf (_("%.4s %.4s %.4s %.4s  CVC %s"), n, n + MIN (strlen (n), 4),
                                  n + MIN (strlen (n), 8), n + MIN (strlen (n), 12), cvc);
   }
+  /* the label keeps a copy of its own, which GTK frees as it is */
   gtk_label_set_text (self->number_label, formatted);
-  explicit_bzero (formatted, strlen (formatted));
+  ow_secret_json_wipe (object);
   self->reveal_source = g_timeout_add_seconds (REVEAL_SECONDS, on_reveal_timeout, self);
 }
 
@@ -267,7 +268,6 @@ on_applied (OwApplyDialog *dialog,
             OwMainPage    *self)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
   g_autoptr(OwSecret) text = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -277,8 +277,7 @@ on_applied (OwApplyDialog *dialog,
   json_builder_set_member_name (builder, "cvc");
   json_builder_add_string_value (builder, card->cvc);
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  text = json_to_string (root, FALSE);
+  text = ow_secret_json_builder_finish (builder, NULL);
 
   if (!ow_vault_store (vault (self), OW_VAULT_KIND_CARD, card->id, text, &error))
     toast_error (self, error);

@@ -11,6 +11,7 @@
 
 #include "ow-client.h"
 #include "onepin-money.h"
+#include "ow-secret.h"
 
 /* Reads members of one object; the first problem is kept and later reads
  * return fallbacks, so a parser checks once at its end. */
@@ -142,14 +143,6 @@ reader_done (Reader  *r,
   return FALSE;
 }
 
-static void
-wipe_string (char *s)
-{
-  if (s != NULL)
-    explicit_bzero (s, strlen (s));
-  g_free (s);
-}
-
 /* ---- sessions and profiles ---------------------------------------------- */
 
 void
@@ -158,7 +151,7 @@ ow_session_free (OwSession *session)
   if (session == NULL)
     return;
   g_free (session->id);
-  wipe_string (session->token);
+  ow_secret_free (session->token);
   g_free (session->user_id);
   g_free (session);
 }
@@ -229,8 +222,8 @@ ow_card_free (OwCard *card)
   g_free (card->last4);
   g_free (card->state);
   g_free (card->currency);
-  wipe_string (card->number);
-  wipe_string (card->cvc);
+  ow_secret_free (card->number);
+  ow_secret_free (card->cvc);
   g_free (card);
 }
 

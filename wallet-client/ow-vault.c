@@ -74,15 +74,6 @@ static GParamSpec *properties[N_PROPS];
 
 /* ---- helpers ----------------------------------------------------------- */
 
-void
-ow_secret_free (char *secret)
-{
-  if (secret == NULL)
-    return;
-  explicit_bzero (secret, strlen (secret));
-  g_free (secret);
-}
-
 static gboolean
 set_sqlite_error (GError     **error,
                   sqlite3     *db,
@@ -500,7 +491,7 @@ open_record (OwVault     *self,
     if (len > 0)
       {
         memcpy (text, data, len);
-        explicit_bzero (data, len);
+        ow_secret_wipe (data, len);
       }
     g_free (data);
   }

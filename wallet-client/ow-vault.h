@@ -15,6 +15,8 @@
 
 #include <gio/gio.h>
 
+#include "ow-secret.h"
+
 G_BEGIN_DECLS
 
 #define OW_VAULT_ERROR (ow_vault_error_quark ())
@@ -142,11 +144,5 @@ GStrv        ow_vault_list                (OwVault             *self,
 /* Removes every record (on sign-out); the key database stays. */
 gboolean     ow_vault_clear               (OwVault             *self,
                                            GError             **error);
-
-/* Wipes and frees a string that held a secret. NULL-safe. */
-void         ow_secret_free               (char                *secret);
-
-typedef char OwSecret;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwSecret, ow_secret_free)
 
 G_END_DECLS

@@ -97,8 +97,8 @@ async function remember(origin, yes) {
 if (typeof OnePinChannel === 'undefined' && typeof importScripts === 'function')
   importScripts('channel.js');
 
-/* The wallet may hold a request until the user unlocks it, or asks about
- * the site; approving a purchase takes longer still. */
+/* The wallet may ask its user about the site (a locked wallet answers at
+ * once); approving a purchase takes longer still. */
 const CARD_TIMEOUT_MS = 120000;
 const CHECKOUT_TIMEOUT_MS = 300000;
 
@@ -160,11 +160,10 @@ async function fillTargets(tabId) {
  * that found fields and may be filled. @confirmed says how the user agreed:
  * "popup" (the button, just now) or "remembered" (the site is allowed for
  * good); the wallet checks the second against its own list. The wallet may
- * take minutes (it waits to be unlocked, or asks its user), so the card
- * goes only to the documents that were there when we asked: the tab must
- * still show @origin, and each frame must hold the same document
- * (Chromium's documentId) at the same origin, which content.js checks
- * again before it fills. */
+ * take minutes (it asks its user), so the card goes only to the documents
+ * that were there when we asked: the tab must still show @origin, and each
+ * frame must hold the same document (Chromium's documentId) at the same
+ * origin, which content.js checks again before it fills. */
 async function fillTab(tabId, origin, confirmed, rememberSite) {
   const targets = await fillTargets(tabId);
   if (!targets.length)

@@ -11,8 +11,10 @@
  * Pairing: an ECDH (P-256) key agreement with the wallet; the key and a
  * six-digit code come out of HKDF over the shared secret and both nonces
  * and public keys. The user compares the code here and in the wallet, and
- * names the browser there. The key is kept as a non-extractable CryptoKey
- * in IndexedDB.
+ * names the browser there. Each side then proves it holds the key (a MAC
+ * over the wallet's answer, one per direction); the wallet keeps the
+ * browser only once ours checks out, and we keep the key (a
+ * non-extractable CryptoKey in IndexedDB) only once the wallet says so.
  *
  * Requests: {"type": "request", "browser", "seq", "body", "mac"} where
  * body is the request's JSON text and mac an HMAC-SHA256 under the pairing
@@ -253,13 +255,22 @@ const OnePinChannel = (() => {
       const done = await session.receive(id, PAIR_TIMEOUT_MS);
       if (done.type === 'error' || done.error)
         return { error: done.error || 'denied' };
-      /* The wallet proves it holds the same key. */
+      /* The wallet proves it holds the same key; without our proof (the
+       * port closes) it keeps nothing. */
       const mac = fromBase64(done.mac, 32);
       if (done.type !== 'pair.done' || typeof done.browser !== 'string' ||
           typeof done.body !== 'string' || done.seq !== 0 || !mac ||
           !await crypto.subtle.verify('HMAC', key, mac,
                                       session.macInput('w2b', done.browser, 0, done.body)))
         return { error: 'bad_mac' };
+      /* Ours: the same bytes the other way. */
+      const proof = await crypto.subtle.sign('HMAC', key,
+                                             session.macInput('b2w', done.browser, 0, done.body));
+      session.send({ type: 'pair.confirm', id, browser: done.browser, seq: 0, body: done.body,
+                     mac: toBase64(proof) });
+      const saved = await session.receive(id, BEGIN_TIMEOUT_MS);
+      if (saved.type !== 'pair.saved')
+        return { error: saved.error || 'wallet_reply_invalid' };
       const { name } = JSON.parse(done.body);
       await savePairing({ browser: done.browser, name, key, paired: Date.now() });
       return { name };

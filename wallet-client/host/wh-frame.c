@@ -8,14 +8,18 @@
 #include <string.h>
 
 #include "onepin-json.h"
+#include "ow-secret.h"
 
 G_DEFINE_QUARK (wh-frame-error-quark, wh_frame_error)
 
 #define HEADER sizeof (guint32)
 
+/* The wallet's answers carry the card's number and CVC, so every byte of a
+ * frame is wiped once it is consumed: in the buffer (which grows without
+ * leaving a copy behind), in the payloads handed out, in encoded frames. */
 struct _WhFrameReader
 {
-  GByteArray *buf;
+  GString    *buf;
   gsize       start;   /* bytes of buf already consumed */
   guint64     skip;    /* payload bytes of an oversized frame still to drop */
 };
@@ -25,7 +29,7 @@ wh_frame_reader_new (void)
 {
   WhFrameReader *reader = g_new0 (WhFrameReader, 1);
 
-  reader->buf = g_byte_array_new ();
+  reader->buf = g_string_new (NULL);
   return reader;
 }
 
@@ -34,7 +38,7 @@ wh_frame_reader_free (WhFrameReader *reader)
 {
   if (reader == NULL)
     return;
-  g_byte_array_unref (reader->buf);
+  ow_secret_string_free (reader->buf);
   g_free (reader);
 }
 
@@ -48,17 +52,24 @@ static void
 consume (WhFrameReader *reader,
          gsize          n)
 {
+  GString *buf = reader->buf;
+  gsize rest;
+
   reader->start += n;
   /* Compact once the consumed part dominates, so feeding many small frames
-   * stays linear. */
-  if (reader->start == reader->buf->len)
+   * stays linear. The bytes moved leave no copy at their old place. */
+  if (reader->start == buf->len)
     {
-      g_byte_array_set_size (reader->buf, 0);
+      ow_secret_wipe (buf->str, buf->len);
+      g_string_truncate (buf, 0);
       reader->start = 0;
     }
-  else if (reader->start > 65536 && reader->start > reader->buf->len / 2)
+  else if (reader->start > 65536 && reader->start > buf->len / 2)
     {
-      g_byte_array_remove_range (reader->buf, 0, reader->start);
+      rest = buf->len - reader->start;
+      memmove (buf->str, buf->str + reader->start, rest);
+      ow_secret_wipe (buf->str + rest, buf->len - rest);
+      g_string_truncate (buf, rest);
       reader->start = 0;
     }
 }
@@ -89,7 +100,7 @@ wh_frame_reader_feed (WhFrameReader *reader,
       len -= n;
     }
   if (len > 0)
-    g_byte_array_append (reader->buf, data, len);
+    ow_secret_string_append_len (reader->buf, (const char *) data, len);
 }
 
 WhFrameStatus
@@ -111,7 +122,7 @@ wh_frame_reader_next (WhFrameReader  *reader,
   if (reader->skip > 0 || available (reader) < HEADER)
     return WH_FRAME_NEED_MORE;
 
-  data = reader->buf->data + reader->start;
+  data = (const guint8 *) reader->buf->str + reader->start;
   memcpy (&len, data, HEADER);
   if (len > WH_FRAME_MAX)
     {
@@ -135,7 +146,7 @@ wh_frame_reader_next (WhFrameReader  *reader,
                    local != NULL ? local->message : "it is empty");
       return WH_FRAME_INVALID;
     }
-  *payload = g_bytes_new (data + HEADER, len);
+  *payload = ow_secret_bytes_new (data + HEADER, len);
   *message = g_steal_pointer (&object);
   consume (reader, HEADER + len);
   return WH_FRAME_MESSAGE;
@@ -176,5 +187,5 @@ wh_frame_encode (const void  *payload,
   memcpy (frame, &header, HEADER);
   if (len > 0)
     memcpy (frame + HEADER, payload, len);
-  return g_bytes_new_take (frame, HEADER + len);
+  return ow_secret_bytes_new_take (frame, HEADER + len);
 }

@@ -45,9 +45,10 @@ void            wh_frame_reader_feed  (WhFrameReader  *reader,
                                        const guint8   *data,
                                        gsize           len);
 
-/* The next frame. WH_FRAME_MESSAGE sets @payload (the frame's bytes) and
- * @message (the parsed object). WH_FRAME_INVALID sets @error for one
- * rejected frame; the reader then goes on with the frame after it. */
+/* The next frame. WH_FRAME_MESSAGE sets @payload (the frame's bytes,
+ * wiped when the last reference goes) and @message (the parsed object).
+ * WH_FRAME_INVALID sets @error for one rejected frame; the reader then goes
+ * on with the frame after it. Consumed bytes are wiped from the reader. */
 WhFrameStatus   wh_frame_reader_next  (WhFrameReader  *reader,
                                        GBytes        **payload,
                                        JsonObject    **message,
@@ -58,7 +59,8 @@ WhFrameStatus   wh_frame_reader_next  (WhFrameReader  *reader,
 gboolean        wh_frame_reader_end   (WhFrameReader  *reader,
                                        GError        **error);
 
-/* The frame carrying @len bytes of @payload; NULL over WH_FRAME_MAX. */
+/* The frame carrying @len bytes of @payload, wiped when the last reference
+ * goes (frames from the wallet may hold the card); NULL over WH_FRAME_MAX. */
 GBytes         *wh_frame_encode       (const void     *payload,
                                        gsize           len,
                                        GError        **error);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "onepin-json.h"
+#include "ow-secret.h"
 #include "wh-frame.h"
 #include "wh-relay.h"
 
@@ -186,7 +187,7 @@ drain (WhHost        *host,
   for (;;)
     {
       g_autoptr(GBytes) payload = NULL;
-      g_autoptr(JsonObject) message = NULL;
+      g_autoptr(OwSecretJson) message = NULL;   /* the wallet's answers hold the card */
       g_autoptr(GError) error = NULL;
       WhFrameStatus status = wh_frame_reader_next (reader, &payload, &message, &error);
 
@@ -238,6 +239,7 @@ on_wallet_readable (GSocket      *socket,
       return G_SOURCE_REMOVE;
     }
   wh_frame_reader_feed (host->from_wallet, buf, (gsize) n);
+  ow_secret_wipe (buf, (gsize) n);
   drain (host, host->from_wallet, from_wallet_message, from_wallet_invalid);
   return G_SOURCE_CONTINUE;
 }
@@ -352,6 +354,7 @@ on_browser_readable (int           fd,
       return G_SOURCE_REMOVE;
     }
   wh_frame_reader_feed (host->from_browser, buf, (gsize) n);
+  ow_secret_wipe (buf, (gsize) n);
   drain (host, host->from_browser, to_wallet, from_browser_invalid);
   return G_SOURCE_CONTINUE;
 }

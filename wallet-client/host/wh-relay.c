@@ -115,7 +115,7 @@ wh_relay_send (GSocket  *socket,
 
   /* Sends block while the wallet is not reading; a wallet that stops must
    * not stop the host with it. Only sends: the wallet may take minutes to
-   * answer (the user unlocks it, or reads a purchase), and a socket's
+   * answer (the user confirms a site, or reads a purchase), and a socket's
    * timeout also ends a wait for its answer. */
   g_socket_set_timeout (socket, WH_RELAY_SEND_TIMEOUT);
   while (sent && len > 0)

@@ -8,7 +8,7 @@
  * extension (begin, pairing with a P-256 key of its own, requests with
  * their MACs) on real connections, and the application (answering the
  * calls). Then it forges, replays, reorders and tampers with messages, and
- * locks the vault while a request is on its way.
+ * sends them to a locked vault.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +20,8 @@
 #include "onepin-json.h"
 #include "ow-bridge.h"
 #include "ow-test-scan.h"
+#include "ow-test-wait.h"
+#include "ow-test-wiped.h"
 #include "wh-frame.h"
 
 #define MASTER "correct horse battery"
@@ -33,7 +35,6 @@ static struct
   OwBridge  *bridge;
   char      *socket;
   GPtrArray *calls;         /* OwBridgeCall* the bridge emitted */
-  guint      unlock_needed;
 } T;
 
 /* ---- the test's side of the socket ---------------------------------------- */
@@ -263,13 +264,6 @@ on_call (OwBridge     *bridge,
   g_ptr_array_add (T.calls, g_object_ref (call));
 }
 
-static void
-on_unlock_needed (OwBridge *bridge,
-                  gpointer  data)
-{
-  T.unlock_needed++;
-}
-
 static OwBridgeCall *
 wait_call (void)
 {
@@ -292,16 +286,19 @@ assert_no_call (void)
   g_assert_cmpuint (T.calls->len, ==, 0);
 }
 
-/* Pairs @c, the user approving it under @name. */
-static void
-pair (Client     *c,
-      const char *name)
+/* A pairing up to the wallet's pair.done, checked: the user approves it under
+ * @name (the acceptance completes in *@result once the browser proved the
+ * key, or failed). Returns pair.done. */
+static JsonObject *
+pair_until_done (Client         *c,
+                 const char     *name,
+                 OwBridgeCall  **call,
+                 GAsyncResult  **result)
 {
   g_autoptr(OwEcdhKey) key = NULL;
   g_autoptr(JsonObject) begin = json_object_new ();
   g_autoptr(JsonObject) answer = NULL;
-  g_autoptr(JsonObject) done = NULL;
-  g_autoptr(OwBridgeCall) call = NULL;
+  JsonObject *done;
   g_autoptr(GError) error = NULL;
   g_autofree char *public_b = NULL;
   g_autofree char *code = NULL;
@@ -327,15 +324,15 @@ pair (Client     *c,
   g_assert_true (ow_bridge_pairing_derive (shared, c->nonce_b_raw, c->nonce_w_raw,
                                            ow_ecdh_key_get_public (key), public_w, c->key, &code));
 
-  call = wait_call ();
-  g_assert_cmpint (ow_bridge_call_get_kind (call), ==, OW_BRIDGE_CALL_PAIR);
+  *call = wait_call ();
+  g_assert_cmpint (ow_bridge_call_get_kind (*call), ==, OW_BRIDGE_CALL_PAIR);
   /* both sides show the same code; the suggested name lost its control character */
-  g_assert_cmpstr (ow_bridge_call_get_code (call), ==, code);
+  g_assert_cmpstr (ow_bridge_call_get_code (*call), ==, code);
   g_assert_cmpint (strlen (code), ==, 7);
-  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Chromium on Linux");
-  g_assert_cmpstr (ow_bridge_call_get_browser_kind (call), ==, "chromium");
-  g_assert_true (ow_bridge_call_accept_pairing (call, name, &error));
-  g_assert_no_error (error);
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (*call), ==, "Chromium on Linux");
+  g_assert_cmpstr (ow_bridge_call_get_browser_kind (*call), ==, "chromium");
+  *result = NULL;
+  ow_bridge_call_accept_pairing_async (*call, name, ow_test_store_result, result);
 
   done = client_recv (c);
   g_assert_cmpstr (onepin_json_get_string (done, "type", NULL), ==, "pair.done");
@@ -347,6 +344,64 @@ pair (Client     *c,
                                        c->nonce_w, 0, body,
                                        onepin_json_get_string (done, "mac", NULL)));
   g_assert_nonnull (strstr (body, name));
+  /* not before the browser has proved the key */
+  g_assert_null (*result);
+  return done;
+}
+
+/* The browser's proof of the key: its MAC (b2w, seq 0) over pair.done's body. */
+static JsonObject *
+confirm_frame (Client     *c,
+               JsonObject *done)
+{
+  JsonObject *confirm = json_object_new ();
+  const char *body = onepin_json_get_string (done, "body", "");
+  guint8 mac[OW_BRIDGE_MAC_LEN];
+  g_autofree char *mac64 = NULL;
+
+  g_assert_true (ow_bridge_mac (c->key, OW_BRIDGE_TO_WALLET, c->browser, c->nonce_b, c->nonce_w,
+                                0, body, mac));
+  mac64 = g_base64_encode (mac, sizeof mac);
+  json_object_set_string_member (confirm, "type", "pair.confirm");
+  json_object_set_string_member (confirm, "id", onepin_json_get_string (done, "id", NULL));
+  json_object_set_string_member (confirm, "browser", c->browser);
+  json_object_set_int_member (confirm, "seq", 0);
+  json_object_set_string_member (confirm, "body", body);
+  json_object_set_string_member (confirm, "mac", mac64);
+  return confirm;
+}
+
+static void
+assert_no_browsers (void)
+{
+  g_auto(GStrv) ids = ow_vault_list (T.vault, OW_VAULT_KIND_BROWSER, NULL);
+
+  g_assert_cmpuint (g_strv_length (ids), ==, 0);
+}
+
+/* Pairs @c, the user approving it under @name. */
+static void
+pair (Client     *c,
+      const char *name)
+{
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = pair_until_done (c, name, &call, &result);
+  g_autoptr(JsonObject) confirm = confirm_frame (c, done);
+  g_autoptr(JsonObject) saved = NULL;
+  g_autoptr(OwBrowser) early = ow_browser_load (T.vault, c->browser, NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* nothing is stored before the proof */
+  g_assert_null (early);
+  client_send (c, confirm);
+  saved = client_recv (c);
+  g_assert_cmpstr (onepin_json_get_string (saved, "type", NULL), ==, "pair.saved");
+  g_assert_cmpstr (onepin_json_get_string (saved, "id", NULL), ==,
+                   onepin_json_get_string (done, "id", NULL));
+  g_assert_true (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, name);
 }
 
 static Client *
@@ -387,8 +442,6 @@ clear_browsers (void)
   for (guint i = 0; ids != NULL && ids[i] != NULL; i++)
     g_assert_true (ow_vault_remove (T.vault, OW_VAULT_KIND_BROWSER, ids[i], NULL));
   g_ptr_array_set_size (T.calls, 0);
-  T.unlock_needed = 0;
-  ow_bridge_set_unlock_timeout (T.bridge, OW_BRIDGE_DEFAULT_UNLOCK_TIMEOUT);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -591,6 +644,79 @@ test_pairing_refused (void)
   json_object_set_string_member (begin, "public_key", "AAAA");
   client_send (c, begin);
   expect_error (c, "malformed", FALSE);
+}
+
+/* A new connection paired up to pair.done, then a proof spoiled by
+ * @spoil: the pairing fails, and nothing of it is stored. */
+static void
+expect_proof_refused (void (*spoil) (Client     *c,
+                                     JsonObject *done))
+{
+  g_autoptr(Client) c = client_connect (CALLER);
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(JsonObject) confirm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  client_begin (c);
+  done = pair_until_done (c, "Work laptop", &call, &result);
+  spoil (c, done);
+  confirm = confirm_frame (c, done);
+  client_send (c, confirm);
+  expect_error (c, "bad_mac", TRUE);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_NOT_CONFIRMED);
+  g_assert_true (ow_bridge_call_is_answered (call));
+  assert_no_browsers ();
+}
+
+static void
+spoil_key (Client     *c,
+           JsonObject *done)
+{
+  c->key[0] ^= 0x80;
+}
+
+/* the right key over another body: the name is part of what is proved */
+static void
+spoil_body (Client     *c,
+            JsonObject *done)
+{
+  json_object_set_string_member (done, "body", "{\"name\":\"Evil\"}");
+}
+
+/* A pairing the browser does not prove (its own check of pair.done failed,
+ * or its key is not ours) leaves nothing: no record, no pairing in
+ * progress, and the application is told. */
+static void
+test_pairing_not_confirmed (void)
+{
+  g_autoptr(Client) gone = NULL;
+  g_autoptr(Client) again = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  expect_proof_refused (spoil_key);
+  expect_proof_refused (spoil_body);
+
+  /* no proof at all: the browser goes away after pair.done */
+  gone = client_connect (CALLER);
+  client_begin (gone);
+  done = pair_until_done (gone, "Work laptop", &call, &result);
+  g_clear_object (&gone->socket);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE);
+  assert_no_browsers ();
+
+  /* and nothing half-done holds the next pairing up */
+  again = paired_client ();
+  pong = ping (again);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
 }
 
 static void
@@ -880,6 +1006,87 @@ test_checkout_request (void)
   assert_no_call ();
 }
 
+/* What the bridge wipes of a reply holding the card: a frame (a native-endian
+ * length, then the JSON), the envelope's text, the body's text. */
+static gboolean
+is_frame (const guint8 *data,
+          gsize         len)
+{
+  guint32 n;
+
+  if (len < sizeof n + 1)
+    return FALSE;
+  memcpy (&n, data, sizeof n);
+  return n == len - sizeof n && data[sizeof n] == '{';
+}
+
+static gboolean
+starts_with (const guint8 *data,
+             gsize         len,
+             const char   *prefix)
+{
+  return len >= strlen (prefix) && memcmp (data, prefix, strlen (prefix)) == 0;
+}
+
+static gboolean
+is_envelope (const guint8 *data,
+             gsize         len)
+{
+  return starts_with (data, len, "{\"body\":\"{\\\"card\\\":");
+}
+
+static gboolean
+is_body (const guint8 *data,
+         gsize         len)
+{
+  return starts_with (data, len, "{\"card\":{");
+}
+
+static void
+test_reply_wiped (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) card = json_object_new ();
+  g_autoptr(JsonObject) reply = json_object_new ();
+  gint64 deadline;
+
+  clear_browsers ();
+  c = paired_client ();
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
+                     "\"confirmed\":\"popup\"}");
+  call = wait_call ();
+  json_object_set_string_member (card, "number", "9410123456789012");
+  json_object_set_string_member (card, "csc", "987");
+  json_object_set_object_member (reply, "card", json_object_ref (card));
+
+  ow_test_wiped_watch ("9410123456789012");
+  ow_bridge_call_reply (call, reply);
+  /* the body's text, the envelope's, and the caller's copy of the number */
+  g_assert_true (ow_test_wiped_any (is_body));
+  g_assert_true (ow_test_wiped_any (is_envelope));
+  g_assert_true (ow_test_wiped_exactly ("9410123456789012", 16));
+  g_assert_cmpstr (json_object_get_string_member (card, "csc"), ==, "");
+  /* the frame, once written; before this side reads (its reader wipes too) */
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (!ow_test_wiped_any (is_frame))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the reply's frame was not wiped within 20 s of being written");
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  ow_test_wiped_stop ();
+
+  /* and the browser got the card intact */
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (json_object_get_object_member (answer, "card"),
+                                           "number", NULL), ==, "9410123456789012");
+  g_assert_cmpstr (onepin_json_get_string (json_object_get_object_member (answer, "card"),
+                                           "csc", NULL), ==, "987");
+}
+
 static void
 test_browser_goes_away (void)
 {
@@ -903,55 +1110,57 @@ test_browser_goes_away (void)
   g_assert_true (ow_bridge_call_is_answered (call));
 }
 
+/* While locked, every browser's key is sealed: nothing a browser sends can
+ * be authenticated, so nothing it sends may bring the wallet's window up
+ * (or anything else). A request is refused "locked" at once, with no call;
+ * the browser asks again once the user has unlocked the wallet. */
 static void
 test_locked (void)
 {
   g_autoptr(Client) c = NULL;
-  g_autoptr(Client) late = NULL;
-  g_autoptr(OwBridgeCall) call = NULL;
-  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(Client) locked = NULL;
+  g_autoptr(Client) after = NULL;
+  g_autoptr(JsonObject) pong = NULL;
   g_autoptr(GError) error = NULL;
 
   clear_browsers ();
   c = paired_client ();
-  late = reconnect (c);
+  locked = reconnect (c);
+  after = reconnect (c);
 
-  /* a request while locked waits for the unlock... */
   ow_vault_lock (T.vault);
-  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":\"popup\"}");
-  while (T.unlock_needed == 0)
-    g_main_context_iteration (NULL, TRUE);
+  client_begin (locked);
+  client_request (locked, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
+                          "\"confirmed\":\"popup\"}");
+  expect_error (locked, "locked", FALSE);
+  /* a forged one alike: it is refused before its MAC could be checked */
+  locked->key[0] ^= 0x80;
+  locked->seq = 0;
+  client_request (locked, "{\"type\":\"ping\"}");
+  expect_error (locked, "locked", FALSE);
   assert_no_call ();
-  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
-  call = wait_call ();
-  g_assert_cmpstr (ow_bridge_call_get_origin (call), ==, ORIGIN);
-  ow_bridge_call_refuse (call, "no_card", NULL);
-  answer = client_response (c);
-  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "no_card");
 
-  /* ... or fails cleanly when none comes in time */
-  ow_bridge_set_unlock_timeout (T.bridge, 1);
-  ow_vault_lock (T.vault);
-  client_begin (late);
-  client_request (late, "{\"type\":\"ping\"}");
-  expect_error (late, "locked", FALSE);
-  assert_no_call ();
+  /* the unlock does not bring them back */
   g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  assert_no_call ();
+  client_begin (after);
+  pong = ping (after);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
 }
 
+/* A pairing can never be authenticated: while locked it is refused at
+ * once, before any key is made or shown. */
 static void
 test_locked_pairing (void)
 {
   g_autoptr(Client) c = NULL;
   g_autoptr(OwEcdhKey) key = ow_ecdh_key_new (NULL);
   g_autoptr(JsonObject) begin = json_object_new ();
-  g_autoptr(JsonObject) answer = NULL;
-  g_autoptr(JsonObject) done = NULL;
   g_autofree char *public_b = NULL;
+  g_auto(GStrv) ids = NULL;
   g_autoptr(GError) error = NULL;
 
   clear_browsers ();
-  ow_bridge_set_unlock_timeout (T.bridge, 1);
   ow_vault_lock (T.vault);
   c = client_connect (CALLER);
   client_begin (c);
@@ -960,14 +1169,13 @@ test_locked_pairing (void)
   json_object_set_string_member (begin, "id", "p1");
   json_object_set_string_member (begin, "public_key", public_b);
   client_send (c, begin);
-  answer = client_recv (c);
-  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
-  /* nobody unlocks: no dialog, and the pairing fails */
-  done = client_recv (c);
-  g_assert_cmpstr (onepin_json_get_string (done, "type", NULL), ==, "pair.done");
-  g_assert_cmpstr (onepin_json_get_string (done, "error", NULL), ==, "locked");
+  expect_error (c, "locked", FALSE);
   assert_no_call ();
+
   g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  assert_no_call ();
+  ids = ow_vault_list (T.vault, OW_VAULT_KIND_BROWSER, NULL);
+  g_assert_cmpuint (g_strv_length (ids), ==, 0);
 }
 
 static void
@@ -1012,7 +1220,6 @@ main (int    argc,
   T.calls = g_ptr_array_new_with_free_func (g_object_unref);
   T.bridge = ow_bridge_new (T.vault);
   g_signal_connect (T.bridge, "call", G_CALLBACK (on_call), NULL);
-  g_signal_connect (T.bridge, "unlock-needed", G_CALLBACK (on_unlock_needed), NULL);
   g_assert_true (ow_bridge_listen (T.bridge, NULL, &error));
   g_assert_no_error (error);
   T.socket = g_strdup (ow_bridge_get_path (T.bridge));
@@ -1024,6 +1231,7 @@ main (int    argc,
   g_test_add_func ("/bridge/socket-file", test_socket_file);
   g_test_add_func ("/bridge/pairing", test_pairing);
   g_test_add_func ("/bridge/pairing-refused", test_pairing_refused);
+  g_test_add_func ("/bridge/pairing-not-confirmed", test_pairing_not_confirmed);
   g_test_add_func ("/bridge/forged", test_forged);
   g_test_add_func ("/bridge/replay", test_replay);
   g_test_add_func ("/bridge/out-of-order", test_out_of_order);
@@ -1031,6 +1239,7 @@ main (int    argc,
   g_test_add_func ("/bridge/protocol-errors", test_protocol_errors);
   g_test_add_func ("/bridge/card-requests", test_card_requests);
   g_test_add_func ("/bridge/checkout-request", test_checkout_request);
+  g_test_add_func ("/bridge/reply-wiped", test_reply_wiped);
   g_test_add_func ("/bridge/browser-goes-away", test_browser_goes_away);
   g_test_add_func ("/bridge/locked", test_locked);
   g_test_add_func ("/bridge/locked-pairing", test_locked_pairing);

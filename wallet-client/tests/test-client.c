@@ -16,6 +16,7 @@
 #include "onepin-test-gateway.h"
 #include "ow-client.h"
 #include "ow-test-wait.h"
+#include "ow-test-wiped.h"
 
 /* Runs one async client call to completion: SYNC (finish (c, r, &e), start (c, …)). */
 #define SYNC(finish_call, start_call)                                   \
@@ -187,6 +188,8 @@ test_bad_ca_file (void)
 
 /* ---- a misbehaving server on loopback ----------------------------------- */
 
+#define ROGUE_TOKEN "ws_rogue_session_token_0123456789"
+
 typedef struct
 {
   SoupServer *server;
@@ -263,6 +266,15 @@ rogue_handler (SoupServer        *server,
                                     SOUP_MEMORY_TAKE, chunk, 65536);
         }
       soup_message_body_complete (soup_server_message_get_response_body (msg));
+    }
+  else if (g_str_equal (path, "/v1/wallet/sessions"))
+    {
+      static const char session[] = "{\"id\":\"ses_1\",\"token\":\"" ROGUE_TOKEN "\","
+                                    "\"user\":\"usr_1\",\"created\":1,\"expires_at\":2}";
+
+      soup_server_message_set_status (msg, 201, NULL);
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, session,
+                                        strlen (session));
     }
   else if (g_str_equal (path, "/v1/wallet/me"))
     {
@@ -375,6 +387,77 @@ test_rogue_answers (void)
   SYNC (ow_client_history_finish (client, r, NULL),
         ow_client_history_async (client, 500, "ln_5&limit=1", CB));
   g_assert_cmpstr (rogue->last_query, ==, "limit=100&starting_after=ln_5%26limit%3D1");
+
+  rogue_stop (rogue);
+}
+
+/* Turns the main loop until a wiped region was exactly @text: libsoup lets
+ * go of a request's body when it is done with the message. */
+static void
+wait_wiped (const char *text)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (!ow_test_wiped_exactly (text, strlen (text)))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("no copy of %s was wiped within 10 s", text);
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
+static gboolean
+is_read_chunk (const guint8 *data,
+               gsize         len)
+{
+  return len == 65536;
+}
+
+static gboolean
+is_session_answer (const guint8 *data,
+                   gsize         len)
+{
+  static const char prefix[] = "{\"id\":\"ses_1\",\"token\":";
+
+  return len > strlen (prefix) && memcmp (data, prefix, strlen (prefix)) == 0;
+}
+
+/* The client's own copies of a password and a session token are wiped
+ * before they are freed: the request body (as sent, and the builder's
+ * strings), the Authorization header it builds, the answer as read (the
+ * read buffer and the whole answer). */
+static void
+test_secrets_wiped (void)
+{
+  Rogue *rogue = rogue_start ();
+  g_autoptr(OwClient) client = new_client (rogue->url, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwSession) session = NULL;
+
+  ow_test_wiped_watch ("tiger lily 42");
+  session = SYNC (ow_client_sign_in_finish (client, r, &error),
+                  ow_client_sign_in_async (client, "kim", "tiger lily 42", CB));
+  g_assert_no_error (error);
+  g_assert_cmpstr (rogue->last_body, ==, "{\"login_id\":\"kim\",\"password\":\"tiger lily 42\"}");
+  g_assert_true (ow_test_wiped_exactly ("tiger lily 42", 13));
+  wait_wiped ("{\"login_id\":\"kim\",\"password\":\"tiger lily 42\"}");
+  ow_test_wiped_stop ();
+  g_clear_pointer (&session, ow_session_free);
+
+  ow_test_wiped_watch (ROGUE_TOKEN);
+  session = SYNC (ow_client_sign_in_finish (client, r, &error),
+                  ow_client_sign_in_async (client, "kim", "tiger lily 42", CB));
+  g_assert_no_error (error);
+  g_assert_cmpstr (session->token, ==, ROGUE_TOKEN);
+  g_assert_true (ow_test_wiped_any (is_read_chunk));
+  g_assert_true (ow_test_wiped_any (is_session_answer));
+  g_assert_true (SYNC (ow_client_sign_out_finish (client, r, &error),
+                       ow_client_sign_out_async (client, CB)));
+  g_assert_no_error (error);
+  g_assert_cmpstr (rogue->last_auth, ==, "Bearer " ROGUE_TOKEN);
+  g_assert_true (ow_test_wiped_exactly ("Bearer " ROGUE_TOKEN, strlen ("Bearer " ROGUE_TOKEN)));
+  ow_test_wiped_stop ();
 
   rogue_stop (rogue);
 }
@@ -794,6 +877,7 @@ main (int    argc,
   g_test_add_func ("/client/url-rules", test_url_rules);
   g_test_add_func ("/client/http-loopback", test_http_loopback);
   g_test_add_func ("/client/rogue-answers", test_rogue_answers);
+  g_test_add_func ("/client/secrets-wiped", test_secrets_wiped);
   g_test_add ("/client/accounts", Fixture, NULL, fixture_set_up, test_accounts, fixture_tear_down);
   g_test_add ("/client/card-and-funding", Fixture, NULL, fixture_set_up, test_card_and_funding,
               fixture_tear_down);

@@ -8,7 +8,8 @@
  * own crypto: a second implementation beside the wallet's NSS one, so the
  * extension's WebCrypto is checked against both. The host's hello comes
  * first; then "begin", pairing (approvePairing(code, hint) resolves to a
- * name, or null to refuse) and authenticated requests, whose bodies go to
+ * name, or null to refuse; the browser is kept once its pair.confirm
+ * proves the key) and authenticated requests, whose bodies go to
  * answer(body) (an object to send back, null for none, or a promise of
  * either: a wallet waiting to be unlocked) and are kept in messages. With
  * forgeAnswers set, its answers carry a wrong MAC.
@@ -106,6 +107,8 @@ class WalletPeer {
                         paired: this.browsers.has(m.browser) });
     } else if (m.type === 'pair.begin') {
       await this.pair(conn, m);
+    } else if (m.type === 'pair.confirm' && conn.pending) {
+      this.confirm(conn, m);
     } else if (m.type === 'request') {
       this.request(conn, m);
     } else {
@@ -135,11 +138,27 @@ class WalletPeer {
     }
     const browser = 'br_' + crypto.randomBytes(16).toString('hex');
     const key = okm.subarray(0, 32);
-    this.browsers.set(browser, { key, name });
     const body = JSON.stringify({ name });
+    conn.pending = { id: m.id, browser, key, name, body };
     this.send(conn, { type: 'pair.done', id: m.id, browser, seq: 0, body,
                       mac: macOf(key, 'w2b', browser, conn, 0, body).toString('base64') });
+  }
+
+  /* The browser's proof of the key, over pair.done's body: only then is it kept. */
+  confirm(conn, m) {
+    const { id, browser, key, name, body } = conn.pending;
+    conn.pending = null;
+    const expected = macOf(key, 'b2w', browser, conn, 0, body);
+    const given = Buffer.from(String(m.mac), 'base64');
+    if (m.id !== id || m.browser !== browser || m.seq !== 0 || m.body !== body ||
+        given.length !== expected.length || !crypto.timingSafeEqual(expected, given)) {
+      this.refuse(conn, m.id, 'bad_mac');
+      conn.socket.end();
+      return;
+    }
+    this.browsers.set(browser, { key, name });
     conn.browser = browser;
+    this.send(conn, { type: 'pair.saved', id });
   }
 
   request(conn, m) {
