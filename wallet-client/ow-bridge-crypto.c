@@ -236,6 +236,8 @@ ow_bridge_hkdf (const guint8 *salt,
       g_byte_array_append (input, info, (guint) info_len);
       g_byte_array_append (input, &counter, 1);
       ok = hmac (prk, sizeof prk, input->data, input->len, block);
+      /* From the second round on it holds T(1), the key itself. */
+      ow_secret_wipe (input->data, input->len);
       g_byte_array_set_size (input, 0);
       memcpy (out, block, n);
       out += n;
@@ -289,14 +291,16 @@ ow_bridge_mac (const guint8  key[OW_BRIDGE_KEY_LEN],
                const char   *body,
                guint8        mac[OW_BRIDGE_MAC_LEN])
 {
-  g_autoptr(GString) input = g_string_new (MAC_CONTEXT);
+  /* The body may be a card's reply: sized once, so that no outgrown block
+   * is freed with part of it, and wiped as it goes. */
+  g_autoptr(OwSecretString) input = g_string_new (MAC_CONTEXT);
 
   g_return_val_if_fail (direction != NULL && browser != NULL && body != NULL, FALSE);
   g_return_val_if_fail (nonce_browser != NULL && nonce_wallet != NULL, FALSE);
 
   g_string_append_printf (input, "\n%s\n%s\n%s\n%s\n%" G_GINT64_FORMAT "\n",
                           direction, browser, nonce_browser, nonce_wallet, seq);
-  g_string_append (input, body);
+  ow_secret_string_append_len (input, body, strlen (body));
   return hmac (key, OW_BRIDGE_KEY_LEN, (const guint8 *) input->str, input->len, mac);
 }
 
@@ -325,8 +329,9 @@ ow_bridge_decode_exact (const char *text,
                         gsize       len)
 {
   g_autofree guchar *bytes = NULL;
-  g_autofree char *again = NULL;
+  g_autoptr(OwSecret) again = NULL;     /* a browser's key, spelled out again */
   gsize n = 0;
+  gboolean ok;
 
   if (text == NULL || strlen (text) != 4 * ((len + 2) / 3))
     return FALSE;
@@ -334,13 +339,10 @@ ow_bridge_decode_exact (const char *text,
     if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=')
       return FALSE;
   bytes = g_base64_decode (text, &n);
-  if (n != len)
-    return FALSE;
   /* only the one spelling of these bytes */
-  again = g_base64_encode (bytes, n);
-  if (strcmp (again, text) != 0)
-    return FALSE;
-  memcpy (out, bytes, len);
+  ok = n == len && strcmp ((again = g_base64_encode (bytes, n)), text) == 0;
+  if (ok)
+    memcpy (out, bytes, len);
   ow_secret_wipe (bytes, n);
-  return TRUE;
+  return ok;
 }

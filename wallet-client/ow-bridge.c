@@ -75,6 +75,7 @@ struct _OwBridgeCall
   OwBrowser        *pending;
   char             *pending_body;   /* pair.done's body, which the proof covers too */
   GTask            *confirmation;   /* of ow_bridge_call_accept_pairing_async */
+  guint             confirm_source; /* the wait for pair.confirm, bounded */
 };
 
 G_DEFINE_FINAL_TYPE (OwBridgeCall, ow_bridge_call, G_TYPE_OBJECT)
@@ -113,6 +114,7 @@ struct _OwBridge
   dev_t            socket_dev;
   ino_t            socket_ino;
   GList           *connections;
+  guint            confirm_ms;
 };
 
 G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
@@ -124,6 +126,11 @@ enum
 };
 
 static guint signals[N_SIGNALS];
+
+/* How long a browser has to prove a pairing's key after pair.done: the
+ * extension does it at once; a peer that never does would otherwise keep
+ * every other pairing "busy" with no dialog left to cancel it. */
+#define CONFIRM_MS (30 * 1000)
 
 static void connection_close (Connection *conn);
 
@@ -508,6 +515,23 @@ send_pair_done (Connection    *conn,
   return TRUE;
 }
 
+static void finish_pairing (OwBridgeCall *call,
+                            GError       *error);
+
+static gboolean
+on_confirm_timeout (gpointer data)
+{
+  OwBridgeCall *call = data;
+  Connection *conn = call->connection;
+
+  call->confirm_source = 0;
+  finish_pairing (call, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_NOT_CONFIRMED,
+                                             "The browser did not confirm the pairing in time"));
+  if (conn != NULL && conn->state != STATE_CLOSED)
+    refuse_and_close (conn, NULL, "timeout", "The pairing was not confirmed in time");
+  return G_SOURCE_REMOVE;
+}
+
 void
 ow_bridge_call_accept_pairing_async (OwBridgeCall        *call,
                                      const char          *name,
@@ -548,6 +572,9 @@ ow_bridge_call_accept_pairing_async (OwBridgeCall        *call,
   call->answered = TRUE;
   call->pending = g_steal_pointer (&browser);
   call->confirmation = g_steal_pointer (&task);
+  call->confirm_source = g_timeout_add_full (G_PRIORITY_DEFAULT, conn->bridge->confirm_ms,
+                                             on_confirm_timeout, g_object_ref (call),
+                                             g_object_unref);
 }
 
 gboolean
@@ -571,6 +598,7 @@ finish_pairing (OwBridgeCall *call,
 {
   g_autoptr(GTask) task = g_steal_pointer (&call->confirmation);
 
+  g_clear_handle_id (&call->confirm_source, g_source_remove);
   g_clear_pointer (&call->pending, ow_browser_free);
   g_clear_pointer (&call->pending_body, g_free);
   call_take_connection (call);
@@ -1436,6 +1464,16 @@ ow_bridge_class_init (OwBridgeClass *klass)
 static void
 ow_bridge_init (OwBridge *self)
 {
+  self->confirm_ms = CONFIRM_MS;
+}
+
+void
+ow_bridge_set_confirm_timeout (OwBridge *self,
+                               guint     ms)
+{
+  g_return_if_fail (OW_IS_BRIDGE (self));
+
+  self->confirm_ms = ms;
 }
 
 OwBridge *

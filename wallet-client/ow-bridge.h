@@ -65,6 +65,11 @@ gboolean          ow_bridge_listen               (OwBridge         *self,
 /* Closes every connection and removes the socket (if it is still ours). */
 void              ow_bridge_close                (OwBridge         *self);
 const char       *ow_bridge_get_path             (OwBridge         *self);
+/* How long a browser has to send pair.confirm after pair.done (30 s); then
+ * the pairing fails (OW_BRIDGE_ERROR_NOT_CONFIRMED) and the connection is
+ * refused "timeout" and closed. For tests. */
+void              ow_bridge_set_confirm_timeout  (OwBridge         *self,
+                                                  guint             ms);
 
 OwBridgeCallKind  ow_bridge_call_get_kind        (OwBridgeCall     *call);
 /* The browser's name: the one the user gave it, or for a pairing not yet

@@ -55,6 +55,9 @@ consume (WhFrameReader *reader,
   GString *buf = reader->buf;
   gsize rest;
 
+  /* A consumed frame (the card's answer) does not wait for the buffer to
+   * empty to be gone: the next frame's first bytes may already be here. */
+  ow_secret_wipe (buf->str + reader->start, n);
   reader->start += n;
   /* Compact once the consumed part dominates, so feeding many small frames
    * stays linear. The bytes moved leave no copy at their old place. */

@@ -446,6 +446,16 @@ clear_browsers (void)
 
 /* ---- tests ------------------------------------------------------------- */
 
+static guint8 hkdf_t1[32];
+
+/* The second round's input: T(1), which is the key's first 32 bytes. */
+static gboolean
+is_second_round (const guint8 *data,
+                 gsize         len)
+{
+  return len > sizeof hkdf_t1 && memcmp (data, hkdf_t1, sizeof hkdf_t1) == 0;
+}
+
 static void
 test_hkdf (void)
 {
@@ -459,8 +469,13 @@ test_hkdf (void)
   g_autoptr(GString) out = g_string_new (NULL);
 
   memset (ikm, 0x0b, sizeof ikm);
+  ow_test_wiped_watch ("\xf0\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9");
   g_assert_true (ow_bridge_hkdf (salt, sizeof salt, ikm, sizeof ikm, info, sizeof info, okm,
                                  sizeof okm));
+  ow_test_wiped_stop ();
+  /* No round's input, which from the second on holds T(1), is freed as it was. */
+  memcpy (hkdf_t1, okm, sizeof hkdf_t1);
+  g_assert_true (ow_test_wiped_any (is_second_round));
   for (guint i = 0; i < sizeof okm; i++)
     g_string_append_printf (out, "%02x", okm[i]);
   g_assert_cmpstr (out->str, ==,
@@ -502,7 +517,11 @@ test_decode_exact (void)
 {
   guint8 out[16];
 
+  /* What it spells out again to compare is a key's base64: wiped. */
+  ow_test_wiped_watch ("AAECAwQFBgcICQoLDA0ODw==");
   g_assert_true (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0ODw==", out, 16));
+  ow_test_wiped_stop ();
+  g_assert_true (ow_test_wiped_exactly ("AAECAwQFBgcICQoLDA0ODw==", 24));
   g_assert_false (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0ODw=", out, 16));
   g_assert_false (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0ODx==", out, 16));  /* not canonical */
   g_assert_false (ow_bridge_decode_exact ("AAECAwQFBgcICQoLDA0O\nw==", out, 16));
@@ -714,6 +733,36 @@ test_pairing_not_confirmed (void)
   assert_no_browsers ();
 
   /* and nothing half-done holds the next pairing up */
+  again = paired_client ();
+  pong = ping (again);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+}
+
+/* A peer that takes pair.done and neither proves the key nor goes: after
+ * the confirmation timeout the pairing fails, the connection is refused
+ * "timeout" and closed, nothing is kept, and the next pairing may begin. */
+static void
+test_pairing_confirm_timeout (void)
+{
+  g_autoptr(Client) silent = NULL;
+  g_autoptr(Client) again = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  ow_bridge_set_confirm_timeout (T.bridge, 200);
+  silent = client_connect (CALLER);
+  client_begin (silent);
+  done = pair_until_done (silent, "Work laptop", &call, &result);
+  expect_error (silent, "timeout", TRUE);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_NOT_CONFIRMED);
+  assert_no_browsers ();
+  ow_bridge_set_confirm_timeout (T.bridge, 30 * 1000);
+
   again = paired_client ();
   pong = ping (again);
   g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
@@ -1042,6 +1091,14 @@ is_body (const guint8 *data,
   return starts_with (data, len, "{\"card\":{");
 }
 
+/* The MAC's input: its context line, then the answer's body. */
+static gboolean
+is_mac_input (const guint8 *data,
+              gsize         len)
+{
+  return starts_with (data, len, "onepin-wallet-v1\n");
+}
+
 static void
 test_reply_wiped (void)
 {
@@ -1066,6 +1123,7 @@ test_reply_wiped (void)
   /* the body's text, the envelope's, and the caller's copy of the number */
   g_assert_true (ow_test_wiped_any (is_body));
   g_assert_true (ow_test_wiped_any (is_envelope));
+  g_assert_true (ow_test_wiped_any (is_mac_input));
   g_assert_true (ow_test_wiped_exactly ("9410123456789012", 16));
   g_assert_cmpstr (json_object_get_string_member (card, "csc"), ==, "");
   /* the frame, once written; before this side reads (its reader wipes too) */
@@ -1232,6 +1290,7 @@ main (int    argc,
   g_test_add_func ("/bridge/pairing", test_pairing);
   g_test_add_func ("/bridge/pairing-refused", test_pairing_refused);
   g_test_add_func ("/bridge/pairing-not-confirmed", test_pairing_not_confirmed);
+  g_test_add_func ("/bridge/pairing-confirm-timeout", test_pairing_confirm_timeout);
   g_test_add_func ("/bridge/forged", test_forged);
   g_test_add_func ("/bridge/replay", test_replay);
   g_test_add_func ("/bridge/out-of-order", test_out_of_order);

@@ -234,6 +234,18 @@ test_frames (void)
   /* an encoded frame: exactly its bytes */
   g_assert_cmpmem (g_bytes_get_data (seen_index (3), NULL),
                    g_bytes_get_size (seen_index (3)), data, len);
+
+  /* with the next frame's first bytes behind it, consumed is wiped at once
+   * all the same, not when the buffer empties */
+  got = NULL;
+  message = NULL;
+  watch ();
+  wh_frame_reader_feed (reader, data, len);
+  wh_frame_reader_feed (reader, data, 3);
+  g_assert_cmpint (wh_frame_reader_next (reader, &got, &message, NULL), ==, WH_FRAME_MESSAGE);
+  g_assert_true (ow_test_wiped_exactly (data, len));
+  g_bytes_unref (got);
+  ow_secret_json_unref (message);
 }
 
 int
