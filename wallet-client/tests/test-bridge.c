@@ -708,15 +708,23 @@ spoil_body (Client     *c,
 /* A pairing the browser does not prove (its own check of pair.done failed,
  * or its key is not ours) leaves nothing: no record, no pairing in
  * progress, and the application is told. */
+/* Nothing half-done holds the next pairing up: one completes and serves. */
+static void
+assert_pairing_open (void)
+{
+  g_autoptr(Client) again = paired_client ();
+  g_autoptr(JsonObject) pong = ping (again);
+
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+}
+
 static void
 test_pairing_not_confirmed (void)
 {
   g_autoptr(Client) gone = NULL;
-  g_autoptr(Client) again = NULL;
   g_autoptr(OwBridgeCall) call = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(JsonObject) done = NULL;
-  g_autoptr(JsonObject) pong = NULL;
   g_autoptr(GError) error = NULL;
 
   clear_browsers ();
@@ -732,10 +740,7 @@ test_pairing_not_confirmed (void)
   g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE);
   assert_no_browsers ();
 
-  /* and nothing half-done holds the next pairing up */
-  again = paired_client ();
-  pong = ping (again);
-  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+  assert_pairing_open ();
 }
 
 /* A peer that takes pair.done and neither proves the key nor goes: after
@@ -745,11 +750,9 @@ static void
 test_pairing_confirm_timeout (void)
 {
   g_autoptr(Client) silent = NULL;
-  g_autoptr(Client) again = NULL;
   g_autoptr(OwBridgeCall) call = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(JsonObject) done = NULL;
-  g_autoptr(JsonObject) pong = NULL;
   g_autoptr(GError) error = NULL;
 
   clear_browsers ();
@@ -763,9 +766,7 @@ test_pairing_confirm_timeout (void)
   assert_no_browsers ();
   ow_bridge_set_confirm_timeout (T.bridge, 30 * 1000);
 
-  again = paired_client ();
-  pong = ping (again);
-  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+  assert_pairing_open ();
 }
 
 static void

@@ -116,6 +116,18 @@ assert_lookup_fails (Fixture    *f,
   g_assert_error (error, OW_VAULT_ERROR, code);
 }
 
+/* Unlocks with the master password, which must work. */
+static void
+unlock_ok (Fixture *f)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ow_vault_unlock_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
+  g_assert_true (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
+  g_assert_no_error (error);
+}
+
 static void
 assert_mode (const char *path,
              guint       mode)
@@ -512,10 +524,7 @@ test_async (Fixture       *f,
   g_clear_object (&result);
   g_assert_true (ow_vault_is_locked (f->vault));
 
-  ow_vault_unlock_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
-  g_assert_true (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
-  g_assert_no_error (error);
-  g_clear_object (&result);
+  unlock_ok (f);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
 
   /* Locked (the auto-lock, say) while an unlock derives its key: the lock
@@ -530,10 +539,7 @@ test_async (Fixture       *f,
   g_assert_true (ow_vault_is_locked (f->vault));
 
   /* and a later unlock works */
-  ow_vault_unlock_async (f->vault, MASTER, NULL, ow_test_store_result, &result);
-  g_assert_true (ow_vault_unlock_finish (f->vault, ow_test_wait (&result), &error));
-  g_assert_no_error (error);
-  g_clear_object (&result);
+  unlock_ok (f);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
 }
 
