@@ -20,6 +20,7 @@
  * on its I/O thread, where libsoup's connection objects watch its signals.
  */
 #include "gw-io-threads.h"
+#include "gw-http-fallback.h"
 #include "gw-wait.h"
 
 #include <errno.h>
@@ -425,6 +426,7 @@ worker_new (GwIoThreads      *self,
   worker->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
   if (certificate != NULL)
     soup_server_set_tls_certificate (worker->soup, certificate);
+  gw_http_fallback_attach (worker->soup);
   if (self->early != NULL)
     soup_server_add_early_handler (worker->soup, NULL, self->early, self->user_data, NULL);
   soup_server_add_handler (worker->soup, NULL, worker_request, worker, NULL);

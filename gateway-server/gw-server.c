@@ -9,6 +9,7 @@
  */
 #include "gw-server-private.h"
 #include "gw-io-threads.h"
+#include "gw-http-fallback.h"
 #include "gw-pages.h"
 #include "gw-wait.h"
 #include "gw-api-profile.h"
@@ -1314,17 +1315,10 @@ static void
 refuse_bad_length (SoupServerMessage *msg)
 {
   g_autoptr(GString) body = g_string_sized_new (160);
-  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
-  gsize len;
 
   gw_error_render (body, "invalid_request_error", "body_invalid", NULL, NULL,
                    "Content-Length must be a length.");
-  len = body->len;
-  soup_message_headers_replace (response, "Connection", "close");
-  soup_message_headers_replace (response, "Cache-Control", "no-store");
-  soup_server_message_set_status (msg, 400, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
-                                    g_string_free (g_steal_pointer (&body), FALSE), len);
+  gw_http_refuse_and_close (msg, body->str);
 }
 
 static void
@@ -1337,6 +1331,7 @@ handle_early (SoupServer        *soup,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   SoupEncoding encoding = soup_message_headers_get_encoding (headers);
 
+  gw_http_fallback_clear (msg);
   if (encoding == SOUP_ENCODING_NONE)
     return;
   /* libsoup 3.2 takes a negative Content-Length and reads no body, so the
@@ -1458,6 +1453,7 @@ listen_here (GwServer         *self,
   self->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
   if (certificate != NULL)
     soup_server_set_tls_certificate (self->soup, certificate);
+  gw_http_fallback_attach (self->soup);
   soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_over), self);

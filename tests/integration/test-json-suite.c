@@ -17,6 +17,7 @@
 
 #include "onepin-test-gateway.h"
 #include "onepin-test-process.h"
+#include "onepin-json.h"
 
 static OtGateway *gw;
 static char *merchant_key;
@@ -342,18 +343,15 @@ test_chunked_body_not_held (void)
   assert_alive ();
 }
 
-/* libsoup 3.2 takes "Content-Length: -5" and reads no body; unless refused,
- * the bytes after the headers would be served as a second, smuggled request. */
-static void
-test_negative_length (void)
+/* Sends @request on a connection of its own, without closing our side, and
+ * returns everything the gateway wrote until it closed (or 5 s passed). */
+static char *
+raw_exchange (const char *request)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) conn = NULL;
-  g_autoptr(GString) reply = g_string_new (NULL);
   g_autoptr(GUri) uri = g_uri_parse (ot_gateway_url (gw), G_URI_FLAGS_NONE, NULL);
-  const char request[] =
-    "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"
-    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  GString *reply = g_string_new (NULL);
   GInputStream *in;
   char buf[4096];
   gssize n;
@@ -367,13 +365,75 @@ test_negative_length (void)
   in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
   while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, NULL)) > 0)
     g_string_append_len (reply, buf, n);
+  return g_string_free (reply, FALSE);
+}
 
-  /* One answer, a 400 with the error object, and the connection closed:
-   * the health check after it was never served. */
-  g_assert_true (g_str_has_prefix (reply->str, "HTTP/1.1 400"));
-  g_assert_nonnull (strstr (reply->str, "\"body_invalid\""));
-  g_assert_null (strstr (reply->str, "\"status\":\"ok\""));
-  g_assert_null (strstr (reply->str + 1, "HTTP/1.1"));
+/* libsoup 3.2 takes "Content-Length: -5" and reads no body, and reads a body
+ * of length -1 until the client hangs up; unless refused, the bytes after the
+ * headers would be served as a second, smuggled request, or the client would
+ * wait for an answer that never comes. */
+static void
+test_negative_length (void)
+{
+  const char *lengths[] = { "-5", "-1" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (lengths); i++)
+    {
+      g_autofree char *request = g_strdup_printf ("POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\n"
+                                                  "Content-Length: %s\r\n\r\n"
+                                                  "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                                                  lengths[i]);
+      g_autofree char *reply = raw_exchange (request);
+
+      g_test_message ("Content-Length: %s", lengths[i]);
+      /* One answer, a 400 with the error object, and the connection closed:
+       * the health check after it was never served. */
+      g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 400"));
+      g_assert_nonnull (strstr (reply, "Content-Type: application/json; charset=utf-8\r\n"));
+      g_assert_nonnull (strstr (reply, "\"body_invalid\""));
+      g_assert_null (strstr (reply, "\"status\":\"ok\""));
+      g_assert_null (strstr (reply + 1, "HTTP/1.1"));
+    }
+}
+
+/* What libsoup refuses before any handler runs (the request line, the URI,
+ * the framing headers) still gets the error object, not an empty body. */
+static void
+test_unparsable_request (void)
+{
+  const struct
+  {
+    const char *request;
+    const char *status;
+  } cases[] = {
+    { "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}", "400" },
+    { "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\nContent-Length: 1 2\r\n\r\n{}", "400" },
+    { "GET /v1/payments?limit=%zz HTTP/1.1\r\nHost: x\r\n\r\n", "400" },
+    { "GARBAGE\r\n\r\n", "400" },
+    { "GET /healthz HTTP/1.1\r\nHost: a/b\r\n\r\n", "400" },
+    /* libsoup's own statuses, which no handler can change */
+    { "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n{}", "501" },
+    { "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", "505" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *reply = raw_exchange (cases[i].request);
+      g_autofree char *shown = g_strescape (cases[i].request, NULL);
+      const char *body = strstr (reply, "\r\n\r\n");
+      g_autoptr(JsonObject) error = NULL;
+
+      g_test_message ("request: %s", shown);
+      g_assert_true (g_str_has_prefix (reply + strlen ("HTTP/1.x "), cases[i].status));
+      g_assert_nonnull (strstr (reply, "Content-Type: application/json; charset=utf-8\r\n"));
+      g_assert_nonnull (body);
+      error = onepin_json_parse_object (body + 4, strlen (body + 4), NULL);
+      g_assert_nonnull (error);
+      g_assert_true (json_object_has_member (error, "error"));
+      g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (error, "error"),
+                                                      "code"), ==, "request_malformed");
+    }
+  assert_alive ();
 }
 
 static void
@@ -414,6 +474,7 @@ main (int   argc,
   g_test_add_func ("/json-suite/body-not-held", test_body_not_held);
   g_test_add_func ("/json-suite/chunked-body-not-held", test_chunked_body_not_held);
   g_test_add_func ("/json-suite/negative-length", test_negative_length);
+  g_test_add_func ("/json-suite/unparsable-request", test_unparsable_request);
   g_test_add_func ("/json-suite/still-healthy", test_still_healthy);
 
   ret = g_test_run ();

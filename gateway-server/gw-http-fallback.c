@@ -1,0 +1,120 @@
+/* gw-http-fallback.c: an error body for requests libsoup refuses itself
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * libsoup parses the request line and headers before any handler runs, and
+ * when they are malformed (a broken request line, an undecodable URI, a
+ * Content-Length that is not a number, an unknown Transfer-Encoding or HTTP
+ * version) it writes the status and closes, with no signal in between for
+ * us to set a body. What it writes is the message's response as it stands,
+ * so each message starts out holding our error object and loses it as soon
+ * as its headers parse.
+ */
+#include "gw-http-fallback.h"
+
+#include <string.h>
+
+#define FALLBACK_TYPE "application/json; charset=utf-8"
+
+static const char fallback_body[] =
+  "{\"error\":{\"type\":\"invalid_request_error\",\"code\":\"request_malformed\","
+  "\"message\":\"The request line or headers could not be read as HTTP/1.1.\"}}";
+
+static void
+on_request_started (SoupServer        *soup,
+                    SoupServerMessage *msg,
+                    gpointer           user_data)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_response (msg, FALLBACK_TYPE, SOUP_MEMORY_STATIC, fallback_body,
+                                    sizeof fallback_body - 1);
+}
+
+void
+gw_http_fallback_attach (SoupServer *soup)
+{
+  g_signal_connect (soup, "request-started", G_CALLBACK (on_request_started), NULL);
+}
+
+void
+gw_http_fallback_clear (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_message_body_truncate (soup_server_message_get_response_body (msg));
+  soup_message_headers_remove (headers, "Content-Type");
+  soup_message_headers_remove (headers, "Cache-Control");
+}
+
+/* Refusing a request whose framing is lost */
+
+typedef struct
+{
+  SoupServerMessage *msg;
+  GIOStream         *stream;
+  char              *answer;
+} Refusal;
+
+static void
+refusal_free (Refusal *refusal)
+{
+  g_clear_object (&refusal->msg);
+  g_clear_object (&refusal->stream);
+  g_free (refusal->answer);
+  g_free (refusal);
+}
+
+static void
+on_refusal_written (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  Refusal *refusal = user_data;
+
+  /* A client that went away meanwhile gets nothing; there is nothing to add. */
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL);
+  g_io_stream_close_async (refusal->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  refusal_free (refusal);
+}
+
+static gboolean
+write_refusal (gpointer user_data)
+{
+  Refusal *refusal = user_data;
+
+  /* The message is paused, so libsoup neither reads nor answers it; taking
+   * its connection ends libsoup's part in it. */
+  refusal->stream = soup_server_message_steal_connection (refusal->msg);
+  if (refusal->stream == NULL)
+    {
+      refusal_free (refusal);
+      return G_SOURCE_REMOVE;
+    }
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (refusal->stream),
+                                   refusal->answer, strlen (refusal->answer),
+                                   G_PRIORITY_DEFAULT, NULL, on_refusal_written, refusal);
+  return G_SOURCE_REMOVE;
+}
+
+void
+gw_http_refuse_and_close (SoupServerMessage *msg,
+                          const char        *json_body)
+{
+  Refusal *refusal = g_new0 (Refusal, 1);
+  g_autoptr(GSource) idle = g_idle_source_new ();
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+  refusal->msg = g_object_ref (msg);
+  refusal->answer = g_strdup_printf ("HTTP/1.1 400 Bad Request\r\n"
+                                     "Server: onepin-gateway\r\n"
+                                     "Connection: close\r\n"
+                                     "Cache-Control: no-store\r\n"
+                                     "Content-Type: " FALLBACK_TYPE "\r\n"
+                                     "Content-Length: %zu\r\n\r\n%s",
+                                     strlen (json_body), json_body);
+  soup_server_message_pause (msg);
+  g_source_set_callback (idle, write_refusal, refusal, NULL);
+  g_source_attach (idle, context);
+}
