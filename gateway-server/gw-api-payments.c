@@ -63,7 +63,7 @@ static const OnepinJsonField payment_fields[] = {
   { "currency", ONEPIN_JSON_STRING, TRUE },
   { "order_id", ONEPIN_JSON_STRING, TRUE },
   { "description", ONEPIN_JSON_STRING, FALSE },
-  { "capture", ONEPIN_JSON_BOOL, FALSE },
+  { "capture", ONEPIN_JSON_BOOL, TRUE },
   { "idempotency_key", ONEPIN_JSON_STRING, TRUE },   /* batch items only: keep last */
 };
 
@@ -145,7 +145,7 @@ gw_payment_params_parse (GwServer    *server,
     .order_id = params->order_id,
     .description = params->description,
     .channel = "internet",
-    .capture = onepin_json_get_bool (object, "capture", TRUE),
+    .capture = onepin_json_get_bool (object, "capture", FALSE),
   };
   gw_ledger_credentials (gw_server_get_ledger_config (server),
                          onepin_json_get_string (object, "card_number", ""),

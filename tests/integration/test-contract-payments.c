@@ -334,6 +334,11 @@ test_body (void)
       "parameter_missing", "amount" },
     { "\"amount\": 100, \"order_id\": \"o\", \"capture\": true",
       "parameter_missing", "currency" },
+    /* The contract marks only description optional ("description"?). */
+    { "\"amount\": 100, \"currency\": \"krw\", \"order_id\": \"o\"",
+      "parameter_missing", "capture" },
+    { "\"amount\": 100, \"currency\": \"krw\", \"order_id\": \"o\", \"capture\": null",
+      "parameter_missing", "capture" },
   };
   gsize i;
 

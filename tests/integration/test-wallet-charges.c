@@ -557,11 +557,11 @@ test_merchant_sees_only_the_card (void)
   g_autofree char *refund = g_strdup_printf ("{\"payment\":\"%s\",\"amount\":5000}", captured_id);
   g_autofree char *batch = g_strdup_printf ("{\"payments\":[{\"card_number\":\"%s\","
                                             "\"password\":\"2580\",\"amount\":1000,"
-                                            "\"currency\":\"krw\",\"order_id\":\"b-1\","
+                                            "\"currency\":\"krw\",\"order_id\":\"b-1\",\"capture\":true,"
                                             "\"idempotency_key\":\"m-batch-1\"},"
                                             "{\"card_number\":\"%s\",\"password\":\"0000\","
                                             "\"amount\":1000,\"currency\":\"krw\","
-                                            "\"order_id\":\"b-2\",\"idempotency_key\":"
+                                            "\"order_id\":\"b-2\",\"capture\":true,\"idempotency_key\":"
                                             "\"m-batch-2\"}]}", w->number, w->number);
   g_autofree char *held2_id = NULL;
   g_autofree char *cancel_path = NULL;

@@ -736,10 +736,10 @@ test_card_is_a_onepin_card (void)
   g_autoptr(JsonObject) balance = NULL;
   g_autofree char *wrong = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"0000\","
                                             "\"amount\":1000,\"currency\":\"krw\","
-                                            "\"order_id\":\"o-1\"}", number);
+                                            "\"order_id\":\"o-1\",\"capture\":true}", number);
   g_autofree char *empty = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"2580\","
                                             "\"amount\":1000,\"currency\":\"krw\","
-                                            "\"order_id\":\"o-2\"}", number);
+                                            "\"order_id\":\"o-2\",\"capture\":true}", number);
   g_autoptr(OtResponse) declined = NULL;
   g_autoptr(OtResponse) poor = NULL;
 
