@@ -88,8 +88,11 @@ gw_ledger_credentials (const GwLedgerConfig *config,
 {
   memset (out, 0, sizeof *out);
   out->well_formed = onepin_card_number_is_valid (number);
+  /* A malformed number costs the same hashing as a real one, so that its
+   * refusal takes as long (it is then refused by the writer, like an
+   * unknown number). */
   if (!out->well_formed)
-    return;
+    number = "0000000000000000";
   onepin_key_hmac (config->lookup_key, number, ONEPIN_CARD_NUMBER_LEN, out->lookup);
   if (password != NULL)
     gw_ledger_password_mac (config, out->lookup, password, out->password_mac);
@@ -166,6 +169,13 @@ gw_ledger_card_passed (GwTxn   *txn,
   card->failures = 0;
   card->locked_until = 0;
   return CALL (txn, card_set_auth, card->id, 0, 0, error);
+}
+
+gboolean
+gw_ledger_count_refusal (GwTxn   *txn,
+                         GError **error)
+{
+  return CALL (txn, credential_failure_add, NOW (txn) / (24 * 60 * 60), error);
 }
 
 gboolean

@@ -165,6 +165,10 @@ gboolean    gw_ledger_card_failed    (GwTxn                 *txn,
 gboolean    gw_ledger_card_passed    (GwTxn                 *txn,
                                       GwCard                *card,
                                       GError               **error);
+/* Counts a refused credential (outcome.credential_failure), whether or not
+ * the number exists, so that every refusal waits for a commit alike. */
+gboolean    gw_ledger_count_refusal  (GwTxn                 *txn,
+                                      GError               **error);
 /* Authenticates the card by its password, then charges it. */
 gboolean    gw_ledger_pay            (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,

@@ -27,6 +27,7 @@ struct _GwRequest
   char               session_id[40]; /* and the session the token opened */
   char               scope[48];      /* whose idempotency keys: "admin", a merchant id, "public", … */
   gboolean           limit_failures; /* credential failures count against the address */
+  gboolean           holds_address;  /* admitted among its address's requests being answered */
   JsonObject        *body;           /* POST bodies, already known to be an object */
   GHashTable        *query;
   char              *remote;

@@ -150,9 +150,12 @@ static const Route routes[] = {
 
 typedef struct
 {
-  gint64 window_start;
-  guint  failures;
-  guint  slow_work;     /* password hashes asked for (gw_server_count_slow_work) */
+  gint64   window_start;
+  guint    failures;
+  guint    slow_work;   /* password hashes asked for (gw_server_count_slow_work) */
+  guint    pending;     /* card-holder requests let through and not yet answered */
+  GQueue   waiting;     /* Parked: card-holder requests held until one of those is */
+  gboolean releasing;
 } AddressFailures;
 
 struct _GwServer
@@ -377,12 +380,16 @@ on_request_over (SoupServer        *soup,
     self->answers_unwritten--;
 }
 
+static void address_release (GwRequest *request);
+
 static void
 request_done (GwRequest *request,
               guint      status)
 {
   gw_metrics_request (request->server->metrics, request->route, status);
   log_access (request, status);
+  if (request->holds_address)
+    address_release (request);
   request->server->requests_in_flight--;
   note_unwritten (request->server, request->msg);
   gw_io_threads_resume (g_steal_pointer (&request->msg));
@@ -552,14 +559,6 @@ address_failures (GwServer   *self,
   return entry;
 }
 
-static gboolean
-address_blocked (GwServer   *self,
-                 const char *remote)
-{
-  AddressFailures *entry = address_failures (self, remote, FALSE);
-
-  return entry != NULL && entry->failures >= (guint) self->config->failures_per_minute;
-}
 
 gboolean
 gw_server_count_slow_work (GwServer   *self,
@@ -587,8 +586,13 @@ prune_failures (gpointer user_data)
 
   g_hash_table_iter_init (&iter, self->failures);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (now - ((AddressFailures *) value)->window_start >= 60)
-      g_hash_table_iter_remove (&iter);
+    {
+      AddressFailures *entry = value;
+
+      if (now - entry->window_start >= 60 && entry->pending == 0 &&
+          g_queue_is_empty (&entry->waiting))
+        g_hash_table_iter_remove (&iter);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -815,6 +819,8 @@ call_apply (GwTxn    *txn,
 
   if (!call->apply (txn, call, error))
     return FALSE;
+  if (call->outcome.credential_failure && !gw_ledger_count_refusal (txn, error))
+    return FALSE;
 
   if (call->idempotency_key != NULL)
     return gw_idempotency_remember (txn, call, call->scope, call->idempotency_key,
@@ -919,16 +925,42 @@ handle_healthz (GwRequest *request)
   gw_request_reply (request, 200, g_string_new ("{\"status\":\"ok\"}"));
 }
 
+static gboolean
+failures_today_read (GwTxn    *txn,
+                     gpointer  data,
+                     GError  **error)
+{
+  return txn->funcs->credential_failures (txn, txn->funcs->now (txn) / (24 * 60 * 60), data,
+                                          error);
+}
+
 /* Finishes a request whose answer is already set on its message. */
 static void
 handle_metrics (GwRequest *request)
 {
-  char *text = gw_metrics_render (request->server->metrics);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *counters = gw_metrics_render (request->server->metrics);
+  g_autoptr(GError) error = NULL;
   SoupServerMessage *msg = request->msg;
+  gint64 failures = 0;
+  gsize len;
 
+  g_string_append (text, counters);
+  /* Counted by the writer in the database (gw_ledger_count_refusal), so
+   * every gateway process on one database shows the same figure. */
+  if (gw_store_read (request->server->store, failures_today_read, &failures, &error))
+    g_string_append_printf (text,
+                            "# HELP onepin_credential_failures_today Card credentials refused "
+                            "today (UTC): wrong passwords, unknown and malformed numbers.\n"
+                            "# TYPE onepin_credential_failures_today gauge\n"
+                            "onepin_credential_failures_today %" G_GINT64_FORMAT "\n", failures);
+  else
+    g_warning ("metrics: %s", error->message);
+  len = text->len;
   soup_server_message_set_status (msg, 200, NULL);
   soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
-                                    SOUP_MEMORY_TAKE, text, strlen (text));
+                                    SOUP_MEMORY_TAKE, g_string_free (g_steal_pointer (&text), FALSE),
+                                    len);
   request_done (request, 200);
 }
 
@@ -1217,17 +1249,11 @@ read_body (GwRequest *request)
 }
 
 static void
-dispatch (GwRequest   *request,
-          const Route *route)
+dispatch_admitted (GwRequest   *request,
+                   const Route *route)
 {
   gboolean is_post = g_str_equal (route->method, "POST");
 
-  if (route->auth == AUTH_CARD_HOLDER && address_blocked (request->server, request->remote))
-    {
-      gw_request_error (request, 429, "rate_limit_error", "rate_limited", NULL,
-                        "Too many failed attempts from this address. Wait a minute.");
-      return;
-    }
   if (!authenticate (request, route->auth))
     return;
   if (!read_idempotency_key (request, route))
@@ -1238,6 +1264,91 @@ dispatch (GwRequest   *request,
     fingerprint (request);
 
   route->handler (request);
+}
+
+/* The per-address failure limit, exact under concurrency: a failure is
+ * counted only once its answer is committed, so requests already on their
+ * way could otherwise all fail past the limit. A card-holder request goes
+ * ahead only while the failures counted plus the requests still being
+ * answered stay under the limit; past that it waits for one of those
+ * answers, and once the failures reach the limit it gets 429. */
+
+typedef struct
+{
+  GwRequest   *request;
+  const Route *route;
+} Parked;
+
+static void
+refuse_rate_limited (GwRequest *request)
+{
+  gw_request_error (request, 429, "rate_limit_error", "rate_limited", NULL,
+                    "Too many failed attempts from this address. Wait a minute.");
+}
+
+static gboolean
+address_admit (GwRequest   *request,
+               const Route *route)
+{
+  GwServer *self = request->server;
+  AddressFailures *entry = address_failures (self, request->remote, TRUE);
+  guint limit = self->config->failures_per_minute;
+
+  if (entry->failures >= limit)
+    return refuse_rate_limited (request), FALSE;
+  if (entry->failures + entry->pending >= limit)
+    {
+      Parked *parked = g_new (Parked, 1);
+
+      parked->request = request;
+      parked->route = route;
+      g_queue_push_tail (&entry->waiting, parked);
+      return FALSE;
+    }
+  entry->pending++;
+  request->holds_address = TRUE;
+  return TRUE;
+}
+
+/* @request, admitted, is answered: what waited behind it goes ahead, or gets
+ * 429 if the failures reached the limit meanwhile. */
+static void
+address_release (GwRequest *request)
+{
+  GwServer *self = request->server;
+  AddressFailures *entry = address_failures (self, request->remote, FALSE);
+  guint limit = self->config->failures_per_minute;
+  Parked *parked;
+
+  entry->pending--;
+  /* Answering a released request can release another: one loop does it. */
+  if (entry->releasing)
+    return;
+  entry->releasing = TRUE;
+  while ((parked = g_queue_peek_head (&entry->waiting)) != NULL &&
+         (entry->failures >= limit || entry->failures + entry->pending < limit))
+    {
+      g_queue_pop_head (&entry->waiting);
+      if (entry->failures >= limit)
+        refuse_rate_limited (parked->request);
+      else
+        {
+          entry->pending++;
+          parked->request->holds_address = TRUE;
+          dispatch_admitted (parked->request, parked->route);
+        }
+      g_free (parked);
+    }
+  entry->releasing = FALSE;
+}
+
+static void
+dispatch (GwRequest   *request,
+          const Route *route)
+{
+  if (route->auth == AUTH_CARD_HOLDER && !address_admit (request, route))
+    return;
+  dispatch_admitted (request, route);
 }
 
 /* A request, already paused, on the main context. */

@@ -989,6 +989,41 @@ t_card_set_auth (GwTxn       *t,
 }
 
 static gboolean
+t_credential_failure_add (GwTxn   *t,
+                          gint64   day,
+                          GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "INSERT INTO credential_failures (day, count) VALUES (?, 1)"
+    " ON CONFLICT (day) DO UPDATE SET count = count + 1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, day);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gboolean
+t_credential_failures (GwTxn   *t,
+                       gint64   day,
+                       gint64  *count,
+                       GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), "SELECT count FROM credential_failures WHERE day = ?",
+                             error);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, day);
+  *count = step_row (TXN (t), stmt, &local) ? sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+static gboolean
 t_card_set_password (GwTxn         *t,
                      const char    *id,
                      const guint8   mac[32],
@@ -1993,6 +2028,8 @@ static const GwTxnFuncs sqlite_txn_funcs = {
   .card_set_auth = t_card_set_auth,
   .card_set_password = t_card_set_password,
   .card_add_points = t_card_add_points,
+  .credential_failure_add = t_credential_failure_add,
+  .credential_failures = t_credential_failures,
   .account_insert = t_account_insert,
   .account_hold = t_account_hold,
   .account_release = t_account_release,

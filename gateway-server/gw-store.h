@@ -156,6 +156,10 @@ typedef struct
   gboolean  (*card_set_password)  (GwTxn *txn, const char *id, const guint8 mac[32],
                                    GBytes *hint_sealed, const char *state, GError **error);
   gboolean  (*card_add_points)    (GwTxn *txn, const char *id, gint64 delta, GError **error);
+  /* One more refused card credential on UTC day @day (Unix time / 86400). */
+  gboolean  (*credential_failure_add) (GwTxn *txn, gint64 day, GError **error);
+  /* The refused card credentials counted on @day (0 when none). */
+  gboolean  (*credential_failures)    (GwTxn *txn, gint64 day, gint64 *count, GError **error);
   gint64    (*account_insert)     (GwTxn *txn, const char *kind, int normal, const char *currency,
                                    gint64 cap, GError **error);
   gboolean  (*account_hold)       (GwTxn *txn, gint64 account_id, gint64 amount, GError **error);

@@ -325,6 +325,77 @@ test_per_address (void)
   ot_gateway_stop (g2);
 }
 
+/* Waits, if needed, so that what follows stays in one wall-clock minute, in
+ * case the window is a fixed one. */
+static void
+start_of_a_minute (void)
+{
+  gint64 sec = (g_get_real_time () / G_USEC_PER_SEC) % 60;
+
+  if (sec > 40)
+    g_usleep ((60 - sec + 1) * G_USEC_PER_SEC);
+}
+
+/* Failures are counted when their answers commit, after the requests were
+ * let through: sent together, more than 20 could fail before the first was
+ * counted. Exactly 20 fail; the rest get 429. */
+static void
+test_per_address_concurrent (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  g_autofree char *unknown = ot_random_card_number ("9410");
+  g_autofree char *body = creds (unknown, PW);
+  g_autoptr(GPtrArray) rs = NULL;
+  guint failed = 0, limited = 0;
+
+  start_of_a_minute ();
+  rs = ot_request_parallel (g2, 60, "POST", "/v1/cards/balance", NULL, NULL, body);
+  for (guint i = 0; i < rs->len; i++)
+    {
+      OtResponse *r = g_ptr_array_index (rs, i);
+
+      if (r->status == 402)
+        ot_assert_error (r, 402, "card_error", "invalid_credentials"), failed++;
+      else
+        ot_assert_error (r, 429, "rate_limit_error", "rate_limited"), limited++;
+    }
+  g_assert_cmpuint (failed, ==, 20);
+  g_assert_cmpuint (limited, ==, 40);
+  ot_gateway_stop (g2);
+}
+
+/* Held back is not refused: with 19 failures counted, two right passwords
+ * sent together both succeed (the second waits for the first's answer). */
+static void
+test_per_address_near_limit (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  g_autoptr(OtCard) card = ot_new_card (g2, 10000, PW);
+  g_autofree char *good = creds (card->number, PW);
+  g_autoptr(GPtrArray) rs = NULL;
+
+  start_of_a_minute ();
+  for (guint i = 0; i < 19; i++)
+    {
+      g_autofree char *unknown = ot_random_card_number ("9410");
+      g_autoptr(OtResponse) r = holder (g2, "balance", unknown, PW);
+
+      ot_assert_error (r, 402, "card_error", "invalid_credentials");
+    }
+  rs = ot_request_parallel (g2, 2, "POST", "/v1/cards/balance", NULL, NULL, good);
+  for (guint i = 0; i < rs->len; i++)
+    ot_assert_status (g_ptr_array_index (rs, i), 200);
+  {
+    g_autofree char *unknown = ot_random_card_number ("9410");
+    g_autoptr(OtResponse) twentieth = holder (g2, "balance", unknown, PW);
+    g_autoptr(OtResponse) after = holder (g2, "balance", card->number, PW);
+
+    ot_assert_error (twentieth, 402, "card_error", "invalid_credentials");
+    ot_assert_error (after, 429, "rate_limit_error", "rate_limited");
+  }
+  ot_gateway_stop (g2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -339,6 +410,8 @@ main (int    argc,
   g_test_add_func ("/contract/limits/success-resets", test_success_resets);
   g_test_add_func ("/contract/limits/unlock-after-lockout-seconds", test_unlock_after_lockout_seconds);
   g_test_add_func ("/contract/limits/per-address", test_per_address);
+  g_test_add_func ("/contract/limits/per-address-concurrent", test_per_address_concurrent);
+  g_test_add_func ("/contract/limits/per-address-near-limit", test_per_address_near_limit);
 
   /* lockout tests must not trip the per-address limit; that one gets a
    * gateway of its own with the defaults */

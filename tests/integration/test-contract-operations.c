@@ -174,9 +174,9 @@ metric_value (const char *text,
 }
 
 static char *
-get_metrics (void)
+get_metrics_of (OtGateway *g)
 {
-  g_autoptr(OtResponse) r = ot_request (gw, "GET", "/metrics", NULL, NULL, NULL);
+  g_autoptr(OtResponse) r = ot_request (g, "GET", "/metrics", NULL, NULL, NULL);
   const char *ct;
 
   ot_assert_status (r, 200);
@@ -184,6 +184,52 @@ get_metrics (void)
   g_assert_nonnull (ct);
   g_assert_true (g_str_has_prefix (ct, "text/plain"));
   return g_strdup (r->body);
+}
+
+static char *
+get_metrics (void)
+{
+  return get_metrics_of (gw);
+}
+
+/* Every refused card credential (a wrong password, an unknown number, a
+ * malformed one) is counted in the transaction that answers it: each waits
+ * for a durable commit alike, so the time of the answer does not tell
+ * whether a number exists, and the count survives a crash. */
+static void
+test_refusals_counted (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (g2, "Refusal Mall", &secret);
+  g_autoptr(OtCard) card = ot_new_card (g2, 5000, PW);
+  g_autofree char *unknown = ot_random_card_number ("9410");
+  const char *numbers[] = { card->number, unknown, "1234" };
+  const char *series = "onepin_credential_failures_today";
+  g_autofree char *after = NULL;
+  gint64 to_midnight = 86400 - (g_get_real_time () / G_USEC_PER_SEC) % 86400;
+
+  /* The count is by UTC day. */
+  if (to_midnight < 20)
+    g_usleep ((to_midnight + 1) * G_USEC_PER_SEC);
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"%s\", "
+                                               "\"amount\": 100, \"currency\": \"krw\", "
+                                               "\"order_id\": \"r\", \"capture\": true}",
+                                               numbers[i], i == 0 ? "wrong-pw" : PW);
+      g_autoptr(OtResponse) r = ot_request (g2, "POST", "/v1/payments", secret, NULL, body);
+      g_autofree char *text = NULL;
+
+      ot_assert_error (r, 402, "card_error", "invalid_credentials");
+      text = get_metrics_of (g2);
+      g_assert_cmpint (metric_value (text, series), ==, i + 1);
+    }
+  ot_gateway_kill (g2);
+  ot_gateway_restart (g2);
+  after = get_metrics_of (g2);
+  g_assert_cmpint (metric_value (after, series), ==, 3);
+  ot_gateway_stop (g2);
 }
 
 static void
@@ -316,6 +362,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/https/only", test_https_only);
   g_test_add_func ("/contract/operations/https/tls-versions", test_tls_versions);
   g_test_add_func ("/contract/operations/metrics", test_metrics);
+  g_test_add_func ("/contract/operations/refusals-counted", test_refusals_counted);
   g_test_add_func ("/contract/operations/content-type", test_content_type);
   g_test_add_func ("/contract/operations/signals-and-durability", test_signals_and_durability);
 
