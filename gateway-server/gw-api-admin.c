@@ -77,7 +77,7 @@ gw_api_admin_merchants (GwRequest *request)
     return;
   name = onepin_json_get_string (request->body, "name", NULL);
   category = onepin_json_get_string (request->body, "category", NULL);
-  if (g_utf8_strlen (name, -1) < 1 || strlen (name) > 255)
+  if (g_utf8_strlen (name, -1) < 1 || g_utf8_strlen (name, -1) > 255)
     return gw_request_bad_param (request, "name", "name must be 1 to 255 characters.");
   if (category != NULL && strlen (category) > 64)
     return gw_request_bad_param (request, "category", "category must be at most 64 bytes.");

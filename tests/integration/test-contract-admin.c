@@ -289,6 +289,25 @@ test_merchant_invalid (void)
     g_assert_cmpuint (r->status, ==, 400);
     ot_assert_error (r, 400, "invalid_request_error", NULL);
   }
+  /* The name's limit is in characters, as its message says: 255 Hangul
+   * syllables (765 bytes) are a name, 256 are not. */
+  {
+    g_autoptr(GString) name = g_string_new (NULL);
+    g_autofree char *body = NULL;
+    g_autofree char *longer = NULL;
+    g_autoptr(OtResponse) ok = NULL;
+    g_autoptr(OtResponse) bad = NULL;
+
+    for (guint i = 0; i < 255; i++)
+      g_string_append (name, "가");
+    body = g_strdup_printf ("{\"name\": \"%s\"}", name->str);
+    longer = g_strdup_printf ("{\"name\": \"%s가\"}", name->str);
+    ok = ot_request (gw, "POST", "/v1/admin/merchants", ot_gateway_admin_token (gw), NULL, body);
+    bad = ot_request (gw, "POST", "/v1/admin/merchants", ot_gateway_admin_token (gw), NULL, longer);
+    ot_assert_status (ok, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (ok), "name"), ==, name->str);
+    ot_assert_error (bad, 400, "invalid_request_error", "parameter_invalid");
+  }
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
