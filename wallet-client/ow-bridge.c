@@ -13,8 +13,9 @@
  * answered with an error and the connection is closed. One call per connection is open at a
  * time. While the vault is locked the keys are sealed, so nothing can be
  * authenticated: requests and pairings are refused "locked" at once, and
- * nothing a browser sends ever brings up the wallet's window. Everything
- * runs on the main context.
+ * nothing a browser sends ever brings up the wallet's window. Locking also
+ * wipes the keys the connections hold, and ends those connections.
+ * Everything runs on the main context.
  */
 #include "ow-bridge.h"
 
@@ -413,6 +414,9 @@ call_take_connection (OwBridgeCall *call)
   Connection *conn = call->connection;
 
   call->answered = TRUE;
+  /* A pairing's key is needed only until it is answered (pair.done copied
+   * it into the browser waiting for its proof). */
+  ow_secret_wipe (call->key, sizeof call->key);
   if (conn == NULL)
     return NULL;
   if (conn->call == call)
@@ -649,13 +653,6 @@ emit_call (Connection   *conn,
 {
   conn->call = g_object_ref (call);
   g_signal_emit (conn->bridge, signals[SIGNAL_CALL], 0, call);
-}
-
-/* Only for the log: tests and users follow the lock there. */
-static void
-on_vault_locked (OwBridge *self)
-{
-  g_message ("bridge: the wallet is %s", ow_vault_is_locked (self->vault) ? "locked" : "unlocked");
 }
 
 /* Nothing is authenticated, stored or shown while locked (the keys are
@@ -1170,23 +1167,41 @@ connection_unref (Connection *conn)
   g_free (conn);
 }
 
+static gboolean
+pairing_awaits_proof (Connection *conn)
+{
+  return conn->call != NULL && conn->call->confirmation != NULL;
+}
+
+/* Ends the connection's open call as if the browser had gone: the
+ * application hears of it through the cancellable, and a pairing's key
+ * goes. A pairing waiting for its proof is finished before. */
+static void
+detach_call (Connection *conn)
+{
+  OwBridgeCall *call = conn->call;
+
+  if (call == NULL)
+    return;
+  call->connection = NULL;
+  ow_secret_wipe (call->key, sizeof call->key);
+  g_cancellable_cancel (call->cancellable);
+  g_clear_object (&conn->call);
+}
+
 static void
 connection_close (Connection *conn)
 {
   if (conn->state == STATE_CLOSED)
     return;
   conn->state = STATE_CLOSED;
-  if (conn->call != NULL && conn->call->confirmation != NULL)
+  if (pairing_awaits_proof (conn))
     finish_pairing (conn->call, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
                                                      "The browser went away before it confirmed "
                                                      "the pairing"));
-  if (conn->call != NULL)
-    {
-      /* The application hears of it through the cancellable. */
-      conn->call->connection = NULL;
-      g_cancellable_cancel (conn->call->cancellable);
-      g_clear_object (&conn->call);
-    }
+  detach_call (conn);
+  /* Reads and writes under way may keep the connection a while: not its key. */
+  g_clear_pointer (&conn->browser, ow_browser_free);
   conn->bridge->connections = g_list_remove (conn->bridge->connections, conn);
   g_cancellable_cancel (conn->cancellable);
   g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL);
@@ -1276,6 +1291,85 @@ on_incoming (GSocketService    *service,
   self->connections = g_list_prepend (self->connections, conn);
   read_next (conn);
   return TRUE;
+}
+
+/* ---- the lock ----------------------------------------------------------- */
+
+typedef void (*ConnectionFunc) (Connection *conn,
+                                gconstpointer data);
+
+/* Calls @func on every connection; it may close them. */
+static void
+foreach_connection (OwBridge       *self,
+                    ConnectionFunc  func,
+                    gconstpointer   data)
+{
+  g_autoptr(GPtrArray) connections = g_ptr_array_new_with_free_func ((GDestroyNotify)
+                                                                      connection_unref);
+
+  for (GList *l = self->connections; l != NULL; l = l->next)
+    g_ptr_array_add (connections, connection_ref (l->data));
+  for (guint i = 0; i < connections->len; i++)
+    {
+      Connection *conn = g_ptr_array_index (connections, i);
+
+      if (conn->state != STATE_CLOSED)
+        func (conn, data);
+    }
+}
+
+/* Takes the browser's key from a connection that must not keep it: it is
+ * wiped at once, the open call ends as if the browser had gone (a pairing
+ * waiting for its proof fails with @error, which is taken), and the browser
+ * is refused @code before the connection closes. */
+static void
+revoke_connection (Connection *conn,
+                   GError     *error,
+                   const char *code,
+                   const char *message)
+{
+  g_autofree char *id = conn->call != NULL ? g_strdup (conn->call->id) : NULL;
+
+  g_clear_pointer (&conn->browser, ow_browser_free);
+  if (conn->state == STATE_CLOSING)
+    {
+      /* its last refusal is on its way already */
+      g_clear_error (&error);
+      return;
+    }
+  if (pairing_awaits_proof (conn))
+    finish_pairing (conn->call, g_steal_pointer (&error));
+  g_clear_error (&error);
+  detach_call (conn);
+  refuse_and_close (conn, id, code, message);
+}
+
+/* Locked, every browser's key is sealed, and so must be the copies here. A
+ * connection holding one (a browser authenticated on it, or a pairing under
+ * way) is refused "locked" and closed: the extension opens a connection per
+ * request anyway, and its next one finds the wallet unlocked or is refused
+ * in turn. The others hold no key; they stay, refused "locked" message by
+ * message until the unlock. */
+static void
+lock_connection (Connection    *conn,
+                 gconstpointer  data)
+{
+  if (conn->browser != NULL || conn->call != NULL)
+    revoke_connection (conn, g_error_new_literal (OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED,
+                                                  "The wallet was locked before the browser "
+                                                  "confirmed the pairing"),
+                       "locked", "The wallet was locked");
+}
+
+static void
+on_vault_locked (OwBridge *self)
+{
+  gboolean locked = ow_vault_is_locked (self->vault);
+
+  /* tests and users follow the lock in the log */
+  g_message ("bridge: the wallet is %s", locked ? "locked" : "unlocked");
+  if (locked)
+    foreach_connection (self, lock_connection, NULL);
 }
 
 /* ---- the socket --------------------------------------------------------- */

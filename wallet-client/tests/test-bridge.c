@@ -286,32 +286,30 @@ assert_no_call (void)
   g_assert_cmpuint (T.calls->len, ==, 0);
 }
 
-/* A pairing up to the wallet's pair.done, checked: the user approves it under
- * @name (the acceptance completes in *@result once the browser proved the
- * key, or failed). Returns pair.done. */
-static JsonObject *
-pair_until_done (Client         *c,
-                 const char     *name,
-                 OwBridgeCall  **call,
-                 GAsyncResult  **result)
+/* A pairing up to the user's decision, checked: pair.begin, the wallet's
+ * half of the key agreement, the key and the code derived on our side
+ * (c->key), and the call asking the user. Returns the call; *@id is
+ * pair.begin's id. */
+static OwBridgeCall *
+pair_until_asked (Client  *c,
+                  char   **id)
 {
   g_autoptr(OwEcdhKey) key = NULL;
   g_autoptr(JsonObject) begin = json_object_new ();
   g_autoptr(JsonObject) answer = NULL;
-  JsonObject *done;
   g_autoptr(GError) error = NULL;
   g_autofree char *public_b = NULL;
   g_autofree char *code = NULL;
   guint8 public_w[OW_BRIDGE_PUBLIC_KEY_LEN];
   guint8 shared[32];
-  g_autofree char *id = next_id (c);
-  const char *body;
+  OwBridgeCall *call;
 
+  *id = next_id (c);
   key = ow_ecdh_key_new (&error);
   g_assert_no_error (error);
   public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
   json_object_set_string_member (begin, "type", "pair.begin");
-  json_object_set_string_member (begin, "id", id);
+  json_object_set_string_member (begin, "id", *id);
   json_object_set_string_member (begin, "public_key", public_b);
   json_object_set_string_member (begin, "name", "Chromium\non Linux");
   client_send (c, begin);
@@ -324,13 +322,30 @@ pair_until_done (Client         *c,
   g_assert_true (ow_bridge_pairing_derive (shared, c->nonce_b_raw, c->nonce_w_raw,
                                            ow_ecdh_key_get_public (key), public_w, c->key, &code));
 
-  *call = wait_call ();
-  g_assert_cmpint (ow_bridge_call_get_kind (*call), ==, OW_BRIDGE_CALL_PAIR);
+  call = wait_call ();
+  g_assert_cmpint (ow_bridge_call_get_kind (call), ==, OW_BRIDGE_CALL_PAIR);
   /* both sides show the same code; the suggested name lost its control character */
-  g_assert_cmpstr (ow_bridge_call_get_code (*call), ==, code);
+  g_assert_cmpstr (ow_bridge_call_get_code (call), ==, code);
   g_assert_cmpint (strlen (code), ==, 7);
-  g_assert_cmpstr (ow_bridge_call_get_browser_name (*call), ==, "Chromium on Linux");
-  g_assert_cmpstr (ow_bridge_call_get_browser_kind (*call), ==, "chromium");
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Chromium on Linux");
+  g_assert_cmpstr (ow_bridge_call_get_browser_kind (call), ==, "chromium");
+  return call;
+}
+
+/* A pairing up to the wallet's pair.done, checked: the user approves it under
+ * @name (the acceptance completes in *@result once the browser proved the
+ * key, or failed). Returns pair.done. */
+static JsonObject *
+pair_until_done (Client         *c,
+                 const char     *name,
+                 OwBridgeCall  **call,
+                 GAsyncResult  **result)
+{
+  JsonObject *done;
+  g_autofree char *id = NULL;
+  const char *body;
+
+  *call = pair_until_asked (c, &id);
   *result = NULL;
   ow_bridge_call_accept_pairing_async (*call, name, ow_test_store_result, result);
 
@@ -1237,6 +1252,139 @@ test_locked_pairing (void)
   g_assert_cmpuint (g_strv_length (ids), ==, 0);
 }
 
+/* The wallet's refusal @code of the message @id, after which it hangs up. */
+static void
+expect_refusal_of (Client     *c,
+                   const char *id,
+                   const char *code)
+{
+  g_autoptr(JsonObject) answer = client_recv (c);
+
+  g_assert_nonnull (answer);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
+  g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, code);
+  g_assert_null (client_recv (c));
+}
+
+/* Locking takes the browsers' keys out of the wallet's memory at once, not
+ * when each connection ends: every connection holding a copy (a browser
+ * paired on it, one authenticated on it, one whose request is open) has it
+ * wiped, is refused "locked" and closed, and its open call is cancelled. A
+ * connection that authenticated nothing held no key: it stays, refused
+ * "locked" while locked, and goes on after the unlock; so does a new one. */
+static void
+test_lock_wipes_keys (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) idle = NULL;
+  g_autoptr(Client) waiting = NULL;
+  g_autoptr(Client) fresh = NULL;
+  g_autoptr(Client) after = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(JsonObject) reply = json_object_new ();
+  g_autofree char *waiting_id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+  idle = reconnect (c);
+  client_begin (idle);
+  pong = ping (idle);
+  waiting = reconnect (c);
+  client_begin (waiting);
+  client_request (waiting, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
+                           "\"confirmed\":\"popup\"}");
+  waiting_id = g_strdup_printf ("m%u", waiting->ids);
+  call = wait_call ();
+  fresh = reconnect (c);
+  client_begin (fresh);
+
+  ow_test_wiped_watch_bytes (c->key, sizeof c->key);
+  ow_vault_lock (T.vault);
+  ow_test_wiped_stop ();
+  /* one copy per connection that held it, each gone with the lock */
+  g_assert_cmpuint (ow_test_wiped_count (c->key, sizeof c->key), ==, 3);
+  g_assert_true (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
+
+  expect_error (c, "locked", TRUE);
+  expect_error (idle, "locked", TRUE);
+  expect_refusal_of (waiting, waiting_id, "locked");
+  /* the application's late answer goes nowhere */
+  ow_bridge_call_reply (call, reply);
+  g_assert_true (ow_bridge_call_is_answered (call));
+
+  client_request (fresh, "{\"type\":\"ping\"}");
+  expect_error (fresh, "locked", FALSE);
+  assert_no_call ();
+
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  g_assert_no_error (error);
+  /* the refused number was not taken: the same one serves now */
+  fresh->seq--;
+  g_clear_pointer (&pong, json_object_unref);
+  pong = ping (fresh);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+  after = reconnect (c);
+  client_begin (after);
+  g_clear_pointer (&pong, json_object_unref);
+  pong = ping (after);
+  g_assert_cmpstr (onepin_json_get_string (pong, "name", NULL), ==, "Work laptop");
+}
+
+/* A pairing under way when the wallet locks fails, whether the user was
+ * still comparing the codes or the wallet waited for the browser's proof:
+ * its key is wiped (the call's copy, and the browser's waiting for the
+ * proof), the browser is refused "locked" and the connection closed, and
+ * nothing is stored. */
+static void
+test_lock_ends_pairing (void)
+{
+  g_autoptr(Client) asked = NULL;
+  g_autoptr(Client) proving = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  asked = client_connect (CALLER);
+  client_begin (asked);
+  call = pair_until_asked (asked, &id);
+  ow_test_wiped_watch_bytes (asked->key, sizeof asked->key);
+  ow_vault_lock (T.vault);
+  ow_test_wiped_stop ();
+  g_assert_cmpuint (ow_test_wiped_count (asked->key, sizeof asked->key), ==, 1);
+  g_assert_true (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
+  expect_refusal_of (asked, id, "locked");
+  /* the user's answer comes too late */
+  ow_bridge_call_accept_pairing_async (call, "Work laptop", ow_test_store_result, &result);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE);
+  g_clear_error (&error);
+  g_clear_object (&call);
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+
+  proving = client_connect (CALLER);
+  client_begin (proving);
+  done = pair_until_done (proving, "Work laptop", &call, &result);
+  ow_test_wiped_watch_bytes (proving->key, sizeof proving->key);
+  ow_vault_lock (T.vault);
+  ow_test_wiped_stop ();
+  /* the call's copy and the browser's that waited for the proof */
+  g_assert_cmpuint (ow_test_wiped_count (proving->key, sizeof proving->key), ==, 2);
+  expect_refusal_of (proving, onepin_json_get_string (done, "id", NULL), "locked");
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  assert_no_browsers ();
+  assert_pairing_open ();
+}
+
 static void
 test_origins (void)
 {
@@ -1303,6 +1451,8 @@ main (int    argc,
   g_test_add_func ("/bridge/browser-goes-away", test_browser_goes_away);
   g_test_add_func ("/bridge/locked", test_locked);
   g_test_add_func ("/bridge/locked-pairing", test_locked_pairing);
+  g_test_add_func ("/bridge/lock-wipes-keys", test_lock_wipes_keys);
+  g_test_add_func ("/bridge/lock-ends-pairing", test_lock_ends_pairing);
   status = g_test_run ();
 
   ow_bridge_close (T.bridge);
