@@ -1361,6 +1361,30 @@ lock_connection (Connection    *conn,
                        "locked", "The wallet was locked");
 }
 
+/* A browser removed from the wallet (in Preferences, or every one by
+ * signing out) is paired no more: the connections serving it let its key go
+ * and are refused "not_paired" at once, as their next request would be. */
+static void
+forget_browser (Connection    *conn,
+                gconstpointer  data)
+{
+  const char *id = data;   /* NULL: every browser */
+
+  if (conn->browser != NULL && (id == NULL || g_str_equal (id, conn->browser->id)))
+    revoke_connection (conn, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
+                                                  "The browser was removed from the wallet"),
+                       "not_paired", "This browser is no longer paired with the wallet");
+}
+
+static void
+on_vault_removed (OwBridge   *self,
+                  const char *kind,
+                  const char *id)
+{
+  if (kind == NULL || g_str_equal (kind, OW_VAULT_KIND_BROWSER))
+    foreach_connection (self, forget_browser, id);
+}
+
 static void
 on_vault_locked (OwBridge *self)
 {
@@ -1580,5 +1604,6 @@ ow_bridge_new (OwVault *vault)
   self = g_object_new (OW_TYPE_BRIDGE, NULL);
   self->vault = g_object_ref (vault);
   g_signal_connect_swapped (vault, "notify::locked", G_CALLBACK (on_vault_locked), self);
+  g_signal_connect_swapped (vault, "removed", G_CALLBACK (on_vault_removed), self);
   return self;
 }

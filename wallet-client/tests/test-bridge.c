@@ -885,10 +885,41 @@ test_not_paired (void)
   client_request (firefox, "{\"type\":\"ping\"}");
   expect_error (firefox, "not_paired", TRUE);
 
-  /* removed in the wallet's preferences */
+  /* removed in the wallet's preferences: its connection is told at once */
   g_assert_true (ow_browser_remove (T.vault, c->browser, NULL));
-  client_request (c, "{\"type\":\"ping\"}");
   expect_error (c, "not_paired", TRUE);
+}
+
+/* A browser removed from the wallet, in Preferences or by signing out
+ * (ow_vault_clear), leaves nothing in memory either: the connections serving
+ * it have their copy of its key wiped at once, are refused "not_paired" and
+ * closed. Another browser's connection is left alone until its own turn. */
+static void
+test_removed_browser_wiped (void)
+{
+  g_autoptr(Client) removed = NULL;
+  g_autoptr(Client) other = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+
+  clear_browsers ();
+  removed = paired_client ();
+  other = paired_client ();
+
+  ow_test_wiped_watch_bytes (removed->key, sizeof removed->key);
+  g_assert_true (ow_browser_remove (T.vault, removed->browser, NULL));
+  ow_test_wiped_stop ();
+  g_assert_cmpuint (ow_test_wiped_count (removed->key, sizeof removed->key), ==, 1);
+  expect_error (removed, "not_paired", TRUE);
+  pong = ping (other);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+
+  /* signing out removes every record */
+  ow_test_wiped_watch_bytes (other->key, sizeof other->key);
+  g_assert_true (ow_vault_clear (T.vault, NULL));
+  ow_test_wiped_stop ();
+  g_assert_cmpuint (ow_test_wiped_count (other->key, sizeof other->key), ==, 1);
+  expect_error (other, "not_paired", TRUE);
+  assert_no_browsers ();
 }
 
 static void
@@ -1444,6 +1475,7 @@ main (int    argc,
   g_test_add_func ("/bridge/replay", test_replay);
   g_test_add_func ("/bridge/out-of-order", test_out_of_order);
   g_test_add_func ("/bridge/not-paired", test_not_paired);
+  g_test_add_func ("/bridge/removed-browser-wiped", test_removed_browser_wiped);
   g_test_add_func ("/bridge/protocol-errors", test_protocol_errors);
   g_test_add_func ("/bridge/card-requests", test_card_requests);
   g_test_add_func ("/bridge/checkout-request", test_checkout_request);
