@@ -39,6 +39,9 @@
 #define MAX_FIELDS 32
 #define READ_CHUNK 65536
 
+/* The host's hello and the extension's begin carry one number. */
+G_STATIC_ASSERT (OW_BRIDGE_PROTOCOL == WH_RELAY_PROTOCOL);
+
 G_DEFINE_QUARK (ow-bridge-error-quark, ow_bridge_error)
 
 typedef enum
@@ -327,13 +330,12 @@ send_json (Connection *conn,
 }
 
 /* An answer before or without authentication: it carries no secret. */
-static void
-send_error (Connection *conn,
-            const char *id,
-            const char *code,
-            const char *message)
+static JsonObject *
+error_new (const char *id,
+           const char *code,
+           const char *message)
 {
-  g_autoptr(JsonObject) object = json_object_new ();
+  JsonObject *object = json_object_new ();
 
   json_object_set_string_member (object, "type", "error");
   json_object_set_string_member (object, "source", "wallet");
@@ -341,13 +343,34 @@ send_error (Connection *conn,
     json_object_set_string_member (object, "id", id);
   json_object_set_string_member (object, "error", code);
   json_object_set_string_member (object, "message", message);
+  return object;
+}
+
+static void
+send_error (Connection *conn,
+            const char *id,
+            const char *code,
+            const char *message)
+{
+  g_autoptr(JsonObject) object = error_new (id, code, message);
+
   g_message ("bridge: refused a message: %s", code);
   send_json (conn, object);
 }
 
-/* A refusal after which the connection ends. It closes once the refusal
- * is written: closing at once would cancel a write still queued behind an
- * earlier answer, and the browser would never learn why. */
+/* Ends the connection once what is queued is written: closing at once
+ * would cancel a write still under way, and the browser would never learn
+ * why. */
+static void
+close_when_written (Connection *conn)
+{
+  if (g_queue_is_empty (&conn->out))
+    connection_close (conn);
+  else
+    conn->state = STATE_CLOSING;
+}
+
+/* A refusal after which the connection ends. */
 static void
 refuse_and_close (Connection *conn,
                   const char *id,
@@ -355,10 +378,30 @@ refuse_and_close (Connection *conn,
                   const char *message)
 {
   send_error (conn, id, code, message);
-  if (g_queue_is_empty (&conn->out))
-    connection_close (conn);
-  else
-    conn->state = STATE_CLOSING;
+  close_when_written (conn);
+}
+
+/* The peer (@who: the host's hello, the extension's begin) speaks protocol
+ * @theirs, not ours: it is refused "version" with both numbers, in words
+ * and as "protocol" (ours) and "peer_protocol", and the connection ends.
+ * Nothing else of the message is looked at: another version may shape it
+ * otherwise. */
+static void
+refuse_version (Connection *conn,
+                const char *id,
+                const char *who,
+                gint64      theirs)
+{
+  g_autofree char *message = g_strdup_printf ("The wallet speaks protocol %d and %s protocol %"
+                                              G_GINT64_FORMAT ": update the older one",
+                                              OW_BRIDGE_PROTOCOL, who, theirs);
+  g_autoptr(JsonObject) object = error_new (id, "version", message);
+
+  json_object_set_int_member (object, "protocol", OW_BRIDGE_PROTOCOL);
+  json_object_set_int_member (object, "peer_protocol", theirs);
+  g_message ("bridge: refused a message: version (%s speaks %" G_GINT64_FORMAT ")", who, theirs);
+  send_json (conn, object);
+  close_when_written (conn);
 }
 
 /* An authenticated answer: {"type": "response", "id", "seq", "body", "mac"}.
@@ -682,16 +725,28 @@ printable_id (const char *id)
   return TRUE;
 }
 
+/* The version a message says it speaks. Protocol 1's "begin" said none:
+ * without the member it is 1; a member that is no integer names none (0). */
+static gint64
+peer_protocol (JsonObject *message)
+{
+  if (!json_object_has_member (message, "protocol"))
+    return 1;
+  return onepin_json_get_int (message, "protocol", 0);
+}
+
 static void
 on_host_hello (Connection *conn,
                JsonObject *message)
 {
   const char *kind = onepin_json_get_string (message, "browser", NULL);
   const char *caller = onepin_json_get_string (message, "caller", NULL);
+  gboolean hello = g_strcmp0 (onepin_json_get_string (message, "type", NULL), "hello") == 0;
+  gint64 protocol = peer_protocol (message);
 
-  if (g_strcmp0 (onepin_json_get_string (message, "type", NULL), "hello") != 0 ||
-      onepin_json_get_int (message, "protocol", 0) != OW_BRIDGE_PROTOCOL ||
-      kind == NULL || caller == NULL || strlen (caller) > 512)
+  if (hello && protocol != OW_BRIDGE_PROTOCOL)
+    return refuse_version (conn, NULL, "onepin-wallet-host", protocol);
+  if (!hello || kind == NULL || caller == NULL || strlen (caller) > 512)
     {
       g_message ("bridge: a connection without the host's hello");
       connection_close (conn);
@@ -721,6 +776,7 @@ on_begin (Connection *conn,
 {
   const char *id = onepin_json_get_string (message, "id", NULL);
   const char *browser = onepin_json_get_string (message, "browser", NULL);
+  gint64 protocol = peer_protocol (message);
   g_autoptr(JsonObject) answer = json_object_new ();
 
   if (g_strcmp0 (onepin_json_get_string (message, "type", NULL), "begin") != 0)
@@ -728,6 +784,8 @@ on_begin (Connection *conn,
       refuse_and_close (conn, id, "begin_required", "The connection must begin with \"begin\"");
       return;
     }
+  if (protocol != OW_BRIDGE_PROTOCOL)
+    return refuse_version (conn, printable_id (id) ? id : NULL, "the extension", protocol);
   if (!printable_id (id) ||
       !ow_bridge_decode_exact (onepin_json_get_string (message, "nonce", NULL),
                                conn->nonce_browser_raw, OW_BRIDGE_NONCE_LEN))

@@ -43,7 +43,11 @@ typedef enum
   OW_BRIDGE_ERROR_NOT_CONFIRMED,  /* pairing: the browser did not prove the key */
 } OwBridgeError;
 
-#define OW_BRIDGE_PROTOCOL 1
+/* The version of the protocol on the socket (HACKING.md), from the host's
+ * hello to the requests: 2 since pairing ends with the browser's
+ * pair.confirm and the wallet's pair.saved. The host's hello and the
+ * extension's begin must say it; any other is refused "version". */
+#define OW_BRIDGE_PROTOCOL 2
 
 typedef enum
 {

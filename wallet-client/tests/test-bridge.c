@@ -124,8 +124,10 @@ client_recv (Client *c)
     }
 }
 
+/* A connection whose host says it speaks @protocol. */
 static Client *
-client_connect (const char *caller)
+client_connect_speaking (const char *caller,
+                         gint64      protocol)
 {
   Client *c = g_new0 (Client, 1);
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new (T.socket);
@@ -142,12 +144,18 @@ client_connect (const char *caller)
 
   /* what onepin-wallet-host says first */
   json_object_set_string_member (hello, "type", "hello");
-  json_object_set_int_member (hello, "protocol", 1);
+  json_object_set_int_member (hello, "protocol", protocol);
   json_object_set_string_member (hello, "browser", "chromium");
   json_object_set_string_member (hello, "caller", caller);
   json_object_set_int_member (hello, "host_pid", getpid ());
   client_send (c, hello);
   return c;
+}
+
+static Client *
+client_connect (const char *caller)
+{
+  return client_connect_speaking (caller, 2);
 }
 
 static char *
@@ -169,6 +177,7 @@ client_begin (Client *c)
   json_object_set_string_member (begin, "type", "begin");
   json_object_set_string_member (begin, "id", id);
   json_object_set_string_member (begin, "nonce", c->nonce_b);
+  json_object_set_int_member (begin, "protocol", 2);
   if (c->browser != NULL)
     json_object_set_string_member (begin, "browser", c->browser);
   client_send (c, begin);
@@ -177,7 +186,7 @@ client_begin (Client *c)
   g_assert_nonnull (answer);
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "begin");
   g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
-  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 1);
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
   g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (answer, "nonce", NULL),
                                          c->nonce_w_raw, sizeof c->nonce_w_raw));
   c->nonce_w = g_strdup (onepin_json_get_string (answer, "nonce", NULL));
@@ -969,6 +978,77 @@ test_protocol_errors (void)
   expect_error (c, "malformed", TRUE);
 }
 
+/* The refusal of a peer speaking protocol @theirs: "version", both numbers
+ * in words and as members; then the wallet hangs up. */
+static void
+expect_version (Client     *c,
+                const char *id,
+                gint64      theirs)
+{
+  g_autoptr(JsonObject) answer = client_recv (c);
+  g_autofree char *ours = g_strdup_printf ("protocol %d", OW_BRIDGE_PROTOCOL);
+  g_autofree char *other = g_strdup_printf ("protocol %" G_GINT64_FORMAT, theirs);
+  const char *message;
+
+  g_assert_nonnull (answer);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
+  g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "version");
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
+  g_assert_cmpint (onepin_json_get_int (answer, "peer_protocol", -1), ==, theirs);
+  message = onepin_json_get_string (answer, "message", "");
+  g_assert_nonnull (strstr (message, ours));
+  g_assert_nonnull (strstr (message, other));
+  g_assert_null (client_recv (c));
+}
+
+/* A begin with a good nonce, saying no protocol (as protocol 1's did). */
+static JsonObject *
+begin_frame (const char *id)
+{
+  JsonObject *begin = json_object_new ();
+
+  json_object_set_string_member (begin, "type", "begin");
+  json_object_set_string_member (begin, "id", id);
+  json_object_set_string_member (begin, "nonce", "AAECAwQFBgcICQoLDA0ODw==");
+  return begin;
+}
+
+/* Protocol 2 (pairing ends with pair.confirm and pair.saved): a host or an
+ * extension that speaks another version is told so, with both numbers,
+ * instead of failing later (a pairing that never confirms). */
+static void
+test_version (void)
+{
+  g_autoptr(Client) old_host = client_connect_speaking (CALLER, 1);
+  g_autoptr(Client) old_extension = client_connect (CALLER);
+  g_autoptr(Client) new_extension = client_connect (CALLER);
+  g_autoptr(Client) odd_extension = client_connect (CALLER);
+  g_autoptr(Client) c = client_connect (CALLER);
+  g_autoptr(JsonObject) b1 = begin_frame ("b1");
+  g_autoptr(JsonObject) b2 = begin_frame ("b2");
+  g_autoptr(JsonObject) b3 = begin_frame ("b3");
+  g_autoptr(JsonObject) answer = NULL;
+
+  g_assert_cmpint (OW_BRIDGE_PROTOCOL, ==, 2);
+  /* the host's hello; what the browser sent behind it goes nowhere */
+  client_send (old_host, b1);
+  expect_version (old_host, NULL, 1);
+
+  client_send (old_extension, b1);
+  expect_version (old_extension, "b1", 1);
+  json_object_set_int_member (b2, "protocol", 3);
+  client_send (new_extension, b2);
+  expect_version (new_extension, "b2", 3);
+  json_object_set_string_member (b3, "protocol", "2");
+  client_send (odd_extension, b3);
+  expect_version (odd_extension, "b3", 0);
+  assert_no_call ();
+
+  /* ours is served */
+  answer = client_begin (c);
+}
+
 static void
 test_card_requests (void)
 {
@@ -1477,6 +1557,7 @@ main (int    argc,
   g_test_add_func ("/bridge/not-paired", test_not_paired);
   g_test_add_func ("/bridge/removed-browser-wiped", test_removed_browser_wiped);
   g_test_add_func ("/bridge/protocol-errors", test_protocol_errors);
+  g_test_add_func ("/bridge/version", test_version);
   g_test_add_func ("/bridge/card-requests", test_card_requests);
   g_test_add_func ("/bridge/checkout-request", test_checkout_request);
   g_test_add_func ("/bridge/reply-wiped", test_reply_wiped);
