@@ -1233,7 +1233,7 @@ pairing_awaits_proof (Connection *conn)
 
 /* Ends the connection's open call as if the browser had gone: the
  * application hears of it through the cancellable, and a pairing's key
- * goes. A pairing waiting for its proof is finished before. */
+ * goes. A pairing waiting for its proof must be finished first. */
 static void
 detach_call (Connection *conn)
 {
@@ -1351,10 +1351,10 @@ on_incoming (GSocketService    *service,
   return TRUE;
 }
 
-/* ---- the lock ----------------------------------------------------------- */
+/* ---- keys that must go: the lock, a browser removed --------------------- */
 
-typedef void (*ConnectionFunc) (Connection *conn,
-                                gconstpointer data);
+typedef void (*ConnectionFunc) (Connection    *conn,
+                                gconstpointer  data);
 
 /* Calls @func on every connection; it may close them. */
 static void

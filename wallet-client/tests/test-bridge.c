@@ -247,18 +247,28 @@ client_response (Client *c)
   return onepin_json_parse_object (body, strlen (body), NULL);
 }
 
+/* The next frame: an unauthenticated refusal with @code. */
+static JsonObject *
+recv_error (Client     *c,
+            const char *code)
+{
+  JsonObject *answer = client_recv (c);
+
+  g_assert_nonnull (answer);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
+  g_assert_cmpstr (onepin_json_get_string (answer, "source", NULL), ==, "wallet");
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, code);
+  return answer;
+}
+
 /* An unauthenticated refusal with @code; with @closed, the wallet hangs up. */
 static void
 expect_error (Client     *c,
               const char *code,
               gboolean    closed)
 {
-  g_autoptr(JsonObject) answer = client_recv (c);
+  g_autoptr(JsonObject) answer = recv_error (c, code);
 
-  g_assert_nonnull (answer);
-  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
-  g_assert_cmpstr (onepin_json_get_string (answer, "source", NULL), ==, "wallet");
-  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, code);
   if (closed)
     g_assert_null (client_recv (c));
 }
@@ -985,15 +995,12 @@ expect_version (Client     *c,
                 const char *id,
                 gint64      theirs)
 {
-  g_autoptr(JsonObject) answer = client_recv (c);
+  g_autoptr(JsonObject) answer = recv_error (c, "version");
   g_autofree char *ours = g_strdup_printf ("protocol %d", OW_BRIDGE_PROTOCOL);
   g_autofree char *other = g_strdup_printf ("protocol %" G_GINT64_FORMAT, theirs);
   const char *message;
 
-  g_assert_nonnull (answer);
-  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
   g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
-  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "version");
   g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
   g_assert_cmpint (onepin_json_get_int (answer, "peer_protocol", -1), ==, theirs);
   message = onepin_json_get_string (answer, "message", "");
@@ -1369,12 +1376,9 @@ expect_refusal_of (Client     *c,
                    const char *id,
                    const char *code)
 {
-  g_autoptr(JsonObject) answer = client_recv (c);
+  g_autoptr(JsonObject) answer = recv_error (c, code);
 
-  g_assert_nonnull (answer);
-  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
   g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
-  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, code);
   g_assert_null (client_recv (c));
 }
 
