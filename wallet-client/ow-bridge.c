@@ -13,8 +13,9 @@
  * answered with an error and the connection is closed. One call per connection is open at a
  * time. While the vault is locked the keys are sealed, so nothing can be
  * authenticated: requests and pairings are refused "locked" at once, and
- * nothing a browser sends ever brings up the wallet's window. Everything
- * runs on the main context.
+ * nothing a browser sends ever brings up the wallet's window. Locking also
+ * wipes the keys the connections hold, and ends those connections.
+ * Everything runs on the main context.
  */
 #include "ow-bridge.h"
 
@@ -37,6 +38,9 @@
 #define MAX_BODY (256 * 1024)
 #define MAX_FIELDS 32
 #define READ_CHUNK 65536
+
+/* The host's hello and the extension's begin carry one number. */
+G_STATIC_ASSERT (OW_BRIDGE_PROTOCOL == WH_RELAY_PROTOCOL);
 
 G_DEFINE_QUARK (ow-bridge-error-quark, ow_bridge_error)
 
@@ -326,13 +330,12 @@ send_json (Connection *conn,
 }
 
 /* An answer before or without authentication: it carries no secret. */
-static void
-send_error (Connection *conn,
-            const char *id,
-            const char *code,
-            const char *message)
+static JsonObject *
+error_new (const char *id,
+           const char *code,
+           const char *message)
 {
-  g_autoptr(JsonObject) object = json_object_new ();
+  JsonObject *object = json_object_new ();
 
   json_object_set_string_member (object, "type", "error");
   json_object_set_string_member (object, "source", "wallet");
@@ -340,13 +343,34 @@ send_error (Connection *conn,
     json_object_set_string_member (object, "id", id);
   json_object_set_string_member (object, "error", code);
   json_object_set_string_member (object, "message", message);
+  return object;
+}
+
+static void
+send_error (Connection *conn,
+            const char *id,
+            const char *code,
+            const char *message)
+{
+  g_autoptr(JsonObject) object = error_new (id, code, message);
+
   g_message ("bridge: refused a message: %s", code);
   send_json (conn, object);
 }
 
-/* A refusal after which the connection ends. It closes once the refusal
- * is written: closing at once would cancel a write still queued behind an
- * earlier answer, and the browser would never learn why. */
+/* Ends the connection once what is queued is written: closing at once
+ * would cancel a write still under way, and the browser would never learn
+ * why. */
+static void
+close_when_written (Connection *conn)
+{
+  if (g_queue_is_empty (&conn->out))
+    connection_close (conn);
+  else
+    conn->state = STATE_CLOSING;
+}
+
+/* A refusal after which the connection ends. */
 static void
 refuse_and_close (Connection *conn,
                   const char *id,
@@ -354,10 +378,30 @@ refuse_and_close (Connection *conn,
                   const char *message)
 {
   send_error (conn, id, code, message);
-  if (g_queue_is_empty (&conn->out))
-    connection_close (conn);
-  else
-    conn->state = STATE_CLOSING;
+  close_when_written (conn);
+}
+
+/* The peer (@who: the host's hello, the extension's begin) speaks protocol
+ * @theirs, not ours: it is refused "version" with both numbers, in words
+ * and as "protocol" (ours) and "peer_protocol", and the connection ends.
+ * Nothing else of the message is looked at: another version may shape it
+ * otherwise. */
+static void
+refuse_version (Connection *conn,
+                const char *id,
+                const char *who,
+                gint64      theirs)
+{
+  g_autofree char *message = g_strdup_printf ("The wallet speaks protocol %d and %s protocol %"
+                                              G_GINT64_FORMAT ": update the older one",
+                                              OW_BRIDGE_PROTOCOL, who, theirs);
+  g_autoptr(JsonObject) object = error_new (id, "version", message);
+
+  json_object_set_int_member (object, "protocol", OW_BRIDGE_PROTOCOL);
+  json_object_set_int_member (object, "peer_protocol", theirs);
+  g_message ("bridge: refused a message: version (%s speaks %" G_GINT64_FORMAT ")", who, theirs);
+  send_json (conn, object);
+  close_when_written (conn);
 }
 
 /* An authenticated answer: {"type": "response", "id", "seq", "body", "mac"}.
@@ -413,6 +457,9 @@ call_take_connection (OwBridgeCall *call)
   Connection *conn = call->connection;
 
   call->answered = TRUE;
+  /* A pairing's key is needed only until it is answered (pair.done copied
+   * it into the browser waiting for its proof). */
+  ow_secret_wipe (call->key, sizeof call->key);
   if (conn == NULL)
     return NULL;
   if (conn->call == call)
@@ -651,13 +698,6 @@ emit_call (Connection   *conn,
   g_signal_emit (conn->bridge, signals[SIGNAL_CALL], 0, call);
 }
 
-/* Only for the log: tests and users follow the lock there. */
-static void
-on_vault_locked (OwBridge *self)
-{
-  g_message ("bridge: the wallet is %s", ow_vault_is_locked (self->vault) ? "locked" : "unlocked");
-}
-
 /* Nothing is authenticated, stored or shown while locked (the keys are
  * sealed): the message is refused before anything else is done with it. */
 static gboolean
@@ -685,16 +725,28 @@ printable_id (const char *id)
   return TRUE;
 }
 
+/* The version a message says it speaks. Protocol 1's "begin" said none:
+ * without the member it is 1; a member that is no integer names none (0). */
+static gint64
+peer_protocol (JsonObject *message)
+{
+  if (!json_object_has_member (message, "protocol"))
+    return 1;
+  return onepin_json_get_int (message, "protocol", 0);
+}
+
 static void
 on_host_hello (Connection *conn,
                JsonObject *message)
 {
   const char *kind = onepin_json_get_string (message, "browser", NULL);
   const char *caller = onepin_json_get_string (message, "caller", NULL);
+  gboolean hello = g_strcmp0 (onepin_json_get_string (message, "type", NULL), "hello") == 0;
+  gint64 protocol = peer_protocol (message);
 
-  if (g_strcmp0 (onepin_json_get_string (message, "type", NULL), "hello") != 0 ||
-      onepin_json_get_int (message, "protocol", 0) != OW_BRIDGE_PROTOCOL ||
-      kind == NULL || caller == NULL || strlen (caller) > 512)
+  if (hello && protocol != OW_BRIDGE_PROTOCOL)
+    return refuse_version (conn, NULL, "onepin-wallet-host", protocol);
+  if (!hello || kind == NULL || caller == NULL || strlen (caller) > 512)
     {
       g_message ("bridge: a connection without the host's hello");
       connection_close (conn);
@@ -724,6 +776,7 @@ on_begin (Connection *conn,
 {
   const char *id = onepin_json_get_string (message, "id", NULL);
   const char *browser = onepin_json_get_string (message, "browser", NULL);
+  gint64 protocol = peer_protocol (message);
   g_autoptr(JsonObject) answer = json_object_new ();
 
   if (g_strcmp0 (onepin_json_get_string (message, "type", NULL), "begin") != 0)
@@ -731,6 +784,8 @@ on_begin (Connection *conn,
       refuse_and_close (conn, id, "begin_required", "The connection must begin with \"begin\"");
       return;
     }
+  if (protocol != OW_BRIDGE_PROTOCOL)
+    return refuse_version (conn, printable_id (id) ? id : NULL, "the extension", protocol);
   if (!printable_id (id) ||
       !ow_bridge_decode_exact (onepin_json_get_string (message, "nonce", NULL),
                                conn->nonce_browser_raw, OW_BRIDGE_NONCE_LEN))
@@ -1170,23 +1225,41 @@ connection_unref (Connection *conn)
   g_free (conn);
 }
 
+static gboolean
+pairing_awaits_proof (Connection *conn)
+{
+  return conn->call != NULL && conn->call->confirmation != NULL;
+}
+
+/* Ends the connection's open call as if the browser had gone: the
+ * application hears of it through the cancellable, and a pairing's key
+ * goes. A pairing waiting for its proof must be finished first. */
+static void
+detach_call (Connection *conn)
+{
+  OwBridgeCall *call = conn->call;
+
+  if (call == NULL)
+    return;
+  call->connection = NULL;
+  ow_secret_wipe (call->key, sizeof call->key);
+  g_cancellable_cancel (call->cancellable);
+  g_clear_object (&conn->call);
+}
+
 static void
 connection_close (Connection *conn)
 {
   if (conn->state == STATE_CLOSED)
     return;
   conn->state = STATE_CLOSED;
-  if (conn->call != NULL && conn->call->confirmation != NULL)
+  if (pairing_awaits_proof (conn))
     finish_pairing (conn->call, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
                                                      "The browser went away before it confirmed "
                                                      "the pairing"));
-  if (conn->call != NULL)
-    {
-      /* The application hears of it through the cancellable. */
-      conn->call->connection = NULL;
-      g_cancellable_cancel (conn->call->cancellable);
-      g_clear_object (&conn->call);
-    }
+  detach_call (conn);
+  /* Reads and writes under way may keep the connection a while: not its key. */
+  g_clear_pointer (&conn->browser, ow_browser_free);
   conn->bridge->connections = g_list_remove (conn->bridge->connections, conn);
   g_cancellable_cancel (conn->cancellable);
   g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL);
@@ -1276,6 +1349,109 @@ on_incoming (GSocketService    *service,
   self->connections = g_list_prepend (self->connections, conn);
   read_next (conn);
   return TRUE;
+}
+
+/* ---- keys that must go: the lock, a browser removed --------------------- */
+
+typedef void (*ConnectionFunc) (Connection    *conn,
+                                gconstpointer  data);
+
+/* Calls @func on every connection; it may close them. */
+static void
+foreach_connection (OwBridge       *self,
+                    ConnectionFunc  func,
+                    gconstpointer   data)
+{
+  g_autoptr(GPtrArray) connections = g_ptr_array_new_with_free_func ((GDestroyNotify)
+                                                                      connection_unref);
+
+  for (GList *l = self->connections; l != NULL; l = l->next)
+    g_ptr_array_add (connections, connection_ref (l->data));
+  for (guint i = 0; i < connections->len; i++)
+    {
+      Connection *conn = g_ptr_array_index (connections, i);
+
+      if (conn->state != STATE_CLOSED)
+        func (conn, data);
+    }
+}
+
+/* Takes the browser's key from a connection that must not keep it: it is
+ * wiped at once, the open call ends as if the browser had gone (a pairing
+ * waiting for its proof fails with @error, which is taken), and the browser
+ * is refused @code before the connection closes. */
+static void
+revoke_connection (Connection *conn,
+                   GError     *error,
+                   const char *code,
+                   const char *message)
+{
+  g_autofree char *id = conn->call != NULL ? g_strdup (conn->call->id) : NULL;
+
+  g_clear_pointer (&conn->browser, ow_browser_free);
+  if (conn->state == STATE_CLOSING)
+    {
+      /* its last refusal is on its way already */
+      g_clear_error (&error);
+      return;
+    }
+  if (pairing_awaits_proof (conn))
+    finish_pairing (conn->call, g_steal_pointer (&error));
+  g_clear_error (&error);
+  detach_call (conn);
+  refuse_and_close (conn, id, code, message);
+}
+
+/* Locked, every browser's key is sealed, and so must be the copies here. A
+ * connection holding one (a browser authenticated on it, or a pairing under
+ * way) is refused "locked" and closed: the extension opens a connection per
+ * request anyway, and its next one finds the wallet unlocked or is refused
+ * in turn. The others hold no key; they stay, refused "locked" message by
+ * message until the unlock. */
+static void
+lock_connection (Connection    *conn,
+                 gconstpointer  data)
+{
+  if (conn->browser != NULL || conn->call != NULL)
+    revoke_connection (conn, g_error_new_literal (OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED,
+                                                  "The wallet was locked before the browser "
+                                                  "confirmed the pairing"),
+                       "locked", "The wallet was locked");
+}
+
+/* A browser removed from the wallet (in Preferences, or every one by
+ * signing out) is paired no more: the connections serving it let its key go
+ * and are refused "not_paired" at once, as their next request would be. */
+static void
+forget_browser (Connection    *conn,
+                gconstpointer  data)
+{
+  const char *id = data;   /* NULL: every browser */
+
+  if (conn->browser != NULL && (id == NULL || g_str_equal (id, conn->browser->id)))
+    revoke_connection (conn, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
+                                                  "The browser was removed from the wallet"),
+                       "not_paired", "This browser is no longer paired with the wallet");
+}
+
+static void
+on_vault_removed (OwBridge   *self,
+                  const char *kind,
+                  const char *id)
+{
+  if (kind == NULL || g_str_equal (kind, OW_VAULT_KIND_BROWSER))
+    foreach_connection (self, forget_browser, id);
+}
+
+static void
+on_vault_locked (OwBridge *self)
+{
+  gboolean locked = ow_vault_is_locked (self->vault);
+
+  /* tests and users follow the lock in the log */
+  g_message ("bridge: the wallet is %s", locked ? "locked" : "unlocked");
+  if (locked)
+    foreach_connection (self, lock_connection, NULL);
 }
 
 /* ---- the socket --------------------------------------------------------- */
@@ -1486,5 +1662,6 @@ ow_bridge_new (OwVault *vault)
   self = g_object_new (OW_TYPE_BRIDGE, NULL);
   self->vault = g_object_ref (vault);
   g_signal_connect_swapped (vault, "notify::locked", G_CALLBACK (on_vault_locked), self);
+  g_signal_connect_swapped (vault, "removed", G_CALLBACK (on_vault_removed), self);
   return self;
 }

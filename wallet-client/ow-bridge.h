@@ -16,7 +16,10 @@
  * answers it once. While the vault is locked no message can be
  * authenticated (the keys are sealed), so requests and pairings are
  * answered "locked" at once and nothing is asked of the user: a browser
- * never brings up the wallet's window. No GTK here.
+ * never brings up the wallet's window. Locking wipes every browser key the
+ * bridge holds: the connections that held one are refused "locked" and
+ * closed, their calls cancelled (a pairing fails with
+ * OW_VAULT_ERROR_LOCKED). No GTK here.
  */
 #pragma once
 
@@ -40,7 +43,11 @@ typedef enum
   OW_BRIDGE_ERROR_NOT_CONFIRMED,  /* pairing: the browser did not prove the key */
 } OwBridgeError;
 
-#define OW_BRIDGE_PROTOCOL 1
+/* The version of the protocol on the socket (HACKING.md), from the host's
+ * hello to the requests: 2 since pairing ends with the browser's
+ * pair.confirm and the wallet's pair.saved. The host's hello and the
+ * extension's begin must say it; any other is refused "version". */
+#define OW_BRIDGE_PROTOCOL 2
 
 typedef enum
 {
@@ -100,7 +107,8 @@ gboolean          ow_bridge_call_is_answered     (OwBridgeCall     *call);
  * the same (its pair.confirm). Only then is the browser stored, and the
  * call completes with TRUE; otherwise nothing is kept, and it fails with
  * OW_BRIDGE_ERROR_NOT_CONFIRMED (a wrong proof), OW_BRIDGE_ERROR_GONE (the
- * browser went away first) or the vault's error. */
+ * browser went away first) or the vault's error (OW_VAULT_ERROR_LOCKED
+ * when it locked meanwhile). */
 void              ow_bridge_call_accept_pairing_async  (OwBridgeCall        *call,
                                                         const char          *name,
                                                         GAsyncReadyCallback  callback,

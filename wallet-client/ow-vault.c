@@ -72,6 +72,14 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
+enum
+{
+  SIGNAL_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 /* ---- helpers ----------------------------------------------------------- */
 
 static gboolean
@@ -564,6 +572,12 @@ ow_vault_class_init (OwVaultClass *klass)
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* void removed (OwVault *vault, const char *kind, const char *id): both
+   * NULL when every record went (ow_vault_clear). */
+  signals[SIGNAL_REMOVED] = g_signal_new ("removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING,
+                                          G_TYPE_STRING);
 }
 
 static void
@@ -1150,6 +1164,7 @@ ow_vault_remove (OwVault     *self,
 
   if (rc != SQLITE_DONE)
     return set_sqlite_error (error, self->db, "Cannot remove the record");
+  g_signal_emit (self, signals[SIGNAL_REMOVED], 0, kind, id);
   return TRUE;
 }
 
@@ -1192,8 +1207,9 @@ ow_vault_clear (OwVault  *self,
 {
   g_return_val_if_fail (OW_IS_VAULT (self), FALSE);
 
-  if (!check_unlocked (self, error))
+  if (!check_unlocked (self, error) ||
+      !exec_sql (self->db, "DELETE FROM records WHERE kind <> '" CHECK_KIND "'", error))
     return FALSE;
-
-  return exec_sql (self->db, "DELETE FROM records WHERE kind <> '" CHECK_KIND "'", error);
+  g_signal_emit (self, signals[SIGNAL_REMOVED], 0, NULL, NULL);
+  return TRUE;
 }

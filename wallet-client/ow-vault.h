@@ -9,6 +9,10 @@
  *                       the master password; its one private token object
  *                       is the AES key that seals vault.db
  *
+ * Signals: "removed" (kind, id) once a record is removed, and with both
+ * NULL once ow_vault_clear removed every record, so that whoever holds a
+ * copy of one (the browser bridge, a browser's key) lets it go.
+ *
  * Nothing here needs GTK; the tests drive it directly.
  */
 #pragma once

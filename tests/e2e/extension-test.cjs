@@ -11,8 +11,8 @@
  * crypto). Checks the extension's fixed ID, the content script's findings
  * on a loopback page, pairing through the popup (the code it shows is the
  * wallet's), and the popup's confirmation: not paired, no wallet, a locked
- * wallet, a fill, a remembered site, an answer with a forged MAC, an http
- * page. tests/e2e/test-wallet-browser.mjs does the same with the real
+ * wallet, a wallet of another protocol version, a fill, a remembered
+ * site, an answer with a forged MAC, an http page. tests/e2e/test-wallet-browser.mjs does the same with the real
  * wallet.
  */
 'use strict';
@@ -150,6 +150,7 @@ test('pairing through the popup: the code is the wallet\'s, the wallet names the
   assert.match(await popup.textContent('#pairing'), /“Test Chromium”/);
   assert.strictEqual(await popup.isHidden('#code'), true);
   const [hello] = env.wallet.hellos;
+  assert.strictEqual(hello.protocol, 2);
   assert.strictEqual(hello.browser, 'chromium');
   assert.strictEqual(hello.caller, `chrome-extension://${env.extensionId}/`);
   await popup.close();
@@ -195,6 +196,44 @@ test('popup with a locked wallet: asks to unlock, nothing filled', async (env) =
   assert.match(await pressFill(popup), /Unlock your onepin wallet/);
   await keep(popup, 'popup-locked');
   assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await popup.close();
+  await page.close();
+});
+
+/* Protocol 2: a wallet of another version is named as such, whichever side
+ * notices: an older wallet (protocol 1 looked at no version) by the
+ * extension, in the begin's answer; a newer one by the wallet, which
+ * refuses our begin. Pairing says so too, instead of failing later. */
+test('a wallet that speaks another protocol version: the popup says so, nothing filled', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
+  const page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  try {
+    for (const protocol of [1, 3]) {
+      env.wallet.protocol = protocol;
+      const count = env.wallet.messages.length;
+      assert.match(await pressFill(popup), /different versions of their protocol/);
+      assert.strictEqual(env.wallet.messages.length, count, `a request reached the wallet of protocol ${protocol}`);
+      await keep(popup, `popup-version-${protocol}`);
+    }
+    assert.deepStrictEqual(await cardValues(page), EMPTY);
+    /* a pairing fails at its begin, and says why */
+    const pairing = await env.worker.evaluate(async () => {
+      await chrome.storage.session.remove('pairing');
+      await startPairing();
+      for (let i = 0; i < 100; i++) {
+        const { pairing: state } = await chrome.storage.session.get('pairing');
+        if (state && state.state === 'failed')
+          return state;
+        await new Promise((ok) => setTimeout(ok, 100));
+      }
+      return null;
+    });
+    assert.deepStrictEqual(pairing, { state: 'failed', error: 'version' });
+    assert.strictEqual(env.wallet.codes.length, 1, 'no second pairing reached the wallet');
+  } finally {
+    env.wallet.protocol = 2;
+  }
   await popup.close();
   await page.close();
 });

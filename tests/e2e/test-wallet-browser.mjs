@@ -19,7 +19,8 @@
  * authorizes, the ledger shows it), an affiliated checkout approved in the
  * wallet (the mall gets the result and a signed webhook, the receipt reaches
  * the SMTP server), and the refusals: a locked wallet (at once, nothing
- * asked of its user), a site the user has not confirmed, an http page, a
+ * asked of its user), a lock while the wallet asks (the extension hears
+ * "locked"), a site the user has not confirmed, an http page, a
  * sandboxed frame, a tampered or replayed native message
  * (lib/tamper-host.py between Chromium and the host), and a purchase whose
  * amount or order differs from the mall's. Screenshots of
@@ -570,6 +571,31 @@ test('a site the user has not confirmed: nothing asked, and the wallet asks befo
   await env.ui({ cmd: 'click', window: 'Fill Your Card', button: 'Don’t Fill' });
   assertEqual((await answer).error, 'denied', 'the extension hears no');
   assert((await values(page, ['#cc-number', '#cc-csc'])).every((v) => v === ''), 'nothing filled');
+  await page.close();
+});
+
+/* A lock while the wallet asks its user: the question goes with every key
+ * the wallet held for the browser, and the extension hears "locked" at once
+ * (not a "no" from the user); the next request after the unlock is served. */
+test('locked while the wallet asks about a site: the extension hears "locked", the question goes', async () => {
+  const page = await openPage(`${env.shops.replace('127.0.0.1', 'localhost')}/plain`);
+  const tabId = await tabIdOf(page);
+  const origin = new URL(page.url()).origin;
+  const answer = env.worker.evaluate(([id, o]) => fillTab(id, o, 'remembered', false), [tabId, origin]);
+  await env.ui({ cmd: 'wait_window', window: 'Fill Your Card', timeout: 20 });
+  const refused = walletCount('bridge: refused a message: locked');
+  await lockWallet();
+  assertEqual((await answer).error, 'locked', 'the extension hears the lock');
+  assert(walletCount('bridge: refused a message: locked') > refused, 'the wallet refused the open request');
+  await env.ui({ cmd: 'wait_gone', window: 'Fill Your Card', timeout: 20 });
+  assert((await values(page, ['#cc-number', '#cc-csc'])).every((v) => v === ''), 'nothing filled');
+
+  await unlockWallet();
+  await env.ui({ cmd: 'wait_button', window: 'onepin Wallet', button: 'Charge', timeout: 30 });
+  const again = env.worker.evaluate(([id, o]) => fillTab(id, o, 'remembered', false), [tabId, origin]);
+  await env.ui({ cmd: 'wait_window', window: 'Fill Your Card', timeout: 20 });
+  await env.ui({ cmd: 'click', window: 'Fill Your Card', button: 'Don’t Fill' });
+  assertEqual((await again).error, 'denied', 'served again after the unlock');
   await page.close();
 });
 

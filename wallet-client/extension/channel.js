@@ -16,6 +16,9 @@
  * browser only once ours checks out, and we keep the key (a
  * non-extractable CryptoKey in IndexedDB) only once the wallet says so.
  *
+ * Both sides speak protocol PROTOCOL and say so in "begin"; a wallet that
+ * speaks another version (or refuses ours) is the error "version".
+ *
  * Requests: {"type": "request", "browser", "seq", "body", "mac"} where
  * body is the request's JSON text and mac an HMAC-SHA256 under the pairing
  * key over both nonces, the sequence number and the body; the wallet's
@@ -27,6 +30,8 @@
 /* eslint-disable-next-line no-unused-vars */
 const OnePinChannel = (() => {
   const HOST = 'org.onepin.wallet';
+  /* 2: pairing ends with our pair.confirm and the wallet's pair.saved. */
+  const PROTOCOL = 2;
   const PAIRING_INFO = 'onepin-wallet pairing v1';
   const MAC_CONTEXT = 'onepin-wallet-v1';
   const BEGIN_TIMEOUT_MS = 10000;
@@ -185,15 +190,18 @@ const OnePinChannel = (() => {
       const id = crypto.randomUUID();
       this.nonceBrowserRaw = randomBytes(16);
       this.nonceBrowser = toBase64(this.nonceBrowserRaw);
-      const message = { type: 'begin', id, nonce: this.nonceBrowser };
+      const message = { type: 'begin', id, nonce: this.nonceBrowser, protocol: PROTOCOL };
       if (browser)
         message.browser = browser;
       this.send(message);
       const answer = await this.receive(id, BEGIN_TIMEOUT_MS);
       if (answer.type === 'error')
         return answer;
+      /* before anything else of it: another version may shape it otherwise */
+      if (answer.type === 'begin' && answer.protocol !== PROTOCOL)
+        return { type: 'error', error: 'version' };
       this.nonceWalletRaw = fromBase64(answer.nonce, 16);
-      if (answer.type !== 'begin' || answer.protocol !== 1 || !this.nonceWalletRaw)
+      if (answer.type !== 'begin' || !this.nonceWalletRaw)
         return { type: 'error', error: 'wallet_reply_invalid' };
       this.nonceWallet = answer.nonce;
       this.seq = 0;

@@ -85,6 +85,7 @@
     signed_out: 'checkoutSignedOut',
     wrong_gateway: 'checkoutWrongGateway',
     bad_mac: 'errorBadMac',
+    version: 'errorVersion',
     timeout: 'errorTimeout',
   };
 

@@ -23,6 +23,7 @@ const ERRORS = {
   denied: 'errorDenied',
   not_paired: 'errorNotPaired',
   bad_mac: 'errorBadMac',
+  version: 'errorVersion',
   signed_out: 'errorSignedOut',
   insecure_origin: 'errorInsecure',
   timeout: 'errorTimeout',

@@ -17,7 +17,6 @@
 #include "wh-relay.h"
 
 #define READ_CHUNK 65536
-#define PROTOCOL_VERSION 1
 
 struct _WhHost
 {
@@ -250,7 +249,7 @@ hello_frame (WhHost *host)
 {
   g_autoptr(GString) json = g_string_new ("{\"type\":\"hello\",\"protocol\":");
 
-  g_string_append_printf (json, "%d,\"browser\":", PROTOCOL_VERSION);
+  g_string_append_printf (json, "%d,\"browser\":", WH_RELAY_PROTOCOL);
   onepin_json_append_string (json, host->browser);
   g_string_append (json, ",\"caller\":");
   onepin_json_append_string (json, host->caller);

@@ -11,24 +11,36 @@
 #include "ow-secret.h"
 
 static GPtrArray *seen;
-static char *needle;
+static GBytes *needle;
 
 static void
 on_wipe (gconstpointer data,
          gsize         len,
          gpointer      user_data)
 {
-  if (memmem (data, len, needle, strlen (needle)) != NULL)
+  gsize n;
+  gconstpointer what = g_bytes_get_data (needle, &n);
+
+  if (memmem (data, len, what, n) != NULL)
     g_ptr_array_add (seen, g_bytes_new (data, len));
 }
 
 void
 ow_test_wiped_watch (const char *what)
 {
-  g_return_if_fail (what != NULL && what[0] != '\0');
+  g_return_if_fail (what != NULL);
 
-  g_free (needle);
-  needle = g_strdup (what);
+  ow_test_wiped_watch_bytes (what, strlen (what));
+}
+
+void
+ow_test_wiped_watch_bytes (gconstpointer what,
+                           gsize         len)
+{
+  g_return_if_fail (what != NULL && len > 0);
+
+  g_clear_pointer (&needle, g_bytes_unref);
+  needle = g_bytes_new (what, len);
   if (seen == NULL)
     seen = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_ptr_array_set_size (seen, 0);
@@ -49,19 +61,27 @@ ow_test_wiped_stop (void)
   return ow_test_wiped_seen ();
 }
 
-gboolean
-ow_test_wiped_exactly (gconstpointer data,
-                       gsize         len)
+guint
+ow_test_wiped_count (gconstpointer data,
+                     gsize         len)
 {
+  guint count = 0;
+
   for (guint i = 0; seen != NULL && i < seen->len; i++)
     {
       gsize n;
       gconstpointer region = g_bytes_get_data (g_ptr_array_index (seen, i), &n);
 
-      if (n == len && memcmp (region, data, len) == 0)
-        return TRUE;
+      count += n == len && memcmp (region, data, len) == 0;
     }
-  return FALSE;
+  return count;
+}
+
+gboolean
+ow_test_wiped_exactly (gconstpointer data,
+                       gsize         len)
+{
+  return ow_test_wiped_count (data, len) > 0;
 }
 
 gboolean

@@ -13,16 +13,22 @@
 
 G_BEGIN_DECLS
 
-void        ow_test_wiped_watch    (const char *needle);
+void        ow_test_wiped_watch       (const char     *needle);
+/* The same for a needle of bytes (a key may hold NULs). */
+void        ow_test_wiped_watch_bytes (gconstpointer   needle,
+                                       gsize           len);
 /* The regions seen so far (GBytes), still watching. */
-GPtrArray  *ow_test_wiped_seen     (void);
+GPtrArray  *ow_test_wiped_seen        (void);
 /* Stops watching; the regions seen stay until the next watch. */
-GPtrArray  *ow_test_wiped_stop     (void);
+GPtrArray  *ow_test_wiped_stop        (void);
 /* Whether one region seen was exactly @len bytes of @data. */
-gboolean    ow_test_wiped_exactly  (gconstpointer  data,
-                                    gsize          len);
+gboolean    ow_test_wiped_exactly     (gconstpointer   data,
+                                       gsize           len);
+/* How many regions seen were exactly @len bytes of @data. */
+guint       ow_test_wiped_count       (gconstpointer   data,
+                                       gsize           len);
 /* Whether one region seen satisfies @match. */
-gboolean    ow_test_wiped_any      (gboolean     (*match) (const guint8 *data,
-                                                           gsize         len));
+gboolean    ow_test_wiped_any         (gboolean      (*match) (const guint8 *data,
+                                                               gsize         len));
 
 G_END_DECLS

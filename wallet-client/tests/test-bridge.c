@@ -124,8 +124,10 @@ client_recv (Client *c)
     }
 }
 
+/* A connection whose host says it speaks @protocol. */
 static Client *
-client_connect (const char *caller)
+client_connect_speaking (const char *caller,
+                         gint64      protocol)
 {
   Client *c = g_new0 (Client, 1);
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new (T.socket);
@@ -142,12 +144,18 @@ client_connect (const char *caller)
 
   /* what onepin-wallet-host says first */
   json_object_set_string_member (hello, "type", "hello");
-  json_object_set_int_member (hello, "protocol", 1);
+  json_object_set_int_member (hello, "protocol", protocol);
   json_object_set_string_member (hello, "browser", "chromium");
   json_object_set_string_member (hello, "caller", caller);
   json_object_set_int_member (hello, "host_pid", getpid ());
   client_send (c, hello);
   return c;
+}
+
+static Client *
+client_connect (const char *caller)
+{
+  return client_connect_speaking (caller, 2);
 }
 
 static char *
@@ -169,6 +177,7 @@ client_begin (Client *c)
   json_object_set_string_member (begin, "type", "begin");
   json_object_set_string_member (begin, "id", id);
   json_object_set_string_member (begin, "nonce", c->nonce_b);
+  json_object_set_int_member (begin, "protocol", 2);
   if (c->browser != NULL)
     json_object_set_string_member (begin, "browser", c->browser);
   client_send (c, begin);
@@ -177,7 +186,7 @@ client_begin (Client *c)
   g_assert_nonnull (answer);
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "begin");
   g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
-  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 1);
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
   g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (answer, "nonce", NULL),
                                          c->nonce_w_raw, sizeof c->nonce_w_raw));
   c->nonce_w = g_strdup (onepin_json_get_string (answer, "nonce", NULL));
@@ -238,18 +247,28 @@ client_response (Client *c)
   return onepin_json_parse_object (body, strlen (body), NULL);
 }
 
+/* The next frame: an unauthenticated refusal with @code. */
+static JsonObject *
+recv_error (Client     *c,
+            const char *code)
+{
+  JsonObject *answer = client_recv (c);
+
+  g_assert_nonnull (answer);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
+  g_assert_cmpstr (onepin_json_get_string (answer, "source", NULL), ==, "wallet");
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, code);
+  return answer;
+}
+
 /* An unauthenticated refusal with @code; with @closed, the wallet hangs up. */
 static void
 expect_error (Client     *c,
               const char *code,
               gboolean    closed)
 {
-  g_autoptr(JsonObject) answer = client_recv (c);
+  g_autoptr(JsonObject) answer = recv_error (c, code);
 
-  g_assert_nonnull (answer);
-  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "error");
-  g_assert_cmpstr (onepin_json_get_string (answer, "source", NULL), ==, "wallet");
-  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, code);
   if (closed)
     g_assert_null (client_recv (c));
 }
@@ -286,32 +305,30 @@ assert_no_call (void)
   g_assert_cmpuint (T.calls->len, ==, 0);
 }
 
-/* A pairing up to the wallet's pair.done, checked: the user approves it under
- * @name (the acceptance completes in *@result once the browser proved the
- * key, or failed). Returns pair.done. */
-static JsonObject *
-pair_until_done (Client         *c,
-                 const char     *name,
-                 OwBridgeCall  **call,
-                 GAsyncResult  **result)
+/* A pairing up to the user's decision, checked: pair.begin, the wallet's
+ * half of the key agreement, the key and the code derived on our side
+ * (c->key), and the call asking the user. Returns the call; *@id is
+ * pair.begin's id. */
+static OwBridgeCall *
+pair_until_asked (Client  *c,
+                  char   **id)
 {
   g_autoptr(OwEcdhKey) key = NULL;
   g_autoptr(JsonObject) begin = json_object_new ();
   g_autoptr(JsonObject) answer = NULL;
-  JsonObject *done;
   g_autoptr(GError) error = NULL;
   g_autofree char *public_b = NULL;
   g_autofree char *code = NULL;
   guint8 public_w[OW_BRIDGE_PUBLIC_KEY_LEN];
   guint8 shared[32];
-  g_autofree char *id = next_id (c);
-  const char *body;
+  OwBridgeCall *call;
 
+  *id = next_id (c);
   key = ow_ecdh_key_new (&error);
   g_assert_no_error (error);
   public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
   json_object_set_string_member (begin, "type", "pair.begin");
-  json_object_set_string_member (begin, "id", id);
+  json_object_set_string_member (begin, "id", *id);
   json_object_set_string_member (begin, "public_key", public_b);
   json_object_set_string_member (begin, "name", "Chromium\non Linux");
   client_send (c, begin);
@@ -324,13 +341,30 @@ pair_until_done (Client         *c,
   g_assert_true (ow_bridge_pairing_derive (shared, c->nonce_b_raw, c->nonce_w_raw,
                                            ow_ecdh_key_get_public (key), public_w, c->key, &code));
 
-  *call = wait_call ();
-  g_assert_cmpint (ow_bridge_call_get_kind (*call), ==, OW_BRIDGE_CALL_PAIR);
+  call = wait_call ();
+  g_assert_cmpint (ow_bridge_call_get_kind (call), ==, OW_BRIDGE_CALL_PAIR);
   /* both sides show the same code; the suggested name lost its control character */
-  g_assert_cmpstr (ow_bridge_call_get_code (*call), ==, code);
+  g_assert_cmpstr (ow_bridge_call_get_code (call), ==, code);
   g_assert_cmpint (strlen (code), ==, 7);
-  g_assert_cmpstr (ow_bridge_call_get_browser_name (*call), ==, "Chromium on Linux");
-  g_assert_cmpstr (ow_bridge_call_get_browser_kind (*call), ==, "chromium");
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Chromium on Linux");
+  g_assert_cmpstr (ow_bridge_call_get_browser_kind (call), ==, "chromium");
+  return call;
+}
+
+/* A pairing up to the wallet's pair.done, checked: the user approves it under
+ * @name (the acceptance completes in *@result once the browser proved the
+ * key, or failed). Returns pair.done. */
+static JsonObject *
+pair_until_done (Client         *c,
+                 const char     *name,
+                 OwBridgeCall  **call,
+                 GAsyncResult  **result)
+{
+  JsonObject *done;
+  g_autofree char *id = NULL;
+  const char *body;
+
+  *call = pair_until_asked (c, &id);
   *result = NULL;
   ow_bridge_call_accept_pairing_async (*call, name, ow_test_store_result, result);
 
@@ -870,10 +904,41 @@ test_not_paired (void)
   client_request (firefox, "{\"type\":\"ping\"}");
   expect_error (firefox, "not_paired", TRUE);
 
-  /* removed in the wallet's preferences */
+  /* removed in the wallet's preferences: its connection is told at once */
   g_assert_true (ow_browser_remove (T.vault, c->browser, NULL));
-  client_request (c, "{\"type\":\"ping\"}");
   expect_error (c, "not_paired", TRUE);
+}
+
+/* A browser removed from the wallet, in Preferences or by signing out
+ * (ow_vault_clear), leaves nothing in memory either: the connections serving
+ * it have their copy of its key wiped at once, are refused "not_paired" and
+ * closed. Another browser's connection is left alone until its own turn. */
+static void
+test_removed_browser_wiped (void)
+{
+  g_autoptr(Client) removed = NULL;
+  g_autoptr(Client) other = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+
+  clear_browsers ();
+  removed = paired_client ();
+  other = paired_client ();
+
+  ow_test_wiped_watch_bytes (removed->key, sizeof removed->key);
+  g_assert_true (ow_browser_remove (T.vault, removed->browser, NULL));
+  ow_test_wiped_stop ();
+  g_assert_cmpuint (ow_test_wiped_count (removed->key, sizeof removed->key), ==, 1);
+  expect_error (removed, "not_paired", TRUE);
+  pong = ping (other);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+
+  /* signing out removes every record */
+  ow_test_wiped_watch_bytes (other->key, sizeof other->key);
+  g_assert_true (ow_vault_clear (T.vault, NULL));
+  ow_test_wiped_stop ();
+  g_assert_cmpuint (ow_test_wiped_count (other->key, sizeof other->key), ==, 1);
+  expect_error (other, "not_paired", TRUE);
+  assert_no_browsers ();
 }
 
 static void
@@ -921,6 +986,74 @@ test_protocol_errors (void)
   json_object_set_string_member (message, "type", "request");
   client_send (c, message);
   expect_error (c, "malformed", TRUE);
+}
+
+/* The refusal of a peer speaking protocol @theirs: "version", both numbers
+ * in words and as members; then the wallet hangs up. */
+static void
+expect_version (Client     *c,
+                const char *id,
+                gint64      theirs)
+{
+  g_autoptr(JsonObject) answer = recv_error (c, "version");
+  g_autofree char *ours = g_strdup_printf ("protocol %d", OW_BRIDGE_PROTOCOL);
+  g_autofree char *other = g_strdup_printf ("protocol %" G_GINT64_FORMAT, theirs);
+  const char *message;
+
+  g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
+  g_assert_cmpint (onepin_json_get_int (answer, "peer_protocol", -1), ==, theirs);
+  message = onepin_json_get_string (answer, "message", "");
+  g_assert_nonnull (strstr (message, ours));
+  g_assert_nonnull (strstr (message, other));
+  g_assert_null (client_recv (c));
+}
+
+/* A begin with a good nonce, saying no protocol (as protocol 1's did). */
+static JsonObject *
+begin_frame (const char *id)
+{
+  JsonObject *begin = json_object_new ();
+
+  json_object_set_string_member (begin, "type", "begin");
+  json_object_set_string_member (begin, "id", id);
+  json_object_set_string_member (begin, "nonce", "AAECAwQFBgcICQoLDA0ODw==");
+  return begin;
+}
+
+/* Protocol 2 (pairing ends with pair.confirm and pair.saved): a host or an
+ * extension that speaks another version is told so, with both numbers,
+ * instead of failing later (a pairing that never confirms). */
+static void
+test_version (void)
+{
+  g_autoptr(Client) old_host = client_connect_speaking (CALLER, 1);
+  g_autoptr(Client) old_extension = client_connect (CALLER);
+  g_autoptr(Client) new_extension = client_connect (CALLER);
+  g_autoptr(Client) odd_extension = client_connect (CALLER);
+  g_autoptr(Client) c = client_connect (CALLER);
+  g_autoptr(JsonObject) b1 = begin_frame ("b1");
+  g_autoptr(JsonObject) b2 = begin_frame ("b2");
+  g_autoptr(JsonObject) b3 = begin_frame ("b3");
+  g_autoptr(JsonObject) answer = NULL;
+
+  g_assert_cmpint (OW_BRIDGE_PROTOCOL, ==, 2);
+  /* the host's hello; what the browser sent behind it goes nowhere */
+  client_send (old_host, b1);
+  expect_version (old_host, NULL, 1);
+
+  client_send (old_extension, b1);
+  expect_version (old_extension, "b1", 1);
+  json_object_set_int_member (b2, "protocol", 3);
+  client_send (new_extension, b2);
+  expect_version (new_extension, "b2", 3);
+  json_object_set_string_member (b3, "protocol", "2");
+  client_send (odd_extension, b3);
+  expect_version (odd_extension, "b3", 0);
+  assert_no_call ();
+
+  /* ours is served */
+  answer = client_begin (c);
 }
 
 static void
@@ -1237,6 +1370,136 @@ test_locked_pairing (void)
   g_assert_cmpuint (g_strv_length (ids), ==, 0);
 }
 
+/* The wallet's refusal @code of the message @id, after which it hangs up. */
+static void
+expect_refusal_of (Client     *c,
+                   const char *id,
+                   const char *code)
+{
+  g_autoptr(JsonObject) answer = recv_error (c, code);
+
+  g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
+  g_assert_null (client_recv (c));
+}
+
+/* Locking takes the browsers' keys out of the wallet's memory at once, not
+ * when each connection ends: every connection holding a copy (a browser
+ * paired on it, one authenticated on it, one whose request is open) has it
+ * wiped, is refused "locked" and closed, and its open call is cancelled. A
+ * connection that authenticated nothing held no key: it stays, refused
+ * "locked" while locked, and goes on after the unlock; so does a new one. */
+static void
+test_lock_wipes_keys (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) idle = NULL;
+  g_autoptr(Client) waiting = NULL;
+  g_autoptr(Client) fresh = NULL;
+  g_autoptr(Client) after = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(JsonObject) reply = json_object_new ();
+  g_autofree char *waiting_id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+  idle = reconnect (c);
+  client_begin (idle);
+  pong = ping (idle);
+  waiting = reconnect (c);
+  client_begin (waiting);
+  client_request (waiting, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
+                           "\"confirmed\":\"popup\"}");
+  waiting_id = g_strdup_printf ("m%u", waiting->ids);
+  call = wait_call ();
+  fresh = reconnect (c);
+  client_begin (fresh);
+
+  ow_test_wiped_watch_bytes (c->key, sizeof c->key);
+  ow_vault_lock (T.vault);
+  ow_test_wiped_stop ();
+  /* one copy per connection that held it, each gone with the lock */
+  g_assert_cmpuint (ow_test_wiped_count (c->key, sizeof c->key), ==, 3);
+  g_assert_true (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
+
+  expect_error (c, "locked", TRUE);
+  expect_error (idle, "locked", TRUE);
+  expect_refusal_of (waiting, waiting_id, "locked");
+  /* the application's late answer goes nowhere */
+  ow_bridge_call_reply (call, reply);
+  g_assert_true (ow_bridge_call_is_answered (call));
+
+  client_request (fresh, "{\"type\":\"ping\"}");
+  expect_error (fresh, "locked", FALSE);
+  assert_no_call ();
+
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  g_assert_no_error (error);
+  /* the refused number was not taken: the same one serves now */
+  fresh->seq--;
+  g_clear_pointer (&pong, json_object_unref);
+  pong = ping (fresh);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+  after = reconnect (c);
+  client_begin (after);
+  g_clear_pointer (&pong, json_object_unref);
+  pong = ping (after);
+  g_assert_cmpstr (onepin_json_get_string (pong, "name", NULL), ==, "Work laptop");
+}
+
+/* A pairing under way when the wallet locks fails, whether the user was
+ * still comparing the codes or the wallet waited for the browser's proof:
+ * its key is wiped (the call's copy, and the browser's waiting for the
+ * proof), the browser is refused "locked" and the connection closed, and
+ * nothing is stored. */
+static void
+test_lock_ends_pairing (void)
+{
+  g_autoptr(Client) asked = NULL;
+  g_autoptr(Client) proving = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  asked = client_connect (CALLER);
+  client_begin (asked);
+  call = pair_until_asked (asked, &id);
+  ow_test_wiped_watch_bytes (asked->key, sizeof asked->key);
+  ow_vault_lock (T.vault);
+  ow_test_wiped_stop ();
+  g_assert_cmpuint (ow_test_wiped_count (asked->key, sizeof asked->key), ==, 1);
+  g_assert_true (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
+  expect_refusal_of (asked, id, "locked");
+  /* the user's answer comes too late */
+  ow_bridge_call_accept_pairing_async (call, "Work laptop", ow_test_store_result, &result);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE);
+  g_clear_error (&error);
+  g_clear_object (&call);
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+
+  proving = client_connect (CALLER);
+  client_begin (proving);
+  done = pair_until_done (proving, "Work laptop", &call, &result);
+  ow_test_wiped_watch_bytes (proving->key, sizeof proving->key);
+  ow_vault_lock (T.vault);
+  ow_test_wiped_stop ();
+  /* the call's copy and the browser's that waited for the proof */
+  g_assert_cmpuint (ow_test_wiped_count (proving->key, sizeof proving->key), ==, 2);
+  expect_refusal_of (proving, onepin_json_get_string (done, "id", NULL), "locked");
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  assert_no_browsers ();
+  assert_pairing_open ();
+}
+
 static void
 test_origins (void)
 {
@@ -1296,13 +1559,17 @@ main (int    argc,
   g_test_add_func ("/bridge/replay", test_replay);
   g_test_add_func ("/bridge/out-of-order", test_out_of_order);
   g_test_add_func ("/bridge/not-paired", test_not_paired);
+  g_test_add_func ("/bridge/removed-browser-wiped", test_removed_browser_wiped);
   g_test_add_func ("/bridge/protocol-errors", test_protocol_errors);
+  g_test_add_func ("/bridge/version", test_version);
   g_test_add_func ("/bridge/card-requests", test_card_requests);
   g_test_add_func ("/bridge/checkout-request", test_checkout_request);
   g_test_add_func ("/bridge/reply-wiped", test_reply_wiped);
   g_test_add_func ("/bridge/browser-goes-away", test_browser_goes_away);
   g_test_add_func ("/bridge/locked", test_locked);
   g_test_add_func ("/bridge/locked-pairing", test_locked_pairing);
+  g_test_add_func ("/bridge/lock-wipes-keys", test_lock_wipes_keys);
+  g_test_add_func ("/bridge/lock-ends-pairing", test_lock_ends_pairing);
   status = g_test_run ();
 
   ow_bridge_close (T.bridge);

@@ -196,12 +196,23 @@ flip_bit (Fixture    *f,
 
 /* ---- tests -------------------------------------------------------------- */
 
+/* "removed", as "KIND/ID" ("*" for NULL), appended to a GString. */
+static void
+on_removed (OwVault    *vault,
+            const char *kind,
+            const char *id,
+            GString    *heard)
+{
+  g_string_append_printf (heard, "%s/%s;", kind != NULL ? kind : "*", id != NULL ? id : "*");
+}
+
 static void
 test_seal_and_open (Fixture       *f,
                     gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) ids = NULL;
+  g_autoptr(GString) heard = g_string_new (NULL);
   g_autofree char *db = g_build_filename (f->dir, "vault.db", NULL);
   g_autofree char *keydb = g_build_filename (f->dir, "key4.db", NULL);
   const char *unicode = "한글 이름 ✓";
@@ -236,6 +247,8 @@ test_seal_and_open (Fixture       *f,
   g_assert_cmpstr (ids[0], ==, "card_0");
   g_assert_cmpstr (ids[1], ==, "card_1");
 
+  /* whoever holds a copy hears of each removal: "removed" */
+  g_signal_connect (f->vault, "removed", G_CALLBACK (on_removed), heard);
   g_assert_true (ow_vault_remove (f->vault, OW_VAULT_KIND_CARD, "card_0", &error));
   g_assert_no_error (error);
   assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_0", OW_VAULT_ERROR_NOT_FOUND);
@@ -243,6 +256,8 @@ test_seal_and_open (Fixture       *f,
   g_assert_true (ow_vault_clear (f->vault, &error));
   g_assert_no_error (error);
   assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_NOT_FOUND);
+  g_assert_cmpstr (heard->str, ==, OW_VAULT_KIND_CARD "/card_0;*/*;");
+  g_signal_handlers_disconnect_by_data (f->vault, heard);
   /* clearing keeps the vault usable with the same password */
   reopen (f);
   g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));

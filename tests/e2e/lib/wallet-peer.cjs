@@ -12,7 +12,10 @@
  * proves the key) and authenticated requests, whose bodies go to
  * answer(body) (an object to send back, null for none, or a promise of
  * either: a wallet waiting to be unlocked) and are kept in messages. With
- * forgeAnswers set, its answers carry a wrong MAC.
+ * forgeAnswers set, its answers carry a wrong MAC. It speaks protocol
+ * `protocol` (2, the wallet's; set another to play a wallet of another
+ * version) and, from 2 on, refuses a begin that says another ("version"),
+ * as the wallet does; as 1 it answers any begin, as protocol 1 did.
  */
 'use strict';
 
@@ -51,6 +54,7 @@ class WalletPeer {
     this.answer = () => null;
     this.approvePairing = async () => null;
     this.forgeAnswers = false;
+    this.protocol = 2;
     this.waiters = [];
     this.sockets = new Set();
   }
@@ -99,11 +103,19 @@ class WalletPeer {
       this.hellos.push(m);
       return;
     }
-    if (m.type === 'begin') {
+    /* protocol 1's begin said no version, and its wallet looked at none */
+    const theirs = m.protocol === undefined ? 1 : m.protocol;
+    if (m.type === 'begin' && this.protocol > 1 && theirs !== this.protocol) {
+      this.send(conn, { type: 'error', source: 'wallet', id: m.id, error: 'version',
+                        message: `The wallet speaks protocol ${this.protocol} and the extension ` +
+                                 `protocol ${theirs}: update the older one`,
+                        protocol: this.protocol, peer_protocol: theirs });
+      conn.socket.end();
+    } else if (m.type === 'begin') {
       conn.nonceBrowser = m.nonce;
       conn.nonceWalletRaw = crypto.randomBytes(16);
       conn.nonceWallet = conn.nonceWalletRaw.toString('base64');
-      this.send(conn, { type: 'begin', id: m.id, protocol: 1, nonce: conn.nonceWallet,
+      this.send(conn, { type: 'begin', id: m.id, protocol: this.protocol, nonce: conn.nonceWallet,
                         paired: this.browsers.has(m.browser) });
     } else if (m.type === 'pair.begin') {
       await this.pair(conn, m);
