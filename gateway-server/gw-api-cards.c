@@ -19,6 +19,7 @@ typedef struct
   char         *hint;
   guint         limit;
   gint64        starting_after;
+  gint64        after_account;   /* the account starting_after's line is on */
 } CardData;
 
 static void
@@ -275,10 +276,13 @@ render_summary (GString      *body,
 
 static void
 render_line (GString               *body,
+             const GwLedgerConfig  *config,
+             gint64                 account_id,
              const GwStatementLine *line)
 {
-  g_autofree char *id = g_strdup_printf ("ln_%" G_GINT64_FORMAT, line->id);
+  char id[GW_LINE_ID_LEN + 1];
 
+  gw_ledger_line_id (config, account_id, line->id, id);
   g_string_append_c (body, '{');
   gw_json_str (body, "id", id);
   gw_json_str (body, "object", "statement_line");
@@ -313,6 +317,14 @@ statement_apply (GwTxn   *txn,
     return FALSE;
   if (outcome.code != GW_RESULT_OK)
     return gw_call_fail (call, &outcome, NULL), TRUE;
+  if (data->after_account != 0 && data->after_account != card.account_id)
+    {
+      call->status = 400;
+      call->body = g_string_new (NULL);
+      gw_error_render (call->body, "invalid_request_error", "parameter_invalid", NULL,
+                       "starting_after", "starting_after must be a line of this card's statement.");
+      return TRUE;
+    }
 
   lines = txn->funcs->statement (txn, card.account_id, data->starting_after, data->limit + 1,
                                  error);
@@ -328,7 +340,8 @@ statement_apply (GwTxn   *txn,
     {
       if (i > 0)
         g_string_append_c (body, ',');
-      render_line (body, &g_array_index (lines, GwStatementLine, i));
+      render_line (body, gw_server_get_ledger_config (call->server), card.account_id,
+                   &g_array_index (lines, GwStatementLine, i));
     }
   g_string_append_c (body, ']');
   gw_json_bool (body, "has_more", has_more);
@@ -349,7 +362,7 @@ gw_api_cards_statement (GwRequest *request)
   CardData *card;
   gint64 limit;
   const char *after;
-  guint64 line_id = 0;
+  gint64 line_id = 0, account_id = 0;
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
@@ -357,16 +370,17 @@ gw_api_cards_statement (GwRequest *request)
   after = onepin_json_get_string (request->body, "starting_after", NULL);
   if (limit < 1 || limit > 100)
     return gw_request_bad_param (request, "limit", "limit must be from 1 to 100.");
-  if (after != NULL && (!g_str_has_prefix (after, "ln_") ||
-                        !g_ascii_string_to_unsigned (after + 3, 10, 1, G_MAXINT64, &line_id,
-                                                     NULL)))
+  if (after != NULL &&
+      !gw_ledger_line_id_parse (gw_server_get_ledger_config (request->server), after,
+                                &account_id, &line_id))
     return gw_request_bad_param (request, "starting_after",
-                                 "starting_after must be a statement line id (ln_…).");
+                                 "starting_after must be a line of this card's statement.");
 
   card = card_data_new (request, fields, G_N_ELEMENTS (fields));
   if (card == NULL)
     return;
   card->limit = limit;
   card->starting_after = line_id;
+  card->after_account = account_id;
   gw_call_submit (gw_call_new (request, statement_apply, card, card_data_free));
 }

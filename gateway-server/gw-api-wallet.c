@@ -899,6 +899,7 @@ typedef struct
   GPtrArray    *funding;
   GArray       *history;
   gint64        starting_after;
+  gint64        after_account;  /* the account starting_after's line is on */
   guint         limit;
 } ReadData;
 
@@ -1240,12 +1241,15 @@ history_type (const GwWalletHistoryItem *item)
 
 static void
 render_history_item (GString                   *out,
-                     const GwWalletHistoryItem *item,
-                     const char                *currency)
+                     const GwLedgerConfig      *config,
+                     const GwCard              *card,
+                     const GwWalletHistoryItem *item)
 {
-  g_autofree char *id = g_strdup_printf ("ln_%" G_GINT64_FORMAT, item->id);
+  const char *currency = card->currency;
+  char id[GW_LINE_ID_LEN + 1];
   gboolean charge = g_str_equal (history_type (item), "charge");
 
+  gw_ledger_line_id (config, card->account_id, item->id, id);
   g_string_append_c (out, '{');
   gw_json_str (out, "id", id);
   gw_json_str (out, "object", "wallet_transaction");
@@ -1287,7 +1291,7 @@ history_query (GwRequest *request,
 {
   const char *after = request->query ? g_hash_table_lookup (request->query, "starting_after")
                                      : NULL;
-  guint64 line = 0;
+  gint64 line = 0, account = 0;
 
   if (request->query != NULL)
     {
@@ -1305,14 +1309,16 @@ history_query (GwRequest *request,
     }
   if (!gw_request_limit (request, 20, &data->limit))
     return FALSE;
-  if (after != NULL && (!g_str_has_prefix (after, "ln_") ||
-                        !g_ascii_string_to_unsigned (after + 3, 10, 1, G_MAXINT64, &line, NULL)))
+  if (after != NULL &&
+      !gw_ledger_line_id_parse (gw_server_get_ledger_config (request->server), after,
+                                &account, &line))
     {
       gw_request_bad_param (request, "starting_after",
-                            "starting_after must be a history item id (ln_…).");
+                            "starting_after must be one of your history item ids.");
       return FALSE;
     }
   data->starting_after = line;
+  data->after_account = account;
   return TRUE;
 }
 
@@ -1325,14 +1331,20 @@ gw_api_wallet_history (GwRequest *request)
 
   if (!history_query (request, &data) || !read_user (request, &data))
     return;
+  if (data.after_account != 0 && (!data.has_card || data.card.account_id != data.after_account))
+    {
+      read_data_clear (&data);
+      return gw_request_bad_param (request, "starting_after",
+                                   "starting_after must be one of your history item ids.");
+    }
   n = data.history ? MIN (data.history->len, data.limit) : 0;
   body = g_string_new ("{\"object\":\"list\",\"data\":[");
   for (guint i = 0; i < n; i++)
     {
       if (i > 0)
         g_string_append_c (body, ',');
-      render_history_item (body, &g_array_index (data.history, GwWalletHistoryItem, i),
-                           data.card.currency);
+      render_history_item (body, gw_server_get_ledger_config (request->server), &data.card,
+                           &g_array_index (data.history, GwWalletHistoryItem, i));
     }
   g_string_append_c (body, ']');
   gw_json_bool (body, "has_more", data.history != NULL && data.history->len > data.limit);

@@ -41,7 +41,8 @@ gw_keys_load (const char  *path,
   if (!(keys->lookup = derive (master, "onepin card lookup v1", FALSE, error)) ||
       !(keys->password = derive (master, "onepin card password v1", FALSE, error)) ||
       !(keys->apikey = derive (master, "onepin api key v1", FALSE, error)) ||
-      !(keys->seal = derive (master, "onepin seal v1", TRUE, error)))
+      !(keys->seal = derive (master, "onepin seal v1", TRUE, error)) ||
+      !(keys->ids = derive (master, "onepin line ids v1", TRUE, error)))
     return NULL;
   return g_steal_pointer (&keys);
 }
@@ -55,6 +56,7 @@ gw_keys_free (GwKeys *keys)
   g_clear_pointer (&keys->password, onepin_key_free);
   g_clear_pointer (&keys->apikey, onepin_key_free);
   g_clear_pointer (&keys->seal, onepin_key_free);
+  g_clear_pointer (&keys->ids, onepin_key_free);
   g_free (keys);
 }
 

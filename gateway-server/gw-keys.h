@@ -15,6 +15,7 @@ typedef struct
   OnepinKey *password;     /* card password MAC */
   OnepinKey *apikey;       /* API keys and the admin token -> stored hash */
   OnepinKey *seal;         /* AES-256-GCM */
+  OnepinKey *ids;          /* AES-256, one block: statement line ids */
 } GwKeys;
 
 /* Loads the master key from @path (creating it, mode 0600, on first start)

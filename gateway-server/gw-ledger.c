@@ -171,6 +171,50 @@ gw_ledger_card_passed (GwTxn   *txn,
   return CALL (txn, card_set_auth, card->id, 0, 0, error);
 }
 
+void
+gw_ledger_line_id (const GwLedgerConfig *config,
+                   gint64                account_id,
+                   gint64                line_id,
+                   char                  out[GW_LINE_ID_LEN + 1])
+{
+  guint64 plain[2] = { GUINT64_TO_BE (line_id), GUINT64_TO_BE (account_id) };
+  guint8 block[16];
+
+  if (!onepin_key_encrypt_block (config->ids_key, (const guint8 *) plain, block))
+    g_error ("AES failed on a statement line id");
+  memcpy (out, "ln_", 3);
+  for (guint i = 0; i < 16; i++)
+    g_snprintf (out + 3 + 2 * i, 3, "%02x", block[i]);
+}
+
+gboolean
+gw_ledger_line_id_parse (const GwLedgerConfig *config,
+                         const char           *text,
+                         gint64               *account_id,
+                         gint64               *line_id)
+{
+  guint8 block[16];
+  guint64 plain[2];
+
+  if (strlen (text) != GW_LINE_ID_LEN || !g_str_has_prefix (text, "ln_"))
+    return FALSE;
+  for (guint i = 0; i < 16; i++)
+    {
+      int hi = g_ascii_xdigit_value (text[3 + 2 * i]);
+      int lo = g_ascii_xdigit_value (text[4 + 2 * i]);
+
+      if (hi < 0 || lo < 0 || g_ascii_isupper (text[3 + 2 * i]) || g_ascii_isupper (text[4 + 2 * i]))
+        return FALSE;
+      block[i] = (guint8) (hi * 16 + lo);
+    }
+  if (!onepin_key_decrypt_block (config->ids_key, block, (guint8 *) plain))
+    return FALSE;
+  *line_id = (gint64) GUINT64_FROM_BE (plain[0]);
+  *account_id = (gint64) GUINT64_FROM_BE (plain[1]);
+  /* Anything else decrypts too, to noise: real ids are positive. */
+  return *line_id > 0 && *account_id > 0;
+}
+
 gboolean
 gw_ledger_count_refusal (GwTxn   *txn,
                          GError **error)

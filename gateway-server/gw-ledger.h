@@ -24,6 +24,7 @@ typedef struct
   OnepinKey *lookup_key;            /* card number -> lookup hash */
   OnepinKey *password_key;          /* card password MAC; its key is never in the database */
   OnepinKey *seal_key;              /* AES-256-GCM for numbers, hints, secrets */
+  OnepinKey *ids_key;               /* AES-256 for statement line ids (gw_ledger_line_id) */
   char       bin[16];               /* issuer prefix of new card numbers */
   gint       validity_years;
   gint64     points_rate;           /* points per 10,000 minor units paid */
@@ -165,6 +166,20 @@ gboolean    gw_ledger_card_failed    (GwTxn                 *txn,
 gboolean    gw_ledger_card_passed    (GwTxn                 *txn,
                                       GwCard                *card,
                                       GError               **error);
+/* A statement line's public id: "ln_" and 32 hex digits, the line's number
+ * and its account's under AES, so a card holder learns neither how many
+ * lines the ledger holds nor a cursor that works on another card. */
+#define GW_LINE_ID_LEN (3 + 32)
+void        gw_ledger_line_id        (const GwLedgerConfig  *config,
+                                      gint64                 account_id,
+                                      gint64                 line_id,
+                                      char                   out[GW_LINE_ID_LEN + 1]);
+/* Reads one back; FALSE unless @text is an id gw_ledger_line_id made. */
+gboolean    gw_ledger_line_id_parse  (const GwLedgerConfig  *config,
+                                      const char            *text,
+                                      gint64                *account_id,
+                                      gint64                *line_id);
+
 /* Counts a refused credential (outcome.credential_failure), whether or not
  * the number exists, so that every refusal waits for a commit alike. */
 gboolean    gw_ledger_count_refusal  (GwTxn                 *txn,

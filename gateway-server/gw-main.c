@@ -103,6 +103,7 @@ ledger_config_init (Gateway *gw)
   ledger->lookup_key = gw->keys->lookup;
   ledger->password_key = gw->keys->password;
   ledger->seal_key = gw->keys->seal;
+  ledger->ids_key = gw->keys->ids;
   gw_notify_set_key (gw->keys->seal);
   g_strlcpy (ledger->bin, gw->config->card_bin, sizeof ledger->bin);
   ledger->validity_years = gw->config->validity_years;

@@ -512,6 +512,41 @@ gcm_params_init (CK_GCM_PARAMS *params,
 /* Leaves room for the nonce and tag within NSS's unsigned int lengths. */
 #define SEAL_MAX_LEN ((gsize) G_MAXINT32)
 
+static gboolean
+crypt_block (OnepinKey    *key,
+             gboolean      encrypt,
+             const guint8  in[16],
+             guint8        out[16])
+{
+  unsigned int out_len = 0;
+  SECStatus rv;
+
+  g_return_val_if_fail (key != NULL && in != NULL && out != NULL, FALSE);
+
+  if (key->kind != KEY_AES)
+    return FALSE;
+  /* ECB of exactly one block is AES itself: no chaining, no padding. */
+  rv = encrypt ? PK11_Encrypt (key->sym, CKM_AES_ECB, NULL, out, &out_len, 16, in, 16)
+               : PK11_Decrypt (key->sym, CKM_AES_ECB, NULL, out, &out_len, 16, in, 16);
+  return rv == SECSuccess && out_len == 16;
+}
+
+gboolean
+onepin_key_encrypt_block (OnepinKey    *key,
+                          const guint8  in[16],
+                          guint8        out[16])
+{
+  return crypt_block (key, TRUE, in, out);
+}
+
+gboolean
+onepin_key_decrypt_block (OnepinKey    *key,
+                          const guint8  in[16],
+                          guint8        out[16])
+{
+  return crypt_block (key, FALSE, in, out);
+}
+
 GBytes *
 onepin_key_seal (OnepinKey   *key,
                  const void  *plain,

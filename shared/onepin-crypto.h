@@ -85,6 +85,16 @@ GBytes     *onepin_key_open                (OnepinKey    *key,
                                             gsize         aad_len,
                                             GError      **error);
 
+/* One AES-256 block under an AES key (a keyed permutation of 16 bytes): for
+ * turning a unique 16-byte value into an opaque one and back, never for
+ * messages (those are sealed). */
+gboolean    onepin_key_encrypt_block       (OnepinKey    *key,
+                                            const guint8  in[16],
+                                            guint8        out[16]);
+gboolean    onepin_key_decrypt_block       (OnepinKey    *key,
+                                            const guint8  in[16],
+                                            guint8        out[16]);
+
 /* Reads a key file of exactly @len raw bytes, creating it with fresh random
  * bytes and mode 0600 if it does not exist. Refuses files readable by others. */
 gboolean    onepin_key_file_load_or_create (const char   *path,

@@ -392,6 +392,37 @@ test_statement (void)
     g_assert_cmpstr (ot_json_string (paged->pdata[i], "id"), ==,
                      ot_json_string (json_array_get_object_element (lines, i), "id"));
 
+  /* Line ids are opaque: nothing in them counts the ledger's lines, and a
+   * cursor works only on the card whose statement gave it. */
+  {
+    g_autoptr(OtCard) other = ot_new_card (gw, 10000, "pw-other");
+    g_autoptr(JsonObject) theirs = statement (other->number, "pw-other", NULL);
+    const char *their_line = ot_json_string (json_array_get_object_element (ot_json_array (theirs, "data"), 0), "id");
+    g_autofree char *flipped = g_strdup (cursor);
+    const char *forged[] = { their_line, "ln_1", "ln_00000000000000000000000000000000",
+                             "ln_zz", flipped };
+
+    flipped[strlen (flipped) - 1] = flipped[strlen (flipped) - 1] == '0' ? '1' : '0';
+    for (i = 0; i < 7; i++)
+      {
+        const char *id = ot_json_string (json_array_get_object_element (lines, i), "id");
+
+        g_assert_cmpuint (strlen (id), ==, 35);
+        g_assert_cmpuint (strspn (id + 3, "0123456789abcdef"), ==, 32);
+      }
+    for (i = 0; i < G_N_ELEMENTS (forged); i++)
+      {
+        g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"pw-stmt\", "
+                                                 "\"starting_after\": \"%s\"}",
+                                                 card->number, forged[i]);
+        g_autoptr(OtResponse) r = card_post ("statement", body);
+
+        g_test_message ("starting_after %s", forged[i]);
+        ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+        assert_param (r, "starting_after");
+      }
+  }
+
   /* limit is 1 to 100 */
   {
     const char *bad[] = { ", \"limit\": 0", ", \"limit\": 101", ", \"limit\": \"3\"" };

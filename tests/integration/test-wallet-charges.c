@@ -691,6 +691,19 @@ test_history_pages (void)
   g_assert_cmpuint (seen->len, ==, G_N_ELEMENTS (expected));
   g_assert_cmpuint (pages, ==, 3);
   g_free (pay_id);
+
+  /* A cursor works only in the history that gave it: another user's line id,
+   * however real, is refused. */
+  {
+    g_autoptr(Wallet) other = new_wallet ();
+    g_autofree char *path = g_strdup_printf ("/v1/wallet/history?starting_after=%s",
+                                             (char *) g_ptr_array_index (seen, 1));
+    g_autoptr(OtResponse) theirs = wallet_request (other, "GET", path, NULL, NULL);
+    g_autoptr(OtResponse) mine = wallet_request (w, "GET", path, NULL, NULL);
+
+    ot_assert_error (theirs, 400, "invalid_request_error", "parameter_invalid");
+    ot_assert_status (mine, 200);
+  }
 }
 
 static void

@@ -948,6 +948,14 @@ test_history_empty (void)
   bad = wallet (gw, "GET", "/v1/wallet/history?starting_after=pay_1", token, NULL, NULL);
   ot_assert_error (bad, 400, "invalid_request_error", "parameter_invalid");
   assert_param (bad, "starting_after");
+  {
+    /* a line id of the old, counting kind is not a cursor any more */
+    g_autoptr(OtResponse) counted = wallet (gw, "GET", "/v1/wallet/history?starting_after=ln_5",
+                                            token, NULL, NULL);
+
+    ot_assert_error (counted, 400, "invalid_request_error", "parameter_invalid");
+    assert_param (counted, "starting_after");
+  }
   big = wallet (gw, "GET", "/v1/wallet/history?limit=101", token, NULL, NULL);
   ot_assert_error (big, 400, "invalid_request_error", "parameter_invalid");
   unknown = wallet (gw, "GET", "/v1/wallet/history?page=2", token, NULL, NULL);

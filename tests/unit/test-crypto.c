@@ -552,6 +552,29 @@ test_aes_key_checks (void)
   g_assert_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_BAD_KEY);
 }
 
+/* FIPS-197 appendix C.3: AES-256, one block each way; an HMAC key is refused. */
+static void
+test_aes_block (void)
+{
+  gsize key_len = 0, plain_len = 0, cipher_len = 0;
+  g_autofree guint8 *raw = unhex ("000102030405060708090a0b0c0d0e0f"
+                                  "101112131415161718191a1b1c1d1e1f", &key_len);
+  g_autofree guint8 *plain = unhex ("00112233445566778899aabbccddeeff", &plain_len);
+  g_autofree guint8 *cipher = unhex ("8ea2b7ca516745bfeafc49904b496089", &cipher_len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OnepinKey) key = onepin_key_new_aes (raw, key_len, &error);
+  g_autoptr(OnepinKey) hmac = onepin_key_new_hmac (raw, key_len, &error);
+  guint8 out[16], back[16];
+
+  g_assert_no_error (error);
+  g_assert_true (onepin_key_encrypt_block (key, plain, out));
+  g_assert_cmpmem (out, 16, cipher, cipher_len);
+  g_assert_true (onepin_key_decrypt_block (key, out, back));
+  g_assert_cmpmem (back, 16, plain, plain_len);
+  g_assert_false (onepin_key_encrypt_block (hmac, plain, out));
+  g_assert_false (onepin_key_decrypt_block (hmac, plain, out));
+}
+
 /* ---- key files ------------------------------------------------------------ */
 
 typedef struct
@@ -833,6 +856,7 @@ main (int   argc,
   g_test_add_func ("/crypto/gcm/round-trip", test_gcm_round_trip);
   g_test_add_func ("/crypto/gcm/tamper", test_gcm_tamper);
   g_test_add_func ("/crypto/gcm/key-checks", test_aes_key_checks);
+  g_test_add_func ("/crypto/aes-block", test_aes_block);
   g_test_add ("/crypto/key-file/create-and-load", KeyFileFixture, NULL,
               key_file_setup, test_key_file_create_and_load, key_file_teardown);
   g_test_add ("/crypto/key-file/refused", KeyFileFixture, NULL,
