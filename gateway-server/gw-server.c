@@ -1248,6 +1248,21 @@ read_body (GwRequest *request)
   return TRUE;
 }
 
+/* A POST takes its parameters in the body only: a query string beside it
+ * (POST /v1/refunds?amount=5) would be silently ignored, so it is refused. */
+static gboolean
+query_absent (GwRequest *request)
+{
+  g_autoptr(GList) keys = NULL;
+
+  if (request->query == NULL || g_hash_table_size (request->query) == 0)
+    return TRUE;
+  keys = g_list_sort (g_hash_table_get_keys (request->query), (GCompareFunc) strcmp);
+  gw_request_error (request, 400, "invalid_request_error", "parameter_unknown", keys->data,
+                    "A POST takes its parameters in the JSON body, not in the query string.");
+  return FALSE;
+}
+
 static void
 dispatch_admitted (GwRequest   *request,
                    const Route *route)
@@ -1255,6 +1270,8 @@ dispatch_admitted (GwRequest   *request,
   gboolean is_post = g_str_equal (route->method, "POST");
 
   if (!authenticate (request, route->auth))
+    return;
+  if (is_post && !query_absent (request))
     return;
   if (!read_idempotency_key (request, route))
     return;

@@ -1029,6 +1029,24 @@ test_expired_card (void)
   ot_gateway_stop (g2);
 }
 
+/* A POST takes its parameters in the body: "?amount=5" beside a body with
+ * no amount would have refunded everything. */
+static void
+test_post_query (void)
+{
+  g_autoptr(Merchant) m = merchant_new (gw, "Query Mall");
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PW);
+  g_autoptr(JsonObject) p = ot_pay (gw, m->secret, card->number, PW, 3000, TRUE);
+  g_autofree char *body = g_strdup_printf ("{\"payment\": \"%s\"}", ot_json_string (p, "id"));
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/refunds?amount=5&z=1", m->secret, NULL,
+                                        body);
+
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_unknown");
+  assert_param (r, "amount");
+  ot_assert_card_balance (gw, card->number, PW, 7000, 7000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1055,6 +1073,7 @@ main (int    argc,
   g_test_add_func ("/contract/payments/refunds", test_refunds);
   g_test_add_func ("/contract/payments/refund-uncaptured", test_refund_uncaptured);
   g_test_add_func ("/contract/payments/refund-cap", test_refund_cap);
+  g_test_add_func ("/contract/payments/post-query", test_post_query);
   g_test_add_func ("/contract/payments/list", test_list);
   g_test_add_func ("/contract/payments/batch", test_batch);
   g_test_add_func ("/contract/payments/expired-card", test_expired_card);
