@@ -795,6 +795,7 @@ follow_up_settle (BankRequest  *request,
   Waiting *waiting = request->data;
   g_autoptr(BankNetworkMessage) m = NULL;
   gboolean found = FALSE;
+  const char *code;
 
   m = bank_store_message_get (bank_server_get_store (request->server), waiting->follow_up->id,
                               error);
@@ -811,7 +812,8 @@ follow_up_settle (BankRequest  *request,
                              "A capture or refund was settled without its outcome");
       return found;
     }
-  if (waiting->result != BANK_NETWORK_ANSWERED)
+  code = waiting->response ? onepin_iso_get (waiting->response, "39") : NULL;
+  if (waiting->result != BANK_NETWORK_ANSWERED || !bank_network_answer_final (code))
     /* Not recorded: the mall retries with its key, or else the advice
      * queue sends it (resend_at ()), and the same message goes out again,
      * so the issuer sees one completion, not two. */
@@ -819,7 +821,7 @@ follow_up_settle (BankRequest  *request,
                              "The card's issuer did not answer. Retry with the same "
                              "Idempotency-Key; if you do not, the bank sends it again itself "
                              "and keeps the outcome for the key.");
-  return settle_answer (request, m, onepin_iso_get (waiting->response, "39"), error);
+  return settle_answer (request, m, code, error);
 }
 
 /* A completion or a refund on the card network: the message this request's

@@ -154,6 +154,13 @@ bank_network_decline_code (const char *code)
   return "processing_error";
 }
 
+gboolean
+bank_network_answer_final (const char *code)
+{
+  return g_strcmp0 (code, ONEPIN_ISO_ISSUER_UNAVAILABLE) != 0 &&
+         g_strcmp0 (code, ONEPIN_ISO_SYSTEM_MALFUNCTION) != 0;
+}
+
 char *
 bank_network_serialize (JsonObject *message)
 {
@@ -372,10 +379,14 @@ advice_done (BankNetworkResult  result,
   g_autofree Advice *advice = user_data;
   BankNetwork *self = advice->self;
   g_autoptr(GError) error = NULL;
+  const char *code;
 
   g_hash_table_remove (self->advices_in_flight, &advice->id);
-  if (result == BANK_NETWORK_ANSWERED &&
-      !write_answered (self, advice->id, onepin_iso_get (response, "39"), &error))
+  code = response ? onepin_iso_get (response, "39") : NULL;
+  if (result == BANK_NETWORK_ANSWERED && !bank_network_answer_final (code))
+    g_message ("network: message %" G_GINT64_FORMAT ": the issuer recorded nothing (%s); "
+               "sent again later", advice->id, code);
+  else if (result == BANK_NETWORK_ANSWERED && !write_answered (self, advice->id, code, &error))
     g_warning ("network: %s", error->message);
   schedule (self);
 }

@@ -85,6 +85,11 @@ void         bank_network_send         (BankNetwork       *self,
  * (after a commit that added one). */
 void         bank_network_kick         (BankNetwork       *self);
 
+/* FALSE for the answers an issuer gives when it recorded nothing: 91 (it
+ * is stopping) and 96 (its store failed). To an authorization that is a
+ * decline; but a stored message may be a retransmission of one the issuer
+ * did apply, whose answer was lost, so it is sent again instead. */
+gboolean     bank_network_answer_final (const char        *response_code);
 /* The acquirer's decline code for an issuer's response code. */
 const char  *bank_network_decline_code (const char        *response_code);
 /* The message in the wire format. */

@@ -1795,6 +1795,67 @@ test_acquirer_capture_cut_by_stop (void)
   acquirer_stop ();
 }
 
+/* An issuer that is stopping answers 91, one whose store failed 96: it
+ * recorded nothing, but an earlier try of the same message it may have
+ * applied. A capture so answered is not declined: the mall gets 503, and
+ * the bank sends the message again until a real answer settles it. */
+static void
+test_acquirer_capture_issuer_stopping (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) failed = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  AcquirerCall *capture;
+  IssuerCall *first;
+  IssuerCall *second;
+
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
+  id = authorized_payment (6000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  capture = follow_up_start (id, "capture", "capture-stopping");
+  first = wait_issuer (2);
+  issuer_answer (first, ONEPIN_ISO_ISSUER_UNAVAILABLE);
+  failed = acquirer_call_finish (capture);
+  ot_assert_error (failed, 503, "api_error", "issuer_unavailable");
+
+  second = wait_issuer (3);
+  assert_same_message (first, second);
+  issuer_answer (second, ONEPIN_ISO_SYSTEM_MALFUNCTION);
+  cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
+  ot_assert_error (cancel, 409, "invalid_request_error", "payment_in_progress");
+  issuer_hold = NULL;
+
+  wait_status (id, "captured");
+  assert_same_message (first, issuer_calls->pdata[3]);
+  late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-stopping", "{}", 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (late), "amount_captured"), ==, 6000);
+  acquirer_stop ();
+}
+
+/* The same for a reversal: a 91 is no answer, and the reversal goes out
+ * again until the issuer takes it. */
+static void
+test_acquirer_reversal_issuer_stopping (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  IssuerCall *first;
+
+  acquirer_start ();
+  id = authorized_payment (3000);
+  issuer_hold = ONEPIN_ISO_REVERSAL;
+  cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
+  ot_assert_status (cancel, 200);
+  first = wait_issuer (2);
+  issuer_answer (first, ONEPIN_ISO_ISSUER_UNAVAILABLE);
+  issuer_hold = NULL;
+  assert_same_message (first, wait_issuer (3));
+  run_for (2500 * 1000);
+  g_assert_cmpuint (issuer_count (ONEPIN_ISO_REVERSAL), ==, 2);
+  acquirer_stop ();
+}
+
 /* ---- card numbers in the bank's memory ---------------------------------- */
 
 /* @digits (16 of them) as a buyer types them, "9420 0012 3456 7897", in a
@@ -2291,6 +2352,10 @@ main (int   argc,
                    test_acquirer_capture_given_up_declined);
   g_test_add_func ("/bank/acquirer/refund-given-up", test_acquirer_refund_given_up);
   g_test_add_func ("/bank/acquirer/capture-cut-by-stop", test_acquirer_capture_cut_by_stop);
+  g_test_add_func ("/bank/acquirer/capture-issuer-stopping",
+                   test_acquirer_capture_issuer_stopping);
+  g_test_add_func ("/bank/acquirer/reversal-issuer-stopping",
+                   test_acquirer_reversal_issuer_stopping);
   g_test_add_func ("/bank/api/errors", test_api_errors);
   g_test_add_func ("/bank/api/body-limits", test_api_body_limits);
   g_test_add_func ("/bank/sms", test_sms);
