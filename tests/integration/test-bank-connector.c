@@ -1569,22 +1569,40 @@ assert_same_message (IssuerCall *a,
                      onepin_iso_get (b->message, name[i]));
 }
 
-/* The issuer holds @call's message (the bank's @sent + 1st) and never
- * answers it: the mall is told 503, and does not retry. Returns what the
- * bank sends --resend-after seconds later on its own: the very same
- * message, held too. */
+/* The issuer holds @call's message (the bank's @sent + 1st) and answers it
+ * @code, or never (NULL): the mall is told 503, and does not retry.
+ * Returns what the bank sends later on its own: the very same message,
+ * held too. */
 static IssuerCall *
 give_up (AcquirerCall *call,
-         guint         sent)
+         guint         sent,
+         const char   *code)
 {
   IssuerCall *first = wait_issuer (sent + 1);
-  g_autoptr(OtResponse) failed = acquirer_call_finish (call);
+  g_autoptr(OtResponse) failed = NULL;
   IssuerCall *again;
 
+  if (code != NULL)
+    issuer_answer (first, code);
+  failed = acquirer_call_finish (call);
   ot_assert_error (failed, 503, "api_error", "issuer_unavailable");
   again = wait_issuer (sent + 2);
   assert_same_message (first, again);
   return again;
+}
+
+/* A fresh bank, an authorization of @amount (*@id) and its capture under
+ * @key, given up on as give_up () says. */
+static IssuerCall *
+capture_given_up (gint64       amount,
+                  const char  *key,
+                  const char  *code,
+                  char       **id)
+{
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
+  *id = authorized_payment (amount);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  return give_up (follow_up_start (*id, "capture", key), 1, code);
 }
 
 static gboolean
@@ -1672,10 +1690,7 @@ test_acquirer_capture_given_up (void)
   JsonObject *o;
   IssuerCall *again;
 
-  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
-  id = authorized_payment (9000);
-  issuer_hold = ONEPIN_ISO_COMPLETION;
-  again = give_up (follow_up_start (id, "capture", "capture-gone"), 1);
+  again = capture_given_up (9000, "capture-gone", NULL, &id);
   cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
   ot_assert_error (cancel, 409, "invalid_request_error", "payment_in_progress");
   issuer_hold = NULL;
@@ -1709,11 +1724,7 @@ test_acquirer_capture_given_up_declined (void)
   g_autoptr(OtResponse) late = NULL;
   JsonObject *error;
 
-  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
-  id = authorized_payment (7000);
-  issuer_hold = ONEPIN_ISO_COMPLETION;
-  issuer_answer (give_up (follow_up_start (id, "capture", "capture-gone"), 1),
-                 ONEPIN_ISO_DO_NOT_HONOR);
+  issuer_answer (capture_given_up (7000, "capture-gone", NULL, &id), ONEPIN_ISO_DO_NOT_HONOR);
   issuer_hold = NULL;
 
   cancel = call_when_released (id, "cancel", "cancel-1", "{}");
@@ -1745,7 +1756,7 @@ test_acquirer_refund_given_up (void)
   capture = acquirer_call_finish (follow_up_start (id, "capture", "capture-1"));
   ot_assert_status (capture, 200);
   issuer_hold = ONEPIN_ISO_FINANCIAL;
-  again = give_up (refund_start (id, "refund-gone", 4000), 2);
+  again = give_up (refund_start (id, "refund-gone", 4000), 2, NULL);
   other = acquirer_call_finish (refund_start (id, "refund-2", 5000));
   ot_assert_error (other, 409, "invalid_request_error", "payment_in_progress");
   issuer_hold = NULL;
@@ -1803,31 +1814,18 @@ static void
 test_acquirer_capture_issuer_stopping (void)
 {
   g_autofree char *id = NULL;
-  g_autoptr(OtResponse) failed = NULL;
   g_autoptr(OtResponse) cancel = NULL;
   g_autoptr(OtResponse) late = NULL;
-  AcquirerCall *capture;
-  IssuerCall *first;
   IssuerCall *second;
 
-  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
-  id = authorized_payment (6000);
-  issuer_hold = ONEPIN_ISO_COMPLETION;
-  capture = follow_up_start (id, "capture", "capture-stopping");
-  first = wait_issuer (2);
-  issuer_answer (first, ONEPIN_ISO_ISSUER_UNAVAILABLE);
-  failed = acquirer_call_finish (capture);
-  ot_assert_error (failed, 503, "api_error", "issuer_unavailable");
-
-  second = wait_issuer (3);
-  assert_same_message (first, second);
+  second = capture_given_up (6000, "capture-stopping", ONEPIN_ISO_ISSUER_UNAVAILABLE, &id);
   issuer_answer (second, ONEPIN_ISO_SYSTEM_MALFUNCTION);
   cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
   ot_assert_error (cancel, 409, "invalid_request_error", "payment_in_progress");
   issuer_hold = NULL;
 
   wait_status (id, "captured");
-  assert_same_message (first, issuer_calls->pdata[3]);
+  assert_same_message (second, issuer_calls->pdata[3]);
   late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-stopping", "{}", 200);
   g_assert_cmpint (ot_json_int (ot_response_object (late), "amount_captured"), ==, 6000);
   acquirer_stop ();
