@@ -227,6 +227,19 @@ message_base (const BankAcquirerPayment *p,
   return m;
 }
 
+/* When the advice queue sends a capture or refund that @request stores or
+ * retries, should no answer to it be recorded by then: after the try, and
+ * --resend-after seconds for the mall to retry it. Until the issuer's
+ * answer is recorded the payment is held (check_idle ()), so a mall that
+ * gave up would otherwise hold it for good. */
+static gint64
+resend_at (BankRequest *request)
+{
+  const BankConfig *config = bank_server_get_config (request->server);
+
+  return bank_server_now (request->server) + config->issuer_timeout + config->resend_after;
+}
+
 /* A completion, reversal or refund of @p, stored to be sent (and, for a
  * reversal, sent again) as it was. */
 static BankNetworkMessage *
@@ -258,10 +271,17 @@ follow_up_add (BankRequest                *request,
   m->amount = amount;
   m->body = bank_network_serialize (message);
   m->created = now;
-  if (g_str_has_prefix (mti, "04"))
+  if (request_key == NULL)
     m->next_at = now;     /* reversals go out through the advice queue */
+  else
+    {
+      m->next_at = resend_at (request);
+      m->has_fingerprint = TRUE;
+      memcpy (m->fingerprint, request->fingerprint, 32);
+    }
   if (!bank_store_message_add (store, m, error))
     return NULL;
+  request->advices_added = TRUE;
   return g_steal_pointer (&m);
 }
 
@@ -274,7 +294,6 @@ queue_reversal (BankRequest                *request,
   g_autoptr(BankNetworkMessage) m = NULL;
 
   m = follow_up_add (request, p, mti, ONEPIN_ISO_PURCHASE, p->amount, NULL, error);
-  request->advices_added = m != NULL;
   return m != NULL;
 }
 
@@ -682,11 +701,12 @@ request_key (BankRequest *request)
 /* One operation at a time on a payment. A capture or refund holds it from
  * the transaction that checked its state and stored the message to the
  * one that records the issuer's answer (or, while the issuer has not
- * answered, until a retry of that request gets an answer): anything else
- * meanwhile would decide on a state the issuer is about to change. (A
- * cancel let through while a completion was on its way left the bank
- * saying "captured" of a payment the issuer had reversed.) Only that very
- * request may go on; the 409 is not kept under the key, since it passes.
+ * answered, until a retry of that request or the bank's own resending of
+ * the message gets one): anything else meanwhile would decide on a state
+ * the issuer is about to change. (A cancel let through while a completion
+ * was on its way left the bank saying "captured" of a payment the issuer
+ * had reversed.) Only that very request may go on; the 409 is not kept
+ * under the key, since it passes.
  * FALSE on a store failure; *@idle FALSE when this replied 409. */
 static gboolean
 check_idle (BankRequest               *request,
@@ -735,26 +755,19 @@ read_amount (BankRequest *request,
   return TRUE;
 }
 
+/* Records the issuer's answer @code to the capture or refund @m and what
+ * it does to the payment, and replies what the mall's request gets. */
 static gboolean
-follow_up_settle (BankRequest  *request,
-                  GError      **error)
+settle_answer (BankRequest               *request,
+               const BankNetworkMessage  *m,
+               const char                *code,
+               GError                   **error)
 {
-  Waiting *waiting = request->data;
   BankStore *store = bank_server_get_store (request->server);
-  BankNetworkMessage *m = waiting->follow_up;
-  g_autoptr(BankAcquirerPayment) p = bank_store_acquirer_get (store, "id", waiting->payment_id,
-                                                              error);
-  const char *code;
+  g_autoptr(BankAcquirerPayment) p = bank_store_acquirer_get (store, "id", m->payment_id, error);
 
   if (p == NULL)
     return FALSE;
-  if (waiting->result != BANK_NETWORK_ANSWERED)
-    /* Not recorded: the mall retries with its key, and the same message
-     * goes out again, so the issuer sees one completion, not two. */
-    return bank_reply_error (request, 503, "api_error", "issuer_unavailable", NULL,
-                             "The card's issuer did not answer. Retry with the same "
-                             "Idempotency-Key.");
-  code = onepin_iso_get (waiting->response, "39");
   if (!bank_store_message_answered (store, m->id, code, bank_server_now (request->server),
                                     error))
     return FALSE;
@@ -775,6 +788,42 @@ follow_up_settle (BankRequest  *request,
   return save (request, p, error) && reply_payment (request, p);
 }
 
+static gboolean
+follow_up_settle (BankRequest  *request,
+                  GError      **error)
+{
+  Waiting *waiting = request->data;
+  g_autoptr(BankNetworkMessage) m = NULL;
+  gboolean found = FALSE;
+  const char *code;
+
+  m = bank_store_message_get (bank_server_get_store (request->server), waiting->follow_up->id,
+                              error);
+  if (m == NULL)
+    return FALSE;
+  if (m->answered_at != 0)
+    {
+      /* The advice queue sent it too and its answer was recorded first,
+       * with the outcome under this key: that is the mall's, applied once. */
+      if (!bank_request_replay (request, &found, error))
+        return FALSE;
+      if (!found)
+        g_set_error_literal (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
+                             "A capture or refund was settled without its outcome");
+      return found;
+    }
+  code = waiting->response ? onepin_iso_get (waiting->response, "39") : NULL;
+  if (waiting->result != BANK_NETWORK_ANSWERED || !bank_network_answer_final (code))
+    /* Not recorded: the mall retries with its key, or else the advice
+     * queue sends it (resend_at ()), and the same message goes out again,
+     * so the issuer sees one completion, not two. */
+    return bank_reply_error (request, 503, "api_error", "issuer_unavailable", NULL,
+                             "The card's issuer did not answer. Retry with the same "
+                             "Idempotency-Key; if you do not, the bank sends it again itself "
+                             "and keeps the outcome for the key.");
+  return settle_answer (request, m, code, error);
+}
+
 /* A completion or a refund on the card network: the message this request's
  * key sent before, if a try timed out, or a new one. */
 static gboolean
@@ -793,14 +842,22 @@ onepin_follow_up (BankRequest          *request,
   if (m == NULL && error != NULL && *error != NULL)
     return FALSE;
   if (m != NULL && (!g_str_equal (m->payment_id, p->id) || m->amount != amount))
-    return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused", NULL,
-                             "This Idempotency-Key was used with other parameters.");
+    {
+      /* Not kept: the key's own outcome is still to come. */
+      request->transient = TRUE;
+      return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused",
+                               NULL, "This Idempotency-Key was used with other parameters.");
+    }
   /* Before a message is stored: one never sent would hold the payment. */
   if (!bank_network_has_issuer (bank_server_get_network (request->server)))
     return bank_reply_error (request, 503, "api_error", "issuer_unavailable", NULL,
                              "The card network has no issuer. Retry later.");
-  if (m == NULL &&
-      !(m = follow_up_add (request, p, mti, processing, amount, key, error)))
+  if (m == NULL)
+    m = follow_up_add (request, p, mti, processing, amount, key, error);
+  else if (!bank_store_message_resend_at (store, m->id, resend_at (request), request->fingerprint,
+                                         error))
+    g_clear_pointer (&m, bank_network_message_free);
+  if (m == NULL)
     return FALSE;
 
   /* The same message, however many tries it takes. */
@@ -921,6 +978,29 @@ bank_api_acquirer_refund (BankRequest  *request,
 
 /* ---- recovery ----------------------------------------------------------- */
 
+/* Keeps what @request replied under its key, as the server does after a
+ * handler, for an outcome settled with no request of the mall's waiting.
+ * Never over another outcome: that is the mall reusing the key for other
+ * parameters meanwhile, and a retry of the first would get 422 anyway. */
+static gboolean
+keep_outcome (BankRequest   *request,
+              const guint8   fingerprint[32],
+              GError       **error)
+{
+  BankStore *store = bank_server_get_store (request->server);
+  g_autofree char *body = NULL;
+  guint8 stored[32];
+  guint status = 0;
+  gboolean found = FALSE;
+
+  if (!bank_store_idempotency_get (store, request->route, request->idempotency_key, stored,
+                                   &status, &body, &found, error))
+    return FALSE;
+  return found ||
+         bank_store_idempotency_put (store, request->route, request->idempotency_key,
+                                     fingerprint, request->status, request->reply, error);
+}
+
 /* A payment left pending by a stop may have been approved by the issuer:
  * it is declined and reversed, and its outcome kept for its key. */
 static gboolean
@@ -928,13 +1008,11 @@ recover_one (BankServer           *server,
              BankAcquirerPayment  *p,
              GError              **error)
 {
-  BankStore *store = bank_server_get_store (server);
-  BankRequest request = { .server = server, .route = PAYMENTS_ROUTE };
+  BankRequest request = { .server = server, .route = PAYMENTS_ROUTE,
+                          .idempotency_key = p->idempotency_key };
   gboolean ok;
 
-  ok = abandon (&request, p, error) &&
-       bank_store_idempotency_put (store, PAYMENTS_ROUTE, p->idempotency_key, p->fingerprint,
-                                   request.status, request.reply, error);
+  ok = abandon (&request, p, error) && keep_outcome (&request, p->fingerprint, error);
   g_free (request.reply);
   return ok;
 }
@@ -962,4 +1040,28 @@ bank_acquirer_recover (BankServer  *server,
 failed:
   bank_store_rollback (store);
   return FALSE;
+}
+
+/* A capture or refund whose mall gave up on it (or whose request a stop
+ * cut short) was sent by the advice queue, the same message, and the
+ * issuer answered: the payment is settled as the mall's retry would have,
+ * and that outcome is what a late retry of its key gets. */
+gboolean
+bank_acquirer_settle_resent (const BankNetworkMessage  *m,
+                             const char                *code,
+                             gpointer                   user_data,
+                             GError                   **error)
+{
+  /* request_key () is "<route>\n<the mall's key>". */
+  g_auto(GStrv) names = g_strsplit (m->request_key, "\n", 2);
+  BankRequest request = { .server = user_data, .route = names[0],
+                          .idempotency_key = names[1] };
+  gboolean ok;
+
+  if (names[1] == NULL || !m->has_fingerprint)
+    return g_set_error (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
+                        "Follow-up %" G_GINT64_FORMAT " has no mall's request", m->id), FALSE;
+  ok = settle_answer (&request, m, code, error) && keep_outcome (&request, m->fingerprint, error);
+  g_free (request.reply);
+  return ok;
 }

@@ -61,6 +61,9 @@ parse_options (int         *argc,
     { "issuer-timeout", 0, 0, G_OPTION_ARG_INT64, &config->issuer_timeout,
       "Seconds before the issuer's answer counts as none and the message is reversed "
       "(default 10)", "SECONDS" },
+    { "resend-after", 0, 0, G_OPTION_ARG_INT64, &config->resend_after,
+      "Seconds a capture or refund the issuer did not answer waits for the mall's retry "
+      "before the bank sends it again itself (default 60)", "SECONDS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -73,6 +76,7 @@ parse_options (int         *argc,
   config->slow_seconds = 60;
   config->deposit_window = 86400;
   config->issuer_timeout = 10;
+  config->resend_after = 60;
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -94,9 +98,11 @@ parse_options (int         *argc,
   if (config->issuer_url != NULL && !bank_url_valid (config->issuer_url))
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                                 "--issuer-url is not an http(s) URL with a host"), FALSE;
-  if (config->issuer_timeout < 1 || config->issuer_timeout > 300)
+  if (config->issuer_timeout < 1 || config->issuer_timeout > 300 ||
+      config->resend_after < 1 || config->resend_after > 86400)
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                                "--issuer-timeout is 1 to 300"), FALSE;
+                                "--issuer-timeout is 1 to 300, --resend-after 1 to 86400"),
+           FALSE;
   if (config->issuer_bins == NULL)
     config->issuer_bins = g_strdup ("9410,942000-942999");
   if (config->listen == NULL)

@@ -23,16 +23,18 @@ typedef struct
 
 struct _BankNetwork
 {
-  BankStore    *store;
-  OnepinKey    *key;
-  char         *issuer_url;
-  char         *issuer_url_file;
-  GArray       *bins;             /* of BinRange */
-  SoupSession  *session;
-  GCancellable *cancellable;
-  GHashTable   *advices_in_flight;
-  guint         idle;
-  guint         timer;
+  BankStore         *store;
+  OnepinKey         *key;
+  char              *issuer_url;
+  char              *issuer_url_file;
+  GArray            *bins;             /* of BinRange */
+  SoupSession       *session;
+  GCancellable      *cancellable;
+  GHashTable        *advices_in_flight;
+  BankNetworkSettle  settle;
+  gpointer           settle_data;
+  guint              idle;
+  guint              timer;
 };
 
 typedef struct
@@ -150,6 +152,13 @@ bank_network_decline_code (const char *code)
     if (g_str_equal (codes[i][0], code))
       return codes[i][1];
   return "processing_error";
+}
+
+gboolean
+bank_network_answer_final (const char *code)
+{
+  return g_strcmp0 (code, ONEPIN_ISO_ISSUER_UNAVAILABLE) != 0 &&
+         g_strcmp0 (code, ONEPIN_ISO_SYSTEM_MALFUNCTION) != 0;
 }
 
 char *
@@ -295,7 +304,7 @@ bank_network_send (BankNetwork     *self,
   onepin_json_object_wipe (message);
 }
 
-/* ---- reversals, store and forward --------------------------------------- */
+/* ---- the advice queue: store and forward -------------------------------- */
 
 typedef struct
 {
@@ -327,20 +336,38 @@ schedule (BankNetwork *self)
                                        on_timer, self);
 }
 
+/* Records the answer, unless one was recorded while it travelled: a
+ * capture's or refund's, by the mall's retry, which settled it then. */
+static gboolean
+record_answer (BankNetwork  *self,
+               gint64        id,
+               const char   *code,
+               GError      **error)
+{
+  g_autoptr(BankNetworkMessage) message = bank_store_message_get (self->store, id, error);
+
+  if (message == NULL)
+    return error == NULL || *error == NULL;
+  if (message->answered_at != 0)
+    return TRUE;
+  if (message->request_key != NULL)
+    return self->settle (message, code, self->settle_data, error);
+  return bank_store_message_answered (self->store, id, code, now_seconds (), error);
+}
+
 /* The bank is one thread and each request its own transaction, so a
  * write from here never lands inside a request's. */
 static gboolean
-write_answered (BankStore   *store,
-                gint64       id,
-                const char  *code,
-                GError     **error)
+write_answered (BankNetwork  *self,
+                gint64        id,
+                const char   *code,
+                GError      **error)
 {
-  if (!bank_store_begin (store, error))
+  if (!bank_store_begin (self->store, error))
     return FALSE;
-  if (bank_store_message_answered (store, id, code, now_seconds (), error) &&
-      bank_store_commit (store, error))
+  if (record_answer (self, id, code, error) && bank_store_commit (self->store, error))
     return TRUE;
-  bank_store_rollback (store);
+  bank_store_rollback (self->store);
   return FALSE;
 }
 
@@ -352,10 +379,14 @@ advice_done (BankNetworkResult  result,
   g_autofree Advice *advice = user_data;
   BankNetwork *self = advice->self;
   g_autoptr(GError) error = NULL;
+  const char *code;
 
   g_hash_table_remove (self->advices_in_flight, &advice->id);
-  if (result == BANK_NETWORK_ANSWERED &&
-      !write_answered (self->store, advice->id, onepin_iso_get (response, "39"), &error))
+  code = response ? onepin_iso_get (response, "39") : NULL;
+  if (result == BANK_NETWORK_ANSWERED && !bank_network_answer_final (code))
+    g_message ("network: message %" G_GINT64_FORMAT ": the issuer recorded nothing (%s); "
+               "sent again later", advice->id, code);
+  else if (result == BANK_NETWORK_ANSWERED && !write_answered (self, advice->id, code, &error))
     g_warning ("network: %s", error->message);
   schedule (self);
 }
@@ -440,18 +471,22 @@ bank_network_kick (BankNetwork *self)
 /* ---- lifecycle ---------------------------------------------------------- */
 
 BankNetwork *
-bank_network_new (BankStore   *store,
-                  OnepinKey   *key,
-                  const char  *issuer_url,
-                  const char  *issuer_url_file,
-                  const char  *bins,
-                  guint        timeout,
-                  GError     **error)
+bank_network_new (BankStore          *store,
+                  OnepinKey          *key,
+                  const char         *issuer_url,
+                  const char         *issuer_url_file,
+                  const char         *bins,
+                  guint               timeout,
+                  BankNetworkSettle   settle,
+                  gpointer            settle_data,
+                  GError            **error)
 {
   BankNetwork *self = g_new0 (BankNetwork, 1);
 
   self->store = store;
   self->key = key;
+  self->settle = settle;
+  self->settle_data = settle_data;
   self->issuer_url = g_strdup (issuer_url);
   self->issuer_url_file = g_strdup (issuer_url_file);
   self->bins = g_array_new (FALSE, TRUE, sizeof (BinRange));

@@ -13,7 +13,10 @@
  *
  * Reversals are store-and-forward: a row written in the transaction that
  * decided on them, sent until the issuer answers, 1 s, 2 s, 4 s … at most
- * 60 s apart, across restarts.
+ * 60 s apart, across restarts. So is a capture or refund that a mall's
+ * request sent and no answer to it was recorded a while later (the mall
+ * gave up, or the bank stopped): the same message, which the issuer
+ * answers once, so its answer is what the issuer did.
  */
 #pragma once
 
@@ -41,17 +44,28 @@ typedef void (*BankNetworkDone) (BankNetworkResult  result,
                                  JsonObject        *response,
                                  gpointer           user_data);
 
+/* The issuer answered @response_code to @message, a capture or refund the
+ * advice queue sent in the mall's stead: records that and what it does to
+ * the payment, inside the transaction the network opened. */
+typedef gboolean (*BankNetworkSettle) (const BankNetworkMessage  *message,
+                                       const char                *response_code,
+                                       gpointer                   user_data,
+                                       GError                   **error);
+
 /* Where the issuer is: @issuer_url, or the base URL written in
  * @issuer_url_file (the gateway's DIR/gateway.url, read again for every
  * message, so the gateway may move) with ISSUER_PATH appended. Both NULL:
  * every onepin card is answered 91. @bins: "9410,942000-942999", prefixes
- * or ranges of prefixes of one length. */
+ * or ranges of prefixes of one length. @settle records the answers to the
+ * captures and refunds it sends. */
 BankNetwork *bank_network_new          (BankStore         *store,
                                         OnepinKey         *key,
                                         const char        *issuer_url,
                                         const char        *issuer_url_file,
                                         const char        *bins,
                                         guint              timeout,
+                                        BankNetworkSettle  settle,
+                                        gpointer           settle_data,
                                         GError           **error);
 void         bank_network_free         (BankNetwork       *self);
 
@@ -67,9 +81,15 @@ void         bank_network_send         (BankNetwork       *self,
                                         JsonObject        *message,
                                         BankNetworkDone    done,
                                         gpointer           user_data);
-/* Sends the reversals that are due now (after a commit that added one). */
+/* Sends the follow-ups that are due now, and books a wake-up for the next
+ * (after a commit that added one). */
 void         bank_network_kick         (BankNetwork       *self);
 
+/* FALSE for the answers an issuer gives when it recorded nothing: 91 (it
+ * is stopping) and 96 (its store failed). To an authorization that is a
+ * decline; but a stored message may be a retransmission of one the issuer
+ * did apply, whose answer was lost, so it is sent again instead. */
+gboolean     bank_network_answer_final (const char        *response_code);
 /* The acquirer's decline code for an issuer's response code. */
 const char  *bank_network_decline_code (const char        *response_code);
 /* The message in the wire format. */

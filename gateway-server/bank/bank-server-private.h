@@ -31,8 +31,9 @@ struct _BankRequest
   char              *reply;
   guint              delay;          /* seconds to hold the reply back */
   gboolean           callbacks_added;
-  gboolean           advices_added;  /* reversals were queued for the card network */
+  gboolean           advices_added;  /* follow-ups were stored: the advice queue looks */
   gboolean           transient;      /* a conflict that passes: not kept under the key */
+  gboolean           replayed;       /* the key's stored outcome (or 422): nothing to keep */
 
   /* A request waiting for the card network (bank_request_suspend ()) */
   gboolean           suspended;
@@ -84,6 +85,11 @@ void      bank_request_suspend  (BankRequest  *request,
  * request's Idempotency-Key, commits and replies, as for any request. */
 void      bank_request_resume   (BankRequest  *request,
                                  BankHandler   handler);
+/* The outcome stored under the request's Idempotency-Key, if *@found:
+ * replied byte for byte, or 422 when it was stored for other parameters. */
+gboolean  bank_request_replay   (BankRequest  *request,
+                                 gboolean     *found,
+                                 GError      **error);
 /* Checks the body against @fields; FALSE after replying 400. */
 gboolean  bank_check_body       (BankRequest            *request,
                                  const OnepinJsonField  *fields,
@@ -125,5 +131,12 @@ gboolean  bank_api_acquirer_refund  (BankRequest *request, GError **error);
  * stopped are declined and reversed. */
 gboolean  bank_acquirer_recover     (BankServer  *server,
                                      GError     **error);
+/* A BankNetworkSettle (@user_data: the server): the issuer's answer to a
+ * capture or refund the bank sent again itself settles it, and is stored
+ * under the mall's key. */
+gboolean  bank_acquirer_settle_resent (const BankNetworkMessage  *message,
+                                       const char                *response_code,
+                                       gpointer                   user_data,
+                                       GError                   **error);
 
 G_END_DECLS

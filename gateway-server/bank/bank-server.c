@@ -366,12 +366,10 @@ fingerprint (BankRequest *request,
   explicit_bzero (text->str, text->len);
 }
 
-/* A stored outcome for this key: replays it, or refuses other parameters. */
-static gboolean
-replay (BankRequest  *request,
-        const guint8  fp[32],
-        gboolean     *found,
-        GError      **error)
+gboolean
+bank_request_replay (BankRequest  *request,
+                     gboolean     *found,
+                     GError      **error)
 {
   guint8 stored_fp[32];
   guint status = 0;
@@ -383,7 +381,8 @@ replay (BankRequest  *request,
     return FALSE;
   if (!*found)
     return TRUE;
-  if (!onepin_crypto_equal (stored_fp, fp, 32))
+  request->replayed = TRUE;
+  if (!onepin_crypto_equal (stored_fp, request->fingerprint, 32))
     return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused", NULL,
                              "This Idempotency-Key was used with other parameters.");
   set_reply (request, status, g_steal_pointer (&body));
@@ -399,7 +398,8 @@ static gboolean
 record (BankRequest  *request,
         GError      **error)
 {
-  if (request->idempotency_key == NULL || request->status >= 500 || request->transient)
+  if (request->idempotency_key == NULL || request->status >= 500 || request->transient ||
+      request->replayed)
     return TRUE;
   return bank_store_idempotency_put (request->server->store, request->route,
                                      request->idempotency_key, request->fingerprint,
@@ -416,7 +416,7 @@ apply (BankRequest  *request,
   if (request->idempotency_key != NULL)
     {
       fingerprint (request, request->fingerprint);
-      if (!replay (request, request->fingerprint, &found, error))
+      if (!bank_request_replay (request, &found, error))
         return FALSE;
       if (found)
         return TRUE;
@@ -837,7 +837,8 @@ bank_server_new (const BankConfig  *config,
   self->callbacks = bank_callbacks_new (store, keys->callback);
   self->network = bank_network_new (store, keys->network, config->issuer_url,
                                     config->issuer_url_file, config->issuer_bins,
-                                    config->issuer_timeout, error);
+                                    config->issuer_timeout, bank_acquirer_settle_resent, self,
+                                    error);
   if (self->network == NULL)
     return NULL;
   self->soup = soup_server_new ("server-header", "onepin-bank", NULL);

@@ -33,6 +33,8 @@ typedef struct
   char   *issuer_url_file;        /* or a file with the gateway's URL (its gateway.url) */
   char   *issuer_bins;            /* "9410,942000-942999" */
   gint64  issuer_timeout;         /* seconds before an answer counts as none */
+  gint64  resend_after;           /* seconds a capture or refund the issuer did not answer
+                                   * waits for the mall's retry before the bank sends it */
 } BankConfig;
 
 #define BANK_TYPE_SERVER (bank_server_get_type ())

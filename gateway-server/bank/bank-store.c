@@ -11,7 +11,7 @@
 
 G_DEFINE_QUARK (bank-store-error-quark, bank_store_error)
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* Money columns carry CHECKs, so a bug cannot overdraw an account or a
  * card's credit even if a conditional update were forgotten. */
@@ -86,6 +86,12 @@ static const char schema_2[] =
 static const char schema_3[] =
   "CREATE INDEX network_follow_ups_open ON network_messages (payment_id)\n"
   "  WHERE request_key IS NOT NULL AND answered_at IS NULL;\n";
+
+/* Version 4: a capture or refund the mall stops retrying is sent again by
+ * the bank itself, which then stores its outcome under the mall's key: the
+ * request's fingerprint goes with the message. */
+static const char schema_4[] =
+  "ALTER TABLE network_messages ADD COLUMN fingerprint BLOB;\n";
 
 struct _BankStore
 {
@@ -310,8 +316,9 @@ migrate (BankStore  *self,
   if (!exec (self, "BEGIN IMMEDIATE", error))
     return FALSE;
   if ((version >= 1 || exec (self, schema, error)) &&
-      (version >= 2 || exec (self, schema_2, error)) && exec (self, schema_3, error) &&
-      exec (self, "PRAGMA user_version = 3", error) && exec (self, "COMMIT", error))
+      (version >= 2 || exec (self, schema_2, error)) &&
+      (version >= 3 || exec (self, schema_3, error)) && exec (self, schema_4, error) &&
+      exec (self, "PRAGMA user_version = 4", error) && exec (self, "COMMIT", error))
     return TRUE;
   bank_store_rollback (self);
   return FALSE;
@@ -936,7 +943,7 @@ bank_store_acquirer_pending (BankStore  *self,
 
 #define MESSAGE_COLUMNS \
   "id, payment_id, request_key, mti, stan, transmitted, amount, body, response_code, " \
-  "attempts, next_at, answered_at, created"
+  "attempts, next_at, answered_at, created, fingerprint"
 
 gboolean
 bank_store_message_add (BankStore           *self,
@@ -946,10 +953,12 @@ bank_store_message_add (BankStore           *self,
   sqlite3_stmt *stmt = query (self, error,
                               "INSERT INTO network_messages (payment_id, request_key, mti, stan, "
                               "transmitted, amount, body, response_code, attempts, next_at, "
-                              "answered_at, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              "tttttittiiii", m->payment_id, m->request_key, m->mti, m->stan,
+                              "answered_at, created, fingerprint) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              "tttttittiiiib", m->payment_id, m->request_key, m->mti, m->stan,
                               m->transmitted, m->amount, m->body, m->response_code, m->attempts,
-                              m->next_at, m->answered_at, m->created);
+                              m->next_at, m->answered_at, m->created,
+                              m->has_fingerprint ? m->fingerprint : NULL);
 
   if (stmt != NULL && m->next_at == 0)
     sqlite3_bind_null (stmt, 10);
@@ -979,6 +988,8 @@ message_from_row (sqlite3_stmt *stmt)
   m->next_at = sqlite3_column_int64 (stmt, 10);
   m->answered_at = sqlite3_column_int64 (stmt, 11);
   m->created = sqlite3_column_int64 (stmt, 12);
+  m->has_fingerprint = sqlite3_column_bytes (stmt, 13) == 32;
+  col_hash (stmt, 13, m->fingerprint);
   return m;
 }
 
@@ -1006,6 +1017,16 @@ bank_store_message_by_key (BankStore   *self,
 }
 
 BankNetworkMessage *
+bank_store_message_get (BankStore   *self,
+                        gint64       id,
+                        GError     **error)
+{
+  return fetch_one (self, query (self, error, "SELECT " MESSAGE_COLUMNS " FROM network_messages "
+                                 "WHERE id = ?", "i", id),
+                    message_from_row, error);
+}
+
+BankNetworkMessage *
 bank_store_message_open (BankStore   *self,
                          const char  *payment_id,
                          GError     **error)
@@ -1027,6 +1048,19 @@ bank_store_message_answered (BankStore   *self,
   return run (self, query (self, error,
                            "UPDATE network_messages SET response_code = ?, answered_at = ? "
                            "WHERE id = ?", "tii", response_code, answered_at, id), error);
+}
+
+gboolean
+bank_store_message_resend_at (BankStore     *self,
+                              gint64         id,
+                              gint64         next_at,
+                              const guint8   fingerprint[32],
+                              GError       **error)
+{
+  return run (self, query (self, error,
+                           "UPDATE network_messages SET next_at = ?, "
+                           "fingerprint = coalesce (fingerprint, ?) WHERE id = ?",
+                           "ihi", next_at, fingerprint, id), error);
 }
 
 GPtrArray *

@@ -127,7 +127,9 @@ typedef struct
 /* One message the acquirer sent over the card network. Follow-ups
  * (completions, reversals, refunds) keep their body, to be sent again
  * as it was; an authorization's body carries the card and is never
- * stored. Reversals have @next_at: they are retried until answered. */
+ * stored. Follow-ups have @next_at: the advice queue sends them then, and
+ * again until answered (a capture or refund only if the mall's own retry
+ * has not got an answer first). */
 typedef struct
 {
   gint64   id;
@@ -140,9 +142,11 @@ typedef struct
   char    *body;
   char    *response_code;
   gint64   attempts;
-  gint64   next_at;                 /* 0: not an advice */
+  gint64   next_at;                 /* 0: never sent by the advice queue */
   gint64   answered_at;
   gint64   created;
+  gboolean has_fingerprint;         /* a mall's request made it: */
+  guint8   fingerprint[32];         /* that request's, for its Idempotency-Key */
 } BankNetworkMessage;
 
 typedef struct
@@ -301,6 +305,9 @@ gboolean      bank_store_message_add        (BankStore           *self,
 BankNetworkMessage *bank_store_message_by_key (BankStore         *self,
                                              const char          *request_key,
                                              GError             **error);
+BankNetworkMessage *bank_store_message_get (BankStore           *self,
+                                             gint64               id,
+                                             GError             **error);
 /* The follow-up (a completion or refund, made by a mall's request) of
  * @payment_id that the issuer has not answered yet, or NULL. */
 BankNetworkMessage *bank_store_message_open (BankStore           *self,
@@ -311,12 +318,20 @@ gboolean      bank_store_message_answered   (BankStore           *self,
                                              const char          *response_code,
                                              gint64               answered_at,
                                              GError             **error);
-/* Reversals due at @now and not yet answered (of BankNetworkMessage*). */
+/* A mall's retry of a capture or refund (@fingerprint: its request's)
+ * sends it now: the advice queue's turn moves to @next_at. A message
+ * stored before schema 4 gets the fingerprint, to keep its outcome. */
+gboolean      bank_store_message_resend_at  (BankStore           *self,
+                                             gint64               id,
+                                             gint64               next_at,
+                                             const guint8         fingerprint[32],
+                                             GError             **error);
+/* Follow-ups due at @now and not yet answered (of BankNetworkMessage*). */
 GPtrArray    *bank_store_advices_due        (BankStore           *self,
                                              gint64               now,
                                              guint                limit,
                                              GError             **error);
-/* The earliest next attempt of an unanswered reversal, or 0. */
+/* The earliest next attempt of an unanswered follow-up, or 0. */
 gint64        bank_store_advices_next       (BankStore           *self,
                                              GError             **error);
 gboolean      bank_store_advice_attempted   (BankStore           *self,

@@ -1100,12 +1100,17 @@ on_issuer (SoupServer        *server,
     issuer_answer (call, ONEPIN_ISO_APPROVED);
 }
 
-/* A fresh bank whose issuer is this process, with @env set for it. */
+/* A fresh bank whose issuer is this process, with @env set for it: it
+ * waits @timeout seconds for an answer, and sends a capture or refund the
+ * mall gave up on again @resend_after seconds after that. */
 static void
-acquirer_start_with_env (const char * const *env)
+acquirer_start_full (const char         *timeout,
+                     const char         *resend_after,
+                     const char * const *env)
 {
   g_autofree char *url = g_strconcat (receiver_url, "/v1/network/messages", NULL);
-  const char *args[] = { "--issuer-url", url, "--issuer-timeout", "10", NULL };
+  const char *args[] = { "--issuer-url", url, "--issuer-timeout", timeout,
+                         "--resend-after", resend_after, NULL };
   g_autofree char *secret = NULL;
 
   acquirer = ot_bank_start_with_env (args, env);
@@ -1115,6 +1120,12 @@ acquirer_start_with_env (const char * const *env)
   issuer_key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), NULL);
   issuer_calls = g_ptr_array_new_with_free_func ((GDestroyNotify) issuer_call_free);
   issuer_hold = NULL;
+}
+
+static void
+acquirer_start_with_env (const char * const *env)
+{
+  acquirer_start_full ("10", "60", env);
 }
 
 static void
@@ -1264,15 +1275,24 @@ payment_body (const char *number,
                           amount, capture ? "true" : "false", number);
 }
 
-/* POST @action on payment @id. */
+/* POST @action with @body on payment @id. */
+static AcquirerCall *
+action_start (const char *id,
+              const char *action,
+              const char *key,
+              const char *body)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/acquirer/payments/%s/%s", id, action);
+
+  return acquirer_call_start ("POST", path, key, body);
+}
+
 static AcquirerCall *
 follow_up_start (const char *id,
                  const char *action,
                  const char *key)
 {
-  g_autofree char *path = g_strdup_printf ("/v1/acquirer/payments/%s/%s", id, action);
-
-  return acquirer_call_start ("POST", path, key, "{}");
+  return action_start (id, action, key, "{}");
 }
 
 static AcquirerCall *
@@ -1280,10 +1300,9 @@ refund_start (const char *id,
               const char *key,
               gint64      amount)
 {
-  g_autofree char *path = g_strdup_printf ("/v1/acquirer/payments/%s/refund", id);
   g_autofree char *body = g_strdup_printf ("{\"amount\":%" G_GINT64_FORMAT "}", amount);
 
-  return acquirer_call_start ("POST", path, key, body);
+  return action_start (id, "refund", key, body);
 }
 
 static OtResponse *
@@ -1354,18 +1373,23 @@ test_acquirer_capture_cancel_race (void)
   acquirer_stop ();
 }
 
-/* Refunds the issuer was asked for, in all. */
+/* Refunds the issuer was asked for, in all; a message sent again (its
+ * STAN and time) counts once, as the issuer answers it once. */
 static gint64
 issuer_refunds (void)
 {
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gint64 total = 0;
 
   for (guint i = 0; i < issuer_calls->len; i++)
     {
       IssuerCall *call = issuer_calls->pdata[i];
+      char *name = g_strconcat (onepin_iso_get (call->message, "11"), "/",
+                                onepin_iso_get (call->message, "7"), NULL);
       gint64 amount = 0;
 
-      if (g_strcmp0 (onepin_iso_get (call->message, "3"), ONEPIN_ISO_REFUND) == 0 &&
+      if (g_hash_table_add (seen, name) &&
+          g_strcmp0 (onepin_iso_get (call->message, "3"), ONEPIN_ISO_REFUND) == 0 &&
           onepin_iso_amount_parse (onepin_iso_get (call->message, "4"), &amount))
         total += amount;
     }
@@ -1526,6 +1550,307 @@ test_acquirer_capture_answer_lost (void)
                    onepin_iso_get (first->message, "11"));
   g_assert_cmpstr (onepin_iso_get (second->message, "7"), ==,
                    onepin_iso_get (first->message, "7"));
+  acquirer_stop ();
+}
+
+/* ---- captures and refunds the mall gives up on -------------------------- */
+
+#define GIVE_UP_TIMEOUT "1"
+#define RESEND_AFTER "1"
+
+static void
+assert_same_message (IssuerCall *a,
+                     IssuerCall *b)
+{
+  static const char * const name[] = { "mti", "3", "4", "11", "7", "90" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (name); i++)
+    g_assert_cmpstr (onepin_iso_get (a->message, name[i]), ==,
+                     onepin_iso_get (b->message, name[i]));
+}
+
+/* The issuer holds @call's message (the bank's @sent + 1st) and answers it
+ * @code, or never (NULL): the mall is told 503, and does not retry.
+ * Returns what the bank sends later on its own: the very same message,
+ * held too. */
+static IssuerCall *
+give_up (AcquirerCall *call,
+         guint         sent,
+         const char   *code)
+{
+  IssuerCall *first = wait_issuer (sent + 1);
+  g_autoptr(OtResponse) failed = NULL;
+  IssuerCall *again;
+
+  if (code != NULL)
+    issuer_answer (first, code);
+  failed = acquirer_call_finish (call);
+  ot_assert_error (failed, 503, "api_error", "issuer_unavailable");
+  again = wait_issuer (sent + 2);
+  assert_same_message (first, again);
+  return again;
+}
+
+/* A fresh bank, an authorization of @amount (*@id) and its capture under
+ * @key, given up on as give_up () says. */
+static IssuerCall *
+capture_given_up (gint64       amount,
+                  const char  *key,
+                  const char  *code,
+                  char       **id)
+{
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
+  *id = authorized_payment (amount);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  return give_up (follow_up_start (*id, "capture", key), 1, code);
+}
+
+static gboolean
+in_progress (OtResponse *r)
+{
+  return r->status == 409 &&
+         g_strcmp0 (ot_json_string (ot_json_object (ot_response_object (r), "error"), "code"),
+                    "payment_in_progress") == 0;
+}
+
+/* POST @action with @body on payment @id under @key, again for as long as
+ * another operation holds the payment (a 409 that is not kept), 20 s at
+ * most. */
+static OtResponse *
+call_when_released (const char *id,
+                    const char *action,
+                    const char *key,
+                    const char *body)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  OtResponse *r = acquirer_call_finish (action_start (id, action, key, body));
+
+  while (in_progress (r) && g_get_monotonic_time () < deadline)
+    {
+      ot_response_free (r);
+      run_for (100 * 1000);
+      r = acquirer_call_finish (action_start (id, action, key, body));
+    }
+  return r;
+}
+
+/* Until payment @id is @status, 20 s at most. */
+static void
+wait_status (const char *id,
+             const char *status)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(OtResponse) r = payment_get (id);
+      const char *now = ot_json_string (ot_response_object (r), "status");
+
+      if (g_str_equal (now, status) || g_get_monotonic_time () > deadline)
+        {
+          g_assert_cmpstr (now, ==, status);
+          return;
+        }
+      run_for (100 * 1000);
+    }
+}
+
+/* A late retry of @key on @action: the outcome the bank stored when it
+ * settled the message itself, and no message of its type (@mti) to the
+ * issuer. */
+static OtResponse *
+late_retry (const char *id,
+            const char *action,
+            const char *mti,
+            const char *key,
+            const char *body,
+            guint       status)
+{
+  guint sent = issuer_count (mti);
+  OtResponse *r = acquirer_call_finish (action_start (id, action, key, body));
+
+  ot_assert_status (r, status);
+  g_assert_cmpstr (ot_response_header (r, "Idempotent-Replayed"), ==, "true");
+  run_for (300 * 1000);
+  g_assert_cmpuint (issuer_count (mti), ==, sent);
+  return r;
+}
+
+/* A capture the issuer did not answer in time, which the mall never
+ * retries: the bank sends the same completion itself, holding the payment
+ * until the issuer answers; then the payment is captured and free for the
+ * next operation, and the capture's key keeps that outcome. */
+static void
+test_acquirer_capture_given_up (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  g_autoptr(OtResponse) refund = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  JsonObject *o;
+  IssuerCall *again;
+
+  again = capture_given_up (9000, "capture-gone", NULL, &id);
+  cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
+  ot_assert_error (cancel, 409, "invalid_request_error", "payment_in_progress");
+  issuer_hold = NULL;
+  issuer_answer (again, ONEPIN_ISO_APPROVED);
+
+  wait_status (id, "captured");
+  refund = acquirer_call_finish (refund_start (id, "refund-1", 2000));
+  ot_assert_status (refund, 200);
+  o = ot_response_object (refund);
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "captured");
+  g_assert_cmpint (ot_json_int (o, "amount_captured"), ==, 9000);
+  g_assert_cmpint (ot_json_int (o, "amount_refunded"), ==, 2000);
+
+  /* As it was when the bank settled it, before the refund. */
+  late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-gone", "{}", 200);
+  o = ot_response_object (late);
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "captured");
+  g_assert_cmpint (ot_json_int (o, "amount_captured"), ==, 9000);
+  g_assert_cmpint (ot_json_int (o, "amount_refunded"), ==, 0);
+  acquirer_stop ();
+}
+
+/* The same, and the issuer declines the completion: the payment stays
+ * authorized, released, so the mall's cancel goes through; the capture's
+ * key keeps the decline. */
+static void
+test_acquirer_capture_given_up_declined (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  JsonObject *error;
+
+  issuer_answer (capture_given_up (7000, "capture-gone", NULL, &id), ONEPIN_ISO_DO_NOT_HONOR);
+  issuer_hold = NULL;
+
+  cancel = call_when_released (id, "cancel", "cancel-1", "{}");
+  ot_assert_status (cancel, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (cancel), "status"), ==, "canceled");
+  late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-gone", "{}", 402);
+  error = ot_json_object (ot_response_object (late), "error");
+  g_assert_cmpstr (ot_json_string (error, "decline_code"), ==, "card_declined");
+  acquirer_stop ();
+}
+
+/* A refund the issuer did not answer in time, which the mall never
+ * retries: the bank sends it again itself; another refund waits for that
+ * answer, so the two never come to more than was captured, and the first
+ * one's key keeps its outcome. */
+static void
+test_acquirer_refund_given_up (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) capture = NULL;
+  g_autoptr(OtResponse) other = NULL;
+  g_autoptr(OtResponse) rest = NULL;
+  g_autoptr(OtResponse) more = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  IssuerCall *again;
+
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
+  id = authorized_payment (9000);
+  capture = acquirer_call_finish (follow_up_start (id, "capture", "capture-1"));
+  ot_assert_status (capture, 200);
+  issuer_hold = ONEPIN_ISO_FINANCIAL;
+  again = give_up (refund_start (id, "refund-gone", 4000), 2, NULL);
+  other = acquirer_call_finish (refund_start (id, "refund-2", 5000));
+  ot_assert_error (other, 409, "invalid_request_error", "payment_in_progress");
+  issuer_hold = NULL;
+  issuer_answer (again, ONEPIN_ISO_APPROVED);
+
+  rest = call_when_released (id, "refund", "refund-2", "{\"amount\":5000}");
+  ot_assert_status (rest, 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (rest), "amount_refunded"), ==, 9000);
+  more = acquirer_call_finish (refund_start (id, "refund-3", 1));
+  ot_assert_error (more, 409, "invalid_request_error", "payment_refunded");
+  g_assert_cmpint (issuer_refunds (), ==, 9000);
+
+  late = late_retry (id, "refund", ONEPIN_ISO_FINANCIAL, "refund-gone",
+                     "{\"amount\":4000}", 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (late), "amount_refunded"), ==, 4000);
+  acquirer_stop ();
+}
+
+/* A stop while a capture waits for the issuer: no 503, no retry. After the
+ * restart the bank sends the same completion itself and settles it. */
+static void
+test_acquirer_capture_cut_by_stop (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  AcquirerCall *capture;
+  IssuerCall *first;
+
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
+  id = authorized_payment (5000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  capture = follow_up_start (id, "capture", "capture-cut");
+  first = wait_issuer (2);
+  ot_bank_kill (acquirer);
+  while (!capture->done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (capture->error);
+  g_clear_error (&capture->error);
+  g_object_unref (capture->msg);
+  g_free (capture);
+
+  issuer_hold = NULL;
+  ot_bank_restart (acquirer);
+  cancel = call_when_released (id, "cancel", "cancel-1", "{}");
+  ot_assert_error (cancel, 409, "invalid_request_error", "payment_state");
+  assert_same_message (first, issuer_calls->pdata[2]);
+  acquirer_stop ();
+}
+
+/* An issuer that is stopping answers 91, one whose store failed 96: it
+ * recorded nothing, but an earlier try of the same message it may have
+ * applied. A capture so answered is not declined: the mall gets 503, and
+ * the bank sends the message again until a real answer settles it. */
+static void
+test_acquirer_capture_issuer_stopping (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  IssuerCall *second;
+
+  second = capture_given_up (6000, "capture-stopping", ONEPIN_ISO_ISSUER_UNAVAILABLE, &id);
+  issuer_answer (second, ONEPIN_ISO_SYSTEM_MALFUNCTION);
+  cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
+  ot_assert_error (cancel, 409, "invalid_request_error", "payment_in_progress");
+  issuer_hold = NULL;
+
+  wait_status (id, "captured");
+  assert_same_message (second, issuer_calls->pdata[3]);
+  late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-stopping", "{}", 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (late), "amount_captured"), ==, 6000);
+  acquirer_stop ();
+}
+
+/* The same for a reversal: a 91 is no answer, and the reversal goes out
+ * again until the issuer takes it. */
+static void
+test_acquirer_reversal_issuer_stopping (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  IssuerCall *first;
+
+  acquirer_start ();
+  id = authorized_payment (3000);
+  issuer_hold = ONEPIN_ISO_REVERSAL;
+  cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
+  ot_assert_status (cancel, 200);
+  first = wait_issuer (2);
+  issuer_answer (first, ONEPIN_ISO_ISSUER_UNAVAILABLE);
+  issuer_hold = NULL;
+  assert_same_message (first, wait_issuer (3));
+  run_for (2500 * 1000);
+  g_assert_cmpuint (issuer_count (ONEPIN_ISO_REVERSAL), ==, 2);
   acquirer_stop ();
 }
 
@@ -2020,6 +2345,15 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/refund-race", test_acquirer_refund_race);
   g_test_add_func ("/bank/acquirer/answer-lost", test_acquirer_answer_lost);
   g_test_add_func ("/bank/acquirer/capture-answer-lost", test_acquirer_capture_answer_lost);
+  g_test_add_func ("/bank/acquirer/capture-given-up", test_acquirer_capture_given_up);
+  g_test_add_func ("/bank/acquirer/capture-given-up-declined",
+                   test_acquirer_capture_given_up_declined);
+  g_test_add_func ("/bank/acquirer/refund-given-up", test_acquirer_refund_given_up);
+  g_test_add_func ("/bank/acquirer/capture-cut-by-stop", test_acquirer_capture_cut_by_stop);
+  g_test_add_func ("/bank/acquirer/capture-issuer-stopping",
+                   test_acquirer_capture_issuer_stopping);
+  g_test_add_func ("/bank/acquirer/reversal-issuer-stopping",
+                   test_acquirer_reversal_issuer_stopping);
   g_test_add_func ("/bank/api/errors", test_api_errors);
   g_test_add_func ("/bank/api/body-limits", test_api_body_limits);
   g_test_add_func ("/bank/sms", test_sms);

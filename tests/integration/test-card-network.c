@@ -11,7 +11,8 @@
  * same ledger as the merchant API, declines for a wrong CVC or expiry, an
  * unknown or non-network card, too little money, too large an amount, a
  * card locked by wrong CVCs, a reversal that overtakes its original, a
- * gateway that stops answering (the acquirer declines 91 and reverses), and
+ * gateway that stops answering (the acquirer declines 91 and reverses, or
+ * sends a capture or refund again itself once the mall gave up on it), and
  * one whose answers cannot be trusted (96). Messages signed by the test
  * itself check the signature, the replay window, retransmissions and
  * duplicate STANs. The audit balances throughout.
@@ -509,6 +510,95 @@ test_issuer_stops_answering (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* Mall's call @action on @payment that reaches the issuer while it is
+ * stopped: the acquirer gives up on it (503), and the mall never retries.
+ * The gateway, let go, applies the message and answers nobody. */
+static void
+give_up (const char *payment,
+         const char *action,
+         const char *key,
+         const char *body)
+{
+  g_autoptr(OtResponse) r = NULL;
+
+  g_assert_cmpint (kill (ot_gateway_pid (gw), SIGSTOP), ==, 0);
+  r = follow_up (payment, action, key, body);
+  g_assert_cmpint (kill (ot_gateway_pid (gw), SIGCONT), ==, 0);
+  ot_assert_error (r, 503, "api_error", "issuer_unavailable");
+}
+
+/* Until the acquirer's @payment has @field at @value: the bank sent the
+ * message again itself and recorded the issuer's answer. */
+static void
+wait_payment (const char *payment,
+              const char *field,
+              gint64      value)
+{
+  g_autofree char *path = g_strconcat ("/v1/acquirer/payments/", payment, NULL);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  gint64 now_value;
+
+  for (;;)
+    {
+      g_autoptr(OtResponse) r = ot_bank_request (bank, "GET", path,
+                                                 ot_bank_acquirer_key (bank), NULL, NULL);
+
+      now_value = ot_json_int (ot_response_object (r), field);
+      if (now_value == value || g_get_monotonic_time () > deadline)
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpint (now_value, ==, value);
+}
+
+/* The late retry gets what the bank stored when it settled the call. */
+static void
+assert_replayed (OtResponse *late,
+                 const char *field,
+                 gint64      value)
+{
+  ot_assert_status (late, 200);
+  g_assert_cmpstr (ot_response_header (late, "Idempotent-Replayed"), ==, "true");
+  g_assert_cmpint (ot_json_int (ot_response_object (late), field), ==, value);
+}
+
+/* A capture and then a refund the issuer applied but answered too late,
+ * which the mall never retries: the bank sends each again itself, the
+ * issuer answers the retransmission from its record, and the bank's word
+ * and the card's balance agree, each moved once. */
+static void
+test_follow_ups_given_up (void)
+{
+  g_autoptr(OtWallet) w = funded_wallet (40000);
+  g_autoptr(OtResponse) auth = acquire (w, 12000, FALSE);
+  g_autoptr(OtResponse) late_capture = NULL;
+  g_autoptr(OtResponse) late_refund = NULL;
+  g_autoptr(OtResponse) rest = NULL;
+  g_autoptr(JsonObject) audit = NULL;
+  const char *id;
+
+  ot_assert_status (auth, 200);
+  id = ot_json_string (ot_response_object (auth), "id");
+  give_up (id, "capture", "cap-gone", "{}");
+  wait_payment (id, "amount_captured", 12000);
+  assert_wallet (w, 28000, 28000);
+  late_capture = follow_up (id, "capture", "cap-gone", "{}");
+  assert_replayed (late_capture, "amount_captured", 12000);
+
+  give_up (id, "refund", "ref-gone", "{\"amount\":5000}");
+  wait_payment (id, "amount_refunded", 5000);
+  assert_wallet (w, 33000, 33000);
+  late_refund = follow_up (id, "refund", "ref-gone", "{\"amount\":5000}");
+  assert_replayed (late_refund, "amount_refunded", 5000);
+
+  rest = follow_up (id, "refund", "ref-rest", "{}");
+  ot_assert_status (rest, 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (rest), "amount_refunded"), ==, 12000);
+  assert_wallet (w, 40000, 40000);
+  audit = ot_assert_audit_balanced (gw);
+  g_assert_cmpint (ot_json_int (audit, "pending_holds_total"), ==, 0);
+}
+
 static void
 test_untrusted_answer (void)
 {
@@ -652,7 +742,7 @@ main (int   argc,
   issuer_file = g_build_filename (dir, "issuer.url", NULL);
   {
     const char *args[] = { "--issuer-url-file", issuer_file, "--issuer-timeout", ISSUER_TIMEOUT,
-                           NULL };
+                           "--resend-after", "1", NULL };
 
     bank = ot_bank_start (args);
   }
@@ -674,6 +764,7 @@ main (int   argc,
   g_test_add_func ("/network/declines", test_declines);
   g_test_add_func ("/network/lockout", test_lockout);
   g_test_add_func ("/network/issuer-stops-answering", test_issuer_stops_answering);
+  g_test_add_func ("/network/follow-ups-given-up", test_follow_ups_given_up);
   g_test_add_func ("/network/untrusted-answer", test_untrusted_answer);
   g_test_add_func ("/network/signed-messages", test_signed_messages);
   g_test_add_func ("/network/receipt-queued", test_receipt_queued);
