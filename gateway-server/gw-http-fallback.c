@@ -50,6 +50,9 @@ gw_http_fallback_clear (SoupServerMessage *msg)
 
 /* Refusing a request whose framing is lost */
 
+/* Shared by the idle that starts the answer and the write that finishes it,
+ * so whichever ends last frees it, and a source destroyed without running
+ * (its context torn down at a stop) frees it too. */
 typedef struct
 {
   SoupServerMessage *msg;
@@ -58,12 +61,19 @@ typedef struct
 } Refusal;
 
 static void
-refusal_free (Refusal *refusal)
+refusal_clear (gpointer data)
 {
+  Refusal *refusal = data;
+
   g_clear_object (&refusal->msg);
   g_clear_object (&refusal->stream);
   g_free (refusal->answer);
-  g_free (refusal);
+}
+
+static void
+refusal_release (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, refusal_clear);
 }
 
 static void
@@ -76,7 +86,7 @@ on_refusal_written (GObject      *source,
   /* A client that went away meanwhile gets nothing; there is nothing to add. */
   g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL);
   g_io_stream_close_async (refusal->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-  refusal_free (refusal);
+  refusal_release (refusal);
 }
 
 static gboolean
@@ -84,17 +94,18 @@ write_refusal (gpointer user_data)
 {
   Refusal *refusal = user_data;
 
+  /* A connection the server already dropped (a stop) has nothing to take. */
+  if (soup_server_message_get_socket (refusal->msg) == NULL)
+    return G_SOURCE_REMOVE;
   /* The message is paused, so libsoup neither reads nor answers it; taking
    * its connection ends libsoup's part in it. */
   refusal->stream = soup_server_message_steal_connection (refusal->msg);
   if (refusal->stream == NULL)
-    {
-      refusal_free (refusal);
-      return G_SOURCE_REMOVE;
-    }
+    return G_SOURCE_REMOVE;
   g_output_stream_write_all_async (g_io_stream_get_output_stream (refusal->stream),
                                    refusal->answer, strlen (refusal->answer),
-                                   G_PRIORITY_DEFAULT, NULL, on_refusal_written, refusal);
+                                   G_PRIORITY_DEFAULT, NULL, on_refusal_written,
+                                   g_atomic_rc_box_acquire (refusal));
   return G_SOURCE_REMOVE;
 }
 
@@ -102,7 +113,7 @@ void
 gw_http_refuse_and_close (SoupServerMessage *msg,
                           const char        *json_body)
 {
-  Refusal *refusal = g_new0 (Refusal, 1);
+  Refusal *refusal = g_atomic_rc_box_new0 (Refusal);
   g_autoptr(GSource) idle = g_idle_source_new ();
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
 
@@ -115,6 +126,8 @@ gw_http_refuse_and_close (SoupServerMessage *msg,
                                      "Content-Length: %zu\r\n\r\n%s",
                                      strlen (json_body), json_body);
   soup_server_message_pause (msg);
-  g_source_set_callback (idle, write_refusal, refusal, NULL);
+  /* Not idle priority: under load that would leave the client waiting. */
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, write_refusal, refusal, refusal_release);
   g_source_attach (idle, context);
 }

@@ -950,8 +950,9 @@ handle_metrics (GwRequest *request)
    * every gateway process on one database shows the same figure. */
   if (gw_store_read (request->server->store, failures_today_read, &failures, &error))
     g_string_append_printf (text,
-                            "# HELP onepin_credential_failures_today Card credentials refused "
-                            "today (UTC): wrong passwords, unknown and malformed numbers.\n"
+                            "# HELP onepin_credential_failures_today Credentials refused today "
+                            "(UTC): card numbers and passwords, wallet sign-ins, order access "
+                            "codes.\n"
                             "# TYPE onepin_credential_failures_today gauge\n"
                             "onepin_credential_failures_today %" G_GINT64_FORMAT "\n", failures);
   else
@@ -1249,16 +1250,34 @@ read_body (GwRequest *request)
 }
 
 /* A POST takes its parameters in the body only: a query string beside it
- * (POST /v1/refunds?amount=5) would be silently ignored, so it is refused. */
+ * (POST /v1/refunds?amount=5) would be silently ignored, so it is refused,
+ * and, like any refusal, kept under its Idempotency-Key. The raw query is
+ * looked at, since the parsed table drops pieces without "=". */
 static gboolean
 query_absent (GwRequest *request)
 {
-  g_autoptr(GList) keys = NULL;
+  const char *query = g_uri_get_query (soup_server_message_get_uri (request->msg));
+  SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
+  g_autoptr(GByteArray) text = NULL;
+  g_autofree char *param = NULL;
 
-  if (request->query == NULL || g_hash_table_size (request->query) == 0)
+  if (query == NULL || *query == '\0')
     return TRUE;
-  keys = g_list_sort (g_hash_table_get_keys (request->query), (GCompareFunc) strcmp);
-  gw_request_error (request, 400, "invalid_request_error", "parameter_unknown", keys->data,
+  text = g_byte_array_new ();
+  g_byte_array_append (text, (const guint8 *) "query ", 6);
+  g_byte_array_append (text, (const guint8 *) request->route, strlen (request->route));
+  g_byte_array_append (text, (const guint8 *) "\n", 1);
+  g_byte_array_append (text, (const guint8 *) query, strlen (query) + 1);
+  g_byte_array_append (text, (const guint8 *) body->data, body->length);
+  onepin_crypto_sha256 (text->data, text->len, request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint);
+  /* Named only when the name is a plain word: it could be anything, a card
+   * number sent there by mistake included. */
+  param = g_uri_unescape_segment (query, query + strcspn (query, "=&"), NULL);
+  if (param != NULL && (*param == '\0' || strlen (param) > 64 ||
+                        param[strspn (param, "abcdefghijklmnopqrstuvwxyz_")] != '\0'))
+    g_clear_pointer (&param, g_free);
+  gw_request_error (request, 400, "invalid_request_error", "parameter_unknown", param,
                     "A POST takes its parameters in the JSON body, not in the query string.");
   return FALSE;
 }
@@ -1271,9 +1290,9 @@ dispatch_admitted (GwRequest   *request,
 
   if (!authenticate (request, route->auth))
     return;
-  if (is_post && !query_absent (request))
-    return;
   if (!read_idempotency_key (request, route))
+    return;
+  if (is_post && !query_absent (request))
     return;
   if (is_post && !read_body (request))
     return;
@@ -1296,6 +1315,15 @@ typedef struct
   const Route *route;
 } Parked;
 
+#define MAX_PARKED 1000
+
+static void
+refuse_draining (GwRequest *request)
+{
+  gw_request_error (request, 503, "api_error", "unavailable", NULL,
+                    "The gateway is shutting down.");
+}
+
 static void
 refuse_rate_limited (GwRequest *request)
 {
@@ -1311,9 +1339,12 @@ address_admit (GwRequest   *request,
   AddressFailures *entry = address_failures (self, request->remote, TRUE);
   guint limit = self->config->failures_per_minute;
 
-  if (entry->failures >= limit)
+  /* MAX_PARKED bounds what one address can leave waiting (each request
+   * holds its body, up to MAX_BODY). */
+  if (entry->failures >= limit || g_queue_get_length (&entry->waiting) >= MAX_PARKED)
     return refuse_rate_limited (request), FALSE;
-  if (entry->failures + entry->pending >= limit)
+  /* Behind those already waiting, in the order they came. */
+  if (entry->failures + entry->pending >= limit || !g_queue_is_empty (&entry->waiting))
     {
       Parked *parked = g_new (Parked, 1);
 
@@ -1346,7 +1377,9 @@ address_release (GwRequest *request)
          (entry->failures >= limit || entry->failures + entry->pending < limit))
     {
       g_queue_pop_head (&entry->waiting);
-      if (entry->failures >= limit)
+      if (self->draining)
+        refuse_draining (parked->request);
+      else if (entry->failures >= limit)
         refuse_rate_limited (parked->request);
       else
         {
@@ -1394,8 +1427,7 @@ serve (SoupServerMessage *msg,
   request->route = route ? route->pattern : "unmatched";
 
   if (self->draining)
-    gw_request_error (request, 503, "api_error", "unavailable", NULL,
-                      "The gateway is shutting down.");
+    refuse_draining (request);
   else if (route != NULL)
     dispatch (request, route);
   else if (!path_known && gw_pages_claims (soup_server_message_get_method (msg), path))
@@ -1641,12 +1673,36 @@ drained (gpointer data)
   return self->requests_in_flight == 0 && self->answers_unwritten == 0;
 }
 
+/* Requests held back by the per-address limit have not started: like new
+ * ones, they get 503 rather than holding the stop. */
+static void
+refuse_parked (GwServer *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  g_autoptr(GPtrArray) parked = g_ptr_array_new_with_free_func (g_free);
+
+  g_hash_table_iter_init (&iter, self->failures);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      AddressFailures *entry = value;
+      Parked *one;
+
+      while ((one = g_queue_pop_head (&entry->waiting)) != NULL)
+        g_ptr_array_add (parked, one);
+    }
+  /* Answered outside the walk: an answer releases its address's entry. */
+  for (guint i = 0; i < parked->len; i++)
+    refuse_draining (((Parked *) g_ptr_array_index (parked, i))->request);
+}
+
 void
 gw_server_drain (GwServer *self)
 {
   /* New requests now get 503; those already in the writer finish and are
    * answered, so nothing acknowledged is lost and nothing is cut short. */
   self->draining = TRUE;
+  refuse_parked (self);
   gw_wait_until (g_main_context_default (), 30, drained, self);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);

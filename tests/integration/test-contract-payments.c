@@ -1043,6 +1043,28 @@ test_post_query (void)
 
   ot_assert_error (r, 400, "invalid_request_error", "parameter_unknown");
   assert_param (r, "amount");
+  {
+    /* a bare name, which the parsed query table drops, and a name that is
+     * not a plain word (not echoed back) */
+    g_autoptr(OtResponse) bare = ot_request (gw, "POST", "/v1/refunds?amount", m->secret, NULL,
+                                             body);
+    g_autoptr(OtResponse) odd = ot_request (gw, "POST", "/v1/refunds?9410%20x=1", m->secret,
+                                            NULL, body);
+    g_autoptr(OtResponse) keyed = ot_request (gw, "POST", "/v1/refunds?amount=5", m->secret,
+                                              "post-query-1", body);
+    g_autoptr(OtResponse) again = ot_request (gw, "POST", "/v1/refunds?amount=5", m->secret,
+                                              "post-query-1", body);
+
+    ot_assert_error (bare, 400, "invalid_request_error", "parameter_unknown");
+    assert_param (bare, "amount");
+    ot_assert_error (odd, 400, "invalid_request_error", "parameter_unknown");
+    g_assert_false (json_object_has_member (ot_json_object (ot_response_object (odd), "error"),
+                                            "param"));
+    /* refused like any other outcome under its key: replayed as it was */
+    ot_assert_error (keyed, 400, "invalid_request_error", "parameter_unknown");
+    ot_assert_error (again, 400, "invalid_request_error", "parameter_unknown");
+    g_assert_cmpstr (ot_response_header (again, "Idempotent-Replayed"), ==, "true");
+  }
   ot_assert_card_balance (gw, card->number, PW, 7000, 7000);
   json_object_unref (ot_assert_audit_balanced (gw));
 }

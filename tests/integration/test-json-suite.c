@@ -463,6 +463,17 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  /* libsoup 3.2 leaks the path of a request it refuses for its framing
+   * (fixed upstream in 3.5.2), which /json-suite/unparsable-request sends.
+   * .ci/lsan.supp names the libsoup function; LeakSanitizer sees it only
+   * with full stacks, which the gateway started here gets. */
+  if (g_getenv ("ASAN_OPTIONS") != NULL)
+    {
+      g_autofree char *options = g_strconcat (g_getenv ("ASAN_OPTIONS"),
+                                              ":fast_unwind_on_malloc=0", NULL);
+
+      g_setenv ("ASAN_OPTIONS", options, TRUE);
+    }
 
   gw = ot_gateway_start (NULL, FALSE);
   g_free (ot_create_merchant (gw, "JSON Suite Mall", &merchant_key));
