@@ -1691,7 +1691,8 @@ refuse_parked (GwServer *self)
       while ((one = g_queue_pop_head (&entry->waiting)) != NULL)
         g_ptr_array_add (parked, one);
     }
-  /* Answered outside the walk: an answer releases its address's entry. */
+  /* Answered after the walk, so that nothing an answer does can touch the
+   * table while it is being walked. */
   for (guint i = 0; i < parked->len; i++)
     refuse_draining (((Parked *) g_ptr_array_index (parked, i))->request);
 }
