@@ -1378,8 +1378,9 @@ foreach_connection (OwBridge       *self,
 
 /* Takes the browser's key from a connection that must not keep it: it is
  * wiped at once, the open call ends as if the browser had gone (a pairing
- * waiting for its proof fails with @error, which is taken), and the browser
- * is refused @code before the connection closes. */
+ * waiting for its proof fails with @error, which is taken; one the user is
+ * still deciding on loses its key and its dialog), and the browser is
+ * refused @code before the connection closes. */
 static void
 revoke_connection (Connection *conn,
                    GError     *error,
@@ -1389,17 +1390,13 @@ revoke_connection (Connection *conn,
   g_autofree char *id = conn->call != NULL ? g_strdup (conn->call->id) : NULL;
 
   g_clear_pointer (&conn->browser, ow_browser_free);
-  if (conn->state == STATE_CLOSING)
-    {
-      /* its last refusal is on its way already */
-      g_clear_error (&error);
-      return;
-    }
   if (pairing_awaits_proof (conn))
     finish_pairing (conn->call, g_steal_pointer (&error));
   g_clear_error (&error);
   detach_call (conn);
-  refuse_and_close (conn, id, code, message);
+  /* a connection already closing has its last refusal on its way */
+  if (conn->state != STATE_CLOSING)
+    refuse_and_close (conn, id, code, message);
 }
 
 /* Locked, every browser's key is sealed, and so must be the copies here. A
@@ -1421,14 +1418,23 @@ lock_connection (Connection    *conn,
 
 /* A browser removed from the wallet (in Preferences, or every one by
  * signing out) is paired no more: the connections serving it let its key go
- * and are refused "not_paired" at once, as their next request would be. */
+ * and are refused "not_paired" at once, as their next request would be.
+ * Signing out also ends every pairing under way: the user agreed to it for
+ * the account that just left, and its browser (no conn->browser yet: its
+ * key is in the call, or in the browser waiting for its proof) would
+ * otherwise be stored into the emptied vault, for whoever signs in next. */
 static void
 forget_browser (Connection    *conn,
                 gconstpointer  data)
 {
-  const char *id = data;   /* NULL: every browser */
+  const char *id = data;   /* NULL: every browser, by signing out */
 
-  if (conn->browser != NULL && (id == NULL || g_str_equal (id, conn->browser->id)))
+  if (id == NULL && conn->call != NULL && conn->call->kind == OW_BRIDGE_CALL_PAIR)
+    revoke_connection (conn, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_SIGNED_OUT,
+                                                  "The wallet was signed out before the "
+                                                  "pairing ended"),
+                       "not_paired", "The wallet was signed out");
+  else if (conn->browser != NULL && (id == NULL || g_str_equal (id, conn->browser->id)))
     revoke_connection (conn, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
                                                   "The browser was removed from the wallet"),
                        "not_paired", "This browser is no longer paired with the wallet");

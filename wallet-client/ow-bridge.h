@@ -41,6 +41,7 @@ typedef enum
   OW_BRIDGE_ERROR_IN_USE,     /* another wallet already listens there */
   OW_BRIDGE_ERROR_GONE,       /* the browser went away before the answer */
   OW_BRIDGE_ERROR_NOT_CONFIRMED,  /* pairing: the browser did not prove the key */
+  OW_BRIDGE_ERROR_SIGNED_OUT, /* pairing: the wallet was signed out (vault cleared) first */
 } OwBridgeError;
 
 /* The version of the protocol on the socket (HACKING.md), from the host's
@@ -107,8 +108,9 @@ gboolean          ow_bridge_call_is_answered     (OwBridgeCall     *call);
  * the same (its pair.confirm). Only then is the browser stored, and the
  * call completes with TRUE; otherwise nothing is kept, and it fails with
  * OW_BRIDGE_ERROR_NOT_CONFIRMED (a wrong proof), OW_BRIDGE_ERROR_GONE (the
- * browser went away first) or the vault's error (OW_VAULT_ERROR_LOCKED
- * when it locked meanwhile). */
+ * browser went away first, or the pairing ended before the user's answer),
+ * OW_BRIDGE_ERROR_SIGNED_OUT (the vault was cleared meanwhile) or the
+ * vault's error (OW_VAULT_ERROR_LOCKED when it locked meanwhile). */
 void              ow_bridge_call_accept_pairing_async  (OwBridgeCall        *call,
                                                         const char          *name,
                                                         GAsyncReadyCallback  callback,

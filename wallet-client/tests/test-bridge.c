@@ -1500,6 +1500,60 @@ test_lock_ends_pairing (void)
   assert_pairing_open ();
 }
 
+/* Signing out (ow_vault_clear) ends every pairing under way, whether the
+ * user was still comparing the codes or the wallet waited for the browser's
+ * proof: the user agreed to it for the account that just left. Its key is
+ * wiped at once, the browser is refused "not_paired" and the connection
+ * closed, the user's late answer stores nothing in the emptied vault, and
+ * the next pairing works. */
+static void
+test_sign_out_ends_pairing (void)
+{
+  g_autoptr(Client) asked = NULL;
+  g_autoptr(Client) proving = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_browsers ();
+  asked = client_connect (CALLER);
+  client_begin (asked);
+  call = pair_until_asked (asked, &id);
+  ow_test_wiped_watch_bytes (asked->key, sizeof asked->key);
+  g_assert_true (ow_vault_clear (T.vault, NULL));
+  ow_test_wiped_stop ();
+  g_assert_cmpuint (ow_test_wiped_count (asked->key, sizeof asked->key), ==, 1);
+  /* the pair dialog closes */
+  g_assert_true (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
+  expect_refusal_of (asked, id, "not_paired");
+  /* the user's Pair comes too late */
+  ow_bridge_call_accept_pairing_async (call, "Work laptop", ow_test_store_result, &result);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE);
+  g_clear_error (&error);
+  g_clear_object (&call);
+  g_clear_object (&result);
+  assert_no_browsers ();
+
+  proving = client_connect (CALLER);
+  client_begin (proving);
+  done = pair_until_done (proving, "Work laptop", &call, &result);
+  ow_test_wiped_watch_bytes (proving->key, sizeof proving->key);
+  g_assert_true (ow_vault_clear (T.vault, NULL));
+  ow_test_wiped_stop ();
+  /* the call's copy and the browser's that waited for the proof */
+  g_assert_cmpuint (ow_test_wiped_count (proving->key, sizeof proving->key), ==, 2);
+  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
+  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_SIGNED_OUT);
+  g_clear_error (&error);
+  expect_refusal_of (proving, onepin_json_get_string (done, "id", NULL), "not_paired");
+  assert_no_browsers ();
+  /* the next pairing, for whoever signs in next */
+  assert_pairing_open ();
+}
+
 static void
 test_origins (void)
 {
@@ -1570,6 +1624,7 @@ main (int    argc,
   g_test_add_func ("/bridge/locked-pairing", test_locked_pairing);
   g_test_add_func ("/bridge/lock-wipes-keys", test_lock_wipes_keys);
   g_test_add_func ("/bridge/lock-ends-pairing", test_lock_ends_pairing);
+  g_test_add_func ("/bridge/sign-out-ends-pairing", test_sign_out_ends_pairing);
   status = g_test_run ();
 
   ow_bridge_close (T.bridge);
