@@ -19,7 +19,9 @@
  * never brings up the wallet's window. Locking wipes every browser key the
  * bridge holds: the connections that held one are refused "locked" and
  * closed, their calls cancelled (a pairing fails with
- * OW_VAULT_ERROR_LOCKED). No GTK here.
+ * OW_VAULT_ERROR_LOCKED). The cancellable says the browser is gone, not
+ * that the work must stop: the application lets a payment the user
+ * approved already run to its end. No GTK here.
  */
 #pragma once
 

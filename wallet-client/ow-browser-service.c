@@ -6,7 +6,8 @@
  * One Work per call: it keeps the call, the dialog showing for it and what
  * the gateway answered, and ends when the call is answered or the browser
  * goes away (the call's cancellable, which also cancels our requests to
- * the gateway and closes the dialog).
+ * the gateway and closes the dialog). A payment the user approved is the
+ * exception: it is not the browser's to abort (below).
  */
 #include "ow-browser-service.h"
 
@@ -378,8 +379,7 @@ on_paid (GObject      *source,
 
   if (paid == NULL)
     {
-      const char *code = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                         ? "gone" : error_code (error);
+      const char *code = error_code (error);
 
       message = ow_ui_error_message (error);
       toast (work, message);
@@ -401,6 +401,7 @@ on_paid (GObject      *source,
   /* TRANSLATORS: "Paid ₩13,000 to Onepin Tea House." */
   message = g_strdup_printf (_("Paid %s to %s."), amount, work->shown->merchant);
   toast (work, message);
+  /* Locked meanwhile, the action is off and the unlock refreshes instead. */
   if (window != NULL)
     gtk_widget_activate_action (GTK_WIDGET (window), "win.refresh", NULL);
   json_object_set_object_member (reply, "result", result_object (paid));
@@ -427,9 +428,14 @@ on_approval_decided (OwApprovalDialog *dialog,
   client = signed_in_client (work);
   if (client == NULL)
     return;
-  /* What the user approved, with the ids the gateway matches on. */
+  /* What the user approved, with the ids the gateway matches on. Not on
+   * the call's cancellable: the browser going away (or its key wiped by a
+   * lock) must not abort a request that may have reached the gateway
+   * already, leaving the card charged and the wallet silent. The payment
+   * runs to its end and the wallet reports its outcome; the browser, if
+   * gone, hears nothing more (the call's answer goes nowhere). */
   ow_client_wallet_checkout_async (client, ow_bridge_call_get_purchase (work->call), card_password,
-                                   work->key, cancellable (work), on_paid, work);
+                                   work->key, NULL, on_paid, work);
 }
 
 static void

@@ -170,12 +170,13 @@ async function startGateway(dir, bank, bankDir, smtp) {
                            `[network]\nsecret_file=${bankDir}/network.secret\n` +
                            `[bank]\nurl=${bank}\napi_key_file=${bankDir}/api.key\n` +
                            `callback_secret_file=${bankDir}/callback.secret\n` + smtp.config);
-  const { match } = await startProcess(
+  const { child, match } = await startProcess(
     [process.env.ONEPIN_GATEWAY, '--data-dir', dir, '--listen', '127.0.0.1:0', '--config', config],
     { logPath: path.join(dir, 'gateway.log'), ready: /listening on (http:\/\/127\.0\.0\.1:\d+)\n/ });
   /* the bank routes onepin's cards here */
   fs.writeFileSync(path.join(bankDir, 'issuer.url'), match[1] + '\n');
-  return { url: match[1], dir, adminToken: fs.readFileSync(path.join(dir, 'admin.token'), 'utf8').trim() };
+  return { url: match[1], dir, child,
+           adminToken: fs.readFileSync(path.join(dir, 'admin.token'), 'utf8').trim() };
 }
 
 async function startMalls(dir, gateway, bank, bankDir) {
@@ -523,6 +524,42 @@ test('amount or order changed on the page: the gateway refuses, nothing is charg
     await page.close();
   }
   assertEqual((await walletCard()).balance, env.balance, 'nothing charged');
+});
+
+/* A lock while an approved payment is on its way to the gateway: the lock
+ * takes the browser's key and the extension hears "locked" (its connection
+ * is gone), but the payment is not the browser's to abort. It runs to its
+ * end, the wallet says so (its toast; its history after the unlock) and the
+ * card is charged once. The gateway is stopped (SIGSTOP) while the wallet
+ * sends it the payment, so the request is surely in flight at the lock. */
+test('locked while an approved payment is on its way: it completes and the wallet reports it', async () => {
+  const { page, purchase } = await checkoutPage('Celadon tea cup');
+  await page.click('#onepin-pay');
+  await page.waitForSelector('[data-onepin-status]');
+  await approveInWallet(['Onepin Tea House', purchase.order_id]);
+  const paid = walletCount('browser: paid an affiliated mall');
+  env.gateway.child.kill('SIGSTOP');
+  try {
+    await env.ui({ cmd: 'click', window: 'Approve Purchase', button: 'Approve' });
+    await env.ui({ cmd: 'wait_gone', window: 'Approve Purchase', timeout: 20 });
+    await sleep(1000);     /* the request leaves for the stopped gateway */
+    await lockWallet();
+  } finally {
+    env.gateway.child.kill('SIGCONT');
+  }
+  await page.waitForSelector('[data-onepin-error]', { timeout: 20000 });
+  assertEqual(await page.getAttribute('[data-onepin-status]', 'data-onepin-error'), 'locked',
+              'the page hears the lock');
+  await until('the wallet to report the payment',
+              () => walletCount('browser: paid an affiliated mall') > paid);
+  await walletShot('paid-while-locked');
+  assertEqual((await walletCard()).balance, env.balance - 9000, 'charged once');
+  env.balance -= 9000;
+  const order = await (await fetch(`${env.mall}/orders/${purchase.order_id}.json`)).json();
+  assertEqual(order.status, 'complete', 'the mall has its payment');
+  await unlockWallet();
+  await env.ui({ cmd: 'wait_button', window: 'onepin Wallet', button: 'Charge', timeout: 30 });
+  await page.close();
 });
 
 /* Locked, the wallet cannot tell the extension's messages from anyone's:
