@@ -1448,13 +1448,40 @@ test_lock_wipes_keys (void)
   g_assert_cmpstr (onepin_json_get_string (pong, "name", NULL), ==, "Work laptop");
 }
 
-/* A pairing under way when the wallet locks fails, whether the user was
- * still comparing the codes or the wallet waited for the browser's proof:
- * its key is wiped (the call's copy, and the browser's waiting for the
- * proof), the browser is refused "locked" and the connection closed, and
- * nothing is stored. */
 static void
-test_lock_ends_pairing (void)
+lock (void)
+{
+  ow_vault_lock (T.vault);
+}
+
+static void
+unlock (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  g_assert_no_error (error);
+}
+
+static void
+sign_out (void)
+{
+  g_assert_true (ow_vault_clear (T.vault, NULL));
+}
+
+/* A pairing under way when @end runs fails, whether the user was still
+ * comparing the codes or the wallet waited for the browser's proof: its key
+ * is wiped at @end (the call's copy, and the browser's waiting for the
+ * proof), the browser is refused @code and the connection closed, a
+ * waiting pairing fails with @domain and @error_code, the user's late Pair
+ * stores nothing, and the next pairing works. @after (may be NULL) undoes
+ * what @end did. */
+static void
+expect_pairing_ended (void      (*end) (void),
+                      void      (*after) (void),
+                      const char *code,
+                      GQuark      domain,
+                      gint        error_code)
 {
   g_autoptr(Client) asked = NULL;
   g_autoptr(Client) proving = NULL;
@@ -1469,89 +1496,57 @@ test_lock_ends_pairing (void)
   client_begin (asked);
   call = pair_until_asked (asked, &id);
   ow_test_wiped_watch_bytes (asked->key, sizeof asked->key);
-  ow_vault_lock (T.vault);
+  end ();
   ow_test_wiped_stop ();
   g_assert_cmpuint (ow_test_wiped_count (asked->key, sizeof asked->key), ==, 1);
+  /* the pair dialog closes */
   g_assert_true (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
-  expect_refusal_of (asked, id, "locked");
+  expect_refusal_of (asked, id, code);
   /* the user's answer comes too late */
   ow_bridge_call_accept_pairing_async (call, "Work laptop", ow_test_store_result, &result);
   g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
   g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE);
   g_clear_error (&error);
   g_clear_object (&call);
-  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  g_clear_object (&result);
+  if (after != NULL)
+    after ();
+  assert_no_browsers ();
 
   proving = client_connect (CALLER);
   client_begin (proving);
   done = pair_until_done (proving, "Work laptop", &call, &result);
   ow_test_wiped_watch_bytes (proving->key, sizeof proving->key);
-  ow_vault_lock (T.vault);
+  end ();
   ow_test_wiped_stop ();
   /* the call's copy and the browser's that waited for the proof */
   g_assert_cmpuint (ow_test_wiped_count (proving->key, sizeof proving->key), ==, 2);
-  expect_refusal_of (proving, onepin_json_get_string (done, "id", NULL), "locked");
+  expect_refusal_of (proving, onepin_json_get_string (done, "id", NULL), code);
   g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
-  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
-  g_clear_error (&error);
-
-  g_assert_true (ow_vault_unlock (T.vault, MASTER, &error));
+  g_assert_error (error, domain, error_code);
+  if (after != NULL)
+    after ();
   assert_no_browsers ();
   assert_pairing_open ();
 }
 
-/* Signing out (ow_vault_clear) ends every pairing under way, whether the
- * user was still comparing the codes or the wallet waited for the browser's
- * proof: the user agreed to it for the account that just left. Its key is
- * wiped at once, the browser is refused "not_paired" and the connection
- * closed, the user's late answer stores nothing in the emptied vault, and
- * the next pairing works. */
+/* A lock ends a pairing under way: the browser hears "locked" and the
+ * pairing fails with OW_VAULT_ERROR_LOCKED. */
+static void
+test_lock_ends_pairing (void)
+{
+  expect_pairing_ended (lock, unlock, "locked", OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+}
+
+/* Signing out (ow_vault_clear) ends every pairing under way too: the user
+ * agreed to it for the account that just left, and it must not be stored
+ * into the emptied vault for the next one. The browser hears "not_paired"
+ * and the pairing fails with OW_BRIDGE_ERROR_SIGNED_OUT. */
 static void
 test_sign_out_ends_pairing (void)
 {
-  g_autoptr(Client) asked = NULL;
-  g_autoptr(Client) proving = NULL;
-  g_autoptr(OwBridgeCall) call = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) done = NULL;
-  g_autofree char *id = NULL;
-  g_autoptr(GError) error = NULL;
-
-  clear_browsers ();
-  asked = client_connect (CALLER);
-  client_begin (asked);
-  call = pair_until_asked (asked, &id);
-  ow_test_wiped_watch_bytes (asked->key, sizeof asked->key);
-  g_assert_true (ow_vault_clear (T.vault, NULL));
-  ow_test_wiped_stop ();
-  g_assert_cmpuint (ow_test_wiped_count (asked->key, sizeof asked->key), ==, 1);
-  /* the pair dialog closes */
-  g_assert_true (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
-  expect_refusal_of (asked, id, "not_paired");
-  /* the user's Pair comes too late */
-  ow_bridge_call_accept_pairing_async (call, "Work laptop", ow_test_store_result, &result);
-  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
-  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE);
-  g_clear_error (&error);
-  g_clear_object (&call);
-  g_clear_object (&result);
-  assert_no_browsers ();
-
-  proving = client_connect (CALLER);
-  client_begin (proving);
-  done = pair_until_done (proving, "Work laptop", &call, &result);
-  ow_test_wiped_watch_bytes (proving->key, sizeof proving->key);
-  g_assert_true (ow_vault_clear (T.vault, NULL));
-  ow_test_wiped_stop ();
-  /* the call's copy and the browser's that waited for the proof */
-  g_assert_cmpuint (ow_test_wiped_count (proving->key, sizeof proving->key), ==, 2);
-  g_assert_false (ow_bridge_call_accept_pairing_finish (call, ow_test_wait (&result), &error));
-  g_assert_error (error, OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_SIGNED_OUT);
-  g_clear_error (&error);
-  expect_refusal_of (proving, onepin_json_get_string (done, "id", NULL), "not_paired");
-  assert_no_browsers ();
-  /* the next pairing, for whoever signs in next */
-  assert_pairing_open ();
+  expect_pairing_ended (sign_out, NULL, "not_paired", OW_BRIDGE_ERROR,
+                        OW_BRIDGE_ERROR_SIGNED_OUT);
 }
 
 static void
