@@ -866,6 +866,55 @@ onepin_follow_up (BankRequest          *request,
   return TRUE;
 }
 
+/* The outcome the bank stored, settling it itself, for a capture or refund
+ * kept before schema 4, whose request's fingerprint it never had
+ * (BANK_FINGERPRINT_UNKNOWN): a retry of the key is compared with the
+ * message instead, as such a bank compared retries, by what it asks. The
+ * same payment and the same amount (named, or left out: all there was,
+ * which is what the message was for, since the payment was held since)
+ * and no other member get the outcome, and pin the key to this request's
+ * fingerprint, so that later retries are compared byte for byte as ever;
+ * anything else gets 422, not kept. *@done when this replied. */
+static gboolean
+replay_unknown (BankRequest                *request,
+                const BankAcquirerPayment  *p,
+                gboolean                   *done,
+                GError                    **error)
+{
+  BankStore *store = bank_server_get_store (request->server);
+  g_autofree char *key = request_key (request);
+  g_autofree char *body = NULL;
+  g_autoptr(BankNetworkMessage) m = NULL;
+  JsonObject *asked = request->body;
+  guint8 stored[32];
+  guint status = 0;
+  gboolean found = FALSE;
+  guint members;
+
+  *done = FALSE;
+  if (request->idempotency_key == NULL ||
+      !bank_store_idempotency_get (store, request->route, request->idempotency_key, stored,
+                                   &status, &body, &found, error))
+    return request->idempotency_key == NULL;
+  if (!found || !onepin_crypto_equal (stored, BANK_FINGERPRINT_UNKNOWN, 32))
+    return TRUE;
+  *done = TRUE;
+  m = bank_store_message_by_key (store, key, error);
+  if (m == NULL)
+    return g_set_error_literal (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
+                                "An outcome without its request has no message"), FALSE;
+  members = asked ? json_object_get_size (asked) : 0;
+  if (g_str_equal (m->payment_id, p->id) &&
+      (members == 0 ||
+       (members == 1 && onepin_json_get_int (asked, "amount", -1) == m->amount)))
+    return bank_store_idempotency_pin (store, request->route, request->idempotency_key,
+                                       request->fingerprint, error) &&
+           bank_request_replay (request, &found, error);
+  request->transient = TRUE;
+  return bank_reply_error (request, 422, "idempotency_error", "idempotency_key_reused", NULL,
+                           "This Idempotency-Key was used with other parameters.");
+}
+
 /* A sandbox card's credit: what was held or taken comes back. */
 static gboolean
 release_credit (BankRequest          *request,
@@ -892,9 +941,12 @@ bank_api_acquirer_capture (BankRequest  *request,
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
   gboolean idle;
+  gboolean done;
   gint64 amount;
 
   if (p == NULL)
+    return error == NULL || *error == NULL;
+  if (!replay_unknown (request, p, &done, error) || done)
     return error == NULL || *error == NULL;
   if (!g_str_equal (p->status, "authorized"))
     return refuse_state (request, p, "authorized");
@@ -951,9 +1003,12 @@ bank_api_acquirer_refund (BankRequest  *request,
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
   gboolean idle;
+  gboolean done;
   gint64 amount;
 
   if (p == NULL)
+    return error == NULL || *error == NULL;
+  if (!replay_unknown (request, p, &done, error) || done)
     return error == NULL || *error == NULL;
   if (!g_str_equal (p->status, "captured"))
     return refuse_state (request, p, "captured");
@@ -1058,10 +1113,15 @@ bank_acquirer_settle_resent (const BankNetworkMessage  *m,
                           .idempotency_key = names[1] };
   gboolean ok;
 
-  if (names[1] == NULL || !m->has_fingerprint)
+  if (names[1] == NULL)
     return g_set_error (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
                         "Follow-up %" G_GINT64_FORMAT " has no mall's request", m->id), FALSE;
-  ok = settle_answer (&request, m, code, error) && keep_outcome (&request, m->fingerprint, error);
+  /* Stored before schema 4, and no retry since gave it a fingerprint: the
+   * outcome is kept all the same, and a retry is compared by what it asks
+   * (replay_unknown ()). */
+  ok = settle_answer (&request, m, code, error) &&
+       keep_outcome (&request, m->has_fingerprint ? m->fingerprint : BANK_FINGERPRINT_UNKNOWN,
+                     error);
   g_free (request.reply);
   return ok;
 }

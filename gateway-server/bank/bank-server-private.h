@@ -86,10 +86,15 @@ void      bank_request_suspend  (BankRequest  *request,
 void      bank_request_resume   (BankRequest  *request,
                                  BankHandler   handler);
 /* The outcome stored under the request's Idempotency-Key, if *@found:
- * replied byte for byte, or 422 when it was stored for other parameters. */
+ * replied byte for byte, or 422 when it was stored for other parameters.
+ * An outcome stored with BANK_FINGERPRINT_UNKNOWN is not *@found: the
+ * handler compares the request itself (bank-api-acquirer.c). */
 gboolean  bank_request_replay   (BankRequest  *request,
                                  gboolean     *found,
                                  GError      **error);
+/* All zeros: the outcome of a request whose parameters were not kept (a
+ * capture or refund stored before schema 4, settled by the bank itself). */
+extern const guint8 BANK_FINGERPRINT_UNKNOWN[32];
 /* Checks the body against @fields; FALSE after replying 400. */
 gboolean  bank_check_body       (BankRequest            *request,
                                  const OnepinJsonField  *fields,

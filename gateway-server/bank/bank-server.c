@@ -366,6 +366,8 @@ fingerprint (BankRequest *request,
   explicit_bzero (text->str, text->len);
 }
 
+const guint8 BANK_FINGERPRINT_UNKNOWN[32] = { 0 };
+
 gboolean
 bank_request_replay (BankRequest  *request,
                      gboolean     *found,
@@ -379,6 +381,8 @@ bank_request_replay (BankRequest  *request,
                                    request->idempotency_key, stored_fp, &status, &body, found,
                                    error))
     return FALSE;
+  if (*found && onepin_crypto_equal (stored_fp, BANK_FINGERPRINT_UNKNOWN, 32))
+    *found = FALSE;
   if (!*found)
     return TRUE;
   request->replayed = TRUE;

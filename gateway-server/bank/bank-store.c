@@ -93,6 +93,14 @@ static const char schema_3[] =
 static const char schema_4[] =
   "ALTER TABLE network_messages ADD COLUMN fingerprint BLOB;\n";
 
+/* Run by every upgrade: a capture or refund a bank before schema 4 left
+ * open (sent only on the mall's retries, so next_at is NULL) gets a turn
+ * in the advice queue now, or it would hold its payment until a retry
+ * that may never come. No bank of schema 4 or later leaves one so. */
+static const char queue_open_follow_ups[] =
+  "UPDATE network_messages SET next_at = CAST (strftime ('%s', 'now') AS INTEGER)\n"
+  "  WHERE request_key IS NOT NULL AND answered_at IS NULL AND next_at IS NULL;\n";
+
 struct _BankStore
 {
   sqlite3    *db;
@@ -318,6 +326,7 @@ migrate (BankStore  *self,
   if ((version >= 1 || exec (self, schema, error)) &&
       (version >= 2 || exec (self, schema_2, error)) &&
       (version >= 3 || exec (self, schema_3, error)) && exec (self, schema_4, error) &&
+      exec (self, queue_open_follow_ups, error) &&
       exec (self, "PRAGMA user_version = 4", error) && exec (self, "COMMIT", error))
     return TRUE;
   bank_store_rollback (self);
@@ -434,6 +443,18 @@ bank_store_idempotency_get (BankStore   *self,
     }
   sqlite3_reset (stmt);
   return TRUE;
+}
+
+gboolean
+bank_store_idempotency_pin (BankStore    *self,
+                            const char   *scope,
+                            const char   *key,
+                            const guint8  fingerprint[32],
+                            GError      **error)
+{
+  return run (self, query (self, error,
+                           "UPDATE idempotency SET fingerprint = ? WHERE scope = ? AND key = ?",
+                           "htt", fingerprint, scope, key), error);
 }
 
 gboolean

@@ -187,6 +187,12 @@ gboolean      bank_store_idempotency_get    (BankStore           *self,
                                              char               **body,
                                              gboolean            *found,
                                              GError             **error);
+/* The record's fingerprint becomes @fingerprint. */
+gboolean      bank_store_idempotency_pin    (BankStore           *self,
+                                             const char          *scope,
+                                             const char          *key,
+                                             const guint8         fingerprint[32],
+                                             GError             **error);
 gboolean      bank_store_idempotency_put    (BankStore           *self,
                                              const char          *scope,
                                              const char          *key,

@@ -1806,6 +1806,61 @@ test_acquirer_capture_cut_by_stop (void)
   acquirer_stop ();
 }
 
+/* A capture a bank of schema 3 left open: its message stored with no
+ * fingerprint and no turn in the advice queue (a v3 bank sent follow-ups
+ * only on the mall's retries). The upgrade gives it a turn: the bank sends
+ * it, settles the capture and keeps the outcome for the key, which a retry
+ * naming the same payment and amount (here left out: all of it) gets,
+ * and other parameters do not. */
+static void
+test_acquirer_capture_from_v3 (void)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(OtResponse) other = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  AcquirerCall *capture;
+  IssuerCall *first;
+  sqlite3 *db;
+
+  acquirer_start_full (GIVE_UP_TIMEOUT, "3600", NULL);
+  id = authorized_payment (4000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  capture = follow_up_start (id, "capture", "capture-v3");
+  first = wait_issuer (2);
+  ot_bank_kill (acquirer);
+  while (!capture->done)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_error (&capture->error);
+  g_object_unref (capture->msg);
+  g_free (capture);
+
+  /* What a bank of schema 3 leaves. */
+  path = g_build_filename (ot_bank_data_dir (acquirer), "bank.db", NULL);
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+                                 "UPDATE network_messages SET next_at = NULL "
+                                 "WHERE request_key IS NOT NULL;"
+                                 "ALTER TABLE network_messages DROP COLUMN fingerprint;"
+                                 "PRAGMA user_version = 3;", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  issuer_hold = NULL;
+  ot_bank_restart (acquirer);
+  wait_status (id, "captured");
+  assert_same_message (first, issuer_calls->pdata[2]);
+
+  other = acquirer_call_finish (action_start (id, "capture", "capture-v3",
+                                              "{\"amount\":3999}"));
+  ot_assert_error (other, 422, "idempotency_error", "idempotency_key_reused");
+  late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-v3", "{}", 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (late), "amount_captured"), ==, 4000);
+  again = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-v3", "{}", 200);
+  g_assert_cmpstr (again->body, ==, late->body);
+  acquirer_stop ();
+}
+
 /* An issuer that is stopping answers 91, one whose store failed 96: it
  * recorded nothing, but an earlier try of the same message it may have
  * applied. A capture so answered is not declined: the mall gets 503, and
@@ -2350,6 +2405,7 @@ main (int   argc,
                    test_acquirer_capture_given_up_declined);
   g_test_add_func ("/bank/acquirer/refund-given-up", test_acquirer_refund_given_up);
   g_test_add_func ("/bank/acquirer/capture-cut-by-stop", test_acquirer_capture_cut_by_stop);
+  g_test_add_func ("/bank/acquirer/capture-from-v3", test_acquirer_capture_from_v3);
   g_test_add_func ("/bank/acquirer/capture-issuer-stopping",
                    test_acquirer_capture_issuer_stopping);
   g_test_add_func ("/bank/acquirer/reversal-issuer-stopping",
