@@ -668,15 +668,43 @@ find (BankRequest  *request,
   return p;
 }
 
+static const char *
+operation_name (const BankNetworkMessage *m)
+{
+  if (g_str_equal (m->mti, ONEPIN_ISO_COMPLETION))
+    return "capture";
+  return m->request_key != NULL ? "refund" : "reversal";
+}
+
+/* The payment, and what about it awaits reconciliation with the issuer. */
 gboolean
 bank_api_acquirer_get (BankRequest  *request,
                        GError      **error)
 {
   g_autoptr(BankAcquirerPayment) p = find (request, error);
+  g_autoptr(BankNetworkMessage) m = NULL;
+  g_autoptr(GError) local = NULL;
+  JsonObject *o;
+  JsonObject *reconciliation;
 
   if (p == NULL)
     return error == NULL || *error == NULL;
-  return bank_reply (request, 200, render (p));
+  m = bank_store_message_reconciling (bank_server_get_store (request->server), p->id, &local);
+  if (local != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  o = render (p);
+  if (m != NULL)
+    {
+      reconciliation = json_object_new ();
+      json_object_set_string_member (reconciliation, "operation", operation_name (m));
+      json_object_set_int_member (reconciliation, "amount", m->amount);
+      json_object_set_string_member (reconciliation, "reason", m->reconcile);
+      json_object_set_string_member (reconciliation, "stan", m->stan);
+      json_object_set_string_member (reconciliation, "transmitted", m->transmitted);
+      json_object_set_int_member (reconciliation, "since", m->reconcile_at);
+      json_object_set_object_member (o, "reconciliation", reconciliation);
+    }
+  return bank_reply (request, 200, o);
 }
 
 /* ---- capture, cancel, refund -------------------------------------------- */
@@ -725,10 +753,13 @@ check_idle (BankRequest               *request,
   *idle = open == NULL || g_str_equal (open->request_key, key);
   if (*idle)
     return TRUE;
-  message = g_strdup_printf ("A %s of this payment is waiting for the issuer's answer. Retry "
-                             "once it is settled.",
-                             g_str_equal (open->mti, ONEPIN_ISO_COMPLETION) ? "capture"
-                                                                           : "refund");
+  if (open->reconcile != NULL)
+    message = g_strdup_printf ("A %s of this payment awaits reconciliation with the issuer "
+                               "(its outcome is unknown): see the payment's reconciliation.",
+                               operation_name (open));
+  else
+    message = g_strdup_printf ("A %s of this payment is waiting for the issuer's answer. Retry "
+                               "once it is settled.", operation_name (open));
   request->transient = TRUE;
   return bank_reply_error (request, 409, "invalid_request_error", "payment_in_progress", NULL,
                            message);

@@ -64,6 +64,10 @@ parse_options (int         *argc,
     { "resend-after", 0, 0, G_OPTION_ARG_INT64, &config->resend_after,
       "Seconds a capture or refund the issuer did not answer waits for the mall's retry "
       "before the bank sends it again itself (default 60)", "SECONDS" },
+    { "resend-give-up", 0, 0, G_OPTION_ARG_INT64, &config->resend_give_up,
+      "Seconds after its first try that the bank stops sending a capture, refund or reversal "
+      "the issuer never answered, and marks it for reconciliation (default 86400)",
+      "SECONDS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -77,6 +81,7 @@ parse_options (int         *argc,
   config->deposit_window = 86400;
   config->issuer_timeout = 10;
   config->resend_after = 60;
+  config->resend_give_up = 86400;
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -99,9 +104,11 @@ parse_options (int         *argc,
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                                 "--issuer-url is not an http(s) URL with a host"), FALSE;
   if (config->issuer_timeout < 1 || config->issuer_timeout > 300 ||
-      config->resend_after < 1 || config->resend_after > 86400)
+      config->resend_after < 1 || config->resend_after > 86400 ||
+      config->resend_give_up < 1 || config->resend_give_up > 259200)
     return g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                                "--issuer-timeout is 1 to 300, --resend-after 1 to 86400"),
+                                "--issuer-timeout is 1 to 300, --resend-after 1 to 86400, "
+                                "--resend-give-up 1 to 259200 (the issuer's 72 h)"),
            FALSE;
   if (config->issuer_bins == NULL)
     config->issuer_bins = g_strdup ("9410,942000-942999");

@@ -33,6 +33,7 @@ struct _BankNetwork
   GHashTable        *advices_in_flight;
   BankNetworkSettle  settle;
   gpointer           settle_data;
+  gint64             give_up;          /* seconds after a message's first try */
   guint              idle;
   guint              timer;
 };
@@ -45,6 +46,7 @@ typedef struct
   char            *transmitted;
   BankNetworkDone  done;
   gpointer         user_data;
+  gboolean         quiet;         /* a failure is not logged */
 } Pending;
 
 static void
@@ -221,7 +223,7 @@ on_sent (GObject      *source,
     outcome = BANK_NETWORK_ANSWERED;
   else
     outcome = BANK_NETWORK_BAD_ANSWER;
-  if (outcome != BANK_NETWORK_ANSWERED)
+  if (outcome != BANK_NETWORK_ANSWERED && !pending->quiet)
     g_message ("network: %s %s: %s", pending->mti, pending->stan,
                error ? error->message
                      : outcome == BANK_NETWORK_NO_ANSWER ? "issuer unavailable"
@@ -236,6 +238,7 @@ send_bytes (BankNetwork     *self,
             const char      *mti,
             const char      *stan,
             const char      *transmitted,
+            gboolean         quiet,
             BankNetworkDone  done,
             gpointer         user_data)
 {
@@ -248,7 +251,8 @@ send_bytes (BankNetwork     *self,
 
   if (msg == NULL)
     {
-      g_message ("network: no issuer to send %s %s to", mti, stan);
+      if (!quiet)
+        g_message ("network: no issuer to send %s %s to", mti, stan);
       done (BANK_NETWORK_NO_ANSWER, NULL, user_data);
       return;
     }
@@ -260,6 +264,7 @@ send_bytes (BankNetwork     *self,
   pending->transmitted = g_strdup (transmitted);
   pending->done = done;
   pending->user_data = user_data;
+  pending->quiet = quiet;
   soup_message_headers_replace (soup_message_get_request_headers (msg), SIGNATURE_HEADER,
                                 signature);
   soup_message_set_request_body_from_bytes (msg, "application/json; charset=utf-8", body);
@@ -300,7 +305,7 @@ bank_network_send (BankNetwork     *self,
   g_autoptr(GBytes) body = secret_body (message);
 
   send_bytes (self, body, onepin_iso_get (message, "mti"), onepin_iso_get (message, "11"),
-              onepin_iso_get (message, "7"), done, user_data);
+              onepin_iso_get (message, "7"), FALSE, done, user_data);
   onepin_json_object_wipe (message);
 }
 
@@ -310,6 +315,8 @@ typedef struct
 {
   BankNetwork *self;
   gint64       id;
+  gint64       attempts;      /* this one's number */
+  gint64       created;       /* the message's first try */
 } Advice;
 
 /* 1, 2, 4, … seconds after the first, second, third failed attempt. */
@@ -371,6 +378,40 @@ write_answered (BankNetwork  *self,
   return FALSE;
 }
 
+/* Each try of a message is logged only on its 1st, 2nd, 4th, 8th … (at
+ * most 60 s apart, a day of tries is 11 lines, not 1,440). */
+static gboolean
+loud (gint64 attempts)
+{
+  return (attempts & (attempts - 1)) == 0;
+}
+
+/* The message stops, awaiting reconciliation for @reason: the issuer may
+ * or may not have applied it, and the bank guesses neither. A capture or
+ * refund keeps its payment held (bank_store_message_open ()). */
+static void
+give_up (BankNetwork *self,
+         Advice      *advice,
+         const char  *reason,
+         const char  *why)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean marked = FALSE;
+
+  if (!bank_store_begin (self->store, &error) ||
+      !bank_store_message_reconcile (self->store, advice->id, reason, now_seconds (), &marked,
+                                     &error) ||
+      !bank_store_commit (self->store, &error))
+    {
+      bank_store_rollback (self->store);
+      g_warning ("network: %s", error->message);
+      return;
+    }
+  if (marked)
+    g_warning ("network: message %" G_GINT64_FORMAT " %s: no longer sent, marked for "
+               "reconciliation (%s)", advice->id, why, reason);
+}
+
 static void
 advice_done (BankNetworkResult  result,
              JsonObject        *response,
@@ -379,15 +420,28 @@ advice_done (BankNetworkResult  result,
   g_autofree Advice *advice = user_data;
   BankNetwork *self = advice->self;
   g_autoptr(GError) error = NULL;
+  g_autofree char *why = NULL;
   const char *code;
 
   g_hash_table_remove (self->advices_in_flight, &advice->id);
   code = response ? onepin_iso_get (response, "39") : NULL;
-  if (result == BANK_NETWORK_ANSWERED && !bank_network_answer_final (code))
-    g_message ("network: message %" G_GINT64_FORMAT ": the issuer recorded nothing (%s); "
-               "sent again later", advice->id, code);
-  else if (result == BANK_NETWORK_ANSWERED && !write_answered (self, advice->id, code, &error))
-    g_warning ("network: %s", error->message);
+  if (result == BANK_NETWORK_ANSWERED && bank_network_answer_final (code))
+    {
+      if (!write_answered (self, advice->id, code, &error))
+        g_warning ("network: %s", error->message);
+    }
+  else if (now_seconds () - advice->created >= self->give_up)
+    {
+      why = g_strdup_printf ("got no answer in %" G_GINT64_FORMAT " tries over %" G_GINT64_FORMAT
+                             " s (--resend-give-up)", advice->attempts,
+                             now_seconds () - advice->created);
+      give_up (self, advice, "no_answer", why);
+    }
+  else if (loud (advice->attempts))
+    g_message ("network: message %" G_GINT64_FORMAT ", try %" G_GINT64_FORMAT ": %s; sent "
+               "again later", advice->id, advice->attempts,
+               result != BANK_NETWORK_ANSWERED ? "no answer"
+                                              : "the issuer recorded nothing (91 or 96)");
   schedule (self);
 }
 
@@ -414,10 +468,12 @@ send_advice (BankNetwork        *self,
   advice = g_new0 (Advice, 1);
   advice->self = self;
   advice->id = message->id;
+  advice->attempts = attempts;
+  advice->created = message->created;
   g_hash_table_add (self->advices_in_flight, g_memdup2 (&message->id, sizeof message->id));
   body = g_bytes_new (message->body, strlen (message->body));
-  send_bytes (self, body, message->mti, message->stan, message->transmitted, advice_done,
-              advice);
+  send_bytes (self, body, message->mti, message->stan, message->transmitted, !loud (attempts),
+              advice_done, advice);
 }
 
 static void
@@ -477,6 +533,7 @@ bank_network_new (BankStore          *store,
                   const char         *issuer_url_file,
                   const char         *bins,
                   guint               timeout,
+                  gint64              resend_give_up,
                   BankNetworkSettle   settle,
                   gpointer            settle_data,
                   GError            **error)
@@ -487,6 +544,7 @@ bank_network_new (BankStore          *store,
   self->key = key;
   self->settle = settle;
   self->settle_data = settle_data;
+  self->give_up = resend_give_up;
   self->issuer_url = g_strdup (issuer_url);
   self->issuer_url_file = g_strdup (issuer_url_file);
   self->bins = g_array_new (FALSE, TRUE, sizeof (BinRange));

@@ -16,7 +16,9 @@
  * 60 s apart, across restarts. So is a capture or refund that a mall's
  * request sent and no answer to it was recorded a while later (the mall
  * gave up, or the bank stopped): the same message, which the issuer
- * answers once, so its answer is what the issuer did.
+ * answers once, so its answer is what the issuer did. Not for ever: after
+ * --resend-give-up seconds the message stops and awaits reconciliation
+ * (bank_store_message_reconcile ()), the payment held or as declared.
  */
 #pragma once
 
@@ -57,13 +59,16 @@ typedef gboolean (*BankNetworkSettle) (const BankNetworkMessage  *message,
  * message, so the gateway may move) with ISSUER_PATH appended. Both NULL:
  * every onepin card is answered 91. @bins: "9410,942000-942999", prefixes
  * or ranges of prefixes of one length. @settle records the answers to the
- * captures and refunds it sends. */
+ * captures and refunds it sends. A message with no answer
+ * @resend_give_up seconds after its first try (after one more try, at
+ * least) is sent no more and awaits reconciliation. */
 BankNetwork *bank_network_new          (BankStore         *store,
                                         OnepinKey         *key,
                                         const char        *issuer_url,
                                         const char        *issuer_url_file,
                                         const char        *bins,
                                         guint              timeout,
+                                        gint64             resend_give_up,
                                         BankNetworkSettle  settle,
                                         gpointer           settle_data,
                                         GError           **error);

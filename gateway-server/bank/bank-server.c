@@ -841,7 +841,8 @@ bank_server_new (const BankConfig  *config,
   self->callbacks = bank_callbacks_new (store, keys->callback);
   self->network = bank_network_new (store, keys->network, config->issuer_url,
                                     config->issuer_url_file, config->issuer_bins,
-                                    config->issuer_timeout, bank_acquirer_settle_resent, self,
+                                    config->issuer_timeout, config->resend_give_up,
+                                    bank_acquirer_settle_resent, self,
                                     error);
   if (self->network == NULL)
     return NULL;

@@ -35,6 +35,8 @@ typedef struct
   gint64  issuer_timeout;         /* seconds before an answer counts as none */
   gint64  resend_after;           /* seconds a capture or refund the issuer did not answer
                                    * waits for the mall's retry before the bank sends it */
+  gint64  resend_give_up;         /* seconds after its first try the bank stops sending a
+                                   * message with no answer; it awaits reconciliation */
 } BankConfig;
 
 #define BANK_TYPE_SERVER (bank_server_get_type ())

@@ -11,7 +11,7 @@
 
 G_DEFINE_QUARK (bank-store-error-quark, bank_store_error)
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /* Money columns carry CHECKs, so a bug cannot overdraw an account or a
  * card's credit even if a conditional update were forgotten. */
@@ -92,6 +92,15 @@ static const char schema_3[] =
  * request's fingerprint goes with the message. */
 static const char schema_4[] =
   "ALTER TABLE network_messages ADD COLUMN fingerprint BLOB;\n";
+
+/* Version 5: a message the bank stopped sending (its retry life was over,
+ * or the issuer answered a retransmission 94) awaits reconciliation. */
+static const char schema_5[] =
+  "ALTER TABLE network_messages ADD COLUMN reconcile TEXT\n"
+  "  CHECK (reconcile IN ('no_answer', 'duplicate'));\n"
+  "ALTER TABLE network_messages ADD COLUMN reconcile_at INTEGER;\n"
+  "CREATE INDEX network_reconcile ON network_messages (payment_id)\n"
+  "  WHERE reconcile IS NOT NULL AND answered_at IS NULL;\n";
 
 /* Run by every upgrade: a capture or refund a bank before schema 4 left
  * open (sent only on the mall's retries, so next_at is NULL) gets a turn
@@ -325,9 +334,10 @@ migrate (BankStore  *self,
     return FALSE;
   if ((version >= 1 || exec (self, schema, error)) &&
       (version >= 2 || exec (self, schema_2, error)) &&
-      (version >= 3 || exec (self, schema_3, error)) && exec (self, schema_4, error) &&
+      (version >= 3 || exec (self, schema_3, error)) &&
+      (version >= 4 || exec (self, schema_4, error)) && exec (self, schema_5, error) &&
       exec (self, queue_open_follow_ups, error) &&
-      exec (self, "PRAGMA user_version = 4", error) && exec (self, "COMMIT", error))
+      exec (self, "PRAGMA user_version = 5", error) && exec (self, "COMMIT", error))
     return TRUE;
   bank_store_rollback (self);
   return FALSE;
@@ -964,7 +974,7 @@ bank_store_acquirer_pending (BankStore  *self,
 
 #define MESSAGE_COLUMNS \
   "id, payment_id, request_key, mti, stan, transmitted, amount, body, response_code, " \
-  "attempts, next_at, answered_at, created, fingerprint"
+  "attempts, next_at, answered_at, created, fingerprint, reconcile, reconcile_at"
 
 gboolean
 bank_store_message_add (BankStore           *self,
@@ -1011,6 +1021,8 @@ message_from_row (sqlite3_stmt *stmt)
   m->created = sqlite3_column_int64 (stmt, 12);
   m->has_fingerprint = sqlite3_column_bytes (stmt, 13) == 32;
   col_hash (stmt, 13, m->fingerprint);
+  m->reconcile = col_text (stmt, 14);
+  m->reconcile_at = sqlite3_column_int64 (stmt, 15);
   return m;
 }
 
@@ -1079,9 +1091,38 @@ bank_store_message_resend_at (BankStore     *self,
                               GError       **error)
 {
   return run (self, query (self, error,
-                           "UPDATE network_messages SET next_at = ?, "
+                           "UPDATE network_messages SET "
+                           "next_at = CASE WHEN reconcile IS NULL THEN ? END, "
                            "fingerprint = coalesce (fingerprint, ?) WHERE id = ?",
                            "ihi", next_at, fingerprint, id), error);
+}
+
+gboolean
+bank_store_message_reconcile (BankStore   *self,
+                              gint64       id,
+                              const char  *reason,
+                              gint64       at,
+                              gboolean    *marked,
+                              GError     **error)
+{
+  if (!run (self, query (self, error,
+                         "UPDATE network_messages SET next_at = NULL, reconcile = ?, "
+                         "reconcile_at = ? WHERE id = ? AND answered_at IS NULL "
+                         "AND reconcile IS NULL", "tii", reason, at, id), error))
+    return FALSE;
+  *marked = sqlite3_changes (self->db) > 0;
+  return TRUE;
+}
+
+BankNetworkMessage *
+bank_store_message_reconciling (BankStore   *self,
+                                const char  *payment_id,
+                                GError     **error)
+{
+  return fetch_one (self, query (self, error, "SELECT " MESSAGE_COLUMNS " FROM network_messages "
+                                 "WHERE payment_id = ? AND reconcile IS NOT NULL "
+                                 "AND answered_at IS NULL ORDER BY id LIMIT 1", "t", payment_id),
+                    message_from_row, error);
 }
 
 GPtrArray *
@@ -1239,5 +1280,6 @@ bank_network_message_free (BankNetworkMessage *m)
   g_free (m->transmitted);
   g_free (m->body);
   g_free (m->response_code);
+  g_free (m->reconcile);
   g_free (m);
 }

@@ -129,7 +129,8 @@ typedef struct
  * as it was; an authorization's body carries the card and is never
  * stored. Follow-ups have @next_at: the advice queue sends them then, and
  * again until answered (a capture or refund only if the mall's own retry
- * has not got an answer first). */
+ * has not got an answer first), or until the bank gives up on them: then
+ * @reconcile says why, and the message awaits reconciliation. */
 typedef struct
 {
   gint64   id;
@@ -147,6 +148,9 @@ typedef struct
   gint64   created;
   gboolean has_fingerprint;         /* a mall's request made it: */
   guint8   fingerprint[32];         /* that request's, for its Idempotency-Key */
+  char    *reconcile;               /* NULL, "no_answer" (the bank stopped resending it) or
+                                     * "duplicate" (a retransmission was answered 94) */
+  gint64   reconcile_at;
 } BankNetworkMessage;
 
 typedef struct
@@ -325,12 +329,26 @@ gboolean      bank_store_message_answered   (BankStore           *self,
                                              gint64               answered_at,
                                              GError             **error);
 /* A mall's retry of a capture or refund (@fingerprint: its request's)
- * sends it now: the advice queue's turn moves to @next_at. A message
+ * sends it now: the advice queue's turn moves to @next_at (none, if the
+ * message awaits reconciliation). A message
  * stored before schema 4 gets the fingerprint, to keep its outcome. */
 gboolean      bank_store_message_resend_at  (BankStore           *self,
                                              gint64               id,
                                              gint64               next_at,
                                              const guint8         fingerprint[32],
+                                             GError             **error);
+/* The bank stops sending the unanswered message @id, which awaits
+ * reconciliation for @reason ("no_answer" or "duplicate"): *@marked unless
+ * it was answered, or marked, before. */
+gboolean      bank_store_message_reconcile  (BankStore           *self,
+                                             gint64               id,
+                                             const char          *reason,
+                                             gint64               at,
+                                             gboolean            *marked,
+                                             GError             **error);
+/* The unanswered message of @payment_id that awaits reconciliation, or NULL. */
+BankNetworkMessage *bank_store_message_reconciling (BankStore     *self,
+                                             const char          *payment_id,
                                              GError             **error);
 /* Follow-ups due at @now and not yet answered (of BankNetworkMessage*). */
 GPtrArray    *bank_store_advices_due        (BankStore           *self,

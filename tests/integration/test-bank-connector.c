@@ -1031,6 +1031,7 @@ static SoupSession *acquirer_session;
 static OnepinKey *issuer_key;
 static GPtrArray *issuer_calls;       /* of IssuerCall*, every message, in order */
 static const char *issuer_hold;       /* hold messages of this type, or NULL */
+static const char *issuer_hold_answer; /* answer those this at once instead, or NULL */
 
 static void
 issuer_call_free (IssuerCall *call)
@@ -1094,7 +1095,12 @@ on_issuer (SoupServer        *server,
   g_ptr_array_add (issuer_calls, call);
   call->held = issuer_hold != NULL &&
                g_str_equal (onepin_iso_get (call->message, "mti"), issuer_hold);
-  if (call->held)
+  if (call->held && issuer_hold_answer != NULL)
+    {
+      call->held = FALSE;
+      issuer_answer (call, issuer_hold_answer);
+    }
+  else if (call->held)
     soup_server_message_pause (msg);
   else
     issuer_answer (call, ONEPIN_ISO_APPROVED);
@@ -1102,15 +1108,18 @@ on_issuer (SoupServer        *server,
 
 /* A fresh bank whose issuer is this process, with @env set for it: it
  * waits @timeout seconds for an answer, and sends a capture or refund the
- * mall gave up on again @resend_after seconds after that. */
+ * mall gave up on again @resend_after seconds after that, until
+ * @resend_give_up seconds after its first try (NULL: the default). */
 static void
 acquirer_start_full (const char         *timeout,
                      const char         *resend_after,
+                     const char         *resend_give_up,
                      const char * const *env)
 {
   g_autofree char *url = g_strconcat (receiver_url, "/v1/network/messages", NULL);
   const char *args[] = { "--issuer-url", url, "--issuer-timeout", timeout,
-                         "--resend-after", resend_after, NULL };
+                         "--resend-after", resend_after,
+                         resend_give_up ? "--resend-give-up" : NULL, resend_give_up, NULL };
   g_autofree char *secret = NULL;
 
   acquirer = ot_bank_start_with_env (args, env);
@@ -1120,12 +1129,13 @@ acquirer_start_full (const char         *timeout,
   issuer_key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), NULL);
   issuer_calls = g_ptr_array_new_with_free_func ((GDestroyNotify) issuer_call_free);
   issuer_hold = NULL;
+  issuer_hold_answer = NULL;
 }
 
 static void
 acquirer_start_with_env (const char * const *env)
 {
-  acquirer_start_full ("10", "60", env);
+  acquirer_start_full ("10", "60", NULL, env);
 }
 
 static void
@@ -1599,7 +1609,7 @@ capture_given_up (gint64       amount,
                   const char  *code,
                   char       **id)
 {
-  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL, NULL);
   *id = authorized_payment (amount);
   issuer_hold = ONEPIN_ISO_COMPLETION;
   return give_up (follow_up_start (*id, "capture", key), 1, code);
@@ -1751,7 +1761,7 @@ test_acquirer_refund_given_up (void)
   g_autoptr(OtResponse) late = NULL;
   IssuerCall *again;
 
-  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL, NULL);
   id = authorized_payment (9000);
   capture = acquirer_call_finish (follow_up_start (id, "capture", "capture-1"));
   ot_assert_status (capture, 200);
@@ -1785,7 +1795,7 @@ test_acquirer_capture_cut_by_stop (void)
   AcquirerCall *capture;
   IssuerCall *first;
 
-  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL);
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, NULL, NULL);
   id = authorized_payment (5000);
   issuer_hold = ONEPIN_ISO_COMPLETION;
   capture = follow_up_start (id, "capture", "capture-cut");
@@ -1824,7 +1834,7 @@ test_acquirer_capture_from_v3 (void)
   IssuerCall *first;
   sqlite3 *db;
 
-  acquirer_start_full (GIVE_UP_TIMEOUT, "3600", NULL);
+  acquirer_start_full (GIVE_UP_TIMEOUT, "3600", NULL, NULL);
   id = authorized_payment (4000);
   issuer_hold = ONEPIN_ISO_COMPLETION;
   capture = follow_up_start (id, "capture", "capture-v3");
@@ -1842,6 +1852,9 @@ test_acquirer_capture_from_v3 (void)
   g_assert_cmpint (sqlite3_exec (db,
                                  "UPDATE network_messages SET next_at = NULL "
                                  "WHERE request_key IS NOT NULL;"
+                                 "DROP INDEX network_reconcile;"
+                                 "ALTER TABLE network_messages DROP COLUMN reconcile;"
+                                 "ALTER TABLE network_messages DROP COLUMN reconcile_at;"
                                  "ALTER TABLE network_messages DROP COLUMN fingerprint;"
                                  "PRAGMA user_version = 3;", NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
@@ -1906,6 +1919,77 @@ test_acquirer_reversal_issuer_stopping (void)
   assert_same_message (first, wait_issuer (3));
   run_for (2500 * 1000);
   g_assert_cmpuint (issuer_count (ONEPIN_ISO_REVERSAL), ==, 2);
+  acquirer_stop ();
+}
+
+/* The payment's "reconciliation" once it has one, 20 s at most. */
+static JsonObject *
+wait_reconciliation (const char *id)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(OtResponse) r = payment_get (id);
+      JsonObject *o = ot_response_object (r);
+
+      if (json_object_has_member (o, "reconciliation"))
+        return json_object_ref (json_object_get_object_member (o, "reconciliation"));
+      if (g_get_monotonic_time () > deadline)
+        g_error ("payment %s got no reconciliation: %s", id, r->body);
+      run_for (100 * 1000);
+    }
+}
+
+/* Lines of the bank's log holding @text. */
+static guint
+log_lines (const char *text)
+{
+  g_autofree char *log = NULL;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents (ot_bank_log_path (acquirer), &log, NULL, NULL));
+  for (const char *at = strstr (log, text); at != NULL; at = strstr (at + 1, text))
+    n++;
+  return n;
+}
+
+/* An issuer that answers a completion 96 every time (it fails on it, say)
+ * is not asked for ever: --resend-give-up seconds after the capture's first
+ * try the bank stops, with one warning, and the payment is marked for
+ * reconciliation, still held (authorized, a cancel refused): whether the
+ * issuer captured is unknown. */
+static void
+test_acquirer_resend_gives_up (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) failed = NULL;
+  g_autoptr(OtResponse) cancel = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autoptr(JsonObject) reconciliation = NULL;
+  guint sent;
+
+  acquirer_start_full (GIVE_UP_TIMEOUT, RESEND_AFTER, "4", NULL);
+  id = authorized_payment (8000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
+  failed = acquirer_call_finish (follow_up_start (id, "capture", "capture-96"));
+  ot_assert_error (failed, 503, "api_error", "issuer_unavailable");
+
+  reconciliation = wait_reconciliation (id);
+  g_assert_cmpstr (ot_json_string (reconciliation, "reason"), ==, "no_answer");
+  g_assert_cmpstr (ot_json_string (reconciliation, "operation"), ==, "capture");
+  g_assert_cmpint (ot_json_int (reconciliation, "amount"), ==, 8000);
+  sent = issuer_count (ONEPIN_ISO_COMPLETION);
+  g_assert_cmpuint (sent, >=, 3);
+  run_for (3500 * 1000);
+  g_assert_cmpuint (issuer_count (ONEPIN_ISO_COMPLETION), ==, sent);
+
+  after = payment_get (id);
+  g_assert_cmpstr (ot_json_string (ot_response_object (after), "status"), ==, "authorized");
+  cancel = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
+  ot_assert_error (cancel, 409, "invalid_request_error", "payment_in_progress");
+  g_assert_cmpuint (log_lines ("marked for reconciliation"), ==, 1);
   acquirer_stop ();
 }
 
@@ -2406,6 +2490,7 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/refund-given-up", test_acquirer_refund_given_up);
   g_test_add_func ("/bank/acquirer/capture-cut-by-stop", test_acquirer_capture_cut_by_stop);
   g_test_add_func ("/bank/acquirer/capture-from-v3", test_acquirer_capture_from_v3);
+  g_test_add_func ("/bank/acquirer/resend-gives-up", test_acquirer_resend_gives_up);
   g_test_add_func ("/bank/acquirer/capture-issuer-stopping",
                    test_acquirer_capture_issuer_stopping);
   g_test_add_func ("/bank/acquirer/reversal-issuer-stopping",
