@@ -62,6 +62,7 @@ typedef enum
 #define ONEPIN_ISO_INCORRECT_CVC      "55"
 #define ONEPIN_ISO_TRIES_EXCEEDED     "75"
 #define ONEPIN_ISO_ISSUER_UNAVAILABLE "91"
+#define ONEPIN_ISO_DUPLICATE          "94"   /* duplicate transmission */
 #define ONEPIN_ISO_SYSTEM_MALFUNCTION "96"
 
 #define ONEPIN_ISO_NAME_LOCATION_LEN  40   /* field 43: name 25, city 13, country 2 */

@@ -48,6 +48,7 @@ typedef struct
   JsonObject        *message;       /* sent once, then dropped: it may carry the card */
   BankNetworkMessage *follow_up;    /* a completion or refund, stored */
   BankHandler        settle;        /* what the answer does, in a new transaction */
+  gboolean           retransmission; /* @follow_up was sent before */
   BankNetworkResult  result;
   JsonObject        *response;
 } Waiting;
@@ -819,6 +820,32 @@ settle_answer (BankRequest               *request,
   return save (request, p, error) && reply_payment (request, p);
 }
 
+/* A retransmission answered 94: the issuer no longer knows what it
+ * answered the first try, which it may have applied. Neither a decline
+ * nor an approval: the message awaits reconciliation (as after
+ * --resend-give-up), the payment held, and the mall gets a 503 that is
+ * not kept. */
+static gboolean
+outcome_unknown (BankRequest               *request,
+                 const BankNetworkMessage  *m,
+                 GError                   **error)
+{
+  gboolean marked = FALSE;
+
+  if (!bank_store_message_reconcile (bank_server_get_store (request->server), m->id,
+                                     "duplicate", bank_server_now (request->server), &marked,
+                                     error))
+    return FALSE;
+  if (marked)
+    g_warning ("network: message %" G_GINT64_FORMAT " was answered 94 (a duplicate) to a "
+               "retransmission, whose first try the issuer may have applied: marked for "
+               "reconciliation (duplicate)", m->id);
+  return bank_reply_error (request, 503, "api_error", "reconciliation_required", NULL,
+                           "The issuer no longer has its answer to this message (94, a "
+                           "duplicate): whether it applied it is unknown. The payment awaits "
+                           "reconciliation.");
+}
+
 static gboolean
 follow_up_settle (BankRequest  *request,
                   GError      **error)
@@ -844,6 +871,9 @@ follow_up_settle (BankRequest  *request,
       return found;
     }
   code = waiting->response ? onepin_iso_get (waiting->response, "39") : NULL;
+  if (waiting->result == BANK_NETWORK_ANSWERED && waiting->retransmission &&
+      bank_network_answer_unknown (code))
+    return outcome_unknown (request, m, error);
   if (waiting->result != BANK_NETWORK_ANSWERED || !bank_network_answer_final (code))
     /* Not recorded: the mall retries with its key, or else the advice
      * queue sends it (resend_at ()), and the same message goes out again,
@@ -868,6 +898,7 @@ onepin_follow_up (BankRequest          *request,
   BankStore *store = bank_server_get_store (request->server);
   g_autofree char *key = request_key (request);
   g_autoptr(BankNetworkMessage) m = bank_store_message_by_key (store, key, error);
+  gboolean retransmission = m != NULL;
   JsonObject *message;
 
   if (m == NULL && error != NULL && *error != NULL)
@@ -894,6 +925,7 @@ onepin_follow_up (BankRequest          *request,
   /* The same message, however many tries it takes. */
   message = onepin_json_parse_object (m->body, strlen (m->body), NULL);
   wait_for_issuer (request, p->id, message, g_steal_pointer (&m), follow_up_settle);
+  ((Waiting *) request->data)->retransmission = retransmission;
   return TRUE;
 }
 

@@ -163,6 +163,12 @@ bank_network_answer_final (const char *code)
          g_strcmp0 (code, ONEPIN_ISO_SYSTEM_MALFUNCTION) != 0;
 }
 
+gboolean
+bank_network_answer_unknown (const char *code)
+{
+  return g_strcmp0 (code, ONEPIN_ISO_DUPLICATE) == 0;
+}
+
 char *
 bank_network_serialize (JsonObject *message)
 {
@@ -317,6 +323,7 @@ typedef struct
   gint64       id;
   gint64       attempts;      /* this one's number */
   gint64       created;       /* the message's first try */
+  gboolean     retransmission;
 } Advice;
 
 /* 1, 2, 4, … seconds after the first, second, third failed attempt. */
@@ -425,7 +432,12 @@ advice_done (BankNetworkResult  result,
 
   g_hash_table_remove (self->advices_in_flight, &advice->id);
   code = response ? onepin_iso_get (response, "39") : NULL;
-  if (result == BANK_NETWORK_ANSWERED && bank_network_answer_final (code))
+  if (result == BANK_NETWORK_ANSWERED && advice->retransmission &&
+      bank_network_answer_unknown (code))
+    give_up (self, advice, "duplicate",
+             "was answered 94 (a duplicate) to a retransmission, whose first try the issuer "
+             "may have applied");
+  else if (result == BANK_NETWORK_ANSWERED && bank_network_answer_final (code))
     {
       if (!write_answered (self, advice->id, code, &error))
         g_warning ("network: %s", error->message);
@@ -470,6 +482,8 @@ send_advice (BankNetwork        *self,
   advice->id = message->id;
   advice->attempts = attempts;
   advice->created = message->created;
+  /* A capture's or refund's first try was the mall's. */
+  advice->retransmission = message->request_key != NULL || attempts > 1;
   g_hash_table_add (self->advices_in_flight, g_memdup2 (&message->id, sizeof message->id));
   body = g_bytes_new (message->body, strlen (message->body));
   send_bytes (self, body, message->mti, message->stan, message->transmitted, !loud (attempts),

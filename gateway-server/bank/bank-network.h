@@ -95,6 +95,11 @@ void         bank_network_kick         (BankNetwork       *self);
  * decline; but a stored message may be a retransmission of one the issuer
  * did apply, whose answer was lost, so it is sent again instead. */
 gboolean     bank_network_answer_final (const char        *response_code);
+/* TRUE for 94, a duplicate: the issuer saw the message's STAN and time
+ * before and no longer has its answer (its record is kept 72 h). To a
+ * retransmission that means the outcome is unknown, not a decline: the
+ * first try may have been applied. */
+gboolean     bank_network_answer_unknown (const char      *response_code);
 /* The acquirer's decline code for an issuer's response code. */
 const char  *bank_network_decline_code (const char        *response_code);
 /* The message in the wire format. */

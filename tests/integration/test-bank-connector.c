@@ -1993,6 +1993,37 @@ test_acquirer_resend_gives_up (void)
   acquirer_stop ();
 }
 
+/* The issuer's record of a capture is gone (it keeps it 72 h) and it
+ * answers the bank's retransmission 94, a duplicate: it may well have
+ * applied the first try. That is no decline: the payment is marked for
+ * reconciliation and stays held, and the message is not sent again. */
+static void
+test_acquirer_resend_duplicate (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autoptr(OtResponse) retry = NULL;
+  g_autoptr(JsonObject) reconciliation = NULL;
+
+  issuer_answer (capture_given_up (5000, "capture-94", NULL, &id), "94");
+  issuer_hold = NULL;
+  reconciliation = wait_reconciliation (id);
+  g_assert_cmpstr (ot_json_string (reconciliation, "reason"), ==, "duplicate");
+  run_for (2500 * 1000);
+  g_assert_cmpuint (issuer_count (ONEPIN_ISO_COMPLETION), ==, 2);
+  after = payment_get (id);
+  g_assert_cmpstr (ot_json_string (ot_response_object (after), "status"), ==, "authorized");
+  g_assert_cmpint (ot_json_int (ot_response_object (after), "amount_captured"), ==, 0);
+
+  /* Nor when the mall's own retry gets the 94: not a decline, not kept. */
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  issuer_hold_answer = "94";
+  retry = acquirer_call_finish (follow_up_start (id, "capture", "capture-94"));
+  ot_assert_error (retry, 503, "api_error", "reconciliation_required");
+  g_assert_cmpuint (log_lines ("marked for reconciliation"), ==, 1);
+  acquirer_stop ();
+}
+
 /* ---- card numbers in the bank's memory ---------------------------------- */
 
 /* @digits (16 of them) as a buyer types them, "9420 0012 3456 7897", in a
@@ -2491,6 +2522,7 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/capture-cut-by-stop", test_acquirer_capture_cut_by_stop);
   g_test_add_func ("/bank/acquirer/capture-from-v3", test_acquirer_capture_from_v3);
   g_test_add_func ("/bank/acquirer/resend-gives-up", test_acquirer_resend_gives_up);
+  g_test_add_func ("/bank/acquirer/resend-duplicate", test_acquirer_resend_duplicate);
   g_test_add_func ("/bank/acquirer/capture-issuer-stopping",
                    test_acquirer_capture_issuer_stopping);
   g_test_add_func ("/bank/acquirer/reversal-issuer-stopping",
