@@ -1785,6 +1785,19 @@ test_acquirer_refund_given_up (void)
   acquirer_stop ();
 }
 
+/* SIGKILLs the bank while @call waits for it: @call ends in an error. */
+static void
+kill_under (AcquirerCall *call)
+{
+  ot_bank_kill (acquirer);
+  while (!call->done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (call->error);
+  g_clear_error (&call->error);
+  g_object_unref (call->msg);
+  g_free (call);
+}
+
 /* A stop while a capture waits for the issuer: no 503, no retry. After the
  * restart the bank sends the same completion itself and settles it. */
 static void
@@ -1800,13 +1813,7 @@ test_acquirer_capture_cut_by_stop (void)
   issuer_hold = ONEPIN_ISO_COMPLETION;
   capture = follow_up_start (id, "capture", "capture-cut");
   first = wait_issuer (2);
-  ot_bank_kill (acquirer);
-  while (!capture->done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_nonnull (capture->error);
-  g_clear_error (&capture->error);
-  g_object_unref (capture->msg);
-  g_free (capture);
+  kill_under (capture);
 
   issuer_hold = NULL;
   ot_bank_restart (acquirer);
@@ -1839,12 +1846,7 @@ test_acquirer_capture_from_v3 (void)
   issuer_hold = ONEPIN_ISO_COMPLETION;
   capture = follow_up_start (id, "capture", "capture-v3");
   first = wait_issuer (2);
-  ot_bank_kill (acquirer);
-  while (!capture->done)
-    g_main_context_iteration (NULL, TRUE);
-  g_clear_error (&capture->error);
-  g_object_unref (capture->msg);
-  g_free (capture);
+  kill_under (capture);
 
   /* What a bank of schema 3 leaves. */
   path = g_build_filename (ot_bank_data_dir (acquirer), "bank.db", NULL);
