@@ -8,8 +8,8 @@
  * Content-Length that is not a number, an unknown Transfer-Encoding or HTTP
  * version) it writes the status and closes, with no signal in between for
  * us to set a body. What it writes is the message's response as it stands,
- * so each message starts out holding our error object and loses it as soon
- * as its headers parse.
+ * so each message starts out holding our error object and loses it once it
+ * has been read ("request-read", before any handler runs).
  */
 #include "gw-http-fallback.h"
 
@@ -32,20 +32,23 @@ on_request_started (SoupServer        *soup,
                                     sizeof fallback_body - 1);
 }
 
-void
-gw_http_fallback_attach (SoupServer *soup)
-{
-  g_signal_connect (soup, "request-started", G_CALLBACK (on_request_started), NULL);
-}
-
-void
-gw_http_fallback_clear (SoupServerMessage *msg)
+static void
+on_request_read (SoupServer        *soup,
+                 SoupServerMessage *msg,
+                 gpointer           user_data)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
 
   soup_message_body_truncate (soup_server_message_get_response_body (msg));
   soup_message_headers_remove (headers, "Content-Type");
   soup_message_headers_remove (headers, "Cache-Control");
+}
+
+void
+gw_http_fallback_attach (SoupServer *soup)
+{
+  g_signal_connect (soup, "request-started", G_CALLBACK (on_request_started), NULL);
+  g_signal_connect (soup, "request-read", G_CALLBACK (on_request_read), NULL);
 }
 
 /* Refusing a request whose framing is lost */

@@ -10,12 +10,10 @@
 G_BEGIN_DECLS
 
 /* Every message @soup starts reading gets the contract's error object as its
- * response until its headers parse: libsoup answers a request line or header
- * it cannot parse (400, 501 or 505) with whatever response the message holds. */
+ * response until it has been read whole: libsoup answers a request line or
+ * header it cannot parse (400, 501 or 505) with whatever response the message
+ * holds, and never reads such a message to the end. */
 void gw_http_fallback_attach (SoupServer        *soup);
-
-/* Drops the fallback from @msg, whose headers parsed: its handler answers. */
-void gw_http_fallback_clear  (SoupServerMessage *msg);
 
 /* Answers @msg 400 with @json_body and closes its connection, without letting
  * libsoup read on: for a request whose framing is lost (a negative

@@ -1491,7 +1491,6 @@ handle_early (SoupServer        *soup,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   SoupEncoding encoding = soup_message_headers_get_encoding (headers);
 
-  gw_http_fallback_clear (msg);
   if (encoding == SOUP_ENCODING_NONE)
     return;
   /* libsoup 3.2 takes a negative Content-Length and reads no body, so the
