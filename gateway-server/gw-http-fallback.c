@@ -9,7 +9,9 @@
  * version) it writes the status and closes, with no signal in between for
  * us to set a body. What it writes is the message's response as it stands,
  * so each message starts out holding our error object and loses it once it
- * has been read ("request-read", before any handler runs).
+ * has been read ("request-read", before any handler runs), unless libsoup
+ * has already refused it by then (a path that decodes to a NUL byte, or a
+ * scheme that does not match the connection: 400 from its got-headers).
  */
 #include "gw-http-fallback.h"
 
@@ -19,7 +21,7 @@
 
 static const char fallback_body[] =
   "{\"error\":{\"type\":\"invalid_request_error\",\"code\":\"request_malformed\","
-  "\"message\":\"The request line or headers could not be read as HTTP/1.1.\"}}";
+  "\"message\":\"The request line, its URL or the headers could not be read as HTTP/1.1.\"}}";
 
 static void
 on_request_started (SoupServer        *soup,
@@ -39,6 +41,9 @@ on_request_read (SoupServer        *soup,
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
 
+  /* A status already set here is libsoup's refusal: no handler will run. */
+  if (soup_server_message_get_status (msg) != 0)
+    return;
   soup_message_body_truncate (soup_server_message_get_response_body (msg));
   soup_message_headers_remove (headers, "Content-Type");
   soup_message_headers_remove (headers, "Cache-Control");
