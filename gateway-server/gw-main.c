@@ -258,9 +258,10 @@ announce (Gateway     *gw,
           GError     **error)
 {
   g_autofree char *path = g_build_filename (gw->config->data_dir, "gateway.url", NULL);
-  g_autofree char *line = g_strconcat (url, "\n", NULL);
 
-  if (!g_file_set_contents_full (path, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
+  /* The URL alone, no newline: the contract calls it "the same URL", and
+   * whoever reads it may not strip. */
+  if (!g_file_set_contents_full (path, url, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
     return FALSE;
   g_print ("listening on %s\n", url);
   fflush (stdout);

@@ -998,7 +998,6 @@ onepin_secret_file_load_or_create (const char  *path,
     {
       g_autoptr(GError) local = NULL;
       g_autofree char *fresh = NULL;
-      g_autofree char *line = NULL;
       gboolean missing;
       char *secret = secret_file_open (path, &missing, &local);
 
@@ -1008,16 +1007,15 @@ onepin_secret_file_load_or_create (const char  *path,
             g_propagate_error (error, g_steal_pointer (&local));
           return secret;
         }
+      /* The token alone, no newline: it is pasted or read into a header
+       * as it stands. */
       fresh = onepin_crypto_random_token (prefix, 32);
-      line = g_strconcat (fresh, "\n", NULL);
-      if (key_file_create_with (path, (const guint8 *) line, strlen (line), error) ==
+      if (key_file_create_with (path, (const guint8 *) fresh, strlen (fresh), error) ==
           CREATE_FAILED)
         {
-          wipe (line, strlen (line));
           wipe (fresh, strlen (fresh));
           return NULL;
         }
-      wipe (line, strlen (line));
       wipe (fresh, strlen (fresh));
     }
 
