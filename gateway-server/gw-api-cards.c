@@ -66,6 +66,8 @@ card_data_new (GwRequest             *request,
                          onepin_json_get_string (request->body, "number", ""),
                          onepin_json_get_string (request->body, "password", ""),
                          &card->credentials);
+  /* register and password take keys: a retry is the card's own */
+  gw_request_scope_to_card (request, &card->credentials);
   return card;
 }
 

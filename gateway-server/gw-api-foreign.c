@@ -397,22 +397,7 @@ gw_api_foreign_switch (GwRequest *request)
                          onepin_json_get_string (request->body, "password", ""),
                          &data->credentials);
   /* A keyed retry is the card's own: the key's scope is the card. */
-  if (data->credentials.well_formed)
-    {
-      g_autofree char *hex = g_strdup_printf ("card:%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
-                                              data->credentials.lookup[0],
-                                              data->credentials.lookup[1],
-                                              data->credentials.lookup[2],
-                                              data->credentials.lookup[3],
-                                              data->credentials.lookup[4],
-                                              data->credentials.lookup[5],
-                                              data->credentials.lookup[6],
-                                              data->credentials.lookup[7],
-                                              data->credentials.lookup[8],
-                                              data->credentials.lookup[9]);
-
-      g_strlcpy (request->scope, hex, sizeof request->scope);
-    }
+  gw_request_scope_to_card (request, &data->credentials);
   g_strlcpy (data->partner_id, partner, sizeof data->partner_id);
   data->face_value = face;
   gw_call_submit (gw_call_new (request, switch_apply, data, g_free));

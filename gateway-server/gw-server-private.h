@@ -115,6 +115,10 @@ gboolean  gw_request_check_body   (GwRequest             *request,
  * routes whose requests carry their own sequence number. */
 void      gw_request_use_idempotency_key (GwRequest  *request,
                                           const char *key);
+/* Scopes a key-less card-holder request's Idempotency-Key to the card its
+ * @credentials name (when well formed), so holders never share keys. */
+void      gw_request_scope_to_card (GwRequest           *request,
+                                    const GwCredentials *credentials);
 /* Replaces a SHA-256 fingerprint by an HMAC of it under the API-key key,
  * as every fingerprint stored with an idempotency record is. */
 void      gw_server_key_fingerprint      (GwServer   *self,

@@ -57,8 +57,8 @@ static const Route routes[] = {
   { "POST", "/v1/admin/merchants",        AUTH_ADMIN,       TRUE,  gw_api_admin_merchants },
   { "POST", "/v1/admin/card_batches",     AUTH_ADMIN,       TRUE,  gw_api_admin_card_batches },
   { "GET",  "/v1/admin/audit",            AUTH_ADMIN,       FALSE, gw_api_admin_audit },
-  { "POST", "/v1/cards/register",         AUTH_CARD_HOLDER, FALSE, gw_api_cards_register },
-  { "POST", "/v1/cards/password",         AUTH_CARD_HOLDER, FALSE, gw_api_cards_password },
+  { "POST", "/v1/cards/register",         AUTH_CARD_HOLDER, TRUE,  gw_api_cards_register },
+  { "POST", "/v1/cards/password",         AUTH_CARD_HOLDER, TRUE,  gw_api_cards_password },
   { "POST", "/v1/cards/balance",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_balance },
   { "POST", "/v1/cards/statement",        AUTH_CARD_HOLDER, FALSE, gw_api_cards_statement },
   { "POST", "/v1/cards/profile",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_profile },
@@ -1006,6 +1006,16 @@ match_pattern (const char  *pattern,
   return *pattern == '\0' && *path == '\0';
 }
 
+/* HEAD is answered as GET: libsoup then sends the headers only (RFC 9110
+ * 9.3.2 asks that of every resource that answers GET). */
+static gboolean
+method_serves (const char *route_method,
+               const char *method)
+{
+  return g_str_equal (route_method, method) ||
+         (g_str_equal (method, "HEAD") && g_str_equal (route_method, "GET"));
+}
+
 static const Route *
 match_route (const char  *method,
              const char  *path,
@@ -1021,7 +1031,7 @@ match_route (const char  *method,
       if (!match_pattern (routes[i].pattern, path, &id, &id_len))
         continue;
       *path_known = TRUE;
-      if (!g_str_equal (routes[i].method, method))
+      if (!method_serves (routes[i].method, method))
         continue;
       *path_id = id ? g_strndup (id, id_len) : NULL;
       return &routes[i];
@@ -1195,6 +1205,24 @@ gw_server_key_fingerprint (GwServer *self,
 }
 
 void
+gw_request_scope_to_card (GwRequest           *request,
+                          const GwCredentials *credentials)
+{
+  /* Ten bytes of the keyed lookup hash: unique enough, and no number. */
+  g_autofree char *hex = NULL;
+
+  if (!credentials->well_formed)
+    return;
+  hex = g_strdup_printf ("card:%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
+                         credentials->lookup[0], credentials->lookup[1],
+                         credentials->lookup[2], credentials->lookup[3],
+                         credentials->lookup[4], credentials->lookup[5],
+                         credentials->lookup[6], credentials->lookup[7],
+                         credentials->lookup[8], credentials->lookup[9]);
+  g_strlcpy (request->scope, hex, sizeof request->scope);
+}
+
+void
 gw_request_use_idempotency_key (GwRequest  *request,
                                 const char *key)
 {
@@ -1229,7 +1257,7 @@ read_body (GwRequest *request)
   if (body->length > MAX_BODY || g_object_get_data (G_OBJECT (request->msg), BODY_DROPPED))
     {
       fingerprint_raw (request, body);
-      gw_request_error (request, 413, "invalid_request_error", "body_too_large", NULL,
+      gw_request_error (request, 400, "invalid_request_error", "body_too_large", NULL,
                         "The request body is larger than 4 MB.");
       return FALSE;
     }
@@ -1401,6 +1429,44 @@ dispatch (GwRequest   *request,
   dispatch_admitted (request, route);
 }
 
+static gboolean
+allow_names (const char *allow,
+             const char *method)
+{
+  g_auto(GStrv) names = g_strsplit (allow, ", ", -1);
+
+  return g_strv_contains ((const char * const *) names, method);
+}
+
+/* A known path asked with another method: 404, as for an unrecognized URL
+ * (the contract's invalid_request_error goes with 400, 404 and 409, and the
+ * payment APIs it follows answer so), with the path's methods in Allow. */
+static void
+refuse_method (GwRequest  *request,
+               const char *path)
+{
+  g_autoptr(GString) allow = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      const char *id;
+      gsize id_len;
+
+      if (!match_pattern (routes[i].pattern, path, &id, &id_len) ||
+          allow_names (allow->str, routes[i].method))
+        continue;
+      if (allow->len > 0)
+        g_string_append (allow, ", ");
+      g_string_append (allow, routes[i].method);
+      if (g_str_equal (routes[i].method, "GET"))
+        g_string_append (allow, ", HEAD");
+    }
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Allow", allow->str);
+  gw_request_error (request, 404, "invalid_request_error", "method_not_allowed", NULL,
+                    "This path does not take this method: see the Allow header.");
+}
+
 /* A request, already paused, on the main context. */
 static void
 serve (SoupServerMessage *msg,
@@ -1433,8 +1499,7 @@ serve (SoupServerMessage *msg,
   else if (!path_known && gw_pages_claims (soup_server_message_get_method (msg), path))
     handle_pages (request, path);
   else if (path_known)
-    gw_request_error (request, 405, "invalid_request_error", "method_not_allowed", NULL,
-                      "This method is not allowed on this path.");
+    refuse_method (request, path);
   else
     gw_request_error (request, 404, "invalid_request_error", "resource_missing", NULL,
                       "Unrecognized request URL.");
@@ -1455,7 +1520,7 @@ handle_request (SoupServer        *soup,
 /* Bodies over MAX_BODY are never held: libsoup reads a request's whole
  * body before the handler runs, and would keep gigabytes if sent them. A
  * body declared too long is not kept at all, one of unknown length is
- * dropped once it passes the cap; read_body () then answers 413 (and
+ * dropped once it passes the cap; read_body () then answers 400 (and
  * records it under the Idempotency-Key like any other outcome). */
 static void
 on_got_chunk (SoupServerMessage *msg,

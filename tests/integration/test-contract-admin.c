@@ -34,14 +34,13 @@ test_startup_files (void)
 
   g_assert_true (g_str_has_prefix (ot_gateway_url (gw), "http://127.0.0.1:"));
 
+  /* both exactly what they hold: a reader that does not strip still works */
   g_assert_true (g_file_get_contents (url_path, &url, NULL, NULL));
-  g_strstrip (url);
   g_assert_cmpstr (url, ==, ot_gateway_url (gw));
 
   g_assert_cmpint (g_stat (token_path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_true (g_file_get_contents (token_path, &token, NULL, NULL));
-  g_strstrip (token);
   g_assert_cmpstr (token, ==, ot_gateway_admin_token (gw));
   g_assert_cmpuint (strlen (token), >=, 16);
 
@@ -61,6 +60,36 @@ test_healthz (void)
   o = ot_response_object (r);
   g_assert_cmpuint (json_object_get_size (o), ==, 1);
   g_assert_cmpstr (ot_json_string (o, "status"), ==, "ok");
+}
+
+/* HEAD is GET without the body; a wrong method is 404 with Allow. */
+static void
+test_methods (void)
+{
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (gw, "Methods Mall", &secret);
+  g_autoptr(OtResponse) get = ot_request (gw, "GET", "/healthz", NULL, NULL, NULL);
+  g_autoptr(OtResponse) head = ot_request (gw, "HEAD", "/healthz", NULL, NULL, NULL);
+  g_autoptr(OtResponse) list = ot_request (gw, "HEAD", "/v1/payments", secret, NULL, NULL);
+  g_autoptr(OtResponse) anon = ot_request (gw, "HEAD", "/v1/payments", NULL, NULL, NULL);
+  g_autoptr(OtResponse) del = ot_request (gw, "DELETE", "/v1/payments", secret, NULL, NULL);
+  g_autoptr(OtResponse) post = ot_request (gw, "POST", "/healthz", NULL, NULL, "{}");
+  g_autofree char *length = g_strdup_printf ("%" G_GSIZE_FORMAT, get->body_len);
+
+  ot_assert_status (head, 200);
+  g_assert_cmpuint (head->body_len, ==, 0);
+  g_assert_cmpstr (ot_response_header (head, "Content-Length"), ==, length);
+  g_assert_true (g_str_has_prefix (ot_response_header (head, "Content-Type"), "application/json"));
+  ot_assert_status (list, 200);
+  g_assert_cmpuint (list->body_len, ==, 0);
+  ot_assert_status (anon, 401);
+  g_assert_cmpuint (anon->body_len, ==, 0);
+
+  ot_assert_error (del, 404, "invalid_request_error", "method_not_allowed");
+  g_assert_cmpstr (ot_response_header (del, "Allow"), ==, "POST, GET, HEAD");
+  ot_assert_error (post, 404, "invalid_request_error", "method_not_allowed");
+  g_assert_cmpstr (ot_response_header (post, "Allow"), ==, "GET, HEAD");
+  g_assert_nonnull (mch);
 }
 
 static void
@@ -563,6 +592,7 @@ main (int    argc,
 
   g_test_add_func ("/contract/admin/startup-files", test_startup_files);
   g_test_add_func ("/contract/admin/healthz", test_healthz);
+  g_test_add_func ("/contract/admin/methods", test_methods);
   g_test_add_func ("/contract/admin/auth/admin-endpoints", test_auth_admin);
   g_test_add_func ("/contract/admin/auth/merchant-endpoints", test_auth_merchant);
   g_test_add_func ("/contract/admin/merchants/create", test_merchant_create);

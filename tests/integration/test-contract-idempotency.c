@@ -246,6 +246,47 @@ test_scope (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* A holder whose answer was lost retries with the same key: the replay is
+ * the first answer, not a 409 for registering twice, nor a wrong-password
+ * failure that would count towards the card's lockout. */
+static void
+test_card_holder_replay (void)
+{
+  g_autoptr(GPtrArray) cards = ot_issue_cards (gw, 1, 10000);
+  OtCard *card = g_ptr_array_index (cards, 0);
+  g_autofree char *reg_key = new_key ();
+  g_autofree char *pw_key = new_key ();
+  g_autofree char *reg = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\"}",
+                                          card->number, PW);
+  g_autofree char *change = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\", "
+                                             "\"new_password\": \"new-%s\"}",
+                                             card->number, PW, PW);
+  g_autofree char *new_pw = g_strconcat ("new-", PW, NULL);
+  g_autoptr(OtResponse) first = ot_request (gw, "POST", "/v1/cards/register", NULL, reg_key, reg);
+  g_autoptr(OtResponse) changed = NULL;
+
+  ot_assert_status (first, 200);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(OtResponse) again = ot_request (gw, "POST", "/v1/cards/register", NULL,
+                                                reg_key, reg);
+
+      assert_replay (first, again);
+    }
+
+  changed = ot_request (gw, "POST", "/v1/cards/password", NULL, pw_key, change);
+  ot_assert_status (changed, 200);
+  /* more replays than the 5 wrong passwords that would lock the card */
+  for (guint i = 0; i < 6; i++)
+    {
+      g_autoptr(OtResponse) again = ot_request (gw, "POST", "/v1/cards/password", NULL,
+                                                pw_key, change);
+
+      assert_replay (changed, again);
+    }
+  ot_assert_card_balance (gw, card->number, new_pw, 10000, 10000);
+}
+
 static void
 test_no_key_no_dedup (void)
 {
@@ -517,6 +558,7 @@ main (int    argc,
   g_test_add_func ("/contract/idempotency/fingerprint-keyed", test_fingerprint_keyed);
   g_test_add_func ("/contract/idempotency/key-length", test_key_length);
   g_test_add_func ("/contract/idempotency/scope", test_scope);
+  g_test_add_func ("/contract/idempotency/card-holder-replay", test_card_holder_replay);
   g_test_add_func ("/contract/idempotency/no-key-no-dedup", test_no_key_no_dedup);
   g_test_add_func ("/contract/idempotency/capture-cancel-replay", test_capture_cancel_replay);
   g_test_add_func ("/contract/idempotency/refund-replay", test_refund_replay);
