@@ -1858,6 +1858,7 @@ test_acquirer_capture_from_v3 (void)
                                  "ALTER TABLE network_messages DROP COLUMN reconcile;"
                                  "ALTER TABLE network_messages DROP COLUMN reconcile_at;"
                                  "ALTER TABLE network_messages DROP COLUMN fingerprint;"
+                                 "DROP TABLE reconciliations;"
                                  "PRAGMA user_version = 3;", NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
 
