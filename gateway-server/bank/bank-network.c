@@ -169,6 +169,12 @@ bank_network_answer_unknown (const char *code)
   return g_strcmp0 (code, ONEPIN_ISO_DUPLICATE) == 0;
 }
 
+const char *
+bank_network_outcome_code (const char *outcome)
+{
+  return g_str_equal (outcome, "approved") ? ONEPIN_ISO_APPROVED : ONEPIN_ISO_DO_NOT_HONOR;
+}
+
 char *
 bank_network_serialize (JsonObject *message)
 {
@@ -350,8 +356,20 @@ schedule (BankNetwork *self)
                                        on_timer, self);
 }
 
+gboolean
+bank_network_apply_answer (BankNetwork               *self,
+                           const BankNetworkMessage  *message,
+                           const char                *code,
+                           GError                   **error)
+{
+  if (message->request_key != NULL)
+    return self->settle (message, code, self->settle_data, error);
+  return bank_store_message_answered (self->store, message->id, code, now_seconds (), error);
+}
+
 /* Records the answer, unless one was recorded while it travelled: a
- * capture's or refund's, by the mall's retry, which settled it then. */
+ * capture's or refund's, by the mall's retry, which settled it then, or
+ * by the operator who closed its reconciliation. */
 static gboolean
 record_answer (BankNetwork  *self,
                gint64        id,
@@ -364,9 +382,7 @@ record_answer (BankNetwork  *self,
     return error == NULL || *error == NULL;
   if (message->answered_at != 0)
     return TRUE;
-  if (message->request_key != NULL)
-    return self->settle (message, code, self->settle_data, error);
-  return bank_store_message_answered (self->store, id, code, now_seconds (), error);
+  return bank_network_apply_answer (self, message, code, error);
 }
 
 /* The bank is one thread and each request its own transaction, so a

@@ -49,7 +49,7 @@ static gboolean handle_healthz (BankRequest  *request,
 
 /* Idempotency keys are kept per route: the gateway may use one key for a
  * charge and for its void. The bank's operator reads the acquirer's
- * payments too. */
+ * payments too, and alone closes their reconciliations. */
 static const Route routes[] = {
   { "GET",  "/healthz",                              AUTH_NONE, KEY_NONE,     handle_healthz },
   { "POST", "/v1/charges",                           AUTH_API,  KEY_REQUIRED, bank_api_charges_create },
@@ -67,6 +67,7 @@ static const Route routes[] = {
   { "POST", "/v1/acquirer/payments/{id}/capture",    AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_capture },
   { "POST", "/v1/acquirer/payments/{id}/cancel",     AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_cancel },
   { "POST", "/v1/acquirer/payments/{id}/refund",     AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_refund },
+  { "POST", "/v1/acquirer/payments/{id}/reconciliation", AUTH_OPERATOR, KEY_REQUIRED, bank_api_acquirer_reconcile },
 };
 
 struct _BankServer
@@ -225,6 +226,33 @@ bank_check_body (BankRequest           *request,
                                            ? "Missing parameter" : "Invalid type for parameter",
                              param ? param : "?");
   reply_error_full (request, 400, "invalid_request_error", code, NULL, param, message);
+  return FALSE;
+}
+
+gboolean
+bank_check_text (BankRequest *request,
+                 JsonObject  *object,
+                 const char  *name,
+                 const char  *param,
+                 glong        min,
+                 glong        max)
+{
+  const char *value = onepin_json_get_string (object, name, NULL);
+  g_autofree char *message = NULL;
+  glong len = value ? g_utf8_strlen (value, -1) : 0;
+
+  if (value == NULL && min == 0)
+    return TRUE;
+  if (value != NULL && len >= min && len <= max)
+    {
+      for (const char *c = value; *c != '\0'; c = g_utf8_next_char (c))
+        if (!g_unichar_isprint (g_utf8_get_char (c)))
+          goto bad;
+      return TRUE;
+    }
+bad:
+  message = g_strdup_printf ("%s is %ld to %ld printable characters", param, MAX (min, 1), max);
+  bank_reply_bad_param (request, param, message);
   return FALSE;
 }
 
