@@ -802,36 +802,53 @@ outcome_unknown (BankRequest               *request,
                            "reconciliation.");
 }
 
+/* The message @waiting sent was answered meanwhile: the advice queue sent
+ * it too and its answer was recorded first, or an operator closed its
+ * reconciliation; either way the outcome is under this key, the mall's,
+ * applied once. An answer the issuer gave this try (@code, or NULL) is
+ * kept beside an operator's (bank_network_late_answer ()). */
+static gboolean
+settled_before (BankRequest               *request,
+                const BankNetworkMessage  *m,
+                const char                *code,
+                GError                   **error)
+{
+  gboolean found = FALSE;
+
+  if (code != NULL &&
+      !bank_network_late_answer (bank_server_get_network (request->server), m, code, error))
+    return FALSE;
+  if (!bank_request_replay (request, &found, error))
+    return FALSE;
+  if (!found)
+    g_set_error_literal (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
+                         "A capture or refund was settled without its outcome");
+  return found;
+}
+
 static gboolean
 follow_up_settle (BankRequest  *request,
                   GError      **error)
 {
   Waiting *waiting = request->data;
   g_autoptr(BankNetworkMessage) m = NULL;
-  gboolean found = FALSE;
   const char *code;
+  gboolean answered;
 
   m = bank_store_message_get (bank_server_get_store (request->server), waiting->follow_up->id,
                               error);
   if (m == NULL)
     return FALSE;
-  if (m->answered_at != 0)
-    {
-      /* The advice queue sent it too and its answer was recorded first,
-       * or an operator closed its reconciliation, with the outcome under
-       * this key: that is the mall's, applied once. */
-      if (!bank_request_replay (request, &found, error))
-        return FALSE;
-      if (!found)
-        g_set_error_literal (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
-                             "A capture or refund was settled without its outcome");
-      return found;
-    }
   code = waiting->response ? onepin_iso_get (waiting->response, "39") : NULL;
+  /* 91 and 96 say nothing, nor does 94 to a retransmission. */
+  answered = waiting->result == BANK_NETWORK_ANSWERED && bank_network_answer_final (code) &&
+             !(waiting->retransmission && bank_network_answer_unknown (code));
+  if (m->answered_at != 0)
+    return settled_before (request, m, answered ? code : NULL, error);
   if (waiting->result == BANK_NETWORK_ANSWERED && waiting->retransmission &&
       bank_network_answer_unknown (code))
     return outcome_unknown (request, m, error);
-  if (waiting->result != BANK_NETWORK_ANSWERED || !bank_network_answer_final (code))
+  if (!answered)
     /* Not recorded: the mall retries with its key, or else the advice
      * queue sends it (resend_at ()), and the same message goes out again,
      * so the issuer sees one completion, not two. */

@@ -43,16 +43,28 @@ describe_message (const BankNetworkMessage *m,
   return o;
 }
 
+/* "disputed" when the issuer answered after all, and not what the
+ * operator recorded. */
 static JsonObject *
 describe_closed (const BankNetworkMessage *m,
                  const BankReconciliation *r)
 {
-  JsonObject *o = describe_message (m, "closed");
+  gboolean agrees = r->issuer_code == NULL ||
+                    bank_network_outcome_agrees (r->outcome, r->issuer_code);
+  JsonObject *o = describe_message (m, agrees ? "closed" : "disputed");
+  JsonObject *answer;
 
   json_object_set_string_member (o, "outcome", r->outcome);
   json_object_set_string_member (o, "operator", r->closed_by);
   json_object_set_string_member (o, "note", r->note);
   json_object_set_int_member (o, "closed_at", r->closed_at);
+  if (r->issuer_code == NULL)
+    return o;
+  answer = json_object_new ();
+  json_object_set_string_member (answer, "response_code", r->issuer_code);
+  json_object_set_boolean_member (answer, "agrees", agrees);
+  json_object_set_int_member (answer, "at", r->issuer_at);
+  json_object_set_object_member (o, "issuer_answer", answer);
   return o;
 }
 

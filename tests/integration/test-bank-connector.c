@@ -2034,6 +2034,8 @@ test_acquirer_resend_duplicate (void)
 
 /* ---- reconciliations the bank's operator closes ------------------------- */
 
+/* Long enough for a test to close a reconciliation while the issuer holds
+ * a retransmission of its message, and answer that in time. */
 #define RECONCILE_TIMEOUT "3"
 #define CLOSE_APPROVED \
   "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"issuer's settlement file\"}"
@@ -2308,6 +2310,114 @@ test_acquirer_reconcile_refused (void)
   g_clear_pointer (&r, ot_response_free);
   r = reconcile (id, "k-7", CLOSE_APPROVED);
   ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
+  acquirer_stop ();
+}
+
+/* The mall retries @action (@body) under @key on payment @id, whose
+ * message awaits reconciliation (@open), and the issuer holds that
+ * retransmission (@mti) while the operator closes the reconciliation with
+ * @close, answered *@closed; then the issuer answers it 00, late. Returns
+ * what the retry got: the operator's outcome, kept under the key. */
+static OtResponse *
+close_under_retry (const char  *id,
+                   JsonObject  *open,
+                   const char  *action,
+                   const char  *mti,
+                   const char  *key,
+                   const char  *body,
+                   const char  *close,
+                   OtResponse **closed)
+{
+  AcquirerCall *retry;
+  IssuerCall *held;
+  OtResponse *answered;
+
+  issuer_hold = mti;
+  retry = action_start (id, action, key, body);
+  held = wait_issuer (issuer_calls->len + 1);
+  g_assert_cmpstr (onepin_iso_get (held->message, "11"), ==, ot_json_string (open, "stan"));
+  *closed = reconcile (id, "close-1", close);
+  issuer_answer (held, ONEPIN_ISO_APPROVED);
+  answered = acquirer_call_finish (retry);
+  g_assert_cmpstr (ot_response_header (answered, "Idempotent-Replayed"), ==, "true");
+  return answered;
+}
+
+/* @after's reconciliation (of @open), closed @status with @outcome, keeps
+ * the issuer's late 00, which @agrees or not. */
+static void
+assert_late_answer (OtResponse *after,
+                    JsonObject *open,
+                    const char *status,
+                    const char *outcome,
+                    gboolean    agrees)
+{
+  JsonObject *answer = ot_json_object (assert_closed (after, open, status, outcome),
+                                       "issuer_answer");
+
+  g_assert_cmpstr (ot_json_string (answer, "response_code"), ==, "00");
+  g_assert_true (ot_json_bool (answer, "agrees") == agrees);
+}
+
+/* The mall retries a refund that awaits reconciliation, and the issuer
+ * holds that retransmission; meanwhile the operator closes it approved.
+ * The issuer's answer then agrees, and is not applied again: the refund
+ * counts once, the retry gets the operator's outcome, and the
+ * reconciliation notes the answer. */
+static void
+test_acquirer_reconcile_late_agreeing (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(OtResponse) capture = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autoptr(OtResponse) answered = NULL;
+  g_autoptr(OtResponse) after = NULL;
+
+  reconcile_start ();
+  id = authorized_payment (10000);
+  capture = acquirer_call_finish (follow_up_start (id, "capture", "capture-1"));
+  assert_payment (capture, "captured", 10000, 0);
+  open = follow_up_reconciling (id, "refund", ONEPIN_ISO_FINANCIAL, "refund-r",
+                                "{\"amount\":4000}");
+  answered = close_under_retry (id, open, "refund", ONEPIN_ISO_FINANCIAL, "refund-r",
+                                "{\"amount\":4000}", CLOSE_APPROVED, &closed);
+  assert_payment (closed, "captured", 10000, 4000);
+  assert_payment (answered, "captured", 10000, 4000);
+
+  after = payment_get (id);
+  assert_payment (after, "captured", 10000, 4000);
+  assert_late_answer (after, open, "closed", "approved", TRUE);
+  g_assert_cmpuint (log_lines ("agrees with the reconciliation"), ==, 1);
+  g_assert_cmpuint (log_lines ("they disagree"), ==, 0);
+  acquirer_stop ();
+}
+
+/* The same, but the operator closed the capture declined and the issuer's
+ * late answer approves it: not applied behind the operator's back (the
+ * payment stays authorized, the retry gets the decline), logged as a
+ * warning, and kept on the reconciliation, now "disputed". */
+static void
+test_acquirer_reconcile_late_disagreeing (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autoptr(OtResponse) answered = NULL;
+  g_autoptr(OtResponse) after = NULL;
+
+  reconcile_start ();
+  id = authorized_payment (6000);
+  open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
+  answered = close_under_retry (id, open, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}",
+                                CLOSE_DECLINED, &closed);
+  assert_payment (closed, "authorized", 0, 0);
+  ot_assert_error (answered, 402, "card_error", "card_declined");
+
+  after = payment_get (id);
+  assert_payment (after, "authorized", 0, 0);
+  assert_late_answer (after, open, "disputed", "declined", FALSE);
+  g_assert_cmpuint (log_lines ("they disagree"), ==, 1);
   acquirer_stop ();
 }
 
@@ -2813,6 +2923,10 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/reconcile-approved", test_acquirer_reconcile_approved);
   g_test_add_func ("/bank/acquirer/reconcile-declined", test_acquirer_reconcile_declined);
   g_test_add_func ("/bank/acquirer/reconcile-refused", test_acquirer_reconcile_refused);
+  g_test_add_func ("/bank/acquirer/reconcile-late-agreeing",
+                   test_acquirer_reconcile_late_agreeing);
+  g_test_add_func ("/bank/acquirer/reconcile-late-disagreeing",
+                   test_acquirer_reconcile_late_disagreeing);
   g_test_add_func ("/bank/acquirer/capture-issuer-stopping",
                    test_acquirer_capture_issuer_stopping);
   g_test_add_func ("/bank/acquirer/reversal-issuer-stopping",
