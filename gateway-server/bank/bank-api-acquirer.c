@@ -78,8 +78,8 @@ set_string (JsonObject *o,
     json_object_set_string_member (o, name, value);
 }
 
-static JsonObject *
-render (const BankAcquirerPayment *p)
+JsonObject *
+bank_acquirer_render (const BankAcquirerPayment *p)
 {
   JsonObject *o = json_object_new ();
   JsonObject *merchant = json_object_new ();
@@ -154,7 +154,7 @@ reply_payment (BankRequest               *request,
 {
   if (g_str_equal (p->status, "declined"))
     return reply_declined (request, p);
-  return bank_reply (request, 200, render (p));
+  return bank_reply (request, 200, bank_acquirer_render (p));
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -323,33 +323,6 @@ abandon (BankRequest          *request,
 /* ---- checks ------------------------------------------------------------- */
 
 static gboolean
-check_text (BankRequest *request,
-            JsonObject  *object,
-            const char  *name,
-            const char  *param,
-            glong        min,
-            glong        max)
-{
-  const char *value = onepin_json_get_string (object, name, NULL);
-  g_autofree char *message = NULL;
-  glong len = value ? g_utf8_strlen (value, -1) : 0;
-
-  if (value == NULL && min == 0)
-    return TRUE;
-  if (value != NULL && len >= min && len <= max)
-    {
-      for (const char *c = value; *c != '\0'; c = g_utf8_next_char (c))
-        if (!g_unichar_isprint (g_utf8_get_char (c)))
-          goto bad;
-      return TRUE;
-    }
-bad:
-  message = g_strdup_printf ("%s is %ld to %ld printable characters", param, MAX (min, 1), max);
-  bank_reply_bad_param (request, param, message);
-  return FALSE;
-}
-
-static gboolean
 check_merchant (BankRequest *request,
                 JsonObject  *merchant)
 {
@@ -371,9 +344,9 @@ check_merchant (BankRequest *request,
   if (strlen (category) != 4 || strspn (category, "0123456789") != 4)
     return !bank_reply_bad_param (request, "merchant.category",
                                   "merchant.category is the 4-digit merchant category code");
-  return check_text (request, merchant, "id", "merchant.id", 1, 15) &&
-         check_text (request, merchant, "name", "merchant.name", 1, 25) &&
-         check_text (request, merchant, "city", "merchant.city", 0, 13);
+  return bank_check_text (request, merchant, "id", "merchant.id", 1, 15) &&
+         bank_check_text (request, merchant, "name", "merchant.name", 1, 25) &&
+         bank_check_text (request, merchant, "city", "merchant.city", 0, 13);
 }
 
 static gboolean
@@ -397,8 +370,8 @@ check_payment (BankRequest *request)
   if ((cvc_len != 3 && cvc_len != 4) || strspn (cvc, "0123456789") != cvc_len)
     return !bank_reply_bad_param (request, "card_cvc", "card_cvc is 3 or 4 digits");
   return check_merchant (request, json_object_get_object_member (body, "merchant")) &&
-         check_text (request, body, "order_id", "order_id", 0, 255) &&
-         check_text (request, body, "description", "description", 0, 200);
+         bank_check_text (request, body, "order_id", "order_id", 0, 255) &&
+         bank_check_text (request, body, "description", "description", 0, 200);
 }
 
 /* ---- authorizing -------------------------------------------------------- */
@@ -656,9 +629,9 @@ bank_api_acquirer_create (BankRequest  *request,
 
 /* ---- reading ------------------------------------------------------------ */
 
-static BankAcquirerPayment *
-find (BankRequest  *request,
-      GError      **error)
+BankAcquirerPayment *
+bank_acquirer_find (BankRequest  *request,
+                    GError      **error)
 {
   BankAcquirerPayment *p = bank_store_acquirer_get (bank_server_get_store (request->server),
                                                     "id", request->path_id, error);
@@ -669,43 +642,25 @@ find (BankRequest  *request,
   return p;
 }
 
-static const char *
-operation_name (const BankNetworkMessage *m)
+const char *
+bank_acquirer_operation (const BankNetworkMessage *m)
 {
   if (g_str_equal (m->mti, ONEPIN_ISO_COMPLETION))
     return "capture";
   return m->request_key != NULL ? "refund" : "reversal";
 }
 
-/* The payment, and what about it awaits reconciliation with the issuer. */
+/* The payment, and what about it awaits reconciliation with the issuer (or
+ * was reconciled last). */
 gboolean
 bank_api_acquirer_get (BankRequest  *request,
                        GError      **error)
 {
-  g_autoptr(BankAcquirerPayment) p = find (request, error);
-  g_autoptr(BankNetworkMessage) m = NULL;
-  g_autoptr(GError) local = NULL;
-  JsonObject *o;
-  JsonObject *reconciliation;
+  g_autoptr(BankAcquirerPayment) p = bank_acquirer_find (request, error);
 
   if (p == NULL)
     return error == NULL || *error == NULL;
-  m = bank_store_message_reconciling (bank_server_get_store (request->server), p->id, &local);
-  if (local != NULL)
-    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
-  o = render (p);
-  if (m != NULL)
-    {
-      reconciliation = json_object_new ();
-      json_object_set_string_member (reconciliation, "operation", operation_name (m));
-      json_object_set_int_member (reconciliation, "amount", m->amount);
-      json_object_set_string_member (reconciliation, "reason", m->reconcile);
-      json_object_set_string_member (reconciliation, "stan", m->stan);
-      json_object_set_string_member (reconciliation, "transmitted", m->transmitted);
-      json_object_set_int_member (reconciliation, "since", m->reconcile_at);
-      json_object_set_object_member (o, "reconciliation", reconciliation);
-    }
-  return bank_reply (request, 200, o);
+  return bank_reconciliation_reply (request, p, error);
 }
 
 /* ---- capture, cancel, refund -------------------------------------------- */
@@ -756,11 +711,12 @@ check_idle (BankRequest               *request,
     return TRUE;
   if (open->reconcile != NULL)
     message = g_strdup_printf ("A %s of this payment awaits reconciliation with the issuer "
-                               "(its outcome is unknown): see the payment's reconciliation.",
-                               operation_name (open));
+                               "(its outcome is unknown): see the payment's reconciliation. "
+                               "The bank's operator closes it with what the issuer did.",
+                               bank_acquirer_operation (open));
   else
     message = g_strdup_printf ("A %s of this payment is waiting for the issuer's answer. Retry "
-                               "once it is settled.", operation_name (open));
+                               "once it is settled.", bank_acquirer_operation (open));
   request->transient = TRUE;
   return bank_reply_error (request, 409, "invalid_request_error", "payment_in_progress", NULL,
                            message);
@@ -846,35 +802,53 @@ outcome_unknown (BankRequest               *request,
                            "reconciliation.");
 }
 
+/* The message @waiting sent was answered meanwhile: the advice queue sent
+ * it too and its answer was recorded first, or an operator closed its
+ * reconciliation; either way the outcome is under this key, the mall's,
+ * applied once. An answer the issuer gave this try (@code, or NULL) is
+ * kept beside an operator's (bank_network_late_answer ()). */
+static gboolean
+settled_before (BankRequest               *request,
+                const BankNetworkMessage  *m,
+                const char                *code,
+                GError                   **error)
+{
+  gboolean found = FALSE;
+
+  if (code != NULL &&
+      !bank_network_late_answer (bank_server_get_network (request->server), m, code, error))
+    return FALSE;
+  if (!bank_request_replay (request, &found, error))
+    return FALSE;
+  if (!found)
+    g_set_error_literal (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
+                         "A capture or refund was settled without its outcome");
+  return found;
+}
+
 static gboolean
 follow_up_settle (BankRequest  *request,
                   GError      **error)
 {
   Waiting *waiting = request->data;
   g_autoptr(BankNetworkMessage) m = NULL;
-  gboolean found = FALSE;
   const char *code;
+  gboolean answered;
 
   m = bank_store_message_get (bank_server_get_store (request->server), waiting->follow_up->id,
                               error);
   if (m == NULL)
     return FALSE;
-  if (m->answered_at != 0)
-    {
-      /* The advice queue sent it too and its answer was recorded first,
-       * with the outcome under this key: that is the mall's, applied once. */
-      if (!bank_request_replay (request, &found, error))
-        return FALSE;
-      if (!found)
-        g_set_error_literal (error, BANK_STORE_ERROR, BANK_STORE_ERROR_FAILED,
-                             "A capture or refund was settled without its outcome");
-      return found;
-    }
   code = waiting->response ? onepin_iso_get (waiting->response, "39") : NULL;
+  /* 91 and 96 say nothing, nor does 94 to a retransmission. */
+  answered = waiting->result == BANK_NETWORK_ANSWERED && bank_network_answer_final (code) &&
+             !(waiting->retransmission && bank_network_answer_unknown (code));
+  if (m->answered_at != 0)
+    return settled_before (request, m, answered ? code : NULL, error);
   if (waiting->result == BANK_NETWORK_ANSWERED && waiting->retransmission &&
       bank_network_answer_unknown (code))
     return outcome_unknown (request, m, error);
-  if (waiting->result != BANK_NETWORK_ANSWERED || !bank_network_answer_final (code))
+  if (!answered)
     /* Not recorded: the mall retries with its key, or else the advice
      * queue sends it (resend_at ()), and the same message goes out again,
      * so the issuer sees one completion, not two. */
@@ -1002,7 +976,7 @@ gboolean
 bank_api_acquirer_capture (BankRequest  *request,
                            GError      **error)
 {
-  g_autoptr(BankAcquirerPayment) p = find (request, error);
+  g_autoptr(BankAcquirerPayment) p = bank_acquirer_find (request, error);
   gboolean idle;
   gboolean done;
   gint64 amount;
@@ -1034,7 +1008,7 @@ gboolean
 bank_api_acquirer_cancel (BankRequest  *request,
                           GError      **error)
 {
-  g_autoptr(BankAcquirerPayment) p = find (request, error);
+  g_autoptr(BankAcquirerPayment) p = bank_acquirer_find (request, error);
   gboolean idle;
 
   if (p == NULL)
@@ -1064,7 +1038,7 @@ gboolean
 bank_api_acquirer_refund (BankRequest  *request,
                           GError      **error)
 {
-  g_autoptr(BankAcquirerPayment) p = find (request, error);
+  g_autoptr(BankAcquirerPayment) p = bank_acquirer_find (request, error);
   gboolean idle;
   gboolean done;
   gint64 amount;

@@ -60,6 +60,8 @@ bank_keys_load (const BankKeyPaths  *paths,
       !(keys->sms_key = onepin_secret_file_load_or_create (paths->sms_key, "sms_", error)) ||
       !(keys->acquirer_key = onepin_secret_file_load_or_create (paths->acquirer_key, "ak_",
                                                                 error)) ||
+      !(keys->operator_key = onepin_secret_file_load_or_create (paths->operator_key, "op_",
+                                                                error)) ||
       !(keys->callback = secret_key (paths->callback_secret, "whsec_", error)) ||
       !(keys->network = secret_key (paths->network_secret, "nwsec_", error)))
     return NULL;
@@ -79,6 +81,7 @@ bank_keys_free (BankKeys *keys)
   g_free (keys->api_key);
   g_free (keys->sms_key);
   g_free (keys->acquirer_key);
+  g_free (keys->operator_key);
   g_free (keys);
 }
 

@@ -6,7 +6,8 @@
  * bank.key (32 raw bytes) is the bank's own master key: card numbers are
  * looked up by its HMAC and account passwords are checked against a MAC
  * under it, so neither is in the database. The API key, the SMS key and the
- * callback secret are text files the gateway and the tests read too.
+ * callback secret are text files the gateway and the tests read too; the
+ * acquirer key is the malls', the operator key the bank's own staff's.
  */
 #pragma once
 
@@ -24,6 +25,7 @@ typedef struct
   char      *api_key;
   char      *sms_key;
   char      *acquirer_key;    /* the malls' key for /v1/acquirer/… */
+  char      *operator_key;    /* the bank's own staff: closing reconciliations */
 } BankKeys;
 
 typedef struct
@@ -33,6 +35,7 @@ typedef struct
   const char *sms_key;
   const char *callback_secret;
   const char *acquirer_key;
+  const char *operator_key;
   const char *network_secret;
 } BankKeyPaths;
 

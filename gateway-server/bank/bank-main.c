@@ -48,6 +48,9 @@ parse_options (int         *argc,
       "How long a virtual account waits for its deposit (default 86400)", "SECONDS" },
     { "acquirer-key-file", 0, 0, G_OPTION_ARG_FILENAME, &config->acquirer_key_file,
       "The malls' key for /v1/acquirer/… (default DIR/acquirer.key, created 0600)", "FILE" },
+    { "operator-key-file", 0, 0, G_OPTION_ARG_FILENAME, &config->operator_key_file,
+      "The bank's operators' key, to close reconciliations (default DIR/operator.key, "
+      "created 0600)", "FILE" },
     { "network-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &config->network_secret_file,
       "The secret that signs card network messages (default DIR/network.secret, created 0600)",
       "FILE" },
@@ -122,6 +125,8 @@ parse_options (int         *argc,
     config->callback_secret_file = g_build_filename (config->data_dir, "callback.secret", NULL);
   if (config->acquirer_key_file == NULL)
     config->acquirer_key_file = g_build_filename (config->data_dir, "acquirer.key", NULL);
+  if (config->operator_key_file == NULL)
+    config->operator_key_file = g_build_filename (config->data_dir, "operator.key", NULL);
   if (config->network_secret_file == NULL)
     config->network_secret_file = g_build_filename (config->data_dir, "network.secret", NULL);
   return TRUE;
@@ -151,6 +156,7 @@ announce (Bank        *bank,
   g_print ("SMS key in %s\n", bank->config.sms_key_file);
   g_print ("callback secret in %s\n", bank->config.callback_secret_file);
   g_print ("acquirer key in %s\n", bank->config.acquirer_key_file);
+  g_print ("operator key in %s\n", bank->config.operator_key_file);
   g_print ("network secret in %s\n", bank->config.network_secret_file);
   if (bank->config.callback_url != NULL)
     g_print ("deposit callbacks go to %s\n", bank->config.callback_url);
@@ -173,7 +179,8 @@ start (Bank    *bank,
   BankKeyPaths paths = {
     .master = master, .api_key = config->api_key_file, .sms_key = config->sms_key_file,
     .callback_secret = config->callback_secret_file,
-    .acquirer_key = config->acquirer_key_file, .network_secret = config->network_secret_file,
+    .acquirer_key = config->acquirer_key_file, .operator_key = config->operator_key_file,
+    .network_secret = config->network_secret_file,
   };
 
   if (g_mkdir_with_parents (config->data_dir, 0700) != 0)
@@ -210,6 +217,7 @@ stop (Bank *bank)
   g_free (config->sms_key_file);
   g_free (config->callback_secret_file);
   g_free (config->acquirer_key_file);
+  g_free (config->operator_key_file);
   g_free (config->network_secret_file);
   g_free (config->issuer_url);
   g_free (config->issuer_url_file);

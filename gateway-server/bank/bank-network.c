@@ -169,6 +169,19 @@ bank_network_answer_unknown (const char *code)
   return g_strcmp0 (code, ONEPIN_ISO_DUPLICATE) == 0;
 }
 
+const char *
+bank_network_outcome_code (const char *outcome)
+{
+  return g_str_equal (outcome, "approved") ? ONEPIN_ISO_APPROVED : ONEPIN_ISO_DO_NOT_HONOR;
+}
+
+gboolean
+bank_network_outcome_agrees (const char *outcome,
+                             const char *code)
+{
+  return g_str_equal (outcome, "approved") == (g_strcmp0 (code, ONEPIN_ISO_APPROVED) == 0);
+}
+
 char *
 bank_network_serialize (JsonObject *message)
 {
@@ -350,8 +363,50 @@ schedule (BankNetwork *self)
                                        on_timer, self);
 }
 
+gboolean
+bank_network_apply_answer (BankNetwork               *self,
+                           const BankNetworkMessage  *message,
+                           const char                *code,
+                           GError                   **error)
+{
+  if (message->request_key != NULL)
+    return self->settle (message, code, self->settle_data, error);
+  return bank_store_message_answered (self->store, message->id, code, now_seconds (), error);
+}
+
+gboolean
+bank_network_late_answer (BankNetwork               *self,
+                          const BankNetworkMessage  *message,
+                          const char                *code,
+                          GError                   **error)
+{
+  g_autoptr(BankReconciliation) r = NULL;
+  gboolean agrees;
+
+  r = bank_store_reconciliation_get (self->store, message->id, error);
+  if (r == NULL)
+    return error == NULL || *error == NULL;
+  agrees = bank_network_outcome_agrees (r->outcome, code);
+  if (agrees)
+    g_message ("network: message %" G_GINT64_FORMAT " (payment %s): the issuer's late answer "
+               "%s agrees with the reconciliation an operator closed (%s); not applied again",
+               message->id, message->payment_id, code, r->outcome);
+  else
+    g_warning ("network: message %" G_GINT64_FORMAT " (payment %s): the issuer answered %s (%s) "
+               "after an operator closed its reconciliation as %s: they disagree. Not applied; "
+               "kept on the payment's reconciliation for an operator to resolve",
+               message->id, message->payment_id, code, onepin_iso_response_text (code),
+               r->outcome);
+  /* A disagreement stays in view: a later answer that agrees does not hide it. */
+  if (agrees && r->issuer_code != NULL)
+    return TRUE;
+  return bank_store_reconciliation_issuer (self->store, message->id, code, now_seconds (),
+                                           error);
+}
+
 /* Records the answer, unless one was recorded while it travelled: a
- * capture's or refund's, by the mall's retry, which settled it then. */
+ * capture's or refund's, by the mall's retry, which settled it then, or
+ * by the operator who closed its reconciliation. */
 static gboolean
 record_answer (BankNetwork  *self,
                gint64        id,
@@ -363,10 +418,8 @@ record_answer (BankNetwork  *self,
   if (message == NULL)
     return error == NULL || *error == NULL;
   if (message->answered_at != 0)
-    return TRUE;
-  if (message->request_key != NULL)
-    return self->settle (message, code, self->settle_data, error);
-  return bank_store_message_answered (self->store, id, code, now_seconds (), error);
+    return bank_network_late_answer (self, message, code, error);
+  return bank_network_apply_answer (self, message, code, error);
 }
 
 /* The bank is one thread and each request its own transaction, so a

@@ -100,6 +100,28 @@ gboolean     bank_network_answer_final (const char        *response_code);
  * retransmission that means the outcome is unknown, not a decline: the
  * first try may have been applied. */
 gboolean     bank_network_answer_unknown (const char      *response_code);
+/* The response code recorded for a reconciliation an operator closed with
+ * @outcome, "approved" (00) or "declined" (05). */
+const char  *bank_network_outcome_code (const char        *outcome);
+/* Whether the issuer's answer @response_code says what @outcome says. */
+gboolean     bank_network_outcome_agrees (const char      *outcome,
+                                        const char        *response_code);
+/* Records the issuer's answer @response_code to @message, unanswered, and
+ * what it does: a capture's or refund's through the settle function (its
+ * payment, the mall's key), a reversal's is only recorded. The caller's
+ * transaction holds it. */
+gboolean     bank_network_apply_answer (BankNetwork               *self,
+                                        const BankNetworkMessage  *message,
+                                        const char                *response_code,
+                                        GError                   **error);
+/* The issuer's @response_code came for @message after its answer was
+ * recorded. If that was an operator closing its reconciliation, it is
+ * never applied: kept beside the operator's word (the first one, or the
+ * last that disagrees), and a disagreement is logged as a warning. */
+gboolean     bank_network_late_answer  (BankNetwork               *self,
+                                        const BankNetworkMessage  *message,
+                                        const char                *response_code,
+                                        GError                   **error);
 /* The acquirer's decline code for an issuer's response code. */
 const char  *bank_network_decline_code (const char        *response_code);
 /* The message in the wire format. */

@@ -99,6 +99,14 @@ extern const guint8 BANK_FINGERPRINT_UNKNOWN[32];
 gboolean  bank_check_body       (BankRequest            *request,
                                  const OnepinJsonField  *fields,
                                  gsize                   n_fields);
+/* @object's string @name (@param in errors) is @min to @max printable
+ * characters, or absent when @min is 0; FALSE after replying 400. */
+gboolean  bank_check_text       (BankRequest            *request,
+                                 JsonObject             *object,
+                                 const char             *name,
+                                 const char             *param,
+                                 glong                   min,
+                                 glong                   max);
 /* Digits of @text without dashes or spaces, if it has @min to @max of them.
  * Free a card number's with bank_secret_free (). */
 char     *bank_digits           (const char   *text,
@@ -131,6 +139,21 @@ gboolean  bank_api_acquirer_get     (BankRequest *request, GError **error);
 gboolean  bank_api_acquirer_capture (BankRequest *request, GError **error);
 gboolean  bank_api_acquirer_cancel  (BankRequest *request, GError **error);
 gboolean  bank_api_acquirer_refund  (BankRequest *request, GError **error);
+gboolean  bank_api_acquirer_reconcile (BankRequest *request, GError **error);
+
+/* The acquirer's payments (bank-api-acquirer.c) */
+JsonObject          *bank_acquirer_render    (const BankAcquirerPayment  *p);
+/* The payment the path names, or NULL: a store failure (in @error), or
+ * none, after replying 404. */
+BankAcquirerPayment *bank_acquirer_find      (BankRequest                *request,
+                                              GError                    **error);
+/* "capture", "refund" or "reversal": what the follow-up @m is. */
+const char          *bank_acquirer_operation (const BankNetworkMessage   *m);
+/* 200 and @p as it is, with its "reconciliation": the one it awaits, else
+ * the one an operator closed last, if any (bank-api-reconciliation.c). */
+gboolean             bank_reconciliation_reply (BankRequest               *request,
+                                              const BankAcquirerPayment  *p,
+                                              GError                    **error);
 
 /* At startup: payments whose authorization was in flight when the bank
  * stopped are declined and reversed. */

@@ -18,12 +18,14 @@
 #define TOO_LARGE "onepin-bank-body-too-large"   /* set on a message whose body was dropped */
 #define JSON_TYPE "application/json; charset=utf-8"
 
+/* Which keys a route takes (any one of them), as Authorization: Bearer <key>. */
 typedef enum
 {
-  AUTH_NONE,
-  AUTH_API,             /* Authorization: Bearer <api key> */
-  AUTH_SMS,             /* Authorization: Bearer <sms key> */
-  AUTH_ACQUIRER,        /* Authorization: Bearer <acquirer key>: the malls */
+  AUTH_NONE = 0,
+  AUTH_API = 1 << 0,          /* the API key: the gateway */
+  AUTH_SMS = 1 << 1,          /* the SMS key */
+  AUTH_ACQUIRER = 1 << 2,     /* the acquirer key: the malls */
+  AUTH_OPERATOR = 1 << 3,     /* the operator key: the bank's own staff */
 } Auth;
 
 typedef enum
@@ -46,7 +48,8 @@ static gboolean handle_healthz (BankRequest  *request,
                                 GError      **error);
 
 /* Idempotency keys are kept per route: the gateway may use one key for a
- * charge and for its void. */
+ * charge and for its void. The bank's operator reads the acquirer's
+ * payments too, and alone closes their reconciliations. */
 static const Route routes[] = {
   { "GET",  "/healthz",                              AUTH_NONE, KEY_NONE,     handle_healthz },
   { "POST", "/v1/charges",                           AUTH_API,  KEY_REQUIRED, bank_api_charges_create },
@@ -60,10 +63,11 @@ static const Route routes[] = {
   { "POST", "/v1/sms",                               AUTH_SMS,  KEY_OPTIONAL, bank_api_sms_create },
   { "GET",  "/v1/sms",                               AUTH_SMS,  KEY_NONE,     bank_api_sms_list },
   { "POST", "/v1/acquirer/payments",                 AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_create },
-  { "GET",  "/v1/acquirer/payments/{id}",            AUTH_ACQUIRER, KEY_NONE,     bank_api_acquirer_get },
+  { "GET",  "/v1/acquirer/payments/{id}",            AUTH_ACQUIRER | AUTH_OPERATOR, KEY_NONE, bank_api_acquirer_get },
   { "POST", "/v1/acquirer/payments/{id}/capture",    AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_capture },
   { "POST", "/v1/acquirer/payments/{id}/cancel",     AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_cancel },
   { "POST", "/v1/acquirer/payments/{id}/refund",     AUTH_ACQUIRER, KEY_REQUIRED, bank_api_acquirer_refund },
+  { "POST", "/v1/acquirer/payments/{id}/reconciliation", AUTH_OPERATOR, KEY_REQUIRED, bank_api_acquirer_reconcile },
 };
 
 struct _BankServer
@@ -222,6 +226,33 @@ bank_check_body (BankRequest           *request,
                                            ? "Missing parameter" : "Invalid type for parameter",
                              param ? param : "?");
   reply_error_full (request, 400, "invalid_request_error", code, NULL, param, message);
+  return FALSE;
+}
+
+gboolean
+bank_check_text (BankRequest *request,
+                 JsonObject  *object,
+                 const char  *name,
+                 const char  *param,
+                 glong        min,
+                 glong        max)
+{
+  const char *value = onepin_json_get_string (object, name, NULL);
+  g_autofree char *message = NULL;
+  glong len = value ? g_utf8_strlen (value, -1) : 0;
+
+  if (value == NULL && min == 0)
+    return TRUE;
+  if (value != NULL && len >= min && len <= max)
+    {
+      for (const char *c = value; *c != '\0'; c = g_utf8_next_char (c))
+        if (!g_unichar_isprint (g_utf8_get_char (c)))
+          goto bad;
+      return TRUE;
+    }
+bad:
+  message = g_strdup_printf ("%s is %ld to %ld printable characters", param, MAX (min, 1), max);
+  bank_reply_bad_param (request, param, message);
   return FALSE;
 }
 
@@ -583,29 +614,59 @@ match_route (const char  *method,
   return NULL;
 }
 
+static const char *
+auth_key (const BankKeys *keys,
+          guint           one)
+{
+  switch (one)
+    {
+    case AUTH_API:
+      return keys->api_key;
+    case AUTH_SMS:
+      return keys->sms_key;
+    case AUTH_ACQUIRER:
+      return keys->acquirer_key;
+    default:
+      return keys->operator_key;
+    }
+}
+
+static const char *
+auth_name (Auth auth)
+{
+  switch ((guint) auth)
+    {
+    case AUTH_API:
+      return "API key";
+    case AUTH_SMS:
+      return "SMS key";
+    case AUTH_ACQUIRER:
+      return "acquirer key";
+    case AUTH_OPERATOR:
+      return "operator key";
+    default:
+      return "acquirer or operator key";
+    }
+}
+
 static gboolean
 authenticate (BankRequest *request,
               Auth         auth)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
   const char *value = soup_message_headers_get_one (headers, "Authorization");
-  const BankKeys *keys = request->server->keys;
+  g_autofree char *message = NULL;
 
   if (auth == AUTH_NONE)
     return TRUE;
-  const char *expected = auth == AUTH_API ? keys->api_key
-                         : auth == AUTH_SMS ? keys->sms_key : keys->acquirer_key;
-
-  if (value != NULL && g_ascii_strncasecmp (value, "Bearer ", 7) == 0 &&
-      onepin_crypto_str_equal (value + 7, expected))
-    return TRUE;
-  bank_reply_error (request, 401, "authentication_error", "unauthorized", NULL,
-                    auth == AUTH_API
-                      ? "Missing or invalid API key. Send it as: Authorization: Bearer <key>."
-                      : auth == AUTH_SMS
-                      ? "Missing or invalid SMS key. Send it as: Authorization: Bearer <key>."
-                      : "Missing or invalid acquirer key. Send it as: "
-                        "Authorization: Bearer <key>.");
+  if (value != NULL && g_ascii_strncasecmp (value, "Bearer ", 7) == 0)
+    for (guint one = AUTH_API; one <= AUTH_OPERATOR; one <<= 1)
+      if ((auth & one) != 0 &&
+          onepin_crypto_str_equal (value + 7, auth_key (request->server->keys, one)))
+        return TRUE;
+  message = g_strdup_printf ("Missing or invalid %s. Send it as: Authorization: Bearer <key>.",
+                             auth_name (auth));
+  bank_reply_error (request, 401, "authentication_error", "unauthorized", NULL, message);
   return FALSE;
 }
 

@@ -28,6 +28,7 @@ typedef struct
 
   /* The card network: onepin's cards are the issuer's, the gateway's */
   char   *acquirer_key_file;
+  char   *operator_key_file;      /* the bank's staff: reconciliations */
   char   *network_secret_file;
   char   *issuer_url;             /* the gateway's POST /v1/network/messages, or NULL */
   char   *issuer_url_file;        /* or a file with the gateway's URL (its gateway.url) */

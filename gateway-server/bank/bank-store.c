@@ -11,7 +11,7 @@
 
 G_DEFINE_QUARK (bank-store-error-quark, bank_store_error)
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 /* Money columns carry CHECKs, so a bug cannot overdraw an account or a
  * card's credit even if a conditional update were forgotten. */
@@ -101,6 +101,19 @@ static const char schema_5[] =
   "ALTER TABLE network_messages ADD COLUMN reconcile_at INTEGER;\n"
   "CREATE INDEX network_reconcile ON network_messages (payment_id)\n"
   "  WHERE reconcile IS NOT NULL AND answered_at IS NULL;\n";
+
+/* Version 6: an operator closes a reconciliation with what the issuer did
+ * (learned out of band), recorded with who, when and why; one row per
+ * message, so none is closed twice. The issuer's answer should one still
+ * come is kept beside it. */
+static const char schema_6[] =
+  "CREATE TABLE reconciliations (\n"
+  "  message_id INTEGER PRIMARY KEY REFERENCES network_messages (id),\n"
+  "  payment_id TEXT NOT NULL REFERENCES acquirer_payments (id),\n"
+  "  outcome TEXT NOT NULL CHECK (outcome = 'approved' OR outcome = 'declined'),\n"
+  "  closed_by TEXT NOT NULL, note TEXT NOT NULL, closed_at INTEGER NOT NULL,\n"
+  "  issuer_code TEXT, issuer_at INTEGER);\n"
+  "CREATE INDEX reconciliations_by_payment ON reconciliations (payment_id, closed_at);\n";
 
 /* Run by every upgrade: a capture or refund a bank before schema 4 left
  * open (sent only on the mall's retries, so next_at is NULL) gets a turn
@@ -335,9 +348,10 @@ migrate (BankStore  *self,
   if ((version >= 1 || exec (self, schema, error)) &&
       (version >= 2 || exec (self, schema_2, error)) &&
       (version >= 3 || exec (self, schema_3, error)) &&
-      (version >= 4 || exec (self, schema_4, error)) && exec (self, schema_5, error) &&
+      (version >= 4 || exec (self, schema_4, error)) &&
+      (version >= 5 || exec (self, schema_5, error)) && exec (self, schema_6, error) &&
       exec (self, queue_open_follow_ups, error) &&
-      exec (self, "PRAGMA user_version = 5", error) && exec (self, "COMMIT", error))
+      exec (self, "PRAGMA user_version = 6", error) && exec (self, "COMMIT", error))
     return TRUE;
   bank_store_rollback (self);
   return FALSE;
@@ -1160,6 +1174,74 @@ bank_store_advice_attempted (BankStore  *self,
                            "iii", attempts, next_at, id), error);
 }
 
+/* ---- reconciliations ---------------------------------------------------- */
+
+#define RECONCILIATION_COLUMNS \
+  "message_id, payment_id, outcome, closed_by, note, closed_at, issuer_code, issuer_at"
+
+gboolean
+bank_store_reconciliation_add (BankStore                 *self,
+                               const BankReconciliation  *r,
+                               GError                   **error)
+{
+  return run (self, query (self, error,
+                           "INSERT INTO reconciliations (message_id, payment_id, outcome, "
+                           "closed_by, note, closed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           "itttti", r->message_id, r->payment_id, r->outcome,
+                           r->closed_by, r->note, r->closed_at), error);
+}
+
+static gpointer
+reconciliation_from_row (sqlite3_stmt *stmt)
+{
+  BankReconciliation *r = g_new0 (BankReconciliation, 1);
+
+  r->message_id = sqlite3_column_int64 (stmt, 0);
+  r->payment_id = col_text (stmt, 1);
+  r->outcome = col_text (stmt, 2);
+  r->closed_by = col_text (stmt, 3);
+  r->note = col_text (stmt, 4);
+  r->closed_at = sqlite3_column_int64 (stmt, 5);
+  r->issuer_code = col_text (stmt, 6);
+  r->issuer_at = sqlite3_column_int64 (stmt, 7);
+  return r;
+}
+
+BankReconciliation *
+bank_store_reconciliation_get (BankStore  *self,
+                               gint64      message_id,
+                               GError    **error)
+{
+  return fetch_one (self, query (self, error, "SELECT " RECONCILIATION_COLUMNS
+                                 " FROM reconciliations WHERE message_id = ?", "i", message_id),
+                    reconciliation_from_row, error);
+}
+
+BankReconciliation *
+bank_store_reconciliation_last (BankStore   *self,
+                                const char  *payment_id,
+                                GError     **error)
+{
+  return fetch_one (self, query (self, error, "SELECT " RECONCILIATION_COLUMNS
+                                 " FROM reconciliations WHERE payment_id = ? "
+                                 "ORDER BY closed_at DESC, message_id DESC LIMIT 1",
+                                 "t", payment_id),
+                    reconciliation_from_row, error);
+}
+
+gboolean
+bank_store_reconciliation_issuer (BankStore   *self,
+                                  gint64       message_id,
+                                  const char  *issuer_code,
+                                  gint64       at,
+                                  GError     **error)
+{
+  return run (self, query (self, error,
+                           "UPDATE reconciliations SET issuer_code = ?, issuer_at = ? "
+                           "WHERE message_id = ?", "tii", issuer_code, at, message_id),
+              error);
+}
+
 /* ---- freeing ------------------------------------------------------------ */
 
 void
@@ -1282,4 +1364,17 @@ bank_network_message_free (BankNetworkMessage *m)
   g_free (m->response_code);
   g_free (m->reconcile);
   g_free (m);
+}
+
+void
+bank_reconciliation_free (BankReconciliation *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->payment_id);
+  g_free (r->outcome);
+  g_free (r->closed_by);
+  g_free (r->note);
+  g_free (r->issuer_code);
+  g_free (r);
 }

@@ -153,6 +153,23 @@ typedef struct
   gint64   reconcile_at;
 } BankNetworkMessage;
 
+/* A reconciliation an operator closed: what they learned from the issuer
+ * that it did with the message @message_id, who recorded it, and when.
+ * The message itself is then answered (its response_code says the same).
+ * An answer from the issuer that arrives after that is never applied; it
+ * is kept here (@issuer_code), beside the operator's word. */
+typedef struct
+{
+  gint64   message_id;
+  char    *payment_id;
+  char    *outcome;                 /* "approved" or "declined" */
+  char    *closed_by;               /* the operator's name, as they gave it */
+  char    *note;
+  gint64   closed_at;
+  char    *issuer_code;             /* the issuer's late answer (field 39), or NULL */
+  gint64   issuer_at;
+} BankReconciliation;
+
 typedef struct
 {
   char    *id;                      /* sms_… */
@@ -350,6 +367,25 @@ gboolean      bank_store_message_reconcile  (BankStore           *self,
 BankNetworkMessage *bank_store_message_reconciling (BankStore     *self,
                                              const char          *payment_id,
                                              GError             **error);
+/* Records that an operator closed the reconciliation of @r->message_id.
+ * BANK_STORE_ERROR_CONFLICT when it was closed before. */
+gboolean      bank_store_reconciliation_add (BankStore                 *self,
+                                             const BankReconciliation  *r,
+                                             GError                   **error);
+/* The closed reconciliation of message @message_id, or NULL. */
+BankReconciliation *bank_store_reconciliation_get (BankStore       *self,
+                                             gint64               message_id,
+                                             GError             **error);
+/* The reconciliation of @payment_id closed last, or NULL. */
+BankReconciliation *bank_store_reconciliation_last (BankStore      *self,
+                                             const char          *payment_id,
+                                             GError             **error);
+/* Keeps @issuer_code, the issuer's answer that came after the close. */
+gboolean      bank_store_reconciliation_issuer (BankStore         *self,
+                                             gint64               message_id,
+                                             const char          *issuer_code,
+                                             gint64               at,
+                                             GError             **error);
 /* Follow-ups due at @now and not yet answered (of BankNetworkMessage*). */
 GPtrArray    *bank_store_advices_due        (BankStore           *self,
                                              gint64               now,
@@ -372,6 +408,7 @@ void          bank_callback_free            (BankCallback        *callback);
 void          bank_sms_free                 (BankSms             *sms);
 void          bank_acquirer_payment_free    (BankAcquirerPayment *payment);
 void          bank_network_message_free     (BankNetworkMessage  *message);
+void          bank_reconciliation_free      (BankReconciliation  *reconciliation);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankCard, bank_card_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankAccount, bank_account_free)
@@ -380,5 +417,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankPayout, bank_payout_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankSms, bank_sms_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankAcquirerPayment, bank_acquirer_payment_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankNetworkMessage, bank_network_message_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BankReconciliation, bank_reconciliation_free)
 
 G_END_DECLS

@@ -29,6 +29,7 @@
 #define FUZZ_API_KEY "bk_fuzz0123456789abcdef0123456789"
 #define FUZZ_SMS_KEY "sms_fuzz0123456789abcdef012345678"
 #define FUZZ_ACQUIRER_KEY "acq_fuzz0123456789abcdef01234567"
+#define FUZZ_OPERATOR_KEY "op_fuzz0123456789abcdef012345678"
 #define SERVE_SECONDS 10
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -50,6 +51,7 @@ fuzz_keys (void)
   keys.api_key = g_strdup (FUZZ_API_KEY);
   keys.sms_key = g_strdup (FUZZ_SMS_KEY);
   keys.acquirer_key = g_strdup (FUZZ_ACQUIRER_KEY);
+  keys.operator_key = g_strdup (FUZZ_OPERATOR_KEY);
   return &keys;
 }
 
@@ -95,7 +97,7 @@ on_request_finished (SoupServer        *soup,
     g_error ("the bank answered %u with something not a JSON object: %s", status,
              error->message);
   if (g_strstr_len (text, len, FUZZ_API_KEY) || g_strstr_len (text, len, FUZZ_SMS_KEY) ||
-      g_strstr_len (text, len, FUZZ_ACQUIRER_KEY))
+      g_strstr_len (text, len, FUZZ_ACQUIRER_KEY) || g_strstr_len (text, len, FUZZ_OPERATOR_KEY))
     g_error ("the bank's answer holds a key");
   /* 503 issuer_unavailable is the acquirer's documented "retry": the card
    * network's issuer (none here) did not answer. */

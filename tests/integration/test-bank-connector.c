@@ -1858,6 +1858,7 @@ test_acquirer_capture_from_v3 (void)
                                  "ALTER TABLE network_messages DROP COLUMN reconcile;"
                                  "ALTER TABLE network_messages DROP COLUMN reconcile_at;"
                                  "ALTER TABLE network_messages DROP COLUMN fingerprint;"
+                                 "DROP TABLE reconciliations;"
                                  "PRAGMA user_version = 3;", NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
 
@@ -1924,7 +1925,8 @@ test_acquirer_reversal_issuer_stopping (void)
   acquirer_stop ();
 }
 
-/* The payment's "reconciliation" once it has one, 20 s at most. */
+/* The payment's "reconciliation" once it awaits one (not one an operator
+ * closed before), 20 s at most. */
 static JsonObject *
 wait_reconciliation (const char *id)
 {
@@ -1934,9 +1936,13 @@ wait_reconciliation (const char *id)
     {
       g_autoptr(OtResponse) r = payment_get (id);
       JsonObject *o = ot_response_object (r);
+      JsonObject *reconciliation = json_object_has_member (o, "reconciliation")
+                                     ? json_object_get_object_member (o, "reconciliation")
+                                     : NULL;
 
-      if (json_object_has_member (o, "reconciliation"))
-        return json_object_ref (json_object_get_object_member (o, "reconciliation"));
+      if (reconciliation != NULL &&
+          g_strcmp0 (ot_json_string (reconciliation, "status"), "open") == 0)
+        return json_object_ref (reconciliation);
       if (g_get_monotonic_time () > deadline)
         g_error ("payment %s got no reconciliation: %s", id, r->body);
       run_for (100 * 1000);
@@ -2023,6 +2029,395 @@ test_acquirer_resend_duplicate (void)
   retry = acquirer_call_finish (follow_up_start (id, "capture", "capture-94"));
   ot_assert_error (retry, 503, "api_error", "reconciliation_required");
   g_assert_cmpuint (log_lines ("marked for reconciliation"), ==, 1);
+  acquirer_stop ();
+}
+
+/* ---- reconciliations the bank's operator closes ------------------------- */
+
+/* Long enough for a test to close a reconciliation while the issuer holds
+ * a retransmission of its message, and answer that in time. */
+#define RECONCILE_TIMEOUT "3"
+#define CLOSE_APPROVED \
+  "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"issuer's settlement file\"}"
+#define CLOSE_DECLINED \
+  "{\"outcome\":\"declined\",\"operator\":\"lee\",\"note\":\"the issuer, on the phone\"}"
+
+/* A fresh bank that gives up on a message 1 s after its first try, after
+ * one try of its own at least. */
+static void
+reconcile_start (void)
+{
+  acquirer_start_full (RECONCILE_TIMEOUT, RESEND_AFTER, "1", NULL);
+}
+
+/* POST @body to payment @id's reconciliation under @key (NULL: none), with
+ * the key @bearer. */
+static OtResponse *
+reconcile_as (const char *bearer,
+              const char *id,
+              const char *key,
+              const char *body)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/acquirer/payments/%s/reconciliation", id);
+
+  return acquirer_call_finish (bank_call_start (bearer, "POST", path, key, body));
+}
+
+/* The same, as the bank's operator. */
+static OtResponse *
+reconcile (const char *id,
+           const char *key,
+           const char *body)
+{
+  return reconcile_as (ot_bank_operator_key (acquirer), id, key, body);
+}
+
+/* @action with @body under @key on payment @id, whose message (@mti) the
+ * issuer answers 96 every time, the mall's try and the bank's: the
+ * payment awaits its reconciliation, which this returns. */
+static JsonObject *
+follow_up_reconciling (const char *id,
+                       const char *action,
+                       const char *mti,
+                       const char *key,
+                       const char *body)
+{
+  g_autoptr(OtResponse) tried = NULL;
+  JsonObject *reconciliation;
+
+  issuer_hold = mti;
+  issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
+  tried = acquirer_call_finish (action_start (id, action, key, body));
+  if (g_str_equal (action, "cancel"))
+    ot_assert_status (tried, 200);
+  else
+    ot_assert_error (tried, 503, "api_error", "issuer_unavailable");
+  reconciliation = wait_reconciliation (id);
+  g_assert_cmpstr (ot_json_string (reconciliation, "reason"), ==, "no_answer");
+  issuer_hold = NULL;
+  issuer_hold_answer = NULL;
+  return reconciliation;
+}
+
+/* @r's payment, its status and amount captured and refunded. */
+static JsonObject *
+assert_payment (OtResponse *r,
+                const char *status,
+                gint64      captured,
+                gint64      refunded)
+{
+  JsonObject *o = ot_response_object (r);
+
+  ot_assert_status (r, 200);
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, status);
+  g_assert_cmpint (ot_json_int (o, "amount_captured"), ==, captured);
+  g_assert_cmpint (ot_json_int (o, "amount_refunded"), ==, refunded);
+  return o;
+}
+
+/* @r's reconciliation, closed (@status) by the operator with @outcome;
+ * the same message as @open. */
+static JsonObject *
+assert_closed (OtResponse *r,
+               JsonObject *open,
+               const char *status,
+               const char *outcome)
+{
+  JsonObject *reconciliation = ot_json_object (ot_response_object (r), "reconciliation");
+
+  g_assert_cmpstr (ot_json_string (reconciliation, "status"), ==, status);
+  g_assert_cmpstr (ot_json_string (reconciliation, "outcome"), ==, outcome);
+  g_assert_cmpstr (ot_json_string (reconciliation, "operation"), ==,
+                   ot_json_string (open, "operation"));
+  g_assert_cmpstr (ot_json_string (reconciliation, "stan"), ==, ot_json_string (open, "stan"));
+  g_assert_cmpint (ot_json_int (reconciliation, "amount"), ==, ot_json_int (open, "amount"));
+  g_assert_cmpint (ot_json_int (reconciliation, "closed_at"), >=, ot_json_int (open, "since"));
+  return reconciliation;
+}
+
+/* The issuer never answered a capture; the bank's operator learns from the
+ * issuer that it approved it, and closes the reconciliation so. The
+ * payment is captured as the issuer's approval would have captured it,
+ * durably, and released: the capture's key keeps that outcome, and a
+ * refund goes through, which, unanswered too, is closed approved and
+ * counts once. Who closed it, when and why are on the payment. */
+static void
+test_acquirer_reconcile_approved (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(JsonObject) refund_open = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) after_restart = NULL;
+  g_autoptr(OtResponse) as_operator = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  g_autoptr(OtResponse) refunded = NULL;
+  g_autofree char *path = NULL;
+  JsonObject *reconciliation;
+
+  reconcile_start ();
+  id = authorized_payment (8000);
+  open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
+  g_assert_cmpstr (ot_json_string (open, "operation"), ==, "capture");
+
+  closed = reconcile (id, "close-1", CLOSE_APPROVED);
+  assert_payment (closed, "captured", 8000, 0);
+  reconciliation = assert_closed (closed, open, "closed", "approved");
+  g_assert_cmpstr (ot_json_string (reconciliation, "operator"), ==, "kim");
+  g_assert_cmpstr (ot_json_string (reconciliation, "note"), ==, "issuer's settlement file");
+  g_assert_false (json_object_has_member (reconciliation, "issuer_answer"));
+  replay = reconcile (id, "close-1", CLOSE_APPROVED);
+  g_assert_cmpstr (replay->body, ==, closed->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+
+  /* Committed before the answer: a SIGKILL loses none of it. */
+  ot_bank_kill (acquirer);
+  ot_bank_restart (acquirer);
+  after_restart = payment_get (id);
+  g_assert_cmpstr (after_restart->body, ==, closed->body);
+  path = g_strconcat ("/v1/acquirer/payments/", id, NULL);
+  as_operator = acquirer_call_finish (bank_call_start (ot_bank_operator_key (acquirer), "GET",
+                                                       path, NULL, NULL));
+  g_assert_cmpstr (as_operator->body, ==, closed->body);
+
+  late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}", 200);
+  assert_payment (late, "captured", 8000, 0);
+  refund_open = follow_up_reconciling (id, "refund", ONEPIN_ISO_FINANCIAL, "refund-r",
+                                       "{\"amount\":3000}");
+  g_assert_cmpstr (ot_json_string (refund_open, "operation"), ==, "refund");
+  refunded = reconcile (id, "close-2", CLOSE_APPROVED);
+  assert_payment (refunded, "captured", 8000, 3000);
+  assert_closed (refunded, refund_open, "closed", "approved");
+  acquirer_stop ();
+}
+
+/* The issuer declined the capture: closed so, the payment stays authorized
+ * and is released, so the cancel refused while the capture awaited
+ * reconciliation goes through, and the capture's key keeps the decline.
+ * The cancel's reversal, never answered either, is closed too. */
+static void
+test_acquirer_reconcile_declined (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(JsonObject) reversal_open = NULL;
+  g_autoptr(OtResponse) refused = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  g_autoptr(OtResponse) reversed = NULL;
+  JsonObject *error;
+
+  reconcile_start ();
+  id = authorized_payment (7000);
+  open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
+  refused = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
+  ot_assert_error (refused, 409, "invalid_request_error", "payment_in_progress");
+
+  closed = reconcile (id, "close-1", CLOSE_DECLINED);
+  assert_payment (closed, "authorized", 0, 0);
+  assert_closed (closed, open, "closed", "declined");
+  late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}", 402);
+  error = ot_json_object (ot_response_object (late), "error");
+  g_assert_cmpstr (ot_json_string (error, "decline_code"), ==, "card_declined");
+
+  reversal_open = follow_up_reconciling (id, "cancel", ONEPIN_ISO_REVERSAL, "cancel-1", "{}");
+  g_assert_cmpstr (ot_json_string (reversal_open, "operation"), ==, "reversal");
+  reversed = reconcile (id, "close-2", CLOSE_APPROVED);
+  assert_payment (reversed, "canceled", 0, 0);
+  assert_closed (reversed, reversal_open, "closed", "approved");
+  acquirer_stop ();
+}
+
+/* What the operator's endpoint refuses, never with a 5xx, and none of it
+ * closing anything: another key, no Idempotency-Key, an unknown payment,
+ * bad bodies, nothing awaiting reconciliation, a STAN not the one that
+ * awaits it, a key reused for another outcome, and closing twice. */
+static void
+test_acquirer_reconcile_refused (void)
+{
+  static const struct
+  {
+    const char *body;
+    const char *code;
+  } bad[] = {
+    { "not json", "body_invalid" },
+    { "[]", "body_invalid" },
+    { "{}", "parameter_missing" },
+    { "{\"outcome\":\"maybe\",\"operator\":\"kim\",\"note\":\"n\"}", "parameter_invalid" },
+    { "{\"outcome\":true,\"operator\":\"kim\",\"note\":\"n\"}", "parameter_invalid" },
+    { "{\"outcome\":\"approved\",\"note\":\"n\"}", "parameter_missing" },
+    { "{\"outcome\":\"approved\",\"operator\":\"kim\"}", "parameter_missing" },
+    { "{\"outcome\":\"approved\",\"operator\":\"\",\"note\":\"n\"}", "parameter_invalid" },
+    { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"a\\nb\"}", "parameter_invalid" },
+    { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\",\"amount\":1}",
+      "parameter_unknown" },
+    { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\",\"stan\":42}",
+      "parameter_invalid" },
+  };
+  g_autofree char *id = NULL;
+  g_autofree char *fresh = NULL;
+  g_autofree char *long_note = NULL;
+  g_autofree char *right_stan = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(JsonObject) still = NULL;
+  g_autoptr(OtResponse) r = NULL;
+
+  reconcile_start ();
+  fresh = authorized_payment (1000);
+  id = authorized_payment (5000);
+  open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
+
+  r = reconcile_as (ot_bank_acquirer_key (acquirer), id, "k-1", CLOSE_APPROVED);
+  ot_assert_error (r, 401, "authentication_error", "unauthorized");
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, NULL, CLOSE_APPROVED);
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_missing");
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile ("ap_nonesuch", "k-2", CLOSE_APPROVED);
+  ot_assert_error (r, 404, "invalid_request_error", "resource_missing");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k-bad-%u", i);
+      g_autoptr(OtResponse) refused = reconcile (id, key, bad[i].body);
+
+      g_test_message ("body %s", bad[i].body);
+      ot_assert_error (refused, 400, "invalid_request_error", bad[i].code);
+    }
+  long_note = g_strdup_printf ("{\"outcome\":\"approved\",\"operator\":\"kim\","
+                               "\"note\":\"%0501d\"}", 0);
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "k-3", long_note);
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (fresh, "k-4", CLOSE_APPROVED);
+  ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "k-5", "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\","
+                            "\"stan\":\"999999\"}");
+  ot_assert_error (r, 409, "invalid_request_error", "reconciliation_mismatch");
+
+  still = wait_reconciliation (id);
+  g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (open, "stan"));
+  right_stan = g_strdup_printf ("{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\","
+                                "\"stan\":\"%s\"}", ot_json_string (open, "stan"));
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "k-6", right_stan);
+  assert_payment (r, "captured", 5000, 0);
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "k-6", CLOSE_DECLINED);
+  ot_assert_error (r, 422, "idempotency_error", "idempotency_key_reused");
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "k-7", CLOSE_APPROVED);
+  ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
+  acquirer_stop ();
+}
+
+/* The mall retries @action (@body) under @key on payment @id, whose
+ * message awaits reconciliation (@open), and the issuer holds that
+ * retransmission (@mti) while the operator closes the reconciliation with
+ * @close, answered *@closed; then the issuer answers it 00, late. Returns
+ * what the retry got: the operator's outcome, kept under the key. */
+static OtResponse *
+close_under_retry (const char  *id,
+                   JsonObject  *open,
+                   const char  *action,
+                   const char  *mti,
+                   const char  *key,
+                   const char  *body,
+                   const char  *close,
+                   OtResponse **closed)
+{
+  AcquirerCall *retry;
+  IssuerCall *held;
+  OtResponse *answered;
+
+  issuer_hold = mti;
+  retry = action_start (id, action, key, body);
+  held = wait_issuer (issuer_calls->len + 1);
+  g_assert_cmpstr (onepin_iso_get (held->message, "11"), ==, ot_json_string (open, "stan"));
+  *closed = reconcile (id, "close-1", close);
+  issuer_answer (held, ONEPIN_ISO_APPROVED);
+  answered = acquirer_call_finish (retry);
+  g_assert_cmpstr (ot_response_header (answered, "Idempotent-Replayed"), ==, "true");
+  return answered;
+}
+
+/* @after's reconciliation (of @open), closed @status with @outcome, keeps
+ * the issuer's late 00, which @agrees or not. */
+static void
+assert_late_answer (OtResponse *after,
+                    JsonObject *open,
+                    const char *status,
+                    const char *outcome,
+                    gboolean    agrees)
+{
+  JsonObject *answer = ot_json_object (assert_closed (after, open, status, outcome),
+                                       "issuer_answer");
+
+  g_assert_cmpstr (ot_json_string (answer, "response_code"), ==, "00");
+  g_assert_true (ot_json_bool (answer, "agrees") == agrees);
+}
+
+/* The mall retries a refund that awaits reconciliation, and the issuer
+ * holds that retransmission; meanwhile the operator closes it approved.
+ * The issuer's answer then agrees, and is not applied again: the refund
+ * counts once, the retry gets the operator's outcome, and the
+ * reconciliation notes the answer. */
+static void
+test_acquirer_reconcile_late_agreeing (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(OtResponse) capture = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autoptr(OtResponse) answered = NULL;
+  g_autoptr(OtResponse) after = NULL;
+
+  reconcile_start ();
+  id = authorized_payment (10000);
+  capture = acquirer_call_finish (follow_up_start (id, "capture", "capture-1"));
+  assert_payment (capture, "captured", 10000, 0);
+  open = follow_up_reconciling (id, "refund", ONEPIN_ISO_FINANCIAL, "refund-r",
+                                "{\"amount\":4000}");
+  answered = close_under_retry (id, open, "refund", ONEPIN_ISO_FINANCIAL, "refund-r",
+                                "{\"amount\":4000}", CLOSE_APPROVED, &closed);
+  assert_payment (closed, "captured", 10000, 4000);
+  assert_payment (answered, "captured", 10000, 4000);
+
+  after = payment_get (id);
+  assert_payment (after, "captured", 10000, 4000);
+  assert_late_answer (after, open, "closed", "approved", TRUE);
+  g_assert_cmpuint (log_lines ("agrees with the reconciliation"), ==, 1);
+  g_assert_cmpuint (log_lines ("they disagree"), ==, 0);
+  acquirer_stop ();
+}
+
+/* The same, but the operator closed the capture declined and the issuer's
+ * late answer approves it: not applied behind the operator's back (the
+ * payment stays authorized, the retry gets the decline), logged as a
+ * warning, and kept on the reconciliation, now "disputed". */
+static void
+test_acquirer_reconcile_late_disagreeing (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autoptr(OtResponse) answered = NULL;
+  g_autoptr(OtResponse) after = NULL;
+
+  reconcile_start ();
+  id = authorized_payment (6000);
+  open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
+  answered = close_under_retry (id, open, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}",
+                                CLOSE_DECLINED, &closed);
+  assert_payment (closed, "authorized", 0, 0);
+  ot_assert_error (answered, 402, "card_error", "card_declined");
+
+  after = payment_get (id);
+  assert_payment (after, "authorized", 0, 0);
+  assert_late_answer (after, open, "disputed", "declined", FALSE);
+  g_assert_cmpuint (log_lines ("they disagree"), ==, 1);
   acquirer_stop ();
 }
 
@@ -2525,6 +2920,13 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/capture-from-v3", test_acquirer_capture_from_v3);
   g_test_add_func ("/bank/acquirer/resend-gives-up", test_acquirer_resend_gives_up);
   g_test_add_func ("/bank/acquirer/resend-duplicate", test_acquirer_resend_duplicate);
+  g_test_add_func ("/bank/acquirer/reconcile-approved", test_acquirer_reconcile_approved);
+  g_test_add_func ("/bank/acquirer/reconcile-declined", test_acquirer_reconcile_declined);
+  g_test_add_func ("/bank/acquirer/reconcile-refused", test_acquirer_reconcile_refused);
+  g_test_add_func ("/bank/acquirer/reconcile-late-agreeing",
+                   test_acquirer_reconcile_late_agreeing);
+  g_test_add_func ("/bank/acquirer/reconcile-late-disagreeing",
+                   test_acquirer_reconcile_late_disagreeing);
   g_test_add_func ("/bank/acquirer/capture-issuer-stopping",
                    test_acquirer_capture_issuer_stopping);
   g_test_add_func ("/bank/acquirer/reversal-issuer-stopping",

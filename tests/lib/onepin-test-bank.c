@@ -20,6 +20,7 @@ struct _OtBank
   char        *api_key_path;
   char        *callback_secret_path;
   char        *acquirer_key;
+  char        *operator_key;
   char        *network_secret_path;
   GStrv        args;
   GStrv        env;
@@ -95,6 +96,9 @@ ot_bank_start_with_env (const char * const *args,
   g_free (path);
   path = g_build_filename (bank->data_dir, "acquirer.key", NULL);
   bank->acquirer_key = read_secret (path);
+  g_free (path);
+  path = g_build_filename (bank->data_dir, "operator.key", NULL);
+  bank->operator_key = read_secret (path);
   if (bank->api_key == NULL || bank->sms_key == NULL)
     ot_process_fail (&bank->process, "the key files are missing once the bank listens");
   g_test_message ("onepin-bank %s, data dir %s", bank->url, bank->data_dir);
@@ -123,6 +127,7 @@ ot_bank_stop (OtBank *bank)
   g_free (bank->api_key_path);
   g_free (bank->callback_secret_path);
   g_free (bank->acquirer_key);
+  g_free (bank->operator_key);
   g_free (bank->network_secret_path);
   g_strfreev (bank->args);
   g_strfreev (bank->env);
@@ -240,6 +245,12 @@ const char *
 ot_bank_acquirer_key (OtBank *bank)
 {
   return bank->acquirer_key;
+}
+
+const char *
+ot_bank_operator_key (OtBank *bank)
+{
+  return bank->operator_key;
 }
 
 const char *

@@ -56,6 +56,8 @@ GPid         ot_bank_pid                   (OtBank      *bank);
 /* The card network: the malls' key for /v1/acquirer/…, and the secret the
  * gateway's [network] secret_file names. */
 const char  *ot_bank_acquirer_key          (OtBank      *bank);
+/* The bank's operators' key: closing reconciliations. */
+const char  *ot_bank_operator_key          (OtBank      *bank);
 const char  *ot_bank_network_secret_path   (OtBank      *bank);
 
 /* A blocking request to the bank; @bearer, @idempotency_key and @body may
