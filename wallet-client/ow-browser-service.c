@@ -100,14 +100,24 @@ show_dialog (Work      *work,
   gtk_window_present (dialog);
 }
 
+/* @while_locked: what the window may say instead while the wallet is
+ * locked (ow_window_toast); @message then waits for the unlock. */
 static void
-toast (Work       *work,
-       const char *message)
+toast_full (Work       *work,
+            const char *message,
+            const char *while_locked)
 {
   GtkWindow *window = main_window (work);
 
   if (window != NULL)
-    ow_ui_toast (GTK_WIDGET (window), message);
+    ow_ui_toast_full (GTK_WIDGET (window), message, while_locked);
+}
+
+static void
+toast (Work       *work,
+       const char *message)
+{
+  toast_full (work, message, NULL);
 }
 
 /* The signed-in client, or NULL after refusing the call. */
@@ -164,7 +174,12 @@ on_paired (GObject      *source,
     /* TRANSLATORS: %s is the name the user gave the browser */
     message = g_strdup_printf (_("“%s” is paired with your wallet."),
                                ow_bridge_call_get_browser_name (work->call));
-  toast (work, message);
+  /* The lock ended the pairing: the locked window may say so, and there is
+   * nothing left to tell after the unlock. */
+  if (g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED))
+    toast_full (work, NULL, message);
+  else
+    toast (work, message);
   work_free (work);
 }
 
@@ -363,6 +378,14 @@ result_object (const OwCheckoutResult *paid)
   return result;
 }
 
+/* All that a locked window says of a payment the user approved, whatever
+ * its outcome: no merchant, no sum. The details follow the unlock. */
+static const char *
+paid_while_locked (void)
+{
+  return _("A payment finished while the wallet was locked.");
+}
+
 static void
 on_paid (GObject      *source,
          GAsyncResult *result,
@@ -382,7 +405,7 @@ on_paid (GObject      *source,
       const char *code = error_code (error);
 
       message = ow_ui_error_message (error);
-      toast (work, message);
+      toast_full (work, message, paid_while_locked ());
       g_message ("browser: the purchase was not paid: %s", code);
       if (ow_api_error_get_decline_code (error) != NULL)
         {
@@ -400,7 +423,7 @@ on_paid (GObject      *source,
   amount = ow_format_money (paid->amount, paid->currency);
   /* TRANSLATORS: "Paid ₩13,000 to Onepin Tea House." */
   message = g_strdup_printf (_("Paid %s to %s."), amount, work->shown->merchant);
-  toast (work, message);
+  toast_full (work, message, paid_while_locked ());
   /* Locked meanwhile, the action is off and the unlock refreshes instead. */
   if (window != NULL)
     gtk_widget_activate_action (GTK_WIDGET (window), "win.refresh", NULL);

@@ -9,6 +9,8 @@
 
 #include <glib/gi18n.h>
 
+#include "ow-window.h"
+
 OwApplication *
 ow_ui_get_application (GtkWidget *widget)
 {
@@ -186,42 +188,24 @@ ow_ui_error_message (const GError *error)
   return g_strdup (error->message);
 }
 
-static gboolean
-name_toast_buttons (gpointer data)
+void
+ow_ui_toast_full (GtkWidget  *widget,
+                  const char *message,
+                  const char *while_locked)
 {
-  ow_ui_name_controls (GTK_WIDGET (data));
-  return G_SOURCE_REMOVE;
-}
+  GtkRoot *root = gtk_widget_get_root (widget);
 
-static void
-name_toast_buttons_later (GtkWidget *overlay)
-{
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, name_toast_buttons, g_object_ref (overlay),
-                   g_object_unref);
+  if (GTK_IS_WINDOW (root) && gtk_window_get_transient_for (GTK_WINDOW (root)) != NULL)
+    root = GTK_ROOT (gtk_window_get_transient_for (GTK_WINDOW (root)));
+  if (OW_IS_WINDOW (root))
+    ow_window_toast (OW_WINDOW (root), message, while_locked);
 }
 
 void
 ow_ui_toast (GtkWidget  *widget,
              const char *message)
 {
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkWidget *overlay = NULL;
-
-  if (GTK_IS_WINDOW (root) && gtk_window_get_transient_for (GTK_WINDOW (root)) != NULL)
-    root = GTK_ROOT (gtk_window_get_transient_for (GTK_WINDOW (root)));
-  if (ADW_IS_APPLICATION_WINDOW (root))
-    overlay = adw_application_window_get_content (ADW_APPLICATION_WINDOW (root));
-  if (ADW_IS_TOAST_OVERLAY (overlay))
-    {
-      AdwToast *toast = adw_toast_new (message);
-
-      /* A toast's widget exists once it shows: now, or when the one before
-       * it is dismissed. */
-      g_signal_connect_object (toast, "dismissed", G_CALLBACK (name_toast_buttons_later),
-                               overlay, G_CONNECT_SWAPPED);
-      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
-      ow_ui_name_controls (overlay);
-    }
+  ow_ui_toast_full (widget, message, NULL);
 }
 
 char *

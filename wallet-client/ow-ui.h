@@ -20,9 +20,15 @@ char          *ow_ui_error_message     (const GError *error);
 /* TRUE for a 401 that means the session is over (expired or revoked). */
 gboolean       ow_ui_session_ended     (const GError *error);
 
-/* Shows @message in the toast overlay of @widget's window. */
+/* Shows @message in the toast overlay of @widget's window; while the
+ * wallet is locked, only after the unlock (ow_window_toast). */
 void           ow_ui_toast             (GtkWidget    *widget,
                                         const char   *message);
+/* The same, with @while_locked shown instead of @message while the wallet
+ * is locked: a text that names no purchase, card or merchant. */
+void           ow_ui_toast_full        (GtkWidget    *widget,
+                                        const char   *message,
+                                        const char   *while_locked);
 
 /* "2026-11-21 14:03" in local time. */
 char          *ow_ui_format_time       (gint64        unix_seconds);

@@ -153,6 +153,14 @@ async function lockWallet() {
   await until('the wallet to lock', () => walletCount('bridge: the wallet is locked') > before);
 }
 
+/* What the locked wallet says of a payment that finished meanwhile. */
+const PAID_WHILE_LOCKED = 'A payment finished while the wallet was locked.';
+
+/* Whether the wallet's window shows a label reading @text. */
+async function walletLabel(text) {
+  return (await env.ui({ cmd: 'labels', window: 'onepin Wallet' })).labels.includes(text);
+}
+
 /* ---- the processes -------------------------------------------------------- */
 
 async function startBank(dir) {
@@ -529,9 +537,10 @@ test('amount or order changed on the page: the gateway refuses, nothing is charg
 /* A lock while an approved payment is on its way to the gateway: the lock
  * takes the browser's key and the extension hears "locked" (its connection
  * is gone), but the payment is not the browser's to abort. It runs to its
- * end, the wallet says so (its toast; its history after the unlock) and the
- * card is charged once. The gateway is stopped (SIGSTOP) while the wallet
- * sends it the payment, so the request is surely in flight at the lock. */
+ * end, the wallet says so (a toast that names nothing while locked, the
+ * details after the unlock, and its history) and the card is charged once.
+ * The gateway is stopped (SIGSTOP) while the wallet sends it the payment, so
+ * the request is surely in flight at the lock. */
 test('locked while an approved payment is on its way: it completes and the wallet reports it', async () => {
   const { page, purchase } = await checkoutPage('Celadon tea cup');
   await page.click('#onepin-pay');
@@ -552,12 +561,17 @@ test('locked while an approved payment is on its way: it completes and the walle
               'the page hears the lock');
   await until('the wallet to report the payment',
               () => walletCount('browser: paid an affiliated mall') > paid);
+  const { labels } = await env.ui({ cmd: 'labels', window: 'onepin Wallet' });
+  assert(!labels.some((l) => /Onepin Tea House|9,000/.test(l)),
+         `the locked wallet names neither the mall nor the sum: ${labels.join(' | ')}`);
+  await until('the neutral toast', () => walletLabel(PAID_WHILE_LOCKED));
   await walletShot('paid-while-locked');
   assertEqual((await walletCard()).balance, env.balance - 9000, 'charged once');
   env.balance -= 9000;
   const order = await (await fetch(`${env.mall}/orders/${purchase.order_id}.json`)).json();
   assertEqual(order.status, 'complete', 'the mall has its payment');
   await unlockWallet();
+  await until('the details after the unlock', () => walletLabel('Paid ₩9,000 to Onepin Tea House.'));
   await env.ui({ cmd: 'wait_button', window: 'onepin Wallet', button: 'Charge', timeout: 30 });
   await page.close();
 });

@@ -4,11 +4,13 @@
 # Copyright 2026 The onepin developers
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# Usage: check-a11y.py PID SCREEN
+# Usage: check-a11y.py PID SCREEN [ABSENT...]
 #
 # Finds the application with process id PID on the AT-SPI bus, walks every
 # object that is visible, and fails (exit 1) if a control a user can operate
 # has no name, listing each with its role and path. Prints what it checked.
+# It fails too if an object's name holds one of the ABSENT texts (what a
+# locked wallet must not show: a merchant, a sum).
 # The test that runs it keeps the wallet's main loop turning meanwhile, so
 # the wallet answers the AT-SPI calls.
 
@@ -74,7 +76,7 @@ def is_interactive(node, role, states):
     return role in TEXT_ROLES and states.contains(Atspi.StateType.EDITABLE)
 
 
-def walk(node, path, found, counts, depth=0):
+def walk(node, path, found, counts, absent, depth=0):
     if depth > 60:
         return
     try:
@@ -88,9 +90,12 @@ def walk(node, path, found, counts, depth=0):
     if depth > 0 and not states.contains(Atspi.StateType.VISIBLE):
         return
     here = path + [describe(node)]
+    name = (node.get_name() or "").strip()
+    for text in absent["texts"]:
+        if text in name:
+            absent["shown"].append("%r in %s" % (text, " > ".join(here[-4:])))
     if is_interactive(node, role, states):
         counts["controls"] += 1
-        name = (node.get_name() or "").strip()
         if not name or TYPE_NAME.match(name):
             found.append(" > ".join(here[-4:]))
     counts["objects"] += 1
@@ -104,7 +109,7 @@ def walk(node, path, found, counts, depth=0):
         except gi.repository.GLib.Error:
             continue
         if child is not None:
-            walk(child, here, found, counts, depth + 1)
+            walk(child, here, found, counts, absent, depth + 1)
 
 
 def main():
@@ -117,7 +122,8 @@ def main():
 
     found = []
     counts = {"objects": 0, "controls": 0}
-    walk(app, [], found, counts)
+    absent = {"texts": sys.argv[3:], "shown": []}
+    walk(app, [], found, counts, absent)
     print("%s: %d objects, %d interactive controls"
           % (screen, counts["objects"], counts["controls"]))
     if counts["controls"] == 0:
@@ -125,7 +131,9 @@ def main():
         return 1
     for path in found:
         print("%s: no accessible name: %s" % (screen, path))
-    return 1 if found else 0
+    for where in absent["shown"]:
+        print("%s: must not be shown: %s" % (screen, where))
+    return 1 if found or absent["shown"] else 0
 
 
 if __name__ == "__main__":

@@ -228,19 +228,32 @@ on_checked (GObject      *source,
 void
 ow_ui_check_a11y (const char *screen)
 {
+  ow_ui_check_a11y_absent (screen, NULL);
+}
+
+void
+ow_ui_check_a11y_absent (const char        *screen,
+                         const char *const *absent)
+{
   const char *python = g_getenv ("ONEPIN_PYTHON");
   const char *script = g_getenv ("ONEPIN_A11Y_CHECK");
   g_autofree char *pid = g_strdup_printf ("%d", (int) getpid ());
+  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_auto(GStrv) args = NULL;
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
   Check check = { FALSE, FALSE, NULL };
   g_auto(GStrv) lines = NULL;
 
   g_assert_nonnull (script);
+  g_strv_builder_add_many (argv, python != NULL ? python : "python3", script, pid, screen, NULL);
+  if (absent != NULL)
+    g_strv_builder_addv (argv, (const char **) absent);
+  args = g_strv_builder_end (argv);
   ow_ui_spin (300);
-  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                              &error, python != NULL ? python : "python3", script, pid, screen,
-                              NULL);
+  process = g_subprocess_newv ((const char *const *) args,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                               &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (process, NULL, NULL, on_checked, &check);
   ow_ui_wait_for (check.done, 120, "the accessibility check");

@@ -57,5 +57,9 @@ void         ow_ui_screenshot_all   (const char   *name);
 /* Runs check-a11y.py on this process over AT-SPI, turning the main loop
  * meanwhile; fails the test if a control has no accessible name. */
 void         ow_ui_check_a11y       (const char   *screen);
+/* The same, and fails if any name on the bus holds one of @absent
+ * (NULL-terminated). */
+void         ow_ui_check_a11y_absent (const char        *screen,
+                                      const char *const *absent);
 
 G_END_DECLS

@@ -8,8 +8,8 @@
  * window and vault in this process, its data in a temporary $HOME. The
  * steps run in order, one user's journey: create the vault, register, apply
  * for the card, add funding sources, charge, see the balance and history,
- * receipts, approve a purchase, lock (by hand and when idle), sign out and
- * back in. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
+ * receipts, approve a purchase, lock (by hand and when idle; toasts go with
+ * the lock), sign out and back in. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
  * checked over AT-SPI for controls without an accessible name. At the end,
  * every file the wallet wrote is searched for every secret it held.
  */
@@ -24,6 +24,7 @@
 #include "ow-approval-dialog.h"
 #include "ow-test-scan.h"
 #include "ow-test-ui.h"
+#include "ow-ui.h"
 
 #define MASTER "correct horse battery staple"
 #define NEW_MASTER "a new master password, for a while"
@@ -106,6 +107,27 @@ row_titled (const char *list_id,
         strstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), text) != NULL)
       return ADW_ACTION_ROW (row);
   return NULL;
+}
+
+/* TRUE if a label on the screen under @widget has @text in it. */
+static gboolean
+shows_text (GtkWidget  *widget,
+            const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget) &&
+      strstr (gtk_label_get_text (GTK_LABEL (widget)), text) != NULL)
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (shows_text (child, text))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+window_shows (const char *text)
+{
+  return shows_text (GTK_WIDGET (ow_ui_window_of ("stack")), text);
 }
 
 static guint
@@ -683,6 +705,44 @@ test_lock_and_unlock (void)
   wait_label ("balance_label", "₩67,000");
 }
 
+/* A toast names a merchant and a sum. The lock takes away the one showing
+ * and those queued behind it (fading out takes 0.3 s; a toast stays 5 s by
+ * itself), and one that comes while locked (a payment the user approved
+ * finishing after the lock) shows only once the wallet is unlocked. Both
+ * on the screen and on the AT-SPI bus. */
+static void
+test_lock_dismisses_toasts (void)
+{
+  const char *const before[] = { "Onepin Tea House", "9,000", "Hanok Books", "12,500", NULL };
+  const char *const locked[] = { "Pen Shop", "31,000", NULL };
+  GtkWidget *page = ow_ui_get ("main_page");
+
+  ow_ui_toast (page, "Paid ₩9,000 to Onepin Tea House.");
+  ow_ui_toast (page, "Paid ₩12,500 to Hanok Books.");
+  ow_ui_wait_for (window_shows ("Onepin Tea House"), 10, "the toast");
+
+  ow_ui_click ("lock_button");
+  WAIT_PAGE ("unlock");
+  ow_ui_spin (1000);
+  for (guint i = 0; before[i] != NULL; i++)
+    g_assert_false (window_shows (before[i]));
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "12-locked-toasts-gone");
+  ow_ui_check_a11y_absent ("locked, toasts shown before", before);
+
+  ow_ui_toast (page, "Paid ₩31,000 to Pen Shop.");
+  ow_ui_spin (500);
+  for (guint i = 0; locked[i] != NULL; i++)
+    g_assert_false (window_shows (locked[i]));
+  ow_ui_check_a11y_absent ("locked, a toast while locked", locked);
+
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
+  ow_ui_wait_for (window_shows ("Paid ₩31,000 to Pen Shop."), 10, "the toast held for the unlock");
+  for (guint i = 0; before[i] != NULL; i++)
+    g_assert_false (window_shows (before[i]));
+}
+
 static void
 test_idle_lock (void)
 {
@@ -955,6 +1015,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/receipts", test_receipts);
   g_test_add_func ("/wallet-gui/approval-dialog", test_approval_dialog);
   g_test_add_func ("/wallet-gui/lock-and-unlock", test_lock_and_unlock);
+  g_test_add_func ("/wallet-gui/lock-dismisses-toasts", test_lock_dismisses_toasts);
   g_test_add_func ("/wallet-gui/idle-lock", test_idle_lock);
   g_test_add_func ("/wallet-gui/preferences", test_preferences);
   g_test_add_func ("/wallet-gui/change-master-password", test_change_master_password);
