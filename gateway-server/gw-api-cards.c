@@ -48,27 +48,35 @@ card_data_new (GwRequest             *request,
                const OnepinJsonField *fields,
                gsize                  n_fields)
 {
+  GwCredentials credentials;
   CardData *card;
   const char *hint;
 
+  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
+                         onepin_json_get_string (request->body, "number", ""),
+                         onepin_json_get_string (request->body, "password", ""),
+                         &credentials);
+  /* register and password take keys: a retry is the card's own, refusals
+   * of its fields included */
+  gw_request_scope_to_card (request, &credentials);
   if (!gw_request_check_body (request, fields, n_fields))
-    return NULL;
+    goto refused;
   hint = onepin_json_get_string (request->body, "hint", NULL);
   if (hint != NULL && strlen (hint) > 255)
     {
       gw_request_bad_param (request, "hint", "hint must be at most 255 bytes.");
-      return NULL;
+      goto refused;
     }
 
   card = g_new0 (CardData, 1);
   card->hint = g_strdup (hint);
-  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
-                         onepin_json_get_string (request->body, "number", ""),
-                         onepin_json_get_string (request->body, "password", ""),
-                         &card->credentials);
-  /* register and password take keys: a retry is the card's own */
-  gw_request_scope_to_card (request, &card->credentials);
+  card->credentials = credentials;
+  memset (&credentials, 0, sizeof credentials);
   return card;
+
+refused:
+  memset (&credentials, 0, sizeof credentials);
+  return NULL;
 }
 
 static void

@@ -33,6 +33,8 @@ struct _GwRequest
   char              *remote;
   char              *idempotency_key;
   guint8             fingerprint[32];
+  gboolean           has_holder;     /* a card-scoped key (gw_request_scope_to_card): */
+  GwCredentials      holder;         /* its card's credentials */
   gint64             started;
 };
 
@@ -54,6 +56,10 @@ struct _GwCall
   /* @apply may run again after a rollback (GW_STORE_OP_REPEATABLE): it
    * reads only its inputs and sets the outputs below afresh. */
   gboolean       repeatable;
+  /* A card-scoped key: reused with other parameters, it answers 422 only
+   * to the card's right password (gw_request_scope_to_card). */
+  gboolean       has_holder;
+  GwCredentials  holder;
 
   GwCallApply    apply;
   gpointer       data;

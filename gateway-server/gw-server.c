@@ -333,6 +333,7 @@ request_free (GwRequest *request)
   g_clear_pointer (&request->query, g_hash_table_unref);
   g_clear_pointer (&request->remote, g_free);
   g_clear_pointer (&request->idempotency_key, g_free);
+  memset (&request->holder, 0, sizeof request->holder);
   g_free (request);
 }
 
@@ -616,6 +617,8 @@ gw_call_new (GwRequest      *request,
       call->scope = g_strdup (request->scope);
       call->idempotency_key = g_strdup (request->idempotency_key);
       memcpy (call->fingerprint, request->fingerprint, 32);
+      call->has_holder = request->has_holder;
+      call->holder = request->holder;
     }
   return call;
 }
@@ -629,6 +632,7 @@ gw_call_free (GwCall *call)
     g_string_free (call->body, TRUE);
   g_free (call->scope);
   g_free (call->idempotency_key);
+  memset (&call->holder, 0, sizeof call->holder);
   g_free (call);
 }
 
@@ -790,6 +794,30 @@ gw_idempotency_remember (GwTxn         *txn,
                                       call->body->str, call->body->len, call->seal, error);
 }
 
+/* A card-scoped key reused with other parameters: the password is checked
+ * first, as any request on the card would, and a wrong one is refused and
+ * counted. Otherwise anyone with the number and the key could tell a right
+ * password (422) from a wrong one, past the lockout and the address limit. */
+static gboolean
+holder_key_reused (GwTxn   *txn,
+                   GwCall  *call,
+                   GError **error)
+{
+  GwCard card;
+  GwOutcome outcome;
+
+  if (!gw_ledger_authenticate (txn, gw_server_get_ledger_config (call->server), &call->holder,
+                               &card, &outcome, error))
+    return FALSE;
+  /* A card with no password yet has none to guess: the 422 stands. */
+  if (outcome.code == GW_RESULT_OK ||
+      (outcome.code == GW_RESULT_DECLINED && outcome.decline == GW_DECLINE_CARD_NOT_ACTIVE))
+    return TRUE;
+  g_string_free (g_steal_pointer (&call->body), TRUE);
+  gw_call_fail (call, &outcome, NULL);
+  return !outcome.credential_failure || gw_ledger_count_refusal (txn, error);
+}
+
 /* Runs on the writer thread, in a savepoint; perhaps more than once, when
  * the call is repeatable, which then starts with no outputs. */
 static gboolean
@@ -815,7 +843,7 @@ call_apply (GwTxn    *txn,
                               &answered, error))
     return FALSE;
   if (answered)
-    return TRUE;
+    return call->replayed || !call->has_holder || holder_key_reused (txn, call, error);
 
   if (!call->apply (txn, call, error))
     return FALSE;
@@ -1213,6 +1241,8 @@ gw_request_scope_to_card (GwRequest           *request,
 
   if (!credentials->well_formed)
     return;
+  request->has_holder = TRUE;
+  request->holder = *credentials;
   hex = g_strdup_printf ("card:%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
                          credentials->lookup[0], credentials->lookup[1],
                          credentials->lookup[2], credentials->lookup[3],

@@ -285,6 +285,40 @@ test_card_holder_replay (void)
       assert_replay (changed, again);
     }
   ot_assert_card_balance (gw, card->number, new_pw, 10000, 10000);
+
+  /* The key reused with other parameters: 422 for the right password... */
+  {
+    g_autofree char *other = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\", "
+                                              "\"new_password\": \"other-pw\"}",
+                                              card->number, new_pw);
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/password", NULL, pw_key, other);
+
+    ot_assert_error (r, 422, "idempotency_error", "idempotency_key_reused");
+  }
+  /* ...but a wrong one is a wrong password, refused and counted: five
+   * lock the card. Else the key would tell right passwords from wrong
+   * ones past the lockout. */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *guess = g_strdup_printf ("{\"number\": \"%s\", \"password\": "
+                                                "\"guess-%u\", \"new_password\": \"x-%s\"}",
+                                                card->number, i, PW);
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/password", NULL, pw_key,
+                                            guess);
+
+      ot_assert_error (r, 402, "card_error", "invalid_credentials");
+    }
+  {
+    g_autofree char *balance = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\"}",
+                                                card->number, new_pw);
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/balance", NULL, NULL, balance);
+    g_autoptr(OtResponse) again = ot_request (gw, "POST", "/v1/cards/password", NULL, pw_key,
+                                              change);
+
+    ot_assert_error (r, 402, "card_error", "card_locked");
+    /* the stored answer still replays to its own request */
+    assert_replay (changed, again);
+  }
 }
 
 static void
