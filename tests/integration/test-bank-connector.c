@@ -2421,6 +2421,112 @@ test_acquirer_reconcile_late_disagreeing (void)
   acquirer_stop ();
 }
 
+/* Runs @sql on the database of the stopped bank. */
+static void
+bank_database_exec (const char *sql)
+{
+  g_autofree char *path = g_build_filename (ot_bank_data_dir (acquirer), "bank.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* The tries of payment @id's capture or refund message so far, and
+ * whether the advice queue holds it (*@queued: next_at is set). */
+static gint64
+message_attempts (const char *id,
+                  gboolean   *queued)
+{
+  g_autofree char *path = g_build_filename (ot_bank_data_dir (acquirer), "bank.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 attempts;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT attempts, next_at IS NOT NULL "
+                                       "FROM network_messages WHERE payment_id = ? "
+                                       "AND request_key IS NOT NULL", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  attempts = sqlite3_column_int64 (stmt, 0);
+  *queued = sqlite3_column_int (stmt, 1) != 0;
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return attempts;
+}
+
+/* A capture awaiting reconciliation in a bank of schema 5 (next_at NULL,
+ * so like what a bank before schema 4 left open): the upgrade to 6 must
+ * not queue it again, or it would be sent for ever, and an answer settle
+ * it behind the operator's back. The issuer here would approve it at
+ * once. After the upgrade it is not sent, still awaits reconciliation and
+ * holds its payment, and the operator closes it. Then, should such a
+ * message be queued all the same (set here by hand), its next try that
+ * gets no answer takes it out of the queue again. */
+static void
+test_acquirer_reconciling_from_v5 (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(JsonObject) still = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  gint64 attempts;
+  gboolean queued = TRUE;
+  gint64 deadline;
+  guint sent;
+
+  reconcile_start ();
+  id = authorized_payment (7000);
+  open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
+  sent = issuer_count (ONEPIN_ISO_COMPLETION);
+  ot_bank_kill (acquirer);
+
+  /* What a bank of schema 5 leaves. */
+  bank_database_exec ("DROP TABLE reconciliations; PRAGMA user_version = 5;");
+  attempts = message_attempts (id, &queued);
+  g_assert_false (queued);
+
+  ot_bank_restart (acquirer);
+  run_for (2500 * 1000);
+  g_assert_cmpuint (issuer_count (ONEPIN_ISO_COMPLETION), ==, sent);
+  g_assert_cmpint (message_attempts (id, &queued), ==, attempts);
+  g_assert_false (queued);
+  still = wait_reconciliation (id);
+  g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (open, "stan"));
+  g_assert_cmpstr (ot_json_string (still, "reason"), ==, "no_answer");
+  after = payment_get (id);
+  assert_payment (after, "authorized", 0, 0);
+
+  /* Queued by mistake, and answered 96: out of the queue after that try. */
+  ot_bank_kill (acquirer);
+  bank_database_exec ("UPDATE network_messages SET next_at = 0 WHERE request_key IS NOT NULL;");
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
+  ot_bank_restart (acquirer);
+  wait_issuer (issuer_calls->len + 1);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (message_attempts (id, &queued) == attempts || queued)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the message is still queued after its try");
+      run_for (100 * 1000);
+    }
+  g_assert_cmpint (message_attempts (id, &queued), ==, attempts + 1);
+  issuer_hold = NULL;
+  issuer_hold_answer = NULL;
+
+  closed = reconcile (id, "close-1", CLOSE_APPROVED);
+  assert_payment (closed, "captured", 7000, 0);
+  assert_closed (closed, open, "closed", "approved");
+  acquirer_stop ();
+}
+
 /* ---- card numbers in the bank's memory ---------------------------------- */
 
 /* @digits (16 of them) as a buyer types them, "9420 0012 3456 7897", in a
@@ -2918,6 +3024,7 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/refund-given-up", test_acquirer_refund_given_up);
   g_test_add_func ("/bank/acquirer/capture-cut-by-stop", test_acquirer_capture_cut_by_stop);
   g_test_add_func ("/bank/acquirer/capture-from-v3", test_acquirer_capture_from_v3);
+  g_test_add_func ("/bank/acquirer/reconciling-from-v5", test_acquirer_reconciling_from_v5);
   g_test_add_func ("/bank/acquirer/resend-gives-up", test_acquirer_resend_gives_up);
   g_test_add_func ("/bank/acquirer/resend-duplicate", test_acquirer_resend_duplicate);
   g_test_add_func ("/bank/acquirer/reconcile-approved", test_acquirer_reconcile_approved);
