@@ -115,7 +115,10 @@ check_close (BankRequest *request)
 
 /* The message of @p that awaits reconciliation, or NULL: a store failure
  * (in @error), or none, or not the one the operator named by its STAN,
- * after replying 409. */
+ * after replying 409. Either 409 may pass (the message is still being
+ * sent, or another awaits reconciliation first), so neither is kept under
+ * the operator's key (request->transient): a retry of it gets a fresh
+ * answer. */
 static BankNetworkMessage *
 find_open (BankRequest                *request,
            const BankAcquirerPayment  *p,
@@ -130,6 +133,7 @@ find_open (BankRequest                *request,
     return NULL;
   if (m == NULL)
     {
+      request->transient = TRUE;
       bank_reply_error (request, 409, "invalid_request_error", "nothing_to_reconcile", NULL,
                         "Nothing of this payment awaits reconciliation.");
       return NULL;
@@ -138,6 +142,7 @@ find_open (BankRequest                *request,
     return g_steal_pointer (&m);
   message = g_strdup_printf ("The message of this payment that awaits reconciliation is STAN "
                              "%s, not %s: see the payment's reconciliation.", m->stan, stan);
+  request->transient = TRUE;
   bank_reply_error (request, 409, "invalid_request_error", "reconciliation_mismatch", "stan",
                     message);
   return NULL;

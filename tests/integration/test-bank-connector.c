@@ -2301,15 +2301,50 @@ test_acquirer_reconcile_refused (void)
   g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (open, "stan"));
   right_stan = g_strdup_printf ("{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\","
                                 "\"stan\":\"%s\"}", ot_json_string (open, "stan"));
+  /* Neither 409 was kept under its key: the operator may try it again. */
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (id, "k-6", right_stan);
+  r = reconcile (id, "k-5", right_stan);
   assert_payment (r, "captured", 5000, 0);
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (id, "k-6", CLOSE_DECLINED);
+  r = reconcile (id, "k-5", CLOSE_DECLINED);
   ot_assert_error (r, 422, "idempotency_error", "idempotency_key_reused");
   g_clear_pointer (&r, ot_response_free);
   r = reconcile (id, "k-7", CLOSE_APPROVED);
   ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
+  acquirer_stop ();
+}
+
+/* The operator tries to close a capture's reconciliation while the bank
+ * is still sending its message (the mall's try answered 96, the bank's
+ * own not sent yet): 409 nothing_to_reconcile, which passes, so it is not
+ * kept under the operator's key. Once the message awaits reconciliation,
+ * the same key, the same body, closes it. */
+static void
+test_acquirer_reconcile_too_early (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(OtResponse) tried = NULL;
+  g_autoptr(OtResponse) early = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+
+  reconcile_start ();
+  id = authorized_payment (6000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
+  tried = acquirer_call_finish (follow_up_start (id, "capture", "capture-r"));
+  ot_assert_error (tried, 503, "api_error", "issuer_unavailable");
+  early = reconcile (id, "close-1", CLOSE_APPROVED);
+  ot_assert_error (early, 409, "invalid_request_error", "nothing_to_reconcile");
+  g_assert_null (ot_response_header (early, "Idempotent-Replayed"));
+
+  open = wait_reconciliation (id);
+  issuer_hold = NULL;
+  issuer_hold_answer = NULL;
+  closed = reconcile (id, "close-1", CLOSE_APPROVED);
+  assert_payment (closed, "captured", 6000, 0);
+  assert_closed (closed, open, "closed", "approved");
+  g_assert_null (ot_response_header (closed, "Idempotent-Replayed"));
   acquirer_stop ();
 }
 
@@ -3030,6 +3065,7 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/reconcile-approved", test_acquirer_reconcile_approved);
   g_test_add_func ("/bank/acquirer/reconcile-declined", test_acquirer_reconcile_declined);
   g_test_add_func ("/bank/acquirer/reconcile-refused", test_acquirer_reconcile_refused);
+  g_test_add_func ("/bank/acquirer/reconcile-too-early", test_acquirer_reconcile_too_early);
   g_test_add_func ("/bank/acquirer/reconcile-late-agreeing",
                    test_acquirer_reconcile_late_agreeing);
   g_test_add_func ("/bank/acquirer/reconcile-late-disagreeing",
