@@ -44,10 +44,12 @@ describe_message (const BankNetworkMessage *m,
 }
 
 /* "disputed" when the issuer answered after all, and not what the
- * operator recorded. */
+ * operator recorded. Who closed it and the note are the bank's own
+ * business: shown to its operators (@staff) only, not to the malls. */
 static JsonObject *
 describe_closed (const BankNetworkMessage *m,
-                 const BankReconciliation *r)
+                 const BankReconciliation *r,
+                 gboolean                  staff)
 {
   gboolean agrees = r->issuer_code == NULL ||
                     bank_network_outcome_agrees (r->outcome, r->issuer_code);
@@ -55,8 +57,11 @@ describe_closed (const BankNetworkMessage *m,
   JsonObject *answer;
 
   json_object_set_string_member (o, "outcome", r->outcome);
-  json_object_set_string_member (o, "operator", r->closed_by);
-  json_object_set_string_member (o, "note", r->note);
+  if (staff)
+    {
+      json_object_set_string_member (o, "operator", r->closed_by);
+      json_object_set_string_member (o, "note", r->note);
+    }
   json_object_set_int_member (o, "closed_at", r->closed_at);
   if (r->issuer_code == NULL)
     return o;
@@ -91,7 +96,7 @@ bank_reconciliation_reply (BankRequest                *request,
   o = bank_acquirer_render (p);
   if (m != NULL)
     json_object_set_object_member (o, "reconciliation",
-                                   r != NULL ? describe_closed (m, r)
+                                   r != NULL ? describe_closed (m, r, request->as_operator)
                                              : describe_message (m, "open"));
   return bank_reply (request, 200, o);
 }

@@ -2171,15 +2171,24 @@ test_acquirer_reconcile_approved (void)
   g_assert_cmpstr (replay->body, ==, closed->body);
   g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
 
-  /* Committed before the answer: a SIGKILL loses none of it. */
+  /* Committed before the answer: a SIGKILL loses none of it. The operator
+   * sees it all; the mall the outcome, but not who closed it or the note. */
   ot_bank_kill (acquirer);
   ot_bank_restart (acquirer);
-  after_restart = payment_get (id);
-  g_assert_cmpstr (after_restart->body, ==, closed->body);
   path = g_strconcat ("/v1/acquirer/payments/", id, NULL);
   as_operator = acquirer_call_finish (bank_call_start (ot_bank_operator_key (acquirer), "GET",
                                                        path, NULL, NULL));
   g_assert_cmpstr (as_operator->body, ==, closed->body);
+  after_restart = payment_get (id);
+  assert_payment (after_restart, "captured", 8000, 0);
+  reconciliation = assert_closed (after_restart, open, "closed", "approved");
+  g_assert_cmpint (ot_json_int (reconciliation, "closed_at"), ==,
+                   ot_json_int (ot_json_object (ot_response_object (closed), "reconciliation"),
+                                "closed_at"));
+  g_assert_false (json_object_has_member (reconciliation, "operator"));
+  g_assert_false (json_object_has_member (reconciliation, "note"));
+  g_assert_null (strstr (after_restart->body, "kim"));
+  g_assert_null (strstr (after_restart->body, "settlement file"));
 
   late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}", 200);
   assert_payment (late, "captured", 8000, 0);
@@ -2452,6 +2461,7 @@ test_acquirer_reconcile_late_disagreeing (void)
   after = payment_get (id);
   assert_payment (after, "authorized", 0, 0);
   assert_late_answer (after, open, "disputed", "declined", FALSE);
+  g_assert_null (strstr (after->body, "\"note\""));
   g_assert_cmpuint (log_lines ("they disagree"), ==, 1);
   acquirer_stop ();
 }
