@@ -1445,17 +1445,37 @@ test_acquirer_refund_race (void)
   acquirer_stop ();
 }
 
+/* @b's database, opened here with @flags. */
+static sqlite3 *
+open_bank_database (OtBank *b,
+                    int     flags)
+{
+  g_autofree char *path = g_build_filename (ot_bank_data_dir (b), "bank.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, flags, NULL), ==, SQLITE_OK);
+  return db;
+}
+
 /* Another process holds the bank's database, so the bank's next
  * transaction fails (after its 5 s busy timeout). */
 static sqlite3 *
 lock_bank_database (OtBank *b)
 {
-  g_autofree char *path = g_build_filename (ot_bank_data_dir (b), "bank.db", NULL);
-  sqlite3 *db = NULL;
+  sqlite3 *db = open_bank_database (b, SQLITE_OPEN_READWRITE);
 
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
   return db;
+}
+
+/* Runs @sql on the database of the stopped acquirer bank. */
+static void
+bank_database_exec (const char *sql)
+{
+  sqlite3 *db = open_bank_database (acquirer, SQLITE_OPEN_READWRITE);
+
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
 }
 
 static void
@@ -1833,13 +1853,11 @@ static void
 test_acquirer_capture_from_v3 (void)
 {
   g_autofree char *id = NULL;
-  g_autofree char *path = NULL;
   g_autoptr(OtResponse) other = NULL;
   g_autoptr(OtResponse) late = NULL;
   g_autoptr(OtResponse) again = NULL;
   AcquirerCall *capture;
   IssuerCall *first;
-  sqlite3 *db;
 
   acquirer_start_full (GIVE_UP_TIMEOUT, "3600", NULL, NULL);
   id = authorized_payment (4000);
@@ -1849,18 +1867,14 @@ test_acquirer_capture_from_v3 (void)
   kill_under (capture);
 
   /* What a bank of schema 3 leaves. */
-  path = g_build_filename (ot_bank_data_dir (acquirer), "bank.db", NULL);
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db,
-                                 "UPDATE network_messages SET next_at = NULL "
-                                 "WHERE request_key IS NOT NULL;"
-                                 "DROP INDEX network_reconcile;"
-                                 "ALTER TABLE network_messages DROP COLUMN reconcile;"
-                                 "ALTER TABLE network_messages DROP COLUMN reconcile_at;"
-                                 "ALTER TABLE network_messages DROP COLUMN fingerprint;"
-                                 "DROP TABLE reconciliations;"
-                                 "PRAGMA user_version = 3;", NULL, NULL, NULL), ==, SQLITE_OK);
-  sqlite3_close (db);
+  bank_database_exec ("UPDATE network_messages SET next_at = NULL "
+                      "WHERE request_key IS NOT NULL;"
+                      "DROP INDEX network_reconcile;"
+                      "ALTER TABLE network_messages DROP COLUMN reconcile;"
+                      "ALTER TABLE network_messages DROP COLUMN reconcile_at;"
+                      "ALTER TABLE network_messages DROP COLUMN fingerprint;"
+                      "DROP TABLE reconciliations;"
+                      "PRAGMA user_version = 3;");
 
   issuer_hold = NULL;
   ot_bank_restart (acquirer);
@@ -2466,30 +2480,16 @@ test_acquirer_reconcile_late_disagreeing (void)
   acquirer_stop ();
 }
 
-/* Runs @sql on the database of the stopped bank. */
-static void
-bank_database_exec (const char *sql)
-{
-  g_autofree char *path = g_build_filename (ot_bank_data_dir (acquirer), "bank.db", NULL);
-  sqlite3 *db = NULL;
-
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
-  sqlite3_close (db);
-}
-
 /* The tries of payment @id's capture or refund message so far, and
  * whether the advice queue holds it (*@queued: next_at is set). */
 static gint64
 message_attempts (const char *id,
                   gboolean   *queued)
 {
-  g_autofree char *path = g_build_filename (ot_bank_data_dir (acquirer), "bank.db", NULL);
-  sqlite3 *db = NULL;
+  sqlite3 *db = open_bank_database (acquirer, SQLITE_OPEN_READONLY);
   sqlite3_stmt *stmt = NULL;
   gint64 attempts;
 
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
   sqlite3_busy_timeout (db, 5000);
   g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT attempts, next_at IS NOT NULL "
                                        "FROM network_messages WHERE payment_id = ? "
