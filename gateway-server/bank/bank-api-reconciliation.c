@@ -44,10 +44,12 @@ describe_message (const BankNetworkMessage *m,
 }
 
 /* "disputed" when the issuer answered after all, and not what the
- * operator recorded. */
+ * operator recorded. Who closed it and the note are the bank's own
+ * business: shown to its operators (@staff) only, not to the malls. */
 static JsonObject *
 describe_closed (const BankNetworkMessage *m,
-                 const BankReconciliation *r)
+                 const BankReconciliation *r,
+                 gboolean                  staff)
 {
   gboolean agrees = r->issuer_code == NULL ||
                     bank_network_outcome_agrees (r->outcome, r->issuer_code);
@@ -55,8 +57,11 @@ describe_closed (const BankNetworkMessage *m,
   JsonObject *answer;
 
   json_object_set_string_member (o, "outcome", r->outcome);
-  json_object_set_string_member (o, "operator", r->closed_by);
-  json_object_set_string_member (o, "note", r->note);
+  if (staff)
+    {
+      json_object_set_string_member (o, "operator", r->closed_by);
+      json_object_set_string_member (o, "note", r->note);
+    }
   json_object_set_int_member (o, "closed_at", r->closed_at);
   if (r->issuer_code == NULL)
     return o;
@@ -91,7 +96,7 @@ bank_reconciliation_reply (BankRequest                *request,
   o = bank_acquirer_render (p);
   if (m != NULL)
     json_object_set_object_member (o, "reconciliation",
-                                   r != NULL ? describe_closed (m, r)
+                                   r != NULL ? describe_closed (m, r, request->as_operator)
                                              : describe_message (m, "open"));
   return bank_reply (request, 200, o);
 }
@@ -115,7 +120,10 @@ check_close (BankRequest *request)
 
 /* The message of @p that awaits reconciliation, or NULL: a store failure
  * (in @error), or none, or not the one the operator named by its STAN,
- * after replying 409. */
+ * after replying 409. Either 409 may pass (the message is still being
+ * sent, or another awaits reconciliation first), so neither is kept under
+ * the operator's key (request->transient): a retry of it gets a fresh
+ * answer. */
 static BankNetworkMessage *
 find_open (BankRequest                *request,
            const BankAcquirerPayment  *p,
@@ -130,6 +138,7 @@ find_open (BankRequest                *request,
     return NULL;
   if (m == NULL)
     {
+      request->transient = TRUE;
       bank_reply_error (request, 409, "invalid_request_error", "nothing_to_reconcile", NULL,
                         "Nothing of this payment awaits reconciliation.");
       return NULL;
@@ -138,6 +147,7 @@ find_open (BankRequest                *request,
     return g_steal_pointer (&m);
   message = g_strdup_printf ("The message of this payment that awaits reconciliation is STAN "
                              "%s, not %s: see the payment's reconciliation.", m->stan, stan);
+  request->transient = TRUE;
   bank_reply_error (request, 409, "invalid_request_error", "reconciliation_mismatch", "stan",
                     message);
   return NULL;

@@ -25,6 +25,7 @@ struct _BankRequest
   GHashTable        *query;
   char              *idempotency_key;
   guint8             fingerprint[32];
+  gboolean           as_operator;    /* authenticated with the operator key */
 
   /* Set by the handler */
   guint              status;
@@ -150,7 +151,8 @@ BankAcquirerPayment *bank_acquirer_find      (BankRequest                *reques
 /* "capture", "refund" or "reversal": what the follow-up @m is. */
 const char          *bank_acquirer_operation (const BankNetworkMessage   *m);
 /* 200 and @p as it is, with its "reconciliation": the one it awaits, else
- * the one an operator closed last, if any (bank-api-reconciliation.c). */
+ * the one an operator closed last, if any (bank-api-reconciliation.c);
+ * who closed it and the note only to the operator key. */
 gboolean             bank_reconciliation_reply (BankRequest               *request,
                                               const BankAcquirerPayment  *p,
                                               GError                    **error);

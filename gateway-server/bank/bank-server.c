@@ -663,7 +663,10 @@ authenticate (BankRequest *request,
     for (guint one = AUTH_API; one <= AUTH_OPERATOR; one <<= 1)
       if ((auth & one) != 0 &&
           onepin_crypto_str_equal (value + 7, auth_key (request->server->keys, one)))
-        return TRUE;
+        {
+          request->as_operator = one == AUTH_OPERATOR;
+          return TRUE;
+        }
   message = g_strdup_printf ("Missing or invalid %s. Send it as: Authorization: Bearer <key>.",
                              auth_name (auth));
   bank_reply_error (request, 401, "authentication_error", "unauthorized", NULL, message);

@@ -115,13 +115,17 @@ static const char schema_6[] =
   "  issuer_code TEXT, issuer_at INTEGER);\n"
   "CREATE INDEX reconciliations_by_payment ON reconciliations (payment_id, closed_at);\n";
 
-/* Run by every upgrade: a capture or refund a bank before schema 4 left
- * open (sent only on the mall's retries, so next_at is NULL) gets a turn
- * in the advice queue now, or it would hold its payment until a retry
- * that may never come. No bank of schema 4 or later leaves one so. */
+/* Run by an upgrade from before schema 4: a capture or refund such a bank
+ * left open (sent only on the mall's retries, so next_at is NULL) gets a
+ * turn in the advice queue now, or it would hold its payment until a
+ * retry that may never come. A bank of schema 4 or later never leaves one
+ * so, but one of schema 5 or later leaves next_at NULL on a message that
+ * awaits reconciliation, which must never be queued again: hence both the
+ * version test in migrate () and reconcile IS NULL here. */
 static const char queue_open_follow_ups[] =
   "UPDATE network_messages SET next_at = CAST (strftime ('%s', 'now') AS INTEGER)\n"
-  "  WHERE request_key IS NOT NULL AND answered_at IS NULL AND next_at IS NULL;\n";
+  "  WHERE request_key IS NOT NULL AND answered_at IS NULL AND next_at IS NULL\n"
+  "    AND reconcile IS NULL;\n";
 
 struct _BankStore
 {
@@ -350,7 +354,7 @@ migrate (BankStore  *self,
       (version >= 3 || exec (self, schema_3, error)) &&
       (version >= 4 || exec (self, schema_4, error)) &&
       (version >= 5 || exec (self, schema_5, error)) && exec (self, schema_6, error) &&
-      exec (self, queue_open_follow_ups, error) &&
+      (version >= 4 || exec (self, queue_open_follow_ups, error)) &&
       exec (self, "PRAGMA user_version = 6", error) && exec (self, "COMMIT", error))
     return TRUE;
   bank_store_rollback (self);
@@ -1125,7 +1129,14 @@ bank_store_message_reconcile (BankStore   *self,
                          "AND reconcile IS NULL", "tii", reason, at, id), error))
     return FALSE;
   *marked = sqlite3_changes (self->db) > 0;
-  return TRUE;
+  if (*marked)
+    return TRUE;
+  /* Already awaiting reconciliation, yet queued (a bug, or a database
+   * touched by hand): it is sent no more either way. */
+  return run (self, query (self, error,
+                           "UPDATE network_messages SET next_at = NULL WHERE id = ? "
+                           "AND answered_at IS NULL AND next_at IS NOT NULL", "i", id),
+              error);
 }
 
 BankNetworkMessage *

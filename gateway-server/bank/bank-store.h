@@ -356,7 +356,8 @@ gboolean      bank_store_message_resend_at  (BankStore           *self,
                                              GError             **error);
 /* The bank stops sending the unanswered message @id, which awaits
  * reconciliation for @reason ("no_answer" or "duplicate"): *@marked unless
- * it was answered, or marked, before. */
+ * it was answered, or marked, before. One marked before is taken out of
+ * the advice queue all the same. */
 gboolean      bank_store_message_reconcile  (BankStore           *self,
                                              gint64               id,
                                              const char          *reason,

@@ -1445,17 +1445,37 @@ test_acquirer_refund_race (void)
   acquirer_stop ();
 }
 
+/* @b's database, opened here with @flags. */
+static sqlite3 *
+open_bank_database (OtBank *b,
+                    int     flags)
+{
+  g_autofree char *path = g_build_filename (ot_bank_data_dir (b), "bank.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, flags, NULL), ==, SQLITE_OK);
+  return db;
+}
+
 /* Another process holds the bank's database, so the bank's next
  * transaction fails (after its 5 s busy timeout). */
 static sqlite3 *
 lock_bank_database (OtBank *b)
 {
-  g_autofree char *path = g_build_filename (ot_bank_data_dir (b), "bank.db", NULL);
-  sqlite3 *db = NULL;
+  sqlite3 *db = open_bank_database (b, SQLITE_OPEN_READWRITE);
 
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
   return db;
+}
+
+/* Runs @sql on the database of the stopped acquirer bank. */
+static void
+bank_database_exec (const char *sql)
+{
+  sqlite3 *db = open_bank_database (acquirer, SQLITE_OPEN_READWRITE);
+
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
 }
 
 static void
@@ -1833,13 +1853,11 @@ static void
 test_acquirer_capture_from_v3 (void)
 {
   g_autofree char *id = NULL;
-  g_autofree char *path = NULL;
   g_autoptr(OtResponse) other = NULL;
   g_autoptr(OtResponse) late = NULL;
   g_autoptr(OtResponse) again = NULL;
   AcquirerCall *capture;
   IssuerCall *first;
-  sqlite3 *db;
 
   acquirer_start_full (GIVE_UP_TIMEOUT, "3600", NULL, NULL);
   id = authorized_payment (4000);
@@ -1849,18 +1867,14 @@ test_acquirer_capture_from_v3 (void)
   kill_under (capture);
 
   /* What a bank of schema 3 leaves. */
-  path = g_build_filename (ot_bank_data_dir (acquirer), "bank.db", NULL);
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db,
-                                 "UPDATE network_messages SET next_at = NULL "
-                                 "WHERE request_key IS NOT NULL;"
-                                 "DROP INDEX network_reconcile;"
-                                 "ALTER TABLE network_messages DROP COLUMN reconcile;"
-                                 "ALTER TABLE network_messages DROP COLUMN reconcile_at;"
-                                 "ALTER TABLE network_messages DROP COLUMN fingerprint;"
-                                 "DROP TABLE reconciliations;"
-                                 "PRAGMA user_version = 3;", NULL, NULL, NULL), ==, SQLITE_OK);
-  sqlite3_close (db);
+  bank_database_exec ("UPDATE network_messages SET next_at = NULL "
+                      "WHERE request_key IS NOT NULL;"
+                      "DROP INDEX network_reconcile;"
+                      "ALTER TABLE network_messages DROP COLUMN reconcile;"
+                      "ALTER TABLE network_messages DROP COLUMN reconcile_at;"
+                      "ALTER TABLE network_messages DROP COLUMN fingerprint;"
+                      "DROP TABLE reconciliations;"
+                      "PRAGMA user_version = 3;");
 
   issuer_hold = NULL;
   ot_bank_restart (acquirer);
@@ -2171,15 +2185,24 @@ test_acquirer_reconcile_approved (void)
   g_assert_cmpstr (replay->body, ==, closed->body);
   g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
 
-  /* Committed before the answer: a SIGKILL loses none of it. */
+  /* Committed before the answer: a SIGKILL loses none of it. The operator
+   * sees it all; the mall the outcome, but not who closed it or the note. */
   ot_bank_kill (acquirer);
   ot_bank_restart (acquirer);
-  after_restart = payment_get (id);
-  g_assert_cmpstr (after_restart->body, ==, closed->body);
   path = g_strconcat ("/v1/acquirer/payments/", id, NULL);
   as_operator = acquirer_call_finish (bank_call_start (ot_bank_operator_key (acquirer), "GET",
                                                        path, NULL, NULL));
   g_assert_cmpstr (as_operator->body, ==, closed->body);
+  after_restart = payment_get (id);
+  assert_payment (after_restart, "captured", 8000, 0);
+  reconciliation = assert_closed (after_restart, open, "closed", "approved");
+  g_assert_cmpint (ot_json_int (reconciliation, "closed_at"), ==,
+                   ot_json_int (ot_json_object (ot_response_object (closed), "reconciliation"),
+                                "closed_at"));
+  g_assert_false (json_object_has_member (reconciliation, "operator"));
+  g_assert_false (json_object_has_member (reconciliation, "note"));
+  g_assert_null (strstr (after_restart->body, "kim"));
+  g_assert_null (strstr (after_restart->body, "settlement file"));
 
   late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}", 200);
   assert_payment (late, "captured", 8000, 0);
@@ -2301,15 +2324,50 @@ test_acquirer_reconcile_refused (void)
   g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (open, "stan"));
   right_stan = g_strdup_printf ("{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\","
                                 "\"stan\":\"%s\"}", ot_json_string (open, "stan"));
+  /* Neither 409 was kept under its key: the operator may try it again. */
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (id, "k-6", right_stan);
+  r = reconcile (id, "k-5", right_stan);
   assert_payment (r, "captured", 5000, 0);
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (id, "k-6", CLOSE_DECLINED);
+  r = reconcile (id, "k-5", CLOSE_DECLINED);
   ot_assert_error (r, 422, "idempotency_error", "idempotency_key_reused");
   g_clear_pointer (&r, ot_response_free);
   r = reconcile (id, "k-7", CLOSE_APPROVED);
   ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
+  acquirer_stop ();
+}
+
+/* The operator tries to close a capture's reconciliation while the bank
+ * is still sending its message (the mall's try answered 96, the bank's
+ * own not sent yet): 409 nothing_to_reconcile, which passes, so it is not
+ * kept under the operator's key. Once the message awaits reconciliation,
+ * the same key, the same body, closes it. */
+static void
+test_acquirer_reconcile_too_early (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(OtResponse) tried = NULL;
+  g_autoptr(OtResponse) early = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+
+  reconcile_start ();
+  id = authorized_payment (6000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
+  tried = acquirer_call_finish (follow_up_start (id, "capture", "capture-r"));
+  ot_assert_error (tried, 503, "api_error", "issuer_unavailable");
+  early = reconcile (id, "close-1", CLOSE_APPROVED);
+  ot_assert_error (early, 409, "invalid_request_error", "nothing_to_reconcile");
+  g_assert_null (ot_response_header (early, "Idempotent-Replayed"));
+
+  open = wait_reconciliation (id);
+  issuer_hold = NULL;
+  issuer_hold_answer = NULL;
+  closed = reconcile (id, "close-1", CLOSE_APPROVED);
+  assert_payment (closed, "captured", 6000, 0);
+  assert_closed (closed, open, "closed", "approved");
+  g_assert_null (ot_response_header (closed, "Idempotent-Replayed"));
   acquirer_stop ();
 }
 
@@ -2417,7 +2475,100 @@ test_acquirer_reconcile_late_disagreeing (void)
   after = payment_get (id);
   assert_payment (after, "authorized", 0, 0);
   assert_late_answer (after, open, "disputed", "declined", FALSE);
+  g_assert_null (strstr (after->body, "\"note\""));
   g_assert_cmpuint (log_lines ("they disagree"), ==, 1);
+  acquirer_stop ();
+}
+
+/* The tries of payment @id's capture or refund message so far, and
+ * whether the advice queue holds it (*@queued: next_at is set). */
+static gint64
+message_attempts (const char *id,
+                  gboolean   *queued)
+{
+  sqlite3 *db = open_bank_database (acquirer, SQLITE_OPEN_READONLY);
+  sqlite3_stmt *stmt = NULL;
+  gint64 attempts;
+
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT attempts, next_at IS NOT NULL "
+                                       "FROM network_messages WHERE payment_id = ? "
+                                       "AND request_key IS NOT NULL", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  attempts = sqlite3_column_int64 (stmt, 0);
+  *queued = sqlite3_column_int (stmt, 1) != 0;
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return attempts;
+}
+
+/* A capture awaiting reconciliation in a bank of schema 5 (next_at NULL,
+ * so like what a bank before schema 4 left open): the upgrade to 6 must
+ * not queue it again, or it would be sent for ever, and an answer settle
+ * it behind the operator's back. The issuer here would approve it at
+ * once. After the upgrade it is not sent, still awaits reconciliation and
+ * holds its payment, and the operator closes it. Then, should such a
+ * message be queued all the same (set here by hand), its next try that
+ * gets no answer takes it out of the queue again. */
+static void
+test_acquirer_reconciling_from_v5 (void)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(JsonObject) still = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  gint64 attempts;
+  gboolean queued = TRUE;
+  gint64 deadline;
+  guint sent;
+
+  reconcile_start ();
+  id = authorized_payment (7000);
+  open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
+  sent = issuer_count (ONEPIN_ISO_COMPLETION);
+  ot_bank_kill (acquirer);
+
+  /* What a bank of schema 5 leaves. */
+  bank_database_exec ("DROP TABLE reconciliations; PRAGMA user_version = 5;");
+  attempts = message_attempts (id, &queued);
+  g_assert_false (queued);
+
+  ot_bank_restart (acquirer);
+  run_for (2500 * 1000);
+  g_assert_cmpuint (issuer_count (ONEPIN_ISO_COMPLETION), ==, sent);
+  g_assert_cmpint (message_attempts (id, &queued), ==, attempts);
+  g_assert_false (queued);
+  still = wait_reconciliation (id);
+  g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (open, "stan"));
+  g_assert_cmpstr (ot_json_string (still, "reason"), ==, "no_answer");
+  after = payment_get (id);
+  assert_payment (after, "authorized", 0, 0);
+
+  /* Queued by mistake, and answered 96: out of the queue after that try. */
+  ot_bank_kill (acquirer);
+  bank_database_exec ("UPDATE network_messages SET next_at = 0 WHERE request_key IS NOT NULL;");
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
+  ot_bank_restart (acquirer);
+  wait_issuer (issuer_calls->len + 1);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (message_attempts (id, &queued) == attempts || queued)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the message is still queued after its try");
+      run_for (100 * 1000);
+    }
+  g_assert_cmpint (message_attempts (id, &queued), ==, attempts + 1);
+  issuer_hold = NULL;
+  issuer_hold_answer = NULL;
+
+  closed = reconcile (id, "close-1", CLOSE_APPROVED);
+  assert_payment (closed, "captured", 7000, 0);
+  assert_closed (closed, open, "closed", "approved");
   acquirer_stop ();
 }
 
@@ -2918,11 +3069,13 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/refund-given-up", test_acquirer_refund_given_up);
   g_test_add_func ("/bank/acquirer/capture-cut-by-stop", test_acquirer_capture_cut_by_stop);
   g_test_add_func ("/bank/acquirer/capture-from-v3", test_acquirer_capture_from_v3);
+  g_test_add_func ("/bank/acquirer/reconciling-from-v5", test_acquirer_reconciling_from_v5);
   g_test_add_func ("/bank/acquirer/resend-gives-up", test_acquirer_resend_gives_up);
   g_test_add_func ("/bank/acquirer/resend-duplicate", test_acquirer_resend_duplicate);
   g_test_add_func ("/bank/acquirer/reconcile-approved", test_acquirer_reconcile_approved);
   g_test_add_func ("/bank/acquirer/reconcile-declined", test_acquirer_reconcile_declined);
   g_test_add_func ("/bank/acquirer/reconcile-refused", test_acquirer_reconcile_refused);
+  g_test_add_func ("/bank/acquirer/reconcile-too-early", test_acquirer_reconcile_too_early);
   g_test_add_func ("/bank/acquirer/reconcile-late-agreeing",
                    test_acquirer_reconcile_late_agreeing);
   g_test_add_func ("/bank/acquirer/reconcile-late-disagreeing",
