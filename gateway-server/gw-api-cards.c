@@ -28,8 +28,9 @@ card_data_free (gpointer data)
   CardData *card = data;
 
   if (card->new_password != NULL)
-    memset (card->new_password, 0, strlen (card->new_password));
+    explicit_bzero (card->new_password, strlen (card->new_password));
   g_free (card->new_password);
+  explicit_bzero (&card->credentials, sizeof card->credentials);
   g_free (card->hint);
   g_free (card);
 }
@@ -71,11 +72,11 @@ card_data_new (GwRequest             *request,
   card = g_new0 (CardData, 1);
   card->hint = g_strdup (hint);
   card->credentials = credentials;
-  memset (&credentials, 0, sizeof credentials);
+  explicit_bzero (&credentials, sizeof credentials);
   return card;
 
 refused:
-  memset (&credentials, 0, sizeof credentials);
+  explicit_bzero (&credentials, sizeof credentials);
   return NULL;
 }
 

@@ -378,10 +378,17 @@ gw_api_foreign_switch (GwRequest *request)
     { "partner", ONEPIN_JSON_STRING, TRUE },
     { "face_value", ONEPIN_JSON_INT, TRUE },
   };
+  g_autofree SwitchData *data = g_new0 (SwitchData, 1);
   const char *partner;
-  SwitchData *data;
   gint64 face;
 
+  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
+                         onepin_json_get_string (request->body, "number", ""),
+                         onepin_json_get_string (request->body, "password", ""),
+                         &data->credentials);
+  /* A keyed retry is the card's own, refusals of its fields included: the
+   * key's scope is the card. */
+  gw_request_scope_to_card (request, &data->credentials);
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
   partner = onepin_json_get_string (request->body, "partner", "");
@@ -391,16 +398,9 @@ gw_api_foreign_switch (GwRequest *request)
   if (face < 1 || face > GW_FOREIGN_MAX_AMOUNT)
     return gw_request_bad_param (request, "face_value",
                                  "face_value must be from 1 to 100000000 minor units.");
-  data = g_new0 (SwitchData, 1);
-  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
-                         onepin_json_get_string (request->body, "number", ""),
-                         onepin_json_get_string (request->body, "password", ""),
-                         &data->credentials);
-  /* A keyed retry is the card's own: the key's scope is the card. */
-  gw_request_scope_to_card (request, &data->credentials);
   g_strlcpy (data->partner_id, partner, sizeof data->partner_id);
   data->face_value = face;
-  gw_call_submit (gw_call_new (request, switch_apply, data, g_free));
+  gw_call_submit (gw_call_new (request, switch_apply, g_steal_pointer (&data), g_free));
 }
 
 /* A foreign site's charge */

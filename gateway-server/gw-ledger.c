@@ -145,6 +145,22 @@ check_password (GwTxn                *txn,
 }
 
 gboolean
+gw_ledger_card_locked (GwTxn               *txn,
+                       const GwCredentials *credentials,
+                       gboolean            *locked,
+                       GError             **error)
+{
+  GwCard card;
+  GwOutcome outcome;
+
+  *locked = FALSE;
+  if (!find_card (txn, credentials, &card, &outcome, error))
+    return FALSE;
+  *locked = outcome.code == GW_RESULT_OK && card.locked_until > NOW (txn);
+  return TRUE;
+}
+
+gboolean
 gw_ledger_card_failed (GwTxn                *txn,
                        const GwLedgerConfig *config,
                        GwCard               *card,

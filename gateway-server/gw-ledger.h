@@ -156,6 +156,12 @@ gboolean    gw_ledger_authenticate   (GwTxn                 *txn,
                                       GwCard                *card,
                                       GwOutcome             *outcome,
                                       GError               **error);
+/* Whether the card @credentials name is locked now; no password is checked
+ * (FALSE for a number that names no card). */
+gboolean    gw_ledger_card_locked    (GwTxn                 *txn,
+                                      const GwCredentials   *credentials,
+                                      gboolean              *locked,
+                                      GError               **error);
 /* A wrong credential (a password, a card-not-present CVC or expiry) for
  * @card: the fifth in a row locks it for lockout_seconds. */
 gboolean    gw_ledger_card_failed    (GwTxn                 *txn,

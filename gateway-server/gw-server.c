@@ -333,7 +333,7 @@ request_free (GwRequest *request)
   g_clear_pointer (&request->query, g_hash_table_unref);
   g_clear_pointer (&request->remote, g_free);
   g_clear_pointer (&request->idempotency_key, g_free);
-  memset (&request->holder, 0, sizeof request->holder);
+  explicit_bzero (&request->holder, sizeof request->holder);
   g_free (request);
 }
 
@@ -632,7 +632,7 @@ gw_call_free (GwCall *call)
     g_string_free (call->body, TRUE);
   g_free (call->scope);
   g_free (call->idempotency_key);
-  memset (&call->holder, 0, sizeof call->holder);
+  explicit_bzero (&call->holder, sizeof call->holder);
   g_free (call);
 }
 
@@ -818,6 +818,27 @@ holder_key_reused (GwTxn   *txn,
   return !outcome.credential_failure || gw_ledger_count_refusal (txn, error);
 }
 
+/* A card-scoped key's replay: a locked card answers card_locked to every
+ * request, a replay included, or the stored answer would tell the right
+ * password (its fingerprint's) from wrong ones while the lock holds. */
+static gboolean
+holder_replay (GwTxn   *txn,
+               GwCall  *call,
+               GError **error)
+{
+  GwOutcome outcome = { .code = GW_RESULT_DECLINED, .decline = GW_DECLINE_CARD_LOCKED };
+  gboolean locked;
+
+  if (!gw_ledger_card_locked (txn, &call->holder, &locked, error))
+    return FALSE;
+  if (!locked)
+    return TRUE;
+  call->replayed = FALSE;
+  g_string_free (g_steal_pointer (&call->body), TRUE);
+  gw_call_fail (call, &outcome, NULL);
+  return TRUE;
+}
+
 /* Runs on the writer thread, in a savepoint; perhaps more than once, when
  * the call is repeatable, which then starts with no outputs. */
 static gboolean
@@ -842,8 +863,10 @@ call_apply (GwTxn    *txn,
       !gw_idempotency_replay (txn, call, call->scope, call->idempotency_key, call->fingerprint,
                               &answered, error))
     return FALSE;
+  if (answered && call->has_holder)
+    return call->replayed ? holder_replay (txn, call, error) : holder_key_reused (txn, call, error);
   if (answered)
-    return call->replayed || !call->has_holder || holder_key_reused (txn, call, error);
+    return TRUE;
 
   if (!call->apply (txn, call, error))
     return FALSE;
@@ -896,6 +919,8 @@ call_done (gpointer      data,
       call->body = g_string_new (NULL);
       call->status = down ? 503 : 500;
       call->replayed = FALSE;
+      /* Nothing was committed: no refusal to count against the address. */
+      memset (&call->outcome, 0, sizeof call->outcome);
       gw_error_render (call->body, "api_error", down ? "unavailable" : "internal", NULL, NULL,
                        down ? "The gateway is shutting down. Retry with the same Idempotency-Key."
                             : "The operation failed and had no effect. Retry with the same "
@@ -1239,10 +1264,15 @@ gw_request_scope_to_card (GwRequest           *request,
   /* Ten bytes of the keyed lookup hash: unique enough, and no number. */
   g_autofree char *hex = NULL;
 
-  if (!credentials->well_formed)
-    return;
   request->has_holder = TRUE;
   request->holder = *credentials;
+  /* A malformed number names no card, and must be answered as an unknown
+   * one is: its keys share one scope, checked the same way. */
+  if (!credentials->well_formed)
+    {
+      g_strlcpy (request->scope, "card:malformed", sizeof request->scope);
+      return;
+    }
   hex = g_strdup_printf ("card:%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
                          credentials->lookup[0], credentials->lookup[1],
                          credentials->lookup[2], credentials->lookup[3],

@@ -316,9 +316,44 @@ test_card_holder_replay (void)
                                               change);
 
     ot_assert_error (r, 402, "card_error", "card_locked");
-    /* the stored answer still replays to its own request */
-    assert_replay (changed, again);
+    /* a locked card answers card_locked to everything, a replay too: else
+     * the replay would tell the right password from wrong ones (all
+     * card_locked, uncounted) while the lock holds */
+    ot_assert_error (again, 402, "card_error", "card_locked");
+    g_assert_null (ot_response_header (again, "Idempotent-Replayed"));
   }
+}
+
+/* A malformed number and an unknown one get the same answers under a key,
+ * reused or not: 402 invalid_credentials, never a 422 that would tell
+ * them apart. */
+static void
+test_card_holder_key_malformed (void)
+{
+  g_autofree char *unknown = ot_random_card_number ("9410");
+  const char *numbers[] = { "1234567890123456", unknown };
+  char *bodies[2][2] = { { NULL } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      g_autofree char *key = new_key ();
+
+      for (guint j = 0; j < 2; j++)
+        {
+          g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": "
+                                                   "\"guess-%u\", \"new_password\": \"n-%s\"}",
+                                                   numbers[i], j, PW);
+          g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/password", NULL, key, body);
+
+          ot_assert_error (r, 402, "card_error", "invalid_credentials");
+          bodies[i][j] = g_strndup (r->body, r->body_len);
+        }
+    }
+  g_assert_cmpstr (bodies[0][0], ==, bodies[1][0]);
+  g_assert_cmpstr (bodies[0][1], ==, bodies[1][1]);
+  for (guint i = 0; i < 2; i++)
+    for (guint j = 0; j < 2; j++)
+      g_free (bodies[i][j]);
 }
 
 static void
@@ -593,6 +628,7 @@ main (int    argc,
   g_test_add_func ("/contract/idempotency/key-length", test_key_length);
   g_test_add_func ("/contract/idempotency/scope", test_scope);
   g_test_add_func ("/contract/idempotency/card-holder-replay", test_card_holder_replay);
+  g_test_add_func ("/contract/idempotency/card-holder-key-malformed", test_card_holder_key_malformed);
   g_test_add_func ("/contract/idempotency/no-key-no-dedup", test_no_key_no_dedup);
   g_test_add_func ("/contract/idempotency/capture-cancel-replay", test_capture_cancel_replay);
   g_test_add_func ("/contract/idempotency/refund-replay", test_refund_replay);
