@@ -1150,6 +1150,8 @@ bank_store_message_reconciling (BankStore   *self,
                     message_from_row, error);
 }
 
+/* A message awaiting reconciliation is never sent, whatever its next_at
+ * says (a database upgraded by an earlier schema 6 build may have one set). */
 GPtrArray *
 bank_store_advices_due (BankStore  *self,
                         gint64      now,
@@ -1159,7 +1161,8 @@ bank_store_advices_due (BankStore  *self,
   return messages_from (self, query (self, error,
                                      "SELECT " MESSAGE_COLUMNS " FROM network_messages "
                                      "WHERE next_at IS NOT NULL AND answered_at IS NULL "
-                                     "AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+                                     "AND reconcile IS NULL AND next_at <= ? "
+                                     "ORDER BY next_at, id LIMIT ?",
                                      "ii", now, (gint64) limit), error);
 }
 
@@ -1169,7 +1172,8 @@ bank_store_advices_next (BankStore  *self,
 {
   return fetch_int (self, query (self, error,
                                  "SELECT min(next_at) FROM network_messages "
-                                 "WHERE next_at IS NOT NULL AND answered_at IS NULL", ""),
+                                 "WHERE next_at IS NOT NULL AND answered_at IS NULL "
+                                 "AND reconcile IS NULL", ""),
                     error);
 }
 
