@@ -840,9 +840,11 @@ gw_ledger_refund (GwTxn                *txn,
     return TRUE;
 
   remaining = payment->amount_captured - payment->amount_refunded;
+  if (amount == 0 && remaining <= 0)
+    return outcome->code = GW_RESULT_NOTHING_TO_REFUND, TRUE;
   if (amount == 0)
     amount = remaining;
-  if (amount <= 0 || amount > remaining)
+  if (amount < 0 || amount > remaining)
     return outcome->code = GW_RESULT_AMOUNT_TOO_LARGE, TRUE;
 
   g_strlcpy (refund_id, id, 40);

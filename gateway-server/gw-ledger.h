@@ -53,6 +53,7 @@ typedef enum
   GW_RESULT_ALREADY_REGISTERED,
   GW_RESULT_AMOUNT_TOO_LARGE,
   GW_RESULT_PAYMENT_EXPIRED,
+  GW_RESULT_NOTHING_TO_REFUND,     /* a refund of "what is left" when nothing is */
 } GwResultCode;
 
 typedef struct

@@ -156,7 +156,8 @@ outcome_code (const GwOutcome *outcome)
     {
     case GW_RESULT_OK:               return ONEPIN_ISO_APPROVED;
     case GW_RESULT_NOT_FOUND:        return ONEPIN_ISO_NO_ORIGINAL;
-    case GW_RESULT_AMOUNT_TOO_LARGE: return ONEPIN_ISO_INVALID_AMOUNT;
+    case GW_RESULT_AMOUNT_TOO_LARGE:
+    case GW_RESULT_NOTHING_TO_REFUND: return ONEPIN_ISO_INVALID_AMOUNT;
     case GW_RESULT_DECLINED:         return decline_code (outcome->decline);
     default:                         return ONEPIN_ISO_DO_NOT_HONOR;
     }

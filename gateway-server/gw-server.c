@@ -705,6 +705,13 @@ gw_call_fail (GwCall          *call,
       gw_error_render (body, "invalid_request_error", "payment_expired", NULL, NULL,
                        "The authorization expired and was canceled.");
       break;
+    case GW_RESULT_NOTHING_TO_REFUND:
+      /* The same code as an amount above what is left, but no amount was
+       * given, so no parameter is at fault. */
+      call->status = 400;
+      gw_error_render (body, "invalid_request_error", "amount_too_large", NULL, NULL,
+                       "The payment has nothing captured left to refund.");
+      break;
     case GW_RESULT_AMOUNT_TOO_LARGE:
     case GW_RESULT_OK:
     default:

@@ -87,8 +87,12 @@ static void
 assert_param (OtResponse *r,
               const char *param)
 {
-  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
-                   ==, param);
+  JsonObject *error = ot_json_object (ot_response_object (r), "error");
+
+  if (param == NULL)
+    g_assert_false (json_object_has_member (error, "param"));
+  else
+    g_assert_cmpstr (ot_json_string (error, "param"), ==, param);
 }
 
 static const char *
@@ -746,10 +750,12 @@ test_refunds (void)
 
   more = refund (m, id, 0);
   ot_assert_error (more, 400, "invalid_request_error", "amount_too_large");
+  assert_param (more, NULL);  /* no amount was given */
   {
     g_autoptr(OtResponse) one = refund (m, id, 1);
 
     ot_assert_error (one, 400, "invalid_request_error", "amount_too_large");
+    assert_param (one, "amount");
   }
   {
     g_autofree char *body = g_strdup_printf ("{\"payment\": \"%s\", \"amount\": 0}", id);
@@ -795,6 +801,8 @@ test_refund_uncaptured (void)
     ot_assert_error (r2, 400, "invalid_request_error", "amount_too_large");
     ot_assert_error (r3, 400, "invalid_request_error", "amount_too_large");
     ot_assert_error (r4, 400, "invalid_request_error", "amount_too_large");
+    assert_param (r1, NULL);
+    assert_param (r2, "amount");
   }
   ot_assert_card_balance (gw, card->number, PW, 8000, 7000);
   {
