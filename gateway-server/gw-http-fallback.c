@@ -44,6 +44,9 @@ on_request_read (SoupServer        *soup,
   /* A status already set here is libsoup's refusal: no handler will run. */
   if (soup_server_message_get_status (msg) != 0)
     return;
+  /* libsoup answers a GET with a Range header by cutting our 200's body
+   * into a 206 with a slice of the JSON; every answer here is whole. */
+  soup_message_headers_remove (soup_server_message_get_request_headers (msg), "Range");
   soup_message_body_truncate (soup_server_message_get_response_body (msg));
   soup_message_headers_remove (headers, "Content-Type");
   soup_message_headers_remove (headers, "Cache-Control");

@@ -440,6 +440,21 @@ test_unparsable_request (void)
   assert_alive ();
 }
 
+/* libsoup would answer a Range header with a 206 holding a slice of the
+ * JSON; the answer is the whole object. */
+static void
+test_range_ignored (void)
+{
+  g_autofree char *reply = raw_exchange ("GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                                         "Range: bytes=0-3\r\nConnection: close\r\n\r\n");
+  const char *body = strstr (reply, "\r\n\r\n");
+
+  g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 200"));
+  g_assert_null (strstr (reply, "Content-Range"));
+  g_assert_nonnull (body);
+  g_assert_cmpstr (body + 4, ==, "{\"status\":\"ok\"}");
+}
+
 static void
 test_still_healthy (void)
 {
@@ -490,6 +505,7 @@ main (int   argc,
   g_test_add_func ("/json-suite/chunked-body-not-held", test_chunked_body_not_held);
   g_test_add_func ("/json-suite/negative-length", test_negative_length);
   g_test_add_func ("/json-suite/unparsable-request", test_unparsable_request);
+  g_test_add_func ("/json-suite/range-ignored", test_range_ignored);
   g_test_add_func ("/json-suite/still-healthy", test_still_healthy);
 
   ret = g_test_run ();
