@@ -23,6 +23,10 @@ static const char fallback_body[] =
   "{\"error\":{\"type\":\"invalid_request_error\",\"code\":\"request_malformed\","
   "\"message\":\"The request line, its URL or the headers could not be read as HTTP/1.1.\"}}";
 
+static const char unknown_url_body[] =
+  "{\"error\":{\"type\":\"invalid_request_error\",\"code\":\"resource_missing\","
+  "\"message\":\"Unrecognized request URL.\"}}";
+
 static void
 on_request_started (SoupServer        *soup,
                     SoupServerMessage *msg,
@@ -44,6 +48,16 @@ on_request_read (SoupServer        *soup,
   /* A status already set here is libsoup's refusal: no handler will run. */
   if (soup_server_message_get_status (msg) != 0)
     return;
+  /* "OPTIONS *" names no path, so no handler, not even the default one,
+   * runs for it, and libsoup would answer an empty 404. */
+  if (soup_server_message_is_options_ping (msg))
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      soup_message_body_truncate (soup_server_message_get_response_body (msg));
+      soup_server_message_set_response (msg, FALLBACK_TYPE, SOUP_MEMORY_STATIC, unknown_url_body,
+                                        sizeof unknown_url_body - 1);
+      return;
+    }
   /* libsoup answers a GET with a Range header by cutting our 200's body
    * into a 206 with a slice of the JSON; every answer here is whole. */
   soup_message_headers_remove (soup_server_message_get_request_headers (msg), "Range");

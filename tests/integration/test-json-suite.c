@@ -455,6 +455,24 @@ test_range_ignored (void)
   g_assert_cmpstr (body + 4, ==, "{\"status\":\"ok\"}");
 }
 
+/* "OPTIONS *" reaches no handler; it still gets the error object. */
+static void
+test_options_ping (void)
+{
+  g_autofree char *reply = raw_exchange ("OPTIONS * HTTP/1.1\r\nHost: x\r\n"
+                                         "Connection: close\r\n\r\n");
+  const char *body = strstr (reply, "\r\n\r\n");
+  g_autoptr(JsonObject) error = NULL;
+
+  g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 404"));
+  g_assert_nonnull (strstr (reply, "Content-Type: application/json; charset=utf-8\r\n"));
+  g_assert_nonnull (body);
+  error = onepin_json_parse_object (body + 4, strlen (body + 4), NULL);
+  g_assert_nonnull (error);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (error, "error"),
+                                                  "code"), ==, "resource_missing");
+}
+
 static void
 test_still_healthy (void)
 {
@@ -506,6 +524,7 @@ main (int   argc,
   g_test_add_func ("/json-suite/negative-length", test_negative_length);
   g_test_add_func ("/json-suite/unparsable-request", test_unparsable_request);
   g_test_add_func ("/json-suite/range-ignored", test_range_ignored);
+  g_test_add_func ("/json-suite/options-ping", test_options_ping);
   g_test_add_func ("/json-suite/still-healthy", test_still_healthy);
 
   ret = g_test_run ();
