@@ -2323,6 +2323,15 @@ test_acquirer_reconcile_refused (void)
       "\"amount\":1}", "parameter_unknown", "amount" },
     { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\",\"stan\":42}",
       "parameter_invalid", "stan" },
+    /* The STAN is required, and six digits. */
+    { CLOSE_APPROVED "}", "parameter_missing", "stan" },
+    { CLOSE_APPROVED ",\"stan\":null}", "parameter_missing", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\"\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\"42\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\"0000042\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\"00004a\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\" 00042\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":[\"000042\"]}", "parameter_invalid", "stan" },
   };
   g_autofree char *id = NULL;
   g_autofree char *fresh = NULL;
@@ -2422,6 +2431,72 @@ test_acquirer_reconcile_too_early (void)
   assert_payment (closed, "captured", 6000, 0);
   assert_closed (closed, open, "closed", "approved");
   g_assert_null (ot_response_header (closed, "Idempotent-Replayed"));
+  acquirer_stop ();
+}
+
+/* The operator's closes of a capture, tried too early and retried once a
+ * refund of the payment awaits reconciliation in its turn (a 409 is not
+ * kept under the key, so a retry is answered afresh): none may close the
+ * refund. One without a STAN is refused 400 (and kept: its retry replays
+ * it), one naming the capture's is 409 reconciliation_mismatch, whoever
+ * closed the capture in between. The close that did is replayed byte for
+ * byte; only the refund's own STAN closes the refund. */
+static void
+test_acquirer_reconcile_stale_retry (void)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *capture_close = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(JsonObject) refund_open = NULL;
+  g_autoptr(JsonObject) still = NULL;
+  g_autoptr(OtResponse) tried = NULL;
+  g_autoptr(OtResponse) r = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autoptr(OtResponse) refunded = NULL;
+
+  reconcile_start ();
+  id = authorized_payment (9000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
+  tried = acquirer_call_finish (follow_up_start (id, "capture", "capture-r"));
+  ot_assert_error (tried, 503, "api_error", "issuer_unavailable");
+  r = reconcile (id, "stale-1", CLOSE_APPROVED "}");
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_missing");
+  capture_close = close_body (CLOSE_APPROVED, issuer_last_stan (ONEPIN_ISO_COMPLETION));
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "stale-2", capture_close);
+  ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
+
+  open = wait_reconciliation (id);
+  issuer_hold = NULL;
+  issuer_hold_answer = NULL;
+  closed = reconcile_open (id, "close-1", CLOSE_APPROVED, open);
+  assert_payment (closed, "captured", 9000, 0);
+  refund_open = follow_up_reconciling (id, "refund", ONEPIN_ISO_FINANCIAL, "refund-r",
+                                       "{\"amount\":2000}");
+
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "stale-1", CLOSE_APPROVED "}");
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_missing");
+  g_assert_cmpstr (ot_response_header (r, "Idempotent-Replayed"), ==, "true");
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "stale-2", capture_close);
+  ot_assert_error (r, 409, "invalid_request_error", "reconciliation_mismatch");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                   ==, "stan");
+  replay = reconcile (id, "close-1", capture_close);
+  g_assert_cmpstr (replay->body, ==, closed->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+
+  still = wait_reconciliation (id);
+  g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (refund_open, "stan"));
+  after = payment_get (id);
+  assert_payment (after, "captured", 9000, 0);
+  refunded = reconcile_open (id, "close-2", CLOSE_APPROVED, refund_open);
+  assert_payment (refunded, "captured", 9000, 2000);
+  assert_closed (refunded, refund_open, "closed", "approved");
   acquirer_stop ();
 }
 
@@ -3119,6 +3194,7 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/reconcile-declined", test_acquirer_reconcile_declined);
   g_test_add_func ("/bank/acquirer/reconcile-refused", test_acquirer_reconcile_refused);
   g_test_add_func ("/bank/acquirer/reconcile-too-early", test_acquirer_reconcile_too_early);
+  g_test_add_func ("/bank/acquirer/reconcile-stale-retry", test_acquirer_reconcile_stale_retry);
   g_test_add_func ("/bank/acquirer/reconcile-late-agreeing",
                    test_acquirer_reconcile_late_agreeing);
   g_test_add_func ("/bank/acquirer/reconcile-late-disagreeing",
