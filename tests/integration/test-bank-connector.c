@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define EXPIRY "12/30"
 #define SLOW_SECONDS "4"
@@ -3139,6 +3140,116 @@ test_issuer_url_checked (void)
   ot_rm_rf (dir);
 }
 
+/* Runs a bank on @dir with the options @args (NULL-terminated), which
+ * must make it refuse to start within 10 s; returns its stderr. */
+static char *
+bank_refuses (const char         *dir,
+              const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *url = g_build_filename (dir, "bank.url", NULL);
+  g_autoptr(GError) error = NULL;
+  char *err = NULL;
+  int status = 0;
+
+  g_assert_nonnull (g_getenv ("ONEPIN_BANK"));
+  /* timeout(1): a bank that took the options would serve on and on. */
+  g_ptr_array_add (argv, (char *) "timeout");
+  g_ptr_array_add (argv, (char *) "10");
+  g_ptr_array_add (argv, (char *) g_getenv ("ONEPIN_BANK"));
+  g_ptr_array_add (argv, (char *) "--data-dir");
+  g_ptr_array_add (argv, (char *) dir);
+  g_ptr_array_add (argv, (char *) "--listen");
+  g_ptr_array_add (argv, (char *) "127.0.0.1:0");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s", err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), !=, 0);
+  g_assert_cmpint (WEXITSTATUS (status), !=, 124);   /* it started: it should not have */
+  g_assert_false (g_file_test (url, G_FILE_TEST_EXISTS));
+  return err;
+}
+
+/* @err names the keys @one and @other, and says how they are the same;
+ * and shows none of the bank's secrets in @dir. */
+static void
+assert_keys_refused (const char *err,
+                     const char *dir,
+                     const char *one,
+                     const char *other,
+                     const char *how)
+{
+  static const char * const files[] = {
+    "api.key", "sms.key", "acquirer.key", "operator.key", "callback.secret",
+    "network.secret",
+  };
+
+  g_assert_nonnull (strstr (err, "cannot start"));
+  g_assert_nonnull (strstr (err, one));
+  g_assert_nonnull (strstr (err, other));
+  g_assert_nonnull (strstr (err, how));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, files[i], NULL);
+      g_autofree char *secret = NULL;
+
+      if (!g_file_get_contents (path, &secret, NULL, NULL))
+        continue;
+      g_strstrip (secret);
+      g_assert_null (strstr (err, secret));
+      /* Nor the random part alone. */
+      g_assert_null (strstr (err, strchr (secret, '_') + 1));
+    }
+}
+
+/* Each of the bank's keys opens routes of its own: an operator key that
+ * is the acquirer key's file (by its path, or a hard link to it), or that
+ * holds the same key (a copy), would let every mall close
+ * reconciliations; an acquirer key that is the API key would let them
+ * charge as the gateway. The bank refuses to start, naming the two keys
+ * and never what they hold. The first refusal is of a first start: the
+ * files did not exist, and the one the bank created is the two keys'. */
+static void
+test_keys_distinct (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-bank-keys-XXXXXX", NULL);
+  g_autofree char *acquirer_key = g_build_filename (dir, "acquirer.key", NULL);
+  g_autofree char *api_key = g_build_filename (dir, "api.key", NULL);
+  g_autofree char *hard_link = g_build_filename (dir, "link.key", NULL);
+  g_autofree char *copy = g_build_filename (dir, "copy.key", NULL);
+  g_autofree char *secret = NULL;
+  g_autofree char *err = NULL;
+  gsize len = 0;
+  g_autoptr(GError) error = NULL;
+
+  err = bank_refuses (dir, (const char *[]) { "--operator-key-file", acquirer_key, NULL });
+  assert_keys_refused (err, dir, "acquirer key", "operator key", "same file");
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (link (acquirer_key, hard_link), ==, 0);
+  err = bank_refuses (dir, (const char *[]) { "--operator-key-file", hard_link, NULL });
+  assert_keys_refused (err, dir, "acquirer key", "operator key", "same file");
+  g_clear_pointer (&err, g_free);
+
+  g_assert_true (g_file_get_contents (acquirer_key, &secret, &len, &error));
+  g_assert_true (g_file_set_contents_full (copy, secret, len, G_FILE_SET_CONTENTS_NONE, 0600,
+                                           &error));
+  g_assert_no_error (error);
+  err = bank_refuses (dir, (const char *[]) { "--operator-key-file", copy, NULL });
+  assert_keys_refused (err, dir, "acquirer key", "operator key", "same key");
+  g_clear_pointer (&err, g_free);
+
+  err = bank_refuses (dir, (const char *[]) { "--acquirer-key-file", api_key, NULL });
+  assert_keys_refused (err, dir, "API key", "acquirer key", "same file");
+  ot_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3159,6 +3270,7 @@ main (int   argc,
 
   g_test_add_func ("/bank/transport-errors", test_transport_errors);
   g_test_add_func ("/bank/issuer-url-checked", test_issuer_url_checked);
+  g_test_add_func ("/bank/keys-distinct", test_keys_distinct);
   g_test_add_func ("/bank/card/approve", test_card_approve);
   g_test_add_func ("/bank/card/declines", test_card_declines);
   g_test_add_func ("/bank/card/timeout-then-query", test_card_timeout);
