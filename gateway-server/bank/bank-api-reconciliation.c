@@ -14,14 +14,20 @@
  */
 #include "bank-server-private.h"
 
+#include <string.h>
+
 #define MAX_OPERATOR 64
 #define MAX_NOTE 500
+#define STAN_DIGITS 6
 
+/* The STAN is required: a 409 is not kept under the operator's key, so
+ * without it a stale retry of a close would close whatever message of the
+ * payment awaits reconciliation by then, not the one the operator meant. */
 static const OnepinJsonField close_fields[] = {
   { "outcome",  ONEPIN_JSON_STRING, TRUE },
   { "operator", ONEPIN_JSON_STRING, TRUE },
   { "note",     ONEPIN_JSON_STRING, TRUE },
-  { "stan",     ONEPIN_JSON_STRING, FALSE },
+  { "stan",     ONEPIN_JSON_STRING, TRUE },
 };
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -103,6 +109,18 @@ bank_reconciliation_reply (BankRequest                *request,
 
 /* ---- closing ------------------------------------------------------------ */
 
+/* As the bank sends it (field 11), and shows it on the reconciliation. */
+static gboolean
+stan_valid (const char *stan)
+{
+  if (strlen (stan) != STAN_DIGITS)
+    return FALSE;
+  for (const char *c = stan; *c != '\0'; c++)
+    if (!g_ascii_isdigit (*c))
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 check_close (BankRequest *request)
 {
@@ -114,6 +132,10 @@ check_close (BankRequest *request)
     return !bank_reply_bad_param (request, "outcome",
                                   "outcome is what the issuer did with the message: "
                                   "\"approved\" or \"declined\"");
+  if (!stan_valid (onepin_json_get_string (request->body, "stan", "")))
+    return !bank_reply_bad_param (request, "stan",
+                                  "stan is the six digits of the message's system trace "
+                                  "audit number, as the payment's reconciliation shows it");
   return bank_check_text (request, request->body, "operator", "operator", 1, MAX_OPERATOR) &&
          bank_check_text (request, request->body, "note", "note", 1, MAX_NOTE);
 }
@@ -123,13 +145,14 @@ check_close (BankRequest *request)
  * after replying 409. Either 409 may pass (the message is still being
  * sent, or another awaits reconciliation first), so neither is kept under
  * the operator's key (request->transient): a retry of it gets a fresh
- * answer. */
+ * answer, and closes only the message it names: STANs are the bank's
+ * own counter, which comes back to a number only after 999999 messages. */
 static BankNetworkMessage *
 find_open (BankRequest                *request,
            const BankAcquirerPayment  *p,
            GError                    **error)
 {
-  const char *stan = onepin_json_get_string (request->body, "stan", NULL);
+  const char *stan = onepin_json_get_string (request->body, "stan", "");
   g_autoptr(BankNetworkMessage) m = NULL;
   g_autofree char *message = NULL;
 
@@ -143,7 +166,7 @@ find_open (BankRequest                *request,
                         "Nothing of this payment awaits reconciliation.");
       return NULL;
     }
-  if (stan == NULL || g_str_equal (stan, m->stan))
+  if (g_str_equal (stan, m->stan))
     return g_steal_pointer (&m);
   message = g_strdup_printf ("The message of this payment that awaits reconciliation is STAN "
                              "%s, not %s: see the payment's reconciliation.", m->stan, stan);

@@ -5,6 +5,7 @@
  */
 #include "bank-keys.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 static OnepinKey *
@@ -38,6 +39,63 @@ secret_key (const char  *path,
   return key;
 }
 
+static gboolean
+same_file (const char *a,
+           const char *b)
+{
+  GStatBuf sa, sb;
+
+  /* Both were just loaded: a stat that fails now leaves the keys' own
+   * comparison to tell. */
+  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Each key opens routes of its own: two that were one file, or one key,
+ * would give whoever holds the one the other's (a mall the operator's,
+ * closing reconciliations; or the gateway's, charging). The error names
+ * the keys and their files, never what they hold. */
+static gboolean
+check_distinct (const BankKeyPaths  *paths,
+                const BankKeys      *keys,
+                GError             **error)
+{
+  const struct
+  {
+    const char *name;
+    const char *path;
+    const char *key;
+  } bearer[] = {
+    { "API key", paths->api_key, keys->api_key },
+    { "SMS key", paths->sms_key, keys->sms_key },
+    { "acquirer key", paths->acquirer_key, keys->acquirer_key },
+    { "operator key", paths->operator_key, keys->operator_key },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bearer); i++)
+    for (gsize j = i + 1; j < G_N_ELEMENTS (bearer); j++)
+      {
+        const char *how;
+        g_autofree char *one = NULL;
+        g_autofree char *other = NULL;
+
+        if (same_file (bearer[i].path, bearer[j].path))
+          how = "are the same file";
+        else if (onepin_crypto_str_equal (bearer[i].key, bearer[j].key))
+          how = "hold the same key";
+        else
+          continue;
+        one = g_filename_display_name (bearer[i].path);
+        other = g_filename_display_name (bearer[j].path);
+        g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE,
+                     "the %s (%s) and the %s (%s) %s: whoever holds one would have the "
+                     "other's powers; give each a key of its own, in a file of its own",
+                     bearer[i].name, one, bearer[j].name, other, how);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 BankKeys *
 bank_keys_load (const BankKeyPaths  *paths,
                 GError             **error)
@@ -63,7 +121,8 @@ bank_keys_load (const BankKeyPaths  *paths,
       !(keys->operator_key = onepin_secret_file_load_or_create (paths->operator_key, "op_",
                                                                 error)) ||
       !(keys->callback = secret_key (paths->callback_secret, "whsec_", error)) ||
-      !(keys->network = secret_key (paths->network_secret, "nwsec_", error)))
+      !(keys->network = secret_key (paths->network_secret, "nwsec_", error)) ||
+      !check_distinct (paths, keys, error))
     return NULL;
   return g_steal_pointer (&keys);
 }

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define EXPIRY "12/30"
 #define SLOW_SECONDS "4"
@@ -1181,6 +1182,20 @@ issuer_count (const char *mti)
   return n;
 }
 
+/* The STAN of the last message of type @mti the issuer got. */
+static const char *
+issuer_last_stan (const char *mti)
+{
+  for (guint i = issuer_calls->len; i > 0; i--)
+    {
+      IssuerCall *call = issuer_calls->pdata[i - 1];
+
+      if (g_str_equal (onepin_iso_get (call->message, "mti"), mti))
+        return onepin_iso_get (call->message, "11");
+    }
+  g_error ("the issuer got no message of type %s", mti);
+}
+
 /* A request to the acquirer, answered while this process goes on playing
  * the issuer (a blocking call would leave the bank's message unanswered). */
 typedef struct
@@ -2051,10 +2066,11 @@ test_acquirer_resend_duplicate (void)
 /* Long enough for a test to close a reconciliation while the issuer holds
  * a retransmission of its message, and answer that in time. */
 #define RECONCILE_TIMEOUT "3"
+/* The operator's bodies but for the message's "stan": close_body () adds it. */
 #define CLOSE_APPROVED \
-  "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"issuer's settlement file\"}"
+  "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"issuer's settlement file\""
 #define CLOSE_DECLINED \
-  "{\"outcome\":\"declined\",\"operator\":\"lee\",\"note\":\"the issuer, on the phone\"}"
+  "{\"outcome\":\"declined\",\"operator\":\"lee\",\"note\":\"the issuer, on the phone\""
 
 /* A fresh bank that gives up on a message 1 s after its first try, after
  * one try of its own at least. */
@@ -2084,6 +2100,28 @@ reconcile (const char *id,
            const char *body)
 {
   return reconcile_as (ot_bank_operator_key (acquirer), id, key, body);
+}
+
+/* @close (CLOSE_APPROVED or CLOSE_DECLINED) of the message whose STAN is
+ * @stan. */
+static char *
+close_body (const char *close,
+            const char *stan)
+{
+  return g_strdup_printf ("%s,\"stan\":\"%s\"}", close, stan);
+}
+
+/* The operator closes @open, the reconciliation payment @id awaits, by its
+ * message's STAN, with @close under @key. */
+static OtResponse *
+reconcile_open (const char *id,
+                const char *key,
+                const char *close,
+                JsonObject *open)
+{
+  g_autofree char *body = close_body (close, ot_json_string (open, "stan"));
+
+  return reconcile (id, key, body);
 }
 
 /* @action with @body under @key on payment @id, whose message (@mti) the
@@ -2175,13 +2213,13 @@ test_acquirer_reconcile_approved (void)
   open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
   g_assert_cmpstr (ot_json_string (open, "operation"), ==, "capture");
 
-  closed = reconcile (id, "close-1", CLOSE_APPROVED);
+  closed = reconcile_open (id, "close-1", CLOSE_APPROVED, open);
   assert_payment (closed, "captured", 8000, 0);
   reconciliation = assert_closed (closed, open, "closed", "approved");
   g_assert_cmpstr (ot_json_string (reconciliation, "operator"), ==, "kim");
   g_assert_cmpstr (ot_json_string (reconciliation, "note"), ==, "issuer's settlement file");
   g_assert_false (json_object_has_member (reconciliation, "issuer_answer"));
-  replay = reconcile (id, "close-1", CLOSE_APPROVED);
+  replay = reconcile_open (id, "close-1", CLOSE_APPROVED, open);
   g_assert_cmpstr (replay->body, ==, closed->body);
   g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
 
@@ -2209,7 +2247,7 @@ test_acquirer_reconcile_approved (void)
   refund_open = follow_up_reconciling (id, "refund", ONEPIN_ISO_FINANCIAL, "refund-r",
                                        "{\"amount\":3000}");
   g_assert_cmpstr (ot_json_string (refund_open, "operation"), ==, "refund");
-  refunded = reconcile (id, "close-2", CLOSE_APPROVED);
+  refunded = reconcile_open (id, "close-2", CLOSE_APPROVED, refund_open);
   assert_payment (refunded, "captured", 8000, 3000);
   assert_closed (refunded, refund_open, "closed", "approved");
   acquirer_stop ();
@@ -2237,7 +2275,7 @@ test_acquirer_reconcile_declined (void)
   refused = acquirer_call_finish (follow_up_start (id, "cancel", "cancel-1"));
   ot_assert_error (refused, 409, "invalid_request_error", "payment_in_progress");
 
-  closed = reconcile (id, "close-1", CLOSE_DECLINED);
+  closed = reconcile_open (id, "close-1", CLOSE_DECLINED, open);
   assert_payment (closed, "authorized", 0, 0);
   assert_closed (closed, open, "closed", "declined");
   late = late_retry (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}", 402);
@@ -2246,7 +2284,7 @@ test_acquirer_reconcile_declined (void)
 
   reversal_open = follow_up_reconciling (id, "cancel", ONEPIN_ISO_REVERSAL, "cancel-1", "{}");
   g_assert_cmpstr (ot_json_string (reversal_open, "operation"), ==, "reversal");
-  reversed = reconcile (id, "close-2", CLOSE_APPROVED);
+  reversed = reconcile_open (id, "close-2", CLOSE_APPROVED, reversal_open);
   assert_payment (reversed, "canceled", 0, 0);
   assert_closed (reversed, reversal_open, "closed", "approved");
   acquirer_stop ();
@@ -2259,29 +2297,47 @@ test_acquirer_reconcile_declined (void)
 static void
 test_acquirer_reconcile_refused (void)
 {
+  /* Where another parameter is at fault, a well-formed STAN (of no message
+   * here), so that each answer is about that parameter. */
   static const struct
   {
     const char *body;
     const char *code;
+    const char *param;
   } bad[] = {
-    { "not json", "body_invalid" },
-    { "[]", "body_invalid" },
-    { "{}", "parameter_missing" },
-    { "{\"outcome\":\"maybe\",\"operator\":\"kim\",\"note\":\"n\"}", "parameter_invalid" },
-    { "{\"outcome\":true,\"operator\":\"kim\",\"note\":\"n\"}", "parameter_invalid" },
-    { "{\"outcome\":\"approved\",\"note\":\"n\"}", "parameter_missing" },
-    { "{\"outcome\":\"approved\",\"operator\":\"kim\"}", "parameter_missing" },
-    { "{\"outcome\":\"approved\",\"operator\":\"\",\"note\":\"n\"}", "parameter_invalid" },
-    { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"a\\nb\"}", "parameter_invalid" },
-    { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\",\"amount\":1}",
-      "parameter_unknown" },
+    { "not json", "body_invalid", NULL },
+    { "[]", "body_invalid", NULL },
+    { "{}", "parameter_missing", "outcome" },
+    { "{\"outcome\":\"maybe\",\"operator\":\"kim\",\"note\":\"n\",\"stan\":\"999999\"}",
+      "parameter_invalid", "outcome" },
+    { "{\"outcome\":true,\"operator\":\"kim\",\"note\":\"n\",\"stan\":\"999999\"}",
+      "parameter_invalid", "outcome" },
+    { "{\"outcome\":\"approved\",\"note\":\"n\",\"stan\":\"999999\"}",
+      "parameter_missing", "operator" },
+    { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"stan\":\"999999\"}",
+      "parameter_missing", "note" },
+    { "{\"outcome\":\"approved\",\"operator\":\"\",\"note\":\"n\",\"stan\":\"999999\"}",
+      "parameter_invalid", "operator" },
+    { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"a\\nb\",\"stan\":\"999999\"}",
+      "parameter_invalid", "note" },
+    { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\",\"stan\":\"999999\","
+      "\"amount\":1}", "parameter_unknown", "amount" },
     { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\",\"stan\":42}",
-      "parameter_invalid" },
+      "parameter_invalid", "stan" },
+    /* The STAN is required, and six digits. */
+    { CLOSE_APPROVED "}", "parameter_missing", "stan" },
+    { CLOSE_APPROVED ",\"stan\":null}", "parameter_missing", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\"\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\"42\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\"0000042\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\"00004a\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":\" 00042\"}", "parameter_invalid", "stan" },
+    { CLOSE_APPROVED ",\"stan\":[\"000042\"]}", "parameter_invalid", "stan" },
   };
   g_autofree char *id = NULL;
   g_autofree char *fresh = NULL;
   g_autofree char *long_note = NULL;
-  g_autofree char *right_stan = NULL;
+  g_autofree char *right = NULL;
   g_autoptr(JsonObject) open = NULL;
   g_autoptr(JsonObject) still = NULL;
   g_autoptr(OtResponse) r = NULL;
@@ -2291,13 +2347,14 @@ test_acquirer_reconcile_refused (void)
   id = authorized_payment (5000);
   open = follow_up_reconciling (id, "capture", ONEPIN_ISO_COMPLETION, "capture-r", "{}");
 
-  r = reconcile_as (ot_bank_acquirer_key (acquirer), id, "k-1", CLOSE_APPROVED);
+  right = close_body (CLOSE_APPROVED, ot_json_string (open, "stan"));
+  r = reconcile_as (ot_bank_acquirer_key (acquirer), id, "k-1", right);
   ot_assert_error (r, 401, "authentication_error", "unauthorized");
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (id, NULL, CLOSE_APPROVED);
+  r = reconcile (id, NULL, right);
   ot_assert_error (r, 400, "invalid_request_error", "parameter_missing");
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile ("ap_nonesuch", "k-2", CLOSE_APPROVED);
+  r = reconcile ("ap_nonesuch", "k-2", right);
   ot_assert_error (r, 404, "invalid_request_error", "resource_missing");
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -2306,14 +2363,17 @@ test_acquirer_reconcile_refused (void)
 
       g_test_message ("body %s", bad[i].body);
       ot_assert_error (refused, 400, "invalid_request_error", bad[i].code);
+      if (bad[i].param != NULL)
+        g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (refused), "error"),
+                                         "param"), ==, bad[i].param);
     }
   long_note = g_strdup_printf ("{\"outcome\":\"approved\",\"operator\":\"kim\","
-                               "\"note\":\"%0501d\"}", 0);
+                               "\"note\":\"%0501d\",\"stan\":\"999999\"}", 0);
   g_clear_pointer (&r, ot_response_free);
   r = reconcile (id, "k-3", long_note);
   ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (fresh, "k-4", CLOSE_APPROVED);
+  r = reconcile (fresh, "k-4", right);
   ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
   g_clear_pointer (&r, ot_response_free);
   r = reconcile (id, "k-5", "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\","
@@ -2322,30 +2382,31 @@ test_acquirer_reconcile_refused (void)
 
   still = wait_reconciliation (id);
   g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (open, "stan"));
-  right_stan = g_strdup_printf ("{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\","
-                                "\"stan\":\"%s\"}", ot_json_string (open, "stan"));
   /* Neither 409 was kept under its key: the operator may try it again. */
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (id, "k-5", right_stan);
+  r = reconcile (id, "k-5", right);
   assert_payment (r, "captured", 5000, 0);
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (id, "k-5", CLOSE_DECLINED);
+  r = reconcile_open (id, "k-5", CLOSE_DECLINED, open);
   ot_assert_error (r, 422, "idempotency_error", "idempotency_key_reused");
   g_clear_pointer (&r, ot_response_free);
-  r = reconcile (id, "k-7", CLOSE_APPROVED);
+  r = reconcile (id, "k-7", right);
   ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
   acquirer_stop ();
 }
 
 /* The operator tries to close a capture's reconciliation while the bank
  * is still sending its message (the mall's try answered 96, the bank's
- * own not sent yet): 409 nothing_to_reconcile, which passes, so it is not
- * kept under the operator's key. Once the message awaits reconciliation,
- * the same key, the same body, closes it. */
+ * own not sent yet), named by the STAN the issuer got: 409
+ * nothing_to_reconcile, which passes, so it is not kept under the
+ * operator's key. Once the message awaits reconciliation, the same key,
+ * the same body, closes it. */
 static void
 test_acquirer_reconcile_too_early (void)
 {
   g_autofree char *id = NULL;
+  g_autofree char *body = NULL;
+  const char *stan;
   g_autoptr(JsonObject) open = NULL;
   g_autoptr(OtResponse) tried = NULL;
   g_autoptr(OtResponse) early = NULL;
@@ -2357,17 +2418,86 @@ test_acquirer_reconcile_too_early (void)
   issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
   tried = acquirer_call_finish (follow_up_start (id, "capture", "capture-r"));
   ot_assert_error (tried, 503, "api_error", "issuer_unavailable");
-  early = reconcile (id, "close-1", CLOSE_APPROVED);
+  stan = issuer_last_stan (ONEPIN_ISO_COMPLETION);
+  body = close_body (CLOSE_APPROVED, stan);
+  early = reconcile (id, "close-1", body);
   ot_assert_error (early, 409, "invalid_request_error", "nothing_to_reconcile");
   g_assert_null (ot_response_header (early, "Idempotent-Replayed"));
 
   open = wait_reconciliation (id);
   issuer_hold = NULL;
   issuer_hold_answer = NULL;
-  closed = reconcile (id, "close-1", CLOSE_APPROVED);
+  g_assert_cmpstr (ot_json_string (open, "stan"), ==, stan);
+  closed = reconcile (id, "close-1", body);
   assert_payment (closed, "captured", 6000, 0);
   assert_closed (closed, open, "closed", "approved");
   g_assert_null (ot_response_header (closed, "Idempotent-Replayed"));
+  acquirer_stop ();
+}
+
+/* The operator's closes of a capture, tried too early and retried once a
+ * refund of the payment awaits reconciliation in its turn (a 409 is not
+ * kept under the key, so a retry is answered afresh): none may close the
+ * refund. One without a STAN is refused 400 (and kept: its retry replays
+ * it), one naming the capture's is 409 reconciliation_mismatch, whoever
+ * closed the capture in between. The close that did is replayed byte for
+ * byte; only the refund's own STAN closes the refund. */
+static void
+test_acquirer_reconcile_stale_retry (void)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *capture_close = NULL;
+  g_autoptr(JsonObject) open = NULL;
+  g_autoptr(JsonObject) refund_open = NULL;
+  g_autoptr(JsonObject) still = NULL;
+  g_autoptr(OtResponse) tried = NULL;
+  g_autoptr(OtResponse) r = NULL;
+  g_autoptr(OtResponse) closed = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autoptr(OtResponse) refunded = NULL;
+
+  reconcile_start ();
+  id = authorized_payment (9000);
+  issuer_hold = ONEPIN_ISO_COMPLETION;
+  issuer_hold_answer = ONEPIN_ISO_SYSTEM_MALFUNCTION;
+  tried = acquirer_call_finish (follow_up_start (id, "capture", "capture-r"));
+  ot_assert_error (tried, 503, "api_error", "issuer_unavailable");
+  r = reconcile (id, "stale-1", CLOSE_APPROVED "}");
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_missing");
+  capture_close = close_body (CLOSE_APPROVED, issuer_last_stan (ONEPIN_ISO_COMPLETION));
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "stale-2", capture_close);
+  ot_assert_error (r, 409, "invalid_request_error", "nothing_to_reconcile");
+
+  open = wait_reconciliation (id);
+  issuer_hold = NULL;
+  issuer_hold_answer = NULL;
+  closed = reconcile_open (id, "close-1", CLOSE_APPROVED, open);
+  assert_payment (closed, "captured", 9000, 0);
+  refund_open = follow_up_reconciling (id, "refund", ONEPIN_ISO_FINANCIAL, "refund-r",
+                                       "{\"amount\":2000}");
+
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "stale-1", CLOSE_APPROVED "}");
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_missing");
+  g_assert_cmpstr (ot_response_header (r, "Idempotent-Replayed"), ==, "true");
+  g_clear_pointer (&r, ot_response_free);
+  r = reconcile (id, "stale-2", capture_close);
+  ot_assert_error (r, 409, "invalid_request_error", "reconciliation_mismatch");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                   ==, "stan");
+  replay = reconcile (id, "close-1", capture_close);
+  g_assert_cmpstr (replay->body, ==, closed->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+
+  still = wait_reconciliation (id);
+  g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (refund_open, "stan"));
+  after = payment_get (id);
+  assert_payment (after, "captured", 9000, 0);
+  refunded = reconcile_open (id, "close-2", CLOSE_APPROVED, refund_open);
+  assert_payment (refunded, "captured", 9000, 2000);
+  assert_closed (refunded, refund_open, "closed", "approved");
   acquirer_stop ();
 }
 
@@ -2394,7 +2524,7 @@ close_under_retry (const char  *id,
   retry = action_start (id, action, key, body);
   held = wait_issuer (issuer_calls->len + 1);
   g_assert_cmpstr (onepin_iso_get (held->message, "11"), ==, ot_json_string (open, "stan"));
-  *closed = reconcile (id, "close-1", close);
+  *closed = reconcile_open (id, "close-1", close, open);
   issuer_answer (held, ONEPIN_ISO_APPROVED);
   answered = acquirer_call_finish (retry);
   g_assert_cmpstr (ot_response_header (answered, "Idempotent-Replayed"), ==, "true");
@@ -2555,7 +2685,7 @@ test_acquirer_reconciling_from_v5 (void)
   g_assert_cmpuint (issuer_count (ONEPIN_ISO_COMPLETION), ==, sent);
   g_assert_cmpint (message_attempts (id, &queued), ==, attempts);
 
-  closed = reconcile (id, "close-1", CLOSE_APPROVED);
+  closed = reconcile_open (id, "close-1", CLOSE_APPROVED, open);
   assert_payment (closed, "captured", 7000, 0);
   assert_closed (closed, open, "closed", "approved");
   acquirer_stop ();
@@ -3010,6 +3140,116 @@ test_issuer_url_checked (void)
   ot_rm_rf (dir);
 }
 
+/* Runs a bank on @dir with the options @args (NULL-terminated), which
+ * must make it refuse to start within 10 s; returns its stderr. */
+static char *
+bank_refuses (const char         *dir,
+              const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *url = g_build_filename (dir, "bank.url", NULL);
+  g_autoptr(GError) error = NULL;
+  char *err = NULL;
+  int status = 0;
+
+  g_assert_nonnull (g_getenv ("ONEPIN_BANK"));
+  /* timeout(1): a bank that took the options would serve on and on. */
+  g_ptr_array_add (argv, (char *) "timeout");
+  g_ptr_array_add (argv, (char *) "10");
+  g_ptr_array_add (argv, (char *) g_getenv ("ONEPIN_BANK"));
+  g_ptr_array_add (argv, (char *) "--data-dir");
+  g_ptr_array_add (argv, (char *) dir);
+  g_ptr_array_add (argv, (char *) "--listen");
+  g_ptr_array_add (argv, (char *) "127.0.0.1:0");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s", err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), !=, 0);
+  g_assert_cmpint (WEXITSTATUS (status), !=, 124);   /* it started: it should not have */
+  g_assert_false (g_file_test (url, G_FILE_TEST_EXISTS));
+  return err;
+}
+
+/* @err names the keys @one and @other, and says how they are the same;
+ * and shows none of the bank's secrets in @dir. */
+static void
+assert_keys_refused (const char *err,
+                     const char *dir,
+                     const char *one,
+                     const char *other,
+                     const char *how)
+{
+  static const char * const files[] = {
+    "api.key", "sms.key", "acquirer.key", "operator.key", "callback.secret",
+    "network.secret",
+  };
+
+  g_assert_nonnull (strstr (err, "cannot start"));
+  g_assert_nonnull (strstr (err, one));
+  g_assert_nonnull (strstr (err, other));
+  g_assert_nonnull (strstr (err, how));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, files[i], NULL);
+      g_autofree char *secret = NULL;
+
+      if (!g_file_get_contents (path, &secret, NULL, NULL))
+        continue;
+      g_strstrip (secret);
+      g_assert_null (strstr (err, secret));
+      /* Nor the random part alone. */
+      g_assert_null (strstr (err, strchr (secret, '_') + 1));
+    }
+}
+
+/* Each of the bank's keys opens routes of its own: an operator key that
+ * is the acquirer key's file (by its path, or a hard link to it), or that
+ * holds the same key (a copy), would let every mall close
+ * reconciliations; an acquirer key that is the API key would let them
+ * charge as the gateway. The bank refuses to start, naming the two keys
+ * and never what they hold. The first refusal is of a first start: the
+ * files did not exist, and the one the bank created is the two keys'. */
+static void
+test_keys_distinct (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-bank-keys-XXXXXX", NULL);
+  g_autofree char *acquirer_key = g_build_filename (dir, "acquirer.key", NULL);
+  g_autofree char *api_key = g_build_filename (dir, "api.key", NULL);
+  g_autofree char *hard_link = g_build_filename (dir, "link.key", NULL);
+  g_autofree char *copy = g_build_filename (dir, "copy.key", NULL);
+  g_autofree char *secret = NULL;
+  g_autofree char *err = NULL;
+  gsize len = 0;
+  g_autoptr(GError) error = NULL;
+
+  err = bank_refuses (dir, (const char *[]) { "--operator-key-file", acquirer_key, NULL });
+  assert_keys_refused (err, dir, "acquirer key", "operator key", "same file");
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (link (acquirer_key, hard_link), ==, 0);
+  err = bank_refuses (dir, (const char *[]) { "--operator-key-file", hard_link, NULL });
+  assert_keys_refused (err, dir, "acquirer key", "operator key", "same file");
+  g_clear_pointer (&err, g_free);
+
+  g_assert_true (g_file_get_contents (acquirer_key, &secret, &len, &error));
+  g_assert_true (g_file_set_contents_full (copy, secret, len, G_FILE_SET_CONTENTS_NONE, 0600,
+                                           &error));
+  g_assert_no_error (error);
+  err = bank_refuses (dir, (const char *[]) { "--operator-key-file", copy, NULL });
+  assert_keys_refused (err, dir, "acquirer key", "operator key", "same key");
+  g_clear_pointer (&err, g_free);
+
+  err = bank_refuses (dir, (const char *[]) { "--acquirer-key-file", api_key, NULL });
+  assert_keys_refused (err, dir, "API key", "acquirer key", "same file");
+  ot_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3030,6 +3270,7 @@ main (int   argc,
 
   g_test_add_func ("/bank/transport-errors", test_transport_errors);
   g_test_add_func ("/bank/issuer-url-checked", test_issuer_url_checked);
+  g_test_add_func ("/bank/keys-distinct", test_keys_distinct);
   g_test_add_func ("/bank/card/approve", test_card_approve);
   g_test_add_func ("/bank/card/declines", test_card_declines);
   g_test_add_func ("/bank/card/timeout-then-query", test_card_timeout);
@@ -3065,6 +3306,7 @@ main (int   argc,
   g_test_add_func ("/bank/acquirer/reconcile-declined", test_acquirer_reconcile_declined);
   g_test_add_func ("/bank/acquirer/reconcile-refused", test_acquirer_reconcile_refused);
   g_test_add_func ("/bank/acquirer/reconcile-too-early", test_acquirer_reconcile_too_early);
+  g_test_add_func ("/bank/acquirer/reconcile-stale-retry", test_acquirer_reconcile_stale_retry);
   g_test_add_func ("/bank/acquirer/reconcile-late-agreeing",
                    test_acquirer_reconcile_late_agreeing);
   g_test_add_func ("/bank/acquirer/reconcile-late-disagreeing",
