@@ -49,7 +49,8 @@ gw_render_payment (GString         *out,
   gw_json_str (out, "description", payment->description);
   gw_json_str (out, "merchant", payment->merchant_id);
   gw_json_int (out, "created", payment->created);
-  if (payment->capture_before > 0)
+  /* Kept on an authorization that expired, but shown only while open. */
+  if (payment->capture_before > 0 && g_str_equal (payment->status, "authorized"))
     gw_json_int (out, "capture_before", payment->capture_before);
   if (payment->canceled_at > 0)
     gw_json_int (out, "canceled_at", payment->canceled_at);

@@ -708,18 +708,45 @@ release_hold (GwTxn      *txn,
   return CALL (txn, account_release, card.account_id, payment->amount, error);
 }
 
+/* An authorization the gateway canceled at the end of its window keeps its
+ * capture_before, so that a late capture or cancel can be told it expired;
+ * one the merchant canceled loses it. */
 static gboolean
 cancel_payment (GwTxn      *txn,
                 GwPayment  *payment,
+                gboolean    expired,
                 GError    **error)
 {
   if (!release_hold (txn, payment, error))
     return FALSE;
   g_strlcpy (payment->status, "canceled", sizeof payment->status);
-  payment->capture_before = 0;
+  if (!expired)
+    payment->capture_before = 0;
   payment->canceled_at = NOW (txn);
   return CALL (txn, payment_update, payment, error) &&
          notify (txn, "payment.canceled", payment, error);
+}
+
+/* Whether a capture or cancel may go ahead: the payment is authorized and
+ * within its window. One past its window is canceled here, whatever the
+ * sweep has done yet, and the answer is payment_expired (also for one the
+ * sweep canceled); FALSE only on a store error. */
+static gboolean
+resolvable (GwTxn      *txn,
+            GwPayment  *payment,
+            GwOutcome  *outcome,
+            GError    **error)
+{
+  if (g_str_equal (payment->status, "canceled") && payment->capture_before > 0)
+    return outcome->code = GW_RESULT_PAYMENT_EXPIRED, TRUE;
+  if (!g_str_equal (payment->status, "authorized"))
+    return outcome->code = GW_RESULT_ALREADY_RESOLVED, TRUE;
+  if (payment->capture_before <= NOW (txn))
+    {
+      outcome->code = GW_RESULT_PAYMENT_EXPIRED;
+      return cancel_payment (txn, payment, TRUE, error);
+    }
+  return TRUE;
 }
 
 gboolean
@@ -738,13 +765,10 @@ gw_ledger_capture (GwTxn                *txn,
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return TRUE;
-  if (!g_str_equal (payment->status, "authorized"))
-    return outcome->code = GW_RESULT_ALREADY_RESOLVED, TRUE;
-  if (payment->capture_before <= NOW (txn))
-    {
-      outcome->code = GW_RESULT_PAYMENT_EXPIRED;
-      return cancel_payment (txn, payment, error);
-    }
+  if (!resolvable (txn, payment, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
   if (amount == 0)
     amount = payment->amount;
   if (amount > payment->amount)
@@ -780,9 +804,11 @@ gw_ledger_cancel (GwTxn       *txn,
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return TRUE;
-  if (!g_str_equal (payment->status, "authorized"))
-    return outcome->code = GW_RESULT_ALREADY_RESOLVED, TRUE;
-  return cancel_payment (txn, payment, error);
+  if (!resolvable (txn, payment, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK)
+    return TRUE;
+  return cancel_payment (txn, payment, FALSE, error);
 }
 
 static gboolean
@@ -863,9 +889,11 @@ gw_ledger_refund (GwTxn                *txn,
 
 gint
 gw_ledger_expire_holds (GwTxn   *txn,
+                        gint64  *next_expiry,
                         GError **error)
 {
-  g_autoptr(GPtrArray) ids = CALL (txn, payments_expiring, NOW (txn), 500, error);
+  g_autoptr(GPtrArray) ids = CALL (txn, payments_expiring, NOW (txn), GW_LEDGER_EXPIRE_BATCH,
+                                   error);
 
   if (ids == NULL)
     return -1;
@@ -877,11 +905,13 @@ gw_ledger_expire_holds (GwTxn   *txn,
 
       if (!CALL (txn, payment_get, g_ptr_array_index (ids, i), &payment, error))
         return -1;
-      ok = cancel_payment (txn, &payment, error);
+      ok = cancel_payment (txn, &payment, TRUE, error);
       gw_payment_clear (&payment);
       if (!ok)
         return -1;
     }
 
+  if (!CALL (txn, payments_next_expiry, next_expiry, error))
+    return -1;
   return ids->len;
 }

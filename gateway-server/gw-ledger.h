@@ -233,8 +233,12 @@ gboolean    gw_ledger_refund         (GwTxn                 *txn,
                                       GwPayment             *payment,
                                       GwOutcome             *outcome,
                                       GError               **error);
-/* Cancels authorizations whose capture window has passed; returns how many. */
+/* Cancels authorizations whose capture window has passed; returns how many
+ * (at most GW_LEDGER_EXPIRE_BATCH), and in @next_expiry the earliest
+ * capture_before of those still open (0 if none). */
+#define GW_LEDGER_EXPIRE_BATCH 500
 gint        gw_ledger_expire_holds   (GwTxn                 *txn,
+                                      gint64                *next_expiry,
                                       GError               **error);
 
 G_END_DECLS

@@ -37,7 +37,6 @@ typedef struct
   GwConnector    *connector;
   GwWebhooks     *webhooks;
   GMainLoop      *loop;
-  gboolean        sweeping;
 } Gateway;
 
 static gboolean
@@ -69,7 +68,7 @@ parse_options (int        *argc,
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
     "kdf_per_minute, kdf_workers, kdf_queue, charge_recovery_interval; [bank] url,\n"
-    "api_key_file, callback_secret_file, timeout,\n"
+    "api_key_file, callback_secret_file, timeout, allow_http,\n"
     "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
@@ -112,40 +111,82 @@ ledger_config_init (Gateway *gw)
   ledger->lockout_seconds = gw->config->lockout_seconds;
 }
 
-/* The sweep: expired authorizations are canceled, old idempotency keys dropped. */
+/* The sweep: expired authorizations are canceled, old idempotency keys
+ * dropped. It runs at start (holds may have expired while we were down),
+ * then as soon as the next open authorization expires, so that its hold
+ * stops counting against the card on time, and at least every
+ * min(hold_sweep_interval, capture_window): a hold placed in between
+ * expires no sooner than capture_window from its placing. */
+
+typedef struct
+{
+  Gateway *gw;
+  gint     expired;
+  gint64   next_expiry;
+} HoldSweep;
+
+static gboolean sweep (gpointer user_data);
 
 static gboolean
 sweep_apply (GwTxn    *txn,
              gpointer  data,
              GError  **error)
 {
-  gint *expired = data;
+  HoldSweep *hs = data;
 
-  *expired = gw_ledger_expire_holds (txn, error);
-  return *expired >= 0 &&
+  hs->expired = gw_ledger_expire_holds (txn, &hs->next_expiry, error);
+  return hs->expired >= 0 &&
          txn->funcs->idempotency_prune (txn, txn->funcs->now (txn) - IDEMPOTENCY_RETENTION,
                                         error);
+}
+
+static guint
+sweep_delay_ms (const HoldSweep *hs)
+{
+  const GwConfig *config = hs->gw->config;
+  gint64 longest = MIN (config->hold_sweep_interval, config->capture_window) * 1000;
+  gint64 due;
+
+  if (hs->expired == GW_LEDGER_EXPIRE_BATCH)
+    return 0;  /* more are waiting */
+  if (hs->next_expiry == 0)
+    return longest;
+  /* The writer's clock is whole seconds of the real time: from
+   * next_expiry * 1000 ms on, it reads next_expiry and the hold has expired. */
+  due = hs->next_expiry * 1000 - g_get_real_time () / 1000 + 5;
+  return CLAMP (due, 0, longest);
 }
 
 static void
 sweep_done (gpointer      data,
             const GError *error)
 {
-  g_autofree gint *expired = data;
+  g_autofree HoldSweep *hs = data;
 
   if (error != NULL)
-    g_warning ("hold sweep failed: %s", error->message);
-  else if (*expired > 0)
-    g_info ("canceled %d expired authorizations", *expired);
+    {
+      g_warning ("hold sweep failed: %s", error->message);
+      hs->expired = 0;
+      hs->next_expiry = 0;
+    }
+  else if (hs->expired > 0)
+    g_info ("canceled %d expired authorizations", hs->expired);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, sweep_delay_ms (hs), sweep, hs->gw, NULL);
 }
 
 static gboolean
 sweep (gpointer user_data)
 {
   Gateway *gw = user_data;
+  HoldSweep *hs;
 
-  gw_store_submit (gw->store, sweep_apply, sweep_done, g_new0 (gint, 1));
-  return G_SOURCE_CONTINUE;
+  /* Not while stopping: the drain still runs the main context. */
+  if (!g_main_loop_is_running (gw->loop))
+    return G_SOURCE_REMOVE;
+  hs = g_new0 (HoldSweep, 1);
+  hs->gw = gw;
+  gw_store_submit (gw->store, sweep_apply, sweep_done, hs);
+  return G_SOURCE_REMOVE;
 }
 
 /* Telephone sessions whose switch went silent are settled at what was
@@ -349,7 +390,7 @@ start (Gateway  *gw,
   if (gw->config->site_public_url == NULL)
     gw_site_set_public_url (site, url);
 
-  g_timeout_add_seconds (gw->config->hold_sweep_interval, sweep, gw);
+  g_idle_add (sweep, gw);
   g_timeout_add_seconds (gw->config->phone_sweep_interval, phone_sweep, gw);
   checkout_sweep (gw);
   g_timeout_add_seconds (gw->config->checkout_sweep_interval, checkout_sweep, gw);

@@ -216,7 +216,7 @@ t_receipt_contact (GwTxn          *txn,
                    GwCardContact  *out,
                    GError        **error)
 {
-  /* A card without a contact, the common case, costs one primary-key probe. */
+  /* Only for a card whose lookup said it wants receipts (GwCard.wants_receipts). */
   sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
     "SELECT c.contact_sealed, c.receipts, c.locale, c.updated,"
     " (SELECT name FROM merchants WHERE id = ?2)"

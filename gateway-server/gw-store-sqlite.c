@@ -1529,6 +1529,23 @@ t_payments_expiring (GwTxn   *t,
 }
 
 static gboolean
+t_payments_next_expiry (GwTxn   *t,
+                        gint64  *when,
+                        GError **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "SELECT MIN(capture_before) FROM payments WHERE status = 'authorized'", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  *when = 0;
+  if (step_row (TXN (t), stmt, error))
+    *when = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return error == NULL || *error == NULL;
+}
+
+static gboolean
 t_refund_insert (GwTxn       *t,
                  const char  *id,
                  const char  *payment_id,
@@ -2041,6 +2058,7 @@ static const GwTxnFuncs sqlite_txn_funcs = {
   .payment_get = t_payment_get,
   .payment_update = t_payment_update,
   .payments_expiring = t_payments_expiring,
+  .payments_next_expiry = t_payments_next_expiry,
   .refund_insert = t_refund_insert,
   .idempotency_get = t_idempotency_get,
   .idempotency_put = t_idempotency_put,

@@ -176,6 +176,8 @@ typedef struct
   gboolean  (*payment_get)        (GwTxn *txn, const char *id, GwPayment *out, GError **error);
   gboolean  (*payment_update)     (GwTxn *txn, const GwPayment *payment, GError **error);
   GPtrArray *(*payments_expiring) (GwTxn *txn, gint64 now, guint limit, GError **error);
+  /* The earliest capture_before of an open authorization, 0 if none. */
+  gboolean  (*payments_next_expiry) (GwTxn *txn, gint64 *when, GError **error);
   gboolean  (*refund_insert)      (GwTxn *txn, const char *id, const char *payment_id, gint64 amount,
                                    const char *currency, gint64 created, GError **error);
   gboolean  (*idempotency_get)    (GwTxn *txn, const char *scope, const char *key,

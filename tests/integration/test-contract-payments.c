@@ -672,13 +672,82 @@ test_hold_expiry (void)
     JsonObject *err;
 
     g_assert_cmpuint (c->status, ==, 409);
-    ot_assert_error (c, 409, "invalid_request_error", NULL);
+    ot_assert_error (c, 409, "invalid_request_error", "payment_expired");
     err = ot_json_object (ot_response_object (c), "error");
-    g_assert_true (g_str_equal (ot_json_string (err, "code"), "payment_already_resolved") ||
-                   g_str_equal (ot_json_string (err, "code"), "payment_expired"));
+    g_assert_false (json_object_has_member (err, "param"));
   }
   ot_assert_card_balance (g2, card->number, PW, 10000, 10000);
   json_object_unref (ot_assert_audit_balanced (g2));
+  ot_gateway_stop (g2);
+}
+
+/* The sweep runs when the next hold expires, not a sweep interval later:
+ * the hold stops counting against the card at capture_before, and a late
+ * cancel is told the payment expired, before the sweep or after it. */
+static void
+test_hold_expiry_on_time (void)
+{
+  OtGateway *g2 = ot_gateway_start ("[payments]\ncapture_window=2\nhold_sweep_interval=3600\n",
+                                    FALSE);
+  g_autoptr(Merchant) m = merchant_new (g2, "On Time Mall");
+  g_autoptr(OtCard) card = ot_new_card (g2, 10000, PW);
+  g_autoptr(JsonObject) p = ot_pay (g2, m->secret, card->number, PW, 8000, FALSE);
+  g_autoptr(JsonObject) got = NULL;
+  g_autoptr(JsonObject) audit = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  gint64 expiry_us = ot_json_int (p, "capture_before") * G_USEC_PER_SEC;
+
+  ot_assert_card_balance (g2, card->number, PW, 10000, 2000);
+  /* a second past capture_before */
+  while (g_get_real_time () < expiry_us + G_USEC_PER_SEC)
+    g_usleep (100 * 1000);
+
+  g_assert_cmpstr (payment_status (g2, m, ot_json_string (p, "id"), &got), ==, "canceled");
+  g_assert_false (json_object_has_member (got, "capture_before"));
+  ot_assert_card_balance (g2, card->number, PW, 10000, 10000);
+  audit = ot_assert_audit_balanced (g2);
+  g_assert_cmpint (ot_json_int (audit, "pending_holds_total"), ==, 0);
+  {
+    g_autoptr(JsonObject) paid = ot_pay (g2, m->secret, card->number, PW, 9000, TRUE);
+
+    g_assert_cmpstr (ot_json_string (paid, "status"), ==, "captured");
+  }
+  late = payment_action (g2, m, ot_json_string (p, "id"), "cancel", NULL);
+  ot_assert_error (late, 409, "invalid_request_error", "payment_expired");
+  ot_assert_card_balance (g2, card->number, PW, 1000, 1000);
+  ot_gateway_stop (g2);
+}
+
+/* Holds that expired while the gateway was down are released at its start. */
+static void
+test_hold_expiry_at_start (void)
+{
+  OtGateway *g2 = ot_gateway_start ("[payments]\ncapture_window=1\nhold_sweep_interval=3600\n",
+                                    FALSE);
+  g_autoptr(Merchant) m = merchant_new (g2, "Restart Mall");
+  g_autoptr(OtCard) card = ot_new_card (g2, 10000, PW);
+  g_autoptr(JsonObject) p = NULL;
+  g_autoptr(JsonObject) got = NULL;
+  g_autoptr(JsonObject) audit = NULL;
+  gint64 deadline;
+
+  p = ot_pay (g2, m->secret, card->number, PW, 3000, FALSE);
+  ot_gateway_kill (g2);
+  g_usleep (2 * G_USEC_PER_SEC);
+  ot_gateway_restart (g2);
+
+  /* the start's sweep is queued before the first request; allow it a moment */
+  deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (!g_str_equal (payment_status (g2, m, ot_json_string (p, "id"), &got), "canceled") &&
+         g_get_monotonic_time () < deadline)
+    {
+      g_clear_pointer (&got, json_object_unref);
+      g_usleep (50 * 1000);
+    }
+  g_assert_cmpstr (ot_json_string (got, "status"), ==, "canceled");
+  ot_assert_card_balance (g2, card->number, PW, 10000, 10000);
+  audit = ot_assert_audit_balanced (g2);
+  g_assert_cmpint (ot_json_int (audit, "pending_holds_total"), ==, 0);
   ot_gateway_stop (g2);
 }
 
@@ -1099,6 +1168,8 @@ main (int    argc,
   g_test_add_func ("/contract/payments/cancel", test_cancel);
   g_test_add_func ("/contract/payments/other-merchant", test_other_merchant);
   g_test_add_func ("/contract/payments/hold-expiry", test_hold_expiry);
+  g_test_add_func ("/contract/payments/hold-expiry-on-time", test_hold_expiry_on_time);
+  g_test_add_func ("/contract/payments/hold-expiry-at-start", test_hold_expiry_at_start);
   g_test_add_func ("/contract/payments/capture-after-deadline", test_capture_after_deadline);
   g_test_add_func ("/contract/payments/refunds", test_refunds);
   g_test_add_func ("/contract/payments/refund-uncaptured", test_refund_uncaptured);

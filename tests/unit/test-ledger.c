@@ -114,6 +114,7 @@ typedef struct
   char                  refund_id[40];
   gint64                refunded;
   gint                  expired;
+  gint64                next_expiry;
   GwAudit               audit;
   GError               *inner_error;   /* what a primitive refused, the op itself succeeding */
 } Step;
@@ -200,7 +201,7 @@ apply_expire (GwTxn    *txn,
 {
   Step *step = data;
 
-  step->expired = gw_ledger_expire_holds (txn, error);
+  step->expired = gw_ledger_expire_holds (txn, &step->next_expiry, error);
   return step->expired >= 0;
 }
 
@@ -327,11 +328,14 @@ refund (Fixture    *f,
 }
 
 static gint
-expire_holds (Fixture *f)
+expire_holds (Fixture *f,
+              gint64  *next_expiry)
 {
   g_auto(Step) step = { 0 };
 
   run_ok (f, apply_expire, &step);
+  if (next_expiry != NULL)
+    *next_expiry = step.next_expiry;
   return step.expired;
 }
 
@@ -921,11 +925,13 @@ test_holds (Fixture       *f,
   g_auto(GwPayment) c_hold = { 0 };
   g_auto(GwPayment) d_hold = { 0 };
   g_auto(GwPayment) e_hold = { 0 };
+  g_auto(GwPayment) f_hold = { 0 };
   g_auto(GwPayment) captured = { 0 };
   g_auto(GwPayment) expired = { 0 };
   g_auto(GwPayment) payment = { 0 };
   /* Authorizations under this one are already past their window. */
   GwLedgerConfig instant = f->config;
+  gint64 next_expiry = -1;
   GwAudit a;
 
   instant.capture_window = 0;
@@ -966,12 +972,18 @@ test_holds (Fixture       *f,
   assert_card_money (f, &card, 8000, 4000);
 
   /* The sweep cancels the two authorizations whose window has passed, and only them. */
-  g_assert_cmpint (expire_holds (f), ==, 2);
-  g_assert_cmpint (expire_holds (f), ==, 0);
+  g_assert_cmpint (expire_holds (f, &next_expiry), ==, 2);
+  g_assert_cmpint (next_expiry, ==, 0);  /* no authorization left open */
+  g_assert_cmpint (expire_holds (f, NULL), ==, 0);
   assert_card_money (f, &card, 8000, 0);
   get_payment (f, c_hold.id, &expired);
   g_assert_cmpstr (expired.status, ==, "canceled");
-  g_assert_cmpint (expired.capture_before, ==, 0);
+  /* kept, so that a late capture or cancel is told it expired */
+  g_assert_cmpint (expired.capture_before, >, 0);
+  g_assert_cmpint (capture (f, c_hold.id, 0, &payment).code, ==, GW_RESULT_PAYMENT_EXPIRED);
+  gw_payment_clear (&payment);
+  g_assert_cmpint (cancel (f, c_hold.id).code, ==, GW_RESULT_PAYMENT_EXPIRED);
+  g_assert_cmpint (cancel (f, a_hold.id).code, ==, GW_RESULT_ALREADY_RESOLVED);
   g_assert_cmpint (expired.canceled_at, >, 0);
 
   /* Capturing an authorization past its window cancels it instead. */
@@ -980,6 +992,12 @@ test_holds (Fixture       *f,
   g_assert_cmpint (capture (f, e_hold.id, 0, &payment).code, ==, GW_RESULT_PAYMENT_EXPIRED);
   g_assert_cmpstr (payment.status, ==, "canceled");
   assert_card_money (f, &card, 8000, 0);
+
+  /* The sweep says when the next open authorization expires. */
+  assert_ok (pay (f, &f->config, &card, 100, FALSE, &f_hold));
+  g_assert_cmpint (expire_holds (f, &next_expiry), ==, 0);
+  g_assert_cmpint (next_expiry, ==, f_hold.capture_before);
+  assert_ok (cancel (f, f_hold.id));
 
   a = audit (f);
   g_assert_true (a.balanced);
