@@ -833,6 +833,10 @@ post_refund (GwTxn                *txn,
   lines[0].account_id = CALL (txn, merchant_account, payment->merchant_id, error);
   if (lines[0].account_id == 0 || !CALL (txn, card_by_id, payment->card_id, &card, error))
     return FALSE;
+  /* A card closed since (its balance paid out) can no longer be used or
+   * paid out again: money credited to it would be stranded. */
+  if (g_str_equal (card.state, "closed"))
+    return decline (outcome, GW_DECLINE_CARD_NOT_ACTIVE), TRUE;
   lines[1].account_id = card.account_id;
 
   if (!CALL (txn, entry_post, &entry, &local))

@@ -652,7 +652,7 @@ decline_message (GwDecline decline)
     case GW_DECLINE_CARD_LOCKED:
       return "The card is locked after too many wrong passwords. Try again later.";
     case GW_DECLINE_CARD_NOT_ACTIVE:
-      return "The card is not active. Register its password first.";
+      return "The card is not active: it has no password yet, or it was closed.";
     case GW_DECLINE_EXPIRED_CARD:
       return "The card has expired.";
     case GW_DECLINE_INSUFFICIENT_FUNDS:

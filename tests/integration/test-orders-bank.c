@@ -948,29 +948,49 @@ test_refund_payout (void)
   g_autofree char *creds = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD
                                             "\"}", card->number);
   g_autoptr(GPtrArray) mails = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *merchant = ot_create_merchant (gw, "Payout Mall", &secret);
+  g_autoptr(JsonObject) bought = ot_pay (gw, secret, card->number, PASSWORD, 1000, TRUE);
   JsonObject *o;
 
   /* The bank refuses the account: the balance is back, the card open. */
   assert_decline (refused, "payout_declined", "invalid_account");
-  ot_assert_card_balance (gw, card->number, PASSWORD, 50000, 50000);
+  ot_assert_card_balance (gw, card->number, PASSWORD, 49000, 49000);
   json_object_unref (ot_assert_audit_balanced (gw));
 
   paid = refund (card->number, "110-000-000001", "po-2");
   ot_assert_status (paid, 200);
   o = ot_response_object (paid);
   g_assert_cmpstr (ot_json_string (o, "status"), ==, "succeeded");
-  g_assert_cmpint (ot_json_int (o, "amount"), ==, 50000);
+  g_assert_cmpint (ot_json_int (o, "amount"), ==, 49000);
   g_assert_cmpstr (ot_json_string (o, "account_last4"), ==, "0001");
-  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 50000);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 49000);
 
   /* Never paid out twice; the card is closed. */
   replay = refund (card->number, "110-000-000001", "po-2");
   g_assert_cmpstr (replay->body, ==, paid->body);
   closed = ot_request (gw, "POST", "/v1/cards/balance", NULL, NULL, creds);
   ot_assert_error (closed, 402, "card_error", "card_not_active");
-  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 50000);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 49000);
   mails = queued_mail (gw, "refund");
-  g_assert_cmpint (ot_json_int (ot_json_object (last_mail (mails), "data"), "amount"), ==, 50000);
+  g_assert_cmpint (ot_json_int (ot_json_object (last_mail (mails), "data"), "amount"), ==, 49000);
+
+  /* A merchant refund can no longer credit the closed card: the money would
+   * be stranded on it. It is declined and nothing moves. */
+  {
+    g_autofree char *body = g_strdup_printf ("{\"payment\": \"%s\", \"amount\": 300}",
+                                             ot_json_string (bought, "id"));
+    g_autofree char *path = g_strdup_printf ("/v1/payments/%s", ot_json_string (bought, "id"));
+    g_autoptr(OtResponse) late = ot_request (gw, "POST", "/v1/refunds", secret, "late-1", body);
+    g_autoptr(OtResponse) payment = ot_request (gw, "GET", path, secret, NULL, NULL);
+    g_autoptr(JsonObject) audit = NULL;
+
+    ot_assert_error (late, 402, "card_error", "card_not_active");
+    ot_assert_status (payment, 200);
+    g_assert_cmpint (ot_json_int (ot_response_object (payment), "amount_refunded"), ==, 0);
+    audit = ot_assert_audit_balanced (gw);
+  }
+  g_assert_nonnull (merchant);
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
