@@ -408,6 +408,9 @@ reply_typed (GwRequest  *request,
   gsize len = body->len;
 
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  /* RFC 9110 (11.6.1): a 401 names the scheme that would be accepted. */
+  if (status == 401)
+    soup_message_headers_replace (headers, "WWW-Authenticate", "Bearer realm=\"onepin\"");
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE,
                                     g_string_free (body, FALSE), len);
@@ -1103,9 +1106,11 @@ const char *
 gw_request_bearer (GwRequest *request)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
-  const char *value = soup_message_headers_get_one (headers, "Authorization");
+  /* All the Authorization headers, joined with ", ": no token has a comma,
+   * so two headers are no token rather than whichever libsoup keeps. */
+  const char *value = soup_message_headers_get_list (headers, "Authorization");
 
-  if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0)
+  if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0 || strchr (value, ','))
     return NULL;
   value += 7;
   while (*value == ' ')
@@ -1422,6 +1427,15 @@ refuse_draining (GwRequest *request)
 static void
 refuse_rate_limited (GwRequest *request)
 {
+  AddressFailures *entry = address_failures (request->server, request->remote, FALSE);
+  gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
+  gint64 wait = entry != NULL ? MAX (1, 60 - (now - entry->window_start)) : 60;
+  char seconds[24];
+
+  /* When the address's minute is over; the 429 itself reveals nothing more. */
+  g_snprintf (seconds, sizeof seconds, "%" G_GINT64_FORMAT, wait);
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Retry-After", seconds);
   gw_request_error (request, 429, "rate_limit_error", "rate_limited", NULL,
                     "Too many failed attempts from this address. Wait a minute.");
 }
@@ -1604,13 +1618,28 @@ on_got_chunk (SoupServerMessage *msg,
 }
 
 static void
-refuse_bad_length (SoupServerMessage *msg)
+refuse_framing (SoupServerMessage *msg,
+                const char        *message)
 {
   g_autoptr(GString) body = g_string_sized_new (160);
 
-  gw_error_render (body, "invalid_request_error", "body_invalid", NULL, NULL,
-                   "Content-Length must be a length.");
+  gw_error_render (body, "invalid_request_error", "body_invalid", NULL, NULL, message);
   gw_http_refuse_and_close (msg, body->str);
+}
+
+/* Two Content-Length headers (libsoup would take the last), or one beside
+ * Transfer-Encoding: a proxy in front may frame the body otherwise than
+ * libsoup does, so the request is refused and the connection closed
+ * (RFC 9112, 6.1 and 6.3). */
+static gboolean
+framing_ambiguous (SoupMessageHeaders *headers,
+                   SoupEncoding        encoding)
+{
+  const char *length = soup_message_headers_get_list (headers, "Content-Length");
+
+  if (length == NULL)
+    return FALSE;
+  return encoding != SOUP_ENCODING_CONTENT_LENGTH || strchr (length, ',') != NULL;
 }
 
 static void
@@ -1631,7 +1660,13 @@ handle_early (SoupServer        *soup,
   if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) < 0)
     {
-      refuse_bad_length (msg);
+      refuse_framing (msg, "Content-Length must be a length.");
+      return;
+    }
+  if (framing_ambiguous (headers, encoding))
+    {
+      refuse_framing (msg, "The body's length is given twice (Content-Length and "
+                           "Transfer-Encoding, or two Content-Lengths).");
       return;
     }
   if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&

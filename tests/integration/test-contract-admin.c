@@ -116,6 +116,7 @@ test_auth_admin (void)
       ot_assert_error (a, 401, "authentication_error", "unauthorized");
       ot_assert_error (b, 401, "authentication_error", "unauthorized");
       ot_assert_error (c, 401, "authentication_error", "unauthorized");
+      g_assert_cmpstr (ot_response_header (c, "WWW-Authenticate"), ==, "Bearer realm=\"onepin\"");
     }
   g_assert_cmpint (audit_cards_total (), ==, before);
 }

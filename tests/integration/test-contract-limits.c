@@ -286,6 +286,10 @@ test_per_address (void)
     g_autoptr(OtResponse) r = holder (g2, "balance", unknown, PW);
 
     ot_assert_error (r, 429, "rate_limit_error", "rate_limited");
+    /* when the address's minute is over */
+    g_assert_nonnull (ot_response_header (r, "Retry-After"));
+    g_assert_cmpint (g_ascii_strtoll (ot_response_header (r, "Retry-After"), NULL, 10), >=, 1);
+    g_assert_cmpint (g_ascii_strtoll (ot_response_header (r, "Retry-After"), NULL, 10), <=, 60);
   }
   {
     g_autoptr(OtResponse) r1 = holder (g2, "balance", card->number, PW);

@@ -397,6 +397,62 @@ test_negative_length (void)
     }
 }
 
+/* A body whose length is given twice may be framed otherwise by a proxy in
+ * front: refused, and the connection closed, so that nothing after it is
+ * served as a request of its own (RFC 9112, 6.1 and 6.3). */
+static void
+test_ambiguous_length (void)
+{
+  const char *requests[] = {
+    "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+    "Content-Length: 3\r\n\r\n{}",
+    "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+    "Content-Length: 2\r\n\r\n{}",
+    "POST /v1/cards/balance HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    {
+      g_autofree char *request = g_strconcat (requests[i],
+                                              "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                                              NULL);
+      g_autofree char *reply = raw_exchange (request);
+
+      g_test_message ("request %u", i);
+      g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 400"));
+      g_assert_nonnull (strstr (reply, "Content-Type: application/json; charset=utf-8\r\n"));
+      g_assert_nonnull (strstr (reply, "\"body_invalid\""));
+      g_assert_null (strstr (reply, "\"status\":\"ok\""));
+      g_assert_null (strstr (reply + 1, "HTTP/1.1"));
+    }
+  assert_alive ();
+}
+
+/* Two Authorization headers are no credential, whichever of them is right:
+ * libsoup would keep one of them. A 401 names the scheme it wants. */
+static void
+test_two_authorizations (void)
+{
+  const char *token = ot_gateway_admin_token (gw);
+  const char *orders[][2] = { { "nope", token }, { token, "nope" }, { token, token } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (orders); i++)
+    {
+      g_autofree char *request = g_strdup_printf ("GET /v1/admin/audit HTTP/1.1\r\nHost: x\r\n"
+                                                  "Authorization: Bearer %s\r\n"
+                                                  "Authorization: Bearer %s\r\n"
+                                                  "Connection: close\r\n\r\n",
+                                                  orders[i][0], orders[i][1]);
+      g_autofree char *reply = raw_exchange (request);
+
+      g_test_message ("order %u", i);
+      g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 401"));
+      g_assert_nonnull (strstr (reply, "WWW-Authenticate: Bearer realm=\"onepin\"\r\n"));
+      g_assert_nonnull (strstr (reply, "\"authentication_error\""));
+    }
+}
+
 /* What libsoup refuses before any handler runs (the request line, the URI,
  * the framing headers) still gets the error object, not an empty body. */
 static void
@@ -522,6 +578,8 @@ main (int   argc,
   g_test_add_func ("/json-suite/body-not-held", test_body_not_held);
   g_test_add_func ("/json-suite/chunked-body-not-held", test_chunked_body_not_held);
   g_test_add_func ("/json-suite/negative-length", test_negative_length);
+  g_test_add_func ("/json-suite/ambiguous-length", test_ambiguous_length);
+  g_test_add_func ("/json-suite/two-authorizations", test_two_authorizations);
   g_test_add_func ("/json-suite/unparsable-request", test_unparsable_request);
   g_test_add_func ("/json-suite/range-ignored", test_range_ignored);
   g_test_add_func ("/json-suite/options-ping", test_options_ping);
