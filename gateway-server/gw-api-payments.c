@@ -385,6 +385,8 @@ gw_api_payments_get (GwRequest *request)
   g_autoptr(GError) error = NULL;
   GString *body;
 
+  if (!gw_request_check_query (request, NULL))
+    return;
   if (!gw_store_read (gw_server_get_store (request->server), get_apply, &data, &error))
     return reply_read_error (request, error);
   if (!data.found)
@@ -422,25 +424,6 @@ list_apply (GwTxn    *txn,
   return data->list != NULL;
 }
 
-static gboolean
-query_is_known (GwRequest *request)
-{
-  GHashTableIter iter;
-  gpointer key;
-
-  if (request->query == NULL)
-    return TRUE;
-  g_hash_table_iter_init (&iter, request->query);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (!g_str_equal (key, "limit") && !g_str_equal (key, "starting_after"))
-      {
-        gw_request_error (request, 400, "invalid_request_error", "parameter_unknown", key,
-                          "Unknown query parameter.");
-        return FALSE;
-      }
-  return TRUE;
-}
-
 void
 gw_api_payments_list (GwRequest *request)
 {
@@ -449,7 +432,9 @@ gw_api_payments_list (GwRequest *request)
   g_autoptr(GPtrArray) list = NULL;
   GString *body;
 
-  if (!query_is_known (request) || !gw_request_limit (request, 10, &data.limit))
+  static const char * const allowed[] = { "limit", "starting_after", NULL };
+
+  if (!gw_request_check_query (request, allowed) || !gw_request_limit (request, 10, &data.limit))
     return;
   data.starting_after = request->query ? g_hash_table_lookup (request->query, "starting_after")
                                        : NULL;

@@ -518,6 +518,63 @@ gw_request_check_body (GwRequest             *request,
   return FALSE;
 }
 
+/* A name echoed as `param` only when it is a plain word: the query could
+ * hold anything, a card number sent there by mistake included. */
+static const char *
+plain_word (const char *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > 64 || name[strspn (name, "abcdefghijklmnopqrstuvwxyz_")] != '\0')
+    return NULL;
+  return name;
+}
+
+static gboolean
+query_piece_ok (GwRequest          *request,
+                const char         *piece,
+                const char * const *allowed,
+                GHashTable         *seen)
+{
+  const char *equals = strchr (piece, '=');
+  g_autofree char *name = g_uri_unescape_segment (piece, equals ? equals : piece + strlen (piece),
+                                                  NULL);
+
+  if (name == NULL || allowed == NULL || !g_strv_contains (allowed, name))
+    {
+      gw_request_error (request, 400, "invalid_request_error", "parameter_unknown",
+                        name ? plain_word (name) : NULL, "Unknown query parameter.");
+      return FALSE;
+    }
+  if (equals == NULL || g_hash_table_contains (seen, name))
+    {
+      gw_request_error (request, 400, "invalid_request_error", "parameter_invalid", name,
+                        equals == NULL ? "A query parameter needs a value: NAME=VALUE."
+                                       : "A query parameter may be given once only.");
+      return FALSE;
+    }
+  g_hash_table_add (seen, g_steal_pointer (&name));
+  return TRUE;
+}
+
+gboolean
+gw_request_check_query (GwRequest          *request,
+                        const char * const *allowed)
+{
+  const char *query = g_uri_get_query (soup_server_message_get_uri (request->msg));
+  g_auto(GStrv) pieces = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+
+  if (query == NULL || *query == '\0')
+    return TRUE;
+  pieces = g_strsplit (query, "&", -1);
+  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; pieces[i] != NULL; i++)
+    if (*pieces[i] != '\0' && !query_piece_ok (request, pieces[i], allowed, seen))
+      return FALSE;
+  return TRUE;
+}
+
 gboolean
 gw_request_limit (GwRequest *request,
                   guint      fallback,
@@ -1371,13 +1428,9 @@ query_absent (GwRequest *request)
   g_byte_array_append (text, (const guint8 *) body->data, body->length);
   onepin_crypto_sha256 (text->data, text->len, request->fingerprint);
   gw_server_key_fingerprint (request->server, request->fingerprint);
-  /* Named only when the name is a plain word: it could be anything, a card
-   * number sent there by mistake included. */
   param = g_uri_unescape_segment (query, query + strcspn (query, "=&"), NULL);
-  if (param != NULL && (*param == '\0' || strlen (param) > 64 ||
-                        param[strspn (param, "abcdefghijklmnopqrstuvwxyz_")] != '\0'))
-    g_clear_pointer (&param, g_free);
-  gw_request_error (request, 400, "invalid_request_error", "parameter_unknown", param,
+  gw_request_error (request, 400, "invalid_request_error", "parameter_unknown",
+                    param ? plain_word (param) : NULL,
                     "A POST takes its parameters in the JSON body, not in the query string.");
   return FALSE;
 }

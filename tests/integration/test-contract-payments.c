@@ -984,6 +984,35 @@ test_list (void)
     ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
     assert_param (r, "starting_after");
   }
+  {
+    /* A bare name or one given twice is not ignored, nor the last one taken. */
+    const struct { const char *query; const char *code; const char *param; } odd[] = {
+      { "limit", "parameter_invalid", "limit" },
+      { "starting_after", "parameter_invalid", "starting_after" },
+      { "limit=1&limit=2", "parameter_invalid", "limit" },
+      { "limit=2&expand=card", "parameter_unknown", "expand" },
+      { "4111111111111111=1", "parameter_unknown", NULL },
+    };
+
+    for (i = 0; i < G_N_ELEMENTS (odd); i++)
+      {
+        g_autofree char *path = g_strdup_printf ("/v1/payments?%s", odd[i].query);
+        g_autoptr(OtResponse) r = ot_request (gw, "GET", path, m->secret, NULL, NULL);
+
+        g_test_message ("%s", path);
+        ot_assert_error (r, 400, "invalid_request_error", odd[i].code);
+        assert_param (r, odd[i].param);
+      }
+  }
+  {
+    /* A single payment takes no query parameter. */
+    g_autofree char *path = g_strdup_printf ("/v1/payments/%s?expand=card",
+                                             ot_json_string (foreign, "id"));
+    g_autoptr(OtResponse) r = ot_request (gw, "GET", path, m->secret, NULL, NULL);
+
+    ot_assert_error (r, 400, "invalid_request_error", "parameter_unknown");
+    assert_param (r, "expand");
+  }
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
