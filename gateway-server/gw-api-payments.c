@@ -385,8 +385,6 @@ gw_api_payments_get (GwRequest *request)
   g_autoptr(GError) error = NULL;
   GString *body;
 
-  if (!gw_request_check_query (request, NULL))
-    return;
   if (!gw_store_read (gw_server_get_store (request->server), get_apply, &data, &error))
     return reply_read_error (request, error);
   if (!data.found)
@@ -432,9 +430,7 @@ gw_api_payments_list (GwRequest *request)
   g_autoptr(GPtrArray) list = NULL;
   GString *body;
 
-  static const char * const allowed[] = { "limit", "starting_after", NULL };
-
-  if (!gw_request_check_query (request, allowed) || !gw_request_limit (request, 10, &data.limit))
+  if (!gw_request_limit (request, 10, &data.limit))
     return;
   data.starting_after = request->query ? g_hash_table_lookup (request->query, "starting_after")
                                        : NULL;

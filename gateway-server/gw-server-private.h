@@ -131,11 +131,6 @@ void      gw_server_key_fingerprint      (GwServer   *self,
                                           guint8      fingerprint[32]);
 /* The token of an "Authorization: Bearer" header, or NULL. */
 const char *gw_request_bearer     (GwRequest   *request);
-/* Checks the raw query string: every piece NAME=VALUE, NAME one of
- * @allowed (NULL-terminated; NULL allows none), none twice. FALSE after
- * replying 400 (parameter_unknown or parameter_invalid). */
-gboolean  gw_request_check_query  (GwRequest          *request,
-                                   const char * const *allowed);
 /* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */
 gboolean  gw_request_limit        (GwRequest   *request,
                                    guint        fallback,

@@ -41,15 +41,24 @@ typedef void (*Handler) (GwRequest *request);
 
 typedef struct
 {
-  const char *method;
-  const char *pattern;
-  AuthKind    auth;
-  gboolean    idempotent;   /* takes an Idempotency-Key */
-  Handler     handler;
+  const char         *method;
+  const char         *pattern;
+  AuthKind            auth;
+  gboolean            idempotent;   /* takes an Idempotency-Key */
+  Handler             handler;
+  const char * const *query;        /* a GET under /v1/: the query parameters its handler
+                                     * reads (NULL: none); see query_allowed () */
 } Route;
 
 static void handle_healthz (GwRequest *request);
 static void handle_metrics (GwRequest *request);
+
+/* The query parameters of the GET routes that take some. */
+static const char * const page_query[] = { "limit", "starting_after", NULL };
+static const char * const statements_query[] = { "seller", "month", "format", NULL };
+static const char * const own_statement_query[] = { "month", "format", NULL };
+static const char * const date_query[] = { "date", NULL };
+static const char * const format_query[] = { "format", NULL };
 
 static const Route routes[] = {
   { "GET",  "/healthz",                   AUTH_NONE,        FALSE, handle_healthz },
@@ -63,7 +72,8 @@ static const Route routes[] = {
   { "POST", "/v1/cards/statement",        AUTH_CARD_HOLDER, FALSE, gw_api_cards_statement },
   { "POST", "/v1/cards/profile",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_profile },
   { "POST", "/v1/payments",               AUTH_MERCHANT,    TRUE,  gw_api_payments_create },
-  { "GET",  "/v1/payments",               AUTH_MERCHANT,    FALSE, gw_api_payments_list },
+  { "GET",  "/v1/payments",               AUTH_MERCHANT,    FALSE, gw_api_payments_list,
+    page_query },
   { "POST", "/v1/payments/batch",         AUTH_MERCHANT,    FALSE, gw_api_payments_batch },
   { "GET",  "/v1/payments/{id}",          AUTH_MERCHANT,    FALSE, gw_api_payments_get },
   { "POST", "/v1/payments/{id}/capture",  AUTH_MERCHANT,    TRUE,  gw_api_payments_capture },
@@ -71,7 +81,8 @@ static const Route routes[] = {
   { "POST", "/v1/refunds",                AUTH_MERCHANT,    TRUE,  gw_api_refunds_create },
   /* telephone charging (gw-api-phone.c) */
   { "POST", "/v1/admin/phone/rate_tables", AUTH_ADMIN,      TRUE,  gw_api_phone_rate_tables_create },
-  { "GET",  "/v1/admin/phone/rate_tables", AUTH_ADMIN,      FALSE, gw_api_phone_rate_tables_list },
+  { "GET",  "/v1/admin/phone/rate_tables", AUTH_ADMIN,      FALSE, gw_api_phone_rate_tables_list,
+    page_query },
   { "GET",  "/v1/admin/phone/rate_tables/{id}", AUTH_ADMIN, FALSE, gw_api_phone_rate_tables_get },
   { "POST", "/v1/phone/sessions",         AUTH_MERCHANT,    TRUE,  gw_api_phone_sessions_create },
   { "GET",  "/v1/phone/sessions/{id}",    AUTH_MERCHANT,    FALSE, gw_api_phone_sessions_get },
@@ -84,17 +95,23 @@ static const Route routes[] = {
   { "POST", "/v1/admin/phone/sellers",    AUTH_ADMIN,       TRUE,  gw_api_phone_sellers_create },
   { "POST", "/v1/admin/phone/pools",      AUTH_ADMIN,       TRUE,  gw_api_phone_pools_create },
   { "GET",  "/v1/admin/phone/pools/{id}", AUTH_ADMIN,       FALSE, gw_api_phone_pools_get },
-  { "GET",  "/v1/admin/phone/statements", AUTH_ADMIN,       FALSE, gw_api_phone_statements_get },
-  { "GET",  "/v1/phone/statement",        AUTH_MERCHANT,    FALSE, gw_api_phone_own_statement },
+  { "GET",  "/v1/admin/phone/statements", AUTH_ADMIN,       FALSE, gw_api_phone_statements_get,
+    statements_query },
+  { "GET",  "/v1/phone/statement",        AUTH_MERCHANT,    FALSE, gw_api_phone_own_statement,
+    own_statement_query },
   { "POST", "/v1/agent/cards/activate",   AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_activate },
   { "POST", "/v1/agent/cards/void",       AUTH_MERCHANT,    TRUE,  gw_api_agent_cards_void },
   /* merchant settlement (gw-api-settlement.c) */
   { "POST", "/v1/admin/merchants/{id}/commission", AUTH_ADMIN, TRUE, gw_api_settlement_commission },
   { "POST", "/v1/admin/settlements",      AUTH_ADMIN,       TRUE,  gw_api_settlement_run },
-  { "GET",  "/v1/admin/settlements",      AUTH_ADMIN,       FALSE, gw_api_settlement_list },
-  { "GET",  "/v1/admin/settlements/{id}", AUTH_ADMIN,       FALSE, gw_api_settlement_get },
-  { "GET",  "/v1/settlements",            AUTH_MERCHANT,    FALSE, gw_api_settlement_own_list },
-  { "GET",  "/v1/settlements/{id}",       AUTH_MERCHANT,    FALSE, gw_api_settlement_own_get },
+  { "GET",  "/v1/admin/settlements",      AUTH_ADMIN,       FALSE, gw_api_settlement_list,
+    date_query },
+  { "GET",  "/v1/admin/settlements/{id}", AUTH_ADMIN,       FALSE, gw_api_settlement_get,
+    format_query },
+  { "GET",  "/v1/settlements",            AUTH_MERCHANT,    FALSE, gw_api_settlement_own_list,
+    date_query },
+  { "GET",  "/v1/settlements/{id}",       AUTH_MERCHANT,    FALSE, gw_api_settlement_own_get,
+    format_query },
   /* foreign partners (gw-api-foreign.c) */
   { "POST", "/v1/admin/foreign/partners", AUTH_ADMIN,       TRUE,  gw_api_foreign_partners_create },
   { "GET",  "/v1/admin/foreign/partners/{id}", AUTH_ADMIN,  FALSE, gw_api_foreign_partners_get },
@@ -119,7 +136,8 @@ static const Route routes[] = {
   { "POST", "/v1/cards/refund",           AUTH_CARD_HOLDER, TRUE,  gw_api_cards_refund },
   { "POST", "/v1/cards/verify_payment",   AUTH_CARD_HOLDER, FALSE, gw_api_cards_verify_payment },
   { "POST", "/v1/bank/callbacks/deposit", AUTH_NONE,        FALSE, gw_api_bank_deposit },
-  { "GET",  "/v1/admin/orders",           AUTH_ADMIN,       FALSE, gw_api_admin_orders },
+  { "GET",  "/v1/admin/orders",           AUTH_ADMIN,       FALSE, gw_api_admin_orders,
+    page_query },
   { "POST",   "/v1/wallet/users",               AUTH_NONE,        FALSE, gw_api_wallet_register },
   { "POST",   "/v1/wallet/sessions",            AUTH_CARD_HOLDER, FALSE, gw_api_wallet_login },
   { "DELETE", "/v1/wallet/sessions/current",    AUTH_WALLET,      FALSE, gw_api_wallet_logout },
@@ -132,7 +150,8 @@ static const Route routes[] = {
   { "GET",    "/v1/wallet/funding-sources",     AUTH_WALLET,      FALSE, gw_api_wallet_list_funding },
   { "DELETE", "/v1/wallet/funding-sources/{id}", AUTH_WALLET,     FALSE, gw_api_wallet_remove_funding },
   { "POST",   "/v1/wallet/charges",             AUTH_WALLET,      TRUE,  gw_api_wallet_charge },
-  { "GET",    "/v1/wallet/history",             AUTH_WALLET,      FALSE, gw_api_wallet_history },
+  { "GET",    "/v1/wallet/history",             AUTH_WALLET,      FALSE, gw_api_wallet_history,
+    page_query },
   /* signed with the network secret, checked by the handler */
   { "POST",   "/v1/network/messages",           AUTH_NONE,        FALSE, gw_api_network_messages },
   { "POST",   "/v1/checkout_sessions",          AUTH_MERCHANT,    TRUE,  gw_api_checkout_create },
@@ -557,9 +576,12 @@ query_piece_ok (GwRequest          *request,
   return TRUE;
 }
 
-gboolean
-gw_request_check_query (GwRequest          *request,
-                        const char * const *allowed)
+/* Every piece NAME=VALUE, NAME one of @allowed (NULL allows none), none
+ * twice. The raw query is read: the parsed table drops pieces without "="
+ * and keeps only the last of two. FALSE after replying 400. */
+static gboolean
+check_query (GwRequest          *request,
+             const char * const *allowed)
 {
   const char *query = g_uri_get_query (soup_server_message_get_uri (request->msg));
   g_auto(GStrv) pieces = NULL;
@@ -1435,6 +1457,19 @@ query_absent (GwRequest *request)
   return FALSE;
 }
 
+/* A GET under /v1/ takes the query parameters its route names and no
+ * others: one ignored (a typo, ?limit without a value, the first of two)
+ * would answer another question than the one asked. The pages, probes and
+ * /pay/ are left alone: browsers and monitors add cache busters there. */
+static gboolean
+query_allowed (GwRequest   *request,
+               const Route *route)
+{
+  if (!g_str_equal (route->method, "GET") || !g_str_has_prefix (route->pattern, "/v1/"))
+    return TRUE;
+  return check_query (request, route->query);
+}
+
 static void
 dispatch_admitted (GwRequest   *request,
                    const Route *route)
@@ -1446,6 +1481,8 @@ dispatch_admitted (GwRequest   *request,
   if (!read_idempotency_key (request, route))
     return;
   if (is_post && !query_absent (request))
+    return;
+  if (!query_allowed (request, route))
     return;
   if (is_post && !read_body (request))
     return;

@@ -422,6 +422,20 @@ test_hosted_page (void)
                                    "text/javascript"));
   ot_assert_status (style, 200);
   ot_assert_error (nothing, 404, "invalid_request_error", "resource_missing");
+  {
+    /* The page and its assets take any query string (a mall's tags, a
+     * cache buster); the page's API call takes none. */
+    g_autofree char *tagged = g_strconcat (page, "?utm_source=mall&utm_source", NULL);
+    g_autofree char *public_tagged = g_strconcat (public, "?utm_source=mall", NULL);
+    g_autoptr(OtResponse) tagged_html = ot_request (gw, "GET", tagged, NULL, NULL, NULL);
+    g_autoptr(OtResponse) busted = ot_request (gw, "GET", "/pay/assets/pay.js?v=2&v=3", NULL,
+                                               NULL, NULL);
+    g_autoptr(OtResponse) public_odd = ot_request (gw, "GET", public_tagged, NULL, NULL, NULL);
+
+    ot_assert_status (tagged_html, 200);
+    ot_assert_status (busted, 200);
+    ot_assert_error (public_odd, 400, "invalid_request_error", "parameter_unknown");
+  }
 
   ot_assert_status (summary, 200);
   g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (summary), "merchant"),

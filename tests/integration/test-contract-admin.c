@@ -583,6 +583,71 @@ test_audit (void)
   g_assert_cmpint (ot_json_int (a3, "total_debits"), >, ot_json_int (a0, "total_debits"));
 }
 
+/* Every GET under /v1/ takes its own query parameters only: one it does
+ * not read is refused, not ignored, once the key has been checked. Outside
+ * /v1/ a query string is left alone: probes and browsers add cache busters. */
+static void
+test_get_query (void)
+{
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (gw, "Query Mall", &secret);
+  const char *admin = ot_gateway_admin_token (gw);
+  /* The wallet's GETs are in test-wallet.c. */
+  const struct { const char *path; const char *bearer; } routes[] = {
+    { "/v1/admin/audit", admin },
+    { "/v1/admin/orders", admin },
+    { "/v1/admin/phone/rate_tables", admin },
+    { "/v1/admin/phone/rate_tables/rt_x", admin },
+    { "/v1/admin/phone/pools/pool_x", admin },
+    { "/v1/admin/phone/statements", admin },
+    { "/v1/admin/settlements", admin },
+    { "/v1/admin/settlements/stl_x", admin },
+    { "/v1/admin/foreign/partners/fp_x", admin },
+    { "/v1/payments", secret },
+    { "/v1/payments/pay_x", secret },
+    { "/v1/phone/sessions/ps_x", secret },
+    { "/v1/phone/statement", secret },
+    { "/v1/settlements", secret },
+    { "/v1/settlements/stl_x", secret },
+    { "/v1/checkout_sessions/cs_x", secret },
+    { "/v1/webhook_endpoint", secret },
+    /* no key at the door: public, or the order's own token, which the
+     * order's routes check after the query string */
+    { "/v1/checkout_sessions/cs_x/public", NULL },
+    { "/v1/orders/ord_x", NULL },
+  };
+
+  g_assert_nonnull (mch);
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      g_autofree char *path = g_strconcat (routes[i].path, "?expand=1", NULL);
+      g_autoptr(OtResponse) r = ot_request (gw, "GET", path, routes[i].bearer, NULL, NULL);
+
+      g_test_message ("GET %s", path);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_unknown");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                       ==, "expand");
+      if (routes[i].bearer != NULL)
+        {
+          g_autoptr(OtResponse) anonymous = ot_request (gw, "GET", path, NULL, NULL, NULL);
+
+          ot_assert_error (anonymous, 401, "authentication_error", "unauthorized");
+        }
+    }
+  {
+    g_autoptr(OtResponse) head = ot_request (gw, "HEAD", "/v1/admin/audit?expand=1", admin, NULL,
+                                             NULL);
+    g_autoptr(OtResponse) healthz = ot_request (gw, "GET", "/healthz?probe=1&probe", NULL, NULL,
+                                                NULL);
+    g_autoptr(OtResponse) metrics = ot_request (gw, "GET", "/metrics?t=1&t=2", NULL, NULL, NULL);
+
+    ot_assert_status (head, 400);
+    g_assert_cmpuint (head->body_len, ==, 0);
+    ot_assert_status (healthz, 200);
+    ot_assert_status (metrics, 200);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -605,6 +670,7 @@ main (int    argc,
   g_test_add_func ("/contract/admin/card-batches/max-count", test_batches_max_count);
   g_test_add_func ("/contract/admin/card-batches/random", test_batches_random);
   g_test_add_func ("/contract/admin/audit", test_audit);
+  g_test_add_func ("/contract/admin/get-query", test_get_query);
 
   gw = ot_gateway_start (NULL, FALSE);
   ret = g_test_run ();

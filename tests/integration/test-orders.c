@@ -123,6 +123,14 @@ test_token (void)
 
     ot_assert_error (unknown, 401, "authentication_error", "unauthorized");
   }
+  {
+    /* An order takes no query parameter. */
+    g_autofree char *odd = g_strconcat (path, "?expand=cards", NULL);
+    g_autoptr(OtResponse) get = ot_request (gw, "GET", odd, token, NULL, NULL);
+
+    ot_assert_error (get, 400, "invalid_request_error", "parameter_unknown");
+    g_assert_cmpstr (error_param (get), ==, "expand");
+  }
 }
 
 static void
@@ -464,6 +472,26 @@ test_admin_list (void)
   data = ot_json_array (ot_response_object (next), "data");
   g_assert_cmpstr (ot_json_string (json_array_get_object_element (data, 0), "id"), ==, first);
   ot_assert_error (anonymous, 401, "authentication_error", "unauthorized");
+  {
+    /* Its two parameters once each, with a value, and nothing else: not
+     * ?limit read as no limit, nor the last of two taken. */
+    const struct { const char *query; const char *code; const char *param; } odd[] = {
+      { "limit", "parameter_invalid", "limit" },
+      { "limit=1&starting_after", "parameter_invalid", "starting_after" },
+      { "limit=1&limit=2", "parameter_invalid", "limit" },
+      { "status=paid", "parameter_unknown", "status" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+      {
+        g_autofree char *path = g_strconcat ("/v1/admin/orders?", odd[i].query, NULL);
+        g_autoptr(OtResponse) r = ot_request (gw, "GET", path, admin, NULL, NULL);
+
+        g_test_message ("GET %s", path);
+        ot_assert_error (r, 400, "invalid_request_error", odd[i].code);
+        g_assert_cmpstr (error_param (r), ==, odd[i].param);
+      }
+  }
 }
 
 int

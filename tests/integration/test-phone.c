@@ -575,6 +575,46 @@ test_rate_versions (void)
   g_assert_true (ot_json_bool (json_array_get_object_element (data, 0), "active"));
   g_assert_false (ot_json_bool (json_array_get_object_element (data, 1), "active"));
   g_assert_cmpint (ot_json_int (json_array_get_object_element (data, 1), "rate_count"), ==, 9);
+  {
+    /* A page at a time; the list's two parameters once each, with a value,
+     * and nothing else. */
+    const char *newest = ot_json_string (json_array_get_object_element (data, 0), "id");
+    const char *oldest = ot_json_string (json_array_get_object_element (data, 1), "id");
+    g_autofree char *next = g_strdup_printf ("/v1/admin/phone/rate_tables?limit=1&"
+                                             "starting_after=%s", newest);
+    g_autoptr(OtResponse) first = ot_request (gw, "GET", "/v1/admin/phone/rate_tables?limit=1",
+                                              ot_gateway_admin_token (gw), NULL, NULL);
+    g_autoptr(OtResponse) second = ot_request (gw, "GET", next, ot_gateway_admin_token (gw), NULL,
+                                               NULL);
+    const struct { const char *query; const char *code; const char *param; } odd[] = {
+      { "limit", "parameter_invalid", "limit" },
+      { "limit=1&limit=2", "parameter_invalid", "limit" },
+      { "active=true", "parameter_unknown", "active" },
+    };
+    JsonArray *page;
+
+    ot_assert_status (first, 200);
+    page = ot_json_array (ot_response_object (first), "data");
+    g_assert_cmpuint (json_array_get_length (page), ==, 1);
+    g_assert_cmpstr (ot_json_string (json_array_get_object_element (page, 0), "id"), ==, newest);
+    g_assert_true (ot_json_bool (ot_response_object (first), "has_more"));
+    ot_assert_status (second, 200);
+    page = ot_json_array (ot_response_object (second), "data");
+    g_assert_cmpuint (json_array_get_length (page), ==, 1);
+    g_assert_cmpstr (ot_json_string (json_array_get_object_element (page, 0), "id"), ==, oldest);
+    for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+      {
+        g_autofree char *odd_path = g_strconcat ("/v1/admin/phone/rate_tables?", odd[i].query,
+                                                 NULL);
+        g_autoptr(OtResponse) r = ot_request (gw, "GET", odd_path, ot_gateway_admin_token (gw),
+                                              NULL, NULL);
+
+        g_test_message ("GET %s", odd_path);
+        ot_assert_error (r, 400, "invalid_request_error", odd[i].code);
+        g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                         "param"), ==, odd[i].param);
+      }
+  }
 
   path = g_strdup_printf ("/v1/admin/phone/rate_tables/%s",
                           ot_json_string (json_array_get_object_element (data, 1), "id"));

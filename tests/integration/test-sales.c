@@ -207,6 +207,13 @@ test_operator_pools_and_settlement (void)
     ot_assert_status (r, 200);
     g_assert_cmpint (ot_json_int (ot_response_object (r), "net_due"), ==, 29002);
   }
+  {
+    g_autofree char *own = g_strdup_printf ("/v1/phone/statement?month=%s&format=csv", month);
+    g_autoptr(OtResponse) r = ot_request (gw, "GET", own, op_key, NULL, NULL);
+
+    ot_assert_status (r, 200);
+    g_assert_nonnull (strstr (r->body, "\r\ntotal,,,,30000,998,29002\r\n"));
+  }
   empty = statement (op_id, "2001-01");
   g_assert_cmpint (ot_json_int (empty, "gross"), ==, 0);
   g_assert_true (ot_json_bool (ot_json_object (empty, "ledger"), "reconciled"));
@@ -341,6 +348,39 @@ test_refusals (void)
   (void) shop_key;
 }
 
+/* The operator's statements take seller, month and format, the seller's
+ * own month and format, each once with a value: a seller named on the own
+ * statement is refused, not answered with the caller's own. */
+static void
+test_query (void)
+{
+  g_autofree char *op_id = NULL;
+  g_autofree char *op_key = pt_create_merchant (gw, "Query Telecom", "mobile_operator", &op_id);
+  g_autofree char *other = g_strdup_printf ("/v1/phone/statement?month=2026-12&seller=%s", op_id);
+  const struct { const char *path; gboolean admin; const char *code; const char *param; } odd[] = {
+    { other, FALSE, "parameter_unknown", "seller" },
+    { "/v1/phone/statement?month", FALSE, "parameter_invalid", "month" },
+    { "/v1/admin/phone/statements?seller=x&month=2026-12&format", TRUE, "parameter_invalid",
+      "format" },
+    { "/v1/admin/phone/statements?seller=x&seller=y&month=2026-12", TRUE, "parameter_invalid",
+      "seller" },
+    { "/v1/admin/phone/statements?seller=x&month=2026-12&kind=card", TRUE, "parameter_unknown",
+      "kind" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+    {
+      g_autoptr(OtResponse) r = ot_request (gw, "GET", odd[i].path,
+                                            odd[i].admin ? ot_gateway_admin_token (gw) : op_key,
+                                            NULL, NULL);
+
+      g_test_message ("GET %s", odd[i].path);
+      ot_assert_error (r, 400, "invalid_request_error", odd[i].code);
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                       ==, odd[i].param);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -354,6 +394,7 @@ main (int   argc,
   g_test_add_func ("/sales/operator-pools-and-settlement", test_operator_pools_and_settlement);
   g_test_add_func ("/sales/agent-cards", test_agent_cards);
   g_test_add_func ("/sales/refusals", test_refusals);
+  g_test_add_func ("/sales/query", test_query);
   status = g_test_run ();
 
   pt_stop (gw);

@@ -288,6 +288,19 @@ test_day (void)
   path = g_strdup_printf ("/v1/settlements/%s?format=csv", ot_json_string (s, "id"));
   foreign = ot_request (gw, "GET", path, mall, NULL, NULL);
   ot_assert_error (foreign, 404, "invalid_request_error", "resource_missing");
+  {
+    const char *mine = ot_json_string (json_array_get_object_element (ot_json_array (own, "data"),
+                                                                      0), "id");
+    g_autofree char *csv_path = g_strdup_printf ("/v1/settlements/%s?format=csv", mine);
+    g_autofree char *json_path = g_strdup_printf ("/v1/settlements/%s?format=json", mine);
+    g_autoptr(OtResponse) csv = ot_request (gw, "GET", csv_path, mall, NULL, NULL);
+    g_autoptr(OtResponse) json = ot_request (gw, "GET", json_path, mall, NULL, NULL);
+
+    ot_assert_status (csv, 200);
+    g_assert_true (g_str_has_prefix (csv->body, "date,type,reference,"));
+    ot_assert_status (json, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (json), "id"), ==, mine);
+  }
 
   (void) idle;
   (void) p3;
@@ -361,6 +374,41 @@ test_refusals (void)
   ot_assert_error (none, 404, "invalid_request_error", "resource_missing");
 }
 
+/* The lists take date, a settlement format, each once with a value, and
+ * nothing else: not the last of two dates, nor ?format read as JSON. */
+static void
+test_query (void)
+{
+  g_autofree char *mall = pt_create_merchant (gw, "Query Mall", "shopping", NULL);
+  const char *admin_token = ot_gateway_admin_token (gw);
+  const struct { const char *path; gboolean admin; const char *code; const char *param; } odd[] = {
+    { "/v1/settlements?date", FALSE, "parameter_invalid", "date" },
+    { "/v1/settlements?date=2026-01-01&date=2026-01-02", FALSE, "parameter_invalid", "date" },
+    { "/v1/settlements?date=2026-01-01&merchant=mch_x", FALSE, "parameter_unknown", "merchant" },
+    { "/v1/settlements/stl_x?date=2026-01-01", FALSE, "parameter_unknown", "date" },
+    { "/v1/settlements/stl_x?format", FALSE, "parameter_invalid", "format" },
+    { "/v1/admin/settlements?date=2026-01-01&format=csv", TRUE, "parameter_unknown", "format" },
+    { "/v1/admin/settlements/stl_x?format=csv&format=json", TRUE, "parameter_invalid", "format" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+    {
+      g_autoptr(OtResponse) r = ot_request (gw, "GET", odd[i].path,
+                                            odd[i].admin ? admin_token : mall, NULL, NULL);
+
+      g_test_message ("GET %s", odd[i].path);
+      ot_assert_error (r, 400, "invalid_request_error", odd[i].code);
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                       ==, odd[i].param);
+    }
+  {
+    g_autoptr(OtResponse) day = ot_request (gw, "GET", "/v1/settlements?date=2026-01-01", mall,
+                                            NULL, NULL);
+
+    ot_assert_status (day, 200);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -372,6 +420,7 @@ main (int   argc,
   g_test_add_func ("/settlement/day", test_day);
   g_test_add_func ("/settlement/pool-file", test_pool_file);
   g_test_add_func ("/settlement/refusals", test_refusals);
+  g_test_add_func ("/settlement/query", test_query);
   status = g_test_run ();
   pt_stop (gw);
   return status;

@@ -968,6 +968,45 @@ test_history_empty (void)
                     ==, 0);
 }
 
+/* The history takes limit and starting_after, each once with a value; the
+ * other GETs take no query parameter. Refused, not ignored, once the
+ * session has been checked. */
+static void
+test_get_query (void)
+{
+  g_autofree char *token = new_user (NULL);
+  const struct { const char *path; const char *code; const char *param; } refused[] = {
+    { "/v1/wallet/history?limit", "parameter_invalid", "limit" },
+    { "/v1/wallet/history?starting_after", "parameter_invalid", "starting_after" },
+    { "/v1/wallet/history?limit=1&limit=5", "parameter_invalid", "limit" },
+    { "/v1/wallet/history?limit=5&type=charge", "parameter_unknown", "type" },
+    { "/v1/wallet/me?expand=card", "parameter_unknown", "expand" },
+    { "/v1/wallet/card?expand=1", "parameter_unknown", "expand" },
+    { "/v1/wallet/funding-sources?limit=5", "parameter_unknown", "limit" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(OtResponse) r = wallet (gw, "GET", refused[i].path, token, NULL, NULL);
+      g_autoptr(OtResponse) anonymous = wallet (gw, "GET", refused[i].path, NULL, NULL, NULL);
+
+      g_test_message ("GET %s", refused[i].path);
+      ot_assert_error (r, 400, "invalid_request_error", refused[i].code);
+      assert_param (r, refused[i].param);
+      ot_assert_error (anonymous, 401, "authentication_error", "unauthorized");
+    }
+  {
+    g_autoptr(OtResponse) both = wallet (gw, "GET", "/v1/wallet/history?limit=5&starting_after="
+                                         "ln_00000000000000000000000000000000", token, NULL, NULL);
+    g_autoptr(OtResponse) me = wallet (gw, "GET", "/v1/wallet/me", token, NULL, NULL);
+
+    /* both names taken; the cursor, no line of this user's, is then refused */
+    ot_assert_error (both, 400, "invalid_request_error", "parameter_invalid");
+    assert_param (both, "starting_after");
+    ot_assert_status (me, 200);
+  }
+}
+
 /* Secrets at rest */
 
 static gboolean
@@ -1162,6 +1201,7 @@ main (int   argc,
   g_test_add_func ("/wallet/funding/refusals", test_funding_refusals);
   g_test_add_func ("/wallet/charges/no-bank", test_charge_without_bank);
   g_test_add_func ("/wallet/history/empty", test_history_empty);
+  g_test_add_func ("/wallet/get-query", test_get_query);
   g_test_add_func ("/wallet/secrets/at-rest", test_secrets_at_rest);
   g_test_add_func ("/wallet/secrets/pbkdf2-default-strength", test_default_strength);
   g_test_add_func ("/wallet/audit/balanced", test_audit);
