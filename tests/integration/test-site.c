@@ -72,6 +72,22 @@ test_clean_urls (void)
   g_assert_null (strstr (a->body, "<script>"));
 }
 
+/* The API refuses query parameters it does not read; the pages take any
+ * (cache busters, campaign tags), bare and repeated ones included. */
+static void
+test_query_ignored (void)
+{
+  g_autoptr(OtResponse) plain = ot_request (gw, "GET", "/buy", NULL, NULL, NULL);
+  g_autoptr(OtResponse) page = ot_request (gw, "GET", "/buy?utm_source=mail&utm_source&x",
+                                           NULL, NULL, NULL);
+  g_autoptr(OtResponse) script = ot_request (gw, "GET", "/js/site.js?v=2&v=3", NULL, NULL,
+                                             NULL);
+
+  ot_assert_status (page, 200);
+  g_assert_cmpmem (page->body, page->body_len, plain->body, plain->body_len);
+  ot_assert_status (script, 200);
+}
+
 static OtResponse *
 get_with (const char *path,
           const char *header,
@@ -223,6 +239,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/site/content-types", test_content_types);
   g_test_add_func ("/site/clean-urls", test_clean_urls);
+  g_test_add_func ("/site/query-ignored", test_query_ignored);
   g_test_add_func ("/site/revalidation", test_revalidation);
   g_test_add_func ("/site/head", test_head);
   g_test_add_func ("/site/not-found", test_not_found);
