@@ -1005,6 +1005,16 @@ test_get_query (void)
     assert_param (both, "starting_after");
     ot_assert_status (me, 200);
   }
+  {
+    /* a DELETE takes none either, and the session survives the refusal */
+    g_autoptr(OtResponse) out = wallet (gw, "DELETE", "/v1/wallet/sessions/current?all=1", token,
+                                        NULL, NULL);
+    g_autoptr(OtResponse) me = wallet (gw, "GET", "/v1/wallet/me", token, NULL, NULL);
+
+    ot_assert_error (out, 400, "invalid_request_error", "parameter_unknown");
+    assert_param (out, "all");
+    ot_assert_status (me, 200);
+  }
 }
 
 /* Secrets at rest */
