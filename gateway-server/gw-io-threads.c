@@ -21,6 +21,7 @@
  */
 #include "gw-io-threads.h"
 #include "gw-http-fallback.h"
+#include "onepin-soup-server.h"
 #include "gw-wait.h"
 
 #include <errno.h>
@@ -427,6 +428,7 @@ worker_new (GwIoThreads      *self,
   if (certificate != NULL)
     soup_server_set_tls_certificate (worker->soup, certificate);
   gw_http_fallback_attach (worker->soup);
+  onepin_soup_server_reap_closed (worker->soup);
   if (self->early != NULL)
     soup_server_add_early_handler (worker->soup, NULL, self->early, self->user_data, NULL);
   soup_server_add_handler (worker->soup, NULL, worker_request, worker, NULL);

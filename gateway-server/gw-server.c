@@ -10,6 +10,7 @@
 #include "gw-server-private.h"
 #include "gw-io-threads.h"
 #include "gw-http-fallback.h"
+#include "onepin-soup-server.h"
 #include "gw-pages.h"
 #include "gw-wait.h"
 #include "gw-api-profile.h"
@@ -1871,6 +1872,7 @@ listen_here (GwServer         *self,
   if (certificate != NULL)
     soup_server_set_tls_certificate (self->soup, certificate);
   gw_http_fallback_attach (self->soup);
+  onepin_soup_server_reap_closed (self->soup);
   soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_over), self);

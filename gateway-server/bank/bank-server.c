@@ -11,6 +11,7 @@
  */
 #include "bank-server-private.h"
 #include "bank-callbacks.h"
+#include "onepin-soup-server.h"
 
 #include <string.h>
 
@@ -911,6 +912,7 @@ bank_server_new (const BankConfig  *config,
   if (self->network == NULL)
     return NULL;
   self->soup = soup_server_new ("server-header", "onepin-bank", NULL);
+  onepin_soup_server_reap_closed (self->soup);
   soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   return g_steal_pointer (&self);
