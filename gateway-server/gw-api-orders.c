@@ -1514,6 +1514,7 @@ refund_data_free (gpointer data)
   g_free (refund->holder);
   g_free (refund->email);
   g_free (refund->locale);
+  explicit_bzero (&refund->credentials, sizeof refund->credentials);
   g_free (refund);
 }
 
@@ -1564,8 +1565,9 @@ refund_begin (GwTxn       *txn,
   return TRUE;
 }
 
-void
-gw_api_cards_refund (GwRequest *request)
+/* Checks the fields of a balance refund; FALSE after replying 400. */
+static gboolean
+refund_fields_ok (GwRequest *request)
 {
   static const OnepinJsonField fields[] = {
     { "number", ONEPIN_JSON_STRING, TRUE },
@@ -1577,29 +1579,39 @@ gw_api_cards_refund (GwRequest *request)
     { "locale", ONEPIN_JSON_STRING, FALSE },
   };
   JsonObject *body = request->body;
-  RefundData *data;
-  GwSiteFlow *flow;
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return;
+    return FALSE;
   if (!chars_ok (onepin_json_get_string (body, "bank_code", ""), DIGITS, 3, 3))
-    return gw_request_bad_param (request, "bank_code", "bank_code must be 3 digits.");
+    return gw_request_bad_param (request, "bank_code", "bank_code must be 3 digits."), FALSE;
   if (!account_ok (onepin_json_get_string (body, "account_number", "")))
     return gw_request_bad_param (request, "account_number",
-                                 "account_number must be 6 to 20 digits.");
+                                 "account_number must be 6 to 20 digits."), FALSE;
   if (!text_ok (onepin_json_get_string (body, "account_holder", ""), 1, 100))
     return gw_request_bad_param (request, "account_holder",
-                                 "account_holder must be 1 to 100 characters.");
+                                 "account_holder must be 1 to 100 characters."), FALSE;
+  return TRUE;
+}
 
-  data = g_new0 (RefundData, 1);
-  if (!parse_contact (request, &data->email, &data->locale))
+void
+gw_api_cards_refund (GwRequest *request)
+{
+  JsonObject *body = request->body;
+  RefundData *data = g_new0 (RefundData, 1);
+  GwSiteFlow *flow;
+
+  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
+                         onepin_json_get_string (body, "number", ""),
+                         onepin_json_get_string (body, "password", ""), &data->credentials);
+  /* A keyed retry is the card's own, refusals of its fields included: the
+   * key's scope is the card, so a replay is checked against its password
+   * (gw_idempotency_check_holder) and holders never share keys. */
+  gw_request_scope_to_card (request, &data->credentials);
+  if (!refund_fields_ok (request) || !parse_contact (request, &data->email, &data->locale))
     return refund_data_free (data);
   data->bank_code = g_strdup (onepin_json_get_string (body, "bank_code", ""));
   data->account_number = g_strdup (onepin_json_get_string (body, "account_number", ""));
   data->holder = g_strdup (onepin_json_get_string (body, "account_holder", ""));
-  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
-                         onepin_json_get_string (body, "number", ""),
-                         onepin_json_get_string (body, "password", ""), &data->credentials);
 
   flow = gw_site_flow_new (request, refund_begin, refund_answer, data, refund_data_free);
   flow->charge = (GwChargeRequest) {

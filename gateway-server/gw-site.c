@@ -146,6 +146,8 @@ gw_site_flow_new (GwRequest      *request,
       flow->scope = g_strdup (request->scope);
       flow->key = g_strdup (request->idempotency_key);
       memcpy (flow->fingerprint, request->fingerprint, 32);
+      flow->has_holder = request->has_holder;
+      flow->holder = request->holder;
     }
   return flow;
 }
@@ -158,6 +160,7 @@ flow_free (GwSiteFlow *flow)
   g_clear_pointer (&flow->result, gw_charge_result_free);
   g_free (flow->scope);
   g_free (flow->key);
+  explicit_bzero (&flow->holder, sizeof flow->holder);
   g_object_unref (flow->site);
   g_free (flow);
 }
@@ -176,6 +179,8 @@ flow_call (GwSiteFlow  *flow,
   call->data = flow;
   call->done = done;
   call->done_data = flow;
+  call->has_holder = flow->has_holder;
+  call->holder = flow->holder;
   return call;
 }
 
@@ -259,6 +264,9 @@ begin_apply (GwTxn   *txn,
       !gw_idempotency_replay (txn, call, flow->scope, flow->key, flow->fingerprint, &answered,
                               error))
     return FALSE;
+  /* A card's refusal here is counted by call_apply, as any. */
+  if (answered && flow->has_holder)
+    return gw_idempotency_check_holder (txn, call, error);
   if (answered)
     return TRUE;
   if (!flow->begin (txn, flow, call, error))

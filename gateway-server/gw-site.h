@@ -50,6 +50,8 @@ struct _GwSiteFlow
   char            *scope;
   char            *key;
   guint8           fingerprint[32];
+  gboolean         has_holder;      /* a card-scoped key: its card's credentials */
+  GwCredentials    holder;
   gboolean         replayed;
   GwChargeResult  *result;          /* what the bank said, for the settlement */
   gboolean         heard;           /* the bank said something (even "never saw it") */

@@ -116,6 +116,20 @@ cards_total (void)
   return ot_json_int (audit, "cards_balance_total");
 }
 
+/* Today's count of refused card credentials, from GET /metrics. */
+static gint64
+credential_failures (void)
+{
+  static const char series[] = "\nonepin_credential_failures_today ";
+  g_autoptr(OtResponse) r = ot_request (gw, "GET", "/metrics", NULL, NULL, NULL);
+  const char *line;
+
+  ot_assert_status (r, 200);
+  line = strstr (r->body, series);
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + strlen (series), NULL, 10);
+}
+
 /* The full numbers of an answer that reveals the cards. */
 static GPtrArray *
 numbers_of (OtResponse *r)
@@ -924,16 +938,26 @@ test_recharge_transfer (void)
 /* Balance refunds */
 
 static OtResponse *
+refund_as (const char *number,
+           const char *password,
+           const char *account,
+           const char *key)
+{
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\","
+                                           " \"bank_code\": \"990\", \"account_number\": \"%s\","
+                                           " \"account_holder\": \"홍길동\","
+                                           " \"email\": \"hong@example.com\"}", number, password,
+                                           account);
+
+  return ot_request (gw, "POST", "/v1/cards/refund", NULL, key, body);
+}
+
+static OtResponse *
 refund (const char *number,
         const char *account,
         const char *key)
 {
-  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
-                                           " \"bank_code\": \"990\", \"account_number\": \"%s\","
-                                           " \"account_holder\": \"홍길동\","
-                                           " \"email\": \"hong@example.com\"}", number, account);
-
-  return ot_request (gw, "POST", "/v1/cards/refund", NULL, key, body);
+  return refund_as (number, PASSWORD, account, key);
 }
 
 static void
@@ -991,6 +1015,39 @@ test_refund_payout (void)
     audit = ot_assert_audit_balanced (gw);
   }
   g_assert_nonnull (merchant);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* A refund's key is scoped to its card: another holder's refund with the
+ * same key is a refund of its own, and the key reused on the card checks
+ * the password before anything else, so it tells a right password from a
+ * wrong one no better than any refused request (which counts). */
+static void
+test_refund_key_holder (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 20000, PASSWORD);
+  g_autoptr(OtCard) other = ot_new_card (gw, 30000, PASSWORD);
+  g_autoptr(OtResponse) paid = refund (card->number, "110-000-000001", "pok-1");
+  g_autoptr(OtResponse) replay = refund (card->number, "110-000-000001", "pok-1");
+  gint64 failures = credential_failures ();
+  g_autoptr(OtResponse) wrong = refund_as (card->number, "9999", "110-000-000001", "pok-1");
+  g_autoptr(OtResponse) reused = refund (card->number, OT_BANK_ACCOUNT_RICH, "pok-1");
+  g_autoptr(OtResponse) theirs = refund (other->number, "110-000-000001", "pok-1");
+
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (paid), "status"), ==, "succeeded");
+  g_assert_cmpstr (replay->body, ==, paid->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+
+  ot_assert_error (wrong, 402, "card_error", "invalid_credentials");
+  g_assert_null (ot_response_header (wrong, "Idempotent-Replayed"));
+  g_assert_cmpint (credential_failures (), ==, failures + 1);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+
+  ot_assert_status (theirs, 200);
+  g_assert_null (ot_response_header (theirs, "Idempotent-Replayed"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (theirs), "card_id"), ==, other->id);
+  g_assert_cmpint (ot_json_int (ot_response_object (theirs), "amount"), ==, 30000);
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
@@ -1130,6 +1187,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-to-profile", test_recharge_to_profile);
   g_test_add_func ("/orders/bank/recharge-cap-race", test_recharge_cap_race);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
+  g_test_add_func ("/orders/bank/refund-key-holder", test_refund_key_holder);
   g_test_add_func ("/orders/bank/restart-sweep", test_restart_sweep);
   g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
 
