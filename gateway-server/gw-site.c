@@ -109,6 +109,11 @@ gw_site_outcome_error (GwSite                *self,
                  "The bank refused the payout to this account. The balance is back on the "
                  "card, which stays open.");
       break;
+    case GW_ORDERS_KEY_REUSED:
+      /* As gw_idempotency_replay () words it, and nothing of the first. */
+      set_error (call, 422, "idempotency_error", "idempotency_key_reused", NULL, NULL,
+                 "This Idempotency-Key was used with other parameters.");
+      break;
     case GW_ORDERS_BANK_UNKNOWN:
       set_error (call, 503, "api_error", "bank_outcome_unknown", NULL, NULL,
                  "The bank has not confirmed the outcome yet. Nothing is charged twice: retry "
@@ -274,7 +279,7 @@ begin_apply (GwTxn   *txn,
   if (call->body == NULL && flow->step.next == GW_ORDERS_NEXT_ANSWER &&
       !flow->answer (txn, flow, call, error))
     return FALSE;
-  if (call->body != NULL && flow->key != NULL)
+  if (call->body != NULL && flow->key != NULL && !flow->unstored)
     return gw_idempotency_remember (txn, call, flow->scope, flow->key, flow->fingerprint, error);
   return TRUE;
 }

@@ -45,6 +45,8 @@ struct _GwSiteFlow
   char             lock[48];        /* an object only one flow may work on at a time */
   GwOrdersStep     step;            /* what begin asks of the bank */
   GwChargeRequest  charge;          /* what is sent; the strings belong to @data */
+  gboolean         unstored;        /* begin's answer is not kept under the key
+                                       (GwOrdersOutcome.unstored) */
 
   /* private */
   char            *scope;
