@@ -1498,42 +1498,6 @@ recharge_by_key (GwTxn               *txn,
   return TRUE;
 }
 
-/* @key made a recharge already. The card's password comes first, as on any
- * request: a wrong one is refused and counted, so the key tells nobody
- * without the password anything. Then only the same parameters on the same
- * card get that recharge; any other request gets 422, as it would from an
- * idempotency record. Neither refusal is stored: the key stays the first
- * request's, whose outcome its retry must still be able to learn. */
-static void
-recharge_again (const GwRechargeKey *key,
-                const GwCard        *card,
-                GwRecharge          *recharge,
-                GwOrdersStep        *step,
-                GwOrdersOutcome     *outcome)
-{
-  GwRechargeRow *row = &recharge->row;
-
-  if (!password_proven (outcome, card))
-    {
-      outcome->unstored = TRUE;
-      return;
-    }
-  /* The right password on a card closed since: its recharge is still told. */
-  outcome_init (outcome);
-  if (!g_str_equal (row->card_id, card->id) ||
-      (row->has_fingerprint && !onepin_crypto_equal (row->fingerprint, key->fingerprint, 32)))
-    {
-      outcome->result = GW_ORDERS_KEY_REUSED;
-      outcome->unstored = TRUE;
-      return;
-    }
-  /* The same request again after an unknown outcome: learn that outcome,
-   * never charge a second time. */
-  if (g_str_equal (row->status, "processing"))
-    step_set (step, GW_ORDERS_NEXT_QUERY, row->charge_id);
-  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
-}
-
 /* What a recharge must pass before anything is charged. */
 static gboolean
 recharge_check (GwTxn                *txn,
@@ -1560,6 +1524,103 @@ recharge_check (GwTxn                *txn,
   if (card->balance + amount > GW_CARD_BALANCE_CAP)
     return card_declined (outcome, GW_DECLINE_BALANCE_LIMIT);
   return TRUE;
+}
+
+/* The recharge's charge never reached the bank: it was down (or, asked
+ * later, had never heard of it), and the answer was 503 bank_unavailable,
+ * not stored. */
+static gboolean
+never_charged (const GwRecharge *recharge)
+{
+  return g_str_equal (recharge->row.status, "failed") &&
+         g_str_equal (recharge->charge.status, "failed");
+}
+
+/* Nothing happened the first time, so the same request tries again,
+ * checked afresh (@outcome is its card's), under the same charge id: the
+ * bank has never seen it, or, if it has after all, answers what it did
+ * with it. Either way nothing is charged twice, and the key stays usable. */
+static gboolean
+recharge_retry (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const GwCard         *card,
+                const GwFundingCheck *funding,
+                GwRecharge           *recharge,
+                GwOrdersStep         *step,
+                GwOrdersOutcome      *outcome,
+                GError              **error)
+{
+  GwRechargeRow *row = &recharge->row;
+  GwChargeRow *charge = &recharge->charge;
+
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+  if (!recharge_check (txn, config, card, row->amount, funding, outcome, error))
+    return FALSE;
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+
+  g_strlcpy (charge->status, "processing", sizeof charge->status);
+  charge->decline_code[0] = '\0';
+  charge->updated = NOW (txn);
+  g_strlcpy (row->status, "processing", sizeof row->status);
+  row->decline_code[0] = '\0';
+  g_strlcpy (recharge->card_last4, card->last4, sizeof recharge->card_last4);
+  if (!ORDERS (txn, charge_update, charge, error) || !ORDERS (txn, recharge_update, row, error))
+    return FALSE;
+  step_set (step, GW_ORDERS_NEXT_CHARGE, charge->id);
+  step->amount = row->amount;
+  return TRUE;
+}
+
+/* @key made a recharge already. The card's password comes first, as on any
+ * request: a wrong one is refused and counted, so the key tells nobody
+ * without the password anything. Then only the same parameters on the same
+ * card get that recharge; any other request gets 422, as it would from an
+ * idempotency record. Neither refusal is stored: the key stays the first
+ * request's, whose outcome its retry must still be able to learn. */
+static gboolean
+recharge_again (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const GwRechargeKey  *key,
+                const GwCard         *card,
+                const GwFundingCheck *funding,
+                GwRecharge           *recharge,
+                GwOrdersStep         *step,
+                GwOrdersOutcome      *outcome,
+                GError              **error)
+{
+  GwRechargeRow *row = &recharge->row;
+  GwOrdersOutcome checked = *outcome;
+  GError *local = NULL;
+
+  if (!password_proven (outcome, card))
+    return outcome->unstored = TRUE, TRUE;
+  /* The right password on a card closed since: its recharge is still told. */
+  outcome_init (outcome);
+  if (!g_str_equal (row->card_id, card->id) ||
+      (row->has_fingerprint && !onepin_crypto_equal (row->fingerprint, key->fingerprint, 32)))
+    {
+      outcome->result = GW_ORDERS_KEY_REUSED;
+      outcome->unstored = TRUE;
+      return TRUE;
+    }
+  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+  /* The same request again after an unknown outcome: learn that outcome,
+   * never charge a second time. */
+  if (g_str_equal (row->status, "processing"))
+    {
+      step_set (step, GW_ORDERS_NEXT_QUERY, row->charge_id);
+      return TRUE;
+    }
+  if (!ORDERS (txn, charge_get, row->charge_id, &recharge->charge, &local))
+    return missing (error, local, "charge");
+  /* Rows from before migration 012 have no fingerprint: nothing says this
+   * request would charge what theirs recorded, so they are only told. */
+  if (!row->has_fingerprint || !never_charged (recharge))
+    return TRUE;
+  *outcome = checked;
+  return recharge_retry (txn, config, card, funding, recharge, step, outcome, error);
 }
 
 /* Records a new recharge and its charge, with the request's key and
@@ -1631,7 +1692,7 @@ gw_orders_recharge_begin (GwTxn                *txn,
                         &recharge->row, &found, error))
     return FALSE;
   if (found)
-    return recharge_again (key, &card, recharge, step, outcome), TRUE;
+    return recharge_again (txn, config, key, &card, funding, recharge, step, outcome, error);
   if (outcome->result != GW_ORDERS_OK)
     return TRUE;
   if (!recharge_check (txn, config, &card, amount, funding, outcome, error))

@@ -956,6 +956,43 @@ test_recharge_transfer (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* A recharge that got 503 bank_unavailable did nothing, and its answer is
+ * not stored: its key stays the request's, which, once the bank is back,
+ * recharges the card, once. Other parameters with the key get 422 and a
+ * wrong password 402, as after any other unstored answer. */
+static void
+test_recharge_bank_down (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PASSWORD);
+  g_autoptr(OtResponse) down = NULL;
+  g_autoptr(OtResponse) reused = NULL;
+  g_autoptr(OtResponse) wrong = NULL;
+  g_autoptr(OtResponse) back = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+
+  ot_bank_kill (bank);
+  down = recharge (card->number, 10000, "rdown-1", CARD_FUNDING);
+  ot_assert_error (down, 503, "api_error", "bank_unavailable");
+  ot_bank_restart (bank);
+
+  reused = recharge (card->number, 30000, "rdown-1", CARD_FUNDING);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+  wrong = recharge_on (gw, card->number, "9999", 10000, "rdown-1", CARD_FUNDING);
+  ot_assert_error (wrong, 402, "card_error", "invalid_credentials");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 10000, 10000);
+
+  back = recharge (card->number, 10000, "rdown-1", CARD_FUNDING);
+  ot_assert_status (back, 200);
+  g_assert_null (ot_response_header (back, "Idempotent-Replayed"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (back), "status"), ==, "succeeded");
+  g_assert_cmpint (ot_json_int (ot_response_object (back), "balance_after"), ==, 20000);
+  replay = recharge (card->number, 10000, "rdown-1", CARD_FUNDING);
+  g_assert_cmpstr (replay->body, ==, back->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 20000, 20000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
 /* A recharge whose answer was lost (the gateway killed while the bank held
  * the reply) is found again by its key, but only by the same request on
  * the same card: other parameters get 422 and nothing of it, a wrong
@@ -1289,6 +1326,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);
   g_test_add_func ("/orders/bank/recharge-to-profile", test_recharge_to_profile);
   g_test_add_func ("/orders/bank/recharge-cap-race", test_recharge_cap_race);
+  g_test_add_func ("/orders/bank/recharge-bank-down", test_recharge_bank_down);
   g_test_add_func ("/orders/bank/recharge-key-after-crash", test_recharge_key_after_crash);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
   g_test_add_func ("/orders/bank/refund-key-holder", test_refund_key_holder);

@@ -1071,6 +1071,49 @@ test_recharge_key_reused (Fixture       *f,
   g_assert_cmpint (get_card (f, other.id).balance, ==, 10000);
 }
 
+/* A recharge whose charge never reached the bank did nothing: the same
+ * request charges again, under the same charge id, and only it. */
+static void
+test_recharge_retry_unsent (Fixture       *f,
+                            gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 10000, FALSE, &credentials, NULL);
+  GwRechargeKey key, changed;
+  GwOrdersOutcome outcome;
+  GwOrdersStep first, step;
+  GwRecharge r;
+  g_auto(Op) answer = { .kind = OP_RECHARGE_ANSWER };
+
+  memset (&key, 0x51, sizeof key);
+  changed = key;
+  changed.fingerprint[31] ^= 1;
+  r = recharge (f, &credentials, 10000, &key, &outcome, &first);
+  settle (f, first.id, NULL);                      /* the bank was down */
+  answer.id = r.row.id;
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNAVAILABLE);
+
+  recharge (f, &credentials, 10000, &changed, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_KEY_REUSED);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_ANSWER);
+
+  recharge (f, &credentials, 10000, &key, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_cmpstr (step.id, ==, first.id);
+  g_assert_cmpint (step.amount, ==, 10000);
+  g_assert_cmpstr (step.owner_id, ==, r.row.id);
+  settle (f, step.id, &approved);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+
+  recharge (f, &credentials, 10000, &key, &outcome, &step);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+  assert_audit (f, 20000);
+}
+
 /* A row made before migration 012 is keyed in the shared scope "public"
  * and has no fingerprint: its own card's request finds it there, another
  * card's request does not. */
@@ -1422,6 +1465,7 @@ main (int   argc,
   ADD ("recharge-cap", test_recharge_cap);
   ADD ("recharge-same-request", test_recharge_same_request);
   ADD ("recharge-key-reused", test_recharge_key_reused);
+  ADD ("recharge-retry-unsent", test_recharge_retry_unsent);
   ADD ("recharge-legacy-key", test_recharge_legacy_key);
   ADD ("recharge-declines", test_recharge_declines);
   ADD ("payout", test_payout);
