@@ -1359,7 +1359,7 @@ typedef struct
   char          *email;
   char          *locale;
   gboolean       keyed;
-  guint8         request_key[32];
+  GwRechargeKey  key;
   char           recharge_id[40];
   char          *description;
 } RechargeData;
@@ -1373,6 +1373,7 @@ recharge_data_free (gpointer data)
   g_free (recharge->email);
   g_free (recharge->locale);
   g_free (recharge->description);
+  explicit_bzero (&recharge->credentials, sizeof recharge->credentials);
   g_free (recharge);
 }
 
@@ -1410,13 +1411,14 @@ recharge_begin (GwTxn       *txn,
 
   ok = gw_orders_recharge_begin (txn, orders_config (call->server), &data->credentials,
                                  data->amount, &data->funding.check, &contact,
-                                 data->keyed ? data->request_key : NULL, &recharge, &flow->step,
+                                 data->keyed ? &data->key : NULL, &recharge, &flow->step,
                                  &outcome, error);
   gw_recharge_row_clear (&recharge.row);
   if (!ok)
     return FALSE;
   if (outcome.result != GW_ORDERS_OK)
     gw_site_outcome_error (flow->site, call, &outcome);
+  flow->unstored = outcome.unstored;
   g_strlcpy (data->recharge_id, flow->step.owner_id, sizeof data->recharge_id);
   flow->charge.amount = data->amount;
   return TRUE;
@@ -1439,8 +1441,10 @@ parse_contact (GwRequest  *request,
   return TRUE;
 }
 
-void
-gw_api_cards_recharge (GwRequest *request)
+/* Checks the fields of a recharge but its funding and contact; FALSE after
+ * replying 400. */
+static gboolean
+recharge_fields_ok (GwRequest *request)
 {
   static const OnepinJsonField fields[] = {
     { "number", ONEPIN_JSON_STRING, TRUE },
@@ -1454,36 +1458,60 @@ gw_api_cards_recharge (GwRequest *request)
     { "email", ONEPIN_JSON_STRING, FALSE },
     { "locale", ONEPIN_JSON_STRING, FALSE },
   };
-  RechargeData *data;
-  GwSiteFlow *flow;
   gint64 amount;
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return;
+    return FALSE;
   amount = onepin_json_get_int (request->body, "amount", 0);
   if (amount < GW_RECHARGE_UNIT || amount > GW_CARD_BALANCE_CAP || amount % GW_RECHARGE_UNIT)
     return gw_request_bad_param (request, "amount", "amount must be a multiple of 10,000 from "
-                                 "10,000 to 1,000,000.");
+                                 "10,000 to 1,000,000."), FALSE;
   if (!g_str_equal (onepin_json_get_string (request->body, "currency", "krw"), "krw"))
-    return gw_request_bad_param (request, "currency", "Cards are recharged in krw only.");
+    return gw_request_bad_param (request, "currency", "Cards are recharged in krw only."), FALSE;
+  return TRUE;
+}
 
-  data = g_new0 (RechargeData, 1);
-  if (!parse_contact (request, &data->email, &data->locale) ||
-      !parse_funding (request, &data->funding))
-    return recharge_data_free (data);
-  data->amount = amount;
+/* What the recharge keeps of the request's key: its hash in the request's
+ * scope (the card), its hash in "public" (where rows made before migration
+ * 012 have it), and the request's fingerprint. */
+static void
+recharge_key (GwRequest     *request,
+              GwRechargeKey *key)
+{
+  const char *scopes[] = { request->scope, "public" };
+  guint8 *hashes[] = { key->request_key, key->legacy_key };
+
+  for (guint i = 0; i < G_N_ELEMENTS (scopes); i++)
+    {
+      g_autofree char *both = g_strconcat ("recharge\n", scopes[i], "\n",
+                                           request->idempotency_key, NULL);
+
+      onepin_crypto_sha256 (both, strlen (both), hashes[i]);
+    }
+  memcpy (key->fingerprint, request->fingerprint, 32);
+}
+
+void
+gw_api_cards_recharge (GwRequest *request)
+{
+  RechargeData *data = g_new0 (RechargeData, 1);
+  GwSiteFlow *flow;
+
   gw_ledger_credentials (gw_server_get_ledger_config (request->server),
                          onepin_json_get_string (request->body, "number", ""),
                          onepin_json_get_string (request->body, "password", ""),
                          &data->credentials);
-  if (request->idempotency_key != NULL)
-    {
-      g_autofree char *both = g_strconcat ("recharge\n", request->scope, "\n",
-                                           request->idempotency_key, NULL);
-
-      data->keyed = TRUE;
-      onepin_crypto_sha256 (both, strlen (both), data->request_key);
-    }
+  /* A keyed retry is the card's own, refusals of its fields included: the
+   * key's scope is the card, so holders never share keys, and a replay is
+   * checked against the card's password (gw_idempotency_check_holder). */
+  gw_request_scope_to_card (request, &data->credentials);
+  if (!recharge_fields_ok (request) || !parse_contact (request, &data->email, &data->locale) ||
+      !parse_funding (request, &data->funding))
+    return recharge_data_free (data);
+  data->amount = onepin_json_get_int (request->body, "amount", 0);
+  data->keyed = request->idempotency_key != NULL;
+  if (data->keyed)
+    recharge_key (request, &data->key);
   data->description = g_strdup ("onepin card recharge");
 
   flow = gw_site_flow_new (request, recharge_begin, recharge_answer, data, recharge_data_free);
@@ -1514,6 +1542,7 @@ refund_data_free (gpointer data)
   g_free (refund->holder);
   g_free (refund->email);
   g_free (refund->locale);
+  explicit_bzero (&refund->credentials, sizeof refund->credentials);
   g_free (refund);
 }
 
@@ -1564,8 +1593,9 @@ refund_begin (GwTxn       *txn,
   return TRUE;
 }
 
-void
-gw_api_cards_refund (GwRequest *request)
+/* Checks the fields of a balance refund; FALSE after replying 400. */
+static gboolean
+refund_fields_ok (GwRequest *request)
 {
   static const OnepinJsonField fields[] = {
     { "number", ONEPIN_JSON_STRING, TRUE },
@@ -1577,29 +1607,39 @@ gw_api_cards_refund (GwRequest *request)
     { "locale", ONEPIN_JSON_STRING, FALSE },
   };
   JsonObject *body = request->body;
-  RefundData *data;
-  GwSiteFlow *flow;
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return;
+    return FALSE;
   if (!chars_ok (onepin_json_get_string (body, "bank_code", ""), DIGITS, 3, 3))
-    return gw_request_bad_param (request, "bank_code", "bank_code must be 3 digits.");
+    return gw_request_bad_param (request, "bank_code", "bank_code must be 3 digits."), FALSE;
   if (!account_ok (onepin_json_get_string (body, "account_number", "")))
     return gw_request_bad_param (request, "account_number",
-                                 "account_number must be 6 to 20 digits.");
+                                 "account_number must be 6 to 20 digits."), FALSE;
   if (!text_ok (onepin_json_get_string (body, "account_holder", ""), 1, 100))
     return gw_request_bad_param (request, "account_holder",
-                                 "account_holder must be 1 to 100 characters.");
+                                 "account_holder must be 1 to 100 characters."), FALSE;
+  return TRUE;
+}
 
-  data = g_new0 (RefundData, 1);
-  if (!parse_contact (request, &data->email, &data->locale))
+void
+gw_api_cards_refund (GwRequest *request)
+{
+  JsonObject *body = request->body;
+  RefundData *data = g_new0 (RefundData, 1);
+  GwSiteFlow *flow;
+
+  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
+                         onepin_json_get_string (body, "number", ""),
+                         onepin_json_get_string (body, "password", ""), &data->credentials);
+  /* A keyed retry is the card's own, refusals of its fields included: the
+   * key's scope is the card, so a replay is checked against its password
+   * (gw_idempotency_check_holder) and holders never share keys. */
+  gw_request_scope_to_card (request, &data->credentials);
+  if (!refund_fields_ok (request) || !parse_contact (request, &data->email, &data->locale))
     return refund_data_free (data);
   data->bank_code = g_strdup (onepin_json_get_string (body, "bank_code", ""));
   data->account_number = g_strdup (onepin_json_get_string (body, "account_number", ""));
   data->holder = g_strdup (onepin_json_get_string (body, "account_holder", ""));
-  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
-                         onepin_json_get_string (body, "number", ""),
-                         onepin_json_get_string (body, "password", ""), &data->credentials);
 
   flow = gw_site_flow_new (request, refund_begin, refund_answer, data, refund_data_free);
   flow->charge = (GwChargeRequest) {

@@ -1197,6 +1197,21 @@ check_charge_body (JsonObject  *body,
   return NULL;
 }
 
+/* A 409 that passes once the running charge ends. It is never stored
+ * under the key: a retry must get the final answer, and under the running
+ * charge's own key the 409 would be what that charge's settlement (a keyed
+ * call) found and replayed, so the card would never be credited with the
+ * money taken. */
+static void
+charge_busy (GwRequest  *request,
+             const char *type,
+             const char *code,
+             const char *message)
+{
+  g_clear_pointer (&request->idempotency_key, g_free);
+  gw_request_error (request, 409, type, code, NULL, message);
+}
+
 /* One charge per user at a time, and one run per key: FALSE after replying 409. */
 static gboolean
 charge_claim (GwWalletState *state,
@@ -1209,16 +1224,16 @@ charge_claim (GwWalletState *state,
       if (g_hash_table_contains (state->charge_keys, *in_flight))
         {
           g_clear_pointer (in_flight, g_free);
-          gw_request_error (request, 409, "idempotency_error", "idempotency_in_flight", NULL,
-                            "A request with this Idempotency-Key is still in progress.");
+          charge_busy (request, "idempotency_error", "idempotency_in_flight",
+                       "A request with this Idempotency-Key is still in progress.");
           return FALSE;
         }
     }
   if (g_hash_table_contains (state->charging, request->user_id))
     {
       g_clear_pointer (in_flight, g_free);
-      gw_request_error (request, 409, "invalid_request_error", "charge_in_progress", NULL,
-                        "Another charge of this wallet is in progress. Try again shortly.");
+      charge_busy (request, "invalid_request_error", "charge_in_progress",
+                   "Another charge of this wallet is in progress. Try again shortly.");
       return FALSE;
     }
   g_hash_table_add (state->charging, g_strdup (request->user_id));

@@ -511,7 +511,8 @@ t_gift_set_claimed (GwTxn       *txn,
 
 #define RECHARGE_COLUMNS \
   "id, card_id, amount, currency, status, COALESCE(decline_code, ''), charge_id, request_key," \
-  " contact_sealed, COALESCE(balance_after, 0), COALESCE(expires_at, 0), created FROM recharges "
+  " contact_sealed, COALESCE(balance_after, 0), COALESCE(expires_at, 0), created," \
+  " request_fingerprint FROM recharges "
 
 static void
 read_recharge (sqlite3_stmt *stmt,
@@ -532,6 +533,7 @@ read_recharge (sqlite3_stmt *stmt,
   out->balance_after = sqlite3_column_int64 (stmt, 9);
   out->expires_at = sqlite3_column_int64 (stmt, 10);
   out->created = sqlite3_column_int64 (stmt, 11);
+  out->has_fingerprint = gw_sqlite_copy_blob (out->fingerprint, 32, stmt, 12);
 }
 
 static gboolean
@@ -541,7 +543,8 @@ t_recharge_insert (GwTxn                *txn,
 {
   sqlite3_stmt *stmt = prep (txn,
     "INSERT INTO recharges (id, card_id, amount, currency, status, charge_id, request_key,"
-    " contact_sealed, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+    " contact_sealed, created, request_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    error);
 
   if (stmt == NULL)
     return FALSE;
@@ -554,6 +557,7 @@ t_recharge_insert (GwTxn                *txn,
   gw_sqlite_bind_hash (stmt, 7, recharge->has_request_key ? recharge->request_key : NULL);
   bind_bytes (stmt, 8, recharge->contact_sealed);
   sqlite3_bind_int64 (stmt, 9, recharge->created);
+  gw_sqlite_bind_hash (stmt, 10, recharge->has_fingerprint ? recharge->fingerprint : NULL);
   return done (txn, stmt, error);
 }
 

@@ -92,6 +92,8 @@ typedef struct
   char     charge_id[40];
   gboolean has_request_key;
   guint8   request_key[32];
+  gboolean has_fingerprint;       /* FALSE in rows made before migration 012 */
+  guint8   fingerprint[32];       /* the keyed fingerprint of the request with that key */
   GBytes  *contact_sealed;
   gint64   balance_after;
   gint64   expires_at;

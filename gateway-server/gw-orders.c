@@ -10,6 +10,7 @@
 #include "gw-notify.h"
 #include "gw-receipts.h"
 #include "onepin-card.h"
+#include "onepin-crypto.h"
 #include "onepin-json.h"
 
 #define CALL(txn, fn, ...) ((txn)->funcs->fn ((txn), __VA_ARGS__))
@@ -1455,45 +1456,61 @@ authenticate_card (GwTxn                *txn,
   return TRUE;
 }
 
-gboolean
-gw_orders_recharge_begin (GwTxn                *txn,
-                          const GwOrdersConfig *config,
-                          const GwCredentials  *credentials,
-                          gint64                amount,
-                          const GwFundingCheck *funding,
-                          const GwContact      *contact,
-                          const guint8         *request_key,
-                          GwRecharge           *recharge,
-                          GwOrdersStep         *step,
-                          GwOrdersOutcome      *outcome,
-                          GError              **error)
+/* The request proved the card's password: the card may still be refused,
+ * but only for being closed, which gw_ledger_authenticate checks after the
+ * password (a card with no password yet is refused before any). */
+static gboolean
+password_proven (const GwOrdersOutcome *outcome,
+                 const GwCard          *card)
 {
-  GwRechargeRow *row = &recharge->row;
-  g_autofree char *id = NULL;
-  GwCard card;
-  gboolean onepin;
+  if (outcome->result == GW_ORDERS_OK)
+    return TRUE;
+  return outcome->card.code == GW_RESULT_DECLINED &&
+         outcome->card.decline == GW_DECLINE_CARD_NOT_ACTIVE && card->has_password;
+}
+
+/* The recharge an earlier request with @key made, if any. Rows made before
+ * migration 012 were keyed in the scope "public" that every holder shares,
+ * and kept no fingerprint: such a row is taken for this request's only
+ * when it is on @card_id, the card whose password the request proved
+ * (NULL: none), and is otherwise another holder's business. */
+static gboolean
+recharge_by_key (GwTxn               *txn,
+                 const GwRechargeKey *key,
+                 const char          *card_id,
+                 GwRechargeRow       *row,
+                 gboolean            *found,
+                 GError             **error)
+{
   GError *local = NULL;
 
-  outcome_init (outcome);
-  step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
-
-  /* The same request again after an unknown outcome: learn that outcome,
-   * never charge a second time. */
-  if (request_key != NULL && ORDERS (txn, recharge_by_request, request_key, row, &local))
-    {
-      if (g_str_equal (row->status, "processing"))
-        step_set (step, GW_ORDERS_NEXT_QUERY, row->charge_id);
-      g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
-      return TRUE;
-    }
+  *found = ORDERS (txn, recharge_by_request, key->request_key, row, &local);
+  if (*found || local != NULL || card_id == NULL)
+    return local ? (g_propagate_error (error, local), FALSE) : TRUE;
+  *found = ORDERS (txn, recharge_by_request, key->legacy_key, row, &local);
   if (local != NULL)
     return g_propagate_error (error, local), FALSE;
+  if (*found && (row->has_fingerprint || !g_str_equal (row->card_id, card_id)))
+    {
+      gw_recharge_row_clear (row);
+      *found = FALSE;
+    }
+  return TRUE;
+}
 
-  if (!authenticate_card (txn, config, credentials, &card, outcome, error))
-    return FALSE;
-  if (outcome->result != GW_ORDERS_OK)
-    return TRUE;
-  if (card.expires_at <= NOW (txn))
+/* What a recharge must pass before anything is charged. */
+static gboolean
+recharge_check (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const GwCard         *card,
+                gint64                amount,
+                const GwFundingCheck *funding,
+                GwOrdersOutcome      *outcome,
+                GError              **error)
+{
+  gboolean onepin;
+
+  if (card->expires_at <= NOW (txn))
     return card_declined (outcome, GW_DECLINE_EXPIRED_CARD);
   if (amount < GW_RECHARGE_UNIT || amount > GW_CARD_BALANCE_CAP || amount % GW_RECHARGE_UNIT)
     return outcome->result = GW_ORDERS_REFUSED, outcome->code = "parameter_invalid",
@@ -1504,25 +1521,143 @@ gw_orders_recharge_begin (GwTxn                *txn,
     return refuse_onepin (outcome);
   /* Checked here so nobody is charged for a recharge that cannot fit; the
    * database checks the cap again when the card is credited. */
-  if (card.balance + amount > GW_CARD_BALANCE_CAP)
+  if (card->balance + amount > GW_CARD_BALANCE_CAP)
     return card_declined (outcome, GW_DECLINE_BALANCE_LIMIT);
+  return TRUE;
+}
 
-  id = new_id ("rch_");
+/* The recharge's charge never reached the bank: it was down (or, asked
+ * later, had never heard of it), and the answer was 503 bank_unavailable,
+ * not stored. */
+static gboolean
+never_charged (const GwRecharge *recharge)
+{
+  return g_str_equal (recharge->row.status, "failed") &&
+         g_str_equal (recharge->charge.status, "failed");
+}
+
+/* Nothing happened the first time, so the same request tries again,
+ * checked afresh (@outcome is its card's), under the same charge id: the
+ * bank has never seen it, or, if it has after all, answers what it did
+ * with it. Either way nothing is charged twice, and the key stays usable. */
+static gboolean
+recharge_retry (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const GwCard         *card,
+                const GwFundingCheck *funding,
+                GwRecharge           *recharge,
+                GwOrdersStep         *step,
+                GwOrdersOutcome      *outcome,
+                GError              **error)
+{
+  GwRechargeRow *row = &recharge->row;
+  GwChargeRow *charge = &recharge->charge;
+
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+  if (!recharge_check (txn, config, card, row->amount, funding, outcome, error))
+    return FALSE;
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+
+  g_strlcpy (charge->status, "processing", sizeof charge->status);
+  charge->decline_code[0] = '\0';
+  charge->updated = NOW (txn);
+  g_strlcpy (row->status, "processing", sizeof row->status);
+  row->decline_code[0] = '\0';
+  g_strlcpy (recharge->card_last4, card->last4, sizeof recharge->card_last4);
+  if (!ORDERS (txn, charge_update, charge, error) || !ORDERS (txn, recharge_update, row, error))
+    return FALSE;
+  step_set (step, GW_ORDERS_NEXT_CHARGE, charge->id);
+  step->amount = row->amount;
+  return TRUE;
+}
+
+/* @key made a recharge already. The card's password comes first, as on any
+ * request: a wrong one is refused and counted, so the key tells nobody
+ * without the password anything. Then only the same parameters on the same
+ * card get that recharge; any other request gets 422, as it would from an
+ * idempotency record. Neither refusal is stored: the key stays the first
+ * request's, whose outcome its retry must still be able to learn. */
+static gboolean
+recharge_again (GwTxn                *txn,
+                const GwOrdersConfig *config,
+                const GwRechargeKey  *key,
+                const GwCard         *card,
+                const GwFundingCheck *funding,
+                GwRecharge           *recharge,
+                GwOrdersStep         *step,
+                GwOrdersOutcome      *outcome,
+                GError              **error)
+{
+  GwRechargeRow *row = &recharge->row;
+  GwOrdersOutcome checked = *outcome;
+  GError *local = NULL;
+
+  if (!password_proven (outcome, card))
+    return outcome->unstored = TRUE, TRUE;
+  /* The right password on a card closed since: its recharge is still told. */
+  outcome_init (outcome);
+  if (!g_str_equal (row->card_id, card->id) ||
+      (row->has_fingerprint && !onepin_crypto_equal (row->fingerprint, key->fingerprint, 32)))
+    {
+      outcome->result = GW_ORDERS_KEY_REUSED;
+      outcome->unstored = TRUE;
+      return TRUE;
+    }
+  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+  /* The same request again after an unknown outcome: learn that outcome,
+   * never charge a second time. */
+  if (g_str_equal (row->status, "processing"))
+    {
+      step_set (step, GW_ORDERS_NEXT_QUERY, row->charge_id);
+      return TRUE;
+    }
+  if (!ORDERS (txn, charge_get, row->charge_id, &recharge->charge, &local))
+    return missing (error, local, "charge");
+  /* Rows from before migration 012 have no fingerprint: nothing says this
+   * request would charge what theirs recorded, so they are only told. */
+  if (!row->has_fingerprint || !never_charged (recharge))
+    return TRUE;
+  *outcome = checked;
+  return recharge_retry (txn, config, card, funding, recharge, step, outcome, error);
+}
+
+/* Records a new recharge and its charge, with the request's key and
+ * fingerprint, so that a retry finds it and nothing else does. */
+static gboolean
+recharge_new (GwTxn                *txn,
+              const GwOrdersConfig *config,
+              const GwCard         *card,
+              gint64                amount,
+              const GwFundingCheck *funding,
+              const GwContact      *contact,
+              const GwRechargeKey  *key,
+              GwRecharge           *recharge,
+              GwOrdersStep         *step,
+              GError              **error)
+{
+  GwRechargeRow *row = &recharge->row;
+  g_autofree char *id = new_id ("rch_");
+
   g_strlcpy (row->id, id, sizeof row->id);
-  g_strlcpy (row->card_id, card.id, sizeof row->card_id);
-  g_strlcpy (row->currency, card.currency, sizeof row->currency);
+  g_strlcpy (row->card_id, card->id, sizeof row->card_id);
+  g_strlcpy (row->currency, card->currency, sizeof row->currency);
   g_strlcpy (row->status, "processing", sizeof row->status);
   row->amount = amount;
   row->created = NOW (txn);
-  row->has_request_key = request_key != NULL;
-  if (request_key != NULL)
-    memcpy (row->request_key, request_key, 32);
+  row->has_request_key = row->has_fingerprint = key != NULL;
+  if (key != NULL)
+    {
+      memcpy (row->request_key, key->request_key, 32);
+      memcpy (row->fingerprint, key->fingerprint, 32);
+    }
   if (!seal_contact (config, id, contact, &row->contact_sealed, error))
     return FALSE;
 
   charge_init (&recharge->charge, txn, "recharge", id, funding, amount);
   g_strlcpy (row->charge_id, recharge->charge.id, sizeof row->charge_id);
-  g_strlcpy (recharge->card_last4, card.last4, sizeof recharge->card_last4);
+  g_strlcpy (recharge->card_last4, card->last4, sizeof recharge->card_last4);
   if (!ORDERS (txn, charge_insert, &recharge->charge, error) ||
       !ORDERS (txn, recharge_insert, row, error))
     return FALSE;
@@ -1530,6 +1665,41 @@ gw_orders_recharge_begin (GwTxn                *txn,
   step->amount = amount;
   g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
   return TRUE;
+}
+
+gboolean
+gw_orders_recharge_begin (GwTxn                *txn,
+                          const GwOrdersConfig *config,
+                          const GwCredentials  *credentials,
+                          gint64                amount,
+                          const GwFundingCheck *funding,
+                          const GwContact      *contact,
+                          const GwRechargeKey  *key,
+                          GwRecharge           *recharge,
+                          GwOrdersStep         *step,
+                          GwOrdersOutcome      *outcome,
+                          GError              **error)
+{
+  GwCard card;
+  gboolean found = FALSE;
+
+  outcome_init (outcome);
+  step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
+  if (!authenticate_card (txn, config, credentials, &card, outcome, error))
+    return FALSE;
+  if (key != NULL &&
+      !recharge_by_key (txn, key, password_proven (outcome, &card) ? card.id : NULL,
+                        &recharge->row, &found, error))
+    return FALSE;
+  if (found)
+    return recharge_again (txn, config, key, &card, funding, recharge, step, outcome, error);
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+  if (!recharge_check (txn, config, &card, amount, funding, outcome, error))
+    return FALSE;
+  if (outcome->result != GW_ORDERS_OK)
+    return TRUE;
+  return recharge_new (txn, config, &card, amount, funding, contact, key, recharge, step, error);
 }
 
 gboolean

@@ -116,6 +116,7 @@ typedef enum
   GW_ORDERS_PAYOUT_DECLINED,        /* 402 payout_declined: the bank (@bank_decline) */
   GW_ORDERS_BANK_UNAVAILABLE,       /* 503: nothing happened, retry */
   GW_ORDERS_BANK_UNKNOWN,           /* 503: the bank has not told yet */
+  GW_ORDERS_KEY_REUSED,             /* 422 idempotency_key_reused */
 } GwOrdersResult;
 
 typedef struct
@@ -125,6 +126,10 @@ typedef struct
   const char     *param;            /* static */
   GwOutcome       card;             /* GW_ORDERS_CARD_DECLINED, and credential failures */
   char            bank_decline[32];
+  /* An answer about what an earlier request with the Idempotency-Key did
+   * (a 422, or that request's card refusing this one), not this request's
+   * outcome: it is not stored under the key. */
+  gboolean        unstored;
 } GwOrdersOutcome;
 
 /* What the caller must ask of the connector next. */
@@ -311,13 +316,25 @@ gboolean gw_orders_open_gift     (GwTxn                *txn,
                                   GError              **error);
 
 /* Recharges */
+
+/* A recharge request's Idempotency-Key, as its recharge keeps it. */
+typedef struct
+{
+  guint8 request_key[32];           /* SHA-256 of "recharge", the key's scope (the card) and key */
+  guint8 legacy_key[32];            /* the same in the scope "public", of rows before 012 */
+  guint8 fingerprint[32];           /* the request's keyed fingerprint: its parameters */
+} GwRechargeKey;
+
+/* Authenticates the card, then: a new recharge (NEXT_CHARGE), or, when
+ * @key made one already, that one (its answer, or NEXT_QUERY) for the same
+ * parameters on the same card and GW_ORDERS_KEY_REUSED for any other. */
 gboolean gw_orders_recharge_begin  (GwTxn                *txn,
                                     const GwOrdersConfig *config,
                                     const GwCredentials  *credentials,
                                     gint64                amount,
                                     const GwFundingCheck *funding,
                                     const GwContact      *contact,
-                                    const guint8         *request_key,  /* 32 bytes, or NULL */
+                                    const GwRechargeKey  *key,          /* or NULL */
                                     GwRecharge           *recharge,
                                     GwOrdersStep         *step,
                                     GwOrdersOutcome      *outcome,

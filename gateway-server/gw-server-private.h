@@ -162,6 +162,13 @@ gboolean  gw_idempotency_replay   (GwTxn         *txn,
                                    const guint8   fingerprint[32],
                                    gboolean      *answered,
                                    GError       **error);
+/* After gw_idempotency_replay () answered a card-scoped key (@call's
+ * holder): a key reused with other parameters gets its 422 only with the
+ * card's right password, else the card's refusal (in @call->outcome, for
+ * the caller to count); a replay on a locked card gets card_locked. */
+gboolean  gw_idempotency_check_holder (GwTxn   *txn,
+                                       GwCall  *call,
+                                       GError **error);
 /* Stores @call's status and body under @key, unless it is a 5xx. */
 gboolean  gw_idempotency_remember (GwTxn         *txn,
                                    GwCall        *call,

@@ -885,9 +885,10 @@ gw_idempotency_remember (GwTxn         *txn,
 }
 
 /* A card-scoped key reused with other parameters: the password is checked
- * first, as any request on the card would, and a wrong one is refused and
- * counted. Otherwise anyone with the number and the key could tell a right
- * password (422) from a wrong one, past the lockout and the address limit. */
+ * first, as any request on the card would, and a wrong one is refused (and
+ * counted by call_apply). Otherwise anyone with the number and the key could
+ * tell a right password (422) from a wrong one, past the lockout and the
+ * address limit. */
 static gboolean
 holder_key_reused (GwTxn   *txn,
                    GwCall  *call,
@@ -905,7 +906,7 @@ holder_key_reused (GwTxn   *txn,
     return TRUE;
   g_string_free (g_steal_pointer (&call->body), TRUE);
   gw_call_fail (call, &outcome, NULL);
-  return !outcome.credential_failure || gw_ledger_count_refusal (txn, error);
+  return TRUE;
 }
 
 /* A card-scoped key's replay: a locked card answers card_locked to every
@@ -927,6 +928,14 @@ holder_replay (GwTxn   *txn,
   g_string_free (g_steal_pointer (&call->body), TRUE);
   gw_call_fail (call, &outcome, NULL);
   return TRUE;
+}
+
+gboolean
+gw_idempotency_check_holder (GwTxn   *txn,
+                             GwCall  *call,
+                             GError **error)
+{
+  return call->replayed ? holder_replay (txn, call, error) : holder_key_reused (txn, call, error);
 }
 
 /* Runs on the writer thread, in a savepoint; perhaps more than once, when
@@ -953,10 +962,10 @@ call_apply (GwTxn    *txn,
       !gw_idempotency_replay (txn, call, call->scope, call->idempotency_key, call->fingerprint,
                               &answered, error))
     return FALSE;
-  if (answered && call->has_holder)
-    return call->replayed ? holder_replay (txn, call, error) : holder_key_reused (txn, call, error);
+  if (answered && call->has_holder && !gw_idempotency_check_holder (txn, call, error))
+    return FALSE;
   if (answered)
-    return TRUE;
+    return !call->outcome.credential_failure || gw_ledger_count_refusal (txn, error);
 
   if (!call->apply (txn, call, error))
     return FALSE;

@@ -109,6 +109,11 @@ gw_site_outcome_error (GwSite                *self,
                  "The bank refused the payout to this account. The balance is back on the "
                  "card, which stays open.");
       break;
+    case GW_ORDERS_KEY_REUSED:
+      /* As gw_idempotency_replay () words it, and nothing of the first. */
+      set_error (call, 422, "idempotency_error", "idempotency_key_reused", NULL, NULL,
+                 "This Idempotency-Key was used with other parameters.");
+      break;
     case GW_ORDERS_BANK_UNKNOWN:
       set_error (call, 503, "api_error", "bank_outcome_unknown", NULL, NULL,
                  "The bank has not confirmed the outcome yet. Nothing is charged twice: retry "
@@ -146,6 +151,8 @@ gw_site_flow_new (GwRequest      *request,
       flow->scope = g_strdup (request->scope);
       flow->key = g_strdup (request->idempotency_key);
       memcpy (flow->fingerprint, request->fingerprint, 32);
+      flow->has_holder = request->has_holder;
+      flow->holder = request->holder;
     }
   return flow;
 }
@@ -158,6 +165,7 @@ flow_free (GwSiteFlow *flow)
   g_clear_pointer (&flow->result, gw_charge_result_free);
   g_free (flow->scope);
   g_free (flow->key);
+  explicit_bzero (&flow->holder, sizeof flow->holder);
   g_object_unref (flow->site);
   g_free (flow);
 }
@@ -176,6 +184,8 @@ flow_call (GwSiteFlow  *flow,
   call->data = flow;
   call->done = done;
   call->done_data = flow;
+  call->has_holder = flow->has_holder;
+  call->holder = flow->holder;
   return call;
 }
 
@@ -259,6 +269,9 @@ begin_apply (GwTxn   *txn,
       !gw_idempotency_replay (txn, call, flow->scope, flow->key, flow->fingerprint, &answered,
                               error))
     return FALSE;
+  /* A card's refusal here is counted by call_apply, as any. */
+  if (answered && flow->has_holder)
+    return gw_idempotency_check_holder (txn, call, error);
   if (answered)
     return TRUE;
   if (!flow->begin (txn, flow, call, error))
@@ -266,7 +279,7 @@ begin_apply (GwTxn   *txn,
   if (call->body == NULL && flow->step.next == GW_ORDERS_NEXT_ANSWER &&
       !flow->answer (txn, flow, call, error))
     return FALSE;
-  if (call->body != NULL && flow->key != NULL)
+  if (call->body != NULL && flow->key != NULL && !flow->unstored)
     return gw_idempotency_remember (txn, call, flow->scope, flow->key, flow->fingerprint, error);
   return TRUE;
 }

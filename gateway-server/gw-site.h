@@ -45,11 +45,15 @@ struct _GwSiteFlow
   char             lock[48];        /* an object only one flow may work on at a time */
   GwOrdersStep     step;            /* what begin asks of the bank */
   GwChargeRequest  charge;          /* what is sent; the strings belong to @data */
+  gboolean         unstored;        /* begin's answer is not kept under the key
+                                       (GwOrdersOutcome.unstored) */
 
   /* private */
   char            *scope;
   char            *key;
   guint8           fingerprint[32];
+  gboolean         has_holder;      /* a card-scoped key: its card's credentials */
+  GwCredentials    holder;
   gboolean         replayed;
   GwChargeResult  *result;          /* what the bank said, for the settlement */
   gboolean         heard;           /* the bank said something (even "never saw it") */

@@ -116,6 +116,20 @@ cards_total (void)
   return ot_json_int (audit, "cards_balance_total");
 }
 
+/* Today's count of refused card credentials, from GET /metrics. */
+static gint64
+credential_failures (OtGateway *on)
+{
+  static const char series[] = "\nonepin_credential_failures_today ";
+  g_autoptr(OtResponse) r = ot_request (on, "GET", "/metrics", NULL, NULL, NULL);
+  const char *line;
+
+  ot_assert_status (r, 200);
+  line = strstr (r->body, series);
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + strlen (series), NULL, 10);
+}
+
 /* The full numbers of an answer that reveals the cards. */
 static GPtrArray *
 numbers_of (OtResponse *r)
@@ -757,22 +771,43 @@ test_gift_and_claim (void)
 
 /* Recharges */
 
+static char *
+recharge_body (const char *number,
+               const char *password,
+               gint64      amount,
+               const char *funding_member)
+{
+  return g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\", \"amount\": %"
+                          G_GINT64_FORMAT ", %s, \"email\": \"hong@example.com\"}",
+                          number, password, amount, funding_member);
+}
+
+static OtResponse *
+recharge_on (OtGateway  *on,
+             const char *number,
+             const char *password,
+             gint64      amount,
+             const char *key,
+             const char *funding_member)
+{
+  g_autofree char *body = recharge_body (number, password, amount, funding_member);
+
+  return ot_request (on, "POST", "/v1/cards/recharge", NULL, key, body);
+}
+
 static OtResponse *
 recharge (const char *number,
           gint64      amount,
           const char *key,
           const char *funding_member)
 {
-  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
-                                           " \"amount\": %" G_GINT64_FORMAT ", %s,"
-                                           " \"email\": \"hong@example.com\"}",
-                                           number, amount, funding_member);
-
-  return ot_request (gw, "POST", "/v1/cards/recharge", NULL, key, body);
+  return recharge_on (gw, number, PASSWORD, amount, key, funding_member);
 }
 
 #define CARD_FUNDING "\"method\": \"credit_card\", \"credit_card\": {\"number\": \"" \
                      OT_BANK_CARD_APPROVE_2 "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}"
+#define SLOW_FUNDING "\"method\": \"credit_card\", \"credit_card\": {\"number\": \"" \
+                     OT_BANK_CARD_SLOW "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}"
 
 static void
 test_recharge (void)
@@ -921,19 +956,148 @@ test_recharge_transfer (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* A recharge that got 503 bank_unavailable did nothing, and its answer is
+ * not stored: its key stays the request's, which, once the bank is back,
+ * recharges the card, once. Other parameters with the key get 422 and a
+ * wrong password 402, as after any other unstored answer. */
+static void
+test_recharge_bank_down (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PASSWORD);
+  g_autoptr(OtResponse) down = NULL;
+  g_autoptr(OtResponse) reused = NULL;
+  g_autoptr(OtResponse) wrong = NULL;
+  g_autoptr(OtResponse) back = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+
+  ot_bank_kill (bank);
+  down = recharge (card->number, 10000, "rdown-1", CARD_FUNDING);
+  ot_assert_error (down, 503, "api_error", "bank_unavailable");
+  ot_bank_restart (bank);
+
+  reused = recharge (card->number, 30000, "rdown-1", CARD_FUNDING);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+  wrong = recharge_on (gw, card->number, "9999", 10000, "rdown-1", CARD_FUNDING);
+  ot_assert_error (wrong, 402, "card_error", "invalid_credentials");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 10000, 10000);
+
+  back = recharge (card->number, 10000, "rdown-1", CARD_FUNDING);
+  ot_assert_status (back, 200);
+  g_assert_null (ot_response_header (back, "Idempotent-Replayed"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (back), "status"), ==, "succeeded");
+  g_assert_cmpint (ot_json_int (ot_response_object (back), "balance_after"), ==, 20000);
+  replay = recharge (card->number, 10000, "rdown-1", CARD_FUNDING);
+  g_assert_cmpstr (replay->body, ==, back->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+  ot_assert_card_balance (gw, card->number, PASSWORD, 20000, 20000);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* A recharge whose answer was lost (the gateway killed while the bank held
+ * the reply) is found again by its key, but only by the same request on
+ * the same card: other parameters get 422 and nothing of it, a wrong
+ * password 402 (counted), and another card's request with the key is a
+ * recharge of its own. The first request's retry learns its outcome, and
+ * the card is credited once. */
+
+typedef struct
+{
+  const char *url;
+  const char *body;
+} LostRecharge;
+
+static gpointer
+recharge_and_lose_answer (gpointer data)
+{
+  LostRecharge *lost = data;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *uri = g_strconcat (lost->url, "/v1/cards/recharge", NULL);
+  g_autoptr(GError) error = NULL;
+
+  ot_response_free (ot_http_send (session, uri, "POST", NULL, "lost-r", lost->body,
+                                  strlen (lost->body), &error));
+  return NULL;
+}
+
+static void
+test_recharge_key_after_crash (void)
+{
+  g_autofree char *config = ot_bank_gateway_config (bank, 30, NULL);
+  OtGateway *other = ot_gateway_start (config, FALSE);
+  g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
+  g_autoptr(OtCard) theirs = ot_new_card (other, 10000, PASSWORD);
+  g_autofree char *url = g_strdup (ot_gateway_url (other));
+  g_autofree char *body = recharge_body (card->number, PASSWORD, 10000, SLOW_FUNDING);
+  LostRecharge lost = { url, body };
+  GThread *thread = g_thread_new ("recharge", recharge_and_lose_answer, &lost);
+  g_autoptr(OtResponse) reused = NULL;
+  g_autoptr(OtResponse) wrong = NULL;
+  g_autoptr(OtResponse) mine = NULL;
+  g_autoptr(OtResponse) retry = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  gint64 failures;
+
+  g_usleep (1500 * 1000);     /* the bank holds the slow card's reply 3 s */
+  ot_gateway_kill (other);
+  g_thread_join (thread);
+  ot_gateway_restart (other);
+
+  /* The same key on the same card, another amount and funding source. */
+  reused = recharge_on (other, card->number, PASSWORD, 20000, "lost-r", CARD_FUNDING);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+  g_assert_null (strstr (reused->body, card->id));
+  g_assert_null (strstr (reused->body, "rch_"));
+  g_assert_null (strstr (reused->body, "chg_"));
+
+  failures = credential_failures (other);
+  wrong = recharge_on (other, card->number, "9999", 10000, "lost-r", SLOW_FUNDING);
+  ot_assert_error (wrong, 402, "card_error", "invalid_credentials");
+  g_assert_cmpint (credential_failures (other), ==, failures + 1);
+
+  /* Another holder's key is their own. */
+  mine = recharge_on (other, theirs->number, PASSWORD, 20000, "lost-r", CARD_FUNDING);
+  ot_assert_status (mine, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (mine), "card_id"), ==, theirs->id);
+  g_assert_cmpint (ot_json_int (ot_response_object (mine), "balance_after"), ==, 30000);
+
+  retry = recharge_on (other, card->number, PASSWORD, 10000, "lost-r", SLOW_FUNDING);
+  ot_assert_status (retry, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (retry), "status"), ==, "succeeded");
+  g_assert_cmpstr (ot_json_string (ot_response_object (retry), "card_id"), ==, card->id);
+  g_assert_cmpint (ot_json_int (ot_response_object (retry), "balance_after"), ==, 20000);
+  replay = recharge_on (other, card->number, PASSWORD, 10000, "lost-r", SLOW_FUNDING);
+  g_assert_cmpstr (replay->body, ==, retry->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+
+  ot_assert_card_balance (other, card->number, PASSWORD, 20000, 20000);
+  ot_assert_card_balance (other, theirs->number, PASSWORD, 30000, 30000);
+  json_object_unref (ot_assert_audit_balanced (other));
+  ot_gateway_stop (other);
+}
+
 /* Balance refunds */
+
+static OtResponse *
+refund_as (const char *number,
+           const char *password,
+           const char *account,
+           const char *key)
+{
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\","
+                                           " \"bank_code\": \"990\", \"account_number\": \"%s\","
+                                           " \"account_holder\": \"홍길동\","
+                                           " \"email\": \"hong@example.com\"}", number, password,
+                                           account);
+
+  return ot_request (gw, "POST", "/v1/cards/refund", NULL, key, body);
+}
 
 static OtResponse *
 refund (const char *number,
         const char *account,
         const char *key)
 {
-  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
-                                           " \"bank_code\": \"990\", \"account_number\": \"%s\","
-                                           " \"account_holder\": \"홍길동\","
-                                           " \"email\": \"hong@example.com\"}", number, account);
-
-  return ot_request (gw, "POST", "/v1/cards/refund", NULL, key, body);
+  return refund_as (number, PASSWORD, account, key);
 }
 
 static void
@@ -991,6 +1155,39 @@ test_refund_payout (void)
     audit = ot_assert_audit_balanced (gw);
   }
   g_assert_nonnull (merchant);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* A refund's key is scoped to its card: another holder's refund with the
+ * same key is a refund of its own, and the key reused on the card checks
+ * the password before anything else, so it tells a right password from a
+ * wrong one no better than any refused request (which counts). */
+static void
+test_refund_key_holder (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 20000, PASSWORD);
+  g_autoptr(OtCard) other = ot_new_card (gw, 30000, PASSWORD);
+  g_autoptr(OtResponse) paid = refund (card->number, "110-000-000001", "pok-1");
+  g_autoptr(OtResponse) replay = refund (card->number, "110-000-000001", "pok-1");
+  gint64 failures = credential_failures (gw);
+  g_autoptr(OtResponse) wrong = refund_as (card->number, "9999", "110-000-000001", "pok-1");
+  g_autoptr(OtResponse) reused = refund (card->number, OT_BANK_ACCOUNT_RICH, "pok-1");
+  g_autoptr(OtResponse) theirs = refund (other->number, "110-000-000001", "pok-1");
+
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (paid), "status"), ==, "succeeded");
+  g_assert_cmpstr (replay->body, ==, paid->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+
+  ot_assert_error (wrong, 402, "card_error", "invalid_credentials");
+  g_assert_null (ot_response_header (wrong, "Idempotent-Replayed"));
+  g_assert_cmpint (credential_failures (gw), ==, failures + 1);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+
+  ot_assert_status (theirs, 200);
+  g_assert_null (ot_response_header (theirs, "Idempotent-Replayed"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (theirs), "card_id"), ==, other->id);
+  g_assert_cmpint (ot_json_int (ot_response_object (theirs), "amount"), ==, 30000);
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
@@ -1129,7 +1326,10 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);
   g_test_add_func ("/orders/bank/recharge-to-profile", test_recharge_to_profile);
   g_test_add_func ("/orders/bank/recharge-cap-race", test_recharge_cap_race);
+  g_test_add_func ("/orders/bank/recharge-bank-down", test_recharge_bank_down);
+  g_test_add_func ("/orders/bank/recharge-key-after-crash", test_recharge_key_after_crash);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
+  g_test_add_func ("/orders/bank/refund-key-holder", test_refund_key_holder);
   g_test_add_func ("/orders/bank/restart-sweep", test_restart_sweep);
   g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
 

@@ -367,6 +367,45 @@ test_charge_pending_recovered (void)
   g_assert_cmpint (card_balance (w), ==, 40000);
 }
 
+/* A repeat while the charge runs gets 409 idempotency_in_flight, and a
+ * second charge of the wallet 409 charge_in_progress. Both pass, so
+ * neither is stored: under the running charge's key the 409 would be the
+ * answer to that charge's own settlement, which would never credit the
+ * card with the money taken. */
+static void
+test_charge_in_flight (void)
+{
+  g_autoptr(Wallet) w = new_wallet ();
+  g_autofree char *slow = add_account_source (w, OT_BANK_ACCOUNT_SLOW);
+  gint64 before = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_SLOW);
+  Pending p = { w, slow, "busy-1", NULL };
+  GThread *thread = g_thread_new ("charge", charge_thread, &p);
+  g_autoptr(OtResponse) same = NULL;
+  g_autoptr(OtResponse) other = NULL;
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) later = NULL;
+
+  g_usleep (G_USEC_PER_SEC / 2);     /* the bank holds the slow account's reply */
+  same = charge (w, "busy-1", slow, 40000, "\"account_password\":\"1234\"");
+  other = charge (w, "busy-2", w->card_source, 10000, "\"cvc\":\"123\"");
+  g_thread_join (thread);
+  first = g_steal_pointer (&p.response);
+  ot_assert_error (same, 409, "idempotency_error", "idempotency_in_flight");
+  ot_assert_error (other, 409, "invalid_request_error", "charge_in_progress");
+
+  ot_assert_status (first, 201);
+  g_assert_cmpint (card_balance (w), ==, 40000);
+  replay = charge (w, "busy-1", slow, 40000, "\"account_password\":\"1234\"");
+  ot_assert_status (replay, 201);
+  g_assert_cmpstr (replay->body, ==, first->body);
+  later = charge (w, "busy-2", w->card_source, 10000, "\"cvc\":\"123\"");
+  ot_assert_status (later, 201);
+  g_assert_null (ot_response_header (later, "Idempotent-Replayed"));
+  g_assert_cmpint (card_balance (w), ==, 50000);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_SLOW), ==, before - 40000);
+}
+
 static void
 test_charge_bank_down (void)
 {
@@ -743,6 +782,7 @@ main (int   argc,
   g_test_add_func ("/wallet-charges/timeout-queried", test_charge_timeout_queried);
   g_test_add_func ("/wallet-charges/pending-retry", test_charge_pending_retry);
   g_test_add_func ("/wallet-charges/pending-recovered", test_charge_pending_recovered);
+  g_test_add_func ("/wallet-charges/in-flight", test_charge_in_flight);
   g_test_add_func ("/wallet-charges/bank-down", test_charge_bank_down);
   g_test_add_func ("/wallet-charges/pays-with-receipts", test_pays_with_receipts);
   g_test_add_func ("/wallet-charges/merchant-sees-only-the-card",

@@ -55,7 +55,7 @@ typedef struct
   const GwChargeResult *result;
   const GwCredentials  *credentials;
   gint64                amount;
-  const guint8         *request_key;
+  const GwRechargeKey  *key;
   GwContact             contact;
   GwGiftRequest         gift_request;
   gboolean              claim;
@@ -174,7 +174,7 @@ apply_op (GwTxn    *txn,
       return gw_orders_open_gift (txn, c, op->hash, op->claim, &op->gift, &op->outcome, error);
     case OP_RECHARGE_BEGIN:
       return gw_orders_recharge_begin (txn, c, op->credentials, op->amount, &op->funding,
-                                       &op->contact, op->request_key, &op->recharge, &op->step,
+                                       &op->contact, op->key, &op->recharge, &op->step,
                                        &op->outcome, error);
     case OP_RECHARGE_ANSWER:
       return gw_orders_recharge_answer (txn, op->id, &op->recharge, &op->outcome, error);
@@ -268,6 +268,19 @@ sql_int (Fixture    *f,
   sqlite3_finalize (stmt);
   sqlite3_close (db);
   return value;
+}
+
+/* Raw SQL that writes, as an older gateway would have. */
+static void
+sql_exec (Fixture    *f,
+          const char *sql)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
 }
 
 /* The opened payloads of the e-mails queued with @template, oldest first. */
@@ -869,14 +882,14 @@ static GwRecharge
 recharge (Fixture             *f,
           const GwCredentials *credentials,
           gint64               amount,
-          const guint8        *request_key,
+          const GwRechargeKey *key,
           GwOrdersOutcome     *outcome,
           GwOrdersStep        *step)
 {
   g_auto(Op) op = {
     .kind = OP_RECHARGE_BEGIN, .credentials = credentials, .amount = amount,
     .funding = credit_card (), .contact = { "hong@example.com", "ko" },
-    .request_key = request_key,
+    .key = key,
   };
   GwRecharge out;
 
@@ -988,24 +1001,153 @@ test_recharge_same_request (Fixture       *f,
 {
   GwCredentials credentials;
   GwCard card = new_card (f, 10000, FALSE, &credentials, NULL);
-  guint8 key[32];
+  GwRechargeKey key;
   GwOrdersOutcome outcome;
   GwOrdersStep first, second, third;
   GwRecharge r1, r2;
 
-  memset (key, 0x21, sizeof key);
-  r1 = recharge (f, &credentials, 10000, key, &outcome, &first);
+  memset (&key, 0x21, sizeof key);
+  r1 = recharge (f, &credentials, 10000, &key, &outcome, &first);
   g_assert_cmpint (first.next, ==, GW_ORDERS_NEXT_CHARGE);
   /* Unknown outcome, the request repeated: ask about the same charge. */
-  r2 = recharge (f, &credentials, 10000, key, &outcome, &second);
+  r2 = recharge (f, &credentials, 10000, &key, &outcome, &second);
   g_assert_cmpint (second.next, ==, GW_ORDERS_NEXT_QUERY);
   g_assert_cmpstr (second.id, ==, first.id);
   g_assert_cmpstr (r2.row.id, ==, r1.row.id);
   settle (f, first.id, &approved);
-  recharge (f, &credentials, 10000, key, &outcome, &third);
+  recharge (f, &credentials, 10000, &key, &outcome, &third);
   g_assert_cmpint (third.next, ==, GW_ORDERS_NEXT_ANSWER);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
   g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+}
+
+/* The key's recharge goes only to the same parameters on the same card,
+ * after the card's password; neither refusal is stored (unstored). */
+static void
+test_recharge_key_reused (Fixture       *f,
+                          gconstpointer  data)
+{
+  GwCredentials credentials, wrong, theirs;
+  g_autofree char *number = NULL;
+  GwCard card = new_card (f, 10000, FALSE, &credentials, &number);
+  GwCard other = new_card (f, 10000, FALSE, &theirs, NULL);
+  GwRechargeKey key, changed;
+  GwOrdersOutcome outcome;
+  GwOrdersStep first, step;
+
+  memset (&key, 0x31, sizeof key);
+  changed = key;
+  changed.fingerprint[0] ^= 1;
+  gw_ledger_credentials (&f->ledger, number, "0000", &wrong);
+  recharge (f, &credentials, 10000, &key, &outcome, &first);
+  g_assert_cmpint (first.next, ==, GW_ORDERS_NEXT_CHARGE);
+
+  /* Other parameters: 422, nothing of the recharge. */
+  recharge (f, &credentials, 20000, &changed, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_KEY_REUSED);
+  g_assert_true (outcome.unstored);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpstr (step.owner_id, ==, "");
+
+  /* A wrong password: refused and counted before the key is looked at. */
+  recharge (f, &wrong, 10000, &key, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_CARD_DECLINED);
+  g_assert_true (outcome.card.credential_failure);
+  g_assert_true (outcome.unstored);
+  g_assert_cmpstr (step.owner_id, ==, "");
+  g_assert_cmpint (get_card (f, card.id).failures, ==, 1);
+
+  /* Another card whose request (in this test) hashes to the same key. */
+  recharge (f, &theirs, 10000, &key, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_KEY_REUSED);
+
+  /* The same request still learns its own. */
+  recharge (f, &credentials, 10000, &key, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_assert_false (outcome.unstored);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_QUERY);
+  g_assert_cmpstr (step.id, ==, first.id);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
+  g_assert_cmpint (get_card (f, other.id).balance, ==, 10000);
+}
+
+/* A recharge whose charge never reached the bank did nothing: the same
+ * request charges again, under the same charge id, and only it. */
+static void
+test_recharge_retry_unsent (Fixture       *f,
+                            gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 10000, FALSE, &credentials, NULL);
+  GwRechargeKey key, changed;
+  GwOrdersOutcome outcome;
+  GwOrdersStep first, step;
+  GwRecharge r;
+  g_auto(Op) answer = { .kind = OP_RECHARGE_ANSWER };
+
+  memset (&key, 0x51, sizeof key);
+  changed = key;
+  changed.fingerprint[31] ^= 1;
+  r = recharge (f, &credentials, 10000, &key, &outcome, &first);
+  settle (f, first.id, NULL);                      /* the bank was down */
+  answer.id = r.row.id;
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNAVAILABLE);
+
+  recharge (f, &credentials, 10000, &changed, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_KEY_REUSED);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_ANSWER);
+
+  recharge (f, &credentials, 10000, &key, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_cmpstr (step.id, ==, first.id);
+  g_assert_cmpint (step.amount, ==, 10000);
+  g_assert_cmpstr (step.owner_id, ==, r.row.id);
+  settle (f, step.id, &approved);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+
+  recharge (f, &credentials, 10000, &key, &outcome, &step);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+  assert_audit (f, 20000);
+}
+
+/* A row made before migration 012 is keyed in the shared scope "public"
+ * and has no fingerprint: its own card's request finds it there, another
+ * card's request does not. */
+static void
+test_recharge_legacy_key (Fixture       *f,
+                          gconstpointer  data)
+{
+  GwCredentials credentials, theirs;
+  GwCard card = new_card (f, 10000, FALSE, &credentials, NULL);
+  GwCard other = new_card (f, 10000, FALSE, &theirs, NULL);
+  GwRechargeKey old, mine, their;
+  GwOrdersOutcome outcome;
+  GwOrdersStep first, step;
+  GwRecharge r;
+
+  memset (&old, 0x41, sizeof old);
+  recharge (f, &credentials, 10000, &old, &outcome, &first);
+  sql_exec (f, "UPDATE recharges SET request_fingerprint = NULL");
+  memset (&mine, 0x42, sizeof mine);
+  memcpy (mine.legacy_key, old.request_key, 32);
+  memset (&their, 0x43, sizeof their);
+  memcpy (their.legacy_key, old.request_key, 32);
+
+  r = recharge (f, &credentials, 10000, &mine, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_QUERY);
+  g_assert_cmpstr (step.id, ==, first.id);
+
+  r = recharge (f, &theirs, 10000, &their, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_cmpstr (r.row.card_id, ==, other.id);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 2);
+  g_assert_cmpstr (card.id, !=, other.id);
 }
 
 static void
@@ -1322,6 +1464,9 @@ main (int   argc,
   ADD ("recharge-promotional", test_recharge_promotional);
   ADD ("recharge-cap", test_recharge_cap);
   ADD ("recharge-same-request", test_recharge_same_request);
+  ADD ("recharge-key-reused", test_recharge_key_reused);
+  ADD ("recharge-retry-unsent", test_recharge_retry_unsent);
+  ADD ("recharge-legacy-key", test_recharge_legacy_key);
   ADD ("recharge-declines", test_recharge_declines);
   ADD ("payout", test_payout);
   ADD ("payout-refusals", test_payout_refusals);
