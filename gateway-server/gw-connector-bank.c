@@ -273,18 +273,61 @@ static void     read_more     (GTask           *task);
 static gboolean check_running (GwConnectorBank *self,
                                GTask           *task);
 
+/* The reply is whole, and its stream closed. */
+static void
+on_closed (GObject      *source,
+           GAsyncResult *res,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GwConnectorBank *self = g_task_get_source_object (task);
+  Call *call = g_task_get_task_data (task);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  GwChargeResult *result;
+
+  /* Every byte is read: a close that failed (the deadline, say) only
+   * keeps the connection out of the pool, and the reply still stands. */
+  g_input_stream_close_finish (G_INPUT_STREAM (source), res, NULL);
+  g_clear_object (&call->stream);
+  body = g_byte_array_free_to_bytes (g_steal_pointer (&call->reply));
+  result = parse_reply (soup_message_get_status (call->msg), body, &error);
+  if (result == NULL && call->kind == CALL_QUERY_CHARGE &&
+      g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND))
+    {
+      query_payout (self, g_steal_pointer (&task));
+      return;
+    }
+  if (result == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) gw_charge_result_free);
+}
+
+/* libsoup lends a message its connection until the body's stream is
+ * closed, not merely read to its end, and opens only so many connections
+ * to a host. Closed before anything else is sent, the reply hands its
+ * connection back: a look-up that asks again after a 404, kept waiting
+ * for a second connection while it held the first, made two such
+ * look-ups wait for each other for ever. */
+static void
+close_reply (GTask *task)
+{
+  Call *call = g_task_get_task_data (task);
+
+  g_input_stream_close_async (call->stream, G_PRIORITY_DEFAULT, call->cancellable, on_closed,
+                              task);
+}
+
 static void
 on_read (GObject      *source,
          GAsyncResult *res,
          gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  GwConnectorBank *self = g_task_get_source_object (task);
   Call *call = g_task_get_task_data (task);
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
-  GwChargeResult *result;
 
   bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
   if (bytes == NULL)
@@ -306,19 +349,7 @@ on_read (GObject      *source,
       read_more (g_steal_pointer (&task));
       return;
     }
-
-  body = g_byte_array_free_to_bytes (g_steal_pointer (&call->reply));
-  result = parse_reply (soup_message_get_status (call->msg), body, &error);
-  if (result == NULL && call->kind == CALL_QUERY_CHARGE &&
-      g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND))
-    {
-      query_payout (self, g_steal_pointer (&task));
-      return;
-    }
-  if (result == NULL)
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_pointer (task, result, (GDestroyNotify) gw_charge_result_free);
+  close_reply (g_steal_pointer (&task));
 }
 
 /* Takes @task. The reply is read block by block, never past MAX_REPLY. */
@@ -340,7 +371,7 @@ on_sent (GObject      *source,
   Call *call = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
-  g_clear_object (&call->stream);
+  g_assert (call->stream == NULL);
   call->stream = soup_session_send_finish (SOUP_SESSION (source), res, &error);
   if (call->stream == NULL)
     {

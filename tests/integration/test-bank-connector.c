@@ -435,6 +435,93 @@ test_query_unknown (void)
   g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
 }
 
+/* ---- many calls at once ------------------------------------------------- */
+
+/* Runs the main loop until all @n slots are set, at most @seconds; a call
+ * that hangs fails the test rather than the suite's timeout. */
+static void
+wait_slots (GAsyncResult **slots,
+            guint          n,
+            guint          seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  guint left = n;
+
+  while (left > 0 && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+      left = 0;
+      for (guint i = 0; i < n; i++)
+        left += slots[i] == NULL;
+    }
+  if (left > 0)
+    g_error ("%u of %u calls to the connector did not finish within %u s", left, n, seconds);
+}
+
+/* A look-up first asks for a charge and, on a 404, for a payout, in the
+ * same call: every payout's look-up does, and every charge's the bank
+ * never got. Twenty at once (what the start-up sweep may ask) all settle,
+ * quickly, and not by their deadline: each answered 404 gives its
+ * connection back before the call asks again. Two at once used to wait
+ * for each other's connection for ever, and every later call behind them. */
+static void
+test_query_not_found_concurrent (void)
+{
+  enum { PAID = 4, QUERIES = 20 };
+  g_autoptr(GwConnector) c = connector_to (ot_bank_url (bank), 10);
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  GAsyncResult *slots[QUERIES] = { NULL };
+  g_autofree char *later_key = new_key ("after-lookups");
+  GwChargeRequest later = card_request (later_key, OT_BANK_CARD_APPROVE, 1000);
+  g_autoptr(GwChargeResult) charged = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < PAID; i++)
+    {
+      GwChargeRequest request = { .method = GW_FUNDING_BANK_ACCOUNT, .amount = 1000,
+                                  .currency = "krw", .bank_code = OT_BANK_CODE,
+                                  .account_number = OT_BANK_ACCOUNT_POOR,
+                                  .holder_name = "김철수", .description = "onepin refund" };
+
+      g_ptr_array_add (keys, new_key ("lookup-payout"));
+      request.idempotency_key = keys->pdata[i];
+      gw_charge_result_free (payout (&request, &error));
+      g_assert_no_error (error);
+    }
+  while (keys->len < QUERIES)
+    g_ptr_array_add (keys, new_key ("lookup-unknown"));
+
+  for (guint i = 0; i < QUERIES; i++)
+    gw_connector_query_async (c, keys->pdata[i], NULL, on_done, &slots[i]);
+  wait_slots (slots, QUERIES, 5);
+  for (guint i = 0; i < QUERIES; i++)
+    {
+      g_autoptr(GwChargeResult) result = gw_connector_query_finish (c, slots[i], &error);
+
+      g_clear_object (&slots[i]);
+      if (i < PAID)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+          g_assert_true (g_str_has_prefix (result->reference, "po_"));
+        }
+      else
+        {
+          g_assert_null (result);
+          g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+          g_clear_error (&error);
+        }
+    }
+
+  /* And the connector goes on working. */
+  gw_connector_charge_async (c, &later, NULL, on_done, &slots[0]);
+  wait_slots (slots, 1, 5);
+  charged = gw_connector_charge_finish (c, slots[0], &error);
+  g_clear_object (&slots[0]);
+  g_assert_no_error (error);
+  g_assert_cmpint (charged->status, ==, GW_CHARGE_APPROVED);
+}
+
 /* ---- the bank down ------------------------------------------------------ */
 
 static void
@@ -3278,6 +3365,7 @@ main (int   argc,
   g_test_add_func ("/bank/idempotent-repeat", test_idempotent_repeat);
   g_test_add_func ("/bank/idempotent-concurrent", test_idempotent_concurrent);
   g_test_add_func ("/bank/query-unknown", test_query_unknown);
+  g_test_add_func ("/bank/query-not-found-concurrent", test_query_not_found_concurrent);
   g_test_add_func ("/bank/down", test_bank_down);
   g_test_add_func ("/bank/connection-cut", test_connection_cut);
   g_test_add_func ("/bank/trickle-deadline", test_trickle_deadline);
