@@ -9,6 +9,10 @@
 
 G_BEGIN_DECLS
 
+/* How many connections the connector opens to the bank at most: that many
+ * calls are sent at once, and the others wait for a connection. */
+#define GW_CONNECTOR_BANK_CONNECTIONS 16
+
 /* TRUE when @error proves the request never reached the bank, so that
  * nothing happened there (GW_CONNECTOR_ERROR_UNAVAILABLE); FALSE when it may
  * have (GW_CONNECTOR_ERROR_UNKNOWN: ask). @reading: the request had been

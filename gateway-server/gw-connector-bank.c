@@ -813,8 +813,18 @@ gw_connector_bank_new (const char  *url,
     return NULL;
 
   self->timeout = timeout;
+  /* libsoup's defaults, two connections a host and ten in all, are a
+   * browser's manners. Every call here goes to the one bank and holds its
+   * connection until the bank answers: with two, two slow calls (a slow
+   * account, a slow card) made every other customer's call wait behind
+   * them, and run out of its [bank] timeout there. A call that finds all
+   * GW_CONNECTOR_BANK_CONNECTIONS busy waits in the session's queue, its
+   * deadline running. */
   self->session = soup_session_new_with_options ("timeout", timeout,
                                                  "idle-timeout", 60,
+                                                 "max-conns", GW_CONNECTOR_BANK_CONNECTIONS,
+                                                 "max-conns-per-host",
+                                                 GW_CONNECTOR_BANK_CONNECTIONS,
                                                  "user-agent", "onepin-gateway", NULL);
   return g_steal_pointer (&self);
 }

@@ -522,6 +522,71 @@ test_query_not_found_concurrent (void)
   g_assert_cmpint (charged->status, ==, GW_CHARGE_APPROVED);
 }
 
+/* Charges the slow card @n times at once through @c, into @slots; the
+ * bank holds each reply SLOW_SECONDS, and each holds a connection. */
+static void
+charge_slowly (GwConnector   *c,
+               GAsyncResult **slots,
+               guint          n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *key = new_key ("slow-many");
+      GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 1000);
+
+      gw_connector_charge_async (c, &request, NULL, on_done, &slots[i]);
+    }
+}
+
+static void
+assert_slow_approved (GwConnector   *c,
+                      GAsyncResult **slots,
+                      guint          n)
+{
+  wait_slots (slots, n, g_ascii_strtoull (SLOW_SECONDS, NULL, 10) + 5);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GwChargeResult) result = gw_connector_charge_finish (c, slots[i], &error);
+
+      g_clear_object (&slots[i]);
+      g_assert_no_error (error);
+      g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+    }
+}
+
+/* A call holds its connection for as long as the bank takes to answer. A
+ * few slow ones (a slow account, a slow card) do not make the others wait
+ * behind them: with libsoup's default of two connections a host, a look-up
+ * waited here until the slow charges were answered. */
+static void
+test_slow_calls_hold_up_none (void)
+{
+  enum { SLOW = 4 };
+  g_autoptr(GwConnector) c = connector_to (ot_bank_url (bank), 10);
+  g_autofree char *key = new_key ("beside-slow");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 1000);
+  GAsyncResult *slow[SLOW] = { NULL };
+  GAsyncResult *quick = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) charged = charge (&request, &error);
+  g_autoptr(GwChargeResult) found = NULL;
+
+  g_assert_no_error (error);
+  charge_slowly (c, slow, SLOW);
+  run_for (G_USEC_PER_SEC / 4);
+  gw_connector_query_async (c, key, NULL, on_done, &quick);
+  wait_slots (&quick, 1, 2);
+  for (guint i = 0; i < SLOW; i++)
+    g_assert_null (slow[i]);
+  found = gw_connector_query_finish (c, quick, &error);
+  g_clear_object (&quick);
+  g_assert_no_error (error);
+  g_assert_cmpstr (found->reference, ==, charged->reference);
+
+  assert_slow_approved (c, slow, SLOW);
+}
+
 /* ---- the bank down ------------------------------------------------------ */
 
 static void
@@ -3366,6 +3431,7 @@ main (int   argc,
   g_test_add_func ("/bank/idempotent-concurrent", test_idempotent_concurrent);
   g_test_add_func ("/bank/query-unknown", test_query_unknown);
   g_test_add_func ("/bank/query-not-found-concurrent", test_query_not_found_concurrent);
+  g_test_add_func ("/bank/slow-calls-hold-up-none", test_slow_calls_hold_up_none);
   g_test_add_func ("/bank/down", test_bank_down);
   g_test_add_func ("/bank/connection-cut", test_connection_cut);
   g_test_add_func ("/bank/trickle-deadline", test_trickle_deadline);
