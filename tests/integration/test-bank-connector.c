@@ -587,6 +587,86 @@ test_slow_calls_hold_up_none (void)
   assert_slow_approved (c, slow, SLOW);
 }
 
+/* Every connection busy (slow charges the bank holds), a call waiting for
+ * one still ends at its own deadline, UNKNOWN, and is never sent after:
+ * libsoup 3.2 leaves a message queued for a connection when its
+ * cancellable fires, so the connector must not wait for libsoup there.
+ * GLib's timers in seconds may fire up to a second late. */
+static void
+test_deadline_while_queued (void)
+{
+  enum { BUSY = GW_CONNECTOR_BANK_CONNECTIONS };
+  g_autoptr(GwConnector) c = connector_to (ot_bank_url (bank), 10);
+  g_autofree char *key = new_key ("queued");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 1000);
+  GAsyncResult *slow[BUSY] = { NULL };
+  GAsyncResult *queued = NULL;
+  GAsyncResult *dropped = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+
+  charge_slowly (c, slow, BUSY);
+  run_for (G_USEC_PER_SEC / 4);
+
+  /* The caller giving up ends a waiting call as promptly. */
+  gw_connector_query_async (c, key, cancellable, on_done, &dropped);
+  run_for (G_USEC_PER_SEC / 10);
+  g_cancellable_cancel (cancellable);
+  wait_slots (&dropped, 1, 1);
+  g_assert_null (gw_connector_query_finish (c, dropped, &error));
+  g_clear_object (&dropped);
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  gw_connector_bank_set_timeout (GW_CONNECTOR_BANK (c), 1);
+  gw_connector_charge_async (c, &request, NULL, on_done, &queued);
+  wait_slots (&queued, 1, 3);
+  for (guint i = 0; i < BUSY; i++)
+    g_assert_null (slow[i]);
+  g_assert_null (gw_connector_charge_finish (c, queued, &error));
+  g_clear_object (&queued);
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  /* The connections free again, and the charge is still not sent. */
+  assert_slow_approved (c, slow, BUSY);
+  run_for (G_USEC_PER_SEC / 4);
+  g_assert_null (query (key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+}
+
+/* At a stop, the calls holding every connection and the one waiting for a
+ * connection all end at once; libsoup's callbacks for them come within
+ * the stop's grace (it warns otherwise, which fails the test). */
+static void
+test_shutdown_while_queued (void)
+{
+  enum { BUSY = GW_CONNECTOR_BANK_CONNECTIONS };
+  g_autoptr(GwConnector) c = connector_to (ot_bank_url (bank), 30);
+  g_autofree char *key = new_key ("queued-at-stop");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 1000);
+  GAsyncResult *slots[BUSY + 1] = { NULL };
+  gint64 start;
+
+  charge_slowly (c, slots, BUSY);
+  run_for (G_USEC_PER_SEC / 4);
+  gw_connector_charge_async (c, &request, NULL, on_done, &slots[BUSY]);
+  run_for (G_USEC_PER_SEC / 10);
+
+  start = g_get_monotonic_time ();
+  gw_connector_shutdown (c);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  for (guint i = 0; i <= BUSY; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_nonnull (slots[i]);
+      g_assert_null (gw_connector_charge_finish (c, slots[i], &error));
+      g_clear_object (&slots[i]);
+      g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+    }
+}
+
 /* ---- the bank down ------------------------------------------------------ */
 
 static void
@@ -3432,6 +3512,8 @@ main (int   argc,
   g_test_add_func ("/bank/query-unknown", test_query_unknown);
   g_test_add_func ("/bank/query-not-found-concurrent", test_query_not_found_concurrent);
   g_test_add_func ("/bank/slow-calls-hold-up-none", test_slow_calls_hold_up_none);
+  g_test_add_func ("/bank/deadline-while-queued", test_deadline_while_queued);
+  g_test_add_func ("/bank/shutdown-while-queued", test_shutdown_while_queued);
   g_test_add_func ("/bank/down", test_bank_down);
   g_test_add_func ("/bank/connection-cut", test_connection_cut);
   g_test_add_func ("/bank/trickle-deadline", test_trickle_deadline);
