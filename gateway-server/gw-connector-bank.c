@@ -37,6 +37,7 @@ struct _GwConnectorBank
   GMainContext *context;
   GCancellable *stopping;          /* cancelled by shutdown: ends every call */
   guint         in_flight;         /* calls whose callback has not run yet */
+  guint         owed;              /* callbacks libsoup and GIO owe calls, ended or not */
 };
 
 /* One call, from the caller's request to its callback; a query that finds
@@ -52,7 +53,9 @@ typedef struct
   gulong        stopping_handler;
   GCancellable *stopping;
   GSource      *deadline;
+  GSource      *watch;             /* ends the call once its cancellable fires */
   gboolean      timed_out;
+  gboolean      ended;             /* returned, though libsoup may still owe a callback */
   guint         timeout;
   GInputStream *stream;
   GByteArray   *reply;
@@ -65,11 +68,20 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (GwConnectorBank, gw_connector_bank, G_TYPE_OBJECT
                                                       gw_connector_bank_iface_init))
 
 static void
-call_free (Call *call)
+stop_watching (Call *call)
 {
   if (call->deadline != NULL)
     g_source_destroy (call->deadline);
   g_clear_pointer (&call->deadline, g_source_unref);
+  if (call->watch != NULL)
+    g_source_destroy (call->watch);
+  g_clear_pointer (&call->watch, g_source_unref);
+}
+
+static void
+call_free (Call *call)
+{
+  stop_watching (call);
   if (call->caller_handler != 0)
     g_cancellable_disconnect (call->caller, call->caller_handler);
   if (call->stopping_handler != 0)
@@ -273,40 +285,67 @@ static void     read_more     (GTask           *task);
 static gboolean check_running (GwConnectorBank *self,
                                GTask           *task);
 
+/* Ends the call with @result, or with @error when @result is NULL (taking
+ * either), once. A reply's stream left unread goes: libsoup then closes
+ * its connection rather than reuse it. */
 static void
-on_read (GObject      *source,
-         GAsyncResult *res,
-         gpointer      user_data)
+call_return (GTask          *task,
+             GwChargeResult *result,
+             GError         *error)
+{
+  Call *call = g_task_get_task_data (task);
+
+  g_assert (!call->ended);
+  call->ended = TRUE;
+  stop_watching (call);
+  g_clear_object (&call->stream);
+  if (result != NULL)
+    g_task_return_pointer (task, result, (GDestroyNotify) gw_charge_result_free);
+  else
+    g_task_return_error (task, error);
+}
+
+/* Each step asked of libsoup or GIO holds @task until its callback, which
+ * comes even after the call has ended (on_cancelled); the stop waits for
+ * them all. */
+static void
+step_begin (GTask *task)
+{
+  GwConnectorBank *self = g_task_get_source_object (task);
+
+  self->owed++;
+}
+
+/* In a step's callback: FALSE when the call has ended meanwhile. */
+static gboolean
+step_end (GTask *task)
+{
+  GwConnectorBank *self = g_task_get_source_object (task);
+  Call *call = g_task_get_task_data (task);
+
+  self->owed--;
+  return !call->ended;
+}
+
+/* The reply is whole, and its stream closed. */
+static void
+on_closed (GObject      *source,
+           GAsyncResult *res,
+           gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GwConnectorBank *self = g_task_get_source_object (task);
   Call *call = g_task_get_task_data (task);
-  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
   GwChargeResult *result;
 
-  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
-  if (bytes == NULL)
-    {
-      g_task_return_error (task, transport_error (call, error, TRUE));
-      return;
-    }
-  if (g_bytes_get_size (bytes) > 0)
-    {
-      if (call->reply->len + g_bytes_get_size (bytes) > MAX_REPLY)
-        {
-          /* Left unread, the connection is dropped by libsoup, not reused. */
-          g_task_return_new_error (task, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
-                                   "The bank's reply is larger than %u KB; ask what happened",
-                                   MAX_REPLY / 1024);
-          return;
-        }
-      g_byte_array_append (call->reply, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-      read_more (g_steal_pointer (&task));
-      return;
-    }
-
+  /* Every byte is read: a close that failed (the deadline, say) only
+   * keeps the connection out of the pool, and the reply still stands. */
+  g_input_stream_close_finish (G_INPUT_STREAM (source), res, NULL);
+  g_clear_object (&call->stream);
+  if (!step_end (task))
+    return;
   body = g_byte_array_free_to_bytes (g_steal_pointer (&call->reply));
   result = parse_reply (soup_message_get_status (call->msg), body, &error);
   if (result == NULL && call->kind == CALL_QUERY_CHARGE &&
@@ -315,10 +354,58 @@ on_read (GObject      *source,
       query_payout (self, g_steal_pointer (&task));
       return;
     }
-  if (result == NULL)
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_pointer (task, result, (GDestroyNotify) gw_charge_result_free);
+  call_return (task, result, g_steal_pointer (&error));
+}
+
+/* libsoup lends a message its connection until the body's stream is
+ * closed, not merely read to its end, and opens only so many connections
+ * to a host. Closed before anything else is sent, the reply hands its
+ * connection back: a look-up that asks again after a 404, kept waiting
+ * for a second connection while it held the first, made two such
+ * look-ups wait for each other for ever. Takes @task. */
+static void
+close_reply (GTask *task)
+{
+  Call *call = g_task_get_task_data (task);
+
+  step_begin (task);
+  g_input_stream_close_async (call->stream, G_PRIORITY_DEFAULT, call->cancellable, on_closed,
+                              task);
+}
+
+static void
+on_read (GObject      *source,
+         GAsyncResult *res,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Call *call = g_task_get_task_data (task);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
+  if (!step_end (task))
+    return;
+  if (bytes == NULL)
+    {
+      call_return (task, NULL, transport_error (call, error, TRUE));
+      return;
+    }
+  if (g_bytes_get_size (bytes) > 0)
+    {
+      if (call->reply->len + g_bytes_get_size (bytes) > MAX_REPLY)
+        {
+          call_return (task, NULL,
+                       g_error_new (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
+                                    "The bank's reply is larger than %u KB; ask what happened",
+                                    MAX_REPLY / 1024));
+          return;
+        }
+      g_byte_array_append (call->reply, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+      read_more (g_steal_pointer (&task));
+      return;
+    }
+  close_reply (g_steal_pointer (&task));
 }
 
 /* Takes @task. The reply is read block by block, never past MAX_REPLY. */
@@ -327,6 +414,7 @@ read_more (GTask *task)
 {
   Call *call = g_task_get_task_data (task);
 
+  step_begin (task);
   g_input_stream_read_bytes_async (call->stream, READ_BLOCK, G_PRIORITY_DEFAULT,
                                    call->cancellable, on_read, task);
 }
@@ -336,21 +424,24 @@ on_sent (GObject      *source,
          GAsyncResult *res,
          gpointer      user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   Call *call = g_task_get_task_data (task);
+  g_autoptr(GInputStream) stream = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_clear_object (&call->stream);
-  call->stream = soup_session_send_finish (SOUP_SESSION (source), res, &error);
-  if (call->stream == NULL)
+  stream = soup_session_send_finish (SOUP_SESSION (source), res, &error);
+  if (!step_end (task))
+    return;
+  if (stream == NULL)
     {
-      g_task_return_error (task, transport_error (call, error, FALSE));
-      g_object_unref (task);
+      call_return (task, NULL, transport_error (call, error, FALSE));
       return;
     }
+  g_assert (call->stream == NULL);
+  call->stream = g_steal_pointer (&stream);
   g_clear_pointer (&call->reply, g_byte_array_unref);
   call->reply = g_byte_array_new ();
-  read_more (task);
+  read_more (g_steal_pointer (&task));
 }
 
 /* Takes @task. */
@@ -372,8 +463,9 @@ send_call (GwConnectorBank *self,
   call->msg = soup_message_new (method, uri);
   if (call->msg == NULL)
     {
-      g_task_return_new_error (task, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
-                               "Cannot make a bank URL of this idempotency key");
+      call_return (task, NULL,
+                   g_error_new_literal (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+                                        "Cannot make a bank URL of this idempotency key"));
       g_object_unref (task);
       return;
     }
@@ -388,6 +480,7 @@ send_call (GwConnectorBank *self,
       soup_message_set_request_body_from_bytes (call->msg, "application/json; charset=utf-8",
                                                 bytes);
     }
+  step_begin (task);
   soup_session_send_async (self->session, call->msg, G_PRIORITY_DEFAULT, call->cancellable,
                            on_sent, task);
 }
@@ -405,8 +498,30 @@ on_deadline (gpointer data)
   Call *call = data;
 
   call->timed_out = TRUE;
-  g_cancellable_cancel (call->cancellable);
   g_clear_pointer (&call->deadline, g_source_unref);
+  g_cancellable_cancel (call->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* The deadline, the caller or the stop cancelled the call: it ends now,
+ * UNKNOWN, whatever libsoup is doing. libsoup 3.2 leaves a message that
+ * waits for a connection in its queue when its cancellable fires, and
+ * calls back only once a connection is free for it: after the deadline,
+ * or never while the connections stay busy. The callback it still owes
+ * finds the call ended; libsoup checks the cancellable before it writes a
+ * request, so nothing is sent after this. */
+static gboolean
+on_cancelled (GCancellable *cancellable,
+              gpointer      data)
+{
+  GTask *task = data;
+  Call *call = g_task_get_task_data (task);
+  /* The caller's words: transport_error () names the deadline and the stop. */
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 "cancelled by the caller");
+
+  g_clear_pointer (&call->watch, g_source_unref);
+  call_return (task, NULL, transport_error (call, error, TRUE));
   return G_SOURCE_REMOVE;
 }
 
@@ -417,16 +532,13 @@ on_completed (GTask      *task,
               gpointer    data)
 {
   GwConnectorBank *self = data;
-  Call *call = g_task_get_task_data (task);
 
-  if (call->deadline != NULL)
-    g_source_destroy (call->deadline);
-  g_clear_pointer (&call->deadline, g_source_unref);
   self->in_flight--;
 }
 
 /* A call's cancellable fires for the caller's, for the deadline (the whole
- * call, however slowly the bank trickles its bytes) and for shutdown. */
+ * call, however slowly the bank trickles its bytes, or however long it
+ * waits for a connection) and for shutdown; the call then ends at once. */
 static GTask *
 new_task (GwConnectorBank     *self,
           CallKind             kind,
@@ -455,6 +567,10 @@ new_task (GwConnectorBank     *self,
   call->deadline = g_timeout_source_new_seconds (self->timeout);
   g_source_set_callback (call->deadline, on_deadline, call, NULL);
   g_source_attach (call->deadline, g_main_context_get_thread_default ());
+  /* The task itself, not a reference: the call stops watching when it ends. */
+  call->watch = g_cancellable_source_new (call->cancellable);
+  g_source_set_callback (call->watch, G_SOURCE_FUNC (on_cancelled), task, NULL);
+  g_source_attach (call->watch, g_main_context_get_thread_default ());
   /* A cancelled call is UNKNOWN, never GIO's plain "cancelled". */
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_source_tag (task, tag);
@@ -471,8 +587,9 @@ check_running (GwConnectorBank *self,
 {
   if (!g_cancellable_is_cancelled (self->stopping))
     return TRUE;
-  g_task_return_new_error (task, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE,
-                           "The gateway is stopping; nothing was sent to the bank");
+  call_return (task, NULL,
+               g_error_new_literal (GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE,
+                                    "The gateway is stopping; nothing was sent to the bank"));
   g_object_unref (task);
   return FALSE;
 }
@@ -685,12 +802,14 @@ bank_parse_callback (GwConnector  *connector,
   return result;
 }
 
+/* Every callback has run, the callers' and those libsoup owed calls that
+ * ended before it answered: after the stop, libsoup holds no call. */
 static gboolean
 no_calls_left (gpointer data)
 {
   GwConnectorBank *self = data;
 
-  return self->in_flight == 0;
+  return self->in_flight == 0 && self->owed == 0;
 }
 
 static void
@@ -700,7 +819,8 @@ bank_shutdown (GwConnector *connector)
 
   g_cancellable_cancel (self->stopping);
   if (!gw_wait_until (self->context, SHUTDOWN_GRACE_SECONDS, no_calls_left, self))
-    g_warning ("%u calls to the bank did not end at the stop", self->in_flight);
+    g_warning ("%u calls to the bank did not end at the stop, and libsoup still holds %u",
+               self->in_flight, self->owed);
 }
 
 static void
@@ -782,8 +902,18 @@ gw_connector_bank_new (const char  *url,
     return NULL;
 
   self->timeout = timeout;
+  /* libsoup's defaults, two connections a host and ten in all, are a
+   * browser's manners. Every call here goes to the one bank and holds its
+   * connection until the bank answers: with two, two slow calls (a slow
+   * account, a slow card) made every other customer's call wait behind
+   * them, and run out of its [bank] timeout there. A call that finds all
+   * GW_CONNECTOR_BANK_CONNECTIONS busy waits in the session's queue, its
+   * deadline running. */
   self->session = soup_session_new_with_options ("timeout", timeout,
                                                  "idle-timeout", 60,
+                                                 "max-conns", GW_CONNECTOR_BANK_CONNECTIONS,
+                                                 "max-conns-per-host",
+                                                 GW_CONNECTOR_BANK_CONNECTIONS,
                                                  "user-agent", "onepin-gateway", NULL);
   return g_steal_pointer (&self);
 }
@@ -802,4 +932,12 @@ gw_connector_bank_get_callback_url (GwConnectorBank *self)
 {
   g_return_val_if_fail (GW_IS_CONNECTOR_BANK (self), NULL);
   return self->callback_url;
+}
+
+void
+gw_connector_bank_set_timeout (GwConnectorBank *self,
+                               guint            timeout)
+{
+  g_return_if_fail (GW_IS_CONNECTOR_BANK (self));
+  self->timeout = timeout;
 }

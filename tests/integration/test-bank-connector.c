@@ -435,6 +435,238 @@ test_query_unknown (void)
   g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
 }
 
+/* ---- many calls at once ------------------------------------------------- */
+
+/* Runs the main loop until all @n slots are set, at most @seconds; a call
+ * that hangs fails the test rather than the suite's timeout. */
+static void
+wait_slots (GAsyncResult **slots,
+            guint          n,
+            guint          seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  guint left = n;
+
+  while (left > 0 && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+      left = 0;
+      for (guint i = 0; i < n; i++)
+        left += slots[i] == NULL;
+    }
+  if (left > 0)
+    g_error ("%u of %u calls to the connector did not finish within %u s", left, n, seconds);
+}
+
+/* A look-up first asks for a charge and, on a 404, for a payout, in the
+ * same call: every payout's look-up does, and every charge's the bank
+ * never got. Twenty at once (what the start-up sweep may ask) all settle,
+ * quickly, and not by their deadline: each answered 404 gives its
+ * connection back before the call asks again. Two at once used to wait
+ * for each other's connection for ever, and every later call behind them. */
+static void
+test_query_not_found_concurrent (void)
+{
+  enum { PAID = 4, QUERIES = 20 };
+  g_autoptr(GwConnector) c = connector_to (ot_bank_url (bank), 10);
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  GAsyncResult *slots[QUERIES] = { NULL };
+  g_autofree char *later_key = new_key ("after-lookups");
+  GwChargeRequest later = card_request (later_key, OT_BANK_CARD_APPROVE, 1000);
+  g_autoptr(GwChargeResult) charged = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < PAID; i++)
+    {
+      GwChargeRequest request = { .method = GW_FUNDING_BANK_ACCOUNT, .amount = 1000,
+                                  .currency = "krw", .bank_code = OT_BANK_CODE,
+                                  .account_number = OT_BANK_ACCOUNT_POOR,
+                                  .holder_name = "김철수", .description = "onepin refund" };
+
+      g_ptr_array_add (keys, new_key ("lookup-payout"));
+      request.idempotency_key = keys->pdata[i];
+      gw_charge_result_free (payout (&request, &error));
+      g_assert_no_error (error);
+    }
+  while (keys->len < QUERIES)
+    g_ptr_array_add (keys, new_key ("lookup-unknown"));
+
+  for (guint i = 0; i < QUERIES; i++)
+    gw_connector_query_async (c, keys->pdata[i], NULL, on_done, &slots[i]);
+  wait_slots (slots, QUERIES, 5);
+  for (guint i = 0; i < QUERIES; i++)
+    {
+      g_autoptr(GwChargeResult) result = gw_connector_query_finish (c, slots[i], &error);
+
+      g_clear_object (&slots[i]);
+      if (i < PAID)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+          g_assert_true (g_str_has_prefix (result->reference, "po_"));
+        }
+      else
+        {
+          g_assert_null (result);
+          g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+          g_clear_error (&error);
+        }
+    }
+
+  /* And the connector goes on working. */
+  gw_connector_charge_async (c, &later, NULL, on_done, &slots[0]);
+  wait_slots (slots, 1, 5);
+  charged = gw_connector_charge_finish (c, slots[0], &error);
+  g_clear_object (&slots[0]);
+  g_assert_no_error (error);
+  g_assert_cmpint (charged->status, ==, GW_CHARGE_APPROVED);
+}
+
+/* Charges the slow card @n times at once through @c, into @slots; the
+ * bank holds each reply SLOW_SECONDS, and each holds a connection. */
+static void
+charge_slowly (GwConnector   *c,
+               GAsyncResult **slots,
+               guint          n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *key = new_key ("slow-many");
+      GwChargeRequest request = card_request (key, OT_BANK_CARD_SLOW, 1000);
+
+      gw_connector_charge_async (c, &request, NULL, on_done, &slots[i]);
+    }
+}
+
+static void
+assert_slow_approved (GwConnector   *c,
+                      GAsyncResult **slots,
+                      guint          n)
+{
+  wait_slots (slots, n, g_ascii_strtoull (SLOW_SECONDS, NULL, 10) + 5);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GwChargeResult) result = gw_connector_charge_finish (c, slots[i], &error);
+
+      g_clear_object (&slots[i]);
+      g_assert_no_error (error);
+      g_assert_cmpint (result->status, ==, GW_CHARGE_APPROVED);
+    }
+}
+
+/* A call holds its connection for as long as the bank takes to answer. A
+ * few slow ones (a slow account, a slow card) do not make the others wait
+ * behind them: with libsoup's default of two connections a host, a look-up
+ * waited here until the slow charges were answered. */
+static void
+test_slow_calls_hold_up_none (void)
+{
+  enum { SLOW = 4 };
+  g_autoptr(GwConnector) c = connector_to (ot_bank_url (bank), 10);
+  g_autofree char *key = new_key ("beside-slow");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 1000);
+  GAsyncResult *slow[SLOW] = { NULL };
+  GAsyncResult *quick = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwChargeResult) charged = charge (&request, &error);
+  g_autoptr(GwChargeResult) found = NULL;
+
+  g_assert_no_error (error);
+  charge_slowly (c, slow, SLOW);
+  run_for (G_USEC_PER_SEC / 4);
+  gw_connector_query_async (c, key, NULL, on_done, &quick);
+  wait_slots (&quick, 1, 2);
+  for (guint i = 0; i < SLOW; i++)
+    g_assert_null (slow[i]);
+  found = gw_connector_query_finish (c, quick, &error);
+  g_clear_object (&quick);
+  g_assert_no_error (error);
+  g_assert_cmpstr (found->reference, ==, charged->reference);
+
+  assert_slow_approved (c, slow, SLOW);
+}
+
+/* Every connection busy (slow charges the bank holds), a call waiting for
+ * one still ends at its own deadline, UNKNOWN, and is never sent after:
+ * libsoup 3.2 leaves a message queued for a connection when its
+ * cancellable fires, so the connector must not wait for libsoup there.
+ * GLib's timers in seconds may fire up to a second late. */
+static void
+test_deadline_while_queued (void)
+{
+  enum { BUSY = GW_CONNECTOR_BANK_CONNECTIONS };
+  g_autoptr(GwConnector) c = connector_to (ot_bank_url (bank), 10);
+  g_autofree char *key = new_key ("queued");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 1000);
+  GAsyncResult *slow[BUSY] = { NULL };
+  GAsyncResult *queued = NULL;
+  GAsyncResult *dropped = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+
+  charge_slowly (c, slow, BUSY);
+  run_for (G_USEC_PER_SEC / 4);
+
+  /* The caller giving up ends a waiting call as promptly. */
+  gw_connector_query_async (c, key, cancellable, on_done, &dropped);
+  run_for (G_USEC_PER_SEC / 10);
+  g_cancellable_cancel (cancellable);
+  wait_slots (&dropped, 1, 1);
+  g_assert_null (gw_connector_query_finish (c, dropped, &error));
+  g_clear_object (&dropped);
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  gw_connector_bank_set_timeout (GW_CONNECTOR_BANK (c), 1);
+  gw_connector_charge_async (c, &request, NULL, on_done, &queued);
+  wait_slots (&queued, 1, 3);
+  for (guint i = 0; i < BUSY; i++)
+    g_assert_null (slow[i]);
+  g_assert_null (gw_connector_charge_finish (c, queued, &error));
+  g_clear_object (&queued);
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  /* The connections free again, and the charge is still not sent. */
+  assert_slow_approved (c, slow, BUSY);
+  run_for (G_USEC_PER_SEC / 4);
+  g_assert_null (query (key, &error));
+  g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+}
+
+/* At a stop, the calls holding every connection and the one waiting for a
+ * connection all end at once; libsoup's callbacks for them come within
+ * the stop's grace (it warns otherwise, which fails the test). */
+static void
+test_shutdown_while_queued (void)
+{
+  enum { BUSY = GW_CONNECTOR_BANK_CONNECTIONS };
+  g_autoptr(GwConnector) c = connector_to (ot_bank_url (bank), 30);
+  g_autofree char *key = new_key ("queued-at-stop");
+  GwChargeRequest request = card_request (key, OT_BANK_CARD_APPROVE, 1000);
+  GAsyncResult *slots[BUSY + 1] = { NULL };
+  gint64 start;
+
+  charge_slowly (c, slots, BUSY);
+  run_for (G_USEC_PER_SEC / 4);
+  gw_connector_charge_async (c, &request, NULL, on_done, &slots[BUSY]);
+  run_for (G_USEC_PER_SEC / 10);
+
+  start = g_get_monotonic_time ();
+  gw_connector_shutdown (c);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  for (guint i = 0; i <= BUSY; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_nonnull (slots[i]);
+      g_assert_null (gw_connector_charge_finish (c, slots[i], &error));
+      g_clear_object (&slots[i]);
+      g_assert_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN);
+    }
+}
+
 /* ---- the bank down ------------------------------------------------------ */
 
 static void
@@ -3278,6 +3510,10 @@ main (int   argc,
   g_test_add_func ("/bank/idempotent-repeat", test_idempotent_repeat);
   g_test_add_func ("/bank/idempotent-concurrent", test_idempotent_concurrent);
   g_test_add_func ("/bank/query-unknown", test_query_unknown);
+  g_test_add_func ("/bank/query-not-found-concurrent", test_query_not_found_concurrent);
+  g_test_add_func ("/bank/slow-calls-hold-up-none", test_slow_calls_hold_up_none);
+  g_test_add_func ("/bank/deadline-while-queued", test_deadline_while_queued);
+  g_test_add_func ("/bank/shutdown-while-queued", test_shutdown_while_queued);
   g_test_add_func ("/bank/down", test_bank_down);
   g_test_add_func ("/bank/connection-cut", test_connection_cut);
   g_test_add_func ("/bank/trickle-deadline", test_trickle_deadline);
