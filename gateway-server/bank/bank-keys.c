@@ -25,18 +25,18 @@ derive (OnepinKey   *master,
 /* The secret's text is the HMAC key, so the program at the other end,
  * reading the same file, needs no agreement on any encoding. */
 static OnepinKey *
-secret_key (const char  *path,
-            const char  *prefix,
+secret_key (const char  *secret,
             GError     **error)
 {
-  g_autofree char *secret = onepin_secret_file_load_or_create (path, prefix, error);
-  OnepinKey *key;
+  return onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), error);
+}
 
-  if (secret == NULL)
-    return NULL;
-  key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), error);
-  memset (secret, 0, strlen (secret));
-  return key;
+static void
+wipe (char *secret)
+{
+  if (secret != NULL)
+    explicit_bzero (secret, strlen (secret));
+  g_free (secret);
 }
 
 static gboolean
@@ -51,46 +51,43 @@ same_file (const char *a,
          sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* Each key opens routes of its own: two that were one file, or one key,
- * would give whoever holds the one the other's (a mall the operator's,
- * closing reconciliations; or the gateway's, charging). The error names
- * the keys and their files, never what they hold. */
-static gboolean
-check_distinct (const BankKeyPaths  *paths,
-                const BankKeys      *keys,
-                GError             **error)
+typedef struct
 {
-  const struct
-  {
-    const char *name;
-    const char *path;
-    const char *key;
-  } bearer[] = {
-    { "API key", paths->api_key, keys->api_key },
-    { "SMS key", paths->sms_key, keys->sms_key },
-    { "acquirer key", paths->acquirer_key, keys->acquirer_key },
-    { "operator key", paths->operator_key, keys->operator_key },
-  };
+  const char *name;
+  const char *path;
+  const char *text;
+} Secret;
 
-  for (gsize i = 0; i < G_N_ELEMENTS (bearer); i++)
-    for (gsize j = i + 1; j < G_N_ELEMENTS (bearer); j++)
+/* Each key opens routes of its own, and each secret signs messages of its
+ * own: two that were one file, or one text, would give whoever holds the
+ * one the other's powers (a mall the operator's, closing reconciliations;
+ * the gateway's, charging; or anyone with a bearer key, forging the card
+ * network's messages or the deposit callbacks). The error names the
+ * secrets and their files, never what they hold. */
+static gboolean
+check_distinct (const Secret  *secrets,
+                gsize          n,
+                GError       **error)
+{
+  for (gsize i = 0; i < n; i++)
+    for (gsize j = i + 1; j < n; j++)
       {
         const char *how;
         g_autofree char *one = NULL;
         g_autofree char *other = NULL;
 
-        if (same_file (bearer[i].path, bearer[j].path))
+        if (same_file (secrets[i].path, secrets[j].path))
           how = "are the same file";
-        else if (onepin_crypto_str_equal (bearer[i].key, bearer[j].key))
+        else if (onepin_crypto_str_equal (secrets[i].text, secrets[j].text))
           how = "hold the same key";
         else
           continue;
-        one = g_filename_display_name (bearer[i].path);
-        other = g_filename_display_name (bearer[j].path);
+        one = g_filename_display_name (secrets[i].path);
+        other = g_filename_display_name (secrets[j].path);
         g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE,
                      "the %s (%s) and the %s (%s) %s: whoever holds one would have the "
                      "other's powers; give each a key of its own, in a file of its own",
-                     bearer[i].name, one, bearer[j].name, other, how);
+                     secrets[i].name, one, secrets[j].name, other, how);
         return FALSE;
       }
   return TRUE;
@@ -102,7 +99,10 @@ bank_keys_load (const BankKeyPaths  *paths,
 {
   g_autoptr(BankKeys) keys = g_new0 (BankKeys, 1);
   g_autoptr(OnepinKey) master = NULL;
+  g_autofree char *callback = NULL;
+  g_autofree char *network = NULL;
   guint8 raw[32];
+  gboolean ok;
 
   if (!onepin_key_file_load_or_create (paths->master, raw, sizeof raw, error))
     return NULL;
@@ -120,11 +120,27 @@ bank_keys_load (const BankKeyPaths  *paths,
                                                                 error)) ||
       !(keys->operator_key = onepin_secret_file_load_or_create (paths->operator_key, "op_",
                                                                 error)) ||
-      !(keys->callback = secret_key (paths->callback_secret, "whsec_", error)) ||
-      !(keys->network = secret_key (paths->network_secret, "nwsec_", error)) ||
-      !check_distinct (paths, keys, error))
-    return NULL;
-  return g_steal_pointer (&keys);
+      !(callback = onepin_secret_file_load_or_create (paths->callback_secret, "whsec_",
+                                                      error)) ||
+      !(network = onepin_secret_file_load_or_create (paths->network_secret, "nwsec_", error)))
+    {
+      wipe (g_steal_pointer (&callback));
+      return NULL;
+    }
+
+  ok = check_distinct ((const Secret[]) {
+                         { "API key", paths->api_key, keys->api_key },
+                         { "SMS key", paths->sms_key, keys->sms_key },
+                         { "acquirer key", paths->acquirer_key, keys->acquirer_key },
+                         { "operator key", paths->operator_key, keys->operator_key },
+                         { "callback secret", paths->callback_secret, callback },
+                         { "network secret", paths->network_secret, network },
+                       }, 6, error) &&
+       (keys->callback = secret_key (callback, error)) != NULL &&
+       (keys->network = secret_key (network, error)) != NULL;
+  wipe (g_steal_pointer (&callback));
+  wipe (g_steal_pointer (&network));
+  return ok ? g_steal_pointer (&keys) : NULL;
 }
 
 void

@@ -8,8 +8,10 @@
  * under it, so neither is in the database. The API key, the SMS key and the
  * callback secret are text files the gateway and the tests read too; the
  * acquirer key is the malls', the operator key the bank's own staff's.
- * bank_keys_load () refuses two of those four bearer keys that are one
- * file or one key: whoever held one would have the other's routes.
+ * The network secret signs the card network's messages between acquirer
+ * and issuer. bank_keys_load () refuses two of those six (four bearer keys,
+ * two signing secrets) that are one file or one text: whoever held one
+ * would have the other's powers.
  */
 #pragma once
 

@@ -3479,6 +3479,21 @@ test_keys_distinct (void)
 
   err = bank_refuses (dir, (const char *[]) { "--acquirer-key-file", api_key, NULL });
   assert_keys_refused (err, dir, "API key", "acquirer key", "same file");
+  g_clear_pointer (&err, g_free);
+
+  /* the signing secrets too: a mall holding the acquirer key must not sign
+   * the network's messages, nor the gateway's API key the callbacks */
+  err = bank_refuses (dir, (const char *[]) { "--network-secret-file", acquirer_key, NULL });
+  assert_keys_refused (err, dir, "acquirer key", "network secret", "same file");
+  g_clear_pointer (&err, g_free);
+
+  g_clear_pointer (&secret, g_free);
+  g_assert_true (g_file_get_contents (api_key, &secret, &len, &error));
+  g_assert_true (g_file_set_contents_full (copy, secret, len, G_FILE_SET_CONTENTS_NONE, 0600,
+                                           &error));
+  g_assert_no_error (error);
+  err = bank_refuses (dir, (const char *[]) { "--callback-secret-file", copy, NULL });
+  assert_keys_refused (err, dir, "API key", "callback secret", "same key");
   ot_rm_rf (dir);
 }
 
