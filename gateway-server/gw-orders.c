@@ -1197,14 +1197,26 @@ gw_orders_settle_charge (GwTxn                *txn,
   if (!ORDERS (txn, charge_get, charge_id, &charge, &local))
     return missing (error, local, "charge");
 
-  /* A final charge changes only if money arrives after all (a transfer
-   * made after its deadline): then it is settled like a fresh approval,
-   * and given back if its order or recharge no longer wants it. */
+  /* A final charge changes only if money arrives after all (a charge the
+   * bank never saw, or declined, approved later): then it is settled like
+   * a fresh approval, and given back if its order or recharge no longer
+   * wants it. */
   approved_late = result != NULL && result->status == GW_CHARGE_APPROVED &&
                   charge_is_final (&charge) && !g_str_equal (charge.status, "approved") &&
                   !g_str_equal (charge.status, "voiding") && !g_str_equal (charge.status, "voided");
   if (charge_is_final (&charge) && !approved_late)
     return TRUE;
+
+  /* But the bank said this one was canceled (or confirmed our void of it
+   * at its deadline, giving back any deposit): an approval now is a stale
+   * callback the bank queued before that, resent, or money it should not
+   * have taken. Either way it goes back, never into cards or a balance. */
+  if (approved_late && g_str_equal (charge.status, "canceled"))
+    {
+      charge.updated = NOW (txn);
+      void_charge (&charge, step);
+      return ORDERS (txn, charge_update, &charge, error);
+    }
 
   /* A transfer still unpaid after its deadline is canceled at the bank. */
   if (result != NULL && result->status == GW_CHARGE_PENDING &&
