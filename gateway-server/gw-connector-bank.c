@@ -135,6 +135,7 @@ parse_object (JsonObject  *o,
   result->reference = g_strdup (onepin_json_get_string (o, "id", NULL));
   result->decline_code = g_strdup (onepin_json_get_string (o, "decline_code", NULL));
   result->amount = onepin_json_get_int (o, "amount", 0);
+  result->currency = g_strdup (onepin_json_get_string (o, "currency", NULL));
   if (va != NULL && JSON_NODE_HOLDS_OBJECT (va))
     {
       JsonObject *v = json_node_get_object (va);

@@ -23,6 +23,7 @@ gw_charge_result_free (GwChargeResult *result)
   g_free (result->message);
   g_free (result->virtual_bank);
   g_free (result->virtual_account);
+  g_free (result->currency);
   g_free (result);
 }
 

@@ -77,7 +77,9 @@ typedef struct
   char           *virtual_bank;
   char           *virtual_account;
   gint64          deposit_deadline; /* unix seconds */
+  /* what the bank says it took or asks for; 0 and NULL when it did not say */
   gint64          amount;
+  char           *currency;
 } GwChargeResult;
 
 void            gw_charge_result_free (GwChargeResult *result);

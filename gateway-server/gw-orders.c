@@ -1180,6 +1180,29 @@ charge_apply_result (GwChargeRow          *charge,
     }
 }
 
+/* What @charge's new state means for the order or recharge it pays. */
+static gboolean
+settle_owner (GwTxn                *txn,
+              const GwOrdersConfig *config,
+              GwChargeRow          *charge,
+              GwOrdersStep         *step,
+              GError              **error)
+{
+  if (g_str_equal (charge->purpose, "order"))
+    return settle_order (txn, config, charge, step, error);
+  return settle_recharge (txn, config, charge, step, error);
+}
+
+/* Whether the bank's result is for @charge's amount and currency, where
+ * it names them. */
+static gboolean
+result_matches (const GwChargeResult *result,
+                const GwChargeRow    *charge)
+{
+  return (result->amount == 0 || result->amount == charge->amount) &&
+         (result->currency == NULL || g_str_equal (result->currency, charge->currency));
+}
+
 gboolean
 gw_orders_settle_charge (GwTxn                *txn,
                          const GwOrdersConfig *config,
@@ -1218,6 +1241,23 @@ gw_orders_settle_charge (GwTxn                *txn,
       return ORDERS (txn, charge_update, &charge, error);
     }
 
+  /* An approval of another sum than we asked (a short deposit a bank took,
+   * a charge row and a bank charge that disagree) credits nothing: the
+   * money goes back whole, and the order or recharge stays payable. */
+  if (result != NULL && result->status == GW_CHARGE_APPROVED && !result_matches (result, &charge))
+    {
+      g_warning ("the bank approved %s for another amount or currency; giving it back",
+                 charge.id);
+      /* For its order or recharge, a decline: nothing was paid. */
+      g_strlcpy (charge.status, "declined", sizeof charge.status);
+      g_strlcpy (charge.decline_code, "do_not_honor", sizeof charge.decline_code);
+      charge.updated = NOW (txn);
+      if (!settle_owner (txn, config, &charge, step, error))
+        return FALSE;
+      void_charge (&charge, step);
+      return ORDERS (txn, charge_update, &charge, error);
+    }
+
   /* A transfer still unpaid after its deadline is canceled at the bank. */
   if (result != NULL && result->status == GW_CHARGE_PENDING &&
       deadline_passed (MAX (result->deposit_deadline, charge.deposit_deadline), NOW (txn)))
@@ -1229,9 +1269,7 @@ gw_orders_settle_charge (GwTxn                *txn,
   charge_apply_result (&charge, result, NOW (txn), &changed);
   if (!changed && !approved_late)
     return ORDERS (txn, charge_update, &charge, error);
-  if (!(g_str_equal (charge.purpose, "order") ? settle_order (txn, config, &charge, step, error)
-                                              : settle_recharge (txn, config, &charge, step,
-                                                                 error)))
+  if (!settle_owner (txn, config, &charge, step, error))
     return FALSE;
   return ORDERS (txn, charge_update, &charge, error);
 }

@@ -765,6 +765,41 @@ test_pay_transfer_expires (Fixture       *f,
   assert_audit (f, 0);
 }
 
+/* The bank approves another sum than the order's, or in another currency:
+ * nothing is issued, the money goes back, the order fails. */
+static void
+test_pay_amount_mismatch (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  GwChargeResult short_sum = { .status = GW_CHARGE_APPROVED, .reference = "bank_ref_1",
+                               .amount = 9999, .currency = "KRW" };
+  GwChargeResult other_currency = { .status = GW_CHARGE_APPROVED, .reference = "bank_ref_1",
+                                    .amount = 10000, .currency = "USD" };
+  g_autofree char *other_id = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  g_autofree char *other_charge = begin_charge (f, other_id, &funding);
+  g_auto(Op) order = { 0 };
+  g_auto(Op) other = { 0 };
+
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*another amount or currency*");
+  g_assert_cmpint (settle (f, charge, &short_sum), ==, GW_ORDERS_NEXT_VOID);
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*another amount or currency*");
+  g_assert_cmpint (settle (f, other_charge, &other_currency), ==, GW_ORDERS_NEXT_VOID);
+  g_test_assert_expected_messages ();
+  load (f, id, &order);
+  load (f, other_id, &other);
+  g_assert_cmpint (order.order.charge.amount, ==, 10000);
+  g_assert_cmpstr (order.order.charge.status, ==, "voiding");
+  g_assert_cmpstr (order.order.row.status, ==, "failed");
+  g_assert_cmpstr (other.order.charge.status, ==, "voiding");
+  g_assert_cmpstr (other.order.row.status, ==, "failed");
+  g_assert_cmpint (order_cards (f, id), ==, 0);
+  g_assert_cmpint (order_cards (f, other_id), ==, 0);
+  assert_audit (f, 0);
+}
+
 static void
 test_onepin_card_refused (Fixture       *f,
                           gconstpointer  data)
@@ -1472,6 +1507,7 @@ main (int   argc,
   ADD ("pay-unknown-outcome", test_pay_unknown_outcome);
   ADD ("pay-transfer", test_pay_transfer);
   ADD ("pay-transfer-expires", test_pay_transfer_expires);
+  ADD ("pay-amount-mismatch", test_pay_amount_mismatch);
   ADD ("onepin-card-refused", test_onepin_card_refused);
   ADD ("gift-and-claim", test_gift_and_claim);
   ADD ("recharge", test_recharge);
