@@ -1470,6 +1470,7 @@ gw_orders_open_gift (GwTxn                *txn,
                      GError              **error)
 {
   GError *local = NULL;
+  GwCard card;
 
   outcome_init (outcome);
   if (!ORDERS (txn, gift_by_claim, claim_hash, &gift->row, &local))
@@ -1480,6 +1481,12 @@ gw_orders_open_gift (GwTxn                *txn,
     return TRUE;
   if (!g_str_equal (gift->row.status, "sent"))
     return conflict (outcome, "gift_already_claimed");
+  /* The giver, who saw the number, set a password since (and may have
+   * spent or paid out the card): it is no longer a gift to hand over. */
+  if (!CALL (txn, card_by_id, gift->row.card_id, &card, &local))
+    return missing (error, local, "card");
+  if (card.has_password || !g_str_equal (card.state, "sold"))
+    return conflict (outcome, "gift_card_registered");
 
   if (!ORDERS (txn, gift_set_claimed, gift->row.id, NOW (txn), error))
     return FALSE;

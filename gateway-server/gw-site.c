@@ -45,6 +45,8 @@ conflict_message (const char *code)
     { "card_already_registered", "The card already has a password, so it can no longer be "
                                  "given." },
     { "card_already_gifted", "This card was given already." },
+    { "gift_card_registered", "The sender has set a password on this card since giving it, "
+                              "so it can no longer be claimed. Ask them to send it again." },
     { "gift_already_claimed", "This gift was claimed already." },
     { "card_has_open_authorizations", "The card has payments that are not captured yet. Refund "
                                       "it once they are settled." },
@@ -560,6 +562,15 @@ ack_answer (GwTxn       *txn,
             GwCall      *call,
             GError     **error)
 {
+  GwOrdersOutcome stopping = { .result = GW_ORDERS_BANK_UNAVAILABLE };
+
+  /* Not settled (the gateway is stopping): a 2xx would tell the bank it
+   * was, and it would not send it again. */
+  if (!flow->heard)
+    {
+      gw_site_outcome_error (flow->site, call, &stopping);
+      return TRUE;
+    }
   gw_call_ok (call, g_string_new ("{\"received\":true}"));
   return TRUE;
 }

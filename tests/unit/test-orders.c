@@ -925,6 +925,47 @@ test_gift_and_claim (Fixture       *f,
   g_assert_cmpstr (foreign.outcome.param, ==, "card");
 }
 
+/* The buyer registers a card after giving it: the recipient's claim is
+ * refused and reveals nothing. */
+static void
+test_gift_registered_before_claim (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) give = { .kind = OP_GIVE, .id = id };
+  g_auto(Op) reg = { .kind = OP_REGISTER };
+  g_auto(Op) claim = { .kind = OP_OPEN_GIFT, .claim = TRUE };
+  GwCredentials credentials;
+  GwOrderCard *gifted;
+
+  settle (f, charge, &approved);
+  run (f, &answer);
+  gifted = &g_array_index (answer.order.cards, GwOrderCard, 0);
+  give.gift_request = (GwGiftRequest) {
+    .card_id = gifted->row.card_id, .design = "christmas", .recipient_name = "김철수",
+    .recipient_email = "kim@example.com", .sender_name = "홍길동", .message = "",
+    .font_color = "#000000", .font_size = 12, .music = "", .locale = "ko",
+    .claim_token = "gct_secret_token",
+  };
+  memset (give.gift_request.claim_hash, 0x47, 32);
+  run (f, &give);
+  g_assert_cmpint (give.outcome.result, ==, GW_ORDERS_OK);
+
+  gw_ledger_credentials (&f->ledger, gifted->number, PASSWORD, &credentials);
+  reg.credentials = &credentials;
+  run (f, &reg);
+
+  memset (claim.hash, 0x47, 32);
+  run (f, &claim);
+  g_assert_cmpint (claim.outcome.result, ==, GW_ORDERS_CONFLICT);
+  g_assert_cmpstr (claim.outcome.code, ==, "gift_card_registered");
+  g_assert_null (claim.gift.card_number);
+  g_assert_cmpstr (claim.gift.row.status, ==, "sent");
+}
+
 /* Recharges */
 
 static GwRecharge
@@ -1510,6 +1551,7 @@ main (int   argc,
   ADD ("pay-amount-mismatch", test_pay_amount_mismatch);
   ADD ("onepin-card-refused", test_onepin_card_refused);
   ADD ("gift-and-claim", test_gift_and_claim);
+  ADD ("gift-registered-before-claim", test_gift_registered_before_claim);
   ADD ("recharge", test_recharge);
   ADD ("recharge-promotional", test_recharge_promotional);
   ADD ("recharge-cap", test_recharge_cap);
