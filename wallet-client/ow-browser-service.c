@@ -358,6 +358,62 @@ same_gateway (const char *a,
          port_of (x) == port_of (y) && g_str_equal (path_x, path_y);
 }
 
+/* Whether @url (a session's success or cancel URL) is on @origin, the
+ * page that forwarded the purchase. */
+static gboolean
+on_origin (const char *url,
+           const char *origin)
+{
+  g_autoptr(GUri) x = url != NULL ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+  g_autoptr(GUri) y = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+
+  if (x == NULL || y == NULL || g_uri_get_host (x) == NULL || g_uri_get_host (y) == NULL)
+    return FALSE;
+  return g_ascii_strcasecmp (g_uri_get_scheme (x), g_uri_get_scheme (y)) == 0 &&
+         g_ascii_strcasecmp (g_uri_get_host (x), g_uri_get_host (y)) == 0 &&
+         port_of (x) == port_of (y);
+}
+
+/* A session names the mall's own pages: a purchase forwarded from another
+ * origin is someone relaying the mall's checkout ("pay for my order").
+ * A session with neither URL cannot tell, and is taken. */
+static gboolean
+from_the_mall (const OwCheckoutSummary *summary,
+               const char              *origin)
+{
+  if (summary->success_url == NULL && summary->cancel_url == NULL)
+    return TRUE;
+  return on_origin (summary->success_url, origin) || on_origin (summary->cancel_url, origin);
+}
+
+/* The page's purchase is the session the gateway holds. */
+static gboolean
+same_order (const OwPurchase        *page,
+            const OwCheckoutSummary *summary)
+{
+  return g_strcmp0 (page->merchant_id, summary->merchant_id) == 0 &&
+         g_strcmp0 (page->order_id, summary->order_id) == 0 &&
+         page->amount == summary->amount &&
+         g_ascii_strcasecmp (page->currency, summary->currency) == 0;
+}
+
+/* What the dialog shows: the session as the gateway holds it, its items
+ * too, never the page's words. */
+static OwPurchase *
+shown_purchase (const OwCheckoutSummary *summary)
+{
+  OwPurchase *shown = ow_purchase_new (summary->merchant_name, summary->order_id,
+                                       summary->amount, summary->currency);
+
+  for (guint i = 0; i < summary->items->len; i++)
+    {
+      const OwPurchaseItem *item = g_ptr_array_index (summary->items, i);
+
+      ow_purchase_add_item (shown, item->name, item->quantity, item->amount);
+    }
+  return shown;
+}
+
 static JsonObject *
 result_object (const OwCheckoutResult *paid)
 {
@@ -505,12 +561,15 @@ on_summary (GObject      *source,
   if (!g_str_equal (summary->status, "open"))
     return refuse (work, "expired", "This checkout has expired");
 
-  /* The dialog names the merchant as the gateway knows it, not as the page
-   * says; the order, amount and items are the page's, which the gateway
-   * then matches against the mall's own request. */
-  work->shown = ow_purchase_copy (ow_bridge_call_get_purchase (work->call));
-  g_free (work->shown->merchant);
-  work->shown->merchant = g_strdup (summary->merchant_name);
+  if (!same_order (ow_bridge_call_get_purchase (work->call), summary))
+    return refuse (work, "mismatch", "The purchase on the page is not the shop's order");
+  if (!from_the_mall (summary, ow_bridge_call_get_origin (work->call)))
+    {
+      toast (work, _("A page that is not the shop’s own asked to pay for the shop’s order."));
+      return refuse (work, "wrong_origin", "The page is not on the shop's site");
+    }
+
+  work->shown = shown_purchase (summary);
   ow_client_get_card_async (OW_CLIENT (source), cancellable (work), on_card_for_checkout, work);
 }
 

@@ -10,6 +10,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "ow-client.h"
+#include "ow-purchase.h"
 #include "onepin-money.h"
 #include "ow-secret.h"
 
@@ -271,7 +272,29 @@ ow_checkout_summary_free (OwCheckoutSummary *summary)
   g_free (summary->merchant_name);
   g_free (summary->order_id);
   g_free (summary->currency);
+  g_clear_pointer (&summary->items, g_ptr_array_unref);
+  g_free (summary->success_url);
+  g_free (summary->cancel_url);
   g_free (summary);
+}
+
+/* The session's items (unit prices) as an OwPurchase's lines. */
+static GPtrArray *
+read_checkout_items (Reader *r)
+{
+  g_autoptr(OwPurchase) lines = ow_purchase_new ("", "", 1, "krw");
+  JsonNode *node = json_object_get_member (r->object, "items");
+
+  if (r->error != NULL)
+    return NULL;
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node) &&
+      (!JSON_NODE_HOLDS_ARRAY (node) ||
+       !ow_purchase_add_checkout_items (lines, json_node_get_array (node), NULL)))
+    {
+      wrong_type (r, "items");
+      return NULL;
+    }
+  return g_ptr_array_ref (lines->items);
 }
 
 OwCheckoutSummary *
@@ -289,6 +312,9 @@ ow_checkout_summary_parse (JsonObject  *object,
   s->amount = read_int (&r, "amount");
   s->currency = read_string (&r, "currency", FALSE);
   s->expires_at = read_int (&r, "expires_at");
+  s->items = read_checkout_items (&r);
+  s->success_url = read_string (&r, "success_url", TRUE);
+  s->cancel_url = read_string (&r, "cancel_url", TRUE);
   if (merchant != NULL)
     {
       Reader m = { merchant, "checkout session's merchant", NULL };

@@ -117,6 +117,9 @@ typedef struct
   gint64  amount;
   char   *currency;
   gint64  expires_at;
+  GPtrArray *items;      /* OwPurchaseItem*, line totals; empty if the mall gave none */
+  char   *success_url;   /* where the mall's page sends the shopper; may be NULL */
+  char   *cancel_url;    /* may be NULL */
 } OwCheckoutSummary;
 
 /* POST /v1/wallet/checkout: the paid session. */

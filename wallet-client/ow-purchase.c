@@ -323,8 +323,20 @@ ow_purchase_new_from_checkout (JsonObject  *object,
   purchase->checkout_session = g_strdup (session);
   purchase->merchant_id = g_strdup (merchant_id);
   purchase->gateway = g_strdup (gateway);
-  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
-    if (!parse_item (purchase, json_array_get_element (items, i), TRUE, error))
-      return NULL;
+  if (items != NULL && !ow_purchase_add_checkout_items (purchase, items, error))
+    return NULL;
   return g_steal_pointer (&purchase);
+}
+
+gboolean
+ow_purchase_add_checkout_items (OwPurchase  *purchase,
+                                JsonArray   *items,
+                                GError     **error)
+{
+  if (json_array_get_length (items) > OW_PURCHASE_MAX_ITEMS)
+    return invalid (error, "items");
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    if (!parse_item (purchase, json_array_get_element (items, i), TRUE, error))
+      return FALSE;
+  return TRUE;
 }

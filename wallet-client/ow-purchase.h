@@ -69,6 +69,11 @@ OwPurchase  *ow_purchase_new_from_json  (const char        *json,
 OwPurchase  *ow_purchase_new_from_checkout (JsonObject      *object,
                                          GError           **error);
 OwPurchase  *ow_purchase_copy           (const OwPurchase  *purchase);
+/* A checkout's items as the gateway and malls write them ({name, quantity,
+ * amount}, amount the unit price), added to @purchase as its lines. */
+gboolean     ow_purchase_add_checkout_items (OwPurchase   *purchase,
+                                             JsonArray    *items,
+                                             GError      **error);
 void         ow_purchase_free           (OwPurchase        *purchase);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwPurchase, ow_purchase_free)

@@ -511,18 +511,25 @@ test('affiliated mall: approved in the wallet; the mall gets the result, a signe
   await page.close();
 });
 
-test('amount or order changed on the page: the gateway refuses, nothing is charged', async () => {
+/* No approval dialog was shown (none is open, and the wallet logged none). */
+async function assertNoApproval(before, what) {
+  const { windows } = await env.ui({ cmd: 'windows' });
+  assert(!windows.includes('Approve Purchase'), `${what}: no approval dialog`);
+  assertEqual(walletCount('browser: asking to approve a purchase'), before, `${what}: nothing asked`);
+}
+
+test('amount or order changed on the page: the wallet refuses before asking, nothing is charged', async () => {
   for (const [what, change] of [['amount', (p) => Object.assign(p, { amount: 400 })],
                                 ['order', (p) => Object.assign(p, { order_id: p.order_id + '-X' })]]) {
     const { page, purchase } = await checkoutPage('제주 녹차');
     const changed = change(Object.assign({}, purchase));
+    const asked = walletCount('browser: asking to approve a purchase');
     await page.evaluate((json) => {
       document.getElementById('onepin-checkout').textContent = json;
     }, JSON.stringify(changed));
     await page.click('#onepin-pay');
-    await approveInWallet(what === 'amount' ? ['400'] : [changed.order_id]);
-    await env.ui({ cmd: 'click', window: 'Approve Purchase', button: 'Approve' });
     await page.waitForSelector('[data-onepin-error]', { timeout: 20000 });
+    await assertNoApproval(asked, what);
     assertEqual(await page.getAttribute('[data-onepin-status]', 'data-onepin-error'), 'mismatch',
                 `${what}: the page's error`);
     assert(/does not match/.test(await page.textContent('[data-onepin-status]')), 'said on the page');
@@ -532,6 +539,30 @@ test('amount or order changed on the page: the gateway refuses, nothing is charg
     await page.close();
   }
   assertEqual((await walletCard()).balance, env.balance, 'nothing charged');
+});
+
+/* Another site relays the mall's checkout (its JSON is in the buyer's page)
+ * to have a visitor pay for the relayer's order. */
+test('the mall’s checkout relayed from another site: the wallet refuses, nothing is charged', async () => {
+  const { page: mall, purchase } = await checkoutPage('제주 녹차');
+  const markup = await mall.evaluate(() => ({
+    script: document.getElementById('onepin-checkout').outerHTML,
+    button: document.getElementById('onepin-pay').outerHTML,
+  }));
+  const relay = await openPage(env.shops);
+  await relay.evaluate((m) => { document.body.innerHTML = m.script + m.button; }, markup);
+  const asked = walletCount('browser: asking to approve a purchase');
+  await relay.click('#onepin-pay');
+  await relay.waitForSelector('[data-onepin-error]', { timeout: 20000 });
+  assertEqual(await relay.getAttribute('[data-onepin-status]', 'data-onepin-error'), 'wrong_origin',
+              'the relaying page’s error');
+  await assertNoApproval(asked, 'relay');
+  await shot(relay, 'relay-refused');
+  const order = await (await fetch(`${env.mall}/orders/${purchase.order_id}.json`)).json();
+  assertEqual(order.status, 'open', 'the mall’s session stays open');
+  assertEqual((await walletCard()).balance, env.balance, 'nothing charged');
+  await relay.close();
+  await mall.close();
 });
 
 /* A lock while an approved payment is on its way to the gateway: the lock

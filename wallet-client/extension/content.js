@@ -84,6 +84,7 @@
     host_unavailable: 'errorHostMissing',
     signed_out: 'checkoutSignedOut',
     wrong_gateway: 'checkoutWrongGateway',
+    wrong_origin: 'checkoutWrongOrigin',
     bad_mac: 'errorBadMac',
     version: 'errorVersion',
     timeout: 'errorTimeout',

@@ -143,6 +143,52 @@ test_funding_and_history (void)
   g_assert_cmpint (t->funding_type, ==, OW_FUNDING_BANK_ACCOUNT);
 }
 
+#define SUMMARY_JSON \
+  "{\"id\":\"cs_1\",\"object\":\"checkout_session_summary\",\"status\":\"open\"," \
+  "\"merchant\":{\"id\":\"mch_1\",\"name\":\"Onepin Tea House\"},\"order_id\":\"o-1\"," \
+  "\"amount\":9000,\"currency\":\"krw\",\"items\":%s,\"description\":null," \
+  "\"success_url\":%s,\"cancel_url\":null,\"expires_at\":2}"
+
+/* The session as the gateway holds it, items (unit prices) as line totals;
+ * what the approval dialog shows. */
+static void
+test_checkout_summary (void)
+{
+  g_autofree char *full = g_strdup_printf (SUMMARY_JSON,
+                                           "[{\"name\":\"Tea cup\",\"quantity\":2,\"amount\":4000},"
+                                           "{\"name\":\"Wrapping\",\"quantity\":1,\"amount\":1000}]",
+                                           "\"https://mall.example/done\"");
+  g_autofree char *bare = g_strdup_printf (SUMMARY_JSON, "null", "null");
+  g_autofree char *bad_items = g_strdup_printf (SUMMARY_JSON, "[{\"name\":\"x\"}]", "null");
+  g_autoptr(JsonObject) o1 = parse (full);
+  g_autoptr(JsonObject) o2 = parse (bare);
+  g_autoptr(JsonObject) o3 = parse (bad_items);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwCheckoutSummary) summary = ow_checkout_summary_parse (o1, &error);
+  g_autoptr(OwCheckoutSummary) no_items = NULL;
+  g_autoptr(OwCheckoutSummary) refused = NULL;
+  OwPurchaseItem *item;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (summary->merchant_name, ==, "Onepin Tea House");
+  g_assert_cmpstr (summary->success_url, ==, "https://mall.example/done");
+  g_assert_null (summary->cancel_url);
+  g_assert_cmpuint (summary->items->len, ==, 2);
+  item = g_ptr_array_index (summary->items, 0);
+  g_assert_cmpstr (item->name, ==, "Tea cup");
+  g_assert_cmpuint (item->quantity, ==, 2);
+  g_assert_cmpint (item->amount, ==, 8000);
+
+  no_items = ow_checkout_summary_parse (o2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (no_items->items->len, ==, 0);
+  g_assert_null (no_items->success_url);
+
+  refused = ow_checkout_summary_parse (o3, &error);
+  g_assert_error (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL);
+  g_assert_null (refused);
+}
+
 static void
 test_format_money (void)
 {
@@ -284,6 +330,7 @@ main (int    argc,
   g_test_add_func ("/model/card", test_card);
   g_test_add_func ("/model/card-malformed", test_card_malformed);
   g_test_add_func ("/model/funding-and-history", test_funding_and_history);
+  g_test_add_func ("/model/checkout-summary", test_checkout_summary);
   g_test_add_func ("/model/format-money", test_format_money);
   g_test_add_func ("/model/korean", test_korean);
   g_test_add_func ("/purchase/parse", test_purchase);
