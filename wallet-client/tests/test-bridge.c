@@ -11,6 +11,7 @@
  * sends them to a locked vault.
  */
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 #include "onepin-json.h"
 #include "ow-bridge.h"
+#include "ow-bridge-private.h"
 #include "ow-test-scan.h"
 #include "ow-test-wait.h"
 #include "ow-test-wiped.h"
@@ -124,15 +126,13 @@ client_recv (Client *c)
     }
 }
 
-/* A connection whose host says it speaks @protocol. */
+/* A connection that says nothing yet, not even the host's hello. */
 static Client *
-client_connect_speaking (const char *caller,
-                         gint64      protocol)
+client_connect_raw (void)
 {
   Client *c = g_new0 (Client, 1);
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new (T.socket);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) hello = json_object_new ();
 
   c->socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
                             G_SOCKET_PROTOCOL_DEFAULT, &error);
@@ -141,6 +141,16 @@ client_connect_speaking (const char *caller,
   g_assert_no_error (error);
   g_socket_set_blocking (c->socket, FALSE);
   c->reader = wh_frame_reader_new ();
+  return c;
+}
+
+/* A connection whose host says it speaks @protocol. */
+static Client *
+client_connect_speaking (const char *caller,
+                         gint64      protocol)
+{
+  Client *c = client_connect_raw ();
+  g_autoptr(JsonObject) hello = json_object_new ();
 
   /* what onepin-wallet-host says first */
   json_object_set_string_member (hello, "type", "hello");
@@ -953,18 +963,9 @@ test_protocol_errors (void)
   clear_browsers ();
 
   /* a connection that is not the host's */
-  {
-    g_autoptr(GSocketAddress) address = g_unix_socket_address_new (T.socket);
-
-    no_hello = g_new0 (Client, 1);
-    no_hello->socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                     G_SOCKET_PROTOCOL_DEFAULT, NULL);
-    g_assert_true (g_socket_connect (no_hello->socket, address, NULL, NULL));
-    g_socket_set_blocking (no_hello->socket, FALSE);
-    no_hello->reader = wh_frame_reader_new ();
-    client_send_text (no_hello, "{\"type\":\"request\"}");
-    g_assert_null (client_recv (no_hello));
-  }
+  no_hello = client_connect_raw ();
+  client_send_text (no_hello, "{\"type\":\"request\"}");
+  g_assert_null (client_recv (no_hello));
 
   /* a request before "begin" */
   no_begin = client_connect (CALLER);
@@ -1549,6 +1550,172 @@ test_sign_out_ends_pairing (void)
                         OW_BRIDGE_ERROR_SIGNED_OUT);
 }
 
+/* ---- limits ------------------------------------------------------------- */
+
+/* Turns the main loop for @ms. */
+static void
+turn_loop (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+/* Turns the main loop until the bridge holds @n connections. */
+static void
+wait_connections (guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (ow_bridge_count_connections (T.bridge) != n)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the bridge holds %u connections, not %u",
+                 ow_bridge_count_connections (T.bridge), n);
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
+/* Connections that never say the host's hello, or never the extension's
+ * begin, would hold the 32 places every browser shares until the wallet
+ * quits: each is closed once the handshake's time is over, and a browser
+ * that comes then is served. */
+static void
+test_handshake_timeout (void)
+{
+  g_autoptr(GPtrArray) silent = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
+  g_autoptr(Client) refused = NULL;
+  g_autoptr(Client) c = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+
+  /* those of earlier tests go as their clients hung up */
+  wait_connections (0);
+  ow_bridge_set_timeouts (T.bridge, 2000, 60 * 1000);
+  /* one by one: the listening socket's backlog is short */
+  for (guint i = 0; i < OW_BRIDGE_MAX_CONNECTIONS; i++)
+    {
+      g_ptr_array_add (silent, i % 2 == 0 ? client_connect_raw () : client_connect (CALLER));
+      wait_connections (i + 1);
+    }
+  /* full: the next one is turned away at once */
+  refused = client_connect_raw ();
+  g_assert_null (client_recv (refused));
+  g_assert_cmpuint (ow_bridge_count_connections (T.bridge), ==, OW_BRIDGE_MAX_CONNECTIONS);
+
+  /* no hello, or a hello and no begin: hung up on */
+  for (guint i = 0; i < silent->len; i++)
+    g_assert_null (client_recv (g_ptr_array_index (silent, i)));
+  c = client_connect (CALLER);
+  answer = client_begin (c);
+  ow_bridge_set_timeouts (T.bridge, 10 * 1000, 60 * 1000);
+}
+
+/* A connection with no call open that stays silent is closed after the
+ * idle time; one whose call waits for the user (a card request may wait
+ * minutes for its dialog) is not, and is idle only once answered. */
+static void
+test_idle_timeout (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) idle = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) reply = json_object_new ();
+  g_autoptr(JsonObject) answer = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+  ow_bridge_set_timeouts (T.bridge, 10 * 1000, 300);
+  idle = reconnect (c);
+  client_begin (idle);
+  g_assert_null (client_recv (idle));
+
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
+                     "\"confirmed\":\"popup\"}");
+  call = wait_call ();
+  turn_loop (1000);
+  g_assert_false (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
+  json_object_set_string_member (reply, "error", "denied");
+  ow_bridge_call_reply (call, reply);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "denied");
+  g_assert_null (client_recv (c));
+  ow_bridge_set_timeouts (T.bridge, 10 * 1000, 60 * 1000);
+}
+
+/* A peer that sends and never reads what the wallet answers: the wallet
+ * stops reading it once a few answers wait, instead of queueing one per
+ * frame without end, and reads on once the peer has read them. */
+static void
+test_unread_answers (void)
+{
+  enum { JUNK = 64, CAP = 512 * 1024 };
+  g_autoptr(Client) c = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 block[JUNK * 1024];
+  gsize sent = 0;
+  guint stalls = 0;
+  gsize answered = 0;
+
+  clear_browsers ();
+  c = paired_client ();
+  /* frames of 60 bytes that are no JSON, each answered "malformed" */
+  for (gsize i = 0; i < sizeof block; i += JUNK)
+    {
+      guint32 len = JUNK - sizeof len;
+
+      memcpy (block + i, &len, sizeof len);
+      memset (block + i + sizeof len, 'x', len);
+    }
+  g_assert_true (g_socket_set_option (c->socket, SOL_SOCKET, SO_SNDBUF, 16 * 1024, &error));
+
+  while (sent < CAP && stalls < 200)
+    {
+      gssize n = g_socket_send (c->socket, (const char *) block + sent % sizeof block,
+                                sizeof block - sent % sizeof block, NULL, &error);
+
+      if (n > 0)
+        {
+          sent += (gsize) n;
+          stalls = 0;
+          continue;
+        }
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+      g_clear_error (&error);
+      if (!g_main_context_iteration (NULL, FALSE))
+        {
+          g_usleep (1000);
+          stalls++;
+        }
+    }
+  /* the wallet stopped reading, with little queued */
+  g_assert_cmpuint (sent, <, CAP);
+  g_assert_cmpuint (ow_bridge_get_queued_bytes (T.bridge), <=, OW_BRIDGE_OUT_MAX_BYTES);
+
+  /* read: every frame is answered, and the connection goes on */
+  while (answered < sent / JUNK || sent % JUNK != 0)
+    {
+      if (answered == sent / JUNK)
+        {
+          gssize n = g_socket_send (c->socket, (const char *) block + sent % sizeof block,
+                                    JUNK - sent % JUNK, NULL, NULL);
+
+          if (n > 0)
+            sent += (gsize) n;
+          else
+            g_main_context_iteration (NULL, FALSE);
+          continue;
+        }
+      expect_error (c, "malformed", FALSE);
+      answered++;
+    }
+  pong = ping (c);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+}
+
 static void
 test_origins (void)
 {
@@ -1620,6 +1787,9 @@ main (int    argc,
   g_test_add_func ("/bridge/lock-wipes-keys", test_lock_wipes_keys);
   g_test_add_func ("/bridge/lock-ends-pairing", test_lock_ends_pairing);
   g_test_add_func ("/bridge/sign-out-ends-pairing", test_sign_out_ends_pairing);
+  g_test_add_func ("/bridge/handshake-timeout", test_handshake_timeout);
+  g_test_add_func ("/bridge/idle-timeout", test_idle_timeout);
+  g_test_add_func ("/bridge/unread-answers", test_unread_answers);
   status = g_test_run ();
 
   ow_bridge_close (T.bridge);
