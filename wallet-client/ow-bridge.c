@@ -5,7 +5,9 @@
  *
  * Per connection, in order: the host's hello (which extension it serves),
  * the extension's "begin" (its nonce; ours in the answer), then pairing
- * and requests. A pairing is stored only once both sides have proved the
+ * and requests. A pairing begins with our commitment to our key, before we
+ * see the browser's (so ours cannot be chosen to make the codes match
+ * another pairing's), and is stored only once both sides have proved the
  * agreed key (our pair.done, the browser's pair.confirm); a pairing that
  * fails leaves nothing behind. A request carries the browser's id, a
  * sequence number (1, 2, … on this connection) and a MAC over both nonces,
@@ -110,6 +112,11 @@ struct _Connection
 
   OwBrowser         *browser;     /* once a request authenticated or a pairing ended */
   gint64             next_seq;
+
+  /* a pairing we committed to (pair.commit), until the browser's key */
+  OwEcdhKey         *offer_key;
+  char              *offer_id;
+  char              *offer_name;
 
   OwBridgeCall      *call;        /* the open one, if any */
 };
@@ -880,14 +887,64 @@ clean_name (const char *hint)
   return name->str[0] != '\0' ? g_strdup (name->str) : g_strdup ("Browser");
 }
 
+/* Forgets the pairing we committed to (its key pair goes). */
+static void
+clear_offer (Connection *conn)
+{
+  g_clear_pointer (&conn->offer_key, ow_ecdh_key_free);
+  g_clear_pointer (&conn->offer_id, g_free);
+  g_clear_pointer (&conn->offer_name, g_free);
+}
+
+/* Our key pair, and our commitment to its public half: the browser sends
+ * its key only then, so ours cannot be one chosen after seeing it. */
 static void
 on_pair_begin (Connection *conn,
                JsonObject *message)
 {
   const char *id = onepin_json_get_string (message, "id", NULL);
+  guint8 commitment[OW_BRIDGE_COMMITMENT_LEN];
+  g_autoptr(OwEcdhKey) key = NULL;
+  g_autoptr(JsonObject) answer = json_object_new ();
+  g_autofree char *commitment64 = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_offer (conn);
+  if (refuse_if_locked (conn, id))
+    return;
+  if (pairing_in_progress (conn->bridge))
+    return send_error (conn, id, "busy", "Another pairing is in progress");
+  key = ow_ecdh_key_new (&error);
+  if (key == NULL ||
+      !ow_bridge_pairing_commit (ow_ecdh_key_get_public (key), conn->nonce_wallet_raw, commitment))
+    {
+      g_message ("bridge: pairing refused: %s", error != NULL ? error->message : "no commitment");
+      return send_error (conn, id, "failed", "The wallet could not make its key");
+    }
+  conn->offer_key = g_steal_pointer (&key);
+  conn->offer_id = g_strdup (id);
+  conn->offer_name = clean_name (onepin_json_get_string (message, "name", NULL));
+
+  commitment64 = g_base64_encode (commitment, sizeof commitment);
+  json_object_set_string_member (answer, "type", "pair.commit");
+  json_object_set_string_member (answer, "id", id);
+  json_object_set_string_member (answer, "commitment", commitment64);
+  send_json (conn, answer);
+}
+
+/* The browser's key, after our commitment: the key pair committed to serves
+ * this one key only (known, ours would let a browser choose its key to make
+ * the codes match). */
+static void
+on_pair_key (Connection *conn,
+             JsonObject *message)
+{
+  const char *id = onepin_json_get_string (message, "id", NULL);
+  g_autoptr(OwEcdhKey) key = g_steal_pointer (&conn->offer_key);
+  g_autofree char *offer_id = g_steal_pointer (&conn->offer_id);
+  g_autofree char *name = g_steal_pointer (&conn->offer_name);
   guint8 public_browser[OW_BRIDGE_PUBLIC_KEY_LEN];
   guint8 shared[32];
-  g_autoptr(OwEcdhKey) key = NULL;
   g_autoptr(OwBridgeCall) call = NULL;
   g_autoptr(JsonObject) answer = json_object_new ();
   g_autofree char *public_wallet = NULL;
@@ -895,22 +952,21 @@ on_pair_begin (Connection *conn,
 
   if (refuse_if_locked (conn, id))
     return;
-  if (conn->call != NULL || pairing_in_progress (conn->bridge))
+  if (key == NULL || !g_str_equal (id, offer_id))
+    return send_error (conn, id, "malformed", "A key without pair.begin");
+  if (pairing_in_progress (conn->bridge))
     return send_error (conn, id, "busy", "Another pairing is in progress");
   if (!ow_bridge_decode_exact (onepin_json_get_string (message, "public_key", NULL),
                                public_browser, sizeof public_browser))
     return send_error (conn, id, "malformed", "The public key is not a P-256 point");
-
-  key = ow_ecdh_key_new (&error);
-  if (key == NULL || !ow_ecdh_key_agree (key, public_browser, sizeof public_browser, shared,
-                                         &error))
+  if (!ow_ecdh_key_agree (key, public_browser, sizeof public_browser, shared, &error))
     {
       g_message ("bridge: pairing refused: %s", error->message);
       return send_error (conn, id, "bad_key", "The public key was refused");
     }
 
   call = call_new (conn, OW_BRIDGE_CALL_PAIR, id, 0);
-  call->browser_name = clean_name (onepin_json_get_string (message, "name", NULL));
+  call->browser_name = g_steal_pointer (&name);
   if (!ow_bridge_pairing_derive (shared, conn->nonce_browser_raw, conn->nonce_wallet_raw,
                                  public_browser, ow_ecdh_key_get_public (key), call->key,
                                  &call->code))
@@ -920,8 +976,8 @@ on_pair_begin (Connection *conn,
     }
   ow_secret_wipe (shared, sizeof shared);
 
-  /* Our half goes out at once: the browser shows the code while the user
-   * looks at ours. */
+  /* Our half goes out at once: the browser checks it against our
+   * commitment and shows the code while the user looks at ours. */
   public_wallet = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
   json_object_set_string_member (answer, "type", "pair.key");
   json_object_set_string_member (answer, "id", id);
@@ -1240,6 +1296,8 @@ on_message (Connection *conn,
     return send_error (conn, id, "busy", "One request at a time");
   if (g_str_equal (type, "pair.begin"))
     on_pair_begin (conn, message);
+  else if (g_str_equal (type, "pair.key"))
+    on_pair_key (conn, message);
   else if (g_str_equal (type, "request"))
     handle_request (conn, message);
   else
@@ -1260,6 +1318,7 @@ connection_unref (Connection *conn)
   g_clear_object (&conn->cancellable);
   g_clear_pointer (&conn->reader, wh_frame_reader_free);
   g_clear_pointer (&conn->browser, ow_browser_free);
+  clear_offer (conn);
   g_free (conn->kind);
   g_free (conn->caller);
   g_free (conn->nonce_browser);
@@ -1303,6 +1362,7 @@ connection_close (Connection *conn)
   detach_call (conn);
   /* Reads and writes under way may keep the connection a while: not its key. */
   g_clear_pointer (&conn->browser, ow_browser_free);
+  clear_offer (conn);
   conn->bridge->connections = g_list_remove (conn->bridge->connections, conn);
   g_cancellable_cancel (conn->cancellable);
   g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL);

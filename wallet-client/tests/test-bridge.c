@@ -165,7 +165,7 @@ client_connect_speaking (const char *caller,
 static Client *
 client_connect (const char *caller)
 {
-  return client_connect_speaking (caller, 2);
+  return client_connect_speaking (caller, OW_BRIDGE_PROTOCOL);
 }
 
 static char *
@@ -187,7 +187,7 @@ client_begin (Client *c)
   json_object_set_string_member (begin, "type", "begin");
   json_object_set_string_member (begin, "id", id);
   json_object_set_string_member (begin, "nonce", c->nonce_b);
-  json_object_set_int_member (begin, "protocol", 2);
+  json_object_set_int_member (begin, "protocol", OW_BRIDGE_PROTOCOL);
   if (c->browser != NULL)
     json_object_set_string_member (begin, "browser", c->browser);
   client_send (c, begin);
@@ -196,7 +196,7 @@ client_begin (Client *c)
   g_assert_nonnull (answer);
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "begin");
   g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
-  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, OW_BRIDGE_PROTOCOL);
   g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (answer, "nonce", NULL),
                                          c->nonce_w_raw, sizeof c->nonce_w_raw));
   c->nonce_w = g_strdup (onepin_json_get_string (answer, "nonce", NULL));
@@ -315,8 +315,56 @@ assert_no_call (void)
   g_assert_cmpuint (T.calls->len, ==, 0);
 }
 
+static JsonObject *
+pair_message (const char *type,
+              const char *id,
+              const char *public_key)
+{
+  JsonObject *message = json_object_new ();
+
+  json_object_set_string_member (message, "type", type);
+  json_object_set_string_member (message, "id", id);
+  if (public_key != NULL)
+    json_object_set_string_member (message, "public_key", public_key);
+  return message;
+}
+
+/* pair.begin @id (suggesting @name, if not NULL), and the wallet's answer:
+ * its commitment to its key (base64), before it has seen ours. */
+static char *
+client_pair_begin (Client     *c,
+                   const char *id,
+                   const char *name)
+{
+  g_autoptr(JsonObject) begin = pair_message ("pair.begin", id, NULL);
+  g_autoptr(JsonObject) commit = NULL;
+  guint8 commitment[OW_BRIDGE_COMMITMENT_LEN];
+
+  if (name != NULL)
+    json_object_set_string_member (begin, "name", name);
+  client_send (c, begin);
+  commit = client_recv (c);
+  g_assert_nonnull (commit);
+  g_assert_cmpstr (onepin_json_get_string (commit, "type", NULL), ==, "pair.commit");
+  g_assert_cmpstr (onepin_json_get_string (commit, "id", NULL), ==, id);
+  g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (commit, "commitment", NULL),
+                                         commitment, sizeof commitment));
+  return g_strdup (onepin_json_get_string (commit, "commitment", NULL));
+}
+
+static void
+client_pair_key (Client     *c,
+                 const char *id,
+                 const char *public_key)
+{
+  g_autoptr(JsonObject) key = pair_message ("pair.key", id, public_key);
+
+  client_send (c, key);
+}
+
 /* A pairing up to the user's decision, checked: pair.begin, the wallet's
- * half of the key agreement, the key and the code derived on our side
+ * commitment, our key, the wallet's half of the key agreement (the one it
+ * committed to), the key and the code derived on our side
  * (c->key), and the call asking the user. Returns the call; *@id is
  * pair.begin's id. */
 static OwBridgeCall *
@@ -324,10 +372,10 @@ pair_until_asked (Client  *c,
                   char   **id)
 {
   g_autoptr(OwEcdhKey) key = NULL;
-  g_autoptr(JsonObject) begin = json_object_new ();
   g_autoptr(JsonObject) answer = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *public_b = NULL;
+  g_autofree char *commitment = NULL;
   g_autofree char *code = NULL;
   guint8 public_w[OW_BRIDGE_PUBLIC_KEY_LEN];
   guint8 shared[32];
@@ -337,16 +385,17 @@ pair_until_asked (Client  *c,
   key = ow_ecdh_key_new (&error);
   g_assert_no_error (error);
   public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
-  json_object_set_string_member (begin, "type", "pair.begin");
-  json_object_set_string_member (begin, "id", *id);
-  json_object_set_string_member (begin, "public_key", public_b);
-  json_object_set_string_member (begin, "name", "Chromium\non Linux");
-  client_send (c, begin);
+  commitment = client_pair_begin (c, *id, "Chromium\non Linux");
+  /* nothing asks the user before the browser's key */
+  assert_no_call ();
+  client_pair_key (c, *id, public_b);
 
   answer = client_recv (c);
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
+  g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, *id);
   g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (answer, "public_key", NULL),
                                          public_w, sizeof public_w));
+  g_assert_true (ow_bridge_pairing_commit_verify (public_w, c->nonce_w_raw, commitment));
   g_assert_true (ow_ecdh_key_agree (key, public_w, sizeof public_w, shared, &error));
   g_assert_true (ow_bridge_pairing_derive (shared, c->nonce_b_raw, c->nonce_w_raw,
                                            ow_ecdh_key_get_public (key), public_w, c->key, &code));
@@ -556,6 +605,42 @@ test_ecdh (void)
   g_assert_false (ow_ecdh_key_agree (a, bad, sizeof bad, ab, &error));
 }
 
+/* SHA-256 (PW ‖ NW), checked in constant time against its base64 */
+static void
+test_pairing_commitment (void)
+{
+  guint8 public_w[OW_BRIDGE_PUBLIC_KEY_LEN];
+  guint8 nonce_w[OW_BRIDGE_NONCE_LEN];
+  guint8 commitment[OW_BRIDGE_COMMITMENT_LEN];
+  g_autoptr(GString) hex = g_string_new (NULL);
+  const char *good = "WUnSfkfhnEZ2hBBO+60VgapwOCyR+K5PAqlhwxKuHqY=";
+
+  public_w[0] = 0x04;
+  for (guint i = 1; i < sizeof public_w; i++)
+    public_w[i] = (guint8) i;
+  for (guint i = 0; i < sizeof nonce_w; i++)
+    nonce_w[i] = (guint8) (0x10 + i);
+  g_assert_true (ow_bridge_pairing_commit (public_w, nonce_w, commitment));
+  for (guint i = 0; i < sizeof commitment; i++)
+    g_string_append_printf (hex, "%02x", commitment[i]);
+  g_assert_cmpstr (hex->str, ==, "5949d27e47e19c467684104efbad1581aa70382c91f8ae4f02a961c312ae1ea6");
+
+  g_assert_true (ow_bridge_pairing_commit_verify (public_w, nonce_w, good));
+  /* another key, another nonce, another commitment, none */
+  public_w[64] ^= 1;
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w, good));
+  public_w[64] ^= 1;
+  nonce_w[0] ^= 1;
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w, good));
+  nonce_w[0] ^= 1;
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w,
+                                                   "WUnSfkfhnEZ2hBBO+60VgapwOCyR+K5PAqlhwxKuHqc="));
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w,
+                                                   "WUnSfkfhnEZ2hBBO+60VgapwOCyR+K5PAqlhwxKuHq=="));
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w, ""));
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w, NULL));
+}
+
 static void
 test_decode_exact (void)
 {
@@ -673,11 +758,11 @@ test_pairing_refused (void)
 {
   g_autoptr(Client) c = NULL;
   g_autoptr(OwEcdhKey) key = NULL;
-  g_autoptr(JsonObject) begin = json_object_new ();
   g_autoptr(JsonObject) answer = NULL;
   g_autoptr(JsonObject) done = NULL;
   g_autoptr(OwBridgeCall) call = NULL;
   g_autofree char *public_b = NULL;
+  g_autofree char *commitment = NULL;
   g_auto(GStrv) ids = NULL;
 
   clear_browsers ();
@@ -685,10 +770,8 @@ test_pairing_refused (void)
   client_begin (c);
   key = ow_ecdh_key_new (NULL);
   public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
-  json_object_set_string_member (begin, "type", "pair.begin");
-  json_object_set_string_member (begin, "id", "p1");
-  json_object_set_string_member (begin, "public_key", public_b);
-  client_send (c, begin);
+  commitment = client_pair_begin (c, "p1", NULL);
+  client_pair_key (c, "p1", public_b);
   answer = client_recv (c);
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
 
@@ -703,10 +786,18 @@ test_pairing_refused (void)
   g_assert_cmpuint (g_strv_length (ids), ==, 0);
 
   /* a public key that is no P-256 point */
-  json_object_set_string_member (begin, "id", "p2");
-  json_object_set_string_member (begin, "public_key", "AAAA");
-  client_send (c, begin);
+  g_free (client_pair_begin (c, "p2", NULL));
+  client_pair_key (c, "p2", "AAAA");
   expect_error (c, "malformed", FALSE);
+  /* a key for a commitment used already, for none, or for another one */
+  client_pair_key (c, "p2", public_b);
+  expect_error (c, "malformed", FALSE);
+  g_free (client_pair_begin (c, "p3", NULL));
+  client_pair_key (c, "p4", public_b);
+  expect_error (c, "malformed", FALSE);
+  client_pair_key (c, "p3", public_b);
+  expect_error (c, "malformed", FALSE);
+  assert_no_call ();
 }
 
 /* A new connection paired up to pair.done, then a proof spoiled by
@@ -1002,7 +1093,7 @@ expect_version (Client     *c,
   const char *message;
 
   g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
-  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, OW_BRIDGE_PROTOCOL);
   g_assert_cmpint (onepin_json_get_int (answer, "peer_protocol", -1), ==, theirs);
   message = onepin_json_get_string (answer, "message", "");
   g_assert_nonnull (strstr (message, ours));
@@ -1022,33 +1113,39 @@ begin_frame (const char *id)
   return begin;
 }
 
-/* Protocol 2 (pairing ends with pair.confirm and pair.saved): a host or an
+/* Protocol 3 (the wallet commits to its key before it sees the browser's;
+ * 2: pairing ends with pair.confirm and pair.saved): a host or an
  * extension that speaks another version is told so, with both numbers,
  * instead of failing later (a pairing that never confirms). */
 static void
 test_version (void)
 {
-  g_autoptr(Client) old_host = client_connect_speaking (CALLER, 1);
+  g_autoptr(Client) old_host = client_connect_speaking (CALLER, 2);
   g_autoptr(Client) old_extension = client_connect (CALLER);
+  g_autoptr(Client) prev_extension = client_connect (CALLER);
   g_autoptr(Client) new_extension = client_connect (CALLER);
   g_autoptr(Client) odd_extension = client_connect (CALLER);
   g_autoptr(Client) c = client_connect (CALLER);
   g_autoptr(JsonObject) b1 = begin_frame ("b1");
   g_autoptr(JsonObject) b2 = begin_frame ("b2");
   g_autoptr(JsonObject) b3 = begin_frame ("b3");
+  g_autoptr(JsonObject) b4 = begin_frame ("b4");
   g_autoptr(JsonObject) answer = NULL;
 
-  g_assert_cmpint (OW_BRIDGE_PROTOCOL, ==, 2);
+  g_assert_cmpint (OW_BRIDGE_PROTOCOL, ==, 3);
   /* the host's hello; what the browser sent behind it goes nowhere */
   client_send (old_host, b1);
-  expect_version (old_host, NULL, 1);
+  expect_version (old_host, NULL, 2);
 
   client_send (old_extension, b1);
   expect_version (old_extension, "b1", 1);
-  json_object_set_int_member (b2, "protocol", 3);
+  json_object_set_int_member (b4, "protocol", 2);
+  client_send (prev_extension, b4);
+  expect_version (prev_extension, "b4", 2);
+  json_object_set_int_member (b2, "protocol", 4);
   client_send (new_extension, b2);
-  expect_version (new_extension, "b2", 3);
-  json_object_set_string_member (b3, "protocol", "2");
+  expect_version (new_extension, "b2", 4);
+  json_object_set_string_member (b3, "protocol", "3");
   client_send (odd_extension, b3);
   expect_version (odd_extension, "b3", 0);
   assert_no_call ();
@@ -1348,19 +1445,21 @@ test_locked_pairing (void)
 {
   g_autoptr(Client) c = NULL;
   g_autoptr(OwEcdhKey) key = ow_ecdh_key_new (NULL);
-  g_autoptr(JsonObject) begin = json_object_new ();
+  g_autoptr(JsonObject) begin = pair_message ("pair.begin", "p1", NULL);
   g_autofree char *public_b = NULL;
+  g_autofree char *commitment = NULL;
   g_auto(GStrv) ids = NULL;
   g_autoptr(GError) error = NULL;
 
   clear_browsers ();
-  ow_vault_lock (T.vault);
   c = client_connect (CALLER);
   client_begin (c);
   public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
-  json_object_set_string_member (begin, "type", "pair.begin");
-  json_object_set_string_member (begin, "id", "p1");
-  json_object_set_string_member (begin, "public_key", public_b);
+  /* begun while unlocked, its key sent once locked */
+  commitment = client_pair_begin (c, "p0", NULL);
+  ow_vault_lock (T.vault);
+  client_pair_key (c, "p0", public_b);
+  expect_error (c, "locked", FALSE);
   client_send (c, begin);
   expect_error (c, "locked", FALSE);
   assert_no_call ();
@@ -1765,6 +1864,7 @@ main (int    argc,
   g_test_add_func ("/bridge/hkdf", test_hkdf);
   g_test_add_func ("/bridge/ecdh", test_ecdh);
   g_test_add_func ("/bridge/decode-exact", test_decode_exact);
+  g_test_add_func ("/bridge/pairing-commitment", test_pairing_commitment);
   g_test_add_func ("/bridge/origins", test_origins);
   g_test_add_func ("/bridge/socket-file", test_socket_file);
   g_test_add_func ("/bridge/pairing", test_pairing);
