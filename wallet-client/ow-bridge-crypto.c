@@ -279,6 +279,32 @@ ow_bridge_pairing_derive (const guint8   shared[32],
   return TRUE;
 }
 
+gboolean
+ow_bridge_pairing_commit (const guint8 public_wallet[OW_BRIDGE_PUBLIC_KEY_LEN],
+                          const guint8 nonce_wallet[OW_BRIDGE_NONCE_LEN],
+                          guint8       commitment[OW_BRIDGE_COMMITMENT_LEN])
+{
+  guint8 input[OW_BRIDGE_PUBLIC_KEY_LEN + OW_BRIDGE_NONCE_LEN];
+
+  memcpy (input, public_wallet, OW_BRIDGE_PUBLIC_KEY_LEN);
+  memcpy (input + OW_BRIDGE_PUBLIC_KEY_LEN, nonce_wallet, OW_BRIDGE_NONCE_LEN);
+  return onepin_crypto_sha256 (input, sizeof input, commitment);
+}
+
+gboolean
+ow_bridge_pairing_commit_verify (const guint8  public_wallet[OW_BRIDGE_PUBLIC_KEY_LEN],
+                                 const guint8  nonce_wallet[OW_BRIDGE_NONCE_LEN],
+                                 const char   *commitment_base64)
+{
+  guint8 expected[OW_BRIDGE_COMMITMENT_LEN];
+  guint8 given[OW_BRIDGE_COMMITMENT_LEN];
+
+  if (!ow_bridge_decode_exact (commitment_base64, given, sizeof given) ||
+      !ow_bridge_pairing_commit (public_wallet, nonce_wallet, expected))
+    return FALSE;
+  return onepin_crypto_equal (expected, given, sizeof given);
+}
+
 /* ---- message authentication --------------------------------------------- */
 
 gboolean

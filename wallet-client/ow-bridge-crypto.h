@@ -5,7 +5,9 @@
  *
  * The extension and the wallet agree on a key once, at pairing, by ECDH on
  * P-256 (WebCrypto on one side, NSS on the other), and check it by a
- * six-digit code the user compares. Every later message carries an
+ * six-digit code the user compares; the wallet commits to its key before it
+ * sees the browser's, so it cannot choose one that makes the codes match
+ * another pairing's. Every later message carries an
  * HMAC-SHA256 under that key over both sides' nonces of the connection, a
  * sequence number and the message's body (HACKING.md, "Pairing and message
  * authentication"). Nothing here needs GTK or a socket.
@@ -28,6 +30,7 @@ typedef enum
 #define OW_BRIDGE_NONCE_LEN 16
 #define OW_BRIDGE_KEY_LEN 32
 #define OW_BRIDGE_MAC_LEN 32
+#define OW_BRIDGE_COMMITMENT_LEN 32
 
 /* Directions, as they enter the MAC. */
 #define OW_BRIDGE_TO_WALLET "b2w"
@@ -72,6 +75,19 @@ gboolean    ow_bridge_pairing_derive      (const guint8    shared[32],
                                            const guint8    public_wallet[OW_BRIDGE_PUBLIC_KEY_LEN],
                                            guint8          key[OW_BRIDGE_KEY_LEN],
                                            char          **code);
+
+/* The wallet's commitment to its pairing key, sent before it sees the
+ * browser's: SHA-256 (public_wallet ‖ nonce_wallet). A wallet that could
+ * choose its key after seeing the browser's could try keys until the codes
+ * match; its key must match what it committed to. */
+gboolean    ow_bridge_pairing_commit      (const guint8    public_wallet[OW_BRIDGE_PUBLIC_KEY_LEN],
+                                           const guint8    nonce_wallet[OW_BRIDGE_NONCE_LEN],
+                                           guint8          commitment[OW_BRIDGE_COMMITMENT_LEN]);
+/* Checks a base64 commitment against the key the wallet then sent, in
+ * constant time. */
+gboolean    ow_bridge_pairing_commit_verify (const guint8  public_wallet[OW_BRIDGE_PUBLIC_KEY_LEN],
+                                           const guint8    nonce_wallet[OW_BRIDGE_NONCE_LEN],
+                                           const char     *commitment_base64);
 
 /* HMAC-SHA256 under @key of
  *   "onepin-wallet-v1\n" dir "\n" browser "\n" nonce_b "\n" nonce_w "\n" seq "\n" body

@@ -5,7 +5,9 @@
  *
  * Per connection, in order: the host's hello (which extension it serves),
  * the extension's "begin" (its nonce; ours in the answer), then pairing
- * and requests. A pairing is stored only once both sides have proved the
+ * and requests. A pairing begins with our commitment to our key, before we
+ * see the browser's (so ours cannot be chosen to make the codes match
+ * another pairing's), and is stored only once both sides have proved the
  * agreed key (our pair.done, the browser's pair.confirm); a pairing that
  * fails leaves nothing behind. A request carries the browser's id, a
  * sequence number (1, 2, … on this connection) and a MAC over both nonces,
@@ -14,10 +16,14 @@
  * time. While the vault is locked the keys are sealed, so nothing can be
  * authenticated: requests and pairings are refused "locked" at once, and
  * nothing a browser sends ever brings up the wallet's window. Locking also
- * wipes the keys the connections hold, and ends those connections.
+ * wipes the keys the connections hold, and ends those connections. Any
+ * process of this user may connect, so each connection is bounded
+ * (ow-bridge-private.h): closed if it does not begin in time or idles with
+ * no call open, and read no more while its peer leaves our answers unread.
  * Everything runs on the main context.
  */
 #include "ow-bridge.h"
+#include "ow-bridge-private.h"
 
 #include <errno.h>
 #include <string.h>
@@ -33,7 +39,6 @@
 #include "wh-frame.h"
 #include "wh-relay.h"
 
-#define MAX_CONNECTIONS 32
 #define MAX_ID 128
 #define MAX_BODY (256 * 1024)
 #define MAX_FIELDS 32
@@ -92,7 +97,10 @@ struct _Connection
   WhFrameReader     *reader;
   GCancellable      *cancellable;
   GQueue             out;         /* GBytes frames to write */
+  gsize              out_bytes;   /* what they hold */
   gboolean           writing;
+  gboolean           read_paused; /* until the peer reads what is queued */
+  guint              deadline;    /* the source that closes a silent connection */
   ConnectionState    state;
 
   char              *kind;        /* from the host's hello */
@@ -104,6 +112,11 @@ struct _Connection
 
   OwBrowser         *browser;     /* once a request authenticated or a pairing ended */
   gint64             next_seq;
+
+  /* a pairing we committed to (pair.commit), until the browser's key */
+  OwEcdhKey         *offer_key;
+  char              *offer_id;
+  char              *offer_name;
 
   OwBridgeCall      *call;        /* the open one, if any */
 };
@@ -119,6 +132,8 @@ struct _OwBridge
   ino_t            socket_ino;
   GList           *connections;
   guint            confirm_ms;
+  guint            handshake_ms;
+  guint            idle_ms;
 };
 
 G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
@@ -136,7 +151,18 @@ static guint signals[N_SIGNALS];
  * every other pairing "busy" with no dialog left to cancel it. */
 #define CONFIRM_MS (30 * 1000)
 
+/* How long a connection has for the host's hello and the extension's begin:
+ * the host sends both at once, and the extension waits 10 s for the answer.
+ * Then how long one may stay without a message while no call is open (a
+ * call may wait minutes for the user). Connections are few
+ * (OW_BRIDGE_MAX_CONNECTIONS) and shared by every browser: a silent peer
+ * must not keep one. */
+#define HANDSHAKE_MS (10 * 1000)
+#define IDLE_MS (60 * 1000)
+
 static void connection_close (Connection *conn);
+static void arm_deadline (Connection *conn,
+                          guint       ms);
 
 /* ---- calls -------------------------------------------------------------- */
 
@@ -263,6 +289,7 @@ ow_bridge_call_is_answered (OwBridgeCall *call)
 /* ---- writing ------------------------------------------------------------ */
 
 static void write_next (Connection *conn);
+static void read_on (Connection *conn);
 
 static Connection *
 connection_ref (Connection *conn)
@@ -274,6 +301,15 @@ connection_ref (Connection *conn)
 static void connection_unref (Connection *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Connection, connection_unref)
 
+/* A peer that sends and never reads what we answer would grow the queue
+ * without end: past this, the connection reads no more until it has. */
+static gboolean
+output_full (Connection *conn)
+{
+  return conn->out.length >= OW_BRIDGE_OUT_MAX_FRAMES ||
+         conn->out_bytes >= OW_BRIDGE_OUT_MAX_BYTES;
+}
+
 static void
 on_written (GObject      *source,
             GAsyncResult *result,
@@ -281,6 +317,7 @@ on_written (GObject      *source,
 {
   g_autoptr(Connection) conn = data;
   g_autoptr(GError) error = NULL;
+  GBytes *frame;
 
   conn->writing = FALSE;
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
@@ -288,11 +325,17 @@ on_written (GObject      *source,
       connection_close (conn);
       return;
     }
-  g_bytes_unref (g_queue_pop_head (&conn->out));
+  frame = g_queue_pop_head (&conn->out);
+  conn->out_bytes -= g_bytes_get_size (frame);
+  g_bytes_unref (frame);
   if (conn->state == STATE_CLOSING && g_queue_is_empty (&conn->out))
-    connection_close (conn);
-  else
-    write_next (conn);
+    {
+      connection_close (conn);
+      return;
+    }
+  write_next (conn);
+  if (conn->read_paused && !output_full (conn))
+    read_on (conn);
 }
 
 static void
@@ -326,6 +369,7 @@ send_json (Connection *conn,
   if (frame == NULL)
     return;
   g_queue_push_tail (&conn->out, frame);
+  conn->out_bytes += g_bytes_get_size (frame);
   write_next (conn);
 }
 
@@ -468,6 +512,9 @@ call_take_connection (OwBridgeCall *call)
       g_object_unref (call);
     }
   call->connection = NULL;
+  /* idle from now on, not since the call began */
+  if (conn->state == STATE_READY)
+    arm_deadline (conn, conn->bridge->idle_ms);
   return conn->state == STATE_CLOSED ? NULL : conn;
 }
 
@@ -798,6 +845,7 @@ on_begin (Connection *conn,
   conn->nonce_wallet = g_base64_encode (conn->nonce_wallet_raw, OW_BRIDGE_NONCE_LEN);
   conn->next_seq = 1;
   conn->state = STATE_READY;
+  arm_deadline (conn, conn->bridge->idle_ms);
 
   json_object_set_string_member (answer, "type", "begin");
   json_object_set_string_member (answer, "id", id);
@@ -839,14 +887,64 @@ clean_name (const char *hint)
   return name->str[0] != '\0' ? g_strdup (name->str) : g_strdup ("Browser");
 }
 
+/* Forgets the pairing we committed to (its key pair goes). */
+static void
+clear_offer (Connection *conn)
+{
+  g_clear_pointer (&conn->offer_key, ow_ecdh_key_free);
+  g_clear_pointer (&conn->offer_id, g_free);
+  g_clear_pointer (&conn->offer_name, g_free);
+}
+
+/* Our key pair, and our commitment to its public half: the browser sends
+ * its key only then, so ours cannot be one chosen after seeing it. */
 static void
 on_pair_begin (Connection *conn,
                JsonObject *message)
 {
   const char *id = onepin_json_get_string (message, "id", NULL);
+  guint8 commitment[OW_BRIDGE_COMMITMENT_LEN];
+  g_autoptr(OwEcdhKey) key = NULL;
+  g_autoptr(JsonObject) answer = json_object_new ();
+  g_autofree char *commitment64 = NULL;
+  g_autoptr(GError) error = NULL;
+
+  clear_offer (conn);
+  if (refuse_if_locked (conn, id))
+    return;
+  if (pairing_in_progress (conn->bridge))
+    return send_error (conn, id, "busy", "Another pairing is in progress");
+  key = ow_ecdh_key_new (&error);
+  if (key == NULL ||
+      !ow_bridge_pairing_commit (ow_ecdh_key_get_public (key), conn->nonce_wallet_raw, commitment))
+    {
+      g_message ("bridge: pairing refused: %s", error != NULL ? error->message : "no commitment");
+      return send_error (conn, id, "failed", "The wallet could not make its key");
+    }
+  conn->offer_key = g_steal_pointer (&key);
+  conn->offer_id = g_strdup (id);
+  conn->offer_name = clean_name (onepin_json_get_string (message, "name", NULL));
+
+  commitment64 = g_base64_encode (commitment, sizeof commitment);
+  json_object_set_string_member (answer, "type", "pair.commit");
+  json_object_set_string_member (answer, "id", id);
+  json_object_set_string_member (answer, "commitment", commitment64);
+  send_json (conn, answer);
+}
+
+/* The browser's key, after our commitment: the key pair committed to serves
+ * this one key only (known, ours would let a browser choose its key to make
+ * the codes match). */
+static void
+on_pair_key (Connection *conn,
+             JsonObject *message)
+{
+  const char *id = onepin_json_get_string (message, "id", NULL);
+  g_autoptr(OwEcdhKey) key = g_steal_pointer (&conn->offer_key);
+  g_autofree char *offer_id = g_steal_pointer (&conn->offer_id);
+  g_autofree char *name = g_steal_pointer (&conn->offer_name);
   guint8 public_browser[OW_BRIDGE_PUBLIC_KEY_LEN];
   guint8 shared[32];
-  g_autoptr(OwEcdhKey) key = NULL;
   g_autoptr(OwBridgeCall) call = NULL;
   g_autoptr(JsonObject) answer = json_object_new ();
   g_autofree char *public_wallet = NULL;
@@ -854,22 +952,21 @@ on_pair_begin (Connection *conn,
 
   if (refuse_if_locked (conn, id))
     return;
-  if (conn->call != NULL || pairing_in_progress (conn->bridge))
+  if (key == NULL || !g_str_equal (id, offer_id))
+    return send_error (conn, id, "malformed", "A key without pair.begin");
+  if (pairing_in_progress (conn->bridge))
     return send_error (conn, id, "busy", "Another pairing is in progress");
   if (!ow_bridge_decode_exact (onepin_json_get_string (message, "public_key", NULL),
                                public_browser, sizeof public_browser))
     return send_error (conn, id, "malformed", "The public key is not a P-256 point");
-
-  key = ow_ecdh_key_new (&error);
-  if (key == NULL || !ow_ecdh_key_agree (key, public_browser, sizeof public_browser, shared,
-                                         &error))
+  if (!ow_ecdh_key_agree (key, public_browser, sizeof public_browser, shared, &error))
     {
       g_message ("bridge: pairing refused: %s", error->message);
       return send_error (conn, id, "bad_key", "The public key was refused");
     }
 
   call = call_new (conn, OW_BRIDGE_CALL_PAIR, id, 0);
-  call->browser_name = clean_name (onepin_json_get_string (message, "name", NULL));
+  call->browser_name = g_steal_pointer (&name);
   if (!ow_bridge_pairing_derive (shared, conn->nonce_browser_raw, conn->nonce_wallet_raw,
                                  public_browser, ow_ecdh_key_get_public (key), call->key,
                                  &call->code))
@@ -879,8 +976,8 @@ on_pair_begin (Connection *conn,
     }
   ow_secret_wipe (shared, sizeof shared);
 
-  /* Our half goes out at once: the browser shows the code while the user
-   * looks at ours. */
+  /* Our half goes out at once: the browser checks it against our
+   * commitment and shows the code while the user looks at ours. */
   public_wallet = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
   json_object_set_string_member (answer, "type", "pair.key");
   json_object_set_string_member (answer, "id", id);
@@ -1190,6 +1287,7 @@ on_message (Connection *conn,
       break;
     }
 
+  arm_deadline (conn, conn->bridge->idle_ms);
   if (!printable_id (id))
     return send_error (conn, NULL, "malformed", "A message without an id");
   if (conn->call != NULL && conn->call->confirmation != NULL && g_str_equal (type, "pair.confirm"))
@@ -1198,6 +1296,8 @@ on_message (Connection *conn,
     return send_error (conn, id, "busy", "One request at a time");
   if (g_str_equal (type, "pair.begin"))
     on_pair_begin (conn, message);
+  else if (g_str_equal (type, "pair.key"))
+    on_pair_key (conn, message);
   else if (g_str_equal (type, "request"))
     handle_request (conn, message);
   else
@@ -1218,6 +1318,7 @@ connection_unref (Connection *conn)
   g_clear_object (&conn->cancellable);
   g_clear_pointer (&conn->reader, wh_frame_reader_free);
   g_clear_pointer (&conn->browser, ow_browser_free);
+  clear_offer (conn);
   g_free (conn->kind);
   g_free (conn->caller);
   g_free (conn->nonce_browser);
@@ -1253,6 +1354,7 @@ connection_close (Connection *conn)
   if (conn->state == STATE_CLOSED)
     return;
   conn->state = STATE_CLOSED;
+  g_clear_handle_id (&conn->deadline, g_source_remove);
   if (pairing_awaits_proof (conn))
     finish_pairing (conn->call, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
                                                      "The browser went away before it confirmed "
@@ -1260,11 +1362,47 @@ connection_close (Connection *conn)
   detach_call (conn);
   /* Reads and writes under way may keep the connection a while: not its key. */
   g_clear_pointer (&conn->browser, ow_browser_free);
+  clear_offer (conn);
   conn->bridge->connections = g_list_remove (conn->bridge->connections, conn);
   g_cancellable_cancel (conn->cancellable);
   g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL);
   /* Reads and writes under way hold their own references. */
   connection_unref (conn);
+}
+
+/* Handles the frames read so far, as long as the peer reads our answers:
+ * FALSE when it stopped for that (the rest waits in the reader). */
+static gboolean
+handle_frames (Connection *conn)
+{
+  while (conn->state != STATE_CLOSED)
+    {
+      g_autoptr(GBytes) payload = NULL;
+      g_autoptr(JsonObject) message = NULL;
+      g_autoptr(GError) frame_error = NULL;
+      WhFrameStatus status;
+
+      if (output_full (conn))
+        return FALSE;
+      status = wh_frame_reader_next (conn->reader, &payload, &message, &frame_error);
+      if (status == WH_FRAME_NEED_MORE)
+        break;
+      if (status == WH_FRAME_INVALID)
+        send_error (conn, NULL, "malformed", "A malformed frame");
+      else
+        on_message (conn, message);
+    }
+  return TRUE;
+}
+
+/* Reads on once what was read is handled; a peer that leaves our answers
+ * unread is read again only once it has read them (on_written). */
+static void
+read_on (Connection *conn)
+{
+  conn->read_paused = !handle_frames (conn);
+  if (!conn->read_paused)
+    read_next (conn);
 }
 
 static void
@@ -1285,21 +1423,7 @@ on_read (GObject      *source,
       return;
     }
   wh_frame_reader_feed (conn->reader, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  for (;;)
-    {
-      g_autoptr(GBytes) payload = NULL;
-      g_autoptr(JsonObject) message = NULL;
-      g_autoptr(GError) frame_error = NULL;
-      WhFrameStatus status = wh_frame_reader_next (conn->reader, &payload, &message, &frame_error);
-
-      if (status == WH_FRAME_NEED_MORE || conn->state == STATE_CLOSED)
-        break;
-      if (status == WH_FRAME_INVALID)
-        send_error (conn, NULL, "malformed", "A malformed frame");
-      else
-        on_message (conn, message);
-    }
-  read_next (conn);
+  read_on (conn);
 }
 
 static void
@@ -1332,7 +1456,7 @@ on_incoming (GSocketService    *service,
   OwBridge *self = data;
   Connection *conn;
 
-  if (!peer_is_us (stream) || g_list_length (self->connections) >= MAX_CONNECTIONS)
+  if (!peer_is_us (stream) || g_list_length (self->connections) >= OW_BRIDGE_MAX_CONNECTIONS)
     {
       g_message ("bridge: refused a connection");
       g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
@@ -1347,8 +1471,43 @@ on_incoming (GSocketService    *service,
   conn->state = STATE_HOST_HELLO;
   g_queue_init (&conn->out);
   self->connections = g_list_prepend (self->connections, conn);
+  arm_deadline (conn, self->handshake_ms);
   read_next (conn);
   return TRUE;
+}
+
+/* ---- time limits -------------------------------------------------------- */
+
+/* The handshake not done in time, or an idle spell with no call open (a
+ * call may wait minutes for the user; the pairing's proof has its own
+ * limit), or a last refusal the peer does not read: the connection goes. */
+static gboolean
+on_deadline (gpointer data)
+{
+  Connection *conn = data;
+
+  conn->deadline = 0;
+  if (conn->state == STATE_READY && conn->call != NULL)
+    {
+      arm_deadline (conn, conn->bridge->idle_ms);
+      return G_SOURCE_REMOVE;
+    }
+  g_message ("bridge: closed a connection: %s",
+             conn->state < STATE_READY ? "no begin in time"
+             : conn->state == STATE_READY ? "idle" : "its last answer unread");
+  connection_close (conn);
+  return G_SOURCE_REMOVE;
+}
+
+/* (Re)starts the connection's one deadline, @ms from now. */
+static void
+arm_deadline (Connection *conn,
+              guint       ms)
+{
+  g_clear_handle_id (&conn->deadline, g_source_remove);
+  conn->deadline = g_timeout_add_full (G_PRIORITY_DEFAULT, ms, on_deadline,
+                                       connection_ref (conn),
+                                       (GDestroyNotify) connection_unref);
 }
 
 /* ---- keys that must go: the lock, a browser removed --------------------- */
@@ -1647,6 +1806,37 @@ static void
 ow_bridge_init (OwBridge *self)
 {
   self->confirm_ms = CONFIRM_MS;
+  self->handshake_ms = HANDSHAKE_MS;
+  self->idle_ms = IDLE_MS;
+}
+
+void
+ow_bridge_set_timeouts (OwBridge *self,
+                        guint     handshake_ms,
+                        guint     idle_ms)
+{
+  g_return_if_fail (OW_IS_BRIDGE (self));
+
+  self->handshake_ms = handshake_ms;
+  self->idle_ms = idle_ms;
+}
+
+guint
+ow_bridge_count_connections (OwBridge *self)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE (self), 0);
+  return g_list_length (self->connections);
+}
+
+gsize
+ow_bridge_get_queued_bytes (OwBridge *self)
+{
+  gsize n = 0;
+
+  g_return_val_if_fail (OW_IS_BRIDGE (self), 0);
+  for (GList *l = self->connections; l != NULL; l = l->next)
+    n += ((Connection *) l->data)->out_bytes;
+  return n;
 }
 
 void

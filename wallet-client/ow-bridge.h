@@ -7,7 +7,8 @@
  * wallet runs, for onepin-wallet-host, which relays the browser extension's
  * messages. It speaks the protocol of HACKING.md ("Pairing and message
  * authentication"): a handshake with a nonce from each side, pairing by
- * ECDH with a code the user compares, and requests authenticated with the
+ * ECDH (our key committed to before we see the browser's) with a code the
+ * user compares, and requests authenticated with the
  * key agreed at pairing, in sequence, so replayed or forged messages are
  * refused. Paired browsers are kept sealed in the vault (ow-browser.h).
  *
@@ -47,10 +48,11 @@ typedef enum
 } OwBridgeError;
 
 /* The version of the protocol on the socket (HACKING.md), from the host's
- * hello to the requests: 2 since pairing ends with the browser's
- * pair.confirm and the wallet's pair.saved. The host's hello and the
- * extension's begin must say it; any other is refused "version". */
-#define OW_BRIDGE_PROTOCOL 2
+ * hello to the requests: 3 since the wallet commits to its pairing key
+ * (pair.commit) before it sees the browser's; 2 since pairing ends with the
+ * browser's pair.confirm and the wallet's pair.saved. The host's hello and
+ * the extension's begin must say it; any other is refused "version". */
+#define OW_BRIDGE_PROTOCOL 3
 
 typedef enum
 {

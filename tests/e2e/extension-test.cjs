@@ -11,7 +11,8 @@
  * crypto). Checks the extension's fixed ID, the content script's findings
  * on a loopback page, pairing through the popup (the code it shows is the
  * wallet's), and the popup's confirmation: not paired, no wallet, a locked
- * wallet, a wallet of another protocol version, a fill, a remembered
+ * wallet, a wallet of another protocol version, a wallet whose key is not
+ * the one it committed to, a fill, a remembered
  * site, an answer with a forged MAC, an http page. tests/e2e/test-wallet-browser.mjs does the same with the real
  * wallet.
  */
@@ -150,7 +151,7 @@ test('pairing through the popup: the code is the wallet\'s, the wallet names the
   assert.match(await popup.textContent('#pairing'), /“Test Chromium”/);
   assert.strictEqual(await popup.isHidden('#code'), true);
   const [hello] = env.wallet.hellos;
-  assert.strictEqual(hello.protocol, 2);
+  assert.strictEqual(hello.protocol, 3);
   assert.strictEqual(hello.browser, 'chromium');
   assert.strictEqual(hello.caller, `chrome-extension://${env.extensionId}/`);
   await popup.close();
@@ -200,16 +201,17 @@ test('popup with a locked wallet: asks to unlock, nothing filled', async (env) =
   await page.close();
 });
 
-/* Protocol 2: a wallet of another version is named as such, whichever side
- * notices: an older wallet (protocol 1 looked at no version) by the
- * extension, in the begin's answer; a newer one by the wallet, which
- * refuses our begin. Pairing says so too, instead of failing later. */
+/* Protocol 3: a wallet of another version is named as such, whichever side
+ * notices: a wallet of protocol 1 (which looked at no version) by the
+ * extension, in the begin's answer; one of protocol 2 or a newer one by
+ * the wallet, which refuses our begin. Pairing says so too, instead of
+ * failing later. */
 test('a wallet that speaks another protocol version: the popup says so, nothing filled', async (env) => {
   env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
   const page = await openPage(env, KO_FORM);
   const popup = await openPopup(env, await tabIdOf(env, page));
   try {
-    for (const protocol of [1, 3]) {
+    for (const protocol of [1, 2, 4]) {
       env.wallet.protocol = protocol;
       const count = env.wallet.messages.length;
       assert.match(await pressFill(popup), /different versions of their protocol/);
@@ -232,10 +234,58 @@ test('a wallet that speaks another protocol version: the popup says so, nothing 
     assert.deepStrictEqual(pairing, { state: 'failed', error: 'version' });
     assert.strictEqual(env.wallet.codes.length, 1, 'no second pairing reached the wallet');
   } finally {
-    env.wallet.protocol = 2;
+    env.wallet.protocol = 3;
   }
   await popup.close();
   await page.close();
+});
+
+/* Pairing state as the popup reads it, once it has failed or succeeded. */
+async function pairingOutcome(env) {
+  return env.worker.evaluate(async () => {
+    await chrome.storage.session.remove('pairing');
+    await startPairing();
+    for (let i = 0; i < 100; i++) {
+      const { pairing: state } = await chrome.storage.session.get('pairing');
+      if (state && (state.state === 'failed' || state.state === 'paired'))
+        return state;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    return null;
+  });
+}
+
+/* A party playing the wallet that chose its key after seeing ours, to make
+ * the codes match another pairing's, cannot send the key it committed to:
+ * the pairing fails before any code is shown, and the one we had stays. */
+test('a wallet whose key is not the one it committed to: the pairing fails, no code shown', async (env) => {
+  const codes = env.wallet.codes.length;
+  const confirms = env.wallet.confirms;
+  const shown = [];
+  const approve = env.wallet.approvePairing;
+  env.wallet.forgeCommitment = true;
+  env.wallet.approvePairing = async (code) => 'Intruder';
+  await env.worker.evaluate(() => {
+    globalThis.onepinCodesSeen = [];
+    chrome.storage.onChanged.addListener((changes, area) => {
+      const state = area === 'session' && changes.pairing && changes.pairing.newValue;
+      if (state && state.code)
+        globalThis.onepinCodesSeen.push(state.code);
+    });
+  });
+  try {
+    assert.deepStrictEqual(await pairingOutcome(env), { state: 'failed', error: 'bad_mac' });
+    shown.push(...await env.worker.evaluate(() => globalThis.onepinCodesSeen));
+  } finally {
+    env.wallet.forgeCommitment = false;
+    env.wallet.approvePairing = approve;
+  }
+  /* the browser's key reached the wallet, its answer was refused */
+  assert.strictEqual(env.wallet.codes.length, codes + 1);
+  assert.deepStrictEqual(shown, []);
+  assert.strictEqual(env.wallet.confirms, confirms, 'the extension confirmed the pairing');
+  assert.deepStrictEqual(await env.worker.evaluate(() => OnePinChannel.status()),
+                         { paired: true, name: 'Test Chromium' });
 });
 
 test('a remembered site is filled on the next visit without the popup; forgetting stops it', async (env) => {

@@ -196,7 +196,7 @@ accept_host (Fixture *f)
   json = read_frame (g_socket_get_fd (peer), NULL);
   hello = parse (json);
   g_assert_cmpstr (json_object_get_string_member (hello, "type"), ==, "hello");
-  g_assert_cmpint (json_object_get_int_member (hello, "protocol"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (hello, "protocol"), ==, 3);
   g_assert_cmpstr (json_object_get_string_member (hello, "browser"), ==, "chromium");
   g_assert_cmpstr (json_object_get_string_member (hello, "caller"), ==,
                    "chrome-extension://abcdefghijklmnopabcdefghijklmnop/");

@@ -10,8 +10,11 @@
  *
  * Pairing: an ECDH (P-256) key agreement with the wallet; the key and a
  * six-digit code come out of HKDF over the shared secret and both nonces
- * and public keys. The user compares the code here and in the wallet, and
- * names the browser there. Each side then proves it holds the key (a MAC
+ * and public keys. The wallet commits to its public key (a SHA-256) before
+ * it sees ours, and the key it sends must match: otherwise a party playing
+ * the wallet could try keys until our code equals another pairing's. The
+ * user compares the code here and in the wallet, and names the browser
+ * there. Each side then proves it holds the key (a MAC
  * over the wallet's answer, one per direction); the wallet keeps the
  * browser only once ours checks out, and we keep the key (a
  * non-extractable CryptoKey in IndexedDB) only once the wallet says so.
@@ -30,8 +33,9 @@
 /* eslint-disable-next-line no-unused-vars */
 const OnePinChannel = (() => {
   const HOST = 'org.onepin.wallet';
-  /* 2: pairing ends with our pair.confirm and the wallet's pair.saved. */
-  const PROTOCOL = 2;
+  /* 2: pairing ends with our pair.confirm and the wallet's pair.saved.
+   * 3: the wallet commits to its key (pair.commit) before it sees ours. */
+  const PROTOCOL = 3;
   const PAIRING_INFO = 'onepin-wallet pairing v1';
   const MAC_CONTEXT = 'onepin-wallet-v1';
   const BEGIN_TIMEOUT_MS = 10000;
@@ -63,6 +67,16 @@ const OnePinChannel = (() => {
 
   function randomBytes(n) {
     return crypto.getRandomValues(new Uint8Array(n));
+  }
+
+  /* Compares two byte arrays in constant time. */
+  function equalBytes(a, b) {
+    if (a.length !== b.length)
+      return false;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++)
+      diff |= a[i] ^ b[i];
+    return diff === 0;
   }
 
   function concat(...parts) {
@@ -216,6 +230,12 @@ const OnePinChannel = (() => {
 
   /* ---- pairing ---- */
 
+  /* What the wallet committed to: SHA-256 (its public key ‖ its nonce). */
+  async function commitmentOf(publicWallet, session) {
+    return new Uint8Array(await crypto.subtle.digest('SHA-256',
+                                                     concat(publicWallet, session.nonceWalletRaw)));
+  }
+
   async function deriveKey(shared, session, publicBrowser, publicWallet) {
     const ikm = await crypto.subtle.importKey('raw', shared, 'HKDF', false, ['deriveBits']);
     const okm = new Uint8Array(await crypto.subtle.deriveBits({
@@ -245,14 +265,24 @@ const OnePinChannel = (() => {
                                                   ['deriveBits']);
       const publicBrowser = new Uint8Array(await crypto.subtle.exportKey('raw', own.publicKey));
       const id = crypto.randomUUID();
-      session.send({ type: 'pair.begin', id, public_key: toBase64(publicBrowser), name: nameHint });
+      session.send({ type: 'pair.begin', id, name: nameHint });
+      const commit = await session.receive(id, BEGIN_TIMEOUT_MS);
+      if (commit.type === 'error')
+        return { error: commit.error };
+      const commitment = fromBase64(commit.commitment, 32);
+      if (commit.type !== 'pair.commit' || !commitment)
+        return { error: 'wallet_reply_invalid' };
 
+      session.send({ type: 'pair.key', id, public_key: toBase64(publicBrowser) });
       const offer = await session.receive(id, BEGIN_TIMEOUT_MS);
       if (offer.type === 'error')
         return { error: offer.error };
       const publicWallet = fromBase64(offer.public_key, 65);
       if (offer.type !== 'pair.key' || !publicWallet)
         return { error: 'wallet_reply_invalid' };
+      /* a key the wallet did not commit to was chosen after it saw ours */
+      if (!equalBytes(await commitmentOf(publicWallet, session), commitment))
+        return { error: 'bad_mac' };
       const walletKey = await crypto.subtle.importKey('raw', publicWallet,
                                                       { name: 'ECDH', namedCurve: 'P-256' }, false, []);
       const shared = await crypto.subtle.deriveBits({ name: 'ECDH', public: walletKey },

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 #define WH_RELAY_SOCKET_NAME "onepin-wallet.sock"
 /* What the host's hello says it speaks: the wallet's OW_BRIDGE_PROTOCOL,
  * which refuses any other ("version"). */
-#define WH_RELAY_PROTOCOL 2
+#define WH_RELAY_PROTOCOL 3
 /* Seconds a message may wait for the wallet to take it. */
 #define WH_RELAY_SEND_TIMEOUT 5
 #define WH_RELAY_ERROR (wh_relay_error_quark ())

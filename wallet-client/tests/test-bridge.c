@@ -11,6 +11,7 @@
  * sends them to a locked vault.
  */
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 #include "onepin-json.h"
 #include "ow-bridge.h"
+#include "ow-bridge-private.h"
 #include "ow-test-scan.h"
 #include "ow-test-wait.h"
 #include "ow-test-wiped.h"
@@ -124,15 +126,13 @@ client_recv (Client *c)
     }
 }
 
-/* A connection whose host says it speaks @protocol. */
+/* A connection that says nothing yet, not even the host's hello. */
 static Client *
-client_connect_speaking (const char *caller,
-                         gint64      protocol)
+client_connect_raw (void)
 {
   Client *c = g_new0 (Client, 1);
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new (T.socket);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) hello = json_object_new ();
 
   c->socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
                             G_SOCKET_PROTOCOL_DEFAULT, &error);
@@ -141,6 +141,16 @@ client_connect_speaking (const char *caller,
   g_assert_no_error (error);
   g_socket_set_blocking (c->socket, FALSE);
   c->reader = wh_frame_reader_new ();
+  return c;
+}
+
+/* A connection whose host says it speaks @protocol. */
+static Client *
+client_connect_speaking (const char *caller,
+                         gint64      protocol)
+{
+  Client *c = client_connect_raw ();
+  g_autoptr(JsonObject) hello = json_object_new ();
 
   /* what onepin-wallet-host says first */
   json_object_set_string_member (hello, "type", "hello");
@@ -155,7 +165,7 @@ client_connect_speaking (const char *caller,
 static Client *
 client_connect (const char *caller)
 {
-  return client_connect_speaking (caller, 2);
+  return client_connect_speaking (caller, OW_BRIDGE_PROTOCOL);
 }
 
 static char *
@@ -177,7 +187,7 @@ client_begin (Client *c)
   json_object_set_string_member (begin, "type", "begin");
   json_object_set_string_member (begin, "id", id);
   json_object_set_string_member (begin, "nonce", c->nonce_b);
-  json_object_set_int_member (begin, "protocol", 2);
+  json_object_set_int_member (begin, "protocol", OW_BRIDGE_PROTOCOL);
   if (c->browser != NULL)
     json_object_set_string_member (begin, "browser", c->browser);
   client_send (c, begin);
@@ -186,7 +196,7 @@ client_begin (Client *c)
   g_assert_nonnull (answer);
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "begin");
   g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
-  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, OW_BRIDGE_PROTOCOL);
   g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (answer, "nonce", NULL),
                                          c->nonce_w_raw, sizeof c->nonce_w_raw));
   c->nonce_w = g_strdup (onepin_json_get_string (answer, "nonce", NULL));
@@ -305,8 +315,56 @@ assert_no_call (void)
   g_assert_cmpuint (T.calls->len, ==, 0);
 }
 
+static JsonObject *
+pair_message (const char *type,
+              const char *id,
+              const char *public_key)
+{
+  JsonObject *message = json_object_new ();
+
+  json_object_set_string_member (message, "type", type);
+  json_object_set_string_member (message, "id", id);
+  if (public_key != NULL)
+    json_object_set_string_member (message, "public_key", public_key);
+  return message;
+}
+
+/* pair.begin @id (suggesting @name, if not NULL), and the wallet's answer:
+ * its commitment to its key (base64), before it has seen ours. */
+static char *
+client_pair_begin (Client     *c,
+                   const char *id,
+                   const char *name)
+{
+  g_autoptr(JsonObject) begin = pair_message ("pair.begin", id, NULL);
+  g_autoptr(JsonObject) commit = NULL;
+  guint8 commitment[OW_BRIDGE_COMMITMENT_LEN];
+
+  if (name != NULL)
+    json_object_set_string_member (begin, "name", name);
+  client_send (c, begin);
+  commit = client_recv (c);
+  g_assert_nonnull (commit);
+  g_assert_cmpstr (onepin_json_get_string (commit, "type", NULL), ==, "pair.commit");
+  g_assert_cmpstr (onepin_json_get_string (commit, "id", NULL), ==, id);
+  g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (commit, "commitment", NULL),
+                                         commitment, sizeof commitment));
+  return g_strdup (onepin_json_get_string (commit, "commitment", NULL));
+}
+
+static void
+client_pair_key (Client     *c,
+                 const char *id,
+                 const char *public_key)
+{
+  g_autoptr(JsonObject) key = pair_message ("pair.key", id, public_key);
+
+  client_send (c, key);
+}
+
 /* A pairing up to the user's decision, checked: pair.begin, the wallet's
- * half of the key agreement, the key and the code derived on our side
+ * commitment, our key, the wallet's half of the key agreement (the one it
+ * committed to), the key and the code derived on our side
  * (c->key), and the call asking the user. Returns the call; *@id is
  * pair.begin's id. */
 static OwBridgeCall *
@@ -314,10 +372,10 @@ pair_until_asked (Client  *c,
                   char   **id)
 {
   g_autoptr(OwEcdhKey) key = NULL;
-  g_autoptr(JsonObject) begin = json_object_new ();
   g_autoptr(JsonObject) answer = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *public_b = NULL;
+  g_autofree char *commitment = NULL;
   g_autofree char *code = NULL;
   guint8 public_w[OW_BRIDGE_PUBLIC_KEY_LEN];
   guint8 shared[32];
@@ -327,16 +385,17 @@ pair_until_asked (Client  *c,
   key = ow_ecdh_key_new (&error);
   g_assert_no_error (error);
   public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
-  json_object_set_string_member (begin, "type", "pair.begin");
-  json_object_set_string_member (begin, "id", *id);
-  json_object_set_string_member (begin, "public_key", public_b);
-  json_object_set_string_member (begin, "name", "Chromium\non Linux");
-  client_send (c, begin);
+  commitment = client_pair_begin (c, *id, "Chromium\non Linux");
+  /* nothing asks the user before the browser's key */
+  assert_no_call ();
+  client_pair_key (c, *id, public_b);
 
   answer = client_recv (c);
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
+  g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, *id);
   g_assert_true (ow_bridge_decode_exact (onepin_json_get_string (answer, "public_key", NULL),
                                          public_w, sizeof public_w));
+  g_assert_true (ow_bridge_pairing_commit_verify (public_w, c->nonce_w_raw, commitment));
   g_assert_true (ow_ecdh_key_agree (key, public_w, sizeof public_w, shared, &error));
   g_assert_true (ow_bridge_pairing_derive (shared, c->nonce_b_raw, c->nonce_w_raw,
                                            ow_ecdh_key_get_public (key), public_w, c->key, &code));
@@ -546,6 +605,42 @@ test_ecdh (void)
   g_assert_false (ow_ecdh_key_agree (a, bad, sizeof bad, ab, &error));
 }
 
+/* SHA-256 (PW ‖ NW), checked in constant time against its base64 */
+static void
+test_pairing_commitment (void)
+{
+  guint8 public_w[OW_BRIDGE_PUBLIC_KEY_LEN];
+  guint8 nonce_w[OW_BRIDGE_NONCE_LEN];
+  guint8 commitment[OW_BRIDGE_COMMITMENT_LEN];
+  g_autoptr(GString) hex = g_string_new (NULL);
+  const char *good = "WUnSfkfhnEZ2hBBO+60VgapwOCyR+K5PAqlhwxKuHqY=";
+
+  public_w[0] = 0x04;
+  for (guint i = 1; i < sizeof public_w; i++)
+    public_w[i] = (guint8) i;
+  for (guint i = 0; i < sizeof nonce_w; i++)
+    nonce_w[i] = (guint8) (0x10 + i);
+  g_assert_true (ow_bridge_pairing_commit (public_w, nonce_w, commitment));
+  for (guint i = 0; i < sizeof commitment; i++)
+    g_string_append_printf (hex, "%02x", commitment[i]);
+  g_assert_cmpstr (hex->str, ==, "5949d27e47e19c467684104efbad1581aa70382c91f8ae4f02a961c312ae1ea6");
+
+  g_assert_true (ow_bridge_pairing_commit_verify (public_w, nonce_w, good));
+  /* another key, another nonce, another commitment, none */
+  public_w[64] ^= 1;
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w, good));
+  public_w[64] ^= 1;
+  nonce_w[0] ^= 1;
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w, good));
+  nonce_w[0] ^= 1;
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w,
+                                                   "WUnSfkfhnEZ2hBBO+60VgapwOCyR+K5PAqlhwxKuHqc="));
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w,
+                                                   "WUnSfkfhnEZ2hBBO+60VgapwOCyR+K5PAqlhwxKuHq=="));
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w, ""));
+  g_assert_false (ow_bridge_pairing_commit_verify (public_w, nonce_w, NULL));
+}
+
 static void
 test_decode_exact (void)
 {
@@ -663,11 +758,11 @@ test_pairing_refused (void)
 {
   g_autoptr(Client) c = NULL;
   g_autoptr(OwEcdhKey) key = NULL;
-  g_autoptr(JsonObject) begin = json_object_new ();
   g_autoptr(JsonObject) answer = NULL;
   g_autoptr(JsonObject) done = NULL;
   g_autoptr(OwBridgeCall) call = NULL;
   g_autofree char *public_b = NULL;
+  g_autofree char *commitment = NULL;
   g_auto(GStrv) ids = NULL;
 
   clear_browsers ();
@@ -675,10 +770,8 @@ test_pairing_refused (void)
   client_begin (c);
   key = ow_ecdh_key_new (NULL);
   public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
-  json_object_set_string_member (begin, "type", "pair.begin");
-  json_object_set_string_member (begin, "id", "p1");
-  json_object_set_string_member (begin, "public_key", public_b);
-  client_send (c, begin);
+  commitment = client_pair_begin (c, "p1", NULL);
+  client_pair_key (c, "p1", public_b);
   answer = client_recv (c);
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "pair.key");
 
@@ -693,10 +786,18 @@ test_pairing_refused (void)
   g_assert_cmpuint (g_strv_length (ids), ==, 0);
 
   /* a public key that is no P-256 point */
-  json_object_set_string_member (begin, "id", "p2");
-  json_object_set_string_member (begin, "public_key", "AAAA");
-  client_send (c, begin);
+  g_free (client_pair_begin (c, "p2", NULL));
+  client_pair_key (c, "p2", "AAAA");
   expect_error (c, "malformed", FALSE);
+  /* a key for a commitment used already, for none, or for another one */
+  client_pair_key (c, "p2", public_b);
+  expect_error (c, "malformed", FALSE);
+  g_free (client_pair_begin (c, "p3", NULL));
+  client_pair_key (c, "p4", public_b);
+  expect_error (c, "malformed", FALSE);
+  client_pair_key (c, "p3", public_b);
+  expect_error (c, "malformed", FALSE);
+  assert_no_call ();
 }
 
 /* A new connection paired up to pair.done, then a proof spoiled by
@@ -953,18 +1054,9 @@ test_protocol_errors (void)
   clear_browsers ();
 
   /* a connection that is not the host's */
-  {
-    g_autoptr(GSocketAddress) address = g_unix_socket_address_new (T.socket);
-
-    no_hello = g_new0 (Client, 1);
-    no_hello->socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                     G_SOCKET_PROTOCOL_DEFAULT, NULL);
-    g_assert_true (g_socket_connect (no_hello->socket, address, NULL, NULL));
-    g_socket_set_blocking (no_hello->socket, FALSE);
-    no_hello->reader = wh_frame_reader_new ();
-    client_send_text (no_hello, "{\"type\":\"request\"}");
-    g_assert_null (client_recv (no_hello));
-  }
+  no_hello = client_connect_raw ();
+  client_send_text (no_hello, "{\"type\":\"request\"}");
+  g_assert_null (client_recv (no_hello));
 
   /* a request before "begin" */
   no_begin = client_connect (CALLER);
@@ -1001,7 +1093,7 @@ expect_version (Client     *c,
   const char *message;
 
   g_assert_cmpstr (onepin_json_get_string (answer, "id", NULL), ==, id);
-  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, 2);
+  g_assert_cmpint (onepin_json_get_int (answer, "protocol", 0), ==, OW_BRIDGE_PROTOCOL);
   g_assert_cmpint (onepin_json_get_int (answer, "peer_protocol", -1), ==, theirs);
   message = onepin_json_get_string (answer, "message", "");
   g_assert_nonnull (strstr (message, ours));
@@ -1021,33 +1113,39 @@ begin_frame (const char *id)
   return begin;
 }
 
-/* Protocol 2 (pairing ends with pair.confirm and pair.saved): a host or an
+/* Protocol 3 (the wallet commits to its key before it sees the browser's;
+ * 2: pairing ends with pair.confirm and pair.saved): a host or an
  * extension that speaks another version is told so, with both numbers,
  * instead of failing later (a pairing that never confirms). */
 static void
 test_version (void)
 {
-  g_autoptr(Client) old_host = client_connect_speaking (CALLER, 1);
+  g_autoptr(Client) old_host = client_connect_speaking (CALLER, 2);
   g_autoptr(Client) old_extension = client_connect (CALLER);
+  g_autoptr(Client) prev_extension = client_connect (CALLER);
   g_autoptr(Client) new_extension = client_connect (CALLER);
   g_autoptr(Client) odd_extension = client_connect (CALLER);
   g_autoptr(Client) c = client_connect (CALLER);
   g_autoptr(JsonObject) b1 = begin_frame ("b1");
   g_autoptr(JsonObject) b2 = begin_frame ("b2");
   g_autoptr(JsonObject) b3 = begin_frame ("b3");
+  g_autoptr(JsonObject) b4 = begin_frame ("b4");
   g_autoptr(JsonObject) answer = NULL;
 
-  g_assert_cmpint (OW_BRIDGE_PROTOCOL, ==, 2);
+  g_assert_cmpint (OW_BRIDGE_PROTOCOL, ==, 3);
   /* the host's hello; what the browser sent behind it goes nowhere */
   client_send (old_host, b1);
-  expect_version (old_host, NULL, 1);
+  expect_version (old_host, NULL, 2);
 
   client_send (old_extension, b1);
   expect_version (old_extension, "b1", 1);
-  json_object_set_int_member (b2, "protocol", 3);
+  json_object_set_int_member (b4, "protocol", 2);
+  client_send (prev_extension, b4);
+  expect_version (prev_extension, "b4", 2);
+  json_object_set_int_member (b2, "protocol", 4);
   client_send (new_extension, b2);
-  expect_version (new_extension, "b2", 3);
-  json_object_set_string_member (b3, "protocol", "2");
+  expect_version (new_extension, "b2", 4);
+  json_object_set_string_member (b3, "protocol", "3");
   client_send (odd_extension, b3);
   expect_version (odd_extension, "b3", 0);
   assert_no_call ();
@@ -1347,19 +1445,21 @@ test_locked_pairing (void)
 {
   g_autoptr(Client) c = NULL;
   g_autoptr(OwEcdhKey) key = ow_ecdh_key_new (NULL);
-  g_autoptr(JsonObject) begin = json_object_new ();
+  g_autoptr(JsonObject) begin = pair_message ("pair.begin", "p1", NULL);
   g_autofree char *public_b = NULL;
+  g_autofree char *commitment = NULL;
   g_auto(GStrv) ids = NULL;
   g_autoptr(GError) error = NULL;
 
   clear_browsers ();
-  ow_vault_lock (T.vault);
   c = client_connect (CALLER);
   client_begin (c);
   public_b = g_base64_encode (ow_ecdh_key_get_public (key), OW_BRIDGE_PUBLIC_KEY_LEN);
-  json_object_set_string_member (begin, "type", "pair.begin");
-  json_object_set_string_member (begin, "id", "p1");
-  json_object_set_string_member (begin, "public_key", public_b);
+  /* begun while unlocked, its key sent once locked */
+  commitment = client_pair_begin (c, "p0", NULL);
+  ow_vault_lock (T.vault);
+  client_pair_key (c, "p0", public_b);
+  expect_error (c, "locked", FALSE);
   client_send (c, begin);
   expect_error (c, "locked", FALSE);
   assert_no_call ();
@@ -1549,6 +1649,172 @@ test_sign_out_ends_pairing (void)
                         OW_BRIDGE_ERROR_SIGNED_OUT);
 }
 
+/* ---- limits ------------------------------------------------------------- */
+
+/* Turns the main loop for @ms. */
+static void
+turn_loop (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+/* Turns the main loop until the bridge holds @n connections. */
+static void
+wait_connections (guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (ow_bridge_count_connections (T.bridge) != n)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the bridge holds %u connections, not %u",
+                 ow_bridge_count_connections (T.bridge), n);
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
+/* Connections that never say the host's hello, or never the extension's
+ * begin, would hold the 32 places every browser shares until the wallet
+ * quits: each is closed once the handshake's time is over, and a browser
+ * that comes then is served. */
+static void
+test_handshake_timeout (void)
+{
+  g_autoptr(GPtrArray) silent = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
+  g_autoptr(Client) refused = NULL;
+  g_autoptr(Client) c = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+
+  /* those of earlier tests go as their clients hung up */
+  wait_connections (0);
+  ow_bridge_set_timeouts (T.bridge, 2000, 60 * 1000);
+  /* one by one: the listening socket's backlog is short */
+  for (guint i = 0; i < OW_BRIDGE_MAX_CONNECTIONS; i++)
+    {
+      g_ptr_array_add (silent, i % 2 == 0 ? client_connect_raw () : client_connect (CALLER));
+      wait_connections (i + 1);
+    }
+  /* full: the next one is turned away at once */
+  refused = client_connect_raw ();
+  g_assert_null (client_recv (refused));
+  g_assert_cmpuint (ow_bridge_count_connections (T.bridge), ==, OW_BRIDGE_MAX_CONNECTIONS);
+
+  /* no hello, or a hello and no begin: hung up on */
+  for (guint i = 0; i < silent->len; i++)
+    g_assert_null (client_recv (g_ptr_array_index (silent, i)));
+  c = client_connect (CALLER);
+  answer = client_begin (c);
+  ow_bridge_set_timeouts (T.bridge, 10 * 1000, 60 * 1000);
+}
+
+/* A connection with no call open that stays silent is closed after the
+ * idle time; one whose call waits for the user (a card request may wait
+ * minutes for its dialog) is not, and is idle only once answered. */
+static void
+test_idle_timeout (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) idle = NULL;
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) reply = json_object_new ();
+  g_autoptr(JsonObject) answer = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+  ow_bridge_set_timeouts (T.bridge, 10 * 1000, 300);
+  idle = reconnect (c);
+  client_begin (idle);
+  g_assert_null (client_recv (idle));
+
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
+                     "\"confirmed\":\"popup\"}");
+  call = wait_call ();
+  turn_loop (1000);
+  g_assert_false (g_cancellable_is_cancelled (ow_bridge_call_get_cancellable (call)));
+  json_object_set_string_member (reply, "error", "denied");
+  ow_bridge_call_reply (call, reply);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "denied");
+  g_assert_null (client_recv (c));
+  ow_bridge_set_timeouts (T.bridge, 10 * 1000, 60 * 1000);
+}
+
+/* A peer that sends and never reads what the wallet answers: the wallet
+ * stops reading it once a few answers wait, instead of queueing one per
+ * frame without end, and reads on once the peer has read them. */
+static void
+test_unread_answers (void)
+{
+  enum { JUNK = 64, CAP = 512 * 1024 };
+  g_autoptr(Client) c = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 block[JUNK * 1024];
+  gsize sent = 0;
+  guint stalls = 0;
+  gsize answered = 0;
+
+  clear_browsers ();
+  c = paired_client ();
+  /* frames of 60 bytes that are no JSON, each answered "malformed" */
+  for (gsize i = 0; i < sizeof block; i += JUNK)
+    {
+      guint32 len = JUNK - sizeof len;
+
+      memcpy (block + i, &len, sizeof len);
+      memset (block + i + sizeof len, 'x', len);
+    }
+  g_assert_true (g_socket_set_option (c->socket, SOL_SOCKET, SO_SNDBUF, 16 * 1024, &error));
+
+  while (sent < CAP && stalls < 200)
+    {
+      gssize n = g_socket_send (c->socket, (const char *) block + sent % sizeof block,
+                                sizeof block - sent % sizeof block, NULL, &error);
+
+      if (n > 0)
+        {
+          sent += (gsize) n;
+          stalls = 0;
+          continue;
+        }
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+      g_clear_error (&error);
+      if (!g_main_context_iteration (NULL, FALSE))
+        {
+          g_usleep (1000);
+          stalls++;
+        }
+    }
+  /* the wallet stopped reading, with little queued */
+  g_assert_cmpuint (sent, <, CAP);
+  g_assert_cmpuint (ow_bridge_get_queued_bytes (T.bridge), <=, OW_BRIDGE_OUT_MAX_BYTES);
+
+  /* read: every frame is answered, and the connection goes on */
+  while (answered < sent / JUNK || sent % JUNK != 0)
+    {
+      if (answered == sent / JUNK)
+        {
+          gssize n = g_socket_send (c->socket, (const char *) block + sent % sizeof block,
+                                    JUNK - sent % JUNK, NULL, NULL);
+
+          if (n > 0)
+            sent += (gsize) n;
+          else
+            g_main_context_iteration (NULL, FALSE);
+          continue;
+        }
+      expect_error (c, "malformed", FALSE);
+      answered++;
+    }
+  pong = ping (c);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+}
+
 static void
 test_origins (void)
 {
@@ -1598,6 +1864,7 @@ main (int    argc,
   g_test_add_func ("/bridge/hkdf", test_hkdf);
   g_test_add_func ("/bridge/ecdh", test_ecdh);
   g_test_add_func ("/bridge/decode-exact", test_decode_exact);
+  g_test_add_func ("/bridge/pairing-commitment", test_pairing_commitment);
   g_test_add_func ("/bridge/origins", test_origins);
   g_test_add_func ("/bridge/socket-file", test_socket_file);
   g_test_add_func ("/bridge/pairing", test_pairing);
@@ -1620,6 +1887,9 @@ main (int    argc,
   g_test_add_func ("/bridge/lock-wipes-keys", test_lock_wipes_keys);
   g_test_add_func ("/bridge/lock-ends-pairing", test_lock_ends_pairing);
   g_test_add_func ("/bridge/sign-out-ends-pairing", test_sign_out_ends_pairing);
+  g_test_add_func ("/bridge/handshake-timeout", test_handshake_timeout);
+  g_test_add_func ("/bridge/idle-timeout", test_idle_timeout);
+  g_test_add_func ("/bridge/unread-answers", test_unread_answers);
   status = g_test_run ();
 
   ow_bridge_close (T.bridge);

@@ -7,15 +7,18 @@
  * protocol (HACKING.md, "Pairing and message authentication") with Node's
  * own crypto: a second implementation beside the wallet's NSS one, so the
  * extension's WebCrypto is checked against both. The host's hello comes
- * first; then "begin", pairing (approvePairing(code, hint) resolves to a
- * name, or null to refuse; the browser is kept once its pair.confirm
- * proves the key) and authenticated requests, whose bodies go to
- * answer(body) (an object to send back, null for none, or a promise of
- * either: a wallet waiting to be unlocked) and are kept in messages. With
- * forgeAnswers set, its answers carry a wrong MAC. It speaks protocol
- * `protocol` (2, the wallet's; set another to play a wallet of another
- * version) and, from 2 on, refuses a begin that says another ("version"),
- * as the wallet does; as 1 it answers any begin, as protocol 1 did.
+ * first; then "begin", pairing (a commitment to its key before it sees the
+ * browser's; approvePairing(code, hint) resolves to a name, or null to
+ * refuse; the browser is kept once its pair.confirm proves the key; with
+ * forgeCommitment set, the key it sends is not the one it committed to, as
+ * a party that chose its key after seeing the browser's would) and
+ * authenticated requests, whose bodies go to answer(body) (an object to
+ * send back, null for none, or a promise of either: a wallet waiting to be
+ * unlocked) and are kept in messages. With forgeAnswers set, its answers
+ * carry a wrong MAC. It speaks protocol `protocol` (3, the wallet's; set
+ * another to play a wallet of another version) and, from 2 on, refuses a
+ * begin that says another ("version"), as the wallet does; as 1 it answers
+ * any begin, as protocol 1 did.
  */
 'use strict';
 
@@ -54,7 +57,9 @@ class WalletPeer {
     this.answer = () => null;
     this.approvePairing = async () => null;
     this.forgeAnswers = false;
-    this.protocol = 2;
+    this.forgeCommitment = false;
+    this.confirms = 0;
+    this.protocol = 3;
     this.waiters = [];
     this.sockets = new Set();
   }
@@ -118,6 +123,8 @@ class WalletPeer {
       this.send(conn, { type: 'begin', id: m.id, protocol: this.protocol, nonce: conn.nonceWallet,
                         paired: this.browsers.has(m.browser) });
     } else if (m.type === 'pair.begin') {
+      this.commit(conn, m);
+    } else if (m.type === 'pair.key' && conn.offer && m.id === conn.offer.id) {
       await this.pair(conn, m);
     } else if (m.type === 'pair.confirm' && conn.pending) {
       this.confirm(conn, m);
@@ -129,9 +136,24 @@ class WalletPeer {
     this.waiters.splice(0).forEach((w) => w());
   }
 
-  async pair(conn, m) {
+  /* Our key, committed to before we see the browser's. */
+  commit(conn, m) {
     const ecdh = crypto.createECDH('prime256v1');
     ecdh.generateKeys();
+    let committed = ecdh.getPublicKey();
+    if (this.forgeCommitment) {
+      const other = crypto.createECDH('prime256v1');
+      committed = other.generateKeys();
+    }
+    const commitment = crypto.createHash('sha256')
+      .update(Buffer.concat([committed, conn.nonceWalletRaw])).digest();
+    conn.offer = { id: m.id, name: m.name, ecdh };
+    this.send(conn, { type: 'pair.commit', id: m.id, commitment: commitment.toString('base64') });
+  }
+
+  async pair(conn, m) {
+    const { ecdh, name: hint } = conn.offer;
+    conn.offer = null;
     const publicBrowser = Buffer.from(m.public_key, 'base64');
     const publicWallet = ecdh.getPublicKey();
     const shared = ecdh.computeSecret(publicBrowser);
@@ -143,7 +165,7 @@ class WalletPeer {
     this.codes.push(code);
     this.send(conn, { type: 'pair.key', id: m.id, public_key: publicWallet.toString('base64') });
 
-    const name = await this.approvePairing(code, m.name);
+    const name = await this.approvePairing(code, hint);
     if (!name) {
       this.send(conn, { type: 'pair.done', id: m.id, error: 'denied' });
       return;
@@ -158,6 +180,7 @@ class WalletPeer {
 
   /* The browser's proof of the key, over pair.done's body: only then is it kept. */
   confirm(conn, m) {
+    this.confirms++;
     const { id, browser, key, name, body } = conn.pending;
     conn.pending = null;
     const expected = macOf(key, 'b2w', browser, conn, 0, body);
