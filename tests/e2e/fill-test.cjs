@@ -131,7 +131,8 @@ test('fields that real checkouts show in unusual ways are filled', async (env) =
   const v = await values(page.mainFrame());
   assert.strictEqual(answer.refused, null);
   assert.deepStrictEqual([v.s1, v.s2, v.s3, v.s4], ['9410', '1234', '5678', '9012']);
-  const width = await page.evaluate(() => document.querySelector('[name=s1]').getBoundingClientRect().width);
+  const width = await page.evaluate(
+    () => document.querySelector('[name=s1]').getBoundingClientRect().width);
   assert.ok(width < 60, `a split number's input is ${width} px wide`);
   assert.deepStrictEqual([v.sm, v.sy, v.sc, v.sn], ['03', '2029', '737', 'Hong Gildong']);
   assert.strictEqual(v.escaped, '9410123456789012');
