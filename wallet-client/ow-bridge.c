@@ -518,6 +518,36 @@ call_take_connection (OwBridgeCall *call)
   return conn->state == STATE_CLOSED ? NULL : conn;
 }
 
+/* A card goes with only the members the form's fields asked for (number
+ * and CVC only to a form that has fields for them); the others are wiped
+ * and removed before anything is written. */
+static void
+drop_unasked (OwBridgeCall *call,
+              JsonObject   *body)
+{
+  JsonNode *node = json_object_get_member (body, "card");
+  JsonObject *card;
+  GList *members;
+
+  if (call->kind != OW_BRIDGE_CALL_CARD || node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  card = json_node_get_object (node);
+  members = json_object_get_members (card);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+      g_autoptr(JsonObject) gone = NULL;
+
+      if (ow_browser_card_member_wanted ((const char * const *) call->fields, name))
+        continue;
+      gone = json_object_new ();
+      json_object_set_member (gone, name, json_node_ref (json_object_get_member (card, name)));
+      ow_secret_json_wipe (gone);
+      json_object_remove_member (card, name);
+    }
+  g_list_free (members);
+}
+
 void
 ow_bridge_call_reply (OwBridgeCall *call,
                       JsonObject   *body)
@@ -528,6 +558,7 @@ ow_bridge_call_reply (OwBridgeCall *call,
   g_return_if_fail (call->kind != OW_BRIDGE_CALL_PAIR);
   g_return_if_fail (!call->answered);
 
+  drop_unasked (call, body);
   g_object_ref (call);
   conn = call_take_connection (call);
   if (conn != NULL)

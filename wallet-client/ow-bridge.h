@@ -125,7 +125,9 @@ gboolean          ow_bridge_call_accept_pairing_finish (OwBridgeCall        *cal
 /* Card and checkout: the answer's body, authenticated with the browser's
  * key. Its "type" is set here ("card.response", "checkout.response"). It
  * may hold the card: the strings of @body are wiped once it is written, so
- * read nothing from it afterwards. */
+ * read nothing from it afterwards. Members of a "card" that the call's
+ * fields do not ask for (ow_browser_card_member_wanted) are wiped and
+ * removed, never sent. */
 void              ow_bridge_call_reply           (OwBridgeCall     *call,
                                                   JsonObject       *body);
 /* Any call: a refusal {"type": ..., "error": @code[, "message": @message]},

@@ -209,6 +209,13 @@ start_pairing (Work *work)
 
 /* ---- the card for a form ------------------------------------------------ */
 
+static gboolean
+wanted (Work       *work,
+        const char *member)
+{
+  return ow_browser_card_member_wanted (ow_bridge_call_get_fields (work->call), member);
+}
+
 static JsonObject *
 card_object (Work       *work,
              OwProfile  *profile,
@@ -224,13 +231,20 @@ card_object (Work       *work,
   stored = onepin_json_parse_object (record, strlen (record), error);
   if (stored == NULL)
     return NULL;
+  /* only what the form has fields for */
   card = json_object_new ();
-  json_object_set_string_member (card, "number", onepin_json_get_string (stored, "number", ""));
-  json_object_set_string_member (card, "csc", onepin_json_get_string (stored, "cvc", ""));
-  json_object_set_int_member (card, "exp_month", work->card->exp_month);
-  json_object_set_int_member (card, "exp_year", work->card->exp_year);
-  json_object_set_string_member (card, "name", profile->name);
-  json_object_set_string_member (card, "brand", "onepin");
+  if (wanted (work, "number"))
+    json_object_set_string_member (card, "number", onepin_json_get_string (stored, "number", ""));
+  if (wanted (work, "csc"))
+    json_object_set_string_member (card, "csc", onepin_json_get_string (stored, "cvc", ""));
+  if (wanted (work, "exp_month"))
+    json_object_set_int_member (card, "exp_month", work->card->exp_month);
+  if (wanted (work, "exp_year"))
+    json_object_set_int_member (card, "exp_year", work->card->exp_year);
+  if (wanted (work, "name"))
+    json_object_set_string_member (card, "name", profile->name);
+  if (wanted (work, "brand"))
+    json_object_set_string_member (card, "brand", "onepin");
   return card;
 }
 

@@ -257,3 +257,38 @@ ow_browser_origin_valid (const char *origin)
     return TRUE;
   return g_str_equal (scheme, "http") && host_is_local (host);
 }
+
+/* Which field types each member of a card reply fills. */
+static const struct
+{
+  const char *member;
+  const char *types[4];
+} card_members[] = {
+  { "number", { "cc-number" } },
+  { "csc", { "cc-csc" } },
+  { "name", { "cc-name" } },
+  { "exp_month", { "cc-exp", "cc-exp-month" } },
+  { "exp_year", { "cc-exp", "cc-exp-year" } },
+  { "brand", { "cc-type" } },
+};
+
+gboolean
+ow_browser_card_member_wanted (const char * const *fields,
+                               const char         *member)
+{
+  g_return_val_if_fail (member != NULL, FALSE);
+
+  if (fields == NULL)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (card_members); i++)
+    {
+      if (!g_str_equal (card_members[i].member, member))
+        continue;
+      for (gsize j = 0; j < G_N_ELEMENTS (card_members[i].types); j++)
+        if (card_members[i].types[j] != NULL &&
+            g_strv_contains (fields, card_members[i].types[j]))
+          return TRUE;
+      return FALSE;
+    }
+  return FALSE;
+}

@@ -65,6 +65,13 @@ gboolean     ow_browser_set_site     (OwBrowser        *browser,
  * to localhost or a loopback address; no path, user, query or fragment. */
 gboolean     ow_browser_origin_valid (const char       *origin);
 
+/* Whether a card.response may carry @member ("number", "csc", "name",
+ * "exp_month", "exp_year", "brand") for a form whose fields are @fields
+ * (the extension's types: "cc-number", "cc-csc", …): only what the form
+ * asks for leaves the wallet. */
+gboolean     ow_browser_card_member_wanted (const char * const *fields,
+                                            const char         *member);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwBrowser, ow_browser_free)
 
 G_END_DECLS

@@ -12,8 +12,9 @@
  * on a loopback page, pairing through the popup (the code it shows is the
  * wallet's), and the popup's confirmation: not paired, no wallet, a locked
  * wallet, a wallet of another protocol version, a wallet whose key is not
- * the one it committed to, a fill, a remembered
- * site, an answer with a forged MAC, an http page. tests/e2e/test-wallet-browser.mjs does the same with the real
+ * the one it committed to, a fill, a remembered site, an answer with a
+ * forged MAC, a tab that went elsewhere after the popup showed it, an http
+ * page. tests/e2e/test-wallet-browser.mjs does the same with the real
  * wallet.
  */
 'use strict';
@@ -351,6 +352,77 @@ test('a page that navigates elsewhere while the wallet decides gets nothing', as
   }, null, { timeout: 20000 });
   assert.match(await popup.textContent('#result'), /page changed/);
   assert.deepStrictEqual(await cardValues(page), EMPTY);
+  await popup.close();
+  await page.close();
+});
+
+/* What the popup shows, as popup.js reads it. */
+function shownBy(popup, tabId) {
+  return popup.evaluate(async (id) => {
+    const state = await chrome.runtime.sendMessage({ type: 'popup.state', tabId: id });
+    return { origin: state.origin, documentId: state.documentId };
+  }, tabId);
+}
+
+/* A click on the popup's button that the popup had not re-rendered for:
+ * the page it showed then. */
+function sendFromPopup(popup, message) {
+  return popup.evaluate((m) => chrome.runtime.sendMessage(m), message);
+}
+
+test('the popup fills and forgets only the page it showed', async (env) => {
+  env.wallet.answer = (m) => (m.type === 'site.forget' ? { type: 'site.forgotten' }
+                                                       : { type: 'card.response', card: CARD });
+  const loopback = `http://127.0.0.1:${env.server.port}`;
+  const localhost = `http://localhost:${env.server.port}`;
+  const page = await openPage(env, KO_FORM);
+  const tabId = await tabIdOf(env, page);
+  const popup = await openPopup(env, tabId);
+  const first = await shownBy(popup, tabId);
+  assert.strictEqual(first.origin, loopback);
+  assert.strictEqual(typeof first.documentId, 'string');
+  const count = env.wallet.messages.length;
+
+  /* the tab goes to another origin while the popup is open */
+  await page.goto(`${localhost}/${KO_FORM}`);
+  await popup.waitForFunction((o) => document.getElementById('site').textContent === o, localhost);
+  assert.deepStrictEqual(await sendFromPopup(popup, { type: 'popup.fill', tabId, remember: true,
+                                                      origin: first.origin,
+                                                      documentId: first.documentId }),
+                         { error: 'page_changed' });
+  assert.strictEqual(env.wallet.messages.length, count, 'the wallet was asked for another page');
+  assert.deepStrictEqual(await cardValues(page), EMPTY);
+  assert.deepStrictEqual(await rememberedSites(env), {});
+
+  /* another document of the same origin */
+  await popup.waitForFunction(() => document.getElementById('status').textContent.includes('9'));
+  const second = await shownBy(popup, tabId);
+  assert.strictEqual(second.origin, localhost);
+  await page.reload();
+  /* popup.js's own idea of the page it shows */
+  await popup.waitForFunction((old) => shown.documentId && shown.documentId !== old,
+                              second.documentId);
+  assert.deepStrictEqual(await sendFromPopup(popup, { type: 'popup.fill', tabId, remember: false,
+                                                      origin: second.origin,
+                                                      documentId: second.documentId }),
+                         { error: 'page_changed' });
+  assert.strictEqual(env.wallet.messages.length, count);
+  assert.deepStrictEqual(await cardValues(page), EMPTY);
+
+  /* the button, on the page it shows now */
+  await popup.check('#remember');
+  assert.match(await pressFill(popup), /Filled 9 fields/);
+  assert.strictEqual(env.wallet.messages[count].origin, localhost);
+  assert.deepStrictEqual(await cardValues(page), FILLED);
+  assert.deepStrictEqual(Object.keys(await rememberedSites(env)), [localhost]);
+
+  /* Forget, pressed as the tab went to another site: the site shown goes */
+  await page.goto(`${loopback}/${KO_FORM}`);
+  await popup.waitForFunction((o) => document.getElementById('site').textContent === o, loopback);
+  await sendFromPopup(popup, { type: 'popup.forget', tabId, origin: localhost, documentId: null });
+  assert.deepStrictEqual(await rememberedSites(env), {});
+  assert.deepStrictEqual(await env.wallet.waitForMessages(count + 2),
+                         { type: 'site.forget', origin: localhost });
   await popup.close();
   await page.close();
 });

@@ -9,7 +9,9 @@
  * fills a test card and reads back what the form — and, for the controlled
  * forms, the component's state — holds. Also checks the refusals: an http
  * page that is not localhost, sandboxed frames and a frame of another
- * origin.
+ * origin; and that fields the user cannot see get nothing (the audit's
+ * page of hidden selects, transparent, clipped and tiny fields, a
+ * transparent frame) while the ways real checkouts show fields still fill.
  */
 'use strict';
 
@@ -104,6 +106,51 @@ test('expiry in the format each field asks for; hidden and disabled inputs left 
   assert.strictEqual(v.cardholder, '', 'display:none input filled');
   assert.strictEqual(v['cc-number-disabled'], '', 'disabled input filled');
   assert.ok(!answer.filled.includes('cc-name'));
+  await page.close();
+});
+
+test('hidden fields and selects that list every value get nothing', async (env) => {
+  const page = await open(env, 'pages/hidden-fields.html');
+  const before = await values(page.mainFrame());
+  const answer = await fillFrame(page.mainFrame(), CARD);
+  const after = await values(page.mainFrame());
+  assert.strictEqual(answer.refused, null);
+  assert.deepStrictEqual(answer.filled, ['cc-name']);
+  assert.strictEqual(after.visible_name, 'Hong Gildong');
+  for (const name of Object.keys(before))
+    if (name !== 'visible_name')
+      assert.strictEqual(after[name], before[name], `${name} filled`);
+  assert.deepStrictEqual(await page.evaluate(() => Array.from(new Set(window.touched))),
+                         ['visible_name']);
+  await page.close();
+});
+
+test('fields that real checkouts show in unusual ways are filled', async (env) => {
+  const page = await open(env, 'pages/shown-fields.html');
+  const answer = await fillFrame(page.mainFrame(), CARD);
+  const v = await values(page.mainFrame());
+  assert.strictEqual(answer.refused, null);
+  assert.deepStrictEqual([v.s1, v.s2, v.s3, v.s4], ['9410', '1234', '5678', '9012']);
+  const width = await page.evaluate(
+    () => document.querySelector('[name=s1]').getBoundingClientRect().width);
+  assert.ok(width < 60, `a split number's input is ${width} px wide`);
+  assert.deepStrictEqual([v.sm, v.sy, v.sc, v.sn], ['03', '2029', '737', 'Hong Gildong']);
+  assert.strictEqual(v.escaped, '9410123456789012');
+  await page.close();
+});
+
+test('nothing is filled in a frame the user cannot see', async (env) => {
+  const page = await open(env, 'pages/hidden-frame.html');
+  await page.waitForLoadState('load');
+  for (const [name, n1] of [['shown', '9410'], ['ghost', '']]) {
+    const f = page.frames().find((frame) => frame.name() === name);
+    assert.ok(f, `frame ${name}`);
+    await f.waitForSelector('input[name=n1]');
+    const answer = await fillFrame(f, CARD);
+    assert.strictEqual(answer.refused, null, name);
+    const v = await values(f);
+    assert.deepStrictEqual([v.n1, v.v, v.h], n1 ? [n1, '737', 'Hong Gildong'] : ['', '', ''], name);
+  }
   await page.close();
 });
 

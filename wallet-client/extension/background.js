@@ -47,11 +47,12 @@ async function setFrames(tabId, frames) {
 }
 
 /* The frame's origin and document come from the browser (@sender), not
- * from what the page's frame says about itself. */
+ * from what the page's frame says about itself. The top frame stays even
+ * with no fields: its document is the page the popup shows. */
 function recordFrame(tabId, sender, state) {
   return withTab(tabId, async () => {
     const frames = await framesOf(tabId);
-    if (state.types.length)
+    if (state.types.length || sender.frameId === 0)
       frames[sender.frameId] = { refused: state.refused, types: state.types,
                                  origin: sender.origin || originOf(sender.url),
                                  documentId: sender.documentId || null };
@@ -228,14 +229,21 @@ async function onFields(message, sender) {
   }
 }
 
-async function popupState(tabId) {
+/* The tab's page: its origin, and the top frame's document (Chromium's
+ * documentId, null in Firefox or before the content script reported). */
+async function pageOf(tabId) {
   const tab = await chrome.tabs.get(tabId);
-  const origin = originOf(tab.url);
-  const frames = await framesOf(tabId);
-  const states = Object.values(frames);
+  const top = (await framesOf(tabId))[0];
+  return { origin: originOf(tab.url), documentId: (top && top.documentId) || null };
+}
+
+async function popupState(tabId) {
+  const { origin, documentId } = await pageOf(tabId);
+  const states = Object.values(await framesOf(tabId)).filter((f) => f.types.length);
   return {
     wallet: await OnePinChannel.status(),
     origin,
+    documentId,
     supported: Boolean(origin) && /^https:|^http:\/\/(localhost|127\.0\.0\.1)(:|$)/.test(origin),
     types: states.filter((f) => !f.refused).flatMap((f) => f.types),
     refused: states.filter((f) => f.refused).map((f) => f.refused),
@@ -243,19 +251,23 @@ async function popupState(tabId) {
   };
 }
 
-async function popupFill(tabId, rememberSite) {
-  const tab = await chrome.tabs.get(tabId);
-  const origin = originOf(tab.url);
-  if (!origin)
+/* The user confirmed the page the popup showed (@shown: its origin and
+ * document); the tab may have gone elsewhere since, by itself or by the
+ * page's doing, and that page was not confirmed. */
+async function popupFill(tabId, shown, rememberSite) {
+  const now = await pageOf(tabId);
+  if (!now.origin)
     return { error: 'unsupported' };
-  const answer = await fillTab(tabId, origin, 'popup', rememberSite);
+  if (!shown || now.origin !== shown.origin || now.documentId !== shown.documentId)
+    return { error: 'page_changed' };
+  const answer = await fillTab(tabId, now.origin, 'popup', rememberSite);
   if (rememberSite && !answer.error)
-    await remember(origin, true);
+    await remember(now.origin, true);
   return answer;
 }
 
-async function forgetSite(tabId) {
-  const origin = originOf((await chrome.tabs.get(tabId)).url);
+/* @origin is the site the popup showed, whatever the tab shows now. */
+async function forgetSite(origin) {
   await remember(origin, false);
   /* The wallet keeps its own list: tell it too, without waiting for it (it
    * may be locked, or not running). */
@@ -272,6 +284,15 @@ async function checkout(message, sender) {
                                CHECKOUT_TIMEOUT_MS);
 }
 
+/* The page the popup showed, as it says: an origin, and a document or null. */
+function shownPage(message) {
+  const { origin, documentId } = message;
+  if (typeof origin !== 'string' || originOf(origin) !== origin ||
+      (documentId !== null && typeof documentId !== 'string'))
+    return null;
+  return { origin, documentId };
+}
+
 chrome.runtime.onMessage.addListener((message, sender, respond) => {
   if (sender.id !== chrome.runtime.id || !message)
     return false;
@@ -284,9 +305,9 @@ chrome.runtime.onMessage.addListener((message, sender, respond) => {
   else if (message.type === 'popup.state' && fromPopup)
     work = popupState(message.tabId);
   else if (message.type === 'popup.fill' && fromPopup)
-    work = popupFill(message.tabId, message.remember);
-  else if (message.type === 'popup.forget' && fromPopup)
-    work = forgetSite(message.tabId);
+    work = popupFill(message.tabId, shownPage(message), message.remember);
+  else if (message.type === 'popup.forget' && fromPopup && shownPage(message))
+    work = forgetSite(shownPage(message).origin);
   else if (message.type === 'popup.pair' && fromPopup)
     work = Promise.resolve(startPairing());
   else if (message.type === 'popup.unpair' && fromPopup)

@@ -19,7 +19,10 @@
  *   - on a page that is not a secure context (http: other than localhost,
  *     or any frame under such a page), or on another scheme than https/http;
  *   - in a sandboxed frame, or a frame whose ancestors are of another origin;
- *   - into an input the user cannot see, disabled or read-only.
+ *   - into a field the user cannot see (hidden by its own style or an
+ *     ancestor's, clipped away, under 8 px, off the page, or in a frame
+ *     that is), disabled or read-only;
+ *   - a number, CVC or name into a <select>.
  */
 (function (global) {
   'use strict';
@@ -58,28 +61,169 @@
     return null;
   }
 
-  /* Hidden inputs are how a page collects more than the user sees. A
-   * <select> may be hidden behind a scripted dropdown that shows its value,
-   * so it is filled when it is part of the card form. */
+  /* Hidden fields are how a page collects more than the user sees: a field
+   * is filled only if a person can see it and type into it. */
+
+  /* The smallest box, in CSS pixels, a person sees (a split number's input
+   * of four digits is about 50 px wide). */
+  const MIN_SIZE = 8;
+
+  /* What may be chosen in a <select>: short public lists (months, years,
+   * card companies, banks). A select listing every number or CVC learns
+   * the one that was set, so numbers, CVCs and names never go into one. */
+  const SELECT_TYPES = new Set(['cc-exp', 'cc-exp-month', 'cc-exp-year', 'cc-type', 'bank-name']);
+
+  function styleOf(el) {
+    return el.ownerDocument.defaultView.getComputedStyle(el);
+  }
+
+  /* The parent in the flat tree: the slot @el is shown in, its parent
+   * element, or the host of its shadow root. */
+  function flatParent(el) {
+    if (el.assignedSlot)
+      return el.assignedSlot;
+    if (el.parentElement)
+      return el.parentElement;
+    const root = el.parentNode;
+    return root && root.host ? root.host : null;
+  }
+
+  /* Whether @el is drawn at all: neither it nor an ancestor display:none
+   * or in a skipped content-visibility subtree, not visibility:hidden, and
+   * with @opaque no ancestor (or itself) at opacity 0. checkVisibility()
+   * where the browser has it (its option names changed in Chromium 121);
+   * the walk below in any case. */
+  function rendered(el, opaque) {
+    if (typeof el.checkVisibility === 'function' &&
+        !el.checkVisibility({ opacityProperty: opaque, checkOpacity: opaque,
+                              visibilityProperty: true, checkVisibilityCSS: true,
+                              contentVisibilityAuto: true }))
+      return false;
+    if (styleOf(el).visibility !== 'visible')
+      return false;
+    for (let e = el; e; e = flatParent(e)) {
+      const style = styleOf(e);
+      if (style.display === 'none' || (opaque && parseFloat(style.opacity) === 0) ||
+          (e !== el && style.contentVisibility === 'hidden'))
+        return false;
+    }
+    return true;
+  }
+
+  /* Whether @style's element is the containing block of position:fixed
+   * descendants (else they escape its clipping). */
+  function holdsFixed(style) {
+    return style.transform !== 'none' || style.perspective !== 'none' ||
+           style.filter !== 'none' || /\b(paint|layout|strict|content)\b/.test(style.contain) ||
+           /\b(transform|perspective|filter)\b/.test(style.willChange);
+  }
+
+  function px(value, length) {
+    return value.endsWith('%') ? parseFloat(value) * length / 100 : parseFloat(value) || 0;
+  }
+
+  /* @box less what a clip-path of inset() leaves out; null for any other
+   * shape, a mask or the legacy clip: they only serve here to hide. */
+  function clipPathBox(style, rect, box, positioned) {
+    if ((style.maskImage && style.maskImage !== 'none') ||
+        (style.webkitMaskImage && style.webkitMaskImage !== 'none') ||
+        (positioned && style.clip && style.clip !== 'auto'))
+      return null;
+    if (!style.clipPath || style.clipPath === 'none')
+      return box;
+    const m = style.clipPath.match(/^inset\(([^)]*?)(?:\s+round\s[^)]*)?\)(?:\s+border-box)?$/);
+    if (!m)
+      return null;
+    const v = m[1].trim().split(/\s+/);
+    const [top, right, bottom, left] = [v[0], v[1] || v[0], v[2] || v[0], v[3] || v[1] || v[0]];
+    return {
+      left: Math.max(box.left, rect.left + px(left, rect.width)),
+      right: Math.min(box.right, rect.right - px(right, rect.width)),
+      top: Math.max(box.top, rect.top + px(top, rect.height)),
+      bottom: Math.min(box.bottom, rect.bottom - px(bottom, rect.height)),
+    };
+  }
+
+  /* The part of @el's box its ancestors let through, or null: clip-path,
+   * masks, and the overflow of the boxes that contain it (a zero-height
+   * parent with overflow:hidden hides its child, which keeps its own
+   * size). A scrolling box only needs to be big enough to scroll in; the
+   * page's own scrolling is judged by visible(). */
+  function unclippedBox(el) {
+    const doc = el.ownerDocument;
+    const r = el.getBoundingClientRect();
+    let box = { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+    let position = styleOf(el).position;
+    for (let e = el; e && box; e = flatParent(e)) {
+      const style = styleOf(e);
+      /* no box of its own (slots, wrappers), so nothing to clip with */
+      if (style.display === 'contents')
+        continue;
+      const rect = e === el ? r : e.getBoundingClientRect();
+      box = clipPathBox(style, rect, box, /^(absolute|fixed)$/.test(style.position));
+      if (!box || e === el || e === doc.body || e === doc.documentElement ||
+          style.display === 'inline')
+        continue;
+      /* Only a containing block clips: absolute boxes escape static
+       * ancestors, fixed ones all but a transformed ancestor. */
+      if ((position === 'fixed' && !holdsFixed(style)) ||
+          (position === 'absolute' && style.position === 'static' && !holdsFixed(style)))
+        continue;
+      position = style.position;
+      const inner = {
+        left: rect.left + parseFloat(style.borderLeftWidth),
+        right: rect.right - parseFloat(style.borderRightWidth),
+        top: rect.top + parseFloat(style.borderTopWidth),
+        bottom: rect.bottom - parseFloat(style.borderBottomWidth),
+      };
+      for (const [axis, low, high] of [['X', 'left', 'right'], ['Y', 'top', 'bottom']]) {
+        const overflow = style['overflow' + axis];
+        if (overflow === 'hidden' || overflow === 'clip') {
+          box[low] = Math.max(box[low], inner[low]);
+          box[high] = Math.min(box[high], inner[high]);
+        } else if ((overflow === 'auto' || overflow === 'scroll') &&
+                   inner[high] - inner[low] < MIN_SIZE) {
+          box = null;
+          break;
+        }
+      }
+    }
+    return box;
+  }
+
+  /* A <select> is often hidden behind a scripted dropdown that shows its
+   * value, so one of SELECT_TYPES only needs to be rendered; any other
+   * field must be rendered, opaque, at least MIN_SIZE in both directions
+   * once its ancestors clipped it, and on the page. */
   function visible(el) {
     if (el.localName === 'select')
-      return true;
-    const style = el.ownerDocument.defaultView.getComputedStyle(el);
-    if (style.visibility === 'hidden' || style.display === 'none' ||
-        parseFloat(style.opacity) === 0)
+      return rendered(el, false);
+    if (!rendered(el, true))
       return false;
-    const rect = el.getBoundingClientRect();
-    if (rect.width < 2 || rect.height < 2)
+    const box = unclippedBox(el);
+    if (!box || box.right - box.left < MIN_SIZE || box.bottom - box.top < MIN_SIZE)
       return false;
+    const view = el.ownerDocument.defaultView;
     const doc = el.ownerDocument.documentElement;
-    const x = rect.left + el.ownerDocument.defaultView.scrollX;
-    const y = rect.top + el.ownerDocument.defaultView.scrollY;
-    return x + rect.width > 0 && y + rect.height > 0 &&
+    const x = box.left + view.scrollX;
+    const y = box.top + view.scrollY;
+    return box.right + view.scrollX > 0 && box.bottom + view.scrollY > 0 &&
            x < Math.max(doc.scrollWidth, doc.clientWidth) &&
            y < Math.max(doc.scrollHeight, doc.clientHeight);
   }
 
-  function fillable(el) {
+  /* The frames between @win and the top are ours (allowed() saw to that):
+   * a frame the user cannot see hides all it holds. */
+  function framesVisible(win) {
+    for (let w = win; w !== w.top; w = w.parent)
+      if (!visible(w.frameElement))
+        return false;
+    return true;
+  }
+
+  function fillable(el, type) {
+    if (el.localName === 'select' && !SELECT_TYPES.has(type))
+      return false;
     return el.isConnected && !el.disabled && !el.readOnly && visible(el);
   }
 
@@ -327,7 +471,9 @@
     if (refused)
       return { filled: [], refused };
     data = data || {};
-    const usable = (fields || []).filter((f) => f && f.element && fillable(f.element));
+    if (!framesVisible(win || global))
+      return { filled: [], refused: null };
+    const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
     const filled = [];
     const digits = String(data.number || '').replace(/\D/g, '');
     if (digits)

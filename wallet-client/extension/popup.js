@@ -9,6 +9,10 @@
  * be unlocked). ?tab=ID picks the tab (tests open the popup as a page).
  * Above it, the pairing with the wallet: the button starts it, the code to
  * compare shows while the wallet asks its user, then the name given there.
+ *
+ * The button fills the page shown here, and only that one: the popup sends
+ * the origin and document it showed, which the background compares with
+ * the tab's, and shows the new page when the tab goes elsewhere.
  */
 'use strict';
 
@@ -73,11 +77,24 @@ async function renderPairing(wallet) {
     $('pairing').textContent = t('walletNotPaired');
 }
 
+/* The page on show: {origin, documentId}, what the buttons act on. */
+let shown = null;
+let renders = 0;
+let filling = false;
+
 async function render(tabId) {
+  const mine = ++renders;
   const state = await ask({ type: 'popup.state', tabId });
+  if (mine !== renders)
+    return;
   await renderPairing(state.wallet);
+  const page = { origin: state.origin, documentId: state.documentId };
+  const changed = !shown || shown.origin !== page.origin || shown.documentId !== page.documentId;
+  shown = page;
   $('site').textContent = state.origin || '';
-  $('remember').checked = state.remembered;
+  /* the user's tick stays as long as the page does */
+  if (changed || state.remembered)
+    $('remember').checked = state.remembered;
   $('forget').hidden = !state.remembered;
   if (!state.supported) {
     $('status').textContent = t('statusUnsupported');
@@ -88,7 +105,7 @@ async function render(tabId) {
   } else {
     $('status').textContent = t('statusNoFields');
   }
-  $('fill').disabled = !state.supported || !state.types.length;
+  $('fill').disabled = filling || !state.supported || !state.types.length;
   $('remember').disabled = $('fill').disabled;
 }
 
@@ -102,9 +119,12 @@ async function main() {
   await render(tabId);
 
   $('fill').addEventListener('click', async () => {
+    filling = true;
     $('fill').disabled = true;
     showResult(t('statusAsking'), false);
-    const answer = await ask({ type: 'popup.fill', tabId, remember: $('remember').checked });
+    const answer = await ask({ type: 'popup.fill', tabId, origin: shown.origin,
+                               documentId: shown.documentId, remember: $('remember').checked });
+    filling = false;
     if (answer.error)
       showResult(t(ERRORS[answer.error] || 'errorOther'), true);
     else
@@ -112,7 +132,7 @@ async function main() {
     await render(tabId);
   });
   $('forget').addEventListener('click', async () => {
-    await ask({ type: 'popup.forget', tabId });
+    await ask({ type: 'popup.forget', tabId, origin: shown.origin, documentId: shown.documentId });
     await render(tabId);
   });
   $('pair').addEventListener('click', async () => {
@@ -124,7 +144,12 @@ async function main() {
     await render(tabId);
   });
   chrome.storage.onChanged.addListener((changes, area) => {
-    if (area === 'session' && changes.pairing)
+    if (area === 'session' && (changes.pairing || changes[`frames:${tabId}`]))
+      render(tabId);
+  });
+  /* The tab going elsewhere: show the page it has now. */
+  chrome.tabs.onUpdated.addListener((id, change) => {
+    if (id === tabId && (change.url || change.status))
       render(tabId);
   });
 }

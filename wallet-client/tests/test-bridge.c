@@ -1344,7 +1344,7 @@ test_reply_wiped (void)
   clear_browsers ();
   c = paired_client ();
   client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\","
-                     "\"confirmed\":\"popup\"}");
+                     "\"fields\":[\"cc-number\",\"cc-csc\"],\"confirmed\":\"popup\"}");
   call = wait_call ();
   json_object_set_string_member (card, "number", "9410123456789012");
   json_object_set_string_member (card, "csc", "987");
@@ -1375,6 +1375,109 @@ test_reply_wiped (void)
                                            "number", NULL), ==, "9410123456789012");
   g_assert_cmpstr (onepin_json_get_string (json_object_get_object_member (answer, "card"),
                                            "csc", NULL), ==, "987");
+}
+
+/* A full card in the reply: what the request's fields do not ask for is
+ * wiped and never sent. */
+static JsonObject *
+card_reply_for (Client     *c,
+                const char *fields,
+                JsonObject *card)
+{
+  g_autofree char *request = g_strdup_printf ("{\"type\":\"card.request\",\"origin\":\"" ORIGIN
+                                              "\",\"fields\":%s,\"confirmed\":\"popup\"}",
+                                              fields);
+  g_autoptr(OwBridgeCall) call = NULL;
+  g_autoptr(JsonObject) reply = json_object_new ();
+  g_autoptr(JsonObject) answer = NULL;
+
+  client_request (c, request);
+  call = wait_call ();
+  json_object_set_string_member (card, "number", "9410123456789012");
+  json_object_set_string_member (card, "csc", "987");
+  json_object_set_int_member (card, "exp_month", 3);
+  json_object_set_int_member (card, "exp_year", 2029);
+  json_object_set_string_member (card, "name", "Hong Gildong");
+  json_object_set_string_member (card, "brand", "onepin");
+  json_object_set_object_member (reply, "card", json_object_ref (card));
+  ow_bridge_call_reply (call, reply);
+  answer = client_response (c);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "card.response");
+  return json_object_ref (json_object_get_object_member (answer, "card"));
+}
+
+static void
+assert_members (JsonObject *object,
+                const char *expected)
+{
+  g_autoptr(GList) members = json_object_get_members (object);
+  g_autoptr(GString) names = g_string_new (NULL);
+
+  members = g_list_sort (members, (GCompareFunc) g_strcmp0);
+  for (GList *l = members; l != NULL; l = l->next)
+    g_string_append_printf (names, "%s%s", names->len ? " " : "", (const char *) l->data);
+  g_assert_cmpstr (names->str, ==, expected);
+}
+
+static void
+test_card_fields (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(JsonObject) sent = NULL;
+  g_autoptr(JsonObject) card = NULL;
+  const char *number_exp[] = { "cc-number", "cc-exp", NULL };
+  const char *split_exp[] = { "cc-exp-year", NULL };
+
+  g_assert_true (ow_browser_card_member_wanted (number_exp, "number"));
+  g_assert_true (ow_browser_card_member_wanted (number_exp, "exp_month"));
+  g_assert_true (ow_browser_card_member_wanted (number_exp, "exp_year"));
+  g_assert_false (ow_browser_card_member_wanted (number_exp, "csc"));
+  g_assert_false (ow_browser_card_member_wanted (number_exp, "name"));
+  g_assert_false (ow_browser_card_member_wanted (split_exp, "exp_month"));
+  g_assert_true (ow_browser_card_member_wanted (split_exp, "exp_year"));
+  g_assert_false (ow_browser_card_member_wanted (NULL, "number"));
+  g_assert_false (ow_browser_card_member_wanted (number_exp, "bank_name"));
+
+  clear_browsers ();
+  c = paired_client ();
+
+  /* a form with a number and an expiry gets no CVC and no name */
+  sent = json_object_new ();
+  ow_test_wiped_watch ("987");
+  card = card_reply_for (c, "[\"cc-number\",\"cc-exp\"]", sent);
+  ow_test_wiped_stop ();
+  assert_members (card, "exp_month exp_year number");
+  g_assert_cmpstr (onepin_json_get_string (card, "number", NULL), ==, "9410123456789012");
+  /* the caller's CVC is wiped as it is taken out */
+  g_assert_false (json_object_has_member (sent, "csc"));
+  g_assert_true (ow_test_wiped_exactly ("987", 3));
+  g_clear_pointer (&card, json_object_unref);
+  g_clear_pointer (&sent, json_object_unref);
+
+  /* a name alone */
+  sent = json_object_new ();
+  card = card_reply_for (c, "[\"cc-name\"]", sent);
+  assert_members (card, "name");
+  g_clear_pointer (&card, json_object_unref);
+  g_clear_pointer (&sent, json_object_unref);
+
+  /* everything a card form has */
+  sent = json_object_new ();
+  card = card_reply_for (c, "[\"cc-type\",\"cc-number\",\"cc-exp-month\",\"cc-exp-year\","
+                            "\"cc-csc\",\"cc-name\"]", sent);
+  assert_members (card, "brand csc exp_month exp_year name number");
+  g_clear_pointer (&card, json_object_unref);
+  g_clear_pointer (&sent, json_object_unref);
+
+  /* fields the wallet has nothing for, or none: an empty card */
+  sent = json_object_new ();
+  card = card_reply_for (c, "[\"bank-name\",\"email\"]", sent);
+  assert_members (card, "");
+  g_clear_pointer (&card, json_object_unref);
+  g_clear_pointer (&sent, json_object_unref);
+  sent = json_object_new ();
+  card = card_reply_for (c, "[]", sent);
+  assert_members (card, "");
 }
 
 static void
@@ -1881,6 +1984,7 @@ main (int    argc,
   g_test_add_func ("/bridge/card-requests", test_card_requests);
   g_test_add_func ("/bridge/checkout-request", test_checkout_request);
   g_test_add_func ("/bridge/reply-wiped", test_reply_wiped);
+  g_test_add_func ("/bridge/card-fields", test_card_fields);
   g_test_add_func ("/bridge/browser-goes-away", test_browser_goes_away);
   g_test_add_func ("/bridge/locked", test_locked);
   g_test_add_func ("/bridge/locked-pairing", test_locked_pairing);
