@@ -673,6 +673,18 @@ t_payout_open_for_card (GwTxn        *txn,
 }
 
 static gboolean
+t_payout_paid_for_card (GwTxn        *txn,
+                        const char   *card_id,
+                        GwPayoutRow  *out,
+                        GError      **error)
+{
+  return gw_sqlite_get_by_text (txn,
+                                "SELECT " PAYOUT_COLUMNS "WHERE card_id = ? AND status = 'succeeded' "
+                                "ORDER BY created DESC, id DESC LIMIT 1",
+                                card_id, read_payout, out, error);
+}
+
+static gboolean
 t_payout_update (GwTxn              *txn,
                  const GwPayoutRow  *payout,
                  GError            **error)
@@ -811,6 +823,7 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .payout_insert = t_payout_insert,
   .payout_get = t_payout_get,
   .payout_open_for_card = t_payout_open_for_card,
+  .payout_paid_for_card = t_payout_paid_for_card,
   .payout_update = t_payout_update,
   .payouts_open = t_payouts_open,
   .card_number_sealed = t_card_number_sealed,

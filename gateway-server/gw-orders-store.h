@@ -190,6 +190,9 @@ typedef struct
   gboolean   (*payout_get)          (GwTxn *txn, const char *id, GwPayoutRow *out, GError **error);
   gboolean   (*payout_open_for_card) (GwTxn *txn, const char *card_id, GwPayoutRow *out,
                                      GError **error);
+  /* The card's latest succeeded payout (the one that emptied and closed it). */
+  gboolean   (*payout_paid_for_card) (GwTxn *txn, const char *card_id, GwPayoutRow *out,
+                                     GError **error);
   /* Writes status, decline_code, reference and updated. */
   gboolean   (*payout_update)       (GwTxn *txn, const GwPayoutRow *payout, GError **error);
   /* Ids of pending payouts last updated before @before. */

@@ -1842,11 +1842,15 @@ gw_orders_payout_begin (GwTxn                *txn,
   if (!authenticate_card (txn, config, credentials, &card, outcome, error))
     return FALSE;
 
-  /* Right password on a closed card: a payout may still be under way. */
+  /* Right password on a closed card: a payout may still be under way, or
+   * be the one that emptied it. The latter is how a request retried after
+   * 503 bank_outcome_unknown (never stored) learns that its payout went
+   * through once the sweep settled it, rather than card_not_active. */
   if (outcome->result == GW_ORDERS_CARD_DECLINED &&
       outcome->card.decline == GW_DECLINE_CARD_NOT_ACTIVE && g_str_equal (card.state, "closed"))
     {
-      if (ORDERS (txn, payout_open_for_card, card.id, row, &local))
+      if (ORDERS (txn, payout_open_for_card, card.id, row, &local) ||
+          (local == NULL && ORDERS (txn, payout_paid_for_card, card.id, row, &local)))
         {
           outcome_init (outcome);
           step_set (step, GW_ORDERS_NEXT_QUERY, row->id);

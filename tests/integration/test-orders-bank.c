@@ -1108,6 +1108,7 @@ test_refund_payout (void)
   g_autoptr(OtResponse) refused = refund (card->number, OT_BANK_ACCOUNT_CLOSED, "po-1");
   g_autoptr(OtResponse) paid = NULL;
   g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) again = NULL;
   g_autoptr(OtResponse) closed = NULL;
   g_autofree char *creds = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD
                                             "\"}", card->number);
@@ -1133,6 +1134,12 @@ test_refund_payout (void)
   /* Never paid out twice; the card is closed. */
   replay = refund (card->number, "110-000-000001", "po-2");
   g_assert_cmpstr (replay->body, ==, paid->body);
+  /* A retry whose first answer was never stored (a 503 bank_outcome_unknown
+   * that the sweep settled since) learns of the payout, not card_not_active. */
+  again = refund (card->number, "110-000-000001", "po-3");
+  ot_assert_status (again, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (again), "id"), ==, ot_json_string (o, "id"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (again), "status"), ==, "succeeded");
   closed = ot_request (gw, "POST", "/v1/cards/balance", NULL, NULL, creds);
   ot_assert_error (closed, 402, "card_error", "card_not_active");
   g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 49000);
