@@ -369,6 +369,7 @@ heard_from_bank (GwSiteFlow     *flow,
   if (!flow->heard)
     {
       g_info ("outcome of %s unknown (%s); asking the bank", flow->step.id, error->message);
+      flow->payout_unknown = flow->step.next == GW_ORDERS_NEXT_PAYOUT;
       flow->step.next = GW_ORDERS_NEXT_QUERY;
       flow_ask_bank (flow);
       return;
@@ -413,6 +414,13 @@ queried (GObject      *source,
    * the state stays as it is and the sweep asks again later. */
   flow->heard = flow->result != NULL ||
                 g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+  /* A payout whose call has just gone unanswered may still be on its way
+   * into the bank's books: "not found" now is no proof that it never will
+   * be, and reversing it could pay the card out twice. It stays pending
+   * (503 bank_outcome_unknown); a retry or the sweep asks again later,
+   * when "not found" does mean it never arrived. */
+  if (flow->result == NULL && flow->payout_unknown)
+    flow->heard = FALSE;
   if (!flow->heard)
     g_info ("the bank could not tell about %s: %s", flow->step.id, error->message);
   flow_settle (flow);

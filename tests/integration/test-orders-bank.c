@@ -19,6 +19,7 @@
 #include "gw-notify.h"
 #include "onepin-json.h"
 #include "onepin-test-bank.h"
+#include "onepin-test-process.h"
 
 #define APPROVE "{\"method\": \"credit_card\", \"credit_card\": {\"number\": \"" \
                 OT_BANK_CARD_APPROVE "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}}"
@@ -1100,6 +1101,187 @@ refund (const char *number,
   return refund_as (number, PASSWORD, account, key);
 }
 
+/* A bank of the test's own, in a thread: it takes a payout and answers
+ * nothing until the gateway gives up, has no record of it when first
+ * asked, and has paid it when asked again, as a real bank whose books
+ * lag its front door can. */
+typedef struct
+{
+  GMainContext *context;
+  GMainLoop    *loop;
+  SoupServer   *server;
+  char         *url;
+  GThread      *thread;
+  GMutex        lock;
+  GCond         ready;
+  gint64        amount;           /* of the payout it took, 0 before */
+  gboolean      paid;             /* it is on its books now */
+} LaggingBank;
+
+static void
+lagging_reply (SoupServerMessage *msg,
+               guint              status,
+               const char        *body)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body,
+                                    strlen (body));
+}
+
+static gboolean
+lagging_late (gpointer data)
+{
+  SoupServerMessage *msg = data;
+
+  lagging_reply (msg, 500, "{}");
+  soup_server_message_unpause (msg);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+lagging_handle (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           data)
+{
+  LaggingBank *bank = data;
+  const char *method = soup_server_message_get_method (msg);
+  gint64 amount;
+  gboolean paid;
+
+  if (g_str_equal (method, "POST") && g_str_equal (path, "/v1/payouts"))
+    {
+      g_autoptr(GSource) late = NULL;
+      SoupMessageBody *body = soup_server_message_get_request_body (msg);
+      g_autoptr(JsonObject) o = onepin_json_parse_object (body->data, body->length, NULL);
+
+      g_mutex_lock (&bank->lock);
+      bank->amount = o != NULL ? onepin_json_get_int (o, "amount", 0) : 0;
+      g_mutex_unlock (&bank->lock);
+      /* past the gateway's 1 s timeout */
+      soup_server_message_pause (msg);
+      late = g_timeout_source_new_seconds (3);
+      g_source_set_callback (late, lagging_late, g_object_ref (msg), g_object_unref);
+      g_source_attach (late, bank->context);
+      return;
+    }
+  g_mutex_lock (&bank->lock);
+  amount = bank->amount;
+  paid = bank->paid;
+  g_mutex_unlock (&bank->lock);
+  if (g_str_equal (path, "/v1/payouts") && paid)
+    {
+      g_autofree char *json = g_strdup_printf ("{\"id\": \"bpo_lagging\", \"object\": \"payout\","
+                                               " \"status\": \"paid\", \"amount\": %" G_GINT64_FORMAT
+                                               ", \"currency\": \"krw\"}", amount);
+
+      lagging_reply (msg, 200, json);
+      return;
+    }
+  lagging_reply (msg, 404, "{\"error\": {\"type\": \"invalid_request_error\", \"code\": "
+                           "\"resource_missing\", \"message\": \"No such payout.\"}}");
+}
+
+static gpointer
+lagging_run (gpointer data)
+{
+  LaggingBank *bank = data;
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  g_main_context_push_thread_default (bank->context);
+  bank->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (bank->server, NULL, lagging_handle, bank, NULL);
+  g_assert_true (soup_server_listen_local (bank->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (bank->server);
+  g_mutex_lock (&bank->lock);
+  bank->url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_cond_signal (&bank->ready);
+  g_mutex_unlock (&bank->lock);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_main_loop_run (bank->loop);
+  soup_server_disconnect (bank->server);
+  g_clear_object (&bank->server);
+  /* what the timeouts still hold goes with them */
+  while (g_main_context_iteration (bank->context, FALSE))
+    ;
+  g_main_context_pop_thread_default (bank->context);
+  return NULL;
+}
+
+static void
+test_payout_not_found_after_timeout (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  g_autofree char *api_key = g_build_filename (dir, "api.key", NULL);
+  g_autofree char *callback = g_build_filename (dir, "callback.secret", NULL);
+  g_autofree char *config = NULL;
+  g_autoptr(GError) error = NULL;
+  OtGateway *other;
+  g_autoptr(OtCard) card = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) balance = NULL;
+  g_autofree char *creds = NULL;
+
+  g_mutex_init (&bank.lock);
+  g_cond_init (&bank.ready);
+  bank.context = g_main_context_new ();
+  bank.loop = g_main_loop_new (bank.context, FALSE);
+  g_mutex_lock (&bank.lock);
+  bank.thread = g_thread_new ("lagging-bank", lagging_run, &bank);
+  while (bank.url == NULL)
+    g_cond_wait (&bank.ready, &bank.lock);
+  g_mutex_unlock (&bank.lock);
+
+  g_assert_true (g_file_set_contents_full (api_key, "bk_lagging_test_key_0123456789", -1,
+                                           G_FILE_SET_CONTENTS_NONE, 0600, &error));
+  g_assert_true (g_file_set_contents_full (callback, "whsec_lagging_test_secret_0123", -1,
+                                           G_FILE_SET_CONTENTS_NONE, 0600, &error));
+  g_assert_no_error (error);
+  config = g_strdup_printf ("[bank]\nurl=%s\napi_key_file=%s\ncallback_secret_file=%s\n"
+                            "timeout=1\n", bank.url, api_key, callback);
+  other = ot_gateway_start (config, FALSE);
+  card = ot_new_card (other, 50000, PASSWORD);
+  body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
+                          " \"bank_code\": \"990\", \"account_number\": \"110000000001\","
+                          " \"account_holder\": \"홍길동\"}", card->number);
+  creds = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\"}",
+                           card->number);
+
+  /* The payout goes unanswered and the bank has no record of it yet: the
+   * outcome is unknown, the card stays emptied and closed. */
+  first = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-1", body);
+  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
+  balance = ot_request (other, "POST", "/v1/cards/balance", NULL, NULL, creds);
+  ot_assert_error (balance, 402, "card_error", "card_not_active");
+  g_mutex_lock (&bank.lock);
+  g_assert_cmpint (bank.amount, ==, 50000);
+  bank.paid = TRUE;
+  g_mutex_unlock (&bank.lock);
+
+  /* It was paid after all: the retry learns so, and nothing comes back. */
+  again = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-1", body);
+  ot_assert_status (again, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (again), "status"), ==, "succeeded");
+  g_assert_cmpint (ot_json_int (ot_response_object (again), "amount"), ==, 50000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  ot_gateway_stop (other);
+  g_main_loop_quit (bank.loop);
+  g_thread_join (bank.thread);
+  g_main_loop_unref (bank.loop);
+  g_main_context_unref (bank.context);
+  g_free (bank.url);
+  g_mutex_clear (&bank.lock);
+  g_cond_clear (&bank.ready);
+  ot_rm_rf (dir);
+}
+
 static void
 test_refund_payout (void)
 {
@@ -1336,6 +1518,8 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-bank-down", test_recharge_bank_down);
   g_test_add_func ("/orders/bank/recharge-key-after-crash", test_recharge_key_after_crash);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
+  g_test_add_func ("/orders/bank/payout-not-found-after-timeout",
+                   test_payout_not_found_after_timeout);
   g_test_add_func ("/orders/bank/refund-key-holder", test_refund_key_holder);
   g_test_add_func ("/orders/bank/restart-sweep", test_restart_sweep);
   g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
