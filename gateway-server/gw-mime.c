@@ -156,8 +156,26 @@ gw_mime_append_header (GString    *out,
   g_string_append (out, "\r\n");
 }
 
-/* "Name <address>": the name as a quoted-string when it is short ASCII,
- * otherwise as encoded-words; the address alone when there is no name. */
+/* @text as an RFC 5322 quoted-string: '"' and '\\' escaped. */
+static char *
+quoted_string (const char *text)
+{
+  GString *quoted = g_string_new ("\"");
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_c (quoted, '\\');
+      g_string_append_c (quoted, *p);
+    }
+  g_string_append_c (quoted, '"');
+  return g_string_free (quoted, FALSE);
+}
+
+/* "Name <address>": the name as a quoted-string when it is ASCII and fits
+ * (escapes counted) on the header's line, the address on the next one if
+ * it does not fit beside it; otherwise the name as encoded-words; the
+ * address alone when there is no name. */
 static void
 append_address_header (GString    *out,
                        const char *header,
@@ -165,18 +183,18 @@ append_address_header (GString    *out,
                        const char *address)
 {
   g_autofree char *text = header_text (name);
+  g_autofree char *quoted = plain_ascii (text, LINE_LIMIT) ? quoted_string (text) : NULL;
+  gsize head = strlen (header) + 2;
 
   g_string_append_printf (out, "%s: ", header);
-  if (text[0] != '\0' && plain_ascii (text, 40))
+  if (text[0] != '\0' && quoted != NULL && head + strlen (quoted) <= LINE_LIMIT)
     {
-      g_string_append_c (out, '"');
-      for (const char *p = text; *p != '\0'; p++)
-        {
-          if (*p == '"' || *p == '\\')
-            g_string_append_c (out, '\\');
-          g_string_append_c (out, *p);
-        }
-      g_string_append (out, "\" ");
+      g_string_append (out, quoted);
+      /* " <address>" after it, or folded onto a line of its own */
+      if (head + strlen (quoted) + strlen (address) + 3 <= LINE_LIMIT)
+        g_string_append_c (out, ' ');
+      else
+        g_string_append (out, "\r\n ");
     }
   else if (text[0] != '\0')
     {
