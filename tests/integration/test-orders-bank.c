@@ -1118,22 +1118,12 @@ typedef struct
   gboolean      paid;             /* it is on its books now */
 } LaggingBank;
 
-static void
-lagging_reply (SoupServerMessage *msg,
-               guint              status,
-               const char        *body)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body,
-                                    strlen (body));
-}
-
 static gboolean
 lagging_late (gpointer data)
 {
   SoupServerMessage *msg = data;
 
-  lagging_reply (msg, 500, "{}");
+  ot_reply_json (msg, 500, "{}");
   soup_server_message_unpause (msg);
   return G_SOURCE_REMOVE;
 }
@@ -1176,10 +1166,10 @@ lagging_handle (SoupServer        *server,
                                                " \"status\": \"paid\", \"amount\": %" G_GINT64_FORMAT
                                                ", \"currency\": \"krw\"}", amount);
 
-      lagging_reply (msg, 200, json);
+      ot_reply_json (msg, 200, json);
       return;
     }
-  lagging_reply (msg, 404, "{\"error\": {\"type\": \"invalid_request_error\", \"code\": "
+  ot_reply_json (msg, 404, "{\"error\": {\"type\": \"invalid_request_error\", \"code\": "
                            "\"resource_missing\", \"message\": \"No such payout.\"}}");
 }
 

@@ -448,6 +448,16 @@ ot_request (OtGateway  *gw,
 }
 
 void
+ot_reply_json (SoupServerMessage *msg,
+               guint              status,
+               const char        *body)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body,
+                                    strlen (body));
+}
+
+void
 ot_response_free (OtResponse *r)
 {
   if (r == NULL)

@@ -75,6 +75,11 @@ OtResponse  *ot_http_send                (SoupSession *session,
                                           gsize        len,
                                           GError     **error);
 void         ot_response_free            (OtResponse  *r);
+/* For servers the tests play (a bank, an SMS gateway): answers @msg with
+ * @status and the JSON @body. */
+void         ot_reply_json               (SoupServerMessage *msg,
+                                          guint        status,
+                                          const char  *body);
 JsonObject  *ot_response_object          (OtResponse  *r);
 
 /* Asserts status, the error object's shape, its type, and (if not NULL) its

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "onepin-test-sms.h"
+#include "onepin-test-gateway.h"
 
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
@@ -51,16 +52,6 @@ sms_copy (const OtSms *sms)
   return copy;
 }
 
-static void
-reply_json (SoupServerMessage *msg,
-            guint              status,
-            const char        *body)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body,
-                                    strlen (body));
-}
-
 static gboolean
 authorized (OtSmsSink         *sink,
             SoupServerMessage *msg)
@@ -91,15 +82,15 @@ handle_post (OtSmsSink         *sink,
     sink->fail_count--, fail = sink->fail_status;
   g_mutex_unlock (&sink->lock);
   if (fail != 0)
-    return reply_json (msg, fail, "{\"error\":{\"type\":\"api_error\",\"message\":\"down\"}}");
+    return ot_reply_json (msg, fail, "{\"error\":{\"type\":\"api_error\",\"message\":\"down\"}}");
 
   if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
                                    g_bytes_get_size (bytes), NULL) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return reply_json (msg, 400, "{\"error\":{\"type\":\"invalid_request_error\"}}");
+    return ot_reply_json (msg, 400, "{\"error\":{\"type\":\"invalid_request_error\"}}");
   object = json_node_get_object (json_parser_get_root (parser));
   if (!json_object_has_member (object, "to") || !json_object_has_member (object, "text"))
-    return reply_json (msg, 400, "{\"error\":{\"type\":\"invalid_request_error\"}}");
+    return ot_reply_json (msg, 400, "{\"error\":{\"type\":\"invalid_request_error\"}}");
 
   sms = g_new0 (OtSms, 1);
   sms->to = g_strdup (json_object_get_string_member (object, "to"));
@@ -111,7 +102,7 @@ handle_post (OtSmsSink         *sink,
   answer = g_strdup_printf ("{\"id\":\"sms_%u\"}", sink->messages->len);
   g_cond_broadcast (&sink->cond);
   g_mutex_unlock (&sink->lock);
-  reply_json (msg, 202, answer);
+  ot_reply_json (msg, 202, answer);
 }
 
 /* GET ?to=: the messages to that number, newest first. */
@@ -150,7 +141,7 @@ handle_get (OtSmsSink         *sink,
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   body = json_to_string (root, FALSE);
-  reply_json (msg, 200, body);
+  ot_reply_json (msg, 200, body);
 }
 
 static void
@@ -164,13 +155,13 @@ handle (SoupServer        *server,
   const char *method = soup_server_message_get_method (msg);
 
   if (!authorized (sink, msg))
-    return reply_json (msg, 401, "{\"error\":{\"type\":\"authentication_error\"}}");
+    return ot_reply_json (msg, 401, "{\"error\":{\"type\":\"authentication_error\"}}");
   if (g_str_equal (method, "POST"))
     handle_post (sink, msg);
   else if (g_str_equal (method, "GET"))
     handle_get (sink, msg, query);
   else
-    reply_json (msg, 405, "{\"error\":{\"type\":\"invalid_request_error\"}}");
+    ot_reply_json (msg, 405, "{\"error\":{\"type\":\"invalid_request_error\"}}");
 }
 
 static gpointer
