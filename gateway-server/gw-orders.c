@@ -1243,7 +1243,7 @@ gw_orders_settle_charge (GwTxn                *txn,
 
   /* An approval of another sum than we asked (a short deposit a bank took,
    * a charge row and a bank charge that disagree) credits nothing: the
-   * money goes back whole, and the order or recharge stays payable. */
+   * money goes back whole, and the order or recharge fails as declined. */
   if (result != NULL && result->status == GW_CHARGE_APPROVED && !result_matches (result, &charge))
     {
       g_warning ("the bank approved %s for another amount or currency; giving it back",
