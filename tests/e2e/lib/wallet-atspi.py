@@ -28,9 +28,7 @@
 # button's part counts).
 # Screenshots convert Xvfb's -fbdir frame buffer (XWD) to PNG.
 
-import itertools
 import json
-import os
 import struct
 import sys
 import time
@@ -278,47 +276,14 @@ def run(app, command):
     raise Failure("unknown command %r" % cmd)
 
 
-# libatspi disposes of an application it believes left the bus (a
-# children-changed event naming its root, say) and from then on this process
-# sees no window of it; the wallet's accessibility check met that once in
-# CI, the wallet running. A command that fails so runs again in a fresh
-# process on the same pipes, three times in a run at most.
-RESTARTS = 3
-
-
-def app_gone(app):
-    """Whether libatspi has given @app up (ATSPI_ERROR_APPLICATION_GONE,
-    code 0 of its private enum); GetAttributes is never answered from its
-    cache."""
-    try:
-        app.get_attributes()
-        return False
-    except GLib.Error as e:
-        return e.domain == "atspi_error" and e.code == 0
-
-
-def restart(line):
-    restarts = int(os.environ.get("ONEPIN_ATSPI_RESTARTS", "0"))
-    if restarts >= RESTARTS:
-        return
-    print("wallet-atspi: the wallet left libatspi's view; starting again", file=sys.stderr)
-    os.environ["ONEPIN_ATSPI_RESTARTS"] = str(restarts + 1)
-    os.execv(sys.executable, [sys.executable, sys.argv[0], sys.argv[1], line])
-
-
 def main():
     app = find_app(int(sys.argv[1]), 30)
-    # a restarted driver was ready already, and has the command it failed
-    pending = sys.argv[2:3]
-    if not pending:
-        print(json.dumps({"ok": True, "ready": True}), flush=True)
-    for line in itertools.chain(pending, iter(sys.stdin.readline, "")):
+    print(json.dumps({"ok": True, "ready": True}), flush=True)
+    for line in sys.stdin:
         try:
             answer = run(app, json.loads(line))
             answer["ok"] = True
         except (Failure, GLib.Error, KeyError, OSError) as e:
-            if app_gone(app):
-                restart(line)
             answer = {"ok": False, "error": str(e)}
         print(json.dumps(answer), flush=True)
 
