@@ -99,6 +99,16 @@ async function until(what, fn, ms = 20000) {
   }
 }
 
+/* Whether the wallet still runs, or how it ended. */
+function walletState() {
+  const child = env.wallet;
+  if (!child)
+    return 'no wallet';
+  if (child.exitCode === null && child.signalCode === null)
+    return `the wallet (pid ${child.pid}) runs`;
+  return `the wallet exited (${child.signalCode || child.exitCode})`;
+}
+
 function walletLog() {
   return fs.readFileSync(env.walletLog, 'utf8');
 }
@@ -116,8 +126,17 @@ function startDriver(pid) {
   onCleanup(() => child.kill());
   const lines = readline.createInterface({ input: child.stdout });
   const waiting = [];
+  let gone = null;
   lines.on('line', (line) => waiting.shift()(JSON.parse(line)));
-  const next = () => new Promise((resolve) => waiting.push(resolve));
+  /* A driver that died answers nothing more: every command waiting or to
+   * come fails at once (with the wallet's state), rather than the test
+   * hanging until meson's timeout. */
+  child.on('exit', (code, signal) => {
+    gone = { ok: false, error: `the AT-SPI driver exited (${signal || code}); ${walletState()}` };
+    while (waiting.length > 0)
+      waiting.shift()(gone);
+  });
+  const next = () => new Promise((resolve) => (gone ? resolve(gone) : waiting.push(resolve)));
   const ready = next();
   return ready.then(() => async (command) => {
     const answer = next();
@@ -226,12 +245,16 @@ async function startWallet(home, runtime, gateway) {
   });
   fs.closeSync(out);
   onCleanup(async () => {
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       await Promise.race([new Promise((resolve) => child.once('exit', resolve)), sleep(5000)]);
       child.kill('SIGKILL');
     }
+    /* the wallet's own account of the run, for a failure's post-mortem */
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.copyFileSync(log, path.join(artifacts, 'wallet.log'));
   });
+  env.wallet = child;
   env.walletLog = log;
   await until('the wallet to listen for browsers', () => walletLog().includes('bridge: listening on'));
   return child;
