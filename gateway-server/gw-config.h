@@ -44,6 +44,8 @@ typedef struct
   char    *site_contact_email;   /* shown when an order is over the limits */
   char    *site_contact_phone;
   gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
+  gint64   site_payout_missing_after; /* seconds before a payout the bank says it never
+                                       * saw is taken as never sent */
 
   char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
   char     wallet_bin_low[11];

@@ -73,11 +73,11 @@ parse_options (int        *argc,
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
     "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
     "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
-    "contact_email, contact_phone, sweep_interval; [phone] quota_seconds,\n"
-    "session_grace, max_call_seconds, sweep_interval; [network] secret_file (the card\n"
-    "network's issuer endpoint); [checkout] page_url, sweep_interval; [webhooks] enabled,\n"
-    "allow_http, poll_interval, retry_base, max_attempts, timeout. Command-line options win\n"
-    "over the file.");
+    "contact_email, contact_phone, sweep_interval, payout_missing_after; [phone]\n"
+    "quota_seconds, session_grace, max_call_seconds, sweep_interval; [network]\n"
+    "secret_file (the card network's issuer endpoint); [checkout] page_url,\n"
+    "sweep_interval; [webhooks] enabled, allow_http, poll_interval, retry_base,\n"
+    "max_attempts, timeout. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)

@@ -1923,6 +1923,7 @@ gw_orders_payout_settle (GwTxn                *txn,
                          const GwOrdersConfig *config,
                          const char           *payout_id,
                          const GwChargeResult *result,
+                         gboolean              not_found,
                          GError              **error)
 {
   g_auto(GwPayoutRow) payout = { 0 };
@@ -1938,6 +1939,12 @@ gw_orders_payout_settle (GwTxn                *txn,
   if (result != NULL && result->reference != NULL)
     g_strlcpy (payout.reference, result->reference, sizeof payout.reference);
   if (result != NULL && result->status == GW_CHARGE_PENDING)
+    return ORDERS (txn, payout_update, &payout, error);
+  /* A bank's books can lag its front door: a payout it took may show up
+   * in its answers to queries only later. Putting the money back on the
+   * card while it could still be paid would pay it out twice, so "never
+   * seen" counts only once the payout is old enough. */
+  if (result == NULL && not_found && payout.updated - payout.created < config->payout_missing_after)
     return ORDERS (txn, payout_update, &payout, error);
 
   if (result != NULL && result->status == GW_CHARGE_APPROVED)

@@ -30,6 +30,7 @@ typedef struct
   const GwLedgerConfig *ledger;
   const char           *public_url;         /* claim links: <public_url>/claim#<token> */
   gint                  promotional_years;  /* validity of a promotional card at issue */
+  gint64                payout_missing_after; /* seconds: see gw_orders_payout_settle() */
 } GwOrdersConfig;
 
 typedef struct
@@ -356,12 +357,16 @@ gboolean gw_orders_payout_begin  (GwTxn                *txn,
                                   GwOrdersStep         *step,
                                   GwOrdersOutcome      *outcome,
                                   GError              **error);
-/* @result NULL: the bank never saw the payout. A decline or that puts the
- * money back on the card and reopens it. */
+/* @result NULL: the bank refused the call unseen (@not_found FALSE), or
+ * a query found no record of it (@not_found TRUE). A decline or either of
+ * those puts the money back on the card and reopens it, except a "not
+ * found" within @config's payout_missing_after of the payout's start,
+ * which leaves it pending. */
 gboolean gw_orders_payout_settle (GwTxn                *txn,
                                   const GwOrdersConfig *config,
                                   const char           *payout_id,
                                   const GwChargeResult *result,
+                                  gboolean              not_found,
                                   GError              **error);
 gboolean gw_orders_payout_answer (GwTxn                *txn,
                                   const char           *payout_id,

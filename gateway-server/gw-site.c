@@ -369,7 +369,6 @@ heard_from_bank (GwSiteFlow     *flow,
   if (!flow->heard)
     {
       g_info ("outcome of %s unknown (%s); asking the bank", flow->step.id, error->message);
-      flow->payout_unknown = flow->step.next == GW_ORDERS_NEXT_PAYOUT;
       flow->step.next = GW_ORDERS_NEXT_QUERY;
       flow_ask_bank (flow);
       return;
@@ -410,17 +409,11 @@ queried (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   flow->result = gw_connector_query_finish (GW_CONNECTOR (source), res, &error);
-  /* The bank never saw it: nothing happened. Otherwise, if it cannot say,
-   * the state stays as it is and the sweep asks again later. */
-  flow->heard = flow->result != NULL ||
-                g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
-  /* A payout whose call has just gone unanswered may still be on its way
-   * into the bank's books: "not found" now is no proof that it never will
-   * be, and reversing it could pay the card out twice. It stays pending
-   * (503 bank_outcome_unknown); a retry or the sweep asks again later,
-   * when "not found" does mean it never arrived. */
-  if (flow->result == NULL && flow->payout_unknown)
-    flow->heard = FALSE;
+  /* The bank never saw it: nothing happened (for a young payout, not yet:
+   * gw_orders_payout_settle). Otherwise, if it cannot say, the state
+   * stays as it is and the sweep asks again later. */
+  flow->not_found = g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
+  flow->heard = flow->result != NULL || flow->not_found;
   if (!flow->heard)
     g_info ("the bank could not tell about %s: %s", flow->step.id, error->message);
   flow_settle (flow);
@@ -484,6 +477,7 @@ flow_ask_bank (GwSiteFlow *flow)
   flow->holds_busy = TRUE;
   g_clear_pointer (&flow->result, gw_charge_result_free);
   flow->heard = FALSE;
+  flow->not_found = FALSE;
   flow->charge.idempotency_key = id;
 
   switch (flow->step.next)
@@ -519,7 +513,8 @@ settle_apply (GwTxn   *txn,
     {
       if (g_str_has_prefix (flow->step.id, "po_"))
         {
-          if (!gw_orders_payout_settle (txn, orders, flow->step.id, flow->result, error))
+          if (!gw_orders_payout_settle (txn, orders, flow->step.id, flow->result,
+                                        flow->not_found, error))
             return FALSE;
         }
       else if (!gw_orders_settle_charge (txn, orders, flow->step.id, flow->result, &step, error))
@@ -720,6 +715,7 @@ gw_site_new (GwServer             *server,
   self->config = config;
   self->orders.ledger = ledger;
   self->orders.promotional_years = config->promotional_validity_years;
+  self->orders.payout_missing_after = config->site_payout_missing_after;
   gw_site_set_public_url (self, config->site_public_url);
   /* The server owns the site; flows in progress hold references of their own. */
   g_object_set_data_full (G_OBJECT (server), "gw-site", self, g_object_unref);

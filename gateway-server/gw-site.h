@@ -57,7 +57,7 @@ struct _GwSiteFlow
   gboolean         replayed;
   GwChargeResult  *result;          /* what the bank said, for the settlement */
   gboolean         heard;           /* the bank said something (even "never saw it") */
-  gboolean         payout_unknown;  /* this flow's payout call ended with no answer */
+  gboolean         not_found;       /* the bank's answer to a query: no such request */
   gboolean         void_after;
   gboolean         from_sweep;
   gboolean         holds_busy;      /* @step.id is marked busy by this flow */

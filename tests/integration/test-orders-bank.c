@@ -1201,32 +1201,27 @@ lagging_run (gpointer data)
   return NULL;
 }
 
-static void
-test_payout_not_found_after_timeout (void)
+/* Starts @bank's thread and a gateway whose bank it is, with a 1 s
+ * timeout and @site_config's lines under [site]. */
+static OtGateway *
+lagging_start (LaggingBank *bank,
+               const char  *dir,
+               const char  *site_config)
 {
-  LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
   g_autofree char *api_key = g_build_filename (dir, "api.key", NULL);
   g_autofree char *callback = g_build_filename (dir, "callback.secret", NULL);
   g_autofree char *config = NULL;
   g_autoptr(GError) error = NULL;
-  OtGateway *other;
-  g_autoptr(OtCard) card = NULL;
-  g_autofree char *body = NULL;
-  g_autoptr(OtResponse) first = NULL;
-  g_autoptr(OtResponse) again = NULL;
-  g_autoptr(OtResponse) balance = NULL;
-  g_autofree char *creds = NULL;
 
-  g_mutex_init (&bank.lock);
-  g_cond_init (&bank.ready);
-  bank.context = g_main_context_new ();
-  bank.loop = g_main_loop_new (bank.context, FALSE);
-  g_mutex_lock (&bank.lock);
-  bank.thread = g_thread_new ("lagging-bank", lagging_run, &bank);
-  while (bank.url == NULL)
-    g_cond_wait (&bank.ready, &bank.lock);
-  g_mutex_unlock (&bank.lock);
+  g_mutex_init (&bank->lock);
+  g_cond_init (&bank->ready);
+  bank->context = g_main_context_new ();
+  bank->loop = g_main_loop_new (bank->context, FALSE);
+  g_mutex_lock (&bank->lock);
+  bank->thread = g_thread_new ("lagging-bank", lagging_run, bank);
+  while (bank->url == NULL)
+    g_cond_wait (&bank->ready, &bank->lock);
+  g_mutex_unlock (&bank->lock);
 
   g_assert_true (g_file_set_contents_full (api_key, "bk_lagging_test_key_0123456789", -1,
                                            G_FILE_SET_CONTENTS_NONE, 0600, &error));
@@ -1234,14 +1229,46 @@ test_payout_not_found_after_timeout (void)
                                            G_FILE_SET_CONTENTS_NONE, 0600, &error));
   g_assert_no_error (error);
   config = g_strdup_printf ("[bank]\nurl=%s\napi_key_file=%s\ncallback_secret_file=%s\n"
-                            "timeout=1\n", bank.url, api_key, callback);
-  other = ot_gateway_start (config, FALSE);
-  card = ot_new_card (other, 50000, PASSWORD);
-  body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
+                            "timeout=1\n[site]\n%s\n", bank->url, api_key, callback,
+                            site_config);
+  return ot_gateway_start (config, FALSE);
+}
+
+static void
+lagging_stop (LaggingBank *bank,
+              OtGateway   *gateway)
+{
+  ot_gateway_stop (gateway);
+  g_main_loop_quit (bank->loop);
+  g_thread_join (bank->thread);
+  g_main_loop_unref (bank->loop);
+  g_main_context_unref (bank->context);
+  g_free (bank->url);
+  g_mutex_clear (&bank->lock);
+  g_cond_clear (&bank->ready);
+}
+
+static char *
+lagging_refund_body (OtCard *card)
+{
+  return g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
                           " \"bank_code\": \"990\", \"account_number\": \"110000000001\","
                           " \"account_holder\": \"홍길동\"}", card->number);
-  creds = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\"}",
-                           card->number);
+}
+
+static void
+test_payout_not_found_after_timeout (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "");
+  g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
+  g_autofree char *body = lagging_refund_body (card);
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) balance = NULL;
+  g_autofree char *creds = g_strdup_printf ("{\"number\": \"%s\", \"password\": \""
+                                            PASSWORD "\"}", card->number);
 
   /* The payout goes unanswered and the bank has no record of it yet: the
    * outcome is unknown, the card stays emptied and closed. */
@@ -1261,14 +1288,44 @@ test_payout_not_found_after_timeout (void)
   g_assert_cmpint (ot_json_int (ot_response_object (again), "amount"), ==, 50000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  ot_gateway_stop (other);
-  g_main_loop_quit (bank.loop);
-  g_thread_join (bank.thread);
-  g_main_loop_unref (bank.loop);
-  g_main_context_unref (bank.context);
-  g_free (bank.url);
-  g_mutex_clear (&bank.lock);
-  g_cond_clear (&bank.ready);
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
+/* A retry moments later finds no record at the bank either: that is still
+ * no proof, and the payout stays pending until [site]
+ * payout_missing_after has passed; then the money goes back. */
+static void
+test_payout_missing_after (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "payout_missing_after=5");
+  g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
+  g_autofree char *body = lagging_refund_body (card);
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) soon = NULL;
+  g_autoptr(OtResponse) balance = NULL;
+  g_autoptr(OtResponse) later = NULL;
+  g_autofree char *creds = g_strdup_printf ("{\"number\": \"%s\", \"password\": \""
+                                            PASSWORD "\"}", card->number);
+
+  first = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-2", body);
+  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
+  soon = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-2", body);
+  ot_assert_error (soon, 503, "api_error", "bank_outcome_unknown");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 4 * G_USEC_PER_SEC);
+  balance = ot_request (other, "POST", "/v1/cards/balance", NULL, NULL, creds);
+  ot_assert_error (balance, 402, "card_error", "card_not_active");
+
+  g_usleep (MAX (0, start + 6 * G_USEC_PER_SEC - g_get_monotonic_time ()));
+  later = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-2", body);
+  ot_assert_error (later, 503, "api_error", "bank_unavailable");
+  ot_assert_card_balance (other, card->number, PASSWORD, 50000, 50000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
   ot_rm_rf (dir);
 }
 
@@ -1508,6 +1565,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-bank-down", test_recharge_bank_down);
   g_test_add_func ("/orders/bank/recharge-key-after-crash", test_recharge_key_after_crash);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
+  g_test_add_func ("/orders/bank/payout-missing-after", test_payout_missing_after);
   g_test_add_func ("/orders/bank/payout-not-found-after-timeout",
                    test_payout_not_found_after_timeout);
   g_test_add_func ("/orders/bank/refund-key-holder", test_refund_key_holder);

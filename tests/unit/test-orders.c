@@ -60,6 +60,7 @@ typedef struct
   GwGiftRequest         gift_request;
   gboolean              claim;
   gboolean              voided;
+  gboolean              not_found;
   guint8                hash[32];
   gint64                value;
   gboolean              promotional;
@@ -182,7 +183,7 @@ apply_op (GwTxn    *txn,
       return gw_orders_payout_begin (txn, c, op->credentials, "004", "7890", &op->contact,
                                      &op->payout, &op->step, &op->outcome, error);
     case OP_PAYOUT_SETTLE:
-      return gw_orders_payout_settle (txn, c, op->id, op->result, error);
+      return gw_orders_payout_settle (txn, c, op->id, op->result, op->not_found, error);
     case OP_PAYOUT_ANSWER:
       return gw_orders_payout_answer (txn, op->id, &op->payout, &op->outcome, error);
     case OP_VERIFY:
@@ -1301,6 +1302,16 @@ payout_settle (Fixture              *f,
   run (f, &op);
 }
 
+/* A query's answer: the bank has no record of the payout. */
+static void
+payout_not_found (Fixture    *f,
+                  const char *payout_id)
+{
+  g_auto(Op) op = { .kind = OP_PAYOUT_SETTLE, .id = payout_id, .not_found = TRUE };
+
+  run (f, &op);
+}
+
 static void
 test_payout (Fixture       *f,
              gconstpointer  data)
@@ -1378,6 +1389,39 @@ test_payout_not_sent (Fixture       *f,
   g_assert_cmpstr (g_array_index (sweep.work, GwOrdersWork, 0).id, ==, step.id);
   payout_settle (f, step.id, NULL);
   answer.id = step.id;
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNAVAILABLE);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "active");
+  assert_audit (f, 20000);
+}
+
+/* "Never seen" from a bank whose books may lag: the payout stays pending
+ * until it is payout_missing_after old, then everything goes back. */
+static void
+test_payout_not_found (Fixture       *f,
+                       gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 20000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  g_auto(Op) answer = { .kind = OP_PAYOUT_ANSWER };
+
+  f->config.payout_missing_after = 3600;
+  payout (f, &credentials, &outcome, &step);
+  payout_not_found (f, step.id);
+  answer.id = step.id;
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNKNOWN);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 0);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "closed");
+  assert_audit (f, 0);
+
+  /* Old enough now: it never arrived. */
+  f->config.payout_missing_after = 1;
+  g_usleep (1100 * 1000);
+  payout_not_found (f, step.id);
   run (f, &answer);
   g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNAVAILABLE);
   g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
@@ -1566,6 +1610,7 @@ main (int   argc,
   ADD ("payout", test_payout);
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
+  ADD ("payout-not-found", test_payout_not_found);
   ADD ("verify-payment", test_verify_payment);
   ADD ("migration-out-of-order", test_migration_out_of_order);
 
