@@ -1471,6 +1471,19 @@ recharge_fields_ok (GwRequest *request)
   return TRUE;
 }
 
+/* The hash a recharge or payout keeps of the request's key: SHA-256 of
+ * @kind, @scope and the key. */
+static void
+request_key_hash (GwRequest  *request,
+                  const char *kind,
+                  const char *scope,
+                  guint8      out[32])
+{
+  g_autofree char *all = g_strconcat (kind, "\n", scope, "\n", request->idempotency_key, NULL);
+
+  onepin_crypto_sha256 (all, strlen (all), out);
+}
+
 /* What the recharge keeps of the request's key: its hash in the request's
  * scope (the card), its hash in "public" (where rows made before migration
  * 012 have it), and the request's fingerprint. */
@@ -1478,16 +1491,8 @@ static void
 recharge_key (GwRequest     *request,
               GwRechargeKey *key)
 {
-  const char *scopes[] = { request->scope, "public" };
-  guint8 *hashes[] = { key->request_key, key->legacy_key };
-
-  for (guint i = 0; i < G_N_ELEMENTS (scopes); i++)
-    {
-      g_autofree char *both = g_strconcat ("recharge\n", scopes[i], "\n",
-                                           request->idempotency_key, NULL);
-
-      onepin_crypto_sha256 (both, strlen (both), hashes[i]);
-    }
+  request_key_hash (request, "recharge", request->scope, key->request_key);
+  request_key_hash (request, "recharge", "public", key->legacy_key);
   memcpy (key->fingerprint, request->fingerprint, 32);
 }
 
@@ -1529,6 +1534,8 @@ typedef struct
   char          *holder;
   char          *email;
   char          *locale;
+  gboolean       keyed;
+  GwPayoutKey    key;
   char           payout_id[40];
 } RefundData;
 
@@ -1581,11 +1588,12 @@ refund_begin (GwTxn       *txn,
 
   account_last4 (data->account_number, last4);
   ok = gw_orders_payout_begin (txn, orders_config (call->server), &data->credentials,
-                               data->bank_code, last4, &contact, &payout, &flow->step, &outcome,
-                               error);
+                               data->bank_code, last4, &contact, data->keyed ? &data->key : NULL,
+                               &payout, &flow->step, &outcome, error);
   gw_payout_row_clear (&payout.row);
   if (!ok)
     return FALSE;
+  flow->unstored = outcome.unstored;
   if (outcome.result != GW_ORDERS_OK)
     gw_site_outcome_error (flow->site, call, &outcome);
   g_strlcpy (data->payout_id, flow->step.owner_id, sizeof data->payout_id);
@@ -1640,6 +1648,12 @@ gw_api_cards_refund (GwRequest *request)
   data->bank_code = g_strdup (onepin_json_get_string (body, "bank_code", ""));
   data->account_number = g_strdup (onepin_json_get_string (body, "account_number", ""));
   data->holder = g_strdup (onepin_json_get_string (body, "account_holder", ""));
+  data->keyed = request->idempotency_key != NULL;
+  if (data->keyed)
+    {
+      request_key_hash (request, "payout", request->scope, data->key.request_key);
+      memcpy (data->key.fingerprint, request->fingerprint, 32);
+    }
 
   flow = gw_site_flow_new (request, refund_begin, refund_answer, data, refund_data_free);
   flow->charge = (GwChargeRequest) {

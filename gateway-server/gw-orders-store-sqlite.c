@@ -604,7 +604,8 @@ t_recharge_update (GwTxn                *txn,
 
 #define PAYOUT_COLUMNS \
   "id, card_id, amount, currency, status, bank_code, account_last4, contact_sealed," \
-  " COALESCE(decline_code, ''), COALESCE(reference, ''), created, updated FROM payouts "
+  " COALESCE(decline_code, ''), COALESCE(reference, ''), created, updated, request_key," \
+  " request_fingerprint FROM payouts "
 
 static void
 read_payout (sqlite3_stmt *stmt,
@@ -625,6 +626,8 @@ read_payout (sqlite3_stmt *stmt,
   copy_text (out->reference, sizeof out->reference, stmt, 9);
   out->created = sqlite3_column_int64 (stmt, 10);
   out->updated = sqlite3_column_int64 (stmt, 11);
+  out->has_request_key = gw_sqlite_copy_blob (out->request_key, 32, stmt, 12) &&
+                         gw_sqlite_copy_blob (out->fingerprint, 32, stmt, 13);
 }
 
 static gboolean
@@ -634,7 +637,8 @@ t_payout_insert (GwTxn              *txn,
 {
   sqlite3_stmt *stmt = prep (txn,
     "INSERT INTO payouts (id, card_id, amount, currency, status, bank_code, account_last4,"
-    " contact_sealed, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+    " contact_sealed, created, updated, request_key, request_fingerprint)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -648,6 +652,8 @@ t_payout_insert (GwTxn              *txn,
   bind_bytes (stmt, 8, payout->contact_sealed);
   sqlite3_bind_int64 (stmt, 9, payout->created);
   sqlite3_bind_int64 (stmt, 10, payout->updated);
+  gw_sqlite_bind_hash (stmt, 11, payout->has_request_key ? payout->request_key : NULL);
+  gw_sqlite_bind_hash (stmt, 12, payout->has_request_key ? payout->fingerprint : NULL);
   return done (txn, stmt, error);
 }
 
@@ -659,6 +665,29 @@ t_payout_get (GwTxn        *txn,
 {
   return gw_sqlite_get_by_text (txn, "SELECT " PAYOUT_COLUMNS "WHERE id = ?", id, read_payout, out,
                                 error);
+}
+
+static gboolean
+t_payout_by_request (GwTxn         *txn,
+                     const guint8   request_key[32],
+                     GwPayoutRow   *out,
+                     GError       **error)
+{
+  return gw_sqlite_get_by_hash (txn, "SELECT " PAYOUT_COLUMNS "WHERE request_key = ?",
+                                request_key, read_payout, out, error);
+}
+
+static gboolean
+t_payout_release_key (GwTxn       *txn,
+                      const char  *id,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn, "UPDATE payouts SET request_key = NULL WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  return done (txn, stmt, error);
 }
 
 static gboolean
@@ -822,6 +851,8 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .recharge_update = t_recharge_update,
   .payout_insert = t_payout_insert,
   .payout_get = t_payout_get,
+  .payout_by_request = t_payout_by_request,
+  .payout_release_key = t_payout_release_key,
   .payout_open_for_card = t_payout_open_for_card,
   .payout_paid_for_card = t_payout_paid_for_card,
   .payout_update = t_payout_update,

@@ -114,6 +114,9 @@ typedef struct
   char     reference[96];
   gint64   created;
   gint64   updated;
+  gboolean has_request_key;       /* FALSE: made without a key, or before migration 013 */
+  guint8   request_key[32];       /* SHA-256 of "payout", the key's scope (the card) and key */
+  guint8   fingerprint[32];       /* the keyed fingerprint of the request with that key */
 } GwPayoutRow;
 
 void gw_order_row_clear    (GwOrderRow    *row);
@@ -188,6 +191,10 @@ typedef struct
 
   gboolean   (*payout_insert)       (GwTxn *txn, const GwPayoutRow *payout, GError **error);
   gboolean   (*payout_get)          (GwTxn *txn, const char *id, GwPayoutRow *out, GError **error);
+  gboolean   (*payout_by_request)   (GwTxn *txn, const guint8 request_key[32], GwPayoutRow *out,
+                                     GError **error);
+  /* Clears the payout's request key, for a retry of a payout never sent. */
+  gboolean   (*payout_release_key)  (GwTxn *txn, const char *id, GError **error);
   gboolean   (*payout_open_for_card) (GwTxn *txn, const char *card_id, GwPayoutRow *out,
                                      GError **error);
   /* The card's latest succeeded payout (the one that emptied and closed it). */

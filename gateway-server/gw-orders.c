@@ -1820,6 +1820,127 @@ post_payout_entry (GwTxn             *txn,
   return CALL (txn, entry_post, &entry, error);
 }
 
+/* @key made a payout already. As for recharges (recharge_again), the
+ * card's password comes first, and only the same parameters get that
+ * payout; neither refusal is stored. *@fresh: it never reached the bank,
+ * and the request goes on as new, the key now its. */
+static gboolean
+payout_again (GwTxn             *txn,
+              const GwPayoutKey *key,
+              const GwCard      *card,
+              GwPayoutRow       *row,
+              GwOrdersStep      *step,
+              GwOrdersOutcome   *outcome,
+              gboolean          *fresh,
+              GError           **error)
+{
+  GwOrdersOutcome checked = *outcome;
+
+  *fresh = FALSE;
+  if (!password_proven (outcome, card))
+    return outcome->unstored = TRUE, TRUE;
+  outcome_init (outcome);
+  if (!g_str_equal (row->card_id, card->id) ||
+      !onepin_crypto_equal (row->fingerprint, key->fingerprint, 32))
+    {
+      outcome->result = GW_ORDERS_KEY_REUSED;
+      outcome->unstored = TRUE;
+      return TRUE;
+    }
+  if (g_str_equal (row->status, "failed") && g_str_equal (row->decline_code, "not_sent"))
+    {
+      *outcome = checked;
+      *fresh = TRUE;
+      if (!ORDERS (txn, payout_release_key, row->id, error))
+        return FALSE;
+      gw_payout_row_clear (row);
+      return TRUE;
+    }
+  step_set (step, g_str_equal (row->status, "pending") ? GW_ORDERS_NEXT_QUERY
+                                                       : GW_ORDERS_NEXT_ANSWER, row->id);
+  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+  return TRUE;
+}
+
+/* Right password on a closed card: a payout may still be under way, or be
+ * the one that emptied it. The latter is how a request retried after 503
+ * bank_outcome_unknown (never stored) learns that its payout went through
+ * once the sweep settled it, rather than card_not_active. *@found: so. */
+static gboolean
+payout_of_closed_card (GwTxn           *txn,
+                       const GwCard    *card,
+                       GwPayoutRow     *row,
+                       GwOrdersStep    *step,
+                       GwOrdersOutcome *outcome,
+                       gboolean        *found,
+                       GError         **error)
+{
+  GError *local = NULL;
+
+  *found = FALSE;
+  if (outcome->result != GW_ORDERS_CARD_DECLINED ||
+      outcome->card.decline != GW_DECLINE_CARD_NOT_ACTIVE || !g_str_equal (card->state, "closed"))
+    return TRUE;
+  gw_payout_row_clear (row);
+  *found = ORDERS (txn, payout_open_for_card, card->id, row, &local) ||
+           (local == NULL && ORDERS (txn, payout_paid_for_card, card->id, row, &local));
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  if (*found)
+    {
+      outcome_init (outcome);
+      step_set (step, GW_ORDERS_NEXT_QUERY, row->id);
+      g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+    }
+  return TRUE;
+}
+
+/* Records a new payout of the card's whole balance, with the request's
+ * key and fingerprint, and empties and closes the card. */
+static gboolean
+payout_new (GwTxn                *txn,
+            const GwOrdersConfig *config,
+            const GwCard         *card,
+            const char           *bank_code,
+            const char           *account_last4,
+            const GwContact      *contact,
+            const GwPayoutKey    *key,
+            GwPayout             *payout,
+            GwOrdersStep         *step,
+            GError              **error)
+{
+  GwPayoutRow *row = &payout->row;
+  g_autofree char *id = new_id ("po_");
+
+  gw_payout_row_clear (row);
+  g_strlcpy (row->id, id, sizeof row->id);
+  g_strlcpy (row->card_id, card->id, sizeof row->card_id);
+  g_strlcpy (row->currency, card->currency, sizeof row->currency);
+  g_strlcpy (row->status, "pending", sizeof row->status);
+  g_strlcpy (row->bank_code, bank_code, sizeof row->bank_code);
+  g_strlcpy (row->account_last4, account_last4, sizeof row->account_last4);
+  g_strlcpy (payout->card_last4, card->last4, sizeof payout->card_last4);
+  row->amount = card->balance;
+  row->created = row->updated = NOW (txn);
+  row->has_request_key = key != NULL;
+  if (key != NULL)
+    {
+      memcpy (row->request_key, key->request_key, 32);
+      memcpy (row->fingerprint, key->fingerprint, 32);
+    }
+  if (!seal_contact (config, id, contact, &row->contact_sealed, error))
+    return FALSE;
+
+  if (!post_payout_entry (txn, "payout", row, card->account_id, error) ||
+      !ORDERS (txn, card_set_state, card->id, "closed", error) ||
+      !ORDERS (txn, payout_insert, row, error))
+    return FALSE;
+  step_set (step, GW_ORDERS_NEXT_PAYOUT, row->id);
+  step->amount = row->amount;
+  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
+  return TRUE;
+}
+
 gboolean
 gw_orders_payout_begin (GwTxn                *txn,
                         const GwOrdersConfig *config,
@@ -1827,67 +1948,46 @@ gw_orders_payout_begin (GwTxn                *txn,
                         const char           *bank_code,
                         const char           *account_last4,
                         const GwContact      *contact,
+                        const GwPayoutKey    *key,
                         GwPayout             *payout,
                         GwOrdersStep         *step,
                         GwOrdersOutcome      *outcome,
                         GError              **error)
 {
   GwPayoutRow *row = &payout->row;
-  g_autofree char *id = NULL;
   GwCard card;
+  gboolean found = FALSE;
   GError *local = NULL;
 
   outcome_init (outcome);
   step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
   if (!authenticate_card (txn, config, credentials, &card, outcome, error))
     return FALSE;
-
-  /* Right password on a closed card: a payout may still be under way, or
-   * be the one that emptied it. The latter is how a request retried after
-   * 503 bank_outcome_unknown (never stored) learns that its payout went
-   * through once the sweep settled it, rather than card_not_active. */
-  if (outcome->result == GW_ORDERS_CARD_DECLINED &&
-      outcome->card.decline == GW_DECLINE_CARD_NOT_ACTIVE && g_str_equal (card.state, "closed"))
+  if (key != NULL)
     {
-      if (ORDERS (txn, payout_open_for_card, card.id, row, &local) ||
-          (local == NULL && ORDERS (txn, payout_paid_for_card, card.id, row, &local)))
-        {
-          outcome_init (outcome);
-          step_set (step, GW_ORDERS_NEXT_QUERY, row->id);
-          g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
-          return TRUE;
-        }
+      found = ORDERS (txn, payout_by_request, key->request_key, row, &local);
       if (local != NULL)
         return g_propagate_error (error, local), FALSE;
     }
-  if (outcome->result != GW_ORDERS_OK)
+  if (found)
+    {
+      gboolean fresh;
+
+      if (!payout_again (txn, key, &card, row, step, outcome, &fresh, error))
+        return FALSE;
+      if (!fresh)
+        return TRUE;
+    }
+  if (!payout_of_closed_card (txn, &card, row, step, outcome, &found, error))
+    return FALSE;
+  if (found || outcome->result != GW_ORDERS_OK)
     return TRUE;
   if (card.held > 0)
     return conflict (outcome, "card_has_open_authorizations");
   if (card.balance <= 0)
     return conflict (outcome, "balance_zero");
-
-  id = new_id ("po_");
-  g_strlcpy (row->id, id, sizeof row->id);
-  g_strlcpy (row->card_id, card.id, sizeof row->card_id);
-  g_strlcpy (row->currency, card.currency, sizeof row->currency);
-  g_strlcpy (row->status, "pending", sizeof row->status);
-  g_strlcpy (row->bank_code, bank_code, sizeof row->bank_code);
-  g_strlcpy (row->account_last4, account_last4, sizeof row->account_last4);
-  g_strlcpy (payout->card_last4, card.last4, sizeof payout->card_last4);
-  row->amount = card.balance;
-  row->created = row->updated = NOW (txn);
-  if (!seal_contact (config, id, contact, &row->contact_sealed, error))
-    return FALSE;
-
-  if (!post_payout_entry (txn, "payout", row, card.account_id, error) ||
-      !ORDERS (txn, card_set_state, card.id, "closed", error) ||
-      !ORDERS (txn, payout_insert, row, error))
-    return FALSE;
-  step_set (step, GW_ORDERS_NEXT_PAYOUT, row->id);
-  step->amount = row->amount;
-  g_strlcpy (step->owner_id, row->id, sizeof step->owner_id);
-  return TRUE;
+  return payout_new (txn, config, &card, bank_code, account_last4, contact, key, payout, step,
+                     error);
 }
 
 static gboolean

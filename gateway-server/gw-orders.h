@@ -347,12 +347,25 @@ gboolean gw_orders_recharge_answer (GwTxn                *txn,
                                     GError              **error);
 
 /* Balance refunds */
+
+/* A balance refund request's Idempotency-Key, as its payout keeps it. */
+typedef struct
+{
+  guint8 request_key[32];           /* SHA-256 of "payout", the key's scope (the card) and key */
+  guint8 fingerprint[32];           /* the request's keyed fingerprint: its parameters */
+} GwPayoutKey;
+
+/* Authenticates the card, then: a new payout of its whole balance
+ * (NEXT_PAYOUT), or, when @key made one already, that one (its answer, or
+ * NEXT_QUERY) for the same parameters and GW_ORDERS_KEY_REUSED for any
+ * other; a payout that never reached the bank gives the key to a new one. */
 gboolean gw_orders_payout_begin  (GwTxn                *txn,
                                   const GwOrdersConfig *config,
                                   const GwCredentials  *credentials,
                                   const char           *bank_code,
                                   const char           *account_last4,
                                   const GwContact      *contact,
+                                  const GwPayoutKey    *key,          /* or NULL */
                                   GwPayout             *payout,
                                   GwOrdersStep         *step,
                                   GwOrdersOutcome      *outcome,

@@ -1116,6 +1116,7 @@ typedef struct
   GCond         ready;
   gint64        amount;           /* of the payout it took, 0 before */
   gboolean      paid;             /* it is on its books now */
+  gboolean      declined;         /* it is on its books now, refused */
 } LaggingBank;
 
 static gboolean
@@ -1138,7 +1139,7 @@ lagging_handle (SoupServer        *server,
   LaggingBank *bank = data;
   const char *method = soup_server_message_get_method (msg);
   gint64 amount;
-  gboolean paid;
+  gboolean paid, declined;
 
   if (g_str_equal (method, "POST") && g_str_equal (path, "/v1/payouts"))
     {
@@ -1159,12 +1160,15 @@ lagging_handle (SoupServer        *server,
   g_mutex_lock (&bank->lock);
   amount = bank->amount;
   paid = bank->paid;
+  declined = bank->declined;
   g_mutex_unlock (&bank->lock);
-  if (g_str_equal (path, "/v1/payouts") && paid)
+  if (g_str_equal (path, "/v1/payouts") && (paid || declined))
     {
       g_autofree char *json = g_strdup_printf ("{\"id\": \"bpo_lagging\", \"object\": \"payout\","
-                                               " \"status\": \"paid\", \"amount\": %" G_GINT64_FORMAT
-                                               ", \"currency\": \"krw\"}", amount);
+                                               " \"status\": \"%s\", \"amount\": %" G_GINT64_FORMAT
+                                               ", \"currency\": \"krw\"%s}",
+                                               paid ? "paid" : "declined", amount,
+                                               paid ? "" : ", \"decline_code\": \"invalid_account\"");
 
       ot_reply_json (msg, 200, json);
       return;
@@ -1249,11 +1253,18 @@ lagging_stop (LaggingBank *bank,
 }
 
 static char *
-lagging_refund_body (OtCard *card)
+lagging_refund_to (OtCard     *card,
+                   const char *account)
 {
   return g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PASSWORD "\","
-                          " \"bank_code\": \"990\", \"account_number\": \"110000000001\","
-                          " \"account_holder\": \"홍길동\"}", card->number);
+                          " \"bank_code\": \"990\", \"account_number\": \"%s\","
+                          " \"account_holder\": \"홍길동\"}", card->number, account);
+}
+
+static char *
+lagging_refund_body (OtCard *card)
+{
+  return lagging_refund_to (card, "110000000001");
 }
 
 static void
@@ -1323,6 +1334,46 @@ test_payout_missing_after (void)
   later = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-2", body);
   ot_assert_error (later, 503, "api_error", "bank_unavailable");
   ot_assert_card_balance (other, card->number, PASSWORD, 50000, 50000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
+/* The first request's payout was settled as declined by another request
+ * (or the sweep): a retry under the first key learns that decline, and the
+ * key cannot make a payout to another account. */
+static void
+test_payout_key_after_decline (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "");
+  g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
+  g_autofree char *body = lagging_refund_body (card);
+  g_autofree char *elsewhere = lagging_refund_to (card, "220000000002");
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) settled = NULL;
+  g_autoptr(OtResponse) reused = NULL;
+  g_autoptr(OtResponse) again = NULL;
+
+  first = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-3", body);
+  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
+  g_mutex_lock (&bank.lock);
+  bank.declined = TRUE;
+  g_mutex_unlock (&bank.lock);
+  settled = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-4", body);
+  assert_decline (settled, "payout_declined", "invalid_account");
+  ot_assert_card_balance (other, card->number, PASSWORD, 50000, 50000);
+
+  reused = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-3", elsewhere);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+  again = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-3", body);
+  assert_decline (again, "payout_declined", "invalid_account");
+  ot_assert_card_balance (other, card->number, PASSWORD, 50000, 50000);
+  g_mutex_lock (&bank.lock);
+  g_assert_cmpint (bank.amount, ==, 50000);
+  g_mutex_unlock (&bank.lock);
   json_object_unref (ot_assert_audit_balanced (other));
 
   lagging_stop (&bank, other);
@@ -1566,6 +1617,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-key-after-crash", test_recharge_key_after_crash);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
   g_test_add_func ("/orders/bank/payout-missing-after", test_payout_missing_after);
+  g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);
   g_test_add_func ("/orders/bank/payout-not-found-after-timeout",
                    test_payout_not_found_after_timeout);
   g_test_add_func ("/orders/bank/refund-key-holder", test_refund_key_holder);

@@ -56,6 +56,7 @@ typedef struct
   const GwCredentials  *credentials;
   gint64                amount;
   const GwRechargeKey  *key;
+  const GwPayoutKey    *payout_key;
   GwContact             contact;
   GwGiftRequest         gift_request;
   gboolean              claim;
@@ -181,6 +182,7 @@ apply_op (GwTxn    *txn,
       return gw_orders_recharge_answer (txn, op->id, &op->recharge, &op->outcome, error);
     case OP_PAYOUT_BEGIN:
       return gw_orders_payout_begin (txn, c, op->credentials, "004", "7890", &op->contact,
+                                     op->payout_key,
                                      &op->payout, &op->step, &op->outcome, error);
     case OP_PAYOUT_SETTLE:
       return gw_orders_payout_settle (txn, c, op->id, op->result, op->not_found, error);
@@ -1273,13 +1275,14 @@ test_recharge_declines (Fixture       *f,
 /* Balance refunds */
 
 static GwPayout
-payout (Fixture             *f,
-        const GwCredentials *credentials,
-        GwOrdersOutcome     *outcome,
-        GwOrdersStep        *step)
+keyed_payout (Fixture             *f,
+              const GwCredentials *credentials,
+              const GwPayoutKey   *key,
+              GwOrdersOutcome     *outcome,
+              GwOrdersStep        *step)
 {
   g_auto(Op) op = {
-    .kind = OP_PAYOUT_BEGIN, .credentials = credentials,
+    .kind = OP_PAYOUT_BEGIN, .credentials = credentials, .payout_key = key,
     .contact = { "hong@example.com", "ko" },
   };
   GwPayout out;
@@ -1290,6 +1293,15 @@ payout (Fixture             *f,
   out = op.payout;
   out.row.contact_sealed = NULL;
   return out;
+}
+
+static GwPayout
+payout (Fixture             *f,
+        const GwCredentials *credentials,
+        GwOrdersOutcome     *outcome,
+        GwOrdersStep        *step)
+{
+  return keyed_payout (f, credentials, NULL, outcome, step);
 }
 
 static void
@@ -1394,6 +1406,64 @@ test_payout_not_sent (Fixture       *f,
   g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
   g_assert_cmpstr (get_card (f, card.id).state, ==, "active");
   assert_audit (f, 20000);
+}
+
+/* A key made a payout: a retry with the same parameters learns its outcome,
+ * settled meanwhile by someone else, and never pays again; other
+ * parameters under the key are refused, unstored, as is a wrong password. */
+static void
+test_payout_key (Fixture       *f,
+                 gconstpointer  data)
+{
+  GwCredentials credentials, wrong;
+  g_autofree char *number = NULL;
+  GwCard card = new_card (f, 30000, FALSE, &credentials, &number);
+  GwPayoutKey key, other;
+  GwOrdersOutcome outcome;
+  GwOrdersStep first, step;
+  GwChargeResult refused = { .status = GW_CHARGE_DECLINED, .decline_code = "no_such_account" };
+
+  memset (&key, 0x51, sizeof key);
+  memset (&other, 0x51, sizeof other);
+  other.fingerprint[0] = 0x52;
+  gw_ledger_credentials (&f->ledger, number, "0000", &wrong);
+
+  keyed_payout (f, &credentials, &key, &outcome, &first);
+  g_assert_cmpint (first.next, ==, GW_ORDERS_NEXT_PAYOUT);
+  keyed_payout (f, &credentials, &key, &outcome, &step);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_QUERY);
+  g_assert_cmpstr (step.id, ==, first.id);
+  payout_settle (f, first.id, &refused);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "active");
+
+  keyed_payout (f, &credentials, &key, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpstr (step.owner_id, ==, first.id);
+  keyed_payout (f, &credentials, &other, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_KEY_REUSED);
+  g_assert_true (outcome.unstored);
+  keyed_payout (f, &wrong, &key, &outcome, &step);
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_CARD_DECLINED);
+  g_assert_true (outcome.unstored);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM payouts"), ==, 1);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 30000);
+
+  /* Never sent: the same request tries again as a new payout, which
+   * takes the key over. */
+  memset (&key, 0x61, sizeof key);
+  keyed_payout (f, &credentials, &key, &outcome, &first);
+  payout_settle (f, first.id, NULL);
+  keyed_payout (f, &credentials, &key, &outcome, &step);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_PAYOUT);
+  g_assert_cmpstr (step.id, !=, first.id);
+  keyed_payout (f, &credentials, &key, &outcome, &first);
+  g_assert_cmpint (first.next, ==, GW_ORDERS_NEXT_QUERY);
+  g_assert_cmpstr (first.id, ==, step.id);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM payouts WHERE request_key IS NOT NULL"),
+                   ==, 2);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 0);
+  assert_audit (f, 0);
 }
 
 /* "Never seen" from a bank whose books may lag: the payout stays pending
@@ -1611,6 +1681,7 @@ main (int   argc,
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
   ADD ("payout-not-found", test_payout_not_found);
+  ADD ("payout-key", test_payout_key);
   ADD ("verify-payment", test_verify_payment);
   ADD ("migration-out-of-order", test_migration_out_of_order);
 
