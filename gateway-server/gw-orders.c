@@ -9,6 +9,7 @@
 
 #include "gw-notify.h"
 #include "gw-receipts.h"
+#include "gw-wallet.h"
 #include "onepin-card.h"
 #include "onepin-crypto.h"
 #include "onepin-json.h"
@@ -1982,6 +1983,13 @@ gw_orders_payout_begin (GwTxn                *txn,
     return FALSE;
   if (found || outcome->result != GW_ORDERS_OK)
     return TRUE;
+  /* Every mall a wallet's representative card paid has its number and
+   * password; its balance came from the wallet's own funding sources and
+   * must not leave to an account someone else names. */
+  if (!gw_wallet_owns_card (txn, card.id, &found, error))
+    return FALSE;
+  if (found)
+    return conflict (outcome, "card_managed_by_wallet");
   if (card.held > 0)
     return conflict (outcome, "card_has_open_authorizations");
   if (card.balance <= 0)

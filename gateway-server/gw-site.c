@@ -51,6 +51,8 @@ conflict_message (const char *code)
     { "card_has_open_authorizations", "The card has payments that are not captured yet. Refund "
                                       "it once they are settled." },
     { "balance_zero", "The card's balance is zero: there is nothing to refund." },
+    { "card_managed_by_wallet", "This card belongs to an e-wallet; its balance stays in the "
+                                "wallet." },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (messages); i++)

@@ -611,8 +611,13 @@ test_merchant_sees_only_the_card (void)
   g_autoptr(OtResponse) held2 = NULL;
   g_autoptr(OtResponse) canceled = NULL;
   g_autoptr(OtResponse) profile = NULL;
+  g_autoptr(OtResponse) payout = NULL;
   g_autofree char *credentials = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"2580\"}",
                                                   w->number);
+  g_autofree char *payout_body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"2580\","
+                                                  "\"bank_code\":\"004\","
+                                                  "\"account_number\":\"110000000001\","
+                                                  "\"account_holder\":\"Mallory\"}", w->number);
 
   ot_assert_status (top, 201);
   ot_assert_status (held, 200);
@@ -645,6 +650,9 @@ test_merchant_sees_only_the_card (void)
   profile = ot_request (gw, "POST", "/v1/cards/profile", NULL, NULL, credentials);
   ot_assert_error (profile, 409, "invalid_request_error", "card_managed_by_wallet");
   assert_no_identity (profile, w, "card profile");
+  /* Nor do they pay the wallet's money out to an account of their choice. */
+  payout = ot_request (gw, "POST", "/v1/cards/refund", NULL, "m-payout", payout_body);
+  ot_assert_error (payout, 409, "invalid_request_error", "card_managed_by_wallet");
   /* 200,000 − 20,000 − 25,000 + 5,000 − 1,000 (the batch) */
   g_assert_cmpint (card_balance (w), ==, 159000);
 }
