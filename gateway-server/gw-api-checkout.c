@@ -205,6 +205,8 @@ gw_checkout_check_body (JsonObject   *body,
                 ? "parameter_unknown"
                 : g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING)
                 ? "parameter_missing" : "parameter_invalid";
+      if (g_str_equal (*code, "parameter_unknown"))
+        param = gw_plain_word (param);
       return *message = "A parameter is unknown, missing or of the wrong type.", param;
     }
   if (amount < 1 || amount > MAX_AMOUNT)

@@ -427,22 +427,11 @@ check_member (GwRequest             *request,
 {
   JsonObject *object = json_object_get_object_member (request->body, name);
   g_autoptr(GError) error = NULL;
-  g_autofree char *param = NULL;
-  g_autofree char *message = NULL;
   const char *bad = NULL;
-  const char *code = "parameter_invalid";
 
   if (onepin_json_check_fields (object, fields, n_fields, &bad, &error))
     return object;
-  param = g_strdup_printf ("%s.%s", name, bad ? bad : "?");
-  if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
-    code = "parameter_unknown";
-  else if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
-    code = "parameter_missing";
-  message = g_strdup_printf (g_str_equal (code, "parameter_unknown") ? "Unknown parameter: %s"
-                             : g_str_equal (code, "parameter_missing") ? "Missing parameter: %s"
-                             : "Invalid type for parameter: %s", param);
-  gw_request_error (request, 400, "invalid_request_error", code, param, message);
+  gw_request_field_error (request, error, name, bad);
   return NULL;
 }
 

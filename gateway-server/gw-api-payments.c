@@ -122,7 +122,8 @@ gw_payment_params_parse (GwServer    *server,
   if (!onepin_json_check_fields (object, payment_fields, n_fields, param, &error))
     {
       if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
-        *code = "parameter_unknown", *message = "Unknown parameter.";
+        *code = "parameter_unknown", *message = "Unknown parameter.",
+        *param = gw_plain_word (*param);
       else if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
         *code = "parameter_missing", *message = "Missing required parameter.";
       else

@@ -271,7 +271,8 @@ gw_api_wallet_parse_funding (const GwWalletConfig  *config,
   if (!onepin_json_check_fields (body, fields, G_N_ELEMENTS (fields), param, &error))
     {
       if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
-        return *code = "parameter_unknown", *message = "Unknown parameter.", FALSE;
+        return *param = gw_plain_word (*param), *code = "parameter_unknown",
+               *message = "Unknown parameter.", FALSE;
       if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
         return *code = "parameter_missing", *message = "Missing required parameter.", FALSE;
       return *code = "parameter_invalid", *message = "Invalid type for parameter.", FALSE;

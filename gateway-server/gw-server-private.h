@@ -110,6 +110,16 @@ void      gw_request_error        (GwRequest   *request,
                                    const char  *code,
                                    const char  *param,
                                    const char  *message);
+/* @name if it is a plain word (lowercase letters and "_", at most 64),
+ * else NULL: a name echoed as `param` must be one. A query or a body could
+ * name anything, a card number sent there by mistake included. */
+const char *gw_plain_word         (const char   *name);
+/* 400 for a field @error (of onepin_json_check_fields) names: @field,
+ * inside the member @parent when not NULL. */
+void      gw_request_field_error  (GwRequest    *request,
+                                   const GError *error,
+                                   const char   *parent,
+                                   const char   *field);
 void      gw_request_bad_param    (GwRequest   *request,
                                    const char  *param,
                                    const char  *message);

@@ -513,6 +513,43 @@ gw_request_bad_param (GwRequest  *request,
   gw_request_error (request, 400, "invalid_request_error", "parameter_invalid", param, message);
 }
 
+const char *
+gw_plain_word (const char *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > 64 || name[strspn (name, "abcdefghijklmnopqrstuvwxyz_")] != '\0')
+    return NULL;
+  return name;
+}
+
+void
+gw_request_field_error (GwRequest    *request,
+                        const GError *error,
+                        const char   *parent,
+                        const char   *field)
+{
+  g_autofree char *param = NULL;
+  g_autofree char *message = NULL;
+  const char *code = "parameter_invalid";
+  const char *format = "Invalid type for parameter: %s";
+
+  if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
+    code = "parameter_unknown", format = "Unknown parameter: %s";
+  else if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
+    code = "parameter_missing", format = "Missing parameter: %s";
+  /* Our own fields' names are safe to echo, values never; an unknown name
+   * is the caller's, and only a plain word is repeated. */
+  if (field == NULL || (g_str_equal (code, "parameter_unknown") && gw_plain_word (field) == NULL))
+    param = parent != NULL ? g_strdup (parent) : NULL;
+  else
+    param = parent != NULL ? g_strdup_printf ("%s.%s", parent, field) : g_strdup (field);
+  message = param != NULL ? g_strdup_printf (format, param)
+                          : g_strdup (g_str_equal (code, "parameter_unknown")
+                                      ? "Unknown parameter." : "Invalid parameter.");
+  gw_request_error (request, 400, "invalid_request_error", code, param, message);
+}
+
 gboolean
 gw_request_check_body (GwRequest             *request,
                        const OnepinJsonField *fields,
@@ -520,34 +557,11 @@ gw_request_check_body (GwRequest             *request,
 {
   g_autoptr(GError) error = NULL;
   const char *param = NULL;
-  const char *code = "parameter_invalid";
-  g_autofree char *message = NULL;
 
   if (onepin_json_check_fields (request->body, fields, n_fields, &param, &error))
     return TRUE;
-
-  if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
-    code = "parameter_unknown";
-  else if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
-    code = "parameter_missing";
-  /* The field's name is safe to echo; its value is not. */
-  message = g_strdup_printf (g_str_equal (code, "parameter_unknown") ? "Unknown parameter: %s"
-                             : g_str_equal (code, "parameter_missing") ? "Missing parameter: %s"
-                             : "Invalid type for parameter: %s", param ? param : "?");
-  gw_request_error (request, 400, "invalid_request_error", code, param, message);
+  gw_request_field_error (request, error, NULL, param);
   return FALSE;
-}
-
-/* A name echoed as `param` only when it is a plain word: the query could
- * hold anything, a card number sent there by mistake included. */
-static const char *
-plain_word (const char *name)
-{
-  gsize len = strlen (name);
-
-  if (len == 0 || len > 64 || name[strspn (name, "abcdefghijklmnopqrstuvwxyz_")] != '\0')
-    return NULL;
-  return name;
 }
 
 static gboolean
@@ -563,7 +577,7 @@ query_piece_ok (GwRequest          *request,
   if (name == NULL || allowed == NULL || !g_strv_contains (allowed, name))
     {
       gw_request_error (request, 400, "invalid_request_error", "parameter_unknown",
-                        name ? plain_word (name) : NULL, "Unknown query parameter.");
+                        name ? gw_plain_word (name) : NULL, "Unknown query parameter.");
       return FALSE;
     }
   if (equals == NULL || g_hash_table_contains (seen, name))
@@ -1438,6 +1452,24 @@ read_body (GwRequest *request)
   return TRUE;
 }
 
+/* A GET or DELETE takes no body. One sent anyway must still be a JSON
+ * object, and an empty one, since its fields would be silently ignored. */
+static gboolean
+body_absent (GwRequest *request)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
+
+  if (body->length == 0 && g_object_get_data (G_OBJECT (request->msg), BODY_DROPPED) == NULL)
+    return TRUE;
+  if (!read_body (request))
+    return FALSE;
+  /* Its first member is unknown; the answer may free @request. */
+  if (json_object_get_size (request->body) > 0)
+    return gw_request_check_body (request, NULL, 0);
+  g_clear_pointer (&request->body, json_object_unref);
+  return TRUE;
+}
+
 /* A POST takes its parameters in the body only: a query string beside it
  * (POST /v1/refunds?amount=5) would be silently ignored, so it is refused,
  * and, like any refusal, kept under its Idempotency-Key. The raw query is
@@ -1462,7 +1494,7 @@ query_absent (GwRequest *request)
   gw_server_key_fingerprint (request->server, request->fingerprint);
   param = g_uri_unescape_segment (query, query + strcspn (query, "=&"), NULL);
   gw_request_error (request, 400, "invalid_request_error", "parameter_unknown",
-                    param ? plain_word (param) : NULL,
+                    param ? gw_plain_word (param) : NULL,
                     "A POST takes its parameters in the JSON body, not in the query string.");
   return FALSE;
 }
@@ -1495,7 +1527,7 @@ dispatch_admitted (GwRequest   *request,
     return;
   if (!query_allowed (request, route))
     return;
-  if (is_post && !read_body (request))
+  if (is_post ? !read_body (request) : !body_absent (request))
     return;
   if (request->idempotency_key != NULL)
     fingerprint (request);

@@ -1016,6 +1016,69 @@ test_list (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* An unknown member's name is the caller's: a card number sent as one is
+ * not repeated in the answer, in the payment body, a batch's payment or a
+ * card holder's request. */
+static void
+test_number_as_member (void)
+{
+  g_autoptr(Merchant) m = merchant_new (gw, "Echo Mall");
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PW);
+  g_autofree char *pay = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"" PW "\","
+                                          " \"amount\": 100, \"currency\": \"krw\","
+                                          " \"order_id\": \"e\", \"capture\": true,"
+                                          " \"%s\": 1}", card->number, card->number);
+  g_autofree char *batch = g_strdup_printf ("{\"payments\": [{\"idempotency_key\": \"e-1\","
+                                            " \"card_number\": \"%s\", \"password\": \"" PW "\","
+                                            " \"amount\": 100, \"currency\": \"krw\","
+                                            " \"order_id\": \"e\", \"capture\": true,"
+                                            " \"%s\": 1}]}", card->number, card->number);
+  g_autofree char *holder = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"" PW "\","
+                                             " \"%s\": \"\"}", card->number, card->number);
+  g_autoptr(OtResponse) paid = ot_request (gw, "POST", "/v1/payments", m->secret, NULL, pay);
+  g_autoptr(OtResponse) batched = ot_request (gw, "POST", "/v1/payments/batch", m->secret, NULL,
+                                              batch);
+  g_autoptr(OtResponse) balance = ot_request (gw, "POST", "/v1/cards/balance", NULL, NULL, holder);
+
+  ot_assert_error (paid, 400, "invalid_request_error", "parameter_unknown");
+  assert_param (paid, NULL);
+  ot_assert_status (batched, 200);
+  ot_assert_error (balance, 400, "invalid_request_error", "parameter_unknown");
+  assert_param (balance, NULL);
+  g_assert_null (strstr (paid->body, card->number));
+  g_assert_null (strstr (batched->body, card->number));
+  g_assert_null (strstr (balance->body, card->number));
+  g_assert_nonnull (strstr (batched->body, "parameter_unknown"));
+  ot_assert_card_balance (gw, card->number, PW, 10000, 10000);
+}
+
+/* A GET takes no body: one that is not a JSON object, or one with members
+ * that would be ignored, is refused; an empty object is nothing. */
+static void
+test_get_body (void)
+{
+  g_autoptr(Merchant) m = merchant_new (gw, "Get Body Mall");
+  const struct { const char *body; const char *code; const char *param; } cases[] = {
+    { "garbage", "body_invalid", NULL },
+    { "[1,2]", "body_invalid", NULL },
+    { "\xff\xfe", "body_invalid", NULL },
+    { "{\"limit\": 1}", "parameter_unknown", "limit" },
+  };
+  g_autoptr(OtResponse) empty = ot_request (gw, "GET", "/v1/payments?limit=1", m->secret, NULL,
+                                            "{}");
+
+  ot_assert_status (empty, 200);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OtResponse) r = ot_request (gw, "GET", "/v1/payments?limit=1", m->secret, NULL,
+                                            cases[i].body);
+
+      g_test_message ("%s", cases[i].body);
+      ot_assert_error (r, 400, "invalid_request_error", cases[i].code);
+      assert_param (r, cases[i].param);
+    }
+}
+
 static void
 test_batch (void)
 {
@@ -1189,6 +1252,8 @@ main (int    argc,
   g_test_add_func ("/contract/payments/currency", test_currency);
   g_test_add_func ("/contract/payments/order-id", test_order_id);
   g_test_add_func ("/contract/payments/body", test_body);
+  g_test_add_func ("/contract/payments/number-as-member", test_number_as_member);
+  g_test_add_func ("/contract/payments/get-body", test_get_body);
   g_test_add_func ("/contract/payments/insufficient-funds", test_insufficient_funds);
   g_test_add_func ("/contract/payments/capture/full", test_capture_full);
   g_test_add_func ("/contract/payments/capture/partial", test_capture_partial);
