@@ -146,14 +146,13 @@ static GtkWidget *
 item_row (const OwPurchaseItem *item,
           const char           *currency)
 {
-  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *row = ow_plain_action_row_new ();
   g_autofree char *amount = ow_format_money (item->amount, currency);
   /* TRANSLATORS: a quantity of an item, "× 2" */
   g_autofree char *quantity = g_strdup_printf (_("× %u"), item->quantity);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), item->name);
   /* a mall's text, shown as it is: never markup */
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), quantity);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_label_new (amount));
   return row;

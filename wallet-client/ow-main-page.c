@@ -114,7 +114,7 @@ remove_all_rows (GtkListBox *list)
 static GtkWidget *
 placeholder_row (const char *text)
 {
-  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *row = ow_plain_action_row_new ();
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), text);
   gtk_widget_add_css_class (row, "dim-label");
@@ -400,7 +400,7 @@ static GtkWidget *
 funding_row (OwMainPage            *self,
              const OwFundingSource *source)
 {
-  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *row = ow_plain_action_row_new ();
   GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
   g_autofree char *title = funding_title (source);
   g_autofree char *subtitle = funding_subtitle (source);
@@ -643,7 +643,7 @@ transaction_title (const OwTransaction *t)
 static GtkWidget *
 transaction_row (const OwTransaction *t)
 {
-  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *row = ow_plain_action_row_new ();
   GtkWidget *amount_label;
   g_autofree char *title = transaction_title (t);
   g_autofree char *when = ow_ui_format_time (t->created);

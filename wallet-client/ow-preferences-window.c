@@ -256,7 +256,7 @@ static GtkWidget *
 browser_row (OwPreferencesWindow *self,
              const OwBrowser     *browser)
 {
-  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *row = ow_plain_action_row_new ();
   GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
   g_autofree char *when = ow_ui_format_time (browser->created);
   g_autofree char *label = NULL;
@@ -271,7 +271,6 @@ browser_row (OwPreferencesWindow *self,
                               kind, when, browser->sites->len);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), browser->name);
   /* a name the user typed, shown as it is */
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
 
   /* TRANSLATORS: a button's name for screen readers; %s is the browser's name */

@@ -208,6 +208,15 @@ ow_ui_toast (GtkWidget  *widget,
   ow_ui_toast_full (widget, message, NULL);
 }
 
+GtkWidget *
+ow_plain_action_row_new (void)
+{
+  GtkWidget *row = adw_action_row_new ();
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  return row;
+}
+
 char *
 ow_ui_format_time (gint64 unix_seconds)
 {

@@ -30,6 +30,10 @@ void           ow_ui_toast_full        (GtkWidget    *widget,
                                         const char   *message,
                                         const char   *while_locked);
 
+/* An AdwActionRow whose title and subtitle are shown as written, not as
+ * Pango markup: for text from the gateway, a mall or the user ("H&M"). */
+GtkWidget     *ow_plain_action_row_new (void);
+
 /* "2026-11-21 14:03" in local time. */
 char          *ow_ui_format_time       (gint64        unix_seconds);
 
