@@ -213,10 +213,22 @@ pins_apply (GwTxn   *txn,
 {
   PartnerOp *op = call->data;
   GwForeignResult result;
+  guint bad = 0;
 
   if (!gw_foreign_load_pins (txn, gw_server_get_ledger_config (call->server), op->partner_id,
-                             op->face_value, op->pins, &result, error))
+                             op->face_value, op->pins, &bad, &result, error))
     return FALSE;
+  if (result == GW_FOREIGN_PIN_LOADED)
+    {
+      g_autofree char *param = g_strdup_printf ("pins[%u]", bad);
+
+      call->status = 409;
+      call->body = g_string_sized_new (200);
+      gw_error_render (call->body, "invalid_request_error", "foreign_pin_already_loaded", NULL,
+                       param, "This PIN is in the partner's pool already, or twice in this "
+                       "load; nothing was loaded.");
+      return TRUE;
+    }
   if (result != GW_FOREIGN_OK)
     return reply_result (call, result, NULL), TRUE;
   return partner_reply (txn, call, op->partner_id, error);

@@ -114,8 +114,8 @@ f_pin_insert (GwTxn               *t,
               GError             **error)
 {
   sqlite3_stmt *stmt = PREP (t,
-    "INSERT INTO foreign_pins (partner_id, seq, face_value, pin_sealed, last4, state)"
-    " VALUES (?, ?, ?, ?, ?, 'available')");
+    "INSERT INTO foreign_pins (partner_id, seq, face_value, pin_sealed, last4, state, lookup)"
+    " VALUES (?, ?, ?, ?, ?, 'available', ?)");
 
   if (stmt == NULL)
     return FALSE;
@@ -124,7 +124,29 @@ f_pin_insert (GwTxn               *t,
   sqlite3_bind_int64 (stmt, 3, pin->face_value);
   gw_sqlite_bind_bytes (stmt, 4, pin->pin_sealed);
   gw_sqlite_bind_text (stmt, 5, pin->last4);
+  gw_sqlite_bind_hash (stmt, 6, pin->lookup);
   return gw_sqlite_step_done (t, stmt, error);
+}
+
+static gboolean
+f_pin_known (GwTxn         *t,
+             const char    *partner_id,
+             const guint8   lookup[32],
+             gboolean      *found,
+             GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT EXISTS (SELECT 1 FROM foreign_pins WHERE partner_id = ? AND lookup = ?)");
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, partner_id);
+  gw_sqlite_bind_hash (stmt, 2, lookup);
+  *found = gw_sqlite_read_int (t, stmt, &local) == 1;
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
 }
 
 static void
@@ -209,6 +231,7 @@ const GwForeignStoreFuncs gw_foreign_store_sqlite = {
   .partner_set_rate = f_partner_set_rate,
   .pin_next_seq = f_pin_next_seq,
   .pin_insert = f_pin_insert,
+  .pin_known = f_pin_known,
   .pin_next = f_pin_next,
   .pin_sell = f_pin_sell,
   .entry_annotate = f_entry_annotate,

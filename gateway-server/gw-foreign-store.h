@@ -30,6 +30,7 @@ typedef struct
   gint64  face_value;
   GBytes *pin_sealed;
   char    last4[5];
+  guint8  lookup[32];               /* HMAC of "foreign", the partner and the PIN */
 } GwForeignPin;
 
 void gw_foreign_pin_clear (GwForeignPin *pin);
@@ -46,6 +47,9 @@ typedef struct
   /* The next free sequence number of the partner's PINs. */
   gint64    (*pin_next_seq)        (GwTxn *txn, const char *partner_id, GError **error);
   gboolean  (*pin_insert)          (GwTxn *txn, const GwForeignPin *pin, GError **error);
+  /* TRUE in *@found when the partner has a PIN with @lookup. */
+  gboolean  (*pin_known)           (GwTxn *txn, const char *partner_id, const guint8 lookup[32],
+                                    gboolean *found, GError **error);
   /* The oldest unsold PIN of @face_value. */
   gboolean  (*pin_next)            (GwTxn *txn, const char *partner_id, gint64 face_value,
                                     GwForeignPin *out, GError **error);

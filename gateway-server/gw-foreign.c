@@ -91,23 +91,75 @@ pin_aad (const char *partner_id,
   return g_strdup_printf ("foreign/%s/%" G_GINT64_FORMAT, partner_id, seq);
 }
 
+static void
+pin_lookup (const GwLedgerConfig *config,
+            const char           *partner_id,
+            const char           *pin,
+            guint8                out[32])
+{
+  g_autofree char *text = g_strconcat ("foreign\n", partner_id, "\n", pin, NULL);
+
+  onepin_key_hmac (config->lookup_key, text, strlen (text), out);
+  explicit_bzero (text, strlen (text));
+}
+
+/* Hashes every PIN into @lookups (32 bytes each); FALSE in *@fresh, with
+ * @bad_pin, when one is the partner's already or comes twice. */
+static gboolean
+pins_fresh (GwTxn                *txn,
+            const GwLedgerConfig *config,
+            const char           *partner_id,
+            GStrv                 pins,
+            guint8               *lookups,
+            guint                *bad_pin,
+            gboolean             *fresh,
+            GError              **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_bytes_hash, g_bytes_equal);
+  g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  *fresh = TRUE;
+  for (guint i = 0; pins[i] != NULL && *fresh; i++)
+    {
+      guint8 *lookup = lookups + 32 * i;
+      GBytes *key;
+      gboolean known;
+
+      pin_lookup (config, partner_id, pins[i], lookup);
+      key = g_bytes_new_static (lookup, 32);
+      g_ptr_array_add (keep, key);
+      if (!STORE (txn)->pin_known (txn, partner_id, lookup, &known, error))
+        return FALSE;
+      if (known || !g_hash_table_add (seen, key))
+        *fresh = FALSE, *bad_pin = i;
+    }
+  return TRUE;
+}
+
 gboolean
 gw_foreign_load_pins (GwTxn                 *txn,
                       const GwLedgerConfig  *config,
                       const char            *partner_id,
                       gint64                 face_value,
                       GStrv                  pins,
+                      guint                 *bad_pin,
                       GwForeignResult       *result,
                       GError               **error)
 {
   GwForeignPartner partner;
   GError *local = NULL;
+  g_autofree guint8 *lookups = g_malloc (32 * (gsize) g_strv_length (pins) + 1);
+  gboolean fresh;
   gint64 seq;
 
   *result = GW_FOREIGN_OK;
   if (!STORE (txn)->partner_get (txn, partner_id, &partner, &local))
     return local ? (g_propagate_error (error, local), FALSE)
                  : (*result = GW_FOREIGN_NO_PARTNER, TRUE);
+  if (!pins_fresh (txn, config, partner_id, pins, lookups, bad_pin, &fresh, error))
+    return FALSE;
+  if (!fresh)
+    return *result = GW_FOREIGN_PIN_LOADED, TRUE;
   seq = STORE (txn)->pin_next_seq (txn, partner_id, error);
   if (seq == 0)
     return FALSE;
@@ -119,6 +171,7 @@ gw_foreign_load_pins (GwTxn                 *txn,
 
       g_strlcpy (pin.partner_id, partner_id, sizeof pin.partner_id);
       g_strlcpy (pin.last4, pins[i] + len - 4, sizeof pin.last4);
+      memcpy (pin.lookup, lookups + 32 * i, 32);
       pin.pin_sealed = onepin_key_seal (config->seal_key, pins[i], len, aad, strlen (aad), error);
       if (pin.pin_sealed == NULL || !STORE (txn)->pin_insert (txn, &pin, error))
         return FALSE;

@@ -29,6 +29,7 @@ typedef enum
   GW_FOREIGN_SOLD_OUT,              /* no PIN of that face value left */
   GW_FOREIGN_WRONG_CURRENCY,        /* not the partner's currency */
   GW_FOREIGN_TOO_LARGE,             /* the won would pass a card's cap */
+  GW_FOREIGN_PIN_LOADED,            /* a PIN of a load is there already, or twice in it */
 } GwForeignResult;
 
 /* ceil (@amount x @rate_e6 / (10^@exponent x 10^6)); FALSE past the bounds. */
@@ -45,12 +46,15 @@ char    *gw_foreign_format_rate (gint64                 rate_e6);
 gboolean gw_foreign_create_partner (GwTxn              *txn,
                                  GwForeignPartner      *partner,
                                  GError               **error);
-/* Loads PINs of @face_value, sealed; returns how many. */
+/* Loads PINs of @face_value, sealed, each with its lookup hash; all or
+ * none: GW_FOREIGN_PIN_LOADED, with its index in @bad_pin, when one is
+ * there already or repeated. */
 gboolean gw_foreign_load_pins   (GwTxn                 *txn,
                                  const GwLedgerConfig  *config,
                                  const char            *partner_id,
                                  gint64                 face_value,
                                  GStrv                  pins,
+                                 guint                 *bad_pin,
                                  GwForeignResult       *result,
                                  GError               **error);
 /* Switches @face_value of the partner's currency out of the card: debits

@@ -167,12 +167,15 @@ test_no_rounding_leak (void)
   g_autoptr(OtCard) card = ot_new_card (gw, 100000, "2580");
   const gint64 faces[] = { 1, 3, 7, 99, 101, 999 };
   gint64 paid = 0;
-  g_autoptr(GString) pins = g_string_new (NULL);
 
-  for (guint i = 0; i < 4; i++)
-    g_string_append_printf (pins, "%s\"ODD-%u\"", i ? ", " : "", i);
   for (guint i = 0; i < G_N_ELEMENTS (faces); i++)
-    load (ot_json_string (usd, "id"), faces[i], pins->str);
+    {
+      g_autoptr(GString) pins = g_string_new (NULL);
+
+      for (guint j = 0; j < 4; j++)
+        g_string_append_printf (pins, "%s\"ODD-%u-%u\"", j ? ", " : "", i, j);
+      load (ot_json_string (usd, "id"), faces[i], pins->str);
+    }
   load (ot_json_string (jpy, "id"), 1000, "\"JP-00001\", \"JP-00002\"");
 
   for (guint round = 0; round < 2; round++)
@@ -293,6 +296,49 @@ test_refusals (void)
                                  "{\"face_value\": 100, \"pins\": [\"abcd\"]}", 404));
 }
 
+static void
+assert_pin_refused (const char *path,
+                    const char *body,
+                    const char *param)
+{
+  g_autoptr(JsonObject) o = admin_post (path, body, 409);
+  JsonObject *error = ot_json_object (o, "error");
+
+  g_assert_cmpstr (ot_json_string (error, "code"), ==, "foreign_pin_already_loaded");
+  g_assert_cmpstr (ot_json_string (error, "param"), ==, param);
+}
+
+/* A PIN is loaded once: a retried load, or one naming a PIN twice, is
+ * refused whole, and no PIN is ever sold to two card holders. */
+static void
+test_pin_loaded_once (void)
+{
+  g_autoptr(JsonObject) p = partner ("Once", "usd", "1350", NULL);
+  const char *id = ot_json_string (p, "id");
+  g_autofree char *path = g_strdup_printf ("/v1/admin/foreign/partners/%s/pins", id);
+  g_autoptr(OtCard) a = ot_new_card (gw, 50000, "2580");
+  g_autoptr(OtCard) b = ot_new_card (gw, 50000, "2580");
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) second = NULL;
+  g_autoptr(JsonObject) after = NULL;
+
+  load (id, 1000, "\"ONCE-0001\"");
+  assert_pin_refused (path, "{\"face_value\": 1000, \"pins\": [\"ONCE-0002\", \"ONCE-0001\"]}",
+                      "pins[1]");
+  assert_pin_refused (path, "{\"face_value\": 1000, \"pins\": [\"ONCE-0003\", \"ONCE-0003\"]}",
+                      "pins[1]");
+  after = admin_post (path, "{\"face_value\": 1000, \"pins\": [\"ONCE-0004\"]}", 200);
+  g_assert_cmpint (ot_json_int (after, "available"), ==, 2);
+
+  first = switch_over (a, id, 1000, NULL);
+  second = switch_over (b, id, 1000, NULL);
+  ot_assert_status (first, 200);
+  ot_assert_status (second, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (first), "pin"), !=,
+                   ot_json_string (ot_response_object (second), "pin"));
+  audit ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -305,6 +351,7 @@ main (int   argc,
   g_test_add_func ("/foreign/no-rounding-leak", test_no_rounding_leak);
   g_test_add_func ("/foreign/inbound-charge", test_inbound_charge);
   g_test_add_func ("/foreign/refusals", test_refusals);
+  g_test_add_func ("/foreign/pin-loaded-once", test_pin_loaded_once);
   status = g_test_run ();
   pt_stop (gw);
   return status;
