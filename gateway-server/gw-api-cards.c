@@ -263,7 +263,7 @@ render_summary (GString      *body,
                 GHashTable   *sums)
 {
   static const char *channels[] = {
-    "internet", "telephone", "telephone_information", "prepaid_mobile",
+    "internet", "telephone", "telephone_information", "prepaid_mobile", "foreign",
   };
 
   g_string_append (body, "\"summary\":{");

@@ -122,10 +122,10 @@ static const char * const messages[N_MESSAGES][2] = {
     "잔액은 %s원이며, 그중 %s원을 사용하실 수 있습니다. 유효 기간은 %s까지입니다.",
     "The balance is %s won, of which %s won can be used. The card is valid until %s." },
   [M_USAGE] = {
-    "지금까지 인터넷 결제 %s원, 전화 통화 %s원, 전화 정보 이용 %s원, 휴대폰 통화 %s원을 "
-    "사용하셨습니다.",
+    "지금까지 인터넷 결제 %s원, 전화 통화 %s원, 전화 정보 이용 %s원, 휴대폰 통화 %s원, "
+    "해외 선불 PIN %s원을 사용하셨습니다.",
     "So far you have paid %s won on the internet, %s won for telephone calls, %s won for "
-    "telephone information services and %s won for mobile calls." },
+    "telephone information services, %s won for mobile calls and %s won for foreign PINs." },
   [M_BAD_CREDENTIALS] = {
     "카드 번호 또는 비밀번호가 맞지 않습니다.",
     "The card number or password is incorrect." },
@@ -541,6 +541,7 @@ on_inquiry_password (Ctx         *ctx,
   g_autofree char *calls = NULL;
   g_autofree char *info = NULL;
   g_autofree char *mobile = NULL;
+  g_autofree char *abroad = NULL;
   GwCard card;
   GwOutcome outcome;
 
@@ -561,8 +562,9 @@ on_inquiry_password (Ctx         *ctx,
   calls = won (paid (sums, "telephone"));
   info = won (paid (sums, "telephone_information"));
   mobile = won (paid (sums, "prepaid_mobile"));
+  abroad = won (paid (sums, "foreign"));
   say_printf (ctx, text (ctx, M_BALANCE), balance, available, until);
-  say_printf (ctx, text (ctx, M_USAGE), internet, calls, info, mobile);
+  say_printf (ctx, text (ctx, M_USAGE), internet, calls, info, mobile, abroad);
   return go (ctx, "menu");
 }
 

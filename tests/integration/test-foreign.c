@@ -296,6 +296,34 @@ test_refusals (void)
                                  "{\"face_value\": 100, \"pins\": [\"abcd\"]}", 404));
 }
 
+/* The statement's summary names the won switched over, and adds up to
+ * the balance. */
+static void
+assert_summary_adds_up (const OtCard *card,
+                        gint64        foreign)
+{
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\"}",
+                                           card->number);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/statement", NULL, NULL, body);
+  JsonObject *summary;
+  JsonObject *paid;
+  gint64 spent = 0;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  ot_assert_status (r, 200);
+  summary = ot_json_object (ot_response_object (r), "summary");
+  paid = ot_json_object (summary, "total_paid");
+  g_assert_cmpint (ot_json_int (paid, "foreign"), ==, foreign);
+  json_object_iter_init (&iter, paid);
+  while (json_object_iter_next (&iter, &name, &value))
+    spent += json_node_get_int (value);
+  g_assert_cmpint (ot_json_int (summary, "initial_amount") + ot_json_int (summary, "total_recharged")
+                   + ot_json_int (summary, "total_refunded") - spent
+                   - ot_json_int (summary, "total_paid_out"), ==, ot_json_int (summary, "balance"));
+}
+
 static void
 assert_pin_refused (const char *path,
                     const char *body,
@@ -336,6 +364,7 @@ test_pin_loaded_once (void)
   ot_assert_status (second, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (first), "pin"), !=,
                    ot_json_string (ot_response_object (second), "pin"));
+  assert_summary_adds_up (a, 13500);
   audit ();
 }
 

@@ -47,6 +47,8 @@
       summaryRow ('inquiry.telephone', null, -(paid.telephone || 0), c),
       summaryRow ('inquiry.telephone_information', null, -(paid.telephone_information || 0), c),
       summaryRow ('inquiry.prepaid_mobile', null, -(paid.prepaid_mobile || 0), c),
+      summaryRow ('inquiry.foreign', null, -(paid.foreign || 0), c),
+      summaryRow ('inquiry.paid_out', null, -(s.total_paid_out || 0), c),
       el ('tr', {}, el ('th', { scope: 'row', i18n: ['inquiry.balance'] }), el ('td'),
           el ('td', { class: 'num', i18n: ['money.amount', { m: { money: s.balance, currency: c } }] })));
     Site.setText (document.getElementById ('points'), 'inquiry.points', { n: { count: s.points } });
