@@ -357,6 +357,15 @@ gw_phone_sell_recharge (GwTxn       *txn,
   memset (outcome, 0, sizeof *outcome);
   if (!CALL (txn, card_by_id, card_id, card, error))
     return FALSE;
+  /* The card was checked when the caller gave its password; it may have
+   * been paid out and closed, or have expired, since. */
+  if (g_str_equal (card->state, "closed") || card->expires_at <= NOW (txn))
+    {
+      outcome->code = GW_RESULT_DECLINED;
+      outcome->decline = g_str_equal (card->state, "closed") ? GW_DECLINE_CARD_NOT_ACTIVE
+                                                              : GW_DECLINE_EXPIRED_CARD;
+      return TRUE;
+    }
   if (!post_sale (txn, "recharge", sale_id, operator_id, "mobile", card, amount, NULL, &local))
     {
       if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_LIMIT))

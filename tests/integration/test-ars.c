@@ -11,6 +11,8 @@
  */
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "phone-test-util.h"
 
 static OtGateway *gw;
@@ -328,6 +330,64 @@ test_recharge_cap (void)
   audit ();
 }
 
+/* The card's id, from its balance. */
+static char *
+card_id (OtCard *card)
+{
+  g_autofree char *creds = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\"}",
+                                            card->number);
+  g_autoptr(OtResponse) balance = ot_request (gw, "POST", "/v1/cards/balance", NULL, NULL, creds);
+
+  ot_assert_status (balance, 200);
+  return g_strdup (ot_json_string (ot_response_object (balance), "card_id"));
+}
+
+/* Sets the card's state in the gateway's database, behind its back. */
+static void
+set_card_state (const char *id,
+                const char *state)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  g_autofree char *sql = g_strdup_printf ("UPDATE cards SET state = '%s' WHERE id = '%s'",
+                                          state, id);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* The card given at the password step was closed before the caller
+ * confirmed: nothing is sold, the caller is told why. */
+static void
+test_recharge_card_closed_meanwhile (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, "2580");
+  g_autoptr(OtResponse) start = ars_post ("/v1/ars/sessions",
+                                          "{\"calling_number\": \"01055507777\","
+                                          " \"locale\": \"en\"}");
+  g_autoptr(JsonObject) menu = NULL, number = NULL, password = NULL, amount = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autofree char *card_row = card_id (card);
+  const char *id;
+
+  ot_assert_status (start, 200);
+  id = ot_json_string (ot_response_object (start), "id");
+  menu = ars_step (id, 1, "2");
+  number = ars_step (id, 2, card->number);
+  password = ars_step (id, 3, "2580");
+  amount = ars_step (id, 4, "1");
+  g_assert_cmpstr (ot_json_string (amount, "state"), ==, "recharge.confirm");
+  set_card_state (card_row, "closed");
+  done = ars_step (id, 5, "1");
+  g_assert_cmpstr (ot_json_string (done, "state"), ==, "menu");
+  g_assert_null (strstr (ot_json_string (ot_json_object (done, "prompt"), "text"), "Done."));
+  set_card_state (card_row, "active");
+  ot_assert_card_balance (gw, card->number, "2580", 10000, 10000);
+  audit ();
+}
+
 /* onepin-phone as a softswitch: a call cut off when the card runs dry. */
 static void
 test_call_until_dry (void)
@@ -377,6 +437,7 @@ main (int   argc,
   g_test_add_func ("/ars/wrong-password-and-retries", test_wrong_password_and_retries);
   g_test_add_func ("/ars/api", test_api);
   g_test_add_func ("/ars/recharge-cap", test_recharge_cap);
+  g_test_add_func ("/ars/recharge-card-closed-meanwhile", test_recharge_card_closed_meanwhile);
   g_test_add_func ("/ars/call-until-dry", test_call_until_dry);
   status = g_test_run ();
 
