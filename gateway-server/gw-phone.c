@@ -530,6 +530,20 @@ gw_phone_charge_event (GwTxn                *txn,
 
 /* Calling numbers */
 
+static gboolean
+owner_gone (GwTxn       *txn,
+            const char  *card_id,
+            gboolean    *gone,
+            GError     **error)
+{
+  GwCard owner;
+
+  if (!CALL (txn, card_by_id, card_id, &owner, error))
+    return FALSE;
+  *gone = g_str_equal (owner.state, "closed") || owner.expires_at <= NOW (txn);
+  return TRUE;
+}
+
 gboolean
 gw_phone_register_calling_number (GwTxn                *txn,
                                   const GwLedgerConfig *ledger,
@@ -565,11 +579,20 @@ gw_phone_register_calling_number (GwTxn                *txn,
 
   if (phone->calling_number_card (txn, lookup, owner, &local))
     {
-      if (!g_str_equal (owner, card->id))
-        *result = GW_PHONE_NUMBER_TAKEN;
-      return TRUE;
+      gboolean gone;
+
+      if (g_str_equal (owner, card->id))
+        return TRUE;
+      /* A line stays with a card until that card is closed or expired
+       * (nobody could remove it then: removing needs the card to pass). */
+      if (!owner_gone (txn, owner, &gone, error))
+        return FALSE;
+      if (!gone)
+        return *result = GW_PHONE_NUMBER_TAKEN, TRUE;
+      if (!phone->calling_number_delete (txn, lookup, owner, &local) && local != NULL)
+        return g_propagate_error (error, local), FALSE;
     }
-  if (local != NULL)
+  else if (local != NULL)
     return g_propagate_error (error, local), FALSE;
   return phone->calling_number_put (txn, lookup, card->id, last4, error);
 }

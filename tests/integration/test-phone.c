@@ -729,6 +729,34 @@ test_calling_number (void)
   audit ();
 }
 
+/* A line registered to a card that was closed since (its balance paid
+ * out) could be removed by nobody; another card may take it over. */
+static void
+test_calling_number_of_closed_card (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtCard) other = new_card (10000);
+  g_autoptr(OtResponse) reg = calling_number ("", card->number, "01055598765");
+  g_autoptr(OtResponse) taken = calling_number ("", other->number, "01055598765");
+  g_autoptr(OtResponse) moved = NULL;
+  g_autoptr(OtResponse) by_ani = NULL;
+  g_autofree char *close = g_strdup_printf ("UPDATE cards SET state = 'closed' WHERE id = '%s'",
+                                            card->id);
+  g_autoptr(JsonObject) t = NULL;
+
+  ot_assert_status (reg, 200);
+  ot_assert_error (taken, 409, "invalid_request_error", "calling_number_taken");
+  exec_on_database (close);
+  moved = calling_number ("", other->number, "01055598765");
+  ot_assert_status (moved, 200);
+  by_ani = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
+                       "{\"calling_number\": \"01055598765\", \"destination\": \"0212345678\"}");
+  ot_assert_status (by_ani, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (by_ani), "card_id"), ==, other->id);
+  t = report_ok (ot_json_string (ot_response_object (by_ani), "id"), "terminate", 1, 60);
+  audit ();
+}
+
 static void
 test_refusals (void)
 {
@@ -861,6 +889,7 @@ main (int   argc,
   g_test_add_func ("/phone/rate-versions", test_rate_versions);
   g_test_add_func ("/phone/services-and-channels", test_services_and_channels);
   g_test_add_func ("/phone/calling-number", test_calling_number);
+  g_test_add_func ("/phone/calling-number-of-closed-card", test_calling_number_of_closed_card);
   g_test_add_func ("/phone/refusals", test_refusals);
   g_test_add_func ("/phone/switch-vanishes", test_switch_vanishes);
   status = g_test_run ();
