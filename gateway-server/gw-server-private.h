@@ -127,8 +127,10 @@ void      gw_request_bad_param    (GwRequest   *request,
 gboolean  gw_request_check_body   (GwRequest             *request,
                                    const OnepinJsonField *fields,
                                    gsize                  n_fields);
-/* Gives a request that came without an Idempotency-Key the key @key, for
- * routes whose requests carry their own sequence number. */
+/* Keys the request by @key, for routes whose requests carry their own
+ * sequence number: a retry is found by that number whatever
+ * Idempotency-Key the client sent with it (a fresh one per attempt, say),
+ * and the client's key, if any, is set aside. */
 void      gw_request_use_idempotency_key (GwRequest  *request,
                                           const char *key);
 /* Scopes a key-less card-holder request's Idempotency-Key to the card its

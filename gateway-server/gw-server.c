@@ -1401,8 +1401,7 @@ void
 gw_request_use_idempotency_key (GwRequest  *request,
                                 const char *key)
 {
-  if (request->idempotency_key != NULL)
-    return;
+  g_free (request->idempotency_key);
   request->idempotency_key = g_strdup (key);
   fingerprint (request);
 }

@@ -229,6 +229,17 @@ test_request_numbers (void)
   ot_assert_status (again, 200);
   g_assert_cmpstr (ot_response_header (again, "Idempotent-Replayed"), ==, "true");
   ot_assert_error (other, 422, "idempotency_error", "idempotency_key_reused");
+  {
+    /* A switch that puts a fresh Idempotency-Key on every attempt: the
+     * request number still makes the retry. */
+    g_autofree char *path = g_strdup_printf ("/v1/phone/sessions/%s/update", id);
+    g_autoptr(OtResponse) keyed = ot_request (gw, "POST", path, switch_key, "attempt-2",
+                                              "{\"request_number\": 1, \"used_seconds\": 30}");
+
+    ot_assert_status (keyed, 200);
+    g_assert_cmpstr (ot_response_header (keyed, "Idempotent-Replayed"), ==, "true");
+    g_assert_cmpstr (keyed->body, ==, again->body);
+  }
   ot_assert_error (zero, 400, "invalid_request_error", "parameter_invalid");
   g_assert_cmpint (ot_json_int (skip, "amount_charged"), ==, 60);
 
