@@ -204,11 +204,17 @@ pool (Admin       *admin,
   g_autofree char *body = g_strdup_printf ("{\"seller\": \"%s\", \"kind\": \"%s\", \"value\": %"
                                            G_GINT64_FORMAT ", \"count\": %" G_GINT64_FORMAT "}",
                                            seller, kind, value, count);
-  g_autoptr(JsonObject) made = send_json (admin, "POST", "/v1/admin/phone/pools", body, error);
+  g_autoptr(JsonObject) made = NULL;
   g_autoptr(GString) csv = g_string_new ("seq,number,secret,value\r\n");
   g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) header = g_bytes_new_static (csv->str, csv->len);
   JsonArray *numbers;
 
+  /* The numbers and secrets are in the answer only: a file that cannot be
+   * written must be found out before the pool exists, not after. */
+  if (!write_file (out, header, 0600, error))
+    return FALSE;
+  made = send_json (admin, "POST", "/v1/admin/phone/pools", body, error);
   if (made == NULL)
     return FALSE;
   numbers = json_object_get_array_member (made, "numbers");

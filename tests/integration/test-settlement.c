@@ -10,6 +10,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "phone-test-util.h"
 
 static OtGateway *gw;
@@ -307,6 +309,45 @@ test_day (void)
   remove_dir (out_dir);
 }
 
+static gint64
+count_pools (void)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 n;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM phone_pools", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return n;
+}
+
+/* A file that cannot be written is found out before the pool is made:
+ * its numbers and secrets would be lost for good. */
+static void
+pool_file_unwritable (const char *agent_id)
+{
+  const char *argv[] = {
+    g_getenv ("ONEPIN_ADMIN"), "pool", "--data-dir", ot_gateway_data_dir (gw),
+    "--seller", agent_id, "--kind", "agent", "--value", "20000", "--count", "2",
+    "--out", "/nonexistent-onepin-dir/print.csv", NULL,
+  };
+  gint64 before = count_pools ();
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err,
+                               &status, NULL));
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (count_pools (), ==, before);
+}
+
 /* onepin-admin pool: the agent's cards to print, with their secrets. */
 static void
 test_pool_file (void)
@@ -343,6 +384,7 @@ test_pool_file (void)
     }
   g_unlink (file);
   g_rmdir (dir);
+  pool_file_unwritable (agent_id);
 }
 
 static void
