@@ -30,11 +30,12 @@ read_merchant (sqlite3_stmt *stmt,
   out->commission_bps = sqlite3_column_int64 (stmt, 2);
   out->settled_account = sqlite3_column_int64 (stmt, 3);
   out->watermark = sqlite3_column_int64 (stmt, 4);
+  out->commission_carry = sqlite3_column_int64 (stmt, 5);
 }
 
 #define MERCHANT_COLUMNS \
   "m.id, m.account_id, COALESCE(s.commission_bps, 0), COALESCE(s.settled_account, 0)," \
-  " COALESCE(s.watermark, 0) FROM merchants m" \
+  " COALESCE(s.watermark, 0), COALESCE(s.commission_carry, 0) FROM merchants m" \
   " LEFT JOIN settlement_merchants s ON s.merchant_id = m.id "
 
 static GArray *
@@ -61,9 +62,10 @@ s_merchant_put (GwTxn                       *t,
                 GError                     **error)
 {
   sqlite3_stmt *stmt = PREP (t,
-    "INSERT INTO settlement_merchants (merchant_id, commission_bps, settled_account, watermark)"
-    " VALUES (?1, ?2, NULLIF (?3, 0), ?4) ON CONFLICT (merchant_id) DO UPDATE SET"
-    " commission_bps = ?2, settled_account = NULLIF (?3, 0), watermark = ?4");
+    "INSERT INTO settlement_merchants (merchant_id, commission_bps, settled_account, watermark,"
+    " commission_carry) VALUES (?1, ?2, NULLIF (?3, 0), ?4, ?5) ON CONFLICT (merchant_id)"
+    " DO UPDATE SET commission_bps = ?2, settled_account = NULLIF (?3, 0), watermark = ?4,"
+    " commission_carry = ?5");
 
   if (stmt == NULL)
     return FALSE;
@@ -71,6 +73,7 @@ s_merchant_put (GwTxn                       *t,
   sqlite3_bind_int64 (stmt, 2, merchant->commission_bps);
   sqlite3_bind_int64 (stmt, 3, merchant->settled_account);
   sqlite3_bind_int64 (stmt, 4, merchant->watermark);
+  sqlite3_bind_int64 (stmt, 5, merchant->commission_carry);
   return gw_sqlite_step_done (t, stmt, error);
 }
 

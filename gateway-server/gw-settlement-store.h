@@ -19,6 +19,7 @@ typedef struct
   gint64  commission_bps;
   gint64  settled_account;          /* 0 until the first settlement */
   gint64  watermark;                /* the last journal line settled */
+  gint64  commission_carry;         /* ten-thousandths of a won not charged yet, 0-9999 */
 } GwSettlementMerchant;
 
 typedef struct

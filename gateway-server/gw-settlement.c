@@ -92,6 +92,23 @@ post_settlement (GwTxn                      *txn,
   return n < 2 || CALL (txn, entry_post, &entry, error);
 }
 
+/* The run's commission on @gross won: the whole won of gross × rate plus
+ * what earlier runs left over, rounded down; the rest (0 to 9999
+ * ten-thousandths) carries to the merchant's next run. Rounded apart, a
+ * run's payments and a later run's refunds of them would leave the
+ * merchant a won up. @gross is at most 2^62 / 10^4, which the ledger's
+ * amounts are far below. */
+static gint64
+commission (GwSettlementMerchant *merchant,
+            gint64                gross)
+{
+  gint64 exact = gross * merchant->commission_bps + merchant->commission_carry;
+  gint64 whole = exact / 10000 - (exact % 10000 < 0 ? 1 : 0);
+
+  merchant->commission_carry = exact - whole * 10000;
+  return whole;
+}
+
 static gboolean
 settle_merchant (GwTxn                *txn,
                  GwSettlementMerchant *merchant,
@@ -115,8 +132,7 @@ settle_merchant (GwTxn                *txn,
   g_strlcpy (s.date, date, sizeof s.date);
   s.commission_bps = merchant->commission_bps;
   gross = s.captured - s.refunded;
-  /* C division truncates toward zero: the documented rounding. */
-  s.commission = gross * s.commission_bps / 10000;
+  s.commission = commission (merchant, gross);
   s.net = gross - s.commission;
   s.created = NOW (txn);
 
