@@ -205,8 +205,6 @@ gw_checkout_check_body (JsonObject   *body,
                 ? "parameter_unknown"
                 : g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING)
                 ? "parameter_missing" : "parameter_invalid";
-      if (g_str_equal (*code, "parameter_unknown"))
-        param = gw_plain_word (param);
       return *message = "A parameter is unknown, missing or of the wrong type.", param;
     }
   if (amount < 1 || amount > MAX_AMOUNT)
@@ -292,8 +290,11 @@ gw_api_checkout_create (GwRequest *request)
   const char *param = gw_checkout_check_body (body, &items, &code, &message);
   CheckoutOp *op;
 
+  /* An unknown member's name is the caller's: only a plain word is echoed. */
   if (param != NULL)
-    return gw_request_error (request, 400, "invalid_request_error", code, param, message);
+    return gw_request_error (request, 400, "invalid_request_error", code,
+                             g_str_equal (code, "parameter_unknown") ? gw_plain_word (param)
+                                                                     : param, message);
 
   op = g_new0 (CheckoutOp, 1);
   id = onepin_crypto_random_token ("cs_", 16);

@@ -181,6 +181,15 @@ test_create_refusals (void)
                                        "param"), ==, cases[i].param);
     }
   {
+    /* A card number sent as a member's name is not repeated. */
+    g_autoptr(OtResponse) r = open_session (mall, "B-3", 10000, "\"4111111111111111\":1");
+
+    ot_assert_error (r, 400, "invalid_request_error", "parameter_unknown");
+    g_assert_false (json_object_has_member (ot_json_object (ot_response_object (r), "error"),
+                                            "param"));
+    g_assert_null (strstr (r->body, "4111111111111111"));
+  }
+  {
     g_autoptr(OtResponse) zero = open_session (mall, "B-2", 0, NULL);
     g_autoptr(OtResponse) order = open_session (mall, "", 1000, NULL);
 
