@@ -539,14 +539,19 @@ gw_request_field_error (GwRequest    *request,
   else if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
     code = "parameter_missing", format = "Missing parameter: %s";
   /* Our own fields' names are safe to echo, values never; an unknown name
-   * is the caller's, and only a plain word is repeated. */
-  if (field == NULL || (g_str_equal (code, "parameter_unknown") && gw_plain_word (field) == NULL))
-    param = parent != NULL ? g_strdup (parent) : NULL;
+   * is the caller's, and only a plain word is repeated. Otherwise the
+   * answer names at most the object that holds it. */
+  if (field != NULL && (!g_str_equal (code, "parameter_unknown") || gw_plain_word (field) != NULL))
+    {
+      param = parent != NULL ? g_strdup_printf ("%s.%s", parent, field) : g_strdup (field);
+      message = g_strdup_printf (format, param);
+    }
   else
-    param = parent != NULL ? g_strdup_printf ("%s.%s", parent, field) : g_strdup (field);
-  message = param != NULL ? g_strdup_printf (format, param)
-                          : g_strdup (g_str_equal (code, "parameter_unknown")
-                                      ? "Unknown parameter." : "Invalid parameter.");
+    {
+      param = g_strdup (parent);
+      message = parent != NULL ? g_strdup_printf ("Unknown or invalid parameter in %s.", parent)
+                               : g_strdup ("Unknown or invalid parameter.");
+    }
   gw_request_error (request, 400, "invalid_request_error", code, param, message);
 }
 
