@@ -26,6 +26,8 @@ struct _OwChargeDialog
   GPtrArray     *sources;
   GCancellable  *cancellable;
   char          *idempotency_key;
+  gint64         sent_amount;    /* of the request sent under the key */
+  gboolean       resuming;       /* the key was sent and its outcome is unknown */
 };
 
 G_DEFINE_FINAL_TYPE (OwChargeDialog, ow_charge_dialog, ADW_TYPE_WINDOW)
@@ -33,6 +35,7 @@ G_DEFINE_FINAL_TYPE (OwChargeDialog, ow_charge_dialog, ADW_TYPE_WINDOW)
 enum
 {
   SIGNAL_CHARGED,
+  SIGNAL_PENDING,
   N_SIGNALS
 };
 
@@ -44,6 +47,27 @@ selected_source (OwChargeDialog *self)
   guint i = adw_combo_row_get_selected (self->source_row);
 
   return self->sources != NULL && i < self->sources->len ? g_ptr_array_index (self->sources, i) : NULL;
+}
+
+OwPendingCharge *
+ow_pending_charge_copy (const OwPendingCharge *pending)
+{
+  OwPendingCharge *copy = g_new0 (OwPendingCharge, 1);
+
+  copy->source_id = g_strdup (pending->source_id);
+  copy->amount = pending->amount;
+  copy->idempotency_key = g_strdup (pending->idempotency_key);
+  return copy;
+}
+
+void
+ow_pending_charge_free (OwPendingCharge *pending)
+{
+  if (pending == NULL)
+    return;
+  g_free (pending->source_id);
+  g_free (pending->idempotency_key);
+  g_free (pending);
 }
 
 /* Whether a retry of this request could still settle it, so it must keep
@@ -60,12 +84,77 @@ outcome_unknown (const GError *error)
           g_strcmp0 (ow_api_error_get_code (error), "bank_unavailable") != 0);
 }
 
+/* While a charge is unsettled, only the same request can settle it: the
+ * source and amount are fixed, and so is the secret once it was sent
+ * (another would make the retry another request, refused with 422). */
 static void
-set_inputs_sensitive (OwChargeDialog *self,
-                      gboolean        sensitive)
+lock_request (OwChargeDialog *self,
+              gboolean        source_and_amount,
+              gboolean        secret)
 {
-  gtk_widget_set_sensitive (GTK_WIDGET (self->source_row), sensitive);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->amount_spin), sensitive);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  GtkWidget *locked[] = {
+    source_and_amount ? GTK_WIDGET (self->source_row) : NULL,
+    source_and_amount ? GTK_WIDGET (self->amount_spin) : NULL,
+    secret ? GTK_WIDGET (self->cvc_row) : NULL,
+    secret ? GTK_WIDGET (self->account_password_row) : NULL,
+  };
+
+  /* A text made insensitive while focused never gets its focus-out. */
+  for (guint i = 0; focus != NULL && i < G_N_ELEMENTS (locked); i++)
+    if (locked[i] != NULL && (focus == locked[i] || gtk_widget_is_ancestor (focus, locked[i])))
+      gtk_widget_grab_focus (GTK_WIDGET (self->charge_button));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->source_row), !source_and_amount);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->amount_spin), !source_and_amount);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cvc_row), !secret);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->account_password_row), !secret);
+  gtk_button_set_label (self->charge_button, source_and_amount ? _("_Try Again") : _("C_harge"));
+}
+
+static void
+emit_pending (OwChargeDialog *self)
+{
+  OwFundingSource *source = selected_source (self);
+  OwPendingCharge pending = {
+    .source_id = source != NULL ? source->id : NULL,
+    .amount = self->sent_amount,
+    .idempotency_key = self->idempotency_key,
+  };
+
+  g_signal_emit (self, signals[SIGNAL_PENDING], 0, self->resuming ? &pending : NULL);
+}
+
+static void
+on_charge_failed (OwChargeDialog *self,
+                  const GError   *error)
+{
+  g_autofree char *message = NULL;
+
+  if (outcome_unknown (error))
+    {
+      /* the same request again, not another charge */
+      self->resuming = TRUE;
+      lock_request (self, TRUE, TRUE);
+      message = ow_ui_error_message (error);
+    }
+  else if (self->resuming &&
+           g_strcmp0 (ow_api_error_get_code (error), "idempotency_key_reused") == 0)
+    {
+      /* a secret other than the first attempt's: still the first charge */
+      lock_request (self, TRUE, FALSE);
+      message = g_strdup (_("Enter the same security code or password as for the first attempt, "
+                            "to learn how that charge ended. You will not be charged twice."));
+    }
+  else
+    {
+      self->resuming = FALSE;
+      g_free (self->idempotency_key);
+      self->idempotency_key = ow_client_new_idempotency_key ();
+      lock_request (self, FALSE, FALSE);
+      message = ow_ui_error_message (error);
+    }
+  ow_ui_show_error (self->error_label, message);
+  emit_pending (self);
 }
 
 static void
@@ -82,25 +171,12 @@ on_charged (GObject      *source,
   ow_ui_set_busy (self->charge_button, self->spinner, FALSE);
   if (charge == NULL)
     {
-      g_autofree char *message = ow_ui_error_message (error);
-
-      ow_ui_show_error (self->error_label, message);
-      if (outcome_unknown (error))
-        {
-          /* the same request again, not another charge: source and amount stay */
-          set_inputs_sensitive (self, FALSE);
-          gtk_button_set_label (self->charge_button, _("_Try Again"));
-        }
-      else
-        {
-          g_free (self->idempotency_key);
-          self->idempotency_key = ow_client_new_idempotency_key ();
-          set_inputs_sensitive (self, TRUE);
-          gtk_button_set_label (self->charge_button, _("C_harge"));
-        }
+      on_charge_failed (self, error);
       return;
     }
 
+  self->resuming = FALSE;
+  emit_pending (self);
   g_signal_emit (self, signals[SIGNAL_CHARGED], 0, charge);
   gtk_window_destroy (GTK_WINDOW (self));
 }
@@ -133,6 +209,7 @@ on_charge (OwChargeDialog *self)
 
   ow_ui_show_error (self->error_label, NULL);
   ow_ui_set_busy (self->charge_button, self->spinner, TRUE);
+  self->sent_amount = amount;
   ow_client_charge_async (self->client, source->id, amount,
                           card ? gtk_editable_get_text (self->cvc_row) : NULL,
                           card ? NULL : gtk_editable_get_text (self->account_password_row),
@@ -190,6 +267,8 @@ ow_charge_dialog_class_init (OwChargeDialogClass *klass)
 
   signals[SIGNAL_CHARGED] = g_signal_new ("charged", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_PENDING] = g_signal_new ("pending", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-charge-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, source_row);
@@ -223,10 +302,42 @@ source_label (const OwFundingSource *source)
   return g_strdup_printf ("%s %s", bank != NULL ? bank : _("Bank account"), source->masked_number);
 }
 
+/* Opens on the unsettled charge: its source and amount, its key. */
+static void
+resume (OwChargeDialog        *self,
+        const OwPendingCharge *pending)
+{
+  g_autofree char *amount = ow_format_money (pending->amount, "krw");
+  g_autofree char *message = NULL;
+  guint i;
+
+  for (i = 0; i < self->sources->len; i++)
+    if (g_strcmp0 (((OwFundingSource *) g_ptr_array_index (self->sources, i))->id,
+                   pending->source_id) == 0)
+      break;
+  /* Its source was removed since: the gateway settles it by itself. */
+  if (i == self->sources->len)
+    return;
+
+  adw_combo_row_set_selected (self->source_row, i);
+  gtk_spin_button_set_value (self->amount_spin, (double) pending->amount);
+  g_free (self->idempotency_key);
+  self->idempotency_key = g_strdup (pending->idempotency_key);
+  self->sent_amount = pending->amount;
+  self->resuming = TRUE;
+  lock_request (self, TRUE, FALSE);
+  /* TRANSLATORS: the amount of a charge whose outcome is not known yet */
+  message = g_strdup_printf (_("The charge of %s from this source is not confirmed yet. Enter its "
+                               "security code or password again to learn how it ended. You will "
+                               "not be charged twice."), amount);
+  ow_ui_show_error (self->error_label, message);
+}
+
 OwChargeDialog *
-ow_charge_dialog_new (OwClient  *client,
-                      GPtrArray *sources,
-                      GtkWindow *parent)
+ow_charge_dialog_new (OwClient              *client,
+                      GPtrArray             *sources,
+                      const OwPendingCharge *pending,
+                      GtkWindow             *parent)
 {
   OwChargeDialog *self = g_object_new (OW_TYPE_CHARGE_DIALOG, "transient-for", parent, NULL);
   g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
@@ -244,5 +355,7 @@ ow_charge_dialog_new (OwClient  *client,
   adw_combo_row_set_model (self->source_row, G_LIST_MODEL (labels));
   adw_combo_row_set_selected (self->source_row, 0);
   on_source_selected (self);
+  if (pending != NULL)
+    resume (self, pending);
   return self;
 }

@@ -3,10 +3,13 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * One Idempotency-Key per dialog: trying again after a network error or a
+ * One Idempotency-Key per request: trying again after a network error or a
  * charge the bank has not confirmed settles the first attempt, never
- * charges twice. Emits "charged" with the OwCharge (valid during the
- * emission), then closes.
+ * charges twice. While such a charge is unsettled, the dialog emits
+ * "pending" with an OwPendingCharge (valid during the emission; NULL once it
+ * is settled either way), so that a dialog opened later resumes it instead
+ * of starting a second charge. Emits "charged" with the OwCharge (valid
+ * during the emission), then closes.
  */
 #pragma once
 
@@ -20,9 +23,25 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (OwChargeDialog, ow_charge_dialog, OW, CHARGE_DIALOG, AdwWindow)
 
-/* @sources: OwFundingSource*, at least one; the dialog keeps a reference. */
-OwChargeDialog *ow_charge_dialog_new (OwClient  *client,
-                                      GPtrArray *sources,
-                                      GtkWindow *parent);
+/* A charge sent whose outcome the wallet has not learnt. Its secret (the
+ * CVC or account password) is not kept: the user types it again. */
+typedef struct
+{
+  char   *source_id;
+  gint64  amount;
+  char   *idempotency_key;
+} OwPendingCharge;
+
+OwPendingCharge *ow_pending_charge_copy (const OwPendingCharge *pending);
+void             ow_pending_charge_free (OwPendingCharge       *pending);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwPendingCharge, ow_pending_charge_free)
+
+/* @sources: OwFundingSource*, at least one; the dialog keeps a reference.
+ * @pending: the unsettled charge to resume, or NULL. */
+OwChargeDialog *ow_charge_dialog_new (OwClient              *client,
+                                      GPtrArray             *sources,
+                                      const OwPendingCharge *pending,
+                                      GtkWindow             *parent);
 
 G_END_DECLS

@@ -48,6 +48,7 @@ struct _OwMainPage
   GPtrArray       *sources;       /* OwFundingSource* */
   char            *receipt_channel;
   char            *history_cursor;
+  OwPendingCharge *pending_charge;  /* sent, outcome unknown: the next dialog resumes it */
   guint            reveal_source;
   gboolean         setting_receipt; /* the combo changes because we set it */
 };
@@ -315,6 +316,16 @@ on_charged (OwChargeDialog *dialog,
 }
 
 static void
+on_charge_pending (OwChargeDialog        *dialog,
+                   const OwPendingCharge *pending,
+                   OwMainPage            *self)
+{
+  g_clear_pointer (&self->pending_charge, ow_pending_charge_free);
+  if (pending != NULL)
+    self->pending_charge = ow_pending_charge_copy (pending);
+}
+
+static void
 on_charge_clicked (OwMainPage *self)
 {
   OwClient *c = client (self);
@@ -328,8 +339,10 @@ on_charge_clicked (OwMainPage *self)
       return;
     }
 
-  dialog = ow_charge_dialog_new (c, self->sources, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  dialog = ow_charge_dialog_new (c, self->sources, self->pending_charge,
+                                 GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
   g_signal_connect_object (dialog, "charged", G_CALLBACK (on_charged), self, 0);
+  g_signal_connect_object (dialog, "pending", G_CALLBACK (on_charge_pending), self, 0);
   ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -755,6 +768,7 @@ ow_main_page_clear (OwMainPage *self)
   g_clear_pointer (&self->sources, g_ptr_array_unref);
   g_clear_pointer (&self->receipt_channel, g_free);
   g_clear_pointer (&self->history_cursor, g_free);
+  g_clear_pointer (&self->pending_charge, ow_pending_charge_free);
 
   hide_number (self);
   gtk_label_set_text (self->validity_label, "");
@@ -796,6 +810,7 @@ ow_main_page_finalize (GObject *object)
   g_clear_pointer (&self->sources, g_ptr_array_unref);
   g_free (self->receipt_channel);
   g_free (self->history_cursor);
+  ow_pending_charge_free (self->pending_charge);
 
   G_OBJECT_CLASS (ow_main_page_parent_class)->finalize (object);
 }

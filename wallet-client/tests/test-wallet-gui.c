@@ -517,6 +517,75 @@ test_charge (void)
   ow_ui_screenshot (ow_ui_window_of ("stack"), "11-charged");
 }
 
+static gboolean
+sensitive (const char *id)
+{
+  return gtk_widget_get_sensitive (ow_ui_get (id));
+}
+
+/* The card company takes the money but its answer is lost (the bank dies
+ * while holding it back): the dialog keeps the request as it was sent, a
+ * dialog opened again resumes it, a different CVC does not make it another
+ * charge, and the retry once the bank is back credits it once. */
+static void
+test_charge_pending (void)
+{
+  GtkSpinButton *amount;
+
+  add_credit_card (OT_BANK_CARD_SLOW);
+  ow_ui_wait_for (count_rows ("funding_list") == 3, 30, "the slow card's row");
+
+  open_charge_dialog ();
+  choose_source ("0119");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 30000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_spin (500);
+  ot_bank_kill (T.bank);
+  ow_ui_wait_for (label_contains ("error_label", "not confirmed"), 30, "the unknown outcome");
+  g_assert_false (sensitive ("source_row"));
+  g_assert_false (sensitive ("amount_spin"));
+  g_assert_false (sensitive ("cvc_row"));
+  ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "12-charge-pending");
+
+  /* closed and opened again: the same charge, its CVC to type again */
+  gtk_window_close (ow_ui_window_of ("amount_spin"));
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
+  open_charge_dialog ();
+  amount = GTK_SPIN_BUTTON (ow_ui_get ("amount_spin"));
+  g_assert_nonnull (strstr (gtk_string_list_get_string (
+    GTK_STRING_LIST (adw_combo_row_get_model (ADW_COMBO_ROW (ow_ui_get ("source_row")))),
+    adw_combo_row_get_selected (ADW_COMBO_ROW (ow_ui_get ("source_row")))), "0119"));
+  g_assert_cmpfloat (gtk_spin_button_get_value (amount), ==, 30000);
+  g_assert_false (sensitive ("source_row"));
+  g_assert_false (sensitive ("amount_spin"));
+  g_assert_true (sensitive ("cvc_row"));
+  g_assert_true (label_contains ("error_label", "₩30,000"));
+  ow_ui_check_a11y ("charge dialog resuming a charge");
+
+  /* another CVC is another request (422): still the same charge */
+  ot_bank_restart (T.bank);
+  ow_ui_type ("cvc_row", "999");
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (label_contains ("error_label", "same security code"), 30, "the refused CVC");
+  g_assert_false (sensitive ("source_row"));
+  g_assert_true (sensitive ("cvc_row"));
+
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 30, "the charge to settle");
+  wait_label ("balance_label", "₩97,000");
+  ot_assert_card_balance (T.gw, T.card_number, CARD_PASSWORD, 97000, 97000);
+
+  /* settled: the next dialog is a new charge */
+  open_charge_dialog ();
+  g_assert_true (sensitive ("source_row"));
+  g_assert_true (sensitive ("amount_spin"));
+  g_assert_false (label_contains ("error_label", "not confirmed"));
+  gtk_window_close (ow_ui_window_of ("amount_spin"));
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
+}
+
 /* A shop takes a payment with the card; the wallet shows it on refresh,
  * its name as written (not read as markup, where "&" blanks the row). */
 static void
@@ -1023,6 +1092,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/change-master-password", test_change_master_password);
   g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
+  g_test_add_func ("/wallet-gui/charge-pending", test_charge_pending);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
   status = g_test_run ();
 
