@@ -432,6 +432,7 @@ struct _Work
   char         *password;
   char         *new_password;     /* WORK_REGISTER's only one, or WORK_PASSWORD's new one */
 
+  guint8        login_hash[32];   /* what attempts are counted under */
   GwWalletUser  user;
   gboolean      found;
   gboolean      locked;
@@ -490,8 +491,6 @@ work_verify (Work    *work,
 
   if (!gw_store_read (work->store, work_lookup_apply, work, error))
     return FALSE;
-  if (work->found && gw_wallet_is_locked (&work->user, gw_api_wallet_now ()))
-    return work->locked = TRUE, TRUE;
   if (work->found)
     {
       memcpy (salt, work->user.salt, sizeof salt);
@@ -559,6 +558,58 @@ refuse_busy (GwRequest  *request,
   gw_request_error (request, status, type, code, NULL, message);
 }
 
+static void
+work_enqueue (Work *work)
+{
+  GwWalletState *state = work->state;
+
+  if (state->kdf_running < state->kdf_workers)
+    return work_run_in_thread (work);
+  g_queue_push_tail (&state->kdf_waiting, work);
+}
+
+/* On the writer, before the password is hashed: the attempt is counted
+ * first, so that guesses sent together cannot pass the limit. A password
+ * change counts under its user's login ID. */
+static gboolean
+attempt_begin_apply (GwTxn    *txn,
+                     gpointer  data,
+                     GError  **error)
+{
+  Work *work = data;
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+  g_auto(GwWalletUser) user = { 0 };
+  GError *local = NULL;
+
+  if (work->kind == WORK_PASSWORD)
+    {
+      if (!wallet->user_by_id (txn, work->user_id, &user, &local))
+        return local == NULL || (g_propagate_error (error, local), FALSE);
+      gw_wallet_login_hash (&work->state->config, user.login_id, work->login_hash);
+    }
+  return gw_wallet_attempt_begin (txn, &work->state->config, work->login_hash, &work->locked,
+                                  error);
+}
+
+static void
+attempt_begin_done (gpointer      data,
+                    const GError *error)
+{
+  Work *work = data;
+
+  if (g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN))
+    gw_request_error (work->request, 503, "api_error", "unavailable", NULL,
+                      "The gateway is shutting down.");
+  else if (error != NULL)
+    gw_api_wallet_read_failed (work->request, error);
+  else if (work->locked)
+    gw_request_error (work->request, 429, "rate_limit_error", "login_locked", NULL,
+                      "Too many wrong passwords for this login ID. Try again later.");
+  else
+    return work_enqueue (work);
+  work_free (work);
+}
+
 /* Each PBKDF2 costs a core most of a second, and anyone can ask for one
  * (registration, sign-in), so they are bounded twice: per client address
  * in the server's limiter, and in all by kdf_workers running on GTask
@@ -592,9 +643,11 @@ work_start (Work *work)
                    "Too many sign-ins and registrations from this address. Wait a minute.");
       return work_free (work);
     }
-  if (can_run)
-    return work_run_in_thread (work);
-  g_queue_push_tail (&state->kdf_waiting, work);
+  if (work->kind == WORK_REGISTER)
+    return work_enqueue (work);
+  if (work->kind == WORK_LOGIN)
+    gw_wallet_login_hash (&state->config, work->login_id, work->login_hash);
+  gw_store_submit (work->store, attempt_begin_apply, attempt_begin_done, work);
 }
 
 /* While the gateway stops, work still waiting for a worker is answered as
@@ -624,6 +677,7 @@ typedef struct
   char             session_id[40];
   GwWalletUser     user;             /* registration */
   guint8           verified_hash[32];
+  guint8           login_hash[32];   /* sign-in and password change */
   guint8           token_hash[32];
   char            *token;
   guint8           new_salt[GW_WALLET_SALT_LEN];
@@ -779,9 +833,8 @@ login_failed_apply (GwTxn   *txn,
 {
   Op *op = call->data;
 
-  /* An unknown login ID counts against the address all the same. */
-  if (op->user_id[0] != '\0' &&
-      !gw_wallet_login_failed (txn, &op->state->config, op->user_id, error))
+  /* An unknown login ID is counted (and locked) like a known one. */
+  if (!gw_wallet_attempt_failed (txn, &op->state->config, op->login_hash, error))
     return FALSE;
   gw_api_wallet_refuse_result (call, GW_WALLET_INVALID_LOGIN);
   return TRUE;
@@ -821,11 +874,8 @@ login_continue (Work *work)
   GwRequest *request = work->request;
   Op *op;
 
-  if (work->locked)
-    return gw_request_error (request, 429, "rate_limit_error", "login_locked", NULL,
-                             "Too many wrong passwords for this login ID. Try again later.");
-
   op = op_new (request);
+  memcpy (op->login_hash, work->login_hash, sizeof op->login_hash);
   if (work->found)
     g_strlcpy (op->user_id, work->user.id, sizeof op->user_id);
   if (!work->verified)
@@ -1067,7 +1117,7 @@ password_failed_apply (GwTxn   *txn,
 {
   Op *op = call->data;
 
-  if (!gw_wallet_login_failed (txn, &op->state->config, op->user_id, error))
+  if (!gw_wallet_attempt_failed (txn, &op->state->config, op->login_hash, error))
     return FALSE;
   gw_api_wallet_refuse_result (call, GW_WALLET_PASSWORD_INCORRECT);
   return TRUE;
@@ -1095,10 +1145,8 @@ password_continue (Work *work)
   GwRequest *request = work->request;
   Op *op;
 
-  if (work->locked)
-    return gw_request_error (request, 429, "rate_limit_error", "login_locked", NULL,
-                             "Too many wrong passwords for this login ID. Try again later.");
   op = op_new (request);
+  memcpy (op->login_hash, work->login_hash, sizeof op->login_hash);
   if (!work->verified)
     return gw_call_submit (gw_call_new (request, password_failed_apply, op, op_free));
   memcpy (op->verified_hash, work->user.hash, 32);

@@ -47,7 +47,7 @@ gw_wallet_charge_clear (GwWalletCharge *charge)
 
 #define USER_COLUMNS \
   "SELECT id, login_id, password_salt, password_hash, password_iterations, profile_sealed," \
-  " receipt_channel, locale, failures, locked_until, COALESCE(card_id, ''), card_cvc_mac," \
+  " receipt_channel, locale, COALESCE(card_id, ''), card_cvc_mac," \
   " created FROM wallet_users "
 
 static void
@@ -65,11 +65,9 @@ read_user (sqlite3_stmt *stmt,
   out->profile_sealed = gw_sqlite_column_bytes (stmt, 5);
   COPY (out->receipt_channel, stmt, 6);
   COPY (out->locale, stmt, 7);
-  out->failures = sqlite3_column_int64 (stmt, 8);
-  out->locked_until = sqlite3_column_int64 (stmt, 9);
-  COPY (out->card_id, stmt, 10);
-  BLOB (out->cvc_mac, stmt, 11);
-  out->created = sqlite3_column_int64 (stmt, 12);
+  COPY (out->card_id, stmt, 8);
+  BLOB (out->cvc_mac, stmt, 9);
+  out->created = sqlite3_column_int64 (stmt, 10);
 }
 
 static gboolean
@@ -125,21 +123,77 @@ t_user_by_card (GwTxn         *txn,
                                 error);
 }
 
+static void
+read_attempts (sqlite3_stmt *stmt,
+               gpointer      data)
+{
+  GwWalletAttempts *out = data;
+
+  out->failures = sqlite3_column_int64 (stmt, 0);
+  out->locked_until = sqlite3_column_int64 (stmt, 1);
+  out->updated = sqlite3_column_int64 (stmt, 2);
+}
+
 static gboolean
-t_user_set_auth (GwTxn       *txn,
-                 const char  *id,
-                 gint64       failures,
-                 gint64       locked_until,
-                 GError     **error)
+t_attempts_get (GwTxn             *txn,
+                const guint8       login_hash[32],
+                GwWalletAttempts  *out,
+                GError           **error)
+{
+  return gw_sqlite_get_by_hash (txn, "SELECT failures, locked_until, updated"
+                                " FROM wallet_login_attempts WHERE login_hash = ?",
+                                login_hash, read_attempts, out, error);
+}
+
+static gboolean
+t_attempts_put (GwTxn                   *txn,
+                const guint8             login_hash[32],
+                const GwWalletAttempts  *attempts,
+                GError                 **error)
 {
   sqlite3_stmt *stmt = PREP (txn,
-    "UPDATE wallet_users SET failures = ?, locked_until = ? WHERE id = ?", error);
+    "INSERT OR REPLACE INTO wallet_login_attempts (login_hash, failures, locked_until, updated)"
+    " VALUES (?, ?, ?, ?)", error);
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, failures);
-  sqlite3_bind_int64 (stmt, 2, locked_until);
-  TEXT (stmt, 3, id);
+  gw_sqlite_bind_hash (stmt, 1, login_hash);
+  sqlite3_bind_int64 (stmt, 2, attempts->failures);
+  sqlite3_bind_int64 (stmt, 3, attempts->locked_until);
+  sqlite3_bind_int64 (stmt, 4, attempts->updated);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
+t_attempts_clear (GwTxn         *txn,
+                  const guint8   login_hash[32],
+                  GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, "DELETE FROM wallet_login_attempts WHERE login_hash = ?",
+                             error);
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_hash (stmt, 1, login_hash);
+  return DONE (txn, stmt, error);
+}
+
+/* A few at a time, oldest first: each sign-in pays for a little. */
+static gboolean
+t_attempts_prune (GwTxn   *txn,
+                  gint64   before,
+                  gint64   now,
+                  GError **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "DELETE FROM wallet_login_attempts WHERE login_hash IN (SELECT login_hash"
+    " FROM wallet_login_attempts WHERE updated < ? AND locked_until <= ? ORDER BY updated"
+    " LIMIT 16)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, before);
+  sqlite3_bind_int64 (stmt, 2, now);
   return DONE (txn, stmt, error);
 }
 
@@ -152,8 +206,8 @@ t_user_set_password (GwTxn         *txn,
                      GError       **error)
 {
   sqlite3_stmt *stmt = PREP (txn,
-    "UPDATE wallet_users SET password_salt = ?, password_hash = ?, password_iterations = ?,"
-    " failures = 0, locked_until = 0 WHERE id = ?", error);
+    "UPDATE wallet_users SET password_salt = ?, password_hash = ?, password_iterations = ?"
+    " WHERE id = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -581,10 +635,13 @@ const GwWalletStoreFuncs gw_wallet_store_sqlite = {
   .user_by_id = t_user_by_id,
   .user_by_login = t_user_by_login,
   .user_by_card = t_user_by_card,
-  .user_set_auth = t_user_set_auth,
   .user_set_password = t_user_set_password,
   .user_set_profile = t_user_set_profile,
   .user_set_card = t_user_set_card,
+  .attempts_get = t_attempts_get,
+  .attempts_put = t_attempts_put,
+  .attempts_clear = t_attempts_clear,
+  .attempts_prune = t_attempts_prune,
   .session_insert = t_session_insert,
   .session_by_token = t_session_by_token,
   .session_revoke = t_session_revoke,

@@ -27,8 +27,6 @@ typedef struct
   GBytes  *profile_sealed;
   char     receipt_channel[8];        /* email, sms, none */
   char     locale[4];                 /* ko, en */
-  gint64   failures;
-  gint64   locked_until;
   char     card_id[40];               /* "" before the card is applied for */
   guint8   cvc_mac[32];
   gint64   created;
@@ -36,6 +34,13 @@ typedef struct
 
 void gw_wallet_user_clear (GwWalletUser *user);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwWalletUser, gw_wallet_user_clear)
+
+typedef struct
+{
+  gint64  failures;                   /* attempts since the last success or lock */
+  gint64  locked_until;
+  gint64  updated;
+} GwWalletAttempts;
 
 typedef struct
 {
@@ -112,8 +117,6 @@ typedef struct
                                       GError **error);
   gboolean   (*user_by_card)         (GwTxn *txn, const char *card_id, GwWalletUser *out,
                                       GError **error);
-  gboolean   (*user_set_auth)        (GwTxn *txn, const char *id, gint64 failures,
-                                      gint64 locked_until, GError **error);
   gboolean   (*user_set_password)    (GwTxn *txn, const char *id, const guint8 *salt,
                                       const guint8 hash[32], gint64 iterations, GError **error);
   gboolean   (*user_set_profile)     (GwTxn *txn, const char *id, GBytes *profile_sealed,
@@ -122,6 +125,15 @@ typedef struct
   /* Fails with GW_STORE_ERROR_DUPLICATE when the user already has a card. */
   gboolean   (*user_set_card)        (GwTxn *txn, const char *id, const char *card_id,
                                       const guint8 cvc_mac[32], GError **error);
+
+  /* Password attempts per login ID, by its keyed hash (gw_wallet_login_hash). */
+  gboolean   (*attempts_get)         (GwTxn *txn, const guint8 login_hash[32],
+                                      GwWalletAttempts *out, GError **error);
+  gboolean   (*attempts_put)         (GwTxn *txn, const guint8 login_hash[32],
+                                      const GwWalletAttempts *attempts, GError **error);
+  gboolean   (*attempts_clear)       (GwTxn *txn, const guint8 login_hash[32], GError **error);
+  /* Some of the rows untouched since @before and not locked at @now. */
+  gboolean   (*attempts_prune)       (GwTxn *txn, gint64 before, gint64 now, GError **error);
 
   gboolean   (*session_insert)       (GwTxn *txn, const GwWalletSession *session,
                                       const guint8 token_hash[32], GError **error);

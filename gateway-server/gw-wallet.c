@@ -153,11 +153,14 @@ gw_wallet_is_onepin_number (const GwWalletConfig *config,
          strncmp (number, config->bin_high, len) <= 0;
 }
 
-gboolean
-gw_wallet_is_locked (const GwWalletUser *user,
-                     gint64              now)
+void
+gw_wallet_login_hash (const GwWalletConfig *config,
+                      const char           *login_id,
+                      guint8                out[32])
 {
-  return user->locked_until > now;
+  g_autofree char *input = g_strconcat ("wallet-login-id\n", login_id, NULL);
+
+  onepin_key_hmac (config->ledger->lookup_key, input, strlen (input), out);
 }
 
 /* An insert refused for a taken unique key is the outcome @taken, not an error. */
@@ -191,41 +194,103 @@ gw_wallet_register (GwTxn                 *txn,
   return taken_is_result (local, GW_WALLET_LOGIN_TAKEN, result, error);
 }
 
-gboolean
-gw_wallet_login_failed (GwTxn                 *txn,
-                        const GwWalletConfig  *config,
-                        const char            *user_id,
-                        GError               **error)
+/* The attempts counted for a login. A lock that has run out is forgotten,
+ * and so are failures a lockout's length old. */
+static gboolean
+read_attempts (GwTxn                 *txn,
+               const GwWalletConfig  *config,
+               const guint8           login_hash[32],
+               GwWalletAttempts      *out,
+               GError               **error)
 {
-  GwWalletUser user = { 0 };
-  gint64 failures;
-  gint64 locked_until = 0;
+  gint64 lockout = config->ledger->lockout_seconds;
+  GError *local = NULL;
 
-  if (!WALLET (txn)->user_by_id (txn, user_id, &user, error))
-    return error == NULL || *error == NULL;
-  gw_wallet_user_clear (&user);
-  if (gw_wallet_is_locked (&user, NOW (txn)))
+  memset (out, 0, sizeof *out);
+  if (!WALLET (txn)->attempts_get (txn, login_hash, out, &local))
+    return local == NULL || (g_propagate_error (error, local), FALSE);
+  if (out->locked_until != 0 ? out->locked_until <= NOW (txn)
+                             : out->updated + lockout <= NOW (txn))
+    memset (out, 0, sizeof *out);
+  return TRUE;
+}
+
+static gboolean
+lock_login (GwTxn                 *txn,
+            const GwWalletConfig  *config,
+            const guint8           login_hash[32],
+            GError               **error)
+{
+  GwWalletAttempts locked = {
+    .failures = 0,
+    .locked_until = NOW (txn) + config->ledger->lockout_seconds,
+    .updated = NOW (txn),
+  };
+
+  return WALLET (txn)->attempts_put (txn, login_hash, &locked, error);
+}
+
+gboolean
+gw_wallet_attempt_begin (GwTxn                 *txn,
+                         const GwWalletConfig  *config,
+                         const guint8           login_hash[32],
+                         gboolean              *locked,
+                         GError               **error)
+{
+  GwWalletAttempts attempts;
+
+  *locked = FALSE;
+  if (!WALLET (txn)->attempts_prune (txn, NOW (txn) - config->ledger->lockout_seconds,
+                                     NOW (txn), error) ||
+      !read_attempts (txn, config, login_hash, &attempts, error))
+    return FALSE;
+  if (attempts.locked_until > NOW (txn))
+    return *locked = TRUE, TRUE;
+  /* The limit's worth of guesses are being checked or failed: one more
+   * would be one too many. */
+  if (attempts.failures >= GW_LOCKOUT_FAILURES)
+    return *locked = TRUE, lock_login (txn, config, login_hash, error);
+
+  attempts.failures++;
+  attempts.updated = NOW (txn);
+  return WALLET (txn)->attempts_put (txn, login_hash, &attempts, error);
+}
+
+gboolean
+gw_wallet_attempt_failed (GwTxn                 *txn,
+                          const GwWalletConfig  *config,
+                          const guint8           login_hash[32],
+                          GError               **error)
+{
+  GwWalletAttempts attempts;
+
+  if (!read_attempts (txn, config, login_hash, &attempts, error))
+    return FALSE;
+  if (attempts.locked_until > NOW (txn))
     return TRUE;      /* a locked login counts nothing further */
-
-  failures = user.failures + 1;
-  if (failures >= GW_LOCKOUT_FAILURES)
-    {
-      locked_until = NOW (txn) + config->ledger->lockout_seconds;
-      failures = 0;
-    }
-  return WALLET (txn)->user_set_auth (txn, user_id, failures, locked_until, error);
+  if (attempts.failures >= GW_LOCKOUT_FAILURES)
+    return lock_login (txn, config, login_hash, error);
+  /* Counted when it began, unless a success since cleared the count. */
+  if (attempts.failures > 0)
+    return TRUE;
+  attempts.failures = 1;
+  attempts.updated = NOW (txn);
+  return WALLET (txn)->attempts_put (txn, login_hash, &attempts, error);
 }
 
 /* Re-reads the user on the writer: the password was checked off it, and
  * the login may have been locked or its password changed since. */
 static gboolean
 recheck_user (GwTxn                *txn,
+              const GwWalletConfig *config,
               const char           *user_id,
               const guint8          verified_hash[32],
               GwWalletUser         *user,
               GwWalletResult       *result,
               GError              **error)
 {
+  GwWalletAttempts attempts;
+  guint8 login_hash[32];
   GError *local = NULL;
 
   *result = GW_WALLET_OK;
@@ -236,10 +301,16 @@ recheck_user (GwTxn                *txn,
       *result = GW_WALLET_INVALID_LOGIN;
       return TRUE;
     }
-  if (gw_wallet_is_locked (user, NOW (txn)))
+  gw_wallet_login_hash (config, user->login_id, login_hash);
+  if (!read_attempts (txn, config, login_hash, &attempts, error))
+    return FALSE;
+  if (attempts.locked_until > NOW (txn))
     *result = GW_WALLET_LOGIN_LOCKED;
   else if (!onepin_crypto_equal (user->hash, verified_hash, 32))
     *result = GW_WALLET_INVALID_LOGIN;
+  /* The right password: the count starts again. */
+  else if (attempts.failures > 0)
+    return WALLET (txn)->attempts_clear (txn, login_hash, error);
   return TRUE;
 }
 
@@ -256,7 +327,7 @@ gw_wallet_open_session (GwTxn                 *txn,
   g_autofree char *id = onepin_crypto_random_token ("wss_", 12);
   GwWalletUser user = { 0 };
 
-  if (!recheck_user (txn, user_id, verified_hash, &user, result, error))
+  if (!recheck_user (txn, config, user_id, verified_hash, &user, result, error))
     return FALSE;
   gw_wallet_user_clear (&user);
   if (*result != GW_WALLET_OK)
@@ -267,8 +338,7 @@ gw_wallet_open_session (GwTxn                 *txn,
   g_strlcpy (session->user_id, user_id, sizeof session->user_id);
   session->created = NOW (txn);
   session->expires_at = session->created + config->session_lifetime;
-  return (user.failures == 0 || WALLET (txn)->user_set_auth (txn, user_id, 0, 0, error)) &&
-         WALLET (txn)->session_insert (txn, session, token_hash, error);
+  return WALLET (txn)->session_insert (txn, session, token_hash, error);
 }
 
 gboolean
@@ -292,7 +362,7 @@ gw_wallet_change_password (GwTxn                 *txn,
 {
   GwWalletUser user = { 0 };
 
-  if (!recheck_user (txn, user_id, verified_hash, &user, result, error))
+  if (!recheck_user (txn, config, user_id, verified_hash, &user, result, error))
     return FALSE;
   gw_wallet_user_clear (&user);
   if (*result == GW_WALLET_INVALID_LOGIN)

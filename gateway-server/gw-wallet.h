@@ -100,8 +100,11 @@ void      gw_wallet_funding_fingerprint (const GwWalletConfig *config,
  * wallet's range. */
 gboolean  gw_wallet_is_onepin_number (const GwWalletConfig *config,
                                      const char            *number);
-gboolean  gw_wallet_is_locked       (const GwWalletUser    *user,
-                                     gint64                 now);
+/* The key password attempts are counted under: a keyed hash of the
+ * lower-cased @login_id, whether or not an account has it. */
+void      gw_wallet_login_hash      (const GwWalletConfig  *config,
+                                     const char            *login_id,
+                                     guint8                 out[32]);
 
 /* Writer thread */
 gboolean  gw_wallet_register        (GwTxn                 *txn,
@@ -109,10 +112,19 @@ gboolean  gw_wallet_register        (GwTxn                 *txn,
                                      const GwWalletUser    *user,
                                      GwWalletResult        *result,
                                      GError               **error);
-/* A wrong password for @user_id: the fifth in a row locks the login. */
-gboolean  gw_wallet_login_failed    (GwTxn                 *txn,
+/* Counts an attempt with a password before it is checked, so that parallel
+ * guesses cannot pass the limit: sets @locked (and counts nothing) when
+ * the login is locked, or when as many attempts as the limit are already
+ * counted, which locks it. Known and unknown login IDs alike. */
+gboolean  gw_wallet_attempt_begin   (GwTxn                 *txn,
                                      const GwWalletConfig  *config,
-                                     const char            *user_id,
+                                     const guint8           login_hash[32],
+                                     gboolean              *locked,
+                                     GError               **error);
+/* The attempt's password was wrong: the fifth in a row locks the login. */
+gboolean  gw_wallet_attempt_failed  (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const guint8           login_hash[32],
                                      GError               **error);
 /* Opens a session once the password was verified against @verified_hash
  * (off the writer); refuses if the login got locked or the password

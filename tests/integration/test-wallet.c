@@ -303,6 +303,99 @@ test_login_lockout (void)
   ot_assert_error (change, 429, "rate_limit_error", "login_locked");
 }
 
+/* An unknown login ID is locked like a known one (429 after five wrong
+ * passwords), so the lockout does not tell which IDs exist; and a locked
+ * ID, known or not, is answered without a hash. A gateway of its own, so
+ * the failures do not count against the others' address. */
+static void
+test_lockout_unknown_id (void)
+{
+  OtGateway *own = ot_gateway_start (FAST_CONFIG "[limits]\nfailures_per_minute=1000\n", FALSE);
+  g_autofree char *known = register_user (own, "erin", "correct horse");
+  const char *logins[] = { "erin", "nobody-by-this-name" };
+
+  for (guint l = 0; l < G_N_ELEMENTS (logins); l++)
+    {
+      g_autoptr(OtResponse) locked = NULL;
+
+      for (guint i = 0; i < 5; i++)
+        {
+          g_autoptr(OtResponse) r = sign_in (own, logins[l], "wrong horse");
+
+          ot_assert_error (r, 401, "authentication_error", "invalid_login");
+        }
+      locked = sign_in (own, logins[l], "wrong horse");
+      ot_assert_error (locked, 429, "rate_limit_error", "login_locked");
+    }
+  /* A login ID's case is not another ID. */
+  {
+    g_autoptr(OtResponse) upper = sign_in (own, "NOBODY-by-this-name", "wrong horse");
+
+    ot_assert_error (upper, 429, "rate_limit_error", "login_locked");
+  }
+  ot_gateway_stop (own);
+}
+
+typedef struct
+{
+  OtGateway  *gw;
+  const char *login;
+  const char *password;
+  OtResponse *response;
+} Guess;
+
+static gpointer
+guess_thread (gpointer data)
+{
+  Guess *guess = data;
+
+  guess->response = sign_in (guess->gw, guess->login, guess->password);
+  return NULL;
+}
+
+/* Wrong passwords sent together: five are checked, every other one is
+ * refused as locked, and a right password once it is locked too. The
+ * hashes are slow here (and one at a time), as they are in production, so
+ * that every guess is admitted before the first is answered. */
+static void
+test_lockout_parallel (void)
+{
+  OtGateway *own = ot_gateway_start ("[wallet]\npbkdf2_iterations=100000\nkdf_per_minute=100000\n"
+                                     "kdf_workers=1\n[limits]\nfailures_per_minute=1000\n", FALSE);
+  g_autofree char *user_id = register_user (own, "frank", "correct horse");
+  Guess guesses[12];
+  GThread *threads[G_N_ELEMENTS (guesses)];
+  guint wrong = 0;
+  guint locked = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (guesses); i++)
+    {
+      guesses[i] = (Guess) { own, "frank", "wrong horse", NULL };
+      threads[i] = g_thread_new ("guess", guess_thread, &guesses[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (guesses); i++)
+    {
+      OtResponse *r;
+
+      g_thread_join (threads[i]);
+      r = guesses[i].response;
+      if (r->status == 401)
+        wrong++;
+      else
+        ot_assert_error (r, 429, "rate_limit_error", "login_locked");
+      locked += r->status == 429;
+      ot_response_free (r);
+    }
+  g_assert_cmpuint (wrong, ==, 5);
+  g_assert_cmpuint (locked, ==, G_N_ELEMENTS (guesses) - 5);
+  {
+    g_autoptr(OtResponse) right = sign_in (own, "frank", "correct horse");
+
+    ot_assert_error (right, 429, "rate_limit_error", "login_locked");
+  }
+  ot_gateway_stop (own);
+}
+
 /* A gateway of its own: the address limit would block this test's address
  * for the others. */
 static void
@@ -1196,6 +1289,8 @@ main (int   argc,
   g_test_add_func ("/wallet/sessions/login-logout", test_login_logout);
   g_test_add_func ("/wallet/sessions/expiry", test_session_expiry);
   g_test_add_func ("/wallet/sessions/lockout", test_login_lockout);
+  g_test_add_func ("/wallet/sessions/lockout-unknown-id", test_lockout_unknown_id);
+  g_test_add_func ("/wallet/sessions/lockout-parallel", test_lockout_parallel);
   g_test_add_func ("/wallet/sessions/address-limit", test_address_limit);
   g_test_add_func ("/wallet/sessions/kdf-address-limit", test_kdf_address_limit);
   g_test_add_func ("/wallet/sessions/kdf-saturated", test_kdf_saturated);
