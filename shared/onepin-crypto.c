@@ -233,6 +233,56 @@ onepin_crypto_str_equal (const char *a,
   return onepin_crypto_equal (a, b, len);
 }
 
+static PK11SymKey *
+pbkdf2_key (PK11SlotInfo *slot,
+            SECItem      *password,
+            SECItem      *salt,
+            guint         iterations,
+            gsize         out_len)
+{
+  /* PBKDF2 as a bare KDF: the "cipher" is HMAC-SHA256 too, which makes NSS
+   * derive a generic secret of exactly @out_len bytes. */
+  SECAlgorithmID *alg = PK11_CreatePBEV2AlgorithmID (SEC_OID_PKCS5_PBKDF2, SEC_OID_HMAC_SHA256,
+                                                     SEC_OID_HMAC_SHA256, (int) out_len,
+                                                     (int) iterations, salt);
+  PK11SymKey *key = NULL;
+
+  if (alg != NULL)
+    key = PK11_PBEKeyGen (slot, alg, password, PR_FALSE, NULL);
+  if (alg != NULL)
+    SECOID_DestroyAlgorithmID (alg, PR_TRUE);
+  return key;
+}
+
+/* Softoken keeps its last three PBKDF2 derivations, password, salt and
+ * result, in a ring it offers no call to empty (lowpbe.c, NSS bug
+ * 1606992). Each derivation takes the oldest place, so four of random
+ * junk, one iteration each, leave none of ours. */
+#define SOFTOKEN_KDF_CACHE 3
+
+void
+onepin_crypto_forget_derived_keys (void)
+{
+  PK11SlotInfo *slot;
+  guint8 junk[2][16];
+
+  if (!onepin_crypto_init (NULL) || (slot = PK11_GetInternalSlot ()) == NULL)
+    return;
+  for (guint i = 0; i <= SOFTOKEN_KDF_CACHE; i++)
+    {
+      SECItem password = { siBuffer, junk[0], sizeof junk[0] };
+      SECItem salt = { siBuffer, junk[1], sizeof junk[1] };
+      PK11SymKey *key;
+
+      if (PK11_GenerateRandom (junk[0], sizeof junk) != SECSuccess)
+        break;
+      key = pbkdf2_key (slot, &password, &salt, 1, 32);
+      if (key != NULL)
+        PK11_FreeSymKey (key);
+    }
+  PK11_FreeSlot (slot);
+}
+
 gboolean
 onepin_crypto_pbkdf2_sha256 (const char   *password,
                              const guint8 *salt,
@@ -244,7 +294,6 @@ onepin_crypto_pbkdf2_sha256 (const char   *password,
 {
   SECItem salt_item = { siBuffer, (unsigned char *) salt, (unsigned int) salt_len };
   SECItem pw_item = { siBuffer, (unsigned char *) password, 0 };
-  SECAlgorithmID *alg = NULL;
   PK11SlotInfo *slot = NULL;
   PK11SymKey *key = NULL;
   SECItem *value;
@@ -262,14 +311,9 @@ onepin_crypto_pbkdf2_sha256 (const char   *password,
     }
   pw_item.len = (unsigned int) strlen (password);
 
-  /* PBKDF2 as a bare KDF: the "cipher" is HMAC-SHA256 too, which makes NSS
-   * derive a generic secret of exactly @out_len bytes. */
-  alg = PK11_CreatePBEV2AlgorithmID (SEC_OID_PKCS5_PBKDF2, SEC_OID_HMAC_SHA256,
-                                     SEC_OID_HMAC_SHA256, (int) out_len, (int) iterations,
-                                     &salt_item);
   slot = PK11_GetInternalSlot ();
-  if (alg != NULL && slot != NULL)
-    key = PK11_PBEKeyGen (slot, alg, &pw_item, PR_FALSE, NULL);
+  if (slot != NULL)
+    key = pbkdf2_key (slot, &pw_item, &salt_item, iterations, out_len);
 
   if (key != NULL && PK11_ExtractKeyValue (key) == SECSuccess &&
       (value = PK11_GetKeyData (key)) != NULL && value->len == out_len)
@@ -286,8 +330,7 @@ onepin_crypto_pbkdf2_sha256 (const char   *password,
     PK11_FreeSymKey (key);
   if (slot != NULL)
     PK11_FreeSlot (slot);
-  if (alg != NULL)
-    SECOID_DestroyAlgorithmID (alg, PR_TRUE);
+  onepin_crypto_forget_derived_keys ();
 
   return ok;
 }

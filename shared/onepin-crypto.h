@@ -50,6 +50,8 @@ gboolean    onepin_crypto_equal            (const void   *a,
 /* Constant-time comparison of two NUL-terminated strings (length may leak). */
 gboolean    onepin_crypto_str_equal        (const char   *a,
                                             const char   *b);
+/* PBKDF2-HMAC-SHA256. Neither the password nor the result stays in NSS
+ * once it returns (see onepin_crypto_forget_derived_keys ()). */
 gboolean    onepin_crypto_pbkdf2_sha256    (const char   *password,
                                             const guint8 *salt,
                                             gsize         salt_len,
@@ -57,6 +59,10 @@ gboolean    onepin_crypto_pbkdf2_sha256    (const char   *password,
                                             guint8       *out,
                                             gsize         out_len,
                                             GError      **error);
+/* Pushes the last PBKDF2 inputs and results out of NSS's softoken, which
+ * keeps them (password included) to answer a repeat at once: after a
+ * key-database password check, say, or on locking. */
+void        onepin_crypto_forget_derived_keys (void);
 
 OnepinKey  *onepin_key_new_hmac            (const guint8 *raw,
                                             gsize         len,

@@ -194,13 +194,23 @@ open_slot (OwVault  *self,
   return TRUE;
 }
 
+/* Logs the token out and leaves nothing of the master password in
+ * softoken's cache of derivations, which would otherwise answer the next
+ * unlock without the work (and hold what opens the key database). */
+static void
+logout (PK11SlotInfo *slot)
+{
+  PK11_Logout (slot);
+  onepin_crypto_forget_derived_keys ();
+}
+
 static void
 close_slot (OwVault *self)
 {
   if (self->slot == NULL)
     return;
 
-  PK11_Logout (self->slot);
+  logout (self->slot);
   SECMOD_CloseUserDB (self->slot);
   g_clear_pointer (&self->slot, PK11_FreeSlot);
 }
@@ -218,6 +228,8 @@ login (PK11SlotInfo  *slot,
                          "The master password is wrong");
   else
     set_nss_error (error, "Cannot log in to the key database");
+  /* A wrong password may be the right one mistyped. */
+  onepin_crypto_forget_derived_keys ();
   return FALSE;
 }
 
@@ -324,7 +336,7 @@ unlock_key (PK11SlotInfo  *slot,
 
   key = find_key (slot, error);
   if (key == NULL)
-    PK11_Logout (slot);
+    logout (slot);
   return key;
 }
 
@@ -656,7 +668,7 @@ ow_vault_lock (OwVault *self)
   else if (self->busy)
     self->lock_due = TRUE;
   else if (self->slot != NULL)
-    PK11_Logout (self->slot);
+    logout (self->slot);
   set_key (self, NULL);
 }
 
@@ -1089,7 +1101,7 @@ ow_vault_change_password_finish (OwVault       *self,
         {
           self->logout_due = FALSE;
           if (self->key == NULL && self->slot != NULL)
-            PK11_Logout (self->slot);
+            logout (self->slot);
         }
     }
   return g_task_propagate_boolean (G_TASK (result), error);

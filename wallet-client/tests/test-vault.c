@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "onepin-crypto.h"
 #include "ow-vault.h"
 #include "ow-test-scan.h"
 #include "ow-test-wait.h"
@@ -324,6 +325,39 @@ test_wrong_password (Fixture       *f,
   g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));
   g_assert_no_error (error);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
+static gint64
+timed_unlock (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_true (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_no_error (error);
+  return g_get_monotonic_time () - start;
+}
+
+/* Softoken answers a repeated password derivation from a cache; after a
+ * lock nothing of the master password is left there, so unlocking again
+ * costs the whole key derivation again (from the cache: microseconds). */
+static void
+test_lock_forgets_password (Fixture       *f,
+                            gconstpointer  data)
+{
+  gint64 first;
+  gint64 again;
+
+  create (f);
+  ow_vault_lock (f->vault);
+  /* whatever the creation left, the first unlock does the whole work */
+  onepin_crypto_forget_derived_keys ();
+  first = timed_unlock (f);
+  ow_vault_lock (f->vault);
+  again = timed_unlock (f);
+  g_test_message ("unlock %" G_GINT64_FORMAT " us, after a lock %" G_GINT64_FORMAT " us",
+                  first, again);
+  g_assert_cmpint (again, >=, first / 4);
 }
 
 static void
@@ -696,6 +730,7 @@ main (int    argc,
   ADD ("/vault/create-rules", test_create_rules);
   ADD ("/vault/wrong-password", test_wrong_password);
   ADD ("/vault/lock", test_lock);
+  ADD ("/vault/lock-forgets-password", test_lock_forgets_password);
   ADD ("/vault/tamper", test_tamper);
   ADD ("/vault/swapped-key-database", test_swapped_key_database);
   ADD ("/vault/change-password", test_change_password);
