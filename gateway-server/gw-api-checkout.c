@@ -120,13 +120,23 @@ printable (const char *text)
   return TRUE;
 }
 
+/* Visible ASCII only: the shopper's browser is sent there, and a space, a
+ * line separator or a look-alike letter would read as another address. */
+static gboolean
+visible_ascii (const char *text)
+{
+  for (const char *c = text; *c != '\0'; c++)
+    if (*c < 0x21 || *c > 0x7e)
+      return FALSE;
+  return TRUE;
+}
+
+/* An http(s) URL with a host and no user information. */
 static gboolean
 url_ok (const char *url)
 {
   return url == NULL ||
-         (strlen (url) <= MAX_URL && printable (url) &&
-          (g_str_has_prefix (url, "https://") || g_str_has_prefix (url, "http://")) &&
-          g_uri_is_valid (url, G_URI_FLAGS_NONE, NULL));
+         (strlen (url) <= MAX_URL && visible_ascii (url) && gw_config_url_ok (url, TRUE));
 }
 
 static const char *
@@ -480,7 +490,16 @@ render_result (GString                 *out,
   gw_json_str (out, "card_last4", payment->card_last4);
   if (card != NULL)
     gw_json_int (out, "available", card->balance - card->held);
-  gw_json_str (out, "success_url", session->success_url);
+  if (session->success_url != NULL)
+    {
+      g_autoptr(GString) url = g_string_new (session->success_url);
+
+      /* Whichever way it was paid, the shop learns which session it was. */
+      g_string_replace (url, "{CHECKOUT_SESSION_ID}", session->id, 0);
+      gw_json_str (out, "success_url", url->str);
+    }
+  else
+    gw_json_str (out, "success_url", NULL);
   g_string_append_c (out, '}');
 }
 
@@ -541,7 +560,32 @@ gw_api_checkout_pay (GwRequest *request)
                          onepin_json_get_string (request->body, "card_number", ""),
                          onepin_json_get_string (request->body, "password", ""),
                          &op->credentials);
+  /* A retry of a payment whose answer was lost is the card's own. */
+  gw_request_scope_to_card (request, &op->credentials);
   gw_call_submit (gw_call_new (request, pay_apply, op, pay_op_free));
+}
+
+/* What the shopper approved must be a purchase the create route would
+ * take, checked whole rather than cut to fit: "krw-anything" is no "krw". */
+static const char *
+check_approved (JsonObject  *body,
+                const char **message)
+{
+  const char *merchant = onepin_json_get_string (body, "merchant", "");
+  const char *order_id = onepin_json_get_string (body, "order_id", "");
+  gint64 amount = onepin_json_get_int (body, "amount", 0);
+
+  if (strlen (merchant) < 1 || strlen (merchant) >= sizeof ((PayOp *) NULL)->merchant_id ||
+      !visible_ascii (merchant))
+    return *message = "merchant must be a merchant id.", "merchant";
+  if (g_utf8_strlen (order_id, -1) < 1 || g_utf8_strlen (order_id, -1) > 255 ||
+      !printable (order_id))
+    return *message = "order_id must be 1 to 255 printable characters.", "order_id";
+  if (amount < 1 || amount > MAX_AMOUNT)
+    return *message = "amount must be an integer from 1 to 1000000.", "amount";
+  if (!onepin_currency_is_known (onepin_json_get_string (body, "currency", "")))
+    return *message = "currency must be a lowercase ISO 4217 code such as krw.", "currency";
+  return NULL;
 }
 
 /* POST /v1/wallet/checkout: what the shopper approved in the wallet. */
@@ -559,6 +603,8 @@ gw_api_checkout_wallet (GwRequest *request)
   JsonObject *body = request->body;
   const char *session_id;
   const char *password;
+  const char *param;
+  const char *message = NULL;
   PayOp *op;
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
@@ -567,6 +613,8 @@ gw_api_checkout_wallet (GwRequest *request)
   password = onepin_json_get_string (body, "password", "");
   if (strlen (session_id) >= sizeof op->session_id || !g_str_has_prefix (session_id, "cs_"))
     return gw_request_bad_param (request, "checkout_session", "Not a checkout session id.");
+  if ((param = check_approved (body, &message)) != NULL)
+    return gw_request_bad_param (request, param, message);
   if (g_utf8_strlen (password, -1) < 4 || g_utf8_strlen (password, -1) > 64)
     return gw_request_bad_param (request, "password", "A card password is 4 to 64 characters.");
 

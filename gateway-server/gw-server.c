@@ -159,7 +159,7 @@ static const Route routes[] = {
   { "GET",    "/v1/checkout_sessions/{id}",     AUTH_MERCHANT,    FALSE, gw_api_checkout_get },
   { "POST",   "/v1/checkout_sessions/{id}/expire", AUTH_MERCHANT, TRUE,  gw_api_checkout_expire },
   { "GET",    "/v1/checkout_sessions/{id}/public", AUTH_NONE,     FALSE, gw_api_checkout_public },
-  { "POST",   "/v1/checkout_sessions/{id}/pay", AUTH_CARD_HOLDER, FALSE, gw_api_checkout_pay },
+  { "POST",   "/v1/checkout_sessions/{id}/pay", AUTH_CARD_HOLDER, TRUE,  gw_api_checkout_pay },
   { "POST",   "/v1/wallet/checkout",            AUTH_WALLET,      TRUE,  gw_api_checkout_wallet },
   { "GET",    "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_get },
   { "POST",   "/v1/webhook_endpoint",           AUTH_MERCHANT,    TRUE,  gw_api_webhook_endpoint_set },

@@ -31,6 +31,7 @@ struct _OwApplication
 
   gint64          last_activity; /* monotonic µs */
   guint           idle_source;
+  gboolean        demo;          /* app.approve-purchase may show its dialog */
 };
 
 G_DEFINE_FINAL_TYPE (OwApplication, ow_application, ADW_TYPE_APPLICATION)
@@ -357,8 +358,9 @@ preferences_activated (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (prefs));
 }
 
-/* Shows the approval dialog for a purchase given as JSON. For testing and
- * trying it out; the browser integration calls the C API directly. The
+/* Shows the approval dialog for a purchase given as JSON, to try it out,
+ * in a wallet started as a demonstration only; the browser integration
+ * calls the C API directly. Nothing is paid: the dialog says so, and the
  * outcome is logged (never the password). */
 static void
 on_approval_decided (OwApprovalDialog *dialog,
@@ -381,6 +383,11 @@ approve_purchase_activated (GSimpleAction *action,
   OwApprovalDialog *dialog;
   GtkWindow *window;
 
+  if (!self->demo)
+    {
+      g_message ("approve-purchase: ignored, the wallet was not started with ONEPIN_WALLET_DEMO=1");
+      return;
+    }
   if (purchase == NULL)
     {
       g_warning ("approve-purchase: %s", error->message);
@@ -398,6 +405,7 @@ approve_purchase_activated (GSimpleAction *action,
   dialog = ow_approval_dialog_new (purchase);
   if (ow_window_get_card (OW_WINDOW (window)) != NULL)
     ow_approval_dialog_set_card (dialog, ow_window_get_card (OW_WINDOW (window)));
+  ow_approval_dialog_set_source (dialog, _("A demonstration: nothing will be paid."));
   g_signal_connect (dialog, "decided", G_CALLBACK (on_approval_decided), self);
   ow_application_watch_window (self, GTK_WINDOW (dialog));
   ow_approval_dialog_present (dialog, window);
@@ -524,6 +532,14 @@ static void
 ow_application_init (OwApplication *self)
 {
   self->last_activity = g_get_monotonic_time ();
+}
+
+void
+ow_application_set_demo (OwApplication *self,
+                         gboolean       demo)
+{
+  g_return_if_fail (OW_IS_APPLICATION (self));
+  self->demo = demo;
 }
 
 OwApplication *

@@ -57,5 +57,11 @@ void           ow_application_note_activity    (OwApplication   *self);
 /* Watches @window's input for the idle countdown. */
 void           ow_application_watch_window     (OwApplication   *self,
                                                 GtkWindow       *window);
+/* Lets app.approve-purchase show its demonstration dialog (nothing is paid
+ * from it). Off unless the wallet was started with ONEPIN_WALLET_DEMO=1: the
+ * action is on the session bus, and anyone there could otherwise show a
+ * real-looking dialog asking for the card password. */
+void           ow_application_set_demo         (OwApplication   *self,
+                                                gboolean         demo);
 
 G_END_DECLS

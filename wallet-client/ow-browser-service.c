@@ -339,16 +339,6 @@ start_card (Work *work)
 
 /* ---- an affiliated mall's purchase -------------------------------------- */
 
-static int
-port_of (GUri *uri)
-{
-  int port = g_uri_get_port (uri);
-
-  if (port > 0)
-    return port;
-  return g_str_equal (g_uri_get_scheme (uri), "https") ? 443 : 80;
-}
-
 /* The mall's gateway must be the wallet's: the session lives there. */
 static gboolean
 same_gateway (const char *a,
@@ -369,35 +359,7 @@ same_gateway (const char *a,
     path_y[strlen (path_y) - 1] = '\0';
   return g_ascii_strcasecmp (g_uri_get_scheme (x), g_uri_get_scheme (y)) == 0 &&
          g_ascii_strcasecmp (g_uri_get_host (x), g_uri_get_host (y)) == 0 &&
-         port_of (x) == port_of (y) && g_str_equal (path_x, path_y);
-}
-
-/* Whether @url (a session's success or cancel URL) is on @origin, the
- * page that forwarded the purchase. */
-static gboolean
-on_origin (const char *url,
-           const char *origin)
-{
-  g_autoptr(GUri) x = url != NULL ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
-  g_autoptr(GUri) y = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
-
-  if (x == NULL || y == NULL || g_uri_get_host (x) == NULL || g_uri_get_host (y) == NULL)
-    return FALSE;
-  return g_ascii_strcasecmp (g_uri_get_scheme (x), g_uri_get_scheme (y)) == 0 &&
-         g_ascii_strcasecmp (g_uri_get_host (x), g_uri_get_host (y)) == 0 &&
-         port_of (x) == port_of (y);
-}
-
-/* A session names the mall's own pages: a purchase forwarded from another
- * origin is someone relaying the mall's checkout ("pay for my order").
- * A session with neither URL cannot tell, and is taken. */
-static gboolean
-from_the_mall (const OwCheckoutSummary *summary,
-               const char              *origin)
-{
-  if (summary->success_url == NULL && summary->cancel_url == NULL)
-    return TRUE;
-  return on_origin (summary->success_url, origin) || on_origin (summary->cancel_url, origin);
+         ow_uri_port (x) == ow_uri_port (y) && g_str_equal (path_x, path_y);
 }
 
 /* The page's purchase is the session the gateway holds. */
@@ -577,7 +539,7 @@ on_summary (GObject      *source,
 
   if (!same_order (ow_bridge_call_get_purchase (work->call), summary))
     return refuse (work, "mismatch", "The purchase on the page is not the shop's order");
-  if (!from_the_mall (summary, ow_bridge_call_get_origin (work->call)))
+  if (!ow_checkout_summary_is_from (summary, ow_bridge_call_get_origin (work->call)))
     {
       toast (work, _("A page that is not the shop’s own asked to pay for the shop’s order."));
       return refuse (work, "wrong_origin", "The page is not on the shop's site");

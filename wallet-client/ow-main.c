@@ -29,5 +29,6 @@ main (int    argc,
     }
 
   app = ow_application_new (NULL);
+  ow_application_set_demo (app, g_strcmp0 (g_getenv ("ONEPIN_WALLET_DEMO"), "1") == 0);
   return g_application_run (G_APPLICATION (app), argc, argv);
 }

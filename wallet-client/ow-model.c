@@ -297,6 +297,42 @@ read_checkout_items (Reader *r)
   return g_ptr_array_ref (lines->items);
 }
 
+int
+ow_uri_port (GUri *uri)
+{
+  int port = g_uri_get_port (uri);
+
+  if (port > 0)
+    return port;
+  return g_str_equal (g_uri_get_scheme (uri), "https") ? 443 : 80;
+}
+
+/* Whether @url (a session's success or cancel URL) is on @origin. */
+static gboolean
+on_origin (const char *url,
+           const char *origin)
+{
+  g_autoptr(GUri) x = url != NULL ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+  g_autoptr(GUri) y = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+
+  if (x == NULL || y == NULL || g_uri_get_host (x) == NULL || g_uri_get_host (y) == NULL)
+    return FALSE;
+  return g_ascii_strcasecmp (g_uri_get_scheme (x), g_uri_get_scheme (y)) == 0 &&
+         g_ascii_strcasecmp (g_uri_get_host (x), g_uri_get_host (y)) == 0 &&
+         ow_uri_port (x) == ow_uri_port (y);
+}
+
+/* A session names the mall's own pages: a purchase forwarded from another
+ * origin is someone relaying the mall's checkout ("pay for my order"). A
+ * session that names none cannot tell the mall's page from a relay, so the
+ * wallet takes it from nowhere (the hosted page still pays it). */
+gboolean
+ow_checkout_summary_is_from (const OwCheckoutSummary *summary,
+                             const char              *origin)
+{
+  return on_origin (summary->success_url, origin) || on_origin (summary->cancel_url, origin);
+}
+
 OwCheckoutSummary *
 ow_checkout_summary_parse (JsonObject  *object,
                            GError     **error)

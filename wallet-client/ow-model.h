@@ -154,6 +154,13 @@ OwHistoryPage   *ow_history_page_parse     (JsonObject      *object,
 
 OwCheckoutSummary *ow_checkout_summary_parse (JsonObject    *object,
                                             GError         **error);
+/* Whether a purchase forwarded by a page on @origin (scheme://host[:port])
+ * may be the mall's own: the session's success_url or cancel_url is on
+ * that origin. A session that names neither is from no origin. */
+gboolean         ow_checkout_summary_is_from (const OwCheckoutSummary *summary,
+                                             const char              *origin);
+/* The port of an http(s) URI, its scheme's default when none is given. */
+int              ow_uri_port               (GUri           *uri);
 OwCheckoutResult *ow_checkout_result_parse (JsonObject      *object,
                                             GError         **error);
 

@@ -167,6 +167,17 @@
     fail(t[error.decline_code] || t.failed);
   }
 
+  /* The request whose answer never came (the network, a 5xx): paying again
+   * with the same card and password sends it again under its key, so the
+   * gateway answers how it ended instead of "already paid". */
+  let unanswered = null;
+
+  function newKey () {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return 'pay_' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   async function pay (event) {
     event.preventDefault();
     const number = $('card-number').value.replace(/[\s-]/g, '');
@@ -176,16 +187,21 @@
       return fail(t.bad_number);
     if (password.length < 4)
       return fail(t.bad_password);
+    const body = JSON.stringify({ card_number: number, password: password });
+    if (!unanswered || unanswered.body !== body)
+      unanswered = { body: body, key: newKey() };
     $('pay-button').disabled = true;
     $('pay-button').textContent = t.paying;
     try {
       const response = await fetch(`/v1/checkout_sessions/${sessionId}/pay`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ card_number: number, password: password }),
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': unanswered.key },
+        body: body,
         credentials: 'omit',
         cache: 'no-store',
       });
+      if (response.status < 500)
+        unanswered = null;
       if (response.ok)
         return paid(await response.json());
       await refused(response);

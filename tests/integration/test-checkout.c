@@ -167,6 +167,12 @@ test_create_refusals (void)
     { "\"items\":[{\"name\":\"Tea\"}]", "parameter_invalid", "items" },
     { "\"success_url\":\"javascript:alert(1)\"", "parameter_invalid", "success_url" },
     { "\"cancel_url\":\"ftp://mall.example/\"", "parameter_invalid", "cancel_url" },
+    /* no host, a space, user information, a line separator */
+    { "\"success_url\":\"https://\"", "parameter_invalid", "success_url" },
+    { "\"success_url\":\"http://a b/\"", "parameter_invalid", "success_url" },
+    { "\"cancel_url\":\"https://user:pw@evil.example/\"", "parameter_invalid", "cancel_url" },
+    { "\"success_url\":\"https://mall.example/\\u2028ok\"", "parameter_invalid",
+      "success_url" },
     { "\"expires_in\":1", "parameter_invalid", "expires_in" },
     { "\"expires_in\":86401", "parameter_invalid", "expires_in" },
     { "\"colour\":\"red\"", "parameter_unknown", "colour" },
@@ -219,6 +225,12 @@ test_wallet_pays (void)
   ot_assert_status (paid, 200);
   result = ot_response_object (paid);
   g_assert_cmpstr (ot_json_string (result, "status"), ==, "complete");
+  {
+    /* where the browser goes next, the session named in it */
+    g_autofree char *next = g_strconcat ("https://mall.example/ok?s=", id, NULL);
+
+    g_assert_cmpstr (ot_json_string (result, "success_url"), ==, next);
+  }
   g_assert_cmpstr (ot_json_string (result, "payment_status"), ==, "captured");
   g_assert_cmpint (ot_json_int (result, "available"), ==, 12000);
   g_assert_cmpstr (ot_json_string (result, "card_last4"), ==, w->number + 12);
@@ -344,6 +356,37 @@ test_wallet_refusals (void)
   anonymous = ot_request (gw, "POST", "/v1/wallet/checkout", NULL, NULL, "{}");
   ot_assert_error (anonymous, 401, "authentication_error", "unauthorized");
 
+  /* What was approved must be a purchase as the mall could have made it,
+   * checked whole: a currency is not cut to its first three letters. */
+  {
+    g_autofree char *long_order = g_strnfill (256, 'x');
+    struct { const char *merchant; const char *order; const char *amount;
+             const char *currency; const char *param; } cases[] = {
+      { mall->id, "P-1", "4000", "krw-anything", "currency" },
+      { mall->id, "P-1", "4000", "KRW", "currency" },
+      { mall->id, "P-1", "0", "krw", "amount" },
+      { mall->id, "P-1", "1000001", "krw", "amount" },
+      { mall->id, "", "4000", "krw", "order_id" },
+      { mall->id, long_order, "4000", "krw", "order_id" },
+      { "", "P-1", "4000", "krw", "merchant" },
+      { "mer_\\u00e9", "P-1", "4000", "krw", "merchant" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autofree char *body = g_strdup_printf (
+          "{\"checkout_session\":\"%s\",\"merchant\":\"%s\",\"order_id\":\"%s\","
+          "\"amount\":%s,\"currency\":\"%s\",\"password\":\"%s\"}", id, cases[i].merchant,
+          cases[i].order, cases[i].amount, cases[i].currency, OT_WALLET_CARD_PASSWORD);
+        g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/wallet/checkout", w->token, NULL,
+                                              body);
+
+        ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+        g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                         "param"), ==, cases[i].param);
+      }
+  }
+
   /* A user who has not applied for the card. */
   user = ot_request (gw, "POST", "/v1/wallet/users", NULL, NULL,
                      "{\"login_id\":\"cardless-1\",\"password\":\"correct horse\","
@@ -453,11 +496,25 @@ test_hosted_page (void)
   g_assert_null (strstr (summary->body, "secret"));
 
   ot_assert_error (declined, 402, "card_error", "invalid_credentials");
-  paid = ot_request (gw, "POST", pay, NULL, NULL, right);
+  paid = ot_request (gw, "POST", pay, NULL, "hosted-1", right);
   ot_assert_status (paid, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (paid), "status"), ==, "complete");
-  g_assert_cmpstr (ot_json_string (ot_response_object (paid), "success_url"), ==,
-                   "https://mall.example/ok?s={CHECKOUT_SESSION_ID}");
+  {
+    g_autofree char *next = g_strconcat ("https://mall.example/ok?s=", id, NULL);
+
+    g_assert_cmpstr (ot_json_string (ot_response_object (paid), "success_url"), ==, next);
+  }
+  /* The answer lost, the same request again learns it was paid; the key
+   * is the card's, so another password learns nothing of it. */
+  {
+    g_autoptr(OtResponse) replay = ot_request (gw, "POST", pay, NULL, "hosted-1", right);
+    g_autoptr(OtResponse) other = ot_request (gw, "POST", pay, NULL, "hosted-1", wrong);
+
+    ot_assert_status (replay, 200);
+    g_assert_cmpstr (replay->body, ==, paid->body);
+    g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+    ot_assert_error (other, 402, "card_error", "invalid_credentials");
+  }
   twice = ot_request (gw, "POST", pay, NULL, NULL, right);
   ot_assert_error (twice, 409, "invalid_request_error", "checkout_session_completed");
   read = get_session (mall, id);

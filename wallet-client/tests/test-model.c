@@ -189,6 +189,27 @@ test_checkout_summary (void)
   g_assert_null (refused);
 }
 
+/* A relayed checkout is refused: the page forwarding it must be on the
+ * origin of a URL the session names, and a session naming none is taken
+ * from no page. */
+static void
+test_checkout_origin (void)
+{
+  OwCheckoutSummary summary = { .success_url = "https://mall.example/done?s=1" };
+  OwCheckoutSummary cancel_only = { .cancel_url = "http://127.0.0.1:8084/cart" };
+  OwCheckoutSummary none = { 0 };
+
+  g_assert_true (ow_checkout_summary_is_from (&summary, "https://mall.example"));
+  g_assert_true (ow_checkout_summary_is_from (&summary, "https://MALL.example:443"));
+  g_assert_false (ow_checkout_summary_is_from (&summary, "https://mall.example:8443"));
+  g_assert_false (ow_checkout_summary_is_from (&summary, "http://mall.example"));
+  g_assert_false (ow_checkout_summary_is_from (&summary, "https://relay.example"));
+  g_assert_true (ow_checkout_summary_is_from (&cancel_only, "http://127.0.0.1:8084"));
+  g_assert_false (ow_checkout_summary_is_from (&cancel_only, "http://127.0.0.1:8085"));
+  g_assert_false (ow_checkout_summary_is_from (&none, "https://mall.example"));
+  g_assert_false (ow_checkout_summary_is_from (&none, "https://relay.example"));
+}
+
 static void
 test_format_money (void)
 {
@@ -331,6 +352,7 @@ main (int    argc,
   g_test_add_func ("/model/card-malformed", test_card_malformed);
   g_test_add_func ("/model/funding-and-history", test_funding_and_history);
   g_test_add_func ("/model/checkout-summary", test_checkout_summary);
+  g_test_add_func ("/model/checkout-origin", test_checkout_origin);
   g_test_add_func ("/model/format-money", test_format_money);
   g_test_add_func ("/model/korean", test_korean);
   g_test_add_func ("/purchase/parse", test_purchase);

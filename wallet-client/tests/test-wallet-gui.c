@@ -34,6 +34,8 @@
 #define CREDIT_CARD OT_BANK_CARD_APPROVE
 #define BANK_ACCOUNT "110-000-000001"    /* OT_BANK_ACCOUNT_RICH, as people type it */
 #define BANK_ACCOUNT_DIGITS OT_BANK_ACCOUNT_RICH
+#define DEMO_PURCHASE \
+  "{\"merchant\":\"Book Mall\",\"order_id\":\"B-7\",\"amount\":35000,\"currency\":\"krw\"}"
 
 static struct
 {
@@ -728,13 +730,21 @@ test_approval_dialog (void)
   g_assert_cmpstr (decision, ==, "rejected:-");
   g_clear_pointer (&decision, g_free);
 
-  /* the way tests and the command line open it: the app.approve-purchase
-   * action, which shows the real card and what it has available */
+  /* The app.approve-purchase action is on the session bus: in a wallet
+   * not started as a demonstration it shows nothing (else anyone there
+   * could ask for the card password in a real-looking dialog). */
   g_action_group_activate_action (G_ACTION_GROUP (T.app), "approve-purchase",
-                                  g_variant_new_string ("{\"merchant\":\"Book Mall\","
-                                                        "\"order_id\":\"B-7\",\"amount\":35000,"
-                                                        "\"currency\":\"krw\"}"));
+                                  g_variant_new_string (DEMO_PURCHASE));
+  ow_ui_spin (500);
+  g_assert_null (ow_ui_find ("merchant_label"));
+
+  /* In a demonstration it shows the real card and what it has available,
+   * and says that nothing will be paid. */
+  ow_application_set_demo (T.app, TRUE);
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "approve-purchase",
+                                  g_variant_new_string (DEMO_PURCHASE));
   ow_ui_wait_for (ow_ui_find ("merchant_label") != NULL, 10, "the approval dialog by action");
+  g_assert_true (label_contains ("source_label", "nothing will be paid"));
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (ow_ui_get ("card_row"))),
                             "₩67,000"));
   g_assert_true (gtk_widget_is_sensitive (ow_ui_get ("approve_button")));
