@@ -329,28 +329,37 @@ read_event (sqlite3_stmt *stmt,
   event->secret_sealed = gw_sqlite_column_bytes (stmt, 7);
 }
 
+/* Each merchant's due events are numbered oldest first, so that one whose
+ * endpoint is slow (or trickles) takes a few places and the others get the
+ * rest. */
 static GPtrArray *
-t_events_claim (GwTxn    *txn,
-                gint64    now,
-                gint64    max_attempts,
-                guint     limit,
-                GError  **error)
+t_events_claim (GwTxn       *txn,
+                gint64       now,
+                gint64       max_attempts,
+                guint        limit,
+                guint        per_merchant,
+                const char  *in_flight,
+                GError     **error)
 {
   sqlite3_stmt *stmt = PREP (txn, "SELECT o.id, o.type, o.merchant_id, o.payload, o.created, "
                                   "o.attempts, w.url_sealed, m.webhook_secret_sealed "
-                                  "FROM outbox o "
+                                  "FROM (SELECT o.*, row_number () OVER "
+                                  "(PARTITION BY o.merchant_id ORDER BY o.id) AS nth "
+                                  "FROM outbox o WHERE " MERCHANT_EVENT
+                                  "AND o.next_attempt <= ?1 AND o.attempts < ?2) o "
                                   "JOIN merchant_webhooks w ON w.merchant_id = o.merchant_id "
                                   "AND w.created <= o.created "
-                                  "JOIN merchants m ON m.id = o.merchant_id WHERE "
-                                  MERCHANT_EVENT
-                                  "AND o.next_attempt <= ? AND o.attempts < ? "
-                                  "ORDER BY o.id LIMIT ?", error);
+                                  "JOIN merchants m ON m.id = o.merchant_id "
+                                  "WHERE o.nth <= ?4 - coalesce (?5 ->> o.merchant_id, 0) "
+                                  "ORDER BY o.id LIMIT ?3", error);
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, now);
   sqlite3_bind_int64 (stmt, 2, max_attempts);
   sqlite3_bind_int64 (stmt, 3, limit);
+  sqlite3_bind_int64 (stmt, 4, per_merchant);
+  gw_sqlite_bind_text (stmt, 5, in_flight);
   return gw_sqlite_read_list (txn, stmt, sizeof (GwWebhookEvent), read_event,
                               (GDestroyNotify) gw_webhook_event_free, error);
 }

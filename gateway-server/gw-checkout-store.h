@@ -85,9 +85,11 @@ typedef struct
    * has no endpoint (or got it after the event); returns how many, or -1. */
   gint64     (*events_skip)       (GwTxn *txn, gint64 now, guint limit, GError **error);
   /* Up to @limit due events whose merchant has an endpoint, oldest first
-   * (GwWebhookEvent *, not yet leased). */
+   * (GwWebhookEvent *, not yet leased), at most @per_merchant of a merchant
+   * less what @in_flight (a JSON object, merchant id -> tries under way)
+   * says it already has. */
   GPtrArray *(*events_claim)      (GwTxn *txn, gint64 now, gint64 max_attempts, guint limit,
-                                   GError **error);
+                                   guint per_merchant, const char *in_flight, GError **error);
   /* Counts a try and books the next one, a lease against a worker that dies. */
   gboolean   (*event_lease)       (GwTxn *txn, gint64 id, gint64 attempts, gint64 next_attempt,
                                    GError **error);

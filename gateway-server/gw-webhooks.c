@@ -15,6 +15,10 @@
 
 #define CHECKOUT(txn) ((const GwCheckoutStoreFuncs *) gw_txn_extension ((txn), "checkout"))
 #define BATCH 32
+/* Tries under way at once, and of one merchant: a slow endpoint holds a
+ * few places for at most [webhooks] timeout each, never the others'. */
+#define MAX_IN_FLIGHT 128
+#define PER_MERCHANT 4
 #define SKIP_BATCH 2000
 #define MAX_BACKOFF 3600
 #define SIGNATURE_HEADER "Onepin-Signature"
@@ -29,9 +33,11 @@ struct _GwWebhooks
   GCancellable         *cancellable;
   guint                 timer;
   guint                 pending;       /* store operations and sends not finished */
-  gboolean              busy;          /* a claimed batch is on its way */
-  gboolean              again;         /* the last batch was full: look again at once */
+  gboolean              claiming;      /* a claim is on the writer */
+  gboolean              again;         /* the last claim was full: look again at once */
   gboolean              stopping;
+  guint                 in_flight;     /* tries sent and not recorded yet */
+  GHashTable           *by_merchant;   /* merchant id -> its tries in flight */
 };
 
 typedef struct
@@ -40,6 +46,8 @@ typedef struct
   GPtrArray  *events;                  /* of GwWebhookEvent */
   gint64      skipped;
   gint64      now;
+  guint       limit;
+  char       *in_flight;               /* JSON: merchant id -> tries in flight */
 } Claim;
 
 typedef struct
@@ -168,7 +176,8 @@ claim_apply (GwTxn    *txn,
   if (claim->skipped < 0)
     return FALSE;
   claim->events = CHECKOUT (txn)->events_claim (txn, claim->now,
-                                                self->config->webhooks_max_attempts, BATCH,
+                                                self->config->webhooks_max_attempts,
+                                                claim->limit, PER_MERCHANT, claim->in_flight,
                                                 error);
   if (claim->events == NULL)
     return FALSE;
@@ -185,15 +194,28 @@ claim_apply (GwTxn    *txn,
 }
 
 static void
-finished (GwWebhooks *self)
+count_in_flight (GwWebhooks           *self,
+                 const GwWebhookEvent *event,
+                 gint                  delta)
 {
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->by_merchant, event->merchant_id));
+
+  n += delta;
+  self->in_flight += delta;
+  if (n == 0)
+    g_hash_table_remove (self->by_merchant, event->merchant_id);
+  else
+    g_hash_table_insert (self->by_merchant, g_strdup (event->merchant_id), GUINT_TO_POINTER (n));
+}
+
+/* A try is over (recorded, or dropped at a stop). */
+static void
+try_finished (GwWebhooks     *self,
+              GwWebhookEvent *event)
+{
+  count_in_flight (self, event, -1);
+  gw_webhook_event_free (event);
   self->pending--;
-  if (self->pending == 0 && !self->stopping)
-    {
-      self->busy = FALSE;
-      if (self->again)
-        tick (self);
-    }
 }
 
 /* ---- recording a try ---------------------------------------------------- */
@@ -240,10 +262,9 @@ outcome_done (gpointer      data,
     g_message ("webhook evt_%" G_GINT64_MODIFIER "x try %" G_GINT64_FORMAT " failed (%s); "
                "again in %" G_GINT64_FORMAT " s", event->id, event->attempts,
                outcome->error ? outcome->error : "?", backoff (self, event->attempts));
-  gw_webhook_event_free (event);
+  try_finished (self, event);
   g_free (outcome->error);
   g_free (outcome);
-  finished (self);
 }
 
 static void
@@ -267,14 +288,50 @@ typedef struct
 {
   GwWebhooks     *self;
   GwWebhookEvent *event;
+  GCancellable   *cancellable;   /* this try's: at its deadline, or at a stop */
+  guint           deadline;
+  gulong          stop_handler;
+  gboolean        timed_out;
 } Send;
+
+static void
+send_free (Send *send)
+{
+  g_clear_handle_id (&send->deadline, g_source_remove);
+  g_cancellable_disconnect (send->self->cancellable, send->stop_handler);
+  g_clear_object (&send->cancellable);
+  g_free (send);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Send, send_free)
+
+/* libsoup's timeout is for silence: an endpoint that sends a byte now and
+ * then would hold its try (and its place) for ever. Each try has the
+ * whole [webhooks] timeout, from sending to the answer's status line. */
+static gboolean
+on_deadline (gpointer user_data)
+{
+  Send *send = user_data;
+
+  send->deadline = 0;
+  send->timed_out = TRUE;
+  g_cancellable_cancel (send->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_stop (GCancellable *stop,
+         gpointer      user_data)
+{
+  g_cancellable_cancel (user_data);
+}
 
 static void
 on_sent (GObject      *source,
          GAsyncResult *result,
          gpointer      user_data)
 {
-  g_autofree Send *send = user_data;
+  g_autoptr(Send) send = user_data;
   GwWebhooks *self = send->self;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr(GInputStream) stream = NULL;
@@ -288,14 +345,13 @@ on_sent (GObject      *source,
   if (stream != NULL)
     g_input_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
   if (self->stopping)
-    {
-      /* Its lease brings it back at the next start. */
-      gw_webhook_event_free (send->event);
-      self->pending--;
-      return;
-    }
+    /* Its lease brings it back at the next start. */
+    return try_finished (self, send->event);
   status = stream != NULL ? soup_message_get_status (msg) : 0;
-  if (error != NULL)
+  if (send->timed_out)
+    reason = g_strdup_printf ("no answer within %" G_GINT64_FORMAT " s",
+                              self->config->webhooks_timeout);
+  else if (error != NULL)
     reason = g_strdup (error->message);
   else if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     reason = g_strdup_printf ("HTTP %u", status);
@@ -345,7 +401,11 @@ send_event (GwWebhooks     *self,
   send = g_new0 (Send, 1);
   send->self = self;
   send->event = event;
-  soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable,
+  send->cancellable = g_cancellable_new ();
+  send->stop_handler = g_cancellable_connect (self->cancellable, G_CALLBACK (on_stop),
+                                              send->cancellable, NULL);
+  send->deadline = g_timeout_add_seconds (self->config->webhooks_timeout, on_deadline, send);
+  soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, send->cancellable,
                            on_sent, send);
 }
 
@@ -360,14 +420,21 @@ claim_done (gpointer      data,
   if (error != NULL)
     g_warning ("webhooks: claiming failed: %s", error->message);
   self->again = error == NULL &&
-                (claim->skipped == SKIP_BATCH || (events != NULL && events->len == BATCH));
+                (claim->skipped == SKIP_BATCH || (events != NULL && events->len == claim->limit));
   /* When stopping, the claimed events' leases bring them back next time. */
   while (error == NULL && !self->stopping && events != NULL && events->len > 0)
     {
+      GwWebhookEvent *event = g_ptr_array_steal_index (events, 0);
+
       self->pending++;
-      send_event (self, g_ptr_array_steal_index (events, 0));
+      count_in_flight (self, event, +1);
+      send_event (self, event);
     }
-  finished (self);
+  g_free (claim->in_flight);
+  self->claiming = FALSE;
+  self->pending--;
+  if (self->again && !self->stopping)
+    tick (self);
 }
 
 /* ---- polling ------------------------------------------------------------ */
@@ -390,6 +457,25 @@ due_apply (GwTxn    *txn,
   return read->due >= 0;
 }
 
+static char *
+in_flight_json (GwWebhooks *self)
+{
+  GString *out = g_string_new ("{");
+  GHashTableIter iter;
+  gpointer id, n;
+
+  g_hash_table_iter_init (&iter, self->by_merchant);
+  while (g_hash_table_iter_next (&iter, &id, &n))
+    {
+      if (out->len > 1)
+        g_string_append_c (out, ',');
+      onepin_json_append_string (out, id);
+      g_string_append_printf (out, ":%u", GPOINTER_TO_UINT (n));
+    }
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
 /* A cheap read first, so an idle gateway does not wake its writer. */
 static void
 tick (GwWebhooks *self)
@@ -398,7 +484,7 @@ tick (GwWebhooks *self)
   g_autoptr(GError) error = NULL;
   Claim *claim;
 
-  if (self->busy || self->stopping)
+  if (self->claiming || self->stopping || self->in_flight >= MAX_IN_FLIGHT)
     return;
   self->again = FALSE;
   if (!gw_store_read (self->store, due_apply, &read, &error))
@@ -410,7 +496,9 @@ tick (GwWebhooks *self)
     return;
   claim = g_new0 (Claim, 1);
   claim->self = self;
-  self->busy = TRUE;
+  claim->limit = MIN (BATCH, MAX_IN_FLIGHT - self->in_flight);
+  claim->in_flight = in_flight_json (self);
+  self->claiming = TRUE;
   self->pending++;
   gw_store_submit (self->store, claim_apply, claim_done, claim);
 }
@@ -432,7 +520,10 @@ gw_webhooks_start (GwServer *server)
   self->config = gw_server_get_config (server);
   self->ledger = gw_server_get_ledger_config (server);
   self->session = soup_session_new_with_options ("timeout", self->config->webhooks_timeout,
-                                                 "user-agent", "onepin-webhooks/1", NULL);
+                                                 "user-agent", "onepin-webhooks/1",
+                                                 "max-conns", MAX_IN_FLIGHT,
+                                                 "max-conns-per-host", PER_MERCHANT, NULL);
+  self->by_merchant = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->cancellable = g_cancellable_new ();
   /* The first look is the timer's, once the main loop runs. */
   self->timer = g_timeout_add_seconds (self->config->webhooks_poll_interval, on_timer, self);
@@ -464,5 +555,6 @@ gw_webhooks_stop (GwWebhooks *self)
   soup_session_abort (self->session);
   g_clear_object (&self->session);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->by_merchant, g_hash_table_unref);
   g_free (self);
 }

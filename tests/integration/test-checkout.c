@@ -896,6 +896,140 @@ test_webhook_gives_up (void)
   g_assert_cmpuint (tries, ==, 2);
 }
 
+/* An endpoint that answers one header byte at a time, for ever: libsoup's
+ * timeout (for silence) never fires on it. */
+typedef struct
+{
+  GSocketService *service;
+  char           *url;
+  GPtrArray      *connections;   /* of GSocketConnection */
+  guint           timer;
+} Trickler;
+
+static gboolean
+trickle (gpointer data)
+{
+  Trickler *t = data;
+
+  for (guint i = 0; i < t->connections->len; i++)
+    {
+      GOutputStream *out = g_io_stream_get_output_stream (t->connections->pdata[i]);
+      const char *next = g_object_get_data (t->connections->pdata[i], "sent") ? "a"
+                                                                               : "HTTP/1.1 200 OK\r\nX-Slow: ";
+
+      g_output_stream_write (out, next, strlen (next), NULL, NULL);
+      g_object_set_data (t->connections->pdata[i], "sent", GINT_TO_POINTER (1));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_trickler_incoming (GSocketService    *service,
+                      GSocketConnection *connection,
+                      GObject           *source,
+                      gpointer           data)
+{
+  Trickler *t = data;
+
+  g_ptr_array_add (t->connections, g_object_ref (connection));
+  return TRUE;
+}
+
+static Trickler *
+trickler_start (void)
+{
+  Trickler *t = g_new0 (Trickler, 1);
+  g_autoptr(GError) error = NULL;
+  guint16 port;
+
+  t->service = g_socket_service_new ();
+  t->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (t->service), NULL, &error);
+  g_assert_no_error (error);
+  t->url = g_strdup_printf ("http://127.0.0.1:%u/hooks", port);
+  g_signal_connect (t->service, "incoming", G_CALLBACK (on_trickler_incoming), t);
+  t->timer = g_timeout_add (300, trickle, t);
+  return t;
+}
+
+static void
+trickler_free (Trickler *t)
+{
+  g_source_remove (t->timer);
+  g_socket_service_stop (t->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (t->service));
+  g_object_unref (t->service);
+  g_ptr_array_unref (t->connections);
+  g_free (t->url);
+  g_free (t);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Trickler, trickler_free)
+
+/* One merchant's endpoint trickles its answer: its tries end at the
+ * [webhooks] timeout, counted from the send, and another merchant's events
+ * go out meanwhile, not after them. */
+static void
+test_webhook_trickling_endpoint (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Trickler) slow = trickler_start ();
+  g_autoptr(Endpoint) fine = endpoint_start (0);
+  g_autoptr(Mall) a = NULL;
+  g_autoptr(Mall) b = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonObject) paid = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  g_autofree char *db_path = NULL;
+  gint64 started;
+  gint64 deadline;
+  guint tries;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 timed_out = 0;
+
+  gw = ot_gateway_start ("[webhooks]\nretry_base=600\ntimeout=2\n", FALSE);
+  a = new_mall ("Trickling Mall");
+  b = new_mall ("Prompt Mall");
+  card = ot_new_card (gw, 100000, "4321");
+  set_endpoint (a, slow->url);
+  set_endpoint (b, fine->url);
+  for (guint i = 0; i < 6; i++)
+    json_object_unref (ot_pay (gw, a->secret_key, card->number, "4321", 1000, TRUE));
+  /* A's tries are under way before B's event exists. */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (slow->connections->len == 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+  g_assert_cmpuint (slow->connections->len, >, 0);
+
+  started = g_get_monotonic_time ();
+  paid = ot_pay (gw, b->secret_key, card->number, "4321", 2000, TRUE);
+  event = wait_event (fine, "payment.captured", "id", ot_json_string (paid, "id"), &tries);
+  g_assert_nonnull (event);
+  g_test_message ("B's event after %.1f s", (g_get_monotonic_time () - started) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 5 * G_USEC_PER_SEC);
+
+  /* A's tries were cut at their deadline and recorded as failed. */
+  db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM webhook_attempts "
+                                       "WHERE error = 'no answer within 2 s'", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (timed_out == 0 && g_get_monotonic_time () < deadline)
+    {
+      g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+      timed_out = sqlite3_column_int64 (stmt, 0);
+      sqlite3_reset (stmt);
+      g_main_context_iteration (NULL, FALSE) || (g_usleep (50 * 1000), TRUE);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_assert_cmpint (timed_out, >, 0);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
 static void
 test_endpoint_refusals (void)
 {
@@ -958,6 +1092,7 @@ main (int   argc,
   g_test_add_func ("/checkout/webhook-no-redirect", test_webhook_no_redirect);
   g_test_add_func ("/checkout/expiry-sweep", test_expiry_sweep);
   g_test_add_func ("/checkout/webhook-gives-up", test_webhook_gives_up);
+  g_test_add_func ("/checkout/webhook-trickling-endpoint", test_webhook_trickling_endpoint);
   status = g_test_run ();
 
   ot_gateway_stop (gw);
