@@ -8,20 +8,26 @@
  *       printed, and a line of digits typed on stdin answers it (an empty
  *       line is "nothing pressed"; end of input hangs up).
  *
- *   onepin-phone call --key sk_… --to 0212345678 (--card N --password P | --from 010…)
+ *   onepin-phone call --to 0212345678 (--card-stdin | --from 010…)
  *                     [--talk SECONDS] [--service voice|mobile]
  *       Plays a softswitch placing one call: it starts a charging session,
  *       uses every grant in full and reports it, until the caller has talked
  *       --talk seconds or the card can pay for no more, then ends the call.
+ *       --card-stdin reads the card number, then its password, from stdin
+ *       (asked for, the password unechoed, on a terminal).
  *
  * The gateway's URL comes from --url or ONEPIN_URL (default
- * http://127.0.0.1:8080), the key from --key or ONEPIN_KEY: a merchant key
- * of category mobile_operator for ars, telephone for call.
+ * http://127.0.0.1:8080), the key from ONEPIN_KEY or the first line of
+ * --key-file: a merchant key of category mobile_operator for ars,
+ * telephone for call. No secret is taken on the command line, where every
+ * user of the machine could read it (ps, /proc) and the shell would keep it.
  */
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 typedef struct
 {
@@ -306,28 +312,78 @@ run_call (Client            *client,
   return 0;
 }
 
+/* A line of stdin without its newline, or NULL at its end. On a terminal
+ * @prompt is shown first, and a @secret is not echoed. */
+static char *
+read_stdin_line (const char *prompt,
+                 gboolean    secret)
+{
+  gboolean tty = isatty (STDIN_FILENO);
+  struct termios saved, quiet;
+  char line[256];
+  char *read;
+
+  if (tty)
+    g_printerr ("%s", prompt);
+  if (tty && secret && tcgetattr (STDIN_FILENO, &saved) == 0)
+    {
+      quiet = saved;
+      quiet.c_lflag &= ~ECHO;
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  else
+    secret = FALSE;
+  read = fgets (line, sizeof line, stdin);
+  if (secret)
+    {
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+      g_printerr ("\n");
+    }
+  if (read == NULL)
+    return NULL;
+  line[strcspn (line, "\r\n")] = '\0';
+  read = g_strdup (line);
+  memset (line, 0, sizeof line);
+  return read;
+}
+
+static char *
+read_key (const char  *key_file,
+          GError     **error)
+{
+  g_autofree char *contents = NULL;
+
+  if (key_file == NULL)
+    return g_strdup (g_getenv ("ONEPIN_KEY"));
+  if (!g_file_get_contents (key_file, &contents, NULL, error))
+    return NULL;
+  contents[strcspn (contents, "\r\n")] = '\0';
+  return g_strdup (contents);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_auto(Client) client = { 0 };
   g_autofree char *url = NULL;
-  g_autofree char *key = NULL;
+  g_autofree char *key_file = NULL;
   g_autofree char *from = NULL;
   g_autofree char *locale = NULL;
   g_autofree char *card = NULL;
   g_autofree char *password = NULL;
   g_autofree char *to = NULL;
   g_autofree char *service = NULL;
+  gboolean card_stdin = FALSE;
   gint64 talk = 0;
   GOptionEntry entries[] = {
     { "url", 0, 0, G_OPTION_ARG_STRING, &url, "The gateway (default $ONEPIN_URL)", "URL" },
-    { "key", 0, 0, G_OPTION_ARG_STRING, &key, "The operator's or switch's key ($ONEPIN_KEY)",
-      "KEY" },
+    { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file,
+      "A file holding the operator's or switch's key (default: $ONEPIN_KEY)", "FILE" },
     { "from", 0, 0, G_OPTION_ARG_STRING, &from, "The calling number", "NUMBER" },
     { "locale", 0, 0, G_OPTION_ARG_STRING, &locale, "ars: ko (default) or en", "LOCALE" },
-    { "card", 0, 0, G_OPTION_ARG_STRING, &card, "call: the card number", "NUMBER" },
-    { "password", 0, 0, G_OPTION_ARG_STRING, &password, "call: the card's password", "PASSWORD" },
+    { "card-stdin", 0, 0, G_OPTION_ARG_NONE, &card_stdin,
+      "call: read the card number, then its password, from stdin", NULL },
     { "to", 0, 0, G_OPTION_ARG_STRING, &to, "call: the number dialled", "NUMBER" },
     { "talk", 0, 0, G_OPTION_ARG_INT64, &talk, "call: seconds to talk (default: until cut)",
       "SECONDS" },
@@ -346,12 +402,23 @@ main (int   argc,
     }
   client.url = g_strdup (url ? url : g_getenv ("ONEPIN_URL") ? g_getenv ("ONEPIN_URL")
                                                                : "http://127.0.0.1:8080");
-  client.key = g_strdup (key ? key : g_getenv ("ONEPIN_KEY"));
+  client.key = read_key (key_file, &error);
   client.session = soup_session_new_with_options ("timeout", 30, NULL);
-  if (argc != 2 || client.key == NULL)
+  if (error != NULL)
     {
-      g_printerr ("onepin-phone: give ars or call, and --key (see --help)\n");
+      g_printerr ("onepin-phone: %s\n", error->message);
       return 2;
+    }
+  if (argc != 2 || client.key == NULL || client.key[0] == '\0')
+    {
+      g_printerr ("onepin-phone: give ars or call, and the key in ONEPIN_KEY or --key-file "
+                  "(see --help)\n");
+      return 2;
+    }
+  if (card_stdin)
+    {
+      card = read_stdin_line ("Card number: ", FALSE);
+      password = card != NULL ? read_stdin_line ("Card password: ", TRUE) : NULL;
     }
 
   if (g_str_equal (argv[1], "ars") && from != NULL)
@@ -360,7 +427,7 @@ main (int   argc,
       (from != NULL || (card != NULL && password != NULL)))
     return run_call (&client, &(CallOptions) {
                        card, password, from, to, service ? service : "voice", talk });
-  g_printerr ("onepin-phone: ars needs --from; call needs --to and --card with --password, or "
-              "--from\n");
+  g_printerr ("onepin-phone: ars needs --from; call needs --to and --card-stdin (the number "
+              "and the password on stdin), or --from\n");
   return 2;
 }

@@ -21,38 +21,62 @@ static char *mall_key;
 
 /* Helpers */
 
-/* Runs onepin-phone with @input on stdin; returns its stdout. */
+/* Runs onepin-phone as @key's holder (ONEPIN_KEY) with @input on stdin;
+ * returns its stdout, and its exit status in @status. */
 static char *
-phone (const char *input,
-       ...)
+phone_run (const char        *key,
+           const char        *input,
+           const char *const *args,
+           int               *status)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *err = NULL;
   char *out = NULL;
-  const char *arg;
-  va_list args;
 
   g_ptr_array_add (argv, (char *) g_getenv ("ONEPIN_PHONE"));
-  va_start (args, input);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (args);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, "--url");
   g_ptr_array_add (argv, (char *) ot_gateway_url (gw));
   g_ptr_array_add (argv, NULL);
 
-  proc = g_subprocess_newv ((const char * const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                            G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "ONEPIN_KEY", key, TRUE);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, input, NULL, &out, &err, &error);
   g_assert_no_error (error);
   g_subprocess_wait (proc, NULL, &error);
   g_test_message ("onepin-phone said:\n%s%s", out, err);
   g_assert_true (g_subprocess_get_if_exited (proc));
-  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+  *status = g_subprocess_get_exit_status (proc);
+  return out;
+}
+
+/* The same, which must succeed. */
+static char *
+phone (const char *key,
+       const char *input,
+       ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  const char *arg;
+  va_list ap;
+  char *out;
+  int status;
+
+  va_start (ap, input);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  out = phone_run (key, input, (const char * const *) args->pdata, &status);
+  g_assert_cmpint (status, ==, 0);
   return out;
 }
 
@@ -61,7 +85,7 @@ ars (const char *from,
      const char *locale,
      const char *input)
 {
-  return phone (input, "ars", "--key", operator_key, "--from", from, "--locale", locale, NULL);
+  return phone (operator_key, input, "ars", "--from", from, "--locale", locale, NULL);
 }
 
 static void
@@ -400,21 +424,40 @@ test_call_until_dry (void)
                                             " \"increment\": 10}]}");
   g_autoptr(OtCard) card = ot_new_card (gw, 5000, "2580");
   g_autoptr(OtCard) other = ot_new_card (gw, 5000, "2580");
+  g_autofree char *card_input = g_strconcat (card->number, "\n2580\n", NULL);
+  g_autofree char *other_input = g_strconcat (other->number, "\n2580\n", NULL);
   g_autofree char *out = NULL;
   g_autofree char *short_call = NULL;
 
   ot_assert_status (rates, 200);
-  out = phone ("", "call", "--key", switch_key, "--card", card->number, "--password", "2580",
-               "--to", "0212345678", NULL);
+  out = phone (switch_key, card_input, "call", "--card-stdin", "--to", "0212345678", NULL);
   assert_said (out, "Calling 0212345678 (local, prefix 02): 100 won a minute in 10 s units");
   assert_said (out, "granted 300 s (500 won reserved), the last the card can pay for");
   assert_said (out, "The card ran dry; the call was cut after 3000 s: 5000 won.");
   ot_assert_card_balance (gw, card->number, "2580", 0, 0);
 
-  short_call = phone ("", "call", "--key", switch_key, "--card", other->number, "--password",
-                      "2580", "--to", "0212345678", "--talk", "95", NULL);
+  short_call = phone (switch_key, other_input, "call", "--card-stdin", "--to", "0212345678",
+                      "--talk", "95", NULL);
   assert_said (short_call, "Hung up after 95 s: 167 won.");   /* 10 units, 166.67 */
   ot_assert_card_balance (gw, other->number, "2580", 4833, 4833);
+
+  /* No secret on the command line, where every user of the machine reads
+   * it: the card, its password and the key are refused there. */
+  {
+    const char *const with_card[] = { "call", "--card", card->number, "--password", "2580",
+                                      "--to", "0212345678", NULL };
+    const char *const with_key[] = { "call", "--key", switch_key, "--card-stdin", "--to",
+                                     "0212345678", NULL };
+    g_autofree char *refused = NULL;
+    g_autofree char *refused_key = NULL;
+    int status;
+
+    refused = phone_run (switch_key, "", with_card, &status);
+    g_assert_cmpint (status, ==, 2);
+    refused_key = phone_run ("", card_input, with_key, &status);
+    g_assert_cmpint (status, ==, 2);
+    ot_assert_card_balance (gw, other->number, "2580", 4833, 4833);
+  }
   audit ();
 }
 
