@@ -556,6 +556,9 @@ item_fail (ItemError  *err,
            const char *field,
            const char *message)
 {
+  /* A member's name is repeated only if it is a plain word: an unknown one
+   * may be anything the client sent, a card number included. */
+  field = field != NULL ? gw_plain_word (field) : NULL;
   err->param = field ? g_strdup_printf ("%s[%u].%s", array, index, field)
                      : g_strdup_printf ("%s[%u]", array, index);
   err->message = message;

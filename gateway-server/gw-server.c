@@ -1879,6 +1879,9 @@ load_certificate (GwServer  *self,
 {
   if (self->config->tls_certificate == NULL)
     return NULL;
+  /* Held to the rule of our own key files: GIO would read it whatever its mode. */
+  if (self->config->tls_key != NULL && !onepin_private_file_check (self->config->tls_key, error))
+    return NULL;
   return g_tls_certificate_new_from_files (self->config->tls_certificate,
                                            self->config->tls_key, error);
 }

@@ -1014,6 +1014,22 @@ onepin_password_file_load (const char  *path,
   return g_steal_pointer (&buf);
 }
 
+gboolean
+onepin_private_file_check (const char  *path,
+                           GError     **error)
+{
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  gboolean ok;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (fd < 0)
+    return set_key_file_error (error, path, "cannot open", errno);
+  ok = key_file_check (fd, path, &st, error);
+  close (fd);
+  return ok;
+}
+
 char *
 onepin_secret_file_load (const char  *path,
                          GError     **error)

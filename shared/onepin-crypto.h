@@ -117,6 +117,10 @@ char       *onepin_secret_file_load_or_create (const char  *path,
 /* The same for a file that must already exist (another program made it). */
 char       *onepin_secret_file_load        (const char   *path,
                                             GError      **error);
+/* Whether @path is a regular file only its owner may read or write (a TLS
+ * private key, say, read by another library). */
+gboolean    onepin_private_file_check      (const char   *path,
+                                            GError      **error);
 /* A password someone else chose (a mail provider's): one line of up to 1024
  * bytes, spaces allowed, without the whitespace around it, in a file that
  * must exist, be the file itself (no symlink) and be private to its owner. */

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "onepin-test-gateway.h"
+#include "onepin-test-process.h"
 
 static OtGateway *gw;   /* HTTPS */
 
@@ -42,6 +43,70 @@ test_https_startup (void)
   g_assert_true (g_file_get_contents (ot_gateway_log_path (gw), &log, NULL, NULL));
   line = g_strdup_printf ("listening on %s\n", ot_gateway_url (gw));
   g_assert_nonnull (strstr (log, line));
+}
+
+static void
+keep_result (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* The TLS private key is held to the rule of the gateway's own key files:
+ * readable by others, it is refused and the gateway does not start. */
+static void
+test_https_key_mode (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-tls-XXXXXX", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *cert = g_build_filename (dir, "server.pem", NULL);
+  g_autofree char *key = g_build_filename (dir, "server.key", NULL);
+  g_autofree char *config = g_build_filename (dir, "gateway.conf", NULL);
+  g_autofree char *url = g_build_filename (data, "gateway.url", NULL);
+  g_autofree char *config_text = g_strdup_printf ("[gateway]\nlisten=127.0.0.1:0\n"
+                                                  "[tls]\ncertificate=%s\nkey=%s\n", cert, key);
+  g_autofree char *pem = NULL;
+  g_autofree char *key_text = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *from_cert = g_build_filename (ot_gateway_data_dir (gw), "server.pem", NULL);
+  g_autofree char *from_key = g_build_filename (ot_gateway_data_dir (gw), "server.key", NULL);
+  const char *argv[] = { g_getenv ("ONEPIN_GATEWAY"), "--data-dir", data, "--config", config,
+                         NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  gint64 deadline;
+
+  g_assert_true (g_file_get_contents (from_cert, &pem, NULL, NULL));
+  g_assert_true (g_file_get_contents (from_key, &key_text, NULL, NULL));
+  g_assert_true (g_file_set_contents_full (cert, pem, -1, G_FILE_SET_CONTENTS_NONE, 0644, NULL));
+  g_assert_true (g_file_set_contents_full (key, key_text, -1, G_FILE_SET_CONTENTS_NONE, 0644,
+                                           NULL));
+  g_assert_true (g_file_set_contents (config, config_text, -1, NULL));
+  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                           &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, keep_result, &result);
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (result == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+  if (result == NULL)
+    {
+      /* it started: stop it before failing */
+      g_subprocess_send_signal (proc, SIGTERM);
+      g_subprocess_wait (proc, NULL, NULL);
+      g_error ("the gateway started with a key file others can read");
+    }
+  g_assert_true (g_subprocess_communicate_utf8_finish (proc, result, NULL, &err, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), !=, 0);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "0644"));
+  g_assert_nonnull (strstr (err, "0600"));
+  g_assert_false (g_file_test (url, G_FILE_TEST_EXISTS));
+  ot_rm_rf (dir);
 }
 
 static void
@@ -359,6 +424,7 @@ main (int    argc,
 
   g_test_add_func ("/contract/operations/https/startup", test_https_startup);
   g_test_add_func ("/contract/operations/https/payment", test_https_payment);
+  g_test_add_func ("/contract/operations/https/key-mode", test_https_key_mode);
   g_test_add_func ("/contract/operations/https/only", test_https_only);
   g_test_add_func ("/contract/operations/https/tls-versions", test_tls_versions);
   g_test_add_func ("/contract/operations/metrics", test_metrics);

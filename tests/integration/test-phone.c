@@ -813,6 +813,18 @@ test_refusals (void)
   ot_assert_error (dup_rates, 400, "invalid_request_error", "parameter_invalid");
   g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (dup_rates), "error"),
                                    "param"), ==, "rates[1].prefix");
+  {
+    /* a card number as a member's name is not repeated */
+    g_autoptr(OtResponse) number_member = ot_request (
+      gw, "POST", "/v1/admin/phone/rate_tables", ot_gateway_admin_token (gw), NULL,
+      "{\"name\": \"x\", \"rates\": [{\"prefix\": \"02\", \"category\": \"local\","
+      " \"per_minute\": 10, \"increment\": 1, \"9410275367198721\": 1}]}");
+
+    ot_assert_error (number_member, 400, "invalid_request_error", "parameter_invalid");
+    g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (number_member), "error"),
+                                     "param"), ==, "rates[0]");
+    g_assert_null (strstr (number_member->body, "9410275367198721"));
+  }
   ot_assert_card_balance (gw, card->number, "2580", 10000, 10000);
   audit ();
 }
