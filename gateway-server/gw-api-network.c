@@ -201,14 +201,16 @@ refuse_format (GwRequest  *request,
                const char *field)
 {
   const char *mti = onepin_iso_response_type (onepin_iso_get (request->body, "mti"));
+  /* A member that is no field of ours is the sender's text (a card number
+   * by mistake, say): it is not repeated. */
+  const char *shown = field == NULL ? "mti" : onepin_iso_is_field (field) ? field : NULL;
   g_autofree char *text = NULL;
 
   if (mti == NULL || field == NULL)
     {
-      text = g_strdup_printf ("Not a request of the card network: %s.",
-                              field ? field : "mti");
-      gw_request_error (request, 400, "invalid_request_error", "parameter_invalid",
-                        field ? field : "mti", text);
+      text = shown ? g_strdup_printf ("Not a request of the card network: %s.", shown)
+                   : g_strdup ("Not a request of the card network: a member is no field of it.");
+      gw_request_error (request, 400, "invalid_request_error", "parameter_invalid", shown, text);
       return;
     }
   g_strlcpy (message->mti, mti, sizeof message->mti);

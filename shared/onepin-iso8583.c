@@ -69,6 +69,12 @@ spec_for (const char *name)
   return NULL;
 }
 
+gboolean
+onepin_iso_is_field (const char *name)
+{
+  return name != NULL && spec_for (name) != NULL;
+}
+
 static gboolean
 value_fits (const FieldSpec *spec,
             const char      *value)

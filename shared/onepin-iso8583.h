@@ -77,6 +77,8 @@ gboolean     onepin_iso_check               (JsonObject   *message,
                                              const char  **bad_field,
                                              GError      **error);
 /* The member @field ("2", "mti", …), or NULL. */
+/* Whether @name is a field of this network (so safe to repeat back). */
+gboolean     onepin_iso_is_field            (const char   *name);
 const char  *onepin_iso_get                 (JsonObject   *message,
                                              const char   *field);
 /* The type that answers @mti ("0100" -> "0110"), or NULL for a type that is

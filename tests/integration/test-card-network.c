@@ -635,6 +635,8 @@ test_signed_messages (void)
   g_autoptr(OtResponse) stale_message = send_signed (stale, now ());
   g_autoptr(OtResponse) format = send_signed ("{\"mti\":\"0100\",\"2\":\"12\"}", now ());
   g_autoptr(OtResponse) unknown_type = send_signed ("{\"mti\":\"0800\"}", now ());
+  /* a card number as a member's name, with no type: not repeated */
+  g_autoptr(OtResponse) number_member = send_signed ("{\"9410275367198721\":\"1\"}", now ());
   g_autoptr(OtResponse) overtaken = NULL;
   g_autoptr(OtResponse) late_answer = NULL;
   g_autoptr(OtResponse) unsigned_r = NULL;
@@ -648,6 +650,8 @@ test_signed_messages (void)
   assert_answer (stale_message, "0110", "30");
   assert_answer (format, "0110", "30");
   ot_assert_error (unknown_type, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (number_member, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_null (strstr (number_member->body, "9410275367198721"));
 
   /* A reversal that overtakes its original: the original is then declined. */
   reversal = g_strdup_printf ("{\"mti\":\"0420\",\"3\":\"000000\",\"4\":\"000000002000\","
