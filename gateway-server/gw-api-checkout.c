@@ -575,7 +575,7 @@ check_approved (JsonObject  *body,
   const char *order_id = onepin_json_get_string (body, "order_id", "");
   gint64 amount = onepin_json_get_int (body, "amount", 0);
 
-  if (strlen (merchant) < 1 || strlen (merchant) >= sizeof ((PayOp *) NULL)->merchant_id ||
+  if (strlen (merchant) < 1 || strlen (merchant) >= G_SIZEOF_MEMBER (PayOp, merchant_id) ||
       !visible_ascii (merchant))
     return *message = "merchant must be a merchant id.", "merchant";
   if (g_utf8_strlen (order_id, -1) < 1 || g_utf8_strlen (order_id, -1) > 255 ||

@@ -24,6 +24,7 @@ typedef struct
   guint           kdf_workers;     /* password hashes at once */
   guint           kdf_queue;       /* and waiting */
   guint           kdf_running;
+  guint           kdf_counting;   /* admitted, their attempt being counted on the writer */
   GQueue          kdf_waiting;     /* of Work, waiting for a worker */
 } GwWalletState;
 

@@ -597,7 +597,10 @@ attempt_begin_done (gpointer      data,
 {
   Work *work = data;
 
-  if (g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN))
+  work->state->kdf_counting--;
+  /* As for work still in line (work_start_next): a stop waits for no hash. */
+  if (g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN) ||
+      gw_server_is_draining (work->state->server))
     gw_request_error (work->request, 503, "api_error", "unavailable", NULL,
                       "The gateway is shutting down.");
   else if (error != NULL)
@@ -629,8 +632,9 @@ work_start (Work *work)
 
   work->state = state;
   work->store = gw_server_get_store (request->server);
-  can_run = state->kdf_running < state->kdf_workers;
-  if (!can_run && state->kdf_waiting.length >= state->kdf_queue)
+  /* Work whose attempt is being counted will want a worker too. */
+  can_run = state->kdf_running + state->kdf_counting < state->kdf_workers;
+  if (!can_run && state->kdf_waiting.length + state->kdf_counting >= state->kdf_queue)
     {
       refuse_busy (request, 503, 1, "api_error", "busy",
                    "The gateway is busy checking passwords. Try again in a moment.");
@@ -647,6 +651,7 @@ work_start (Work *work)
     return work_enqueue (work);
   if (work->kind == WORK_LOGIN)
     gw_wallet_login_hash (&state->config, work->login_id, work->login_hash);
+  state->kdf_counting++;
   gw_store_submit (work->store, attempt_begin_apply, attempt_begin_done, work);
 }
 

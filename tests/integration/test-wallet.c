@@ -513,6 +513,40 @@ test_kdf_saturated (void)
   ot_gateway_stop (busy);
 }
 
+/* The same for sign-ins, whose attempt is first counted on the writer: work
+ * being counted holds its place in the line, so a burst is still bounded
+ * by kdf_workers + kdf_queue (here 1 + 2) and the rest are refused at once. */
+static void
+test_kdf_saturated_sign_in (void)
+{
+  OtGateway *busy = ot_gateway_start ("[wallet]\npbkdf2_iterations=200000\nkdf_workers=1\n"
+                                      "kdf_queue=2\nkdf_per_minute=1000\n"
+                                      "[limits]\nfailures_per_minute=1000\n", FALSE);
+  g_autofree char *user_id = register_user (busy, "burst", "correct horse");
+  g_autoptr(GPtrArray) answers = ot_request_parallel (busy, 10, "POST", "/v1/wallet/sessions",
+                                                      NULL, NULL,
+                                                      "{\"login_id\":\"burst\","
+                                                      "\"password\":\"wrong horse\"}");
+  guint checked = 0, refused = 0;
+
+  for (guint i = 0; i < answers->len; i++)
+    {
+      OtResponse *r = g_ptr_array_index (answers, i);
+
+      if (r->status == 401)
+        checked++;
+      else
+        {
+          ot_assert_error (r, 503, "api_error", "busy");
+          refused++;
+        }
+    }
+  g_test_message ("10 sign-ins at once: %u checked, %u refused", checked, refused);
+  g_assert_cmpuint (checked, <=, 3);
+  g_assert_cmpuint (refused, >=, 7);
+  ot_gateway_stop (busy);
+}
+
 #define FLOOD_BODY "{\"login_id\":\"flood\",\"password\":\"correct horse\"," \
                    "\"name\":\"Flood\",\"email\":\"flood@example.com\"}"
 
@@ -1294,6 +1328,7 @@ main (int   argc,
   g_test_add_func ("/wallet/sessions/address-limit", test_address_limit);
   g_test_add_func ("/wallet/sessions/kdf-address-limit", test_kdf_address_limit);
   g_test_add_func ("/wallet/sessions/kdf-saturated", test_kdf_saturated);
+  g_test_add_func ("/wallet/sessions/kdf-saturated-sign-in", test_kdf_saturated_sign_in);
   g_test_add_func ("/wallet/sessions/kdf-busy-not-counted", test_kdf_busy_not_counted);
   g_test_add_func ("/wallet/sessions/kdf-queue-at-shutdown", test_kdf_queue_at_shutdown);
   g_test_add_func ("/wallet/sessions/abandoned-at-shutdown", test_abandoned_at_shutdown);
