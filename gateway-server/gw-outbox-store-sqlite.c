@@ -154,6 +154,28 @@ t_give_up (GwTxn       *txn,
   return gw_sqlite_step_done (txn, stmt, error);
 }
 
+static gboolean
+t_release (GwTxn       *txn,
+           gint64       id,
+           gint64       attempt,
+           gint64       next_attempt,
+           const char  *reason,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = gw_sqlite_prepare (txn,
+    "UPDATE outbox SET next_attempt = ?2, attempts = ?4 - 1,"
+    " last_error = coalesce (?3, last_error)"
+    " WHERE id = ?1 AND attempts = ?4 AND delivered_at IS NULL AND failed_at IS NULL", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, next_attempt);
+  gw_sqlite_bind_text (stmt, 3, reason);
+  sqlite3_bind_int64 (stmt, 4, attempt);
+  return gw_sqlite_step_done (txn, stmt, error);
+}
+
 static void
 read_contact (sqlite3_stmt *stmt,
               gpointer      data)
@@ -235,6 +257,7 @@ const GwOutboxFuncs gw_outbox_sqlite_funcs = {
   .delivered = t_delivered,
   .retry = t_retry,
   .give_up = t_give_up,
+  .release = t_release,
   .contact_get = t_contact_get,
   .contact_put = t_contact_put,
   .receipt_contact = t_receipt_contact,

@@ -56,6 +56,11 @@ typedef struct
                                  const char *last_error, GError **error);
   gboolean   (*give_up)         (GwTxn *txn, gint64 id, gint64 attempt, const char *last_error,
                                  GError **error);
+  /* Hands back a claimed message that was not sent (its claim counted
+   * @attempt): due at @next_attempt, the attempt uncounted; @reason, if not
+   * NULL, replaces last_error. */
+  gboolean   (*release)         (GwTxn *txn, gint64 id, gint64 attempt, gint64 next_attempt,
+                                 const char *reason, GError **error);
 
   /* FALSE without an error when the card has no contact. */
   gboolean   (*contact_get)     (GwTxn *txn, const char *card_id, GwCardContact *out,

@@ -12,6 +12,11 @@
  * outbox id, is the same both times, so the copy is recognisable. A failure
  * schedules the next attempt, with a doubling wait up to a cap, until the
  * message is older than give_up_after.
+ *
+ * Each channel (e-mail, SMS) has a thread of its own, a lane, so that a mail
+ * server that hangs delays no SMS. A lane that finds its server unreachable
+ * holds the rest of its claim back, untried, until the next attempt of the
+ * one it tried, instead of waiting out a timeout for each.
  */
 #include "gw-outbox.h"
 
@@ -34,6 +39,16 @@ typedef struct
   GError   *error;
 } Sync;
 
+typedef struct
+{
+  GwOutbox   *self;
+  const char *type;                 /* "email" or "sms" */
+  GThread    *thread;
+  gboolean    wake;                 /* under self->lock */
+  gint64      held_until;           /* the server unreachable: try nothing before */
+  char       *held_because;
+} Lane;
+
 struct _GwOutbox
 {
   GwStore      *store;
@@ -47,13 +62,13 @@ struct _GwOutbox
   gint64        lease;
   gint64        poll_interval;
 
-  GThread      *thread;
+  Lane          lanes[2];
+  guint         n_lanes;
   GMutex        lock;
   GCond         cond;
-  gboolean      wake;
   gboolean      stopping;
   GCancellable *cancellable;
-  gint          finished;
+  gint          finished;           /* lanes whose thread has finished */
 };
 
 /* Store operations, run synchronously from the worker thread */
@@ -96,8 +111,7 @@ run_sync (GwOutbox          *self,
 typedef struct
 {
   Sync        sync;
-  const char *types[2];
-  guint       n_types;
+  const char *type;
   gint64      lease;
   GPtrArray  *messages;             /* GwOutboxMessage * */
   gint64      next_due;             /* the earliest next attempt left, or 0 */
@@ -114,25 +128,13 @@ claim_apply (GwTxn    *txn,
 
   /* The batch is sent in this order, one message after another, so each
    * message's lease covers the sends before it (see claim). */
-  for (guint i = 0; i < op->n_types; i++)
-    {
-      GPtrArray *claimed = outbox->claim (txn, op->types[i], op->lease, op->messages->len,
-                                          CLAIM_LIMIT, error);
-
-      if (claimed == NULL)
-        return FALSE;
-      g_ptr_array_extend_and_steal (op->messages, claimed);
-    }
-  op->next_due = 0;
-  for (guint i = 0; i < op->n_types; i++)
-    {
-      gint64 due = outbox->next_due (txn, op->types[i], &local);
-
-      if (local != NULL)
-        return g_propagate_error (error, local), FALSE;
-      if (due > 0 && (op->next_due == 0 || due < op->next_due))
-        op->next_due = due;
-    }
+  g_clear_pointer (&op->messages, g_ptr_array_unref);
+  op->messages = outbox->claim (txn, op->type, op->lease, 0, CLAIM_LIMIT, error);
+  if (op->messages == NULL)
+    return FALSE;
+  op->next_due = outbox->next_due (txn, op->type, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
   return TRUE;
 }
 
@@ -143,6 +145,7 @@ typedef enum
   OUTCOME_DELIVERED,
   OUTCOME_RETRY,
   OUTCOME_GIVE_UP,
+  OUTCOME_NOT_TRIED,                /* released untried: the attempt is not counted */
 } Outcome;
 
 typedef struct
@@ -169,6 +172,8 @@ settle_apply (GwTxn    *txn,
       return outbox->delivered (txn, op->id, error);
     case OUTCOME_RETRY:
       return outbox->retry (txn, op->id, op->attempt, op->next_attempt, op->error, error);
+    case OUTCOME_NOT_TRIED:
+      return outbox->release (txn, op->id, op->attempt, op->next_attempt, op->error, error);
     case OUTCOME_GIVE_UP:
     default:
       return outbox->give_up (txn, op->id, op->attempt, op->error, error);
@@ -299,15 +304,31 @@ log_outcome (const GwOutboxMessage *message,
       g_warning ("outbox: gave up %s evt_%" G_GINT64_MODIFIER "x after %" G_GINT64_FORMAT
                  " attempts: %s", message->type, message->id, message->attempts, op->error);
       break;
+    case OUTCOME_NOT_TRIED:
+      break;
     }
 }
 
 static void
+settle (GwOutbox              *self,
+        const GwOutboxMessage *message,
+        SettleOp              *op)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!run_sync (self, settle_apply, &op->sync, &error))
+    g_warning ("outbox: cannot record the outcome of evt_%" G_GINT64_MODIFIER "x: %s",
+               message->id, error->message);
+}
+
+/* Sends @message and records the outcome. Returns the time until which the
+ * lane should hold its other messages back, the server being unreachable,
+ * or 0. */
+static gint64
 deliver (GwOutbox              *self,
          const GwOutboxMessage *message)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GError) settle_error = NULL;
   SettleOp op = { .id = message->id, .attempt = message->attempts };
   gint64 now;
 
@@ -319,7 +340,7 @@ deliver (GwOutbox              *self,
       op.error = error->message;
       if (g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_CANCELLED))
         op.outcome = OUTCOME_RETRY, op.next_attempt = now;
-      else if (g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_TRANSIENT) &&
+      else if (gw_transport_error_is_transient (error) &&
                now < message->created + self->give_up_after)
         op.outcome = OUTCOME_RETRY, op.next_attempt = now + backoff (self, message->attempts);
       else
@@ -327,20 +348,31 @@ deliver (GwOutbox              *self,
     }
 
   log_outcome (message, &op, now);
-  if (!run_sync (self, settle_apply, &op.sync, &settle_error))
-    g_warning ("outbox: cannot record the outcome of evt_%" G_GINT64_MODIFIER "x: %s",
-               message->id, settle_error->message);
+  settle (self, message, &op);
+  if (g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE))
+    return MAX (op.next_attempt, now + 1);
+  return 0;
 }
 
-/* A claimed message not sent because of a stop is due again at once. */
+/* A claimed message not sent, because of a stop (due again at once) or
+ * because its server was just found unreachable (due with the message that
+ * found it so): its attempt is not counted. One that has waited for longer
+ * than give_up_after is given up. */
 static void
 release (GwOutbox              *self,
-         const GwOutboxMessage *message)
+         const GwOutboxMessage *message,
+         gint64                 next_attempt,
+         const char            *reason)
 {
-  SettleOp op = { .id = message->id, .attempt = message->attempts, .outcome = OUTCOME_RETRY,
-                  .next_attempt = now_seconds () };
+  SettleOp op = { .id = message->id, .attempt = message->attempts,
+                  .outcome = OUTCOME_NOT_TRIED, .next_attempt = next_attempt, .error = reason };
 
-  run_sync (self, settle_apply, &op.sync, NULL);
+  if (reason != NULL && now_seconds () >= message->created + self->give_up_after)
+    {
+      op.outcome = OUTCOME_GIVE_UP;
+      log_outcome (message, &op, now_seconds ());
+    }
+  settle (self, message, &op);
 }
 
 /* The worker */
@@ -359,9 +391,10 @@ stopping (GwOutbox *self)
 /* Sleeps until @due (unix seconds; 0 for none), a wake-up or a stop, and at
  * most poll_interval, which picks up messages queued by other processes. */
 static void
-wait_until (GwOutbox *self,
-            gint64    due)
+wait_until (Lane   *lane,
+            gint64  due)
 {
+  GwOutbox *self = lane->self;
   gint64 seconds = self->poll_interval;
   gint64 end;
 
@@ -370,56 +403,68 @@ wait_until (GwOutbox *self,
   end = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
 
   g_mutex_lock (&self->lock);
-  while (!self->wake && !self->stopping)
+  while (!lane->wake && !self->stopping)
     if (!g_cond_wait_until (&self->cond, &self->lock, end))
       break;
-  self->wake = FALSE;
+  lane->wake = FALSE;
   g_mutex_unlock (&self->lock);
 }
 
+/* Sends a claimed batch one message after another. After a message found
+ * the server unreachable, the lane tries no other until that message's next
+ * attempt: each would wait out the same connect or read timeout. */
 static void
-claim_init (GwOutbox *self,
-            ClaimOp  *op)
+send_batch (Lane      *lane,
+            GPtrArray *messages)
 {
-  memset (op, 0, sizeof *op);
-  if (self->smtp != NULL)
-    op->types[op->n_types++] = "email";
-  if (self->sms != NULL)
-    op->types[op->n_types++] = "sms";
-  op->lease = self->lease;
-  op->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) gw_outbox_message_free);
+  GwOutbox *self = lane->self;
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      const GwOutboxMessage *message = g_ptr_array_index (messages, i);
+      gint64 held_until;
+
+      if (stopping (self))
+        release (self, message, now_seconds (), NULL);
+      else if (lane->held_until > now_seconds ())
+        release (self, message, lane->held_until, lane->held_because);
+      else if ((held_until = deliver (self, message)) > 0)
+        {
+          lane->held_until = held_until;
+          g_free (lane->held_because);
+          lane->held_because = g_strdup_printf ("not tried: evt_%" G_GINT64_MODIFIER "x found "
+                                                "the server unreachable", message->id);
+        }
+    }
 }
 
 static gpointer
-worker_main (gpointer data)
+lane_main (gpointer data)
 {
-  GwOutbox *self = data;
+  Lane *lane = data;
+  GwOutbox *self = lane->self;
 
   while (!stopping (self))
     {
       g_autoptr(GError) error = NULL;
-      ClaimOp op;
+      ClaimOp op = { .type = lane->type, .lease = self->lease };
 
-      claim_init (self, &op);
       if (!run_sync (self, claim_apply, &op.sync, &error))
         {
           if (!g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN))
-            g_warning ("outbox: cannot claim messages: %s", error->message);
+            g_warning ("outbox: cannot claim %s messages: %s", lane->type, error->message);
+          /* Nothing of a failed claim was committed. */
+          g_clear_pointer (&op.messages, g_ptr_array_unref);
           op.next_due = now_seconds () + self->retry_initial;
         }
-      for (guint i = 0; i < op.messages->len; i++)
-        {
-          if (stopping (self))
-            release (self, g_ptr_array_index (op.messages, i));
-          else
-            deliver (self, g_ptr_array_index (op.messages, i));
-        }
-      if (op.messages->len == 0)
-        wait_until (self, op.next_due);
-      g_ptr_array_unref (op.messages);
+      if (op.messages != NULL && op.messages->len > 0)
+        send_batch (lane, op.messages);
+      else
+        wait_until (lane, op.next_due);
+      g_clear_pointer (&op.messages, g_ptr_array_unref);
     }
 
-  g_atomic_int_set (&self->finished, TRUE);
+  g_atomic_int_inc (&self->finished);
   g_main_context_wakeup (self->context);
   return NULL;
 }
@@ -429,8 +474,10 @@ on_enqueue (gpointer data)
 {
   GwOutbox *self = data;
 
+  /* The lanes do not know the new message's type: both look. */
   g_mutex_lock (&self->lock);
-  self->wake = TRUE;
+  for (guint i = 0; i < self->n_lanes; i++)
+    self->lanes[i].wake = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }
@@ -475,15 +522,30 @@ gw_outbox_new (const GwConfig  *config,
   return g_steal_pointer (&self);
 }
 
+static void
+lane_start (GwOutbox   *self,
+            const char *type)
+{
+  Lane *lane = &self->lanes[self->n_lanes++];
+  g_autofree char *name = g_strconcat ("gw-outbox-", type, NULL);
+
+  lane->self = self;
+  lane->type = type;
+  lane->thread = g_thread_new (name, lane_main, lane);
+}
+
 void
 gw_outbox_start (GwOutbox *self)
 {
   g_info ("outbox: e-mail %s, SMS %s", self->smtp ? "on" : "off (no [smtp] url)",
           self->sms ? "on" : "off (no [sms] url)");
-  if (self->thread != NULL || (self->smtp == NULL && self->sms == NULL))
+  if (self->n_lanes > 0 || (self->smtp == NULL && self->sms == NULL))
     return;
   gw_notify_set_wakeup (on_enqueue, self);
-  self->thread = g_thread_new ("gw-outbox", worker_main, self);
+  if (self->smtp != NULL)
+    lane_start (self, "email");
+  if (self->sms != NULL)
+    lane_start (self, "sms");
 }
 
 static gboolean
@@ -498,7 +560,7 @@ gw_outbox_stop (GwOutbox *self)
 {
   g_autoptr(GSource) grace = NULL;
 
-  if (self->thread == NULL)
+  if (self->n_lanes == 0)
     return;
   gw_notify_set_wakeup (NULL, NULL);
   g_mutex_lock (&self->lock);
@@ -509,10 +571,15 @@ gw_outbox_stop (GwOutbox *self)
   grace = g_timeout_source_new_seconds (STOP_GRACE_SECONDS);
   g_source_set_callback (grace, cancel_sending, self->cancellable, NULL);
   g_source_attach (grace, self->context);
-  while (!g_atomic_int_get (&self->finished))
+  while ((guint) g_atomic_int_get (&self->finished) < self->n_lanes)
     g_main_context_iteration (self->context, TRUE);
   g_source_destroy (grace);
-  g_thread_join (g_steal_pointer (&self->thread));
+  for (guint i = 0; i < self->n_lanes; i++)
+    {
+      g_thread_join (g_steal_pointer (&self->lanes[i].thread));
+      g_clear_pointer (&self->lanes[i].held_because, g_free);
+    }
+  self->n_lanes = 0;
 }
 
 void

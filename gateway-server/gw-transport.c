@@ -98,6 +98,22 @@ common_options (CURL         *curl,
     curl_easy_setopt (curl, CURLOPT_CAINFO, ca_file);
 }
 
+/* The server cannot be reached, or said nothing within the timeout: the
+ * next message would fare no better. */
+static gboolean
+unreachable (CURLcode rc)
+{
+  return rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
+         rc == CURLE_OPERATION_TIMEDOUT;
+}
+
+gboolean
+gw_transport_error_is_transient (const GError *error)
+{
+  return g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_TRANSIENT) ||
+         g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE);
+}
+
 static gboolean
 curl_failed (GError     **error,
              const char  *what,
@@ -109,7 +125,9 @@ curl_failed (GError     **error,
     return g_set_error (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_CANCELLED,
                         "%s: stopped", what), FALSE;
   g_set_error (error, GW_TRANSPORT_ERROR,
-               permanent ? GW_TRANSPORT_ERROR_PERMANENT : GW_TRANSPORT_ERROR_TRANSIENT,
+               permanent ? GW_TRANSPORT_ERROR_PERMANENT
+               : unreachable (rc) ? GW_TRANSPORT_ERROR_UNREACHABLE
+               : GW_TRANSPORT_ERROR_TRANSIENT,
                "%s: %s (reply %ld)", what,
                rc == CURLE_OK ? "refused" : curl_easy_strerror (rc), response);
   return FALSE;

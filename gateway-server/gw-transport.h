@@ -6,8 +6,10 @@
  *
  * A transport is used by one thread at a time (the outbox worker) and keeps
  * its connection open between messages. Its errors say whether trying again
- * later may help (TRANSIENT: the server is down, busy or refused us for now)
- * or not (PERMANENT: the server refused this very message or address).
+ * later may help (TRANSIENT: the server is busy or refused us for now;
+ * UNREACHABLE: no connection, or no answer in time, which says the server is
+ * down for every message) or not (PERMANENT: the server refused this very
+ * message or address).
  * Error messages carry no address, key or message text.
  */
 #pragma once
@@ -25,12 +27,15 @@ typedef enum
   GW_TRANSPORT_ERROR_TRANSIENT,
   GW_TRANSPORT_ERROR_PERMANENT,
   GW_TRANSPORT_ERROR_CANCELLED,
+  GW_TRANSPORT_ERROR_UNREACHABLE,
 } GwTransportError;
 
 typedef struct _GwSmtp GwSmtp;
 typedef struct _GwSms GwSms;
 
 GQuark      gw_transport_error_quark  (void);
+/* TRANSIENT or UNREACHABLE: trying again later may help. */
+gboolean    gw_transport_error_is_transient (const GError *error);
 /* Once, on the main thread, before any transport is used. */
 void        gw_transport_init         (void);
 

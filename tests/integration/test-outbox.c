@@ -28,10 +28,13 @@ typedef struct
   char      *merchant_key;
 } Fixture;
 
+/* @smtp_extra goes into [smtp]; @outbox_config replaces the fast retries. */
 static void
-fixture_start (Fixture             *f,
-               const OtSmtpOptions *smtp_options,
-               gboolean             with_sms)
+fixture_start_full (Fixture             *f,
+                    const OtSmtpOptions *smtp_options,
+                    gboolean             with_sms,
+                    const char          *smtp_extra,
+                    const char          *outbox_config)
 {
   g_autofree char *smtp_config = NULL;
   g_autofree char *sms_config = NULL;
@@ -45,9 +48,19 @@ fixture_start (Fixture             *f,
       f->sms = ot_sms_sink_start ();
       sms_config = ot_sms_sink_config (f->sms);
     }
-  config = g_strconcat (smtp_config, sms_config ? sms_config : "", OUTBOX_CONFIG, NULL);
+  config = g_strconcat (smtp_config, smtp_extra ? smtp_extra : "",
+                        sms_config ? sms_config : "",
+                        outbox_config ? outbox_config : OUTBOX_CONFIG, NULL);
   f->gw = ot_gateway_start (config, FALSE);
   merchant = ot_create_merchant (f->gw, "데모 몰 <b>", &f->merchant_key);
+}
+
+static void
+fixture_start (Fixture             *f,
+               const OtSmtpOptions *smtp_options,
+               gboolean             with_sms)
+{
+  fixture_start_full (f, smtp_options, with_sms, NULL, NULL);
 }
 
 static void
@@ -612,6 +625,9 @@ assert_each_once (JsonArray *messages,
     }
 }
 
+/* Until @n_rows messages have failed or been held back (a message that found
+ * the server unreachable holds back the rest of its batch untried), one of
+ * them after @attempts tries. */
 static void
 wait_for_failed_attempts (OtGateway *gw,
                           guint      n_rows,
@@ -622,6 +638,7 @@ wait_for_failed_attempts (OtGateway *gw,
   for (;;)
     {
       g_autoptr(GPtrArray) rows = outbox_rows (gw);
+      gint64 most = 0;
       guint ready = 0;
 
       for (guint i = 0; i < rows->len; i++)
@@ -629,10 +646,11 @@ wait_for_failed_attempts (OtGateway *gw,
           Row *row = g_ptr_array_index (rows, i);
 
           g_assert_false (row->delivered);
-          if (row->attempts >= attempts && row->last_error != NULL)
+          if (row->last_error != NULL)
             ready++;
+          most = MAX (most, row->attempts);
         }
-      if (rows->len == n_rows && ready == n_rows)
+      if (rows->len == n_rows && ready == n_rows && most >= attempts)
         return;
       if (g_get_monotonic_time () > deadline)
         g_error ("the outbox did not retry %u messages %" G_GINT64_FORMAT " times", n_rows,
@@ -666,7 +684,7 @@ test_smtp_down (void)
   for (guint i = 0; i < cards->len; i++)
     g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, i), 1000 + i, TRUE));
 
-  /* Nothing gets through, and every message is tried again and again. */
+  /* Nothing gets through, and the server is tried again and again. */
   wait_for_failed_attempts (f.gw, 5, 2);
   g_assert_cmpuint (ot_smtp_count (f.smtp), ==, 0);
 
@@ -780,6 +798,140 @@ test_batch_lease (void)
   fixture_stop (&f);
 }
 
+/* A mail server that takes connections and never says a word: libcurl
+ * waits for its greeting until [smtp] timeout. */
+typedef struct
+{
+  GSocket      *listener;
+  GCancellable *cancellable;
+  GThread      *thread;
+  GPtrArray    *accepted;          /* GSocket *, held open */
+} Silent;
+
+static gpointer
+silent_accept (gpointer data)
+{
+  Silent *silent = data;
+  GSocket *client;
+
+  while ((client = g_socket_accept (silent->listener, silent->cancellable, NULL)) != NULL)
+    g_ptr_array_add (silent->accepted, client);
+  return NULL;
+}
+
+static Silent *
+silent_start (guint port)
+{
+  Silent *silent = g_new0 (Silent, 1);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+
+  silent->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                   G_SOCKET_PROTOCOL_TCP, NULL);
+  g_assert_nonnull (silent->listener);
+  g_assert_true (g_socket_bind (silent->listener, address, TRUE, NULL));
+  g_assert_true (g_socket_listen (silent->listener, NULL));
+  silent->cancellable = g_cancellable_new ();
+  silent->accepted = g_ptr_array_new_with_free_func (g_object_unref);
+  silent->thread = g_thread_new ("silent-smtp", silent_accept, silent);
+  return silent;
+}
+
+/* Connections taken so far; read only after silent_stop. */
+static guint
+silent_stop (Silent *silent)
+{
+  guint n;
+
+  g_cancellable_cancel (silent->cancellable);
+  g_thread_join (silent->thread);
+  n = silent->accepted->len;
+  g_ptr_array_unref (silent->accepted);
+  g_object_unref (silent->listener);
+  g_object_unref (silent->cancellable);
+  g_free (silent);
+  return n;
+}
+
+static guint
+url_port (const char *url)
+{
+  return (guint) g_ascii_strtoull (strrchr (url, ':') + 1, NULL, 10);
+}
+
+/* A mail server that hangs holds neither the SMS nor its own other
+ * messages: the first e-mail waits out the timeout and the rest of its
+ * batch is put back untried, with the SMS sent meanwhile on a lane of its
+ * own. Then every e-mail still arrives, once. */
+static void
+assert_one_tried (GPtrArray *rows,
+                  guint      n)
+{
+  guint tried = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      Row *row = g_ptr_array_index (rows, i);
+
+      g_assert_false (row->delivered);
+      g_assert_false (row->failed);
+      if (row->attempts == 1)
+        {
+          assert_contains (row->last_error, "smtp: Timeout");
+          tried++;
+          continue;
+        }
+      g_assert_cmpint (row->attempts, ==, 0);
+      assert_contains (row->last_error, "not tried");
+    }
+  g_assert_cmpuint (tried, ==, 1);
+}
+
+static void
+test_smtp_hangs (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autoptr(GPtrArray) payments = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) sms = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autoptr(OtCard) texted = NULL;
+  g_autofree char *sms_payment = NULL;
+  Silent *silent;
+  gint64 start;
+
+  /* One round while the server hangs: the messages are due again 8 s
+   * after the timeout. */
+  fixture_start_full (&f, NULL, TRUE, "timeout=3\n",
+                      "[outbox]\nretry_initial=8\nretry_max=8\nlease=30\n");
+  cards = cards_with_receipts (&f, 4);
+  texted = card_with_profile (f.gw, "\"phone\":\"010-5555-0000\",\"receipts\":\"sms\"");
+
+  ot_smtp_stop (f.smtp);
+  silent = silent_start (url_port (ot_smtp_url (f.smtp)));
+  for (guint i = 0; i < cards->len; i++)
+    g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, i), 1000 + i, TRUE));
+  /* Queued after the e-mails, delivered before the first of them times out. */
+  start = g_get_monotonic_time ();
+  sms_payment = pay (&f, texted, 900, TRUE);
+  sms = ot_sms_sink_wait (f.sms, 1, MAIL_TIMEOUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2500 * 1000);
+
+  /* One connection timed out; the three others were not tried. */
+  g_usleep (4500 * 1000);
+  g_assert_cmpuint (silent_stop (silent), ==, 1);
+  rows = outbox_rows (f.gw);
+  g_assert_cmpuint (rows->len, ==, 5);
+  assert_one_tried (rows, 4);
+
+  ot_smtp_restart (f.smtp);
+  messages = ot_smtp_wait (f.smtp, 4, MAIL_TIMEOUT);
+  assert_each_once (messages, payments);
+  assert_all_delivered (f.gw, 5);
+  fixture_stop (&f);
+}
+
 /* A recipient the server refuses for good is given up; the rest flow. */
 static void
 test_permanent_refusal (void)
@@ -861,6 +1013,7 @@ main (int   argc,
   g_test_add_func ("/outbox/receipt/sms-bank", test_receipt_sms_bank);
   g_test_add_func ("/outbox/profile", test_profile);
   g_test_add_func ("/outbox/smtp-down", test_smtp_down);
+  g_test_add_func ("/outbox/smtp-hangs", test_smtp_hangs);
   g_test_add_func ("/outbox/gateway-restart", test_gateway_restart);
   g_test_add_func ("/outbox/batch-lease", test_batch_lease);
   g_test_add_func ("/outbox/permanent-refusal", test_permanent_refusal);
