@@ -21,7 +21,7 @@
  * gw-store-sqlite.c, which queues them only while an endpoint exists). */
 #define MERCHANT_EVENT \
   "o.delivered_at IS NULL AND o.failed_at IS NULL AND o.merchant_id IS NOT NULL " \
-  "AND (o.type GLOB 'payment.*' OR o.type GLOB 'checkout.*') "
+  "AND (o.type GLOB 'payment.*' OR o.type GLOB 'checkout.*' OR o.type GLOB 'phone_session.*') "
 
 void
 gw_checkout_session_clear (GwCheckoutSession *session)
@@ -275,22 +275,53 @@ t_webhook_delete (GwTxn       *txn,
 static gint64
 t_events_due (GwTxn    *txn,
               gint64    now,
-              gint64    max_attempts,
               GError  **error)
 {
   sqlite3_stmt *stmt = PREP (txn, "SELECT count(*) FROM outbox o WHERE " MERCHANT_EVENT
-                                  "AND o.next_attempt <= ? AND o.attempts < ?", error);
+                                  "AND o.next_attempt <= ?", error);
   gint64 count;
 
   if (stmt == NULL)
     return -1;
   sqlite3_bind_int64 (stmt, 1, now);
-  sqlite3_bind_int64 (stmt, 2, max_attempts);
   if (!ROW (txn, stmt, error))
     return -1;
   count = sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
   return count;
+}
+
+#define SPENT_EVENTS \
+  "SELECT o.id FROM outbox o WHERE " MERCHANT_EVENT "AND o.next_attempt <= ?1 " \
+  "AND o.attempts >= ?2"
+
+static gint64
+t_events_abandon (GwTxn       *txn,
+                  gint64       now,
+                  gint64       max_attempts,
+                  const char  *message,
+                  GError     **error)
+{
+  sqlite3_stmt *log = PREP (txn, "INSERT INTO webhook_attempts (event_id, attempt, status, "
+                                 "error, at) SELECT o.id, o.attempts, 0, ?3, ?1 FROM outbox o "
+                                 "WHERE o.id IN (" SPENT_EVENTS ")", error);
+  sqlite3_stmt *fail;
+
+  if (log == NULL)
+    return -1;
+  sqlite3_bind_int64 (log, 1, now);
+  sqlite3_bind_int64 (log, 2, max_attempts);
+  TEXT (log, 3, message);
+  if (!DONE (txn, log, error))
+    return -1;
+  fail = PREP (txn, "UPDATE outbox SET failed_at = ?1, last_error = ?3 "
+                    "WHERE id IN (" SPENT_EVENTS ")", error);
+  if (fail == NULL)
+    return -1;
+  sqlite3_bind_int64 (fail, 1, now);
+  sqlite3_bind_int64 (fail, 2, max_attempts);
+  TEXT (fail, 3, message);
+  return gw_sqlite_step_changes (txn, fail, error);
 }
 
 static gint64
@@ -448,6 +479,7 @@ const GwCheckoutStoreFuncs gw_checkout_store_sqlite = {
   .webhook_put = t_webhook_put,
   .webhook_delete = t_webhook_delete,
   .events_due = t_events_due,
+  .events_abandon = t_events_abandon,
   .events_skip = t_events_skip,
   .events_claim = t_events_claim,
   .event_lease = t_event_lease,

@@ -78,9 +78,15 @@ typedef struct
                                    gint64 now, GError **error);
   gboolean   (*webhook_delete)    (GwTxn *txn, const char *merchant_id, GError **error);
 
-  /* Merchant events due at @now that may still be tried (fewer than
-   * @max_attempts tries), how many: a read, to skip idle claims. */
-  gint64     (*events_due)        (GwTxn *txn, gint64 now, gint64 max_attempts, GError **error);
+  /* Merchant events due at @now, how many: a read, to skip idle claims.
+   * They include those whose last allowed try was leased and never
+   * settled, for events_abandon. */
+  gint64     (*events_due)        (GwTxn *txn, gint64 now, GError **error);
+  /* Gives up the due events that have had @max_attempts tries: their last
+   * try was claimed and its outcome never recorded (a stop or a crash cut
+   * it). Logs that try as @message with status 0; returns how many, or -1. */
+  gint64     (*events_abandon)    (GwTxn *txn, gint64 now, gint64 max_attempts,
+                                   const char *message, GError **error);
   /* Marks as done, without a try, up to @limit due events whose merchant
    * has no endpoint (or got it after the event); returns how many, or -1. */
   gint64     (*events_skip)       (GwTxn *txn, gint64 now, guint limit, GError **error);

@@ -288,10 +288,12 @@ notify_ended (GwTxn                *txn,
               const GwPhoneSession *session,
               GError              **error)
 {
+  /* The event's data.object as it goes to the merchant's webhook: the
+   * session's closing figures, named as in the PhoneSession object. */
   g_autofree char *payload =
-    g_strdup_printf ("{\"session\":\"%s\",\"status\":\"%s\",\"used_seconds\":%" G_GINT64_FORMAT
-                     ",\"billed_seconds\":%" G_GINT64_FORMAT ",\"amount\":%" G_GINT64_FORMAT
-                     ",\"currency\":\"%s\"}",
+    g_strdup_printf ("{\"id\":\"%s\",\"object\":\"phone_session\",\"status\":\"%s\","
+                     "\"used_seconds\":%" G_GINT64_FORMAT ",\"billed_seconds\":%" G_GINT64_FORMAT
+                     ",\"amount_charged\":%" G_GINT64_FORMAT ",\"currency\":\"%s\"}",
                      session->id, session->state, session->reported, session->billed,
                      session->charged, session->currency);
 

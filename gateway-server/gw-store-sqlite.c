@@ -1686,7 +1686,8 @@ is_merchant_event (const char *type,
                    const char *merchant_id)
 {
   return merchant_id != NULL &&
-         (g_str_has_prefix (type, "payment.") || g_str_has_prefix (type, "checkout."));
+         (g_str_has_prefix (type, "payment.") || g_str_has_prefix (type, "checkout.") ||
+          g_str_has_prefix (type, "phone_session."));
 }
 
 static gboolean

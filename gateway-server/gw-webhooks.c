@@ -22,6 +22,7 @@
 #define SKIP_BATCH 2000
 #define MAX_BACKOFF 3600
 #define SIGNATURE_HEADER "Onepin-Signature"
+#define ABANDONED "the last try's outcome was never recorded (the gateway stopped during it)"
 
 struct _GwWebhooks
 {
@@ -45,6 +46,7 @@ typedef struct
   GwWebhooks *self;
   GPtrArray  *events;                  /* of GwWebhookEvent */
   gint64      skipped;
+  gint64      abandoned;
   gint64      now;
   guint       limit;
   char       *in_flight;               /* JSON: merchant id -> tries in flight */
@@ -174,6 +176,13 @@ claim_apply (GwTxn    *txn,
   claim->now = txn->funcs->now (txn);
   claim->skipped = CHECKOUT (txn)->events_skip (txn, claim->now, SKIP_BATCH, error);
   if (claim->skipped < 0)
+    return FALSE;
+  /* Its last try stopped by a stop or a crash, an event would be neither
+   * tried again nor given up. */
+  claim->abandoned = CHECKOUT (txn)->events_abandon (txn, claim->now,
+                                                     self->config->webhooks_max_attempts,
+                                                     ABANDONED, error);
+  if (claim->abandoned < 0)
     return FALSE;
   claim->events = CHECKOUT (txn)->events_claim (txn, claim->now,
                                                 self->config->webhooks_max_attempts,
@@ -419,6 +428,9 @@ claim_done (gpointer      data,
 
   if (error != NULL)
     g_warning ("webhooks: claiming failed: %s", error->message);
+  else if (claim->abandoned > 0)
+    g_warning ("webhooks: gave up %" G_GINT64_FORMAT " events whose last try was cut short",
+               claim->abandoned);
   self->again = error == NULL &&
                 (claim->skipped == SKIP_BATCH || (events != NULL && events->len == claim->limit));
   /* When stopping, the claimed events' leases bring them back next time. */
@@ -452,8 +464,7 @@ due_apply (GwTxn    *txn,
 {
   DueRead *read = data;
 
-  read->due = CHECKOUT (txn)->events_due (txn, txn->funcs->now (txn),
-                                          read->self->config->webhooks_max_attempts, error);
+  read->due = CHECKOUT (txn)->events_due (txn, txn->funcs->now (txn), error);
   return read->due >= 0;
 }
 

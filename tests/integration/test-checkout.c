@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
@@ -44,9 +45,11 @@ mall_free (Mall *mall)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Mall, mall_free)
 
 static Mall *
-new_mall (const char *name)
+new_merchant (const char *name,
+              const char *category)
 {
-  g_autofree char *body = g_strdup_printf ("{\"name\":\"%s\",\"category\":\"shopping\"}", name);
+  g_autofree char *body = g_strdup_printf ("{\"name\":\"%s\",\"category\":\"%s\"}", name,
+                                           category);
   g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/merchants",
                                         ot_gateway_admin_token (gw), NULL, body);
   Mall *mall = g_new0 (Mall, 1);
@@ -56,6 +59,12 @@ new_mall (const char *name)
   mall->secret_key = g_strdup (ot_json_string (ot_response_object (r), "secret_key"));
   mall->webhook_secret = g_strdup (ot_json_string (ot_response_object (r), "webhook_secret"));
   return mall;
+}
+
+static Mall *
+new_mall (const char *name)
+{
+  return new_merchant (name, "shopping");
 }
 
 static OtResponse *
@@ -1030,6 +1039,170 @@ test_webhook_trickling_endpoint (void)
   gw = saved;
 }
 
+/* The outbox's rows, by a statement of the test's own, on the gateway's
+ * database beside it. */
+static gint64
+db_int (const char *sql)
+{
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+static void
+iterate_for (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+}
+
+/* The last allowed try is cut by a stop: it has no outcome, so it was
+ * neither tried again nor given up, for ever. Now, once its lease has run
+ * out, it is given up and the cut try logged. */
+static void
+test_webhook_last_try_cut (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Trickler) slow = trickler_start ();
+  g_autoptr(Mall) mall = NULL;
+  g_autoptr(OtCard) card = NULL;
+  gint64 deadline;
+
+  gw = ot_gateway_start ("[webhooks]\nretry_base=1\ntimeout=2\nmax_attempts=2\n", FALSE);
+  mall = new_mall ("Cut Mall");
+  card = ot_new_card (gw, 10000, "4321");
+  set_endpoint (mall, slow->url);
+  json_object_unref (ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE));
+  /* The first try ends at its deadline; the gateway stops during the second. */
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (slow->connections->len < 2 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+  g_assert_cmpuint (slow->connections->len, ==, 2);
+  ot_gateway_terminate (gw, SIGTERM);
+  ot_gateway_restart (gw);
+
+  /* The lease is timeout + 5 s from the second claim. */
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (db_int ("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL") == 0 &&
+         g_get_monotonic_time () < deadline)
+    iterate_for (200);
+  g_assert_cmpint (db_int ("SELECT count(*) FROM outbox WHERE type = 'payment.captured' "
+                           "AND failed_at IS NOT NULL AND attempts = 2 "
+                           "AND last_error GLOB '*never recorded*'"), ==, 1);
+  g_assert_cmpint (db_int ("SELECT count(*) FROM webhook_attempts"), ==, 2);
+  g_assert_cmpint (db_int ("SELECT count(*) FROM webhook_attempts WHERE attempt = 2 "
+                           "AND status = 0 AND error GLOB '*never recorded*'"), ==, 1);
+  g_assert_cmpuint (slow->connections->len, ==, 2);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
+/* CPU time the gateway's process has used, in clock ticks. */
+static gint64
+gateway_cpu_ticks (void)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) ot_gateway_pid (gw));
+  g_autofree char *stat = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  g_assert_true (g_file_get_contents (path, &stat, NULL, NULL));
+  /* Fields after the command's closing parenthesis: state is the first,
+   * utime the 12th and stime the 13th. */
+  fields = g_strsplit (strrchr (stat, ')') + 2, " ", 0);
+  return g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10);
+}
+
+/* Outbox rows no worker will finish (e-mail given up, SMS for a channel
+ * not configured) are not walked by the webhook poll: an idle gateway over
+ * a million of them stays idle. They were in the poll's index, which took
+ * ~140 ms a second. */
+static void
+test_webhook_poll_skips_finished (void)
+{
+  OtGateway *saved = gw;
+  gint64 before;
+  gint64 used;
+
+  gw = ot_gateway_start ("[webhooks]\npoll_interval=1\n", FALSE);
+  ot_gateway_terminate (gw, SIGTERM);
+  g_assert_cmpint (db_int ("WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                           "WHERE i < 1000000) INSERT INTO outbox (type, payload, created, "
+                           "attempts, failed_at, last_error) SELECT CASE i % 2 WHEN 0 THEN "
+                           "'email' ELSE 'sms' END, 'x', 1, 1, CASE i % 2 WHEN 0 THEN 1 END, "
+                           "'given up' FROM n"), ==, -1);
+  ot_gateway_restart (gw);
+  iterate_for (1500);
+  before = gateway_cpu_ticks ();
+  iterate_for (4000);
+  used = gateway_cpu_ticks () - before;
+  g_test_message ("idle gateway over 1,000,000 finished rows: %" G_GINT64_FORMAT " ticks "
+                  "in 4 s", used);
+  /* 5% of a core (20 ticks at 100 Hz). */
+  g_assert_cmpint (used * 100 / sysconf (_SC_CLK_TCK), <, 20);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
+/* A telephone merchant hears of each call's end at its endpoint: the
+ * session's closing figures, signed like every event. The event was
+ * written to the outbox before and never sent. */
+static void
+test_webhook_phone_session_ended (void)
+{
+  g_autoptr(Mall) operator = new_merchant ("Phone Co", "telephone");
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, "4321");
+  g_autoptr(OtResponse) rates = NULL;
+  g_autoptr(OtResponse) call = NULL;
+  g_autoptr(OtResponse) end = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  g_autofree char *start = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"4321\","
+                                            "\"destination\":\"0212345678\"}", card->number);
+  g_autofree char *path = NULL;
+  JsonObject *session;
+  guint tries = 0;
+
+  rates = ot_request (gw, "POST", "/v1/admin/phone/rate_tables", ot_gateway_admin_token (gw),
+                      NULL, "{\"name\":\"hook rates\",\"rates\":[{\"prefix\":\"02\","
+                      "\"category\":\"local\",\"per_minute\":60,\"increment\":10}]}");
+  ot_assert_status (rates, 200);
+  set_endpoint (operator, endpoint->url);
+  call = ot_request (gw, "POST", "/v1/phone/sessions", operator->secret_key, NULL, start);
+  ot_assert_status (call, 200);
+  path = g_strdup_printf ("/v1/phone/sessions/%s/terminate",
+                          ot_json_string (ot_response_object (call), "id"));
+  end = ot_request (gw, "POST", path, operator->secret_key, NULL,
+                    "{\"request_number\":1,\"used_seconds\":95}");
+  ot_assert_status (end, 200);
+
+  event = wait_event (endpoint, "phone_session.ended", "id",
+                      ot_json_string (ot_response_object (call), "id"), &tries);
+  g_assert_nonnull (event);
+  session = ot_json_object (ot_json_object (event, "data"), "object");
+  g_assert_cmpstr (ot_json_string (session, "object"), ==, "phone_session");
+  g_assert_cmpstr (ot_json_string (session, "status"), ==, "terminated");
+  g_assert_cmpint (ot_json_int (session, "used_seconds"), ==, 95);
+  g_assert_cmpint (ot_json_int (session, "billed_seconds"), ==,
+                   ot_json_int (ot_response_object (end), "billed_seconds"));
+  g_assert_cmpint (ot_json_int (session, "amount_charged"), ==, 100);
+  g_assert_cmpint (ot_json_int (session, "amount_charged"), ==,
+                   ot_json_int (ot_response_object (end), "amount_charged"));
+  g_assert_cmpstr (ot_json_string (session, "currency"), ==, "krw");
+  assert_signed (endpoint, operator);
+}
+
 static void
 test_endpoint_refusals (void)
 {
@@ -1093,6 +1266,9 @@ main (int   argc,
   g_test_add_func ("/checkout/expiry-sweep", test_expiry_sweep);
   g_test_add_func ("/checkout/webhook-gives-up", test_webhook_gives_up);
   g_test_add_func ("/checkout/webhook-trickling-endpoint", test_webhook_trickling_endpoint);
+  g_test_add_func ("/checkout/webhook-last-try-cut", test_webhook_last_try_cut);
+  g_test_add_func ("/checkout/webhook-poll-skips-finished", test_webhook_poll_skips_finished);
+  g_test_add_func ("/checkout/webhook-phone-session-ended", test_webhook_phone_session_ended);
   status = g_test_run ();
 
   ot_gateway_stop (gw);
