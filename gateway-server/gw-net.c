@@ -1,0 +1,115 @@
+/* gw-net.c: which addresses the gateway may reach on a merchant's behalf
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * GLib classifies loopback, the unspecified address, link-local,
+ * site-local (RFC 1918 for IPv4, fec0::/10 for IPv6) and multicast; the
+ * rest of IANA's special-purpose registries that matters here is below.
+ */
+#include "gw-net.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+typedef struct
+{
+  guint32 network;
+  guint   bits;
+} Block;
+
+/* IPv4 blocks no one on the internet can be reached at, beyond GLib's. */
+static const Block v4_reserved[] = {
+  { 0x00000000, 8 },    /* 0.0.0.0/8: "this network"; Linux takes 0.0.0.0 for itself */
+  { 0x64400000, 10 },   /* 100.64.0.0/10: carrier-grade NAT, a provider's inside */
+  { 0xc0000000, 24 },   /* 192.0.0.0/24: IETF protocol assignments */
+  { 0xc0000200, 24 },   /* 192.0.2.0/24: documentation */
+  { 0xc6120000, 15 },   /* 198.18.0.0/15: benchmarking */
+  { 0xc6336400, 24 },   /* 198.51.100.0/24: documentation */
+  { 0xcb007100, 24 },   /* 203.0.113.0/24: documentation */
+  { 0xf0000000, 4 },    /* 240.0.0.0/4: reserved, and the broadcast 255.255.255.255 */
+};
+
+static gboolean
+v4_reserved_block (const guint8 *bytes)
+{
+  guint32 value = (guint32) bytes[0] << 24 | (guint32) bytes[1] << 16 |
+                  (guint32) bytes[2] << 8 | bytes[3];
+
+  for (guint i = 0; i < G_N_ELEMENTS (v4_reserved); i++)
+    if (((value ^ v4_reserved[i].network) >> (32 - v4_reserved[i].bits)) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+v4_bytes_are_public (const guint8 *bytes)
+{
+  g_autoptr(GInetAddress) v4 = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV4);
+
+  return gw_net_address_is_public (v4);
+}
+
+static gboolean
+v6_is_public (const guint8 *bytes)
+{
+  static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  static const guint8 nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+
+  /* An IPv4 address dressed as IPv6 leads where the IPv4 address does: a
+   * dual-stack socket connects ::ffff:127.0.0.1 to 127.0.0.1, and NAT64
+   * (64:ff9b::/96) and 6to4 (2002::/16) relays carry the embedded one. */
+  if (memcmp (bytes, mapped, 12) == 0 || memcmp (bytes, nat64, 12) == 0)
+    return v4_bytes_are_public (bytes + 12);
+  if (bytes[0] == 0x20 && bytes[1] == 0x02)
+    return v4_bytes_are_public (bytes + 2);
+  /* Only global unicast, 2000::/3, is routed: not ULA (fc00::/7), nor
+   * ::/8 (IPv4-compatible, unspecified, loopback), 100::/64 (discard), … */
+  if ((bytes[0] & 0xe0) != 0x20)
+    return FALSE;
+  /* Documentation: 2001:db8::/32 and 3fff::/20. */
+  return memcmp (bytes, "\x20\x01\x0d\xb8", 4) != 0 &&
+         !(bytes[0] == 0x3f && bytes[1] == 0xff && bytes[2] < 0x10);
+}
+
+gboolean
+gw_net_address_is_public (GInetAddress *address)
+{
+  const guint8 *bytes = g_inet_address_to_bytes (address);
+
+  if (g_inet_address_get_is_any (address) || g_inet_address_get_is_loopback (address) ||
+      g_inet_address_get_is_link_local (address) || g_inet_address_get_is_site_local (address) ||
+      g_inet_address_get_is_multicast (address))
+    return FALSE;
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
+    return !v4_reserved_block (bytes);
+  return v6_is_public (bytes);
+}
+
+gboolean
+gw_net_host_may_be_public (const char *host)
+{
+  g_autofree char *name = host ? g_ascii_strdown (host, -1) : NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  struct in_addr v4;
+  gsize len = name ? strlen (name) : 0;
+
+  if (len == 0)
+    return FALSE;
+  /* A fully qualified "localhost." is the same machine. */
+  if (len > 1 && name[len - 1] == '.')
+    name[len - 1] = '\0';
+  /* RFC 6761: localhost and every name under it are loopback, whatever DNS says. */
+  if (g_str_equal (name, "localhost") || g_str_has_suffix (name, ".localhost"))
+    return FALSE;
+  address = g_inet_address_new_from_string (name);
+  /* The resolver (getaddrinfo) also reads inet_aton's forms, "127.1",
+   * "0x7f.0.0.1" or "2130706433", as IPv4 addresses. */
+  if (address == NULL && inet_aton (name, &v4) != 0)
+    address = g_inet_address_new_from_bytes ((const guint8 *) &v4.s_addr, G_SOCKET_FAMILY_IPV4);
+  if (address != NULL)
+    return gw_net_address_is_public (address);
+  /* An IPv6 literal GLib does not read, with a zone ("fe80::1%eth0"), is
+   * link-local; any other name is known only once resolved. */
+  return strchr (name, ':') == NULL && strchr (name, '%') == NULL;
+}

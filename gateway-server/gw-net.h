@@ -1,0 +1,31 @@
+/* gw-net.h: which addresses the gateway may reach on a merchant's behalf
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A merchant names the URL its webhooks are POSTed to. Unless the operator
+ * says otherwise ([webhooks] allow_private), that URL must not lead the
+ * gateway back to itself or into the network it stands in (its admin API,
+ * a cloud's metadata service, a database): only to addresses the internet
+ * routes. The same test serves the endpoint's registration and the
+ * address its connection actually reached.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Whether @address is a public unicast address: not loopback, unspecified,
+ * private (RFC 1918), link-local, CGNAT (100.64/10), ULA (fc00::/7),
+ * multicast, broadcast, reserved or documentation, nor an IPv6 form of
+ * such an IPv4 address (mapped, NAT64, 6to4). */
+gboolean gw_net_address_is_public   (GInetAddress *address);
+
+/* Whether a URL's @host may name a public address: FALSE for localhost and
+ * names under it, and for an address literal that is not public (also the
+ * numeric forms the resolver reads as IPv4, "127.1", "2130706433"); TRUE
+ * for any other name, whose addresses only a connection reveals. */
+gboolean gw_net_host_may_be_public  (const char   *host);
+
+G_END_DECLS

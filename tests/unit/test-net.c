@@ -1,0 +1,89 @@
+/* test-net.c: which addresses the gateway may reach on a merchant's behalf
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gw-net.h"
+
+static gboolean
+is_public (const char *text)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (text);
+
+  g_assert_nonnull (address);
+  return gw_net_address_is_public (address);
+}
+
+/* That @judge says @expected of each of the @n @texts. */
+static void
+assert_each (gboolean          (*judge) (const char *text),
+             const char *const  *texts,
+             guint               n,
+             gboolean            expected)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_test_message ("\"%s\"", texts[i]);
+      g_assert_cmpint (judge (texts[i]), ==, expected);
+    }
+}
+
+/* Every kind of internal address, the IPv6 forms of IPv4 ones, and the
+ * public neighbours of each block's edges. */
+static void
+test_address_is_public (void)
+{
+  static const char *internal[] = {
+    "127.0.0.1", "127.255.255.254", "0.0.0.0", "0.1.2.3", "10.0.0.1", "10.255.255.255",
+    "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+    "100.127.255.255", "192.0.0.8", "192.0.2.1", "198.18.0.1", "198.19.255.255",
+    "198.51.100.7", "203.0.113.9", "224.0.0.1", "239.255.255.250", "240.0.0.1",
+    "255.255.255.255",
+    "::", "::1", "fe80::1", "febf::1", "fec0::1", "fc00::1", "fd12:3456::1", "ff02::1",
+    "ff0e::1", "::ffff:127.0.0.1", "::ffff:10.1.2.3", "::ffff:169.254.169.254",
+    "::ffff:0.0.0.0", "::127.0.0.1", "64:ff9b::a00:1", "2002:7f00:1::1", "2002:a9fe:a9fe::",
+    "2001:db8::1", "3fff::1", "3fff:fff::1", "100::1", "4000::1",
+  };
+  static const char *public[] = {
+    "93.184.216.34", "8.8.8.8", "1.1.1.1", "11.0.0.1", "9.255.255.255", "172.15.255.255",
+    "172.32.0.1", "192.167.255.255", "192.169.0.1", "169.253.255.255", "169.255.0.1",
+    "100.63.255.255", "100.128.0.1", "126.255.255.255", "128.0.0.1", "198.17.255.255",
+    "198.20.0.0", "223.255.255.254",
+    "2606:2800:220:1:248:1893:25c8:1946", "2001:4860:4860::8888", "::ffff:93.184.216.34",
+    "64:ff9b::5db8:d822", "2002:5db8:d822::1", "2a00:1450:4001::1", "3fff:1000::1",
+  };
+
+  assert_each (is_public, internal, G_N_ELEMENTS (internal), FALSE);
+  assert_each (is_public, public, G_N_ELEMENTS (public), TRUE);
+}
+
+/* A URL's host: localhost by name, literals in every spelling the resolver
+ * reads; other names pass (their addresses are checked on connecting). */
+static void
+test_host_may_be_public (void)
+{
+  static const char *internal[] = {
+    "", "localhost", "LocalHost", "localhost.", "api.localhost", "a.b.LOCALHOST.",
+    "127.0.0.1", "127.1", "0x7f.0.0.1", "0177.0.0.1", "2130706433", "0", "10.1",
+    "169.254.169.254", "100.64.0.1", "::1", "::ffff:127.0.0.1", "::ffff:7f00:1", "fe80::1",
+    "fe80::1%eth0", "fd00::1", "0:0:0:0:0:0:0:1",
+  };
+  static const char *maybe[] = {
+    "example.com", "mall.example", "93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946",
+    "localhost.example.com", "mylocalhost", "localhost-mall.example", "1e100.net",
+  };
+
+  g_assert_false (gw_net_host_may_be_public (NULL));
+  assert_each (gw_net_host_may_be_public, internal, G_N_ELEMENTS (internal), FALSE);
+  assert_each (gw_net_host_may_be_public, maybe, G_N_ELEMENTS (maybe), TRUE);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/net/address-is-public", test_address_is_public);
+  g_test_add_func ("/net/host-may-be-public", test_host_may_be_public);
+  return g_test_run ();
+}
