@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "gw-net.h"
 #include "gw-wallet-store.h"
 
 #define MAX_ITEMS 100
@@ -672,12 +673,26 @@ gw_api_checkout_expire (GwRequest *request)
 
 /* ---- webhook endpoints -------------------------------------------------- */
 
-gboolean
-gw_checkout_webhook_url_ok (const char *url,
-                            gboolean    allow_http)
+const char *
+gw_checkout_webhook_url_check (const char *url,
+                               gboolean    allow_http,
+                               gboolean    allow_private)
 {
-  return url != NULL && strlen (url) <= MAX_URL && printable (url) &&
-         gw_config_url_ok (url, allow_http);
+  g_autoptr(GUri) uri = NULL;
+
+  if (url == NULL || strlen (url) > MAX_URL || !printable (url) ||
+      !gw_config_url_ok (url, allow_http))
+    return allow_http ? "url must be an http(s) URL with a host and no user information."
+           : allow_private ? "url must be an https URL (plain http only to this machine)."
+           : "url must be an https URL with a host and no user information.";
+  if (allow_private)
+    return NULL;
+  /* The gateway would POST there itself, so not to itself or its network
+   * (a name is checked again at each try, on the address it reached). */
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (!gw_net_host_may_be_public (g_uri_get_host (uri)))
+    return "url must name a public host, not this machine or a private network.";
+  return NULL;
 }
 
 static char *
@@ -751,8 +766,9 @@ gw_api_webhook_endpoint_set (GwRequest *request)
 {
   static const OnepinJsonField fields[] = { { "url", ONEPIN_JSON_STRING, TRUE } };
   const GwLedgerConfig *ledger = gw_server_get_ledger_config (request->server);
-  gboolean allow_http = gw_server_get_config (request->server)->webhooks_allow_http;
+  const GwConfig *config = gw_server_get_config (request->server);
   const char *url;
+  const char *problem;
   g_autofree char *aad = url_aad (request->merchant_id);
   g_autoptr(GError) error = NULL;
   EndpointOp *op;
@@ -760,9 +776,10 @@ gw_api_webhook_endpoint_set (GwRequest *request)
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
   url = onepin_json_get_string (request->body, "url", "");
-  if (!gw_checkout_webhook_url_ok (url, allow_http))
-    return gw_request_bad_param (request, "url",
-                                 "url must be an https URL (plain http only to this machine).");
+  problem = gw_checkout_webhook_url_check (url, config->webhooks_allow_http,
+                                           config->webhooks_allow_private);
+  if (problem != NULL)
+    return gw_request_bad_param (request, "url", problem);
   op = g_new0 (EndpointOp, 1);
   g_strlcpy (op->merchant_id, request->merchant_id, sizeof op->merchant_id);
   op->url = g_strdup (url);

@@ -39,9 +39,12 @@ const char *gw_checkout_check_body (JsonObject   *body,
                                     char        **items_out,
                                     const char  **code,
                                     const char  **message);
-/* An endpoint URL a merchant may give: https, or http to a loopback host
- * unless @allow_http. */
-gboolean    gw_checkout_webhook_url_ok (const char *url,
-                                    gboolean     allow_http);
+/* Whether a merchant may give @url as its endpoint: NULL if so, else why
+ * not (never quoting it). https, or http to a loopback host unless
+ * @allow_http; unless @allow_private, not to localhost nor to an address
+ * literal that is not public. */
+const char *gw_checkout_webhook_url_check (const char *url,
+                                           gboolean    allow_http,
+                                           gboolean    allow_private);
 
 G_END_DECLS

@@ -192,6 +192,8 @@ gw_config_load_file (GwConfig    *config,
   if (g_key_file_has_key (file, "webhooks", "enabled", NULL))
     config->webhooks_enabled = g_key_file_get_boolean (file, "webhooks", "enabled", NULL);
   config->webhooks_allow_http = g_key_file_get_boolean (file, "webhooks", "allow_http", NULL);
+  config->webhooks_allow_private = g_key_file_get_boolean (file, "webhooks", "allow_private",
+                                                           NULL);
   load_string (file, "smtp", "url", &config->smtp_url);
   load_string (file, "smtp", "from", &config->smtp_from);
   load_string (file, "smtp", "from_name", &config->smtp_from_name);

@@ -75,6 +75,7 @@ typedef struct
   /* [webhooks]: merchant event delivery */
   gboolean webhooks_enabled;
   gboolean webhooks_allow_http;  /* endpoints on plain http beyond this machine */
+  gboolean webhooks_allow_private; /* endpoints on this machine or a private network */
   gint64   webhooks_poll_interval;
   gint64   webhooks_retry_base;  /* seconds before the first retry; doubled each time */
   gint64   webhooks_max_attempts;

@@ -76,8 +76,9 @@ parse_options (int        *argc,
     "contact_email, contact_phone, sweep_interval, payout_missing_after; [phone]\n"
     "quota_seconds, session_grace, max_call_seconds, sweep_interval; [network]\n"
     "secret_file (the card network's issuer endpoint); [checkout] page_url,\n"
-    "sweep_interval; [webhooks] enabled, allow_http, poll_interval, retry_base,\n"
-    "max_attempts, timeout. Command-line options win over the file.");
+    "sweep_interval; [webhooks] enabled, allow_http, allow_private (endpoints on\n"
+    "this machine or a private network), poll_interval, retry_base, max_attempts,\n"
+    "timeout. Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)

@@ -10,6 +10,7 @@
 
 #include "gw-api-checkout.h"
 #include "gw-checkout-store.h"
+#include "gw-net.h"
 #include "gw-wait.h"
 #include "onepin-signature.h"
 
@@ -301,6 +302,7 @@ typedef struct
   guint           deadline;
   gulong          stop_handler;
   gboolean        timed_out;
+  gboolean        not_public;    /* its connection reached an internal address */
 } Send;
 
 static void
@@ -335,6 +337,34 @@ on_stop (GCancellable *stop,
   g_cancellable_cancel (user_data);
 }
 
+/* Registration refuses internal addresses it can see, but a name may
+ * resolve to one, or resolve to another one by the time of a try (DNS
+ * rebinding): what counts is the address connected to. At CONNECTED the
+ * TCP connection is made and nothing is written on it; cancelling there
+ * fails GSocketClient's connect before libsoup starts TLS or writes the
+ * request. Every try is a POST, which libsoup sends on a connection of its
+ * own (not idempotent), so every try passes here. */
+static void
+on_network_event (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  Send *send = user_data;
+  g_autoptr(GSocketAddress) peer = NULL;
+
+  if (event != G_SOCKET_CLIENT_CONNECTED)
+    return;
+  if (G_IS_SOCKET_CONNECTION (connection))
+    peer = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (connection), NULL);
+  /* An address that cannot be read is not known to be public. */
+  if (G_IS_INET_SOCKET_ADDRESS (peer) &&
+      gw_net_address_is_public (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer))))
+    return;
+  send->not_public = TRUE;
+  g_cancellable_cancel (send->cancellable);
+}
+
 static void
 on_sent (GObject      *source,
          GAsyncResult *result,
@@ -348,6 +378,7 @@ on_sent (GObject      *source,
   g_autofree char *reason = NULL;
   guint status;
 
+  g_signal_handlers_disconnect_by_data (msg, send);
   /* Only the status counts: the answer's body is never read, so an
    * endpoint cannot make us hold or wait for one. */
   stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
@@ -357,7 +388,9 @@ on_sent (GObject      *source,
     /* Its lease brings it back at the next start. */
     return try_finished (self, send->event);
   status = stream != NULL ? soup_message_get_status (msg) : 0;
-  if (send->timed_out)
+  if (send->not_public)
+    reason = g_strdup ("the endpoint's address is not public");
+  else if (send->timed_out)
     reason = g_strdup_printf ("no answer within %" G_GINT64_FORMAT " s",
                               self->config->webhooks_timeout);
   else if (error != NULL)
@@ -414,6 +447,8 @@ send_event (GwWebhooks     *self,
   send->stop_handler = g_cancellable_connect (self->cancellable, G_CALLBACK (on_stop),
                                               send->cancellable, NULL);
   send->deadline = g_timeout_add_seconds (self->config->webhooks_timeout, on_deadline, send);
+  if (!self->config->webhooks_allow_private)
+    g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), send);
   soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, send->cancellable,
                            on_sent, send);
 }
@@ -534,6 +569,10 @@ gw_webhooks_start (GwServer *server)
                                                  "user-agent", "onepin-webhooks/1",
                                                  "max-conns", MAX_IN_FLIGHT,
                                                  "max-conns-per-host", PER_MERCHANT, NULL);
+  /* Through a proxy the address connected to would be the proxy's, and
+   * where the request goes the proxy's to decide: direct, or no check. */
+  if (!self->config->webhooks_allow_private)
+    soup_session_set_proxy_resolver (self->session, NULL);
   self->by_merchant = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->cancellable = g_cancellable_new ();
   /* The first look is the timer's, once the main loop runs. */

@@ -17,7 +17,9 @@
  * delivered on a 2xx. Other answers are retried after retry_base, twice as
  * long each time, at most an hour apart, max_attempts times in all. Every
  * try is logged in webhook_attempts. Events of merchants without an
- * endpoint (or older than it) are marked done without a try.
+ * endpoint (or older than it) are marked done without a try. Unless
+ * [webhooks] allow_private, a try whose connection reached an address that
+ * is not public (gw-net.h) fails before anything is sent to it.
  */
 #pragma once
 

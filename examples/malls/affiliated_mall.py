@@ -17,7 +17,9 @@
 #
 # The key files hold the merchant's secret key (sk_...) and webhook secret
 # (whsec_...), as POST /v1/admin/merchants returned them. It prints
-# "listening on http://HOST:PORT" once it serves.
+# "listening on http://HOST:PORT" once it serves. Its webhook endpoint is
+# its own URL, on this machine: the gateway takes it only with [webhooks]
+# allow_private=true (.ci/demo sets it).
 
 import argparse
 import hashlib
@@ -78,7 +80,8 @@ class Mall:
         status, answer = self.call("POST", "/v1/webhook_endpoint",
                                    {"url": self.own_url + "/webhooks/onepin"})
         if status != 200:
-            raise SystemExit(f"cannot set the webhook endpoint: {answer}")
+            raise SystemExit(f"cannot set the webhook endpoint: {answer} (one on this "
+                             "machine needs the gateway's [webhooks] allow_private=true)")
 
     def open_order(self, product, quantity):
         name, price = PRODUCTS[product]

@@ -193,7 +193,7 @@ async function startBank(dir) {
 async function startGateway(dir, bank, bankDir, smtp) {
   const config = path.join(dir, 'gateway.conf');
   fs.writeFileSync(config, '[limits]\nfailures_per_minute=10000\n[wallet]\npbkdf2_iterations=2000\n' +
-                           '[webhooks]\nretry_base=1\npoll_interval=1\n' +
+                           '[webhooks]\nretry_base=1\npoll_interval=1\nallow_private=true\n' +
                            `[network]\nsecret_file=${bankDir}/network.secret\n` +
                            `[bank]\nurl=${bank}\napi_key_file=${bankDir}/api.key\n` +
                            `callback_secret_file=${bankDir}/callback.secret\n` + smtp.config);

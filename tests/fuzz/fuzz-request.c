@@ -118,7 +118,7 @@ parse_checkout (JsonObject *object)
   json_object_iter_init (&iter, object);
   while (json_object_iter_next (&iter, &name, &node))
     if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-      gw_checkout_webhook_url_ok (json_node_get_string (node), FALSE);
+      gw_checkout_webhook_url_check (json_node_get_string (node), FALSE, FALSE);
 }
 
 static void

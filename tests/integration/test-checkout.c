@@ -12,7 +12,10 @@
  * A libsoup server in the test is the mall's webhook endpoint: it checks
  * every signature, fails the first tries to make the gateway retry with
  * backoff, and the gateway is restarted with an event still owed, which
- * then arrives.
+ * then arrives. Those endpoints are on loopback, so the gateways here set
+ * [webhooks] allow_private=true, but for two tests: without it, internal
+ * endpoints are refused, and the machine's own name, which registration
+ * takes, gets no request.
  */
 #include <signal.h>
 #include <sqlite3.h>
@@ -575,10 +578,14 @@ endpoint_handler (SoupServer        *server,
                                   NULL);
 }
 
+/* An endpoint listening on @address alone, its URL http://@host:port/hooks. */
 static Endpoint *
-endpoint_start (guint fail_first)
+endpoint_start_at (GInetAddress *address,
+                   const char   *host,
+                   guint         fail_first)
 {
   Endpoint *endpoint = g_new0 (Endpoint, 1);
+  g_autoptr(GSocketAddress) listen = g_inet_socket_address_new (address, 0);
   g_autoptr(GError) error = NULL;
   GSList *uris;
 
@@ -587,12 +594,20 @@ endpoint_start (guint fail_first)
   endpoint->signatures = g_ptr_array_new_with_free_func (g_free);
   endpoint->fail_first = fail_first;
   soup_server_add_handler (endpoint->server, NULL, endpoint_handler, endpoint, NULL);
-  g_assert_true (soup_server_listen_local (endpoint->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
-                                           &error));
+  g_assert_true (soup_server_listen (endpoint->server, listen, 0, &error));
+  g_assert_no_error (error);
   uris = soup_server_get_uris (endpoint->server);
-  endpoint->url = g_strdup_printf ("http://127.0.0.1:%d/hooks", g_uri_get_port (uris->data));
+  endpoint->url = g_strdup_printf ("http://%s:%d/hooks", host, g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return endpoint;
+}
+
+static Endpoint *
+endpoint_start (guint fail_first)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  return endpoint_start_at (loopback, "127.0.0.1", fail_first);
 }
 
 static void
@@ -681,9 +696,11 @@ assert_signed (Endpoint   *endpoint,
     }
 }
 
-/* The merchant's events in the outbox, sent or not. */
+/* What @sql, a count with @param as its one parameter, finds in the
+ * gateway's database. */
 static gint64
-count_merchant_events (const char *merchant_id)
+db_count (const char *sql,
+          const char *param)
 {
   g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
   sqlite3 *db = NULL;
@@ -691,15 +708,21 @@ count_merchant_events (const char *merchant_id)
   gint64 count;
 
   g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM outbox WHERE merchant_id = ?"
-                                       " AND (type GLOB 'payment.*' OR type GLOB 'checkout.*')",
-                                       -1, &stmt, NULL), ==, SQLITE_OK);
-  sqlite3_bind_text (stmt, 1, merchant_id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, param, -1, SQLITE_STATIC);
   g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
   count = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
   sqlite3_close (db);
   return count;
+}
+
+/* The merchant's events in the outbox, sent or not. */
+static gint64
+count_merchant_events (const char *merchant_id)
+{
+  return db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ?"
+                   " AND (type GLOB 'payment.*' OR type GLOB 'checkout.*')", merchant_id);
 }
 
 static void
@@ -859,7 +882,8 @@ test_expiry_sweep (void)
 static void
 test_webhook_gives_up (void)
 {
-  g_autofree char *config = g_strdup ("[webhooks]\nretry_base=1\ntimeout=2\nmax_attempts=2\n");
+  g_autofree char *config = g_strdup ("[webhooks]\nallow_private=true\nretry_base=1\ntimeout=2\n"
+                                      "max_attempts=2\n");
   OtGateway *saved = gw;
   g_autoptr(Endpoint) endpoint = endpoint_start (1000);
   g_autoptr(Mall) mall = NULL;
@@ -997,7 +1021,7 @@ test_webhook_trickling_endpoint (void)
   sqlite3_stmt *stmt = NULL;
   gint64 timed_out = 0;
 
-  gw = ot_gateway_start ("[webhooks]\nretry_base=600\ntimeout=2\n", FALSE);
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nretry_base=600\ntimeout=2\n", FALSE);
   a = new_mall ("Trickling Mall");
   b = new_mall ("Prompt Mall");
   card = ot_new_card (gw, 100000, "4321");
@@ -1234,6 +1258,179 @@ test_endpoint_refusals (void)
   ot_assert_error (gone, 404, "invalid_request_error", "resource_missing");
 }
 
+/* Endpoints inside: the gateway itself, the machine, its networks, a
+ * cloud's metadata service, in the spellings a resolver reads. */
+static const char *internal_urls[] = {
+  "https://127.0.0.1/x", "https://127.1/x", "https://2130706433/x", "https://0x7f.0.0.1/x",
+  "https://0.0.0.0/x", "https://10.0.0.1/hook", "https://172.16.5.4/x",
+  "https://192.168.0.10/x", "https://169.254.169.254/latest/meta-data", "https://100.64.0.1/x",
+  "https://224.0.0.1/x", "https://255.255.255.255/x", "https://localhost/x",
+  "https://LOCALHOST./x", "https://admin.localhost/x", "https://[::1]:9/x", "https://[::]/x",
+  "https://[fe80::1]/x", "https://[fd00::1]/x", "https://[::ffff:127.0.0.1]/x",
+  "https://[::ffff:a9fe:a9fe]/x", "https://[64:ff9b::a00:1]/x",
+  "http://127.0.0.1:8080/v1/admin/merchants", "http://localhost:8080/x",
+  "http://[::1]:8080/x",
+};
+
+/* Without [webhooks] allow_private, an endpoint whose host is localhost or
+ * an internal address literal is refused like any other bad url (and the
+ * answer does not repeat it); public ones and names are taken. With it,
+ * the internal ones are taken as before. */
+static void
+test_endpoint_internal_refused (void)
+{
+  const char *public_urls[] = { "https://93.184.216.34/x", "https://example.com/x",
+                                "https://[2606:2800:220:1:248:1893:25c8:1946]/x",
+                                "https://localhost.example.com/x" };
+  OtGateway *saved = gw;
+  g_autoptr(Mall) mall = NULL;
+  g_autoptr(Mall) trusting = new_mall ("Trusting Mall");
+
+  gw = ot_gateway_start ("[webhooks]\nretry_base=1\n", FALSE);
+  mall = new_mall ("Inward Mall");
+  for (guint i = 0; i < G_N_ELEMENTS (internal_urls); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"url\":\"%s\"}", internal_urls[i]);
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/webhook_endpoint",
+                                            mall->secret_key, NULL, body);
+      g_autoptr(GUri) uri = g_uri_parse (internal_urls[i], G_URI_FLAGS_NONE, NULL);
+
+      g_test_message ("%s", internal_urls[i]);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                       "param"), ==, "url");
+      g_assert_null (strstr (r->body, g_uri_get_host (uri)));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (public_urls); i++)
+    set_endpoint (mall, public_urls[i]);
+  ot_gateway_stop (gw);
+  gw = saved;
+
+  for (guint i = 0; i < G_N_ELEMENTS (internal_urls); i++)
+    set_endpoint (trusting, internal_urls[i]);
+}
+
+/* Turns the main context (the endpoints are served on it) until @sql
+ * counts a row, for at most 20 s; the count. */
+static gint64
+wait_count (const char *sql,
+            const char *param)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  gint64 count = 0;
+
+  while (count == 0 && g_get_monotonic_time () < deadline)
+    {
+      count = db_count (sql, param);
+      g_main_context_iteration (NULL, FALSE) || (g_usleep (20 * 1000), TRUE);
+    }
+  return count;
+}
+
+/* This machine's name, when it resolves to one of its own or a private
+ * address (Debian's /etc/hosts: 127.0.1.1; containers: their private
+ * address): a name registration cannot judge. NULL, and the test skipped,
+ * otherwise. */
+static GInetAddress *
+internal_host_name (const char **host)
+{
+  g_autoptr(GResolver) resolver = g_resolver_get_default ();
+  g_autoptr(GInetAddress) literal = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *why = NULL;
+  GInetAddress *address;
+  GList *addresses;
+
+  *host = g_get_host_name ();
+  literal = g_inet_address_new_from_string (*host);
+  if (literal != NULL || g_ascii_strcasecmp (*host, "localhost") == 0)
+    why = g_strdup_printf ("the host name \"%s\" is refused at registration already", *host);
+  else if ((addresses = g_resolver_lookup_by_name (resolver, *host, NULL, &error)) == NULL)
+    why = g_strdup_printf ("the host name \"%s\" does not resolve: %s", *host, error->message);
+  else
+    {
+      address = g_object_ref (addresses->data);
+      g_resolver_free_addresses (addresses);
+      if (g_inet_address_get_is_loopback (address) || g_inet_address_get_is_site_local (address))
+        return address;
+      why = g_strdup_printf ("the host name \"%s\" resolves to a public address", *host);
+      g_object_unref (address);
+    }
+  g_test_skip (why);
+  return NULL;
+}
+
+/* A gateway of @config (left in gw), a merchant whose endpoint is
+ * @endpoint, and a payment, whose events go there. */
+static void
+pay_with_endpoint (const char  *config,
+                   Endpoint    *endpoint,
+                   Mall       **mall,
+                   char       **payment_id)
+{
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonObject) payment = NULL;
+
+  gw = ot_gateway_start (config, FALSE);
+  *mall = new_mall ("Rebound Mall");
+  card = ot_new_card (gw, 10000, "4321");
+  set_endpoint (*mall, endpoint->url);
+  payment = ot_pay (gw, (*mall)->secret_key, card->number, "4321", 1000, TRUE);
+  *payment_id = g_strdup (ot_json_string (payment, "id"));
+}
+
+/* A name registration takes may still lead inside (DNS can answer
+ * anything, and differently later): each try checks the address it
+ * connected to, and sends nothing there. With allow_private it is sent. */
+static void
+test_webhook_internal_address (void)
+{
+  OtGateway *saved = gw;
+  const char *host = NULL;
+  g_autoptr(GInetAddress) address = internal_host_name (&host);
+  g_autoptr(Endpoint) endpoint = NULL;
+  g_autoptr(Mall) refused_mall = NULL;
+  g_autoptr(Mall) trusting_mall = NULL;
+  g_autofree char *refused = NULL;
+  g_autofree char *sent = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  g_autofree char *text = NULL;
+  gint64 deadline;
+  guint tries;
+
+  if (address == NULL)
+    return;
+  endpoint = endpoint_start_at (address, host, 0);
+  text = g_inet_address_to_string (address);
+  g_test_message ("%s, at %s", endpoint->url, text);
+  pay_with_endpoint ("[webhooks]\nallow_http=true\nretry_base=1\ntimeout=2\nmax_attempts=1\n",
+                     endpoint, &refused_mall, &refused);
+  /* Its one try is recorded (a moment more for a request that would come late)… */
+  g_assert_cmpint (wait_count ("SELECT count(*) FROM webhook_attempts JOIN outbox ON "
+                               "outbox.id = event_id WHERE merchant_id = ?", refused_mall->id),
+                   >, 0);
+  deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
+  /* …and nothing reached the endpoint. */
+  g_assert_cmpuint (endpoint->seen, ==, 0);
+  g_assert_cmpuint (endpoint->bodies->len, ==, 0);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM webhook_attempts JOIN outbox ON outbox.id = "
+                             "event_id WHERE merchant_id = ? AND status = 0 AND error = "
+                             "'the endpoint''s address is not public'", refused_mall->id), ==, 1);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND "
+                             "failed_at IS NOT NULL AND delivered_at IS NULL AND last_error = "
+                             "'the endpoint''s address is not public'", refused_mall->id), ==, 1);
+  ot_gateway_stop (gw);
+
+  pay_with_endpoint ("[webhooks]\nallow_http=true\nallow_private=true\nretry_base=1\n"
+                     "timeout=2\n", endpoint, &trusting_mall, &sent);
+  event = wait_event (endpoint, "payment.captured", "id", sent, &tries);
+  g_assert_nonnull (event);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1247,7 +1444,7 @@ main (int   argc,
   bank = ot_bank_start (NULL);
   bank_config = ot_bank_gateway_config (bank, 5, NULL);
   config = g_strdup_printf ("[wallet]\npbkdf2_iterations=2000\n"
-                            "[webhooks]\nretry_base=1\ntimeout=2\n"
+                            "[webhooks]\nallow_private=true\nretry_base=1\ntimeout=2\n"
                             "[checkout]\nsweep_interval=1\n%s", bank_config);
   gw = ot_gateway_start (config, FALSE);
 
@@ -1260,6 +1457,8 @@ main (int   argc,
   g_test_add_func ("/checkout/receipt", test_receipt);
   g_test_add_func ("/checkout/hosted-page", test_hosted_page);
   g_test_add_func ("/checkout/endpoint-refusals", test_endpoint_refusals);
+  g_test_add_func ("/checkout/endpoint-internal-refused", test_endpoint_internal_refused);
+  g_test_add_func ("/checkout/webhook-internal-address", test_webhook_internal_address);
   g_test_add_func ("/checkout/webhooks", test_webhooks);
   g_test_add_func ("/checkout/webhook-survives-restart", test_webhook_survives_restart);
   g_test_add_func ("/checkout/webhook-no-redirect", test_webhook_no_redirect);

@@ -112,7 +112,8 @@ def start(tmp):
     bank_url = bank.wait_listening()
     config = os.path.join(tmp, "gateway.conf")
     with open(config, "w") as f:
-        f.write(f"[wallet]\npbkdf2_iterations=2000\n[webhooks]\nretry_base=1\n"
+        f.write(f"[wallet]\npbkdf2_iterations=2000\n"
+                f"[webhooks]\nretry_base=1\nallow_private=true\n"
                 f"[network]\nsecret_file={bank_dir}/network.secret\n"
                 f"[bank]\nurl={bank_url}\napi_key_file={bank_dir}/api.key\n"
                 f"callback_secret_file={bank_dir}/callback.secret\n")

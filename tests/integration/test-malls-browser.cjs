@@ -91,7 +91,8 @@ async function setup() {
                             '127.0.0.1:0', '--issuer-url-file', issuerFile],
                            path.join(tmp, 'bank.log'));
   const config = path.join(tmp, 'gateway.conf');
-  fs.writeFileSync(config, `[wallet]\npbkdf2_iterations=2000\n[webhooks]\nretry_base=1\n` +
+  fs.writeFileSync(config, `[wallet]\npbkdf2_iterations=2000\n` +
+                   `[webhooks]\nretry_base=1\nallow_private=true\n` +
                    `[network]\nsecret_file=${bankDir}/network.secret\n` +
                    `[bank]\nurl=${bank}\napi_key_file=${bankDir}/api.key\n` +
                    `callback_secret_file=${bankDir}/callback.secret\n`);

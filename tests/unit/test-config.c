@@ -10,12 +10,12 @@
 #include "gw-config.h"
 #include "gw-transport.h"
 
-/* Loads @text as a configuration file and validates it. */
+/* Loads @text as a configuration file into @config and validates it. */
 static gboolean
-load (const char  *text,
-      GError     **error)
+load_into (GwConfig    *config,
+           const char  *text,
+           GError     **error)
 {
-  g_autoptr(GwConfig) config = gw_config_new ();
   g_autofree char *path = NULL;
   gboolean ok;
   int fd = g_file_open_tmp ("onepin-config-XXXXXX", &path, NULL);
@@ -28,6 +28,15 @@ load (const char  *text,
   ok = gw_config_load_file (config, path, error) && gw_config_validate (config, error);
   g_unlink (path);
   return ok;
+}
+
+static gboolean
+load (const char  *text,
+      GError     **error)
+{
+  g_autoptr(GwConfig) config = gw_config_new ();
+
+  return load_into (config, text, error);
 }
 
 /* The SMTP password never crosses the network in the clear: AUTH needs
@@ -155,6 +164,24 @@ test_bank_url (void)
     }
 }
 
+/* Webhooks reach this machine and private networks only when the
+ * operator says so. */
+static void
+test_webhooks_allow_private (void)
+{
+  g_autoptr(GwConfig) unset = gw_config_new ();
+  g_autoptr(GwConfig) set = gw_config_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (load_into (unset, "[webhooks]\nallow_http=true\n", &error));
+  g_assert_no_error (error);
+  g_assert_false (unset->webhooks_allow_private);
+  g_assert_true (load_into (set, "[webhooks]\nallow_private=true\n", &error));
+  g_assert_no_error (error);
+  g_assert_true (set->webhooks_allow_private);
+  g_assert_false (set->webhooks_allow_http);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -163,5 +190,6 @@ main (int   argc,
   g_test_add_func ("/config/smtp-auth-needs-tls", test_smtp_auth_needs_tls);
   g_test_add_func ("/config/smtp-password-file", test_smtp_password_file);
   g_test_add_func ("/config/bank-url", test_bank_url);
+  g_test_add_func ("/config/webhooks-allow-private", test_webhooks_allow_private);
   return g_test_run ();
 }
