@@ -1104,7 +1104,8 @@ test_webhook_last_try_cut (void)
   g_autoptr(OtCard) card = NULL;
   gint64 deadline;
 
-  gw = ot_gateway_start ("[webhooks]\nretry_base=1\ntimeout=2\nmax_attempts=2\n", FALSE);
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nretry_base=1\ntimeout=2\n"
+                         "max_attempts=2\n", FALSE);
   mall = new_mall ("Cut Mall");
   card = ot_new_card (gw, 10000, "4321");
   set_endpoint (mall, slow->url);
