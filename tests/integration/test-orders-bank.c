@@ -700,6 +700,7 @@ claim_token (const char *card_id)
 static void
 test_gift_and_claim (void)
 {
+  static const char *undeliverable[] = { "hong..gil@example.com", "hong@ex-.example.com" };
   g_auto(Order) order = { 0 };
   g_autoptr(OtResponse) bought = buy ("[{\"denomination\": 30000, \"quantity\": 2}]", &order);
   g_autoptr(GPtrArray) numbers = numbers_of (bought);
@@ -711,8 +712,8 @@ test_gift_and_claim (void)
                                                 " \"font_color\": \"#c0392b\","
                                                 " \"font_size\": 12, \"music\": \"jingle_bell\"}",
                                                 card_id_of (bought, 0));
-  g_autoptr(OtResponse) given = order_call (gw, &order, "POST", "/gifts", "gift-1", gift_body);
-  g_autoptr(OtResponse) twice = order_call (gw, &order, "POST", "/gifts", "gift-2", gift_body);
+  g_autoptr(OtResponse) given = NULL;
+  g_autoptr(OtResponse) twice = NULL;
   g_autofree char *token = NULL;
   g_autofree char *token_body = NULL;
   g_autoptr(OtResponse) preview = NULL;
@@ -724,6 +725,29 @@ test_gift_and_claim (void)
   g_autofree char *keep_body = NULL;
   g_autoptr(GPtrArray) mails = NULL;
 
+  /* An address the mailer would refuse is refused now, the card not given
+   * and no e-mail queued: its claim link would be lost. */
+  for (guint i = 0; i < G_N_ELEMENTS (undeliverable); i++)
+    {
+      const char *address = undeliverable[i];
+      g_autofree char *body = g_strdup_printf ("{\"card\": \"%s\", \"design\": \"plain\","
+                                               " \"recipient_name\": \"김철수\","
+                                               " \"recipient_email\": \"%s\","
+                                               " \"sender_name\": \"홍길동\"}",
+                                               card_id_of (bought, 0), address);
+      g_autoptr(GPtrArray) before = queued_mail (gw, "gift");
+      g_autoptr(GPtrArray) after = NULL;
+      g_autoptr(OtResponse) refused = order_call (gw, &order, "POST", "/gifts", NULL, body);
+
+      ot_assert_error (refused, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (refused), "error"),
+                                       "param"), ==, "recipient_email");
+      g_assert_null (strstr (refused->body, address));
+      after = queued_mail (gw, "gift");
+      g_assert_cmpuint (after->len, ==, before->len);
+    }
+  given = order_call (gw, &order, "POST", "/gifts", "gift-1", gift_body);
+  twice = order_call (gw, &order, "POST", "/gifts", "gift-2", gift_body);
   ot_assert_status (given, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (given), "status"), ==, "sent");
   g_assert_null (strstr (given->body, g_ptr_array_index (numbers, 0)));

@@ -8,6 +8,7 @@
  * nothing allocated. The payments themselves, against the real onepin-bank,
  * are in test-orders-bank.c.
  */
+#include <sqlite3.h>
 #include <string.h>
 
 #include "onepin-test-gateway.h"
@@ -234,6 +235,122 @@ test_buyer (void)
                         " \"email\": \"hong@example.com\", \"postal_code\": \"04 524\","
                         " \"address\": \"Seoul\"}", "parameter_invalid", "buyer.postal_code");
   assert_buyer_refused ("\"홍길동\"", "parameter_invalid", "buyer");
+}
+
+/* How many rows the card site's tables and the outbox hold, as one line. */
+static char *
+rows_written (void)
+{
+  static const char *tables[] = { "orders", "gifts", "recharges", "payouts", "outbox" };
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  GString *counts = g_string_new (NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  for (guint i = 0; i < G_N_ELEMENTS (tables); i++)
+    {
+      g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM %s", tables[i]);
+      sqlite3_stmt *stmt = NULL;
+
+      g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+      g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+      g_string_append_printf (counts, "%s=%d ", tables[i], sqlite3_column_int (stmt, 0));
+      sqlite3_finalize (stmt);
+    }
+  sqlite3_close (db);
+  return g_string_free (counts, FALSE);
+}
+
+/* A one-card order from a buyer with @email. */
+static char *
+order_with_email (const char *email)
+{
+  return g_strdup_printf ("{\"buyer\": {\"name\": \"홍길동\", \"phone\": \"010-1234-5678\","
+                          " \"email\": \"%s\", \"postal_code\": \"04524\", \"address\":"
+                          " \"Seoul\"}, \"items\": [{\"denomination\": 5000, \"quantity\": 1}]}",
+                          email);
+}
+
+/* @r refused @address in @param, without repeating it. */
+static void
+assert_address_refused (OtResponse *r,
+                        const char *param,
+                        const char *address)
+{
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_cmpstr (error_param (r), ==, param);
+  g_assert_null (strstr (r->body, address));
+}
+
+/* An address the mailer would refuse (gw_mime_address_valid) is refused
+ * when it is given, and nothing is written: taken, the purchase statement,
+ * the transfer instructions, the access codes or a gift's claim link would
+ * be given up in the outbox after a 200. */
+static void
+test_undeliverable_email (void)
+{
+  static const char *refused[] = { "hong..gil@example.com", "hong@ex-.example.com" };
+  g_autofree char *id = NULL, *token = NULL;
+  g_autoptr(OtResponse) order = create_order ("[{\"denomination\": 5000, \"quantity\": 1}]",
+                                              &id, &token);
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, "2580");
+  g_autofree char *gifts = g_strconcat ("/v1/orders/", id, "/gifts", NULL);
+  g_autofree char *before = rows_written ();
+  g_autofree char *after = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      const char *address = refused[i];
+      g_autofree char *buyer_json = order_with_email (address);
+      g_autofree char *gift = g_strdup_printf ("{\"card\": \"card_x\", \"design\": \"plain\","
+                                               " \"recipient_name\": \"김철수\","
+                                               " \"recipient_email\": \"%s\","
+                                               " \"sender_name\": \"홍길동\"}", address);
+      g_autofree char *recharge = g_strdup_printf ("{\"number\": \"%s\", \"password\":"
+                                                   " \"2580\", \"amount\": 10000,"
+                                                   " \"method\": \"transfer\", \"transfer\":"
+                                                   " {\"depositor_name\": \"홍길동\"},"
+                                                   " \"email\": \"%s\"}", card->number, address);
+      g_autofree char *refund = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\","
+                                                 " \"bank_code\": \"990\", \"account_number\":"
+                                                 " \"110000000001\", \"account_holder\":"
+                                                 " \"홍길동\", \"email\": \"%s\"}", card->number,
+                                                 address);
+      g_autoptr(OtResponse) o = ot_request (gw, "POST", "/v1/orders", NULL, NULL, buyer_json);
+      g_autoptr(OtResponse) g = ot_request (gw, "POST", gifts, token, NULL, gift);
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/recharge", NULL, NULL,
+                                            recharge);
+      g_autoptr(OtResponse) p = ot_request (gw, "POST", "/v1/cards/refund", NULL, NULL, refund);
+
+      g_test_message ("%s", address);
+      assert_address_refused (o, "buyer.email", address);
+      assert_address_refused (g, "recipient_email", address);
+      assert_address_refused (r, "email", address);
+      assert_address_refused (p, "email", address);
+    }
+  after = rows_written ();
+  g_assert_cmpstr (after, ==, before);
+
+  /* What the mailer takes is taken. */
+  {
+    g_autofree char *body = order_with_email ("hong.gil@ex-1.example.com");
+    g_autoptr(OtResponse) o = ot_request (gw, "POST", "/v1/orders", NULL, NULL, body);
+
+    g_autofree char *recharge = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\","
+                                                 " \"amount\": 10000, \"method\": \"transfer\","
+                                                 " \"transfer\": {\"depositor_name\": \"홍길동\"},"
+                                                 " \"email\": \"hong.gil@ex-1.example.com\"}",
+                                                 card->number);
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/cards/recharge", NULL, NULL,
+                                          recharge);
+
+    ot_assert_status (o, 200);
+    g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (o), "buyer"), "email"),
+                     ==, "hong.gil@ex-1.example.com");
+    /* Past every check, to the bank this gateway has not. */
+    ot_assert_error (r, 503, "api_error", "bank_unavailable");
+  }
 }
 
 static OtResponse *
@@ -509,6 +626,7 @@ main (int    argc,
   g_test_add_func ("/orders/pay/without-bank", test_pay_without_bank);
   g_test_add_func ("/orders/pay/refusals", test_pay_refusals);
   g_test_add_func ("/orders/cards/without-bank", test_recharge_and_refund_without_bank);
+  g_test_add_func ("/orders/email/undeliverable", test_undeliverable_email);
   g_test_add_func ("/orders/cards/verify-payment", test_verify_payment);
   g_test_add_func ("/orders/admin/promotional-batch", test_promotional_batch);
   g_test_add_func ("/orders/gifts/tokens", test_gift_tokens);
