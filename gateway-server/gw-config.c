@@ -204,6 +204,7 @@ gw_config_load_file (GwConfig    *config,
   load_string (file, "sms", "url", &config->sms_url);
   load_string (file, "sms", "key_file", &config->sms_key_file);
   load_string (file, "sms", "ca_file", &config->sms_ca_file);
+  config->sms_allow_http = g_key_file_get_boolean (file, "sms", "allow_http", NULL);
 
   if (!load_int (file, "gateway", "http_threads", 0, 64, &http_threads, error) ||
       !load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
@@ -289,6 +290,14 @@ parse_bin_range (GwConfig  *config,
   return TRUE;
 }
 
+/* This machine, where nobody on the network can listen in or tamper. */
+static gboolean
+host_is_loopback (const char *host)
+{
+  return g_str_equal (host, "127.0.0.1") || g_str_equal (host, "localhost") ||
+         g_str_equal (host, "::1");
+}
+
 gboolean
 gw_config_url_ok (const char *url,
                   gboolean    allow_http)
@@ -301,9 +310,23 @@ gw_config_url_ok (const char *url,
   if (g_str_equal (g_uri_get_scheme (uri), "https"))
     return TRUE;
   /* Plain http only where nobody can listen in: this machine. */
-  return g_str_equal (g_uri_get_scheme (uri), "http") &&
-         (allow_http || g_str_equal (host, "127.0.0.1") || g_str_equal (host, "localhost") ||
-          g_str_equal (host, "::1"));
+  return g_str_equal (g_uri_get_scheme (uri), "http") && (allow_http || host_is_loopback (host));
+}
+
+/* @url, which [@group] sends secrets to, is refused unless over TLS or
+ * within this machine, or the operator said otherwise. */
+static gboolean
+secret_url_ok (const char  *group,
+               const char  *url,
+               gboolean     allow_http,
+               GError     **error)
+{
+  if (gw_config_url_ok (url, allow_http))
+    return TRUE;
+  g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+               "[%s] url must be an https URL (plain http only to this machine, or with "
+               "allow_http=true), without user information", group);
+  return FALSE;
 }
 
 /* The bank is sent our API key and card numbers: over TLS, or within this
@@ -316,11 +339,8 @@ validate_bank (GwConfig  *config,
 
   if (config->bank_url == NULL)
     return TRUE;
-  if (!gw_config_url_ok (config->bank_url, config->bank_allow_http))
-    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
-                                "[bank] url must be an https URL (plain http only to this "
-                                "machine, or with allow_http=true), without user information"),
-           FALSE;
+  if (!secret_url_ok ("bank", config->bank_url, config->bank_allow_http, error))
+    return FALSE;
   if (config->bank_api_key_file == NULL || config->bank_callback_secret_file == NULL)
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[bank] needs api_key_file and callback_secret_file with url"),
@@ -363,9 +383,10 @@ validate_outbox (GwConfig  *config,
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[smtp] username needs starttls=required or an smtps:// url"),
            FALSE;
-  if (config->sms_url != NULL && !url_has_scheme (config->sms_url, "http://", "https://"))
-    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
-                                "[sms] url must start with http:// or https://"), FALSE;
+  /* SMS texts carry whole card numbers, and every request our bearer key. */
+  if (config->sms_url != NULL &&
+      !secret_url_ok ("sms", config->sms_url, config->sms_allow_http, error))
+    return FALSE;
   if (config->sms_url != NULL && config->sms_key_file == NULL)
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[sms] needs key_file"), FALSE;

@@ -94,6 +94,7 @@ typedef struct
   char    *sms_url;
   char    *sms_key_file;         /* the bearer key, in a file of its own */
   char    *sms_ca_file;
+  gboolean sms_allow_http;       /* a provider on plain http beyond this machine */
 
   /* [outbox]: delivery of e-mail and SMS */
   gint64   outbox_retry_initial; /* seconds before the second attempt; doubles */

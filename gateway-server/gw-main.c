@@ -71,7 +71,7 @@ parse_options (int        *argc,
     "api_key_file, callback_secret_file, timeout, allow_http,\n"
     "callback_url (the financial system, onepin-bank); [smtp] url, from, from_name,\n"
     "starttls (none, try, required), username, password_file, ca_file, timeout;\n"
-    "[sms] url, key_file, ca_file; [outbox] retry_initial, retry_max, give_up_after,\n"
+    "[sms] url, key_file, ca_file, allow_http; [outbox] retry_initial, retry_max, give_up_after,\n"
     "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
     "contact_email, contact_phone, sweep_interval, payout_missing_after; [phone]\n"
     "quota_seconds, session_grace, max_call_seconds, sweep_interval; [network]\n"

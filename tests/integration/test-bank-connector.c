@@ -3269,6 +3269,32 @@ test_gateway_config (void)
   g_assert_cmpint (gateway_refuses (timeout, &err), ==, 2);
 }
 
+/* SMS texts carry whole card numbers and every request the bearer key: the
+ * [sms] url is held to the [bank] url's rule. */
+static void
+test_gateway_sms_url (void)
+{
+  g_autofree char *key_file = g_build_filename (ot_bank_data_dir (bank), "sms.key", NULL);
+  g_autofree char *remote = g_strdup_printf ("[sms]\nurl=http://sms.example.com/send\n"
+                                             "key_file=%s\n", key_file);
+  g_autofree char *allowed = g_strconcat (remote, "allow_http=true\n", NULL);
+  g_autofree char *https = g_strdup_printf ("[sms]\nurl=https://sms.example.com/send\n"
+                                            "key_file=%s\n", key_file);
+  g_autofree char *loopback = g_strdup_printf ("[sms]\nurl=%s/v1/sms\nkey_file=%s\n",
+                                               ot_bank_url (bank), key_file);
+  const char *started[] = { allowed, https, loopback };
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (gateway_refuses (remote, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "[sms] url must be an https URL"));
+  g_assert_null (strstr (err, ot_bank_sms_key (bank)));
+  for (guint i = 0; i < G_N_ELEMENTS (started); i++)
+    {
+      g_test_message ("%s", started[i]);
+      ot_gateway_stop (ot_gateway_start (started[i], FALSE));
+    }
+}
+
 /* ---- the SMS sink ------------------------------------------------------- */
 
 static void
@@ -3570,6 +3596,7 @@ main (int   argc,
   g_test_add_func ("/bank/api/body-limits", test_api_body_limits);
   g_test_add_func ("/bank/sms", test_sms);
   g_test_add_func ("/bank/gateway/config", test_gateway_config);
+  g_test_add_func ("/bank/gateway/sms-url", test_gateway_sms_url);
   g_test_add_func ("/bank/secrets/card-numbers-wiped", test_card_numbers_wiped);
   /* Last, after every test put card numbers and passwords through. */
   g_test_add_func ("/bank/secrets/none-kept", test_no_secrets_kept);

@@ -127,17 +127,39 @@ test_smtp_password_file (void)
   g_rmdir (dir);
 }
 
+typedef struct
+{
+  const char *url;
+  const char *extra;
+  gboolean    ok;
+} UrlCase;
+
+/* Each of @cases as [@group] url, with @keys and the case's own. */
+static void
+check_urls (const char    *group,
+            const char    *keys,
+            const UrlCase *cases,
+            guint          n_cases)
+{
+  for (guint i = 0; i < n_cases; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("[%s]\nurl=%s\n%s%s", group, cases[i].url, keys,
+                                               cases[i].extra);
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("[%s] %s %s", group, cases[i].url, cases[i].extra);
+      g_assert_true (load (text, &error) == cases[i].ok);
+      if (!cases[i].ok)
+        g_assert_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID);
+    }
+}
+
 /* The bank gets our API key and card numbers: TLS, or this machine only,
  * unless allow_http says otherwise. */
 static void
 test_bank_url (void)
 {
-  static const struct
-  {
-    const char *url;
-    const char *extra;
-    gboolean    ok;
-  } cases[] = {
+  static const UrlCase cases[] = {
     { "http://127.0.0.1:8081", "", TRUE },
     { "http://localhost:8081/bank", "", TRUE },
     { "http://[::1]:8081", "", TRUE },
@@ -150,18 +172,29 @@ test_bank_url (void)
     { "bank.example", "", FALSE },
   };
 
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autofree char *text = g_strdup_printf ("[bank]\nurl=%s\napi_key_file=/k\n"
-                                               "callback_secret_file=/s\n%s",
-                                               cases[i].url, cases[i].extra);
-      g_autoptr(GError) error = NULL;
+  check_urls ("bank", "api_key_file=/k\ncallback_secret_file=/s\n", cases,
+              G_N_ELEMENTS (cases));
+}
 
-      g_test_message ("%s %s", cases[i].url, cases[i].extra);
-      g_assert_true (load (text, &error) == cases[i].ok);
-      if (!cases[i].ok)
-        g_assert_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID);
-    }
+/* The SMS provider gets whole card numbers and our bearer key: the bank's
+ * rule, with an allow_http of its own. */
+static void
+test_sms_url (void)
+{
+  static const UrlCase cases[] = {
+    { "http://127.0.0.1:8081/v1/sms", "", TRUE },
+    { "http://localhost:8081/v1/sms", "", TRUE },
+    { "http://[::1]:8081/v1/sms", "", TRUE },
+    { "https://sms.example.com/send", "", TRUE },
+    { "http://sms.example.com/send", "", FALSE },
+    { "http://10.0.0.7/send", "", FALSE },
+    { "http://sms.example.com/send", "allow_http=true\n", TRUE },
+    { "http://sms.example.com/send", "allow_http=false\n", FALSE },
+    { "https://user:secret@sms.example.com/send", "", FALSE },
+    { "ftp://sms.example.com", "", FALSE },
+  };
+
+  check_urls ("sms", "key_file=/k\n", cases, G_N_ELEMENTS (cases));
 }
 
 /* Webhooks reach this machine and private networks only when the
@@ -191,5 +224,6 @@ main (int   argc,
   g_test_add_func ("/config/smtp-password-file", test_smtp_password_file);
   g_test_add_func ("/config/bank-url", test_bank_url);
   g_test_add_func ("/config/webhooks-allow-private", test_webhooks_allow_private);
+  g_test_add_func ("/config/sms-url", test_sms_url);
   return g_test_run ();
 }
