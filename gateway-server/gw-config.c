@@ -50,7 +50,8 @@ gw_config_new (void)
   config->webhooks_timeout = 10;
   config->smtp_from = g_strdup ("no-reply@onepin.example");
   config->smtp_from_name = g_strdup ("onepin");
-  config->smtp_starttls = g_strdup ("try");
+  /* smtp_starttls stays NULL: its default depends on the url
+   * (gw_config_smtp_starttls ()). */
   config->smtp_timeout = 60;
   config->outbox_retry_initial = 30;
   config->outbox_retry_max = 3600;
@@ -329,6 +330,23 @@ secret_url_ok (const char  *group,
   return FALSE;
 }
 
+const char *
+gw_config_smtp_starttls (const GwConfig *config)
+{
+  g_autoptr(GUri) uri = NULL;
+  const char *host;
+
+  if (config->smtp_starttls != NULL)
+    return config->smtp_starttls;
+  if (config->smtp_url == NULL || !g_str_has_prefix (config->smtp_url, "smtp://"))
+    return "try";
+  /* On the path to another host, "try" lets anyone strip STARTTLS and read
+   * the access codes and card numbers the e-mails carry. */
+  uri = g_uri_parse (config->smtp_url, G_URI_FLAGS_NONE, NULL);
+  host = uri ? g_uri_get_host (uri) : NULL;
+  return host != NULL && host_is_loopback (host) ? "try" : "required";
+}
+
 /* The bank is sent our API key and card numbers: over TLS, or within this
  * machine, unless the operator says otherwise. */
 static gboolean
@@ -364,7 +382,7 @@ static gboolean
 validate_outbox (GwConfig  *config,
                  GError   **error)
 {
-  const char *starttls = config->smtp_starttls;
+  const char *starttls = gw_config_smtp_starttls (config);
 
   if (config->smtp_url != NULL && !url_has_scheme (config->smtp_url, "smtp://", "smtps://"))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,

@@ -84,7 +84,7 @@ typedef struct
   char    *smtp_url;             /* smtp://host:port or smtps://host:port */
   char    *smtp_from;            /* envelope sender and From: address */
   char    *smtp_from_name;
-  char    *smtp_starttls;        /* none, try, required */
+  char    *smtp_starttls;        /* none, try, required; NULL: see gw_config_smtp_starttls () */
   char    *smtp_username;
   char    *smtp_password_file;
   char    *smtp_ca_file;         /* trust this CA instead of the system's */
@@ -116,6 +116,10 @@ void      gw_config_free         (GwConfig    *config);
  * to this machine (127.0.0.1, localhost, ::1) unless @allow_http. */
 gboolean  gw_config_url_ok       (const char  *url,
                                   gboolean     allow_http);
+/* [smtp] starttls as it applies: the configured value, or by default
+ * "required" on an smtp:// url to another host, "try" to this machine (and
+ * with smtps://, TLS from the start). */
+const char *gw_config_smtp_starttls (const GwConfig *config);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwConfig, gw_config_free)
 

@@ -151,6 +151,7 @@ gw_smtp_new (const GwConfig  *config,
              GError         **error)
 {
   g_autoptr(GwSmtp) self = NULL;
+  const char *starttls;
 
   if (config->smtp_url == NULL)
     return NULL;
@@ -160,9 +161,10 @@ gw_smtp_new (const GwConfig  *config,
   self->from_name = g_strdup (config->smtp_from_name);
   self->ca_file = g_strdup (config->smtp_ca_file);
   self->timeout = config->smtp_timeout;
-  self->use_ssl = g_str_equal (config->smtp_starttls, "required") ? CURLUSESSL_ALL
-                : g_str_equal (config->smtp_starttls, "try") ? CURLUSESSL_TRY
-                                                             : CURLUSESSL_NONE;
+  starttls = gw_config_smtp_starttls (config);
+  self->use_ssl = g_str_equal (starttls, "required") ? CURLUSESSL_ALL
+                : g_str_equal (starttls, "try") ? CURLUSESSL_TRY
+                                                : CURLUSESSL_NONE;
   if (config->smtp_username != NULL)
     {
       self->username = g_strdup (config->smtp_username);

@@ -1001,6 +1001,56 @@ test_starttls_auth (void)
   fixture_stop (&f);
 }
 
+/* Starts @f with @options, the gateway's [smtp] starttls left to its
+ * default, and pays with a card whose holder wants e-mail receipts. */
+static void
+pay_with_default_starttls (Fixture       *f,
+                           OtSmtpOptions *options)
+{
+  g_autoptr(OtCard) card = NULL;
+  g_autofree char *payment = NULL;
+
+  options->default_starttls = TRUE;
+  fixture_start (f, options, FALSE);
+  card = card_with_profile (f->gw, "\"email\":\"plain@example.com\",\"receipts\":\"email\"");
+  payment = pay (f, card, 1000, TRUE);
+}
+
+/* Without [smtp] starttls, a server on this machine gets its mail even
+ * without STARTTLS (the default there is try: the demo's plain server). */
+static void
+test_starttls_default_loopback (void)
+{
+  Fixture f = { 0 };
+  OtSmtpOptions options = { 0 };
+  g_autoptr(JsonArray) messages = NULL;
+
+  pay_with_default_starttls (&f, &options);
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  g_assert_cmpstr (header (message_at (messages, 0), "x-starttls"), ==, "no");
+  assert_all_delivered (f.gw, 1);
+  fixture_stop (&f);
+}
+
+/* ...but to any other host the default is required: a server that offers
+ * no STARTTLS, or a man in the middle who strips it, is sent nothing in the
+ * clear. 127.0.0.2 stands for that host: it is not 127.0.0.1, localhost or
+ * ::1, the addresses the rule takes as this machine. */
+static void
+test_starttls_default_remote (void)
+{
+  Fixture f = { 0 };
+  OtSmtpOptions options = { .host = "127.0.0.2" };
+  g_autoptr(GPtrArray) rows = NULL;
+
+  pay_with_default_starttls (&f, &options);
+  wait_for_failed_attempts (f.gw, 1, 2);
+  g_assert_cmpuint (ot_smtp_count (f.smtp), ==, 0);
+  rows = outbox_rows (f.gw);
+  assert_contains (((Row *) g_ptr_array_index (rows, 0))->last_error, "SSL");
+  fixture_stop (&f);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1018,6 +1068,8 @@ main (int   argc,
   g_test_add_func ("/outbox/batch-lease", test_batch_lease);
   g_test_add_func ("/outbox/permanent-refusal", test_permanent_refusal);
   g_test_add_func ("/outbox/starttls-auth", test_starttls_auth);
+  g_test_add_func ("/outbox/starttls-default/loopback", test_starttls_default_loopback);
+  g_test_add_func ("/outbox/starttls-default/remote", test_starttls_default_remote);
 
   return g_test_run ();
 }

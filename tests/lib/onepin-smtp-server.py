@@ -76,6 +76,7 @@ def authenticator_for(user, password_file):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--maildir", required=True)
     parser.add_argument("--tls-cert")
@@ -98,7 +99,7 @@ def main():
 
     loop = asyncio.new_event_loop()
     server = loop.run_until_complete(
-        loop.create_server(lambda: SMTP(handler, loop=loop, **options), "127.0.0.1", args.port))
+        loop.create_server(lambda: SMTP(handler, loop=loop, **options), args.host, args.port))
     port = server.sockets[0].getsockname()[1]
     loop.add_signal_handler(signal.SIGTERM, loop.stop)
     loop.add_signal_handler(signal.SIGINT, loop.stop)

@@ -20,6 +20,7 @@ struct _OtSmtp
 {
   OtSmtpOptions  options;
   char          *auth_user;
+  char          *host;
   char          *dir;
   char          *maildir;
   char          *ca_path;
@@ -53,6 +54,7 @@ spawn (OtSmtp *smtp)
 
   g_ptr_array_add (argv, g_strdup (python ()));
   g_ptr_array_add (argv, g_build_filename (OT_LIB_DIR, "onepin-smtp-server.py", NULL));
+  g_ptr_array_add (argv, g_strdup_printf ("--host=%s", smtp->host));
   g_ptr_array_add (argv, g_strdup_printf ("--port=%u", smtp->port));
   g_ptr_array_add (argv, g_strdup_printf ("--maildir=%s", smtp->maildir));
   if (smtp->options.tls)
@@ -90,7 +92,7 @@ spawn (OtSmtp *smtp)
     }
   smtp->port = atoi (line + strlen ("ready "));
   g_clear_pointer (&smtp->url, g_free);
-  smtp->url = g_strdup_printf ("smtp://127.0.0.1:%u", smtp->port);
+  smtp->url = g_strdup_printf ("smtp://%s:%u", smtp->host, smtp->port);
   g_test_message ("SMTP server at %s, maildir %s", smtp->url, smtp->maildir);
 }
 
@@ -103,6 +105,7 @@ ot_smtp_start (const OtSmtpOptions *options)
   if (options != NULL)
     smtp->options = *options;
   smtp->auth_user = g_strdup (smtp->options.auth_user);
+  smtp->host = g_strdup (smtp->options.host ? smtp->options.host : "127.0.0.1");
   smtp->dir = g_dir_make_tmp ("onepin-smtp-XXXXXX", &error);
   g_assert_no_error (error);
   smtp->maildir = g_build_filename (smtp->dir, "mail", NULL);
@@ -156,6 +159,7 @@ ot_smtp_free (OtSmtp *smtp)
   ot_smtp_stop (smtp);
   ot_rm_rf (smtp->dir);
   g_free (smtp->auth_user);
+  g_free (smtp->host);
   g_free (smtp->dir);
   g_free (smtp->maildir);
   g_free (smtp->ca_path);
@@ -196,7 +200,8 @@ ot_smtp_gateway_config (OtSmtp *smtp)
   GString *config = g_string_new ("[smtp]\n");
 
   g_string_append_printf (config, "url=%s\nfrom=receipts@onepin.test\n", smtp->url);
-  g_string_append_printf (config, "starttls=%s\n", smtp->options.tls ? "required" : "none");
+  if (!smtp->options.default_starttls)
+    g_string_append_printf (config, "starttls=%s\n", smtp->options.tls ? "required" : "none");
   if (smtp->ca_path != NULL)
     g_string_append_printf (config, "ca_file=%s\n", smtp->ca_path);
   if (smtp->auth_user != NULL)

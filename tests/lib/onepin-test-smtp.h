@@ -22,6 +22,8 @@ typedef struct
   gboolean    tls;               /* offer STARTTLS, with a certificate from a test CA */
   gboolean    require_starttls;
   const char *auth_user;         /* require AUTH with this user and a generated password */
+  const char *host;              /* the loopback address to listen on; NULL: 127.0.0.1 */
+  gboolean    default_starttls;  /* no [smtp] starttls in the config: the gateway's default */
 } OtSmtpOptions;
 
 /* @options may be NULL: plain SMTP, no AUTH. Picks a free port. */
@@ -33,7 +35,7 @@ void         ot_smtp_restart        (OtSmtp              *smtp);
 /* Stops it if running and deletes its files. */
 void         ot_smtp_free           (OtSmtp              *smtp);
 
-/* "smtp://127.0.0.1:PORT" */
+/* "smtp://127.0.0.1:PORT", or the address of OtSmtpOptions.host */
 const char  *ot_smtp_url            (OtSmtp              *smtp);
 const char  *ot_smtp_maildir        (OtSmtp              *smtp);
 const char  *ot_smtp_ca_path        (OtSmtp              *smtp);

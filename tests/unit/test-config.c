@@ -30,13 +30,23 @@ load_into (GwConfig    *config,
   return ok;
 }
 
+/* The configuration @text makes, or NULL. */
+static GwConfig *
+load_config (const char  *text,
+             GError     **error)
+{
+  g_autoptr(GwConfig) config = gw_config_new ();
+
+  return load_into (config, text, error) ? g_steal_pointer (&config) : NULL;
+}
+
 static gboolean
 load (const char  *text,
       GError     **error)
 {
-  g_autoptr(GwConfig) config = gw_config_new ();
+  g_autoptr(GwConfig) config = load_config (text, error);
 
-  return load_into (config, text, error);
+  return config != NULL;
 }
 
 /* The SMTP password never crosses the network in the clear: AUTH needs
@@ -63,12 +73,20 @@ test_smtp_auth_needs_tls (void)
                                                  "starttls=required\n", base);
     g_autofree char *smtps = g_strdup_printf ("%surl=smtps://mail.example:465\n"
                                               "starttls=none\n", base);
+    g_autofree char *unset = g_strdup_printf ("%surl=smtp://mail.example:587\n", base);
+    g_autofree char *unset_here = g_strdup_printf ("%surl=smtp://127.0.0.1:2525\n", base);
     g_autoptr(GError) error = NULL;
 
     g_assert_true (load (required, &error));
     g_assert_no_error (error);
     g_assert_true (load (smtps, &error));
     g_assert_no_error (error);
+    /* Unset, starttls is "required" to another host, "try" to this machine. */
+    g_assert_true (load (unset, &error));
+    g_assert_no_error (error);
+    g_assert_false (load (unset_here, &error));
+    g_assert_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID);
+    g_clear_error (&error);
     /* Without AUTH, no password to protect. */
     g_assert_true (load ("[smtp]\nurl=smtp://127.0.0.1:2525\nfrom=r@onepin.test\n"
                          "starttls=none\n", &error));
@@ -215,6 +233,45 @@ test_webhooks_allow_private (void)
   g_assert_false (set->webhooks_allow_http);
 }
 
+/* STARTTLS that an attacker on the path could strip (try) is the default
+ * only to this machine; an explicit value always wins. */
+static void
+test_smtp_starttls_default (void)
+{
+  static const struct
+  {
+    const char *url;
+    const char *starttls;      /* NULL: not set */
+    const char *effective;
+  } cases[] = {
+    { "smtp://mail.example.com:587", NULL, "required" },
+    { "smtp://10.0.0.7:25", NULL, "required" },
+    { "smtp://127.0.0.1:2525", NULL, "try" },
+    { "smtp://localhost:25", NULL, "try" },
+    { "smtp://[::1]:25", NULL, "try" },
+    { "smtps://mail.example.com:465", NULL, "try" },
+    { "smtp://mail.example.com:587", "try", "try" },
+    { "smtp://mail.example.com:587", "none", "none" },
+    { "smtp://127.0.0.1:2525", "required", "required" },
+    { NULL, NULL, "try" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *url = cases[i].url ? g_strdup_printf ("url=%s\n", cases[i].url) : NULL;
+      g_autofree char *starttls = cases[i].starttls ?
+                                  g_strdup_printf ("starttls=%s\n", cases[i].starttls) : NULL;
+      g_autofree char *text = g_strconcat ("[smtp]\nfrom=r@onepin.test\n", url ? url : "",
+                                           starttls ? starttls : "", NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GwConfig) config = load_config (text, &error);
+
+      g_test_message ("%s", text);
+      g_assert_no_error (error);
+      g_assert_cmpstr (gw_config_smtp_starttls (config), ==, cases[i].effective);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -225,5 +282,6 @@ main (int   argc,
   g_test_add_func ("/config/bank-url", test_bank_url);
   g_test_add_func ("/config/webhooks-allow-private", test_webhooks_allow_private);
   g_test_add_func ("/config/sms-url", test_sms_url);
+  g_test_add_func ("/config/smtp-starttls-default", test_smtp_starttls_default);
   return g_test_run ();
 }
