@@ -12,7 +12,7 @@
 static OnepinKey *notify_key;
 
 static GMutex wakeup_lock;
-static void (*wakeup_func) (gpointer);
+static void (*wakeup_func) (const char *, gpointer);
 static gpointer wakeup_data;
 
 void
@@ -22,7 +22,8 @@ gw_notify_set_key (OnepinKey *seal_key)
 }
 
 void
-gw_notify_set_wakeup (void     (*wakeup) (gpointer user_data),
+gw_notify_set_wakeup (void     (*wakeup) (const char *type,
+                                          gpointer    user_data),
                       gpointer   user_data)
 {
   g_mutex_lock (&wakeup_lock);
@@ -32,11 +33,11 @@ gw_notify_set_wakeup (void     (*wakeup) (gpointer user_data),
 }
 
 static void
-wake_worker (void)
+wake_worker (const char *type)
 {
   g_mutex_lock (&wakeup_lock);
   if (wakeup_func != NULL)
-    wakeup_func (wakeup_data);
+    wakeup_func (type, wakeup_data);
   g_mutex_unlock (&wakeup_lock);
 }
 
@@ -84,7 +85,7 @@ gw_notify_enqueue (GwTxn                 *txn,
   text = g_base64_encode (g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed));
   if (!txn->funcs->outbox_put (txn, type, NULL, text, error))
     return FALSE;
-  wake_worker ();
+  wake_worker (type);
   return TRUE;
 }
 

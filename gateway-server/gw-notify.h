@@ -40,10 +40,12 @@ gboolean gw_notify_enqueue  (GwTxn                 *txn,
 
 /* The key that seals queued payloads; set once at startup, before any enqueue. */
 void     gw_notify_set_key  (OnepinKey             *seal_key);
-/* Calls @wakeup (on the writer thread) after each message is queued, so
- * the delivery worker looks for it: anything it submits to the store then
- * runs after the queueing transaction ended. NULL stops the calls. */
-void     gw_notify_set_wakeup (void                (*wakeup) (gpointer user_data),
+/* Calls @wakeup (on the writer thread) with the message's type ("email",
+ * "sms") after each message is queued, so the delivery worker looks for it:
+ * anything it submits to the store then runs after the queueing transaction
+ * ended. NULL stops the calls. */
+void     gw_notify_set_wakeup (void                (*wakeup) (const char *type,
+                                                               gpointer    user_data),
                                gpointer              user_data);
 /* Opens a payload gw_notify_enqueue () wrote to the outbox as @type. */
 GBytes  *gw_notify_open     (const char            *type,

@@ -15,8 +15,8 @@
  *
  * Each channel (e-mail, SMS) has a thread of its own, a lane, so that a mail
  * server that hangs delays no SMS. A lane that finds its server unreachable
- * holds the rest of its claim back, untried, until the next attempt of the
- * one it tried, instead of waiting out a timeout for each.
+ * holds the rest of its claims back, untried, for retry_initial, instead of
+ * waiting out a timeout for each.
  */
 #include "gw-outbox.h"
 
@@ -56,6 +56,7 @@ struct _GwOutbox
   GwSmtp       *smtp;
   GwSms        *sms;
   char         *mail_domain;        /* of the sender address, for Message-IDs */
+  char         *starttls;           /* the effective [smtp] starttls, for the log */
   gint64        retry_initial;
   gint64        retry_max;
   gint64        give_up_after;
@@ -349,14 +350,16 @@ deliver (GwOutbox              *self,
 
   log_outcome (message, &op, now);
   settle (self, message, &op);
+  /* Not the message's own backoff, which grows to retry_max while the
+   * server is down: new messages would wait that long after it is back. */
   if (g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE))
-    return MAX (op.next_attempt, now + 1);
+    return now + MAX (self->retry_initial, 1);
   return 0;
 }
 
 /* A claimed message not sent, because of a stop (due again at once) or
- * because its server was just found unreachable (due with the message that
- * found it so): its attempt is not counted. One that has waited for longer
+ * because its server was just found unreachable (due when the lane's hold
+ * ends): its attempt is not counted. One that has waited for longer
  * than give_up_after is given up. */
 static void
 release (GwOutbox              *self,
@@ -411,8 +414,8 @@ wait_until (Lane   *lane,
 }
 
 /* Sends a claimed batch one message after another. After a message found
- * the server unreachable, the lane tries no other until that message's next
- * attempt: each would wait out the same connect or read timeout. */
+ * the server unreachable, the lane tries no other for a while: each would
+ * wait out the same connect or read timeout. */
 static void
 send_batch (Lane      *lane,
             GPtrArray *messages)
@@ -470,14 +473,15 @@ lane_main (gpointer data)
 }
 
 static void
-on_enqueue (gpointer data)
+on_enqueue (const char *type,
+            gpointer    data)
 {
   GwOutbox *self = data;
 
-  /* The lanes do not know the new message's type: both look. */
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->n_lanes; i++)
-    self->lanes[i].wake = TRUE;
+    if (g_str_equal (self->lanes[i].type, type))
+      self->lanes[i].wake = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }
@@ -512,6 +516,7 @@ gw_outbox_new (const GwConfig  *config,
     return g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                 "[smtp] from is not a valid e-mail address"), NULL;
   self->mail_domain = address_domain (config->smtp_from);
+  self->starttls = g_strdup (gw_config_smtp_starttls (config));
   gw_transport_init ();
   self->smtp = gw_smtp_new (config, error);
   if (self->smtp == NULL && config->smtp_url != NULL)
@@ -537,15 +542,17 @@ lane_start (GwOutbox   *self,
 void
 gw_outbox_start (GwOutbox *self)
 {
-  g_info ("outbox: e-mail %s, SMS %s", self->smtp ? "on" : "off (no [smtp] url)",
+  g_info ("outbox: e-mail %s%s%s, SMS %s", self->smtp ? "on (starttls " : "off (no [smtp] url)",
+          self->smtp ? self->starttls : "", self->smtp ? ")" : "",
           self->sms ? "on" : "off (no [sms] url)");
   if (self->n_lanes > 0 || (self->smtp == NULL && self->sms == NULL))
     return;
-  gw_notify_set_wakeup (on_enqueue, self);
   if (self->smtp != NULL)
     lane_start (self, "email");
   if (self->sms != NULL)
     lane_start (self, "sms");
+  /* After the lanes exist: each claims at once what is already queued. */
+  gw_notify_set_wakeup (on_enqueue, self);
 }
 
 static gboolean
@@ -594,6 +601,7 @@ gw_outbox_free (GwOutbox *self)
   g_clear_pointer (&self->smtp, gw_smtp_free);
   g_clear_pointer (&self->sms, gw_sms_free);
   g_free (self->mail_domain);
+  g_free (self->starttls);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   g_free (self);

@@ -932,6 +932,50 @@ test_smtp_hangs (void)
   fixture_stop (&f);
 }
 
+/* While a server is down the probing message's backoff grows (here to 8 s
+ * after four tries); a message queued once it is back goes out within
+ * retry_initial, not at the probe's next attempt. */
+static void
+test_smtp_back_soon (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  gint64 deadline;
+  gint64 queued;
+
+  fixture_start_full (&f, NULL, FALSE, NULL,
+                      "[outbox]\nretry_initial=1\nretry_max=60\nlease=3\n");
+  cards = cards_with_receipts (&f, 2);
+  ot_smtp_stop (f.smtp);
+  first = pay (&f, g_ptr_array_index (cards, 0), 1000, TRUE);
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr(GPtrArray) rows = outbox_rows (f.gw);
+
+      if (rows->len == 1 && ((Row *) rows->pdata[0])->attempts >= 4)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+  /* The fourth try has failed (a refused connection fails at once). */
+  g_usleep (300 * 1000);
+  ot_smtp_restart (f.smtp);
+  g_usleep (1200 * 1000);
+  queued = g_get_monotonic_time ();
+  second = pay (&f, g_ptr_array_index (cards, 1), 2000, TRUE);
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  g_test_message ("the new message after %.1f s", (g_get_monotonic_time () - queued) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - queued, <, 3 * G_USEC_PER_SEC);
+  g_assert_nonnull (strstr (ot_json_string (message_at (messages, 0), "text"), second));
+  g_clear_pointer (&messages, json_array_unref);
+  messages = ot_smtp_wait (f.smtp, 2, MAIL_TIMEOUT);
+  fixture_stop (&f);
+}
+
 /* A recipient the server refuses for good is given up; the rest flow. */
 static void
 test_permanent_refusal (void)
@@ -1064,6 +1108,7 @@ main (int   argc,
   g_test_add_func ("/outbox/profile", test_profile);
   g_test_add_func ("/outbox/smtp-down", test_smtp_down);
   g_test_add_func ("/outbox/smtp-hangs", test_smtp_hangs);
+  g_test_add_func ("/outbox/smtp-back-soon", test_smtp_back_soon);
   g_test_add_func ("/outbox/gateway-restart", test_gateway_restart);
   g_test_add_func ("/outbox/batch-lease", test_batch_lease);
   g_test_add_func ("/outbox/permanent-refusal", test_permanent_refusal);
