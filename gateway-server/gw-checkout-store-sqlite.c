@@ -275,15 +275,20 @@ t_webhook_delete (GwTxn       *txn,
 static gint64
 t_events_due (GwTxn    *txn,
               gint64    now,
+              gint64    max_attempts,
+              gint64    spent_before,
               GError  **error)
 {
   sqlite3_stmt *stmt = PREP (txn, "SELECT count(*) FROM outbox o WHERE " MERCHANT_EVENT
-                                  "AND o.next_attempt <= ?", error);
+                                  "AND o.next_attempt <= ?1 "
+                                  "AND (o.attempts < ?2 OR o.next_attempt <= ?3)", error);
   gint64 count;
 
   if (stmt == NULL)
     return -1;
   sqlite3_bind_int64 (stmt, 1, now);
+  sqlite3_bind_int64 (stmt, 2, max_attempts);
+  sqlite3_bind_int64 (stmt, 3, spent_before);
   if (!ROW (txn, stmt, error))
     return -1;
   count = sqlite3_column_int64 (stmt, 0);
@@ -299,28 +304,36 @@ static gint64
 t_events_abandon (GwTxn       *txn,
                   gint64       now,
                   gint64       max_attempts,
+                  gint64       spent_before,
                   const char  *message,
                   GError     **error)
 {
   sqlite3_stmt *log = PREP (txn, "INSERT INTO webhook_attempts (event_id, attempt, status, "
-                                 "error, at) SELECT o.id, o.attempts, 0, ?3, ?1 FROM outbox o "
-                                 "WHERE o.id IN (" SPENT_EVENTS ")", error);
+                                 "error, at) SELECT o.id, o.attempts, 0, ?3, ?4 FROM outbox o "
+                                 "WHERE o.id IN (" SPENT_EVENTS ") AND NOT EXISTS (SELECT 1 "
+                                 "FROM webhook_attempts a WHERE a.event_id = o.id "
+                                 "AND a.attempt = o.attempts)", error);
   sqlite3_stmt *fail;
 
   if (log == NULL)
     return -1;
-  sqlite3_bind_int64 (log, 1, now);
+  sqlite3_bind_int64 (log, 1, spent_before);
   sqlite3_bind_int64 (log, 2, max_attempts);
   TEXT (log, 3, message);
+  sqlite3_bind_int64 (log, 4, now);
   if (!DONE (txn, log, error))
     return -1;
-  fail = PREP (txn, "UPDATE outbox SET failed_at = ?1, last_error = ?3 "
-                    "WHERE id IN (" SPENT_EVENTS ")", error);
+  /* The last error is the last try's, as when a try's outcome gives up:
+   * the cut one's just logged, or a recorded one's (max_attempts lowered). */
+  fail = PREP (txn, "UPDATE outbox SET failed_at = ?4, last_error = coalesce ((SELECT a.error "
+                    "FROM webhook_attempts a WHERE a.event_id = outbox.id "
+                    "ORDER BY a.id DESC LIMIT 1), ?3) WHERE id IN (" SPENT_EVENTS ")", error);
   if (fail == NULL)
     return -1;
-  sqlite3_bind_int64 (fail, 1, now);
+  sqlite3_bind_int64 (fail, 1, spent_before);
   sqlite3_bind_int64 (fail, 2, max_attempts);
   TEXT (fail, 3, message);
+  sqlite3_bind_int64 (fail, 4, now);
   return gw_sqlite_step_changes (txn, fail, error);
 }
 
@@ -419,7 +432,8 @@ t_event_delivered (GwTxn    *txn,
                    gint64    now,
                    GError  **error)
 {
-  sqlite3_stmt *stmt = PREP (txn, "UPDATE outbox SET delivered_at = ? WHERE id = ?", error);
+  sqlite3_stmt *stmt = PREP (txn, "UPDATE outbox SET delivered_at = ? WHERE id = ? "
+                                  "AND delivered_at IS NULL AND failed_at IS NULL", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -435,8 +449,8 @@ t_event_failed (GwTxn       *txn,
                 const char  *message,
                 GError     **error)
 {
-  sqlite3_stmt *stmt = PREP (txn, "UPDATE outbox SET failed_at = ?, last_error = ? WHERE id = ?",
-                             error);
+  sqlite3_stmt *stmt = PREP (txn, "UPDATE outbox SET failed_at = ?, last_error = ? WHERE id = ? "
+                                  "AND delivered_at IS NULL AND failed_at IS NULL", error);
 
   if (stmt == NULL)
     return FALSE;

@@ -78,15 +78,19 @@ typedef struct
                                    gint64 now, GError **error);
   gboolean   (*webhook_delete)    (GwTxn *txn, const char *merchant_id, GError **error);
 
-  /* Merchant events due at @now, how many: a read, to skip idle claims.
-   * They include those whose last allowed try was leased and never
-   * settled, for events_abandon. */
-  gint64     (*events_due)        (GwTxn *txn, gint64 now, GError **error);
-  /* Gives up the due events that have had @max_attempts tries: their last
-   * try was claimed and its outcome never recorded (a stop or a crash cut
-   * it). Logs that try as @message with status 0; returns how many, or -1. */
+  /* Merchant events due at @now that may still be tried (fewer than
+   * @max_attempts tries), or that have no try left and were due by
+   * @spent_before (for events_abandon), how many: a read, to skip idle
+   * claims. */
+  gint64     (*events_due)        (GwTxn *txn, gint64 now, gint64 max_attempts,
+                                   gint64 spent_before, GError **error);
+  /* Gives up the events with @max_attempts tries or more that were due by
+   * @spent_before: their last try was leased and its outcome never recorded
+   * (a stop or a crash cut it), or max_attempts was lowered since. A try
+   * that has no row in the log gets one, status 0 and @message, which is
+   * also the event's last_error. Returns how many, or -1. */
   gint64     (*events_abandon)    (GwTxn *txn, gint64 now, gint64 max_attempts,
-                                   const char *message, GError **error);
+                                   gint64 spent_before, const char *message, GError **error);
   /* Marks as done, without a try, up to @limit due events whose merchant
    * has no endpoint (or got it after the event); returns how many, or -1. */
   gint64     (*events_skip)       (GwTxn *txn, gint64 now, guint limit, GError **error);

@@ -89,7 +89,10 @@ gw_net_address_is_public (GInetAddress *address)
 gboolean
 gw_net_host_may_be_public (const char *host)
 {
-  g_autofree char *name = host ? g_ascii_strdown (host, -1) : NULL;
+  /* Judged as the resolver will see it: IDNA folds "ｌｏｃａｌｈｏｓｔ",
+   * "１２７.０.０.１" and "127。0。0。1" into their ASCII forms. */
+  g_autofree char *ascii = host ? g_hostname_to_ascii (host) : NULL;
+  g_autofree char *name = ascii ? g_ascii_strdown (ascii, -1) : NULL;
   g_autoptr(GInetAddress) address = NULL;
   struct in_addr v4;
   gsize len = name ? strlen (name) : 0;

@@ -164,6 +164,18 @@ render_event (GwTxn           *txn,
 
 /* ---- claiming ----------------------------------------------------------- */
 
+/* A try's lease runs out timeout + 5 s after its claim. An event with no
+ * try left whose lease ran out at least timeout seconds before @now is
+ * given up (events_abandon): a try of this process would have been recorded
+ * by then, however late (its deadline fires up to a second late, and its
+ * outcome waits its turn at the writer). */
+static gint64
+spent_before (GwWebhooks *self,
+              gint64      now)
+{
+  return now - self->config->webhooks_timeout;
+}
+
 static gboolean
 claim_apply (GwTxn    *txn,
              gpointer  data,
@@ -182,6 +194,7 @@ claim_apply (GwTxn    *txn,
    * tried again nor given up. */
   claim->abandoned = CHECKOUT (txn)->events_abandon (txn, claim->now,
                                                      self->config->webhooks_max_attempts,
+                                                     spent_before (self, claim->now),
                                                      ABANDONED, error);
   if (claim->abandoned < 0)
     return FALSE;
@@ -499,7 +512,10 @@ due_apply (GwTxn    *txn,
 {
   DueRead *read = data;
 
-  read->due = CHECKOUT (txn)->events_due (txn, txn->funcs->now (txn), error);
+  gint64 now = txn->funcs->now (txn);
+
+  read->due = CHECKOUT (txn)->events_due (txn, now, read->self->config->webhooks_max_attempts,
+                                          spent_before (read->self, now), error);
   return read->due >= 0;
 }
 

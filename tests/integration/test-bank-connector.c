@@ -3283,11 +3283,18 @@ test_gateway_sms_url (void)
   g_autofree char *loopback = g_strdup_printf ("[sms]\nurl=%s/v1/sms\nkey_file=%s\n",
                                                ot_bank_url (bank), key_file);
   const char *started[] = { allowed, https, loopback };
+  g_autofree char *with_user = g_strdup_printf ("[sms]\nurl=https://u:Pw-9f3k@sms.example.com/"
+                                                "send\nkey_file=%s\n", key_file);
   g_autofree char *err = NULL;
 
   g_assert_cmpint (gateway_refuses (remote, &err), ==, 2);
   g_assert_nonnull (strstr (err, "[sms] url must be an https URL"));
-  g_assert_null (strstr (err, ot_bank_sms_key (bank)));
+  g_clear_pointer (&err, g_free);
+  /* The refusal does not repeat the URL, nor the password in it. */
+  g_assert_cmpint (gateway_refuses (with_user, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "[sms] url must be an https URL"));
+  g_assert_null (strstr (err, "Pw-9f3k"));
+  g_assert_null (strstr (err, "sms.example.com"));
   for (guint i = 0; i < G_N_ELEMENTS (started); i++)
     {
       g_test_message ("%s", started[i]);

@@ -696,8 +696,8 @@ assert_signed (Endpoint   *endpoint,
     }
 }
 
-/* What @sql, a count with @param as its one parameter, finds in the
- * gateway's database. */
+/* The first column of @sql's first row (@param its one parameter, if
+ * any) in the gateway's database beside it, or -1 for no row. */
 static gint64
 db_count (const char *sql,
           const char *param)
@@ -705,13 +705,14 @@ db_count (const char *sql,
   g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
-  gint64 count;
+  gint64 count = -1;
 
-  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
   g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
   sqlite3_bind_text (stmt, 1, param, -1, SQLITE_STATIC);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  count = sqlite3_column_int64 (stmt, 0);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    count = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
   sqlite3_close (db);
   return count;
@@ -1063,26 +1064,6 @@ test_webhook_trickling_endpoint (void)
   gw = saved;
 }
 
-/* The outbox's rows, by a statement of the test's own, on the gateway's
- * database beside it. */
-static gint64
-db_int (const char *sql)
-{
-  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 value = -1;
-
-  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  sqlite3_busy_timeout (db, 10000);
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return value;
-}
-
 static void
 iterate_for (guint ms)
 {
@@ -1120,15 +1101,15 @@ test_webhook_last_try_cut (void)
 
   /* The lease is timeout + 5 s from the second claim. */
   deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-  while (db_int ("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL") == 0 &&
+  while (db_count ("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL", NULL) == 0 &&
          g_get_monotonic_time () < deadline)
     iterate_for (200);
-  g_assert_cmpint (db_int ("SELECT count(*) FROM outbox WHERE type = 'payment.captured' "
+  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE type = 'payment.captured' "
                            "AND failed_at IS NOT NULL AND attempts = 2 "
-                           "AND last_error GLOB '*never recorded*'"), ==, 1);
-  g_assert_cmpint (db_int ("SELECT count(*) FROM webhook_attempts"), ==, 2);
-  g_assert_cmpint (db_int ("SELECT count(*) FROM webhook_attempts WHERE attempt = 2 "
-                           "AND status = 0 AND error GLOB '*never recorded*'"), ==, 1);
+                           "AND last_error GLOB '*never recorded*'", NULL), ==, 1);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM webhook_attempts", NULL), ==, 2);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM webhook_attempts WHERE attempt = 2 "
+                           "AND status = 0 AND error GLOB '*never recorded*'", NULL), ==, 1);
   g_assert_cmpuint (slow->connections->len, ==, 2);
   ot_gateway_stop (gw);
   gw = saved;
@@ -1162,11 +1143,11 @@ test_webhook_poll_skips_finished (void)
 
   gw = ot_gateway_start ("[webhooks]\npoll_interval=1\n", FALSE);
   ot_gateway_terminate (gw, SIGTERM);
-  g_assert_cmpint (db_int ("WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+  g_assert_cmpint (db_count ("WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
                            "WHERE i < 1000000) INSERT INTO outbox (type, payload, created, "
                            "attempts, failed_at, last_error) SELECT CASE i % 2 WHEN 0 THEN "
                            "'email' ELSE 'sms' END, 'x', 1, 1, CASE i % 2 WHEN 0 THEN 1 END, "
-                           "'given up' FROM n"), ==, -1);
+                           "'given up' FROM n", NULL), ==, -1);
   ot_gateway_restart (gw);
   iterate_for (1500);
   before = gateway_cpu_ticks ();
@@ -1432,6 +1413,48 @@ test_webhook_internal_address (void)
   gw = saved;
 }
 
+/* The same check, whatever the machine's name: an endpoint registered on
+ * 127.0.0.1 while the gateway allowed private endpoints gets nothing once
+ * it no longer does. */
+static void
+test_webhook_private_no_longer (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(Mall) mall = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonObject) payment = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *stricter = NULL;
+  g_auto(GStrv) parts = NULL;
+
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nretry_base=1\ntimeout=2\n"
+                         "max_attempts=1\n", FALSE);
+  mall = new_mall ("Formerly Trusted Mall");
+  card = ot_new_card (gw, 10000, "4321");
+  set_endpoint (mall, endpoint->url);
+  ot_gateway_terminate (gw, SIGTERM);
+  path = g_build_filename (ot_gateway_data_dir (gw), "gateway.conf", NULL);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "allow_private=true"));
+  parts = g_strsplit (text, "allow_private=true", 2);
+  stricter = g_strjoinv ("allow_private=false", parts);
+  g_assert_true (g_file_set_contents (path, stricter, -1, NULL));
+  ot_gateway_restart (gw);
+
+  payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE);
+  g_assert_cmpint (wait_count ("SELECT count(*) FROM webhook_attempts JOIN outbox ON "
+                               "outbox.id = event_id WHERE merchant_id = ?", mall->id), >, 0);
+  iterate_for (1000);
+  g_assert_cmpuint (endpoint->seen, ==, 0);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM webhook_attempts JOIN outbox ON outbox.id = "
+                             "event_id WHERE merchant_id = ? AND status = 0 AND error = "
+                             "'the endpoint''s address is not public'", mall->id), ==, 1);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1460,6 +1483,7 @@ main (int   argc,
   g_test_add_func ("/checkout/endpoint-refusals", test_endpoint_refusals);
   g_test_add_func ("/checkout/endpoint-internal-refused", test_endpoint_internal_refused);
   g_test_add_func ("/checkout/webhook-internal-address", test_webhook_internal_address);
+  g_test_add_func ("/checkout/webhook-private-no-longer", test_webhook_private_no_longer);
   g_test_add_func ("/checkout/webhooks", test_webhooks);
   g_test_add_func ("/checkout/webhook-survives-restart", test_webhook_survives_restart);
   g_test_add_func ("/checkout/webhook-no-redirect", test_webhook_no_redirect);

@@ -67,10 +67,13 @@ test_host_may_be_public (void)
     "127.0.0.1", "127.1", "0x7f.0.0.1", "0177.0.0.1", "2130706433", "0", "10.1",
     "169.254.169.254", "100.64.0.1", "::1", "::ffff:127.0.0.1", "::ffff:7f00:1", "fe80::1",
     "fe80::1%eth0", "fd00::1", "0:0:0:0:0:0:0:1",
+    /* Folded by IDNA before the resolver sees them. */
+    "ｌｏｃａｌｈｏｓｔ", "１２７.０.０.１", "127。0。0。1", "api．localhost",
   };
   static const char *maybe[] = {
     "example.com", "mall.example", "93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946",
     "localhost.example.com", "mylocalhost", "localhost-mall.example", "1e100.net",
+    "bücher.example", "한국.example",
   };
 
   g_assert_false (gw_net_host_may_be_public (NULL));
