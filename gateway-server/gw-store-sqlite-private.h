@@ -163,4 +163,16 @@ char         *gw_sqlite_merchant_name     (GwTxn            *txn,
  * sqlite3_config (). */
 const char   *gw_sqlite_vfs        (void);
 
+/* Puts the page cache of gw-store-sqlite-pcache.c in front of SQLite's
+ * own, for every connection of the process. Call it before SQLite is
+ * initialised; FALSE if it was too late. */
+gboolean      gw_sqlite_pcache_install (void);
+
+/* How many truncations of a page cache were passed on to SQLite's own
+ * cache, how many had nothing to remove, and how many pages were moved to
+ * the locking page's number (for tests). */
+void          gw_sqlite_pcache_counts  (guint *passed,
+                                        guint *skipped,
+                                        guint *parked);
+
 G_END_DECLS

@@ -818,11 +818,15 @@ gw_store_sqlite_new (const char  *path,
 
   /* Every connection is used by one thread at a time, and nobody reads
    * SQLite's memory statistics: both would cost a global mutex per call.
-   * This fails harmlessly if SQLite was already initialised. */
+   * The page cache skips truncations with nothing to remove
+   * (gw-store-sqlite-pcache.c). All this fails harmlessly if SQLite was
+   * already initialised. */
   if (g_once_init_enter (&configured))
     {
       sqlite3_config (SQLITE_CONFIG_MULTITHREAD);
       sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+      if (!gw_sqlite_pcache_install ())
+        g_debug ("SQLite was initialised already: its own page cache is used");
       g_once_init_leave (&configured, 1);
     }
 
