@@ -163,6 +163,15 @@ char         *gw_sqlite_merchant_name     (GwTxn            *txn,
  * sqlite3_config (). */
 const char   *gw_sqlite_vfs        (void);
 
+/* For tests: the WAL length that asks for a checkpoint (16,000 frames
+ * otherwise); the commits so far, and those after which the WAL was twice
+ * that long. */
+void          gw_store_sqlite_set_checkpoint_frames (GwStoreSqlite *self,
+                                                     int            frames);
+void          gw_store_sqlite_wal_commits           (GwStoreSqlite *self,
+                                                     int           *commits,
+                                                     int           *long_wal);
+
 /* Puts the page cache of gw-store-sqlite-pcache.c in front of SQLite's
  * own, for every connection of the process. Call it before SQLite is
  * initialised; FALSE if it was too late. */

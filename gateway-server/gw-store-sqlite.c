@@ -35,6 +35,9 @@
  * 16,000 frames (some 64 MiB) the checkpointer costs a third of what it did
  * at 4,000. */
 #define CHECKPOINT_FRAMES 16000
+/* How long the checkpointer may keep the writer waiting, in steps of 100 µs,
+ * while it copies the last frames and starts the WAL over (below). */
+#define CATCH_UP_TRIES 200
 #define MIGRATIONS_PATH "/org/onepin/gateway/migrations"
 
 typedef struct
@@ -83,6 +86,9 @@ struct _GwStoreSqlite
   GCond             checkpoint_cond;
   gboolean          checkpoint_wanted;
   gboolean          checkpoint_stop;
+  gint              checkpoint_frames;  /* CHECKPOINT_FRAMES, but for tests */
+  gint              wal_commits;        /* commits, and those after which the WAL */
+  gint              wal_commits_long;   /* was twice what asks for a checkpoint */
 
   GHashTable       *merchant_accounts;  /* writer only: merchant id -> account id */
 };
@@ -378,7 +384,12 @@ wal_hook (gpointer     user_data,
 {
   GwStoreSqlite *self = user_data;
 
-  if (frames >= CHECKPOINT_FRAMES)
+  int wanted = g_atomic_int_get (&self->checkpoint_frames);
+
+  g_atomic_int_inc (&self->wal_commits);
+  if (frames >= 2 * wanted)
+    g_atomic_int_inc (&self->wal_commits_long);
+  if (frames >= wanted)
     {
       g_mutex_lock (&self->checkpoint_lock);
       self->checkpoint_wanted = TRUE;
@@ -386,6 +397,41 @@ wal_hook (gpointer     user_data,
       g_mutex_unlock (&self->checkpoint_lock);
     }
   return SQLITE_OK;
+}
+
+static int
+catch_up_busy (void *data,
+               int   count)
+{
+  if (count >= CATCH_UP_TRIES)
+    return 0;
+  g_usleep (100);
+  return 1;
+}
+
+/* A passive checkpoint copies the frames committed when it began; the writer
+ * adds more meanwhile, and SQLite starts the WAL over only when a write
+ * begins with every frame copied. Under steady load the checkpointer never
+ * catches up that way: the WAL grew to 100,000 frames and more, a third of
+ * the commits asked for a checkpoint, and each round copied a few frames
+ * and synced the database file for them. So once a passive round has left
+ * only a little, a RESTART round holds the writer off while it copies that
+ * little, waits for the readers and starts the WAL over. It waits for the
+ * writer's batch and the readers in steps of 100 µs, at most 20 ms, and
+ * otherwise gives up until the next round. */
+static void
+checkpoint (GwStoreSqlite *self,
+            sqlite3       *db)
+{
+  int log = 0, copied = 0;
+
+  /* PASSIVE: copies what it can without waiting for the writer or readers. */
+  if (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK ||
+      log - copied > g_atomic_int_get (&self->checkpoint_frames) / 16)
+    return;
+  sqlite3_busy_handler (db, catch_up_busy, NULL);
+  sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+  sqlite3_busy_timeout (db, 5000);
 }
 
 static gpointer
@@ -412,8 +458,7 @@ checkpointer_main (gpointer user_data)
         break;
       self->checkpoint_wanted = FALSE;
       g_mutex_unlock (&self->checkpoint_lock);
-      /* PASSIVE: copies what it can without waiting for the writer or readers. */
-      sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+      checkpoint (self, db);
       g_mutex_lock (&self->checkpoint_lock);
     }
   g_mutex_unlock (&self->checkpoint_lock);
@@ -805,6 +850,7 @@ gw_store_sqlite_init (GwStoreSqlite *self)
   self->serial = g_atomic_int_add (&last_serial, 1) + 1;
   self->queue = g_async_queue_new ();
   self->merchant_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->checkpoint_frames = CHECKPOINT_FRAMES;
 }
 
 GwStoreSqlite *
@@ -857,6 +903,22 @@ gw_store_sqlite_set_commit_observer (GwStoreSqlite    *self,
 {
   self->observer = observer;
   self->observer_data = user_data;
+}
+
+void
+gw_store_sqlite_set_checkpoint_frames (GwStoreSqlite *self,
+                                       int            frames)
+{
+  g_atomic_int_set (&self->checkpoint_frames, frames);
+}
+
+void
+gw_store_sqlite_wal_commits (GwStoreSqlite *self,
+                             int           *commits,
+                             int           *long_wal)
+{
+  *commits = g_atomic_int_get (&self->wal_commits);
+  *long_wal = g_atomic_int_get (&self->wal_commits_long);
 }
 
 /* The transaction primitives */
