@@ -326,21 +326,11 @@ static gboolean
 check_merchant (BankRequest *request,
                 JsonObject  *merchant)
 {
-  g_autoptr(GError) error = NULL;
-  const char *param = NULL;
   const char *category = onepin_json_get_string (merchant, "category", "");
 
-  if (!onepin_json_check_fields (merchant, merchant_fields, G_N_ELEMENTS (merchant_fields),
-                                 &param, &error))
-    {
-      g_autofree char *name = g_strconcat ("merchant.", param ? param : "?", NULL);
-
-      return !bank_reply_error (request, 400, "invalid_request_error",
-                                g_error_matches (error, ONEPIN_JSON_ERROR,
-                                                 ONEPIN_JSON_ERROR_MISSING)
-                                  ? "parameter_missing" : "parameter_invalid",
-                                name, "merchant needs id, name and category (its MCC)");
-    }
+  if (!bank_check_object (request, merchant, "merchant", merchant_fields,
+                          G_N_ELEMENTS (merchant_fields)))
+    return FALSE;
   if (strlen (category) != 4 || strspn (category, "0123456789") != 4)
     return !bank_reply_bad_param (request, "merchant.category",
                                   "merchant.category is the 4-digit merchant category code");

@@ -168,8 +168,11 @@ find_open (BankRequest                *request,
     }
   if (g_str_equal (stan, m->stan))
     return g_steal_pointer (&m);
+  /* The bank's STAN, not the one asked for: a request's values are not
+   * repeated. */
   message = g_strdup_printf ("The message of this payment that awaits reconciliation is STAN "
-                             "%s, not %s: see the payment's reconciliation.", m->stan, stan);
+                             "%s, not the one named: see the payment's reconciliation.",
+                             m->stan);
   request->transient = TRUE;
   bank_reply_error (request, 409, "invalid_request_error", "reconciliation_mismatch", "stan",
                     message);

@@ -96,8 +96,17 @@ gboolean  bank_request_replay   (BankRequest  *request,
 /* All zeros: the outcome of a request whose parameters were not kept (a
  * capture or refund stored before schema 4, settled by the bank itself). */
 extern const guint8 BANK_FINGERPRINT_UNKNOWN[32];
-/* Checks the body against @fields; FALSE after replying 400. */
+/* Checks the body against @fields; FALSE after replying 400. A member
+ * not in @fields is refused without its name (parameter_unknown, no
+ * param): the bank repeats only names of its own. */
 gboolean  bank_check_body       (BankRequest            *request,
+                                 const OnepinJsonField  *fields,
+                                 gsize                   n_fields);
+/* The same for @object, the member @parent of the body: errors name
+ * "@parent.field", or @parent alone for a member not in @fields. */
+gboolean  bank_check_object     (BankRequest            *request,
+                                 JsonObject             *object,
+                                 const char             *parent,
                                  const OnepinJsonField  *fields,
                                  gsize                   n_fields);
 /* @object's string @name (@param in errors) is @min to @max printable

@@ -205,29 +205,81 @@ bank_reply_decline (BankRequest *request,
                            message);
 }
 
+/* "a, b or c": the members @fields allows. */
+static char *
+field_names (const OnepinJsonField *fields,
+             gsize                  n_fields)
+{
+  GString *names = g_string_new (NULL);
+
+  for (gsize i = 0; i < n_fields; i++)
+    g_string_append_printf (names, "%s%s", i == 0 ? "" : i + 1 < n_fields ? ", " : " or ",
+                            fields[i].name);
+  return g_string_free (names, FALSE);
+}
+
+/* An unknown member's name is the client's, not one of ours: it may be a
+ * card number or a password sent in the wrong place, or as the name. So
+ * the answer (which is kept under the request's key) repeats neither it
+ * nor its value: it names the object that holds it, if not the body, and
+ * what that object takes. */
+static void
+reply_unknown_member (BankRequest           *request,
+                      const char            *parent,
+                      const OnepinJsonField *fields,
+                      gsize                  n_fields)
+{
+  const char *holder = parent ? parent : "The body";
+  g_autofree char *names = field_names (fields, n_fields);
+  g_autofree char *message = NULL;
+
+  if (n_fields == 0)
+    message = g_strdup_printf ("%s takes no parameters; its members are not repeated here.",
+                               holder);
+  else
+    message = g_strdup_printf ("%s has a member that is not one of %s; its name is not "
+                               "repeated here.", holder, names);
+  reply_error_full (request, 400, "invalid_request_error", "parameter_unknown", NULL, parent,
+                    message);
+}
+
+gboolean
+bank_check_object (BankRequest           *request,
+                   JsonObject            *object,
+                   const char            *parent,
+                   const OnepinJsonField *fields,
+                   gsize                  n_fields)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *param = NULL;
+  g_autofree char *message = NULL;
+  const char *name = NULL;
+  const char *code = "parameter_invalid";
+
+  if (onepin_json_check_fields (object, fields, n_fields, &name, &error))
+    return TRUE;
+  if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
+    {
+      reply_unknown_member (request, parent, fields, n_fields);
+      return FALSE;
+    }
+  /* Missing or of the wrong type: one of @fields, ours to name. */
+  if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
+    code = "parameter_missing";
+  param = parent ? g_strconcat (parent, ".", name, NULL) : g_strdup (name);
+  message = g_strdup_printf ("%s: %s", g_str_equal (code, "parameter_missing")
+                                         ? "Missing parameter" : "Invalid type for parameter",
+                             param);
+  reply_error_full (request, 400, "invalid_request_error", code, NULL, param, message);
+  return FALSE;
+}
+
 gboolean
 bank_check_body (BankRequest           *request,
                  const OnepinJsonField *fields,
                  gsize                  n_fields)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
-  const char *param = NULL;
-  const char *code = "parameter_invalid";
-
-  if (onepin_json_check_fields (request->body, fields, n_fields, &param, &error))
-    return TRUE;
-  if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_UNKNOWN_FIELD))
-    code = "parameter_unknown";
-  else if (g_error_matches (error, ONEPIN_JSON_ERROR, ONEPIN_JSON_ERROR_MISSING))
-    code = "parameter_missing";
-  message = g_strdup_printf ("%s: %s", g_str_equal (code, "parameter_unknown")
-                                         ? "Unknown parameter"
-                                         : g_str_equal (code, "parameter_missing")
-                                           ? "Missing parameter" : "Invalid type for parameter",
-                             param ? param : "?");
-  reply_error_full (request, 400, "invalid_request_error", code, NULL, param, message);
-  return FALSE;
+  return bank_check_object (request, request->body, NULL, fields, n_fields);
 }
 
 gboolean

@@ -8,6 +8,7 @@
  * receives the bank's deposit callbacks and, for the acquirer's tests,
  * plays onepin's issuer on the card network.
  */
+#define _GNU_SOURCE               /* memmem */
 #include "gw-connector-bank-private.h"
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
@@ -2553,7 +2554,7 @@ test_acquirer_reconcile_refused (void)
     { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"a\\nb\",\"stan\":\"999999\"}",
       "parameter_invalid", "note" },
     { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\",\"stan\":\"999999\","
-      "\"amount\":1}", "parameter_unknown", "amount" },
+      "\"amount\":1}", "parameter_unknown", NULL },
     { "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\",\"stan\":42}",
       "parameter_invalid", "stan" },
     /* The STAN is required, and six digits. */
@@ -2592,12 +2593,15 @@ test_acquirer_reconcile_refused (void)
     {
       g_autofree char *key = g_strdup_printf ("k-bad-%u", i);
       g_autoptr(OtResponse) refused = reconcile (id, key, bad[i].body);
+      JsonObject *error;
 
       g_test_message ("body %s", bad[i].body);
       ot_assert_error (refused, 400, "invalid_request_error", bad[i].code);
-      if (bad[i].param != NULL)
-        g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (refused), "error"),
-                                         "param"), ==, bad[i].param);
+      error = ot_json_object (ot_response_object (refused), "error");
+      if (bad[i].param == NULL)
+        g_assert_false (json_object_has_member (error, "param"));
+      else
+        g_assert_cmpstr (ot_json_string (error, "param"), ==, bad[i].param);
     }
   long_note = g_strdup_printf ("{\"outcome\":\"approved\",\"operator\":\"kim\","
                                "\"note\":\"%0501d\",\"stan\":\"999999\"}", 0);
@@ -2611,6 +2615,9 @@ test_acquirer_reconcile_refused (void)
   r = reconcile (id, "k-5", "{\"outcome\":\"approved\",\"operator\":\"kim\",\"note\":\"n\","
                             "\"stan\":\"999999\"}");
   ot_assert_error (r, 409, "invalid_request_error", "reconciliation_mismatch");
+  /* It names the STAN that awaits, not the one it was sent. */
+  g_assert_nonnull (strstr (r->body, ot_json_string (open, "stan")));
+  g_assert_null (strstr (r->body, "999999"));
 
   still = wait_reconciliation (id);
   g_assert_cmpstr (ot_json_string (still, "stan"), ==, ot_json_string (open, "stan"));
@@ -3190,9 +3197,11 @@ test_api_body_limits (void)
                    ==, "body_too_large");
 }
 
-/* The bank keeps no card number or password, in its files or its log. */
+/* None of @texts (NULL-terminated) is in the bank's database, its
+ * write-ahead log or its log. memmem (), not g_strstr_len (), which stops
+ * at the first NUL: the database's 17th byte. */
 static void
-test_no_secrets_kept (void)
+assert_bank_keeps_none (const char * const *texts)
 {
   const char *files[] = { "bank.db", "bank.db-wal", "bank.log" };
 
@@ -3204,10 +3213,114 @@ test_no_secrets_kept (void)
 
       if (!g_file_get_contents (path, &contents, &len, NULL))
         continue;
-      g_assert_null (g_strstr_len (contents, len, OT_BANK_CARD_APPROVE));
-      g_assert_null (g_strstr_len (contents, len, OT_BANK_CARD_SLOW));
-      g_assert_null (g_strstr_len (contents, len, "\"account_password\""));
+      for (guint j = 0; texts[j] != NULL; j++)
+        if (memmem (contents, len, texts[j], strlen (texts[j])) != NULL)
+          g_error ("%s holds %s", files[i], texts[j]);
     }
+}
+
+/* The bank keeps no card number or password, in its files or its log. */
+static void
+test_no_secrets_kept (void)
+{
+  assert_bank_keeps_none ((const char *[]) { OT_BANK_CARD_APPROVE, OT_BANK_CARD_SLOW,
+                                             "\"account_password\"", NULL });
+}
+
+/* Neither a card-like number, nor a second one as its value. */
+#define SECRET_NAME  "4556737586899855"
+#define SECRET_VALUE "4929503810245672"
+#define SECRET_MEMBER "\"" SECRET_NAME "\": \"" SECRET_VALUE "\""
+#define MERCHANT "\"merchant\": {\"id\": \"echo-shop\", \"name\": \"Echo Shop\", " \
+                 "\"category\": \"5999\""
+
+/* A sandbox card's payment at the acquirer, authorized or captured. */
+static char *
+sandbox_payment (gboolean capture)
+{
+  g_autofree char *key = new_key ("echo-pay");
+  g_autofree char *body = g_strdup_printf ("{\"amount\": 1000, \"currency\": \"krw\", "
+                                           "\"capture\": %s, \"card_number\": \""
+                                           OT_BANK_CARD_APPROVE "\", \"card_expiry\": \""
+                                           EXPIRY "\", \"card_cvc\": \"123\", " MERCHANT "}}",
+                                           capture ? "true" : "false");
+  g_autoptr(OtResponse) r = ot_bank_request (bank, "POST", "/v1/acquirer/payments",
+                                             ot_bank_acquirer_key (bank), key, body);
+
+  ot_assert_status (r, 200);
+  return g_strdup (ot_json_string (ot_response_object (r), "id"));
+}
+
+/* A member the bank does not know is the client's own: a card number or a
+ * password sent under a wrong name, or as the name. Every route refuses it
+ * without repeating either, in the answer (nor its replay: the answer is
+ * kept under the key), its log or its files. Only a member of a known
+ * object is placed, by that object's name. */
+static void
+test_unknown_member_not_echoed (void)
+{
+  g_autofree char *authorized = sandbox_payment (FALSE);
+  g_autofree char *captured = sandbox_payment (TRUE);
+  g_autofree char *capture = g_strdup_printf ("/v1/acquirer/payments/%s/capture", authorized);
+  g_autofree char *cancel = g_strdup_printf ("/v1/acquirer/payments/%s/cancel", authorized);
+  g_autofree char *refund = g_strdup_printf ("/v1/acquirer/payments/%s/refund", captured);
+  g_autofree char *reconcile = g_strdup_printf ("/v1/acquirer/payments/%s/reconciliation",
+                                                authorized);
+  const struct
+  {
+    const char *path;
+    const char *bearer;
+    const char *body;
+    const char *param;
+  } cases[] = {
+    { "/v1/charges", ot_bank_api_key (bank),
+      "{\"method\": \"card\", \"amount\": 1000, \"currency\": \"krw\", " SECRET_MEMBER "}" },
+    { "/v1/charges", ot_bank_api_key (bank), "{" SECRET_MEMBER ", \"method\": 1}" },
+    { "/v1/charges/void", ot_bank_api_key (bank), "{" SECRET_MEMBER "}" },
+    { "/v1/virtual-accounts/79900000000000/deposit", NULL,
+      "{\"amount\": 1000, " SECRET_MEMBER "}" },
+    { "/v1/payouts", ot_bank_api_key (bank),
+      "{\"amount\": 1000, \"currency\": \"krw\", \"bank_code\": \"990\", "
+      "\"account_number\": \"" OT_BANK_ACCOUNT_POOR "\", " SECRET_MEMBER "}" },
+    { "/v1/sms", ot_bank_sms_key (bank), "{\"to\": \"01012345678\", \"text\": \"x\", "
+      SECRET_MEMBER "}" },
+    { "/v1/acquirer/payments", ot_bank_acquirer_key (bank),
+      "{\"amount\": 1000, \"currency\": \"krw\", \"card_number\": \"" OT_BANK_CARD_APPROVE
+      "\", \"card_expiry\": \"" EXPIRY "\", \"card_cvc\": \"123\", " MERCHANT "}, "
+      SECRET_MEMBER "}" },
+    { "/v1/acquirer/payments", ot_bank_acquirer_key (bank),
+      "{\"amount\": 1000, \"currency\": \"krw\", \"card_number\": \"" OT_BANK_CARD_APPROVE
+      "\", \"card_expiry\": \"" EXPIRY "\", \"card_cvc\": \"123\", " MERCHANT ", "
+      SECRET_MEMBER "}}", "merchant" },
+    { capture, ot_bank_acquirer_key (bank), "{" SECRET_MEMBER "}" },
+    { cancel, ot_bank_acquirer_key (bank), "{" SECRET_MEMBER "}" },
+    { refund, ot_bank_acquirer_key (bank), "{\"amount\": 1, " SECRET_MEMBER "}" },
+    { reconcile, ot_bank_operator_key (bank),
+      "{\"outcome\": \"approved\", \"operator\": \"kim\", \"note\": \"n\", "
+      "\"stan\": \"000001\", " SECRET_MEMBER "}" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *key = new_key ("echo");
+      g_autoptr(OtResponse) r = ot_bank_request (bank, "POST", cases[i].path, cases[i].bearer,
+                                                 key, cases[i].body);
+      g_autoptr(OtResponse) again = ot_bank_request (bank, "POST", cases[i].path,
+                                                     cases[i].bearer, key, cases[i].body);
+      JsonObject *error;
+
+      g_test_message ("%s %s", cases[i].path, cases[i].body);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_unknown");
+      error = ot_json_object (ot_response_object (r), "error");
+      if (cases[i].param == NULL)
+        g_assert_false (json_object_has_member (error, "param"));
+      else
+        g_assert_cmpstr (ot_json_string (error, "param"), ==, cases[i].param);
+      g_assert_cmpstr (again->body, ==, r->body);
+      if (strstr (r->body, SECRET_NAME) != NULL || strstr (r->body, SECRET_VALUE) != NULL)
+        g_error ("the bank repeated what it was sent: %s", r->body);
+    }
+  assert_bank_keeps_none ((const char *[]) { SECRET_NAME, SECRET_VALUE, NULL });
 }
 
 /* ---- the gateway's [bank] configuration ---------------------------------- */
@@ -3605,6 +3718,7 @@ main (int   argc,
   g_test_add_func ("/bank/gateway/config", test_gateway_config);
   g_test_add_func ("/bank/gateway/sms-url", test_gateway_sms_url);
   g_test_add_func ("/bank/secrets/card-numbers-wiped", test_card_numbers_wiped);
+  g_test_add_func ("/bank/secrets/unknown-member-not-echoed", test_unknown_member_not_echoed);
   /* Last, after every test put card numbers and passwords through. */
   g_test_add_func ("/bank/secrets/none-kept", test_no_secrets_kept);
   status = g_test_run ();
