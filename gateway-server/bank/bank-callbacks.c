@@ -44,6 +44,25 @@ backoff (gint64 attempts)
   return attempts >= 7 ? MAX_BACKOFF : MIN ((gint64) 1 << (attempts - 1), MAX_BACKOFF);
 }
 
+/* Why an attempt failed, for the log: the receiver's HTTP status, or the
+ * kind of network failure. Not GIO's message, which names the host: the
+ * URL came in a request (a charge's callback_url), and the log repeats no
+ * request's values. */
+static char *
+failure_text (const GError *error,
+              guint         status)
+{
+  if (error == NULL)
+    return g_strdup_printf ("HTTP %u %s", status, soup_status_get_phrase (status));
+  if (error->domain == G_RESOLVER_ERROR)
+    return g_strdup ("the host name did not resolve");
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return g_strdup ("connection refused");
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return g_strdup ("timed out");
+  return g_strdup_printf ("%s %d", g_quark_to_string (error->domain), error->code);
+}
+
 static gboolean on_timer (gpointer user_data);
 
 static void
@@ -93,9 +112,10 @@ on_sent (GObject      *source,
     }
   else
     {
+      g_autofree char *why = failure_text (error, status);
+
       g_message ("callback %" G_GINT64_FORMAT " attempt %" G_GINT64_FORMAT " failed (%s); "
-                 "retrying in %" G_GINT64_FORMAT " s", delivery->id, delivery->attempts,
-                 error ? error->message : soup_status_get_phrase (status),
+                 "retrying in %" G_GINT64_FORMAT " s", delivery->id, delivery->attempts, why,
                  backoff (delivery->attempts));
     }
   schedule (self);

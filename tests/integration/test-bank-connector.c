@@ -3323,6 +3323,43 @@ test_unknown_member_not_echoed (void)
   assert_bank_keeps_none ((const char *[]) { SECRET_NAME, SECRET_VALUE, NULL });
 }
 
+/* A charge's callback URL is the request's: a deposit's callback that
+ * cannot be delivered is logged without it (GIO's error names the host).
+ * On a bank of its own, which would go on trying. */
+static void
+test_callback_host_not_logged (void)
+{
+  OtBank *own = ot_bank_start (NULL);
+  g_autoptr(OtResponse) pending = ot_bank_request (own, "POST", "/v1/charges",
+                                                   ot_bank_api_key (own), "echo-transfer",
+                                                   "{\"method\": \"transfer\", "
+                                                   "\"amount\": 100, \"currency\": \"krw\", "
+                                                   "\"callback_url\": \"http://" SECRET_NAME
+                                                   ".invalid/deposits\"}");
+  g_autofree char *path = NULL;
+  g_autoptr(OtResponse) paid = NULL;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_autofree char *log = NULL;
+
+  ot_assert_status (pending, 200);
+  path = g_strdup_printf ("/v1/virtual-accounts/%s/deposit",
+                          ot_json_string (ot_json_object (ot_response_object (pending),
+                                                          "virtual_account"), "account"));
+  paid = ot_bank_request (own, "POST", path, NULL, NULL, "{\"amount\": 100}");
+  ot_assert_status (paid, 200);
+  do
+    {
+      g_clear_pointer (&log, g_free);
+      g_usleep (100 * 1000);
+      g_assert_true (g_file_get_contents (ot_bank_log_path (own), &log, NULL, NULL));
+    }
+  while (strstr (log, "attempt 1 failed") == NULL && g_get_monotonic_time () < deadline);
+  g_test_message ("%s", log);
+  g_assert_nonnull (strstr (log, "attempt 1 failed"));
+  g_assert_null (strstr (log, SECRET_NAME));
+  ot_bank_stop (own);
+}
+
 /* ---- the gateway's [bank] configuration ---------------------------------- */
 
 /* Runs the gateway with @config, which must make it refuse to start (within
@@ -3719,6 +3756,7 @@ main (int   argc,
   g_test_add_func ("/bank/gateway/sms-url", test_gateway_sms_url);
   g_test_add_func ("/bank/secrets/card-numbers-wiped", test_card_numbers_wiped);
   g_test_add_func ("/bank/secrets/unknown-member-not-echoed", test_unknown_member_not_echoed);
+  g_test_add_func ("/bank/secrets/callback-host-not-logged", test_callback_host_not_logged);
   /* Last, after every test put card numbers and passwords through. */
   g_test_add_func ("/bank/secrets/none-kept", test_no_secrets_kept);
   status = g_test_run ();
