@@ -155,13 +155,20 @@ error_object (JsonObject *root)
   return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
 
-/* The bank's own words, for people; it never echoes secrets. */
+/* The bank's error code, for our errors, which are logged: its code only
+ * when it looks like one ([a-z_]), and never its message or param, which
+ * could repeat what it was sent (a bank that echoed an unknown member's
+ * name did), card numbers included. */
 static const char *
-error_message (JsonObject *root)
+error_code (JsonObject *root)
 {
   JsonObject *err = error_object (root);
+  const char *code = err ? onepin_json_get_string (err, "code", NULL) : NULL;
 
-  return err ? onepin_json_get_string (err, "message", "no message") : "no error object";
+  if (code == NULL || *code == '\0' || strlen (code) > 64 ||
+      code[strspn (code, "abcdefghijklmnopqrstuvwxyz_")] != '\0')
+    return "no error code";
+  return code;
 }
 
 static GwChargeResult *
@@ -200,7 +207,7 @@ parse_reply (guint        status,
     return parse_decline (root, error);
   if (status == 404)
     return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND,
-                        "The bank has no such charge: %s", error_message (root)), NULL;
+                        "The bank has no such charge (%s)", error_code (root)), NULL;
   if (status == 401 || status == 503)
     {
       if (status == 401)
@@ -210,12 +217,12 @@ parse_reply (guint        status,
     }
   if (status >= 400 && status < 500 && !g_str_equal (type, "idempotency_error"))
     return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
-                        "The bank refused the request (HTTP %u): %s", status,
-                        error_message (root)), NULL;
+                        "The bank refused the request (HTTP %u, %s)", status,
+                        error_code (root)), NULL;
   if (status == 422)
     return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
-                        "The bank saw this key with other parameters: %s",
-                        error_message (root)), NULL;
+                        "The bank saw this key with other parameters (%s)",
+                        error_code (root)), NULL;
   return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
                       "The bank's reply (HTTP %u) says nothing certain", status), NULL;
 }

@@ -3360,6 +3360,76 @@ test_callback_host_not_logged (void)
   ot_bank_stop (own);
 }
 
+/* A bank that repeats in its errors what it was sent, as onepin-bank did
+ * with an unknown member's name; its 422's code is no code at all. */
+static void
+on_echoing_bank (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  gboolean get = g_str_equal (soup_server_message_get_method (msg), "GET");
+  guint status = get ? 404 : g_str_has_suffix (path, "/void") ? 422 : 400;
+  char *body = g_strdup_printf ("{\"error\": {\"type\": \"%s\", \"code\": \"%s\", "
+                                "\"message\": \"Unknown parameter: " SECRET_NAME "\", "
+                                "\"param\": \"" SECRET_NAME "\"}}",
+                                status == 422 ? "idempotency_error" : "invalid_request_error",
+                                status == 422 ? SECRET_VALUE : "parameter_unknown");
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body,
+                                    strlen (body));
+}
+
+/* The connector's errors, which its callers log, take the bank's code
+ * (when it is one) and never its message or param. */
+static void
+test_connector_repeats_no_echo (void)
+{
+  g_autofree char *url = g_strconcat (receiver_url, "/echoing-bank", NULL);
+  g_autoptr(GwConnector) c = NULL;
+  GwChargeRequest request = card_request ("echo-charge", OT_BANK_CARD_APPROVE, 1000);
+  const struct
+  {
+    const char *op;
+    GQuark      domain;
+    gint        code;
+    const char *says;
+  } expected[] = {
+    { "charge", GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID, "parameter_unknown" },
+    { "query", GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND, "parameter_unknown" },
+    { "void", GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID, "no error code" },
+  };
+
+  soup_server_add_handler (receiver, "/echoing-bank", on_echoing_bank, NULL, NULL);
+  c = connector_to (url, 5);
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr(GAsyncResult) slot = NULL;
+      g_autoptr(GwChargeResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (i == 0)
+        gw_connector_charge_async (c, &request, NULL, on_done, &slot);
+      else if (i == 1)
+        gw_connector_query_async (c, "echo-charge", NULL, on_done, &slot);
+      else
+        gw_connector_void_async (c, "echo-charge", NULL, on_done, &slot);
+      wait_slot (&slot, 10);
+      result = i == 0 ? gw_connector_charge_finish (c, slot, &error)
+               : i == 1 ? gw_connector_query_finish (c, slot, &error)
+               : gw_connector_void_finish (c, slot, &error);
+      g_test_message ("%s: %s", expected[i].op, error ? error->message : "no error");
+      g_assert_null (result);
+      g_assert_error (error, expected[i].domain, expected[i].code);
+      g_assert_nonnull (strstr (error->message, expected[i].says));
+      g_assert_null (strstr (error->message, SECRET_NAME));
+      g_assert_null (strstr (error->message, SECRET_VALUE));
+    }
+  soup_server_remove_handler (receiver, "/echoing-bank");
+}
+
 /* ---- the gateway's [bank] configuration ---------------------------------- */
 
 /* Runs the gateway with @config, which must make it refuse to start (within
@@ -3757,6 +3827,7 @@ main (int   argc,
   g_test_add_func ("/bank/secrets/card-numbers-wiped", test_card_numbers_wiped);
   g_test_add_func ("/bank/secrets/unknown-member-not-echoed", test_unknown_member_not_echoed);
   g_test_add_func ("/bank/secrets/callback-host-not-logged", test_callback_host_not_logged);
+  g_test_add_func ("/bank/secrets/connector-repeats-no-echo", test_connector_repeats_no_echo);
   /* Last, after every test put card numbers and passwords through. */
   g_test_add_func ("/bank/secrets/none-kept", test_no_secrets_kept);
   status = g_test_run ();
