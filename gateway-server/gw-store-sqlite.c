@@ -35,9 +35,15 @@
  * 16,000 frames (some 64 MiB) the checkpointer costs a third of what it did
  * at 4,000. */
 #define CHECKPOINT_FRAMES 16000
-/* How long the checkpointer may keep the writer waiting, in steps of 100 µs,
- * while it copies the last frames and starts the WAL over (below). */
+/* How many frames the checkpointer copies while it keeps the writer waiting
+ * to start the WAL over, and how long it may wait for it, in steps of 100 µs
+ * (below). */
+#define CATCH_UP_FRAMES 64
 #define CATCH_UP_TRIES 200
+/* A sync of the database file this short found it nearly clean; after this
+ * many longer ones, the restart goes ahead anyway. */
+#define CATCH_UP_SYNC_US 1000
+#define CATCH_UP_SYNCS 4
 #define MIGRATIONS_PATH "/org/onepin/gateway/migrations"
 
 typedef struct
@@ -87,6 +93,7 @@ struct _GwStoreSqlite
   gboolean          checkpoint_wanted;
   gboolean          checkpoint_stop;
   gint              checkpoint_frames;  /* CHECKPOINT_FRAMES, but for tests */
+  gint              wal_frames;         /* the WAL's length after the last commit */
   gint              wal_commits;        /* commits, and those after which the WAL */
   gint              wal_commits_long;   /* was twice what asks for a checkpoint */
 
@@ -386,6 +393,7 @@ wal_hook (gpointer     user_data,
 
   int wanted = g_atomic_int_get (&self->checkpoint_frames);
 
+  g_atomic_int_set (&self->wal_frames, frames);
   g_atomic_int_inc (&self->wal_commits);
   if (frames >= 2 * wanted)
     g_atomic_int_inc (&self->wal_commits_long);
@@ -409,26 +417,63 @@ catch_up_busy (void *data,
   return 1;
 }
 
+/* Syncs what passive rounds wrote to the database file, before the RESTART
+ * round that holds the writer off has to. */
+static void
+sync_database (sqlite3 *db)
+{
+  sqlite3_file *file = NULL;
+
+  if (sqlite3_file_control (db, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK &&
+      file != NULL && file->pMethods != NULL)
+    file->pMethods->xSync (file, SQLITE_SYNC_NORMAL);
+}
+
 /* A passive checkpoint copies the frames committed when it began; the writer
  * adds more meanwhile, and SQLite starts the WAL over only when a write
  * begins with every frame copied. Under steady load the checkpointer never
  * catches up that way: the WAL grew to 100,000 frames and more, a third of
- * the commits asked for a checkpoint, and each round copied a few frames
- * and synced the database file for them. So once a passive round has left
- * only a little, a RESTART round holds the writer off while it copies that
- * little, waits for the readers and starts the WAL over. It waits for the
- * writer's batch and the readers in steps of 100 µs, at most 20 ms, and
- * otherwise gives up until the next round. */
+ * the commits asked for a checkpoint, and each round copied a few frames.
+ *
+ * So while the WAL is over the threshold, passive rounds follow each other
+ * as long as each leaves fewer frames behind the writer than the one before.
+ * Once one leaves at most CATCH_UP_FRAMES, the database file is synced
+ * (SQLite syncs it only when a round reaches the WAL's end), and again after
+ * a round copies what came meanwhile, until a sync finds little to write.
+ * Then a RESTART round holds the writer off while it copies and syncs the
+ * last few frames, waits for the readers and starts the WAL over: a pause
+ * of a millisecond or two. It waits for the writer's batch and the readers
+ * in steps of 100 µs, at most 20 ms, and otherwise gives up until the next
+ * round. */
 static void
 checkpoint (GwStoreSqlite *self,
             sqlite3       *db)
 {
-  int log = 0, copied = 0;
+  int left = G_MAXINT;
+  int syncs = 0;
 
-  /* PASSIVE: copies what it can without waiting for the writer or readers. */
-  if (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK ||
-      log - copied > g_atomic_int_get (&self->checkpoint_frames) / 16)
-    return;
+  for (;;)
+    {
+      int log = 0, copied = 0, behind;
+      gint64 start;
+
+      /* PASSIVE: copies what it can without waiting for the writer or readers. */
+      if (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK ||
+          log < g_atomic_int_get (&self->checkpoint_frames))
+        return;
+      behind = g_atomic_int_get (&self->wal_frames) - copied;
+      if (behind >= left)
+        return;
+      left = behind;
+      if (left > CATCH_UP_FRAMES)
+        continue;
+      start = g_get_monotonic_time ();
+      sync_database (db);
+      if (g_get_monotonic_time () - start < CATCH_UP_SYNC_US || ++syncs == CATCH_UP_SYNCS)
+        break;
+      /* what the writer added during the sync is more than before */
+      left = G_MAXINT;
+    }
   sqlite3_busy_handler (db, catch_up_busy, NULL);
   sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
   sqlite3_busy_timeout (db, 5000);
