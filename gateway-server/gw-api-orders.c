@@ -167,22 +167,35 @@ json_optional_str (GString    *out,
   gw_json_str (out, name, value != NULL && value[0] != '\0' ? value : NULL);
 }
 
+/* Whom an order or a charge is shown to. */
+typedef enum
+{
+  FOR_BUYER,
+  /* The buyer's details left out, and a void the bank has not confirmed
+   * shown as such: money the admins still owe back. */
+  FOR_ADMIN,
+} Audience;
+
 static const char *
-charge_status (const GwChargeRow *charge)
+charge_status (const GwChargeRow *charge,
+               Audience           audience)
 {
   /* "voiding" is our own bookkeeping: for the customer it is given back. */
-  return g_str_equal (charge->status, "voiding") ? "voided" : charge->status;
+  if (audience == FOR_BUYER && g_str_equal (charge->status, "voiding"))
+    return "voided";
+  return charge->status;
 }
 
 static void
 render_charge (GString           *out,
-               const GwChargeRow *charge)
+               const GwChargeRow *charge,
+               Audience           audience)
 {
   g_string_append_c (out, '{');
   gw_json_str (out, "id", charge->id);
   gw_json_str (out, "object", "charge");
   gw_json_str (out, "method", charge->method);
-  gw_json_str (out, "status", charge_status (charge));
+  gw_json_str (out, "status", charge_status (charge, audience));
   gw_json_int (out, "amount", charge->amount);
   gw_json_str (out, "currency", charge->currency);
   json_optional_str (out, "decline_code", g_str_equal (charge->decline_code, "not_sent")
@@ -237,7 +250,7 @@ render_buyer (GString       *out,
  * answer that redeems an access code (access_tokens) only. */
 static GString *
 render_order (const GwOrder *order,
-              gboolean       with_buyer,
+              Audience       audience,
               const char    *token)
 {
   GString *out = g_string_sized_new (512 + (order->cards ? order->cards->len * 200 : 0));
@@ -261,13 +274,13 @@ render_order (const GwOrder *order,
       g_string_append_c (out, '}');
     }
   g_string_append_c (out, ']');
-  if (with_buyer)
+  if (audience == FOR_BUYER)
     render_buyer (out, &order->buyer);
   gw_json_str (out, "locale", order->row.locale);
   if (order->has_charge)
     {
       member (out, "payment");
-      render_charge (out, &order->charge);
+      render_charge (out, &order->charge, audience);
     }
   else
     gw_json_str (out, "payment", NULL);
@@ -335,7 +348,7 @@ render_recharge (const GwRecharge *recharge)
   json_optional_int (out, "balance_after", recharge->row.balance_after);
   json_optional_int (out, "expires_at", recharge->row.expires_at);
   member (out, "payment");
-  render_charge (out, &recharge->charge);
+  render_charge (out, &recharge->charge, FOR_BUYER);
   gw_json_int (out, "created", recharge->row.created);
   g_string_append_c (out, '}');
   return out;
@@ -666,7 +679,7 @@ create_apply (GwTxn   *txn,
 
   if (!gw_orders_create (txn, orders_config (call->server), &create->order, error))
     return FALSE;
-  gw_call_ok (call, render_order (&create->order, TRUE, create->token));
+  gw_call_ok (call, render_order (&create->order, FOR_BUYER, create->token));
   call->seal = TRUE;      /* the only copy of the access token */
   return TRUE;
 }
@@ -839,7 +852,7 @@ gw_api_orders_get (GwRequest *request)
       gw_order_clear (&read.order);
       return reply_read_error (request, error);
     }
-  gw_request_reply (request, 200, render_order (&read.order, TRUE, NULL));
+  gw_request_reply (request, 200, render_order (&read.order, FOR_BUYER, NULL));
   gw_order_clear (&read.order);
 }
 
@@ -989,7 +1002,7 @@ access_token_apply (GwTxn   *txn,
                        "The code is wrong or no longer valid. Ask for a new one.");
       return TRUE;
     }
-  gw_call_ok (call, render_order (&order, TRUE, access->token));
+  gw_call_ok (call, render_order (&order, FOR_BUYER, access->token));
   return TRUE;
 }
 
@@ -1046,7 +1059,7 @@ answer_order (GwCall                *call,
       gw_site_outcome_error (flow->site, call, outcome);
       return TRUE;
     }
-  gw_call_ok (call, render_order (order, TRUE, NULL));
+  gw_call_ok (call, render_order (order, FOR_BUYER, NULL));
   /* The buyer's details, and the numbers shown once: stored sealed. */
   call->seal = TRUE;
   return TRUE;
@@ -1127,7 +1140,7 @@ reveal_apply (GwTxn   *txn,
     return FALSE;
   if (outcome.result != GW_ORDERS_OK)
     return gw_site_outcome_error (site, call, &outcome), TRUE;
-  gw_call_ok (call, render_order (&order, TRUE, NULL));
+  gw_call_ok (call, render_order (&order, FOR_BUYER, NULL));
   call->seal = TRUE;
   return TRUE;
 }
@@ -1827,7 +1840,8 @@ gw_api_admin_orders (GwRequest *request)
   body = g_string_new ("{\"object\":\"list\",\"data\":[");
   for (guint i = 0; i < MIN (list.orders->len, list.limit); i++)
     {
-      g_autoptr(GString) order = render_order (g_ptr_array_index (list.orders, i), FALSE, NULL);
+      g_autoptr(GString) order = render_order (g_ptr_array_index (list.orders, i), FOR_ADMIN,
+                                               NULL);
 
       if (i > 0)
         g_string_append_c (body, ',');
