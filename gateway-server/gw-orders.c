@@ -154,6 +154,14 @@ bank_declined (GwOrdersOutcome *outcome,
   return TRUE;
 }
 
+/* Approved, but given back: what was paid for could not be issued. */
+static gboolean
+given_back (GwOrdersOutcome *outcome,
+            const char      *code)
+{
+  return bank_declined (outcome, GW_ORDERS_GIVEN_BACK, code);
+}
+
 static gint64
 add_years (gint64 when,
            gint   years)
@@ -623,6 +631,9 @@ gw_orders_pay_answer (GwTxn                *txn,
     return TRUE;
   if (g_str_equal (status, "paying"))
     return outcome->result = GW_ORDERS_BANK_UNKNOWN, TRUE;
+  if (g_str_equal (status, "failed") && order->has_charge &&
+      g_str_equal (order->charge.decline_code, GW_ORDERS_ALLOCATION_FAILED))
+    return given_back (outcome, GW_ORDERS_ALLOCATION_FAILED);
   if (g_str_equal (status, "failed"))
     return bank_declined (outcome, GW_ORDERS_FUNDING_DECLINED,
                           order->has_charge ? order->charge.decline_code : NULL);
@@ -928,11 +939,25 @@ notify_virtual_account (GwTxn                *txn,
   return notify_email (txn, to, locale, "virtual_account", data, charge->owner_id, error);
 }
 
-/* What the bank said about an order's charge. */
+/* Money that was taken for something we could not deliver (the cards of
+ * an order, a recharge's credit) goes back, marked with @code so that the
+ * buyer and the admins can tell it from a decline. */
+static void
+give_back (GwChargeRow  *charge,
+           const char   *code,
+           GwOrdersStep *step)
+{
+  g_strlcpy (charge->decline_code, code, sizeof charge->decline_code);
+  void_charge (charge, step);
+}
+
+/* What the bank said about an order's charge. Without @deliverable, an
+ * approval is given back instead of allocated (the site tried often enough). */
 static gboolean
 settle_order (GwTxn                *txn,
               const GwOrdersConfig *config,
               GwChargeRow          *charge,
+              gboolean              deliverable,
               GwOrdersStep         *step,
               GError              **error)
 {
@@ -949,7 +974,14 @@ settle_order (GwTxn                *txn,
       if (g_str_equal (order.status, "allocated"))
         return void_charge (charge, step);
       g_strlcpy (order.charge_id, charge->id, sizeof order.charge_id);
-      return allocate (txn, config, &order, error);
+      if (deliverable)
+        return allocate (txn, config, &order, error);
+      /* Failed like a decline, so it may be paid again once issuing works. */
+      g_warning ("the cards of %s could not be issued; its payment %s is given back",
+                 order.id, charge->id);
+      give_back (charge, GW_ORDERS_ALLOCATION_FAILED, step);
+      g_strlcpy (order.status, "failed", sizeof order.status);
+      return ORDERS (txn, order_update, &order, error);
     }
 
   /* Only the order's latest charge decides its state. */
@@ -1093,6 +1125,7 @@ static gboolean
 settle_recharge (GwTxn                *txn,
                  const GwOrdersConfig *config,
                  GwChargeRow          *charge,
+                 gboolean              deliverable,
                  GwOrdersStep         *step,
                  GError              **error)
 {
@@ -1105,7 +1138,14 @@ settle_recharge (GwTxn                *txn,
     {
       if (!g_str_equal (recharge.status, "processing") && !g_str_equal (recharge.status, "pending"))
         return void_charge (charge, step);
-      return credit_recharge (txn, config, &recharge, charge, step, error);
+      if (deliverable)
+        return credit_recharge (txn, config, &recharge, charge, step, error);
+      g_warning ("%s could not be credited to its card; its payment %s is given back",
+                 recharge.id, charge->id);
+      give_back (charge, GW_ORDERS_CREDIT_FAILED, step);
+      g_strlcpy (recharge.status, "failed", sizeof recharge.status);
+      g_strlcpy (recharge.decline_code, GW_ORDERS_CREDIT_FAILED, sizeof recharge.decline_code);
+      return ORDERS (txn, recharge_update, &recharge, error);
     }
   if (g_str_equal (status, "pending"))
     {
@@ -1186,12 +1226,13 @@ static gboolean
 settle_owner (GwTxn                *txn,
               const GwOrdersConfig *config,
               GwChargeRow          *charge,
+              gboolean              deliverable,
               GwOrdersStep         *step,
               GError              **error)
 {
   if (g_str_equal (charge->purpose, "order"))
-    return settle_order (txn, config, charge, step, error);
-  return settle_recharge (txn, config, charge, step, error);
+    return settle_order (txn, config, charge, deliverable, step, error);
+  return settle_recharge (txn, config, charge, deliverable, step, error);
 }
 
 /* Whether the bank's result is for @charge's amount and currency, where
@@ -1204,13 +1245,14 @@ result_matches (const GwChargeResult *result,
          (result->currency == NULL || g_str_equal (result->currency, charge->currency));
 }
 
-gboolean
-gw_orders_settle_charge (GwTxn                *txn,
-                         const GwOrdersConfig *config,
-                         const char           *charge_id,
-                         const GwChargeResult *result,
-                         GwOrdersStep         *step,
-                         GError              **error)
+static gboolean
+settle_charge (GwTxn                *txn,
+               const GwOrdersConfig *config,
+               const char           *charge_id,
+               const GwChargeResult *result,
+               gboolean              deliverable,
+               GwOrdersStep         *step,
+               GError              **error)
 {
   GwChargeRow charge;
   GError *local = NULL;
@@ -1253,7 +1295,7 @@ gw_orders_settle_charge (GwTxn                *txn,
       g_strlcpy (charge.status, "declined", sizeof charge.status);
       g_strlcpy (charge.decline_code, "do_not_honor", sizeof charge.decline_code);
       charge.updated = NOW (txn);
-      if (!settle_owner (txn, config, &charge, step, error))
+      if (!settle_owner (txn, config, &charge, TRUE, step, error))
         return FALSE;
       void_charge (&charge, step);
       return ORDERS (txn, charge_update, &charge, error);
@@ -1270,9 +1312,31 @@ gw_orders_settle_charge (GwTxn                *txn,
   charge_apply_result (&charge, result, NOW (txn), &changed);
   if (!changed && !approved_late)
     return ORDERS (txn, charge_update, &charge, error);
-  if (!settle_owner (txn, config, &charge, step, error))
+  if (!settle_owner (txn, config, &charge, deliverable, step, error))
     return FALSE;
   return ORDERS (txn, charge_update, &charge, error);
+}
+
+gboolean
+gw_orders_settle_charge (GwTxn                *txn,
+                         const GwOrdersConfig *config,
+                         const char           *charge_id,
+                         const GwChargeResult *result,
+                         GwOrdersStep         *step,
+                         GError              **error)
+{
+  return settle_charge (txn, config, charge_id, result, TRUE, step, error);
+}
+
+gboolean
+gw_orders_settle_undeliverable (GwTxn                *txn,
+                                const GwOrdersConfig *config,
+                                const char           *charge_id,
+                                const GwChargeResult *result,
+                                GwOrdersStep         *step,
+                                GError              **error)
+{
+  return settle_charge (txn, config, charge_id, result, FALSE, step, error);
 }
 
 gboolean
@@ -1788,6 +1852,8 @@ gw_orders_recharge_answer (GwTxn           *txn,
         card_declined (outcome, GW_DECLINE_BALANCE_LIMIT);
       else if (g_str_equal (recharge->row.decline_code, "card_not_active"))
         card_declined (outcome, GW_DECLINE_CARD_NOT_ACTIVE);
+      else if (g_str_equal (recharge->row.decline_code, GW_ORDERS_CREDIT_FAILED))
+        given_back (outcome, GW_ORDERS_CREDIT_FAILED);
       else if (g_str_equal (recharge->charge.status, "failed"))
         outcome->result = GW_ORDERS_BANK_UNAVAILABLE;
       else

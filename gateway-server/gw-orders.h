@@ -118,7 +118,16 @@ typedef enum
   GW_ORDERS_BANK_UNAVAILABLE,       /* 503: nothing happened, retry */
   GW_ORDERS_BANK_UNKNOWN,           /* 503: the bank has not told yet */
   GW_ORDERS_KEY_REUSED,             /* 422 idempotency_key_reused */
+  GW_ORDERS_GIVEN_BACK,             /* 402 funding_declined (@bank_decline): approved, but
+                                       what it paid for could not be issued, so the money
+                                       goes back */
 } GwOrdersResult;
+
+/* The decline codes of a charge given back because what it paid for could
+ * not be issued (gw_orders_settle_undeliverable): an order's cards, a
+ * recharge's credit. */
+#define GW_ORDERS_ALLOCATION_FAILED "allocation_failed"
+#define GW_ORDERS_CREDIT_FAILED     "credit_failed"
 
 typedef struct
 {
@@ -275,6 +284,17 @@ gboolean gw_orders_settle_charge (GwTxn                *txn,
                                   const GwChargeResult *result,
                                   GwOrdersStep         *step,
                                   GError              **error);
+/* Like gw_orders_settle_charge (), for an approval whose settlement kept
+ * failing: nothing is issued or credited; the order or recharge fails with
+ * GW_ORDERS_ALLOCATION_FAILED or GW_ORDERS_CREDIT_FAILED (also the charge's
+ * decline_code) and @step says to void the charge. Any other result is
+ * settled as gw_orders_settle_charge () would. */
+gboolean gw_orders_settle_undeliverable (GwTxn                *txn,
+                                         const GwOrdersConfig *config,
+                                         const char           *charge_id,
+                                         const GwChargeResult *result,
+                                         GwOrdersStep         *step,
+                                         GError              **error);
 /* A void the bank confirmed (@voided) or refused. */
 gboolean gw_orders_charge_voided (GwTxn                *txn,
                                   const GwOrdersConfig *config,

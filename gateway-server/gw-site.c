@@ -118,6 +118,17 @@ gw_site_outcome_error (GwSite                *self,
       set_error (call, 422, "idempotency_error", "idempotency_key_reused", NULL, NULL,
                  "This Idempotency-Key was used with other parameters.");
       break;
+    case GW_ORDERS_GIVEN_BACK:
+      /* For the buyer, like a decline: nothing paid, and they may pay again. */
+      set_error (call, 402, "card_error", "funding_declined", outcome->bank_decline, NULL,
+                 g_str_equal (outcome->bank_decline, GW_ORDERS_CREDIT_FAILED)
+                 ? "The bank approved the payment, but the card could not be credited, so the "
+                   "payment is canceled and the money given back in full. The balance is as "
+                   "it was; try again later."
+                 : "The bank approved the payment, but the cards could not be issued, so the "
+                   "payment is canceled and the money given back in full. The order may be "
+                   "paid again later.");
+      break;
     case GW_ORDERS_BANK_UNKNOWN:
       set_error (call, 503, "api_error", "bank_outcome_unknown", NULL, NULL,
                  "The bank has not confirmed the outcome yet. Nothing is charged twice: retry "

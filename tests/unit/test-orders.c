@@ -42,7 +42,7 @@ typedef enum
   OP_CREATE, OP_PAY_BEGIN, OP_SETTLE, OP_PAY_ANSWER, OP_REVEAL, OP_LOAD, OP_GIVE, OP_OPEN_GIFT,
   OP_RECHARGE_BEGIN, OP_RECHARGE_ANSWER, OP_PAYOUT_BEGIN, OP_PAYOUT_SETTLE, OP_PAYOUT_ANSWER,
   OP_VERIFY, OP_SWEEP, OP_VOIDED, OP_ISSUE, OP_REGISTER, OP_CARD, OP_AUDIT, OP_FUND, OP_PAY,
-  OP_CHECK_TOKEN,
+  OP_CHECK_TOKEN, OP_SETTLE_UNDELIVERABLE,
 } OpKind;
 
 typedef struct
@@ -164,6 +164,8 @@ apply_op (GwTxn    *txn,
       return gw_orders_pay_begin (txn, c, op->id, &op->funding, &op->step, &op->outcome, error);
     case OP_SETTLE:
       return gw_orders_settle_charge (txn, c, op->id, op->result, &op->step, error);
+    case OP_SETTLE_UNDELIVERABLE:
+      return gw_orders_settle_undeliverable (txn, c, op->id, op->result, &op->step, error);
     case OP_PAY_ANSWER:
       return gw_orders_pay_answer (txn, c, op->id, &op->order, &op->outcome, error);
     case OP_REVEAL:
@@ -445,6 +447,18 @@ settle (Fixture              *f,
         const GwChargeResult *result)
 {
   g_auto(Op) op = { .kind = OP_SETTLE, .id = charge_id, .result = result };
+
+  run (f, &op);
+  return op.step.next;
+}
+
+/* The site's last settlement of an approval that kept failing. */
+static GwOrdersNext
+settle_undeliverable (Fixture              *f,
+                      const char           *charge_id,
+                      const GwChargeResult *result)
+{
+  g_auto(Op) op = { .kind = OP_SETTLE_UNDELIVERABLE, .id = charge_id, .result = result };
 
   run (f, &op);
   return op.step.next;
@@ -803,6 +817,62 @@ test_pay_amount_mismatch (Fixture       *f,
   assert_audit (f, 0);
 }
 
+/* An approval whose cards could not be issued however often the site
+ * tried is given back: the order fails (payable again), nothing is in the
+ * ledger, and the answer says the money goes back, not that the bank
+ * declined. Another result is settled as usual. */
+static void
+test_pay_undeliverable (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 30000, (gint64) 2);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  g_autofree char *again = NULL;
+  g_autofree char *other_id = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  g_autofree char *other_charge = begin_charge (f, other_id, &funding);
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) voided = { .kind = OP_VOIDED, .id = charge, .voided = TRUE };
+  g_auto(Op) paid = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) other = { .kind = OP_PAY_ANSWER, .id = other_id };
+  g_autoptr(GPtrArray) statements = NULL;
+
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*could not be issued*");
+  g_assert_cmpint (settle_undeliverable (f, charge, &approved), ==, GW_ORDERS_NEXT_VOID);
+  g_test_assert_expected_messages ();
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_GIVEN_BACK);
+  g_assert_cmpstr (answer.outcome.bank_decline, ==, "allocation_failed");
+  g_assert_cmpstr (answer.order.row.status, ==, "failed");
+  g_assert_cmpstr (answer.order.charge.status, ==, "voiding");
+  g_assert_cmpstr (answer.order.charge.decline_code, ==, "allocation_failed");
+  g_assert_cmpint (order_cards (f, id), ==, 0);
+  statements = outbox (f, "purchase_statement");
+  g_assert_cmpuint (statements->len, ==, 0);
+  assert_audit (f, 0);
+
+  /* Told again, the approval changes nothing: the charge is being voided. */
+  g_assert_cmpint (settle (f, charge, &approved), ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (order_cards (f, id), ==, 0);
+  run (f, &voided);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges WHERE status = 'voided'"), ==, 1);
+
+  /* Once issuing works, the order is paid with a new charge. */
+  again = begin_charge (f, id, &funding);
+  g_assert_cmpstr (again, !=, charge);
+  settle (f, again, &approved);
+  run (f, &paid);
+  g_assert_cmpint (paid.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpuint (paid.order.cards->len, ==, 2);
+  assert_audit (f, 60000);
+
+  /* A decline is a decline, however the site settles it. */
+  g_assert_cmpint (settle_undeliverable (f, other_charge, &declined), ==, GW_ORDERS_NEXT_ANSWER);
+  run (f, &other);
+  g_assert_cmpint (other.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
+  g_assert_cmpstr (other.outcome.bank_decline, ==, "insufficient_funds");
+}
+
 static void
 test_onepin_card_refused (Fixture       *f,
                           gconstpointer  data)
@@ -1086,6 +1156,38 @@ test_recharge_cap (Fixture       *f,
   run (f, &voided);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges WHERE status = 'voided'"), ==, 1);
   assert_audit (f, 990000);
+}
+
+/* A recharge that could not be credited however often the site tried:
+ * the card keeps its balance, the recharge fails as credit_failed and its
+ * charge is given back. */
+static void
+test_recharge_undeliverable (Fixture       *f,
+                             gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 50000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwRecharge r = recharge (f, &credentials, 30000, NULL, &outcome, &step);
+  g_auto(Op) answer = { .kind = OP_RECHARGE_ANSWER, .id = r.row.id };
+  g_autoptr(GPtrArray) mails = NULL;
+
+  g_assert_cmpint (outcome.result, ==, GW_ORDERS_OK);
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*could not be credited*");
+  g_assert_cmpint (settle_undeliverable (f, step.id, &approved), ==, GW_ORDERS_NEXT_VOID);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (settle (f, step.id, &approved), ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 50000);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_GIVEN_BACK);
+  g_assert_cmpstr (answer.outcome.bank_decline, ==, "credit_failed");
+  g_assert_cmpstr (answer.recharge.row.status, ==, "failed");
+  g_assert_cmpstr (answer.recharge.charge.status, ==, "voiding");
+  g_assert_cmpstr (answer.recharge.charge.decline_code, ==, "credit_failed");
+  mails = outbox (f, "recharge");
+  g_assert_cmpuint (mails->len, ==, 0);
+  assert_audit (f, 50000);
 }
 
 static void
@@ -1666,12 +1768,14 @@ main (int   argc,
   ADD ("pay-transfer", test_pay_transfer);
   ADD ("pay-transfer-expires", test_pay_transfer_expires);
   ADD ("pay-amount-mismatch", test_pay_amount_mismatch);
+  ADD ("pay-undeliverable", test_pay_undeliverable);
   ADD ("onepin-card-refused", test_onepin_card_refused);
   ADD ("gift-and-claim", test_gift_and_claim);
   ADD ("gift-registered-before-claim", test_gift_registered_before_claim);
   ADD ("recharge", test_recharge);
   ADD ("recharge-promotional", test_recharge_promotional);
   ADD ("recharge-cap", test_recharge_cap);
+  ADD ("recharge-undeliverable", test_recharge_undeliverable);
   ADD ("recharge-same-request", test_recharge_same_request);
   ADD ("recharge-key-reused", test_recharge_key_reused);
   ADD ("recharge-retry-unsent", test_recharge_retry_unsent);
