@@ -33,6 +33,8 @@ gw_config_new (void)
   config->site_contact_phone = g_strdup ("02-2220-1999");
   config->site_sweep_interval = 30;
   config->site_payout_missing_after = 15 * 60;
+  config->site_allocation_attempts = 5;
+  config->site_allocation_retry = 30;
   config->checkout_sweep_interval = 30;
   config->wallet_bin_range = g_strdup ("942000-942999");
   config->wallet_session_lifetime = 24 * 3600;
@@ -220,6 +222,10 @@ gw_config_load_file (GwConfig    *config,
       !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
       !load_int (file, "site", "payout_missing_after", 1, 7 * 24 * 3600,
                  &config->site_payout_missing_after, error) ||
+      !load_int (file, "site", "allocation_attempts", 1, 100, &config->site_allocation_attempts,
+                 error) ||
+      !load_int (file, "site", "allocation_retry", 1, 3600, &config->site_allocation_retry,
+                 error) ||
       !load_int (file, "checkout", "sweep_interval", 1, 3600, &checkout_sweep, error) ||
       !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
                  &config->wallet_session_lifetime, error) ||

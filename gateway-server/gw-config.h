@@ -46,6 +46,8 @@ typedef struct
   gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
   gint64   site_payout_missing_after; /* seconds before a payout the bank says it never
                                        * saw is taken as never sent */
+  gint64   site_allocation_attempts;  /* settlements of an approval before it is given back */
+  gint64   site_allocation_retry;     /* seconds before the second one; doubled after each */
 
   char    *wallet_bin_range;     /* "LOW-HIGH": prefixes of representative cards */
   char     wallet_bin_low[11];

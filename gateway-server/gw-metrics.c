@@ -23,6 +23,8 @@ struct _GwMetrics
   GHashTable *requests;           /* "route\x1fstatus" -> guint64* */
   GHashTable *declines;           /* code -> guint64* */
   guint64     approved;
+  guint64     allocation_failures;
+  guint64     allocations_abandoned;
 
   GMutex      commit_lock;
   Histogram   batch_size;
@@ -137,6 +139,18 @@ gw_metrics_declined (GwMetrics  *metrics,
 }
 
 void
+gw_metrics_allocation_failed (GwMetrics *metrics)
+{
+  metrics->allocation_failures++;
+}
+
+void
+gw_metrics_allocation_abandoned (GwMetrics *metrics)
+{
+  metrics->allocations_abandoned++;
+}
+
+void
 gw_metrics_commit (guint    batch_size,
                    gdouble  seconds,
                    gpointer user_data)
@@ -178,6 +192,17 @@ gw_metrics_render (GwMetrics *metrics)
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_string_append_printf (out, "onepin_payments_declined_total{code=\"%s\"} %" G_GUINT64_FORMAT
                             "\n", (char *) key, *(guint64 *) value);
+
+  g_string_append_printf (out, "# HELP onepin_site_allocation_failures_total Settlements of an "
+                               "approved card-site charge that failed: its cards or credit could "
+                               "not be issued.\n"
+                               "# TYPE onepin_site_allocation_failures_total counter\n"
+                               "onepin_site_allocation_failures_total %" G_GUINT64_FORMAT "\n"
+                               "# HELP onepin_site_allocations_abandoned_total Approved card-site "
+                               "charges given back (voided) after their last settlement failed.\n"
+                               "# TYPE onepin_site_allocations_abandoned_total counter\n"
+                               "onepin_site_allocations_abandoned_total %" G_GUINT64_FORMAT "\n",
+                          metrics->allocation_failures, metrics->allocations_abandoned);
 
   g_mutex_lock (&metrics->commit_lock);
   histogram_render (out, "onepin_commit_batch_size", "Operations per database commit.",

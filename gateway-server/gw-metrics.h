@@ -20,6 +20,11 @@ void       gw_metrics_request          (GwMetrics   *metrics,
 void       gw_metrics_approved         (GwMetrics   *metrics);
 void       gw_metrics_declined         (GwMetrics   *metrics,
                                         const char  *code);
+/* The card site: a settlement of an approved charge that failed (its cards
+ * or credit could not be issued), and an approval given back after the
+ * last such try. */
+void       gw_metrics_allocation_failed    (GwMetrics   *metrics);
+void       gw_metrics_allocation_abandoned (GwMetrics   *metrics);
 /* Any thread: called by the store's writer after each commit. */
 void       gw_metrics_commit           (guint        batch_size,
                                         gdouble      seconds,

@@ -8,6 +8,16 @@
 #include <string.h>
 
 #define SWEEP_AFTER 10            /* seconds a charge may wait before the sweep asks */
+#define RETRY_MAX   3600          /* seconds at most between tries of a failed settlement */
+
+/* An approved charge whose settlement failed: its cards or credit could
+ * not be issued, so the transaction was rolled back and the money is at
+ * the bank with nothing to show for it. */
+typedef struct
+{
+  gint64  attempts;               /* settlements that failed */
+  gint64  due;                    /* monotonic µs: no new try before */
+} Retry;
 
 struct _GwSite
 {
@@ -21,6 +31,7 @@ struct _GwSite
   GCancellable    *cancellable;
   GHashTable      *locks;         /* objects a flow works on: order ids */
   GHashTable      *busy;          /* charges and payouts a flow waits on the bank for */
+  GHashTable      *retries;       /* charge id -> Retry */
   guint            sweep_source;
   guint            sweeps;        /* sweep flows still running */
 };
@@ -178,6 +189,7 @@ flow_free (GwSiteFlow *flow)
   if (flow->data_free != NULL)
     flow->data_free (flow->data);
   g_clear_pointer (&flow->result, gw_charge_result_free);
+  g_free (flow->failure);
   g_free (flow->scope);
   g_free (flow->key);
   explicit_bzero (&flow->holder, sizeof flow->holder);
@@ -351,6 +363,88 @@ gw_site_flow_run (GwSiteFlow *flow)
   gw_call_submit (flow_call (flow, begin_apply, begin_done));
 }
 
+/* Approvals whose settlement failed. The bank has the money and nothing
+ * was issued for it: it is settled again, a bounded number of times
+ * ([site] allocation_attempts) and further apart each time, since a
+ * failure may pass (the disk, a lock, a key being rotated) or stay (a
+ * constraint, a closed stock, a bug): nothing tells which. Then it is
+ * given back. The count lives in this process: a restart begins it again,
+ * which bounds it all the same, and the money's state is in the database. */
+
+static gboolean
+is_approval (const GwSiteFlow *flow)
+{
+  return flow->heard && flow->result != NULL && flow->result->status == GW_CHARGE_APPROVED &&
+         g_str_has_prefix (flow->step.id, "chg_");
+}
+
+/* Seconds before the try after @attempts failed ones. */
+static gint64
+retry_delay (GwSite *self,
+             gint64  attempts)
+{
+  return MIN (self->config->site_allocation_retry << MIN (attempts - 1, 20), RETRY_MAX);
+}
+
+/* Whether @id failed to settle a moment ago and its next try is not due. */
+static gboolean
+retry_waiting (GwSite     *self,
+               const char *id)
+{
+  Retry *retry = g_hash_table_lookup (self->retries, id);
+
+  return retry != NULL && g_get_monotonic_time () < retry->due;
+}
+
+/* On the main thread, once the settlement of an approval was rolled back:
+ * the next try is booked, or, after the last, the approval is settled as
+ * given back (which also answers the request). */
+static void
+after_failed_settlement (GwSiteFlow *flow)
+{
+  GwSite *self = flow->site;
+  GwOrdersOutcome later = { .result = GW_ORDERS_CONFLICT, .code = "payment_in_progress" };
+  gint64 attempts = self->config->site_allocation_attempts;
+  Retry *retry = g_hash_table_lookup (self->retries, flow->step.id);
+
+  if (retry == NULL)
+    {
+      retry = g_new0 (Retry, 1);
+      g_hash_table_insert (self->retries, g_strdup (flow->step.id), retry);
+    }
+  flow->settle_failed = FALSE;
+  if (flow->undeliverable)
+    {
+      /* Even giving it back failed: the database itself is in trouble. */
+      g_warning ("giving back %s failed: %s; trying again in %" G_GINT64_FORMAT " s",
+                 flow->step.id, flow->failure, retry_delay (self, retry->attempts));
+    }
+  else
+    {
+      retry->attempts++;
+      gw_metrics_allocation_failed (gw_server_get_metrics (self->server));
+      if (retry->attempts >= attempts)
+        {
+          g_warning ("the approval of %s could not be settled in %" G_GINT64_FORMAT
+                     " attempts (the last: %s); giving the money back", flow->step.id,
+                     retry->attempts, flow->failure);
+          flow->undeliverable = TRUE;
+          flow_settle (flow);
+          return;
+        }
+      g_warning ("settling the approval of %s failed, attempt %" G_GINT64_FORMAT " of %"
+                 G_GINT64_FORMAT ": %s; trying again in %" G_GINT64_FORMAT " s", flow->step.id,
+                 retry->attempts, attempts, flow->failure, retry_delay (self, retry->attempts));
+    }
+  retry->due = g_get_monotonic_time () + retry_delay (self, retry->attempts) * G_USEC_PER_SEC;
+
+  /* Not "nothing happened": the payment is taken and its outcome will
+   * come. A deposit callback gets it too, and the bank sends it again. */
+  flow_unbusy (flow);
+  flow_reply_error (flow, &later);
+  flow_end (flow);
+}
+
 /* Talking to the bank */
 
 static GwChargeResult *
@@ -479,8 +573,9 @@ flow_ask_bank (GwSiteFlow *flow)
   GwOrdersOutcome busy = { .result = GW_ORDERS_CONFLICT, .code = "payment_in_progress" };
   const char *id = flow->step.id;
 
-  /* Someone else is waiting on the bank about this already: let them finish. */
-  if (!flow->holds_busy && g_hash_table_contains (self->busy, id))
+  /* Someone else is waiting on the bank about this already, or its
+   * approval failed to settle a moment ago: let them finish, or wait. */
+  if (!flow->holds_busy && (g_hash_table_contains (self->busy, id) || retry_waiting (self, id)))
     {
       flow_reply_error (flow, &busy);
       return flow_end (flow);
@@ -512,11 +607,39 @@ flow_ask_bank (GwSiteFlow *flow)
     }
 }
 
+/* On the writer: what the bank said about a charge. A failure to settle
+ * an approval is noted for after_failed_settlement (). */
+static gboolean
+settle_charge_apply (GwTxn         *txn,
+                     GwSiteFlow    *flow,
+                     GwOrdersStep  *step,
+                     GError       **error)
+{
+  const GwOrdersConfig *orders = &flow->site->orders;
+  GError *local = NULL;
+  gboolean ok;
+
+  if (flow->undeliverable)
+    ok = gw_orders_settle_undeliverable (txn, orders, flow->step.id, flow->result, step, &local);
+  else
+    ok = gw_orders_settle_charge (txn, orders, flow->step.id, flow->result, step, &local);
+  if (ok)
+    return TRUE;
+  if (is_approval (flow))
+    {
+      flow->settle_failed = TRUE;
+      g_free (flow->failure);
+      flow->failure = g_strdup (local->message);
+    }
+  g_propagate_error (error, local);
+  return FALSE;
+}
+
 /* On the writer: what the bank said, then the answer from the state. */
 static gboolean
-settle_apply (GwTxn   *txn,
-              GwCall  *call,
-              GError **error)
+settle_and_answer (GwTxn   *txn,
+                   GwCall  *call,
+                   GError **error)
 {
   GwSiteFlow *flow = call->data;
   const GwOrdersConfig *orders = &flow->site->orders;
@@ -530,7 +653,7 @@ settle_apply (GwTxn   *txn,
                                         flow->not_found, error))
             return FALSE;
         }
-      else if (!gw_orders_settle_charge (txn, orders, flow->step.id, flow->result, &step, error))
+      else if (!settle_charge_apply (txn, flow, &step, error))
         return FALSE;
       flow->void_after = step.next == GW_ORDERS_NEXT_VOID;
     }
@@ -543,12 +666,38 @@ settle_apply (GwTxn   *txn,
   return TRUE;
 }
 
+static gboolean
+settle_apply (GwTxn   *txn,
+              GwCall  *call,
+              GError **error)
+{
+  GwSiteFlow *flow = call->data;
+
+  if (!settle_and_answer (txn, call, error))
+    return FALSE;
+  flow->settled = flow->heard;
+  return TRUE;
+}
+
 static void
 settle_done (GwCall   *call,
              gpointer  user_data)
 {
   GwSiteFlow *flow = user_data;
 
+  if (flow->settle_failed)
+    {
+      gw_call_free (call);
+      return after_failed_settlement (flow);
+    }
+  /* Settled at last, one way or the other (unless the commit failed,
+   * which begins the count again: the database is in trouble then). */
+  if (flow->settled)
+    {
+      g_hash_table_remove (flow->site->retries, flow->step.id);
+      if (flow->undeliverable && flow->void_after)
+        gw_metrics_allocation_abandoned (gw_server_get_metrics (flow->site->server));
+    }
   flow_unbusy (flow);
   if (call->status >= 500 && call->body != NULL && flow->request == NULL)
     g_warning ("settling %s failed", flow->step.id);
@@ -561,12 +710,20 @@ settle_done (GwCall   *call,
 static void
 flow_settle (GwSiteFlow *flow)
 {
+  GwSite *self = flow->site;
+  Retry *retry = g_hash_table_lookup (self->retries, flow->step.id);
+
   /* Cancelled: the gateway is stopping; the sweep takes it up next time. */
-  if (g_cancellable_is_cancelled (flow->site->cancellable))
+  if (g_cancellable_is_cancelled (self->cancellable))
     {
       flow_unbusy (flow);
       flow->heard = FALSE;
     }
+  /* Tried often enough (giving it back failed last time). */
+  if (retry != NULL && retry->attempts >= self->config->site_allocation_attempts)
+    flow->undeliverable = TRUE;
+  flow->settle_failed = FALSE;
+  flow->settled = FALSE;
   gw_call_submit (flow_call (flow, settle_apply, settle_done));
 }
 
@@ -603,8 +760,9 @@ gw_site_deposit_reported (GwSite         *self,
   g_clear_pointer (&flow->key, g_free);
   flow->step.next = GW_ORDERS_NEXT_QUERY;
   g_strlcpy (flow->step.id, charge_id, sizeof flow->step.id);
-  /* A request still waiting on this charge settles it; the bank retries. */
-  if (g_hash_table_contains (self->busy, charge_id))
+  /* A request still waiting on this charge settles it, or its approval
+   * failed to settle a moment ago; either way the bank retries. */
+  if (g_hash_table_contains (self->busy, charge_id) || retry_waiting (self, charge_id))
     {
       gw_charge_result_free (result);
       flow_reply_error (flow, &busy);
@@ -630,11 +788,33 @@ sweep_read (GwTxn    *txn,
   return *work != NULL;
 }
 
+/* A flow of the sweep's, unless one waits on the bank for @id already. */
+static void
+sweep_start (GwSite       *self,
+             const char   *id,
+             GwOrdersNext  next)
+{
+  GwSiteFlow *flow;
+
+  if (g_hash_table_contains (self->busy, id) || retry_waiting (self, id))
+    return;
+  flow = g_new0 (GwSiteFlow, 1);
+  flow->site = g_object_ref (self);
+  flow->from_sweep = TRUE;
+  flow->step.next = next;
+  g_strlcpy (flow->step.id, id, sizeof flow->step.id);
+  self->sweeps++;
+  flow_ask_bank (flow);
+}
+
 void
 gw_site_sweep (GwSite *self)
 {
   g_autoptr(GArray) work = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) retried = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer id;
 
   if (gw_site_get_connector (self) == NULL || self->sweeps > 0)
     return;
@@ -646,18 +826,16 @@ gw_site_sweep (GwSite *self)
   for (guint i = 0; i < work->len; i++)
     {
       GwOrdersWork *item = &g_array_index (work, GwOrdersWork, i);
-      GwSiteFlow *flow;
 
-      if (g_hash_table_contains (self->busy, item->id))
-        continue;
-      flow = g_new0 (GwSiteFlow, 1);
-      flow->site = g_object_ref (self);
-      flow->from_sweep = TRUE;
-      flow->step.next = item->next;
-      g_strlcpy (flow->step.id, item->id, sizeof flow->step.id);
-      self->sweeps++;
-      flow_ask_bank (flow);
+      sweep_start (self, item->id, item->next);
     }
+  /* A failed settlement's next try is due on its own schedule, whatever
+   * the charge's age; one the list had is busy by now. */
+  g_hash_table_iter_init (&iter, self->retries);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    g_ptr_array_add (retried, g_strdup (id));
+  for (guint i = 0; i < retried->len; i++)
+    sweep_start (self, g_ptr_array_index (retried, i), GW_ORDERS_NEXT_QUERY);
 }
 
 static gboolean
@@ -695,6 +873,7 @@ gw_site_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->locks, g_hash_table_unref);
   g_clear_pointer (&self->busy, g_hash_table_unref);
+  g_clear_pointer (&self->retries, g_hash_table_unref);
   g_clear_pointer (&self->public_url, g_free);
 
   G_OBJECT_CLASS (gw_site_parent_class)->finalize (object);
@@ -713,6 +892,7 @@ gw_site_init (GwSite *self)
   self->cancellable = g_cancellable_new ();
   self->locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->retries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 GwSite *

@@ -61,6 +61,10 @@ struct _GwSiteFlow
   gboolean         void_after;
   gboolean         from_sweep;
   gboolean         holds_busy;      /* @step.id is marked busy by this flow */
+  gboolean         settled;         /* what the bank said was settled (set on the writer) */
+  gboolean         settle_failed;   /* the settlement of an approval failed (likewise) */
+  char            *failure;         /* why, for the log */
+  gboolean         undeliverable;   /* settle the approval as given back, not issued */
 };
 
 /* The site uses @server's connector (gw_server_get_connector ()); without
@@ -77,7 +81,8 @@ void                  gw_site_set_public_url     (GwSite               *self,
 const GwOrdersConfig *gw_site_get_orders_config  (GwSite               *self);
 const GwConfig       *gw_site_get_config         (GwSite               *self);
 GwConnector          *gw_site_get_connector      (GwSite               *self);
-/* Asks the bank about every charge and payout nobody waits for; also runs
+/* Asks the bank about every charge and payout nobody waits for, and about
+ * approvals whose settlement failed once their next try is due; also runs
  * at start and every [site] sweep_interval seconds. */
 void                  gw_site_sweep              (GwSite               *self);
 

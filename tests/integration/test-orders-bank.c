@@ -117,18 +117,26 @@ cards_total (void)
   return ot_json_int (audit, "cards_balance_total");
 }
 
-/* Today's count of refused card credentials, from GET /metrics. */
+/* The value of @series (a metric without labels) in GET /metrics. */
 static gint64
-credential_failures (OtGateway *on)
+metric (OtGateway  *on,
+        const char *series)
 {
-  static const char series[] = "\nonepin_credential_failures_today ";
   g_autoptr(OtResponse) r = ot_request (on, "GET", "/metrics", NULL, NULL, NULL);
+  g_autofree char *needle = g_strconcat ("\n", series, " ", NULL);
   const char *line;
 
   ot_assert_status (r, 200);
-  line = strstr (r->body, series);
+  line = strstr (r->body, needle);
   g_assert_nonnull (line);
-  return g_ascii_strtoll (line + strlen (series), NULL, 10);
+  return g_ascii_strtoll (line + strlen (needle), NULL, 10);
+}
+
+/* Today's count of refused card credentials. */
+static gint64
+credential_failures (OtGateway *on)
+{
+  return metric (on, "onepin_credential_failures_today");
 }
 
 /* The full numbers of an answer that reveals the cards. */
@@ -1561,6 +1569,321 @@ test_restart_sweep (void)
   ot_gateway_stop (other);
 }
 
+/* Cards that cannot be issued after the bank approved. A trigger on the
+ * gateway's database stands for whatever makes issuing fail (the stock of a
+ * denomination closed, a constraint, a key that no longer seals): the
+ * approval is settled again a bounded number of times, then given back. */
+
+#define ALLOCATION_ATTEMPTS 3
+#define ACCOUNT_FUNDING "{\"method\": \"bank_account\", \"bank_account\": {\"bank_code\":" \
+                        " \"" OT_BANK_CODE "\", \"account_number\": \"" OT_BANK_ACCOUNT_RICH "\"," \
+                        " \"password\": \"" OT_BANK_ACCOUNT_PASSWORD "\"}}"
+#define STOCK_CLOSED "CREATE TRIGGER stock_closed BEFORE INSERT ON card_batches" \
+                     " WHEN NEW.value = 30000 BEGIN SELECT RAISE (ABORT," \
+                     " 'the 30,000 won stock is closed'); END"
+/* What the gateway logs for every settlement the trigger refused. */
+#define STOCK_REFUSAL "operation failed: sqlite: the 30,000 won stock is closed"
+
+static OtGateway *
+allocation_start (guint sweep_interval)
+{
+  g_autofree char *bank_config = ot_bank_gateway_config (bank, 5, "/v1/bank/callbacks/deposit");
+  g_autofree char *config = g_strdup_printf ("%s[site]\nsweep_interval=%u\n"
+                                             "allocation_attempts=%d\nallocation_retry=1\n",
+                                             bank_config, sweep_interval, ALLOCATION_ATTEMPTS);
+
+  return ot_gateway_start (config, FALSE);
+}
+
+static void
+exec_on (OtGateway  *on,
+         const char *sql)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* How many times @needle is in @on's log so far. */
+static guint
+log_count (OtGateway  *on,
+           const char *needle)
+{
+  g_autofree char *log = NULL;
+  guint n = 0;
+
+  if (!g_file_get_contents (ot_gateway_log_path (on), &log, NULL, NULL))
+    return 0;
+  for (const char *p = strstr (log, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+/* The order once it is no longer being paid, or as it is after 20 s;
+ * asserts that the approval was tried ALLOCATION_ATTEMPTS times by then,
+ * and no more in the next 3 s. */
+static OtResponse *
+wait_for_last_try (OtGateway   *on,
+                   const Order *order)
+{
+  OtResponse *r = NULL;
+  guint attempts;
+
+  for (guint i = 0; r == NULL; i++)
+    {
+      const char *status;
+
+      r = get_order (on, order);
+      status = status_of (r);
+      if (i < 200 && (g_str_equal (status, "paying") || g_str_equal (status, "pending")))
+        {
+          g_clear_pointer (&r, ot_response_free);
+          g_usleep (100 * 1000);
+        }
+    }
+  attempts = log_count (on, STOCK_REFUSAL);
+  g_test_message ("%u allocation attempts; the order is %s", attempts, status_of (r));
+  g_assert_cmpuint (attempts, ==, ALLOCATION_ATTEMPTS);
+  g_usleep (3 * G_USEC_PER_SEC);
+  g_assert_cmpuint (log_count (on, STOCK_REFUSAL), ==, ALLOCATION_ATTEMPTS);
+  return r;
+}
+
+/* The bank's status of charge @id, once it is @status (at most 15 s). */
+static void
+wait_for_bank_charge (const char *id,
+                      const char *status)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/charges?idempotency_key=%s", id);
+  g_autofree char *now = NULL;
+
+  for (guint i = 0; i < 150; i++)
+    {
+      g_autoptr(OtResponse) r = ot_bank_request (bank, "GET", path, ot_bank_api_key (bank), NULL,
+                                                 NULL);
+
+      ot_assert_status (r, 200);
+      g_free (now);
+      now = g_strdup (ot_json_string (ot_response_object (r), "status"));
+      if (g_str_equal (now, status))
+        return;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (now, ==, status);
+}
+
+/* The payment of @order in GET /v1/admin/orders: its status and code. */
+static void
+admin_payment (OtGateway   *on,
+               const Order *order,
+               char       **status,
+               char       **decline_code)
+{
+  g_autoptr(OtResponse) list = ot_request (on, "GET", "/v1/admin/orders",
+                                           ot_gateway_admin_token (on), NULL, NULL);
+  JsonArray *data;
+
+  ot_assert_status (list, 200);
+  data = ot_json_array (ot_response_object (list), "data");
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *listed = json_array_get_object_element (data, i);
+      JsonObject *payment;
+
+      if (!g_str_equal (ot_json_string (listed, "id"), order->id))
+        continue;
+      g_assert_cmpstr (ot_json_string (listed, "status"), ==, "failed");
+      payment = ot_json_object (listed, "payment");
+      *status = g_strdup (ot_json_string (payment, "status"));
+      *decline_code = g_strdup (ot_json_string (payment, "decline_code"));
+      return;
+    }
+  g_error ("order %s is not in the admin's list", order->id);
+}
+
+/* The order failed, its cards never issued, and its payment given back:
+ * the buyer reads it voided at once; an admin reads it voiding until the
+ * bank confirmed the void, then voided. */
+static void
+assert_given_back (OtGateway   *on,
+                   const Order *order,
+                   OtResponse  *got)
+{
+  JsonObject *payment = ot_json_object (ot_response_object (got), "payment");
+  g_autofree char *status = NULL;
+  g_autofree char *code = NULL;
+
+  g_assert_cmpstr (status_of (got), ==, "failed");
+  g_assert_cmpuint (json_array_get_length (ot_json_array (ot_response_object (got), "cards")),
+                    ==, 0);
+  g_assert_cmpstr (ot_json_string (payment, "status"), ==, "voided");
+  g_assert_cmpstr (ot_json_string (payment, "decline_code"), ==, "allocation_failed");
+
+  admin_payment (on, order, &status, &code);
+  g_assert_cmpstr (code, ==, "allocation_failed");
+  g_assert_true (g_str_equal (status, "voiding") || g_str_equal (status, "voided"));
+  wait_for_bank_charge (ot_json_string (payment, "id"), "canceled");
+  for (guint i = 0; i < 50 && g_str_equal (status, "voiding"); i++)
+    {
+      g_usleep (100 * 1000);
+      g_clear_pointer (&status, g_free);
+      g_clear_pointer (&code, g_free);
+      admin_payment (on, order, &status, &code);
+    }
+  g_assert_cmpstr (status, ==, "voided");
+}
+
+/* The cards can never be issued: the approval is tried ALLOCATION_ATTEMPTS
+ * times, a little further apart each time, then the charge is voided and
+ * the order fails; the money is back in the buyer's account, nothing is in
+ * the ledger, and once the stock reopens the order can be paid again. */
+static void
+test_allocation_fails (void)
+{
+  OtGateway *other = allocation_start (1);
+  gint64 account = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  g_autoptr(JsonObject) audit = ot_assert_audit_balanced (other);
+  gint64 cards = ot_json_int (audit, "cards_balance_total");
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 30000, \"quantity\": 2}]");
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) got = NULL;
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(JsonObject) after = NULL;
+
+  exec_on (other, STOCK_CLOSED);
+  first = order_call (other, &order, "POST", "/pay", "alloc-1", ACCOUNT_FUNDING);
+  got = wait_for_last_try (other, &order);
+
+  /* The buyer was told to look again, not that nothing happened. */
+  ot_assert_error (first, 409, "invalid_request_error", "payment_in_progress");
+  assert_given_back (other, &order, got);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account);
+  g_assert_cmpint (metric (other, "onepin_site_allocation_failures_total"), ==,
+                   ALLOCATION_ATTEMPTS);
+  g_assert_cmpint (metric (other, "onepin_site_allocations_abandoned_total"), ==, 1);
+  json_object_unref (audit);
+  audit = ot_assert_audit_balanced (other);
+  g_assert_cmpint (ot_json_int (audit, "cards_balance_total"), ==, cards);
+
+  exec_on (other, "DROP TRIGGER stock_closed");
+  paid = order_call (other, &order, "POST", "/pay", "alloc-2", ACCOUNT_FUNDING);
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (status_of (paid), ==, "allocated");
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account - 60000);
+  after = ot_assert_audit_balanced (other);
+  g_assert_cmpint (ot_json_int (after, "cards_balance_total"), ==, cards + 60000);
+  ot_gateway_stop (other);
+}
+
+/* The same for a transfer: the deposit's callback and the sweep both
+ * settle the approval, and both count towards the bound; the deposit goes
+ * back (the bank cancels the charge) and the bank's callbacks stop. */
+static void
+test_allocation_fails_deposit (void)
+{
+  OtGateway *other = allocation_start (1);
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 30000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) pending = order_call (other, &order, "POST", "/pay", "alloc-t",
+                                              "{\"method\": \"transfer\", \"transfer\":"
+                                              " {\"depositor_name\": \"홍길동\"}}");
+  g_autoptr(OtResponse) got = NULL;
+
+  ot_assert_status (pending, 200);
+  g_assert_cmpstr (status_of (pending), ==, "pending");
+  exec_on (other, STOCK_CLOSED);
+  deposit (pending);
+  got = wait_for_last_try (other, &order);
+  assert_given_back (other, &order, got);
+  json_object_unref (ot_assert_audit_balanced (other));
+  ot_gateway_stop (other);
+}
+
+/* Without the sweep, the buyer's retries are the tries: one before the
+ * next is due is told to wait and tries nothing; the last one's answer is
+ * that the money goes back, stored under its key like a decline. */
+static void
+test_allocation_fails_retries (void)
+{
+  OtGateway *other = allocation_start (3600);
+  gint64 account = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 30000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) early = NULL;
+  g_autoptr(OtResponse) second = NULL;
+  g_autoptr(OtResponse) last = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) got = NULL;
+
+  exec_on (other, STOCK_CLOSED);
+  first = order_call (other, &order, "POST", "/pay", "alloc-b", ACCOUNT_FUNDING);
+  ot_assert_error (first, 409, "invalid_request_error", "payment_in_progress");
+  early = order_call (other, &order, "POST", "/pay", "alloc-b", ACCOUNT_FUNDING);
+  ot_assert_error (early, 409, "invalid_request_error", "payment_in_progress");
+  g_assert_cmpuint (log_count (other, STOCK_REFUSAL), ==, 1);
+
+  g_usleep (1200 * 1000);
+  second = order_call (other, &order, "POST", "/pay", "alloc-b", ACCOUNT_FUNDING);
+  ot_assert_error (second, 409, "invalid_request_error", "payment_in_progress");
+  g_assert_cmpuint (log_count (other, STOCK_REFUSAL), ==, 2);
+
+  g_usleep (2200 * 1000);
+  last = order_call (other, &order, "POST", "/pay", "alloc-b", ACCOUNT_FUNDING);
+  assert_decline (last, "funding_declined", "allocation_failed");
+  g_assert_cmpuint (log_count (other, STOCK_REFUSAL), ==, ALLOCATION_ATTEMPTS);
+  replay = order_call (other, &order, "POST", "/pay", "alloc-b", ACCOUNT_FUNDING);
+  g_assert_cmpstr (replay->body, ==, last->body);
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+
+  got = get_order (other, &order);
+  assert_given_back (other, &order, got);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account);
+  json_object_unref (ot_assert_audit_balanced (other));
+  ot_gateway_stop (other);
+}
+
+/* A failure that passes: the next attempt, on the retry schedule, issues
+ * the cards; the buyer's retry with the same key gets them, charged once. */
+static void
+test_allocation_retried (void)
+{
+  OtGateway *other = allocation_start (1);
+  gint64 account = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH);
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 30000, \"quantity\": 2}]");
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) allocated = NULL;
+  g_autoptr(OtResponse) retry = NULL;
+  g_autoptr(GPtrArray) numbers = NULL;
+  g_autoptr(JsonObject) audit = NULL;
+  gint64 start;
+
+  exec_on (other, STOCK_CLOSED);
+  first = order_call (other, &order, "POST", "/pay", "alloc-r", ACCOUNT_FUNDING);
+  exec_on (other, "DROP TRIGGER stock_closed");
+  start = g_get_monotonic_time ();
+  ot_assert_error (first, 409, "invalid_request_error", "payment_in_progress");
+  g_assert_cmpuint (log_count (other, STOCK_REFUSAL), ==, 1);
+
+  allocated = wait_for_status (other, &order, "allocated");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 8 * G_USEC_PER_SEC);
+  assert_no_numbers (allocated);
+  retry = order_call (other, &order, "POST", "/pay", "alloc-r", ACCOUNT_FUNDING);
+  ot_assert_status (retry, 200);
+  g_assert_null (ot_response_header (retry, "Idempotent-Replayed"));
+  numbers = numbers_of (retry);
+  g_assert_cmpuint (numbers->len, ==, 2);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account - 60000);
+  g_assert_cmpuint (log_count (other, STOCK_REFUSAL), ==, 1);
+  g_assert_cmpint (metric (other, "onepin_site_allocation_failures_total"), ==, 1);
+  g_assert_cmpint (metric (other, "onepin_site_allocations_abandoned_total"), ==, 0);
+  audit = ot_assert_audit_balanced (other);
+  g_assert_cmpint (ot_json_int (audit, "cards_balance_total"), ==, 60000);
+  ot_gateway_stop (other);
+}
+
 static gboolean
 file_contains (const char *path,
                const char *needle)
@@ -1650,6 +1973,10 @@ main (int    argc,
                    test_payout_not_found_after_timeout);
   g_test_add_func ("/orders/bank/refund-key-holder", test_refund_key_holder);
   g_test_add_func ("/orders/bank/restart-sweep", test_restart_sweep);
+  g_test_add_func ("/orders/bank/allocation-fails", test_allocation_fails);
+  g_test_add_func ("/orders/bank/allocation-fails-deposit", test_allocation_fails_deposit);
+  g_test_add_func ("/orders/bank/allocation-fails-retries", test_allocation_fails_retries);
+  g_test_add_func ("/orders/bank/allocation-retried", test_allocation_retried);
   g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
 
   bank = ot_bank_start (bank_args);

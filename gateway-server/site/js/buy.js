@@ -249,7 +249,9 @@
       } else if (now.status === 'failed') {
         clearInterval (pollTimer);
         Site.guardLeaving (false);
-        Site.setText (status, 'pay.transfer_expired');
+        /* The deposit came, but no card could be issued: it goes back. */
+        const givenBack = now.payment && now.payment.decline_code === 'allocation_failed';
+        Site.setText (status, givenBack ? 'pay.allocation_failed' : 'pay.transfer_expired');
       }
     } catch (err) {
       Site.setText (status, Site.errorKey (err));

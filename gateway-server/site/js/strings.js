@@ -145,6 +145,8 @@ window.ONEPIN_STRINGS = {
     'api.decline.insufficient_funds': 'There is not enough money for this payment.',
     'api.decline.balance_limit': 'The balance would go over 1,000,000 won.',
     'api.decline.currency_mismatch': 'The card does not hold this currency.',
+    'api.decline.allocation_failed': 'The payment was approved, but the cards could not be issued, so it was canceled and the money goes back to you in full. Please try again later.',
+    'api.decline.credit_failed': 'The payment was approved, but the card could not be recharged, so it was canceled and the money goes back to you in full. The balance is unchanged.',
 
     'bank.kb': 'KB Kookmin Bank',
     'bank.shinhan': 'Shinhan Bank',
@@ -174,6 +176,7 @@ window.ONEPIN_STRINGS = {
     'pay.transfer_check': 'Check the deposit now',
     'pay.transfer_waiting': 'Waiting for your deposit. This page checks every few seconds; keep it open.',
     'pay.transfer_expired': 'The deposit did not arrive in time, so the order was canceled. Nothing was charged.',
+    'pay.allocation_failed': 'The deposit arrived, but the cards could not be issued, so the order was canceled and the deposit goes back to you in full. Please try again later.',
     'pay.va_account': 'Account number',
     'pay.va_amount': 'Amount',
     'pay.va_deadline': 'Deposit by',
@@ -577,6 +580,8 @@ window.ONEPIN_STRINGS = {
     'api.decline.insufficient_funds': '잔액이 부족합니다.',
     'api.decline.balance_limit': '잔액이 1,000,000원을 넘게 됩니다.',
     'api.decline.currency_mismatch': '이 통화를 쓸 수 없는 카드입니다.',
+    'api.decline.allocation_failed': '결제는 승인되었지만 카드를 발급하지 못해 결제를 취소했습니다. 결제 금액은 전액 돌려드립니다. 잠시 뒤에 다시 시도해 주십시오.',
+    'api.decline.credit_failed': '결제는 승인되었지만 카드를 충전하지 못해 결제를 취소했습니다. 결제 금액은 전액 돌려드리며 잔액은 그대로입니다.',
 
     'bank.kb': 'KB국민은행',
     'bank.shinhan': '신한은행',
@@ -606,6 +611,7 @@ window.ONEPIN_STRINGS = {
     'pay.transfer_check': '지금 입금 확인',
     'pay.transfer_waiting': '입금을 기다리고 있습니다. 몇 초마다 확인하니 이 페이지를 열어 두십시오.',
     'pay.transfer_expired': '기한 안에 입금되지 않아 주문이 취소되었습니다. 결제된 금액은 없습니다.',
+    'pay.allocation_failed': '입금은 확인되었지만 카드를 발급하지 못해 주문을 취소했습니다. 입금하신 금액은 전액 돌려드립니다. 잠시 뒤에 다시 시도해 주십시오.',
     'pay.va_account': '계좌번호',
     'pay.va_amount': '입금액',
     'pay.va_deadline': '입금 기한',
