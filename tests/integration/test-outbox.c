@@ -471,18 +471,8 @@ static void
 assert_not_stored (OtGateway  *gw,
                    const char *secret)
 {
-  const char *files[] = { "onepin.db", "onepin.db-wal" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), files[i], NULL);
-      g_autofree char *contents = NULL;
-      gsize len = 0;
-
-      if (g_file_get_contents (path, &contents, &len, NULL) &&
-          memmem (contents, len, secret, strlen (secret)) != NULL)
-        g_error ("%s holds \"%s\" in clear", files[i], secret);
-    }
+  if (ot_gateway_database_holds (gw, secret))
+    g_error ("the database holds \"%s\" in clear", secret);
 }
 
 static void

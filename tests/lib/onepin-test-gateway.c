@@ -321,6 +321,25 @@ ot_gateway_data_dir (OtGateway *gw)
   return gw->data_dir;
 }
 
+gboolean
+ot_gateway_database_holds (OtGateway  *gw,
+                           const char *needle)
+{
+  const char *names[] = { "onepin.db", "onepin.db-wal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (gw->data_dir, names[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len = 0;
+
+      if (g_file_get_contents (path, &data, &len, NULL) &&
+          memmem (data, len, needle, strlen (needle)) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 const char *
 ot_gateway_log_path (OtGateway *gw)
 {

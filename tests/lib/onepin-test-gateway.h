@@ -45,6 +45,9 @@ void         ot_gateway_restart          (OtGateway   *gw);
 const char  *ot_gateway_url              (OtGateway   *gw);
 const char  *ot_gateway_admin_token      (OtGateway   *gw);
 const char  *ot_gateway_data_dir         (OtGateway   *gw);
+/* Whether @needle is in the bytes of the gateway's database or its WAL. */
+gboolean     ot_gateway_database_holds   (OtGateway   *gw,
+                                          const char  *needle);
 /* The file that collects the gateway's stdout and stderr, across restarts. */
 const char  *ot_gateway_log_path         (OtGateway   *gw);
 GPid         ot_gateway_pid              (OtGateway   *gw);
