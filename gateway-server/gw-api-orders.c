@@ -1455,8 +1455,9 @@ recharge_fields_ok (GwRequest *request)
   return TRUE;
 }
 
-/* The hash a recharge or payout keeps of the request's key: SHA-256 of
- * @kind, @scope and the key. */
+/* The hash a recharge or payout keeps of the request's key: the HMAC of
+ * the SHA-256 of @kind, @scope and the key, which is what rows made before
+ * migration 018 kept, and what it keyed. */
 static void
 request_key_hash (GwRequest  *request,
                   const char *kind,
@@ -1466,6 +1467,7 @@ request_key_hash (GwRequest  *request,
   g_autofree char *all = g_strconcat (kind, "\n", scope, "\n", request->idempotency_key, NULL);
 
   onepin_crypto_sha256 (all, strlen (all), out);
+  gw_server_key_request_key (request->server, out);
 }
 
 /* What the recharge keeps of the request's key: its hash in the request's

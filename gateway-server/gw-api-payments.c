@@ -295,8 +295,9 @@ batch_item (BatchState *batch,
   call->repeatable = TRUE;
   call->data = params;
   call->data_free = (GDestroyNotify) gw_payment_params_free;
-  call->scope = g_strdup (request->merchant_id);
-  call->idempotency_key = g_strdup (params->idempotency_key);
+  call->keyed = TRUE;
+  gw_server_hash_idempotency_key (request->server, request->merchant_id, params->idempotency_key,
+                                  call->key_hash);
   item_fingerprint (request->server, json_node_get_object (node), call->fingerprint);
   return call;
 }

@@ -467,10 +467,10 @@ typedef struct
   GwWalletState  *state;
   GwRequest      *request;         /* NULL when the recovery sweep settles it */
   char            user_id[40];
-  char            scope[48];
-  char           *key;             /* the client's Idempotency-Key, or NULL */
+  gboolean        keyed;           /* it has the client's Idempotency-Key, known by: */
+  guint8          key_hash[32];    /* gw_server_hash_idempotency_key (), in the user's scope */
   guint8          fingerprint[32];
-  char           *in_flight;       /* its entry in state->charge_keys */
+  gboolean        key_claimed;     /* its key is in state->charge_keys */
   char            funding_source_id[40];
   gint64          amount;
   char           *cvc;
@@ -515,12 +515,10 @@ charge_free (Charge *charge)
   gpointer done_data = charge->done_data;
 
   g_hash_table_remove (state->charging, charge->user_id);
-  if (charge->in_flight != NULL)
-    g_hash_table_remove (state->charge_keys, charge->in_flight);
+  if (charge->key_claimed)
+    g_hash_table_remove (state->charge_keys, charge->key_hash);
   charge_forget_secrets (charge);
   gw_wallet_charge_clear (&charge->charge);
-  g_free (charge->key);
-  g_free (charge->in_flight);
   g_free (charge->reference);
   g_free (charge);
   if (done != NULL)
@@ -540,10 +538,10 @@ charge_call (Charge      *charge,
   call->data = charge;
   call->done = done;
   call->done_data = charge;
-  if (keyed && charge->key != NULL)
+  if (keyed && charge->keyed)
     {
-      call->scope = g_strdup (charge->scope);
-      call->idempotency_key = g_strdup (charge->key);
+      call->keyed = TRUE;
+      memcpy (call->key_hash, charge->key_hash, 32);
       memcpy (call->fingerprint, charge->fingerprint, 32);
     }
   return call;
@@ -634,9 +632,9 @@ charge_refusal_stored (GwTxn   *txn,
                        GError **error)
 {
   charge->step = STEP_ANSWER;
-  if (charge->key == NULL)
+  if (!charge->keyed)
     return TRUE;
-  return txn->funcs->idempotency_put (txn, charge->scope, charge->key, charge->fingerprint,
+  return txn->funcs->idempotency_put (txn, charge->key_hash, charge->fingerprint,
                                       call->status, call->body->str, call->body->len, FALSE,
                                       error);
 }
@@ -652,8 +650,8 @@ charge_replay (GwTxn    *txn,
   GwIdempotencyRecord record = { 0 };
   GError *local = NULL;
 
-  *found = charge->key != NULL &&
-           txn->funcs->idempotency_get (txn, charge->scope, charge->key, &record, &local);
+  *found = charge->keyed &&
+           txn->funcs->idempotency_get (txn, charge->key_hash, &record, &local);
   if (local != NULL)
     return g_propagate_error (error, local), FALSE;
   if (!*found)
@@ -761,7 +759,8 @@ charge_record (GwTxn   *txn,
   g_strlcpy (row->currency, "krw", sizeof row->currency);
   g_strlcpy (row->status, "pending", sizeof row->status);
   row->amount = charge->amount;
-  row->idempotency_key = g_strdup (charge->key);
+  row->keyed = charge->keyed;
+  memcpy (row->key_hash, charge->key_hash, 32);
   memcpy (row->fingerprint, charge->fingerprint, 32);
   row->created = txn->funcs->now (txn);
   charge->step = STEP_CHARGE;
@@ -827,9 +826,9 @@ charge_begin_apply (GwTxn   *txn,
     return FALSE;
   if (found)
     return TRUE;
-  if (charge->key != NULL &&
-      GW_WALLET_STORE (txn)->charge_by_key (txn, charge->user_id, charge->key, &charge->charge,
-                                            &local))
+  if (charge->keyed &&
+      GW_WALLET_STORE (txn)->charge_by_key (txn, charge->user_id, charge->key_hash,
+                                            &charge->charge, &local))
     return charge_resume (txn, call, charge, error);
   if (local != NULL)
     return g_propagate_error (error, local), FALSE;
@@ -1213,33 +1212,27 @@ charge_busy (GwRequest  *request,
   gw_request_error (request, 409, type, code, NULL, message);
 }
 
-/* One charge per user at a time, and one run per key: FALSE after replying 409. */
+/* One charge per user at a time, and one run per key (@key_hash, the
+ * request's, in the user's scope): FALSE after replying 409. */
 static gboolean
 charge_claim (GwWalletState *state,
               GwRequest     *request,
-              char         **in_flight)
+              const guint8   key_hash[32])
 {
-  if (request->idempotency_key != NULL)
+  if (g_hash_table_contains (state->charge_keys, key_hash))
     {
-      *in_flight = g_strconcat (request->user_id, "\n", request->idempotency_key, NULL);
-      if (g_hash_table_contains (state->charge_keys, *in_flight))
-        {
-          g_clear_pointer (in_flight, g_free);
-          charge_busy (request, "idempotency_error", "idempotency_in_flight",
-                       "A request with this Idempotency-Key is still in progress.");
-          return FALSE;
-        }
+      charge_busy (request, "idempotency_error", "idempotency_in_flight",
+                   "A request with this Idempotency-Key is still in progress.");
+      return FALSE;
     }
   if (g_hash_table_contains (state->charging, request->user_id))
     {
-      g_clear_pointer (in_flight, g_free);
       charge_busy (request, "invalid_request_error", "charge_in_progress",
                    "Another charge of this wallet is in progress. Try again shortly.");
       return FALSE;
     }
   g_hash_table_add (state->charging, g_strdup (request->user_id));
-  if (*in_flight != NULL)
-    g_hash_table_add (state->charge_keys, g_strdup (*in_flight));
+  g_hash_table_add (state->charge_keys, g_memdup2 (key_hash, 32));
   return TRUE;
 }
 
@@ -1256,7 +1249,7 @@ gw_api_wallet_charge (GwRequest *request)
   GwWalletState *state = gw_api_wallet_state (request->server);
   const char *message = NULL;
   const char *param;
-  char *in_flight = NULL;
+  guint8 key_hash[32];
   Charge *charge;
   GwCall *call;
 
@@ -1272,16 +1265,17 @@ gw_api_wallet_charge (GwRequest *request)
   if (gw_server_get_connector (request->server) == NULL)
     return gw_request_error (request, 503, "api_error", "bank_unavailable", NULL,
                              "No financial system is configured. Nothing was charged.");
-  if (!charge_claim (state, request, &in_flight))
+  gw_server_hash_idempotency_key (request->server, request->scope, request->idempotency_key,
+                                  key_hash);
+  if (!charge_claim (state, request, key_hash))
     return;
 
   charge = g_new0 (Charge, 1);
   charge->state = state;
   charge->request = request;
-  charge->in_flight = in_flight;
+  charge->keyed = charge->key_claimed = TRUE;
+  memcpy (charge->key_hash, key_hash, 32);
   g_strlcpy (charge->user_id, request->user_id, sizeof charge->user_id);
-  g_strlcpy (charge->scope, request->scope, sizeof charge->scope);
-  charge->key = g_strdup (request->idempotency_key);
   memcpy (charge->fingerprint, request->fingerprint, 32);
   g_strlcpy (charge->funding_source_id,
              onepin_json_get_string (request->body, "funding_source_id", ""),
@@ -1376,17 +1370,17 @@ recovery_next (Recovery *recovery)
       charge->done = recovery_charge_finished;
       charge->done_data = recovery;
       g_strlcpy (charge->user_id, row->user_id, sizeof charge->user_id);
-      g_snprintf (charge->scope, sizeof charge->scope, "user:%s", row->user_id);
-      charge->key = g_strdup (row->idempotency_key);
+      charge->keyed = row->keyed;
+      memcpy (charge->key_hash, row->key_hash, 32);
       memcpy (charge->fingerprint, row->fingerprint, 32);
       charge->charge = *row;
       g_free (row);                   /* its strings now belong to the charge */
       charge->amount = charge->charge.amount;
       g_hash_table_add (state->charging, g_strdup (charge->user_id));
-      if (charge->key != NULL)
+      if (charge->keyed)
         {
-          charge->in_flight = g_strconcat (charge->user_id, "\n", charge->key, NULL);
-          g_hash_table_add (state->charge_keys, g_strdup (charge->in_flight));
+          charge->key_claimed = TRUE;
+          g_hash_table_add (state->charge_keys, g_memdup2 (charge->key_hash, 32));
         }
       if (g_str_equal (charge->charge.status, "voiding"))
         return charge_void (charge);

@@ -42,7 +42,8 @@ gw_keys_load (const char  *path,
       !(keys->password = derive (master, "onepin card password v1", FALSE, error)) ||
       !(keys->apikey = derive (master, "onepin api key v1", FALSE, error)) ||
       !(keys->seal = derive (master, "onepin seal v1", TRUE, error)) ||
-      !(keys->ids = derive (master, "onepin line ids v1", TRUE, error)))
+      !(keys->ids = derive (master, "onepin line ids v1", TRUE, error)) ||
+      !(keys->idempotency = derive (master, "onepin idempotency key v1", FALSE, error)))
     return NULL;
   return g_steal_pointer (&keys);
 }
@@ -57,7 +58,43 @@ gw_keys_free (GwKeys *keys)
   g_clear_pointer (&keys->apikey, onepin_key_free);
   g_clear_pointer (&keys->seal, onepin_key_free);
   g_clear_pointer (&keys->ids, onepin_key_free);
+  g_clear_pointer (&keys->idempotency, onepin_key_free);
   g_free (keys);
+}
+
+void
+gw_keys_idempotency_hash (OnepinKey  *key,
+                          const char *scope,
+                          const char *idempotency_key,
+                          guint8      out[32])
+{
+  /* A client's key is at most 255 bytes and a scope 47, so it fits on the
+   * stack; only the gateway's own keys (gw_request_use_idempotency_key),
+   * which hold a path id, may not. */
+  char stack[320];
+  g_autofree char *heap = NULL;
+  gsize scope_len = strlen (scope);
+  gsize len = scope_len + 1 + strlen (idempotency_key);
+  char *text = len <= sizeof stack ? stack : (heap = g_malloc (len));
+
+  memcpy (text, scope, scope_len + 1);
+  memcpy (text + scope_len + 1, idempotency_key, len - scope_len - 1);
+  onepin_key_hmac (key, text, len, out);
+}
+
+void
+gw_keys_request_key (OnepinKey    *key,
+                     const guint8  digest[32],
+                     guint8        out[32])
+{
+  /* It starts with a NUL, where a key's hash starts with its scope (never
+   * empty): the two never hash the same text. */
+  static const char prefix[] = "\0request";
+  guint8 text[sizeof prefix + 32];
+
+  memcpy (text, prefix, sizeof prefix);
+  memcpy (text + sizeof prefix, digest, 32);
+  onepin_key_hmac (key, text, sizeof text, out);
 }
 
 /* A text token rather than raw bytes: people paste it into curl. */

@@ -16,6 +16,7 @@ typedef struct
   OnepinKey *apikey;       /* API keys and the admin token -> stored hash */
   OnepinKey *seal;         /* AES-256-GCM */
   OnepinKey *ids;          /* AES-256, one block: statement line ids */
+  OnepinKey *idempotency;  /* Idempotency-Key values -> stored hash */
 } GwKeys;
 
 /* Loads the master key from @path (creating it, mode 0600, on first start)
@@ -23,6 +24,20 @@ typedef struct
 GwKeys   *gw_keys_load           (const char  *path,
                                   GError     **error);
 void      gw_keys_free           (GwKeys      *keys);
+/* The hash an Idempotency-Key is stored and looked up by: HMAC-SHA256
+ * under @key (GwKeys.idempotency) of @scope, a NUL and @idempotency_key.
+ * Merchants' keys hold order numbers and customers' details, and the
+ * database must not show them. */
+void      gw_keys_idempotency_hash (OnepinKey    *key,
+                                    const char   *scope,
+                                    const char   *idempotency_key,
+                                    guint8        out[32]);
+/* What a recharge or a balance refund keeps of its request's key: the
+ * HMAC under the same key of a NUL, "request", a NUL and @digest, the
+ * SHA-256 these rows kept before migration 018 (so that those convert). */
+void      gw_keys_request_key    (OnepinKey    *key,
+                                  const guint8  digest[32],
+                                  guint8        out[32]);
 /* Reads DIR/admin.token, creating it (mode 0600) with a fresh token. */
 char     *gw_admin_token_load    (const char  *data_dir,
                                   GError     **error);

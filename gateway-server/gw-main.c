@@ -363,7 +363,7 @@ start (Gateway  *gw,
     g_warning ("[wallet] pbkdf2_iterations is below 600,000: for tests only");
   onepin_key_hmac (gw->keys->apikey, token, strlen (token), token_hash);
 
-  store = gw_store_sqlite_new (db_path, gw->keys->seal, error);
+  store = gw_store_sqlite_new (db_path, gw->keys->seal, gw->keys->idempotency, error);
   if (store == NULL)
     return FALSE;
   gw->store = GW_STORE (store);
@@ -375,7 +375,7 @@ start (Gateway  *gw,
   gw_outbox_start (gw->outbox);
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
-                              token_hash);
+                              gw->keys->idempotency, token_hash);
   if (!gw_api_network_start (gw->server, error))
     return FALSE;
   /* The card site; without a financial system configured ([bank]) it takes

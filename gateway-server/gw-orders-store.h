@@ -115,7 +115,7 @@ typedef struct
   gint64   created;
   gint64   updated;
   gboolean has_request_key;       /* FALSE: made without a key, or before migration 013 */
-  guint8   request_key[32];       /* SHA-256 of "payout", the key's scope (the card) and key */
+  guint8   request_key[32];       /* GwPayoutKey's */
   guint8   fingerprint[32];       /* the keyed fingerprint of the request with that key */
 } GwPayoutRow;
 

@@ -341,7 +341,8 @@ gboolean gw_orders_open_gift     (GwTxn                *txn,
 /* A recharge request's Idempotency-Key, as its recharge keeps it. */
 typedef struct
 {
-  guint8 request_key[32];           /* SHA-256 of "recharge", the key's scope (the card) and key */
+  guint8 request_key[32];           /* keyed hash of "recharge", the key's scope (the card) and
+                                       key (gw_server_key_request_key) */
   guint8 legacy_key[32];            /* the same in the scope "public", of rows before 012 */
   guint8 fingerprint[32];           /* the request's keyed fingerprint: its parameters */
 } GwRechargeKey;
@@ -371,7 +372,8 @@ gboolean gw_orders_recharge_answer (GwTxn                *txn,
 /* A balance refund request's Idempotency-Key, as its payout keeps it. */
 typedef struct
 {
-  guint8 request_key[32];           /* SHA-256 of "payout", the key's scope (the card) and key */
+  guint8 request_key[32];           /* keyed hash of "payout", the key's scope (the card) and
+                                       key (gw_server_key_request_key) */
   guint8 fingerprint[32];           /* the request's keyed fingerprint: its parameters */
 } GwPayoutKey;
 

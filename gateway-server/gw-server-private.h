@@ -49,8 +49,8 @@ struct _GwCall
 {
   GwServer      *server;
   GwRequest     *request;            /* NULL for a batch item */
-  char          *scope;              /* idempotency scope: the caller's key */
-  char          *idempotency_key;
+  gboolean       keyed;              /* it has an Idempotency-Key, known by: */
+  guint8         key_hash[32];       /* gw_server_hash_idempotency_key () */
   guint8         fingerprint[32];
   gboolean       seal;               /* the body carries secrets */
   /* @apply may run again after a rollback (GW_STORE_OP_REPEATABLE): it
@@ -127,6 +127,16 @@ void      gw_request_bad_param    (GwRequest   *request,
 gboolean  gw_request_check_body   (GwRequest             *request,
                                    const OnepinJsonField *fields,
                                    gsize                  n_fields);
+/* The hash an Idempotency-Key is kept and looked up by, in the store and
+ * in the in-flight tables: the HMAC of @scope and @key under a key of its
+ * own (gw_keys_idempotency_hash). Merchants' keys hold order numbers and
+ * customers' details, so nothing past the HTTP layer keeps the key. */
+void      gw_server_hash_idempotency_key (GwServer   *self,
+                                          const char *scope,
+                                          const char *key,
+                                          guint8      out[32]);
+/* A set of such hashes (32-byte keys, freed with g_free). */
+GHashTable *gw_key_hash_set_new   (void);
 /* Keys the request by @key, for routes whose requests carry their own
  * sequence number: a retry is found by that number whatever
  * Idempotency-Key the client sent with it (a fresh one per attempt, say),
@@ -141,6 +151,10 @@ void      gw_request_scope_to_card (GwRequest           *request,
  * as every fingerprint stored with an idempotency record is. */
 void      gw_server_key_fingerprint      (GwServer   *self,
                                           guint8      fingerprint[32]);
+/* Replaces the SHA-256 of a recharge's or payout's request key (its kind,
+ * scope and Idempotency-Key) by the HMAC its row keeps (gw_keys_request_key). */
+void      gw_server_key_request_key      (GwServer   *self,
+                                          guint8      digest[32]);
 /* The token of an "Authorization: Bearer" header, or NULL. */
 const char *gw_request_bearer     (GwRequest   *request);
 /* Reads a query parameter "limit" (1..100, default @fallback); FALSE after replying 400. */
@@ -160,17 +174,14 @@ void      gw_call_free            (GwCall      *call);
  * between two transactions: its key stays in flight from the claim to the
  * release, and its outcome is looked up and stored explicitly. */
 gboolean  gw_server_claim_key     (GwServer      *self,
-                                   const char    *scope,
-                                   const char    *key);
+                                   const guint8   key_hash[32]);
 void      gw_server_release_key   (GwServer      *self,
-                                   const char    *scope,
-                                   const char    *key);
-/* On the writer: when @key has a stored outcome, @call gets it (or a 422
+                                   const guint8   key_hash[32]);
+/* On the writer: when @key_hash has a stored outcome, @call gets it (or a 422
  * for other parameters) and @answered is TRUE. */
 gboolean  gw_idempotency_replay   (GwTxn         *txn,
                                    GwCall        *call,
-                                   const char    *scope,
-                                   const char    *key,
+                                   const guint8   key_hash[32],
                                    const guint8   fingerprint[32],
                                    gboolean      *answered,
                                    GError       **error);
@@ -181,11 +192,10 @@ gboolean  gw_idempotency_replay   (GwTxn         *txn,
 gboolean  gw_idempotency_check_holder (GwTxn   *txn,
                                        GwCall  *call,
                                        GError **error);
-/* Stores @call's status and body under @key, unless it is a 5xx. */
+/* Stores @call's status and body under @key_hash, unless it is a 5xx. */
 gboolean  gw_idempotency_remember (GwTxn         *txn,
                                    GwCall        *call,
-                                   const char    *scope,
-                                   const char    *key,
+                                   const guint8   key_hash[32],
                                    const guint8   fingerprint[32],
                                    GError       **error);
 

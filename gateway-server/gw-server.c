@@ -9,6 +9,7 @@
  */
 #include "gw-server-private.h"
 #include "gw-io-threads.h"
+#include "gw-keys.h"
 #include "gw-http-fallback.h"
 #include "onepin-soup-server.h"
 #include "gw-pages.h"
@@ -187,6 +188,7 @@ struct _GwServer
   const GwLedgerConfig *ledger;
   GwMetrics            *metrics;
   OnepinKey            *apikey_key;
+  OnepinKey            *idempotency_key;
   guint8                admin_token_hash[32];
   GwConnector          *connector;
 
@@ -194,7 +196,7 @@ struct _GwServer
   GwIoThreads          *io_threads;
   char                 *url;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
-  GHashTable           *in_flight;      /* "scope\nkey" */
+  GHashTable           *in_flight;      /* key hashes (gw_key_hash_set_new) */
   GHashTable           *failures;       /* remote address -> AddressFailures */
   guint                 requests_in_flight;
   guint                 answers_unwritten;  /* handed to self->soup, not yet sent */
@@ -340,6 +342,39 @@ gw_server_hash_api_key (GwServer   *self,
                         guint8      out[32])
 {
   onepin_key_hmac (self->apikey_key, key, strlen (key), out);
+}
+
+void
+gw_server_hash_idempotency_key (GwServer   *self,
+                                const char *scope,
+                                const char *key,
+                                guint8      out[32])
+{
+  gw_keys_idempotency_hash (self->idempotency_key, scope, key, out);
+}
+
+/* A keyed hash is spread evenly, and no client can choose it: its first
+ * bytes are as good a hash as any, and cannot be flooded. */
+static guint
+key_hash_hash (gconstpointer key)
+{
+  guint h;
+
+  memcpy (&h, key, sizeof h);
+  return h;
+}
+
+static gboolean
+key_hash_equal (gconstpointer a,
+                gconstpointer b)
+{
+  return memcmp (a, b, 32) == 0;
+}
+
+GHashTable *
+gw_key_hash_set_new (void)
+{
+  return g_hash_table_new_full (key_hash_hash, key_hash_equal, g_free, NULL);
 }
 
 /* Requests */
@@ -716,8 +751,10 @@ gw_call_new (GwRequest      *request,
   call->data_free = data_free;
   if (request->idempotency_key != NULL)
     {
-      call->scope = g_strdup (request->scope);
-      call->idempotency_key = g_strdup (request->idempotency_key);
+      /* The scope is final here: handlers narrow it before they make a call. */
+      call->keyed = TRUE;
+      gw_server_hash_idempotency_key (request->server, request->scope, request->idempotency_key,
+                                      call->key_hash);
       memcpy (call->fingerprint, request->fingerprint, 32);
       call->has_holder = request->has_holder;
       call->holder = request->holder;
@@ -732,8 +769,6 @@ gw_call_free (GwCall *call)
     call->data_free (call->data);
   if (call->body != NULL)
     g_string_free (call->body, TRUE);
-  g_free (call->scope);
-  g_free (call->idempotency_key);
   explicit_bzero (&call->holder, sizeof call->holder);
   g_free (call);
 }
@@ -824,41 +859,27 @@ gw_call_fail (GwCall          *call,
     }
 }
 
-static char *
-in_flight_key (const char *scope,
-               const char *key)
-{
-  return g_strconcat (scope, "\n", key, NULL);
-}
-
 gboolean
-gw_server_claim_key (GwServer   *self,
-                     const char *scope,
-                     const char *key)
+gw_server_claim_key (GwServer     *self,
+                     const guint8  key_hash[32])
 {
-  g_autofree char *both = in_flight_key (scope, key);
-
-  if (g_hash_table_contains (self->in_flight, both))
+  if (g_hash_table_contains (self->in_flight, key_hash))
     return FALSE;
-  g_hash_table_add (self->in_flight, g_steal_pointer (&both));
+  g_hash_table_add (self->in_flight, g_memdup2 (key_hash, 32));
   return TRUE;
 }
 
 void
-gw_server_release_key (GwServer   *self,
-                       const char *scope,
-                       const char *key)
+gw_server_release_key (GwServer     *self,
+                       const guint8  key_hash[32])
 {
-  g_autofree char *both = in_flight_key (scope, key);
-
-  g_hash_table_remove (self->in_flight, both);
+  g_hash_table_remove (self->in_flight, key_hash);
 }
 
 gboolean
 gw_idempotency_replay (GwTxn         *txn,
                        GwCall        *call,
-                       const char    *scope,
-                       const char    *key,
+                       const guint8   key_hash[32],
                        const guint8   fingerprint[32],
                        gboolean      *answered,
                        GError       **error)
@@ -867,7 +888,7 @@ gw_idempotency_replay (GwTxn         *txn,
   GError *local = NULL;
 
   *answered = FALSE;
-  if (!txn->funcs->idempotency_get (txn, scope, key, &record, &local))
+  if (!txn->funcs->idempotency_get (txn, key_hash, &record, &local))
     return local ? (g_propagate_error (error, local), FALSE) : TRUE;
 
   *answered = TRUE;
@@ -892,14 +913,13 @@ gw_idempotency_replay (GwTxn         *txn,
 gboolean
 gw_idempotency_remember (GwTxn         *txn,
                          GwCall        *call,
-                         const char    *scope,
-                         const char    *key,
+                         const guint8   key_hash[32],
                          const guint8   fingerprint[32],
                          GError       **error)
 {
   if (call->status >= 500)
     return TRUE;
-  return txn->funcs->idempotency_put (txn, scope, key, fingerprint, call->status,
+  return txn->funcs->idempotency_put (txn, key_hash, fingerprint, call->status,
                                       call->body->str, call->body->len, call->seal, error);
 }
 
@@ -977,9 +997,8 @@ call_apply (GwTxn    *txn,
       call->is_payment = FALSE;
     }
 
-  if (call->idempotency_key != NULL &&
-      !gw_idempotency_replay (txn, call, call->scope, call->idempotency_key, call->fingerprint,
-                              &answered, error))
+  if (call->keyed &&
+      !gw_idempotency_replay (txn, call, call->key_hash, call->fingerprint, &answered, error))
     return FALSE;
   if (answered && call->has_holder && !gw_idempotency_check_holder (txn, call, error))
     return FALSE;
@@ -991,9 +1010,8 @@ call_apply (GwTxn    *txn,
   if (call->outcome.credential_failure && !gw_ledger_count_refusal (txn, error))
     return FALSE;
 
-  if (call->idempotency_key != NULL)
-    return gw_idempotency_remember (txn, call, call->scope, call->idempotency_key,
-                                    call->fingerprint, error);
+  if (call->keyed)
+    return gw_idempotency_remember (txn, call, call->key_hash, call->fingerprint, error);
   return TRUE;
 }
 
@@ -1022,8 +1040,8 @@ call_done (gpointer      data,
   GwCall *call = data;
   GwRequest *request = call->request;
 
-  if (call->idempotency_key != NULL)
-    gw_server_release_key (call->server, call->scope, call->idempotency_key);
+  if (call->keyed)
+    gw_server_release_key (call->server, call->key_hash);
 
   if (error != NULL)
     {
@@ -1066,8 +1084,7 @@ gw_call_submit (GwCall *call)
 {
   GwServer *self = call->server;
 
-  if (call->idempotency_key != NULL &&
-      !gw_server_claim_key (self, call->scope, call->idempotency_key))
+  if (call->keyed && !gw_server_claim_key (self, call->key_hash))
     {
       call->status = 409;
       call->body = g_string_new (NULL);
@@ -1375,6 +1392,13 @@ gw_server_key_fingerprint (GwServer *self,
                            guint8    fingerprint[32])
 {
   onepin_key_hmac (self->apikey_key, fingerprint, 32, fingerprint);
+}
+
+void
+gw_server_key_request_key (GwServer *self,
+                           guint8    digest[32])
+{
+  gw_keys_request_key (self->idempotency_key, digest, digest);
 }
 
 void
@@ -1848,7 +1872,7 @@ gw_server_init (GwServer *self)
 {
   self->merchants = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
                                            (GDestroyNotify) g_bytes_unref, g_free);
-  self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->in_flight = gw_key_hash_set_new ();
   self->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
@@ -1858,6 +1882,7 @@ gw_server_new (const GwConfig       *config,
                const GwLedgerConfig *ledger,
                GwMetrics            *metrics,
                OnepinKey            *apikey_key,
+               OnepinKey            *idempotency_key,
                const guint8          admin_token_hash[32])
 {
   GwServer *self = g_object_new (GW_TYPE_SERVER, NULL);
@@ -1867,6 +1892,7 @@ gw_server_new (const GwConfig       *config,
   self->ledger = ledger;
   self->metrics = metrics;
   self->apikey_key = apikey_key;
+  self->idempotency_key = idempotency_key;
   memcpy (self->admin_token_hash, admin_token_hash, 32);
   g_timeout_add_seconds (60, prune_failures, self);
   return self;

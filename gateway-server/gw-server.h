@@ -18,13 +18,15 @@ G_BEGIN_DECLS
 #define GW_TYPE_SERVER (gw_server_get_type ())
 G_DECLARE_FINAL_TYPE (GwServer, gw_server, GW, SERVER, GObject)
 
-/* Takes ownership of nothing: @config, @ledger, @metrics and @apikey_key must
- * outlive the server. @admin_token_hash is HMAC(apikey_key, admin token). */
+/* Takes ownership of nothing: @config, @ledger, @metrics, @apikey_key and
+ * @idempotency_key must outlive the server. @admin_token_hash is
+ * HMAC(apikey_key, admin token). */
 GwServer   *gw_server_new          (const GwConfig        *config,
                                     GwStore               *store,
                                     const GwLedgerConfig  *ledger,
                                     GwMetrics             *metrics,
                                     OnepinKey             *apikey_key,
+                                    OnepinKey             *idempotency_key,
                                     const guint8           admin_token_hash[32]);
 /* Listens and returns the URL, e.g. "http://127.0.0.1:8080". */
 char       *gw_server_listen       (GwServer              *self,

@@ -174,8 +174,9 @@ gw_site_flow_new (GwRequest      *request,
   flow->data_free = data_free;
   if (request->idempotency_key != NULL)
     {
-      flow->scope = g_strdup (request->scope);
-      flow->key = g_strdup (request->idempotency_key);
+      flow->keyed = TRUE;
+      gw_server_hash_idempotency_key (request->server, request->scope, request->idempotency_key,
+                                      flow->key_hash);
       memcpy (flow->fingerprint, request->fingerprint, 32);
       flow->has_holder = request->has_holder;
       flow->holder = request->holder;
@@ -190,8 +191,6 @@ flow_free (GwSiteFlow *flow)
     flow->data_free (flow->data);
   g_clear_pointer (&flow->result, gw_charge_result_free);
   g_free (flow->failure);
-  g_free (flow->scope);
-  g_free (flow->key);
   explicit_bzero (&flow->holder, sizeof flow->holder);
   g_object_unref (flow->site);
   g_free (flow);
@@ -229,9 +228,9 @@ flow_release (GwSiteFlow *flow)
 {
   GwSite *self = flow->site;
 
-  if (flow->key != NULL)
-    gw_server_release_key (self->server, flow->scope, flow->key);
-  g_clear_pointer (&flow->key, g_free);
+  if (flow->keyed)
+    gw_server_release_key (self->server, flow->key_hash);
+  flow->keyed = FALSE;
   if (flow->lock[0] != '\0')
     g_hash_table_remove (self->locks, flow->lock);
   flow->lock[0] = '\0';
@@ -292,9 +291,8 @@ begin_apply (GwTxn   *txn,
   GwSiteFlow *flow = call->data;
   gboolean answered = FALSE;
 
-  if (flow->key != NULL &&
-      !gw_idempotency_replay (txn, call, flow->scope, flow->key, flow->fingerprint, &answered,
-                              error))
+  if (flow->keyed &&
+      !gw_idempotency_replay (txn, call, flow->key_hash, flow->fingerprint, &answered, error))
     return FALSE;
   /* A card's refusal here is counted by call_apply, as any. */
   if (answered && flow->has_holder)
@@ -306,8 +304,8 @@ begin_apply (GwTxn   *txn,
   if (call->body == NULL && flow->step.next == GW_ORDERS_NEXT_ANSWER &&
       !flow->answer (txn, flow, call, error))
     return FALSE;
-  if (call->body != NULL && flow->key != NULL && !flow->unstored)
-    return gw_idempotency_remember (txn, call, flow->scope, flow->key, flow->fingerprint, error);
+  if (call->body != NULL && flow->keyed && !flow->unstored)
+    return gw_idempotency_remember (txn, call, flow->key_hash, flow->fingerprint, error);
   return TRUE;
 }
 
@@ -334,11 +332,11 @@ gw_site_flow_run (GwSiteFlow *flow)
   GwOrdersOutcome busy = { .result = GW_ORDERS_CONFLICT, .code = "payment_in_progress" };
   GwOrdersOutcome down = { .result = GW_ORDERS_BANK_UNAVAILABLE };
 
-  if (flow->key != NULL && !gw_server_claim_key (self->server, flow->scope, flow->key))
+  if (flow->keyed && !gw_server_claim_key (self->server, flow->key_hash))
     {
       GwCall *call = flow_call (flow, NULL, NULL);
 
-      g_clear_pointer (&flow->key, g_free);
+      flow->keyed = FALSE;
       set_error (call, 409, "idempotency_error", "idempotency_in_flight", NULL, NULL,
                  "A request with this Idempotency-Key is still in progress.");
       flow_reply (flow, call);
@@ -661,8 +659,8 @@ settle_and_answer (GwTxn   *txn,
     return TRUE;
   if (!flow->answer (txn, flow, call, error))
     return FALSE;
-  if (flow->key != NULL)
-    return gw_idempotency_remember (txn, call, flow->scope, flow->key, flow->fingerprint, error);
+  if (flow->keyed)
+    return gw_idempotency_remember (txn, call, flow->key_hash, flow->fingerprint, error);
   return TRUE;
 }
 
@@ -757,7 +755,7 @@ gw_site_deposit_reported (GwSite         *self,
   GwSiteFlow *flow = gw_site_flow_new (request, NULL, ack_answer, NULL, NULL);
   GwOrdersOutcome busy = { .result = GW_ORDERS_CONFLICT, .code = "payment_in_progress" };
 
-  g_clear_pointer (&flow->key, g_free);
+  flow->keyed = FALSE;
   flow->step.next = GW_ORDERS_NEXT_QUERY;
   g_strlcpy (flow->step.id, charge_id, sizeof flow->step.id);
   /* A request still waiting on this charge settles it, or its approval

@@ -14,6 +14,7 @@
  * run beside the writer without waiting for it.
  */
 #include "gw-store-sqlite-private.h"
+#include "gw-keys.h"
 #include "gw-outbox-store.h"
 
 #include "gw-orders-store-sqlite.h"
@@ -72,6 +73,7 @@ struct _GwStoreSqlite
 
   char             *path;
   OnepinKey        *seal_key;
+  OnepinKey        *idempotency_key;
   GMainContext     *main_context;
 
   SqliteTxn         writer_txn;
@@ -317,6 +319,130 @@ compare_names (gconstpointer a,
   return g_strcmp0 (*(const char **) a, *(const char **) b);
 }
 
+/* The AAD of a sealed idempotency body: "idempotency\n" and its key's hash,
+ * so that a body moved to another key does not open. */
+#define IDEMPOTENCY_AAD_LEN (12 + 32)
+
+static void
+idempotency_aad (const guint8 key_hash[32],
+                 guint8       aad[IDEMPOTENCY_AAD_LEN])
+{
+  memcpy (aad, "idempotency\n", 12);
+  memcpy (aad + 12, key_hash, 32);
+}
+
+/* SQL has no key, so the migrations that need one (018 hashes the
+ * Idempotency-Key values kept before it) call these functions, defined on
+ * the write connection. They run in the migration's transaction, once. */
+
+/* gw_idempotency_hash (scope, key): the hash the key is kept by now. */
+static void
+sql_idempotency_hash (sqlite3_context  *ctx,
+                      int               argc,
+                      sqlite3_value   **argv)
+{
+  GwStoreSqlite *self = sqlite3_user_data (ctx);
+  const char *scope = (const char *) sqlite3_value_text (argv[0]);
+  const char *key = (const char *) sqlite3_value_text (argv[1]);
+  guint8 hash[32];
+
+  if (scope == NULL || key == NULL)
+    {
+      sqlite3_result_null (ctx);
+      return;
+    }
+  gw_keys_idempotency_hash (self->idempotency_key, scope, key, hash);
+  sqlite3_result_blob (ctx, hash, sizeof hash, SQLITE_TRANSIENT);
+}
+
+/* gw_idempotency_reseal (scope, key, body): a body sealed with its scope
+ * and key as associated data, sealed again with their hash. One that does
+ * not open stays as it was: it did not open before either. */
+static void
+sql_idempotency_reseal (sqlite3_context  *ctx,
+                        int               argc,
+                        sqlite3_value   **argv)
+{
+  GwStoreSqlite *self = sqlite3_user_data (ctx);
+  const char *scope = (const char *) sqlite3_value_text (argv[0]);
+  const char *key = (const char *) sqlite3_value_text (argv[1]);
+  g_autofree char *old_aad = g_strconcat ("idempotency\n", scope, "\n", key, NULL);
+  g_autoptr(GBytes) plain = NULL;
+  g_autoptr(GBytes) sealed = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 hash[32];
+  guint8 aad[IDEMPOTENCY_AAD_LEN];
+
+  plain = onepin_key_open (self->seal_key, sqlite3_value_blob (argv[2]),
+                           sqlite3_value_bytes (argv[2]), old_aad, strlen (old_aad), NULL);
+  if (plain == NULL)
+    {
+      g_warning ("an idempotency record's sealed body does not open; it is kept as it was");
+      sqlite3_result_value (ctx, argv[2]);
+      return;
+    }
+  gw_keys_idempotency_hash (self->idempotency_key, scope, key, hash);
+  idempotency_aad (hash, aad);
+  sealed = onepin_key_seal (self->seal_key, g_bytes_get_data (plain, NULL),
+                            g_bytes_get_size (plain), aad, sizeof aad, &error);
+  if (sealed == NULL)
+    {
+      sqlite3_result_error (ctx, error->message, -1);
+      return;
+    }
+  sqlite3_result_blob (ctx, g_bytes_get_data (sealed, NULL), (int) g_bytes_get_size (sealed),
+                       SQLITE_TRANSIENT);
+}
+
+/* gw_request_key (digest): a recharge's or payout's bare SHA-256 of its
+ * request's key, keyed (gw_keys_request_key). NULL stays NULL. */
+static void
+sql_request_key (sqlite3_context  *ctx,
+                 int               argc,
+                 sqlite3_value   **argv)
+{
+  GwStoreSqlite *self = sqlite3_user_data (ctx);
+  guint8 out[32];
+
+  if (sqlite3_value_type (argv[0]) != SQLITE_BLOB || sqlite3_value_bytes (argv[0]) != 32)
+    {
+      sqlite3_result_value (ctx, argv[0]);
+      return;
+    }
+  gw_keys_request_key (self->idempotency_key, sqlite3_value_blob (argv[0]), out);
+  sqlite3_result_blob (ctx, out, sizeof out, SQLITE_TRANSIENT);
+}
+
+static gboolean
+define_key_functions (GwStoreSqlite  *self,
+                      sqlite3        *db,
+                      GError        **error)
+{
+  static const struct
+  {
+    const char *name;
+    int         n_args;
+    int         flags;
+    void      (*func) (sqlite3_context *, int, sqlite3_value **);
+  } functions[] = {
+    { "gw_idempotency_hash", 2, SQLITE_DETERMINISTIC, sql_idempotency_hash },
+    { "gw_idempotency_reseal", 3, 0, sql_idempotency_reseal },   /* a fresh nonce each time */
+    { "gw_request_key", 1, SQLITE_DETERMINISTIC, sql_request_key },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (functions); i++)
+    {
+      /* Direct only: no view, trigger or index of the database can call them. */
+      int rc = sqlite3_create_function_v2 (db, functions[i].name, functions[i].n_args,
+                                           SQLITE_UTF8 | SQLITE_DIRECTONLY | functions[i].flags,
+                                           self, functions[i].func, NULL, NULL, NULL);
+
+      if (rc != SQLITE_OK)
+        return set_sqlite_error (error, db, rc);
+    }
+  return TRUE;
+}
+
 /* Whether migration @version was applied already. */
 static gboolean
 migration_applied (sqlite3 *db,
@@ -337,14 +463,11 @@ migration_applied (sqlite3 *db,
  * out in advance and land in any order, so a database may hold 004 before
  * 003 is written. */
 static gboolean
-apply_migrations (sqlite3  *db,
-                  GError  **error)
+apply_pending (sqlite3   *db,
+               gboolean  *applied,
+               GError   **error)
 {
   g_auto(GStrv) names = NULL;
-
-  if (!exec_sql (db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                     " version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)", error))
-    return FALSE;
 
   names = g_resources_enumerate_children (MIGRATIONS_PATH, 0, error);
   if (names == NULL)
@@ -375,10 +498,31 @@ apply_migrations (sqlite3  *db,
         }
       if (!exec_sql (db, "COMMIT", error))
         return FALSE;
+      *applied = TRUE;
       g_info ("applied migration %s", names[i]);
     }
 
   return TRUE;
+}
+
+/* What a migration replaces must not stay readable in the file: 018
+ * replaces Idempotency-Key values kept in the clear by their hashes. So
+ * the pages it frees are zeroed (secure_delete, for the migrations only:
+ * it would cost the write path), and the WAL is copied back and emptied
+ * at once, so that the zeroed pages overwrite the old ones in the file. */
+static gboolean
+apply_migrations (sqlite3  *db,
+                  GError  **error)
+{
+  gboolean applied = FALSE;
+
+  if (!exec_sql (db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     " version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)", error) ||
+      !exec_sql (db, "PRAGMA secure_delete=ON", error))
+    return FALSE;
+  if (!apply_pending (db, &applied, error) || !exec_sql (db, "PRAGMA secure_delete=OFF", error))
+    return FALSE;
+  return !applied || exec_sql (db, "PRAGMA wal_checkpoint(TRUNCATE)", error);
 }
 
 /* The checkpointer */
@@ -901,6 +1045,7 @@ gw_store_sqlite_init (GwStoreSqlite *self)
 GwStoreSqlite *
 gw_store_sqlite_new (const char  *path,
                      OnepinKey   *seal_key,
+                     OnepinKey   *idempotency_key,
                      GError     **error)
 {
   g_autoptr(GwStoreSqlite) self = g_object_new (GW_TYPE_STORE_SQLITE, NULL);
@@ -921,17 +1066,18 @@ gw_store_sqlite_new (const char  *path,
       g_once_init_leave (&configured, 1);
     }
 
+  self->seal_key = seal_key;
+  self->idempotency_key = idempotency_key;
   db = open_connection (path, FALSE, error);
   if (db == NULL)
     return NULL;
-  if (!apply_migrations (db, error))
+  if (!define_key_functions (self, db, error) || !apply_migrations (db, error))
     {
       sqlite3_close (db);
       return NULL;
     }
 
   self->path = g_strdup (path);
-  self->seal_key = seal_key;
   self->main_context = g_main_context_ref_thread_default ();
   txn_init (&self->writer_txn, self, db, FALSE);
   sqlite3_wal_hook (db, wal_hook, self);    /* replaces the automatic checkpoint */
@@ -1679,31 +1825,21 @@ t_refund_insert (GwTxn       *t,
   return step_done (TXN (t), stmt, error);
 }
 
-static char *
-idempotency_aad (const char *scope,
-                 const char *key)
-{
-  return g_strconcat ("idempotency\n", scope, "\n", key, NULL);
-}
-
 static gboolean
 t_idempotency_get (GwTxn                *t,
-                   const char           *scope,
-                   const char           *key,
+                   const guint8          key_hash[32],
                    GwIdempotencyRecord  *out,
                    GError              **error)
 {
   SqliteTxn *txn = TXN (t);
   sqlite3_stmt *stmt = prep (txn,
-    "SELECT fingerprint, status, body, sealed FROM idempotency_keys WHERE scope = ? AND key = ?",
-    error);
+    "SELECT fingerprint, status, body, sealed FROM idempotency_keys WHERE key_hash = ?", error);
   const void *body;
   int len;
 
   if (stmt == NULL)
     return FALSE;
-  bind_text (stmt, 1, scope);
-  bind_text (stmt, 2, key);
+  sqlite3_bind_blob (stmt, 1, key_hash, 32, SQLITE_STATIC);
   if (!step_row (txn, stmt, error))
     {
       sqlite3_reset (stmt);
@@ -1717,9 +1853,10 @@ t_idempotency_get (GwTxn                *t,
   len = sqlite3_column_bytes (stmt, 2);
   if (sqlite3_column_int (stmt, 3))
     {
-      g_autofree char *aad = idempotency_aad (scope, key);
+      guint8 aad[IDEMPOTENCY_AAD_LEN];
 
-      out->body = onepin_key_open (txn->store->seal_key, body, len, aad, strlen (aad), error);
+      idempotency_aad (key_hash, aad);
+      out->body = onepin_key_open (txn->store->seal_key, body, len, aad, sizeof aad, error);
     }
   else
     out->body = g_bytes_new (body, len);
@@ -1729,8 +1866,7 @@ t_idempotency_get (GwTxn                *t,
 
 static gboolean
 t_idempotency_put (GwTxn         *t,
-                   const char    *scope,
-                   const char    *key,
+                   const guint8   key_hash[32],
                    const guint8   fingerprint[32],
                    guint          status,
                    const char    *body,
@@ -1740,30 +1876,30 @@ t_idempotency_put (GwTxn         *t,
 {
   SqliteTxn *txn = TXN (t);
   sqlite3_stmt *stmt = prep (txn,
-    "INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, sealed, created)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+    "INSERT INTO idempotency_keys (key_hash, fingerprint, status, body, sealed, created)"
+    " VALUES (?, ?, ?, ?, ?, ?)", error);
   g_autoptr(GBytes) sealed = NULL;
 
   if (stmt == NULL)
     return FALSE;
   if (seal)
     {
-      g_autofree char *aad = idempotency_aad (scope, key);
+      guint8 aad[IDEMPOTENCY_AAD_LEN];
 
-      sealed = onepin_key_seal (txn->store->seal_key, body, len, aad, strlen (aad), error);
+      idempotency_aad (key_hash, aad);
+      sealed = onepin_key_seal (txn->store->seal_key, body, len, aad, sizeof aad, error);
       if (sealed == NULL)
         return FALSE;
     }
-  bind_text (stmt, 1, scope);
-  bind_text (stmt, 2, key);
-  sqlite3_bind_blob (stmt, 3, fingerprint, 32, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 4, status);
+  sqlite3_bind_blob (stmt, 1, key_hash, 32, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 2, fingerprint, 32, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 3, status);
   if (sealed != NULL)
-    bind_bytes (stmt, 5, sealed);
+    bind_bytes (stmt, 4, sealed);
   else
-    sqlite3_bind_blob (stmt, 5, body, (int) len, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 6, seal);
-  sqlite3_bind_int64 (stmt, 7, txn->now);
+    sqlite3_bind_blob (stmt, 4, body, (int) len, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 5, seal);
+  sqlite3_bind_int64 (stmt, 6, txn->now);
   return step_done (txn, stmt, error);
 }
 

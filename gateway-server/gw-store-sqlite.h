@@ -21,9 +21,11 @@ G_DECLARE_FINAL_TYPE (GwStoreSqlite, gw_store_sqlite, GW, STORE_SQLITE, GObject)
 /* Opens (creating if needed) the database at @path, applies the migrations,
  * and starts the writer thread. Completions are dispatched to the
  * thread-default main context of the caller. @seal_key seals secret-bearing
- * idempotency bodies. */
+ * idempotency bodies; @idempotency_key (GwKeys.idempotency) is what the
+ * migrations hash the Idempotency-Key values of older rows with. */
 GwStoreSqlite *gw_store_sqlite_new                 (const char       *path,
                                                     OnepinKey        *seal_key,
+                                                    OnepinKey        *idempotency_key,
                                                     GError          **error);
 void           gw_store_sqlite_set_commit_observer (GwStoreSqlite    *self,
                                                     GwCommitObserver  observer,

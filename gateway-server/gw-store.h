@@ -180,9 +180,11 @@ typedef struct
   gboolean  (*payments_next_expiry) (GwTxn *txn, gint64 *when, GError **error);
   gboolean  (*refund_insert)      (GwTxn *txn, const char *id, const char *payment_id, gint64 amount,
                                    const char *currency, gint64 created, GError **error);
-  gboolean  (*idempotency_get)    (GwTxn *txn, const char *scope, const char *key,
+  /* Records are found by the keyed hash of their scope and key
+   * (gw_keys_idempotency_hash); the key itself is never stored. */
+  gboolean  (*idempotency_get)    (GwTxn *txn, const guint8 key_hash[32],
                                    GwIdempotencyRecord *out, GError **error);
-  gboolean  (*idempotency_put)    (GwTxn *txn, const char *scope, const char *key,
+  gboolean  (*idempotency_put)    (GwTxn *txn, const guint8 key_hash[32],
                                    const guint8 fingerprint[32], guint status, const char *body,
                                    gsize len, gboolean seal, GError **error);
   gboolean  (*idempotency_prune)  (GwTxn *txn, gint64 older_than, GError **error);

@@ -39,7 +39,6 @@ gw_funding_source_free (GwFundingSource *source)
 void
 gw_wallet_charge_clear (GwWalletCharge *charge)
 {
-  g_clear_pointer (&charge->idempotency_key, g_free);
   g_clear_pointer (&charge->reference, g_free);
 }
 
@@ -457,7 +456,7 @@ t_funding_remove (GwTxn       *txn,
 /* Charges */
 
 #define CHARGE_COLUMNS \
-  "SELECT id, user_id, funding_source_id, card_id, amount, currency, status, idempotency_key," \
+  "SELECT id, user_id, funding_source_id, card_id, amount, currency, status, key_hash," \
   " fingerprint, reference, COALESCE(decline_code, ''), created, COALESCE(settled, 0)" \
   " FROM wallet_charges "
 
@@ -475,7 +474,7 @@ read_charge (sqlite3_stmt *stmt,
   out->amount = sqlite3_column_int64 (stmt, 4);
   COPY (out->currency, stmt, 5);
   COPY (out->status, stmt, 6);
-  out->idempotency_key = gw_sqlite_column_strdup (stmt, 7);
+  out->keyed = gw_sqlite_copy_blob (out->key_hash, 32, stmt, 7);
   BLOB (out->fingerprint, stmt, 8);
   out->reference = gw_sqlite_column_strdup (stmt, 9);
   COPY (out->decline_code, stmt, 10);
@@ -490,7 +489,7 @@ t_charge_insert (GwTxn                 *txn,
 {
   sqlite3_stmt *stmt = PREP (txn,
     "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
-    " status, idempotency_key, fingerprint, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    " status, key_hash, fingerprint, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     error);
 
   if (stmt == NULL)
@@ -502,7 +501,7 @@ t_charge_insert (GwTxn                 *txn,
   sqlite3_bind_int64 (stmt, 5, charge->amount);
   TEXT (stmt, 6, charge->currency);
   TEXT (stmt, 7, charge->status);
-  TEXT (stmt, 8, charge->idempotency_key);
+  gw_sqlite_bind_hash (stmt, 8, charge->keyed ? charge->key_hash : NULL);
   sqlite3_bind_blob (stmt, 9, charge->fingerprint, 32, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 10, charge->created);
   return DONE (txn, stmt, error);
@@ -520,17 +519,16 @@ t_charge_get (GwTxn           *txn,
 static gboolean
 t_charge_by_key (GwTxn           *txn,
                  const char      *user_id,
-                 const char      *key,
+                 const guint8     key_hash[32],
                  GwWalletCharge  *out,
                  GError         **error)
 {
-  sqlite3_stmt *stmt = PREP (txn, CHARGE_COLUMNS "WHERE user_id = ? AND idempotency_key = ?",
-                             error);
+  sqlite3_stmt *stmt = PREP (txn, CHARGE_COLUMNS "WHERE user_id = ? AND key_hash = ?", error);
 
   if (stmt == NULL)
     return FALSE;
   TEXT (stmt, 1, user_id);
-  TEXT (stmt, 2, key);
+  gw_sqlite_bind_hash (stmt, 2, key_hash);
   return gw_sqlite_read_one (txn, stmt, read_charge, out, error);
 }
 

@@ -79,7 +79,8 @@ typedef struct
   gint64   amount;
   char     currency[4];
   char     status[12];                /* pending, succeeded, declined, failed, voiding, voided */
-  char    *idempotency_key;           /* the client's, or NULL */
+  gboolean keyed;                     /* made with the client's Idempotency-Key, whose */
+  guint8   key_hash[32];              /* hash (gw_server_hash_idempotency_key) this is */
   guint8   fingerprint[32];
   char    *reference;
   char     decline_code[48];
@@ -158,7 +159,7 @@ typedef struct
   gboolean   (*charge_insert)        (GwTxn *txn, const GwWalletCharge *charge, GError **error);
   gboolean   (*charge_get)           (GwTxn *txn, const char *id, GwWalletCharge *out,
                                       GError **error);
-  gboolean   (*charge_by_key)        (GwTxn *txn, const char *user_id, const char *key,
+  gboolean   (*charge_by_key)        (GwTxn *txn, const char *user_id, const guint8 key_hash[32],
                                       GwWalletCharge *out, GError **error);
   /* Writes status, reference, decline_code and settled. */
   gboolean   (*charge_update)        (GwTxn *txn, const GwWalletCharge *charge, GError **error);

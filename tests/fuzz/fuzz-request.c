@@ -44,7 +44,8 @@ fuzz_server (void)
   g_strlcpy (ledger.bin, "9410", sizeof ledger.bin);
   config = gw_config_new ();
   /* The parser needs only the ledger's keys: no store, no sockets. */
-  server = gw_server_new (config, NULL, &ledger, NULL, ledger.lookup_key, admin);
+  server = gw_server_new (config, NULL, &ledger, NULL, ledger.lookup_key, ledger.password_key,
+                          admin);
   return server;
 }
 

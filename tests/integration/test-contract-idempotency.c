@@ -601,15 +601,97 @@ test_fingerprint_keyed (void)
   ot_assert_status (r, 400);
   g_assert_true (onepin_crypto_sha256 (text, strlen (text), bare));
   g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  /* The latest record is this request's: the key itself is not kept. */
   g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT fingerprint FROM idempotency_keys"
-                                       " WHERE key = ?", -1, &stmt, NULL), ==, SQLITE_OK);
-  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+                                       " ORDER BY id DESC LIMIT 1", -1, &stmt, NULL), ==,
+                   SQLITE_OK);
   g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
   g_assert_cmpint (sqlite3_column_bytes (stmt, 0), ==, 32);
   g_assert_true (memcmp (sqlite3_column_blob (stmt, 0), bare, 32) != 0);
   sqlite3_finalize (stmt);
   sqlite3_close (db);
   g_assert_nonnull (mch);
+}
+
+/* A record as the gateway kept it before migration 018: its scope and key
+ * in the clear. The test's own payment's record is put back in that shape
+ * (the key is the only thing the old code wrote differently), with the
+ * tables 018 changes as 017 left them. */
+static void
+rewind_to_017 (OtGateway  *on,
+               const char *merchant_id,
+               const char *key,
+               const char *payment_id)
+{
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+    "ALTER TABLE idempotency_keys RENAME TO records_018;"
+    "CREATE TABLE idempotency_keys (id INTEGER PRIMARY KEY, scope TEXT NOT NULL,"
+    " key TEXT NOT NULL, fingerprint BLOB NOT NULL, status INTEGER NOT NULL,"
+    " body BLOB NOT NULL, sealed INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    " UNIQUE (scope, key));"
+    "DROP TABLE wallet_charges;"
+    "CREATE TABLE wallet_charges (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " user_id TEXT NOT NULL, funding_source_id TEXT NOT NULL, card_id TEXT NOT NULL,"
+    " amount INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL,"
+    " idempotency_key TEXT, fingerprint BLOB, reference TEXT, decline_code TEXT,"
+    " created INTEGER NOT NULL, settled INTEGER, UNIQUE (user_id, idempotency_key));"
+    "CREATE INDEX wallet_charges_open ON wallet_charges (created)"
+    " WHERE status IN ('pending', 'voiding');"
+    "DELETE FROM schema_migrations WHERE version = 18;", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, sealed, created)"
+    " SELECT ?, ?, fingerprint, status, body, sealed, created FROM records_018"
+    " WHERE instr (CAST (body AS TEXT), ?) > 0", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, merchant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, payment_id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_exec (db, "DROP TABLE records_018;", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* A key stored by a gateway from before 018 is still replayed after the
+ * upgrade (018 hashes it), is still refused with other parameters, and
+ * is no longer in the file. */
+static void
+test_records_from_before_018 (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (g2, "Upgrade Mall", &secret);
+  g_autoptr(GPtrArray) cards = ot_issue_cards (g2, 1, 10000);
+  OtCard *card = cards->pdata[0];
+  g_autofree char *key = g_strdup_printf ("order-%08x/jane.doe@example.com", g_random_int ());
+  g_autofree char *body = pay_body (card->number, PW, 1000, "up", TRUE);
+  g_autofree char *other = pay_body (card->number, PW, 2000, "up", TRUE);
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) reused = NULL;
+
+  ot_register_card (g2, card->number, PW);
+  first = ot_request (g2, "POST", "/v1/payments", secret, key, body);
+  ot_assert_status (first, 200);
+  ot_gateway_terminate (g2, SIGTERM);
+  rewind_to_017 (g2, mch, key, ot_json_string (ot_response_object (first), "id"));
+  g_assert_true (ot_gateway_database_holds (g2, key));
+
+  ot_gateway_restart (g2);
+  again = ot_request (g2, "POST", "/v1/payments", secret, key, body);
+  assert_replay (first, again);
+  reused = ot_request (g2, "POST", "/v1/payments", secret, key, other);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+  ot_assert_card_balance (g2, card->number, PW, 9000, 9000);
+  g_assert_false (ot_gateway_database_holds (g2, key));
+  ot_gateway_terminate (g2, SIGTERM);
+  g_assert_false (ot_gateway_database_holds (g2, key));
+  ot_gateway_stop (g2);
 }
 
 int
@@ -636,6 +718,7 @@ main (int    argc,
   g_test_add_func ("/contract/idempotency/in-flight", test_in_flight);
   g_test_add_func ("/contract/idempotency/batch-shares-scope", test_batch_shares_scope);
   g_test_add_func ("/contract/idempotency/survives-restart", test_survives_restart);
+  g_test_add_func ("/contract/idempotency/records-from-before-018", test_records_from_before_018);
 
   gw = ot_gateway_start ("[limits]\nfailures_per_minute=100000\n", FALSE);
   ret = g_test_run ();

@@ -1884,6 +1884,77 @@ test_allocation_retried (void)
   ot_gateway_stop (other);
 }
 
+/* What a recharge or payout keeps of its request's key: the keyed hash of
+ * the SHA-256 of @kind, the card's scope and the key, not that SHA-256,
+ * which anyone with the file could test guessed keys against. */
+static void
+assert_request_key_keyed (const char *kind,
+                          const char *table,
+                          const char *card_id,
+                          const char *key)
+{
+  g_autofree char *key_path = g_build_filename (ot_gateway_data_dir (gw), "secret.key", NULL);
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  g_autofree char *sql = g_strdup_printf ("SELECT c.lookup, t.request_key FROM %s t"
+                                          " JOIN cards c ON c.id = t.card_id"
+                                          " WHERE t.card_id = ? AND t.request_key IS NOT NULL",
+                                          table);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwKeys) keys = gw_keys_load (key_path, &error);
+  g_autoptr(GString) text = g_string_new (kind);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  const guint8 *lookup;
+  guint8 bare[32], keyed[32];
+
+  g_assert_no_error (error);
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, card_id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  /* The key's scope is the card: ten bytes of its lookup hash. */
+  lookup = sqlite3_column_blob (stmt, 0);
+  g_string_append (text, "\ncard:");
+  for (guint i = 0; i < 10; i++)
+    g_string_append_printf (text, "%02x", lookup[i]);
+  g_string_append_printf (text, "\n%s", key);
+  g_assert_true (onepin_crypto_sha256 (text->str, text->len, bare));
+  gw_keys_request_key (keys->idempotency, bare, keyed);
+  g_assert_cmpint (sqlite3_column_bytes (stmt, 1), ==, 32);
+  g_assert_true (memcmp (sqlite3_column_blob (stmt, 1), bare, 32) != 0);
+  g_assert_cmpmem (sqlite3_column_blob (stmt, 1), 32, keyed, 32);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+/* A recharge's and a payout's keys: kept keyed, and never in the clear
+ * (test_no_secrets searches for them). */
+static void
+test_request_keys_keyed (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 50000, PASSWORD);
+  g_autofree char *recharge_key = g_strdup_printf ("recharge-%08x/hong@example.org",
+                                                   g_random_int ());
+  g_autofree char *payout_key = g_strdup_printf ("payout-%08x/hong@example.org",
+                                                 g_random_int ());
+  g_autoptr(OtResponse) charged = recharge (card->number, 10000, recharge_key, CARD_FUNDING);
+  g_autoptr(OtResponse) replayed = recharge (card->number, 10000, recharge_key, CARD_FUNDING);
+  g_autoptr(OtResponse) paid = refund (card->number, "110-000-000001", payout_key);
+  g_autoptr(OtResponse) paid_again = refund (card->number, "110-000-000001", payout_key);
+
+  ot_assert_status (charged, 200);
+  g_assert_cmpstr (replayed->body, ==, charged->body);
+  g_assert_cmpstr (ot_response_header (replayed, "Idempotent-Replayed"), ==, "true");
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (paid_again->body, ==, paid->body);
+  g_assert_cmpstr (ot_response_header (paid_again, "Idempotent-Replayed"), ==, "true");
+  assert_request_key_keyed ("recharge", "recharges", card->id, recharge_key);
+  assert_request_key_keyed ("payout", "payouts", card->id, payout_key);
+  secret (recharge_key);
+  secret (payout_key);
+}
+
 static gboolean
 file_contains (const char *path,
                const char *needle)
@@ -1977,6 +2048,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/allocation-fails-deposit", test_allocation_fails_deposit);
   g_test_add_func ("/orders/bank/allocation-fails-retries", test_allocation_fails_retries);
   g_test_add_func ("/orders/bank/allocation-retried", test_allocation_retried);
+  g_test_add_func ("/orders/bank/request-keys-keyed", test_request_keys_keyed);
   g_test_add_func ("/orders/bank/no-secrets", test_no_secrets);
 
   bank = ot_bank_start (bank_args);

@@ -524,6 +524,140 @@ test_no_secrets_at_rest (void)
   ot_gateway_stop (gw);
 }
 
+/* Idempotency-Key values, as a merchant might make them up, and each
+ * request's answer, replayed. */
+
+static char *
+distinctive_key (const char *what)
+{
+  g_autofree char *tail = random_text ("", 10);
+  char *key = g_strdup_printf ("%s/ORD-%s/jane.doe@example.com", what, tail);
+
+  add_secret ("an Idempotency-Key", key);
+  return key;
+}
+
+static void
+assert_replayed (OtResponse *first,
+                 OtResponse *again)
+{
+  g_assert_cmpuint (again->status, ==, first->status);
+  g_assert_cmpstr (again->body, ==, first->body);
+  g_assert_cmpstr (ot_response_header (again, "Idempotent-Replayed"), ==, "true");
+}
+
+/* Sends the request twice: the second answer is the first one replayed. */
+static OtResponse *
+keyed_twice (OtGateway  *gw,
+             const char *path,
+             const char *bearer,
+             const char *key,
+             const char *body,
+             guint       expect_status)
+{
+  OtResponse *first = ot_request (gw, "POST", path, bearer, key, body);
+  g_autoptr(OtResponse) again = ot_request (gw, "POST", path, bearer, key, body);
+
+  ot_assert_status (first, expect_status);
+  assert_replayed (first, again);
+  return first;
+}
+
+/* The database keeps a keyed hash of each Idempotency-Key, never the key:
+ * merchants' keys hold order numbers and customers' details. Keys of every
+ * kind of keyed request (a merchant's, the admin's, a card holder's, batch
+ * items', refusals') are searched for in the data dir and the log, while
+ * the replays, the 422 and the replay after a restart still work. */
+static void
+test_idempotency_keys_at_rest (void)
+{
+  OtGateway *gw = ot_gateway_start (NULL, FALSE);
+  const char *admin = ot_gateway_admin_token (gw);
+  g_autofree char *k_merchant = NULL, *k_register = NULL, *k_pay = NULL, *k_hold = NULL;
+  g_autofree char *k_capture = NULL, *k_refund = NULL, *k_refused = NULL, *k_item = NULL;
+  g_autofree char *sk = NULL, *pay_body = NULL, *hold_body = NULL, *batch = NULL;
+  g_autofree char *path = NULL, *refund_body = NULL;
+  g_autoptr(OtResponse) merchant = NULL, reg = NULL, pay = NULL, hold = NULL, reused = NULL;
+  g_autoptr(OtResponse) capture = NULL, refund = NULL, refused = NULL, items = NULL;
+  g_autoptr(OtResponse) items_again = NULL, after_restart = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(OtCard) fresh = NULL;
+  JsonObject *item;
+
+  secrets = g_ptr_array_new_with_free_func ((GDestroyNotify) secret_free);
+  k_merchant = distinctive_key ("merchant");
+  k_register = distinctive_key ("register");
+  k_pay = distinctive_key ("pay");
+  k_hold = distinctive_key ("hold");
+  k_capture = distinctive_key ("capture");
+  k_refund = distinctive_key ("refund");
+  k_refused = distinctive_key ("refused");
+  k_item = distinctive_key ("batch-item");
+
+  merchant = keyed_twice (gw, "/v1/admin/merchants", admin, k_merchant,
+                          "{\"name\":\"Key Mall\",\"category\":\"shopping\"}", 200);
+  sk = g_strdup (ot_json_string (ot_response_object (merchant), "secret_key"));
+  card = ot_new_card (gw, 50000, "key-pass-1");
+  fresh = ot_new_card (gw, 10000, NULL);
+  {
+    g_autofree char *body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"key-pass-2\"}",
+                                             fresh->number);
+
+    reg = keyed_twice (gw, "/v1/cards/register", NULL, k_register, body, 200);
+  }
+
+  pay_body = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"key-pass-1\","
+                              "\"amount\":5000,\"currency\":\"krw\",\"order_id\":\"o1\","
+                              "\"capture\":true}", card->number);
+  pay = keyed_twice (gw, "/v1/payments", sk, k_pay, pay_body, 200);
+  {
+    g_autofree char *other = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":"
+                                              "\"key-pass-1\",\"amount\":5001,\"currency\":"
+                                              "\"krw\",\"order_id\":\"o1\",\"capture\":true}",
+                                              card->number);
+
+    reused = ot_request (gw, "POST", "/v1/payments", sk, k_pay, other);
+    ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+  }
+  hold_body = g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"key-pass-1\","
+                               "\"amount\":3000,\"currency\":\"krw\",\"order_id\":\"o2\","
+                               "\"capture\":false}", card->number);
+  hold = keyed_twice (gw, "/v1/payments", sk, k_hold, hold_body, 200);
+  path = g_strdup_printf ("/v1/payments/%s/capture",
+                          ot_json_string (ot_response_object (hold), "id"));
+  capture = keyed_twice (gw, path, sk, k_capture, "{\"amount\":1000}", 200);
+  refund_body = g_strdup_printf ("{\"payment\":\"%s\",\"amount\":2000}",
+                                 ot_json_string (ot_response_object (pay), "id"));
+  refund = keyed_twice (gw, "/v1/refunds", sk, k_refund, refund_body, 200);
+  /* A refusal is kept under its key too. */
+  refused = keyed_twice (gw, "/v1/payments", sk, k_refused, "{\"amount\":-1}", 400);
+
+  batch = g_strdup_printf ("{\"payments\":[{\"idempotency_key\":\"%s\",\"card_number\":"
+                           "\"%s\",\"password\":\"key-pass-1\",\"amount\":1000,"
+                           "\"currency\":\"krw\",\"order_id\":\"o3\",\"capture\":true}]}",
+                           k_item, card->number);
+  items = ot_request (gw, "POST", "/v1/payments/batch", sk, NULL, batch);
+  items_again = ot_request (gw, "POST", "/v1/payments/batch", sk, NULL, batch);
+  ot_assert_status (items, 200);
+  ot_assert_status (items_again, 200);
+  item = json_array_get_object_element (ot_json_array (ot_response_object (items_again), "data"),
+                                        0);
+  g_assert_true (ot_json_bool (item, "replayed"));
+  ot_assert_card_balance (gw, card->number, "key-pass-1", 50000 - 5000 + 2000 - 1000 - 1000,
+                          50000 - 5000 + 2000 - 1000 - 1000);
+
+  scan_everything (gw, "while running");
+  ot_gateway_terminate (gw, SIGTERM);
+  scan_everything (gw, "after SIGTERM");
+
+  ot_gateway_restart (gw);
+  after_restart = ot_request (gw, "POST", "/v1/payments", sk, k_pay, pay_body);
+  assert_replayed (pay, after_restart);
+
+  g_clear_pointer (&secrets, g_ptr_array_unref);
+  ot_gateway_stop (gw);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -531,6 +665,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/secrets/at-rest", test_no_secrets_at_rest);
+  g_test_add_func ("/secrets/idempotency-keys", test_idempotency_keys_at_rest);
 
   return g_test_run ();
 }

@@ -157,9 +157,10 @@ static void
 test_charge_approved (void)
 {
   g_autoptr(Wallet) w = new_wallet ();
-  g_autoptr(OtResponse) r = charge (w, "top-1", w->card_source, 50000, "\"cvc\":\"123\"");
-  g_autoptr(OtResponse) replay = charge (w, "top-1", w->card_source, 50000, "\"cvc\":\"123\"");
-  g_autoptr(OtResponse) other = charge (w, "top-1", w->card_source, 60000, "\"cvc\":\"123\"");
+  g_autofree char *key = g_strdup_printf ("top-%08x/jane.doe@example.com", g_random_int ());
+  g_autoptr(OtResponse) r = charge (w, key, w->card_source, 50000, "\"cvc\":\"123\"");
+  g_autoptr(OtResponse) replay = charge (w, key, w->card_source, 50000, "\"cvc\":\"123\"");
+  g_autoptr(OtResponse) other = charge (w, key, w->card_source, 60000, "\"cvc\":\"123\"");
   g_autoptr(JsonObject) balance = NULL;
   JsonObject *o;
 
@@ -179,6 +180,8 @@ test_charge_approved (void)
   g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
   ot_assert_error (other, 422, "idempotency_error", "idempotency_key_reused");
   g_assert_cmpint (card_balance (w), ==, 50000);
+  /* The charge and the answer keep a keyed hash of the key, not the key. */
+  g_assert_false (ot_gateway_database_holds (gw, key));
 
   /* The core card-holder API sees the same balance. */
   balance = ot_card_balance (gw, w->number, "2580");

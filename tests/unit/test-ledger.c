@@ -14,8 +14,10 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-keys.h"
 #include "gw-ledger.h"
 #include "gw-outbox-store.h"
+#include "gw-wallet-store.h"
 #include "gw-store-sqlite-private.h"
 #include "onepin-shared.h"
 
@@ -26,6 +28,7 @@
 static OnepinKey *lookup_key;
 static OnepinKey *password_key;
 static OnepinKey *seal_key;
+static OnepinKey *idempotency_key;
 
 typedef struct
 {
@@ -493,7 +496,7 @@ fixture_setup (Fixture       *f,
   f->dir = g_dir_make_tmp ("onepin-ledger-XXXXXX", &error);
   g_assert_no_error (error);
   f->db_path = g_build_filename (f->dir, "onepin.db", NULL);
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, &error);
   g_assert_no_error (error);
   g_assert_nonnull (f->store);
 
@@ -1168,15 +1171,39 @@ typedef struct
   GwIdempotencyRecord  record;
 } IdempotencyStep;
 
+/* What the store knows @key by, in the merchant's scope. */
+static void
+key_hash (const char *key,
+          guint8      out[32])
+{
+  gw_keys_idempotency_hash (idempotency_key, MERCHANT_ID, key, out);
+}
+
+/* The same as an SQL blob literal. */
+static char *
+key_hash_sql (const char *key)
+{
+  guint8 hash[32];
+  GString *sql = g_string_new ("X'");
+
+  key_hash (key, hash);
+  for (guint i = 0; i < 32; i++)
+    g_string_append_printf (sql, "%02x", hash[i]);
+  g_string_append_c (sql, '\'');
+  return g_string_free (sql, FALSE);
+}
+
 static gboolean
 apply_idempotency_put (GwTxn    *txn,
                        gpointer  data,
                        GError  **error)
 {
   IdempotencyStep *step = data;
+  guint8 hash[32];
 
-  return txn->funcs->idempotency_put (txn, MERCHANT_ID, step->key, step->fingerprint, 201,
-                                      step->body, strlen (step->body), step->seal, error);
+  key_hash (step->key, hash);
+  return txn->funcs->idempotency_put (txn, hash, step->fingerprint, 201, step->body,
+                                      strlen (step->body), step->seal, error);
 }
 
 static gboolean
@@ -1186,8 +1213,10 @@ apply_idempotency_get (GwTxn    *txn,
 {
   IdempotencyStep *step = data;
   GError *local = NULL;
+  guint8 hash[32];
 
-  step->found = txn->funcs->idempotency_get (txn, MERCHANT_ID, step->key, &step->record, &local);
+  key_hash (step->key, hash);
+  step->found = txn->funcs->idempotency_get (txn, hash, &step->record, &local);
   if (local != NULL)
     return g_propagate_error (error, local), FALSE;
   return TRUE;
@@ -1201,13 +1230,14 @@ raw_body (Fixture    *f,
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
   GBytes *body;
+  guint8 hash[32];
 
+  key_hash (key, hash);
   g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT body, sealed FROM idempotency_keys"
-                                           " WHERE scope = ? AND key = ?", -1, &stmt, NULL),
+                                           " WHERE key_hash = ?", -1, &stmt, NULL),
                    ==, SQLITE_OK);
-  sqlite3_bind_text (stmt, 1, MERCHANT_ID, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, key, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 1, hash, 32, SQLITE_STATIC);
   g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
   body = g_bytes_new (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0));
   *sealed = sqlite3_column_int (stmt, 1);
@@ -1248,6 +1278,9 @@ test_idempotency_sealed (Fixture       *f,
   IdempotencyStep missing = { .key = "key-missing" };
   g_autoptr(GBytes) raw = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *moved_hash = key_hash_sql ("key-moved");
+  g_autofree char *sealed_hash = key_hash_sql ("key-sealed");
+  g_autofree char *move = NULL;
   gboolean is_sealed = FALSE;
   gsize len = 0;
 
@@ -1284,10 +1317,12 @@ test_idempotency_sealed (Fixture       *f,
   g_assert_no_error (error);
   g_assert_false (missing.found);
 
-  /* A sealed body is bound to its scope and key: moved to another key, it does not open. */
-  exec_raw (f, "INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, sealed,"
-               " created) SELECT scope, 'key-moved', fingerprint, status, body, sealed, created"
-               " FROM idempotency_keys WHERE key = 'key-sealed'");
+  /* A sealed body is bound to its key: moved to another key, it does not open. */
+  move = g_strdup_printf ("INSERT INTO idempotency_keys (key_hash, fingerprint, status, body,"
+                          " sealed, created) SELECT %s, fingerprint, status, body, sealed,"
+                          " created FROM idempotency_keys WHERE key_hash = %s",
+                          moved_hash, sealed_hash);
+  exec_raw (f, move);
   idempotency_get (f, &moved, &error);
   g_assert_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_AUTH);
   g_assert_false (moved.found);
@@ -1315,11 +1350,12 @@ put_record (Fixture    *f,
 {
   IdempotencyStep step = { .key = key, .body = "{}" };
   g_autoptr(GError) error = run_txn (f->store, apply_idempotency_put, &step);
+  g_autofree char *hash = key_hash_sql (key);
   g_autofree char *sql = NULL;
 
   g_assert_no_error (error);
   sql = g_strdup_printf ("UPDATE idempotency_keys SET created = %" G_GINT64_FORMAT
-                         " WHERE key = '%s'", created, key);
+                         " WHERE key_hash = %s", created, hash);
   exec_raw (f, sql);
 }
 
@@ -1379,7 +1415,89 @@ test_idempotency_prune (Fixture       *f,
   g_assert_true (has_record (f, "k5"));
 }
 
-/* 11. A database from before 010_write_path.sql keeps its idempotency
+/* wallet_charges as it was before 018, with the key in the clear. */
+#define WALLET_CHARGES_BEFORE_018 \
+  "DROP TABLE wallet_charges;" \
+  "CREATE TABLE wallet_charges (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE," \
+  " user_id TEXT NOT NULL, funding_source_id TEXT NOT NULL, card_id TEXT NOT NULL," \
+  " amount INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL," \
+  " idempotency_key TEXT, fingerprint BLOB, reference TEXT, decline_code TEXT," \
+  " created INTEGER NOT NULL, settled INTEGER, UNIQUE (user_id, idempotency_key));" \
+  "CREATE INDEX wallet_charges_open ON wallet_charges (created)" \
+  " WHERE status IN ('pending', 'voiding');"
+
+/* 11. Records written before 018 kept their scope and key in the clear,
+ * and sealed their bodies with both as associated data: this is one, as
+ * that code wrote it. */
+static void
+insert_old_record (sqlite3     *db,
+                   const char  *key,
+                   const char  *body,
+                   gboolean     seal,
+                   guint8       fill)
+{
+  g_autofree char *aad = g_strconcat ("idempotency\n", MERCHANT_ID, "\n", key, NULL);
+  g_autoptr(GBytes) sealed = NULL;
+  g_autoptr(GError) error = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint8 fingerprint[32];
+
+  memset (fingerprint, fill, sizeof fingerprint);
+  if (seal)
+    {
+      sealed = onepin_key_seal (seal_key, body, strlen (body), aad, strlen (aad), &error);
+      g_assert_no_error (error);
+    }
+  else
+    sealed = g_bytes_new (body, strlen (body));
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "INSERT INTO idempotency_keys (scope, key, fingerprint,"
+                                           " status, body, sealed, created)"
+                                           " VALUES (?, ?, ?, 201, ?, ?, 1000)", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, MERCHANT_ID, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, key, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 3, fingerprint, 32, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 4, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
+                     SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 5, seal);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+}
+
+static void
+assert_record (Fixture    *f,
+               const char *key,
+               const char *body,
+               guint8      fill)
+{
+  IdempotencyStep got = { .key = key };
+  g_autoptr(GError) error = NULL;
+  guint8 fingerprint[32];
+  gsize len = 0;
+
+  memset (fingerprint, fill, sizeof fingerprint);
+  idempotency_get (f, &got, &error);
+  g_assert_no_error (error);
+  g_assert_true (got.found);
+  g_assert_cmpuint (got.record.status, ==, 201);
+  g_assert_cmpmem (got.record.fingerprint, 32, fingerprint, 32);
+  g_assert_cmpmem (g_bytes_get_data (got.record.body, &len), len, body, strlen (body));
+  g_clear_pointer (&got.record.body, g_bytes_unref);
+}
+
+static void
+reopen (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (f->store != NULL)
+    gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, &error);
+  g_assert_no_error (error);
+}
+
+/* A database from before 010_write_path.sql keeps its idempotency
  * records, whose keys stay unique, and its payments, whose status is still
  * checked. */
 static void
@@ -1387,7 +1505,6 @@ test_write_path_migration (Fixture       *f,
                            gconstpointer  user_data)
 {
   IdempotencyStep record = { .key = "key-before", .body = SECRET_BODY, .seal = TRUE };
-  IdempotencyStep got = { .key = "key-before" };
   g_auto(TestCard) card = { 0 };
   g_auto(GwPayment) held = { 0 };
   g_auto(GwPayment) again = { 0 };
@@ -1395,7 +1512,6 @@ test_write_path_migration (Fixture       *f,
   g_autoptr(GError) error = NULL;
   sqlite3 *db = NULL;
   char *message = NULL;
-  gsize len = 0;
 
   new_card (f, 10000, &card);
   assert_ok (pay (f, &f->config, &card, 3000, FALSE, &held));
@@ -1425,30 +1541,15 @@ test_write_path_migration (Fixture       *f,
     "CREATE INDEX payments_by_merchant ON payments (merchant_id, seq);"
     "CREATE INDEX payments_open_holds ON payments (capture_before)"
     " WHERE status = 'authorized';"
-    "DELETE FROM schema_migrations WHERE version = 10;", NULL, NULL, NULL), ==, SQLITE_OK);
+    WALLET_CHARGES_BEFORE_018
+    "DELETE FROM schema_migrations WHERE version IN (10, 18);", NULL, NULL, NULL), ==, SQLITE_OK);
+  /* A record written under that shape (sealed with its scope and key). */
+  insert_old_record (db, record.key, SECRET_BODY, TRUE, 0x42);
   sqlite3_close (db);
 
-  /* A record written under the old shape (sealed with its scope and key). */
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
-  g_assert_no_error (error);
-  error = run_txn (f->store, apply_idempotency_put, &record);
-  g_assert_no_error (error);
-  gw_store_shutdown (GW_STORE (f->store));
-  g_clear_object (&f->store);
-  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM schema_migrations WHERE version = 10;",
-                                 NULL, NULL, NULL), ==, SQLITE_OK);
-  sqlite3_close (db);
-
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
-  g_assert_no_error (error);
-  idempotency_get (f, &got, &error);
-  g_assert_no_error (error);
-  g_assert_true (got.found);
-  g_assert_cmpmem (g_bytes_get_data (got.record.body, &len), len, SECRET_BODY,
-                   strlen (SECRET_BODY));
-  g_assert_cmpmem (got.record.fingerprint, 32, record.fingerprint, 32);
-  g_clear_pointer (&got.record.body, g_bytes_unref);
+  /* 010, then 018, which keys it. */
+  reopen (f);
+  assert_record (f, record.key, SECRET_BODY, 0x42);
   error = run_txn (f->store, apply_idempotency_put, &record);
   g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_DUPLICATE);
   g_clear_error (&error);
@@ -1482,6 +1583,172 @@ test_write_path_migration (Fixture       *f,
     sqlite3_finalize (stmt);
   }
   sqlite3_close (db);
+}
+
+/* 12. 018 keys what a database from before it kept of Idempotency-Key
+ * values: records (plain and sealed) and wallet charges by their key,
+ * recharges and payouts by a bare SHA-256 of it. Afterwards each is found
+ * by its keyed hash, and no key is left in the file. */
+
+#define OLD_KEY_PLAIN  "order-4711/jane.doe@example.com"
+#define OLD_KEY_SEALED "order-4712/john.roe@example.com"
+#define OLD_KEY_BROKEN "order-4713/broken@example.com"
+#define OLD_KEY_WALLET "wallet-4714/jane.doe@example.com"
+
+typedef struct
+{
+  const char     *user_id;
+  guint8          key_hash[32];
+  gboolean        found;
+  GwWalletCharge  charge;
+} WalletLookup;
+
+static gboolean
+apply_wallet_lookup (GwTxn    *txn,
+                     gpointer  data,
+                     GError  **error)
+{
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+  WalletLookup *lookup = data;
+  GError *local = NULL;
+
+  lookup->found = wallet->charge_by_key (txn, lookup->user_id, lookup->key_hash, &lookup->charge,
+                                         &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+/* The database as 017 left it, with what the code of then wrote. */
+static void
+make_pre_018 (Fixture      *f,
+              const guint8  recharge_sha[32],
+              const guint8  payout_sha[32])
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+    "DROP TABLE idempotency_keys;"
+    "CREATE TABLE idempotency_keys (id INTEGER PRIMARY KEY, scope TEXT NOT NULL,"
+    " key TEXT NOT NULL, fingerprint BLOB NOT NULL, status INTEGER NOT NULL,"
+    " body BLOB NOT NULL, sealed INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    " UNIQUE (scope, key));"
+    WALLET_CHARGES_BEFORE_018
+    "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
+    " status, idempotency_key, fingerprint, created) VALUES ('wch_old', 'usr_old', 'fs_old',"
+    " 'card_old', 10000, 'krw', 'pending', '" OLD_KEY_WALLET "', zeroblob (32), 1000);"
+    "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
+    " status, created) VALUES ('wch_keyless', 'usr_old', 'fs_old', 'card_old', 10000, 'krw',"
+    " 'failed', 1000);"
+    "DELETE FROM schema_migrations WHERE version = 18;", NULL, NULL, NULL), ==, SQLITE_OK);
+  insert_old_record (db, OLD_KEY_PLAIN, "{\"plain\":true}", FALSE, 0x11);
+  insert_old_record (db, OLD_KEY_SEALED, SECRET_BODY, TRUE, 0x22);
+  insert_old_record (db, OLD_KEY_BROKEN, SECRET_BODY, TRUE, 0x33);
+  /* A body that never opened (tampered with) before 018 either. */
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE idempotency_keys SET body = zeroblob (80)"
+                                     " WHERE key = '" OLD_KEY_BROKEN "'", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+    "INSERT INTO recharges (id, card_id, amount, currency, status, charge_id, request_key,"
+    " created) VALUES ('rch_old', 'card_old', 10000, 'krw', 'failed', 'chg_old', ?, 1000)",
+    -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_blob (stmt, 1, recharge_sha, 32, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+    "INSERT INTO payouts (id, card_id, amount, currency, status, bank_code, account_last4,"
+    " created, updated, request_key) VALUES ('po_old', 'card_old', 10000, 'krw', 'failed',"
+    " '004', '1234', 1000, 1000, ?)", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_blob (stmt, 1, payout_sha, 32, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+static void
+assert_request_key (Fixture      *f,
+                    const char   *sql,
+                    const guint8  sha[32])
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint8 keyed[32];
+
+  gw_keys_request_key (idempotency_key, sha, keyed);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpmem (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0), keyed, 32);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+/* No key, as text, is in the database file or its WAL. */
+static void
+assert_no_old_keys (Fixture *f)
+{
+  const char *keys[] = { OLD_KEY_PLAIN, OLD_KEY_SEALED, OLD_KEY_BROKEN, OLD_KEY_WALLET };
+  const char *suffixes[] = { "", "-wal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *path = g_strconcat (f->db_path, suffixes[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len = 0;
+
+      if (!g_file_get_contents (path, &data, &len, NULL))
+        continue;
+      for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+        if (memmem (data, len, keys[k], strlen (keys[k])) != NULL)
+          g_error ("%s holds the key %s", path, keys[k]);
+    }
+}
+
+static void
+test_idempotency_key_hash_migration (Fixture       *f,
+                                     gconstpointer  user_data)
+{
+  IdempotencyStep broken = { .key = OLD_KEY_BROKEN };
+  WalletLookup wallet = { .user_id = "usr_old" };
+  g_autoptr(GError) error = NULL;
+  guint8 recharge_sha[32], payout_sha[32];
+
+  memset (recharge_sha, 0x5c, sizeof recharge_sha);
+  memset (payout_sha, 0x6d, sizeof payout_sha);
+  make_pre_018 (f, recharge_sha, payout_sha);
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*sealed body does not open*");
+  reopen (f);
+  g_test_assert_expected_messages ();
+
+  assert_record (f, OLD_KEY_PLAIN, "{\"plain\":true}", 0x11);
+  assert_record (f, OLD_KEY_SEALED, SECRET_BODY, 0x22);
+  /* As before 018: the lookup fails, rather than answering anything. */
+  idempotency_get (f, &broken, &error);
+  g_assert_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_AUTH);
+  g_clear_error (&error);
+
+  gw_keys_idempotency_hash (idempotency_key, "user:usr_old", OLD_KEY_WALLET, wallet.key_hash);
+  error = run_txn (f->store, apply_wallet_lookup, &wallet);
+  g_assert_no_error (error);
+  g_assert_true (wallet.found);
+  g_assert_cmpstr (wallet.charge.id, ==, "wch_old");
+  g_assert_true (wallet.charge.keyed);
+  gw_wallet_charge_clear (&wallet.charge);
+
+  assert_request_key (f, "SELECT request_key FROM recharges WHERE id = 'rch_old'", recharge_sha);
+  assert_request_key (f, "SELECT request_key FROM payouts WHERE id = 'po_old'", payout_sha);
+
+  /* New records go after the converted ones, and the old keys are gone. */
+  put_record (f, "key-after-018", 2000);
+  g_assert_true (has_record (f, "key-after-018"));
+  assert_no_old_keys (f);
+  reopen (f);
+  assert_no_old_keys (f);
 }
 
 /* 13. A commit larger than the WAL's write buffer (gw-store-sqlite-vfs.c
@@ -1947,6 +2214,7 @@ main (int   argc,
   lookup_key = fixed_key (0x10, FALSE);
   password_key = fixed_key (0x40, FALSE);
   seal_key = fixed_key (0x70, TRUE);
+  idempotency_key = fixed_key (0x71, FALSE);
 
   ADD ("issue-batch", test_issue_batch);
   ADD ("refund-balance-limit", test_refund_balance_limit);
@@ -1960,6 +2228,7 @@ main (int   argc,
   ADD ("idempotency-sealed", test_idempotency_sealed);
   ADD ("idempotency-prune", test_idempotency_prune);
   ADD ("write-path-migration", test_write_path_migration);
+  ADD ("idempotency-key-hash-migration", test_idempotency_key_hash_migration);
   ADD ("store-plug", test_store_plug);
   ADD ("store-large-commit", test_store_large_commit);
   ADD ("store-repeatable-run", test_store_repeatable_run);
@@ -1972,5 +2241,6 @@ main (int   argc,
   g_clear_pointer (&lookup_key, onepin_key_free);
   g_clear_pointer (&password_key, onepin_key_free);
   g_clear_pointer (&seal_key, onepin_key_free);
+  g_clear_pointer (&idempotency_key, onepin_key_free);
   return ret;
 }

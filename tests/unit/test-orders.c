@@ -26,6 +26,7 @@
 static OnepinKey *lookup_key;
 static OnepinKey *password_key;
 static OnepinKey *seal_key;
+static OnepinKey *idempotency_key;
 
 typedef struct
 {
@@ -353,7 +354,7 @@ fixture_setup (Fixture       *f,
   f->dir = g_dir_make_tmp ("onepin-orders-XXXXXX", &error);
   g_assert_no_error (error);
   f->db_path = g_build_filename (f->dir, "onepin.db", NULL);
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, &error);
   g_assert_no_error (error);
   f->ledger = (GwLedgerConfig) {
     .lookup_key = lookup_key, .password_key = password_key, .seal_key = seal_key,
@@ -1720,7 +1721,7 @@ test_migration_out_of_order (Fixture       *f,
   sqlite3_close (db);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'orders'"), ==, 0);
 
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, &error);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, &error);
   g_assert_no_error (error);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'orders'"), ==, 1);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM schema_migrations WHERE version = 3"), ==, 1);
@@ -1758,6 +1759,7 @@ main (int   argc,
   lookup_key = fixed_key (0x10, FALSE);
   password_key = fixed_key (0x40, FALSE);
   seal_key = fixed_key (0x70, TRUE);
+  idempotency_key = fixed_key (0x71, FALSE);
   gw_notify_set_key (seal_key);
 
   ADD ("create", test_order_create);
@@ -1794,5 +1796,6 @@ main (int   argc,
   g_clear_pointer (&lookup_key, onepin_key_free);
   g_clear_pointer (&password_key, onepin_key_free);
   g_clear_pointer (&seal_key, onepin_key_free);
+  g_clear_pointer (&idempotency_key, onepin_key_free);
   return ret;
 }
