@@ -62,6 +62,21 @@ gw_keys_free (GwKeys *keys)
   g_free (keys);
 }
 
+/* NSS fails an HMAC only when it cannot make a context (or the key is not
+ * an HMAC key, a bug): then no hash can be trusted, and an all-zero or
+ * uninitialised one would make every scope's key the same, replaying one
+ * merchant's answer to another. Stopping is safe: whatever was in flight is
+ * retried with its key, and found, after the restart. */
+static void
+hmac_or_abort (OnepinKey  *key,
+               const void *text,
+               gsize       len,
+               guint8      out[32])
+{
+  if (!onepin_key_hmac (key, text, len, out))
+    g_error ("Cannot compute an HMAC with NSS: stopping, since no idempotency key can be hashed");
+}
+
 void
 gw_keys_idempotency_hash (OnepinKey  *key,
                           const char *scope,
@@ -79,7 +94,7 @@ gw_keys_idempotency_hash (OnepinKey  *key,
 
   memcpy (text, scope, scope_len + 1);
   memcpy (text + scope_len + 1, idempotency_key, len - scope_len - 1);
-  onepin_key_hmac (key, text, len, out);
+  hmac_or_abort (key, text, len, out);
 }
 
 void
@@ -94,7 +109,7 @@ gw_keys_request_key (OnepinKey    *key,
 
   memcpy (text, prefix, sizeof prefix);
   memcpy (text + sizeof prefix, digest, 32);
-  onepin_key_hmac (key, text, sizeof text, out);
+  hmac_or_abort (key, text, sizeof text, out);
 }
 
 /* A text token rather than raw bytes: people paste it into curl. */

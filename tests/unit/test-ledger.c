@@ -2194,8 +2194,71 @@ test_store_wal_starts_over (Fixture       *f,
   gw_store_sqlite_wal_commits (f->store, &commits, &long_wal);
   g_test_message ("%d commits, %d of them with the WAL over 800 frames", commits, long_wal);
   g_assert_cmpint (commits, >, 100);
-  /* a starved checkpointer may fall behind for a moment, not for good */
-  g_assert_cmpint (long_wal, <, commits / 10);
+  /* A starved checkpointer may fall behind for a while (up to 7% of the
+   * commits seen here), not for good (75-80% without the restart round). */
+  g_assert_cmpint (long_wal, <, commits / 4);
+}
+
+/* A reader that keeps a snapshot open while the WAL is over the threshold
+ * keeps frames from being copied; the restart round, which holds the writer
+ * off, would only wait for it (20 ms and more, every commit), so it is not
+ * tried then. */
+static void
+note_slowest (guint    batch_size,
+              gdouble  seconds,
+              gpointer user_data)
+{
+  gdouble *slowest = user_data;
+
+  *slowest = MAX (*slowest, seconds);
+}
+
+static void
+test_store_reader_pins_wal (Fixture       *f,
+                            gconstpointer  data)
+{
+  Flood flood = { f->store, 0, 0, 200, NULL };
+  sqlite3 *reader = NULL;
+  gdouble slowest = 0;
+
+  gw_store_sqlite_set_checkpoint_frames (f->store, 100);
+  for (; flood.submitted < FLOOD_INFLIGHT; flood.submitted++)
+    gw_store_submit (GW_STORE (f->store), flood_apply, flood_done, &flood);
+  while (flood.done < flood.total)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* a snapshot of now, held while the writer goes on */
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &reader, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (reader, "BEGIN; SELECT count(*) FROM accounts;", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  gw_store_sqlite_set_commit_observer (f->store, note_slowest, &slowest);
+  for (int i = 0; i < 20; i++)
+    g_assert_no_error (run_txn (f->store, flood_apply, NULL));
+  gw_store_sqlite_set_commit_observer (f->store, NULL, NULL);
+  sqlite3_exec (reader, "COMMIT", NULL, NULL, NULL);
+  sqlite3_close (reader);
+
+  g_test_message ("the slowest batch: %.1f ms", slowest * 1000);
+  g_assert_no_error (flood.error);
+  /* a restart round gives up on the reader only after 20 ms */
+  g_assert_cmpfloat (slowest, <, 0.018);
+}
+
+/* An HMAC that NSS refuses (here: a key that is not an HMAC key) stops the
+ * gateway rather than hash every scope's key to the same zeros. */
+static void
+test_idempotency_hash_refused (void)
+{
+  if (g_test_subprocess ())
+    {
+      guint8 out[32];
+
+      gw_keys_idempotency_hash (seal_key, "merchant:mer_a", "k1", out);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*Cannot compute an HMAC*");
 }
 
 #define ADD(path, func) \
@@ -2235,6 +2298,8 @@ main (int   argc,
   ADD ("outbox-stale-settle", test_outbox_stale_settle);
   ADD ("store-lost-transaction", test_store_lost_transaction);
   ADD ("store-wal-starts-over", test_store_wal_starts_over);
+  ADD ("store-reader-pins-wal", test_store_reader_pins_wal);
+  g_test_add_func ("/ledger/idempotency-hash-refused", test_idempotency_hash_refused);
 
   ret = g_test_run ();
 
