@@ -77,11 +77,14 @@ hmac_or_abort (OnepinKey  *key,
     g_error ("Cannot compute an HMAC with NSS: stopping, since no idempotency key can be hashed");
 }
 
-void
-gw_keys_idempotency_hash (OnepinKey  *key,
-                          const char *scope,
-                          const char *idempotency_key,
-                          guint8      out[32])
+/* HMAC of @scope, @separator and the first @len bytes of @text. */
+static void
+hash_scoped (OnepinKey  *key,
+             const char *scope,
+             char        separator,
+             const char *text,
+             gsize       len,
+             guint8      out[32])
 {
   /* A client's key is at most 255 bytes and a scope 47, so it fits on the
    * stack; only the gateway's own keys (gw_request_use_idempotency_key),
@@ -89,12 +92,38 @@ gw_keys_idempotency_hash (OnepinKey  *key,
   char stack[320];
   g_autofree char *heap = NULL;
   gsize scope_len = strlen (scope);
-  gsize len = scope_len + 1 + strlen (idempotency_key);
-  char *text = len <= sizeof stack ? stack : (heap = g_malloc (len));
+  gsize total = scope_len + 1 + len;
+  char *buffer = total <= sizeof stack ? stack : (heap = g_malloc (total));
 
-  memcpy (text, scope, scope_len + 1);
-  memcpy (text + scope_len + 1, idempotency_key, len - scope_len - 1);
-  hmac_or_abort (key, text, len, out);
+  memcpy (buffer, scope, scope_len);
+  buffer[scope_len] = separator;
+  memcpy (buffer + scope_len + 1, text, len);
+  hmac_or_abort (key, buffer, total, out);
+}
+
+/* The first STEM_BYTES of the hash come from the key without its last
+ * STEM_TAIL characters: keys made in sequence (order-1000, order-1001, …)
+ * land side by side in the unique index, as they did in clear, instead of
+ * one random page each. In batches of 1,000 the random pages cost a quarter
+ * of the throughput (40,000 → 28,000 approvals/s). What the file then shows
+ * is which keys share all but their last three characters, never what they
+ * are. The stem's text is kept apart from a whole key's by its separator. */
+#define STEM_TAIL  3
+#define STEM_BYTES 8
+
+void
+gw_keys_idempotency_hash (OnepinKey  *key,
+                          const char *scope,
+                          const char *idempotency_key,
+                          guint8      out[32])
+{
+  gsize len = strlen (idempotency_key);
+  guint8 stem[32], whole[32];
+
+  hash_scoped (key, scope, '\1', idempotency_key, len > STEM_TAIL ? len - STEM_TAIL : 0, stem);
+  hash_scoped (key, scope, '\0', idempotency_key, len, whole);
+  memcpy (out, stem, STEM_BYTES);
+  memcpy (out + STEM_BYTES, whole, 32 - STEM_BYTES);
 }
 
 void

@@ -24,10 +24,13 @@ typedef struct
 GwKeys   *gw_keys_load           (const char  *path,
                                   GError     **error);
 void      gw_keys_free           (GwKeys      *keys);
-/* The hash an Idempotency-Key is stored and looked up by: HMAC-SHA256
- * under @key (GwKeys.idempotency) of @scope, a NUL and @idempotency_key.
- * Merchants' keys hold order numbers and customers' details, and the
- * database must not show them. */
+/* The hash an Idempotency-Key is stored and looked up by, under @key
+ * (GwKeys.idempotency): 8 bytes of the HMAC-SHA256 of @scope, a 0x01 and
+ * @idempotency_key without its last three characters, then 24 of the
+ * HMAC-SHA256 of @scope, a NUL and the whole key (so that keys made in
+ * sequence stay side by side in the index; gw-keys.c). Merchants' keys hold
+ * order numbers and customers' details, and the database must not show
+ * them. */
 void      gw_keys_idempotency_hash (OnepinKey    *key,
                                     const char   *scope,
                                     const char   *idempotency_key,

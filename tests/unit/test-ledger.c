@@ -2261,6 +2261,28 @@ test_idempotency_hash_refused (void)
   g_test_trap_assert_stderr ("*Cannot compute an HMAC*");
 }
 
+/* Keys made in sequence share their hash's first 8 bytes (and so a stretch
+ * of the unique index); the rest, and keys that differ earlier, do not. */
+static void
+test_idempotency_hash_stem (void)
+{
+  guint8 a[32], b[32], c[32], d[32], e[32];
+
+  gw_keys_idempotency_hash (lookup_key, "merchant:mer_a", "order-2026-000100", a);
+  gw_keys_idempotency_hash (lookup_key, "merchant:mer_a", "order-2026-000199", b);
+  gw_keys_idempotency_hash (lookup_key, "merchant:mer_a", "order-2026-001100", c);
+  gw_keys_idempotency_hash (lookup_key, "merchant:mer_b", "order-2026-000100", d);
+  gw_keys_idempotency_hash (lookup_key, "merchant:mer_a", "order-2026-000", e);
+
+  g_assert_cmpmem (a, 8, b, 8);
+  g_assert_false (memcmp (a + 8, b + 8, 24) == 0);
+  g_assert_false (memcmp (a, c, 8) == 0);
+  g_assert_false (memcmp (a, d, 8) == 0);
+  /* a key that is another's stem shows nothing of it */
+  g_assert_false (memcmp (a, e + 8, 8) == 0);
+  g_assert_false (memcmp (a, e, 8) == 0);
+}
+
 #define ADD(path, func) \
   g_test_add ("/ledger/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -2300,6 +2322,7 @@ main (int   argc,
   ADD ("store-wal-starts-over", test_store_wal_starts_over);
   ADD ("store-reader-pins-wal", test_store_reader_pins_wal);
   g_test_add_func ("/ledger/idempotency-hash-refused", test_idempotency_hash_refused);
+  g_test_add_func ("/ledger/idempotency-hash-stem", test_idempotency_hash_stem);
 
   ret = g_test_run ();
 
