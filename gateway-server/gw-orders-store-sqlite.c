@@ -327,7 +327,7 @@ t_order_card_set_purpose (GwTxn       *txn,
 #define CHARGE_COLUMNS \
   "id, purpose, owner_id, method, amount, currency, status, COALESCE(reference, '')," \
   " COALESCE(decline_code, ''), COALESCE(virtual_bank, ''), COALESCE(virtual_account, '')," \
-  " COALESCE(deposit_deadline, 0), created, updated FROM charges "
+  " COALESCE(deposit_deadline, 0), created, updated, key_hash, fingerprint FROM charges "
 
 static void
 read_charge (sqlite3_stmt *stmt,
@@ -350,6 +350,8 @@ read_charge (sqlite3_stmt *stmt,
   out->deposit_deadline = sqlite3_column_int64 (stmt, 11);
   out->created = sqlite3_column_int64 (stmt, 12);
   out->updated = sqlite3_column_int64 (stmt, 13);
+  out->has_key = gw_sqlite_copy_blob (out->key_hash, 32, stmt, 14) &&
+                 gw_sqlite_copy_blob (out->fingerprint, 32, stmt, 15);
 }
 
 static gboolean
@@ -359,7 +361,7 @@ t_charge_insert (GwTxn              *txn,
 {
   sqlite3_stmt *stmt = prep (txn,
     "INSERT INTO charges (id, purpose, owner_id, method, amount, currency, status, created,"
-    " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+    " updated, key_hash, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -372,7 +374,20 @@ t_charge_insert (GwTxn              *txn,
   bind_text (stmt, 7, charge->status);
   sqlite3_bind_int64 (stmt, 8, charge->created);
   sqlite3_bind_int64 (stmt, 9, charge->updated);
+  gw_sqlite_bind_hash (stmt, 10, charge->has_key ? charge->key_hash : NULL);
+  gw_sqlite_bind_hash (stmt, 11, charge->has_key ? charge->fingerprint : NULL);
   return done (txn, stmt, error);
+}
+
+static gboolean
+t_charge_by_key (GwTxn         *txn,
+                 const guint8   key_hash[32],
+                 GwChargeRow   *out,
+                 GError       **error)
+{
+  return gw_sqlite_get_by_hash (txn, "SELECT " CHARGE_COLUMNS
+                                "WHERE key_hash = ? ORDER BY rowid DESC LIMIT 1",
+                                key_hash, read_charge, out, error);
 }
 
 static gboolean
@@ -839,6 +854,7 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .order_card_set_purpose = t_order_card_set_purpose,
   .charge_insert = t_charge_insert,
   .charge_get = t_charge_get,
+  .charge_by_key = t_charge_by_key,
   .charge_update = t_charge_update,
   .charges_open = t_charges_open,
   .gift_insert = t_gift_insert,

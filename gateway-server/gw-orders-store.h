@@ -67,6 +67,9 @@ typedef struct
   gint64  deposit_deadline;
   gint64  created;
   gint64  updated;
+  gboolean has_key;               /* an order's, paid with an Idempotency-Key (migration 019) */
+  guint8  key_hash[32];           /* the pay request's key (gw_keys_idempotency_hash) */
+  guint8  fingerprint[32];        /* the keyed fingerprint of the request with that key */
 } GwChargeRow;
 
 typedef struct
@@ -168,6 +171,10 @@ typedef struct
 
   gboolean   (*charge_insert)       (GwTxn *txn, const GwChargeRow *charge, GError **error);
   gboolean   (*charge_get)          (GwTxn *txn, const char *id, GwChargeRow *out, GError **error);
+  /* The newest charge the request with @key_hash made. */
+  gboolean   (*charge_by_key)       (GwTxn *txn, const guint8 key_hash[32], GwChargeRow *out,
+                                     GError **error);
+  /* Writes what the bank said; never the key. */
   gboolean   (*charge_update)       (GwTxn *txn, const GwChargeRow *charge, GError **error);
   /* Ids of charges whose outcome the gateway still has to learn or act on:
    * processing or voiding and last updated before @before, and every pending
