@@ -1088,13 +1088,19 @@ pay_begin (GwTxn       *txn,
            GError     **error)
 {
   PayData *pay = flow->data;
+  GwPayKey key;
   GwOrdersOutcome outcome;
 
+  /* The charge keeps the key, for a retry whose answer was never stored. */
+  memcpy (key.key_hash, flow->key_hash, 32);
+  memcpy (key.fingerprint, flow->fingerprint, 32);
   if (!gw_orders_pay_begin (txn, orders_config (call->server), pay->order_id,
-                            &pay->funding.check, &flow->step, &outcome, error))
+                            &pay->funding.check, flow->keyed ? &key : NULL, &flow->step,
+                            &outcome, error))
     return FALSE;
   if (outcome.result != GW_ORDERS_OK)
     gw_site_outcome_error (flow->site, call, &outcome);
+  flow->unstored = outcome.unstored;
   flow->charge.amount = flow->step.amount;
   return TRUE;
 }

@@ -549,11 +549,52 @@ void_charge (GwChargeRow  *charge,
   return TRUE;
 }
 
+/* @key made @charge already. Only the same request learns its outcome;
+ * any other gets 422, as it would from an idempotency record, not stored:
+ * the key stays the first request's. The first request's answer may never
+ * have been stored: its tries of an approval that could not be issued were
+ * told 409 payment_in_progress, and the sweep or the bank's callback gave
+ * the money back. Its retry learns that, and is never charged again (a new
+ * key pays the order again). Otherwise (FALSE) the order's state answers,
+ * as for any request. */
+static gboolean
+pay_again (const GwPayKey    *key,
+           const char        *order_id,
+           const GwChargeRow *charge,
+           GwOrdersOutcome   *outcome)
+{
+  if (!g_str_equal (charge->owner_id, order_id) ||
+      !onepin_crypto_equal (charge->fingerprint, key->fingerprint, 32))
+    {
+      outcome->result = GW_ORDERS_KEY_REUSED;
+      outcome->unstored = TRUE;
+      return TRUE;
+    }
+  if (g_str_equal (charge->decline_code, GW_ORDERS_ALLOCATION_FAILED))
+    return given_back (outcome, GW_ORDERS_ALLOCATION_FAILED);
+  return FALSE;
+}
+
+/* The newest charge @key made, if any, into @charge. */
+static gboolean
+charge_by_key (GwTxn          *txn,
+               const GwPayKey *key,
+               GwChargeRow    *charge,
+               gboolean       *found,
+               GError        **error)
+{
+  GError *local = NULL;
+
+  *found = key != NULL && ORDERS (txn, charge_by_key, key->key_hash, charge, &local);
+  return local ? (g_propagate_error (error, local), FALSE) : TRUE;
+}
+
 gboolean
 gw_orders_pay_begin (GwTxn                *txn,
                      const GwOrdersConfig *config,
                      const char           *order_id,
                      const GwFundingCheck *funding,
+                     const GwPayKey       *key,
                      GwOrdersStep         *step,
                      GwOrdersOutcome      *outcome,
                      GError              **error)
@@ -561,12 +602,17 @@ gw_orders_pay_begin (GwTxn                *txn,
   g_auto(GwOrderRow) row = { 0 };
   GwChargeRow charge;
   gboolean onepin;
+  gboolean found;
   GError *local = NULL;
 
   outcome_init (outcome);
   step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
   if (!ORDERS (txn, order_get, order_id, &row, &local))
     return local ? (g_propagate_error (error, local), FALSE) : not_found (outcome, "id");
+  if (!charge_by_key (txn, key, &charge, &found, error))
+    return FALSE;
+  if (found && pay_again (key, order_id, &charge, outcome))
+    return TRUE;
 
   if (g_str_equal (row.status, "allocated"))
     return row.cards_revealed ? conflict (outcome, "order_already_paid") : TRUE;
@@ -586,6 +632,12 @@ gw_orders_pay_begin (GwTxn                *txn,
     return refuse_onepin (outcome);
 
   charge_init (&charge, txn, "order", row.id, funding, row.total);
+  charge.has_key = key != NULL;
+  if (key != NULL)
+    {
+      memcpy (charge.key_hash, key->key_hash, 32);
+      memcpy (charge.fingerprint, key->fingerprint, 32);
+    }
   g_strlcpy (row.status, "paying", sizeof row.status);
   g_strlcpy (row.charge_id, charge.id, sizeof row.charge_id);
   if (!ORDERS (txn, charge_insert, &charge, error) || !ORDERS (txn, order_update, &row, error))

@@ -214,10 +214,22 @@ gboolean gw_orders_check_token   (GwTxn                *txn,
                                   const char           *order_id,
                                   const guint8          token_hash[32],
                                   GError              **error);
+/* A pay request's Idempotency-Key, as the order's charge keeps it. */
+typedef struct
+{
+  guint8 key_hash[32];              /* the request's key (gw_server_hash_idempotency_key) */
+  guint8 fingerprint[32];           /* the request's keyed fingerprint: its parameters */
+} GwPayKey;
+
+/* A new charge (NEXT_CHARGE) kept with @key, a query of the order's open
+ * one (NEXT_QUERY), or an answer: for a request whose key made a charge
+ * that was given back, that it was (GW_ORDERS_GIVEN_BACK), never a second
+ * charge; for another request with that key, GW_ORDERS_KEY_REUSED. */
 gboolean gw_orders_pay_begin     (GwTxn                *txn,
                                   const GwOrdersConfig *config,
                                   const char           *order_id,
                                   const GwFundingCheck *funding,
+                                  const GwPayKey       *key,         /* or NULL */
                                   GwOrdersStep         *step,
                                   GwOrdersOutcome      *outcome,
                                   GError              **error);

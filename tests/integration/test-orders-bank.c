@@ -1740,7 +1740,11 @@ assert_given_back (OtGateway   *on,
 /* The cards can never be issued: the approval is tried ALLOCATION_ATTEMPTS
  * times, a little further apart each time, then the charge is voided and
  * the order fails; the money is back in the buyer's account, nothing is in
- * the ledger, and once the stock reopens the order can be paid again. */
+ * the ledger, and once the stock reopens the order can be paid again.
+ * The sweep made the last try, so nothing was stored under the buyer's
+ * key: the buyer's retry (as the 409 invited) still learns that the money
+ * went back, and is not charged a second time; another body with that key
+ * is refused, and a new key pays the order. */
 static void
 test_allocation_fails (void)
 {
@@ -1752,6 +1756,10 @@ test_allocation_fails (void)
   g_autoptr(OtResponse) first = NULL;
   g_autoptr(OtResponse) got = NULL;
   g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) reused = NULL;
+  g_autoptr(OtResponse) still = NULL;
   g_autoptr(JsonObject) after = NULL;
 
   exec_on (other, STOCK_CLOSED);
@@ -1765,6 +1773,20 @@ test_allocation_fails (void)
   g_assert_cmpint (metric (other, "onepin_site_allocation_failures_total"), ==,
                    ALLOCATION_ATTEMPTS);
   g_assert_cmpint (metric (other, "onepin_site_allocations_abandoned_total"), ==, 1);
+  json_object_unref (audit);
+  audit = ot_assert_audit_balanced (other);
+  g_assert_cmpint (ot_json_int (audit, "cards_balance_total"), ==, cards);
+
+  again = order_call (other, &order, "POST", "/pay", "alloc-1", ACCOUNT_FUNDING);
+  assert_decline (again, "funding_declined", "allocation_failed");
+  replay = order_call (other, &order, "POST", "/pay", "alloc-1", ACCOUNT_FUNDING);
+  g_assert_cmpstr (replay->body, ==, again->body);
+  reused = order_call (other, &order, "POST", "/pay", "alloc-1", "{" CARD_FUNDING "}");
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account);
+  g_assert_cmpuint (log_count (other, STOCK_REFUSAL), ==, ALLOCATION_ATTEMPTS);
+  still = get_order (other, &order);
+  g_assert_cmpstr (status_of (still), ==, "failed");
   json_object_unref (audit);
   audit = ot_assert_audit_balanced (other);
   g_assert_cmpint (ot_json_int (audit, "cards_balance_total"), ==, cards);

@@ -58,6 +58,7 @@ typedef struct
   gint64                amount;
   const GwRechargeKey  *key;
   const GwPayoutKey    *payout_key;
+  const GwPayKey       *pay_key;
   GwContact             contact;
   GwGiftRequest         gift_request;
   gboolean              claim;
@@ -162,7 +163,8 @@ apply_op (GwTxn    *txn,
     case OP_CREATE:
       return gw_orders_create (txn, c, &op->order, error);
     case OP_PAY_BEGIN:
-      return gw_orders_pay_begin (txn, c, op->id, &op->funding, &op->step, &op->outcome, error);
+      return gw_orders_pay_begin (txn, c, op->id, &op->funding, op->pay_key, &op->step,
+                                  &op->outcome, error);
     case OP_SETTLE:
       return gw_orders_settle_charge (txn, c, op->id, op->result, &op->step, error);
     case OP_SETTLE_UNDELIVERABLE:
@@ -872,6 +874,47 @@ test_pay_undeliverable (Fixture       *f,
   run (f, &other);
   g_assert_cmpint (other.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
   g_assert_cmpstr (other.outcome.bank_decline, ==, "insufficient_funds");
+}
+
+/* The request whose charge was given back, retried with its key, learns
+ * that, however the give-back was settled, and is not charged again;
+ * another request with that key is refused, unstored; a new key pays. */
+static void
+test_pay_key_after_give_back (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 30000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  GwPayKey key = { { 1 }, { 2 } };
+  GwPayKey other_body = { { 1 }, { 3 } };
+  GwPayKey new_key = { { 4 }, { 2 } };
+  g_auto(Op) first = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding, .pay_key = &key };
+  g_auto(Op) retry = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding, .pay_key = &key };
+  g_auto(Op) reused = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding,
+                        .pay_key = &other_body };
+  g_auto(Op) paid = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding, .pay_key = &new_key };
+
+  run (f, &first);
+  g_assert_cmpint (first.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*could not be issued*");
+  g_assert_cmpint (settle_undeliverable (f, first.step.id, &approved), ==, GW_ORDERS_NEXT_VOID);
+  g_test_assert_expected_messages ();
+
+  run (f, &retry);
+  g_assert_cmpint (retry.outcome.result, ==, GW_ORDERS_GIVEN_BACK);
+  g_assert_cmpstr (retry.outcome.bank_decline, ==, "allocation_failed");
+  g_assert_false (retry.outcome.unstored);
+  g_assert_cmpint (retry.step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  run (f, &reused);
+  g_assert_cmpint (reused.outcome.result, ==, GW_ORDERS_KEY_REUSED);
+  g_assert_true (reused.outcome.unstored);
+  g_assert_cmpint (reused.step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
+
+  run (f, &paid);
+  g_assert_cmpint (paid.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (paid.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_cmpstr (paid.step.id, !=, first.step.id);
 }
 
 static void
@@ -1771,6 +1814,7 @@ main (int   argc,
   ADD ("pay-transfer-expires", test_pay_transfer_expires);
   ADD ("pay-amount-mismatch", test_pay_amount_mismatch);
   ADD ("pay-undeliverable", test_pay_undeliverable);
+  ADD ("pay-key-after-give-back", test_pay_key_after_give_back);
   ADD ("onepin-card-refused", test_onepin_card_refused);
   ADD ("gift-and-claim", test_gift_and_claim);
   ADD ("gift-registered-before-claim", test_gift_registered_before_claim);
