@@ -137,6 +137,8 @@ void      gw_server_hash_idempotency_key (GwServer   *self,
                                           guint8      out[32]);
 /* A set of such hashes (32-byte keys, freed with g_free). */
 GHashTable *gw_key_hash_set_new   (void);
+/* The set's hash function: from the bytes of the whole key's HMAC. */
+guint       gw_key_hash_hash      (gconstpointer key);
 /* Keys the request by @key, for routes whose requests carry their own
  * sequence number: a retry is found by that number whatever
  * Idempotency-Key the client sent with it (a fresh one per attempt, say),

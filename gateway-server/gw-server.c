@@ -353,14 +353,16 @@ gw_server_hash_idempotency_key (GwServer   *self,
   gw_keys_idempotency_hash (self->idempotency_key, scope, key, out);
 }
 
-/* A keyed hash is spread evenly, and no client can choose it: its first
- * bytes are as good a hash as any, and cannot be flooded. */
-static guint
-key_hash_hash (gconstpointer key)
+/* A keyed hash is spread evenly, and no client can choose it: its last
+ * bytes are as good a hash as any, and cannot be flooded. Not its first:
+ * those come from the key's stem (gw_keys_idempotency_hash), the same for
+ * a thousand keys made in sequence, which would all share one bucket. */
+guint
+gw_key_hash_hash (gconstpointer key)
 {
   guint h;
 
-  memcpy (&h, key, sizeof h);
+  memcpy (&h, (const guint8 *) key + 32 - sizeof h, sizeof h);
   return h;
 }
 
@@ -374,7 +376,7 @@ key_hash_equal (gconstpointer a,
 GHashTable *
 gw_key_hash_set_new (void)
 {
-  return g_hash_table_new_full (key_hash_hash, key_hash_equal, g_free, NULL);
+  return g_hash_table_new_full (gw_key_hash_hash, key_hash_equal, g_free, NULL);
 }
 
 /* Requests */

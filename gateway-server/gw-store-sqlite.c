@@ -41,6 +41,8 @@
  * (below). */
 #define CATCH_UP_FRAMES 64
 #define CATCH_UP_TRIES 200
+/* The writer's wait for the lock, in the same steps: 5 s. */
+#define WRITER_TRIES 50000
 /* A sync of the database file this short found it nearly clean; after this
  * many longer ones, the restart goes ahead anyway. */
 #define CATCH_UP_SYNC_US 1000
@@ -534,7 +536,6 @@ wal_hook (gpointer     user_data,
           int          frames)
 {
   GwStoreSqlite *self = user_data;
-
   int wanted = g_atomic_int_get (&self->checkpoint_frames);
 
   g_atomic_int_set (&self->wal_frames, frames);
@@ -551,25 +552,16 @@ wal_hook (gpointer     user_data,
   return SQLITE_OK;
 }
 
-/* The writer's wait for the write lock, which only the checkpointer's
- * restart round holds for a moment: SQLite's own handler sleeps 1, 2, 5,
- * 10 ms…, so a pause of 1 ms cost the writer 3; this one tries every 100 µs,
- * for at most 5 s as before. */
+/* A wait for a lock in steps of 100 µs, at most GPOINTER_TO_INT (@data)
+ * of them. The writer's (5 s, as before) waits only for the checkpointer's
+ * restart round, which holds the lock a moment: SQLite's own handler sleeps
+ * 1, 2, 5, 10 ms…, so a pause of 1 ms cost the writer 3. The restart round's
+ * waits for the writer's batch and the readers (CATCH_UP_TRIES). */
 static int
-writer_busy (void *data,
-             int   count)
-{
-  if (count >= 50000)
-    return 0;
-  g_usleep (100);
-  return 1;
-}
-
-static int
-catch_up_busy (void *data,
+busy_in_steps (void *data,
                int   count)
 {
-  if (count >= CATCH_UP_TRIES)
+  if (count >= GPOINTER_TO_INT (data))
     return 0;
   g_usleep (100);
   return 1;
@@ -637,7 +629,7 @@ checkpoint (GwStoreSqlite *self,
       /* what the writer added during the sync is more than before */
       left = G_MAXINT;
     }
-  sqlite3_busy_handler (db, catch_up_busy, NULL);
+  sqlite3_busy_handler (db, busy_in_steps, GINT_TO_POINTER (CATCH_UP_TRIES));
   sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
   sqlite3_busy_timeout (db, 5000);
 }
@@ -1102,7 +1094,7 @@ gw_store_sqlite_new (const char  *path,
   self->main_context = g_main_context_ref_thread_default ();
   txn_init (&self->writer_txn, self, db, FALSE);
   sqlite3_wal_hook (db, wal_hook, self);    /* replaces the automatic checkpoint */
-  sqlite3_busy_handler (db, writer_busy, NULL);
+  sqlite3_busy_handler (db, busy_in_steps, GINT_TO_POINTER (WRITER_TRIES));
   self->checkpointer = g_thread_new ("gw-checkpoint", checkpointer_main, self);
   self->writer = g_thread_new ("gw-writer", writer_main, self);
 

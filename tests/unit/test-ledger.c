@@ -17,6 +17,7 @@
 #include "gw-keys.h"
 #include "gw-ledger.h"
 #include "gw-outbox-store.h"
+#include "gw-server-private.h"
 #include "gw-wallet-store.h"
 #include "gw-store-sqlite-private.h"
 #include "onepin-shared.h"
@@ -2283,6 +2284,25 @@ test_idempotency_hash_stem (void)
   g_assert_false (memcmp (a, e, 8) == 0);
 }
 
+/* The in-flight sets hold key hashes whose first bytes a thousand keys in
+ * sequence share (the stem); the sets' hash must still tell them apart, or
+ * each claim of a batch walks all the others in one bucket. */
+static void
+test_key_hash_set_spread (void)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+
+  for (int i = 0; i < 1000; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("batch-7-%06d", i);
+      guint8 hash[32];
+
+      gw_keys_idempotency_hash (lookup_key, "merchant:mer_a", key, hash);
+      g_hash_table_add (seen, GUINT_TO_POINTER (gw_key_hash_hash (hash)));
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), >, 990);
+}
+
 #define ADD(path, func) \
   g_test_add ("/ledger/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -2323,6 +2343,7 @@ main (int   argc,
   ADD ("store-reader-pins-wal", test_store_reader_pins_wal);
   g_test_add_func ("/ledger/idempotency-hash-refused", test_idempotency_hash_refused);
   g_test_add_func ("/ledger/idempotency-hash-stem", test_idempotency_hash_stem);
+  g_test_add_func ("/ledger/key-hash-set-spread", test_key_hash_set_spread);
 
   ret = g_test_run ();
 
