@@ -1072,8 +1072,10 @@ test_get_body (void)
     {
       g_autoptr(OtResponse) r = ot_request (gw, "GET", "/v1/payments?limit=1", m->secret, NULL,
                                             cases[i].body);
+      /* escaped, as TAP output must be UTF-8 */
+      g_autofree char *shown = g_strescape (cases[i].body, NULL);
 
-      g_test_message ("%s", cases[i].body);
+      g_test_message ("%s", shown);
       ot_assert_error (r, 400, "invalid_request_error", cases[i].code);
       assert_param (r, cases[i].param);
     }
