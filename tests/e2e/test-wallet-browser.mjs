@@ -37,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 
 import {
   artifacts, assert, assertEqual, auditBalanced, call, comment, expectOk, loadModules,
-  onCleanup, run, skipAll, startProcess, startSmtp, tempDir, test,
+  onCleanup, onFailure, run, skipAll, startProcess, startSmtp, tempDir, test,
 } from './lib/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -112,6 +112,12 @@ function walletState() {
 function walletLog() {
   return fs.readFileSync(env.walletLog, 'utf8');
 }
+
+/* A failure's report ends with the wallet's state and its last words. */
+onFailure(() => {
+  const tail = env.walletLog ? walletLog().trimEnd().split('\n').slice(-8) : [];
+  return [walletState() + '; its log ends:', ...tail.map((l) => '  ' + l)].join('\n');
+});
 
 /* How many times the wallet logged @line. */
 function walletCount(line) {
@@ -789,6 +795,7 @@ test('the wallet quits on SIGTERM, locked, and takes its socket with it', async 
   const socket = path.join(env.runtime, 'onepin-wallet.sock');
   assert(fs.existsSync(socket), 'the socket is there while it runs');
   assertEqual(fs.statSync(socket).mode & 0o777, 0o600, 'the socket\'s mode');
+  assert(env.wallet.exitCode === null && env.wallet.signalCode === null, walletState());
   const exited = new Promise((resolve) => env.wallet.once('exit', (code, signal) => resolve(code ?? signal)));
   env.wallet.kill('SIGTERM');
   assertEqual(await exited, 0, 'the exit status');

@@ -22,9 +22,20 @@ const require = createRequire (path.join (here, '..', 'package.json'));
 /* ---- TAP ---------------------------------------------------------------- */
 
 const tests = [];
+const failureNotes = [];
 
-export function test (name, fn) {
-  tests.push ({ name, fn });
+/* A test that neither passes nor fails within this long fails, so that one
+ * stuck await costs the run a test, not meson's timeout and every result. */
+const TEST_TIMEOUT_MS = 120000;
+
+export function test (name, fn, { timeoutMs = TEST_TIMEOUT_MS } = {}) {
+  tests.push ({ name, fn, timeoutMs });
+}
+
+/* @fn () returns what a failure's report should add: the state of the
+ * processes a test file drives, say. */
+export function onFailure (fn) {
+  failureNotes.push (fn);
 }
 
 export function comment (text) {
@@ -53,20 +64,43 @@ export async function loadModules () {
   return { playwright, axeSource: fs.readFileSync (axePath, 'utf8'), chromium };
 }
 
+function withTimeout (promise, ms) {
+  let timer;
+  const late = new Promise ((resolve, reject) => {
+    timer = setTimeout (() => reject (new Error (`the test took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race ([promise, late]).finally (() => clearTimeout (timer));
+}
+
+/* A failure goes to stderr too: meson prints a TAP test's stderr, not its
+ * stdout, with --print-errorlogs, and CI shows nothing else. */
+async function reportFailure (n, name, err) {
+  let text = err && err.stack ? err.stack : String (err);
+  for (const fn of failureNotes) {
+    try {
+      text += '\n' + await fn ();
+    } catch (e) {
+      text += '\nfailure note: ' + e;
+    }
+  }
+  process.stdout.write (`not ok ${n} ${name}\n`);
+  comment (text);
+  process.stderr.write (`not ok ${n} ${name}\n${text}\n`);
+}
+
 export async function run () {
   process.stdout.write ('1..' + tests.length + '\n');
   let failed = 0;
   let n = 0;
-  for (const { name, fn } of tests) {
+  for (const { name, fn, timeoutMs } of tests) {
     n++;
     const started = Date.now ();
     try {
-      await fn ();
+      await withTimeout (fn (), timeoutMs);
       process.stdout.write (`ok ${n} ${name} # ${Date.now () - started} ms\n`);
     } catch (err) {
       failed++;
-      process.stdout.write (`not ok ${n} ${name}\n`);
-      comment (err && err.stack ? err.stack : String (err));
+      await reportFailure (n, name, err);
     }
   }
   await cleanup ();
