@@ -15,6 +15,7 @@
 #include "ow-account-page.h"
 #include "ow-main-page.h"
 #include "ow-setup-page.h"
+#include "ow-toast-overlay.h"
 #include "ow-ui.h"
 #include "ow-unlock-page.h"
 
@@ -24,7 +25,7 @@ struct _OwWindow
 
   OwApplication        *application;
 
-  AdwToastOverlay      *toast_overlay;
+  OwToastOverlay       *toast_overlay;
   AdwWindowTitle       *window_title;
   GtkButton            *lock_button;
   GtkButton            *refresh_button;
@@ -36,7 +37,6 @@ struct _OwWindow
 
   gint64                last_refresh;   /* monotonic µs */
 
-  GPtrArray            *toasts;         /* AdwToast*, the overlay's: not referenced */
   GPtrArray            *held_toasts;    /* char*: to show after the unlock */
 };
 
@@ -98,71 +98,13 @@ on_active_changed (OwWindow *self)
 
 /* ---- toasts ------------------------------------------------------------- */
 
-static gboolean
-name_toast_buttons (gpointer data)
-{
-  ow_ui_name_controls (GTK_WIDGET (data));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-name_toast_buttons_later (GtkWidget *overlay)
-{
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, name_toast_buttons, g_object_ref (overlay),
-                   g_object_unref);
-}
-
-static void
-on_toast_finalized (gpointer  data,
-                    GObject  *toast)
-{
-  OwWindow *self = data;
-
-  g_ptr_array_remove (self->toasts, toast);
-}
-
-static void
-show_toast (OwWindow   *self,
-            const char *message)
-{
-  AdwToast *toast = adw_toast_new (message);
-
-  /* A toast's widget exists once it shows: now, or when the one before
-   * it is dismissed. */
-  g_signal_connect_object (toast, "dismissed", G_CALLBACK (name_toast_buttons_later),
-                           self->toast_overlay, G_CONNECT_SWAPPED);
-  /* The overlay owns the toast and lets go of it when it is done with it;
-   * we only note it, to dismiss it at the lock. */
-  g_object_weak_ref (G_OBJECT (toast), on_toast_finalized, self);
-  g_ptr_array_add (self->toasts, toast);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-  ow_ui_name_controls (GTK_WIDGET (self->toast_overlay));
-}
-
-/* Every toast, shown or queued, goes. libadwaita 1.2's overlay drops its
- * reference to a queued toast inside the toast's own "dismissed" emission
- * (to the shown one once it has faded out), so each is held here until
- * every dismissal is over: none is finalized inside its own emission, and
- * none leaves self->toasts while we go through them. The newest go first,
- * so that no queued toast comes up in the place of a dismissed one. */
-static void
-dismiss_toasts (OwWindow *self)
-{
-  g_autoptr(GPtrArray) toasts = g_ptr_array_new_full (self->toasts->len, g_object_unref);
-
-  for (guint i = 0; i < self->toasts->len; i++)
-    g_ptr_array_add (toasts, g_object_ref (g_ptr_array_index (self->toasts, i)));
-  for (guint i = toasts->len; i > 0; i--)
-    adw_toast_dismiss (g_ptr_array_index (toasts, i - 1));
-}
-
 /* Unlocked: what the locked window said goes, and what it held back comes. */
 static void
 show_held_toasts (OwWindow *self)
 {
-  dismiss_toasts (self);
+  ow_toast_overlay_clear (self->toast_overlay);
   for (guint i = 0; i < self->held_toasts->len; i++)
-    show_toast (self, g_ptr_array_index (self->held_toasts, i));
+    ow_toast_overlay_add (self->toast_overlay, g_ptr_array_index (self->held_toasts, i));
   g_ptr_array_set_size (self->held_toasts, 0);
 }
 
@@ -234,7 +176,7 @@ on_vault_locked (OwWindow *self)
     gtk_window_destroy (GTK_WINDOW (l->data));
   g_list_free_full (windows, g_object_unref);
   /* a toast shown before the lock may name a merchant and a sum */
-  dismiss_toasts (self);
+  ow_toast_overlay_clear (self->toast_overlay);
 
   ow_main_page_clear (self->main_page);
   ow_account_page_reset (self->account_page);
@@ -327,24 +269,10 @@ setup (OwWindow *self)
 }
 
 static void
-ow_window_dispose (GObject *object)
-{
-  OwWindow *self = OW_WINDOW (object);
-
-  /* The overlay goes after this, and with it the toasts: not our business. */
-  for (guint i = 0; i < self->toasts->len; i++)
-    g_object_weak_unref (g_ptr_array_index (self->toasts, i), on_toast_finalized, self);
-  g_ptr_array_set_size (self->toasts, 0);
-
-  G_OBJECT_CLASS (ow_window_parent_class)->dispose (object);
-}
-
-static void
 ow_window_finalize (GObject *object)
 {
   OwWindow *self = OW_WINDOW (object);
 
-  g_ptr_array_unref (self->toasts);
   g_ptr_array_unref (self->held_toasts);
 
   G_OBJECT_CLASS (ow_window_parent_class)->finalize (object);
@@ -356,13 +284,13 @@ ow_window_class_init (OwWindowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  object_class->dispose = ow_window_dispose;
   object_class->finalize = ow_window_finalize;
 
   g_type_ensure (OW_TYPE_SETUP_PAGE);
   g_type_ensure (OW_TYPE_UNLOCK_PAGE);
   g_type_ensure (OW_TYPE_ACCOUNT_PAGE);
   g_type_ensure (OW_TYPE_MAIN_PAGE);
+  g_type_ensure (OW_TYPE_TOAST_OVERLAY);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-window.ui");
   gtk_widget_class_bind_template_child (widget_class, OwWindow, toast_overlay);
@@ -387,7 +315,6 @@ static const GActionEntry win_actions[] = {
 static void
 ow_window_init (OwWindow *self)
 {
-  self->toasts = g_ptr_array_new ();
   self->held_toasts = g_ptr_array_new_with_free_func (g_free);
   gtk_widget_init_template (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions), self);
@@ -419,11 +346,11 @@ ow_window_toast (OwWindow   *self,
   if (!ow_vault_is_locked (ow_application_get_vault (self->application)))
     {
       if (message != NULL)
-        show_toast (self, message);
+        ow_toast_overlay_add (self->toast_overlay, message);
       return;
     }
   if (while_locked != NULL)
-    show_toast (self, while_locked);
+    ow_toast_overlay_add (self->toast_overlay, while_locked);
   if (message != NULL)
     g_ptr_array_add (self->held_toasts, g_strdup (message));
 }
