@@ -572,6 +572,11 @@ pay_again (const GwPayKey    *key,
     }
   if (g_str_equal (charge->decline_code, GW_ORDERS_ALLOCATION_FAILED))
     return given_back (outcome, GW_ORDERS_ALLOCATION_FAILED);
+  /* The bank's word came after the first answer (the sweep, a callback):
+   * the same request gets it, as the answer it would have had. A charge
+   * the bank never saw ("failed") leaves the order payable. */
+  if (g_str_equal (charge->status, "declined") || g_str_equal (charge->status, "canceled"))
+    return bank_declined (outcome, GW_ORDERS_FUNDING_DECLINED, charge->decline_code);
   return FALSE;
 }
 

@@ -917,6 +917,47 @@ test_pay_key_after_give_back (Fixture       *f,
   g_assert_cmpstr (paid.step.id, !=, first.step.id);
 }
 
+/* The first answer to a pay request did not carry the bank's word (it was
+ * slow: 409 payment_in_progress, not stored), and the sweep learned it
+ * later: a decline. The same request again gets that decline (stored), not
+ * a second charge; a charge the bank never saw leaves the order payable
+ * with the same key. */
+static void
+test_pay_key_after_late_decline (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 30000, (gint64) 1);
+  g_autofree char *unsent_id = create_order (f, 1, (gint64) 30000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  GwPayKey key = { { 1 }, { 2 } };
+  GwPayKey unsent_key = { { 5 }, { 6 } };
+  g_auto(Op) first = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding, .pay_key = &key };
+  g_auto(Op) retry = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding, .pay_key = &key };
+  g_auto(Op) unsent = { .kind = OP_PAY_BEGIN, .id = unsent_id, .funding = funding,
+                        .pay_key = &unsent_key };
+  g_auto(Op) unsent_retry = { .kind = OP_PAY_BEGIN, .id = unsent_id, .funding = funding,
+                              .pay_key = &unsent_key };
+
+  run (f, &first);
+  g_assert_cmpint (first.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  settle (f, first.step.id, &declined);
+
+  run (f, &retry);
+  g_assert_cmpint (retry.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
+  g_assert_cmpstr (retry.outcome.bank_decline, ==, "insufficient_funds");
+  g_assert_false (retry.outcome.unstored);
+  g_assert_cmpint (retry.step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
+
+  run (f, &unsent);
+  g_assert_cmpint (unsent.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  settle (f, unsent.step.id, NULL);                /* the bank was down */
+  run (f, &unsent_retry);
+  g_assert_cmpint (unsent_retry.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (unsent_retry.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_cmpstr (unsent_retry.step.id, !=, unsent.step.id);
+}
+
 static void
 test_onepin_card_refused (Fixture       *f,
                           gconstpointer  data)
@@ -1815,6 +1856,7 @@ main (int   argc,
   ADD ("pay-amount-mismatch", test_pay_amount_mismatch);
   ADD ("pay-undeliverable", test_pay_undeliverable);
   ADD ("pay-key-after-give-back", test_pay_key_after_give_back);
+  ADD ("pay-key-after-late-decline", test_pay_key_after_late_decline);
   ADD ("onepin-card-refused", test_onepin_card_refused);
   ADD ("gift-and-claim", test_gift_and_claim);
   ADD ("gift-registered-before-claim", test_gift_registered_before_claim);
