@@ -24,9 +24,13 @@ const require = createRequire (path.join (here, '..', 'package.json'));
 const tests = [];
 const failureNotes = [];
 
-/* A test that neither passes nor fails within this long fails, so that one
- * stuck await costs the run a test, not meson's timeout and every result. */
-const TEST_TIMEOUT_MS = 120000;
+/* A test that neither passes nor fails within this long fails, and the run
+ * stops there (what it left running would act on the next tests), so that
+ * one stuck await costs the run a report, not meson's timeout and every
+ * result. Well under each file's meson timeout (120 s at least); the
+ * slowest test takes a few seconds. */
+const TEST_TIMEOUT_MS = 60000;
+let running = null;     /* the test under way: its number and name */
 
 export function test (name, fn, { timeoutMs = TEST_TIMEOUT_MS } = {}) {
   tests.push ({ name, fn, timeoutMs });
@@ -64,17 +68,17 @@ export async function loadModules () {
   return { playwright, axeSource: fs.readFileSync (axePath, 'utf8'), chromium };
 }
 
+class TimedOut extends Error {}
+
 function withTimeout (promise, ms) {
   let timer;
   const late = new Promise ((resolve, reject) => {
-    timer = setTimeout (() => reject (new Error (`the test took longer than ${ms} ms`)), ms);
+    timer = setTimeout (() => reject (new TimedOut (`the test took longer than ${ms} ms`)), ms);
   });
   return Promise.race ([promise, late]).finally (() => clearTimeout (timer));
 }
 
-/* A failure goes to stderr too: meson prints a TAP test's stderr, not its
- * stdout, with --print-errorlogs, and CI shows nothing else. */
-async function reportFailure (n, name, err) {
+async function failureText (err) {
   let text = err && err.stack ? err.stack : String (err);
   for (const fn of failureNotes) {
     try {
@@ -83,6 +87,13 @@ async function reportFailure (n, name, err) {
       text += '\nfailure note: ' + e;
     }
   }
+  return text;
+}
+
+/* A failure goes to stderr too: meson prints a TAP test's stderr, not its
+ * stdout, with --print-errorlogs, and CI shows nothing else. */
+async function reportFailure (n, name, err) {
+  const text = await failureText (err);
   process.stdout.write (`not ok ${n} ${name}\n`);
   comment (text);
   process.stderr.write (`not ok ${n} ${name}\n${text}\n`);
@@ -92,8 +103,15 @@ export async function run () {
   process.stdout.write ('1..' + tests.length + '\n');
   let failed = 0;
   let n = 0;
+  let stopped = null;
   for (const { name, fn, timeoutMs } of tests) {
     n++;
+    if (stopped) {
+      failed++;
+      process.stdout.write (`not ok ${n} ${name} # not run: ${stopped}\n`);
+      continue;
+    }
+    running = { n, name };
     const started = Date.now ();
     try {
       await withTimeout (fn (), timeoutMs);
@@ -101,8 +119,11 @@ export async function run () {
     } catch (err) {
       failed++;
       await reportFailure (n, name, err);
+      if (err instanceof TimedOut)
+        stopped = `test ${n} timed out`;
     }
   }
+  running = null;
   await cleanup ();
   process.exit (failed ? 1 : 0);
 }
@@ -153,11 +174,16 @@ process.on ('exit', () => {
 process.on ('uncaughtException', (err) => {
   process.stdout.write ('Bail out! ' + String (err.message).split ('\n')[0] + '\n');
   comment (err.stack || String (err));
+  process.stderr.write ('Bail out! ' + (err.stack || String (err)) + '\n');
   cleanup ().finally (() => process.exit (1));
 });
+/* Meson's timeout: say on stderr which test it stopped, and its state. */
 for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on (signal, () => {
-    comment ('stopped by ' + signal);
+  process.on (signal, async () => {
+    const where = running ? ` during test ${running.n} (${running.name})` : '';
+    const text = await failureText (new Error ('stopped by ' + signal + where));
+    comment (text);
+    process.stderr.write (text + '\n');
     cleanup ().finally (() => process.exit (1));
   });
 }
