@@ -549,6 +549,19 @@ void_charge (GwChargeRow  *charge,
   return TRUE;
 }
 
+/* Declined, expired (a transfer), or approved for another sum and given
+ * back (`do_not_honor`). */
+static gboolean
+declined_by_bank (const GwChargeRow *charge)
+{
+  const char *status = charge->status;
+
+  if (g_str_equal (status, "declined") || g_str_equal (status, "canceled"))
+    return TRUE;
+  return (g_str_equal (status, "voiding") || g_str_equal (status, "voided")) &&
+         charge->decline_code[0] != '\0';
+}
+
 /* @key made @charge already. Only the same request learns its outcome;
  * any other gets 422, as it would from an idempotency record, not stored:
  * the key stays the first request's. The first request's answer may never
@@ -573,10 +586,17 @@ pay_again (const GwPayKey    *key,
   if (g_str_equal (charge->decline_code, GW_ORDERS_ALLOCATION_FAILED))
     return given_back (outcome, GW_ORDERS_ALLOCATION_FAILED);
   /* The bank's word came after the first answer (the sweep, a callback):
-   * the same request gets it, as the answer it would have had. A charge
-   * the bank never saw ("failed") leaves the order payable. */
-  if (g_str_equal (charge->status, "declined") || g_str_equal (charge->status, "canceled"))
-    return bank_declined (outcome, GW_ORDERS_FUNDING_DECLINED, charge->decline_code);
+   * the same request gets it, as the answer it would have had. Not stored:
+   * a decline may still turn into an approval that pays the order, and a
+   * retry then answers from the order. A charge the bank never saw
+   * ("failed") leaves the order payable; a void because another charge
+   * paid the order has no code, and the order answers. */
+  if (declined_by_bank (charge))
+    {
+      bank_declined (outcome, GW_ORDERS_FUNDING_DECLINED, charge->decline_code);
+      outcome->unstored = TRUE;
+      return TRUE;
+    }
   return FALSE;
 }
 

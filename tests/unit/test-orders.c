@@ -937,6 +937,14 @@ test_pay_key_after_late_decline (Fixture       *f,
                         .pay_key = &unsent_key };
   g_auto(Op) unsent_retry = { .kind = OP_PAY_BEGIN, .id = unsent_id, .funding = funding,
                               .pay_key = &unsent_key };
+  g_autofree char *short_id = create_order (f, 1, (gint64) 30000, (gint64) 1);
+  GwPayKey short_key = { { 7 }, { 8 } };
+  GwChargeResult short_approval = { .status = GW_CHARGE_APPROVED, .reference = "bank_ref_2",
+                                    .amount = 20000 };
+  g_auto(Op) short_paid = { .kind = OP_PAY_BEGIN, .id = short_id, .funding = funding,
+                            .pay_key = &short_key };
+  g_auto(Op) short_retry = { .kind = OP_PAY_BEGIN, .id = short_id, .funding = funding,
+                             .pay_key = &short_key };
 
   run (f, &first);
   g_assert_cmpint (first.step.next, ==, GW_ORDERS_NEXT_CHARGE);
@@ -945,9 +953,20 @@ test_pay_key_after_late_decline (Fixture       *f,
   run (f, &retry);
   g_assert_cmpint (retry.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
   g_assert_cmpstr (retry.outcome.bank_decline, ==, "insufficient_funds");
-  g_assert_false (retry.outcome.unstored);
+  g_assert_true (retry.outcome.unstored);       /* it may yet be approved */
   g_assert_cmpint (retry.step.next, ==, GW_ORDERS_NEXT_ANSWER);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
+
+  /* approved for another sum: given back, a decline too */
+  run (f, &short_paid);
+  g_assert_cmpint (short_paid.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*another amount*");
+  g_assert_cmpint (settle (f, short_paid.step.id, &short_approval), ==, GW_ORDERS_NEXT_VOID);
+  g_test_assert_expected_messages ();
+  run (f, &short_retry);
+  g_assert_cmpint (short_retry.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
+  g_assert_cmpstr (short_retry.outcome.bank_decline, ==, "do_not_honor");
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 2);
 
   run (f, &unsent);
   g_assert_cmpint (unsent.step.next, ==, GW_ORDERS_NEXT_CHARGE);
