@@ -32,15 +32,65 @@ struct _OwPreferencesWindow
   GArray               *idle_values;   /* guint seconds, one per combo entry */
   GtkNativeDialog      *chooser;
   gboolean              changing;      /* a master password change is running */
+
+  AdwToast             *toast;         /* the one shown, the window's (weak) */
+  gboolean              toast_leaving;
+  char                 *next_toast;    /* to show once it has gone */
 };
 
 G_DEFINE_FINAL_TYPE (OwPreferencesWindow, ow_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
+
+/* One toast at a time, never queued. libadwaita 1.2.2 frees a toast closed
+ * (Escape, its button) while it slides in over one leaving, and then ends
+ * the slide on the freed memory (ow-toast-overlay.c). So a new message
+ * retitles the toast shown, or waits until the one leaving has gone. */
+static void toast (OwPreferencesWindow *self,
+                   const char          *message);
+
+static void
+on_toast_dismissed (OwPreferencesWindow *self)
+{
+  self->toast_leaving = TRUE;
+}
+
+static void
+on_toast_gone (gpointer  data,
+               GObject  *toast_object)
+{
+  OwPreferencesWindow *self = data;
+  g_autofree char *next = g_steal_pointer (&self->next_toast);
+
+  self->toast = NULL;
+  self->toast_leaving = FALSE;
+  if (next != NULL)
+    toast (self, next);
+}
 
 static void
 toast (OwPreferencesWindow *self,
        const char          *message)
 {
-  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (message));
+  /* The title is markup: a server's message may hold '&' or '<'. */
+  g_autofree char *title = g_markup_escape_text (message, -1);
+
+  if (self->toast != NULL && self->toast_leaving)
+    {
+      g_free (self->next_toast);
+      self->next_toast = g_strdup (message);
+      return;
+    }
+  if (self->toast != NULL)
+    {
+      adw_toast_set_title (self->toast, title);
+      /* the toast shown again: its timeout starts over */
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), g_object_ref (self->toast));
+      return;
+    }
+  self->toast = adw_toast_new (title);
+  g_signal_connect_object (self->toast, "dismissed", G_CALLBACK (on_toast_dismissed), self,
+                           G_CONNECT_SWAPPED);
+  g_object_weak_ref (G_OBJECT (self->toast), on_toast_gone, self);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), self->toast);
 }
 
 static void
@@ -349,6 +399,11 @@ ow_preferences_window_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
+  /* the toast goes with the window: nothing more to show */
+  if (self->toast != NULL)
+    g_object_weak_unref (G_OBJECT (self->toast), on_toast_gone, self);
+  self->toast = NULL;
+  g_clear_pointer (&self->next_toast, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_PREFERENCES_WINDOW);
 
   G_OBJECT_CLASS (ow_preferences_window_parent_class)->dispose (object);

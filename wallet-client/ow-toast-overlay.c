@@ -77,7 +77,8 @@ show_next (OwToastOverlay *self)
 static void
 on_child_revealed (OwToastOverlay *self)
 {
-  if (!is_idle (self))
+  /* dispose_template clears our pointers before the revealer goes */
+  if (self->revealer == NULL || !is_idle (self))
     return;
   gtk_label_set_text (self->label, "");
   show_next (self);
@@ -124,18 +125,16 @@ ow_toast_overlay_add (OwToastOverlay *self,
 void
 ow_toast_overlay_clear (OwToastOverlay *self)
 {
-  GtkRevealerTransitionType type;
-
   g_return_if_fail (OW_IS_TOAST_OVERLAY (self));
 
   g_queue_clear_full (&self->waiting, g_free);
   g_clear_handle_id (&self->timeout_id, g_source_remove);
   gtk_label_set_text (self->label, "");
-  /* With no transition the revealer hides its child within this call. */
-  type = gtk_revealer_get_transition_type (self->revealer);
-  gtk_revealer_set_transition_type (self->revealer, GTK_REVEALER_TRANSITION_TYPE_NONE);
   gtk_revealer_set_reveal_child (self->revealer, FALSE);
-  gtk_revealer_set_transition_type (self->revealer, type);
+  /* An unmapped revealer ends its transition at once, sliding in or out,
+   * and stops its animation: hiding it is the way to skip the slide. */
+  gtk_widget_set_visible (GTK_WIDGET (self->revealer), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->revealer), TRUE);
 }
 
 static void
@@ -204,9 +203,13 @@ ow_toast_overlay_class_init (OwToastOverlayClass *klass)
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/onepin/Wallet/ui/ow-toast-overlay.ui");
-  gtk_widget_class_bind_template_child (widget_class, OwToastOverlay, overlay);
-  gtk_widget_class_bind_template_child (widget_class, OwToastOverlay, revealer);
-  gtk_widget_class_bind_template_child (widget_class, OwToastOverlay, label);
+  /* ids of their own: ow-test-ui.c finds widgets by id across windows */
+  gtk_widget_class_bind_template_child_full (widget_class, "toast_overlay_content", FALSE,
+                                             G_STRUCT_OFFSET (OwToastOverlay, overlay));
+  gtk_widget_class_bind_template_child_full (widget_class, "toast_revealer", FALSE,
+                                             G_STRUCT_OFFSET (OwToastOverlay, revealer));
+  gtk_widget_class_bind_template_child_full (widget_class, "toast_label", FALSE,
+                                             G_STRUCT_OFFSET (OwToastOverlay, label));
   gtk_widget_class_bind_template_callback (widget_class, on_child_revealed);
   gtk_widget_class_bind_template_callback (widget_class, on_close_clicked);
 }

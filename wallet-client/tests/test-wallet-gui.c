@@ -786,6 +786,17 @@ test_lock_and_unlock (void)
   wait_label ("balance_label", "₩67,000");
 }
 
+/* No toast on the screen, not even an empty one sliding away. */
+static void
+assert_no_toast (void)
+{
+  GtkWidget *revealer = ow_ui_find_hidden ("toast_revealer");
+
+  g_assert_nonnull (revealer);
+  g_assert_false (gtk_revealer_get_child_revealed (GTK_REVEALER (revealer)));
+  g_assert_false (gtk_widget_get_mapped (gtk_revealer_get_child (GTK_REVEALER (revealer))));
+}
+
 /* A toast names a merchant and a sum. The lock takes away the one showing
  * and those queued behind it, at once (a toast stays 5 s by itself), and one that comes while locked (a payment the user approved
  * finishing after the lock) shows only once the wallet is unlocked. Both
@@ -803,6 +814,7 @@ test_lock_dismisses_toasts (void)
 
   ow_ui_click ("lock_button");
   WAIT_PAGE ("unlock");
+  assert_no_toast ();
   ow_ui_spin (1000);
   for (guint i = 0; before[i] != NULL; i++)
     g_assert_false (window_shows (before[i]));
@@ -844,6 +856,7 @@ test_lock_as_toast_comes_up (void)
   ow_ui_wait_for (window_shows ("Second Shop"), 15, "the second toast");
   ow_ui_click ("lock_button");
   WAIT_PAGE ("unlock");
+  assert_no_toast ();   /* at once: no slide to end */
   ow_ui_spin (1500);
   for (guint i = 0; gone[i] != NULL; i++)
     g_assert_false (window_shows (gone[i]));
@@ -855,6 +868,18 @@ test_lock_as_toast_comes_up (void)
   ow_ui_spin (500);
   for (guint i = 0; gone[i] != NULL; i++)
     g_assert_false (window_shows (gone[i]));
+
+  /* closed by the user, and the lock while it slides away */
+  ow_ui_toast (page, "Paid ₩3,000 to Third Shop.");
+  ow_ui_wait_for (window_shows ("Third Shop"), 10, "the third toast");
+  ow_ui_spin (400);
+  ow_ui_click ("toast_close_button");
+  ow_ui_click ("lock_button");
+  WAIT_PAGE ("unlock");
+  assert_no_toast ();
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
 }
 
 static void
@@ -884,6 +909,81 @@ test_preferences (void)
   ow_ui_check_a11y ("preferences");
   gtk_window_close (GTK_WINDOW (gtk_widget_get_root (window)));
   ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
+}
+
+/* The toasts libadwaita shows under @widget; @toast gets one of them. */
+static guint
+count_adw_toasts (GtkWidget  *widget,
+                  GtkWidget **toast)
+{
+  guint n = 0;
+
+  if (g_str_equal (G_OBJECT_TYPE_NAME (widget), "AdwToastWidget") && gtk_widget_get_mapped (widget))
+    {
+      if (toast != NULL)
+        *toast = widget;
+      return 1;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    n += count_adw_toasts (c, toast);
+  return n;
+}
+
+/* Closes @toast with its close button, as a click would. */
+static void
+close_adw_toast (GtkWidget *toast)
+{
+  GtkWidget *close = NULL;
+
+  for (GtkWidget *c = gtk_widget_get_first_child (toast); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    if (GTK_IS_BUTTON (c))
+      close = c;
+  g_assert_nonnull (close);
+  gtk_widget_activate (close);
+}
+
+/* The preferences show one toast at a time, never queued: a new message
+ * retitles it, or waits while it leaves (libadwaita 1.2.2 frees a toast
+ * closed as it slides in over one leaving; ow-preferences-window.c). */
+static void
+test_preferences_toasts (void)
+{
+  GtkWidget *window;
+  GtkWidget *first = NULL;
+  GtkWidget *second = NULL;
+
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
+  window = GTK_WIDGET (gtk_widget_get_root (ow_ui_get ("old_password_row")));
+  ow_ui_type ("new_password_row", "one new password");
+  ow_ui_type ("confirm_password_row", "another new password");
+  ow_ui_click ("change_password_button");
+  ow_ui_wait_for (shows_text (window, "differ"), 10, "the toast");
+  ow_ui_click ("change_password_button");
+  ow_ui_click ("change_password_button");
+  ow_ui_spin (300);
+  g_assert_cmpuint (count_adw_toasts (window, &first), ==, 1);
+
+  /* closed, and a new message while it leaves: that comes once it is gone */
+  g_object_add_weak_pointer (G_OBJECT (first), (gpointer *) &first);
+  close_adw_toast (first);
+  ow_ui_spin (50);
+  ow_ui_click ("change_password_button");
+  ow_ui_spin (100);
+  g_assert_cmpuint (count_adw_toasts (window, NULL), ==, 1);
+  ow_ui_wait_for (first == NULL && count_adw_toasts (window, &second) == 1, 10,
+                  "the first toast to go and the next to come");
+  g_assert_true (shows_text (window, "differ"));
+  /* closed as it slides in: nothing left behind, nothing crashes */
+  close_adw_toast (second);
+  ow_ui_spin (1000);
+  g_assert_cmpuint (count_adw_toasts (window, NULL), ==, 0);
+
+  ow_ui_type ("new_password_row", "");
+  ow_ui_type ("confirm_password_row", "");
+  gtk_window_close (GTK_WINDOW (window));
+  ow_ui_wait_for (ow_ui_find ("old_password_row") == NULL, 10, "the preferences to close");
 }
 
 typedef struct
@@ -1133,6 +1233,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/lock-as-a-toast-comes-up", test_lock_as_toast_comes_up);
   g_test_add_func ("/wallet-gui/idle-lock", test_idle_lock);
   g_test_add_func ("/wallet-gui/preferences", test_preferences);
+  g_test_add_func ("/wallet-gui/preferences-toasts", test_preferences_toasts);
   g_test_add_func ("/wallet-gui/change-master-password", test_change_master_password);
   g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
