@@ -52,7 +52,7 @@ phone_run (const char        *key,
   fd = g_file_open_tmp ("onepin-ars-XXXXXX", &input_path, &error);
   g_assert_no_error (error);
   close (fd);
-  g_file_set_contents (input_path, input, -1, &error);
+  g_file_set_contents_full (input_path, input, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
   g_assert_no_error (error);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
