@@ -165,12 +165,16 @@ const char   *gw_sqlite_vfs        (void);
 
 /* For tests: the WAL length that asks for a checkpoint (16,000 frames
  * otherwise); the commits so far, and those after which the WAL was twice
- * that long. */
+ * that long; the checkpoint rounds done that the writer asked for, and the
+ * restart rounds (those that hold the writer off) tried. */
 void          gw_store_sqlite_set_checkpoint_frames (GwStoreSqlite *self,
                                                      int            frames);
 void          gw_store_sqlite_wal_commits           (GwStoreSqlite *self,
                                                      int           *commits,
                                                      int           *long_wal);
+void          gw_store_sqlite_checkpoint_rounds     (GwStoreSqlite *self,
+                                                     int           *asked,
+                                                     int           *restarts);
 
 /* Puts the page cache of gw-store-sqlite-pcache.c in front of SQLite's
  * own, for every connection of the process. Call it before SQLite is

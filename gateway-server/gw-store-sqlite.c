@@ -100,6 +100,8 @@ struct _GwStoreSqlite
   gint              wal_frames;         /* the WAL's length after the last commit */
   gint              wal_commits;        /* commits, and those after which the WAL */
   gint              wal_commits_long;   /* was twice what asks for a checkpoint */
+  gint              asked_rounds;       /* rounds done that the writer asked for, */
+  gint              restart_rounds;     /* and the restart rounds tried */
 
   GHashTable       *merchant_accounts;  /* writer only: merchant id -> account id */
 };
@@ -629,6 +631,7 @@ checkpoint (GwStoreSqlite *self,
       /* what the writer added during the sync is more than before */
       left = G_MAXINT;
     }
+  g_atomic_int_inc (&self->restart_rounds);
   sqlite3_busy_handler (db, busy_in_steps, GINT_TO_POINTER (CATCH_UP_TRIES));
   sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
   sqlite3_busy_timeout (db, 5000);
@@ -661,6 +664,8 @@ checkpointer_main (gpointer user_data)
       self->checkpoint_wanted = FALSE;
       g_mutex_unlock (&self->checkpoint_lock);
       checkpoint (self, db, wanted);
+      if (wanted)
+        g_atomic_int_inc (&self->asked_rounds);
       g_mutex_lock (&self->checkpoint_lock);
     }
   g_mutex_unlock (&self->checkpoint_lock);
@@ -1124,6 +1129,15 @@ gw_store_sqlite_wal_commits (GwStoreSqlite *self,
 {
   *commits = g_atomic_int_get (&self->wal_commits);
   *long_wal = g_atomic_int_get (&self->wal_commits_long);
+}
+
+void
+gw_store_sqlite_checkpoint_rounds (GwStoreSqlite *self,
+                                   int           *asked,
+                                   int           *restarts)
+{
+  *asked = g_atomic_int_get (&self->asked_rounds);
+  *restarts = g_atomic_int_get (&self->restart_rounds);
 }
 
 /* The transaction primitives */
