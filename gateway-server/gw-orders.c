@@ -1353,9 +1353,14 @@ settle_charge (GwTxn                *txn,
   /* But the bank said this one was canceled (or confirmed our void of it
    * at its deadline, giving back any deposit): an approval now is a stale
    * callback the bank queued before that, resent, or money it should not
-   * have taken. Either way it goes back, never into cards or a balance. */
+   * have taken. Either way it goes back, never into cards or a balance,
+   * and stays a decline for a retry with its key (`do_not_honor`, as a
+   * canceled charge answers): only a void with no code means that another
+   * charge paid. */
   if (approved_late && g_str_equal (charge.status, "canceled"))
     {
+      if (charge.decline_code[0] == '\0')
+        g_strlcpy (charge.decline_code, "do_not_honor", sizeof charge.decline_code);
       charge.updated = NOW (txn);
       void_charge (&charge, step);
       return ORDERS (txn, charge_update, &charge, error);

@@ -945,6 +945,17 @@ test_pay_key_after_late_decline (Fixture       *f,
                             .pay_key = &short_key };
   g_auto(Op) short_retry = { .kind = OP_PAY_BEGIN, .id = short_id, .funding = funding,
                              .pay_key = &short_key };
+  g_autofree char *canceled_id = create_order (f, 1, (gint64) 30000, (gint64) 1);
+  GwPayKey canceled_key = { { 9 }, { 10 } };
+  GwChargeResult canceled = { .status = GW_CHARGE_CANCELED, .reference = "bank_ref_3" };
+  GwChargeResult late = { .status = GW_CHARGE_APPROVED, .reference = "bank_ref_3",
+                          .amount = 30000 };
+  g_auto(Op) canceled_paid = { .kind = OP_PAY_BEGIN, .id = canceled_id, .funding = funding,
+                               .pay_key = &canceled_key };
+  g_auto(Op) canceled_retry = { .kind = OP_PAY_BEGIN, .id = canceled_id, .funding = funding,
+                                .pay_key = &canceled_key };
+  g_auto(Op) voided_retry = { .kind = OP_PAY_BEGIN, .id = canceled_id, .funding = funding,
+                              .pay_key = &canceled_key };
 
   run (f, &first);
   g_assert_cmpint (first.step.next, ==, GW_ORDERS_NEXT_CHARGE);
@@ -967,6 +978,22 @@ test_pay_key_after_late_decline (Fixture       *f,
   g_assert_cmpint (short_retry.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
   g_assert_cmpstr (short_retry.outcome.bank_decline, ==, "do_not_honor");
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 2);
+
+  /* canceled at the bank, then approved after all: the money goes back,
+   * and the retry still learns of a decline, before and after */
+  run (f, &canceled_paid);
+  g_assert_cmpint (canceled_paid.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  settle (f, canceled_paid.step.id, &canceled);
+  run (f, &canceled_retry);
+  g_assert_cmpint (canceled_retry.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
+  g_assert_cmpstr (canceled_retry.outcome.bank_decline, ==, "do_not_honor");
+  g_assert_cmpint (settle (f, canceled_paid.step.id, &late), ==, GW_ORDERS_NEXT_VOID);
+  run (f, &voided_retry);
+  g_assert_cmpint (voided_retry.outcome.result, ==, GW_ORDERS_FUNDING_DECLINED);
+  g_assert_cmpstr (voided_retry.outcome.bank_decline, ==, "do_not_honor");
+  g_assert_true (voided_retry.outcome.unstored);
+  g_assert_cmpint (voided_retry.step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 3);
 
   run (f, &unsent);
   g_assert_cmpint (unsent.step.next, ==, GW_ORDERS_NEXT_CHARGE);
