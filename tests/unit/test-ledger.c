@@ -2264,7 +2264,9 @@ test_store_reader_pins_wal (Fixture       *f,
   g_assert_cmpint (sqlite3_exec (reader, "BEGIN; SELECT count(*) FROM accounts;", NULL, NULL, NULL),
                    ==, SQLITE_OK);
   gw_store_sqlite_checkpoint_rounds (f->store, &asked, &restarts);
-  gw_store_sqlite_set_checkpoint_frames (f->store, 100);
+  /* Every commit asks: the checkpointer's idle round may have copied the
+   * whole WAL, and SQLite started it over, so its length says nothing. */
+  gw_store_sqlite_set_checkpoint_frames (f->store, 1);
   gw_store_sqlite_set_commit_observer (f->store, note_slowest, &slowest);
   for (int i = 0; i < 20; i++)
     g_assert_no_error (run_txn (f->store, flood_apply, NULL));
