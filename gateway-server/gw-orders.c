@@ -1285,6 +1285,10 @@ charge_apply_result (GwChargeRow          *charge,
     }
   if (result->reference != NULL)
     g_strlcpy (charge->reference, result->reference, sizeof charge->reference);
+  /* An approval after a decline or a try the bank never saw is no decline:
+   * given back because another charge paid, it must have no code. */
+  if (result->status == GW_CHARGE_APPROVED)
+    charge->decline_code[0] = '\0';
   if (result->status == GW_CHARGE_DECLINED)
     g_strlcpy (charge->decline_code, gw_orders_decline_code (result->decline_code),
                sizeof charge->decline_code);

@@ -1004,6 +1004,48 @@ test_pay_key_after_late_decline (Fixture       *f,
   g_assert_cmpstr (unsent_retry.step.id, !=, unsent.step.id);
 }
 
+/* An approval wipes the charge's earlier decline or `not_sent`: a charge
+ * the bank never saw, approved late after another key paid the order, goes
+ * back with no code, and its key's retry gets the order's answer, not a
+ * 402 `not_sent`; a decline approved late that pays the order is no
+ * decline either. */
+static void
+test_pay_key_approved_late (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 30000, (gint64) 1);
+  g_autofree char *declined_id = create_order (f, 1, (gint64) 30000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  GwPayKey key = { { 11 }, { 12 } };
+  GwPayKey other_key = { { 13 }, { 14 } };
+  g_auto(Op) first = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding, .pay_key = &key };
+  g_auto(Op) other = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding,
+                       .pay_key = &other_key };
+  g_auto(Op) retry = { .kind = OP_PAY_BEGIN, .id = id, .funding = funding, .pay_key = &key };
+  g_autofree char *declined_charge = NULL;
+  g_autofree char *sql = NULL;
+
+  run (f, &first);
+  settle (f, first.step.id, NULL);                 /* the bank was down */
+  run (f, &other);
+  g_assert_cmpint (other.step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_cmpint (settle (f, other.step.id, &approved), ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (settle (f, first.step.id, &approved), ==, GW_ORDERS_NEXT_VOID);
+  run (f, &retry);
+  g_assert_cmpint (retry.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (retry.step.next, ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges WHERE decline_code IS NOT NULL "
+                               "AND decline_code != ''"), ==, 0);
+
+  declined_charge = begin_charge (f, declined_id, &funding);
+  settle (f, declined_charge, &declined);
+  g_assert_cmpint (settle (f, declined_charge, &approved), ==, GW_ORDERS_NEXT_ANSWER);
+  sql = g_strdup_printf ("SELECT COUNT(*) FROM charges WHERE id = '%s' AND status = 'approved' "
+                         "AND COALESCE (decline_code, '') = ''", declined_charge);
+  g_assert_cmpint (sql_int (f, sql), ==, 1);
+  g_assert_cmpint (order_cards (f, declined_id), ==, 1);
+}
+
 static void
 test_onepin_card_refused (Fixture       *f,
                           gconstpointer  data)
@@ -1903,6 +1945,7 @@ main (int   argc,
   ADD ("pay-undeliverable", test_pay_undeliverable);
   ADD ("pay-key-after-give-back", test_pay_key_after_give_back);
   ADD ("pay-key-after-late-decline", test_pay_key_after_late_decline);
+  ADD ("pay-key-approved-late", test_pay_key_approved_late);
   ADD ("onepin-card-refused", test_onepin_card_refused);
   ADD ("gift-and-claim", test_gift_and_claim);
   ADD ("gift-registered-before-claim", test_gift_registered_before_claim);
