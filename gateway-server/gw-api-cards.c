@@ -8,7 +8,9 @@
  * The number and password are reduced to keyed hashes before they leave the
  * main thread.
  */
+#include "gw-api-wallet-private.h"
 #include "gw-server-private.h"
+#include "gw-wallet.h"
 
 #include <string.h>
 
@@ -150,15 +152,25 @@ password_apply (GwTxn   *txn,
                 GError **error)
 {
   CardData *data = call->data;
+  const GwLedgerConfig *config = gw_server_get_ledger_config (call->server);
   GwCard card;
   GwOutcome outcome;
+  gboolean wallet_card;
 
-  if (!gw_ledger_change_password (txn, gw_server_get_ledger_config (call->server),
-                                  &data->credentials, data->new_password, data->hint, &card,
-                                  &outcome, error))
+  if (!gw_ledger_check_password_change (txn, config, &data->credentials, &card, &outcome, error))
     return FALSE;
   if (outcome.code != GW_RESULT_OK)
     return gw_call_fail (call, &outcome, NULL), TRUE;
+  /* Every mall it paid at has seen a wallet card's number and password:
+   * those must not be enough to take the card from its wallet. */
+  if (!gw_wallet_owns_card (txn, card.id, &wallet_card, error))
+    return FALSE;
+  if (wallet_card)
+    return gw_api_wallet_refuse (call, 409, "invalid_request_error", "card_managed_by_wallet",
+                                 NULL, "This card's password is changed in its wallet."), TRUE;
+  if (!gw_ledger_set_password (txn, config, &card, data->credentials.lookup, data->new_password,
+                               data->hint, error))
+    return FALSE;
   return card_state_reply (call, &card, txn->funcs->now (txn));
 }
 

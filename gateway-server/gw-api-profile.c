@@ -9,6 +9,7 @@
  * counts towards the lockout.
  */
 #include "gw-api-profile.h"
+#include "gw-api-wallet-private.h"
 
 #include <string.h>
 
@@ -115,13 +116,8 @@ profile_apply (GwTxn   *txn,
   if (!gw_wallet_owns_card (txn, card.id, &wallet_card, error))
     return FALSE;
   if (wallet_card)
-    {
-      call->status = 409;
-      call->body = g_string_new (NULL);
-      gw_error_render (call->body, "invalid_request_error", "card_managed_by_wallet", NULL, NULL,
-                       "This card's receipts are set in its wallet.");
-      return TRUE;
-    }
+    return gw_api_wallet_refuse (call, 409, "invalid_request_error", "card_managed_by_wallet",
+                                 NULL, "This card's receipts are set in its wallet."), TRUE;
   if (!gw_card_profile_get (txn, seal_key, card.id, &profile, error))
     return FALSE;
 

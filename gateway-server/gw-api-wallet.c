@@ -419,6 +419,7 @@ typedef enum
   WORK_REGISTER,
   WORK_LOGIN,
   WORK_PASSWORD,
+  WORK_CARD_PASSWORD,               /* checks the login's password, hashes nothing new */
 } WorkKind;
 
 struct _Work
@@ -428,9 +429,10 @@ struct _Work
   GwWalletState  *state;
   GwStore      *store;
   char         *login_id;         /* WORK_LOGIN */
-  char         *user_id;          /* WORK_PASSWORD */
+  char         *user_id;          /* WORK_PASSWORD, WORK_CARD_PASSWORD */
   char         *password;
   char         *new_password;     /* WORK_REGISTER's only one, or WORK_PASSWORD's new one */
+  char         *card_password;    /* WORK_CARD_PASSWORD's new one */
 
   guint8        login_hash[32];   /* what attempts are counted under */
   GwWalletUser  user;
@@ -449,6 +451,7 @@ work_free (Work *work)
   g_free (work->user_id);
   gw_api_wallet_wipe_free (work->password);
   gw_api_wallet_wipe_free (work->new_password);
+  gw_api_wallet_wipe_free (work->card_password);
   gw_wallet_user_clear (&work->user);
   memset (work->new_hash, 0, sizeof work->new_hash);
   g_clear_error (&work->error);
@@ -570,7 +573,7 @@ work_enqueue (Work *work)
 
 /* On the writer, before the password is hashed: the attempt is counted
  * first, so that guesses sent together cannot pass the limit. A password
- * change counts under its user's login ID. */
+ * change (the login's or the card's) counts under its user's login ID. */
 static gboolean
 attempt_begin_apply (GwTxn    *txn,
                      gpointer  data,
@@ -581,7 +584,7 @@ attempt_begin_apply (GwTxn    *txn,
   g_auto(GwWalletUser) user = { 0 };
   GError *local = NULL;
 
-  if (work->kind == WORK_PASSWORD)
+  if (work->kind == WORK_PASSWORD || work->kind == WORK_CARD_PASSWORD)
     {
       if (!wallet->user_by_id (txn, work->user_id, &user, &local))
         return local == NULL || (g_propagate_error (error, local), FALSE);
@@ -1144,6 +1147,32 @@ password_apply (GwTxn   *txn,
   return reply_user (txn, call, op->user_id, 200, error);
 }
 
+/* The representative card's password */
+
+static gboolean
+card_password_apply (GwTxn   *txn,
+                     GwCall  *call,
+                     GError **error)
+{
+  Op *op = call->data;
+  GwCard card;
+  GwWalletResult result;
+  GString *body;
+
+  if (!gw_wallet_change_card_password (txn, &op->state->config, op->user_id, op->verified_hash,
+                                       op->password, NULL, &card, &result, error))
+    return FALSE;
+  if (result != GW_WALLET_OK)
+    return gw_api_wallet_refuse_result (call, result), TRUE;
+  body = g_string_sized_new (400);
+  g_string_append_c (body, '{');
+  render_card (body, &card, txn->funcs->now (txn));
+  g_string_append_c (body, '}');
+  gw_call_ok (call, body);
+  return TRUE;
+}
+
+/* The login's password checked, for a change of it or of the card's. */
 static void
 password_continue (Work *work)
 {
@@ -1155,13 +1184,24 @@ password_continue (Work *work)
   if (!work->verified)
     return gw_call_submit (gw_call_new (request, password_failed_apply, op, op_free));
   memcpy (op->verified_hash, work->user.hash, 32);
+  if (work->kind == WORK_CARD_PASSWORD)
+    {
+      op->password = g_strdup (work->card_password);
+      return gw_call_submit (gw_call_new (request, card_password_apply, op, op_free));
+    }
   memcpy (op->new_salt, work->new_salt, sizeof op->new_salt);
   memcpy (op->new_hash, work->new_hash, sizeof op->new_hash);
   gw_call_submit (gw_call_new (request, password_apply, op, op_free));
 }
 
-void
-gw_api_wallet_password (GwRequest *request)
+/* Both changes check the login's password: the card's own number and
+ * password are known to every mall it paid at. */
+static void
+password_start (GwRequest  *request,
+                WorkKind    kind,
+                glong       min,
+                glong       max,
+                const char *message)
 {
   static const OnepinJsonField fields[] = {
     { "current_password", ONEPIN_JSON_STRING, TRUE },
@@ -1173,17 +1213,32 @@ gw_api_wallet_password (GwRequest *request)
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
   new_password = onepin_json_get_string (request->body, "new_password", "");
-  if (!gw_api_wallet_length_between (new_password, PASSWORD_MIN, PASSWORD_MAX))
-    return gw_request_bad_param (request, "new_password",
-                                 "new_password must be 8 to 128 characters.");
+  if (!gw_api_wallet_length_between (new_password, min, max))
+    return gw_request_bad_param (request, "new_password", message);
 
   work = g_new0 (Work, 1);
-  work->kind = WORK_PASSWORD;
+  work->kind = kind;
   work->request = request;
   work->user_id = g_strdup (request->user_id);
   work->password = g_strdup (onepin_json_get_string (request->body, "current_password", ""));
-  work->new_password = g_strdup (new_password);
+  if (kind == WORK_CARD_PASSWORD)
+    work->card_password = g_strdup (new_password);
+  else
+    work->new_password = g_strdup (new_password);
   work_start (work);
+}
+
+void
+gw_api_wallet_password (GwRequest *request)
+{
+  password_start (request, WORK_PASSWORD, PASSWORD_MIN, PASSWORD_MAX,
+                  "new_password must be 8 to 128 characters.");
+}
+
+void
+gw_api_wallet_card_password (GwRequest *request)
+{
+  password_start (request, WORK_CARD_PASSWORD, 4, 64, "new_password must be 4 to 64 characters.");
 }
 
 static void

@@ -27,6 +27,7 @@ void gw_api_wallet_update         (GwRequest *request);
 void gw_api_wallet_password       (GwRequest *request);
 void gw_api_wallet_apply          (GwRequest *request);
 void gw_api_wallet_card           (GwRequest *request);
+void gw_api_wallet_card_password  (GwRequest *request);
 void gw_api_wallet_add_funding    (GwRequest *request);
 void gw_api_wallet_list_funding   (GwRequest *request);
 void gw_api_wallet_remove_funding (GwRequest *request);

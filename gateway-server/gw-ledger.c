@@ -485,26 +485,63 @@ gw_ledger_register (GwTxn                *txn,
   return set_password (txn, config, card, credentials->password_mac, hint, error);
 }
 
+/* The holder may change the password: the right one, and a card that is
+ * neither closed nor expired. The caller then sets the new one with
+ * gw_ledger_set_password(), after any check of its own. */
 gboolean
-gw_ledger_change_password (GwTxn                *txn,
-                           const GwLedgerConfig *config,
-                           const GwCredentials  *credentials,
-                           const char           *new_password,
-                           const char           *hint,
-                           GwCard               *card,
-                           GwOutcome            *outcome,
-                           GError              **error)
+gw_ledger_check_password_change (GwTxn                *txn,
+                                 const GwLedgerConfig *config,
+                                 const GwCredentials  *credentials,
+                                 GwCard               *card,
+                                 GwOutcome            *outcome,
+                                 GError              **error)
+{
+  if (!gw_ledger_authenticate (txn, config, credentials, card, outcome, error))
+    return FALSE;
+  if (outcome->code == GW_RESULT_OK && card->expires_at <= NOW (txn))
+    decline (outcome, GW_DECLINE_EXPIRED_CARD);
+  return TRUE;
+}
+
+gboolean
+gw_ledger_set_password (GwTxn                *txn,
+                        const GwLedgerConfig *config,
+                        GwCard               *card,
+                        const guint8          lookup[32],
+                        const char           *new_password,
+                        const char           *hint,
+                        GError              **error)
 {
   guint8 mac[32];
 
-  if (!gw_ledger_authenticate (txn, config, credentials, card, outcome, error))
-    return FALSE;
-  if (outcome->code != GW_RESULT_OK)
-    return TRUE;
-  if (card->expires_at <= NOW (txn))
-    return decline (outcome, GW_DECLINE_EXPIRED_CARD), TRUE;
-  gw_ledger_password_mac (config, credentials->lookup, new_password, mac);
+  gw_ledger_password_mac (config, lookup, new_password, mac);
   return set_password (txn, config, card, mac, hint, error);
+}
+
+/* A new password from someone who proved the card theirs another way (its
+ * wallet's login), for a card the holder may have forgotten the password
+ * of, or someone else learned it: the failures and any lock go with the
+ * old password. */
+gboolean
+gw_ledger_reset_password (GwTxn                *txn,
+                          const GwLedgerConfig *config,
+                          GwCard               *card,
+                          const char           *new_password,
+                          const char           *hint,
+                          GError              **error)
+{
+  guint8 lookup[32];
+
+  if (!CALL (txn, card_lookup, card->id, lookup, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED, "The card has no number.");
+      return FALSE;
+    }
+  if (!gw_ledger_set_password (txn, config, card, lookup, new_password, hint, error))
+    return FALSE;
+  card->locked_until = 0;
+  return CALL (txn, card_set_auth, card->id, 0, 0, error);
 }
 
 /* Payments */

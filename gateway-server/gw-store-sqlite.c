@@ -1226,6 +1226,25 @@ t_card_by_id (GwTxn       *t,
 }
 
 static gboolean
+t_card_lookup (GwTxn       *t,
+               const char  *id,
+               guint8       out[32],
+               GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), "SELECT lookup FROM cards WHERE id = ?", error);
+  gboolean found;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  found = step_row (TXN (t), stmt, error) && sqlite3_column_bytes (stmt, 0) == 32;
+  if (found)
+    memcpy (out, sqlite3_column_blob (stmt, 0), 32);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+static gboolean
 t_card_insert (GwTxn         *t,
                const GwCard  *card,
                const guint8   lookup[32],
@@ -2317,6 +2336,7 @@ static const GwTxnFuncs sqlite_txn_funcs = {
   .now = t_now,
   .card_by_lookup = t_card_by_lookup,
   .card_by_id = t_card_by_id,
+  .card_lookup = t_card_lookup,
   .card_insert = t_card_insert,
   .card_set_auth = t_card_set_auth,
   .card_set_password = t_card_set_password,

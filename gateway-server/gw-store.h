@@ -149,6 +149,8 @@ typedef struct
   gint64    (*now)                (GwTxn *txn);
   gboolean  (*card_by_lookup)     (GwTxn *txn, const guint8 lookup[32], GwCard *out, GError **error);
   gboolean  (*card_by_id)         (GwTxn *txn, const char *id, GwCard *out, GError **error);
+  /* The keyed hash of the card's number, for a password set without the number. */
+  gboolean  (*card_lookup)        (GwTxn *txn, const char *id, guint8 out[32], GError **error);
   gboolean  (*card_insert)        (GwTxn *txn, const GwCard *card, const guint8 lookup[32],
                                    GBytes *number_sealed, const char *batch_id, GError **error);
   gboolean  (*card_set_auth)      (GwTxn *txn, const char *id, gint64 failures, gint64 locked_until,

@@ -375,6 +375,44 @@ gw_wallet_change_password (GwTxn                 *txn,
          WALLET (txn)->sessions_revoke_others (txn, user_id, session_id, NOW (txn), error) >= 0;
 }
 
+/* The card's number and password are all a mall needs to charge it, and
+ * every mall it paid at has seen them; so only its owner, signed in with
+ * the login's password, changes its password (POST /v1/cards/password
+ * refuses a wallet's card). */
+gboolean
+gw_wallet_change_card_password (GwTxn                *txn,
+                                const GwWalletConfig *config,
+                                const char           *user_id,
+                                const guint8          verified_hash[32],
+                                const char           *new_password,
+                                const char           *hint,
+                                GwCard               *card,
+                                GwWalletResult       *result,
+                                GError              **error)
+{
+  g_auto(GwWalletUser) user = { 0 };
+  GError *local = NULL;
+
+  if (!recheck_user (txn, config, user_id, verified_hash, &user, result, error))
+    return FALSE;
+  if (*result == GW_WALLET_INVALID_LOGIN)
+    *result = GW_WALLET_PASSWORD_INCORRECT;
+  if (*result != GW_WALLET_OK)
+    return TRUE;
+  if (user.card_id[0] == '\0')
+    return *result = GW_WALLET_CARD_NOT_ISSUED, TRUE;
+  if (!CALL (txn, card_by_id, user.card_id, card, &local))
+    {
+      if (local == NULL)
+        g_set_error_literal (&local, GW_WALLET_ERROR, GW_WALLET_ERROR_FAILED,
+                             "The wallet's card is missing.");
+      return g_propagate_error (error, local), FALSE;
+    }
+  if (g_str_equal (card->state, "closed") || card->expires_at <= NOW (txn))
+    return *result = GW_WALLET_CARD_NOT_USABLE, TRUE;
+  return gw_ledger_reset_password (txn, config->ledger, card, new_password, hint, error);
+}
+
 /* The card's receipt contact, from a sealed profile. */
 static gboolean
 sync_receipts_sealed (GwTxn                *txn,

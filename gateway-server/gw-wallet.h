@@ -150,6 +150,17 @@ gboolean  gw_wallet_change_password (GwTxn                 *txn,
                                      const guint8           new_hash[32],
                                      GwWalletResult        *result,
                                      GError               **error);
+/* Gives the user's representative card @new_password, once the login's
+ * password (@verified_hash) is rechecked, and fills @card. */
+gboolean  gw_wallet_change_card_password (GwTxn                *txn,
+                                          const GwWalletConfig *config,
+                                          const char           *user_id,
+                                          const guint8          verified_hash[32],
+                                          const char           *new_password,
+                                          const char           *hint,
+                                          GwCard               *card,
+                                          GwWalletResult       *result,
+                                          GError              **error);
 /* Issues the representative card into the user's wallet. @issued->number
  * and @cvc are the only copies in clear: show them once. */
 gboolean  gw_wallet_issue_card      (GwTxn                 *txn,

@@ -883,6 +883,106 @@ test_card_is_a_onepin_card (void)
   ot_assert_error (poor, 402, "card_error", "insufficient_funds");
 }
 
+static OtResponse *
+card_call (const char *path,
+           const char *number,
+           const char *password,
+           const char *new_password)
+{
+  g_autofree char *body = NULL;
+
+  if (new_password != NULL)
+    body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"%s\",\"new_password\":\"%s\"}",
+                            number, password, new_password);
+  else
+    body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"%s\"}", number, password);
+  return ot_request (gw, "POST", path, NULL, NULL, body);
+}
+
+static OtResponse *
+change_card_password (const char *token,
+                      const char *current,
+                      const char *new_password)
+{
+  g_autofree char *body = g_strdup_printf ("{\"current_password\":\"%s\","
+                                           "\"new_password\":\"%s\"}", current, new_password);
+
+  return wallet (gw, "POST", "/v1/wallet/card/password", token, NULL, body);
+}
+
+/* Every mall the card paid at saw its number and password: those do not
+ * change its password. Its owner does, with the login's password, and
+ * the new one also undoes a lock that guesses at the old one left. */
+static void
+test_card_password (void)
+{
+  g_autofree char *login_id = NULL;
+  g_autofree char *token = new_user (&login_id);
+  g_autoptr(OtResponse) not_issued = change_card_password (token, "correct horse", "7913");
+  g_autoptr(JsonObject) card = NULL;
+  g_autoptr(OtResponse) by_number = NULL;
+  g_autoptr(OtResponse) still = NULL;
+  g_autoptr(OtResponse) locked = NULL;
+  g_autoptr(OtResponse) anonymous = NULL;
+  g_autoptr(OtResponse) short_one = NULL;
+  g_autoptr(OtResponse) wrong = NULL;
+  g_autoptr(OtResponse) changed = NULL;
+  g_autoptr(OtResponse) old = NULL;
+  g_autoptr(OtResponse) login_locked = NULL;
+  const char *number;
+
+  ot_assert_error (not_issued, 409, "invalid_request_error", "card_not_issued");
+  card = apply_card (token, "2580");
+  number = ot_json_string (card, "number");
+
+  by_number = card_call ("/v1/cards/password", number, "2580", "1111");
+  ot_assert_error (by_number, 409, "invalid_request_error", "card_managed_by_wallet");
+  still = card_call ("/v1/cards/balance", number, "2580", NULL);
+  ot_assert_status (still, 200);
+
+  /* Someone guesses at it until it locks. */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) r = card_call ("/v1/cards/balance", number, "0000", NULL);
+
+      ot_assert_error (r, 402, "card_error", "invalid_credentials");
+    }
+  locked = card_call ("/v1/cards/balance", number, "2580", NULL);
+  ot_assert_error (locked, 402, "card_error", "card_locked");
+
+  anonymous = wallet (gw, "POST", "/v1/wallet/card/password", NULL, NULL,
+                      "{\"current_password\":\"correct horse\",\"new_password\":\"7913\"}");
+  ot_assert_error (anonymous, 401, "authentication_error", "unauthorized");
+  short_one = change_card_password (token, "correct horse", "791");
+  ot_assert_error (short_one, 400, "invalid_request_error", "parameter_invalid");
+  assert_param (short_one, "new_password");
+  wrong = change_card_password (token, "wrong horse", "7913");
+  ot_assert_error (wrong, 400, "invalid_request_error", "password_incorrect");
+  assert_param (wrong, "current_password");
+
+  changed = change_card_password (token, "correct horse", "7913");
+  ot_assert_status (changed, 200);
+  assert_absent (changed, "password", "7913");
+  assert_absent (changed, "card number", number);
+  g_assert_cmpstr (ot_json_string (ot_response_object (changed), "id"), ==,
+                   ot_json_string (card, "id"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (changed), "state"), ==, "active");
+  ot_assert_card_balance (gw, number, "7913", 0, 0);
+  old = card_call ("/v1/cards/balance", number, "2580", NULL);
+  ot_assert_error (old, 402, "card_error", "invalid_credentials");
+
+  /* Wrong login passwords count towards the login's lockout (the right
+   * one above started the count over). */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) r = change_card_password (token, "wrong horse", "4444");
+
+      ot_assert_error (r, 400, "invalid_request_error", "password_incorrect");
+    }
+  login_locked = sign_in (gw, login_id, "correct horse");
+  ot_assert_error (login_locked, 429, "rate_limit_error", "login_locked");
+}
+
 static void
 test_no_card_yet (void)
 {
@@ -1336,6 +1436,7 @@ main (int   argc,
   g_test_add_func ("/wallet/profile/update", test_profile);
   g_test_add_func ("/wallet/card/apply", test_apply_card);
   g_test_add_func ("/wallet/card/onepin-card", test_card_is_a_onepin_card);
+  g_test_add_func ("/wallet/card/password", test_card_password);
   g_test_add_func ("/wallet/card/none-yet", test_no_card_yet);
   g_test_add_func ("/wallet/funding/masked", test_funding_sources);
   g_test_add_func ("/wallet/funding/refusals", test_funding_refusals);
