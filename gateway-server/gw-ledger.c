@@ -513,9 +513,12 @@ gw_ledger_set_password (GwTxn                *txn,
                         GError              **error)
 {
   guint8 mac[32];
+  gboolean ok;
 
   gw_ledger_password_mac (config, lookup, new_password, mac);
-  return set_password (txn, config, card, mac, hint, error);
+  ok = set_password (txn, config, card, mac, hint, error);
+  explicit_bzero (mac, sizeof mac);
+  return ok;
 }
 
 /* A new password from someone who proved the card theirs another way (its
@@ -531,6 +534,7 @@ gw_ledger_reset_password (GwTxn                *txn,
                           GError              **error)
 {
   guint8 lookup[32];
+  gboolean ok;
 
   if (!CALL (txn, card_lookup, card->id, lookup, error))
     {
@@ -538,7 +542,9 @@ gw_ledger_reset_password (GwTxn                *txn,
         g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED, "The card has no number.");
       return FALSE;
     }
-  if (!gw_ledger_set_password (txn, config, card, lookup, new_password, hint, error))
+  ok = gw_ledger_set_password (txn, config, card, lookup, new_password, hint, error);
+  explicit_bzero (lookup, sizeof lookup);
+  if (!ok)
     return FALSE;
   card->locked_until = 0;
   return CALL (txn, card_set_auth, card->id, 0, 0, error);

@@ -838,7 +838,7 @@ gw_call_fail (GwCall          *call,
     case GW_RESULT_ALREADY_REGISTERED:
       call->status = 409;
       gw_error_render (body, "invalid_request_error", "card_already_registered", NULL, NULL,
-                       "The card already has a password. Use /v1/cards/password to change it.");
+                       "The card already has a password.");
       break;
     case GW_RESULT_PAYMENT_EXPIRED:
       call->status = 409;

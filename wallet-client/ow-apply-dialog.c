@@ -1,4 +1,8 @@
-/* ow-apply-dialog.c: apply for the representative card
+/* ow-apply-dialog.c: apply for the representative card, or change its password
+ *
+ * Both choose the card's password. A change also asks for the account's
+ * password: the card's own is known to every shop it paid at, so it proves
+ * nothing, and the user may have forgotten it.
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -13,6 +17,8 @@ struct _OwApplyDialog
 {
   AdwWindow     parent_instance;
 
+  GtkLabel     *intro_label;
+  GtkEditable  *account_row;
   GtkEditable  *password_row;
   GtkEditable  *confirm_row;
   GtkLabel     *error_label;
@@ -22,6 +28,7 @@ struct _OwApplyDialog
   OwClient     *client;
   GCancellable *cancellable;
   char         *idempotency_key;  /* one per dialog: a retry is the same request */
+  gboolean      changing;         /* the card's password, not an application */
 };
 
 G_DEFINE_FINAL_TYPE (OwApplyDialog, ow_apply_dialog, ADW_TYPE_WINDOW)
@@ -29,6 +36,7 @@ G_DEFINE_FINAL_TYPE (OwApplyDialog, ow_apply_dialog, ADW_TYPE_WINDOW)
 enum
 {
   SIGNAL_APPLIED,
+  SIGNAL_CHANGED,
   N_SIGNALS
 };
 
@@ -41,7 +49,9 @@ on_applied (GObject      *source,
 {
   g_autoptr(OwApplyDialog) self = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(OwCard) card = ow_client_apply_card_finish (OW_CLIENT (source), result, &error);
+  g_autoptr(OwCard) card = self->changing
+    ? ow_client_change_card_password_finish (OW_CLIENT (source), result, &error)
+    : ow_client_apply_card_finish (OW_CLIENT (source), result, &error);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
@@ -54,7 +64,7 @@ on_applied (GObject      *source,
       return;
     }
 
-  g_signal_emit (self, signals[SIGNAL_APPLIED], 0, card);
+  g_signal_emit (self, signals[self->changing ? SIGNAL_CHANGED : SIGNAL_APPLIED], 0, card);
   gtk_window_destroy (GTK_WINDOW (self));
 }
 
@@ -69,9 +79,21 @@ on_apply (OwApplyDialog *self)
                                  self->error_label))
     return;
 
+  if (self->changing && gtk_editable_get_text (self->account_row)[0] == '\0')
+    {
+      ow_ui_show_error (self->error_label, _("Enter the password you sign in with."));
+      gtk_widget_grab_focus (GTK_WIDGET (self->account_row));
+      return;
+    }
+
   ow_ui_set_busy (self->apply_button, self->spinner, TRUE);
-  ow_client_apply_card_async (self->client, password, self->idempotency_key, self->cancellable,
-                              on_applied, g_object_ref (self));
+  if (self->changing)
+    ow_client_change_card_password_async (self->client, gtk_editable_get_text (self->account_row),
+                                          password, self->cancellable, on_applied,
+                                          g_object_ref (self));
+  else
+    ow_client_apply_card_async (self->client, password, self->idempotency_key, self->cancellable,
+                                on_applied, g_object_ref (self));
 }
 
 static void
@@ -81,6 +103,7 @@ ow_apply_dialog_dispose (GObject *object)
 
   if (self->password_row != NULL)
     {
+      ow_ui_clear_editable (self->account_row);
       ow_ui_clear_editable (self->password_row);
       ow_ui_clear_editable (self->confirm_row);
     }
@@ -113,8 +136,12 @@ ow_apply_dialog_class_init (OwApplyDialogClass *klass)
 
   signals[SIGNAL_APPLIED] = g_signal_new ("applied", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-apply-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, intro_label);
+  gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, account_row);
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, password_row);
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, confirm_row);
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, error_label);
@@ -140,5 +167,27 @@ ow_apply_dialog_new (OwClient  *client,
   OwApplyDialog *self = g_object_new (OW_TYPE_APPLY_DIALOG, "transient-for", parent, NULL);
 
   self->client = g_object_ref (client);
+  return self;
+}
+
+/* The same dialog for a new password of the card applied for: "changed"
+ * instead of "applied", with the card as the gateway shows it (no number). */
+OwApplyDialog *
+ow_apply_dialog_new_change (OwClient  *client,
+                            GtkWindow *parent)
+{
+  OwApplyDialog *self = ow_apply_dialog_new (client, parent);
+
+  self->changing = TRUE;
+  gtk_window_set_title (GTK_WINDOW (self), _("Change Card Password"));
+  gtk_label_set_text (self->intro_label,
+                      _("Choose a new card password, 4 to 64 characters. Shops that saw the old "
+                        "one can no longer use it. The password you sign in with proves the card "
+                        "is yours."));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->password_row), _("New Card Password"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->confirm_row),
+                                 _("Confirm New Card Password"));
+  gtk_widget_set_visible (GTK_WIDGET (self->account_row), TRUE);
+  gtk_button_set_label (self->apply_button, _("C_hange"));
   return self;
 }

@@ -1,11 +1,13 @@
-/* ow-apply-dialog.h: apply for the representative card
+/* ow-apply-dialog.h: apply for the representative card, or change its password
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Asks for the card password (which approves purchases later) and applies.
  * Emits "applied" with the issued OwCard (number and CVC included, valid
- * during the emission only), then closes.
+ * during the emission only), then closes. Made by
+ * ow_apply_dialog_new_change(), it asks for the account's password and a
+ * new card password instead, and emits "changed" with the card (no number).
  */
 #pragma once
 
@@ -19,7 +21,9 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (OwApplyDialog, ow_apply_dialog, OW, APPLY_DIALOG, AdwWindow)
 
-OwApplyDialog *ow_apply_dialog_new (OwClient  *client,
-                                    GtkWindow *parent);
+OwApplyDialog *ow_apply_dialog_new        (OwClient  *client,
+                                           GtkWindow *parent);
+OwApplyDialog *ow_apply_dialog_new_change (OwClient  *client,
+                                           GtkWindow *parent);
 
 G_END_DECLS

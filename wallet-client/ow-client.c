@@ -778,6 +778,30 @@ ow_client_update_profile_finish (OwClient      *self,
   return finish_pointer (self, result, ow_client_update_profile_async, error);
 }
 
+/* Both changes prove the user by the account's password. */
+static void
+start_password_change (OwClient            *self,
+                       const char          *path,
+                       const char          *current_password,
+                       const char          *new_password,
+                       ParseFunc            parse,
+                       GDestroyNotify       free_func,
+                       gpointer             source_tag,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(JsonBuilder) body = json_builder_new ();
+
+  json_builder_begin_object (body);
+  add_string (body, "current_password", current_password);
+  add_string (body, "new_password", new_password);
+  json_builder_end_object (body);
+
+  start_call (self, "POST", path, body, NULL, CALL_SESSION, parse, free_func, source_tag,
+              cancellable, callback, user_data);
+}
+
 void
 ow_client_change_password_async (OwClient            *self,
                                  const char          *current_password,
@@ -786,19 +810,12 @@ ow_client_change_password_async (OwClient            *self,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
-  g_autoptr(JsonBuilder) body = json_builder_new ();
-
   g_return_if_fail (OW_IS_CLIENT (self));
   g_return_if_fail (current_password != NULL && new_password != NULL);
 
-  json_builder_begin_object (body);
-  add_string (body, "current_password", current_password);
-  add_string (body, "new_password", new_password);
-  json_builder_end_object (body);
-
-  start_call (self, "POST", "/v1/wallet/me/password", body, NULL, CALL_SESSION,
-              (ParseFunc) ow_profile_parse, (GDestroyNotify) ow_profile_free,
-              ow_client_change_password_async, cancellable, callback, user_data);
+  start_password_change (self, "/v1/wallet/me/password", current_password, new_password,
+                         (ParseFunc) ow_profile_parse, (GDestroyNotify) ow_profile_free,
+                         ow_client_change_password_async, cancellable, callback, user_data);
 }
 
 OwProfile *
@@ -837,6 +854,30 @@ ow_client_apply_card_finish (OwClient      *self,
                              GError       **error)
 {
   return finish_pointer (self, result, ow_client_apply_card_async, error);
+}
+
+void
+ow_client_change_card_password_async (OwClient            *self,
+                                      const char          *account_password,
+                                      const char          *new_card_password,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_return_if_fail (OW_IS_CLIENT (self));
+  g_return_if_fail (account_password != NULL && new_card_password != NULL);
+
+  start_password_change (self, "/v1/wallet/card/password", account_password, new_card_password,
+                         (ParseFunc) ow_card_parse, (GDestroyNotify) ow_card_free,
+                         ow_client_change_card_password_async, cancellable, callback, user_data);
+}
+
+OwCard *
+ow_client_change_card_password_finish (OwClient      *self,
+                                       GAsyncResult  *result,
+                                       GError       **error)
+{
+  return finish_pointer (self, result, ow_client_change_card_password_async, error);
 }
 
 void

@@ -160,6 +160,18 @@ OwProfile   *ow_client_change_password_finish (OwClient        *self,
                                            GAsyncResult        *result,
                                            GError             **error);
 
+/* POST /v1/wallet/card/password: the account's password proves the card the
+ * user's; the answer is the card, without its number. */
+void         ow_client_change_card_password_async (OwClient            *self,
+                                                   const char          *account_password,
+                                                   const char          *new_card_password,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+OwCard      *ow_client_change_card_password_finish (OwClient           *self,
+                                                    GAsyncResult       *result,
+                                                    GError            **error);
+
 /* POST /v1/wallet/card: the answer carries the number and CVC, once. */
 void         ow_client_apply_card_async   (OwClient            *self,
                                            const char          *card_password,

@@ -302,6 +302,29 @@ on_apply_clicked (OwMainPage *self)
 }
 
 static void
+on_card_password_changed (OwApplyDialog *dialog,
+                          OwCard        *card,
+                          OwMainPage    *self)
+{
+  ow_ui_toast (GTK_WIDGET (self), _("The card password is changed. Give the new one from now on."));
+  ow_main_page_refresh (self);
+}
+
+static void
+on_card_password_clicked (OwMainPage *self)
+{
+  OwClient *c = client (self);
+  OwApplyDialog *dialog;
+
+  if (c == NULL)
+    return;
+  dialog = ow_apply_dialog_new_change (c, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  g_signal_connect_object (dialog, "changed", G_CALLBACK (on_card_password_changed), self, 0);
+  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 on_charged (OwChargeDialog *dialog,
             OwCharge       *charge,
             OwMainPage     *self)
@@ -845,6 +868,7 @@ ow_main_page_class_init (OwMainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, more_button);
   gtk_widget_class_bind_template_callback (widget_class, on_apply_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_charge_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_card_password_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_reveal_toggled);
   gtk_widget_class_bind_template_callback (widget_class, on_receipt_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_more_clicked);

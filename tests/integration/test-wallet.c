@@ -920,7 +920,9 @@ test_card_password (void)
   g_autofree char *token = new_user (&login_id);
   g_autoptr(OtResponse) not_issued = change_card_password (token, "correct horse", "7913");
   g_autoptr(JsonObject) card = NULL;
+  g_autoptr(OtResponse) guess = NULL;
   g_autoptr(OtResponse) by_number = NULL;
+  g_autoptr(OtResponse) replay = NULL;
   g_autoptr(OtResponse) still = NULL;
   g_autoptr(OtResponse) locked = NULL;
   g_autoptr(OtResponse) anonymous = NULL;
@@ -929,19 +931,34 @@ test_card_password (void)
   g_autoptr(OtResponse) changed = NULL;
   g_autoptr(OtResponse) old = NULL;
   g_autoptr(OtResponse) login_locked = NULL;
+  g_autoptr(OtResponse) change_locked = NULL;
+  g_autoptr(OtResponse) refused = NULL;
+  g_autofree char *key_body = NULL;
   const char *number;
 
   ot_assert_error (not_issued, 409, "invalid_request_error", "card_not_issued");
   card = apply_card (token, "2580");
   number = ot_json_string (card, "number");
 
-  by_number = card_call ("/v1/cards/password", number, "2580", "1111");
+  /* The password is checked first: without it the 409 would tell whose
+   * card a number is. */
+  guess = card_call ("/v1/cards/password", number, "9999", "1111");
+  ot_assert_error (guess, 402, "card_error", "invalid_credentials");
+  key_body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"2580\","
+                              "\"new_password\":\"1111\"}", number);
+  by_number = ot_request (gw, "POST", "/v1/cards/password", NULL, "wallet-card-pw", key_body);
   ot_assert_error (by_number, 409, "invalid_request_error", "card_managed_by_wallet");
+  replay = ot_request (gw, "POST", "/v1/cards/password", NULL, "wallet-card-pw", key_body);
+  ot_assert_error (replay, 409, "invalid_request_error", "card_managed_by_wallet");
+  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
   still = card_call ("/v1/cards/balance", number, "2580", NULL);
   ot_assert_status (still, 200);
+  refused = card_call ("/v1/cards/balance", number, "1111", NULL);
+  ot_assert_error (refused, 402, "card_error", "invalid_credentials");
 
-  /* Someone guesses at it until it locks. */
-  for (guint i = 0; i < 5; i++)
+  /* Someone guesses at it until it locks: the right password above
+   * started the count over, and "1111" was the first of five. */
+  for (guint i = 0; i < 4; i++)
     {
       g_autoptr(OtResponse) r = card_call ("/v1/cards/balance", number, "0000", NULL);
 
@@ -956,7 +973,7 @@ test_card_password (void)
   short_one = change_card_password (token, "correct horse", "791");
   ot_assert_error (short_one, 400, "invalid_request_error", "parameter_invalid");
   assert_param (short_one, "new_password");
-  wrong = change_card_password (token, "wrong horse", "7913");
+  wrong = change_card_password (token, "wrong horse", "5555");
   ot_assert_error (wrong, 400, "invalid_request_error", "password_incorrect");
   assert_param (wrong, "current_password");
 
@@ -981,6 +998,19 @@ test_card_password (void)
     }
   login_locked = sign_in (gw, login_id, "correct horse");
   ot_assert_error (login_locked, 429, "rate_limit_error", "login_locked");
+  change_locked = change_card_password (token, "correct horse", "6666");
+  ot_assert_error (change_locked, 429, "rate_limit_error", "login_locked");
+
+  /* None of the refused changes set its password. */
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *refused_passwords[] = { "5555", "4444", "6666" };
+      g_autoptr(OtResponse) r = card_call ("/v1/cards/balance", number, refused_passwords[i],
+                                           NULL);
+
+      ot_assert_error (r, 402, "card_error", "invalid_credentials");
+    }
+  ot_assert_card_balance (gw, number, "7913", 0, 0);
 }
 
 static void

@@ -24,6 +24,7 @@
 #include "ow-approval-dialog.h"
 #include "ow-test-scan.h"
 #include "ow-test-ui.h"
+#include "ow-toast-overlay.h"
 #include "ow-ui.h"
 
 #define MASTER "correct horse battery staple"
@@ -31,6 +32,7 @@
 #define LOGIN "hong.gildong"
 #define PASSWORD "gateway password 1"
 #define CARD_PASSWORD "258013"
+#define NEW_CARD_PASSWORD "791346"
 #define CREDIT_CARD OT_BANK_CARD_APPROVE
 #define BANK_ACCOUNT "110-000-000001"    /* OT_BANK_ACCOUNT_RICH, as people type it */
 #define BANK_ACCOUNT_DIGITS OT_BANK_ACCOUNT_RICH
@@ -668,6 +670,44 @@ on_decided (OwApprovalDialog *dialog,
                           password != NULL ? password : "-");
 }
 
+/* Shops have seen the card's password: a new one takes the account's
+ * password, not the old card password. */
+static void
+test_change_card_password (void)
+{
+  g_autofree char *old_body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"%s\"}",
+                                               T.card_number, CARD_PASSWORD);
+  g_autoptr(OtResponse) old = NULL;
+  g_autoptr(JsonObject) before = ot_card_balance (T.gw, T.card_number, CARD_PASSWORD);
+  g_autoptr(JsonObject) after = NULL;
+
+  /* the toasts of the steps before, which would otherwise go first */
+  ow_toast_overlay_clear (OW_TOAST_OVERLAY (ow_ui_get ("toast_overlay")));
+  ow_ui_click ("card_password_button");
+  ow_ui_wait_for (ow_ui_find ("account_row") != NULL, 10, "the card password dialog");
+  ow_ui_screenshot (ow_ui_window_of ("account_row"), "15-card-password-dialog");
+  ow_ui_check_a11y ("card password dialog");
+
+  ow_ui_type ("account_row", "not my password");
+  ow_ui_type ("password_row", NEW_CARD_PASSWORD);
+  ow_ui_type ("confirm_row", NEW_CARD_PASSWORD);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (label_contains ("error_label", "wrong"), 30, "the refusal of a wrong password");
+  g_clear_pointer (&before, json_object_unref);
+  before = ot_card_balance (T.gw, T.card_number, CARD_PASSWORD);
+
+  ow_ui_type ("account_row", PASSWORD);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ow_ui_find ("account_row") == NULL, 30, "the dialog to close");
+  ow_ui_wait_for (window_shows ("card password is changed"), 10, "the toast");
+
+  after = ot_card_balance (T.gw, T.card_number, NEW_CARD_PASSWORD);
+  g_assert_cmpstr (ot_json_string (after, "card_id"), ==, ot_json_string (before, "card_id"));
+  g_assert_cmpint (ot_json_int (after, "balance"), ==, ot_json_int (before, "balance"));
+  old = ot_request (T.gw, "POST", "/v1/cards/balance", NULL, NULL, old_body);
+  ot_assert_error (old, 402, "card_error", "invalid_credentials");
+}
+
 static OwApprovalDialog *
 show_approval (char **decision)
 {
@@ -1159,6 +1199,7 @@ test_no_secrets_on_disk (void)
   ow_scan_add_secret (scan, "new master password", NEW_MASTER);
   ow_scan_add_secret (scan, "account password", PASSWORD);
   ow_scan_add_secret (scan, "card password", CARD_PASSWORD);
+  ow_scan_add_secret (scan, "new card password", NEW_CARD_PASSWORD);
   ow_scan_add_secret (scan, "holder", "HONG GILDONG");
   ow_scan_assert_clean (scan, dirs, 3);
 }
@@ -1238,6 +1279,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
   g_test_add_func ("/wallet-gui/charge-pending", test_charge_pending);
+  g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
   status = g_test_run ();
 
