@@ -27,7 +27,7 @@ struct _OwApplyDialog
 
   OwClient     *client;
   GCancellable *cancellable;
-  char         *idempotency_key;  /* one per dialog: a retry is the same request */
+  char         *idempotency_key;  /* one per application: a retry is the same request */
   gboolean      changing;         /* the card's password, not an application */
 };
 
@@ -56,6 +56,15 @@ on_applied (GObject      *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   ow_ui_set_busy (self->apply_button, self->spinner, FALSE);
+  if (card == NULL && self->changing &&
+      g_strcmp0 (ow_api_error_get_param (error), "current_password") == 0)
+    {
+      /* "the current password", in this dialog, would read as the card's */
+      ow_ui_show_error (self->error_label, _("The password you sign in with is wrong."));
+      ow_ui_clear_editable (self->account_row);
+      gtk_widget_grab_focus (GTK_WIDGET (self->account_row));
+      return;
+    }
   if (card == NULL)
     {
       g_autofree char *message = ow_ui_error_message (error);
@@ -72,25 +81,34 @@ static void
 on_apply (OwApplyDialog *self)
 {
   const char *password = gtk_editable_get_text (self->password_row);
+  const char *account = gtk_editable_get_text (self->account_row);
 
-  if (!gtk_widget_get_sensitive (GTK_WIDGET (self->apply_button)) ||
-      !ow_ui_check_new_password (self->password_row, self->confirm_row, 4, 64,
-                                 _("The card password needs 4 to 64 characters."),
-                                 self->error_label))
+  if (!gtk_widget_get_sensitive (GTK_WIDGET (self->apply_button)))
     return;
-
-  if (self->changing && gtk_editable_get_text (self->account_row)[0] == '\0')
+  if (self->changing && account[0] == '\0')
     {
       ow_ui_show_error (self->error_label, _("Enter the password you sign in with."));
       gtk_widget_grab_focus (GTK_WIDGET (self->account_row));
       return;
     }
+  if (!ow_ui_check_new_password (self->password_row, self->confirm_row, 4, 64,
+                                 _("The card password needs 4 to 64 characters."),
+                                 self->error_label))
+    return;
+  /* Every shop the card pays at is given its password. */
+  if (self->changing && g_strcmp0 (account, password) == 0)
+    {
+      ow_ui_show_error (self->error_label,
+                        _("Shops are given the card password: do not use the one you sign in "
+                          "with."));
+      gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
+      return;
+    }
 
   ow_ui_set_busy (self->apply_button, self->spinner, TRUE);
   if (self->changing)
-    ow_client_change_card_password_async (self->client, gtk_editable_get_text (self->account_row),
-                                          password, self->cancellable, on_applied,
-                                          g_object_ref (self));
+    ow_client_change_card_password_async (self->client, account, password, self->cancellable,
+                                          on_applied, g_object_ref (self));
   else
     ow_client_apply_card_async (self->client, password, self->idempotency_key, self->cancellable,
                                 on_applied, g_object_ref (self));
@@ -181,9 +199,9 @@ ow_apply_dialog_new_change (OwClient  *client,
   self->changing = TRUE;
   gtk_window_set_title (GTK_WINDOW (self), _("Change Card Password"));
   gtk_label_set_text (self->intro_label,
-                      _("Choose a new card password, 4 to 64 characters. Shops that saw the old "
-                        "one can no longer use it. The password you sign in with proves the card "
-                        "is yours."));
+                      _("Choose a new card password, 4 to 64 characters, and not the password "
+                        "you sign in with. Shops that saw the old one can no longer use it. The "
+                        "password you sign in with proves the card is yours."));
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->password_row), _("New Card Password"));
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->confirm_row),
                                  _("Confirm New Card Password"));

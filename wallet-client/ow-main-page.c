@@ -37,6 +37,7 @@ struct _OwMainPage
   GtkLabel        *details_label;
   GtkLabel        *card_error_label;
   GtkButton       *charge_button;
+  GtkButton       *card_password_button;
   GtkToggleButton *reveal_button;
   GtkListBox      *funding_list;
   AdwComboRow     *receipt_row;
@@ -166,6 +167,10 @@ show_card (OwMainPage *self)
   gtk_label_set_text (self->state_label, active ? "" : card->state);
   gtk_widget_set_visible (GTK_WIDGET (self->state_label), !active);
   gtk_widget_set_sensitive (GTK_WIDGET (self->charge_button), active);
+  /* a lock is what a new password lifts; a closed or expired card has none to change */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->card_password_button),
+                            g_strcmp0 (card->state, "closed") != 0 &&
+                            g_strcmp0 (card->state, "expired") != 0);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->balance_label),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, balance, -1);
   gtk_stack_set_visible_child_name (self->card_stack, "card");
@@ -861,6 +866,7 @@ ow_main_page_class_init (OwMainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, details_label);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, card_error_label);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, charge_button);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, card_password_button);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, reveal_button);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, funding_list);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, receipt_row);

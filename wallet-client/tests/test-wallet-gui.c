@@ -688,11 +688,19 @@ test_change_card_password (void)
   ow_ui_screenshot (ow_ui_window_of ("account_row"), "15-card-password-dialog");
   ow_ui_check_a11y ("card password dialog");
 
+  /* not the sign-in password, which every shop would then be given */
+  ow_ui_type ("account_row", PASSWORD);
+  ow_ui_type ("password_row", PASSWORD);
+  ow_ui_type ("confirm_row", PASSWORD);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (label_contains ("error_label", "do not use"), 10, "the refusal of the sign-in password");
+
   ow_ui_type ("account_row", "not my password");
   ow_ui_type ("password_row", NEW_CARD_PASSWORD);
   ow_ui_type ("confirm_row", NEW_CARD_PASSWORD);
   ow_ui_click ("apply_button");
-  ow_ui_wait_for (label_contains ("error_label", "wrong"), 30, "the refusal of a wrong password");
+  ow_ui_wait_for (label_contains ("error_label", "you sign in with is wrong"), 30,
+                  "the refusal of a wrong password");
   g_clear_pointer (&before, json_object_unref);
   before = ot_card_balance (T.gw, T.card_number, CARD_PASSWORD);
 
