@@ -157,7 +157,7 @@ password_apply (GwTxn   *txn,
   GwOutcome outcome;
   gboolean wallet_card;
 
-  if (!gw_ledger_check_password_change (txn, config, &data->credentials, &card, &outcome, error))
+  if (!gw_ledger_authenticate_usable (txn, config, &data->credentials, &card, &outcome, error))
     return FALSE;
   if (outcome.code != GW_RESULT_OK)
     return gw_call_fail (call, &outcome, NULL), TRUE;

@@ -1160,7 +1160,7 @@ card_password_apply (GwTxn   *txn,
   GString *body;
 
   if (!gw_wallet_change_card_password (txn, &op->state->config, op->user_id, op->verified_hash,
-                                       op->password, NULL, &card, &result, error))
+                                       op->password, &card, &result, error))
     return FALSE;
   if (result != GW_WALLET_OK)
     return gw_api_wallet_refuse_result (call, result), TRUE;

@@ -187,21 +187,6 @@ decline (GwOutcome *outcome,
   outcome->decline = reason;
 }
 
-static gboolean
-usable_card (GwTxn                *txn,
-             const GwLedgerConfig *config,
-             const GwCredentials  *credentials,
-             GwCard               *card,
-             GwOutcome            *outcome,
-             GError              **error)
-{
-  if (!gw_ledger_authenticate (txn, config, credentials, card, outcome, error))
-    return FALSE;
-  if (outcome->code == GW_RESULT_OK && card->expires_at <= NOW (txn))
-    decline (outcome, GW_DECLINE_EXPIRED_CARD);
-  return TRUE;
-}
-
 gboolean
 gw_foreign_switch (GwTxn                 *txn,
                    const GwLedgerConfig  *config,
@@ -232,7 +217,7 @@ gw_foreign_switch (GwTxn                 *txn,
   if (!STORE (txn)->partner_get (txn, partner_id, partner, &local))
     return local ? (g_propagate_error (error, local), FALSE)
                  : (*result = GW_FOREIGN_NO_PARTNER, TRUE);
-  if (!usable_card (txn, config, credentials, card, outcome, error))
+  if (!gw_ledger_authenticate_usable (txn, config, credentials, card, outcome, error))
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return *result = GW_FOREIGN_DECLINED, TRUE;

@@ -485,16 +485,15 @@ gw_ledger_register (GwTxn                *txn,
   return set_password (txn, config, card, credentials->password_mac, hint, error);
 }
 
-/* The holder may change the password: the right one, and a card that is
- * neither closed nor expired. The caller then sets the new one with
- * gw_ledger_set_password(), after any check of its own. */
+/* gw_ledger_authenticate(), and a card that has not expired: what changing
+ * the password or switching a foreign PIN's value onto the card needs. */
 gboolean
-gw_ledger_check_password_change (GwTxn                *txn,
-                                 const GwLedgerConfig *config,
-                                 const GwCredentials  *credentials,
-                                 GwCard               *card,
-                                 GwOutcome            *outcome,
-                                 GError              **error)
+gw_ledger_authenticate_usable (GwTxn                *txn,
+                               const GwLedgerConfig *config,
+                               const GwCredentials  *credentials,
+                               GwCard               *card,
+                               GwOutcome            *outcome,
+                               GError              **error)
 {
   if (!gw_ledger_authenticate (txn, config, credentials, card, outcome, error))
     return FALSE;

@@ -143,12 +143,12 @@ gboolean    gw_ledger_register       (GwTxn                 *txn,
                                       GwCard                *card,
                                       GwOutcome             *outcome,
                                       GError               **error);
-gboolean    gw_ledger_check_password_change (GwTxn                *txn,
-                                             const GwLedgerConfig *config,
-                                             const GwCredentials  *credentials,
-                                             GwCard               *card,
-                                             GwOutcome            *outcome,
-                                             GError              **error);
+gboolean    gw_ledger_authenticate_usable (GwTxn                *txn,
+                                           const GwLedgerConfig *config,
+                                           const GwCredentials  *credentials,
+                                           GwCard               *card,
+                                           GwOutcome            *outcome,
+                                           GError              **error);
 gboolean    gw_ledger_set_password   (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,
                                       GwCard                *card,

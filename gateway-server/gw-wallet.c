@@ -385,7 +385,6 @@ gw_wallet_change_card_password (GwTxn                *txn,
                                 const char           *user_id,
                                 const guint8          verified_hash[32],
                                 const char           *new_password,
-                                const char           *hint,
                                 GwCard               *card,
                                 GwWalletResult       *result,
                                 GError              **error)
@@ -410,7 +409,7 @@ gw_wallet_change_card_password (GwTxn                *txn,
     }
   if (g_str_equal (card->state, "closed") || card->expires_at <= NOW (txn))
     return *result = GW_WALLET_CARD_NOT_USABLE, TRUE;
-  return gw_ledger_reset_password (txn, config->ledger, card, new_password, hint, error);
+  return gw_ledger_reset_password (txn, config->ledger, card, new_password, NULL, error);
 }
 
 /* The card's receipt contact, from a sealed profile. */

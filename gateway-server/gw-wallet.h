@@ -150,14 +150,13 @@ gboolean  gw_wallet_change_password (GwTxn                 *txn,
                                      const guint8           new_hash[32],
                                      GwWalletResult        *result,
                                      GError               **error);
-/* Gives the user's representative card @new_password, once the login's
- * password (@verified_hash) is rechecked, and fills @card. */
+/* Gives the user's representative card @new_password (and no hint), once
+ * the login's password (@verified_hash) is rechecked, and fills @card. */
 gboolean  gw_wallet_change_card_password (GwTxn                *txn,
                                           const GwWalletConfig *config,
                                           const char           *user_id,
                                           const guint8          verified_hash[32],
                                           const char           *new_password,
-                                          const char           *hint,
                                           GwCard               *card,
                                           GwWalletResult       *result,
                                           GError              **error);
