@@ -522,14 +522,13 @@ gw_ledger_set_password (GwTxn                *txn,
 
 /* A new password from someone who proved the card theirs another way (its
  * wallet's login), for a card the holder may have forgotten the password
- * of, or someone else learned it: the failures and any lock go with the
- * old password. */
+ * of, or someone else learned it: the failures, any lock and the hint go
+ * with the old password. */
 gboolean
 gw_ledger_reset_password (GwTxn                *txn,
                           const GwLedgerConfig *config,
                           GwCard               *card,
                           const char           *new_password,
-                          const char           *hint,
                           GError              **error)
 {
   guint8 lookup[32];
@@ -538,10 +537,11 @@ gw_ledger_reset_password (GwTxn                *txn,
   if (!CALL (txn, card_lookup, card->id, lookup, error))
     {
       if (error != NULL && *error == NULL)
-        g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED, "The card has no number.");
+        g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                             "The card has no number.");
       return FALSE;
     }
-  ok = gw_ledger_set_password (txn, config, card, lookup, new_password, hint, error);
+  ok = gw_ledger_set_password (txn, config, card, lookup, new_password, NULL, error);
   explicit_bzero (lookup, sizeof lookup);
   if (!ok)
     return FALSE;

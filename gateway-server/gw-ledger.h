@@ -160,7 +160,6 @@ gboolean    gw_ledger_reset_password (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,
                                       GwCard                *card,
                                       const char            *new_password,
-                                      const char            *hint,
                                       GError               **error);
 gboolean    gw_ledger_authenticate   (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,

@@ -409,7 +409,7 @@ gw_wallet_change_card_password (GwTxn                *txn,
     }
   if (g_str_equal (card->state, "closed") || card->expires_at <= NOW (txn))
     return *result = GW_WALLET_CARD_NOT_USABLE, TRUE;
-  return gw_ledger_reset_password (txn, config->ledger, card, new_password, NULL, error);
+  return gw_ledger_reset_password (txn, config->ledger, card, new_password, error);
 }
 
 /* The card's receipt contact, from a sealed profile. */
