@@ -292,19 +292,6 @@ on_applied (OwApplyDialog *dialog,
   ow_main_page_refresh (self);
 }
 
-static void
-on_apply_clicked (OwMainPage *self)
-{
-  OwClient *c = client (self);
-  OwApplyDialog *dialog;
-
-  if (c == NULL)
-    return;
-  dialog = ow_apply_dialog_new (c, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
-  g_signal_connect_object (dialog, "applied", G_CALLBACK (on_applied), self, 0);
-  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
-  gtk_window_present (GTK_WINDOW (dialog));
-}
 
 static void
 on_card_password_changed (OwApplyDialog *dialog,
@@ -315,18 +302,36 @@ on_card_password_changed (OwApplyDialog *dialog,
   ow_main_page_refresh (self);
 }
 
+/* The one dialog chooses the card's password, to apply or to change it. */
 static void
-on_card_password_clicked (OwMainPage *self)
+open_apply_dialog (OwMainPage *self,
+                   gboolean    changing)
 {
   OwClient *c = client (self);
+  GtkWindow *parent = GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self)));
   OwApplyDialog *dialog;
 
   if (c == NULL)
     return;
-  dialog = ow_apply_dialog_new_change (c, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
-  g_signal_connect_object (dialog, "changed", G_CALLBACK (on_card_password_changed), self, 0);
+  dialog = changing ? ow_apply_dialog_new_change (c, parent) : ow_apply_dialog_new (c, parent);
+  if (changing)
+    g_signal_connect_object (dialog, "changed", G_CALLBACK (on_card_password_changed), self, 0);
+  else
+    g_signal_connect_object (dialog, "applied", G_CALLBACK (on_applied), self, 0);
   ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_apply_clicked (OwMainPage *self)
+{
+  open_apply_dialog (self, FALSE);
+}
+
+static void
+on_card_password_clicked (OwMainPage *self)
+{
+  open_apply_dialog (self, TRUE);
 }
 
 static void
