@@ -772,7 +772,11 @@ cancel_payment (GwTxn      *txn,
 /* Whether a capture or cancel may go ahead: the payment is authorized and
  * within its window. One past its window is canceled here, whatever the
  * sweep has done yet, and the answer is payment_expired (also for one the
- * sweep canceled); FALSE only on a store error. */
+ * sweep canceled); FALSE only on a store error.
+ *
+ * The window runs to the end of the second capture_before: created is
+ * the authorization's second rounded down, so ending it at the start of
+ * that second would take up to a second off it. */
 static gboolean
 resolvable (GwTxn      *txn,
             GwPayment  *payment,
@@ -783,7 +787,7 @@ resolvable (GwTxn      *txn,
     return outcome->code = GW_RESULT_PAYMENT_EXPIRED, TRUE;
   if (!g_str_equal (payment->status, "authorized"))
     return outcome->code = GW_RESULT_ALREADY_RESOLVED, TRUE;
-  if (payment->capture_before <= NOW (txn))
+  if (payment->capture_before < NOW (txn))
     {
       outcome->code = GW_RESULT_PAYMENT_EXPIRED;
       return cancel_payment (txn, payment, TRUE, error);

@@ -152,9 +152,10 @@ sweep_delay_ms (const HoldSweep *hs)
     return 0;  /* more are waiting */
   if (hs->next_expiry == 0)
     return longest;
-  /* The writer's clock is whole seconds of the real time: from
-   * next_expiry * 1000 ms on, it reads next_expiry and the hold has expired. */
-  due = hs->next_expiry * 1000 - g_get_real_time () / 1000 + 5;
+  /* The writer's clock is whole seconds of the real time, and a hold
+   * lasts through its capture_before: from (next_expiry + 1) * 1000 ms on,
+   * the clock reads past it and the hold has expired. */
+  due = (hs->next_expiry + 1) * 1000 - g_get_real_time () / 1000 + 5;
   return CLAMP (due, 0, longest);
 }
 

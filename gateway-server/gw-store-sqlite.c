@@ -1816,7 +1816,7 @@ t_payments_expiring (GwTxn   *t,
                      GError **error)
 {
   sqlite3_stmt *stmt = prep (TXN (t),
-    "SELECT id FROM payments WHERE status = 'authorized' AND capture_before <= ?"
+    "SELECT id FROM payments WHERE status = 'authorized' AND capture_before < ?"
     " ORDER BY capture_before LIMIT ?", error);
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
 

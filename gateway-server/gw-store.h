@@ -177,6 +177,7 @@ typedef struct
   gboolean  (*payment_insert)     (GwTxn *txn, const GwPayment *payment, GError **error);
   gboolean  (*payment_get)        (GwTxn *txn, const char *id, GwPayment *out, GError **error);
   gboolean  (*payment_update)     (GwTxn *txn, const GwPayment *payment, GError **error);
+  /* Open authorizations whose capture_before is over at @now (is before it). */
   GPtrArray *(*payments_expiring) (GwTxn *txn, gint64 now, guint limit, GError **error);
   /* The earliest capture_before of an open authorization, 0 if none. */
   gboolean  (*payments_next_expiry) (GwTxn *txn, gint64 *when, GError **error);

@@ -682,8 +682,9 @@ test_hold_expiry (void)
 }
 
 /* The sweep runs when the next hold expires, not a sweep interval later:
- * the hold stops counting against the card at capture_before, and a late
- * cancel is told the payment expired, before the sweep or after it. */
+ * the hold stops counting against the card once the second capture_before
+ * is over, and a late cancel is told the payment expired, before the sweep
+ * or after it. */
 static void
 test_hold_expiry_on_time (void)
 {
@@ -698,9 +699,20 @@ test_hold_expiry_on_time (void)
   gint64 expiry_us = ot_json_int (p, "capture_before") * G_USEC_PER_SEC;
 
   ot_assert_card_balance (g2, card->number, PW, 10000, 2000);
-  /* a second past capture_before */
-  while (g_get_real_time () < expiry_us + G_USEC_PER_SEC)
-    g_usleep (100 * 1000);
+  /* within the second capture_before, the hold is open: an answer that
+   * came back before that second ended was read in it */
+  while (g_get_real_time () < expiry_us + G_USEC_PER_SEC / 2)
+    g_usleep (50 * 1000);
+  {
+    g_autoptr(JsonObject) open = NULL;
+    const char *status = payment_status (g2, m, ot_json_string (p, "id"), &open);
+
+    if (g_get_real_time () < expiry_us + G_USEC_PER_SEC)
+      g_assert_cmpstr (status, ==, "authorized");
+  }
+  /* a little past it, the sweep has canceled it (not an hour later) */
+  while (g_get_real_time () < expiry_us + G_USEC_PER_SEC * 3 / 2)
+    g_usleep (50 * 1000);
 
   g_assert_cmpstr (payment_status (g2, m, ot_json_string (p, "id"), &got), ==, "canceled");
   g_assert_false (json_object_has_member (got, "capture_before"));
@@ -715,6 +727,47 @@ test_hold_expiry_on_time (void)
   late = payment_action (g2, m, ot_json_string (p, "id"), "cancel", NULL);
   ot_assert_error (late, 409, "invalid_request_error", "payment_expired");
   ot_assert_card_balance (g2, card->number, PW, 1000, 1000);
+  ot_gateway_stop (g2);
+}
+
+/* Timestamps are whole seconds and created is rounded down: a capture
+ * made less than capture_window after the authorization goes through even
+ * when the authorization came late in its second. */
+static void
+test_hold_window_whole (void)
+{
+  OtGateway *g2 = ot_gateway_start ("[payments]\ncapture_window=2\nhold_sweep_interval=3600\n",
+                                    FALSE);
+  g_autoptr(Merchant) m = merchant_new (g2, "Late Second Mall");
+  g_autoptr(OtCard) card = ot_new_card (g2, 10000, PW);
+  g_autoptr(JsonObject) p = NULL;
+  g_autoptr(OtResponse) c = NULL;
+  gint64 asked;
+
+  /* late in a second */
+  while (g_get_real_time () % G_USEC_PER_SEC < 800 * 1000 ||
+         g_get_real_time () % G_USEC_PER_SEC > 850 * 1000)
+    g_usleep (5 * 1000);
+  asked = g_get_real_time ();
+  p = ot_pay (g2, m->secret, card->number, PW, 3000, FALSE);
+  g_assert_cmpint (ot_json_int (p, "capture_before"), ==, ot_json_int (p, "created") + 2);
+
+  /* 1.6 s on: into the second capture_before, yet within 2 s */
+  while (g_get_real_time () < asked + 1600 * 1000)
+    g_usleep (10 * 1000);
+  g_assert_cmpint (g_get_real_time (), >=, ot_json_int (p, "capture_before") * G_USEC_PER_SEC);
+  c = payment_action (g2, m, ot_json_string (p, "id"), "capture", NULL);
+  if (g_get_real_time () >= asked + 2 * G_USEC_PER_SEC)
+    {
+      /* a machine this slow may have captured past the window */
+      g_test_skip ("the capture took too long to tell");
+      ot_gateway_stop (g2);
+      return;
+    }
+  g_assert_cmpuint (c->status, ==, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (c), "status"), ==, "captured");
+  ot_assert_card_balance (g2, card->number, PW, 7000, 7000);
+  json_object_unref (ot_assert_audit_balanced (g2));
   ot_gateway_stop (g2);
 }
 
@@ -1265,6 +1318,7 @@ main (int    argc,
   g_test_add_func ("/contract/payments/other-merchant", test_other_merchant);
   g_test_add_func ("/contract/payments/hold-expiry", test_hold_expiry);
   g_test_add_func ("/contract/payments/hold-expiry-on-time", test_hold_expiry_on_time);
+  g_test_add_func ("/contract/payments/hold-window-whole", test_hold_window_whole);
   g_test_add_func ("/contract/payments/hold-expiry-at-start", test_hold_expiry_at_start);
   g_test_add_func ("/contract/payments/capture-after-deadline", test_capture_after_deadline);
   g_test_add_func ("/contract/payments/refunds", test_refunds);

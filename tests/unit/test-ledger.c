@@ -933,12 +933,13 @@ test_holds (Fixture       *f,
   g_auto(GwPayment) captured = { 0 };
   g_auto(GwPayment) expired = { 0 };
   g_auto(GwPayment) payment = { 0 };
-  /* Authorizations under this one are already past their window. */
+  /* Authorizations under this one are already past their window, which
+   * lasts through the second capture_before. */
   GwLedgerConfig instant = f->config;
   gint64 next_expiry = -1;
   GwAudit a;
 
-  instant.capture_window = 0;
+  instant.capture_window = -1;
   new_card (f, 10000, &card);
 
   assert_ok (pay (f, &f->config, &card, 3000, FALSE, &a_hold));
