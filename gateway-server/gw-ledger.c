@@ -119,6 +119,35 @@ find_card (GwTxn               *txn,
   return TRUE;
 }
 
+/* A wrong password: the fifth in a row locks the card for lockout_seconds. */
+static gboolean
+card_failed (GwTxn                *txn,
+             const GwLedgerConfig *config,
+             GwCard               *card,
+             GError              **error)
+{
+  card->failures++;
+  if (card->failures >= GW_LOCKOUT_FAILURES)
+    {
+      card->locked_until = NOW (txn) + config->lockout_seconds;
+      card->failures = 0;
+    }
+  return CALL (txn, card_set_auth, card->id, card->failures, card->locked_until, error);
+}
+
+/* The right one: the count starts again. */
+static gboolean
+card_passed (GwTxn   *txn,
+             GwCard  *card,
+             GError **error)
+{
+  if (card->failures == 0 && card->locked_until == 0)
+    return TRUE;
+  card->failures = 0;
+  card->locked_until = 0;
+  return CALL (txn, card_set_auth, card->id, 0, 0, error);
+}
+
 /* Checks the password of a found card, keeping count of consecutive
  * failures: the fifth locks the card. */
 static gboolean
@@ -139,9 +168,9 @@ check_password (GwTxn                *txn,
   if (!onepin_crypto_equal (card->password_mac, credentials->password_mac, 32))
     {
       decline (outcome, GW_DECLINE_INVALID_CREDENTIALS);
-      return gw_ledger_card_failed (txn, config, card, error);
+      return card_failed (txn, config, card, error);
     }
-  return gw_ledger_card_passed (txn, card, error);
+  return card_passed (txn, card, error);
 }
 
 gboolean
@@ -158,33 +187,6 @@ gw_ledger_card_locked (GwTxn               *txn,
     return FALSE;
   *locked = outcome.code == GW_RESULT_OK && card.locked_until > NOW (txn);
   return TRUE;
-}
-
-gboolean
-gw_ledger_card_failed (GwTxn                *txn,
-                       const GwLedgerConfig *config,
-                       GwCard               *card,
-                       GError              **error)
-{
-  card->failures++;
-  if (card->failures >= GW_LOCKOUT_FAILURES)
-    {
-      card->locked_until = NOW (txn) + config->lockout_seconds;
-      card->failures = 0;
-    }
-  return CALL (txn, card_set_auth, card->id, card->failures, card->locked_until, error);
-}
-
-gboolean
-gw_ledger_card_passed (GwTxn   *txn,
-                       GwCard  *card,
-                       GError **error)
-{
-  if (card->failures == 0 && card->locked_until == 0)
-    return TRUE;
-  card->failures = 0;
-  card->locked_until = 0;
-  return CALL (txn, card_set_auth, card->id, 0, 0, error);
 }
 
 void

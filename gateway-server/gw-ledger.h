@@ -173,16 +173,6 @@ gboolean    gw_ledger_card_locked    (GwTxn                 *txn,
                                       const GwCredentials   *credentials,
                                       gboolean              *locked,
                                       GError               **error);
-/* A wrong credential (a password, a card-not-present CVC or expiry) for
- * @card: the fifth in a row locks it for lockout_seconds. */
-gboolean    gw_ledger_card_failed    (GwTxn                 *txn,
-                                      const GwLedgerConfig  *config,
-                                      GwCard                *card,
-                                      GError               **error);
-/* A right one: the count starts again. */
-gboolean    gw_ledger_card_passed    (GwTxn                 *txn,
-                                      GwCard                *card,
-                                      GError               **error);
 /* A statement line's public id: "ln_" and 32 hex digits, the line's number
  * and its account's under AES, so a card holder learns neither how many
  * lines the ledger holds nor a cursor that works on another card. */

@@ -137,10 +137,52 @@ t_message_reversed (GwTxn       *txn,
   return DONE (txn, stmt, error);
 }
 
+static gboolean
+t_cvc_failures_get (GwTxn       *txn,
+                    const char  *card_id,
+                    gint64      *failures,
+                    GError     **error)
+{
+  GError *local = NULL;
+
+  *failures = 0;
+  if (!gw_sqlite_get_by_text (txn, "SELECT failures FROM network_card_failures WHERE card_id = ?",
+                              card_id, gw_sqlite_row_int, failures, &local) &&
+      local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+t_cvc_failures_set (GwTxn       *txn,
+                    const char  *card_id,
+                    gint64       failures,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, failures > 0
+                                  ? "INSERT INTO network_card_failures (card_id, failures)"
+                                    " VALUES (?1, ?2) ON CONFLICT (card_id)"
+                                    " DO UPDATE SET failures = ?2"
+                                  : "DELETE FROM network_card_failures WHERE card_id = ?1",
+                             error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, card_id);
+  if (failures > 0)
+    sqlite3_bind_int64 (stmt, 2, failures);
+  return DONE (txn, stmt, error);
+}
+
 const GwNetworkStoreFuncs gw_network_store_sqlite = {
   .merchant_get = t_merchant_get,
   .merchant_insert = t_merchant_insert,
   .message_get = t_message_get,
   .message_insert = t_message_insert,
   .message_reversed = t_message_reversed,
+  .cvc_failures_get = t_cvc_failures_get,
+  .cvc_failures_set = t_cvc_failures_set,
 };

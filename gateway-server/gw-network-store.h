@@ -43,6 +43,12 @@ typedef struct
   gboolean (*message_insert)  (GwTxn *txn, const GwNetworkMessage *message, GError **error);
   gboolean (*message_reversed) (GwTxn *txn, const char *acquirer, const char *stan,
                                const char *transmitted, gint64 at, GError **error);
+  /* Consecutive wrong expiry dates or CVCs for a card, apart from its
+   * password failures; setting 0 forgets the card. */
+  gboolean (*cvc_failures_get) (GwTxn *txn, const char *card_id, gint64 *failures,
+                                GError **error);
+  gboolean (*cvc_failures_set) (GwTxn *txn, const char *card_id, gint64 failures,
+                                GError **error);
 } GwNetworkStoreFuncs;
 
 G_END_DECLS

@@ -225,8 +225,40 @@ card_expiry (const GwCard *card,
   g_strlcpy (out, text, 5);
 }
 
-/* The card proves itself by its expiry and CVC: a wrong one counts like a
- * wrong password toward the lock. */
+/* Wrong expiry dates and CVCs have a count of their own: if the right ones
+ * cleared the password's count, anyone with them could guess passwords
+ * four at a time between authorizations and never be locked out (and the
+ * right password must not clear theirs). Five of either lock the card. */
+static gboolean
+cvc_failed (GwTxn                *txn,
+            const GwLedgerConfig *ledger,
+            GwCard               *card,
+            GError              **error)
+{
+  gint64 failures;
+
+  if (!NETWORK (txn)->cvc_failures_get (txn, card->id, &failures, error))
+    return FALSE;
+  if (++failures < GW_LOCKOUT_FAILURES)
+    return NETWORK (txn)->cvc_failures_set (txn, card->id, failures, error);
+  card->locked_until = NOW (txn) + ledger->lockout_seconds;
+  return NETWORK (txn)->cvc_failures_set (txn, card->id, 0, error) &&
+         CALL (txn, card_set_auth, card->id, card->failures, card->locked_until, error);
+}
+
+static gboolean
+cvc_passed (GwTxn   *txn,
+            GwCard  *card,
+            GError **error)
+{
+  gint64 failures;
+
+  if (!NETWORK (txn)->cvc_failures_get (txn, card->id, &failures, error))
+    return FALSE;
+  return failures == 0 || NETWORK (txn)->cvc_failures_set (txn, card->id, 0, error);
+}
+
+/* The card proves itself by its expiry and CVC, not its password. */
 static gboolean
 authenticate (GwTxn                  *txn,
               const GwLedgerConfig   *ledger,
@@ -259,12 +291,10 @@ authenticate (GwTxn                  *txn,
   if (card->expires_at <= NOW (txn))
     return respond (answer, ONEPIN_ISO_EXPIRED_CARD), TRUE;
   if (!g_str_equal (expected, request->expiry))
-    return respond (answer, ONEPIN_ISO_EXPIRED_CARD),
-           gw_ledger_card_failed (txn, ledger, card, error);
+    return respond (answer, ONEPIN_ISO_EXPIRED_CARD), cvc_failed (txn, ledger, card, error);
   if (!cvc_ok)
-    return respond (answer, ONEPIN_ISO_INCORRECT_CVC),
-           gw_ledger_card_failed (txn, ledger, card, error);
-  return gw_ledger_card_passed (txn, card, error);
+    return respond (answer, ONEPIN_ISO_INCORRECT_CVC), cvc_failed (txn, ledger, card, error);
+  return cvc_passed (txn, card, error);
 }
 
 static gboolean

@@ -491,6 +491,66 @@ test_lockout (void)
   assert_wallet (w, 10000, 10000);
 }
 
+/* A wrong card password at a merchant, by the merchant API. */
+static void
+pay_wrong_password (const char *secret_key,
+                    OtWallet   *w)
+{
+  g_autofree char *body =
+    g_strdup_printf ("{\"card_number\":\"%s\",\"password\":\"%s9\",\"amount\":1000,"
+                     "\"currency\":\"krw\",\"order_id\":\"guess\",\"capture\":true}",
+                     w->number, OT_WALLET_CARD_PASSWORD);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/payments", secret_key, NULL, body);
+
+  ot_assert_status (r, 402);
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                   "decline_code"), ==, "invalid_credentials");
+}
+
+/* Wrong passwords and wrong CVCs are counted apart: the right CVC (in an
+ * authorization declined for want of funds, which moves nothing) does not
+ * clear the password's count, nor the right password the CVC's. */
+static void
+test_counts_apart (void)
+{
+  g_autoptr(OtWallet) w = funded_wallet (10000);
+  g_autofree char *secret_key = NULL;
+  g_autofree char *merchant = ot_create_merchant (gw, "Guessing Mall", &secret_key);
+  g_autoptr(OtResponse) locked = NULL;
+
+  for (guint i = 0; i < 4; i++)
+    pay_wrong_password (secret_key, w);
+  {
+    g_autoptr(OtResponse) r = acquire (w, 10001, TRUE);
+
+    assert_declined (r, "insufficient_funds", "51");
+  }
+  pay_wrong_password (secret_key, w);  /* the fifth in a row */
+  locked = acquire (w, 1000, TRUE);
+  assert_declined (locked, "card_locked", "75");
+  assert_wallet (w, 10000, 10000);
+
+  /* the other way: four wrong CVCs, the right password, a fifth wrong CVC */
+  {
+    g_autoptr(OtWallet) v = funded_wallet (10000);
+    g_autoptr(OtResponse) last = NULL;
+    g_autoptr(OtResponse) after = NULL;
+    g_autofree char *wrong = g_strdup_printf ("%03d", (atoi (v->cvc) + 3) % 1000);
+
+    for (guint i = 0; i < 4; i++)
+      {
+        g_autoptr(OtResponse) r = acquire_full (v->number, v->expiry, wrong, 1000, TRUE, "g");
+
+        assert_declined (r, "incorrect_cvc", "55");
+      }
+    json_object_unref (ot_card_balance (gw, v->number, OT_WALLET_CARD_PASSWORD));
+    last = acquire_full (v->number, v->expiry, wrong, 1000, TRUE, "g");
+    assert_declined (last, "incorrect_cvc", "55");
+    after = acquire (v, 1000, TRUE);
+    assert_declined (after, "card_locked", "75");
+  }
+}
+
 static void
 test_issuer_stops_answering (void)
 {
@@ -767,6 +827,7 @@ main (int   argc,
   g_test_add_func ("/network/cancel", test_cancel);
   g_test_add_func ("/network/declines", test_declines);
   g_test_add_func ("/network/lockout", test_lockout);
+  g_test_add_func ("/network/counts-apart", test_counts_apart);
   g_test_add_func ("/network/issuer-stops-answering", test_issuer_stops_answering);
   g_test_add_func ("/network/follow-ups-given-up", test_follow_ups_given_up);
   g_test_add_func ("/network/untrusted-answer", test_untrusted_answer);
