@@ -245,6 +245,27 @@ remember_token (void)
   g_ptr_array_add (T.tokens, g_strdup (T.token));
 }
 
+/* How many requests to @route the gateway answered with @status (all of
+ * them if NULL), from its /metrics. */
+static gint64
+gateway_answers (const char *route,
+                 const char *status)
+{
+  g_autoptr(OtResponse) r = ot_request (T.gw, "GET", "/metrics", NULL, NULL, NULL);
+  g_autofree char *series = g_strdup_printf ("onepin_http_requests_total{route=\"%s\",status=\"",
+                                             route);
+  g_autofree char *with_status = g_strdup_printf ("%s%s\"} ", series, status != NULL ? status : "");
+  g_auto(GStrv) lines = NULL;
+  gint64 n = 0;
+
+  ot_assert_status (r, 200);
+  lines = g_strsplit (r->body, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], status != NULL ? with_status : series))
+      n += g_ascii_strtoll (strrchr (lines[i], ' ') + 1, NULL, 10);
+  return n;
+}
+
 /* ---- the journey -------------------------------------------------------- */
 
 static void
@@ -297,7 +318,14 @@ test_register (void)
   ow_ui_wait_for (label_contains ("error_label", "https://"), 10, "the insecure-address message");
   g_assert_cmpstr (window_page (), ==, "account");
 
+  /* an address the gateway would refuse is refused before it is sent */
   ow_ui_type ("gateway_row", ot_gateway_url (T.gw));
+  ow_ui_type ("reg_email_row", "gildong.example.com");
+  ow_ui_click ("submit_button");
+  ow_ui_wait_for (label_contains ("error_label", "valid e-mail"), 10, "the refusal of the address");
+  g_assert_cmpint (gateway_answers ("/v1/wallet/users", NULL), ==, 0);
+
+  ow_ui_type ("reg_email_row", "gildong@example.com");
   ow_ui_click ("submit_button");
   WAIT_PAGE ("main");
 
