@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "onepin-card.h"
+#include "onepin-contact.h"
 
 #define CHARGE_RECOVERY_BATCH 20
 
@@ -200,7 +201,7 @@ parse_credit_card (const GwWalletConfig  *config,
     return REFUSE ("credit_card.expiry", "parameter_invalid",
                    "credit_card.expiry must be MM/YY, not in the past.");
   holder = onepin_json_get_string (details, "holder", "");
-  if (!gw_api_wallet_length_between (holder, 1, 100) || gw_api_wallet_has_control (holder))
+  if (!onepin_contact_name_valid (holder))
     return REFUSE ("credit_card.holder", "parameter_invalid",
                    "credit_card.holder must be 1 to 100 characters.");
   out->holder = g_strdup (holder);
@@ -241,7 +242,7 @@ parse_bank_account (JsonObject      *details,
     return REFUSE ("bank_account.account_number", "parameter_invalid",
                    "bank_account.account_number must be 6 to 20 digits.");
   holder = onepin_json_get_string (details, "holder", "");
-  if (!gw_api_wallet_length_between (holder, 1, 100) || gw_api_wallet_has_control (holder))
+  if (!onepin_contact_name_valid (holder))
     return REFUSE ("bank_account.holder", "parameter_invalid",
                    "bank_account.holder must be 1 to 100 characters.");
   out->holder = g_strdup (holder);

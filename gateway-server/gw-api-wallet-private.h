@@ -50,7 +50,6 @@ char          *gw_api_wallet_masked         (const char      *last4,
 gboolean       gw_api_wallet_length_between (const char      *text,
                                              glong            min,
                                              glong            max);
-gboolean       gw_api_wallet_has_control    (const char      *text);
 gboolean       gw_api_wallet_one_of         (const char      *value,
                                              const char      *a,
                                              const char      *b,

@@ -14,8 +14,8 @@
 
 #include <string.h>
 
-#include "gw-mime.h"
 #include "onepin-card.h"
+#include "onepin-contact.h"
 
 #define LOGIN_MIN 4
 #define LOGIN_MAX 64
@@ -325,30 +325,6 @@ gw_api_wallet_length_between (const char *text,
 }
 
 gboolean
-gw_api_wallet_has_control (const char *text)
-{
-  for (const char *p = text; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-valid_phone (const char *phone)
-{
-  gsize len = strlen (phone);
-  const char *digits = phone[0] == '+' ? phone + 1 : phone;
-  gsize count = 0;
-
-  if (len < 7 || len > 20 || strspn (digits, "0123456789-") != strlen (digits) ||
-      !g_ascii_isdigit (digits[0]) || !g_ascii_isdigit (phone[len - 1]))
-    return FALSE;
-  for (const char *p = digits; *p != '\0'; p++)
-    count += g_ascii_isdigit (*p) ? 1 : 0;
-  return count >= 7;
-}
-
-gboolean
 gw_api_wallet_one_of (const char *value,
                       const char *a,
                       const char *b,
@@ -377,14 +353,13 @@ gw_api_wallet_check_profile (JsonObject  *body,
   if (creating && (password == NULL ||
                    !gw_api_wallet_length_between (password, PASSWORD_MIN, PASSWORD_MAX)))
     return *message = "password must be 8 to 128 characters.", "password";
-  if ((creating || name != NULL) &&
-      (name == NULL || !gw_api_wallet_length_between (name, 1, 100) ||
-       gw_api_wallet_has_control (name)))
+  /* onepin-contact.c: the desktop wallet checks the same rules before it sends. */
+  if ((creating || name != NULL) && !onepin_contact_name_valid (name))
     return *message = "name must be 1 to 100 characters.", "name";
   /* The outbox must be able to send to it: the same rule as its own. */
-  if ((creating || email != NULL) && (email == NULL || !gw_mime_address_valid (email)))
+  if ((creating || email != NULL) && !onepin_contact_email_valid (email))
     return *message = "email must be an e-mail address of at most 254 bytes.", "email";
-  if (phone != NULL && !(phone[0] == '\0' && !creating) && !valid_phone (phone))
+  if (phone != NULL && !(phone[0] == '\0' && !creating) && !onepin_contact_phone_valid (phone))
     return *message = "phone must be 7 to 20 digits and hyphens, with an optional leading +.",
            "phone";
   if (channel != NULL && !gw_api_wallet_one_of (channel, "email", "sms", "none"))

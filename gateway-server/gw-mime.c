@@ -7,9 +7,8 @@
 
 #include <string.h>
 
-#define MAX_ADDRESS 254
-#define MAX_LOCAL 64
-#define MAX_LABEL 63
+#include "onepin-contact.h"
+
 #define LINE_LIMIT 78                 /* RFC 5322's "SHOULD" for header lines */
 #define WORD_BYTES 36                 /* UTF-8 bytes per encoded-word: 60 columns */
 #define BASE64_LINE 76
@@ -18,69 +17,18 @@ G_DEFINE_QUARK (gw-mime-error-quark, gw_mime_error)
 
 /* Addresses */
 
-static gboolean
-is_atext (char c)
-{
-  return g_ascii_isalnum (c) || (c != '\0' && strchr ("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
-static gboolean
-local_part_valid (const char *start,
-                  gsize       len)
-{
-  if (len == 0 || len > MAX_LOCAL || start[0] == '.' || start[len - 1] == '.')
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!(is_atext (start[i]) || (start[i] == '.' && start[i + 1] != '.')))
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
-domain_valid (const char *domain)
-{
-  gsize label = 0;
-
-  if (*domain == '\0')
-    return FALSE;
-  for (const char *p = domain;; p++)
-    {
-      if (*p == '.' || *p == '\0')
-        {
-          if (label == 0 || p[-1] == '-' || p[-(gssize) label] == '-')
-            return FALSE;
-          if (*p == '\0')
-            return TRUE;
-          label = 0;
-        }
-      else if (g_ascii_isalnum (*p) || *p == '-')
-        {
-          if (++label > MAX_LABEL)
-            return FALSE;
-        }
-      else
-        return FALSE;
-    }
-}
-
+/* The wallet checks the same rule (onepin-contact.c) before it sends one. */
 gboolean
 gw_mime_address_valid (const char *address)
 {
-  const char *at;
-
-  if (address == NULL || strlen (address) > MAX_ADDRESS)
-    return FALSE;
-  at = strrchr (address, '@');
-  return at != NULL && local_part_valid (address, at - address) && domain_valid (at + 1);
+  return onepin_contact_email_valid (address);
 }
 
+/* "left@right" with the grammar of an address, at most 200 bytes. */
 static gboolean
 message_id_valid (const char *id)
 {
-  const char *at = id ? strchr (id, '@') : NULL;
-
-  return at != NULL && strlen (id) <= 200 && local_part_valid (id, at - id) &&
-         domain_valid (at + 1);
+  return id != NULL && strlen (id) <= 200 && onepin_contact_email_valid (id);
 }
 
 /* Header text */

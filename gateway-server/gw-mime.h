@@ -42,7 +42,7 @@ typedef struct
 GQuark   gw_mime_error_quark    (void);
 
 /* An ASCII addr-spec of dot-atoms, local@domain, at most 254 bytes: what
- * onepin accepts as an e-mail address. */
+ * onepin accepts as an e-mail address (onepin_contact_email_valid). */
 gboolean gw_mime_address_valid  (const char           *address);
 /* Appends "@name: " and @value, folded into RFC 2047 encoded-words (UTF-8,
  * base64) when @value is not short plain ASCII; each line ends in CRLF. */

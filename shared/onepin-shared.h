@@ -6,6 +6,7 @@
 #pragma once
 
 #include "onepin-card.h"
+#include "onepin-contact.h"
 #include "onepin-crypto.h"
 #include "onepin-iso8583.h"
 #include "onepin-json.h"

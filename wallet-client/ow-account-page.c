@@ -122,12 +122,27 @@ user_locale (void)
   return g_str_has_prefix (languages[0], "ko") ? "ko" : "en";
 }
 
+/* What the gateway would refuse is refused here, with the same words. */
 static gboolean
 check_registration (OwAccountPage *self)
 {
-  return ow_ui_check_new_password (self->reg_password_row, self->reg_confirm_row, 8, 128,
-                                   _("The password needs 8 to 128 characters."),
-                                   self->error_label);
+  const char *fault = ow_ui_profile_fault (gtk_editable_get_text (self->reg_name_row),
+                                           gtk_editable_get_text (self->reg_email_row),
+                                           gtk_editable_get_text (self->reg_phone_row));
+
+  if (fault != NULL)
+    {
+      GtkEditable *row = g_str_equal (fault, "name") ? self->reg_name_row
+                         : g_str_equal (fault, "email") ? self->reg_email_row
+                         : self->reg_phone_row;
+
+      ow_ui_show_error (self->error_label, ow_ui_param_message (fault));
+      gtk_widget_grab_focus (GTK_WIDGET (row));
+      return FALSE;
+    }
+  return ow_ui_check_new_password (self->reg_password_row, self->reg_confirm_row,
+                                   OW_SIGN_IN_PASSWORD_MIN, OW_SIGN_IN_PASSWORD_MAX,
+                                   ow_ui_param_message ("password"), self->error_label);
 }
 
 /* The gateway address in the field becomes the setting, if it is allowed. */

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 
+#include "onepin-contact.h"
 #include "ow-window.h"
 
 OwApplication *
@@ -29,8 +30,8 @@ ow_ui_session_ended (const GError *error)
          g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_NOT_SIGNED_IN);
 }
 
-static const char *
-param_message (const char *param)
+const char *
+ow_ui_param_message (const char *param)
 {
   static const struct
   {
@@ -58,6 +59,20 @@ param_message (const char *param)
   for (guint i = 0; param != NULL && i < G_N_ELEMENTS (params); i++)
     if (g_str_equal (param, params[i].param))
       return _(params[i].message);
+  return NULL;
+}
+
+const char *
+ow_ui_profile_fault (const char *name,
+                     const char *email,
+                     const char *phone)
+{
+  if (name != NULL && !onepin_contact_name_valid (name))
+    return "name";
+  if (email != NULL && !onepin_contact_email_valid (email))
+    return "email";
+  if (phone != NULL && phone[0] != '\0' && !onepin_contact_phone_valid (phone))
+    return "phone";
   return NULL;
 }
 
@@ -108,7 +123,7 @@ api_message (const GError *error)
   const char *text = code_message (error);
 
   if (text == NULL)
-    text = param_message (ow_api_error_get_param (error));
+    text = ow_ui_param_message (ow_api_error_get_param (error));
   if (text != NULL)
     return g_strdup (text);
 

@@ -14,8 +14,21 @@ G_BEGIN_DECLS
 /* The application a widget's window belongs to (NULL if none yet). */
 OwApplication *ow_ui_get_application   (GtkWidget    *widget);
 
+/* The gateway's bounds on the password one signs in with, in characters. */
+#define OW_SIGN_IN_PASSWORD_MIN 8
+#define OW_SIGN_IN_PASSWORD_MAX 128
+
 /* What to tell the user about @error, in their language. */
 char          *ow_ui_error_message     (const GError *error);
+/* What to tell the user about a value the gateway refuses for @param
+ * ("name", "email", "new_password", …), in their language; NULL if none. */
+const char    *ow_ui_param_message     (const char   *param);
+/* The first of a profile's fields that the gateway would refuse
+ * (onepin-contact.h), as its parameter name, or NULL. A NULL field is not
+ * sent and not checked; an empty @phone is none (or removes it). */
+const char    *ow_ui_profile_fault     (const char   *name,
+                                        const char   *email,
+                                        const char   *phone);
 
 /* TRUE for a 401 that means the session is over (expired or revoked). */
 gboolean       ow_ui_session_ended     (const GError *error);

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "ow-account-page.h"
+#include "ow-account-window.h"
 #include "ow-main-page.h"
 #include "ow-setup-page.h"
 #include "ow-toast-overlay.h"
@@ -69,6 +70,7 @@ show_page (OwWindow   *self,
   adw_window_title_set_subtitle (self->window_title, login_id != NULL ? login_id : "");
   set_action_enabled (self, "refresh", main);
   set_action_enabled (self, "sign-out", main);
+  set_action_enabled (self, "account", main);
 }
 
 static void
@@ -136,6 +138,32 @@ on_session_ended (OwWindow *self)
   ow_account_page_reset (self->account_page);
   show_page (self, "account");
   ow_ui_toast (GTK_WIDGET (self), _("Your session has ended. Sign in again."));
+}
+
+/* The account window heard the gateway end the session; it has closed. */
+static void
+on_account_session_ended (OwWindow *self)
+{
+  ow_main_page_clear (self->main_page);
+  on_session_ended (self);
+}
+
+static void
+account_activated (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       data)
+{
+  OwWindow *self = OW_WINDOW (data);
+  OwClient *client = ow_application_get_client (self->application, NULL);
+  OwAccountWindow *window;
+
+  if (client == NULL)
+    return;
+  window = ow_account_window_new (client, GTK_WINDOW (self));
+  g_signal_connect_object (window, "session-ended", G_CALLBACK (on_account_session_ended), self,
+                           G_CONNECT_SWAPPED);
+  ow_application_watch_window (self->application, GTK_WINDOW (window));
+  gtk_window_present (GTK_WINDOW (window));
 }
 
 /* Every other window of ours: the application's, and dialogs over them
@@ -310,6 +338,7 @@ ow_window_class_init (OwWindowClass *klass)
 static const GActionEntry win_actions[] = {
   { "refresh", refresh_activated, NULL, NULL, NULL, { 0 } },
   { "sign-out", sign_out_activated, NULL, NULL, NULL, { 0 } },
+  { "account", account_activated, NULL, NULL, NULL, { 0 } },
 };
 
 static void

@@ -9,7 +9,7 @@
  * steps run in order, one user's journey: create the vault, register, apply
  * for the card, add funding sources, charge, see the balance and history,
  * receipts, approve a purchase, lock (by hand and when idle; toasts go with
- * the lock), sign out and back in. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
+ * the lock), sign out and back in, change the profile and the password. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
  * checked over AT-SPI for controls without an accessible name. At the end,
  * every file the wallet wrote is searched for every secret it held.
  */
@@ -31,6 +31,7 @@
 #define NEW_MASTER "a new master password, for a while"
 #define LOGIN "hong.gildong"
 #define PASSWORD "gateway password 1"
+#define NEW_PASSWORD "gateway password 2"
 #define CARD_PASSWORD "258013"
 #define NEW_CARD_PASSWORD "791346"
 #define CREDIT_CARD OT_BANK_CARD_APPROVE
@@ -245,6 +246,77 @@ remember_token (void)
   g_ptr_array_add (T.tokens, g_strdup (T.token));
 }
 
+/* How many requests to @route the gateway answered with @status (all of
+ * them if NULL), from its /metrics. */
+static gint64
+gateway_answers (const char *route,
+                 const char *status)
+{
+  g_autoptr(OtResponse) r = ot_request (T.gw, "GET", "/metrics", NULL, NULL, NULL);
+  g_autofree char *series = g_strdup_printf ("onepin_http_requests_total{route=\"%s\",status=\"",
+                                             route);
+  g_autofree char *with_status = g_strdup_printf ("%s%s\"} ", series, status != NULL ? status : "");
+  g_auto(GStrv) lines = NULL;
+  gint64 n = 0;
+
+  ot_assert_status (r, 200);
+  lines = g_strsplit (r->body, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], status != NULL ? with_status : series))
+      n += g_ascii_strtoll (strrchr (lines[i], ' ') + 1, NULL, 10);
+  return n;
+}
+
+/* Signs in to the gateway as another device would: the HTTP status, and
+ * the session's token in @token when it is 201. */
+static guint
+gateway_sign_in (const char  *password,
+                 char       **token)
+{
+  g_autofree char *body = g_strdup_printf ("{\"login_id\":\"%s\",\"password\":\"%s\"}",
+                                           LOGIN, password);
+  g_autoptr(OtResponse) r = ot_request (T.gw, "POST", "/v1/wallet/sessions", NULL, NULL, body);
+
+  if (token != NULL && r->status == 201)
+    *token = g_strdup (ot_json_string (ot_response_object (r), "token"));
+  return r->status;
+}
+
+static const char *
+editable_text (const char *id)
+{
+  return gtk_editable_get_text (GTK_EDITABLE (ow_ui_get (id)));
+}
+
+static gboolean
+account_action_enabled (void)
+{
+  return g_action_group_get_action_enabled (G_ACTION_GROUP (ow_ui_window_of ("stack")),
+                                            "account");
+}
+
+/* Revokes the wallet's session on the gateway, as if from elsewhere. */
+static void
+revoke_session (void)
+{
+  g_autoptr(JsonObject) session = session_record ();
+  g_autoptr(OtResponse) r = ot_request (T.gw, "DELETE", "/v1/wallet/sessions/current",
+                                        ot_json_string (session, "token"), NULL, NULL);
+
+  ot_assert_status (r, 200);
+}
+
+/* From the account page, after a session ended. */
+static void
+sign_in_again (void)
+{
+  ow_ui_type ("login_row", LOGIN);
+  ow_ui_type ("password_row", PASSWORD);
+  ow_ui_click ("submit_button");
+  WAIT_PAGE ("main");
+  remember_token ();
+}
+
 /* ---- the journey -------------------------------------------------------- */
 
 static void
@@ -297,7 +369,14 @@ test_register (void)
   ow_ui_wait_for (label_contains ("error_label", "https://"), 10, "the insecure-address message");
   g_assert_cmpstr (window_page (), ==, "account");
 
+  /* an address the gateway would refuse is refused before it is sent */
   ow_ui_type ("gateway_row", ot_gateway_url (T.gw));
+  ow_ui_type ("reg_email_row", "gildong.example.com");
+  ow_ui_click ("submit_button");
+  ow_ui_wait_for (label_contains ("error_label", "valid e-mail"), 10, "the refusal of the address");
+  g_assert_cmpint (gateway_answers ("/v1/wallet/users", NULL), ==, 0);
+
+  ow_ui_type ("reg_email_row", "gildong@example.com");
   ow_ui_click ("submit_button");
   WAIT_PAGE ("main");
 
@@ -1121,11 +1200,7 @@ test_change_master_password (void)
 static void
 test_session_ended (void)
 {
-  g_autoptr(JsonObject) session = session_record ();
-  g_autoptr(OtResponse) r = ot_request (T.gw, "DELETE", "/v1/wallet/sessions/current",
-                                        ot_json_string (session, "token"), NULL, NULL);
-
-  ot_assert_status (r, 200);
+  revoke_session ();
   g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
   WAIT_PAGE ("account");
   {
@@ -1136,11 +1211,7 @@ test_session_ended (void)
     g_assert_cmpuint (g_strv_length (cards), ==, 1);
   }
 
-  ow_ui_type ("login_row", LOGIN);
-  ow_ui_type ("password_row", PASSWORD);
-  ow_ui_click ("submit_button");
-  WAIT_PAGE ("main");
-  remember_token ();
+  sign_in_again ();
   wait_label ("balance_label", "₩67,000");
   ow_ui_click ("reveal_button");
   ow_ui_wait_for (label_contains ("number_label", T.card_cvc), 10, "the number, still here");
@@ -1154,6 +1225,8 @@ test_sign_out_and_in (void)
   ow_ui_check_a11y ("sign-out confirmation");
   adw_message_dialog_response (wait_message_dialog ("the sign-out confirmation"), "sign-out");
   WAIT_PAGE ("account");
+  /* the menu's Account… is for a signed-in user */
+  g_assert_false (account_action_enabled ());
 
   /* the session is revoked on the gateway; the vault kept nothing of it */
   ow_ui_wait_for (({
@@ -1177,10 +1250,221 @@ test_sign_out_and_in (void)
   ow_ui_type ("password_row", PASSWORD);
   ow_ui_click ("submit_button");
   WAIT_PAGE ("main");
+  g_assert_true (account_action_enabled ());
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
   remember_token ();
   ow_ui_wait_for (count_rows ("funding_list") == 2, 30, "the funding sources");
   wait_label ("balance_label", "₩67,000");
+}
+
+/* The profile's fields are checked as the gateway checks them: what it
+ * would refuse is not sent. Saved, the gateway has the change and the
+ * window shows what it answered. */
+static void
+account_profile (GtkWindow *window)
+{
+  gint64 refused = gateway_answers ("/v1/wallet/me", "400");
+
+  /* Save is on only while a field differs from what the gateway has */
+  g_assert_false (sensitive ("save_button"));
+  ow_ui_type ("profile_name_row", "홍길순");
+  g_assert_true (sensitive ("save_button"));
+  ow_ui_type ("profile_name_row", "홍길동 ");
+  g_assert_false (sensitive ("save_button"));
+
+  ow_ui_type ("profile_email_row", "gilsun@@example.com");
+  ow_ui_click ("save_button");
+  ow_ui_wait_for (label_contains ("profile_error_label", "valid e-mail"), 10,
+                  "the refusal of the address");
+  ow_ui_type ("profile_email_row", "gilsun@example.com");
+  ow_ui_type ("profile_phone_row", "010-12");
+  ow_ui_click ("save_button");
+  ow_ui_wait_for (label_contains ("profile_error_label", "digits and dashes"), 10,
+                  "the refusal of the number");
+  /* receipts go by SMS (the receipts step): the number must stay */
+  ow_ui_type ("profile_phone_row", "");
+  ow_ui_click ("save_button");
+  ow_ui_wait_for (label_contains ("profile_error_label", "SMS"), 10, "the refusal of no number");
+  ow_ui_spin (300);
+  g_assert_cmpint (gateway_answers ("/v1/wallet/me", "400"), ==, refused);
+  {
+    g_autoptr(JsonObject) me = gateway_get ("/v1/wallet/me");
+
+    g_assert_cmpstr (ot_json_string (me, "email"), ==, "gildong@example.com");
+  }
+
+  ow_ui_type ("profile_name_row", " 홍길순 ");
+  ow_ui_type ("profile_phone_row", "+82-10-9876-5432");
+  ow_ui_click ("save_button");
+  ow_ui_wait_for (shows_text (GTK_WIDGET (window), "Profile saved"), 30, "the save");
+  {
+    g_autoptr(JsonObject) me = gateway_get ("/v1/wallet/me");
+
+    g_assert_cmpstr (ot_json_string (me, "name"), ==, "홍길순");
+    g_assert_cmpstr (ot_json_string (me, "email"), ==, "gilsun@example.com");
+    g_assert_cmpstr (ot_json_string (me, "phone"), ==, "+82-10-9876-5432");
+    g_assert_cmpstr (ot_json_string (me, "receipt_channel"), ==, "sms");
+  }
+  g_assert_cmpstr (editable_text ("profile_name_row"), ==, "홍길순");
+  g_assert_cmpstr (editable_text ("profile_phone_row"), ==, "+82-10-9876-5432");
+  g_assert_false (sensitive ("save_button"));
+  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("profile_error_label")));
+  g_assert_cmpint (gateway_answers ("/v1/wallet/me", "400"), ==, refused);
+}
+
+static void
+change_password (const char *current,
+                 const char *chosen,
+                 const char *confirm)
+{
+  ow_ui_type ("current_password_row", current);
+  ow_ui_type ("new_sign_in_password_row", chosen);
+  ow_ui_type ("confirm_sign_in_password_row", confirm);
+  ow_ui_click ("change_button");
+}
+
+/* The password rows empty: after a change went through, or (the current
+ * one only) after the gateway refused it. */
+static gboolean
+passwords_cleared (void)
+{
+  return editable_text ("current_password_row")[0] == '\0' &&
+         editable_text ("new_sign_in_password_row")[0] == '\0' &&
+         editable_text ("confirm_sign_in_password_row")[0] == '\0';
+}
+
+/* A change refused here costs no request; a wrong current password is
+ * the gateway's refusal, and changes nothing; the right one changes it,
+ * ends the other sessions and keeps the wallet's. */
+static void
+account_password (GtkWindow *window)
+{
+  const char *const shown[] = { PASSWORD, NEW_PASSWORD, "not my password", NULL };
+  gint64 requests = gateway_answers ("/v1/wallet/me/password", NULL);
+  g_autofree char *elsewhere = NULL;
+
+  change_password ("", NEW_PASSWORD, NEW_PASSWORD);
+  ow_ui_wait_for (label_contains ("password_error_label", "Enter your current password"), 10,
+                  "the missing current password");
+  change_password (PASSWORD, NEW_PASSWORD, NEW_PASSWORD "!");
+  ow_ui_wait_for (label_contains ("password_error_label", "differ"), 10, "the mismatch");
+  change_password (PASSWORD, "short", "short");
+  ow_ui_wait_for (label_contains ("password_error_label", "8 to 128"), 10, "the too-short one");
+  change_password (PASSWORD, PASSWORD, PASSWORD);
+  ow_ui_wait_for (label_contains ("password_error_label", "same as the current"), 10,
+                  "the refusal of the same password");
+  ow_ui_spin (300);
+  g_assert_cmpint (gateway_answers ("/v1/wallet/me/password", NULL), ==, requests);
+
+  change_password ("not my password", NEW_PASSWORD, NEW_PASSWORD);
+  ow_ui_wait_for (label_contains ("password_error_label", "The current password is wrong."), 30,
+                  "the refusal of a wrong password");
+  g_assert_cmpstr (editable_text ("current_password_row"), ==, "");
+  g_assert_cmpint (gateway_answers ("/v1/wallet/me/password", NULL), ==, requests + 1);
+  ow_ui_screenshot (window, "16-account-wrong-password");
+  ow_ui_check_a11y_absent ("account window, a password refused", shown);
+  g_assert_cmpuint (gateway_sign_in (NEW_PASSWORD, NULL), ==, 401);
+  g_assert_cmpuint (gateway_sign_in (PASSWORD, &elsewhere), ==, 201);
+
+  change_password (PASSWORD, NEW_PASSWORD, NEW_PASSWORD);
+  ow_ui_wait_for (shows_text (GTK_WIDGET (window), "Password changed"), 30, "the change");
+  g_assert_true (passwords_cleared ());
+  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("password_error_label")));
+  g_assert_cmpuint (gateway_sign_in (PASSWORD, NULL), ==, 401);
+  g_assert_cmpuint (gateway_sign_in (NEW_PASSWORD, NULL), ==, 201);
+  {
+    g_autoptr(OtResponse) other = ot_request (T.gw, "GET", "/v1/wallet/me", elsewhere, NULL, NULL);
+    g_autoptr(JsonObject) me = gateway_get ("/v1/wallet/me");    /* the wallet's session */
+
+    ot_assert_status (other, 401);
+    g_assert_cmpstr (ot_json_string (me, "login_id"), ==, LOGIN);
+  }
+
+  /* back to the one the steps before used, from the same window */
+  change_password (NEW_PASSWORD, PASSWORD, PASSWORD);
+  ow_ui_wait_for (passwords_cleared () && sensitive ("change_button"), 30, "the change back");
+  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("password_error_label")));
+  g_assert_cmpuint (gateway_sign_in (NEW_PASSWORD, NULL), ==, 401);
+  g_assert_cmpuint (gateway_sign_in (PASSWORD, NULL), ==, 201);
+}
+
+/* The session ends on the gateway (revoked from outside) while the window
+ * is open: its next call closes it, and the main window asks for a
+ * sign-in, as after any other call. */
+static void
+account_session_ended (void)
+{
+  revoke_session ();
+  ow_ui_type ("profile_name_row", "홍길동");
+  ow_ui_click ("save_button");
+  WAIT_PAGE ("account");
+  ow_ui_wait_for (ow_ui_find ("login_label") == NULL, 10, "the account window to close");
+  ow_ui_wait_for (window_shows ("Your session has ended"), 10, "the toast");
+  g_assert_false (account_action_enabled ());
+  sign_in_again ();
+}
+
+static GtkWindow *
+open_account_window (void)
+{
+  g_assert_true (account_action_enabled ());
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.account", NULL));
+  wait_label ("login_label", LOGIN);
+  return ow_ui_window_of ("login_label");
+}
+
+/* Five wrong passwords in a row lock the login on the gateway for 30
+ * minutes: the next attempt is refused, the right password too. This runs
+ * last, and no step after it signs in. */
+static void
+account_locked (void)
+{
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *wrong = g_strdup_printf ("wrong password %u", i);
+
+      change_password (wrong, NEW_PASSWORD, NEW_PASSWORD);
+      ow_ui_wait_for (editable_text ("current_password_row")[0] == '\0' &&
+                      sensitive ("change_button"), 30, "the refusal");
+      g_assert_true (label_contains ("password_error_label", "The current password is wrong."));
+    }
+  change_password (PASSWORD, NEW_PASSWORD, NEW_PASSWORD);
+  ow_ui_wait_for (label_contains ("password_error_label", "locked for a while"), 30,
+                  "the lock");
+  g_assert_cmpuint (gateway_sign_in (PASSWORD, NULL), ==, 429);
+}
+
+/* Account… in the menu: the profile and the sign-in password. A password
+ * change keeps the wallet signed in; a session ended elsewhere closes the
+ * window and asks for a sign-in. The window wipes its password rows as it
+ * closes. */
+static void
+test_account (void)
+{
+  GtkWindow *window;
+  g_autoptr(GtkWidget) current = NULL;
+
+  window = open_account_window ();
+  g_assert_cmpstr (editable_text ("profile_name_row"), ==, "홍길동");
+  g_assert_cmpstr (editable_text ("profile_email_row"), ==, "gildong@example.com");
+  g_assert_cmpstr (editable_text ("profile_phone_row"), ==, "010-1234-5678");
+  ow_ui_screenshot (window, "16-account");
+  ow_ui_check_a11y ("account window");
+
+  account_profile (window);
+  account_password (window);
+  account_session_ended ();
+
+  window = open_account_window ();
+  g_assert_cmpstr (editable_text ("profile_name_row"), ==, "홍길순");
+  account_locked ();
+
+  current = g_object_ref (ow_ui_get ("current_password_row"));
+  ow_ui_type ("current_password_row", NEW_PASSWORD);
+  gtk_window_close (window);
+  ow_ui_wait_for (ow_ui_find ("login_label") == NULL, 10, "the account window to close");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (current)), ==, "");
+  g_assert_cmpstr (window_page (), ==, "main");
 }
 
 /* Every file under the temporary $HOME (the vault, the key database, the
@@ -1199,13 +1483,14 @@ test_no_secrets_on_disk (void)
   ow_scan_add_secret (scan, "card CVC", cvc_record);
   for (guint i = 0; i < T.tokens->len; i++)
     ow_scan_add_secret (scan, "a session token", g_ptr_array_index (T.tokens, i));
-  g_assert_cmpuint (T.tokens->len, ==, 3);
+  g_assert_cmpuint (T.tokens->len, ==, 4);
   ow_scan_add_secret (scan, "credit card", CREDIT_CARD);
   ow_scan_add_secret (scan, "bank account", BANK_ACCOUNT_DIGITS);
   ow_scan_add_secret (scan, "declining card", OT_BANK_CARD_DECLINE);
   ow_scan_add_secret (scan, "master password", MASTER);
   ow_scan_add_secret (scan, "new master password", NEW_MASTER);
   ow_scan_add_secret (scan, "account password", PASSWORD);
+  ow_scan_add_secret (scan, "new account password", NEW_PASSWORD);
   ow_scan_add_secret (scan, "card password", CARD_PASSWORD);
   ow_scan_add_secret (scan, "new card password", NEW_CARD_PASSWORD);
   ow_scan_add_secret (scan, "holder", "HONG GILDONG");
@@ -1288,6 +1573,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
   g_test_add_func ("/wallet-gui/charge-pending", test_charge_pending);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
+  g_test_add_func ("/wallet-gui/account", test_account);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
   status = g_test_run ();
 

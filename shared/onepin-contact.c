@@ -1,0 +1,107 @@
+/* onepin-contact.c: what onepin accepts as a name, an e-mail address, a phone number
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "onepin-contact.h"
+
+#include <string.h>
+
+#define NAME_MAX_CHARS 100
+#define MAX_ADDRESS 254
+#define MAX_LOCAL 64
+#define MAX_LABEL 63
+
+gboolean
+onepin_contact_name_valid (const char *name)
+{
+  glong len;
+
+  if (name == NULL || !g_utf8_validate (name, -1, NULL))
+    return FALSE;
+  len = g_utf8_strlen (name, -1);
+  if (len < 1 || len > NAME_MAX_CHARS)
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
+/* Addresses */
+
+static gboolean
+is_atext (char c)
+{
+  return g_ascii_isalnum (c) || (c != '\0' && strchr ("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static gboolean
+local_part_valid (const char *start,
+                  gsize       len)
+{
+  if (len == 0 || len > MAX_LOCAL || start[0] == '.' || start[len - 1] == '.')
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!(is_atext (start[i]) || (start[i] == '.' && start[i + 1] != '.')))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+domain_valid (const char *domain)
+{
+  gsize label = 0;
+
+  if (*domain == '\0')
+    return FALSE;
+  for (const char *p = domain;; p++)
+    {
+      if (*p == '.' || *p == '\0')
+        {
+          if (label == 0 || p[-1] == '-' || p[-(gssize) label] == '-')
+            return FALSE;
+          if (*p == '\0')
+            return TRUE;
+          label = 0;
+        }
+      else if (g_ascii_isalnum (*p) || *p == '-')
+        {
+          if (++label > MAX_LABEL)
+            return FALSE;
+        }
+      else
+        return FALSE;
+    }
+}
+
+gboolean
+onepin_contact_email_valid (const char *address)
+{
+  const char *at;
+
+  if (address == NULL || strlen (address) > MAX_ADDRESS)
+    return FALSE;
+  at = strrchr (address, '@');
+  return at != NULL && local_part_valid (address, at - address) && domain_valid (at + 1);
+}
+
+/* Phone numbers */
+
+gboolean
+onepin_contact_phone_valid (const char *phone)
+{
+  gsize len = phone != NULL ? strlen (phone) : 0;
+  const char *digits;
+  gsize count = 0;
+
+  if (len < 7 || len > 20)
+    return FALSE;
+  digits = phone[0] == '+' ? phone + 1 : phone;
+  if (strspn (digits, "0123456789-") != strlen (digits) ||
+      !g_ascii_isdigit (digits[0]) || !g_ascii_isdigit (phone[len - 1]))
+    return FALSE;
+  for (const char *p = digits; *p != '\0'; p++)
+    count += g_ascii_isdigit (*p) ? 1 : 0;
+  return count >= 7;
+}
