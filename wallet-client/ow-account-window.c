@@ -89,18 +89,35 @@ show_api_error (GtkLabel     *label,
   ow_ui_show_error (label, message);
 }
 
+/* Enter in a password row goes on to the next one. */
+static void
+on_current_password_activated (OwAccountWindow *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->new_sign_in_password_row));
+}
+
+static void
+on_new_password_activated (OwAccountWindow *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->confirm_sign_in_password_row));
+}
+
 /* ---- the profile -------------------------------------------------------- */
 
 /* A row's text to send, or NULL when it is what the gateway has. Spaces
  * around it go: an address or a number cannot hold them, and a name's are
- * a slip. An empty phone row is "" (remove it), not NULL. */
+ * a slip. The stored value is trimmed too before they are compared (an
+ * older registration may have kept a name's), so that opening the window
+ * never finds an edit nobody made. An empty phone row is "" (remove it),
+ * not NULL. */
 static char *
 changed_value (GtkEditable *row,
                const char  *stored)
 {
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (row)));
+  g_autofree char *was = g_strstrip (g_strdup (stored != NULL ? stored : ""));
 
-  if (g_strcmp0 (text, stored != NULL ? stored : "") == 0)
+  if (g_str_equal (text, was))
     return NULL;
   return g_steal_pointer (&text);
 }
@@ -435,6 +452,8 @@ ow_account_window_class_init (OwAccountWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_save);
   gtk_widget_class_bind_template_callback (widget_class, on_profile_edited);
   gtk_widget_class_bind_template_callback (widget_class, on_change_password);
+  gtk_widget_class_bind_template_callback (widget_class, on_current_password_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_new_password_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_close_request);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }

@@ -1404,6 +1404,19 @@ account_session_ended (void)
   sign_in_again ();
 }
 
+/* The account's name, set on the gateway as another device would. */
+static void
+set_name (const char *name)
+{
+  g_autoptr(JsonObject) session = session_record ();
+  g_autofree char *body = g_strdup_printf ("{\"name\":\"%s\"}", name);
+  g_autoptr(OtResponse) r = ot_request (T.gw, "POST", "/v1/wallet/me",
+                                        json_object_get_string_member (session, "token"),
+                                        NULL, body);
+
+  ot_assert_status (r, 200);
+}
+
 static GtkWindow *
 open_account_window (void)
 {
@@ -1443,6 +1456,18 @@ test_account (void)
 {
   GtkWindow *window;
   g_autoptr(GtkWidget) current = NULL;
+  g_autoptr(GtkWidget) chosen = NULL;
+  g_autoptr(GtkWidget) confirm = NULL;
+
+  /* a name stored with a space after it is not an edit */
+  set_name ("홍길동 ");
+  window = open_account_window ();
+  ow_ui_wait_for (g_str_equal (editable_text ("profile_name_row"), "홍길동 "), 10,
+                  "the stored name");
+  g_assert_false (sensitive ("save_button"));
+  gtk_window_close (window);
+  ow_ui_wait_for (ow_ui_find ("login_label") == NULL, 10, "the account window to close");
+  set_name ("홍길동");
 
   window = open_account_window ();
   g_assert_cmpstr (editable_text ("profile_name_row"), ==, "홍길동");
@@ -1459,11 +1484,22 @@ test_account (void)
   g_assert_cmpstr (editable_text ("profile_name_row"), ==, "홍길순");
   account_locked ();
 
+  /* Enter goes from row to row; closing wipes all three */
   current = g_object_ref (ow_ui_get ("current_password_row"));
+  chosen = g_object_ref (ow_ui_get ("new_sign_in_password_row"));
+  confirm = g_object_ref (ow_ui_get ("confirm_sign_in_password_row"));
   ow_ui_type ("current_password_row", NEW_PASSWORD);
+  g_signal_emit_by_name (current, "entry-activated");
+  g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (window)), chosen));
+  ow_ui_type ("new_sign_in_password_row", NEW_PASSWORD);
+  g_signal_emit_by_name (chosen, "entry-activated");
+  g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (window)), confirm));
+  ow_ui_type ("confirm_sign_in_password_row", NEW_PASSWORD);
   gtk_window_close (window);
   ow_ui_wait_for (ow_ui_find ("login_label") == NULL, 10, "the account window to close");
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (current)), ==, "");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (chosen)), ==, "");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (confirm)), ==, "");
   g_assert_cmpstr (window_page (), ==, "main");
 }
 
