@@ -9,9 +9,11 @@
  * on the writer (gw-phone.c).
  */
 #include "gw-api-phone.h"
+#include "gw-api-wallet-private.h"
 
 #include <string.h>
 
+#include "gw-wallet.h"
 #include "onepin-money.h"
 
 #define MAX_PRICE 1000000
@@ -897,6 +899,36 @@ typedef struct
   gboolean      remove;
 } NumberData;
 
+/* The card a holder's request names by its number and password, in @card;
+ * FALSE in @usable after the call was answered otherwise. */
+static gboolean
+holder_card (GwTxn               *txn,
+             GwCall              *call,
+             const GwCredentials *credentials,
+             GwCard              *card,
+             gboolean            *usable,
+             GError             **error)
+{
+  GwOutcome outcome;
+  gboolean wallet_card;
+
+  *usable = FALSE;
+  if (!gw_ledger_authenticate (txn, gw_server_get_ledger_config (call->server), credentials,
+                               card, &outcome, error))
+    return FALSE;
+  if (outcome.code != GW_RESULT_OK)
+    return gw_call_fail (call, &outcome, NULL), TRUE;
+  /* Every mall a wallet's card paid at has seen its number and password:
+   * those must not attach a line to it, which then pays with neither. */
+  if (!gw_wallet_owns_card (txn, card->id, &wallet_card, error))
+    return FALSE;
+  if (wallet_card)
+    return gw_api_wallet_refuse (call, 409, "invalid_request_error", "card_managed_by_wallet",
+                                 NULL, "A wallet's card takes no calling numbers."), TRUE;
+  *usable = TRUE;
+  return TRUE;
+}
+
 static gboolean
 number_apply (GwTxn   *txn,
               GwCall  *call,
@@ -904,17 +936,20 @@ number_apply (GwTxn   *txn,
 {
   NumberData *data = call->data;
   GwPhoneResult result;
-  GwOutcome outcome;
   GwCard card;
+  gboolean usable;
   GString *body;
 
-  if (!gw_phone_register_calling_number (txn, gw_server_get_ledger_config (call->server),
-                                         &data->credentials, data->lookup, data->last4,
-                                         data->remove, &card, &result, &outcome, error))
+  if (!holder_card (txn, call, &data->credentials, &card, &usable, error))
+    return FALSE;
+  if (!usable)
+    return TRUE;
+  if (!gw_phone_register_calling_number (txn, &card, data->lookup, data->last4, data->remove,
+                                         &result, error))
     return FALSE;
   if (result != GW_PHONE_OK)
     {
-      gw_api_phone_reply_result (call, result, &outcome);
+      gw_api_phone_reply_result (call, result, NULL);
       return TRUE;
     }
   body = g_string_new ("{");

@@ -547,27 +547,19 @@ owner_gone (GwTxn       *txn,
 }
 
 gboolean
-gw_phone_register_calling_number (GwTxn                *txn,
-                                  const GwLedgerConfig *ledger,
-                                  const GwCredentials  *credentials,
-                                  const guint8          lookup[32],
-                                  const char           *last4,
-                                  gboolean              remove,
-                                  GwCard               *card,
-                                  GwPhoneResult        *result,
-                                  GwOutcome            *outcome,
-                                  GError              **error)
+gw_phone_register_calling_number (GwTxn          *txn,
+                                  const GwCard   *card,
+                                  const guint8    lookup[32],
+                                  const char     *last4,
+                                  gboolean        remove,
+                                  GwPhoneResult  *result,
+                                  GError        **error)
 {
   const GwPhoneStoreFuncs *phone = PHONE (txn);
   char owner[40];
   GError *local = NULL;
 
   *result = GW_PHONE_OK;
-  if (!gw_ledger_authenticate (txn, ledger, credentials, card, outcome, error))
-    return FALSE;
-  if (outcome->code != GW_RESULT_OK)
-    return *result = GW_PHONE_DECLINED, TRUE;
-
   if (remove)
     {
       if (!phone->calling_number_delete (txn, lookup, card->id, &local))

@@ -137,15 +137,14 @@ gboolean    gw_phone_charge_event          (GwTxn                *txn,
                                             GwOutcome            *outcome,
                                             GError              **error);
 
+/* Registers the calling number of @lookup to @card, which the caller
+ * authenticated, or with @remove takes it off. */
 gboolean    gw_phone_register_calling_number (GwTxn              *txn,
-                                            const GwLedgerConfig *ledger,
-                                            const GwCredentials  *credentials,
+                                            const GwCard         *card,
                                             const guint8          lookup[32],
                                             const char           *last4,
                                             gboolean              remove,
-                                            GwCard               *card,
                                             GwPhoneResult        *result,
-                                            GwOutcome            *outcome,
                                             GError              **error);
 
 G_END_DECLS

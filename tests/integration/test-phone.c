@@ -11,6 +11,10 @@
 #include <string.h>
 
 #include "onepin-test-gateway.h"
+#include "onepin-test-wallet.h"
+
+/* Quick wallet passwords: the calling-number tests make wallet users. */
+#define PHONE_CONFIG "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
 
 static OtGateway *gw;
 static char *switch_key;
@@ -692,15 +696,44 @@ test_services_and_channels (void)
 }
 
 static OtResponse *
+calling_number_as (const char *what,
+                   const char *number,
+                   const char *password,
+                   const char *calling)
+{
+  g_autofree char *path = g_strconcat ("/v1/cards/calling_numbers", what, NULL);
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\", "
+                                           "\"calling_number\": \"%s\"}", number, password,
+                                           calling);
+
+  return ot_request (gw, "POST", path, NULL, NULL, body);
+}
+
+static OtResponse *
 calling_number (const char *what,
                 const char *number,
                 const char *calling)
 {
-  g_autofree char *path = g_strconcat ("/v1/cards/calling_numbers", what, NULL);
-  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\", "
-                                           "\"calling_number\": \"%s\"}", number, calling);
+  return calling_number_as (what, number, "2580", calling);
+}
 
-  return ot_request (gw, "POST", path, NULL, NULL, body);
+/* A switch's call from the line @calling, with no card number keyed in. */
+static OtResponse *
+call_from (const char *calling)
+{
+  g_autofree char *body = g_strdup_printf ("{\"calling_number\": \"%s\", "
+                                           "\"destination\": \"0212345678\"}", calling);
+
+  return ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL, body);
+}
+
+/* What a switch hears for a line nobody registered. */
+static void
+assert_line_unknown (const char *calling)
+{
+  g_autoptr(OtResponse) r = call_from (calling);
+
+  ot_assert_error (r, 402, "card_error", "invalid_credentials");
 }
 
 static void
@@ -723,8 +756,7 @@ test_calling_number (void)
   ot_assert_status (again, 200);
   ot_assert_error (taken, 409, "invalid_request_error", "calling_number_taken");
 
-  by_ani = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
-                       "{\"calling_number\": \"01055512345\", \"destination\": \"0212345678\"}");
+  by_ani = call_from ("01055512345");
   ot_assert_status (by_ani, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (by_ani), "card_id"), ==, card->id);
   t = report_ok (ot_json_string (ot_response_object (by_ani), "id"), "terminate", 1, 60);
@@ -732,8 +764,7 @@ test_calling_number (void)
 
   removed = calling_number ("/delete", card->number, "01055512345");
   ot_assert_status (removed, 200);
-  gone = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
-                     "{\"calling_number\": \"01055512345\", \"destination\": \"0212345678\"}");
+  gone = call_from ("01055512345");
   ot_assert_error (gone, 402, "card_error", "invalid_credentials");
   unknown = calling_number ("/delete", card->number, "01055512345");
   ot_assert_error (unknown, 404, "invalid_request_error", "resource_missing");
@@ -741,7 +772,8 @@ test_calling_number (void)
 }
 
 /* A line registered to a card that was closed since (its balance paid
- * out) could be removed by nobody; another card may take it over. */
+ * out) no longer pays, and could be removed by nobody; another card may
+ * take it over. */
 static void
 test_calling_number_of_closed_card (void)
 {
@@ -750,6 +782,7 @@ test_calling_number_of_closed_card (void)
   g_autoptr(OtResponse) reg = calling_number ("", card->number, "01055598765");
   g_autoptr(OtResponse) taken = calling_number ("", other->number, "01055598765");
   g_autoptr(OtResponse) moved = NULL;
+  g_autoptr(OtResponse) closed = NULL;
   g_autoptr(OtResponse) by_ani = NULL;
   g_autofree char *close = g_strdup_printf ("UPDATE cards SET state = 'closed' WHERE id = '%s'",
                                             card->id);
@@ -758,13 +791,32 @@ test_calling_number_of_closed_card (void)
   ot_assert_status (reg, 200);
   ot_assert_error (taken, 409, "invalid_request_error", "calling_number_taken");
   exec_on_database (close);
+  closed = call_from ("01055598765");
+  ot_assert_error (closed, 402, "card_error", "card_not_active");
   moved = calling_number ("", other->number, "01055598765");
   ot_assert_status (moved, 200);
-  by_ani = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
-                       "{\"calling_number\": \"01055598765\", \"destination\": \"0212345678\"}");
+  by_ani = call_from ("01055598765");
   ot_assert_status (by_ani, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (by_ani), "card_id"), ==, other->id);
   t = report_ok (ot_json_string (ot_response_object (by_ani), "id"), "terminate", 1, 60);
+  audit ();
+}
+
+/* Every mall a wallet's card paid at knows its number and password: those
+ * attach no line to it, which would then pay with neither. The password is
+ * checked first, so the 409 tells nobody without it whose card it is. */
+static void
+test_calling_number_wallet_card (void)
+{
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autoptr(OtResponse) guess = calling_number_as ("", wallet->number, "9999", "01055511111");
+  g_autoptr(OtResponse) add = calling_number ("", wallet->number, "01055511111");
+  g_autoptr(OtResponse) remove = calling_number ("/delete", wallet->number, "01055511111");
+
+  ot_assert_error (guess, 402, "card_error", "invalid_credentials");
+  ot_assert_error (add, 409, "invalid_request_error", "card_managed_by_wallet");
+  ot_assert_error (remove, 409, "invalid_request_error", "card_managed_by_wallet");
+  assert_line_unknown ("01055511111");
   audit ();
 }
 
@@ -890,7 +942,7 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gw = ot_gateway_start (NULL, FALSE);
+  gw = ot_gateway_start (PHONE_CONFIG, FALSE);
   g_free (ot_create_merchant (gw, "Mall", &mall_key));
   switch_key = create_switch (gw, "Test switch");
   {
@@ -913,6 +965,7 @@ main (int   argc,
   g_test_add_func ("/phone/services-and-channels", test_services_and_channels);
   g_test_add_func ("/phone/calling-number", test_calling_number);
   g_test_add_func ("/phone/calling-number-of-closed-card", test_calling_number_of_closed_card);
+  g_test_add_func ("/phone/calling-number-wallet-card", test_calling_number_wallet_card);
   g_test_add_func ("/phone/refusals", test_refusals);
   g_test_add_func ("/phone/switch-vanishes", test_switch_vanishes);
   status = g_test_run ();
