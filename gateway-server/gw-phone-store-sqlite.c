@@ -502,6 +502,19 @@ p_calling_number_delete (GwTxn         *t,
   return gw_sqlite_step_changes (t, stmt, error) == 1;
 }
 
+static gboolean
+p_calling_numbers_forget (GwTxn         *t,
+                          const char    *card_id,
+                          GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "DELETE FROM phone_calling_numbers WHERE card_id = ?");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, card_id);
+  return gw_sqlite_step_changes (t, stmt, error) >= 0;
+}
+
 /* Sales */
 
 static gboolean
@@ -952,6 +965,7 @@ const GwPhoneStoreFuncs gw_phone_store_sqlite = {
   .calling_number_put = p_calling_number_put,
   .calling_number_card = p_calling_number_card,
   .calling_number_delete = p_calling_number_delete,
+  .calling_numbers_forget = p_calling_numbers_forget,
   .sale_insert = p_sale_insert,
   .operator_get = p_operator_get,
   .operator_insert = p_operator_insert,

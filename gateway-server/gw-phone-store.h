@@ -214,6 +214,8 @@ typedef struct
   /* Removes it if it belongs to @card_id; FALSE (no error) if it did not. */
   gboolean  (*calling_number_delete) (GwTxn *txn, const guint8 lookup[32], const char *card_id,
                                     GError **error);
+  /* Removes every calling number of @card_id (none is no error). */
+  gboolean  (*calling_numbers_forget) (GwTxn *txn, const char *card_id, GError **error);
 
   gboolean  (*sale_insert)         (GwTxn *txn, const GwPhoneSale *sale, GError **error);
   gboolean  (*operator_get)        (GwTxn *txn, const char *merchant_id, GwPhoneOperator *out,

@@ -590,3 +590,13 @@ gw_phone_register_calling_number (GwTxn          *txn,
     return g_propagate_error (error, local), FALSE;
   return phone->calling_number_put (txn, lookup, card->id, last4, error);
 }
+
+/* Whoever knew the old password could have registered a line, which pays
+ * with no password at all: a new password leaves none behind. */
+gboolean
+gw_phone_forget_calling_numbers (GwTxn       *txn,
+                                 const char  *card_id,
+                                 GError     **error)
+{
+  return PHONE (txn)->calling_numbers_forget (txn, card_id, error);
+}

@@ -146,5 +146,11 @@ gboolean    gw_phone_register_calling_number (GwTxn              *txn,
                                             gboolean              remove,
                                             GwPhoneResult        *result,
                                             GError              **error);
+/* Removes every calling number of the card: whoever changes or resets its
+ * password calls this in the same operation (gw_ledger_set_password and
+ * gw_ledger_reset_password leave it to them, the ledger knowing no module). */
+gboolean    gw_phone_forget_calling_numbers (GwTxn               *txn,
+                                            const char           *card_id,
+                                            GError              **error);
 
 G_END_DECLS

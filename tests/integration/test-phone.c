@@ -727,6 +727,19 @@ call_from (const char *calling)
   return ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL, body);
 }
 
+/* A call from @calling, ended at once: it must be charged to @card_id. */
+static void
+assert_line_pays (const char *calling,
+                  const char *card_id)
+{
+  g_autoptr(OtResponse) r = call_from (calling);
+  g_autoptr(JsonObject) t = NULL;
+
+  ot_assert_status (r, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (r), "card_id"), ==, card_id);
+  t = report_ok (ot_json_string (ot_response_object (r), "id"), "terminate", 1, 0);
+}
+
 /* What a switch hears for a line nobody registered. */
 static void
 assert_line_unknown (const char *calling)
@@ -817,6 +830,56 @@ test_calling_number_wallet_card (void)
   ot_assert_error (add, 409, "invalid_request_error", "card_managed_by_wallet");
   ot_assert_error (remove, 409, "invalid_request_error", "card_managed_by_wallet");
   assert_line_unknown ("01055511111");
+  audit ();
+}
+
+/* Whoever once knew a card's password keeps no line on it past a change. */
+static void
+test_calling_number_password_change (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtResponse) reg = calling_number ("", card->number, "01055522222");
+  g_autoptr(OtResponse) changed = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autofree char *change = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\", "
+                                             "\"new_password\": \"1357\"}", card->number);
+
+  ot_assert_status (reg, 200);
+  assert_line_pays ("01055522222", card->id);
+  changed = ot_request (gw, "POST", "/v1/cards/password", NULL, NULL, change);
+  ot_assert_status (changed, 200);
+  assert_line_unknown ("01055522222");
+
+  /* The holder registers it again with the new password. */
+  again = calling_number_as ("", card->number, "1357", "01055522222");
+  ot_assert_status (again, 200);
+  assert_line_pays ("01055522222", card->id);
+  audit ();
+}
+
+/* A line a wallet's card got by its number and password (before those
+ * were refused) goes when its owner resets the card's password. */
+static void
+test_calling_number_wallet_reset (void)
+{
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtResponse) reg = calling_number ("", card->number, "01055533333");
+  g_autoptr(OtResponse) empty = NULL;
+  g_autoptr(OtResponse) reset = NULL;
+  g_autofree char *move = g_strdup_printf ("UPDATE phone_calling_numbers SET card_id = '%s'"
+                                           " WHERE card_id = '%s'", wallet->card_id, card->id);
+
+  ot_assert_status (reg, 200);
+  exec_on_database (move);
+  /* The wallet's card pays for it (it holds nothing yet). */
+  empty = call_from ("01055533333");
+  ot_assert_error (empty, 402, "card_error", "insufficient_funds");
+
+  reset = ot_request (gw, "POST", "/v1/wallet/card/password", wallet->token, NULL,
+                      "{\"current_password\": \"correct horse\", \"new_password\": \"7913\"}");
+  ot_assert_status (reset, 200);
+  assert_line_unknown ("01055533333");
   audit ();
 }
 
@@ -966,6 +1029,8 @@ main (int   argc,
   g_test_add_func ("/phone/calling-number", test_calling_number);
   g_test_add_func ("/phone/calling-number-of-closed-card", test_calling_number_of_closed_card);
   g_test_add_func ("/phone/calling-number-wallet-card", test_calling_number_wallet_card);
+  g_test_add_func ("/phone/calling-number-password-change", test_calling_number_password_change);
+  g_test_add_func ("/phone/calling-number-wallet-reset", test_calling_number_wallet_reset);
   g_test_add_func ("/phone/refusals", test_refusals);
   g_test_add_func ("/phone/switch-vanishes", test_switch_vanishes);
   status = g_test_run ();
