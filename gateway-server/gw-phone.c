@@ -600,3 +600,11 @@ gw_phone_forget_calling_numbers (GwTxn       *txn,
 {
   return PHONE (txn)->calling_numbers_forget (txn, card_id, error);
 }
+
+GArray *
+gw_phone_calling_numbers (GwTxn       *txn,
+                          const char  *card_id,
+                          GError     **error)
+{
+  return PHONE (txn)->calling_numbers_of_card (txn, card_id, error);
+}

@@ -152,5 +152,9 @@ gboolean    gw_phone_register_calling_number (GwTxn              *txn,
 gboolean    gw_phone_forget_calling_numbers (GwTxn               *txn,
                                             const char           *card_id,
                                             GError              **error);
+/* The card's calling numbers, oldest first (GwPhoneCallingNumber). */
+GArray     *gw_phone_calling_numbers       (GwTxn                *txn,
+                                            const char           *card_id,
+                                            GError              **error);
 
 G_END_DECLS
