@@ -9,6 +9,7 @@
  * main thread.
  */
 #include "gw-api-wallet-private.h"
+#include "gw-phone.h"
 #include "gw-server-private.h"
 #include "gw-wallet.h"
 
@@ -169,7 +170,8 @@ password_apply (GwTxn   *txn,
     return gw_api_wallet_refuse (call, 409, "invalid_request_error", "card_managed_by_wallet",
                                  NULL, "This card's password is changed in its wallet."), TRUE;
   if (!gw_ledger_set_password (txn, config, &card, data->credentials.lookup, data->new_password,
-                               data->hint, error))
+                               data->hint, error) ||
+      !gw_phone_forget_calling_numbers (txn, card.id, error))
     return FALSE;
   return card_state_reply (call, &card, txn->funcs->now (txn));
 }

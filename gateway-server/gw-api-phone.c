@@ -9,9 +9,11 @@
  * on the writer (gw-phone.c).
  */
 #include "gw-api-phone.h"
+#include "gw-api-wallet-private.h"
 
 #include <string.h>
 
+#include "gw-wallet.h"
 #include "onepin-money.h"
 
 #define MAX_PRICE 1000000
@@ -889,13 +891,122 @@ gw_api_phone_rate_tables_list (GwRequest *request)
 
 /* Calling numbers */
 
+typedef enum
+{
+  NUMBER_ADD,
+  NUMBER_DELETE,
+  NUMBER_LIST,
+} NumberAction;
+
 typedef struct
 {
   GwCredentials credentials;
   guint8        lookup[32];
   char          last4[5];
-  gboolean      remove;
+  NumberAction  action;
 } NumberData;
+
+/* The card a holder's request names by its number and password, in @card;
+ * FALSE in @usable after the call was answered otherwise. */
+static gboolean
+holder_card (GwTxn               *txn,
+             GwCall              *call,
+             const GwCredentials *credentials,
+             GwCard              *card,
+             gboolean            *usable,
+             GError             **error)
+{
+  GwOutcome outcome;
+  gboolean wallet_card;
+
+  *usable = FALSE;
+  if (!gw_ledger_authenticate (txn, gw_server_get_ledger_config (call->server), credentials,
+                               card, &outcome, error))
+    return FALSE;
+  if (outcome.code != GW_RESULT_OK)
+    return gw_call_fail (call, &outcome, NULL), TRUE;
+  /* Every mall a wallet's card paid at has seen its number and password:
+   * those must not attach a line to it, which then pays with neither. */
+  if (!gw_wallet_owns_card (txn, card->id, &wallet_card, error))
+    return FALSE;
+  if (wallet_card)
+    return gw_api_wallet_refuse (call, 409, "invalid_request_error", "card_managed_by_wallet",
+                                 NULL, "A wallet's card takes no calling numbers."), TRUE;
+  *usable = TRUE;
+  return TRUE;
+}
+
+/* A calling number of @card as the holder's routes show it, its object
+ * left open for more members. */
+static void
+render_number (GString      *body,
+               const GwCard *card,
+               const char   *last4,
+               gboolean      registered)
+{
+  g_string_append_c (body, '{');
+  gw_json_str (body, "object", "calling_number");
+  gw_json_str (body, "card_id", card->id);
+  gw_json_str (body, "card_last4", card->last4);
+  gw_json_str (body, "calling_number_last4", last4);
+  gw_json_bool (body, "registered", registered);
+}
+
+static gboolean
+change_number (GwTxn            *txn,
+               GwCall           *call,
+               const NumberData *data,
+               const GwCard     *card,
+               GError          **error)
+{
+  gboolean remove = data->action == NUMBER_DELETE;
+  GwPhoneResult result;
+  GString *body;
+
+  if (!gw_phone_register_calling_number (txn, card, data->lookup, data->last4, remove, &result,
+                                         error))
+    return FALSE;
+  if (result != GW_PHONE_OK)
+    {
+      gw_api_phone_reply_result (call, result, NULL);
+      return TRUE;
+    }
+  body = g_string_new (NULL);
+  render_number (body, card, data->last4, !remove);
+  gw_json_close (body, '}');
+  gw_call_ok (call, body);
+  return TRUE;
+}
+
+/* The card's lines, each by its last four digits only: the holder knows
+ * the rest, and the answer passes through whatever the holder's client
+ * keeps. */
+static gboolean
+list_numbers (GwTxn         *txn,
+              GwCall        *call,
+              const GwCard  *card,
+              GError       **error)
+{
+  g_autoptr(GArray) lines = gw_phone_calling_numbers (txn, card->id, error);
+  GString *body;
+
+  if (lines == NULL)
+    return FALSE;
+  body = g_string_new ("{\"object\":\"list\",\"data\":[");
+  for (guint i = 0; i < lines->len; i++)
+    {
+      const GwPhoneCallingNumber *line = &g_array_index (lines, GwPhoneCallingNumber, i);
+
+      if (i > 0)
+        g_string_append_c (body, ',');
+      render_number (body, card, line->last4, TRUE);
+      gw_json_int (body, "created", line->created);
+      gw_json_close (body, '}');
+    }
+  g_string_append (body, "]}");
+  gw_call_ok (call, body);
+  return TRUE;
+}
 
 static gboolean
 number_apply (GwTxn   *txn,
@@ -903,34 +1014,23 @@ number_apply (GwTxn   *txn,
               GError **error)
 {
   NumberData *data = call->data;
-  GwPhoneResult result;
-  GwOutcome outcome;
   GwCard card;
-  GString *body;
+  gboolean usable;
 
-  if (!gw_phone_register_calling_number (txn, gw_server_get_ledger_config (call->server),
-                                         &data->credentials, data->lookup, data->last4,
-                                         data->remove, &card, &result, &outcome, error))
+  if (!holder_card (txn, call, &data->credentials, &card, &usable, error))
     return FALSE;
-  if (result != GW_PHONE_OK)
-    {
-      gw_api_phone_reply_result (call, result, &outcome);
-      return TRUE;
-    }
-  body = g_string_new ("{");
-  gw_json_str (body, "object", "calling_number");
-  gw_json_str (body, "card_id", card.id);
-  gw_json_str (body, "card_last4", card.last4);
-  gw_json_str (body, "calling_number_last4", data->last4);
-  gw_json_bool (body, "registered", !data->remove);
-  gw_json_close (body, '}');
-  gw_call_ok (call, body);
-  return TRUE;
+  if (!usable)
+    return TRUE;
+  if (data->action == NUMBER_LIST)
+    return list_numbers (txn, call, &card, error);
+  return change_number (txn, call, data, &card, error);
 }
 
+/* Reads the number and password, and for a change the calling number;
+ * submits the call, or replies. */
 static void
-calling_number (GwRequest *request,
-                gboolean   remove)
+calling_number (GwRequest    *request,
+                NumberAction  action)
 {
   static const OnepinJsonField fields[] = {
     { "number", ONEPIN_JSON_STRING, TRUE },
@@ -938,35 +1038,48 @@ calling_number (GwRequest *request,
     { "calling_number", ONEPIN_JSON_STRING, TRUE },
   };
   const GwLedgerConfig *ledger = gw_server_get_ledger_config (request->server);
+  gboolean with_line = action != NUMBER_LIST;
   g_autofree char *normalized = NULL;
   NumberData *data;
 
-  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+  if (!gw_request_check_body (request, fields, with_line ? G_N_ELEMENTS (fields) : 2))
     return;
-  normalized = gw_api_phone_normalize_number (
-    onepin_json_get_string (request->body, "calling_number", ""));
-  if (normalized == NULL)
-    return gw_request_bad_param (request, "calling_number",
-                                 "calling_number must be 4 to 20 digits, optionally after a +.");
+  if (with_line)
+    {
+      normalized = gw_api_phone_normalize_number (
+        onepin_json_get_string (request->body, "calling_number", ""));
+      if (normalized == NULL)
+        return gw_request_bad_param (request, "calling_number", "calling_number must be 4 to 20"
+                                     " digits, optionally after a +.");
+    }
 
   data = g_new0 (NumberData, 1);
   gw_ledger_credentials (ledger, onepin_json_get_string (request->body, "number", ""),
                          onepin_json_get_string (request->body, "password", ""),
                          &data->credentials);
-  gw_phone_calling_lookup (ledger, normalized, data->lookup);
-  g_strlcpy (data->last4, normalized + strlen (normalized) - 4, sizeof data->last4);
-  data->remove = remove;
+  if (with_line)
+    {
+      gw_phone_calling_lookup (ledger, normalized, data->lookup);
+      g_strlcpy (data->last4, normalized + strlen (normalized) - 4, sizeof data->last4);
+    }
+  data->action = action;
   gw_call_submit (gw_call_new (request, number_apply, data, g_free));
 }
 
 void
 gw_api_phone_calling_numbers_add (GwRequest *request)
 {
-  calling_number (request, FALSE);
+  calling_number (request, NUMBER_ADD);
 }
 
 void
 gw_api_phone_calling_numbers_delete (GwRequest *request)
 {
-  calling_number (request, TRUE);
+  calling_number (request, NUMBER_DELETE);
+}
+
+void
+gw_api_phone_calling_numbers_list (GwRequest *request)
+{
+  calling_number (request, NUMBER_LIST);
 }

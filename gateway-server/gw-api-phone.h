@@ -23,6 +23,7 @@ void gw_api_phone_events_create          (GwRequest *request);
 /* card holders */
 void gw_api_phone_calling_numbers_add    (GwRequest *request);
 void gw_api_phone_calling_numbers_delete (GwRequest *request);
+void gw_api_phone_calling_numbers_list   (GwRequest *request);
 
 /* the ARS menu (a mobile operator's merchant key), gw-api-ars.c */
 void gw_api_ars_sessions_create          (GwRequest *request);

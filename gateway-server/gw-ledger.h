@@ -149,6 +149,10 @@ gboolean    gw_ledger_authenticate_usable (GwTxn                *txn,
                                            GwCard               *card,
                                            GwOutcome            *outcome,
                                            GError              **error);
+/* A new password for an authenticated card, or (reset) one whose owner
+ * proved it theirs another way. Modules may keep what the old password
+ * let someone set up: the password routes also call
+ * gw_phone_forget_calling_numbers in the same operation. */
 gboolean    gw_ledger_set_password   (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,
                                       GwCard                *card,

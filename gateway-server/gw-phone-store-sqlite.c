@@ -502,6 +502,45 @@ p_calling_number_delete (GwTxn         *t,
   return gw_sqlite_step_changes (t, stmt, error) == 1;
 }
 
+static gboolean
+p_calling_numbers_forget (GwTxn         *t,
+                          const char    *card_id,
+                          GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t, "DELETE FROM phone_calling_numbers WHERE card_id = ?");
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, card_id);
+  return gw_sqlite_step_changes (t, stmt, error) >= 0;
+}
+
+static void
+read_calling_number (sqlite3_stmt *stmt,
+                     gpointer      data)
+{
+  GwPhoneCallingNumber *line = data;
+
+  gw_sqlite_copy_text (line->last4, sizeof line->last4, stmt, 0);
+  line->created = sqlite3_column_int64 (stmt, 1);
+}
+
+static GArray *
+p_calling_numbers_of_card (GwTxn         *t,
+                           const char    *card_id,
+                           GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (t,
+    "SELECT last4, created FROM phone_calling_numbers WHERE card_id = ?"
+    " ORDER BY created, last4");
+
+  if (stmt == NULL)
+    return NULL;
+  gw_sqlite_bind_text (stmt, 1, card_id);
+  return gw_sqlite_read_array (t, stmt, sizeof (GwPhoneCallingNumber), read_calling_number,
+                               NULL, error);
+}
+
 /* Sales */
 
 static gboolean
@@ -952,6 +991,8 @@ const GwPhoneStoreFuncs gw_phone_store_sqlite = {
   .calling_number_put = p_calling_number_put,
   .calling_number_card = p_calling_number_card,
   .calling_number_delete = p_calling_number_delete,
+  .calling_numbers_forget = p_calling_numbers_forget,
+  .calling_numbers_of_card = p_calling_numbers_of_card,
   .sale_insert = p_sale_insert,
   .operator_get = p_operator_get,
   .operator_insert = p_operator_insert,

@@ -140,6 +140,13 @@ typedef struct
 void gw_phone_pin_clear (GwPhonePin *pin);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwPhonePin, gw_phone_pin_clear)
 
+/* A calling number as its card's holder sees it. */
+typedef struct
+{
+  char    last4[5];
+  gint64  created;
+} GwPhoneCallingNumber;
+
 typedef struct
 {
   char    merchant_id[40];
@@ -214,6 +221,10 @@ typedef struct
   /* Removes it if it belongs to @card_id; FALSE (no error) if it did not. */
   gboolean  (*calling_number_delete) (GwTxn *txn, const guint8 lookup[32], const char *card_id,
                                     GError **error);
+  /* Removes every calling number of @card_id (none is no error). */
+  gboolean  (*calling_numbers_forget) (GwTxn *txn, const char *card_id, GError **error);
+  /* The calling numbers of @card_id, oldest first (GwPhoneCallingNumber). */
+  GArray   *(*calling_numbers_of_card) (GwTxn *txn, const char *card_id, GError **error);
 
   gboolean  (*sale_insert)         (GwTxn *txn, const GwPhoneSale *sale, GError **error);
   gboolean  (*operator_get)        (GwTxn *txn, const char *merchant_id, GwPhoneOperator *out,

@@ -547,27 +547,19 @@ owner_gone (GwTxn       *txn,
 }
 
 gboolean
-gw_phone_register_calling_number (GwTxn                *txn,
-                                  const GwLedgerConfig *ledger,
-                                  const GwCredentials  *credentials,
-                                  const guint8          lookup[32],
-                                  const char           *last4,
-                                  gboolean              remove,
-                                  GwCard               *card,
-                                  GwPhoneResult        *result,
-                                  GwOutcome            *outcome,
-                                  GError              **error)
+gw_phone_register_calling_number (GwTxn          *txn,
+                                  const GwCard   *card,
+                                  const guint8    lookup[32],
+                                  const char     *last4,
+                                  gboolean        remove,
+                                  GwPhoneResult  *result,
+                                  GError        **error)
 {
   const GwPhoneStoreFuncs *phone = PHONE (txn);
   char owner[40];
   GError *local = NULL;
 
   *result = GW_PHONE_OK;
-  if (!gw_ledger_authenticate (txn, ledger, credentials, card, outcome, error))
-    return FALSE;
-  if (outcome->code != GW_RESULT_OK)
-    return *result = GW_PHONE_DECLINED, TRUE;
-
   if (remove)
     {
       if (!phone->calling_number_delete (txn, lookup, card->id, &local))
@@ -597,4 +589,22 @@ gw_phone_register_calling_number (GwTxn                *txn,
   else if (local != NULL)
     return g_propagate_error (error, local), FALSE;
   return phone->calling_number_put (txn, lookup, card->id, last4, error);
+}
+
+/* Whoever knew the old password could have registered a line, which pays
+ * with no password at all: a new password leaves none behind. */
+gboolean
+gw_phone_forget_calling_numbers (GwTxn       *txn,
+                                 const char  *card_id,
+                                 GError     **error)
+{
+  return PHONE (txn)->calling_numbers_forget (txn, card_id, error);
+}
+
+GArray *
+gw_phone_calling_numbers (GwTxn       *txn,
+                          const char  *card_id,
+                          GError     **error)
+{
+  return PHONE (txn)->calling_numbers_of_card (txn, card_id, error);
 }

@@ -137,15 +137,24 @@ gboolean    gw_phone_charge_event          (GwTxn                *txn,
                                             GwOutcome            *outcome,
                                             GError              **error);
 
+/* Registers the calling number of @lookup to @card, which the caller
+ * authenticated, or with @remove takes it off. */
 gboolean    gw_phone_register_calling_number (GwTxn              *txn,
-                                            const GwLedgerConfig *ledger,
-                                            const GwCredentials  *credentials,
+                                            const GwCard         *card,
                                             const guint8          lookup[32],
                                             const char           *last4,
                                             gboolean              remove,
-                                            GwCard               *card,
                                             GwPhoneResult        *result,
-                                            GwOutcome            *outcome,
+                                            GError              **error);
+/* Removes every calling number of the card: whoever changes or resets its
+ * password calls this in the same operation (gw_ledger_set_password and
+ * gw_ledger_reset_password leave it to them, the ledger knowing no module). */
+gboolean    gw_phone_forget_calling_numbers (GwTxn               *txn,
+                                            const char           *card_id,
+                                            GError              **error);
+/* The card's calling numbers, oldest first (GwPhoneCallingNumber). */
+GArray     *gw_phone_calling_numbers       (GwTxn                *txn,
+                                            const char           *card_id,
                                             GError              **error);
 
 G_END_DECLS

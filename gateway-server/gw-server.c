@@ -124,6 +124,8 @@ static const Route routes[] = {
   { "POST", "/v1/cards/calling_numbers",  AUTH_CARD_HOLDER, FALSE, gw_api_phone_calling_numbers_add },
   { "POST", "/v1/cards/calling_numbers/delete", AUTH_CARD_HOLDER, FALSE,
     gw_api_phone_calling_numbers_delete },
+  { "POST", "/v1/cards/calling_numbers/list", AUTH_CARD_HOLDER, FALSE,
+    gw_api_phone_calling_numbers_list },
   /* the card site (gw-api-orders.c); order calls check the order's own token */
   { "POST", "/v1/orders",                 AUTH_NONE,        TRUE,  gw_api_orders_create },
   { "GET",  "/v1/orders/{id}",            AUTH_NONE,        FALSE, gw_api_orders_get },

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gw-notify.h"
+#include "gw-phone.h"
 #include "gw-receipts.h"
 #include "onepin-card.h"
 #include "onepin-json.h"
@@ -378,7 +379,8 @@ gw_wallet_change_password (GwTxn                 *txn,
 /* The card's number and password are all a mall needs to charge it, and
  * every mall it paid at has seen them; so only its owner, signed in with
  * the login's password, changes its password (POST /v1/cards/password
- * refuses a wallet's card). */
+ * refuses a wallet's card). Calling numbers registered with the old one go
+ * with it. */
 gboolean
 gw_wallet_change_card_password (GwTxn                *txn,
                                 const GwWalletConfig *config,
@@ -409,7 +411,8 @@ gw_wallet_change_card_password (GwTxn                *txn,
     }
   if (g_str_equal (card->state, "closed") || card->expires_at <= NOW (txn))
     return *result = GW_WALLET_CARD_NOT_USABLE, TRUE;
-  return gw_ledger_reset_password (txn, config->ledger, card, new_password, error);
+  return gw_ledger_reset_password (txn, config->ledger, card, new_password, error) &&
+         gw_phone_forget_calling_numbers (txn, card->id, error);
 }
 
 /* The card's receipt contact, from a sealed profile. */

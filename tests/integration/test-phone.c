@@ -11,6 +11,10 @@
 #include <string.h>
 
 #include "onepin-test-gateway.h"
+#include "onepin-test-wallet.h"
+
+/* Quick wallet passwords: the calling-number tests make wallet users. */
+#define PHONE_CONFIG "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
 
 static OtGateway *gw;
 static char *switch_key;
@@ -692,15 +696,69 @@ test_services_and_channels (void)
 }
 
 static OtResponse *
+calling_number_as (const char *what,
+                   const char *number,
+                   const char *password,
+                   const char *calling)
+{
+  g_autofree char *path = g_strconcat ("/v1/cards/calling_numbers", what, NULL);
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\", "
+                                           "\"calling_number\": \"%s\"}", number, password,
+                                           calling);
+
+  return ot_request (gw, "POST", path, NULL, NULL, body);
+}
+
+static OtResponse *
 calling_number (const char *what,
                 const char *number,
                 const char *calling)
 {
-  g_autofree char *path = g_strconcat ("/v1/cards/calling_numbers", what, NULL);
-  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\", "
-                                           "\"calling_number\": \"%s\"}", number, calling);
+  return calling_number_as (what, number, "2580", calling);
+}
 
-  return ot_request (gw, "POST", path, NULL, NULL, body);
+/* POST /v1/cards/calling_numbers/list on @g. */
+static OtResponse *
+list_lines (OtGateway  *g,
+            const char *number,
+            const char *password)
+{
+  g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\"}",
+                                           number, password);
+
+  return ot_request (g, "POST", "/v1/cards/calling_numbers/list", NULL, NULL, body);
+}
+
+/* A switch's call from the line @calling, with no card number keyed in. */
+static OtResponse *
+call_from (const char *calling)
+{
+  g_autofree char *body = g_strdup_printf ("{\"calling_number\": \"%s\", "
+                                           "\"destination\": \"0212345678\"}", calling);
+
+  return ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL, body);
+}
+
+/* A call from @calling, ended at once: it must be charged to @card_id. */
+static void
+assert_line_pays (const char *calling,
+                  const char *card_id)
+{
+  g_autoptr(OtResponse) r = call_from (calling);
+  g_autoptr(JsonObject) t = NULL;
+
+  ot_assert_status (r, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (r), "card_id"), ==, card_id);
+  t = report_ok (ot_json_string (ot_response_object (r), "id"), "terminate", 1, 0);
+}
+
+/* What a switch hears for a line nobody registered. */
+static void
+assert_line_unknown (const char *calling)
+{
+  g_autoptr(OtResponse) r = call_from (calling);
+
+  ot_assert_error (r, 402, "card_error", "invalid_credentials");
 }
 
 static void
@@ -723,8 +781,7 @@ test_calling_number (void)
   ot_assert_status (again, 200);
   ot_assert_error (taken, 409, "invalid_request_error", "calling_number_taken");
 
-  by_ani = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
-                       "{\"calling_number\": \"01055512345\", \"destination\": \"0212345678\"}");
+  by_ani = call_from ("01055512345");
   ot_assert_status (by_ani, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (by_ani), "card_id"), ==, card->id);
   t = report_ok (ot_json_string (ot_response_object (by_ani), "id"), "terminate", 1, 60);
@@ -732,8 +789,7 @@ test_calling_number (void)
 
   removed = calling_number ("/delete", card->number, "01055512345");
   ot_assert_status (removed, 200);
-  gone = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
-                     "{\"calling_number\": \"01055512345\", \"destination\": \"0212345678\"}");
+  gone = call_from ("01055512345");
   ot_assert_error (gone, 402, "card_error", "invalid_credentials");
   unknown = calling_number ("/delete", card->number, "01055512345");
   ot_assert_error (unknown, 404, "invalid_request_error", "resource_missing");
@@ -741,7 +797,8 @@ test_calling_number (void)
 }
 
 /* A line registered to a card that was closed since (its balance paid
- * out) could be removed by nobody; another card may take it over. */
+ * out) no longer pays, and could be removed by nobody; another card may
+ * take it over. */
 static void
 test_calling_number_of_closed_card (void)
 {
@@ -750,6 +807,7 @@ test_calling_number_of_closed_card (void)
   g_autoptr(OtResponse) reg = calling_number ("", card->number, "01055598765");
   g_autoptr(OtResponse) taken = calling_number ("", other->number, "01055598765");
   g_autoptr(OtResponse) moved = NULL;
+  g_autoptr(OtResponse) closed = NULL;
   g_autoptr(OtResponse) by_ani = NULL;
   g_autofree char *close = g_strdup_printf ("UPDATE cards SET state = 'closed' WHERE id = '%s'",
                                             card->id);
@@ -758,14 +816,179 @@ test_calling_number_of_closed_card (void)
   ot_assert_status (reg, 200);
   ot_assert_error (taken, 409, "invalid_request_error", "calling_number_taken");
   exec_on_database (close);
+  closed = call_from ("01055598765");
+  ot_assert_error (closed, 402, "card_error", "card_not_active");
   moved = calling_number ("", other->number, "01055598765");
   ot_assert_status (moved, 200);
-  by_ani = ot_request (gw, "POST", "/v1/phone/sessions", switch_key, NULL,
-                       "{\"calling_number\": \"01055598765\", \"destination\": \"0212345678\"}");
+  by_ani = call_from ("01055598765");
   ot_assert_status (by_ani, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (by_ani), "card_id"), ==, other->id);
   t = report_ok (ot_json_string (ot_response_object (by_ani), "id"), "terminate", 1, 60);
   audit ();
+}
+
+/* Every mall a wallet's card paid at knows its number and password: those
+ * attach no line to it, which would then pay with neither. The password is
+ * checked first, so the 409 tells nobody without it whose card it is. */
+static void
+test_calling_number_wallet_card (void)
+{
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autoptr(OtResponse) guess = calling_number_as ("", wallet->number, "9999", "01055511111");
+  g_autoptr(OtResponse) add = calling_number ("", wallet->number, "01055511111");
+  g_autoptr(OtResponse) remove = calling_number ("/delete", wallet->number, "01055511111");
+  g_autoptr(OtResponse) list = list_lines (gw, wallet->number, "2580");
+
+  ot_assert_error (guess, 402, "card_error", "invalid_credentials");
+  ot_assert_error (add, 409, "invalid_request_error", "card_managed_by_wallet");
+  ot_assert_error (remove, 409, "invalid_request_error", "card_managed_by_wallet");
+  ot_assert_error (list, 409, "invalid_request_error", "card_managed_by_wallet");
+  assert_line_unknown ("01055511111");
+  audit ();
+}
+
+/* Whoever once knew a card's password keeps no line on it past a change. */
+static void
+test_calling_number_password_change (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtResponse) reg = calling_number ("", card->number, "01055522222");
+  g_autoptr(OtResponse) changed = NULL;
+  g_autoptr(OtResponse) listed = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autofree char *change = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"2580\", "
+                                             "\"new_password\": \"1357\"}", card->number);
+
+  ot_assert_status (reg, 200);
+  assert_line_pays ("01055522222", card->id);
+  changed = ot_request (gw, "POST", "/v1/cards/password", NULL, NULL, change);
+  ot_assert_status (changed, 200);
+  assert_line_unknown ("01055522222");
+  listed = list_lines (gw, card->number, "1357");
+  ot_assert_status (listed, 200);
+  g_assert_cmpuint (json_array_get_length (ot_json_array (ot_response_object (listed), "data")),
+                    ==, 0);
+
+  /* The holder registers it again with the new password. */
+  again = calling_number_as ("", card->number, "1357", "01055522222");
+  ot_assert_status (again, 200);
+  assert_line_pays ("01055522222", card->id);
+  audit ();
+}
+
+/* A line a wallet's card got by its number and password (before those
+ * were refused) goes when its owner resets the card's password. */
+static void
+test_calling_number_wallet_reset (void)
+{
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtResponse) reg = calling_number ("", card->number, "01055533333");
+  g_autoptr(OtResponse) empty = NULL;
+  g_autoptr(OtResponse) reset = NULL;
+  g_autofree char *move = g_strdup_printf ("UPDATE phone_calling_numbers SET card_id = '%s'"
+                                           " WHERE card_id = '%s'", wallet->card_id, card->id);
+
+  ot_assert_status (reg, 200);
+  exec_on_database (move);
+  /* The wallet's card pays for it (it holds nothing yet). */
+  empty = call_from ("01055533333");
+  ot_assert_error (empty, 402, "card_error", "insufficient_funds");
+
+  reset = ot_request (gw, "POST", "/v1/wallet/card/password", wallet->token, NULL,
+                      "{\"current_password\": \"correct horse\", \"new_password\": \"7913\"}");
+  ot_assert_status (reset, 200);
+  assert_line_unknown ("01055533333");
+  audit ();
+}
+
+static void
+assert_listed (JsonArray  *data,
+               guint       index,
+               const char *card,
+               const char *last4)
+{
+  JsonObject *line = json_array_get_object_element (data, index);
+
+  g_assert_cmpstr (ot_json_string (line, "object"), ==, "calling_number");
+  g_assert_cmpstr (ot_json_string (line, "card_id"), ==, card);
+  g_assert_cmpstr (ot_json_string (line, "calling_number_last4"), ==, last4);
+  g_assert_true (ot_json_bool (line, "registered"));
+  g_assert_cmpint (ot_json_int (line, "created"), >, 0);
+}
+
+/* The holder sees exactly the card's lines, by their last four digits. */
+static void
+test_calling_number_list (void)
+{
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtCard) other = new_card (10000);
+  g_autoptr(OtResponse) first = calling_number ("", card->number, "01055544441");
+  g_autoptr(OtResponse) second = calling_number ("", card->number, "+821055544442");
+  g_autoptr(OtResponse) others = calling_number ("", other->number, "01055544443");
+  g_autoptr(OtResponse) listed = list_lines (gw, card->number, "2580");
+  g_autoptr(OtResponse) other_listed = list_lines (gw, other->number, "2580");
+  g_autoptr(OtResponse) wrong = list_lines (gw, card->number, "0000");
+  g_autoptr(OtResponse) in_url = NULL;
+  g_autoptr(OtResponse) removed = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  JsonArray *data;
+
+  ot_assert_status (first, 200);
+  ot_assert_status (second, 200);
+  ot_assert_status (others, 200);
+  ot_assert_status (listed, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (listed), "object"), ==, "list");
+  data = ot_json_array (ot_response_object (listed), "data");
+  g_assert_cmpuint (json_array_get_length (data), ==, 2);
+  assert_listed (data, 0, card->id, "4441");
+  assert_listed (data, 1, card->id, "4442");
+  g_assert_null (strstr (listed->body, "55544441"));
+  g_assert_null (strstr (listed->body, "55544442"));
+  g_assert_null (strstr (listed->body, card->number));
+  data = ot_json_array (ot_response_object (other_listed), "data");
+  g_assert_cmpuint (json_array_get_length (data), ==, 1);
+  assert_listed (data, 0, other->id, "4443");
+  ot_assert_error (wrong, 402, "card_error", "invalid_credentials");
+  in_url = ot_request (gw, "GET", "/v1/cards/calling_numbers/list", NULL, NULL, NULL);
+  g_assert_cmpuint (in_url->status, ==, 404);
+
+  removed = calling_number ("/delete", card->number, "01055544441");
+  ot_assert_status (removed, 200);
+  after = list_lines (gw, card->number, "2580");
+  data = ot_json_array (ot_response_object (after), "data");
+  g_assert_cmpuint (json_array_get_length (data), ==, 1);
+  assert_listed (data, 0, card->id, "4442");
+  audit ();
+}
+
+/* Wrong passwords on the list count towards the card's lockout and the
+ * address's limit, like on every card-holder route: a gateway of its own,
+ * with a low limit. */
+static void
+test_calling_number_list_lockout (void)
+{
+  OtGateway *own = ot_gateway_start ("[limits]\nfailures_per_minute=6\n", FALSE);
+  g_autoptr(OtCard) card = ot_new_card (own, 10000, "2580");
+  g_autoptr(OtCard) other = ot_new_card (own, 10000, "2580");
+  g_autoptr(OtResponse) locked = NULL;
+  g_autoptr(OtResponse) sixth = NULL;
+  g_autoptr(OtResponse) limited = NULL;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) r = list_lines (own, card->number, "0000");
+
+      ot_assert_error (r, 402, "card_error", "invalid_credentials");
+    }
+  locked = list_lines (own, card->number, "2580");
+  ot_assert_error (locked, 402, "card_error", "card_locked");
+  sixth = list_lines (own, other->number, "0000");
+  ot_assert_error (sixth, 402, "card_error", "invalid_credentials");
+  limited = list_lines (own, other->number, "2580");
+  ot_assert_error (limited, 429, "rate_limit_error", "rate_limited");
+  json_object_unref (ot_assert_audit_balanced (own));
+  ot_gateway_stop (own);
 }
 
 static void
@@ -890,7 +1113,7 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gw = ot_gateway_start (NULL, FALSE);
+  gw = ot_gateway_start (PHONE_CONFIG, FALSE);
   g_free (ot_create_merchant (gw, "Mall", &mall_key));
   switch_key = create_switch (gw, "Test switch");
   {
@@ -913,6 +1136,11 @@ main (int   argc,
   g_test_add_func ("/phone/services-and-channels", test_services_and_channels);
   g_test_add_func ("/phone/calling-number", test_calling_number);
   g_test_add_func ("/phone/calling-number-of-closed-card", test_calling_number_of_closed_card);
+  g_test_add_func ("/phone/calling-number-wallet-card", test_calling_number_wallet_card);
+  g_test_add_func ("/phone/calling-number-password-change", test_calling_number_password_change);
+  g_test_add_func ("/phone/calling-number-wallet-reset", test_calling_number_wallet_reset);
+  g_test_add_func ("/phone/calling-number-list", test_calling_number_list);
+  g_test_add_func ("/phone/calling-number-list-lockout", test_calling_number_list_lockout);
   g_test_add_func ("/phone/refusals", test_refusals);
   g_test_add_func ("/phone/switch-vanishes", test_switch_vanishes);
   status = g_test_run ();

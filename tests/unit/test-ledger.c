@@ -470,6 +470,24 @@ exec_raw (Fixture    *f,
   sqlite3_close (db);
 }
 
+/* Column 0 of @sql's first row, read beside the store. */
+static gint64
+db_int (Fixture    *f,
+        const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
 /* Fixture: a fresh database, a merchant, and the ledger's configuration */
 
 static gboolean
@@ -1753,6 +1771,51 @@ test_idempotency_key_hash_migration (Fixture       *f,
   assert_no_old_keys (f);
 }
 
+/* Lines registered to a wallet's card with the number and password
+ * every mall it paid at saw go with 021; other cards keep theirs, and a
+ * card's lines are found by its id. */
+static void
+test_calling_numbers_migration (Fixture       *f,
+                                gconstpointer  user_data)
+{
+  g_auto(TestCard) wallet_card = { 0 };
+  g_auto(TestCard) card = { 0 };
+  g_autofree char *sql = NULL;
+  g_autofree char *count_wallet = NULL;
+  g_autofree char *count_card = NULL;
+  sqlite3 *db = NULL;
+
+  new_card (f, 10000, &wallet_card);
+  new_card (f, 10000, &card);
+  gw_store_shutdown (GW_STORE (f->store));
+  g_clear_object (&f->store);
+  sql = g_strdup_printf (
+    "DROP INDEX phone_calling_numbers_by_card;"
+    "DELETE FROM schema_migrations WHERE version = 21;"
+    "INSERT INTO wallet_users (id, login_id, password_salt, password_hash, password_iterations,"
+    " profile_sealed, card_id, card_cvc_mac, created) VALUES"
+    " ('usr_card', 'card', zeroblob (16), zeroblob (32), 1, zeroblob (1), '%s', zeroblob (32),"
+    " 1000),"
+    " ('usr_none', 'none', zeroblob (16), zeroblob (32), 1, zeroblob (1), NULL, NULL, 1000);"
+    "INSERT INTO phone_calling_numbers (lookup, card_id, last4, created) VALUES"
+    " (randomblob (32), '%s', '1111', 1000), (randomblob (32), '%s', '2222', 1000),"
+    " (randomblob (32), '%s', '3333', 1000);",
+    wallet_card.id, wallet_card.id, wallet_card.id, card.id);
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  reopen (f);
+  count_wallet = g_strdup_printf ("SELECT COUNT(*) FROM phone_calling_numbers"
+                                  " WHERE card_id = '%s'", wallet_card.id);
+  count_card = g_strdup_printf ("SELECT COUNT(*) FROM phone_calling_numbers"
+                                " WHERE card_id = '%s'", card.id);
+  g_assert_cmpint (db_int (f, count_wallet), ==, 0);
+  g_assert_cmpint (db_int (f, count_card), ==, 1);
+  g_assert_cmpint (db_int (f, "SELECT COUNT(*) FROM sqlite_master"
+                              " WHERE name = 'phone_calling_numbers_by_card'"), ==, 1);
+}
+
 /* 13. A commit larger than the WAL's write buffer (gw-store-sqlite-vfs.c
  * writes it out in pieces) is all there for a reader. */
 static void
@@ -2373,6 +2436,7 @@ main (int   argc,
   ADD ("idempotency-prune", test_idempotency_prune);
   ADD ("write-path-migration", test_write_path_migration);
   ADD ("idempotency-key-hash-migration", test_idempotency_key_hash_migration);
+  ADD ("calling-numbers-migration", test_calling_numbers_migration);
   ADD ("store-plug", test_store_plug);
   ADD ("store-large-commit", test_store_large_commit);
   ADD ("store-repeatable-run", test_store_repeatable_run);
