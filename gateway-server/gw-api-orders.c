@@ -1313,17 +1313,31 @@ open_gift (GwRequest *request,
   static const OnepinJsonField fields[] = {
     { "token", ONEPIN_JSON_STRING, TRUE },
   };
-  const char *token;
-  OpenData *open;
+  const char *token = onepin_json_get_string (request->body, "token", "");
+  gboolean well_formed = chars_ok (token, "abcdefghijklmnopqrstuvwxyz0123456789_", 1, 128);
+  OpenData *open = g_new0 (OpenData, 1);
+
+  open->claim = claim;
+  /* A claim's key is the gift's: its claim token is the only credential
+   * there is, so only the same token with the same key gets the first
+   * answer (the card number) back. Anyone else who has the link gets 409
+   * gift_already_claimed. Tokens no gift can have share one scope, whose
+   * answers are refusals, the same for anyone. */
+  if (well_formed)
+    {
+      gw_server_hash_api_key (request->server, token, open->hash);
+      gw_request_scope_to_hash (request, "gift", open->hash);
+    }
+  else
+    g_strlcpy (request->scope, "gift:malformed", sizeof request->scope);
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return;
-  token = onepin_json_get_string (request->body, "token", "");
-  if (!chars_ok (token, "abcdefghijklmnopqrstuvwxyz0123456789_", 1, 128))
-    return gw_request_bad_param (request, "token", "token must be the claim link's token.");
-  open = g_new0 (OpenData, 1);
-  open->claim = claim;
-  gw_server_hash_api_key (request->server, token, open->hash);
+    return g_free (open);
+  if (!well_formed)
+    {
+      g_free (open);
+      return gw_request_bad_param (request, "token", "token must be the claim link's token.");
+    }
   gw_call_submit (gw_call_new (request, open_apply, open, g_free));
 }
 

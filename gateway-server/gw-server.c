@@ -1405,12 +1405,22 @@ gw_server_key_request_key (GwServer *self,
 }
 
 void
+gw_request_scope_to_hash (GwRequest    *request,
+                          const char   *kind,
+                          const guint8  hash[32])
+{
+  /* Ten bytes of the keyed hash: unique enough, and nothing of the
+   * credential. */
+  gsize len = g_snprintf (request->scope, sizeof request->scope, "%s:", kind);
+
+  for (guint i = 0; i < 10 && len < sizeof request->scope; i++)
+    len += g_snprintf (request->scope + len, sizeof request->scope - len, "%02x", hash[i]);
+}
+
+void
 gw_request_scope_to_card (GwRequest           *request,
                           const GwCredentials *credentials)
 {
-  /* Ten bytes of the keyed lookup hash: unique enough, and no number. */
-  g_autofree char *hex = NULL;
-
   request->has_holder = TRUE;
   request->holder = *credentials;
   /* A malformed number names no card, and must be answered as an unknown
@@ -1420,13 +1430,7 @@ gw_request_scope_to_card (GwRequest           *request,
       g_strlcpy (request->scope, "card:malformed", sizeof request->scope);
       return;
     }
-  hex = g_strdup_printf ("card:%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
-                         credentials->lookup[0], credentials->lookup[1],
-                         credentials->lookup[2], credentials->lookup[3],
-                         credentials->lookup[4], credentials->lookup[5],
-                         credentials->lookup[6], credentials->lookup[7],
-                         credentials->lookup[8], credentials->lookup[9]);
-  g_strlcpy (request->scope, hex, sizeof request->scope);
+  gw_request_scope_to_hash (request, "card", credentials->lookup);
 }
 
 void
