@@ -677,10 +677,10 @@ create_apply (GwTxn   *txn,
 {
   CreateData *create = call->data;
 
+  /* The only copy of the access token: never stored, the route takes no key. */
   if (!gw_orders_create (txn, orders_config (call->server), &create->order, error))
     return FALSE;
   gw_call_ok (call, render_order (&create->order, FOR_BUYER, create->token));
-  call->seal = TRUE;      /* the only copy of the access token */
   return TRUE;
 }
 
@@ -797,10 +797,25 @@ gw_api_orders_create (GwRequest *request)
     { "items", ONEPIN_JSON_ARRAY, TRUE },
     { "locale", ONEPIN_JSON_STRING, FALSE },
   };
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
   g_autofree char *id = NULL;
   CreateData *create;
   GwOrder *order;
 
+  /* No key: the answer holds the order's access token, and before the
+   * order exists no credential names the caller, so a stored answer would
+   * go to anyone sending the same key and body (a buyer's details are no
+   * secret). Refused rather than ignored, as a client may count on it: a
+   * retry makes another order, which costs nothing unless it is paid, and
+   * paying is keyed in the order's scope. Not stored: the route is not
+   * keyed. */
+  if (soup_message_headers_get_one (headers, "Idempotency-Key") != NULL)
+    return gw_request_error (request, 400, "invalid_request_error", "parameter_unknown",
+                             "Idempotency-Key",
+                             "POST /v1/orders takes no Idempotency-Key: its answer holds the "
+                             "order's access token, which is never stored. Send it without "
+                             "one; a repeat makes another order, and nothing is charged until "
+                             "an order is paid.");
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
   if (!locale_ok (locale_of (request->body, NULL)))
