@@ -25,7 +25,7 @@ struct _GwRequest
   char               merchant_id[40];/* the authenticated merchant, if any */
   char               user_id[40];    /* the signed-in wallet user, if any */
   char               session_id[40]; /* and the session the token opened */
-  char               scope[48];      /* whose idempotency keys: "admin", a merchant id, "public", … */
+  char               scope[48];      /* whose idempotency keys: "admin", a merchant id, a card, … */
   gboolean           limit_failures; /* credential failures count against the address */
   gboolean           holds_address;  /* admitted among its address's requests being answered */
   JsonObject        *body;           /* POST bodies, already known to be an object */

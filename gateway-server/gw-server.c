@@ -29,6 +29,9 @@
 #define MAX_BODY (4 * 1024 * 1024)
 #define BODY_DROPPED "onepin-body-dropped"   /* on a message whose body was not kept */
 #define JSON_TYPE "application/json; charset=utf-8"
+/* The idempotency scope of a route without an API key until its handler
+ * narrows it to the credential the request carries (authenticate ()). */
+#define SHARED_SCOPE "public"
 
 typedef enum
 {
@@ -1083,10 +1086,33 @@ call_done (gpointer      data,
   gw_call_free (call);
 }
 
+static gboolean
+refuse_unscoped (GwTxn   *txn,
+                 GwCall  *call,
+                 GError **error)
+{
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "a keyed call in the shared idempotency scope");
+  return FALSE;
+}
+
 void
 gw_call_submit (GwCall *call)
 {
   GwServer *self = call->server;
+  GwRequest *request = call->request;
+
+  /* Any answer but a refusal of the request's form, stored in the shared
+   * scope, would be replayed to whoever repeats the request, secrets and
+   * all. A handler that makes such a call before narrowing the scope is a
+   * bug: the call fails (500) with nothing looked up, done or stored. */
+  if (request != NULL && request->idempotency_key != NULL && call->apply != refusal_apply &&
+      g_str_equal (request->scope, SHARED_SCOPE))
+    {
+      g_critical ("%s: a keyed call left in the shared idempotency scope", request->route);
+      call->keyed = FALSE;
+      call->apply = refuse_unscoped;
+    }
 
   if (call->keyed && !gw_server_claim_key (self, call->key_hash))
     {
@@ -1261,11 +1287,15 @@ authenticate (GwRequest *request,
   const char *token;
   guint8 hash[32];
 
-  /* Idempotency keys live in the caller's scope. Routes without an API key
-   * share "public"; a module with sign-ins of its own narrows it. */
+  /* Idempotency keys live in the caller's scope. A route without an API
+   * key has no caller yet: it starts in the shared scope, which keeps only
+   * refusals of a request's form (the same answer for anyone who sends
+   * it), and its handler narrows it to the credential the request carries
+   * (a card, an order's token, a gift's claim token) before anything else
+   * is stored under the key (gw_call_submit). */
   if (auth == AUTH_NONE || auth == AUTH_CARD_HOLDER)
     {
-      g_strlcpy (request->scope, "public", sizeof request->scope);
+      g_strlcpy (request->scope, SHARED_SCOPE, sizeof request->scope);
       request->limit_failures = auth == AUTH_CARD_HOLDER;
       return TRUE;
     }
