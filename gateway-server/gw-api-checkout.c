@@ -551,18 +551,18 @@ gw_api_checkout_pay (GwRequest *request)
     { "card_number", ONEPIN_JSON_STRING, TRUE },
     { "password", ONEPIN_JSON_STRING, TRUE },
   };
-  PayOp *op;
+  PayOp *op = g_new0 (PayOp, 1);
 
-  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return;
-  op = g_new0 (PayOp, 1);
   g_strlcpy (op->session_id, request->path_id, sizeof op->session_id);
   gw_ledger_credentials (gw_server_get_ledger_config (request->server),
                          onepin_json_get_string (request->body, "card_number", ""),
                          onepin_json_get_string (request->body, "password", ""),
                          &op->credentials);
-  /* A retry of a payment whose answer was lost is the card's own. */
+  /* A retry of a payment whose answer was lost is the card's own,
+   * refusals of its fields included. */
   gw_request_scope_to_card (request, &op->credentials);
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return pay_op_free (op);
   gw_call_submit (gw_call_new (request, pay_apply, op, pay_op_free));
 }
 

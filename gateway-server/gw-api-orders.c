@@ -677,10 +677,10 @@ create_apply (GwTxn   *txn,
 {
   CreateData *create = call->data;
 
+  /* The only copy of the access token: never stored, the route takes no key. */
   if (!gw_orders_create (txn, orders_config (call->server), &create->order, error))
     return FALSE;
   gw_call_ok (call, render_order (&create->order, FOR_BUYER, create->token));
-  call->seal = TRUE;      /* the only copy of the access token */
   return TRUE;
 }
 
@@ -797,10 +797,25 @@ gw_api_orders_create (GwRequest *request)
     { "items", ONEPIN_JSON_ARRAY, TRUE },
     { "locale", ONEPIN_JSON_STRING, FALSE },
   };
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
   g_autofree char *id = NULL;
   CreateData *create;
   GwOrder *order;
 
+  /* No key: the answer holds the order's access token, and before the
+   * order exists no credential names the caller, so a stored answer would
+   * go to anyone sending the same key and body (a buyer's details are no
+   * secret). Refused rather than ignored, as a client may count on it: a
+   * retry makes another order, which costs nothing unless it is paid, and
+   * paying is keyed in the order's scope. Not stored: the route is not
+   * keyed. */
+  if (soup_message_headers_get_one (headers, "Idempotency-Key") != NULL)
+    return gw_request_error (request, 400, "invalid_request_error", "parameter_unknown",
+                             "Idempotency-Key",
+                             "POST /v1/orders takes no Idempotency-Key: its answer holds the "
+                             "order's access token, which is never stored. Send it without "
+                             "one; a repeat makes another order, and nothing is charged until "
+                             "an order is paid.");
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
   if (!locale_ok (locale_of (request->body, NULL)))
@@ -1313,17 +1328,31 @@ open_gift (GwRequest *request,
   static const OnepinJsonField fields[] = {
     { "token", ONEPIN_JSON_STRING, TRUE },
   };
-  const char *token;
-  OpenData *open;
+  const char *token = onepin_json_get_string (request->body, "token", "");
+  gboolean well_formed = chars_ok (token, "abcdefghijklmnopqrstuvwxyz0123456789_", 1, 128);
+  OpenData *open = g_new0 (OpenData, 1);
+
+  open->claim = claim;
+  /* A claim's key is the gift's: its claim token is the only credential
+   * there is, so only the same token with the same key gets the first
+   * answer (the card number) back. Anyone else who has the link gets 409
+   * gift_already_claimed. Tokens no gift can have share one scope, whose
+   * answers are refusals, the same for anyone. */
+  if (well_formed)
+    {
+      gw_server_hash_api_key (request->server, token, open->hash);
+      gw_request_scope_to_hash (request, "gift", open->hash);
+    }
+  else
+    g_strlcpy (request->scope, "gift:malformed", sizeof request->scope);
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return;
-  token = onepin_json_get_string (request->body, "token", "");
-  if (!chars_ok (token, "abcdefghijklmnopqrstuvwxyz0123456789_", 1, 128))
-    return gw_request_bad_param (request, "token", "token must be the claim link's token.");
-  open = g_new0 (OpenData, 1);
-  open->claim = claim;
-  gw_server_hash_api_key (request->server, token, open->hash);
+    return g_free (open);
+  if (!well_formed)
+    {
+      g_free (open);
+      return gw_request_bad_param (request, "token", "token must be the claim link's token.");
+    }
   gw_call_submit (gw_call_new (request, open_apply, open, g_free));
 }
 

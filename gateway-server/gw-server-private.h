@@ -25,7 +25,7 @@ struct _GwRequest
   char               merchant_id[40];/* the authenticated merchant, if any */
   char               user_id[40];    /* the signed-in wallet user, if any */
   char               session_id[40]; /* and the session the token opened */
-  char               scope[48];      /* whose idempotency keys: "admin", a merchant id, "public", … */
+  char               scope[48];      /* whose idempotency keys: "admin", a merchant id, a card, … */
   gboolean           limit_failures; /* credential failures count against the address */
   gboolean           holds_address;  /* admitted among its address's requests being answered */
   JsonObject        *body;           /* POST bodies, already known to be an object */
@@ -145,6 +145,13 @@ guint       gw_key_hash_hash      (gconstpointer key);
  * and the client's key, if any, is set aside. */
 void      gw_request_use_idempotency_key (GwRequest  *request,
                                           const char *key);
+/* Scopes the Idempotency-Key of a request without an API key to the
+ * credential it carries, by @hash, a keyed hash of it, under "<@kind>:":
+ * only that credential's holder gets the stored answer back, and two
+ * callers' keys never meet. */
+void      gw_request_scope_to_hash (GwRequest    *request,
+                                    const char   *kind,
+                                    const guint8  hash[32]);
 /* Scopes a key-less card-holder request's Idempotency-Key to the card its
  * @credentials name (when well formed), so holders never share keys. */
 void      gw_request_scope_to_card (GwRequest           *request,

@@ -29,6 +29,9 @@
 #define MAX_BODY (4 * 1024 * 1024)
 #define BODY_DROPPED "onepin-body-dropped"   /* on a message whose body was not kept */
 #define JSON_TYPE "application/json; charset=utf-8"
+/* The idempotency scope of a route without an API key until its handler
+ * narrows it to the credential the request carries (authenticate ()). */
+#define SHARED_SCOPE "public"
 
 typedef enum
 {
@@ -127,7 +130,8 @@ static const Route routes[] = {
   { "POST", "/v1/cards/calling_numbers/list", AUTH_CARD_HOLDER, FALSE,
     gw_api_phone_calling_numbers_list },
   /* the card site (gw-api-orders.c); order calls check the order's own token */
-  { "POST", "/v1/orders",                 AUTH_NONE,        TRUE,  gw_api_orders_create },
+  /* no key: nothing names the caller before the order exists (gw_api_orders_create) */
+  { "POST", "/v1/orders",                 AUTH_NONE,        FALSE, gw_api_orders_create },
   { "GET",  "/v1/orders/{id}",            AUTH_NONE,        FALSE, gw_api_orders_get },
   { "POST", "/v1/orders/{id}/pay",        AUTH_NONE,        TRUE,  gw_api_orders_pay },
   { "POST", "/v1/orders/{id}/reveal",     AUTH_NONE,        TRUE,  gw_api_orders_reveal },
@@ -1084,10 +1088,33 @@ call_done (gpointer      data,
   gw_call_free (call);
 }
 
+static gboolean
+refuse_unscoped (GwTxn   *txn,
+                 GwCall  *call,
+                 GError **error)
+{
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "a keyed call in the shared idempotency scope");
+  return FALSE;
+}
+
 void
 gw_call_submit (GwCall *call)
 {
   GwServer *self = call->server;
+  GwRequest *request = call->request;
+
+  /* Any answer but a refusal of the request's form, stored in the shared
+   * scope, would be replayed to whoever repeats the request, secrets and
+   * all. A handler that makes such a call before narrowing the scope is a
+   * bug: the call fails (500) with nothing looked up, done or stored. */
+  if (request != NULL && request->idempotency_key != NULL && call->apply != refusal_apply &&
+      g_str_equal (request->scope, SHARED_SCOPE))
+    {
+      g_critical ("%s: a keyed call left in the shared idempotency scope", request->route);
+      call->keyed = FALSE;
+      call->apply = refuse_unscoped;
+    }
 
   if (call->keyed && !gw_server_claim_key (self, call->key_hash))
     {
@@ -1262,11 +1289,15 @@ authenticate (GwRequest *request,
   const char *token;
   guint8 hash[32];
 
-  /* Idempotency keys live in the caller's scope. Routes without an API key
-   * share "public"; a module with sign-ins of its own narrows it. */
+  /* Idempotency keys live in the caller's scope. A route without an API
+   * key has no caller yet: it starts in the shared scope, which keeps only
+   * refusals of a request's form (the same answer for anyone who sends
+   * it), and its handler narrows it to the credential the request carries
+   * (a card, an order's token, a gift's claim token) before anything else
+   * is stored under the key (gw_call_submit). */
   if (auth == AUTH_NONE || auth == AUTH_CARD_HOLDER)
     {
-      g_strlcpy (request->scope, "public", sizeof request->scope);
+      g_strlcpy (request->scope, SHARED_SCOPE, sizeof request->scope);
       request->limit_failures = auth == AUTH_CARD_HOLDER;
       return TRUE;
     }
@@ -1407,12 +1438,22 @@ gw_server_key_request_key (GwServer *self,
 }
 
 void
+gw_request_scope_to_hash (GwRequest    *request,
+                          const char   *kind,
+                          const guint8  hash[32])
+{
+  /* Ten bytes of the keyed hash: unique enough, and nothing of the
+   * credential. */
+  gsize len = g_snprintf (request->scope, sizeof request->scope, "%s:", kind);
+
+  for (guint i = 0; i < 10 && len < sizeof request->scope; i++)
+    len += g_snprintf (request->scope + len, sizeof request->scope - len, "%02x", hash[i]);
+}
+
+void
 gw_request_scope_to_card (GwRequest           *request,
                           const GwCredentials *credentials)
 {
-  /* Ten bytes of the keyed lookup hash: unique enough, and no number. */
-  g_autofree char *hex = NULL;
-
   request->has_holder = TRUE;
   request->holder = *credentials;
   /* A malformed number names no card, and must be answered as an unknown
@@ -1422,13 +1463,7 @@ gw_request_scope_to_card (GwRequest           *request,
       g_strlcpy (request->scope, "card:malformed", sizeof request->scope);
       return;
     }
-  hex = g_strdup_printf ("card:%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
-                         credentials->lookup[0], credentials->lookup[1],
-                         credentials->lookup[2], credentials->lookup[3],
-                         credentials->lookup[4], credentials->lookup[5],
-                         credentials->lookup[6], credentials->lookup[7],
-                         credentials->lookup[8], credentials->lookup[9]);
-  g_strlcpy (request->scope, hex, sizeof request->scope);
+  gw_request_scope_to_hash (request, "card", credentials->lookup);
 }
 
 void

@@ -508,6 +508,18 @@ test_hosted_page (void)
   g_assert_null (strstr (summary->body, "secret"));
 
   ot_assert_error (declined, 402, "card_error", "invalid_credentials");
+  /* A refusal of the fields is kept in the card's scope as well: another
+   * card's refusal under the same key is its own, not a 422. */
+  {
+    g_autofree char *unknown = ot_random_card_number ("9410");
+    g_autofree char *partial = g_strdup_printf ("{\"card_number\":\"%s\"}", card->number);
+    g_autofree char *other = g_strdup_printf ("{\"card_number\":\"%s\"}", unknown);
+    g_autoptr(OtResponse) refused = ot_request (gw, "POST", pay, NULL, "hosted-0", partial);
+    g_autoptr(OtResponse) refused_other = ot_request (gw, "POST", pay, NULL, "hosted-0", other);
+
+    ot_assert_error (refused, 400, "invalid_request_error", "parameter_missing");
+    ot_assert_error (refused_other, 400, "invalid_request_error", "parameter_missing");
+  }
   paid = ot_request (gw, "POST", pay, NULL, "hosted-1", right);
   ot_assert_status (paid, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (paid), "status"), ==, "complete");

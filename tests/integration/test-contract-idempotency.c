@@ -356,6 +356,48 @@ test_card_holder_key_malformed (void)
       g_free (bodies[i][j]);
 }
 
+/* The routes without an API key scope a key to the credential the request
+ * carries, so that a stored answer (a card number, a token) is replayed
+ * only to that credential's holder, and two callers' keys never meet: a
+ * gift's claim token, a card's number. Two claims of different gifts and
+ * two registrations of different cards under one key are each their own,
+ * never 422 for the other's; each is replayed to its own retry. */
+static void
+test_key_less_scopes (void)
+{
+  g_autoptr(GPtrArray) cards = ot_issue_cards (gw, 2, 5000);
+  g_autofree char *key = new_key ();
+  char *claim_bodies[2], *register_bodies[2];
+  OtResponse *claims[2], *registered[2];
+
+  for (guint i = 0; i < 2; i++)
+    {
+      claim_bodies[i] = g_strdup_printf ("{\"token\": \"gct_unknown%u\"}", i);
+      register_bodies[i] = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\"}",
+                                            ((OtCard *) g_ptr_array_index (cards, i))->number,
+                                            PW);
+      claims[i] = ot_request (gw, "POST", "/v1/gifts/claim", NULL, key, claim_bodies[i]);
+      ot_assert_error (claims[i], 404, "invalid_request_error", "resource_missing");
+      registered[i] = ot_request (gw, "POST", "/v1/cards/register", NULL, key,
+                                  register_bodies[i]);
+      ot_assert_status (registered[i], 200);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(OtResponse) claim = ot_request (gw, "POST", "/v1/gifts/claim", NULL, key,
+                                                claim_bodies[i]);
+      g_autoptr(OtResponse) again = ot_request (gw, "POST", "/v1/cards/register", NULL, key,
+                                                register_bodies[i]);
+
+      assert_replay (claims[i], claim);
+      assert_replay (registered[i], again);
+      ot_response_free (claims[i]);
+      ot_response_free (registered[i]);
+      g_free (claim_bodies[i]);
+      g_free (register_bodies[i]);
+    }
+}
+
 static void
 test_no_key_no_dedup (void)
 {
@@ -711,6 +753,7 @@ main (int    argc,
   g_test_add_func ("/contract/idempotency/scope", test_scope);
   g_test_add_func ("/contract/idempotency/card-holder-replay", test_card_holder_replay);
   g_test_add_func ("/contract/idempotency/card-holder-key-malformed", test_card_holder_key_malformed);
+  g_test_add_func ("/contract/idempotency/key-less-scopes", test_key_less_scopes);
   g_test_add_func ("/contract/idempotency/no-key-no-dedup", test_no_key_no_dedup);
   g_test_add_func ("/contract/idempotency/capture-cancel-replay", test_capture_cancel_replay);
   g_test_add_func ("/contract/idempotency/refund-replay", test_refund_replay);

@@ -61,8 +61,7 @@ new_order (OtGateway  *on,
            const char *items)
 {
   g_autofree char *body = g_strdup_printf ("{\"buyer\": %s, \"items\": %s}", buyer, items);
-  g_autofree char *key = g_uuid_string_random ();
-  g_autoptr(OtResponse) r = ot_request (on, "POST", "/v1/orders", NULL, key, body);
+  g_autoptr(OtResponse) r = ot_request (on, "POST", "/v1/orders", NULL, NULL, body);
   Order order;
 
   ot_assert_status (r, 200);
@@ -800,6 +799,60 @@ test_gift_and_claim (void)
   g_assert_cmpstr (ot_json_string (json_array_get_object_element (
     ot_json_array (ot_response_object (got), "cards"), 0), "gift_status"), ==, "claimed");
   json_object_unref (ot_assert_audit_balanced (gw));
+}
+
+/* A claim's key is scoped to its gift (the claim token): the claimant's
+ * retry gets the number again, anyone else reusing the key claims only
+ * their own gift, and a second claim without that key gets 409. */
+static void
+test_claim_key_scope (void)
+{
+  g_auto(Order) order = { 0 };
+  g_autoptr(OtResponse) bought = buy ("[{\"denomination\": 5000, \"quantity\": 2}]", &order);
+  g_autoptr(GPtrArray) numbers = numbers_of (bought);
+  char *tokens[2];
+  OtResponse *claims[2];
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"card\": \"%s\", \"design\": \"plain\","
+                                               " \"recipient_name\": \"R%u\", \"recipient_email\":"
+                                               " \"r%u@example.com\", \"sender_name\": \"S\"}",
+                                               card_id_of (bought, i), i, i);
+      g_autoptr(OtResponse) given = order_call (gw, &order, "POST", "/gifts", NULL, body);
+      g_autofree char *token = NULL;
+
+      ot_assert_status (given, 200);
+      token = claim_token (card_id_of (bought, i));
+      tokens[i] = g_strdup_printf ("{\"token\": \"%s\"}", token);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      claims[i] = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-key", tokens[i]);
+      ot_assert_status (claims[i], 200);
+      g_assert_null (ot_response_header (claims[i], "Idempotent-Replayed"));
+      g_assert_cmpstr (ot_json_string (ot_response_object (claims[i]), "card_number"), ==,
+                       g_ptr_array_index (numbers, i));
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(OtResponse) retry = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-key",
+                                                tokens[i]);
+      g_autoptr(OtResponse) keyless = ot_request (gw, "POST", "/v1/gifts/claim", NULL, NULL,
+                                                  tokens[i]);
+      g_autoptr(OtResponse) other_key = ot_request (gw, "POST", "/v1/gifts/claim", NULL,
+                                                    "another-key", tokens[i]);
+
+      ot_assert_status (retry, 200);
+      g_assert_cmpstr (retry->body, ==, claims[i]->body);
+      g_assert_cmpstr (ot_response_header (retry, "Idempotent-Replayed"), ==, "true");
+      ot_assert_error (keyless, 409, "invalid_request_error", "gift_already_claimed");
+      ot_assert_error (other_key, 409, "invalid_request_error", "gift_already_claimed");
+      g_assert_null (strstr (keyless->body, g_ptr_array_index (numbers, i)));
+      g_assert_null (strstr (other_key->body, g_ptr_array_index (numbers, i)));
+      ot_response_free (claims[i]);
+      g_free (tokens[i]);
+    }
 }
 
 /* Recharges */
@@ -2052,6 +2105,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/order-access", test_order_access);
   g_test_add_func ("/orders/bank/retries-never-two", test_retries_never_two);
   g_test_add_func ("/orders/bank/gift-and-claim", test_gift_and_claim);
+  g_test_add_func ("/orders/bank/claim-key-scope", test_claim_key_scope);
   g_test_add_func ("/orders/bank/recharge", test_recharge);
   g_test_add_func ("/orders/bank/recharge-promotional", test_recharge_promotional);
   g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);

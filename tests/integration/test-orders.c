@@ -42,8 +42,7 @@ create_order (const char  *items,
               char       **token)
 {
   g_autofree char *body = order_body (items);
-  g_autofree char *key = g_uuid_string_random ();
-  OtResponse *r = ot_request (gw, "POST", "/v1/orders", NULL, key, body);
+  OtResponse *r = ot_request (gw, "POST", "/v1/orders", NULL, NULL, body);
   JsonObject *o;
 
   ot_assert_status (r, 200);
@@ -60,8 +59,8 @@ test_create (void)
 {
   g_autofree char *body = order_body ("[{\"denomination\": 5000, \"quantity\": 3},"
                                       " {\"denomination\": 30000, \"quantity\": 2}]");
-  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/orders", NULL, "order-1", body);
-  g_autoptr(OtResponse) replay = ot_request (gw, "POST", "/v1/orders", NULL, "order-1", body);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/orders", NULL, NULL, body);
+  g_autoptr(OtResponse) again = ot_request (gw, "POST", "/v1/orders", NULL, NULL, body);
   g_autoptr(OtResponse) got = NULL;
   g_autofree char *path = NULL;
   JsonObject *o;
@@ -82,10 +81,14 @@ test_create (void)
   g_assert_cmpint (ot_json_int (json_array_get_object_element (items, 1), "amount"), ==, 60000);
   g_assert_cmpstr (ot_json_string (ot_json_object (o, "buyer"), "name"), ==, "홍길동");
 
-  /* The token is shown again only to the same request (stored sealed). */
-  ot_assert_status (replay, 200);
-  g_assert_cmpstr (replay->body, ==, r->body);
-  g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
+  /* The same request again is another order, with a token of its own:
+   * nothing is deduplicated, so nothing is replayed. */
+  ot_assert_status (again, 200);
+  g_assert_null (ot_response_header (again, "Idempotent-Replayed"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (again), "id"), !=,
+                   ot_json_string (o, "id"));
+  g_assert_cmpstr (ot_json_string (ot_response_object (again), "access_token"), !=,
+                   ot_json_string (o, "access_token"));
 
   path = g_strconcat ("/v1/orders/", ot_json_string (o, "id"), NULL);
   got = ot_request (gw, "GET", path, ot_json_string (o, "access_token"), NULL, NULL);
@@ -93,6 +96,46 @@ test_create (void)
   g_assert_false (json_object_has_member (ot_response_object (got), "access_token"));
   g_assert_cmpstr (ot_json_string (ot_response_object (got), "status"), ==, "created");
   g_assert_false (ot_json_bool (ot_response_object (got), "cards_revealed"));
+}
+
+/* The id of the newest order, or NULL. */
+static char *
+newest_order (void)
+{
+  g_autoptr(OtResponse) r = ot_request (gw, "GET", "/v1/admin/orders?limit=1",
+                                        ot_gateway_admin_token (gw), NULL, NULL);
+  JsonArray *data;
+
+  ot_assert_status (r, 200);
+  data = ot_json_array (ot_response_object (r), "data");
+  if (json_array_get_length (data) == 0)
+    return NULL;
+  return g_strdup (ot_json_string (json_array_get_object_element (data, 0), "id"));
+}
+
+/* An order's answer holds its access token, and nothing before the order
+ * tells one caller from another: a stored answer would be replayed to
+ * anyone sending the same key and body (the buyer's details, which others
+ * may know), and give them the buyer's details, payment, cards and gifts.
+ * So the route takes no Idempotency-Key, and creates nothing with one. */
+static void
+test_create_key_refused (void)
+{
+  g_autofree char *body = order_body ("[{\"denomination\": 10000, \"quantity\": 2}]");
+  g_autofree char *before = newest_order ();
+  g_autoptr(OtResponse) buyer_call = ot_request (gw, "POST", "/v1/orders", NULL, "site-0001",
+                                                 body);
+  g_autoptr(OtResponse) other_call = ot_request (gw, "POST", "/v1/orders", NULL, "site-0001",
+                                                 body);
+  g_autofree char *after = newest_order ();
+
+  ot_assert_error (buyer_call, 400, "invalid_request_error", "parameter_unknown");
+  g_assert_cmpstr (error_param (buyer_call), ==, "Idempotency-Key");
+  /* the second caller gets the same refusal, never the first one's token */
+  ot_assert_error (other_call, 400, "invalid_request_error", "parameter_unknown");
+  g_assert_null (ot_response_header (other_call, "Idempotent-Replayed"));
+  g_assert_null (strstr (other_call->body, "otk_"));
+  g_assert_cmpstr (after, ==, before);
 }
 
 static void
@@ -620,6 +663,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/orders/create", test_create);
+  g_test_add_func ("/orders/create-key-refused", test_create_key_refused);
   g_test_add_func ("/orders/token", test_token);
   g_test_add_func ("/orders/limits", test_limits);
   g_test_add_func ("/orders/buyer", test_buyer);

@@ -47,7 +47,10 @@
   /* The gateway's order API (schema/openapi.yaml, tag Orders). */
   const auth = () => ({ bearer: token });
   const api = {
-    create: (body) => Site.post ('order', '/v1/orders', body),
+    /* No Idempotency-Key: the answer holds the token, which the gateway
+     * never stores to replay. A retry after no answer makes another order;
+     * only the one paid is charged. */
+    create: (body) => Site.api ('/v1/orders', body),
     pay: (funding) => Site.post ('pay', '/v1/orders/' + order.id + '/pay', funding, auth ()),
     get: () => Site.api ('/v1/orders/' + order.id, undefined, auth ()),
     reveal: () => Site.post ('reveal', '/v1/orders/' + order.id + '/reveal', {}, auth ()),
