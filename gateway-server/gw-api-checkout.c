@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gw-net.h"
+#include "gw-pages.h"
 #include "gw-wallet-store.h"
 
 #define MAX_ITEMS 100
@@ -868,10 +869,8 @@ reply_resource (GwRequest  *request,
   if (bytes == NULL)
     return gw_request_error (request, 404, "invalid_request_error", "resource_missing", NULL,
                              "Unrecognized request URL.");
-  soup_message_headers_replace (headers, "Content-Security-Policy", PAGE_POLICY);
-  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
-  soup_message_headers_replace (headers, "X-Frame-Options", "DENY");
-  soup_message_headers_replace (headers, "Referrer-Policy", "no-referrer");
+  gw_pages_set_headers (headers, PAGE_POLICY,
+                        gw_server_get_config (request->server)->tls_certificate != NULL);
   gw_request_reply_text (request, content_type,
                          g_string_new_len (g_bytes_get_data (bytes, NULL),
                                            g_bytes_get_size (bytes)));

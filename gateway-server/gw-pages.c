@@ -81,11 +81,12 @@ resource_path (const char *path)
   return g_strconcat (PAGES_PREFIX, path, NULL);
 }
 
-static void
-set_common_headers (SoupMessageHeaders *headers,
-                    gboolean            https)
+void
+gw_pages_set_headers (SoupMessageHeaders *headers,
+                      const char         *policy,
+                      gboolean            https)
 {
-  soup_message_headers_replace (headers, "Content-Security-Policy", CSP);
+  soup_message_headers_replace (headers, "Content-Security-Policy", policy);
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
   soup_message_headers_replace (headers, "Referrer-Policy", "no-referrer");
   soup_message_headers_replace (headers, "X-Frame-Options", "DENY");
@@ -158,7 +159,7 @@ gw_pages_serve (SoupServerMessage *msg,
   g_autofree char *etag = NULL;
   const PageType *type;
 
-  set_common_headers (headers, https);
+  gw_pages_set_headers (headers, CSP, https);
   type = resource ? page_type (resource) : NULL;
   if (type != NULL)
     bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);

@@ -19,4 +19,12 @@ guint    gw_pages_serve  (SoupServerMessage *msg,
                          const char        *path,
                          gboolean           https);
 
+/* The headers every page of ours carries: @policy as its
+ * Content-Security-Policy, no framing, no sniffing, no referrer, and a
+ * browsing context of its own, so the window that opened a page can
+ * neither read it nor navigate it somewhere else. */
+void     gw_pages_set_headers (SoupMessageHeaders *headers,
+                              const char         *policy,
+                              gboolean            https);
+
 G_END_DECLS

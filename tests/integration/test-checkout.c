@@ -479,6 +479,11 @@ test_hosted_page (void)
   g_assert_nonnull (strstr (policy, "script-src 'self'"));
   g_assert_nonnull (strstr (policy, "frame-ancestors 'none'"));
   g_assert_cmpstr (ot_response_header (html, "X-Frame-Options"), ==, "DENY");
+  /* The mall that opened the page must not be able to swap it for a
+   * look-alike asking for the password again. */
+  g_assert_cmpstr (ot_response_header (html, "Cross-Origin-Opener-Policy"), ==, "same-origin");
+  g_assert_cmpstr (ot_response_header (script, "Cross-Origin-Resource-Policy"), ==,
+                   "same-origin");
   g_assert_null (strstr (html->body, "<script>"));
   g_assert_null (strstr (html->body, "style="));
   ot_assert_status (script, 200);
