@@ -1019,10 +1019,23 @@ ot_pay (OtGateway  *gw,
         gint64      amount,
         gboolean    capture)
 {
+  g_autofree char *order = g_strdup_printf ("order-%08x", g_random_int ());
+
+  return ot_pay_order (gw, secret_key, number, password, amount, capture, order);
+}
+
+JsonObject *
+ot_pay_order (OtGateway  *gw,
+              const char *secret_key,
+              const char *number,
+              const char *password,
+              gint64      amount,
+              gboolean    capture,
+              const char *order_id)
+{
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *body = NULL;
-  g_autofree char *order = g_strdup_printf ("order-%08x", g_random_int ());
   g_autoptr(OtResponse) r = NULL;
   JsonObject *o;
 
@@ -1036,7 +1049,7 @@ ot_pay (OtGateway  *gw,
   json_builder_set_member_name (b, "currency");
   json_builder_add_string_value (b, "krw");
   json_builder_set_member_name (b, "order_id");
-  json_builder_add_string_value (b, order);
+  json_builder_add_string_value (b, order_id);
   json_builder_set_member_name (b, "capture");
   json_builder_add_boolean_value (b, capture);
   json_builder_end_object (b);

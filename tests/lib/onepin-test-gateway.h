@@ -187,6 +187,14 @@ JsonObject  *ot_pay                      (OtGateway   *gw,
                                           const char  *password,
                                           gint64       amount,
                                           gboolean     capture);
+/* The same with the merchant's @order_id. */
+JsonObject  *ot_pay_order                (OtGateway   *gw,
+                                          const char  *secret_key,
+                                          const char  *number,
+                                          const char  *password,
+                                          gint64       amount,
+                                          gboolean     capture,
+                                          const char  *order_id);
 
 /* Asserts the card's balance and available amount (POST /v1/cards/balance). */
 void         ot_assert_card_balance      (OtGateway   *gw,
