@@ -1977,6 +1977,7 @@ listen_here (GwServer         *self,
              GError          **error)
 {
   g_autoptr(GSocket) socket = listening_socket (address, error);
+  const char *host;
   GSList *uris;
   char *url;
 
@@ -1996,8 +1997,10 @@ listen_here (GwServer         *self,
     return NULL;
 
   uris = soup_server_get_uris (self->soup);
-  url = g_strdup_printf ("%s://%s:%d", certificate ? "https" : "http",
-                         g_uri_get_host (uris->data), g_uri_get_port (uris->data));
+  host = g_uri_get_host (uris->data);
+  /* An IPv6 literal goes in brackets (RFC 3986), as in gw-io-threads.c. */
+  url = g_strdup_printf (strchr (host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+                         certificate ? "https" : "http", host, g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return url;
 }
