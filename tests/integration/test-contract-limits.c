@@ -411,8 +411,11 @@ ipv6_loopback (void)
   return socket != NULL && g_socket_bind (socket, address, FALSE, NULL);
 }
 
-/* An IPv6 client is limited too: a gateway on ::1 counts its failures and
- * answers 429 past the limit. */
+/* An IPv6 client is limited by its /64: a gateway on ::1 counts its
+ * failures and answers 429 past the limit. Loopback has one IPv6 address,
+ * so other addresses of the same /64 are the unit test's
+ * (/net/address-key); so are IPv4-mapped ones, which GLib already turns
+ * into IPv4 addresses when a dual-stack socket accepts an IPv4 client. */
 static void
 test_per_address_ipv6 (void)
 {
