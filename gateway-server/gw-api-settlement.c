@@ -288,7 +288,31 @@ list (GwRequest  *request,
   gw_request_reply (request, 200, body);
 }
 
-/* The merchant's file: its payments and refunds, then the totals. */
+/* A cell of someone else's text, quoted with its quotes doubled (RFC 4180:
+ * commas, CR and LF stay inside it). A spreadsheet takes a cell that starts
+ * with = + - @ TAB or CR for a formula, which can run commands or send the
+ * file's data away when the file is opened: such a cell starts with a
+ * single quote, which spreadsheets show as text (OWASP, "CSV Injection").
+ * Our own numbers (negative amounts included) are never written through
+ * this, so they stay numbers. */
+static void
+append_text_cell (GString    *out,
+                  const char *text)
+{
+  g_string_append_c (out, '"');
+  if (text[0] != '\0' && strchr ("=+-@\t\r", text[0]) != NULL)
+    g_string_append_c (out, '\'');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (out, '"');
+      g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+/* The merchant's file: its payments and refunds, then the totals. Only the
+ * order id is the merchant's own text; the rest is ours. */
 static GString *
 render_csv (const GwSettlement *s,
             GArray             *lines)
@@ -299,19 +323,13 @@ render_csv (const GwSettlement *s,
     {
       const GwSettlementLine *line = &g_array_index (lines, GwSettlementLine, i);
       g_autofree char *date = gw_seoul_format (line->created, "%Y-%m-%dT%H:%M:%S%:z");
-      g_autofree char *order = NULL;
 
-      /* The order id is the merchant's own text: quoted, quotes doubled. */
+      g_string_append_printf (out, "%s,%s,%s,", date, line->kind,
+                              line->payment_id[0] ? line->payment_id : line->reference);
       if (line->order_id != NULL)
-        {
-          g_auto(GStrv) parts = g_strsplit (line->order_id, "\"", -1);
-          g_autofree char *joined = g_strjoinv ("\"\"", parts);
-
-          order = g_strconcat ("\"", joined, "\"", NULL);
-        }
-      g_string_append_printf (out, "%s,%s,%s,%s,%s,%" G_GINT64_FORMAT "\r\n", date, line->kind,
-                              line->payment_id[0] ? line->payment_id : line->reference,
-                              order ? order : "", line->channel, line->amount);
+        append_text_cell (out, line->order_id);
+      g_string_append_printf (out, ",%s,%" G_GINT64_FORMAT "\r\n", line->channel,
+                              line->amount);
     }
   g_string_append_printf (out, "captured,,,,,%" G_GINT64_FORMAT "\r\n", s->captured);
   g_string_append_printf (out, "refunded,,,,,%" G_GINT64_FORMAT "\r\n", -s->refunded);

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "gw-api-network.h"
 #include "gw-api-wallet.h"
@@ -304,7 +305,7 @@ announce (Gateway     *gw,
 
   /* The URL alone, no newline: the contract calls it "the same URL", and
    * whoever reads it may not strip. */
-  if (!g_file_set_contents_full (path, url, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
+  if (!g_file_set_contents_full (path, url, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
     return FALSE;
   g_print ("listening on %s\n", url);
   fflush (stdout);
@@ -432,6 +433,15 @@ main (int   argc,
   Gateway gw = { 0 };
   g_autoptr(GError) error = NULL;
 
+  /* Every file we create is ours alone: the database (SQLite makes it
+   * 0644 less the umask, and gives its -wal and -shm the database's mode),
+   * the keys, the admin token, gateway.url. A umask rather than a chmod of
+   * each file or a hook in our VFS: it also covers the -shm, which SQLite's
+   * unix VFS opens itself rather than through xOpen, and any file a later
+   * change or a library adds; no file is ever open to others, not even
+   * between its creation and a chmod. Set first, before any thread. The
+   * gateway makes no file meant for anyone else. */
+  umask (0077);
   signal (SIGPIPE, SIG_IGN);
   /* TLS 1.2 is the least we speak; glib-networking reads this before its
    * first handshake. */

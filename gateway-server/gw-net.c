@@ -1,4 +1,5 @@
-/* gw-net.c: which addresses the gateway may reach on a merchant's behalf
+/* gw-net.c: which addresses the gateway may reach on a merchant's behalf,
+ * and whose a client's address is
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -30,6 +31,9 @@ static const Block v4_reserved[] = {
   { 0xf0000000, 4 },    /* 240.0.0.0/4: reserved, and the broadcast 255.255.255.255 */
 };
 
+/* ::ffff:a.b.c.d, an IPv4 address as a dual-stack socket shows it. */
+static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 static gboolean
 v4_reserved_block (const guint8 *bytes)
 {
@@ -53,13 +57,12 @@ v4_bytes_are_public (const guint8 *bytes)
 static gboolean
 v6_is_public (const guint8 *bytes)
 {
-  static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
   static const guint8 nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
 
   /* An IPv4 address dressed as IPv6 leads where the IPv4 address does: a
    * dual-stack socket connects ::ffff:127.0.0.1 to 127.0.0.1, and NAT64
    * (64:ff9b::/96) and 6to4 (2002::/16) relays carry the embedded one. */
-  if (memcmp (bytes, mapped, 12) == 0 || memcmp (bytes, nat64, 12) == 0)
+  if (memcmp (bytes, v4_mapped, 12) == 0 || memcmp (bytes, nat64, 12) == 0)
     return v4_bytes_are_public (bytes + 12);
   if (bytes[0] == 0x20 && bytes[1] == 0x02)
     return v4_bytes_are_public (bytes + 2);
@@ -115,4 +118,31 @@ gw_net_host_may_be_public (const char *host)
   /* An IPv6 literal GLib does not read, with a zone ("fe80::1%eth0"), is
    * link-local; any other name is known only once resolved. */
   return strchr (name, ':') == NULL && strchr (name, '%') == NULL;
+}
+
+char *
+gw_net_address_key (const char *host)
+{
+  g_autoptr(GInetAddress) address = host ? g_inet_address_new_from_string (host) : NULL;
+  g_autoptr(GInetAddress) prefix = NULL;
+  g_autofree char *text = NULL;
+  guint8 bytes[16];
+
+  if (address == NULL)
+    return g_strdup (host ? host : "");
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
+    return g_inet_address_to_string (address);
+  memcpy (bytes, g_inet_address_to_bytes (address), sizeof bytes);
+  if (memcmp (bytes, v4_mapped, sizeof v4_mapped) == 0)
+    {
+      g_autoptr(GInetAddress) v4 = g_inet_address_new_from_bytes (bytes + 12,
+                                                                  G_SOCKET_FAMILY_IPV4);
+
+      return g_inet_address_to_string (v4);
+    }
+  /* The interface identifier, the last 64 bits, is the subscriber's to pick. */
+  memset (bytes + 8, 0, 8);
+  prefix = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
+  text = g_inet_address_to_string (prefix);
+  return g_strconcat (text, "/64", NULL);
 }

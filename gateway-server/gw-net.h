@@ -1,4 +1,5 @@
-/* gw-net.h: which addresses the gateway may reach on a merchant's behalf
+/* gw-net.h: which addresses the gateway may reach on a merchant's behalf,
+ * and whose a client's address is
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -27,5 +28,13 @@ gboolean gw_net_address_is_public   (GInetAddress *address);
  * numeric forms the resolver reads as IPv4, "127.1", "2130706433"); TRUE
  * for any other name, whose addresses only a connection reveals. */
 gboolean gw_net_host_may_be_public  (const char   *host);
+
+/* The key under which the per-address limits count a client whose address
+ * is @host (as text): an IPv4 address itself; an IPv6 address by its /64,
+ * "2001:db8:1:2::/64", since one subscriber is handed a whole /64 and can
+ * send from any address in it; an IPv4-mapped one (::ffff:a.b.c.d, how a
+ * dual-stack socket shows an IPv4 client) as the IPv4 address. Anything
+ * else, as it is ("" for NULL). */
+char    *gw_net_address_key         (const char   *host);
 
 G_END_DECLS

@@ -30,7 +30,8 @@ struct _GwRequest
   gboolean           holds_address;  /* admitted among its address's requests being answered */
   JsonObject        *body;           /* POST bodies, already known to be an object */
   GHashTable        *query;
-  char              *remote;
+  char              *remote;         /* the client, as the per-address limits key it
+                                        (gw_net_address_key: IPv6 by its /64) */
   char              *idempotency_key;
   guint8             fingerprint[32];
   gboolean           has_holder;     /* a card-scoped key (gw_request_scope_to_card): */

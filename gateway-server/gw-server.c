@@ -10,6 +10,7 @@
 #include "gw-server-private.h"
 #include "gw-io-threads.h"
 #include "gw-keys.h"
+#include "gw-net.h"
 #include "gw-http-fallback.h"
 #include "onepin-soup-server.h"
 #include "gw-pages.h"
@@ -204,7 +205,7 @@ struct _GwServer
   char                 *url;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
   GHashTable           *in_flight;      /* key hashes (gw_key_hash_set_new) */
-  GHashTable           *failures;       /* remote address -> AddressFailures */
+  GHashTable           *failures;       /* gw_net_address_key -> AddressFailures */
   guint                 requests_in_flight;
   guint                 answers_unwritten;  /* handed to self->soup, not yet sent */
   gboolean              draining;
@@ -1766,7 +1767,7 @@ serve (SoupServerMessage *msg,
   request->server = self;
   request->msg = g_object_ref (msg);
   request->started = g_get_monotonic_time ();
-  request->remote = g_strdup (soup_server_message_get_remote_host (msg));
+  request->remote = gw_net_address_key (soup_server_message_get_remote_host (msg));
   request->query = query ? g_hash_table_ref (query) : NULL;
   self->requests_in_flight++;
 
@@ -1977,6 +1978,7 @@ listen_here (GwServer         *self,
              GError          **error)
 {
   g_autoptr(GSocket) socket = listening_socket (address, error);
+  const char *host;
   GSList *uris;
   char *url;
 
@@ -1996,8 +1998,10 @@ listen_here (GwServer         *self,
     return NULL;
 
   uris = soup_server_get_uris (self->soup);
-  url = g_strdup_printf ("%s://%s:%d", certificate ? "https" : "http",
-                         g_uri_get_host (uris->data), g_uri_get_port (uris->data));
+  host = g_uri_get_host (uris->data);
+  /* An IPv6 literal goes in brackets (RFC 3986), as in gw-io-threads.c. */
+  url = g_strdup_printf (strchr (host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+                         certificate ? "https" : "http", host, g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return url;
 }

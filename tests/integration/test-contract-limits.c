@@ -400,6 +400,48 @@ test_per_address_near_limit (void)
   ot_gateway_stop (g2);
 }
 
+static gboolean
+ipv6_loopback (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+
+  return socket != NULL && g_socket_bind (socket, address, FALSE, NULL);
+}
+
+/* An IPv6 client is limited by its /64: a gateway on ::1 counts its
+ * failures and answers 429 past the limit. Loopback has one IPv6 address,
+ * so other addresses of the same /64 are the unit test's
+ * (/net/address-key); so are IPv4-mapped ones, which GLib already turns
+ * into IPv4 addresses when a dual-stack socket accepts an IPv4 client. */
+static void
+test_per_address_ipv6 (void)
+{
+  OtGateway *g2;
+
+  if (!ipv6_loopback ())
+    {
+      g_test_skip ("no IPv6 loopback");
+      return;
+    }
+  g2 = ot_gateway_start_on ("[limits]\nfailures_per_minute=3\n", "[::1]:0");
+  g_assert_true (g_str_has_prefix (ot_gateway_url (g2), "http://[::1]:"));
+  start_of_a_minute ();
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *unknown = ot_random_card_number ("9410");
+      g_autoptr(OtResponse) r = holder (g2, "balance", unknown, PW);
+
+      if (i < 3)
+        ot_assert_error (r, 402, "card_error", "invalid_credentials");
+      else
+        ot_assert_error (r, 429, "rate_limit_error", "rate_limited");
+    }
+  ot_gateway_stop (g2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -416,6 +458,7 @@ main (int    argc,
   g_test_add_func ("/contract/limits/per-address", test_per_address);
   g_test_add_func ("/contract/limits/per-address-concurrent", test_per_address_concurrent);
   g_test_add_func ("/contract/limits/per-address-near-limit", test_per_address_near_limit);
+  g_test_add_func ("/contract/limits/per-address-ipv6", test_per_address_ipv6);
 
   /* lockout tests must not trip the per-address limit; that one gets a
    * gateway of its own with the defaults */

@@ -414,6 +414,49 @@ test_signals_and_durability (void)
   ot_gateway_stop (g2);
 }
 
+/* Every file the gateway makes in its data dir is its owner's alone, whatever
+ * the umask it was started with: the database and its WAL and shared memory
+ * (card data, sealed or keyed, and every payment), the keys, the token, the
+ * URL. gateway.conf and gateway.log are the harness's, not the gateway's. */
+static void
+test_data_dir_modes (void)
+{
+  const char *expected[] = { "onepin.db", "onepin.db-wal", "onepin.db-shm", "secret.key",
+                             "admin.token", "gateway.url" };
+  mode_t umask_before = umask (022);
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonObject) paid = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  guint found = 0;
+
+  umask (umask_before);
+  mch = ot_create_merchant (g2, "Modes Mall", &secret);
+  card = ot_new_card (g2, 10000, PW);
+  paid = ot_pay (g2, secret, card->number, PW, 1000, TRUE);
+
+  dir = g_dir_open (ot_gateway_data_dir (g2), 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (ot_gateway_data_dir (g2), name, NULL);
+      GStatBuf st;
+
+      if (g_str_equal (name, "gateway.conf") || g_str_equal (name, "gateway.log"))
+        continue;
+      g_assert_cmpint (g_lstat (path, &st), ==, 0);
+      g_test_message ("%s: %o", name, (guint) (st.st_mode & 07777));
+      g_assert_true (S_ISREG (st.st_mode));
+      g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+      found += g_strv_contains (expected, name);
+    }
+  g_assert_cmpuint (found, ==, G_N_ELEMENTS (expected));
+  ot_gateway_stop (g2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -431,6 +474,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/refusals-counted", test_refusals_counted);
   g_test_add_func ("/contract/operations/content-type", test_content_type);
   g_test_add_func ("/contract/operations/signals-and-durability", test_signals_and_durability);
+  g_test_add_func ("/contract/operations/data-dir-modes", test_data_dir_modes);
 
   gw = ot_gateway_start (NULL, TRUE);
   ret = g_test_run ();

@@ -454,6 +454,144 @@ test_query (void)
   }
 }
 
+/* A CSV file's rows and cells, read as RFC 4180 says: a quoted cell may hold
+ * commas, CR, LF and doubled quotes. Each row ends in CRLF. */
+static GPtrArray *
+csv_rows (const char *text)
+{
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  GPtrArray *row = NULL;
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      g_autoptr(GString) cell = g_string_new (NULL);
+
+      if (row == NULL)
+        row = g_ptr_array_new_with_free_func (g_free);
+      if (*p == '"')
+        {
+          for (p++; !(*p == '"' && p[1] != '"'); p++)
+            {
+              g_assert_cmpint (*p, !=, '\0');
+              if (*p == '"')
+                p++;
+              g_string_append_c (cell, *p);
+            }
+          p++;
+        }
+      else
+        for (; *p != ',' && *p != '\r' && *p != '\0'; p++)
+          {
+            g_assert_cmpint (*p, !=, '"');
+            g_assert_cmpint (*p, !=, '\n');
+            g_string_append_c (cell, *p);
+          }
+      g_ptr_array_add (row, g_string_free (g_steal_pointer (&cell), FALSE));
+      if (*p == ',')
+        p++;
+      else
+        {
+          g_assert_true (g_str_has_prefix (p, "\r\n"));
+          p += 2;
+          g_ptr_array_add (rows, g_steal_pointer (&row));
+        }
+    }
+  g_assert_null (row);
+  return rows;
+}
+
+static const char *
+csv_cell (GPtrArray *rows,
+          guint      row,
+          guint      column)
+{
+  GPtrArray *cells = g_ptr_array_index (rows, row);
+
+  g_assert_cmpuint (column, <, cells->len);
+  return g_ptr_array_index (cells, column);
+}
+
+/* A merchant's order ids are its own text: a spreadsheet opening the file
+ * must not take one for a formula (OWASP, CSV injection), and the cell must
+ * still read back as what was sent. The amounts, negative ones included,
+ * stay plain numbers. */
+static void
+test_csv_formulas (void)
+{
+  const struct { const char *order_id; const char *cell; } orders[] = {
+    { "=HYPERLINK(\"http://evil.example\",\"x\")", "'=HYPERLINK(\"http://evil.example\",\"x\")" },
+    { "+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0" },
+    { "-2+3", "'-2+3" },
+    { "@SUM(1,2)", "'@SUM(1,2)" },
+    { "\t=1", "'\t=1" },
+    { "\r=1", "'\r=1" },
+    { "a,b \"c\"\r\nd", "a,b \"c\"\r\nd" },
+    { "order 17", "order 17" },
+  };
+  g_autofree char *mall_id = NULL;
+  g_autofree char *mall = pt_create_merchant (gw, "Formula Mall", "shopping", &mall_id);
+  g_autoptr(OtCard) card = ot_new_card (gw, 50000, "2580");
+  g_autofree char *date = today ();
+  g_autofree char *run_body = g_strdup_printf ("{\"date\": \"%s\"}", date);
+  g_autofree char *refund = NULL, *path = NULL;
+  g_autoptr(JsonObject) first = NULL;
+  g_autoptr(OtResponse) ref = NULL, run = NULL, csv = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  JsonObject *s;
+  guint n = G_N_ELEMENTS (orders);
+
+  set_commission (mall_id, 1000);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(JsonObject) p = ot_pay_order (gw, mall, card->number, "2580", 1000 + i, TRUE,
+                                              orders[i].order_id);
+
+      if (i == 0)
+        first = json_object_ref (p);
+    }
+  refund = g_strdup_printf ("{\"payment\": \"%s\", \"amount\": 300}",
+                            ot_json_string (first, "id"));
+  ref = ot_request (gw, "POST", "/v1/refunds", mall, NULL, refund);
+  ot_assert_status (ref, 200);
+  run = ot_request (gw, "POST", "/v1/admin/settlements", ot_gateway_admin_token (gw), NULL,
+                    run_body);
+  ot_assert_status (run, 200);
+  s = settlement_of (ot_json_array (ot_response_object (run), "data"), mall_id);
+  g_assert_nonnull (s);
+  path = g_strdup_printf ("/v1/settlements/%s?format=csv", ot_json_string (s, "id"));
+  csv = ot_request (gw, "GET", path, mall, NULL, NULL);
+  ot_assert_status (csv, 200);
+  g_test_message ("%s", csv->body);
+
+  /* The header, a line per payment in order, the refund, four totals. */
+  rows = csv_rows (csv->body);
+  g_assert_cmpuint (rows->len, ==, 1 + n + 1 + 4);
+  g_assert_cmpstr (csv_cell (rows, 0, 3), ==, "order_id");
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *amount = g_strdup_printf ("%u", 1000 + i);
+
+      g_test_message ("order id %u", i);
+      g_assert_cmpstr (csv_cell (rows, 1 + i, 1), ==, "payment");
+      g_assert_cmpstr (csv_cell (rows, 1 + i, 3), ==, orders[i].cell);
+      g_assert_cmpstr (csv_cell (rows, 1 + i, 5), ==, amount);
+    }
+  g_assert_cmpstr (csv_cell (rows, 1 + n, 1), ==, "refund");
+  g_assert_cmpstr (csv_cell (rows, 1 + n, 3), ==, orders[0].cell);
+  g_assert_cmpstr (csv_cell (rows, 1 + n, 5), ==, "-300");
+  g_assert_cmpstr (csv_cell (rows, 2 + n, 0), ==, "captured");
+  g_assert_cmpstr (csv_cell (rows, 3 + n, 0), ==, "refunded");
+  g_assert_cmpstr (csv_cell (rows, 3 + n, 5), ==, "-300");
+  g_assert_cmpstr (csv_cell (rows, 4 + n, 0), ==, "commission");
+  g_assert_true (g_str_has_prefix (csv_cell (rows, 4 + n, 5), "-"));
+  g_assert_cmpstr (csv_cell (rows, 5 + n, 0), ==, "net_payable");
+  /* No cell that is not a number or our own word starts a formula. */
+  for (guint i = 1; i < rows->len; i++)
+    for (guint j = 0; j < 5; j++)
+      g_assert_null (strchr ("=+-@\t\r", csv_cell (rows, i, j)[0] ? csv_cell (rows, i, j)[0] : 'x'));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -466,6 +604,7 @@ main (int   argc,
   g_test_add_func ("/settlement/pool-file", test_pool_file);
   g_test_add_func ("/settlement/refusals", test_refusals);
   g_test_add_func ("/settlement/query", test_query);
+  g_test_add_func ("/settlement/csv-formulas", test_csv_formulas);
   status = g_test_run ();
   pt_stop (gw);
   return status;

@@ -25,6 +25,7 @@ struct _OtGateway
   char        *config_path;
   char        *ca_path;
   char        *url;
+  char        *listen;         /* --listen: "127.0.0.1:0" unless ot_gateway_start_on */
   char        *admin_token;
   gboolean     tls;
   SoupSession *session;
@@ -179,12 +180,15 @@ static void
 spawn_and_wait_ready (OtGateway *gw)
 {
   const char *argv[] = { g_getenv ("ONEPIN_GATEWAY"), "--data-dir", gw->data_dir,
-                         "--listen", "127.0.0.1:0", "--config", gw->config_path, NULL };
+                         "--listen", gw->listen, "--config", gw->config_path, NULL };
   const char *asan = g_getenv ("ASAN_OPTIONS");
   g_autofree char *no_leaks = g_strconcat ("ASAN_OPTIONS=", asan ? asan : "", asan ? ":" : "",
                                            "detect_leaks=0", NULL);
   const char *env[] = { no_leaks, NULL };
   g_autofree char *token_path = NULL;
+  /* "127.0.0.1:0" listens at "http://127.0.0.1:PORT", "[::1]:0" at "http://[::1]:PORT". */
+  g_autofree char *host = g_strndup (gw->listen, strlen (gw->listen) - 1);
+  g_autofree char *expected = g_strconcat (gw->tls ? "https://" : "http://", host, NULL);
 
   /* LeakSanitizer's exit-time scan crashes ("Tracer caught signal 11")
    * walking the dynamic TLS of glib-networking's GnuTLS module, which only
@@ -193,7 +197,7 @@ spawn_and_wait_ready (OtGateway *gw)
   ot_process_spawn (&gw->process, argv, gw->tls ? env : NULL);
   g_clear_pointer (&gw->url, g_free);
   gw->url = ot_process_wait_listening (&gw->process);
-  if (!g_str_has_prefix (gw->url, gw->tls ? "https://127.0.0.1:" : "http://127.0.0.1:"))
+  if (!g_str_has_prefix (gw->url, expected))
     ot_process_fail (&gw->process, "unexpected listening URL \"%s\" (tls: %d)", gw->url,
                      gw->tls);
 
@@ -207,14 +211,17 @@ spawn_and_wait_ready (OtGateway *gw)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-OtGateway *
-ot_gateway_start (const char *config,
-                  gboolean    tls)
+static OtGateway *
+gateway_start (const char *config,
+               gboolean    tls,
+               const char *listen)
 {
   OtGateway *gw = g_new0 (OtGateway, 1);
   g_autoptr(GError) error = NULL;
 
+  g_assert_true (g_str_has_suffix (listen, ":0"));
   gw->tls = tls;
+  gw->listen = g_strdup (listen);
   gw->data_dir = g_dir_make_tmp ("onepin-test-XXXXXX", &error);
   g_assert_no_error (error);
   gw->process.name = "onepin-gateway";
@@ -251,6 +258,20 @@ ot_gateway_start (const char *config,
   return gw;
 }
 
+OtGateway *
+ot_gateway_start (const char *config,
+                  gboolean    tls)
+{
+  return gateway_start (config, tls, "127.0.0.1:0");
+}
+
+OtGateway *
+ot_gateway_start_on (const char *config,
+                     const char *listen)
+{
+  return gateway_start (config, FALSE, listen);
+}
+
 void
 ot_gateway_terminate (OtGateway *gw,
                       int        signum)
@@ -281,6 +302,7 @@ ot_gateway_stop (OtGateway *gw)
   g_free (gw->process.log_path);
   g_free (gw->ca_path);
   g_free (gw->url);
+  g_free (gw->listen);
   g_free (gw->admin_token);
   g_free (gw);
 }
@@ -1019,10 +1041,23 @@ ot_pay (OtGateway  *gw,
         gint64      amount,
         gboolean    capture)
 {
+  g_autofree char *order = g_strdup_printf ("order-%08x", g_random_int ());
+
+  return ot_pay_order (gw, secret_key, number, password, amount, capture, order);
+}
+
+JsonObject *
+ot_pay_order (OtGateway  *gw,
+              const char *secret_key,
+              const char *number,
+              const char *password,
+              gint64      amount,
+              gboolean    capture,
+              const char *order_id)
+{
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *body = NULL;
-  g_autofree char *order = g_strdup_printf ("order-%08x", g_random_int ());
   g_autoptr(OtResponse) r = NULL;
   JsonObject *o;
 
@@ -1036,7 +1071,7 @@ ot_pay (OtGateway  *gw,
   json_builder_set_member_name (b, "currency");
   json_builder_add_string_value (b, "krw");
   json_builder_set_member_name (b, "order_id");
-  json_builder_add_string_value (b, order);
+  json_builder_add_string_value (b, order_id);
   json_builder_set_member_name (b, "capture");
   json_builder_add_boolean_value (b, capture);
   json_builder_end_object (b);

@@ -4,9 +4,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Every test program that needs a gateway starts the real binary on
- * 127.0.0.1:0 with a fresh temporary data dir, and stops it (SIGTERM, wait,
- * remove the dir) before it exits. The binary's path comes from the
- * ONEPIN_GATEWAY environment variable, which meson sets for every test.
+ * 127.0.0.1:0 (or another loopback address: ot_gateway_start_on) with a
+ * fresh temporary data dir, and stops it (SIGTERM, wait, remove the dir)
+ * before it exits. The binary's path comes from the ONEPIN_GATEWAY
+ * environment variable, which meson sets for every test.
  */
 #pragma once
 
@@ -36,6 +37,9 @@ typedef struct
  * @tls: serve HTTPS with a certificate from a CA the harness generates. */
 OtGateway   *ot_gateway_start            (const char  *config,
                                           gboolean     tls);
+/* The same over HTTP, listening on @listen, e.g. "[::1]:0", instead. */
+OtGateway   *ot_gateway_start_on         (const char  *config,
+                                          const char  *listen);
 /* SIGTERM, wait for exit, assert it exited 0, delete the data dir. */
 void         ot_gateway_stop             (OtGateway   *gw);
 /* SIGKILL and reap; the data dir stays, for ot_gateway_restart(). */
@@ -187,6 +191,14 @@ JsonObject  *ot_pay                      (OtGateway   *gw,
                                           const char  *password,
                                           gint64       amount,
                                           gboolean     capture);
+/* The same with the merchant's @order_id. */
+JsonObject  *ot_pay_order                (OtGateway   *gw,
+                                          const char  *secret_key,
+                                          const char  *number,
+                                          const char  *password,
+                                          gint64       amount,
+                                          gboolean     capture,
+                                          const char  *order_id);
 
 /* Asserts the card's balance and available amount (POST /v1/cards/balance). */
 void         ot_assert_card_balance      (OtGateway   *gw,

@@ -1,4 +1,5 @@
-/* test-net.c: which addresses the gateway may reach on a merchant's behalf
+/* test-net.c: which addresses the gateway may reach on a merchant's behalf,
+ * and whose a client's address is
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -81,6 +82,39 @@ test_host_may_be_public (void)
   assert_each (gw_net_host_may_be_public, maybe, G_N_ELEMENTS (maybe), TRUE);
 }
 
+/* Keys of the per-address limits: IPv4 addresses apart, IPv6 ones by /64,
+ * an IPv4-mapped address with its IPv4 one. */
+static void
+test_address_key (void)
+{
+  static const struct { const char *host; const char *key; } keys[] = {
+    { "192.0.2.1", "192.0.2.1" },
+    { "192.0.2.2", "192.0.2.2" },
+    { "127.0.0.1", "127.0.0.1" },
+    { "::ffff:192.0.2.1", "192.0.2.1" },
+    { "::FFFF:127.0.0.1", "127.0.0.1" },
+    { "::ffff:c000:201", "192.0.2.1" },
+    { "2001:db8:1:2::1", "2001:db8:1:2::/64" },
+    { "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64" },
+    { "2001:0DB8:0001:0002:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64" },
+    { "2001:db8:1:3::1", "2001:db8:1:3::/64" },
+    { "2001:db8::1", "2001:db8::/64" },
+    { "::1", "::/64" },
+    { "::", "::/64" },
+    { "fe80::1", "fe80::/64" },
+    { "not an address", "not an address" },
+    { NULL, "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      g_autofree char *key = gw_net_address_key (keys[i].host);
+
+      g_test_message ("\"%s\"", keys[i].host);
+      g_assert_cmpstr (key, ==, keys[i].key);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -88,5 +122,6 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/net/address-is-public", test_address_is_public);
   g_test_add_func ("/net/host-may-be-public", test_host_may_be_public);
+  g_test_add_func ("/net/address-key", test_address_key);
   return g_test_run ();
 }
