@@ -146,3 +146,47 @@ gw_net_address_key (const char *host)
   text = g_inet_address_to_string (prefix);
   return g_strconcat (text, "/64", NULL);
 }
+
+/* "scheme://host[:port]", as a browser serializes the origin of @url. */
+static char *
+origin_of (const char *url)
+{
+  g_autoptr(GUri) uri = url ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+  const char *host = uri ? g_uri_get_host (uri) : NULL;
+  g_autofree char *lower = NULL;
+  const char *open = "", *close = "";
+  int port, default_port;
+
+  if (host == NULL)
+    return NULL;
+  lower = g_ascii_strdown (host, -1);
+  if (strchr (lower, ':') != NULL)
+    open = "[", close = "]";
+  port = g_uri_get_port (uri);
+  default_port = g_str_equal (g_uri_get_scheme (uri), "https") ? 443 : 80;
+  if (port == -1 || port == default_port)
+    return g_strdup_printf ("%s://%s%s%s", g_uri_get_scheme (uri), open, lower, close);
+  return g_strdup_printf ("%s://%s%s%s:%d", g_uri_get_scheme (uri), open, lower, close,
+                          port);
+}
+
+gboolean
+gw_net_origin_is_own (const char *origin,
+                      const char *host,
+                      const char *public_url)
+{
+  g_autofree char *public_origin = origin_of (public_url);
+  const char *authority;
+
+  if (public_origin != NULL && g_str_equal (origin, public_origin))
+    return TRUE;
+  /* The scheme is left out: behind a proxy that ends TLS, the page was
+   * https while the gateway itself is reached over http. */
+  if (g_str_has_prefix (origin, "http://"))
+    authority = origin + strlen ("http://");
+  else if (g_str_has_prefix (origin, "https://"))
+    authority = origin + strlen ("https://");
+  else
+    return FALSE;
+  return host != NULL && *authority != '\0' && g_ascii_strcasecmp (authority, host) == 0;
+}

@@ -37,4 +37,11 @@ gboolean gw_net_host_may_be_public  (const char   *host);
  * else, as it is ("" for NULL). */
 char    *gw_net_address_key         (const char   *host);
 
+/* Whether a browser's Origin header @origin names this gateway: the origin
+ * of @public_url (the site's configured address, may be NULL), or the
+ * scheme-less authority the request was sent to, its Host header @host. */
+gboolean gw_net_origin_is_own       (const char   *origin,
+                                     const char   *host,
+                                     const char   *public_url);
+
 G_END_DECLS

@@ -1703,10 +1703,33 @@ address_release (GwRequest *request)
   entry->releasing = FALSE;
 }
 
+/* A browser sends "simple" POSTs (text/plain, no preflight) to any site, so
+ * a page anywhere could make its visitors fire card-holder requests: each
+ * failure counts against the visitor's address, and a shared address (an
+ * office, a carrier's NAT) would be locked out for everyone. Browsers name
+ * the page's origin on every such request; API clients send none. */
+static gboolean
+refuse_cross_site (GwRequest   *request,
+                   const Route *route)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+
+  if (origin == NULL || g_str_equal (route->method, "GET") ||
+      gw_net_origin_is_own (origin, soup_message_headers_get_one (headers, "Host"),
+                            request->server->config->site_public_url))
+    return FALSE;
+  gw_request_error (request, 400, "invalid_request_error", "cross_site_request", NULL,
+                    "Requests from other sites' pages are not accepted.");
+  return TRUE;
+}
+
 static void
 dispatch (GwRequest   *request,
           const Route *route)
 {
+  if (refuse_cross_site (request, route))
+    return;
   if (route->auth == AUTH_CARD_HOLDER && !address_admit (request, route))
     return;
   dispatch_admitted (request, route);

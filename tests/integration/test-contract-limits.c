@@ -442,6 +442,65 @@ test_per_address_ipv6 (void)
   ot_gateway_stop (g2);
 }
 
+/* A card-holder POST as a page at @origin sends it: text/plain, so a
+ * browser needs no preflight. */
+static OtResponse *
+post_from_page (OtGateway  *g,
+                const char *origin)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *uri = g_strconcat (ot_gateway_url (g), "/v1/cards/balance", NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+  g_autofree char *unknown = ot_random_card_number ("9410");
+  g_autofree char *body = creds (unknown, PW);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Origin", origin);
+  soup_message_set_request_body_from_bytes (msg, "text/plain", bytes);
+  return ot_http_exchange (session, msg, NULL);
+}
+
+/* A page on another site cannot make its visitors' browsers send card-holder
+ * requests: they are refused before anything is checked, and so never count
+ * against the visitor's address. The site's own pages, at the address the
+ * request was sent to or at [site] public_url, are served. */
+static void
+test_cross_site (void)
+{
+  OtGateway *g2 = ot_gateway_start ("[limits]\nfailures_per_minute=3\n"
+                                    "[site]\npublic_url=https://cards.example.test/\n", FALSE);
+  const char *foreign[] = { "https://evil.example", "null", "http://127.0.0.1",
+                            "https://cards.example.test:8443", "file://" };
+  const char *own[] = { ot_gateway_url (g2), "https://cards.example.test" };
+
+  start_of_a_minute ();
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (foreign); i++)
+      {
+        g_autoptr(OtResponse) r = post_from_page (g2, foreign[i]);
+
+        g_test_message ("%s", foreign[i]);
+        ot_assert_error (r, 400, "invalid_request_error", "cross_site_request");
+      }
+  for (guint i = 0; i < G_N_ELEMENTS (own); i++)
+    {
+      g_autoptr(OtResponse) r = post_from_page (g2, own[i]);
+
+      g_test_message ("%s", own[i]);
+      ot_assert_error (r, 402, "card_error", "invalid_credentials");
+    }
+  {
+    /* Two failures so far: the ten refusals counted none. */
+    g_autofree char *unknown = ot_random_card_number ("9410");
+    g_autoptr(OtResponse) third = holder (g2, "balance", unknown, PW);
+    g_autoptr(OtResponse) fourth = holder (g2, "balance", unknown, PW);
+
+    ot_assert_error (third, 402, "card_error", "invalid_credentials");
+    ot_assert_error (fourth, 429, "rate_limit_error", "rate_limited");
+  }
+  ot_gateway_stop (g2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -459,6 +518,7 @@ main (int    argc,
   g_test_add_func ("/contract/limits/per-address-concurrent", test_per_address_concurrent);
   g_test_add_func ("/contract/limits/per-address-near-limit", test_per_address_near_limit);
   g_test_add_func ("/contract/limits/per-address-ipv6", test_per_address_ipv6);
+  g_test_add_func ("/contract/limits/cross-site", test_cross_site);
 
   /* lockout tests must not trip the per-address limit; that one gets a
    * gateway of its own with the defaults */

@@ -398,11 +398,7 @@ ot_http_send (SoupSession  *session,
               GError      **error)
 {
   g_autoptr(SoupMessage) msg = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   SoupMessageHeaders *headers;
-  OtResponse *r;
-  gsize size = 0;
-  const char *data;
 
   msg = soup_message_new (method, uri);
   if (msg == NULL)
@@ -425,6 +421,19 @@ ot_http_send (SoupSession  *session,
                                                 "application/json; charset=utf-8",
                                                 req);
     }
+
+  return ot_http_exchange (session, msg, error);
+}
+
+OtResponse *
+ot_http_exchange (SoupSession  *session,
+                  SoupMessage  *msg,
+                  GError      **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  OtResponse *r;
+  gsize size = 0;
+  const char *data;
 
   bytes = soup_session_send_and_read (session, msg, NULL, error);
   if (bytes == NULL)

@@ -81,6 +81,11 @@ OtResponse  *ot_http_send                (SoupSession *session,
                                           const char  *body,
                                           gsize        len,
                                           GError     **error);
+/* Sends @msg as it is (headers and body already set): NULL and @error when
+ * it got no HTTP answer at all. */
+OtResponse  *ot_http_exchange            (SoupSession *session,
+                                          SoupMessage *msg,
+                                          GError     **error);
 void         ot_response_free            (OtResponse  *r);
 /* For servers the tests play (a bank, an SMS gateway): answers @msg with
  * @status and the JSON @body. */

@@ -115,6 +115,39 @@ test_address_key (void)
     }
 }
 
+static void
+test_origin_is_own (void)
+{
+  static const struct { const char *origin, *host, *public_url; gboolean own; } cases[] = {
+    { "http://127.0.0.1:8080", "127.0.0.1:8080", NULL, TRUE },
+    { "https://127.0.0.1:8080", "127.0.0.1:8080", NULL, TRUE },      /* behind a TLS proxy */
+    { "http://CARDS.example:8080", "cards.example:8080", NULL, TRUE },
+    { "http://[::1]:8080", "[::1]:8080", NULL, TRUE },
+    { "http://127.0.0.1", "127.0.0.1:8080", NULL, FALSE },
+    { "http://127.0.0.1:8081", "127.0.0.1:8080", NULL, FALSE },
+    { "http://127.0.0.1:8080", NULL, NULL, FALSE },
+    { "https://evil.example", "cards.example", NULL, FALSE },
+    { "null", "cards.example", NULL, FALSE },
+    { "file://", "", NULL, FALSE },
+    { "https://", "", NULL, FALSE },
+    { "ftp://cards.example", "cards.example", NULL, FALSE },
+    { "https://cards.example", "10.0.0.2:8080", "https://cards.example/", TRUE },
+    { "https://cards.example", "10.0.0.2:8080", "https://Cards.Example:443/site", TRUE },
+    { "http://cards.example", "10.0.0.2:8080", "https://cards.example/", FALSE },
+    { "https://cards.example:8443", "10.0.0.2:8080", "https://cards.example:8443", TRUE },
+    { "https://cards.example", "10.0.0.2:8080", "https://cards.example:8443", FALSE },
+    { "http://[2001:db8::1]", "10.0.0.2:8080", "http://[2001:DB8::1]:80/", TRUE },
+    { "https://cards.example", "10.0.0.2:8080", "not a url", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("%s %s %s", cases[i].origin, cases[i].host, cases[i].public_url);
+      g_assert_cmpint (gw_net_origin_is_own (cases[i].origin, cases[i].host,
+                                             cases[i].public_url), ==, cases[i].own);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -123,5 +156,6 @@ main (int   argc,
   g_test_add_func ("/net/address-is-public", test_address_is_public);
   g_test_add_func ("/net/host-may-be-public", test_host_may_be_public);
   g_test_add_func ("/net/address-key", test_address_key);
+  g_test_add_func ("/net/origin-is-own", test_origin_is_own);
   return g_test_run ();
 }
