@@ -5,6 +5,7 @@
  */
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -342,6 +343,28 @@ connect_bank (Gateway     *gw,
   return TRUE;
 }
 
+/* A database an older version left readable by others (it was made under
+ * the operator's umask) is made its owner's alone before it is opened:
+ * SQLite gives the -wal and -shm it creates the database's own mode. */
+static void
+restrict_database (const char *db_path)
+{
+  static const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *path = g_strconcat (db_path, suffixes[i], NULL);
+      GStatBuf st;
+
+      if (g_lstat (path, &st) != 0 || !S_ISREG (st.st_mode) || (st.st_mode & 0077) == 0)
+        continue;
+      if (g_chmod (path, st.st_mode & 0700) != 0)
+        g_warning ("cannot make %s its owner's alone: %s", path, g_strerror (errno));
+      else
+        g_message ("%s was readable by others; it is now its owner's alone", path);
+    }
+}
+
 static gboolean
 start (Gateway  *gw,
        GError  **error)
@@ -365,6 +388,7 @@ start (Gateway  *gw,
     g_warning ("[wallet] pbkdf2_iterations is below 600,000: for tests only");
   onepin_key_hmac (gw->keys->apikey, token, strlen (token), token_hash);
 
+  restrict_database (db_path);
   store = gw_store_sqlite_new (db_path, gw->keys->seal, gw->keys->idempotency, error);
   if (store == NULL)
     return FALSE;

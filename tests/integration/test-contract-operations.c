@@ -414,6 +414,33 @@ test_signals_and_durability (void)
   ot_gateway_stop (g2);
 }
 
+static void
+assert_modes (OtGateway         *g2,
+              const char *const *expected,
+              guint              n_expected)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  guint found = 0;
+
+  dir = g_dir_open (ot_gateway_data_dir (g2), 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (ot_gateway_data_dir (g2), name, NULL);
+      GStatBuf st;
+
+      if (g_str_equal (name, "gateway.conf") || g_str_equal (name, "gateway.log"))
+        continue;
+      g_assert_cmpint (g_lstat (path, &st), ==, 0);
+      g_test_message ("%s: %o", name, (guint) (st.st_mode & 07777));
+      g_assert_true (S_ISREG (st.st_mode));
+      g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+      found += g_strv_contains ((const char * const *) expected, name);
+    }
+  g_assert_cmpuint (found, ==, n_expected);
+}
+
 /* Every file the gateway makes in its data dir is its owner's alone, whatever
  * the umask it was started with: the database and its WAL and shared memory
  * (card data, sealed or keyed, and every payment), the keys, the token, the
@@ -429,31 +456,28 @@ test_data_dir_modes (void)
   g_autofree char *mch = NULL;
   g_autoptr(OtCard) card = NULL;
   g_autoptr(JsonObject) paid = NULL;
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-  guint found = 0;
 
   umask (umask_before);
   mch = ot_create_merchant (g2, "Modes Mall", &secret);
   card = ot_new_card (g2, 10000, PW);
   paid = ot_pay (g2, secret, card->number, PW, 1000, TRUE);
+  assert_modes (g2, expected, G_N_ELEMENTS (expected));
 
-  dir = g_dir_open (ot_gateway_data_dir (g2), 0, NULL);
-  g_assert_nonnull (dir);
-  while ((name = g_dir_read_name (dir)) != NULL)
+  /* A data dir an older version left readable: closed off on start. */
+  ot_gateway_terminate (g2, SIGTERM);
+  for (guint i = 0; i < 3; i++)
     {
-      g_autofree char *path = g_build_filename (ot_gateway_data_dir (g2), name, NULL);
-      GStatBuf st;
+      g_autofree char *path = g_build_filename (ot_gateway_data_dir (g2), expected[i], NULL);
 
-      if (g_str_equal (name, "gateway.conf") || g_str_equal (name, "gateway.log"))
-        continue;
-      g_assert_cmpint (g_lstat (path, &st), ==, 0);
-      g_test_message ("%s: %o", name, (guint) (st.st_mode & 07777));
-      g_assert_true (S_ISREG (st.st_mode));
-      g_assert_cmpint (st.st_mode & 07777, ==, 0600);
-      found += g_strv_contains (expected, name);
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        g_assert_cmpint (g_chmod (path, 0644), ==, 0);
     }
-  g_assert_cmpuint (found, ==, G_N_ELEMENTS (expected));
+  ot_gateway_restart (g2);
+  {
+    g_autoptr(JsonObject) again = ot_pay (g2, secret, card->number, PW, 1000, TRUE);
+
+    assert_modes (g2, expected, G_N_ELEMENTS (expected));
+  }
   ot_gateway_stop (g2);
 }
 
