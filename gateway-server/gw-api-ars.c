@@ -106,12 +106,11 @@ gw_api_ars_sessions_create (GwRequest *request)
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
     return;
-  calling = gw_api_phone_normalize_number (onepin_json_get_string (request->body,
-                                                                   "calling_number", ""));
-  locale = onepin_json_get_string (request->body, "locale", "ko");
+  /* A refusal answers the request, whose body then goes. */
+  calling = gw_api_phone_read_calling_number (request);
   if (calling == NULL)
-    return gw_request_bad_param (request, "calling_number",
-                                 "calling_number must be 4 to 20 digits, optionally after a +.");
+    return;
+  locale = onepin_json_get_string (request->body, "locale", "ko");
   if (!g_strv_contains (locales, locale))
     return gw_request_bad_param (request, "locale", "locale must be ko or en.");
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gw-wallet.h"
+#include "onepin-contact.h"
 #include "onepin-money.h"
 
 #define MAX_PRICE 1000000
@@ -41,14 +42,16 @@ all_digits (const char *text,
 }
 
 char *
-gw_api_phone_normalize_number (const char *text)
+gw_api_phone_read_calling_number (GwRequest *request)
 {
-  /* +82 is Korea: "+821012345678" is the line dialled as "01012345678". */
-  if (g_str_has_prefix (text, "+82") && all_digits (text + 3, 4, 17))
-    return g_strconcat ("0", text + 3, NULL);
-  if (text[0] == '+')
-    text++;
-  return all_digits (text, 4, 20) ? g_strdup (text) : NULL;
+  /* onepin-contact.c: the desktop wallet checks the same rule before it sends. */
+  char *digits = onepin_contact_calling_number (
+    onepin_json_get_string (request->body, "calling_number", ""));
+
+  if (digits == NULL)
+    gw_request_bad_param (request, "calling_number",
+                          "calling_number must be 4 to 20 digits, optionally after a +.");
+  return digits;
 }
 
 void
@@ -127,13 +130,9 @@ parse_caller (GwRequest     *request,
       gw_ledger_credentials (ledger, number, password, &caller->credentials);
       return TRUE;
     }
-  normalized = gw_api_phone_normalize_number (calling);
+  normalized = gw_api_phone_read_calling_number (request);
   if (normalized == NULL)
-    {
-      gw_request_bad_param (request, "calling_number",
-                            "calling_number must be 4 to 20 digits, optionally after a +.");
-      return FALSE;
-    }
+    return FALSE;
   caller->by_calling_number = TRUE;
   gw_phone_calling_lookup (ledger, normalized, caller->calling_lookup);
   return TRUE;
@@ -900,10 +899,9 @@ typedef enum
 
 typedef struct
 {
-  GwCredentials credentials;
-  guint8        lookup[32];
-  char          last4[5];
-  NumberAction  action;
+  GwCredentials  credentials;
+  GwApiPhoneLine line;
+  NumberAction   action;
 } NumberData;
 
 /* The card a holder's request names by its number and password, in @card;
@@ -926,7 +924,8 @@ holder_card (GwTxn               *txn,
   if (outcome.code != GW_RESULT_OK)
     return gw_call_fail (call, &outcome, NULL), TRUE;
   /* Every mall a wallet's card paid at has seen its number and password:
-   * those must not attach a line to it, which then pays with neither. */
+   * those must not attach a line to it, which then pays with neither. Its
+   * owner registers lines signed in (gw-api-wallet.c). */
   if (!gw_wallet_owns_card (txn, card->id, &wallet_card, error))
     return FALSE;
   if (wallet_card)
@@ -939,12 +938,18 @@ holder_card (GwTxn               *txn,
 /* A calling number of @card as the holder's routes show it, its object
  * left open for more members. */
 static void
-render_number (GString      *body,
-               const GwCard *card,
-               const char   *last4,
-               gboolean      registered)
+render_number (GString              *body,
+               const GwLedgerConfig *config,
+               const GwCard         *card,
+               const guint8          lookup[32],
+               const char           *last4,
+               gboolean              registered)
 {
+  char id[GW_PHONE_LINE_ID_LEN + 1];
+
+  gw_phone_calling_number_id (config, card->id, lookup, id);
   g_string_append_c (body, '{');
+  gw_json_str (body, "id", id);
   gw_json_str (body, "object", "calling_number");
   gw_json_str (body, "card_id", card->id);
   gw_json_str (body, "card_last4", card->last4);
@@ -952,35 +957,99 @@ render_number (GString      *body,
   gw_json_bool (body, "registered", registered);
 }
 
-static gboolean
-change_number (GwTxn            *txn,
-               GwCall           *call,
-               const NumberData *data,
-               const GwCard     *card,
-               GError          **error)
+static void
+reply_number (GwCall       *call,
+              const GwCard *card,
+              const guint8  lookup[32],
+              const char   *last4,
+              gboolean      registered)
 {
-  gboolean remove = data->action == NUMBER_DELETE;
-  GwPhoneResult result;
-  GString *body;
+  GString *body = g_string_new (NULL);
 
-  if (!gw_phone_register_calling_number (txn, card, data->lookup, data->last4, remove, &result,
-                                         error))
-    return FALSE;
-  if (result != GW_PHONE_OK)
-    {
-      gw_api_phone_reply_result (call, result, NULL);
-      return TRUE;
-    }
-  body = g_string_new (NULL);
-  render_number (body, card, data->last4, !remove);
+  render_number (body, gw_server_get_ledger_config (call->server), card, lookup, last4,
+                 registered);
   gw_json_close (body, '}');
   gw_call_ok (call, body);
+}
+
+gboolean
+gw_api_phone_read_line (GwRequest      *request,
+                        GwApiPhoneLine *line)
+{
+  g_autofree char *digits = gw_api_phone_read_calling_number (request);
+
+  if (digits == NULL)
+    return FALSE;
+  gw_phone_calling_lookup (gw_server_get_ledger_config (request->server), digits, line->lookup);
+  g_strlcpy (line->last4, digits + strlen (digits) - 4, sizeof line->last4);
   return TRUE;
 }
 
-/* The card's lines, each by its last four digits only: the holder knows
- * the rest, and the answer passes through whatever the holder's client
- * keeps. */
+gboolean
+gw_api_phone_change_line (GwTxn                *txn,
+                          GwCall               *call,
+                          const GwCard         *card,
+                          const GwApiPhoneLine *line,
+                          gboolean              remove,
+                          GError              **error)
+{
+  GwPhoneResult result;
+
+  if (!gw_phone_register_calling_number (txn, card, line->lookup, line->last4, remove, &result,
+                                         error))
+    return FALSE;
+  if (result != GW_PHONE_OK)
+    gw_api_phone_reply_result (call, result, NULL);
+  else
+    reply_number (call, card, line->lookup, line->last4, !remove);
+  return TRUE;
+}
+
+gboolean
+gw_api_phone_remove_line_id (GwTxn         *txn,
+                             GwCall        *call,
+                             const GwCard  *card,
+                             const char    *id,
+                             GError       **error)
+{
+  GwPhoneCallingNumber removed = { 0 };
+  GwPhoneResult result;
+
+  if (!gw_phone_remove_calling_number_id (txn, gw_server_get_ledger_config (call->server), card,
+                                          id, &removed, &result, error))
+    return FALSE;
+  if (result == GW_PHONE_NUMBER_NOT_FOUND)
+    gw_api_wallet_refuse (call, 404, "invalid_request_error", "resource_missing", "id",
+                          "No such calling number on this card.");
+  else if (result != GW_PHONE_OK)
+    gw_api_phone_reply_result (call, result, NULL);
+  else
+    reply_number (call, card, removed.lookup, removed.last4, FALSE);
+  return TRUE;
+}
+
+/* Each line by its last four digits only: the holder knows the rest, and
+ * the answer passes through whatever the holder's client keeps. */
+void
+gw_api_phone_render_lines (GString              *body,
+                           const GwLedgerConfig *config,
+                           const GwCard         *card,
+                           GArray               *lines)
+{
+  g_string_append (body, "{\"object\":\"list\",\"data\":[");
+  for (guint i = 0; i < lines->len; i++)
+    {
+      const GwPhoneCallingNumber *line = &g_array_index (lines, GwPhoneCallingNumber, i);
+
+      if (i > 0)
+        g_string_append_c (body, ',');
+      render_number (body, config, card, line->lookup, line->last4, TRUE);
+      gw_json_int (body, "created", line->created);
+      gw_json_close (body, '}');
+    }
+  g_string_append (body, "],\"has_more\":false}");
+}
+
 static gboolean
 list_numbers (GwTxn         *txn,
               GwCall        *call,
@@ -992,18 +1061,8 @@ list_numbers (GwTxn         *txn,
 
   if (lines == NULL)
     return FALSE;
-  body = g_string_new ("{\"object\":\"list\",\"data\":[");
-  for (guint i = 0; i < lines->len; i++)
-    {
-      const GwPhoneCallingNumber *line = &g_array_index (lines, GwPhoneCallingNumber, i);
-
-      if (i > 0)
-        g_string_append_c (body, ',');
-      render_number (body, card, line->last4, TRUE);
-      gw_json_int (body, "created", line->created);
-      gw_json_close (body, '}');
-    }
-  g_string_append (body, "]}");
+  body = g_string_new (NULL);
+  gw_api_phone_render_lines (body, gw_server_get_ledger_config (call->server), card, lines);
   gw_call_ok (call, body);
   return TRUE;
 }
@@ -1023,7 +1082,8 @@ number_apply (GwTxn   *txn,
     return TRUE;
   if (data->action == NUMBER_LIST)
     return list_numbers (txn, call, &card, error);
-  return change_number (txn, call, data, &card, error);
+  return gw_api_phone_change_line (txn, call, &card, &data->line,
+                                   data->action == NUMBER_DELETE, error);
 }
 
 /* Reads the number and password, and for a change the calling number;
@@ -1037,31 +1097,18 @@ calling_number (GwRequest    *request,
     { "password", ONEPIN_JSON_STRING, TRUE },
     { "calling_number", ONEPIN_JSON_STRING, TRUE },
   };
-  const GwLedgerConfig *ledger = gw_server_get_ledger_config (request->server);
   gboolean with_line = action != NUMBER_LIST;
-  g_autofree char *normalized = NULL;
   NumberData *data;
 
   if (!gw_request_check_body (request, fields, with_line ? G_N_ELEMENTS (fields) : 2))
     return;
-  if (with_line)
-    {
-      normalized = gw_api_phone_normalize_number (
-        onepin_json_get_string (request->body, "calling_number", ""));
-      if (normalized == NULL)
-        return gw_request_bad_param (request, "calling_number", "calling_number must be 4 to 20"
-                                     " digits, optionally after a +.");
-    }
-
   data = g_new0 (NumberData, 1);
-  gw_ledger_credentials (ledger, onepin_json_get_string (request->body, "number", ""),
+  if (with_line && !gw_api_phone_read_line (request, &data->line))
+    return g_free (data);
+  gw_ledger_credentials (gw_server_get_ledger_config (request->server),
+                         onepin_json_get_string (request->body, "number", ""),
                          onepin_json_get_string (request->body, "password", ""),
                          &data->credentials);
-  if (with_line)
-    {
-      gw_phone_calling_lookup (ledger, normalized, data->lookup);
-      g_strlcpy (data->last4, normalized + strlen (normalized) - 4, sizeof data->last4);
-    }
   data->action = action;
   gw_call_submit (gw_call_new (request, number_apply, data, g_free));
 }

@@ -52,8 +52,43 @@ void gw_api_phone_config                 (const GwConfig *config,
 GwPhoneRateTable *gw_api_phone_parse_rate_table (JsonObject  *body,
                                                  char       **param,
                                                  const char **message);
-/* Parses a calling number ("010…", "+82 10…" without spaces, digits only
- * otherwise) into national digits; NULL if it is not one. */
-char *gw_api_phone_normalize_number      (const char     *text);
+/* Calling numbers, shared by the card holder's routes and a wallet's
+ * signed-in user's (gw-api-wallet.c), each of which finds the card its own
+ * way first. */
+
+/* A calling number a request names: its keyed hash and last four digits. */
+typedef struct
+{
+  guint8 lookup[32];
+  char   last4[5];
+} GwApiPhoneLine;
+
+/* Reads the body's calling_number into @line; FALSE after replying 400. */
+gboolean gw_api_phone_read_line          (GwRequest            *request,
+                                          GwApiPhoneLine       *line);
+/* Registers @line to @card (or with @remove takes it off) and answers the
+ * call: the line, or why not (409 calling_number_taken, 404). */
+gboolean gw_api_phone_change_line        (GwTxn                *txn,
+                                          GwCall               *call,
+                                          const GwCard         *card,
+                                          const GwApiPhoneLine *line,
+                                          gboolean              remove,
+                                          GError              **error);
+/* Removes @card's line whose id (gw_phone_calling_number_id) is @id and
+ * answers the call: the line, or 404 resource_missing. */
+gboolean gw_api_phone_remove_line_id     (GwTxn                *txn,
+                                          GwCall               *call,
+                                          const GwCard         *card,
+                                          const char           *id,
+                                          GError              **error);
+/* The list object of @card's @lines (GwPhoneCallingNumber), masked. */
+void     gw_api_phone_render_lines       (GString              *body,
+                                          const GwLedgerConfig *config,
+                                          const GwCard         *card,
+                                          GArray               *lines);
+
+/* The body's calling_number ("010…", "+8210…": onepin_contact_calling_number)
+ * as national digits, to free; NULL after replying 400. */
+char *gw_api_phone_read_calling_number   (GwRequest      *request);
 
 G_END_DECLS

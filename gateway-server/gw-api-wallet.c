@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "gw-api-phone.h"
 #include "onepin-card.h"
 #include "onepin-contact.h"
 
@@ -161,6 +162,18 @@ gw_api_wallet_refuse_result (GwCall         *call,
                                    refusals[i].param, refusals[i].message);
   gw_api_wallet_refuse (call, 404, "invalid_request_error", "resource_missing", "id",
                         "No such object.");
+}
+
+/* The same refusal, answered outside a call (a read). */
+static void
+reply_refusal (GwRequest      *request,
+               GwWalletResult  result)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (refusals); i++)
+    if (refusals[i].result == result)
+      return gw_request_error (request, refusals[i].status, refusals[i].type, refusals[i].code,
+                               refusals[i].param, refusals[i].message);
+  g_return_if_reached ();
 }
 
 void
@@ -395,6 +408,7 @@ typedef enum
   WORK_LOGIN,
   WORK_PASSWORD,
   WORK_CARD_PASSWORD,               /* checks the login's password, hashes nothing new */
+  WORK_CALLING_NUMBER,              /* likewise, to register a line to the card */
 } WorkKind;
 
 struct _Work
@@ -404,10 +418,11 @@ struct _Work
   GwWalletState  *state;
   GwStore      *store;
   char         *login_id;         /* WORK_LOGIN */
-  char         *user_id;          /* WORK_PASSWORD, WORK_CARD_PASSWORD */
+  char         *user_id;          /* all but WORK_REGISTER and WORK_LOGIN */
   char         *password;
   char         *new_password;     /* WORK_REGISTER's only one, or WORK_PASSWORD's new one */
   char         *card_password;    /* WORK_CARD_PASSWORD's new one */
+  GwApiPhoneLine line;            /* WORK_CALLING_NUMBER's */
 
   guint8        login_hash[32];   /* what attempts are counted under */
   GwWalletUser  user;
@@ -547,8 +562,9 @@ work_enqueue (Work *work)
 }
 
 /* On the writer, before the password is hashed: the attempt is counted
- * first, so that guesses sent together cannot pass the limit. A password
- * change (the login's or the card's) counts under its user's login ID. */
+ * first, so that guesses sent together cannot pass the limit. A signed-in
+ * user's (a password change, the login's or the card's; a calling number)
+ * counts under their login ID. */
 static gboolean
 attempt_begin_apply (GwTxn    *txn,
                      gpointer  data,
@@ -559,7 +575,7 @@ attempt_begin_apply (GwTxn    *txn,
   g_auto(GwWalletUser) user = { 0 };
   GError *local = NULL;
 
-  if (work->kind == WORK_PASSWORD || work->kind == WORK_CARD_PASSWORD)
+  if (work->kind != WORK_LOGIN)
     {
       if (!wallet->user_by_id (txn, work->user_id, &user, &local))
         return local == NULL || (g_propagate_error (error, local), FALSE);
@@ -669,6 +685,8 @@ typedef struct
   JsonObject      *changes;          /* profile update */
   GwFundingSource  funding;
   char            *source_id;
+  GwApiPhoneLine   line;             /* a calling number to register */
+  char            *line_id;          /* one to remove */
 } Op;
 
 static void
@@ -682,6 +700,7 @@ op_free (gpointer data)
   g_clear_pointer (&op->changes, json_object_unref);
   gw_funding_source_clear (&op->funding);
   g_free (op->source_id);
+  g_free (op->line_id);
   g_free (op);
 }
 
@@ -931,6 +950,8 @@ typedef struct
   gboolean      has_card;
   GPtrArray    *funding;
   GArray       *history;
+  gboolean      with_lines;     /* the card's calling numbers too */
+  GArray       *lines;
   gint64        starting_after;
   gint64        after_account;  /* the account starting_after's line is on */
   guint         limit;
@@ -942,6 +963,7 @@ read_data_clear (ReadData *data)
   gw_wallet_user_clear (&data->user);
   g_clear_pointer (&data->funding, g_ptr_array_unref);
   g_clear_pointer (&data->history, g_array_unref);
+  g_clear_pointer (&data->lines, g_array_unref);
 }
 
 static gboolean
@@ -958,6 +980,8 @@ read_user_apply (GwTxn    *txn,
   if (data->has_card && data->limit > 0)
     data->history = WALLET (txn)->history (txn, data->card.account_id, data->starting_after,
                                            data->limit + 1, &local);
+  if (data->has_card && data->with_lines && local == NULL)
+    data->lines = gw_phone_calling_numbers (txn, data->card.id, &local);
   if (local != NULL)
     return g_propagate_error (error, local), FALSE;
   return TRUE;
@@ -1147,7 +1171,82 @@ card_password_apply (GwTxn   *txn,
   return TRUE;
 }
 
-/* The login's password checked, for a change of it or of the card's. */
+/* The card's calling numbers */
+
+static gboolean
+add_calling_number_apply (GwTxn   *txn,
+                          GwCall  *call,
+                          GError **error)
+{
+  Op *op = call->data;
+  GwCard card;
+  GwWalletResult result;
+
+  if (!gw_wallet_verified_card (txn, &op->state->config, op->user_id, op->verified_hash, &card,
+                                &result, error))
+    return FALSE;
+  if (result != GW_WALLET_OK)
+    return gw_api_wallet_refuse_result (call, result), TRUE;
+  return gw_api_phone_change_line (txn, call, &card, &op->line, FALSE, error);
+}
+
+/* A line pays with no password at all, so registering one is proved by
+ * the login's password, as a change of the card's (the card's own is
+ * known to every mall it paid at): checked on a KDF worker and counted
+ * towards the login's lockout. The number is checked first, so a wrong
+ * one costs no hash. */
+void
+gw_api_wallet_add_calling_number (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "calling_number", ONEPIN_JSON_STRING, TRUE },
+    { "current_password", ONEPIN_JSON_STRING, TRUE },
+  };
+  GwApiPhoneLine line;
+  Work *work;
+
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)) ||
+      !gw_api_phone_read_line (request, &line))
+    return;
+
+  work = g_new0 (Work, 1);
+  work->kind = WORK_CALLING_NUMBER;
+  work->request = request;
+  work->user_id = g_strdup (request->user_id);
+  work->password = g_strdup (onepin_json_get_string (request->body, "current_password", ""));
+  work->line = line;
+  work_start (work);
+}
+
+static gboolean
+remove_calling_number_apply (GwTxn   *txn,
+                             GwCall  *call,
+                             GError **error)
+{
+  Op *op = call->data;
+  GwCard card;
+  GwWalletResult result;
+
+  if (!gw_wallet_user_card (txn, op->user_id, &card, &result, error))
+    return FALSE;
+  if (result != GW_WALLET_OK)
+    return gw_api_wallet_refuse_result (call, result), TRUE;
+  return gw_api_phone_remove_line_id (txn, call, &card, op->line_id, error);
+}
+
+/* Removing takes nothing but the session, as removing a funding source
+ * does: it only takes a way to pay away. */
+void
+gw_api_wallet_remove_calling_number (GwRequest *request)
+{
+  Op *op = op_new (request);
+
+  op->line_id = g_strdup (request->path_id);
+  gw_call_submit (gw_call_new (request, remove_calling_number_apply, op, op_free));
+}
+
+/* The login's password checked, for a change of it or of the card's, or
+ * for a calling number. */
 static void
 password_continue (Work *work)
 {
@@ -1163,6 +1262,11 @@ password_continue (Work *work)
     {
       op->password = g_strdup (work->card_password);
       return gw_call_submit (gw_call_new (request, card_password_apply, op, op_free));
+    }
+  if (work->kind == WORK_CALLING_NUMBER)
+    {
+      op->line = work->line;
+      return gw_call_submit (gw_call_new (request, add_calling_number_apply, op, op_free));
     }
   memcpy (op->new_salt, work->new_salt, sizeof op->new_salt);
   memcpy (op->new_hash, work->new_hash, sizeof op->new_hash);
@@ -1308,6 +1412,26 @@ gw_api_wallet_card (GwRequest *request)
   g_string_append_c (body, '{');
   render_card (body, &data.card, gw_api_wallet_now ());
   g_string_append_c (body, '}');
+  read_data_clear (&data);
+  gw_request_reply (request, 200, body);
+}
+
+void
+gw_api_wallet_list_calling_numbers (GwRequest *request)
+{
+  ReadData data = { .with_lines = TRUE };
+  GString *body;
+
+  if (!read_user (request, &data))
+    return;
+  if (!data.has_card)
+    {
+      read_data_clear (&data);
+      return reply_refusal (request, GW_WALLET_CARD_NOT_ISSUED);
+    }
+  body = g_string_new (NULL);
+  gw_api_phone_render_lines (body, gw_server_get_ledger_config (request->server), &data.card,
+                             data.lines);
   read_data_clear (&data);
   gw_request_reply (request, 200, body);
 }

@@ -523,6 +523,8 @@ read_calling_number (sqlite3_stmt *stmt,
 
   gw_sqlite_copy_text (line->last4, sizeof line->last4, stmt, 0);
   line->created = sqlite3_column_int64 (stmt, 1);
+  if (sqlite3_column_bytes (stmt, 2) == sizeof line->lookup)
+    memcpy (line->lookup, sqlite3_column_blob (stmt, 2), sizeof line->lookup);
 }
 
 static GArray *
@@ -531,7 +533,7 @@ p_calling_numbers_of_card (GwTxn         *t,
                            GError       **error)
 {
   sqlite3_stmt *stmt = PREP (t,
-    "SELECT last4, created FROM phone_calling_numbers WHERE card_id = ?"
+    "SELECT last4, created, lookup FROM phone_calling_numbers WHERE card_id = ?"
     " ORDER BY created, last4");
 
   if (stmt == NULL)

@@ -140,9 +140,11 @@ typedef struct
 void gw_phone_pin_clear (GwPhonePin *pin);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GwPhonePin, gw_phone_pin_clear)
 
-/* A calling number as its card's holder sees it. */
+/* A calling number of a card: what its holder sees, and the keyed hash it
+ * is found by (gw_phone_calling_number_id makes its id of it). */
 typedef struct
 {
+  guint8  lookup[32];
   char    last4[5];
   gint64  created;
 } GwPhoneCallingNumber;

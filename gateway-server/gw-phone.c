@@ -608,3 +608,57 @@ gw_phone_calling_numbers (GwTxn       *txn,
 {
   return PHONE (txn)->calling_numbers_of_card (txn, card_id, error);
 }
+
+void
+gw_phone_calling_number_id (const GwLedgerConfig *config,
+                            const char           *card_id,
+                            const guint8          lookup[32],
+                            char                  out[GW_PHONE_LINE_ID_LEN + 1])
+{
+  static const char hex[] = "0123456789abcdef";
+  g_autoptr(GString) input = g_string_new ("calling-number-id\n");
+  guint8 mac[32] = { 0 };
+
+  /* Domain-separated from the numbers' own hashes, under the same key. */
+  g_string_append (input, card_id);
+  g_string_append_c (input, '\n');
+  g_string_append_len (input, (const char *) lookup, 32);
+  onepin_key_hmac (config->lookup_key, input->str, input->len, mac);
+  memcpy (out, "cn_", 3);
+  for (guint i = 0; i < (GW_PHONE_LINE_ID_LEN - 3) / 2; i++)
+    {
+      out[3 + 2 * i] = hex[mac[i] >> 4];
+      out[4 + 2 * i] = hex[mac[i] & 0xf];
+    }
+  out[GW_PHONE_LINE_ID_LEN] = '\0';
+}
+
+/* The card holds a few lines at most: each one's id is made and compared. */
+gboolean
+gw_phone_remove_calling_number_id (GwTxn                *txn,
+                                   const GwLedgerConfig *config,
+                                   const GwCard         *card,
+                                   const char           *id,
+                                   GwPhoneCallingNumber *removed,
+                                   GwPhoneResult        *result,
+                                   GError              **error)
+{
+  g_autoptr(GArray) lines = gw_phone_calling_numbers (txn, card->id, error);
+
+  if (lines == NULL)
+    return FALSE;
+  *result = GW_PHONE_NUMBER_NOT_FOUND;
+  for (guint i = 0; i < lines->len; i++)
+    {
+      const GwPhoneCallingNumber *line = &g_array_index (lines, GwPhoneCallingNumber, i);
+      char line_id[GW_PHONE_LINE_ID_LEN + 1];
+
+      gw_phone_calling_number_id (config, card->id, line->lookup, line_id);
+      if (!g_str_equal (line_id, id))
+        continue;
+      *removed = *line;
+      return gw_phone_register_calling_number (txn, card, line->lookup, line->last4, TRUE,
+                                               result, error);
+    }
+  return TRUE;
+}

@@ -157,4 +157,23 @@ GArray     *gw_phone_calling_numbers       (GwTxn                *txn,
                                             const char           *card_id,
                                             GError              **error);
 
+/* "cn_" and 24 hex digits: a calling number of a card named without its
+ * digits, so that a URL can carry it (DELETE /v1/wallet/card/calling_numbers/{id}).
+ * A keyed hash of the card and the number's keyed hash: the same line on
+ * the same card always has the same id, on another card another one. */
+#define GW_PHONE_LINE_ID_LEN 27
+void        gw_phone_calling_number_id     (const GwLedgerConfig *config,
+                                            const char           *card_id,
+                                            const guint8          lookup[32],
+                                            char                  out[GW_PHONE_LINE_ID_LEN + 1]);
+/* Removes the calling number of @card whose id is @id, copied into
+ * @removed; GW_PHONE_NUMBER_NOT_FOUND in @result if the card has none. */
+gboolean    gw_phone_remove_calling_number_id (GwTxn              *txn,
+                                            const GwLedgerConfig *config,
+                                            const GwCard         *card,
+                                            const char           *id,
+                                            GwPhoneCallingNumber *removed,
+                                            GwPhoneResult        *result,
+                                            GError              **error);
+
 G_END_DECLS

@@ -315,6 +315,24 @@ recheck_user (GwTxn                *txn,
   return TRUE;
 }
 
+/* The same for a signed-in user's password, given again to change
+ * something: a wrong one is GW_WALLET_PASSWORD_INCORRECT. */
+static gboolean
+recheck_password (GwTxn                *txn,
+                  const GwWalletConfig *config,
+                  const char           *user_id,
+                  const guint8          verified_hash[32],
+                  GwWalletUser         *user,
+                  GwWalletResult       *result,
+                  GError              **error)
+{
+  if (!recheck_user (txn, config, user_id, verified_hash, user, result, error))
+    return FALSE;
+  if (*result == GW_WALLET_INVALID_LOGIN)
+    *result = GW_WALLET_PASSWORD_INCORRECT;
+  return TRUE;
+}
+
 gboolean
 gw_wallet_open_session (GwTxn                 *txn,
                         const GwWalletConfig  *config,
@@ -361,26 +379,100 @@ gw_wallet_change_password (GwTxn                 *txn,
                            GwWalletResult        *result,
                            GError               **error)
 {
-  GwWalletUser user = { 0 };
+  g_auto(GwWalletUser) user = { 0 };
 
-  if (!recheck_user (txn, config, user_id, verified_hash, &user, result, error))
+  if (!recheck_password (txn, config, user_id, verified_hash, &user, result, error))
     return FALSE;
-  gw_wallet_user_clear (&user);
-  if (*result == GW_WALLET_INVALID_LOGIN)
-    *result = GW_WALLET_PASSWORD_INCORRECT;
   if (*result != GW_WALLET_OK)
     return TRUE;
 
+  /* The login's password is what registers the card's calling numbers
+   * (POST /v1/wallet/card/calling_numbers): whoever knew the old one keeps
+   * no line, as no session. */
   return WALLET (txn)->user_set_password (txn, user_id, new_salt, new_hash,
                                           config->pbkdf2_iterations, error) &&
-         WALLET (txn)->sessions_revoke_others (txn, user_id, session_id, NOW (txn), error) >= 0;
+         WALLET (txn)->sessions_revoke_others (txn, user_id, session_id, NOW (txn), error) >= 0 &&
+         (user.card_id[0] == '\0' || gw_phone_forget_calling_numbers (txn, user.card_id, error));
+}
+
+/* The card of @user in @card; GW_WALLET_CARD_NOT_ISSUED in @result if
+ * there is none. */
+static gboolean
+card_of (GwTxn              *txn,
+         const GwWalletUser *user,
+         GwCard             *card,
+         GwWalletResult     *result,
+         GError            **error)
+{
+  GError *local = NULL;
+
+  *result = GW_WALLET_OK;
+  if (user->card_id[0] != '\0' && CALL (txn, card_by_id, user->card_id, card, &local))
+    return TRUE;
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  *result = GW_WALLET_CARD_NOT_ISSUED;
+  return TRUE;
+}
+
+/* The same, GW_WALLET_CARD_NOT_USABLE when it is closed or expired. */
+static gboolean
+usable_card_of (GwTxn              *txn,
+                const GwWalletUser *user,
+                GwCard             *card,
+                GwWalletResult     *result,
+                GError            **error)
+{
+  if (!card_of (txn, user, card, result, error))
+    return FALSE;
+  if (*result == GW_WALLET_OK &&
+      (g_str_equal (card->state, "closed") || card->expires_at <= NOW (txn)))
+    *result = GW_WALLET_CARD_NOT_USABLE;
+  return TRUE;
+}
+
+gboolean
+gw_wallet_user_card (GwTxn           *txn,
+                     const char      *user_id,
+                     GwCard          *card,
+                     GwWalletResult  *result,
+                     GError         **error)
+{
+  g_auto(GwWalletUser) user = { 0 };
+  GError *local = NULL;
+
+  if (!WALLET (txn)->user_by_id (txn, user_id, &user, &local))
+    {
+      if (local != NULL)
+        return g_propagate_error (error, local), FALSE;
+      return *result = GW_WALLET_NOT_FOUND, TRUE;
+    }
+  return card_of (txn, &user, card, result, error);
+}
+
+gboolean
+gw_wallet_verified_card (GwTxn                *txn,
+                         const GwWalletConfig *config,
+                         const char           *user_id,
+                         const guint8          verified_hash[32],
+                         GwCard               *card,
+                         GwWalletResult       *result,
+                         GError              **error)
+{
+  g_auto(GwWalletUser) user = { 0 };
+
+  if (!recheck_password (txn, config, user_id, verified_hash, &user, result, error))
+    return FALSE;
+  if (*result != GW_WALLET_OK)
+    return TRUE;
+  return usable_card_of (txn, &user, card, result, error);
 }
 
 /* The card's number and password are all a mall needs to charge it, and
  * every mall it paid at has seen them; so only its owner, signed in with
  * the login's password, changes its password (POST /v1/cards/password
- * refuses a wallet's card). Calling numbers registered with the old one go
- * with it. */
+ * refuses a wallet's card). Calling numbers registered before go with the
+ * old password, as for any card. */
 gboolean
 gw_wallet_change_card_password (GwTxn                *txn,
                                 const GwWalletConfig *config,
@@ -391,26 +483,10 @@ gw_wallet_change_card_password (GwTxn                *txn,
                                 GwWalletResult       *result,
                                 GError              **error)
 {
-  g_auto(GwWalletUser) user = { 0 };
-  GError *local = NULL;
-
-  if (!recheck_user (txn, config, user_id, verified_hash, &user, result, error))
+  if (!gw_wallet_verified_card (txn, config, user_id, verified_hash, card, result, error))
     return FALSE;
-  if (*result == GW_WALLET_INVALID_LOGIN)
-    *result = GW_WALLET_PASSWORD_INCORRECT;
   if (*result != GW_WALLET_OK)
     return TRUE;
-  if (user.card_id[0] == '\0')
-    return *result = GW_WALLET_CARD_NOT_ISSUED, TRUE;
-  if (!CALL (txn, card_by_id, user.card_id, card, &local))
-    {
-      if (local == NULL)
-        g_set_error_literal (&local, GW_WALLET_ERROR, GW_WALLET_ERROR_FAILED,
-                             "The wallet's card is missing.");
-      return g_propagate_error (error, local), FALSE;
-    }
-  if (g_str_equal (card->state, "closed") || card->expires_at <= NOW (txn))
-    return *result = GW_WALLET_CARD_NOT_USABLE, TRUE;
   return gw_ledger_reset_password (txn, config->ledger, card, new_password, error) &&
          gw_phone_forget_calling_numbers (txn, card->id, error);
 }
@@ -578,20 +654,9 @@ gw_wallet_check_charge (GwTxn               *txn,
                         GwWalletResult      *result,
                         GError             **error)
 {
-  GError *local = NULL;
-
-  *result = GW_WALLET_OK;
-  if (user->card_id[0] == '\0')
-    return *result = GW_WALLET_CARD_NOT_ISSUED, TRUE;
-  if (!CALL (txn, card_by_id, user->card_id, card, &local))
-    {
-      if (local != NULL)
-        return g_propagate_error (error, local), FALSE;
-      return *result = GW_WALLET_CARD_NOT_ISSUED, TRUE;
-    }
-  if (g_str_equal (card->state, "closed") || card->expires_at <= NOW (txn))
-    *result = GW_WALLET_CARD_NOT_USABLE;
-  else if (card->balance + amount > GW_CARD_BALANCE_CAP)
+  if (!usable_card_of (txn, user, card, result, error))
+    return FALSE;
+  if (*result == GW_WALLET_OK && card->balance + amount > GW_CARD_BALANCE_CAP)
     *result = GW_WALLET_BALANCE_LIMIT;     /* the database would refuse it too */
   return TRUE;
 }

@@ -140,7 +140,8 @@ gboolean  gw_wallet_open_session    (GwTxn                 *txn,
 gboolean  gw_wallet_close_session   (GwTxn                 *txn,
                                      const char            *session_id,
                                      GError               **error);
-/* Sets the new password hash and revokes every other session. */
+/* Sets the new password hash, revokes every other session and removes the
+ * card's calling numbers. */
 gboolean  gw_wallet_change_password (GwTxn                 *txn,
                                      const GwWalletConfig  *config,
                                      const char            *user_id,
@@ -148,6 +149,23 @@ gboolean  gw_wallet_change_password (GwTxn                 *txn,
                                      const guint8           verified_hash[32],
                                      const guint8          *new_salt,
                                      const guint8           new_hash[32],
+                                     GwWalletResult        *result,
+                                     GError               **error);
+/* The user's representative card in @card; GW_WALLET_CARD_NOT_ISSUED
+ * before they applied for it. */
+gboolean  gw_wallet_user_card       (GwTxn                 *txn,
+                                     const char            *user_id,
+                                     GwCard                *card,
+                                     GwWalletResult        *result,
+                                     GError               **error);
+/* The same once the login's password (@verified_hash, checked off the
+ * writer) is rechecked (GW_WALLET_PASSWORD_INCORRECT, _LOGIN_LOCKED), and
+ * GW_WALLET_CARD_NOT_USABLE for a closed or expired card. */
+gboolean  gw_wallet_verified_card   (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const char            *user_id,
+                                     const guint8           verified_hash[32],
+                                     GwCard                *card,
                                      GwWalletResult        *result,
                                      GError               **error);
 /* Gives the user's representative card @new_password (and no hint), once

@@ -105,3 +105,28 @@ onepin_contact_phone_valid (const char *phone)
     count += g_ascii_isdigit (*p) ? 1 : 0;
   return count >= 7;
 }
+
+/* Calling numbers */
+
+static gboolean
+all_digits (const char *text,
+            gsize       min,
+            gsize       max)
+{
+  gsize len = strlen (text);
+
+  return len >= min && len <= max && strspn (text, "0123456789") == len;
+}
+
+char *
+onepin_contact_calling_number (const char *text)
+{
+  if (text == NULL)
+    return NULL;
+  /* +82 is Korea: "+821012345678" is the line dialled as "01012345678". */
+  if (g_str_has_prefix (text, "+82") && all_digits (text + 3, 4, 17))
+    return g_strconcat ("0", text + 3, NULL);
+  if (text[0] == '+')
+    text++;
+  return all_digits (text, 4, 20) ? g_strdup (text) : NULL;
+}

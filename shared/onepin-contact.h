@@ -3,8 +3,9 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The gateway's rules for a wallet's profile, shared so that the desktop
- * wallet refuses in its own forms exactly what the gateway would refuse.
+ * The gateway's rules for a wallet's profile and for the telephone lines
+ * that pay with a card, shared so that the desktop wallet refuses in its
+ * own forms exactly what the gateway would refuse.
  */
 #pragma once
 
@@ -21,5 +22,10 @@ gboolean onepin_contact_email_valid (const char *address);
 /* 7 to 20 bytes of digits and hyphens, at least 7 of them digits, with an
  * optional leading '+'; it starts and ends with a digit (after the '+'). */
 gboolean onepin_contact_phone_valid (const char *phone);
+/* A calling number, the line a telephone switch says a call comes from:
+ * 4 to 20 digits after an optional '+', nothing else. "+82…" (Korea) is
+ * the line dialled as "0…". Its national digits (to free), or NULL when
+ * @text is not one. */
+char    *onepin_contact_calling_number (const char *text);
 
 G_END_DECLS

@@ -995,6 +995,24 @@ ow_client_list_funding_sources_finish (OwClient      *self,
   return finish_pointer (self, result, ow_client_list_funding_sources_async, error);
 }
 
+/* DELETE @collection/@id: a gateway id, never a secret, since a URL ends
+ * up in logs. */
+static void
+delete_by_id (OwClient            *self,
+              const char          *collection,
+              const char          *id,
+              gpointer             source_tag,
+              GCancellable        *cancellable,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
+{
+  g_autofree char *escaped = g_uri_escape_string (id, NULL, FALSE);
+  g_autofree char *path = g_strconcat (collection, "/", escaped, NULL);
+
+  start_call (self, "DELETE", path, NULL, NULL, CALL_SESSION, NULL, NULL, source_tag,
+              cancellable, callback, user_data);
+}
+
 void
 ow_client_delete_funding_source_async (OwClient            *self,
                                        const char          *id,
@@ -1002,16 +1020,11 @@ ow_client_delete_funding_source_async (OwClient            *self,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data)
 {
-  g_autofree char *escaped = NULL;
-  g_autofree char *path = NULL;
-
   g_return_if_fail (OW_IS_CLIENT (self));
   g_return_if_fail (id != NULL);
 
-  escaped = g_uri_escape_string (id, NULL, FALSE);
-  path = g_strconcat ("/v1/wallet/funding-sources/", escaped, NULL);
-  start_call (self, "DELETE", path, NULL, NULL, CALL_SESSION, NULL, NULL,
-              ow_client_delete_funding_source_async, cancellable, callback, user_data);
+  delete_by_id (self, "/v1/wallet/funding-sources", id, ow_client_delete_funding_source_async,
+                cancellable, callback, user_data);
 }
 
 gboolean
@@ -1020,6 +1033,81 @@ ow_client_delete_funding_source_finish (OwClient      *self,
                                         GError       **error)
 {
   return finish_boolean (self, result, ow_client_delete_funding_source_async, error);
+}
+
+void
+ow_client_list_calling_numbers_async (OwClient            *self,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_return_if_fail (OW_IS_CLIENT (self));
+
+  start_call (self, "GET", "/v1/wallet/card/calling_numbers", NULL, NULL, CALL_SESSION,
+              (ParseFunc) ow_calling_numbers_parse, (GDestroyNotify) g_ptr_array_unref,
+              ow_client_list_calling_numbers_async, cancellable, callback, user_data);
+}
+
+GPtrArray *
+ow_client_list_calling_numbers_finish (OwClient      *self,
+                                       GAsyncResult  *result,
+                                       GError       **error)
+{
+  return finish_pointer (self, result, ow_client_list_calling_numbers_async, error);
+}
+
+void
+ow_client_add_calling_number_async (OwClient            *self,
+                                    const char          *calling_number,
+                                    const char          *account_password,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(JsonBuilder) body = json_builder_new ();
+
+  g_return_if_fail (OW_IS_CLIENT (self));
+  g_return_if_fail (calling_number != NULL && account_password != NULL);
+
+  json_builder_begin_object (body);
+  add_string (body, "calling_number", calling_number);
+  add_string (body, "current_password", account_password);
+  json_builder_end_object (body);
+
+  start_call (self, "POST", "/v1/wallet/card/calling_numbers", body, NULL, CALL_SESSION,
+              (ParseFunc) ow_calling_number_parse, (GDestroyNotify) ow_calling_number_free,
+              ow_client_add_calling_number_async, cancellable, callback, user_data);
+}
+
+OwCallingNumber *
+ow_client_add_calling_number_finish (OwClient      *self,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  return finish_pointer (self, result, ow_client_add_calling_number_async, error);
+}
+
+void
+ow_client_remove_calling_number_async (OwClient            *self,
+                                       const char          *id,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_return_if_fail (OW_IS_CLIENT (self));
+  g_return_if_fail (id != NULL);
+
+  /* the line's id, never its number */
+  delete_by_id (self, "/v1/wallet/card/calling_numbers", id,
+                ow_client_remove_calling_number_async, cancellable, callback, user_data);
+}
+
+gboolean
+ow_client_remove_calling_number_finish (OwClient      *self,
+                                        GAsyncResult  *result,
+                                        GError       **error)
+{
+  return finish_boolean (self, result, ow_client_remove_calling_number_async, error);
 }
 
 void

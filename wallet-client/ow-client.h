@@ -234,6 +234,38 @@ gboolean     ow_client_delete_funding_source_finish (OwClient  *self,
                                            GAsyncResult        *result,
                                            GError             **error);
 
+/* GET /v1/wallet/card/calling_numbers: a GPtrArray of OwCallingNumber*,
+ * oldest first (OW_API_ERROR_CONFLICT card_not_issued before applying). */
+void         ow_client_list_calling_numbers_async (OwClient    *self,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+GPtrArray   *ow_client_list_calling_numbers_finish (OwClient   *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+
+/* POST /v1/wallet/card/calling_numbers: a telephone line that pays with
+ * the card, proved the user's by the account's password. */
+void         ow_client_add_calling_number_async (OwClient      *self,
+                                           const char          *calling_number,
+                                           const char          *account_password,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+OwCallingNumber *ow_client_add_calling_number_finish (OwClient *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+
+/* DELETE /v1/wallet/card/calling_numbers/{id}, by the line's cn_ id */
+void         ow_client_remove_calling_number_async (OwClient   *self,
+                                           const char          *id,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+gboolean     ow_client_remove_calling_number_finish (OwClient  *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+
 /* POST /v1/wallet/charges. Give @cvc for a credit card or @account_password
  * for a bank account. Repeat with the same @idempotency_key after a network
  * error or charge_pending: the gateway then settles, never charges twice. */

@@ -458,12 +458,18 @@ ow_funding_source_parse (JsonObject  *object,
   return reader_done (&r, error) ? g_steal_pointer (&f) : NULL;
 }
 
-GPtrArray *
-ow_funding_sources_parse (JsonObject  *object,
-                          GError     **error)
+typedef gpointer (*ItemParse) (JsonObject *object, GError **error);
+
+/* A list object's "data", each item parsed by @parse. */
+static GPtrArray *
+parse_list (JsonObject      *object,
+            const char      *what,
+            ItemParse        parse,
+            GDestroyNotify   free_item,
+            GError         **error)
 {
-  Reader r = { object, "funding source list", NULL };
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) ow_funding_source_free);
+  Reader r = { object, what, NULL };
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func (free_item);
   JsonArray *data = read_array (&r, "data");
 
   if (!reader_done (&r, error))
@@ -472,20 +478,63 @@ ow_funding_sources_parse (JsonObject  *object,
   for (guint i = 0; i < json_array_get_length (data); i++)
     {
       JsonNode *node = json_array_get_element (data, i);
-      OwFundingSource *source;
+      gpointer item;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          g_set_error_literal (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL,
-                               "The gateway's funding source list holds a non-object");
+          g_set_error (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL,
+                       "The gateway's %s holds a non-object", what);
           return NULL;
         }
-      source = ow_funding_source_parse (json_node_get_object (node), error);
-      if (source == NULL)
+      item = parse (json_node_get_object (node), error);
+      if (item == NULL)
         return NULL;
-      g_ptr_array_add (list, source);
+      g_ptr_array_add (list, item);
     }
   return g_steal_pointer (&list);
+}
+
+GPtrArray *
+ow_funding_sources_parse (JsonObject  *object,
+                          GError     **error)
+{
+  return parse_list (object, "funding source list", (ItemParse) ow_funding_source_parse,
+                     (GDestroyNotify) ow_funding_source_free, error);
+}
+
+/* ---- calling numbers ---------------------------------------------------- */
+
+void
+ow_calling_number_free (OwCallingNumber *line)
+{
+  if (line == NULL)
+    return;
+  g_free (line->id);
+  g_free (line->last4);
+  g_free (line);
+}
+
+OwCallingNumber *
+ow_calling_number_parse (JsonObject  *object,
+                         GError     **error)
+{
+  Reader r = { object, "calling number", NULL };
+  g_autoptr(OwCallingNumber) line = g_new0 (OwCallingNumber, 1);
+
+  line->id = read_string (&r, "id", FALSE);
+  line->last4 = read_string (&r, "calling_number_last4", FALSE);
+  line->registered = read_bool (&r, "registered");
+  /* only the list says when */
+  line->created = json_object_has_member (object, "created") ? read_int (&r, "created") : 0;
+  return reader_done (&r, error) ? g_steal_pointer (&line) : NULL;
+}
+
+GPtrArray *
+ow_calling_numbers_parse (JsonObject  *object,
+                          GError     **error)
+{
+  return parse_list (object, "calling number list", (ItemParse) ow_calling_number_parse,
+                     (GDestroyNotify) ow_calling_number_free, error);
 }
 
 /* ---- charges and history ------------------------------------------------ */

@@ -73,6 +73,16 @@ typedef struct
   gint64         created;
 } OwFundingSource;
 
+/* A telephone line that pays with the card (a calling number): the
+ * gateway shows it by its last four digits only. */
+typedef struct
+{
+  char     *id;          /* cn_… */
+  char     *last4;
+  gboolean  registered;  /* FALSE in the answer that removes it */
+  gint64    created;     /* in a list; else 0 */
+} OwCallingNumber;
+
 typedef struct
 {
   char   *id;            /* wch_… */
@@ -147,6 +157,10 @@ OwFundingSource *ow_funding_source_parse   (JsonObject      *object,
                                             GError         **error);
 GPtrArray       *ow_funding_sources_parse  (JsonObject      *object,
                                             GError         **error);
+OwCallingNumber *ow_calling_number_parse   (JsonObject      *object,
+                                            GError         **error);
+GPtrArray       *ow_calling_numbers_parse  (JsonObject      *object,
+                                            GError         **error);
 OwCharge        *ow_charge_parse           (JsonObject      *object,
                                             GError         **error);
 OwHistoryPage   *ow_history_page_parse     (JsonObject      *object,
@@ -170,6 +184,7 @@ void             ow_checkout_result_free   (OwCheckoutResult *result);
 void             ow_profile_free           (OwProfile       *profile);
 void             ow_card_free              (OwCard          *card);
 void             ow_funding_source_free    (OwFundingSource *source);
+void             ow_calling_number_free    (OwCallingNumber *line);
 void             ow_charge_free            (OwCharge        *charge);
 void             ow_transaction_free       (OwTransaction   *transaction);
 void             ow_history_page_free      (OwHistoryPage   *page);
@@ -183,6 +198,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwSession, ow_session_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwProfile, ow_profile_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwCard, ow_card_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwFundingSource, ow_funding_source_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwCallingNumber, ow_calling_number_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwCharge, ow_charge_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwTransaction, ow_transaction_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwHistoryPage, ow_history_page_free)

@@ -45,6 +45,8 @@ ow_ui_param_message (const char *param)
     { "email", N_("Enter a valid e-mail address.") },
     { "phone", N_("Enter a mobile number of digits and dashes, like 010-1234-5678.") },
     { "receipt_channel", N_("Receipts by SMS need a mobile number in your profile.") },
+    { "calling_number", N_("Enter a telephone number of 4 to 20 digits, like 010-1234-5678 or "
+                           "+82-10-1234-5678.") },
     { "amount", N_("Charge in steps of ₩10,000, from ₩10,000 to ₩1,000,000.") },
     { "cvc", N_("Enter the credit card’s 3- or 4-digit security code.") },
     { "account_password", N_("Enter the bank account’s password.") },
@@ -76,6 +78,17 @@ ow_ui_profile_fault (const char *name,
   return NULL;
 }
 
+char *
+ow_ui_calling_number (const char *text)
+{
+  g_autoptr(GString) digits = g_string_new (NULL);
+
+  for (const char *p = text != NULL ? text : ""; *p != '\0'; p++)
+    if (*p != ' ' && *p != '-')
+      g_string_append_c (digits, *p);
+  return onepin_contact_calling_number (digits->str);
+}
+
 static const char *
 code_message (const GError *error)
 {
@@ -92,6 +105,8 @@ code_message (const GError *error)
     { "card_already_issued", N_("You already have a representative card.") },
     { "card_not_issued", N_("Apply for your representative card first.") },
     { "card_not_usable", N_("The representative card cannot be used right now.") },
+    { "calling_number_taken", N_("That number is registered to another card. Its holder must "
+                                 "remove it first.") },
     { "funding_source_exists", N_("That card or account is already registered.") },
     { "funding_source_limit", N_("You can register at most 10 cards and accounts.") },
     { "onepin_card_not_allowed", N_("A onepin card cannot top up a onepin card.") },

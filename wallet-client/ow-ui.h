@@ -30,6 +30,11 @@ const char    *ow_ui_profile_fault     (const char   *name,
                                         const char   *email,
                                         const char   *phone);
 
+/* A telephone number as the user typed it, without the spaces and dashes
+ * people write in it, checked as the gateway checks a calling number
+ * (onepin-contact.h): its digits to send (to free), or NULL. */
+char          *ow_ui_calling_number    (const char   *text);
+
 /* TRUE for a 401 that means the session is over (expired or revoked). */
 gboolean       ow_ui_session_ended     (const GError *error);
 

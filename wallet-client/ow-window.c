@@ -14,6 +14,7 @@
 
 #include "ow-account-page.h"
 #include "ow-account-window.h"
+#include "ow-lines-window.h"
 #include "ow-main-page.h"
 #include "ow-setup-page.h"
 #include "ow-toast-overlay.h"
@@ -71,6 +72,7 @@ show_page (OwWindow   *self,
   set_action_enabled (self, "refresh", main);
   set_action_enabled (self, "sign-out", main);
   set_action_enabled (self, "account", main);
+  set_action_enabled (self, "lines", main);
 }
 
 static void
@@ -160,6 +162,26 @@ account_activated (GSimpleAction *action,
   if (client == NULL)
     return;
   window = ow_account_window_new (client, GTK_WINDOW (self));
+  g_signal_connect_object (window, "session-ended", G_CALLBACK (on_account_session_ended), self,
+                           G_CONNECT_SWAPPED);
+  ow_application_watch_window (self->application, GTK_WINDOW (window));
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+/* Telephone Lines…: the card's calling numbers. A 401 there ends the
+ * session as the Account window's does. */
+static void
+lines_activated (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       data)
+{
+  OwWindow *self = OW_WINDOW (data);
+  OwClient *client = ow_application_get_client (self->application, NULL);
+  OwLinesWindow *window;
+
+  if (client == NULL)
+    return;
+  window = ow_lines_window_new (client, GTK_WINDOW (self));
   g_signal_connect_object (window, "session-ended", G_CALLBACK (on_account_session_ended), self,
                            G_CONNECT_SWAPPED);
   ow_application_watch_window (self->application, GTK_WINDOW (window));
@@ -339,6 +361,7 @@ static const GActionEntry win_actions[] = {
   { "refresh", refresh_activated, NULL, NULL, NULL, { 0 } },
   { "sign-out", sign_out_activated, NULL, NULL, NULL, { 0 } },
   { "account", account_activated, NULL, NULL, NULL, { 0 } },
+  { "lines", lines_activated, NULL, NULL, NULL, { 0 } },
 };
 
 static void

@@ -21,6 +21,7 @@
 #include "gw-foreign.h"
 #include "gw-network.h"
 #include "gw-server-private.h"
+#include "onepin-contact.h"
 #include "onepin-iso8583.h"
 #include "onepin-signature.h"
 
@@ -156,7 +157,7 @@ parse_phone (JsonObject   *object,
     gw_phone_rate_table_free (table);
   else
     g_assert (message != NULL);
-  number = gw_api_phone_normalize_number (text);
+  number = onepin_contact_calling_number (text);
   g_assert (number == NULL || (strlen (number) >= 4 && strlen (number) <= 20));
   if (gw_foreign_parse_rate (text, &rate))
     {

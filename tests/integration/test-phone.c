@@ -10,12 +10,14 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "onepin-test-bank.h"
 #include "onepin-test-gateway.h"
 #include "onepin-test-wallet.h"
 
 /* Quick wallet passwords: the calling-number tests make wallet users. */
 #define PHONE_CONFIG "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
 
+static OtBank *bank;      /* wallets charge their cards from it */
 static OtGateway *gw;
 static char *switch_key;
 static char *mall_key;
@@ -910,6 +912,7 @@ assert_listed (JsonArray  *data,
 {
   JsonObject *line = json_array_get_object_element (data, index);
 
+  g_assert_true (g_str_has_prefix (ot_json_string (line, "id"), "cn_"));
   g_assert_cmpstr (ot_json_string (line, "object"), ==, "calling_number");
   g_assert_cmpstr (ot_json_string (line, "card_id"), ==, card);
   g_assert_cmpstr (ot_json_string (line, "calling_number_last4"), ==, last4);
@@ -959,6 +962,357 @@ test_calling_number_list (void)
   data = ot_json_array (ot_response_object (after), "data");
   g_assert_cmpuint (json_array_get_length (data), ==, 1);
   assert_listed (data, 0, card->id, "4442");
+  audit ();
+}
+
+/* A wallet's card: its owner's lines, signed in */
+
+/* A call from @calling finds a card that holds nothing yet (a wallet's
+ * before its first charge): the line is registered, and to a card. */
+static void
+assert_line_of_empty_card (const char *calling)
+{
+  g_autoptr(OtResponse) r = call_from (calling);
+
+  ot_assert_error (r, 402, "card_error", "insufficient_funds");
+}
+
+#define WALLET_PASSWORD "correct horse"
+
+/* POST /v1/wallet/card/calling_numbers, re-authenticated by @password
+ * (none when NULL). */
+static OtResponse *
+wallet_line_add (const char *token,
+                 const char *calling,
+                 const char *password)
+{
+  g_autofree char *body = password != NULL
+    ? g_strdup_printf ("{\"calling_number\": \"%s\", \"current_password\": \"%s\"}", calling,
+                       password)
+    : g_strdup_printf ("{\"calling_number\": \"%s\"}", calling);
+
+  return ot_request (gw, "POST", "/v1/wallet/card/calling_numbers", token, NULL, body);
+}
+
+static OtResponse *
+wallet_lines (const char *token)
+{
+  return ot_request (gw, "GET", "/v1/wallet/card/calling_numbers", token, NULL, NULL);
+}
+
+static OtResponse *
+wallet_line_remove (const char *token,
+                    const char *id)
+{
+  g_autofree char *path = g_strconcat ("/v1/wallet/card/calling_numbers/", id, NULL);
+
+  return ot_request (gw, "DELETE", path, token, NULL, NULL);
+}
+
+/* The lines the wallet lists, asserting 200. */
+static JsonArray *
+wallet_lines_ok (OtWallet *wallet)
+{
+  g_autoptr(OtResponse) r = wallet_lines (wallet->token);
+  JsonObject *o;
+
+  ot_assert_status (r, 200);
+  o = ot_response_object (r);
+  g_assert_cmpstr (ot_json_string (o, "object"), ==, "list");
+  g_assert_false (ot_json_bool (o, "has_more"));
+  return json_array_ref (ot_json_array (o, "data"));
+}
+
+static void
+assert_param (OtResponse *r,
+              const char *param)
+{
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                   ==, param);
+}
+
+/* Another session of @wallet's user, as another device signs in. */
+static char *
+wallet_sign_in (OtWallet   *wallet,
+                const char *password)
+{
+  g_autofree char *body = g_strdup_printf ("{\"login_id\": \"%s\", \"password\": \"%s\"}",
+                                           wallet->login_id, password);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/wallet/sessions", NULL, NULL, body);
+
+  ot_assert_status (r, 201);
+  return g_strdup (ot_json_string (ot_response_object (r), "token"));
+}
+
+/* The log and the database hold none of @numbers' digits, in any form the
+ * requests gave them. */
+static void
+assert_numbers_not_kept (const char * const *numbers)
+{
+  g_autofree char *log = NULL;
+
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (gw), &log, NULL, NULL));
+  for (guint i = 0; numbers[i] != NULL; i++)
+    {
+      const char *national = numbers[i] + (numbers[i][0] == '+' ? 3 : 1);
+
+      g_assert_null (strstr (log, national));
+      g_assert_false (ot_gateway_database_holds (gw, national));
+    }
+  g_assert_null (strstr (log, WALLET_PASSWORD));
+}
+
+/* The owner of a wallet's card registers a line signed in, with the
+ * sign-in password; the list shows it by its last four digits; a switch's
+ * call from it is charged to the card; removed by its id, it pays no more. */
+static void
+test_wallet_line (void)
+{
+  const char *const numbers[] = { "01055577001", "+821055577002", NULL };
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autoptr(OtResponse) reg = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) second = NULL;
+  g_autoptr(OtResponse) removed = NULL;
+  g_autoptr(OtResponse) gone = NULL;
+  g_autoptr(OtResponse) listed = NULL;
+  g_autoptr(JsonArray) lines = NULL;
+  g_autoptr(JsonArray) after = NULL;
+  g_autoptr(JsonObject) t = NULL;
+  g_autoptr(OtResponse) by_ani = NULL;
+  g_autofree char *id = NULL;
+  JsonObject *o;
+  gint64 balance, available;
+
+  ot_wallet_fund (gw, wallet, 10000);
+  reg = wallet_line_add (wallet->token, numbers[0], WALLET_PASSWORD);
+  ot_assert_status (reg, 200);
+  o = ot_response_object (reg);
+  g_assert_cmpstr (ot_json_string (o, "object"), ==, "calling_number");
+  g_assert_cmpstr (ot_json_string (o, "card_id"), ==, wallet->card_id);
+  g_assert_cmpstr (ot_json_string (o, "calling_number_last4"), ==, "7001");
+  g_assert_true (ot_json_bool (o, "registered"));
+  id = g_strdup (ot_json_string (o, "id"));
+  g_assert_true (g_str_has_prefix (id, "cn_"));
+  g_assert_null (strstr (reg->body, "55577001"));
+  /* the same line again: nothing changes, and it keeps its id */
+  again = wallet_line_add (wallet->token, "+821055577001", WALLET_PASSWORD);
+  ot_assert_status (again, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (again), "id"), ==, id);
+  second = wallet_line_add (wallet->token, numbers[1], WALLET_PASSWORD);
+  ot_assert_status (second, 200);
+
+  lines = wallet_lines_ok (wallet);
+  g_assert_cmpuint (json_array_get_length (lines), ==, 2);
+  assert_listed (lines, 0, wallet->card_id, "7001");
+  assert_listed (lines, 1, wallet->card_id, "7002");
+  g_assert_cmpstr (ot_json_string (json_array_get_object_element (lines, 0), "id"), ==, id);
+  listed = wallet_lines (wallet->token);
+  g_assert_null (strstr (listed->body, "55577001"));
+  g_assert_null (strstr (listed->body, "55577002"));
+  g_assert_null (strstr (listed->body, wallet->number));
+
+  /* a minute to Seoul at 60 won a minute, paid by the wallet's card */
+  by_ani = call_from (numbers[0]);
+  ot_assert_status (by_ani, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (by_ani), "card_id"), ==, wallet->card_id);
+  t = report_ok (ot_json_string (ot_response_object (by_ani), "id"), "terminate", 1, 60);
+  g_assert_cmpint (ot_json_int (t, "amount_charged"), ==, 60);
+  ot_wallet_balance (gw, wallet, &balance, &available);
+  g_assert_cmpint (balance, ==, 10000 - 60);
+  g_assert_cmpint (available, ==, 10000 - 60);
+  assert_line_pays ("01055577002", wallet->card_id);
+
+  removed = wallet_line_remove (wallet->token, id);
+  ot_assert_status (removed, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (removed), "id"), ==, id);
+  g_assert_false (ot_json_bool (ot_response_object (removed), "registered"));
+  assert_line_unknown (numbers[0]);
+  assert_line_pays ("01055577002", wallet->card_id);
+  after = wallet_lines_ok (wallet);
+  g_assert_cmpuint (json_array_get_length (after), ==, 1);
+  assert_listed (after, 0, wallet->card_id, "7002");
+  gone = wallet_line_remove (wallet->token, id);
+  ot_assert_error (gone, 404, "invalid_request_error", "resource_missing");
+  assert_param (gone, "id");
+
+  assert_numbers_not_kept (numbers);
+  audit ();
+}
+
+/* What the wallet's routes refuse, each as the card holder's would, and
+ * without the sign-in password nothing is registered. */
+static void
+test_wallet_line_refusals (void)
+{
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autoptr(OtWallet) other = ot_wallet_new (gw, "none");
+  g_autoptr(OtCard) card = new_card (10000);
+  g_autoptr(OtResponse) held = calling_number ("", card->number, "01055577101");
+  g_autoptr(OtResponse) mine = wallet_line_add (other->token, "01055577102", WALLET_PASSWORD);
+  g_autoptr(JsonArray) lines = NULL;
+  const char *bad[] = { "010-5557-7103", "010", "+", "", "01055577103x", "821055577103 ",
+                        "123456789012345678901" };
+
+  ot_assert_status (held, 200);
+  ot_assert_status (mine, 200);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      /* the number is refused before the password is looked at */
+      g_autoptr(OtResponse) r = wallet_line_add (wallet->token, bad[i], "wrong password");
+
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      assert_param (r, "calling_number");
+    }
+  {
+    g_autoptr(OtResponse) taken = wallet_line_add (wallet->token, "+821055577101",
+                                                   WALLET_PASSWORD);
+    g_autoptr(OtResponse) theirs = wallet_line_add (wallet->token, "01055577102",
+                                                    WALLET_PASSWORD);
+    g_autoptr(OtResponse) wrong = wallet_line_add (wallet->token, "01055577104", "not it");
+    g_autoptr(OtResponse) none = wallet_line_add (wallet->token, "01055577104", NULL);
+    g_autoptr(OtResponse) card_password = wallet_line_add (wallet->token, "01055577104",
+                                                           OT_WALLET_CARD_PASSWORD);
+    g_autoptr(OtResponse) unknown = wallet_line_remove (wallet->token,
+                                                        "cn_0123456789abcdef01234567");
+    g_autoptr(OtResponse) not_mine = NULL;
+    g_autoptr(JsonArray) theirs_listed = wallet_lines_ok (other);
+
+    ot_assert_error (taken, 409, "invalid_request_error", "calling_number_taken");
+    assert_param (taken, "calling_number");
+    ot_assert_error (theirs, 409, "invalid_request_error", "calling_number_taken");
+    ot_assert_error (wrong, 400, "invalid_request_error", "password_incorrect");
+    assert_param (wrong, "current_password");
+    ot_assert_error (none, 400, "invalid_request_error", "parameter_missing");
+    ot_assert_error (card_password, 400, "invalid_request_error", "password_incorrect");
+    ot_assert_error (unknown, 404, "invalid_request_error", "resource_missing");
+    /* another wallet's line, by its id: not this card's */
+    not_mine = wallet_line_remove (wallet->token,
+                                   ot_json_string (json_array_get_object_element (theirs_listed,
+                                                                                  0), "id"));
+    ot_assert_error (not_mine, 404, "invalid_request_error", "resource_missing");
+  }
+  lines = wallet_lines_ok (wallet);
+  g_assert_cmpuint (json_array_get_length (lines), ==, 0);
+  assert_line_pays ("01055577101", card->id);
+  assert_line_of_empty_card ("01055577102");
+  assert_line_unknown ("01055577104");
+  audit ();
+}
+
+/* A user who has not applied for the card has no lines to show or take. */
+static void
+test_wallet_line_no_card (void)
+{
+  g_autoptr(OtResponse) user = ot_request (gw, "POST", "/v1/wallet/users", NULL, NULL,
+                                           "{\"login_id\": \"cardless\", \"password\": \""
+                                           WALLET_PASSWORD "\", \"name\": \"No Card\","
+                                           " \"email\": \"cardless@wallet.example\"}");
+  g_autoptr(OtResponse) session = ot_request (gw, "POST", "/v1/wallet/sessions", NULL, NULL,
+                                              "{\"login_id\": \"cardless\", \"password\": \""
+                                              WALLET_PASSWORD "\"}");
+  const char *token;
+
+  ot_assert_status (user, 201);
+  ot_assert_status (session, 201);
+  token = ot_json_string (ot_response_object (session), "token");
+  {
+    g_autoptr(OtResponse) add = wallet_line_add (token, "01055577201", WALLET_PASSWORD);
+    g_autoptr(OtResponse) wrong = wallet_line_add (token, "01055577201", "not it");
+    g_autoptr(OtResponse) list = wallet_lines (token);
+    g_autoptr(OtResponse) remove = wallet_line_remove (token, "cn_0123456789abcdef01234567");
+
+    ot_assert_error (add, 409, "invalid_request_error", "card_not_issued");
+    ot_assert_error (wrong, 400, "invalid_request_error", "password_incorrect");
+    ot_assert_error (list, 409, "invalid_request_error", "card_not_issued");
+    ot_assert_error (remove, 409, "invalid_request_error", "card_not_issued");
+  }
+  assert_line_unknown ("01055577201");
+}
+
+/* Without a session, or with one that was revoked, every route is 401;
+ * the session itself proves nothing more: five wrong passwords lock the
+ * login, as on every route that asks for it. */
+static void
+test_wallet_line_sessions (void)
+{
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autofree char *other = wallet_sign_in (wallet, WALLET_PASSWORD);
+  g_autoptr(OtResponse) reg = wallet_line_add (wallet->token, "01055577301", WALLET_PASSWORD);
+  g_autoptr(OtResponse) out = NULL;
+  g_autoptr(OtResponse) locked = NULL;
+  g_autoptr(JsonArray) lines = NULL;
+  const char *id;
+  const char *tokens[] = { NULL, "ws_not_a_session", NULL };
+
+  ot_assert_status (reg, 200);
+  id = ot_json_string (ot_response_object (reg), "id");
+  out = ot_request (gw, "DELETE", "/v1/wallet/sessions/current", wallet->token, NULL, NULL);
+  ot_assert_status (out, 200);
+  tokens[2] = wallet->token;
+  for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)
+    {
+      g_autoptr(OtResponse) add = wallet_line_add (tokens[i], "01055577302", WALLET_PASSWORD);
+      g_autoptr(OtResponse) list = wallet_lines (tokens[i]);
+      g_autoptr(OtResponse) remove = wallet_line_remove (tokens[i], id);
+
+      ot_assert_error (add, 401, "authentication_error", NULL);
+      ot_assert_error (list, 401, "authentication_error", NULL);
+      ot_assert_error (remove, 401, "authentication_error", NULL);
+    }
+  /* signing out forgets no line: the other session still sees it */
+  assert_line_of_empty_card ("01055577301");
+  g_free (wallet->token);
+  wallet->token = g_steal_pointer (&other);
+  lines = wallet_lines_ok (wallet);
+  g_assert_cmpuint (json_array_get_length (lines), ==, 1);
+  assert_line_unknown ("01055577302");
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) r = wallet_line_add (wallet->token, "01055577302", "not it");
+
+      ot_assert_error (r, 400, "invalid_request_error", "password_incorrect");
+    }
+  locked = wallet_line_add (wallet->token, "01055577302", WALLET_PASSWORD);
+  ot_assert_error (locked, 429, "rate_limit_error", "login_locked");
+  assert_line_unknown ("01055577302");
+  audit ();
+}
+
+/* A new sign-in password takes the card's lines with it, as a new card
+ * password does: whoever knew the old one registered them. */
+static void
+test_wallet_line_password_changes (void)
+{
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autoptr(OtResponse) reg = wallet_line_add (wallet->token, "01055577401", WALLET_PASSWORD);
+  g_autoptr(OtResponse) changed = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) card_changed = NULL;
+  g_autoptr(JsonArray) after_sign_in = NULL;
+  g_autoptr(JsonArray) after_card = NULL;
+
+  ot_assert_status (reg, 200);
+  assert_line_of_empty_card ("01055577401");
+  changed = ot_request (gw, "POST", "/v1/wallet/me/password", wallet->token, NULL,
+                        "{\"current_password\": \"" WALLET_PASSWORD "\","
+                        " \"new_password\": \"battery staple\"}");
+  ot_assert_status (changed, 200);
+  assert_line_unknown ("01055577401");
+  after_sign_in = wallet_lines_ok (wallet);
+  g_assert_cmpuint (json_array_get_length (after_sign_in), ==, 0);
+
+  again = wallet_line_add (wallet->token, "01055577401", "battery staple");
+  ot_assert_status (again, 200);
+  assert_line_of_empty_card ("01055577401");
+  card_changed = ot_request (gw, "POST", "/v1/wallet/card/password", wallet->token, NULL,
+                             "{\"current_password\": \"battery staple\", \"new_password\":"
+                             " \"7913\"}");
+  ot_assert_status (card_changed, 200);
+  assert_line_unknown ("01055577401");
+  after_card = wallet_lines_ok (wallet);
+  g_assert_cmpuint (json_array_get_length (after_card), ==, 0);
   audit ();
 }
 
@@ -1110,10 +1464,15 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *bank_config = NULL;
+  g_autofree char *config = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gw = ot_gateway_start (PHONE_CONFIG, FALSE);
+  bank = ot_bank_start (NULL);
+  bank_config = ot_bank_gateway_config (bank, 5, NULL);
+  config = g_strconcat (PHONE_CONFIG, bank_config, NULL);
+  gw = ot_gateway_start (config, FALSE);
   g_free (ot_create_merchant (gw, "Mall", &mall_key));
   switch_key = create_switch (gw, "Test switch");
   {
@@ -1141,11 +1500,17 @@ main (int   argc,
   g_test_add_func ("/phone/calling-number-wallet-reset", test_calling_number_wallet_reset);
   g_test_add_func ("/phone/calling-number-list", test_calling_number_list);
   g_test_add_func ("/phone/calling-number-list-lockout", test_calling_number_list_lockout);
+  g_test_add_func ("/phone/wallet-line", test_wallet_line);
+  g_test_add_func ("/phone/wallet-line-refusals", test_wallet_line_refusals);
+  g_test_add_func ("/phone/wallet-line-no-card", test_wallet_line_no_card);
+  g_test_add_func ("/phone/wallet-line-sessions", test_wallet_line_sessions);
+  g_test_add_func ("/phone/wallet-line-password-changes", test_wallet_line_password_changes);
   g_test_add_func ("/phone/refusals", test_refusals);
   g_test_add_func ("/phone/switch-vanishes", test_switch_vanishes);
   status = g_test_run ();
 
   ot_gateway_stop (gw);
+  ot_bank_stop (bank);
   g_free (switch_key);
   g_free (mall_key);
   return status;

@@ -67,6 +67,41 @@ test_phone (void)
   g_assert_false (onepin_contact_phone_valid (NULL));
 }
 
+/* The gateway's rule for a calling number, which the wallet checks too:
+ * what it keeps is the national number. */
+static void
+test_calling_number (void)
+{
+  static const char *const cases[][2] = {
+    { "01012345678", "01012345678" },
+    { "+821012345678", "01012345678" },
+    { "+82212345678", "0212345678" },
+    { "+12025550123", "12025550123" },
+    { "1234", "1234" },
+    { "+1234", "1234" },
+    { "12345678901234567890", "12345678901234567890" },
+    { "123", NULL },
+    { "", NULL },
+    { "+", NULL },
+    { "+82", NULL },
+    { "010-1234-5678", NULL },
+    { "010 1234 5678", NULL },
+    { "01012345678 ", NULL },
+    { "++821012345678", NULL },
+    { "123456789012345678901", NULL },
+    { "０１０１２３４５６７８", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *digits = onepin_contact_calling_number (cases[i][0]);
+
+      if (g_strcmp0 (digits, cases[i][1]) != 0)
+        g_error ("\"%s\" gave \"%s\", not \"%s\"", cases[i][0], digits, cases[i][1]);
+    }
+  g_assert_null (onepin_contact_calling_number (NULL));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -76,6 +111,7 @@ main (int   argc,
   g_test_add_func ("/contact/name", test_name);
   g_test_add_func ("/contact/email", test_email);
   g_test_add_func ("/contact/phone", test_phone);
+  g_test_add_func ("/contact/calling-number", test_calling_number);
 
   return g_test_run ();
 }

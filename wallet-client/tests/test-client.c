@@ -721,6 +721,74 @@ test_card_and_funding (Fixture       *f,
   g_assert_cmpstr (profile->card_id, ==, card->id);
 }
 
+/* The card's telephone lines: none before the card, the account's password
+ * to add one, shown by the last four digits, removed by the id. */
+static void
+test_calling_numbers (Fixture       *f,
+                      gconstpointer  data)
+{
+  OwClient *c = f->client;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwProfile) profile = register_user (f, "minsu", &error);
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(OwCallingNumber) line = NULL;
+  g_autoptr(OwCard) card = NULL;
+  OwCallingNumber *listed;
+
+  g_assert_no_error (error);
+  sign_in (f, "minsu");
+  lines = SYNC (ow_client_list_calling_numbers_finish (c, r, &error),
+                ow_client_list_calling_numbers_async (c, CB));
+  g_assert_null (lines);
+  assert_api_error (error, OW_API_ERROR_CONFLICT, 409, "card_not_issued", NULL);
+  g_clear_error (&error);
+  card = SYNC (ow_client_apply_card_finish (c, r, &error),
+               ow_client_apply_card_async (c, "2580", NULL, CB));
+  g_assert_no_error (error);
+
+  line = SYNC (ow_client_add_calling_number_finish (c, r, &error),
+               ow_client_add_calling_number_async (c, "01055566677", "not the password", CB));
+  g_assert_null (line);
+  assert_api_error (error, OW_API_ERROR_INVALID_REQUEST, 400, "password_incorrect",
+                    "current_password");
+  g_clear_error (&error);
+  line = SYNC (ow_client_add_calling_number_finish (c, r, &error),
+               ow_client_add_calling_number_async (c, "010-5556-6677", "correct horse battery",
+                                                   CB));
+  g_assert_null (line);
+  assert_api_error (error, OW_API_ERROR_INVALID_REQUEST, 400, "parameter_invalid",
+                    "calling_number");
+  g_clear_error (&error);
+  line = SYNC (ow_client_add_calling_number_finish (c, r, &error),
+               ow_client_add_calling_number_async (c, "+821055566677", "correct horse battery",
+                                                   CB));
+  g_assert_no_error (error);
+  g_assert_cmpstr (line->last4, ==, "6677");
+  g_assert_true (line->registered);
+  g_assert_true (g_str_has_prefix (line->id, "cn_"));
+
+  lines = SYNC (ow_client_list_calling_numbers_finish (c, r, &error),
+                ow_client_list_calling_numbers_async (c, CB));
+  g_assert_no_error (error);
+  g_assert_cmpuint (lines->len, ==, 1);
+  listed = g_ptr_array_index (lines, 0);
+  g_assert_cmpstr (listed->id, ==, line->id);
+  g_assert_cmpint (listed->created, >, 0);
+
+  g_assert_true (SYNC (ow_client_remove_calling_number_finish (c, r, &error),
+                       ow_client_remove_calling_number_async (c, line->id, CB)));
+  g_assert_no_error (error);
+  g_assert_false (SYNC (ow_client_remove_calling_number_finish (c, r, &error),
+                        ow_client_remove_calling_number_async (c, line->id, CB)));
+  assert_api_error (error, OW_API_ERROR_NOT_FOUND, 404, "resource_missing", "id");
+  g_clear_error (&error);
+  g_clear_pointer (&lines, g_ptr_array_unref);
+  lines = SYNC (ow_client_list_calling_numbers_finish (c, r, &error),
+                ow_client_list_calling_numbers_async (c, CB));
+  g_assert_no_error (error);
+  g_assert_cmpuint (lines->len, ==, 0);
+}
+
 /* Without a financial system configured a charge is refused as unavailable,
  * and nothing moves. */
 static void
@@ -880,6 +948,8 @@ main (int    argc,
   g_test_add_func ("/client/secrets-wiped", test_secrets_wiped);
   g_test_add ("/client/accounts", Fixture, NULL, fixture_set_up, test_accounts, fixture_tear_down);
   g_test_add ("/client/card-and-funding", Fixture, NULL, fixture_set_up, test_card_and_funding,
+              fixture_tear_down);
+  g_test_add ("/client/calling-numbers", Fixture, NULL, fixture_set_up, test_calling_numbers,
               fixture_tear_down);
   g_test_add ("/client/charge-without-bank", Fixture, NULL, fixture_set_up,
               test_charge_without_bank, fixture_tear_down);

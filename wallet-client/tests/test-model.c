@@ -93,6 +93,49 @@ test_card_malformed (void)
   }
 }
 
+/* A card's telephone lines: by their last four digits and an id; one that
+ * is not an object, or lacks its id, is refused. */
+static void
+test_calling_numbers (void)
+{
+  g_autoptr(JsonObject) list = parse (
+    "{\"object\":\"list\",\"has_more\":false,\"data\":["
+    "{\"id\":\"cn_0123456789abcdef01234567\",\"object\":\"calling_number\","
+    " \"card_id\":\"card_1\",\"card_last4\":\"1234\",\"calling_number_last4\":\"5678\","
+    " \"registered\":true,\"created\":7}]}");
+  g_autoptr(JsonObject) removed = parse (
+    "{\"id\":\"cn_0123456789abcdef01234567\",\"object\":\"calling_number\","
+    " \"card_id\":\"card_1\",\"card_last4\":\"1234\",\"calling_number_last4\":\"5678\","
+    " \"registered\":false}");
+  g_autoptr(JsonObject) not_object = parse ("{\"object\":\"list\",\"data\":[\"5678\"]}");
+  g_autoptr(JsonObject) no_id = parse (
+    "{\"object\":\"list\",\"data\":[{\"calling_number_last4\":\"5678\",\"registered\":true}]}");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) lines = ow_calling_numbers_parse (list, &error);
+  g_autoptr(OwCallingNumber) line = NULL;
+  OwCallingNumber *first;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (lines->len, ==, 1);
+  first = g_ptr_array_index (lines, 0);
+  g_assert_cmpstr (first->id, ==, "cn_0123456789abcdef01234567");
+  g_assert_cmpstr (first->last4, ==, "5678");
+  g_assert_true (first->registered);
+  g_assert_cmpint (first->created, ==, 7);
+
+  line = ow_calling_number_parse (removed, &error);
+  g_assert_no_error (error);
+  g_assert_false (line->registered);
+  g_assert_cmpint (line->created, ==, 0);
+
+  g_assert_null (ow_calling_numbers_parse (not_object, &error));
+  g_assert_error (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL);
+  g_clear_error (&error);
+  g_assert_null (ow_calling_numbers_parse (no_id, &error));
+  g_assert_error (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "id"));
+}
+
 static void
 test_funding_and_history (void)
 {
@@ -351,6 +394,7 @@ main (int    argc,
   g_test_add_func ("/model/card", test_card);
   g_test_add_func ("/model/card-malformed", test_card_malformed);
   g_test_add_func ("/model/funding-and-history", test_funding_and_history);
+  g_test_add_func ("/model/calling-numbers", test_calling_numbers);
   g_test_add_func ("/model/checkout-summary", test_checkout_summary);
   g_test_add_func ("/model/checkout-origin", test_checkout_origin);
   g_test_add_func ("/model/format-money", test_format_money);

@@ -37,6 +37,10 @@
 #define CREDIT_CARD OT_BANK_CARD_APPROVE
 #define BANK_ACCOUNT "110-000-000001"    /* OT_BANK_ACCOUNT_RICH, as people type it */
 #define BANK_ACCOUNT_DIGITS OT_BANK_ACCOUNT_RICH
+#define LINE "010-5557-8001"              /* telephone lines, as people type them */
+#define LINE_DIGITS "01055578001"
+#define OTHER_LINE "+82 10 5557 8002"
+#define TAKEN_LINE "01055578003"          /* another card's */
 #define DEMO_PURCHASE \
   "{\"merchant\":\"Book Mall\",\"order_id\":\"B-7\",\"amount\":35000,\"currency\":\"krw\"}"
 
@@ -1257,6 +1261,225 @@ test_sign_out_and_in (void)
   wait_label ("balance_label", "₩67,000");
 }
 
+/* ---- telephone lines ----------------------------------------------------- */
+
+static gboolean
+lines_action_enabled (void)
+{
+  return g_action_group_get_action_enabled (G_ACTION_GROUP (ow_ui_window_of ("stack")), "lines");
+}
+
+/* Opens Telephone Lines… and waits for the list the gateway sent. */
+static GtkWindow *
+open_lines_window (void)
+{
+  g_assert_true (lines_action_enabled ());
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.lines", NULL));
+  ow_ui_wait_for (ow_ui_find ("lines_list") != NULL && count_rows ("lines_list") > 0 &&
+                  !gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")), 10,
+                  "the lines window and its list");
+  return ow_ui_window_of ("lines_list");
+}
+
+static void
+close_lines_window (GtkWindow *window)
+{
+  gtk_window_close (window);
+  ow_ui_wait_for (ow_ui_find ("lines_list") == NULL, 10, "the lines window to close");
+}
+
+/* The card's lines as the gateway has them. */
+static JsonArray *
+gateway_lines (void)
+{
+  g_autoptr(JsonObject) list = gateway_get ("/v1/wallet/card/calling_numbers");
+
+  return json_array_ref (ot_json_array (list, "data"));
+}
+
+static void
+add_line (const char *number,
+          const char *password)
+{
+  ow_ui_type ("line_number_row", number);
+  ow_ui_type ("line_password_row", password);
+  ow_ui_click ("add_line_button");
+}
+
+/* What the window refuses costs no request: the gateway answers nothing
+ * more on the route. A wrong password or another card's number is the
+ * gateway's refusal, worded for the user. */
+static void
+lines_refused (void)
+{
+  gint64 answered = gateway_answers ("/v1/wallet/card/calling_numbers", NULL);
+  g_autoptr(OtCard) other = ot_new_card (T.gw, 10000, "2580");
+  g_autofree char *held = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"2580\","
+                                           "\"calling_number\":\"%s\"}", other->number,
+                                           TAKEN_LINE);
+  g_autoptr(OtResponse) r = ot_request (T.gw, "POST", "/v1/cards/calling_numbers", NULL, NULL,
+                                        held);
+  g_autoptr(JsonArray) lines = NULL;
+
+  ot_assert_status (r, 200);
+  add_line ("010-5557-80O1", PASSWORD);
+  ow_ui_wait_for (label_contains ("line_error_label", "4 to 20 digits"), 10,
+                  "the refusal of a letter");
+  add_line ("010", PASSWORD);
+  ow_ui_wait_for (label_contains ("line_error_label", "4 to 20 digits") &&
+                  g_str_equal (editable_text ("line_number_row"), "010"), 10,
+                  "the refusal of three digits");
+  add_line (LINE, "");
+  ow_ui_wait_for (label_contains ("line_error_label", "Enter the password you sign in with"), 10,
+                  "the missing password");
+  ow_ui_spin (300);
+  g_assert_cmpint (gateway_answers ("/v1/wallet/card/calling_numbers", NULL), ==, answered);
+
+  add_line (LINE, "not my password");
+  ow_ui_wait_for (label_contains ("line_error_label", "you sign in with is wrong"), 30,
+                  "the refusal of a wrong password");
+  g_assert_cmpstr (editable_text ("line_password_row"), ==, "");
+  g_assert_cmpstr (editable_text ("line_number_row"), ==, LINE);
+  add_line (TAKEN_LINE, PASSWORD);
+  ow_ui_wait_for (label_contains ("line_error_label", "registered to another card"), 30,
+                  "the refusal of another card's number");
+  g_assert_cmpint (gateway_answers ("/v1/wallet/card/calling_numbers", "400"), ==, 1);
+  g_assert_cmpint (gateway_answers ("/v1/wallet/card/calling_numbers", "409"), ==, 1);
+  lines = gateway_lines ();
+  g_assert_cmpuint (json_array_get_length (lines), ==, 0);
+}
+
+/* The id of the card's line ending in @last4, as the gateway lists it. */
+static char *
+line_id (const char *last4)
+{
+  g_autoptr(JsonArray) lines = gateway_lines ();
+
+  for (guint i = 0; i < json_array_get_length (lines); i++)
+    {
+      JsonObject *line = json_array_get_object_element (lines, i);
+
+      if (g_str_equal (ot_json_string (line, "calling_number_last4"), last4))
+        return g_strdup (ot_json_string (line, "id"));
+    }
+  return NULL;
+}
+
+/* The message dialog showing over @parent, or NULL (the sign-out step's,
+ * answered by a response only, is still mapped). */
+static AdwMessageDialog *
+dialog_over (GtkWindow *parent)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_mapped (GTK_WIDGET (window)) &&
+          gtk_window_get_transient_for (window) == parent)
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+/* Clicks a line's remove button, and @response in the confirmation, which
+ * then closes as a click on its button closes it. */
+static void
+remove_line (const char *id,
+             const char *response)
+{
+  GtkWidget *row = row_named ("lines_list", id);
+  GtkWindow *window = ow_ui_window_of ("lines_list");
+  AdwMessageDialog *dialog = NULL;
+
+  g_assert_nonnull (row);
+  g_assert_true (gtk_widget_activate (first_button (row)));
+  ow_ui_wait_for ((dialog = dialog_over (window)) != NULL, 10, "the remove confirmation");
+  adw_message_dialog_response (dialog, response);
+  gtk_window_close (GTK_WINDOW (dialog));
+  ow_ui_wait_for (dialog_over (window) == NULL, 10, "the confirmation to close");
+}
+
+/* Telephone Lines… in the menu: the card's lines by their last four
+ * digits; one added with the sign-in password, another, one removed; a new
+ * card password leaves none, and the window shows none; a session ended
+ * elsewhere closes it and asks for a sign-in; the password row is wiped as
+ * it closes. */
+static void
+test_telephone_lines (void)
+{
+  const char *const hidden[] = { LINE_DIGITS, "55578001", "55578002", PASSWORD, NULL };
+  GtkWindow *window = open_lines_window ();
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autoptr(GtkWidget) password = NULL;
+
+  g_assert_nonnull (row_titled ("lines_list", "No lines yet"));
+  ow_ui_screenshot (window, "17-lines-empty");
+  ow_ui_check_a11y ("lines window");
+  lines_refused ();
+
+  add_line (LINE, PASSWORD);
+  ow_ui_wait_for (shows_text (GTK_WIDGET (window), "Line added"), 30, "the line to be added");
+  first = line_id ("8001");
+  g_assert_nonnull (first);
+  ow_ui_wait_for (row_named ("lines_list", first) != NULL, 10, "the line in the list");
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row_named ("lines_list",
+                                                                                   first))),
+                   ==, "•••• 8001");
+  g_assert_cmpstr (editable_text ("line_number_row"), ==, "");
+  g_assert_cmpstr (editable_text ("line_password_row"), ==, "");
+  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("line_error_label")));
+  add_line (OTHER_LINE, PASSWORD);
+  ow_ui_wait_for (count_rows ("lines_list") == 2, 30, "the second line");
+  second = line_id ("8002");
+  g_assert_nonnull (row_named ("lines_list", second));
+  g_assert_false (shows_text (GTK_WIDGET (window), "5557"));
+  ow_ui_screenshot (window, "18-lines");
+  ow_ui_check_a11y_absent ("lines window, two lines", hidden);
+
+  /* cancelled, then removed */
+  remove_line (first, "cancel");
+  ow_ui_spin (300);
+  g_assert_cmpuint (count_rows ("lines_list"), ==, 2);
+  remove_line (first, "remove");
+  ow_ui_wait_for (count_rows ("lines_list") == 1 && row_named ("lines_list", first) == NULL, 30,
+                  "the line to go");
+  g_assert_nonnull (row_named ("lines_list", second));
+  g_assert_null (line_id ("8001"));
+  close_lines_window (window);
+
+  /* a new card password (from another device) takes the lines with it */
+  {
+    g_autoptr(JsonObject) session = session_record ();
+    g_autoptr(OtResponse) r = ot_request (T.gw, "POST", "/v1/wallet/card/password",
+                                          ot_json_string (session, "token"), NULL,
+                                          "{\"current_password\":\"" PASSWORD "\","
+                                          "\"new_password\":\"" NEW_CARD_PASSWORD "\"}");
+
+    ot_assert_status (r, 200);
+  }
+  window = open_lines_window ();
+  g_assert_nonnull (row_titled ("lines_list", "No lines yet"));
+
+  /* the session ends on the gateway while the window is open */
+  revoke_session ();
+  add_line (LINE, PASSWORD);
+  WAIT_PAGE ("account");
+  ow_ui_wait_for (ow_ui_find ("lines_list") == NULL, 10, "the lines window to close");
+  ow_ui_wait_for (window_shows ("Your session has ended"), 10, "the toast");
+  g_assert_false (lines_action_enabled ());
+  sign_in_again ();
+
+  window = open_lines_window ();
+  password = g_object_ref (ow_ui_get ("line_password_row"));
+  ow_ui_type ("line_password_row", PASSWORD);
+  close_lines_window (window);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (password)), ==, "");
+  g_assert_cmpstr (window_page (), ==, "main");
+}
+
 /* The profile's fields are checked as the gateway checks them: what it
  * would refuse is not sent. Saved, the gateway has the change and the
  * window shows what it answered. */
@@ -1519,7 +1742,7 @@ test_no_secrets_on_disk (void)
   ow_scan_add_secret (scan, "card CVC", cvc_record);
   for (guint i = 0; i < T.tokens->len; i++)
     ow_scan_add_secret (scan, "a session token", g_ptr_array_index (T.tokens, i));
-  g_assert_cmpuint (T.tokens->len, ==, 4);
+  g_assert_cmpuint (T.tokens->len, ==, 5);
   ow_scan_add_secret (scan, "credit card", CREDIT_CARD);
   ow_scan_add_secret (scan, "bank account", BANK_ACCOUNT_DIGITS);
   ow_scan_add_secret (scan, "declining card", OT_BANK_CARD_DECLINE);
@@ -1530,6 +1753,7 @@ test_no_secrets_on_disk (void)
   ow_scan_add_secret (scan, "card password", CARD_PASSWORD);
   ow_scan_add_secret (scan, "new card password", NEW_CARD_PASSWORD);
   ow_scan_add_secret (scan, "holder", "HONG GILDONG");
+  ow_scan_add_secret (scan, "telephone line", LINE_DIGITS);
   ow_scan_assert_clean (scan, dirs, 3);
 }
 
@@ -1609,6 +1833,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
   g_test_add_func ("/wallet-gui/charge-pending", test_charge_pending);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
+  g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
   g_test_add_func ("/wallet-gui/account", test_account);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
   status = g_test_run ();
