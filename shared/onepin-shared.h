@@ -11,4 +11,5 @@
 #include "onepin-iso8583.h"
 #include "onepin-json.h"
 #include "onepin-money.h"
+#include "onepin-process.h"
 #include "onepin-signature.h"

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "onepin-process.h"
 #include "ow-application.h"
 
 int
@@ -16,6 +17,12 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(OwApplication) app = NULL;
 
+  /* Unlocked, the wallet's memory opens the vault: no dump of it. */
+  if (!onepin_process_forbid_dumps (&error))
+    {
+      g_printerr ("onepin-wallet: %s\n", error->message);
+      return 1;
+    }
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

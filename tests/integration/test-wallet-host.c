@@ -540,6 +540,57 @@ test_not_a_socket (Fixture       *f,
   g_assert_cmpint (host_exit_status (f), ==, 0);
 }
 
+/* The field of /proc/PID/limits named @name: "soft hard". */
+static char *
+limit_of (GPid        pid,
+          const char *name)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/limits", (int) pid);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], name))
+      {
+        g_auto(GStrv) words = g_strsplit_set (lines[i] + strlen (name), " ", -1);
+        g_autoptr(GPtrArray) kept = g_ptr_array_new ();
+
+        for (guint j = 0; words[j] != NULL; j++)
+          if (words[j][0] != '\0')
+            g_ptr_array_add (kept, words[j]);
+        g_assert_cmpuint (kept->len, >=, 2);
+        return g_strdup_printf ("%s %s", (char *) kept->pdata[0], (char *) kept->pdata[1]);
+      }
+  g_assert_not_reached ();
+}
+
+/* Card numbers pass through the host: it leaves no core dump, and no
+ * other process of the user may read its memory. */
+static void
+test_no_dumps (Fixture       *f,
+               gconstpointer  data)
+{
+  GPid pid = atoi (g_subprocess_get_identifier (f->host));
+  g_autofree char *core = NULL;
+  g_autofree char *mem = g_strdup_printf ("/proc/%d/mem", (int) pid);
+  g_autoptr(JsonObject) error = NULL;
+  GStatBuf st;
+
+  /* Past main()'s first lines: the host answers a frame. */
+  send_json (f->to_host, "{\"id\":9}");
+  error = expect_error (f, "wallet_unavailable");
+  core = limit_of (pid, "Max core file size");
+  g_assert_cmpstr (core, ==, "0 0");
+  /* A process that is not dumpable has its /proc files owned by root
+   * (which tells nothing when the test runs as root). */
+  g_assert_cmpint (g_stat (mem, &st), ==, 0);
+  if (getuid () != 0)
+    g_assert_cmpint (st.st_uid, ==, 0);
+  g_assert_cmpint (host_exit_status (f), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -559,6 +610,7 @@ main (int   argc,
   ADD ("/wallet-host/wallet-disconnects", test_wallet_disconnects);
   ADD ("/wallet-host/unsafe-socket", test_unsafe_socket);
   ADD ("/wallet-host/not-a-socket", test_not_a_socket);
+  ADD ("/wallet-host/no-dumps", test_no_dumps);
 #undef ADD
   return g_test_run ();
 }

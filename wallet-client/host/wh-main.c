@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "onepin-process.h"
 #include "wh-host.h"
 
 int
@@ -18,6 +19,7 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(WhHost) host = NULL;
+  g_autoptr(GError) error = NULL;
   const char *browser = "unknown";
   const char *caller = "";
 
@@ -26,6 +28,12 @@ main (int   argc,
   g_log_writer_default_set_use_stderr (TRUE);
   /* A closed pipe is an error to handle, not a signal to die of. */
   signal (SIGPIPE, SIG_IGN);
+  /* Card numbers pass through on their way to the browser: no dump. */
+  if (!onepin_process_forbid_dumps (&error))
+    {
+      g_printerr ("onepin-wallet-host: %s\n", error->message);
+      return 1;
+    }
 
   if (argc >= 2 && g_str_has_prefix (argv[1], "chrome-extension://"))
     {
