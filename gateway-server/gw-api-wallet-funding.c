@@ -471,7 +471,7 @@ typedef struct
   gboolean        keyed;           /* it has the client's Idempotency-Key, known by: */
   guint8          key_hash[32];    /* gw_server_hash_idempotency_key (), in the user's scope */
   guint8          fingerprint[32];
-  gboolean        key_claimed;     /* its key is in state->charge_keys */
+  gboolean        key_claimed;     /* its key is in flight (gw_server_claim_key) */
   char            funding_source_id[40];
   gint64          amount;
   char           *cvc;
@@ -517,7 +517,7 @@ charge_free (Charge *charge)
 
   g_hash_table_remove (state->charging, charge->user_id);
   if (charge->key_claimed)
-    g_hash_table_remove (state->charge_keys, charge->key_hash);
+    gw_server_release_key (state->server, charge->key_hash);
   charge_forget_secrets (charge);
   gw_wallet_charge_clear (&charge->charge);
   g_free (charge->reference);
@@ -526,11 +526,13 @@ charge_free (Charge *charge)
     done (done_data);
 }
 
+/* Every call of a charge is unkeyed: the charge holds its key in flight
+ * from the claim to charge_free (), and looks up and stores its answers
+ * itself. */
 static GwCall *
 charge_call (Charge      *charge,
              GwCallApply  apply,
-             GwCallDone   done,
-             gboolean     keyed)
+             GwCallDone   done)
 {
   GwCall *call = g_new0 (GwCall, 1);
 
@@ -539,12 +541,6 @@ charge_call (Charge      *charge,
   call->data = charge;
   call->done = done;
   call->done_data = charge;
-  if (keyed && charge->keyed)
-    {
-      call->keyed = TRUE;
-      memcpy (call->key_hash, charge->key_hash, 32);
-      memcpy (call->fingerprint, charge->fingerprint, 32);
-    }
   return call;
 }
 
@@ -898,6 +894,50 @@ charge_credit (GwTxn          *txn,
   return TRUE;
 }
 
+/* The settlement's answer, under the client's key unless something else is
+ * stored there already: a request on another route that took the key while
+ * no process ran the charge (its claim does not outlive a restart). The
+ * card is credited all the same; the key's owner is the first answer. */
+static gboolean
+charge_remember (GwTxn   *txn,
+                 GwCall  *call,
+                 Charge  *charge,
+                 GError **error)
+{
+  GwIdempotencyRecord record = { 0 };
+  GError *local = NULL;
+  gboolean stored;
+
+  if (!charge->keyed)
+    return TRUE;
+  stored = txn->funcs->idempotency_get (txn, charge->key_hash, &record, &local);
+  g_clear_pointer (&record.body, g_bytes_unref);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return stored || gw_idempotency_remember (txn, call, charge->key_hash, charge->fingerprint,
+                                            error);
+}
+
+/* A charge settled already (by another process of the same database): its
+ * stored answer, if it has one. */
+static gboolean
+charge_settled_before (GwTxn   *txn,
+                       GwCall  *call,
+                       Charge  *charge,
+                       GError **error)
+{
+  gboolean found;
+
+  if (!charge_replay (txn, call, charge, &found, error))
+    return FALSE;
+  if (!found)
+    return g_set_error_literal (error, GW_WALLET_ERROR, GW_WALLET_ERROR_FAILED,
+                                "The charge is not pending"), FALSE;
+  return TRUE;
+}
+
+/* Unkeyed: the key has been in flight since the charge began, and the
+ * money taken is credited whatever is stored under it. */
 static gboolean
 charge_settle_apply (GwTxn   *txn,
                      GwCall  *call,
@@ -907,12 +947,12 @@ charge_settle_apply (GwTxn   *txn,
   GwWalletCharge row = { 0 };
   gboolean ok = TRUE;
 
-  if (!GW_WALLET_STORE (txn)->charge_get (txn, charge->charge.id, &row, error) ||
-      !g_str_equal (row.status, "pending"))
+  if (!GW_WALLET_STORE (txn)->charge_get (txn, charge->charge.id, &row, error))
+    return FALSE;
+  if (!g_str_equal (row.status, "pending"))
     {
       gw_wallet_charge_clear (&row);
-      return g_set_error_literal (error, GW_WALLET_ERROR, GW_WALLET_ERROR_FAILED,
-                                  "The charge is not pending"), FALSE;
+      return charge_settled_before (txn, call, charge, error);
     }
   g_free (row.reference);
   row.reference = g_strdup (charge->reference);
@@ -928,7 +968,8 @@ charge_settle_apply (GwTxn   *txn,
       gw_error_render (call->body, "card_error", "funding_declined", charge->decline_code, NULL,
                        "The financial system declined the charge.");
     }
-  ok = ok && GW_WALLET_STORE (txn)->charge_update (txn, &row, error);
+  ok = ok && GW_WALLET_STORE (txn)->charge_update (txn, &row, error) &&
+       charge_remember (txn, call, charge, error);
   gw_wallet_charge_clear (&row);
   return ok;
 }
@@ -954,7 +995,7 @@ static void
 charge_settle (Charge *charge)
 {
   charge_forget_secrets (charge);
-  gw_call_submit (charge_call (charge, charge_settle_apply, charge_settle_done, TRUE));
+  gw_call_submit (charge_call (charge, charge_settle_apply, charge_settle_done));
 }
 
 /* Nothing was charged (the system never got it): the charge may be tried
@@ -992,7 +1033,7 @@ static void
 charge_mark_failed (Charge *charge)
 {
   charge_forget_secrets (charge);
-  gw_call_submit (charge_call (charge, charge_failed_apply, charge_failed_done, FALSE));
+  gw_call_submit (charge_call (charge, charge_failed_apply, charge_failed_done));
 }
 
 /* Step 2: the connector */
@@ -1163,7 +1204,7 @@ charge_void_answered (GObject      *source,
       g_warning ("void of charge %s failed: %s", charge->charge.id, error->message);
       return charge_free (charge);
     }
-  gw_call_submit (charge_call (charge, charge_voided_apply, charge_voided_done, FALSE));
+  gw_call_submit (charge_call (charge, charge_voided_apply, charge_voided_done));
 }
 
 static void
@@ -1213,14 +1254,16 @@ charge_busy (GwRequest  *request,
   gw_request_error (request, 409, type, code, NULL, message);
 }
 
-/* One charge per user at a time, and one run per key (@key_hash, the
- * request's, in the user's scope): FALSE after replying 409. */
+/* One charge per user at a time, and one request per key (@key_hash, the
+ * request's, in the user's scope) for as long as the charge runs: a request
+ * on any route with the same key gets 409 meanwhile, so nothing else can be
+ * stored where the charge's answer goes. FALSE after replying 409. */
 static gboolean
 charge_claim (GwWalletState *state,
               GwRequest     *request,
               const guint8   key_hash[32])
 {
-  if (g_hash_table_contains (state->charge_keys, key_hash))
+  if (!gw_server_claim_key (state->server, key_hash))
     {
       charge_busy (request, "idempotency_error", "idempotency_in_flight",
                    "A request with this Idempotency-Key is still in progress.");
@@ -1228,12 +1271,12 @@ charge_claim (GwWalletState *state,
     }
   if (g_hash_table_contains (state->charging, request->user_id))
     {
+      gw_server_release_key (state->server, key_hash);
       charge_busy (request, "invalid_request_error", "charge_in_progress",
                    "Another charge of this wallet is in progress. Try again shortly.");
       return FALSE;
     }
   g_hash_table_add (state->charging, g_strdup (request->user_id));
-  g_hash_table_add (state->charge_keys, g_memdup2 (key_hash, 32));
   return TRUE;
 }
 
@@ -1287,7 +1330,7 @@ gw_api_wallet_charge (GwRequest *request)
                                                                NULL));
   /* The first step's own answers (replays, refusals) are recorded by hand:
    * its call carries no key, since a pending charge has no answer yet. */
-  call = charge_call (charge, charge_begin_apply, charge_begin_done, FALSE);
+  call = charge_call (charge, charge_begin_apply, charge_begin_done);
   gw_call_submit (call);
 }
 
@@ -1360,8 +1403,10 @@ recovery_next (Recovery *recovery)
       GwWalletCharge *row = g_ptr_array_steal_index (recovery->charges, 0);
       Charge *charge;
 
+      /* A request with the charge's key in flight: the next round. */
       if (gw_server_is_draining (state->server) || row->id[0] == '\0' ||
-          g_hash_table_contains (state->charging, row->user_id))
+          g_hash_table_contains (state->charging, row->user_id) ||
+          (row->keyed && !gw_server_claim_key (state->server, row->key_hash)))
         {
           charge_row_free (row);
           continue;
@@ -1378,11 +1423,7 @@ recovery_next (Recovery *recovery)
       g_free (row);                   /* its strings now belong to the charge */
       charge->amount = charge->charge.amount;
       g_hash_table_add (state->charging, g_strdup (charge->user_id));
-      if (charge->keyed)
-        {
-          charge->key_claimed = TRUE;
-          g_hash_table_add (state->charge_keys, g_memdup2 (charge->key_hash, 32));
-        }
+      charge->key_claimed = charge->keyed;
       if (g_str_equal (charge->charge.status, "voiding"))
         return charge_void (charge);
       return charge_query (charge);

@@ -17,7 +17,6 @@ typedef struct
   GwServer       *server;
   GwWalletConfig  config;
   GHashTable     *charging;        /* user id: one of their charges is running */
-  GHashTable     *charge_keys;     /* key hashes of running charges (gw_key_hash_set_new) */
   guint           recovery_source;
   gboolean        recovering;
   guint           kdf_per_minute;  /* per client address */

@@ -36,7 +36,6 @@ wallet_state_free (gpointer data)
   g_queue_clear_full (&state->kdf_waiting, (GDestroyNotify) work_free);
   g_clear_handle_id (&state->recovery_source, g_source_remove);
   g_hash_table_unref (state->charging);
-  g_hash_table_unref (state->charge_keys);
   g_free (state);
 }
 
@@ -64,7 +63,6 @@ gw_api_wallet_state (GwServer *server)
   state->kdf_workers = config->wallet_kdf_workers;
   state->kdf_queue = config->wallet_kdf_queue;
   state->charging = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  state->charge_keys = gw_key_hash_set_new ();
   g_object_set_qdata_full (G_OBJECT (server), wallet_state_quark (), state, wallet_state_free);
   return state;
 }

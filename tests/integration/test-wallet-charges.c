@@ -370,6 +370,39 @@ test_charge_pending_recovered (void)
   g_assert_cmpint (card_balance (w), ==, 40000);
 }
 
+/* The bank took the money and died; before the sweep settles the charge,
+ * a request on another route takes its key (nothing runs the charge, so
+ * nothing holds the key). The card is credited all the same: the sweep
+ * settles whatever is stored under the key, which keeps its first answer. */
+static void
+test_charge_key_taken_while_pending (void)
+{
+  g_autoptr(Wallet) w = new_wallet ();
+  g_autofree char *slow = add_account_source (w, OT_BANK_ACCOUNT_SLOW);
+  gint64 before = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_SLOW);
+  g_autoptr(OtResponse) lost = charge_with_bank_dying (w, slow, "dying-3");
+  g_autoptr(OtResponse) taken = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  gint64 deadline;
+
+  ot_assert_error (lost, 503, "api_error", "charge_pending");
+  taken = wallet_request (w, "POST", "/v1/wallet/funding-sources", "dying-3",
+                          "{\"type\":\"credit_card\",\"credit_card\":{"
+                          "\"number\":\"" OT_BANK_CARD_DECLINE "\",\"expiry\":\"12/30\","
+                          "\"holder\":\"FUNDING HOLDER\"}}");
+  ot_assert_status (taken, 201);
+  ot_bank_restart (bank);
+
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (card_balance (w) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (200 * 1000);
+  g_assert_cmpint (card_balance (w), ==, 40000);
+  g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_SLOW), ==, before - 40000);
+  again = charge (w, "dying-3", slow, 40000, "\"account_password\":\"1234\"");
+  ot_assert_error (again, 422, "idempotency_error", "idempotency_key_reused");
+  g_assert_cmpint (card_balance (w), ==, 40000);
+}
+
 /* A repeat while the charge runs gets 409 idempotency_in_flight, and a
  * second charge of the wallet 409 charge_in_progress. Both pass, so
  * neither is stored: under the running charge's key the 409 would be the
@@ -385,6 +418,7 @@ test_charge_in_flight (void)
   GThread *thread = g_thread_new ("charge", charge_thread, &p);
   g_autoptr(OtResponse) same = NULL;
   g_autoptr(OtResponse) other = NULL;
+  g_autoptr(OtResponse) elsewhere = NULL;
   g_autoptr(OtResponse) first = NULL;
   g_autoptr(OtResponse) replay = NULL;
   g_autoptr(OtResponse) later = NULL;
@@ -392,10 +426,17 @@ test_charge_in_flight (void)
   g_usleep (G_USEC_PER_SEC / 2);     /* the bank holds the slow account's reply */
   same = charge (w, "busy-1", slow, 40000, "\"account_password\":\"1234\"");
   other = charge (w, "busy-2", w->card_source, 10000, "\"cvc\":\"123\"");
+  /* The key on another route: had it been stored there, the charge's
+   * answer could not be, and the money taken would not reach the card. */
+  elsewhere = wallet_request (w, "POST", "/v1/wallet/funding-sources", "busy-1",
+                              "{\"type\":\"credit_card\",\"credit_card\":{"
+                              "\"number\":\"" OT_BANK_CARD_DECLINE "\",\"expiry\":\"12/30\","
+                              "\"holder\":\"FUNDING HOLDER\"}}");
   g_thread_join (thread);
   first = g_steal_pointer (&p.response);
   ot_assert_error (same, 409, "idempotency_error", "idempotency_in_flight");
   ot_assert_error (other, 409, "invalid_request_error", "charge_in_progress");
+  ot_assert_error (elsewhere, 409, "idempotency_error", "idempotency_in_flight");
 
   ot_assert_status (first, 201);
   g_assert_cmpint (card_balance (w), ==, 40000);
@@ -794,6 +835,7 @@ main (int   argc,
   g_test_add_func ("/wallet-charges/pending-retry", test_charge_pending_retry);
   g_test_add_func ("/wallet-charges/pending-recovered", test_charge_pending_recovered);
   g_test_add_func ("/wallet-charges/in-flight", test_charge_in_flight);
+  g_test_add_func ("/wallet-charges/key-taken-while-pending", test_charge_key_taken_while_pending);
   g_test_add_func ("/wallet-charges/bank-down", test_charge_bank_down);
   g_test_add_func ("/wallet-charges/pays-with-receipts", test_pays_with_receipts);
   g_test_add_func ("/wallet-charges/merchant-sees-only-the-card",
