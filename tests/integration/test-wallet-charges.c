@@ -319,6 +319,16 @@ charge_with_bank_dying (const Wallet *w,
   return p.response;
 }
 
+/* Until the recovery sweep (every second here) credits the card, or 15 s. */
+static void
+wait_for_credit (const Wallet *w)
+{
+  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+
+  while (card_balance (w) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (200 * 1000);
+}
+
 static void
 test_charge_pending_retry (void)
 {
@@ -351,15 +361,12 @@ test_charge_pending_recovered (void)
   gint64 before = ot_bank_account_balance (bank, OT_BANK_ACCOUNT_SLOW);
   g_autoptr(OtResponse) lost = charge_with_bank_dying (w, slow, "dying-2");
   g_autoptr(OtResponse) replay = NULL;
-  gint64 deadline;
 
   ot_assert_error (lost, 503, "api_error", "charge_pending");
   ot_bank_restart (bank);
 
   /* Nobody retries: the recovery sweep (every second here) settles it. */
-  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
-  while (card_balance (w) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (200 * 1000);
+  wait_for_credit (w);
   g_assert_cmpint (card_balance (w), ==, 40000);
   g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_SLOW), ==, before - 40000);
 
@@ -383,7 +390,6 @@ test_charge_key_taken_while_pending (void)
   g_autoptr(OtResponse) lost = charge_with_bank_dying (w, slow, "dying-3");
   g_autoptr(OtResponse) taken = NULL;
   g_autoptr(OtResponse) again = NULL;
-  gint64 deadline;
 
   ot_assert_error (lost, 503, "api_error", "charge_pending");
   taken = wallet_request (w, "POST", "/v1/wallet/funding-sources", "dying-3",
@@ -393,9 +399,7 @@ test_charge_key_taken_while_pending (void)
   ot_assert_status (taken, 201);
   ot_bank_restart (bank);
 
-  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
-  while (card_balance (w) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (200 * 1000);
+  wait_for_credit (w);
   g_assert_cmpint (card_balance (w), ==, 40000);
   g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_SLOW), ==, before - 40000);
   again = charge (w, "dying-3", slow, 40000, "\"account_password\":\"1234\"");
