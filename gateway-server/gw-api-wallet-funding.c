@@ -429,6 +429,8 @@ remove_funding_apply (GwTxn   *txn,
 
   if (!gw_wallet_remove_funding (txn, op->user_id, op->source_id, &result, error))
     return FALSE;
+  if (result == GW_WALLET_CHARGE_IN_PROGRESS)
+    return gw_api_wallet_refuse_result (call, result), TRUE;
   if (result != GW_WALLET_OK)
     {
       gw_api_wallet_refuse (call, 404, "invalid_request_error", "resource_missing", "id",

@@ -138,6 +138,8 @@ static const struct
     "This card or account is already registered." },
   { GW_WALLET_FUNDING_LIMIT, 409, "invalid_request_error", "funding_source_limit", NULL,
     "A wallet holds at most 10 funding sources. Remove one first." },
+  { GW_WALLET_CHARGE_IN_PROGRESS, 409, "invalid_request_error", "charge_in_progress", NULL,
+    "A charge from this funding source is in progress. Try again shortly." },
 };
 
 void

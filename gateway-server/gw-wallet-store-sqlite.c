@@ -532,6 +532,23 @@ t_charge_by_key (GwTxn           *txn,
   return gw_sqlite_read_one (txn, stmt, read_charge, out, error);
 }
 
+static gint64
+t_charges_pending_from (GwTxn       *txn,
+                        const char  *source_id,
+                        GError     **error)
+{
+  /* Through the partial index of open charges: a handful of rows. */
+  sqlite3_stmt *stmt = PREP (txn,
+    "SELECT count(*) FROM wallet_charges INDEXED BY wallet_charges_open"
+    " WHERE status IN ('pending', 'voiding') AND status = 'pending' AND funding_source_id = ?",
+    error);
+
+  if (stmt == NULL)
+    return 0;
+  TEXT (stmt, 1, source_id);
+  return gw_sqlite_read_int (txn, stmt, error);
+}
+
 static gboolean
 t_charge_update (GwTxn                 *txn,
                  const GwWalletCharge  *charge,
@@ -653,6 +670,7 @@ const GwWalletStoreFuncs gw_wallet_store_sqlite = {
   .charge_get = t_charge_get,
   .charge_by_key = t_charge_by_key,
   .charge_update = t_charge_update,
+  .charges_pending_from = t_charges_pending_from,
   .charges_open = t_charges_open,
   .history = t_history,
   .merchant_name = gw_sqlite_merchant_name,

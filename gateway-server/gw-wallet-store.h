@@ -163,6 +163,8 @@ typedef struct
                                       GwWalletCharge *out, GError **error);
   /* Writes status, reference, decline_code and settled. */
   gboolean   (*charge_update)        (GwTxn *txn, const GwWalletCharge *charge, GError **error);
+  /* How many charges from the source are still pending: taking money from it. */
+  gint64     (*charges_pending_from) (GwTxn *txn, const char *source_id, GError **error);
   /* Ids of charges still pending (created before @pending_before) or being voided. */
   GPtrArray *(*charges_open)         (GwTxn *txn, gint64 pending_before, guint limit,
                                       GError **error);

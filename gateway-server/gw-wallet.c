@@ -629,6 +629,7 @@ gw_wallet_remove_funding (GwTxn           *txn,
   GwFundingSource source;
   GError *local = NULL;
   gboolean mine;
+  gint64 pending;
 
   *result = GW_WALLET_OK;
   if (!WALLET (txn)->funding_get (txn, source_id, &source, &local))
@@ -641,6 +642,13 @@ gw_wallet_remove_funding (GwTxn           *txn,
   gw_funding_source_clear (&source);
   if (!mine)
     return *result = GW_WALLET_NOT_FOUND, TRUE;
+  /* The user would see the source gone and still have money taken from
+   * it: it goes once the financial system has answered. */
+  pending = WALLET (txn)->charges_pending_from (txn, source_id, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  if (pending > 0)
+    return *result = GW_WALLET_CHARGE_IN_PROGRESS, TRUE;
   return WALLET (txn)->funding_remove (txn, source_id, NOW (txn), error);
 }
 

@@ -423,6 +423,9 @@ test_charge_in_flight (void)
   g_autoptr(OtResponse) same = NULL;
   g_autoptr(OtResponse) other = NULL;
   g_autoptr(OtResponse) elsewhere = NULL;
+  g_autoptr(OtResponse) removed_early = NULL;
+  g_autoptr(OtResponse) removed = NULL;
+  g_autofree char *source_path = g_strconcat ("/v1/wallet/funding-sources/", slow, NULL);
   g_autoptr(OtResponse) first = NULL;
   g_autoptr(OtResponse) replay = NULL;
   g_autoptr(OtResponse) later = NULL;
@@ -436,8 +439,11 @@ test_charge_in_flight (void)
                               "{\"type\":\"credit_card\",\"credit_card\":{"
                               "\"number\":\"" OT_BANK_CARD_DECLINE "\",\"expiry\":\"12/30\","
                               "\"holder\":\"FUNDING HOLDER\"}}");
+  /* Gone from the list while the bank still takes money from it: no. */
+  removed_early = wallet_request (w, "DELETE", source_path, NULL, NULL);
   g_thread_join (thread);
   first = g_steal_pointer (&p.response);
+  ot_assert_error (removed_early, 409, "invalid_request_error", "charge_in_progress");
   ot_assert_error (same, 409, "idempotency_error", "idempotency_in_flight");
   ot_assert_error (other, 409, "invalid_request_error", "charge_in_progress");
   ot_assert_error (elsewhere, 409, "idempotency_error", "idempotency_in_flight");
@@ -452,6 +458,8 @@ test_charge_in_flight (void)
   g_assert_null (ot_response_header (later, "Idempotent-Replayed"));
   g_assert_cmpint (card_balance (w), ==, 50000);
   g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_SLOW), ==, before - 40000);
+  removed = wallet_request (w, "DELETE", source_path, NULL, NULL);
+  ot_assert_status (removed, 200);
 }
 
 static void
