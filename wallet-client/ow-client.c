@@ -65,10 +65,18 @@ ow_api_error_private_clear (OwApiErrorPrivate *priv)
 
 G_DEFINE_EXTENDED_ERROR (OwApiError, ow_api_error)
 
+/* NULL for an error of another domain (a network error, say), which the
+ * generated getter would complain of. */
+static OwApiErrorPrivate *
+api_error_private (const GError *error)
+{
+  return error != NULL && error->domain == OW_API_ERROR ? ow_api_error_get_private (error) : NULL;
+}
+
 guint
 ow_api_error_get_status (const GError *error)
 {
-  OwApiErrorPrivate *priv = error != NULL ? ow_api_error_get_private (error) : NULL;
+  OwApiErrorPrivate *priv = api_error_private (error);
 
   return priv != NULL ? priv->status : 0;
 }
@@ -76,7 +84,7 @@ ow_api_error_get_status (const GError *error)
 const char *
 ow_api_error_get_code (const GError *error)
 {
-  OwApiErrorPrivate *priv = error != NULL ? ow_api_error_get_private (error) : NULL;
+  OwApiErrorPrivate *priv = api_error_private (error);
 
   return priv != NULL ? priv->code : NULL;
 }
@@ -84,7 +92,7 @@ ow_api_error_get_code (const GError *error)
 const char *
 ow_api_error_get_decline_code (const GError *error)
 {
-  OwApiErrorPrivate *priv = error != NULL ? ow_api_error_get_private (error) : NULL;
+  OwApiErrorPrivate *priv = api_error_private (error);
 
   return priv != NULL ? priv->decline_code : NULL;
 }
@@ -92,7 +100,7 @@ ow_api_error_get_decline_code (const GError *error)
 const char *
 ow_api_error_get_param (const GError *error)
 {
-  OwApiErrorPrivate *priv = error != NULL ? ow_api_error_get_private (error) : NULL;
+  OwApiErrorPrivate *priv = api_error_private (error);
 
   return priv != NULL ? priv->param : NULL;
 }
