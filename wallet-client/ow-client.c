@@ -792,6 +792,7 @@ start_password_change (OwClient            *self,
                        const char          *path,
                        const char          *current_password,
                        const char          *new_password,
+                       const char          *idempotency_key,
                        ParseFunc            parse,
                        GDestroyNotify       free_func,
                        gpointer             source_tag,
@@ -806,14 +807,15 @@ start_password_change (OwClient            *self,
   add_string (body, "new_password", new_password);
   json_builder_end_object (body);
 
-  start_call (self, "POST", path, body, NULL, CALL_SESSION, parse, free_func, source_tag,
-              cancellable, callback, user_data);
+  start_call (self, "POST", path, body, idempotency_key, CALL_SESSION, parse, free_func,
+              source_tag, cancellable, callback, user_data);
 }
 
 void
 ow_client_change_password_async (OwClient            *self,
                                  const char          *current_password,
                                  const char          *new_password,
+                                 const char          *idempotency_key,
                                  GCancellable        *cancellable,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
@@ -822,8 +824,9 @@ ow_client_change_password_async (OwClient            *self,
   g_return_if_fail (current_password != NULL && new_password != NULL);
 
   start_password_change (self, "/v1/wallet/me/password", current_password, new_password,
-                         (ParseFunc) ow_profile_parse, (GDestroyNotify) ow_profile_free,
-                         ow_client_change_password_async, cancellable, callback, user_data);
+                         idempotency_key, (ParseFunc) ow_profile_parse,
+                         (GDestroyNotify) ow_profile_free, ow_client_change_password_async,
+                         cancellable, callback, user_data);
 }
 
 OwProfile *
@@ -876,7 +879,7 @@ ow_client_change_card_password_async (OwClient            *self,
   g_return_if_fail (account_password != NULL && new_card_password != NULL);
 
   start_password_change (self, "/v1/wallet/card/password", account_password, new_card_password,
-                         (ParseFunc) ow_card_parse, (GDestroyNotify) ow_card_free,
+                         NULL, (ParseFunc) ow_card_parse, (GDestroyNotify) ow_card_free,
                          ow_client_change_card_password_async, cancellable, callback, user_data);
 }
 
