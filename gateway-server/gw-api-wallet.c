@@ -425,6 +425,13 @@ struct _Work
   GwApiPhoneLine line;            /* WORK_CALLING_NUMBER's */
 
   guint8        login_hash[32];   /* what attempts are counted under */
+  /* A password change with an Idempotency-Key holds the key from the
+   * handler to its answer (gw_server_claim_key), and looks its record up
+   * and stores its outcome itself (password_key_claim ()). */
+  gboolean      keyed;
+  guint8        key_hash[32];
+  guint8        fingerprint[32];
+  GwCall       *replay;           /* the key's stored answer, if it had one */
   GwWalletUser  user;
   gboolean      found;
   gboolean      locked;
@@ -437,6 +444,10 @@ struct _Work
 static void
 work_free (Work *work)
 {
+  /* the request may be answered and gone: the state outlives it */
+  if (work->keyed)
+    gw_server_release_key (work->state->server, work->key_hash);
+  g_clear_pointer (&work->replay, gw_call_free);
   g_free (work->login_id);
   g_free (work->user_id);
   gw_api_wallet_wipe_free (work->password);
@@ -574,7 +585,16 @@ attempt_begin_apply (GwTxn    *txn,
   const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
   g_auto(GwWalletUser) user = { 0 };
   GError *local = NULL;
+  gboolean answered = FALSE;
 
+  /* A retry of a change whose answer was lost sends the old password as the
+   * current one: its outcome is looked up before anything is counted. */
+  if (work->keyed &&
+      !gw_idempotency_replay (txn, work->replay, work->key_hash, work->fingerprint, &answered,
+                              error))
+    return FALSE;
+  if (answered)
+    return TRUE;
   if (work->kind != WORK_LOGIN)
     {
       if (!wallet->user_by_id (txn, work->user_id, &user, &local))
@@ -583,6 +603,18 @@ attempt_begin_apply (GwTxn    *txn,
     }
   return gw_wallet_attempt_begin (txn, &work->state->config, work->login_hash, &work->locked,
                                   error);
+}
+
+/* The answer stored under the request's key, sent again. */
+static void
+reply_stored (Work *work)
+{
+  GwCall *replay = work->replay;
+
+  if (replay->replayed)
+    soup_message_headers_replace (soup_server_message_get_response_headers (work->request->msg),
+                                  "Idempotent-Replayed", "true");
+  gw_request_reply (work->request, replay->status, g_steal_pointer (&replay->body));
 }
 
 static void
@@ -599,6 +631,8 @@ attempt_begin_done (gpointer      data,
                       "The gateway is shutting down.");
   else if (error != NULL)
     gw_api_wallet_read_failed (work->request, error);
+  else if (work->replay != NULL && work->replay->body != NULL)
+    reply_stored (work);
   else if (work->locked)
     gw_request_error (work->request, 429, "rate_limit_error", "login_locked", NULL,
                       "Too many wrong passwords for this login ID. Try again later.");
@@ -682,6 +716,9 @@ typedef struct
   guint8           new_salt[GW_WALLET_SALT_LEN];
   guint8           new_hash[32];
   char            *password;         /* the new card's */
+  gboolean         keyed;            /* a password change's claimed key (Work) */
+  guint8           key_hash[32];
+  guint8           fingerprint[32];
   JsonObject      *changes;          /* profile update */
   GwFundingSource  funding;
   char            *source_id;
@@ -694,6 +731,8 @@ op_free (gpointer data)
 {
   Op *op = data;
 
+  if (op->keyed)
+    gw_server_release_key (op->state->server, op->key_hash);
   gw_wallet_user_clear (&op->user);
   gw_api_wallet_wipe_free (op->token);
   gw_api_wallet_wipe_free (op->password);
@@ -1127,7 +1166,7 @@ password_failed_apply (GwTxn   *txn,
   if (!gw_wallet_attempt_failed (txn, &op->state->config, op->login_hash, error))
     return FALSE;
   gw_api_wallet_refuse_result (call, GW_WALLET_PASSWORD_INCORRECT);
-  return TRUE;
+  return !op->keyed || gw_idempotency_remember (txn, call, op->key_hash, op->fingerprint, error);
 }
 
 static gboolean
@@ -1141,9 +1180,15 @@ password_apply (GwTxn   *txn,
   if (!gw_wallet_change_password (txn, &op->state->config, op->user_id, op->session_id,
                                   op->verified_hash, op->new_salt, op->new_hash, &result, error))
     return FALSE;
-  if (result != GW_WALLET_OK)
+  /* locked since the hash began: it passes, as a lock found before does */
+  if (result == GW_WALLET_LOGIN_LOCKED)
     return gw_api_wallet_refuse_result (call, result), TRUE;
-  return reply_user (txn, call, op->user_id, 200, error);
+  if (result != GW_WALLET_OK)
+    gw_api_wallet_refuse_result (call, result);
+  else if (!reply_user (txn, call, op->user_id, 200, error))
+    return FALSE;
+  call->seal = TRUE;      /* the profile: name, e-mail address, phone */
+  return !op->keyed || gw_idempotency_remember (txn, call, op->key_hash, op->fingerprint, error);
 }
 
 /* The representative card's password */
@@ -1255,6 +1300,11 @@ password_continue (Work *work)
 
   op = op_new (request);
   memcpy (op->login_hash, work->login_hash, sizeof op->login_hash);
+  /* the key's claim goes with the call that answers it */
+  op->keyed = work->keyed;
+  work->keyed = FALSE;
+  memcpy (op->key_hash, work->key_hash, sizeof op->key_hash);
+  memcpy (op->fingerprint, work->fingerprint, sizeof op->fingerprint);
   if (!work->verified)
     return gw_call_submit (gw_call_new (request, password_failed_apply, op, op_free));
   memcpy (op->verified_hash, work->user.hash, 32);
@@ -1271,6 +1321,33 @@ password_continue (Work *work)
   memcpy (op->new_salt, work->new_salt, sizeof op->new_salt);
   memcpy (op->new_hash, work->new_hash, sizeof op->new_hash);
   gw_call_submit (gw_call_new (request, password_apply, op, op_free));
+}
+
+/* The key of a password change, in the user's scope, is held from here to
+ * the answer; FALSE after answering 409 when it is already. Its record is
+ * looked up before the attempt is counted, and only the check's outcome (a
+ * change, or a wrong password, counted once) is stored under it: the
+ * refusals on the way (busy, rate_limited, login_locked) pass, and are not
+ * what a retry should get back. */
+static gboolean
+password_key_claim (Work *work)
+{
+  GwRequest *request = work->request;
+
+  gw_server_hash_idempotency_key (request->server, request->scope, request->idempotency_key,
+                                  work->key_hash);
+  g_clear_pointer (&request->idempotency_key, g_free);
+  if (!gw_server_claim_key (request->server, work->key_hash))
+    {
+      gw_request_error (request, 409, "idempotency_error", "idempotency_in_flight", NULL,
+                        "A request with this Idempotency-Key is still in progress.");
+      return FALSE;
+    }
+  work->keyed = TRUE;
+  work->state = gw_api_wallet_state (request->server);
+  memcpy (work->fingerprint, request->fingerprint, sizeof work->fingerprint);
+  work->replay = g_new0 (GwCall, 1);
+  return TRUE;
 }
 
 /* Both changes check the login's password: the card's own number and
@@ -1298,6 +1375,8 @@ password_start (GwRequest  *request,
   work = g_new0 (Work, 1);
   work->kind = kind;
   work->request = request;
+  if (request->idempotency_key != NULL && !password_key_claim (work))
+    return work_free (work);
   work->user_id = g_strdup (request->user_id);
   work->password = g_strdup (onepin_json_get_string (request->body, "current_password", ""));
   if (kind == WORK_CARD_PASSWORD)

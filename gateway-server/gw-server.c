@@ -152,7 +152,7 @@ static const Route routes[] = {
   { "DELETE", "/v1/wallet/sessions/current",    AUTH_WALLET,      FALSE, gw_api_wallet_logout },
   { "GET",    "/v1/wallet/me",                  AUTH_WALLET,      FALSE, gw_api_wallet_me },
   { "POST",   "/v1/wallet/me",                  AUTH_WALLET,      FALSE, gw_api_wallet_update },
-  { "POST",   "/v1/wallet/me/password",         AUTH_WALLET,      FALSE, gw_api_wallet_password },
+  { "POST",   "/v1/wallet/me/password",         AUTH_WALLET,      TRUE,  gw_api_wallet_password },
   { "POST",   "/v1/wallet/card",                AUTH_WALLET,      TRUE,  gw_api_wallet_apply },
   { "GET",    "/v1/wallet/card",                AUTH_WALLET,      FALSE, gw_api_wallet_card },
   { "POST",   "/v1/wallet/card/password",       AUTH_WALLET,      FALSE, gw_api_wallet_card_password },

@@ -17,8 +17,14 @@
  * sign-in.
  *
  * While a save or a change runs, its fields take no typing and the window
- * does not close, so that it can tell how it went. Passwords are wiped from
- * their rows after a change and when the window goes.
+ * does not close, so that it can tell how it went. A change whose answer
+ * never came may have gone through: the current password may be the old
+ * one or the new. Only the same request, under the same Idempotency-Key,
+ * can tell (the gateway answers it from what it stored, counting no wrong
+ * password), so the rows keep it, untouchable, until the gateway says how
+ * it ended. Passwords are wiped from their rows after a change and when
+ * the window goes, at once, not when its last reference does: a lock takes
+ * it away with a call still running.
  */
 #include "ow-account-window.h"
 
@@ -32,6 +38,10 @@ struct _OwAccountWindow
   AdwWindow       parent_instance;
 
   OwToastOverlay *toast_overlay;
+  AdwStatusPage  *load_error_page;
+  GtkWidget      *form;
+  GtkButton      *retry_button;
+  GtkSpinner     *retry_spinner;
   GtkLabel       *login_label;
   GtkEditable    *profile_name_row;
   GtkEditable    *profile_email_row;
@@ -47,11 +57,14 @@ struct _OwAccountWindow
   GtkSpinner     *password_spinner;
 
   OwClient       *client;
-  GCancellable   *cancellable;    /* of every call; cancelled when the window goes */
+  GCancellable   *cancellable;    /* of the profile's calls; cancelled when the window goes */
   OwProfile      *profile;        /* as the gateway last showed it; NULL until loaded */
   gboolean        profile_busy;   /* loading or saving */
   gboolean        saving;
-  gboolean        changing;       /* the password */
+  gboolean        changing;       /* the password: runs to its end, the window gone or not */
+  char           *change_key;     /* its Idempotency-Key, kept while its outcome is unknown */
+  gboolean        unknown;        /* sent, and no answer came */
+  gboolean        gone;           /* off the screen for good */
 };
 
 G_DEFINE_FINAL_TYPE (OwAccountWindow, ow_account_window, ADW_TYPE_WINDOW)
@@ -73,7 +86,7 @@ passed_on (OwAccountWindow *self,
 {
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return TRUE;
-  if (!ow_ui_session_ended (error))
+  if (!ow_ui_session_ended (error) || self->gone)
     return FALSE;
   g_signal_emit (self, signals[SIGNAL_SESSION_ENDED], 0);
   gtk_window_destroy (GTK_WINDOW (self));
@@ -182,6 +195,19 @@ row_of_param (OwAccountWindow *self,
   return self->profile_phone_row;
 }
 
+/* Not loaded: instead of a form to fill, what went wrong and a way to try
+ * again. */
+static void
+show_load_error (OwAccountWindow *self,
+                 const GError    *error)
+{
+  g_autofree char *message = ow_ui_error_message (error);
+
+  adw_status_page_set_description (self->load_error_page, message);
+  gtk_widget_set_visible (self->form, FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->load_error_page), TRUE);
+}
+
 static void
 on_profile_loaded (GObject      *source,
                    GAsyncResult *result,
@@ -193,11 +219,33 @@ on_profile_loaded (GObject      *source,
 
   if (profile == NULL && passed_on (self, error))
     return;
+  ow_ui_set_busy (self->retry_button, self->retry_spinner, FALSE);
   if (profile != NULL)
-    show_profile (self, profile);
+    {
+      show_profile (self, profile);
+      gtk_widget_set_visible (GTK_WIDGET (self->load_error_page), FALSE);
+      gtk_widget_set_visible (self->form, TRUE);
+    }
   else
-    show_api_error (self->profile_error_label, error);
+    show_load_error (self, error);
   set_profile_busy (self, FALSE);
+}
+
+static void
+load_profile (OwAccountWindow *self)
+{
+  set_profile_busy (self, TRUE);
+  ow_client_get_profile_async (self->client, self->cancellable, on_profile_loaded,
+                               g_object_ref (self));
+}
+
+static void
+on_retry (OwAccountWindow *self)
+{
+  if (self->profile_busy)
+    return;
+  ow_ui_set_busy (self->retry_button, self->retry_spinner, TRUE);
+  load_profile (self);
 }
 
 static void
@@ -279,15 +327,27 @@ on_profile_edited (OwAccountWindow *self)
 
 /* ---- the password ------------------------------------------------------- */
 
+/* While a change runs, and while its outcome is unknown (only the same
+ * request can tell it), its rows take no typing. */
+static void
+update_password_rows (OwAccountWindow *self)
+{
+  gboolean editable = !self->changing && !self->unknown;
+
+  gtk_editable_set_editable (self->current_password_row, editable);
+  gtk_editable_set_editable (self->new_sign_in_password_row, editable);
+  gtk_editable_set_editable (self->confirm_sign_in_password_row, editable);
+  ow_ui_set_busy (self->change_button, self->password_spinner, self->changing);
+  gtk_button_set_label (self->change_button,
+                        self->unknown ? _("_Try Again") : _("C_hange Password"));
+}
+
 static void
 set_changing (OwAccountWindow *self,
               gboolean         changing)
 {
   self->changing = changing;
-  gtk_editable_set_editable (self->current_password_row, !changing);
-  gtk_editable_set_editable (self->new_sign_in_password_row, !changing);
-  gtk_editable_set_editable (self->confirm_sign_in_password_row, !changing);
-  ow_ui_set_busy (self->change_button, self->password_spinner, changing);
+  update_password_rows (self);
 }
 
 static void
@@ -327,6 +387,55 @@ password_refused (OwAccountWindow *self,
     }
 }
 
+/* Whether the change may have gone through all the same: no answer, one
+ * we could not read, or the first request still running (409). While its
+ * outcome is unknown, a retry refused before the gateway looked its key up
+ * (429 rate_limited, 5xx) tells nothing either. */
+static gboolean
+outcome_unknown (OwAccountWindow *self,
+                 const GError    *error)
+{
+  const char *code = ow_api_error_get_code (error);
+
+  if (g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_NETWORK) ||
+      g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL) ||
+      g_strcmp0 (code, "idempotency_in_flight") == 0)
+    return TRUE;
+  return self->unknown &&
+         (ow_api_error_get_status (error) >= 500 || g_strcmp0 (code, "rate_limited") == 0);
+}
+
+static const char *
+changed_message (void)
+{
+  return _("Password changed. Other devices signed in to your account are signed out; this "
+           "wallet stays signed in.");
+}
+
+/* The window went (a lock took it) while the change ran: the main window
+ * says how it ended, once it shows anything again. */
+static void
+report_elsewhere (OwAccountWindow *self,
+                  const GError    *error)
+{
+  g_autofree char *message = NULL;
+
+  if (error == NULL)
+    message = g_strdup (changed_message ());
+  else if (outcome_unknown (self, error))
+    message = g_strdup (_("It is not known whether your sign-in password was changed: the "
+                          "gateway did not answer. Try the new password first when you next "
+                          "sign in."));
+  else
+    {
+      g_autofree char *why = ow_ui_error_message (error);
+
+      /* TRANSLATORS: %s says why, a sentence of its own */
+      message = g_strdup_printf (_("Your sign-in password was not changed. %s"), why);
+    }
+  ow_ui_toast (GTK_WIDGET (self), message);
+}
+
 static void
 on_password_changed (GObject      *source,
                      GAsyncResult *result,
@@ -339,7 +448,24 @@ on_password_changed (GObject      *source,
 
   if (profile == NULL && passed_on (self, error))
     return;
+  if (self->gone)
+    {
+      report_elsewhere (self, error);
+      return;
+    }
+  self->unknown = profile == NULL && outcome_unknown (self, error);
   set_changing (self, FALSE);
+  if (self->unknown)
+    {
+      ow_ui_show_error (self->password_error_label,
+                        _("The gateway did not answer, so it is not known whether your password "
+                          "was changed. Choose Try Again to find out: the same request goes "
+                          "again, and cannot count as a wrong password. If you close this window "
+                          "instead, try the new password first when you next sign in."));
+      gtk_widget_grab_focus (GTK_WIDGET (self->change_button));
+      return;
+    }
+  g_clear_pointer (&self->change_key, g_free);
   if (profile == NULL)
     {
       password_refused (self, error);
@@ -347,9 +473,7 @@ on_password_changed (GObject      *source,
     }
   clear_passwords (self);
   ow_ui_show_error (self->password_error_label, NULL);
-  ow_toast_overlay_add (self->toast_overlay,
-                        _("Password changed. Other devices signed in to your account are signed "
-                          "out; this wallet stays signed in."));
+  ow_toast_overlay_add (self->toast_overlay, changed_message ());
 }
 
 static void
@@ -378,8 +502,12 @@ on_change_password (OwAccountWindow *self)
       return;
     }
 
+  /* a new change, or the one whose outcome is unknown, as it was sent */
+  if (self->change_key == NULL)
+    self->change_key = ow_client_new_idempotency_key ();
   set_changing (self, TRUE);
-  ow_client_change_password_async (self->client, current, chosen, self->cancellable,
+  /* not cancelled when the window goes: its outcome is the user's to know */
+  ow_client_change_password_async (self->client, current, chosen, self->change_key, NULL,
                                    on_password_changed, g_object_ref (self));
 }
 
@@ -389,6 +517,21 @@ static gboolean
 on_close_request (OwAccountWindow *self)
 {
   return self->saving || self->changing;
+}
+
+/* gtk_window_destroy () takes the window off the screen for good, and a
+ * call still running keeps a reference until its answer: the profile's
+ * calls end here, and the passwords go now, not with the last reference. */
+static void
+ow_account_window_unrealize (GtkWidget *widget)
+{
+  OwAccountWindow *self = OW_ACCOUNT_WINDOW (widget);
+
+  self->gone = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  clear_passwords (self);
+
+  GTK_WIDGET_CLASS (ow_account_window_parent_class)->unrealize (widget);
 }
 
 static void
@@ -412,6 +555,7 @@ ow_account_window_finalize (GObject *object)
   g_clear_object (&self->client);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->profile, ow_profile_free);
+  g_free (self->change_key);
 
   G_OBJECT_CLASS (ow_account_window_parent_class)->finalize (object);
 }
@@ -424,6 +568,7 @@ ow_account_window_class_init (OwAccountWindowClass *klass)
 
   object_class->dispose = ow_account_window_dispose;
   object_class->finalize = ow_account_window_finalize;
+  widget_class->unrealize = ow_account_window_unrealize;
 
   signals[SIGNAL_SESSION_ENDED] = g_signal_new ("session-ended", G_TYPE_FROM_CLASS (klass),
                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -434,6 +579,10 @@ ow_account_window_class_init (OwAccountWindowClass *klass)
                                                "/org/onepin/Wallet/ui/ow-account-window.ui");
   gtk_widget_class_bind_template_child_full (widget_class, "account_toast_overlay", FALSE,
                                              G_STRUCT_OFFSET (OwAccountWindow, toast_overlay));
+  gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, load_error_page);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, form);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, retry_spinner);
   gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, login_label);
   gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, profile_name_row);
   gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, profile_email_row);
@@ -449,6 +598,7 @@ ow_account_window_class_init (OwAccountWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, password_error_label);
   gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, change_button);
   gtk_widget_class_bind_template_child (widget_class, OwAccountWindow, password_spinner);
+  gtk_widget_class_bind_template_callback (widget_class, on_retry);
   gtk_widget_class_bind_template_callback (widget_class, on_save);
   gtk_widget_class_bind_template_callback (widget_class, on_profile_edited);
   gtk_widget_class_bind_template_callback (widget_class, on_change_password);
@@ -466,14 +616,18 @@ ow_account_window_init (OwAccountWindow *self)
   self->cancellable = g_cancellable_new ();
 }
 
+/* The application's too, like its main window: its accelerators (Ctrl+L
+ * locks) work here as there, and a lock finds it. */
 OwAccountWindow *
 ow_account_window_new (OwClient  *client,
                        GtkWindow *parent)
 {
-  OwAccountWindow *self = g_object_new (OW_TYPE_ACCOUNT_WINDOW, "transient-for", parent, NULL);
+  OwAccountWindow *self = g_object_new (OW_TYPE_ACCOUNT_WINDOW,
+                                        "transient-for", parent,
+                                        "application", gtk_window_get_application (parent),
+                                        NULL);
 
   self->client = g_object_ref (client);
-  set_profile_busy (self, TRUE);
-  ow_client_get_profile_async (client, self->cancellable, on_profile_loaded, g_object_ref (self));
+  load_profile (self);
   return self;
 }

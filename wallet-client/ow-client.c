@@ -65,10 +65,18 @@ ow_api_error_private_clear (OwApiErrorPrivate *priv)
 
 G_DEFINE_EXTENDED_ERROR (OwApiError, ow_api_error)
 
+/* NULL for an error of another domain (a network error, say), which the
+ * generated getter would complain of. */
+static OwApiErrorPrivate *
+api_error_private (const GError *error)
+{
+  return error != NULL && error->domain == OW_API_ERROR ? ow_api_error_get_private (error) : NULL;
+}
+
 guint
 ow_api_error_get_status (const GError *error)
 {
-  OwApiErrorPrivate *priv = error != NULL ? ow_api_error_get_private (error) : NULL;
+  OwApiErrorPrivate *priv = api_error_private (error);
 
   return priv != NULL ? priv->status : 0;
 }
@@ -76,7 +84,7 @@ ow_api_error_get_status (const GError *error)
 const char *
 ow_api_error_get_code (const GError *error)
 {
-  OwApiErrorPrivate *priv = error != NULL ? ow_api_error_get_private (error) : NULL;
+  OwApiErrorPrivate *priv = api_error_private (error);
 
   return priv != NULL ? priv->code : NULL;
 }
@@ -84,7 +92,7 @@ ow_api_error_get_code (const GError *error)
 const char *
 ow_api_error_get_decline_code (const GError *error)
 {
-  OwApiErrorPrivate *priv = error != NULL ? ow_api_error_get_private (error) : NULL;
+  OwApiErrorPrivate *priv = api_error_private (error);
 
   return priv != NULL ? priv->decline_code : NULL;
 }
@@ -92,7 +100,7 @@ ow_api_error_get_decline_code (const GError *error)
 const char *
 ow_api_error_get_param (const GError *error)
 {
-  OwApiErrorPrivate *priv = error != NULL ? ow_api_error_get_private (error) : NULL;
+  OwApiErrorPrivate *priv = api_error_private (error);
 
   return priv != NULL ? priv->param : NULL;
 }
@@ -784,6 +792,7 @@ start_password_change (OwClient            *self,
                        const char          *path,
                        const char          *current_password,
                        const char          *new_password,
+                       const char          *idempotency_key,
                        ParseFunc            parse,
                        GDestroyNotify       free_func,
                        gpointer             source_tag,
@@ -798,14 +807,15 @@ start_password_change (OwClient            *self,
   add_string (body, "new_password", new_password);
   json_builder_end_object (body);
 
-  start_call (self, "POST", path, body, NULL, CALL_SESSION, parse, free_func, source_tag,
-              cancellable, callback, user_data);
+  start_call (self, "POST", path, body, idempotency_key, CALL_SESSION, parse, free_func,
+              source_tag, cancellable, callback, user_data);
 }
 
 void
 ow_client_change_password_async (OwClient            *self,
                                  const char          *current_password,
                                  const char          *new_password,
+                                 const char          *idempotency_key,
                                  GCancellable        *cancellable,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
@@ -814,8 +824,9 @@ ow_client_change_password_async (OwClient            *self,
   g_return_if_fail (current_password != NULL && new_password != NULL);
 
   start_password_change (self, "/v1/wallet/me/password", current_password, new_password,
-                         (ParseFunc) ow_profile_parse, (GDestroyNotify) ow_profile_free,
-                         ow_client_change_password_async, cancellable, callback, user_data);
+                         idempotency_key, (ParseFunc) ow_profile_parse,
+                         (GDestroyNotify) ow_profile_free, ow_client_change_password_async,
+                         cancellable, callback, user_data);
 }
 
 OwProfile *
@@ -868,7 +879,7 @@ ow_client_change_card_password_async (OwClient            *self,
   g_return_if_fail (account_password != NULL && new_card_password != NULL);
 
   start_password_change (self, "/v1/wallet/card/password", account_password, new_card_password,
-                         (ParseFunc) ow_card_parse, (GDestroyNotify) ow_card_free,
+                         NULL, (ParseFunc) ow_card_parse, (GDestroyNotify) ow_card_free,
                          ow_client_change_card_password_async, cancellable, callback, user_data);
 }
 

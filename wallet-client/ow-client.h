@@ -149,10 +149,14 @@ OwProfile   *ow_client_update_profile_finish (OwClient         *self,
                                            GAsyncResult        *result,
                                            GError             **error);
 
-/* POST /v1/wallet/me/password */
+/* POST /v1/wallet/me/password. After a network error, send it again with
+ * the same @idempotency_key (and passwords): the gateway answers how the
+ * first ended, and counts no wrong password though the current one has
+ * changed meanwhile. */
 void         ow_client_change_password_async (OwClient         *self,
                                            const char          *current_password,
                                            const char          *new_password,
+                                           const char          *idempotency_key,
                                            GCancellable        *cancellable,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);

@@ -733,6 +733,101 @@ test_password_change (void)
   third = login (gw, login_id, "new battery");
 }
 
+#define PASSWORD_PATH "/v1/wallet/me/password"
+#define TO_BATTERY "{\"current_password\":\"correct horse\",\"new_password\":\"new battery\"}"
+#define TO_CELL "{\"current_password\":\"new battery\",\"new_password\":\"new cell\"}"
+#define GUESS "{\"current_password\":\"wrong horse\",\"new_password\":\"new cell\"}"
+
+/* @r is the stored answer of @first, replayed. */
+static void
+assert_replay_of (OtResponse *r,
+                  OtResponse *first)
+{
+  ot_assert_status (r, first->status);
+  g_assert_cmpstr (ot_response_header (r, "Idempotent-Replayed"), ==, "true");
+  g_assert_cmpstr (r->body, ==, first->body);
+}
+
+/* A password change whose answer was lost: the client cannot tell which
+ * password is good, and the same body again would send the old one as
+ * current_password, a wrong password once the change went through. With the
+ * same Idempotency-Key it gets the first outcome back instead, before any
+ * attempt is counted: five such retries do not lock the login, nor does a
+ * wrong password's refusal count again. The key is one request's: other
+ * parameters get 422, and it runs once at a time. */
+static void
+test_password_change_replay (void)
+{
+  g_autofree char *login_id = NULL;
+  g_autofree char *token = new_user (&login_id);
+  g_autoptr(OtResponse) changed = wallet (gw, "POST", PASSWORD_PATH, token, "change-1",
+                                          TO_BATTERY);
+  g_autoptr(OtResponse) reused = NULL;
+  g_autoptr(OtResponse) refused = NULL;
+  g_autoptr(GPtrArray) together = NULL;
+  guint fresh = 0;
+  guint waited = 0;
+
+  ot_assert_status (changed, 200);
+  g_assert_null (ot_response_header (changed, "Idempotent-Replayed"));
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) again = wallet (gw, "POST", PASSWORD_PATH, token, "change-1",
+                                            TO_BATTERY);
+
+      assert_replay_of (again, changed);
+    }
+  g_free (login (gw, login_id, "new battery"));
+
+  reused = wallet (gw, "POST", PASSWORD_PATH, token, "change-1", TO_CELL);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+
+  /* a wrong password, counted once: four more would lock the login */
+  refused = wallet (gw, "POST", PASSWORD_PATH, token, "change-2", GUESS);
+  ot_assert_error (refused, 400, "invalid_request_error", "password_incorrect");
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(OtResponse) again = wallet (gw, "POST", PASSWORD_PATH, token, "change-2", GUESS);
+
+      assert_replay_of (again, refused);
+    }
+  g_free (login (gw, login_id, "new battery"));
+
+  /* sent together: one runs, the others wait for it (409) or replay it */
+  together = ot_request_parallel (gw, 4, "POST", PASSWORD_PATH, token, "change-3", TO_CELL);
+  for (guint i = 0; i < together->len; i++)
+    {
+      OtResponse *r = g_ptr_array_index (together, i);
+
+      if (r->status == 409)
+        ot_assert_error (r, 409, "idempotency_error", "idempotency_in_flight");
+      else
+        ot_assert_status (r, 200);
+      fresh += r->status == 200 && ot_response_header (r, "Idempotent-Replayed") == NULL;
+      waited += r->status == 409;
+    }
+  g_test_message ("four at once: %u answered 409, %u replayed", waited,
+                  together->len - 1 - waited);
+  g_assert_cmpuint (fresh, ==, 1);
+  g_free (login (gw, login_id, "new cell"));
+
+  /* the login locked meanwhile: a retry still learns the outcome */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) r = wallet (gw, "POST", PASSWORD_PATH, token, NULL, GUESS);
+
+      ot_assert_error (r, 400, "invalid_request_error", "password_incorrect");
+    }
+  {
+    g_autoptr(OtResponse) locked = wallet (gw, "POST", PASSWORD_PATH, token, "change-4", TO_CELL);
+    g_autoptr(OtResponse) again = wallet (gw, "POST", PASSWORD_PATH, token, "change-1",
+                                          TO_BATTERY);
+
+    ot_assert_error (locked, 429, "rate_limit_error", "login_locked");
+    assert_replay_of (again, changed);
+  }
+}
+
 /* Profile */
 
 static void
@@ -1471,6 +1566,7 @@ main (int   argc,
   g_test_add_func ("/wallet/sessions/kdf-queue-at-shutdown", test_kdf_queue_at_shutdown);
   g_test_add_func ("/wallet/sessions/abandoned-at-shutdown", test_abandoned_at_shutdown);
   g_test_add_func ("/wallet/sessions/password-change", test_password_change);
+  g_test_add_func ("/wallet/sessions/password-change-replay", test_password_change_replay);
   g_test_add_func ("/wallet/profile/update", test_profile);
   g_test_add_func ("/wallet/card/apply", test_apply_card);
   g_test_add_func ("/wallet/card/onepin-card", test_card_is_a_onepin_card);

@@ -235,12 +235,12 @@ on_checked (GObject      *source,
   check->done = TRUE;
 }
 
-/* Turns the main loop until the check ends. Each AT-SPI call the checker
+/* Turns the main loop until the script ends. Each AT-SPI call a checker
  * makes wakes the loop at once: ow_ui_wait_for's 2 ms naps between idle
  * iterations, one or more per call, made a check of 300 objects last 4 s. */
 static void
 wait_for_check (Check      *check,
-                const char *screen)
+                const char *what)
 {
   check->timeout_id = g_timeout_add_seconds (120, on_check_timeout, check);
   while (!check->done && check->timeout_id != 0)
@@ -248,9 +248,48 @@ wait_for_check (Check      *check,
   if (!check->done)
     {
       ow_ui_screenshot_all ("failure");
-      g_error ("timed out after 120 s waiting for the accessibility check of “%s”", screen);
+      g_error ("timed out after 120 s waiting for %s", what);
     }
   g_clear_handle_id (&check->timeout_id, g_source_remove);
+}
+
+/* Runs the python script named by the variable @script_variable with
+ * @args, while the main loop turns, and logs its output line by line after
+ * @tag; fails the test with @what if it fails. */
+static void
+run_script (const char        *script_variable,
+            const char *const *args,
+            const char        *tag,
+            const char        *what)
+{
+  const char *python = g_getenv ("ONEPIN_PYTHON");
+  const char *script = g_getenv (script_variable);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *waiting = g_strconcat ("the end of ", what, NULL);
+  Check check = { FALSE, FALSE, NULL, 0 };
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_nonnull (script);
+  g_strv_builder_add_many (builder, python != NULL ? python : "python3", script, NULL);
+  g_strv_builder_addv (builder, (const char **) args);
+  argv = g_strv_builder_end (builder);
+  process = g_subprocess_newv ((const char *const *) argv,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                               &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_checked, &check);
+  wait_for_check (&check, waiting);
+
+  lines = g_strsplit (check.output, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0')
+      g_test_message ("%s %s", tag, lines[i]);
+  if (!check.ok)
+    g_error ("%s failed:\n%s", what, check.output);
+  g_free (check.output);
 }
 
 void
@@ -263,34 +302,35 @@ void
 ow_ui_check_a11y_absent (const char        *screen,
                          const char *const *absent)
 {
-  const char *python = g_getenv ("ONEPIN_PYTHON");
-  const char *script = g_getenv ("ONEPIN_A11Y_CHECK");
   g_autofree char *pid = g_strdup_printf ("%d", (int) getpid ());
-  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_autofree char *what = g_strdup_printf ("the accessibility check of “%s”", screen);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_auto(GStrv) args = NULL;
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-  Check check = { FALSE, FALSE, NULL, 0 };
-  g_auto(GStrv) lines = NULL;
 
-  g_assert_nonnull (script);
-  g_strv_builder_add_many (argv, python != NULL ? python : "python3", script, pid, screen, NULL);
+  g_strv_builder_add_many (builder, pid, screen, NULL);
   if (absent != NULL)
-    g_strv_builder_addv (argv, (const char **) absent);
-  args = g_strv_builder_end (argv);
+    g_strv_builder_addv (builder, (const char **) absent);
+  args = g_strv_builder_end (builder);
   ow_ui_spin (300);
-  process = g_subprocess_newv ((const char *const *) args,
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                               &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_checked, &check);
-  wait_for_check (&check, screen);
+  run_script ("ONEPIN_A11Y_CHECK", (const char *const *) args, "a11y", what);
+}
 
-  lines = g_strsplit (check.output, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (lines[i][0] != '\0')
-      g_test_message ("a11y %s", lines[i]);
-  if (!check.ok)
-    g_error ("accessibility check of “%s” failed:\n%s", screen, check.output);
-  g_free (check.output);
+void
+ow_ui_press_keys (const char *accelerator)
+{
+  guint keyval = 0;
+  GdkModifierType modifiers = 0;
+  g_autofree char *keyval_text = NULL;
+  g_autofree char *modifiers_text = NULL;
+  g_autofree char *what = g_strdup_printf ("pressing %s", accelerator);
+
+  if (!gtk_accelerator_parse (accelerator, &keyval, &modifiers) ||
+      (modifiers & ~(GDK_SHIFT_MASK | GDK_CONTROL_MASK | GDK_ALT_MASK)) != 0)
+    g_error ("cannot press “%s”", accelerator);
+  keyval_text = g_strdup_printf ("%u", keyval);
+  modifiers_text = g_strdup_printf ("%u", (guint) modifiers);
+  run_script ("ONEPIN_PRESS_KEYS", (const char *const[]) { keyval_text, modifiers_text, NULL },
+              "keys", what);
+  /* the events come through the X server */
+  ow_ui_spin (300);
 }

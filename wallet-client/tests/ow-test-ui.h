@@ -62,4 +62,11 @@ void         ow_ui_check_a11y       (const char   *screen);
 void         ow_ui_check_a11y_absent (const char        *screen,
                                       const char *const *absent);
 
+/* Presses @accelerator (as gtk_accelerator_parse reads it: "<Control>l";
+ * Shift, Control and Alt only) on the keyboard, through the X server and
+ * the AT-SPI registry (press-keys.py): it goes to the window with the
+ * keyboard focus, through GTK's shortcuts and the application's
+ * accelerators, as a person's typing does. */
+void         ow_ui_press_keys       (const char   *accelerator);
+
 G_END_DECLS

@@ -122,6 +122,14 @@ test_http_loopback (void)
   g_assert_true (SYNC (ow_client_ping_finish (client, r, &error), ow_client_ping_async (client, CB)));
   g_assert_no_error (error);
   ot_gateway_stop (gw);
+
+  /* gone: a network error, which has no API error's members (and asking
+   * for them is no mistake) */
+  g_assert_false (SYNC (ow_client_ping_finish (client, r, &error), ow_client_ping_async (client, CB)));
+  g_assert_error (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_NETWORK);
+  g_assert_cmpuint (ow_api_error_get_status (error), ==, 0);
+  g_assert_null (ow_api_error_get_code (error));
+  g_assert_null (ow_api_error_get_param (error));
 }
 
 #ifdef OW_TEST_TLS

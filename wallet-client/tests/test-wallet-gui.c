@@ -9,17 +9,21 @@
  * steps run in order, one user's journey: create the vault, register, apply
  * for the card, add funding sources, charge, see the balance and history,
  * receipts, approve a purchase, lock (by hand and when idle; toasts go with
- * the lock), sign out and back in, change the profile and the password. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
+ * the lock), sign out and back in, change the profile and the password. The
+ * wallet reaches the gateway through a relay (OtProxy) that can play an
+ * unreachable gateway or a lost answer. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
  * checked over AT-SPI for controls without an accessible name. At the end,
  * every file the wallet wrote is searched for every secret it held.
  */
 #include <locale.h>
+#include <signal.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
 
 #include "onepin-test-bank.h"
 #include "onepin-test-gateway.h"
+#include "onepin-test-proxy.h"
 #include "ow-application.h"
 #include "ow-approval-dialog.h"
 #include "ow-test-scan.h"
@@ -49,6 +53,7 @@ static struct
   char          *home;
   OtBank        *bank;
   OtGateway     *gw;
+  OtProxy       *proxy;      /* the wallet's way to the gateway */
   OwApplication *app;
   char          *card_number;
   char          *card_cvc;
@@ -374,7 +379,7 @@ test_register (void)
   g_assert_cmpstr (window_page (), ==, "account");
 
   /* an address the gateway would refuse is refused before it is sent */
-  ow_ui_type ("gateway_row", ot_gateway_url (T.gw));
+  ow_ui_type ("gateway_row", ot_proxy_url (T.proxy));
   ow_ui_type ("reg_email_row", "gildong.example.com");
   ow_ui_click ("submit_button");
   ow_ui_wait_for (label_contains ("error_label", "valid e-mail"), 10, "the refusal of the address");
@@ -392,7 +397,7 @@ test_register (void)
     g_assert_cmpstr (ot_json_string (me, "login_id"), ==, LOGIN);
     g_assert_cmpstr (ot_json_string (me, "name"), ==, "홍길동");
     g_assert_cmpstr (ot_json_string (session, "login_id"), ==, LOGIN);
-    g_assert_cmpstr (ot_json_string (session, "gateway"), ==, ot_gateway_url (T.gw));
+    g_assert_cmpstr (ot_json_string (session, "gateway"), ==, ot_proxy_url (T.proxy));
     remember_token ();
   }
 }
@@ -1670,10 +1675,171 @@ account_locked (void)
   g_assert_cmpuint (gateway_sign_in (PASSWORD, NULL), ==, 429);
 }
 
+/* The gateway out of reach as the window opens: it says so, shows no form
+ * to fill meanwhile, and offers to try again, which loads the profile once
+ * the gateway is back. */
+static GtkWindow *
+account_load_retry (void)
+{
+  GtkWindow *window;
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_REFUSE);
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.account", NULL));
+  ow_ui_wait_for (ow_ui_find ("retry_button") != NULL && sensitive ("retry_button"), 30,
+                  "the failure to load the profile");
+  window = ow_ui_window_of ("retry_button");
+  g_assert_true (shows_text (GTK_WIDGET (window), "Cannot reach the gateway"));
+  g_assert_null (ow_ui_find ("profile_name_row"));
+  g_assert_null (ow_ui_find ("current_password_row"));
+  ow_ui_screenshot (window, "16-account-unreachable");
+  ow_ui_check_a11y ("account window, the gateway out of reach");
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_click ("retry_button");
+  wait_label ("login_label", LOGIN);
+  g_assert_cmpstr (editable_text ("profile_name_row"), ==, "홍길순");
+  g_assert_null (ow_ui_find ("retry_button"));
+  g_assert_true (ow_ui_window_of ("login_label") == window);
+  return window;
+}
+
+/* The answer to a change is lost on its way back (the proxy closes the
+ * connection as it comes): the gateway changed the password, and the
+ * window cannot know. It says so, keeps the request as it was sent, and
+ * Try Again sends it with the same Idempotency-Key: the gateway tells how
+ * it ended, and counts no wrong password, though the current password the
+ * retry carries is the old one by then. */
+static void
+account_lost_answer (GtkWindow *window)
+{
+  const char *const shown[] = { PASSWORD, NEW_PASSWORD, NULL };
+  gint64 refused = gateway_answers ("/v1/wallet/me/password", "400");
+  guint dropped = ot_proxy_dropped (T.proxy);
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_DROP_ANSWERS);
+  change_password (PASSWORD, NEW_PASSWORD, NEW_PASSWORD);
+  ow_ui_wait_for (label_contains ("password_error_label", "not known") &&
+                  sensitive ("change_button"), 30, "the unknown outcome");
+  g_assert_cmpuint (ot_proxy_dropped (T.proxy), ==, dropped + 1);
+  g_assert_cmpuint (gateway_sign_in (NEW_PASSWORD, NULL), ==, 201);
+  g_assert_cmpstr (editable_text ("current_password_row"), ==, PASSWORD);
+  g_assert_cmpstr (editable_text ("confirm_sign_in_password_row"), ==, NEW_PASSWORD);
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("current_password_row"))));
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("new_sign_in_password_row"))));
+  ow_ui_screenshot (window, "16-account-password-unknown");
+  ow_ui_check_a11y_absent ("account window, a change's outcome unknown", shown);
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_click ("change_button");
+  ow_ui_wait_for (shows_text (GTK_WIDGET (window), "Password changed"), 30, "the outcome");
+  g_assert_true (passwords_cleared ());
+  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("password_error_label")));
+  g_assert_cmpint (gateway_answers ("/v1/wallet/me/password", "400"), ==, refused);
+
+  /* back to the first, as a new change */
+  change_password (NEW_PASSWORD, PASSWORD, PASSWORD);
+  ow_ui_wait_for (passwords_cleared () && sensitive ("change_button"), 30, "the change back");
+  g_assert_cmpuint (gateway_sign_in (PASSWORD, NULL), ==, 201);
+}
+
+/* The three password rows of the window showing, held for after it goes. */
+static void
+hold_password_rows (GtkWidget *rows[3])
+{
+  rows[0] = g_object_ref (ow_ui_get ("current_password_row"));
+  rows[1] = g_object_ref (ow_ui_get ("new_sign_in_password_row"));
+  rows[2] = g_object_ref (ow_ui_get ("confirm_sign_in_password_row"));
+}
+
+static void
+assert_rows_wiped (GtkWidget *rows[3])
+{
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (rows[i])), ==, "");
+      g_clear_object (&rows[i]);
+    }
+}
+
+static void
+unlock (void)
+{
+  WAIT_PAGE ("unlock");
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
+}
+
+/* Ctrl+L with the account window in front locks the wallet, as in the main
+ * window: the application's accelerators are the window's too. It goes,
+ * and so does what its rows held. */
+static void
+account_lock_by_keys (GtkWindow *window)
+{
+  GtkWidget *rows[3];
+
+  hold_password_rows (rows);
+  change_password (PASSWORD, NEW_PASSWORD, "");
+  ow_ui_wait_for (label_contains ("password_error_label", "differ"), 10, "the mismatch");
+  ow_ui_wait_for (gtk_window_is_active (window), 10, "the account window to have the keyboard");
+  ow_ui_press_keys ("<Control>l");
+  ow_ui_wait_for (ow_vault_is_locked (vault ()), 10, "Ctrl+L to lock the wallet");
+  WAIT_PAGE ("unlock");
+  ow_ui_wait_for (ow_ui_find ("login_label") == NULL, 10, "the account window to go");
+  g_assert_null (ow_ui_find_hidden ("login_label"));
+  assert_rows_wiped (rows);
+  unlock ();
+}
+
+/* Locked while a change waits for its answer (the gateway stopped): the
+ * window goes at once, its rows wiped then, not when the answer comes. The
+ * change, sent already, runs to its end, and the window says how it went
+ * once unlocked: which password is good is for the user to know. */
+static void
+account_lock_while_changing (void)
+{
+  GPid gateway = ot_gateway_pid (T.gw);
+  gint64 changed = gateway_answers ("/v1/wallet/me/password", "200");
+  GtkWidget *rows[3];
+
+  open_account_window ();
+  hold_password_rows (rows);
+  g_assert_cmpint (kill (gateway, SIGSTOP), ==, 0);
+  change_password (PASSWORD, NEW_PASSWORD, NEW_PASSWORD);
+  ow_ui_wait_for (!sensitive ("change_button"), 10, "the change to be sent");
+  ow_ui_spin (500);
+  ow_application_lock (T.app);
+  WAIT_PAGE ("unlock");
+  g_assert_null (ow_ui_find_hidden ("login_label"));
+  assert_rows_wiped (rows);
+
+  g_assert_cmpint (kill (gateway, SIGCONT), ==, 0);
+  ow_ui_wait_for (gateway_answers ("/v1/wallet/me/password", "200") == changed + 1, 30,
+                  "the gateway to answer the change");
+  ow_ui_spin (500);
+  g_assert_false (window_shows ("Password changed"));
+  unlock ();
+  ow_ui_wait_for (window_shows ("Password changed"), 10, "the change's outcome");
+  g_assert_cmpuint (gateway_sign_in (NEW_PASSWORD, NULL), ==, 201);
+
+  /* back to the first one, on the gateway */
+  {
+    g_autoptr(JsonObject) session = session_record ();
+    g_autoptr(OtResponse) r = ot_request (T.gw, "POST", "/v1/wallet/me/password",
+                                          ot_json_string (session, "token"), NULL,
+                                          "{\"current_password\":\"" NEW_PASSWORD "\","
+                                          "\"new_password\":\"" PASSWORD "\"}");
+
+    ot_assert_status (r, 200);
+  }
+}
+
 /* Account… in the menu: the profile and the sign-in password. A password
  * change keeps the wallet signed in; a session ended elsewhere closes the
- * window and asks for a sign-in. The window wipes its password rows as it
- * closes. */
+ * window and asks for a sign-in. A profile that did not load can be loaded
+ * again, and a change whose answer was lost can be asked about. Ctrl+L
+ * locks from the window too, and a lock takes it away. The window wipes
+ * its password rows as it closes. */
 static void
 test_account (void)
 {
@@ -1702,6 +1868,10 @@ test_account (void)
   account_profile (window);
   account_password (window);
   account_session_ended ();
+  window = account_load_retry ();
+  account_lost_answer (window);
+  account_lock_by_keys (window);
+  account_lock_while_changing ();
 
   window = open_account_window ();
   g_assert_cmpstr (editable_text ("profile_name_row"), ==, "홍길순");
@@ -1807,6 +1977,7 @@ main (int    argc,
   /* fast sign-ins: the gateway's PBKDF2 cost is the wallet-api suite's */
   config = g_strconcat ("[wallet]\npbkdf2_iterations=2000\n", bank_config, NULL);
   T.gw = ot_gateway_start (config, FALSE);
+  T.proxy = ot_proxy_start (ot_gateway_url (T.gw));
   T.app = ow_application_new (NULL);
   g_application_register (G_APPLICATION (T.app), NULL, &error);
   g_assert_no_error (error);
@@ -1841,6 +2012,7 @@ main (int    argc,
   ow_application_lock (T.app);
   g_application_quit (G_APPLICATION (T.app));
   g_clear_object (&T.app);
+  ot_proxy_free (T.proxy);
   ot_gateway_stop (T.gw);
   ot_bank_stop (T.bank);
   ow_test_remove_tree (T.home);
