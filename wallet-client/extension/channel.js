@@ -181,19 +181,31 @@ const OnePinChannel = (() => {
     }
 
     /* The next message about @id, or an error: {type: "error", error}.
-     * An error about another message is not ours; one that names no
+     * An error about another message is not the answer; one that names no
      * message is about the connection (the host's, or the wallet's refusal
-     * of the host's hello). */
+     * of the host's hello). When the connection ends with no answer, an
+     * error about another message is the best account of why (the wallet
+     * refuses a replayed request under the replayed id, then hangs up),
+     * and is reported: only reported, since anyone may have sent it. */
     async receive(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       const about = (m) => m.id === id || m.in_reply_to === id ||
         (m.type === 'error' && m.id === undefined && m.in_reply_to === undefined);
+      /* the wallet hung up: its last word, if it said one */
+      const hangUp = () => {
+        const stray = this.inbox.find((m) => m && m.type === 'error' && m.source === 'wallet' &&
+                                             typeof m.error === 'string');
+        return { type: 'error', error: stray ? stray.error : 'wallet_disconnected' };
+      };
       for (;;) {
         const index = this.inbox.findIndex((m) => m && about(m));
-        if (index >= 0)
-          return this.inbox.splice(index, 1)[0];
+        if (index >= 0) {
+          const message = this.inbox.splice(index, 1)[0];
+          return message.type === 'error' && message.error === 'wallet_disconnected' ? hangUp()
+                                                                                       : message;
+        }
         if (this.closed)
-          return { type: 'error', error: this.closed };
+          return this.closed === 'wallet_disconnected' ? hangUp() : { type: 'error', error: this.closed };
         const left = deadline - Date.now();
         if (left <= 0)
           return { type: 'error', error: 'timeout' };
