@@ -72,6 +72,7 @@ struct _OwBridgeCall
   char             *browser_kind;
   char             *origin;
   GStrv             fields;
+  gboolean          listed;       /* card: the site is on the browser's list in the wallet */
   gboolean          needs_confirmation;
   OwPurchase       *purchase;
   GCancellable     *cancellable;
@@ -141,6 +142,7 @@ G_DEFINE_FINAL_TYPE (OwBridge, ow_bridge, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_CALL,
+  SIGNAL_CARD_RELEASED,
   N_SIGNALS
 };
 
@@ -563,8 +565,16 @@ ow_bridge_call_reply (OwBridgeCall *call,
   conn = call_take_connection (call);
   if (conn != NULL)
     {
+      gboolean card = call->kind == OW_BRIDGE_CALL_CARD && json_object_has_member (body, "card");
+
       json_object_set_string_member (body, "type", response_type (call->kind));
+      /* the extension's list of sites follows the wallet's, never the other way */
+      if (card)
+        json_object_set_boolean_member (body, "remembered", call->listed);
       send_response (conn, call->id, call->seq, body);
+      /* No dialog showed this one: the application must tell its user. */
+      if (card && !call->needs_confirmation)
+        g_signal_emit (conn->bridge, signals[SIGNAL_CARD_RELEASED], 0, call);
     }
   /* sent or not, the caller's copy of the card goes */
   ow_secret_json_wipe (body);
@@ -763,7 +773,12 @@ ow_bridge_call_remember_site (OwBridgeCall  *call,
                            "Too many sites are allowed already");
       return FALSE;
     }
-  return ow_browser_save (conn->bridge->vault, browser, error);
+  if (!ow_browser_save (conn->bridge->vault, browser, error))
+    return FALSE;
+  /* the connection's copy too, which its next request and site.forget use */
+  ow_browser_set_site (conn->browser, call->origin, TRUE);
+  call->listed = TRUE;
+  return TRUE;
 }
 
 /* ---- calls to the application ------------------------------------------ */
@@ -1192,7 +1207,6 @@ on_card_request (Connection *conn,
   const char *origin = onepin_json_get_string (body, "origin", NULL);
   const char *confirmed = onepin_json_get_string (body, "confirmed", "");
   g_autoptr(OwBridgeCall) call = NULL;
-  g_autoptr(GError) error = NULL;
 
   if (!onepin_json_check_fields (body, fields, G_N_ELEMENTS (fields), NULL, NULL) ||
       (!g_str_equal (confirmed, "popup") && !g_str_equal (confirmed, "remembered")))
@@ -1203,12 +1217,12 @@ on_card_request (Connection *conn,
   call = call_new (conn, OW_BRIDGE_CALL_CARD, id, seq);
   call->origin = g_strdup (origin);
   call->fields = field_list (body);
-  /* The popup's button is the user's confirmation, in the browser. */
-  call->needs_confirmation = !g_str_equal (confirmed, "popup") &&
-                             !ow_browser_has_site (conn->browser, origin);
-  if (g_str_equal (confirmed, "popup") && onepin_json_get_bool (body, "remember", FALSE) &&
-      !ow_bridge_call_remember_site (call, &error))
-    g_warning ("bridge: cannot remember the site: %s", error->message);
+  /* Consent comes from the wallet: its user, or its own list of sites. The
+   * extension's "confirmed" and "remember" are accepted (protocol 3) and
+   * believed in nothing: K sits readable in the browser's profile, so any
+   * process of this user can sign "popup" and "remember": true. */
+  call->listed = ow_browser_has_site (conn->browser, origin);
+  call->needs_confirmation = !call->listed;
   emit_call (conn, call);
 }
 
@@ -1831,6 +1845,14 @@ ow_bridge_class_init (OwBridgeClass *klass)
   /* void call (OwBridge *bridge, OwBridgeCall *call): answer it once. */
   signals[SIGNAL_CALL] = g_signal_new ("call", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, OW_TYPE_BRIDGE_CALL);
+  /* void card_released (OwBridge *bridge, OwBridgeCall *call): a card was
+   * written to a browser with no dialog (its site is on the wallet's list).
+   * The application shows it: a browser's key is readable by the user's
+   * other processes, which may claim a listed site. The card in the reply
+   * is wiped already when handlers run; the call's origin is not. */
+  signals[SIGNAL_CARD_RELEASED] = g_signal_new ("card-released", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 1, OW_TYPE_BRIDGE_CALL);
 }
 
 static void

@@ -14,7 +14,8 @@
  *
  * What needs the user (approve a pairing, fill a card, approve a purchase)
  * comes out as an OwBridgeCall through the "call" signal; the application
- * answers it once. While the vault is locked no message can be
+ * answers it once. A card given to a site on the wallet's list, with no
+ * dialog, is announced by "card-released", for the application to show. While the vault is locked no message can be
  * authenticated (the keys are sealed), so requests and pairings are
  * answered "locked" at once and nothing is asked of the user: a browser
  * never brings up the wallet's window. Locking wipes every browser key the
@@ -95,10 +96,14 @@ const char       *ow_bridge_call_get_code        (OwBridgeCall     *call);
 const char       *ow_bridge_call_get_origin      (OwBridgeCall     *call);
 /* Card: the field types the page has ("cc-number", ...). */
 const char * const *ow_bridge_call_get_fields    (OwBridgeCall     *call);
-/* Card: TRUE when the user has neither just confirmed this site in the
- * extension nor allowed it for good: the wallet must ask. */
+/* Card: TRUE unless the site is on this browser's list in the wallet (its
+ * user chose "Always fill on this site"): the wallet must ask. What the
+ * extension says it confirmed counts for nothing, since any process of the
+ * user can read the browser's key. A card released without asking is
+ * announced by the bridge's "card-released" signal. */
 gboolean          ow_bridge_call_needs_confirmation (OwBridgeCall  *call);
-/* Card: fill this site from now on without asking. */
+/* Card: fill this site from now on without asking; only for the wallet's
+ * own dialog. The card reply then tells the browser ("remembered"). */
 gboolean          ow_bridge_call_remember_site   (OwBridgeCall     *call,
                                                   GError          **error);
 /* Checkout: what the page says is being bought. */
@@ -127,7 +132,9 @@ gboolean          ow_bridge_call_accept_pairing_finish (OwBridgeCall        *cal
  * may hold the card: the strings of @body are wiped once it is written, so
  * read nothing from it afterwards. Members of a "card" that the call's
  * fields do not ask for (ow_browser_card_member_wanted) are wiped and
- * removed, never sent. */
+ * removed, never sent. A card reply also says whether the site is on the
+ * wallet's list ("remembered"), for the extension to fill it on arrival;
+ * one given without a dialog emits "card-released" once it is written. */
 void              ow_bridge_call_reply           (OwBridgeCall     *call,
                                                   JsonObject       *body);
 /* Any call: a refusal {"type": ..., "error": @code[, "message": @message]},

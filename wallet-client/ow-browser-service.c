@@ -570,6 +570,25 @@ start_checkout (Work *work)
 
 /* ---- the bridge --------------------------------------------------------- */
 
+/* A listed site had the card with no dialog. Whoever holds the browser's
+ * key (any process of the user that reads its profile) can claim such a
+ * site: this toast is how the user learns of a fill they did not make. */
+static void
+on_card_released (OwBridge         *bridge,
+                  OwBridgeCall     *call,
+                  OwBrowserService *self)
+{
+  GtkWindow *window = ow_application_get_main_window (self->application);
+  g_autofree char *message = NULL;
+
+  /* TRANSLATORS: "Card filled on https://shop.example by “Work laptop”." */
+  message = g_strdup_printf (_("Card filled on %s by “%s”."), ow_bridge_call_get_origin (call),
+                             ow_bridge_call_get_browser_name (call));
+  if (window != NULL)
+    ow_ui_toast (GTK_WIDGET (window), message);
+  g_message ("browser: filled a listed site without asking");
+}
+
 static void
 on_call (OwBridge         *bridge,
          OwBridgeCall     *call,
@@ -628,6 +647,7 @@ ow_browser_service_new (OwApplication *application)
   self->application = application;
   self->bridge = ow_bridge_new (ow_application_get_vault (application));
   g_signal_connect_object (self->bridge, "call", G_CALLBACK (on_call), self, 0);
+  g_signal_connect_object (self->bridge, "card-released", G_CALLBACK (on_card_released), self, 0);
   if (!ow_bridge_listen (self->bridge, NULL, &error))
     g_message ("Browsers cannot reach the wallet: %s", error->message);
   return self;

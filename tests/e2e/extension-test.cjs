@@ -78,6 +78,14 @@ async function pressFill(popup) {
   return popup.textContent('#result');
 }
 
+/* Reloads @page and waits until @popup shows its new document, ready to fill. */
+async function reloadUnder(popup, page) {
+  const old = await popup.evaluate(() => shown.documentId);
+  await page.reload();
+  await popup.waitForFunction((o) => shown.documentId && shown.documentId !== o &&
+                                     !document.getElementById('fill').disabled, old);
+}
+
 /* Screenshots for people reading a CI run: $ONEPIN_ARTIFACTS/NAME.png. */
 async function keep(page, name) {
   const dir = process.env.ONEPIN_ARTIFACTS;
@@ -172,7 +180,10 @@ test('popup fills the card the wallet sends, through the host', async (env) => {
   assert.strictEqual(request.type, 'card.request');
   assert.strictEqual(request.origin, `http://127.0.0.1:${env.server.port}`);
   assert.strictEqual(request.confirmed, 'popup');
-  assert.strictEqual(request.remember, false);
+  /* the wallet decides what it remembers, in its own dialog */
+  assert.strictEqual(request.remember, undefined);
+  assert.strictEqual(await popup.$('#remember'), null);
+  assert.match(await popup.textContent('#hint'), /wallet asks you to confirm/);
   assert.deepStrictEqual(request.fields.sort(), Array.from(new Set(KO_TYPES)).sort());
   assert.deepStrictEqual(await rememberedSites(env), {});
   await popup.close();
@@ -289,19 +300,26 @@ test('a wallet whose key is not the one it committed to: the pairing fails, no c
                          { paired: true, name: 'Test Chromium' });
 });
 
-test('a remembered site is filled on the next visit without the popup; forgetting stops it', async (env) => {
+/* The site is remembered when the wallet says it is on its list (its user
+ * chose "Always fill on this site" in the wallet's dialog), in its
+ * authenticated answer; the extension has no say. */
+test('a site the wallet lists is filled on the next visit without the popup; forgetting stops it', async (env) => {
+  let listed = false;
   env.wallet.answer = (m) => (m.type === 'site.forget' ? { type: 'site.forgotten' }
-                                                       : { type: 'card.response', card: CARD });
+                                                       : { type: 'card.response', card: CARD,
+                                                           remembered: listed });
   const origin = `http://127.0.0.1:${env.server.port}`;
   let page = await openPage(env, KO_FORM);
   const popup = await openPopup(env, await tabIdOf(env, page));
-  await popup.check('#remember');
+  assert.match(await pressFill(popup), /Filled 9 fields/);
+  assert.deepStrictEqual(await rememberedSites(env), {}, 'remembered a site the wallet did not list');
+  await reloadUnder(popup, page);
+  listed = true;
   assert.match(await pressFill(popup), /Filled 9 fields/);
   assert.ok((await rememberedSites(env))[origin], 'site remembered');
   await popup.close();
   await page.close();
 
-  assert.strictEqual(env.wallet.messages[env.wallet.messages.length - 1].remember, true);
   const before = env.wallet.messages.length;
   page = await openPage(env, KO_FORM);
   const auto = await env.wallet.waitForMessages(before + 1);
@@ -409,8 +427,10 @@ test('the popup fills and forgets only the page it showed', async (env) => {
   assert.strictEqual(env.wallet.messages.length, count);
   assert.deepStrictEqual(await cardValues(page), EMPTY);
 
-  /* the button, on the page it shows now */
-  await popup.check('#remember');
+  /* the button, on the page it shows now; the wallet lists the site */
+  env.wallet.answer = (m) => (m.type === 'site.forget' ? { type: 'site.forgotten' }
+                                                       : { type: 'card.response', card: CARD,
+                                                           remembered: true });
   assert.match(await pressFill(popup), /Filled 9 fields/);
   assert.strictEqual(env.wallet.messages[count].origin, localhost);
   assert.deepStrictEqual(await cardValues(page), FILLED);
@@ -424,6 +444,108 @@ test('the popup fills and forgets only the page it showed', async (env) => {
   assert.deepStrictEqual(await env.wallet.waitForMessages(count + 2),
                          { type: 'site.forget', origin: localhost });
   await popup.close();
+  await page.close();
+});
+
+/* Whoever answers on the socket can say "not paired", unauthenticated: the
+ * extension keeps its key, says the wallet does not know this browser, and
+ * the user may pair again from the popup, which replaces the key. An error
+ * under another id than the request's is not the answer. */
+test('a wallet that says it does not know this browser: the pairing stays until the user pairs again', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
+  const paired = await env.worker.evaluate(() => OnePinChannel.status());
+  assert.strictEqual(paired.paired, true);
+  const page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  try {
+    /* an error frame about another message, before the answer: ignored */
+    env.wallet.strayError = 'not_paired';
+    assert.match(await pressFill(popup), /Filled 9 fields/);
+    assert.deepStrictEqual(await cardValues(page), FILLED);
+    env.wallet.strayError = null;
+    await reloadUnder(popup, page);
+
+    for (const forge of ['claimUnpaired', 'refuseRequests']) {
+      env.wallet[forge] = forge === 'claimUnpaired' ? true : 'not_paired';
+      assert.match(await pressFill(popup), /does not know this browser/, forge);
+      env.wallet[forge] = forge === 'claimUnpaired' ? false : null;
+      assert.deepStrictEqual(await env.worker.evaluate(() => OnePinChannel.status()),
+                             Object.assign({}, paired, { unknown: true }), `${forge}: the pairing is kept`);
+      await popup.waitForFunction(() => /does not know/.test(document.getElementById('pairing').textContent));
+      assert.strictEqual(await popup.isVisible('#pair'), true, `${forge}: the popup offers to pair again`);
+    }
+    assert.deepStrictEqual(await cardValues(page), EMPTY);
+    await keep(popup, 'popup-unknown-browser');
+    /* the key still serves while the user has not paired again */
+    assert.match(await pressFill(popup), /Filled 9 fields/);
+    assert.deepStrictEqual(await cardValues(page), FILLED);
+  } finally {
+    env.wallet.strayError = null;
+    env.wallet.claimUnpaired = false;
+    env.wallet.refuseRequests = null;
+  }
+  /* the user pairs again: the new key replaces the old */
+  env.wallet.approvePairing = async () => 'Test Chromium again';
+  await popup.click('#pair');
+  await popup.waitForFunction(() => /“Test Chromium again”/.test(document.getElementById('pairing').textContent));
+  assert.strictEqual(await popup.isHidden('#pair'), true);
+  const now = await env.worker.evaluate(() => OnePinChannel.status());
+  assert.deepStrictEqual(now, { paired: true, name: 'Test Chromium again' });
+  await popup.close();
+  await page.close();
+});
+
+/* content.js refuses a frame under another origin; the background must not
+ * count on it: the card goes only to frames of the origin asked for. */
+test('a frame of another origin in the tab gets no card', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
+  const page = await openPage(env, KO_FORM);
+  const tabId = await tabIdOf(env, page);
+  const other = `http://localhost:${env.server.port}`;
+  await page.evaluate((src) => {
+    const frame = document.createElement('iframe');
+    frame.src = src;
+    frame.width = 600;
+    frame.height = 600;
+    document.body.append(frame);
+  }, `${other}/${KO_FORM}`);
+  /* both frames reported; the other origin's as fillable, as a content
+   * script that missed its cross-origin parent would */
+  await env.worker.evaluate(async ([id, o]) => {
+    const key = `frames:${id}`;
+    for (let i = 0; i < 100; i++) {
+      const frames = (await chrome.storage.session.get(key))[key] || {};
+      const found = Object.values(frames).find((f) => f.origin === o);
+      if (found) {
+        found.refused = null;
+        await chrome.storage.session.set({ [key]: frames });
+        return;
+      }
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    throw new Error('the frame did not report');
+  }, [tabId, other]);
+  await env.worker.evaluate(() => {
+    globalThis.onepinSent = [];
+    globalThis.onepinSendMessage = chrome.tabs.sendMessage;
+    chrome.tabs.sendMessage = (tab, message, options) => {
+      if (message && message.type === 'onepin.fill')
+        globalThis.onepinSent.push({ origin: message.origin, frameId: options.frameId });
+      return globalThis.onepinSendMessage.call(chrome.tabs, tab, message, options);
+    };
+  });
+  try {
+    const popup = await openPopup(env, tabId);
+    assert.match(await pressFill(popup), /Filled 9 fields/);
+    await popup.close();
+  } finally {
+    await env.worker.evaluate(() => {
+      chrome.tabs.sendMessage = globalThis.onepinSendMessage;
+    });
+  }
+  const sent = await env.worker.evaluate(() => globalThis.onepinSent);
+  assert.deepStrictEqual(sent, [{ origin: `http://127.0.0.1:${env.server.port}`, frameId: 0 }]);
+  assert.deepStrictEqual(await cardValues(page), FILLED);
   await page.close();
 });
 

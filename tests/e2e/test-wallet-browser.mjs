@@ -15,12 +15,15 @@
  * compared with the extension's), approve purchases with the card password,
  * unlock. The browser is driven through its pages and the extension's popup.
  *
- * Then: auto-fill and pay at each non-affiliated shop (the card network
- * authorizes, the ledger shows it), an affiliated checkout approved in the
+ * Then: fill and pay at each non-affiliated shop (the wallet's own Fill
+ * Your Card confirms the site whatever the popup said, and its Always fill
+ * lists it; a listed site fills on arrival and the wallet shows that it
+ * did; the card network authorizes, the ledger shows it), an affiliated checkout approved in the
  * wallet (the mall gets the result and a signed webhook, the receipt reaches
  * the SMTP server), and the refusals: a locked wallet (at once, nothing
  * asked of its user), a lock while the wallet asks (the extension hears
- * "locked"), a site the user has not confirmed, an http page, a
+ * "locked"), a site the user has not confirmed (a request claiming the
+ * popup's confirmation and "remember" still asked, nothing listed), an http page, a
  * sandboxed frame, a tampered or replayed native message
  * (lib/tamper-host.py between Chromium and the host), and a purchase whose
  * amount or order differs from the mall's. Screenshots of
@@ -176,6 +179,24 @@ async function lockWallet() {
   const before = walletCount('bridge: the wallet is locked');
   await env.ui({ cmd: 'click', window: 'onepin Wallet', button: 'Lock now' });
   await until('the wallet to lock', () => walletCount('bridge: the wallet is locked') > before);
+}
+
+/* The wallet's Fill Your Card for @origin: it names the site; the user
+ * chooses Fill, with "Always fill on this site" when @always. */
+async function allowInWallet(origin, always = false) {
+  await env.ui({ cmd: 'wait_window', window: 'Fill Your Card', timeout: 20 });
+  const { labels } = await env.ui({ cmd: 'labels', window: 'Fill Your Card' });
+  assert(labels.includes(origin), `the wallet names ${origin}: ${labels.join(' | ')}`);
+  if (always)
+    await env.ui({ cmd: 'check', window: 'Fill Your Card', name: 'Always fill on this site',
+                   mnemonic: 'a' });
+  await env.ui({ cmd: 'click', window: 'Fill Your Card', button: 'Fill' });
+  await env.ui({ cmd: 'wait_gone', window: 'Fill Your Card', timeout: 20 });
+}
+
+/* What the wallet shows when it gave the card to a listed site unasked. */
+function filledNotice(origin) {
+  return `Card filled on ${origin} by “Test Chromium”.`;
 }
 
 /* What the locked wallet says of a payment that finished meanwhile. */
@@ -436,10 +457,13 @@ test('pairing: the popup and the wallet show the same code; the user names the b
   await page.close();
 });
 
-test('plain shop: filled from the popup, paid through the card network', async () => {
+test('plain shop: the popup asks, the wallet confirms the site, paid through the card network', async () => {
   const page = await openPage(`${env.shops}/plain`);
   const popup = await openPopup(page);
-  assert(/Filled \d+ fields/.test(await pressFill(popup)), 'filled');
+  const result = pressFill(popup);
+  await walletShot('fill-your-card');
+  await allowInWallet(new URL(env.shops).origin);
+  assert(/Filled \d+ fields/.test(await result), 'filled');
   await popup.close();
   const [name, number, expiry, cvc] = await values(page, ['#cc-name', '#cc-number', '#cc-exp', '#cc-csc']);
   assertEqual(name, 'Hong Gildong', 'the name on the card');
@@ -451,11 +475,12 @@ test('plain shop: filled from the popup, paid through the card network', async (
   await page.close();
 });
 
-test('split shop: four number fields and <select> expiry; the site is remembered', async () => {
+test('split shop: four number fields and <select> expiry; the wallet remembers the site', async () => {
   const page = await openPage(`${env.shops}/split`);
   const popup = await openPopup(page);
-  await popup.check('#remember');
-  assert(/Filled \d+ fields/.test(await pressFill(popup)), 'filled');
+  const result = pressFill(popup);
+  await allowInWallet(new URL(env.shops).origin, true);
+  assert(/Filled \d+ fields/.test(await result), 'filled');
   await popup.close();
   const filled = await values(page, ['#card1', '#card2', '#card3', '#card4', '#exp-month', '#exp-year', '#security']);
   assertEqual(filled.slice(0, 4).join('').slice(-4), env.card.card_last4, 'the split number');
@@ -466,11 +491,25 @@ test('split shop: four number fields and <select> expiry; the site is remembered
   await page.close();
 });
 
-test('React-style and Korean shops: filled on arrival (a remembered site), paid', async () => {
+/* A site on the wallet's list is filled with no dialog, and the wallet
+ * shows that it was: whoever holds the browser's key could claim it. */
+test('React-style and Korean shops: filled on arrival (a remembered site), the wallet shows it, paid', async () => {
+  const origin = new URL(env.shops).origin;
+  /* Toasts queue, one at a time, and under Xvfb the one showing (the
+   * pairing's) does not go by itself: the lock takes it. */
+  await lockWallet();
+  await unlockWallet();
+  await env.ui({ cmd: 'wait_button', window: 'onepin Wallet', button: 'Charge', timeout: 30 });
   for (const [shop, fields] of [['react', ['#cardNumberInput', '#expiryInput', '#cvcInput', '#holderName']],
                                 ['korean', ['#cardno', '#mm', '#yy', '#cvc', '#owner']]]) {
+    const notices = walletCount('browser: filled a listed site without asking');
     const page = await openPage(`${env.shops}/${shop}`);
     await page.waitForFunction((q) => document.querySelector(q).value !== '', fields[0], { timeout: 20000 });
+    assertEqual(walletCount('browser: filled a listed site without asking'), notices + 1, 'the notice');
+    if (shop === 'react') {
+      await until('the wallet’s notice', () => walletLabel(filledNotice(origin)));
+      await walletShot('filled-notice');
+    }
     const filled = await values(page, fields);
     assert(filled.every((v) => v !== ''), `${shop}: every field filled: ${filled.map((v) => v.length)}`);
     await shot(page, `${shop}-filled`);
@@ -674,7 +713,7 @@ test('a site the user has not confirmed: nothing asked, and the wallet asks befo
   /* a request claiming the site is remembered: the wallet asks its user */
   const tabId = await tabIdOf(page);
   const origin = new URL(page.url()).origin;
-  const answer = env.worker.evaluate(([id, o]) => fillTab(id, o, 'remembered', false), [tabId, origin]);
+  const answer = env.worker.evaluate(([id, o]) => fillTab(id, o, 'remembered'), [tabId, origin]);
   await env.ui({ cmd: 'wait_window', window: 'Fill Your Card', timeout: 20 });
   const { labels } = await env.ui({ cmd: 'labels', window: 'Fill Your Card' });
   assert(labels.includes(origin), `the wallet names ${origin}: ${labels.join(' | ')}`);
@@ -682,6 +721,22 @@ test('a site the user has not confirmed: nothing asked, and the wallet asks befo
   await env.ui({ cmd: 'click', window: 'Fill Your Card', button: 'Don’t Fill' });
   assertEqual((await answer).error, 'denied', 'the extension hears no');
   assert((await values(page, ['#cc-number', '#cc-csc'])).every((v) => v === ''), 'nothing filled');
+
+  /* What any process that read the key from the profile can sign: "the
+   * user pressed the popup's button, remember the site". The wallet asks
+   * all the same; a yes without "Always fill" lists nothing, so the next
+   * such request is asked again. */
+  const claim = { type: 'card.request', origin, fields: ['cc-number', 'cc-csc'], confirmed: 'popup',
+                  remember: true };
+  let claimed = env.worker.evaluate((c) => OnePinChannel.request(c, 60000), claim);
+  await allowInWallet(origin);
+  const given = await claimed;
+  assert(given.card && given.card.number, 'the card, once the user said yes in the wallet');
+  assertEqual(given.remembered, false, 'the site is not on the wallet’s list');
+  claimed = env.worker.evaluate((c) => OnePinChannel.request(c, 60000), claim);
+  await env.ui({ cmd: 'wait_window', window: 'Fill Your Card', timeout: 20 });
+  await env.ui({ cmd: 'click', window: 'Fill Your Card', button: 'Don’t Fill' });
+  assertEqual((await claimed).error, 'denied', 'asked again, and no');
   await page.close();
 });
 
@@ -692,7 +747,7 @@ test('locked while the wallet asks about a site: the extension hears "locked", t
   const page = await openPage(`${env.shops.replace('127.0.0.1', 'localhost')}/plain`);
   const tabId = await tabIdOf(page);
   const origin = new URL(page.url()).origin;
-  const answer = env.worker.evaluate(([id, o]) => fillTab(id, o, 'remembered', false), [tabId, origin]);
+  const answer = env.worker.evaluate(([id, o]) => fillTab(id, o, 'remembered'), [tabId, origin]);
   await env.ui({ cmd: 'wait_window', window: 'Fill Your Card', timeout: 20 });
   const refused = walletCount('bridge: refused a message: locked');
   await lockWallet();
@@ -703,7 +758,7 @@ test('locked while the wallet asks about a site: the extension hears "locked", t
 
   await unlockWallet();
   await env.ui({ cmd: 'wait_button', window: 'onepin Wallet', button: 'Charge', timeout: 30 });
-  const again = env.worker.evaluate(([id, o]) => fillTab(id, o, 'remembered', false), [tabId, origin]);
+  const again = env.worker.evaluate(([id, o]) => fillTab(id, o, 'remembered'), [tabId, origin]);
   await env.ui({ cmd: 'wait_window', window: 'Fill Your Card', timeout: 20 });
   await env.ui({ cmd: 'click', window: 'Fill Your Card', button: 'Don’t Fill' });
   assertEqual((await again).error, 'denied', 'served again after the unlock');
@@ -730,7 +785,7 @@ test('a sandboxed frame: not filled, the wallet not asked', async () => {
                               null, { timeout: 10000 });
   assertEqual(await popup.isDisabled('#fill'), true, 'no fill button');
   const tabId = await tabIdOf(page);
-  const forced = await env.worker.evaluate(([id, o]) => fillTab(id, o, 'popup', false),
+  const forced = await env.worker.evaluate(([id, o]) => fillTab(id, o, 'popup'),
                                            [tabId, `http://127.0.0.1:${env.pages.port}`]);
   assertEqual(forced.error, 'no_fields', 'nothing to fill');
   const frame = page.frame({ name: 'sandboxed' });
@@ -766,7 +821,9 @@ test('a native message tampered with or replayed on its way: refused, nothing do
     fs.writeFileSync(env.tamperFile, 'record');
     page = await openPage(unremembered);
     popup = await openPopup(page);
-    assert(/Filled/.test(await pressFill(popup)), 'passed unchanged while recorded');
+    const result = pressFill(popup);
+    await allowInWallet(new URL(unremembered).origin);
+    assert(/Filled/.test(await result), 'passed unchanged while recorded');
     await popup.close();
     await page.close();
     fs.writeFileSync(env.tamperFile, 'replay');

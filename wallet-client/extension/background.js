@@ -6,15 +6,17 @@
  * Keeps what each frame's content script found (in storage.session, which
  * outlives the worker but not the browser), shows the count on the
  * toolbar button, and fills a tab when the user asks in the popup — or by
- * itself on a site the user chose to remember. Filling asks the desktop
- * wallet through the native host (org.onepin.wallet) for the card, over
- * the authenticated channel of channel.js; the wallet answers only when it
- * is unlocked, and the card goes to the frames of that tab and nowhere
- * else. It also pairs the extension with the wallet (from the popup) and
+ * itself on a site the wallet lists. Filling asks the desktop wallet
+ * through the native host (org.onepin.wallet) for the card, over the
+ * authenticated channel of channel.js; the wallet answers only when it is
+ * unlocked, asks its user unless the site is on its own list, and the card
+ * goes to the frames of that tab at the origin asked for and nowhere else. It also pairs the extension with the wallet (from the popup) and
  * forwards affiliated malls' purchases (from content.js) for approval.
  *
- * Remembered sites are origins in storage.local "sites"; the wallet keeps
- * its own list, which decides.
+ * Remembered sites are origins in storage.local "sites", a copy of the
+ * wallet's list as its authenticated answers tell it ("remembered"): a site
+ * joins it only when the wallet's user chose "Always fill on this site"
+ * there. The wallet's list decides.
  */
 'use strict';
 
@@ -151,34 +153,41 @@ function originOf(url) {
   }
 }
 
-/* The frames of @tabId that found fields and may be filled. */
-async function fillTargets(tabId) {
+/* The frames of @tabId at @origin that found fields and may be filled.
+ * content.js refuses a frame below another origin's; a frame of another
+ * origin (a payment provider's, an ad's) gets nothing asked for @origin in
+ * any case. */
+async function fillTargets(tabId, origin) {
   const frames = await framesOf(tabId);
-  return Object.entries(frames).filter(([, f]) => !f.refused && f.types.length);
+  return Object.entries(frames).filter(([, f]) => !f.refused && f.types.length &&
+                                                  f.origin === origin);
 }
 
 /* Asks the wallet for the card for @origin and fills the frames of @tabId
- * that found fields and may be filled. @confirmed says how the user agreed:
- * "popup" (the button, just now) or "remembered" (the site is allowed for
- * good); the wallet checks the second against its own list. The wallet may
+ * at @origin that found fields and may be filled. @confirmed says why we
+ * ask: "popup" (the button, just now) or "remembered" (the site is on the
+ * wallet's list); the wallet believes neither, and asks its user unless
+ * the site is on its own list. Its answer says whether it is ("remembered"),
+ * and our copy of the list follows. The wallet may
  * take minutes (it asks its user), so the card goes only to the documents
  * that were there when we asked: the tab must still show @origin, and each
  * frame must hold the same document (Chromium's documentId) at the same
  * origin, which content.js checks again before it fills. */
-async function fillTab(tabId, origin, confirmed, rememberSite) {
-  const targets = await fillTargets(tabId);
+async function fillTab(tabId, origin, confirmed) {
+  const targets = await fillTargets(tabId, origin);
   if (!targets.length)
     return { error: 'no_fields' };
   const types = Array.from(new Set(targets.flatMap(([, f]) => f.types)));
   const answer = await OnePinChannel.request({ type: 'card.request', origin, fields: types,
-                                               confirmed, remember: Boolean(rememberSite) },
-                                             CARD_TIMEOUT_MS);
+                                               confirmed }, CARD_TIMEOUT_MS);
   if (answer.error)
     return { error: answer.error };
   if (!answer.card)
     return { error: 'no_card' };
+  if (typeof answer.remembered === 'boolean' && answer.remembered !== await isRemembered(origin))
+    await remember(origin, answer.remembered);
   const tab = await chrome.tabs.get(tabId).catch(() => null);
-  const now = new Map(await fillTargets(tabId));
+  const now = new Map(await fillTargets(tabId, origin));
   const same = targets.filter(([id, f]) => now.has(id) && now.get(id).origin === f.origin &&
                                            now.get(id).documentId === f.documentId);
   if (!tab || originOf(tab.url) !== origin || !same.length)
@@ -217,15 +226,15 @@ async function onFields(message, sender) {
     return;
   const tabId = sender.tab.id;
   await recordFrame(tabId, sender, message.state);
-  /* On a remembered site the top frame's card form is filled once per
-   * document, without the popup. */
+  /* On a site the wallet lists the top frame's card form is filled once
+   * per document, without the popup (the wallet shows that it did). */
   const origin = originOf(sender.tab.url);
   const document = `${tabId}:${sender.documentId || sender.url}`;
   if (sender.frameId === 0 && !message.state.refused && message.state.types.includes('cc-number') &&
       origin === (sender.origin || originOf(sender.url)) && !autoFilled.has(document) &&
       await isRemembered(origin)) {
     autoFilled.add(document);
-    await fillTab(tabId, origin, 'remembered', false);
+    await fillTab(tabId, origin, 'remembered');
   }
 }
 
@@ -245,25 +254,23 @@ async function popupState(tabId) {
     origin,
     documentId,
     supported: Boolean(origin) && /^https:|^http:\/\/(localhost|127\.0\.0\.1)(:|$)/.test(origin),
-    types: states.filter((f) => !f.refused).flatMap((f) => f.types),
+    types: states.filter((f) => !f.refused && f.origin === origin).flatMap((f) => f.types),
     refused: states.filter((f) => f.refused).map((f) => f.refused),
     remembered: origin ? await isRemembered(origin) : false,
   };
 }
 
-/* The user confirmed the page the popup showed (@shown: its origin and
+/* The user asked for the page the popup showed (@shown: its origin and
  * document); the tab may have gone elsewhere since, by itself or by the
- * page's doing, and that page was not confirmed. */
-async function popupFill(tabId, shown, rememberSite) {
+ * page's doing, and that page was not asked for. The wallet then asks its
+ * user, unless the site is on its list. */
+async function popupFill(tabId, shown) {
   const now = await pageOf(tabId);
   if (!now.origin)
     return { error: 'unsupported' };
   if (!shown || now.origin !== shown.origin || now.documentId !== shown.documentId)
     return { error: 'page_changed' };
-  const answer = await fillTab(tabId, now.origin, 'popup', rememberSite);
-  if (rememberSite && !answer.error)
-    await remember(now.origin, true);
-  return answer;
+  return fillTab(tabId, now.origin, 'popup');
 }
 
 /* @origin is the site the popup showed, whatever the tab shows now. */
@@ -305,7 +312,7 @@ chrome.runtime.onMessage.addListener((message, sender, respond) => {
   else if (message.type === 'popup.state' && fromPopup)
     work = popupState(message.tabId);
   else if (message.type === 'popup.fill' && fromPopup)
-    work = popupFill(message.tabId, shownPage(message), message.remember);
+    work = popupFill(message.tabId, shownPage(message));
   else if (message.type === 'popup.forget' && fromPopup && shownPage(message))
     work = forgetSite(shownPage(message).origin);
   else if (message.type === 'popup.pair' && fromPopup)

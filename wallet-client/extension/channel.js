@@ -19,6 +19,14 @@
  * browser only once ours checks out, and we keep the key (a
  * non-extractable CryptoKey in IndexedDB) only once the wallet says so.
  *
+ * What the wallet says before a request is authenticated (its "begin",
+ * its refusals) may come from any process that took the socket's name, so
+ * it never changes what we keep: a wallet that says it does not know this
+ * browser ("paired": false, or "not_paired") is reported as
+ * "unknown_browser" and the pairing stays until the user pairs again from
+ * the popup, which replaces it. An error frame counts only for the message
+ * it names (or, naming none, for the connection).
+ *
  * Both sides speak protocol PROTOCOL and say so in "begin"; a wallet that
  * speaks another version (or refuses ours) is the error "version".
  *
@@ -123,8 +131,15 @@ const OnePinChannel = (() => {
     return store('readwrite', (s) => s.put(pairing, 'current'));
   }
 
-  function forgetPairing() {
+  async function forgetPairing() {
+    await chrome.storage.session.remove('unknownBrowser');
     return store('readwrite', (s) => s.delete('current'));
+  }
+
+  /* The wallet said it does not know @browser: shown in the popup, which
+   * offers to pair again. Unauthenticated, so it deletes nothing. */
+  function markUnknown(browser) {
+    return chrome.storage.session.set({ unknownBrowser: browser });
   }
 
   /* ---- one connection to the wallet ---- */
@@ -165,16 +180,32 @@ const OnePinChannel = (() => {
       }
     }
 
-    /* The next message about @id, or an error: {type: "error", error}. */
+    /* The next message about @id, or an error: {type: "error", error}.
+     * An error about another message is not the answer; one that names no
+     * message is about the connection (the host's, or the wallet's refusal
+     * of the host's hello). When the connection ends with no answer, an
+     * error about another message is the best account of why (the wallet
+     * refuses a replayed request under the replayed id, then hangs up),
+     * and is reported: only reported, since anyone may have sent it. */
     async receive(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
+      const about = (m) => m.id === id || m.in_reply_to === id ||
+        (m.type === 'error' && m.id === undefined && m.in_reply_to === undefined);
+      /* the wallet hung up: its last word, if it said one */
+      const hangUp = () => {
+        const stray = this.inbox.find((m) => m && m.type === 'error' && m.source === 'wallet' &&
+                                             typeof m.error === 'string');
+        return { type: 'error', error: stray ? stray.error : 'wallet_disconnected' };
+      };
       for (;;) {
-        const index = this.inbox.findIndex((m) => m && (m.id === id || m.in_reply_to === id ||
-                                                         m.type === 'error'));
-        if (index >= 0)
-          return this.inbox.splice(index, 1)[0];
+        const index = this.inbox.findIndex((m) => m && about(m));
+        if (index >= 0) {
+          const message = this.inbox.splice(index, 1)[0];
+          return message.type === 'error' && message.error === 'wallet_disconnected' ? hangUp()
+                                                                                       : message;
+        }
         if (this.closed)
-          return { type: 'error', error: this.closed };
+          return this.closed === 'wallet_disconnected' ? hangUp() : { type: 'error', error: this.closed };
         const left = deadline - Date.now();
         if (left <= 0)
           return { type: 'error', error: 'timeout' };
@@ -310,7 +341,9 @@ const OnePinChannel = (() => {
       if (saved.type !== 'pair.saved')
         return { error: saved.error || 'wallet_reply_invalid' };
       const { name } = JSON.parse(done.body);
+      /* the pairing before, if any, goes with its key */
       await savePairing({ browser: done.browser, name, key, paired: Date.now() });
+      await chrome.storage.session.remove('unknownBrowser');
       return { name };
     } finally {
       session.close();
@@ -331,9 +364,9 @@ const OnePinChannel = (() => {
       if (begun.type === 'error')
         return { error: begun.error };
       if (!begun.paired) {
-        /* removed in the wallet: this pairing is over */
-        await forgetPairing();
-        return { error: 'not_paired' };
+        /* removed in the wallet, or so says whoever answers */
+        await markUnknown(pairing.browser);
+        return { error: 'unknown_browser' };
       }
       const id = crypto.randomUUID();
       const seq = ++session.seq;
@@ -345,8 +378,10 @@ const OnePinChannel = (() => {
 
       const answer = await session.receive(id, timeoutMs);
       if (answer.type === 'error') {
-        if (answer.error === 'not_paired')
-          await forgetPairing();
+        if (answer.error === 'not_paired') {
+          await markUnknown(pairing.browser);
+          return { error: 'unknown_browser' };
+        }
         return { error: answer.error };
       }
       const answerMac = fromBase64(answer.mac, 32);
@@ -361,9 +396,14 @@ const OnePinChannel = (() => {
     }
   }
 
+  /* {paired, name[, unknown: the wallet said it does not know us]} */
   async function status() {
     const pairing = await loadPairing();
-    return pairing ? { paired: true, name: pairing.name } : { paired: false };
+    if (!pairing)
+      return { paired: false };
+    const { unknownBrowser } = await chrome.storage.session.get('unknownBrowser');
+    return unknownBrowser === pairing.browser ? { paired: true, name: pairing.name, unknown: true }
+                                              : { paired: true, name: pairing.name };
   }
 
   return { pair, request, status, forgetPairing };

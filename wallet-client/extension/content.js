@@ -73,6 +73,7 @@
   const t = (name) => chrome.i18n.getMessage(name) || name;
   const CHECKOUT_ERRORS = {
     not_paired: 'checkoutNotPaired',
+    unknown_browser: 'checkoutNotPaired',
     rejected: 'checkoutRejected',
     mismatch: 'checkoutMismatch',
     declined: 'checkoutDeclined',

@@ -1,14 +1,19 @@
-/* popup.js: the toolbar popup — the user's confirmation for a site
+/* popup.js: the toolbar popup — where the user asks to fill a site
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Shows the site and the payment fields found, and fills them only when
- * the user presses the button; "always allow on this site" remembers the
- * site so that later visits fill without the popup (the wallet must still
- * be unlocked). ?tab=ID picks the tab (tests open the popup as a page).
+ * Shows the site and the payment fields found, and asks the wallet for the
+ * card only when the user presses the button. The consent is the wallet's:
+ * it asks its user (with "Always fill on this site", after which later
+ * visits fill without the popup) unless the site is on its list already;
+ * a click here proves nothing to it, since any process of this user can
+ * sign a request with the key kept in the browser's profile. ?tab=ID picks
+ * the tab (tests open the popup as a page).
  * Above it, the pairing with the wallet: the button starts it, the code to
  * compare shows while the wallet asks its user, then the name given there.
+ * When the wallet says it does not know this browser, the button offers to
+ * pair again (the new pairing replaces the old).
  *
  * The button fills the page shown here, and only that one: the popup sends
  * the origin and document it showed, which the background compares with
@@ -26,6 +31,7 @@ const ERRORS = {
   locked: 'errorLocked',
   denied: 'errorDenied',
   not_paired: 'errorNotPaired',
+  unknown_browser: 'errorUnknownBrowser',
   bad_mac: 'errorBadMac',
   version: 'errorVersion',
   signed_out: 'errorSignedOut',
@@ -64,10 +70,12 @@ async function renderPairing(wallet) {
   const busy = pairing && (pairing.state === 'connecting' || pairing.state === 'waiting');
   $('code').hidden = !(pairing && pairing.state === 'waiting');
   $('code').textContent = $('code').hidden ? '' : pairing.code;
-  $('pair').hidden = wallet.paired || busy;
+  $('pair').hidden = (wallet.paired && !wallet.unknown) || busy;
   $('unpair').hidden = !wallet.paired || busy;
   if (busy)
     $('pairing').textContent = t(pairing.state === 'waiting' ? 'pairWaiting' : 'pairConnecting');
+  else if (wallet.paired && wallet.unknown)
+    $('pairing').textContent = t('pairUnknown', wallet.name);
   else if (wallet.paired)
     $('pairing').textContent = t('pairPaired', wallet.name);
   else if (pairing && pairing.state === 'failed')
@@ -88,13 +96,8 @@ async function render(tabId) {
   if (mine !== renders)
     return;
   await renderPairing(state.wallet);
-  const page = { origin: state.origin, documentId: state.documentId };
-  const changed = !shown || shown.origin !== page.origin || shown.documentId !== page.documentId;
-  shown = page;
+  shown = { origin: state.origin, documentId: state.documentId };
   $('site').textContent = state.origin || '';
-  /* the user's tick stays as long as the page does */
-  if (changed || state.remembered)
-    $('remember').checked = state.remembered;
   $('forget').hidden = !state.remembered;
   if (!state.supported) {
     $('status').textContent = t('statusUnsupported');
@@ -106,7 +109,7 @@ async function render(tabId) {
     $('status').textContent = t('statusNoFields');
   }
   $('fill').disabled = filling || !state.supported || !state.types.length;
-  $('remember').disabled = $('fill').disabled;
+  $('hint').hidden = $('fill').disabled;
 }
 
 async function main() {
@@ -123,7 +126,7 @@ async function main() {
     $('fill').disabled = true;
     showResult(t('statusAsking'), false);
     const answer = await ask({ type: 'popup.fill', tabId, origin: shown.origin,
-                               documentId: shown.documentId, remember: $('remember').checked });
+                               documentId: shown.documentId });
     filling = false;
     if (answer.error)
       showResult(t(ERRORS[answer.error] || 'errorOther'), true);
@@ -144,7 +147,7 @@ async function main() {
     await render(tabId);
   });
   chrome.storage.onChanged.addListener((changes, area) => {
-    if (area === 'session' && (changes.pairing || changes[`frames:${tabId}`]))
+    if (area === 'session' && (changes.pairing || changes.unknownBrowser || changes[`frames:${tabId}`]))
       render(tabId);
   });
   /* The tab going elsewhere: show the page it has now. */

@@ -37,6 +37,7 @@ static struct
   OwBridge  *bridge;
   char      *socket;
   GPtrArray *calls;         /* OwBridgeCall* the bridge emitted */
+  GPtrArray *released;      /* the calls of its "card-released" */
 } T;
 
 /* ---- the test's side of the socket ---------------------------------------- */
@@ -293,6 +294,14 @@ on_call (OwBridge     *bridge,
   g_ptr_array_add (T.calls, g_object_ref (call));
 }
 
+static void
+on_card_released (OwBridge     *bridge,
+                  OwBridgeCall *call,
+                  gpointer      data)
+{
+  g_ptr_array_add (T.released, g_object_ref (call));
+}
+
 static OwBridgeCall *
 wait_call (void)
 {
@@ -535,6 +544,7 @@ clear_browsers (void)
   for (guint i = 0; ids != NULL && ids[i] != NULL; i++)
     g_assert_true (ow_vault_remove (T.vault, OW_VAULT_KIND_BROWSER, ids[i], NULL));
   g_ptr_array_set_size (T.calls, 0);
+  g_ptr_array_set_size (T.released, 0);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -1167,7 +1177,10 @@ test_card_requests (void)
   clear_browsers ();
   c = paired_client ();
 
-  /* confirmed in the popup, to be remembered */
+  /* "Confirmed in the popup", to be remembered: only the extension says so,
+   * and any process that read K from the browser's profile can. The wallet
+   * asks its user all the same, and lists a site only through its own
+   * dialog. */
   client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"fields\":"
                      "[\"cc-number\",\"cc-csc\",7],\"confirmed\":\"popup\",\"remember\":true}");
   call = wait_call ();
@@ -1175,7 +1188,10 @@ test_card_requests (void)
   g_assert_cmpstr (ow_bridge_call_get_origin (call), ==, ORIGIN);
   g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Work laptop");
   g_assert_cmpuint (g_strv_length ((GStrv) ow_bridge_call_get_fields (call)), ==, 2);
-  g_assert_false (ow_bridge_call_needs_confirmation (call));
+  g_assert_true (ow_bridge_call_needs_confirmation (call));
+  browser = ow_browser_load (T.vault, c->browser, NULL);
+  g_assert_false (ow_browser_has_site (browser, ORIGIN));
+  /* the user said yes in the wallet's dialog, "Always fill" not ticked */
   json_object_set_string_member (card, "number", "9410123456789012");
   json_object_set_object_member (reply, "card", json_object_ref (card));
   ow_bridge_call_reply (call, reply);
@@ -1183,19 +1199,81 @@ test_card_requests (void)
   g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "card.response");
   g_assert_cmpstr (onepin_json_get_string (json_object_get_object_member (answer, "card"),
                                            "number", NULL), ==, "9410123456789012");
+  g_assert_false (onepin_json_get_bool (answer, "remembered", TRUE));
   g_clear_object (&call);
+  g_clear_pointer (&browser, ow_browser_free);
+  browser = ow_browser_load (T.vault, c->browser, NULL);
+  g_assert_false (ow_browser_has_site (browser, ORIGIN));
+  /* the user saw the dialog: nothing more to announce */
+  g_assert_cmpuint (T.released->len, ==, 0);
+
+  /* claimed remembered, on no list of the wallet's: asked; "Always fill on
+   * this site" ticked in the dialog lists it, and the browser hears so */
+  client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"fields\":"
+                     "[\"cc-number\"],\"confirmed\":\"remembered\"}");
+  call = wait_call ();
+  g_assert_true (ow_bridge_call_needs_confirmation (call));
+  g_assert_true (ow_bridge_call_remember_site (call, NULL));
+  g_clear_pointer (&reply, json_object_unref);
+  reply = json_object_new ();
+  json_object_set_object_member (reply, "card", json_object_ref (card));
+  ow_bridge_call_reply (call, reply);
+  g_clear_pointer (&answer, json_object_unref);
+  answer = client_response (c);
+  g_assert_true (onepin_json_get_bool (answer, "remembered", FALSE));
+  g_assert_cmpuint (T.released->len, ==, 0);
+  g_clear_object (&call);
+  g_clear_pointer (&browser, ow_browser_free);
   browser = ow_browser_load (T.vault, c->browser, NULL);
   g_assert_true (ow_browser_has_site (browser, ORIGIN));
 
-  /* remembered: no question */
+  /* on the wallet's list: no question, whatever the browser says (the
+   * same connection, and a new one), but the card leaving without a
+   * dialog is announced, for the wallet to show its user */
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *confirmed = i == 0 ? "popup" : "remembered";
+      g_autofree char *text = g_strdup_printf ("{\"type\":\"card.request\",\"origin\":\"" ORIGIN
+                                               "\",\"fields\":[\"cc-csc\"],\"confirmed\":\"%s\"}",
+                                               confirmed);
+
+      if (i == 1)
+        {
+          g_autoptr(Client) old = g_steal_pointer (&c);
+
+          c = reconnect (old);
+          client_begin (c);
+        }
+      client_request (c, text);
+      call = wait_call ();
+      g_assert_false (ow_bridge_call_needs_confirmation (call));
+      g_clear_pointer (&reply, json_object_unref);
+      reply = json_object_new ();
+      json_object_set_object_member (reply, "card", json_object_new ());
+      json_object_set_string_member (json_object_get_object_member (reply, "card"), "csc", "737");
+      ow_bridge_call_reply (call, reply);
+      g_clear_pointer (&answer, json_object_unref);
+      answer = client_response (c);
+      g_assert_cmpstr (onepin_json_get_string (json_object_get_object_member (answer, "card"),
+                                               "csc", NULL), ==, "737");
+      g_assert_true (onepin_json_get_bool (answer, "remembered", FALSE));
+      g_assert_cmpuint (T.released->len, ==, 1);
+      g_assert_true (g_ptr_array_index (T.released, 0) == call);
+      g_ptr_array_set_size (T.released, 0);
+      g_clear_object (&call);
+    }
+
+  /* a refusal releases nothing, and announces nothing */
   client_request (c, "{\"type\":\"card.request\",\"origin\":\"" ORIGIN "\",\"confirmed\":"
                      "\"remembered\"}");
   call = wait_call ();
   g_assert_false (ow_bridge_call_needs_confirmation (call));
-  ow_bridge_call_refuse (call, "denied", NULL);
+  ow_bridge_call_refuse (call, "no_card", NULL);
   g_clear_pointer (&answer, json_object_unref);
   answer = client_response (c);
-  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "denied");
+  g_assert_cmpstr (onepin_json_get_string (answer, "error", NULL), ==, "no_card");
+  g_assert_null (json_object_get_member (answer, "remembered"));
+  g_assert_cmpuint (T.released->len, ==, 0);
   g_clear_object (&call);
 
   /* a site the user never confirmed: the wallet must ask */
@@ -1959,7 +2037,9 @@ main (int    argc,
   g_assert_true (ow_vault_create (T.vault, MASTER, &error));
   T.calls = g_ptr_array_new_with_free_func (g_object_unref);
   T.bridge = ow_bridge_new (T.vault);
+  T.released = g_ptr_array_new_with_free_func (g_object_unref);
   g_signal_connect (T.bridge, "call", G_CALLBACK (on_call), NULL);
+  g_signal_connect (T.bridge, "card-released", G_CALLBACK (on_card_released), NULL);
   g_assert_true (ow_bridge_listen (T.bridge, NULL, &error));
   g_assert_no_error (error);
   T.socket = g_strdup (ow_bridge_get_path (T.bridge));
@@ -2000,6 +2080,7 @@ main (int    argc,
   g_clear_object (&T.bridge);
   g_clear_object (&T.vault);
   g_ptr_array_unref (T.calls);
+  g_ptr_array_unref (T.released);
   ow_test_remove_tree (T.dir);
   g_free (T.dir);
   g_free (T.socket);

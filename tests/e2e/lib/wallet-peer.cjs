@@ -15,7 +15,11 @@
  * authenticated requests, whose bodies go to answer(body) (an object to
  * send back, null for none, or a promise of either: a wallet waiting to be
  * unlocked) and are kept in messages. With forgeAnswers set, its answers
- * carry a wrong MAC. It speaks protocol `protocol` (3, the wallet's; set
+ * carry a wrong MAC. Playing whoever took the socket's name, it can also
+ * say it does not know the browser (claimUnpaired: "paired": false in its
+ * begin), refuse requests with an error of its choosing (refuseRequests)
+ * and send an error frame under another id before its answer (strayError).
+ * It speaks protocol `protocol` (3, the wallet's; set
  * another to play a wallet of another version) and, from 2 on, refuses a
  * begin that says another ("version"), as the wallet does; as 1 it answers
  * any begin, as protocol 1 did.
@@ -58,6 +62,9 @@ class WalletPeer {
     this.approvePairing = async () => null;
     this.forgeAnswers = false;
     this.forgeCommitment = false;
+    this.claimUnpaired = false;
+    this.refuseRequests = null;
+    this.strayError = null;
     this.confirms = 0;
     this.protocol = 3;
     this.waiters = [];
@@ -121,7 +128,7 @@ class WalletPeer {
       conn.nonceWalletRaw = crypto.randomBytes(16);
       conn.nonceWallet = conn.nonceWalletRaw.toString('base64');
       this.send(conn, { type: 'begin', id: m.id, protocol: this.protocol, nonce: conn.nonceWallet,
-                        paired: this.browsers.has(m.browser) });
+                        paired: !this.claimUnpaired && this.browsers.has(m.browser) });
     } else if (m.type === 'pair.begin') {
       this.commit(conn, m);
     } else if (m.type === 'pair.key' && conn.offer && m.id === conn.offer.id) {
@@ -197,6 +204,10 @@ class WalletPeer {
   }
 
   request(conn, m) {
+    if (this.refuseRequests)
+      return this.refuse(conn, m.id, this.refuseRequests);
+    if (this.strayError)
+      this.refuse(conn, 'not-' + m.id, this.strayError);
     const paired = this.browsers.get(m.browser);
     if (!paired)
       return this.refuse(conn, m.id, 'not_paired');
