@@ -284,6 +284,11 @@ async function startWallet(home, runtime, gateway) {
   env.wallet = child;
   env.walletLog = log;
   await until('the wallet to listen for browsers', () => walletLog().includes('bridge: listening on'));
+  /* Unlocked, its memory opens the vault: it must leave no core dump (the
+   * hard limit too, so nothing in it raises the soft one again). */
+  const core = fs.readFileSync(`/proc/${child.pid}/limits`, 'utf8')
+    .split('\n').find((line) => line.startsWith('Max core file size'));
+  assert(/^Max core file size\s+0\s+0\s/.test(core ?? ''), `the wallet allows core dumps: ${core}`);
   return child;
 }
 
