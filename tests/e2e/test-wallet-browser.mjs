@@ -260,9 +260,18 @@ async function startWallet(home, runtime, gateway) {
                    `[org/onepin/Wallet]\ngateway-url='${gateway.url}'\nidle-lock-seconds=0\n`);
   const log = path.join(home, 'wallet.log');
   const out = fs.openSync(log, 'w');
+  /* Under ASan, no leak check of this wallet's exit: GTK 4.8 leaks an
+   * 8-byte key array (g_hash_table_get_keys_as_array, in a D-Bus callback of
+   * libgtk-4) when this test's AT-SPI driver reads the dialogs, and its stack
+   * stops at GLib (Debian builds it without frame pointers), so no
+   * suppression can name it; whole stacks (fast_unwind_on_malloc=0) make the
+   * wallet too slow to answer AT-SPI. Everything else of ASan stays on here,
+   * and the wallet's own code is leak-checked in wallet-gui, bridge, client,
+   * vault and model. */
+  const asan = process.env.ASAN_OPTIONS ? { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS}:detect_leaks=0` } : {};
   const child = spawn(process.env.ONEPIN_WALLET, [], {
     stdio: ['ignore', out, out],
-    env: Object.assign({}, process.env, {
+    env: Object.assign({}, process.env, asan, {
       HOME: home, XDG_DATA_HOME: path.join(home, '.local', 'share'),
       XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'),
       XDG_RUNTIME_DIR: runtime, GSETTINGS_BACKEND: 'keyfile', NO_AT_BRIDGE: '0',
