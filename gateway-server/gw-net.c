@@ -123,15 +123,18 @@ gw_net_host_may_be_public (const char *host)
 char *
 gw_net_address_key (const char *host)
 {
-  g_autoptr(GInetAddress) address = host ? g_inet_address_new_from_string (host) : NULL;
+  g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GInetAddress) prefix = NULL;
   g_autofree char *text = NULL;
   guint8 bytes[16];
 
-  if (address == NULL)
+  /* Every request asks: an IPv4 peer (libsoup's text is already the
+   * canonical dotted quad) costs a copy, not a parse. */
+  if (host == NULL || strchr (host, ':') == NULL)
     return g_strdup (host ? host : "");
-  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
-    return g_inet_address_to_string (address);
+  address = g_inet_address_new_from_string (host);
+  if (address == NULL)
+    return g_strdup (host);
   memcpy (bytes, g_inet_address_to_bytes (address), sizeof bytes);
   if (memcmp (bytes, v4_mapped, sizeof v4_mapped) == 0)
     {
