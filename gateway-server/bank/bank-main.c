@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "bank-server.h"
 #include "bank-testdata.h"
@@ -150,7 +151,7 @@ announce (Bank        *bank,
   g_autofree char *path = g_build_filename (bank->config.data_dir, "bank.url", NULL);
   g_autofree char *line = g_strconcat (url, "\n", NULL);
 
-  if (!g_file_set_contents_full (path, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
+  if (!g_file_set_contents_full (path, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
     return FALSE;
   g_print ("API key in %s\n", bank->config.api_key_file);
   g_print ("SMS key in %s\n", bank->config.sms_key_file);
@@ -231,6 +232,9 @@ main (int   argc,
   Bank bank = { 0 };
   g_autoptr(GError) error = NULL;
 
+  /* Every file the bank makes is its owner's alone, bank.db and the -wal
+   * and -shm SQLite gives its mode included, as in onepin-gateway. */
+  umask (0077);
   signal (SIGPIPE, SIG_IGN);
   if (!parse_options (&argc, &argv, &bank.config, &error))
     {

@@ -3700,6 +3700,40 @@ assert_keys_refused (const char *err,
  * charge as the gateway. The bank refuses to start, naming the two keys
  * and never what they hold. The first refusal is of a first start: the
  * files did not exist, and the one the bank created is the two keys'. */
+/* Every file of the bank's data dir is its owner's alone, whatever the
+ * umask it was started with: bank.db holds the accounts' balances and
+ * their card numbers' hashes, and SQLite gives the -wal and -shm the
+ * database's mode. */
+static void
+test_data_dir_modes (void)
+{
+  mode_t umask_before = umask (022);
+  OtBank *b2 = ot_bank_start (NULL);
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  guint databases = 0;
+
+  umask (umask_before);
+  dir = g_dir_open (ot_bank_data_dir (b2), 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (ot_bank_data_dir (b2), name, NULL);
+      GStatBuf st;
+
+      /* The test's own log of the bank's output. */
+      if (g_str_equal (name, "bank.log"))
+        continue;
+      g_assert_cmpint (g_lstat (path, &st), ==, 0);
+      g_test_message ("%s: %o", name, (guint) (st.st_mode & 07777));
+      g_assert_true (S_ISREG (st.st_mode));
+      g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+      databases += g_str_has_prefix (name, "bank.db");
+    }
+  g_assert_cmpuint (databases, >=, 2);
+  ot_bank_stop (b2);
+}
+
 static void
 test_keys_distinct (void)
 {
@@ -3771,6 +3805,7 @@ main (int   argc,
   g_test_add_func ("/bank/transport-errors", test_transport_errors);
   g_test_add_func ("/bank/issuer-url-checked", test_issuer_url_checked);
   g_test_add_func ("/bank/keys-distinct", test_keys_distinct);
+  g_test_add_func ("/bank/data-dir-modes", test_data_dir_modes);
   g_test_add_func ("/bank/card/approve", test_card_approve);
   g_test_add_func ("/bank/card/declines", test_card_declines);
   g_test_add_func ("/bank/card/timeout-then-query", test_card_timeout);
