@@ -303,8 +303,6 @@ seal_funding (const GwWalletConfig  *config,
               GError               **error)
 {
   g_autoptr(GString) json = g_string_new ("{\"number\":");
-  g_autofree char *aad = g_strconcat ("wallet-funding\n", source->id, "\n", source->user_id,
-                                      NULL);
   GBytes *sealed;
 
   onepin_json_append_string (json, input->number);
@@ -319,8 +317,8 @@ seal_funding (const GwWalletConfig  *config,
     g_string_append_printf (json, ",\"expiry\":\"%02d/%02d\"", input->exp_month,
                             input->exp_year % 100);
   g_string_append_c (json, '}');
-  sealed = onepin_key_seal (config->ledger->seal_key, json->str, json->len, aad, strlen (aad),
-                            error);
+  sealed = gw_wallet_funding_seal (config->ledger->seal_key, source->id, source->user_id,
+                                   json->str, json->len, error);
   gw_api_wallet_wipe (json->str);
   return sealed;
 }
@@ -375,7 +373,8 @@ gw_api_wallet_add_funding (GwRequest *request)
   source->digits = len;
   source->exp_month = input.exp_month;
   source->exp_year = input.exp_year;
-  gw_wallet_funding_fingerprint (&state->config, input.type, input.number, source->fingerprint);
+  gw_wallet_funding_fingerprint (state->config.ledger->lookup_key, input.type, input.number,
+                                 input.bank_code, source->fingerprint);
   source->details_sealed = seal_funding (&state->config, source, &input, &error);
   gw_funding_input_clear (&input);
   if (source->details_sealed == NULL)
@@ -598,21 +597,10 @@ open_funding (const GwWalletConfig   *config,
               Charge                 *charge,
               GError                **error)
 {
-  g_autofree char *aad = g_strconcat ("wallet-funding\n", source->id, "\n", source->user_id,
-                                      NULL);
-  g_autoptr(GBytes) plain = NULL;
-  g_autoptr(JsonObject) details = NULL;
-  gsize len = 0;
-  const char *data;
+  g_autoptr(JsonObject) details = gw_wallet_funding_open (config->ledger->seal_key, source->id,
+                                                          source->user_id,
+                                                          source->details_sealed, error);
 
-  plain = onepin_key_open (config->ledger->seal_key, g_bytes_get_data (source->details_sealed,
-                                                                       NULL),
-                           g_bytes_get_size (source->details_sealed), aad, strlen (aad), error);
-  if (plain == NULL)
-    return FALSE;
-  data = g_bytes_get_data (plain, &len);
-  details = onepin_json_parse_object (data, len, error);
-  memset ((gpointer) data, 0, len);       /* our own copy: the parsed object has its own */
   if (details == NULL)
     return FALSE;
   charge->number = g_strdup (onepin_json_get_string (details, "number", ""));

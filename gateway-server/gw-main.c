@@ -389,7 +389,8 @@ start (Gateway  *gw,
   onepin_key_hmac (gw->keys->apikey, token, strlen (token), token_hash);
 
   restrict_database (db_path);
-  store = gw_store_sqlite_new (db_path, gw->keys->seal, gw->keys->idempotency, error);
+  store = gw_store_sqlite_new (db_path, gw->keys->seal, gw->keys->idempotency,
+                               gw->keys->lookup, error);
   if (store == NULL)
     return FALSE;
   gw->store = GW_STORE (store);

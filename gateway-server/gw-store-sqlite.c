@@ -27,6 +27,7 @@
 #include "gw-foreign-store.h"
 #include "gw-phone-store.h"
 #include "gw-settlement-store.h"
+#include "gw-wallet.h"
 #include "gw-wallet-store-sqlite.h"
 
 #define GW_MAX_BATCH 2048
@@ -76,6 +77,7 @@ struct _GwStoreSqlite
   char             *path;
   OnepinKey        *seal_key;
   OnepinKey        *idempotency_key;
+  OnepinKey        *lookup_key;       /* for the migrations only */
   GMainContext     *main_context;
 
   SqliteTxn         writer_txn;
@@ -336,8 +338,9 @@ idempotency_aad (const guint8 key_hash[32],
 }
 
 /* SQL has no key, so the migrations that need one (018 hashes the
- * Idempotency-Key values kept before it) call these functions, defined on
- * the write connection. They run in the migration's transaction, once. */
+ * Idempotency-Key values kept before it, 022 the funding sources' numbers
+ * with their bank codes) call these functions, defined on the write
+ * connection. They run in the migration's transaction, once. */
 
 /* gw_idempotency_hash (scope, key): the hash the key is kept by now. */
 static void
@@ -417,6 +420,39 @@ sql_request_key (sqlite3_context  *ctx,
   sqlite3_result_blob (ctx, out, sizeof out, SQLITE_TRANSIENT);
 }
 
+/* gw_funding_fingerprint (id, user_id, type, details_sealed): a funding
+ * source's fingerprint as gw_wallet_funding_fingerprint makes it now, from
+ * its sealed details. NULL for details that do not open. */
+static void
+sql_funding_fingerprint (sqlite3_context  *ctx,
+                         int               argc,
+                         sqlite3_value   **argv)
+{
+  GwStoreSqlite *self = sqlite3_user_data (ctx);
+  const char *id = (const char *) sqlite3_value_text (argv[0]);
+  const char *user_id = (const char *) sqlite3_value_text (argv[1]);
+  const char *type = (const char *) sqlite3_value_text (argv[2]);
+  g_autoptr(GBytes) sealed = NULL;
+  guint8 out[32];
+
+  if (id == NULL || user_id == NULL || type == NULL ||
+      sqlite3_value_type (argv[3]) != SQLITE_BLOB)
+    {
+      sqlite3_result_null (ctx);
+      return;
+    }
+  sealed = g_bytes_new (sqlite3_value_blob (argv[3]), sqlite3_value_bytes (argv[3]));
+  /* Not the error's message: a parse error may quote the opened text. */
+  if (!gw_wallet_funding_fingerprint_sealed (self->seal_key, self->lookup_key, id, user_id, type,
+                                             sealed, out, NULL))
+    {
+      g_warning ("funding source %s: its details do not open; its fingerprint is kept", id);
+      sqlite3_result_null (ctx);
+      return;
+    }
+  sqlite3_result_blob (ctx, out, sizeof out, SQLITE_TRANSIENT);
+}
+
 static gboolean
 define_key_functions (GwStoreSqlite  *self,
                       sqlite3        *db,
@@ -432,6 +468,7 @@ define_key_functions (GwStoreSqlite  *self,
     { "gw_idempotency_hash", 2, SQLITE_DETERMINISTIC, sql_idempotency_hash },
     { "gw_idempotency_reseal", 3, 0, sql_idempotency_reseal },   /* a fresh nonce each time */
     { "gw_request_key", 1, SQLITE_DETERMINISTIC, sql_request_key },
+    { "gw_funding_fingerprint", 4, SQLITE_DETERMINISTIC, sql_funding_fingerprint },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (functions); i++)
@@ -1064,6 +1101,7 @@ GwStoreSqlite *
 gw_store_sqlite_new (const char  *path,
                      OnepinKey   *seal_key,
                      OnepinKey   *idempotency_key,
+                     OnepinKey   *lookup_key,
                      GError     **error)
 {
   g_autoptr(GwStoreSqlite) self = g_object_new (GW_TYPE_STORE_SQLITE, NULL);
@@ -1086,6 +1124,7 @@ gw_store_sqlite_new (const char  *path,
 
   self->seal_key = seal_key;
   self->idempotency_key = idempotency_key;
+  self->lookup_key = lookup_key;
   db = open_connection (path, FALSE, error);
   if (db == NULL)
     return NULL;

@@ -22,10 +22,12 @@ G_DECLARE_FINAL_TYPE (GwStoreSqlite, gw_store_sqlite, GW, STORE_SQLITE, GObject)
  * and starts the writer thread. Completions are dispatched to the
  * thread-default main context of the caller. @seal_key seals secret-bearing
  * idempotency bodies; @idempotency_key (GwKeys.idempotency) is what the
- * migrations hash the Idempotency-Key values of older rows with. */
+ * migrations hash the Idempotency-Key values of older rows with, and
+ * @lookup_key (GwKeys.lookup) the funding sources' fingerprints. */
 GwStoreSqlite *gw_store_sqlite_new                 (const char       *path,
                                                     OnepinKey        *seal_key,
                                                     OnepinKey        *idempotency_key,
+                                                    OnepinKey        *lookup_key,
                                                     GError          **error);
 void           gw_store_sqlite_set_commit_observer (GwStoreSqlite    *self,
                                                     GwCommitObserver  observer,

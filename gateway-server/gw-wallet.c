@@ -129,16 +129,90 @@ gw_wallet_cvc_mac (const GwLedgerConfig *ledger,
   memset (input, 0, strlen (input));
 }
 
+/* An account number is its bank's: the same digits at two banks are two
+ * accounts. Both are digits only, so no two inputs run together. */
 void
-gw_wallet_funding_fingerprint (const GwWalletConfig *config,
-                               const char           *type,
-                               const char           *number,
-                               guint8                out[32])
+gw_wallet_funding_fingerprint (OnepinKey   *lookup_key,
+                               const char  *type,
+                               const char  *number,
+                               const char  *bank_code,
+                               guint8       out[32])
 {
-  g_autofree char *input = g_strconcat ("funding\n", type, "\n", number, NULL);
+  g_autofree char *input = NULL;
 
-  onepin_key_hmac (config->ledger->lookup_key, input, strlen (input), out);
+  if (g_str_equal (type, "bank_account"))
+    input = g_strconcat ("funding\n", type, "\n", bank_code, "\n", number, NULL);
+  else
+    input = g_strconcat ("funding\n", type, "\n", number, NULL);
+  onepin_key_hmac (lookup_key, input, strlen (input), out);
   memset (input, 0, strlen (input));
+}
+
+/* The funding source's id and its user's: details moved to another source
+ * do not open. */
+static char *
+funding_aad (const char *id,
+             const char *user_id)
+{
+  return g_strconcat ("wallet-funding\n", id, "\n", user_id, NULL);
+}
+
+GBytes *
+gw_wallet_funding_seal (OnepinKey   *seal_key,
+                        const char  *id,
+                        const char  *user_id,
+                        const char  *json,
+                        gsize        len,
+                        GError     **error)
+{
+  g_autofree char *aad = funding_aad (id, user_id);
+
+  return onepin_key_seal (seal_key, json, len, aad, strlen (aad), error);
+}
+
+JsonObject *
+gw_wallet_funding_open (OnepinKey   *seal_key,
+                        const char  *id,
+                        const char  *user_id,
+                        GBytes      *sealed,
+                        GError     **error)
+{
+  g_autofree char *aad = funding_aad (id, user_id);
+  g_autoptr(GBytes) plain = NULL;
+  JsonObject *details;
+  gsize len = 0;
+  const char *data;
+
+  if (sealed == NULL)
+    return g_set_error_literal (error, GW_WALLET_ERROR, GW_WALLET_ERROR_CORRUPT,
+                                "The funding source was removed"), NULL;
+  plain = onepin_key_open (seal_key, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
+                           aad, strlen (aad), error);
+  if (plain == NULL)
+    return NULL;
+  data = g_bytes_get_data (plain, &len);
+  details = onepin_json_parse_object (data, len, error);
+  memset ((gpointer) data, 0, len);       /* our own copy: the parsed object has its own */
+  return details;
+}
+
+gboolean
+gw_wallet_funding_fingerprint_sealed (OnepinKey   *seal_key,
+                                      OnepinKey   *lookup_key,
+                                      const char  *id,
+                                      const char  *user_id,
+                                      const char  *type,
+                                      GBytes      *sealed,
+                                      guint8       out[32],
+                                      GError     **error)
+{
+  g_autoptr(JsonObject) details = gw_wallet_funding_open (seal_key, id, user_id, sealed, error);
+
+  if (details == NULL)
+    return FALSE;
+  gw_wallet_funding_fingerprint (lookup_key, type, onepin_json_get_string (details, "number", ""),
+                                 onepin_json_get_string (details, "bank_code", ""), out);
+  return TRUE;
 }
 
 gboolean

@@ -13,6 +13,8 @@
  */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "gw-ledger.h"
 #include "gw-wallet-store.h"
 
@@ -92,11 +94,38 @@ void      gw_wallet_cvc_mac         (const GwLedgerConfig  *ledger,
                                      const char            *number,
                                      const char            *cvc,
                                      guint8                 out[32]);
-/* The keyed hash that finds a funding card or account again (duplicates). */
-void      gw_wallet_funding_fingerprint (const GwWalletConfig *config,
+/* The keyed hash (under GwKeys.lookup) that finds a funding card or
+ * account again (duplicates): of the type and the number, and for a bank
+ * account (@type "bank_account") of its bank code too. */
+void      gw_wallet_funding_fingerprint (OnepinKey             *lookup_key,
                                      const char            *type,
                                      const char            *number,
+                                     const char            *bank_code,
                                      guint8                 out[32]);
+/* A funding source's details (JSON: number, holder, and expiry or
+ * bank_code) sealed under @seal_key, with the source's and its user's ids
+ * as associated data; and opened again. */
+GBytes   *gw_wallet_funding_seal    (OnepinKey             *seal_key,
+                                     const char            *id,
+                                     const char            *user_id,
+                                     const char            *json,
+                                     gsize                  len,
+                                     GError               **error);
+JsonObject *gw_wallet_funding_open  (OnepinKey             *seal_key,
+                                     const char            *id,
+                                     const char            *user_id,
+                                     GBytes                *sealed,
+                                     GError               **error);
+/* The fingerprint of a source from its sealed details, for migrations that
+ * change the fingerprint (022). */
+gboolean  gw_wallet_funding_fingerprint_sealed (OnepinKey  *seal_key,
+                                     OnepinKey             *lookup_key,
+                                     const char            *id,
+                                     const char            *user_id,
+                                     const char            *type,
+                                     GBytes                *sealed,
+                                     guint8                 out[32],
+                                     GError               **error);
 /* TRUE when @number is one of onepin's own cards: the [cards] BIN or the
  * wallet's range. */
 gboolean  gw_wallet_is_onepin_number (const GwWalletConfig *config,

@@ -11,6 +11,7 @@
 #include "ow-approval-dialog.h"
 #include "ow-browser-service.h"
 #include "ow-preferences-window.h"
+#include "ow-ui.h"
 #include "ow-window.h"
 
 #define SESSION_ID "current"
@@ -21,6 +22,7 @@ struct _OwApplication
 
   char           *vault_dir;
   OwVault        *vault;
+  GError         *vault_error;   /* why there is no @vault */
   GSettings      *settings;
   OwBrowserService *browsers;    /* the browser socket */
   guint           signal_sources[2];
@@ -281,7 +283,8 @@ ow_application_lock (OwApplication *self)
   if (self->client != NULL)
     ow_client_set_token (self->client, NULL);
   /* The window hears notify::locked and clears what it shows. */
-  ow_vault_lock (self->vault);
+  if (self->vault != NULL)
+    ow_vault_lock (self->vault);
 }
 
 /* ---- actions ------------------------------------------------------------ */
@@ -424,12 +427,45 @@ on_quit_signal (gpointer data)
 }
 
 static const GActionEntry app_actions[] = {
-  { "lock", lock_activated, NULL, NULL, NULL, { 0 } },
   { "quit", quit_activated, NULL, NULL, NULL, { 0 } },
   { "about", about_activated, NULL, NULL, NULL, { 0 } },
+};
+
+/* Only with a vault open. */
+static const GActionEntry vault_actions[] = {
+  { "lock", lock_activated, NULL, NULL, NULL, { 0 } },
   { "preferences", preferences_activated, NULL, NULL, NULL, { 0 } },
   { "approve-purchase", approve_purchase_activated, "s", NULL, NULL, { 0 } },
 };
+
+/* ---- a vault that does not open ------------------------------------------ */
+
+/* Says why the vault did not open and where it is, and offers nothing but
+ * Quit (closing the application's only window): whatever is in the folder
+ * (a newer wallet's vault, another program's file) stays as it is, and no
+ * vault is created over it. */
+static GtkWindow *
+vault_error_window (OwApplication *self)
+{
+  g_autoptr(GtkBuilder) builder =
+    gtk_builder_new_from_resource ("/org/onepin/Wallet/ui/ow-vault-error-window.ui");
+  g_autofree char *dir = self->vault_dir != NULL ? g_strdup (self->vault_dir)
+                                                 : ow_vault_default_dir ();
+  g_autofree char *reason = ow_ui_error_message (self->vault_error);
+  g_autofree char *text = NULL;
+  g_autofree char *markup = NULL;
+  GtkWindow *window = GTK_WINDOW (gtk_builder_get_object (builder, "window"));
+
+  /* TRANSLATORS: the first %s is why, a sentence; the second a folder */
+  text = g_strdup_printf (_("%s\n\nThe wallet left everything in %s as it was."), reason, dir);
+  /* the status page's description is markup, and a folder may hold a '<' */
+  markup = g_markup_escape_text (text, -1);
+  adw_status_page_set_description (ADW_STATUS_PAGE (gtk_builder_get_object (builder,
+                                                                             "status_page")),
+                                   markup);
+  gtk_window_set_application (window, GTK_APPLICATION (self));
+  return window;
+}
 
 /* ---- GApplication ------------------------------------------------------- */
 
@@ -437,7 +473,6 @@ static void
 ow_application_startup (GApplication *app)
 {
   OwApplication *self = OW_APPLICATION (app);
-  g_autoptr(GError) error = NULL;
   g_autofree char *dir = self->vault_dir != NULL ? g_strdup (self->vault_dir)
                                                  : ow_vault_default_dir ();
   static const char *lock_accels[] = { "<primary>l", NULL };
@@ -448,9 +483,17 @@ ow_application_startup (GApplication *app)
   G_APPLICATION_CLASS (ow_application_parent_class)->startup (app);
 
   self->settings = g_settings_new (OW_APPLICATION_ID);
-  self->vault = ow_vault_new (dir, &error);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
+                                   G_N_ELEMENTS (app_actions), self);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+
+  /* activate () says why; nothing else starts, and nothing touches the folder. */
+  self->vault = ow_vault_new (dir, &self->vault_error);
   if (self->vault == NULL)
-    g_error ("Cannot open the wallet's vault in %s: %s", dir, error->message);
+    {
+      g_message ("vault: %s", self->vault_error->message);
+      return;
+    }
 
   g_signal_connect_object (self->vault, "notify::locked", G_CALLBACK (on_vault_locked),
                            self, G_CONNECT_SWAPPED);
@@ -462,10 +505,9 @@ ow_application_startup (GApplication *app)
   self->signal_sources[0] = g_unix_signal_add (SIGTERM, on_quit_signal, self);
   self->signal_sources[1] = g_unix_signal_add (SIGINT, on_quit_signal, self);
 
-  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
-                                   G_N_ELEMENTS (app_actions), self);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), vault_actions,
+                                   G_N_ELEMENTS (vault_actions), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.lock", lock_accels);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", prefs_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.refresh", refresh_accels);
 }
@@ -474,8 +516,16 @@ static void
 ow_application_activate (GApplication *app)
 {
   OwApplication *self = OW_APPLICATION (app);
-  GtkWindow *window = main_window (self);
+  GtkWindow *window;
 
+  if (self->vault == NULL)
+    {
+      window = gtk_application_get_active_window (GTK_APPLICATION (self));
+      gtk_window_present (window != NULL ? window : vault_error_window (self));
+      return;
+    }
+
+  window = main_window (self);
   if (window == NULL)
     {
       window = GTK_WINDOW (ow_window_new (self));
@@ -508,6 +558,7 @@ ow_application_finalize (GObject *object)
   g_clear_object (&self->browsers);
   g_clear_object (&self->client);
   g_clear_object (&self->vault);
+  g_clear_error (&self->vault_error);
   g_clear_object (&self->settings);
   g_free (self->client_url);
   g_free (self->client_ca);

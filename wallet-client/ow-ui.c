@@ -195,6 +195,11 @@ vault_message (const GError *error)
       return g_strdup (_("The wallet is locked."));
     case OW_VAULT_ERROR_BUSY:
       return g_strdup (_("The wallet is still busy with the master password. Try again in a moment."));
+    case OW_VAULT_ERROR_NEWER:
+      return g_strdup (_("The wallet’s vault was written by a newer version of onepin Wallet, "
+                         "which this one cannot read. Open it with that version."));
+    case OW_VAULT_ERROR_NOT_VAULT:
+      return g_strdup (_("The wallet’s vault file is not an onepin Wallet vault."));
     case OW_VAULT_ERROR_EXISTS:
     case OW_VAULT_ERROR_NO_VAULT:
     case OW_VAULT_ERROR_NOT_FOUND:

@@ -352,53 +352,176 @@ exec_sql (sqlite3     *db,
   return set_sqlite_error (error, db, "vault.db");
 }
 
-static gboolean
-open_db (OwVault   *self,
-         gboolean   create,
-         GError   **error)
+/* Opens vault.db as it is: nothing is read or written yet. */
+static sqlite3 *
+open_file (const char  *path,
+           GError     **error)
 {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
   sqlite3 *db = NULL;
 
-  if (create)
-    {
-      /* SQLite would create it 0644; its journal copies the file's mode. */
-      int fd = g_open (self->db_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-      if (fd < 0)
-        {
-          int saved_errno = errno;
-
-          g_set_error (error, OW_VAULT_ERROR,
-                       saved_errno == EEXIST ? OW_VAULT_ERROR_EXISTS
-                                             : OW_VAULT_ERROR_FAILED,
-                       "Cannot create vault.db: %s", g_strerror (saved_errno));
-          return FALSE;
-        }
-      close (fd);
-    }
-
-  if (sqlite3_open_v2 (self->db_path, &db, flags, NULL) != SQLITE_OK)
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                       NULL) != SQLITE_OK)
     {
       set_sqlite_error (error, db, "Cannot open vault.db");
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_busy_timeout (db, 5000);
+  return db;
+}
+
+/* For a vault.db known to be ours: deleted pages are zeroed, so an old
+ * sealed value does not linger. */
+static gboolean
+set_pragmas (sqlite3  *db,
+             GError  **error)
+{
+  return exec_sql (db, "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;", error);
+}
+
+/* vault.db's user_version and how many schema objects it has; a file that
+ * is not SQLite at all is not a vault either. */
+static gboolean
+read_header (sqlite3     *db,
+             const char  *path,
+             int         *version,
+             int         *objects,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, "SELECT (SELECT user_version FROM pragma_user_version),"
+                               " (SELECT count(*) FROM sqlite_master)", -1, &stmt, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      *version = sqlite3_column_int (stmt, 0);
+      *objects = sqlite3_column_int (stmt, 1);
+    }
+  sqlite3_finalize (stmt);
+
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (sqlite3_errcode (db) == SQLITE_NOTADB)
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
+                   "%s is not an onepin vault", path);
+      return FALSE;
+    }
+  return set_sqlite_error (error, db, "Cannot read vault.db");
+}
+
+/* Our table, with the columns this wallet reads and writes. */
+static gboolean
+has_records_table (sqlite3 *db)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean found;
+
+  found = sqlite3_prepare_v2 (db, "SELECT kind, id, sealed, updated_at FROM records",
+                              -1, &stmt, NULL) == SQLITE_OK;
+  sqlite3_finalize (stmt);
+  return found;
+}
+
+/* Whether vault.db is ours: VAULT_FORMAT with the records table. Version 0
+ * without a single table is what an interrupted creation leaves (*empty):
+ * nothing was ever stored in it. Anything else (a newer wallet's vault,
+ * another program's file) is refused, and neither read nor written. */
+static gboolean
+check_format (sqlite3     *db,
+              const char  *path,
+              gboolean    *empty,
+              GError     **error)
+{
+  int version = 0;
+  int objects = 0;
+
+  *empty = FALSE;
+  if (!read_header (db, path, &version, &objects, error))
+    return FALSE;
+
+  if (version == VAULT_FORMAT && has_records_table (db))
+    return TRUE;
+  if (version == 0 && objects == 0)
+    {
+      *empty = TRUE;
+      return TRUE;
+    }
+  if (version > VAULT_FORMAT)
+    g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NEWER,
+                 "%s was written by a newer onepin-wallet (format %d; this one reads %d)",
+                 path, version, VAULT_FORMAT);
+  else
+    g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
+                 "%s is not an onepin vault", path);
+  return FALSE;
+}
+
+/* Opens vault.db if the folder holds one of ours. With none, or an empty
+ * one (check_format), self->db stays NULL: there is no vault yet. */
+static gboolean
+open_existing_db (OwVault  *self,
+                  GError  **error)
+{
+  sqlite3 *db;
+  gboolean empty;
+
+  if (!g_file_test (self->db_path, G_FILE_TEST_EXISTS))
+    return TRUE;
+
+  db = open_file (self->db_path, error);
+  if (db == NULL)
+    return FALSE;
+  if (!check_format (db, self->db_path, &empty, error) || (!empty && !set_pragmas (db, error)))
+    {
       sqlite3_close (db);
       return FALSE;
     }
 
-  sqlite3_busy_timeout (db, 5000);
-  /* Deleted pages are zeroed, so an old sealed value does not linger. */
-  if (!exec_sql (db, "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;", error) ||
-      (create && !exec_sql (db,
-                            "BEGIN;"
-                            "CREATE TABLE records ("
-                            "  kind TEXT NOT NULL,"
-                            "  id TEXT NOT NULL,"
-                            "  sealed BLOB NOT NULL,"
-                            "  updated_at INTEGER NOT NULL,"
-                            "  PRIMARY KEY (kind, id)"
-                            ") WITHOUT ROWID;"
-                            "PRAGMA user_version = 1;"
-                            "COMMIT;", error)))
+  if (empty)
+    sqlite3_close (db);
+  else
+    self->db = db;
+  return TRUE;
+}
+
+/* Creates vault.db and leaves its transaction open: finish_create seals the
+ * check record into it and commits, so a crash leaves an empty file, never
+ * a vault without its check record. */
+static gboolean
+create_db (OwVault  *self,
+           GError  **error)
+{
+  sqlite3 *db;
+  /* SQLite would create it 0644; its journal copies the file's mode. */
+  int fd = g_open (self->db_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, OW_VAULT_ERROR,
+                   saved_errno == EEXIST ? OW_VAULT_ERROR_EXISTS : OW_VAULT_ERROR_FAILED,
+                   "Cannot create vault.db: %s", g_strerror (saved_errno));
+      return FALSE;
+    }
+  close (fd);
+
+  db = open_file (self->db_path, error);
+  if (db == NULL)
+    return FALSE;
+  if (!set_pragmas (db, error) ||
+      !exec_sql (db,
+                 "BEGIN;"
+                 "CREATE TABLE records ("
+                 "  kind TEXT NOT NULL,"
+                 "  id TEXT NOT NULL,"
+                 "  sealed BLOB NOT NULL,"
+                 "  updated_at INTEGER NOT NULL,"
+                 "  PRIMARY KEY (kind, id)"
+                 ") WITHOUT ROWID;"
+                 "PRAGMA user_version = " G_STRINGIFY (VAULT_FORMAT) ";", error))
     {
       sqlite3_close (db);
       return FALSE;
@@ -609,7 +732,7 @@ ow_vault_new (const char  *dir,
   self->dir = g_strdup (dir);
   self->db_path = g_build_filename (dir, VAULT_DB, NULL);
 
-  if (g_file_test (self->db_path, G_FILE_TEST_EXISTS) && !open_db (self, FALSE, error))
+  if (!open_existing_db (self, error))
     return NULL;
 
   return g_steal_pointer (&self);
@@ -721,15 +844,20 @@ check_password_strength (const char  *password,
   return FALSE;
 }
 
-/* A key database without vault.db is what an interrupted creation leaves;
- * nothing was ever sealed under it, so it goes. */
+/* A key database without vault.db, or with an empty one, is what an
+ * interrupted creation leaves; nothing was ever sealed under it, so it
+ * goes. */
 static gboolean
 prepare_create (OwVault  *self,
                 GError  **error)
 {
-  static const char *const leftovers[] = { "cert9.db", "key4.db", "pkcs11.txt" };
+  static const char *const leftovers[] = { "cert9.db", "key4.db", "pkcs11.txt",
+                                           VAULT_DB, VAULT_DB "-journal" };
 
-  if (self->db != NULL || g_file_test (self->db_path, G_FILE_TEST_EXISTS))
+  /* vault.db may have come since ow_vault_new: look at it again. */
+  if (self->db == NULL && !open_existing_db (self, error))
+    return FALSE;
+  if (self->db != NULL)
     {
       g_set_error_literal (error, OW_VAULT_ERROR, OW_VAULT_ERROR_EXISTS,
                            "A vault already exists here");
@@ -772,8 +900,15 @@ finish_create (OwVault    *self,
     return FALSE;
 
   set_key (self, key);
-  if (open_db (self, TRUE, error) &&
-      store_record (self, CHECK_KIND, CHECK_ID, CHECK_TEXT, error))
+  /* Refused, vault.db is not ours to remove (it came meanwhile); failed
+   * after, it is empty: no vault yet, either way. */
+  if (!create_db (self, error))
+    {
+      ow_vault_lock (self);
+      return FALSE;
+    }
+  if (store_record (self, CHECK_KIND, CHECK_ID, CHECK_TEXT, error) &&
+      exec_sql (self->db, "COMMIT", error))
     return TRUE;
 
   ow_vault_lock (self);

@@ -36,6 +36,8 @@ typedef enum
   OW_VAULT_ERROR_NOT_FOUND,
   OW_VAULT_ERROR_TAMPERED,        /* a record failed authentication */
   OW_VAULT_ERROR_BUSY,            /* a create, unlock or password change is running */
+  OW_VAULT_ERROR_NEWER,           /* open: vault.db was written by a newer onepin-wallet */
+  OW_VAULT_ERROR_NOT_VAULT,       /* open: vault.db is not an onepin vault */
 } OwVaultError;
 
 /* The shortest master password accepted, in characters. */

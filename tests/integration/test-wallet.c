@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-keys.h"
 #include "onepin-shared.h"
 #include "onepin-test-gateway.h"
 
@@ -1261,6 +1262,217 @@ test_funding_refusals (void)
   ot_assert_error (stranger, 404, "invalid_request_error", "resource_missing");
 }
 
+static OtResponse *
+add_bank_account (OtGateway  *gateway,
+                  const char *token,
+                  const char *bank_code,
+                  const char *number)
+{
+  g_autofree char *body = g_strdup_printf ("{\"type\":\"bank_account\",\"bank_account\":"
+                                           "{\"bank_code\":\"%s\",\"account_number\":\"%s\","
+                                           "\"holder\":\"Kim Funder\"}}", bank_code, number);
+
+  return wallet (gateway, "POST", "/v1/wallet/funding-sources", token, NULL, body);
+}
+
+/* An account number is a bank's own: the same digits at two banks are two
+ * accounts, and both register. At the same bank, written either way, it
+ * is the same account. */
+static void
+test_funding_two_banks (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autoptr(OtResponse) first = add_bank_account (gw, token, "004", "110-482-937561");
+  g_autoptr(OtResponse) other_bank = add_bank_account (gw, token, "088", "110482937561");
+  g_autoptr(OtResponse) again = add_bank_account (gw, token, "004", "110482937561");
+  g_autoptr(OtResponse) again_other = add_bank_account (gw, token, "088", "110-482-937561");
+  g_autoptr(OtResponse) list = NULL;
+  JsonArray *data;
+
+  ot_assert_status (first, 201);
+  ot_assert_status (other_bank, 201);
+  ot_assert_error (again, 409, "invalid_request_error", "funding_source_exists");
+  ot_assert_error (again_other, 409, "invalid_request_error", "funding_source_exists");
+
+  list = wallet (gw, "GET", "/v1/wallet/funding-sources", token, NULL, NULL);
+  ot_assert_status (list, 200);
+  data = ot_json_array (ot_response_object (list), "data");
+  g_assert_cmpuint (json_array_get_length (data), ==, 2);
+}
+
+/* A funding source's fingerprint as the gateway kept it, by id. */
+static GBytes *
+stored_fingerprint (sqlite3    *db,
+                    const char *id)
+{
+  sqlite3_stmt *stmt = NULL;
+  GBytes *fingerprint;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT fingerprint FROM wallet_funding_sources"
+                                       " WHERE id = ?", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  fingerprint = g_bytes_new (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0));
+  sqlite3_finalize (stmt);
+  return fingerprint;
+}
+
+static void
+set_fingerprint (sqlite3    *db,
+                 const char *id,
+                 GBytes     *fingerprint)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "UPDATE wallet_funding_sources SET fingerprint = ?"
+                                       " WHERE id = ?", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_blob (stmt, 1, g_bytes_get_data (fingerprint, NULL),
+                     (int) g_bytes_get_size (fingerprint), SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_finalize (stmt);
+}
+
+/* What a gateway from before migration 022 kept for a bank account: the
+ * keyed hash of the type and the number, without the bank code. */
+static GBytes *
+fingerprint_before_022 (OtGateway  *gateway,
+                        const char *number)
+{
+  g_autofree char *key_path = g_build_filename (ot_gateway_data_dir (gateway), "secret.key",
+                                                NULL);
+  g_autofree char *input = g_strconcat ("funding\nbank_account\n", number, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwKeys) keys = gw_keys_load (key_path, &error);
+  guint8 out[32];
+
+  g_assert_no_error (error);
+  g_assert_true (onepin_key_hmac (keys->lookup, input, strlen (input), out));
+  return g_bytes_new (out, sizeof out);
+}
+
+/* Opens the stopped gateway's database, runs @sql, and leaves it open. */
+static sqlite3 *
+open_database (OtGateway  *gateway,
+               const char *sql)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gateway), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  return db;
+}
+
+/* Sources registered before 022 keep their fingerprints of the number
+ * alone until the gateway starts with 022: it rehashes the live bank
+ * accounts (opening their sealed details) in the migration's transaction,
+ * so the same account is still refused and the same number at another bank
+ * is not. Cards keep theirs; a removed account, whose details are gone,
+ * keeps its old one, and so does one whose details do not open (the log
+ * names it, not its number), without stopping the start. Run again (its
+ * stamp removed), 022 changes nothing. */
+static void
+test_funding_fingerprints_before_022 (void)
+{
+  OtGateway *g2 = ot_gateway_start (FAST_CONFIG, FALSE);
+  g_autofree char *login_id = unique ("rehash");
+  g_autofree char *user_id = register_user (g2, login_id, "correct horse");
+  g_autofree char *token = login (g2, login_id, "correct horse");
+  g_autofree char *number = ot_random_card_number ("4");
+  g_autofree char *card_body = g_strdup_printf ("{\"type\":\"credit_card\",\"credit_card\":"
+                                                "{\"number\":\"%s\",\"expiry\":\"12/39\","
+                                                "\"holder\":\"KIM FUNDER\"}}", number);
+  g_autoptr(OtResponse) account = add_bank_account (g2, token, "004", "110-482-937561");
+  g_autoptr(OtResponse) gone = add_bank_account (g2, token, "020", "220-555-000123");
+  g_autoptr(OtResponse) broken = add_bank_account (g2, token, "045", "330-777-000456");
+  g_autoptr(OtResponse) card = wallet (g2, "POST", "/v1/wallet/funding-sources", token, NULL,
+                                       card_body);
+  g_autoptr(OtResponse) removed = NULL;
+  g_autoptr(OtResponse) same = NULL;
+  g_autoptr(OtResponse) other_bank = NULL;
+  g_autoptr(OtResponse) same_card = NULL;
+  g_autoptr(OtResponse) still_same = NULL;
+  g_autoptr(GBytes) old_account = fingerprint_before_022 (g2, "110482937561");
+  g_autoptr(GBytes) old_gone = fingerprint_before_022 (g2, "220555000123");
+  g_autoptr(GBytes) old_broken = fingerprint_before_022 (g2, "330777000456");
+  g_autoptr(GBytes) card_before = NULL;
+  g_autoptr(GBytes) rehashed = NULL;
+  g_autoptr(GBytes) after = NULL;
+  g_autoptr(GBytes) fingerprint = NULL;
+  g_autofree char *gone_path = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *spoil = NULL;
+  g_autofree char *warning = NULL;
+  const char *account_id, *gone_id, *broken_id, *card_id;
+  sqlite3 *db;
+
+  ot_assert_status (account, 201);
+  ot_assert_status (gone, 201);
+  ot_assert_status (broken, 201);
+  ot_assert_status (card, 201);
+  account_id = ot_json_string (ot_response_object (account), "id");
+  gone_id = ot_json_string (ot_response_object (gone), "id");
+  broken_id = ot_json_string (ot_response_object (broken), "id");
+  card_id = ot_json_string (ot_response_object (card), "id");
+  gone_path = g_strconcat ("/v1/wallet/funding-sources/", gone_id, NULL);
+  removed = wallet (g2, "DELETE", gone_path, token, NULL, NULL);
+  ot_assert_status (removed, 200);
+  ot_gateway_terminate (g2, SIGTERM);
+
+  /* the rows as a gateway before 022 wrote them, and one whose details no
+   * longer open */
+  spoil = g_strdup_printf ("DELETE FROM schema_migrations WHERE version = 22;"
+                           "UPDATE wallet_funding_sources"
+                           " SET details_sealed = zeroblob (length (details_sealed))"
+                           " WHERE id = '%s';", broken_id);
+  db = open_database (g2, spoil);
+  set_fingerprint (db, account_id, old_account);
+  set_fingerprint (db, gone_id, old_gone);
+  set_fingerprint (db, broken_id, old_broken);
+  card_before = stored_fingerprint (db, card_id);
+  sqlite3_close (db);
+
+  ot_gateway_restart (g2);
+  same = add_bank_account (g2, token, "004", "110482937561");
+  ot_assert_error (same, 409, "invalid_request_error", "funding_source_exists");
+  other_bank = add_bank_account (g2, token, "088", "110482937561");
+  ot_assert_status (other_bank, 201);
+  same_card = wallet (g2, "POST", "/v1/wallet/funding-sources", token, NULL, card_body);
+  ot_assert_error (same_card, 409, "invalid_request_error", "funding_source_exists");
+  ot_gateway_terminate (g2, SIGTERM);
+
+  db = open_database (g2, "SELECT 1");
+  rehashed = stored_fingerprint (db, account_id);
+  g_assert_false (g_bytes_equal (rehashed, old_account));
+  fingerprint = stored_fingerprint (db, gone_id);
+  g_assert_true (g_bytes_equal (fingerprint, old_gone));
+  g_clear_pointer (&fingerprint, g_bytes_unref);
+  fingerprint = stored_fingerprint (db, broken_id);
+  g_assert_true (g_bytes_equal (fingerprint, old_broken));
+  g_clear_pointer (&fingerprint, g_bytes_unref);
+  fingerprint = stored_fingerprint (db, card_id);
+  g_assert_true (g_bytes_equal (fingerprint, card_before));
+  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM schema_migrations WHERE version = 22;",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (g2), &log, NULL, NULL));
+  warning = g_strdup_printf ("funding source %s: its details do not open", broken_id);
+  g_assert_nonnull (strstr (log, warning));
+  g_assert_null (strstr (log, "330777000456"));
+
+  ot_gateway_restart (g2);
+  still_same = add_bank_account (g2, token, "004", "110-482-937561");
+  ot_assert_error (still_same, 409, "invalid_request_error", "funding_source_exists");
+  ot_gateway_terminate (g2, SIGTERM);
+  db = open_database (g2, "SELECT 1");
+  after = stored_fingerprint (db, account_id);
+  g_assert_true (g_bytes_equal (after, rehashed));
+  sqlite3_close (db);
+  ot_gateway_stop (g2);
+}
+
 /* Charges, before a financial system is configured */
 
 static void
@@ -1574,6 +1786,8 @@ main (int   argc,
   g_test_add_func ("/wallet/card/none-yet", test_no_card_yet);
   g_test_add_func ("/wallet/funding/masked", test_funding_sources);
   g_test_add_func ("/wallet/funding/refusals", test_funding_refusals);
+  g_test_add_func ("/wallet/funding/same-number-two-banks", test_funding_two_banks);
+  g_test_add_func ("/wallet/funding/fingerprints-before-022", test_funding_fingerprints_before_022);
   g_test_add_func ("/wallet/charges/no-bank", test_charge_without_bank);
   g_test_add_func ("/wallet/history/empty", test_history_empty);
   g_test_add_func ("/wallet/get-query", test_get_query);

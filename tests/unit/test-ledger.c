@@ -515,7 +515,7 @@ fixture_setup (Fixture       *f,
   f->dir = g_dir_make_tmp ("onepin-ledger-XXXXXX", &error);
   g_assert_no_error (error);
   f->db_path = g_build_filename (f->dir, "onepin.db", NULL);
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, &error);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, lookup_key, &error);
   g_assert_no_error (error);
   g_assert_nonnull (f->store);
 
@@ -1513,7 +1513,7 @@ reopen (Fixture *f)
   if (f->store != NULL)
     gw_store_shutdown (GW_STORE (f->store));
   g_clear_object (&f->store);
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, &error);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, lookup_key, &error);
   g_assert_no_error (error);
 }
 

@@ -356,7 +356,7 @@ fixture_setup (Fixture       *f,
   f->dir = g_dir_make_tmp ("onepin-orders-XXXXXX", &error);
   g_assert_no_error (error);
   f->db_path = g_build_filename (f->dir, "onepin.db", NULL);
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, &error);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, lookup_key, &error);
   g_assert_no_error (error);
   f->ledger = (GwLedgerConfig) {
     .lookup_key = lookup_key, .password_key = password_key, .seal_key = seal_key,
@@ -1893,7 +1893,7 @@ test_migration_out_of_order (Fixture       *f,
   sqlite3_close (db);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'orders'"), ==, 0);
 
-  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, &error);
+  f->store = gw_store_sqlite_new (f->db_path, seal_key, idempotency_key, lookup_key, &error);
   g_assert_no_error (error);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'orders'"), ==, 1);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM schema_migrations WHERE version = 3"), ==, 1);

@@ -546,6 +546,129 @@ test_interrupted_create (Fixture       *f,
   g_assert_no_error (error);
 }
 
+/* Runs @sql on the database at @path (made if missing), as another program
+ * would. */
+static void
+write_db (const char *path,
+          const char *sql)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* The folder is refused with @code and a message holding @says, and
+ * vault.db is left byte for byte as it was, with no journal beside it. */
+static void
+assert_refused (Fixture    *f,
+                int         code,
+                const char *says)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize before_len, after_len;
+
+  g_clear_object (&f->vault);
+  g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
+  f->vault = ow_vault_new (f->dir, &error);
+  g_assert_null (f->vault);
+  g_assert_error (error, OW_VAULT_ERROR, code);
+  g_assert_nonnull (strstr (error->message, says));
+  g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
+  g_assert_cmpmem (before, before_len, after, after_len);
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+}
+
+/* A vault.db a newer wallet wrote (user_version 2) is refused, not read or
+ * written as ours; back at version 1 it opens as it was. */
+static void
+test_newer_format (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  g_clear_object (&f->vault);
+
+  write_db (path, "PRAGMA user_version = 2;");
+  assert_refused (f, OW_VAULT_ERROR_NEWER, "newer onepin-wallet");
+
+  write_db (path, "PRAGMA user_version = 1;");
+  reopen (f);
+  unlock_ok (f);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
+/* Files in vault.db's place that are not a vault are refused and left
+ * alone, and no key database is made beside them. */
+static void
+test_not_a_vault (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+  g_autofree char *keydb = g_build_filename (f->dir, "key4.db", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  const char *sql[] = {
+    /* another program's database: version 0 with tables */
+    "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');",
+    /* one at version 1 without our table, or with another table of its name */
+    "PRAGMA user_version = 1; CREATE TABLE notes (body TEXT);",
+    "PRAGMA user_version = 1; CREATE TABLE records (kind TEXT, id TEXT);",
+    /* no table, but a version no wallet wrote */
+    "PRAGMA user_version = -1;",
+  };
+
+  g_assert_cmpint (g_mkdir_with_parents (f->dir, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
+    {
+      g_test_message ("vault.db made with: %s", sql[i]);
+      write_db (path, sql[i]);
+      assert_refused (f, OW_VAULT_ERROR_NOT_VAULT, "is not an onepin vault");
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+
+  /* not SQLite at all */
+  for (guint i = 0; i < 64; i++)
+    g_string_append (text, "This is a text file, not a database of any kind.\n");
+  g_assert_true (g_file_set_contents (path, text->str, text->len, NULL));
+  assert_refused (f, OW_VAULT_ERROR_NOT_VAULT, "is not an onepin vault");
+  g_assert_false (g_file_test (keydb, G_FILE_TEST_EXISTS));
+}
+
+/* An empty vault.db is what a crash during creation leaves (the table and
+ * the check record are written in one transaction): there is no vault yet,
+ * and creating one starts over. */
+static void
+test_empty_db (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (f->dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, "", 0, NULL));
+  g_clear_object (&f->vault);
+  f->vault = ow_vault_new (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_false (ow_vault_exists (f->vault));
+  g_assert_false (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NO_VAULT);
+  g_clear_error (&error);
+
+  create (f);
+  assert_mode (path, 0600);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  reopen (f);
+  unlock_ok (f);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
 static void
 test_async (Fixture       *f,
             gconstpointer  data)
@@ -735,6 +858,9 @@ main (int    argc,
   ADD ("/vault/swapped-key-database", test_swapped_key_database);
   ADD ("/vault/change-password", test_change_password);
   ADD ("/vault/interrupted-create", test_interrupted_create);
+  ADD ("/vault/format/newer", test_newer_format);
+  ADD ("/vault/format/not-a-vault", test_not_a_vault);
+  ADD ("/vault/format/empty", test_empty_db);
   ADD ("/vault/async", test_async);
   ADD ("/vault/change-password-async", test_change_password_async);
   ADD ("/vault/no-plaintext-on-disk", test_no_plaintext_on_disk);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include "onepin-test-bank.h"
 #include "onepin-test-gateway.h"
@@ -327,6 +328,67 @@ sign_in_again (void)
 }
 
 /* ---- the journey -------------------------------------------------------- */
+
+/* A vault.db the wallet cannot read (a newer wallet's) is not opened, and
+ * nothing offers to create a vault over it: a window says why and where,
+ * and its one way on is Quit, which closes it (and so ends the wallet). An
+ * application of its own, beside the journey's (without an id, so nothing
+ * of it goes on the session bus), in a folder of its own whose name needs
+ * escaping in markup. */
+static void
+test_unreadable_vault (void)
+{
+  g_autofree char *dir = g_build_filename (T.home, "newer <wallet> & co", NULL);
+  g_autofree char *path = g_build_filename (dir, "vault.db", NULL);
+  g_autofree char *keydb = g_build_filename (dir, "key4.db", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(OwApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWindow *window;
+  GtkWidget *status;
+  GList *windows;
+  sqlite3 *db = NULL;
+  gsize before_len, after_len;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "CREATE TABLE records (kind TEXT, id TEXT, sealed BLOB,"
+                                 " updated_at INTEGER, added_later TEXT);"
+                                 "PRAGMA user_version = 2;", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
+
+  app = ow_application_new (dir);
+  g_application_set_application_id (G_APPLICATION (app), NULL);
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+
+  status = ow_ui_get ("status_page");
+  window = GTK_WINDOW (gtk_widget_get_root (status));
+  g_assert_true (gtk_window_get_application (window) == GTK_APPLICATION (app));
+  g_assert_null (ow_application_get_vault (app));
+  g_assert_nonnull (strstr (adw_status_page_get_description (ADW_STATUS_PAGE (status)),
+                            "newer version"));
+  g_assert_true (shows_text (GTK_WIDGET (window), dir));
+  ow_ui_screenshot (window, "00-vault-unreadable");
+  ow_ui_check_a11y ("vault unreadable");
+
+  /* activated again (the launcher once more): the same window, no other */
+  g_application_activate (G_APPLICATION (app));
+  windows = gtk_application_get_windows (GTK_APPLICATION (app));
+  g_assert_cmpuint (g_list_length (windows), ==, 1);
+  g_assert_true (windows->data == window);
+
+  ow_ui_click ("quit_button");
+  ow_ui_wait_for (gtk_application_get_windows (GTK_APPLICATION (app)) == NULL, 10,
+                  "the window to close");
+  g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
+  g_assert_cmpmem (before, before_len, after, after_len);
+  g_assert_false (g_file_test (keydb, G_FILE_TEST_EXISTS));
+}
 
 static void
 test_first_run (void)
@@ -1984,6 +2046,7 @@ main (int    argc,
   g_settings_set_uint (ow_application_get_settings (T.app), "idle-lock-seconds", 0);
   g_application_activate (G_APPLICATION (T.app));
 
+  g_test_add_func ("/wallet-gui/unreadable-vault", test_unreadable_vault);
   g_test_add_func ("/wallet-gui/first-run", test_first_run);
   g_test_add_func ("/wallet-gui/register", test_register);
   g_test_add_func ("/wallet-gui/apply-card", test_apply_card);
