@@ -12,7 +12,7 @@
  * saver and before sleep; toasts go with the lock), sign out and back in,
  * change the profile and the password. The
  * wallet reaches the gateway through a relay (OtProxy) that can play an
- * unreachable gateway or a lost answer. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
+ * unreachable gateway, a lost answer or a slow one. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
  * checked over AT-SPI for controls without an accessible name. At the end,
  * every file the wallet wrote is searched for every secret it held.
  */
@@ -1305,6 +1305,58 @@ test_session_ended (void)
   ow_ui_click ("reveal_button");
 }
 
+/* The token in the gateway's answer to a sign-in, among the answers the
+ * relay passed on; NULL until it has passed. */
+static char *
+answered_token (void)
+{
+  g_autofree char *answers = ot_proxy_dup_answers (T.proxy);
+  const char *start = strstr (answers, "\"token\":\"");
+  const char *end;
+
+  if (start == NULL)
+    return NULL;
+  start += strlen ("\"token\":\"");
+  end = strchr (start, '"');
+  return end != NULL ? g_strndup (start, end - start) : NULL;
+}
+
+/* The wallet is locked while its sign-in's answer is on the way: the
+ * session that answer brings is signed out on the gateway, and nothing of
+ * it is kept. */
+static void
+sign_in_after_lock (void)
+{
+  g_autofree char *token = NULL;
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  ow_ui_type ("login_row", LOGIN);
+  ow_ui_type ("password_row", PASSWORD);
+  ow_ui_click ("submit_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the gateway's answer to the sign-in");
+  ow_ui_click ("lock_button");
+  WAIT_PAGE ("unlock");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+
+  ow_ui_wait_for ((token = answered_token ()) != NULL, 30, "the answer to reach the wallet");
+  g_ptr_array_add (T.tokens, g_strdup (token));
+  ow_ui_wait_for (({
+                     g_autoptr(OtResponse) r = ot_request (T.gw, "GET", "/v1/wallet/me", token,
+                                                           NULL, NULL);
+                     r->status == 401;
+                   }), 10, "the wallet to sign the late session out");
+  g_assert_true (ow_vault_is_locked (vault ()));
+
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("account");
+  {
+    g_auto(GStrv) sessions = ow_vault_list (vault (), OW_VAULT_KIND_SESSION, NULL);
+
+    g_assert_cmpuint (g_strv_length (sessions), ==, 0);
+  }
+}
+
 static void
 test_sign_out_and_in (void)
 {
@@ -1328,6 +1380,8 @@ test_sign_out_and_in (void)
     g_assert_cmpuint (g_strv_length (cards), ==, 0);
     g_assert_cmpuint (g_strv_length (sessions), ==, 0);
   }
+
+  sign_in_after_lock ();
 
   /* a wrong password, then the right one */
   ow_ui_type ("login_row", LOGIN);
@@ -1981,7 +2035,7 @@ test_no_secrets_on_disk (void)
   ow_scan_add_secret (scan, "card CVC", cvc_record);
   for (guint i = 0; i < T.tokens->len; i++)
     ow_scan_add_secret (scan, "a session token", g_ptr_array_index (T.tokens, i));
-  g_assert_cmpuint (T.tokens->len, ==, 5);
+  g_assert_cmpuint (T.tokens->len, ==, 6);
   ow_scan_add_secret (scan, "credit card", CREDIT_CARD);
   ow_scan_add_secret (scan, "bank account", BANK_ACCOUNT_DIGITS);
   ow_scan_add_secret (scan, "declining card", OT_BANK_CARD_DECLINE);
