@@ -5,7 +5,8 @@
  *
  * Registering signs in right after, with the same password, so a new user
  * lands on the main view. The session is sealed in the vault before the
- * page says it is done.
+ * page says it is done; one the vault cannot keep (it was locked before the
+ * answer came) is signed out on the gateway.
  */
 #include "ow-account-page.h"
 
@@ -72,10 +73,23 @@ on_signed_in (GObject      *source,
   g_autoptr(OwSession) session = ow_client_sign_in_finish (OW_CLIENT (source), result, &error);
   OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
 
-  if (session == NULL ||
-      !ow_application_save_session (app, session, self->login_id, &error))
+  if (session == NULL)
     {
       fail (self, error);
+      return;
+    }
+
+  /* Locked while the answer was on its way, or the vault would not take it:
+   * a session the wallet does not keep must not stay alive on the gateway.
+   * The sign-out forgets the token at once, whatever the gateway says. */
+  if (ow_vault_is_locked (ow_application_get_vault (app)) ||
+      !ow_application_save_session (app, session, self->login_id, &error))
+    {
+      ow_client_sign_out_async (OW_CLIENT (source), NULL, NULL, NULL);
+      if (error != NULL)
+        fail (self, error);
+      else
+        ow_ui_set_busy (self->submit_button, self->spinner, FALSE);
       return;
     }
 

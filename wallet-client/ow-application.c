@@ -5,9 +5,12 @@
  */
 #include "ow-application.h"
 
+#include <time.h>
+
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 
+#include "ow-application-private.h"
 #include "ow-approval-dialog.h"
 #include "ow-browser-service.h"
 #include "ow-preferences-window.h"
@@ -31,8 +34,11 @@ struct _OwApplication
   char           *client_url;    /* what @client was made for */
   char           *client_ca;
 
-  gint64          last_activity; /* monotonic µs */
+  OwClockFunc     clock;         /* boot_time (), or a test's */
+  gint64          last_activity; /* by clock, µs */
   guint           idle_source;
+  GDBusConnection *system_bus;   /* for logind's PrepareForSleep; NULL if none */
+  guint           sleep_signal;
   gboolean        demo;          /* app.approve-purchase may show its dialog */
 };
 
@@ -42,26 +48,55 @@ G_DEFINE_FINAL_TYPE (OwApplication, ow_application, ADW_TYPE_APPLICATION)
 
 static void schedule_idle_lock (OwApplication *self);
 
-static guint
-idle_seconds (OwApplication *self)
+/* Microseconds since boot, the time the machine slept included:
+ * g_get_monotonic_time () (CLOCK_MONOTONIC) stops during a suspend, so a
+ * night with the lid closed would count for nothing. */
+static gint64
+boot_time (void)
 {
-  return g_settings_get_uint (self->settings, "idle-lock-seconds");
+  struct timespec now;
+
+  clock_gettime (CLOCK_BOOTTIME, &now);
+  return (gint64) now.tv_sec * G_USEC_PER_SEC + now.tv_nsec / 1000;
+}
+
+static gint64
+idle_limit (OwApplication *self)
+{
+  return (gint64) g_settings_get_uint (self->settings, "idle-lock-seconds") * G_USEC_PER_SEC;
+}
+
+/* Locks if the idle time ran out since the last input; TRUE if it did. A
+ * GLib timer counts CLOCK_MONOTONIC and fires late after a sleep, so this
+ * is asked on waking up and at the next input too, not only by the timer. */
+static gboolean
+lock_if_idle (OwApplication *self)
+{
+  gint64 idle = idle_limit (self);
+
+  if (idle == 0 || self->vault == NULL || ow_vault_is_locked (self->vault) ||
+      self->clock () - self->last_activity < idle)
+    return FALSE;
+  ow_application_lock (self);
+  return TRUE;
+}
+
+/* When the timer fires, and on waking up: lock, or arm the timer again for
+ * what is left (after a sleep, less than it was armed for). */
+static void
+check_idle (OwApplication *self)
+{
+  if (!lock_if_idle (self))
+    schedule_idle_lock (self);
 }
 
 static gboolean
 on_idle_timeout (gpointer data)
 {
   OwApplication *self = data;
-  gint64 idle = (gint64) idle_seconds (self) * G_USEC_PER_SEC;
 
   self->idle_source = 0;
-  if (idle == 0 || ow_vault_is_locked (self->vault))
-    return G_SOURCE_REMOVE;
-
-  if (g_get_monotonic_time () - self->last_activity >= idle)
-    ow_application_lock (self);
-  else
-    schedule_idle_lock (self);
+  check_idle (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -70,25 +105,30 @@ on_idle_timeout (gpointer data)
 static void
 schedule_idle_lock (OwApplication *self)
 {
-  gint64 idle = (gint64) idle_seconds (self) * G_USEC_PER_SEC;
+  gint64 idle = idle_limit (self);
   gint64 left;
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
   if (idle == 0 || self->vault == NULL || ow_vault_is_locked (self->vault))
     return;
 
-  left = self->last_activity + idle - g_get_monotonic_time ();
+  left = self->last_activity + idle - self->clock ();
   self->idle_source = g_timeout_add (MAX (left, 0) / 1000 + 1, on_idle_timeout, self);
 }
 
-void
+/* The first input after the idle time ran out locks (the timer may not have
+ * fired yet, after a sleep) instead of starting the countdown over. */
+gboolean
 ow_application_note_activity (OwApplication *self)
 {
-  g_return_if_fail (OW_IS_APPLICATION (self));
+  g_return_val_if_fail (OW_IS_APPLICATION (self), FALSE);
 
-  self->last_activity = g_get_monotonic_time ();
+  if (lock_if_idle (self))
+    return TRUE;
+  self->last_activity = self->clock ();
   if (self->idle_source == 0)
     schedule_idle_lock (self);
+  return FALSE;
 }
 
 static gboolean
@@ -103,12 +143,12 @@ on_window_event (GtkEventControllerLegacy *controller,
     case GDK_MOTION_NOTIFY:
     case GDK_SCROLL:
     case GDK_TOUCH_BEGIN:
-      ow_application_note_activity (OW_APPLICATION (data));
-      break;
+      /* the input that found the wallet idle does nothing more */
+      return ow_application_note_activity (OW_APPLICATION (data)) ? GDK_EVENT_STOP
+                                                                  : GDK_EVENT_PROPAGATE;
     default:
-      break;
+      return GDK_EVENT_PROPAGATE;
     }
-  return GDK_EVENT_PROPAGATE;
 }
 
 void
@@ -127,8 +167,77 @@ ow_application_watch_window (OwApplication *self,
 static void
 on_vault_locked (OwApplication *self)
 {
-  self->last_activity = g_get_monotonic_time ();
+  self->last_activity = self->clock ();
   schedule_idle_lock (self);
+}
+
+void
+ow_application_set_clock (OwApplication *self,
+                          OwClockFunc    clock)
+{
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  self->clock = clock != NULL ? clock : boot_time;
+  self->last_activity = self->clock ();
+  schedule_idle_lock (self);
+}
+
+/* ---- the screen lock and sleep ------------------------------------------ */
+
+/* GTK follows the session's screen saver (register-session is set): the
+ * screen locked, so is the wallet. */
+static void
+on_screensaver_active (OwApplication *self)
+{
+  gboolean active = FALSE;
+
+  g_object_get (self, "screensaver-active", &active, NULL);
+  if (active)
+    ow_application_lock (self);
+}
+
+/* logind's PrepareForSleep: TRUE as the machine goes to sleep, FALSE as it
+ * wakes up, when the idle time may have run out meanwhile. */
+static void
+on_prepare_for_sleep (GDBusConnection *connection,
+                      const char      *sender,
+                      const char      *path,
+                      const char      *interface,
+                      const char      *signal,
+                      GVariant        *parameters,
+                      gpointer         data)
+{
+  OwApplication *self = data;
+  gboolean sleeping;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(b)")))
+    return;
+  g_variant_get (parameters, "(b)", &sleeping);
+  if (sleeping)
+    ow_application_lock (self);
+  else
+    check_idle (self);
+}
+
+static void
+watch_sleep (OwApplication *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->system_bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+  if (self->system_bus == NULL)
+    {
+      /* a container, a CI machine: nobody to tell us of sleep */
+      g_debug ("No system bus, no lock before sleep: %s", error->message);
+      return;
+    }
+  self->sleep_signal = g_dbus_connection_signal_subscribe (self->system_bus,
+                                                           "org.freedesktop.login1",
+                                                           "org.freedesktop.login1.Manager",
+                                                           "PrepareForSleep",
+                                                           "/org/freedesktop/login1", NULL,
+                                                           G_DBUS_SIGNAL_FLAGS_NONE,
+                                                           on_prepare_for_sleep, self, NULL);
 }
 
 /* ---- the vault, the client and the session ------------------------------ */
@@ -499,6 +608,8 @@ ow_application_startup (GApplication *app)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::idle-lock-seconds",
                            G_CALLBACK (schedule_idle_lock), self, G_CONNECT_SWAPPED);
+  g_signal_connect (self, "notify::screensaver-active", G_CALLBACK (on_screensaver_active), NULL);
+  watch_sleep (self);
 
   /* Browsers reach the wallet while it runs; the primary instance only. */
   self->browsers = ow_browser_service_new (self);
@@ -540,6 +651,9 @@ ow_application_shutdown (GApplication *app)
   OwApplication *self = OW_APPLICATION (app);
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
+  if (self->sleep_signal != 0)
+    g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_signal);
+  self->sleep_signal = 0;
   g_clear_handle_id (&self->signal_sources[0], g_source_remove);
   g_clear_handle_id (&self->signal_sources[1], g_source_remove);
   if (self->browsers != NULL)
@@ -556,6 +670,7 @@ ow_application_finalize (GObject *object)
   OwApplication *self = OW_APPLICATION (object);
 
   g_clear_object (&self->browsers);
+  g_clear_object (&self->system_bus);
   g_clear_object (&self->client);
   g_clear_object (&self->vault);
   g_clear_error (&self->vault_error);
@@ -582,7 +697,8 @@ ow_application_class_init (OwApplicationClass *klass)
 static void
 ow_application_init (OwApplication *self)
 {
-  self->last_activity = g_get_monotonic_time ();
+  self->clock = boot_time;
+  self->last_activity = self->clock ();
 }
 
 void
@@ -600,6 +716,8 @@ ow_application_new (const char *vault_dir)
                                       "application-id", OW_APPLICATION_ID,
                                       "flags", G_APPLICATION_DEFAULT_FLAGS,
                                       "resource-base-path", "/org/onepin/Wallet",
+                                      /* GTK then follows the screen saver */
+                                      "register-session", TRUE,
                                       NULL);
 
   self->vault_dir = g_strdup (vault_dir);

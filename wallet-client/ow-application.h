@@ -4,7 +4,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Owns the vault, the gateway client and the settings, and locks everything
- * after the idle time set in GSettings (idle-lock-seconds).
+ * after the idle time set in GSettings (idle-lock-seconds; the time the
+ * machine slept counts), when the session's screen locks and before the
+ * machine goes to sleep.
  */
 #pragma once
 
@@ -52,8 +54,10 @@ void           ow_application_forget_session  (OwApplication   *self);
 
 /* Forget the key, the token and everything shown; show the unlock page. */
 void           ow_application_lock             (OwApplication   *self);
-/* Input happened in one of our windows: the idle countdown starts over. */
-void           ow_application_note_activity    (OwApplication   *self);
+/* Input happened in one of our windows: the idle countdown starts over;
+ * or, if the idle time ran out already (a timer fires late after a sleep),
+ * the wallet locks and it returns TRUE. */
+gboolean       ow_application_note_activity    (OwApplication   *self);
 /* Watches @window's input for the idle countdown. */
 void           ow_application_watch_window     (OwApplication   *self,
                                                 GtkWindow       *window);

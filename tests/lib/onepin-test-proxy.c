@@ -27,6 +27,8 @@ struct _OtProxy
   gboolean         ready;
   gint             mode;       /* OtProxyMode, atomic */
   gint             dropped;    /* atomic */
+  gint             held;       /* atomic */
+  GString         *answers;    /* since the last hold, NULL before; under lock */
 };
 
 /* One client connection and the gateway's at the other end, with a pump
@@ -43,6 +45,7 @@ typedef struct
 {
   Link    *link;
   gboolean answers;            /* the gateway's way to the client */
+  gsize    length;             /* of what the buffer holds */
   guint8   buffer[CHUNK];
 } Pump;
 
@@ -94,28 +97,75 @@ on_written (GObject      *source,
   pump_read (pump);
 }
 
+static void relay (Pump *pump);
+
+/* The mode is set from the test's thread: a held answer looks at it now
+ * and then, and goes as the mode says once it is another. */
+static gboolean
+on_hold_tick (gpointer data)
+{
+  Pump *pump = data;
+  OtProxy *proxy = pump->link->proxy;
+
+  if (mode (proxy) == OT_PROXY_HOLD_ANSWERS && !g_cancellable_is_cancelled (proxy->cancellable))
+    return G_SOURCE_CONTINUE;
+  g_atomic_int_add (&proxy->held, -1);
+  if (g_cancellable_is_cancelled (proxy->cancellable))
+    pump_end (pump);
+  else
+    relay (pump);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+hold (Pump *pump)
+{
+  OtProxy *proxy = pump->link->proxy;
+  g_autoptr(GSource) tick = g_timeout_source_new (10);
+
+  g_atomic_int_inc (&proxy->held);
+  g_source_set_callback (tick, on_hold_tick, pump, NULL);
+  g_source_attach (tick, proxy->context);
+}
+
+/* Passes on what the buffer holds, as the mode says. */
+static void
+relay (Pump *pump)
+{
+  Link *link = pump->link;
+  OtProxy *proxy = link->proxy;
+  GIOStream *to = G_IO_STREAM (pump->answers ? link->client : link->upstream);
+
+  if (!pump->answers && mode (proxy) == OT_PROXY_REFUSE)
+    return pump_end (pump);
+  if (pump->answers && mode (proxy) == OT_PROXY_DROP_ANSWERS)
+    {
+      g_atomic_int_inc (&proxy->dropped);
+      return pump_end (pump);
+    }
+  if (pump->answers && mode (proxy) == OT_PROXY_HOLD_ANSWERS)
+    return hold (pump);
+  g_mutex_lock (&proxy->lock);
+  if (pump->answers && proxy->answers != NULL)
+    g_string_append_len (proxy->answers, (const char *) pump->buffer, pump->length);
+  g_mutex_unlock (&proxy->lock);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (to), pump->buffer,
+                                   pump->length, G_PRIORITY_DEFAULT, proxy->cancellable,
+                                   on_written, pump);
+}
+
 static void
 on_read (GObject      *source,
          GAsyncResult *result,
          gpointer      data)
 {
   Pump *pump = data;
-  Link *link = pump->link;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
-  GIOStream *to = G_IO_STREAM (pump->answers ? link->client : link->upstream);
 
   if (n <= 0)
     return pump_end (pump);
-  if (!pump->answers && mode (link->proxy) == OT_PROXY_REFUSE)
-    return pump_end (pump);
-  if (pump->answers && mode (link->proxy) == OT_PROXY_DROP_ANSWERS)
-    {
-      g_atomic_int_inc (&link->proxy->dropped);
-      return pump_end (pump);
-    }
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (to), pump->buffer, n,
-                                   G_PRIORITY_DEFAULT, link->proxy->cancellable, on_written,
-                                   pump);
+  pump->length = n;
+  relay (pump);
 }
 
 static void
@@ -266,6 +316,8 @@ ot_proxy_free (OtProxy *proxy)
   g_main_context_unref (proxy->context);
   g_object_unref (proxy->cancellable);
   g_hash_table_unref (proxy->links);
+  if (proxy->answers != NULL)
+    g_string_free (proxy->answers, TRUE);
   g_mutex_clear (&proxy->lock);
   g_cond_clear (&proxy->cond);
   g_free (proxy->target_host);
@@ -283,6 +335,14 @@ void
 ot_proxy_set_mode (OtProxy     *proxy,
                    OtProxyMode  new_mode)
 {
+  if (new_mode == OT_PROXY_HOLD_ANSWERS)
+    {
+      g_mutex_lock (&proxy->lock);
+      if (proxy->answers != NULL)
+        g_string_free (proxy->answers, TRUE);
+      proxy->answers = g_string_new (NULL);
+      g_mutex_unlock (&proxy->lock);
+    }
   g_atomic_int_set (&proxy->mode, new_mode);
 }
 
@@ -290,4 +350,22 @@ guint
 ot_proxy_dropped (OtProxy *proxy)
 {
   return g_atomic_int_get (&proxy->dropped);
+}
+
+guint
+ot_proxy_held (OtProxy *proxy)
+{
+  return g_atomic_int_get (&proxy->held);
+}
+
+char *
+ot_proxy_dup_answers (OtProxy *proxy)
+{
+  char *answers;
+
+  g_mutex_lock (&proxy->lock);
+  answers = proxy->answers != NULL ? g_strndup (proxy->answers->str, proxy->answers->len)
+                                   : g_strdup ("");
+  g_mutex_unlock (&proxy->lock);
+  return answers;
 }

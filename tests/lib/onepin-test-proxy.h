@@ -8,7 +8,8 @@
  * blocks. Told to, it plays a gateway
  * nobody reaches, or a connection that drops after the request arrived and
  * before its answer came back: what a client cannot tell from each other,
- * and whose outcome it does not know.
+ * and whose outcome it does not know. Or it holds the answers for as long
+ * as the test likes.
  */
 #pragma once
 
@@ -25,6 +26,8 @@ typedef enum
                             * open before: nothing reaches the gateway */
   OT_PROXY_DROP_ANSWERS,   /* requests reach the gateway, and the connection closes as the
                             * first byte of the answer comes back */
+  OT_PROXY_HOLD_ANSWERS,   /* requests reach the gateway, and the answers wait in the relay
+                            * until the mode changes: a slow answer */
 } OtProxyMode;
 
 /* Relays to @target_url ("http://127.0.0.1:PORT"), in OT_PROXY_PASS. */
@@ -38,6 +41,12 @@ void         ot_proxy_set_mode    (OtProxy     *proxy,
                                    OtProxyMode  mode);
 /* Answers cut off so far (OT_PROXY_DROP_ANSWERS). */
 guint        ot_proxy_dropped     (OtProxy     *proxy);
+/* Answers waiting in the relay now (OT_PROXY_HOLD_ANSWERS). */
+guint        ot_proxy_held        (OtProxy     *proxy);
+/* The bytes of the answers relayed since the mode was last set to
+ * OT_PROXY_HOLD_ANSWERS (those held, once they went on, included), as a
+ * string; "" before that. */
+char        *ot_proxy_dup_answers (OtProxy     *proxy);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OtProxy, ot_proxy_free)
 
