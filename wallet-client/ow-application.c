@@ -401,8 +401,17 @@ preferences_activated (GSimpleAction *action,
                        gpointer       data)
 {
   OwApplication *self = data;
-  OwPreferencesWindow *prefs = ow_preferences_window_new (self);
+  OwPreferencesWindow *prefs;
 
+  /* Ctrl+, works in every window of ours, the preferences too */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (OW_IS_PREFERENCES_WINDOW (l->data))
+      {
+        gtk_window_present (l->data);
+        return;
+      }
+
+  prefs = ow_preferences_window_new (self);
   gtk_window_set_transient_for (GTK_WINDOW (prefs), main_window (self));
   ow_application_adopt_window (self, GTK_WINDOW (prefs));
   gtk_window_present (GTK_WINDOW (prefs));

@@ -1160,6 +1160,16 @@ test_preferences (void)
 
   g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
   window = ow_ui_get ("idle_row");
+  /* Ctrl+, works in the preferences too, and brings up the same window */
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
+  ow_ui_spin (200);
+  {
+    guint n = 0;
+
+    for (GList *l = gtk_application_get_windows (GTK_APPLICATION (T.app)); l != NULL; l = l->next)
+      n += g_str_equal (G_OBJECT_TYPE_NAME (l->data), "OwPreferencesWindow");
+    g_assert_cmpuint (n, ==, 1);
+  }
   ow_ui_screenshot (GTK_WINDOW (gtk_widget_get_root (window)), "13-preferences");
   ow_ui_check_a11y ("preferences");
   gtk_window_close (GTK_WINDOW (gtk_widget_get_root (window)));
