@@ -521,7 +521,8 @@ on_close_request (OwAccountWindow *self)
 
 /* gtk_window_destroy () takes the window off the screen for good, and a
  * call still running keeps a reference until its answer: the profile's
- * calls end here, and the passwords go now, not with the last reference. */
+ * calls end here, not with the last reference. (The application wipes
+ * the rows then, as in every window of ours.) */
 static void
 ow_account_window_unrealize (GtkWidget *widget)
 {
@@ -529,7 +530,6 @@ ow_account_window_unrealize (GtkWidget *widget)
 
   self->gone = TRUE;
   g_cancellable_cancel (self->cancellable);
-  clear_passwords (self);
 
   GTK_WIDGET_CLASS (ow_account_window_parent_class)->unrealize (widget);
 }
@@ -539,8 +539,6 @@ ow_account_window_dispose (GObject *object)
 {
   OwAccountWindow *self = OW_ACCOUNT_WINDOW (object);
 
-  if (self->current_password_row != NULL)
-    clear_passwords (self);
   g_cancellable_cancel (self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_ACCOUNT_WINDOW);
 
@@ -616,16 +614,11 @@ ow_account_window_init (OwAccountWindow *self)
   self->cancellable = g_cancellable_new ();
 }
 
-/* The application's too, like its main window: its accelerators (Ctrl+L
- * locks) work here as there, and a lock finds it. */
 OwAccountWindow *
 ow_account_window_new (OwClient  *client,
                        GtkWindow *parent)
 {
-  OwAccountWindow *self = g_object_new (OW_TYPE_ACCOUNT_WINDOW,
-                                        "transient-for", parent,
-                                        "application", gtk_window_get_application (parent),
-                                        NULL);
+  OwAccountWindow *self = g_object_new (OW_TYPE_ACCOUNT_WINDOW, "transient-for", parent, NULL);
 
   self->client = g_object_ref (client);
   load_profile (self);

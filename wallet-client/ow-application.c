@@ -151,24 +151,72 @@ on_window_event (GtkEventControllerLegacy *controller,
     }
 }
 
+/* gtk_window_destroy () (closing, a lock) unrealizes a window at once,
+ * while its dispose waits for its last reference, which a call it made
+ * holds until the answer: what was typed goes here, not there. */
+static void
+on_window_unrealize (GtkWidget *window)
+{
+  ow_ui_wipe_texts (window);
+}
+
 void
-ow_application_watch_window (OwApplication *self,
+ow_application_adopt_window (OwApplication *self,
                              GtkWindow     *window)
 {
-  GtkEventController *controller = gtk_event_controller_legacy_new ();
+  GtkEventController *controller;
 
   g_return_if_fail (OW_IS_APPLICATION (self));
 
+  gtk_window_set_application (window, GTK_APPLICATION (self));
+  /* not left open, the application running, once the main window is closed */
+  gtk_window_set_destroy_with_parent (window, TRUE);
+  g_signal_connect (window, "unrealize", G_CALLBACK (on_window_unrealize), NULL);
+
+  controller = gtk_event_controller_legacy_new ();
   gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
   g_signal_connect_object (controller, "event", G_CALLBACK (on_window_event), self, 0);
   gtk_widget_add_controller (GTK_WIDGET (window), controller);
 }
 
+/* Every window of ours but the main one: the application's (all that
+ * ow_application_adopt_window saw), and any over one of them (About, a
+ * file chooser). */
+static GList *
+other_windows (OwApplication *self)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  GList *others = NULL;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+      gboolean ours = FALSE;
+
+      for (GtkWindow *w = window; w != NULL && !ours; w = gtk_window_get_transient_for (w))
+        ours = gtk_window_get_application (w) == GTK_APPLICATION (self);
+      if (ours && !OW_IS_WINDOW (window))
+        others = g_list_prepend (others, g_object_ref (window));
+    }
+  return others;
+}
+
+/* Locked: every window but the main one goes (the main window shows the
+ * unlock page), wiping what was typed in it as it goes, even where a call
+ * still running holds it. */
 static void
 on_vault_locked (OwApplication *self)
 {
   self->last_activity = self->clock ();
   schedule_idle_lock (self);
+  if (ow_vault_is_locked (self->vault))
+    {
+      GList *windows = other_windows (self);
+
+      for (GList *l = windows; l != NULL; l = l->next)
+        gtk_window_destroy (l->data);
+      g_list_free_full (windows, g_object_unref);
+    }
 }
 
 void
@@ -391,7 +439,8 @@ ow_application_lock (OwApplication *self)
 
   if (self->client != NULL)
     ow_client_set_token (self->client, NULL);
-  /* The window hears notify::locked and clears what it shows. */
+  /* On notify::locked the other windows go, and the main one clears what
+   * it shows. */
   if (self->vault != NULL)
     ow_vault_lock (self->vault);
 }
@@ -463,10 +512,19 @@ preferences_activated (GSimpleAction *action,
                        gpointer       data)
 {
   OwApplication *self = data;
-  OwPreferencesWindow *prefs = ow_preferences_window_new (self);
+  OwPreferencesWindow *prefs;
 
+  /* Ctrl+, works in every window of ours, the preferences too */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (OW_IS_PREFERENCES_WINDOW (l->data))
+      {
+        gtk_window_present (l->data);
+        return;
+      }
+
+  prefs = ow_preferences_window_new (self);
   gtk_window_set_transient_for (GTK_WINDOW (prefs), main_window (self));
-  ow_application_watch_window (self, GTK_WINDOW (prefs));
+  ow_application_adopt_window (self, GTK_WINDOW (prefs));
   gtk_window_present (GTK_WINDOW (prefs));
 }
 
@@ -519,7 +577,7 @@ approve_purchase_activated (GSimpleAction *action,
     ow_approval_dialog_set_card (dialog, ow_window_get_card (OW_WINDOW (window)));
   ow_approval_dialog_set_source (dialog, _("A demonstration: nothing will be paid."));
   g_signal_connect (dialog, "decided", G_CALLBACK (on_approval_decided), self);
-  ow_application_watch_window (self, GTK_WINDOW (dialog));
+  ow_application_adopt_window (self, GTK_WINDOW (dialog));
   ow_approval_dialog_present (dialog, window);
 }
 
@@ -604,8 +662,6 @@ ow_application_startup (GApplication *app)
       return;
     }
 
-  g_signal_connect_object (self->vault, "notify::locked", G_CALLBACK (on_vault_locked),
-                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::idle-lock-seconds",
                            G_CALLBACK (schedule_idle_lock), self, G_CONNECT_SWAPPED);
   g_signal_connect (self, "notify::screensaver-active", G_CALLBACK (on_screensaver_active), NULL);
@@ -613,6 +669,10 @@ ow_application_startup (GApplication *app)
 
   /* Browsers reach the wallet while it runs; the primary instance only. */
   self->browsers = ow_browser_service_new (self);
+  /* After the bridge's: a browser whose question a lock takes away hears
+   * "locked" from it, not the "no" of the dialog going. */
+  g_signal_connect_object (self->vault, "notify::locked", G_CALLBACK (on_vault_locked),
+                           self, G_CONNECT_SWAPPED);
   self->signal_sources[0] = g_unix_signal_add (SIGTERM, on_quit_signal, self);
   self->signal_sources[1] = g_unix_signal_add (SIGINT, on_quit_signal, self);
 
@@ -640,7 +700,7 @@ ow_application_activate (GApplication *app)
   if (window == NULL)
     {
       window = GTK_WINDOW (ow_window_new (self));
-      ow_application_watch_window (self, window);
+      ow_application_adopt_window (self, window);
     }
   gtk_window_present (window);
 }

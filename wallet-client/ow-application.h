@@ -58,8 +58,11 @@ void           ow_application_lock             (OwApplication   *self);
  * or, if the idle time ran out already (a timer fires late after a sleep),
  * the wallet locks and it returns TRUE. */
 gboolean       ow_application_note_activity    (OwApplication   *self);
-/* Watches @window's input for the idle countdown. */
-void           ow_application_watch_window     (OwApplication   *self,
+/* Makes @window one of the wallet's, as every window it shows is: the
+ * application's (its accelerators, Ctrl+L, work in it, and a lock finds
+ * it), destroyed with the window it is transient for, its input counted
+ * for the idle countdown, and its text fields wiped as it goes. */
+void           ow_application_adopt_window     (OwApplication   *self,
                                                 GtkWindow       *window);
 /* Lets app.approve-purchase show its demonstration dialog (nothing is paid
  * from it). Off unless the wallet was started with ONEPIN_WALLET_DEMO=1: the

@@ -119,12 +119,6 @@ ow_apply_dialog_dispose (GObject *object)
 {
   OwApplyDialog *self = OW_APPLY_DIALOG (object);
 
-  if (self->password_row != NULL)
-    {
-      ow_ui_clear_editable (self->account_row);
-      ow_ui_clear_editable (self->password_row);
-      ow_ui_clear_editable (self->confirm_row);
-    }
   g_cancellable_cancel (self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_APPLY_DIALOG);
 

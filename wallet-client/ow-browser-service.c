@@ -95,7 +95,7 @@ show_dialog (Work      *work,
 {
   work->dialog = dialog;
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &work->dialog);
-  ow_application_watch_window (work->service->application, dialog);
+  ow_application_adopt_window (work->service->application, dialog);
   gtk_window_set_transient_for (dialog, main_window (work));
   gtk_window_present (dialog);
 }

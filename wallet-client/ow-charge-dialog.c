@@ -232,11 +232,6 @@ ow_charge_dialog_dispose (GObject *object)
 {
   OwChargeDialog *self = OW_CHARGE_DIALOG (object);
 
-  if (self->cvc_row != NULL)
-    {
-      ow_ui_clear_editable (self->cvc_row);
-      ow_ui_clear_editable (self->account_password_row);
-    }
   g_cancellable_cancel (self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_CHARGE_DIALOG);
 

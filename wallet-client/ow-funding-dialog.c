@@ -187,11 +187,6 @@ ow_funding_dialog_dispose (GObject *object)
 {
   OwFundingDialog *self = OW_FUNDING_DIALOG (object);
 
-  if (self->card_number_row != NULL)
-    {
-      ow_ui_clear_editable (self->card_number_row);
-      ow_ui_clear_editable (self->account_number_row);
-    }
   g_cancellable_cancel (self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_FUNDING_DIALOG);
 

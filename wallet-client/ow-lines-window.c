@@ -232,7 +232,7 @@ confirm_removal (GtkButton     *button,
   g_object_set_data_full (G_OBJECT (dialog), "line-id",
                           g_strdup (g_object_get_data (G_OBJECT (button), "line-id")), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_removal_response), self, 0);
-  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -347,8 +347,6 @@ ow_lines_window_dispose (GObject *object)
 {
   OwLinesWindow *self = OW_LINES_WINDOW (object);
 
-  if (self->line_password_row != NULL)
-    ow_ui_clear_editable (self->line_password_row);
   g_cancellable_cancel (self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_LINES_WINDOW);
 

@@ -318,7 +318,7 @@ open_apply_dialog (OwMainPage *self,
     g_signal_connect_object (dialog, "changed", G_CALLBACK (on_card_password_changed), self, 0);
   else
     g_signal_connect_object (dialog, "applied", G_CALLBACK (on_applied), self, 0);
-  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -376,7 +376,7 @@ on_charge_clicked (OwMainPage *self)
                                  GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
   g_signal_connect_object (dialog, "charged", G_CALLBACK (on_charged), self, 0);
   g_signal_connect_object (dialog, "pending", G_CALLBACK (on_charge_pending), self, 0);
-  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -438,7 +438,7 @@ on_remove_clicked (GtkButton  *button,
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "source-id", g_strdup (id), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
-  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -568,7 +568,7 @@ add_funding (OwMainPage    *self,
     return;
   dialog = ow_funding_dialog_new (c, type, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
   g_signal_connect_object (dialog, "added", G_CALLBACK (on_funding_added), self, 0);
-  ow_application_watch_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

@@ -390,12 +390,6 @@ ow_preferences_window_dispose (GObject *object)
 {
   OwPreferencesWindow *self = OW_PREFERENCES_WINDOW (object);
 
-  if (self->old_password_row != NULL)
-    {
-      ow_ui_clear_editable (self->old_password_row);
-      ow_ui_clear_editable (self->new_password_row);
-      ow_ui_clear_editable (self->confirm_password_row);
-    }
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);

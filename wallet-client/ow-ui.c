@@ -289,6 +289,18 @@ ow_ui_clear_editable (GtkEditable *editable)
   gtk_editable_set_text (editable, "");
 }
 
+/* GtkText is what holds the typed text of every entry and entry row, a
+ * password's too. */
+void
+ow_ui_wipe_texts (GtkWidget *widget)
+{
+  if (GTK_IS_TEXT (widget))
+    ow_ui_clear_editable (GTK_EDITABLE (widget));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    ow_ui_wipe_texts (child);
+}
+
 gboolean
 ow_ui_check_new_password (GtkEditable *password,
                           GtkEditable *confirm,

@@ -61,6 +61,8 @@ void           ow_ui_show_error        (GtkLabel     *label,
 
 /* Sets the text of an editable and wipes what was there (passwords). */
 void           ow_ui_clear_editable    (GtkEditable  *editable);
+/* Every text field under @widget, @widget too, as ow_ui_clear_editable. */
+void           ow_ui_wipe_texts        (GtkWidget    *widget);
 
 /* Checks a new password and its confirmation: @min to @max characters,
  * both the same. Otherwise shows @too_short_or_long (or "differ") in

@@ -164,7 +164,7 @@ account_activated (GSimpleAction *action,
   window = ow_account_window_new (client, GTK_WINDOW (self));
   g_signal_connect_object (window, "session-ended", G_CALLBACK (on_account_session_ended), self,
                            G_CONNECT_SWAPPED);
-  ow_application_watch_window (self->application, GTK_WINDOW (window));
+  ow_application_adopt_window (self->application, GTK_WINDOW (window));
   gtk_window_present (GTK_WINDOW (window));
 }
 
@@ -184,47 +184,19 @@ lines_activated (GSimpleAction *action,
   window = ow_lines_window_new (client, GTK_WINDOW (self));
   g_signal_connect_object (window, "session-ended", G_CALLBACK (on_account_session_ended), self,
                            G_CONNECT_SWAPPED);
-  ow_application_watch_window (self->application, GTK_WINDOW (window));
+  ow_application_adopt_window (self->application, GTK_WINDOW (window));
   gtk_window_present (GTK_WINDOW (window));
 }
 
-/* Every other window of ours: the application's, and dialogs over them
- * (a dialog made without the application is transient for one). */
-static GList *
-owned_windows (OwWindow       *self,
-               GtkApplication *app)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  GList *owned = NULL;
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
-      gboolean ours = gtk_window_get_application (window) == app;
-
-      for (GtkWindow *w = window; w != NULL && !ours; w = gtk_window_get_transient_for (w))
-        ours = w == GTK_WINDOW (self);
-      if (ours && window != GTK_WINDOW (self))
-        owned = g_list_prepend (owned, g_object_ref (window));
-    }
-  return owned;
-}
-
-/* Locked: nothing of the account stays on screen, in this window or any
- * dialog, until the master password is given again. */
+/* Locked: nothing of the account stays on screen until the master
+ * password is given again. (The application has closed every other window
+ * of ours already.) */
 static void
 on_vault_locked (OwWindow *self)
 {
-  GtkApplication *app = GTK_APPLICATION (self->application);
-  GList *windows;
-
   if (!ow_vault_is_locked (ow_application_get_vault (self->application)))
     return;
 
-  windows = owned_windows (self, app);
-  for (GList *l = windows; l != NULL; l = l->next)
-    gtk_window_destroy (GTK_WINDOW (l->data));
-  g_list_free_full (windows, g_object_unref);
   /* a toast shown before the lock may name a merchant and a sum */
   ow_toast_overlay_clear (self->toast_overlay);
 
@@ -290,7 +262,7 @@ sign_out_activated (GSimpleAction *action,
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_signal_connect (dialog, "response", G_CALLBACK (on_sign_out_response), self);
-  ow_application_watch_window (self->application, GTK_WINDOW (dialog));
+  ow_application_adopt_window (self->application, GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

@@ -998,6 +998,116 @@ test_lock_and_unlock (void)
   wait_label ("balance_label", "₩67,000");
 }
 
+/* A dialog in front, with what was typed in it: Ctrl+L there locks the
+ * wallet (the application's accelerators are every window's of ours), the
+ * dialog goes, and its fields are wiped at once, even while a call it made
+ * still holds it (its last reference goes only with the answer). */
+static void
+lock_by_keys_in (GtkWindow  *dialog,
+                 const char *what)
+{
+  g_autofree char *gone = g_strdup_printf ("%s to go", what);
+
+  g_assert_true (gtk_window_get_application (dialog) == GTK_APPLICATION (T.app));
+  ow_ui_wait_for (gtk_window_is_active (dialog), 10, "the dialog to have the keyboard");
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+  ow_ui_press_keys ("<Control>l");
+  ow_ui_wait_for (ow_vault_is_locked (vault ()), 10, "Ctrl+L to lock the wallet");
+  WAIT_PAGE ("unlock");
+  /* gone from the screen; a call it made may still hold it */
+  ow_ui_wait_for (dialog == NULL || !gtk_widget_get_visible (GTK_WIDGET (dialog)), 10, gone);
+  if (dialog != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+}
+
+/* Fields held across their window's going, to see that they were wiped. */
+static void
+hold_rows (GtkWidget         **rows,
+           const char *const  *ids)
+{
+  for (guint i = 0; ids[i] != NULL; i++)
+    rows[i] = g_object_ref (ow_ui_get (ids[i]));
+}
+
+static void
+assert_wiped (GtkWidget         **rows,
+              const char *const  *ids)
+{
+  for (guint i = 0; ids[i] != NULL; i++)
+    {
+      g_test_message ("%s wiped?", ids[i]);
+      g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (rows[i])), ==, "");
+      g_clear_object (&rows[i]);
+    }
+}
+
+/* Every window the wallet shows over the main one is the application's:
+ * Ctrl+L works in it, and the lock takes it and wipes what was typed in
+ * it. The preferences (the master password, old and new); a funding
+ * source being added, the gateway holding the request. The others are
+ * checked for being the application's, which is what makes the
+ * accelerators theirs. */
+static void
+test_lock_from_dialogs (void)
+{
+  const char *const prefs_ids[] = { "old_password_row", "new_password_row",
+                                    "confirm_password_row", NULL };
+  const char *const funding_ids[] = { "card_number_row", "expiry_row", "card_holder_row", NULL };
+  GtkWidget *rows[3];
+  GtkWindow *dialog;
+  GPid gateway = ot_gateway_pid (T.gw);
+  guint sources;
+
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
+  hold_rows (rows, prefs_ids);
+  ow_ui_type ("old_password_row", MASTER);
+  ow_ui_type ("new_password_row", NEW_MASTER);
+  ow_ui_type ("confirm_password_row", NEW_MASTER);
+  lock_by_keys_in (ow_ui_window_of ("old_password_row"), "the preferences");
+  assert_wiped (rows, prefs_ids);
+  unlock ();
+
+  /* not a valid number (Luhn): the gateway refuses it, once it answers */
+  ow_ui_wait_for (row_titled ("funding_list", "Credit Card") != NULL, 30, "the funding sources");
+  sources = count_rows ("funding_list");
+  add_funding ("main.add-credit-card", "card_number_row");
+  hold_rows (rows, funding_ids);
+  ow_ui_type ("card_number_row", "4242 4242 4242 4241");
+  ow_ui_type ("expiry_row", "12/39");
+  ow_ui_type ("card_holder_row", "HONG GILDONG");
+  dialog = ow_ui_window_of ("card_number_row");
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+  g_assert_cmpint (kill (gateway, SIGSTOP), ==, 0);
+  ow_ui_click ("add_button");
+  ow_ui_wait_for (!sensitive ("add_button"), 10, "the funding source to be sent");
+  lock_by_keys_in (dialog, "the funding dialog");
+  assert_wiped (rows, funding_ids);
+  g_assert_cmpint (kill (gateway, SIGCONT), ==, 0);
+  ow_ui_wait_for (dialog == NULL, 30, "the answer to reach the dialog gone");
+  unlock ();
+  ow_ui_wait_for (count_rows ("funding_list") == sources, 30, "the funding sources, none added");
+
+  /* the others */
+  open_charge_dialog ();
+  g_assert_true (gtk_window_get_application (ow_ui_window_of ("amount_spin")) ==
+                 GTK_APPLICATION (T.app));
+  gtk_window_close (ow_ui_window_of ("amount_spin"));
+  ow_ui_click ("card_password_button");
+  g_assert_true (gtk_window_get_application (ow_ui_window_of ("account_row")) ==
+                 GTK_APPLICATION (T.app));
+  gtk_window_close (ow_ui_window_of ("account_row"));
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.lines", NULL));
+  g_assert_true (gtk_window_get_application (ow_ui_window_of ("line_password_row")) ==
+                 GTK_APPLICATION (T.app));
+  gtk_window_close (ow_ui_window_of ("line_password_row"));
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.sign-out", NULL));
+  dialog = GTK_WINDOW (wait_message_dialog ("the sign-out confirmation"));
+  g_assert_true (gtk_window_get_application (dialog) == GTK_APPLICATION (T.app));
+  gtk_window_close (dialog);
+  ow_ui_wait_for (showing_message_dialog () == NULL && ow_ui_find ("line_password_row") == NULL,
+                  10, "the dialogs to close");
+}
+
 /* No toast on the screen, not even an empty one sliding away. */
 static void
 assert_no_toast (void)
@@ -1181,6 +1291,16 @@ test_preferences (void)
 
   g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
   window = ow_ui_get ("idle_row");
+  /* Ctrl+, works in the preferences too, and brings up the same window */
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
+  ow_ui_spin (200);
+  {
+    guint n = 0;
+
+    for (GList *l = gtk_application_get_windows (GTK_APPLICATION (T.app)); l != NULL; l = l->next)
+      n += g_str_equal (G_OBJECT_TYPE_NAME (l->data), "OwPreferencesWindow");
+    g_assert_cmpuint (n, ==, 1);
+  }
   ow_ui_screenshot (GTK_WINDOW (gtk_widget_get_root (window)), "13-preferences");
   ow_ui_check_a11y ("preferences");
   gtk_window_close (GTK_WINDOW (gtk_widget_get_root (window)));
@@ -2186,6 +2306,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/receipts", test_receipts);
   g_test_add_func ("/wallet-gui/approval-dialog", test_approval_dialog);
   g_test_add_func ("/wallet-gui/lock-and-unlock", test_lock_and_unlock);
+  g_test_add_func ("/wallet-gui/lock-from-dialogs", test_lock_from_dialogs);
   g_test_add_func ("/wallet-gui/lock-dismisses-toasts", test_lock_dismisses_toasts);
   g_test_add_func ("/wallet-gui/lock-as-a-toast-comes-up", test_lock_as_toast_comes_up);
   g_test_add_func ("/wallet-gui/idle-lock", test_idle_lock);
