@@ -366,6 +366,8 @@ test_unreadable_vault (void)
 
   app = ow_application_new (dir);
   g_application_set_application_id (G_APPLICATION (app), NULL);
+  /* without an id GTK has nothing to register with the session manager */
+  g_object_set (app, "register-session", FALSE, NULL);
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_application_register (G_APPLICATION (app), NULL, &error);
   g_assert_no_error (error);
