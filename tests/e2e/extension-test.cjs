@@ -12,11 +12,10 @@
  * on a loopback page, pairing through the popup (the code it shows is the
  * wallet's), and the popup's confirmation: not paired, no wallet, a locked
  * wallet, a wallet of another protocol version, a wallet whose key is not
- * the one it committed to, a fill, fields under other elements (what
- * fill.js sees from the content script's world), a remembered site, an
- * answer with a forged MAC, a tab that went elsewhere after the popup
- * showed it, an http page. tests/e2e/test-wallet-browser.mjs does the
- * same with the real wallet.
+ * the one it committed to, a fill, a remembered site, an answer with a
+ * forged MAC, a tab that went elsewhere after the popup showed it, an http
+ * page. tests/e2e/test-wallet-browser.mjs does the same with the real
+ * wallet.
  */
 'use strict';
 
@@ -187,22 +186,6 @@ test('popup fills the card the wallet sends, through the host', async (env) => {
   assert.match(await popup.textContent('#hint'), /wallet asks you to confirm/);
   assert.deepStrictEqual(request.fields.sort(), Array.from(new Set(KO_TYPES)).sort());
   assert.deepStrictEqual(await rememberedSites(env), {});
-  await popup.close();
-  await page.close();
-});
-
-test('the content script skips fields under another element', async (env) => {
-  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
-  const page = await openPage(env, 'pages/covered-fields.html');
-  const popup = await openPopup(env, await tabIdOf(env, page));
-  assert.match(await pressFill(popup), /Filled 1 fields/);
-  const v = await page.evaluate(() => Array.from(document.querySelectorAll('input'))
-    .filter((el) => el.value).map((el) => el.name));
-  assert.deepStrictEqual(v, ['visible_name']);
-  /* the sheet it adopted from its own world is gone, the page as it was */
-  assert.deepStrictEqual(await page.evaluate(() => [
-    document.adoptedStyleSheets.length, scrollY,
-    getComputedStyle(document.querySelector('.ghost')).pointerEvents]), [0, 0, 'none']);
   await popup.close();
   await page.close();
 });
@@ -590,8 +573,7 @@ run(async () => {
     path.join(path.dirname(HOST), 'org.onepin.wallet.chromium.json'), 'utf8'));
   const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'onepin-runtime-'));
   fs.chmodSync(runtimeDir, 0o700);
-  const srv = await server.start({ '/forms/': path.join(__dirname, 'forms'),
-                                   '/pages/': path.join(__dirname, 'pages') });
+  const srv = await server.start({ '/forms/': path.join(__dirname, 'forms') });
   const context = await launchWithExtension(EXTENSION, {
     args: ['--host-resolver-rules=MAP shop.example 127.0.0.1'],
     env: Object.assign({}, process.env, { XDG_RUNTIME_DIR: runtimeDir }),

@@ -20,9 +20,8 @@
  *     or any frame under such a page), or on another scheme than https/http;
  *   - in a sandboxed frame, or a frame whose ancestors are of another origin;
  *   - into a field the user cannot see (hidden by its own style or an
- *     ancestor's, clipped away, under 8 px, off the page, mostly covered
- *     by another element, or in a frame that is), disabled, read-only or
- *     inert;
+ *     ancestor's, clipped away, under 8 px, off the page, or in a frame
+ *     that is), disabled or read-only;
  *   - a number, CVC or name into a <select>.
  */
 (function (global) {
@@ -149,9 +148,8 @@
    * masks, and the overflow of the boxes that contain it (a zero-height
    * parent with overflow:hidden hides its child, which keeps its own
    * size). A scrolling box only needs to be big enough to scroll in; the
-   * page's own scrolling is judged by visible(). With @scrolled, what the
-   * scrolling boxes show as they are scrolled now. */
-  function unclippedBox(el, scrolled) {
+   * page's own scrolling is judged by visible(). */
+  function unclippedBox(el) {
     const doc = el.ownerDocument;
     const r = el.getBoundingClientRect();
     let box = { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
@@ -180,11 +178,11 @@
       };
       for (const [axis, low, high] of [['X', 'left', 'right'], ['Y', 'top', 'bottom']]) {
         const overflow = style['overflow' + axis];
-        const scrolling = overflow === 'auto' || overflow === 'scroll';
-        if (overflow === 'hidden' || overflow === 'clip' || (scrolled && scrolling)) {
+        if (overflow === 'hidden' || overflow === 'clip') {
           box[low] = Math.max(box[low], inner[low]);
           box[high] = Math.min(box[high], inner[high]);
-        } else if (scrolling && inner[high] - inner[low] < MIN_SIZE) {
+        } else if ((overflow === 'auto' || overflow === 'scroll') &&
+                   inner[high] - inner[low] < MIN_SIZE) {
           box = null;
           break;
         }
@@ -218,355 +216,15 @@
    * a frame the user cannot see hides all it holds. */
   function framesVisible(win) {
     for (let w = win; w !== w.top; w = w.parent)
-      if (!visible(w.frameElement) || inert(w.frameElement))
+      if (!visible(w.frameElement))
         return false;
     return true;
-  }
-
-  /* Whether @el or a flat-tree ancestor is inert: nobody can type into it. */
-  function inert(el) {
-    for (let e = el; e; e = flatParent(e))
-      if (e.hasAttribute('inert'))
-        return true;
-    return false;
-  }
-
-  /* ---- Covered fields ----
-   *
-   * A field under another element is as hidden as a transparent one. The
-   * browser's hit testing knows what is drawn on top, so each field is
-   * scrolled into view and probed at the centres of a grid over the part of
-   * it that shows; it is covered where something drawn over it hides it
-   * there (hides()), and skipped when more than half of the grid is:
-   * a card company's logo or a floating label over a corner does not hide
-   * it, a box over most of it does. Hit testing skips what a page marks
-   * pointer-events:none or inert, so for the time of the probes everything
-   * is made hit-testable again. */
-
-  const GRID_COLUMNS = 5;
-  const GRID_ROWS = 3;
-
-  /* A paint this opaque or more hides what is under it. */
-  const HIDING_ALPHA = 0.5;
-
-  /* Elements whose drawing is not in their style: they hide what they cover. */
-  const CONTENT_ELEMENTS = new Set(['img', 'picture', 'video', 'canvas', 'iframe', 'frame',
-                                    'embed', 'object']);
-
-  const HITTABLE_CSS = '*, ::before, ::after, ::backdrop { pointer-events: auto !important; }';
-
-  /* @el's shadow root, open or (where the browser lets an extension see
-   * it) closed. */
-  function shadowRootOf(el) {
-    if (el.shadowRoot)
-      return el.shadowRoot;
-    const dom = global.chrome && global.chrome.dom;
-    return dom && typeof dom.openOrClosedShadowRoot === 'function'
-      ? dom.openOrClosedShadowRoot(el) || null : null;
-  }
-
-  /* Collects the shadow roots and the elements of @root, deep; not the
-   * options of selects, drawn in a list of their own (and numerous). */
-  function collectTree(root, roots, elements) {
-    for (let el = root.firstElementChild; el; el = el.nextElementSibling) {
-      elements.push(el);
-      const shadow = shadowRootOf(el);
-      if (shadow) {
-        roots.push(shadow);
-        collectTree(shadow, roots, elements);
-      }
-      if (el.localName !== 'select')
-        collectTree(el, roots, elements);
-    }
-  }
-
-  /* Makes every element of @docs hit-testable: a style sheet of ours in
-   * each document and shadow root (no change to the DOM), then, for what
-   * it cannot reach (an inline !important, a cascade layer's, inert), the
-   * element's own attributes. Returns what puts it all back. */
-  function makeHittable(docs) {
-    const undo = [];
-    for (const doc of docs) {
-      const roots = [doc];
-      const elements = [];
-      collectTree(doc, roots, elements);
-      try {
-        const sheet = new doc.defaultView.CSSStyleSheet();
-        sheet.replaceSync(HITTABLE_CSS);
-        for (const root of roots) {
-          root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
-          undo.push(() => {
-            root.adoptedStyleSheets = [...root.adoptedStyleSheets].filter((s) => s !== sheet);
-          });
-        }
-      } catch (e) {
-        /* no adopted sheets here: the loop below does it all */
-      }
-      for (const el of elements) {
-        if (!el.style || (!el.hasAttribute('inert') && styleOf(el).pointerEvents === 'auto'))
-          continue;
-        const style = el.getAttribute('style');
-        const inertValue = el.getAttribute('inert');
-        el.removeAttribute('inert');
-        el.style.setProperty('pointer-events', 'auto', 'important');
-        undo.push(() => {
-          if (style === null)
-            el.removeAttribute('style');
-          else
-            el.setAttribute('style', style);
-          if (inertValue !== null)
-            el.setAttribute('inert', inertValue);
-        });
-      }
-    }
-    return () => {
-      for (const f of undo.reverse())
-        f();
-    };
-  }
-
-  /* The alpha of a computed colour: rgba(), or "/ a" in the newer syntaxes. */
-  function alphaOf(color) {
-    if (!color || color === 'transparent')
-      return 0;
-    const m = color.match(/,\s*([\d.]+%?)\s*\)$/) || color.match(/\/\s*([\d.]+%?)\s*\)$/);
-    if (!m || (color.startsWith('rgb') && color.split(',').length < 4))
-      return 1;
-    return m[1].endsWith('%') ? parseFloat(m[1]) / 100 : parseFloat(m[1]);
-  }
-
-  /* The opacity @el is drawn at: its own and its ancestors' together. */
-  function drawnOpacity(el) {
-    let opacity = 1;
-    for (let e = el; e; e = flatParent(e))
-      opacity *= parseFloat(styleOf(e).opacity);
-    return opacity;
-  }
-
-  /* Whether a box of @style, drawn at @opacity, paints over all of itself:
-   * a background, an inset shadow, a backdrop filter (which blurs what is
-   * under it). Borders are in hidingBorder(). */
-  function hidingFill(style, opacity) {
-    if (opacity < HIDING_ALPHA)
-      return false;
-    return alphaOf(style.backgroundColor) * opacity >= HIDING_ALPHA ||
-           style.backgroundImage !== 'none' || /\binset\b/.test(style.boxShadow) ||
-           (style.backdropFilter !== undefined && style.backdropFilter !== 'none');
-  }
-
-  /* Whether the border of a box of @style hides (x, y): with @rect, the
-   * point is in a side's band; without (a pseudo-element, whose box no API
-   * gives), any side wide enough to be a shape rather than a line. */
-  function hidingBorder(style, opacity, rect, x, y) {
-    for (const side of ['Top', 'Right', 'Bottom', 'Left']) {
-      const width = parseFloat(style[`border${side}Width`]) || 0;
-      if (!width || /^(none|hidden)$/.test(style[`border${side}Style`]) ||
-          alphaOf(style[`border${side}Color`]) * opacity < HIDING_ALPHA)
-        continue;
-      if (!rect ? width >= MIN_SIZE / 2
-                : side === 'Top' ? y < rect.top + width
-                : side === 'Bottom' ? y >= rect.bottom - width
-                : side === 'Left' ? x < rect.left + width
-                : x >= rect.right - width)
-        return true;
-    }
-    return false;
-  }
-
-  /* Whether the pseudo-element @pseudo of @el, drawn at @opacity, may hide
-   * what it covers. */
-  function hidingPseudo(el, pseudo, opacity) {
-    const style = el.ownerDocument.defaultView.getComputedStyle(el, pseudo);
-    if (pseudo !== '::backdrop' && /^(none|normal)$/.test(style.content))
-      return false;
-    opacity *= parseFloat(style.opacity);
-    return hidingFill(style, opacity) || hidingBorder(style, opacity, null) ||
-           (opacity >= HIDING_ALPHA && /\b(url|[a-z-]*gradient|image-set)\(/.test(style.content));
-  }
-
-  /* Whether @el, found over a field at (x, y), hides it there: pictures,
-   * video, frames and SVG shapes do; a box does where its background,
-   * inset shadow or border is at least half opaque, and so do its
-   * ::before and ::after (the hit may be theirs). Text does not (a label
-   * or a placeholder written over the field). */
-  function hides(el, x, y) {
-    const opacity = drawnOpacity(el);
-    if (opacity < HIDING_ALPHA)
-      return false;
-    if (CONTENT_ELEMENTS.has(el.localName) ||
-        (el.namespaceURI === 'http://www.w3.org/2000/svg' && el.localName !== 'svg'))
-      return true;
-    const style = styleOf(el);
-    const rect = Array.from(el.getClientRects()).find((r) => x >= r.left && x < r.right &&
-                                                             y >= r.top && y < r.bottom);
-    if (rect && (hidingFill(style, opacity) || hidingBorder(style, opacity, rect, x, y)))
-      return true;
-    if (hidingPseudo(el, '::before', opacity) || hidingPseudo(el, '::after', opacity))
-      return true;
-    /* the backdrop of a popover or modal, drawn under it over the page */
-    let topLayer = false;
-    try {
-      topLayer = el.matches(':modal, :popover-open, :fullscreen');
-    } catch (e) {
-      topLayer = false;
-    }
-    return !rect && topLayer && hidingPseudo(el, '::backdrop', opacity);
-  }
-
-  /* The elements at (x, y) of @root, topmost first, with the content of
-   * shadow hosts put before the host (elementsFromPoint() gives only the
-   * host of what is inside). */
-  function stackAt(root, x, y, seen = new Set()) {
-    const stack = [];
-    for (const el of root.elementsFromPoint(x, y)) {
-      if (seen.has(el) || el.getRootNode() !== root)
-        continue;
-      seen.add(el);
-      const shadow = shadowRootOf(el);
-      if (shadow)
-        stack.push(...stackAt(shadow, x, y, seen));
-      stack.push(el);
-    }
-    return stack;
-  }
-
-  /* Whether something over @el hides it at (x, y), in its window's
-   * coordinates. Where @el is not hit at all (an inert field under a modal
-   * dialog, a point out of the viewport), it is covered. */
-  function coveredAt(el, x, y) {
-    for (const e of stackAt(el.ownerDocument, x, y)) {
-      if (e === el)
-        return false;
-      if (hides(e, x, y))
-        return true;
-    }
-    return true;
-  }
-
-  function intersect(a, b) {
-    return { left: Math.max(a.left, b.left), top: Math.max(a.top, b.top),
-             right: Math.min(a.right, b.right), bottom: Math.min(a.bottom, b.bottom) };
-  }
-
-  /* The part of @el its window shows now: unclipped, scrolled, in the viewport. */
-  function shownBox(el) {
-    const box = unclippedBox(el, true);
-    const view = el.ownerDocument.defaultView;
-    return box && intersect(box, { left: 0, top: 0, right: view.innerWidth, bottom: view.innerHeight });
-  }
-
-  /* @el and the frames it is in, each with the offset from its window's
-   * coordinates to the top window's. */
-  function frameChain(el) {
-    const chain = [];
-    for (let e = el; e; ) {
-      const view = e.ownerDocument.defaultView;
-      chain.push({ el: e, dx: 0, dy: 0 });
-      e = view === view.top ? null : view.frameElement;
-    }
-    for (let i = chain.length - 2; i >= 0; i--) {
-      const frame = chain[i + 1].el;
-      const rect = frame.getBoundingClientRect();
-      const style = styleOf(frame);
-      chain[i].dx = chain[i + 1].dx + rect.left + frame.clientLeft + parseFloat(style.paddingLeft);
-      chain[i].dy = chain[i + 1].dy + rect.top + frame.clientTop + parseFloat(style.paddingTop);
-    }
-    return chain;
-  }
-
-  /* Whether @el, as the page is scrolled now, shows at least MIN_SIZE both
-   * ways and is hidden at fewer than half the points of the grid. Points
-   * are tested in each window between it and the top: the field in its
-   * own, then each frame in its parent's. */
-  function showsNow(el) {
-    const chain = frameChain(el);
-    let box = { left: -Infinity, top: -Infinity, right: Infinity, bottom: Infinity };
-    for (const { el: e, dx, dy } of chain) {
-      const shown = shownBox(e);
-      if (!shown)
-        return false;
-      box = intersect(box, { left: shown.left + dx, top: shown.top + dy,
-                             right: shown.right + dx, bottom: shown.bottom + dy });
-    }
-    const width = box.right - box.left;
-    const height = box.bottom - box.top;
-    if (width < MIN_SIZE || height < MIN_SIZE)
-      return false;
-    let covered = 0;
-    for (let i = 0; i < GRID_COLUMNS; i++)
-      for (let j = 0; j < GRID_ROWS; j++) {
-        const x = box.left + (i + 0.5) * width / GRID_COLUMNS;
-        const y = box.top + (j + 0.5) * height / GRID_ROWS;
-        if (chain.some(({ el: e, dx, dy }) => coveredAt(e, x - dx, y - dy)))
-          covered++;
-      }
-    return covered * 2 < GRID_COLUMNS * GRID_ROWS;
-  }
-
-  /* How the boxes that may scroll to show @el are scrolled: its ancestors
-   * and its window, then the frame's, up to the top. */
-  function scrollState(el) {
-    const state = [];
-    for (let e = el; e; ) {
-      for (let a = flatParent(e); a; a = flatParent(a))
-        state.push({ box: a, left: a.scrollLeft, top: a.scrollTop });
-      const view = e.ownerDocument.defaultView;
-      state.push({ box: view, left: view.scrollX, top: view.scrollY });
-      e = view === view.top ? null : view.frameElement;
-    }
-    return state;
-  }
-
-  function restoreScroll(state) {
-    for (const { box, left, top } of state) {
-      const isView = box.scrollX !== undefined;
-      if ((isView ? box.scrollX : box.scrollLeft) !== left ||
-          (isView ? box.scrollY : box.scrollTop) !== top)
-        box.scrollTo({ left, top, behavior: 'instant' });
-    }
-  }
-
-  /* Whether @el is not covered: probed scrolled to the middle of the
-   * window (a field below the fold is as good as one in view, and is
-   * judged where the user would see it), then everything is scrolled back
-   * before anything is drawn. */
-  function uncovered(el) {
-    const state = scrollState(el);
-    try {
-      el.scrollIntoView({ block: 'center', inline: 'nearest', behavior: 'instant' });
-      return showsNow(el);
-    } finally {
-      restoreScroll(state);
-    }
-  }
-
-  /* The documents from @win's to the top's. */
-  function documentsUp(win) {
-    const docs = [];
-    for (let w = win; ; w = w.parent) {
-      docs.push(w.document);
-      if (w === w.top)
-        return docs;
-    }
-  }
-
-  /* The fields of @fields no element covers. */
-  function notCovered(fields, win) {
-    if (!fields.some((f) => f.element.localName !== 'select'))
-      return fields;
-    const undo = makeHittable(documentsUp(win));
-    try {
-      /* a <select> needs only be rendered (see visible()) */
-      return fields.filter((f) => f.element.localName === 'select' || uncovered(f.element));
-    } finally {
-      undo();
-    }
   }
 
   function fillable(el, type) {
     if (el.localName === 'select' && !SELECT_TYPES.has(type))
       return false;
-    return el.isConnected && !el.disabled && !el.readOnly && !inert(el) && visible(el);
+    return el.isConnected && !el.disabled && !el.readOnly && visible(el);
   }
 
   function nativeSetter(el) {
@@ -815,8 +473,7 @@
     data = data || {};
     if (!framesVisible(win || global))
       return { filled: [], refused: null };
-    const usable = notCovered((fields || []).filter((f) => f && f.element &&
-                                                    fillable(f.element, f.type)), win || global);
+    const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
     const filled = [];
     const digits = String(data.number || '').replace(/\D/g, '');
     if (digits)
