@@ -597,9 +597,9 @@ open_funding (const GwWalletConfig   *config,
               Charge                 *charge,
               GError                **error)
 {
-  g_autoptr(JsonObject) details = gw_wallet_funding_open (config->ledger->seal_key, source->id,
-                                                          source->user_id,
-                                                          source->details_sealed, error);
+  g_autoptr(GwFundingDetails) details = gw_wallet_funding_open (config->ledger->seal_key,
+                                                                source->id, source->user_id,
+                                                                source->details_sealed, error);
 
   if (details == NULL)
     return FALSE;

@@ -1128,7 +1128,9 @@ gw_store_sqlite_new (const char  *path,
   db = open_connection (path, FALSE, error);
   if (db == NULL)
     return NULL;
-  if (!define_key_functions (self, db, error) || !apply_migrations (db, error))
+  if (!define_key_functions (self, db, error) ||
+      !gw_sqlite_key_check (db, lookup_key, seal_key, error) ||
+      !apply_migrations (db, error) || !gw_sqlite_key_record (db, lookup_key, error))
     {
       sqlite3_close (db);
       return NULL;

@@ -30,6 +30,7 @@ typedef enum
   GW_STORE_ERROR_INSUFFICIENT,      /* a debit would take more than is available */
   GW_STORE_ERROR_LIMIT,             /* a credit would pass the account's cap */
   GW_STORE_ERROR_SHUTTING_DOWN,
+  GW_STORE_ERROR_WRONG_KEY,         /* the key file is not the database's */
 } GwStoreError;
 
 typedef enum

@@ -170,7 +170,7 @@ gw_wallet_funding_seal (OnepinKey   *seal_key,
   return onepin_key_seal (seal_key, json, len, aad, strlen (aad), error);
 }
 
-JsonObject *
+GwFundingDetails *
 gw_wallet_funding_open (OnepinKey   *seal_key,
                         const char  *id,
                         const char  *user_id,
@@ -196,6 +196,15 @@ gw_wallet_funding_open (OnepinKey   *seal_key,
   return details;
 }
 
+void
+gw_wallet_funding_details_free (GwFundingDetails *details)
+{
+  if (details == NULL)
+    return;
+  onepin_json_object_wipe (details);
+  json_object_unref (details);
+}
+
 gboolean
 gw_wallet_funding_fingerprint_sealed (OnepinKey   *seal_key,
                                       OnepinKey   *lookup_key,
@@ -206,7 +215,8 @@ gw_wallet_funding_fingerprint_sealed (OnepinKey   *seal_key,
                                       guint8       out[32],
                                       GError     **error)
 {
-  g_autoptr(JsonObject) details = gw_wallet_funding_open (seal_key, id, user_id, sealed, error);
+  g_autoptr(GwFundingDetails) details = gw_wallet_funding_open (seal_key, id, user_id, sealed,
+                                                                error);
 
   if (details == NULL)
     return FALSE;

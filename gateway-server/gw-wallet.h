@@ -111,11 +111,17 @@ GBytes   *gw_wallet_funding_seal    (OnepinKey             *seal_key,
                                      const char            *json,
                                      gsize                  len,
                                      GError               **error);
-JsonObject *gw_wallet_funding_open  (OnepinKey             *seal_key,
-                                     const char            *id,
-                                     const char            *user_id,
-                                     GBytes                *sealed,
-                                     GError               **error);
+/* Opened details: a JsonObject whose strings are wiped when it is freed
+ * (gw_wallet_funding_details_free), so hold it in a
+ * g_autoptr(GwFundingDetails). */
+typedef JsonObject GwFundingDetails;
+GwFundingDetails *gw_wallet_funding_open (OnepinKey             *seal_key,
+                                          const char            *id,
+                                          const char            *user_id,
+                                          GBytes                *sealed,
+                                          GError               **error);
+void      gw_wallet_funding_details_free (GwFundingDetails     *details);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwFundingDetails, gw_wallet_funding_details_free)
 /* The fingerprint of a source from its sealed details, for migrations that
  * change the fingerprint (022). */
 gboolean  gw_wallet_funding_fingerprint_sealed (OnepinKey  *seal_key,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include "onepin-test-gateway.h"
 #include "onepin-test-process.h"
@@ -481,6 +482,127 @@ test_data_dir_modes (void)
   ot_gateway_stop (g2);
 }
 
+/* Runs the gateway on @data_dir, which must make it refuse to start within
+ * 10 s; returns its stderr. */
+static char *
+gateway_refuses (const char *data_dir)
+{
+  const char *argv[] = { "timeout", "10", g_getenv ("ONEPIN_GATEWAY"), "--data-dir", data_dir,
+                         "--listen", "127.0.0.1:0", NULL };
+  g_autoptr(GError) error = NULL;
+  char *err = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), !=, 124);   /* it started: it should not have */
+  g_assert_cmpint (WEXITSTATUS (status), !=, 0);
+  return err;
+}
+
+static void
+write_key (const char *path,
+           guint8      fill)
+{
+  guint8 key[32];
+  g_autoptr(GError) error = NULL;
+
+  memset (key, fill, sizeof key);
+  g_assert_true (g_file_set_contents_full (path, (const char *) key, sizeof key,
+                                           G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+file_checksum (const char *dir,
+               const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return g_strdup ("absent");
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+}
+
+static void
+forget_key_check (const char *data_dir)
+{
+  g_autofree char *path = g_build_filename (data_dir, "onepin.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM key_check", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_close (db);
+}
+
+/* The database refuses a key file that is not its own, and a missing one is
+ * not replaced by a new one. */
+static void
+test_key_file (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  const char *dir = ot_gateway_data_dir (g2);
+  g_autofree char *key_path = g_build_filename (dir, "secret.key", NULL);
+  g_autofree char *saved = g_build_filename (dir, "secret.key.saved", NULL);
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = NULL;
+  g_autofree char *db_sum = NULL;
+  g_autoptr(OtCard) card = NULL;
+
+  mch = ot_create_merchant (g2, "Key Mall", &secret);
+  card = ot_new_card (g2, 10000, PW);
+  ot_gateway_terminate (g2, SIGTERM);
+  db_sum = file_checksum (dir, "onepin.db");
+  g_assert_cmpint (g_rename (key_path, saved), ==, 0);
+
+  /* Missing: refused, and no new key file is made. */
+  {
+    g_autofree char *err = gateway_refuses (dir);
+
+    g_assert_nonnull (strstr (err, "is missing, but the database"));
+    g_assert_false (g_file_test (key_path, G_FILE_TEST_EXISTS));
+  }
+
+  /* Another key: refused by the recorded check value, the database unchanged. */
+  write_key (key_path, 0x5a);
+  {
+    g_autofree char *err = gateway_refuses (dir);
+    g_autofree char *after = file_checksum (dir, "onepin.db");
+
+    g_assert_nonnull (strstr (err, "not the one this database was written with"));
+    g_assert_cmpstr (after, ==, db_sum);
+  }
+
+  /* A database from before the check value: a card's sealed number decides. */
+  forget_key_check (dir);
+  {
+    g_autofree char *err = gateway_refuses (dir);
+
+    g_assert_nonnull (strstr (err, "not the one this database was written with"));
+  }
+
+  /* Its own key: it starts, records the value again and pays; then the
+   * recorded value refuses another key again. */
+  g_assert_cmpint (g_rename (saved, key_path), ==, 0);
+  ot_gateway_restart (g2);
+  {
+    g_autoptr(JsonObject) paid = ot_pay (g2, secret, card->number, PW, 1000, TRUE);
+  }
+  ot_gateway_terminate (g2, SIGTERM);
+  write_key (key_path, 0x5a);
+  {
+    g_autofree char *err = gateway_refuses (dir);
+
+    g_assert_nonnull (strstr (err, "not the one this database was written with"));
+  }
+  ot_gateway_stop (g2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -499,6 +621,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/content-type", test_content_type);
   g_test_add_func ("/contract/operations/signals-and-durability", test_signals_and_durability);
   g_test_add_func ("/contract/operations/data-dir-modes", test_data_dir_modes);
+  g_test_add_func ("/contract/operations/key-file", test_key_file);
 
   gw = ot_gateway_start (NULL, TRUE);
   ret = g_test_run ();

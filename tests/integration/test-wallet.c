@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gw-keys.h"
+#include "gw-wallet.h"
 #include "onepin-shared.h"
 #include "onepin-test-gateway.h"
 
@@ -1754,6 +1755,35 @@ test_audit (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* Opened funding details are wiped when they are freed: a reference kept
+ * past the free sees only empty strings. */
+static void
+test_funding_details_wiped (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OnepinKey) key = NULL;
+  g_autoptr(GBytes) sealed = NULL;
+  const char *json = "{\"number\":\"4242424242424241\",\"holder\":\"Kim\"}";
+  GwFundingDetails *details;
+  JsonObject *kept;
+  guint8 raw[32] = { 7 };
+
+  g_assert_true (onepin_crypto_init (&error));
+  key = onepin_key_new_aes (raw, sizeof raw, &error);
+  g_assert_no_error (error);
+  sealed = gw_wallet_funding_seal (key, "fs_1", "usr_1", json, strlen (json), &error);
+  g_assert_no_error (error);
+  details = gw_wallet_funding_open (key, "fs_1", "usr_1", sealed, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (details, "number"), ==, "4242424242424241");
+
+  kept = json_object_ref (details);
+  gw_wallet_funding_details_free (details);
+  g_assert_cmpstr (json_object_get_string_member (kept, "number"), ==, "");
+  g_assert_cmpstr (json_object_get_string_member (kept, "holder"), ==, "");
+  json_object_unref (kept);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1788,6 +1818,7 @@ main (int   argc,
   g_test_add_func ("/wallet/funding/refusals", test_funding_refusals);
   g_test_add_func ("/wallet/funding/same-number-two-banks", test_funding_two_banks);
   g_test_add_func ("/wallet/funding/fingerprints-before-022", test_funding_fingerprints_before_022);
+  g_test_add_func ("/wallet/funding/details-wiped", test_funding_details_wiped);
   g_test_add_func ("/wallet/charges/no-bank", test_charge_without_bank);
   g_test_add_func ("/wallet/history/empty", test_history_empty);
   g_test_add_func ("/wallet/get-query", test_get_query);
