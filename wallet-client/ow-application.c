@@ -6,9 +6,11 @@
 #include "ow-application.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 #include <glib-unix.h>
+#include <gio/gunixfdlist.h>
 
 #include "ow-application-private.h"
 #include "ow-approval-dialog.h"
@@ -39,6 +41,8 @@ struct _OwApplication
   guint           idle_source;
   GDBusConnection *system_bus;   /* for logind's PrepareForSleep; NULL if none */
   guint           sleep_signal;
+  int             sleep_inhibitor;      /* logind's delay lock, or -1 */
+  GCancellable   *inhibit_cancellable;  /* the Inhibit call in flight, if any */
   gboolean        demo;          /* app.approve-purchase may show its dialog */
 };
 
@@ -244,8 +248,69 @@ on_screensaver_active (OwApplication *self)
     ow_application_lock (self);
 }
 
+/* A delay lock: logind holds the sleep back until we close its file (for
+ * InhibitDelayMaxSec at most, 5 s by default), so that the lock on
+ * PrepareForSleep (TRUE) happens before the machine sleeps, not at the
+ * first input after it wakes. */
+static void
+on_inhibited (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  g_autoptr(OwApplication) self = data;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  gint32 handle = -1;
+  int fd;
+
+  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), &fds,
+                                                           result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->inhibit_cancellable);
+  if (reply != NULL)
+    g_variant_get (reply, "(h)", &handle);
+  fd = reply != NULL && fds != NULL ? g_unix_fd_list_get (fds, handle, &error) : -1;
+  if (fd < 0)
+    {
+      g_debug ("No delay lock before sleep: %s", error ? error->message : "no file");
+      return;
+    }
+  if (self->sleep_inhibitor >= 0)
+    close (fd);
+  else
+    self->sleep_inhibitor = fd;
+}
+
+static void
+take_sleep_inhibitor (OwApplication *self)
+{
+  if (self->system_bus == NULL || self->sleep_inhibitor >= 0 || self->inhibit_cancellable)
+    return;
+  self->inhibit_cancellable = g_cancellable_new ();
+  g_dbus_connection_call_with_unix_fd_list (self->system_bus, "org.freedesktop.login1",
+                                            "/org/freedesktop/login1",
+                                            "org.freedesktop.login1.Manager", "Inhibit",
+                                            g_variant_new ("(ssss)", "sleep", "onepin-wallet",
+                                                           _("Locks the wallet before the computer sleeps"),
+                                                           "delay"),
+                                            G_VARIANT_TYPE ("(h)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                                            NULL, self->inhibit_cancellable, on_inhibited,
+                                            g_object_ref (self));
+}
+
+static void
+release_sleep_inhibitor (OwApplication *self)
+{
+  if (self->sleep_inhibitor >= 0)
+    close (self->sleep_inhibitor);
+  self->sleep_inhibitor = -1;
+}
+
 /* logind's PrepareForSleep: TRUE as the machine goes to sleep, FALSE as it
- * wakes up, when the idle time may have run out meanwhile. */
+ * wakes up, when the idle time may have run out meanwhile. The delay lock
+ * goes only once the vault is locked, and is taken again on waking. */
 static void
 on_prepare_for_sleep (GDBusConnection *connection,
                       const char      *sender,
@@ -262,9 +327,15 @@ on_prepare_for_sleep (GDBusConnection *connection,
     return;
   g_variant_get (parameters, "(b)", &sleeping);
   if (sleeping)
-    ow_application_lock (self);
+    {
+      ow_application_lock (self);
+      release_sleep_inhibitor (self);
+    }
   else
-    check_idle (self);
+    {
+      check_idle (self);
+      take_sleep_inhibitor (self);
+    }
 }
 
 static void
@@ -286,6 +357,7 @@ watch_sleep (OwApplication *self)
                                                            "/org/freedesktop/login1", NULL,
                                                            G_DBUS_SIGNAL_FLAGS_NONE,
                                                            on_prepare_for_sleep, self, NULL);
+  take_sleep_inhibitor (self);
 }
 
 /* ---- the vault, the client and the session ------------------------------ */
@@ -714,12 +786,15 @@ ow_application_shutdown (GApplication *app)
   if (self->sleep_signal != 0)
     g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_signal);
   self->sleep_signal = 0;
+  g_cancellable_cancel (self->inhibit_cancellable);
+  g_clear_object (&self->inhibit_cancellable);
   g_clear_handle_id (&self->signal_sources[0], g_source_remove);
   g_clear_handle_id (&self->signal_sources[1], g_source_remove);
   if (self->browsers != NULL)
     ow_browser_service_stop (self->browsers);
   if (self->vault != NULL)
     ow_application_lock (self);
+  release_sleep_inhibitor (self);
 
   G_APPLICATION_CLASS (ow_application_parent_class)->shutdown (app);
 }
@@ -759,6 +834,7 @@ ow_application_init (OwApplication *self)
 {
   self->clock = boot_time;
   self->last_activity = self->clock ();
+  self->sleep_inhibitor = -1;
 }
 
 void

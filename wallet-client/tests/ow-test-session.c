@@ -7,6 +7,9 @@
 #include "ow-test-session.h"
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <poll.h>
+#include <unistd.h>
 
 #define CLIENT_PATH "/org/gnome/SessionManager/Client1"
 
@@ -21,6 +24,7 @@ struct _OwTestSession
   GMutex           lock;
   GCond            cond;
   gboolean         ready;
+  GArray          *inhibitors;  /* our ends (int) of the delay locks handed out; under lock */
 };
 
 static const char introspection[] =
@@ -32,6 +36,15 @@ static const char introspection[] =
   "      <arg type='o' direction='out'/>"
   "    </method>"
   "  </interface>"
+  "  <interface name='org.freedesktop.login1.Manager'>"
+  "    <method name='Inhibit'>"
+  "      <arg type='s' direction='in'/>"
+  "      <arg type='s' direction='in'/>"
+  "      <arg type='s' direction='in'/>"
+  "      <arg type='s' direction='in'/>"
+  "      <arg type='h' direction='out'/>"
+  "    </method>"
+  "  </interface>"
   "  <interface name='org.gnome.ScreenSaver'>"
   "    <method name='GetActive'>"
   "      <arg type='b' direction='out'/>"
@@ -41,6 +54,32 @@ static const char introspection[] =
   "    </signal>"
   "  </interface>"
   "</node>";
+
+/* As logind does: a pipe whose other end the caller holds; the lock is
+ * released when every copy of that end is closed. Only delay locks on
+ * sleep are asked for. */
+static void
+inhibit (OwTestSession         *session,
+         GVariant              *parameters,
+         GDBusMethodInvocation *invocation)
+{
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  const char *what = NULL;
+  const char *mode = NULL;
+  int ends[2];
+
+  g_variant_get (parameters, "(&s&s&s&s)", &what, NULL, NULL, &mode);
+  g_assert_cmpstr (what, ==, "sleep");
+  g_assert_cmpstr (mode, ==, "delay");
+  g_assert_cmpint (pipe (ends), ==, 0);
+  g_assert_cmpint (g_unix_fd_list_append (fds, ends[1], NULL), ==, 0);
+  close (ends[1]);
+  g_mutex_lock (&session->lock);
+  g_array_append_val (session->inhibitors, ends[0]);
+  g_mutex_unlock (&session->lock);
+  g_dbus_method_invocation_return_value_with_unix_fd_list (invocation,
+                                                           g_variant_new ("(h)", 0), fds);
+}
 
 static void
 on_method_call (GDBusConnection       *connection,
@@ -54,7 +93,9 @@ on_method_call (GDBusConnection       *connection,
 {
   OwTestSession *session = data;
 
-  if (g_str_equal (method, "RegisterClient"))
+  if (g_str_equal (method, "Inhibit"))
+    inhibit (session, parameters, invocation);
+  else if (g_str_equal (method, "RegisterClient"))
     g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", CLIENT_PATH));
   else
     g_dbus_method_invocation_return_value (invocation,
@@ -89,7 +130,7 @@ session_main (gpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (introspection, &error);
   g_autofree char *address = NULL;
-  guint objects[2];
+  guint objects[3];
 
   g_assert_no_error (error);
   g_main_context_push_thread_default (session->context);
@@ -104,8 +145,12 @@ session_main (gpointer data)
                                                   node->interfaces[0], &vtable, session, NULL,
                                                   &error);
   g_assert_no_error (error);
-  objects[1] = g_dbus_connection_register_object (session->bus, "/org/gnome/ScreenSaver",
+  objects[1] = g_dbus_connection_register_object (session->bus, "/org/freedesktop/login1",
                                                   node->interfaces[1], &vtable, session, NULL,
+                                                  &error);
+  g_assert_no_error (error);
+  objects[2] = g_dbus_connection_register_object (session->bus, "/org/gnome/ScreenSaver",
+                                                  node->interfaces[2], &vtable, session, NULL,
                                                   &error);
   g_assert_no_error (error);
   own (session->bus, "org.gnome.SessionManager");
@@ -135,6 +180,7 @@ ow_test_session_start (void)
   g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", g_getenv ("DBUS_SESSION_BUS_ADDRESS"), TRUE);
   g_mutex_init (&session->lock);
   g_cond_init (&session->cond);
+  session->inhibitors = g_array_new (FALSE, FALSE, sizeof (int));
   session->context = g_main_context_new ();
   session->loop = g_main_loop_new (session->context, FALSE);
   session->thread = g_thread_new ("ow-test-session", session_main, session);
@@ -161,6 +207,9 @@ ow_test_session_free (OwTestSession *session)
   g_thread_join (session->thread);
   g_main_loop_unref (session->loop);
   g_main_context_unref (session->context);
+  for (guint i = 0; i < session->inhibitors->len; i++)
+    close (g_array_index (session->inhibitors, int, i));
+  g_array_unref (session->inhibitors);
   g_mutex_clear (&session->lock);
   g_cond_clear (&session->cond);
   g_free (session);
@@ -194,4 +243,22 @@ ow_test_session_prepare_for_sleep (OwTestSession *session,
 {
   emit (session, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForSleep",
         sleeping);
+}
+
+guint
+ow_test_session_sleep_inhibitors (OwTestSession *session)
+{
+  guint held = 0;
+
+  g_mutex_lock (&session->lock);
+  for (guint i = 0; i < session->inhibitors->len; i++)
+    {
+      /* nothing is ever written: readable means the last writer closed */
+      struct pollfd end = { .fd = g_array_index (session->inhibitors, int, i), .events = POLLIN };
+
+      if (poll (&end, 1, 0) == 0)
+        held++;
+    }
+  g_mutex_unlock (&session->lock);
+  return held;
 }

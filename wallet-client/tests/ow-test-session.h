@@ -11,7 +11,8 @@
  *     with when the application sets register-session;
  *   - org.gnome.ScreenSaver, whose ActiveChanged GTK 4.8 turns into the
  *     application's screensaver-active (only with a session manager there);
- *   - org.freedesktop.login1, logind's PrepareForSleep. There is no system
+ *   - org.freedesktop.login1, logind's PrepareForSleep and Inhibit (delay
+ *     locks on sleep, as pipes whose far end the caller holds). There is no system
  *     bus under the test: starting this points DBUS_SYSTEM_BUS_ADDRESS at
  *     the session bus, so this process's "system bus" is that one.
  * Start it before the application registers.
@@ -32,5 +33,8 @@ void           ow_test_session_set_screensaver_active (OwTestSession *session,
 /* Emits logind's PrepareForSleep (@sleeping). */
 void           ow_test_session_prepare_for_sleep      (OwTestSession *session,
                                                        gboolean       sleeping);
+
+/* How many of the delay locks handed out are still held. */
+guint          ow_test_session_sleep_inhibitors       (OwTestSession *session);
 
 G_END_DECLS

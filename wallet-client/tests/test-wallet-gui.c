@@ -1235,14 +1235,23 @@ test_screen_lock (void)
   unlock ();
 }
 
-/* The machine goes to sleep: logind's PrepareForSleep (true) locks. */
+/* The machine goes to sleep: the wallet holds a delay lock on sleep from
+ * logind, PrepareForSleep (true) locks, and only then is the delay lock let
+ * go; it is taken again on waking. */
 static void
 test_sleep_lock (void)
 {
   g_assert_false (ow_vault_is_locked (vault ()));
+  ow_ui_wait_for (ow_test_session_sleep_inhibitors (T.session) == 1, 10,
+                  "the wallet's delay lock on sleep");
   ow_test_session_prepare_for_sleep (T.session, TRUE);
-  ow_ui_wait_for (ow_vault_is_locked (vault ()), 10, "the lock before sleep");
+  ow_ui_wait_for (ow_test_session_sleep_inhibitors (T.session) == 0, 10,
+                  "the delay lock let go");
+  /* let go only once locked: logind may put the machine to sleep at once */
+  g_assert_true (ow_vault_is_locked (vault ()));
   ow_test_session_prepare_for_sleep (T.session, FALSE);
+  ow_ui_wait_for (ow_test_session_sleep_inhibitors (T.session) == 1, 10,
+                  "the delay lock taken again on waking");
   unlock ();
 }
 
