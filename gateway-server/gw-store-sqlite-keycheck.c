@@ -11,15 +11,17 @@
  * data keep the old hashes. So before anything is written, the key is
  * checked against the database:
  *
- * - key_check holds HMAC(lookup key, "onepin key check v1"): equal in
- *   constant time, or the start fails;
- * - a database from before that table (or before any migration) is checked
- *   by opening one card's sealed number with the seal key; AES-GCM fails on
- *   any other key. With no card there is nothing the key could have sealed.
+ * - key_check holds HMAC(lookup key, "onepin key check v1"), written by
+ *   migration 023 itself (gw_key_check_value) so that no database has the
+ *   table without the row: equal in constant time, or the start fails; a
+ *   missing row fails too;
+ * - a database from before 023 is checked by opening sealed data with the
+ *   seal key (AES-GCM fails on any other key): a card's number, else a
+ *   merchant's webhook secret, else a wallet funding source's details. With
+ *   none of them there is nothing sealed the key could have to open, and
+ *   023 records the key it starts with.
  *
- * The value is written after the migrations, in their transaction's wake,
- * and only when it is missing. It tells nothing of the key: it is one MAC of
- * a public text.
+ * The value tells nothing of the key: it is one MAC of a public text.
  */
 #include "gw-store-sqlite-private.h"
 
@@ -54,13 +56,14 @@ table_exists (sqlite3    *db,
   return found;
 }
 
-/* Runs @sql, which selects at most one row of (blob[, text]); calls @func
- * on it. No row: TRUE without a call. */
+/* Runs @sql, which selects at most one row; calls @func on it and sets
+ * @found. No row: TRUE without a call. */
 static gboolean
 select_one (sqlite3     *db,
             const char  *sql,
             gboolean   (*func) (sqlite3_stmt *, OnepinKey *, GError **),
             OnepinKey   *key,
+            gboolean    *found,
             GError     **error)
 {
   sqlite3_stmt *stmt = NULL;
@@ -69,6 +72,7 @@ select_one (sqlite3     *db,
 
   if (rc == SQLITE_OK)
     rc = sqlite3_step (stmt);
+  *found = rc == SQLITE_ROW;
   if (rc == SQLITE_ROW)
     ok = func (stmt, key, error);
   else if (rc != SQLITE_DONE)
@@ -81,9 +85,9 @@ select_one (sqlite3     *db,
   return ok;
 }
 
-static void
-check_value (OnepinKey *lookup_key,
-             guint8     out[32])
+void
+gw_sqlite_key_check_value (OnepinKey *lookup_key,
+                           guint8     out[32])
 {
   onepin_key_hmac (lookup_key, CHECK_TEXT, strlen (CHECK_TEXT), out);
 }
@@ -96,27 +100,72 @@ compare_check (sqlite3_stmt  *stmt,
   guint8 expected[32];
   gboolean same;
 
-  check_value (lookup_key, expected);
+  gw_sqlite_key_check_value (lookup_key, expected);
   same = sqlite3_column_bytes (stmt, 0) == sizeof expected &&
          onepin_crypto_equal (sqlite3_column_blob (stmt, 0), expected, sizeof expected);
   return same || wrong_key (error);
 }
 
-/* A card's number is sealed with its id as associated data (gw-ledger.c). */
+/* A row of (sealed, associated data): the seal key must open it. */
 static gboolean
-open_card (sqlite3_stmt  *stmt,
-           OnepinKey     *seal_key,
-           GError       **error)
+open_sealed (sqlite3_stmt  *stmt,
+             OnepinKey     *seal_key,
+             GError       **error)
 {
-  const char *id = (const char *) sqlite3_column_text (stmt, 1);
-  g_autoptr(GBytes) number = NULL;
+  const char *aad = (const char *) sqlite3_column_text (stmt, 1);
+  g_autoptr(GBytes) plain = NULL;
 
-  number = onepin_key_open (seal_key, sqlite3_column_blob (stmt, 0),
-                            sqlite3_column_bytes (stmt, 0), id, id ? strlen (id) : 0, NULL);
-  if (number == NULL)
+  plain = onepin_key_open (seal_key, sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0),
+                           aad, aad ? strlen (aad) : 0, NULL);
+  if (plain == NULL)
     return wrong_key (error);
   /* the only reference: nobody else reads these bytes */
-  explicit_bzero ((gpointer) g_bytes_get_data (number, NULL), g_bytes_get_size (number));
+  explicit_bzero ((gpointer) g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
+  return TRUE;
+}
+
+/* Sealed data of a database from before 023, with its associated data as
+ * the sealing code makes it: a card's number with its id (gw-ledger.c),
+ * a merchant's webhook secret with its id, a funding source's details with
+ * "wallet-funding\n" id "\n" user id (gw-wallet.c). */
+static const struct
+{
+  const char *table;
+  const char *sql;
+} sealed_samples[] = {
+  { "cards", "SELECT number_sealed, id FROM cards ORDER BY rowid LIMIT 1" },
+  { "merchants", "SELECT webhook_secret_sealed, id FROM merchants ORDER BY rowid LIMIT 1" },
+  { "wallet_funding_sources",
+    "SELECT details_sealed, 'wallet-funding' || char(10) || id || char(10) || user_id"
+    " FROM wallet_funding_sources WHERE details_sealed IS NOT NULL ORDER BY rowid LIMIT 1" },
+};
+
+/* The first sample found decides: FALSE with @error if it does not open. */
+static gboolean
+check_sealed (sqlite3    *db,
+              OnepinKey  *seal_key,
+              GError    **error)
+{
+  gboolean checked = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sealed_samples) && !checked; i++)
+    {
+      sqlite3_stmt *stmt = NULL;
+
+      if (!table_exists (db, sealed_samples[i].table))
+        continue;
+      if (sqlite3_prepare_v2 (db, sealed_samples[i].sql, -1, &stmt, NULL) == SQLITE_OK &&
+          sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          checked = TRUE;
+          if (!open_sealed (stmt, seal_key, error))
+            {
+              sqlite3_finalize (stmt);
+              return FALSE;
+            }
+        }
+      sqlite3_finalize (stmt);
+    }
   return TRUE;
 }
 
@@ -128,45 +177,16 @@ gw_sqlite_key_check (sqlite3    *db,
 {
   if (table_exists (db, "key_check"))
     {
-      gboolean recorded = FALSE;
-      sqlite3_stmt *stmt = NULL;
+      gboolean found = FALSE;
 
-      if (sqlite3_prepare_v2 (db, "SELECT 1 FROM key_check", -1, &stmt, NULL) == SQLITE_OK)
-        recorded = sqlite3_step (stmt) == SQLITE_ROW;
-      sqlite3_finalize (stmt);
-      if (recorded)
-        return select_one (db, "SELECT mac FROM key_check WHERE id = 1", compare_check,
-                           lookup_key, error);
+      if (!select_one (db, "SELECT mac FROM key_check WHERE id = 1", compare_check, lookup_key,
+                       &found, error))
+        return FALSE;
+      if (!found)
+        g_set_error (error, GW_STORE_ERROR, GW_STORE_ERROR_WRONG_KEY,
+                     "The database's key check record (key_check) is missing, so its key file "
+                     "cannot be checked: restore the database from a backup");
+      return found;
     }
-  if (!table_exists (db, "cards"))
-    return TRUE;
-  return select_one (db, "SELECT number_sealed, id FROM cards ORDER BY rowid LIMIT 1", open_card,
-                     seal_key, error);
-}
-
-gboolean
-gw_sqlite_key_record (sqlite3    *db,
-                      OnepinKey  *lookup_key,
-                      GError    **error)
-{
-  sqlite3_stmt *stmt = NULL;
-  guint8 value[32];
-  int rc;
-
-  check_value (lookup_key, value);
-  rc = sqlite3_prepare_v2 (db, "INSERT OR IGNORE INTO key_check (id, mac) VALUES (1, ?)", -1,
-                           &stmt, NULL);
-  if (rc == SQLITE_OK)
-    {
-      sqlite3_bind_blob (stmt, 1, value, sizeof value, SQLITE_STATIC);
-      rc = sqlite3_step (stmt);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      g_set_error (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED, "sqlite: %s",
-                   sqlite3_errmsg (db));
-      return FALSE;
-    }
-  return TRUE;
+  return check_sealed (db, seal_key, error);
 }

@@ -166,14 +166,13 @@ const char   *gw_sqlite_vfs        (void);
 /* Checks @lookup_key and @seal_key against the database before anything
  * is written: GW_STORE_ERROR_WRONG_KEY if they are not the ones it was
  * written with (gw-store-sqlite-keycheck.c). */
-gboolean      gw_sqlite_key_check  (sqlite3       *db,
-                                    OnepinKey     *lookup_key,
-                                    OnepinKey     *seal_key,
-                                    GError       **error);
-/* Records @lookup_key's check value, if none is recorded yet. */
-gboolean      gw_sqlite_key_record (sqlite3       *db,
-                                    OnepinKey     *lookup_key,
-                                    GError       **error);
+gboolean      gw_sqlite_key_check       (sqlite3       *db,
+                                         OnepinKey     *lookup_key,
+                                         OnepinKey     *seal_key,
+                                         GError       **error);
+/* The value migration 023 records, through gw_key_check_value (). */
+void          gw_sqlite_key_check_value (OnepinKey     *lookup_key,
+                                         guint8         out[32]);
 
 /* For tests: the WAL length that asks for a checkpoint (16,000 frames
  * otherwise); the commits so far, and those after which the WAL was twice

@@ -453,6 +453,20 @@ sql_funding_fingerprint (sqlite3_context  *ctx,
   sqlite3_result_blob (ctx, out, sizeof out, SQLITE_TRANSIENT);
 }
 
+/* gw_key_check_value (): what key_check holds for this store's keys
+ * (migration 023, gw-store-sqlite-keycheck.c). */
+static void
+sql_key_check_value (sqlite3_context  *ctx,
+                     int               argc,
+                     sqlite3_value   **argv)
+{
+  GwStoreSqlite *self = sqlite3_user_data (ctx);
+  guint8 out[32];
+
+  gw_sqlite_key_check_value (self->lookup_key, out);
+  sqlite3_result_blob (ctx, out, sizeof out, SQLITE_TRANSIENT);
+}
+
 static gboolean
 define_key_functions (GwStoreSqlite  *self,
                       sqlite3        *db,
@@ -469,6 +483,7 @@ define_key_functions (GwStoreSqlite  *self,
     { "gw_idempotency_reseal", 3, 0, sql_idempotency_reseal },   /* a fresh nonce each time */
     { "gw_request_key", 1, SQLITE_DETERMINISTIC, sql_request_key },
     { "gw_funding_fingerprint", 4, SQLITE_DETERMINISTIC, sql_funding_fingerprint },
+    { "gw_key_check_value", 0, SQLITE_DETERMINISTIC, sql_key_check_value },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (functions); i++)
@@ -1129,8 +1144,7 @@ gw_store_sqlite_new (const char  *path,
   if (db == NULL)
     return NULL;
   if (!define_key_functions (self, db, error) ||
-      !gw_sqlite_key_check (db, lookup_key, seal_key, error) ||
-      !apply_migrations (db, error) || !gw_sqlite_key_record (db, lookup_key, error))
+      !gw_sqlite_key_check (db, lookup_key, seal_key, error) || !apply_migrations (db, error))
     {
       sqlite3_close (db);
       return NULL;

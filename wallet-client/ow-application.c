@@ -42,6 +42,7 @@ struct _OwApplication
   GDBusConnection *system_bus;   /* for logind's PrepareForSleep; NULL if none */
   guint           sleep_signal;
   int             sleep_inhibitor;      /* logind's delay lock, or -1 */
+  gboolean        going_to_sleep;       /* between PrepareForSleep TRUE and FALSE */
   GCancellable   *inhibit_cancellable;  /* the Inhibit call in flight, if any */
   gboolean        demo;          /* app.approve-purchase may show its dialog */
 };
@@ -252,12 +253,14 @@ on_screensaver_active (OwApplication *self)
  * InhibitDelayMaxSec at most, 5 s by default), so that the lock on
  * PrepareForSleep (TRUE) happens before the machine sleeps, not at the
  * first input after it wakes. */
+/* No reference to the application: shutdown cancels the call, and a
+ * cancelled one reports so without touching it. */
 static void
 on_inhibited (GObject      *source,
               GAsyncResult *result,
               gpointer      data)
 {
-  g_autoptr(OwApplication) self = data;
+  OwApplication *self = data;
   g_autoptr(GUnixFDList) fds = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -277,7 +280,8 @@ on_inhibited (GObject      *source,
       g_debug ("No delay lock before sleep: %s", error ? error->message : "no file");
       return;
     }
-  if (self->sleep_inhibitor >= 0)
+  /* granted as the sleep began: the vault is locked already, let it go */
+  if (self->sleep_inhibitor >= 0 || self->going_to_sleep)
     close (fd);
   else
     self->sleep_inhibitor = fd;
@@ -297,7 +301,7 @@ take_sleep_inhibitor (OwApplication *self)
                                                            "delay"),
                                             G_VARIANT_TYPE ("(h)"), G_DBUS_CALL_FLAGS_NONE, -1,
                                             NULL, self->inhibit_cancellable, on_inhibited,
-                                            g_object_ref (self));
+                                            self);
 }
 
 static void
@@ -326,6 +330,7 @@ on_prepare_for_sleep (GDBusConnection *connection,
   if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(b)")))
     return;
   g_variant_get (parameters, "(b)", &sleeping);
+  self->going_to_sleep = sleeping;
   if (sleeping)
     {
       ow_application_lock (self);

@@ -529,15 +529,30 @@ file_checksum (const char *dir,
 }
 
 static void
-forget_key_check (const char *data_dir)
+database_exec (const char *data_dir,
+               const char *sql)
 {
   g_autofree char *path = g_build_filename (data_dir, "onepin.db", NULL);
   sqlite3 *db = NULL;
 
   g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM key_check", NULL, NULL, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
+}
+
+/* As a database from before migration 023 is. */
+static void
+forget_key_check (const char *data_dir)
+{
+  database_exec (data_dir, "DROP TABLE key_check; DELETE FROM schema_migrations WHERE version = 23");
+}
+
+static void
+assert_wrong_key (const char *data_dir)
+{
+  g_autofree char *err = gateway_refuses (data_dir);
+
+  g_assert_nonnull (strstr (err, "not the one this database was written with"));
 }
 
 /* The database refuses a key file that is not its own, and a missing one is
@@ -570,36 +585,57 @@ test_key_file (void)
 
   /* Another key: refused by the recorded check value, the database unchanged. */
   write_key (key_path, 0x5a);
+  assert_wrong_key (dir);
   {
-    g_autofree char *err = gateway_refuses (dir);
     g_autofree char *after = file_checksum (dir, "onepin.db");
 
-    g_assert_nonnull (strstr (err, "not the one this database was written with"));
     g_assert_cmpstr (after, ==, db_sum);
   }
 
-  /* A database from before the check value: a card's sealed number decides. */
+  /* A database from before 023: a card's sealed number decides. */
   forget_key_check (dir);
-  {
-    g_autofree char *err = gateway_refuses (dir);
+  assert_wrong_key (dir);
 
-    g_assert_nonnull (strstr (err, "not the one this database was written with"));
-  }
-
-  /* Its own key: it starts, records the value again and pays; then the
-   * recorded value refuses another key again. */
+  /* Its own key: it starts, 023 records the value, and it pays; the value
+   * then refuses another key, and a removed row refuses every key. */
   g_assert_cmpint (g_rename (saved, key_path), ==, 0);
   ot_gateway_restart (g2);
   {
     g_autoptr(JsonObject) paid = ot_pay (g2, secret, card->number, PW, 1000, TRUE);
   }
   ot_gateway_terminate (g2, SIGTERM);
+  g_assert_cmpint (g_rename (key_path, saved), ==, 0);
   write_key (key_path, 0x5a);
+  assert_wrong_key (dir);
+  g_assert_cmpint (g_rename (saved, key_path), ==, 0);
+  database_exec (dir, "DELETE FROM key_check");
   {
     g_autofree char *err = gateway_refuses (dir);
 
-    g_assert_nonnull (strstr (err, "not the one this database was written with"));
+    g_assert_nonnull (strstr (err, "key check record (key_check) is missing"));
   }
+  ot_gateway_stop (g2);
+}
+
+/* A database from before 023 with merchants and no card yet: a merchant's
+ * sealed webhook secret decides. */
+static void
+test_key_file_no_cards (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  const char *dir = ot_gateway_data_dir (g2);
+  g_autofree char *key_path = g_build_filename (dir, "secret.key", NULL);
+  g_autofree char *saved = g_build_filename (dir, "secret.key.saved", NULL);
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (g2, "Cardless Mall", &secret);
+
+  ot_gateway_terminate (g2, SIGTERM);
+  forget_key_check (dir);
+  g_assert_cmpint (g_rename (key_path, saved), ==, 0);
+  write_key (key_path, 0x5a);
+  assert_wrong_key (dir);
+  g_assert_cmpint (g_rename (saved, key_path), ==, 0);
+  ot_gateway_restart (g2);
   ot_gateway_stop (g2);
 }
 
@@ -622,6 +658,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/signals-and-durability", test_signals_and_durability);
   g_test_add_func ("/contract/operations/data-dir-modes", test_data_dir_modes);
   g_test_add_func ("/contract/operations/key-file", test_key_file);
+  g_test_add_func ("/contract/operations/key-file-no-cards", test_key_file_no_cards);
 
   gw = ot_gateway_start (NULL, TRUE);
   ret = g_test_run ();

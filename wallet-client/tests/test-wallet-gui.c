@@ -1235,20 +1235,33 @@ test_screen_lock (void)
   unlock ();
 }
 
+static void
+count_inhibitors (guint *held)
+{
+  *held = ow_test_session_sleep_inhibitors (T.session);
+}
+
 /* The machine goes to sleep: the wallet holds a delay lock on sleep from
  * logind, PrepareForSleep (true) locks, and only then is the delay lock let
  * go; it is taken again on waking. */
 static void
 test_sleep_lock (void)
 {
+  guint held_at_lock = 0;
+  gulong handler;
+
   g_assert_false (ow_vault_is_locked (vault ()));
   ow_ui_wait_for (ow_test_session_sleep_inhibitors (T.session) == 1, 10,
                   "the wallet's delay lock on sleep");
+  handler = g_signal_connect_swapped (vault (), "notify::locked",
+                                      G_CALLBACK (count_inhibitors), &held_at_lock);
   ow_test_session_prepare_for_sleep (T.session, TRUE);
   ow_ui_wait_for (ow_test_session_sleep_inhibitors (T.session) == 0, 10,
                   "the delay lock let go");
+  g_signal_handler_disconnect (vault (), handler);
   /* let go only once locked: logind may put the machine to sleep at once */
   g_assert_true (ow_vault_is_locked (vault ()));
+  g_assert_cmpuint (held_at_lock, ==, 1);
   ow_test_session_prepare_for_sleep (T.session, FALSE);
   ow_ui_wait_for (ow_test_session_sleep_inhibitors (T.session) == 1, 10,
                   "the delay lock taken again on waking");
