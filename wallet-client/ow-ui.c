@@ -200,6 +200,9 @@ vault_message (const GError *error)
                          "which this one cannot read. Open it with that version."));
     case OW_VAULT_ERROR_NOT_VAULT:
       return g_strdup (_("The wallet’s vault file is not an onepin Wallet vault."));
+    case OW_VAULT_ERROR_NO_CHECK_RECORD:
+      return g_strdup (_("The wallet’s vault has lost the record that checks the master "
+                         "password, so the wallet cannot open it."));
     case OW_VAULT_ERROR_EXISTS:
     case OW_VAULT_ERROR_NO_VAULT:
     case OW_VAULT_ERROR_NOT_FOUND:

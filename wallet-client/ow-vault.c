@@ -379,8 +379,101 @@ set_pragmas (sqlite3  *db,
   return exec_sql (db, "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;", error);
 }
 
-/* vault.db's user_version and how many schema objects it has; a file that
- * is not SQLite at all is not a vault either. */
+/* The version vault.db's header (its first 100 bytes) says, read with
+ * plain file I/O; *empty for a file of no bytes. */
+static gboolean
+read_file_header (const char  *path,
+                  gboolean    *empty,
+                  gint32      *version,
+                  gboolean    *rollback_mode,
+                  GError     **error)
+{
+  static const char magic[16] = "SQLite format 3";
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) in = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint8 header[100];
+  guint32 be;
+  gsize got = 0;
+
+  in = g_file_read (file, NULL, &local_error);
+  if (in == NULL ||
+      !g_input_stream_read_all (G_INPUT_STREAM (in), header, sizeof header, &got, NULL,
+                                &local_error))
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED, "Cannot read %s: %s",
+                   path, local_error->message);
+      return FALSE;
+    }
+
+  *empty = got == 0;
+  if (*empty)
+    return TRUE;
+  if (got < sizeof header || memcmp (header, magic, sizeof magic) != 0)
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
+                   "%s is not an onepin vault", path);
+      return FALSE;
+    }
+
+  memcpy (&be, header + 60, sizeof be);
+  *version = (gint32) GUINT32_FROM_BE (be);
+  /* the file format's write and read versions: 1 is a rollback journal,
+   * 2 a write-ahead log */
+  *rollback_mode = header[18] == 1 && header[19] == 1;
+  return TRUE;
+}
+
+/* Decides from the header alone, before SQLite ever opens vault.db: SQLite
+ * replays a write-ahead log it finds beside the file (vault.db-wal), and
+ * merges it into the file when it closes, so a file it opened has been
+ * changed, and one we refuse must not be. Only version 0 or ours, in
+ * rollback-journal mode with no log beside it, is opened (check_format
+ * then reads it). Our format never has a log: one beside vault.db, or the
+ * file in log mode, means another program wrote it, possibly a newer
+ * wallet whose version change is still in the log (the header shows the
+ * old one until the log is merged), so at our version it counts as newer.
+ * A hot rollback journal (vault.db-journal) is rolled back by SQLite, as
+ * by any reader: what our own interrupted creation leaves. *empty: a file
+ * of no bytes (SQLite itself drops a log beside one). */
+static gboolean
+check_header (const char  *path,
+              gboolean    *empty,
+              GError     **error)
+{
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  gint32 version = 0;
+  gboolean rollback_mode = FALSE;
+
+  if (!read_file_header (path, empty, &version, &rollback_mode, error))
+    return FALSE;
+  if (*empty)
+    return TRUE;
+
+  if (version > VAULT_FORMAT)
+    g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NEWER,
+                 "%s was written by a newer onepin-wallet (format %d; this one reads %d)",
+                 path, version, VAULT_FORMAT);
+  else if (version != VAULT_FORMAT && version != 0)
+    g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
+                 "%s is not an onepin vault", path);
+  else if (!rollback_mode || g_file_test (wal, G_FILE_TEST_EXISTS))
+    {
+      if (version == VAULT_FORMAT)
+        g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NEWER,
+                     "%s has a write-ahead log, which format %d never has: a newer "
+                     "onepin-wallet may have changed its format in the log", path, VAULT_FORMAT);
+      else
+        g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
+                     "%s is not an onepin vault", path);
+    }
+  else
+    return TRUE;
+  return FALSE;
+}
+
+/* vault.db's user_version and how many schema objects it has, as SQLite
+ * reads them; a file that is not SQLite at all is not a vault either. */
 static gboolean
 read_header (sqlite3     *db,
              const char  *path,
@@ -424,10 +517,53 @@ has_records_table (sqlite3 *db)
   return found;
 }
 
-/* Whether vault.db is ours: VAULT_FORMAT with the records table. Version 0
- * without a single table is what an interrupted creation leaves (*empty):
- * nothing was ever stored in it. Anything else (a newer wallet's vault,
- * another program's file) is refused, and neither read nor written. */
+/* Our vault.db holds its check record. Without it and without any record
+ * it is what creating a vault left when that was not one transaction yet
+ * and was interrupted before the check record (*empty): nothing was ever
+ * stored in it. Records without it are refused, and kept: no password can
+ * be checked against them, and they are not ours to drop. */
+static gboolean
+check_records (sqlite3     *db,
+               const char  *path,
+               gboolean    *empty,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean has_check = FALSE;
+  gboolean has_any = FALSE;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, "SELECT EXISTS (SELECT 1 FROM records WHERE kind = '"
+                               CHECK_KIND "' AND id = '" CHECK_ID "'),"
+                               " EXISTS (SELECT 1 FROM records)", -1, &stmt, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      has_check = sqlite3_column_int (stmt, 0);
+      has_any = sqlite3_column_int (stmt, 1);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW)
+    return set_sqlite_error (error, db, "Cannot read vault.db");
+
+  if (has_check)
+    return TRUE;
+  if (!has_any)
+    {
+      *empty = TRUE;
+      return TRUE;
+    }
+  g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NO_CHECK_RECORD,
+               "%s has records but no check record, so no master password can be "
+               "checked against it", path);
+  return FALSE;
+}
+
+/* Whether vault.db is ours: VAULT_FORMAT with the records table and its
+ * check record (check_records). Version 0 without a single table is what
+ * an interrupted creation leaves (*empty): nothing was ever stored in it.
+ * Anything else (a newer wallet's vault, another program's file) is
+ * refused, and neither read nor written. check_header has passed the file
+ * first; SQLite reads it as a hot journal beside it, if any, leaves it. */
 static gboolean
 check_format (sqlite3     *db,
               const char  *path,
@@ -442,7 +578,7 @@ check_format (sqlite3     *db,
     return FALSE;
 
   if (version == VAULT_FORMAT && has_records_table (db))
-    return TRUE;
+    return check_records (db, path, empty, error);
   if (version == 0 && objects == 0)
     {
       *empty = TRUE;
@@ -459,7 +595,8 @@ check_format (sqlite3     *db,
 }
 
 /* Opens vault.db if the folder holds one of ours. With none, or an empty
- * one (check_format), self->db stays NULL: there is no vault yet. */
+ * one (check_header, check_format), self->db stays NULL: there is no vault
+ * yet. */
 static gboolean
 open_existing_db (OwVault  *self,
                   GError  **error)
@@ -468,6 +605,10 @@ open_existing_db (OwVault  *self,
   gboolean empty;
 
   if (!g_file_test (self->db_path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (!check_header (self->db_path, &empty, error))
+    return FALSE;
+  if (empty)
     return TRUE;
 
   db = open_file (self->db_path, error);
@@ -844,15 +985,17 @@ check_password_strength (const char  *password,
   return FALSE;
 }
 
-/* A key database without vault.db, or with an empty one, is what an
- * interrupted creation leaves; nothing was ever sealed under it, so it
- * goes. */
+/* A key database without vault.db, or with an empty one (no bytes, no
+ * table, or the table without a record: check_header, check_format), is
+ * what an interrupted creation leaves; nothing was ever sealed under it,
+ * so it goes, and vault.db with it. */
 static gboolean
 prepare_create (OwVault  *self,
                 GError  **error)
 {
   static const char *const leftovers[] = { "cert9.db", "key4.db", "pkcs11.txt",
-                                           VAULT_DB, VAULT_DB "-journal" };
+                                           VAULT_DB, VAULT_DB "-journal", VAULT_DB "-wal",
+                                           VAULT_DB "-shm" };
 
   /* vault.db may have come since ow_vault_new: look at it again. */
   if (self->db == NULL && !open_existing_db (self, error))

@@ -38,6 +38,7 @@ typedef enum
   OW_VAULT_ERROR_BUSY,            /* a create, unlock or password change is running */
   OW_VAULT_ERROR_NEWER,           /* open: vault.db was written by a newer onepin-wallet */
   OW_VAULT_ERROR_NOT_VAULT,       /* open: vault.db is not an onepin vault */
+  OW_VAULT_ERROR_NO_CHECK_RECORD, /* open: vault.db has records but lost its check record */
 } OwVaultError;
 
 /* The shortest master password accepted, in characters. */

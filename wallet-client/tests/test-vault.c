@@ -487,19 +487,29 @@ test_swapped_key_database (Fixture       *f,
   assert_lookup_fails (f, OW_VAULT_KIND_CARD, "card_1", OW_VAULT_ERROR_LOCKED);
 }
 
-/* Opened again, the vault takes "new master pw" and no longer MASTER. */
+/* Opened again, the vault takes @password and no longer @old, and holds
+ * card_1. */
 static void
-assert_new_password (Fixture *f)
+assert_password (Fixture    *f,
+                 const char *old,
+                 const char *password)
 {
   g_autoptr(GError) error = NULL;
 
   reopen (f);
-  g_assert_false (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_false (ow_vault_unlock (f->vault, old, &error));
   g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_BAD_PASSWORD);
   g_clear_error (&error);
-  g_assert_true (ow_vault_unlock (f->vault, "new master pw", &error));
+  g_assert_true (ow_vault_unlock (f->vault, password, &error));
   g_assert_no_error (error);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
+/* Opened again, the vault takes "new master pw" and no longer MASTER. */
+static void
+assert_new_password (Fixture *f)
+{
+  assert_password (f, MASTER, "new master pw");
 }
 
 static void
@@ -524,26 +534,38 @@ test_change_password (Fixture       *f,
   assert_new_password (f);
 }
 
+/* The folder opens with no vault in it, and one created there (under
+ * another password than MASTER) works. */
+static void
+assert_starts_over (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&f->vault);
+  f->vault = ow_vault_new (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_false (ow_vault_exists (f->vault));
+  g_assert_false (ow_vault_unlock (f->vault, MASTER, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NO_VAULT);
+  g_clear_error (&error);
+
+  g_assert_true (ow_vault_create (f->vault, "a different one", &error));
+  g_assert_no_error (error);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  assert_password (f, MASTER, "a different one");
+}
+
 /* What a crash between the key database and vault.db leaves is started over. */
 static void
 test_interrupted_create (Fixture       *f,
                          gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *db = g_build_filename (f->dir, "vault.db", NULL);
 
   create (f);
   g_clear_object (&f->vault);
   g_assert_cmpint (g_unlink (db), ==, 0);
-
-  f->vault = ow_vault_new (f->dir, &error);
-  g_assert_no_error (error);
-  g_assert_false (ow_vault_exists (f->vault));
-  g_assert_true (ow_vault_create (f->vault, "a different one", &error));
-  g_assert_no_error (error);
-  reopen (f);
-  g_assert_true (ow_vault_unlock (f->vault, "a different one", &error));
-  g_assert_no_error (error);
+  assert_starts_over (f);
 }
 
 /* Runs @sql on the database at @path (made if missing), as another program
@@ -559,29 +581,55 @@ write_db (const char *path,
   sqlite3_close (db);
 }
 
+/* vault.db and what SQLite may keep beside it. */
+static const char *const db_files[] = { "vault.db", "vault.db-wal", "vault.db-shm",
+                                        "vault.db-journal" };
+
+/* The SHA-256 of each of db_files, NULL for one that is not there. */
+static GStrv
+checksum_db_files (Fixture *f)
+{
+  GStrv sums = g_new0 (char *, G_N_ELEMENTS (db_files) + 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (db_files); i++)
+    {
+      g_autofree char *path = g_build_filename (f->dir, db_files[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+
+      /* a hole in the vector ends it for g_strfreev: fill it with "" */
+      if (g_file_get_contents (path, &data, &len, NULL))
+        sums[i] = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guint8 *) data, len);
+      else
+        sums[i] = g_strdup ("");
+    }
+  return sums;
+}
+
 /* The folder is refused with @code and a message holding @says, and
- * vault.db is left byte for byte as it was, with no journal beside it. */
+ * vault.db and every file beside it are left byte for byte as they were
+ * (none made, none removed). */
 static void
 assert_refused (Fixture    *f,
                 int         code,
                 const char *says)
 {
-  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
-  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
-  g_autofree char *before = NULL;
-  g_autofree char *after = NULL;
+  g_auto(GStrv) before = NULL;
+  g_auto(GStrv) after = NULL;
   g_autoptr(GError) error = NULL;
-  gsize before_len, after_len;
 
   g_clear_object (&f->vault);
-  g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
+  before = checksum_db_files (f);
   f->vault = ow_vault_new (f->dir, &error);
   g_assert_null (f->vault);
   g_assert_error (error, OW_VAULT_ERROR, code);
   g_assert_nonnull (strstr (error->message, says));
-  g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
-  g_assert_cmpmem (before, before_len, after, after_len);
-  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+  after = checksum_db_files (f);
+  for (guint i = 0; i < G_N_ELEMENTS (db_files); i++)
+    {
+      g_test_message ("%s: %s", db_files[i], before[i][0] != '\0' ? before[i] : "absent");
+      g_assert_cmpstr (after[i], ==, before[i]);
+    }
 }
 
 /* A vault.db a newer wallet wrote (user_version 2) is refused, not read or
@@ -603,6 +651,99 @@ test_newer_format (Fixture       *f,
   reopen (f);
   unlock_ok (f);
   assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+}
+
+/* Runs @sql on vault.db in write-ahead-log mode, as a later wallet might,
+ * and leaves the log (and its index) beside it as a crash would: not
+ * merged into vault.db. */
+static void
+write_db_logged (const char *path,
+                 const char *sql)
+{
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_db_config (db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "PRAGMA journal_mode = WAL;", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_assert_true (g_file_test (wal, G_FILE_TEST_EXISTS));
+}
+
+/* A newer wallet's vault.db with its write-ahead log beside it: opening it
+ * with SQLite would merge the log in. It is refused from its header alone,
+ * and vault.db, the log and its index stay as they were: whether the
+ * header already says so (the version changed, merged, then more logged),
+ * or only the log does (the header still says 1). */
+static void
+test_newer_format_logged (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+  const char *sql[] = {
+    "PRAGMA user_version = 2; PRAGMA wal_checkpoint (TRUNCATE);"
+    " DELETE FROM records WHERE kind = 'card';",
+    "PRAGMA user_version = 2;",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
+    {
+      g_test_message ("vault.db changed with: %s", sql[i]);
+      if (i > 0)
+        ow_test_remove_tree (f->dir);
+      g_clear_object (&f->vault);
+      f->vault = ow_vault_new (f->dir, NULL);
+      create (f);
+      store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+      g_clear_object (&f->vault);
+
+      write_db_logged (path, sql[i]);
+      assert_refused (f, OW_VAULT_ERROR_NEWER, "newer onepin-wallet");
+    }
+}
+
+/* What creating a vault left when it was not one transaction yet and was
+ * interrupted between the table and the check record: version 1, the
+ * table, no record. Nothing was ever stored in it, so there is no vault
+ * yet, and creating one replaces it. */
+static void
+test_no_check_record_empty (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+
+  /* the key database came first, under the password of that attempt; the
+   * table is spelled out as that wallet wrote it, not taken from ours */
+  create (f);
+  g_clear_object (&f->vault);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  write_db (path, "CREATE TABLE records ("
+                  "  kind TEXT NOT NULL,"
+                  "  id TEXT NOT NULL,"
+                  "  sealed BLOB NOT NULL,"
+                  "  updated_at INTEGER NOT NULL,"
+                  "  PRIMARY KEY (kind, id)"
+                  ") WITHOUT ROWID;"
+                  "PRAGMA user_version = 1;");
+
+  assert_starts_over (f);
+}
+
+/* Records without the check record cannot be told from records sealed
+ * under another key database; they are refused, and kept, never started
+ * over. */
+static void
+test_no_check_record_with_records (Fixture       *f,
+                                   gconstpointer  data)
+{
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  tamper (f, "DELETE FROM records WHERE kind = ?1 AND id = ?2", "vault", "check");
+
+  assert_refused (f, OW_VAULT_ERROR_NO_CHECK_RECORD, "no check record");
 }
 
 /* Files in vault.db's place that are not a vault are refused and left
@@ -861,6 +1002,9 @@ main (int    argc,
   ADD ("/vault/format/newer", test_newer_format);
   ADD ("/vault/format/not-a-vault", test_not_a_vault);
   ADD ("/vault/format/empty", test_empty_db);
+  ADD ("/vault/format/newer-logged", test_newer_format_logged);
+  ADD ("/vault/format/no-check-record-empty", test_no_check_record_empty);
+  ADD ("/vault/format/no-check-record-with-records", test_no_check_record_with_records);
   ADD ("/vault/async", test_async);
   ADD ("/vault/change-password-async", test_change_password_async);
   ADD ("/vault/no-plaintext-on-disk", test_no_plaintext_on_disk);
