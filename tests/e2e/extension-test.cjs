@@ -12,7 +12,8 @@
  * on a loopback page, pairing through the popup (the code it shows is the
  * wallet's), and the popup's confirmation: not paired, no wallet, a locked
  * wallet, a wallet of another protocol version, a wallet whose key is not
- * the one it committed to, a fill, a remembered site, an answer with a
+ * the one it committed to, a fill, a page with a covered field (nothing
+ * asked or filled), a remembered site, an answer with a
  * forged MAC, a tab that went elsewhere after the popup showed it, an http
  * page. tests/e2e/test-wallet-browser.mjs does the same with the real
  * wallet.
@@ -186,6 +187,26 @@ test('popup fills the card the wallet sends, through the host', async (env) => {
   assert.match(await popup.textContent('#hint'), /wallet asks you to confirm/);
   assert.deepStrictEqual(request.fields.sort(), Array.from(new Set(KO_TYPES)).sort());
   assert.deepStrictEqual(await rememberedSites(env), {});
+  await popup.close();
+  await page.close();
+});
+
+test('a page with a covered payment field: the wallet is not asked, nothing is filled', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
+  const page = await openPage(env, 'pages/covered-fields.html');
+  const count = env.wallet.messages.length;
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  assert.match(await pressFill(popup), /drawn over one of its payment fields/);
+  assert.strictEqual(env.wallet.messages.length, count, 'the wallet was asked');
+  assert.deepStrictEqual(await page.evaluate(() => [Array.from(document.querySelectorAll('input'))
+    .filter((i) => i.value).length, window.touched.length, window.mutations, window.sneaky.length]),
+                         [0, 0, 0, 0]);
+  /* the content script's own fill refuses it too, all of it */
+  const tabId = await tabIdOf(env, page);
+  const answer = await env.worker.evaluate(([id, origin]) => chrome.tabs.sendMessage(
+    id, { type: 'onepin.fill', origin, data: { number: '9410123456789012', csc: '737' } },
+    { frameId: 0 }), [tabId, `http://127.0.0.1:${env.server.port}`]);
+  assert.deepStrictEqual(answer, { filled: 0, types: [], refused: 'covered-field' });
   await popup.close();
   await page.close();
 });
@@ -573,7 +594,8 @@ run(async () => {
     path.join(path.dirname(HOST), 'org.onepin.wallet.chromium.json'), 'utf8'));
   const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'onepin-runtime-'));
   fs.chmodSync(runtimeDir, 0o700);
-  const srv = await server.start({ '/forms/': path.join(__dirname, 'forms') });
+  const srv = await server.start({ '/forms/': path.join(__dirname, 'forms'),
+                                 '/pages/': path.join(__dirname, 'pages') });
   const context = await launchWithExtension(EXTENSION, {
     args: ['--host-resolver-rules=MAP shop.example 127.0.0.1'],
     env: Object.assign({}, process.env, { XDG_RUNTIME_DIR: runtimeDir }),

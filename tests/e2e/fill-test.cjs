@@ -154,6 +154,73 @@ test('nothing is filled in a frame the user cannot see', async (env) => {
   await page.close();
 });
 
+/* Fills the fields of form @id alone (those in its shadow roots too);
+ * fill()'s answer, with how many fields were passed and the time taken. */
+async function fillForm(page, id, data = CARD) {
+  return page.evaluate(([formId, d]) => {
+    const fields = OnePinDetector.classify(document).filter((f) => {
+      for (let e = f.element; e; e = e.parentElement || e.getRootNode().host)
+        if (e.id === formId && e.localName === 'form')
+          return true;
+      return false;
+    });
+    const start = performance.now();
+    const answer = OnePinFill.fill(fields, d);
+    return Object.assign(answer, { count: fields.length, ms: performance.now() - start });
+  }, [id, data]);
+}
+
+test('a form with a field under another element gets nothing at all', async (env) => {
+  const page = await open(env, 'pages/covered-fields.html');
+  await inject(page.mainFrame());
+  const shown = ['plain', 'veil', 'belowok'];
+  const forms = ['plain', 'div', 'stack', 'veil', 'ghost', 'inert', 'pseudo', 'ring', 'shadow',
+                 'sneaky', 'below', 'belowok'];
+  const answers = [];
+  for (const id of forms) {
+    const answer = await fillForm(page, id);
+    answers.push([id, answer.count, answer.filled.length, answer.refused]);
+  }
+  assert.deepStrictEqual(answers, forms.map((id) => (shown.includes(id) ? [id, 2, 2, null]
+                                                                        : [id, 2, 0, 'covered-field'])));
+  const v = await values(page.mainFrame());
+  const inShadow = await page.evaluate(() => document.querySelector('pay-field').shadowRoot
+    .querySelector('input').value);
+  for (const [name, value] of Object.entries(v).concat([['shadow_csc', inShadow]]))
+    assert.strictEqual(value !== '', shown.includes(name.replace(/_.*/, '')), `${name} = "${value}"`);
+  assert.deepStrictEqual(await page.evaluate(() => Array.from(new Set(window.touched)).sort()),
+                         ['belowok_csc', 'belowok_number', 'plain_csc', 'plain_number',
+                          'veil_csc', 'veil_number']);
+  /* read only: no attribute, style or node touched (the sneaky cover saw
+   * nothing to undo), and the page scrolled back where it was */
+  assert.deepStrictEqual(await page.evaluate(() => [window.mutations, window.sneaky, scrollX, scrollY]),
+                         [0, [], 0, 0]);
+  await page.close();
+});
+
+test('Bootstrap floating labels over a card already filled in: all of it is replaced', async (env) => {
+  const page = await open(env, 'pages/floating-labels.html');
+  await inject(page.mainFrame());
+  const answer = await fillForm(page, 'pay');
+  assert.deepStrictEqual([answer.filled.sort(), answer.refused],
+                         [['cc-csc', 'cc-exp', 'cc-name', 'cc-number'], null]);
+  assert.deepStrictEqual(await values(page.mainFrame()),
+                         { number: '9410123456789012', exp: '03/29', csc: '737', name: 'Hong Gildong' });
+  assert.strictEqual(await page.evaluate(() => window.mutations), 0);
+  await page.close();
+});
+
+test('the covered-field check is quick on a page of 50,000 elements', async (env) => {
+  const page = await open(env, 'pages/big-page.html');
+  await inject(page.mainFrame());
+  assert.ok(await page.evaluate(() => document.getElementsByTagName('*').length) >= 50000);
+  const answer = await fillForm(page, 'pay');
+  assert.deepStrictEqual([answer.filled.length, answer.refused], [4, null]);
+  console.log(`# fill with the covered-field check on 50,000 elements: ${Math.round(answer.ms)} ms`);
+  assert.ok(answer.ms < 2500, `${answer.ms} ms`);
+  await page.close();
+});
+
 test('payment-element-like form and Korean placeholders', async (env) => {
   let page = await open(env, 'forms/en-modern-single.html');
   await fillFrame(page.mainFrame(), CARD);

@@ -177,6 +177,8 @@ async function fillTab(tabId, origin, confirmed) {
   const targets = await fillTargets(tabId, origin);
   if (!targets.length)
     return { error: 'no_fields' };
+  if (await coveredIn(tabId, targets))
+    return { error: 'covered_field' };
   const types = Array.from(new Set(targets.flatMap(([, f]) => f.types)));
   const answer = await OnePinChannel.request({ type: 'card.request', origin, fields: types,
                                                confirmed }, CARD_TIMEOUT_MS);
@@ -192,21 +194,48 @@ async function fillTab(tabId, origin, confirmed) {
                                            now.get(id).documentId === f.documentId);
   if (!tab || originOf(tab.url) !== origin || !same.length)
     return { error: 'page_changed' };
+  /* the page may have covered a field while the wallet asked its user */
+  if (await coveredIn(tabId, same))
+    return { error: 'covered_field' };
   const data = fillData(answer.card);
   let filled = 0;
+  let covered = false;
   for (const [frameId, frame] of same) {
-    const options = { frameId: Number(frameId) };
-    if (frame.documentId)
-      options.documentId = frame.documentId;
     try {
       const result = await chrome.tabs.sendMessage(
-        tabId, { type: 'onepin.fill', origin: frame.origin, data }, options);
+        tabId, { type: 'onepin.fill', origin: frame.origin, data }, frameOptions(frameId, frame));
       filled += result ? result.filled : 0;
+      covered = covered || (result && result.refused === 'covered-field');
     } catch (e) {
       /* the frame or its document went away */
     }
   }
-  return { filled };
+  return covered ? { error: 'covered_field', filled } : { filled };
+}
+
+function frameOptions(frameId, frame) {
+  const options = { frameId: Number(frameId) };
+  if (frame.documentId)
+    options.documentId = frame.documentId;
+  return options;
+}
+
+/* Whether fill.js would refuse one of @targets now because a field is
+ * covered by another element (OnePinFill.check()): a fill is all or
+ * nothing, so none is filled, and the wallet is not asked for a card that
+ * would not be used. */
+async function coveredIn(tabId, targets) {
+  for (const [frameId, frame] of targets) {
+    try {
+      const result = await chrome.tabs.sendMessage(
+        tabId, { type: 'onepin.check', origin: frame.origin }, frameOptions(frameId, frame));
+      if (result && result.refused === 'covered-field')
+        return true;
+    } catch (e) {
+      /* gone: fillTab() finds out */
+    }
+  }
+  return false;
 }
 
 /* ---- Messages ---- */

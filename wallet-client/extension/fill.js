@@ -6,6 +6,7 @@
  * A classic script with no dependencies. It defines
  *
  *   OnePinFill.allowed(window)       -> null, or why filling is refused
+ *   OnePinFill.check(fields)         -> null, or why fill() would refuse them
  *   OnePinFill.fill(fields, data)    -> { filled: [types], refused: reason|null }
  *
  * fields is OnePinDetector.classify() output; data has some of number,
@@ -22,7 +23,9 @@
  *   - into a field the user cannot see (hidden by its own style or an
  *     ancestor's, clipped away, under 8 px, off the page, or in a frame
  *     that is), disabled or read-only;
- *   - a number, CVC or name into a <select>.
+ *   - a number, CVC or name into a <select>;
+ *   - anything at all when one of the fields is covered by another element
+ *     (refused "covered-field").
  */
 (function (global) {
   'use strict';
@@ -148,8 +151,9 @@
    * masks, and the overflow of the boxes that contain it (a zero-height
    * parent with overflow:hidden hides its child, which keeps its own
    * size). A scrolling box only needs to be big enough to scroll in; the
-   * page's own scrolling is judged by visible(). */
-  function unclippedBox(el) {
+   * page's own scrolling is judged by visible(). With @scrolled, what the
+   * scrolling boxes show as they are scrolled now. */
+  function unclippedBox(el, scrolled) {
     const doc = el.ownerDocument;
     const r = el.getBoundingClientRect();
     let box = { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
@@ -178,11 +182,11 @@
       };
       for (const [axis, low, high] of [['X', 'left', 'right'], ['Y', 'top', 'bottom']]) {
         const overflow = style['overflow' + axis];
-        if (overflow === 'hidden' || overflow === 'clip') {
+        const scrolling = overflow === 'auto' || overflow === 'scroll';
+        if (overflow === 'hidden' || overflow === 'clip' || (scrolled && scrolling)) {
           box[low] = Math.max(box[low], inner[low]);
           box[high] = Math.min(box[high], inner[high]);
-        } else if ((overflow === 'auto' || overflow === 'scroll') &&
-                   inner[high] - inner[low] < MIN_SIZE) {
+        } else if (scrolling && inner[high] - inner[low] < MIN_SIZE) {
           box = null;
           break;
         }
@@ -219,6 +223,639 @@
       if (!visible(w.frameElement))
         return false;
     return true;
+  }
+
+  /* ---- Covered fields ----
+   *
+   * A field under another element is as hidden as a transparent one, and a
+   * page must not learn a card by drawing a box over the CVC. Everything
+   * here only reads the page: no attribute, style or node is changed (a
+   * page's custom elements and mutation observers would see it, and could
+   * put back what hides the field), only the windows and scrolling boxes
+   * are scrolled to bring a field into view, and back, with no page script
+   * running in between.
+   *
+   * The value of a field is drawn in its content box, so that is where it
+   * must show: brand logos, hint icons and floating labels sit in its
+   * padding. At the centres of a 5x3 grid over the content box (what of it
+   * shows), hit testing says what is on top; elementFromPoint() first, and
+   * only when that is not the field, elementsFromPoint() for what lies
+   * above it. Hit testing does not see what is pointer-events:none or
+   * inert, nor what an element paints outside its box (outlines, outer
+   * shadows), so a walk of each document collects those, and whether they
+   * lie above the field is worked out from the stacking rules
+   * (paintsAbove()). The paints above a point are composed (two half
+   * transparent layers hide as much as one of 3/4), and a point is hidden
+   * when they are at least half opaque. A field is covered when half of
+   * its points or more are hidden; one covered field refuses the fill. */
+
+  const GRID_COLUMNS = 5;
+  const GRID_ROWS = 3;
+
+  /* Paint this opaque or more hides what is under it. */
+  const HIDING_ALPHA = 0.5;
+
+  /* Elements whose drawing is not in their style: they hide what they cover. */
+  const CONTENT_ELEMENTS = new Set(['img', 'picture', 'video', 'canvas', 'iframe', 'frame',
+                                    'embed', 'object']);
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const PSEUDOS = ['::before', '::after'];
+
+  /* @el's shadow root, open or (where the browser lets an extension see
+   * it) closed. */
+  function shadowRootOf(el) {
+    if (el.shadowRoot)
+      return el.shadowRoot;
+    const dom = global.chrome && global.chrome.dom;
+    return dom && typeof dom.openOrClosedShadowRoot === 'function'
+      ? dom.openOrClosedShadowRoot(el) || null : null;
+  }
+
+  function isDescendant(el, ancestor) {
+    for (let e = el; e; e = flatParent(e))
+      if (e === ancestor)
+        return true;
+    return false;
+  }
+
+  /* ---- What hit testing cannot see ---- */
+
+  /* Collects, under @root, what may paint where hit testing does not
+   * look: elements that are pointer-events:none or inert (with their
+   * ::before and ::after), ::before and ::after that are, and elements
+   * with an outline or an outer shadow. Not the options of selects, drawn
+   * in a list of their own. */
+  function collectUnseen(root, inertAbove, out) {
+    for (let el = root.firstElementChild; el; el = el.nextElementSibling) {
+      const view = el.ownerDocument.defaultView;
+      const style = view.getComputedStyle(el);
+      if (style.display === 'none')
+        continue;
+      const inert = inertAbove || el.hasAttribute('inert');
+      const unseen = inert || style.pointerEvents === 'none';
+      if (unseen || style.outlineStyle !== 'none' || style.boxShadow !== 'none')
+        out.push({ el, pseudo: null, unseen, reach: reachOf(style) });
+      for (const pseudo of PSEUDOS) {
+        const ps = view.getComputedStyle(el, pseudo);
+        if (!/^(none|normal)$/.test(ps.content) && (inert || ps.pointerEvents === 'none'))
+          out.push({ el, pseudo, unseen: true, reach: reachOf(ps) });
+      }
+      const shadow = shadowRootOf(el);
+      if (shadow)
+        collectUnseen(shadow, inert, out);
+      if (el.localName !== 'select')
+        collectUnseen(el, inert, out);
+    }
+    return out;
+  }
+
+  /* How far outside its box an element of @style paints: outline, outer
+   * shadows. */
+  function reachOf(style) {
+    let reach = style.outlineStyle !== 'none'
+      ? Math.max(0, px0(style.outlineWidth) + px0(style.outlineOffset)) : 0;
+    for (const s of shadowsOf(style.boxShadow))
+      if (!s.inset)
+        reach = Math.max(reach, Math.abs(s.dx) + Math.abs(s.dy) + s.spread);
+    return reach;
+  }
+
+  /* ---- Stacking ---- */
+
+  function zIndexOf(style) {
+    return parseInt(style.zIndex, 10) || 0;
+  }
+
+  /* Whether an element of @style (child of @parentStyle) makes a stacking
+   * context: its content is painted together, at its place. */
+  function stacks(isRoot, style, parentStyle) {
+    const none = (v) => !v || v === 'none';
+    return isRoot ||
+      /^(fixed|sticky)$/.test(style.position) ||
+      (style.zIndex !== 'auto' && (style.position !== 'static' ||
+                                   /flex|grid/.test(parentStyle ? parentStyle.display : ''))) ||
+      parseFloat(style.opacity) < 1 || !none(style.transform) || !none(style.translate) ||
+      !none(style.rotate) || !none(style.scale) || !none(style.filter) ||
+      !none(style.backdropFilter) || style.mixBlendMode !== 'normal' ||
+      style.isolation === 'isolate' || !none(style.perspective) || !none(style.clipPath) ||
+      !none(style.maskImage) || !none(style.webkitMaskImage) ||
+      /\b(layout|paint|strict|content)\b/.test(style.contain) ||
+      /size/.test(style.containerType || '') ||
+      /\b(opacity|transform|translate|rotate|scale|filter|backdrop-filter|mix-blend-mode|isolation|perspective|clip-path|mask|z-index|position|contain)\b/
+        .test(style.willChange);
+  }
+
+  function inTopLayer(el) {
+    try {
+      return el.matches(':modal, :popover-open, :fullscreen');
+    } catch (e) {
+      return false;
+    }
+  }
+
+  /* A node for painting order: an element, or its ::before or ::after
+   * (the first and last child it paints). */
+  function paintNode(el, pseudo) {
+    const view = el.ownerDocument.defaultView;
+    return { el, pseudo, style: pseudo ? view.getComputedStyle(el, pseudo) : view.getComputedStyle(el) };
+  }
+
+  /* The painting path of @node: from the root, each stacking context or
+   * positioned box it is painted in, then itself, each with its layer in
+   * the one before (CSS 2 appendix E: 2 negative z-index, 3 blocks, 4
+   * floats, 5 inline content, 6 positioned and z-index 0, 7 positive
+   * z-index, 8 the top layer). A positive or negative z-index is ordered
+   * in the stacking context, past positioned boxes without one. */
+  function paintPath(node, target) {
+    const chain = [node];
+    for (let e = node.pseudo ? node.el : flatParent(node.el); e; e = flatParent(e))
+      chain.unshift(paintNode(e, null));
+    const path = [];
+    for (let i = 0; i < chain.length; i++) {
+      const n = chain[i];
+      const parentStyle = i ? chain[i - 1].style : null;
+      const sc = stacks(!n.pseudo && n.el === n.el.ownerDocument.documentElement, n.style, parentStyle);
+      const positioned = n.style.position !== 'static';
+      const z = zIndexOf(n.style);
+      let layer;
+      if (!n.pseudo && inTopLayer(n.el))
+        layer = 8;
+      else if (sc)
+        layer = z < 0 ? 2 : z > 0 ? 7 : 6;
+      else if (positioned)
+        layer = 6;
+      else if (n.style.float !== 'none')
+        layer = 4;
+      else if (n === node && target)
+        layer = 5;  /* a field's value is inline content, whatever its box */
+      else
+        layer = /^(block|flex|grid|table|list-item|flow-root)$/.test(n.style.display) ? 3 : 5;
+      if (!sc && !positioned && n !== node && i)
+        continue;
+      const entry = { node: n, layer, z, sc };
+      /* a z-index other than 0 leaves positioned boxes for its stacking context */
+      if (layer === 2 || layer === 7)
+        while (path.length > 1 && !path[path.length - 1].sc)
+          path.pop();
+      else if (layer === 8)
+        path.length = 1;
+      path.push(entry);
+    }
+    return path;
+  }
+
+  /* -1 if @a comes before @b in the flat tree, 1 after (a pseudo-element
+   * is its element's first or last child). */
+  function treeOrder(a, b) {
+    const up = (n) => {
+      const list = [];
+      for (let e = n.el; e; e = flatParent(e))
+        list.unshift(e);
+      return list;
+    };
+    const pa = up(a);
+    const pb = up(b);
+    let i = 0;
+    while (i < pa.length && i < pb.length && pa[i] === pb[i])
+      i++;
+    const rank = (node, path) => {
+      if (i === path.length)  /* node's own element is the common ancestor */
+        return node.pseudo === '::before' ? 0.5 : node.pseudo === '::after' ? 2 : 0;
+      return 1;
+    };
+    const ra = rank(a, pa);
+    const rb = rank(b, pb);
+    if (ra !== 1 || rb !== 1)
+      return ra < rb ? -1 : ra > rb ? 1 : 0;
+    const ca = pa[i];
+    const cb = pb[i];
+    const position = ca.compareDocumentPosition(cb);
+    return position & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+  }
+
+  /* Whether @node is painted after (over) @target. */
+  function paintsAbove(node, target) {
+    const pa = paintPath(node, false);
+    const pb = paintPath(target, true);
+    let i = 0;
+    while (i < pa.length && i < pb.length && pa[i].node.el === pb[i].node.el &&
+           pa[i].node.pseudo === pb[i].node.pseudo)
+      i++;
+    /* one holds the other: what holds is painted first */
+    if (i === pa.length)
+      return false;
+    if (i === pb.length)
+      return true;
+    const a = pa[i];
+    const b = pb[i];
+    if (a.layer !== b.layer)
+      return a.layer > b.layer;
+    if ((a.layer === 2 || a.layer === 7) && a.z !== b.z)
+      return a.z > b.z;
+    return treeOrder(a.node, b.node) > 0;
+  }
+
+  /* ---- Paint at a point ---- */
+
+  function contains(box, x, y) {
+    return box && x >= box.left && x < box.right && y >= box.top && y < box.bottom;
+  }
+
+  /* The alpha of a computed colour: rgba(), or "/ a" in the newer syntaxes. */
+  function alphaOf(color) {
+    if (!color || color === 'transparent')
+      return 0;
+    const m = color.match(/,\s*([\d.]+%?)\s*\)$/) || color.match(/\/\s*([\d.]+%?)\s*\)$/);
+    if (!m || (color.startsWith('rgb') && color.split(',').length < 4))
+      return 1;
+    return m[1].endsWith('%') ? parseFloat(m[1]) / 100 : parseFloat(m[1]);
+  }
+
+  /* The opacity @el is drawn at: its own and its ancestors' together. */
+  function drawnOpacity(el) {
+    let opacity = 1;
+    for (let e = el; e; e = flatParent(e))
+      opacity *= parseFloat(styleOf(e).opacity);
+    return opacity;
+  }
+
+  /* The shadows of a computed box-shadow: colour, offsets, blur, spread. */
+  function shadowsOf(value) {
+    if (!value || value === 'none')
+      return [];
+    return value.split(/,(?![^(]*\))/).map((s) => {
+      const color = (s.match(/(rgba?|hsla?|color|oklch|oklab|lab|lch|hwb)\([^)]*\)/) || ['transparent'])[0];
+      const lengths = s.replace(color, '').match(/-?[\d.]+px/g) || [];
+      const [dx, dy, blur, spread] = lengths.map(parseFloat).concat([0, 0, 0, 0]);
+      return { color, dx, dy, blur, spread, inset: /\binset\b/.test(s) };
+    });
+  }
+
+  /* How opaque a box of @style with border box @rect paints at (x, y):
+   * its background, border and inset shadow inside, its outline and
+   * outer shadows outside. */
+  function boxAlpha(style, rect, x, y, outsideOnly) {
+    let alpha = 0;
+    if (contains(rect, x, y) && !outsideOnly) {
+      alpha = Math.max(alpha, alphaOf(style.backgroundColor));
+      if (style.backgroundImage && style.backgroundImage !== 'none')
+        alpha = 1;
+      if (style.backdropFilter && style.backdropFilter !== 'none')
+        alpha = 1;
+      for (const side of ['Top', 'Right', 'Bottom', 'Left']) {
+        const width = parseFloat(style[`border${side}Width`]) || 0;
+        if (width && !/^(none|hidden)$/.test(style[`border${side}Style`]) &&
+            (side === 'Top' ? y < rect.top + width : side === 'Bottom' ? y >= rect.bottom - width
+             : side === 'Left' ? x < rect.left + width : x >= rect.right - width))
+          alpha = Math.max(alpha, alphaOf(style[`border${side}Color`]));
+      }
+      for (const s of shadowsOf(style.boxShadow))
+        if (s.inset)
+          alpha = Math.max(alpha, alphaOf(s.color));
+    } else if (!contains(rect, x, y)) {
+      for (const s of shadowsOf(style.boxShadow))
+        if (!s.inset && contains({ left: rect.left + s.dx - s.spread, right: rect.right + s.dx + s.spread,
+                                   top: rect.top + s.dy - s.spread, bottom: rect.bottom + s.dy + s.spread }, x, y))
+          alpha = Math.max(alpha, alphaOf(s.color));
+      const outline = style.outlineStyle !== 'none' ? parseFloat(style.outlineWidth) || 0 : 0;
+      const offset = parseFloat(style.outlineOffset) || 0;
+      if (outline && contains({ left: rect.left - offset - outline, right: rect.right + offset + outline,
+                                top: rect.top - offset - outline, bottom: rect.bottom + offset + outline }, x, y) &&
+          !contains({ left: rect.left - offset, right: rect.right + offset,
+                      top: rect.top - offset, bottom: rect.bottom + offset }, x, y))
+        alpha = Math.max(alpha, alphaOf(style.outlineColor));
+    }
+    return alpha;
+  }
+
+  /* The border box of @el that holds (x, y), or its bounding box. */
+  function rectAt(el, x, y) {
+    const rects = Array.from(el.getClientRects());
+    return rects.find((r) => contains(r, x, y)) || el.getBoundingClientRect();
+  }
+
+  /* How opaque @el itself paints at (x, y): pictures, frames and SVG
+   * shapes wholly, a box by its style. Text is not counted (a label or a
+   * placeholder written over the field); nor is the box of one of the
+   * field's own labels, its caption. */
+  function elementAlpha(el, x, y, caption, outsideOnly) {
+    const style = styleOf(el);
+    if (style.visibility !== 'visible')
+      return 0;
+    const rect = rectAt(el, x, y);
+    let alpha = 0;
+    if (!outsideOnly && contains(rect, x, y) &&
+        (CONTENT_ELEMENTS.has(el.localName) || (el.namespaceURI === SVG_NS && el.localName !== 'svg')))
+      alpha = 1;
+    else if (!caption)
+      alpha = boxAlpha(style, rect, x, y, outsideOnly);
+    return alpha && alpha * drawnOpacity(el);
+  }
+
+  function px0(v) {
+    return parseFloat(v) || 0;
+  }
+
+  /* The box that positions @el's absolutely (or, @fixed, fixed) positioned
+   * children: its padding box in the window, with the scale it is drawn
+   * at. */
+  function containingBlock(el, fixed) {
+    for (let e = el; e; e = flatParent(e)) {
+      const style = styleOf(e);
+      if (holdsFixed(style) || (!fixed && style.position !== 'static') ||
+          e === e.ownerDocument.documentElement && !fixed) {
+        const r = e.getBoundingClientRect();
+        const sx = e.offsetWidth ? r.width / e.offsetWidth : 1;
+        const sy = e.offsetHeight ? r.height / e.offsetHeight : 1;
+        if (e === e.ownerDocument.documentElement)
+          return { left: r.left, top: r.top, width: e.clientWidth, height: e.clientHeight, sx: 1, sy: 1 };
+        return { left: r.left + e.clientLeft * sx, top: r.top + e.clientTop * sy,
+                 width: e.clientWidth, height: e.clientHeight, sx, sy };
+      }
+    }
+    const view = el.ownerDocument.defaultView;
+    return { left: 0, top: 0, width: view.innerWidth, height: view.innerHeight, sx: 1, sy: 1 };
+  }
+
+  /* Where @el's pseudo-element of style @ps is drawn, in its window, or
+   * null (an inline one, whose box no style gives). No API gives the box
+   * of a pseudo-element: a positioned one is placed from its insets in
+   * its containing block (scaled as that is drawn), one in the flow at the
+   * top of its element's content box (::before) or at its bottom
+   * (::after). */
+  function pseudoBox(el, pseudo, ps) {
+    let width = parseFloat(ps.width);
+    let height = parseFloat(ps.height);
+    if (ps.display === 'none' || !(width >= 0) || !(height >= 0))
+      return null;
+    if (ps.boxSizing !== 'border-box') {
+      width += px0(ps.paddingLeft) + px0(ps.paddingRight) + px0(ps.borderLeftWidth) + px0(ps.borderRightWidth);
+      height += px0(ps.paddingTop) + px0(ps.paddingBottom) + px0(ps.borderTopWidth) + px0(ps.borderBottomWidth);
+    }
+    if (ps.position === 'absolute' || ps.position === 'fixed') {
+      const cb = containingBlock(el, ps.position === 'fixed');
+      let left = parseFloat(ps.left);
+      let top = parseFloat(ps.top);
+      if (isNaN(left))
+        left = isNaN(parseFloat(ps.right)) ? 0 : cb.width - parseFloat(ps.right) - width - px0(ps.marginRight);
+      else
+        left += px0(ps.marginLeft);
+      if (isNaN(top))
+        top = isNaN(parseFloat(ps.bottom)) ? 0 : cb.height - parseFloat(ps.bottom) - height - px0(ps.marginBottom);
+      else
+        top += px0(ps.marginTop);
+      return { left: cb.left + left * cb.sx, top: cb.top + top * cb.sy,
+               right: cb.left + (left + width) * cb.sx, bottom: cb.top + (top + height) * cb.sy };
+    }
+    const r = el.getBoundingClientRect();
+    const style = styleOf(el);
+    const sx = el.offsetWidth ? r.width / el.offsetWidth : 1;
+    const sy = el.offsetHeight ? r.height / el.offsetHeight : 1;
+    const left = r.left + (px0(style.borderLeftWidth) + px0(style.paddingLeft) + px0(ps.marginLeft)) * sx;
+    const top = pseudo === '::before'
+      ? r.top + (px0(style.borderTopWidth) + px0(style.paddingTop) + px0(ps.marginTop)) * sy
+      : r.bottom - (px0(style.borderBottomWidth) + px0(style.paddingBottom) + px0(ps.marginBottom) + height) * sy;
+    const dx = ps.position === 'relative' ? px0(ps.left) - px0(ps.right) : 0;
+    const dy = ps.position === 'relative' ? px0(ps.top) - px0(ps.bottom) : 0;
+    return { left: left + dx * sx, top: top + dy * sy,
+             right: left + (dx + width) * sx, bottom: top + (dy + height) * sy };
+  }
+
+  /* How opaque @el's @pseudo paints at (x, y), if it is drawn over @target. */
+  function pseudoAlpha(el, pseudo, target, x, y) {
+    const view = el.ownerDocument.defaultView;
+    const ps = view.getComputedStyle(el, pseudo);
+    if (/^(none|normal)$/.test(ps.content) || ps.visibility !== 'visible')
+      return 0;
+    const box = pseudoBox(el, pseudo, ps);
+    if (!contains(box, x, y))
+      return 0;
+    let alpha = boxAlpha(ps, box, x, y, false);
+    if (/\b(url|[a-z-]*gradient|image-set)\(/.test(ps.content))
+      alpha = 1;
+    if (!alpha || !paintsAbove(paintNode(el, pseudo), paintNode(target, null)))
+      return 0;
+    return alpha * parseFloat(ps.opacity) * drawnOpacity(el);
+  }
+
+  /* The elements at (x, y) of @root, topmost first, with the content of
+   * shadow hosts put before the host (elementsFromPoint() gives only the
+   * host of what is inside). */
+  function stackAt(root, x, y, seen = new Set()) {
+    const stack = [];
+    for (const el of root.elementsFromPoint(x, y)) {
+      if (seen.has(el) || el.getRootNode() !== root)
+        continue;
+      seen.add(el);
+      const shadow = shadowRootOf(el);
+      if (shadow)
+        stack.push(...stackAt(shadow, x, y, seen));
+      stack.push(el);
+    }
+    return stack;
+  }
+
+  /* The topmost element at (x, y), inside shadow roots too. */
+  function topAt(doc, x, y) {
+    let el = doc.elementFromPoint(x, y);
+    for (let shadow = el && shadowRootOf(el); shadow; shadow = el && shadowRootOf(el)) {
+      const inner = shadow.elementFromPoint(x, y);
+      if (!inner || inner === el)
+        break;
+      el = inner;
+    }
+    return el;
+  }
+
+  /* How much of @target is hidden at (x, y) of its window, from 0 to 1:
+   * what hit testing finds over it, then what it does not see (@unseen).
+   * Not hit at all (outside an open modal dialog, under what clips it),
+   * it is hidden. */
+  function hiddenAt(target, unseen, x, y) {
+    const captions = new Set(target.labels || []);
+    let clear = 1;
+    const top = topAt(target.ownerDocument, x, y);
+    if (!top || !isDescendant(top, target)) {
+      const stack = stackAt(target.ownerDocument, x, y);
+      const index = stack.indexOf(target);
+      if (index < 0)
+        return 1;
+      for (const el of stack.slice(0, index)) {
+        if (!isDescendant(target, el))
+          clear *= 1 - elementAlpha(el, x, y, captions.has(el), false);
+        for (const pseudo of PSEUDOS)
+          if (!unseen.some((u) => u.el === el && u.pseudo === pseudo))
+            clear *= 1 - pseudoAlpha(el, pseudo, target, x, y);
+      }
+    }
+    for (const { el, pseudo, unseen: hidden } of unseen) {
+      if (el === target || isDescendant(el, target))
+        continue;
+      if (pseudo) {
+        clear *= 1 - pseudoAlpha(el, pseudo, target, x, y);
+      } else if (!isDescendant(target, el)) {
+        const alpha = elementAlpha(el, x, y, captions.has(el), !hidden);
+        if (alpha && paintsAbove(paintNode(el, null), paintNode(target, null)))
+          clear *= 1 - alpha;
+      }
+    }
+    return 1 - clear;
+  }
+
+  function intersect(a, b) {
+    return { left: Math.max(a.left, b.left), top: Math.max(a.top, b.top),
+             right: Math.min(a.right, b.right), bottom: Math.min(a.bottom, b.bottom) };
+  }
+
+  function inside(a, b) {
+    return a.left >= b.left && a.top >= b.top && a.right <= b.right && a.bottom <= b.bottom;
+  }
+
+  /* @el and the frames it is in, each with the offset from its window's
+   * coordinates to the top window's. */
+  function frameChain(el) {
+    const chain = [];
+    for (let e = el; e; ) {
+      const view = e.ownerDocument.defaultView;
+      chain.push({ el: e, dx: 0, dy: 0 });
+      e = view === view.top ? null : view.frameElement;
+    }
+    for (let i = chain.length - 2; i >= 0; i--) {
+      const frame = chain[i + 1].el;
+      const rect = frame.getBoundingClientRect();
+      const style = styleOf(frame);
+      chain[i].dx = chain[i + 1].dx + rect.left + frame.clientLeft + px0(style.paddingLeft);
+      chain[i].dy = chain[i + 1].dy + rect.top + frame.clientTop + px0(style.paddingTop);
+    }
+    return chain;
+  }
+
+  /* Where @el's value is drawn, as its window shows it now, in the top
+   * window's coordinates: its content box (or the middle line of a field
+   * whose padding leaves none), less what clips it, scrolling boxes and
+   * each window's viewport included. Null when nothing of it shows. */
+  function valueBox(el, chain) {
+    const r = el.getBoundingClientRect();
+    const style = styleOf(el);
+    const sx = el.offsetWidth ? r.width / el.offsetWidth : 1;
+    const sy = el.offsetHeight ? r.height / el.offsetHeight : 1;
+    let box = {
+      left: r.left + (px0(style.borderLeftWidth) + px0(style.paddingLeft)) * sx,
+      right: r.right - (px0(style.borderRightWidth) + px0(style.paddingRight)) * sx,
+      top: r.top + (px0(style.borderTopWidth) + px0(style.paddingTop)) * sy,
+      bottom: r.bottom - (px0(style.borderBottomWidth) + px0(style.paddingBottom)) * sy,
+    };
+    if (box.right - box.left < 1)
+      box.left = box.right = (r.left + r.right) / 2;
+    if (box.bottom - box.top < 1)
+      box.top = box.bottom = (r.top + r.bottom) / 2;
+    box = { left: box.left + chain[0].dx, right: box.right + chain[0].dx,
+            top: box.top + chain[0].dy, bottom: box.bottom + chain[0].dy };
+    const whole = box;
+    for (const { el: e, dx, dy } of chain) {
+      const view = e.ownerDocument.defaultView;
+      const shown = intersect(unclippedBox(e, true) || { left: 0, top: 0, right: 0, bottom: 0 },
+                              { left: 0, top: 0, right: view.innerWidth, bottom: view.innerHeight });
+      box = intersect(box, { left: shown.left + dx, top: shown.top + dy,
+                             right: shown.right + dx, bottom: shown.bottom + dy });
+    }
+    if (box.right < box.left || box.bottom < box.top)
+      return null;
+    box.whole = box.left === whole.left && box.right === whole.right &&
+                box.top === whole.top && box.bottom === whole.bottom;
+    return box;
+  }
+
+  /* Whether half of @el's points or more are hidden, as the page is
+   * scrolled now: each point in each window from the field's to the top
+   * (the field in its own, then each frame in its parent's). */
+  function coveredNow(el, unseenOf, box) {
+    const chain = frameChain(el);
+    box = box || valueBox(el, chain);
+    if (!box)
+      return true;
+    /* what hit testing does not see, near the field */
+    const near = chain.map(({ el: e, dx, dy }) => unseenOf(e.ownerDocument).filter((u) => {
+      if (u.rect === undefined)
+        u.rect = u.pseudo ? pseudoBox(u.el, u.pseudo, e.ownerDocument.defaultView.getComputedStyle(u.el, u.pseudo))
+                          : u.el.getBoundingClientRect();
+      const r = u.rect;
+      return r && r.left - u.reach < box.right - dx && r.right + u.reach >= box.left - dx &&
+             r.top - u.reach < box.bottom - dy && r.bottom + u.reach >= box.top - dy;
+    }));
+    let covered = 0;
+    for (let i = 0; i < GRID_COLUMNS; i++)
+      for (let j = 0; j < GRID_ROWS; j++) {
+        const x = box.left + (i + 0.5) * (box.right - box.left) / GRID_COLUMNS;
+        const y = box.top + (j + 0.5) * (box.bottom - box.top) / GRID_ROWS;
+        let clear = 1;
+        chain.forEach(({ el: e, dx, dy }, k) => {
+          clear *= 1 - hiddenAt(e, near[k], x - dx, y - dy);
+        });
+        if (1 - clear >= HIDING_ALPHA)
+          covered++;
+      }
+    return covered * 2 >= GRID_COLUMNS * GRID_ROWS;
+  }
+
+  /* How the boxes that may scroll to show @el are scrolled: its ancestors
+   * and its window, then the frame's, up to the top. */
+  function scrollState(el) {
+    const state = [];
+    for (let e = el; e; ) {
+      for (let a = flatParent(e); a; a = flatParent(a))
+        if (a.scrollLeft || a.scrollTop || a.scrollHeight > a.clientHeight || a.scrollWidth > a.clientWidth)
+          state.push({ box: a, left: a.scrollLeft, top: a.scrollTop });
+      const view = e.ownerDocument.defaultView;
+      state.push({ box: view, left: view.scrollX, top: view.scrollY });
+      e = view === view.top ? null : view.frameElement;
+    }
+    return state;
+  }
+
+  function restoreScroll(state) {
+    for (const { box, left, top } of state) {
+      const isView = box.scrollX !== undefined;
+      if ((isView ? box.scrollX : box.scrollLeft) !== left ||
+          (isView ? box.scrollY : box.scrollTop) !== top)
+        box.scrollTo({ left, top, behavior: 'instant' });
+    }
+  }
+
+  /* Whether @el is covered. A field out of view is judged where the user
+   * would see it: scrolled to the middle of the window for the probe, and
+   * everything scrolled back at once, before the page draws or runs a
+   * script again. */
+  function covered(el, unseenOf) {
+    const box = valueBox(el, frameChain(el));
+    if (box && box.whole)
+      return coveredNow(el, unseenOf, box);
+    const state = scrollState(el);
+    /* the boxes kept are where they were before the scroll */
+    const forget = () => {
+      for (let e = el; e; e = e.ownerDocument.defaultView.frameElement)
+        for (const u of unseenOf(e.ownerDocument))
+          delete u.rect;
+    };
+    forget();
+    try {
+      el.scrollIntoView({ block: 'center', inline: 'nearest', behavior: 'instant' });
+      return coveredNow(el, unseenOf);
+    } finally {
+      restoreScroll(state);
+      forget();
+    }
+  }
+
+  /* Whether a field of @fields (not selects: see visible()) is covered. */
+  function anyCovered(fields) {
+    const unseen = new Map();
+    const unseenOf = (doc) => {
+      if (!unseen.has(doc))
+        unseen.set(doc, collectUnseen(doc, false, []));
+      return unseen.get(doc);
+    };
+    return fields.some((f) => f.element.localName !== 'select' && covered(f.element, unseenOf));
   }
 
   function fillable(el, type) {
@@ -474,6 +1111,9 @@
     if (!framesVisible(win || global))
       return { filled: [], refused: null };
     const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
+    /* all or nothing: part of a card filled over another's is worse than none */
+    if (anyCovered(usable))
+      return { filled: [], refused: 'covered-field' };
     const filled = [];
     const digits = String(data.number || '').replace(/\D/g, '');
     if (digits)
@@ -493,5 +1133,15 @@
     return { filled, refused: null };
   }
 
-  global.OnePinFill = Object.freeze({ allowed, fill, version: 1 });
+  /* Why @fields of @win must not be filled now, or null: what fill()
+   * would refuse, without filling. */
+  function check(fields, win) {
+    const refused = allowed(win || global);
+    if (refused || !framesVisible(win || global))
+      return refused;
+    const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
+    return anyCovered(usable) ? 'covered-field' : null;
+  }
+
+  global.OnePinFill = Object.freeze({ allowed, check, fill, version: 1 });
 })(globalThis);

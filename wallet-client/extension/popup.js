@@ -40,6 +40,7 @@ const ERRORS = {
   no_card: 'errorNoCard',
   no_fields: 'statusNoFields',
   page_changed: 'errorPageChanged',
+  covered_field: 'errorCoveredField',
 };
 
 async function targetTab() {
