@@ -15,6 +15,7 @@
 #include "ow-application-private.h"
 #include "ow-approval-dialog.h"
 #include "ow-browser-service.h"
+#include "ow-pending-card.h"
 #include "ow-preferences-window.h"
 #include "ow-ui.h"
 #include "ow-window.h"
@@ -485,6 +486,76 @@ ow_application_dup_login_id (OwApplication *self)
   if (session == NULL)
     return NULL;
   return g_strdup (json_object_get_string_member_with_default (session, "login_id", NULL));
+}
+
+/* The session's user and the gateway it is for: the pending card's record
+ * is theirs. FALSE without a session (or locked). */
+static gboolean
+session_user (OwApplication  *self,
+              char          **user_id,
+              char          **gateway,
+              GError        **error)
+{
+  g_autoptr(OwSecretJson) session = ow_vault_is_locked (self->vault) ? NULL : load_session (self);
+  const char *user = NULL;
+  const char *url = NULL;
+
+  if (session != NULL)
+    {
+      user = json_object_get_string_member_with_default (session, "user", NULL);
+      url = json_object_get_string_member_with_default (session, "gateway", NULL);
+    }
+  if (user == NULL || url == NULL)
+    {
+      g_set_error_literal (error, OW_VAULT_ERROR,
+                           ow_vault_is_locked (self->vault) ? OW_VAULT_ERROR_LOCKED
+                                                            : OW_VAULT_ERROR_NOT_FOUND,
+                           "No session to keep a card application for");
+      return FALSE;
+    }
+  *user_id = g_strdup (user);
+  *gateway = g_strdup (url);
+  return TRUE;
+}
+
+gboolean
+ow_application_save_pending_card (OwApplication  *self,
+                                  const char     *idempotency_key,
+                                  GError        **error)
+{
+  g_autofree char *user_id = NULL;
+  g_autofree char *gateway = NULL;
+
+  g_return_val_if_fail (OW_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (idempotency_key != NULL, FALSE);
+
+  return session_user (self, &user_id, &gateway, error) &&
+         ow_pending_card_save (self->vault, user_id, gateway, idempotency_key, error);
+}
+
+char *
+ow_application_dup_pending_card (OwApplication *self)
+{
+  g_autofree char *user_id = NULL;
+  g_autofree char *gateway = NULL;
+
+  g_return_val_if_fail (OW_IS_APPLICATION (self), NULL);
+
+  if (!session_user (self, &user_id, &gateway, NULL))
+    return NULL;
+  return ow_pending_card_lookup (self->vault, user_id, gateway, NULL);
+}
+
+void
+ow_application_clear_pending_card (OwApplication *self)
+{
+  g_autofree char *user_id = NULL;
+  g_autofree char *gateway = NULL;
+
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  if (session_user (self, &user_id, &gateway, NULL))
+    ow_pending_card_clear (self->vault, user_id, NULL);
 }
 
 void

@@ -46,6 +46,15 @@ gboolean       ow_application_save_session     (OwApplication   *self,
 gboolean       ow_application_restore_session  (OwApplication   *self);
 /* The sign-in id of the stored session (NULL if none); free it. */
 char          *ow_application_dup_login_id     (OwApplication   *self);
+/* The card application of the signed-in user (ow-pending-card.h): its
+ * Idempotency-Key kept, before it is sent, until the number and CVC are
+ * stored. The lookup is NULL when there is none (or no session, or the
+ * vault is locked); free it with ow_secret_free. */
+gboolean       ow_application_save_pending_card  (OwApplication  *self,
+                                                  const char     *idempotency_key,
+                                                  GError        **error);
+char          *ow_application_dup_pending_card   (OwApplication  *self);
+void           ow_application_clear_pending_card (OwApplication  *self);
 /* The session ended on the gateway (expired, revoked): forgets the token,
  * keeps the card's and funding sources' records for the next sign-in. */
 void           ow_application_end_session     (OwApplication   *self);

@@ -1,8 +1,13 @@
-/* ow-apply-dialog.c: apply for the representative card, or change its password
+/* ow-apply-dialog.c: apply for the representative card, finish an
+ * application whose answer was lost, or change the card's password
  *
- * Both choose the card's password. A change also asks for the account's
- * password: the card's own is known to every shop it paid at, so it proves
- * nothing, and the user may have forgotten it.
+ * An application and a change choose the card's password. A change also
+ * asks for the account's password: the card's own is known to every shop it
+ * paid at, so it proves nothing, and the user may have forgotten it. An
+ * application's Idempotency-Key is sealed in the vault before it is sent
+ * (ow-pending-card.h); finishing sends the same request again, under that
+ * key and with the card password chosen then, and the gateway answers the
+ * number and CVC once more.
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -11,7 +16,15 @@
 
 #include <glib/gi18n.h>
 
+#include "ow-application.h"
 #include "ow-ui.h"
+
+typedef enum
+{
+  MODE_APPLY,
+  MODE_CHANGE,        /* the card's password, not an application */
+  MODE_FINISH,        /* an application sent before, answered again */
+} Mode;
 
 struct _OwApplyDialog
 {
@@ -28,7 +41,7 @@ struct _OwApplyDialog
   OwClient     *client;
   GCancellable *cancellable;
   char         *idempotency_key;  /* one per application: a retry is the same request */
-  gboolean      changing;         /* the card's password, not an application */
+  Mode          mode;
 };
 
 G_DEFINE_FINAL_TYPE (OwApplyDialog, ow_apply_dialog, ADW_TYPE_WINDOW)
@@ -37,10 +50,46 @@ enum
 {
   SIGNAL_APPLIED,
   SIGNAL_CHANGED,
+  SIGNAL_UNRECOVERABLE,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
+
+/* The answer to an application sent again under its key, refused. TRUE when
+ * it is said here. */
+static gboolean
+refused_replay (OwApplyDialog *self,
+                const GError  *error)
+{
+  const char *code = ow_api_error_get_code (error);
+
+  /* the key's record holds another body: another card password */
+  if (g_strcmp0 (code, "idempotency_key_reused") == 0)
+    {
+      ow_ui_show_error (self->error_label,
+                        _("This is not the card password you chose when you applied."));
+      ow_ui_clear_editable (self->password_row);
+      ow_ui_clear_editable (self->confirm_row);
+      gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
+      return TRUE;
+    }
+  if (g_strcmp0 (code, "idempotency_in_flight") == 0)
+    {
+      ow_ui_show_error (self->error_label,
+                        _("onepin is still answering the application. Try again in a moment."));
+      return TRUE;
+    }
+  /* The gateway no longer knows the key (it keeps an answer three days), so
+   * it took this for a new application, and the user has a card. */
+  if (self->mode == MODE_FINISH && g_strcmp0 (code, "card_already_issued") == 0)
+    {
+      g_signal_emit (self, signals[SIGNAL_UNRECOVERABLE], 0);
+      gtk_window_destroy (GTK_WINDOW (self));
+      return TRUE;
+    }
+  return FALSE;
+}
 
 static void
 on_applied (GObject      *source,
@@ -49,14 +98,14 @@ on_applied (GObject      *source,
 {
   g_autoptr(OwApplyDialog) self = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(OwCard) card = self->changing
+  g_autoptr(OwCard) card = self->mode == MODE_CHANGE
     ? ow_client_change_card_password_finish (OW_CLIENT (source), result, &error)
     : ow_client_apply_card_finish (OW_CLIENT (source), result, &error);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   ow_ui_set_busy (self->apply_button, self->spinner, FALSE);
-  if (card == NULL && self->changing &&
+  if (card == NULL && self->mode == MODE_CHANGE &&
       g_strcmp0 (ow_api_error_get_param (error), "current_password") == 0)
     {
       /* "the current password", in this dialog, would read as the card's */
@@ -65,6 +114,8 @@ on_applied (GObject      *source,
       gtk_widget_grab_focus (GTK_WIDGET (self->account_row));
       return;
     }
+  if (card == NULL && self->mode != MODE_CHANGE && refused_replay (self, error))
+    return;
   if (card == NULL)
     {
       g_autofree char *message = ow_ui_error_message (error);
@@ -73,8 +124,53 @@ on_applied (GObject      *source,
       return;
     }
 
-  g_signal_emit (self, signals[self->changing ? SIGNAL_CHANGED : SIGNAL_APPLIED], 0, card);
+  g_signal_emit (self, signals[self->mode == MODE_CHANGE ? SIGNAL_CHANGED : SIGNAL_APPLIED], 0,
+                 card);
   gtk_window_destroy (GTK_WINDOW (self));
+}
+
+/* Before an application leaves, its key goes into the vault: its answer
+ * may come when the vault is locked, or not at all, and the key is what
+ * asks for it again. Nothing is sent if it cannot be kept. */
+static gboolean
+keep_application (OwApplyDialog *self)
+{
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *message = NULL;
+
+  if (app != NULL && ow_application_save_pending_card (app, self->idempotency_key, &error))
+    return TRUE;
+  reason = error != NULL ? ow_ui_error_message (error) : g_strdup ("");
+  /* TRANSLATORS: the reason follows */
+  message = g_strdup_printf (_("Nothing was sent: the application could not be kept in the "
+                               "vault. %s"), reason);
+  ow_ui_show_error (self->error_label, message);
+  return FALSE;
+}
+
+static gboolean
+check_chosen_password (OwApplyDialog *self)
+{
+  const char *password = gtk_editable_get_text (self->password_row);
+  glong len = g_utf8_strlen (password, -1);
+
+  if (self->mode != MODE_FINISH)
+    return ow_ui_check_new_password (self->password_row, self->confirm_row, 4, 64,
+                                     _("The card password needs 4 to 64 characters."),
+                                     self->error_label);
+  /* the one chosen then: no confirmation, but it had 4 to 64 characters */
+  if (len < 4 || len > 64)
+    {
+      ow_ui_show_error (self->error_label,
+                        len == 0 ? _("Enter the card password you chose when you applied.")
+                                 : _("Card passwords have 4 to 64 characters."));
+      gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
+      return FALSE;
+    }
+  ow_ui_show_error (self->error_label, NULL);
+  return TRUE;
 }
 
 static void
@@ -82,21 +178,20 @@ on_apply (OwApplyDialog *self)
 {
   const char *password = gtk_editable_get_text (self->password_row);
   const char *account = gtk_editable_get_text (self->account_row);
+  gboolean changing = self->mode == MODE_CHANGE;
 
   if (!gtk_widget_get_sensitive (GTK_WIDGET (self->apply_button)))
     return;
-  if (self->changing && account[0] == '\0')
+  if (changing && account[0] == '\0')
     {
       ow_ui_show_error (self->error_label, _("Enter the password you sign in with."));
       gtk_widget_grab_focus (GTK_WIDGET (self->account_row));
       return;
     }
-  if (!ow_ui_check_new_password (self->password_row, self->confirm_row, 4, 64,
-                                 _("The card password needs 4 to 64 characters."),
-                                 self->error_label))
+  if (!check_chosen_password (self))
     return;
   /* Every shop the card pays at is given its password. */
-  if (self->changing && g_strcmp0 (account, password) == 0)
+  if (changing && g_strcmp0 (account, password) == 0)
     {
       ow_ui_show_error (self->error_label,
                         _("Shops are given the card password: do not use the one you sign in "
@@ -104,9 +199,11 @@ on_apply (OwApplyDialog *self)
       gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
       return;
     }
+  if (self->mode == MODE_APPLY && !keep_application (self))
+    return;
 
   ow_ui_set_busy (self->apply_button, self->spinner, TRUE);
-  if (self->changing)
+  if (changing)
     ow_client_change_card_password_async (self->client, account, password, self->cancellable,
                                           on_applied, g_object_ref (self));
   else
@@ -132,7 +229,7 @@ ow_apply_dialog_finalize (GObject *object)
 
   g_clear_object (&self->client);
   g_clear_object (&self->cancellable);
-  g_free (self->idempotency_key);
+  ow_secret_free (self->idempotency_key);
 
   G_OBJECT_CLASS (ow_apply_dialog_parent_class)->finalize (object);
 }
@@ -150,6 +247,9 @@ ow_apply_dialog_class_init (OwApplyDialogClass *klass)
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_UNRECOVERABLE] = g_signal_new ("unrecoverable", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 0);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-apply-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, intro_label);
@@ -169,16 +269,38 @@ ow_apply_dialog_init (OwApplyDialog *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   ow_ui_name_controls (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
-  self->idempotency_key = ow_client_new_idempotency_key ();
 }
 
-OwApplyDialog *
-ow_apply_dialog_new (OwClient  *client,
-                     GtkWindow *parent)
+static OwApplyDialog *
+new_dialog (OwClient   *client,
+            Mode        mode,
+            const char *idempotency_key,
+            GtkWindow  *parent)
 {
   OwApplyDialog *self = g_object_new (OW_TYPE_APPLY_DIALOG, "transient-for", parent, NULL);
 
   self->client = g_object_ref (client);
+  self->mode = mode;
+  self->idempotency_key = idempotency_key != NULL ? g_strdup (idempotency_key)
+                                                  : ow_client_new_idempotency_key ();
+  return self;
+}
+
+/* An application; under @idempotency_key when one sent before got no answer
+ * and the gateway shows no card (it may not have reached it), else a new key. */
+OwApplyDialog *
+ow_apply_dialog_new (OwClient   *client,
+                     const char *idempotency_key,
+                     GtkWindow  *parent)
+{
+  OwApplyDialog *self = new_dialog (client, MODE_APPLY, idempotency_key, parent);
+
+  if (idempotency_key != NULL)
+    gtk_label_set_text (self->intro_label,
+                        _("Your last application got no answer. Enter the card password you "
+                          "chose then: if that application reached onepin, this finishes it; "
+                          "if not, this applies with it. Use 4 to 64 characters, and not your "
+                          "master password."));
   return self;
 }
 
@@ -188,9 +310,8 @@ OwApplyDialog *
 ow_apply_dialog_new_change (OwClient  *client,
                             GtkWindow *parent)
 {
-  OwApplyDialog *self = ow_apply_dialog_new (client, parent);
+  OwApplyDialog *self = new_dialog (client, MODE_CHANGE, NULL, parent);
 
-  self->changing = TRUE;
   gtk_window_set_title (GTK_WINDOW (self), _("Change Card Password"));
   gtk_label_set_text (self->intro_label,
                       _("Choose a new card password, 4 to 64 characters, and not the password "
@@ -201,5 +322,30 @@ ow_apply_dialog_new_change (OwClient  *client,
                                  _("Confirm New Card Password"));
   gtk_widget_set_visible (GTK_WIDGET (self->account_row), TRUE);
   gtk_button_set_label (self->apply_button, _("C_hange"));
+  return self;
+}
+
+/* The application sent under @idempotency_key, whose card the gateway shows
+ * but whose number never reached the vault: "applied" with the number and
+ * CVC answered again, or "unrecoverable" when the gateway no longer has
+ * that answer. */
+OwApplyDialog *
+ow_apply_dialog_new_finish (OwClient   *client,
+                            const char *idempotency_key,
+                            GtkWindow  *parent)
+{
+  OwApplyDialog *self;
+
+  g_return_val_if_fail (idempotency_key != NULL, NULL);
+
+  self = new_dialog (client, MODE_FINISH, idempotency_key, parent);
+  gtk_window_set_title (GTK_WINDOW (self), _("Finish Card Application"));
+  gtk_label_set_text (self->intro_label,
+                      _("Your card was issued, but its number did not reach this computer. Enter "
+                        "the card password you chose when you applied, and onepin shows the "
+                        "number and CVC once more."));
+  gtk_widget_set_visible (GTK_WIDGET (self->confirm_row), FALSE);
+  g_signal_connect_swapped (self->password_row, "entry-activated", G_CALLBACK (on_apply), self);
+  gtk_button_set_label (self->apply_button, _("_Finish"));
   return self;
 }

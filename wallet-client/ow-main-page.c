@@ -6,7 +6,8 @@
  * Everything shown comes from the gateway on every refresh (on unlock, on
  * sign-in, after every change, and on F5); nothing of it is cached on disk.
  * The vault only keeps what the gateway shows once: the card's full number
- * and CVC, and the funding details as entered.
+ * and CVC, and the funding details as entered; and, until the number is
+ * in, the key of the application that asked for it (ow-pending-card.h).
  */
 #include "ow-main-page.h"
 
@@ -39,6 +40,7 @@ struct _OwMainPage
   GtkButton       *charge_button;
   GtkButton       *card_password_button;
   GtkToggleButton *reveal_button;
+  GtkListBox      *finish_list;
   GtkListBox      *funding_list;
   AdwComboRow     *receipt_row;
   GtkListBox      *history_list;
@@ -176,6 +178,30 @@ show_card (OwMainPage *self)
   gtk_stack_set_visible_child_name (self->card_stack, "card");
 }
 
+/* TRUE when the vault holds the card's number (the ids are not sealed). */
+static gboolean
+number_stored (OwMainPage *self)
+{
+  g_auto(GStrv) ids = ow_vault_list (vault (self), OW_VAULT_KIND_CARD, NULL);
+
+  return ids != NULL && g_strv_contains ((const char *const *) ids, self->card->id);
+}
+
+/* The card the gateway shows, without its number here, and the key of an
+ * application kept: the number can be asked for again. A key kept beside
+ * a number stored (a crash between the two) is let go. */
+static void
+show_finish (OwMainPage *self)
+{
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
+  g_autoptr(OwSecret) key = app != NULL ? ow_application_dup_pending_card (app) : NULL;
+  gboolean stored = number_stored (self);
+
+  if (key != NULL && stored)
+    ow_application_clear_pending_card (app);
+  gtk_widget_set_visible (GTK_WIDGET (self->finish_list), key != NULL && !stored);
+}
+
 static void
 on_card (GObject      *source,
          GAsyncResult *result,
@@ -193,6 +219,7 @@ on_card (GObject      *source,
     {
       self->card = card;
       show_card (self);
+      show_finish (self);
     }
   else if (g_error_matches (error, OW_API_ERROR, OW_API_ERROR_NOT_FOUND))
     gtk_stack_set_visible_child_name (self->card_stack, "no-card");
@@ -245,10 +272,13 @@ on_reveal_toggled (OwMainPage *self)
   if (record == NULL || !json_parser_load_from_data (parser, record, -1, NULL) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
-      ow_ui_toast (GTK_WIDGET (self),
-                   g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_FOUND)
-                   ? _("The full number is only on the computer that applied for the card.")
-                   : _("The card number could not be read from the vault."));
+      if (!g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_FOUND))
+        ow_ui_toast (GTK_WIDGET (self), _("The card number could not be read from the vault."));
+      else if (gtk_widget_get_visible (GTK_WIDGET (self->finish_list)))
+        ow_ui_toast (GTK_WIDGET (self), _("Finish the card application to see the number."));
+      else
+        ow_ui_toast (GTK_WIDGET (self),
+                     _("The full number is only on the computer that applied for the card."));
       gtk_toggle_button_set_active (self->reveal_button, FALSE);
       return;
     }
@@ -268,15 +298,29 @@ on_reveal_toggled (OwMainPage *self)
   self->reveal_source = g_timeout_add_seconds (REVEAL_SECONDS, on_reveal_timeout, self);
 }
 
+/* The number and CVC, answered once. The dialog wipes them after this; the
+ * application's key stays until they are stored, so a vault locked (the
+ * answer came after a lock took the dialog away) or failing loses nothing:
+ * the main page offers to finish the application. */
 static void
 on_applied (OwApplyDialog *dialog,
             OwCard        *card,
             OwMainPage    *self)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonBuilder) builder = NULL;
   g_autoptr(OwSecret) text = NULL;
   g_autoptr(GError) error = NULL;
 
+  if (ow_vault_is_locked (vault (self)))
+    {
+      /* held until the unlock; nothing shows meanwhile */
+      ow_ui_toast (GTK_WIDGET (self),
+                   _("Your card was issued while the wallet was locked. Finish the application "
+                     "to see its number."));
+      return;
+    }
+
+  builder = json_builder_new ();
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "number");
   json_builder_add_string_value (builder, card->number);
@@ -286,12 +330,48 @@ on_applied (OwApplyDialog *dialog,
   text = ow_secret_json_builder_finish (builder, NULL);
 
   if (!ow_vault_store (vault (self), OW_VAULT_KIND_CARD, card->id, text, &error))
-    toast_error (self, error);
+    {
+      g_autofree char *reason = ow_ui_error_message (error);
+      /* TRANSLATORS: the reason follows */
+      g_autofree char *message = g_strdup_printf (_("The card number could not be saved: %s "
+                                                    "Finish the application to try again."),
+                                                  reason);
+
+      ow_ui_toast (GTK_WIDGET (self), message);
+    }
   else
-    ow_ui_toast (GTK_WIDGET (self), _("Your representative card is ready."));
+    {
+      ow_application_clear_pending_card (ow_ui_get_application (GTK_WIDGET (self)));
+      ow_ui_toast (GTK_WIDGET (self), _("Your representative card is ready."));
+    }
   ow_main_page_refresh (self);
 }
 
+/* Finishing found the gateway without the answer: it keeps one for three
+ * days. The card is there (the gateway said so), its number is not. */
+static void
+on_unrecoverable (OwApplyDialog *dialog,
+                  OwMainPage    *self)
+{
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
+  GtkWidget *message;
+
+  if (app == NULL || ow_vault_is_locked (vault (self)))
+    return;
+  ow_application_clear_pending_card (app);
+  gtk_widget_set_visible (GTK_WIDGET (self->finish_list), FALSE);
+
+  message = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
+                                    _("The Card Number Cannot Be Shown"),
+                                    _("onepin keeps the answer to a card application for three "
+                                      "days, and this one is no longer there (or the card was "
+                                      "applied for from another computer). Your card and its "
+                                      "balance are yours, but its number and CVC cannot be shown "
+                                      "on this computer."));
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (message), "close", _("_Close"));
+  ow_application_adopt_window (app, GTK_WINDOW (message));
+  gtk_window_present (GTK_WINDOW (message));
+}
 
 static void
 on_card_password_changed (OwApplyDialog *dialog,
@@ -302,36 +382,64 @@ on_card_password_changed (OwApplyDialog *dialog,
   ow_main_page_refresh (self);
 }
 
-/* The one dialog chooses the card's password, to apply or to change it. */
 static void
-open_apply_dialog (OwMainPage *self,
-                   gboolean    changing)
+present_dialog (OwMainPage    *self,
+                OwApplyDialog *dialog)
+{
+  ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* An application, or the finishing of one whose key is kept. With no card
+ * on the gateway, a key kept is an application that may not have reached
+ * it: the ordinary dialog sends it again under that key. */
+static void
+open_application (OwMainPage *self,
+                  gboolean    finishing)
 {
   OwClient *c = client (self);
   GtkWindow *parent = GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self)));
+  g_autoptr(OwSecret) key = NULL;
   OwApplyDialog *dialog;
 
   if (c == NULL)
     return;
-  dialog = changing ? ow_apply_dialog_new_change (c, parent) : ow_apply_dialog_new (c, parent);
-  if (changing)
-    g_signal_connect_object (dialog, "changed", G_CALLBACK (on_card_password_changed), self, 0);
-  else
-    g_signal_connect_object (dialog, "applied", G_CALLBACK (on_applied), self, 0);
-  ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
-  gtk_window_present (GTK_WINDOW (dialog));
+  key = ow_application_dup_pending_card (ow_ui_get_application (GTK_WIDGET (self)));
+  if (finishing && key == NULL)
+    {
+      ow_main_page_refresh (self);
+      return;
+    }
+  dialog = finishing ? ow_apply_dialog_new_finish (c, key, parent)
+                     : ow_apply_dialog_new (c, key, parent);
+  g_signal_connect_object (dialog, "applied", G_CALLBACK (on_applied), self, 0);
+  g_signal_connect_object (dialog, "unrecoverable", G_CALLBACK (on_unrecoverable), self, 0);
+  present_dialog (self, dialog);
 }
 
 static void
 on_apply_clicked (OwMainPage *self)
 {
-  open_apply_dialog (self, FALSE);
+  open_application (self, FALSE);
+}
+
+static void
+on_finish_clicked (OwMainPage *self)
+{
+  open_application (self, TRUE);
 }
 
 static void
 on_card_password_clicked (OwMainPage *self)
 {
-  open_apply_dialog (self, TRUE);
+  OwClient *c = client (self);
+  OwApplyDialog *dialog;
+
+  if (c == NULL)
+    return;
+  dialog = ow_apply_dialog_new_change (c, GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  g_signal_connect_object (dialog, "changed", G_CALLBACK (on_card_password_changed), self, 0);
+  present_dialog (self, dialog);
 }
 
 static void
@@ -777,7 +885,10 @@ ow_main_page_refresh (OwMainPage *self)
   g_return_if_fail (OW_IS_MAIN_PAGE (self));
 
   c = client (self);
-  if (c == NULL)
+  /* An answer that comes after a lock (a charge, a card) asks for one: the
+   * client has no token then, and the 401 would end the session and show
+   * the sign-in page over the lock. The unlock refreshes. */
+  if (c == NULL || ow_vault_is_locked (vault (self)))
     return;
 
   reset_cancellable (self);
@@ -804,6 +915,7 @@ ow_main_page_clear (OwMainPage *self)
   g_clear_pointer (&self->pending_charge, ow_pending_charge_free);
 
   hide_number (self);
+  gtk_widget_set_visible (GTK_WIDGET (self->finish_list), FALSE);
   gtk_label_set_text (self->validity_label, "");
   gtk_label_set_text (self->balance_label, "");
   gtk_label_set_text (self->details_label, "");
@@ -873,11 +985,13 @@ ow_main_page_class_init (OwMainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, charge_button);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, card_password_button);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, reveal_button);
+  gtk_widget_class_bind_template_child (widget_class, OwMainPage, finish_list);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, funding_list);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, receipt_row);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, history_list);
   gtk_widget_class_bind_template_child (widget_class, OwMainPage, more_button);
   gtk_widget_class_bind_template_callback (widget_class, on_apply_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_finish_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_charge_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_card_password_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_reveal_toggled);

@@ -888,10 +888,14 @@ assert_in_bin_range (const char *number)
 static void
 test_apply_card (void)
 {
-  g_autofree char *token = new_user (NULL);
+  g_autofree char *login_id = NULL;
+  g_autofree char *token = new_user (&login_id);
   g_autofree char *other = new_user (NULL);
+  g_autofree char *later = NULL;
   g_autoptr(OtResponse) first = NULL;
   g_autoptr(OtResponse) replay = NULL;
+  g_autoptr(OtResponse) replay_later = NULL;
+  g_autoptr(OtResponse) wrong_password = NULL;
   g_autoptr(OtResponse) second = NULL;
   g_autoptr(OtResponse) theirs = NULL;
   g_autoptr(OtResponse) get = NULL;
@@ -927,6 +931,18 @@ test_apply_card (void)
   g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
   second = wallet (gw, "POST", "/v1/wallet/card", token, NULL, "{\"password\":\"2580\"}");
   ot_assert_error (second, 409, "invalid_request_error", "card_already_issued");
+
+  /* What the desktop wallet's unfinished application relies on: the key is
+   * the user's, not the session's (a later session replays it), and the
+   * card password is the body, so another one is refused, showing nothing. */
+  later = login (gw, login_id, "correct horse");
+  replay_later = wallet (gw, "POST", "/v1/wallet/card", later, "apply-1", "{\"password\":\"2580\"}");
+  ot_assert_status (replay_later, 201);
+  g_assert_cmpstr (replay_later->body, ==, first->body);
+  wrong_password = wallet (gw, "POST", "/v1/wallet/card", later, "apply-1",
+                           "{\"password\":\"2581\"}");
+  ot_assert_error (wrong_password, 422, "idempotency_error", "idempotency_key_reused");
+  assert_absent (wrong_password, "card number", number);
 
   /* Keys are per user: another user's "apply-1" is their own. */
   theirs = wallet (gw, "POST", "/v1/wallet/card", other, "apply-1", "{\"password\":\"2580\"}");

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "onepin-crypto.h"
+#include "ow-pending-card.h"
 #include "ow-vault.h"
 #include "ow-test-scan.h"
 #include "ow-test-wait.h"
@@ -956,6 +957,82 @@ test_no_plaintext_on_disk (Fixture       *f,
   ow_scan_assert_clean (scan, dirs, 3);
 }
 
+static void
+assert_no_pending_card (Fixture    *f,
+                        const char *user_id,
+                        const char *gateway,
+                        int         code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwSecret) key = ow_pending_card_lookup (f->vault, user_id, gateway, &error);
+
+  g_assert_null (key);
+  g_assert_error (error, OW_VAULT_ERROR, code);
+}
+
+/* A card application's Idempotency-Key: the user's on one gateway, kept
+ * sealed across a lock and a restart until it is cleared, and never on the
+ * disk as it is. */
+static void
+test_pending_card (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(OwScan) scan = ow_scan_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwSecret) key = NULL;
+  g_auto(GStrv) ids = NULL;
+  const char *dirs[] = { f->dir, NULL };
+  const char *gateway = "https://gateway.example";
+  const char *first = "idem-8c4f0e2a6b1d9375e0a4c2f8";
+  const char *second = "idem-1f3e5d7c9b0a2468ace13579";
+
+  create (f);
+  assert_no_pending_card (f, "usr_1", gateway, OW_VAULT_ERROR_NOT_FOUND);
+  g_assert_true (ow_pending_card_save (f->vault, "usr_1", gateway, first, &error));
+  g_assert_no_error (error);
+  /* a later application replaces it */
+  g_assert_true (ow_pending_card_save (f->vault, "usr_1", gateway, second, &error));
+  g_assert_no_error (error);
+  key = ow_pending_card_lookup (f->vault, "usr_1", gateway, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (key, ==, second);
+  g_clear_pointer (&key, ow_secret_free);
+  /* another user's, or the same id on another gateway, is not this one */
+  assert_no_pending_card (f, "usr_2", gateway, OW_VAULT_ERROR_NOT_FOUND);
+  assert_no_pending_card (f, "usr_1", "https://other.example", OW_VAULT_ERROR_NOT_FOUND);
+  /* the record's id is the user's; the key is in the sealed value */
+  ids = ow_vault_list (f->vault, OW_VAULT_KIND_APPLICATION, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (ids), ==, 1);
+  g_assert_cmpstr (ids[0], ==, "usr_1");
+
+  /* locked, it is neither read nor written */
+  ow_vault_lock (f->vault);
+  assert_no_pending_card (f, "usr_1", gateway, OW_VAULT_ERROR_LOCKED);
+  g_assert_false (ow_pending_card_save (f->vault, "usr_1", gateway, first, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+  g_clear_error (&error);
+  g_assert_false (ow_pending_card_clear (f->vault, "usr_1", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  /* it outlives the process */
+  reopen (f);
+  ow_scan_add_secret (scan, "first key", first);
+  ow_scan_add_secret (scan, "second key", second);
+  ow_scan_assert_clean (scan, dirs, 3);
+  unlock_ok (f);
+  key = ow_pending_card_lookup (f->vault, "usr_1", gateway, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (key, ==, second);
+
+  g_assert_true (ow_pending_card_clear (f->vault, "usr_1", &error));
+  g_assert_no_error (error);
+  assert_no_pending_card (f, "usr_1", gateway, OW_VAULT_ERROR_NOT_FOUND);
+  g_assert_true (ow_pending_card_clear (f->vault, "usr_1", &error));
+  g_assert_no_error (error);
+}
+
 /* The scan itself finds what is there: a value written in the clear. */
 static void
 test_scan_finds_plaintext (Fixture       *f,
@@ -1008,6 +1085,7 @@ main (int    argc,
   ADD ("/vault/async", test_async);
   ADD ("/vault/change-password-async", test_change_password_async);
   ADD ("/vault/no-plaintext-on-disk", test_no_plaintext_on_disk);
+  ADD ("/vault/pending-card", test_pending_card);
   ADD ("/vault/scan-finds-plaintext", test_scan_finds_plaintext);
 #undef ADD
 

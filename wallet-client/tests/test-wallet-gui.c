@@ -10,7 +10,8 @@
  * for the card, add funding sources, charge, see the balance and history,
  * receipts, approve a purchase, lock (by hand, when idle, with the screen
  * saver and before sleep; toasts go with the lock), sign out and back in,
- * change the profile and the password. The
+ * change the profile and the password; then a second user's card
+ * application, answered while the wallet is locked and finished after. The
  * wallet reaches the gateway through a relay (OtProxy) that can play an
  * unreachable gateway, a lost answer or a slow one. Each screen is saved as a PNG in $ONEPIN_WALLET_SCREENSHOTS and
  * checked over AT-SPI for controls without an accessible name. At the end,
@@ -29,6 +30,7 @@
 #include "onepin-test-proxy.h"
 #include "ow-application-private.h"
 #include "ow-approval-dialog.h"
+#include "ow-pending-card.h"
 #include "ow-test-scan.h"
 #include "ow-test-session.h"
 #include "ow-test-ui.h"
@@ -41,6 +43,8 @@
 #define PASSWORD "gateway password 1"
 #define NEW_PASSWORD "gateway password 2"
 #define CARD_PASSWORD "258013"
+#define OTHER_LOGIN "seong.chunhyang"     /* the second user, at the end */
+#define OTHER_CARD_PASSWORD "470316"
 #define NEW_CARD_PASSWORD "791346"
 #define CREDIT_CARD OT_BANK_CARD_APPROVE
 #define BANK_ACCOUNT "110-000-000001"    /* OT_BANK_ACCOUNT_RICH, as people type it */
@@ -63,6 +67,9 @@ static struct
   gint64         slept;      /* µs the machine "slept", for test_clock () */
   char          *card_number;
   char          *card_cvc;
+  char          *other_number;  /* the second user's card */
+  char          *other_cvc;
+  char          *pending_key;   /* its application's Idempotency-Key */
   char          *token;      /* of the current session */
   GPtrArray     *tokens;     /* every session token the wallet held */
 } T;
@@ -2225,6 +2232,222 @@ test_account (void)
   g_assert_cmpstr (window_page (), ==, "main");
 }
 
+/* ---- a card application answered while locked ---------------------------- */
+
+static guint
+count_vault (const char *kind)
+{
+  g_auto(GStrv) ids = ow_vault_list (vault (), kind, NULL);
+
+  g_assert_nonnull (ids);
+  return g_strv_length (ids);
+}
+
+/* The string member @name of the JSON in the relay's answers, or NULL. */
+static char *
+answered_member (const char *name)
+{
+  g_autofree char *answers = ot_proxy_dup_answers (T.proxy);
+  g_autofree char *start_text = g_strdup_printf ("\"%s\":\"", name);
+  const char *start = strstr (answers, start_text);
+  const char *end;
+
+  if (start == NULL)
+    return NULL;
+  start += strlen (start_text);
+  end = strchr (start, '"');
+  return end != NULL ? g_strndup (start, end - start) : NULL;
+}
+
+/* Responds as a click on a button of @dialog would, which closes it too. */
+static void
+respond (AdwMessageDialog *dialog,
+         const char       *response)
+{
+  g_object_ref (dialog);
+  adw_message_dialog_response (dialog, response);
+  gtk_window_close (GTK_WINDOW (dialog));
+  g_object_unref (dialog);
+  ow_ui_wait_for (showing_message_dialog () == NULL, 10, "the message dialog to close");
+}
+
+static void
+register_other_user (void)
+{
+  gtk_widget_activate_action (ow_ui_get ("stack"), "win.sign-out", NULL);
+  respond (wait_message_dialog ("the sign-out confirmation"), "sign-out");
+  WAIT_PAGE ("account");
+  ow_ui_click ("register_toggle");
+  ow_ui_type ("reg_login_row", OTHER_LOGIN);
+  ow_ui_type ("reg_name_row", "성춘향");
+  ow_ui_type ("reg_email_row", "chunhyang@example.com");
+  ow_ui_type ("reg_phone_row", "010-2345-6789");
+  ow_ui_type ("reg_password_row", PASSWORD);
+  ow_ui_type ("reg_confirm_row", PASSWORD);
+  ow_ui_type ("gateway_row", ot_proxy_url (T.proxy));
+  ow_ui_click ("submit_button");
+  WAIT_PAGE ("main");
+  remember_token ();
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "no-card") == 0, 30,
+                  "the apply-for-a-card view");
+}
+
+/* Applies, and locks with Ctrl+L in the dialog while the relay holds the
+ * gateway's answer; then lets it go to the locked wallet. */
+static void
+apply_and_lock (void)
+{
+  g_autoptr(JsonObject) session = session_record ();
+  GtkWindow *dialog;
+
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ow_ui_find ("confirm_row") != NULL, 10, "the apply dialog");
+  ow_ui_type ("password_row", OTHER_CARD_PASSWORD);
+  ow_ui_type ("confirm_row", OTHER_CARD_PASSWORD);
+  dialog = ow_ui_window_of ("confirm_row");
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the gateway's answer to the application");
+
+  /* the key was kept before the request went: the gateway has answered */
+  T.pending_key = ow_pending_card_lookup (vault (), ot_json_string (session, "user"),
+                                          ot_json_string (session, "gateway"), NULL);
+  g_assert_nonnull (T.pending_key);
+
+  lock_by_keys_in (dialog, "the apply dialog");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_wait_for ((T.other_cvc = answered_member ("cvc")) != NULL, 30,
+                  "the answer to reach the wallet");
+  T.other_number = answered_member ("number");
+  g_assert_true (ot_luhn_valid (T.other_number));
+  ow_ui_wait_for (dialog == NULL, 30, "the answer to reach the dialog gone");
+}
+
+/* Nothing of the number, the CVC or an error about them while locked. */
+static void
+assert_nothing_while_locked (void)
+{
+  g_autofree char *first_groups = g_strdup_printf ("%.4s %.4s", T.other_number,
+                                                   T.other_number + 4);
+  g_autofree char *cvc = g_strdup_printf ("CVC %s", T.other_cvc);
+  /* nor the toast the unlock shows, nor an error */
+  const char *const absent[] = { T.other_number, first_groups, cvc, "issued", "could not", NULL };
+
+  g_assert_true (ow_vault_is_locked (vault ()));
+  /* the ids are in the clear: no card record came, the application's stays */
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_CARD), ==, 0);
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_APPLICATION), ==, 1);
+  ow_ui_spin (500);
+  assert_no_toast ();
+  for (guint i = 0; absent[i] != NULL; i++)
+    g_assert_false (window_shows (absent[i]));
+  ow_ui_check_a11y_absent ("locked, a card application answered", absent);
+}
+
+/* After the unlock: the card on the gateway, its number not here, and the
+ * application to finish with the card password chosen; a wrong one is the
+ * gateway's 422 for the key with another body. */
+static void
+finish_application (void)
+{
+  gint64 refused = gateway_answers ("/v1/wallet/card", "422");
+
+  unlock ();
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
+  ow_ui_wait_for (window_shows ("issued while the wallet was locked"), 10,
+                  "the toast held for the unlock");
+  g_assert_false (window_shows ("could not be saved"));
+  g_assert_false (window_shows ("The wallet is locked."));
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_CARD), ==, 0);
+  ow_ui_screenshot (ow_ui_window_of ("stack"), "29-application-to-finish");
+  ow_ui_check_a11y ("main view with an application to finish");
+
+  ow_ui_click ("finish_button");
+  ow_ui_wait_for (ow_ui_find ("password_row") != NULL && ow_ui_find ("confirm_row") == NULL, 10,
+                  "the finish dialog");
+  ow_ui_screenshot (ow_ui_window_of ("password_row"), "30-finish-dialog");
+  ow_ui_check_a11y ("finish dialog");
+  ow_ui_type ("password_row", "000000");
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (label_contains ("error_label", "not the card password you chose"), 30,
+                  "the refusal of another card password");
+  g_assert_cmpint (gateway_answers ("/v1/wallet/card", "422"), ==, refused + 1);
+  g_assert_cmpstr (editable_text ("password_row"), ==, "");
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_CARD), ==, 0);
+
+  ow_ui_type ("password_row", OTHER_CARD_PASSWORD);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ow_ui_find ("finish_button") == NULL && count_vault (OW_VAULT_KIND_CARD) == 1,
+                  30, "the number stored");
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_APPLICATION), ==, 0);
+  ow_ui_wait_for (window_shows ("Your representative card is ready."), 20, "the card ready");
+}
+
+static void
+assert_number_revealed (void)
+{
+  g_autoptr(JsonObject) gateway_card = gateway_get ("/v1/wallet/card");
+  g_autofree char *shown = g_strdup_printf ("%.4s %.4s %.4s %.4s  CVC %s", T.other_number,
+                                            T.other_number + 4, T.other_number + 8,
+                                            T.other_number + 12, T.other_cvc);
+  g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_CARD, NULL);
+
+  g_assert_cmpstr (ids[0], ==, ot_json_string (gateway_card, "id"));
+  /* the gateway's own card, with the password chosen when applying */
+  ot_assert_card_balance (T.gw, T.other_number, OTHER_CARD_PASSWORD, 0, 0);
+  ow_ui_click ("reveal_button");
+  wait_label ("number_label", shown);
+  ow_ui_click ("reveal_button");
+  ow_ui_wait_for (!label_contains ("number_label", T.other_cvc), 10, "the number to hide");
+}
+
+/* A kept key the gateway does not know (it keeps an answer three days):
+ * sent again, it is a new application, which a user with a card is refused,
+ * and the wallet says plainly that the number cannot be shown. */
+static void
+finish_expired_application (void)
+{
+  g_autoptr(JsonObject) session = session_record ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_CARD, NULL);
+  AdwMessageDialog *message;
+
+  /* as on a computer whose application's answer is three days gone */
+  g_assert_true (ow_vault_remove (vault (), OW_VAULT_KIND_CARD, ids[0], &error));
+  g_assert_true (ow_pending_card_save (vault (), ot_json_string (session, "user"),
+                                       ot_json_string (session, "gateway"),
+                                       "an-application-the-gateway-forgot", &error));
+  g_assert_no_error (error);
+  gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL);
+  ow_ui_click ("finish_button");
+  ow_ui_type ("password_row", OTHER_CARD_PASSWORD);
+  ow_ui_click ("apply_button");
+  message = wait_message_dialog ("the message that the number cannot be shown");
+  g_assert_cmpstr (adw_message_dialog_get_heading (message), ==, "The Card Number Cannot Be Shown");
+  ow_ui_screenshot (GTK_WINDOW (message), "31-number-cannot-be-shown");
+  ow_ui_check_a11y ("the number cannot be shown");
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_APPLICATION), ==, 0);
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_CARD), ==, 0);
+  respond (message, "close");
+  g_assert_null (ow_ui_find ("finish_button"));
+}
+
+/* A second user applies for their card, and the wallet locks while the
+ * answer (the number and CVC, shown once) is on its way: nothing of it is
+ * kept or shown while locked, and after the unlock the application is
+ * finished with the card password chosen, under the key the wallet kept. */
+static void
+test_apply_while_locked (void)
+{
+  register_other_user ();
+  apply_and_lock ();
+  assert_nothing_while_locked ();
+  finish_application ();
+  assert_number_revealed ();
+  finish_expired_application ();
+}
+
 /* Every file under the temporary $HOME (the vault, the key database, the
  * settings keyfile, caches) searched for every secret the wallet held. */
 static void
@@ -2232,6 +2455,7 @@ test_no_secrets_on_disk (void)
 {
   g_autoptr(OwScan) scan = ow_scan_new ();
   g_autofree char *cvc_record = g_strdup_printf ("\"cvc\":\"%s\"", T.card_cvc);
+  g_autofree char *other_cvc_record = g_strdup_printf ("\"cvc\":\"%s\"", T.other_cvc);
   const char *dirs[] = { T.home, NULL };
 
   ow_application_lock (T.app);
@@ -2241,7 +2465,11 @@ test_no_secrets_on_disk (void)
   ow_scan_add_secret (scan, "card CVC", cvc_record);
   for (guint i = 0; i < T.tokens->len; i++)
     ow_scan_add_secret (scan, "a session token", g_ptr_array_index (T.tokens, i));
-  g_assert_cmpuint (T.tokens->len, ==, 6);
+  g_assert_cmpuint (T.tokens->len, ==, 7);
+  ow_scan_add_secret (scan, "second card number", T.other_number);
+  ow_scan_add_secret (scan, "second card CVC", other_cvc_record);
+  ow_scan_add_secret (scan, "second card password", OTHER_CARD_PASSWORD);
+  ow_scan_add_secret (scan, "card application key", T.pending_key);
   ow_scan_add_secret (scan, "credit card", CREDIT_CARD);
   ow_scan_add_secret (scan, "bank account", BANK_ACCOUNT_DIGITS);
   ow_scan_add_secret (scan, "declining card", OT_BANK_CARD_DECLINE);
@@ -2346,6 +2574,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
   g_test_add_func ("/wallet-gui/account", test_account);
+  g_test_add_func ("/wallet-gui/apply-while-locked", test_apply_while_locked);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
   status = g_test_run ();
 
@@ -2360,6 +2589,9 @@ main (int    argc,
   g_free (T.home);
   g_free (T.card_number);
   g_free (T.card_cvc);
+  g_free (T.other_number);
+  g_free (T.other_cvc);
+  ow_secret_free (T.pending_key);
   g_free (T.token);
   g_ptr_array_unref (T.tokens);
   return status;
