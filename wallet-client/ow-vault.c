@@ -384,15 +384,10 @@ set_pragmas (sqlite3  *db,
  * RESERVED lock: nothing is writing the file, which only the wallet
  * itself, holding it open, would be), and SQLite rolls it back before it
  * reads anything: page 1 in the file may then be half written, or all
- * zeros, and what counts is the file as the journal restores it. That is
- * built here in memory, as SQLite's pager plays a journal back
- * (pager_playback; the layout is in fileformat2.html, "The Rollback
- * Journal"): a first header that is not valid restores nothing; its
- * initial page count cuts or extends the file; then each header's records
- * (page number, page, checksum) are played until one is short, numbered 0
- * or the lock-byte page, or fails its checksum. */
-#define JOURNAL_MAGIC "\xd9\xd5\x05\xf9\x20\xa1\x63\xd7"
-#define JOURNAL_HEADER_SIZE 28
+ * zeros, and what counts is the file as the journal restores it. SQLite
+ * itself makes that, on copies of the two files in a folder of our own
+ * beside them, so the originals stay as they are until the file is judged
+ * ours; the rolled-back copy comes back in memory (sqlite3_serialize). */
 /* Our vault holds a few records: a file or journal this large is not one. */
 #define MAX_IMAGE_SIZE (64 * 1024 * 1024)
 
@@ -400,101 +395,6 @@ static guint32
 read_be32 (const guint8 *p)
 {
   return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
-}
-
-static gboolean
-is_power_of_two_in (guint32 value,
-                    guint32 low,
-                    guint32 high)
-{
-  return value >= low && value <= high && (value & (value - 1)) == 0;
-}
-
-/* SQLite's pager_cksum: the header's nonce plus every 200th byte. */
-static guint32
-journal_checksum (guint32       nonce,
-                  const guint8 *page,
-                  guint32       page_size)
-{
-  for (gint64 i = (gint64) page_size - 200; i > 0; i -= 200)
-    nonce += page[i];
-  return nonce;
-}
-
-/* Plays one header's @records back onto @image; FALSE when one ends the
- * playback of the whole journal. */
-static gboolean
-play_back_records (GByteArray   *image,
-                   const guint8 *journal,
-                   gsize         len,
-                   gsize        *offset,
-                   guint32       records,
-                   guint32       nonce,
-                   guint32       page_size)
-{
-  for (guint32 i = 0; i < records; i++)
-    {
-      const guint8 *record = journal + *offset;
-      guint32 page;
-
-      if (len - *offset < (gsize) page_size + 8)
-        return FALSE;
-      page = read_be32 (record);
-      if (page == 0 || page == 0x40000000 / page_size + 1 ||
-          journal_checksum (nonce, record + 4, page_size) != read_be32 (record + 4 + page_size))
-        return FALSE;
-      *offset += (gsize) page_size + 8;
-      if (page <= image->len / page_size)
-        memcpy (image->data + (gsize) (page - 1) * page_size, record + 4, page_size);
-    }
-  return TRUE;
-}
-
-static gboolean
-play_back (GByteArray    *image,
-           const guint8  *journal,
-           gsize          len,
-           const char    *path,
-           GError       **error)
-{
-  guint32 sector, page_size;
-  gsize size, old_len = image->len;
-  gsize offset = 0;
-
-  if (len < JOURNAL_HEADER_SIZE || memcmp (journal, JOURNAL_MAGIC, 8) != 0)
-    return TRUE;
-  sector = read_be32 (journal + 20);
-  page_size = read_be32 (journal + 24);
-  if (!is_power_of_two_in (page_size, 512, 65536) || !is_power_of_two_in (sector, 32, 65536))
-    return TRUE;
-
-  size = (gsize) read_be32 (journal + 16) * page_size;
-  if (size > MAX_IMAGE_SIZE)
-    {
-      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
-                   "%s is not an onepin vault: its journal restores more than a vault holds",
-                   path);
-      return FALSE;
-    }
-  g_byte_array_set_size (image, size);
-  if (size > old_len)
-    memset (image->data + old_len, 0, size - old_len);
-
-  while (offset + sector <= len && memcmp (journal + offset, JOURNAL_MAGIC, 8) == 0)
-    {
-      guint32 records = read_be32 (journal + offset + 8);
-      guint32 nonce = read_be32 (journal + offset + 12);
-
-      /* written without syncs: every record to the end of the journal */
-      if (records == G_MAXUINT32)
-        records = (len - sector) / ((gsize) page_size + 8);
-      offset += sector;
-      if (!play_back_records (image, journal, len, &offset, records, nonce, page_size))
-        break;
-      /* the next header begins on a sector boundary */
-      offset = (offset + sector - 1) / sector * sector;
-    }
-  return TRUE;
 }
 
 static gboolean
@@ -512,6 +412,53 @@ get_contents (const char  *path,
   return FALSE;
 }
 
+static gboolean
+copy_file (const char  *from,
+           const char  *to,
+           GError     **error)
+{
+  g_autofree char *data = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gsize len = 0;
+
+  if (!get_contents (from, &data, &len, error))
+    return FALSE;
+  if (g_file_set_contents_full (to, data, len, G_FILE_SET_CONTENTS_NONE, 0600, &local_error))
+    return TRUE;
+  g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED, "Cannot copy %s: %s", from,
+               local_error->message);
+  return FALSE;
+}
+
+/* Rolls the copy @copy back (its journal beside it) and serializes it. */
+static GBytes *
+roll_back_copy (const char  *copy,
+                GError     **error)
+{
+  sqlite3 *db = NULL;
+  sqlite3_int64 size = 0;
+  unsigned char *data = NULL;
+  int rc = sqlite3_open_v2 (copy, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+
+  /* the first read plays the journal back */
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec (db, "PRAGMA schema_version", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    data = sqlite3_serialize (db, "main", &size, 0);
+  if (rc != SQLITE_OK || (data == NULL && size > 0))
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
+                   "vault.db is not an onepin vault: its journal does not roll back (%s)",
+                   db ? sqlite3_errmsg (db) : "out of memory");
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_close (db);
+  if (data == NULL)
+    return g_bytes_new (NULL, 0);
+  return g_bytes_new_with_free_func (data, (gsize) size, sqlite3_free, data);
+}
+
 /* vault.db as SQLite reads it, in *image when a hot journal is beside it
  * (NULL when not: the file is read as it is). SQLite deletes a journal
  * beside a file of no bytes, which stays empty. */
@@ -520,12 +467,15 @@ read_rolled_back (const char  *path,
                   GBytes     **image,
                   GError     **error)
 {
+  static const char *const leftovers[] = { "", "-journal", "-wal", "-shm" };
   g_autofree char *journal_path = g_strconcat (path, "-journal", NULL);
-  g_autofree char *journal = NULL;
-  g_autofree char *data = NULL;
-  g_autoptr(GByteArray) bytes = NULL;
-  gsize journal_len, len;
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *scratch = g_build_filename (folder, ".check-XXXXXX", NULL);
+  g_autofree char *copy = NULL;
+  g_autofree char *copy_journal = NULL;
   GStatBuf st, journal_st;
+  char first = 0;
+  int fd;
 
   *image = NULL;
   if (g_stat (journal_path, &journal_st) != 0 || journal_st.st_size == 0 ||
@@ -537,18 +487,33 @@ read_rolled_back (const char  *path,
                    "%s is not an onepin vault: it or its journal is larger than a vault", path);
       return FALSE;
     }
-  if (!get_contents (journal_path, &journal, &journal_len, error))
-    return FALSE;
-  if (journal_len == 0 || journal[0] == 0)
-    return TRUE;
+  fd = g_open (journal_path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || read (fd, &first, 1) != 1 || first == 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      return TRUE;
+    }
+  close (fd);
 
-  if (!get_contents (path, &data, &len, error))
-    return FALSE;
-  bytes = g_byte_array_new_take ((guint8 *) g_steal_pointer (&data), len);
-  if (!play_back (bytes, (const guint8 *) journal, journal_len, path, error))
-    return FALSE;
-  *image = g_byte_array_free_to_bytes (g_steal_pointer (&bytes));
-  return TRUE;
+  if (g_mkdtemp_full (scratch, 0700) == NULL)
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED,
+                   "Cannot make a folder beside %s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  copy = g_build_filename (scratch, "vault.db", NULL);
+  copy_journal = g_strconcat (copy, "-journal", NULL);
+  if (copy_file (path, copy, error) && copy_file (journal_path, copy_journal, error))
+    *image = roll_back_copy (copy, error);
+  for (guint i = 0; i < G_N_ELEMENTS (leftovers); i++)
+    {
+      g_autofree char *leftover = g_strconcat (copy, leftovers[i], NULL);
+
+      g_unlink (leftover);
+    }
+  g_rmdir (scratch);
+  return *image != NULL;
 }
 
 /* The first bytes of vault.db (of @image, the file rolled back, if any),
