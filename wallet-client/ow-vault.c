@@ -379,32 +379,191 @@ set_pragmas (sqlite3  *db,
   return exec_sql (db, "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;", error);
 }
 
-/* The version vault.db's header (its first 100 bytes) says, read with
- * plain file I/O; *empty for a file of no bytes. */
+/* A rollback journal beside vault.db (vault.db-journal) is hot when it is
+ * not empty and its first byte is not 0 (and no connection holds the
+ * RESERVED lock: nothing is writing the file, which only the wallet
+ * itself, holding it open, would be), and SQLite rolls it back before it
+ * reads anything: page 1 in the file may then be half written, or all
+ * zeros, and what counts is the file as the journal restores it. SQLite
+ * itself makes that, on copies of the two files in a folder of our own
+ * beside them, so the originals stay as they are until the file is judged
+ * ours; the rolled-back copy comes back in memory (sqlite3_serialize). */
+/* Our vault holds a few records: a file or journal this large is not one. */
+#define MAX_IMAGE_SIZE (64 * 1024 * 1024)
+
+static guint32
+read_be32 (const guint8 *p)
+{
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
+}
+
+static gboolean
+get_contents (const char  *path,
+              char       **data,
+              gsize       *len,
+              GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (g_file_get_contents (path, data, len, &local_error))
+    return TRUE;
+  g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED, "Cannot read %s: %s", path,
+               local_error->message);
+  return FALSE;
+}
+
+static gboolean
+copy_file (const char  *from,
+           const char  *to,
+           GError     **error)
+{
+  g_autofree char *data = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gsize len = 0;
+
+  if (!get_contents (from, &data, &len, error))
+    return FALSE;
+  if (g_file_set_contents_full (to, data, len, G_FILE_SET_CONTENTS_NONE, 0600, &local_error))
+    return TRUE;
+  g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED, "Cannot copy %s: %s", from,
+               local_error->message);
+  return FALSE;
+}
+
+/* Rolls the copy @copy back (its journal beside it) and serializes it. */
+static GBytes *
+roll_back_copy (const char  *copy,
+                GError     **error)
+{
+  sqlite3 *db = NULL;
+  sqlite3_int64 size = 0;
+  unsigned char *data = NULL;
+  int rc = sqlite3_open_v2 (copy, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+
+  /* the first read plays the journal back */
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec (db, "PRAGMA schema_version", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    data = sqlite3_serialize (db, "main", &size, 0);
+  if (rc != SQLITE_OK || (data == NULL && size > 0))
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
+                   "vault.db is not an onepin vault: its journal does not roll back (%s)",
+                   db ? sqlite3_errmsg (db) : "out of memory");
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_close (db);
+  if (data == NULL)
+    return g_bytes_new (NULL, 0);
+  return g_bytes_new_with_free_func (data, (gsize) size, sqlite3_free, data);
+}
+
+/* vault.db as SQLite reads it, in *image when a hot journal is beside it
+ * (NULL when not: the file is read as it is). SQLite deletes a journal
+ * beside a file of no bytes, which stays empty. */
+static gboolean
+read_rolled_back (const char  *path,
+                  GBytes     **image,
+                  GError     **error)
+{
+  static const char *const leftovers[] = { "", "-journal", "-wal", "-shm" };
+  g_autofree char *journal_path = g_strconcat (path, "-journal", NULL);
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *scratch = g_build_filename (folder, ".check-XXXXXX", NULL);
+  g_autofree char *copy = NULL;
+  g_autofree char *copy_journal = NULL;
+  GStatBuf st, journal_st;
+  char first = 0;
+  int fd;
+
+  *image = NULL;
+  if (g_stat (journal_path, &journal_st) != 0 || journal_st.st_size == 0 ||
+      g_stat (path, &st) != 0 || st.st_size == 0)
+    return TRUE;
+  if (journal_st.st_size > MAX_IMAGE_SIZE || st.st_size > MAX_IMAGE_SIZE)
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_NOT_VAULT,
+                   "%s is not an onepin vault: it or its journal is larger than a vault", path);
+      return FALSE;
+    }
+  fd = g_open (journal_path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || read (fd, &first, 1) != 1 || first == 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      return TRUE;
+    }
+  close (fd);
+
+  if (g_mkdtemp_full (scratch, 0700) == NULL)
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED,
+                   "Cannot make a folder beside %s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  copy = g_build_filename (scratch, "vault.db", NULL);
+  copy_journal = g_strconcat (copy, "-journal", NULL);
+  if (copy_file (path, copy, error) && copy_file (journal_path, copy_journal, error))
+    *image = roll_back_copy (copy, error);
+  for (guint i = 0; i < G_N_ELEMENTS (leftovers); i++)
+    {
+      g_autofree char *leftover = g_strconcat (copy, leftovers[i], NULL);
+
+      g_unlink (leftover);
+    }
+  g_rmdir (scratch);
+  return *image != NULL;
+}
+
+/* The first bytes of vault.db (of @image, the file rolled back, if any),
+ * *got of them, read with plain file I/O. */
+static gboolean
+read_first_bytes (const char  *path,
+                  GBytes      *image,
+                  guint8      *header,
+                  gsize        size,
+                  gsize       *got,
+                  GError     **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) in = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (image != NULL)
+    {
+      *got = MIN (size, g_bytes_get_size (image));
+      memcpy (header, g_bytes_get_data (image, NULL), *got);
+      return TRUE;
+    }
+
+  in = g_file_read (file, NULL, &local_error);
+  if (in == NULL ||
+      !g_input_stream_read_all (G_INPUT_STREAM (in), header, size, got, NULL, &local_error))
+    {
+      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED, "Cannot read %s: %s",
+                   path, local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The version vault.db's header (its first 100 bytes) says; *empty for a
+ * file of no bytes. */
 static gboolean
 read_file_header (const char  *path,
+                  GBytes      *image,
                   gboolean    *empty,
                   gint32      *version,
                   gboolean    *rollback_mode,
                   GError     **error)
 {
   static const char magic[16] = "SQLite format 3";
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GFileInputStream) in = NULL;
-  g_autoptr(GError) local_error = NULL;
   guint8 header[100];
-  guint32 be;
   gsize got = 0;
 
-  in = g_file_read (file, NULL, &local_error);
-  if (in == NULL ||
-      !g_input_stream_read_all (G_INPUT_STREAM (in), header, sizeof header, &got, NULL,
-                                &local_error))
-    {
-      g_set_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_FAILED, "Cannot read %s: %s",
-                   path, local_error->message);
-      return FALSE;
-    }
+  if (!read_first_bytes (path, image, header, sizeof header, &got, error))
+    return FALSE;
 
   *empty = got == 0;
   if (*empty)
@@ -416,8 +575,7 @@ read_file_header (const char  *path,
       return FALSE;
     }
 
-  memcpy (&be, header + 60, sizeof be);
-  *version = (gint32) GUINT32_FROM_BE (be);
+  *version = (gint32) read_be32 (header + 60);
   /* the file format's write and read versions: 1 is a rollback journal,
    * 2 a write-ahead log */
   *rollback_mode = header[18] == 1 && header[19] == 1;
@@ -433,11 +591,14 @@ read_file_header (const char  *path,
  * file in log mode, means another program wrote it, possibly a newer
  * wallet whose version change is still in the log (the header shows the
  * old one until the log is merged), so at our version it counts as newer.
- * A hot rollback journal (vault.db-journal) is rolled back by SQLite, as
- * by any reader: what our own interrupted creation leaves. *empty: a file
- * of no bytes (SQLite itself drops a log beside one). */
+ * With a hot rollback journal the header judged is @image's, the file as
+ * the rollback leaves it (read_rolled_back): what our own interrupted
+ * creation left is empty, and a newer wallet's interrupted change of
+ * format is ours again. *empty: a file of no bytes (SQLite itself drops a
+ * log or a journal beside one). */
 static gboolean
 check_header (const char  *path,
+              GBytes      *image,
               gboolean    *empty,
               GError     **error)
 {
@@ -445,7 +606,7 @@ check_header (const char  *path,
   gint32 version = 0;
   gboolean rollback_mode = FALSE;
 
-  if (!read_file_header (path, empty, &version, &rollback_mode, error))
+  if (!read_file_header (path, image, empty, &version, &rollback_mode, error))
     return FALSE;
   if (*empty)
     return TRUE;
@@ -563,7 +724,7 @@ check_records (sqlite3     *db,
  * an interrupted creation leaves (*empty): nothing was ever stored in it.
  * Anything else (a newer wallet's vault, another program's file) is
  * refused, and neither read nor written. check_header has passed the file
- * first; SQLite reads it as a hot journal beside it, if any, leaves it. */
+ * first. */
 static gboolean
 check_format (sqlite3     *db,
               const char  *path,
@@ -594,9 +755,76 @@ check_format (sqlite3     *db,
   return FALSE;
 }
 
+/* A read-only connection to vault.db as SQLite would read it: to @image,
+ * the file rolled back in memory, when a hot journal is beside it (a
+ * read-only connection to the file itself refuses to read it then, with
+ * SQLITE_READONLY_ROLLBACK). Nothing is written through it, so a file
+ * check_format refuses is left as it was, journal and all. */
+static sqlite3 *
+open_read_only (const char  *path,
+                GBytes      *image,
+                GError     **error)
+{
+  sqlite3 *db = NULL;
+  int rc;
+
+  if (image == NULL)
+    rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
+  else if ((rc = sqlite3_open_v2 (":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                                  NULL)) == SQLITE_OK)
+    {
+      gsize size = g_bytes_get_size (image);
+      unsigned char *copy = sqlite3_malloc64 (MAX (size, 1));
+
+      if (copy == NULL)
+        rc = SQLITE_NOMEM;
+      else
+        {
+          memcpy (copy, g_bytes_get_data (image, NULL), size);
+          /* frees copy, even when it fails */
+          rc = sqlite3_deserialize (db, "main", copy, size, size,
+                                    SQLITE_DESERIALIZE_FREEONCLOSE |
+                                    SQLITE_DESERIALIZE_READONLY);
+        }
+    }
+
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (error, db, "Cannot open vault.db");
+      sqlite3_close (db);
+      return NULL;
+    }
+  return db;
+}
+
+/* Judges vault.db read-only (check_header, then check_format through
+ * open_read_only). *empty: there is no vault yet. */
+static gboolean
+judge_file (const char  *path,
+            gboolean    *empty,
+            GError     **error)
+{
+  g_autoptr(GBytes) image = NULL;
+  sqlite3 *db;
+  gboolean accepted;
+
+  if (!read_rolled_back (path, &image, error) || !check_header (path, image, empty, error))
+    return FALSE;
+  if (*empty)
+    return TRUE;
+
+  db = open_read_only (path, image, error);
+  if (db == NULL)
+    return FALSE;
+  accepted = check_format (db, path, empty, error);
+  sqlite3_close (db);
+  return accepted;
+}
+
 /* Opens vault.db if the folder holds one of ours. With none, or an empty
- * one (check_header, check_format), self->db stays NULL: there is no vault
- * yet. */
+ * one (judge_file), self->db stays NULL: there is no vault yet. Only a
+ * file judged ours is opened read-write, which rolls back a hot journal
+ * beside it; check_format reads it again as rolled back. */
 static gboolean
 open_existing_db (OwVault  *self,
                   GError  **error)
@@ -606,7 +834,7 @@ open_existing_db (OwVault  *self,
 
   if (!g_file_test (self->db_path, G_FILE_TEST_EXISTS))
     return TRUE;
-  if (!check_header (self->db_path, &empty, error))
+  if (!judge_file (self->db_path, &empty, error))
     return FALSE;
   if (empty)
     return TRUE;

@@ -706,6 +706,142 @@ test_newer_format_logged (Fixture       *f,
     }
 }
 
+/* Copies @path and its rollback journal into @dest (a folder) as a crash in
+ * the middle of @sql's transaction leaves them: SQLite writes pages into
+ * the file before the commit when its cache is this small, and the journal
+ * holds what they were. The transaction is then rolled back. */
+static void
+copy_mid_transaction (const char *path,
+                      const char *sql,
+                      const char *dest)
+{
+  const char *filler = "CREATE TABLE filler (b BLOB);"
+                       "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                       " WHERE i < 200) INSERT INTO filler SELECT randomblob (500) FROM n;";
+  const char *suffix[] = { "", "-journal" };
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "PRAGMA cache_size = 2; BEGIN;", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, filler, NULL, NULL, NULL), ==, SQLITE_OK);
+  for (guint i = 0; i < G_N_ELEMENTS (suffix); i++)
+    {
+      g_autofree char *from = g_strconcat (path, suffix[i], NULL);
+      g_autofree char *name = g_strconcat ("vault.db", suffix[i], NULL);
+      g_autofree char *to = g_build_filename (dest, name, NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (from, &data, &len, NULL));
+      g_assert_cmpuint (len, >, 0);
+      g_assert_true (g_file_set_contents (to, data, len, NULL));
+    }
+  g_assert_cmpint (sqlite3_exec (db, "ROLLBACK;", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* Leaves vault.db and its journal as a crash in the middle of @sql's
+ * transaction on it would (copy_mid_transaction). */
+static void
+crash_mid_transaction (Fixture    *f,
+                       const char *sql)
+{
+  g_autofree char *parent = g_path_get_dirname (f->dir);
+  g_autofree char *scratch = g_build_filename (parent, "scratch", NULL);
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+  const char *names[] = { "vault.db", "vault.db-journal" };
+
+  g_assert_cmpint (g_mkdir_with_parents (scratch, 0700), ==, 0);
+  copy_mid_transaction (path, sql, scratch);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *from = g_build_filename (scratch, names[i], NULL);
+      g_autofree char *to = g_build_filename (f->dir, names[i], NULL);
+
+      g_assert_cmpint (g_rename (from, to), ==, 0);
+    }
+}
+
+/* A power loss during the first commit of our own creation: vault.db has
+ * pages, page 1 still all zeros, and a hot journal saying the file had
+ * none. SQLite rolls that back to an empty file: there is no vault yet,
+ * and creating one starts over. */
+static void
+test_hot_journal_empty (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *parent = g_path_get_dirname (f->dir);
+  g_autofree char *scratch = g_build_filename (parent, "scratch.db", NULL);
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+  g_autofree char *head = NULL;
+
+  create (f);
+  g_clear_object (&f->vault);
+  g_assert_true (g_file_set_contents (scratch, "", 0, NULL));
+  copy_mid_transaction (scratch, "CREATE TABLE records (kind TEXT, id TEXT, sealed BLOB,"
+                                 " updated_at INTEGER, PRIMARY KEY (kind, id)) WITHOUT ROWID;"
+                                 "PRAGMA user_version = 1;", f->dir);
+  g_assert_true (g_file_get_contents (path, &head, NULL, NULL));
+  g_assert_cmpint (head[0], ==, '\0');
+
+  assert_starts_over (f);
+}
+
+/* A newer wallet that lost power while it changed the format: vault.db's
+ * header already says 2, and the journal beside it holds page 1 as it was.
+ * The rollback restores our format, so the vault opens as it was. */
+static void
+test_hot_journal_newer (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+  g_autofree char *journal = g_build_filename (f->dir, "vault.db-journal", NULL);
+  g_autofree char *bytes = NULL;
+  gsize len;
+
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  g_clear_object (&f->vault);
+
+  crash_mid_transaction (f, "PRAGMA user_version = 2;");
+  /* page 1 written before the commit, as the cache could have */
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_cmpuint (len, >, 100);
+  bytes[63] = 2;
+  g_assert_true (g_file_set_contents (path, bytes, len, NULL));
+
+  reopen (f);
+  unlock_ok (f);
+  assert_lookup (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+}
+
+/* Files refused only once rolled back are left as they are, with their
+ * journal: another program's database at version 0 in the middle of a
+ * transaction, and one of our vaults without its check record. */
+static void
+test_hot_journal_refused (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vault.db", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (f->dir, 0700), ==, 0);
+  write_db (path, "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');");
+  crash_mid_transaction (f, "INSERT INTO notes VALUES ('more');");
+  assert_refused (f, OW_VAULT_ERROR_NOT_VAULT, "is not an onepin vault");
+  ow_test_remove_tree (f->dir);
+
+  f->vault = ow_vault_new (f->dir, NULL);
+  create (f);
+  store (f, OW_VAULT_KIND_CARD, "card_1", CARD_NUMBER);
+  tamper (f, "DELETE FROM records WHERE kind = ?1 AND id = ?2", "vault", "check");
+  g_clear_object (&f->vault);
+  crash_mid_transaction (f, "DELETE FROM records;");
+  assert_refused (f, OW_VAULT_ERROR_NO_CHECK_RECORD, "no check record");
+}
+
 /* What creating a vault left when it was not one transaction yet and was
  * interrupted between the table and the check record: version 1, the
  * table, no record. Nothing was ever stored in it, so there is no vault
@@ -1082,6 +1218,9 @@ main (int    argc,
   ADD ("/vault/format/newer-logged", test_newer_format_logged);
   ADD ("/vault/format/no-check-record-empty", test_no_check_record_empty);
   ADD ("/vault/format/no-check-record-with-records", test_no_check_record_with_records);
+  ADD ("/vault/format/hot-journal-empty", test_hot_journal_empty);
+  ADD ("/vault/format/hot-journal-newer", test_hot_journal_newer);
+  ADD ("/vault/format/hot-journal-refused", test_hot_journal_refused);
   ADD ("/vault/async", test_async);
   ADD ("/vault/change-password-async", test_change_password_async);
   ADD ("/vault/no-plaintext-on-disk", test_no_plaintext_on_disk);
