@@ -175,7 +175,7 @@ test('a form with a field under another element gets nothing at all', async (env
   await inject(page.mainFrame());
   const shown = ['plain', 'veil', 'belowok'];
   const forms = ['plain', 'div', 'stack', 'veil', 'ghost', 'inert', 'pseudo', 'ring', 'shadow',
-                 'sneaky', 'below', 'belowok'];
+                 'sneaky', 'label', 'below', 'belowok'];
   const answers = [];
   for (const id of forms) {
     const answer = await fillForm(page, id);

@@ -536,9 +536,10 @@
 
   /* How opaque @el itself paints at (x, y): pictures, frames and SVG
    * shapes wholly, a box by its style. Text is not counted (a label or a
-   * placeholder written over the field); nor is the box of one of the
-   * field's own labels, its caption. */
-  function elementAlpha(el, x, y, caption, outsideOnly) {
+   * placeholder written over the field, such as a floating caption); the
+   * box of one of the field's own labels is, like any other: a page's
+   * label can be drawn over the field it names. */
+  function elementAlpha(el, x, y, outsideOnly) {
     const style = styleOf(el);
     if (style.visibility !== 'visible')
       return 0;
@@ -547,7 +548,7 @@
     if (!outsideOnly && contains(rect, x, y) &&
         (CONTENT_ELEMENTS.has(el.localName) || (el.namespaceURI === SVG_NS && el.localName !== 'svg')))
       alpha = 1;
-    else if (!caption)
+    else
       alpha = boxAlpha(style, rect, x, y, outsideOnly);
     return alpha && alpha * drawnOpacity(el);
   }
@@ -672,7 +673,6 @@
    * Not hit at all (outside an open modal dialog, under what clips it),
    * it is hidden. */
   function hiddenAt(target, unseen, x, y) {
-    const captions = new Set(target.labels || []);
     let clear = 1;
     const top = topAt(target.ownerDocument, x, y);
     if (!top || !isDescendant(top, target)) {
@@ -682,7 +682,7 @@
         return 1;
       for (const el of stack.slice(0, index)) {
         if (!isDescendant(target, el))
-          clear *= 1 - elementAlpha(el, x, y, captions.has(el), false);
+          clear *= 1 - elementAlpha(el, x, y, false);
         for (const pseudo of PSEUDOS)
           if (!unseen.some((u) => u.el === el && u.pseudo === pseudo))
             clear *= 1 - pseudoAlpha(el, pseudo, target, x, y);
@@ -694,7 +694,7 @@
       if (pseudo) {
         clear *= 1 - pseudoAlpha(el, pseudo, target, x, y);
       } else if (!isDescendant(target, el)) {
-        const alpha = elementAlpha(el, x, y, captions.has(el), !hidden);
+        const alpha = elementAlpha(el, x, y, !hidden);
         if (alpha && paintsAbove(paintNode(el, null), paintNode(target, null)))
           clear *= 1 - alpha;
       }
