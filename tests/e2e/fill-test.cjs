@@ -175,10 +175,16 @@ test('a form with a field under another element gets nothing at all', async (env
   await inject(page.mainFrame());
   const shown = ['plain', 'veil', 'belowok'];
   const forms = ['plain', 'div', 'stack', 'veil', 'ghost', 'inert', 'pseudo', 'ring', 'shadow',
-                 'sneaky', 'label', 'below', 'belowok'];
+                 'sneaky', 'label', 'stroke', 'image', 'letter', 'line', 'backdrop', 'below',
+                 'belowok'];
   const answers = [];
   for (const id of forms) {
+    const popover = id === 'backdrop';
+    if (popover)
+      await page.evaluate(() => document.getElementById('veiled').showPopover());
     const answer = await fillForm(page, id);
+    if (popover)
+      await page.evaluate(() => document.getElementById('veiled').hidePopover());
     answers.push([id, answer.count, answer.filled.length, answer.refused]);
   }
   assert.deepStrictEqual(answers, forms.map((id) => (shown.includes(id) ? [id, 2, 2, null]

@@ -259,16 +259,39 @@
   const CONTENT_ELEMENTS = new Set(['img', 'picture', 'video', 'canvas', 'iframe', 'frame',
                                     'embed', 'object']);
   const SVG_NS = 'http://www.w3.org/2000/svg';
+  const HTML_NS = 'http://www.w3.org/1999/xhtml';
   const PSEUDOS = ['::before', '::after'];
+  /* Pseudo-elements of text: the part of their element's lines they style
+   * has no box any API gives. */
+  const TEXT_PSEUDOS = ['::first-letter', '::first-line'];
+  /* The pointer-events with which hit testing finds all an SVG shape paints. */
+  const SVG_HIT_ALL = /^(auto|visiblePainted|painted|visible|all)$/;
+
+  function isContent(el) {
+    return CONTENT_ELEMENTS.has(el.localName) ||
+           (el.localName === 'input' && el.type === 'image') ||
+           (el.namespaceURI === SVG_NS && el.localName !== 'svg');
+  }
+
+  function paintsBackground(style) {
+    return alphaOf(style.backgroundColor) > 0 ||
+           (style.backgroundImage && style.backgroundImage !== 'none');
+  }
 
   /* @el's shadow root, open or (where the browser lets an extension see
-   * it) closed. */
+   * it) closed. Only HTML elements have one: openOrClosedShadowRoot()
+   * throws on any other (an SVG shape). */
   function shadowRootOf(el) {
     if (el.shadowRoot)
       return el.shadowRoot;
     const dom = global.chrome && global.chrome.dom;
-    return dom && typeof dom.openOrClosedShadowRoot === 'function'
-      ? dom.openOrClosedShadowRoot(el) || null : null;
+    if (!dom || typeof dom.openOrClosedShadowRoot !== 'function' || el.namespaceURI !== HTML_NS)
+      return null;
+    try {
+      return dom.openOrClosedShadowRoot(el) || null;
+    } catch (e) {
+      return null;
+    }
   }
 
   function isDescendant(el, ancestor) {
@@ -282,19 +305,26 @@
 
   /* Collects, under @root, what may paint where hit testing does not
    * look: elements that are pointer-events:none or inert (with their
-   * ::before and ::after), ::before and ::after that are, and elements
-   * with an outline or an outer shadow. Not the options of selects, drawn
-   * in a list of their own. */
-  function collectUnseen(root, inertAbove, out) {
+   * ::before and ::after), SVG shapes hit only where they are stroked or
+   * filled, ::before and ::after that are pointer-events:none, any
+   * ::first-letter or ::first-line with a background, and elements with
+   * an outline or an outer shadow. Not the options of selects, drawn in a
+   * list of their own. */
+  function collectUnseen(root, inertAbove, out, textStyled = stylesTextPseudos(root)) {
     for (let el = root.firstElementChild; el; el = el.nextElementSibling) {
       const view = el.ownerDocument.defaultView;
       const style = view.getComputedStyle(el);
       if (style.display === 'none')
         continue;
       const inert = inertAbove || el.hasAttribute('inert');
-      const unseen = inert || style.pointerEvents === 'none';
+      const unseen = inert || style.pointerEvents === 'none' ||
+                     (el.namespaceURI === SVG_NS && !SVG_HIT_ALL.test(style.pointerEvents));
       if (unseen || style.outlineStyle !== 'none' || style.boxShadow !== 'none')
         out.push({ el, pseudo: null, unseen, reach: reachOf(style) });
+      if (textStyled && el.firstChild && el.namespaceURI !== SVG_NS)
+        for (const pseudo of TEXT_PSEUDOS)
+          if (paintsBackground(view.getComputedStyle(el, pseudo)))
+            out.push({ el, pseudo, unseen: true, reach: 0 });
       for (const pseudo of PSEUDOS) {
         const ps = view.getComputedStyle(el, pseudo);
         if (!/^(none|normal)$/.test(ps.content) && (inert || ps.pointerEvents === 'none'))
@@ -302,11 +332,31 @@
       }
       const shadow = shadowRootOf(el);
       if (shadow)
-        collectUnseen(shadow, inert, out);
+        collectUnseen(shadow, inert, out, stylesTextPseudos(shadow));
       if (el.localName !== 'select')
-        collectUnseen(el, inert, out);
+        collectUnseen(el, inert, out, textStyled);
     }
     return out;
+  }
+
+  /* Whether a style sheet of @root (a document or shadow root) may style
+   * a ::first-letter or ::first-line: asking each element for them would
+   * double the walk. A sheet that cannot be read (of another origin) may. */
+  function stylesTextPseudos(root) {
+    const mentions = (sheet) => {
+      let rules;
+      try {
+        rules = sheet.cssRules;
+      } catch (e) {
+        return true;
+      }
+      for (const rule of rules)
+        if ((rule.styleSheet && mentions(rule.styleSheet)) || /:first-l(etter|ine)/i.test(rule.cssText))
+          return true;
+      return false;
+    };
+    return Array.from(root.styleSheets || []).concat(Array.from(root.adoptedStyleSheets || []))
+      .some(mentions);
   }
 
   /* How far outside its box an element of @style paints: outline, outer
@@ -433,9 +483,10 @@
     return position & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
   }
 
-  /* Whether @node is painted after (over) @target. */
-  function paintsAbove(node, target) {
-    const pa = paintPath(node, false);
+  /* Whether @node (@inline: its inline content) is painted after (over)
+   * @target. */
+  function paintsAbove(node, target, inline) {
+    const pa = paintPath(node, !!inline);
     const pb = paintPath(target, true);
     let i = 0;
     while (i < pa.length && i < pb.length && pa[i].node.el === pb[i].node.el &&
@@ -545,8 +596,7 @@
       return 0;
     const rect = rectAt(el, x, y);
     let alpha = 0;
-    if (!outsideOnly && contains(rect, x, y) &&
-        (CONTENT_ELEMENTS.has(el.localName) || (el.namespaceURI === SVG_NS && el.localName !== 'svg')))
+    if (!outsideOnly && contains(rect, x, y) && isContent(el))
       alpha = 1;
     else
       alpha = boxAlpha(style, rect, x, y, outsideOnly);
@@ -639,6 +689,49 @@
     return alpha * parseFloat(ps.opacity) * drawnOpacity(el);
   }
 
+  /* Where the ::first-letter or ::first-line of @el may be drawn: its box
+   * and what overflows it (a floated first letter with padding reaches
+   * past a box of no height). */
+  function textPseudoBox(el) {
+    const r = el.getBoundingClientRect();
+    return { left: r.left, top: r.top, right: r.left + Math.max(r.width, el.scrollWidth),
+             bottom: r.top + Math.max(r.height, el.scrollHeight) };
+  }
+
+  /* How opaque @el's ::first-letter or ::first-line paints at (x, y), if
+   * its element's line is drawn over @target: all of its background,
+   * anywhere its element may draw it. */
+  function textPseudoAlpha(el, pseudo, target, x, y) {
+    const ps = el.ownerDocument.defaultView.getComputedStyle(el, pseudo);
+    if (!contains(textPseudoBox(el), x, y) || styleOf(el).visibility !== 'visible')
+      return 0;
+    const alpha = ps.backgroundImage && ps.backgroundImage !== 'none' ? 1 : alphaOf(ps.backgroundColor);
+    if (!alpha || !paintsAbove(paintNode(el, null), paintNode(target, null), true))
+      return 0;
+    return alpha * drawnOpacity(el);
+  }
+
+  /* How opaque the ::backdrop of the elements in @el's document's top
+   * layer (an open modal dialog or popover, a fullscreen element) is over
+   * @el: it covers all the window but what is inside its element. */
+  function backdropAlpha(el) {
+    let top = [];
+    try {
+      top = el.ownerDocument.querySelectorAll(':modal, :popover-open, :fullscreen');
+    } catch (e) {
+      return 0;
+    }
+    let clear = 1;
+    for (const t of top) {
+      if (isDescendant(el, t))
+        continue;
+      const ps = t.ownerDocument.defaultView.getComputedStyle(t, '::backdrop');
+      const alpha = ps.backgroundImage && ps.backgroundImage !== 'none' ? 1 : alphaOf(ps.backgroundColor);
+      clear *= 1 - alpha * (parseFloat(ps.opacity) || 0);
+    }
+    return 1 - clear;
+  }
+
   /* The elements at (x, y) of @root, topmost first, with the content of
    * shadow hosts put before the host (elementsFromPoint() gives only the
    * host of what is inside). */
@@ -691,7 +784,9 @@
     for (const { el, pseudo, unseen: hidden } of unseen) {
       if (el === target || isDescendant(el, target))
         continue;
-      if (pseudo) {
+      if (TEXT_PSEUDOS.includes(pseudo)) {
+        clear *= 1 - textPseudoAlpha(el, pseudo, target, x, y);
+      } else if (pseudo) {
         clear *= 1 - pseudoAlpha(el, pseudo, target, x, y);
       } else if (!isDescendant(target, el)) {
         const alpha = elementAlpha(el, x, y, !hidden);
@@ -777,12 +872,14 @@
     /* what hit testing does not see, near the field */
     const near = chain.map(({ el: e, dx, dy }) => unseenOf(e.ownerDocument).filter((u) => {
       if (u.rect === undefined)
-        u.rect = u.pseudo ? pseudoBox(u.el, u.pseudo, e.ownerDocument.defaultView.getComputedStyle(u.el, u.pseudo))
+        u.rect = TEXT_PSEUDOS.includes(u.pseudo) ? textPseudoBox(u.el)
+               : u.pseudo ? pseudoBox(u.el, u.pseudo, e.ownerDocument.defaultView.getComputedStyle(u.el, u.pseudo))
                           : u.el.getBoundingClientRect();
       const r = u.rect;
       return r && r.left - u.reach < box.right - dx && r.right + u.reach >= box.left - dx &&
              r.top - u.reach < box.bottom - dy && r.bottom + u.reach >= box.top - dy;
     }));
+    const backdrops = chain.map(({ el: e }) => backdropAlpha(e));
     let covered = 0;
     for (let i = 0; i < GRID_COLUMNS; i++)
       for (let j = 0; j < GRID_ROWS; j++) {
@@ -790,7 +887,7 @@
         const y = box.top + (j + 0.5) * (box.bottom - box.top) / GRID_ROWS;
         let clear = 1;
         chain.forEach(({ el: e, dx, dy }, k) => {
-          clear *= 1 - hiddenAt(e, near[k], x - dx, y - dy);
+          clear *= (1 - backdrops[k]) * (1 - hiddenAt(e, near[k], x - dx, y - dy));
         });
         if (1 - clear >= HIDING_ALPHA)
           covered++;
