@@ -24,8 +24,9 @@
  *     ancestor's, clipped away, under 8 px, off the page, or in a frame
  *     that is), disabled or read-only;
  *   - a number, CVC or name into a <select>;
- *   - anything at all when one of the fields is covered by another element
- *     (refused "covered-field").
+ *   - anything at all when one of the fields is out of view (refused
+ *     "out-of-view": nothing is scrolled, the user scrolls) or covered by
+ *     another element (refused "covered-field").
  */
 (function (global) {
   'use strict';
@@ -152,8 +153,9 @@
    * parent with overflow:hidden hides its child, which keeps its own
    * size). A scrolling box only needs to be big enough to scroll in; the
    * page's own scrolling is judged by visible(). With @scrolled, what the
-   * scrolling boxes show as they are scrolled now. */
-  function unclippedBox(el, scrolled) {
+   * scrolling boxes show as they are scrolled now; with @scrollOnly, only
+   * that (not what overflow:hidden, clip-path or masks leave). */
+  function unclippedBox(el, scrolled, scrollOnly) {
     const doc = el.ownerDocument;
     const r = el.getBoundingClientRect();
     let box = { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
@@ -164,7 +166,8 @@
       if (style.display === 'contents')
         continue;
       const rect = e === el ? r : e.getBoundingClientRect();
-      box = clipPathBox(style, rect, box, /^(absolute|fixed)$/.test(style.position));
+      if (!scrollOnly)
+        box = clipPathBox(style, rect, box, /^(absolute|fixed)$/.test(style.position));
       if (!box || e === el || e === doc.body || e === doc.documentElement ||
           style.display === 'inline')
         continue;
@@ -183,10 +186,10 @@
       for (const [axis, low, high] of [['X', 'left', 'right'], ['Y', 'top', 'bottom']]) {
         const overflow = style['overflow' + axis];
         const scrolling = overflow === 'auto' || overflow === 'scroll';
-        if (overflow === 'hidden' || overflow === 'clip' || (scrolled && scrolling)) {
+        if ((!scrollOnly && (overflow === 'hidden' || overflow === 'clip')) || (scrolled && scrolling)) {
           box[low] = Math.max(box[low], inner[low]);
           box[high] = Math.min(box[high], inner[high]);
-        } else if (scrolling && inner[high] - inner[low] < MIN_SIZE) {
+        } else if (scrolling && !scrollOnly && inner[high] - inner[low] < MIN_SIZE) {
           box = null;
           break;
         }
@@ -231,9 +234,8 @@
    * page must not learn a card by drawing a box over the CVC. Everything
    * here only reads the page: no attribute, style or node is changed (a
    * page's custom elements and mutation observers would see it, and could
-   * put back what hides the field), only the windows and scrolling boxes
-   * are scrolled to bring a field into view, and back, with no page script
-   * running in between.
+   * put back what hides the field), and nothing is scrolled: a field must
+   * be in view already, as the user sees it.
    *
    * The value of a field is drawn in its content box, so that is where it
    * must show: brand logos, hint icons and floating labels sit in its
@@ -828,8 +830,9 @@
   /* Where @el's value is drawn, as its window shows it now, in the top
    * window's coordinates: its content box (or the middle line of a field
    * whose padding leaves none), less what clips it, scrolling boxes and
-   * each window's viewport included. Null when nothing of it shows. */
-  function valueBox(el, chain) {
+   * each window's viewport included (@scrollOnly: only those). Null when
+   * nothing of it shows. */
+  function valueBox(el, chain, scrollOnly) {
     const r = el.getBoundingClientRect();
     const style = styleOf(el);
     const sx = el.offsetWidth ? r.width / el.offsetWidth : 1;
@@ -849,7 +852,7 @@
     const whole = box;
     for (const { el: e, dx, dy } of chain) {
       const view = e.ownerDocument.defaultView;
-      const shown = intersect(unclippedBox(e, true) || { left: 0, top: 0, right: 0, bottom: 0 },
+      const shown = intersect(unclippedBox(e, true, scrollOnly) || { left: 0, top: 0, right: 0, bottom: 0 },
                               { left: 0, top: 0, right: view.innerWidth, bottom: view.innerHeight });
       box = intersect(box, { left: shown.left + dx, top: shown.top + dy,
                              right: shown.right + dx, bottom: shown.bottom + dy });
@@ -864,9 +867,9 @@
   /* Whether half of @el's points or more are hidden, as the page is
    * scrolled now: each point in each window from the field's to the top
    * (the field in its own, then each frame in its parent's). */
-  function coveredNow(el, unseenOf, box) {
+  function coveredNow(el, unseenOf) {
     const chain = frameChain(el);
-    box = box || valueBox(el, chain);
+    const box = valueBox(el, chain, false);
     if (!box)
       return true;
     /* what hit testing does not see, near the field */
@@ -895,53 +898,23 @@
     return covered * 2 >= GRID_COLUMNS * GRID_ROWS;
   }
 
-  /* How the boxes that may scroll to show @el are scrolled: its ancestors
-   * and its window, then the frame's, up to the top. */
-  function scrollState(el) {
-    const state = [];
-    for (let e = el; e; ) {
-      for (let a = flatParent(e); a; a = flatParent(a))
-        if (a.scrollLeft || a.scrollTop || a.scrollHeight > a.clientHeight || a.scrollWidth > a.clientWidth)
-          state.push({ box: a, left: a.scrollLeft, top: a.scrollTop });
-      const view = e.ownerDocument.defaultView;
-      state.push({ box: view, left: view.scrollX, top: view.scrollY });
-      e = view === view.top ? null : view.frameElement;
-    }
-    return state;
+  /* Whether all of @el's value box shows in the window as it is scrolled
+   * now: inside the scrolling boxes that hold it and the viewports of its
+   * window and of the frames above. Nothing is scrolled to find out (the
+   * page would see scroll events, and scroll-driven animations or
+   * IntersectionObserver covers would not be judged as the user sees
+   * them): a field out of view refuses the fill, and the user scrolls. */
+  function inView(el) {
+    const box = valueBox(el, frameChain(el), true);
+    return !!box && box.whole;
   }
 
-  function restoreScroll(state) {
-    for (const { box, left, top } of state) {
-      const isView = box.scrollX !== undefined;
-      if ((isView ? box.scrollX : box.scrollLeft) !== left ||
-          (isView ? box.scrollY : box.scrollTop) !== top)
-        box.scrollTo({ left, top, behavior: 'instant' });
-    }
-  }
-
-  /* Whether @el is covered. A field out of view is judged where the user
-   * would see it: scrolled to the middle of the window for the probe, and
-   * everything scrolled back at once, before the page draws or runs a
-   * script again. */
-  function covered(el, unseenOf) {
-    const box = valueBox(el, frameChain(el));
-    if (box && box.whole)
-      return coveredNow(el, unseenOf, box);
-    const state = scrollState(el);
-    /* the boxes kept are where they were before the scroll */
-    const forget = () => {
-      for (let e = el; e; e = e.ownerDocument.defaultView.frameElement)
-        for (const u of unseenOf(e.ownerDocument))
-          delete u.rect;
-    };
-    forget();
-    try {
-      el.scrollIntoView({ block: 'center', inline: 'nearest', behavior: 'instant' });
-      return coveredNow(el, unseenOf);
-    } finally {
-      restoreScroll(state);
-      forget();
-    }
+  /* Why @fields (not selects: see visible()) must not be filled now, or
+   * null: one is out of view, or covered. */
+  function refusal(fields) {
+    if (fields.some((f) => f.element.localName !== 'select' && !inView(f.element)))
+      return 'out-of-view';
+    return anyCovered(fields) ? 'covered-field' : null;
   }
 
   /* Whether a field of @fields (not selects: see visible()) is covered. */
@@ -952,7 +925,7 @@
         unseen.set(doc, collectUnseen(doc, false, []));
       return unseen.get(doc);
     };
-    return fields.some((f) => f.element.localName !== 'select' && covered(f.element, unseenOf));
+    return fields.some((f) => f.element.localName !== 'select' && coveredNow(f.element, unseenOf));
   }
 
   function fillable(el, type) {
@@ -1209,8 +1182,9 @@
       return { filled: [], refused: null };
     const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
     /* all or nothing: part of a card filled over another's is worse than none */
-    if (anyCovered(usable))
-      return { filled: [], refused: 'covered-field' };
+    const why = refusal(usable);
+    if (why)
+      return { filled: [], refused: why };
     const filled = [];
     const digits = String(data.number || '').replace(/\D/g, '');
     if (digits)
@@ -1237,7 +1211,7 @@
     if (refused || !framesVisible(win || global))
       return refused;
     const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
-    return anyCovered(usable) ? 'covered-field' : null;
+    return refusal(usable);
   }
 
   global.OnePinFill = Object.freeze({ allowed, check, fill, version: 1 });

@@ -41,6 +41,7 @@ const ERRORS = {
   no_fields: 'statusNoFields',
   page_changed: 'errorPageChanged',
   covered_field: 'errorCoveredField',
+  out_of_view: 'errorOutOfView',
 };
 
 async function targetTab() {
