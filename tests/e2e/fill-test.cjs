@@ -218,6 +218,23 @@ test('a form with a field under another element gets nothing at all', async (env
   await page.close();
 });
 
+test('a card form that hides its CVC, or keeps it out of view in a scrolling modal, gets nothing', async (env) => {
+  const page = await open(env, 'pages/partial-card.html');
+  await inject(page.mainFrame());
+  const answers = [];
+  for (const id of ['hiddencvc', 'twocvc', 'modal']) {
+    const answer = await fillForm(page, id);
+    answers.push([id, answer.count, answer.filled.sort(), answer.refused]);
+  }
+  assert.deepStrictEqual(answers, [['hiddencvc', 2, [], 'hidden-field'],
+                                   ['twocvc', 3, ['cc-csc', 'cc-number'], null],
+                                   ['modal', 2, [], 'out-of-view']]);
+  assert.deepStrictEqual(await values(page.mainFrame()),
+                         { hiddencvc_number: '', hiddencvc_csc: '', twocvc_number: '9410123456789012',
+                           twocvc_csc: '737', twocvc_hidden: '', modal_number: '', modal_csc: '' });
+  await page.close();
+});
+
 test('Bootstrap floating labels over a card already filled in: all of it is replaced', async (env) => {
   const page = await open(env, 'pages/floating-labels.html');
   await inject(page.mainFrame());

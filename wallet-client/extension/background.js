@@ -223,12 +223,14 @@ function frameOptions(frameId, frame) {
 }
 
 /* The popup's errors for fill.js's refusals of a whole fill. */
-const REFUSALS = { 'covered-field': 'covered_field', 'out-of-view': 'out_of_view' };
+const REFUSALS = { 'covered-field': 'covered_field', 'out-of-view': 'out_of_view',
+                   'hidden-field': 'hidden_field' };
 
 /* Why fill.js would refuse one of @targets now (OnePinFill.check()), as
- * the popup's error, or null: a field is out of view or covered by
- * another element. A fill is all or nothing, so none is filled, and the
- * wallet is not asked for a card that would not be used. */
+ * the popup's error, or null: a field is out of view, covered by another
+ * element, or hidden while the rest of its card form shows. A fill is all
+ * or nothing, so none is filled, and the wallet is not asked for a card
+ * that would not be used. */
 async function refusedIn(tabId, targets) {
   for (const [frameId, frame] of targets) {
     try {

@@ -26,7 +26,9 @@
  *   - a number, CVC or name into a <select>;
  *   - anything at all when one of the fields is out of view (refused
  *     "out-of-view": nothing is scrolled, the user scrolls) or covered by
- *     another element (refused "covered-field").
+ *     another element (refused "covered-field"), or when a card form shows
+ *     its number but hides all its expiry or CVC fields (refused
+ *     "hidden-field").
  */
 (function (global) {
   'use strict';
@@ -198,10 +200,23 @@
     return box;
   }
 
+  /* Whether @el is in a box that scrolls or stays fixed, which the page's
+   * extent says nothing about (a field low in a scrolling modal). */
+  function inOwnViewport(el) {
+    const doc = el.ownerDocument;
+    for (let e = el; e && e !== doc.body && e !== doc.documentElement; e = flatParent(e)) {
+      const style = styleOf(e);
+      if (style.position === 'fixed' || (e !== el && /auto|scroll/.test(style.overflowX + style.overflowY)))
+        return true;
+    }
+    return false;
+  }
+
   /* A <select> is often hidden behind a scripted dropdown that shows its
    * value, so one of SELECT_TYPES only needs to be rendered; any other
    * field must be rendered, opaque, at least MIN_SIZE in both directions
-   * once its ancestors clipped it, and on the page. */
+   * once its ancestors clipped it, and on the page (unless a scrolling or
+   * fixed box holds it: then refusal() judges whether it is in view). */
   function visible(el) {
     if (el.localName === 'select')
       return rendered(el, false);
@@ -210,6 +225,8 @@
     const box = unclippedBox(el);
     if (!box || box.right - box.left < MIN_SIZE || box.bottom - box.top < MIN_SIZE)
       return false;
+    if (inOwnViewport(el))
+      return true;
     const view = el.ownerDocument.defaultView;
     const doc = el.ownerDocument.documentElement;
     const x = box.left + view.scrollX;
@@ -909,12 +926,39 @@
     return !!box && box.whole;
   }
 
-  /* Why @fields (not selects: see visible()) must not be filled now, or
-   * null: one is out of view, or covered. */
-  function refusal(fields) {
-    if (fields.some((f) => f.element.localName !== 'select' && !inView(f.element)))
+  /* The types that, with a card number, make a card: a form that shows the
+   * number and hides one of them would get part of a card. */
+  const CARD_PARTS = [['cc-exp', 'cc-exp-month', 'cc-exp-year'], ['cc-csc']];
+
+  /* Whether, among @all the fields found, a card form whose number is in
+   * @usable has one of CARD_PARTS only in fields skipped as hidden (not
+   * those disabled or read-only): filling the rest would give a part of a
+   * card. A form is its <form>, or the document for fields in none. */
+  function partOfCard(all, usable) {
+    const formOf = (el) => el.form || el.ownerDocument;
+    const shown = new Set(usable.map((f) => f.element));
+    const forms = new Set(usable.filter((f) => f.type === 'cc-number').map((f) => formOf(f.element)));
+    for (const form of forms) {
+      const mine = all.filter((f) => f && f.element && formOf(f.element) === form);
+      for (const types of CARD_PARTS) {
+        const part = mine.filter((f) => types.includes(f.type));
+        if (part.length && !part.some((f) => shown.has(f.element)) &&
+            part.some((f) => f.element.isConnected && !f.element.disabled && !f.element.readOnly))
+          return true;
+      }
+    }
+    return false;
+  }
+
+  /* Why @usable, the fields of @all that may be filled, must not be
+   * filled now, or null: a card form would get only part of a card, or
+   * one of them (not selects: see visible()) is out of view or covered. */
+  function refusal(all, usable) {
+    if (partOfCard(all, usable))
+      return 'hidden-field';
+    if (usable.some((f) => f.element.localName !== 'select' && !inView(f.element)))
       return 'out-of-view';
-    return anyCovered(fields) ? 'covered-field' : null;
+    return anyCovered(usable) ? 'covered-field' : null;
   }
 
   /* Whether a field of @fields (not selects: see visible()) is covered. */
@@ -1182,7 +1226,7 @@
       return { filled: [], refused: null };
     const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
     /* all or nothing: part of a card filled over another's is worse than none */
-    const why = refusal(usable);
+    const why = refusal(fields || [], usable);
     if (why)
       return { filled: [], refused: why };
     const filled = [];
@@ -1211,7 +1255,7 @@
     if (refused || !framesVisible(win || global))
       return refused;
     const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
-    return refusal(usable);
+    return refusal(fields || [], usable);
   }
 
   global.OnePinFill = Object.freeze({ allowed, check, fill, version: 1 });

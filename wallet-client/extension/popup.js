@@ -42,6 +42,7 @@ const ERRORS = {
   page_changed: 'errorPageChanged',
   covered_field: 'errorCoveredField',
   out_of_view: 'errorOutOfView',
+  hidden_field: 'errorHiddenField',
 };
 
 async function targetTab() {
