@@ -12,8 +12,8 @@
  * on a loopback page, pairing through the popup (the code it shows is the
  * wallet's), and the popup's confirmation: not paired, no wallet, a locked
  * wallet, a wallet of another protocol version, a wallet whose key is not
- * the one it committed to, a fill, a page with a covered field (nothing
- * asked or filled), a remembered site, an answer with a
+ * the one it committed to, a fill, a page with a field out of view or
+ * covered (nothing asked or filled), a remembered site, an answer with a
  * forged MAC, a tab that went elsewhere after the popup showed it, an http
  * page. tests/e2e/test-wallet-browser.mjs does the same with the real
  * wallet.
@@ -195,7 +195,13 @@ test('a page with a covered payment field: the wallet is not asked, nothing is f
   env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
   const page = await openPage(env, 'pages/covered-fields.html');
   const count = env.wallet.messages.length;
-  const popup = await openPopup(env, await tabIdOf(env, page));
+  /* its last forms are below the fold: the user is asked to scroll */
+  let popup = await openPopup(env, await tabIdOf(env, page));
+  assert.match(await pressFill(popup), /out of view.*Scroll so that the whole card form is visible/);
+  assert.strictEqual(env.wallet.messages.length, count, 'the wallet was asked');
+  await popup.close();
+  await page.evaluate(() => ['below', 'belowok'].forEach((id) => document.getElementById(id).remove()));
+  popup = await openPopup(env, await tabIdOf(env, page));
   assert.match(await pressFill(popup), /drawn over one of its payment fields/);
   assert.strictEqual(env.wallet.messages.length, count, 'the wallet was asked');
   assert.deepStrictEqual(await page.evaluate(() => [Array.from(document.querySelectorAll('input'))

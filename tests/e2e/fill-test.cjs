@@ -127,6 +127,10 @@ test('hidden fields and selects that list every value get nothing', async (env) 
 
 test('fields that real checkouts show in unusual ways are filled', async (env) => {
   const page = await open(env, 'pages/shown-fields.html');
+  /* the name is at the bottom of a scrolling dialog: out of view, it
+   * refuses the fill until the user scrolls there */
+  assert.strictEqual((await fillFrame(page.mainFrame(), CARD)).refused, 'out-of-view');
+  await page.evaluate(() => { const d = document.querySelector('.dialog'); d.scrollTop = d.scrollHeight; });
   const answer = await fillFrame(page.mainFrame(), CARD);
   const v = await values(page.mainFrame());
   assert.strictEqual(answer.refused, null);
@@ -175,14 +179,34 @@ test('a form with a field under another element gets nothing at all', async (env
   await inject(page.mainFrame());
   const shown = ['plain', 'veil', 'belowok'];
   const forms = ['plain', 'div', 'stack', 'veil', 'ghost', 'inert', 'pseudo', 'ring', 'shadow',
-                 'sneaky', 'below', 'belowok'];
-  const answers = [];
-  for (const id of forms) {
-    const answer = await fillForm(page, id);
-    answers.push([id, answer.count, answer.filled.length, answer.refused]);
-  }
-  assert.deepStrictEqual(answers, forms.map((id) => (shown.includes(id) ? [id, 2, 2, null]
-                                                                        : [id, 2, 0, 'covered-field'])));
+                 'sneaky', 'label', 'stroke', 'image', 'letter', 'line', 'backdrop'];
+  const fillAll = async (ids) => {
+    const answers = [];
+    for (const id of ids) {
+      const popover = id === 'backdrop';
+      if (popover)
+        await page.evaluate(() => document.getElementById('veiled').showPopover());
+      const answer = await fillForm(page, id);
+      if (popover)
+        await page.evaluate(() => document.getElementById('veiled').hidePopover());
+      answers.push([id, answer.count, answer.filled.length, answer.refused]);
+    }
+    return answers;
+  };
+  const expected = (id) => (shown.includes(id) ? [id, 2, 2, null] : [id, 2, 0, 'covered-field']);
+  assert.deepStrictEqual(await fillAll(forms), forms.map(expected));
+  /* below the fold: nothing is scrolled to look, so nothing is filled,
+   * covered or not, until the user scrolls there */
+  assert.deepStrictEqual(await fillAll(['below', 'belowok']),
+                         [['below', 2, 0, 'out-of-view'], ['belowok', 2, 0, 'out-of-view']]);
+  await page.waitForTimeout(200);
+  /* read only: no attribute, style or node touched (the sneaky cover saw
+   * nothing to undo), and nothing scrolled, not even for a moment */
+  assert.deepStrictEqual(await page.evaluate(() => [window.mutations, window.sneaky, window.scrolls,
+                                                    scrollX, scrollY]),
+                         [0, [], [], 0, 0]);
+  await page.evaluate(() => document.getElementById('below').scrollIntoView({ block: 'start' }));
+  assert.deepStrictEqual(await fillAll(['below', 'belowok']), ['below', 'belowok'].map(expected));
   const v = await values(page.mainFrame());
   const inShadow = await page.evaluate(() => document.querySelector('pay-field').shadowRoot
     .querySelector('input').value);
@@ -191,10 +215,23 @@ test('a form with a field under another element gets nothing at all', async (env
   assert.deepStrictEqual(await page.evaluate(() => Array.from(new Set(window.touched)).sort()),
                          ['belowok_csc', 'belowok_number', 'plain_csc', 'plain_number',
                           'veil_csc', 'veil_number']);
-  /* read only: no attribute, style or node touched (the sneaky cover saw
-   * nothing to undo), and the page scrolled back where it was */
-  assert.deepStrictEqual(await page.evaluate(() => [window.mutations, window.sneaky, scrollX, scrollY]),
-                         [0, [], 0, 0]);
+  await page.close();
+});
+
+test('a card form that hides its CVC, or keeps it out of view in a scrolling modal, gets nothing', async (env) => {
+  const page = await open(env, 'pages/partial-card.html');
+  await inject(page.mainFrame());
+  const answers = [];
+  for (const id of ['hiddencvc', 'twocvc', 'modal']) {
+    const answer = await fillForm(page, id);
+    answers.push([id, answer.count, answer.filled.sort(), answer.refused]);
+  }
+  assert.deepStrictEqual(answers, [['hiddencvc', 2, [], 'hidden-field'],
+                                   ['twocvc', 3, ['cc-csc', 'cc-number'], null],
+                                   ['modal', 2, [], 'out-of-view']]);
+  assert.deepStrictEqual(await values(page.mainFrame()),
+                         { hiddencvc_number: '', hiddencvc_csc: '', twocvc_number: '9410123456789012',
+                           twocvc_csc: '737', twocvc_hidden: '', modal_number: '', modal_csc: '' });
   await page.close();
 });
 

@@ -177,8 +177,9 @@ async function fillTab(tabId, origin, confirmed) {
   const targets = await fillTargets(tabId, origin);
   if (!targets.length)
     return { error: 'no_fields' };
-  if (await coveredIn(tabId, targets))
-    return { error: 'covered_field' };
+  const before = await refusedIn(tabId, targets);
+  if (before)
+    return { error: before };
   const types = Array.from(new Set(targets.flatMap(([, f]) => f.types)));
   const answer = await OnePinChannel.request({ type: 'card.request', origin, fields: types,
                                                confirmed }, CARD_TIMEOUT_MS);
@@ -194,23 +195,24 @@ async function fillTab(tabId, origin, confirmed) {
                                            now.get(id).documentId === f.documentId);
   if (!tab || originOf(tab.url) !== origin || !same.length)
     return { error: 'page_changed' };
-  /* the page may have covered a field while the wallet asked its user */
-  if (await coveredIn(tabId, same))
-    return { error: 'covered_field' };
+  /* the page may have covered or moved a field while the wallet asked its user */
+  const refusedNow = await refusedIn(tabId, same);
+  if (refusedNow)
+    return { error: refusedNow };
   const data = fillData(answer.card);
   let filled = 0;
-  let covered = false;
+  let refused = null;
   for (const [frameId, frame] of same) {
     try {
       const result = await chrome.tabs.sendMessage(
         tabId, { type: 'onepin.fill', origin: frame.origin, data }, frameOptions(frameId, frame));
       filled += result ? result.filled : 0;
-      covered = covered || (result && result.refused === 'covered-field');
+      refused = refused || (result && REFUSALS[result.refused]) || null;
     } catch (e) {
       /* the frame or its document went away */
     }
   }
-  return covered ? { error: 'covered_field', filled } : { filled };
+  return refused ? { error: refused, filled } : { filled };
 }
 
 function frameOptions(frameId, frame) {
@@ -220,22 +222,27 @@ function frameOptions(frameId, frame) {
   return options;
 }
 
-/* Whether fill.js would refuse one of @targets now because a field is
- * covered by another element (OnePinFill.check()): a fill is all or
- * nothing, so none is filled, and the wallet is not asked for a card that
- * would not be used. */
-async function coveredIn(tabId, targets) {
+/* The popup's errors for fill.js's refusals of a whole fill. */
+const REFUSALS = { 'covered-field': 'covered_field', 'out-of-view': 'out_of_view',
+                   'hidden-field': 'hidden_field' };
+
+/* Why fill.js would refuse one of @targets now (OnePinFill.check()), as
+ * the popup's error, or null: a field is out of view, covered by another
+ * element, or hidden while the rest of its card form shows. A fill is all
+ * or nothing, so none is filled, and the wallet is not asked for a card
+ * that would not be used. */
+async function refusedIn(tabId, targets) {
   for (const [frameId, frame] of targets) {
     try {
       const result = await chrome.tabs.sendMessage(
         tabId, { type: 'onepin.check', origin: frame.origin }, frameOptions(frameId, frame));
-      if (result && result.refused === 'covered-field')
-        return true;
+      if (result && REFUSALS[result.refused])
+        return REFUSALS[result.refused];
     } catch (e) {
       /* gone: fillTab() finds out */
     }
   }
-  return false;
+  return null;
 }
 
 /* ---- Messages ---- */

@@ -24,8 +24,11 @@
  *     ancestor's, clipped away, under 8 px, off the page, or in a frame
  *     that is), disabled or read-only;
  *   - a number, CVC or name into a <select>;
- *   - anything at all when one of the fields is covered by another element
- *     (refused "covered-field").
+ *   - anything at all when one of the fields is out of view (refused
+ *     "out-of-view": nothing is scrolled, the user scrolls) or covered by
+ *     another element (refused "covered-field"), or when a card form shows
+ *     its number but hides all its expiry or CVC fields (refused
+ *     "hidden-field").
  */
 (function (global) {
   'use strict';
@@ -152,8 +155,9 @@
    * parent with overflow:hidden hides its child, which keeps its own
    * size). A scrolling box only needs to be big enough to scroll in; the
    * page's own scrolling is judged by visible(). With @scrolled, what the
-   * scrolling boxes show as they are scrolled now. */
-  function unclippedBox(el, scrolled) {
+   * scrolling boxes show as they are scrolled now; with @scrollOnly, only
+   * that (not what overflow:hidden, clip-path or masks leave). */
+  function unclippedBox(el, scrolled, scrollOnly) {
     const doc = el.ownerDocument;
     const r = el.getBoundingClientRect();
     let box = { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
@@ -164,7 +168,8 @@
       if (style.display === 'contents')
         continue;
       const rect = e === el ? r : e.getBoundingClientRect();
-      box = clipPathBox(style, rect, box, /^(absolute|fixed)$/.test(style.position));
+      if (!scrollOnly)
+        box = clipPathBox(style, rect, box, /^(absolute|fixed)$/.test(style.position));
       if (!box || e === el || e === doc.body || e === doc.documentElement ||
           style.display === 'inline')
         continue;
@@ -183,10 +188,10 @@
       for (const [axis, low, high] of [['X', 'left', 'right'], ['Y', 'top', 'bottom']]) {
         const overflow = style['overflow' + axis];
         const scrolling = overflow === 'auto' || overflow === 'scroll';
-        if (overflow === 'hidden' || overflow === 'clip' || (scrolled && scrolling)) {
+        if ((!scrollOnly && (overflow === 'hidden' || overflow === 'clip')) || (scrolled && scrolling)) {
           box[low] = Math.max(box[low], inner[low]);
           box[high] = Math.min(box[high], inner[high]);
-        } else if (scrolling && inner[high] - inner[low] < MIN_SIZE) {
+        } else if (scrolling && !scrollOnly && inner[high] - inner[low] < MIN_SIZE) {
           box = null;
           break;
         }
@@ -195,10 +200,23 @@
     return box;
   }
 
+  /* Whether @el is in a box that scrolls or stays fixed, which the page's
+   * extent says nothing about (a field low in a scrolling modal). */
+  function inOwnViewport(el) {
+    const doc = el.ownerDocument;
+    for (let e = el; e && e !== doc.body && e !== doc.documentElement; e = flatParent(e)) {
+      const style = styleOf(e);
+      if (style.position === 'fixed' || (e !== el && /auto|scroll/.test(style.overflowX + style.overflowY)))
+        return true;
+    }
+    return false;
+  }
+
   /* A <select> is often hidden behind a scripted dropdown that shows its
    * value, so one of SELECT_TYPES only needs to be rendered; any other
    * field must be rendered, opaque, at least MIN_SIZE in both directions
-   * once its ancestors clipped it, and on the page. */
+   * once its ancestors clipped it, and on the page (unless a scrolling or
+   * fixed box holds it: then refusal() judges whether it is in view). */
   function visible(el) {
     if (el.localName === 'select')
       return rendered(el, false);
@@ -207,6 +225,8 @@
     const box = unclippedBox(el);
     if (!box || box.right - box.left < MIN_SIZE || box.bottom - box.top < MIN_SIZE)
       return false;
+    if (inOwnViewport(el))
+      return true;
     const view = el.ownerDocument.defaultView;
     const doc = el.ownerDocument.documentElement;
     const x = box.left + view.scrollX;
@@ -231,9 +251,8 @@
    * page must not learn a card by drawing a box over the CVC. Everything
    * here only reads the page: no attribute, style or node is changed (a
    * page's custom elements and mutation observers would see it, and could
-   * put back what hides the field), only the windows and scrolling boxes
-   * are scrolled to bring a field into view, and back, with no page script
-   * running in between.
+   * put back what hides the field), and nothing is scrolled: a field must
+   * be in view already, as the user sees it.
    *
    * The value of a field is drawn in its content box, so that is where it
    * must show: brand logos, hint icons and floating labels sit in its
@@ -259,16 +278,39 @@
   const CONTENT_ELEMENTS = new Set(['img', 'picture', 'video', 'canvas', 'iframe', 'frame',
                                     'embed', 'object']);
   const SVG_NS = 'http://www.w3.org/2000/svg';
+  const HTML_NS = 'http://www.w3.org/1999/xhtml';
   const PSEUDOS = ['::before', '::after'];
+  /* Pseudo-elements of text: the part of their element's lines they style
+   * has no box any API gives. */
+  const TEXT_PSEUDOS = ['::first-letter', '::first-line'];
+  /* The pointer-events with which hit testing finds all an SVG shape paints. */
+  const SVG_HIT_ALL = /^(auto|visiblePainted|painted|visible|all)$/;
+
+  function isContent(el) {
+    return CONTENT_ELEMENTS.has(el.localName) ||
+           (el.localName === 'input' && el.type === 'image') ||
+           (el.namespaceURI === SVG_NS && el.localName !== 'svg');
+  }
+
+  function paintsBackground(style) {
+    return alphaOf(style.backgroundColor) > 0 ||
+           (style.backgroundImage && style.backgroundImage !== 'none');
+  }
 
   /* @el's shadow root, open or (where the browser lets an extension see
-   * it) closed. */
+   * it) closed. Only HTML elements have one: openOrClosedShadowRoot()
+   * throws on any other (an SVG shape). */
   function shadowRootOf(el) {
     if (el.shadowRoot)
       return el.shadowRoot;
     const dom = global.chrome && global.chrome.dom;
-    return dom && typeof dom.openOrClosedShadowRoot === 'function'
-      ? dom.openOrClosedShadowRoot(el) || null : null;
+    if (!dom || typeof dom.openOrClosedShadowRoot !== 'function' || el.namespaceURI !== HTML_NS)
+      return null;
+    try {
+      return dom.openOrClosedShadowRoot(el) || null;
+    } catch (e) {
+      return null;
+    }
   }
 
   function isDescendant(el, ancestor) {
@@ -282,19 +324,26 @@
 
   /* Collects, under @root, what may paint where hit testing does not
    * look: elements that are pointer-events:none or inert (with their
-   * ::before and ::after), ::before and ::after that are, and elements
-   * with an outline or an outer shadow. Not the options of selects, drawn
-   * in a list of their own. */
-  function collectUnseen(root, inertAbove, out) {
+   * ::before and ::after), SVG shapes hit only where they are stroked or
+   * filled, ::before and ::after that are pointer-events:none, any
+   * ::first-letter or ::first-line with a background, and elements with
+   * an outline or an outer shadow. Not the options of selects, drawn in a
+   * list of their own. */
+  function collectUnseen(root, inertAbove, out, textStyled = stylesTextPseudos(root)) {
     for (let el = root.firstElementChild; el; el = el.nextElementSibling) {
       const view = el.ownerDocument.defaultView;
       const style = view.getComputedStyle(el);
       if (style.display === 'none')
         continue;
       const inert = inertAbove || el.hasAttribute('inert');
-      const unseen = inert || style.pointerEvents === 'none';
+      const unseen = inert || style.pointerEvents === 'none' ||
+                     (el.namespaceURI === SVG_NS && !SVG_HIT_ALL.test(style.pointerEvents));
       if (unseen || style.outlineStyle !== 'none' || style.boxShadow !== 'none')
         out.push({ el, pseudo: null, unseen, reach: reachOf(style) });
+      if (textStyled && el.firstChild && el.namespaceURI !== SVG_NS)
+        for (const pseudo of TEXT_PSEUDOS)
+          if (paintsBackground(view.getComputedStyle(el, pseudo)))
+            out.push({ el, pseudo, unseen: true, reach: 0 });
       for (const pseudo of PSEUDOS) {
         const ps = view.getComputedStyle(el, pseudo);
         if (!/^(none|normal)$/.test(ps.content) && (inert || ps.pointerEvents === 'none'))
@@ -302,11 +351,31 @@
       }
       const shadow = shadowRootOf(el);
       if (shadow)
-        collectUnseen(shadow, inert, out);
+        collectUnseen(shadow, inert, out, stylesTextPseudos(shadow));
       if (el.localName !== 'select')
-        collectUnseen(el, inert, out);
+        collectUnseen(el, inert, out, textStyled);
     }
     return out;
+  }
+
+  /* Whether a style sheet of @root (a document or shadow root) may style
+   * a ::first-letter or ::first-line: asking each element for them would
+   * double the walk. A sheet that cannot be read (of another origin) may. */
+  function stylesTextPseudos(root) {
+    const mentions = (sheet) => {
+      let rules;
+      try {
+        rules = sheet.cssRules;
+      } catch (e) {
+        return true;
+      }
+      for (const rule of rules)
+        if ((rule.styleSheet && mentions(rule.styleSheet)) || /:first-l(etter|ine)/i.test(rule.cssText))
+          return true;
+      return false;
+    };
+    return Array.from(root.styleSheets || []).concat(Array.from(root.adoptedStyleSheets || []))
+      .some(mentions);
   }
 
   /* How far outside its box an element of @style paints: outline, outer
@@ -433,9 +502,10 @@
     return position & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
   }
 
-  /* Whether @node is painted after (over) @target. */
-  function paintsAbove(node, target) {
-    const pa = paintPath(node, false);
+  /* Whether @node (@inline: its inline content) is painted after (over)
+   * @target. */
+  function paintsAbove(node, target, inline) {
+    const pa = paintPath(node, !!inline);
     const pb = paintPath(target, true);
     let i = 0;
     while (i < pa.length && i < pb.length && pa[i].node.el === pb[i].node.el &&
@@ -536,18 +606,18 @@
 
   /* How opaque @el itself paints at (x, y): pictures, frames and SVG
    * shapes wholly, a box by its style. Text is not counted (a label or a
-   * placeholder written over the field); nor is the box of one of the
-   * field's own labels, its caption. */
-  function elementAlpha(el, x, y, caption, outsideOnly) {
+   * placeholder written over the field, such as a floating caption); the
+   * box of one of the field's own labels is, like any other: a page's
+   * label can be drawn over the field it names. */
+  function elementAlpha(el, x, y, outsideOnly) {
     const style = styleOf(el);
     if (style.visibility !== 'visible')
       return 0;
     const rect = rectAt(el, x, y);
     let alpha = 0;
-    if (!outsideOnly && contains(rect, x, y) &&
-        (CONTENT_ELEMENTS.has(el.localName) || (el.namespaceURI === SVG_NS && el.localName !== 'svg')))
+    if (!outsideOnly && contains(rect, x, y) && isContent(el))
       alpha = 1;
-    else if (!caption)
+    else
       alpha = boxAlpha(style, rect, x, y, outsideOnly);
     return alpha && alpha * drawnOpacity(el);
   }
@@ -638,6 +708,49 @@
     return alpha * parseFloat(ps.opacity) * drawnOpacity(el);
   }
 
+  /* Where the ::first-letter or ::first-line of @el may be drawn: its box
+   * and what overflows it (a floated first letter with padding reaches
+   * past a box of no height). */
+  function textPseudoBox(el) {
+    const r = el.getBoundingClientRect();
+    return { left: r.left, top: r.top, right: r.left + Math.max(r.width, el.scrollWidth),
+             bottom: r.top + Math.max(r.height, el.scrollHeight) };
+  }
+
+  /* How opaque @el's ::first-letter or ::first-line paints at (x, y), if
+   * its element's line is drawn over @target: all of its background,
+   * anywhere its element may draw it. */
+  function textPseudoAlpha(el, pseudo, target, x, y) {
+    const ps = el.ownerDocument.defaultView.getComputedStyle(el, pseudo);
+    if (!contains(textPseudoBox(el), x, y) || styleOf(el).visibility !== 'visible')
+      return 0;
+    const alpha = ps.backgroundImage && ps.backgroundImage !== 'none' ? 1 : alphaOf(ps.backgroundColor);
+    if (!alpha || !paintsAbove(paintNode(el, null), paintNode(target, null), true))
+      return 0;
+    return alpha * drawnOpacity(el);
+  }
+
+  /* How opaque the ::backdrop of the elements in @el's document's top
+   * layer (an open modal dialog or popover, a fullscreen element) is over
+   * @el: it covers all the window but what is inside its element. */
+  function backdropAlpha(el) {
+    let top = [];
+    try {
+      top = el.ownerDocument.querySelectorAll(':modal, :popover-open, :fullscreen');
+    } catch (e) {
+      return 0;
+    }
+    let clear = 1;
+    for (const t of top) {
+      if (isDescendant(el, t))
+        continue;
+      const ps = t.ownerDocument.defaultView.getComputedStyle(t, '::backdrop');
+      const alpha = ps.backgroundImage && ps.backgroundImage !== 'none' ? 1 : alphaOf(ps.backgroundColor);
+      clear *= 1 - alpha * (parseFloat(ps.opacity) || 0);
+    }
+    return 1 - clear;
+  }
+
   /* The elements at (x, y) of @root, topmost first, with the content of
    * shadow hosts put before the host (elementsFromPoint() gives only the
    * host of what is inside). */
@@ -672,7 +785,6 @@
    * Not hit at all (outside an open modal dialog, under what clips it),
    * it is hidden. */
   function hiddenAt(target, unseen, x, y) {
-    const captions = new Set(target.labels || []);
     let clear = 1;
     const top = topAt(target.ownerDocument, x, y);
     if (!top || !isDescendant(top, target)) {
@@ -682,7 +794,7 @@
         return 1;
       for (const el of stack.slice(0, index)) {
         if (!isDescendant(target, el))
-          clear *= 1 - elementAlpha(el, x, y, captions.has(el), false);
+          clear *= 1 - elementAlpha(el, x, y, false);
         for (const pseudo of PSEUDOS)
           if (!unseen.some((u) => u.el === el && u.pseudo === pseudo))
             clear *= 1 - pseudoAlpha(el, pseudo, target, x, y);
@@ -691,10 +803,12 @@
     for (const { el, pseudo, unseen: hidden } of unseen) {
       if (el === target || isDescendant(el, target))
         continue;
-      if (pseudo) {
+      if (TEXT_PSEUDOS.includes(pseudo)) {
+        clear *= 1 - textPseudoAlpha(el, pseudo, target, x, y);
+      } else if (pseudo) {
         clear *= 1 - pseudoAlpha(el, pseudo, target, x, y);
       } else if (!isDescendant(target, el)) {
-        const alpha = elementAlpha(el, x, y, captions.has(el), !hidden);
+        const alpha = elementAlpha(el, x, y, !hidden);
         if (alpha && paintsAbove(paintNode(el, null), paintNode(target, null)))
           clear *= 1 - alpha;
       }
@@ -733,8 +847,9 @@
   /* Where @el's value is drawn, as its window shows it now, in the top
    * window's coordinates: its content box (or the middle line of a field
    * whose padding leaves none), less what clips it, scrolling boxes and
-   * each window's viewport included. Null when nothing of it shows. */
-  function valueBox(el, chain) {
+   * each window's viewport included (@scrollOnly: only those). Null when
+   * nothing of it shows. */
+  function valueBox(el, chain, scrollOnly) {
     const r = el.getBoundingClientRect();
     const style = styleOf(el);
     const sx = el.offsetWidth ? r.width / el.offsetWidth : 1;
@@ -754,7 +869,7 @@
     const whole = box;
     for (const { el: e, dx, dy } of chain) {
       const view = e.ownerDocument.defaultView;
-      const shown = intersect(unclippedBox(e, true) || { left: 0, top: 0, right: 0, bottom: 0 },
+      const shown = intersect(unclippedBox(e, true, scrollOnly) || { left: 0, top: 0, right: 0, bottom: 0 },
                               { left: 0, top: 0, right: view.innerWidth, bottom: view.innerHeight });
       box = intersect(box, { left: shown.left + dx, top: shown.top + dy,
                              right: shown.right + dx, bottom: shown.bottom + dy });
@@ -769,20 +884,22 @@
   /* Whether half of @el's points or more are hidden, as the page is
    * scrolled now: each point in each window from the field's to the top
    * (the field in its own, then each frame in its parent's). */
-  function coveredNow(el, unseenOf, box) {
+  function coveredNow(el, unseenOf) {
     const chain = frameChain(el);
-    box = box || valueBox(el, chain);
+    const box = valueBox(el, chain, false);
     if (!box)
       return true;
     /* what hit testing does not see, near the field */
     const near = chain.map(({ el: e, dx, dy }) => unseenOf(e.ownerDocument).filter((u) => {
       if (u.rect === undefined)
-        u.rect = u.pseudo ? pseudoBox(u.el, u.pseudo, e.ownerDocument.defaultView.getComputedStyle(u.el, u.pseudo))
+        u.rect = TEXT_PSEUDOS.includes(u.pseudo) ? textPseudoBox(u.el)
+               : u.pseudo ? pseudoBox(u.el, u.pseudo, e.ownerDocument.defaultView.getComputedStyle(u.el, u.pseudo))
                           : u.el.getBoundingClientRect();
       const r = u.rect;
       return r && r.left - u.reach < box.right - dx && r.right + u.reach >= box.left - dx &&
              r.top - u.reach < box.bottom - dy && r.bottom + u.reach >= box.top - dy;
     }));
+    const backdrops = chain.map(({ el: e }) => backdropAlpha(e));
     let covered = 0;
     for (let i = 0; i < GRID_COLUMNS; i++)
       for (let j = 0; j < GRID_ROWS; j++) {
@@ -790,7 +907,7 @@
         const y = box.top + (j + 0.5) * (box.bottom - box.top) / GRID_ROWS;
         let clear = 1;
         chain.forEach(({ el: e, dx, dy }, k) => {
-          clear *= 1 - hiddenAt(e, near[k], x - dx, y - dy);
+          clear *= (1 - backdrops[k]) * (1 - hiddenAt(e, near[k], x - dx, y - dy));
         });
         if (1 - clear >= HIDING_ALPHA)
           covered++;
@@ -798,53 +915,50 @@
     return covered * 2 >= GRID_COLUMNS * GRID_ROWS;
   }
 
-  /* How the boxes that may scroll to show @el are scrolled: its ancestors
-   * and its window, then the frame's, up to the top. */
-  function scrollState(el) {
-    const state = [];
-    for (let e = el; e; ) {
-      for (let a = flatParent(e); a; a = flatParent(a))
-        if (a.scrollLeft || a.scrollTop || a.scrollHeight > a.clientHeight || a.scrollWidth > a.clientWidth)
-          state.push({ box: a, left: a.scrollLeft, top: a.scrollTop });
-      const view = e.ownerDocument.defaultView;
-      state.push({ box: view, left: view.scrollX, top: view.scrollY });
-      e = view === view.top ? null : view.frameElement;
-    }
-    return state;
+  /* Whether all of @el's value box shows in the window as it is scrolled
+   * now: inside the scrolling boxes that hold it and the viewports of its
+   * window and of the frames above. Nothing is scrolled to find out (the
+   * page would see scroll events, and scroll-driven animations or
+   * IntersectionObserver covers would not be judged as the user sees
+   * them): a field out of view refuses the fill, and the user scrolls. */
+  function inView(el) {
+    const box = valueBox(el, frameChain(el), true);
+    return !!box && box.whole;
   }
 
-  function restoreScroll(state) {
-    for (const { box, left, top } of state) {
-      const isView = box.scrollX !== undefined;
-      if ((isView ? box.scrollX : box.scrollLeft) !== left ||
-          (isView ? box.scrollY : box.scrollTop) !== top)
-        box.scrollTo({ left, top, behavior: 'instant' });
+  /* The types that, with a card number, make a card: a form that shows the
+   * number and hides one of them would get part of a card. */
+  const CARD_PARTS = [['cc-exp', 'cc-exp-month', 'cc-exp-year'], ['cc-csc']];
+
+  /* Whether, among @all the fields found, a card form whose number is in
+   * @usable has one of CARD_PARTS only in fields skipped as hidden (not
+   * those disabled or read-only): filling the rest would give a part of a
+   * card. A form is its <form>, or the document for fields in none. */
+  function partOfCard(all, usable) {
+    const formOf = (el) => el.form || el.ownerDocument;
+    const shown = new Set(usable.map((f) => f.element));
+    const forms = new Set(usable.filter((f) => f.type === 'cc-number').map((f) => formOf(f.element)));
+    for (const form of forms) {
+      const mine = all.filter((f) => f && f.element && formOf(f.element) === form);
+      for (const types of CARD_PARTS) {
+        const part = mine.filter((f) => types.includes(f.type));
+        if (part.length && !part.some((f) => shown.has(f.element)) &&
+            part.some((f) => f.element.isConnected && !f.element.disabled && !f.element.readOnly))
+          return true;
+      }
     }
+    return false;
   }
 
-  /* Whether @el is covered. A field out of view is judged where the user
-   * would see it: scrolled to the middle of the window for the probe, and
-   * everything scrolled back at once, before the page draws or runs a
-   * script again. */
-  function covered(el, unseenOf) {
-    const box = valueBox(el, frameChain(el));
-    if (box && box.whole)
-      return coveredNow(el, unseenOf, box);
-    const state = scrollState(el);
-    /* the boxes kept are where they were before the scroll */
-    const forget = () => {
-      for (let e = el; e; e = e.ownerDocument.defaultView.frameElement)
-        for (const u of unseenOf(e.ownerDocument))
-          delete u.rect;
-    };
-    forget();
-    try {
-      el.scrollIntoView({ block: 'center', inline: 'nearest', behavior: 'instant' });
-      return coveredNow(el, unseenOf);
-    } finally {
-      restoreScroll(state);
-      forget();
-    }
+  /* Why @usable, the fields of @all that may be filled, must not be
+   * filled now, or null: a card form would get only part of a card, or
+   * one of them (not selects: see visible()) is out of view or covered. */
+  function refusal(all, usable) {
+    if (partOfCard(all, usable))
+      return 'hidden-field';
+    if (usable.some((f) => f.element.localName !== 'select' && !inView(f.element)))
+      return 'out-of-view';
+    return anyCovered(usable) ? 'covered-field' : null;
   }
 
   /* Whether a field of @fields (not selects: see visible()) is covered. */
@@ -855,7 +969,7 @@
         unseen.set(doc, collectUnseen(doc, false, []));
       return unseen.get(doc);
     };
-    return fields.some((f) => f.element.localName !== 'select' && covered(f.element, unseenOf));
+    return fields.some((f) => f.element.localName !== 'select' && coveredNow(f.element, unseenOf));
   }
 
   function fillable(el, type) {
@@ -1112,8 +1226,9 @@
       return { filled: [], refused: null };
     const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
     /* all or nothing: part of a card filled over another's is worse than none */
-    if (anyCovered(usable))
-      return { filled: [], refused: 'covered-field' };
+    const why = refusal(fields || [], usable);
+    if (why)
+      return { filled: [], refused: why };
     const filled = [];
     const digits = String(data.number || '').replace(/\D/g, '');
     if (digits)
@@ -1140,7 +1255,7 @@
     if (refused || !framesVisible(win || global))
       return refused;
     const usable = (fields || []).filter((f) => f && f.element && fillable(f.element, f.type));
-    return anyCovered(usable) ? 'covered-field' : null;
+    return refusal(fields || [], usable);
   }
 
   global.OnePinFill = Object.freeze({ allowed, check, fill, version: 1 });

@@ -41,6 +41,8 @@ const ERRORS = {
   no_fields: 'statusNoFields',
   page_changed: 'errorPageChanged',
   covered_field: 'errorCoveredField',
+  out_of_view: 'errorOutOfView',
+  hidden_field: 'errorHiddenField',
 };
 
 async function targetTab() {
