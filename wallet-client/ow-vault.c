@@ -533,7 +533,9 @@ read_first_bytes (const char  *path,
   if (image != NULL)
     {
       *got = MIN (size, g_bytes_get_size (image));
-      memcpy (header, g_bytes_get_data (image, NULL), *got);
+      /* a file rolled back to no bytes has no data pointer at all */
+      if (*got > 0)
+        memcpy (header, g_bytes_get_data (image, NULL), *got);
       return TRUE;
     }
 
