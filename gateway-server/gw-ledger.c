@@ -561,6 +561,20 @@ points_for (const GwLedgerConfig *config,
   return amount * config->points_rate / 10000;
 }
 
+/* The points a payment still earns once @refunded of it is refunded: its
+ * own points in proportion, rounded down, so that refunds in pieces take
+ * back as many as one refund of their sum, a full refund all of them, and
+ * a later change of the rate nothing it did not give. */
+static gint64
+points_kept (const GwPayment *payment,
+             gint64           refunded)
+{
+  if (payment->amount_captured <= 0)
+    return 0;
+  /* points and amounts are at most 1,000,000: no overflow. */
+  return payment->points * (payment->amount_captured - refunded) / payment->amount_captured;
+}
+
 static char *
 payment_event (const GwPayment *payment)
 {
@@ -861,7 +875,6 @@ gw_ledger_cancel (GwTxn       *txn,
 
 static gboolean
 post_refund (GwTxn                *txn,
-             const GwLedgerConfig *config,
              GwPayment            *payment,
              const char           *refund_id,
              gint64                amount,
@@ -894,7 +907,9 @@ post_refund (GwTxn                *txn,
       g_clear_error (&local);
       return decline (outcome, GW_DECLINE_BALANCE_LIMIT), TRUE;
     }
-  return CALL (txn, card_add_points, card.id, -points_for (config, amount), error);
+  return CALL (txn, card_add_points, card.id,
+               points_kept (payment, payment->amount_refunded + amount) -
+               points_kept (payment, payment->amount_refunded), error);
 }
 
 gboolean
@@ -926,7 +941,7 @@ gw_ledger_refund (GwTxn                *txn,
     return outcome->code = GW_RESULT_AMOUNT_TOO_LARGE, TRUE;
 
   g_strlcpy (refund_id, id, 40);
-  if (!post_refund (txn, config, payment, refund_id, amount, outcome, error))
+  if (!post_refund (txn, payment, refund_id, amount, outcome, error))
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return TRUE;

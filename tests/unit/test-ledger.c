@@ -1177,6 +1177,45 @@ test_points (Fixture       *f,
   assert_audit_balanced (f);
 }
 
+/* 8b. Refunds in pieces take back the points one refund of their sum would:
+ * each piece below 100 won used to take none, so a payment refunded in
+ * full that way kept all it had earned. */
+static void
+test_points_refunded_in_pieces (Fixture       *f,
+                                gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) payment = { 0 };
+  gint64 refunded = 0;
+
+  new_card (f, 20000, &card);
+  assert_ok (pay (f, &f->config, &card, 10000, TRUE, &payment));
+  g_assert_cmpint (get_card (f, &card).points, ==, 100);
+
+  for (int i = 0; i < 3; i++)
+    assert_ok (refund (f, payment.id, 99, &refunded));
+  g_assert_cmpint (get_card (f, &card).points, ==, 100 * (10000 - 3 * 99) / 10000);
+
+  assert_ok (refund (f, payment.id, 0, &refunded));
+  g_assert_cmpint (refunded, ==, 10000 - 3 * 99);
+  g_assert_cmpint (get_card (f, &card).points, ==, 0);
+  assert_card_money (f, &card, 20000, 0);
+
+  /* A rate changed since takes back what the payment earned, no more. */
+  {
+    g_auto(GwPayment) second = { 0 };
+
+    f->config.points_rate = 100;
+    assert_ok (pay (f, &f->config, &card, 5000, TRUE, &second));
+    f->config.points_rate = 500;
+    assert_ok (refund (f, second.id, 2500, &refunded));
+    g_assert_cmpint (get_card (f, &card).points, ==, 25);
+    assert_ok (refund (f, second.id, 0, &refunded));
+    g_assert_cmpint (get_card (f, &card).points, ==, 0);
+  }
+  assert_audit_balanced (f);
+}
+
 /* 9. Sealed idempotency bodies are not stored in the clear, and open intact. */
 
 #define SECRET_BODY "{\"number\":\"9410123412341234\",\"password_hint\":\"unit-secret-31415\"}"
@@ -2432,6 +2471,7 @@ main (int   argc,
   ADD ("lockout", test_lockout);
   ADD ("audit-detects-tampering", test_audit_detects_tampering);
   ADD ("points", test_points);
+  ADD ("points-refunded-in-pieces", test_points_refunded_in_pieces);
   ADD ("idempotency-sealed", test_idempotency_sealed);
   ADD ("idempotency-prune", test_idempotency_prune);
   ADD ("write-path-migration", test_write_path_migration);
