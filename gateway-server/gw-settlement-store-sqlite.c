@@ -128,15 +128,22 @@ s_unsettled (GwTxn         *t,
              GwSettlement  *out,
              GError       **error)
 {
+  /* The run settles lines up to the first one dated @before or later, and
+   * none past it: the next run starts after the highest line settled, so a
+   * line dated later than one after it (the wall clock stepped back between
+   * their entries) would otherwise be passed over for good. */
   sqlite3_stmt *stmt = PREP (t,
-    "SELECT COALESCE(MIN(l.id), 0), COALESCE(MAX(l.id), 0),"
-    " COUNT(*) FILTER (WHERE e.kind = 'payment'),"
-    " COALESCE(SUM(l.credit - l.debit) FILTER (WHERE e.kind = 'payment'), 0),"
-    " COUNT(*) FILTER (WHERE e.kind = 'refund'),"
-    " COALESCE(SUM(l.debit - l.credit) FILTER (WHERE e.kind = 'refund'), 0)"
-    " FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
-    " WHERE l.account_id = ? AND l.id > ? AND e.created < ?"
-    " AND e.kind IN ('payment', 'refund')");
+    "WITH mine AS (SELECT l.id, l.debit, l.credit, e.kind, e.created"
+    "  FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id"
+    "  WHERE l.account_id = ?1 AND l.id > ?2 AND e.kind IN ('payment', 'refund')),"
+    " due AS (SELECT * FROM mine WHERE id < COALESCE("
+    "  (SELECT MIN(id) FROM mine WHERE created >= ?3), 9223372036854775807))"
+    " SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0),"
+    " COUNT(*) FILTER (WHERE kind = 'payment'),"
+    " COALESCE(SUM(credit - debit) FILTER (WHERE kind = 'payment'), 0),"
+    " COUNT(*) FILTER (WHERE kind = 'refund'),"
+    " COALESCE(SUM(debit - credit) FILTER (WHERE kind = 'refund'), 0)"
+    " FROM due");
 
   if (stmt == NULL)
     return FALSE;
