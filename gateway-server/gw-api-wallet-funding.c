@@ -942,6 +942,7 @@ charge_settle_apply (GwTxn   *txn,
   if (!g_str_equal (row.status, "pending"))
     {
       gw_wallet_charge_clear (&row);
+      charge->must_void = FALSE;      /* whoever settled it voids what must go back */
       return charge_settled_before (txn, call, charge, error);
     }
   g_free (row.reference);
@@ -951,7 +952,9 @@ charge_settle_apply (GwTxn   *txn,
     ok = charge_credit (txn, call, charge, &row, error);
   else
     {
-      g_strlcpy (row.status, "declined", sizeof row.status);
+      /* Money taken for another sum stays `voiding` until the bank gave
+       * it back (the recovery sweep tries again if this void fails). */
+      g_strlcpy (row.status, charge->must_void ? "voiding" : "declined", sizeof row.status);
       g_strlcpy (row.decline_code, charge->decline_code, sizeof row.decline_code);
       call->status = 402;
       call->body = g_string_new (NULL);
@@ -1036,6 +1039,18 @@ charge_answer (Charge               *charge,
                const GError         *error,
                gboolean              queried)
 {
+  if (result != NULL && result->status == GW_CHARGE_APPROVED &&
+      !gw_charge_result_matches (result, charge->charge.amount, charge->charge.currency))
+    {
+      /* An approval of another sum credits nothing, as for orders: the
+       * money goes back whole, and the client gets a decline. */
+      g_warning ("the bank approved charge %s for another amount or currency; giving it back",
+                 charge->charge.id);
+      g_strlcpy (charge->decline_code, "do_not_honor", sizeof charge->decline_code);
+      charge->must_void = TRUE;
+      charge->reference = g_strdup (result->reference);
+      return charge_settle (charge);
+    }
   if (result != NULL && result->status == GW_CHARGE_APPROVED)
     {
       charge->approved = TRUE;
@@ -1151,7 +1166,8 @@ charge_begin_done (GwCall  *call,
     charge_send (charge);
 }
 
-/* Voiding: a charge approved but refused by the card's cap. */
+/* Voiding: a charge approved but refused by the card's cap, or approved
+ * for another sum than asked. */
 
 static gboolean
 charge_voided_apply (GwTxn   *txn,

@@ -27,6 +27,18 @@ gw_charge_result_free (GwChargeResult *result)
   g_free (result);
 }
 
+/* Whether @result is for @amount in @currency, where it names them. An
+ * approval of another sum (a short deposit, a bank and a charge row that
+ * disagree) must credit nothing: every caller gives such money back. */
+gboolean
+gw_charge_result_matches (const GwChargeResult *result,
+                          gint64                amount,
+                          const char           *currency)
+{
+  return (result->amount == 0 || result->amount == amount) &&
+         (result->currency == NULL || g_str_equal (result->currency, currency));
+}
+
 #define IFACE(self) GW_CONNECTOR_GET_IFACE (self)
 
 void

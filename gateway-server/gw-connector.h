@@ -83,6 +83,9 @@ typedef struct
 } GwChargeResult;
 
 void            gw_charge_result_free (GwChargeResult *result);
+gboolean        gw_charge_result_matches (const GwChargeResult *result,
+                                          gint64                amount,
+                                          const char           *currency);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwChargeResult, gw_charge_result_free)
 
 #define GW_TYPE_CONNECTOR (gw_connector_get_type ())

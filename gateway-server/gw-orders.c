@@ -1316,16 +1316,6 @@ settle_owner (GwTxn                *txn,
   return settle_recharge (txn, config, charge, deliverable, step, error);
 }
 
-/* Whether the bank's result is for @charge's amount and currency, where
- * it names them. */
-static gboolean
-result_matches (const GwChargeResult *result,
-                const GwChargeRow    *charge)
-{
-  return (result->amount == 0 || result->amount == charge->amount) &&
-         (result->currency == NULL || g_str_equal (result->currency, charge->currency));
-}
-
 static gboolean
 settle_charge (GwTxn                *txn,
                const GwOrdersConfig *config,
@@ -1373,7 +1363,8 @@ settle_charge (GwTxn                *txn,
   /* An approval of another sum than we asked (a short deposit a bank took,
    * a charge row and a bank charge that disagree) credits nothing: the
    * money goes back whole, and the order or recharge fails as declined. */
-  if (result != NULL && result->status == GW_CHARGE_APPROVED && !result_matches (result, &charge))
+  if (result != NULL && result->status == GW_CHARGE_APPROVED &&
+      !gw_charge_result_matches (result, charge.amount, charge.currency))
     {
       g_warning ("the bank approved %s for another amount or currency; giving it back",
                  charge.id);

@@ -264,6 +264,10 @@ charge_card (BankRequest  *request,
   if (g_str_equal (card->behaviour, "decline"))
     return decline (request, charge, "card_declined", "The card company declined the charge.",
                     error);
+  /* A bank that takes another sum than asked: the gateway must credit
+   * nothing and give it back. */
+  if (g_str_equal (card->behaviour, "short"))
+    charge->amount = MAX (charge->amount / 2, 1);
   if (!bank_store_card_use (store, charge->card_lookup, charge->amount, &done, error))
     return FALSE;
   if (!done)

@@ -31,6 +31,7 @@ static const TestCard cards[] = {
   { "4000000000000002", "decline", 10000000 },
   { "4000000000009995", "approve", 0 },          /* no credit left: insufficient_funds */
   { "4000000000000119", "slow",    10000000 },   /* approved, but the reply is late */
+  { "4000000000000051", "short",   10000000 },   /* charges: approved for half the amount */
 };
 
 static const TestAccount accounts[] = {

@@ -8,13 +8,16 @@
  * card and a bank account: approved, declined, replayed, refused by the
  * card's cap before the bank is asked; an answer lost to a timeout settled
  * by a query; a bank that dies after taking the money, settled by the
- * retry and by the recovery sweep, never charging twice. Then the card pays
+ * retry and by the recovery sweep, never charging twice; an approval of
+ * another sum credits nothing and is given back. Then the card pays
  * at a merchant through the core API, receipts reach a real SMTP server and
  * SMS sink on the chosen channel, the history pages, no merchant-facing
  * answer carries the user's identity or funding source, and the audit
  * balances.
  */
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
@@ -270,6 +273,82 @@ test_charge_without_card (void)
 
   ot_assert_status (user, 201);
   ot_assert_error (r, 409, "invalid_request_error", "card_not_issued");
+}
+
+/* The gateway's row of the user's only charge: its id and status. */
+static void
+charge_row (const Wallet  *w,
+            char         **id,
+            char         **status,
+            char         **decline_code)
+{
+  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT id, status, decline_code FROM wallet_charges"
+                                       " WHERE user_id = ?", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, w->user_id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  *id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  *status = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  *decline_code = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+/* The bank approves half of what was asked (HACKING: an approval for
+ * another sum credits nothing): the client gets a decline, the card keeps
+ * its balance, the bank's charge is voided, and the key replays the
+ * decline. */
+static void
+test_charge_other_amount (void)
+{
+  g_autoptr(Wallet) w = new_wallet ();
+  g_autofree char *shorting = add_card_source (w, OT_BANK_CARD_SHORT);
+  g_autoptr(OtResponse) r = charge (w, "short-1", shorting, 500000, "\"cvc\":\"123\"");
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) at_bank = NULL;
+  g_autoptr(JsonObject) core = NULL;
+  g_autofree char *query = NULL;
+  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  char *id = NULL, *status = NULL, *code = NULL;
+
+  ot_assert_error (r, 402, "card_error", "do_not_honor");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "code"),
+                   ==, "funding_declined");
+  g_assert_cmpint (card_balance (w), ==, 0);
+  core = ot_card_balance (gw, w->number, "2580");
+  g_assert_cmpint (ot_json_int (core, "balance"), ==, 0);
+
+  /* The void follows the answer; the key is in flight until it is done. */
+  for (;;)
+    {
+      charge_row (w, &id, &status, &code);
+      if (g_str_equal (status, "voided") || g_get_monotonic_time () > deadline)
+        break;
+      g_clear_pointer (&id, g_free);
+      g_clear_pointer (&status, g_free);
+      g_clear_pointer (&code, g_free);
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (status, ==, "voided");
+  g_assert_cmpstr (code, ==, "do_not_honor");
+  query = g_strdup_printf ("/v1/charges?idempotency_key=%s", id);
+  at_bank = ot_bank_request (bank, "GET", query, ot_bank_api_key (bank), NULL, NULL);
+  ot_assert_status (at_bank, 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (at_bank), "amount"), ==, 250000);
+  g_assert_cmpstr (ot_json_string (ot_response_object (at_bank), "status"), ==, "canceled");
+  again = charge (w, "short-1", shorting, 500000, "\"cvc\":\"123\"");
+  g_assert_cmpstr (again->body, ==, r->body);
+  g_assert_cmpstr (ot_response_header (again, "Idempotent-Replayed"), ==, "true");
+  g_assert_cmpint (card_balance (w), ==, 0);
+  g_free (id);
+  g_free (status);
+  g_free (code);
 }
 
 /* A slow bank: the answer is lost to the gateway's timeout (1 s), and a
@@ -833,7 +912,8 @@ main (int   argc,
   bank_config = ot_bank_gateway_config (bank, 1, NULL);
   smtp_config = ot_smtp_gateway_config (smtp);
   sms_config = ot_sms_sink_config (sms);
-  config = g_strconcat ("[wallet]\npbkdf2_iterations=2000\ncharge_recovery_interval=1\n",
+  config = g_strconcat ("[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
+                        "charge_recovery_interval=1\n",
                         bank_config, smtp_config, sms_config,
                         "[outbox]\nretry_initial=1\nretry_max=2\nlease=3\n", NULL);
   gw = ot_gateway_start (config, FALSE);
@@ -842,6 +922,7 @@ main (int   argc,
   g_test_add_func ("/wallet-charges/bank-account", test_charge_bank_account);
   g_test_add_func ("/wallet-charges/declined", test_charge_declined);
   g_test_add_func ("/wallet-charges/cap", test_charge_cap);
+  g_test_add_func ("/wallet-charges/other-amount", test_charge_other_amount);
   g_test_add_func ("/wallet-charges/without-card", test_charge_without_card);
   g_test_add_func ("/wallet-charges/timeout-queried", test_charge_timeout_queried);
   g_test_add_func ("/wallet-charges/pending-retry", test_charge_pending_retry);

@@ -21,6 +21,7 @@ G_BEGIN_DECLS
 #define OT_BANK_CARD_DECLINE       "4000000000000002"   /* card_declined */
 #define OT_BANK_CARD_NO_FUNDS      "4000000000009995"   /* insufficient_funds */
 #define OT_BANK_CARD_SLOW          "4000000000000119"   /* approved, reply held back */
+#define OT_BANK_CARD_SHORT         "4000000000000051"   /* charges approved for half */
 /* Accounts at bank code 990, password "1234". */
 #define OT_BANK_CODE               "990"
 #define OT_BANK_ACCOUNT_RICH       "110000000001"       /* 10,000,000 won */
