@@ -295,6 +295,7 @@ render_order (const GwOrder *order,
   gw_json_bool (out, "cards_revealed", order->row.cards_revealed);
   gw_json_int (out, "created", order->row.created);
   json_optional_int (out, "paid_at", order->row.paid_at);
+  json_optional_int (out, "reopened_at", order->row.reopened_at);
   if (token != NULL)
     gw_json_str (out, "access_token", token);
   g_string_append_c (out, '}');

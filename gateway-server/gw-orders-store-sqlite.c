@@ -44,7 +44,8 @@ gw_payout_row_clear (GwPayoutRow *payout)
 
 #define ORDER_COLUMNS \
   "seq, id, status, token_hash, buyer_sealed, locale, currency, total, card_count," \
-  " COALESCE(charge_id, ''), cards_revealed, created, COALESCE(paid_at, 0) FROM orders "
+  " COALESCE(charge_id, ''), cards_revealed, created, COALESCE(paid_at, 0)," \
+  " COALESCE(reopened_at, 0) FROM orders "
 
 static void
 read_order (sqlite3_stmt *stmt,
@@ -66,6 +67,7 @@ read_order (sqlite3_stmt *stmt,
   out->cards_revealed = sqlite3_column_int (stmt, 10);
   out->created = sqlite3_column_int64 (stmt, 11);
   out->paid_at = sqlite3_column_int64 (stmt, 12);
+  out->reopened_at = sqlite3_column_int64 (stmt, 13);
 }
 
 static gboolean
@@ -124,14 +126,17 @@ static gboolean
 t_order_set_token (GwTxn         *txn,
                    const char    *id,
                    const guint8   token_hash[32],
+                   gint64         reopened_at,
                    GError       **error)
 {
-  sqlite3_stmt *stmt = prep (txn, "UPDATE orders SET token_hash = ? WHERE id = ?", error);
+  sqlite3_stmt *stmt = prep (txn, "UPDATE orders SET token_hash = ?, reopened_at = ? WHERE id = ?",
+                             error);
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_blob (stmt, 1, token_hash, 32, SQLITE_STATIC);
-  bind_text (stmt, 2, id);
+  gw_sqlite_bind_optional_int (stmt, 2, reopened_at);
+  bind_text (stmt, 3, id);
   return done (txn, stmt, error);
 }
 

@@ -35,6 +35,8 @@ typedef struct
   gboolean  cards_revealed;
   gint64    created;
   gint64    paid_at;              /* 0 until allocated */
+  gint64    reopened_at;          /* 0, or when an access code first gave the order a new
+                                     token after its numbers were shown (migration 024) */
 } GwOrderRow;
 
 typedef struct
@@ -150,8 +152,9 @@ typedef struct
   gboolean   (*order_get)           (GwTxn *txn, const char *id, GwOrderRow *out, GError **error);
   /* Writes status, charge_id, cards_revealed and paid_at. */
   gboolean   (*order_update)        (GwTxn *txn, const GwOrderRow *order, GError **error);
+  /* Writes token_hash and reopened_at. */
   gboolean   (*order_set_token)     (GwTxn *txn, const char *id, const guint8 token_hash[32],
-                                     GError **error);
+                                     gint64 reopened_at, GError **error);
   gboolean   (*access_code_get)     (GwTxn *txn, const char *order_id,
                                      GwOrderAccessCodeRow *out, GError **error);
   /* Inserts or replaces the order's row. */

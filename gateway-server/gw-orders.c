@@ -852,8 +852,13 @@ gw_orders_access_code_redeem (GwTxn                *txn,
   /* Once: the code is gone and the page that held the old token is shut out. */
   row.has_code = FALSE;
   if (!ORDERS (txn, access_code_put, &row, error) ||
-      !ORDERS (txn, order_set_token, order_id, token_hash, error) ||
       !load_order (txn, config, order_id, FALSE, order, error))
+    return FALSE;
+  /* Numbers are shown once: the new page cannot give the cards whose
+   * numbers the old one showed (gw_orders_give). */
+  if (order->row.cards_revealed && order->row.reopened_at == 0)
+    order->row.reopened_at = NOW (txn);
+  if (!ORDERS (txn, order_set_token, order_id, token_hash, order->row.reopened_at, error))
     return FALSE;
   *redeemed = TRUE;
   return TRUE;
@@ -1586,6 +1591,12 @@ gw_orders_give (GwTxn                *txn,
   /* Once someone set a password, the card is theirs: it cannot be given. */
   if (card.has_password || !g_str_equal (card.state, "sold"))
     return conflict (outcome, "card_already_registered");
+  /* Reopened by an access code after its numbers were shown: a gift
+   * claimed at the reopener's address would show a number again, to
+   * whoever reads the buyer's mail. The buyer registers it with the number
+   * they saw. */
+  if (order.reopened_at != 0)
+    return conflict (outcome, "gift_not_allowed");
 
   id = new_id ("gift_");
   g_strlcpy (gift->row.id, id, sizeof gift->row.id);

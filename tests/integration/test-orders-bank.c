@@ -855,6 +855,96 @@ test_claim_key_scope (void)
     }
 }
 
+static OtResponse *
+give (const Order  *order,
+      const char   *card_id,
+      const char   *recipient_email)
+{
+  g_autofree char *body = g_strdup_printf ("{\"card\": \"%s\", \"design\": \"plain\","
+                                           " \"recipient_name\": \"R\", \"recipient_email\":"
+                                           " \"%s\", \"sender_name\": \"S\"}",
+                                           card_id, recipient_email);
+
+  return order_call (gw, order, "POST", "/gifts", NULL, body);
+}
+
+/* A new token for @order, as the buyer's mailbox gets it. */
+static Order
+reopen (const Order *order)
+{
+  g_autoptr(GPtrArray) codes = NULL;
+  g_autoptr(OtResponse) opened = NULL;
+  Order again;
+
+  ot_response_free (ask_code (order->id, "hong@example.com"));
+  codes = access_codes (order->id);
+  g_assert_cmpuint (codes->len, >, 0);
+  opened = use_code (order->id, g_ptr_array_index (codes, codes->len - 1));
+  ot_assert_status (opened, 200);
+  again.id = g_strdup (order->id);
+  again.token = g_strdup (ot_json_string (ot_response_object (opened), "access_token"));
+  secret (again.token);
+  return again;
+}
+
+/* Numbers are shown once. An order reopened by an access code after its
+ * numbers were shown can no longer give its cards: a gift to an address of
+ * the reopener's would show a number again, to whoever reads the buyer's
+ * mail. The page that saw the numbers could give them; an order reopened
+ * before its numbers were shown shows them once and gives as usual. */
+static void
+test_gift_after_reopen (void)
+{
+  g_auto(Order) order = { 0 };
+  g_auto(Order) again = { 0 };
+  g_auto(Order) transfer = { 0 };
+  g_auto(Order) transfer_again = { 0 };
+  g_autoptr(OtResponse) bought = buy ("[{\"denomination\": 5000, \"quantity\": 2}]", &order);
+  g_autoptr(GPtrArray) numbers = numbers_of (bought);
+  g_autoptr(OtResponse) before = give (&order, card_id_of (bought, 0), "kim@example.com");
+  g_autoptr(GPtrArray) gifts_before = NULL;
+  g_autoptr(GPtrArray) gifts_after = NULL;
+  g_autoptr(OtResponse) refused = NULL;
+  g_autoptr(OtResponse) got = NULL;
+  g_autoptr(OtResponse) pending = NULL;
+  g_autoptr(OtResponse) reveal = NULL;
+  g_autoptr(OtResponse) given = NULL;
+  JsonObject *card;
+
+  /* Before any reopening, the page that saw the numbers gives a card. */
+  ot_assert_status (before, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (before), "status"), ==, "sent");
+
+  again = reopen (&order);
+  gifts_before = queued_mail (gw, "gift");
+  refused = give (&again, card_id_of (bought, 1), "mallory@example.com");
+  ot_assert_error (refused, 409, "invalid_request_error", "gift_not_allowed");
+  g_assert_null (strstr (refused->body, g_ptr_array_index (numbers, 1)));
+  gifts_after = queued_mail (gw, "gift");
+  g_assert_cmpuint (gifts_after->len, ==, gifts_before->len);
+  got = get_order (gw, &again);
+  g_assert_cmpint (ot_json_int (ot_response_object (got), "reopened_at"), >, 0);
+  card = json_array_get_object_element (ot_json_array (ot_response_object (got), "cards"), 1);
+  g_assert_cmpstr (ot_json_string (card, "purpose"), ==, "user");
+  /* Still the buyer's, unregistered: the number they saw registers it. */
+  ot_register_card (gw, g_ptr_array_index (numbers, 1), PASSWORD);
+
+  /* Reopened before the deposit: the new page shows the number once and gives it. */
+  transfer = new_order (gw, "[{\"denomination\": 5000, \"quantity\": 1}]");
+  pending = pay (&transfer, "gr-1", "{\"method\": \"transfer\", \"transfer\":"
+                 " {\"depositor_name\": \"홍길동\"}}");
+  ot_assert_status (pending, 200);
+  transfer_again = reopen (&transfer);
+  deposit (pending);
+  ot_response_free (wait_for_status (gw, &transfer_again, "allocated"));
+  reveal = order_call (gw, &transfer_again, "POST", "/reveal", NULL, NULL);
+  ot_assert_status (reveal, 200);
+  g_ptr_array_unref (numbers_of (reveal));
+  given = give (&transfer_again, card_id_of (reveal, 0), "kim@example.com");
+  ot_assert_status (given, 200);
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
 /* Recharges */
 
 static char *
@@ -2106,6 +2196,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/retries-never-two", test_retries_never_two);
   g_test_add_func ("/orders/bank/gift-and-claim", test_gift_and_claim);
   g_test_add_func ("/orders/bank/claim-key-scope", test_claim_key_scope);
+  g_test_add_func ("/orders/bank/gift-after-reopen", test_gift_after_reopen);
   g_test_add_func ("/orders/bank/recharge", test_recharge);
   g_test_add_func ("/orders/bank/recharge-promotional", test_recharge_promotional);
   g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);
