@@ -52,9 +52,8 @@ refund_apply (GwTxn   *txn,
   gint64 refunded = 0;
   gboolean ok;
 
-  ok = gw_ledger_refund (txn, gw_server_get_ledger_config (call->server), data->merchant_id,
-                         data->payment_id, data->amount, refund_id, &refunded, &payment, &outcome,
-                         error);
+  ok = gw_ledger_refund (txn, data->merchant_id, data->payment_id, data->amount, refund_id,
+                         &refunded, &payment, &outcome, error);
   if (ok && outcome.code != GW_RESULT_OK)
     gw_call_fail (call, &outcome, "payment");
   else if (ok)

@@ -1039,22 +1039,20 @@ charge_answer (Charge               *charge,
                const GError         *error,
                gboolean              queried)
 {
-  if (result != NULL && result->status == GW_CHARGE_APPROVED &&
-      !gw_charge_result_matches (result, charge->charge.amount, charge->charge.currency))
-    {
-      /* An approval of another sum credits nothing, as for orders: the
-       * money goes back whole, and the client gets a decline. */
-      g_warning ("the bank approved charge %s for another amount or currency; giving it back",
-                 charge->charge.id);
-      g_strlcpy (charge->decline_code, "do_not_honor", sizeof charge->decline_code);
-      charge->must_void = TRUE;
-      charge->reference = g_strdup (result->reference);
-      return charge_settle (charge);
-    }
   if (result != NULL && result->status == GW_CHARGE_APPROVED)
     {
-      charge->approved = TRUE;
       charge->reference = g_strdup (result->reference);
+      charge->approved = gw_charge_result_matches (result, charge->charge.amount,
+                                                   charge->charge.currency);
+      if (!charge->approved)
+        {
+          /* An approval of another sum credits nothing, as for orders: the
+           * money goes back whole, and the client gets a decline. */
+          g_warning ("the bank approved charge %s for another amount or currency; giving it back",
+                     charge->charge.id);
+          g_strlcpy (charge->decline_code, "do_not_honor", sizeof charge->decline_code);
+          charge->must_void = TRUE;
+        }
       return charge_settle (charge);
     }
   if (result != NULL && (result->status == GW_CHARGE_DECLINED ||

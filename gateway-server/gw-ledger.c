@@ -914,7 +914,6 @@ post_refund (GwTxn                *txn,
 
 gboolean
 gw_ledger_refund (GwTxn                *txn,
-                  const GwLedgerConfig *config,
                   const char           *merchant_id,
                   const char           *payment_id,
                   gint64                amount,

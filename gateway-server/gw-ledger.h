@@ -228,7 +228,6 @@ gboolean    gw_ledger_cancel         (GwTxn                 *txn,
                                       GwOutcome             *outcome,
                                       GError               **error);
 gboolean    gw_ledger_refund         (GwTxn                 *txn,
-                                      const GwLedgerConfig  *config,
                                       const char            *merchant_id,
                                       const char            *payment_id,
                                       gint64                 amount,

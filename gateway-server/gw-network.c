@@ -427,7 +427,6 @@ complete (GwTxn                  *txn,
 
 static gboolean
 refund (GwTxn                  *txn,
-        const GwLedgerConfig   *ledger,
         const GwNetworkRequest *request,
         GwNetworkAnswer        *answer,
         GError                **error)
@@ -446,8 +445,8 @@ refund (GwTxn                  *txn,
       payment_names (&payment, merchant_id, payment_id);
       if (request->amount < 1)
         respond (answer, ONEPIN_ISO_INVALID_AMOUNT);
-      else if ((ok = gw_ledger_refund (txn, ledger, merchant_id, payment_id, request->amount,
-                                       refund_id, &refunded, &payment, &outcome, error)))
+      else if ((ok = gw_ledger_refund (txn, merchant_id, payment_id, request->amount, refund_id,
+                                        &refunded, &payment, &outcome, error)))
         answer_outcome (answer, &outcome, NULL);
     }
   gw_payment_clear (&payment);
@@ -494,7 +493,6 @@ reverse_unknown (GwTxn                  *txn,
  * payment refunded for whatever was not refunded yet. */
 static gboolean
 undo (GwTxn                 *txn,
-      const GwLedgerConfig  *ledger,
       GwPayment             *payment,
       GwOutcome             *outcome,
       GError               **error)
@@ -511,14 +509,13 @@ undo (GwTxn                 *txn,
   if (authorized)
     return gw_ledger_cancel (txn, merchant_id, payment_id, payment, outcome, error);
   if (captured && remaining > 0)
-    return gw_ledger_refund (txn, ledger, merchant_id, payment_id, remaining, refund_id,
+    return gw_ledger_refund (txn, merchant_id, payment_id, remaining, refund_id,
                              &refunded, payment, outcome, error);
   return TRUE;
 }
 
 static gboolean
 reverse (GwTxn                  *txn,
-         const GwLedgerConfig   *ledger,
          const GwNetworkRequest *request,
          GwNetworkAnswer        *answer,
          GError                **error)
@@ -548,7 +545,7 @@ reverse (GwTxn                  *txn,
   if (!CALL (txn, payment_get, original.payment_id, &payment, &local))
     return local ? (g_propagate_error (error, local), FALSE) : TRUE;
   g_strlcpy (answer->payment_id, payment.id, sizeof answer->payment_id);
-  ok = undo (txn, ledger, &payment, &outcome, error);
+  ok = undo (txn, &payment, &outcome, error);
   if (ok && outcome.code != GW_RESULT_OK)
     respond (answer, outcome_code (&outcome));
   gw_payment_clear (&payment);
@@ -598,11 +595,11 @@ gw_network_apply (GwTxn                  *txn,
     return g_propagate_error (error, local), FALSE;
 
   if (g_str_has_prefix (request->mti, "04"))
-    ok = reverse (txn, ledger, request, answer, error);
+    ok = reverse (txn, request, answer, error);
   else if (g_str_equal (request->mti, ONEPIN_ISO_COMPLETION))
     ok = complete (txn, ledger, request, answer, error);
   else if (g_str_equal (request->processing, ONEPIN_ISO_REFUND))
-    ok = refund (txn, ledger, request, answer, error);
+    ok = refund (txn, request, answer, error);
   else
     ok = authorize (txn, ledger, request, answer, error);
   return ok && record (txn, request, answer, error);

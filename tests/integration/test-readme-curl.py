@@ -112,12 +112,13 @@ def start(tmp, processes):
 
 
 def run(command, env):
+    """The answer's text and its parsed JSON."""
     done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True,
                           timeout=30)
     try:
-        return json.loads(done.stdout)
+        return done.stdout, json.loads(done.stdout)
     except ValueError:
-        return {"unparsed": done.stdout + done.stderr}
+        return done.stdout, {"unparsed": done.stdout + done.stderr}
 
 
 # Which earlier answer each placeholder of the block is copied from.
@@ -152,8 +153,9 @@ def walk(commands, env, seen):
                 f"{name}: the README shows {placeholder!r}, the answer holds {value[:4]}…")
             env[name] = value
             continue
-        answer = run(command, env)
+        text, answer = run(command, env)
         remember(seen, answer)
+        seen.setdefault("texts", {})[command] = text
         answers.append((command, answer))
     return answers
 
@@ -183,24 +185,22 @@ def check_receipt(maildir, number):
             break
         time.sleep(0.2)
     texts = [open(p, errors="replace").read() for p in mails]
-    to_me = [t for t in texts if "X-Envelope-To: me@example.com" in t or "me@example.com" in t]
+    to_me = [t for t in texts if "X-Envelope-To: me@example.com" in t]
     tap(bool(to_me), "the capture sent a receipt to me@example.com", f"{len(mails)} mails")
     tap(not any(number in t for t in texts), "no e-mail holds the card number")
 
 
-def check_replay(commands, env):
+def check_replay(commands, env, seen):
     keyed = [c for c in commands if c.startswith("curl") and "Idempotency-Key: refund" in c]
     if not keyed:
         return tap(False, "the block has a keyed refund to repeat")
-    twice = []
-    for _ in range(2):
-        done = subprocess.run(["bash", "-c", keyed[0].replace("curl -s", "curl -s -i", 1)],
-                              env=env, capture_output=True, text=True, timeout=30)
-        head, _, body = done.stdout.replace("\r\n", "\n").partition("\n\n")
-        twice.append((head, body))
-    tap("idempotent-replayed: true" in twice[1][0].lower() and twice[0][1] == twice[1][1],
+    first = seen.get("texts", {}).get(keyed[0], "")
+    done = subprocess.run(["bash", "-c", keyed[0].replace("curl -s", "curl -s -i", 1)],
+                          env=env, capture_output=True, text=True, timeout=30)
+    head, _, body = done.stdout.replace("\r\n", "\n").partition("\n\n")
+    tap("idempotent-replayed: true" in head.lower() and first != "" and body == first,
         "repeating the keyed refund returns its answer byte for byte, Idempotent-Replayed: true",
-        twice[1][0])
+        f"{head}\nfirst: {first}\nagain: {body}")
 
 
 def main():
@@ -215,7 +215,7 @@ def main():
             answers = walk(commands, env, seen)
             check_answers(answers)
             check_receipt(maildir, env.get("CARD", "no card"))
-            check_replay(commands, env)
+            check_replay(commands, env, seen)
             status, _ = subprocess.getstatusoutput(f"curl -s -o /dev/null {url}/healthz")
             tap(status == 0, "the gateway is still up")
         finally:

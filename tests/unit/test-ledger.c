@@ -193,7 +193,7 @@ apply_refund (GwTxn    *txn,
 {
   Step *step = data;
 
-  return gw_ledger_refund (txn, step->config, MERCHANT_ID, step->payment_id, step->amount,
+  return gw_ledger_refund (txn, MERCHANT_ID, step->payment_id, step->amount,
                            step->refund_id, &step->refunded, &step->payment, &step->outcome,
                            error);
 }
