@@ -1454,6 +1454,44 @@ apply_card_apply (GwTxn   *txn,
   return TRUE;
 }
 
+/* A replay of the application carries a card password, the card's first:
+ * the right one gets the stored answer, any other the 422 of a key reused.
+ * Whoever held the session and the key could so try passwords past the
+ * card's lockout. So another password is checked against the card as any
+ * route checks one, a wrong one counted towards the lock (the 422 stays, as
+ * the contract answers a key reused), and while the card is locked both
+ * answer card_locked, as every request on it does. */
+static gboolean
+apply_card_answered (GwTxn   *txn,
+                     GwCall  *call,
+                     GError **error)
+{
+  Op *op = call->data;
+  GwOutcome locked = { .code = GW_RESULT_DECLINED, .decline = GW_DECLINE_CARD_LOCKED };
+  GwCard card;
+  GwWalletResult result;
+
+  if (!gw_wallet_user_card (txn, op->user_id, &card, &result, error))
+    return FALSE;
+  if (result != GW_WALLET_OK)
+    return TRUE;
+  if (call->replayed && card.locked_until <= txn->funcs->now (txn))
+    return TRUE;
+  if (!call->replayed)
+    {
+      /* call_apply counts a wrong one's refusal, as for any route's. */
+      if (!gw_ledger_check_password (txn, op->state->config.ledger, &card, op->password,
+                                     &call->outcome, error))
+        return FALSE;
+      if (call->outcome.decline != GW_DECLINE_CARD_LOCKED)
+        return TRUE;
+    }
+  call->replayed = FALSE;
+  g_string_free (g_steal_pointer (&call->body), TRUE);
+  gw_call_fail (call, &locked, NULL);
+  return TRUE;
+}
+
 void
 gw_api_wallet_apply (GwRequest *request)
 {
@@ -1461,6 +1499,7 @@ gw_api_wallet_apply (GwRequest *request)
     { "password", ONEPIN_JSON_STRING, TRUE },
   };
   const char *password;
+  GwCall *call;
   Op *op;
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
@@ -1470,7 +1509,9 @@ gw_api_wallet_apply (GwRequest *request)
     return gw_request_bad_param (request, "password", "password must be 4 to 64 characters.");
   op = op_new (request);
   op->password = g_strdup (password);
-  gw_call_submit (gw_call_new (request, apply_card_apply, op, op_free));
+  call = gw_call_new (request, apply_card_apply, op, op_free);
+  call->check_answered = apply_card_answered;
+  gw_call_submit (call);
 }
 
 void

@@ -522,6 +522,41 @@ gw_ledger_set_password (GwTxn                *txn,
   return ok;
 }
 
+/* The lookup hash of a card found by its id, which every card has. */
+static gboolean
+card_lookup (GwTxn         *txn,
+             const GwCard  *card,
+             guint8         lookup[32],
+             GError       **error)
+{
+  if (CALL (txn, card_lookup, card->id, lookup, error))
+    return TRUE;
+  if (error != NULL && *error == NULL)
+    g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                         "The card has no number.");
+  return FALSE;
+}
+
+gboolean
+gw_ledger_check_password (GwTxn                *txn,
+                          const GwLedgerConfig *config,
+                          GwCard               *card,
+                          const char           *password,
+                          GwOutcome            *outcome,
+                          GError              **error)
+{
+  GwCredentials credentials = { .well_formed = TRUE };
+  gboolean ok;
+
+  memset (outcome, 0, sizeof *outcome);
+  if (!card_lookup (txn, card, credentials.lookup, error))
+    return FALSE;
+  gw_ledger_password_mac (config, credentials.lookup, password, credentials.password_mac);
+  ok = check_password (txn, config, &credentials, card, outcome, error);
+  explicit_bzero (&credentials, sizeof credentials);
+  return ok;
+}
+
 /* A new password from someone who proved the card theirs another way (its
  * wallet's login), for a card the holder may have forgotten the password
  * of, or someone else learned it: the failures, any lock and the hint go
@@ -536,13 +571,8 @@ gw_ledger_reset_password (GwTxn                *txn,
   guint8 lookup[32];
   gboolean ok;
 
-  if (!CALL (txn, card_lookup, card->id, lookup, error))
-    {
-      if (error != NULL && *error == NULL)
-        g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
-                             "The card has no number.");
-      return FALSE;
-    }
+  if (!card_lookup (txn, card, lookup, error))
+    return FALSE;
   ok = gw_ledger_set_password (txn, config, card, lookup, new_password, NULL, error);
   explicit_bzero (lookup, sizeof lookup);
   if (!ok)

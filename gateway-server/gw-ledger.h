@@ -171,6 +171,15 @@ gboolean    gw_ledger_authenticate   (GwTxn                 *txn,
                                       GwCard                *card,
                                       GwOutcome             *outcome,
                                       GError               **error);
+/* gw_ledger_authenticate's check of @password, with its count of failures
+ * and its lock, for a @card found by its id (a wallet's card, which its
+ * owner names by their session, not by its number). */
+gboolean    gw_ledger_check_password (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      GwCard                *card,
+                                      const char            *password,
+                                      GwOutcome             *outcome,
+                                      GError               **error);
 /* Whether the card @credentials name is locked now; no password is checked
  * (FALSE for a number that names no card). */
 gboolean    gw_ledger_card_locked    (GwTxn                 *txn,

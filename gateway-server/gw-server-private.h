@@ -61,6 +61,10 @@ struct _GwCall
    * to the card's right password (gw_request_scope_to_card). */
   gboolean       has_holder;
   GwCredentials  holder;
+  /* Runs when the key's record answered (a replay, or a 422 for other
+   * parameters), for a route whose body carries a credential that a
+   * replay must not let anyone test uncounted; it may refuse instead. */
+  GwCallApply    check_answered;
 
   GwCallApply    apply;
   gpointer       data;

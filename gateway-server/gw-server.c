@@ -1018,6 +1018,8 @@ call_apply (GwTxn    *txn,
     return FALSE;
   if (answered && call->has_holder && !gw_idempotency_check_holder (txn, call, error))
     return FALSE;
+  if (answered && call->check_answered != NULL && !call->check_answered (txn, call, error))
+    return FALSE;
   if (answered)
     return !call->outcome.credential_failure || gw_ledger_count_refusal (txn, error);
 

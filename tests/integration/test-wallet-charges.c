@@ -9,7 +9,8 @@
  * card's cap before the bank is asked; an answer lost to a timeout settled
  * by a query; a bank that dies after taking the money, settled by the
  * retry and by the recovery sweep, never charging twice; an approval of
- * another sum credits nothing and is given back. Then the card pays
+ * another sum credits nothing and is given back, whether the charge or the
+ * recovery sweep learns of it. Then the card pays
  * at a merchant through the core API, receipts reach a real SMTP server and
  * SMS sink on the chosen channel, the history pages, no merchant-facing
  * answer carries the user's identity or funding source, and the audit
@@ -21,6 +22,7 @@
 
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
+#include "onepin-test-proxy.h"
 #include "onepin-test-sms.h"
 #include "onepin-test-smtp.h"
 
@@ -300,31 +302,21 @@ charge_row (const Wallet  *w,
   sqlite3_close (db);
 }
 
-/* The bank approves half of what was asked (HACKING: an approval for
- * another sum credits nothing): the client gets a decline, the card keeps
- * its balance, the bank's charge is voided, and the key replays the
- * decline. */
+/* A charge of 500,000 won that onepin-bank approved for half: the card
+ * keeps its balance (0), the user's only charge row ends voided as
+ * do_not_honor (the void follows the answer; give it 15 s), and the bank's
+ * charge of 250,000 won is canceled. */
 static void
-test_charge_other_amount (void)
+assert_half_given_back (const Wallet *w)
 {
-  g_autoptr(Wallet) w = new_wallet ();
-  g_autofree char *shorting = add_card_source (w, OT_BANK_CARD_SHORT);
-  g_autoptr(OtResponse) r = charge (w, "short-1", shorting, 500000, "\"cvc\":\"123\"");
-  g_autoptr(OtResponse) again = NULL;
   g_autoptr(OtResponse) at_bank = NULL;
   g_autoptr(JsonObject) core = NULL;
   g_autofree char *query = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *status = NULL;
+  g_autofree char *code = NULL;
   gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
-  char *id = NULL, *status = NULL, *code = NULL;
 
-  ot_assert_error (r, 402, "card_error", "do_not_honor");
-  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "code"),
-                   ==, "funding_declined");
-  g_assert_cmpint (card_balance (w), ==, 0);
-  core = ot_card_balance (gw, w->number, "2580");
-  g_assert_cmpint (ot_json_int (core, "balance"), ==, 0);
-
-  /* The void follows the answer; the key is in flight until it is done. */
   for (;;)
     {
       charge_row (w, &id, &status, &code);
@@ -337,18 +329,80 @@ test_charge_other_amount (void)
     }
   g_assert_cmpstr (status, ==, "voided");
   g_assert_cmpstr (code, ==, "do_not_honor");
+  g_assert_cmpint (card_balance (w), ==, 0);
+  core = ot_card_balance (gw, w->number, "2580");
+  g_assert_cmpint (ot_json_int (core, "balance"), ==, 0);
   query = g_strdup_printf ("/v1/charges?idempotency_key=%s", id);
   at_bank = ot_bank_request (bank, "GET", query, ot_bank_api_key (bank), NULL, NULL);
   ot_assert_status (at_bank, 200);
   g_assert_cmpint (ot_json_int (ot_response_object (at_bank), "amount"), ==, 250000);
   g_assert_cmpstr (ot_json_string (ot_response_object (at_bank), "status"), ==, "canceled");
+}
+
+/* The bank approves half of what was asked (HACKING: an approval for
+ * another sum credits nothing): the client gets a decline, the card keeps
+ * its balance, the bank's charge is voided, and the key replays the
+ * decline. */
+static void
+test_charge_other_amount (void)
+{
+  g_autoptr(Wallet) w = new_wallet ();
+  g_autofree char *shorting = add_card_source (w, OT_BANK_CARD_SHORT);
+  g_autoptr(OtResponse) r = charge (w, "short-1", shorting, 500000, "\"cvc\":\"123\"");
+  g_autoptr(OtResponse) again = NULL;
+
+  ot_assert_error (r, 402, "card_error", "do_not_honor");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "code"),
+                   ==, "funding_declined");
+  assert_half_given_back (w);
   again = charge (w, "short-1", shorting, 500000, "\"cvc\":\"123\"");
   g_assert_cmpstr (again->body, ==, r->body);
   g_assert_cmpstr (ot_response_header (again, "Idempotent-Replayed"), ==, "true");
   g_assert_cmpint (card_balance (w), ==, 0);
-  g_free (id);
-  g_free (status);
-  g_free (code);
+}
+
+/* The same approval of half, when the charge's answer and its query's are
+ * lost (a relay to the bank drops them: the bank charged, the gateway
+ * cannot tell) and the recovery sweep learns it: it settles the row as the
+ * charge would, crediting nothing and giving the money back. A gateway of
+ * its own, whose bank is behind the relay. */
+static void
+test_charge_other_amount_recovered (void)
+{
+  OtGateway *shared = gw;
+  g_autoptr(OtProxy) relay = ot_proxy_start (ot_bank_url (bank));
+  g_autofree char *config = NULL;
+  g_autoptr(Wallet) w = NULL;
+  g_autofree char *shorting = NULL;
+  g_autoptr(OtResponse) lost = NULL;
+  g_autoptr(OtResponse) again = NULL;
+
+  config = g_strdup_printf ("[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
+                            "charge_recovery_interval=1\n"
+                            "[bank]\nurl=%s\napi_key_file=%s\ncallback_secret_file=%s\n"
+                            "timeout=1\n", ot_proxy_url (relay), ot_bank_api_key_path (bank),
+                            ot_bank_callback_secret_path (bank));
+  gw = ot_gateway_start (config, FALSE);
+  w = new_wallet ();
+  shorting = add_card_source (w, OT_BANK_CARD_SHORT);
+
+  ot_proxy_set_mode (relay, OT_PROXY_DROP_ANSWERS);
+  lost = charge (w, "short-lost", shorting, 500000, "\"cvc\":\"123\"");
+  ot_assert_error (lost, 503, "api_error", "charge_pending");
+  g_assert_cmpuint (ot_proxy_dropped (relay), >=, 2);     /* the charge and its query */
+  ot_proxy_set_mode (relay, OT_PROXY_PASS);
+
+  /* Nobody retries: the sweep (every second here) queries and voids. */
+  assert_half_given_back (w);
+  again = charge (w, "short-lost", shorting, 500000, "\"cvc\":\"123\"");
+  ot_assert_error (again, 402, "card_error", "do_not_honor");
+  g_assert_cmpstr (ot_response_header (again, "Idempotent-Replayed"), ==, "true");
+  g_assert_cmpint (card_balance (w), ==, 0);
+
+  g_clear_pointer (&w, wallet_free);
+  json_object_unref (ot_assert_audit_balanced (gw));
+  ot_gateway_stop (gw);
+  gw = shared;
 }
 
 /* A slow bank: the answer is lost to the gateway's timeout (1 s), and a
@@ -923,6 +977,7 @@ main (int   argc,
   g_test_add_func ("/wallet-charges/declined", test_charge_declined);
   g_test_add_func ("/wallet-charges/cap", test_charge_cap);
   g_test_add_func ("/wallet-charges/other-amount", test_charge_other_amount);
+  g_test_add_func ("/wallet-charges/other-amount-recovered", test_charge_other_amount_recovered);
   g_test_add_func ("/wallet-charges/without-card", test_charge_without_card);
   g_test_add_func ("/wallet-charges/timeout-queried", test_charge_timeout_queried);
   g_test_add_func ("/wallet-charges/pending-retry", test_charge_pending_retry);

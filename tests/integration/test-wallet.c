@@ -1023,6 +1023,43 @@ change_card_password (const char *token,
   return wallet (gw, "POST", "/v1/wallet/card/password", token, NULL, body);
 }
 
+/* A replay of the application carries the card's password: another one is
+ * the 422 of a key reused, and also a wrong password, counted towards the
+ * card's lockout as on any route; so five lock the card. Once it is locked,
+ * the replay is refused too, or its 201 would still tell the password from
+ * a guess's 422. */
+static void
+test_apply_card_replay_guesses (void)
+{
+  g_autofree char *token = new_user (NULL);
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) locked = NULL;
+  g_autoptr(OtResponse) replay_locked = NULL;
+  g_autoptr(OtResponse) guess_locked = NULL;
+  const char *number;
+
+  first = wallet (gw, "POST", "/v1/wallet/card", token, "apply-guess", "{\"password\":\"2580\"}");
+  ot_assert_status (first, 201);
+  number = ot_json_string (ot_response_object (first), "number");
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"password\":\"000%u\"}", i);
+      g_autoptr(OtResponse) guess = wallet (gw, "POST", "/v1/wallet/card", token, "apply-guess",
+                                            body);
+
+      ot_assert_error (guess, 422, "idempotency_error", "idempotency_key_reused");
+    }
+  locked = card_call ("/v1/cards/balance", number, "2580", NULL);
+  ot_assert_error (locked, 402, "card_error", "card_locked");
+  replay_locked = wallet (gw, "POST", "/v1/wallet/card", token, "apply-guess",
+                          "{\"password\":\"2580\"}");
+  ot_assert_error (replay_locked, 402, "card_error", "card_locked");
+  assert_absent (replay_locked, "card number", number);
+  guess_locked = wallet (gw, "POST", "/v1/wallet/card", token, "apply-guess",
+                         "{\"password\":\"1234\"}");
+  ot_assert_error (guess_locked, 402, "card_error", "card_locked");
+}
+
 /* Every mall the card paid at saw its number and password: those do not
  * change its password. Its owner does, with the login's password, and
  * the new one also undoes a lock that guesses at the old one left. A
@@ -1827,6 +1864,7 @@ main (int   argc,
   g_test_add_func ("/wallet/sessions/password-change-replay", test_password_change_replay);
   g_test_add_func ("/wallet/profile/update", test_profile);
   g_test_add_func ("/wallet/card/apply", test_apply_card);
+  g_test_add_func ("/wallet/card/apply-replay-guesses", test_apply_card_replay_guesses);
   g_test_add_func ("/wallet/card/onepin-card", test_card_is_a_onepin_card);
   g_test_add_func ("/wallet/card/password", test_card_password);
   g_test_add_func ("/wallet/card/none-yet", test_no_card_yet);
