@@ -179,13 +179,15 @@ caller_key (GwRequest *request)
   g_autoptr(GString) input = g_string_new ("ars-caller\n");
   GString *key;
   guint8 hash[32];
+  gboolean ok = gw_store_read (gw_server_get_store (request->server), session_read_apply, &read,
+                               &error);
 
-  if (!gw_store_read (gw_server_get_store (request->server), session_read_apply, &read, &error))
+  session = read.session;      /* cleared on every way out */
+  if (!ok)
     {
       g_warning ("ARS session read failed: %s", error->message);
       return NULL;
     }
-  session = read.session;
   if (!read.found || session.calling_sealed == NULL)
     return NULL;
   number = onepin_key_open (config->seal_key, g_bytes_get_data (session.calling_sealed, NULL),

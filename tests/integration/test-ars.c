@@ -122,15 +122,25 @@ ars_post (const char *path,
   return ot_request (gw, "POST", path, operator_key, NULL, body);
 }
 
+/* Answers the session's prompt of @step with @digits, as they come. */
+static OtResponse *
+input (const char *id,
+       gint64      step,
+       const char *digits)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/ars/sessions/%s/input", id);
+  g_autofree char *body = g_strdup_printf ("{\"step\": %" G_GINT64_FORMAT ", \"digits\": \"%s\"}",
+                                           step, digits);
+
+  return ars_post (path, body);
+}
+
 static JsonObject *
 ars_step (const char *id,
           gint64      step,
           const char *digits)
 {
-  g_autofree char *path = g_strdup_printf ("/v1/ars/sessions/%s/input", id);
-  g_autofree char *body = g_strdup_printf ("{\"step\": %" G_GINT64_FORMAT ", \"digits\": \"%s\"}",
-                                           step, digits);
-  g_autoptr(OtResponse) r = ars_post (path, body);
+  g_autoptr(OtResponse) r = input (id, step, digits);
 
   ot_assert_status (r, 200);
   return json_object_ref (ot_response_object (r));
@@ -550,19 +560,6 @@ test_refusals_counted (void)
   g_assert_cmpstr (said_nobody, ==, said_registered);
   ot_assert_card_balance (gw, card->number, "2580", 10000, 10000);
   audit ();
-}
-
-/* Answers the session's prompt of @step with @digits, as they come. */
-static OtResponse *
-input (const char *id,
-       gint64      step,
-       const char *digits)
-{
-  g_autofree char *path = g_strdup_printf ("/v1/ars/sessions/%s/input", id);
-  g_autofree char *body = g_strdup_printf ("{\"step\": %" G_GINT64_FORMAT ", \"digits\": \"%s\"}",
-                                           step, digits);
-
-  return ot_request (gw, "POST", path, operator_key, NULL, body);
 }
 
 /* One calling number gets the address limit's 20 refusals a minute however
