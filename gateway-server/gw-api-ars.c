@@ -135,7 +135,76 @@ input_apply (GwTxn   *txn,
                      data->session_id, data->step, data->digits, &session, &prompt, &result,
                      error))
     return FALSE;
+  /* Counted like a refusal online, and against the caller (below). */
+  call->outcome.credential_failure = prompt.credential_failure;
   return reply (call, result, &session, &prompt);
+}
+
+typedef struct
+{
+  const char   *id;
+  GwArsSession  session;
+  gboolean      found;
+} SessionRead;
+
+static gboolean
+session_read_apply (GwTxn    *txn,
+                    gpointer  user_data,
+                    GError  **error)
+{
+  SessionRead *read = user_data;
+  const GwPhoneStoreFuncs *phone = gw_txn_extension (txn, "phone");
+  GError *local = NULL;
+
+  read->found = phone->ars_get (txn, read->id, &read->session, &local);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
+/* What the session's caller's refusals count against: a keyed hash of the
+ * calling number, so that a caller cannot try card numbers and passwords
+ * without limit by calling again, and the operator's IVR, one address for
+ * all its callers, is not limited as one. NULL when the session has no
+ * caller any more (ended, or unknown), where the writer refuses the input
+ * before any card is looked at. */
+static char *
+caller_key (GwRequest *request)
+{
+  const GwLedgerConfig *config = gw_server_get_ledger_config (request->server);
+  g_auto(GwArsSession) session = { 0 };
+  SessionRead read = { .id = request->path_id };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) number = NULL;
+  g_autoptr(GString) input = g_string_new ("ars-caller\n");
+  GString *key;
+  guint8 hash[32];
+  gboolean ok = gw_store_read (gw_server_get_store (request->server), session_read_apply, &read,
+                               &error);
+
+  session = read.session;      /* cleared on every way out */
+  if (!ok)
+    {
+      g_warning ("ARS session read failed: %s", error->message);
+      return NULL;
+    }
+  if (!read.found || session.calling_sealed == NULL)
+    return NULL;
+  number = onepin_key_open (config->seal_key, g_bytes_get_data (session.calling_sealed, NULL),
+                            g_bytes_get_size (session.calling_sealed), session.id,
+                            strlen (session.id), &error);
+  if (number == NULL)
+    {
+      g_warning ("ARS calling number unreadable: %s", error->message);
+      return NULL;
+    }
+  g_string_append_len (input, g_bytes_get_data (number, NULL), g_bytes_get_size (number));
+  onepin_key_hmac (config->lookup_key, input->str, input->len, hash);
+  explicit_bzero (input->str, input->len);
+  key = g_string_new ("ars\n");
+  for (guint i = 0; i < sizeof hash; i++)
+    g_string_append_printf (key, "%02x", hash[i]);
+  return g_string_free (key, FALSE);
 }
 
 void
@@ -146,6 +215,7 @@ gw_api_ars_sessions_input (GwRequest *request)
     { "digits", ONEPIN_JSON_STRING, TRUE },
   };
   g_autofree char *key = NULL;
+  g_autofree char *caller = NULL;
   const char *digits;
   gint64 step;
   ArsData *data;
@@ -164,6 +234,12 @@ gw_api_ars_sessions_input (GwRequest *request)
    * twice. */
   key = g_strdup_printf ("ars-session\n%s\n%" G_GINT64_FORMAT, request->path_id, step);
   gw_request_use_idempotency_key (request, key);
+
+  caller = caller_key (request);
+  if (caller != NULL &&
+      !gw_request_admit_limited (request, caller, "Too many refused card numbers or passwords "
+                                 "from this calling number. Wait a minute."))
+    return;
 
   data = g_new0 (ArsData, 1);
   g_strlcpy (data->merchant_id, request->merchant_id, sizeof data->merchant_id);

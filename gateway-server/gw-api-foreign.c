@@ -48,6 +48,11 @@ reply_result (GwCall          *call,
                                     "This merchant charges in its partner's currency only." },
     [GW_FOREIGN_TOO_LARGE] = { 400, "amount_too_large", "amount",
                                "The amount is too large to convert or to pay with a card." },
+    [GW_FOREIGN_WALLET_CARD] = { 409, "card_managed_by_wallet", NULL,
+                                 "A wallet's card is not switched into foreign PINs." },
+    [GW_FOREIGN_NO_MERCHANT] = { 404, "resource_missing", "merchant", "No such merchant." },
+    [GW_FOREIGN_MERCHANT_TAKEN] = { 409, "merchant_has_foreign_partner", "merchant",
+                                    "This merchant is another foreign partner's already." },
   };
 
   if (result == GW_FOREIGN_DECLINED)
@@ -75,10 +80,13 @@ partner_apply (GwTxn   *txn,
                GError **error)
 {
   GwForeignPartner *partner = call->data;
+  GwForeignResult result;
   GString *body;
 
-  if (!gw_foreign_create_partner (txn, partner, error))
+  if (!gw_foreign_create_partner (txn, partner, &result, error))
     return FALSE;
+  if (result != GW_FOREIGN_OK)
+    return reply_result (call, result, NULL), TRUE;
   body = g_string_new ("{");
   render_partner (body, partner);
   gw_json_close (body, '}');

@@ -105,8 +105,8 @@ static const char * const messages[N_MESSAGES][2] = {
     "비밀번호가 등록되었습니다. 이제 카드를 사용하실 수 있습니다.",
     "The password is registered. The card is ready to use." },
   [M_ALREADY] = {
-    "이미 비밀번호가 등록된 카드입니다.",
-    "This card already has a password." },
+    "카드 번호가 맞지 않거나, 이미 비밀번호가 등록된 카드입니다.",
+    "The card number is incorrect, or the card already has a password." },
   [M_RECHARGE_CONFIRM] = {
     "%s원 충전 대금은 휴대폰 요금과 함께 청구됩니다. 충전하시려면 1번, 취소하시려면 "
     "2번을 눌러 주십시오.",
@@ -163,6 +163,7 @@ typedef struct
   const GwLedgerConfig *config;
   GwArsSession         *session;
   GString              *say;        /* what happened, said before the next prompt */
+  gboolean              credential_failure;   /* counted like a refusal online */
 } Ctx;
 
 typedef gboolean (*Handler) (Ctx *ctx, const char *digits, GError **error);
@@ -454,6 +455,7 @@ authenticate (Ctx         *ctx,
   credentials_for (ctx, password, &credentials);
   if (!gw_ledger_authenticate (ctx->txn, ctx->config, &credentials, card, outcome, error))
     return FALSE;
+  ctx->credential_failure = outcome->credential_failure;
   if (outcome->code == GW_RESULT_OK && card->expires_at <= NOW (ctx->txn))
     {
       outcome->code = GW_RESULT_DECLINED;
@@ -601,8 +603,11 @@ on_register_confirm (Ctx         *ctx,
     }
   if (!gw_ledger_register (ctx->txn, ctx->config, &credentials, NULL, &card, &outcome, error))
     return FALSE;
+  ctx->credential_failure = outcome.credential_failure;
   forget_card (session);
-  if (outcome.code == GW_RESULT_ALREADY_REGISTERED)
+  /* One answer for both, so that the menu does not tell which numbers are
+   * live cards (the unknown ones count as refusals, and are limited). */
+  if (outcome.code == GW_RESULT_ALREADY_REGISTERED || outcome.credential_failure)
     return say (ctx, M_ALREADY), go (ctx, "menu");
   if (outcome.code != GW_RESULT_OK)
     return refused (ctx, &outcome);
@@ -661,6 +666,7 @@ render_prompt (Ctx         *ctx,
   prompt->min_digits = state->min_digits;
   prompt->max_digits = state->max_digits;
   prompt->terminator = state->terminator;
+  prompt->credential_failure = ctx->credential_failure;
 }
 
 /* Whether @digits answer @state: the right number of digits, after a final
@@ -742,7 +748,7 @@ gw_ars_start (GwTxn                *txn,
 {
   g_autofree char *id = onepin_crypto_random_token ("ars_", 12);
   g_autoptr(GString) said = g_string_new (NULL);
-  Ctx ctx = { txn, config, session, said };
+  Ctx ctx = { .txn = txn, .config = config, .session = session, .say = said };
 
   memset (session, 0, sizeof *session);
   memset (prompt, 0, sizeof *prompt);
@@ -782,7 +788,7 @@ gw_ars_input (GwTxn                *txn,
               GError              **error)
 {
   g_autoptr(GString) said = g_string_new (NULL);
-  Ctx ctx = { txn, config, session, said };
+  Ctx ctx = { .txn = txn, .config = config, .session = session, .say = said };
   GError *local = NULL;
 
   memset (prompt, 0, sizeof *prompt);

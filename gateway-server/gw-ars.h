@@ -27,6 +27,7 @@ typedef struct
   gint     max_digits;
   gboolean terminator;              /* the caller ends the digits with # */
   gboolean done;                    /* say @text, then hang up */
+  gboolean credential_failure;      /* the input's card number or password was refused */
 } GwArsPrompt;
 
 void     gw_ars_prompt_clear  (GwArsPrompt          *prompt);

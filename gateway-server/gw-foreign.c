@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "gw-wallet.h"
 #include "onepin-money.h"
 
 #define CALL(txn, fn, ...) ((txn)->funcs->fn ((txn), __VA_ARGS__))
@@ -26,7 +27,7 @@ gw_foreign_to_krw (gint64  amount,
     return FALSE;
   for (int i = 0; i < exponent; i++)
     scale *= 10;
-  /* 10^8 x 10^11 < 2^63; checked all the same. */
+  /* Up to 10^8 x 10^11 = 10^19, past 2^63 (about 9.2 x 10^18): checked. */
   if (__builtin_mul_overflow (amount, rate_e6, &product))
     return FALSE;
   *krw = product / scale + (product % scale != 0);
@@ -72,11 +73,41 @@ gw_foreign_format_rate (gint64 rate_e6)
   return text;
 }
 
+/* A partner's merchant must exist and be no other partner's: it is how a
+ * foreign site's charge finds its partner (partner_by_merchant). */
+static gboolean
+check_merchant (GwTxn            *txn,
+                const char       *merchant_id,
+                GwForeignResult  *result,
+                GError          **error)
+{
+  GwForeignPartner other;
+  GError *local = NULL;
+
+  if (CALL (txn, merchant_account, merchant_id, &local) == 0)
+    {
+      if (!g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND))
+        return g_propagate_error (error, local), FALSE;
+      g_clear_error (&local);
+      return *result = GW_FOREIGN_NO_MERCHANT, TRUE;
+    }
+  if (STORE (txn)->partner_by_merchant (txn, merchant_id, &other, &local))
+    return *result = GW_FOREIGN_MERCHANT_TAKEN, TRUE;
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return TRUE;
+}
+
 gboolean
 gw_foreign_create_partner (GwTxn             *txn,
                            GwForeignPartner  *partner,
+                           GwForeignResult   *result,
                            GError           **error)
 {
+  *result = GW_FOREIGN_OK;
+  if (partner->merchant_id[0] != '\0' &&
+      (!check_merchant (txn, partner->merchant_id, result, error) || *result != GW_FOREIGN_OK))
+    return *result != GW_FOREIGN_OK;
   /* Credit-normal: the won of the PINs switched over, owed on to the
    * partner's side of the books. */
   partner->account_id = CALL (txn, account_insert, "merchant_payable", -1, "krw", 0, error);
@@ -208,6 +239,7 @@ gw_foreign_switch (GwTxn                 *txn,
   g_auto(GwForeignPin) pin = { 0 };
   g_autoptr(GBytes) opened = NULL;
   GError *local = NULL;
+  gboolean wallet_card;
   GwLine lines[2];
   GwEntry entry = { .kind = "payment", .channel = "foreign", .ref = ref, .lines = lines,
                     .n_lines = 2 };
@@ -221,6 +253,13 @@ gw_foreign_switch (GwTxn                 *txn,
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return *result = GW_FOREIGN_DECLINED, TRUE;
+  /* Every mall a wallet's card paid has seen its number and password:
+   * those must not pay the wallet's money out as a PIN to whoever sends
+   * them. Checked after the password, which still counts when wrong. */
+  if (!gw_wallet_owns_card (txn, card->id, &wallet_card, error))
+    return FALSE;
+  if (wallet_card)
+    return *result = GW_FOREIGN_WALLET_CARD, TRUE;
   if (!gw_foreign_to_krw (face_value, onepin_currency_exponent (partner->currency),
                           partner->rate_e6, krw))
     return *result = GW_FOREIGN_TOO_LARGE, TRUE;

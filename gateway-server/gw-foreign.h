@@ -30,6 +30,9 @@ typedef enum
   GW_FOREIGN_WRONG_CURRENCY,        /* not the partner's currency */
   GW_FOREIGN_TOO_LARGE,             /* the won would pass a card's cap */
   GW_FOREIGN_PIN_LOADED,            /* a PIN of a load is there already, or twice in it */
+  GW_FOREIGN_WALLET_CARD,           /* a wallet's representative card */
+  GW_FOREIGN_NO_MERCHANT,           /* the partner's merchant does not exist */
+  GW_FOREIGN_MERCHANT_TAKEN,        /* the merchant is another partner's already */
 } GwForeignResult;
 
 /* ceil (@amount x @rate_e6 / (10^@exponent x 10^6)); FALSE past the bounds. */
@@ -43,8 +46,11 @@ gboolean gw_foreign_parse_rate  (const char            *text,
                                  gint64                *rate_e6);
 char    *gw_foreign_format_rate (gint64                 rate_e6);
 
+/* GW_FOREIGN_NO_MERCHANT or GW_FOREIGN_MERCHANT_TAKEN in @result, and
+ * nothing created, when the partner's merchant is unknown or taken. */
 gboolean gw_foreign_create_partner (GwTxn              *txn,
                                  GwForeignPartner      *partner,
+                                 GwForeignResult       *result,
                                  GError               **error);
 /* Loads PINs of @face_value, sealed, each with its lookup hash; all or
  * none: GW_FOREIGN_PIN_LOADED, with its index in @bad_pin, when one is

@@ -32,6 +32,8 @@ struct _GwRequest
   GHashTable        *query;
   char              *remote;         /* the client, as the per-address limits key it
                                         (gw_net_address_key: IPv6 by its /64) */
+  char              *limit_key;      /* what failures count against instead of @remote
+                                        (gw_request_admit_limited), or NULL */
   char              *idempotency_key;
   guint8             fingerprint[32];
   gboolean           has_holder;     /* a card-scoped key (gw_request_scope_to_card): */
@@ -96,6 +98,14 @@ gboolean              gw_server_count_slow_work   (GwServer    *self,
                                                    const char  *remote,
                                                    guint        limit,
                                                    guint       *retry_after);
+
+/* Counts @request's credential failures against @key (one caller of the
+ * ARS, say) rather than its address, with the per-address limit; FALSE
+ * after answering 429 (@message) when the key's failures plus its requests
+ * being answered have reached it. */
+gboolean              gw_request_admit_limited    (GwRequest   *request,
+                                                   const char  *key,
+                                                   const char  *message);
 
 /* The URL the server listens on, e.g. "http://127.0.0.1:8080", once it does. */
 const char           *gw_server_get_url           (GwServer    *self);

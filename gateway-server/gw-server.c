@@ -403,6 +403,7 @@ request_free (GwRequest *request)
   g_clear_pointer (&request->body, json_object_unref);
   g_clear_pointer (&request->query, g_hash_table_unref);
   g_clear_pointer (&request->remote, g_free);
+  g_clear_pointer (&request->limit_key, g_free);
   g_clear_pointer (&request->idempotency_key, g_free);
   explicit_bzero (&request->holder, sizeof request->holder);
   g_free (request);
@@ -689,6 +690,13 @@ gw_request_limit (GwRequest *request,
 }
 
 /* Per-address failure limit for the card-holder endpoints. */
+
+/* What @request's failures count against: its address, or another key. */
+static const char *
+limit_key (GwRequest *request)
+{
+  return request->limit_key != NULL ? request->limit_key : request->remote;
+}
 
 static AddressFailures *
 address_failures (GwServer   *self,
@@ -1040,7 +1048,7 @@ count_outcome (GwCall *call)
 
   if (call->request != NULL && call->outcome.credential_failure &&
       call->request->limit_failures)
-    address_failures (self, call->request->remote, TRUE)->failures++;
+    address_failures (self, limit_key (call->request), TRUE)->failures++;
 
   if (!call->is_payment || call->replayed)
     return;
@@ -1635,9 +1643,10 @@ refuse_draining (GwRequest *request)
 }
 
 static void
-refuse_rate_limited (GwRequest *request)
+refuse_rate_limited (GwRequest  *request,
+                     const char *message)
 {
-  AddressFailures *entry = address_failures (request->server, request->remote, FALSE);
+  AddressFailures *entry = address_failures (request->server, limit_key (request), FALSE);
   gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
   gint64 wait = entry != NULL ? MAX (1, 60 - (now - entry->window_start)) : 60;
   char seconds[24];
@@ -1646,9 +1655,10 @@ refuse_rate_limited (GwRequest *request)
   g_snprintf (seconds, sizeof seconds, "%" G_GINT64_FORMAT, wait);
   soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
                                 "Retry-After", seconds);
-  gw_request_error (request, 429, "rate_limit_error", "rate_limited", NULL,
-                    "Too many failed attempts from this address. Wait a minute.");
+  gw_request_error (request, 429, "rate_limit_error", "rate_limited", NULL, message);
 }
+
+#define ADDRESS_LIMITED "Too many failed attempts from this address. Wait a minute."
 
 static gboolean
 address_admit (GwRequest   *request,
@@ -1661,7 +1671,7 @@ address_admit (GwRequest   *request,
   /* MAX_PARKED bounds what one address can leave waiting (each request
    * holds its body, up to MAX_BODY). */
   if (entry->failures >= limit || g_queue_get_length (&entry->waiting) >= MAX_PARKED)
-    return refuse_rate_limited (request), FALSE;
+    return refuse_rate_limited (request, ADDRESS_LIMITED), FALSE;
   /* Behind those already waiting, in the order they came. */
   if (entry->failures + entry->pending >= limit || !g_queue_is_empty (&entry->waiting))
     {
@@ -1683,7 +1693,7 @@ static void
 address_release (GwRequest *request)
 {
   GwServer *self = request->server;
-  AddressFailures *entry = address_failures (self, request->remote, FALSE);
+  AddressFailures *entry = address_failures (self, limit_key (request), FALSE);
   guint limit = self->config->failures_per_minute;
   Parked *parked;
 
@@ -1699,7 +1709,7 @@ address_release (GwRequest *request)
       if (self->draining)
         refuse_draining (parked->request);
       else if (entry->failures >= limit)
-        refuse_rate_limited (parked->request);
+        refuse_rate_limited (parked->request, ADDRESS_LIMITED);
       else
         {
           entry->pending++;
@@ -1709,6 +1719,29 @@ address_release (GwRequest *request)
       g_free (parked);
     }
   entry->releasing = FALSE;
+}
+
+/* No request waits here: one caller's inputs come one at a time, so past
+ * the limit (counting those being answered, as address_admit does) the
+ * answer is 429 at once. */
+gboolean
+gw_request_admit_limited (GwRequest  *request,
+                          const char *key,
+                          const char *message)
+{
+  guint limit = request->server->config->failures_per_minute;
+  AddressFailures *entry;
+
+  g_return_val_if_fail (!request->holds_address, FALSE);
+  g_free (request->limit_key);
+  request->limit_key = g_strdup (key);
+  request->limit_failures = TRUE;
+  entry = address_failures (request->server, key, TRUE);
+  if (entry->failures + entry->pending >= limit)
+    return refuse_rate_limited (request, message), FALSE;
+  entry->pending++;
+  request->holds_address = TRUE;
+  return TRUE;
 }
 
 /* A browser sends "simple" POSTs (text/plain, no preflight) to any site, so

@@ -122,15 +122,25 @@ ars_post (const char *path,
   return ot_request (gw, "POST", path, operator_key, NULL, body);
 }
 
+/* Answers the session's prompt of @step with @digits, as they come. */
+static OtResponse *
+input (const char *id,
+       gint64      step,
+       const char *digits)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/ars/sessions/%s/input", id);
+  g_autofree char *body = g_strdup_printf ("{\"step\": %" G_GINT64_FORMAT ", \"digits\": \"%s\"}",
+                                           step, digits);
+
+  return ars_post (path, body);
+}
+
 static JsonObject *
 ars_step (const char *id,
           gint64      step,
           const char *digits)
 {
-  g_autofree char *path = g_strdup_printf ("/v1/ars/sessions/%s/input", id);
-  g_autofree char *body = g_strdup_printf ("{\"step\": %" G_GINT64_FORMAT ", \"digits\": \"%s\"}",
-                                           step, digits);
-  g_autoptr(OtResponse) r = ars_post (path, body);
+  g_autoptr(OtResponse) r = input (id, step, digits);
 
   ot_assert_status (r, 200);
   return json_object_ref (ot_response_object (r));
@@ -233,7 +243,7 @@ test_register_by_phone (void)
 
   assert_said (out, "The two passwords were not the same.");
   assert_said (out, "The password is registered.");
-  assert_said (out, "This card already has a password.");
+  assert_said (out, "The card number is incorrect, or the card already has a password.");
   ot_assert_card_balance (gw, card->number, "7777", 20000, 20000);
   audit ();
 }
@@ -474,6 +484,108 @@ test_call_until_dry (void)
   audit ();
 }
 
+/* Today's count of refused card credentials, from GET /metrics. */
+static gint64
+credential_failures (void)
+{
+  g_autoptr(OtResponse) r = ot_request (gw, "GET", "/metrics", NULL, NULL, NULL);
+  const char *needle = "\nonepin_credential_failures_today ";
+  const char *line;
+
+  ot_assert_status (r, 200);
+  line = strstr (r->body, needle);
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + strlen (needle), NULL, 10);
+}
+
+/* A well-formed number of the same BIN that no card has. */
+static char *
+unknown_number (const OtCard *card)
+{
+  char *number = g_strdup (card->number);
+
+  number[10] = number[10] == '9' ? '0' : number[10] + 1;
+  for (char d = '0'; d <= '9'; d++)
+    {
+      number[15] = d;
+      if (ot_luhn_valid (number))
+        return number;
+    }
+  g_assert_not_reached ();
+}
+
+/* What the session says after @digits, each pressed in turn. */
+static char *
+press_all (const char        *id,
+           const char *const *digits)
+{
+  char *said = NULL;
+
+  for (guint i = 0; digits[i] != NULL; i++)
+    {
+      g_autoptr(JsonObject) o = pt_ars_press (gw, operator_key, id, digits[i]);
+
+      g_free (said);
+      said = g_strdup (ot_json_string (ot_json_object (o, "prompt"), "text"));
+    }
+  return said;
+}
+
+/* Every refusal on the phone counts like one online: a wrong password, an
+ * unknown number, a malformed one. Registering says the same for an
+ * unknown number as for a card that has a password. */
+static void
+test_refusals_counted (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, "2580");
+  g_autofree char *unknown = unknown_number (card);
+  g_autofree char *id = pt_ars_start (gw, operator_key, "01055509001", "en");
+  const char *const wrong[] = { "2", card->number, "0000#", NULL };
+  const char *const nobody[] = { "4", unknown, "5678#", "5678#", NULL };
+  const char *const malformed[] = { "3", "1234567890123456", "1111#", NULL };
+  const char *const registered[] = { "4", card->number, "5678#", "5678#", NULL };
+  gint64 before = credential_failures ();
+  g_autofree char *said_wrong = NULL, *said_nobody = NULL, *said_malformed = NULL;
+  g_autofree char *said_registered = NULL;
+
+  said_wrong = press_all (id, wrong);
+  g_assert_nonnull (strstr (said_wrong, "The card number or password is incorrect."));
+  g_assert_cmpint (credential_failures (), ==, before + 1);
+  said_nobody = press_all (id, nobody);
+  g_assert_cmpint (credential_failures (), ==, before + 2);
+  said_malformed = press_all (id, malformed);
+  g_assert_cmpint (credential_failures (), ==, before + 3);
+  said_registered = press_all (id, registered);
+  g_assert_cmpint (credential_failures (), ==, before + 3);
+  g_assert_cmpstr (said_nobody, ==, said_registered);
+  ot_assert_card_balance (gw, card->number, "2580", 10000, 10000);
+  audit ();
+}
+
+/* One calling number gets the address limit's 20 refusals a minute however
+ * many calls it makes; then every input of its calls gets 429, and other
+ * callers of the same IVR (one address) go on. */
+static void
+test_caller_limit (void)
+{
+  g_autofree char *id = pt_ars_start (gw, operator_key, "01055509002", "en");
+  g_autofree char *again = pt_ars_start (gw, operator_key, "01055509002", "en");
+  g_autofree char *other = pt_ars_start (gw, operator_key, "01055509003", "en");
+  const char *const guess[] = { "3", "1234567890123456", "1111#", NULL };
+  g_autoptr(OtResponse) limited = NULL, limited_again = NULL, fine = NULL;
+
+  /* Ten guesses on each call, three inputs each: both are at step 31. */
+  for (guint i = 0; i < 20; i++)
+    g_free (press_all (i % 2 ? again : id, guess));
+  limited = input (id, 31, "3");
+  ot_assert_error (limited, 429, "rate_limit_error", "rate_limited");
+  g_assert_nonnull (soup_message_headers_get_one (limited->headers, "Retry-After"));
+  limited_again = input (again, 31, "3");
+  ot_assert_error (limited_again, 429, "rate_limit_error", "rate_limited");
+  fine = input (other, 1, "3");
+  ot_assert_status (fine, 200);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -495,6 +607,8 @@ main (int   argc,
   g_test_add_func ("/ars/recharge-cap", test_recharge_cap);
   g_test_add_func ("/ars/recharge-card-closed-meanwhile", test_recharge_card_closed_meanwhile);
   g_test_add_func ("/ars/call-until-dry", test_call_until_dry);
+  g_test_add_func ("/ars/refusals-counted", test_refusals_counted);
+  g_test_add_func ("/ars/caller-limit", test_caller_limit);
   status = g_test_run ();
 
   pt_stop (gw);

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "onepin-test-wallet.h"
 #include "phone-test-util.h"
 
 static OtGateway *gw;
@@ -368,6 +369,78 @@ test_pin_loaded_once (void)
   audit ();
 }
 
+/* Tops @number up by 10,000 won through the ARS, charged to a phone bill. */
+static void
+ars_recharge (const char *number)
+{
+  g_autofree char *op = pt_create_merchant (gw, "Operator", "mobile_operator", NULL);
+  g_autofree char *id = pt_ars_start (gw, op, "01055507777", "en");
+  const char *digits[] = { "2", number, "2580#", "2" };
+  g_autoptr(JsonObject) done = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (digits); i++)
+    json_object_unref (pt_ars_press (gw, op, id, digits[i]));
+  done = pt_ars_press (gw, op, id, "1");
+  g_assert_nonnull (strstr (ot_json_string (ot_json_object (done, "prompt"), "text"),
+                            "balance is now 10,000 won"));
+}
+
+/* Every mall a wallet's card paid has seen its number and password: those
+ * must not turn the wallet's money into a PIN the caller takes away. The
+ * password is checked first, so a wrong one still counts. */
+static void
+test_wallet_card (void)
+{
+  g_autoptr(OtWallet) wallet = ot_wallet_new (gw, "none");
+  g_autoptr(JsonObject) p = partner ("Wallet drain", "usd", "1350", NULL);
+  const char *id = ot_json_string (p, "id");
+  g_autofree char *path = g_strdup_printf ("/v1/admin/foreign/partners/%s", id);
+  g_autofree char *wrong = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"9999\","
+                                            " \"partner\": \"%s\", \"face_value\": 500}",
+                                            wallet->number, id);
+  OtCard card = { .number = wallet->number };
+  g_autoptr(OtResponse) refused = NULL, guess = NULL, after = NULL;
+
+  ars_recharge (wallet->number);
+  load (id, 500, "\"WALLET-PIN-0001\"");
+  refused = switch_over (&card, id, 500, "fx-wallet");
+  ot_assert_error (refused, 409, "invalid_request_error", "card_managed_by_wallet");
+  guess = ot_request (gw, "POST", "/v1/cards/foreign_pins", NULL, NULL, wrong);
+  ot_assert_error (guess, 402, "card_error", "invalid_credentials");
+  ot_assert_card_balance (gw, wallet->number, "2580", 10000, 10000);
+  after = ot_request (gw, "GET", path, ot_gateway_admin_token (gw), NULL, NULL);
+  ot_assert_status (after, 200);
+  g_assert_cmpint (ot_json_int (ot_response_object (after), "available"), ==, 1);
+  audit ();
+}
+
+/* A partner's merchant must exist, and be no other partner's. */
+static void
+test_partner_merchant (void)
+{
+  g_autofree char *site_id = NULL;
+  g_autofree char *site = pt_create_merchant (gw, "Abroad", "shopping", &site_id);
+  g_autoptr(JsonObject) first = partner ("First", "usd", "1350", site_id);
+  g_autofree char *again = g_strdup_printf ("{\"name\": \"Second\", \"currency\": \"usd\","
+                                            " \"rate\": \"1350\", \"merchant\": \"%s\"}",
+                                            site_id);
+  const char *nobody = "{\"name\": \"Nobody's\", \"currency\": \"usd\", \"rate\": \"1350\","
+                       " \"merchant\": \"m_doesnotexist\"}";
+  g_autoptr(OtResponse) taken = NULL, missing = NULL;
+
+  taken = ot_request (gw, "POST", "/v1/admin/foreign/partners", ot_gateway_admin_token (gw),
+                      NULL, again);
+  ot_assert_error (taken, 409, "invalid_request_error", "merchant_has_foreign_partner");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (taken), "error"),
+                                   "param"), ==, "merchant");
+  missing = ot_request (gw, "POST", "/v1/admin/foreign/partners", ot_gateway_admin_token (gw),
+                        NULL, nobody);
+  ot_assert_error (missing, 404, "invalid_request_error", "resource_missing");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (missing), "error"),
+                                   "param"), ==, "merchant");
+  audit ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -381,6 +454,8 @@ main (int   argc,
   g_test_add_func ("/foreign/inbound-charge", test_inbound_charge);
   g_test_add_func ("/foreign/refusals", test_refusals);
   g_test_add_func ("/foreign/pin-loaded-once", test_pin_loaded_once);
+  g_test_add_func ("/foreign/wallet-card", test_wallet_card);
+  g_test_add_func ("/foreign/partner-merchant", test_partner_merchant);
   status = g_test_run ();
   pt_stop (gw);
   return status;
