@@ -1233,7 +1233,10 @@ test_endpoint_refusals (void)
   const char *bad[] = { "{\"url\":\"http://mall.example/hooks\"}",
                         "{\"url\":\"ftp://127.0.0.1/hooks\"}",
                         "{\"url\":\"https://user:pw@mall.example/hooks\"}",
-                        "{\"url\":\"not a url\"}", "{}" };
+                        "{\"url\":\"not a url\"}", "{}",
+                        /* A percent-encoded host hides what it names ("localhost"). */
+                        "{\"url\":\"https://%6c%6fcalhost/hooks\"}",
+                        "{\"url\":\"https://m%61ll.example/hooks\"}" };
   g_autoptr(OtResponse) none = ot_request (gw, "GET", "/v1/webhook_endpoint", mall->secret_key,
                                            NULL, NULL);
   g_autoptr(OtResponse) set = NULL;
