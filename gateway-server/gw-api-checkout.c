@@ -674,6 +674,23 @@ gw_api_checkout_expire (GwRequest *request)
 
 /* ---- webhook endpoints -------------------------------------------------- */
 
+/* A host name never needs percent-encoding; GUri decodes it, so a check
+ * sees the name, but a URL that spells its host that way means to hide it.
+ * (An IPv6 literal's zone, "[fe80::1%25eth0]", is link-local: refused
+ * unless allow_private.) */
+static gboolean
+host_percent_encoded (const char *url)
+{
+  const char *authority = strstr (url, "://");
+  gsize len;
+
+  if (authority == NULL)
+    return FALSE;
+  authority += 3;
+  len = strcspn (authority, "/?#");
+  return authority[0] != '[' && memchr (authority, '%', len) != NULL;
+}
+
 const char *
 gw_checkout_webhook_url_check (const char *url,
                                gboolean    allow_http,
@@ -682,7 +699,7 @@ gw_checkout_webhook_url_check (const char *url,
   g_autoptr(GUri) uri = NULL;
 
   if (url == NULL || strlen (url) > MAX_URL || !printable (url) ||
-      !gw_config_url_ok (url, allow_http))
+      !gw_config_url_ok (url, allow_http) || host_percent_encoded (url))
     return allow_http ? "url must be an http(s) URL with a host and no user information."
            : allow_private ? "url must be an https URL (plain http only to this machine)."
            : "url must be an https URL with a host and no user information.";

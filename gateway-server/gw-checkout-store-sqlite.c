@@ -337,26 +337,6 @@ t_events_abandon (GwTxn       *txn,
   return gw_sqlite_step_changes (txn, fail, error);
 }
 
-static gint64
-t_events_skip (GwTxn    *txn,
-               gint64    now,
-               guint     limit,
-               GError  **error)
-{
-  sqlite3_stmt *stmt = PREP (txn, "UPDATE outbox SET delivered_at = ?1 WHERE id IN ("
-                                  "SELECT o.id FROM outbox o WHERE " MERCHANT_EVENT
-                                  "AND o.next_attempt <= ?1 AND NOT EXISTS ("
-                                  "SELECT 1 FROM merchant_webhooks w "
-                                  "WHERE w.merchant_id = o.merchant_id AND w.created <= o.created)"
-                                  " ORDER BY o.next_attempt LIMIT ?2)", error);
-
-  if (stmt == NULL)
-    return -1;
-  sqlite3_bind_int64 (stmt, 1, now);
-  sqlite3_bind_int64 (stmt, 2, limit);
-  return gw_sqlite_step_changes (txn, stmt, error);
-}
-
 static void
 read_event (sqlite3_stmt *stmt,
             gpointer      data)
@@ -371,6 +351,30 @@ read_event (sqlite3_stmt *stmt,
   event->attempts = sqlite3_column_int64 (stmt, 5) + 1;
   event->url_sealed = gw_sqlite_column_bytes (stmt, 6);
   event->secret_sealed = gw_sqlite_column_bytes (stmt, 7);
+}
+
+static GPtrArray *
+t_events_no_endpoint (GwTxn    *txn,
+                      gint64    now,
+                      gint64    max_attempts,
+                      guint     limit,
+                      GError  **error)
+{
+  /* read_event ()'s columns, without an endpoint or a secret. */
+  sqlite3_stmt *stmt = PREP (txn, "SELECT o.id, o.type, o.merchant_id, o.payload, o.created, "
+                                  "o.attempts, NULL, NULL FROM outbox o WHERE "
+                                  MERCHANT_EVENT "AND o.next_attempt <= ?1 AND o.attempts < ?2 "
+                                  "AND NOT EXISTS (SELECT 1 FROM merchant_webhooks w "
+                                  "WHERE w.merchant_id = o.merchant_id) "
+                                  "ORDER BY o.next_attempt LIMIT ?3", error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, now);
+  sqlite3_bind_int64 (stmt, 2, max_attempts);
+  sqlite3_bind_int64 (stmt, 3, limit);
+  return gw_sqlite_read_list (txn, stmt, sizeof (GwWebhookEvent), read_event,
+                              (GDestroyNotify) gw_webhook_event_free, error);
 }
 
 /* Each merchant's due events are numbered oldest first, so that one whose
@@ -392,7 +396,6 @@ t_events_claim (GwTxn       *txn,
                                   "FROM outbox o WHERE " MERCHANT_EVENT
                                   "AND o.next_attempt <= ?1 AND o.attempts < ?2) o "
                                   "JOIN merchant_webhooks w ON w.merchant_id = o.merchant_id "
-                                  "AND w.created <= o.created "
                                   "JOIN merchants m ON m.id = o.merchant_id "
                                   "WHERE o.nth <= ?4 - coalesce (?5 ->> o.merchant_id, 0) "
                                   "ORDER BY o.id LIMIT ?3", error);
@@ -494,7 +497,7 @@ const GwCheckoutStoreFuncs gw_checkout_store_sqlite = {
   .webhook_delete = t_webhook_delete,
   .events_due = t_events_due,
   .events_abandon = t_events_abandon,
-  .events_skip = t_events_skip,
+  .events_no_endpoint = t_events_no_endpoint,
   .events_claim = t_events_claim,
   .event_lease = t_event_lease,
   .event_delivered = t_event_delivered,

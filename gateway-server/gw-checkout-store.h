@@ -91,9 +91,11 @@ typedef struct
    * also the event's last_error. Returns how many, or -1. */
   gint64     (*events_abandon)    (GwTxn *txn, gint64 now, gint64 max_attempts,
                                    gint64 spent_before, const char *message, GError **error);
-  /* Marks as done, without a try, up to @limit due events whose merchant
-   * has no endpoint (or got it after the event); returns how many, or -1. */
-  gint64     (*events_skip)       (GwTxn *txn, gint64 now, guint limit, GError **error);
+  /* Up to @limit due events whose merchant has no endpoint now
+   * (GwWebhookEvent *, attempts counting this try, no endpoint or secret),
+   * the longest due first; NULL on error. */
+  GPtrArray *(*events_no_endpoint) (GwTxn *txn, gint64 now, gint64 max_attempts, guint limit,
+                                    GError **error);
   /* Up to @limit due events whose merchant has an endpoint, oldest first
    * (GwWebhookEvent *, not yet leased), at most @per_merchant of a merchant
    * less what @in_flight (a JSON object, merchant id -> tries under way)

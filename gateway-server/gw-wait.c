@@ -15,9 +15,20 @@ gw_wait_until (GMainContext *context,
                gpointer      data)
 {
   gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  /* Owned while we sleep between turns: the store's writer hands its
+   * completions over with g_main_context_invoke (), which runs them on the
+   * writer's own thread when nobody owns the context. A webhook completion
+   * run there could start a claim and a send on the wrong thread. (Only the
+   * main context: another is turned by its own thread, which it keeps.) */
+  gboolean owner = (context == NULL || context == g_main_context_default ()) &&
+                   g_main_context_acquire (context);
+  gboolean ok;
 
   while (!done (data) && g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (context, FALSE))
       g_usleep (1000);
-  return done (data);
+  ok = done (data);
+  if (owner)
+    g_main_context_release (context);
+  return ok;
 }

@@ -20,10 +20,12 @@
  * few places for at most [webhooks] timeout each, never the others'. */
 #define MAX_IN_FLIGHT 128
 #define PER_MERCHANT 4
-#define SKIP_BATCH 2000
+#define ORPHAN_BATCH 2000
 #define MAX_BACKOFF 3600
+#define STOP_GRACE_SECONDS 5   /* tries under way at a stop may finish */
 #define SIGNATURE_HEADER "Onepin-Signature"
 #define ABANDONED "the last try's outcome was never recorded (the gateway stopped during it)"
+#define NO_ENDPOINT "the merchant had no webhook endpoint"
 
 struct _GwWebhooks
 {
@@ -36,7 +38,7 @@ struct _GwWebhooks
   guint                 timer;
   guint                 pending;       /* store operations and sends not finished */
   gboolean              claiming;      /* a claim is on the writer */
-  gboolean              again;         /* the last claim was full: look again at once */
+  gboolean              again;         /* look again once the claim on the writer is done */
   gboolean              stopping;
   guint                 in_flight;     /* tries sent and not recorded yet */
   GHashTable           *by_merchant;   /* merchant id -> its tries in flight */
@@ -46,7 +48,7 @@ typedef struct
 {
   GwWebhooks *self;
   GPtrArray  *events;                  /* of GwWebhookEvent */
-  gint64      skipped;
+  guint       no_endpoint;
   gint64      abandoned;
   gint64      now;
   guint       limit;
@@ -162,6 +164,42 @@ render_event (GwTxn           *txn,
   return ok;
 }
 
+/* ---- recording a try ---------------------------------------------------- */
+
+/* A try's outcome: @status the endpoint's (0 for none), @message why it
+ * failed. */
+static gboolean
+record_outcome (GwTxn           *txn,
+                GwWebhooks      *self,
+                GwWebhookEvent  *event,
+                guint            status,
+                const char      *message,
+                GError         **error)
+{
+  gint64 now = txn->funcs->now (txn);
+
+  if (!CHECKOUT (txn)->event_attempt_log (txn, event->id, event->attempts, status, message, now,
+                                          error))
+    return FALSE;
+  if (status >= 200 && status < 300)
+    return CHECKOUT (txn)->event_delivered (txn, event->id, now, error);
+  if (event->attempts >= self->config->webhooks_max_attempts)
+    return CHECKOUT (txn)->event_failed (txn, event->id, now, message, error);
+  return CHECKOUT (txn)->event_lease (txn, event->id, event->attempts,
+                                      now + backoff (self, event->attempts), error);
+}
+
+static gboolean
+outcome_apply (GwTxn    *txn,
+               gpointer  data,
+               GError  **error)
+{
+  Outcome *outcome = data;
+
+  return record_outcome (txn, outcome->self, outcome->event, outcome->status, outcome->error,
+                         error);
+}
+
 /* ---- claiming ----------------------------------------------------------- */
 
 /* A try's lease runs out timeout + 5 s after its claim. An event with no
@@ -185,11 +223,28 @@ claim_apply (GwTxn    *txn,
   GwWebhooks *self = claim->self;
   /* Longer than a try can take, so no other claim sends it meanwhile. */
   gint64 lease = self->config->webhooks_timeout + 5;
+  g_autoptr(GPtrArray) orphans = NULL;
 
   claim->now = txn->funcs->now (txn);
-  claim->skipped = CHECKOUT (txn)->events_skip (txn, claim->now, SKIP_BATCH, error);
-  if (claim->skipped < 0)
+  /* The merchant removed its endpoint: a failed try, retried with backoff
+   * like any other, so that the events go to the endpoint it sets again
+   * (they are owed to the merchant, not to a URL), and fail visibly if it
+   * never does. They were marked delivered, unsent. */
+  orphans = CHECKOUT (txn)->events_no_endpoint (txn, claim->now,
+                                                self->config->webhooks_max_attempts, ORPHAN_BATCH,
+                                                error);
+  if (orphans == NULL)
     return FALSE;
+  for (guint i = 0; i < orphans->len; i++)
+    {
+      GwWebhookEvent *event = orphans->pdata[i];
+
+      /* Counted, as a claimed event's try is, before its outcome. */
+      if (!CHECKOUT (txn)->event_lease (txn, event->id, event->attempts, claim->now, error) ||
+          !record_outcome (txn, self, event, 0, NO_ENDPOINT, error))
+        return FALSE;
+    }
+  claim->no_endpoint = orphans->len;
   /* Its last try stopped by a stop or a crash, an event would be neither
    * tried again nor given up. */
   claim->abandoned = CHECKOUT (txn)->events_abandon (txn, claim->now,
@@ -231,6 +286,20 @@ count_in_flight (GwWebhooks           *self,
     g_hash_table_insert (self->by_merchant, g_strdup (event->merchant_id), GUINT_TO_POINTER (n));
 }
 
+/* A place is free: its merchant (or another) may have events waiting for
+ * it, and waiting for the timer held a merchant to PER_MERCHANT events per
+ * poll_interval however fast its endpoint answered. tick () reads first,
+ * so with nothing due this costs a count and never wakes the writer; it
+ * runs once per finished try, so it cannot spin. */
+static void
+look_again (GwWebhooks *self)
+{
+  if (self->claiming)
+    self->again = TRUE;
+  else
+    tick (self);
+}
+
 /* A try is over (recorded, or dropped at a stop). */
 static void
 try_finished (GwWebhooks     *self,
@@ -238,31 +307,10 @@ try_finished (GwWebhooks     *self,
 {
   count_in_flight (self, event, -1);
   gw_webhook_event_free (event);
+  look_again (self);
+  /* Last: a stop frees us once nothing is pending, and while it waits the
+   * writer may run this on its own thread (g_main_context_invoke_full). */
   self->pending--;
-}
-
-/* ---- recording a try ---------------------------------------------------- */
-
-static gboolean
-outcome_apply (GwTxn    *txn,
-               gpointer  data,
-               GError  **error)
-{
-  Outcome *outcome = data;
-  GwWebhooks *self = outcome->self;
-  GwWebhookEvent *event = outcome->event;
-  gint64 now = txn->funcs->now (txn);
-  gboolean delivered = outcome->status >= 200 && outcome->status < 300;
-
-  if (!CHECKOUT (txn)->event_attempt_log (txn, event->id, event->attempts, outcome->status,
-                                          outcome->error, now, error))
-    return FALSE;
-  if (delivered)
-    return CHECKOUT (txn)->event_delivered (txn, event->id, now, error);
-  if (event->attempts >= self->config->webhooks_max_attempts)
-    return CHECKOUT (txn)->event_failed (txn, event->id, now, outcome->error, error);
-  return CHECKOUT (txn)->event_lease (txn, event->id, event->attempts,
-                                      now + backoff (self, event->attempts), error);
 }
 
 static void
@@ -285,9 +333,9 @@ outcome_done (gpointer      data,
     g_message ("webhook evt_%" G_GINT64_MODIFIER "x try %" G_GINT64_FORMAT " failed (%s); "
                "again in %" G_GINT64_FORMAT " s", event->id, event->attempts,
                outcome->error ? outcome->error : "?", backoff (self, event->attempts));
-  try_finished (self, event);
   g_free (outcome->error);
   g_free (outcome);
+  try_finished (self, event);
 }
 
 static void
@@ -315,6 +363,7 @@ typedef struct
   guint           deadline;
   gulong          stop_handler;
   gboolean        timed_out;
+  gboolean        stopped;       /* cut by a stop, after its grace */
   gboolean        not_public;    /* its connection reached an internal address */
 } Send;
 
@@ -347,7 +396,10 @@ static void
 on_stop (GCancellable *stop,
          gpointer      user_data)
 {
-  g_cancellable_cancel (user_data);
+  Send *send = user_data;
+
+  send->stopped = TRUE;
+  g_cancellable_cancel (send->cancellable);
 }
 
 /* Registration refuses internal addresses it can see, but a name may
@@ -397,8 +449,9 @@ on_sent (GObject      *source,
   stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
   if (stream != NULL)
     g_input_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-  if (self->stopping)
-    /* Its lease brings it back at the next start. */
+  if (send->stopped)
+    /* Its lease brings it back at the next start. An answer that came
+     * within the stop's grace is recorded like any other. */
     return try_finished (self, send->event);
   status = stream != NULL ? soup_message_get_status (msg) : 0;
   if (send->not_public)
@@ -457,8 +510,8 @@ send_event (GwWebhooks     *self,
   send->self = self;
   send->event = event;
   send->cancellable = g_cancellable_new ();
-  send->stop_handler = g_cancellable_connect (self->cancellable, G_CALLBACK (on_stop),
-                                              send->cancellable, NULL);
+  send->stop_handler = g_cancellable_connect (self->cancellable, G_CALLBACK (on_stop), send,
+                                              NULL);
   send->deadline = g_timeout_add_seconds (self->config->webhooks_timeout, on_deadline, send);
   if (!self->config->webhooks_allow_private)
     g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), send);
@@ -479,8 +532,10 @@ claim_done (gpointer      data,
   else if (claim->abandoned > 0)
     g_warning ("webhooks: gave up %" G_GINT64_FORMAT " events whose last try was cut short",
                claim->abandoned);
-  self->again = error == NULL &&
-                (claim->skipped == SKIP_BATCH || (events != NULL && events->len == claim->limit));
+  /* A full claim leaves more due; a try that finished meanwhile a place. */
+  self->again = self->again ||
+                (error == NULL && (claim->no_endpoint == ORPHAN_BATCH ||
+                                   (events != NULL && events->len == claim->limit)));
   /* When stopping, the claimed events' leases bring them back next time. */
   while (error == NULL && !self->stopping && events != NULL && events->len > 0)
     {
@@ -611,8 +666,13 @@ gw_webhooks_stop (GwWebhooks *self)
     return;
   self->stopping = TRUE;
   g_clear_handle_id (&self->timer, g_source_remove);
+  /* Tries under way get a grace, as the e-mail and SMS lanes' sends: cut
+   * at once, an answer already on its way was lost, the event sent again
+   * after the restart and its try missing from webhook_attempts. Their
+   * outcomes, and what the writer still owes us, come back on this
+   * context; the writer runs until we return. */
+  gw_wait_until (NULL, STOP_GRACE_SECONDS, nothing_pending, self);
   g_cancellable_cancel (self->cancellable);
-  /* What the writer still owes us comes back on this context. */
   if (!gw_wait_until (NULL, 5, nothing_pending, self))
     {
       g_warning ("webhooks: stopping with %u tries unrecorded", self->pending);

@@ -563,7 +563,27 @@ typedef struct
   guint       redirect_first;  /* or send this many first elsewhere */
   guint       seen;
   guint       elsewhere;       /* requests that followed a redirect */
+  guint       delay_ms;        /* answer this late */
+  gint64      answered;        /* when the last late answer went (monotonic) */
 } Endpoint;
+
+typedef struct
+{
+  Endpoint          *endpoint;
+  SoupServerMessage *msg;
+} LateAnswer;
+
+static gboolean
+answer_late (gpointer data)
+{
+  LateAnswer *late = data;
+
+  late->endpoint->answered = g_get_monotonic_time ();
+  soup_server_message_unpause (late->msg);
+  g_object_unref (late->msg);
+  g_free (late);
+  return G_SOURCE_REMOVE;
+}
 
 static void
 endpoint_handler (SoupServer        *server,
@@ -593,6 +613,15 @@ endpoint_handler (SoupServer        *server,
   g_ptr_array_add (endpoint->signatures, g_strdup (signature ? signature : ""));
   soup_server_message_set_status (msg, endpoint->seen++ < endpoint->fail_first ? 500 : 200,
                                   NULL);
+  if (endpoint->delay_ms > 0)
+    {
+      LateAnswer *late = g_new0 (LateAnswer, 1);
+
+      late->endpoint = endpoint;
+      late->msg = g_object_ref (msg);
+      soup_server_message_pause (msg);
+      g_timeout_add (endpoint->delay_ms, answer_late, late);
+    }
 }
 
 /* An endpoint listening on @address alone, its URL http://@host:port/hooks. */
@@ -1092,7 +1121,8 @@ iterate_for (guint ms)
 
 /* The last allowed try is cut by a stop: it has no outcome, so it was
  * neither tried again nor given up, for ever. Now, once its lease has run
- * out, it is given up and the cut try logged. */
+ * out, it is given up and the cut try logged. Its deadline (timeout=8) is
+ * after the stop's grace (5 s), which would otherwise record it. */
 static void
 test_webhook_last_try_cut (void)
 {
@@ -1102,22 +1132,23 @@ test_webhook_last_try_cut (void)
   g_autoptr(OtCard) card = NULL;
   gint64 deadline;
 
-  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nretry_base=1\ntimeout=2\n"
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nretry_base=1\ntimeout=8\n"
                          "max_attempts=2\n", FALSE);
   mall = new_mall ("Cut Mall");
   card = ot_new_card (gw, 10000, "4321");
   set_endpoint (mall, slow->url);
   json_object_unref (ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE));
   /* The first try ends at its deadline; the gateway stops during the second. */
-  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   while (slow->connections->len < 2 && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, FALSE) || (g_usleep (10 * 1000), TRUE);
   g_assert_cmpuint (slow->connections->len, ==, 2);
   ot_gateway_terminate (gw, SIGTERM);
   ot_gateway_restart (gw);
 
-  /* The lease is timeout + 5 s from the second claim. */
-  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  /* The lease is timeout + 5 s from the second claim, and given up
+   * timeout s after that. */
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
   while (db_count ("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL", NULL) == 0 &&
          g_get_monotonic_time () < deadline)
     iterate_for (200);
@@ -1226,6 +1257,188 @@ test_webhook_phone_session_ended (void)
   assert_signed (endpoint, operator);
 }
 
+/* Waits, iterating, until @endpoint got @n requests; FALSE after @seconds. */
+static gboolean
+wait_requests (Endpoint *endpoint,
+               guint     n,
+               guint     seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  while (endpoint->bodies->len < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (5 * 1000), TRUE);
+  return endpoint->bodies->len >= n;
+}
+
+/* One merchant's backlog goes out as fast as its endpoint answers: a try
+ * that ends makes room for the next at once. It went out 4 events per
+ * poll_interval, whatever the endpoint's pace (40 events: 30 s here). */
+static void
+test_webhook_backlog_drains (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(Mall) mall = NULL;
+  g_autoptr(OtCard) card = NULL;
+  gint64 events;
+  gint64 started;
+
+  /* The first look comes after the backlog is written. */
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\npoll_interval=3\n", FALSE);
+  mall = new_mall ("Busy Mall");
+  card = ot_new_card (gw, 100000, "4321");
+  set_endpoint (mall, endpoint->url);
+  for (guint i = 0; i < 40; i++)
+    json_object_unref (ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE));
+  events = count_merchant_events (mall->id);
+  g_assert_cmpint (events, >=, 40);
+  started = g_get_monotonic_time ();
+  g_assert_true (wait_requests (endpoint, events, 60));
+  g_test_message ("%" G_GINT64_FORMAT " events in %.1f s", events,
+                  (g_get_monotonic_time () - started) / 1e6);
+  /* 3 s until the first look, then the writer's pace. */
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
+  /* The last answers' outcomes are still on their way to the writer. */
+  started = g_get_monotonic_time ();
+  while (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND delivered_at IS NULL",
+                   mall->id) > 0 && g_get_monotonic_time () - started < 5 * G_USEC_PER_SEC)
+    iterate_for (50);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? "
+                             "AND delivered_at IS NULL", mall->id), ==, 0);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
+static void
+delete_endpoint (Mall *mall)
+{
+  g_autoptr(OtResponse) r = ot_request (gw, "DELETE", "/v1/webhook_endpoint", mall->secret_key,
+                                        NULL, NULL);
+
+  ot_assert_status (r, 200);
+}
+
+/* The events of a merchant with no endpoint at @now tries: rows of
+ * webhook_attempts saying so. */
+static gint64
+count_no_endpoint_tries (const char *merchant_id)
+{
+  return db_count ("SELECT count(*) FROM webhook_attempts a JOIN outbox o ON o.id = a.event_id "
+                   "WHERE o.merchant_id = ? AND a.status = 0 "
+                   "AND a.error GLOB '*no webhook endpoint*'", merchant_id);
+}
+
+/* An endpoint replaced by DELETE then POST: what was owed goes to the new
+ * one. It was marked delivered, unsent, once due without an endpoint or
+ * with one younger than the event. Now a try due while the merchant has
+ * no endpoint fails, is logged and retried; an event whose merchant never
+ * sets one again is given up, visibly. */
+static void
+test_webhook_endpoint_replaced (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) failing = endpoint_start (1000);
+  g_autoptr(Endpoint) fixed = endpoint_start (0);
+  g_autoptr(Mall) mall = NULL;
+  g_autoptr(Mall) gone = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonObject) payment = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  g_autoptr(JsonObject) left = NULL;
+  gboolean deleted = FALSE;
+  gint64 deadline;
+  guint tries = 0;
+
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nretry_base=1\nmax_attempts=4\n",
+                         FALSE);
+  mall = new_mall ("Replacing Mall");
+  gone = new_mall ("Leaving Mall");
+  card = ot_new_card (gw, 100000, "4321");
+  set_endpoint (mall, failing->url);
+  set_endpoint (gone, failing->url);
+  left = ot_pay (gw, gone->secret_key, card->number, "4321", 1000, TRUE);
+  delete_endpoint (gone);
+  payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (count_no_endpoint_tries (mall->id) == 0 && g_get_monotonic_time () < deadline)
+    {
+      /* Its first try failed: the merchant removes the endpoint. */
+      if (failing->bodies->len > 0 && !deleted)
+        delete_endpoint (mall), deleted = TRUE;
+      iterate_for (50);
+    }
+  g_assert_cmpint (count_no_endpoint_tries (mall->id), >, 0);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? "
+                             "AND delivered_at IS NOT NULL", mall->id), ==, 0);
+  set_endpoint (mall, fixed->url);
+  event = wait_event (fixed, "payment.captured", "id", ot_json_string (payment, "id"), &tries);
+  g_assert_nonnull (event);
+
+  /* The other never set one again: given up after max_attempts, not delivered. */
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND failed_at IS NULL "
+                   "AND delivered_at IS NULL", gone->id) > 0 && g_get_monotonic_time () < deadline)
+    iterate_for (100);
+  g_assert_cmpint (count_merchant_events (gone->id), >, 0);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND attempts = 4 "
+                             "AND failed_at IS NOT NULL AND delivered_at IS NULL "
+                             "AND last_error GLOB '*no webhook endpoint*'", gone->id), ==,
+                   count_merchant_events (gone->id));
+  g_assert_cmpint (count_no_endpoint_tries (gone->id), >=, 3);
+  for (guint i = 0; i < fixed->bodies->len; i++)
+    g_assert_null (strstr (fixed->bodies->pdata[i], ot_json_string (left, "id")));
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
+/* A stop lets a try under way finish, for a few seconds, and records its
+ * outcome: it was cut at once, the endpoint's 2xx lost, and the event sent
+ * again after the restart. */
+static void
+test_webhook_stop_grace (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(Mall) mall = NULL;
+  g_autoptr(OtCard) card = NULL;
+  gint64 exited;
+  guint sent;
+  GPid pid;
+
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\ntimeout=3\n", FALSE);
+  mall = new_mall ("Slow Mall");
+  card = ot_new_card (gw, 10000, "4321");
+  endpoint->delay_ms = 1000;
+  set_endpoint (mall, endpoint->url);
+  json_object_unref (ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE));
+  g_assert_true (wait_requests (endpoint, 1, 10));
+  /* Not ot_gateway_terminate (): it waits without iterating, and the
+   * endpoint answers here. */
+  pid = ot_gateway_pid (gw);
+  sent = endpoint->bodies->len;
+  g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
+  exited = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (kill (pid, 0) == 0 && g_get_monotonic_time () < exited)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (5 * 1000), TRUE);
+  exited = g_get_monotonic_time ();
+  ot_gateway_terminate (gw, SIGTERM);
+  g_assert_cmpint (endpoint->answered, >, 0);
+  g_assert_cmpint (exited, >=, endpoint->answered);
+  /* What was under way at the stop is recorded as delivered. */
+  g_assert_cmpint (db_count ("SELECT count(*) FROM webhook_attempts WHERE status = 200", NULL),
+                   ==, sent);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? "
+                             "AND delivered_at IS NOT NULL", mall->id), ==, sent);
+  endpoint->delay_ms = 0;
+  ot_gateway_restart (gw);
+  /* The rest, once each. */
+  g_assert_true (wait_requests (endpoint, count_merchant_events (mall->id), 10));
+  iterate_for (1500);
+  g_assert_cmpuint (endpoint->bodies->len, ==, count_merchant_events (mall->id));
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
 static void
 test_endpoint_refusals (void)
 {
@@ -1233,7 +1446,10 @@ test_endpoint_refusals (void)
   const char *bad[] = { "{\"url\":\"http://mall.example/hooks\"}",
                         "{\"url\":\"ftp://127.0.0.1/hooks\"}",
                         "{\"url\":\"https://user:pw@mall.example/hooks\"}",
-                        "{\"url\":\"not a url\"}", "{}" };
+                        "{\"url\":\"not a url\"}", "{}",
+                        /* A percent-encoded host hides what it names ("localhost"). */
+                        "{\"url\":\"https://%6c%6fcalhost/hooks\"}",
+                        "{\"url\":\"https://m%61ll.example/hooks\"}" };
   g_autoptr(OtResponse) none = ot_request (gw, "GET", "/v1/webhook_endpoint", mall->secret_key,
                                            NULL, NULL);
   g_autoptr(OtResponse) set = NULL;
@@ -1510,6 +1726,9 @@ main (int   argc,
   g_test_add_func ("/checkout/webhook-last-try-cut", test_webhook_last_try_cut);
   g_test_add_func ("/checkout/webhook-poll-skips-finished", test_webhook_poll_skips_finished);
   g_test_add_func ("/checkout/webhook-phone-session-ended", test_webhook_phone_session_ended);
+  g_test_add_func ("/checkout/webhook-backlog-drains", test_webhook_backlog_drains);
+  g_test_add_func ("/checkout/webhook-endpoint-replaced", test_webhook_endpoint_replaced);
+  g_test_add_func ("/checkout/webhook-stop-grace", test_webhook_stop_grace);
   status = g_test_run ();
 
   ot_gateway_stop (gw);
