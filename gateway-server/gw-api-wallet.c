@@ -593,14 +593,20 @@ attempt_begin_apply (GwTxn    *txn,
       !gw_idempotency_replay (txn, work->replay, work->key_hash, work->fingerprint, &answered,
                               error))
     return FALSE;
-  if (answered)
-    return TRUE;
   if (work->kind != WORK_LOGIN)
     {
       if (!wallet->user_by_id (txn, work->user_id, &user, &local))
         return local == NULL || (g_propagate_error (error, local), FALSE);
       gw_wallet_login_hash (&work->state->config, user.login_id, work->login_hash);
     }
+  /* Other parameters under the key are a guess at the current password
+   * that is never checked (the 422 of a key reused): counted as a failure
+   * all the same, or the key would test passwords past the lock. And while
+   * the login is locked the replay is refused too, or its stored answer
+   * would still tell the right pair from a guess. */
+  if (answered && work->replay->replayed)
+    return gw_wallet_login_locked (txn, &work->state->config, work->login_hash, &work->locked,
+                                   error);
   return gw_wallet_attempt_begin (txn, &work->state->config, work->login_hash, &work->locked,
                                   error);
 }
@@ -631,11 +637,11 @@ attempt_begin_done (gpointer      data,
                       "The gateway is shutting down.");
   else if (error != NULL)
     gw_api_wallet_read_failed (work->request, error);
-  else if (work->replay != NULL && work->replay->body != NULL)
-    reply_stored (work);
   else if (work->locked)
     gw_request_error (work->request, 429, "rate_limit_error", "login_locked", NULL,
                       "Too many wrong passwords for this login ID. Try again later.");
+  else if (work->replay != NULL && work->replay->body != NULL)
+    reply_stored (work);
   else
     return work_enqueue (work);
   work_free (work);

@@ -342,6 +342,21 @@ gw_wallet_attempt_begin (GwTxn                 *txn,
 }
 
 gboolean
+gw_wallet_login_locked (GwTxn                 *txn,
+                        const GwWalletConfig  *config,
+                        const guint8           login_hash[32],
+                        gboolean              *locked,
+                        GError               **error)
+{
+  GwWalletAttempts attempts;
+
+  if (!read_attempts (txn, config, login_hash, &attempts, error))
+    return FALSE;
+  *locked = attempts.locked_until > NOW (txn);
+  return TRUE;
+}
+
+gboolean
 gw_wallet_attempt_failed (GwTxn                 *txn,
                           const GwWalletConfig  *config,
                           const guint8           login_hash[32],

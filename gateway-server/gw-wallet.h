@@ -157,6 +157,12 @@ gboolean  gw_wallet_attempt_begin   (GwTxn                 *txn,
                                      const guint8           login_hash[32],
                                      gboolean              *locked,
                                      GError               **error);
+/* Sets @locked when the login is locked now; counts nothing. */
+gboolean  gw_wallet_login_locked    (GwTxn                 *txn,
+                                     const GwWalletConfig  *config,
+                                     const guint8           login_hash[32],
+                                     gboolean              *locked,
+                                     GError               **error);
 /* The attempt's password was wrong: the fifth in a row locks the login. */
 gboolean  gw_wallet_attempt_failed  (GwTxn                 *txn,
                                      const GwWalletConfig  *config,

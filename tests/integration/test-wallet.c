@@ -756,7 +756,8 @@ assert_replay_of (OtResponse *r,
  * same Idempotency-Key it gets the first outcome back instead, before any
  * attempt is counted: five such retries do not lock the login, nor does a
  * wrong password's refusal count again. The key is one request's: other
- * parameters get 422, and it runs once at a time. */
+ * parameters get 422 (and count as a wrong password), and it runs once at
+ * a time. */
 static void
 test_password_change_replay (void)
 {
@@ -813,7 +814,9 @@ test_password_change_replay (void)
   g_assert_cmpuint (fresh, ==, 1);
   g_free (login (gw, login_id, "new cell"));
 
-  /* the login locked meanwhile: a retry still learns the outcome */
+  /* the login locked meanwhile: a retry waits for the lock to pass too,
+   * or its answer would tell the right pair from a guess's 422
+   * (/wallet/sessions/password-change-replay-guesses) */
   for (guint i = 0; i < 5; i++)
     {
       g_autoptr(OtResponse) r = wallet (gw, "POST", PASSWORD_PATH, token, NULL, GUESS);
@@ -826,8 +829,41 @@ test_password_change_replay (void)
                                           TO_BATTERY);
 
     ot_assert_error (locked, 429, "rate_limit_error", "login_locked");
-    assert_replay_of (again, changed);
+    ot_assert_error (again, 429, "rate_limit_error", "login_locked");
   }
+}
+
+/* Other parameters under a change's key carry a guess at the current
+ * password that is never checked: each is the 422 of a key reused, and
+ * also a failure counted towards the login's lock, so five lock it. Once it
+ * is locked, the change's replay is refused too, or its 200 would still
+ * tell the pair from a guess's 422. */
+static void
+test_password_change_replay_guesses (void)
+{
+  g_autofree char *login_id = NULL;
+  g_autofree char *token = new_user (&login_id);
+  g_autoptr(OtResponse) changed = wallet (gw, "POST", PASSWORD_PATH, token, "guessed",
+                                          TO_BATTERY);
+  g_autoptr(OtResponse) signed_in = NULL;
+  g_autoptr(OtResponse) replay_locked = NULL;
+  g_autoptr(OtResponse) guess_locked = NULL;
+
+  ot_assert_status (changed, 200);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"current_password\":\"correct horse\","
+                                               "\"new_password\":\"new guess %u\"}", i);
+      g_autoptr(OtResponse) guess = wallet (gw, "POST", PASSWORD_PATH, token, "guessed", body);
+
+      ot_assert_error (guess, 422, "idempotency_error", "idempotency_key_reused");
+    }
+  signed_in = sign_in (gw, login_id, "new battery");
+  ot_assert_error (signed_in, 429, "rate_limit_error", "login_locked");
+  replay_locked = wallet (gw, "POST", PASSWORD_PATH, token, "guessed", TO_BATTERY);
+  ot_assert_error (replay_locked, 429, "rate_limit_error", "login_locked");
+  guess_locked = wallet (gw, "POST", PASSWORD_PATH, token, "guessed", GUESS);
+  ot_assert_error (guess_locked, 429, "rate_limit_error", "login_locked");
 }
 
 /* Profile */
@@ -1862,6 +1898,8 @@ main (int   argc,
   g_test_add_func ("/wallet/sessions/abandoned-at-shutdown", test_abandoned_at_shutdown);
   g_test_add_func ("/wallet/sessions/password-change", test_password_change);
   g_test_add_func ("/wallet/sessions/password-change-replay", test_password_change_replay);
+  g_test_add_func ("/wallet/sessions/password-change-replay-guesses",
+                   test_password_change_replay_guesses);
   g_test_add_func ("/wallet/profile/update", test_profile);
   g_test_add_func ("/wallet/card/apply", test_apply_card);
   g_test_add_func ("/wallet/card/apply-replay-guesses", test_apply_card_replay_guesses);
