@@ -780,6 +780,7 @@ gw_call_new (GwRequest      *request,
       gw_server_hash_idempotency_key (request->server, request->scope, request->idempotency_key,
                                       call->key_hash);
       memcpy (call->fingerprint, request->fingerprint, 32);
+      memcpy (call->bare_fingerprint, request->bare_fingerprint, 32);
       call->has_holder = request->has_holder;
       call->holder = request->holder;
     }
@@ -905,6 +906,7 @@ gw_idempotency_replay (GwTxn         *txn,
                        GwCall        *call,
                        const guint8   key_hash[32],
                        const guint8   fingerprint[32],
+                       const guint8   bare_fingerprint[32],
                        gboolean      *answered,
                        GError       **error)
 {
@@ -916,7 +918,8 @@ gw_idempotency_replay (GwTxn         *txn,
     return local ? (g_propagate_error (error, local), FALSE) : TRUE;
 
   *answered = TRUE;
-  call->replayed = onepin_crypto_equal (record.fingerprint, fingerprint, 32);
+  call->replayed = gw_server_fingerprint_matches (call->server, record.fingerprint, fingerprint,
+                                                  bare_fingerprint);
   call->body = g_string_sized_new (256);
   if (call->replayed)
     {
@@ -1022,7 +1025,8 @@ call_apply (GwTxn    *txn,
     }
 
   if (call->keyed &&
-      !gw_idempotency_replay (txn, call, call->key_hash, call->fingerprint, &answered, error))
+      !gw_idempotency_replay (txn, call, call->key_hash, call->fingerprint,
+                              call->bare_fingerprint, &answered, error))
     return FALSE;
   if (answered && call->has_holder && !gw_idempotency_check_holder (txn, call, error))
     return FALSE;
@@ -1434,7 +1438,7 @@ fingerprint (GwRequest *request)
                                        canonical, NULL);
 
   onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
-  gw_server_key_fingerprint (request->server, request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint, request->bare_fingerprint);
 }
 
 /* Every fingerprint kept with an idempotency record is keyed: bodies hold
@@ -1442,9 +1446,35 @@ fingerprint (GwRequest *request)
  * database, where anyone with the file could try them all. */
 void
 gw_server_key_fingerprint (GwServer *self,
-                           guint8    fingerprint[32])
+                           guint8    fingerprint[32],
+                           guint8   *bare)
 {
+  if (bare != NULL)
+    memcpy (bare, fingerprint, 32);
   onepin_key_hmac (self->apikey_key, fingerprint, 32, fingerprint);
+}
+
+/* Versions before commit 8a68d94 kept most fingerprints as the bare
+ * SHA-256, and no migration can key them: a row does not say which it
+ * holds. Records live 72 hours, so this matters only across an upgrade,
+ * where a retry must still get its stored answer, not a 422. A bare
+ * fingerprint matches only the SHA-256 of the same canonical request,
+ * so accepting it lets nothing else through; it is taken only when it is
+ * what @fingerprint keys. */
+gboolean
+gw_server_fingerprint_matches (GwServer     *self,
+                               const guint8  stored[32],
+                               const guint8  fingerprint[32],
+                               const guint8  bare[32])
+{
+  guint8 keyed[32];
+
+  if (onepin_crypto_equal (stored, fingerprint, 32))
+    return TRUE;
+  if (bare == NULL)
+    return FALSE;
+  onepin_key_hmac (self->apikey_key, bare, 32, keyed);
+  return onepin_crypto_equal (keyed, fingerprint, 32) && onepin_crypto_equal (stored, bare, 32);
 }
 
 void
@@ -1505,7 +1535,7 @@ fingerprint_raw (GwRequest       *request,
   g_byte_array_append (text, (const guint8 *) "\n", 1);
   g_byte_array_append (text, (const guint8 *) body->data, body->length);
   onepin_crypto_sha256 (text->data, text->len, request->fingerprint);
-  gw_server_key_fingerprint (request->server, request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint, request->bare_fingerprint);
 }
 
 static gboolean
@@ -1576,7 +1606,7 @@ query_absent (GwRequest *request)
   g_byte_array_append (text, (const guint8 *) query, strlen (query) + 1);
   g_byte_array_append (text, (const guint8 *) body->data, body->length);
   onepin_crypto_sha256 (text->data, text->len, request->fingerprint);
-  gw_server_key_fingerprint (request->server, request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint, request->bare_fingerprint);
   param = g_uri_unescape_segment (query, query + strcspn (query, "=&"), NULL);
   gw_request_error (request, 400, "invalid_request_error", "parameter_unknown",
                     param ? gw_plain_word (param) : NULL,
