@@ -639,6 +639,43 @@ test_key_file_no_cards (void)
   ot_gateway_stop (g2);
 }
 
+/* A database from before 023 with neither cards nor merchants: a wallet
+ * user's sealed profile, or an order's sealed buyer, decides as well, or
+ * 023 would record the wrong key's value and refuse the right one after. */
+static void
+refuses_other_key (const char *path,
+                   const char *body)
+{
+  OtGateway *g2 = ot_gateway_start ("[wallet]\npbkdf2_iterations=1000\n", FALSE);
+  const char *dir = ot_gateway_data_dir (g2);
+  g_autofree char *key_path = g_build_filename (dir, "secret.key", NULL);
+  g_autofree char *saved = g_build_filename (dir, "secret.key.saved", NULL);
+  g_autoptr(OtResponse) r = ot_request (g2, "POST", path, NULL, NULL, body);
+
+  g_assert_cmpuint (r->status, <, 300);
+  ot_gateway_terminate (g2, SIGTERM);
+  forget_key_check (dir);
+  g_assert_cmpint (g_rename (key_path, saved), ==, 0);
+  write_key (key_path, 0x5a);
+  assert_wrong_key (dir);
+  g_assert_cmpint (g_rename (saved, key_path), ==, 0);
+  ot_gateway_restart (g2);
+  ot_gateway_stop (g2);
+}
+
+static void
+test_key_file_other_sealed (void)
+{
+  refuses_other_key ("/v1/wallet/users",
+                     "{\"login_id\":\"sealed-only\",\"password\":\"correct horse\","
+                     "\"name\":\"Kim Sealed\",\"email\":\"ks@wallet.example\"}");
+  refuses_other_key ("/v1/orders",
+                     "{\"buyer\":{\"name\":\"Hong\",\"phone\":\"010-1234-5678\","
+                     "\"email\":\"hong@example.com\",\"postal_code\":\"04524\","
+                     "\"address\":\"Seoul\"},\"items\":[{\"denomination\":5000,"
+                     "\"quantity\":1}]}");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -659,6 +696,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/data-dir-modes", test_data_dir_modes);
   g_test_add_func ("/contract/operations/key-file", test_key_file);
   g_test_add_func ("/contract/operations/key-file-no-cards", test_key_file_no_cards);
+  g_test_add_func ("/contract/operations/key-file-other-sealed", test_key_file_other_sealed);
 
   gw = ot_gateway_start (NULL, TRUE);
   ret = g_test_run ();
