@@ -617,59 +617,58 @@ test_key_file (void)
   ot_gateway_stop (g2);
 }
 
+/* Stops @g2, makes its database one from before 023, and checks that it
+ * refuses another key and starts again with its own; then stops it. */
+static void
+refuses_other_key (OtGateway *g2)
+{
+  const char *dir = ot_gateway_data_dir (g2);
+  g_autofree char *key_path = g_build_filename (dir, "secret.key", NULL);
+  g_autofree char *saved = g_build_filename (dir, "secret.key.saved", NULL);
+
+  ot_gateway_terminate (g2, SIGTERM);
+  forget_key_check (dir);
+  g_assert_cmpint (g_rename (key_path, saved), ==, 0);
+  write_key (key_path, 0x5a);
+  assert_wrong_key (dir);
+  g_assert_cmpint (g_rename (saved, key_path), ==, 0);
+  ot_gateway_restart (g2);
+  ot_gateway_stop (g2);
+}
+
 /* A database from before 023 with merchants and no card yet: a merchant's
  * sealed webhook secret decides. */
 static void
 test_key_file_no_cards (void)
 {
   OtGateway *g2 = ot_gateway_start (NULL, FALSE);
-  const char *dir = ot_gateway_data_dir (g2);
-  g_autofree char *key_path = g_build_filename (dir, "secret.key", NULL);
-  g_autofree char *saved = g_build_filename (dir, "secret.key.saved", NULL);
   g_autofree char *secret = NULL;
   g_autofree char *mch = ot_create_merchant (g2, "Cardless Mall", &secret);
 
-  ot_gateway_terminate (g2, SIGTERM);
-  forget_key_check (dir);
-  g_assert_cmpint (g_rename (key_path, saved), ==, 0);
-  write_key (key_path, 0x5a);
-  assert_wrong_key (dir);
-  g_assert_cmpint (g_rename (saved, key_path), ==, 0);
-  ot_gateway_restart (g2);
-  ot_gateway_stop (g2);
+  refuses_other_key (g2);
 }
 
 /* A database from before 023 with neither cards nor merchants: a wallet
  * user's sealed profile, or an order's sealed buyer, decides as well, or
  * 023 would record the wrong key's value and refuse the right one after. */
 static void
-refuses_other_key (const char *path,
-                   const char *body)
+refuses_other_key_with (const char *path,
+                        const char *body)
 {
   OtGateway *g2 = ot_gateway_start ("[wallet]\npbkdf2_iterations=1000\n", FALSE);
-  const char *dir = ot_gateway_data_dir (g2);
-  g_autofree char *key_path = g_build_filename (dir, "secret.key", NULL);
-  g_autofree char *saved = g_build_filename (dir, "secret.key.saved", NULL);
   g_autoptr(OtResponse) r = ot_request (g2, "POST", path, NULL, NULL, body);
 
   g_assert_cmpuint (r->status, <, 300);
-  ot_gateway_terminate (g2, SIGTERM);
-  forget_key_check (dir);
-  g_assert_cmpint (g_rename (key_path, saved), ==, 0);
-  write_key (key_path, 0x5a);
-  assert_wrong_key (dir);
-  g_assert_cmpint (g_rename (saved, key_path), ==, 0);
-  ot_gateway_restart (g2);
-  ot_gateway_stop (g2);
+  refuses_other_key (g2);
 }
 
 static void
 test_key_file_other_sealed (void)
 {
-  refuses_other_key ("/v1/wallet/users",
+  refuses_other_key_with ("/v1/wallet/users",
                      "{\"login_id\":\"sealed-only\",\"password\":\"correct horse\","
                      "\"name\":\"Kim Sealed\",\"email\":\"ks@wallet.example\"}");
-  refuses_other_key ("/v1/orders",
+  refuses_other_key_with ("/v1/orders",
                      "{\"buyer\":{\"name\":\"Hong\",\"phone\":\"010-1234-5678\","
                      "\"email\":\"hong@example.com\",\"postal_code\":\"04524\","
                      "\"address\":\"Seoul\"},\"items\":[{\"denomination\":5000,"
