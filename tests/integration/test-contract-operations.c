@@ -675,6 +675,29 @@ test_key_file_other_sealed (void)
                      "\"quantity\":1}]}");
 }
 
+/* A database a newer gateway migrated is refused, naming both versions, and
+ * left as it was. */
+static void
+test_database_newer (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  const char *dir = ot_gateway_data_dir (g2);
+  g_autofree char *err = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  ot_gateway_terminate (g2, SIGTERM);
+  database_exec (dir, "INSERT INTO schema_migrations VALUES (999, 0)");
+  before = file_checksum (dir, "onepin.db");
+  err = gateway_refuses (dir);
+  g_assert_nonnull (strstr (err, "schema version 999, newer than this gateway's 0"));
+  after = file_checksum (dir, "onepin.db");
+  g_assert_cmpstr (after, ==, before);
+  database_exec (dir, "DELETE FROM schema_migrations WHERE version = 999");
+  ot_gateway_restart (g2);
+  ot_gateway_stop (g2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -696,6 +719,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/key-file", test_key_file);
   g_test_add_func ("/contract/operations/key-file-no-cards", test_key_file_no_cards);
   g_test_add_func ("/contract/operations/key-file-other-sealed", test_key_file_other_sealed);
+  g_test_add_func ("/contract/operations/database-newer", test_database_newer);
 
   gw = ot_gateway_start (NULL, TRUE);
   ret = g_test_run ();
