@@ -14,6 +14,7 @@
 #include "gw-http-fallback.h"
 #include "onepin-soup-server.h"
 #include "gw-pages.h"
+#include "gw-tls-check.h"
 #include "gw-wait.h"
 #include "gw-api-profile.h"
 
@@ -2038,13 +2039,24 @@ static GTlsCertificate *
 load_certificate (GwServer  *self,
                   GError   **error)
 {
+  g_autoptr(GTlsCertificate) certificate = NULL;
+
   if (self->config->tls_certificate == NULL)
     return NULL;
   /* Held to the rule of our own key files: GIO would read it whatever its mode. */
   if (self->config->tls_key != NULL && !onepin_private_file_check (self->config->tls_key, error))
     return NULL;
-  return g_tls_certificate_new_from_files (self->config->tls_certificate,
-                                           self->config->tls_key, error);
+  certificate = g_tls_certificate_new_from_files (self->config->tls_certificate,
+                                                  self->config->tls_key, error);
+  if (certificate == NULL)
+    return NULL;
+  if (!gw_tls_check_key (certificate, error))
+    {
+      g_prefix_error (error, "The TLS key does not serve the certificate %s: ",
+                      self->config->tls_certificate);
+      return NULL;
+    }
+  return g_steal_pointer (&certificate);
 }
 
 /* Our own socket, for a deep accept queue: GSocket's default of 10 resets

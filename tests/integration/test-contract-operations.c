@@ -54,10 +54,12 @@ keep_result (GObject      *source,
   *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
-/* The TLS private key is held to the rule of the gateway's own key files:
- * readable by others, it is refused and the gateway does not start. */
-static void
-test_https_key_mode (void)
+/* Starts a gateway on the test gateway's certificate with the key file
+ * @key_name of its data dir, written with @key_mode, which must make it
+ * refuse to start; returns its stderr. */
+static char *
+https_refused (const char *key_name,
+               int         key_mode)
 {
   g_autofree char *dir = g_dir_make_tmp ("onepin-tls-XXXXXX", NULL);
   g_autofree char *data = g_build_filename (dir, "data", NULL);
@@ -69,9 +71,9 @@ test_https_key_mode (void)
                                                   "[tls]\ncertificate=%s\nkey=%s\n", cert, key);
   g_autofree char *pem = NULL;
   g_autofree char *key_text = NULL;
-  g_autofree char *err = NULL;
+  char *err = NULL;
   g_autofree char *from_cert = g_build_filename (ot_gateway_data_dir (gw), "server.pem", NULL);
-  g_autofree char *from_key = g_build_filename (ot_gateway_data_dir (gw), "server.key", NULL);
+  g_autofree char *from_key = g_build_filename (ot_gateway_data_dir (gw), key_name, NULL);
   const char *argv[] = { g_getenv ("ONEPIN_GATEWAY"), "--data-dir", data, "--config", config,
                          NULL };
   g_autoptr(GError) error = NULL;
@@ -82,7 +84,7 @@ test_https_key_mode (void)
   g_assert_true (g_file_get_contents (from_cert, &pem, NULL, NULL));
   g_assert_true (g_file_get_contents (from_key, &key_text, NULL, NULL));
   g_assert_true (g_file_set_contents_full (cert, pem, -1, G_FILE_SET_CONTENTS_NONE, 0644, NULL));
-  g_assert_true (g_file_set_contents_full (key, key_text, -1, G_FILE_SET_CONTENTS_NONE, 0644,
+  g_assert_true (g_file_set_contents_full (key, key_text, -1, G_FILE_SET_CONTENTS_NONE, key_mode,
                                            NULL));
   g_assert_true (g_file_set_contents (config, config_text, -1, NULL));
   proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
@@ -97,17 +99,39 @@ test_https_key_mode (void)
       /* it started: stop it before failing */
       g_subprocess_send_signal (proc, SIGTERM);
       g_subprocess_wait (proc, NULL, NULL);
-      g_error ("the gateway started with a key file others can read");
+      ot_rm_rf (dir);
+      g_error ("the gateway started with the key %s, mode %04o", key_name, (guint) key_mode);
     }
   g_assert_true (g_subprocess_communicate_utf8_finish (proc, result, NULL, &err, &error));
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (proc));
   g_assert_cmpint (g_subprocess_get_exit_status (proc), !=, 0);
   g_test_message ("%s", err);
-  g_assert_nonnull (strstr (err, "0644"));
-  g_assert_nonnull (strstr (err, "0600"));
   g_assert_false (g_file_test (url, G_FILE_TEST_EXISTS));
   ot_rm_rf (dir);
+  return err;
+}
+
+/* The TLS private key is held to the rule of the gateway's own key files:
+ * readable by others, it is refused and the gateway does not start. */
+static void
+test_https_key_mode (void)
+{
+  g_autofree char *err = https_refused ("server.key", 0644);
+
+  g_assert_nonnull (strstr (err, "0644"));
+  g_assert_nonnull (strstr (err, "0600"));
+}
+
+/* A key that is not the certificate's (here the CA's) would have every
+ * handshake fail: the gateway refuses to start, naming the certificate. */
+static void
+test_https_key_mismatch (void)
+{
+  g_autofree char *err = https_refused ("ca.key", 0600);
+
+  g_assert_nonnull (strstr (err, "The TLS key does not serve the certificate"));
+  g_assert_nonnull (strstr (err, "server.pem"));
 }
 
 static void
@@ -709,6 +733,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/https/startup", test_https_startup);
   g_test_add_func ("/contract/operations/https/payment", test_https_payment);
   g_test_add_func ("/contract/operations/https/key-mode", test_https_key_mode);
+  g_test_add_func ("/contract/operations/https/key-mismatch", test_https_key_mismatch);
   g_test_add_func ("/contract/operations/https/only", test_https_only);
   g_test_add_func ("/contract/operations/https/tls-versions", test_tls_versions);
   g_test_add_func ("/contract/operations/metrics", test_metrics);
