@@ -471,6 +471,23 @@ stop (Gateway *gw)
   g_clear_pointer (&gw->loop, g_main_loop_unref);
 }
 
+/* TLS 1.2 is the least we speak; glib-networking reads this before its
+ * first handshake. An operator's own priority string is kept (ciphers,
+ * curves, @SYSTEM), but the older versions are removed after it, so that
+ * nothing it adds (+VERS-TLS1.1) goes below the floor README promises. */
+static void
+set_tls_priority (void)
+{
+  const char *inherited = g_getenv ("G_TLS_GNUTLS_PRIORITY");
+  g_autofree char *priority = NULL;
+
+  if (inherited == NULL || *inherited == '\0')
+    priority = g_strdup ("NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+  else
+    priority = g_strconcat (inherited, ":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1", NULL);
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", priority, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -488,9 +505,7 @@ main (int   argc,
    * gateway makes no file meant for anyone else. */
   umask (0077);
   signal (SIGPIPE, SIG_IGN);
-  /* TLS 1.2 is the least we speak; glib-networking reads this before its
-   * first handshake. */
-  g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", FALSE);
+  set_tls_priority ();
 
   gw.config = gw_config_new ();
   if (!parse_options (&argc, &argv, gw.config, &error))

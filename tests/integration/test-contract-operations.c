@@ -198,13 +198,14 @@ openssl_has_option (const char *option)
 }
 
 static int
-s_client (const char *version,
+s_client (OtGateway  *on,
+          const char *version,
           char      **output)
 {
-  g_autofree char *port = port_of (gw);
+  g_autofree char *port = port_of (on);
   g_autofree char *connect = g_strdup_printf ("127.0.0.1:%s", port);
   const char *argv[] = { "openssl", "s_client", "-connect", connect, "-servername", "localhost",
-                         "-CAfile", ot_gateway_ca_path (gw), "-verify_return_error",
+                         "-CAfile", ot_gateway_ca_path (on), "-verify_return_error",
                          version, "-cipher", "DEFAULT:@SECLEVEL=0", NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -219,30 +220,55 @@ s_client (const char *version,
   return g_spawn_check_wait_status (status, NULL) ? 0 : 1;
 }
 
+/* TLS 1.2 works on @on, and 1.1 and 1.0 are refused. */
 static void
-test_tls_versions (void)
+assert_tls_floor (OtGateway *on)
 {
   g_autofree char *out12 = NULL;
   g_autofree char *out11 = NULL;
   g_autofree char *out10 = NULL;
+
+  /* the control: TLS 1.2 works with the same command line */
+  if (s_client (on, "-tls1_2", &out12) != 0)
+    g_error ("TLS 1.2 handshake failed:\n%s", out12);
+  g_assert_nonnull (strstr (out12, "TLSv1.2"));
+
+  if (s_client (on, "-tls1_1", &out11) == 0 &&
+      strstr (out11, "Protocol  : TLSv1.1") != NULL)
+    g_error ("the gateway accepted TLS 1.1:\n%s", out11);
+  if (s_client (on, "-tls1", &out10) == 0 &&
+      strstr (out10, "Protocol  : TLSv1\n") != NULL)
+    g_error ("the gateway accepted TLS 1.0:\n%s", out10);
+}
+
+static void
+test_tls_versions (void)
+{
+  if (!openssl_has_option ("-tls1_1"))
+    {
+      g_test_skip ("openssl s_client has no -tls1_1");
+      return;
+    }
+  assert_tls_floor (gw);
+}
+
+/* An operator's G_TLS_GNUTLS_PRIORITY is kept, but cannot bring back the
+ * versions below TLS 1.2. */
+static void
+test_tls_versions_inherited (void)
+{
+  OtGateway *g2 = NULL;
 
   if (!openssl_has_option ("-tls1_1"))
     {
       g_test_skip ("openssl s_client has no -tls1_1");
       return;
     }
-
-  /* the control: TLS 1.2 works with the same command line */
-  if (s_client ("-tls1_2", &out12) != 0)
-    g_error ("TLS 1.2 handshake failed:\n%s", out12);
-  g_assert_nonnull (strstr (out12, "TLSv1.2"));
-
-  if (s_client ("-tls1_1", &out11) == 0 &&
-      strstr (out11, "Protocol  : TLSv1.1") != NULL)
-    g_error ("the gateway accepted TLS 1.1:\n%s", out11);
-  if (s_client ("-tls1", &out10) == 0 &&
-      strstr (out10, "Protocol  : TLSv1\n") != NULL)
-    g_error ("the gateway accepted TLS 1.0:\n%s", out10);
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:+VERS-TLS1.0:+VERS-TLS1.1", TRUE);
+  g2 = ot_gateway_start (NULL, TRUE);
+  g_unsetenv ("G_TLS_GNUTLS_PRIORITY");
+  assert_tls_floor (g2);
+  ot_gateway_stop (g2);
 }
 
 static gint64
@@ -736,6 +762,8 @@ main (int    argc,
   g_test_add_func ("/contract/operations/https/key-mismatch", test_https_key_mismatch);
   g_test_add_func ("/contract/operations/https/only", test_https_only);
   g_test_add_func ("/contract/operations/https/tls-versions", test_tls_versions);
+  g_test_add_func ("/contract/operations/https/tls-versions-inherited",
+                   test_tls_versions_inherited);
   g_test_add_func ("/contract/operations/metrics", test_metrics);
   g_test_add_func ("/contract/operations/refusals-counted", test_refusals_counted);
   g_test_add_func ("/contract/operations/content-type", test_content_type);
