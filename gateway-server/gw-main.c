@@ -64,7 +64,8 @@ parse_options (int        *argc,
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
-    "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log,\n"
+    "Configuration groups: [gateway] listen, data_dir, key_file, log_level (debug, info,\n"
+    "warning), access_log,\n"
     "http_threads (threads reading and writing HTTP; 0: the main thread);\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
@@ -81,7 +82,8 @@ parse_options (int        *argc,
     "secret_file (the card network's issuer endpoint); [checkout] page_url,\n"
     "sweep_interval; [webhooks] enabled, allow_http, allow_private (endpoints on\n"
     "this machine or a private network), poll_interval, retry_base, max_attempts,\n"
-    "timeout. Command-line options win over the file.");
+    "timeout. Booleans are true or false; a group or key not listed here is refused.\n"
+    "Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
