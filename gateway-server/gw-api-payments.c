@@ -257,7 +257,8 @@ batch_item_done (GwCall  *call,
 static void
 item_fingerprint (GwServer   *server,
                   JsonObject *item,
-                  guint8      out[32])
+                  guint8      out[32],
+                  guint8      bare[32])
 {
   g_autoptr(GString) text = g_string_sized_new (256);
 
@@ -266,7 +267,7 @@ item_fingerprint (GwServer   *server,
   g_string_append (text, "POST /v1/payments \n");
   onepin_json_append_canonical_object (text, item, "idempotency_key");
   onepin_crypto_sha256 (text->str, text->len, out);
-  gw_server_key_fingerprint (server, out);
+  gw_server_key_fingerprint (server, out, bare);
 }
 
 static GwCall *
@@ -298,7 +299,8 @@ batch_item (BatchState *batch,
   call->keyed = TRUE;
   gw_server_hash_idempotency_key (request->server, request->merchant_id, params->idempotency_key,
                                   call->key_hash);
-  item_fingerprint (request->server, json_node_get_object (node), call->fingerprint);
+  item_fingerprint (request->server, json_node_get_object (node), call->fingerprint,
+                    call->bare_fingerprint);
   return call;
 }
 

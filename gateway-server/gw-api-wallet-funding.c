@@ -472,6 +472,7 @@ typedef struct
   gboolean        keyed;           /* it has the client's Idempotency-Key, known by: */
   guint8          key_hash[32];    /* gw_server_hash_idempotency_key (), in the user's scope */
   guint8          fingerprint[32];
+  guint8          bare_fingerprint[32];
   gboolean        key_claimed;     /* its key is in flight (gw_server_claim_key) */
   char            funding_source_id[40];
   gint64          amount;
@@ -645,7 +646,8 @@ charge_replay (GwTxn    *txn,
     return TRUE;
 
   charge->step = STEP_ANSWER;
-  call->replayed = onepin_crypto_equal (record.fingerprint, charge->fingerprint, 32);
+  call->replayed = gw_server_fingerprint_matches (call->server, record.fingerprint,
+                                                  charge->fingerprint, charge->bare_fingerprint);
   call->body = g_string_sized_new (256);
   if (call->replayed)
     {
@@ -765,7 +767,8 @@ charge_resume (GwTxn   *txn,
   GwWalletCharge *row = &charge->charge;
   gboolean ok;
 
-  if (!onepin_crypto_equal (row->fingerprint, charge->fingerprint, 32))
+  if (!gw_server_fingerprint_matches (call->server, row->fingerprint, charge->fingerprint,
+                                      charge->bare_fingerprint))
     {
       call->status = 422;
       call->body = g_string_new (NULL);
@@ -1325,6 +1328,7 @@ gw_api_wallet_charge (GwRequest *request)
   memcpy (charge->key_hash, key_hash, 32);
   g_strlcpy (charge->user_id, request->user_id, sizeof charge->user_id);
   memcpy (charge->fingerprint, request->fingerprint, 32);
+  memcpy (charge->bare_fingerprint, request->bare_fingerprint, 32);
   g_strlcpy (charge->funding_source_id,
              onepin_json_get_string (request->body, "funding_source_id", ""),
              sizeof charge->funding_source_id);

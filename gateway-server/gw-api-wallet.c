@@ -431,6 +431,7 @@ struct _Work
   gboolean      keyed;
   guint8        key_hash[32];
   guint8        fingerprint[32];
+  guint8        bare_fingerprint[32];
   GwCall       *replay;           /* the key's stored answer, if it had one */
   GwWalletUser  user;
   gboolean      found;
@@ -590,8 +591,8 @@ attempt_begin_apply (GwTxn    *txn,
   /* A retry of a change whose answer was lost sends the old password as the
    * current one: its outcome is looked up before anything is counted. */
   if (work->keyed &&
-      !gw_idempotency_replay (txn, work->replay, work->key_hash, work->fingerprint, &answered,
-                              error))
+      !gw_idempotency_replay (txn, work->replay, work->key_hash, work->fingerprint,
+                              work->bare_fingerprint, &answered, error))
     return FALSE;
   if (work->kind != WORK_LOGIN)
     {
@@ -1352,7 +1353,9 @@ password_key_claim (Work *work)
   work->keyed = TRUE;
   work->state = gw_api_wallet_state (request->server);
   memcpy (work->fingerprint, request->fingerprint, sizeof work->fingerprint);
+  memcpy (work->bare_fingerprint, request->bare_fingerprint, sizeof work->bare_fingerprint);
   work->replay = g_new0 (GwCall, 1);
+  work->replay->server = request->server;
   return TRUE;
 }
 

@@ -98,13 +98,33 @@ gw_config_free (GwConfig *config)
   g_free (config);
 }
 
+/* The file being read, and every group and "group\nkey" read from it: what
+ * is left over afterwards is a key no one reads, a typo (capture_windw)
+ * that would silently leave its default in force. */
+typedef struct
+{
+  GKeyFile   *file;
+  GHashTable *known;
+} Loader;
+
+static GKeyFile *
+loader_file (Loader     *loader,
+             const char *group,
+             const char *key)
+{
+  g_hash_table_add (loader->known, g_strdup (group));
+  g_hash_table_add (loader->known, g_strconcat (group, "\n", key, NULL));
+  return loader->file;
+}
+
 static void
-load_string (GKeyFile    *file,
+load_string (Loader      *loader,
              const char  *group,
              const char  *key,
              char       **target)
 {
-  g_autofree char *value = g_key_file_get_string (file, group, key, NULL);
+  g_autofree char *value = g_key_file_get_string (loader_file (loader, group, key), group, key,
+                                                  NULL);
 
   if (value != NULL)
     {
@@ -113,8 +133,34 @@ load_string (GKeyFile    *file,
     }
 }
 
+/* A boolean left out keeps its default; one that is neither true nor false
+ * (enabled=yes) is refused rather than read as false. */
 static gboolean
-load_int (GKeyFile    *file,
+load_bool (Loader      *loader,
+           const char  *group,
+           const char  *key,
+           gboolean    *target,
+           GError     **error)
+{
+  GKeyFile *file = loader_file (loader, group, key);
+  g_autoptr(GError) local = NULL;
+  gboolean value;
+
+  if (!g_key_file_has_key (file, group, key, NULL))
+    return TRUE;
+  value = g_key_file_get_boolean (file, group, key, &local);
+  if (local != NULL)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                   "[%s] %s must be true or false", group, key);
+      return FALSE;
+    }
+  *target = value;
+  return TRUE;
+}
+
+static gboolean
+load_int (Loader      *loader,
           const char  *group,
           const char  *key,
           gint64       min,
@@ -122,6 +168,7 @@ load_int (GKeyFile    *file,
           gint64      *target,
           GError     **error)
 {
+  GKeyFile *file = loader_file (loader, group, key);
   g_autoptr(GError) local = NULL;
   gint64 value;
 
@@ -140,26 +187,25 @@ load_int (GKeyFile    *file,
 }
 
 static gboolean
-load_phone (GKeyFile  *file,
+load_phone (Loader    *loader,
             GwConfig  *config,
             GError   **error)
 {
-  return load_int (file, "phone", "quota_seconds", 1, 3600, &config->phone_quota_seconds,
+  return load_int (loader, "phone", "quota_seconds", 1, 3600, &config->phone_quota_seconds,
                    error) &&
-         load_int (file, "phone", "session_grace", 1, 3600, &config->phone_session_grace,
+         load_int (loader, "phone", "session_grace", 1, 3600, &config->phone_session_grace,
                    error) &&
-         load_int (file, "phone", "max_call_seconds", 1, 24 * 3600,
+         load_int (loader, "phone", "max_call_seconds", 1, 24 * 3600,
                    &config->phone_max_call_seconds, error) &&
-         load_int (file, "phone", "sweep_interval", 1, 3600, &config->phone_sweep_interval,
+         load_int (loader, "phone", "sweep_interval", 1, 3600, &config->phone_sweep_interval,
                    error);
 }
 
-gboolean
-gw_config_load_file (GwConfig    *config,
-                     const char  *path,
-                     GError     **error)
+static gboolean
+load_all (Loader    *loader,
+          GwConfig  *config,
+          GError   **error)
 {
-  g_autoptr(GKeyFile) file = g_key_file_new ();
   gint64 years = config->validity_years;
   gint64 sweep = config->hold_sweep_interval;
   gint64 per_minute = config->failures_per_minute;
@@ -170,89 +216,85 @@ gw_config_load_file (GwConfig    *config,
   gint64 bank_timeout = config->bank_timeout;
   gint64 http_threads = config->http_threads;
 
-  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
-    return FALSE;
+  load_string (loader, "gateway", "listen", &config->listen);
+  load_string (loader, "gateway", "data_dir", &config->data_dir);
+  load_string (loader, "gateway", "key_file", &config->key_file);
+  load_string (loader, "gateway", "log_level", &config->log_level);
+  load_string (loader, "tls", "certificate", &config->tls_certificate);
+  load_string (loader, "tls", "key", &config->tls_key);
+  load_string (loader, "cards", "bin", &config->card_bin);
+  load_string (loader, "site", "public_url", &config->site_public_url);
+  load_string (loader, "site", "contact_email", &config->site_contact_email);
+  load_string (loader, "site", "contact_phone", &config->site_contact_phone);
+  load_string (loader, "wallet", "bin_range", &config->wallet_bin_range);
+  load_string (loader, "bank", "url", &config->bank_url);
+  load_string (loader, "bank", "api_key_file", &config->bank_api_key_file);
+  load_string (loader, "bank", "callback_secret_file", &config->bank_callback_secret_file);
+  load_string (loader, "bank", "callback_url", &config->bank_callback_url);
+  load_string (loader, "network", "secret_file", &config->network_secret_file);
+  load_string (loader, "checkout", "page_url", &config->checkout_page_url);
+  load_string (loader, "smtp", "url", &config->smtp_url);
+  load_string (loader, "smtp", "from", &config->smtp_from);
+  load_string (loader, "smtp", "from_name", &config->smtp_from_name);
+  load_string (loader, "smtp", "starttls", &config->smtp_starttls);
+  load_string (loader, "smtp", "username", &config->smtp_username);
+  load_string (loader, "smtp", "password_file", &config->smtp_password_file);
+  load_string (loader, "smtp", "ca_file", &config->smtp_ca_file);
+  load_string (loader, "sms", "url", &config->sms_url);
+  load_string (loader, "sms", "key_file", &config->sms_key_file);
+  load_string (loader, "sms", "ca_file", &config->sms_ca_file);
 
-  load_string (file, "gateway", "listen", &config->listen);
-  load_string (file, "gateway", "data_dir", &config->data_dir);
-  load_string (file, "gateway", "key_file", &config->key_file);
-  load_string (file, "gateway", "log_level", &config->log_level);
-  config->access_log = g_key_file_get_boolean (file, "gateway", "access_log", NULL);
-  load_string (file, "tls", "certificate", &config->tls_certificate);
-  load_string (file, "tls", "key", &config->tls_key);
-  load_string (file, "cards", "bin", &config->card_bin);
-  load_string (file, "site", "public_url", &config->site_public_url);
-  load_string (file, "site", "contact_email", &config->site_contact_email);
-  load_string (file, "site", "contact_phone", &config->site_contact_phone);
-  load_string (file, "wallet", "bin_range", &config->wallet_bin_range);
-  load_string (file, "bank", "url", &config->bank_url);
-  load_string (file, "bank", "api_key_file", &config->bank_api_key_file);
-  load_string (file, "bank", "callback_secret_file", &config->bank_callback_secret_file);
-  load_string (file, "bank", "callback_url", &config->bank_callback_url);
-  config->bank_allow_http = g_key_file_get_boolean (file, "bank", "allow_http", NULL);
-  load_string (file, "network", "secret_file", &config->network_secret_file);
-  load_string (file, "checkout", "page_url", &config->checkout_page_url);
-  if (g_key_file_has_key (file, "webhooks", "enabled", NULL))
-    config->webhooks_enabled = g_key_file_get_boolean (file, "webhooks", "enabled", NULL);
-  config->webhooks_allow_http = g_key_file_get_boolean (file, "webhooks", "allow_http", NULL);
-  config->webhooks_allow_private = g_key_file_get_boolean (file, "webhooks", "allow_private",
-                                                           NULL);
-  load_string (file, "smtp", "url", &config->smtp_url);
-  load_string (file, "smtp", "from", &config->smtp_from);
-  load_string (file, "smtp", "from_name", &config->smtp_from_name);
-  load_string (file, "smtp", "starttls", &config->smtp_starttls);
-  load_string (file, "smtp", "username", &config->smtp_username);
-  load_string (file, "smtp", "password_file", &config->smtp_password_file);
-  load_string (file, "smtp", "ca_file", &config->smtp_ca_file);
-  load_string (file, "sms", "url", &config->sms_url);
-  load_string (file, "sms", "key_file", &config->sms_key_file);
-  load_string (file, "sms", "ca_file", &config->sms_ca_file);
-  config->sms_allow_http = g_key_file_get_boolean (file, "sms", "allow_http", NULL);
-
-  if (!load_int (file, "gateway", "http_threads", 0, 64, &http_threads, error) ||
-      !load_int (file, "cards", "validity_years", 0, 50, &years, error) ||
-      !load_int (file, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
-      !load_int (file, "payments", "capture_window", 1, 90 * 24 * 3600, &config->capture_window,
+  if (!load_bool (loader, "gateway", "access_log", &config->access_log, error) ||
+      !load_bool (loader, "bank", "allow_http", &config->bank_allow_http, error) ||
+      !load_bool (loader, "webhooks", "enabled", &config->webhooks_enabled, error) ||
+      !load_bool (loader, "webhooks", "allow_http", &config->webhooks_allow_http, error) ||
+      !load_bool (loader, "webhooks", "allow_private", &config->webhooks_allow_private,
+                  error) ||
+      !load_bool (loader, "sms", "allow_http", &config->sms_allow_http, error) ||
+      !load_int (loader, "gateway", "http_threads", 0, 64, &http_threads, error) ||
+      !load_int (loader, "cards", "validity_years", 0, 50, &years, error) ||
+      !load_int (loader, "cards", "points_rate", 0, 10000, &config->points_rate, error) ||
+      !load_int (loader, "payments", "capture_window", 1, 90 * 24 * 3600, &config->capture_window,
                  error) ||
-      !load_int (file, "payments", "hold_sweep_interval", 1, 3600, &sweep, error) ||
-      !load_int (file, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
+      !load_int (loader, "payments", "hold_sweep_interval", 1, 3600, &sweep, error) ||
+      !load_int (loader, "limits", "lockout_seconds", 1, 7 * 24 * 3600, &config->lockout_seconds,
                  error) ||
-      !load_int (file, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
-      !load_int (file, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
-      !load_int (file, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
-      !load_int (file, "site", "payout_missing_after", 1, 7 * 24 * 3600,
+      !load_int (loader, "limits", "failures_per_minute", 1, 100000, &per_minute, error) ||
+      !load_int (loader, "cards", "promotional_validity_years", 1, 50, &promotional, error) ||
+      !load_int (loader, "site", "sweep_interval", 1, 3600, &site_sweep, error) ||
+      !load_int (loader, "site", "payout_missing_after", 1, 7 * 24 * 3600,
                  &config->site_payout_missing_after, error) ||
-      !load_int (file, "site", "allocation_attempts", 1, 100, &config->site_allocation_attempts,
+      !load_int (loader, "site", "allocation_attempts", 1, 100, &config->site_allocation_attempts,
                  error) ||
-      !load_int (file, "site", "allocation_retry", 1, 3600, &config->site_allocation_retry,
+      !load_int (loader, "site", "allocation_retry", 1, 3600, &config->site_allocation_retry,
                  error) ||
-      !load_int (file, "checkout", "sweep_interval", 1, 3600, &checkout_sweep, error) ||
-      !load_int (file, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
+      !load_int (loader, "checkout", "sweep_interval", 1, 3600, &checkout_sweep, error) ||
+      !load_int (loader, "wallet", "session_lifetime", 1, 30 * 24 * 3600,
                  &config->wallet_session_lifetime, error) ||
-      !load_int (file, "wallet", "pbkdf2_iterations", 1, 10000000,
+      !load_int (loader, "wallet", "pbkdf2_iterations", 1, 10000000,
                  &config->wallet_pbkdf2_iterations, error) ||
-      !load_int (file, "wallet", "kdf_per_minute", 1, 100000, &config->wallet_kdf_per_minute,
+      !load_int (loader, "wallet", "kdf_per_minute", 1, 100000, &config->wallet_kdf_per_minute,
                  error) ||
-      !load_int (file, "wallet", "kdf_workers", 1, 256, &config->wallet_kdf_workers, error) ||
-      !load_int (file, "wallet", "kdf_queue", 0, 100000, &config->wallet_kdf_queue, error) ||
-      !load_int (file, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error) ||
-      !load_int (file, "bank", "timeout", 1, 300, &bank_timeout, error) ||
-      !load_int (file, "webhooks", "poll_interval", 1, 3600, &config->webhooks_poll_interval,
+      !load_int (loader, "wallet", "kdf_workers", 1, 256, &config->wallet_kdf_workers, error) ||
+      !load_int (loader, "wallet", "kdf_queue", 0, 100000, &config->wallet_kdf_queue, error) ||
+      !load_int (loader, "wallet", "charge_recovery_interval", 1, 3600, &recovery, error) ||
+      !load_int (loader, "bank", "timeout", 1, 300, &bank_timeout, error) ||
+      !load_int (loader, "webhooks", "poll_interval", 1, 3600, &config->webhooks_poll_interval,
                  error) ||
-      !load_int (file, "webhooks", "retry_base", 1, 3600, &config->webhooks_retry_base, error) ||
-      !load_int (file, "webhooks", "max_attempts", 1, 100, &config->webhooks_max_attempts,
+      !load_int (loader, "webhooks", "retry_base", 1, 3600, &config->webhooks_retry_base, error) ||
+      !load_int (loader, "webhooks", "max_attempts", 1, 100, &config->webhooks_max_attempts,
                  error) ||
-      !load_int (file, "webhooks", "timeout", 1, 300, &config->webhooks_timeout, error) ||
-      !load_int (file, "smtp", "timeout", 1, 600, &config->smtp_timeout, error) ||
-      !load_int (file, "outbox", "retry_initial", 1, 24 * 3600, &config->outbox_retry_initial,
+      !load_int (loader, "webhooks", "timeout", 1, 300, &config->webhooks_timeout, error) ||
+      !load_int (loader, "smtp", "timeout", 1, 600, &config->smtp_timeout, error) ||
+      !load_int (loader, "outbox", "retry_initial", 1, 24 * 3600, &config->outbox_retry_initial,
                  error) ||
-      !load_int (file, "outbox", "retry_max", 1, 7 * 24 * 3600, &config->outbox_retry_max,
+      !load_int (loader, "outbox", "retry_max", 1, 7 * 24 * 3600, &config->outbox_retry_max,
                  error) ||
-      !load_int (file, "outbox", "give_up_after", 60, 365 * 24 * 3600,
+      !load_int (loader, "outbox", "give_up_after", 60, 365 * 24 * 3600,
                  &config->outbox_give_up_after, error) ||
-      !load_int (file, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
-      !load_int (file, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error) ||
-      !load_phone (file, config, error))
+      !load_int (loader, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
+      !load_int (loader, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error) ||
+      !load_phone (loader, config, error))
     return FALSE;
 
   config->validity_years = years;
@@ -265,6 +307,55 @@ gw_config_load_file (GwConfig    *config,
   config->bank_timeout = bank_timeout;
   config->http_threads = http_threads;
   return TRUE;
+}
+
+/* A group or key the gateway does not read is refused by name: a typo
+ * (capture_windw, [webhook]) would otherwise leave the default in force
+ * with nothing said. */
+static gboolean
+check_unknown (Loader  *loader,
+               GError **error)
+{
+  g_auto(GStrv) groups = g_key_file_get_groups (loader->file, NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      g_auto(GStrv) keys = g_key_file_get_keys (loader->file, groups[i], NULL, NULL);
+
+      if (!g_hash_table_contains (loader->known, groups[i]))
+        {
+          g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                       "[%s] is not a group of the gateway's settings (onepin-gateway --help "
+                       "lists them)", groups[i]);
+          return FALSE;
+        }
+      for (guint j = 0; keys != NULL && keys[j] != NULL; j++)
+        {
+          g_autofree char *name = g_strconcat (groups[i], "\n", keys[j], NULL);
+
+          if (g_hash_table_contains (loader->known, name))
+            continue;
+          g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                       "[%s] %s is not a setting of the gateway (onepin-gateway --help lists "
+                       "them)", groups[i], keys[j]);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+gw_config_load_file (GwConfig    *config,
+                     const char  *path,
+                     GError     **error)
+{
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(GHashTable) known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Loader loader = { file, known };
+
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
+    return FALSE;
+  return load_all (&loader, config, error) && check_unknown (&loader, error);
 }
 
 static gboolean
@@ -434,6 +525,11 @@ gw_config_validate (GwConfig  *config,
                                 "[cards] bin must be 1 to 10 digits"), FALSE;
   if (!parse_bin_range (config, error))
     return FALSE;
+  /* Anything else would silently log at info. */
+  if (!g_str_equal (config->log_level, "debug") && !g_str_equal (config->log_level, "info") &&
+      !g_str_equal (config->log_level, "warning"))
+    return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                                "[gateway] log_level must be debug, info or warning"), FALSE;
   if ((config->tls_certificate == NULL) != (config->tls_key == NULL))
     return g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
                                 "[tls] needs both certificate and key"), FALSE;

@@ -64,7 +64,8 @@ parse_options (int        *argc,
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
-    "Configuration groups: [gateway] listen, data_dir, key_file, log_level, access_log,\n"
+    "Configuration groups: [gateway] listen, data_dir, key_file, log_level (debug, info,\n"
+    "warning), access_log,\n"
     "http_threads (threads reading and writing HTTP; 0: the main thread);\n"
     "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
@@ -81,7 +82,8 @@ parse_options (int        *argc,
     "secret_file (the card network's issuer endpoint); [checkout] page_url,\n"
     "sweep_interval; [webhooks] enabled, allow_http, allow_private (endpoints on\n"
     "this machine or a private network), poll_interval, retry_base, max_attempts,\n"
-    "timeout. Command-line options win over the file.");
+    "timeout. Booleans are true or false; a group or key not listed here is refused.\n"
+    "Command-line options win over the file.");
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (version)
@@ -471,6 +473,23 @@ stop (Gateway *gw)
   g_clear_pointer (&gw->loop, g_main_loop_unref);
 }
 
+/* TLS 1.2 is the least we speak; glib-networking reads this before its
+ * first handshake. An operator's own priority string is kept (ciphers,
+ * curves, @SYSTEM), but the older versions are removed after it, so that
+ * nothing it adds (+VERS-TLS1.1) goes below the floor README promises. */
+static void
+set_tls_priority (void)
+{
+  const char *inherited = g_getenv ("G_TLS_GNUTLS_PRIORITY");
+  g_autofree char *priority = NULL;
+
+  if (inherited == NULL || *inherited == '\0')
+    priority = g_strdup ("NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+  else
+    priority = g_strconcat (inherited, ":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1", NULL);
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", priority, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -488,9 +507,7 @@ main (int   argc,
    * gateway makes no file meant for anyone else. */
   umask (0077);
   signal (SIGPIPE, SIG_IGN);
-  /* TLS 1.2 is the least we speak; glib-networking reads this before its
-   * first handshake. */
-  g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", FALSE);
+  set_tls_priority ();
 
   gw.config = gw_config_new ();
   if (!parse_options (&argc, &argv, gw.config, &error))

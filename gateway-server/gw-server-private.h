@@ -36,6 +36,7 @@ struct _GwRequest
                                         (gw_request_admit_limited), or NULL */
   char              *idempotency_key;
   guint8             fingerprint[32];
+  guint8             bare_fingerprint[32]; /* its SHA-256 before keying (gw_server_fingerprint_matches) */
   gboolean           has_holder;     /* a card-scoped key (gw_request_scope_to_card): */
   GwCredentials      holder;         /* its card's credentials */
   gint64             started;
@@ -55,6 +56,7 @@ struct _GwCall
   gboolean       keyed;              /* it has an Idempotency-Key, known by: */
   guint8         key_hash[32];       /* gw_server_hash_idempotency_key () */
   guint8         fingerprint[32];
+  guint8         bare_fingerprint[32];
   gboolean       seal;               /* the body carries secrets */
   /* @apply may run again after a rollback (GW_STORE_OP_REPEATABLE): it
    * reads only its inputs and sets the outputs below afresh. */
@@ -172,9 +174,18 @@ void      gw_request_scope_to_hash (GwRequest    *request,
 void      gw_request_scope_to_card (GwRequest           *request,
                                     const GwCredentials *credentials);
 /* Replaces a SHA-256 fingerprint by an HMAC of it under the API-key key,
- * as every fingerprint stored with an idempotency record is. */
+ * as every fingerprint stored with an idempotency record is; @bare, if
+ * not NULL, gets the SHA-256 (for gw_server_fingerprint_matches). */
 void      gw_server_key_fingerprint      (GwServer   *self,
-                                          guint8      fingerprint[32]);
+                                          guint8      fingerprint[32],
+                                          guint8     *bare);
+/* Whether a @stored fingerprint is the request's: its keyed @fingerprint,
+ * or @bare, the SHA-256 that @fingerprint keys, as records kept before
+ * every fingerprint was keyed hold it. */
+gboolean  gw_server_fingerprint_matches  (GwServer     *self,
+                                          const guint8  stored[32],
+                                          const guint8  fingerprint[32],
+                                          const guint8  bare[32]);
 /* Replaces the SHA-256 of a recharge's or payout's request key (its kind,
  * scope and Idempotency-Key) by the HMAC its row keeps (gw_keys_request_key). */
 void      gw_server_key_request_key      (GwServer   *self,
@@ -207,6 +218,7 @@ gboolean  gw_idempotency_replay   (GwTxn         *txn,
                                    GwCall        *call,
                                    const guint8   key_hash[32],
                                    const guint8   fingerprint[32],
+                                   const guint8   bare_fingerprint[32],
                                    gboolean      *answered,
                                    GError       **error);
 /* After gw_idempotency_replay () answered a card-scoped key (@call's

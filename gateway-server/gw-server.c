@@ -14,6 +14,7 @@
 #include "gw-http-fallback.h"
 #include "onepin-soup-server.h"
 #include "gw-pages.h"
+#include "gw-tls-check.h"
 #include "gw-wait.h"
 #include "gw-api-profile.h"
 
@@ -780,6 +781,7 @@ gw_call_new (GwRequest      *request,
       gw_server_hash_idempotency_key (request->server, request->scope, request->idempotency_key,
                                       call->key_hash);
       memcpy (call->fingerprint, request->fingerprint, 32);
+      memcpy (call->bare_fingerprint, request->bare_fingerprint, 32);
       call->has_holder = request->has_holder;
       call->holder = request->holder;
     }
@@ -905,6 +907,7 @@ gw_idempotency_replay (GwTxn         *txn,
                        GwCall        *call,
                        const guint8   key_hash[32],
                        const guint8   fingerprint[32],
+                       const guint8   bare_fingerprint[32],
                        gboolean      *answered,
                        GError       **error)
 {
@@ -916,7 +919,8 @@ gw_idempotency_replay (GwTxn         *txn,
     return local ? (g_propagate_error (error, local), FALSE) : TRUE;
 
   *answered = TRUE;
-  call->replayed = onepin_crypto_equal (record.fingerprint, fingerprint, 32);
+  call->replayed = gw_server_fingerprint_matches (call->server, record.fingerprint, fingerprint,
+                                                  bare_fingerprint);
   call->body = g_string_sized_new (256);
   if (call->replayed)
     {
@@ -1022,7 +1026,8 @@ call_apply (GwTxn    *txn,
     }
 
   if (call->keyed &&
-      !gw_idempotency_replay (txn, call, call->key_hash, call->fingerprint, &answered, error))
+      !gw_idempotency_replay (txn, call, call->key_hash, call->fingerprint,
+                              call->bare_fingerprint, &answered, error))
     return FALSE;
   if (answered && call->has_holder && !gw_idempotency_check_holder (txn, call, error))
     return FALSE;
@@ -1434,7 +1439,7 @@ fingerprint (GwRequest *request)
                                        canonical, NULL);
 
   onepin_crypto_sha256 (text, strlen (text), request->fingerprint);
-  gw_server_key_fingerprint (request->server, request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint, request->bare_fingerprint);
 }
 
 /* Every fingerprint kept with an idempotency record is keyed: bodies hold
@@ -1442,9 +1447,35 @@ fingerprint (GwRequest *request)
  * database, where anyone with the file could try them all. */
 void
 gw_server_key_fingerprint (GwServer *self,
-                           guint8    fingerprint[32])
+                           guint8    fingerprint[32],
+                           guint8   *bare)
 {
+  if (bare != NULL)
+    memcpy (bare, fingerprint, 32);
   onepin_key_hmac (self->apikey_key, fingerprint, 32, fingerprint);
+}
+
+/* Versions before commit 8a68d94 kept most fingerprints as the bare
+ * SHA-256, and no migration can key them: a row does not say which it
+ * holds. Records live 72 hours, so this matters only across an upgrade,
+ * where a retry must still get its stored answer, not a 422. A bare
+ * fingerprint matches only the SHA-256 of the same canonical request,
+ * so accepting it lets nothing else through; it is taken only when it is
+ * what @fingerprint keys. */
+gboolean
+gw_server_fingerprint_matches (GwServer     *self,
+                               const guint8  stored[32],
+                               const guint8  fingerprint[32],
+                               const guint8  bare[32])
+{
+  guint8 keyed[32];
+
+  if (onepin_crypto_equal (stored, fingerprint, 32))
+    return TRUE;
+  if (bare == NULL)
+    return FALSE;
+  onepin_key_hmac (self->apikey_key, bare, 32, keyed);
+  return onepin_crypto_equal (keyed, fingerprint, 32) && onepin_crypto_equal (stored, bare, 32);
 }
 
 void
@@ -1505,7 +1536,7 @@ fingerprint_raw (GwRequest       *request,
   g_byte_array_append (text, (const guint8 *) "\n", 1);
   g_byte_array_append (text, (const guint8 *) body->data, body->length);
   onepin_crypto_sha256 (text->data, text->len, request->fingerprint);
-  gw_server_key_fingerprint (request->server, request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint, request->bare_fingerprint);
 }
 
 static gboolean
@@ -1576,7 +1607,7 @@ query_absent (GwRequest *request)
   g_byte_array_append (text, (const guint8 *) query, strlen (query) + 1);
   g_byte_array_append (text, (const guint8 *) body->data, body->length);
   onepin_crypto_sha256 (text->data, text->len, request->fingerprint);
-  gw_server_key_fingerprint (request->server, request->fingerprint);
+  gw_server_key_fingerprint (request->server, request->fingerprint, request->bare_fingerprint);
   param = g_uri_unescape_segment (query, query + strcspn (query, "=&"), NULL);
   gw_request_error (request, 400, "invalid_request_error", "parameter_unknown",
                     param ? gw_plain_word (param) : NULL,
@@ -2008,13 +2039,24 @@ static GTlsCertificate *
 load_certificate (GwServer  *self,
                   GError   **error)
 {
+  g_autoptr(GTlsCertificate) certificate = NULL;
+
   if (self->config->tls_certificate == NULL)
     return NULL;
   /* Held to the rule of our own key files: GIO would read it whatever its mode. */
   if (self->config->tls_key != NULL && !onepin_private_file_check (self->config->tls_key, error))
     return NULL;
-  return g_tls_certificate_new_from_files (self->config->tls_certificate,
-                                           self->config->tls_key, error);
+  certificate = g_tls_certificate_new_from_files (self->config->tls_certificate,
+                                                  self->config->tls_key, error);
+  if (certificate == NULL)
+    return NULL;
+  if (!gw_tls_check_key (certificate, error))
+    {
+      g_prefix_error (error, "The TLS key does not serve the certificate %s: ",
+                      self->config->tls_certificate);
+      return NULL;
+    }
+  return g_steal_pointer (&certificate);
 }
 
 /* Our own socket, for a deep accept queue: GSocket's default of 10 resets

@@ -181,6 +181,7 @@ gw_site_flow_new (GwRequest      *request,
       gw_server_hash_idempotency_key (request->server, request->scope, request->idempotency_key,
                                       flow->key_hash);
       memcpy (flow->fingerprint, request->fingerprint, 32);
+      memcpy (flow->bare_fingerprint, request->bare_fingerprint, 32);
       flow->has_holder = request->has_holder;
       flow->holder = request->holder;
     }
@@ -295,7 +296,8 @@ begin_apply (GwTxn   *txn,
   gboolean answered = FALSE;
 
   if (flow->keyed &&
-      !gw_idempotency_replay (txn, call, flow->key_hash, flow->fingerprint, &answered, error))
+      !gw_idempotency_replay (txn, call, flow->key_hash, flow->fingerprint,
+                              flow->bare_fingerprint, &answered, error))
     return FALSE;
   /* A card's refusal here is counted by call_apply, as any. */
   if (answered && flow->has_holder)

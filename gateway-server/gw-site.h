@@ -52,6 +52,7 @@ struct _GwSiteFlow
   gboolean         keyed;           /* the request has a key, known by: */
   guint8           key_hash[32];    /* gw_server_hash_idempotency_key () */
   guint8           fingerprint[32];
+  guint8           bare_fingerprint[32];
   gboolean         has_holder;      /* a card-scoped key: its card's credentials */
   GwCredentials    holder;
   gboolean         replayed;

@@ -16,8 +16,8 @@
  *   table without the row: equal in constant time, or the start fails; a
  *   missing row fails too;
  * - a database from before 023 is checked by opening sealed data with the
- *   seal key (AES-GCM fails on any other key): a card's number, else a
- *   merchant's webhook secret, else a wallet funding source's details. With
+ *   seal key (AES-GCM fails on any other key): one row of every kind of
+ *   sealed data it holds (sealed_samples), each of which must open. With
  *   none of them there is nothing sealed the key could have to open, and
  *   023 records the key it starts with.
  *
@@ -106,17 +106,27 @@ compare_check (sqlite3_stmt  *stmt,
   return same || wrong_key (error);
 }
 
-/* A row of (sealed, associated data): the seal key must open it. */
+/* A row of (sealed, associated data): the seal key must open it. The
+ * sealed data is base64 text when @base64. */
 static gboolean
 open_sealed (sqlite3_stmt  *stmt,
+             gboolean       base64,
              OnepinKey     *seal_key,
              GError       **error)
 {
-  const char *aad = (const char *) sqlite3_column_text (stmt, 1);
+  g_autofree guchar *decoded = NULL;
+  const guint8 *sealed = sqlite3_column_blob (stmt, 0);
+  gsize len = sqlite3_column_bytes (stmt, 0);
   g_autoptr(GBytes) plain = NULL;
 
-  plain = onepin_key_open (seal_key, sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0),
-                           aad, aad ? strlen (aad) : 0, NULL);
+  if (base64)
+    {
+      decoded = g_base64_decode ((const char *) sqlite3_column_text (stmt, 0), &len);
+      sealed = decoded;
+    }
+  /* As a blob: an idempotency record's holds its key hash, bytes that may be NUL. */
+  plain = onepin_key_open (seal_key, sealed, len, sqlite3_column_blob (stmt, 1),
+                           sqlite3_column_bytes (stmt, 1), NULL);
   if (plain == NULL)
     return wrong_key (error);
   /* the only reference: nobody else reads these bytes */
@@ -124,47 +134,77 @@ open_sealed (sqlite3_stmt  *stmt,
   return TRUE;
 }
 
-/* Sealed data of a database from before 023, with its associated data as
- * the sealing code makes it: a card's number with its id (gw-ledger.c),
- * a merchant's webhook secret with its id, a funding source's details with
- * "wallet-funding\n" id "\n" user id (gw-wallet.c). */
+/* Sealed data of a database from before 023, one row of every kind, with
+ * its associated data as the sealing code makes it: a card's number and
+ * password hint with its id (gw-ledger.c), a merchant's webhook secret with
+ * its id, its webhook URL with "webhook-url\n" id (gw-api-checkout.c), a
+ * wallet user's profile with "wallet-profile\n" id and a funding source's
+ * details with "wallet-funding\n" id "\n" user id (gw-wallet.c), an
+ * order's buyer, a gift's details and a recharge's or payout's contact with
+ * its id (gw-orders.c), a card's receipt contact with "card_contact\n" card
+ * id (gw-receipts.c), a pool PIN with "pool id/seq" (gw-phone-sales.c), a
+ * foreign PIN with "foreign/partner id/seq" (gw-foreign.c), an ARS
+ * session's calling number with its id (gw-ars.c), a notification's payload
+ * in base64 with "outbox\n" type (gw-notify.c: e-mails and SMS; merchant events
+ * are not sealed) and a sealed idempotency answer with "idempotency\n" key hash
+ * (gw-store-sqlite.c, from 018 on). A table or column a version did not
+ * have is skipped. Keyed hashes (API keys, tokens, passwords) cannot be
+ * checked without what they hash. */
 static const struct
 {
   const char *table;
   const char *sql;
+  gboolean    base64;
 } sealed_samples[] = {
   { "cards", "SELECT number_sealed, id FROM cards ORDER BY rowid LIMIT 1" },
+  { "cards", "SELECT hint_sealed, id FROM cards WHERE hint_sealed IS NOT NULL"
+             " ORDER BY rowid LIMIT 1" },
   { "merchants", "SELECT webhook_secret_sealed, id FROM merchants ORDER BY rowid LIMIT 1" },
+  { "merchant_webhooks", "SELECT url_sealed, 'webhook-url' || char(10) || merchant_id"
+                         " FROM merchant_webhooks LIMIT 1" },
+  { "wallet_users", "SELECT profile_sealed, 'wallet-profile' || char(10) || id"
+                    " FROM wallet_users ORDER BY rowid LIMIT 1" },
   { "wallet_funding_sources",
     "SELECT details_sealed, 'wallet-funding' || char(10) || id || char(10) || user_id"
     " FROM wallet_funding_sources WHERE details_sealed IS NOT NULL ORDER BY rowid LIMIT 1" },
+  { "orders", "SELECT buyer_sealed, id FROM orders ORDER BY seq LIMIT 1" },
+  { "gifts", "SELECT details_sealed, id FROM gifts ORDER BY rowid LIMIT 1" },
+  { "recharges", "SELECT contact_sealed, id FROM recharges WHERE contact_sealed IS NOT NULL"
+                 " ORDER BY rowid LIMIT 1" },
+  { "payouts", "SELECT contact_sealed, id FROM payouts WHERE contact_sealed IS NOT NULL"
+               " ORDER BY rowid LIMIT 1" },
+  { "card_contacts", "SELECT contact_sealed, 'card_contact' || char(10) || card_id"
+                     " FROM card_contacts LIMIT 1" },
+  { "phone_pool_pins", "SELECT number_sealed, pool_id || '/' || seq FROM phone_pool_pins LIMIT 1" },
+  { "foreign_pins", "SELECT pin_sealed, 'foreign/' || partner_id || '/' || seq"
+                    " FROM foreign_pins WHERE pin_sealed IS NOT NULL LIMIT 1" },
+  { "ars_sessions", "SELECT calling_sealed, id FROM ars_sessions"
+                    " WHERE calling_sealed IS NOT NULL LIMIT 1" },
+  { "outbox", "SELECT payload, 'outbox' || char(10) || type FROM outbox"
+              " WHERE type IN ('email', 'sms') ORDER BY id LIMIT 1", TRUE },
+  { "idempotency_keys", "SELECT body, CAST ('idempotency' || char(10) AS BLOB) || key_hash"
+                        " FROM idempotency_keys WHERE sealed = 1 ORDER BY id LIMIT 1" },
 };
 
-/* The first sample found decides: FALSE with @error if it does not open. */
+/* Every sample found must open: FALSE with @error if one does not. */
 static gboolean
 check_sealed (sqlite3    *db,
               OnepinKey  *seal_key,
               GError    **error)
 {
-  gboolean checked = FALSE;
-
-  for (guint i = 0; i < G_N_ELEMENTS (sealed_samples) && !checked; i++)
+  for (guint i = 0; i < G_N_ELEMENTS (sealed_samples); i++)
     {
       sqlite3_stmt *stmt = NULL;
+      gboolean ok = TRUE;
 
       if (!table_exists (db, sealed_samples[i].table))
         continue;
       if (sqlite3_prepare_v2 (db, sealed_samples[i].sql, -1, &stmt, NULL) == SQLITE_OK &&
           sqlite3_step (stmt) == SQLITE_ROW)
-        {
-          checked = TRUE;
-          if (!open_sealed (stmt, seal_key, error))
-            {
-              sqlite3_finalize (stmt);
-              return FALSE;
-            }
-        }
+        ok = open_sealed (stmt, sealed_samples[i].base64, seal_key, error);
       sqlite3_finalize (stmt);
+      if (!ok)
+        return FALSE;
     }
   return TRUE;
 }

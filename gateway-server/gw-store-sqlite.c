@@ -514,6 +514,37 @@ migration_applied (sqlite3 *db,
   return applied;
 }
 
+/* A database a newer gateway has migrated holds tables and rows this one
+ * does not know of, and would be served half understood, or written in ways
+ * the newer one does not expect: refused, before anything is written and
+ * before the key check, which a newer version may do otherwise. */
+static gboolean
+check_not_newer (sqlite3   *db,
+                 GError   **error)
+{
+  g_auto(GStrv) names = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 version = 0, known = 0;
+
+  names = g_resources_enumerate_children (MIGRATIONS_PATH, 0, error);
+  if (names == NULL)
+    return FALSE;
+  for (guint i = 0; names[i] != NULL; i++)
+    known = MAX (known, g_ascii_strtoll (names[i], NULL, 10));
+  /* A new database has no table yet: nothing to compare. */
+  if (sqlite3_prepare_v2 (db, "SELECT MAX(version) FROM schema_migrations", -1, &stmt,
+                          NULL) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  if (version <= known)
+    return TRUE;
+  g_set_error (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+               "The database is at schema version %03" G_GINT64_FORMAT ", newer than this "
+               "gateway's %03" G_GINT64_FORMAT ": run the gateway that migrated it (or "
+               "restore a backup made by this version)", version, known);
+  return FALSE;
+}
+
 /* Every migration not applied yet, in order. Each one is looked up rather
  * than compared with the highest applied: the modules' numbers were handed
  * out in advance and land in any order, so a database may hold 004 before
@@ -1143,7 +1174,7 @@ gw_store_sqlite_new (const char  *path,
   db = open_connection (path, FALSE, error);
   if (db == NULL)
     return NULL;
-  if (!define_key_functions (self, db, error) ||
+  if (!define_key_functions (self, db, error) || !check_not_newer (db, error) ||
       !gw_sqlite_key_check (db, lookup_key, seal_key, error) || !apply_migrations (db, error))
     {
       sqlite3_close (db);

@@ -697,7 +697,12 @@ set_key_file_error (GError     **error,
 {
   g_autofree char *display = g_filename_display_name (path);
 
-  if (saved_errno != 0)
+  /* Key files are opened with O_NOFOLLOW: ELOOP is a link in their place,
+   * which "Too many levels of symbolic links" would not make clear. */
+  if (saved_errno == ELOOP)
+    g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE,
+                 "Key file %s: must be a regular file, not a symbolic link", display);
+  else if (saved_errno != 0)
     g_set_error (error, ONEPIN_CRYPTO_ERROR, ONEPIN_CRYPTO_ERROR_KEY_FILE,
                  "Key file %s: %s: %s", display, what, g_strerror (saved_errno));
   else

@@ -6,7 +6,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # The keys are taken from gateway-server/gw-config.c, where each is read
-# with (file, "section", "key"); each must appear in the --help text after
+# with (loader, "section", "key"); each must appear in the --help text after
 # its [section] and before the next one. A key added to the parser and not
 # to the help text fails here. TAP output.
 
@@ -31,7 +31,7 @@ def main():
     print("TAP version 13")
     with open(os.path.join(ROOT, "gateway-server", "gw-config.c")) as f:
         source = f.read()
-    keys = sorted(set(re.findall(r'\(\s*file,\s*"([a-z_]+)",\s*"([a-z_0-9]+)"', source)))
+    keys = sorted(set(re.findall(r'\(\s*loader,\s*"([a-z_]+)",\s*"([a-z_0-9]+)"', source)))
     done = subprocess.run([os.environ["ONEPIN_GATEWAY"], "--help"], capture_output=True,
                           text=True, timeout=30)
     sections = sections_of(done.stdout)

@@ -736,6 +736,68 @@ test_records_from_before_018 (void)
   ot_gateway_stop (g2);
 }
 
+/* Gateways before commit 8a68d94 kept most fingerprints as the bare
+ * SHA-256 of the request's canonical text; no migration could key them.
+ * The test's payment's record is given the fingerprint the old code
+ * wrote, which must still be replayed after the upgrade, and still
+ * refused with other parameters. */
+static void
+unkey_fingerprint (OtGateway  *on,
+                   const char *payment_id,
+                   const char *body)
+{
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
+  g_autoptr(JsonNode) node = json_from_string (body, NULL);
+  g_autofree char *canonical = onepin_json_canonical (node);
+  g_autofree char *text = g_strconcat ("POST /v1/payments \n", canonical, NULL);
+  guint8 bare[32];
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_true (onepin_crypto_sha256 (text, strlen (text), bare));
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "UPDATE idempotency_keys SET fingerprint = ?"
+                                       " WHERE instr (CAST (body AS TEXT), ?) > 0", -1, &stmt,
+                                       NULL), ==, SQLITE_OK);
+  sqlite3_bind_blob (stmt, 1, bare, 32, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, payment_id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+static void
+test_records_with_bare_fingerprints (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (g2, "Bare Fingerprint Mall", &secret);
+  g_autoptr(GPtrArray) cards = ot_issue_cards (g2, 1, 10000);
+  OtCard *card = cards->pdata[0];
+  g_autofree char *key = new_key ();
+  g_autofree char *body = pay_body (card->number, PW, 1000, "bare", TRUE);
+  g_autofree char *other = pay_body (card->number, PW, 2000, "bare", TRUE);
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) reused = NULL;
+
+  ot_register_card (g2, card->number, PW);
+  first = ot_request (g2, "POST", "/v1/payments", secret, key, body);
+  ot_assert_status (first, 200);
+  ot_gateway_terminate (g2, SIGTERM);
+  unkey_fingerprint (g2, ot_json_string (ot_response_object (first), "id"), body);
+
+  ot_gateway_restart (g2);
+  again = ot_request (g2, "POST", "/v1/payments", secret, key, body);
+  assert_replay (first, again);
+  reused = ot_request (g2, "POST", "/v1/payments", secret, key, other);
+  ot_assert_error (reused, 422, "idempotency_error", "idempotency_key_reused");
+  ot_assert_card_balance (g2, card->number, PW, 9000, 9000);
+  g_assert_nonnull (mch);
+  ot_gateway_stop (g2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -762,6 +824,8 @@ main (int    argc,
   g_test_add_func ("/contract/idempotency/batch-shares-scope", test_batch_shares_scope);
   g_test_add_func ("/contract/idempotency/survives-restart", test_survives_restart);
   g_test_add_func ("/contract/idempotency/records-from-before-018", test_records_from_before_018);
+  g_test_add_func ("/contract/idempotency/records-with-bare-fingerprints",
+                   test_records_with_bare_fingerprints);
 
   gw = ot_gateway_start ("[limits]\nfailures_per_minute=100000\n", FALSE);
   ret = g_test_run ();

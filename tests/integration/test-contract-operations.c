@@ -54,10 +54,12 @@ keep_result (GObject      *source,
   *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
-/* The TLS private key is held to the rule of the gateway's own key files:
- * readable by others, it is refused and the gateway does not start. */
-static void
-test_https_key_mode (void)
+/* Starts a gateway on the test gateway's certificate with the key file
+ * @key_name of its data dir, written with @key_mode, which must make it
+ * refuse to start; returns its stderr. */
+static char *
+https_refused (const char *key_name,
+               int         key_mode)
 {
   g_autofree char *dir = g_dir_make_tmp ("onepin-tls-XXXXXX", NULL);
   g_autofree char *data = g_build_filename (dir, "data", NULL);
@@ -69,9 +71,9 @@ test_https_key_mode (void)
                                                   "[tls]\ncertificate=%s\nkey=%s\n", cert, key);
   g_autofree char *pem = NULL;
   g_autofree char *key_text = NULL;
-  g_autofree char *err = NULL;
+  char *err = NULL;
   g_autofree char *from_cert = g_build_filename (ot_gateway_data_dir (gw), "server.pem", NULL);
-  g_autofree char *from_key = g_build_filename (ot_gateway_data_dir (gw), "server.key", NULL);
+  g_autofree char *from_key = g_build_filename (ot_gateway_data_dir (gw), key_name, NULL);
   const char *argv[] = { g_getenv ("ONEPIN_GATEWAY"), "--data-dir", data, "--config", config,
                          NULL };
   g_autoptr(GError) error = NULL;
@@ -82,7 +84,7 @@ test_https_key_mode (void)
   g_assert_true (g_file_get_contents (from_cert, &pem, NULL, NULL));
   g_assert_true (g_file_get_contents (from_key, &key_text, NULL, NULL));
   g_assert_true (g_file_set_contents_full (cert, pem, -1, G_FILE_SET_CONTENTS_NONE, 0644, NULL));
-  g_assert_true (g_file_set_contents_full (key, key_text, -1, G_FILE_SET_CONTENTS_NONE, 0644,
+  g_assert_true (g_file_set_contents_full (key, key_text, -1, G_FILE_SET_CONTENTS_NONE, key_mode,
                                            NULL));
   g_assert_true (g_file_set_contents (config, config_text, -1, NULL));
   proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
@@ -97,17 +99,39 @@ test_https_key_mode (void)
       /* it started: stop it before failing */
       g_subprocess_send_signal (proc, SIGTERM);
       g_subprocess_wait (proc, NULL, NULL);
-      g_error ("the gateway started with a key file others can read");
+      ot_rm_rf (dir);
+      g_error ("the gateway started with the key %s, mode %04o", key_name, (guint) key_mode);
     }
   g_assert_true (g_subprocess_communicate_utf8_finish (proc, result, NULL, &err, &error));
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (proc));
   g_assert_cmpint (g_subprocess_get_exit_status (proc), !=, 0);
   g_test_message ("%s", err);
-  g_assert_nonnull (strstr (err, "0644"));
-  g_assert_nonnull (strstr (err, "0600"));
   g_assert_false (g_file_test (url, G_FILE_TEST_EXISTS));
   ot_rm_rf (dir);
+  return err;
+}
+
+/* The TLS private key is held to the rule of the gateway's own key files:
+ * readable by others, it is refused and the gateway does not start. */
+static void
+test_https_key_mode (void)
+{
+  g_autofree char *err = https_refused ("server.key", 0644);
+
+  g_assert_nonnull (strstr (err, "0644"));
+  g_assert_nonnull (strstr (err, "0600"));
+}
+
+/* A key that is not the certificate's (here the CA's) would have every
+ * handshake fail: the gateway refuses to start, naming the certificate. */
+static void
+test_https_key_mismatch (void)
+{
+  g_autofree char *err = https_refused ("ca.key", 0600);
+
+  g_assert_nonnull (strstr (err, "The TLS key does not serve the certificate"));
+  g_assert_nonnull (strstr (err, "server.pem"));
 }
 
 static void
@@ -174,13 +198,14 @@ openssl_has_option (const char *option)
 }
 
 static int
-s_client (const char *version,
+s_client (OtGateway  *on,
+          const char *version,
           char      **output)
 {
-  g_autofree char *port = port_of (gw);
+  g_autofree char *port = port_of (on);
   g_autofree char *connect = g_strdup_printf ("127.0.0.1:%s", port);
   const char *argv[] = { "openssl", "s_client", "-connect", connect, "-servername", "localhost",
-                         "-CAfile", ot_gateway_ca_path (gw), "-verify_return_error",
+                         "-CAfile", ot_gateway_ca_path (on), "-verify_return_error",
                          version, "-cipher", "DEFAULT:@SECLEVEL=0", NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -195,30 +220,55 @@ s_client (const char *version,
   return g_spawn_check_wait_status (status, NULL) ? 0 : 1;
 }
 
+/* TLS 1.2 works on @on, and 1.1 and 1.0 are refused. */
 static void
-test_tls_versions (void)
+assert_tls_floor (OtGateway *on)
 {
   g_autofree char *out12 = NULL;
   g_autofree char *out11 = NULL;
   g_autofree char *out10 = NULL;
+
+  /* the control: TLS 1.2 works with the same command line */
+  if (s_client (on, "-tls1_2", &out12) != 0)
+    g_error ("TLS 1.2 handshake failed:\n%s", out12);
+  g_assert_nonnull (strstr (out12, "TLSv1.2"));
+
+  if (s_client (on, "-tls1_1", &out11) == 0 &&
+      strstr (out11, "Protocol  : TLSv1.1") != NULL)
+    g_error ("the gateway accepted TLS 1.1:\n%s", out11);
+  if (s_client (on, "-tls1", &out10) == 0 &&
+      strstr (out10, "Protocol  : TLSv1\n") != NULL)
+    g_error ("the gateway accepted TLS 1.0:\n%s", out10);
+}
+
+static void
+test_tls_versions (void)
+{
+  if (!openssl_has_option ("-tls1_1"))
+    {
+      g_test_skip ("openssl s_client has no -tls1_1");
+      return;
+    }
+  assert_tls_floor (gw);
+}
+
+/* An operator's G_TLS_GNUTLS_PRIORITY is kept, but cannot bring back the
+ * versions below TLS 1.2. */
+static void
+test_tls_versions_inherited (void)
+{
+  OtGateway *g2 = NULL;
 
   if (!openssl_has_option ("-tls1_1"))
     {
       g_test_skip ("openssl s_client has no -tls1_1");
       return;
     }
-
-  /* the control: TLS 1.2 works with the same command line */
-  if (s_client ("-tls1_2", &out12) != 0)
-    g_error ("TLS 1.2 handshake failed:\n%s", out12);
-  g_assert_nonnull (strstr (out12, "TLSv1.2"));
-
-  if (s_client ("-tls1_1", &out11) == 0 &&
-      strstr (out11, "Protocol  : TLSv1.1") != NULL)
-    g_error ("the gateway accepted TLS 1.1:\n%s", out11);
-  if (s_client ("-tls1", &out10) == 0 &&
-      strstr (out10, "Protocol  : TLSv1\n") != NULL)
-    g_error ("the gateway accepted TLS 1.0:\n%s", out10);
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:+VERS-TLS1.0:+VERS-TLS1.1", TRUE);
+  g2 = ot_gateway_start (NULL, TRUE);
+  g_unsetenv ("G_TLS_GNUTLS_PRIORITY");
+  assert_tls_floor (g2);
+  ot_gateway_stop (g2);
 }
 
 static gint64
@@ -617,17 +667,14 @@ test_key_file (void)
   ot_gateway_stop (g2);
 }
 
-/* A database from before 023 with merchants and no card yet: a merchant's
- * sealed webhook secret decides. */
+/* Stops @g2, makes its database one from before 023, and checks that it
+ * refuses another key and starts again with its own; then stops it. */
 static void
-test_key_file_no_cards (void)
+refuses_other_key (OtGateway *g2)
 {
-  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
   const char *dir = ot_gateway_data_dir (g2);
   g_autofree char *key_path = g_build_filename (dir, "secret.key", NULL);
   g_autofree char *saved = g_build_filename (dir, "secret.key.saved", NULL);
-  g_autofree char *secret = NULL;
-  g_autofree char *mch = ot_create_merchant (g2, "Cardless Mall", &secret);
 
   ot_gateway_terminate (g2, SIGTERM);
   forget_key_check (dir);
@@ -635,6 +682,68 @@ test_key_file_no_cards (void)
   write_key (key_path, 0x5a);
   assert_wrong_key (dir);
   g_assert_cmpint (g_rename (saved, key_path), ==, 0);
+  ot_gateway_restart (g2);
+  ot_gateway_stop (g2);
+}
+
+/* A database from before 023 with merchants and no card yet: a merchant's
+ * sealed webhook secret decides. */
+static void
+test_key_file_no_cards (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (g2, "Cardless Mall", &secret);
+
+  refuses_other_key (g2);
+}
+
+/* A database from before 023 with neither cards nor merchants: a wallet
+ * user's sealed profile, or an order's sealed buyer, decides as well, or
+ * 023 would record the wrong key's value and refuse the right one after. */
+static void
+refuses_other_key_with (const char *path,
+                        const char *body)
+{
+  OtGateway *g2 = ot_gateway_start ("[wallet]\npbkdf2_iterations=1000\n", FALSE);
+  g_autoptr(OtResponse) r = ot_request (g2, "POST", path, NULL, NULL, body);
+
+  g_assert_cmpuint (r->status, <, 300);
+  refuses_other_key (g2);
+}
+
+static void
+test_key_file_other_sealed (void)
+{
+  refuses_other_key_with ("/v1/wallet/users",
+                     "{\"login_id\":\"sealed-only\",\"password\":\"correct horse\","
+                     "\"name\":\"Kim Sealed\",\"email\":\"ks@wallet.example\"}");
+  refuses_other_key_with ("/v1/orders",
+                     "{\"buyer\":{\"name\":\"Hong\",\"phone\":\"010-1234-5678\","
+                     "\"email\":\"hong@example.com\",\"postal_code\":\"04524\","
+                     "\"address\":\"Seoul\"},\"items\":[{\"denomination\":5000,"
+                     "\"quantity\":1}]}");
+}
+
+/* A database a newer gateway migrated is refused, naming both versions, and
+ * left as it was. */
+static void
+test_database_newer (void)
+{
+  OtGateway *g2 = ot_gateway_start (NULL, FALSE);
+  const char *dir = ot_gateway_data_dir (g2);
+  g_autofree char *err = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  ot_gateway_terminate (g2, SIGTERM);
+  database_exec (dir, "INSERT INTO schema_migrations VALUES (999, 0)");
+  before = file_checksum (dir, "onepin.db");
+  err = gateway_refuses (dir);
+  g_assert_nonnull (strstr (err, "schema version 999, newer than this gateway's 0"));
+  after = file_checksum (dir, "onepin.db");
+  g_assert_cmpstr (after, ==, before);
+  database_exec (dir, "DELETE FROM schema_migrations WHERE version = 999");
   ot_gateway_restart (g2);
   ot_gateway_stop (g2);
 }
@@ -650,8 +759,11 @@ main (int    argc,
   g_test_add_func ("/contract/operations/https/startup", test_https_startup);
   g_test_add_func ("/contract/operations/https/payment", test_https_payment);
   g_test_add_func ("/contract/operations/https/key-mode", test_https_key_mode);
+  g_test_add_func ("/contract/operations/https/key-mismatch", test_https_key_mismatch);
   g_test_add_func ("/contract/operations/https/only", test_https_only);
   g_test_add_func ("/contract/operations/https/tls-versions", test_tls_versions);
+  g_test_add_func ("/contract/operations/https/tls-versions-inherited",
+                   test_tls_versions_inherited);
   g_test_add_func ("/contract/operations/metrics", test_metrics);
   g_test_add_func ("/contract/operations/refusals-counted", test_refusals_counted);
   g_test_add_func ("/contract/operations/content-type", test_content_type);
@@ -659,6 +771,8 @@ main (int    argc,
   g_test_add_func ("/contract/operations/data-dir-modes", test_data_dir_modes);
   g_test_add_func ("/contract/operations/key-file", test_key_file);
   g_test_add_func ("/contract/operations/key-file-no-cards", test_key_file_no_cards);
+  g_test_add_func ("/contract/operations/key-file-other-sealed", test_key_file_other_sealed);
+  g_test_add_func ("/contract/operations/database-newer", test_database_newer);
 
   gw = ot_gateway_start (NULL, TRUE);
   ret = g_test_run ();

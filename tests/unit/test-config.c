@@ -272,6 +272,67 @@ test_smtp_starttls_default (void)
     }
 }
 
+/* Refuses @text, with an error that says @needle. */
+static void
+assert_refused (const char *text,
+                const char *needle)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (load (text, &error));
+  g_assert_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, needle));
+}
+
+/* A boolean that is neither true nor false is refused, not read as false
+ * (enabled=yes turned webhooks off); one left out keeps its default. */
+static void
+test_booleans (void)
+{
+  g_autoptr(GwConfig) config = gw_config_new ();
+  g_autoptr(GError) error = NULL;
+
+  assert_refused ("[webhooks]\nenabled=yes\n", "[webhooks] enabled must be true or false");
+  assert_refused ("[gateway]\naccess_log=on\n", "[gateway] access_log must be true or false");
+  assert_refused ("[sms]\nallow_http=1x\n", "[sms] allow_http must be true or false");
+  g_assert_true (load_into (config, "[webhooks]\nallow_http=true\n[gateway]\naccess_log=true\n",
+                            &error));
+  g_assert_no_error (error);
+  g_assert_true (config->webhooks_enabled);
+  g_assert_true (config->webhooks_allow_http);
+  g_assert_true (config->access_log);
+  g_assert_true (load_into (config, "[webhooks]\nenabled=false\n", &error));
+  g_assert_true (!config->webhooks_enabled);
+}
+
+/* A log level the gateway does not know would silently mean info. */
+static void
+test_log_level (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  assert_refused ("[gateway]\nlog_level=verbose\n",
+                  "[gateway] log_level must be debug, info or warning");
+  g_assert_true (load ("[gateway]\nlog_level=debug\n", &error));
+  g_assert_no_error (error);
+  g_assert_true (load ("[gateway]\nlog_level=warning\n", &error));
+  g_assert_no_error (error);
+}
+
+/* A key or group the gateway does not read (a typo) is refused by name,
+ * rather than leaving the default in force. */
+static void
+test_unknown_keys (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  assert_refused ("[payments]\ncapture_windw=60\n", "[payments] capture_windw is not a setting");
+  assert_refused ("[webhook]\nenabled=false\n", "[webhook] is not a group");
+  g_assert_true (load ("[payments]\ncapture_window=60\n# a comment\n", &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -283,5 +344,8 @@ main (int   argc,
   g_test_add_func ("/config/webhooks-allow-private", test_webhooks_allow_private);
   g_test_add_func ("/config/sms-url", test_sms_url);
   g_test_add_func ("/config/smtp-starttls-default", test_smtp_starttls_default);
+  g_test_add_func ("/config/booleans", test_booleans);
+  g_test_add_func ("/config/log-level", test_log_level);
+  g_test_add_func ("/config/unknown-keys", test_unknown_keys);
   return g_test_run ();
 }

@@ -728,9 +728,16 @@ test_key_file_refused (KeyFileFixture *f,
   g_assert_cmpint (g_chmod (path, 0600), ==, 0);
   assert_key_file_refused (path, sizeof key, NULL);
 
-  /* A symlink could point anywhere; the key must be the file itself. */
+  /* A symlink could point anywhere; the key must be the file itself, and
+   * the message says so rather than "Too many levels of symbolic links". */
   g_assert_cmpint (symlink (path, link_path), ==, 0);
   assert_key_file_refused (link_path, 5, NULL);
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (onepin_private_file_check (link_path, &error));
+    g_assert_nonnull (strstr (error->message, "must be a regular file, not a symbolic link"));
+  }
 }
 
 typedef struct
