@@ -725,6 +725,30 @@ test_key_file_other_sealed (void)
                      "\"quantity\":1}]}");
 }
 
+/* A database from before 023 with one kind of sealed data its key does not
+ * open (a damaged row) and another it does: the key that opens anything is
+ * the database's own, so it starts; another key opens nothing and is
+ * refused still. */
+static void
+test_key_file_one_kind_unreadable (void)
+{
+  OtGateway *g2 = ot_gateway_start ("[wallet]\npbkdf2_iterations=1000\n", FALSE);
+  const char *dir = ot_gateway_data_dir (g2);
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (g2, "Damaged Mall", &secret);
+  g_autoptr(OtResponse) r = ot_request (g2, "POST", "/v1/wallet/users", NULL, NULL,
+                                        "{\"login_id\":\"damaged-one\",\"password\":"
+                                        "\"correct horse\",\"name\":\"Kim Damaged\","
+                                        "\"email\":\"kd@wallet.example\"}");
+
+  ot_assert_status (r, 201);
+  ot_gateway_terminate (g2, SIGTERM);
+  database_exec (dir, "UPDATE wallet_users SET profile_sealed = zeroblob (64)");
+  forget_key_check (dir);
+  ot_gateway_restart (g2);
+  refuses_other_key (g2);
+}
+
 /* A database a newer gateway migrated is refused, naming both versions, and
  * left as it was. */
 static void
@@ -772,6 +796,8 @@ main (int    argc,
   g_test_add_func ("/contract/operations/key-file", test_key_file);
   g_test_add_func ("/contract/operations/key-file-no-cards", test_key_file_no_cards);
   g_test_add_func ("/contract/operations/key-file-other-sealed", test_key_file_other_sealed);
+  g_test_add_func ("/contract/operations/key-file-one-kind-unreadable",
+                   test_key_file_one_kind_unreadable);
   g_test_add_func ("/contract/operations/database-newer", test_database_newer);
 
   gw = ot_gateway_start (NULL, TRUE);
