@@ -754,6 +754,195 @@ test_charge_pending (void)
   ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
 }
 
+static void
+unlock (void)
+{
+  WAIT_PAGE ("unlock");
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
+}
+
+static gint64
+card_balance (void)
+{
+  g_autoptr(JsonObject) card = gateway_get ("/v1/wallet/card");
+
+  return ot_json_int (card, "balance");
+}
+
+/* The slow card (its bank holds the answer back) among the funding
+ * sources, and the sources loaded. */
+static void
+have_slow_card (void)
+{
+  ow_ui_wait_for (count_rows ("funding_list") > 0, 30, "the funding sources");
+  if (!window_shows ("0119"))
+    {
+      guint rows = count_rows ("funding_list");
+
+      add_credit_card (OT_BANK_CARD_SLOW);
+      ow_ui_wait_for (count_rows ("funding_list") == rows + 1, 30, "the slow card's row");
+    }
+}
+
+/* The open charge dialog's unsettled charge, once the bank is back: the
+ * same request (retried while the gateway still waits on it) until it is
+ * settled and the dialog closes. */
+static void
+settle_charge (void)
+{
+  ot_bank_kill (T.bank);
+  ot_bank_restart (T.bank);
+  for (guint tries = 0; ow_ui_find ("amount_spin") != NULL; tries++)
+    {
+      g_assert_cmpuint (tries, <, 10);
+      if (sensitive ("cvc_row"))
+        ow_ui_type ("cvc_row", "123");
+      ow_ui_click ("charge_button");
+      /* a button's click comes a moment after its activation */
+      ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL || !sensitive ("charge_button"), 10,
+                      "the retry to go out");
+      ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL || sensitive ("charge_button"), 60,
+                      "the retry's answer");
+      g_assert_false (label_contains ("error_label", "same security code"));
+    }
+}
+
+/* The charge dialog shows the unsettled charge of @amount, its source and
+ * amount fixed. */
+static void
+assert_resuming (const char *amount)
+{
+  g_assert_true (label_contains ("error_label", "not confirmed"));
+  g_assert_true (label_contains ("error_label", amount));
+  g_assert_false (sensitive ("source_row"));
+  g_assert_false (sensitive ("amount_spin"));
+  g_assert_true (sensitive ("cvc_row"));
+}
+
+/* A charge in flight fixes its request: nothing can be edited until the
+ * answer, a change made anyway is not what a retry sends, and the fields
+ * show the request sent again when its outcome is unknown. */
+static void
+test_charge_frozen (void)
+{
+  GtkSpinButton *amount;
+  gint64 before;
+
+  have_slow_card ();
+  before = card_balance ();
+  open_charge_dialog ();
+  choose_source ("0119");
+  amount = GTK_SPIN_BUTTON (ow_ui_get ("amount_spin"));
+  gtk_spin_button_set_value (amount, 30000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_spin (300);
+  g_assert_false (sensitive ("source_row"));
+  g_assert_false (sensitive ("amount_spin"));
+  g_assert_false (sensitive ("cvc_row"));
+
+  /* changed behind the frozen field's back: still the first request */
+  gtk_spin_button_set_value (amount, 50000);
+  choose_source ("4242");
+  ot_bank_kill (T.bank);
+  ow_ui_wait_for (label_contains ("error_label", "not confirmed"), 60, "the unknown outcome");
+  ot_bank_restart (T.bank);
+  g_assert_cmpfloat (gtk_spin_button_get_value (amount), ==, 30000);
+  g_assert_true (strstr (gtk_string_list_get_string (
+    GTK_STRING_LIST (adw_combo_row_get_model (ADW_COMBO_ROW (ow_ui_get ("source_row")))),
+    adw_combo_row_get_selected (ADW_COMBO_ROW (ow_ui_get ("source_row")))), "0119") != NULL);
+
+  /* the main page keeps the request sent: a dialog opened again resumes it */
+  gtk_spin_button_set_value (amount, 50000);
+  gtk_window_close (ow_ui_window_of ("amount_spin"));
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
+  open_charge_dialog ();
+  assert_resuming ("₩30,000");
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin"))), ==, 30000);
+
+  settle_charge ();
+  g_assert_cmpint (card_balance (), ==, before + 30000);
+}
+
+/* The dialog closed, or the wallet locked, while a charge is out: it may
+ * have gone through, so the next dialog resumes it (its secret typed
+ * again) and the money is charged once. */
+static void
+test_charge_closed_in_flight (void)
+{
+  gint64 before;
+  guint sources;
+
+  have_slow_card ();
+  before = card_balance ();
+  open_charge_dialog ();
+  choose_source ("0119");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 20000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_spin (500);
+  gtk_window_close (ow_ui_window_of ("amount_spin"));
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
+  open_charge_dialog ();
+  assert_resuming ("₩20,000");
+  settle_charge ();
+  g_assert_cmpint (card_balance (), ==, before + 20000);
+
+  /* locked in flight: the unlocked wallet resumes it, no CVC kept */
+  sources = count_rows ("funding_list");
+  open_charge_dialog ();
+  choose_source ("0119");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 40000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_spin (500);
+  ow_vault_lock (vault ());
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the lock to close the dialog");
+  unlock ();
+  ow_ui_wait_for (count_rows ("funding_list") == sources, 30, "the funding sources again");
+  open_charge_dialog ();
+  assert_resuming ("₩40,000");
+  g_assert_cmpstr (editable_text ("cvc_row"), ==, "");
+  settle_charge ();
+  g_assert_cmpint (card_balance (), ==, before + 60000);
+}
+
+/* What is charged is what the field shows: an amount off the ₩10,000
+ * steps, out of range or missing is refused, not rounded or clamped. */
+static void
+test_charge_amount (void)
+{
+  const char *refused[] = { "15000", "", "0", "5000", "1500000", "1010000" };
+  gint64 before;
+
+  ow_ui_wait_for (count_rows ("funding_list") > 0, 30, "the funding sources");
+  before = card_balance ();
+  open_charge_dialog ();
+  choose_source ("4242");
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      const char *why = refused[i][0] == '\0' ? "Enter the amount" : "₩10,000 steps";
+
+      gtk_label_set_text (GTK_LABEL (ow_ui_find_hidden ("error_label")), "");
+      ow_ui_type ("cvc_row", "123");
+      ow_ui_type ("amount_spin", refused[i]);
+      ow_ui_click ("charge_button");
+      ow_ui_wait_for (label_contains ("error_label", why) || !sensitive ("charge_button") ||
+                      ow_ui_find ("amount_spin") == NULL, 10, "the refusal");
+      g_assert_true (label_contains ("error_label", why));
+      g_assert_cmpstr (editable_text ("amount_spin"), ==, refused[i]);
+      g_assert_true (sensitive ("charge_button"));
+    }
+  g_assert_cmpint (card_balance (), ==, before);
+
+  ow_ui_type ("amount_spin", "20000");
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 30, "the charge to go through");
+  g_assert_cmpint (card_balance (), ==, before + 20000);
+}
+
 /* A shop takes a payment with the card; the wallet shows it on refresh,
  * its name as written (not read as markup, where "&" blanks the row). */
 static void
@@ -967,15 +1156,6 @@ test_approval_dialog (void)
   ow_application_lock (T.app);
   ow_ui_wait_for (decision != NULL, 10, "the rejection by locking");
   g_assert_cmpstr (decision, ==, "rejected:-");
-  WAIT_PAGE ("unlock");
-  ow_ui_type ("password_row", MASTER);
-  ow_ui_click ("unlock_button");
-  WAIT_PAGE ("main");
-}
-
-static void
-unlock (void)
-{
   WAIT_PAGE ("unlock");
   ow_ui_type ("password_row", MASTER);
   ow_ui_click ("unlock_button");
@@ -2571,6 +2751,9 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
   g_test_add_func ("/wallet-gui/charge-pending", test_charge_pending);
+  g_test_add_func ("/wallet-gui/charge-frozen", test_charge_frozen);
+  g_test_add_func ("/wallet-gui/charge-closed-in-flight", test_charge_closed_in_flight);
+  g_test_add_func ("/wallet-gui/charge-amount", test_charge_amount);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
   g_test_add_func ("/wallet-gui/account", test_account);
