@@ -943,6 +943,34 @@ test_charge_amount (void)
   g_assert_cmpint (card_balance (), ==, before + 20000);
 }
 
+static guint
+gateway_funding_sources (void)
+{
+  g_autoptr(JsonObject) list = gateway_get ("/v1/wallet/funding-sources");
+
+  return json_array_get_length (json_object_get_array_member (list, "data"));
+}
+
+/* The answer to adding a funding source is lost: it may have been added,
+ * so the dialog keeps its key, and adding it again is the same request. */
+static void
+test_funding_lost_answer (void)
+{
+  guint sources = gateway_funding_sources ();
+  guint dropped = ot_proxy_dropped (T.proxy);
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_DROP_ANSWERS);
+  add_credit_card (OT_BANK_CARD_APPROVE_2);
+  ow_ui_wait_for (ot_proxy_dropped (T.proxy) > dropped && sensitive ("add_button"), 30,
+                  "the lost answer");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  g_assert_cmpuint (gateway_funding_sources (), ==, sources + 1);
+
+  ow_ui_click ("add_button");
+  ow_ui_wait_for (ow_ui_find ("card_number_row") == NULL, 30, "the dialog to close");
+  g_assert_cmpuint (gateway_funding_sources (), ==, sources + 1);
+}
+
 /* A shop takes a payment with the card; the wallet shows it on refresh,
  * its name as written (not read as markup, where "&" blanks the row). */
 static void
@@ -2754,6 +2782,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/charge-frozen", test_charge_frozen);
   g_test_add_func ("/wallet-gui/charge-closed-in-flight", test_charge_closed_in_flight);
   g_test_add_func ("/wallet-gui/charge-amount", test_charge_amount);
+  g_test_add_func ("/wallet-gui/funding-lost-answer", test_funding_lost_answer);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
   g_test_add_func ("/wallet-gui/account", test_account);
