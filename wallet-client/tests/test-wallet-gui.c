@@ -304,6 +304,12 @@ gateway_sign_in (const char  *password,
   return r->status;
 }
 
+static gboolean
+sensitive (const char *id)
+{
+  return gtk_widget_get_sensitive (ow_ui_get (id));
+}
+
 static const char *
 editable_text (const char *id)
 {
@@ -461,8 +467,17 @@ test_register (void)
   ow_ui_wait_for (label_contains ("error_label", "valid e-mail"), 10, "the refusal of the address");
   g_assert_cmpint (gateway_answers ("/v1/wallet/users", NULL), ==, 0);
 
+  /* Sent: the form is frozen until the answer, and the sign-in that follows
+   * the registration takes the password submitted, not the field's. */
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
   ow_ui_type ("reg_email_row", "gildong@example.com");
   ow_ui_click ("submit_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the registration's answer");
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("reg_password_row"))));
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("reg_login_row"))));
+  g_assert_false (sensitive ("sign_in_toggle"));
+  gtk_editable_set_text (GTK_EDITABLE (ow_ui_get ("reg_password_row")), "not the password sent");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
   WAIT_PAGE ("main");
 
   /* the gateway has the account; the session is sealed in the vault */
@@ -683,12 +698,6 @@ test_charge (void)
   wait_label ("balance_label", "₩70,000");
   ow_ui_wait_for (row_titled ("history_list", "account ••0001") != NULL, 30, "the second charge row");
   ow_ui_screenshot (ow_ui_window_of ("stack"), "11-charged");
-}
-
-static gboolean
-sensitive (const char *id)
-{
-  return gtk_widget_get_sensitive (ow_ui_get (id));
 }
 
 /* The card company takes the money but its answer is lost (the bank dies
