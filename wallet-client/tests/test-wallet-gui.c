@@ -47,6 +47,7 @@
 #define OTHER_CARD_PASSWORD "470316"
 #define NEW_CARD_PASSWORD "791346"
 #define CREDIT_CARD OT_BANK_CARD_APPROVE
+#define LOCKOUT_SECONDS 3                 /* the gateway's, after 5 wrong card passwords */
 #define BANK_ACCOUNT "110-000-000001"    /* OT_BANK_ACCOUNT_RICH, as people type it */
 #define BANK_ACCOUNT_DIGITS OT_BANK_ACCOUNT_RICH
 #define LINE "010-5557-8001"              /* telephone lines, as people type them */
@@ -2593,6 +2594,23 @@ finish_application (void)
   g_assert_cmpstr (editable_text ("password_row"), ==, "");
   g_assert_cmpuint (count_vault (OW_VAULT_KIND_CARD), ==, 0);
 
+  /* wrong again until the card locks (the gateway's lockout here is
+   * LOCKOUT_SECONDS): the wallet's own words for it */
+  for (guint tries = 0; !label_contains ("error_label", "locked"); tries++)
+    {
+      g_assert_cmpuint (tries, <, 6);
+      gtk_label_set_text (GTK_LABEL (ow_ui_find_hidden ("error_label")), "");
+      ow_ui_type ("password_row", "000000");
+      ow_ui_click ("apply_button");
+      ow_ui_wait_for (gtk_label_get_text (GTK_LABEL (ow_ui_find_hidden ("error_label")))[0] != '\0',
+                      30, "the answer to another wrong card password");
+      g_test_message ("finish refused: %s", ow_ui_label ("error_label"));
+    }
+  g_assert_cmpstr (ow_ui_label ("error_label"), ==,
+                   "Too many wrong card passwords: the card is locked for a while. Try again later.");
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_CARD), ==, 0);
+  ow_ui_spin ((LOCKOUT_SECONDS + 1) * 1000);
+
   ow_ui_type ("password_row", OTHER_CARD_PASSWORD);
   ow_ui_click ("apply_button");
   ow_ui_wait_for (ow_ui_find ("finish_button") == NULL && count_vault (OW_VAULT_KIND_CARD) == 1,
@@ -2752,8 +2770,8 @@ main (int    argc,
    * no per-address limit on them (the wallet-api suite tests it): the
    * journey checks passwords faster than a person would, and from one
    * address, and whether a minute of it stays under 30 depends on timing */
-  config = g_strconcat ("[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n",
-                        bank_config, NULL);
+  config = g_strdup_printf ("[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
+                            "[limits]\nlockout_seconds=%d\n%s", LOCKOUT_SECONDS, bank_config);
   T.gw = ot_gateway_start (config, FALSE);
   T.proxy = ot_proxy_start (ot_gateway_url (T.gw));
   /* before the application registers: GTK looks for it then */
