@@ -185,6 +185,7 @@ on_charge_failed (OwChargeDialog *self,
            g_strcmp0 (ow_api_error_get_code (error), "idempotency_key_reused") == 0)
     {
       /* a secret other than the first attempt's: still the first charge */
+      show_sent (self);
       lock_request (self, TRUE, FALSE);
       message = g_strdup (_("Enter the same security code or password as for the first attempt, "
                             "to learn how that charge ended. You will not be charged twice."));
