@@ -981,6 +981,10 @@ test_funding_lost_answer (void)
   ow_ui_click ("add_button");
   ow_ui_wait_for (ow_ui_find ("card_number_row") == NULL, 30, "the dialog to close");
   g_assert_cmpuint (gateway_funding_sources (), ==, sources + 1);
+
+  /* what else the proxy cut off meanwhile (the main page's calls) comes back */
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
 }
 
 /* A shop takes a payment with the card; the wallet shows it on refresh,
