@@ -12,6 +12,7 @@
 
 #include <glib/gi18n.h>
 
+#include "ow-secret.h"
 #include "ow-ui.h"
 
 struct _OwAccountPage
@@ -35,6 +36,7 @@ struct _OwAccountPage
   GtkSpinner      *spinner;
 
   char            *login_id;    /* of the sign-in under way */
+  OwSecret        *reg_password; /* submitted, for the sign-in after the registration */
 };
 
 G_DEFINE_FINAL_TYPE (OwAccountPage, ow_account_page, ADW_TYPE_BIN)
@@ -53,13 +55,35 @@ registering (OwAccountPage *self)
   return gtk_toggle_button_get_active (self->register_toggle);
 }
 
+/* While a request is out the form stays as it was sent: the fields are
+ * not editable (a text made insensitive while focused never gets its
+ * focus-out) and the mode cannot change. */
+static void
+set_busy (OwAccountPage *self,
+          gboolean       busy)
+{
+  GtkEditable *rows[] = {
+    self->gateway_row, self->login_row, self->password_row, self->reg_login_row,
+    self->reg_name_row, self->reg_email_row, self->reg_phone_row, self->reg_password_row,
+    self->reg_confirm_row,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    gtk_editable_set_editable (rows[i], !busy);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->sign_in_toggle), !busy);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->register_toggle), !busy);
+  ow_ui_set_busy (self->submit_button, self->spinner, busy);
+  if (!busy)
+    g_clear_pointer (&self->reg_password, ow_secret_free);
+}
+
 static void
 fail (OwAccountPage *self,
       const GError  *error)
 {
   g_autofree char *message = ow_ui_error_message (error);
 
-  ow_ui_set_busy (self->submit_button, self->spinner, FALSE);
+  set_busy (self, FALSE);
   ow_ui_show_error (self->error_label, message);
 }
 
@@ -89,11 +113,11 @@ on_signed_in (GObject      *source,
       if (error != NULL)
         fail (self, error);
       else
-        ow_ui_set_busy (self->submit_button, self->spinner, FALSE);
+        set_busy (self, FALSE);
       return;
     }
 
-  ow_ui_set_busy (self->submit_button, self->spinner, FALSE);
+  set_busy (self, FALSE);
   ow_account_page_reset (self);
   g_signal_emit (self, signals[SIGNAL_SIGNED_IN], 0);
 }
@@ -122,10 +146,20 @@ on_registered (GObject      *source,
       return;
     }
 
+  /* Reset (a lock) while it ran: the password went with the form. The
+   * account is there; the user signs in to it. */
+  if (self->reg_password == NULL)
+    {
+      set_busy (self, FALSE);
+      return;
+    }
+
   /* the gateway stores login IDs in lowercase */
   g_free (self->login_id);
   self->login_id = g_strdup (profile->login_id);
-  sign_in (self, OW_CLIENT (source), gtk_editable_get_text (self->reg_password_row));
+  sign_in (self, OW_CLIENT (source), self->reg_password);
+  /* the sign-in's body has it now */
+  g_clear_pointer (&self->reg_password, ow_secret_free);
 }
 
 static const char *
@@ -193,7 +227,7 @@ on_submit (OwAccountPage *self)
     }
 
   ow_ui_show_error (self->error_label, NULL);
-  ow_ui_set_busy (self->submit_button, self->spinner, TRUE);
+  set_busy (self, TRUE);
   g_free (self->login_id);
 
   if (!registering (self))
@@ -204,8 +238,8 @@ on_submit (OwAccountPage *self)
     }
 
   self->login_id = g_strstrip (g_strdup (gtk_editable_get_text (self->reg_login_row)));
-  ow_client_register_async (client, self->login_id,
-                            gtk_editable_get_text (self->reg_password_row),
+  self->reg_password = g_strdup (gtk_editable_get_text (self->reg_password_row));
+  ow_client_register_async (client, self->login_id, self->reg_password,
                             gtk_editable_get_text (self->reg_name_row),
                             gtk_editable_get_text (self->reg_email_row),
                             gtk_editable_get_text (self->reg_phone_row),
@@ -238,6 +272,7 @@ ow_account_page_reset (OwAccountPage *self)
 
   for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
     ow_ui_clear_editable (secrets[i]);
+  g_clear_pointer (&self->reg_password, ow_secret_free);
   /* someone coming back most likely has an account */
   gtk_toggle_button_set_active (self->sign_in_toggle, TRUE);
   ow_ui_show_error (self->error_label, NULL);
@@ -260,6 +295,7 @@ static void
 ow_account_page_finalize (GObject *object)
 {
   g_free (OW_ACCOUNT_PAGE (object)->login_id);
+  ow_secret_free (OW_ACCOUNT_PAGE (object)->reg_password);
   G_OBJECT_CLASS (ow_account_page_parent_class)->finalize (object);
 }
 

@@ -26,9 +26,18 @@ struct _OwChargeDialog
   GPtrArray     *sources;
   GCancellable  *cancellable;
   char          *idempotency_key;
-  gint64         sent_amount;    /* of the request sent under the key */
+  /* The request sent under the key, as sent: what a retry sends again and
+   * what the pending record keeps, whatever the fields show meanwhile. */
+  char          *sent_source_id;
+  gint64         sent_amount;
+  gboolean       in_flight;      /* sent, its answer not seen yet */
   gboolean       resuming;       /* the key was sent and its outcome is unknown */
 };
+
+/* What the gateway takes, and the field's subtitle says. */
+#define AMOUNT_STEP 10000
+#define AMOUNT_MIN  10000
+#define AMOUNT_MAX  1000000
 
 G_DEFINE_FINAL_TYPE (OwChargeDialog, ow_charge_dialog, ADW_TYPE_WINDOW)
 
@@ -47,6 +56,33 @@ selected_source (OwChargeDialog *self)
   guint i = adw_combo_row_get_selected (self->source_row);
 
   return self->sources != NULL && i < self->sources->len ? g_ptr_array_index (self->sources, i) : NULL;
+}
+
+static gboolean
+find_source (OwChargeDialog *self,
+             const char     *id,
+             guint          *index)
+{
+  for (guint i = 0; self->sources != NULL && i < self->sources->len; i++)
+    if (g_strcmp0 (((OwFundingSource *) g_ptr_array_index (self->sources, i))->id, id) == 0)
+      {
+        *index = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* The fields show the request sent, not what was changed in them since. */
+static gboolean
+show_sent (OwChargeDialog *self)
+{
+  guint i;
+
+  if (!find_source (self, self->sent_source_id, &i))
+    return FALSE;
+  adw_combo_row_set_selected (self->source_row, i);
+  gtk_spin_button_set_value (self->amount_spin, (double) self->sent_amount);
+  return TRUE;
 }
 
 OwPendingCharge *
@@ -84,13 +120,10 @@ outcome_unknown (const GError *error)
           g_strcmp0 (ow_api_error_get_code (error), "bank_unavailable") != 0);
 }
 
-/* While a charge is unsettled, only the same request can settle it: the
- * source and amount are fixed, and so is the secret once it was sent
- * (another would make the retry another request, refused with 422). */
 static void
-lock_request (OwChargeDialog *self,
-              gboolean        source_and_amount,
-              gboolean        secret)
+freeze_fields (OwChargeDialog *self,
+               gboolean        source_and_amount,
+               gboolean        secret)
 {
   GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
   GtkWidget *locked[] = {
@@ -108,15 +141,25 @@ lock_request (OwChargeDialog *self,
   gtk_widget_set_sensitive (GTK_WIDGET (self->amount_spin), !source_and_amount);
   gtk_widget_set_sensitive (GTK_WIDGET (self->cvc_row), !secret);
   gtk_widget_set_sensitive (GTK_WIDGET (self->account_password_row), !secret);
+}
+
+/* While a charge is unsettled, only the same request can settle it: the
+ * source and amount are fixed, and so is the secret once it was sent
+ * (another would make the retry another request, refused with 422). */
+static void
+lock_request (OwChargeDialog *self,
+              gboolean        source_and_amount,
+              gboolean        secret)
+{
+  freeze_fields (self, source_and_amount, secret);
   gtk_button_set_label (self->charge_button, source_and_amount ? _("_Try Again") : _("C_harge"));
 }
 
 static void
 emit_pending (OwChargeDialog *self)
 {
-  OwFundingSource *source = selected_source (self);
   OwPendingCharge pending = {
-    .source_id = source != NULL ? source->id : NULL,
+    .source_id = self->sent_source_id,
     .amount = self->sent_amount,
     .idempotency_key = self->idempotency_key,
   };
@@ -134,6 +177,7 @@ on_charge_failed (OwChargeDialog *self,
     {
       /* the same request again, not another charge */
       self->resuming = TRUE;
+      show_sent (self);
       lock_request (self, TRUE, TRUE);
       message = ow_ui_error_message (error);
     }
@@ -141,6 +185,7 @@ on_charge_failed (OwChargeDialog *self,
            g_strcmp0 (ow_api_error_get_code (error), "idempotency_key_reused") == 0)
     {
       /* a secret other than the first attempt's: still the first charge */
+      show_sent (self);
       lock_request (self, TRUE, FALSE);
       message = g_strdup (_("Enter the same security code or password as for the first attempt, "
                             "to learn how that charge ended. You will not be charged twice."));
@@ -168,6 +213,7 @@ on_charged (GObject      *source,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  self->in_flight = FALSE;
   ow_ui_set_busy (self->charge_button, self->spinner, FALSE);
   if (charge == NULL)
     {
@@ -181,18 +227,56 @@ on_charged (GObject      *source,
   gtk_window_destroy (GTK_WINDOW (self));
 }
 
+/* The amount as the field shows it, or FALSE having said why not. The
+ * spin button would round or clamp what was typed, and the charge would
+ * be of a sum the user never saw. */
+static gboolean
+read_amount (OwChargeDialog *self,
+             gint64         *amount)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->amount_spin))));
+  guint64 value = 0;
+
+  if (text[0] == '\0' ||
+      !g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &value, NULL) ||
+      value < AMOUNT_MIN || value > AMOUNT_MAX || value % AMOUNT_STEP != 0)
+    {
+      ow_ui_show_error (self->error_label,
+                        text[0] == '\0' ? _("Enter the amount to charge.")
+                        : _("The amount must be a whole number of ₩10,000 steps, "
+                            "from ₩10,000 to ₩1,000,000."));
+      gtk_widget_grab_focus (GTK_WIDGET (self->amount_spin));
+      return FALSE;
+    }
+  /* the adjustment as the text, with nothing to round */
+  gtk_spin_button_set_value (self->amount_spin, (double) value);
+  *amount = (gint64) value;
+  return TRUE;
+}
+
 static void
 on_charge (OwChargeDialog *self)
 {
-  OwFundingSource *source = selected_source (self);
+  OwFundingSource *source;
   gint64 amount;
   gboolean card;
+  guint i;
 
-  if (source == NULL || !gtk_widget_get_sensitive (GTK_WIDGET (self->charge_button)))
+  if (self->in_flight || !gtk_widget_get_sensitive (GTK_WIDGET (self->charge_button)))
     return;
 
-  gtk_spin_button_update (self->amount_spin);
-  amount = (gint64) gtk_spin_button_get_value (self->amount_spin);
+  /* a retry is the request sent, whatever the fields say */
+  if (self->resuming && find_source (self, self->sent_source_id, &i))
+    {
+      source = g_ptr_array_index (self->sources, i);
+      amount = self->sent_amount;
+    }
+  else
+    {
+      source = selected_source (self);
+      if (source == NULL || !read_amount (self, &amount))
+        return;
+    }
   card = source->type == OW_FUNDING_CREDIT_CARD;
   if (card && gtk_editable_get_text (self->cvc_row)[0] == '\0')
     {
@@ -208,8 +292,16 @@ on_charge (OwChargeDialog *self)
     }
 
   ow_ui_show_error (self->error_label, NULL);
+  if (!self->resuming)
+    {
+      g_free (self->sent_source_id);
+      self->sent_source_id = g_strdup (source->id);
+      self->sent_amount = amount;
+    }
+  /* sent: nothing of it changes until its answer */
+  self->in_flight = TRUE;
+  freeze_fields (self, TRUE, TRUE);
   ow_ui_set_busy (self->charge_button, self->spinner, TRUE);
-  self->sent_amount = amount;
   ow_client_charge_async (self->client, source->id, amount,
                           card ? gtk_editable_get_text (self->cvc_row) : NULL,
                           card ? NULL : gtk_editable_get_text (self->account_password_row),
@@ -225,6 +317,26 @@ on_source_selected (OwChargeDialog *self)
 
   gtk_widget_set_visible (GTK_WIDGET (self->cvc_row), card);
   gtk_widget_set_visible (GTK_WIDGET (self->account_password_row), !card);
+}
+
+/* gtk_window_destroy () (closing, a lock) unrealizes the dialog at once;
+ * the call out keeps a reference until its answer. Closed with a request
+ * out, it may have been charged: it is pending as an unknown outcome is,
+ * and the next dialog resumes it under its key instead of charging again. */
+static void
+ow_charge_dialog_unrealize (GtkWidget *widget)
+{
+  OwChargeDialog *self = OW_CHARGE_DIALOG (widget);
+
+  if (self->in_flight)
+    {
+      self->in_flight = FALSE;
+      self->resuming = TRUE;
+      emit_pending (self);
+    }
+  g_cancellable_cancel (self->cancellable);
+
+  GTK_WIDGET_CLASS (ow_charge_dialog_parent_class)->unrealize (widget);
 }
 
 static void
@@ -247,6 +359,7 @@ ow_charge_dialog_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
   g_free (self->idempotency_key);
+  g_free (self->sent_source_id);
 
   G_OBJECT_CLASS (ow_charge_dialog_parent_class)->finalize (object);
 }
@@ -259,6 +372,7 @@ ow_charge_dialog_class_init (OwChargeDialogClass *klass)
 
   object_class->dispose = ow_charge_dialog_dispose;
   object_class->finalize = ow_charge_dialog_finalize;
+  widget_class->unrealize = ow_charge_dialog_unrealize;
 
   signals[SIGNAL_CHARGED] = g_signal_new ("charged", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
@@ -304,21 +418,16 @@ resume (OwChargeDialog        *self,
 {
   g_autofree char *amount = ow_format_money (pending->amount, "krw");
   g_autofree char *message = NULL;
-  guint i;
 
-  for (i = 0; i < self->sources->len; i++)
-    if (g_strcmp0 (((OwFundingSource *) g_ptr_array_index (self->sources, i))->id,
-                   pending->source_id) == 0)
-      break;
+  g_free (self->sent_source_id);
+  self->sent_source_id = g_strdup (pending->source_id);
+  self->sent_amount = pending->amount;
   /* Its source was removed since: the gateway settles it by itself. */
-  if (i == self->sources->len)
+  if (!show_sent (self))
     return;
 
-  adw_combo_row_set_selected (self->source_row, i);
-  gtk_spin_button_set_value (self->amount_spin, (double) pending->amount);
   g_free (self->idempotency_key);
   self->idempotency_key = g_strdup (pending->idempotency_key);
-  self->sent_amount = pending->amount;
   self->resuming = TRUE;
   lock_request (self, TRUE, FALSE);
   /* TRANSLATORS: the amount of a charge whose outcome is not known yet */

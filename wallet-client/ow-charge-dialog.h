@@ -8,8 +8,13 @@
  * charges twice. While such a charge is unsettled, the dialog emits
  * "pending" with an OwPendingCharge (valid during the emission; NULL once it
  * is settled either way), so that a dialog opened later resumes it instead
- * of starting a second charge. Emits "charged" with the OwCharge (valid
- * during the emission), then closes.
+ * of starting a second charge; a dialog closed or destroyed (a lock) with
+ * its request out emits it too. The request is frozen once sent: a retry
+ * and the record are the source and amount sent, whatever the fields show.
+ * The amount is taken as shown, never rounded or clamped: one off the
+ * ₩10,000 steps or outside ₩10,000–₩1,000,000 is refused in the dialog.
+ * Emits "charged" with the OwCharge (valid during the emission), then
+ * closes.
  */
 #pragma once
 

@@ -93,6 +93,33 @@ wipe_details (OwFundingDialog *self)
   g_clear_pointer (&self->details, ow_secret_free);
 }
 
+/* Whether the source may have been added all the same: no answer, one we
+ * could not read, the first request still running, or a server error.
+ * The key stays for the same details then, as a charge's does. */
+static gboolean
+outcome_unknown (const GError *error)
+{
+  return g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_NETWORK) ||
+         g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL) ||
+         g_strcmp0 (ow_api_error_get_code (error), "idempotency_in_flight") == 0 ||
+         ow_api_error_get_status (error) >= 500;
+}
+
+/* The details to send: under the key they were sent with before, or under
+ * a new one if they changed (the gateway refuses another body, 422). */
+static void
+take_details (OwFundingDialog *self,
+              char            *details)
+{
+  if (self->details != NULL && g_strcmp0 (self->details, details) != 0)
+    {
+      g_free (self->idempotency_key);
+      self->idempotency_key = ow_client_new_idempotency_key ();
+    }
+  wipe_details (self);
+  self->details = details;
+}
+
 static void
 on_added (GObject      *source,
           GAsyncResult *result,
@@ -111,9 +138,13 @@ on_added (GObject      *source,
       g_autofree char *message = ow_ui_error_message (error);
 
       ow_ui_show_error (self->error_label, message);
-      /* other details make another request */
-      g_free (self->idempotency_key);
-      self->idempotency_key = ow_client_new_idempotency_key ();
+      /* refused: whatever is sent next is another request */
+      if (!outcome_unknown (error))
+        {
+          g_free (self->idempotency_key);
+          self->idempotency_key = ow_client_new_idempotency_key ();
+          wipe_details (self);
+        }
       return;
     }
 
@@ -148,8 +179,7 @@ add_credit_card (OwFundingDialog *self)
   g_autofree char *expiry = g_strstrip (g_strdup (gtk_editable_get_text (self->expiry_row)));
   g_autofree char *holder = g_strstrip (g_strdup (gtk_editable_get_text (self->card_holder_row)));
 
-  wipe_details (self);
-  self->details = details_json ("number", number, "expiry", expiry, holder);
+  take_details (self, details_json ("number", number, "expiry", expiry, holder));
   ow_client_add_credit_card_async (self->client, number, expiry, holder, self->idempotency_key,
                                    self->cancellable, on_added, g_object_ref (self));
 }
@@ -162,8 +192,7 @@ add_bank_account (OwFundingDialog *self)
   g_autoptr(OwSecret) account = digits_of (gtk_editable_get_text (self->account_number_row));
   g_autofree char *holder = g_strstrip (g_strdup (gtk_editable_get_text (self->account_holder_row)));
 
-  wipe_details (self);
-  self->details = details_json ("bank_code", code, "account_number", account, holder);
+  take_details (self, details_json ("bank_code", code, "account_number", account, holder));
   ow_client_add_bank_account_async (self->client, code, account, holder, self->idempotency_key,
                                     self->cancellable, on_added, g_object_ref (self));
 }

@@ -912,7 +912,8 @@ ow_main_page_clear (OwMainPage *self)
   g_clear_pointer (&self->sources, g_ptr_array_unref);
   g_clear_pointer (&self->receipt_channel, g_free);
   g_clear_pointer (&self->history_cursor, g_free);
-  g_clear_pointer (&self->pending_charge, ow_pending_charge_free);
+  /* The unsettled charge stays (it holds no secret): the unlocked wallet
+   * resumes it rather than charging the same money again. */
 
   hide_number (self);
   gtk_widget_set_visible (GTK_WIDGET (self->finish_list), FALSE);
@@ -924,6 +925,15 @@ ow_main_page_clear (OwMainPage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->more_button), FALSE);
   show_receipt_channel (self);
   gtk_stack_set_visible_child_name (self->card_stack, "loading");
+}
+
+void
+ow_main_page_forget (OwMainPage *self)
+{
+  g_return_if_fail (OW_IS_MAIN_PAGE (self));
+
+  ow_main_page_clear (self);
+  g_clear_pointer (&self->pending_charge, ow_pending_charge_free);
 }
 
 const OwCard *

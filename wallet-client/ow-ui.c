@@ -125,6 +125,10 @@ code_message (const GError *error)
            : _("The card company or bank declined the charge.");
   if (g_strcmp0 (decline, "invalid_credentials") == 0)
     return _("Wrong card password.");
+  /* the card's own lock (five wrong card passwords), not the login's: also
+   * the answer to finishing a card application while it holds */
+  if (g_strcmp0 (code, "card_locked") == 0 || g_strcmp0 (decline, "card_locked") == 0)
+    return _("Too many wrong card passwords: the card is locked for a while. Try again later.");
 
   for (guint i = 0; code != NULL && i < G_N_ELEMENTS (codes); i++)
     if (g_str_equal (code, codes[i].code))

@@ -47,6 +47,7 @@
 #define OTHER_CARD_PASSWORD "470316"
 #define NEW_CARD_PASSWORD "791346"
 #define CREDIT_CARD OT_BANK_CARD_APPROVE
+#define LOCKOUT_SECONDS 3                 /* the gateway's, after 5 wrong card passwords */
 #define BANK_ACCOUNT "110-000-000001"    /* OT_BANK_ACCOUNT_RICH, as people type it */
 #define BANK_ACCOUNT_DIGITS OT_BANK_ACCOUNT_RICH
 #define LINE "010-5557-8001"              /* telephone lines, as people type them */
@@ -304,6 +305,12 @@ gateway_sign_in (const char  *password,
   return r->status;
 }
 
+static gboolean
+sensitive (const char *id)
+{
+  return gtk_widget_get_sensitive (ow_ui_get (id));
+}
+
 static const char *
 editable_text (const char *id)
 {
@@ -461,8 +468,17 @@ test_register (void)
   ow_ui_wait_for (label_contains ("error_label", "valid e-mail"), 10, "the refusal of the address");
   g_assert_cmpint (gateway_answers ("/v1/wallet/users", NULL), ==, 0);
 
+  /* Sent: the form is frozen until the answer, and the sign-in that follows
+   * the registration takes the password submitted, not the field's. */
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
   ow_ui_type ("reg_email_row", "gildong@example.com");
   ow_ui_click ("submit_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the registration's answer");
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("reg_password_row"))));
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("reg_login_row"))));
+  g_assert_false (sensitive ("sign_in_toggle"));
+  gtk_editable_set_text (GTK_EDITABLE (ow_ui_get ("reg_password_row")), "not the password sent");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
   WAIT_PAGE ("main");
 
   /* the gateway has the account; the session is sealed in the vault */
@@ -685,12 +701,6 @@ test_charge (void)
   ow_ui_screenshot (ow_ui_window_of ("stack"), "11-charged");
 }
 
-static gboolean
-sensitive (const char *id)
-{
-  return gtk_widget_get_sensitive (ow_ui_get (id));
-}
-
 /* The card company takes the money but its answer is lost (the bank dies
  * while holding it back): the dialog keeps the request as it was sent, a
  * dialog opened again resumes it, a different CVC does not make it another
@@ -752,6 +762,229 @@ test_charge_pending (void)
   g_assert_false (label_contains ("error_label", "not confirmed"));
   gtk_window_close (ow_ui_window_of ("amount_spin"));
   ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
+}
+
+static void
+unlock (void)
+{
+  WAIT_PAGE ("unlock");
+  ow_ui_type ("password_row", MASTER);
+  ow_ui_click ("unlock_button");
+  WAIT_PAGE ("main");
+}
+
+static gint64
+card_balance (void)
+{
+  g_autoptr(JsonObject) card = gateway_get ("/v1/wallet/card");
+
+  return ot_json_int (card, "balance");
+}
+
+/* The slow card (its bank holds the answer back) among the funding
+ * sources, and the sources loaded. */
+static void
+have_slow_card (void)
+{
+  ow_ui_wait_for (count_rows ("funding_list") > 0, 30, "the funding sources");
+  if (!window_shows ("0119"))
+    {
+      guint rows = count_rows ("funding_list");
+
+      add_credit_card (OT_BANK_CARD_SLOW);
+      ow_ui_wait_for (count_rows ("funding_list") == rows + 1, 30, "the slow card's row");
+    }
+}
+
+/* The open charge dialog's unsettled charge, once the bank is back: the
+ * same request (retried while the gateway still waits on it) until it is
+ * settled and the dialog closes. */
+static void
+settle_charge (void)
+{
+  ot_bank_kill (T.bank);
+  ot_bank_restart (T.bank);
+  for (guint tries = 0; ow_ui_find ("amount_spin") != NULL; tries++)
+    {
+      g_assert_cmpuint (tries, <, 10);
+      if (sensitive ("cvc_row"))
+        ow_ui_type ("cvc_row", "123");
+      ow_ui_click ("charge_button");
+      /* a button's click comes a moment after its activation */
+      ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL || !sensitive ("charge_button"), 10,
+                      "the retry to go out");
+      ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL || sensitive ("charge_button"), 60,
+                      "the retry's answer");
+      g_assert_false (label_contains ("error_label", "same security code"));
+    }
+}
+
+/* The charge dialog shows the unsettled charge of @amount, its source and
+ * amount fixed. */
+static void
+assert_resuming (const char *amount)
+{
+  g_assert_true (label_contains ("error_label", "not confirmed"));
+  g_assert_true (label_contains ("error_label", amount));
+  g_assert_false (sensitive ("source_row"));
+  g_assert_false (sensitive ("amount_spin"));
+  g_assert_true (sensitive ("cvc_row"));
+}
+
+/* A charge in flight fixes its request: nothing can be edited until the
+ * answer, a change made anyway is not what a retry sends, and the fields
+ * show the request sent again when its outcome is unknown. */
+static void
+test_charge_frozen (void)
+{
+  GtkSpinButton *amount;
+  gint64 before;
+
+  have_slow_card ();
+  before = card_balance ();
+  open_charge_dialog ();
+  choose_source ("0119");
+  amount = GTK_SPIN_BUTTON (ow_ui_get ("amount_spin"));
+  gtk_spin_button_set_value (amount, 30000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_spin (300);
+  g_assert_false (sensitive ("source_row"));
+  g_assert_false (sensitive ("amount_spin"));
+  g_assert_false (sensitive ("cvc_row"));
+
+  /* changed behind the frozen field's back: still the first request */
+  gtk_spin_button_set_value (amount, 50000);
+  choose_source ("4242");
+  ot_bank_kill (T.bank);
+  ow_ui_wait_for (label_contains ("error_label", "not confirmed"), 60, "the unknown outcome");
+  ot_bank_restart (T.bank);
+  g_assert_cmpfloat (gtk_spin_button_get_value (amount), ==, 30000);
+  g_assert_true (strstr (gtk_string_list_get_string (
+    GTK_STRING_LIST (adw_combo_row_get_model (ADW_COMBO_ROW (ow_ui_get ("source_row")))),
+    adw_combo_row_get_selected (ADW_COMBO_ROW (ow_ui_get ("source_row")))), "0119") != NULL);
+
+  /* the main page keeps the request sent: a dialog opened again resumes it */
+  gtk_spin_button_set_value (amount, 50000);
+  gtk_window_close (ow_ui_window_of ("amount_spin"));
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
+  open_charge_dialog ();
+  assert_resuming ("₩30,000");
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin"))), ==, 30000);
+
+  settle_charge ();
+  g_assert_cmpint (card_balance (), ==, before + 30000);
+}
+
+/* The dialog closed, or the wallet locked, while a charge is out: it may
+ * have gone through, so the next dialog resumes it (its secret typed
+ * again) and the money is charged once. */
+static void
+test_charge_closed_in_flight (void)
+{
+  gint64 before;
+  guint sources;
+
+  have_slow_card ();
+  before = card_balance ();
+  open_charge_dialog ();
+  choose_source ("0119");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 20000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_spin (500);
+  gtk_window_close (ow_ui_window_of ("amount_spin"));
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
+  open_charge_dialog ();
+  assert_resuming ("₩20,000");
+  settle_charge ();
+  g_assert_cmpint (card_balance (), ==, before + 20000);
+
+  /* locked in flight: the unlocked wallet resumes it, no CVC kept */
+  sources = count_rows ("funding_list");
+  open_charge_dialog ();
+  choose_source ("0119");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 40000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_spin (500);
+  ow_vault_lock (vault ());
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the lock to close the dialog");
+  unlock ();
+  ow_ui_wait_for (count_rows ("funding_list") == sources, 30, "the funding sources again");
+  open_charge_dialog ();
+  assert_resuming ("₩40,000");
+  g_assert_cmpstr (editable_text ("cvc_row"), ==, "");
+  settle_charge ();
+  g_assert_cmpint (card_balance (), ==, before + 60000);
+}
+
+/* What is charged is what the field shows: an amount off the ₩10,000
+ * steps, out of range or missing is refused, not rounded or clamped. */
+static void
+test_charge_amount (void)
+{
+  const char *refused[] = { "15000", "", "0", "5000", "1500000", "1010000" };
+  gint64 before;
+
+  ow_ui_wait_for (count_rows ("funding_list") > 0, 30, "the funding sources");
+  before = card_balance ();
+  open_charge_dialog ();
+  choose_source ("4242");
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      const char *why = refused[i][0] == '\0' ? "Enter the amount" : "₩10,000 steps";
+
+      gtk_label_set_text (GTK_LABEL (ow_ui_find_hidden ("error_label")), "");
+      ow_ui_type ("cvc_row", "123");
+      ow_ui_type ("amount_spin", refused[i]);
+      ow_ui_click ("charge_button");
+      ow_ui_wait_for (label_contains ("error_label", why) || !sensitive ("charge_button") ||
+                      ow_ui_find ("amount_spin") == NULL, 10, "the refusal");
+      g_assert_true (label_contains ("error_label", why));
+      g_assert_cmpstr (editable_text ("amount_spin"), ==, refused[i]);
+      g_assert_true (sensitive ("charge_button"));
+    }
+  g_assert_cmpint (card_balance (), ==, before);
+
+  ow_ui_type ("amount_spin", "20000");
+  ow_ui_click ("charge_button");
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 30, "the charge to go through");
+  g_assert_cmpint (card_balance (), ==, before + 20000);
+}
+
+static guint
+gateway_funding_sources (void)
+{
+  g_autoptr(JsonObject) list = gateway_get ("/v1/wallet/funding-sources");
+
+  return json_array_get_length (json_object_get_array_member (list, "data"));
+}
+
+/* The answer to adding a funding source is lost: it may have been added,
+ * so the dialog keeps its key, and adding it again is the same request. */
+static void
+test_funding_lost_answer (void)
+{
+  guint sources = gateway_funding_sources ();
+  guint dropped = ot_proxy_dropped (T.proxy);
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_DROP_ANSWERS);
+  add_credit_card (OT_BANK_CARD_APPROVE_2);
+  /* a button's click comes a moment after its activation */
+  ow_ui_wait_for (!sensitive ("add_button"), 10, "the request to go out");
+  ow_ui_wait_for (sensitive ("add_button"), 30, "the lost answer");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  g_assert_cmpuint (ot_proxy_dropped (T.proxy), >, dropped);
+  g_assert_cmpuint (gateway_funding_sources (), ==, sources + 1);
+
+  ow_ui_click ("add_button");
+  ow_ui_wait_for (ow_ui_find ("card_number_row") == NULL, 30, "the dialog to close");
+  g_assert_cmpuint (gateway_funding_sources (), ==, sources + 1);
+
+  /* what else the proxy cut off meanwhile (the main page's calls) comes back */
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
 }
 
 /* A shop takes a payment with the card; the wallet shows it on refresh,
@@ -967,15 +1200,6 @@ test_approval_dialog (void)
   ow_application_lock (T.app);
   ow_ui_wait_for (decision != NULL, 10, "the rejection by locking");
   g_assert_cmpstr (decision, ==, "rejected:-");
-  WAIT_PAGE ("unlock");
-  ow_ui_type ("password_row", MASTER);
-  ow_ui_click ("unlock_button");
-  WAIT_PAGE ("main");
-}
-
-static void
-unlock (void)
-{
   WAIT_PAGE ("unlock");
   ow_ui_type ("password_row", MASTER);
   ow_ui_click ("unlock_button");
@@ -2376,6 +2600,23 @@ finish_application (void)
   g_assert_cmpstr (editable_text ("password_row"), ==, "");
   g_assert_cmpuint (count_vault (OW_VAULT_KIND_CARD), ==, 0);
 
+  /* wrong again until the card locks (the gateway's lockout here is
+   * LOCKOUT_SECONDS): the wallet's own words for it */
+  for (guint tries = 0; !label_contains ("error_label", "locked"); tries++)
+    {
+      g_assert_cmpuint (tries, <, 6);
+      gtk_label_set_text (GTK_LABEL (ow_ui_find_hidden ("error_label")), "");
+      ow_ui_type ("password_row", "000000");
+      ow_ui_click ("apply_button");
+      ow_ui_wait_for (gtk_label_get_text (GTK_LABEL (ow_ui_find_hidden ("error_label")))[0] != '\0',
+                      30, "the answer to another wrong card password");
+      g_test_message ("finish refused: %s", ow_ui_label ("error_label"));
+    }
+  g_assert_cmpstr (ow_ui_label ("error_label"), ==,
+                   "Too many wrong card passwords: the card is locked for a while. Try again later.");
+  g_assert_cmpuint (count_vault (OW_VAULT_KIND_CARD), ==, 0);
+  ow_ui_spin ((LOCKOUT_SECONDS + 1) * 1000);
+
   ow_ui_type ("password_row", OTHER_CARD_PASSWORD);
   ow_ui_click ("apply_button");
   ow_ui_wait_for (ow_ui_find ("finish_button") == NULL && count_vault (OW_VAULT_KIND_CARD) == 1,
@@ -2535,8 +2776,8 @@ main (int    argc,
    * no per-address limit on them (the wallet-api suite tests it): the
    * journey checks passwords faster than a person would, and from one
    * address, and whether a minute of it stays under 30 depends on timing */
-  config = g_strconcat ("[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n",
-                        bank_config, NULL);
+  config = g_strdup_printf ("[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
+                            "[limits]\nlockout_seconds=%d\n%s", LOCKOUT_SECONDS, bank_config);
   T.gw = ot_gateway_start (config, FALSE);
   T.proxy = ot_proxy_start (ot_gateway_url (T.gw));
   /* before the application registers: GTK looks for it then */
@@ -2571,6 +2812,10 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
   g_test_add_func ("/wallet-gui/sign-out-and-in", test_sign_out_and_in);
   g_test_add_func ("/wallet-gui/charge-pending", test_charge_pending);
+  g_test_add_func ("/wallet-gui/charge-frozen", test_charge_frozen);
+  g_test_add_func ("/wallet-gui/charge-closed-in-flight", test_charge_closed_in_flight);
+  g_test_add_func ("/wallet-gui/charge-amount", test_charge_amount);
+  g_test_add_func ("/wallet-gui/funding-lost-answer", test_funding_lost_answer);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
   g_test_add_func ("/wallet-gui/account", test_account);
