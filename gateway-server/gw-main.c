@@ -453,6 +453,11 @@ start (Gateway  *gw,
 static void
 stop (Gateway *gw)
 {
+  /* The e-mail, SMS and webhook sends under way get their graces at once,
+   * side by side and while the requests drain: waited for one after the
+   * other, a stop with all of them stuck took the sum. */
+  gw_webhooks_stop_begin (gw->webhooks);
+  gw_outbox_stop_begin (gw->outbox);
   if (gw->server != NULL)
     gw_server_drain (gw->server);
   /* Calls to the bank still open end as unknown, and their callers record

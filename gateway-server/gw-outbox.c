@@ -68,6 +68,7 @@ struct _GwOutbox
   GMutex        lock;
   GCond         cond;
   gboolean      stopping;
+  GSource      *grace;              /* from the stop's beginning, then cancels sends */
   GCancellable *cancellable;
   gint          finished;           /* lanes whose thread has finished */
 };
@@ -563,11 +564,9 @@ cancel_sending (gpointer data)
 }
 
 void
-gw_outbox_stop (GwOutbox *self)
+gw_outbox_stop_begin (GwOutbox *self)
 {
-  g_autoptr(GSource) grace = NULL;
-
-  if (self->n_lanes == 0)
+  if (self == NULL || self->n_lanes == 0 || self->grace != NULL)
     return;
   gw_notify_set_wakeup (NULL, NULL);
   g_mutex_lock (&self->lock);
@@ -575,12 +574,23 @@ gw_outbox_stop (GwOutbox *self)
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  grace = g_timeout_source_new_seconds (STOP_GRACE_SECONDS);
-  g_source_set_callback (grace, cancel_sending, self->cancellable, NULL);
-  g_source_attach (grace, self->context);
+  /* Fires on whoever turns the main context meanwhile: the other stops'
+   * waits do, so the graces run side by side. */
+  self->grace = g_timeout_source_new_seconds (STOP_GRACE_SECONDS);
+  g_source_set_callback (self->grace, cancel_sending, self->cancellable, NULL);
+  g_source_attach (self->grace, self->context);
+}
+
+void
+gw_outbox_stop (GwOutbox *self)
+{
+  if (self->n_lanes == 0)
+    return;
+  gw_outbox_stop_begin (self);
   while ((guint) g_atomic_int_get (&self->finished) < self->n_lanes)
     g_main_context_iteration (self->context, TRUE);
-  g_source_destroy (grace);
+  g_source_destroy (self->grace);
+  g_clear_pointer (&self->grace, g_source_unref);
   for (guint i = 0; i < self->n_lanes; i++)
     {
       g_thread_join (g_steal_pointer (&self->lanes[i].thread));

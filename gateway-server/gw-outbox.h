@@ -26,8 +26,12 @@ GwOutbox *gw_outbox_new    (const GwConfig  *config,
 /* Starts the worker thread; does nothing when neither e-mail nor SMS is
  * configured. */
 void      gw_outbox_start  (GwOutbox        *outbox);
-/* Lets a message being sent finish (for a few seconds at most), records its
- * outcome, and joins the thread. Call before shutting the store down. */
+/* Sends nothing new from now on, and starts the few seconds a message being
+ * sent has to finish; returns at once. */
+void      gw_outbox_stop_begin (GwOutbox    *outbox);
+/* Begins the stop if that was not done, waits for the message being sent
+ * (until the grace ends), records its outcome, and joins the thread. Call
+ * before shutting the store down. */
 void      gw_outbox_stop   (GwOutbox        *outbox);
 void      gw_outbox_free   (GwOutbox        *outbox);
 

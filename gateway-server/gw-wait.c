@@ -14,7 +14,16 @@ gw_wait_until (GMainContext *context,
                GwWaitDone    done,
                gpointer      data)
 {
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  return gw_wait_until_time (context, g_get_monotonic_time () + seconds * G_USEC_PER_SEC,
+                             done, data);
+}
+
+gboolean
+gw_wait_until_time (GMainContext *context,
+                    gint64        deadline,
+                    GwWaitDone    done,
+                    gpointer      data)
+{
   /* Owned while we sleep between turns: the store's writer hands its
    * completions over with g_main_context_invoke (), which runs them on the
    * writer's own thread when nobody owns the context. A webhook completion

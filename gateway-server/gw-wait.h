@@ -19,5 +19,11 @@ gboolean gw_wait_until (GMainContext *context,
                         guint         seconds,
                         GwWaitDone    done,
                         gpointer      data);
+/* The same until @deadline, on the monotonic clock: for a grace that began
+ * earlier, while something else was waited for. */
+gboolean gw_wait_until_time (GMainContext *context,
+                             gint64        deadline,
+                             GwWaitDone    done,
+                             gpointer      data);
 
 G_END_DECLS

@@ -40,6 +40,7 @@ struct _GwWebhooks
   gboolean              claiming;      /* a claim is on the writer */
   gboolean              again;         /* look again once the claim on the writer is done */
   gboolean              stopping;
+  gint64                grace_ends;       /* monotonic, from the stop's beginning */
   guint                 in_flight;     /* tries sent and not recorded yet */
   GHashTable           *by_merchant;   /* merchant id -> its tries in flight */
 };
@@ -660,18 +661,27 @@ nothing_pending (gpointer data)
 }
 
 void
+gw_webhooks_stop_begin (GwWebhooks *self)
+{
+  if (self == NULL || self->stopping)
+    return;
+  self->stopping = TRUE;
+  g_clear_handle_id (&self->timer, g_source_remove);
+  self->grace_ends = g_get_monotonic_time () + STOP_GRACE_SECONDS * G_USEC_PER_SEC;
+}
+
+void
 gw_webhooks_stop (GwWebhooks *self)
 {
   if (self == NULL)
     return;
-  self->stopping = TRUE;
-  g_clear_handle_id (&self->timer, g_source_remove);
+  gw_webhooks_stop_begin (self);
   /* Tries under way get a grace, as the e-mail and SMS lanes' sends: cut
    * at once, an answer already on its way was lost, the event sent again
    * after the restart and its try missing from webhook_attempts. Their
    * outcomes, and what the writer still owes us, come back on this
    * context; the writer runs until we return. */
-  gw_wait_until (NULL, STOP_GRACE_SECONDS, nothing_pending, self);
+  gw_wait_until_time (NULL, self->grace_ends, nothing_pending, self);
   g_cancellable_cancel (self->cancellable);
   if (!gw_wait_until (NULL, 5, nothing_pending, self))
     {

@@ -30,7 +30,12 @@ G_BEGIN_DECLS
 typedef struct _GwWebhooks GwWebhooks;
 
 GwWebhooks *gw_webhooks_start (GwServer    *server);
-/* Stops claiming; tries in flight are dropped and retried at the next start. */
+/* Stops claiming, and starts the few seconds tries under way have to
+ * finish; returns at once. */
+void        gw_webhooks_stop_begin (GwWebhooks *self);
+/* Begins the stop if that was not done and waits for the tries under way
+ * until the grace ends; those still going then are cut, and their events
+ * sent again at the next start. */
 void        gw_webhooks_stop  (GwWebhooks  *self);
 
 G_END_DECLS

@@ -796,6 +796,7 @@ typedef struct
   GCancellable *cancellable;
   GThread      *thread;
   GPtrArray    *accepted;          /* GSocket *, held open */
+  gint          n_accepted;        /* the same count, read while it runs */
 } Silent;
 
 static gpointer
@@ -805,7 +806,10 @@ silent_accept (gpointer data)
   GSocket *client;
 
   while ((client = g_socket_accept (silent->listener, silent->cancellable, NULL)) != NULL)
-    g_ptr_array_add (silent->accepted, client);
+    {
+      g_ptr_array_add (silent->accepted, client);
+      g_atomic_int_inc (&silent->n_accepted);
+    }
   return NULL;
 }
 
@@ -966,6 +970,64 @@ test_smtp_back_soon (void)
   fixture_stop (&f);
 }
 
+/* The port a Silent server took, for one started on port 0. */
+static guint
+silent_port (Silent *silent)
+{
+  g_autoptr(GSocketAddress) address = g_socket_get_local_address (silent->listener, NULL);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+}
+
+/* A stop gives a receipt and a webhook that are both under way one grace,
+ * not one each after the other: each hangs on a server that never answers,
+ * and the stop ends about 5 s after SIGTERM, not 10. */
+static void
+test_stop_graces_overlap (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autofree char *hook = NULL;
+  g_autofree char *paid = NULL;
+  Silent *mail;
+  Silent *hooks;
+  gint64 start;
+  gint64 took;
+
+  fixture_start_full (&f, NULL, FALSE, "timeout=30\n",
+                      OUTBOX_CONFIG "[webhooks]\nallow_private=true\ntimeout=30\n");
+  cards = cards_with_receipts (&f, 1);
+  ot_smtp_stop (f.smtp);
+  mail = silent_start (url_port (ot_smtp_url (f.smtp)));
+  hooks = silent_start (0);
+  hook = g_strdup_printf ("{\"url\":\"http://127.0.0.1:%u/hooks\"}", silent_port (hooks));
+  {
+    g_autoptr(OtResponse) set = ot_request (f.gw, "POST", "/v1/webhook_endpoint",
+                                            f.merchant_key, NULL, hook);
+    ot_assert_status (set, 200);
+  }
+  paid = pay (&f, g_ptr_array_index (cards, 0), 1000, TRUE);
+  /* SIGTERM as soon as both sends are under way; the mail one would end
+   * by itself at libcurl's connect timeout, 10 s after it began. */
+  start = g_get_monotonic_time ();
+  while (g_atomic_int_get (&mail->n_accepted) == 0 || g_atomic_int_get (&hooks->n_accepted) == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+      g_usleep (10 * 1000);
+    }
+
+  start = g_get_monotonic_time ();
+  ot_gateway_terminate (f.gw, SIGTERM);
+  took = g_get_monotonic_time () - start;
+  g_test_message ("the stop took %.1f s", took / 1e6);
+  g_assert_cmpuint (silent_stop (mail), ==, 1);
+  g_assert_cmpuint (silent_stop (hooks), ==, 1);
+  g_assert_cmpint (took, >=, 4 * G_USEC_PER_SEC);
+  g_assert_cmpint (took, <, 8 * G_USEC_PER_SEC);
+  ot_smtp_restart (f.smtp);
+  fixture_stop (&f);
+}
+
 /* A recipient the server refuses for good is given up; the rest flow. */
 static void
 test_permanent_refusal (void)
@@ -1102,6 +1164,7 @@ main (int   argc,
   g_test_add_func ("/outbox/gateway-restart", test_gateway_restart);
   g_test_add_func ("/outbox/batch-lease", test_batch_lease);
   g_test_add_func ("/outbox/permanent-refusal", test_permanent_refusal);
+  g_test_add_func ("/outbox/stop-graces-overlap", test_stop_graces_overlap);
   g_test_add_func ("/outbox/starttls-auth", test_starttls_auth);
   g_test_add_func ("/outbox/starttls-default/loopback", test_starttls_default_loopback);
   g_test_add_func ("/outbox/starttls-default/remote", test_starttls_default_remote);
