@@ -2209,6 +2209,17 @@ gw_orders_payout_settle (GwTxn                *txn,
   if (result == NULL && not_found && payout.updated - payout.created < config->payout_missing_after)
     return ORDERS (txn, payout_update, &payout, error);
 
+  /* Paid, but another sum than the card gave up: not "succeeded" (the
+   * holder would be told the whole balance went out), and not put back
+   * either, since something was paid. It stays pending, the card closed,
+   * for an operator to settle with the bank; each look warns again. */
+  if (result != NULL && result->status == GW_CHARGE_APPROVED &&
+      !gw_charge_result_matches (result, payout.amount, payout.currency))
+    {
+      g_warning ("the bank paid payout %s out for another amount or currency; "
+                 "left pending for an operator", payout.id);
+      return ORDERS (txn, payout_update, &payout, error);
+    }
   if (result != NULL && result->status == GW_CHARGE_APPROVED)
     {
       g_strlcpy (payout.status, "succeeded", sizeof payout.status);

@@ -1486,6 +1486,39 @@ test_payout_not_found_after_timeout (void)
   ot_rm_rf (dir);
 }
 
+/* The bank says it paid, but another sum than the card gave up: neither
+ * "succeeded" (the holder told the whole balance went out) nor put back
+ * (something was paid). The payout stays pending, the card closed. */
+static void
+test_payout_other_amount (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "");
+  g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
+  g_autofree char *body = lagging_refund_body (card);
+  g_autofree char *log = NULL;
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) again = NULL;
+
+  first = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-5", body);
+  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
+  g_mutex_lock (&bank.lock);
+  bank.amount = 1;
+  bank.paid = TRUE;
+  g_mutex_unlock (&bank.lock);
+
+  again = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-5", body);
+  ot_assert_error (again, 503, "api_error", "bank_outcome_unknown");
+  assert_card_closed (other, card);
+  json_object_unref (ot_assert_audit_balanced (other));
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (other), &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "for another amount or currency; left pending"));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
 /* A retry moments later finds no record at the bank either: that is still
  * no proof, and the payout stays pending until [site]
  * payout_missing_after has passed; then the money goes back. */
@@ -2206,6 +2239,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-key-after-crash", test_recharge_key_after_crash);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
   g_test_add_func ("/orders/bank/payout-missing-after", test_payout_missing_after);
+  g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);
   g_test_add_func ("/orders/bank/payout-not-found-after-timeout",
                    test_payout_not_found_after_timeout);
