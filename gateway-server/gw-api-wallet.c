@@ -1213,14 +1213,22 @@ card_password_apply (GwTxn   *txn,
   if (!gw_wallet_change_card_password (txn, &op->state->config, op->user_id, op->verified_hash,
                                        op->password, &card, &result, error))
     return FALSE;
-  if (result != GW_WALLET_OK)
+  /* As the login's password change (password_apply): a lock passes, any
+   * other outcome is what a retry with the key gets back. */
+  if (result == GW_WALLET_LOGIN_LOCKED)
     return gw_api_wallet_refuse_result (call, result), TRUE;
-  body = g_string_sized_new (400);
-  g_string_append_c (body, '{');
-  render_card (body, &card, txn->funcs->now (txn));
-  g_string_append_c (body, '}');
-  gw_call_ok (call, body);
-  return TRUE;
+  if (result != GW_WALLET_OK)
+    gw_api_wallet_refuse_result (call, result);
+  else
+    {
+      body = g_string_sized_new (400);
+      g_string_append_c (body, '{');
+      render_card (body, &card, txn->funcs->now (txn));
+      g_string_append_c (body, '}');
+      gw_call_ok (call, body);
+      call->seal = TRUE;  /* the card's balance and the last digits of its number */
+    }
+  return !op->keyed || gw_idempotency_remember (txn, call, op->key_hash, op->fingerprint, error);
 }
 
 /* The card's calling numbers */

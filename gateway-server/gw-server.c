@@ -156,7 +156,7 @@ static const Route routes[] = {
   { "POST",   "/v1/wallet/me/password",         AUTH_WALLET,      TRUE,  gw_api_wallet_password },
   { "POST",   "/v1/wallet/card",                AUTH_WALLET,      TRUE,  gw_api_wallet_apply },
   { "GET",    "/v1/wallet/card",                AUTH_WALLET,      FALSE, gw_api_wallet_card },
-  { "POST",   "/v1/wallet/card/password",       AUTH_WALLET,      FALSE, gw_api_wallet_card_password },
+  { "POST",   "/v1/wallet/card/password",       AUTH_WALLET,      TRUE,  gw_api_wallet_card_password },
   { "POST",   "/v1/wallet/card/calling_numbers", AUTH_WALLET,     FALSE,
     gw_api_wallet_add_calling_number },
   { "GET",    "/v1/wallet/card/calling_numbers", AUTH_WALLET,     FALSE,

@@ -387,22 +387,12 @@ password_refused (OwAccountWindow *self,
     }
 }
 
-/* Whether the change may have gone through all the same: no answer, one
- * we could not read, or the first request still running (409). While its
- * outcome is unknown, a retry refused before the gateway looked its key up
- * (429 rate_limited, 5xx) tells nothing either. */
+/* Whether the change may have gone through all the same. */
 static gboolean
 outcome_unknown (OwAccountWindow *self,
                  const GError    *error)
 {
-  const char *code = ow_api_error_get_code (error);
-
-  if (g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_NETWORK) ||
-      g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL) ||
-      g_strcmp0 (code, "idempotency_in_flight") == 0)
-    return TRUE;
-  return self->unknown &&
-         (ow_api_error_get_status (error) >= 500 || g_strcmp0 (code, "rate_limited") == 0);
+  return ow_ui_change_outcome_unknown (error, self->unknown);
 }
 
 static const char *

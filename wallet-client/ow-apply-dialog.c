@@ -7,7 +7,8 @@
  * application's Idempotency-Key is sealed in the vault before it is sent
  * (ow-pending-card.h); finishing sends the same request again, under that
  * key and with the card password chosen then, and the gateway answers the
- * number and CVC once more.
+ * number and CVC once more. A change has its key too, kept while its
+ * outcome is unknown, so that trying again is the same request.
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -42,6 +43,7 @@ struct _OwApplyDialog
   GCancellable *cancellable;
   char         *idempotency_key;  /* one per application: a retry is the same request */
   Mode          mode;
+  gboolean      unknown;          /* a change sent, and no answer came */
 };
 
 G_DEFINE_FINAL_TYPE (OwApplyDialog, ow_apply_dialog, ADW_TYPE_WINDOW)
@@ -91,6 +93,24 @@ refused_replay (OwApplyDialog *self,
   return FALSE;
 }
 
+/* While a change's outcome is unknown only the same request may go again:
+ * the passwords stay as they were sent. */
+static void
+set_change_unknown (OwApplyDialog *self,
+                    gboolean       unknown)
+{
+  self->unknown = unknown;
+  gtk_editable_set_editable (self->account_row, !unknown);
+  gtk_editable_set_editable (self->password_row, !unknown);
+  gtk_editable_set_editable (self->confirm_row, !unknown);
+  gtk_button_set_label (self->apply_button, unknown ? _("_Try Again") : _("C_hange"));
+  if (unknown)
+    return;
+  /* the next change is a new request */
+  ow_secret_free (self->idempotency_key);
+  self->idempotency_key = ow_client_new_idempotency_key ();
+}
+
 static void
 on_applied (GObject      *source,
             GAsyncResult *result,
@@ -105,6 +125,18 @@ on_applied (GObject      *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   ow_ui_set_busy (self->apply_button, self->spinner, FALSE);
+  if (self->mode == MODE_CHANGE)
+    set_change_unknown (self,
+                        card == NULL && ow_ui_change_outcome_unknown (error, self->unknown));
+  if (self->unknown)
+    {
+      ow_ui_show_error (self->error_label,
+                        _("The gateway did not answer, so it is not known whether the card "
+                          "password was changed. Choose Try Again to find out: the same request "
+                          "goes again."));
+      gtk_widget_grab_focus (GTK_WIDGET (self->apply_button));
+      return;
+    }
   if (card == NULL && self->mode == MODE_CHANGE &&
       g_strcmp0 (ow_api_error_get_param (error), "current_password") == 0)
     {
@@ -204,8 +236,9 @@ on_apply (OwApplyDialog *self)
 
   ow_ui_set_busy (self->apply_button, self->spinner, TRUE);
   if (changing)
-    ow_client_change_card_password_async (self->client, account, password, self->cancellable,
-                                          on_applied, g_object_ref (self));
+    ow_client_change_card_password_async (self->client, account, password,
+                                          self->idempotency_key, self->cancellable, on_applied,
+                                          g_object_ref (self));
   else
     ow_client_apply_card_async (self->client, password, self->idempotency_key, self->cancellable,
                                 on_applied, g_object_ref (self));

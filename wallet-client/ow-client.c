@@ -871,6 +871,7 @@ void
 ow_client_change_card_password_async (OwClient            *self,
                                       const char          *account_password,
                                       const char          *new_card_password,
+                                      const char          *idempotency_key,
                                       GCancellable        *cancellable,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
@@ -879,7 +880,7 @@ ow_client_change_card_password_async (OwClient            *self,
   g_return_if_fail (account_password != NULL && new_card_password != NULL);
 
   start_password_change (self, "/v1/wallet/card/password", account_password, new_card_password,
-                         NULL, (ParseFunc) ow_card_parse, (GDestroyNotify) ow_card_free,
+                         idempotency_key, (ParseFunc) ow_card_parse, (GDestroyNotify) ow_card_free,
                          ow_client_change_card_password_async, cancellable, callback, user_data);
 }
 

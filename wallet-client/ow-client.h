@@ -165,10 +165,13 @@ OwProfile   *ow_client_change_password_finish (OwClient        *self,
                                            GError             **error);
 
 /* POST /v1/wallet/card/password: the account's password proves the card the
- * user's; the answer is the card, without its number. */
+ * user's; the answer is the card, without its number. After a network error,
+ * send it again with the same @idempotency_key (and passwords): the gateway
+ * answers how the first ended, and changes nothing twice. */
 void         ow_client_change_card_password_async (OwClient            *self,
                                                    const char          *account_password,
                                                    const char          *new_card_password,
+                                                   const char          *idempotency_key,
                                                    GCancellable        *cancellable,
                                                    GAsyncReadyCallback  callback,
                                                    gpointer             user_data);

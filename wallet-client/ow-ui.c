@@ -230,6 +230,24 @@ ow_ui_error_message (const GError *error)
   return g_strdup (error->message);
 }
 
+/* No answer, one we could not read, or the first request still running
+ * (409); and while the outcome is already unknown, a retry refused before
+ * the gateway looked its key up (429 rate_limited, 5xx) tells nothing
+ * either. */
+gboolean
+ow_ui_change_outcome_unknown (const GError *error,
+                              gboolean      unknown_before)
+{
+  const char *code = ow_api_error_get_code (error);
+
+  if (g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_NETWORK) ||
+      g_error_matches (error, OW_CLIENT_ERROR, OW_CLIENT_ERROR_PROTOCOL) ||
+      g_strcmp0 (code, "idempotency_in_flight") == 0)
+    return TRUE;
+  return unknown_before &&
+         (ow_api_error_get_status (error) >= 500 || g_strcmp0 (code, "rate_limited") == 0);
+}
+
 void
 ow_ui_toast_full (GtkWidget  *widget,
                   const char *message,

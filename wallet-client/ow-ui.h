@@ -20,6 +20,11 @@ OwApplication *ow_ui_get_application   (GtkWidget    *widget);
 
 /* What to tell the user about @error, in their language. */
 char          *ow_ui_error_message     (const GError *error);
+/* Whether a password change sent under an Idempotency-Key (the sign-in
+ * password's or the card's) may have gone through all the same, given
+ * whether it was already unknown before this answer; see ow-ui.c. */
+gboolean       ow_ui_change_outcome_unknown (const GError *error,
+                                             gboolean      unknown_before);
 /* What to tell the user about a value the gateway refuses for @param
  * ("name", "email", "new_password", …), in their language; NULL if none. */
 const char    *ow_ui_param_message     (const char   *param);

@@ -1207,6 +1207,71 @@ test_card_password (void)
   gw = shared;
 }
 
+#define CARD_PASSWORD_PATH "/v1/wallet/card/password"
+#define CARD_TO_7913 "{\"current_password\":\"correct horse\",\"new_password\":\"7913\"}"
+
+/* A change of the card's password whose answer was lost, sent again under
+ * its Idempotency-Key: the first outcome comes back and nothing runs twice
+ * (a change made since stays). As for the login's password
+ * (/wallet/sessions/password-change-replay-guesses), other parameters under
+ * the key carry an unchecked current_password: each is the 422 of a key
+ * reused and a failure counted towards the login's lock, and once it is
+ * locked the replay waits for the lock too. */
+static void
+test_card_password_replay (void)
+{
+  OtGateway *shared = gw;
+  g_autofree char *login_id = NULL;
+  g_autofree char *token = NULL;
+  g_autoptr(JsonObject) card = NULL;
+  g_autoptr(OtResponse) changed = NULL;
+  g_autoptr(OtResponse) since = NULL;
+  g_autoptr(OtResponse) old = NULL;
+  g_autoptr(OtResponse) signed_in = NULL;
+  g_autoptr(OtResponse) replay_locked = NULL;
+  const char *number;
+
+  /* its own gateway: the wrong card password below counts against the address */
+  gw = ot_gateway_start (FAST_CONFIG, FALSE);
+  token = new_user (&login_id);
+  card = apply_card (token, "2580");
+  number = ot_json_string (card, "number");
+
+  changed = wallet (gw, "POST", CARD_PASSWORD_PATH, token, "card-pw", CARD_TO_7913);
+  ot_assert_status (changed, 200);
+  g_assert_null (ot_response_header (changed, "Idempotent-Replayed"));
+  since = wallet (gw, "POST", CARD_PASSWORD_PATH, token, "card-pw-since",
+                  "{\"current_password\":\"correct horse\",\"new_password\":\"8024\"}");
+  ot_assert_status (since, 200);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(OtResponse) again = wallet (gw, "POST", CARD_PASSWORD_PATH, token, "card-pw",
+                                            CARD_TO_7913);
+
+      assert_replay_of (again, changed);
+    }
+  ot_assert_card_balance (gw, number, "8024", 0, 0);
+  old = card_call ("/v1/cards/balance", number, "7913", NULL);
+  ot_assert_error (old, 402, "card_error", "invalid_credentials");
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"current_password\":\"correct horse\","
+                                               "\"new_password\":\"555%u\"}", i);
+      g_autoptr(OtResponse) guess = wallet (gw, "POST", CARD_PASSWORD_PATH, token, "card-pw",
+                                            body);
+
+      ot_assert_error (guess, 422, "idempotency_error", "idempotency_key_reused");
+    }
+  signed_in = sign_in (gw, login_id, "correct horse");
+  ot_assert_error (signed_in, 429, "rate_limit_error", "login_locked");
+  replay_locked = wallet (gw, "POST", CARD_PASSWORD_PATH, token, "card-pw", CARD_TO_7913);
+  ot_assert_error (replay_locked, 429, "rate_limit_error", "login_locked");
+  ot_assert_card_balance (gw, number, "8024", 0, 0);
+  ot_gateway_stop (gw);
+  gw = shared;
+}
+
 static void
 test_no_card_yet (void)
 {
@@ -1905,6 +1970,7 @@ main (int   argc,
   g_test_add_func ("/wallet/card/apply-replay-guesses", test_apply_card_replay_guesses);
   g_test_add_func ("/wallet/card/onepin-card", test_card_is_a_onepin_card);
   g_test_add_func ("/wallet/card/password", test_card_password);
+  g_test_add_func ("/wallet/card/password-replay", test_card_password_replay);
   g_test_add_func ("/wallet/card/none-yet", test_no_card_yet);
   g_test_add_func ("/wallet/funding/masked", test_funding_sources);
   g_test_add_func ("/wallet/funding/refusals", test_funding_refusals);

@@ -1077,6 +1077,8 @@ test_change_card_password (void)
   g_autoptr(OtResponse) old = NULL;
   g_autoptr(JsonObject) before = ot_card_balance (T.gw, T.card_number, CARD_PASSWORD);
   g_autoptr(JsonObject) after = NULL;
+  g_autofree char *answers = NULL;
+  guint dropped;
 
   /* the toasts of the steps before, which would otherwise go first */
   ow_toast_overlay_clear (OW_TOAST_OVERLAY (ow_ui_get ("toast_overlay")));
@@ -1101,16 +1103,40 @@ test_change_card_password (void)
   g_clear_pointer (&before, json_object_unref);
   before = ot_card_balance (T.gw, T.card_number, CARD_PASSWORD);
 
+  /* The answer is lost: the gateway changed the password, and the dialog
+   * cannot know. It keeps the request as it was sent, and Try Again sends
+   * it under the same Idempotency-Key: the first outcome comes back. */
+  dropped = ot_proxy_dropped (T.proxy);
+  ot_proxy_set_mode (T.proxy, OT_PROXY_DROP_ANSWERS);
   ow_ui_type ("account_row", PASSWORD);
   ow_ui_click ("apply_button");
+  ow_ui_wait_for (label_contains ("error_label", "not known") && sensitive ("apply_button"), 30,
+                  "the unknown outcome");
+  g_assert_cmpuint (ot_proxy_dropped (T.proxy), >, dropped);
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("account_row"))));
+  g_assert_false (gtk_editable_get_editable (GTK_EDITABLE (ow_ui_get ("password_row"))));
+  g_clear_pointer (&after, json_object_unref);
+  after = ot_card_balance (T.gw, T.card_number, NEW_CARD_PASSWORD);
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the retry's answer");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
   ow_ui_wait_for (ow_ui_find ("account_row") == NULL, 30, "the dialog to close");
   ow_ui_wait_for (window_shows ("card password is changed"), 10, "the toast");
+  answers = g_ascii_strdown (ot_proxy_dup_answers (T.proxy), -1);
+  g_assert_nonnull (strstr (answers, "idempotent-replayed: true"));
 
+  g_clear_pointer (&after, json_object_unref);
   after = ot_card_balance (T.gw, T.card_number, NEW_CARD_PASSWORD);
   g_assert_cmpstr (ot_json_string (after, "card_id"), ==, ot_json_string (before, "card_id"));
   g_assert_cmpint (ot_json_int (after, "balance"), ==, ot_json_int (before, "balance"));
   old = ot_request (T.gw, "POST", "/v1/cards/balance", NULL, NULL, old_body);
   ot_assert_error (old, 402, "card_error", "invalid_credentials");
+
+  /* what else the proxy cut off meanwhile (the main page's calls) comes back */
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
+  ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
 }
 
 static OwApprovalDialog *
