@@ -16,6 +16,7 @@
 #include "ow-approval-dialog.h"
 #include "ow-browser-service.h"
 #include "ow-pending-card.h"
+#include "ow-pending-charge.h"
 #include "ow-preferences-window.h"
 #include "ow-ui.h"
 #include "ow-window.h"
@@ -488,8 +489,8 @@ ow_application_dup_login_id (OwApplication *self)
   return g_strdup (json_object_get_string_member_with_default (session, "login_id", NULL));
 }
 
-/* The session's user and the gateway it is for: the pending card's record
- * is theirs. FALSE without a session (or locked). */
+/* The session's user and the gateway it is for: the pending card's and
+ * charge's records are theirs. FALSE without a session (or locked). */
 static gboolean
 session_user (OwApplication  *self,
               char          **user_id,
@@ -556,6 +557,46 @@ ow_application_clear_pending_card (OwApplication *self)
 
   if (session_user (self, &user_id, &gateway, NULL))
     ow_pending_card_clear (self->vault, user_id, NULL);
+}
+
+gboolean
+ow_application_save_pending_charge (OwApplication          *self,
+                                    const OwPendingCharge  *pending,
+                                    GError                **error)
+{
+  g_autofree char *user_id = NULL;
+  g_autofree char *gateway = NULL;
+
+  g_return_val_if_fail (OW_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (pending != NULL, FALSE);
+
+  return session_user (self, &user_id, &gateway, error) &&
+         ow_pending_charge_save (self->vault, user_id, gateway, pending, error);
+}
+
+OwPendingCharge *
+ow_application_dup_pending_charge (OwApplication *self)
+{
+  g_autofree char *user_id = NULL;
+  g_autofree char *gateway = NULL;
+
+  g_return_val_if_fail (OW_IS_APPLICATION (self), NULL);
+
+  if (!session_user (self, &user_id, &gateway, NULL))
+    return NULL;
+  return ow_pending_charge_lookup (self->vault, user_id, gateway, NULL);
+}
+
+void
+ow_application_clear_pending_charge (OwApplication *self)
+{
+  g_autofree char *user_id = NULL;
+  g_autofree char *gateway = NULL;
+
+  g_return_if_fail (OW_IS_APPLICATION (self));
+
+  if (session_user (self, &user_id, &gateway, NULL))
+    ow_pending_charge_clear (self->vault, user_id, NULL);
 }
 
 void

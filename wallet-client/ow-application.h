@@ -13,6 +13,7 @@
 #include <adwaita.h>
 
 #include "ow-client.h"
+#include "ow-pending-charge.h"
 #include "ow-vault.h"
 
 G_BEGIN_DECLS
@@ -55,6 +56,15 @@ gboolean       ow_application_save_pending_card  (OwApplication  *self,
                                                   GError        **error);
 char          *ow_application_dup_pending_card   (OwApplication  *self);
 void           ow_application_clear_pending_card (OwApplication  *self);
+/* The signed-in user's charge whose outcome is unknown (ow-pending-charge.h):
+ * kept, before it is sent, until its outcome is known, across locks,
+ * quits and crashes. The lookup is NULL when there is none (or no session,
+ * or the vault is locked). */
+gboolean         ow_application_save_pending_charge  (OwApplication         *self,
+                                                      const OwPendingCharge *pending,
+                                                      GError               **error);
+OwPendingCharge *ow_application_dup_pending_charge   (OwApplication         *self);
+void             ow_application_clear_pending_charge (OwApplication         *self);
 /* The session ended on the gateway (expired, revoked): forgets the token,
  * keeps the card's and funding sources' records for the next sign-in. */
 void           ow_application_end_session     (OwApplication   *self);

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "ow-application.h"
 #include "ow-funding-dialog.h"
 #include "ow-ui.h"
 
@@ -44,7 +45,6 @@ G_DEFINE_FINAL_TYPE (OwChargeDialog, ow_charge_dialog, ADW_TYPE_WINDOW)
 enum
 {
   SIGNAL_CHARGED,
-  SIGNAL_PENDING,
   N_SIGNALS
 };
 
@@ -83,27 +83,6 @@ show_sent (OwChargeDialog *self)
   adw_combo_row_set_selected (self->source_row, i);
   gtk_spin_button_set_value (self->amount_spin, (double) self->sent_amount);
   return TRUE;
-}
-
-OwPendingCharge *
-ow_pending_charge_copy (const OwPendingCharge *pending)
-{
-  OwPendingCharge *copy = g_new0 (OwPendingCharge, 1);
-
-  copy->source_id = g_strdup (pending->source_id);
-  copy->amount = pending->amount;
-  copy->idempotency_key = g_strdup (pending->idempotency_key);
-  return copy;
-}
-
-void
-ow_pending_charge_free (OwPendingCharge *pending)
-{
-  if (pending == NULL)
-    return;
-  g_free (pending->source_id);
-  g_free (pending->idempotency_key);
-  g_free (pending);
 }
 
 /* Whether a retry of this request could still settle it, so it must keep
@@ -155,16 +134,41 @@ lock_request (OwChargeDialog *self,
   gtk_button_set_label (self->charge_button, source_and_amount ? _("_Try Again") : _("C_harge"));
 }
 
-static void
-emit_pending (OwChargeDialog *self)
+/* Before a request leaves, it goes into the vault: its answer may be lost
+ * to a lock, a quit or a crash, and only the same request under the same
+ * key settles it. Nothing is sent if it cannot be kept. */
+static gboolean
+keep_request (OwChargeDialog *self)
 {
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
   OwPendingCharge pending = {
     .source_id = self->sent_source_id,
     .amount = self->sent_amount,
     .idempotency_key = self->idempotency_key,
   };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *message = NULL;
 
-  g_signal_emit (self, signals[SIGNAL_PENDING], 0, self->resuming ? &pending : NULL);
+  if (app != NULL && ow_application_save_pending_charge (app, &pending, &error))
+    return TRUE;
+  reason = error != NULL ? ow_ui_error_message (error) : g_strdup ("");
+  /* TRANSLATORS: the reason follows */
+  message = g_strdup_printf (_("Nothing was sent: the charge could not be kept in the vault. %s"),
+                             reason);
+  ow_ui_show_error (self->error_label, message);
+  return FALSE;
+}
+
+/* Its outcome is known: the next charge is another. */
+static void
+forget_request (OwChargeDialog *self)
+{
+  OwApplication *app = ow_ui_get_application (GTK_WIDGET (self));
+
+  self->resuming = FALSE;
+  if (app != NULL)
+    ow_application_clear_pending_charge (app);
 }
 
 static void
@@ -192,14 +196,13 @@ on_charge_failed (OwChargeDialog *self,
     }
   else
     {
-      self->resuming = FALSE;
+      forget_request (self);
       g_free (self->idempotency_key);
       self->idempotency_key = ow_client_new_idempotency_key ();
       lock_request (self, FALSE, FALSE);
       message = ow_ui_error_message (error);
     }
   ow_ui_show_error (self->error_label, message);
-  emit_pending (self);
 }
 
 static void
@@ -221,8 +224,7 @@ on_charged (GObject      *source,
       return;
     }
 
-  self->resuming = FALSE;
-  emit_pending (self);
+  forget_request (self);
   g_signal_emit (self, signals[SIGNAL_CHARGED], 0, charge);
   gtk_window_destroy (GTK_WINDOW (self));
 }
@@ -298,6 +300,8 @@ on_charge (OwChargeDialog *self)
       self->sent_source_id = g_strdup (source->id);
       self->sent_amount = amount;
     }
+  if (!keep_request (self))
+    return;
   /* sent: nothing of it changes until its answer */
   self->in_flight = TRUE;
   freeze_fields (self, TRUE, TRUE);
@@ -319,21 +323,17 @@ on_source_selected (OwChargeDialog *self)
   gtk_widget_set_visible (GTK_WIDGET (self->account_password_row), !card);
 }
 
-/* gtk_window_destroy () (closing, a lock) unrealizes the dialog at once;
- * the call out keeps a reference until its answer. Closed with a request
- * out, it may have been charged: it is pending as an unknown outcome is,
+/* gtk_window_destroy () (closing, a lock, a quit) unrealizes the dialog at
+ * once; the call out keeps a reference until its answer, which is not
+ * waited for. Closed with a request out, it may have been charged: its
+ * record stays in the vault (keep_request), as an unknown outcome's does,
  * and the next dialog resumes it under its key instead of charging again. */
 static void
 ow_charge_dialog_unrealize (GtkWidget *widget)
 {
   OwChargeDialog *self = OW_CHARGE_DIALOG (widget);
 
-  if (self->in_flight)
-    {
-      self->in_flight = FALSE;
-      self->resuming = TRUE;
-      emit_pending (self);
-    }
+  self->in_flight = FALSE;
   g_cancellable_cancel (self->cancellable);
 
   GTK_WIDGET_CLASS (ow_charge_dialog_parent_class)->unrealize (widget);
@@ -375,8 +375,6 @@ ow_charge_dialog_class_init (OwChargeDialogClass *klass)
   widget_class->unrealize = ow_charge_dialog_unrealize;
 
   signals[SIGNAL_CHARGED] = g_signal_new ("charged", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
-  signals[SIGNAL_PENDING] = g_signal_new ("pending", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-charge-dialog.ui");

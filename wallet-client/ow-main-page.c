@@ -51,7 +51,6 @@ struct _OwMainPage
   GPtrArray       *sources;       /* OwFundingSource* */
   char            *receipt_channel;
   char            *history_cursor;
-  OwPendingCharge *pending_charge;  /* sent, outcome unknown: the next dialog resumes it */
   guint            reveal_source;
   gboolean         setting_receipt; /* the combo changes because we set it */
 };
@@ -457,19 +456,10 @@ on_charged (OwChargeDialog *dialog,
 }
 
 static void
-on_charge_pending (OwChargeDialog        *dialog,
-                   const OwPendingCharge *pending,
-                   OwMainPage            *self)
-{
-  g_clear_pointer (&self->pending_charge, ow_pending_charge_free);
-  if (pending != NULL)
-    self->pending_charge = ow_pending_charge_copy (pending);
-}
-
-static void
 on_charge_clicked (OwMainPage *self)
 {
   OwClient *c = client (self);
+  g_autoptr(OwPendingCharge) pending = NULL;
   OwChargeDialog *dialog;
 
   if (c == NULL)
@@ -480,10 +470,11 @@ on_charge_clicked (OwMainPage *self)
       return;
     }
 
-  dialog = ow_charge_dialog_new (c, self->sources, self->pending_charge,
+  /* sent, its outcome unknown (even before a quit): the dialog resumes it */
+  pending = ow_application_dup_pending_charge (ow_ui_get_application (GTK_WIDGET (self)));
+  dialog = ow_charge_dialog_new (c, self->sources, pending,
                                  GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
   g_signal_connect_object (dialog, "charged", G_CALLBACK (on_charged), self, 0);
-  g_signal_connect_object (dialog, "pending", G_CALLBACK (on_charge_pending), self, 0);
   ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -927,15 +918,6 @@ ow_main_page_clear (OwMainPage *self)
   gtk_stack_set_visible_child_name (self->card_stack, "loading");
 }
 
-void
-ow_main_page_forget (OwMainPage *self)
-{
-  g_return_if_fail (OW_IS_MAIN_PAGE (self));
-
-  ow_main_page_clear (self);
-  g_clear_pointer (&self->pending_charge, ow_pending_charge_free);
-}
-
 const OwCard *
 ow_main_page_get_card (OwMainPage *self)
 {
@@ -965,7 +947,6 @@ ow_main_page_finalize (GObject *object)
   g_clear_pointer (&self->sources, g_ptr_array_unref);
   g_free (self->receipt_channel);
   g_free (self->history_cursor);
-  ow_pending_charge_free (self->pending_charge);
 
   G_OBJECT_CLASS (ow_main_page_parent_class)->finalize (object);
 }

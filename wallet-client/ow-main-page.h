@@ -17,12 +17,11 @@ G_DECLARE_FINAL_TYPE (OwMainPage, ow_main_page, OW, MAIN_PAGE, AdwBin)
 
 /* Fetches the card, funding sources, profile and history afresh. */
 void          ow_main_page_refresh    (OwMainPage *self);
-/* Forgets and blanks everything shown (on a lock or an ended session).
- * A charge sent whose outcome is unknown stays pending: its source id,
- * amount and key, no secret. */
+/* Forgets and blanks everything shown (on a lock, an ended session or a
+ * sign-out). A charge sent whose outcome is unknown is the vault's
+ * (ow-pending-charge.h): it stays there until its outcome is known, or the
+ * sign-out clears the vault. */
 void          ow_main_page_clear      (OwMainPage *self);
-/* As ow_main_page_clear(), the pending charge too (on sign-out). */
-void          ow_main_page_forget     (OwMainPage *self);
 /* The card as last fetched, or NULL. */
 const OwCard *ow_main_page_get_card   (OwMainPage *self);
 

@@ -237,7 +237,7 @@ on_sign_out_response (AdwMessageDialog *dialog,
   if (client != NULL && ow_client_has_token (client))
     ow_client_sign_out_async (client, NULL, on_signed_out, NULL);
   ow_application_forget_session (self->application);
-  ow_main_page_forget (self->main_page);
+  ow_main_page_clear (self->main_page);
   ow_account_page_reset (self->account_page);
   show_page (self, "account");
 }

@@ -15,6 +15,7 @@
 
 #include "onepin-crypto.h"
 #include "ow-pending-card.h"
+#include "ow-pending-charge.h"
 #include "ow-vault.h"
 #include "ow-test-scan.h"
 #include "ow-test-wait.h"
@@ -1169,6 +1170,103 @@ test_pending_card (Fixture       *f,
   g_assert_no_error (error);
 }
 
+static void
+assert_no_pending_charge (Fixture    *f,
+                          const char *user_id,
+                          const char *gateway,
+                          int         code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwPendingCharge) pending = ow_pending_charge_lookup (f->vault, user_id, gateway,
+                                                                 &error);
+
+  g_assert_null (pending);
+  g_assert_error (error, OW_VAULT_ERROR, code);
+}
+
+static void
+assert_pending_charge (Fixture               *f,
+                       const char            *user_id,
+                       const char            *gateway,
+                       const OwPendingCharge *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwPendingCharge) pending = ow_pending_charge_lookup (f->vault, user_id, gateway,
+                                                                 &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (pending);
+  g_assert_cmpstr (pending->source_id, ==, expected->source_id);
+  g_assert_cmpint (pending->amount, ==, expected->amount);
+  g_assert_cmpstr (pending->idempotency_key, ==, expected->idempotency_key);
+}
+
+/* A charge sent whose outcome is unknown: the user's on one gateway, kept
+ * sealed across a lock and a restart until it is cleared or the vault is
+ * (a sign-out), and its key never on the disk as it is. */
+static void
+test_pending_charge (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(OwScan) scan = ow_scan_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = NULL;
+  const char *dirs[] = { f->dir, NULL };
+  const char *gateway = "https://gateway.example";
+  const OwPendingCharge first = { "fs_0119", 30000, "idem-5b7d9f1e3a2c4680bdf02468" };
+  const OwPendingCharge second = { "fs_4242", 1000000, "idem-9e8d7c6b5a4f3e2d1c0b9a87" };
+
+  create (f);
+  assert_no_pending_charge (f, "usr_1", gateway, OW_VAULT_ERROR_NOT_FOUND);
+  g_assert_true (ow_pending_charge_save (f->vault, "usr_1", gateway, &first, &error));
+  g_assert_no_error (error);
+  assert_pending_charge (f, "usr_1", gateway, &first);
+  /* a later charge replaces it */
+  g_assert_true (ow_pending_charge_save (f->vault, "usr_1", gateway, &second, &error));
+  g_assert_no_error (error);
+  assert_pending_charge (f, "usr_1", gateway, &second);
+  /* another user's, or the same id on another gateway, is not this one */
+  assert_no_pending_charge (f, "usr_2", gateway, OW_VAULT_ERROR_NOT_FOUND);
+  assert_no_pending_charge (f, "usr_1", "https://other.example", OW_VAULT_ERROR_NOT_FOUND);
+  /* the record's id is the user's; the request is in the sealed value */
+  ids = ow_vault_list (f->vault, OW_VAULT_KIND_CHARGE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (ids), ==, 1);
+  g_assert_cmpstr (ids[0], ==, "usr_1");
+
+  /* locked, it is neither read nor written */
+  ow_vault_lock (f->vault);
+  assert_no_pending_charge (f, "usr_1", gateway, OW_VAULT_ERROR_LOCKED);
+  g_assert_false (ow_pending_charge_save (f->vault, "usr_1", gateway, &first, &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+  g_clear_error (&error);
+  g_assert_false (ow_pending_charge_clear (f->vault, "usr_1", &error));
+  g_assert_error (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  /* it outlives the process, sealed */
+  reopen (f);
+  ow_scan_add_secret (scan, "first charge key", first.idempotency_key);
+  ow_scan_add_secret (scan, "second charge key", second.idempotency_key);
+  ow_scan_assert_clean (scan, dirs, 3);
+  unlock_ok (f);
+  assert_pending_charge (f, "usr_1", gateway, &second);
+
+  /* settled */
+  g_assert_true (ow_pending_charge_clear (f->vault, "usr_1", &error));
+  g_assert_no_error (error);
+  assert_no_pending_charge (f, "usr_1", gateway, OW_VAULT_ERROR_NOT_FOUND);
+  g_assert_true (ow_pending_charge_clear (f->vault, "usr_1", &error));
+  g_assert_no_error (error);
+
+  /* a sign-out clears the vault, and the charge with it */
+  g_assert_true (ow_pending_charge_save (f->vault, "usr_1", gateway, &first, &error));
+  g_assert_no_error (error);
+  g_assert_true (ow_vault_clear (f->vault, &error));
+  g_assert_no_error (error);
+  assert_no_pending_charge (f, "usr_1", gateway, OW_VAULT_ERROR_NOT_FOUND);
+}
+
 /* The scan itself finds what is there: a value written in the clear. */
 static void
 test_scan_finds_plaintext (Fixture       *f,
@@ -1225,6 +1323,7 @@ main (int    argc,
   ADD ("/vault/change-password-async", test_change_password_async);
   ADD ("/vault/no-plaintext-on-disk", test_no_plaintext_on_disk);
   ADD ("/vault/pending-card", test_pending_card);
+  ADD ("/vault/pending-charge", test_pending_charge);
   ADD ("/vault/scan-finds-plaintext", test_scan_finds_plaintext);
 #undef ADD
 

@@ -20,7 +20,9 @@
 #include <locale.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -798,15 +800,22 @@ have_slow_card (void)
 
 /* The open charge dialog's unsettled charge, once the bank is back: the
  * same request (retried while the gateway still waits on it) until it is
- * settled and the dialog closes. */
+ * settled and the dialog closes. @key: the Idempotency-Key the vault is to
+ * keep for it meanwhile, or NULL. */
 static void
-settle_charge (void)
+retry_until_settled (const char *key)
 {
-  ot_bank_kill (T.bank);
-  ot_bank_restart (T.bank);
   for (guint tries = 0; ow_ui_find ("amount_spin") != NULL; tries++)
     {
       g_assert_cmpuint (tries, <, 10);
+      if (key != NULL)
+        {
+          /* every retry is the same request, and the vault keeps it meanwhile */
+          g_autoptr(OwPendingCharge) kept = ow_application_dup_pending_charge (T.app);
+
+          g_assert_nonnull (kept);
+          g_assert_cmpstr (kept->idempotency_key, ==, key);
+        }
       if (sensitive ("cvc_row"))
         ow_ui_type ("cvc_row", "123");
       ow_ui_click ("charge_button");
@@ -817,6 +826,15 @@ settle_charge (void)
                       "the retry's answer");
       g_assert_false (label_contains ("error_label", "same security code"));
     }
+}
+
+/* The bank killed as it holds the answer, and back: the charge settled. */
+static void
+settle_charge (void)
+{
+  ot_bank_kill (T.bank);
+  ot_bank_restart (T.bank);
+  retry_until_settled (NULL);
 }
 
 /* The charge dialog shows the unsettled charge of @amount, its source and
@@ -917,6 +935,158 @@ test_charge_closed_in_flight (void)
   g_assert_cmpstr (editable_text ("cvc_row"), ==, "");
   settle_charge ();
   g_assert_cmpint (card_balance (), ==, before + 60000);
+}
+
+/* ---- a charge across a quit ---------------------------------------------
+ *
+ * The wallet in another process of this program (OW_GUI_CHILD names its
+ * part), with this one's home and vault, and an X display, D-Bus session
+ * and gateway of this one's: the process really ends, and what it knew is
+ * only what it wrote. Its own runtime folder, for its browser socket; not
+ * unique on the bus, where this one's application is. */
+
+#define RESTART_AMOUNT 50000
+
+/* A charge of RESTART_AMOUNT from the slow card, its answer held back. */
+static void
+send_held_charge (void)
+{
+  unlock ();
+  have_slow_card ();
+  open_charge_dialog ();
+  choose_source ("0119");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), RESTART_AMOUNT);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  /* at the gateway, whose bank holds its answer back */
+  ow_ui_spin (500);
+  g_assert_nonnull (ow_ui_find ("amount_spin"));
+  g_assert_false (sensitive ("charge_button"));
+}
+
+/* The child's parts, in an idle of its g_application_run (): it ends with
+ * app.quit, as the menu and Ctrl+Q do (a lock, then the end of the run),
+ * or killed at once, as in a crash, with nothing written after the send. */
+static gboolean
+child_lose_charge (gpointer data)
+{
+  send_held_charge ();
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "quit", NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+child_crash_charge (gpointer data)
+{
+  send_held_charge ();
+  kill (getpid (), SIGKILL);
+  g_assert_not_reached ();
+}
+
+static gboolean
+child_retry_charge (gpointer data)
+{
+  g_autoptr(OwPendingCharge) pending = NULL;
+
+  unlock ();
+  have_slow_card ();
+  /* the request sent before the quit, as it was sent: the same key */
+  pending = ow_application_dup_pending_charge (T.app);
+  g_assert_nonnull (pending);
+  g_assert_cmpint (pending->amount, ==, RESTART_AMOUNT);
+  open_charge_dialog ();
+  assert_resuming ("₩50,000");
+  g_assert_cmpstr (editable_text ("cvc_row"), ==, "");
+  /* the bank is the parent's, which restarted it */
+  retry_until_settled (pending->idempotency_key);
+  /* settled: nothing left to resume */
+  g_assert_null (ow_application_dup_pending_charge (T.app));
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "quit", NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+run_child (const char *part)
+{
+  g_autoptr(GError) error = NULL;
+  GSourceFunc steps = g_str_equal (part, "lose-charge") ? child_lose_charge
+                      : g_str_equal (part, "crash-charge") ? child_crash_charge
+                      : child_retry_charge;
+  int status;
+
+  /* stdout is the parent's TAP */
+  dup2 (STDERR_FILENO, STDOUT_FILENO);
+  if (!ow_vault_global_init (&error))
+    g_error ("%s", error->message);
+  T.app = ow_application_new (NULL);
+  g_application_set_flags (G_APPLICATION (T.app), G_APPLICATION_NON_UNIQUE);
+  g_idle_add (steps, NULL);
+  status = g_application_run (G_APPLICATION (T.app), 0, NULL);
+  g_clear_object (&T.app);
+  return status;
+}
+
+/* @killed: it is to end by SIGKILL, not exit 0 */
+static void
+spawn_child (const char *part,
+             gboolean    killed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *self_path = g_file_read_link ("/proc/self/exe", &error);
+  g_autofree char *runtime = g_build_filename (T.home, "run-child", NULL);
+  g_auto(GStrv) env = g_get_environ ();
+  char *argv[] = { self_path, NULL };
+  int status = 0;
+
+  g_assert_no_error (error);
+  g_mkdir_with_parents (runtime, 0700);
+  env = g_environ_setenv (env, "OW_GUI_CHILD", part, TRUE);
+  env = g_environ_setenv (env, "XDG_RUNTIME_DIR", runtime, TRUE);
+  g_spawn_sync (NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  if (killed && WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL)
+    return;
+  if (!g_spawn_check_wait_status (status, &error) || killed)
+    g_error ("the wallet's process (%s) failed: %s", part,
+             error != NULL ? error->message : "it was not killed");
+}
+
+/* The answer lost, the wallet quit (@part "lose-charge": its process
+ * ended) or crashed ("crash-charge") and started again on the same vault:
+ * after the unlock its charge dialog resumes the charge under the key it
+ * was sent with, and the money moves once. */
+static void
+charge_across_restart (const char *part)
+{
+  gint64 before;
+
+  have_slow_card ();
+  before = card_balance ();
+  /* this process's wallet out of the way, as if it were not running */
+  ow_application_lock (T.app);
+  WAIT_PAGE ("unlock");
+
+  spawn_child (part, g_str_equal (part, "crash-charge"));
+  /* the bank dies holding its answer: the gateway does not know it either */
+  ot_bank_kill (T.bank);
+  ot_bank_restart (T.bank);
+  spawn_child ("retry-charge", FALSE);
+
+  unlock ();
+  g_assert_cmpint (card_balance (), ==, before + RESTART_AMOUNT);
+  ow_ui_wait_for (count_rows ("funding_list") > 0, 30, "the funding sources");
+}
+
+static void
+test_charge_survives_restart (void)
+{
+  charge_across_restart ("lose-charge");
+}
+
+static void
+test_charge_survives_crash (void)
+{
+  charge_across_restart ("crash-charge");
 }
 
 /* What is charged is what the field shows: an amount off the ₩10,000
@@ -2790,6 +2960,8 @@ main (int    argc,
   int status;
 
   setlocale (LC_ALL, "");
+  if (g_getenv ("OW_GUI_CHILD") != NULL)
+    return run_child (g_getenv ("OW_GUI_CHILD"));
   g_test_init (&argc, &argv, NULL);
   T.tokens = g_ptr_array_new_with_free_func (g_free);
   isolate_home ();
@@ -2840,6 +3012,8 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/charge-pending", test_charge_pending);
   g_test_add_func ("/wallet-gui/charge-frozen", test_charge_frozen);
   g_test_add_func ("/wallet-gui/charge-closed-in-flight", test_charge_closed_in_flight);
+  g_test_add_func ("/wallet-gui/charge-survives-restart", test_charge_survives_restart);
+  g_test_add_func ("/wallet-gui/charge-survives-crash", test_charge_survives_crash);
   g_test_add_func ("/wallet-gui/charge-amount", test_charge_amount);
   g_test_add_func ("/wallet-gui/funding-lost-answer", test_funding_lost_answer);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
