@@ -27,6 +27,17 @@
  * the purchase statement, the access codes or a gift's claim link would be
  * given up after the buyer was answered 200. */
 
+/* No control character in @text, but line feeds where @lines. */
+static gboolean
+printable (const char *text,
+           gboolean    lines)
+{
+  for (const char *p = text; *p; p++)
+    if (((guchar) *p < 0x20 || *p == 0x7f) && !(lines && *p == '\n'))
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 text_ok (const char *text,
          glong       min_chars,
@@ -37,10 +48,7 @@ text_ok (const char *text,
   if (text == NULL)
     return min_chars == 0;
   len = g_utf8_strlen (text, -1);
-  for (const char *p = text; *p; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return FALSE;
-  return len >= min_chars && len <= max_chars;
+  return printable (text, FALSE) && len >= min_chars && len <= max_chars;
 }
 
 /* Every byte of @text is in @allowed, and there are @min to @max of them. */
@@ -1221,6 +1229,7 @@ check_gift (GwRequest *request)
   JsonObject *body = request->body;
   const char *color = onepin_json_get_string (body, "font_color", NULL);
   const char *music = onepin_json_get_string (body, "music", NULL);
+  const char *message = onepin_json_get_string (body, "message", "");
   gint64 size = onepin_json_get_int (body, "font_size", 10);
 
   if (!chars_ok (onepin_json_get_string (body, "design", ""), NAME_CHARS, 1, 32))
@@ -1236,9 +1245,10 @@ check_gift (GwRequest *request)
   if (!text_ok (onepin_json_get_string (body, "sender_name", ""), 1, 100))
     return gw_request_bad_param (request, "sender_name",
                                  "sender_name must be 1 to 100 characters."), FALSE;
-  if (g_utf8_strlen (onepin_json_get_string (body, "message", ""), -1) > 500)
-    return gw_request_bad_param (request, "message",
-                                 "message must be at most 500 characters."), FALSE;
+  /* A message may have several lines: the page's field is a text area. */
+  if (g_utf8_strlen (message, -1) > 500 || !printable (message, TRUE))
+    return gw_request_bad_param (request, "message", "message must be at most 500 characters, "
+                                 "with no control character but line breaks."), FALSE;
   if (color != NULL && (!chars_ok (color + (color[0] == '#'), DIGITS "abcdefABCDEF", 6, 6) ||
                         color[0] != '#'))
     return gw_request_bad_param (request, "font_color", "font_color must be #rrggbb."), FALSE;
