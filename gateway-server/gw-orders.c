@@ -738,7 +738,9 @@ gw_orders_reveal (GwTxn                *txn,
 
 /* Access codes */
 
-/* Digits only, for a phone number however it was typed. */
+/* Digits only, for a phone number however it was typed, and a Korean
+ * number in its domestic form: +82 10-…, 82 10… and +82 (0)10-… are
+ * 010-…. No domestic number starts with 8. */
 static char *
 phone_digits (const char *text)
 {
@@ -747,6 +749,12 @@ phone_digits (const char *text)
   for (const char *p = text; *p != '\0'; p++)
     if (g_ascii_isdigit (*p))
       g_string_append_c (digits, *p);
+  if (g_str_has_prefix (digits->str, "82") && digits->len >= 10)
+    {
+      g_string_erase (digits, 0, 2);
+      if (digits->str[0] != '0')
+        g_string_prepend_c (digits, '0');
+    }
   return g_string_free (digits, FALSE);
 }
 

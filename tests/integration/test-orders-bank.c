@@ -647,6 +647,24 @@ test_order_access (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* A Korean number typed in its international form is the same phone:
+ * +82 10-… and 82 10… find the order of 010-…, on both sides. */
+static void
+test_order_access_phone (void)
+{
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 5000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) pending = pay (&order, "a-1", "{\"method\": \"transfer\", \"transfer\":"
+                                       " {\"depositor_name\": \"홍길동\"}}");
+  g_autoptr(GPtrArray) codes = NULL;
+
+  ot_assert_status (pending, 200);
+  ot_response_free (ask_code (order.id, "+82 10-1234-5678"));
+  ot_response_free (ask_code (order.id, "82 10 1234 5678"));
+  ot_response_free (ask_code (order.id, "+8210-1234-567"));
+  codes = access_codes (order.id);
+  g_assert_cmpuint (codes->len, ==, 2);
+}
+
 /* Concurrent pay requests never yield two sets of cards. */
 static void
 test_retries_never_two (void)
@@ -2229,6 +2247,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/retries-never-two", test_retries_never_two);
   g_test_add_func ("/orders/bank/gift-and-claim", test_gift_and_claim);
   g_test_add_func ("/orders/bank/claim-key-scope", test_claim_key_scope);
+  g_test_add_func ("/orders/bank/order-access-phone", test_order_access_phone);
   g_test_add_func ("/orders/bank/gift-after-reopen", test_gift_after_reopen);
   g_test_add_func ("/orders/bank/recharge", test_recharge);
   g_test_add_func ("/orders/bank/recharge-promotional", test_recharge_promotional);
