@@ -954,7 +954,7 @@ notify_purchase (GwTxn                *txn,
 
       json_builder_begin_object (data);
       add_str (data, "last4", card->row.last4);
-      add_str (data, "purpose", card->row.purpose);
+      add_int (data, "denomination", card->row.denomination);
       json_builder_end_object (data);
     }
   json_builder_end_array (data);
