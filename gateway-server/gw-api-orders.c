@@ -1310,8 +1310,19 @@ gw_api_orders_give (GwRequest *request)
 typedef struct
 {
   guint8    hash[32];
-  gboolean  claim;
+  char     *password;           /* a claim's: the card is registered with it */
+  char     *hint;
 } OpenData;
+
+static void
+open_data_free (gpointer data)
+{
+  OpenData *open = data;
+
+  wipe (open->password);
+  wipe (open->hint);
+  g_free (open);
+}
 
 static gboolean
 open_apply (GwTxn   *txn,
@@ -1322,13 +1333,31 @@ open_apply (GwTxn   *txn,
   g_auto(GwGift) gift = { 0 };
   GwOrdersOutcome outcome;
 
-  if (!gw_orders_open_gift (txn, orders_config (call->server), open->hash, open->claim, &gift,
-                            &outcome, error))
+  if (!gw_orders_open_gift (txn, orders_config (call->server), open->hash, open->password,
+                            open->hint, &gift, &outcome, error))
     return FALSE;
   if (outcome.result != GW_ORDERS_OK)
     return gw_site_outcome_error (gw_site_get (call->server), call, &outcome), TRUE;
   gw_call_ok (call, render_gift (&gift, FALSE));
   call->seal = TRUE;      /* names and message; a claim's card number */
+  return TRUE;
+}
+
+/* FALSE after replying 400. */
+static gboolean
+check_claim (GwRequest *request,
+             OpenData  *open)
+{
+  const char *password = onepin_json_get_string (request->body, "password", "");
+  const char *hint = onepin_json_get_string (request->body, "hint", NULL);
+
+  if (!gw_ledger_password_valid (password))
+    return gw_request_bad_param (request, "password", "password must be 4 to 64 characters."),
+           FALSE;
+  if (hint != NULL && strlen (hint) > 255)
+    return gw_request_bad_param (request, "hint", "hint must be at most 255 bytes."), FALSE;
+  open->password = g_strdup (password);
+  open->hint = g_strdup (hint);
   return TRUE;
 }
 
@@ -1338,12 +1367,13 @@ open_gift (GwRequest *request,
 {
   static const OnepinJsonField fields[] = {
     { "token", ONEPIN_JSON_STRING, TRUE },
+    { "password", ONEPIN_JSON_STRING, TRUE },
+    { "hint", ONEPIN_JSON_STRING, FALSE },
   };
   const char *token = onepin_json_get_string (request->body, "token", "");
   gboolean well_formed = chars_ok (token, "abcdefghijklmnopqrstuvwxyz0123456789_", 1, 128);
   OpenData *open = g_new0 (OpenData, 1);
 
-  open->claim = claim;
   /* A claim's key is the gift's: its claim token is the only credential
    * there is, so only the same token with the same key gets the first
    * answer (the card number) back. Anyone else who has the link gets 409
@@ -1357,14 +1387,17 @@ open_gift (GwRequest *request,
   else
     g_strlcpy (request->scope, "gift:malformed", sizeof request->scope);
 
-  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return g_free (open);
+  /* A preview takes the token only. */
+  if (!gw_request_check_body (request, fields, claim ? G_N_ELEMENTS (fields) : 1))
+    return open_data_free (open);
   if (!well_formed)
     {
-      g_free (open);
+      open_data_free (open);
       return gw_request_bad_param (request, "token", "token must be the claim link's token.");
     }
-  gw_call_submit (gw_call_new (request, open_apply, open, g_free));
+  if (claim && !check_claim (request, open))
+    return open_data_free (open);
+  gw_call_submit (gw_call_new (request, open_apply, open, open_data_free));
 }
 
 void

@@ -612,14 +612,20 @@ test_gift_tokens (void)
   g_autoptr(OtResponse) preview = ot_request (gw, "POST", "/v1/gifts/preview", NULL, NULL,
                                               "{\"token\": \"gct_0123456789abcdef\"}");
   g_autoptr(OtResponse) claim = ot_request (gw, "POST", "/v1/gifts/claim", NULL, NULL,
-                                            "{\"token\": \"gct_0123456789abcdef\"}");
+                                            "{\"token\": \"gct_0123456789abcdef\","
+                                            " \"password\": \"2580\"}");
   g_autoptr(OtResponse) odd = ot_request (gw, "POST", "/v1/gifts/claim", NULL, NULL,
-                                          "{\"token\": \"<script>\"}");
+                                          "{\"token\": \"<script>\", \"password\": \"2580\"}");
+  g_autoptr(OtResponse) passwordless = ot_request (gw, "POST", "/v1/gifts/claim", NULL, NULL,
+                                                   "{\"token\": \"gct_0123456789abcdef\"}");
 
   ot_assert_error (preview, 404, "invalid_request_error", "resource_missing");
   g_assert_cmpstr (error_param (preview), ==, "token");
   ot_assert_error (claim, 404, "invalid_request_error", "resource_missing");
   ot_assert_error (odd, 400, "invalid_request_error", "parameter_invalid");
+  /* The claim registers the card: it takes the recipient's password. */
+  ot_assert_error (passwordless, 400, "invalid_request_error", "parameter_missing");
+  g_assert_cmpstr (error_param (passwordless), ==, "password");
 }
 
 static void
