@@ -39,33 +39,39 @@
 
   let token = takeToken ();
   let number = null;
+  let pageKey = null;     /* the claim's key, in the page too */
 
   window.addEventListener ('pagehide', () => { token = null; number = null; });
 
   /* Where this token's claim key is kept: a hash, so that the token is
-   * never stored. */
+   * never stored. None on a page served over plain http to another host
+   * (no crypto.subtle there): the key then lives in the page only. */
   async function keySlot (token) {
+    if (!window.crypto || !crypto.subtle)
+      return null;
     const digest = await crypto.subtle.digest ('SHA-256', new TextEncoder ().encode (token));
     const hex = Array.from (new Uint8Array (digest), (b) => b.toString (16).padStart (2, '0'));
     return 'onepin.claim.' + hex.join ('').slice (0, 32);
   }
 
+  /* The page's own copy serves where storage fails or is not used. */
   function storedKey (slot) {
     try {
-      return localStorage.getItem (slot);
+      return (slot !== null && localStorage.getItem (slot)) || pageKey;
     } catch (e) {
-      return null;
+      return pageKey;
     }
   }
 
   function storeKey (slot, key) {
+    pageKey = key;
     try {
-      if (key === null)
+      if (slot !== null && key === null)
         localStorage.removeItem (slot);
-      else
+      else if (slot !== null)
         localStorage.setItem (slot, key);
     } catch (e) {
-      /* No storage: a lost answer cannot be asked for again, as before. */
+      /* No storage: a lost answer is got back from this page only. */
     }
   }
 
