@@ -1685,10 +1685,13 @@ gw_orders_register_card (GwTxn                *txn,
   GError *local = NULL;
 
   outcome_init (outcome);
-  /* A registered card gets the ledger's answer (already registered). */
+  /* A registered card gets the ledger's answer (already registered). A
+   * claim registers its card, so a claimed gift's card without a password
+   * was claimed before claims did (by a gateway older than this rule): its
+   * recipient saw the number and registers it here. */
   if (credentials->well_formed &&
       CALL (txn, card_by_lookup, credentials->lookup, card, &local) && !card->has_password &&
-      ORDERS (txn, gift_by_card, card->id, &gift, &local))
+      ORDERS (txn, gift_by_card, card->id, &gift, &local) && g_str_equal (gift.status, "sent"))
     return conflict (outcome, "card_gifted");
   if (local != NULL)
     return g_propagate_error (error, local), FALSE;
