@@ -9,8 +9,10 @@
  * main thread.
  */
 #include "gw-api-wallet-private.h"
+#include "gw-orders.h"
 #include "gw-phone.h"
 #include "gw-server-private.h"
+#include "gw-site.h"
 #include "gw-wallet.h"
 
 #include <string.h>
@@ -36,14 +38,6 @@ card_data_free (gpointer data)
   explicit_bzero (&card->credentials, sizeof card->credentials);
   g_free (card->hint);
   g_free (card);
-}
-
-static gboolean
-valid_password (const char *password)
-{
-  glong len = g_utf8_strlen (password, -1);
-
-  return len >= 4 && len <= 64;
 }
 
 /* Checks the body and derives the credentials; FALSE after replying 400. */
@@ -115,13 +109,13 @@ register_apply (GwTxn   *txn,
 {
   CardData *data = call->data;
   GwCard card;
-  GwOutcome outcome;
+  GwOrdersOutcome outcome;
 
-  if (!gw_ledger_register (txn, gw_server_get_ledger_config (call->server), &data->credentials,
-                           data->hint, &card, &outcome, error))
+  if (!gw_orders_register_card (txn, gw_server_get_ledger_config (call->server),
+                                &data->credentials, data->hint, &card, &outcome, error))
     return FALSE;
-  if (outcome.code != GW_RESULT_OK)
-    return gw_call_fail (call, &outcome, NULL), TRUE;
+  if (outcome.result != GW_ORDERS_OK)
+    return gw_site_outcome_error (gw_site_get (call->server), call, &outcome), TRUE;
   return card_state_reply (call, &card, txn->funcs->now (txn));
 }
 
@@ -137,7 +131,7 @@ gw_api_cards_register (GwRequest *request)
 
   if (card == NULL)
     return;
-  if (!valid_password (onepin_json_get_string (request->body, "password", "")))
+  if (!gw_ledger_password_valid (onepin_json_get_string (request->body, "password", "")))
     {
       card_data_free (card);
       return gw_request_bad_param (request, "password", "password must be 4 to 64 characters.");
@@ -191,7 +185,7 @@ gw_api_cards_password (GwRequest *request)
   if (card == NULL)
     return;
   new_password = onepin_json_get_string (request->body, "new_password", "");
-  if (!valid_password (new_password))
+  if (!gw_ledger_password_valid (new_password))
     {
       card_data_free (card);
       return gw_request_bad_param (request, "new_password",

@@ -27,6 +27,17 @@
  * the purchase statement, the access codes or a gift's claim link would be
  * given up after the buyer was answered 200. */
 
+/* No control character in @text, but line feeds where @lines. */
+static gboolean
+printable (const char *text,
+           gboolean    lines)
+{
+  for (const char *p = text; *p; p++)
+    if (((guchar) *p < 0x20 || *p == 0x7f) && !(lines && *p == '\n'))
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 text_ok (const char *text,
          glong       min_chars,
@@ -37,10 +48,7 @@ text_ok (const char *text,
   if (text == NULL)
     return min_chars == 0;
   len = g_utf8_strlen (text, -1);
-  for (const char *p = text; *p; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return FALSE;
-  return len >= min_chars && len <= max_chars;
+  return printable (text, FALSE) && len >= min_chars && len <= max_chars;
 }
 
 /* Every byte of @text is in @allowed, and there are @min to @max of them. */
@@ -1221,6 +1229,7 @@ check_gift (GwRequest *request)
   JsonObject *body = request->body;
   const char *color = onepin_json_get_string (body, "font_color", NULL);
   const char *music = onepin_json_get_string (body, "music", NULL);
+  const char *message = onepin_json_get_string (body, "message", "");
   gint64 size = onepin_json_get_int (body, "font_size", 10);
 
   if (!chars_ok (onepin_json_get_string (body, "design", ""), NAME_CHARS, 1, 32))
@@ -1236,9 +1245,10 @@ check_gift (GwRequest *request)
   if (!text_ok (onepin_json_get_string (body, "sender_name", ""), 1, 100))
     return gw_request_bad_param (request, "sender_name",
                                  "sender_name must be 1 to 100 characters."), FALSE;
-  if (g_utf8_strlen (onepin_json_get_string (body, "message", ""), -1) > 500)
-    return gw_request_bad_param (request, "message",
-                                 "message must be at most 500 characters."), FALSE;
+  /* A message may have several lines: the page's field is a text area. */
+  if (g_utf8_strlen (message, -1) > 500 || !printable (message, TRUE))
+    return gw_request_bad_param (request, "message", "message must be at most 500 characters, "
+                                 "with no control character but line breaks."), FALSE;
   if (color != NULL && (!chars_ok (color + (color[0] == '#'), DIGITS "abcdefABCDEF", 6, 6) ||
                         color[0] != '#'))
     return gw_request_bad_param (request, "font_color", "font_color must be #rrggbb."), FALSE;
@@ -1300,8 +1310,19 @@ gw_api_orders_give (GwRequest *request)
 typedef struct
 {
   guint8    hash[32];
-  gboolean  claim;
+  char     *password;           /* a claim's: the card is registered with it */
+  char     *hint;
 } OpenData;
+
+static void
+open_data_free (gpointer data)
+{
+  OpenData *open = data;
+
+  wipe (open->password);
+  wipe (open->hint);
+  g_free (open);
+}
 
 static gboolean
 open_apply (GwTxn   *txn,
@@ -1312,13 +1333,31 @@ open_apply (GwTxn   *txn,
   g_auto(GwGift) gift = { 0 };
   GwOrdersOutcome outcome;
 
-  if (!gw_orders_open_gift (txn, orders_config (call->server), open->hash, open->claim, &gift,
-                            &outcome, error))
+  if (!gw_orders_open_gift (txn, orders_config (call->server), open->hash, open->password,
+                            open->hint, &gift, &outcome, error))
     return FALSE;
   if (outcome.result != GW_ORDERS_OK)
     return gw_site_outcome_error (gw_site_get (call->server), call, &outcome), TRUE;
   gw_call_ok (call, render_gift (&gift, FALSE));
   call->seal = TRUE;      /* names and message; a claim's card number */
+  return TRUE;
+}
+
+/* FALSE after replying 400. */
+static gboolean
+check_claim (GwRequest *request,
+             OpenData  *open)
+{
+  const char *password = onepin_json_get_string (request->body, "password", "");
+  const char *hint = onepin_json_get_string (request->body, "hint", NULL);
+
+  if (!gw_ledger_password_valid (password))
+    return gw_request_bad_param (request, "password", "password must be 4 to 64 characters."),
+           FALSE;
+  if (hint != NULL && strlen (hint) > 255)
+    return gw_request_bad_param (request, "hint", "hint must be at most 255 bytes."), FALSE;
+  open->password = g_strdup (password);
+  open->hint = g_strdup (hint);
   return TRUE;
 }
 
@@ -1328,12 +1367,13 @@ open_gift (GwRequest *request,
 {
   static const OnepinJsonField fields[] = {
     { "token", ONEPIN_JSON_STRING, TRUE },
+    { "password", ONEPIN_JSON_STRING, TRUE },
+    { "hint", ONEPIN_JSON_STRING, FALSE },
   };
   const char *token = onepin_json_get_string (request->body, "token", "");
   gboolean well_formed = chars_ok (token, "abcdefghijklmnopqrstuvwxyz0123456789_", 1, 128);
   OpenData *open = g_new0 (OpenData, 1);
 
-  open->claim = claim;
   /* A claim's key is the gift's: its claim token is the only credential
    * there is, so only the same token with the same key gets the first
    * answer (the card number) back. Anyone else who has the link gets 409
@@ -1347,14 +1387,17 @@ open_gift (GwRequest *request,
   else
     g_strlcpy (request->scope, "gift:malformed", sizeof request->scope);
 
-  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
-    return g_free (open);
+  /* A preview takes the token only. */
+  if (!gw_request_check_body (request, fields, claim ? G_N_ELEMENTS (fields) : 1))
+    return open_data_free (open);
   if (!well_formed)
     {
-      g_free (open);
+      open_data_free (open);
       return gw_request_bad_param (request, "token", "token must be the claim link's token.");
     }
-  gw_call_submit (gw_call_new (request, open_apply, open, g_free));
+  if (claim && !check_claim (request, open))
+    return open_data_free (open);
+  gw_call_submit (gw_call_new (request, open_apply, open, open_data_free));
 }
 
 void

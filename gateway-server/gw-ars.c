@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gw-notify.h"
+#include "gw-orders.h"
 #include "gw-phone-sales.h"
 #include "gw-seoul.h"
 #include "onepin-card.h"
@@ -591,7 +592,8 @@ on_register_confirm (Ctx         *ctx,
 {
   GwArsSession *session = ctx->session;
   GwCredentials credentials;
-  GwOutcome outcome;
+  GwOrdersOutcome registered;
+  GwOutcome *outcome = &registered.card;
   GwCard card;
 
   credentials_for (ctx, digits, &credentials);
@@ -601,16 +603,19 @@ on_register_confirm (Ctx         *ctx,
       say (ctx, M_PIN_MISMATCH);
       return go (ctx, "register.new");
     }
-  if (!gw_ledger_register (ctx->txn, ctx->config, &credentials, NULL, &card, &outcome, error))
+  if (!gw_orders_register_card (ctx->txn, ctx->config, &credentials, NULL, &card, &registered,
+                                error))
     return FALSE;
-  ctx->credential_failure = outcome.credential_failure;
+  ctx->credential_failure = outcome->credential_failure;
   forget_card (session);
-  /* One answer for both, so that the menu does not tell which numbers are
-   * live cards (the unknown ones count as refusals, and are limited). */
-  if (outcome.code == GW_RESULT_ALREADY_REGISTERED || outcome.credential_failure)
+  /* One answer for all three, so that the menu does not tell which numbers
+   * are live cards (the unknown ones count as refusals, and are limited).
+   * A given card is registered by its gift's claim only. */
+  if (registered.result == GW_ORDERS_CONFLICT ||
+      outcome->code == GW_RESULT_ALREADY_REGISTERED || outcome->credential_failure)
     return say (ctx, M_ALREADY), go (ctx, "menu");
-  if (outcome.code != GW_RESULT_OK)
-    return refused (ctx, &outcome);
+  if (outcome->code != GW_RESULT_OK)
+    return refused (ctx, outcome);
   say (ctx, M_REGISTERED);
   return go (ctx, "menu");
 }

@@ -464,6 +464,14 @@ set_password (GwTxn                *txn,
 }
 
 gboolean
+gw_ledger_password_valid (const char *password)
+{
+  glong len = g_utf8_strlen (password, -1);
+
+  return len >= 4 && len <= 64;
+}
+
+gboolean
 gw_ledger_register (GwTxn                *txn,
                     const GwLedgerConfig *config,
                     const GwCredentials  *credentials,

@@ -108,6 +108,8 @@ void        gw_ledger_credentials    (const GwLedgerConfig  *config,
                                       const char            *number,
                                       const char            *password,
                                       GwCredentials         *out);
+/* 4 to 64 characters: what a card's password may be. */
+gboolean    gw_ledger_password_valid (const char            *password);
 void        gw_ledger_password_mac   (const GwLedgerConfig  *config,
                                       const guint8           lookup[32],
                                       const char            *password,

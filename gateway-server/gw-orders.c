@@ -738,7 +738,9 @@ gw_orders_reveal (GwTxn                *txn,
 
 /* Access codes */
 
-/* Digits only, for a phone number however it was typed. */
+/* Digits only, for a phone number however it was typed, and a Korean
+ * number in its domestic form: +82 10-…, 82 10… and +82 (0)10-… are
+ * 010-…. No domestic number starts with 8. */
 static char *
 phone_digits (const char *text)
 {
@@ -747,6 +749,12 @@ phone_digits (const char *text)
   for (const char *p = text; *p != '\0'; p++)
     if (g_ascii_isdigit (*p))
       g_string_append_c (digits, *p);
+  if (g_str_has_prefix (digits->str, "82") && digits->len >= 10)
+    {
+      g_string_erase (digits, 0, 2);
+      if (digits->str[0] != '0')
+        g_string_prepend_c (digits, '0');
+    }
   return g_string_free (digits, FALSE);
 }
 
@@ -946,7 +954,7 @@ notify_purchase (GwTxn                *txn,
 
       json_builder_begin_object (data);
       add_str (data, "last4", card->row.last4);
-      add_str (data, "purpose", card->row.purpose);
+      add_int (data, "denomination", card->row.denomination);
       json_builder_end_object (data);
     }
   json_builder_end_array (data);
@@ -1617,36 +1625,81 @@ gboolean
 gw_orders_open_gift (GwTxn                *txn,
                      const GwOrdersConfig *config,
                      const guint8          claim_hash[32],
-                     gboolean              claim,
+                     const char           *password,
+                     const char           *hint,
                      GwGift               *gift,
                      GwOrdersOutcome      *outcome,
                      GError              **error)
 {
   GError *local = NULL;
+  GwCredentials credentials;
   GwCard card;
+  gboolean ok;
 
   outcome_init (outcome);
   if (!ORDERS (txn, gift_by_claim, claim_hash, &gift->row, &local))
     return local ? (g_propagate_error (error, local), FALSE) : not_found (outcome, "token");
   if (!open_gift (txn, config, gift, error))
     return FALSE;
-  if (!claim)
+  if (password == NULL)
     return TRUE;
   if (!g_str_equal (gift->row.status, "sent"))
     return conflict (outcome, "gift_already_claimed");
-  /* The giver, who saw the number, set a password since (and may have
-   * spent or paid out the card): it is no longer a gift to hand over. */
+  /* A card given before this rule was kept may have had a password set
+   * by its giver since: it is no longer a gift to hand over. */
   if (!CALL (txn, card_by_id, gift->row.card_id, &card, &local))
     return missing (error, local, "card");
   if (card.has_password || !g_str_equal (card.state, "sold"))
     return conflict (outcome, "gift_card_registered");
 
+  /* The claim registers the card with the recipient's password, in the
+   * same transaction: the number the giver saw is never enough to take
+   * the card back, before the claim or after it. */
+  gift->card_number = open_card_number (txn, config, gift->row.card_id, error);
+  if (gift->card_number == NULL)
+    return FALSE;
+  gw_ledger_credentials (config->ledger, gift->card_number, password, &credentials);
+  ok = gw_ledger_register (txn, config->ledger, &credentials, hint, &card, &outcome->card, error);
+  explicit_bzero (&credentials, sizeof credentials);
+  if (!ok)
+    return FALSE;
+  if (outcome->card.code != GW_RESULT_OK)
+    return outcome->result = GW_ORDERS_CARD_DECLINED, TRUE;
   if (!ORDERS (txn, gift_set_claimed, gift->row.id, NOW (txn), error))
     return FALSE;
   g_strlcpy (gift->row.status, "claimed", sizeof gift->row.status);
   gift->row.claimed_at = NOW (txn);
-  gift->card_number = open_card_number (txn, config, gift->row.card_id, error);
-  return gift->card_number != NULL;
+  return TRUE;
+}
+
+gboolean
+gw_orders_register_card (GwTxn                *txn,
+                         const GwLedgerConfig *ledger,
+                         const GwCredentials  *credentials,
+                         const char           *hint,
+                         GwCard               *card,
+                         GwOrdersOutcome      *outcome,
+                         GError              **error)
+{
+  g_auto(GwGiftRow) gift = { 0 };
+  GError *local = NULL;
+
+  outcome_init (outcome);
+  /* A registered card gets the ledger's answer (already registered). A
+   * claim registers its card, so a claimed gift's card without a password
+   * was claimed before claims did (by a gateway older than this rule): its
+   * recipient saw the number and registers it here. */
+  if (credentials->well_formed &&
+      CALL (txn, card_by_lookup, credentials->lookup, card, &local) && !card->has_password &&
+      ORDERS (txn, gift_by_card, card->id, &gift, &local) && g_str_equal (gift.status, "sent"))
+    return conflict (outcome, "card_gifted");
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  if (!gw_ledger_register (txn, ledger, credentials, hint, card, &outcome->card, error))
+    return FALSE;
+  if (outcome->card.code != GW_RESULT_OK)
+    outcome->result = GW_ORDERS_CARD_DECLINED;
+  return TRUE;
 }
 
 /* Recharges */

@@ -338,13 +338,24 @@ gboolean gw_orders_give          (GwTxn                *txn,
                                   GwGift               *gift,
                                   GwOrdersOutcome      *outcome,
                                   GError              **error);
-/* Looks a gift up by its claim token's hash; @claim reveals the number and
- * marks it claimed, once. */
+/* Looks a gift up by its claim token's hash; with a @password, claims it,
+ * once: registers the card with @password and @hint and reveals its number. */
 gboolean gw_orders_open_gift     (GwTxn                *txn,
                                   const GwOrdersConfig *config,
                                   const guint8          claim_hash[32],
-                                  gboolean              claim,
+                                  const char           *password,
+                                  const char           *hint,
                                   GwGift               *gift,
+                                  GwOrdersOutcome      *outcome,
+                                  GError              **error);
+/* gw_ledger_register(), but a card given as a gift is refused (409
+ * card_gifted): only its claim registers it. GW_ORDERS_CARD_DECLINED
+ * carries the ledger's refusal in outcome->card. */
+gboolean gw_orders_register_card (GwTxn                *txn,
+                                  const GwLedgerConfig *ledger,
+                                  const GwCredentials  *credentials,
+                                  const char           *hint,
+                                  GwCard               *card,
                                   GwOrdersOutcome      *outcome,
                                   GError              **error);
 

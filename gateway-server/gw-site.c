@@ -59,6 +59,8 @@ conflict_message (const char *code)
     { "gift_not_allowed", "This order was opened again with a code after its card numbers "
                           "were shown, so its cards can no longer be given. Register them "
                           "with the numbers you saw." },
+    { "card_gifted", "This card was given as a gift: its recipient registers it when opening "
+                     "the gift." },
     { "gift_card_registered", "The sender has set a password on this card since giving it, "
                               "so it can no longer be claimed. Ask them to send it again." },
     { "gift_already_claimed", "This gift was claimed already." },

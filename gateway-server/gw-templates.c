@@ -503,7 +503,7 @@ sms_refund (GString    *out,
 }
 
 /* purchase_statement: order_id, buyer_name, total, currency, created,
- * paid_by, lines [{denomination, quantity}], cards [{last4, purpose}] */
+ * paid_by, lines [{denomination, quantity}], cards [{last4, denomination}] */
 
 static const char *
 payment_method (const Doc  *doc,
@@ -555,21 +555,33 @@ statement_cards (Doc        *doc,
                  JsonObject *data)
 {
   JsonArray *cards = field_array (data, "cards");
+  const char *currency = field_str (data, "currency");
   guint n = cards ? json_array_get_length (cards) : 0;
 
   if (n > 0)
     doc_heading (doc, L (doc, "카드", "Cards"));
+  /* Each card's value, not what it is for: the statement goes out when the
+   * cards are allocated, before the buyer registers any or gives it. */
   for (guint i = 0; i < n; i++)
     {
       JsonNode *node = json_array_get_element (cards, i);
       JsonObject *card = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       g_autofree char *masked = card ? field_masked_card (card, "last4") : NULL;
-      const char *purpose = card ? field_str (card, "purpose") : NULL;
+      g_autofree char *amount = NULL;
+      g_autofree char *label = NULL;
+      gint64 value;
 
       if (masked == NULL)
         continue;
-      doc_row (doc, masked, g_strcmp0 (purpose, "gift") == 0 ? L (doc, "선물용", "For gift")
-                                                              : L (doc, "본인용", "For user"));
+      /* A statement queued by an older gateway has no value per card. */
+      if (!field_int (card, "denomination", &value))
+        {
+          doc_row (doc, masked, L (doc, "카드", "card"));
+          continue;
+        }
+      amount = gw_template_format_amount (value, currency, doc->ko);
+      label = g_strdup_printf (doc->ko ? "%s 카드" : "%s card", amount);
+      doc_row (doc, masked, label);
     }
 }
 

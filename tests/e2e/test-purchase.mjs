@@ -10,7 +10,7 @@
  */
 import {
   DESKTOP, PHONE, assert, assertEqual, assertNoProblems, auditBalanced, call, checkScreen,
-  createMerchant, expectOk, newPage, run, startAll, test,
+  createMerchant, expectOk, newPage, run, watchPage, startAll, test,
 } from './lib/harness.mjs';
 
 const { modules, bank, smtp, gateway, browser } = await startAll ();
@@ -150,7 +150,7 @@ test ('one card is registered for the buyer and one is given (FIG. 10D, 10E)', a
   await page.context ().close ();
 });
 
-test ('the recipient claims the gift from the e-mail and registers it', async () => {
+test ('the recipient claims the gift from the e-mail with a password, once', async () => {
   const mail = await smtp.waitFor (FRIEND);
   assertNoCardNumbers (mail, bought.numbers, 'the gift e-mail');
   const link = (mail.text.match (/https?:\/\/127\.0\.0\.1:\d+\/claim#[A-Za-z0-9_-]+/) || [])[0];
@@ -172,17 +172,45 @@ test ('the recipient claims the gift from the e-mail and registers it', async ()
   assert ((await page.textContent ('#claim-value')).includes ('10,000원'), 'the value');
   await checkScreen (page, modules, 'claim-preview-ko');
 
-  await page.click ('#claim-open');
-  await page.waitForSelector ('#claim-gift:not([hidden])');
-  assertEqual (digits (await page.textContent ('#claim-number')), bought.gift, 'the card revealed');
   await page.fill ('#cl-password', 'friend pass');
   await page.fill ('#cl-confirm', 'friend pass');
-  await checkScreen (page, modules, 'claim-revealed-ko');
-  await page.click ('#claim-register button[type="submit"]');
-  await page.waitForSelector ('#claim-done:not([hidden])');
-  assert ((await page.textContent ('#claim-done-text')).includes (bought.gift.slice (-4)), 'registered');
-  await checkScreen (page, modules, 'claim-registered-ko');
-  await page.context ().close ();
+
+  /* "Still in flight" is no refusal: the gift can be opened again. */
+  await page.route ('**/v1/gifts/claim', (route) => route.fulfill ({
+    status: 409, contentType: 'application/json',
+    body: JSON.stringify ({ error: { type: 'idempotency_error', code: 'idempotency_in_flight',
+                                     message: 'in flight' } }) }));
+  await page.click ('#claim-open');
+  await page.waitForFunction (() => document.querySelector ('#claim-form .form-error').textContent !== '');
+  assert (await page.isEnabled ('#claim-open'), 'open again after "in flight"');
+  /* The claim goes through but its answer is lost on the way back. */
+  await page.unroute ('**/v1/gifts/claim');
+  await page.route ('**/v1/gifts/claim', async (route) => {
+    await route.fetch ();
+    await route.abort ('connectionreset');
+  });
+  await page.click ('#claim-open');
+  await page.waitForFunction (() => document.querySelector ('#claim-form .form-error').textContent !== '' &&
+                              !document.getElementById ('claim-open').disabled);
+  assertEqual (await page.isVisible ('#claim-gift'), false, 'no number yet');
+  const context = page.context ();
+  await page.close ();
+
+  /* The recipient opens the e-mail link again: the same password gets the
+   * number the lost answer had. */
+  const back = watchPage (await context.newPage ());
+  await back.goto (link);
+  await back.waitForSelector ('#claim-again:not([hidden])');
+  await back.fill ('#cl-password', 'friend pass');
+  await back.fill ('#cl-confirm', 'friend pass');
+  await checkScreen (back, modules, 'claim-again-ko');
+  await back.click ('#claim-open');
+  await back.waitForSelector ('#claim-gift:not([hidden])');
+  assertEqual (digits (await back.textContent ('#claim-number')), bought.gift, 'the card revealed');
+  assert ((await back.textContent ('#claim-done-text')).includes (bought.gift.slice (-4)), 'registered');
+  assertEqual (await back.evaluate (() => Object.keys (localStorage).join (',')), '', 'key dropped');
+  await checkScreen (back, modules, 'claim-registered-ko');
+  await context.close ();
 
   /* The link works once. */
   const again = await newPage (browser, { locale: 'en-US' });

@@ -372,7 +372,8 @@ test_key_less_scopes (void)
 
   for (guint i = 0; i < 2; i++)
     {
-      claim_bodies[i] = g_strdup_printf ("{\"token\": \"gct_unknown%u\"}", i);
+      claim_bodies[i] = g_strdup_printf ("{\"token\": \"gct_unknown%u\", \"password\": \"%s\"}",
+                                         i, PW);
       register_bodies[i] = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\"}",
                                             ((OtCard *) g_ptr_array_index (cards, i))->number,
                                             PW);

@@ -647,6 +647,24 @@ test_order_access (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* A Korean number typed in its international form is the same phone:
+ * +82 10-… and 82 10… find the order of 010-…, on both sides. */
+static void
+test_order_access_phone (void)
+{
+  g_auto(Order) order = new_order (gw, "[{\"denomination\": 5000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) pending = pay (&order, "a-1", "{\"method\": \"transfer\", \"transfer\":"
+                                       " {\"depositor_name\": \"홍길동\"}}");
+  g_autoptr(GPtrArray) codes = NULL;
+
+  ot_assert_status (pending, 200);
+  ot_response_free (ask_code (order.id, "+82 10-1234-5678"));
+  ot_response_free (ask_code (order.id, "82 10 1234 5678"));
+  ot_response_free (ask_code (order.id, "+8210-1234-567"));
+  codes = access_codes (order.id);
+  g_assert_cmpuint (codes->len, ==, 2);
+}
+
 /* Concurrent pay requests never yield two sets of cards. */
 static void
 test_retries_never_two (void)
@@ -723,6 +741,7 @@ test_gift_and_claim (void)
   g_autoptr(OtResponse) twice = NULL;
   g_autofree char *token = NULL;
   g_autofree char *token_body = NULL;
+  g_autofree char *claim_body = NULL;
   g_autoptr(OtResponse) preview = NULL;
   g_autoptr(OtResponse) claim = NULL;
   g_autoptr(OtResponse) claim_again = NULL;
@@ -773,16 +792,17 @@ test_gift_and_claim (void)
                    "Merry Christmas!");
   g_assert_false (json_object_has_member (ot_response_object (preview), "card_number"));
 
-  /* The claim reveals the number once, and leads to registration. */
-  claim = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-1", token_body);
+  /* The claim registers the card with the recipient's password and
+   * reveals its number, once. */
+  claim_body = g_strdup_printf ("{\"token\": \"%s\", \"password\": \"%s\"}", token, PASSWORD);
+  claim = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-1", claim_body);
   ot_assert_status (claim, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (claim), "card_number"), ==,
                    g_ptr_array_index (numbers, 0));
-  replay = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-1", token_body);
+  replay = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-1", claim_body);
   g_assert_cmpstr (replay->body, ==, claim->body);
-  claim_again = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-2", token_body);
+  claim_again = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-2", claim_body);
   ot_assert_error (claim_again, 409, "invalid_request_error", "gift_already_claimed");
-  ot_register_card (gw, g_ptr_array_index (numbers, 0), PASSWORD);
   ot_assert_card_balance (gw, g_ptr_array_index (numbers, 0), PASSWORD, 30000, 30000);
 
   /* A card its buyer registered cannot be given any more. */
@@ -824,7 +844,8 @@ test_claim_key_scope (void)
 
       ot_assert_status (given, 200);
       token = claim_token (card_id_of (bought, i));
-      tokens[i] = g_strdup_printf ("{\"token\": \"%s\"}", token);
+      tokens[i] = g_strdup_printf ("{\"token\": \"%s\", \"password\": \"%s\"}", token,
+                                   PASSWORD);
     }
   for (guint i = 0; i < 2; i++)
     {
@@ -853,6 +874,45 @@ test_claim_key_scope (void)
       ot_response_free (claims[i]);
       g_free (tokens[i]);
     }
+}
+
+/* A given card is the recipient's: its giver, who saw the number, cannot
+ * register it before the claim, and the claim registers it with the
+ * recipient's password in the same step, so there is no moment after it
+ * either when the number alone is enough. */
+static void
+test_gift_stays_given (void)
+{
+  g_auto(Order) order = { 0 };
+  g_autoptr(OtResponse) bought = buy ("[{\"denomination\": 5000, \"quantity\": 1}]", &order);
+  g_autoptr(GPtrArray) numbers = numbers_of (bought);
+  const char *number = g_ptr_array_index (numbers, 0);
+  g_autofree char *body = g_strdup_printf ("{\"card\": \"%s\", \"design\": \"plain\","
+                                           " \"recipient_name\": \"R\", \"recipient_email\":"
+                                           " \"r@example.com\", \"sender_name\": \"S\"}",
+                                           card_id_of (bought, 0));
+  g_autoptr(OtResponse) given = order_call (gw, &order, "POST", "/gifts", NULL, body);
+  g_autofree char *register_body = g_strdup_printf ("{\"number\": \"%s\", \"password\":"
+                                                    " \"giver-pw\"}", number);
+  g_autoptr(OtResponse) before = NULL;
+  g_autoptr(OtResponse) claim = NULL;
+  g_autoptr(OtResponse) after = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *claim_body = NULL;
+
+  ot_assert_status (given, 200);
+  before = ot_request (gw, "POST", "/v1/cards/register", NULL, NULL, register_body);
+  ot_assert_error (before, 409, "invalid_request_error", "card_gifted");
+  g_assert_null (strstr (before->body, number));
+
+  token = claim_token (card_id_of (bought, 0));
+  claim_body = g_strdup_printf ("{\"token\": \"%s\", \"password\": \"%s\"}", token, PASSWORD);
+  claim = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-1", claim_body);
+  ot_assert_status (claim, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (claim), "card_number"), ==, number);
+  after = ot_request (gw, "POST", "/v1/cards/register", NULL, NULL, register_body);
+  ot_assert_error (after, 409, "invalid_request_error", "card_already_registered");
+  ot_assert_card_balance (gw, number, PASSWORD, 5000, 5000);
 }
 
 static OtResponse *
@@ -2229,6 +2289,8 @@ main (int    argc,
   g_test_add_func ("/orders/bank/retries-never-two", test_retries_never_two);
   g_test_add_func ("/orders/bank/gift-and-claim", test_gift_and_claim);
   g_test_add_func ("/orders/bank/claim-key-scope", test_claim_key_scope);
+  g_test_add_func ("/orders/bank/order-access-phone", test_order_access_phone);
+  g_test_add_func ("/orders/bank/gift-stays-given", test_gift_stays_given);
   g_test_add_func ("/orders/bank/gift-after-reopen", test_gift_after_reopen);
   g_test_add_func ("/orders/bank/recharge", test_recharge);
   g_test_add_func ("/orders/bank/recharge-promotional", test_recharge_promotional);

@@ -582,20 +582,50 @@ test_promotional_batch (void)
   g_assert_cmpint (plain_expiry, >=, now + 5 * 365 * 86400);
 }
 
+/* A gift's message is text: control characters are refused like in the
+ * names, but it may have several lines. */
+static void
+test_gift_message (void)
+{
+  g_autofree char *id = NULL, *token = NULL;
+  g_autoptr(OtResponse) order = create_order ("[{\"denomination\": 5000, \"quantity\": 1}]",
+                                              &id, &token);
+  g_autofree char *gifts = g_strconcat ("/v1/orders/", id, "/gifts", NULL);
+  static const char *gift = "{\"card\": \"card_x\", \"design\": \"plain\","
+                            " \"recipient_name\": \"R\", \"recipient_email\": \"r@example.com\","
+                            " \"sender_name\": \"S\", \"message\": \"%s\"}";
+  g_autofree char *escape = g_strdup_printf (gift, "big\\u001b[2J\\u0007");
+  g_autofree char *lines = g_strdup_printf (gift, "Dear R,\\nhappy birthday!");
+  g_autoptr(OtResponse) refused = ot_request (gw, "POST", gifts, token, NULL, escape);
+  g_autoptr(OtResponse) taken = ot_request (gw, "POST", gifts, token, NULL, lines);
+
+  ot_assert_error (refused, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (refused), "error"),
+                                   "param"), ==, "message");
+  /* Past the checks of the body: only the card is not this order's. */
+  ot_assert_status (taken, 409);
+}
+
 static void
 test_gift_tokens (void)
 {
   g_autoptr(OtResponse) preview = ot_request (gw, "POST", "/v1/gifts/preview", NULL, NULL,
                                               "{\"token\": \"gct_0123456789abcdef\"}");
   g_autoptr(OtResponse) claim = ot_request (gw, "POST", "/v1/gifts/claim", NULL, NULL,
-                                            "{\"token\": \"gct_0123456789abcdef\"}");
+                                            "{\"token\": \"gct_0123456789abcdef\","
+                                            " \"password\": \"2580\"}");
   g_autoptr(OtResponse) odd = ot_request (gw, "POST", "/v1/gifts/claim", NULL, NULL,
-                                          "{\"token\": \"<script>\"}");
+                                          "{\"token\": \"<script>\", \"password\": \"2580\"}");
+  g_autoptr(OtResponse) passwordless = ot_request (gw, "POST", "/v1/gifts/claim", NULL, NULL,
+                                                   "{\"token\": \"gct_0123456789abcdef\"}");
 
   ot_assert_error (preview, 404, "invalid_request_error", "resource_missing");
   g_assert_cmpstr (error_param (preview), ==, "token");
   ot_assert_error (claim, 404, "invalid_request_error", "resource_missing");
   ot_assert_error (odd, 400, "invalid_request_error", "parameter_invalid");
+  /* The claim registers the card: it takes the recipient's password. */
+  ot_assert_error (passwordless, 400, "invalid_request_error", "parameter_missing");
+  g_assert_cmpstr (error_param (passwordless), ==, "password");
 }
 
 static void
@@ -674,6 +704,7 @@ main (int    argc,
   g_test_add_func ("/orders/cards/verify-payment", test_verify_payment);
   g_test_add_func ("/orders/admin/promotional-batch", test_promotional_batch);
   g_test_add_func ("/orders/gifts/tokens", test_gift_tokens);
+  g_test_add_func ("/orders/gifts/message", test_gift_message);
   g_test_add_func ("/orders/admin/list", test_admin_list);
 
   gw = ot_gateway_start ("[limits]\nfailures_per_minute=100000\n"

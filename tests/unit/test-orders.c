@@ -42,7 +42,7 @@ typedef enum
 {
   OP_CREATE, OP_PAY_BEGIN, OP_SETTLE, OP_PAY_ANSWER, OP_REVEAL, OP_LOAD, OP_GIVE, OP_OPEN_GIFT,
   OP_RECHARGE_BEGIN, OP_RECHARGE_ANSWER, OP_PAYOUT_BEGIN, OP_PAYOUT_SETTLE, OP_PAYOUT_ANSWER,
-  OP_VERIFY, OP_SWEEP, OP_VOIDED, OP_ISSUE, OP_REGISTER, OP_CARD, OP_AUDIT, OP_FUND, OP_PAY,
+  OP_VERIFY, OP_SWEEP, OP_VOIDED, OP_ISSUE, OP_REGISTER, OP_REGISTER_GIFT, OP_CARD, OP_AUDIT, OP_FUND, OP_PAY,
   OP_CHECK_TOKEN, OP_SETTLE_UNDELIVERABLE,
 } OpKind;
 
@@ -178,7 +178,8 @@ apply_op (GwTxn    *txn,
     case OP_GIVE:
       return gw_orders_give (txn, c, op->id, &op->gift_request, &op->gift, &op->outcome, error);
     case OP_OPEN_GIFT:
-      return gw_orders_open_gift (txn, c, op->hash, op->claim, &op->gift, &op->outcome, error);
+      return gw_orders_open_gift (txn, c, op->hash, op->claim ? PASSWORD : NULL, NULL, &op->gift,
+                                  &op->outcome, error);
     case OP_RECHARGE_BEGIN:
       return gw_orders_recharge_begin (txn, c, op->credentials, op->amount, &op->funding,
                                        &op->contact, op->key, &op->recharge, &op->step,
@@ -205,6 +206,9 @@ apply_op (GwTxn    *txn,
     case OP_REGISTER:
       return gw_ledger_register (txn, c->ledger, op->credentials, NULL, &op->card,
                                  &op->card_outcome, error);
+    case OP_REGISTER_GIFT:
+      return gw_orders_register_card (txn, c->ledger, op->credentials, NULL, &op->card,
+                                      &op->outcome, error);
     case OP_CARD:
       return txn->funcs->card_by_id (txn, op->id, &op->card, error);
     case OP_AUDIT:
@@ -1171,20 +1175,17 @@ test_gift_and_claim (Fixture       *f,
   g_assert_cmpstr (foreign.outcome.param, ==, "card");
 }
 
-/* The buyer registers a card after giving it: the recipient's claim is
- * refused and reveals nothing. */
-static void
-test_gift_registered_before_claim (Fixture       *f,
-                                   gconstpointer  data)
+/* Buys a card of 10,000 and gives it, its claim hash all @hash: the
+ * card's number (the giver saw it). */
+static char *
+give_a_card (Fixture *f,
+             guint8   hash)
 {
   g_autofree char *id = create_order (f, 1, (gint64) 10000, (gint64) 1);
   GwFundingCheck funding = credit_card ();
   g_autofree char *charge = begin_charge (f, id, &funding);
   g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
   g_auto(Op) give = { .kind = OP_GIVE, .id = id };
-  g_auto(Op) reg = { .kind = OP_REGISTER };
-  g_auto(Op) claim = { .kind = OP_OPEN_GIFT, .claim = TRUE };
-  GwCredentials credentials;
   GwOrderCard *gifted;
 
   settle (f, charge, &approved);
@@ -1196,11 +1197,25 @@ test_gift_registered_before_claim (Fixture       *f,
     .font_color = "#000000", .font_size = 12, .music = "", .locale = "ko",
     .claim_token = "gct_secret_token",
   };
-  memset (give.gift_request.claim_hash, 0x47, 32);
+  memset (give.gift_request.claim_hash, hash, 32);
   run (f, &give);
   g_assert_cmpint (give.outcome.result, ==, GW_ORDERS_OK);
+  return g_strdup (gifted->number);
+}
 
-  gw_ledger_credentials (&f->ledger, gifted->number, PASSWORD, &credentials);
+/* A card given before registration was refused for given cards, and
+ * registered by its buyer since: the recipient's claim is refused and
+ * reveals nothing. */
+static void
+test_gift_registered_before_claim (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autofree char *number = give_a_card (f, 0x47);
+  g_auto(Op) reg = { .kind = OP_REGISTER };
+  g_auto(Op) claim = { .kind = OP_OPEN_GIFT, .claim = TRUE };
+  GwCredentials credentials;
+
+  gw_ledger_credentials (&f->ledger, number, PASSWORD, &credentials);
   reg.credentials = &credentials;
   run (f, &reg);
 
@@ -1210,6 +1225,34 @@ test_gift_registered_before_claim (Fixture       *f,
   g_assert_cmpstr (claim.outcome.code, ==, "gift_card_registered");
   g_assert_null (claim.gift.card_number);
   g_assert_cmpstr (claim.gift.row.status, ==, "sent");
+}
+
+/* The buyer cannot register a card they gave: the recipient's claim
+ * registers it, with the recipient's password. */
+static void
+test_gift_register_refused (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *number = give_a_card (f, 0x48);
+  g_auto(Op) reg = { .kind = OP_REGISTER_GIFT };
+  g_auto(Op) claim = { .kind = OP_OPEN_GIFT, .claim = TRUE };
+  g_auto(Op) again = { .kind = OP_REGISTER_GIFT };
+  GwCredentials credentials;
+
+  gw_ledger_credentials (&f->ledger, number, "giver", &credentials);
+  reg.credentials = &credentials;
+  run (f, &reg);
+  g_assert_cmpint (reg.outcome.result, ==, GW_ORDERS_CONFLICT);
+  g_assert_cmpstr (reg.outcome.code, ==, "card_gifted");
+
+  memset (claim.hash, 0x48, 32);
+  run (f, &claim);
+  g_assert_cmpint (claim.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpstr (claim.gift.card_number, ==, number);
+  again.credentials = &credentials;
+  run (f, &again);
+  g_assert_cmpint (again.outcome.result, ==, GW_ORDERS_CARD_DECLINED);
+  g_assert_cmpint (again.outcome.card.code, ==, GW_RESULT_ALREADY_REGISTERED);
 }
 
 /* Recharges */
@@ -1950,6 +1993,7 @@ main (int   argc,
   ADD ("onepin-card-refused", test_onepin_card_refused);
   ADD ("gift-and-claim", test_gift_and_claim);
   ADD ("gift-registered-before-claim", test_gift_registered_before_claim);
+  ADD ("gift-register-refused", test_gift_register_refused);
   ADD ("recharge", test_recharge);
   ADD ("recharge-promotional", test_recharge_promotional);
   ADD ("recharge-cap", test_recharge_cap);

@@ -33,7 +33,8 @@ static const struct
     "{\"order_id\":\"ord_1\",\"buyer_name\":\"김<i>철수</i>\",\"total\":130000,"
     "\"currency\":\"krw\",\"created\":1700000000,\"paid_by\":\"card\","
     "\"lines\":[{\"denomination\":10000,\"quantity\":3},{\"denomination\":100000,\"quantity\":1}],"
-    "\"cards\":[{\"last4\":\"1111\",\"purpose\":\"user\"},{\"last4\":\"2222\",\"purpose\":\"gift\"}]}" },
+    "\"cards\":[{\"last4\":\"1111\",\"denomination\":10000},"
+    "{\"last4\":\"2222\",\"denomination\":100000}]}" },
   { "gift",
     "{\"sender_name\":\"이영희\",\"recipient_name\":\"박민수\",\"message\":\"생일 축하해! <script>x</script>\","
     "\"design\":\"birthday\",\"font_color\":\"#aa3366\",\"font_size\":24,\"music\":\"happy_birthday\","
@@ -253,14 +254,18 @@ test_statement (void)
   assert_contains (ko.text, "합계: 130,000원\n");
   assert_contains (ko.text, "10,000원 카드 × 3장: 30,000원\n");
   assert_contains (ko.text, "100,000원 카드 × 1장: 100,000원\n");
-  assert_contains (ko.text, "**** **** **** 1111: 본인용\n");
-  assert_contains (ko.text, "**** **** **** 2222: 선물용\n");
+  /* Sent when the cards are allocated, before any is registered or given:
+   * it claims no purpose for them. */
+  assert_contains (ko.text, "**** **** **** 1111: 10,000원 카드\n");
+  assert_contains (ko.text, "**** **** **** 2222: 100,000원 카드\n");
+  assert_lacks (ko.text, ": 본인용");
   assert_contains (ko.html, "김&lt;i&gt;철수&lt;/i&gt;님");
 
   render ("purchase_statement", "en", full[3].data, &en);
   assert_contains (en.text, "Dear 김<i>철수</i>, thank you for buying onepin cards.");
   assert_contains (en.text, "₩10,000 card × 3: ₩30,000\n");
-  assert_contains (en.text, "**** **** **** 2222: For gift\n");
+  assert_contains (en.text, "**** **** **** 2222: ₩100,000 card\n");
+  assert_lacks (en.text, ": For user");
 }
 
 /* The gift carries the claim link, never the number. */

@@ -7,8 +7,16 @@
  * never send to a server or in a Referer. The page takes it, removes it
  * from the address bar and history at once, shows the gift (without its
  * number), and spends the token only when the recipient presses "Open the
- * gift", so a mail scanner fetching the link claims nothing. The card
- * number is then shown once, and registering a password activates it.
+ * gift", so a mail scanner fetching the link claims nothing. The claim
+ * registers the card with the password the recipient chose, in one step
+ * (so that its giver, who saw the number, can never register it), and
+ * shows the number once.
+ *
+ * The claim's Idempotency-Key is kept in localStorage under a hash of the
+ * token (never the token): a recipient whose claim went through but whose
+ * answer was lost (a dropped connection, a closed tab) opens the e-mail
+ * link again, enters the same password and gets the same answer back. The
+ * key is dropped once the number is shown, or on a definite refusal.
  */
 'use strict';
 
@@ -16,10 +24,9 @@
   const start = document.getElementById ('claim-start');
   const reveal = document.getElementById ('claim-gift');
   const done = document.getElementById ('claim-done');
-  const openButton = document.getElementById ('claim-open');
   const error = document.getElementById ('claim-error');
   const status = document.getElementById ('claim-status');
-  const registerForm = document.getElementById ('claim-register');
+  const claimForm = document.getElementById ('claim-form');
 
   function takeToken () {
     const fragment = location.hash.replace (/^#/, '');
@@ -32,8 +39,41 @@
 
   let token = takeToken ();
   let number = null;
+  let pageKey = null;     /* the claim's key, in the page too */
 
   window.addEventListener ('pagehide', () => { token = null; number = null; });
+
+  /* Where this token's claim key is kept: a hash, so that the token is
+   * never stored. None on a page served over plain http to another host
+   * (no crypto.subtle there): the key then lives in the page only. */
+  async function keySlot (token) {
+    if (!window.crypto || !crypto.subtle)
+      return null;
+    const digest = await crypto.subtle.digest ('SHA-256', new TextEncoder ().encode (token));
+    const hex = Array.from (new Uint8Array (digest), (b) => b.toString (16).padStart (2, '0'));
+    return 'onepin.claim.' + hex.join ('').slice (0, 32);
+  }
+
+  /* The page's own copy serves where storage fails or is not used. */
+  function storedKey (slot) {
+    try {
+      return (slot !== null && localStorage.getItem (slot)) || pageKey;
+    } catch (e) {
+      return pageKey;
+    }
+  }
+
+  function storeKey (slot, key) {
+    pageKey = key;
+    try {
+      if (slot !== null && key === null)
+        localStorage.removeItem (slot);
+      else if (slot !== null)
+        localStorage.setItem (slot, key);
+    } catch (e) {
+      /* No storage: a lost answer is got back from this page only. */
+    }
+  }
 
   /* A gift link's own errors, in words for its recipient. */
   function claimError (err) {
@@ -41,6 +81,13 @@
     if (err.status === 404 || (err.status === 400 && param === 'token'))
       return 'claim.not_found';
     return Site.errorKey (err);
+  }
+
+  /* Only a request that got no definite answer may be sent again with its
+   * key: no answer, a 5xx, or the same claim still in flight. */
+  function retryable (err) {
+    const code = err.error && err.error.code;
+    return err.status === 0 || err.status >= 500 || code === 'idempotency_in_flight';
   }
 
   function showGift (gift) {
@@ -57,13 +104,18 @@
   async function preview () {
     Site.setText (status, 'claim.loading');
     try {
+      const slot = await keySlot (token);
       const gift = await Site.api ('/v1/gifts/preview', { token });
       showGift (gift);
-      if (gift.status === 'claimed') {
+      if (gift.status !== 'claimed') {
+        claimForm.hidden = false;
+      } else if (storedKey (slot) !== null) {
+        /* Claimed with this browser's key: maybe its answer was lost. */
+        document.getElementById ('claim-again').hidden = false;
+        claimForm.hidden = false;
+      } else {
         Site.setText (error, 'api.code.gift_already_claimed');
         token = null;
-      } else {
-        openButton.hidden = false;
       }
     } catch (err) {
       Site.setText (error, claimError (err));
@@ -72,39 +124,51 @@
     }
   }
 
-  openButton.addEventListener ('click', async () => {
-    openButton.disabled = true;
-    Site.setText (error, null);
-    try {
-      /* With an Idempotency-Key, a retry after a lost answer gets the card
-       * back instead of "already claimed". */
-      const gift = await Site.post ('claim', '/v1/gifts/claim', { token });
-      token = null;
-      number = gift.card_number;
-      const shown = document.getElementById ('claim-number');
-      shown.textContent = Site.formatCard (number);
-      Site.secret (shown);
-      Site.guardLeaving (true);
-      openButton.hidden = true;
-      reveal.hidden = false;
-      Site.focusHeading (reveal);
-    } catch (err) {
-      Site.setText (error, claimError (err));
-      /* Only a request that got no definite answer may be tried again. */
-      openButton.disabled = !(err.status === 0 || err.status >= 500);
-    }
-  });
-
-  Site.form (registerForm, async () => {
-    const hint = registerForm.elements.hint.value.trim ();
-    const body = { number, password: registerForm.elements.password.value };
+  Site.form (claimForm, async () => {
+    const slot = await keySlot (token);
+    const hint = claimForm.elements.hint.value.trim ();
+    const body = { token, password: claimForm.elements.password.value };
     if (hint !== '')
       body.hint = hint;
-    const card = await Site.api ('/v1/cards/register', body);
-    Site.guardLeaving (false);
+    let key = storedKey (slot);
+    if (key === null) {
+      key = Site.newKey ();
+      storeKey (slot, key);
+    }
+    Site.setText (error, null);
+    let gift;
+    try {
+      gift = await Site.api ('/v1/gifts/claim', body, { idempotencyKey: key });
+    } catch (err) {
+      if (!retryable (err) && err.status !== 422)
+        storeKey (slot, null);
+      if (err.status === 422) {
+        /* The key's first claim had another password or hint. */
+        Site.showFormError (claimForm, 'claim.same_password');
+        return;
+      }
+      if (err.status === 404 || (err.status === 409 && !retryable (err))) {
+        claimForm.hidden = true;
+        Site.setText (error, claimError (err));
+        token = null;
+        return;
+      }
+      throw err;
+    }
+    storeKey (slot, null);
+    token = null;
+    number = gift.card_number;
+    const shown = document.getElementById ('claim-number');
+    shown.textContent = Site.formatCard (number);
+    Site.secret (shown);
+    Site.guardLeaving (true);
+    claimForm.reset ();
+    claimForm.hidden = true;
+    reveal.hidden = false;
+    done.hidden = false;
     Site.setText (document.getElementById ('claim-done-text'), 'register.done_text',
-                  { last4: card.card_last4 });
-    Site.showResult (registerForm, done);
+                  { last4: number.slice (-4) });
+    Site.focusHeading (reveal);
   });
 
   if (token === null) {

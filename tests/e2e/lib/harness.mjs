@@ -446,7 +446,11 @@ export const DESKTOP = { width: 1200, height: 900 };
  * failed loads are collected; page.problems () returns and clears them. */
 export async function newPage (browser, { locale = 'en-US', viewport = DESKTOP } = {}) {
   const context = await browser.newContext ({ locale, viewport, serviceWorkers: 'block' });
-  const page = await context.newPage ();
+  return watchPage (await context.newPage ());
+}
+
+/* Collects what a page logs or fails to load, for assertNoProblems (). */
+export function watchPage (page) {
   const problems = [];
   page.on ('console', (msg) => {
     if (msg.type () === 'error' || msg.type () === 'warning')
