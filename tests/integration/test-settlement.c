@@ -137,7 +137,8 @@ test_day (void)
   g_autoptr(OtResponse) cap = NULL, ref = NULL, rates = NULL, call = NULL, end = NULL;
   g_autoptr(OtResponse) vm = NULL, foreign = NULL;
   g_autofree char *said = NULL, *again = NULL, *summary = NULL, *file = NULL, *name = NULL;
-  g_autofree char *path = NULL, *body = NULL;
+  g_autofree char *path = NULL, *body = NULL, *refund_cell = NULL;
+  const char *refund_id;
   JsonObject *m, *s;
   gint64 line_sum = 0, api_sum = 0;
   JsonArray *lines, *payments;
@@ -156,6 +157,7 @@ test_day (void)
   body = g_strdup_printf ("{\"payment\": \"%s\", \"amount\": 1000}", ot_json_string (p1, "id"));
   ref = ot_request (gw, "POST", "/v1/refunds", mall, NULL, body);
   ot_assert_status (ref, 200);
+  refund_id = ot_json_string (ot_response_object (ref), "id");
 
   /* Telephone: a 215 s call at 60 won a minute (220 won) and a voicemail (50). */
   rates = ot_request (gw, "POST", "/v1/admin/phone/rate_tables", ot_gateway_admin_token (gw),
@@ -211,7 +213,13 @@ test_day (void)
   lines = ot_json_array (detail, "lines");
   g_assert_cmpuint (json_array_get_length (lines), ==, 5);
   for (guint i = 0; i < json_array_get_length (lines); i++)
-    line_sum += ot_json_int (json_array_get_object_element (lines, i), "amount");
+    {
+      JsonObject *line = json_array_get_object_element (lines, i);
+
+      line_sum += ot_json_int (line, "amount");
+      g_assert_cmpstr (json_object_get_string_member_with_default (line, "refund", NULL), ==,
+                       g_str_equal (ot_json_string (line, "type"), "refund") ? refund_id : NULL);
+    }
   g_assert_cmpint (line_sum, ==, 17334 - 1000);
   list = get_json ("/v1/payments?limit=100", mall);
   payments = ot_json_array (list, "data");
@@ -233,11 +241,16 @@ test_day (void)
   g_assert_nonnull (strstr (summary, ",4,17334,1,1000,408,15926\r\n"));
   name = g_strdup_printf ("%s-%s.csv", mall_id, ot_json_string (m, "id"));
   file = read_file (day_dir, name);
-  g_assert_true (g_str_has_prefix (file, "date,type,reference,order_id,channel,amount\r\n"));
+  g_assert_true (g_str_has_prefix (file, "date,type,reference,order_id,channel,amount,"
+                                         "refund\r\n"));
   g_assert_nonnull (strstr (file, ot_json_string (p2, "id")));
   g_assert_nonnull (strstr (file, ot_json_string (p2, "order_id")));
   g_assert_nonnull (strstr (file, ",refund,"));
-  g_assert_nonnull (strstr (file, "\r\nnet_payable,,,,,15926\r\n"));
+  /* A refund's row names the refund too: two of one payment in a day
+   * are told apart. */
+  refund_cell = g_strdup_printf (",%s\r\n", refund_id);
+  g_assert_nonnull (strstr (file, refund_cell));
+  g_assert_nonnull (strstr (file, "\r\nnet_payable,,,,,15926,\r\n"));
   g_assert_null (strstr (file, card->number));
   g_assert_null (strstr (file, "card"));
 
