@@ -311,30 +311,45 @@ append_text_cell (GString    *out,
   g_string_append_c (out, '"');
 }
 
+/* The id a line is known by: its payment's, else the call's session or
+ * event. A refund's own id is in the refund column (`refund_of`): one
+ * payment's two partial refunds of a day are told apart by it. */
+static const char *
+reference_of (const GwSettlementLine *line)
+{
+  return line->payment_id[0] ? line->payment_id : line->reference;
+}
+
+static const char *
+refund_of (const GwSettlementLine *line)
+{
+  return g_str_equal (line->kind, "refund") && line->payment_id[0] ? line->reference : "";
+}
+
 /* The merchant's file: its payments and refunds, then the totals. Only the
- * order id is the merchant's own text; the rest is ours. */
+ * order id is the merchant's own text; the rest is ours. The refund column
+ * came last, after the others, so readers by position still work. */
 static GString *
 render_csv (const GwSettlement *s,
             GArray             *lines)
 {
-  GString *out = g_string_new ("date,type,reference,order_id,channel,amount\r\n");
+  GString *out = g_string_new ("date,type,reference,order_id,channel,amount,refund\r\n");
 
   for (guint i = 0; i < lines->len; i++)
     {
       const GwSettlementLine *line = &g_array_index (lines, GwSettlementLine, i);
       g_autofree char *date = gw_seoul_format (line->created, "%Y-%m-%dT%H:%M:%S%:z");
 
-      g_string_append_printf (out, "%s,%s,%s,", date, line->kind,
-                              line->payment_id[0] ? line->payment_id : line->reference);
+      g_string_append_printf (out, "%s,%s,%s,", date, line->kind, reference_of (line));
       if (line->order_id != NULL)
         append_text_cell (out, line->order_id);
-      g_string_append_printf (out, ",%s,%" G_GINT64_FORMAT "\r\n", line->channel,
-                              line->amount);
+      g_string_append_printf (out, ",%s,%" G_GINT64_FORMAT ",%s\r\n", line->channel,
+                              line->amount, refund_of (line));
     }
-  g_string_append_printf (out, "captured,,,,,%" G_GINT64_FORMAT "\r\n", s->captured);
-  g_string_append_printf (out, "refunded,,,,,%" G_GINT64_FORMAT "\r\n", -s->refunded);
-  g_string_append_printf (out, "commission,,,,,%" G_GINT64_FORMAT "\r\n", -s->commission);
-  g_string_append_printf (out, "net_payable,,,,,%" G_GINT64_FORMAT "\r\n", s->net);
+  g_string_append_printf (out, "captured,,,,,%" G_GINT64_FORMAT ",\r\n", s->captured);
+  g_string_append_printf (out, "refunded,,,,,%" G_GINT64_FORMAT ",\r\n", -s->refunded);
+  g_string_append_printf (out, "commission,,,,,%" G_GINT64_FORMAT ",\r\n", -s->commission);
+  g_string_append_printf (out, "net_payable,,,,,%" G_GINT64_FORMAT ",\r\n", s->net);
   return out;
 }
 
@@ -349,7 +364,9 @@ render_lines (GString *out,
 
       g_string_append (out, i > 0 ? ",{" : "{");
       gw_json_str (out, "type", line->kind);
-      gw_json_str (out, "reference", line->payment_id[0] ? line->payment_id : line->reference);
+      gw_json_str (out, "reference", reference_of (line));
+      if (refund_of (line)[0] != '\0')
+        gw_json_str (out, "refund", refund_of (line));
       gw_json_str (out, "order_id", line->order_id);
       gw_json_str (out, "channel", line->channel);
       gw_json_int (out, "amount", line->amount);

@@ -4,23 +4,47 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  *   onepin-admin settle --date 2026-12-01 [--out DIR]
- *       Settles every merchant's payments and refunds of that day (Seoul
- *       time) and writes the day's files: DIR/DATE/MERCHANT-SETTLEMENT.csv
- *       for each merchant, and DIR/DATE/summary.csv.
+ *       Settles every merchant's payments and refunds not settled yet, up
+ *       to the end of that day (Seoul time): earlier days' late lines too,
+ *       see HACKING.md. Writes DIR/DATE/MERCHANT-SETTLEMENT.csv for each of
+ *       the day's settlements, and DIR/DATE/summary.csv.
  *   onepin-admin statement --seller mch_… --month 2026-12 [--out FILE]
  *       A mobile operator's or agent's monthly statement, as CSV.
  *   onepin-admin pool --seller mch_… --value 10000 --count 500 [--kind agent] --out FILE
  *       Makes a pool of inactive card numbers and writes them (with the
- *       scratch secrets of agent cards) to FILE, mode 0600, for printing.
+ *       scratch secrets of agent cards) to FILE, a new file of mode 0600,
+ *       for printing. Numbers and secrets are written as printed: digits
+ *       in groups of 4 ("9410 6755 6918 6111", "0123 4567 8901"), which a
+ *       spreadsheet keeps as text, where bare digits lose leading zeros or
+ *       (past 15 digits) their last digits. The gateway keeps only MACs of
+ *       them: FILE is never written over, and a pool whose file could not be
+ *       written is fetched again with the same command, a new --out and the
+ *       --idempotency-key it printed (the gateway replays the same answer).
  *
  * It finds the gateway through --data-dir (its gateway.url and admin.token),
- * or --url and --token-file.
+ * or --url and --token-file. Exit status: 0 done, 2 a usage error or the
+ * gateway's refusal of an argument (4xx), 1 any other failure.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "onepin-crypto.h"
+
+#define ADMIN_ERROR (admin_error_quark ())
+
+typedef enum
+{
+  ADMIN_ERROR_USAGE,    /* a bad argument, found here or refused by the gateway: exit 2 */
+  ADMIN_ERROR_FAILED,   /* the gateway or the network failed: exit 1 */
+} AdminError;
+
+G_DEFINE_QUARK (onepin-admin-error-quark, admin_error)
 
 typedef struct
 {
@@ -41,30 +65,45 @@ admin_clear (Admin *admin)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Admin, admin_clear)
 
-/* Sends a request; returns the body of a 200, or NULL with @error. */
+/* Sends a request, with @key as its Idempotency-Key if not NULL; returns the
+ * body of a 200, or NULL with @error: ADMIN_ERROR_USAGE for a 4xx (the
+ * gateway refused an argument), else a failure. */
 static GBytes *
 send (Admin       *admin,
       const char  *method,
       const char  *path,
       const char  *body,
+      const char  *key,
       GError     **error)
 {
   g_autofree char *uri = g_strconcat (admin->url, path, NULL);
   g_autofree char *auth = g_strconcat ("Bearer ", admin->token, NULL);
   g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
   GBytes *reply;
+  guint status;
 
   if (msg == NULL)
-    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Bad URL: %s", uri), NULL;
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE, "Bad URL: %s", admin->url), NULL;
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+  if (key != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Idempotency-Key",
+                                  key);
   if (body != NULL)
-    soup_message_set_request_body_from_bytes (msg, "application/json",
-                                              g_bytes_new (body, strlen (body)));
-  reply = soup_session_send_and_read (admin->session, msg, NULL, error);
-  if (reply != NULL && soup_message_get_status (msg) != 200)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s %s: %u %.*s", method, path,
-                   soup_message_get_status (msg), (int) MIN (g_bytes_get_size (reply), 400),
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  reply = soup_session_send_and_read (admin->session, msg, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  status = soup_message_get_status (msg);
+  if (status != 200)
+    {
+      g_set_error (error, ADMIN_ERROR, status >= 400 && status < 500 && status != 409
+                   ? ADMIN_ERROR_USAGE : ADMIN_ERROR_FAILED,
+                   "%s %s: %u %.*s", method, path, status,
+                   (int) MIN (g_bytes_get_size (reply), 400),
                    (const char *) g_bytes_get_data (reply, NULL));
       g_clear_pointer (&reply, g_bytes_unref);
     }
@@ -76,9 +115,10 @@ send_json (Admin       *admin,
            const char  *method,
            const char  *path,
            const char  *body,
+           const char  *key,
            GError     **error)
 {
-  g_autoptr(GBytes) reply = send (admin, method, path, body, error);
+  g_autoptr(GBytes) reply = send (admin, method, path, body, key, error);
   g_autoptr(JsonParser) parser = json_parser_new ();
 
   if (reply == NULL ||
@@ -88,6 +128,17 @@ send_json (Admin       *admin,
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Not an object"), NULL;
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/* The text of the object @builder holds, its last member closed. */
+static char *
+json_text (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  return json_to_string (root, FALSE);
 }
 
 static gboolean
@@ -100,25 +151,58 @@ write_file (const char  *path,
                                    G_FILE_SET_CONTENTS_CONSISTENT, mode, error);
 }
 
+/* Writes all of @data to @fd and syncs it. */
+static gboolean
+write_fd (int          fd,
+          const char  *data,
+          gsize        len,
+          GError     **error)
+{
+  while (len > 0)
+    {
+      gssize n = write (fd, data, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                                    g_strerror (errno)), FALSE;
+      data += n;
+      len -= n;
+    }
+  if (fsync (fd) != 0)
+    return g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                                g_strerror (errno)), FALSE;
+  return TRUE;
+}
+
 /* settle */
 
 static gboolean
 settle (Admin       *admin,
         const char  *date,
         const char  *out_dir,
+        const char  *key,
         GError     **error)
 {
-  g_autofree char *body = g_strdup_printf ("{\"date\": \"%s\"}", date);
-  g_autofree char *list_path = g_strdup_printf ("/v1/admin/settlements?date=%s", date);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree char *body = NULL;
+  g_autofree char *escaped = g_uri_escape_string (date, NULL, FALSE);
+  g_autofree char *list_path = g_strdup_printf ("/v1/admin/settlements?date=%s", escaped);
   g_autofree char *dir = g_build_filename (out_dir, date, NULL);
   g_autofree char *summary_path = g_build_filename (dir, "summary.csv", NULL);
-  g_autoptr(JsonObject) run = send_json (admin, "POST", "/v1/admin/settlements", body, error);
+  g_autoptr(JsonObject) run = NULL;
   g_autoptr(JsonObject) day = NULL;
   g_autoptr(GString) summary = g_string_new ("merchant,settlement,payments,captured,refunds,"
                                              "refunded,commission,net\r\n");
   g_autoptr(GBytes) summary_bytes = NULL;
   JsonArray *data;
 
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "date");
+  json_builder_add_string_value (builder, date);
+  body = json_text (builder);
+  run = send_json (admin, "POST", "/v1/admin/settlements", body, key, error);
   if (run == NULL)
     return FALSE;
   printf ("Settled %u merchant%s for %s.\n",
@@ -127,7 +211,7 @@ settle (Admin       *admin,
           date);
 
   /* The day's files hold every settlement of the day, earlier runs too. */
-  day = send_json (admin, "GET", list_path, NULL, error);
+  day = send_json (admin, "GET", list_path, NULL, NULL, error);
   if (day == NULL)
     return FALSE;
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -140,10 +224,11 @@ settle (Admin       *admin,
       JsonObject *s = json_array_get_object_element (data, i);
       const char *id = json_object_get_string_member (s, "id");
       const char *merchant = json_object_get_string_member (s, "merchant");
-      g_autofree char *path = g_strdup_printf ("/v1/admin/settlements/%s?format=csv", id);
+      g_autofree char *id_escaped = g_uri_escape_string (id, NULL, FALSE);
+      g_autofree char *path = g_strdup_printf ("/v1/admin/settlements/%s?format=csv", id_escaped);
       g_autofree char *name = g_strdup_printf ("%s-%s.csv", merchant, id);
       g_autofree char *file = g_build_filename (dir, name, NULL);
-      g_autoptr(GBytes) csv = send (admin, "GET", path, NULL, error);
+      g_autoptr(GBytes) csv = send (admin, "GET", path, NULL, NULL, error);
 
       if (csv == NULL || !write_file (file, csv, 0600, error))
         return FALSE;
@@ -179,19 +264,82 @@ statement (Admin       *admin,
            const char  *out,
            GError     **error)
 {
+  g_autofree char *seller_escaped = g_uri_escape_string (seller, NULL, FALSE);
+  g_autofree char *month_escaped = g_uri_escape_string (month, NULL, FALSE);
   g_autofree char *path = g_strdup_printf ("/v1/admin/phone/statements?seller=%s&month=%s"
-                                           "&format=csv", seller, month);
-  g_autoptr(GBytes) csv = send (admin, "GET", path, NULL, error);
+                                           "&format=csv", seller_escaped, month_escaped);
+  g_autoptr(GBytes) csv = send (admin, "GET", path, NULL, NULL, error);
+  gsize size;
 
   if (csv == NULL)
     return FALSE;
-  if (out == NULL)
-    return fwrite (g_bytes_get_data (csv, NULL), 1, g_bytes_get_size (csv), stdout), TRUE;
-  return write_file (out, csv, 0600, error);
+  if (out != NULL)
+    return write_file (out, csv, 0600, error);
+  size = g_bytes_get_size (csv);
+  if (fwrite (g_bytes_get_data (csv, NULL), 1, size, stdout) != size || fflush (stdout) != 0)
+    return g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                        "Cannot write the statement: %s", g_strerror (errno)), FALSE;
+  return TRUE;
 }
 
 /* pool */
 
+/* @digits in groups of 4, as printed on a card. */
+static void
+append_grouped (GString    *out,
+                const char *digits)
+{
+  for (gsize i = 0; digits[i] != '\0'; i++)
+    {
+      if (i > 0 && i % 4 == 0)
+        g_string_append_c (out, ' ');
+      g_string_append_c (out, digits[i]);
+    }
+}
+
+static char *
+pool_body (const char *seller,
+           const char *kind,
+           gint64      value,
+           gint64      count)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "seller");
+  json_builder_add_string_value (builder, seller);
+  json_builder_set_member_name (builder, "kind");
+  json_builder_add_string_value (builder, kind);
+  json_builder_set_member_name (builder, "value");
+  json_builder_add_int_value (builder, value);
+  json_builder_set_member_name (builder, "count");
+  json_builder_add_int_value (builder, count);
+  return json_text (builder);
+}
+
+static GString *
+pool_csv (JsonObject *made,
+          gint64      value)
+{
+  JsonArray *numbers = json_object_get_array_member (made, "numbers");
+  GString *csv = g_string_new ("seq,number,secret,value\r\n");
+
+  for (guint i = 0; i < json_array_get_length (numbers); i++)
+    {
+      JsonObject *n = json_array_get_object_element (numbers, i);
+
+      g_string_append_printf (csv, "%" G_GINT64_FORMAT ",", json_object_get_int_member (n, "seq"));
+      append_grouped (csv, json_object_get_string_member (n, "number"));
+      g_string_append_c (csv, ',');
+      append_grouped (csv, json_object_get_string_member_with_default (n, "secret", ""));
+      g_string_append_printf (csv, ",%" G_GINT64_FORMAT "\r\n", value);
+    }
+  return csv;
+}
+
+/* The pool's numbers and secrets are in the answer only (the gateway keeps
+ * MACs): so @out is a new file, made before the pool, and a pool whose file
+ * is lost can be fetched again under the same Idempotency-Key. */
 static gboolean
 pool (Admin       *admin,
       const char  *seller,
@@ -199,44 +347,58 @@ pool (Admin       *admin,
       gint64       value,
       gint64       count,
       const char  *out,
+      const char  *key,
       GError     **error)
 {
-  g_autofree char *body = g_strdup_printf ("{\"seller\": \"%s\", \"kind\": \"%s\", \"value\": %"
-                                           G_GINT64_FORMAT ", \"count\": %" G_GINT64_FORMAT "}",
-                                           seller, kind, value, count);
+  g_autofree char *body = pool_body (seller, kind, value, count);
   g_autoptr(JsonObject) made = NULL;
-  g_autoptr(GString) csv = g_string_new ("seq,number,secret,value\r\n");
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GBytes) header = g_bytes_new_static (csv->str, csv->len);
-  JsonArray *numbers;
+  g_autoptr(GString) csv = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *id;
+  int fd;
 
-  /* The numbers and secrets are in the answer only: a file that cannot be
-   * written must be found out before the pool exists, not after. */
-  if (!write_file (out, header, 0600, error))
-    return FALSE;
-  made = send_json (admin, "POST", "/v1/admin/phone/pools", body, error);
-  if (made == NULL)
-    return FALSE;
-  numbers = json_object_get_array_member (made, "numbers");
-  for (guint i = 0; i < json_array_get_length (numbers); i++)
+  fd = g_open (out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST)
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "%s exists: a pool file is never written over (its numbers and "
+                        "secrets are nowhere else); give a new --out", out), FALSE;
+  if (fd < 0)
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE, "Cannot create %s: %s", out,
+                        g_strerror (errno)), FALSE;
+
+  made = send_json (admin, "POST", "/v1/admin/phone/pools", body, key, &local_error);
+  if (made != NULL)
     {
-      JsonObject *n = json_array_get_object_element (numbers, i);
-
-      g_string_append_printf (csv, "%" G_GINT64_FORMAT ",%s,%s,%" G_GINT64_FORMAT "\r\n",
-                              json_object_get_int_member (n, "seq"),
-                              json_object_get_string_member (n, "number"),
-                              json_object_get_string_member_with_default (n, "secret", ""),
-                              value);
+      csv = pool_csv (made, value);
+      if (write_fd (fd, csv->str, csv->len, &local_error))
+        {
+          close (fd);
+          printf ("Pool %s: %u numbers of %" G_GINT64_FORMAT " won for %s, written to %s\n",
+                  json_object_get_string_member (made, "id"),
+                  json_array_get_length (json_object_get_array_member (made, "numbers")), value,
+                  seller, out);
+          return TRUE;
+        }
     }
-  bytes = g_string_free_to_bytes (g_steal_pointer (&csv));
-  if (!write_file (out, bytes, 0600, error))
-    return FALSE;
-  printf ("Pool %s: %u numbers of %" G_GINT64_FORMAT " won for %s, written to %s\n",
-          json_object_get_string_member (made, "id"), json_array_get_length (numbers), value,
-          seller, out);
-  return TRUE;
+  close (fd);
+  g_unlink (out);
+  if (g_error_matches (local_error, ADMIN_ERROR, ADMIN_ERROR_USAGE))
+    return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+
+  /* The pool may exist; only this key gets its numbers back. */
+  id = made != NULL ? json_object_get_string_member (made, "id") : NULL;
+  g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_FAILED,
+               "%s%s%s%s\nPool %s%s. Its numbers are fetched again by the same command (same "
+               "--seller, --kind, --value and --count) with a new --out and\n"
+               "  --idempotency-key %s",
+               made != NULL ? "Cannot write " : "", made != NULL ? out : "",
+               made != NULL ? ": " : "", local_error->message,
+               id != NULL ? id : "", id != NULL ? " was made, but not written"
+                                                : "may have been made (no answer)", key);
+  return FALSE;
 }
 
+/* Reads the URL and token from --url/--token-file or the data dir. */
 static gboolean
 connect_admin (Admin       *admin,
                const char  *data_dir,
@@ -248,21 +410,50 @@ connect_admin (Admin       *admin,
   g_autofree char *default_token = data_dir ? g_build_filename (data_dir, "admin.token", NULL)
                                             : NULL;
   g_autofree char *text = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   if (url != NULL)
     admin->url = g_strdup (url);
-  else if (url_file != NULL && g_file_get_contents (url_file, &text, NULL, NULL))
+  else if (url_file == NULL)
+    return g_set_error_literal (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                                "Give --data-dir, or --url and --token-file"), FALSE;
+  else if (g_file_get_contents (url_file, &text, NULL, NULL))
     admin->url = g_strdup (g_strstrip (text));
   else
-    return g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                "Give --data-dir, or --url and --token-file"), FALSE;
-  if (!g_file_get_contents (token_file ? token_file : default_token ? default_token : "",
-                            &admin->token, NULL, error))
-    return FALSE;
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "%s has no gateway.url: is it the gateway's data dir, and is the "
+                        "gateway running?", data_dir), FALSE;
+  /* "http://host:port/" + "/v1/…" would make "//v1/…". */
+  while (g_str_has_suffix (admin->url, "/"))
+    admin->url[strlen (admin->url) - 1] = '\0';
+
+  if (token_file == NULL && default_token == NULL)
+    return g_set_error_literal (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                                "Give --token-file with --url"), FALSE;
+  if (!g_file_get_contents (token_file ? token_file : default_token, &admin->token, NULL,
+                            &local_error))
+    {
+      if (token_file != NULL)
+        return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE, "%s", local_error->message),
+               FALSE;
+      return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                          "%s has no admin.token: is it the gateway's data dir?", data_dir),
+             FALSE;
+    }
   g_strstrip (admin->token);
   admin->session = soup_session_new_with_options ("timeout", 120, NULL);
   return TRUE;
 }
+
+static const char usage_error[] =
+  "settle needs --date; statement --seller and --month; pool --seller, --value, --count and "
+  "--out";
+
+static const char exit_codes[] =
+  "A pool's numbers and secrets are written grouped by 4 digits, to a new file (never over "
+  "one).\n"
+  "Exit status: 0 done; 2 a usage error, or the gateway refused an argument (4xx);\n"
+  "1 any other failure (the gateway, the network, a file or stdout that cannot be written).";
 
 int
 main (int   argc,
@@ -277,6 +468,7 @@ main (int   argc,
   g_autofree char *seller = NULL;
   g_autofree char *kind = NULL;
   g_autofree char *out = NULL;
+  g_autofree char *key = NULL;
   gint64 value = 0, count = 0;
   GOptionEntry entries[] = {
     { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "The gateway's data dir", "DIR" },
@@ -289,41 +481,48 @@ main (int   argc,
     { "value", 0, 0, G_OPTION_ARG_INT64, &value, "pool: the cards' value", "WON" },
     { "count", 0, 0, G_OPTION_ARG_INT64, &count, "pool: how many", "N" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write (a dir for settle)", "PATH" },
+    { "idempotency-key", 0, 0, G_OPTION_ARG_STRING, &key,
+      "pool, settle: the key of an earlier run, to get its answer again", "KEY" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("settle|statement|pool - onepin's "
                                                             "operator files");
   g_autoptr(GError) error = NULL;
+  const char *command;
   gboolean ok;
 
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context, exit_codes);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 2)
     {
       g_printerr ("onepin-admin: %s\n", error ? error->message : "give settle, statement or pool");
       return 2;
     }
+  command = argv[1];
+  if (!(g_str_equal (command, "settle") && date != NULL) &&
+      !(g_str_equal (command, "statement") && seller != NULL && month != NULL) &&
+      !(g_str_equal (command, "pool") && seller != NULL && value > 0 && count > 0 && out))
+    {
+      g_printerr ("onepin-admin: %s\n", usage_error);
+      return 2;
+    }
+  if (key == NULL)
+    key = onepin_crypto_random_token ("admin_", 16);
   if (!connect_admin (&admin, data_dir, url, token_file, &error))
-    {
-      g_printerr ("onepin-admin: %s\n", error->message);
-      return 2;
-    }
-
-  if (g_str_equal (argv[1], "settle") && date != NULL)
-    ok = settle (&admin, date, out ? out : ".", &error);
-  else if (g_str_equal (argv[1], "statement") && seller != NULL && month != NULL)
+    ok = FALSE;
+  else if (g_str_equal (command, "settle"))
+    ok = settle (&admin, date, out ? out : ".", key, &error);
+  else if (g_str_equal (command, "statement"))
     ok = statement (&admin, seller, month, out, &error);
-  else if (g_str_equal (argv[1], "pool") && seller != NULL && value > 0 && count > 0 && out)
-    ok = pool (&admin, seller, kind ? kind : "operator", value, count, out, &error);
   else
-    {
-      g_printerr ("onepin-admin: settle needs --date; statement --seller and --month; pool "
-                  "--seller, --value, --count and --out\n");
-      return 2;
-    }
+    ok = pool (&admin, seller, kind ? kind : "operator", value, count, out, key, &error);
+  if (ok && fflush (stdout) != 0)
+    ok = (g_set_error (&error, ADMIN_ERROR, ADMIN_ERROR_FAILED, "Cannot write to stdout: %s",
+                       g_strerror (errno)), FALSE);
   if (!ok)
     {
       g_printerr ("onepin-admin: %s\n", error->message);
-      return 1;
+      return g_error_matches (error, ADMIN_ERROR, ADMIN_ERROR_USAGE) ? 2 : 1;
     }
   return 0;
 }

@@ -8,7 +8,10 @@
  * merchant's payments and to the journal to the won.
  */
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <sqlite3.h>
 
@@ -134,7 +137,8 @@ test_day (void)
   g_autoptr(OtResponse) cap = NULL, ref = NULL, rates = NULL, call = NULL, end = NULL;
   g_autoptr(OtResponse) vm = NULL, foreign = NULL;
   g_autofree char *said = NULL, *again = NULL, *summary = NULL, *file = NULL, *name = NULL;
-  g_autofree char *path = NULL, *body = NULL;
+  g_autofree char *path = NULL, *body = NULL, *refund_cell = NULL;
+  const char *refund_id;
   JsonObject *m, *s;
   gint64 line_sum = 0, api_sum = 0;
   JsonArray *lines, *payments;
@@ -153,6 +157,7 @@ test_day (void)
   body = g_strdup_printf ("{\"payment\": \"%s\", \"amount\": 1000}", ot_json_string (p1, "id"));
   ref = ot_request (gw, "POST", "/v1/refunds", mall, NULL, body);
   ot_assert_status (ref, 200);
+  refund_id = ot_json_string (ot_response_object (ref), "id");
 
   /* Telephone: a 215 s call at 60 won a minute (220 won) and a voicemail (50). */
   rates = ot_request (gw, "POST", "/v1/admin/phone/rate_tables", ot_gateway_admin_token (gw),
@@ -208,7 +213,13 @@ test_day (void)
   lines = ot_json_array (detail, "lines");
   g_assert_cmpuint (json_array_get_length (lines), ==, 5);
   for (guint i = 0; i < json_array_get_length (lines); i++)
-    line_sum += ot_json_int (json_array_get_object_element (lines, i), "amount");
+    {
+      JsonObject *line = json_array_get_object_element (lines, i);
+
+      line_sum += ot_json_int (line, "amount");
+      g_assert_cmpstr (json_object_get_string_member_with_default (line, "refund", NULL), ==,
+                       g_str_equal (ot_json_string (line, "type"), "refund") ? refund_id : NULL);
+    }
   g_assert_cmpint (line_sum, ==, 17334 - 1000);
   list = get_json ("/v1/payments?limit=100", mall);
   payments = ot_json_array (list, "data");
@@ -230,11 +241,16 @@ test_day (void)
   g_assert_nonnull (strstr (summary, ",4,17334,1,1000,408,15926\r\n"));
   name = g_strdup_printf ("%s-%s.csv", mall_id, ot_json_string (m, "id"));
   file = read_file (day_dir, name);
-  g_assert_true (g_str_has_prefix (file, "date,type,reference,order_id,channel,amount\r\n"));
+  g_assert_true (g_str_has_prefix (file, "date,type,reference,order_id,channel,amount,"
+                                         "refund\r\n"));
   g_assert_nonnull (strstr (file, ot_json_string (p2, "id")));
   g_assert_nonnull (strstr (file, ot_json_string (p2, "order_id")));
   g_assert_nonnull (strstr (file, ",refund,"));
-  g_assert_nonnull (strstr (file, "\r\nnet_payable,,,,,15926\r\n"));
+  /* A refund's row names the refund too: two of one payment in a day
+   * are told apart. */
+  refund_cell = g_strdup_printf (",%s\r\n", refund_id);
+  g_assert_nonnull (strstr (file, refund_cell));
+  g_assert_nonnull (strstr (file, "\r\nnet_payable,,,,,15926,\r\n"));
   g_assert_null (strstr (file, card->number));
   g_assert_null (strstr (file, "card"));
 
@@ -414,6 +430,54 @@ pool_file_unwritable (const char *agent_id)
   g_assert_cmpint (count_pools (), ==, before);
 }
 
+/* The printed form of a number or secret: digits in groups of 4, which a
+ * spreadsheet keeps as text. */
+static char *
+digits_of (const char *grouped)
+{
+  GString *digits = g_string_new (NULL);
+
+  for (guint i = 0; grouped[i] != '\0'; i++)
+    {
+      if (i % 5 == 4)
+        g_assert_cmpint (grouped[i], ==, ' ');
+      else
+        {
+          g_assert_true (g_ascii_isdigit (grouped[i]));
+          g_string_append_c (digits, grouped[i]);
+        }
+    }
+  return g_string_free (digits, FALSE);
+}
+
+/* Sells the card of the pool file's @row and checks its secret and value. */
+static void
+assert_row_sells (const char *agent,
+                  const char *row,
+                  gint64      value)
+{
+  g_auto(GStrv) cells = g_strsplit (row, ",", -1);
+  g_autofree char *number = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *value_text = g_strdup_printf ("%" G_GINT64_FORMAT, value);
+  g_autoptr(OtResponse) sale = NULL;
+
+  g_assert_cmpuint (g_strv_length (cells), ==, 4);
+  /* Grouped by 4: a spreadsheet neither rounds 16 digits nor drops a
+   * secret's leading zeros. */
+  g_assert_cmpuint (strlen (cells[1]), ==, 19);
+  g_assert_cmpuint (strlen (cells[2]), ==, 14);
+  number = digits_of (cells[1]);
+  secret = digits_of (cells[2]);
+  body = g_strdup_printf ("{\"number\": \"%s\"}", number);
+  sale = ot_request (gw, "POST", "/v1/agent/cards/activate", agent, NULL, body);
+  g_assert_true (ot_luhn_valid (number));
+  g_assert_cmpstr (cells[3], ==, value_text);
+  ot_assert_status (sale, 200);
+  ot_assert_card_balance (gw, number, secret, value, value);
+}
+
 /* onepin-admin pool: the agent's cards to print, with their secrets. */
 static void
 test_pool_file (void)
@@ -435,22 +499,185 @@ test_pool_file (void)
   rows = g_strsplit (csv, "\r\n", -1);
   g_assert_cmpstr (rows[0], ==, "seq,number,secret,value");
   for (guint i = 1; i <= 3; i++)
-    {
-      g_auto(GStrv) cells = g_strsplit (rows[i], ",", -1);
-      g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\"}", cells[1]);
-      g_autoptr(OtResponse) sale = ot_request (gw, "POST", "/v1/agent/cards/activate", agent, NULL,
-                                               body);
-
-      g_assert_cmpuint (g_strv_length (cells), ==, 4);
-      g_assert_true (ot_luhn_valid (cells[1]));
-      g_assert_cmpuint (strlen (cells[2]), ==, 12);
-      g_assert_cmpstr (cells[3], ==, "20000");
-      ot_assert_status (sale, 200);
-      ot_assert_card_balance (gw, cells[1], cells[2], 20000, 20000);
-    }
+    assert_row_sells (agent, rows[i], 20000);
   g_unlink (file);
   g_rmdir (dir);
   pool_file_unwritable (agent_id);
+}
+
+static void
+no_xfsz (gpointer data)
+{
+  struct rlimit limit = { 64, 64 };
+
+  (void) data;
+  signal (SIGXFSZ, SIG_IGN);
+  setrlimit (RLIMIT_FSIZE, &limit);
+}
+
+/* Runs onepin-admin with @argv (after the program), through /bin/sh when
+ * @shell_tail is given; returns its exit code. */
+static int
+admin_run (const char  *const *args,
+           GSpawnChildSetupFunc setup,
+           char       **out,
+           char       **err)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("ONEPIN_ADMIN"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, setup, NULL, out, err,
+                               &status, &error));
+  g_test_message ("onepin-admin: %s%s", *out, *err);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+/* A pool file is never written over (its secrets are nowhere else), and a
+ * refused pool leaves no file behind. */
+static void
+test_pool_no_overwrite (void)
+{
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk 2", "card_agent", &agent_id);
+  g_autofree char *dir = g_dir_make_tmp ("onepin-pool-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "print.csv", NULL);
+  g_autofree char *other = g_build_filename (dir, "other.csv", NULL);
+  const char *again[] = { "pool", "-d", ot_gateway_data_dir (gw), "--seller", agent_id,
+                          "--kind", "agent", "--value", "7000", "--count", "2", "--out", file,
+                          NULL };
+  const char *refused[] = { "pool", "-d", ot_gateway_data_dir (gw), "--seller", agent_id,
+                            "--kind", "nosuch", "--value", "7000", "--count", "2", "--out",
+                            other, NULL };
+  g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL, *text = NULL;
+  gint64 before = count_pools ();
+
+  g_assert_true (g_file_set_contents (file, "the earlier pool\r\n", -1, NULL));
+  g_assert_cmpint (admin_run (again, NULL, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "exists"));
+  g_assert_true (g_file_get_contents (file, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "the earlier pool\r\n");
+  g_assert_cmpint (count_pools (), ==, before);
+
+  g_assert_cmpint (admin_run (refused, NULL, &out2, &err2), ==, 2);
+  g_assert_false (g_file_test (other, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_pools (), ==, before);
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
+/* The pool is made but its file cannot be written: the tool says the pool's
+ * id and its Idempotency-Key, and the same key fetches the same pool again
+ * into a new file. */
+static void
+test_pool_lost_answer (void)
+{
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk 3", "card_agent", &agent_id);
+  g_autofree char *dir = g_dir_make_tmp ("onepin-pool-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "print.csv", NULL);
+  g_autofree char *again = g_build_filename (dir, "again.csv", NULL);
+  const char *first[] = { "pool", "-d", ot_gateway_data_dir (gw), "--seller", agent_id,
+                          "--kind", "agent", "--value", "5000", "--count", "3", "--out", file,
+                          NULL };
+  g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL, *csv = NULL;
+  g_autofree char *key = NULL;
+  g_auto(GStrv) rows = NULL;
+  const char *at;
+  gint64 before = count_pools ();
+
+  g_assert_cmpint (admin_run (first, no_xfsz, &out, &err), ==, 1);
+  g_assert_cmpint (count_pools (), ==, before + 1);
+  g_assert_nonnull (strstr (err, "pool_"));
+  at = strstr (err, "--idempotency-key ");
+  g_assert_nonnull (at);
+  at += strlen ("--idempotency-key ");
+  key = g_strndup (at, strcspn (at, " \n"));
+  g_assert_cmpuint (strlen (key), >, 16);
+  {
+    const char *recover[] = { "pool", "-d", ot_gateway_data_dir (gw), "--seller", agent_id,
+                              "--kind", "agent", "--value", "5000", "--count", "3",
+                              "--idempotency-key", key, "--out", again, NULL };
+
+    g_assert_cmpint (admin_run (recover, NULL, &out2, &err2), ==, 0);
+  }
+  g_assert_cmpint (count_pools (), ==, before + 1);
+  g_assert_true (g_file_get_contents (again, &csv, NULL, NULL));
+  rows = g_strsplit (csv, "\r\n", -1);
+  g_assert_cmpuint (g_strv_length (rows), ==, 5);
+  assert_row_sells (agent, rows[1], 5000);
+  g_unlink (file);
+  g_unlink (again);
+  g_rmdir (dir);
+}
+
+/* Arguments are checked before the gateway is reached; the gateway's refusal
+ * of an argument is a usage error too (2); stdout that cannot be written is
+ * a failure (1). */
+static void
+test_admin_arguments (void)
+{
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk 4", "card_agent", &agent_id);
+  g_autofree char *token = g_build_filename (ot_gateway_data_dir (gw), "admin.token", NULL);
+  g_autofree char *url_file = g_build_filename (ot_gateway_data_dir (gw), "gateway.url", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *slash = NULL;
+  g_autofree char *month = pt_this_month ();
+  g_autofree char *odd_seller = g_strdup_printf ("%s&month=2020-01", agent_id);
+  const char *bare[] = { "settle", NULL };
+  const char *nodir[] = { "settle", "-d", "/nonexistent-onepin", "--date", "2026-01-01", NULL };
+  const char *bad_date[] = { "settle", "-d", ot_gateway_data_dir (gw), "--date", "2026-02-30",
+                             NULL };
+  const char *odd[] = { "statement", "-d", ot_gateway_data_dir (gw), "--seller", odd_seller,
+                        "--month", month, NULL };
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL, *o6 = NULL, *e6 = NULL;
+  g_autofree char *script = NULL;
+  int status = 0;
+
+  g_assert_cmpint (admin_run (bare, NULL, &o1, &e1), ==, 2);
+  g_assert_nonnull (strstr (e1, "settle needs --date"));
+  g_assert_cmpint (admin_run (nodir, NULL, &o2, &e2), ==, 2);
+  g_assert_nonnull (strstr (e2, "gateway.url"));
+  g_assert_null (strstr (e2, "Give --data-dir"));
+  g_assert_cmpint (admin_run (bad_date, NULL, &o3, &e3), ==, 2);
+  /* The seller is one parameter, '&' and all: no such seller. */
+  g_assert_cmpint (admin_run (odd, NULL, &o4, &e4), ==, 2);
+  g_assert_null (strstr (e4, "parameter_invalid"));
+
+  {
+    g_autofree char *body = g_strdup_printf ("{\"merchant\": \"%s\", \"commission_bps\": 500}",
+                                             agent_id);
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/phone/sellers",
+                                          ot_gateway_admin_token (gw), NULL, body);
+
+    ot_assert_status (r, 200);
+  }
+  g_assert_true (g_file_get_contents (url_file, &url, NULL, NULL));
+  slash = g_strconcat (g_strstrip (url), "/", NULL);
+  {
+    const char *with_slash[] = { "statement", "--url", slash, "--token-file", token,
+                                 "--seller", agent_id, "--month", month, NULL };
+
+    g_assert_cmpint (admin_run (with_slash, NULL, &o5, &e5), ==, 0);
+  }
+  script = g_strdup_printf ("exec '%s' statement -d '%s' --seller %s --month %s > /dev/full",
+                            g_getenv ("ONEPIN_ADMIN"), ot_gateway_data_dir (gw), agent_id, month);
+  {
+    const char *sh[] = { "/bin/sh", "-c", script, NULL };
+
+    g_assert_true (g_spawn_sync (NULL, (char **) sh, NULL, 0, NULL, NULL, &o6, &e6, &status,
+                                 NULL));
+  }
+  g_test_message ("onepin-admin > /dev/full: %s", e6);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
 }
 
 static void
@@ -665,6 +892,9 @@ main (int   argc,
   gw = pt_start ();
   g_test_add_func ("/settlement/day", test_day);
   g_test_add_func ("/settlement/pool-file", test_pool_file);
+  g_test_add_func ("/settlement/pool-no-overwrite", test_pool_no_overwrite);
+  g_test_add_func ("/settlement/pool-lost-answer", test_pool_lost_answer);
+  g_test_add_func ("/settlement/admin-arguments", test_admin_arguments);
   g_test_add_func ("/settlement/refusals", test_refusals);
   g_test_add_func ("/settlement/query", test_query);
   g_test_add_func ("/settlement/csv-formulas", test_csv_formulas);
