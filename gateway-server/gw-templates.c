@@ -659,14 +659,17 @@ font_color (JsonObject *data)
   return "#1c1c1c";
 }
 
+/* The API's sizes are 8, 10 and 12 (gw-api-orders.c); they are drawn at the
+ * pixels the site's preview uses (site.css .size-small, -medium, -large), all
+ * above the e-mail's 15px body. Anything else is the medium size. */
 static gint64
 font_size (JsonObject *data)
 {
   const char *named = field_str (data, "font_size");
-  gint64 px;
+  gint64 points;
 
-  if (field_int (data, "font_size", &px))
-    return CLAMP (px, 12, 40);
+  if (field_int (data, "font_size", &points))
+    return points == 8 ? 14 : points == 12 ? 24 : 18;
   if (g_strcmp0 (named, "small") == 0)
     return 14;
   if (g_strcmp0 (named, "large") == 0)
