@@ -15,6 +15,8 @@
 
 #include <string.h>
 
+#define MAX_HINT_CHARS 100
+
 typedef struct
 {
   GwCredentials credentials;
@@ -46,6 +48,16 @@ valid_password (const char *password)
   return len >= 4 && len <= 64;
 }
 
+/* Counted in characters, as the pages' maxlength="100" counts them, so that
+ * a Korean hint the page accepts is not refused here; 100 characters of
+ * UTF-8 are at most 400 bytes, the bound on what is sealed. */
+static gboolean
+valid_hint (const char *hint)
+{
+  return strlen (hint) <= 4 * MAX_HINT_CHARS && g_utf8_validate (hint, -1, NULL) &&
+         g_utf8_strlen (hint, -1) <= MAX_HINT_CHARS;
+}
+
 /* Checks the body and derives the credentials; FALSE after replying 400. */
 static CardData *
 card_data_new (GwRequest             *request,
@@ -66,9 +78,9 @@ card_data_new (GwRequest             *request,
   if (!gw_request_check_body (request, fields, n_fields))
     goto refused;
   hint = onepin_json_get_string (request->body, "hint", NULL);
-  if (hint != NULL && strlen (hint) > 255)
+  if (hint != NULL && !valid_hint (hint))
     {
-      gw_request_bad_param (request, "hint", "hint must be at most 255 bytes.");
+      gw_request_bad_param (request, "hint", "hint must be at most 100 characters.");
       goto refused;
     }
 
