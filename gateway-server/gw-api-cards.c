@@ -286,13 +286,15 @@ total (GHashTable *sums,
 static void
 render_summary (GString      *body,
                 const GwCard *card,
-                GHashTable   *sums)
+                GHashTable   *sums,
+                gint64        now)
 {
   static const char *channels[] = {
     "internet", "telephone", "telephone_information", "prepaid_mobile", "foreign",
   };
 
   g_string_append (body, "\"summary\":{");
+  gw_json_str (body, "state", gw_card_display_state (card, now));
   gw_json_int (body, "initial_amount", card->initial_value);
   gw_json_int (body, "total_recharged", total (sums, "recharge", NULL));
   gw_json_int (body, "total_refunded", total (sums, "refund", NULL));
@@ -349,8 +351,9 @@ statement_apply (GwTxn   *txn,
   GString *body;
   gboolean has_more;
 
-  if (!gw_ledger_authenticate (txn, gw_server_get_ledger_config (call->server),
-                               &data->credentials, &card, &outcome, error))
+  /* A closed card's holder still reads its history, the refund included. */
+  if (!gw_ledger_authenticate_reader (txn, gw_server_get_ledger_config (call->server),
+                                      &data->credentials, &card, &outcome, error))
     return FALSE;
   if (outcome.code != GW_RESULT_OK)
     return gw_call_fail (call, &outcome, NULL), TRUE;
@@ -371,7 +374,7 @@ statement_apply (GwTxn   *txn,
   has_more = lines->len > data->limit;
 
   body = g_string_new ("{\"object\":\"list\",");
-  render_summary (body, &card, sums);
+  render_summary (body, &card, sums, txn->funcs->now (txn));
   g_string_append (body, ",\"data\":[");
   for (guint i = 0; i < MIN (lines->len, data->limit); i++)
     {

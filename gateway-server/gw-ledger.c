@@ -259,6 +259,26 @@ gw_ledger_authenticate (GwTxn                *txn,
   return TRUE;
 }
 
+/* gw_ledger_authenticate(), but a closed card (its balance refunded) with
+ * the right password passes: declined everywhere else, its holder still
+ * reads its history (FIG. 10H), and reading moves nothing. A card with no
+ * password never passes, so the number alone still opens nothing. */
+gboolean
+gw_ledger_authenticate_reader (GwTxn                *txn,
+                               const GwLedgerConfig *config,
+                               const GwCredentials  *credentials,
+                               GwCard               *card,
+                               GwOutcome            *outcome,
+                               GError              **error)
+{
+  if (!gw_ledger_authenticate (txn, config, credentials, card, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK && outcome->decline == GW_DECLINE_CARD_NOT_ACTIVE &&
+      card->has_password && g_str_equal (card->state, "closed"))
+    memset (outcome, 0, sizeof *outcome);
+  return TRUE;
+}
+
 /* Issuing */
 
 static gint64

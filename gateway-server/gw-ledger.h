@@ -143,6 +143,14 @@ gboolean    gw_ledger_register       (GwTxn                 *txn,
                                       GwCard                *card,
                                       GwOutcome             *outcome,
                                       GError               **error);
+/* gw_ledger_authenticate(), but a closed card with its right password
+ * passes: for reading its statement. */
+gboolean    gw_ledger_authenticate_reader (GwTxn                *txn,
+                                           const GwLedgerConfig *config,
+                                           const GwCredentials  *credentials,
+                                           GwCard               *card,
+                                           GwOutcome            *outcome,
+                                           GError              **error);
 gboolean    gw_ledger_authenticate_usable (GwTxn                *txn,
                                            const GwLedgerConfig *config,
                                            const GwCredentials  *credentials,
