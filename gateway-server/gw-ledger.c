@@ -484,6 +484,34 @@ set_password (GwTxn                *txn,
 }
 
 gboolean
+gw_ledger_card_hint (GwTxn                *txn,
+                     const GwLedgerConfig *config,
+                     const GwCredentials  *credentials,
+                     GwCard               *card,
+                     char                **hint,
+                     GError              **error)
+{
+  g_autoptr(GBytes) sealed = NULL;
+  g_autoptr(GBytes) opened = NULL;
+  GError *local = NULL;
+  GwOutcome outcome;
+
+  *hint = NULL;
+  if (!find_card (txn, credentials, card, &outcome, error))
+    return FALSE;
+  if (outcome.code != GW_RESULT_OK)
+    return TRUE;
+  if (!CALL (txn, card_hint, card->id, &sealed, &local))
+    return local == NULL || (g_propagate_error (error, local), FALSE);
+  opened = onepin_key_open (config->seal_key, g_bytes_get_data (sealed, NULL),
+                            g_bytes_get_size (sealed), card->id, strlen (card->id), error);
+  if (opened == NULL)
+    return FALSE;
+  *hint = g_strndup (g_bytes_get_data (opened, NULL), g_bytes_get_size (opened));
+  return TRUE;
+}
+
+gboolean
 gw_ledger_register (GwTxn                *txn,
                     const GwLedgerConfig *config,
                     const GwCredentials  *credentials,

@@ -168,6 +168,15 @@ gboolean    gw_ledger_set_password   (GwTxn                 *txn,
                                       const char            *new_password,
                                       const char            *hint,
                                       GError               **error);
+/* The password hint of the card @credentials' number names, opened, in
+ * @hint (NULL when the number is unknown or the card has none); no password
+ * is checked, so the caller must give it only to the holder's own address. */
+gboolean    gw_ledger_card_hint      (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwCredentials   *credentials,
+                                      GwCard                *card,
+                                      char                 **hint,
+                                      GError               **error);
 gboolean    gw_ledger_reset_password (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,
                                       GwCard                *card,

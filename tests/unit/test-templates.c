@@ -46,6 +46,8 @@ static const struct
   { "order_access_code",
     "{\"order_id\":\"ord_0123456789abcdef01234567\",\"code\":\"042917\","
     "\"expires_at\":1700000600}" },
+  { "password_hint",
+    "{\"card_last4\":\"9012\",\"hint\":\"할머니 <b>생신</b>\"}" },
 };
 
 static char *tmp_dir;
