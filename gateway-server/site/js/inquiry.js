@@ -18,6 +18,7 @@
   let lastLine = null;
 
   window.addEventListener ('pagehide', () => { credentials = null; });
+  Site.offerHint (form);
 
   function signed (amount, currency) {
     const cls = amount > 0 ? 'num plus' : amount < 0 ? 'num minus' : 'num';

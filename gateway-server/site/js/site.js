@@ -306,6 +306,9 @@
   Site.errorKey = function (err) {
     const e = err.error || {};
     const candidates = [];
+    /* A field's own rule, when the API names the field and we can say it. */
+    if (e.code === 'parameter_invalid' && e.param)
+      candidates.push ('api.param.' + e.param);
     if (e.decline_code) {
       candidates.push ('api.' + e.code + '.' + e.decline_code);
       candidates.push ('api.decline.' + e.decline_code);
@@ -500,6 +503,34 @@
   Site.cardCredentials = function (form) {
     return { number: Site.cardDigits (form.elements.number.value),
              password: form.elements.password.value };
+  };
+
+  /* "Forgot the password?": the form's .send-hint button asks for the
+   * card's password hint by its number alone. The gateway e-mails it to the
+   * address in the card's user information and answers every number alike,
+   * so the page can only say where it would go. */
+  Site.offerHint = function (form) {
+    const button = form.querySelector ('.send-hint');
+    const status = form.querySelector ('.hint-status');
+    button.addEventListener ('click', async () => {
+      const field = form.elements.number;
+      const digits = Site.cardDigits (field.value);
+      Site.clearErrors (form);
+      Site.setText (status, null);
+      if (!Site.luhnValid (digits)) {
+        Site.showErrors (form, [{ el: field, key: field.value === '' ? 'err.required' : 'err.card_number' }]);
+        return;
+      }
+      button.disabled = true;
+      try {
+        await Site.api ('/v1/cards/hint', { number: digits });
+        Site.setText (status, 'hint.sent');
+      } catch (err) {
+        Site.setText (status, Site.errorKey (err));
+      } finally {
+        button.disabled = false;
+      }
+    });
   };
 
   /* Builds an element: Site.el ('td', { class: 'num' }, 'text', child, …). */
