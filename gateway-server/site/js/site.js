@@ -279,25 +279,67 @@
 
   /* Idempotency: a request that got no definite answer (no answer, a 5xx,
    * or "still in flight") is retried with the same key and the same body,
-   * so it takes effect once. Any other answer ends the key's use. */
+   * so it takes effect once. Any other answer ends the key's use.
+   *
+   * With options.pending, a description of what the request is for that
+   * holds nothing secret (a recharge's card last4 and amount), the key also
+   * outlives a reload: it is kept in sessionStorage with that description
+   * until an answer is known, and a request for the same thing reuses it,
+   * in memory too, even if the body changed (the gateway then answers 422
+   * rather than charge twice). Without it, a recharge whose answer was lost
+   * and that was sent again from the reloaded page was charged twice. */
   const keys = new Map ();
+  const PENDING = 'onepin.pending.';
+
+  function pendingKey (name, pending) {
+    try {
+      const saved = JSON.parse (sessionStorage.getItem (PENDING + name) || 'null');
+      return saved && saved.for === pending ? saved.key : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function keepPending (name, pending, key) {
+    try {
+      sessionStorage.setItem (PENDING + name, JSON.stringify ({ for: pending, key }));
+    } catch (e) {
+      /* no storage: the key lives in memory only, as before */
+    }
+  }
+
+  function dropPending (name) {
+    try {
+      sessionStorage.removeItem (PENDING + name);
+    } catch (e) {
+      /* nothing kept */
+    }
+  }
 
   Site.post = async function (name, path, body, options) {
     const text = JSON.stringify (body);
+    const pending = options && options.pending;
     let entry = keys.get (name);
-    if (!entry || entry.text !== text) {
-      entry = { text, key: Site.newKey () };
+    if (!entry || (pending ? entry.pending !== pending : entry.text !== text)) {
+      entry = { text, pending, key: (pending && pendingKey (name, pending)) || Site.newKey () };
       keys.set (name, entry);
     }
+    if (pending)
+      keepPending (name, pending, entry.key);
+    const forget = () => {
+      keys.delete (name);
+      if (pending)
+        dropPending (name);
+    };
     try {
       const answer = await Site.api (path, body, Object.assign ({ idempotencyKey: entry.key },
                                                                 options));
-      keys.delete (name);
+      forget ();
       return answer;
     } catch (err) {
       const inFlight = err.error && err.error.code === 'idempotency_in_flight';
       if (err.status >= 400 && err.status < 500 && !inFlight)
-        keys.delete (name);
+        forget ();
       throw err;
     }
   };
