@@ -35,6 +35,14 @@ async function enterCard () {
   await page.waitForSelector ('#step-amount:not([hidden])');
 }
 
+/* Pays by debiting the sandbox's account 110-000-000001. */
+async function fillBankAccount () {
+  await page.check ('input[name="method"][value="bank_account"]');
+  await page.selectOption ('#rc-bank', '990');
+  await page.fill ('#rc-account', '110-000-000001');
+  await page.fill ('#rc-account-password', '1234');
+}
+
 async function waitForError (form) {
   await page.waitForFunction ((f) => document.querySelector (f + ' .form-error').textContent !== '', form);
   return page.textContent (form + ' .form-error');
@@ -58,10 +66,7 @@ test ('the card, its balance, and the amount in 10,000-won steps up to the cap',
 test ('a bank-account debit recharges the card and mails the result', async () => {
   await page.fill ('#rc-amount', '50000');
   await page.fill ('#rc-email', 'holder@example.com');
-  await page.check ('input[name="method"][value="bank_account"]');
-  await page.selectOption ('#rc-bank', '990');
-  await page.fill ('#rc-account', '110-000-000001');
-  await page.fill ('#rc-account-password', '1234');
+  await fillBankAccount ();
   await checkScreen (page, modules, 'recharge-bank-account');
   await page.click ('#recharge-button');
   await page.waitForSelector ('#step-done:not([hidden])', { timeout: 20000 });
@@ -168,10 +173,7 @@ test ('a recharge whose answer was lost, sent again after a reload, is charged o
   async function send () {
     await enterCard ();
     await page.fill ('#rc-amount', '20000');
-    await page.check ('input[name="method"][value="bank_account"]');
-    await page.selectOption ('#rc-bank', '990');
-    await page.fill ('#rc-account', '110-000-000001');
-    await page.fill ('#rc-account-password', '1234');
+    await fillBankAccount ();
     await page.click ('#recharge-button');
   }
   await send ();
@@ -187,9 +189,9 @@ test ('a recharge whose answer was lost, sent again after a reload, is charged o
   await send ();
   await page.waitForSelector ('#step-done:not([hidden])', { timeout: 20000 });
   await page.unroute ('**/v1/cards/recharge');
+  assertEqual (await balance (), before + 20000, 'charged once');
   assertEqual (keys.length, 2, 'sent twice');
   assertEqual (keys[1], keys[0], 'under the same key');
-  assertEqual (await balance (), before + 20000, 'charged once');
   assertEqual ((await bank.account ('110-000-000001')).balance, account - 20000, 'debited once');
   assertEqual (await page.evaluate (() => sessionStorage.length), 0, 'forgotten once answered');
   await auditBalanced (gateway);
