@@ -276,38 +276,38 @@ gw_api_cards_balance (GwRequest *request)
  * counts against the address as a wrong password does, so the route is no
  * way to learn whether a number exists or has a hint or an address. */
 
-static void
+static gboolean
 queue_hint_email (GwTxn        *txn,
                   OnepinKey    *seal_key,
                   const GwCard *card,
                   const char   *hint,
-                  GError      **error_out,
-                  gboolean     *ok)
+                  GError      **error)
 {
   g_auto(GwCardProfile) profile = { 0 };
   g_autoptr(GError) unreadable = NULL;
   g_autoptr(GString) data = g_string_new ("{\"card_last4\":");
+  gboolean ok;
 
-  *ok = TRUE;
   /* Like a receipt: a profile that cannot be opened sends nothing, and the
    * answer stays the one every number gets. */
   if (!gw_card_profile_get (txn, seal_key, card->id, &profile, &unreadable))
     {
       g_warning ("password hint for %s not sent: the card's contact cannot be opened: %s",
                  card->id, unreadable->message);
-      return;
+      return TRUE;
     }
   if (profile.email == NULL)
-    return;
+    return TRUE;
   onepin_json_append_string (data, card->last4);
   g_string_append (data, ",\"hint\":");
   onepin_json_append_string (data, hint);
   g_string_append_c (data, '}');
-  *ok = gw_notify_enqueue (txn, &(GwNotification) {
-                             GW_NOTIFY_EMAIL, profile.email, profile.locale, "password_hint",
-                             data->str, card->id },
-                           error_out);
+  ok = gw_notify_enqueue (txn, &(GwNotification) {
+                            GW_NOTIFY_EMAIL, profile.email, profile.locale, "password_hint",
+                            data->str, card->id },
+                          error);
   explicit_bzero (data->str, data->len);
+  return ok;
 }
 
 static gboolean
@@ -318,16 +318,17 @@ hint_apply (GwTxn   *txn,
   const GwLedgerConfig *config = gw_server_get_ledger_config (call->server);
   CardData *data = call->data;
   g_autofree char *hint = NULL;
-  gboolean ok = TRUE;
   GString *body;
   GwCard card;
 
   if (!data->hint_throttled)
     {
+      gboolean ok;
+
       if (!gw_ledger_card_hint (txn, config, &data->credentials, &card, &hint, error))
         return FALSE;
-      if (hint != NULL && hint[0] != '\0')
-        queue_hint_email (txn, config->seal_key, &card, hint, error, &ok);
+      ok = hint == NULL || hint[0] == '\0' ||
+           queue_hint_email (txn, config->seal_key, &card, hint, error);
       if (hint != NULL)
         explicit_bzero (hint, strlen (hint));
       if (!ok)
