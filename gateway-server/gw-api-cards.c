@@ -10,12 +10,17 @@
  */
 #include "gw-api-wallet-private.h"
 #include "gw-orders.h"
+#include "gw-notify.h"
 #include "gw-phone.h"
+#include "gw-receipts.h"
 #include "gw-server-private.h"
 #include "gw-site.h"
 #include "gw-wallet.h"
 
 #include <string.h>
+
+/* A card's hint is e-mailed at most once in this many seconds. */
+#define HINT_INTERVAL (10 * 60)
 
 typedef struct
 {
@@ -25,6 +30,7 @@ typedef struct
   guint         limit;
   gint64        starting_after;
   gint64        after_account;   /* the account starting_after's line is on */
+  gboolean      hint_throttled;  /* its hint was asked for less than HINT_INTERVAL ago */
 } CardData;
 
 static void
@@ -60,9 +66,9 @@ card_data_new (GwRequest             *request,
   if (!gw_request_check_body (request, fields, n_fields))
     goto refused;
   hint = onepin_json_get_string (request->body, "hint", NULL);
-  if (hint != NULL && strlen (hint) > 255)
+  if (hint != NULL && !gw_ledger_hint_valid (hint))
     {
-      gw_request_bad_param (request, "hint", "hint must be at most 255 bytes.");
+      gw_request_bad_param (request, "hint", "hint must be at most 100 characters.");
       goto refused;
     }
 
@@ -246,6 +252,135 @@ gw_api_cards_balance (GwRequest *request)
     gw_call_submit (gw_call_new (request, balance_apply, card, card_data_free));
 }
 
+/* Password hint: "for recalling the password when forgotten" (FIG. 10E).
+ * With the number alone, so the hint never appears in an answer: it goes to
+ * the e-mail address of the card's profile, which only someone who knew the
+ * password could set. Every number gets the same answer, and every request
+ * counts against the address as a wrong password does, so the route is no
+ * way to learn whether a number exists or has a hint or an address. */
+
+static gboolean
+queue_hint_email (GwTxn        *txn,
+                  OnepinKey    *seal_key,
+                  const GwCard *card,
+                  const char   *hint,
+                  GError      **error)
+{
+  g_auto(GwCardProfile) profile = { 0 };
+  g_autoptr(GError) unreadable = NULL;
+  g_autoptr(GString) data = g_string_new ("{\"card_last4\":");
+  gboolean ok;
+
+  /* Like a receipt: a profile that cannot be opened sends nothing, and the
+   * answer stays the one every number gets. */
+  if (!gw_card_profile_get (txn, seal_key, card->id, &profile, &unreadable))
+    {
+      g_warning ("password hint for %s not sent: the card's contact cannot be opened: %s",
+                 card->id, unreadable->message);
+      return TRUE;
+    }
+  if (profile.email == NULL)
+    return TRUE;
+  onepin_json_append_string (data, card->last4);
+  g_string_append (data, ",\"hint\":");
+  onepin_json_append_string (data, hint);
+  g_string_append_c (data, '}');
+  ok = gw_notify_enqueue (txn, &(GwNotification) {
+                            GW_NOTIFY_EMAIL, profile.email, profile.locale, "password_hint",
+                            data->str, card->id },
+                          error);
+  explicit_bzero (data->str, data->len);
+  return ok;
+}
+
+static gboolean
+hint_apply (GwTxn   *txn,
+            GwCall  *call,
+            GError **error)
+{
+  const GwLedgerConfig *config = gw_server_get_ledger_config (call->server);
+  CardData *data = call->data;
+  g_autofree char *hint = NULL;
+  GString *body;
+  GwCard card;
+
+  if (!data->hint_throttled)
+    {
+      gboolean ok;
+
+      if (!gw_ledger_card_hint (txn, config, &data->credentials, &card, &hint, error))
+        return FALSE;
+      ok = hint == NULL || hint[0] == '\0' ||
+           queue_hint_email (txn, config->seal_key, &card, hint, error);
+      if (hint != NULL)
+        explicit_bzero (hint, strlen (hint));
+      if (!ok)
+        return FALSE;
+    }
+
+  body = g_string_new ("{");
+  gw_json_str (body, "object", "password_hint");
+  gw_json_str (body, "status", "requested");
+  gw_json_close (body, '}');
+  gw_call_ok (call, body);
+  call->status = 202;
+  return TRUE;
+}
+
+/* When each card's hint (by its number's lookup hash) was last asked for:
+ * on the main thread, kept with the server; lost on a restart, which only
+ * allows one more e-mail. */
+static gboolean
+hint_recently_asked (GwRequest           *request,
+                     const GwCredentials *credentials)
+{
+  GHashTable *asked = g_object_get_data (G_OBJECT (request->server), "gw-cards-hint-asked");
+  gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
+  g_autofree char *key = g_base64_encode (credentials->lookup, sizeof credentials->lookup);
+  gpointer last;
+
+  if (asked == NULL)
+    {
+      asked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_object_set_data_full (G_OBJECT (request->server), "gw-cards-hint-asked", asked,
+                              (GDestroyNotify) g_hash_table_unref);
+    }
+  if (g_hash_table_lookup_extended (asked, key, NULL, &last) &&
+      now - GPOINTER_TO_SIZE (last) < HINT_INTERVAL)
+    return TRUE;
+  /* Keep it small: forget what is past the interval now and then. */
+  if (g_hash_table_size (asked) >= 4096)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, asked);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (now - GPOINTER_TO_SIZE (value) >= HINT_INTERVAL)
+          g_hash_table_iter_remove (&iter);
+    }
+  g_hash_table_replace (asked, g_steal_pointer (&key), GSIZE_TO_POINTER (now));
+  return FALSE;
+}
+
+void
+gw_api_cards_hint (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = {
+    { "number", ONEPIN_JSON_STRING, TRUE },
+  };
+  CardData *card = card_data_new (request, fields, G_N_ELEMENTS (fields));
+  GwCall *call;
+
+  if (card == NULL)
+    return;
+  card->hint_throttled = card->credentials.well_formed &&
+                         hint_recently_asked (request, &card->credentials);
+  call = gw_call_new (request, hint_apply, card, card_data_free);
+  call->counts_as_failure = TRUE;
+  gw_call_submit (call);
+}
+
 /* Statement: the usage inquiry of FIG. 10H and 10I */
 
 static gint64
@@ -268,13 +403,15 @@ total (GHashTable *sums,
 static void
 render_summary (GString      *body,
                 const GwCard *card,
-                GHashTable   *sums)
+                GHashTable   *sums,
+                gint64        now)
 {
   static const char *channels[] = {
     "internet", "telephone", "telephone_information", "prepaid_mobile", "foreign",
   };
 
   g_string_append (body, "\"summary\":{");
+  gw_json_str (body, "state", gw_card_display_state (card, now));
   gw_json_int (body, "initial_amount", card->initial_value);
   gw_json_int (body, "total_recharged", total (sums, "recharge", NULL));
   gw_json_int (body, "total_refunded", total (sums, "refund", NULL));
@@ -331,8 +468,9 @@ statement_apply (GwTxn   *txn,
   GString *body;
   gboolean has_more;
 
-  if (!gw_ledger_authenticate (txn, gw_server_get_ledger_config (call->server),
-                               &data->credentials, &card, &outcome, error))
+  /* A closed card's holder still reads its history, the refund included. */
+  if (!gw_ledger_authenticate_reader (txn, gw_server_get_ledger_config (call->server),
+                                      &data->credentials, &card, &outcome, error))
     return FALSE;
   if (outcome.code != GW_RESULT_OK)
     return gw_call_fail (call, &outcome, NULL), TRUE;
@@ -353,7 +491,7 @@ statement_apply (GwTxn   *txn,
   has_more = lines->len > data->limit;
 
   body = g_string_new ("{\"object\":\"list\",");
-  render_summary (body, &card, sums);
+  render_summary (body, &card, sums, txn->funcs->now (txn));
   g_string_append (body, ",\"data\":[");
   for (guint i = 0; i < MIN (lines->len, data->limit); i++)
     {

@@ -1354,8 +1354,8 @@ check_claim (GwRequest *request,
   if (!gw_ledger_password_valid (password))
     return gw_request_bad_param (request, "password", "password must be 4 to 64 characters."),
            FALSE;
-  if (hint != NULL && strlen (hint) > 255)
-    return gw_request_bad_param (request, "hint", "hint must be at most 255 bytes."), FALSE;
+  if (hint != NULL && !gw_ledger_hint_valid (hint))
+    return gw_request_bad_param (request, "hint", "hint must be at most 100 characters."), FALSE;
   open->password = g_strdup (password);
   open->hint = g_strdup (hint);
   return TRUE;

@@ -259,6 +259,26 @@ gw_ledger_authenticate (GwTxn                *txn,
   return TRUE;
 }
 
+/* gw_ledger_authenticate(), but a closed card (its balance refunded) with
+ * the right password passes: declined everywhere else, its holder still
+ * reads its history (FIG. 10H), and reading moves nothing. A card with no
+ * password never passes, so the number alone still opens nothing. */
+gboolean
+gw_ledger_authenticate_reader (GwTxn                *txn,
+                               const GwLedgerConfig *config,
+                               const GwCredentials  *credentials,
+                               GwCard               *card,
+                               GwOutcome            *outcome,
+                               GError              **error)
+{
+  if (!gw_ledger_authenticate (txn, config, credentials, card, outcome, error))
+    return FALSE;
+  if (outcome->code != GW_RESULT_OK && outcome->decline == GW_DECLINE_CARD_NOT_ACTIVE &&
+      card->has_password && g_str_equal (card->state, "closed"))
+    memset (outcome, 0, sizeof *outcome);
+  return TRUE;
+}
+
 /* Issuing */
 
 static gint64
@@ -469,6 +489,44 @@ gw_ledger_password_valid (const char *password)
   glong len = g_utf8_strlen (password, -1);
 
   return len >= 4 && len <= 64;
+}
+
+/* Counted in characters, as the pages' maxlength="100" counts them, so that
+ * a Korean hint the page accepts is not refused here; 100 characters of
+ * UTF-8 are at most 400 bytes, the bound on what is sealed. */
+gboolean
+gw_ledger_hint_valid (const char *hint)
+{
+  return strlen (hint) <= 4 * GW_LEDGER_MAX_HINT_CHARS && g_utf8_validate (hint, -1, NULL) &&
+         g_utf8_strlen (hint, -1) <= GW_LEDGER_MAX_HINT_CHARS;
+}
+
+gboolean
+gw_ledger_card_hint (GwTxn                *txn,
+                     const GwLedgerConfig *config,
+                     const GwCredentials  *credentials,
+                     GwCard               *card,
+                     char                **hint,
+                     GError              **error)
+{
+  g_autoptr(GBytes) sealed = NULL;
+  g_autoptr(GBytes) opened = NULL;
+  GError *local = NULL;
+  GwOutcome outcome;
+
+  *hint = NULL;
+  if (!find_card (txn, credentials, card, &outcome, error))
+    return FALSE;
+  if (outcome.code != GW_RESULT_OK)
+    return TRUE;
+  if (!CALL (txn, card_hint, card->id, &sealed, &local))
+    return local == NULL || (g_propagate_error (error, local), FALSE);
+  opened = onepin_key_open (config->seal_key, g_bytes_get_data (sealed, NULL),
+                            g_bytes_get_size (sealed), card->id, strlen (card->id), error);
+  if (opened == NULL)
+    return FALSE;
+  *hint = g_strndup (g_bytes_get_data (opened, NULL), g_bytes_get_size (opened));
+  return TRUE;
 }
 
 gboolean

@@ -110,6 +110,9 @@ void        gw_ledger_credentials    (const GwLedgerConfig  *config,
                                       GwCredentials         *out);
 /* 4 to 64 characters: what a card's password may be. */
 gboolean    gw_ledger_password_valid (const char            *password);
+/* At most 100 characters (and 400 bytes): a card's password hint. */
+#define GW_LEDGER_MAX_HINT_CHARS 100
+gboolean    gw_ledger_hint_valid     (const char            *hint);
 void        gw_ledger_password_mac   (const GwLedgerConfig  *config,
                                       const guint8           lookup[32],
                                       const char            *password,
@@ -145,6 +148,14 @@ gboolean    gw_ledger_register       (GwTxn                 *txn,
                                       GwCard                *card,
                                       GwOutcome             *outcome,
                                       GError               **error);
+/* gw_ledger_authenticate(), but a closed card with its right password
+ * passes: for reading its statement. */
+gboolean    gw_ledger_authenticate_reader (GwTxn                *txn,
+                                           const GwLedgerConfig *config,
+                                           const GwCredentials  *credentials,
+                                           GwCard               *card,
+                                           GwOutcome            *outcome,
+                                           GError              **error);
 gboolean    gw_ledger_authenticate_usable (GwTxn                *txn,
                                            const GwLedgerConfig *config,
                                            const GwCredentials  *credentials,
@@ -161,6 +172,15 @@ gboolean    gw_ledger_set_password   (GwTxn                 *txn,
                                       const guint8           lookup[32],
                                       const char            *new_password,
                                       const char            *hint,
+                                      GError               **error);
+/* The password hint of the card @credentials' number names, opened, in
+ * @hint (NULL when the number is unknown or the card has none); no password
+ * is checked, so the caller must give it only to the holder's own address. */
+gboolean    gw_ledger_card_hint      (GwTxn                 *txn,
+                                      const GwLedgerConfig  *config,
+                                      const GwCredentials   *credentials,
+                                      GwCard                *card,
+                                      char                 **hint,
                                       GError               **error);
 gboolean    gw_ledger_reset_password (GwTxn                 *txn,
                                       const GwLedgerConfig  *config,

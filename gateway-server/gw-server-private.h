@@ -81,6 +81,7 @@ struct _GwCall
   gboolean       replayed;
   GwOutcome      outcome;
   gboolean       is_payment;         /* counts as an approval or a decline */
+  gboolean       counts_as_failure;  /* against the address even when it succeeds */
 };
 
 const GwConfig       *gw_server_get_config        (GwServer    *self);
@@ -277,6 +278,7 @@ void gw_api_admin_audit         (GwRequest *request);
 void gw_api_cards_register      (GwRequest *request);
 void gw_api_cards_password      (GwRequest *request);
 void gw_api_cards_balance       (GwRequest *request);
+void gw_api_cards_hint          (GwRequest *request);
 void gw_api_cards_statement     (GwRequest *request);
 void gw_api_payments_create     (GwRequest *request);
 void gw_api_payments_batch      (GwRequest *request);

@@ -76,6 +76,7 @@ static const Route routes[] = {
   { "POST", "/v1/cards/register",         AUTH_CARD_HOLDER, TRUE,  gw_api_cards_register },
   { "POST", "/v1/cards/password",         AUTH_CARD_HOLDER, TRUE,  gw_api_cards_password },
   { "POST", "/v1/cards/balance",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_balance },
+  { "POST", "/v1/cards/hint",             AUTH_CARD_HOLDER, FALSE, gw_api_cards_hint },
   { "POST", "/v1/cards/statement",        AUTH_CARD_HOLDER, FALSE, gw_api_cards_statement },
   { "POST", "/v1/cards/profile",          AUTH_CARD_HOLDER, FALSE, gw_api_cards_profile },
   { "POST", "/v1/payments",               AUTH_MERCHANT,    TRUE,  gw_api_payments_create },
@@ -1051,7 +1052,8 @@ count_outcome (GwCall *call)
 {
   GwServer *self = call->server;
 
-  if (call->request != NULL && call->outcome.credential_failure &&
+  if (call->request != NULL &&
+      (call->outcome.credential_failure || call->counts_as_failure) &&
       call->request->limit_failures)
     address_failures (self, limit_key (call->request), TRUE)->failures++;
 

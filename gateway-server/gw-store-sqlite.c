@@ -1435,6 +1435,28 @@ t_card_set_password (GwTxn         *t,
 }
 
 static gboolean
+t_card_hint (GwTxn       *t,
+             const char  *id,
+             GBytes     **out,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t), "SELECT hint_sealed FROM cards"
+                                      " WHERE id = ? AND hint_sealed IS NOT NULL", error);
+  GError *local = NULL;
+
+  *out = NULL;
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  if (step_row (TXN (t), stmt, &local))
+    *out = g_bytes_new (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0));
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  return *out != NULL;
+}
+
+static gboolean
 t_card_add_points (GwTxn       *t,
                    const char  *id,
                    gint64       delta,
@@ -2426,6 +2448,7 @@ static const GwTxnFuncs sqlite_txn_funcs = {
   .card_insert = t_card_insert,
   .card_set_auth = t_card_set_auth,
   .card_set_password = t_card_set_password,
+  .card_hint = t_card_hint,
   .card_add_points = t_card_add_points,
   .credential_failure_add = t_credential_failure_add,
   .credential_failures = t_credential_failures,

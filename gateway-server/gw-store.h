@@ -158,6 +158,8 @@ typedef struct
                                    GError **error);
   gboolean  (*card_set_password)  (GwTxn *txn, const char *id, const guint8 mac[32],
                                    GBytes *hint_sealed, const char *state, GError **error);
+  /* The card's sealed password hint in @out; FALSE without an error when it has none. */
+  gboolean  (*card_hint)          (GwTxn *txn, const char *id, GBytes **out, GError **error);
   gboolean  (*card_add_points)    (GwTxn *txn, const char *id, gint64 delta, GError **error);
   /* One more refused card credential on UTC day @day (Unix time / 86400). */
   gboolean  (*credential_failure_add) (GwTxn *txn, gint64 day, GError **error);

@@ -671,14 +671,17 @@ font_color (JsonObject *data)
   return "#1c1c1c";
 }
 
+/* The API's sizes are 8, 10 and 12 (gw-api-orders.c); they are drawn at the
+ * pixels the site's preview uses (site.css .size-small, -medium, -large), all
+ * above the e-mail's 15px body. Anything else is the medium size. */
 static gint64
 font_size (JsonObject *data)
 {
   const char *named = field_str (data, "font_size");
-  gint64 px;
+  gint64 points;
 
-  if (field_int (data, "font_size", &px))
-    return CLAMP (px, 12, 40);
+  if (field_int (data, "font_size", &points))
+    return points == 8 ? 14 : points == 12 ? 24 : 18;
   if (g_strcmp0 (named, "small") == 0)
     return 14;
   if (g_strcmp0 (named, "large") == 0)
@@ -929,6 +932,33 @@ email_order_access_code (Doc        *doc,
   return TRUE;
 }
 
+/* password_hint (e-mail only): card_last4, hint */
+
+static gboolean
+email_password_hint (Doc        *doc,
+                     JsonObject *data,
+                     GError    **error)
+{
+  const char *hint = field_str (data, "hint");
+  g_autofree char *card = field_masked_card (data, "card_last4");
+
+  if (hint == NULL)
+    return missing (error, "hint");
+  g_string_append (doc->subject, L (doc, "비밀번호 힌트", "Your password hint"));
+  doc_title (doc, L (doc, "비밀번호 힌트", "Your password hint"));
+  doc_para (doc, L (doc, "요청하신 카드의 비밀번호 힌트입니다. 카드를 등록할 때나 비밀번호를 바꿀 때 "
+                         "직접 적으신 내용입니다.",
+                    "Here is the hint you wrote for this card's password when you registered "
+                    "it or last changed the password."));
+  doc_row (doc, L (doc, "카드", "Card"), card);
+  doc_row (doc, L (doc, "힌트", "Hint"), hint);
+  doc_para (doc, L (doc, "힌트를 요청하지 않았다면 이 메일은 무시하세요. 힌트는 이 주소로만 "
+                         "보내며, 비밀번호는 누구에게도 보내지 않습니다.",
+                    "If you did not ask for it, ignore this e-mail: the hint is only ever sent "
+                    "to this address, and the password itself is never sent to anyone."));
+  return TRUE;
+}
+
 /* card_number (SMS only, never e-mail): number, amount, currency */
 
 static gboolean
@@ -970,6 +1000,8 @@ static const struct
   { "virtual_account", email_virtual_account, sms_virtual_account },
   /* The code that opens an order again goes to the order's e-mail address. */
   { "order_access_code", email_order_access_code, NULL },
+  /* A password hint goes only to the card's own profile e-mail address. */
+  { "password_hint", email_password_hint, NULL },
   /* A card number goes only by SMS: e-mail is kept and forwarded too easily. */
   { "card_number", NULL, sms_card_number },
 };

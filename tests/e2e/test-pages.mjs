@@ -303,6 +303,53 @@ test ('register, inquire and change the password against the real gateway', asyn
   await auditBalanced (gateway);
 });
 
+test ('a Korean hint of 100 characters registers; the API refusal of a longer one is shown on the field', async () => {
+  const [card, other] = await issueCards (gateway, 2, 10000);
+  const page = await open ('/register', { locale: 'ko-KR' });
+  const hint = '할머니생신'.repeat (20);
+  assertEqual (hint.length, 100, 'a hundred characters');
+
+  /* A page without the maxlength (an old page, a script): the API says why. */
+  await page.evaluate (() => document.getElementById ('reg-hint').removeAttribute ('maxlength'));
+  await page.fill ('#reg-number', other.number);
+  await page.fill ('#reg-password', 'hint pass');
+  await page.fill ('#reg-confirm', 'hint pass');
+  await page.fill ('#reg-hint', hint + '!');
+  await page.click ('#register-form button[type="submit"]');
+  await page.waitForFunction (() => document.getElementById ('reg-hint-error').textContent !== '');
+  page.expectedProblems (/400 \(Bad Request\)/);
+  assertEqual (await page.textContent ('#reg-hint-error'), '힌트는 100자까지 입력할 수 있습니다.', 'the field says the limit');
+  assertEqual (await page.getAttribute ('#reg-hint', 'aria-invalid'), 'true', 'the field is marked');
+
+  await page.goto (gateway.url + '/register');
+  await page.fill ('#reg-number', card.number);
+  await page.fill ('#reg-password', 'hint pass');
+  await page.fill ('#reg-confirm', 'hint pass');
+  await page.fill ('#reg-hint', hint);
+  await page.click ('#register-form button[type="submit"]');
+  await page.waitForSelector ('#registered:not([hidden])');
+  await page.context ().close ();
+});
+
+test ('the inquiry and password pages offer to e-mail the password hint, by the number alone', async () => {
+  const [card] = await issueCards (gateway, 1, 10000);
+  await expectOk (call (gateway, 'POST', '/v1/cards/register',
+                        { key: false, body: { number: card.number, password: 'hint pass', hint: 'the usual' } }), 'register');
+  for (const [route, prefix] of [['/inquiry', 'iq'], ['/password', 'pw']]) {
+    const page = await open (route);
+    await page.click ('.send-hint');
+    assertEqual (await page.textContent ('#' + prefix + '-number-error'), 'Please fill this in.', route + ': the number first');
+    await page.fill ('#' + prefix + '-number', card.number);
+    await page.click ('.send-hint');
+    await page.waitForFunction (() => document.querySelector ('.hint-status').textContent !== '');
+    const status = await page.textContent ('.hint-status');
+    assert (status.includes ('on its way') && !status.includes ('the usual'), route + ': ' + status);
+    await checkScreen (page, modules, 'hint-sent-' + prefix);
+    await assertNoSecrets (page, [card.number], route + ' after asking for the hint');
+    await page.context ().close ();
+  }
+});
+
 test ('user information: read, change and read back, in Korean', async () => {
   const [card] = await issueCards (gateway, 1, 10000);
   await expectOk (call (gateway, 'POST', '/v1/cards/register',

@@ -35,6 +35,14 @@ async function enterCard () {
   await page.waitForSelector ('#step-amount:not([hidden])');
 }
 
+/* Pays by debiting the sandbox's account 110-000-000001. */
+async function fillBankAccount () {
+  await page.check ('input[name="method"][value="bank_account"]');
+  await page.selectOption ('#rc-bank', '990');
+  await page.fill ('#rc-account', '110-000-000001');
+  await page.fill ('#rc-account-password', '1234');
+}
+
 async function waitForError (form) {
   await page.waitForFunction ((f) => document.querySelector (f + ' .form-error').textContent !== '', form);
   return page.textContent (form + ' .form-error');
@@ -58,10 +66,7 @@ test ('the card, its balance, and the amount in 10,000-won steps up to the cap',
 test ('a bank-account debit recharges the card and mails the result', async () => {
   await page.fill ('#rc-amount', '50000');
   await page.fill ('#rc-email', 'holder@example.com');
-  await page.check ('input[name="method"][value="bank_account"]');
-  await page.selectOption ('#rc-bank', '990');
-  await page.fill ('#rc-account', '110-000-000001');
-  await page.fill ('#rc-account-password', '1234');
+  await fillBankAccount ();
   await checkScreen (page, modules, 'recharge-bank-account');
   await page.click ('#recharge-button');
   await page.waitForSelector ('#step-done:not([hidden])', { timeout: 20000 });
@@ -147,6 +152,48 @@ test ('recharging a promotional card extends its validity by a year', async () =
   const year = (text) => Number ((text.match (/(20\d\d)/g) || []).pop ());
   assertEqual (year (after), year (before) + 1, `validity: ${before} -> ${after}`);
   await checkScreen (page, modules, 'recharge-promotional');
+  await auditBalanced (gateway);
+});
+
+test ('a recharge whose answer was lost, sent again after a reload, is charged once', async () => {
+  const before = await balance ();
+  const account = (await bank.account ('110-000-000001')).balance;
+  const keys = [];
+  /* The first request reaches the gateway, which charges; its answer never
+   * reaches the page. */
+  await page.route ('**/v1/cards/recharge', async (route) => {
+    keys.push (route.request ().headers ()['idempotency-key']);
+    if (keys.length === 1) {
+      await route.fetch ();
+      await route.abort ('connectionreset');
+    } else {
+      await route.continue ();
+    }
+  });
+  async function send () {
+    await enterCard ();
+    await page.fill ('#rc-amount', '20000');
+    await fillBankAccount ();
+    await page.click ('#recharge-button');
+  }
+  await send ();
+  await waitForError ('#amount-form');
+  page.expectedProblems (/ERR_CONNECTION_RESET|Failed to load resource/);
+  assertEqual (await balance (), before + 20000, 'the lost one was charged');
+  const kept = await page.evaluate (() => JSON.stringify (Object.assign ({}, sessionStorage)));
+  assert (kept.includes (keys[0]) && kept.includes (card.number.slice (-4) + ' 20000'), 'kept: ' + kept);
+  assert (!kept.includes (card.number) && !kept.includes ('recharge me') && !kept.includes ('1234"'),
+          'no secret kept: ' + kept);
+
+  await page.reload ();
+  await send ();
+  await page.waitForSelector ('#step-done:not([hidden])', { timeout: 20000 });
+  await page.unroute ('**/v1/cards/recharge');
+  assertEqual (await balance (), before + 20000, 'charged once');
+  assertEqual (keys.length, 2, 'sent twice');
+  assertEqual (keys[1], keys[0], 'under the same key');
+  assertEqual ((await bank.account ('110-000-000001')).balance, account - 20000, 'debited once');
+  assertEqual (await page.evaluate (() => sessionStorage.length), 0, 'forgotten once answered');
   await auditBalanced (gateway);
 });
 

@@ -65,6 +65,19 @@ test ('the balance goes to the bank account and the card is closed', async () =>
   await page.waitForFunction (() => document.querySelector ('#card-form .form-error').textContent !== '');
   page.expectedProblems (/402 \(Payment Required\)/);
   assertEqual (await page.isVisible ('#step-amount'), false, 'no recharge of a closed card');
+
+  /* Its history still shows, the refund included (FIG. 10H), and says it is closed. */
+  await page.goto (gateway.url + '/inquiry');
+  await page.fill ('#iq-number', cards[0].number);
+  await page.fill ('#iq-password', 'refund me');
+  await page.click ('#inquiry-form button[type="submit"]');
+  await page.waitForSelector ('#summary:not([hidden])');
+  const summary = await page.textContent ('#summary-rows');
+  assert (summary.includes ('총 계좌 환불액') && summary.includes ('−25,000원'), 'the refund: ' + summary);
+  assertEqual (await page.isVisible ('#closed-note'), true, 'the card is said to be closed');
+  await page.click ('#show-details');
+  assert ((await page.textContent ('#detail-rows')).includes ('잔액 환불(은행 계좌)'), 'the refund line');
+  await checkScreen (page, modules, 'inquiry-closed-ko');
   await page.context ().close ();
 });
 

@@ -68,6 +68,33 @@ test_register (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* A hint is counted in characters, as the pages' maxlength="100" counts
+ * them: 100 Korean syllables (300 bytes) pass, 101 characters do not. */
+static void
+test_register_hint_length (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, NULL);
+  g_autoptr(GString) hint = g_string_new (NULL);
+  g_autofree char *too_long = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr(OtResponse) refused = NULL;
+  g_autoptr(OtResponse) r = NULL;
+
+  for (guint i = 0; i < 100; i++)
+    g_string_append (hint, "한");
+  too_long = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"s3cret\", "
+                              "\"hint\": \"%sx\"}", card->number, hint->str);
+  refused = card_post ("register", too_long);
+  ot_assert_error (refused, 400, "invalid_request_error", "parameter_invalid");
+  assert_param (refused, "hint");
+  g_assert_nonnull (strstr (refused->body, "100 characters"));
+
+  body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"s3cret\", \"hint\": \"%s\"}",
+                          card->number, hint->str);
+  r = card_post ("register", body);
+  ot_assert_status (r, 200);
+}
+
 static void
 test_register_password_length (void)
 {
@@ -670,6 +697,7 @@ main (int    argc,
 
   g_test_add_func ("/contract/cards/register", test_register);
   g_test_add_func ("/contract/cards/register/password-length", test_register_password_length);
+  g_test_add_func ("/contract/cards/register/hint-length", test_register_hint_length);
   g_test_add_func ("/contract/cards/register/unknown", test_register_unknown);
   g_test_add_func ("/contract/cards/password", test_password_change);
   g_test_add_func ("/contract/cards/balance", test_balance);

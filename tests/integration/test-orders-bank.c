@@ -1695,6 +1695,24 @@ test_refund_payout (void)
   closed = ot_request (gw, "POST", "/v1/cards/balance", NULL, NULL, creds);
   ot_assert_error (closed, 402, "card_error", "card_not_active");
   g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 49000);
+  /* Its holder can still read its statement, the payout on it (FIG. 10H);
+   * a wrong password is refused as on any card. */
+  {
+    g_autoptr(OtResponse) statement = ot_request (gw, "POST", "/v1/cards/statement", NULL, NULL,
+                                                  creds);
+    g_autofree char *wrong = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"nope\"}",
+                                              card->number);
+    g_autoptr(OtResponse) refused_statement = ot_request (gw, "POST", "/v1/cards/statement", NULL,
+                                                          NULL, wrong);
+    JsonObject *summary;
+
+    ot_assert_status (statement, 200);
+    summary = ot_json_object (ot_response_object (statement), "summary");
+    g_assert_cmpstr (ot_json_string (summary, "state"), ==, "closed");
+    g_assert_cmpint (ot_json_int (summary, "balance"), ==, 0);
+    g_assert_cmpint (ot_json_int (summary, "total_paid_out"), ==, 49000);
+    ot_assert_error (refused_statement, 402, "card_error", "invalid_credentials");
+  }
   mails = queued_mail (gw, "refund");
   g_assert_cmpint (ot_json_int (ot_json_object (last_mail (mails), "data"), "amount"), ==, 49000);
 

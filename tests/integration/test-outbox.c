@@ -299,6 +299,106 @@ test_receipt_email (void)
   fixture_stop (&f);
 }
 
+/* POST /v1/cards/hint: the hint goes to the holder's own e-mail address,
+ * never into an answer. Every number, known or not, with or without a hint
+ * or an address, gets the same answer; a card's hint is sent at most once in
+ * a while; every request counts against the address like a wrong password. */
+static void
+test_password_hint (void)
+{
+  const char *hint = "할머니 생신 + 강아지 이름";
+  Fixture f = { 0 };
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(OtCard) no_email = NULL;
+  g_autoptr(OtCard) other = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autoptr(OtResponse) first = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *masked = NULL;
+  OtCard *registered[2];
+  const char *numbers[5];
+  JsonObject *m;
+
+  fixture_start (&f, NULL, FALSE);
+  card = ot_new_card (f.gw, 50000, NULL);
+  no_email = ot_new_card (f.gw, 50000, NULL);
+  other = card_with_profile (f.gw, "\"email\":\"other@example.com\"");
+  registered[0] = card;
+  registered[1] = no_email;
+  for (guint i = 0; i < G_N_ELEMENTS (registered); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"%s\","
+                                               "\"hint\":\"%s\"}", registered[i]->number,
+                                               PASSWORD, hint);
+      g_autoptr(OtResponse) r = ot_request (f.gw, "POST", "/v1/cards/register", NULL, NULL, body);
+
+      ot_assert_status (r, 200);
+    }
+  {
+    g_autoptr(OtResponse) r = set_profile (f.gw, card->number,
+                                           "\"email\":\"kim@example.com\",\"locale\":\"ko\"");
+
+    ot_assert_status (r, 200);
+  }
+
+  numbers[0] = card->number;          /* a hint and an address: sent */
+  numbers[1] = card->number;          /* again at once: not sent again */
+  numbers[2] = no_email->number;      /* nowhere to send it */
+  numbers[3] = "9410000000000001";    /* malformed */
+  numbers[4] = other->number;         /* no hint: nothing to send */
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"number\":\"%s\"}", numbers[i]);
+      g_autoptr(OtResponse) r = ot_request (f.gw, "POST", "/v1/cards/hint", NULL, NULL, body);
+
+      ot_assert_status (r, 202);
+      assert_lacks (r->body, "생신");
+      if (first == NULL)
+        first = g_steal_pointer (&r);
+      else
+        g_assert_cmpstr (r->body, ==, first->body);
+    }
+  g_assert_cmpstr (ot_json_string (ot_response_object (first), "object"), ==, "password_hint");
+  g_assert_cmpstr (ot_json_string (ot_response_object (first), "status"), ==, "requested");
+
+  /* One e-mail, to the profile's address, with the hint and no number. */
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  g_usleep (G_USEC_PER_SEC);
+  g_clear_pointer (&messages, json_array_unref);
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  g_assert_cmpuint (json_array_get_length (messages), ==, 1);
+  m = message_at (messages, 0);
+  assert_well_formed (m);
+  g_assert_cmpstr (ot_json_string (m, "to"), ==, "kim@example.com");
+  g_assert_cmpstr (ot_json_string (m, "subject"), ==, "[onepin] 비밀번호 힌트");
+  masked = g_strconcat ("**** **** **** ", card->number + 12, NULL);
+  assert_contains (ot_json_string (m, "text"), hint);
+  assert_contains (ot_json_string (m, "text"), masked);
+  assert_lacks (ot_json_string (m, "text"), card->number);
+  assert_contains (ot_json_string (m, "html"), "할머니 생신 + 강아지 이름");
+  assert_lacks (ot_json_string (m, "html"), card->number);
+
+  /* Each request counted against the address: 20 a minute, then 429. */
+  for (guint i = G_N_ELEMENTS (numbers); i < 20; i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"number\":\"%s\"}", other->number);
+      g_autoptr(OtResponse) r = ot_request (f.gw, "POST", "/v1/cards/hint", NULL, NULL, body);
+
+      ot_assert_status (r, 202);
+    }
+  {
+    g_autofree char *body = g_strdup_printf ("{\"number\":\"%s\"}", card->number);
+    g_autoptr(OtResponse) r = ot_request (f.gw, "POST", "/v1/cards/hint", NULL, NULL, body);
+
+    ot_assert_error (r, 429, "rate_limit_error", "rate_limited");
+  }
+
+  g_file_get_contents (ot_gateway_log_path (f.gw), &log, NULL, NULL);
+  g_assert_nonnull (log);
+  assert_lacks (log, "생신");
+  fixture_stop (&f);
+}
+
 /* Only a capture sends a receipt, and only to who asked for one. */
 static void
 test_receipt_rules (void)
@@ -1158,6 +1258,7 @@ main (int   argc,
   g_test_add_func ("/outbox/receipt/sms", test_receipt_sms);
   g_test_add_func ("/outbox/receipt/sms-bank", test_receipt_sms_bank);
   g_test_add_func ("/outbox/profile", test_profile);
+  g_test_add_func ("/outbox/password-hint", test_password_hint);
   g_test_add_func ("/outbox/smtp-down", test_smtp_down);
   g_test_add_func ("/outbox/smtp-hangs", test_smtp_hangs);
   g_test_add_func ("/outbox/smtp-back-soon", test_smtp_back_soon);

@@ -37,7 +37,7 @@ static const struct
     "{\"last4\":\"2222\",\"denomination\":100000}]}" },
   { "gift",
     "{\"sender_name\":\"이영희\",\"recipient_name\":\"박민수\",\"message\":\"생일 축하해! <script>x</script>\","
-    "\"design\":\"birthday\",\"font_color\":\"#aa3366\",\"font_size\":24,\"music\":\"happy_birthday\","
+    "\"design\":\"birthday\",\"font_color\":\"#aa3366\",\"font_size\":12,\"music\":\"happy_birthday\","
     "\"claim_url\":\"" CLAIM "\",\"amount\":30000,\"currency\":\"krw\","
     "\"number\":\"9410123456789012\"}" },
   { "virtual_account",
@@ -47,6 +47,8 @@ static const struct
   { "order_access_code",
     "{\"order_id\":\"ord_0123456789abcdef01234567\",\"code\":\"042917\","
     "\"expires_at\":1700000600}" },
+  { "password_hint",
+    "{\"card_last4\":\"9012\",\"hint\":\"할머니 <b>생신</b>\"}" },
 };
 
 static char *tmp_dir;
@@ -287,7 +289,7 @@ test_gift (void)
   assert_contains (ko.text, "금액: 30,000원");
   assert_contains (ko.html, "href=\"https://onepin.test/claim/gft_0123456789abcdef?t=x&amp;y=1\"");
   assert_contains (ko.html, "background:#fde2e4");
-  assert_contains (ko.html, "color:#aa3366;font-size:24px");
+  assert_contains (ko.html, "color:#aa3366;font-size:24px;");
   assert_contains (ko.html, "생일 축하해! &lt;script&gt;x&lt;/script&gt;");
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_urls); i++)
@@ -345,17 +347,24 @@ test_order_access (void)
   g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_UNKNOWN);
 }
 
-/* The site's own file @name (gateway-server/site/js/…). */
+/* The site's own file @name (gateway-server/site/js/…, or css/… when @dir says so). */
 static char *
-site_file (const char *name)
+site_file_in (const char *dir,
+              const char *name)
 {
-  g_autofree char *path = g_build_filename (SITE_DIR, "js", name, NULL);
+  g_autofree char *path = g_build_filename (SITE_DIR, dir, name, NULL);
   g_autoptr(GError) error = NULL;
   char *text = NULL;
 
   g_file_get_contents (path, &text, NULL, &error);
   g_assert_no_error (error);
   return text;
+}
+
+static char *
+site_file (const char *name)
+{
+  return site_file_in ("js", name);
 }
 
 /* Every match of @pattern's first group in @text. */
@@ -390,6 +399,38 @@ site_title (const char *strings,
   if (!g_regex_match (regex, start, 0, &match))
     g_error ("strings.js has no %s after \"%s\"", key, block + 1);
   return g_match_info_fetch (match, 1);
+}
+
+/* The API's three sizes (8, 10, 12: gw-api-orders.c, gift.js SIZES) show in
+ * the e-mail at the size the page's preview draws them (site.css .size-…),
+ * three sizes apart, none below the e-mail's 15px body. */
+static void
+test_gift_sizes (void)
+{
+  g_autofree char *gift_js = site_file ("gift.js");
+  g_autofree char *css = site_file_in ("css", "site.css");
+  const int points[] = { 8, 10, 12 };
+  gint64 last = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    {
+      g_autofree char *js_pattern = g_strdup_printf ("SIZES = \\{[^}]*\\b%d: '([a-z]+)'", points[i]);
+      g_autoptr(GPtrArray) names = site_names (gift_js, js_pattern);
+      g_autofree char *css_pattern = g_strdup_printf ("^\\.size-%s \\{ font-size: ([0-9]+)px; \\}$",
+                                                      (char *) g_ptr_array_index (names, 0));
+      g_autoptr(GPtrArray) px = site_names (css, css_pattern);
+      g_autofree char *data = g_strdup_printf ("{\"claim_url\":\"" CLAIM "\",\"message\":\"hi\","
+                                               "\"font_size\":%d}", points[i]);
+      g_autofree char *style = g_strdup_printf ("font-size:%spx;", (char *) g_ptr_array_index (px, 0));
+      g_auto(GwEmailContent) out = { 0 };
+      gint64 size = g_ascii_strtoll (g_ptr_array_index (px, 0), NULL, 10);
+
+      g_assert_cmpint (size, >, last);
+      g_assert_cmpint (size, >=, 14);
+      last = size;
+      render ("gift", "en", data, &out);
+      assert_contains (out.html, style);
+    }
 }
 
 /* Each design and tune the site offers shows in the gift e-mail by the
@@ -544,6 +585,7 @@ main (int   argc,
   g_test_add_func ("/templates/statement", test_statement);
   g_test_add_func ("/templates/gift", test_gift);
   g_test_add_func ("/templates/gift-titles", test_gift_titles);
+  g_test_add_func ("/templates/gift-sizes", test_gift_sizes);
   g_test_add_func ("/templates/order-access", test_order_access);
   g_test_add_func ("/templates/gift-unknown-choices", test_gift_unknown_choices);
   g_test_add_func ("/templates/sms", test_sms);

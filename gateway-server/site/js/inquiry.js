@@ -18,6 +18,7 @@
   let lastLine = null;
 
   window.addEventListener ('pagehide', () => { credentials = null; });
+  Site.offerHint (form);
 
   function signed (amount, currency) {
     const cls = amount > 0 ? 'num plus' : amount < 0 ? 'num minus' : 'num';
@@ -52,6 +53,8 @@
       el ('tr', {}, el ('th', { scope: 'row', i18n: ['inquiry.balance'] }), el ('td'),
           el ('td', { class: 'num', i18n: ['money.amount', { m: { money: s.balance, currency: c } }] })));
     Site.setText (document.getElementById ('points'), 'inquiry.points', { n: { count: s.points } });
+    /* A refunded card's holder still sees its history, the refund included. */
+    document.getElementById ('closed-note').hidden = s.state !== 'closed';
   }
 
   /* Where the money went: the shop's name when the gateway gives it. */

@@ -8,6 +8,7 @@
 (function () {
   const form = document.getElementById ('password-form');
 
+  Site.offerHint (form);
   Site.form (form, async () => {
     const body = Site.cardCredentials (form);
     const hint = form.elements.hint.value.trim ();

@@ -76,7 +76,9 @@
       body.email = email;
     let recharge;
     try {
-      recharge = await Site.post ('recharge', '/v1/cards/recharge', body);
+      /* The key outlives a reload, known by the card's last four and the amount. */
+      recharge = await Site.post ('recharge', '/v1/cards/recharge', body,
+                                  { pending: card.card_last4 + ' ' + body.amount });
     } finally {
       method.clear ();
     }

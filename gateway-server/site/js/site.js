@@ -279,25 +279,67 @@
 
   /* Idempotency: a request that got no definite answer (no answer, a 5xx,
    * or "still in flight") is retried with the same key and the same body,
-   * so it takes effect once. Any other answer ends the key's use. */
+   * so it takes effect once. Any other answer ends the key's use.
+   *
+   * With options.pending, a description of what the request is for that
+   * holds nothing secret (a recharge's card last4 and amount), the key also
+   * outlives a reload: it is kept in sessionStorage with that description
+   * until an answer is known, and a request for the same thing reuses it,
+   * in memory too, even if the body changed (the gateway then answers 422
+   * rather than charge twice). Without it, a recharge whose answer was lost
+   * and that was sent again from the reloaded page was charged twice. */
   const keys = new Map ();
+  const PENDING = 'onepin.pending.';
+
+  function pendingKey (name, pending) {
+    try {
+      const saved = JSON.parse (sessionStorage.getItem (PENDING + name) || 'null');
+      return saved && saved.for === pending ? saved.key : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function keepPending (name, pending, key) {
+    try {
+      sessionStorage.setItem (PENDING + name, JSON.stringify ({ for: pending, key }));
+    } catch (e) {
+      /* no storage: the key lives in memory only, as before */
+    }
+  }
+
+  function dropPending (name) {
+    try {
+      sessionStorage.removeItem (PENDING + name);
+    } catch (e) {
+      /* nothing kept */
+    }
+  }
 
   Site.post = async function (name, path, body, options) {
     const text = JSON.stringify (body);
+    const pending = options && options.pending;
     let entry = keys.get (name);
-    if (!entry || entry.text !== text) {
-      entry = { text, key: Site.newKey () };
+    if (!entry || (pending ? entry.pending !== pending : entry.text !== text)) {
+      entry = { text, pending, key: (pending && pendingKey (name, pending)) || Site.newKey () };
       keys.set (name, entry);
     }
+    if (pending)
+      keepPending (name, pending, entry.key);
+    const forget = () => {
+      keys.delete (name);
+      if (pending)
+        dropPending (name);
+    };
     try {
       const answer = await Site.api (path, body, Object.assign ({ idempotencyKey: entry.key },
                                                                 options));
-      keys.delete (name);
+      forget ();
       return answer;
     } catch (err) {
       const inFlight = err.error && err.error.code === 'idempotency_in_flight';
       if (err.status >= 400 && err.status < 500 && !inFlight)
-        keys.delete (name);
+        forget ();
       throw err;
     }
   };
@@ -306,6 +348,9 @@
   Site.errorKey = function (err) {
     const e = err.error || {};
     const candidates = [];
+    /* A field's own rule, when the API names the field and we can say it. */
+    if (e.code === 'parameter_invalid' && e.param)
+      candidates.push ('api.param.' + e.param);
     if (e.decline_code) {
       candidates.push ('api.' + e.code + '.' + e.decline_code);
       candidates.push ('api.decline.' + e.decline_code);
@@ -500,6 +545,34 @@
   Site.cardCredentials = function (form) {
     return { number: Site.cardDigits (form.elements.number.value),
              password: form.elements.password.value };
+  };
+
+  /* "Forgot the password?": the form's .send-hint button asks for the
+   * card's password hint by its number alone. The gateway e-mails it to the
+   * address in the card's user information and answers every number alike,
+   * so the page can only say where it would go. */
+  Site.offerHint = function (form) {
+    const button = form.querySelector ('.send-hint');
+    const status = form.querySelector ('.hint-status');
+    button.addEventListener ('click', async () => {
+      const field = form.elements.number;
+      const digits = Site.cardDigits (field.value);
+      Site.clearErrors (form);
+      Site.setText (status, null);
+      if (!Site.luhnValid (digits)) {
+        Site.showErrors (form, [{ el: field, key: field.value === '' ? 'err.required' : 'err.card_number' }]);
+        return;
+      }
+      button.disabled = true;
+      try {
+        await Site.api ('/v1/cards/hint', { number: digits });
+        Site.setText (status, 'hint.sent');
+      } catch (err) {
+        Site.setText (status, Site.errorKey (err));
+      } finally {
+        button.disabled = false;
+      }
+    });
   };
 
   /* Builds an element: Site.el ('td', { class: 'num' }, 'text', child, …). */
