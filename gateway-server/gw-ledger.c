@@ -544,10 +544,12 @@ gw_ledger_register (GwTxn                *txn,
     return TRUE;
   if (card->locked_until > NOW (txn))
     return decline (outcome, GW_DECLINE_CARD_LOCKED), TRUE;
-  if (g_str_equal (card->state, "closed"))
-    return decline (outcome, GW_DECLINE_CARD_NOT_ACTIVE), TRUE;
+  /* A closed card has its password (it was refunded by it): the
+   * contract's 409 for a card that already has one, not a decline. */
   if (card->has_password)
     return outcome->code = GW_RESULT_ALREADY_REGISTERED, TRUE;
+  if (g_str_equal (card->state, "closed"))
+    return decline (outcome, GW_DECLINE_CARD_NOT_ACTIVE), TRUE;
   if (card->expires_at <= NOW (txn))
     return decline (outcome, GW_DECLINE_EXPIRED_CARD), TRUE;
   return set_password (txn, config, card, credentials->password_mac, hint, error);

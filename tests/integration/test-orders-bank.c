@@ -1695,6 +1695,14 @@ test_refund_payout (void)
   closed = ot_request (gw, "POST", "/v1/cards/balance", NULL, NULL, creds);
   ot_assert_error (closed, 402, "card_error", "card_not_active");
   g_assert_cmpint (ot_bank_account_balance (bank, OT_BANK_ACCOUNT_RICH), ==, account + 49000);
+  /* It has a password: registering it again is the contract's 409, closed
+   * or not. */
+  {
+    g_autoptr(OtResponse) registered = ot_request (gw, "POST", "/v1/cards/register", NULL, NULL,
+                                                   creds);
+
+    ot_assert_error (registered, 409, "invalid_request_error", "card_already_registered");
+  }
   /* Its holder can still read its statement, the payout on it (FIG. 10H);
    * a wrong password is refused as on any card. */
   {
