@@ -291,6 +291,9 @@ test_gift (void)
   assert_contains (ko.html, "background:#fde2e4");
   assert_contains (ko.html, "color:#aa3366;font-size:24px;");
   assert_contains (ko.html, "생일 축하해! &lt;script&gt;x&lt;/script&gt;");
+  /* Claiming registers the card: there is nothing to register after. */
+  assert_contains (ko.text, "선물을 받을 때 비밀번호를 정하면 카드가 등록되어 바로 사용할 수 있습니다.");
+  assert_lacks (ko.text, "받은 뒤 카드를 등록하면");
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_urls); i++)
     {
@@ -300,6 +303,31 @@ test_gift (void)
       g_assert_false (gw_template_render_email ("gift", "ko", o, &out, &error));
       g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_DATA);
       g_clear_error (&error);
+    }
+}
+
+/* The recharge e-mail shows a card's validity as the card does: a card
+ * valid to the end of a month (expires_at the next month's first second,
+ * UTC) by month and year; another by its last valid day, in Korea time. */
+static void
+test_recharge_expiry (void)
+{
+  struct { const char *locale; gint64 expires_at; const char *shown; } cases[] = {
+    { "ko", 1953849600, "유효 기간: 2031년 11월\n" },
+    { "en", 1953849600, "Valid until: 11/2031\n" },
+    { "ko", 1931353200, "유효 기간: 2031년 3월 15일\n" },
+    { "en", 1931353200, "Valid until: 15 Mar 2031\n" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(GwEmailContent) out = { 0 };
+      g_autofree char *data = g_strdup_printf ("{\"card_last4\":\"4321\",\"amount\":50000,"
+                                               "\"currency\":\"krw\",\"expires_at\":%" G_GINT64_FORMAT
+                                               ",\"created\":1700000000}", cases[i].expires_at);
+
+      render ("recharge", cases[i].locale, data, &out);
+      assert_contains (out.text, cases[i].shown);
     }
 }
 
@@ -323,9 +351,24 @@ test_order_access (void)
   assert_contains (va.html, "href=\"https://cards.onepin.test/buy#resume\"");
   assert_lacks (va.text, "otk_");
 
+  assert_contains (va.text, "After the deadline, the order is canceled.");
+  assert_lacks (va.text, "Card:");
+
   render ("virtual_account", "ko", "{\"account\":\"562\",\"amount\":10000,\"currency\":\"krw\","
+                                   "\"card_last4\":\"4321\","
                                    "\"order_url\":\"javascript:alert(1)\"}", &recharge);
+  assert_contains (recharge.text, "충전할 카드: **** **** **** 4321\n");
+  assert_contains (recharge.text, "기한이 지나면 충전은 취소됩니다.");
+  assert_lacks (recharge.text, "주문은 취소");
   assert_lacks (recharge.text, "주문 번호");
+  {
+    g_auto(GwEmailContent) en = { 0 };
+
+    render ("virtual_account", "en", "{\"account\":\"562\",\"amount\":10000,\"currency\":\"krw\","
+                                     "\"card_last4\":\"4321\"}", &en);
+    assert_contains (en.text, "Card to recharge: **** **** **** 4321\n");
+    assert_contains (en.text, "After the deadline, the recharge is canceled.");
+  }
   assert_lacks (recharge.text, "주문 다시 찾기");
   assert_lacks (recharge.html, "javascript");
 
@@ -579,6 +622,7 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/templates/amounts", test_amounts);
+  g_test_add_func ("/templates/recharge-expiry", test_recharge_expiry);
   g_test_add_func ("/templates/every-email", test_every_email);
   g_test_add_func ("/templates/payment-receipt", test_payment_receipt);
   g_test_add_func ("/templates/missing-fields", test_missing_fields);
