@@ -1175,9 +1175,16 @@ test_recharge_transfer (void)
   g_autoptr(OtResponse) pending = recharge (card->number, 20000, "rt-1", "\"method\": \"transfer\","
                                             " \"transfer\": {\"depositor_name\": \"홍길동\"}");
   g_autoptr(JsonObject) balance = NULL;
+  g_autoptr(GPtrArray) mails = NULL;
+  JsonObject *data;
 
   ot_assert_status (pending, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (pending), "status"), ==, "pending");
+  /* The transfer instructions name the card by its last four digits. */
+  mails = queued_mail (gw, "virtual_account");
+  data = ot_json_object (last_mail (mails), "data");
+  g_assert_cmpstr (ot_json_string (data, "card_last4"), ==, card->number + 12);
+  g_assert_false (json_object_has_member (data, "order_id"));
   ot_assert_card_balance (gw, card->number, PASSWORD, 10000, 10000);
   deposit (pending);
   for (guint i = 0; i < 150; i++)
