@@ -536,7 +536,7 @@ sms_refund (GString    *out,
     g_string_append_printf (out, ko ? ": %s%s%s" : " to %s%s%s", bank ? bank : "",
                             bank && account ? " " : "", account ? account : "");
   if (all_digits (last4, 4))
-    g_string_append_printf (out, ko ? ". 카드 *%s는 해지되었습니다." : ". Card *%s is closed.",
+    g_string_append_printf (out, ko ? ". 끝자리 %s 카드는 해지되었습니다." : ". Card *%s is closed.",
                             last4);
   return TRUE;
 }

@@ -410,6 +410,22 @@ site_file (const char *name)
   return site_file_in ("js", name);
 }
 
+/* The site's Korean names a card "{amount}원권", which ends in a consonant:
+ * the particles after {card} are 을, 은, 이, 과, 으로, never 를, 는, 가, 와,
+ * 로. */
+static void
+test_site_particles (void)
+{
+  g_autofree char *strings = site_file ("strings.js");
+  g_autoptr(GRegex) wrong = g_regex_new ("\\{card\\}(를|는|가|와|로)", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+
+  g_assert_nonnull (strstr (strings, "'card.denomination': '{amount}원권'"));
+  if (g_regex_match (wrong, strings, 0, &match))
+    g_error ("strings.js: \"%s\" after a card's name ending in a consonant",
+             g_match_info_fetch (match, 0));
+}
+
 /* Every match of @pattern's first group in @text. */
 static GPtrArray *
 site_names (const char *text,
@@ -566,7 +582,7 @@ test_sms (void)
       "[onepin] 카페 <b>&amp;</b> 12,345원 결제, 잔액 1,234,567원 (카드 *4321) 2023년 11월 15일 07:13 KST" },
     { "recharge", "en", full[1].data, "[onepin] Recharged ₩50,000. Balance ₩80,000 (card *4321)" },
     { "refund", "ko", full[2].data,
-      "[onepin] 7,000원 환불 완료: 국민은행 ****9876. 카드 *4321는 해지되었습니다." },
+      "[onepin] 7,000원 환불 완료: 국민은행 ****9876. 끝자리 4321 카드는 해지되었습니다." },
     { "purchase_statement", "en", full[3].data,
       "[onepin] Order ord_1 is paid. Total ₩130,000, 2 cards" },
     { "gift", "ko", full[4].data, "[onepin] 이영희님이 선물 카드를 보냈습니다: " CLAIM },
@@ -623,6 +639,7 @@ main (int   argc,
 
   g_test_add_func ("/templates/amounts", test_amounts);
   g_test_add_func ("/templates/recharge-expiry", test_recharge_expiry);
+  g_test_add_func ("/templates/site-particles", test_site_particles);
   g_test_add_func ("/templates/every-email", test_every_email);
   g_test_add_func ("/templates/payment-receipt", test_payment_receipt);
   g_test_add_func ("/templates/missing-fields", test_missing_fields);

@@ -684,9 +684,9 @@ window.ONEPIN_STRINGS = {
     'err.order_id': '주문 번호는 ord_ 뒤에 영문자와 숫자 24자리입니다.',
     'err.access_code': '코드는 6자리 숫자입니다.',
     'buy.done_heading': '구매가 끝났습니다',
-    'buy.done_registered': '끝자리 {last4} {card}를 등록했습니다. 바로 쓸 수 있습니다.',
-    'buy.done_gift': '끝자리 {last4} {card}를 {email}에게 선물로 보냈습니다.',
-    'buy.done_later': '끝자리 {last4} {card}는 아직 등록하지 않았습니다. 적어 둔 번호로 등록해 주십시오.',
+    'buy.done_registered': '끝자리 {last4} {card}을 등록했습니다. 바로 쓸 수 있습니다.',
+    'buy.done_gift': '끝자리 {last4} {card}을 {email}에게 선물로 보냈습니다.',
+    'buy.done_later': '끝자리 {last4} {card}은 아직 등록하지 않았습니다. 적어 둔 번호로 등록해 주십시오.',
 
     'design.love': '사랑',
     'design.birthday': '생일 케이크',
