@@ -228,7 +228,7 @@
       el ('dt', { i18n: ['pay.va_amount'] }),
       el ('dd', { i18n: ['money.amount', { m: { money: va.amount, currency: va.currency } }] }),
       el ('dt', { i18n: ['pay.va_deadline'] }),
-      el ('dd', { i18n: ['date.time', { d: { dateTime: va.deadline } }] }));
+      el ('dd', { i18n: ['date.time', { d: { kstTime: va.deadline } }] }));
     Site.setText (document.getElementById ('transfer-order'), 'pay.transfer_order',
                   { order: order.id });
     Site.setText (document.getElementById ('transfer-status'), 'pay.transfer_waiting');

@@ -56,6 +56,8 @@
         return Site.date (value.date);
       if ('dateTime' in value)
         return Site.dateTime (value.dateTime);
+      if ('kstTime' in value)
+        return Site.kstDateTime (value.kstTime);
       if ('count' in value)
         return Site.number (value.count);
       if ('key' in value)
@@ -159,6 +161,14 @@
   Site.dateTime = function (seconds) {
     return new Intl.DateTimeFormat (locale (), { dateStyle: 'medium', timeStyle: 'short' })
       .format (new Date (seconds * 1000));
+  };
+
+  /* A time the bank or the gateway set (a transfer's deadline), in Korea
+   * time and said so, as the e-mails show it, wherever the browser is. */
+  Site.kstDateTime = function (seconds) {
+    return new Intl.DateTimeFormat (locale (), { dateStyle: 'medium', timeStyle: 'short',
+                                                 timeZone: 'Asia/Seoul' })
+      .format (new Date (seconds * 1000)) + ' KST';
   };
 
   /* Card numbers */
