@@ -27,6 +27,7 @@ typedef struct
   GwCredentials credentials;
   char         *new_password;
   char         *hint;
+  char         *locale;          /* register: the language it is registered in */
   guint         limit;
   gint64        starting_after;
   gint64        after_account;   /* the account starting_after's line is on */
@@ -43,6 +44,7 @@ card_data_free (gpointer data)
   g_free (card->new_password);
   explicit_bzero (&card->credentials, sizeof card->credentials);
   g_free (card->hint);
+  g_free (card->locale);
   g_free (card);
 }
 
@@ -122,6 +124,9 @@ register_apply (GwTxn   *txn,
     return FALSE;
   if (outcome.result != GW_ORDERS_OK)
     return gw_site_outcome_error (gw_site_get (call->server), call, &outcome), TRUE;
+  if (!gw_card_profile_first_locale (txn, gw_server_get_ledger_config (call->server)->seal_key,
+                                     card.id, data->locale, error))
+    return FALSE;
   return card_state_reply (call, &card, txn->funcs->now (txn));
 }
 
@@ -132,8 +137,10 @@ gw_api_cards_register (GwRequest *request)
     { "number", ONEPIN_JSON_STRING, TRUE },
     { "password", ONEPIN_JSON_STRING, TRUE },
     { "hint", ONEPIN_JSON_STRING, FALSE },
+    { "locale", ONEPIN_JSON_STRING, FALSE },
   };
   CardData *card = card_data_new (request, fields, G_N_ELEMENTS (fields));
+  const char *locale;
 
   if (card == NULL)
     return;
@@ -142,6 +149,13 @@ gw_api_cards_register (GwRequest *request)
       card_data_free (card);
       return gw_request_bad_param (request, "password", "password must be 4 to 64 characters.");
     }
+  locale = onepin_json_get_string (request->body, "locale", NULL);
+  if (locale != NULL && !g_str_equal (locale, "ko") && !g_str_equal (locale, "en"))
+    {
+      card_data_free (card);
+      return gw_request_bad_param (request, "locale", "locale must be ko or en.");
+    }
+  card->locale = g_strdup (locale);
   gw_call_submit (gw_call_new (request, register_apply, card, card_data_free));
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gw-mime.h"
+#include "gw-receipts.h"
 #include "gw-site.h"
 #include "gw-wallet.h"
 #include "onepin-card.h"
@@ -1312,6 +1313,7 @@ typedef struct
   guint8    hash[32];
   char     *password;           /* a claim's: the card is registered with it */
   char     *hint;
+  char     *locale;             /* a claim's: the card's first profile language */
 } OpenData;
 
 static void
@@ -1321,6 +1323,7 @@ open_data_free (gpointer data)
 
   wipe (open->password);
   wipe (open->hint);
+  g_free (open->locale);
   g_free (open);
 }
 
@@ -1338,6 +1341,9 @@ open_apply (GwTxn   *txn,
     return FALSE;
   if (outcome.result != GW_ORDERS_OK)
     return gw_site_outcome_error (gw_site_get (call->server), call, &outcome), TRUE;
+  if (!gw_card_profile_first_locale (txn, gw_server_get_ledger_config (call->server)->seal_key,
+                                     gift.row.card_id, open->locale, error))
+    return FALSE;
   gw_call_ok (call, render_gift (&gift, FALSE));
   call->seal = TRUE;      /* names and message; a claim's card number */
   return TRUE;
@@ -1350,14 +1356,18 @@ check_claim (GwRequest *request,
 {
   const char *password = onepin_json_get_string (request->body, "password", "");
   const char *hint = onepin_json_get_string (request->body, "hint", NULL);
+  const char *locale = onepin_json_get_string (request->body, "locale", NULL);
 
   if (!gw_ledger_password_valid (password))
     return gw_request_bad_param (request, "password", "password must be 4 to 64 characters."),
            FALSE;
   if (hint != NULL && !gw_ledger_hint_valid (hint))
     return gw_request_bad_param (request, "hint", "hint must be at most 100 characters."), FALSE;
+  if (locale != NULL && !g_str_equal (locale, "ko") && !g_str_equal (locale, "en"))
+    return gw_request_bad_param (request, "locale", "locale must be ko or en."), FALSE;
   open->password = g_strdup (password);
   open->hint = g_strdup (hint);
+  open->locale = g_strdup (locale);
   return TRUE;
 }
 
@@ -1369,6 +1379,7 @@ open_gift (GwRequest *request,
     { "token", ONEPIN_JSON_STRING, TRUE },
     { "password", ONEPIN_JSON_STRING, TRUE },
     { "hint", ONEPIN_JSON_STRING, FALSE },
+    { "locale", ONEPIN_JSON_STRING, FALSE },
   };
   const char *token = onepin_json_get_string (request->body, "token", "");
   gboolean well_formed = chars_ok (token, "abcdefghijklmnopqrstuvwxyz0123456789_", 1, 128);

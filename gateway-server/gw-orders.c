@@ -998,7 +998,8 @@ site_url (const GwOrdersConfig *config,
 
 /* An order's transfer instructions also say how to find the order again
  * (the page that waits for the deposit may be closed): its id, and the
- * purchase page's form for it, <public_url>/buy#resume. Nothing secret. */
+ * purchase page's form for it, <public_url>/buy#resume. Nothing secret. A
+ * recharge's name the card by its last four digits. */
 static gboolean
 notify_virtual_account (GwTxn                *txn,
                         const GwOrdersConfig *config,
@@ -1006,6 +1007,7 @@ notify_virtual_account (GwTxn                *txn,
                         const char           *to,
                         const char           *locale,
                         const char           *order_id,
+                        const char           *card_last4,
                         GError              **error)
 {
   g_autoptr(JsonBuilder) data = json_builder_new ();
@@ -1025,6 +1027,8 @@ notify_virtual_account (GwTxn                *txn,
       add_str (data, "order_id", order_id);
       add_str (data, "order_url", url);
     }
+  if (card_last4 != NULL)
+    add_str (data, "card_last4", card_last4);
   json_builder_end_object (data);
   return notify_email (txn, to, locale, "virtual_account", data, charge->owner_id, error);
 }
@@ -1084,7 +1088,7 @@ settle_order (GwTxn                *txn,
       g_strlcpy (order.status, "pending", sizeof order.status);
       return ORDERS (txn, order_update, &order, error) &&
              open_buyer (config, &order, &buyer, error) &&
-             notify_virtual_account (txn, config, charge, buyer.email, order.locale, order.id,
+             notify_virtual_account (txn, config, charge, buyer.email, order.locale, order.id, NULL,
                                      error);
     }
   /* Nothing taken: a decline or an expired transfer fails the order; a
@@ -1241,6 +1245,7 @@ settle_recharge (GwTxn                *txn,
     {
       g_autofree char *email = NULL;
       g_autofree char *locale = NULL;
+      GwCard card;
 
       if (g_str_equal (recharge.status, "pending"))
         return TRUE;
@@ -1248,7 +1253,8 @@ settle_recharge (GwTxn                *txn,
       return ORDERS (txn, recharge_update, &recharge, error) &&
              open_contact (txn, config, recharge.id, recharge.contact_sealed, recharge.card_id,
                            &email, &locale, error) &&
-             notify_virtual_account (txn, config, charge, email, locale, NULL, error);
+             CALL (txn, card_by_id, recharge.card_id, &card, error) &&
+             notify_virtual_account (txn, config, charge, email, locale, NULL, card.last4, error);
     }
   g_strlcpy (recharge.status, "failed", sizeof recharge.status);
   return ORDERS (txn, recharge_update, &recharge, error);

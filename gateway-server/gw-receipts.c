@@ -121,6 +121,25 @@ gw_card_profile_put (GwTxn                *txn,
   return ok;
 }
 
+gboolean
+gw_card_profile_first_locale (GwTxn       *txn,
+                              OnepinKey   *seal_key,
+                              const char  *card_id,
+                              const char  *locale,
+                              GError     **error)
+{
+  g_auto(GwCardProfile) profile = { 0 };
+
+  if (locale == NULL)
+    return TRUE;
+  if (!gw_card_profile_get (txn, seal_key, card_id, &profile, error))
+    return FALSE;
+  if (profile.exists)
+    return TRUE;
+  g_strlcpy (profile.locale, locale, sizeof profile.locale);
+  return gw_card_profile_put (txn, seal_key, card_id, &profile, error);
+}
+
 static char *
 receipt_data (const GwPayment *payment,
               const char      *merchant_name,

@@ -42,6 +42,14 @@ gboolean gw_card_profile_put      (GwTxn                *txn,
                                    const GwCardProfile  *profile,
                                    GError              **error);
 
+/* Makes @locale (NULL: nothing) the language of @card_id's profile when it
+ * has none yet: the language its holder registered or claimed it in. */
+gboolean gw_card_profile_first_locale (GwTxn                *txn,
+                                       OnepinKey            *seal_key,
+                                       const char           *card_id,
+                                       const char           *locale,
+                                       GError              **error);
+
 /* Queues a payment_receipt for @payment (just captured; the card's balance
  * is now @balance_after) if its card holder asked for receipts. Called in
  * the capture's own operation. A contact that cannot be opened is logged

@@ -117,18 +117,16 @@ kst_time (gint64 unix_seconds)
  * left out with @with_time FALSE. Month names are spelled here, not taken
  * from the process locale. */
 static char *
-field_date (JsonObject *data,
-            const char *name,
-            gboolean    korean,
-            gboolean    with_time)
+date_text (gint64   seconds,
+           gboolean korean,
+           gboolean with_time)
 {
   static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
   g_autoptr(GDateTime) t = NULL;
-  gint64 seconds;
   GString *out;
 
-  if (!field_int (data, name, &seconds) || seconds <= 0 || !(t = kst_time (seconds)))
+  if (seconds <= 0 || !(t = kst_time (seconds)))
     return NULL;
 
   out = g_string_new (NULL);
@@ -142,6 +140,47 @@ field_date (JsonObject *data,
     g_string_append_printf (out, "%s%02d:%02d KST", korean ? " " : ", ",
                             g_date_time_get_hour (t), g_date_time_get_minute (t));
   return g_string_free (out, FALSE);
+}
+
+static char *
+field_date (JsonObject *data,
+            const char *name,
+            gboolean    korean,
+            gboolean    with_time)
+{
+  gint64 seconds;
+
+  return field_int (data, name, &seconds) ? date_text (seconds, korean, with_time) : NULL;
+}
+
+/* A card's validity, from its exclusive end: a card valid to the end of a
+ * month (issued so: the end is the next month's first second, UTC) shows
+ * "2031년 11월" or "11/2031", as printed on it; another its last valid
+ * day, Korean time. */
+static char *
+field_validity (JsonObject *data,
+                const char *name,
+                gboolean    korean)
+{
+  g_autoptr(GDateTime) end = NULL;
+  g_autoptr(GDateTime) last = NULL;
+  gint64 seconds;
+
+  if (!field_int (data, name, &seconds) || seconds <= 0 ||
+      !(end = g_date_time_new_from_unix_utc (seconds)))
+    return NULL;
+  if (g_date_time_get_day_of_month (end) == 1 && g_date_time_get_hour (end) == 0 &&
+      g_date_time_get_minute (end) == 0 && g_date_time_get_second (end) == 0)
+    {
+      last = g_date_time_add_months (end, -1);
+      if (last == NULL)
+        return NULL;
+      return korean ? g_strdup_printf ("%d년 %d월", g_date_time_get_year (last),
+                                       g_date_time_get_month (last))
+                    : g_strdup_printf ("%02d/%d", g_date_time_get_month (last),
+                                       g_date_time_get_year (last));
+    }
+  return date_text (seconds - 1, korean, FALSE);
 }
 
 static gboolean
@@ -408,7 +447,7 @@ email_recharge (Doc        *doc,
   g_autofree char *amount = field_amount (data, "amount", doc->ko);
   g_autofree char *balance = field_amount (data, "balance_after", doc->ko);
   g_autofree char *card = field_masked_card (data, "card_last4");
-  g_autofree char *expires = field_date (data, "expires_at", doc->ko, FALSE);
+  g_autofree char *expires = field_validity (data, "expires_at", doc->ko);
   g_autofree char *date = field_date (data, "created", doc->ko, TRUE);
 
   if (amount == NULL)
@@ -497,7 +536,7 @@ sms_refund (GString    *out,
     g_string_append_printf (out, ko ? ": %s%s%s" : " to %s%s%s", bank ? bank : "",
                             bank && account ? " " : "", account ? account : "");
   if (all_digits (last4, 4))
-    g_string_append_printf (out, ko ? ". 카드 *%s는 해지되었습니다." : ". Card *%s is closed.",
+    g_string_append_printf (out, ko ? ". 끝자리 %s 카드는 해지되었습니다." : ". Card *%s is closed.",
                             last4);
   return TRUE;
 }
@@ -810,10 +849,10 @@ email_gift (Doc        *doc,
   doc_row (doc, L (doc, "카드 디자인", "Card design"), design_title (doc, data));
   doc_row (doc, L (doc, "배경 음악", "Music"), music_title (doc, data));
   doc_button (doc, L (doc, "선물 받기", "Claim your gift"), url);
-  doc_para (doc, L (doc, "링크는 한 번만 쓸 수 있습니다. 받은 뒤 카드를 등록하면 바로 사용할 수 "
-                         "있습니다.",
-                    "The link works once. After you claim the card, register it and it is "
-                    "ready to use."));
+  doc_para (doc, L (doc, "링크는 한 번만 쓸 수 있습니다. 선물을 받을 때 비밀번호를 정하면 카드가 "
+                         "등록되어 바로 사용할 수 있습니다.",
+                    "The link works once. When you claim the gift you choose the card's "
+                    "password; the card is then registered and ready to use."));
   return TRUE;
 }
 
@@ -838,7 +877,8 @@ sms_gift (GString    *out,
 }
 
 /* virtual_account: bank, account, amount, currency, deadline; order_id and
- * order_url (the page to find the order again) for an order's transfer */
+ * order_url (the page to find the order again) for an order's transfer,
+ * card_last4 for a recharge's */
 
 static gboolean
 email_virtual_account (Doc        *doc,
@@ -848,6 +888,7 @@ email_virtual_account (Doc        *doc,
   const char *account = field_str (data, "account");
   g_autofree char *amount = field_amount (data, "amount", doc->ko);
   g_autofree char *deadline = field_date (data, "deadline", doc->ko, TRUE);
+  g_autofree char *card = field_masked_card (data, "card_last4");
 
   if (account == NULL || amount == NULL)
     return missing (error, account ? "amount" : "account");
@@ -862,8 +903,13 @@ email_virtual_account (Doc        *doc,
   doc_row (doc, L (doc, "입금액", "Amount"), amount);
   doc_row (doc, L (doc, "입금 기한", "Deadline"), deadline);
   doc_row (doc, L (doc, "주문 번호", "Order"), field_str (data, "order_id"));
-  doc_para (doc, L (doc, "기한이 지나면 주문은 취소됩니다.",
-                    "After the deadline, the order is canceled."));
+  doc_row (doc, L (doc, "충전할 카드", "Card to recharge"), card);
+  if (field_str (data, "order_id") != NULL)
+    doc_para (doc, L (doc, "기한이 지나면 주문은 취소됩니다.",
+                      "After the deadline, the order is canceled."));
+  else
+    doc_para (doc, L (doc, "기한이 지나면 충전은 취소됩니다.",
+                      "After the deadline, the recharge is canceled."));
   if (field_str (data, "order_id") != NULL && field_url (data, "order_url") != NULL)
     {
       doc_para (doc, L (doc, "결제 화면을 닫았어도 괜찮습니다. 아래에서 주문 번호와 주문할 때 적은 "

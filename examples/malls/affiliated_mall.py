@@ -41,7 +41,8 @@ PRODUCTS = {
     "cup": ("Celadon tea cup", 9000),
     "kettle": ("Cast-iron kettle", 35000),
 }
-POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {gateway}; "
+POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+          "form-action 'self' {gateway}; "
           "frame-ancestors 'none'; base-uri 'none'")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
 table{border-collapse:collapse;width:100%}td,th{padding:.3rem;border-bottom:1px solid #ccc;text-align:left}
@@ -145,6 +146,17 @@ class Mall:
                 order["paid"] = True
 
 
+# "Pay with onepin" is the wallet extension's: it takes the click first
+# (capturing, preventDefault). A click it did not take means there is no
+# extension here, which the shopper is told, with the hosted page beside.
+CHECKOUT_JS = """'use strict';
+document.getElementById('onepin-pay').addEventListener('click', (event) => {
+  if (!event.defaultPrevented)
+    document.getElementById('onepin-missing').hidden = false;
+});
+"""
+
+
 def page(title, body, gateway):
     return (f"<!DOCTYPE html><html lang=\"ko\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -187,6 +199,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.shop()
         if url.path == "/style.css":
             return self.send(200, STYLE, "text/css; charset=utf-8")
+        if url.path == "/checkout.js":
+            return self.send(200, CHECKOUT_JS, "text/javascript; charset=utf-8")
         if url.path.startswith("/orders/") and url.path.endswith(".json"):
             order = self.mall.refresh(url.path[len("/orders/"):-len(".json")])
             if order is None:
@@ -251,6 +265,11 @@ class Handler(BaseHTTPRequestHandler):
                 f"data-onepin-checkout=\"{html.escape(session['id'])}\">Pay with onepin</button>"
                 f"<a class=\"button\" href=\"{html.escape(session['url'])}\">"
                 f"Pay with a onepin card number</a>"
+                f"<p id=\"onepin-missing\" role=\"status\" hidden>\"Pay with onepin\" needs the "
+                f"onepin wallet extension in this browser (see README.md, \"Shopping with the "
+                f"representative card\"). Without it, use \"Pay with a onepin card number\": "
+                f"onepin's own payment page takes a card number and its password.</p>"
+                f"<script src=\"/checkout.js\"></script>"
                 f"<p><a href=\"/orders/{html.escape(session['order_id'])}\">Order status</a></p>")
         self.send(200, page("Checkout", body, self.mall.gateway))
 

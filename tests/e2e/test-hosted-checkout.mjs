@@ -47,6 +47,9 @@ test ('a payment whose answer was lost is settled by paying again', async () => 
   await page.goto (`${gateway.url}/pay/${session.id}`);
   await page.waitForSelector ('#pay-form:not([hidden])');
   await checkScreen (page, modules, 'hosted-checkout');
+  /* The page names its icon, which is there (no request for /favicon.ico). */
+  const icon = await page.evaluate (() => document.querySelector ('link[rel="icon"]')?.href);
+  assert (icon && (await page.request.get (icon)).status () === 200, 'the icon: ' + icon);
 
   await page.fill ('#card-number', card.number);
   await page.fill ('#card-password', '0000');

@@ -212,10 +212,15 @@ test ('registration: a wrong number and mismatched passwords are caught in the p
   await page.fill ('#reg-password', 'abcd1234');
   await page.fill ('#reg-confirm', 'abcd1235');
   await page.click ('#register-form button[type="submit"]');
-  assertEqual (await page.textContent ('#reg-number-error'), '카드번호는 16자리입니다. 다시 확인해 주십시오.', 'Luhn');
+  assertEqual (await page.textContent ('#reg-number-error'),
+               '카드번호가 맞지 않습니다. 잘못 입력한 숫자가 없는지 확인해 주십시오.', 'Luhn');
   assertEqual (await page.textContent ('#reg-confirm-error'), '두 비밀번호가 같지 않습니다.', 'mismatch');
   assertEqual (await page.textContent ('#register-form .form-error'), '아래 표시된 2개 항목을 고쳐 주십시오.', 'summary');
   await checkScreen (page, modules, 'register-errors-ko');
+  /* A number of another length is told its length, not a mistyped digit. */
+  await page.fill ('#reg-number', '1234 5678 9012 345');
+  await page.click ('#register-form button[type="submit"]');
+  assertEqual (await page.textContent ('#reg-number-error'), '카드번호는 16자리입니다. 다시 확인해 주십시오.', 'length');
   await page.context ().close ();
 });
 

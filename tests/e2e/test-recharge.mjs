@@ -116,6 +116,9 @@ test ('a transfer shows a virtual account and recharges when the deposit arrives
   const account = (await page.textContent ('#virtual-account .card-no')).trim ();
   assert (/^\d+$/.test (account), 'a virtual account: ' + account);
   assert ((await page.textContent ('#virtual-account')).includes ('30,000 won'), 'the amount');
+  /* The deadline is the bank's, in Korea time, said so, as in the e-mail. */
+  assert (/\d:\d\d( [AP]M)? KST$/.test ((await page.textContent ('#virtual-account dd:last-of-type')).trim ()),
+          'the deadline in KST: ' + await page.textContent ('#virtual-account dd:last-of-type'));
   await checkScreen (page, modules, 'recharge-transfer');
   assertEqual (await balance (), 60000, 'nothing before the deposit');
   await bank.deposit (account, 30000, 'Hong Gildong');

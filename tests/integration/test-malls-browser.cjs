@@ -233,6 +233,11 @@ test('hosted page: pays under a strict policy and returns to the mall', async (e
   page.on('pageerror', (error) => violations.push(String(error)));
   await page.goto(env.mall);
   await page.click('tr:has-text("Cast-iron kettle") button');
+  /* Without the wallet's extension, "Pay with onepin" says what it needs. */
+  await page.click('#onepin-pay');
+  await page.waitForSelector('#onepin-missing:not([hidden])');
+  assert.match(await page.textContent('#onepin-missing'), /onepin wallet extension/);
+  assert.match(await page.textContent('#onepin-missing'), /Pay with a onepin card number/);
   await page.click('text=Pay with a onepin card number');
   await page.waitForSelector('#pay-form:not([hidden])');
   assert.match(await page.textContent('#merchant'), /Onepin Tea House/);

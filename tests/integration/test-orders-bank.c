@@ -793,8 +793,9 @@ test_gift_and_claim (void)
   g_assert_false (json_object_has_member (ot_response_object (preview), "card_number"));
 
   /* The claim registers the card with the recipient's password and
-   * reveals its number, once. */
-  claim_body = g_strdup_printf ("{\"token\": \"%s\", \"password\": \"%s\"}", token, PASSWORD);
+   * reveals its number, once; the page's language is the card's profile's. */
+  claim_body = g_strdup_printf ("{\"token\": \"%s\", \"password\": \"%s\", \"locale\": \"en\"}",
+                                token, PASSWORD);
   claim = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-1", claim_body);
   ot_assert_status (claim, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (claim), "card_number"), ==,
@@ -804,6 +805,14 @@ test_gift_and_claim (void)
   claim_again = ot_request (gw, "POST", "/v1/gifts/claim", NULL, "claim-2", claim_body);
   ot_assert_error (claim_again, 409, "invalid_request_error", "gift_already_claimed");
   ot_assert_card_balance (gw, g_ptr_array_index (numbers, 0), PASSWORD, 30000, 30000);
+  {
+    g_autofree char *body = g_strdup_printf ("{\"number\": \"%s\", \"password\": \"%s\"}",
+                                             (char *) g_ptr_array_index (numbers, 0), PASSWORD);
+    g_autoptr(OtResponse) profile = ot_request (gw, "POST", "/v1/cards/profile", NULL, NULL, body);
+
+    ot_assert_status (profile, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (profile), "locale"), ==, "en");
+  }
 
   /* A card its buyer registered cannot be given any more. */
   ot_register_card (gw, g_ptr_array_index (numbers, 1), PASSWORD);
@@ -1175,9 +1184,16 @@ test_recharge_transfer (void)
   g_autoptr(OtResponse) pending = recharge (card->number, 20000, "rt-1", "\"method\": \"transfer\","
                                             " \"transfer\": {\"depositor_name\": \"홍길동\"}");
   g_autoptr(JsonObject) balance = NULL;
+  g_autoptr(GPtrArray) mails = NULL;
+  JsonObject *data;
 
   ot_assert_status (pending, 200);
   g_assert_cmpstr (ot_json_string (ot_response_object (pending), "status"), ==, "pending");
+  /* The transfer instructions name the card by its last four digits. */
+  mails = queued_mail (gw, "virtual_account");
+  data = ot_json_object (last_mail (mails), "data");
+  g_assert_cmpstr (ot_json_string (data, "card_last4"), ==, card->number + 12);
+  g_assert_false (json_object_has_member (data, "order_id"));
   ot_assert_card_balance (gw, card->number, PASSWORD, 10000, 10000);
   deposit (pending);
   for (guint i = 0; i < 150; i++)

@@ -575,6 +575,39 @@ assert_not_stored (OtGateway  *gw,
     g_error ("the database holds \"%s\" in clear", secret);
 }
 
+/* The language a card is registered in (the site sends its page's) is
+ * its profile's until the holder chooses one: the hint e-mail of a card
+ * registered on the English site is in English. */
+static void
+test_profile_first_locale (void)
+{
+  Fixture f = { 0 };
+  struct { const char *locale; guint status; const char *stored; } cases[] = {
+    { "\"en\"", 200, "en" }, { NULL, 200, "ko" }, { "\"ko\"", 200, "ko" }, { "\"fr\"", 400, NULL },
+  };
+
+  fixture_start (&f, NULL, FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OtCard) card = ot_new_card (f.gw, 50000, NULL);
+      g_autofree char *body = g_strdup_printf ("{\"number\":\"%s\",\"password\":\"%s\"%s%s}",
+                                               card->number, PASSWORD,
+                                               cases[i].locale ? ",\"locale\":" : "",
+                                               cases[i].locale ? cases[i].locale : "");
+      g_autoptr(OtResponse) r = ot_request (f.gw, "POST", "/v1/cards/register", NULL, NULL, body);
+      g_autoptr(OtResponse) profile = NULL;
+
+      ot_assert_status (r, cases[i].status);
+      if (cases[i].stored == NULL)
+        continue;
+      profile = set_profile (f.gw, card->number, NULL);
+      ot_assert_status (profile, 200);
+      g_assert_cmpstr (ot_json_string (ot_response_object (profile), "locale"), ==,
+                       cases[i].stored);
+    }
+  fixture_stop (&f);
+}
+
 static void
 test_profile (void)
 {
@@ -1258,6 +1291,7 @@ main (int   argc,
   g_test_add_func ("/outbox/receipt/sms", test_receipt_sms);
   g_test_add_func ("/outbox/receipt/sms-bank", test_receipt_sms_bank);
   g_test_add_func ("/outbox/profile", test_profile);
+  g_test_add_func ("/outbox/profile-first-locale", test_profile_first_locale);
   g_test_add_func ("/outbox/password-hint", test_password_hint);
   g_test_add_func ("/outbox/smtp-down", test_smtp_down);
   g_test_add_func ("/outbox/smtp-hangs", test_smtp_hangs);

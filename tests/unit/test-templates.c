@@ -291,6 +291,9 @@ test_gift (void)
   assert_contains (ko.html, "background:#fde2e4");
   assert_contains (ko.html, "color:#aa3366;font-size:24px;");
   assert_contains (ko.html, "생일 축하해! &lt;script&gt;x&lt;/script&gt;");
+  /* Claiming registers the card: there is nothing to register after. */
+  assert_contains (ko.text, "선물을 받을 때 비밀번호를 정하면 카드가 등록되어 바로 사용할 수 있습니다.");
+  assert_lacks (ko.text, "받은 뒤 카드를 등록하면");
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_urls); i++)
     {
@@ -300,6 +303,31 @@ test_gift (void)
       g_assert_false (gw_template_render_email ("gift", "ko", o, &out, &error));
       g_assert_error (error, GW_TEMPLATE_ERROR, GW_TEMPLATE_ERROR_DATA);
       g_clear_error (&error);
+    }
+}
+
+/* The recharge e-mail shows a card's validity as the card does: a card
+ * valid to the end of a month (expires_at the next month's first second,
+ * UTC) by month and year; another by its last valid day, in Korea time. */
+static void
+test_recharge_expiry (void)
+{
+  struct { const char *locale; gint64 expires_at; const char *shown; } cases[] = {
+    { "ko", 1953849600, "유효 기간: 2031년 11월\n" },
+    { "en", 1953849600, "Valid until: 11/2031\n" },
+    { "ko", 1931353200, "유효 기간: 2031년 3월 15일\n" },
+    { "en", 1931353200, "Valid until: 15 Mar 2031\n" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(GwEmailContent) out = { 0 };
+      g_autofree char *data = g_strdup_printf ("{\"card_last4\":\"4321\",\"amount\":50000,"
+                                               "\"currency\":\"krw\",\"expires_at\":%" G_GINT64_FORMAT
+                                               ",\"created\":1700000000}", cases[i].expires_at);
+
+      render ("recharge", cases[i].locale, data, &out);
+      assert_contains (out.text, cases[i].shown);
     }
 }
 
@@ -323,9 +351,24 @@ test_order_access (void)
   assert_contains (va.html, "href=\"https://cards.onepin.test/buy#resume\"");
   assert_lacks (va.text, "otk_");
 
+  assert_contains (va.text, "After the deadline, the order is canceled.");
+  assert_lacks (va.text, "Card:");
+
   render ("virtual_account", "ko", "{\"account\":\"562\",\"amount\":10000,\"currency\":\"krw\","
+                                   "\"card_last4\":\"4321\","
                                    "\"order_url\":\"javascript:alert(1)\"}", &recharge);
+  assert_contains (recharge.text, "충전할 카드: **** **** **** 4321\n");
+  assert_contains (recharge.text, "기한이 지나면 충전은 취소됩니다.");
+  assert_lacks (recharge.text, "주문은 취소");
   assert_lacks (recharge.text, "주문 번호");
+  {
+    g_auto(GwEmailContent) en = { 0 };
+
+    render ("virtual_account", "en", "{\"account\":\"562\",\"amount\":10000,\"currency\":\"krw\","
+                                     "\"card_last4\":\"4321\"}", &en);
+    assert_contains (en.text, "Card to recharge: **** **** **** 4321\n");
+    assert_contains (en.text, "After the deadline, the recharge is canceled.");
+  }
   assert_lacks (recharge.text, "주문 다시 찾기");
   assert_lacks (recharge.html, "javascript");
 
@@ -365,6 +408,22 @@ static char *
 site_file (const char *name)
 {
   return site_file_in ("js", name);
+}
+
+/* The site's Korean names a card "{amount}원권", which ends in a consonant:
+ * the particles after {card} are 을, 은, 이, 과, 으로, never 를, 는, 가, 와,
+ * 로. */
+static void
+test_site_particles (void)
+{
+  g_autofree char *strings = site_file ("strings.js");
+  g_autoptr(GRegex) wrong = g_regex_new ("\\{card\\}(를|는|가|와|로)", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+
+  g_assert_nonnull (strstr (strings, "'card.denomination': '{amount}원권'"));
+  if (g_regex_match (wrong, strings, 0, &match))
+    g_error ("strings.js: \"%s\" after a card's name ending in a consonant",
+             g_match_info_fetch (match, 0));
 }
 
 /* Every match of @pattern's first group in @text. */
@@ -523,7 +582,7 @@ test_sms (void)
       "[onepin] 카페 <b>&amp;</b> 12,345원 결제, 잔액 1,234,567원 (카드 *4321) 2023년 11월 15일 07:13 KST" },
     { "recharge", "en", full[1].data, "[onepin] Recharged ₩50,000. Balance ₩80,000 (card *4321)" },
     { "refund", "ko", full[2].data,
-      "[onepin] 7,000원 환불 완료: 국민은행 ****9876. 카드 *4321는 해지되었습니다." },
+      "[onepin] 7,000원 환불 완료: 국민은행 ****9876. 끝자리 4321 카드는 해지되었습니다." },
     { "purchase_statement", "en", full[3].data,
       "[onepin] Order ord_1 is paid. Total ₩130,000, 2 cards" },
     { "gift", "ko", full[4].data, "[onepin] 이영희님이 선물 카드를 보냈습니다: " CLAIM },
@@ -579,6 +638,8 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/templates/amounts", test_amounts);
+  g_test_add_func ("/templates/recharge-expiry", test_recharge_expiry);
+  g_test_add_func ("/templates/site-particles", test_site_particles);
   g_test_add_func ("/templates/every-email", test_every_email);
   g_test_add_func ("/templates/payment-receipt", test_payment_receipt);
   g_test_add_func ("/templates/missing-fields", test_missing_fields);

@@ -58,7 +58,8 @@
                                      Object.assign ({ card: card.id, locale: Site.lang }, gift),
                                      auth ()),
     register: (card, password, hint) => Site.api ('/v1/cards/register',
-                                                  { number: card.number, password, hint }),
+                                                  { number: card.number, password, hint,
+                                                    locale: Site.lang }),
     askCode: (id, contact) => Site.api ('/v1/orders/' + encodeURIComponent (id) + '/access_codes',
                                         { contact }),
     useCode: (id, code) => Site.api ('/v1/orders/' + encodeURIComponent (id) + '/access_tokens',
@@ -227,7 +228,7 @@
       el ('dt', { i18n: ['pay.va_amount'] }),
       el ('dd', { i18n: ['money.amount', { m: { money: va.amount, currency: va.currency } }] }),
       el ('dt', { i18n: ['pay.va_deadline'] }),
-      el ('dd', { i18n: ['date.time', { d: { dateTime: va.deadline } }] }));
+      el ('dd', { i18n: ['date.time', { d: { kstTime: va.deadline } }] }));
     Site.setText (document.getElementById ('transfer-order'), 'pay.transfer_order',
                   { order: order.id });
     Site.setText (document.getElementById ('transfer-status'), 'pay.transfer_waiting');

@@ -127,7 +127,7 @@
   Site.form (claimForm, async () => {
     const slot = await keySlot (token);
     const hint = claimForm.elements.hint.value.trim ();
-    const body = { token, password: claimForm.elements.password.value };
+    const body = { token, password: claimForm.elements.password.value, locale: Site.lang };
     if (hint !== '')
       body.hint = hint;
     let key = storedKey (slot);

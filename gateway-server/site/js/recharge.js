@@ -96,7 +96,7 @@
       ['pay.bank', {}],
       ['pay.va_account', { class: 'card-no' }],
       ['pay.va_amount', money (va.amount)],
-      ['pay.va_deadline', { i18n: ['date.time', { d: { dateTime: va.deadline } }] }],
+      ['pay.va_deadline', { i18n: ['date.time', { d: { kstTime: va.deadline } }] }],
     ]);
     const values = document.querySelectorAll ('#virtual-account dd');
     values[0].textContent = va.bank;

@@ -11,6 +11,7 @@
   Site.form (form, async () => {
     const hint = form.elements.hint.value.trim ();
     const body = Site.cardCredentials (form);
+    body.locale = Site.lang;   /* the card's profile language until its holder chooses one */
     if (hint !== '')
       body.hint = hint;
     const card = await Site.api ('/v1/cards/register', body);

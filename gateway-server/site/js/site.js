@@ -56,6 +56,8 @@
         return Site.date (value.date);
       if ('dateTime' in value)
         return Site.dateTime (value.dateTime);
+      if ('kstTime' in value)
+        return Site.kstDateTime (value.kstTime);
       if ('count' in value)
         return Site.number (value.count);
       if ('key' in value)
@@ -159,6 +161,14 @@
   Site.dateTime = function (seconds) {
     return new Intl.DateTimeFormat (locale (), { dateStyle: 'medium', timeStyle: 'short' })
       .format (new Date (seconds * 1000));
+  };
+
+  /* A time the bank or the gateway set (a transfer's deadline), in Korea
+   * time and said so, as the e-mails show it, wherever the browser is. */
+  Site.kstDateTime = function (seconds) {
+    return new Intl.DateTimeFormat (locale (), { dateStyle: 'medium', timeStyle: 'short',
+                                                 timeZone: 'Asia/Seoul' })
+      .format (new Date (seconds * 1000)) + ' KST';
   };
 
   /* Card numbers */
@@ -393,11 +403,17 @@
     if (v.patternMismatch)
       return { el, key: el.dataset.patternError || 'err.format' };
     if (el.dataset.check === 'card' && el.value !== '' && !Site.luhnValid (Site.cardDigits (el.value)))
-      return { el, key: 'err.card_number' };
+      return { el, key: Site.cardNumberError (el.value) };
     if (el.dataset.match && el.value !== document.getElementById (el.dataset.match).value)
       return { el, key: 'err.mismatch' };
     return null;
   }
+
+  /* A number that fails the check: a wrong length, or (16 digits) a
+   * mistyped digit that the check digit caught. */
+  Site.cardNumberError = function (value) {
+    return /^\d{16}$/.test (Site.cardDigits (value)) ? 'err.card_check' : 'err.card_number';
+  };
 
   Site.checkForm = function (form) {
     const errors = [];
@@ -560,7 +576,8 @@
       Site.clearErrors (form);
       Site.setText (status, null);
       if (!Site.luhnValid (digits)) {
-        Site.showErrors (form, [{ el: field, key: field.value === '' ? 'err.required' : 'err.card_number' }]);
+        Site.showErrors (form, [{ el: field, key: field.value === '' ? 'err.required'
+                                                                  : Site.cardNumberError (field.value) }]);
         return;
       }
       button.disabled = true;
