@@ -958,10 +958,12 @@ send_held_charge (void)
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), RESTART_AMOUNT);
   ow_ui_type ("cvc_row", "123");
   ow_ui_click ("charge_button");
-  /* at the gateway, whose bank holds its answer back */
+  /* at the gateway, whose bank holds its answer back; or, on a machine
+   * slow enough (ASan with full stacks), already past the gateway's own
+   * wait for the bank: an unknown outcome, which the vault keeps as well */
   ow_ui_spin (500);
   g_assert_nonnull (ow_ui_find ("amount_spin"));
-  g_assert_false (sensitive ("charge_button"));
+  g_assert_true (!sensitive ("charge_button") || label_contains ("error_label", "not confirmed"));
 }
 
 /* The child's parts, in an idle of its g_application_run (): it ends with
@@ -1247,6 +1249,7 @@ test_change_card_password (void)
   g_autoptr(OtResponse) old = NULL;
   g_autoptr(JsonObject) before = ot_card_balance (T.gw, T.card_number, CARD_PASSWORD);
   g_autoptr(JsonObject) after = NULL;
+  g_autofree char *raw_answers = NULL;
   g_autofree char *answers = NULL;
   guint dropped;
 
@@ -1294,7 +1297,8 @@ test_change_card_password (void)
   ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
   ow_ui_wait_for (ow_ui_find ("account_row") == NULL, 30, "the dialog to close");
   ow_ui_wait_for (window_shows ("card password is changed"), 10, "the toast");
-  answers = g_ascii_strdown (ot_proxy_dup_answers (T.proxy), -1);
+  raw_answers = ot_proxy_dup_answers (T.proxy);
+  answers = g_ascii_strdown (raw_answers, -1);
   g_assert_nonnull (strstr (answers, "idempotent-replayed: true"));
 
   g_clear_pointer (&after, json_object_unref);
