@@ -31,6 +31,7 @@ typedef enum
   GW_STORE_ERROR_LIMIT,             /* a credit would pass the account's cap */
   GW_STORE_ERROR_SHUTTING_DOWN,
   GW_STORE_ERROR_WRONG_KEY,         /* the key file is not the database's */
+  GW_STORE_ERROR_CONFLICT,          /* a row changed since the operation read it */
 } GwStoreError;
 
 typedef enum
