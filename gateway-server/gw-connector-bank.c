@@ -219,8 +219,11 @@ parse_reply (guint        status,
     return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
                         "The bank refused the request (HTTP %u, %s)", status,
                         error_code (root)), NULL;
+  /* The key was used before with other parameters: that earlier request
+   * may have been carried out (a payout paid, a card charged), so this is
+   * no decline; the query says what the bank did under the key. */
   if (status == 422)
-    return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_INVALID,
+    return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,
                         "The bank saw this key with other parameters (%s)",
                         error_code (root)), NULL;
   return g_set_error (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNKNOWN,

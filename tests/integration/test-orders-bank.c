@@ -1368,6 +1368,7 @@ typedef struct
   gint64        amount;           /* of the payout it took, 0 before */
   gboolean      paid;             /* it is on its books now */
   gboolean      declined;         /* it is on its books now, refused */
+  gboolean      reused;           /* a payout answers "key used with other parameters" */
 } LaggingBank;
 
 static gboolean
@@ -1398,9 +1399,19 @@ lagging_handle (SoupServer        *server,
       SoupMessageBody *body = soup_server_message_get_request_body (msg);
       g_autoptr(JsonObject) o = onepin_json_parse_object (body->data, body->length, NULL);
 
+      gboolean reused;
+
       g_mutex_lock (&bank->lock);
       bank->amount = o != NULL ? onepin_json_get_int (o, "amount", 0) : 0;
+      reused = bank->reused;
       g_mutex_unlock (&bank->lock);
+      if (reused)
+        {
+          ot_reply_json (msg, 422, "{\"error\": {\"type\": \"idempotency_error\", \"code\": "
+                                   "\"idempotency_key_reused\", \"message\": \"Other "
+                                   "parameters.\"}}");
+          return;
+        }
       /* past the gateway's 1 s timeout */
       soup_server_message_pause (msg);
       late = g_timeout_source_new_seconds (3);
@@ -1590,6 +1601,29 @@ test_payout_other_amount (void)
   json_object_unref (ot_assert_audit_balanced (other));
   g_assert_true (g_file_get_contents (ot_gateway_log_path (other), &log, NULL, NULL));
   g_assert_nonnull (strstr (log, "for another amount or currency; left pending"));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
+/* The bank says the payout's key was used before with other parameters:
+ * no decline, since what it did under the key may have paid; the query
+ * finds that payout paid, and the money does not come back to the card. */
+static void
+test_payout_key_reused_at_bank (void)
+{
+  LaggingBank bank = { .reused = TRUE, .paid = TRUE };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "");
+  g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
+  g_autofree char *body = lagging_refund_body (card);
+  g_autoptr(OtResponse) r = NULL;
+
+  r = ot_request (other, "POST", "/v1/cards/refund", NULL, "lag-6", body);
+  ot_assert_status (r, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (r), "status"), ==, "succeeded");
+  assert_card_closed (other, card);
+  json_object_unref (ot_assert_audit_balanced (other));
 
   lagging_stop (&bank, other);
   ot_rm_rf (dir);
@@ -2343,6 +2377,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-key-after-crash", test_recharge_key_after_crash);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
   g_test_add_func ("/orders/bank/payout-missing-after", test_payout_missing_after);
+  g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);
   g_test_add_func ("/orders/bank/payout-not-found-after-timeout",
