@@ -53,6 +53,7 @@ render (GString            *out,
   gw_json_int (out, "min_digits", prompt->min_digits);
   gw_json_int (out, "max_digits", prompt->max_digits);
   gw_json_str (out, "terminator", prompt->terminator ? "#" : NULL);
+  gw_json_bool (out, "secret", prompt->secret);
   g_string_append_c (out, '}');
   gw_json_bool (out, "done", prompt->done);
   gw_json_int (out, "expires_at", session->expires_at);

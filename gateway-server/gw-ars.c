@@ -671,6 +671,8 @@ render_prompt (Ctx         *ctx,
   prompt->min_digits = state->min_digits;
   prompt->max_digits = state->max_digits;
   prompt->terminator = state->terminator;
+  prompt->secret = state->prompt == M_PASSWORD || state->prompt == M_NEW_PIN ||
+                   state->prompt == M_CONFIRM_PIN;
   prompt->credential_failure = ctx->credential_failure;
 }
 

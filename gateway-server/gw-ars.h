@@ -26,6 +26,7 @@ typedef struct
   gint     min_digits;              /* what to collect next; 0 and 0 when done */
   gint     max_digits;
   gboolean terminator;              /* the caller ends the digits with # */
+  gboolean secret;                  /* the digits are a password: not to be shown */
   gboolean done;                    /* say @text, then hang up */
   gboolean credential_failure;      /* the input's card number or password was refused */
 } GwArsPrompt;

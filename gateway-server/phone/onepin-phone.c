@@ -117,19 +117,24 @@ print_prompt (JsonObject *session)
   fflush (stdout);
 }
 
-/* A line of input, without its end and spaces; NULL at the end of input. */
+static char *read_stdin_line (const char *prompt,
+                              gboolean    secret);
+
+/* A line of input, without its end and spaces; NULL at the end of input.
+ * A @secret (a password) is not echoed on a terminal. */
 static char *
-read_digits (void)
+read_digits (gboolean secret)
 {
-  char line[256];
+  g_autofree char *line = read_stdin_line ("", secret);
   GString *digits;
 
-  if (fgets (line, sizeof line, stdin) == NULL)
+  if (line == NULL)
     return NULL;
   digits = g_string_new (NULL);
   for (const char *p = line; *p; p++)
     if (!g_ascii_isspace (*p) && *p != '-')
       g_string_append_c (digits, *p);
+  memset (line, 0, strlen (line));
   return g_string_free (digits, FALSE);
 }
 
@@ -167,7 +172,9 @@ run_ars (Client      *client,
       JsonObject *next;
 
       print_prompt (session);
-      digits = read_digits ();
+      digits = read_digits (json_object_get_boolean_member_with_default (
+                              json_object_get_object_member (session, "prompt"), "secret",
+                              FALSE));
       if (digits == NULL)
         {
           printf ("\n[hung up]\n");
@@ -407,6 +414,11 @@ main (int   argc,
   if (error != NULL)
     {
       g_printerr ("onepin-phone: %s\n", error->message);
+      return 2;
+    }
+  if (talk < 0)
+    {
+      g_printerr ("onepin-phone: --talk takes the seconds to talk, 0 or more\n");
       return 2;
     }
   if (argc != 2 || client.key == NULL || client.key[0] == '\0')

@@ -319,6 +319,7 @@ test_api (void)
   g_assert_cmpint (ot_json_int (prompt, "min_digits"), ==, 1);
   g_assert_cmpint (ot_json_int (prompt, "max_digits"), ==, 1);
   g_assert_true (json_node_is_null (json_object_get_member (prompt, "terminator")));
+  g_assert_false (ot_json_bool (prompt, "secret"));
   ot_assert_error (mall, 401, "authentication_error", "not_an_operator");
   ot_assert_error (bad_locale, 400, "invalid_request_error", "parameter_invalid");
   ot_assert_error (bad_number, 400, "invalid_request_error", "parameter_invalid");
@@ -423,7 +424,11 @@ test_recharge_card_closed_meanwhile (void)
   id = ot_json_string (ot_response_object (start), "id");
   menu = ars_step (id, 1, "2");
   number = ars_step (id, 2, card->number);
+  /* A client with a screen shows no password as it is keyed in. */
+  g_assert_false (ot_json_bool (ot_json_object (menu, "prompt"), "secret"));
+  g_assert_true (ot_json_bool (ot_json_object (number, "prompt"), "secret"));
   password = ars_step (id, 3, "2580");
+  g_assert_false (ot_json_bool (ot_json_object (password, "prompt"), "secret"));
   amount = ars_step (id, 4, "1");
   g_assert_cmpstr (ot_json_string (amount, "state"), ==, "recharge.confirm");
   set_card_state (card_row, "closed");
@@ -471,9 +476,17 @@ test_call_until_dry (void)
                                       "--to", "0212345678", NULL };
     const char *const with_key[] = { "call", "--key", switch_key, "--card-stdin", "--to",
                                      "0212345678", NULL };
+    const char *const negative[] = { "call", "--card-stdin", "--to", "0212345678",
+                                     "--talk", "-5", NULL };
     g_autofree char *refused = NULL;
     g_autofree char *refused_key = NULL;
+    g_autofree char *refused_talk = NULL;
     int status;
+
+    /* A negative talk time is a mistake, not "talk until the card is dry". */
+    refused_talk = phone_run (switch_key, other_input, negative, &status);
+    g_assert_cmpint (status, ==, 2);
+    ot_assert_card_balance (gw, other->number, "2580", 4833, 4833);
 
     refused = phone_run (switch_key, "", with_card, &status);
     g_assert_cmpint (status, ==, 2);
