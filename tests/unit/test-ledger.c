@@ -16,6 +16,7 @@
 
 #include "gw-keys.h"
 #include "gw-ledger.h"
+#include "gw-network-store.h"
 #include "gw-outbox-store.h"
 #include "gw-server-private.h"
 #include "gw-wallet-store.h"
@@ -2782,6 +2783,43 @@ test_lockout_counted_in_sql (Fixture       *f,
   assert_declined (authenticate (f, &card.credentials), GW_DECLINE_CARD_LOCKED);
 }
 
+/* Wrong CVCs are counted by the database too: two processes that both read
+ * no failures yet still leave two, and the count comes back as stored. */
+static gboolean
+apply_cvc_guesses (GwTxn    *txn,
+                   gpointer  data,
+                   GError  **error)
+{
+  Step *step = data;
+  const GwNetworkStoreFuncs *network = gw_txn_extension (txn, "network");
+  gint64 seen[2], after[2];
+
+  for (guint i = 0; i < 2; i++)
+    if (!network->cvc_failures_get (txn, step->payment_id, &seen[i], error))
+      return FALSE;
+  for (guint i = 0; i < 2; i++)
+    if (!network->cvc_failure_add (txn, step->payment_id, &after[i], error))
+      return FALSE;
+  g_assert_cmpint (seen[0], ==, 0);
+  g_assert_cmpint (seen[1], ==, 0);
+  g_assert_cmpint (after[0], ==, 1);
+  g_assert_cmpint (after[1], ==, 2);
+  return network->cvc_failures_get (txn, step->payment_id, &step->amount, error);
+}
+
+static void
+test_cvc_counted_in_sql (Fixture       *f,
+                         gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(Step) step = { 0 };
+
+  new_card (f, 10000, &card);
+  step.payment_id = card.id;
+  run_ok (f, apply_cvc_guesses, &step);
+  g_assert_cmpint (step.amount, ==, 2);
+}
+
 #define ADD(path, func) \
   g_test_add ("/ledger/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -2835,6 +2873,7 @@ main (int   argc,
               fixture_setup, test_stale_payment, fixture_teardown);
   ADD ("conflict-retried", test_conflict_retried);
   ADD ("lockout-counted-in-sql", test_lockout_counted_in_sql);
+  ADD ("cvc-counted-in-sql", test_cvc_counted_in_sql);
   g_test_add_func ("/ledger/idempotency-hash-refused", test_idempotency_hash_refused);
   g_test_add_func ("/ledger/idempotency-hash-stem", test_idempotency_hash_stem);
   g_test_add_func ("/ledger/key-hash-set-spread", test_key_hash_set_spread);
