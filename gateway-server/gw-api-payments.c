@@ -515,6 +515,7 @@ resolve (GwRequest *request,
     { "amount", ONEPIN_JSON_INT, FALSE },
   };
   ResolveData *data;
+  GwCall *call;
   gint64 amount = 0;
 
   if (!gw_request_check_body (request, capture_fields, cancel ? 0 : 1))
@@ -532,7 +533,11 @@ resolve (GwRequest *request,
   data->payment_id = g_strdup (request->path_id);
   data->amount = amount;
   data->cancel = cancel;
-  gw_call_submit (gw_call_new (request, resolve_apply, data, resolve_data_free));
+  call = gw_call_new (request, resolve_apply, data, resolve_data_free);
+  /* It reads only its data and sets its answer afresh: it may be applied
+   * again after a conflict with another writer (see gw-store.h). */
+  call->repeatable = TRUE;
+  gw_call_submit (call);
 }
 
 void

@@ -70,6 +70,7 @@ gw_api_refunds_create (GwRequest *request)
     { "amount", ONEPIN_JSON_INT, FALSE },
   };
   RefundData *data;
+  GwCall *call;
   gint64 amount = 0;
 
   if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
@@ -86,5 +87,9 @@ gw_api_refunds_create (GwRequest *request)
   g_strlcpy (data->merchant_id, request->merchant_id, sizeof data->merchant_id);
   data->payment_id = g_strdup (onepin_json_get_string (request->body, "payment", ""));
   data->amount = amount;
-  gw_call_submit (gw_call_new (request, refund_apply, data, refund_data_free));
+  call = gw_call_new (request, refund_apply, data, refund_data_free);
+  /* It reads only its data and sets its answer afresh: it may be applied
+   * again after a conflict with another writer (see gw-store.h). */
+  call->repeatable = TRUE;
+  gw_call_submit (call);
 }

@@ -119,20 +119,17 @@ find_card (GwTxn               *txn,
   return TRUE;
 }
 
-/* A wrong password: the fifth in a row locks the card for lockout_seconds. */
+/* A wrong password: the fifth in a row locks the card for lockout_seconds.
+ * The database counts them (failures + 1) and decides the lock, so that
+ * guesses in two processes at once cannot both start from the same count. */
 static gboolean
 card_failed (GwTxn                *txn,
              const GwLedgerConfig *config,
              GwCard               *card,
              GError              **error)
 {
-  card->failures++;
-  if (card->failures >= GW_LOCKOUT_FAILURES)
-    {
-      card->locked_until = NOW (txn) + config->lockout_seconds;
-      card->failures = 0;
-    }
-  return CALL (txn, card_set_auth, card->id, card->failures, card->locked_until, error);
+  return CALL (txn, card_auth_failed, card->id, GW_LOCKOUT_FAILURES,
+               NOW (txn) + config->lockout_seconds, error);
 }
 
 /* The right one: the count starts again. */
@@ -141,11 +138,13 @@ card_passed (GwTxn   *txn,
              GwCard  *card,
              GError **error)
 {
+  /* A count read as clean is left alone: at worst that keeps a failure
+   * another process just counted, never loses one. */
   if (card->failures == 0 && card->locked_until == 0)
     return TRUE;
   card->failures = 0;
   card->locked_until = 0;
-  return CALL (txn, card_set_auth, card->id, 0, 0, error);
+  return CALL (txn, card_auth_reset, card->id, error);
 }
 
 /* Checks the password of a found card, keeping count of consecutive
@@ -646,7 +645,7 @@ gw_ledger_reset_password (GwTxn                *txn,
   if (!ok)
     return FALSE;
   card->locked_until = 0;
-  return CALL (txn, card_set_auth, card->id, 0, 0, error);
+  return CALL (txn, card_auth_reset, card->id, error);
 }
 
 /* Payments */
@@ -873,13 +872,18 @@ cancel_payment (GwTxn      *txn,
                 gboolean    expired,
                 GError    **error)
 {
+  /* A shallow copy, only compared with: the payment keeps its strings. */
+  GwPayment before = *payment;
+
   if (!release_hold (txn, payment, error))
     return FALSE;
   g_strlcpy (payment->status, "canceled", sizeof payment->status);
   if (!expired)
     payment->capture_before = 0;
   payment->canceled_at = NOW (txn);
-  return CALL (txn, payment_update, payment, error) &&
+  /* Released only if the payment is still authorized when written: else
+   * the update conflicts and the release is rolled back with it. */
+  return CALL (txn, payment_update, &before, payment, error) &&
          notify (txn, "payment.canceled", payment, error);
 }
 
@@ -919,6 +923,7 @@ gw_ledger_capture (GwTxn                *txn,
                    GwOutcome            *outcome,
                    GError              **error)
 {
+  GwPayment before;
   GwCard card;
 
   if (!find_payment (txn, merchant_id, payment_id, payment, outcome, error))
@@ -929,6 +934,7 @@ gw_ledger_capture (GwTxn                *txn,
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return TRUE;
+  before = *payment;
   if (amount == 0)
     amount = payment->amount;
   if (amount > payment->amount)
@@ -946,7 +952,7 @@ gw_ledger_capture (GwTxn                *txn,
       return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
                                   "Captured hold was not covered"), FALSE;
     }
-  return CALL (txn, payment_update, payment, error) &&
+  return CALL (txn, payment_update, &before, payment, error) &&
          notify (txn, "payment.captured", payment, error) &&
          (!card.wants_receipts ||
           gw_receipts_queue (txn, config->seal_key, payment, card.balance - amount, error));
@@ -1022,12 +1028,14 @@ gw_ledger_refund (GwTxn                *txn,
                   GError              **error)
 {
   g_autofree char *id = sortable_id ("re_");
+  GwPayment before;
   gint64 remaining;
 
   if (!find_payment (txn, merchant_id, payment_id, payment, outcome, error))
     return FALSE;
   if (outcome->code != GW_RESULT_OK)
     return TRUE;
+  before = *payment;
 
   remaining = payment->amount_captured - payment->amount_refunded;
   if (amount == 0 && remaining <= 0)
@@ -1047,7 +1055,7 @@ gw_ledger_refund (GwTxn                *txn,
   *refunded = amount;
   return CALL (txn, refund_insert, refund_id, payment->id, amount, payment->currency, NOW (txn),
                error) &&
-         CALL (txn, payment_update, payment, error) &&
+         CALL (txn, payment_update, &before, payment, error) &&
          notify (txn, "payment.refunded", payment, error);
 }
 

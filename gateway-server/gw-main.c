@@ -192,7 +192,9 @@ sweep (gpointer user_data)
     return G_SOURCE_REMOVE;
   hs = g_new0 (HoldSweep, 1);
   hs->gw = gw;
-  gw_store_submit (gw->store, sweep_apply, sweep_done, hs);
+  /* Repeatable: it sets both its outputs afresh, and is applied again if a
+   * capture or cancel in another process got to a payment first. */
+  gw_store_submit_full (gw->store, sweep_apply, sweep_done, hs, GW_STORE_OP_REPEATABLE);
   return G_SOURCE_REMOVE;
 }
 

@@ -156,24 +156,50 @@ t_cvc_failures_get (GwTxn       *txn,
   return TRUE;
 }
 
+/* RETURNING is avoided on the payment path (see HACKING.md, "Money"); a
+ * wrong CVC is not on it. */
 static gboolean
-t_cvc_failures_set (GwTxn       *txn,
-                    const char  *card_id,
-                    gint64       failures,
-                    GError     **error)
+t_cvc_failure_add (GwTxn       *txn,
+                   const char  *card_id,
+                   gint64      *failures,
+                   GError     **error)
 {
-  sqlite3_stmt *stmt = PREP (txn, failures > 0
-                                  ? "INSERT INTO network_card_failures (card_id, failures)"
-                                    " VALUES (?1, ?2) ON CONFLICT (card_id)"
-                                    " DO UPDATE SET failures = ?2"
-                                  : "DELETE FROM network_card_failures WHERE card_id = ?1",
+  sqlite3_stmt *stmt = PREP (txn, "INSERT INTO network_card_failures (card_id, failures)"
+                                  " VALUES (?1, 1) ON CONFLICT (card_id)"
+                                  " DO UPDATE SET failures = failures + 1 RETURNING failures",
                              error);
+  GError *local = NULL;
+  gboolean found;
 
   if (stmt == NULL)
     return FALSE;
   TEXT (stmt, 1, card_id);
-  if (failures > 0)
-    sqlite3_bind_int64 (stmt, 2, failures);
+  found = gw_sqlite_step_row (txn, stmt, &local);
+  if (found)
+    {
+      *failures = sqlite3_column_int64 (stmt, 0);
+      /* Steps to the end, so that the statement is done with the row. */
+      gw_sqlite_step_row (txn, stmt, &local);
+    }
+  sqlite3_reset (stmt);
+  if (local != NULL)
+    return g_propagate_error (error, local), FALSE;
+  if (!found)
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                                "No failure count came back"), FALSE;
+  return TRUE;
+}
+
+static gboolean
+t_cvc_failures_clear (GwTxn       *txn,
+                      const char  *card_id,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, "DELETE FROM network_card_failures WHERE card_id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, card_id);
   return DONE (txn, stmt, error);
 }
 
@@ -184,5 +210,6 @@ const GwNetworkStoreFuncs gw_network_store_sqlite = {
   .message_insert = t_message_insert,
   .message_reversed = t_message_reversed,
   .cvc_failures_get = t_cvc_failures_get,
-  .cvc_failures_set = t_cvc_failures_set,
+  .cvc_failure_add = t_cvc_failure_add,
+  .cvc_failures_clear = t_cvc_failures_clear,
 };

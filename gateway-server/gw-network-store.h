@@ -44,11 +44,15 @@ typedef struct
   gboolean (*message_reversed) (GwTxn *txn, const char *acquirer, const char *stan,
                                const char *transmitted, gint64 at, GError **error);
   /* Consecutive wrong expiry dates or CVCs for a card, apart from its
-   * password failures; setting 0 forgets the card. */
+   * password failures. */
   gboolean (*cvc_failures_get) (GwTxn *txn, const char *card_id, gint64 *failures,
                                 GError **error);
-  gboolean (*cvc_failures_set) (GwTxn *txn, const char *card_id, gint64 failures,
+  /* One more, added by the database (failures + 1), so that two processes
+   * guessing at once both count; @failures is the count stored after it. */
+  gboolean (*cvc_failure_add)  (GwTxn *txn, const char *card_id, gint64 *failures,
                                 GError **error);
+  /* Forgets the card's count. */
+  gboolean (*cvc_failures_clear) (GwTxn *txn, const char *card_id, GError **error);
 } GwNetworkStoreFuncs;
 
 G_END_DECLS

@@ -237,13 +237,14 @@ cvc_failed (GwTxn                *txn,
 {
   gint64 failures;
 
-  if (!NETWORK (txn)->cvc_failures_get (txn, card->id, &failures, error))
+  /* Counted by the database, so that guesses in two processes both count. */
+  if (!NETWORK (txn)->cvc_failure_add (txn, card->id, &failures, error))
     return FALSE;
-  if (++failures < GW_LOCKOUT_FAILURES)
-    return NETWORK (txn)->cvc_failures_set (txn, card->id, failures, error);
+  if (failures < GW_LOCKOUT_FAILURES)
+    return TRUE;
   card->locked_until = NOW (txn) + ledger->lockout_seconds;
-  return NETWORK (txn)->cvc_failures_set (txn, card->id, 0, error) &&
-         CALL (txn, card_set_auth, card->id, card->failures, card->locked_until, error);
+  return NETWORK (txn)->cvc_failures_clear (txn, card->id, error) &&
+         CALL (txn, card_lock, card->id, card->locked_until, error);
 }
 
 static gboolean
@@ -255,7 +256,7 @@ cvc_passed (GwTxn   *txn,
 
   if (!NETWORK (txn)->cvc_failures_get (txn, card->id, &failures, error))
     return FALSE;
-  return failures == 0 || NETWORK (txn)->cvc_failures_set (txn, card->id, 0, error);
+  return failures == 0 || NETWORK (txn)->cvc_failures_clear (txn, card->id, error);
 }
 
 /* The card proves itself by its expiry and CVC, not its password. */

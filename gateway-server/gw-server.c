@@ -1079,6 +1079,9 @@ call_done (gpointer      data,
   if (error != NULL)
     {
       gboolean down = g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_SHUTTING_DOWN);
+      /* Another writer kept changing what it read, through every retry:
+       * nothing of it was stored, so the same request may simply come again. */
+      gboolean busy = g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT);
 
       /* The cause stays in our log; the client learns only that it failed. */
       if (!down)
@@ -1086,14 +1089,17 @@ call_done (gpointer      data,
       if (call->body != NULL)
         g_string_free (call->body, TRUE);
       call->body = g_string_new (NULL);
-      call->status = down ? 503 : 500;
+      call->status = down || busy ? 503 : 500;
       call->replayed = FALSE;
       /* Nothing was committed: no refusal to count against the address. */
       memset (&call->outcome, 0, sizeof call->outcome);
-      gw_error_render (call->body, "api_error", down ? "unavailable" : "internal", NULL, NULL,
+      gw_error_render (call->body, "api_error", down || busy ? "unavailable" : "internal", NULL,
+                       NULL,
                        down ? "The gateway is shutting down. Retry with the same Idempotency-Key."
-                            : "The operation failed and had no effect. Retry with the same "
-                              "Idempotency-Key.");
+                       : busy ? "The payment was changing under another request; this one had "
+                                "no effect. Retry with the same Idempotency-Key."
+                              : "The operation failed and had no effect. Retry with the same "
+                                "Idempotency-Key.");
     }
 
   count_outcome (call);

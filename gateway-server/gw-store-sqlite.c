@@ -771,28 +771,53 @@ stop_checkpointer (GwStoreSqlite *self)
 
 /* The writer */
 
+static gboolean is_repeatable (Op *op);
+static gboolean in_transaction (SqliteTxn *txn);
+
+/* How many times an operation is applied again after another writer changed
+ * what it read (GW_STORE_ERROR_CONFLICT) before the conflict is its answer.
+ * With SQLite there is no other writer while the batch runs, so this is for
+ * a backend shared by several processes, and for the tests. */
+#define CONFLICT_RETRIES 3
+
+static gboolean
+apply_once (SqliteTxn  *txn,
+            Op         *op,
+            GError    **error)
+{
+  if (!run (txn, "SAVEPOINT op", error))
+    return FALSE;
+
+  if (op->apply (&txn->parent, op->data, error))
+    {
+      run (txn, "RELEASE op", NULL);
+      return TRUE;
+    }
+
+  run (txn, "ROLLBACK TO op", NULL);
+  run (txn, "RELEASE op", NULL);
+  return FALSE;
+}
+
 static void
 apply_one (SqliteTxn *txn,
            Op        *op)
 {
   GError *error = NULL;
 
-  if (!run (txn, "SAVEPOINT op", &error))
+  for (guint attempt = 0; !apply_once (txn, op, &error); attempt++)
     {
-      op->error = error;
-      return;
+      /* Rolled back, it is applied again from fresh reads: only a
+       * repeatable operation sets all its outputs afresh. */
+      if (!g_error_matches (error, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT) ||
+          !is_repeatable (op) || attempt == CONFLICT_RETRIES || !in_transaction (txn))
+        {
+          op->error = error ? error : g_error_new_literal (GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
+                                                           "Operation failed");
+          return;
+        }
+      g_clear_error (&error);
     }
-
-  if (op->apply (&txn->parent, op->data, &error))
-    {
-      run (txn, "RELEASE op", NULL);
-      return;
-    }
-
-  run (txn, "ROLLBACK TO op", NULL);
-  run (txn, "RELEASE op", NULL);
-  op->error = error ? error : g_error_new_literal (GW_STORE_ERROR, GW_STORE_ERROR_FAILED,
-                                                   "Operation failed");
 }
 
 /* FALSE once SQLite has rolled the batch's transaction back by itself, as
@@ -1360,21 +1385,54 @@ t_card_insert (GwTxn         *t,
   return step_done (TXN (t), stmt, error);
 }
 
+/* Both SET expressions see the count as it was before this statement. */
 static gboolean
-t_card_set_auth (GwTxn       *t,
-                 const char  *id,
-                 gint64       failures,
-                 gint64       locked_until,
-                 GError     **error)
+t_card_auth_failed (GwTxn       *t,
+                    const char  *id,
+                    gint64       limit,
+                    gint64       locked_until,
+                    GError     **error)
 {
   sqlite3_stmt *stmt = prep (TXN (t),
-    "UPDATE cards SET failures = ?, locked_until = ? WHERE id = ?", error);
+    "UPDATE cards SET failures = CASE WHEN failures + 1 >= ?2 THEN 0 ELSE failures + 1 END,"
+    " locked_until = CASE WHEN failures + 1 >= ?2 THEN ?3 ELSE locked_until END WHERE id = ?1",
+    error);
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, failures);
-  sqlite3_bind_int64 (stmt, 2, locked_until);
-  bind_text (stmt, 3, id);
+  bind_text (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, limit);
+  sqlite3_bind_int64 (stmt, 3, locked_until);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gboolean
+t_card_auth_reset (GwTxn       *t,
+                   const char  *id,
+                   GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE cards SET failures = 0, locked_until = 0 WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  return step_done (TXN (t), stmt, error);
+}
+
+static gboolean
+t_card_lock (GwTxn       *t,
+             const char  *id,
+             gint64       locked_until,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = prep (TXN (t),
+    "UPDATE cards SET locked_until = MAX(locked_until, ?) WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, locked_until);
+  bind_text (stmt, 2, id);
   return step_done (TXN (t), stmt, error);
 }
 
@@ -1852,25 +1910,32 @@ t_payment_insert (GwTxn            *t,
   return step_done (TXN (t), stmt, error);
 }
 
+/* A compare-and-set on the state the change was decided from: another
+ * writer's capture, cancel or refund since the read makes it change no row.
+ * Only conditions are added to the one UPDATE, no statement. */
 static gboolean
 t_payment_update (GwTxn            *t,
-                  const GwPayment  *payment,
+                  const GwPayment  *before,
+                  const GwPayment  *after,
                   GError          **error)
 {
   sqlite3_stmt *stmt = prep (TXN (t),
-    "UPDATE payments SET status = ?4, amount_captured = ?6, amount_refunded = ?7,"
+    "UPDATE payments SET status = ?4, amount_captured = ?6,"
+    " amount_refunded = amount_refunded + (?7 - ?18),"
     " capture_before = ?13, canceled_at = ?14, points = ?15 WHERE id = ?1 AND merchant_id = ?2"
-    " AND card_id = ?3 AND amount = ?5 AND currency = ?8 AND order_id = ?9"
-    " AND description IS ?10 AND channel = ?11 AND created = ?12", error);
+    " AND status = ?16 AND amount_captured = ?17 AND amount_refunded = ?18", error);
 
   if (stmt == NULL)
     return FALSE;
-  bind_payment (stmt, payment);
+  bind_payment (stmt, after);
+  bind_text (stmt, 16, before->status);
+  sqlite3_bind_int64 (stmt, 17, before->amount_captured);
+  sqlite3_bind_int64 (stmt, 18, before->amount_refunded);
   if (!step_done (TXN (t), stmt, error))
     return FALSE;
   if (sqlite3_changes (TXN (t)->db) != 1)
-    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_NOT_FOUND,
-                                "Payment changed underneath"), FALSE;
+    return g_set_error_literal (error, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT,
+                                "The payment changed since it was read"), FALSE;
   return TRUE;
 }
 
@@ -2446,7 +2511,9 @@ static const GwTxnFuncs sqlite_txn_funcs = {
   .card_by_id = t_card_by_id,
   .card_lookup = t_card_lookup,
   .card_insert = t_card_insert,
-  .card_set_auth = t_card_set_auth,
+  .card_auth_failed = t_card_auth_failed,
+  .card_auth_reset = t_card_auth_reset,
+  .card_lock = t_card_lock,
   .card_set_password = t_card_set_password,
   .card_hint = t_card_hint,
   .card_add_points = t_card_add_points,

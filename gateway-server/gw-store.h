@@ -13,6 +13,29 @@
  * Nothing here assumes that one process owns the data: every money movement
  * is a conditional update that the database itself checks, so several
  * gateway processes can share one database once a backend allows it.
+ *
+ * What a backend must give an apply, for that to hold:
+ *
+ *  - Reads see committed data, at least READ COMMITTED, plus the apply's own
+ *    writes. They need not be a snapshot: nothing read is trusted for a
+ *    write. Every write that depends on what was read says so in its own
+ *    statement: balances by `balance - held >= ?` and CHECK constraints,
+ *    counters by `x = x + 1`, a payment's state by comparing the status and
+ *    amounts it was read with (payment_update). The database evaluates these
+ *    on the row as it is when written (PostgreSQL re-checks the WHERE of an
+ *    UPDATE that waited for another writer's lock), so they, and not the
+ *    reads, are what stop a double effect.
+ *  - A conditional update that finds its row changed fails with
+ *    GW_STORE_ERROR_CONFLICT. Nothing of the operation may then persist: the
+ *    store rolls its savepoint back and, for an operation submitted with
+ *    GW_STORE_OP_REPEATABLE, applies it again from fresh reads, a few times,
+ *    before it reports the conflict.
+ *  - A primitive that fails with GW_STORE_ERROR_DUPLICATE (or INSUFFICIENT,
+ *    LIMIT, NOT_FOUND, CONFLICT) leaves the transaction usable: the ledger
+ *    goes on after them in the same operation (issue_card draws another
+ *    number). A backend whose database aborts the transaction on a
+ *    constraint violation (PostgreSQL) uses INSERT … ON CONFLICT DO NOTHING
+ *    and counts the rows, or an inner savepoint around the statement.
  */
 #pragma once
 
@@ -155,8 +178,15 @@ typedef struct
   gboolean  (*card_lookup)        (GwTxn *txn, const char *id, guint8 out[32], GError **error);
   gboolean  (*card_insert)        (GwTxn *txn, const GwCard *card, const guint8 lookup[32],
                                    GBytes *number_sealed, const char *batch_id, GError **error);
-  gboolean  (*card_set_auth)      (GwTxn *txn, const char *id, gint64 failures, gint64 locked_until,
+  /* One more wrong password, counted by the database (failures + 1, not a
+   * count read earlier): when the stored count reaches @limit, the card is
+   * locked until @locked_until and the count starts again. */
+  gboolean  (*card_auth_failed)   (GwTxn *txn, const char *id, gint64 limit, gint64 locked_until,
                                    GError **error);
+  /* The right password: no failures counted, and no lock. */
+  gboolean  (*card_auth_reset)    (GwTxn *txn, const char *id, GError **error);
+  /* Locks the card until @locked_until, or later if it already is. */
+  gboolean  (*card_lock)          (GwTxn *txn, const char *id, gint64 locked_until, GError **error);
   gboolean  (*card_set_password)  (GwTxn *txn, const char *id, const guint8 mac[32],
                                    GBytes *hint_sealed, const char *state, GError **error);
   /* The card's sealed password hint in @out; FALSE without an error when it has none. */
@@ -180,7 +210,14 @@ typedef struct
                                    GError **error);
   gboolean  (*payment_insert)     (GwTxn *txn, const GwPayment *payment, GError **error);
   gboolean  (*payment_get)        (GwTxn *txn, const char *id, GwPayment *out, GError **error);
-  gboolean  (*payment_update)     (GwTxn *txn, const GwPayment *payment, GError **error);
+  /* Writes @after's status, amounts, capture_before, canceled_at and points
+   * over the payment, only if it still has @before's status,
+   * amount_captured and amount_refunded (read in this operation);
+   * GW_STORE_ERROR_CONFLICT when it does not. amount_refunded only grows,
+   * by the difference, so the CHECK (amount_refunded <= amount_captured)
+   * also refuses a second refund of the same money. */
+  gboolean  (*payment_update)     (GwTxn *txn, const GwPayment *before, const GwPayment *after,
+                                   GError **error);
   /* Open authorizations whose capture_before is over at @now (is before it). */
   GPtrArray *(*payments_expiring) (GwTxn *txn, gint64 now, guint limit, GError **error);
   /* The earliest capture_before of an open authorization, 0 if none. */
@@ -234,7 +271,8 @@ typedef enum
    * (because another operation near it failed): it starts from its inputs
    * each time and overwrites every output. The store may then apply a run of
    * such operations under one savepoint rather than one each, which spares
-   * SQLite a copy of every page each of them touches. */
+   * SQLite a copy of every page each of them touches. Such an operation is
+   * also applied again when it fails with GW_STORE_ERROR_CONFLICT. */
   GW_STORE_OP_REPEATABLE = 1 << 0,
 } GwStoreOpFlags;
 /* Called on the submitter's main context after the batch committed durably

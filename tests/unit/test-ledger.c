@@ -16,6 +16,7 @@
 
 #include "gw-keys.h"
 #include "gw-ledger.h"
+#include "gw-network-store.h"
 #include "gw-outbox-store.h"
 #include "gw-server-private.h"
 #include "gw-wallet-store.h"
@@ -2444,6 +2445,381 @@ test_key_hash_set_spread (void)
   g_assert_cmpuint (g_hash_table_size (seen), >, 990);
 }
 
+/* 23. Another process's committed change between an operation's read and
+ * its write. SQLite has one writer, so a stale read is staged: the
+ * operation's payment_get (or card_by_lookup) answers with a copy taken
+ * before the change, the way a second gateway on a shared database could
+ * have read it. */
+
+typedef struct
+{
+  Step              step;
+  GwStoreApplyFunc  apply;
+  GwPayment         stale_payment;
+  GwCard            stale_card;
+  guint             stale_reads;  /* how many reads still answer the stale copy */
+  guint             calls;
+  gboolean          done;
+} StaleStep;
+
+static StaleStep *stale_current;
+static const GwTxnFuncs *stale_real;
+
+static gboolean
+stale_payment_get (GwTxn       *txn,
+                   const char  *id,
+                   GwPayment   *out,
+                   GError     **error)
+{
+  StaleStep *op = stale_current;
+
+  if (op->stale_reads == 0 || !g_str_equal (id, op->stale_payment.id))
+    return stale_real->payment_get (txn, id, out, error);
+  op->stale_reads--;
+  *out = op->stale_payment;
+  out->order_id = g_strdup (op->stale_payment.order_id);
+  out->description = g_strdup (op->stale_payment.description);
+  return TRUE;
+}
+
+static gboolean
+stale_card_by_lookup (GwTxn        *txn,
+                      const guint8  lookup[32],
+                      GwCard       *out,
+                      GError      **error)
+{
+  StaleStep *op = stale_current;
+
+  if (op->stale_reads == 0)
+    return stale_real->card_by_lookup (txn, lookup, out, error);
+  op->stale_reads--;
+  *out = op->stale_card;
+  return TRUE;
+}
+
+/* The sweep's list, read before the payment was resolved. */
+static GPtrArray *
+stale_payments_expiring (GwTxn   *txn,
+                         gint64   now,
+                         guint    limit,
+                         GError **error)
+{
+  StaleStep *op = stale_current;
+  GPtrArray *ids;
+
+  if (op->stale_reads == 0 || op->apply != apply_expire)
+    return stale_real->payments_expiring (txn, now, limit, error);
+  ids = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (ids, g_strdup (op->stale_payment.id));
+  return ids;
+}
+
+/* Runs the step's apply with the stale reads in place of the real ones. */
+static gboolean
+apply_stale (GwTxn    *txn,
+             gpointer  data,
+             GError  **error)
+{
+  StaleStep *op = data;
+  const GwTxnFuncs *real = txn->funcs;
+  GwTxnFuncs hooked = *real;
+  gboolean ok;
+
+  op->calls++;
+  gw_payment_clear (&op->step.payment);
+  memset (&op->step.outcome, 0, sizeof op->step.outcome);
+  hooked.payment_get = stale_payment_get;
+  hooked.card_by_lookup = stale_card_by_lookup;
+  hooked.payments_expiring = stale_payments_expiring;
+  stale_current = op;
+  stale_real = real;
+  txn->funcs = &hooked;
+  ok = op->apply (txn, &op->step, error);
+  txn->funcs = real;
+  stale_current = NULL;
+  return ok;
+}
+
+static void
+stale_done (gpointer      data,
+            const GError *error)
+{
+  StaleStep *op = data;
+
+  op->step.inner_error = error ? g_error_copy (error) : NULL;
+  op->done = TRUE;
+}
+
+static void
+run_stale (Fixture        *f,
+           StaleStep      *op,
+           GwStoreOpFlags  flags)
+{
+  gw_store_submit_full (GW_STORE (f->store), apply_stale, stale_done, op, flags);
+  while (!op->done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+stale_step_clear (StaleStep *op)
+{
+  step_clear (&op->step);
+  gw_payment_clear (&op->stale_payment);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (StaleStep, stale_step_clear)
+
+static gint64
+journal_count (Fixture    *f,
+               const char *kind,
+               const char *payment_id)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM journal_entries WHERE kind = '%s'"
+                                          " AND payment_id = '%s'", kind, payment_id);
+
+  return db_int (f, sql);
+}
+
+/* The store's own compare-and-set: a payment changed since it was read is
+ * not written over. */
+static gboolean
+apply_update_behind (GwTxn    *txn,
+                     gpointer  data,
+                     GError  **error)
+{
+  Step *step = data;
+  GwPayment after;
+  sqlite3_stmt *stmt;
+
+  if (!txn->funcs->payment_get (txn, step->payment_id, &step->payment, error))
+    return FALSE;
+  /* another process refunds it all and commits */
+  stmt = gw_sqlite_prepare (txn, "UPDATE payments SET amount_refunded = amount_captured"
+                                 " WHERE id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_text (stmt, 1, step->payment_id);
+  if (!gw_sqlite_step_done (txn, stmt, error))
+    return FALSE;
+
+  after = step->payment;
+  after.amount_refunded += 1000;
+  txn->funcs->payment_update (txn, &step->payment, &after, &step->inner_error);
+  return TRUE;
+}
+
+static void
+test_payment_update_conflict (Fixture       *f,
+                              gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) paid = { 0 };
+  g_auto(GwPayment) stored = { 0 };
+  g_auto(Step) step = { 0 };
+
+  new_card (f, 10000, &card);
+  assert_ok (pay (f, &f->config, &card, 5000, TRUE, &paid));
+  step.payment_id = paid.id;
+  run_ok (f, apply_update_behind, &step);
+  g_assert_error (step.inner_error, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT);
+  get_payment (f, paid.id, &stored);
+  g_assert_cmpint (stored.amount_refunded, ==, 5000);
+}
+
+typedef enum
+{
+  RACE_REFUND_REFUND,
+  RACE_CANCEL_CAPTURE,
+  RACE_CAPTURE_CANCEL,
+  RACE_CANCEL_SWEEP,
+} Race;
+
+/* Another process resolves the payment first; ours acts on what it read
+ * before: it must fail as a conflict and leave no trace. */
+static void
+test_stale_payment (Fixture       *f,
+                    gconstpointer  user_data)
+{
+  Race race = GPOINTER_TO_INT (user_data);
+  gboolean captured = race == RACE_REFUND_REFUND;
+  g_auto(TestCard) card = { 0 };
+  g_auto(GwPayment) other = { 0 };
+  g_auto(GwPayment) done = { 0 };
+  g_auto(GwPayment) stored = { 0 };
+  g_auto(StaleStep) op = { .step.config = &f->config };
+  GwLedgerConfig instant = f->config;
+  gint64 refunded = 0;
+
+  instant.capture_window = -1;
+  new_card (f, 10000, &card);
+  /* a second authorization that must stay held whatever happens to the first */
+  assert_ok (pay (f, &f->config, &card, 3000, FALSE, &other));
+  assert_ok (pay (f, race == RACE_CANCEL_SWEEP ? &instant : &f->config, &card, 2000, captured,
+                  &op.stale_payment));
+  op.step.payment_id = op.stale_payment.id;
+  op.stale_reads = 1;
+
+  switch (race)
+    {
+    case RACE_REFUND_REFUND:
+      assert_ok (refund (f, op.stale_payment.id, 0, &refunded));
+      op.apply = apply_refund;
+      break;
+    case RACE_CANCEL_CAPTURE:
+      assert_ok (cancel (f, op.stale_payment.id));
+      op.apply = apply_capture;
+      break;
+    case RACE_CAPTURE_CANCEL:
+      assert_ok (capture (f, op.stale_payment.id, 0, &done));
+      op.apply = apply_cancel;
+      break;
+    case RACE_CANCEL_SWEEP:
+      g_assert_cmpint (cancel (f, op.stale_payment.id).code, ==, GW_RESULT_PAYMENT_EXPIRED);
+      op.apply = apply_expire;
+      break;
+    }
+
+  run_stale (f, &op, GW_STORE_OP_NONE);
+  g_assert_error (op.step.inner_error, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT);
+  g_assert_cmpuint (op.calls, ==, 1);
+
+  /* Only the other process's change is there. */
+  get_payment (f, op.stale_payment.id, &stored);
+  switch (race)
+    {
+    case RACE_REFUND_REFUND:
+      g_assert_cmpint (stored.amount_refunded, ==, 2000);
+      g_assert_cmpint (journal_count (f, "refund", stored.id), ==, 1);
+      assert_card_money (f, &card, 10000, 3000);
+      break;
+    case RACE_CANCEL_CAPTURE:
+    case RACE_CANCEL_SWEEP:
+      g_assert_cmpstr (stored.status, ==, "canceled");
+      g_assert_cmpint (journal_count (f, "payment", stored.id), ==, 0);
+      assert_card_money (f, &card, 10000, 3000);
+      break;
+    case RACE_CAPTURE_CANCEL:
+      g_assert_cmpstr (stored.status, ==, "captured");
+      assert_card_money (f, &card, 8000, 3000);
+      break;
+    }
+  assert_audit_balanced (f);
+  g_assert_cmpint (audit (f).pending_holds_total, ==, 3000);
+}
+
+/* A repeatable operation that conflicts is applied again from fresh reads,
+ * and answers from them; one that keeps conflicting fails as a conflict. */
+static void
+test_conflict_retried (Fixture       *f,
+                       gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(StaleStep) op = { .step.config = &f->config, .apply = apply_refund };
+  g_auto(StaleStep) stubborn = { .step.config = &f->config, .apply = apply_refund };
+  g_auto(GwPayment) stored = { 0 };
+  gint64 refunded = 0;
+
+  new_card (f, 10000, &card);
+  assert_ok (pay (f, &f->config, &card, 5000, TRUE, &op.stale_payment));
+  assert_ok (refund (f, op.stale_payment.id, 3000, &refunded));
+
+  /* Read before that refund, ours asks for all that was left then. */
+  op.step.payment_id = op.stale_payment.id;
+  op.step.amount = 5000;
+  op.stale_reads = 1;
+  run_stale (f, &op, GW_STORE_OP_REPEATABLE);
+  g_assert_no_error (op.step.inner_error);
+  g_assert_cmpuint (op.calls, ==, 2);
+  g_assert_cmpint (op.step.outcome.code, ==, GW_RESULT_AMOUNT_TOO_LARGE);
+
+  stubborn.stale_payment = op.stale_payment;
+  stubborn.stale_payment.order_id = g_strdup (op.stale_payment.order_id);
+  stubborn.stale_payment.description = g_strdup (op.stale_payment.description);
+  stubborn.step.payment_id = stubborn.stale_payment.id;
+  stubborn.step.amount = 1000;
+  stubborn.stale_reads = 100;
+  run_stale (f, &stubborn, GW_STORE_OP_REPEATABLE);
+  g_assert_error (stubborn.step.inner_error, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT);
+  g_assert_cmpuint (stubborn.calls, ==, 4);
+
+  get_payment (f, op.stale_payment.id, &stored);
+  g_assert_cmpint (stored.amount_refunded, ==, 3000);
+  g_assert_cmpint (journal_count (f, "refund", stored.id), ==, 1);
+  assert_card_money (f, &card, 10000 - 5000 + 3000, 0);
+  assert_audit_balanced (f);
+}
+
+/* Wrong passwords read from the same count, as two processes could, still
+ * count once each, and the fifth locks the card. */
+static void
+test_lockout_counted_in_sql (Fixture       *f,
+                             gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  GwCredentials wrong;
+  GwCard got;
+
+  new_card (f, 10000, &card);
+  gw_ledger_credentials (&f->config, card.number, "1357", &wrong);
+  for (guint i = 0; i < GW_LOCKOUT_FAILURES; i++)
+    {
+      g_auto(StaleStep) op = { .step.config = &f->config, .step.credentials = &wrong,
+                               .apply = apply_authenticate, .stale_reads = 1 };
+
+      op.stale_card = get_card (f, &card);   /* read as it was before any guess */
+      op.stale_card.failures = 0;
+      run_stale (f, &op, GW_STORE_OP_NONE);
+      g_assert_no_error (op.step.inner_error);
+      assert_declined (op.step.outcome, GW_DECLINE_INVALID_CREDENTIALS);
+      got = get_card (f, &card);
+      if (i + 1 < GW_LOCKOUT_FAILURES)
+        {
+          g_assert_cmpint (got.failures, ==, i + 1);
+          g_assert_cmpint (got.locked_until, ==, 0);
+        }
+    }
+  g_assert_cmpint (got.failures, ==, 0);
+  g_assert_cmpint (got.locked_until, >, g_get_real_time () / G_USEC_PER_SEC);
+  assert_declined (authenticate (f, &card.credentials), GW_DECLINE_CARD_LOCKED);
+}
+
+/* Wrong CVCs are counted by the database too: two processes that both read
+ * no failures yet still leave two, and the count comes back as stored. */
+static gboolean
+apply_cvc_guesses (GwTxn    *txn,
+                   gpointer  data,
+                   GError  **error)
+{
+  Step *step = data;
+  const GwNetworkStoreFuncs *network = gw_txn_extension (txn, "network");
+  gint64 seen[2], after[2];
+
+  for (guint i = 0; i < 2; i++)
+    if (!network->cvc_failures_get (txn, step->payment_id, &seen[i], error))
+      return FALSE;
+  for (guint i = 0; i < 2; i++)
+    if (!network->cvc_failure_add (txn, step->payment_id, &after[i], error))
+      return FALSE;
+  g_assert_cmpint (seen[0], ==, 0);
+  g_assert_cmpint (seen[1], ==, 0);
+  g_assert_cmpint (after[0], ==, 1);
+  g_assert_cmpint (after[1], ==, 2);
+  return network->cvc_failures_get (txn, step->payment_id, &step->amount, error);
+}
+
+static void
+test_cvc_counted_in_sql (Fixture       *f,
+                         gconstpointer  user_data)
+{
+  g_auto(TestCard) card = { 0 };
+  g_auto(Step) step = { 0 };
+
+  new_card (f, 10000, &card);
+  step.payment_id = card.id;
+  run_ok (f, apply_cvc_guesses, &step);
+  g_assert_cmpint (step.amount, ==, 2);
+}
+
 #define ADD(path, func) \
   g_test_add ("/ledger/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -2484,6 +2860,20 @@ main (int   argc,
   ADD ("store-lost-transaction", test_store_lost_transaction);
   ADD ("store-wal-starts-over", test_store_wal_starts_over);
   ADD ("store-reader-pins-wal", test_store_reader_pins_wal);
+  ADD ("payment-update-conflict", test_payment_update_conflict);
+  g_test_add ("/ledger/stale-payment/refund-refund", Fixture, GINT_TO_POINTER (RACE_REFUND_REFUND),
+              fixture_setup, test_stale_payment, fixture_teardown);
+  g_test_add ("/ledger/stale-payment/cancel-capture", Fixture,
+              GINT_TO_POINTER (RACE_CANCEL_CAPTURE), fixture_setup, test_stale_payment,
+              fixture_teardown);
+  g_test_add ("/ledger/stale-payment/capture-cancel", Fixture,
+              GINT_TO_POINTER (RACE_CAPTURE_CANCEL), fixture_setup, test_stale_payment,
+              fixture_teardown);
+  g_test_add ("/ledger/stale-payment/cancel-sweep", Fixture, GINT_TO_POINTER (RACE_CANCEL_SWEEP),
+              fixture_setup, test_stale_payment, fixture_teardown);
+  ADD ("conflict-retried", test_conflict_retried);
+  ADD ("lockout-counted-in-sql", test_lockout_counted_in_sql);
+  ADD ("cvc-counted-in-sql", test_cvc_counted_in_sql);
   g_test_add_func ("/ledger/idempotency-hash-refused", test_idempotency_hash_refused);
   g_test_add_func ("/ledger/idempotency-hash-stem", test_idempotency_hash_stem);
   g_test_add_func ("/ledger/key-hash-set-spread", test_key_hash_set_spread);
