@@ -146,7 +146,7 @@ test('fields that real checkouts show in unusual ways are filled', async (env) =
 test('nothing is filled in a frame the user cannot see', async (env) => {
   const page = await open(env, 'pages/hidden-frame.html');
   await page.waitForLoadState('load');
-  for (const [name, n1] of [['shown', '9410'], ['ghost', '']]) {
+  for (const [name, n1] of [['shown', '9410'], ['ghost', ''], ['faint', ''], ['filtered', '']]) {
     const f = page.frames().find((frame) => frame.name() === name);
     assert.ok(f, `frame ${name}`);
     await f.waitForSelector('input[name=n1]');
@@ -177,9 +177,10 @@ async function fillForm(page, id, data = CARD) {
 test('a form with a field under another element gets nothing at all', async (env) => {
   const page = await open(env, 'pages/covered-fields.html');
   await inject(page.mainFrame());
-  const shown = ['plain', 'veil', 'belowok'];
+  const shown = ['plain', 'veil', 'subtle', 'belowok'];
   const forms = ['plain', 'div', 'stack', 'veil', 'ghost', 'inert', 'pseudo', 'ring', 'shadow',
-                 'sneaky', 'label', 'stroke', 'image', 'letter', 'line', 'backdrop'];
+                 'sneaky', 'label', 'stroke', 'image', 'letter', 'line', 'backdrop', 'dropshadow',
+                 'borderimage', 'textshadow', 'columns', 'subtle'];
   const fillAll = async (ids) => {
     const answers = [];
     for (const id of ids) {
@@ -214,7 +215,7 @@ test('a form with a field under another element gets nothing at all', async (env
     assert.strictEqual(value !== '', shown.includes(name.replace(/_.*/, '')), `${name} = "${value}"`);
   assert.deepStrictEqual(await page.evaluate(() => Array.from(new Set(window.touched)).sort()),
                          ['belowok_csc', 'belowok_number', 'plain_csc', 'plain_number',
-                          'veil_csc', 'veil_number']);
+                          'subtle_csc', 'subtle_number', 'veil_csc', 'veil_number']);
   await page.close();
 });
 

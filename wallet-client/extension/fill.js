@@ -21,8 +21,8 @@
  *     or any frame under such a page), or on another scheme than https/http;
  *   - in a sandboxed frame, or a frame whose ancestors are of another origin;
  *   - into a field the user cannot see (hidden by its own style or an
- *     ancestor's, clipped away, under 8 px, off the page, or in a frame
- *     that is), disabled or read-only;
+ *     ancestor's, drawn less than half opaque, clipped away, under 8 px,
+ *     off the page, or in a frame that is), disabled or read-only;
  *   - a number, CVC or name into a <select>;
  *   - anything at all when one of the fields is out of view (refused
  *     "out-of-view": nothing is scrolled, the user scrolls) or covered by
@@ -74,6 +74,10 @@
    * of four digits is about 50 px wide). */
   const MIN_SIZE = 8;
 
+  /* Paint this opaque or more hides what is under it; a field drawn less
+   * opaque than this is as good as hidden. */
+  const HIDING_ALPHA = 0.5;
+
   /* What may be chosen in a <select>: short public lists (months, years,
    * card companies, banks). A select listing every number or CVC learns
    * the one that was set, so numbers, CVCs and names never go into one. */
@@ -114,6 +118,67 @@
         return false;
     }
     return true;
+  }
+
+  /* The functions of a computed filter: [name, argument]. */
+  function filterFunctions(filter) {
+    if (!filter || filter === 'none')
+      return [];
+    return Array.from(filter.matchAll(/([a-z-]+)\(((?:[^()]|\([^()]*\))*)\)/g), (m) => [m[1], m[2].trim()]);
+  }
+
+  function amountOf(arg) {
+    return arg.endsWith('%') ? parseFloat(arg) / 100 : parseFloat(arg);
+  }
+
+  /* The product of the opacity() functions of a filter. */
+  function filterOpacity(filter) {
+    let alpha = 1;
+    for (const [name, arg] of filterFunctions(filter))
+      if (name === 'opacity')
+        alpha *= Math.min(1, amountOf(arg));
+    return alpha;
+  }
+
+  /* How much of what it holds a filter lets a person read, 0 to 1: its
+   * opacity(); functions that only tint (a shadow behind, grey, sepia, a
+   * hue, saturation, a little brightness or contrast, a 1 px blur) leave
+   * it readable; any other (a blur, inverting to grey, washing all white
+   * or black, an SVG filter of url()) hides it. */
+  function filterAlpha(filter) {
+    let alpha = 1;
+    for (const [name, arg] of filterFunctions(filter)) {
+      const v = amountOf(arg);
+      if (name === 'opacity')
+        alpha *= Math.min(1, v);
+      else if (!(/^(drop-shadow|grayscale|sepia|hue-rotate|saturate)$/.test(name) ||
+                 (name === 'invert' && (v <= 0.25 || v >= 0.75)) ||
+                 (name === 'brightness' && v >= 0.3 && v <= 3) ||
+                 (name === 'contrast' && v >= 0.3) ||
+                 (name === 'blur' && parseFloat(arg) <= 1)))
+        return 0;
+    }
+    return alpha;
+  }
+
+  /* How opaque @el is drawn, 0 to 1: its opacity and filter, its
+   * ancestors' and, up to the top, the frames' it is in. */
+  function shownAlpha(el) {
+    let alpha = 1;
+    for (let e = el; e && alpha > 0; ) {
+      const style = styleOf(e);
+      alpha *= parseFloat(style.opacity) * filterAlpha(style.filter);
+      let next = flatParent(e);
+      if (!next) {
+        try {
+          next = e.ownerDocument.defaultView.frameElement;
+        } catch (err) {
+          next = null;
+        }
+      }
+      e = next;
+    }
+    return alpha;
   }
 
   /* Whether @style's element is the containing block of position:fixed
@@ -214,13 +279,14 @@
 
   /* A <select> is often hidden behind a scripted dropdown that shows its
    * value, so one of SELECT_TYPES only needs to be rendered; any other
-   * field must be rendered, opaque, at least MIN_SIZE in both directions
+   * field must be rendered, drawn at least HIDING_ALPHA opaque (an opacity
+   * of 0.01 hides as well as 0), at least MIN_SIZE in both directions
    * once its ancestors clipped it, and on the page (unless a scrolling or
    * fixed box holds it: then refusal() judges whether it is in view). */
   function visible(el) {
     if (el.localName === 'select')
       return rendered(el, false);
-    if (!rendered(el, true))
+    if (!rendered(el, true) || shownAlpha(el) < HIDING_ALPHA)
       return false;
     const box = unclippedBox(el);
     if (!box || box.right - box.left < MIN_SIZE || box.bottom - box.top < MIN_SIZE)
@@ -270,9 +336,6 @@
 
   const GRID_COLUMNS = 5;
   const GRID_ROWS = 3;
-
-  /* Paint this opaque or more hides what is under it. */
-  const HIDING_ALPHA = 0.5;
 
   /* Elements whose drawing is not in their style: they hide what they cover. */
   const CONTENT_ELEMENTS = new Set(['img', 'picture', 'video', 'canvas', 'iframe', 'frame',
@@ -338,15 +401,17 @@
       const inert = inertAbove || el.hasAttribute('inert');
       const unseen = inert || style.pointerEvents === 'none' ||
                      (el.namespaceURI === SVG_NS && !SVG_HIT_ALL.test(style.pointerEvents));
-      if (unseen || style.outlineStyle !== 'none' || style.boxShadow !== 'none')
-        out.push({ el, pseudo: null, unseen, reach: reachOf(style) });
+      if (unseen || style.outlineStyle !== 'none' || style.boxShadow !== 'none' ||
+          paintsAside(style) || textShadowsOf(el, style).length)
+        out.push({ el, pseudo: null, unseen, reach: reachOf(style, el) });
       if (textStyled && el.firstChild && el.namespaceURI !== SVG_NS)
         for (const pseudo of TEXT_PSEUDOS)
           if (paintsBackground(view.getComputedStyle(el, pseudo)))
             out.push({ el, pseudo, unseen: true, reach: 0 });
       for (const pseudo of PSEUDOS) {
         const ps = view.getComputedStyle(el, pseudo);
-        if (!/^(none|normal)$/.test(ps.content) && (inert || ps.pointerEvents === 'none'))
+        if (!/^(none|normal)$/.test(ps.content) &&
+            (inert || ps.pointerEvents === 'none' || reachOf(ps) > 0))
           out.push({ el, pseudo, unseen: true, reach: reachOf(ps) });
       }
       const shadow = shadowRootOf(el);
@@ -378,15 +443,156 @@
       .some(mentions);
   }
 
-  /* How far outside its box an element of @style paints: outline, outer
-   * shadows. */
-  function reachOf(style) {
+  /* How far outside its box an element of @style (@el, for the shadows of
+   * its text) paints: outline, outer shadows, a filter's shadows or blur, a
+   * border-image's outset, a column rule. */
+  function reachOf(style, el) {
     let reach = style.outlineStyle !== 'none'
       ? Math.max(0, px0(style.outlineWidth) + px0(style.outlineOffset)) : 0;
     for (const s of shadowsOf(style.boxShadow))
       if (!s.inset)
-        reach = Math.max(reach, Math.abs(s.dx) + Math.abs(s.dy) + s.spread);
+        reach = Math.max(reach, Math.abs(s.dx) + Math.abs(s.dy) + s.spread + s.blur);
+    const filter = filterInk(style);
+    if (filter)
+      reach = Math.max(reach, filter.reach);
+    const image = borderImageOutset(style);
+    if (image)
+      reach = Math.max(reach, ...image);
+    if (columnRule(style))
+      reach = Math.max(reach, px0(style.columnRuleWidth));
+    /* glyphs may reach past their line box by about their size */
+    for (const s of el ? textShadowsOf(el, style) : [])
+      reach = Math.max(reach, Math.abs(s.dx) + Math.abs(s.dy) + s.blur + px0(style.fontSize));
     return reach;
+  }
+
+  /* ---- Paint outside the box ----
+   *
+   * What no API measures the ink of: the shadows and blur of a filter
+   * (an SVG filter of url() may paint anywhere), a border-image (with its
+   * outset), a column rule (drawn in the gaps, however wide: it may spill
+   * over the columns and out of the box). Where it may reach, it counts as
+   * drawn: an element painted over the field with one of these hides it,
+   * unless its ink is known to be faint (a shadow's colour). */
+
+  /* The paint @style's filter adds around its element, or null for a
+   * filter that only changes colours: how far it reaches, how opaque it
+   * is, and the boxes it may cover given the element's box (each shadow
+   * is cast by all before it, a blur spreads all). */
+  function filterInk(style) {
+    let reach = 0;
+    let alpha = 0;
+    const steps = [];
+    for (const [name, arg] of filterFunctions(style.filter)) {
+      if (name === 'url')
+        return { reach: Infinity, alpha: 1, boxes: () => [{ left: -Infinity, top: -Infinity,
+                                                            right: Infinity, bottom: Infinity }] };
+      if (name === 'drop-shadow') {
+        const s = shadowsOf(arg)[0];
+        reach += Math.abs(s.dx) + Math.abs(s.dy) + 2 * s.blur;
+        alpha = Math.max(alpha, alphaOf(s.color));
+        steps.push((b) => b.concat(b.map((r) => grow({ left: r.left + s.dx, right: r.right + s.dx,
+                                                        top: r.top + s.dy, bottom: r.bottom + s.dy },
+                                                      2 * s.blur, 2 * s.blur, 2 * s.blur, 2 * s.blur))));
+      } else if (name === 'blur') {
+        const d = 3 * px0(arg);
+        reach += d;
+        alpha = 1;
+        steps.push((b) => b.map((r) => grow(r, d, d, d, d)));
+      }
+    }
+    if (!alpha)
+      return null;
+    return { reach, alpha: alpha * filterOpacity(style.filter),
+             boxes: (rect) => steps.reduce((b, step) => step(b), [rect]) };
+  }
+
+  /* A border-image's outsets [top, right, bottom, left] in px (a number
+   * is times the border's width), or null without one. */
+  function borderImageOutset(style) {
+    if (!style.borderImageSource || style.borderImageSource === 'none')
+      return null;
+    const v = (style.borderImageOutset || '0').trim().split(/\s+/);
+    const sides = [v[0], v[1] || v[0], v[2] || v[0], v[3] || v[1] || v[0]];
+    return sides.map((value, i) => {
+      const width = px0(style[`border${['Top', 'Right', 'Bottom', 'Left'][i]}Width`]);
+      return Math.max(0, value.endsWith('px') ? px0(value) : px0(value) * width);
+    });
+  }
+
+  /* Whether @style's element is in columns with a rule between them. */
+  function columnRule(style) {
+    return (style.columnCount !== 'auto' || style.columnWidth !== 'auto') &&
+           !/^(none|hidden)$/.test(style.columnRuleStyle) && px0(style.columnRuleWidth) > 0 &&
+           alphaOf(style.columnRuleColor) > 0;
+  }
+
+  /* Whether @style paints where boxAlpha() alone would not see it. */
+  function paintsAside(style) {
+    return !!(filterInk(style) || borderImageOutset(style) || columnRule(style));
+  }
+
+  function grow(box, top, right, bottom, left) {
+    return { left: box.left - left, top: box.top - top, right: box.right + right,
+             bottom: box.bottom + bottom };
+  }
+
+  /* How opaque the paint of @style that boxAlpha() does not measure may be
+   * at (x, y), around and in its box @rect: all of it counts where it may
+   * reach. */
+  function asideAlpha(style, rect, x, y) {
+    let alpha = 0;
+    const filter = filterInk(style);
+    if (filter && filter.boxes(rect).some((b) => contains(b, x, y)))
+      alpha = filter.alpha;
+    const outset = borderImageOutset(style);
+    if (outset && contains(grow(rect, ...outset), x, y))
+      alpha = 1;
+    const rule = columnRule(style) ? px0(style.columnRuleWidth) : 0;
+    if (rule && contains(grow(rect, 0, rule, 0, rule), x, y))
+      alpha = Math.max(alpha, alphaOf(style.columnRuleColor));
+    return alpha;
+  }
+
+  /* Text shadows are drawn as far from the glyphs as they are offset: one
+   * offset (and half its blur) by more than this is no longer a part of
+   * its text (an embossed or glowing letter) but paint of its own. */
+  const TEXT_SHADOW_SLACK = 3;
+
+  /* The shadows @el's own text casts away from it, or none: its style's
+   * (inherited by all below) only if it has text of its own. */
+  function textShadowsOf(el, style) {
+    if (!style.textShadow || style.textShadow === 'none' || el.namespaceURI === SVG_NS)
+      return [];
+    const shadows = shadowsOf(style.textShadow).filter((s) =>
+      alphaOf(s.color) > 0 && Math.abs(s.dx) + Math.abs(s.dy) + s.blur / 2 > TEXT_SHADOW_SLACK);
+    if (!shadows.length)
+      return [];
+    for (let n = el.firstChild; n; n = n.nextSibling)
+      if (n.nodeType === 3 && n.data.trim())
+        return shadows;
+    return [];
+  }
+
+  /* How opaque the shadows of @el's own text are at (x, y): each text's
+   * boxes moved by the shadow's offset, grown by half its blur. */
+  function textShadowAlpha(el, style, x, y) {
+    const shadows = textShadowsOf(el, style);
+    let alpha = 0;
+    for (let n = el.firstChild; n && shadows.length; n = n.nextSibling) {
+      if (n.nodeType !== 3 || !n.data.trim())
+        continue;
+      const range = el.ownerDocument.createRange();
+      range.selectNodeContents(n);
+      for (const r of range.getClientRects())
+        for (const s of shadows) {
+          const b = s.blur / 2;
+          if (contains({ left: r.left + s.dx - b, right: r.right + s.dx + b,
+                         top: r.top + s.dy - b, bottom: r.bottom + s.dy + b }, x, y))
+            alpha = Math.max(alpha, alphaOf(s.color));
+        }
+    }
+    return alpha;
   }
 
   /* ---- Stacking ---- */
@@ -541,11 +747,14 @@
     return m[1].endsWith('%') ? parseFloat(m[1]) / 100 : parseFloat(m[1]);
   }
 
-  /* The opacity @el is drawn at: its own and its ancestors' together. */
+  /* The opacity @el is drawn at: its own and its ancestors' together,
+   * with their filters' opacity(). */
   function drawnOpacity(el) {
     let opacity = 1;
-    for (let e = el; e; e = flatParent(e))
-      opacity *= parseFloat(styleOf(e).opacity);
+    for (let e = el; e; e = flatParent(e)) {
+      const style = styleOf(e);
+      opacity *= parseFloat(style.opacity) * filterOpacity(style.filter);
+    }
     return opacity;
   }
 
@@ -583,10 +792,12 @@
         if (s.inset)
           alpha = Math.max(alpha, alphaOf(s.color));
     } else if (!contains(rect, x, y)) {
-      for (const s of shadowsOf(style.boxShadow))
-        if (!s.inset && contains({ left: rect.left + s.dx - s.spread, right: rect.right + s.dx + s.spread,
-                                   top: rect.top + s.dy - s.spread, bottom: rect.bottom + s.dy + s.spread }, x, y))
+      for (const s of shadowsOf(style.boxShadow)) {
+        const d = s.spread + s.blur;
+        if (!s.inset && contains({ left: rect.left + s.dx - d, right: rect.right + s.dx + d,
+                                   top: rect.top + s.dy - d, bottom: rect.bottom + s.dy + d }, x, y))
           alpha = Math.max(alpha, alphaOf(s.color));
+      }
       const outline = style.outlineStyle !== 'none' ? parseFloat(style.outlineWidth) || 0 : 0;
       const offset = parseFloat(style.outlineOffset) || 0;
       if (outline && contains({ left: rect.left - offset - outline, right: rect.right + offset + outline,
@@ -595,6 +806,8 @@
                       top: rect.top - offset, bottom: rect.bottom + offset }, x, y))
         alpha = Math.max(alpha, alphaOf(style.outlineColor));
     }
+    if (!outsideOnly || !contains(rect, x, y))
+      alpha = Math.max(alpha, asideAlpha(style, rect, x, y));
     return alpha;
   }
 
@@ -619,6 +832,8 @@
       alpha = 1;
     else
       alpha = boxAlpha(style, rect, x, y, outsideOnly);
+    if (!outsideOnly || !contains(rect, x, y))
+      alpha = Math.max(alpha, textShadowAlpha(el, style, x, y));
     return alpha && alpha * drawnOpacity(el);
   }
 
@@ -698,14 +913,15 @@
     if (/^(none|normal)$/.test(ps.content) || ps.visibility !== 'visible')
       return 0;
     const box = pseudoBox(el, pseudo, ps);
-    if (!contains(box, x, y))
+    const reach = box ? reachOf(ps) : 0;
+    if (!contains(box && grow(box, reach, reach, reach, reach), x, y))
       return 0;
     let alpha = boxAlpha(ps, box, x, y, false);
     if (/\b(url|[a-z-]*gradient|image-set)\(/.test(ps.content))
       alpha = 1;
     if (!alpha || !paintsAbove(paintNode(el, pseudo), paintNode(target, null)))
       return 0;
-    return alpha * parseFloat(ps.opacity) * drawnOpacity(el);
+    return alpha * parseFloat(ps.opacity) * filterOpacity(ps.filter) * drawnOpacity(el);
   }
 
   /* Where the ::first-letter or ::first-line of @el may be drawn: its box
@@ -900,12 +1116,14 @@
              r.top - u.reach < box.bottom - dy && r.bottom + u.reach >= box.top - dy;
     }));
     const backdrops = chain.map(({ el: e }) => backdropAlpha(e));
+    /* a faint field under a faint veil is hidden by the two together */
+    const shown = shownAlpha(el);
     let covered = 0;
     for (let i = 0; i < GRID_COLUMNS; i++)
       for (let j = 0; j < GRID_ROWS; j++) {
         const x = box.left + (i + 0.5) * (box.right - box.left) / GRID_COLUMNS;
         const y = box.top + (j + 0.5) * (box.bottom - box.top) / GRID_ROWS;
-        let clear = 1;
+        let clear = shown;
         chain.forEach(({ el: e, dx, dy }, k) => {
           clear *= (1 - backdrops[k]) * (1 - hiddenAt(e, near[k], x - dx, y - dy));
         });
