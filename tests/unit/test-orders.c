@@ -17,6 +17,7 @@
 
 #include "gw-notify.h"
 #include "gw-orders.h"
+#include "gw-orders-store.h"
 #include "gw-store-sqlite.h"
 #include "onepin-shared.h"
 
@@ -43,12 +44,20 @@ typedef enum
   OP_CREATE, OP_PAY_BEGIN, OP_SETTLE, OP_PAY_ANSWER, OP_REVEAL, OP_LOAD, OP_GIVE, OP_OPEN_GIFT,
   OP_RECHARGE_BEGIN, OP_RECHARGE_ANSWER, OP_PAYOUT_BEGIN, OP_PAYOUT_SETTLE, OP_PAYOUT_ANSWER,
   OP_VERIFY, OP_SWEEP, OP_VOIDED, OP_ISSUE, OP_REGISTER, OP_REGISTER_GIFT, OP_CARD, OP_AUDIT, OP_FUND, OP_PAY,
-  OP_CHECK_TOKEN, OP_SETTLE_UNDELIVERABLE,
+  OP_CHECK_TOKEN, OP_SETTLE_UNDELIVERABLE, OP_CALL,
 } OpKind;
 
-typedef struct
+typedef struct _Op Op;
+typedef gboolean (*OpCall) (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error);
+
+struct _Op
 {
   OpKind                kind;
+  OpCall                call;           /* OP_CALL: a store primitive, on the rows below */
+  GwOrderRow            order_row;
+  GwChargeRow           charge_row;
+  GwRechargeRow         recharge_row;
+  GwPayoutRow           payout_row;
   const GwOrdersConfig *config;
   /* inputs */
   const char           *id;
@@ -82,12 +91,15 @@ typedef struct
   GwAudit               audit;
   char                 *number;
   gboolean              ok;
-} Op;
+};
 
 static void
 op_clear (Op *op)
 {
   gw_order_clear (&op->order);
+  gw_order_row_clear (&op->order_row);
+  gw_recharge_row_clear (&op->recharge_row);
+  gw_payout_row_clear (&op->payout_row);
   gw_gift_clear (&op->gift);
   gw_recharge_row_clear (&op->recharge.row);
   gw_payout_row_clear (&op->payout.row);
@@ -220,6 +232,8 @@ apply_op (GwTxn    *txn,
     case OP_CHECK_TOKEN:
       op->ok = gw_orders_check_token (txn, op->id, op->hash, error);
       return error == NULL || *error == NULL;
+    case OP_CALL:
+      return op->call (txn, gw_txn_extension (txn, "orders"), op, error);
     default:
       g_assert_not_reached ();
     }
@@ -249,10 +263,10 @@ wait_apply (GwTxn    *txn,
   return apply_op (txn, ((gpointer *) data)[0], error);
 }
 
-/* Runs @op on the writer and waits for the commit. */
-static void
-run (Fixture *f,
-     Op      *op)
+/* Runs @op on the writer and waits for the commit; returns its error. */
+static GError *
+run_error (Fixture *f,
+           Op      *op)
 {
   Wait wait = { FALSE, NULL };
   gpointer pair[2] = { op, &wait };
@@ -261,7 +275,41 @@ run (Fixture *f,
   gw_store_submit (GW_STORE (f->store), wait_apply, wait_done, pair);
   while (!wait.done)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_no_error (wait.error);
+  return wait.error;
+}
+
+static void
+run (Fixture *f,
+     Op      *op)
+{
+  g_autoptr(GError) error = run_error (f, op);
+
+  g_assert_no_error (error);
+}
+
+/* Runs a store primitive with the rows @op holds. */
+static void
+run_call (Fixture *f,
+          Op      *op,
+          OpCall   call)
+{
+  op->kind = OP_CALL;
+  op->call = call;
+  run (f, op);
+}
+
+/* Runs a store primitive that must find its row changed by another process. */
+static void
+run_call_conflict (Fixture *f,
+                   Op      *op,
+                   OpCall   call)
+{
+  g_autoptr(GError) error = NULL;
+
+  op->kind = OP_CALL;
+  op->call = call;
+  error = run_error (f, op);
+  g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT);
 }
 
 /* Raw SQL, as someone holding the database file would read it. */
@@ -1962,6 +2010,222 @@ fixed_key (guint8   fill,
 #define ADD(path, func) \
   g_test_add ("/orders/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
+/* Another process between a read and a write. Each test reads a row with
+ * the store's own primitive, lets "another process" commit a change to it,
+ * then writes from the stale row: the write must be a conflict the writer
+ * re-applies from fresh reads, never a second effect. */
+
+static gboolean
+call_order_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  gw_order_row_clear (&op->order_row);
+  return store->order_get (txn, op->id, &op->order_row, error);
+}
+
+static gboolean
+call_order_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->order_update (txn, &op->order_row, error);
+}
+
+static gboolean
+call_charge_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->charge_get (txn, op->id, &op->charge_row, error);
+}
+
+static gboolean
+call_charge_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->charge_update (txn, &op->charge_row, error);
+}
+
+static gboolean
+call_recharge_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  gw_recharge_row_clear (&op->recharge_row);
+  return store->recharge_get (txn, op->id, &op->recharge_row, error);
+}
+
+static gboolean
+call_recharge_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->recharge_update (txn, &op->recharge_row, error);
+}
+
+static gboolean
+call_payout_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  gw_payout_row_clear (&op->payout_row);
+  return store->payout_get (txn, op->id, &op->payout_row, error);
+}
+
+static gboolean
+call_payout_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->payout_update (txn, &op->payout_row, error);
+}
+
+static gboolean
+call_card_reopen (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->card_set_state (txn, op->id, "closed", "active", error);
+}
+
+static gboolean
+call_card_close_empty (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->card_close_empty (txn, op->id, "active", error);
+}
+
+static gboolean
+call_access_send (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->access_code_send (txn, op->id, op->hash, 2000000000, txn->funcs->now (txn),
+                                  3600, GW_ORDERS_ACCESS_CODES_PER_HOUR, error);
+}
+
+static gboolean
+call_access_fail (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->access_code_fail (txn, op->id, GW_ORDERS_ACCESS_CODE_ATTEMPTS, error);
+}
+
+static gboolean
+call_access_use (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->access_code_use (txn, op->id, op->hash, error);
+}
+
+/* Two payments that both read the order unpaid: the second is a conflict,
+ * not a second charge; two settlements of one bank answer act once. */
+static void
+test_cas_order_paid_once (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *order_id = create_order (f, 1, 10000, 1);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge_id = NULL;
+  g_auto(Op) stale = { .id = order_id };
+  g_auto(Op) stale_charge = { 0 };
+  g_autofree char *sql = NULL;
+
+  run_call (f, &stale, call_order_get);
+  g_assert_cmpstr (stale.order_row.status, ==, "created");
+  charge_id = begin_charge (f, order_id, &funding);
+  g_strlcpy (stale.order_row.status, "paying", sizeof stale.order_row.status);
+  g_strlcpy (stale.order_row.charge_id, "chg_second", sizeof stale.order_row.charge_id);
+  run_call_conflict (f, &stale, call_order_update);
+  sql = g_strdup_printf ("SELECT COUNT(*) FROM orders WHERE id = '%s' AND charge_id = '%s'",
+                         order_id, charge_id);
+  g_assert_cmpint (sql_int (f, sql), ==, 1);
+
+  stale_charge.id = charge_id;
+  run_call (f, &stale_charge, call_charge_get);
+  settle (f, charge_id, &approved);
+  g_strlcpy (stale_charge.charge_row.status, "declined", sizeof stale_charge.charge_row.status);
+  run_call_conflict (f, &stale_charge, call_charge_update);
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("SELECT COUNT(*) FROM charges WHERE id = '%s' AND status = 'approved'",
+                         charge_id);
+  g_assert_cmpint (sql_int (f, sql), ==, 1);
+}
+
+/* A refused payout puts the money back once, and the card is reopened from
+ * the state it was read in. */
+static void
+test_cas_payout_reversed_once (Fixture       *f,
+                               gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 30000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwChargeResult refused = { .status = GW_CHARGE_DECLINED, .decline_code = "no_such_account" };
+  g_auto(Op) stale = { 0 };
+  g_auto(Op) reopen = { .id = card.id };
+
+  payout (f, &credentials, &outcome, &step);
+  stale.id = step.id;
+  run_call (f, &stale, call_payout_get);
+  g_assert_cmpstr (stale.payout_row.status, ==, "pending");
+  payout_settle (f, step.id, &refused);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 30000);
+  g_strlcpy (stale.payout_row.status, "failed", sizeof stale.payout_row.status);
+  run_call_conflict (f, &stale, call_payout_update);
+  run_call_conflict (f, &reopen, call_card_reopen);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM journal_entries"
+                               " WHERE kind = 'payout_reversal'"), ==, 1);
+  assert_audit (f, 30000);
+}
+
+/* A recharge does not succeed on a card closed since it was read, and a
+ * card whose balance a credit raised after it was read is not closed. */
+static void
+test_cas_recharge_closed_card (Fixture       *f,
+                               gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 50000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwRecharge r = recharge (f, &credentials, 30000, NULL, &outcome, &step);
+  g_auto(Op) stale = { .id = r.row.id };
+  g_auto(Op) close = { .id = card.id };
+  g_autofree char *sql = NULL;
+
+  run_call (f, &stale, call_recharge_get);
+  /* Another process paid the card out and closed it. */
+  sql = g_strdup_printf ("UPDATE cards SET state = 'closed' WHERE id = '%s'", card.id);
+  sql_exec (f, sql);
+  g_strlcpy (stale.recharge_row.status, "succeeded", sizeof stale.recharge_row.status);
+  run_call_conflict (f, &stale, call_recharge_update);
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("SELECT COUNT(*) FROM recharges WHERE id = '%s' AND status = 'succeeded'",
+                         r.row.id);
+  g_assert_cmpint (sql_int (f, sql), ==, 0);
+
+  /* Open again with its 50000: a payout that read 0 left cannot close it. */
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("UPDATE cards SET state = 'active' WHERE id = '%s'", card.id);
+  sql_exec (f, sql);
+  run_call_conflict (f, &close, call_card_close_empty);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "active");
+}
+
+/* Wrong codes and sends are counted by the database: two requests that
+ * read the same counts both count. */
+static void
+test_cas_access_code_counts (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *order_id = create_order (f, 1, 10000, 1);
+  g_autofree char *sql = NULL;
+  g_auto(Op) op = { .id = order_id };
+  guint8 other[32];
+
+  memset (op.hash, 0x51, 32);
+  memset (other, 0x52, 32);
+  run_call (f, &op, call_access_send);
+  run_call (f, &op, call_access_fail);
+  run_call (f, &op, call_access_fail);
+  sql = g_strdup_printf ("SELECT attempts * 10 + sent FROM order_access_codes"
+                         " WHERE order_id = '%s'", order_id);
+  g_assert_cmpint (sql_int (f, sql), ==, 21);
+
+  /* The hour's last sends: the count in the table, not one read before, decides. */
+  for (guint i = 1; i < GW_ORDERS_ACCESS_CODES_PER_HOUR; i++)
+    run_call (f, &op, call_access_send);
+  run_call_conflict (f, &op, call_access_send);
+  g_assert_cmpint (sql_int (f, sql), ==, GW_ORDERS_ACCESS_CODES_PER_HOUR);
+
+  /* Used once: a second request holding the same code finds it gone. */
+  run_call (f, &op, call_access_use);
+  run_call_conflict (f, &op, call_access_use);
+  memcpy (op.hash, other, 32);
+  run_call_conflict (f, &op, call_access_use);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2004,6 +2268,10 @@ main (int   argc,
   ADD ("recharge-legacy-key", test_recharge_legacy_key);
   ADD ("recharge-declines", test_recharge_declines);
   ADD ("payout", test_payout);
+  ADD ("cas/order-paid-once", test_cas_order_paid_once);
+  ADD ("cas/payout-reversed-once", test_cas_payout_reversed_once);
+  ADD ("cas/recharge-closed-card", test_cas_recharge_closed_card);
+  ADD ("cas/access-code-counts", test_cas_access_code_counts);
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
   ADD ("payout-not-found", test_payout_not_found);
