@@ -19,6 +19,7 @@
 #include "gw-orders.h"
 #include "gw-orders-store.h"
 #include "gw-store-sqlite.h"
+#include "gw-wallet-store.h"
 #include "onepin-shared.h"
 
 #define MERCHANT_ID "mch_unit"
@@ -58,6 +59,7 @@ struct _Op
   GwChargeRow           charge_row;
   GwRechargeRow         recharge_row;
   GwPayoutRow           payout_row;
+  GwWalletCharge        wallet_charge;
   const GwOrdersConfig *config;
   /* inputs */
   const char           *id;
@@ -100,6 +102,7 @@ op_clear (Op *op)
   gw_order_row_clear (&op->order_row);
   gw_recharge_row_clear (&op->recharge_row);
   gw_payout_row_clear (&op->payout_row);
+  gw_wallet_charge_clear (&op->wallet_charge);
   gw_gift_clear (&op->gift);
   gw_recharge_row_clear (&op->recharge.row);
   gw_payout_row_clear (&op->payout.row);
@@ -2226,6 +2229,72 @@ test_cas_access_code_counts (Fixture       *f,
   run_call_conflict (f, &op, call_access_use);
 }
 
+static gboolean
+call_wallet_charge_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+
+  gw_wallet_charge_clear (&op->wallet_charge);
+  return wallet->charge_get (txn, op->id, &op->wallet_charge, error);
+}
+
+static gboolean
+call_wallet_charge_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+
+  return wallet->charge_update (txn, &op->wallet_charge, error);
+}
+
+/* A failure of a login, by a request that read its count before the
+ * others below were counted. */
+static gboolean
+call_wallet_attempt (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+
+  return wallet->attempts_count (txn, op->hash, txn->funcs->now (txn), 60,
+                                 GW_LOCKOUT_FAILURES, error);
+}
+
+/* A wallet charge's outcome is acted on once. */
+static void
+test_cas_wallet_charge (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_auto(Op) stale = { .id = "wch_cas" };
+
+  sql_exec (f, "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount,"
+               " currency, status, created) VALUES ('wch_cas', 'wu_1', 'fs_1', 'card_1', 10000,"
+               " 'krw', 'pending', 1)");
+  run_call (f, &stale, call_wallet_charge_get);
+  g_assert_cmpstr (stale.wallet_charge.status, ==, "pending");
+  sql_exec (f, "UPDATE wallet_charges SET status = 'succeeded' WHERE id = 'wch_cas'");
+  g_strlcpy (stale.wallet_charge.status, "failed", sizeof stale.wallet_charge.status);
+  run_call_conflict (f, &stale, call_wallet_charge_update);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM wallet_charges WHERE status = 'succeeded'"),
+                   ==, 1);
+}
+
+/* Two guesses that read the same count both count; the limit's last one
+ * is taken once. */
+static void
+test_cas_wallet_attempts (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_auto(Op) guess = { 0 };
+
+  memset (guess.hash, 0x61, 32);
+  run_call (f, &guess, call_wallet_attempt);
+  run_call (f, &guess, call_wallet_attempt);
+  g_assert_cmpint (sql_int (f, "SELECT failures FROM wallet_login_attempts"), ==, 2);
+  for (guint i = 2; i < GW_LOCKOUT_FAILURES; i++)
+    run_call (f, &guess, call_wallet_attempt);
+  run_call_conflict (f, &guess, call_wallet_attempt);
+  g_assert_cmpint (sql_int (f, "SELECT failures FROM wallet_login_attempts"), ==,
+                   GW_LOCKOUT_FAILURES);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2272,6 +2341,8 @@ main (int   argc,
   ADD ("cas/payout-reversed-once", test_cas_payout_reversed_once);
   ADD ("cas/recharge-closed-card", test_cas_recharge_closed_card);
   ADD ("cas/access-code-counts", test_cas_access_code_counts);
+  ADD ("cas/wallet-charge", test_cas_wallet_charge);
+  ADD ("cas/wallet-attempts", test_cas_wallet_attempts);
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
   ADD ("payout-not-found", test_payout_not_found);
