@@ -18,6 +18,7 @@
 #include "gw-notify.h"
 #include "gw-orders.h"
 #include "gw-orders-store.h"
+#include "gw-phone-store.h"
 #include "gw-store-sqlite.h"
 #include "gw-wallet-store.h"
 #include "onepin-shared.h"
@@ -60,6 +61,7 @@ struct _Op
   GwRechargeRow         recharge_row;
   GwPayoutRow           payout_row;
   GwWalletCharge        wallet_charge;
+  GwPhoneSession        phone_session;
   const GwOrdersConfig *config;
   /* inputs */
   const char           *id;
@@ -2295,6 +2297,50 @@ test_cas_wallet_attempts (Fixture       *f,
                    GW_LOCKOUT_FAILURES);
 }
 
+static gboolean
+call_phone_session_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwPhoneStoreFuncs *phone = gw_txn_extension (txn, "phone");
+
+  return phone->session_get (txn, op->id, &op->phone_session, error);
+}
+
+static gboolean
+call_phone_session_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwPhoneStoreFuncs *phone = gw_txn_extension (txn, "phone");
+
+  return phone->session_update (txn, &op->phone_session, error);
+}
+
+/* A call's report applied by another process first: this one, read before
+ * it, neither debits nor releases the session's money again. */
+static void
+test_cas_phone_session (Fixture       *f,
+                        gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 30000, FALSE, &credentials, NULL);
+  g_auto(Op) stale = { .id = "ps_cas" };
+  g_autofree char *sql = g_strdup_printf (
+    "INSERT INTO phone_sessions (id, merchant_id, card_id, account_id, service, channel,"
+    " destination, category, rate_table_id, prefix, per_minute, increment, connection_fee,"
+    " currency, state, held, created, updated, expires_at) VALUES ('ps_cas', 'mch_phone',"
+    " '%s', %" G_GINT64_FORMAT ", 'voice', 'telephone', '0212345678', 'local', 'rt_1', '02',"
+    " 100, 60, 0, 'krw', 'open', 500, 1, 1, 4000000000)", card.id, card.account_id);
+
+  sql_exec (f, sql);
+  run_call (f, &stale, call_phone_session_get);
+  g_assert_cmpint (stale.phone_session.held, ==, 500);
+  sql_exec (f, "UPDATE phone_sessions SET request_number = 1, charged = 100, held = 0"
+               " WHERE id = 'ps_cas'");
+  stale.phone_session.request_number = 1;
+  stale.phone_session.charged = 100;
+  stale.phone_session.held = 0;
+  run_call_conflict (f, &stale, call_phone_session_update);
+  g_assert_cmpint (sql_int (f, "SELECT charged FROM phone_sessions WHERE id = 'ps_cas'"), ==, 100);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2343,6 +2389,7 @@ main (int   argc,
   ADD ("cas/access-code-counts", test_cas_access_code_counts);
   ADD ("cas/wallet-charge", test_cas_wallet_charge);
   ADD ("cas/wallet-attempts", test_cas_wallet_attempts);
+  ADD ("cas/phone-session", test_cas_phone_session);
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
   ADD ("payout-not-found", test_payout_not_found);
