@@ -19,6 +19,7 @@
 #include "gw-orders.h"
 #include "gw-orders-store.h"
 #include "gw-phone-store.h"
+#include "gw-settlement-store.h"
 #include "gw-store-sqlite.h"
 #include "gw-wallet-store.h"
 #include "onepin-shared.h"
@@ -62,6 +63,7 @@ struct _Op
   GwPayoutRow           payout_row;
   GwWalletCharge        wallet_charge;
   GwPhoneSession        phone_session;
+  GwSettlementMerchant  settlement_merchant;
   const GwOrdersConfig *config;
   /* inputs */
   const char           *id;
@@ -2341,6 +2343,69 @@ test_cas_phone_session (Fixture       *f,
   g_assert_cmpint (sql_int (f, "SELECT charged FROM phone_sessions WHERE id = 'ps_cas'"), ==, 100);
 }
 
+static gboolean
+call_settlement_merchant_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op,
+                              GError **error)
+{
+  const GwSettlementStoreFuncs *settlement = gw_txn_extension (txn, "settlement");
+
+  return settlement->merchant_get (txn, op->id, &op->settlement_merchant, error);
+}
+
+static gboolean
+call_settlement_merchant_put (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op,
+                              GError **error)
+{
+  const GwSettlementStoreFuncs *settlement = gw_txn_extension (txn, "settlement");
+
+  return settlement->merchant_put (txn, &op->settlement_merchant, error);
+}
+
+static gboolean
+call_settlement_insert (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwSettlementStoreFuncs *settlement = gw_txn_extension (txn, "settlement");
+  GwSettlement s = {
+    .merchant_id = "mch_cas", .date = "2026-11-24", .first_line = 1, .last_line = 10,
+    .payments = 1, .captured = 10000, .commission = 0, .net = 10000, .created = 1,
+  };
+
+  g_strlcpy (s.id, op->id, sizeof s.id);
+  return settlement->settlement_insert (txn, &s, error);
+}
+
+/* Two settlement runs that read the same watermark: the second settles
+ * nothing, neither by moving the watermark nor by a second settlement of
+ * the same lines. */
+static void
+test_cas_settlement_once (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_auto(Op) first = { .id = "mch_cas" };
+  g_auto(Op) second = { .id = "mch_cas" };
+  g_auto(Op) again = { .id = "stl_cas2" };
+  g_autoptr(GError) error = NULL;
+
+  sql_exec (f, "INSERT INTO merchants (id, name, key_hash, webhook_secret_sealed, account_id,"
+               " created) VALUES ('mch_cas', 'Cas', x'01', x'02', 1, 1)");
+  run_call (f, &first, call_settlement_merchant_get);
+  run_call (f, &second, call_settlement_merchant_get);
+  g_assert_cmpint (second.settlement_merchant.watermark, ==, 0);
+
+  first.settlement_merchant.watermark = 10;
+  run_call (f, &first, call_settlement_merchant_put);
+  first.id = "stl_cas1";
+  run_call (f, &first, call_settlement_insert);
+
+  second.settlement_merchant.watermark = 10;
+  run_call_conflict (f, &second, call_settlement_merchant_put);
+  again.kind = OP_CALL;
+  again.call = call_settlement_insert;
+  error = run_error (f, &again);
+  g_assert_nonnull (error);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM settlements"), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2390,6 +2455,7 @@ main (int   argc,
   ADD ("cas/wallet-charge", test_cas_wallet_charge);
   ADD ("cas/wallet-attempts", test_cas_wallet_attempts);
   ADD ("cas/phone-session", test_cas_phone_session);
+  ADD ("cas/settlement-once", test_cas_settlement_once);
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
   ADD ("payout-not-found", test_payout_not_found);
