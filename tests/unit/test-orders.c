@@ -15,9 +15,11 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-checkout-store.h"
 #include "gw-notify.h"
 #include "gw-orders.h"
 #include "gw-orders-store.h"
+#include "gw-outbox-store.h"
 #include "gw-phone-store.h"
 #include "gw-settlement-store.h"
 #include "gw-store-sqlite.h"
@@ -64,6 +66,7 @@ struct _Op
   GwWalletCharge        wallet_charge;
   GwPhoneSession        phone_session;
   GwSettlementMerchant  settlement_merchant;
+  GPtrArray            *claimed;        /* of GwOutboxMessage */
   const GwOrdersConfig *config;
   /* inputs */
   const char           *id;
@@ -107,6 +110,7 @@ op_clear (Op *op)
   gw_recharge_row_clear (&op->recharge_row);
   gw_payout_row_clear (&op->payout_row);
   gw_wallet_charge_clear (&op->wallet_charge);
+  g_clear_pointer (&op->claimed, g_ptr_array_unref);
   gw_gift_clear (&op->gift);
   gw_recharge_row_clear (&op->recharge.row);
   gw_payout_row_clear (&op->payout.row);
@@ -2406,6 +2410,59 @@ test_cas_settlement_once (Fixture       *f,
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM settlements"), ==, 1);
 }
 
+static gboolean
+call_outbox_claim (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwOutboxFuncs *outbox = gw_txn_extension (txn, GW_OUTBOX_STORE);
+
+  op->claimed = outbox->claim (txn, "sms", 60, 0, 16, error);
+  return op->claimed != NULL;
+}
+
+static gboolean
+call_event_lease (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwCheckoutStoreFuncs *checkout = gw_txn_extension (txn, "checkout");
+
+  return checkout->event_lease (txn, 9101, 0, 1, txn->funcs->now (txn) + 60, error);
+}
+
+/* Another process claims the second of two due messages after this claim
+ * selected both (a trigger on this claim's first lease stands in for it):
+ * this claim leaves it out, and it is claimed, and sent, once. */
+static void
+test_cas_outbox_claim (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_auto(Op) claim = { 0 };
+  GwOutboxMessage *message;
+
+  sql_exec (f, "INSERT INTO outbox (id, type, payload, created) VALUES"
+               " (9001, 'sms', 'a', 1), (9002, 'sms', 'b', 1);"
+               "CREATE TRIGGER other_claim AFTER UPDATE OF attempts ON outbox WHEN NEW.id = 9001"
+               " BEGIN UPDATE outbox SET attempts = attempts + 1, next_attempt = 4000000000"
+               " WHERE id = 9002; END;");
+  run_call (f, &claim, call_outbox_claim);
+  g_assert_cmpuint (claim.claimed->len, ==, 1);
+  message = g_ptr_array_index (claim.claimed, 0);
+  g_assert_cmpint (message->id, ==, 9001);
+  g_assert_cmpint (sql_int (f, "SELECT attempts FROM outbox WHERE id = 9002"), ==, 1);
+}
+
+/* A merchant event another process leased since this claim read it. */
+static void
+test_cas_event_lease (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_auto(Op) lease = { 0 };
+
+  sql_exec (f, "INSERT INTO outbox (id, type, merchant_id, payload, created)"
+               " VALUES (9101, 'payment.captured', 'mch_unit', '{}', 1);"
+               "UPDATE outbox SET attempts = 1, next_attempt = 4000000000 WHERE id = 9101");
+  run_call_conflict (f, &lease, call_event_lease);
+  g_assert_cmpint (sql_int (f, "SELECT attempts FROM outbox WHERE id = 9101"), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2456,6 +2513,8 @@ main (int   argc,
   ADD ("cas/wallet-attempts", test_cas_wallet_attempts);
   ADD ("cas/phone-session", test_cas_phone_session);
   ADD ("cas/settlement-once", test_cas_settlement_once);
+  ADD ("cas/outbox-claim", test_cas_outbox_claim);
+  ADD ("cas/event-lease", test_cas_event_lease);
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
   ADD ("payout-not-found", test_payout_not_found);
