@@ -58,9 +58,9 @@ s_merchant_get (GwTxn                 *t,
 }
 
 static gboolean
-s_merchant_put (GwTxn                       *t,
-                const GwSettlementMerchant  *merchant,
-                GError                     **error)
+s_merchant_put (GwTxn                 *t,
+                GwSettlementMerchant  *merchant,
+                GError               **error)
 {
   sqlite3_stmt *stmt = PREP (t,
     "INSERT INTO settlement_merchants (merchant_id, commission_bps, settled_account, watermark,"
@@ -76,8 +76,11 @@ s_merchant_put (GwTxn                       *t,
   sqlite3_bind_int64 (stmt, 4, merchant->watermark);
   sqlite3_bind_int64 (stmt, 5, merchant->commission_carry);
   sqlite3_bind_int64 (stmt, 6, merchant->read_watermark);
-  return gw_sqlite_change_one (t, stmt, GW_STORE_ERROR_CONFLICT,
-                               "The merchant was settled since it was read", error);
+  if (!gw_sqlite_change_one (t, stmt, GW_STORE_ERROR_CONFLICT,
+                             "The merchant was settled since it was read", error))
+    return FALSE;
+  merchant->read_watermark = merchant->watermark;
+  return TRUE;
 }
 
 static gint64
