@@ -414,19 +414,22 @@ t_events_claim (GwTxn       *txn,
 static gboolean
 t_event_lease (GwTxn    *txn,
                gint64    id,
+               gint64    from_attempts,
                gint64    attempts,
                gint64    next_attempt,
                GError  **error)
 {
   sqlite3_stmt *stmt = PREP (txn, "UPDATE outbox SET attempts = ?, next_attempt = ? "
-                                  "WHERE id = ?", error);
+                                  "WHERE id = ? AND attempts = ?", error);
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, attempts);
   sqlite3_bind_int64 (stmt, 2, next_attempt);
   sqlite3_bind_int64 (stmt, 3, id);
-  return DONE (txn, stmt, error);
+  sqlite3_bind_int64 (stmt, 4, from_attempts);
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                               "The event was claimed since it was read", error);
 }
 
 static gboolean

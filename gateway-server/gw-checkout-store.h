@@ -102,9 +102,13 @@ typedef struct
    * says it already has. */
   GPtrArray *(*events_claim)      (GwTxn *txn, gint64 now, gint64 max_attempts, guint limit,
                                    guint per_merchant, const char *in_flight, GError **error);
-  /* Counts a try and books the next one, a lease against a worker that dies. */
-  gboolean   (*event_lease)       (GwTxn *txn, gint64 id, gint64 attempts, gint64 next_attempt,
-                                   GError **error);
+  /* Counts a try and books the next one, a lease against a worker that dies:
+   * sets attempts to @attempts only if the event still has @from_attempts
+   * (@attempts - 1 for a claim, @attempts for that claim's outcome), and
+   * fails with GW_STORE_ERROR_CONFLICT otherwise. Across processes, of two
+   * claims that selected the same event only one leases (and sends) it. */
+  gboolean   (*event_lease)       (GwTxn *txn, gint64 id, gint64 from_attempts, gint64 attempts,
+                                   gint64 next_attempt, GError **error);
   gboolean   (*event_delivered)   (GwTxn *txn, gint64 id, gint64 now, GError **error);
   /* Given up: failed_at and last_error, as the outbox's other worker does. */
   gboolean   (*event_failed)      (GwTxn *txn, gint64 id, gint64 now, const char *message,

@@ -68,12 +68,14 @@ read_order (sqlite3_stmt *stmt,
   out->created = sqlite3_column_int64 (stmt, 11);
   out->paid_at = sqlite3_column_int64 (stmt, 12);
   out->reopened_at = sqlite3_column_int64 (stmt, 13);
+  g_strlcpy (out->read_status, out->status, sizeof out->read_status);
+  g_strlcpy (out->read_charge_id, out->charge_id, sizeof out->read_charge_id);
 }
 
 static gboolean
-t_order_insert (GwTxn             *txn,
-                const GwOrderRow  *order,
-                GError           **error)
+t_order_insert (GwTxn       *txn,
+                GwOrderRow  *order,
+                GError     **error)
 {
   sqlite3_stmt *stmt = prep (txn,
     "INSERT INTO orders (id, status, token_hash, buyer_sealed, locale, currency, total,"
@@ -90,7 +92,11 @@ t_order_insert (GwTxn             *txn,
   sqlite3_bind_int64 (stmt, 7, order->total);
   sqlite3_bind_int64 (stmt, 8, order->card_count);
   sqlite3_bind_int64 (stmt, 9, order->created);
-  return done (txn, stmt, error);
+  if (!done (txn, stmt, error))
+    return FALSE;
+  g_strlcpy (order->read_status, order->status, sizeof order->read_status);
+  order->read_charge_id[0] = '\0';
+  return TRUE;
 }
 
 static gboolean
@@ -103,14 +109,16 @@ t_order_get (GwTxn       *txn,
                                 error);
 }
 
+/* The condition makes a second payment of an order (two requests that both
+ * read it unpaid) a conflict instead of a second charge. */
 static gboolean
-t_order_update (GwTxn             *txn,
-                const GwOrderRow  *order,
-                GError           **error)
+t_order_update (GwTxn       *txn,
+                GwOrderRow  *order,
+                GError     **error)
 {
   sqlite3_stmt *stmt = prep (txn,
-    "UPDATE orders SET status = ?, charge_id = ?, cards_revealed = ?, paid_at = ? WHERE id = ?",
-    error);
+    "UPDATE orders SET status = ?, charge_id = ?, cards_revealed = ?, paid_at = ?"
+    " WHERE id = ? AND status = ? AND COALESCE(charge_id, '') = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -119,7 +127,14 @@ t_order_update (GwTxn             *txn,
   sqlite3_bind_int (stmt, 3, order->cards_revealed);
   gw_sqlite_bind_optional_int (stmt, 4, order->paid_at);
   bind_text (stmt, 5, order->id);
-  return done (txn, stmt, error);
+  bind_text (stmt, 6, order->read_status);
+  bind_text (stmt, 7, order->read_charge_id);
+  if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                             "The order changed since it was read", error))
+    return FALSE;
+  g_strlcpy (order->read_status, order->status, sizeof order->read_status);
+  g_strlcpy (order->read_charge_id, order->charge_id, sizeof order->read_charge_id);
+  return TRUE;
 }
 
 static gboolean
@@ -170,27 +185,71 @@ t_access_code_get (GwTxn                 *txn,
                                 order_id, read_access_code, out, error);
 }
 
+/* The counts are the database's: a send or a wrong try adds one to what is
+ * there, not to what was read, so parallel requests cannot undercount. */
 static gboolean
-t_access_code_put (GwTxn                       *txn,
-                   const GwOrderAccessCodeRow  *code,
-                   GError                     **error)
+t_access_code_send (GwTxn         *txn,
+                    const char    *order_id,
+                    const guint8   code_hash[32],
+                    gint64         expires_at,
+                    gint64         now,
+                    gint64         window,
+                    gint64         max_sent,
+                    GError       **error)
 {
   sqlite3_stmt *stmt = prep (txn,
-    "INSERT OR REPLACE INTO order_access_codes (order_id, code_hash, expires_at, attempts,"
-    " window_start, sent) VALUES (?, ?, ?, ?, ?, ?)", error);
+    "INSERT INTO order_access_codes (order_id, code_hash, expires_at, attempts, window_start,"
+    " sent) VALUES (?1, ?2, ?3, 0, ?4, 1) ON CONFLICT (order_id) DO UPDATE SET"
+    " code_hash = ?2, expires_at = ?3, attempts = 0,"
+    " sent = CASE WHEN ?4 - window_start >= ?5 THEN 1 ELSE sent + 1 END,"
+    " window_start = CASE WHEN ?4 - window_start >= ?5 THEN ?4 ELSE window_start END"
+    " WHERE ?4 - window_start >= ?5 OR sent < ?6", error);
 
   if (stmt == NULL)
     return FALSE;
-  bind_text (stmt, 1, code->order_id);
-  if (code->has_code)
-    sqlite3_bind_blob (stmt, 2, code->code_hash, 32, SQLITE_STATIC);
-  else
-    sqlite3_bind_null (stmt, 2);
-  sqlite3_bind_int64 (stmt, 3, code->expires_at);
-  sqlite3_bind_int64 (stmt, 4, code->attempts);
-  sqlite3_bind_int64 (stmt, 5, code->window_start);
-  sqlite3_bind_int64 (stmt, 6, code->sent);
+  bind_text (stmt, 1, order_id);
+  sqlite3_bind_blob (stmt, 2, code_hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, expires_at);
+  sqlite3_bind_int64 (stmt, 4, now);
+  sqlite3_bind_int64 (stmt, 5, window);
+  sqlite3_bind_int64 (stmt, 6, max_sent);
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                               "Another access code was sent since the count was read", error);
+}
+
+static gboolean
+t_access_code_fail (GwTxn       *txn,
+                    const char  *order_id,
+                    gint64       max_attempts,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE order_access_codes SET attempts = attempts + 1,"
+    " code_hash = CASE WHEN attempts + 1 >= ?2 THEN NULL ELSE code_hash END"
+    " WHERE order_id = ?1 AND code_hash IS NOT NULL", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, order_id);
+  sqlite3_bind_int64 (stmt, 2, max_attempts);
   return done (txn, stmt, error);
+}
+
+static gboolean
+t_access_code_use (GwTxn         *txn,
+                   const char    *order_id,
+                   const guint8   code_hash[32],
+                   GError       **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE order_access_codes SET code_hash = NULL WHERE order_id = ? AND code_hash = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, order_id);
+  sqlite3_bind_blob (stmt, 2, code_hash, 32, SQLITE_STATIC);
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                               "The access code was used since it was read", error);
 }
 
 static void
@@ -357,12 +416,13 @@ read_charge (sqlite3_stmt *stmt,
   out->updated = sqlite3_column_int64 (stmt, 13);
   out->has_key = gw_sqlite_copy_blob (out->key_hash, 32, stmt, 14) &&
                  gw_sqlite_copy_blob (out->fingerprint, 32, stmt, 15);
+  g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
 static gboolean
-t_charge_insert (GwTxn              *txn,
-                 const GwChargeRow  *charge,
-                 GError            **error)
+t_charge_insert (GwTxn        *txn,
+                 GwChargeRow  *charge,
+                 GError      **error)
 {
   sqlite3_stmt *stmt = prep (txn,
     "INSERT INTO charges (id, purpose, owner_id, method, amount, currency, status, created,"
@@ -381,7 +441,10 @@ t_charge_insert (GwTxn              *txn,
   sqlite3_bind_int64 (stmt, 9, charge->updated);
   gw_sqlite_bind_hash (stmt, 10, charge->has_key ? charge->key_hash : NULL);
   gw_sqlite_bind_hash (stmt, 11, charge->has_key ? charge->fingerprint : NULL);
-  return done (txn, stmt, error);
+  if (!done (txn, stmt, error))
+    return FALSE;
+  g_strlcpy (charge->read_status, charge->status, sizeof charge->read_status);
+  return TRUE;
 }
 
 static gboolean
@@ -405,14 +468,16 @@ t_charge_get (GwTxn        *txn,
                                 error);
 }
 
+/* A compare-and-set on the status the outcome was decided from: two
+ * processes learning one bank answer act on it once. */
 static gboolean
-t_charge_update (GwTxn              *txn,
-                 const GwChargeRow  *charge,
-                 GError            **error)
+t_charge_update (GwTxn        *txn,
+                 GwChargeRow  *charge,
+                 GError      **error)
 {
   sqlite3_stmt *stmt = prep (txn,
     "UPDATE charges SET status = ?, reference = ?, decline_code = ?, virtual_bank = ?,"
-    " virtual_account = ?, deposit_deadline = ?, updated = ? WHERE id = ?", error);
+    " virtual_account = ?, deposit_deadline = ?, updated = ? WHERE id = ? AND status = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -424,7 +489,12 @@ t_charge_update (GwTxn              *txn,
   gw_sqlite_bind_optional_int (stmt, 6, charge->deposit_deadline);
   sqlite3_bind_int64 (stmt, 7, charge->updated);
   bind_text (stmt, 8, charge->id);
-  return done (txn, stmt, error);
+  bind_text (stmt, 9, charge->read_status);
+  if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                             "The charge changed since it was read", error))
+    return FALSE;
+  g_strlcpy (charge->read_status, charge->status, sizeof charge->read_status);
+  return TRUE;
 }
 
 static GPtrArray *
@@ -554,12 +624,13 @@ read_recharge (sqlite3_stmt *stmt,
   out->expires_at = sqlite3_column_int64 (stmt, 10);
   out->created = sqlite3_column_int64 (stmt, 11);
   out->has_fingerprint = gw_sqlite_copy_blob (out->fingerprint, 32, stmt, 12);
+  g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
 static gboolean
-t_recharge_insert (GwTxn                *txn,
-                   const GwRechargeRow  *recharge,
-                   GError              **error)
+t_recharge_insert (GwTxn          *txn,
+                   GwRechargeRow  *recharge,
+                   GError        **error)
 {
   sqlite3_stmt *stmt = prep (txn,
     "INSERT INTO recharges (id, card_id, amount, currency, status, charge_id, request_key,"
@@ -578,7 +649,10 @@ t_recharge_insert (GwTxn                *txn,
   bind_bytes (stmt, 8, recharge->contact_sealed);
   sqlite3_bind_int64 (stmt, 9, recharge->created);
   gw_sqlite_bind_hash (stmt, 10, recharge->has_fingerprint ? recharge->fingerprint : NULL);
-  return done (txn, stmt, error);
+  if (!done (txn, stmt, error))
+    return FALSE;
+  g_strlcpy (recharge->read_status, recharge->status, sizeof recharge->read_status);
+  return TRUE;
 }
 
 static gboolean
@@ -601,14 +675,17 @@ t_recharge_by_request (GwTxn          *txn,
                                 request_key, read_recharge, out, error);
 }
 
+/* Succeeded only on a card still open: the card's state is read in the
+ * statement, after the credit, not from the card the caller read before. */
 static gboolean
-t_recharge_update (GwTxn                *txn,
-                   const GwRechargeRow  *recharge,
-                   GError              **error)
+t_recharge_update (GwTxn          *txn,
+                   GwRechargeRow  *recharge,
+                   GError        **error)
 {
   sqlite3_stmt *stmt = prep (txn,
-    "UPDATE recharges SET status = ?, decline_code = ?, balance_after = ?, expires_at = ?"
-    " WHERE id = ?", error);
+    "UPDATE recharges SET status = ?1, decline_code = ?2, balance_after = ?3, expires_at = ?4"
+    " WHERE id = ?5 AND status = ?6 AND (?1 <> 'succeeded' OR"
+    " (SELECT state FROM cards WHERE id = recharges.card_id) <> 'closed')", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -617,7 +694,12 @@ t_recharge_update (GwTxn                *txn,
   gw_sqlite_bind_optional_int (stmt, 3, recharge->balance_after);
   gw_sqlite_bind_optional_int (stmt, 4, recharge->expires_at);
   bind_text (stmt, 5, recharge->id);
-  return done (txn, stmt, error);
+  bind_text (stmt, 6, recharge->read_status);
+  if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                             "The recharge or its card changed since it was read", error))
+    return FALSE;
+  g_strlcpy (recharge->read_status, recharge->status, sizeof recharge->read_status);
+  return TRUE;
 }
 
 /* Payouts */
@@ -648,12 +730,13 @@ read_payout (sqlite3_stmt *stmt,
   out->updated = sqlite3_column_int64 (stmt, 11);
   out->has_request_key = gw_sqlite_copy_blob (out->request_key, 32, stmt, 12) &&
                          gw_sqlite_copy_blob (out->fingerprint, 32, stmt, 13);
+  g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
 static gboolean
-t_payout_insert (GwTxn              *txn,
-                 const GwPayoutRow  *payout,
-                 GError            **error)
+t_payout_insert (GwTxn        *txn,
+                 GwPayoutRow  *payout,
+                 GError      **error)
 {
   sqlite3_stmt *stmt = prep (txn,
     "INSERT INTO payouts (id, card_id, amount, currency, status, bank_code, account_last4,"
@@ -674,7 +757,10 @@ t_payout_insert (GwTxn              *txn,
   sqlite3_bind_int64 (stmt, 10, payout->updated);
   gw_sqlite_bind_hash (stmt, 11, payout->has_request_key ? payout->request_key : NULL);
   gw_sqlite_bind_hash (stmt, 12, payout->has_request_key ? payout->fingerprint : NULL);
-  return done (txn, stmt, error);
+  if (!done (txn, stmt, error))
+    return FALSE;
+  g_strlcpy (payout->read_status, payout->status, sizeof payout->read_status);
+  return TRUE;
 }
 
 static gboolean
@@ -733,14 +819,15 @@ t_payout_paid_for_card (GwTxn        *txn,
                                 card_id, read_payout, out, error);
 }
 
+/* A payout fails, and its money goes back to the card, once. */
 static gboolean
-t_payout_update (GwTxn              *txn,
-                 const GwPayoutRow  *payout,
-                 GError            **error)
+t_payout_update (GwTxn        *txn,
+                 GwPayoutRow  *payout,
+                 GError      **error)
 {
   sqlite3_stmt *stmt = prep (txn,
-    "UPDATE payouts SET status = ?, decline_code = ?, reference = ?, updated = ? WHERE id = ?",
-    error);
+    "UPDATE payouts SET status = ?, decline_code = ?, reference = ?, updated = ?"
+    " WHERE id = ? AND status = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -749,7 +836,12 @@ t_payout_update (GwTxn              *txn,
   gw_sqlite_bind_optional (stmt, 3, payout->reference);
   sqlite3_bind_int64 (stmt, 4, payout->updated);
   bind_text (stmt, 5, payout->id);
-  return done (txn, stmt, error);
+  bind_text (stmt, 6, payout->read_status);
+  if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                             "The payout changed since it was read", error))
+    return FALSE;
+  g_strlcpy (payout->read_status, payout->status, sizeof payout->read_status);
+  return TRUE;
 }
 
 static GPtrArray *
@@ -801,16 +893,39 @@ update_card (GwTxn         *txn,
 static gboolean
 t_card_set_state (GwTxn       *txn,
                   const char  *card_id,
+                  const char  *from,
                   const char  *state,
                   GError     **error)
 {
-  sqlite3_stmt *stmt = prep (txn, "UPDATE cards SET state = ? WHERE id = ?", error);
+  sqlite3_stmt *stmt = prep (txn, "UPDATE cards SET state = ? WHERE id = ? AND state = ?", error);
 
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, state);
   bind_text (stmt, 2, card_id);
-  return update_card (txn, stmt, error);
+  bind_text (stmt, 3, from);
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                               "The card changed since it was read", error);
+}
+
+/* The balance is the one after the payout's debit, read in the statement:
+ * a credit that came after the caller read the balance leaves it above 0. */
+static gboolean
+t_card_close_empty (GwTxn       *txn,
+                    const char  *card_id,
+                    const char  *from,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE cards SET state = 'closed' WHERE id = ? AND state = ?"
+    " AND (SELECT balance FROM accounts WHERE id = cards.account_id) = 0", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, card_id);
+  bind_text (stmt, 2, from);
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                               "The card changed since it was read", error);
 }
 
 static gboolean
@@ -850,7 +965,9 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .order_update = t_order_update,
   .order_set_token = t_order_set_token,
   .access_code_get = t_access_code_get,
-  .access_code_put = t_access_code_put,
+  .access_code_send = t_access_code_send,
+  .access_code_fail = t_access_code_fail,
+  .access_code_use = t_access_code_use,
   .orders_list = t_orders_list,
   .order_item_insert = t_order_item_insert,
   .order_items = t_order_items,
@@ -880,6 +997,7 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .payouts_open = t_payouts_open,
   .card_number_sealed = t_card_number_sealed,
   .card_set_state = t_card_set_state,
+  .card_close_empty = t_card_close_empty,
   .card_set_expiry = t_card_set_expiry,
   .batch_promote = t_batch_promote,
   .merchant_name = gw_sqlite_merchant_name,

@@ -815,17 +815,14 @@ gw_orders_access_code_send (GwTxn                *txn,
     return *result = GW_ORDERS_ACCESS_TOO_MANY, TRUE;
 
   /* A new code replaces the last one, and its wrong tries. */
-  row.has_code = TRUE;
-  memcpy (row.code_hash, code_hash, 32);
   row.expires_at = now + GW_ORDERS_ACCESS_CODE_LIFETIME;
-  row.attempts = 0;
-  row.sent++;
   json_builder_begin_object (data);
   add_str (data, "order_id", order_id);
   add_str (data, "code", code);
   add_int (data, "expires_at", row.expires_at);
   json_builder_end_object (data);
-  if (!ORDERS (txn, access_code_put, &row, error) ||
+  if (!ORDERS (txn, access_code_send, order_id, code_hash, row.expires_at, now, 3600,
+              GW_ORDERS_ACCESS_CODES_PER_HOUR, error) ||
       !notify_email (txn, buyer.email, order.locale, "order_access_code", data, order_id, error))
     return FALSE;
   *result = GW_ORDERS_ACCESS_SENT;
@@ -851,15 +848,10 @@ gw_orders_access_code_redeem (GwTxn                *txn,
   if (!row.has_code || row.expires_at <= NOW (txn))
     return TRUE;
   if (!onepin_crypto_equal (row.code_hash, code_hash, 32))
-    {
-      row.attempts++;
-      row.has_code = row.attempts < GW_ORDERS_ACCESS_CODE_ATTEMPTS;
-      return ORDERS (txn, access_code_put, &row, error);
-    }
+    return ORDERS (txn, access_code_fail, order_id, GW_ORDERS_ACCESS_CODE_ATTEMPTS, error);
 
   /* Once: the code is gone and the page that held the old token is shut out. */
-  row.has_code = FALSE;
-  if (!ORDERS (txn, access_code_put, &row, error) ||
+  if (!ORDERS (txn, access_code_use, order_id, code_hash, error) ||
       !load_order (txn, config, order_id, FALSE, order, error))
     return FALSE;
   /* Numbers are shown once: the new page cannot give the cards whose
@@ -2146,7 +2138,7 @@ payout_new (GwTxn                *txn,
     return FALSE;
 
   if (!post_payout_entry (txn, "payout", row, card->account_id, error) ||
-      !ORDERS (txn, card_set_state, card->id, "closed", error) ||
+      !ORDERS (txn, card_close_empty, card->id, card->state, error) ||
       !ORDERS (txn, payout_insert, row, error))
     return FALSE;
   step_set (step, GW_ORDERS_NEXT_PAYOUT, row->id);
@@ -2291,7 +2283,8 @@ gw_orders_payout_settle (GwTxn                *txn,
                                          : "not_sent", sizeof payout.decline_code);
   return ORDERS (txn, payout_update, &payout, error) &&
          post_payout_entry (txn, "payout_reversal", &payout, card.account_id, error) &&
-         ORDERS (txn, card_set_state, card.id, card.has_password ? "active" : "sold", error);
+         ORDERS (txn, card_set_state, card.id, card.state, card.has_password ? "active" : "sold",
+                 error);
 }
 
 gboolean

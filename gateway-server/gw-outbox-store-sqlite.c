@@ -61,19 +61,31 @@ t_claim (GwTxn       *txn,
   if (messages == NULL)
     return NULL;
 
+  /* The lease is a compare-and-set on the count read: a message that
+   * another process claimed since the select is left to it, not sent twice. */
   update = gw_sqlite_prepare (txn,
-    "UPDATE outbox SET next_attempt = ?2, attempts = attempts + 1 WHERE id = ?1", error);
+    "UPDATE outbox SET next_attempt = ?2, attempts = attempts + 1 WHERE id = ?1"
+    " AND attempts = ?3 AND next_attempt <= ?4 AND delivered_at IS NULL AND failed_at IS NULL",
+    error);
   if (update == NULL)
     return NULL;
-  for (guint i = 0; i < messages->len; i++)
+  for (guint i = 0, leased = 0; i < messages->len; )
     {
       GwOutboxMessage *message = g_ptr_array_index (messages, i);
+      gint64 changes;
 
       g_strlcpy (message->type, type, sizeof message->type);
       sqlite3_bind_int64 (update, 1, message->id);
-      sqlite3_bind_int64 (update, 2, txn->funcs->now (txn) + (queued + i + 1) * lease);
-      if (!gw_sqlite_step_done (txn, update, error))
+      sqlite3_bind_int64 (update, 2, txn->funcs->now (txn) + (queued + leased + 1) * lease);
+      sqlite3_bind_int64 (update, 3, message->attempts - 1);
+      sqlite3_bind_int64 (update, 4, txn->funcs->now (txn));
+      changes = gw_sqlite_step_changes (txn, update, error);
+      if (changes < 0)
         return NULL;
+      if (changes == 0)
+        g_ptr_array_remove_index (messages, i);
+      else
+        i++, leased++;
     }
   return g_steal_pointer (&messages);
 }

@@ -43,7 +43,10 @@ typedef struct
   /* Claims up to @limit due messages of @type (GwOutboxMessage *, oldest
    * first) and counts their attempt. They are sent one after another,
    * after @queued others: the i-th (from 0) is leased, so that no other
-   * worker takes it, until now + (@queued + i + 1) × @lease. */
+   * worker takes it, until now + (@queued + i + 1) × @lease. Across
+   * processes: each lease is a compare-and-set on the attempts and due time
+   * the claim read, so a message two processes select at once is claimed
+   * (and sent) by one; the other leaves it out of its list. */
   GPtrArray *(*claim)           (GwTxn *txn, const char *type, gint64 lease, guint queued,
                                  guint limit, GError **error);
   /* The earliest next attempt of an undelivered message of @type, or 0. */

@@ -323,10 +323,19 @@ bind_session (sqlite3_stmt         *stmt,
     sqlite3_bind_int64 (stmt, 27, s->ended_at);
 }
 
+static void
+remember_session (GwPhoneSession *s)
+{
+  g_strlcpy (s->read_state, s->state, sizeof s->read_state);
+  s->read_request_number = s->request_number;
+  s->read_charged = s->charged;
+  s->read_held = s->held;
+}
+
 static gboolean
-p_session_insert (GwTxn                 *t,
-                  const GwPhoneSession  *session,
-                  GError               **error)
+p_session_insert (GwTxn           *t,
+                  GwPhoneSession  *session,
+                  GError         **error)
 {
   sqlite3_stmt *stmt = PREP (t,
     "INSERT INTO phone_sessions (id, merchant_id, card_id, account_id, service, channel,"
@@ -339,26 +348,41 @@ p_session_insert (GwTxn                 *t,
   if (stmt == NULL)
     return FALSE;
   bind_session (stmt, session);
-  return gw_sqlite_step_done (t, stmt, error);
+  if (!gw_sqlite_step_done (t, stmt, error))
+    return FALSE;
+  remember_session (session);
+  return TRUE;
 }
 
 /* Only what a session's life changes; the rest is fixed at its start and
- * must still match, as a guard against writing over another session. */
+ * must still match, as a guard against writing over another session. The
+ * money fields must still be what they were read as: a report or expiry
+ * another process applied first makes this one a conflict, not a second
+ * debit or release. */
 static gboolean
-p_session_update (GwTxn                 *t,
-                  const GwPhoneSession  *session,
-                  GError               **error)
+p_session_update (GwTxn           *t,
+                  GwPhoneSession  *session,
+                  GError         **error)
 {
   sqlite3_stmt *stmt = PREP (t,
     "UPDATE phone_sessions SET state = ?15, final = ?16, request_number = ?17, granted = ?18,"
     " last_grant = ?19, reported = ?20, billed = ?21, charged = ?22, held = ?23, updated = ?25,"
     " expires_at = ?26, ended_at = ?27"
-    " WHERE id = ?1 AND merchant_id = ?2 AND card_id = ?3 AND account_id = ?4 AND created = ?24");
+    " WHERE id = ?1 AND merchant_id = ?2 AND card_id = ?3 AND account_id = ?4 AND created = ?24"
+    " AND state = ?28 AND request_number = ?29 AND charged = ?30 AND held = ?31");
 
   if (stmt == NULL)
     return FALSE;
   bind_session (stmt, session);
-  return gw_sqlite_update_one (t, stmt, error);
+  gw_sqlite_bind_text (stmt, 28, session->read_state);
+  sqlite3_bind_int64 (stmt, 29, session->read_request_number);
+  sqlite3_bind_int64 (stmt, 30, session->read_charged);
+  sqlite3_bind_int64 (stmt, 31, session->read_held);
+  if (!gw_sqlite_change_one (t, stmt, GW_STORE_ERROR_CONFLICT,
+                             "The session changed since it was read", error))
+    return FALSE;
+  remember_session (session);
+  return TRUE;
 }
 
 static void
@@ -396,6 +420,7 @@ read_session (sqlite3_stmt *stmt,
   out->updated = sqlite3_column_int64 (stmt, 25);
   out->expires_at = sqlite3_column_int64 (stmt, 26);
   out->ended_at = sqlite3_column_int64 (stmt, 27);
+  remember_session (out);
 }
 
 static gboolean

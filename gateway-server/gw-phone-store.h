@@ -79,6 +79,12 @@ typedef struct
   gint64  updated;
   gint64  expires_at;
   gint64  ended_at;                 /* 0 while open */
+  /* What the money fields were when read, inserted or last updated:
+   * session_update's compare-and-set. */
+  char    read_state[12];
+  gint64  read_request_number;
+  gint64  read_charged;
+  gint64  read_held;
 } GwPhoneSession;
 
 typedef struct
@@ -206,10 +212,15 @@ typedef struct
   gboolean  (*service_price)       (GwTxn *txn, const char *table_id, const char *service,
                                     gint64 *price, GError **error);
 
-  gboolean  (*session_insert)      (GwTxn *txn, const GwPhoneSession *session, GError **error);
+  gboolean  (*session_insert)      (GwTxn *txn, GwPhoneSession *session, GError **error);
   gboolean  (*session_get)         (GwTxn *txn, const char *id, GwPhoneSession *out,
                                     GError **error);
-  gboolean  (*session_update)      (GwTxn *txn, const GwPhoneSession *session, GError **error);
+  /* Writes what a session's life changes, only if its state, request
+   * number, charged and held are still the read_* ones (then those become
+   * the new values); GW_STORE_ERROR_CONFLICT otherwise, so that across
+   * processes a report or an expiry debits and releases a session's money
+   * once. */
+  gboolean  (*session_update)      (GwTxn *txn, GwPhoneSession *session, GError **error);
   /* Ids of open sessions whose validity ended before @now, oldest first. */
   GPtrArray *(*sessions_expiring)  (GwTxn *txn, gint64 now, guint limit, GError **error);
 

@@ -31,6 +31,7 @@ read_merchant (sqlite3_stmt *stmt,
   out->settled_account = sqlite3_column_int64 (stmt, 3);
   out->watermark = sqlite3_column_int64 (stmt, 4);
   out->commission_carry = sqlite3_column_int64 (stmt, 5);
+  out->read_watermark = out->watermark;
 }
 
 #define MERCHANT_COLUMNS \
@@ -57,15 +58,15 @@ s_merchant_get (GwTxn                 *t,
 }
 
 static gboolean
-s_merchant_put (GwTxn                       *t,
-                const GwSettlementMerchant  *merchant,
-                GError                     **error)
+s_merchant_put (GwTxn                 *t,
+                GwSettlementMerchant  *merchant,
+                GError               **error)
 {
   sqlite3_stmt *stmt = PREP (t,
     "INSERT INTO settlement_merchants (merchant_id, commission_bps, settled_account, watermark,"
     " commission_carry) VALUES (?1, ?2, NULLIF (?3, 0), ?4, ?5) ON CONFLICT (merchant_id)"
     " DO UPDATE SET commission_bps = ?2, settled_account = NULLIF (?3, 0), watermark = ?4,"
-    " commission_carry = ?5");
+    " commission_carry = ?5 WHERE settlement_merchants.watermark = ?6");
 
   if (stmt == NULL)
     return FALSE;
@@ -74,7 +75,12 @@ s_merchant_put (GwTxn                       *t,
   sqlite3_bind_int64 (stmt, 3, merchant->settled_account);
   sqlite3_bind_int64 (stmt, 4, merchant->watermark);
   sqlite3_bind_int64 (stmt, 5, merchant->commission_carry);
-  return gw_sqlite_step_done (t, stmt, error);
+  sqlite3_bind_int64 (stmt, 6, merchant->read_watermark);
+  if (!gw_sqlite_change_one (t, stmt, GW_STORE_ERROR_CONFLICT,
+                             "The merchant was settled since it was read", error))
+    return FALSE;
+  merchant->read_watermark = merchant->watermark;
+  return TRUE;
 }
 
 static gint64

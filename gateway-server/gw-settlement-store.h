@@ -20,6 +20,7 @@ typedef struct
   gint64  settled_account;          /* 0 until the first settlement */
   gint64  watermark;                /* the last journal line settled */
   gint64  commission_carry;         /* ten-thousandths of a won not charged yet, 0-9999 */
+  gint64  read_watermark;           /* as read or last put: merchant_put's compare-and-set */
 } GwSettlementMerchant;
 
 typedef struct
@@ -60,8 +61,12 @@ typedef struct
   GArray   *(*merchants)           (GwTxn *txn, GError **error);
   gboolean  (*merchant_get)        (GwTxn *txn, const char *merchant_id,
                                     GwSettlementMerchant *out, GError **error);
-  /* Inserts or updates the merchant's row. */
-  gboolean  (*merchant_put)        (GwTxn *txn, const GwSettlementMerchant *merchant,
+  /* Inserts or updates the merchant's row, only if its watermark is still
+   * read_watermark (0 for a merchant without a row): GW_STORE_ERROR_CONFLICT
+   * otherwise. Across processes, two runs that read the same watermark
+   * cannot both settle the lines after it; settlements are also unique per
+   * merchant and first line (migration 026). */
+  gboolean  (*merchant_put)        (GwTxn *txn, GwSettlementMerchant *merchant,
                                     GError **error);
   /* The account of @role, 0 (no error) if it has none yet. */
   gint64    (*account_of_role)     (GwTxn *txn, const char *role, GError **error);

@@ -163,6 +163,36 @@ t_attempts_put (GwTxn                   *txn,
   return DONE (txn, stmt, error);
 }
 
+/* "Stale" is read_attempts' rule in gw-wallet.c: a lock that ran out, or
+ * failures a lockout's length old, count as none. */
+#define ATTEMPTS_STALE \
+  "((locked_until <> 0 AND locked_until <= ?2) OR (locked_until = 0 AND updated + ?3 <= ?2))"
+
+static gboolean
+t_attempts_count (GwTxn         *txn,
+                  const guint8   login_hash[32],
+                  gint64         now,
+                  gint64         lockout,
+                  gint64         max,
+                  GError       **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "INSERT INTO wallet_login_attempts (login_hash, failures, locked_until, updated)"
+    " VALUES (?1, 1, 0, ?2) ON CONFLICT (login_hash) DO UPDATE SET"
+    " failures = CASE WHEN " ATTEMPTS_STALE " THEN 1 ELSE failures + 1 END,"
+    " locked_until = 0, updated = ?2"
+    " WHERE " ATTEMPTS_STALE " OR (locked_until = 0 AND failures < ?4)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  gw_sqlite_bind_hash (stmt, 1, login_hash);
+  sqlite3_bind_int64 (stmt, 2, now);
+  sqlite3_bind_int64 (stmt, 3, lockout);
+  sqlite3_bind_int64 (stmt, 4, max);
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                               "The login's attempts changed since they were read", error);
+}
+
 static gboolean
 t_attempts_clear (GwTxn         *txn,
                   const guint8   login_hash[32],
@@ -480,12 +510,13 @@ read_charge (sqlite3_stmt *stmt,
   COPY (out->decline_code, stmt, 10);
   out->created = sqlite3_column_int64 (stmt, 11);
   out->settled = sqlite3_column_int64 (stmt, 12);
+  g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
 static gboolean
-t_charge_insert (GwTxn                 *txn,
-                 const GwWalletCharge  *charge,
-                 GError               **error)
+t_charge_insert (GwTxn           *txn,
+                 GwWalletCharge  *charge,
+                 GError         **error)
 {
   sqlite3_stmt *stmt = PREP (txn,
     "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
@@ -504,7 +535,10 @@ t_charge_insert (GwTxn                 *txn,
   gw_sqlite_bind_hash (stmt, 8, charge->keyed ? charge->key_hash : NULL);
   sqlite3_bind_blob (stmt, 9, charge->fingerprint, 32, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 10, charge->created);
-  return DONE (txn, stmt, error);
+  if (!DONE (txn, stmt, error))
+    return FALSE;
+  g_strlcpy (charge->read_status, charge->status, sizeof charge->read_status);
+  return TRUE;
 }
 
 static gboolean
@@ -550,13 +584,13 @@ t_charges_pending_from (GwTxn       *txn,
 }
 
 static gboolean
-t_charge_update (GwTxn                 *txn,
-                 const GwWalletCharge  *charge,
-                 GError               **error)
+t_charge_update (GwTxn           *txn,
+                 GwWalletCharge  *charge,
+                 GError         **error)
 {
   sqlite3_stmt *stmt = PREP (txn,
     "UPDATE wallet_charges SET status = ?, reference = ?, decline_code = NULLIF(?, ''),"
-    " settled = NULLIF(?, 0) WHERE id = ?", error);
+    " settled = NULLIF(?, 0) WHERE id = ? AND status = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -565,7 +599,12 @@ t_charge_update (GwTxn                 *txn,
   TEXT (stmt, 3, charge->decline_code);
   sqlite3_bind_int64 (stmt, 4, charge->settled);
   TEXT (stmt, 5, charge->id);
-  return DONE (txn, stmt, error);
+  TEXT (stmt, 6, charge->read_status);
+  if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
+                             "The charge changed since it was read", error))
+    return FALSE;
+  g_strlcpy (charge->read_status, charge->status, sizeof charge->read_status);
+  return TRUE;
 }
 
 static GPtrArray *
@@ -655,6 +694,7 @@ const GwWalletStoreFuncs gw_wallet_store_sqlite = {
   .user_set_card = t_user_set_card,
   .attempts_get = t_attempts_get,
   .attempts_put = t_attempts_put,
+  .attempts_count = t_attempts_count,
   .attempts_clear = t_attempts_clear,
   .attempts_prune = t_attempts_prune,
   .session_insert = t_session_insert,

@@ -86,6 +86,8 @@ typedef struct
   char     decline_code[48];
   gint64   created;
   gint64   settled;
+  char     read_status[12];           /* as read or last written: charge_update's
+                                         compare-and-set */
 } GwWalletCharge;
 
 void gw_wallet_charge_clear (GwWalletCharge *charge);
@@ -132,6 +134,13 @@ typedef struct
                                       GwWalletAttempts *out, GError **error);
   gboolean   (*attempts_put)         (GwTxn *txn, const guint8 login_hash[32],
                                       const GwWalletAttempts *attempts, GError **error);
+  /* One more failure, added by the database to the count it holds (a row
+   * whose lock ran out, or untouched for @lockout seconds, starts again
+   * from 0), so that parallel guesses cannot overwrite each other's count.
+   * GW_STORE_ERROR_CONFLICT, counting nothing, when the login is locked or
+   * already has @max failures: another request counted since it was read. */
+  gboolean   (*attempts_count)       (GwTxn *txn, const guint8 login_hash[32], gint64 now,
+                                      gint64 lockout, gint64 max, GError **error);
   gboolean   (*attempts_clear)       (GwTxn *txn, const guint8 login_hash[32], GError **error);
   /* Some of the rows untouched since @before and not locked at @now. */
   gboolean   (*attempts_prune)       (GwTxn *txn, gint64 before, gint64 now, GError **error);
@@ -156,13 +165,16 @@ typedef struct
   GPtrArray *(*funding_list)         (GwTxn *txn, const char *user_id, GError **error);
   gboolean   (*funding_remove)       (GwTxn *txn, const char *id, gint64 now, GError **error);
 
-  gboolean   (*charge_insert)        (GwTxn *txn, const GwWalletCharge *charge, GError **error);
+  gboolean   (*charge_insert)        (GwTxn *txn, GwWalletCharge *charge, GError **error);
   gboolean   (*charge_get)           (GwTxn *txn, const char *id, GwWalletCharge *out,
                                       GError **error);
   gboolean   (*charge_by_key)        (GwTxn *txn, const char *user_id, const guint8 key_hash[32],
                                       GwWalletCharge *out, GError **error);
-  /* Writes status, reference, decline_code and settled. */
-  gboolean   (*charge_update)        (GwTxn *txn, const GwWalletCharge *charge, GError **error);
+  /* Writes status, reference, decline_code and settled if the charge still
+   * has read_status (then read_status becomes the new status), and fails
+   * with GW_STORE_ERROR_CONFLICT otherwise: across processes, a charge's
+   * outcome is acted on once. */
+  gboolean   (*charge_update)        (GwTxn *txn, GwWalletCharge *charge, GError **error);
   /* How many charges from the source are still pending: taking money from it. */
   gint64     (*charges_pending_from) (GwTxn *txn, const char *source_id, GError **error);
   /* Ids of charges still pending (created before @pending_before) or being voided. */

@@ -336,9 +336,9 @@ gw_wallet_attempt_begin (GwTxn                 *txn,
   if (attempts.failures >= GW_LOCKOUT_FAILURES)
     return *locked = TRUE, lock_login (txn, config, login_hash, error);
 
-  attempts.failures++;
-  attempts.updated = NOW (txn);
-  return WALLET (txn)->attempts_put (txn, login_hash, &attempts, error);
+  return WALLET (txn)->attempts_count (txn, login_hash, NOW (txn),
+                                      config->ledger->lockout_seconds, GW_LOCKOUT_FAILURES,
+                                      error);
 }
 
 gboolean
@@ -373,9 +373,8 @@ gw_wallet_attempt_failed (GwTxn                 *txn,
   /* Counted when it began, unless a success since cleared the count. */
   if (attempts.failures > 0)
     return TRUE;
-  attempts.failures = 1;
-  attempts.updated = NOW (txn);
-  return WALLET (txn)->attempts_put (txn, login_hash, &attempts, error);
+  return WALLET (txn)->attempts_count (txn, login_hash, NOW (txn),
+                                      config->ledger->lockout_seconds, 1, error);
 }
 
 /* Re-reads the user on the writer: the password was checked off it, and

@@ -177,6 +177,7 @@ record_outcome (GwTxn           *txn,
                 const char      *message,
                 GError         **error)
 {
+  GError *local = NULL;
   gint64 now = txn->funcs->now (txn);
 
   if (!CHECKOUT (txn)->event_attempt_log (txn, event->id, event->attempts, status, message, now,
@@ -186,8 +187,16 @@ record_outcome (GwTxn           *txn,
     return CHECKOUT (txn)->event_delivered (txn, event->id, now, error);
   if (event->attempts >= self->config->webhooks_max_attempts)
     return CHECKOUT (txn)->event_failed (txn, event->id, now, message, error);
-  return CHECKOUT (txn)->event_lease (txn, event->id, event->attempts,
-                                      now + backoff (self, event->attempts), error);
+  if (CHECKOUT (txn)->event_lease (txn, event->id, event->attempts, event->attempts,
+                                   now + backoff (self, event->attempts), &local))
+    return TRUE;
+  /* Its lease ran out and a newer claim (maybe another process's) counted
+   * another try: the next attempt is that claim's to book, as the outbox's
+   * retry from an overtaken claim changes nothing. Re-applying this outcome
+   * from fresh reads would find the same. */
+  if (g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT))
+    return g_clear_error (&local), TRUE;
+  return g_propagate_error (error, local), FALSE;
 }
 
 static gboolean
@@ -241,7 +250,8 @@ claim_apply (GwTxn    *txn,
       GwWebhookEvent *event = orphans->pdata[i];
 
       /* Counted, as a claimed event's try is, before its outcome. */
-      if (!CHECKOUT (txn)->event_lease (txn, event->id, event->attempts, claim->now, error) ||
+      if (!CHECKOUT (txn)->event_lease (txn, event->id, event->attempts - 1, event->attempts,
+                                        claim->now, error) ||
           !record_outcome (txn, self, event, 0, NO_ENDPOINT, error))
         return FALSE;
     }
@@ -264,8 +274,8 @@ claim_apply (GwTxn    *txn,
     {
       GwWebhookEvent *event = claim->events->pdata[i];
 
-      if (!CHECKOUT (txn)->event_lease (txn, event->id, event->attempts, claim->now + lease,
-                                        error) ||
+      if (!CHECKOUT (txn)->event_lease (txn, event->id, event->attempts - 1, event->attempts,
+                                        claim->now + lease, error) ||
           !render_event (txn, self->server, event, error))
         return FALSE;
     }

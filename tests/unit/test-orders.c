@@ -15,9 +15,15 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "gw-checkout-store.h"
 #include "gw-notify.h"
 #include "gw-orders.h"
+#include "gw-orders-store.h"
+#include "gw-outbox-store.h"
+#include "gw-phone-store.h"
+#include "gw-settlement-store.h"
 #include "gw-store-sqlite.h"
+#include "gw-wallet-store.h"
 #include "onepin-shared.h"
 
 #define MERCHANT_ID "mch_unit"
@@ -43,12 +49,24 @@ typedef enum
   OP_CREATE, OP_PAY_BEGIN, OP_SETTLE, OP_PAY_ANSWER, OP_REVEAL, OP_LOAD, OP_GIVE, OP_OPEN_GIFT,
   OP_RECHARGE_BEGIN, OP_RECHARGE_ANSWER, OP_PAYOUT_BEGIN, OP_PAYOUT_SETTLE, OP_PAYOUT_ANSWER,
   OP_VERIFY, OP_SWEEP, OP_VOIDED, OP_ISSUE, OP_REGISTER, OP_REGISTER_GIFT, OP_CARD, OP_AUDIT, OP_FUND, OP_PAY,
-  OP_CHECK_TOKEN, OP_SETTLE_UNDELIVERABLE,
+  OP_CHECK_TOKEN, OP_SETTLE_UNDELIVERABLE, OP_CALL,
 } OpKind;
 
-typedef struct
+typedef struct _Op Op;
+typedef gboolean (*OpCall) (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error);
+
+struct _Op
 {
   OpKind                kind;
+  OpCall                call;           /* OP_CALL: a store primitive, on the rows below */
+  GwOrderRow            order_row;
+  GwChargeRow           charge_row;
+  GwRechargeRow         recharge_row;
+  GwPayoutRow           payout_row;
+  GwWalletCharge        wallet_charge;
+  GwPhoneSession        phone_session;
+  GwSettlementMerchant  settlement_merchant;
+  GPtrArray            *claimed;        /* of GwOutboxMessage */
   const GwOrdersConfig *config;
   /* inputs */
   const char           *id;
@@ -82,12 +100,17 @@ typedef struct
   GwAudit               audit;
   char                 *number;
   gboolean              ok;
-} Op;
+};
 
 static void
 op_clear (Op *op)
 {
   gw_order_clear (&op->order);
+  gw_order_row_clear (&op->order_row);
+  gw_recharge_row_clear (&op->recharge_row);
+  gw_payout_row_clear (&op->payout_row);
+  gw_wallet_charge_clear (&op->wallet_charge);
+  g_clear_pointer (&op->claimed, g_ptr_array_unref);
   gw_gift_clear (&op->gift);
   gw_recharge_row_clear (&op->recharge.row);
   gw_payout_row_clear (&op->payout.row);
@@ -220,6 +243,8 @@ apply_op (GwTxn    *txn,
     case OP_CHECK_TOKEN:
       op->ok = gw_orders_check_token (txn, op->id, op->hash, error);
       return error == NULL || *error == NULL;
+    case OP_CALL:
+      return op->call (txn, gw_txn_extension (txn, "orders"), op, error);
     default:
       g_assert_not_reached ();
     }
@@ -249,10 +274,10 @@ wait_apply (GwTxn    *txn,
   return apply_op (txn, ((gpointer *) data)[0], error);
 }
 
-/* Runs @op on the writer and waits for the commit. */
-static void
-run (Fixture *f,
-     Op      *op)
+/* Runs @op on the writer and waits for the commit; returns its error. */
+static GError *
+run_error (Fixture *f,
+           Op      *op)
 {
   Wait wait = { FALSE, NULL };
   gpointer pair[2] = { op, &wait };
@@ -261,7 +286,41 @@ run (Fixture *f,
   gw_store_submit (GW_STORE (f->store), wait_apply, wait_done, pair);
   while (!wait.done)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_no_error (wait.error);
+  return wait.error;
+}
+
+static void
+run (Fixture *f,
+     Op      *op)
+{
+  g_autoptr(GError) error = run_error (f, op);
+
+  g_assert_no_error (error);
+}
+
+/* Runs a store primitive with the rows @op holds. */
+static void
+run_call (Fixture *f,
+          Op      *op,
+          OpCall   call)
+{
+  op->kind = OP_CALL;
+  op->call = call;
+  run (f, op);
+}
+
+/* Runs a store primitive that must find its row changed by another process. */
+static void
+run_call_conflict (Fixture *f,
+                   Op      *op,
+                   OpCall   call)
+{
+  g_autoptr(GError) error = NULL;
+
+  op->kind = OP_CALL;
+  op->call = call;
+  error = run_error (f, op);
+  g_assert_error (error, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT);
 }
 
 /* Raw SQL, as someone holding the database file would read it. */
@@ -1962,6 +2021,448 @@ fixed_key (guint8   fill,
 #define ADD(path, func) \
   g_test_add ("/orders/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
+/* Another process between a read and a write. Each test reads a row with
+ * the store's own primitive, lets "another process" commit a change to it,
+ * then writes from the stale row: the write must be a conflict the writer
+ * re-applies from fresh reads, never a second effect. */
+
+static gboolean
+call_order_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  gw_order_row_clear (&op->order_row);
+  return store->order_get (txn, op->id, &op->order_row, error);
+}
+
+static gboolean
+call_order_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->order_update (txn, &op->order_row, error);
+}
+
+static gboolean
+call_charge_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->charge_get (txn, op->id, &op->charge_row, error);
+}
+
+static gboolean
+call_charge_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->charge_update (txn, &op->charge_row, error);
+}
+
+static gboolean
+call_recharge_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  gw_recharge_row_clear (&op->recharge_row);
+  return store->recharge_get (txn, op->id, &op->recharge_row, error);
+}
+
+static gboolean
+call_recharge_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->recharge_update (txn, &op->recharge_row, error);
+}
+
+static gboolean
+call_payout_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  gw_payout_row_clear (&op->payout_row);
+  return store->payout_get (txn, op->id, &op->payout_row, error);
+}
+
+static gboolean
+call_payout_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->payout_update (txn, &op->payout_row, error);
+}
+
+static gboolean
+call_card_reopen (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->card_set_state (txn, op->id, "closed", "active", error);
+}
+
+static gboolean
+call_card_close_empty (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->card_close_empty (txn, op->id, "active", error);
+}
+
+static gboolean
+call_access_send (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->access_code_send (txn, op->id, op->hash, 2000000000, txn->funcs->now (txn),
+                                  3600, GW_ORDERS_ACCESS_CODES_PER_HOUR, error);
+}
+
+static gboolean
+call_access_fail (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->access_code_fail (txn, op->id, GW_ORDERS_ACCESS_CODE_ATTEMPTS, error);
+}
+
+static gboolean
+call_access_use (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  return store->access_code_use (txn, op->id, op->hash, error);
+}
+
+/* Two payments that both read the order unpaid: the second is a conflict,
+ * not a second charge; two settlements of one bank answer act once. */
+static void
+test_cas_order_paid_once (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *order_id = create_order (f, 1, 10000, 1);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge_id = NULL;
+  g_auto(Op) stale = { .id = order_id };
+  g_auto(Op) stale_charge = { 0 };
+  g_autofree char *sql = NULL;
+
+  run_call (f, &stale, call_order_get);
+  g_assert_cmpstr (stale.order_row.status, ==, "created");
+  charge_id = begin_charge (f, order_id, &funding);
+  g_strlcpy (stale.order_row.status, "paying", sizeof stale.order_row.status);
+  g_strlcpy (stale.order_row.charge_id, "chg_second", sizeof stale.order_row.charge_id);
+  run_call_conflict (f, &stale, call_order_update);
+  sql = g_strdup_printf ("SELECT COUNT(*) FROM orders WHERE id = '%s' AND charge_id = '%s'",
+                         order_id, charge_id);
+  g_assert_cmpint (sql_int (f, sql), ==, 1);
+
+  stale_charge.id = charge_id;
+  run_call (f, &stale_charge, call_charge_get);
+  settle (f, charge_id, &approved);
+  g_strlcpy (stale_charge.charge_row.status, "declined", sizeof stale_charge.charge_row.status);
+  run_call_conflict (f, &stale_charge, call_charge_update);
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("SELECT COUNT(*) FROM charges WHERE id = '%s' AND status = 'approved'",
+                         charge_id);
+  g_assert_cmpint (sql_int (f, sql), ==, 1);
+}
+
+/* A refused payout puts the money back once, and the card is reopened from
+ * the state it was read in. */
+static void
+test_cas_payout_reversed_once (Fixture       *f,
+                               gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 30000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwChargeResult refused = { .status = GW_CHARGE_DECLINED, .decline_code = "no_such_account" };
+  g_auto(Op) stale = { 0 };
+  g_auto(Op) reopen = { .id = card.id };
+
+  payout (f, &credentials, &outcome, &step);
+  stale.id = step.id;
+  run_call (f, &stale, call_payout_get);
+  g_assert_cmpstr (stale.payout_row.status, ==, "pending");
+  payout_settle (f, step.id, &refused);
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 30000);
+  g_strlcpy (stale.payout_row.status, "failed", sizeof stale.payout_row.status);
+  run_call_conflict (f, &stale, call_payout_update);
+  run_call_conflict (f, &reopen, call_card_reopen);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM journal_entries"
+                               " WHERE kind = 'payout_reversal'"), ==, 1);
+  assert_audit (f, 30000);
+}
+
+/* A recharge does not succeed on a card closed since it was read, and a
+ * card whose balance a credit raised after it was read is not closed. */
+static void
+test_cas_recharge_closed_card (Fixture       *f,
+                               gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 50000, FALSE, &credentials, NULL);
+  GwOrdersOutcome outcome;
+  GwOrdersStep step;
+  GwRecharge r = recharge (f, &credentials, 30000, NULL, &outcome, &step);
+  g_auto(Op) stale = { .id = r.row.id };
+  g_auto(Op) close = { .id = card.id };
+  g_autofree char *sql = NULL;
+
+  run_call (f, &stale, call_recharge_get);
+  /* Another process paid the card out and closed it. */
+  sql = g_strdup_printf ("UPDATE cards SET state = 'closed' WHERE id = '%s'", card.id);
+  sql_exec (f, sql);
+  g_strlcpy (stale.recharge_row.status, "succeeded", sizeof stale.recharge_row.status);
+  run_call_conflict (f, &stale, call_recharge_update);
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("SELECT COUNT(*) FROM recharges WHERE id = '%s' AND status = 'succeeded'",
+                         r.row.id);
+  g_assert_cmpint (sql_int (f, sql), ==, 0);
+
+  /* Open again with its 50000: a payout that read 0 left cannot close it. */
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("UPDATE cards SET state = 'active' WHERE id = '%s'", card.id);
+  sql_exec (f, sql);
+  run_call_conflict (f, &close, call_card_close_empty);
+  g_assert_cmpstr (get_card (f, card.id).state, ==, "active");
+}
+
+/* Wrong codes and sends are counted by the database: two requests that
+ * read the same counts both count. */
+static void
+test_cas_access_code_counts (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *order_id = create_order (f, 1, 10000, 1);
+  g_autofree char *sql = NULL;
+  g_auto(Op) op = { .id = order_id };
+  guint8 other[32];
+
+  memset (op.hash, 0x51, 32);
+  memset (other, 0x52, 32);
+  run_call (f, &op, call_access_send);
+  run_call (f, &op, call_access_fail);
+  run_call (f, &op, call_access_fail);
+  sql = g_strdup_printf ("SELECT attempts * 10 + sent FROM order_access_codes"
+                         " WHERE order_id = '%s'", order_id);
+  g_assert_cmpint (sql_int (f, sql), ==, 21);
+
+  /* The hour's last sends: the count in the table, not one read before, decides. */
+  for (guint i = 1; i < GW_ORDERS_ACCESS_CODES_PER_HOUR; i++)
+    run_call (f, &op, call_access_send);
+  run_call_conflict (f, &op, call_access_send);
+  g_assert_cmpint (sql_int (f, sql), ==, GW_ORDERS_ACCESS_CODES_PER_HOUR);
+
+  /* Used once: a second request holding the same code finds it gone. */
+  run_call (f, &op, call_access_use);
+  run_call_conflict (f, &op, call_access_use);
+  memcpy (op.hash, other, 32);
+  run_call_conflict (f, &op, call_access_use);
+}
+
+static gboolean
+call_wallet_charge_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+
+  gw_wallet_charge_clear (&op->wallet_charge);
+  return wallet->charge_get (txn, op->id, &op->wallet_charge, error);
+}
+
+static gboolean
+call_wallet_charge_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+
+  return wallet->charge_update (txn, &op->wallet_charge, error);
+}
+
+/* A failure of a login, by a request that read its count before the
+ * others below were counted. */
+static gboolean
+call_wallet_attempt (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwWalletStoreFuncs *wallet = gw_txn_extension (txn, "wallet");
+
+  return wallet->attempts_count (txn, op->hash, txn->funcs->now (txn), 60,
+                                 GW_LOCKOUT_FAILURES, error);
+}
+
+/* A wallet charge's outcome is acted on once. */
+static void
+test_cas_wallet_charge (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_auto(Op) stale = { .id = "wch_cas" };
+
+  sql_exec (f, "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount,"
+               " currency, status, created) VALUES ('wch_cas', 'wu_1', 'fs_1', 'card_1', 10000,"
+               " 'krw', 'pending', 1)");
+  run_call (f, &stale, call_wallet_charge_get);
+  g_assert_cmpstr (stale.wallet_charge.status, ==, "pending");
+  sql_exec (f, "UPDATE wallet_charges SET status = 'succeeded' WHERE id = 'wch_cas'");
+  g_strlcpy (stale.wallet_charge.status, "failed", sizeof stale.wallet_charge.status);
+  run_call_conflict (f, &stale, call_wallet_charge_update);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM wallet_charges WHERE status = 'succeeded'"),
+                   ==, 1);
+}
+
+/* Two guesses that read the same count both count; the limit's last one
+ * is taken once. */
+static void
+test_cas_wallet_attempts (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_auto(Op) guess = { 0 };
+
+  memset (guess.hash, 0x61, 32);
+  run_call (f, &guess, call_wallet_attempt);
+  run_call (f, &guess, call_wallet_attempt);
+  g_assert_cmpint (sql_int (f, "SELECT failures FROM wallet_login_attempts"), ==, 2);
+  for (guint i = 2; i < GW_LOCKOUT_FAILURES; i++)
+    run_call (f, &guess, call_wallet_attempt);
+  run_call_conflict (f, &guess, call_wallet_attempt);
+  g_assert_cmpint (sql_int (f, "SELECT failures FROM wallet_login_attempts"), ==,
+                   GW_LOCKOUT_FAILURES);
+}
+
+static gboolean
+call_phone_session_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwPhoneStoreFuncs *phone = gw_txn_extension (txn, "phone");
+
+  return phone->session_get (txn, op->id, &op->phone_session, error);
+}
+
+static gboolean
+call_phone_session_update (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwPhoneStoreFuncs *phone = gw_txn_extension (txn, "phone");
+
+  return phone->session_update (txn, &op->phone_session, error);
+}
+
+/* A call's report applied by another process first: this one, read before
+ * it, neither debits nor releases the session's money again. */
+static void
+test_cas_phone_session (Fixture       *f,
+                        gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 30000, FALSE, &credentials, NULL);
+  g_auto(Op) stale = { .id = "ps_cas" };
+  g_autofree char *sql = g_strdup_printf (
+    "INSERT INTO phone_sessions (id, merchant_id, card_id, account_id, service, channel,"
+    " destination, category, rate_table_id, prefix, per_minute, increment, connection_fee,"
+    " currency, state, held, created, updated, expires_at) VALUES ('ps_cas', 'mch_phone',"
+    " '%s', %" G_GINT64_FORMAT ", 'voice', 'telephone', '0212345678', 'local', 'rt_1', '02',"
+    " 100, 60, 0, 'krw', 'open', 500, 1, 1, 4000000000)", card.id, card.account_id);
+
+  sql_exec (f, sql);
+  run_call (f, &stale, call_phone_session_get);
+  g_assert_cmpint (stale.phone_session.held, ==, 500);
+  sql_exec (f, "UPDATE phone_sessions SET request_number = 1, charged = 100, held = 0"
+               " WHERE id = 'ps_cas'");
+  stale.phone_session.request_number = 1;
+  stale.phone_session.charged = 100;
+  stale.phone_session.held = 0;
+  run_call_conflict (f, &stale, call_phone_session_update);
+  g_assert_cmpint (sql_int (f, "SELECT charged FROM phone_sessions WHERE id = 'ps_cas'"), ==, 100);
+}
+
+static gboolean
+call_settlement_merchant_get (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op,
+                              GError **error)
+{
+  const GwSettlementStoreFuncs *settlement = gw_txn_extension (txn, "settlement");
+
+  return settlement->merchant_get (txn, op->id, &op->settlement_merchant, error);
+}
+
+static gboolean
+call_settlement_merchant_put (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op,
+                              GError **error)
+{
+  const GwSettlementStoreFuncs *settlement = gw_txn_extension (txn, "settlement");
+
+  return settlement->merchant_put (txn, &op->settlement_merchant, error);
+}
+
+static gboolean
+call_settlement_insert (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwSettlementStoreFuncs *settlement = gw_txn_extension (txn, "settlement");
+  GwSettlement s = {
+    .merchant_id = "mch_cas", .date = "2026-11-24", .first_line = 1, .last_line = 10,
+    .payments = 1, .captured = 10000, .commission = 0, .net = 10000, .created = 1,
+  };
+
+  g_strlcpy (s.id, op->id, sizeof s.id);
+  return settlement->settlement_insert (txn, &s, error);
+}
+
+/* Two settlement runs that read the same watermark: the second settles
+ * nothing, neither by moving the watermark nor by a second settlement of
+ * the same lines. */
+static void
+test_cas_settlement_once (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_auto(Op) first = { .id = "mch_cas" };
+  g_auto(Op) second = { .id = "mch_cas" };
+  g_auto(Op) again = { .id = "stl_cas2" };
+  g_autoptr(GError) error = NULL;
+
+  sql_exec (f, "INSERT INTO merchants (id, name, key_hash, webhook_secret_sealed, account_id,"
+               " created) VALUES ('mch_cas', 'Cas', x'01', x'02', 1, 1)");
+  run_call (f, &first, call_settlement_merchant_get);
+  run_call (f, &second, call_settlement_merchant_get);
+  g_assert_cmpint (second.settlement_merchant.watermark, ==, 0);
+
+  first.settlement_merchant.watermark = 10;
+  run_call (f, &first, call_settlement_merchant_put);
+  first.id = "stl_cas1";
+  run_call (f, &first, call_settlement_insert);
+
+  second.settlement_merchant.watermark = 10;
+  run_call_conflict (f, &second, call_settlement_merchant_put);
+  again.kind = OP_CALL;
+  again.call = call_settlement_insert;
+  error = run_error (f, &again);
+  g_assert_nonnull (error);
+  g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM settlements"), ==, 1);
+}
+
+static gboolean
+call_outbox_claim (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwOutboxFuncs *outbox = gw_txn_extension (txn, GW_OUTBOX_STORE);
+
+  op->claimed = outbox->claim (txn, "sms", 60, 0, 16, error);
+  return op->claimed != NULL;
+}
+
+static gboolean
+call_event_lease (GwTxn *txn, const GwOrdersStoreFuncs *store, Op *op, GError **error)
+{
+  const GwCheckoutStoreFuncs *checkout = gw_txn_extension (txn, "checkout");
+
+  return checkout->event_lease (txn, 9101, 0, 1, txn->funcs->now (txn) + 60, error);
+}
+
+/* Another process claims the second of two due messages after this claim
+ * selected both (a trigger on this claim's first lease stands in for it):
+ * this claim leaves it out, and it is claimed, and sent, once. */
+static void
+test_cas_outbox_claim (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_auto(Op) claim = { 0 };
+  GwOutboxMessage *message;
+
+  sql_exec (f, "INSERT INTO outbox (id, type, payload, created) VALUES"
+               " (9001, 'sms', 'a', 1), (9002, 'sms', 'b', 1);"
+               "CREATE TRIGGER other_claim AFTER UPDATE OF attempts ON outbox WHEN NEW.id = 9001"
+               " BEGIN UPDATE outbox SET attempts = attempts + 1, next_attempt = 4000000000"
+               " WHERE id = 9002; END;");
+  run_call (f, &claim, call_outbox_claim);
+  g_assert_cmpuint (claim.claimed->len, ==, 1);
+  message = g_ptr_array_index (claim.claimed, 0);
+  g_assert_cmpint (message->id, ==, 9001);
+  g_assert_cmpint (sql_int (f, "SELECT attempts FROM outbox WHERE id = 9002"), ==, 1);
+}
+
+/* A merchant event another process leased since this claim read it. */
+static void
+test_cas_event_lease (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_auto(Op) lease = { 0 };
+
+  sql_exec (f, "INSERT INTO outbox (id, type, merchant_id, payload, created)"
+               " VALUES (9101, 'payment.captured', 'mch_unit', '{}', 1);"
+               "UPDATE outbox SET attempts = 1, next_attempt = 4000000000 WHERE id = 9101");
+  run_call_conflict (f, &lease, call_event_lease);
+  g_assert_cmpint (sql_int (f, "SELECT attempts FROM outbox WHERE id = 9101"), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2004,6 +2505,16 @@ main (int   argc,
   ADD ("recharge-legacy-key", test_recharge_legacy_key);
   ADD ("recharge-declines", test_recharge_declines);
   ADD ("payout", test_payout);
+  ADD ("cas/order-paid-once", test_cas_order_paid_once);
+  ADD ("cas/payout-reversed-once", test_cas_payout_reversed_once);
+  ADD ("cas/recharge-closed-card", test_cas_recharge_closed_card);
+  ADD ("cas/access-code-counts", test_cas_access_code_counts);
+  ADD ("cas/wallet-charge", test_cas_wallet_charge);
+  ADD ("cas/wallet-attempts", test_cas_wallet_attempts);
+  ADD ("cas/phone-session", test_cas_phone_session);
+  ADD ("cas/settlement-once", test_cas_settlement_once);
+  ADD ("cas/outbox-claim", test_cas_outbox_claim);
+  ADD ("cas/event-lease", test_cas_event_lease);
   ADD ("payout-refusals", test_payout_refusals);
   ADD ("payout-not-sent", test_payout_not_sent);
   ADD ("payout-not-found", test_payout_not_found);
