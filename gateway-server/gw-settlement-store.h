@@ -65,7 +65,7 @@ typedef struct
    * read_watermark (0 for a merchant without a row): GW_STORE_ERROR_CONFLICT
    * otherwise. Across processes, two runs that read the same watermark
    * cannot both settle the lines after it; settlements are also unique per
-   * merchant and first line (migration 026). */
+   * merchant and first line (migration 025). */
   gboolean  (*merchant_put)        (GwTxn *txn, GwSettlementMerchant *merchant,
                                     GError **error);
   /* The account of @role, 0 (no error) if it has none yet. */

@@ -1,4 +1,4 @@
--- 026_settlement_unique.sql: a merchant's lines are settled once.
+-- 025_settlement_unique.sql: a merchant's lines are settled once.
 --
 -- A settlement run reads the merchant's watermark, sums the lines after it
 -- and moves the watermark on. With several gateway processes on one
