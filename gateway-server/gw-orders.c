@@ -1154,6 +1154,19 @@ notify_recharge (GwTxn                *txn,
   return notify_email (txn, email, locale, "recharge", data, recharge->id, error);
 }
 
+gboolean
+gw_orders_recharged (GwTxn   *txn,
+                     GwCard  *card,
+                     GError **error)
+{
+  /* A promotional card's validity runs one more year from each recharge,
+   * whatever the channel (the card site, ARS). */
+  if (!card->promotional)
+    return TRUE;
+  card->expires_at = add_years (MAX (card->expires_at, NOW (txn)), 1);
+  return ORDERS (txn, card_set_expiry, card->id, card->expires_at, error);
+}
+
 /* Credits the card with a paid recharge. The database refuses a credit
  * past the card's cap; the recharge then fails and its charge is voided. */
 static gboolean
@@ -1174,32 +1187,30 @@ credit_recharge (GwTxn                *txn,
     .description = charge->method, .created = NOW (txn), .lines = lines, .n_lines = 2,
   };
   GError *local = NULL;
+  const char *refused;
 
   if (!CALL (txn, card_by_id, recharge->card_id, &card, error))
     return FALSE;
   lines[1].account_id = card.account_id;
 
-  /* A card closed (refunded) while its transfer was pending takes nothing more. */
-  if (g_str_equal (card.state, "closed") || !CALL (txn, entry_post, &entry, &local))
+  /* A card closed (refunded) or expired while its transfer was pending
+   * takes nothing more: the money would be stuck on it. */
+  refused = g_str_equal (card.state, "closed") ? "card_not_active"
+            : card.expires_at <= NOW (txn) ? "expired_card" : NULL;
+  if (refused != NULL || !CALL (txn, entry_post, &entry, &local))
     {
       if (local != NULL && !g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_LIMIT))
         return g_propagate_error (error, local), FALSE;
       g_clear_error (&local);
       g_strlcpy (recharge->status, "failed", sizeof recharge->status);
-      g_strlcpy (recharge->decline_code, g_str_equal (card.state, "closed") ? "card_not_active"
-                                                                            : "balance_limit",
+      g_strlcpy (recharge->decline_code, refused ? refused : "balance_limit",
                  sizeof recharge->decline_code);
       void_charge (charge, step);
       return ORDERS (txn, recharge_update, recharge, error);
     }
 
-  /* A promotional card's validity runs one more year from each recharge. */
-  if (card.promotional)
-    {
-      card.expires_at = add_years (MAX (card.expires_at, NOW (txn)), 1);
-      if (!ORDERS (txn, card_set_expiry, card.id, card.expires_at, error))
-        return FALSE;
-    }
+  if (!gw_orders_recharged (txn, &card, error))
+    return FALSE;
   g_strlcpy (recharge->status, "succeeded", sizeof recharge->status);
   recharge->balance_after = card.balance + recharge->amount;
   recharge->expires_at = card.expires_at;

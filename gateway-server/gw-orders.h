@@ -373,6 +373,11 @@ typedef struct
 /* Authenticates the card, then: a new recharge (NEXT_CHARGE), or, when
  * @key made one already, that one (its answer, or NEXT_QUERY) for the same
  * parameters on the same card and GW_ORDERS_KEY_REUSED for any other. */
+/* After a recharge of @card has been posted: a promotional card's validity
+ * is extended by a year (@card's expires_at too). */
+gboolean gw_orders_recharged       (GwTxn                *txn,
+                                    GwCard               *card,
+                                    GError              **error);
 gboolean gw_orders_recharge_begin  (GwTxn                *txn,
                                     const GwOrdersConfig *config,
                                     const GwCredentials  *credentials,

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "gw-phone-sales.h"
+#include "gw-orders.h"
 
 #include <string.h>
 
@@ -375,7 +376,8 @@ gw_phone_sell_recharge (GwTxn       *txn,
       outcome->decline = GW_DECLINE_BALANCE_LIMIT;
       return TRUE;
     }
-  return CALL (txn, card_by_id, card_id, card, error);
+  return CALL (txn, card_by_id, card_id, card, error) &&
+         gw_orders_recharged (txn, card, error);
 }
 
 /* Pools */

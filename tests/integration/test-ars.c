@@ -440,6 +440,44 @@ test_recharge_card_closed_meanwhile (void)
   audit ();
 }
 
+/* A promotional card recharged by phone is valid a year longer, as one
+ * recharged on the card site is. */
+static void
+test_recharge_promotional (void)
+{
+  g_autoptr(OtResponse) batch = ot_request (gw, "POST", "/v1/admin/card_batches",
+                                            ot_gateway_admin_token (gw), NULL,
+                                            "{\"count\": 1, \"value\": 10000,"
+                                            " \"promotional\": true}");
+  g_autoptr(OtResponse) start = ars_post ("/v1/ars/sessions",
+                                          "{\"calling_number\": \"01055508888\","
+                                          " \"locale\": \"en\"}");
+  g_autoptr(JsonObject) menu = NULL, number = NULL, password = NULL, amount = NULL;
+  g_autoptr(JsonObject) done = NULL, after = NULL;
+  JsonObject *issued;
+  const char *card, *id;
+  gint64 expires_at;
+
+  ot_assert_status (batch, 200);
+  issued = json_array_get_object_element (ot_json_array (ot_response_object (batch), "cards"), 0);
+  card = ot_json_string (issued, "number");
+  expires_at = ot_json_int (issued, "expires_at");
+  ot_register_card (gw, card, "2580");
+  ot_assert_status (start, 200);
+  id = ot_json_string (ot_response_object (start), "id");
+  menu = ars_step (id, 1, "2");
+  number = ars_step (id, 2, card);
+  password = ars_step (id, 3, "2580#");
+  amount = ars_step (id, 4, "1");
+  done = ars_step (id, 5, "1");
+  g_assert_nonnull (strstr (ot_json_string (ot_json_object (done, "prompt"), "text"), "Done."));
+  after = ot_card_balance (gw, card, "2580");
+  g_assert_cmpint (ot_json_int (after, "balance"), >, 10000);
+  g_assert_cmpint (ot_json_int (after, "expires_at"), >=, expires_at + 365 * 86400);
+  g_assert_cmpint (ot_json_int (after, "expires_at"), <=, expires_at + 366 * 86400);
+  audit ();
+}
+
 /* onepin-phone as a softswitch: a call cut off when the card runs dry. */
 static void
 test_call_until_dry (void)
@@ -619,6 +657,7 @@ main (int   argc,
   g_test_add_func ("/ars/api", test_api);
   g_test_add_func ("/ars/recharge-cap", test_recharge_cap);
   g_test_add_func ("/ars/recharge-card-closed-meanwhile", test_recharge_card_closed_meanwhile);
+  g_test_add_func ("/ars/recharge-promotional", test_recharge_promotional);
   g_test_add_func ("/ars/call-until-dry", test_call_until_dry);
   g_test_add_func ("/ars/refusals-counted", test_refusals_counted);
   g_test_add_func ("/ars/caller-limit", test_caller_limit);

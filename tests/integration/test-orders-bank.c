@@ -1208,6 +1208,82 @@ test_recharge_transfer (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* Runs @sql on @on's database (read-write), for what no API does. */
+static void
+db_exec (OtGateway  *on,
+         const char *sql)
+{
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* @recharge_id's status and decline code, as "status/code". */
+static char *
+recharge_state (OtGateway  *on,
+                const char *recharge_id)
+{
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *state = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT status, COALESCE(decline_code, '')"
+                                       " FROM recharges WHERE id = ?", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, recharge_id, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    state = g_strdup_printf ("%s/%s", sqlite3_column_text (stmt, 0), sqlite3_column_text (stmt, 1));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_assert_nonnull (state);
+  return state;
+}
+
+/* A card that expired while its transfer was pending takes nothing more,
+ * as a closed one: the deposit goes back to the payer. */
+static void
+test_recharge_transfer_expired (void)
+{
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PASSWORD);
+  g_autoptr(OtResponse) pending = recharge (card->number, 20000, "rt-exp", "\"method\": \"transfer\","
+                                            " \"transfer\": {\"depositor_name\": \"홍길동\"}");
+  g_autofree char *card_id = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *state = NULL;
+  const char *id;
+  gint64 before;
+
+  ot_assert_status (pending, 200);
+  id = ot_json_string (ot_response_object (pending), "id");
+  {
+    g_autoptr(JsonObject) balance = ot_card_balance (gw, card->number, PASSWORD);
+
+    card_id = g_strdup (ot_json_string (balance, "card_id"));
+  }
+  sql = g_strdup_printf ("UPDATE cards SET expires_at = strftime('%%s', 'now') - 1"
+                         " WHERE id = '%s'", card_id);
+  db_exec (gw, sql);
+  before = cards_total ();
+  deposit (pending);
+  for (guint i = 0; i < 150; i++)
+    {
+      g_free (state);
+      state = recharge_state (gw, id);
+      if (!g_str_has_prefix (state, "pending"))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (state, ==, "failed/expired_card");
+  g_assert_cmpint (cards_total (), ==, before);
+}
+
 /* A recharge that got 503 bank_unavailable did nothing, and its answer is
  * not stored: its key stays the request's, which, once the bank is back,
  * recharges the card, once. Other parameters with the key get 422 and a
@@ -2370,6 +2446,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/gift-after-reopen", test_gift_after_reopen);
   g_test_add_func ("/orders/bank/recharge", test_recharge);
   g_test_add_func ("/orders/bank/recharge-promotional", test_recharge_promotional);
+  g_test_add_func ("/orders/bank/recharge-transfer-expired", test_recharge_transfer_expired);
   g_test_add_func ("/orders/bank/recharge-transfer", test_recharge_transfer);
   g_test_add_func ("/orders/bank/recharge-to-profile", test_recharge_to_profile);
   g_test_add_func ("/orders/bank/recharge-cap-race", test_recharge_cap_race);
