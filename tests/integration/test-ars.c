@@ -395,15 +395,10 @@ static void
 set_card_state (const char *id,
                 const char *state)
 {
-  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
   g_autofree char *sql = g_strdup_printf ("UPDATE cards SET state = '%s' WHERE id = '%s'",
                                           state, id);
-  sqlite3 *db = NULL;
 
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  sqlite3_busy_timeout (db, 10000);
-  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
-  sqlite3_close (db);
+  ot_gateway_exec_sql (gw, sql);
 }
 
 /* The card given at the password step was closed before the caller

@@ -1208,20 +1208,6 @@ test_recharge_transfer (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
-/* Runs @sql on @on's database (read-write), for what no API does. */
-static void
-db_exec (OtGateway  *on,
-         const char *sql)
-{
-  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
-  sqlite3 *db = NULL;
-
-  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  sqlite3_busy_timeout (db, 10000);
-  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
-  sqlite3_close (db);
-}
-
 /* @recharge_id's status and decline code, as "status/code". */
 static char *
 recharge_state (OtGateway  *on,
@@ -1269,7 +1255,7 @@ test_recharge_transfer_expired (void)
   }
   sql = g_strdup_printf ("UPDATE cards SET expires_at = strftime('%%s', 'now') - 1"
                          " WHERE id = '%s'", card_id);
-  db_exec (gw, sql);
+  ot_gateway_exec_sql (gw, sql);
   before = cards_total ();
   deposit (pending);
   for (guint i = 0; i < 150; i++)

@@ -398,13 +398,7 @@ test_parallel_starts (void)
 static void
 exec_on_database (const char *sql)
 {
-  g_autofree char *path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
-  sqlite3 *db = NULL;
-
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  sqlite3_busy_timeout (db, 5000);
-  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
-  sqlite3_close (db);
+  ot_gateway_exec_sql (gw, sql);
 }
 
 #define NEIGHBOURS 8

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -360,6 +361,19 @@ ot_gateway_database_holds (OtGateway  *gw,
         return TRUE;
     }
   return FALSE;
+}
+
+void
+ot_gateway_exec_sql (OtGateway  *gw,
+                     const char *sql)
+{
+  g_autofree char *path = g_build_filename (gw->data_dir, "onepin.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
 }
 
 const char *

@@ -49,6 +49,9 @@ void         ot_gateway_restart          (OtGateway   *gw);
 const char  *ot_gateway_url              (OtGateway   *gw);
 const char  *ot_gateway_admin_token      (OtGateway   *gw);
 const char  *ot_gateway_data_dir         (OtGateway   *gw);
+/* Runs @sql on @gw's database behind its back, for what no API does. */
+void         ot_gateway_exec_sql         (OtGateway   *gw,
+                                          const char  *sql);
 /* Whether @needle is in the bytes of the gateway's database or its WAL. */
 gboolean     ot_gateway_database_holds   (OtGateway   *gw,
                                           const char  *needle);
