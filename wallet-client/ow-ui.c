@@ -385,6 +385,56 @@ control_name (GtkWidget *widget)
   return NULL;
 }
 
+/* "_Unlock" as a person reads it: "Unlock"; "지갑 만들기(_C)": "지갑 만들기";
+ * "__" is an underscore. */
+char *
+ow_ui_without_mnemonic (const char *label)
+{
+  GString *text = g_string_new (NULL);
+  const char *open = strstr (label, "(_");
+  const char *after = NULL;
+
+  /* the CJK way: the key in brackets after the text, dropped whole */
+  if (open != NULL && open[2] != '\0' && *g_utf8_next_char (open + 2) == ')')
+    after = g_utf8_next_char (open + 2) + 1;
+
+  for (const char *p = label; *p != '\0'; p++)
+    {
+      if (p == open && after != NULL)
+        p = after;
+      if (*p == '_')
+        p++;
+      if (*p == '\0')
+        break;
+      g_string_append_c (text, *p);
+    }
+  return g_strstrip (g_string_free (text, FALSE));
+}
+
+/* GTK 4.8 names a button with a mnemonic twice over: its label property,
+ * underscore and all, then the text of the label it is labelled by
+ * ("_Unlock Unlock"). One name, and no relation to add the second. */
+static void
+name_text_button (GtkButton *button)
+{
+  const char *label = gtk_button_get_label (button);
+  g_autofree char *name = NULL;
+
+  if (label == NULL || !GTK_IS_LABEL (gtk_button_get_child (button)))
+    return;
+  name = ow_ui_without_mnemonic (label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+  gtk_accessible_reset_relation (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+}
+
+void
+ow_ui_set_button_label (GtkButton  *button,
+                        const char *label)
+{
+  gtk_button_set_label (button, label);
+  name_text_button (button);
+}
+
 void
 ow_ui_name_controls (GtkWidget *root)
 {
@@ -392,6 +442,8 @@ ow_ui_name_controls (GtkWidget *root)
 
   if (name != NULL)
     gtk_accessible_update_property (GTK_ACCESSIBLE (root), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+  else if (GTK_IS_BUTTON (root))
+    name_text_button (GTK_BUTTON (root));
 
   for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
        child = gtk_widget_get_next_sibling (child))

@@ -341,6 +341,7 @@ ow_window_init (OwWindow *self)
 {
   self->held_toasts = g_ptr_array_new_with_free_func (g_free);
   gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions), self);
 }
 

@@ -2954,6 +2954,30 @@ isolate_home (void)
   g_setenv ("GSETTINGS_BACKEND", "keyfile", TRUE);
 }
 
+/* What a screen reader says for a button with a mnemonic (ow_ui_name_controls
+ * names text buttons by it; check-a11y.py checks the window's). */
+static void
+test_mnemonic_names (void)
+{
+  const char *cases[][2] = {
+    { "_Unlock", "Unlock" },
+    { "Sign _In", "Sign In" },
+    { "Change _Password…", "Change Password…" },
+    { "지갑 만들기(_C)", "지갑 만들기" },
+    { "계정 만들기(_A)…", "계정 만들기…" },
+    { "a__b", "a_b" },
+    { "Done", "Done" },
+    { "_", "" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = ow_ui_without_mnemonic (cases[i][0]);
+
+      g_assert_cmpstr (name, ==, cases[i][1]);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2990,6 +3014,7 @@ main (int    argc,
   g_settings_set_uint (ow_application_get_settings (T.app), "idle-lock-seconds", 0);
   g_application_activate (G_APPLICATION (T.app));
 
+  g_test_add_func ("/wallet-gui/mnemonic-names", test_mnemonic_names);
   g_test_add_func ("/wallet-gui/unreadable-vault", test_unreadable_vault);
   g_test_add_func ("/wallet-gui/first-run", test_first_run);
   g_test_add_func ("/wallet-gui/register", test_register);
