@@ -76,10 +76,19 @@ ow_unlock_page_reset (OwUnlockPage *self)
   ow_ui_show_error (self->error_label, NULL);
 }
 
+/* The page takes the keyboard where the typing starts. */
+static gboolean
+ow_unlock_page_grab_focus (GtkWidget *widget)
+{
+  return gtk_widget_grab_focus (GTK_WIDGET (OW_UNLOCK_PAGE (widget)->password_row));
+}
+
 static void
 ow_unlock_page_class_init (OwUnlockPageClass *klass)
 {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  widget_class->grab_focus = ow_unlock_page_grab_focus;
 
   signals[SIGNAL_DONE] = g_signal_new ("done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);

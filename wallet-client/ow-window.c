@@ -66,6 +66,9 @@ show_page (OwWindow   *self,
   g_autofree char *login_id = main ? ow_application_dup_login_id (self->application) : NULL;
 
   gtk_stack_set_visible_child_name (self->stack, name);
+  /* else the window's first focusable, the main menu, has the keyboard */
+  if (g_str_equal (name, "setup") || g_str_equal (name, "unlock"))
+    gtk_widget_grab_focus (gtk_stack_get_visible_child (self->stack));
   gtk_widget_set_visible (GTK_WIDGET (self->lock_button), unlocked);
   gtk_widget_set_visible (GTK_WIDGET (self->refresh_button), main);
   adw_window_title_set_subtitle (self->window_title, login_id != NULL ? login_id : "");

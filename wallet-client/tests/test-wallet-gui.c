@@ -413,11 +413,29 @@ test_unreadable_vault (void)
   g_assert_false (g_file_test (keydb, G_FILE_TEST_EXISTS));
 }
 
+static guint
+mnemonic_of (const char *button)
+{
+  return gtk_label_get_mnemonic_keyval (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (ow_ui_get (button)))));
+}
+
+/* Whether the keyboard is in @id (an entry row's text is a child of it). */
+static gboolean
+focus_in (const char *id)
+{
+  GtkWidget *widget = ow_ui_get (id);
+  GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (widget));
+
+  return focus != NULL && (focus == widget || gtk_widget_is_ancestor (focus, widget));
+}
+
 static void
 test_first_run (void)
 {
   WAIT_PAGE ("setup");
   g_assert_false (ow_vault_exists (vault ()));
+  /* the keyboard starts where the typing does, not on the menu */
+  ow_ui_wait_for (focus_in ("password_row"), 10, "the master password to have the focus");
   ow_ui_screenshot (ow_ui_window_of ("stack"), "01-first-run");
   ow_ui_check_a11y ("first run");
 
@@ -444,6 +462,9 @@ test_register (void)
 {
   ow_ui_screenshot (ow_ui_window_of ("stack"), "02-sign-in");
   ow_ui_check_a11y ("sign in");
+  /* one Alt+key, one button */
+  g_assert_cmpuint (mnemonic_of ("sign_in_toggle"), !=, mnemonic_of ("submit_button"));
+  g_assert_cmpuint (mnemonic_of ("register_toggle"), !=, mnemonic_of ("submit_button"));
 
   ow_ui_click ("register_toggle");
   ow_ui_wait_for (ow_ui_find ("reg_login_row") != NULL, 10, "the registration form");
