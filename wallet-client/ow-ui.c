@@ -292,10 +292,38 @@ ow_ui_show_error (GtkLabel   *label,
 {
   gtk_label_set_text (label, message != NULL ? message : "");
   gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
-  /* screen readers announce it when it appears */
+  /* The labels have the alert role (in their .ui), but GTK 4.8 sends no
+   * event when one appears: a screen reader finds it, it does not say it.
+   * What it says is a change on the field that has the focus: see
+   * ow_ui_mark_invalid. */
   if (message != NULL)
     gtk_accessible_update_property (GTK_ACCESSIBLE (label),
                                     GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
+}
+
+/* An entry row's accessible object on the bus is the GtkText inside it. */
+static GtkAccessible *
+field_accessible (GtkWidget *field)
+{
+  GtkEditable *delegate = GTK_IS_EDITABLE (field) ? gtk_editable_get_delegate (GTK_EDITABLE (field)) : NULL;
+
+  return GTK_ACCESSIBLE (delegate != NULL ? GTK_WIDGET (delegate) : field);
+}
+
+void
+ow_ui_mark_invalid (GtkWidget  *field,
+                    const char *message)
+{
+  GtkAccessible *accessible = field_accessible (field);
+
+  if (message == NULL)
+    {
+      gtk_accessible_reset_state (accessible, GTK_ACCESSIBLE_STATE_INVALID);
+      gtk_accessible_reset_property (accessible, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+      return;
+    }
+  gtk_accessible_update_state (accessible, GTK_ACCESSIBLE_STATE_INVALID, GTK_ACCESSIBLE_INVALID_TRUE, -1);
+  gtk_accessible_update_property (accessible, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
 }
 
 void
@@ -337,15 +365,19 @@ ow_ui_check_new_password (GtkEditable *password,
   const char *text = gtk_editable_get_text (password);
   glong len = g_utf8_strlen (text, -1);
 
+  ow_ui_mark_invalid (GTK_WIDGET (password), NULL);
+  ow_ui_mark_invalid (GTK_WIDGET (confirm), NULL);
   if (len < min || len > max)
     {
       ow_ui_show_error (error_label, too_short_or_long);
+      ow_ui_mark_invalid (GTK_WIDGET (password), too_short_or_long);
       gtk_widget_grab_focus (GTK_WIDGET (password));
       return FALSE;
     }
   if (g_strcmp0 (text, gtk_editable_get_text (confirm)) != 0)
     {
       ow_ui_show_error (error_label, _("The two passwords differ."));
+      ow_ui_mark_invalid (GTK_WIDGET (confirm), _("The two passwords differ."));
       gtk_widget_grab_focus (GTK_WIDGET (confirm));
       return FALSE;
     }

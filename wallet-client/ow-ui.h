@@ -65,6 +65,10 @@ void           ow_ui_show_error        (GtkLabel     *label,
                                         const char   *message);
 
 /* Sets the text of an editable and wipes what was there (passwords). */
+/* @field as at fault (@message) for a screen reader: invalid, described
+ * by the message; NULL: no longer. Give the field the focus after. */
+void           ow_ui_mark_invalid      (GtkWidget    *field,
+                                        const char   *message);
 void           ow_ui_clear_editable    (GtkEditable  *editable);
 /* Every text field under @widget, @widget too, as ow_ui_clear_editable. */
 void           ow_ui_wipe_texts        (GtkWidget    *widget);

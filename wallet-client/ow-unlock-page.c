@@ -43,6 +43,7 @@ on_unlocked (GObject      *source,
       g_autofree char *message = ow_ui_error_message (error);
 
       ow_ui_show_error (self->error_label, message);
+      ow_ui_mark_invalid (GTK_WIDGET (self->password_row), message);
       gtk_editable_select_region (self->password_row, 0, -1);
       gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
       return;
@@ -62,6 +63,7 @@ on_unlock (OwUnlockPage *self)
     return;
 
   ow_ui_show_error (self->error_label, NULL);
+  ow_ui_mark_invalid (GTK_WIDGET (self->password_row), NULL);
   ow_ui_set_busy (self->unlock_button, self->spinner, TRUE);
   ow_vault_unlock_async (ow_application_get_vault (app), password, NULL, on_unlocked,
                          g_object_ref (self));
