@@ -822,6 +822,7 @@ vault_error_window (OwApplication *self)
                                                                              "status_page")),
                                    markup);
   gtk_window_set_application (window, GTK_APPLICATION (self));
+  ow_ui_name_controls (GTK_WIDGET (window));
   return window;
 }
 
