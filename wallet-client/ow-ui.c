@@ -454,7 +454,7 @@ name_text_button (GtkButton *button)
 
   if (label == NULL || !GTK_IS_LABEL (gtk_button_get_child (button)))
     return;
-  name = ow_ui_without_mnemonic (label);
+  name = gtk_button_get_use_underline (button) ? ow_ui_without_mnemonic (label) : g_strdup (label);
   gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
   gtk_accessible_reset_relation (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
 }
