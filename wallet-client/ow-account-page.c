@@ -258,7 +258,7 @@ on_mode_toggled (OwAccountPage *self)
   gboolean reg = registering (self);
 
   gtk_stack_set_visible_child_name (self->mode_stack, reg ? "register" : "sign-in");
-  gtk_button_set_label (self->submit_button, reg ? _("_Create Account") : _("Sign _In"));
+  ow_ui_set_button_label (self->submit_button, reg ? _("_Create Account") : _("Sign _In"));
   ow_ui_show_error (self->error_label, NULL);
 }
 

@@ -338,7 +338,7 @@ update_password_rows (OwAccountWindow *self)
   gtk_editable_set_editable (self->new_sign_in_password_row, editable);
   gtk_editable_set_editable (self->confirm_sign_in_password_row, editable);
   ow_ui_set_busy (self->change_button, self->password_spinner, self->changing);
-  gtk_button_set_label (self->change_button,
+  ow_ui_set_button_label (self->change_button,
                         self->unknown ? _("_Try Again") : _("C_hange Password"));
 }
 

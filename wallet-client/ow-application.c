@@ -179,6 +179,8 @@ ow_application_adopt_window (OwApplication *self,
   /* not left open, the application running, once the main window is closed */
   gtk_window_set_destroy_with_parent (window, TRUE);
   g_signal_connect (window, "unrealize", G_CALLBACK (on_window_unrealize), NULL);
+  /* a message dialog's buttons too (_Cancel, _Sign Out) */
+  ow_ui_name_controls (GTK_WIDGET (window));
 
   controller = gtk_event_controller_legacy_new ();
   gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
@@ -820,6 +822,7 @@ vault_error_window (OwApplication *self)
                                                                              "status_page")),
                                    markup);
   gtk_window_set_application (window, GTK_APPLICATION (self));
+  ow_ui_name_controls (GTK_WIDGET (window));
   return window;
 }
 

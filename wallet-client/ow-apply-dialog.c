@@ -103,7 +103,7 @@ set_change_unknown (OwApplyDialog *self,
   gtk_editable_set_editable (self->account_row, !unknown);
   gtk_editable_set_editable (self->password_row, !unknown);
   gtk_editable_set_editable (self->confirm_row, !unknown);
-  gtk_button_set_label (self->apply_button, unknown ? _("_Try Again") : _("C_hange"));
+  ow_ui_set_button_label (self->apply_button, unknown ? _("_Try Again") : _("C_hange"));
   if (unknown)
     return;
   /* the next change is a new request */
@@ -354,7 +354,7 @@ ow_apply_dialog_new_change (OwClient  *client,
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->confirm_row),
                                  _("Confirm New Card Password"));
   gtk_widget_set_visible (GTK_WIDGET (self->account_row), TRUE);
-  gtk_button_set_label (self->apply_button, _("C_hange"));
+  ow_ui_set_button_label (self->apply_button, _("C_hange"));
   return self;
 }
 
@@ -379,6 +379,6 @@ ow_apply_dialog_new_finish (OwClient   *client,
                         "number and CVC once more."));
   gtk_widget_set_visible (GTK_WIDGET (self->confirm_row), FALSE);
   g_signal_connect_swapped (self->password_row, "entry-activated", G_CALLBACK (on_apply), self);
-  gtk_button_set_label (self->apply_button, _("_Finish"));
+  ow_ui_set_button_label (self->apply_button, _("_Finish"));
   return self;
 }

@@ -76,10 +76,19 @@ on_password_activated (OwSetupPage *self)
   gtk_widget_grab_focus (GTK_WIDGET (self->confirm_row));
 }
 
+/* The page takes the keyboard where the typing starts. */
+static gboolean
+ow_setup_page_grab_focus (GtkWidget *widget)
+{
+  return gtk_widget_grab_focus (GTK_WIDGET (OW_SETUP_PAGE (widget)->password_row));
+}
+
 static void
 ow_setup_page_class_init (OwSetupPageClass *klass)
 {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  widget_class->grab_focus = ow_setup_page_grab_focus;
 
   signals[SIGNAL_DONE] = g_signal_new ("done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);

@@ -292,10 +292,38 @@ ow_ui_show_error (GtkLabel   *label,
 {
   gtk_label_set_text (label, message != NULL ? message : "");
   gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
-  /* screen readers announce it when it appears */
+  /* The labels have the alert role (in their .ui), but GTK 4.8 sends no
+   * event when one appears: a screen reader finds it, it does not say it.
+   * What it says is a change on the field that has the focus: see
+   * ow_ui_mark_invalid. */
   if (message != NULL)
     gtk_accessible_update_property (GTK_ACCESSIBLE (label),
                                     GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
+}
+
+/* An entry row's accessible object on the bus is the GtkText inside it. */
+static GtkAccessible *
+field_accessible (GtkWidget *field)
+{
+  GtkEditable *delegate = GTK_IS_EDITABLE (field) ? gtk_editable_get_delegate (GTK_EDITABLE (field)) : NULL;
+
+  return GTK_ACCESSIBLE (delegate != NULL ? GTK_WIDGET (delegate) : field);
+}
+
+void
+ow_ui_mark_invalid (GtkWidget  *field,
+                    const char *message)
+{
+  GtkAccessible *accessible = field_accessible (field);
+
+  if (message == NULL)
+    {
+      gtk_accessible_reset_state (accessible, GTK_ACCESSIBLE_STATE_INVALID);
+      gtk_accessible_reset_property (accessible, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+      return;
+    }
+  gtk_accessible_update_state (accessible, GTK_ACCESSIBLE_STATE_INVALID, GTK_ACCESSIBLE_INVALID_TRUE, -1);
+  gtk_accessible_update_property (accessible, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
 }
 
 void
@@ -337,15 +365,19 @@ ow_ui_check_new_password (GtkEditable *password,
   const char *text = gtk_editable_get_text (password);
   glong len = g_utf8_strlen (text, -1);
 
+  ow_ui_mark_invalid (GTK_WIDGET (password), NULL);
+  ow_ui_mark_invalid (GTK_WIDGET (confirm), NULL);
   if (len < min || len > max)
     {
       ow_ui_show_error (error_label, too_short_or_long);
+      ow_ui_mark_invalid (GTK_WIDGET (password), too_short_or_long);
       gtk_widget_grab_focus (GTK_WIDGET (password));
       return FALSE;
     }
   if (g_strcmp0 (text, gtk_editable_get_text (confirm)) != 0)
     {
       ow_ui_show_error (error_label, _("The two passwords differ."));
+      ow_ui_mark_invalid (GTK_WIDGET (confirm), _("The two passwords differ."));
       gtk_widget_grab_focus (GTK_WIDGET (confirm));
       return FALSE;
     }
@@ -385,6 +417,56 @@ control_name (GtkWidget *widget)
   return NULL;
 }
 
+/* "_Unlock" as a person reads it: "Unlock"; "지갑 만들기(_C)": "지갑 만들기";
+ * "__" is an underscore. */
+char *
+ow_ui_without_mnemonic (const char *label)
+{
+  GString *text = g_string_new (NULL);
+  const char *open = strstr (label, "(_");
+  const char *after = NULL;
+
+  /* the CJK way: the key in brackets after the text, dropped whole */
+  if (open != NULL && open[2] != '\0' && *g_utf8_next_char (open + 2) == ')')
+    after = g_utf8_next_char (open + 2) + 1;
+
+  for (const char *p = label; *p != '\0'; p++)
+    {
+      if (p == open && after != NULL)
+        p = after;
+      if (*p == '_')
+        p++;
+      if (*p == '\0')
+        break;
+      g_string_append_c (text, *p);
+    }
+  return g_strstrip (g_string_free (text, FALSE));
+}
+
+/* GTK 4.8 names a button with a mnemonic twice over: its label property,
+ * underscore and all, then the text of the label it is labelled by
+ * ("_Unlock Unlock"). One name, and no relation to add the second. */
+static void
+name_text_button (GtkButton *button)
+{
+  const char *label = gtk_button_get_label (button);
+  g_autofree char *name = NULL;
+
+  if (label == NULL || !GTK_IS_LABEL (gtk_button_get_child (button)))
+    return;
+  name = gtk_button_get_use_underline (button) ? ow_ui_without_mnemonic (label) : g_strdup (label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+  gtk_accessible_reset_relation (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+}
+
+void
+ow_ui_set_button_label (GtkButton  *button,
+                        const char *label)
+{
+  gtk_button_set_label (button, label);
+  name_text_button (button);
+}
+
 void
 ow_ui_name_controls (GtkWidget *root)
 {
@@ -392,6 +474,8 @@ ow_ui_name_controls (GtkWidget *root)
 
   if (name != NULL)
     gtk_accessible_update_property (GTK_ACCESSIBLE (root), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+  else if (GTK_IS_BUTTON (root))
+    name_text_button (GTK_BUTTON (root));
 
   for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
        child = gtk_widget_get_next_sibling (child))

@@ -65,6 +65,10 @@ void           ow_ui_show_error        (GtkLabel     *label,
                                         const char   *message);
 
 /* Sets the text of an editable and wipes what was there (passwords). */
+/* @field as at fault (@message) for a screen reader: invalid, described
+ * by the message; NULL: no longer. Give the field the focus after. */
+void           ow_ui_mark_invalid      (GtkWidget    *field,
+                                        const char   *message);
 void           ow_ui_clear_editable    (GtkEditable  *editable);
 /* Every text field under @widget, @widget too, as ow_ui_clear_editable. */
 void           ow_ui_wipe_texts        (GtkWidget    *widget);
@@ -89,5 +93,13 @@ void           ow_ui_set_busy          (GtkButton    *button,
  * toast's close button, a preferences window's search entry. This names
  * every one under @root. */
 void           ow_ui_name_controls (GtkWidget    *root);
+/* A button's text with its mnemonic taken out, as a screen reader should
+ * say it: "_Unlock" is "Unlock", "지갑 만들기(_C)" is "지갑 만들기". */
+char          *ow_ui_without_mnemonic (const char *label);
+/* gtk_button_set_label() for a button named by ow_ui_name_controls():
+ * its accessible name follows the new text. Text buttons are named there
+ * too (GTK 4.8 says "_Unlock Unlock" otherwise). */
+void           ow_ui_set_button_label (GtkButton    *button,
+                                       const char   *label);
 
 G_END_DECLS

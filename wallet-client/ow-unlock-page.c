@@ -43,6 +43,7 @@ on_unlocked (GObject      *source,
       g_autofree char *message = ow_ui_error_message (error);
 
       ow_ui_show_error (self->error_label, message);
+      ow_ui_mark_invalid (GTK_WIDGET (self->password_row), message);
       gtk_editable_select_region (self->password_row, 0, -1);
       gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
       return;
@@ -62,6 +63,7 @@ on_unlock (OwUnlockPage *self)
     return;
 
   ow_ui_show_error (self->error_label, NULL);
+  ow_ui_mark_invalid (GTK_WIDGET (self->password_row), NULL);
   ow_ui_set_busy (self->unlock_button, self->spinner, TRUE);
   ow_vault_unlock_async (ow_application_get_vault (app), password, NULL, on_unlocked,
                          g_object_ref (self));
@@ -76,10 +78,19 @@ ow_unlock_page_reset (OwUnlockPage *self)
   ow_ui_show_error (self->error_label, NULL);
 }
 
+/* The page takes the keyboard where the typing starts. */
+static gboolean
+ow_unlock_page_grab_focus (GtkWidget *widget)
+{
+  return gtk_widget_grab_focus (GTK_WIDGET (OW_UNLOCK_PAGE (widget)->password_row));
+}
+
 static void
 ow_unlock_page_class_init (OwUnlockPageClass *klass)
 {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  widget_class->grab_focus = ow_unlock_page_grab_focus;
 
   signals[SIGNAL_DONE] = g_signal_new ("done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);

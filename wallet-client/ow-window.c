@@ -66,6 +66,9 @@ show_page (OwWindow   *self,
   g_autofree char *login_id = main ? ow_application_dup_login_id (self->application) : NULL;
 
   gtk_stack_set_visible_child_name (self->stack, name);
+  /* else the window's first focusable, the main menu, has the keyboard */
+  if (g_str_equal (name, "setup") || g_str_equal (name, "unlock"))
+    gtk_widget_grab_focus (gtk_stack_get_visible_child (self->stack));
   gtk_widget_set_visible (GTK_WIDGET (self->lock_button), unlocked);
   gtk_widget_set_visible (GTK_WIDGET (self->refresh_button), main);
   adw_window_title_set_subtitle (self->window_title, login_id != NULL ? login_id : "");
@@ -341,6 +344,7 @@ ow_window_init (OwWindow *self)
 {
   self->held_toasts = g_ptr_array_new_with_free_func (g_free);
   gtk_widget_init_template (GTK_WIDGET (self));
+  ow_ui_name_controls (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions), self);
 }
 

@@ -266,6 +266,8 @@ async function startWallet(home, runtime, gateway) {
       HOME: home, XDG_DATA_HOME: path.join(home, '.local', 'share'),
       XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'),
       XDG_RUNTIME_DIR: runtime, GSETTINGS_BACKEND: 'keyfile', NO_AT_BRIDGE: '0',
+      /* driven over AT-SPI: without it the wallet stays off that bus (ow-main.c) */
+      GTK_A11Y: 'atspi',
       GSK_RENDERER: 'cairo', GDK_DEBUG: 'gl-disable', GDK_BACKEND: 'x11',
       LANGUAGE: 'en', LC_ALL: 'C.UTF-8',
     }),

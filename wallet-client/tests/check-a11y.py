@@ -8,7 +8,9 @@
 #
 # Finds the application with process id PID on the AT-SPI bus, walks every
 # object that is visible, and fails (exit 1) if a control a user can operate
-# has no name, listing each with its role and path. Prints what it checked.
+# has no name, or a name with a mnemonic's underscore or the same words twice
+# (GTK 4.8's for a mnemonic button), listing each with its role and path.
+# Prints what it checked.
 # It fails too if an object's name holds one of the ABSENT texts (what a
 # locked wallet must not show: a merchant, a sum).
 # The test that runs it keeps the wallet's main loop turning meanwhile, so
@@ -45,6 +47,18 @@ INTERACTIVE = {
 # GTK 4.8 answers a widget's type name ("GtkImage", "GtkMenuButton") when it
 # has no accessible name; that is no name for a person.
 TYPE_NAME = re.compile(r"^(Gtk|Adw|Ow)[A-Z][A-Za-z]*$")
+
+
+
+def garbled(name):
+    """A name as GTK 4.8 makes it for a button with a mnemonic: the label
+    with its underscore, then the label's text again ("_Unlock Unlock")."""
+    if "_" in name:
+        return True
+    words = name.split()
+    half = len(words) // 2
+    return len(words) % 2 == 0 and half > 0 and words[:half] == words[half:]
+
 
 # Editable text is interactive whatever role a toolkit gives it.
 TEXT_ROLES = {Atspi.Role.TEXT, Atspi.Role.ENTRY, Atspi.Role.PASSWORD_TEXT}
@@ -127,6 +141,8 @@ def walk(node, path, found, counts, absent, depth=0):
         counts["controls"] += 1
         if not name or TYPE_NAME.match(name):
             found.append(" > ".join(here[-4:]))
+        elif garbled(name):
+            counts["garbled"].append(" > ".join(here[-4:]))
     counts["objects"] += 1
     n = call(node.get_child_count) or 0
     for i in range(n):
@@ -144,7 +160,7 @@ def main():
         return 1
 
     found = []
-    counts = {"objects": 0, "controls": 0}
+    counts = {"objects": 0, "controls": 0, "garbled": []}
     absent = {"texts": sys.argv[3:], "shown": []}
     try:
         walk(app, [], found, counts, absent)
@@ -164,9 +180,11 @@ def main():
         return 1
     for path in found:
         print("%s: no accessible name: %s" % (screen, path))
+    for path in counts["garbled"]:
+        print("%s: a mnemonic or a doubled text in the name: %s" % (screen, path))
     for where in absent["shown"]:
         print("%s: must not be shown: %s" % (screen, where))
-    return 1 if found or absent["shown"] else 0
+    return 1 if found or counts["garbled"] or absent["shown"] else 0
 
 
 if __name__ == "__main__":

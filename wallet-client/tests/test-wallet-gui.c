@@ -413,11 +413,29 @@ test_unreadable_vault (void)
   g_assert_false (g_file_test (keydb, G_FILE_TEST_EXISTS));
 }
 
+static guint
+mnemonic_of (const char *button)
+{
+  return gtk_label_get_mnemonic_keyval (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (ow_ui_get (button)))));
+}
+
+/* Whether the keyboard is in @id (an entry row's text is a child of it). */
+static gboolean
+focus_in (const char *id)
+{
+  GtkWidget *widget = ow_ui_get (id);
+  GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (widget));
+
+  return focus != NULL && (focus == widget || gtk_widget_is_ancestor (focus, widget));
+}
+
 static void
 test_first_run (void)
 {
   WAIT_PAGE ("setup");
   g_assert_false (ow_vault_exists (vault ()));
+  /* the keyboard starts where the typing does, not on the menu */
+  ow_ui_wait_for (focus_in ("password_row"), 10, "the master password to have the focus");
   ow_ui_screenshot (ow_ui_window_of ("stack"), "01-first-run");
   ow_ui_check_a11y ("first run");
 
@@ -444,6 +462,9 @@ test_register (void)
 {
   ow_ui_screenshot (ow_ui_window_of ("stack"), "02-sign-in");
   ow_ui_check_a11y ("sign in");
+  /* one Alt+key, one button */
+  g_assert_cmpuint (mnemonic_of ("sign_in_toggle"), !=, mnemonic_of ("submit_button"));
+  g_assert_cmpuint (mnemonic_of ("register_toggle"), !=, mnemonic_of ("submit_button"));
 
   ow_ui_click ("register_toggle");
   ow_ui_wait_for (ow_ui_find ("reg_login_row") != NULL, 10, "the registration form");
@@ -2954,6 +2975,30 @@ isolate_home (void)
   g_setenv ("GSETTINGS_BACKEND", "keyfile", TRUE);
 }
 
+/* What a screen reader says for a button with a mnemonic (ow_ui_name_controls
+ * names text buttons by it; check-a11y.py checks the window's). */
+static void
+test_mnemonic_names (void)
+{
+  const char *cases[][2] = {
+    { "_Unlock", "Unlock" },
+    { "Sign _In", "Sign In" },
+    { "Change _Password…", "Change Password…" },
+    { "지갑 만들기(_C)", "지갑 만들기" },
+    { "계정 만들기(_A)…", "계정 만들기…" },
+    { "a__b", "a_b" },
+    { "Done", "Done" },
+    { "_", "" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = ow_ui_without_mnemonic (cases[i][0]);
+
+      g_assert_cmpstr (name, ==, cases[i][1]);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2990,6 +3035,7 @@ main (int    argc,
   g_settings_set_uint (ow_application_get_settings (T.app), "idle-lock-seconds", 0);
   g_application_activate (G_APPLICATION (T.app));
 
+  g_test_add_func ("/wallet-gui/mnemonic-names", test_mnemonic_names);
   g_test_add_func ("/wallet-gui/unreadable-vault", test_unreadable_vault);
   g_test_add_func ("/wallet-gui/first-run", test_first_run);
   g_test_add_func ("/wallet-gui/register", test_register);

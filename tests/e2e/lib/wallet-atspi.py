@@ -117,7 +117,8 @@ def name_of(node):
 
 
 def button_named(node, label):
-    """GTK 4.8 names a button with a mnemonic "_Pair Pair"."""
+    """The wallet names a button by its text ("Pair"); GTK 4.8 alone would
+    say "_Pair Pair" for a button with a mnemonic."""
     name = name_of(node).replace("_", "")
     return name == label or name == label + " " + label
 
@@ -185,10 +186,14 @@ def field(app, title, near, label):
     raise Failure("no field %r in window %r" % (label, title))
 
 
+# the wallet's errors and toasts are labels with the alert role
+LABEL_ROLES = {Atspi.Role.LABEL, Atspi.Role.ALERT}
+
+
 def labels(app, title):
     w = window(app, title, 10)
     return [name_of(n) for n in walk(w)
-            if n.get_role() == Atspi.Role.LABEL and name_of(n) and not name_of(n).startswith("Gtk")]
+            if n.get_role() in LABEL_ROLES and name_of(n) and not name_of(n).startswith("Gtk")]
 
 
 # ---- screenshots ------------------------------------------------------------
