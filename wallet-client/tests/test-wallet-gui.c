@@ -154,6 +154,67 @@ shows_text (GtkWidget  *widget,
   return FALSE;
 }
 
+/* TRUE if a label on the screen under @widget shows @text whole: in it,
+ * and not cut short with an ellipsis. */
+static gboolean
+shows_whole_text (GtkWidget  *widget,
+                  const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget) &&
+      strstr (gtk_label_get_text (GTK_LABEL (widget)), text) != NULL &&
+      !pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (widget))))
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (shows_whole_text (child, text))
+      return TRUE;
+  return FALSE;
+}
+
+/* Says which widgets under @widget ask for more than @limit pixels wide. */
+static void
+report_wide (GtkWidget *widget,
+             int        depth,
+             int        limit)
+{
+  const char *id = gtk_buildable_get_buildable_id (GTK_BUILDABLE (widget));
+  int min = 0;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  if (min <= limit)
+    return;
+  g_test_message ("%*s%s #%s needs %d px %s", depth, "", G_OBJECT_TYPE_NAME (widget),
+                  id != NULL ? id : "", min,
+                  GTK_IS_LABEL (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : "");
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    report_wide (child, depth + 1, limit);
+}
+
+/* @window, set to @width x @height, fits in it (a phone's 360 px, a
+ * netbook's 1024 x 600): it asks for no more and is given no more. */
+static void
+assert_fits (GtkWindow *window,
+             int        width,
+             int        height)
+{
+  int old_width, old_height, min = 0;
+
+  gtk_window_get_default_size (window, &old_width, &old_height);
+  gtk_window_set_default_size (window, width, height);
+  ow_ui_spin (400);
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  if (min > width + 12 || gtk_widget_get_width (GTK_WIDGET (window)) > width + 12)
+    {
+      report_wide (GTK_WIDGET (window), 0, width);
+      g_error ("the window needs %d px and has %d px: more than %d", min,
+               gtk_widget_get_width (GTK_WIDGET (window)), width);
+    }
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, MAX (height, 480) + 12);
+  gtk_window_set_default_size (window, old_width, old_height);
+  ow_ui_spin (400);
+}
+
 static gboolean
 window_shows (const char *text)
 {
@@ -419,6 +480,7 @@ test_first_run (void)
   WAIT_PAGE ("setup");
   g_assert_false (ow_vault_exists (vault ()));
   ow_ui_screenshot (ow_ui_window_of ("stack"), "01-first-run");
+  assert_fits (ow_ui_window_of ("stack"), 360, 640);
   ow_ui_check_a11y ("first run");
 
   /* too short, then two different passwords */
@@ -670,6 +732,10 @@ test_charge (void)
   open_charge_dialog ();
   ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "09-charge-dialog");
   ow_ui_check_a11y ("charge dialog");
+  /* the source's last digits, the part that tells sources apart, in sight */
+  choose_source ("4242");
+  ow_ui_spin (200);
+  g_assert_true (shows_whole_text (GTK_WIDGET (ow_ui_window_of ("amount_spin")), "••4242"));
 
   /* the card company declines: nothing is charged, and it says so */
   choose_source ("0002");
@@ -701,6 +767,18 @@ test_charge (void)
   wait_label ("balance_label", "₩70,000");
   ow_ui_wait_for (row_titled ("history_list", "account ••0001") != NULL, 30, "the second charge row");
   ow_ui_screenshot (ow_ui_window_of ("stack"), "11-charged");
+}
+
+/* The main page, with its card, funding sources and history, fits a
+ * phone's width and a netbook's screen. */
+static void
+test_narrow_window (void)
+{
+  GtkWindow *window = ow_ui_window_of ("stack");
+
+  g_assert_cmpstr (ow_ui_stack_page ("stack"), ==, "main");
+  assert_fits (window, 360, 640);
+  assert_fits (window, 1024, 600);
 }
 
 /* The card company takes the money but its answer is lost (the bank dies
@@ -2996,6 +3074,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/apply-card", test_apply_card);
   g_test_add_func ("/wallet-gui/funding-sources", test_funding_sources);
   g_test_add_func ("/wallet-gui/charge", test_charge);
+  g_test_add_func ("/wallet-gui/narrow-window", test_narrow_window);
   g_test_add_func ("/wallet-gui/payment-in-history", test_payment_in_history);
   g_test_add_func ("/wallet-gui/remove-funding-source", test_remove_funding_source);
   g_test_add_func ("/wallet-gui/receipts", test_receipts);
