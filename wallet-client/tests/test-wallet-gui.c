@@ -1817,6 +1817,34 @@ test_idle_lock_counts_sleep (void)
   unlock ();
 }
 
+/* A plain-HTTP gateway and a relative CA path are refused, and the
+ * reason is shown whole, not cut short as a toast would; nothing is saved. */
+static void
+check_gateway_refusals (GtkWidget *window)
+{
+  GSettings *settings = ow_application_get_settings (T.app);
+  g_autofree char *url = g_settings_get_string (settings, "gateway-url");
+  g_autofree char *ca = g_settings_get_string (settings, "ca-file");
+  g_autofree char *ca_after = NULL;
+  g_autofree char *url_after = NULL;
+
+  ow_ui_type ("ca_row", "something else entirely");
+  g_signal_emit_by_name (ow_ui_get ("ca_row"), "apply");
+  ow_ui_wait_for (shows_whole_text (window, "full path"), 10, "the relative path's refusal");
+  ca_after = g_settings_get_string (settings, "ca-file");
+  g_assert_cmpstr (ca_after, ==, ca);
+
+  ow_ui_type ("gateway_row", "http://gateway.example.com");
+  g_signal_emit_by_name (ow_ui_get ("gateway_row"), "apply");
+  ow_ui_wait_for (shows_whole_text (window, "127.0.0.1"), 10, "the plain HTTP refusal, whole");
+  ow_ui_screenshot (GTK_WINDOW (window), "13-preferences-refused");
+  url_after = g_settings_get_string (settings, "gateway-url");
+  g_assert_cmpstr (url_after, ==, url);
+
+  ow_ui_type ("ca_row", ca);
+  ow_ui_type ("gateway_row", url);
+}
+
 static void
 test_preferences (void)
 {
@@ -1836,6 +1864,7 @@ test_preferences (void)
   }
   ow_ui_screenshot (GTK_WINDOW (gtk_widget_get_root (window)), "13-preferences");
   ow_ui_check_a11y ("preferences");
+  check_gateway_refusals (GTK_WIDGET (gtk_widget_get_root (window)));
   gtk_window_close (GTK_WINDOW (gtk_widget_get_root (window)));
   ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
 }
