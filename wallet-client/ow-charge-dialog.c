@@ -404,9 +404,12 @@ source_label (const OwFundingSource *source)
 {
   const char *bank = ow_funding_bank_name (source->bank_code);
 
+  /* The last four digits only, as the history shows them: the full masked
+   * number does not fit, and its end is what tells sources apart. */
   if (source->type == OW_FUNDING_CREDIT_CARD)
-    return g_strdup_printf (_("Credit card %s"), source->masked_number);
-  return g_strdup_printf ("%s %s", bank != NULL ? bank : _("Bank account"), source->masked_number);
+    return g_strdup_printf (_("Credit card ••%s"), source->last4);
+  /* TRANSLATORS: a bank's name, then the last four digits of the account */
+  return g_strdup_printf (_("%s ••%s"), bank != NULL ? bank : _("Bank account"), source->last4);
 }
 
 /* Opens on the unsettled charge: its source and amount, its key. */

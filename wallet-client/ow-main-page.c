@@ -1001,4 +1001,9 @@ ow_main_page_init (OwMainPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   gtk_spinner_start (self->card_spinner);
+  /* The flow box only wraps the card's buttons: Tab goes to each button,
+   * not first to the cell holding it. */
+  gtk_widget_set_focusable (gtk_widget_get_parent (GTK_WIDGET (self->charge_button)), FALSE);
+  gtk_widget_set_focusable (gtk_widget_get_parent (GTK_WIDGET (self->reveal_button)), FALSE);
+  gtk_widget_set_focusable (gtk_widget_get_parent (GTK_WIDGET (self->card_password_button)), FALSE);
 }

@@ -18,6 +18,7 @@ struct _OwPreferencesWindow
 
   GtkEditable          *gateway_row;
   GtkEditable          *ca_row;
+  GtkLabel             *gateway_message_label;
   AdwComboRow          *idle_row;
   GtkEditable          *old_password_row;
   GtkEditable          *new_password_row;
@@ -102,6 +103,19 @@ toast_error (OwPreferencesWindow *self,
   toast (self, message);
 }
 
+/* Under the gateway's rows, where it wraps; in red if it is an error. */
+static void
+gateway_message (OwPreferencesWindow *self,
+                 const char          *message,
+                 gboolean             is_error)
+{
+  if (is_error)
+    gtk_widget_add_css_class (GTK_WIDGET (self->gateway_message_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->gateway_message_label), "error");
+  ow_ui_show_error (self->gateway_message_label, message);
+}
+
 static GSettings *
 settings (OwPreferencesWindow *self)
 {
@@ -116,11 +130,13 @@ on_gateway_apply (OwPreferencesWindow *self)
 
   if (!ow_client_check_url (url, &error))
     {
-      toast_error (self, error);
+      g_autofree char *message = ow_ui_error_message (error);
+
+      gateway_message (self, message, TRUE);
       return;
     }
   g_settings_set_string (settings (self), "gateway-url", url);
-  toast (self, _("Gateway address saved."));
+  gateway_message (self, _("Gateway address saved."), FALSE);
 }
 
 static void
@@ -131,19 +147,28 @@ apply_ca (OwPreferencesWindow *self,
 
   if (path[0] != '\0')
     {
-      g_autoptr(GTlsDatabase) database = g_tls_file_database_new (path, &error);
+      g_autoptr(GTlsDatabase) database = NULL;
 
+      /* A relative path would mean another file in another directory. */
+      if (!g_path_is_absolute (path))
+        {
+          gateway_message (self, _("Give the certificate authority file’s full path, "
+                                   "starting with “/”, or choose the file."), TRUE);
+          return;
+        }
+      database = g_tls_file_database_new (path, &error);
       if (database == NULL)
         {
           g_autofree char *message = g_strdup_printf (_("Cannot use that file: %s"), error->message);
 
-          toast (self, message);
+          gateway_message (self, message, TRUE);
           return;
         }
     }
   g_settings_set_string (settings (self), "ca-file", path);
-  toast (self, path[0] != '\0' ? _("The gateway must now have a certificate from this authority.")
-                               : _("The system’s certificate authorities are used."));
+  gateway_message (self, path[0] != '\0'
+                         ? _("The gateway must now have a certificate from this authority.")
+                         : _("The system’s certificate authorities are used."), FALSE);
 }
 
 static void
@@ -428,6 +453,7 @@ ow_preferences_window_class_init (OwPreferencesWindowClass *klass)
                                                "/org/onepin/Wallet/ui/ow-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, gateway_row);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, ca_row);
+  gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, gateway_message_label);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, idle_row);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, old_password_row);
   gtk_widget_class_bind_template_child (widget_class, OwPreferencesWindow, new_password_row);

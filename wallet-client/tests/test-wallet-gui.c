@@ -154,6 +154,67 @@ shows_text (GtkWidget  *widget,
   return FALSE;
 }
 
+/* TRUE if a label on the screen under @widget shows @text whole: in it,
+ * and not cut short with an ellipsis. */
+static gboolean
+shows_whole_text (GtkWidget  *widget,
+                  const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget) &&
+      strstr (gtk_label_get_text (GTK_LABEL (widget)), text) != NULL &&
+      !pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (widget))))
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (shows_whole_text (child, text))
+      return TRUE;
+  return FALSE;
+}
+
+/* Says which widgets under @widget ask for more than @limit pixels wide. */
+static void
+report_wide (GtkWidget *widget,
+             int        depth,
+             int        limit)
+{
+  const char *id = gtk_buildable_get_buildable_id (GTK_BUILDABLE (widget));
+  int min = 0;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  if (min <= limit)
+    return;
+  g_test_message ("%*s%s #%s needs %d px %s", depth, "", G_OBJECT_TYPE_NAME (widget),
+                  id != NULL ? id : "", min,
+                  GTK_IS_LABEL (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : "");
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    report_wide (child, depth + 1, limit);
+}
+
+/* @window, set to @width x @height, fits in it (a phone's 360 px, a
+ * netbook's 1024 x 600): it asks for no more and is given no more. */
+static void
+assert_fits (GtkWindow *window,
+             int        width,
+             int        height)
+{
+  int old_width, old_height, min = 0;
+
+  gtk_window_get_default_size (window, &old_width, &old_height);
+  gtk_window_set_default_size (window, width, height);
+  ow_ui_spin (400);
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  if (min > width + 12 || gtk_widget_get_width (GTK_WIDGET (window)) > width + 12)
+    {
+      report_wide (GTK_WIDGET (window), 0, width);
+      g_error ("the window needs %d px and has %d px: more than %d", min,
+               gtk_widget_get_width (GTK_WIDGET (window)), width);
+    }
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, MAX (height, 480) + 12);
+  gtk_window_set_default_size (window, old_width, old_height);
+  ow_ui_spin (400);
+}
+
 static gboolean
 window_shows (const char *text)
 {
@@ -437,6 +498,7 @@ test_first_run (void)
   /* the keyboard starts where the typing does, not on the menu */
   ow_ui_wait_for (focus_in ("password_row"), 10, "the master password to have the focus");
   ow_ui_screenshot (ow_ui_window_of ("stack"), "01-first-run");
+  assert_fits (ow_ui_window_of ("stack"), 360, 640);
   ow_ui_check_a11y ("first run");
 
   /* too short, then two different passwords */
@@ -691,6 +753,10 @@ test_charge (void)
   open_charge_dialog ();
   ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "09-charge-dialog");
   ow_ui_check_a11y ("charge dialog");
+  /* the source's last digits, the part that tells sources apart, in sight */
+  choose_source ("4242");
+  ow_ui_spin (200);
+  g_assert_true (shows_whole_text (GTK_WIDGET (ow_ui_window_of ("amount_spin")), "••4242"));
 
   /* the card company declines: nothing is charged, and it says so */
   choose_source ("0002");
@@ -722,6 +788,18 @@ test_charge (void)
   wait_label ("balance_label", "₩70,000");
   ow_ui_wait_for (row_titled ("history_list", "account ••0001") != NULL, 30, "the second charge row");
   ow_ui_screenshot (ow_ui_window_of ("stack"), "11-charged");
+}
+
+/* The main page, with its card, funding sources and history, fits a
+ * phone's width and a netbook's screen. */
+static void
+test_narrow_window (void)
+{
+  GtkWindow *window = ow_ui_window_of ("stack");
+
+  g_assert_cmpstr (ow_ui_stack_page ("stack"), ==, "main");
+  assert_fits (window, 360, 640);
+  assert_fits (window, 1024, 600);
 }
 
 /* The card company takes the money but its answer is lost (the bank dies
@@ -1738,6 +1816,7 @@ static void
 test_idle_lock_counts_sleep (void)
 {
   GSettings *settings = ow_application_get_settings (T.app);
+  int width, height;
 
   ow_application_set_clock (T.app, test_clock);
   g_settings_set_uint (settings, "idle-lock-seconds", 300);
@@ -1750,14 +1829,49 @@ test_idle_lock_counts_sleep (void)
   ow_ui_wait_for (ow_vault_is_locked (vault ()), 10, "the lock on waking up");
   unlock ();
 
-  /* six minutes asleep, and nobody says so: the next key locks */
+  /* six minutes asleep, and nobody says so: the next key locks. With no
+   * window manager the keys go to the window under the pointer, which
+   * Xvfb puts at the middle of its screen: the window, at its own 480 px,
+   * is widened to lie under it, as it did when it could not be narrower. */
+  gtk_window_get_default_size (ow_ui_window_of ("stack"), &width, &height);
+  gtk_window_set_default_size (ow_ui_window_of ("stack"), 800, height);
+  ow_ui_spin (400);
   T.slept += (gint64) 360 * G_USEC_PER_SEC;
   ow_ui_press_keys ("Shift_L");
   ow_ui_wait_for (ow_vault_is_locked (vault ()), 10, "the lock at the first key");
+  gtk_window_set_default_size (ow_ui_window_of ("stack"), width, height);
 
   g_settings_set_uint (settings, "idle-lock-seconds", 0);
   ow_application_set_clock (T.app, NULL);
   unlock ();
+}
+
+/* A plain-HTTP gateway and a relative CA path are refused, and the
+ * reason is shown whole, not cut short as a toast would; nothing is saved. */
+static void
+check_gateway_refusals (GtkWidget *window)
+{
+  GSettings *settings = ow_application_get_settings (T.app);
+  g_autofree char *url = g_settings_get_string (settings, "gateway-url");
+  g_autofree char *ca = g_settings_get_string (settings, "ca-file");
+  g_autofree char *ca_after = NULL;
+  g_autofree char *url_after = NULL;
+
+  ow_ui_type ("ca_row", "something else entirely");
+  g_signal_emit_by_name (ow_ui_get ("ca_row"), "apply");
+  ow_ui_wait_for (shows_whole_text (window, "full path"), 10, "the relative path's refusal");
+  ca_after = g_settings_get_string (settings, "ca-file");
+  g_assert_cmpstr (ca_after, ==, ca);
+
+  ow_ui_type ("gateway_row", "http://gateway.example.com");
+  g_signal_emit_by_name (ow_ui_get ("gateway_row"), "apply");
+  ow_ui_wait_for (shows_whole_text (window, "127.0.0.1"), 10, "the plain HTTP refusal, whole");
+  ow_ui_screenshot (GTK_WINDOW (window), "13-preferences-refused");
+  url_after = g_settings_get_string (settings, "gateway-url");
+  g_assert_cmpstr (url_after, ==, url);
+
+  ow_ui_type ("ca_row", ca);
+  ow_ui_type ("gateway_row", url);
 }
 
 static void
@@ -1779,6 +1893,7 @@ test_preferences (void)
   }
   ow_ui_screenshot (GTK_WINDOW (gtk_widget_get_root (window)), "13-preferences");
   ow_ui_check_a11y ("preferences");
+  check_gateway_refusals (GTK_WIDGET (gtk_widget_get_root (window)));
   gtk_window_close (GTK_WINDOW (gtk_widget_get_root (window)));
   ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
 }
@@ -3042,6 +3157,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/apply-card", test_apply_card);
   g_test_add_func ("/wallet-gui/funding-sources", test_funding_sources);
   g_test_add_func ("/wallet-gui/charge", test_charge);
+  g_test_add_func ("/wallet-gui/narrow-window", test_narrow_window);
   g_test_add_func ("/wallet-gui/payment-in-history", test_payment_in_history);
   g_test_add_func ("/wallet-gui/remove-funding-source", test_remove_funding_source);
   g_test_add_func ("/wallet-gui/receipts", test_receipts);
