@@ -131,7 +131,7 @@ lock_request (OwChargeDialog *self,
               gboolean        secret)
 {
   freeze_fields (self, source_and_amount, secret);
-  gtk_button_set_label (self->charge_button, source_and_amount ? _("_Try Again") : _("C_harge"));
+  ow_ui_set_button_label (self->charge_button, source_and_amount ? _("_Try Again") : _("C_harge"));
 }
 
 /* Before a request leaves, it goes into the vault: its answer may be lost
