@@ -13,7 +13,8 @@
  * wallet's), and the popup's confirmation: not paired, no wallet, a locked
  * wallet, a wallet of another protocol version, a wallet whose key is not
  * the one it committed to, a fill, a page with a field out of view or
- * covered (nothing asked or filled), a remembered site, an answer with a
+ * covered, or with no field that may be filled at all (nothing asked or
+ * filled), a remembered site, an answer with a
  * forged MAC, a tab that went elsewhere after the popup showed it, an http
  * page. tests/e2e/test-wallet-browser.mjs does the same with the real
  * wallet.
@@ -215,6 +216,103 @@ test('a page with a covered payment field: the wallet is not asked, nothing is f
   assert.deepStrictEqual(answer, { filled: 0, types: [], refused: 'covered-field' });
   await popup.close();
   await page.close();
+});
+
+/* Waits until @count frames of @tabId have reported payment fields. */
+async function framesReported(env, tabId, count) {
+  await env.worker.evaluate(async ([id, n]) => {
+    const key = `frames:${id}`;
+    for (let i = 0; i < 100; i++) {
+      const frames = (await chrome.storage.session.get(key))[key] || {};
+      if (Object.values(frames).filter((f) => f.types.length).length >= n)
+        return;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    throw new Error('the frames did not report');
+  }, [tabId, count]);
+}
+
+const UNUSABLE = 'pages/unusable-fields.html';
+
+/* Runs @fn with a new tab of @file, closed whatever happens. */
+async function onPage(env, file, fn) {
+  const page = await openPage(env, file);
+  try {
+    return await fn(page);
+  } finally {
+    await page.close();
+  }
+}
+
+/* Adds a frame of @src to @page, @first in its body or last. */
+function addFrame(page, src, { width, height, first = false }) {
+  return page.evaluate(([s, w, h, f]) => {
+    const frame = document.createElement('iframe');
+    frame.src = s;
+    frame.width = w;
+    frame.height = h;
+    document.body[f ? 'prepend' : 'append'](frame);
+  }, [src, width, height, first]);
+}
+
+/* [fields with a value, input or change events heard] on @page */
+async function untouched(page) {
+  return page.evaluate(() => [
+    Array.from(document.querySelectorAll('input')).filter((e) => e.value).length +
+    Array.from(document.querySelectorAll('select')).filter((e) => e.selectedIndex > 0).length,
+    window.touched.length]);
+}
+
+test('a page none of whose payment fields may be filled: the wallet is not asked', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
+  await onPage(env, UNUSABLE, async (page) => {
+    const tabId = await tabIdOf(env, page);
+    await framesReported(env, tabId, 1);
+    const count = env.wallet.messages.length;
+    const popup = await openPopup(env, tabId);
+    const result = await pressFill(popup);
+    await keep(popup, 'popup-unusable');
+    assert.strictEqual(env.wallet.messages.length, count, 'the wallet was asked');
+    assert.match(result, /none of them can be filled.*not asked for your card/);
+    assert.deepStrictEqual(await untouched(page), [0, 0]);
+    await popup.close();
+  });
+});
+
+test('nor on a site the wallet lists, which is filled on arrival', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
+  const origin = `http://127.0.0.1:${env.server.port}`;
+  await env.worker.evaluate((o) => chrome.storage.local.set({ sites: { [o]: { since: 1 } } }), origin);
+  const count = env.wallet.messages.length;
+  await onPage(env, UNUSABLE, async (page) => {
+    await framesReported(env, await tabIdOf(env, page), 1);
+    await page.waitForTimeout(1500);
+    assert.strictEqual(env.wallet.messages.length, count, 'the wallet was asked for a listed site');
+    assert.deepStrictEqual(await untouched(page), [0, 0]);
+  }).finally(() => env.worker.evaluate(() => chrome.storage.local.remove('sites')));
+});
+
+test('unusable fields beside usable ones: the usable frame is filled, only its fields asked for', async (env) => {
+  env.wallet.answer = (m) => ({ type: 'card.response', card: CARD });
+  await onPage(env, UNUSABLE, async (page) => {
+    const tabId = await tabIdOf(env, page);
+    /* the frame's whole form in view: a field out of view refuses the fill */
+    await page.setViewportSize({ width: 1280, height: 1400 });
+    await addFrame(page, `/${KO_FORM}`, { width: 1000, height: 1200, first: true });
+    await framesReported(env, tabId, 2);
+    const frame = page.frames().find((f) => f.url().endsWith(KO_FORM));
+    /* a read-only CVC is not filled, so the wallet is not asked for it */
+    await frame.evaluate(() => { document.querySelector('[name=cvc]').readOnly = true; });
+    const popup = await openPopup(env, tabId);
+    assert.match(await pressFill(popup), /Filled 8 fields/);
+    const request = env.wallet.messages[env.wallet.messages.length - 1];
+    assert.strictEqual(request.type, 'card.request');
+    assert.deepStrictEqual(request.fields.sort(),
+                           Array.from(new Set(KO_TYPES)).filter((t) => t !== 'cc-csc').sort());
+    assert.deepStrictEqual(await cardValues(frame), FILLED.map((v) => (v === '737' ? '' : v)));
+    assert.deepStrictEqual(await untouched(page), [0, 0]);
+    await popup.close();
+  });
 });
 
 test('an answer whose MAC is wrong is not used', async (env) => {
@@ -529,13 +627,7 @@ test('a frame of another origin in the tab gets no card', async (env) => {
   const page = await openPage(env, KO_FORM);
   const tabId = await tabIdOf(env, page);
   const other = `http://localhost:${env.server.port}`;
-  await page.evaluate((src) => {
-    const frame = document.createElement('iframe');
-    frame.src = src;
-    frame.width = 600;
-    frame.height = 600;
-    document.body.append(frame);
-  }, `${other}/${KO_FORM}`);
+  await addFrame(page, `${other}/${KO_FORM}`, { width: 600, height: 600 });
   /* both frames reported; the other origin's as fillable, as a content
    * script that missed its cross-origin parent would */
   await env.worker.evaluate(async ([id, o]) => {

@@ -164,7 +164,8 @@ async function fillTargets(tabId, origin) {
 }
 
 /* Asks the wallet for the card for @origin and fills the frames of @tabId
- * at @origin that found fields and may be filled. @confirmed says why we
+ * at @origin that have a field fill.js would fill, asking only for the
+ * parts those fields take; with none it asks nothing. @confirmed says why we
  * ask: "popup" (the button, just now) or "remembered" (the site is on the
  * wallet's list); the wallet believes neither, and asks its user unless
  * the site is on its own list. Its answer says whether it is ("remembered"),
@@ -177,11 +178,10 @@ async function fillTab(tabId, origin, confirmed) {
   const targets = await fillTargets(tabId, origin);
   if (!targets.length)
     return { error: 'no_fields' };
-  const before = await refusedIn(tabId, targets);
-  if (before)
-    return { error: before };
-  const types = Array.from(new Set(targets.flatMap(([, f]) => f.types)));
-  const answer = await OnePinChannel.request({ type: 'card.request', origin, fields: types,
+  const before = await checkTargets(tabId, targets);
+  if (before.error)
+    return { error: before.error };
+  const answer = await OnePinChannel.request({ type: 'card.request', origin, fields: before.types,
                                                confirmed }, CARD_TIMEOUT_MS);
   if (answer.error)
     return { error: answer.error };
@@ -191,18 +191,19 @@ async function fillTab(tabId, origin, confirmed) {
     await remember(origin, answer.remembered);
   const tab = await chrome.tabs.get(tabId).catch(() => null);
   const now = new Map(await fillTargets(tabId, origin));
-  const same = targets.filter(([id, f]) => now.has(id) && now.get(id).origin === f.origin &&
-                                           now.get(id).documentId === f.documentId);
+  const same = before.usable.filter(([id, f]) => now.has(id) && now.get(id).origin === f.origin &&
+                                                  now.get(id).documentId === f.documentId);
   if (!tab || originOf(tab.url) !== origin || !same.length)
     return { error: 'page_changed' };
-  /* the page may have covered or moved a field while the wallet asked its user */
-  const refusedNow = await refusedIn(tabId, same);
-  if (refusedNow)
-    return { error: refusedNow };
+  /* the page may have covered, moved or hidden a field while the wallet
+   * asked its user (no_usable_fields would say the wallet was not asked) */
+  const after = await checkTargets(tabId, same);
+  if (after.error)
+    return { error: after.error === 'no_usable_fields' ? 'page_changed' : after.error };
   const data = fillData(answer.card);
   let filled = 0;
   let refused = null;
-  for (const [frameId, frame] of same) {
+  for (const [frameId, frame] of after.usable) {
     try {
       const result = await chrome.tabs.sendMessage(
         tabId, { type: 'onepin.fill', origin: frame.origin, data }, frameOptions(frameId, frame));
@@ -226,23 +227,45 @@ function frameOptions(frameId, frame) {
 const REFUSALS = { 'covered-field': 'covered_field', 'out-of-view': 'out_of_view',
                    'hidden-field': 'hidden_field' };
 
-/* Why fill.js would refuse one of @targets now (OnePinFill.check()), as
- * the popup's error, or null: a field is out of view, covered by another
- * element, or hidden while the rest of its card form shows. A fill is all
- * or nothing, so none is filled, and the wallet is not asked for a card
- * that would not be used. */
-async function refusedIn(tabId, targets) {
+/* The types a frame's "onepin.check" says it would fill, as validState()
+ * takes them. */
+function usableTypes(result) {
+  const types = result && Array.isArray(result.usable) ? result.usable : [];
+  return types.slice(0, 64).filter((t) => typeof t === 'string' && t.length <= 32);
+}
+
+/* What fill.js says of @targets now (OnePinFill.check() and usable() in
+ * each frame): {error} when a fill would be refused — a field is out of
+ * view, covered by another element, or hidden while the rest of its card
+ * form shows (a fill is all or nothing, so none is filled) — or when no
+ * frame has a field it would fill (all hidden, disabled or read-only);
+ * else {usable: the targets that have one, types: the types of those
+ * fields}. Either way the wallet is asked for no card that would not be
+ * used, and for no part of one that would not. */
+async function checkTargets(tabId, targets) {
+  const usable = [];
+  const types = new Set();
+  let gone = false;
   for (const [frameId, frame] of targets) {
+    let result = null;
     try {
-      const result = await chrome.tabs.sendMessage(
+      result = await chrome.tabs.sendMessage(
         tabId, { type: 'onepin.check', origin: frame.origin }, frameOptions(frameId, frame));
-      if (result && REFUSALS[result.refused])
-        return REFUSALS[result.refused];
     } catch (e) {
-      /* gone: fillTab() finds out */
+      /* the frame or its document went away */
+    }
+    if (result && REFUSALS[result.refused])
+      return { error: REFUSALS[result.refused] };
+    gone = gone || !result || result.refused === 'origin';
+    const found = usableTypes(result);
+    if (found.length) {
+      usable.push([frameId, frame]);
+      found.forEach((type) => types.add(type));
     }
   }
-  return null;
+  if (!usable.length)
+    return { error: gone ? 'page_changed' : 'no_usable_fields' };
+  return { usable, types: Array.from(types) };
 }
 
 /* ---- Messages ---- */
@@ -270,7 +293,10 @@ async function onFields(message, sender) {
       origin === (sender.origin || originOf(sender.url)) && !autoFilled.has(document) &&
       await isRemembered(origin)) {
     autoFilled.add(document);
-    await fillTab(tabId, origin, 'remembered');
+    /* a form shown later (a checkout's next step) may be filled then, if
+     * the page reports its fields again */
+    if ((await fillTab(tabId, origin, 'remembered')).error === 'no_usable_fields')
+      autoFilled.delete(document);
   }
 }
 

@@ -6,7 +6,8 @@
  * Runs after detector.js and fill.js, in every frame of https pages and of
  * http://localhost. It tells the background how many payment fields the
  * frame has (again when the page changes them), answers "onepin.scan" and
- * "onepin.check" (whether a fill would be refused now), and fills on
+ * "onepin.check" (whether a fill would be refused now, and which of the
+ * fields it would fill), and fills on
  * "onepin.fill" — a message only the background sends, once the
  * wallet has answered and the user has confirmed the site. The card never
  * stays here: it is used for the one fill and dropped.
@@ -66,10 +67,14 @@
       const answer = OnePinFill.fill(OnePinDetector.classify(document), message.data);
       respond({ filled: answer.filled.length, types: answer.filled, refused: answer.refused });
     } else if (message.type === 'onepin.check') {
-      /* whether a fill would be refused now (a field covered), before the
-       * wallet is asked for the card */
-      respond({ refused: message.origin === location.origin
-        ? OnePinFill.check(OnePinDetector.classify(document), window) : 'origin' });
+      /* whether a fill would be refused now (a field covered), and what it
+       * would fill, before the wallet is asked for the card */
+      if (message.origin !== location.origin) {
+        respond({ refused: 'origin', usable: [] });
+        return false;
+      }
+      const fields = OnePinDetector.classify(document);
+      respond({ refused: OnePinFill.check(fields, window), usable: OnePinFill.usable(fields, window) });
     }
     return false;
   });

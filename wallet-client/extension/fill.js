@@ -7,6 +7,7 @@
  *
  *   OnePinFill.allowed(window)       -> null, or why filling is refused
  *   OnePinFill.check(fields)         -> null, or why fill() would refuse them
+ *   OnePinFill.usable(fields)        -> the types of the fields fill() would fill
  *   OnePinFill.fill(fields, data)    -> { filled: [types], refused: reason|null }
  *
  * fields is OnePinDetector.classify() output; data has some of number,
@@ -1476,5 +1477,16 @@
     return refusal(fields || [], usable);
   }
 
-  global.OnePinFill = Object.freeze({ allowed, check, fill, version: 1 });
+  /* The types of the fields of @fields that fill() would fill in @win
+   * (unless check() refuses them all): none when the window is refused or
+   * not shown, or every field is hidden, disabled or read-only. The
+   * background asks the wallet for a card only when a frame has one. */
+  function usable(fields, win) {
+    if (allowed(win || global) || !framesVisible(win || global))
+      return [];
+    return (fields || []).filter((f) => f && f.element && fillable(f.element, f.type))
+      .map((f) => f.type);
+  }
+
+  global.OnePinFill = Object.freeze({ allowed, check, fill, usable, version: 1 });
 })(globalThis);

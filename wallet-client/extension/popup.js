@@ -43,6 +43,7 @@ const ERRORS = {
   covered_field: 'errorCoveredField',
   out_of_view: 'errorOutOfView',
   hidden_field: 'errorHiddenField',
+  no_usable_fields: 'errorNoUsableFields',
 };
 
 async function targetTab() {
