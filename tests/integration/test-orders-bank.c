@@ -1717,6 +1717,111 @@ test_charge_missing_after (void)
   ot_rm_rf (dir);
 }
 
+/* A wallet user on @g with a representative card: its session token and
+ * a credit card funding source's id. */
+static void
+lagging_wallet (OtGateway  *g,
+                char      **token,
+                char      **source)
+{
+  g_autoptr(OtResponse) user = NULL;
+  g_autoptr(OtResponse) session = NULL;
+  g_autoptr(OtResponse) card = NULL;
+  g_autoptr(OtResponse) funding = NULL;
+
+  user = ot_request (g, "POST", "/v1/wallet/users", NULL, NULL,
+                     "{\"login_id\":\"lagger\",\"password\":\"correct horse\","
+                     "\"name\":\"Lag Ger\",\"email\":\"lag@wallet.example\"}");
+  ot_assert_status (user, 201);
+  session = ot_request (g, "POST", "/v1/wallet/sessions", NULL, NULL,
+                        "{\"login_id\":\"lagger\",\"password\":\"correct horse\"}");
+  ot_assert_status (session, 201);
+  *token = g_strdup (ot_json_string (ot_response_object (session), "token"));
+  card = ot_request (g, "POST", "/v1/wallet/card", *token, NULL, "{\"password\":\"2580\"}");
+  ot_assert_status (card, 201);
+  funding = ot_request (g, "POST", "/v1/wallet/funding-sources", *token, NULL,
+                        "{\"type\":\"credit_card\",\"credit_card\":{\"number\":\""
+                        OT_BANK_CARD_APPROVE "\",\"expiry\":\"12/30\","
+                        "\"holder\":\"FUNDING HOLDER\"}}");
+  ot_assert_status (funding, 201);
+  *source = g_strdup (ot_json_string (ot_response_object (funding), "id"));
+}
+
+static OtResponse *
+lagging_wallet_charge (OtGateway  *g,
+                       const char *token,
+                       const char *source,
+                       const char *key)
+{
+  g_autofree char *body = g_strdup_printf ("{\"funding_source_id\":\"%s\",\"amount\":20000,"
+                                           "\"cvc\":\"123\"}", source);
+
+  return ot_request (g, "POST", "/v1/wallet/charges", token, key, body);
+}
+
+static gint64
+lagging_wallet_balance (OtGateway  *g,
+                        const char *token)
+{
+  g_autoptr(OtResponse) r = ot_request (g, "GET", "/v1/wallet/card", token, NULL, NULL);
+
+  ot_assert_status (r, 200);
+  return ot_json_int (ot_response_object (r), "balance");
+}
+
+/* The same for a wallet's charge of its funding source: "never seen" keeps
+ * it pending until [site] charge_missing_after since it was (last) sent;
+ * booked a moment later, it is credited, and one never booked fails after
+ * that. */
+static void
+test_wallet_charge_missing_after (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=5\n"
+                                    "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000");
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) credited = NULL;
+  g_autoptr(OtResponse) lost = NULL;
+  g_autoptr(OtResponse) soon = NULL;
+  g_autoptr(OtResponse) later = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  gint64 start;
+
+  lagging_wallet (other, &token, &source);
+  first = lagging_wallet_charge (other, token, source, "lagw-1");
+  ot_assert_error (first, 503, "api_error", "charge_pending");
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
+  lagging_book (&bank, TRUE);
+  credited = lagging_wallet_charge (other, token, source, "lagw-1");
+  ot_assert_status (credited, 201);
+  g_assert_cmpstr (ot_json_string (ot_response_object (credited), "status"), ==, "succeeded");
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
+
+  lagging_book (&bank, FALSE);
+  start = g_get_monotonic_time ();
+  lost = lagging_wallet_charge (other, token, source, "lagw-2");
+  ot_assert_error (lost, 503, "api_error", "charge_pending");
+  soon = lagging_wallet_charge (other, token, source, "lagw-2");
+  ot_assert_error (soon, 503, "api_error", "charge_pending");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 4500 * 1000);
+  g_usleep (MAX (0, start + 6 * G_USEC_PER_SEC - g_get_monotonic_time ()));
+  later = lagging_wallet_charge (other, token, source, "lagw-2");
+  ot_assert_error (later, 503, "api_error", "bank_unavailable");
+  /* Tried again under the same key, long after, it is sent again: young
+   * again. */
+  g_usleep (6 * G_USEC_PER_SEC);
+  again = lagging_wallet_charge (other, token, source, "lagw-2");
+  ot_assert_error (again, 503, "api_error", "charge_pending");
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
 static void
 test_payout_not_found_after_timeout (void)
 {
@@ -2556,6 +2661,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/payout-missing-after", test_payout_missing_after);
   g_test_add_func ("/orders/bank/charge-booked-late", test_charge_booked_late);
   g_test_add_func ("/orders/bank/charge-missing-after", test_charge_missing_after);
+  g_test_add_func ("/orders/bank/wallet-charge-missing-after", test_wallet_charge_missing_after);
   g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);
