@@ -493,6 +493,8 @@ typedef struct
   char            decline_code[48];
   gboolean        must_void;
   gint64          balance_after;
+  gboolean        not_found;       /* a query found no record of it */
+  gboolean        may_appear;      /* ... but the bank may still book it */
 
   GDestroyNotify  done;            /* called when the charge is finished with */
   gpointer        done_data;
@@ -799,6 +801,9 @@ charge_resume (GwTxn   *txn,
   if (!ok)
     return charge_refusal_stored (txn, call, charge, error);
   g_strlcpy (row->status, "pending", sizeof row->status);
+  /* Pending again: `settled` is when it was sent again (see
+   * charge_may_still_appear ()). */
+  row->settled = txn->funcs->now (txn);
   charge->step = STEP_CHARGE;
   return GW_WALLET_STORE (txn)->charge_update (txn, row, error);
 }
@@ -994,6 +999,22 @@ charge_settle (Charge *charge)
   gw_call_submit (charge_call (charge, charge_settle_apply, charge_settle_done));
 }
 
+/* A bank's books can lag its front door: a charge it took may show up in
+ * its answers to queries only later. Failing it while it could still be
+ * booked would leave the user charged for nothing, so "never seen" counts
+ * only once the charge was sent [site] charge_missing_after ago: when it
+ * was made, or, for one that failed before, when it was sent again (a
+ * pending charge's `settled`, set by charge_resume ()). */
+static gboolean
+charge_may_still_appear (Charge               *charge,
+                         const GwWalletCharge *row,
+                         gint64                now)
+{
+  gint64 missing_after = gw_server_get_config (charge->state->server)->site_charge_missing_after;
+
+  return charge->not_found && now - MAX (row->created, row->settled) < missing_after;
+}
+
 /* Nothing was charged (the system never got it): the charge may be tried
  * again under the same key. */
 static gboolean
@@ -1003,13 +1024,19 @@ charge_failed_apply (GwTxn   *txn,
 {
   Charge *charge = call->data;
   GwWalletCharge row = { 0 };
-  gboolean ok;
+  gint64 now = txn->funcs->now (txn);
+  gboolean ok = TRUE;
 
   if (!GW_WALLET_STORE (txn)->charge_get (txn, charge->charge.id, &row, error))
     return error == NULL || *error == NULL;
-  ok = !g_str_equal (row.status, "pending") ||
-       (g_strlcpy (row.status, "failed", sizeof row.status),
-        GW_WALLET_STORE (txn)->charge_update (txn, &row, error));
+  charge->may_appear = g_str_equal (row.status, "pending") &&
+                       charge_may_still_appear (charge, &row, now);
+  if (g_str_equal (row.status, "pending") && !charge->may_appear)
+    {
+      g_strlcpy (row.status, "failed", sizeof row.status);
+      row.settled = now;
+      ok = GW_WALLET_STORE (txn)->charge_update (txn, &row, error);
+    }
   gw_wallet_charge_clear (&row);
   return ok;
 }
@@ -1021,7 +1048,12 @@ charge_failed_done (GwCall  *call,
   Charge *charge = data;
 
   gw_call_free (call);
-  charge_unavailable (charge);
+  /* Still pending: for a retry or the recovery sweep, as when the system
+   * cannot say. */
+  if (charge->may_appear)
+    charge_pending (charge);
+  else
+    charge_unavailable (charge);
   charge_free (charge);
 }
 
@@ -1077,9 +1109,12 @@ charge_answer (Charge               *charge,
       return charge_settle (charge);
     }
   /* Nothing happened: the charge never reached the system, or the system
-   * never saw its key. An unreachable system asked by a query tells nothing. */
+   * never saw its key (for a young charge, not yet: charge_failed_apply).
+   * An unreachable system asked by a query tells nothing. */
+  charge->not_found = queried && g_error_matches (error, GW_CONNECTOR_ERROR,
+                                                  GW_CONNECTOR_ERROR_NOT_FOUND);
   if ((!queried && g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_UNAVAILABLE)) ||
-      (queried && g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND)))
+      charge->not_found)
     return charge_mark_failed (charge);
   if (!queried)
     return charge_query (charge);

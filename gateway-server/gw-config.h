@@ -46,6 +46,7 @@ typedef struct
   gint     site_sweep_interval;  /* seconds between asks about unresolved charges */
   gint64   site_payout_missing_after; /* seconds before a payout the bank says it never
                                        * saw is taken as never sent */
+  gint64   site_charge_missing_after; /* the same, for a charge (also the wallet's) */
   gint64   site_allocation_attempts;  /* settlements of an approval before it is given back */
   gint64   site_allocation_retry;     /* seconds before the second one; doubled after each */
 

@@ -77,7 +77,7 @@ parse_options (int        *argc,
     "[sms] url, key_file, ca_file, allow_http; [outbox] retry_initial, retry_max, give_up_after,\n"
     "lease, poll_interval; [cards] promotional_validity_years; [site] public_url,\n"
     "contact_email, contact_phone, sweep_interval, payout_missing_after,\n"
-    "allocation_attempts, allocation_retry; [phone]\n"
+    "charge_missing_after, allocation_attempts, allocation_retry; [phone]\n"
     "quota_seconds, session_grace, max_call_seconds, sweep_interval; [network]\n"
     "secret_file (the card network's issuer endpoint); [checkout] page_url,\n"
     "sweep_interval; [webhooks] enabled, allow_http, allow_private (endpoints on\n"

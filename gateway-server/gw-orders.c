@@ -1338,11 +1338,26 @@ settle_owner (GwTxn                *txn,
   return settle_recharge (txn, config, charge, deliverable, step, error);
 }
 
+/* A bank's books can lag its front door: a charge it took may show up in
+ * its answers to queries only later. Failing it while it could still be
+ * booked would leave the customer charged for nothing, so "never seen"
+ * counts only once the charge was sent charge_missing_after ago. Until a
+ * charge is settled, its `updated` is when it was last sent (a recharge's
+ * retry sends it again under the same id). */
+static gboolean
+charge_may_still_appear (const GwOrdersConfig *config,
+                         const GwChargeRow    *charge,
+                         gint64                now)
+{
+  return now - charge->updated < config->charge_missing_after;
+}
+
 static gboolean
 settle_charge (GwTxn                *txn,
                const GwOrdersConfig *config,
                const char           *charge_id,
                const GwChargeResult *result,
+               gboolean              not_found,
                gboolean              deliverable,
                GwOrdersStep         *step,
                GError              **error)
@@ -1364,6 +1379,9 @@ settle_charge (GwTxn                *txn,
                   charge_is_final (&charge) && !g_str_equal (charge.status, "approved") &&
                   !g_str_equal (charge.status, "voiding") && !g_str_equal (charge.status, "voided");
   if (charge_is_final (&charge) && !approved_late)
+    return TRUE;
+  /* Left as it is, as when the bank cannot say: the sweep asks again. */
+  if (result == NULL && not_found && charge_may_still_appear (config, &charge, NOW (txn)))
     return TRUE;
 
   /* But the bank said this one was canceled (or confirmed our void of it
@@ -1421,10 +1439,11 @@ gw_orders_settle_charge (GwTxn                *txn,
                          const GwOrdersConfig *config,
                          const char           *charge_id,
                          const GwChargeResult *result,
+                         gboolean              not_found,
                          GwOrdersStep         *step,
                          GError              **error)
 {
-  return settle_charge (txn, config, charge_id, result, TRUE, step, error);
+  return settle_charge (txn, config, charge_id, result, not_found, TRUE, step, error);
 }
 
 gboolean
@@ -1432,10 +1451,11 @@ gw_orders_settle_undeliverable (GwTxn                *txn,
                                 const GwOrdersConfig *config,
                                 const char           *charge_id,
                                 const GwChargeResult *result,
+                                gboolean              not_found,
                                 GwOrdersStep         *step,
                                 GError              **error)
 {
-  return settle_charge (txn, config, charge_id, result, FALSE, step, error);
+  return settle_charge (txn, config, charge_id, result, not_found, FALSE, step, error);
 }
 
 gboolean
@@ -1466,7 +1486,7 @@ gw_orders_charge_voided (GwTxn                *txn,
     }
   /* A pending transfer canceled at its deadline. */
   if (g_str_equal (charge.status, "pending") || g_str_equal (charge.status, "processing"))
-    return gw_orders_settle_charge (txn, config, charge_id, &canceled, &step, error);
+    return gw_orders_settle_charge (txn, config, charge_id, &canceled, FALSE, &step, error);
   return TRUE;
 }
 

@@ -31,6 +31,7 @@ typedef struct
   const char           *public_url;         /* claim links: <public_url>/claim#<token> */
   gint                  promotional_years;  /* validity of a promotional card at issue */
   gint64                payout_missing_after; /* seconds: see gw_orders_payout_settle() */
+  gint64                charge_missing_after; /* seconds: see gw_orders_settle_charge() */
 } GwOrdersConfig;
 
 typedef struct
@@ -287,13 +288,17 @@ gboolean gw_orders_access_code_redeem (GwTxn                *txn,
                                        GError              **error);
 
 /* Charges, of orders and recharges. @result NULL means the bank never saw
- * the charge (unreachable, or a query found nothing): nothing was taken.
- * Settling twice, or settling a charge already resolved, is harmless. On
- * return @step says whether the charge must be voided. */
+ * the charge: it refused the call unseen (@not_found FALSE), and nothing
+ * was taken, or a query found no record of it (@not_found TRUE), which
+ * counts only once the charge is @config's charge_missing_after old:
+ * until then it stays unresolved, since a bank's books can lag. Settling
+ * twice, or settling a charge already resolved, is harmless. On return
+ * @step says whether the charge must be voided. */
 gboolean gw_orders_settle_charge (GwTxn                *txn,
                                   const GwOrdersConfig *config,
                                   const char           *charge_id,
                                   const GwChargeResult *result,
+                                  gboolean              not_found,
                                   GwOrdersStep         *step,
                                   GError              **error);
 /* Like gw_orders_settle_charge (), for an approval whose settlement kept
@@ -305,6 +310,7 @@ gboolean gw_orders_settle_undeliverable (GwTxn                *txn,
                                          const GwOrdersConfig *config,
                                          const char           *charge_id,
                                          const GwChargeResult *result,
+                                         gboolean              not_found,
                                          GwOrdersStep         *step,
                                          GError              **error);
 /* A void the bank confirmed (@voided) or refused. */

@@ -521,9 +521,10 @@ queried (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   flow->result = gw_connector_query_finish (GW_CONNECTOR (source), res, &error);
-  /* The bank never saw it: nothing happened (for a young payout, not yet:
-   * gw_orders_payout_settle). Otherwise, if it cannot say, the state
-   * stays as it is and the sweep asks again later. */
+  /* The bank never saw it: nothing happened (for a young payout or
+   * charge, not yet: gw_orders_payout_settle, gw_orders_settle_charge).
+   * Otherwise, if it cannot say, the state stays as it is and the sweep
+   * asks again later. */
   flow->not_found = g_error_matches (error, GW_CONNECTOR_ERROR, GW_CONNECTOR_ERROR_NOT_FOUND);
   flow->heard = flow->result != NULL || flow->not_found;
   if (!flow->heard)
@@ -625,9 +626,11 @@ settle_charge_apply (GwTxn         *txn,
   gboolean ok;
 
   if (flow->undeliverable)
-    ok = gw_orders_settle_undeliverable (txn, orders, flow->step.id, flow->result, step, &local);
+    ok = gw_orders_settle_undeliverable (txn, orders, flow->step.id, flow->result,
+                                         flow->not_found, step, &local);
   else
-    ok = gw_orders_settle_charge (txn, orders, flow->step.id, flow->result, step, &local);
+    ok = gw_orders_settle_charge (txn, orders, flow->step.id, flow->result, flow->not_found, step,
+                                  &local);
   if (ok)
     return TRUE;
   if (is_approval (flow))
@@ -914,6 +917,7 @@ gw_site_new (GwServer             *server,
   self->orders.ledger = ledger;
   self->orders.promotional_years = config->promotional_validity_years;
   self->orders.payout_missing_after = config->site_payout_missing_after;
+  self->orders.charge_missing_after = config->site_charge_missing_after;
   gw_site_set_public_url (self, config->site_public_url);
   /* The server owns the site; flows in progress hold references of their own. */
   g_object_set_data_full (G_OBJECT (server), "gw-site", self, g_object_unref);

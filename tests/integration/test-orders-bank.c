@@ -1208,7 +1208,8 @@ test_recharge_transfer (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
-/* @recharge_id's status and decline code, as "status/code". */
+/* @recharge_id's (NULL: the newest recharge's) status and decline code,
+ * as "status/code". */
 static char *
 recharge_state (OtGateway  *on,
                 const char *recharge_id)
@@ -1221,7 +1222,8 @@ recharge_state (OtGateway  *on,
   g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
   sqlite3_busy_timeout (db, 10000);
   g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT status, COALESCE(decline_code, '')"
-                                       " FROM recharges WHERE id = ?", -1, &stmt, NULL),
+                                       " FROM recharges WHERE id = ?1 OR ?1 IS NULL"
+                                       " ORDER BY created DESC LIMIT 1", -1, &stmt, NULL),
                    ==, SQLITE_OK);
   sqlite3_bind_text (stmt, 1, recharge_id, -1, SQLITE_STATIC);
   if (sqlite3_step (stmt) == SQLITE_ROW)
@@ -1414,10 +1416,10 @@ refund (const char *number,
   return refund_as (number, PASSWORD, account, key);
 }
 
-/* A bank of the test's own, in a thread: it takes a payout and answers
- * nothing until the gateway gives up, has no record of it when first
- * asked, and has paid it when asked again, as a real bank whose books
- * lag its front door can. */
+/* A bank of the test's own, in a thread: it takes a payout or a charge
+ * and answers nothing until the gateway gives up, has no record of it
+ * when first asked, and has paid it when asked again, as a real bank
+ * whose books lag its front door can. */
 typedef struct
 {
   GMainContext *context;
@@ -1427,7 +1429,7 @@ typedef struct
   GThread      *thread;
   GMutex        lock;
   GCond         ready;
-  gint64        amount;           /* of the payout it took, 0 before */
+  gint64        amount;           /* of the payout or charge it took, 0 before */
   gboolean      paid;             /* it is on its books now */
   gboolean      declined;         /* it is on its books now, refused */
   gboolean      reused;           /* a payout answers "key used with other parameters" */
@@ -1455,7 +1457,8 @@ lagging_handle (SoupServer        *server,
   gint64 amount;
   gboolean paid, declined;
 
-  if (g_str_equal (method, "POST") && g_str_equal (path, "/v1/payouts"))
+  if (g_str_equal (method, "POST") &&
+      (g_str_equal (path, "/v1/payouts") || g_str_equal (path, "/v1/charges")))
     {
       g_autoptr(GSource) late = NULL;
       SoupMessageBody *body = soup_server_message_get_request_body (msg);
@@ -1486,6 +1489,16 @@ lagging_handle (SoupServer        *server,
   paid = bank->paid;
   declined = bank->declined;
   g_mutex_unlock (&bank->lock);
+  if (g_str_equal (path, "/v1/charges") && paid)
+    {
+      g_autofree char *json = g_strdup_printf ("{\"id\": \"bch_lagging\", \"object\": \"charge\","
+                                               " \"status\": \"approved\", \"amount\": %"
+                                               G_GINT64_FORMAT ", \"currency\": \"krw\"}",
+                                               amount);
+
+      ot_reply_json (msg, 200, json);
+      return;
+    }
   if (g_str_equal (path, "/v1/payouts") && (paid || declined))
     {
       g_autofree char *json = g_strdup_printf ("{\"id\": \"bpo_lagging\", \"object\": \"payout\","
@@ -1601,6 +1614,212 @@ assert_card_closed (OtGateway *g,
   g_autoptr(OtResponse) balance = ot_request (g, "POST", "/v1/cards/balance", NULL, NULL, creds);
 
   ot_assert_error (balance, 402, "card_error", "card_not_active");
+}
+
+static void
+lagging_book (LaggingBank *bank,
+              gboolean     paid)
+{
+  g_mutex_lock (&bank->lock);
+  bank->paid = paid;
+  g_mutex_unlock (&bank->lock);
+}
+
+/* A charge goes unanswered and the bank has no record of it yet: no proof
+ * that nothing was taken, so the order stays paying and the recharge
+ * processing; booked a moment later, they are paid and credited. */
+static void
+test_charge_booked_late (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "");
+  g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) paying = NULL;
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) recharge_first = NULL;
+  g_autoptr(OtResponse) credited = NULL;
+
+  first = order_call (other, &order, "POST", "/pay", "lagc-1", APPROVE);
+  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
+  paying = get_order (other, &order);
+  g_assert_cmpstr (status_of (paying), ==, "paying");
+  lagging_book (&bank, TRUE);
+  paid = order_call (other, &order, "POST", "/pay", "lagc-1", APPROVE);
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (status_of (paid), ==, "allocated");
+
+  lagging_book (&bank, FALSE);
+  recharge_first = recharge_on (other, card->number, PASSWORD, 20000, "lagc-2", CARD_FUNDING);
+  ot_assert_error (recharge_first, 503, "api_error", "bank_outcome_unknown");
+  ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
+  lagging_book (&bank, TRUE);
+  credited = recharge_on (other, card->number, PASSWORD, 20000, "lagc-2", CARD_FUNDING);
+  ot_assert_status (credited, 200);
+  g_assert_cmpstr (ot_json_string (ot_response_object (credited), "status"), ==, "succeeded");
+  ot_assert_card_balance (other, card->number, PASSWORD, 30000, 30000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
+/* A charge the bank never books fails only once [site]
+ * charge_missing_after has passed since it was sent: when asked by a
+ * retry of its request, or by the sweep. */
+static void
+test_charge_missing_after (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=5\nsweep_interval=1");
+  g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) soon = NULL;
+  g_autoptr(OtResponse) later = NULL;
+  g_autoptr(OtResponse) recharge_first = NULL;
+  g_autoptr(OtResponse) created = NULL;
+  g_autofree char *state = NULL;
+
+  first = order_call (other, &order, "POST", "/pay", "lagm-1", APPROVE);
+  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
+  recharge_first = recharge_on (other, card->number, PASSWORD, 20000, "lagm-2", CARD_FUNDING);
+  ot_assert_error (recharge_first, 503, "api_error", "bank_outcome_unknown");
+  soon = order_call (other, &order, "POST", "/pay", "lagm-1", APPROVE);
+  ot_assert_error (soon, 503, "api_error", "bank_outcome_unknown");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 4500 * 1000);
+
+  /* Before the sweep would ask (10 s): the retry learns it failed. */
+  g_usleep (MAX (0, start + 6500 * 1000 - g_get_monotonic_time ()));
+  later = order_call (other, &order, "POST", "/pay", "lagm-1", APPROVE);
+  ot_assert_error (later, 503, "api_error", "bank_unavailable");
+  created = get_order (other, &order);
+  g_assert_cmpstr (status_of (created), ==, "created");
+
+  /* Nobody retries the recharge: the sweep fails it. */
+  for (guint i = 0; i < 300; i++)
+    {
+      g_clear_pointer (&state, g_free);
+      state = recharge_state (other, NULL);
+      if (!g_str_equal (state, "processing/"))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_true (g_str_has_prefix (state, "failed/"));
+  ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
+/* A wallet user on @g with a representative card: its session token and
+ * a credit card funding source's id. */
+static void
+lagging_wallet (OtGateway  *g,
+                char      **token,
+                char      **source)
+{
+  g_autoptr(OtResponse) user = NULL;
+  g_autoptr(OtResponse) session = NULL;
+  g_autoptr(OtResponse) card = NULL;
+  g_autoptr(OtResponse) funding = NULL;
+
+  user = ot_request (g, "POST", "/v1/wallet/users", NULL, NULL,
+                     "{\"login_id\":\"lagger\",\"password\":\"correct horse\","
+                     "\"name\":\"Lag Ger\",\"email\":\"lag@wallet.example\"}");
+  ot_assert_status (user, 201);
+  session = ot_request (g, "POST", "/v1/wallet/sessions", NULL, NULL,
+                        "{\"login_id\":\"lagger\",\"password\":\"correct horse\"}");
+  ot_assert_status (session, 201);
+  *token = g_strdup (ot_json_string (ot_response_object (session), "token"));
+  card = ot_request (g, "POST", "/v1/wallet/card", *token, NULL, "{\"password\":\"2580\"}");
+  ot_assert_status (card, 201);
+  funding = ot_request (g, "POST", "/v1/wallet/funding-sources", *token, NULL,
+                        "{\"type\":\"credit_card\",\"credit_card\":{\"number\":\""
+                        OT_BANK_CARD_APPROVE "\",\"expiry\":\"12/30\","
+                        "\"holder\":\"FUNDING HOLDER\"}}");
+  ot_assert_status (funding, 201);
+  *source = g_strdup (ot_json_string (ot_response_object (funding), "id"));
+}
+
+static OtResponse *
+lagging_wallet_charge (OtGateway  *g,
+                       const char *token,
+                       const char *source,
+                       const char *key)
+{
+  g_autofree char *body = g_strdup_printf ("{\"funding_source_id\":\"%s\",\"amount\":20000,"
+                                           "\"cvc\":\"123\"}", source);
+
+  return ot_request (g, "POST", "/v1/wallet/charges", token, key, body);
+}
+
+static gint64
+lagging_wallet_balance (OtGateway  *g,
+                        const char *token)
+{
+  g_autoptr(OtResponse) r = ot_request (g, "GET", "/v1/wallet/card", token, NULL, NULL);
+
+  ot_assert_status (r, 200);
+  return ot_json_int (ot_response_object (r), "balance");
+}
+
+/* The same for a wallet's charge of its funding source: "never seen" keeps
+ * it pending until [site] charge_missing_after since it was (last) sent;
+ * booked a moment later, it is credited, and one never booked fails after
+ * that. */
+static void
+test_wallet_charge_missing_after (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=5\n"
+                                    "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000");
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) credited = NULL;
+  g_autoptr(OtResponse) lost = NULL;
+  g_autoptr(OtResponse) soon = NULL;
+  g_autoptr(OtResponse) later = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  gint64 start;
+
+  lagging_wallet (other, &token, &source);
+  first = lagging_wallet_charge (other, token, source, "lagw-1");
+  ot_assert_error (first, 503, "api_error", "charge_pending");
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
+  lagging_book (&bank, TRUE);
+  credited = lagging_wallet_charge (other, token, source, "lagw-1");
+  ot_assert_status (credited, 201);
+  g_assert_cmpstr (ot_json_string (ot_response_object (credited), "status"), ==, "succeeded");
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
+
+  lagging_book (&bank, FALSE);
+  start = g_get_monotonic_time ();
+  lost = lagging_wallet_charge (other, token, source, "lagw-2");
+  ot_assert_error (lost, 503, "api_error", "charge_pending");
+  soon = lagging_wallet_charge (other, token, source, "lagw-2");
+  ot_assert_error (soon, 503, "api_error", "charge_pending");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 4500 * 1000);
+  g_usleep (MAX (0, start + 6 * G_USEC_PER_SEC - g_get_monotonic_time ()));
+  later = lagging_wallet_charge (other, token, source, "lagw-2");
+  ot_assert_error (later, 503, "api_error", "bank_unavailable");
+  /* Tried again under the same key, long after, it is sent again: young
+   * again. */
+  g_usleep (6 * G_USEC_PER_SEC);
+  again = lagging_wallet_charge (other, token, source, "lagw-2");
+  ot_assert_error (again, 503, "api_error", "charge_pending");
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
 }
 
 static void
@@ -2440,6 +2659,9 @@ main (int    argc,
   g_test_add_func ("/orders/bank/recharge-key-after-crash", test_recharge_key_after_crash);
   g_test_add_func ("/orders/bank/refund-payout", test_refund_payout);
   g_test_add_func ("/orders/bank/payout-missing-after", test_payout_missing_after);
+  g_test_add_func ("/orders/bank/charge-booked-late", test_charge_booked_late);
+  g_test_add_func ("/orders/bank/charge-missing-after", test_charge_missing_after);
+  g_test_add_func ("/orders/bank/wallet-charge-missing-after", test_wallet_charge_missing_after);
   g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);

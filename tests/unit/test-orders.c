@@ -189,9 +189,11 @@ apply_op (GwTxn    *txn,
       return gw_orders_pay_begin (txn, c, op->id, &op->funding, op->pay_key, &op->step,
                                   &op->outcome, error);
     case OP_SETTLE:
-      return gw_orders_settle_charge (txn, c, op->id, op->result, &op->step, error);
+      return gw_orders_settle_charge (txn, c, op->id, op->result, op->not_found, &op->step,
+                                      error);
     case OP_SETTLE_UNDELIVERABLE:
-      return gw_orders_settle_undeliverable (txn, c, op->id, op->result, &op->step, error);
+      return gw_orders_settle_undeliverable (txn, c, op->id, op->result, op->not_found,
+                                             &op->step, error);
     case OP_PAY_ANSWER:
       return gw_orders_pay_answer (txn, c, op->id, &op->order, &op->outcome, error);
     case OP_REVEAL:
@@ -518,6 +520,17 @@ settle (Fixture              *f,
   return op.step.next;
 }
 
+/* A query that found no record of the charge. */
+static void
+settle_not_found (Fixture    *f,
+                  const char *charge_id)
+{
+  g_auto(Op) op = { .kind = OP_SETTLE, .id = charge_id, .not_found = TRUE };
+
+  run (f, &op);
+  g_assert_cmpint (op.step.next, ==, GW_ORDERS_NEXT_ANSWER);
+}
+
 /* The site's last settlement of an approval that kept failing. */
 static GwOrdersNext
 settle_undeliverable (Fixture              *f,
@@ -729,6 +742,51 @@ test_pay_bank_never_saw_it (Fixture       *f,
   again = begin_charge (f, id, &funding);
   g_assert_cmpstr (again, !=, charge);
   assert_audit (f, 0);
+}
+
+/* "Never seen" from a bank whose books may lag: the order stays paying
+ * until its charge is charge_missing_after old, and the charge is settled
+ * as the bank says when it shows up after all. */
+static void
+test_pay_not_found (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 20000, (gint64) 1);
+  g_autofree char *late = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  g_autofree char *late_charge = begin_charge (f, late, &funding);
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) late_answer = { .kind = OP_PAY_ANSWER, .id = late };
+  g_auto(Op) failed = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) sweep = { .kind = OP_SWEEP, .amount = G_MAXINT64 };
+
+  f->config.charge_missing_after = 3600;
+  settle_not_found (f, charge);
+  settle_not_found (f, late_charge);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNKNOWN);
+  g_assert_cmpstr (answer.order.row.status, ==, "paying");
+  g_assert_cmpstr (answer.order.charge.status, ==, "processing");
+  run (f, &sweep);
+  g_assert_cmpuint (sweep.work->len, ==, 2);
+
+  /* Booked a moment later: paid. */
+  settle (f, late_charge, &approved);
+  run (f, &late_answer);
+  g_assert_cmpint (late_answer.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpint (order_cards (f, late), ==, 1);
+
+  /* Old enough now: it never arrived. */
+  f->config.charge_missing_after = 1;
+  g_usleep (1100 * 1000);
+  settle_not_found (f, charge);
+  run (f, &failed);
+  g_assert_cmpint (failed.outcome.result, ==, GW_ORDERS_BANK_UNAVAILABLE);
+  g_assert_cmpstr (failed.order.row.status, ==, "created");
+  g_assert_cmpstr (failed.order.charge.decline_code, ==, "not_sent");
+  g_assert_cmpint (order_cards (f, id), ==, 0);
+  assert_audit (f, 10000);
 }
 
 static void
@@ -1539,6 +1597,60 @@ test_recharge_key_reused (Fixture       *f,
   g_assert_cmpstr (step.id, ==, first.id);
   g_assert_cmpint (sql_int (f, "SELECT COUNT(*) FROM charges"), ==, 1);
   g_assert_cmpint (get_card (f, other.id).balance, ==, 10000);
+}
+
+/* "Never seen" from a bank whose books may lag: the recharge stays
+ * processing until its charge was sent charge_missing_after ago, counted
+ * from the last send: a retry sends it again under the same id. */
+static void
+test_recharge_not_found (Fixture       *f,
+                         gconstpointer  data)
+{
+  GwCredentials credentials;
+  GwCard card = new_card (f, 10000, FALSE, &credentials, NULL);
+  GwRechargeKey key;
+  GwOrdersOutcome outcome;
+  GwOrdersStep first, step;
+  GwRecharge r;
+  g_auto(Op) answer = { .kind = OP_RECHARGE_ANSWER };
+
+  memset (&key, 0x52, sizeof key);
+  f->config.charge_missing_after = 1;
+  r = recharge (f, &credentials, 10000, &key, &outcome, &first);
+  answer.id = r.row.id;
+  settle (f, first.id, NULL);                      /* the bank was down */
+  g_usleep (1100 * 1000);
+
+  /* Sent again long after the recharge began: young again. */
+  recharge (f, &credentials, 10000, &key, &outcome, &step);
+  g_assert_cmpint (step.next, ==, GW_ORDERS_NEXT_CHARGE);
+  g_assert_cmpstr (step.id, ==, first.id);
+  settle_not_found (f, step.id);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNKNOWN);
+  g_assert_cmpstr (answer.recharge.row.status, ==, "processing");
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 10000);
+
+  /* Booked a moment later: credited. */
+  settle (f, step.id, &approved);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_OK);
+  g_assert_cmpstr (answer.recharge.row.status, ==, "succeeded");
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+
+  /* Never booked: failed once old enough, and nothing credited. */
+  r = recharge (f, &credentials, 10000, NULL, &outcome, &step);
+  answer.id = r.row.id;
+  settle_not_found (f, step.id);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNKNOWN);
+  g_usleep (1100 * 1000);
+  settle_not_found (f, step.id);
+  run (f, &answer);
+  g_assert_cmpint (answer.outcome.result, ==, GW_ORDERS_BANK_UNAVAILABLE);
+  g_assert_cmpstr (answer.recharge.row.status, ==, "failed");
+  g_assert_cmpint (get_card (f, card.id).balance, ==, 20000);
+  assert_audit (f, 20000);
 }
 
 /* A recharge whose charge never reached the bank did nothing: the same
@@ -2483,6 +2595,7 @@ main (int   argc,
   ADD ("pay-approved", test_pay_approved);
   ADD ("pay-declined-then-again", test_pay_declined_then_again);
   ADD ("pay-bank-never-saw-it", test_pay_bank_never_saw_it);
+  ADD ("pay-not-found", test_pay_not_found);
   ADD ("pay-unknown-outcome", test_pay_unknown_outcome);
   ADD ("pay-transfer", test_pay_transfer);
   ADD ("pay-transfer-expires", test_pay_transfer_expires);
@@ -2501,6 +2614,7 @@ main (int   argc,
   ADD ("recharge-undeliverable", test_recharge_undeliverable);
   ADD ("recharge-same-request", test_recharge_same_request);
   ADD ("recharge-key-reused", test_recharge_key_reused);
+  ADD ("recharge-not-found", test_recharge_not_found);
   ADD ("recharge-retry-unsent", test_recharge_retry_unsent);
   ADD ("recharge-legacy-key", test_recharge_legacy_key);
   ADD ("recharge-declines", test_recharge_declines);
