@@ -754,6 +754,7 @@ charge_record (GwTxn   *txn,
   memcpy (row->key_hash, charge->key_hash, 32);
   memcpy (row->fingerprint, charge->fingerprint, 32);
   row->created = txn->funcs->now (txn);
+  row->sent = row->created;
   charge->step = STEP_CHARGE;
   return GW_WALLET_STORE (txn)->charge_insert (txn, row, error);
 }
@@ -801,9 +802,8 @@ charge_resume (GwTxn   *txn,
   if (!ok)
     return charge_refusal_stored (txn, call, charge, error);
   g_strlcpy (row->status, "pending", sizeof row->status);
-  /* Pending again: `settled` is when it was sent again (see
-   * charge_may_still_appear ()). */
-  row->settled = txn->funcs->now (txn);
+  row->settled = 0;
+  row->sent = txn->funcs->now (txn);
   charge->step = STEP_CHARGE;
   return GW_WALLET_STORE (txn)->charge_update (txn, row, error);
 }
@@ -1002,9 +1002,8 @@ charge_settle (Charge *charge)
 /* A bank's books can lag its front door: a charge it took may show up in
  * its answers to queries only later. Failing it while it could still be
  * booked would leave the user charged for nothing, so "never seen" counts
- * only once the charge was sent [site] charge_missing_after ago: when it
- * was made, or, for one that failed before, when it was sent again (a
- * pending charge's `settled`, set by charge_resume ()). */
+ * only once the charge was last sent [site] charge_missing_after ago (a
+ * charge that failed may be sent again by charge_resume ()). */
 static gboolean
 charge_may_still_appear (Charge               *charge,
                          const GwWalletCharge *row,
@@ -1012,7 +1011,7 @@ charge_may_still_appear (Charge               *charge,
 {
   gint64 missing_after = gw_server_get_config (charge->state->server)->site_charge_missing_after;
 
-  return charge->not_found && now - MAX (row->created, row->settled) < missing_after;
+  return charge->not_found && now - row->sent < missing_after;
 }
 
 /* Nothing was charged (the system never got it): the charge may be tried

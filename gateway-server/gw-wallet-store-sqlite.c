@@ -487,8 +487,8 @@ t_funding_remove (GwTxn       *txn,
 
 #define CHARGE_COLUMNS \
   "SELECT id, user_id, funding_source_id, card_id, amount, currency, status, key_hash," \
-  " fingerprint, reference, COALESCE(decline_code, ''), created, COALESCE(settled, 0)" \
-  " FROM wallet_charges "
+  " fingerprint, reference, COALESCE(decline_code, ''), created, COALESCE(settled, 0)," \
+  " COALESCE(sent, created) FROM wallet_charges "
 
 static void
 read_charge (sqlite3_stmt *stmt,
@@ -510,6 +510,7 @@ read_charge (sqlite3_stmt *stmt,
   COPY (out->decline_code, stmt, 10);
   out->created = sqlite3_column_int64 (stmt, 11);
   out->settled = sqlite3_column_int64 (stmt, 12);
+  out->sent = sqlite3_column_int64 (stmt, 13);
   g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
@@ -520,7 +521,7 @@ t_charge_insert (GwTxn           *txn,
 {
   sqlite3_stmt *stmt = PREP (txn,
     "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
-    " status, key_hash, fingerprint, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    " status, key_hash, fingerprint, created, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     error);
 
   if (stmt == NULL)
@@ -535,6 +536,7 @@ t_charge_insert (GwTxn           *txn,
   gw_sqlite_bind_hash (stmt, 8, charge->keyed ? charge->key_hash : NULL);
   sqlite3_bind_blob (stmt, 9, charge->fingerprint, 32, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 10, charge->created);
+  sqlite3_bind_int64 (stmt, 11, charge->sent);
   if (!DONE (txn, stmt, error))
     return FALSE;
   g_strlcpy (charge->read_status, charge->status, sizeof charge->read_status);
@@ -590,7 +592,7 @@ t_charge_update (GwTxn           *txn,
 {
   sqlite3_stmt *stmt = PREP (txn,
     "UPDATE wallet_charges SET status = ?, reference = ?, decline_code = NULLIF(?, ''),"
-    " settled = NULLIF(?, 0) WHERE id = ? AND status = ?", error);
+    " settled = NULLIF(?, 0), sent = ? WHERE id = ? AND status = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -598,8 +600,9 @@ t_charge_update (GwTxn           *txn,
   TEXT (stmt, 2, charge->reference);
   TEXT (stmt, 3, charge->decline_code);
   sqlite3_bind_int64 (stmt, 4, charge->settled);
-  TEXT (stmt, 5, charge->id);
-  TEXT (stmt, 6, charge->read_status);
+  sqlite3_bind_int64 (stmt, 5, charge->sent);
+  TEXT (stmt, 6, charge->id);
+  TEXT (stmt, 7, charge->read_status);
   if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
                              "The charge changed since it was read", error))
     return FALSE;

@@ -85,6 +85,7 @@ typedef struct
   char    *reference;
   char     decline_code[48];
   gint64   created;
+  gint64   sent;                      /* last sent to the financial system */
   gint64   settled;
   char     read_status[12];           /* as read or last written: charge_update's
                                          compare-and-set */
@@ -170,7 +171,7 @@ typedef struct
                                       GError **error);
   gboolean   (*charge_by_key)        (GwTxn *txn, const char *user_id, const guint8 key_hash[32],
                                       GwWalletCharge *out, GError **error);
-  /* Writes status, reference, decline_code and settled if the charge still
+  /* Writes status, reference, decline_code, sent and settled if the charge still
    * has read_status (then read_status becomes the new status), and fails
    * with GW_STORE_ERROR_CONFLICT otherwise: across processes, a charge's
    * outcome is acted on once. */

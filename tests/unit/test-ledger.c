@@ -1704,7 +1704,8 @@ make_pre_018 (Fixture      *f,
     "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
     " status, created) VALUES ('wch_keyless', 'usr_old', 'fs_old', 'card_old', 10000, 'krw',"
     " 'failed', 1000);"
-    "DELETE FROM schema_migrations WHERE version = 18;", NULL, NULL, NULL), ==, SQLITE_OK);
+    /* 026 adds a column to the wallet_charges 018 makes: it runs again. */
+    "DELETE FROM schema_migrations WHERE version IN (18, 26);", NULL, NULL, NULL), ==, SQLITE_OK);
   insert_old_record (db, OLD_KEY_PLAIN, "{\"plain\":true}", FALSE, 0x11);
   insert_old_record (db, OLD_KEY_SEALED, SECRET_BODY, TRUE, 0x22);
   insert_old_record (db, OLD_KEY_BROKEN, SECRET_BODY, TRUE, 0x33);
@@ -1797,6 +1798,7 @@ test_idempotency_key_hash_migration (Fixture       *f,
   g_assert_no_error (error);
   g_assert_true (wallet.found);
   g_assert_cmpstr (wallet.charge.id, ==, "wch_old");
+  g_assert_cmpint (wallet.charge.sent, ==, 1000);   /* 026: sent when created */
   g_assert_true (wallet.charge.keyed);
   gw_wallet_charge_clear (&wallet.charge);
 
