@@ -9,7 +9,8 @@
  * see the browser's (so ours cannot be chosen to make the codes match
  * another pairing's), and is stored only once both sides have proved the
  * agreed key (our pair.done, the browser's pair.confirm); a pairing that
- * fails leaves nothing behind. A request carries the browser's id, a
+ * fails leaves nothing behind. A browser pairing again proves the key it
+ * holds, and its new pairing then replaces that record and key. A request carries the browser's id, a
  * sequence number (1, 2, … on this connection) and a MAC over both nonces,
  * the number and the body; anything forged, replayed or out of order is
  * answered with an error and the connection is closed. One call per connection is open at a
@@ -83,6 +84,7 @@ struct _OwBridgeCall
   guint8            key[OW_BRIDGE_KEY_LEN];
   /* accepted, and stored only once the browser proves the key */
   OwBrowser        *pending;
+  char             *replaces;       /* the browser's pairing before, which it proved it holds */
   char             *pending_body;   /* pair.done's body, which the proof covers too */
   GTask            *confirmation;   /* of ow_bridge_call_accept_pairing_async */
   guint             confirm_source; /* the wait for pair.confirm, bounded */
@@ -118,6 +120,7 @@ struct _Connection
   OwEcdhKey         *offer_key;
   char              *offer_id;
   char              *offer_name;
+  char              *offer_replaces;
 
   OwBridgeCall      *call;        /* the open one, if any */
 };
@@ -166,6 +169,15 @@ static void connection_close (Connection *conn);
 static void arm_deadline (Connection *conn,
                           guint       ms);
 
+typedef void (*ConnectionFunc) (Connection    *conn,
+                                gconstpointer  data);
+
+static void foreach_connection (OwBridge       *self,
+                                ConnectionFunc  func,
+                                gconstpointer   data);
+static void forget_replaced_key (Connection    *conn,
+                                 gconstpointer  data);
+
 /* ---- calls -------------------------------------------------------------- */
 
 static void
@@ -183,6 +195,7 @@ ow_bridge_call_finalize (GObject *object)
   g_clear_object (&call->cancellable);
   g_free (call->code);
   g_clear_pointer (&call->pending, ow_browser_free);
+  g_free (call->replaces);
   g_free (call->pending_body);
 
   G_OBJECT_CLASS (ow_bridge_call_parent_class)->finalize (object);
@@ -667,6 +680,25 @@ on_confirm_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A browser pairing again takes its old record's place: its id (which the
+ * extension keeps) and its list of sites, under the new name and key. The
+ * record may have been removed since pair.begin: then it is a pairing of
+ * its own. */
+static void
+take_place_of (OwVault    *vault,
+               OwBrowser  *browser,
+               const char *replaces)
+{
+  g_autoptr(OwBrowser) old = ow_browser_load (vault, replaces, NULL);
+
+  if (old == NULL)
+    return;
+  g_free (browser->id);
+  browser->id = g_strdup (old->id);
+  g_ptr_array_unref (browser->sites);
+  browser->sites = g_ptr_array_ref (old->sites);
+}
+
 void
 ow_bridge_call_accept_pairing_async (OwBridgeCall        *call,
                                      const char          *name,
@@ -696,6 +728,8 @@ ow_bridge_call_accept_pairing_async (OwBridgeCall        *call,
   g_free (call->browser_name);
   call->browser_name = g_strdup (name);
   browser = ow_browser_new (name, conn->kind, conn->caller, call->key);
+  if (call->replaces != NULL)
+    take_place_of (conn->bridge->vault, browser, call->replaces);
   if (!send_pair_done (conn, call, browser, &error))
     {
       ow_bridge_call_refuse (call, "failed", NULL);
@@ -940,6 +974,45 @@ clear_offer (Connection *conn)
   g_clear_pointer (&conn->offer_key, ow_ecdh_key_free);
   g_clear_pointer (&conn->offer_id, g_free);
   g_clear_pointer (&conn->offer_name, g_free);
+  g_clear_pointer (&conn->offer_replaces, g_free);
+}
+
+/* A browser pairing again names the pairing it holds (pair.begin's
+ * "replaces") and proves it has that key: "proof" is its MAC (b2w, seq 0,
+ * this connection's nonces) over "pair.replace " and pair.begin's id. The
+ * new pairing then takes that record's place once it is saved, and the old
+ * key stops working. A browser the wallet does not know under this caller
+ * (removed in Preferences, or another extension's) simply pairs anew; a
+ * proof that fails is refused "bad_mac" and the connection closed, as a
+ * forged request is, so that no one can end another's pairing. FALSE when
+ * refused. The name suggested becomes the old record's (the user's name
+ * for it). */
+static gboolean
+check_replaces (Connection *conn,
+                JsonObject *message,
+                const char *id)
+{
+  const char *replaces = onepin_json_get_string (message, "replaces", NULL);
+  g_autoptr(OwBrowser) old = NULL;
+  g_autofree char *body = NULL;
+
+  if (replaces == NULL || !ow_browser_id_valid (replaces))
+    return TRUE;
+  old = ow_browser_load (conn->bridge->vault, replaces, NULL);
+  if (old == NULL || g_strcmp0 (old->caller, conn->caller) != 0)
+    return TRUE;
+  body = g_strdup_printf ("pair.replace %s", id);
+  if (!ow_bridge_mac_verify (old->key, OW_BRIDGE_TO_WALLET, old->id, conn->nonce_browser,
+                             conn->nonce_wallet, 0, body,
+                             onepin_json_get_string (message, "proof", NULL)))
+    {
+      refuse_and_close (conn, id, "bad_mac", "The proof of the pairing to replace failed");
+      return FALSE;
+    }
+  conn->offer_replaces = g_strdup (old->id);
+  g_free (conn->offer_name);
+  conn->offer_name = g_strdup (old->name);
+  return TRUE;
 }
 
 /* Our key pair, and our commitment to its public half: the browser sends
@@ -960,16 +1033,19 @@ on_pair_begin (Connection *conn,
     return;
   if (pairing_in_progress (conn->bridge))
     return send_error (conn, id, "busy", "Another pairing is in progress");
+  conn->offer_name = clean_name (onepin_json_get_string (message, "name", NULL));
+  if (!check_replaces (conn, message, id))
+    return clear_offer (conn);
   key = ow_ecdh_key_new (&error);
   if (key == NULL ||
       !ow_bridge_pairing_commit (ow_ecdh_key_get_public (key), conn->nonce_wallet_raw, commitment))
     {
       g_message ("bridge: pairing refused: %s", error != NULL ? error->message : "no commitment");
+      clear_offer (conn);
       return send_error (conn, id, "failed", "The wallet could not make its key");
     }
   conn->offer_key = g_steal_pointer (&key);
   conn->offer_id = g_strdup (id);
-  conn->offer_name = clean_name (onepin_json_get_string (message, "name", NULL));
 
   commitment64 = g_base64_encode (commitment, sizeof commitment);
   json_object_set_string_member (answer, "type", "pair.commit");
@@ -989,6 +1065,7 @@ on_pair_key (Connection *conn,
   g_autoptr(OwEcdhKey) key = g_steal_pointer (&conn->offer_key);
   g_autofree char *offer_id = g_steal_pointer (&conn->offer_id);
   g_autofree char *name = g_steal_pointer (&conn->offer_name);
+  g_autofree char *replaces = g_steal_pointer (&conn->offer_replaces);
   guint8 public_browser[OW_BRIDGE_PUBLIC_KEY_LEN];
   guint8 shared[32];
   g_autoptr(OwBridgeCall) call = NULL;
@@ -1013,6 +1090,7 @@ on_pair_key (Connection *conn,
 
   call = call_new (conn, OW_BRIDGE_CALL_PAIR, id, 0);
   call->browser_name = g_steal_pointer (&name);
+  call->replaces = g_steal_pointer (&replaces);
   if (!ow_bridge_pairing_derive (shared, conn->nonce_browser_raw, conn->nonce_wallet_raw,
                                  public_browser, ow_ecdh_key_get_public (key), call->key,
                                  &call->code))
@@ -1097,6 +1175,8 @@ on_pair_confirm (Connection *conn,
   g_clear_pointer (&conn->browser, ow_browser_free);
   conn->browser = g_steal_pointer (&call->pending);
   conn->next_seq = 1;
+  if (call->replaces != NULL)
+    foreach_connection (conn->bridge, forget_replaced_key, conn);
   finish_pairing (call, NULL);
 }
 
@@ -1246,6 +1326,34 @@ on_site_forget (Connection *conn,
   reply_now (conn, id, seq, "site.forgotten", NULL);
 }
 
+/* The extension's Unpair: the browser, authenticated, asks the wallet to
+ * forget its pairing. The answer goes under the key before it is removed;
+ * then this connection lets the key go and ends, and the others serving
+ * the browser are refused "not_paired" (the vault's "removed"). */
+static void
+on_browser_forget (Connection *conn,
+                   const char *id,
+                   gint64      seq)
+{
+  g_autoptr(OwBrowser) browser = g_steal_pointer (&conn->browser);
+  g_autoptr(GError) error = NULL;
+
+  /* held aside, so that the vault's "removed" does not end this connection
+   * before it has its answer */
+  if (!ow_browser_remove (conn->bridge->vault, browser->id, &error))
+    {
+      conn->browser = g_steal_pointer (&browser);
+      g_warning ("bridge: cannot forget the browser: %s", error->message);
+      return reply_now (conn, id, seq, "browser.forgotten",
+                        g_error_matches (error, OW_VAULT_ERROR, OW_VAULT_ERROR_LOCKED)
+                        ? "locked" : "failed");
+    }
+  conn->browser = g_steal_pointer (&browser);
+  reply_now (conn, id, seq, "browser.forgotten", NULL);
+  g_clear_pointer (&conn->browser, ow_browser_free);
+  close_when_written (conn);
+}
+
 static void
 on_checkout_request (Connection *conn,
                      const char *id,
@@ -1297,7 +1405,8 @@ handle_request (Connection *conn,
   /* only names we know reach the log */
   g_message ("bridge: request %s", g_str_equal (type, "ping") || g_str_equal (type, "card.request") ||
                                    g_str_equal (type, "checkout.request") ||
-                                   g_str_equal (type, "site.forget") ? type : "(unknown)");
+                                   g_str_equal (type, "site.forget") ||
+                                   g_str_equal (type, "browser.forget") ? type : "(unknown)");
 
   if (g_str_equal (type, "ping"))
     reply_now (conn, id, seq, "pong", NULL);
@@ -1307,6 +1416,8 @@ handle_request (Connection *conn,
     on_checkout_request (conn, id, seq, body);
   else if (g_str_equal (type, "site.forget"))
     on_site_forget (conn, id, seq, body);
+  else if (g_str_equal (type, "browser.forget"))
+    on_browser_forget (conn, id, seq);
   else
     reply_now (conn, id, seq, "error", "unknown_type");
 }
@@ -1557,9 +1668,6 @@ arm_deadline (Connection *conn,
 
 /* ---- keys that must go: the lock, a browser removed --------------------- */
 
-typedef void (*ConnectionFunc) (Connection    *conn,
-                                gconstpointer  data);
-
 /* Calls @func on every connection; it may close them. */
 static void
 foreach_connection (OwBridge       *self,
@@ -1642,6 +1750,22 @@ forget_browser (Connection    *conn,
     revoke_connection (conn, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
                                                   "The browser was removed from the wallet"),
                        "not_paired", "This browser is no longer paired with the wallet");
+}
+
+/* A browser paired again under its old id (check_replaces): connections
+ * other than @data that still hold the key it replaced let it go, as the
+ * next request under it would fail its MAC. */
+static void
+forget_replaced_key (Connection    *conn,
+                     gconstpointer  data)
+{
+  const Connection *paired = data;
+
+  if (conn != paired && conn->browser != NULL && paired->browser != NULL &&
+      g_str_equal (conn->browser->id, paired->browser->id))
+    revoke_connection (conn, g_error_new_literal (OW_BRIDGE_ERROR, OW_BRIDGE_ERROR_GONE,
+                                                  "The browser was paired again"),
+                       "bad_mac", "This browser was paired again under a new key");
 }
 
 static void

@@ -609,13 +609,18 @@ test('a wallet that says it does not know this browser: the pairing stays until 
     env.wallet.claimUnpaired = false;
     env.wallet.refuseRequests = null;
   }
-  /* the user pairs again: the new key replaces the old */
+  /* the user pairs again: the new key replaces the old, in the wallet too
+   * (pair.begin names the pairing and proves its key) */
+  const before = [...env.wallet.browsers.keys()];
   env.wallet.approvePairing = async () => 'Test Chromium again';
   await popup.click('#pair');
   await popup.waitForFunction(() => /“Test Chromium again”/.test(document.getElementById('pairing').textContent));
   assert.strictEqual(await popup.isHidden('#pair'), true);
   const now = await env.worker.evaluate(() => OnePinChannel.status());
   assert.deepStrictEqual(now, { paired: true, name: 'Test Chromium again' });
+  const [replaced] = env.wallet.replacing.slice(-1);
+  assert.ok(replaced && replaced.proven && before.includes(replaced.browser), 'pair.begin proved no pairing');
+  assert.deepStrictEqual([...env.wallet.browsers.keys()], before, 'the wallet keeps one record');
   await popup.close();
   await page.close();
 });
@@ -682,6 +687,37 @@ test('an http page other than localhost: no content script, the popup refuses', 
   assert.match(await popup.textContent('#status'), /only secure \(https\) pages/);
   assert.strictEqual(await popup.isDisabled('#fill'), true);
   assert.strictEqual(env.wallet.messages.length, count);
+  await popup.close();
+  await page.close();
+});
+
+/* Unpair: the wallet is told (authenticated) to forget this browser, then
+ * the extension forgets it; a wallet that cannot be told keeps its pairing,
+ * and the popup says where to remove it. */
+test('Unpair makes the wallet forget the browser, or says that it keeps it', async (env) => {
+  const page = await openPage(env, KO_FORM);
+  const popup = await openPopup(env, await tabIdOf(env, page));
+  const count = env.wallet.messages.length;
+  const kept = env.wallet.browsers.size;
+  await popup.click('#unpair');
+  await popup.waitForFunction(() => /forgot this browser too/.test(document.getElementById('result').textContent));
+  assert.deepStrictEqual(env.wallet.messages.slice(count), [{ type: 'browser.forget' }]);
+  assert.strictEqual(env.wallet.browsers.size, kept - 1, 'the wallet kept the browser');
+  assert.deepStrictEqual(await env.worker.evaluate(() => OnePinChannel.status()), { paired: false });
+
+  env.wallet.approvePairing = async () => 'Test Chromium';
+  await popup.click('#pair');
+  await popup.waitForFunction(() => /“Test Chromium”/.test(document.getElementById('pairing').textContent));
+  env.wallet.refuseRequests = 'locked';
+  try {
+    await popup.click('#unpair');
+    await popup.waitForFunction(() => /keeps this pairing/.test(document.getElementById('result').textContent));
+  } finally {
+    env.wallet.refuseRequests = null;
+  }
+  assert.strictEqual(env.wallet.browsers.size, kept);
+  assert.deepStrictEqual(await env.worker.evaluate(() => OnePinChannel.status()), { paired: false });
+  await keep(popup, 'popup-unpaired-wallet-keeps');
   await popup.close();
   await page.close();
 });

@@ -380,7 +380,10 @@ chrome.runtime.onMessage.addListener((message, sender, respond) => {
   else if (message.type === 'popup.pair' && fromPopup)
     work = Promise.resolve(startPairing());
   else if (message.type === 'popup.unpair' && fromPopup)
-    work = OnePinChannel.forgetPairing().then(() => chrome.storage.session.remove('pairing'));
+    work = OnePinChannel.unpair().then(async (result) => {
+      await chrome.storage.session.remove('pairing');
+      return result;
+    });
   else if (message.type === 'onepin.checkout' && fromPage)
     work = checkout(message, sender);
   if (!work)

@@ -283,6 +283,23 @@ const OnePinChannel = (() => {
     return { key, code: `${code.slice(0, 3)} ${code.slice(3)}` };
   }
 
+  /* pair.begin; pairing again, it names the pairing we hold and proves we
+   * have its key (a MAC, b2w and seq 0, over "pair.replace " and the id):
+   * the wallet's record of it is then replaced, and its key stops working
+   * there, rather than kept beside the new one. */
+  async function pairBegin(session, id, nameHint) {
+    const message = { type: 'pair.begin', id, name: nameHint };
+    const before = await loadPairing();
+    if (before) {
+      const proof = await crypto.subtle.sign('HMAC', before.key,
+                                             session.macInput('b2w', before.browser, 0,
+                                                              `pair.replace ${id}`));
+      message.replaces = before.browser;
+      message.proof = toBase64(proof);
+    }
+    return message;
+  }
+
   /* Pairs with the wallet. @onCode(code) is called as soon as the code is
    * known, for the user to compare with the wallet's. Resolves to
    * {name} or {error}. */
@@ -296,7 +313,7 @@ const OnePinChannel = (() => {
                                                   ['deriveBits']);
       const publicBrowser = new Uint8Array(await crypto.subtle.exportKey('raw', own.publicKey));
       const id = crypto.randomUUID();
-      session.send({ type: 'pair.begin', id, name: nameHint });
+      session.send(await pairBegin(session, id, nameHint));
       const commit = await session.receive(id, BEGIN_TIMEOUT_MS);
       if (commit.type === 'error')
         return { error: commit.error };
@@ -406,5 +423,23 @@ const OnePinChannel = (() => {
                                               : { paired: true, name: pairing.name };
   }
 
-  return { pair, request, status, forgetPairing };
+  /* Unpairs: the wallet is asked (authenticated, so only the key's holder
+   * can) to forget this browser, then our pairing goes whatever it says.
+   * Resolves to {walletKept: true} when the wallet could not be told (not
+   * running, locked, or older): it keeps the pairing until its user removes
+   * it in Preferences → Browsers. A wallet that no longer knows us has
+   * nothing to keep. */
+  async function unpair() {
+    let walletKept = false;
+    if (await loadPairing()) {
+      const answer = await request({ type: 'browser.forget' }, BEGIN_TIMEOUT_MS)
+        .catch(() => ({ error: 'failed' }));
+      walletKept = answer.error !== 'unknown_browser' &&
+        (answer.type !== 'browser.forgotten' || Boolean(answer.error));
+    }
+    await forgetPairing();
+    return { walletKept };
+  }
+
+  return { pair, request, status, unpair };
 })();

@@ -147,8 +147,9 @@ async function main() {
     await ask({ type: 'popup.pair' });
   });
   $('unpair').addEventListener('click', async () => {
-    await ask({ type: 'popup.unpair' });
+    const answer = await ask({ type: 'popup.unpair' });
     await render(tabId);
+    showResult(t(answer.walletKept ? 'unpairWalletKeeps' : 'unpairDone'), Boolean(answer.walletKept));
   });
   chrome.storage.onChanged.addListener((changes, area) => {
     if (area === 'session' && (changes.pairing || changes.unknownBrowser || changes[`frames:${tabId}`]))

@@ -42,7 +42,7 @@ static struct
 
 /* ---- the test's side of the socket ---------------------------------------- */
 
-typedef struct
+typedef struct _Client
 {
   GSocket       *socket;
   WhFrameReader *reader;
@@ -54,6 +54,7 @@ typedef struct
   guint8         key[OW_BRIDGE_KEY_LEN];
   gint64         seq;
   guint          ids;
+  struct _Client *replaces;  /* the pairing this one replaces, proved in pair.begin */
 } Client;
 
 static void
@@ -338,6 +339,27 @@ pair_message (const char *type,
   return message;
 }
 
+/* pair.begin @id replacing @browser's pairing: its proof, a MAC under @key
+ * (b2w, seq 0, nonces @nonce_b and @nonce_w) over "pair.replace " and @id. */
+static void
+add_replace_proof (JsonObject   *begin,
+                   const char   *id,
+                   const char   *browser,
+                   const guint8  key[OW_BRIDGE_KEY_LEN],
+                   const char   *nonce_b,
+                   const char   *nonce_w)
+{
+  g_autofree char *body = g_strdup_printf ("pair.replace %s", id);
+  guint8 mac[OW_BRIDGE_MAC_LEN];
+  g_autofree char *mac64 = NULL;
+
+  g_assert_true (ow_bridge_mac (key, OW_BRIDGE_TO_WALLET, browser, nonce_b, nonce_w, 0, body,
+                                mac));
+  mac64 = g_base64_encode (mac, sizeof mac);
+  json_object_set_string_member (begin, "replaces", browser);
+  json_object_set_string_member (begin, "proof", mac64);
+}
+
 /* pair.begin @id (suggesting @name, if not NULL), and the wallet's answer:
  * its commitment to its key (base64), before it has seen ours. */
 static char *
@@ -351,6 +373,8 @@ client_pair_begin (Client     *c,
 
   if (name != NULL)
     json_object_set_string_member (begin, "name", name);
+  if (c->replaces != NULL)
+    add_replace_proof (begin, id, c->replaces->browser, c->replaces->key, c->nonce_b, c->nonce_w);
   client_send (c, begin);
   commit = client_recv (c);
   g_assert_nonnull (commit);
@@ -389,6 +413,8 @@ pair_until_asked (Client  *c,
   guint8 public_w[OW_BRIDGE_PUBLIC_KEY_LEN];
   guint8 shared[32];
   OwBridgeCall *call;
+  g_autoptr(OwBrowser) replaced = c->replaces != NULL
+                                  ? ow_browser_load (T.vault, c->replaces->browser, NULL) : NULL;
 
   *id = next_id (c);
   key = ow_ecdh_key_new (&error);
@@ -411,10 +437,12 @@ pair_until_asked (Client  *c,
 
   call = wait_call ();
   g_assert_cmpint (ow_bridge_call_get_kind (call), ==, OW_BRIDGE_CALL_PAIR);
-  /* both sides show the same code; the suggested name lost its control character */
+  /* both sides show the same code; the suggested name lost its control
+   * character, or is the user's name for the pairing replaced */
   g_assert_cmpstr (ow_bridge_call_get_code (call), ==, code);
   g_assert_cmpint (strlen (code), ==, 7);
-  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==, "Chromium on Linux");
+  g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==,
+                   replaced != NULL ? replaced->name : "Chromium on Linux");
   g_assert_cmpstr (ow_bridge_call_get_browser_kind (call), ==, "chromium");
   return call;
 }
@@ -494,8 +522,12 @@ pair (Client     *c,
   g_autoptr(OwBrowser) early = ow_browser_load (T.vault, c->browser, NULL);
   g_autoptr(GError) error = NULL;
 
-  /* nothing is stored before the proof */
-  g_assert_null (early);
+  /* nothing is stored before the proof (a pairing replaced stays as it was) */
+  if (early != NULL)
+    {
+      g_assert_nonnull (c->replaces);
+      g_assert_cmpmem (early->key, sizeof early->key, c->replaces->key, sizeof c->replaces->key);
+    }
   client_send (c, confirm);
   saved = client_recv (c);
   g_assert_cmpstr (onepin_json_get_string (saved, "type", NULL), ==, "pair.saved");
@@ -1050,6 +1082,184 @@ test_removed_browser_wiped (void)
   g_assert_cmpuint (ow_test_wiped_count (other->key, sizeof other->key), ==, 1);
   expect_error (other, "not_paired", TRUE);
   assert_no_browsers ();
+}
+
+static JsonObject *
+forget_browser_frame (Client *c,
+                      gint64  seq)
+{
+  return request_frame (c, seq, "{\"type\":\"browser.forget\"}");
+}
+
+/* The browser pairs again, proving it holds its pairing: the new pairing
+ * takes the old record's place (its id and sites, one record), and the old
+ * key is refused, on a connection open meanwhile and on a new one. A
+ * pairing whose record is gone pairs anew. */
+static void
+test_repair (void)
+{
+  g_autoptr(Client) first = NULL;
+  g_autoptr(Client) stale = NULL;
+  g_autoptr(Client) second = NULL;
+  g_autoptr(Client) old_key = NULL;
+  g_autoptr(Client) new_key = NULL;
+  g_autoptr(Client) third = NULL;
+  g_autoptr(OwBrowser) record = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+
+  clear_browsers ();
+  first = paired_client ();
+  record = ow_browser_load (T.vault, first->browser, NULL);
+  g_assert_true (ow_browser_set_site (record, ORIGIN, TRUE));
+  g_assert_true (ow_browser_save (T.vault, record, NULL));
+  g_clear_pointer (&record, ow_browser_free);
+  stale = reconnect (first);
+  client_begin (stale);
+  pong = ping (stale);
+
+  second = client_connect (CALLER);
+  second->replaces = first;
+  client_begin (second);
+  pair (second, "Work laptop again");
+  g_assert_cmpstr (second->browser, ==, first->browser);
+  list = ow_browser_list (T.vault, NULL);
+  g_assert_cmpuint (list->len, ==, 1);
+  record = g_ptr_array_steal_index (list, 0);
+  g_assert_cmpstr (record->name, ==, "Work laptop again");
+  g_assert_cmpmem (record->key, sizeof record->key, second->key, sizeof second->key);
+  g_assert_true (ow_browser_has_site (record, ORIGIN));
+
+  /* the connection that held the old key lets it go; a new one under it fails */
+  expect_error (stale, "bad_mac", TRUE);
+  old_key = reconnect (first);
+  client_begin (old_key);
+  client_request (old_key, "{\"type\":\"ping\"}");
+  expect_error (old_key, "bad_mac", TRUE);
+  new_key = reconnect (second);
+  client_begin (new_key);
+  g_clear_pointer (&pong, json_object_unref);
+  pong = ping (new_key);
+  g_assert_cmpstr (onepin_json_get_string (pong, "type", NULL), ==, "pong");
+
+  /* removed in Preferences meanwhile: the pairing is one of its own */
+  g_assert_true (ow_browser_remove (T.vault, second->browser, NULL));
+  third = client_connect (CALLER);
+  third->replaces = second;
+  answer = client_begin (third);
+  g_assert_false (onepin_json_get_bool (answer, "paired", TRUE));
+  pair (third, "Work laptop");
+  g_assert_cmpstr (third->browser, !=, second->browser);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = ow_browser_list (T.vault, NULL);
+  g_assert_cmpuint (list->len, ==, 1);
+}
+
+/* A replacement without the old key's proof (a wrong key, or a proof made
+ * for another connection's nonces) is refused "bad_mac" before any pairing
+ * starts, and the record stays as it was. */
+static void
+test_repair_forged (void)
+{
+  g_autoptr(Client) owner = NULL;
+  g_autoptr(Client) other = NULL;
+  g_autoptr(OwBrowser) record = NULL;
+  guint8 wrong[OW_BRIDGE_KEY_LEN];
+
+  clear_browsers ();
+  owner = paired_client ();
+  other = reconnect (owner);
+  client_begin (other);
+  memcpy (wrong, owner->key, sizeof wrong);
+  wrong[0] ^= 1;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(Client) c = client_connect (CALLER);
+      g_autoptr(JsonObject) begin = NULL;
+      g_autofree char *id = NULL;
+
+      client_begin (c);
+      id = next_id (c);
+      begin = pair_message ("pair.begin", id, NULL);
+      if (i == 0)
+        add_replace_proof (begin, id, owner->browser, wrong, c->nonce_b, c->nonce_w);
+      else
+        add_replace_proof (begin, id, owner->browser, owner->key, other->nonce_b, other->nonce_w);
+      client_send (c, begin);
+      expect_error (c, "bad_mac", TRUE);
+      assert_no_call ();
+    }
+  record = ow_browser_load (T.vault, owner->browser, NULL);
+  g_assert_nonnull (record);
+  g_assert_cmpmem (record->key, sizeof record->key, owner->key, sizeof owner->key);
+}
+
+/* The extension's Unpair: an authenticated browser.forget removes the
+ * browser's record, answered under its key; every connection serving it
+ * ends, and the key is refused from then on. A forged one, or one replayed
+ * from another connection or within its own, removes nothing. */
+static void
+test_unpair (void)
+{
+  g_autoptr(Client) c = NULL;
+  g_autoptr(Client) forged = NULL;
+  g_autoptr(Client) a = NULL;
+  g_autoptr(Client) b = NULL;
+  g_autoptr(Client) d = NULL;
+  g_autoptr(Client) stale = NULL;
+  g_autoptr(Client) after = NULL;
+  g_autoptr(JsonObject) frame = NULL;
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) begun = NULL;
+  g_autoptr(OwBrowser) record = NULL;
+
+  clear_browsers ();
+  c = paired_client ();
+
+  forged = reconnect (c);
+  forged->key[0] ^= 1;
+  client_begin (forged);
+  client_request (forged, "{\"type\":\"browser.forget\"}");
+  expect_error (forged, "bad_mac", TRUE);
+
+  /* signed for connection a, sent on b; then again on a, out of sequence */
+  a = reconnect (c);
+  client_begin (a);
+  b = reconnect (c);
+  client_begin (b);
+  frame = forget_browser_frame (a, 1);
+  client_send (b, frame);
+  expect_error (b, "bad_mac", TRUE);
+  pong = ping (a);
+  g_clear_pointer (&frame, json_object_unref);
+  frame = forget_browser_frame (a, 1);
+  client_send (a, frame);
+  expect_error (a, "replay", TRUE);
+  record = ow_browser_load (T.vault, c->browser, NULL);
+  g_assert_nonnull (record);
+
+  stale = reconnect (c);
+  client_begin (stale);
+  g_clear_pointer (&pong, json_object_unref);
+  pong = ping (stale);
+  d = reconnect (c);
+  client_begin (d);
+  client_request (d, "{\"type\":\"browser.forget\"}");
+  answer = client_response (d);
+  g_assert_cmpstr (onepin_json_get_string (answer, "type", NULL), ==, "browser.forgotten");
+  g_assert_false (json_object_has_member (answer, "error"));
+  g_assert_null (client_recv (d));
+  assert_no_browsers ();
+  expect_error (stale, "not_paired", TRUE);
+
+  after = reconnect (c);
+  begun = client_begin (after);
+  g_assert_false (onepin_json_get_bool (begun, "paired", TRUE));
+  client_request (after, "{\"type\":\"ping\"}");
+  expect_error (after, "not_paired", TRUE);
 }
 
 static void
@@ -2074,6 +2284,9 @@ main (int    argc,
   g_test_add_func ("/bridge/handshake-timeout", test_handshake_timeout);
   g_test_add_func ("/bridge/idle-timeout", test_idle_timeout);
   g_test_add_func ("/bridge/unread-answers", test_unread_answers);
+  g_test_add_func ("/bridge/repair", test_repair);
+  g_test_add_func ("/bridge/repair-forged", test_repair_forged);
+  g_test_add_func ("/bridge/unpair", test_unpair);
   status = g_test_run ();
 
   ow_bridge_close (T.bridge);

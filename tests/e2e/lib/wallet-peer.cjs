@@ -66,6 +66,7 @@ class WalletPeer {
     this.refuseRequests = null;
     this.strayError = null;
     this.confirms = 0;
+    this.replacing = [];   /* each pair.begin's "replaces": {browser, proven} */
     this.protocol = 3;
     this.waiters = [];
     this.sockets = new Set();
@@ -154,12 +155,26 @@ class WalletPeer {
     }
     const commitment = crypto.createHash('sha256')
       .update(Buffer.concat([committed, conn.nonceWalletRaw])).digest();
-    conn.offer = { id: m.id, name: m.name, ecdh };
+    conn.offer = { id: m.id, name: m.name, ecdh, replaces: this.replaced(conn, m) };
     this.send(conn, { type: 'pair.commit', id: m.id, commitment: commitment.toString('base64') });
   }
 
+  /* The pairing pair.begin replaces, if it proves it holds its key (a MAC,
+   * b2w and seq 0, over "pair.replace " and its id), as the wallet checks. */
+  replaced(conn, m) {
+    if (m.replaces === undefined)
+      return null;
+    const known = this.browsers.get(m.replaces);
+    const given = Buffer.from(String(m.proof), 'base64');
+    const expected = known && macOf(known.key, 'b2w', m.replaces, conn, 0, `pair.replace ${m.id}`);
+    const proven = Boolean(expected) && given.length === expected.length &&
+      crypto.timingSafeEqual(expected, given);
+    this.replacing.push({ browser: m.replaces, proven });
+    return proven ? m.replaces : null;
+  }
+
   async pair(conn, m) {
-    const { ecdh, name: hint } = conn.offer;
+    const { ecdh, name: hint, replaces } = conn.offer;
     conn.offer = null;
     const publicBrowser = Buffer.from(m.public_key, 'base64');
     const publicWallet = ecdh.getPublicKey();
@@ -177,7 +192,7 @@ class WalletPeer {
       this.send(conn, { type: 'pair.done', id: m.id, error: 'denied' });
       return;
     }
-    const browser = 'br_' + crypto.randomBytes(16).toString('hex');
+    const browser = replaces || 'br_' + crypto.randomBytes(16).toString('hex');
     const key = okm.subarray(0, 32);
     const body = JSON.stringify({ name });
     conn.pending = { id: m.id, browser, key, name, body };
@@ -219,6 +234,14 @@ class WalletPeer {
     conn.seq = m.seq;
     const body = JSON.parse(m.body);
     this.messages.push(body);
+    if (body.type === 'browser.forget') {
+      this.browsers.delete(m.browser);
+      const text = JSON.stringify({ type: 'browser.forgotten' });
+      this.send(conn, { type: 'response', id: m.id, seq: m.seq, body: text,
+                        mac: macOf(paired.key, 'w2b', m.browser, conn, m.seq, text).toString('base64') });
+      conn.socket.end();
+      return;
+    }
     Promise.resolve(this.answer(body)).then((reply) => {
       if (!reply || conn.socket.destroyed)
         return;
