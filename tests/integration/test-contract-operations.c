@@ -712,6 +712,25 @@ refuses_other_key_with (const char *path,
   refuses_other_key (g2);
 }
 
+/* With access_log on, one line per request names the method, the route
+ * pattern, the status and the time taken, and never the path itself. */
+static void
+test_access_log (void)
+{
+  OtGateway *gw = ot_gateway_start ("[gateway]\naccess_log=true\n", FALSE);
+  g_autoptr(OtResponse) missing = NULL;
+  g_autofree char *log = NULL;
+  const char *line;
+
+  missing = ot_request (gw, "GET", "/v1/payments/pay_secretish", NULL, NULL, NULL);
+  ot_assert_status (missing, 401);
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (gw), &log, NULL, NULL));
+  line = strstr (log, "msg=request method=GET route=/v1/payments/{id} status=401 duration_us=");
+  g_assert_nonnull (line);
+  g_assert_null (strstr (log, "pay_secretish"));
+  ot_gateway_stop (gw);
+}
+
 static void
 test_key_file_other_sealed (void)
 {
@@ -793,6 +812,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/content-type", test_content_type);
   g_test_add_func ("/contract/operations/signals-and-durability", test_signals_and_durability);
   g_test_add_func ("/contract/operations/data-dir-modes", test_data_dir_modes);
+  g_test_add_func ("/contract/operations/access-log", test_access_log);
   g_test_add_func ("/contract/operations/key-file", test_key_file);
   g_test_add_func ("/contract/operations/key-file-no-cards", test_key_file_no_cards);
   g_test_add_func ("/contract/operations/key-file-other-sealed", test_key_file_other_sealed);
