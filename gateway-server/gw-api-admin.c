@@ -62,6 +62,24 @@ merchant_apply (GwTxn   *txn,
   return TRUE;
 }
 
+/* A merchant's name goes into text receipts, SMS and mail subjects as it is:
+ * a line break or other control character would forge lines of its own. */
+static gboolean
+has_control (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    switch (g_unichar_type (g_utf8_get_char (p)))
+      {
+      case G_UNICODE_CONTROL:
+      case G_UNICODE_LINE_SEPARATOR:
+      case G_UNICODE_PARAGRAPH_SEPARATOR:
+        return TRUE;
+      default:
+        break;
+      }
+  return FALSE;
+}
+
 void
 gw_api_admin_merchants (GwRequest *request)
 {
@@ -79,6 +97,9 @@ gw_api_admin_merchants (GwRequest *request)
   category = onepin_json_get_string (request->body, "category", NULL);
   if (g_utf8_strlen (name, -1) < 1 || g_utf8_strlen (name, -1) > 255)
     return gw_request_bad_param (request, "name", "name must be 1 to 255 characters.");
+  if (has_control (name))
+    return gw_request_bad_param (request, "name",
+                                 "name must not contain line breaks or control characters.");
   if (category != NULL && strlen (category) > 64)
     return gw_request_bad_param (request, "category", "category must be at most 64 bytes.");
 

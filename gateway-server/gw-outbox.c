@@ -14,9 +14,9 @@
  * message is older than give_up_after.
  *
  * Each channel (e-mail, SMS) has a thread of its own, a lane, so that a mail
- * server that hangs delays no SMS. A lane that finds its server unreachable
- * holds the rest of its claims back, untried, for retry_initial, instead of
- * waiting out a timeout for each.
+ * server that hangs delays no SMS. A lane that finds its server unreachable,
+ * or refusing us (not a recipient), holds the rest of its claims back,
+ * untried, for retry_initial, instead of trying each in vain.
  */
 #include "gw-outbox.h"
 
@@ -324,8 +324,8 @@ settle (GwOutbox              *self,
 }
 
 /* Sends @message and records the outcome. Returns the time until which the
- * lane should hold its other messages back, the server being unreachable,
- * or 0. */
+ * lane should hold its other messages back, the server being unreachable or
+ * refusing us, or 0. */
 static gint64
 deliver (GwOutbox              *self,
          const GwOutboxMessage *message)
@@ -351,9 +351,16 @@ deliver (GwOutbox              *self,
 
   log_outcome (message, &op, now);
   settle (self, message, &op);
+  /* A server that refuses us would refuse every message the same way: a
+   * configuration to fix, not messages to give up. */
+  if (g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_REFUSED_US))
+    g_warning ("outbox: the %s server refuses to take messages; they stay queued and are "
+               "retried until given up after %" G_GINT64_FORMAT " s: %s", message->type,
+               self->give_up_after, error->message);
   /* Not the message's own backoff, which grows to retry_max while the
    * server is down: new messages would wait that long after it is back. */
-  if (g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE))
+  if (g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE) ||
+      g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_REFUSED_US))
     return now + MAX (self->retry_initial, 1);
   return 0;
 }
@@ -437,7 +444,7 @@ send_batch (Lane      *lane,
           lane->held_until = held_until;
           g_free (lane->held_because);
           lane->held_because = g_strdup_printf ("not tried: evt_%" G_GINT64_MODIFIER "x found "
-                                                "the server unreachable", message->id);
+                                                "the server unreachable or refusing", message->id);
         }
     }
 }

@@ -6,7 +6,10 @@
 #include "gw-transport.h"
 
 #include <curl/curl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "onepin-crypto.h"
 #include "onepin-json.h"
@@ -14,6 +17,7 @@
 #define CONNECT_TIMEOUT 10
 #define SMS_TIMEOUT 30
 #define MAX_CONNECTION_AGE 60
+#define DOT_TIMEOUT 600
 
 G_DEFINE_QUARK (gw-transport-error-quark, gw_transport_error)
 
@@ -28,6 +32,8 @@ struct _GwSmtp
   char     *password;
   char     *ca_file;
   long      timeout;
+  long      dot_timeout;          /* for the reply to the end of a message */
+  curl_socket_t socket;         /* of the connection libcurl keeps, or BAD */
 };
 
 struct _GwSms
@@ -111,7 +117,8 @@ gboolean
 gw_transport_error_is_transient (const GError *error)
 {
   return g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_TRANSIENT) ||
-         g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE);
+         g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE) ||
+         g_error_matches (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_REFUSED_US);
 }
 
 static gboolean
@@ -146,6 +153,15 @@ new_handle (GError **error)
 
 /* SMTP */
 
+/* Ends the connection at once, so that libcurl's QUIT on it fails at once
+ * instead of waiting for an answer from a server that gives none. */
+static void
+shut_connection (GwSmtp *self)
+{
+  if (self->socket != CURL_SOCKET_BAD)
+    shutdown (self->socket, SHUT_RDWR);
+}
+
 GwSmtp *
 gw_smtp_new (const GwConfig  *config,
              GError         **error)
@@ -156,11 +172,16 @@ gw_smtp_new (const GwConfig  *config,
   if (config->smtp_url == NULL)
     return NULL;
   self = g_new0 (GwSmtp, 1);
+  self->socket = CURL_SOCKET_BAD;
   self->url = g_strdup (config->smtp_url);
   self->from = g_strdup (config->smtp_from);
   self->from_name = g_strdup (config->smtp_from_name);
   self->ca_file = g_strdup (config->smtp_ca_file);
   self->timeout = config->smtp_timeout;
+  /* RFC 5321's ten minutes, but within the claim's lease: past it, another
+   * gateway process on the same database may send the message again. */
+  self->dot_timeout = CLAMP (config->outbox_lease - config->smtp_timeout, config->smtp_timeout,
+                             DOT_TIMEOUT);
   starttls = gw_config_smtp_starttls (config);
   self->use_ssl = g_str_equal (starttls, "required") ? CURLUSESSL_ALL
                 : g_str_equal (starttls, "try") ? CURLUSESSL_TRY
@@ -181,6 +202,8 @@ gw_smtp_free (GwSmtp *self)
 {
   if (self == NULL)
     return;
+  /* No QUIT: a server that stopped answering would hold up the stop. */
+  shut_connection (self);
   g_clear_pointer (&self->curl, curl_easy_cleanup);
   g_free (self->url);
   g_free (self->from);
@@ -203,12 +226,41 @@ gw_smtp_get_from_name (GwSmtp *self)
   return self->from_name;
 }
 
+/* Where an SMTP transaction stands, from the commands libcurl sent: a
+ * refusal means something else at each step. */
+typedef enum
+{
+  STAGE_GREETING,
+  STAGE_HELLO,
+  STAGE_STARTTLS,
+  STAGE_AUTH,
+  STAGE_MAIL,
+  STAGE_RCPT,
+  STAGE_DATA,
+  STAGE_BODY,
+  STAGE_END,              /* the final dot is sent; its reply is awaited */
+} Stage;
+
+static const char *const stage_names[] = {
+  "greeting", "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA", "message",
+  "end of message",
+};
+
+/* One message under way. */
 typedef struct
 {
-  const char *data;
-  gsize       len;
-  gsize       sent;
-} Upload;
+  GwSmtp       *smtp;
+  GCancellable *cancellable;
+  const char   *data;
+  gsize         len;
+  gsize         sent;
+  Stage         stage;
+  gboolean      quitting;
+  long          reply;            /* the last reply's code… */
+  char          status[12];       /* …and its enhanced status code, or "" */
+  gint64        deadline;         /* monotonic */
+  gboolean      timed_out;
+} Transaction;
 
 static size_t
 read_upload (char   *buffer,
@@ -216,21 +268,175 @@ read_upload (char   *buffer,
              size_t  n,
              void   *user_data)
 {
-  Upload *upload = user_data;
-  gsize chunk = MIN (size * n, upload->len - upload->sent);
+  Transaction *t = user_data;
+  gsize chunk = MIN (size * n, t->len - t->sent);
 
-  memcpy (buffer, upload->data + upload->sent, chunk);
-  upload->sent += chunk;
+  memcpy (buffer, t->data + t->sent, chunk);
+  t->sent += chunk;
+  /* libcurl sends the final dot after this: the server may take a while to
+   * answer it, and resending it after a timeout would duplicate a message
+   * the server has probably taken (RFC 5321 §4.5.3.2.6: ten minutes). */
+  if (t->sent == t->len && t->stage != STAGE_END)
+    {
+      t->stage = STAGE_END;
+      t->deadline = g_get_monotonic_time () + t->smtp->dot_timeout * G_USEC_PER_SEC;
+    }
   return chunk;
 }
 
-/* The server refused this message or recipient for good: mailbox unknown
- * or unavailable, bad address syntax, message refused. Anything else (a
- * server down, busy, a failed login) may pass later. */
-static gboolean
-smtp_permanent (long response)
+static void
+note_command (Transaction *t,
+              const char  *line,
+              size_t       len)
 {
-  return response >= 550 && response <= 554;
+  static const struct { const char *verb; Stage stage; } verbs[] = {
+    { "EHLO", STAGE_HELLO }, { "HELO", STAGE_HELLO }, { "STARTTLS", STAGE_STARTTLS },
+    { "AUTH", STAGE_AUTH }, { "MAIL", STAGE_MAIL }, { "RCPT", STAGE_RCPT },
+    { "DATA", STAGE_DATA },
+  };
+
+  /* libcurl says QUIT after a failure: its reply is not the one that counts. */
+  if (len >= 4 && g_ascii_strncasecmp (line, "QUIT", 4) == 0)
+    t->quitting = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
+    if (len >= strlen (verbs[i].verb) &&
+        g_ascii_strncasecmp (line, verbs[i].verb, strlen (verbs[i].verb)) == 0)
+      t->stage = verbs[i].stage;
+  /* Anything else (AUTH's continuation lines) stays in its stage. */
+}
+
+/* A reply line: "250-…" or "550 5.1.1 …"; only the code and enhanced status
+ * of the last line are kept, never the text, which may hold an address. */
+static void
+note_reply (Transaction *t,
+            const char  *line,
+            size_t       len)
+{
+  gsize n = 0;
+
+  if (t->quitting || len < 3 || !g_ascii_isdigit (line[0]) || !g_ascii_isdigit (line[1]) ||
+      !g_ascii_isdigit (line[2]) || (len > 3 && line[3] == '-'))
+    return;
+  t->reply = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+  if (t->stage == STAGE_DATA && t->reply == 354)
+    t->stage = STAGE_BODY;
+  /* RFC 3463: class "." subject "." detail, each of up to three digits. */
+  for (gsize i = 4; i < len && n < sizeof t->status - 1 &&
+       (g_ascii_isdigit (line[i]) || line[i] == '.'); i++)
+    t->status[n++] = line[i];
+  t->status[n] = '\0';
+  if (n < 5 || t->status[1] != '.' || t->status[0] != line[0])
+    t->status[0] = '\0';
+}
+
+static int
+on_smtp_debug (CURL          *curl,
+               curl_infotype  type,
+               char          *data,
+               size_t         len,
+               void          *user_data)
+{
+  if (type == CURLINFO_HEADER_OUT)
+    note_command (user_data, data, len);
+  else if (type == CURLINFO_HEADER_IN)
+    note_reply (user_data, data, len);
+  return 0;
+}
+
+/* A stop, or a server that took longer than its time: [smtp] timeout for
+ * everything up to the end of the message, dot_timeout for the reply to it. */
+static int
+on_smtp_progress (void       *user_data,
+                  curl_off_t  dltotal,
+                  curl_off_t  dlnow,
+                  curl_off_t  ultotal,
+                  curl_off_t  ulnow)
+{
+  Transaction *t = user_data;
+
+  if (!t->timed_out && g_get_monotonic_time () < t->deadline)
+    return g_cancellable_is_cancelled (t->cancellable) ? 1 : 0;
+  t->timed_out = TRUE;
+  shut_connection (t->smtp);
+  return 1;
+}
+
+static int
+on_socket (void          *user_data,
+           curl_socket_t  socket,
+           curlsocktype   purpose)
+{
+  GwSmtp *self = user_data;
+
+  self->socket = socket;
+  return CURL_SOCKOPT_OK;
+}
+
+static int
+on_close_socket (void          *user_data,
+                 curl_socket_t  socket)
+{
+  GwSmtp *self = user_data;
+
+  if (self->socket == socket)
+    self->socket = CURL_SOCKET_BAD;
+  return close (socket);
+}
+
+/* The server refused this very recipient or message for good (RFC 5321,
+ * RFC 3463): at RCPT TO a mailbox unknown or unavailable (550, 551, 553,
+ * X.1.x but for the sender's X.1.7 and X.1.8), a mailbox full or disabled
+ * (552, X.2.x); after the message, one too big (552, X.3.4) or whose content
+ * the server cannot take (X.6.x). A refusal of the sender, of relaying or
+ * on policy (X.7.x), or at any other step, is about the server or our
+ * configuration: every message would fare the same. */
+static gboolean
+smtp_permanent (const Transaction *t)
+{
+  const char *s = t->status;
+  int subject = s[0] != '\0' ? atoi (s + 2) : -1;
+  const char *detail = s[0] != '\0' ? strchr (s + 2, '.') : NULL;
+  int d = detail != NULL ? atoi (detail + 1) : -1;
+
+  if (t->reply < 550 || t->reply > 554 || (t->stage != STAGE_RCPT && t->stage != STAGE_END))
+    return FALSE;
+  if (subject == 1)
+    return d != 7 && d != 8;
+  if (subject == 2 || (subject == 3 && d == 4) || subject == 6)
+    return TRUE;
+  if (subject >= 0)
+    return FALSE;
+  return t->stage == STAGE_RCPT ? t->reply != 554 : t->reply == 552;
+}
+
+static gboolean
+smtp_failed (const Transaction  *t,
+             CURLcode            rc,
+             GError            **error)
+{
+  const char *stage = stage_names[t->stage];
+  const char *sep = t->status[0] != '\0' ? " " : "";
+
+  if (t->timed_out && t->stage == STAGE_END)
+    return g_set_error (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE,
+                        "smtp: Timeout was reached: no reply to the end of the message in "
+                        "%ld s; the server may have taken it", t->smtp->dot_timeout), FALSE;
+  if (t->timed_out || rc == CURLE_OPERATION_TIMEDOUT)
+    return g_set_error (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_UNREACHABLE,
+                        "smtp: Timeout was reached (%s)", stage), FALSE;
+  if (rc == CURLE_ABORTED_BY_CALLBACK || !t->reply || t->reply < 400)
+    return curl_failed (error, "smtp", rc, t->reply, FALSE);
+  if (smtp_permanent (t))
+    return g_set_error (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_PERMANENT,
+                        "smtp: %s refused (reply %ld%s%s)", stage, t->reply, sep, t->status),
+           FALSE;
+  if (t->reply >= 500 || t->stage < STAGE_MAIL)
+    return g_set_error (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_REFUSED_US,
+                        "smtp: the server refused us at %s (reply %ld%s%s): check its "
+                        "settings and [smtp]", stage, t->reply, sep, t->status), FALSE;
+  return g_set_error (error, GW_TRANSPORT_ERROR, GW_TRANSPORT_ERROR_TRANSIENT,
+                      "smtp: %s refused for now (reply %ld%s%s)", stage, t->reply, sep,
+                      t->status), FALSE;
 }
 
 gboolean
@@ -240,17 +446,31 @@ gw_smtp_send (GwSmtp        *self,
               GCancellable  *cancellable,
               GError       **error)
 {
-  CURL *curl = self->curl;
   g_autofree char *from = g_strdup_printf ("<%s>", self->from);
   g_autofree char *rcpt = g_strdup_printf ("<%s>", to);
-  struct curl_slist *recipients = curl_slist_append (NULL, rcpt);
-  Upload upload = { 0 };
-  long response = 0;
+  struct curl_slist *recipients;
+  Transaction t = { .smtp = self, .cancellable = cancellable, .stage = STAGE_GREETING };
+  CURL *curl;
   CURLcode rc;
 
-  upload.data = g_bytes_get_data (message, &upload.len);
+  if (self->curl == NULL && (self->curl = new_handle (error)) == NULL)
+    return FALSE;
+  curl = self->curl;
+  t.data = g_bytes_get_data (message, &t.len);
+  t.deadline = g_get_monotonic_time () + self->timeout * G_USEC_PER_SEC;
   curl_easy_reset (curl);
-  common_options (curl, cancellable, self->ca_file, self->timeout);
+  /* Our own deadlines (on_smtp_progress) govern; libcurl's are a backstop. */
+  common_options (curl, cancellable, self->ca_file, self->timeout + self->dot_timeout + 10);
+  curl_easy_setopt (curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, self->dot_timeout + 5);
+  curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, on_smtp_progress);
+  curl_easy_setopt (curl, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt (curl, CURLOPT_VERBOSE, 1L);
+  curl_easy_setopt (curl, CURLOPT_DEBUGFUNCTION, on_smtp_debug);
+  curl_easy_setopt (curl, CURLOPT_DEBUGDATA, &t);
+  curl_easy_setopt (curl, CURLOPT_SOCKOPTFUNCTION, on_socket);
+  curl_easy_setopt (curl, CURLOPT_SOCKOPTDATA, self);
+  curl_easy_setopt (curl, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+  curl_easy_setopt (curl, CURLOPT_CLOSESOCKETDATA, self);
   curl_easy_setopt (curl, CURLOPT_URL, self->url);
   curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   curl_easy_setopt (curl, CURLOPT_USE_SSL, self->use_ssl);
@@ -259,19 +479,27 @@ gw_smtp_send (GwSmtp        *self,
       curl_easy_setopt (curl, CURLOPT_USERNAME, self->username);
       curl_easy_setopt (curl, CURLOPT_PASSWORD, self->password);
     }
+  recipients = curl_slist_append (NULL, rcpt);
   curl_easy_setopt (curl, CURLOPT_MAIL_FROM, from);
   curl_easy_setopt (curl, CURLOPT_MAIL_RCPT, recipients);
   curl_easy_setopt (curl, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt (curl, CURLOPT_READFUNCTION, read_upload);
-  curl_easy_setopt (curl, CURLOPT_READDATA, &upload);
-  curl_easy_setopt (curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) upload.len);
+  curl_easy_setopt (curl, CURLOPT_READDATA, &t);
+  curl_easy_setopt (curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) t.len);
 
   rc = curl_easy_perform (curl);
-  curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &response);
   curl_slist_free_all (recipients);
-  if (rc != CURLE_OK)
-    return curl_failed (error, "smtp", rc, response, smtp_permanent (response));
-  return TRUE;
+  /* No callback may see @t once this returns. */
+  curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 1L);
+  curl_easy_setopt (curl, CURLOPT_VERBOSE, 0L);
+  if (rc == CURLE_OK)
+    return TRUE;
+  /* libcurl may keep the connection of a failed message (one whose reply to
+   * the end of the message failed or never came, 7.88): the next message on
+   * it would read replies out of step. The next one starts afresh. */
+  shut_connection (self);
+  g_clear_pointer (&self->curl, curl_easy_cleanup);
+  return smtp_failed (&t, rc, error);
 }
 
 /* SMS */

@@ -8,8 +8,10 @@
  * its connection open between messages. Its errors say whether trying again
  * later may help (TRANSIENT: the server is busy or refused us for now;
  * UNREACHABLE: no connection, or no answer in time, which says the server is
- * down for every message) or not (PERMANENT: the server refused this very
- * message or address).
+ * down for every message; REFUSED_US: the server refused us, not this
+ * message (at its greeting, EHLO, AUTH, MAIL FROM, a relay or policy
+ * refusal), which a configuration fix may cure, again for every message) or
+ * not (PERMANENT: the server refused this very message or address).
  * Error messages carry no address, key or message text.
  */
 #pragma once
@@ -28,13 +30,14 @@ typedef enum
   GW_TRANSPORT_ERROR_PERMANENT,
   GW_TRANSPORT_ERROR_CANCELLED,
   GW_TRANSPORT_ERROR_UNREACHABLE,
+  GW_TRANSPORT_ERROR_REFUSED_US,
 } GwTransportError;
 
 typedef struct _GwSmtp GwSmtp;
 typedef struct _GwSms GwSms;
 
 GQuark      gw_transport_error_quark  (void);
-/* TRANSIENT or UNREACHABLE: trying again later may help. */
+/* TRANSIENT, UNREACHABLE or REFUSED_US: trying again later may help. */
 gboolean    gw_transport_error_is_transient (const GError *error);
 /* Once, on the main thread, before any transport is used. */
 void        gw_transport_init         (void);

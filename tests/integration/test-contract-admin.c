@@ -266,6 +266,12 @@ test_merchant_invalid (void)
     /* null: ill-typed or missing, both are fair; the param is what matters */
     { "{\"name\": null}", NULL, "name" },
     { "{\"name\": \"\"}", "parameter_invalid", "name" },
+    /* control characters would forge lines in text receipts and SMS */
+    { "{\"name\": \"Demo\\r\\nPaid: 0 KRW\"}", "parameter_invalid", "name" },
+    { "{\"name\": \"Demo\\tMall\"}", "parameter_invalid", "name" },
+    { "{\"name\": \"Demo\\u007f\"}", "parameter_invalid", "name" },
+    { "{\"name\": \"Demo\\u0085Mall\"}", "parameter_invalid", "name" },
+    { "{\"name\": \"Demo\\u2028Mall\"}", "parameter_invalid", "name" },
     { "{\"name\": \"A\", \"category\": 7}", "parameter_invalid", "category" },
     { "{\"name\": \"A\", \"colour\": \"red\"}", "parameter_unknown", "colour" },
     { "[]", "body_invalid", NULL },

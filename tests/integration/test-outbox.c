@@ -709,20 +709,29 @@ test_profile (void)
 
 /* Exactly once, through failures */
 
+/* @n cards whose receipts go to <@local>N@example.com. */
 static GPtrArray *
-cards_with_receipts (Fixture *f,
-                     guint    n)
+cards_mailing (Fixture    *f,
+               const char *local,
+               guint       n)
 {
   GPtrArray *cards = g_ptr_array_new_with_free_func ((GDestroyNotify) ot_card_free);
 
   for (guint i = 0; i < n; i++)
     {
-      g_autofree char *fields = g_strdup_printf ("\"email\":\"holder%u@example.com\","
-                                                 "\"receipts\":\"email\"", i);
+      g_autofree char *fields = g_strdup_printf ("\"email\":\"%s%u@example.com\","
+                                                 "\"receipts\":\"email\"", local, i);
 
       g_ptr_array_add (cards, card_with_profile (f->gw, fields));
     }
   return cards;
+}
+
+static GPtrArray *
+cards_with_receipts (Fixture *f,
+                     guint    n)
+{
+  return cards_mailing (f, "holder", n);
 }
 
 /* Every payment's receipt arrived once, and nothing else did. */
@@ -991,8 +1000,9 @@ url_port (const char *url)
  * batch is put back untried, with the SMS sent meanwhile on a lane of its
  * own. Then every e-mail still arrives, once. */
 static void
-assert_one_tried (GPtrArray *rows,
-                  guint      n)
+assert_one_tried (GPtrArray  *rows,
+                  guint       n,
+                  const char *error)
 {
   guint tried = 0;
 
@@ -1004,7 +1014,7 @@ assert_one_tried (GPtrArray *rows,
       g_assert_false (row->failed);
       if (row->attempts == 1)
         {
-          assert_contains (row->last_error, "smtp: Timeout");
+          assert_contains (row->last_error, error);
           tried++;
           continue;
         }
@@ -1050,7 +1060,7 @@ test_smtp_hangs (void)
   g_assert_cmpuint (silent_stop (silent), ==, 1);
   rows = outbox_rows (f.gw);
   g_assert_cmpuint (rows->len, ==, 5);
-  assert_one_tried (rows, 4);
+  assert_one_tried (rows, 4, "smtp: Timeout");
 
   ot_smtp_restart (f.smtp);
   messages = ot_smtp_wait (f.smtp, 4, MAIL_TIMEOUT);
@@ -1201,6 +1211,121 @@ test_permanent_refusal (void)
   fixture_stop (&f);
 }
 
+/* A server that refuses us rather than a recipient: its greeting (a client
+ * it will not serve), MAIL FROM (our sender) or RCPT TO with 5.7.1 (relaying
+ * denied, AUTH missing). Every message would be refused the same way: none
+ * is given up, the lane holds back like for an unreachable server, the
+ * operator is told, and once the server is fixed every message arrives. */
+typedef struct
+{
+  const char *refuse;            /* the server's --refuse */
+  const char *local;             /* recipients' local parts */
+  const char *reply;             /* in last_error */
+  gboolean    fixable;           /* restarting the server without --refuse fixes it */
+} RefusalCase;
+
+static const RefusalCase refusal_greeting = { "greeting", "holder", "greeting (reply 554", TRUE };
+static const RefusalCase refusal_sender = { "sender", "holder", "MAIL FROM (reply 553 5.7.1)", TRUE };
+static const RefusalCase refusal_relay = { NULL, "relay", "RCPT TO (reply 554 5.7.1)", FALSE };
+
+static void
+test_server_refuses (gconstpointer data)
+{
+  const RefusalCase *c = data;
+  OtSmtpOptions options = { .refuse = c->refuse };
+  Fixture f = { 0 };
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autoptr(GPtrArray) payments = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *log = NULL;
+
+  fixture_start_full (&f, &options, FALSE, NULL,
+                      "[outbox]\nretry_initial=3\nretry_max=3\nlease=10\n");
+  cards = cards_mailing (&f, c->local, 3);
+  for (guint i = 0; i < cards->len; i++)
+    g_ptr_array_add (payments, pay (&f, g_ptr_array_index (cards, i), 1000 + i, TRUE));
+  wait_for_failed_attempts (f.gw, 3, 1);
+
+  rows = outbox_rows (f.gw);
+  g_assert_cmpuint (rows->len, ==, 3);
+  assert_one_tried (rows, 3, c->reply);
+  for (guint i = 0; i < rows->len; i++)
+    assert_lacks (((Row *) g_ptr_array_index (rows, i))->last_error, "@example.com");
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (f.gw), &log, NULL, NULL));
+  assert_contains (log, "server refuses to take messages");
+  assert_lacks (log, "@example.com");
+  assert_lacks (log, "gave up");
+
+  if (c->fixable)
+    {
+      g_autoptr(JsonArray) messages = NULL;
+
+      ot_smtp_stop (f.smtp);
+      ot_smtp_set_refuse (f.smtp, NULL);
+      ot_smtp_restart (f.smtp);
+      messages = ot_smtp_wait (f.smtp, 3, MAIL_TIMEOUT);
+      assert_each_once (messages, payments);
+      assert_all_delivered (f.gw, 3);
+    }
+  fixture_stop (&f);
+}
+
+/* A server slower to answer the end of a message than [smtp] timeout took
+ * it all the same: waiting for that answer is not timed out like the rest
+ * (RFC 5321 gives it ten minutes), or the message would be sent again. */
+static void
+test_slow_end_of_data (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *paid = NULL;
+  Row *row;
+
+  fixture_start_full (&f, NULL, FALSE, "timeout=1\n", NULL);
+  card = card_with_profile (f.gw, "\"email\":\"slow@example.com\",\"receipts\":\"email\"");
+  paid = pay (&f, card, 1000, TRUE);
+  messages = ot_smtp_wait (f.smtp, 1, MAIL_TIMEOUT);
+  /* A retry would come retry_initial (1 s) after a timeout, 1.2 s later. */
+  g_usleep (3500 * 1000);
+  g_assert_cmpuint (ot_smtp_count (f.smtp), ==, 1);
+  rows = outbox_rows (f.gw);
+  g_assert_cmpuint (rows->len, ==, 1);
+  row = g_ptr_array_index (rows, 0);
+  g_assert_true (row->delivered);
+  g_assert_cmpint (row->attempts, ==, 1);
+  fixture_stop (&f);
+}
+
+/* A message refused after its data leaves libcurl's connection in a state
+ * it may keep; the next message starts on a new connection, so that no
+ * reply to one is ever read as the reply to another. */
+static void
+test_fresh_connection_after_failure (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(OtCard) flaky = NULL;
+  g_autoptr(OtCard) fine = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  JsonObject *first;
+
+  fixture_start (&f, NULL, FALSE);
+  flaky = card_with_profile (f.gw, "\"email\":\"flaky@example.com\",\"receipts\":\"email\"");
+  fine = card_with_profile (f.gw, "\"email\":\"fine@example.com\",\"receipts\":\"email\"");
+  a = pay (&f, flaky, 1000, TRUE);
+  b = pay (&f, fine, 2000, TRUE);
+  messages = ot_smtp_wait (f.smtp, 2, MAIL_TIMEOUT);
+  first = message_at (messages, 0);
+  g_assert_cmpstr (ot_json_string (first, "to"), ==, "fine@example.com");
+  /* flaky@ was refused on connection 1. */
+  g_assert_cmpstr (header (first, "x-connection"), !=, "1");
+  assert_all_delivered (f.gw, 2);
+  fixture_stop (&f);
+}
+
 /* STARTTLS required, certificate checked against the configured CA, AUTH. */
 static void
 test_starttls_auth (void)
@@ -1299,6 +1424,11 @@ main (int   argc,
   g_test_add_func ("/outbox/gateway-restart", test_gateway_restart);
   g_test_add_func ("/outbox/batch-lease", test_batch_lease);
   g_test_add_func ("/outbox/permanent-refusal", test_permanent_refusal);
+  g_test_add_data_func ("/outbox/server-refuses/greeting", &refusal_greeting, test_server_refuses);
+  g_test_add_data_func ("/outbox/server-refuses/sender", &refusal_sender, test_server_refuses);
+  g_test_add_data_func ("/outbox/server-refuses/relay", &refusal_relay, test_server_refuses);
+  g_test_add_func ("/outbox/slow-end-of-data", test_slow_end_of_data);
+  g_test_add_func ("/outbox/fresh-connection-after-failure", test_fresh_connection_after_failure);
   g_test_add_func ("/outbox/stop-graces-overlap", test_stop_graces_overlap);
   g_test_add_func ("/outbox/starttls-auth", test_starttls_auth);
   g_test_add_func ("/outbox/starttls-default/loopback", test_starttls_default_loopback);

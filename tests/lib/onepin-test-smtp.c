@@ -64,6 +64,8 @@ spawn (OtSmtp *smtp)
     }
   if (smtp->options.require_starttls)
     g_ptr_array_add (argv, g_strdup ("--require-starttls"));
+  if (smtp->options.refuse != NULL)
+    g_ptr_array_add (argv, g_strdup_printf ("--refuse=%s", smtp->options.refuse));
   if (smtp->auth_user != NULL)
     {
       g_ptr_array_add (argv, g_strdup_printf ("--auth-user=%s", smtp->auth_user));
@@ -149,6 +151,13 @@ ot_smtp_restart (OtSmtp *smtp)
 {
   g_assert_null (smtp->proc);
   spawn (smtp);
+}
+
+void
+ot_smtp_set_refuse (OtSmtp     *smtp,
+                    const char *refuse)
+{
+  smtp->options.refuse = refuse;
 }
 
 void

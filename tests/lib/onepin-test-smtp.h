@@ -6,8 +6,11 @@
  * Runs tests/lib/onepin-smtp-server.py with Debian's python3-aiosmtpd. It
  * saves every message it accepts in a maildir of its own; the messages are
  * read back with Python's email package (onepin-mail-json.py), so a test
- * checks what a mail reader would show. Recipients "reject…@" get 550;
- * a message to "slow…@" is accepted 1.2 s after its data.
+ * checks what a mail reader would show. Recipients "reject…@" get 550,
+ * "relay…@" 554 5.7.1 (relay access denied); a message to "slow…@" is
+ * accepted 1.2 s after its data, one to "flaky…@" refused with 451 after its
+ * data the first time. Each message has an X-Connection header: the number
+ * of the connection it came on, from 1.
  */
 #pragma once
 
@@ -24,6 +27,7 @@ typedef struct
   const char *auth_user;         /* require AUTH with this user and a generated password */
   const char *host;              /* the loopback address to listen on; NULL: 127.0.0.1 */
   gboolean    default_starttls;  /* no [smtp] starttls in the config: the gateway's default */
+  const char *refuse;            /* "greeting": 554 to every client; "sender": 553 to MAIL FROM */
 } OtSmtpOptions;
 
 /* @options may be NULL: plain SMTP, no AUTH. Picks a free port. */
@@ -32,6 +36,9 @@ OtSmtp      *ot_smtp_start          (const OtSmtpOptions *options);
 void         ot_smtp_stop           (OtSmtp              *smtp);
 /* Starts it again on the same port. */
 void         ot_smtp_restart        (OtSmtp              *smtp);
+/* Changes OtSmtpOptions.refuse (a static string or NULL) from the next restart. */
+void         ot_smtp_set_refuse     (OtSmtp              *smtp,
+                                     const char          *refuse);
 /* Stops it if running and deletes its files. */
 void         ot_smtp_free           (OtSmtp              *smtp);
 
