@@ -20,6 +20,7 @@ struct _OwChargeDialog
   GtkEditable   *cvc_row;
   GtkEditable   *account_password_row;
   GtkLabel      *error_label;
+  GtkButton     *cancel_button;
   GtkButton     *charge_button;
   GtkSpinner    *spinner;
 
@@ -205,6 +206,18 @@ on_charge_failed (OwChargeDialog *self,
   ow_ui_show_error (self->error_label, message);
 }
 
+/* A charge out cannot be called back: the dialog stays until its answer
+ * (or the client's timeout), so that the user learns how it ended. Only a
+ * lock or a quit closes it then (see unrealize). */
+static void
+set_sending (OwChargeDialog *self,
+             gboolean        sending)
+{
+  self->in_flight = sending;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), !sending);
+  ow_ui_set_busy (self->charge_button, self->spinner, sending);
+}
+
 static void
 on_charged (GObject      *source,
             GAsyncResult *result,
@@ -216,8 +229,7 @@ on_charged (GObject      *source,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  self->in_flight = FALSE;
-  ow_ui_set_busy (self->charge_button, self->spinner, FALSE);
+  set_sending (self, FALSE);
   if (charge == NULL)
     {
       on_charge_failed (self, error);
@@ -303,9 +315,8 @@ on_charge (OwChargeDialog *self)
   if (!keep_request (self))
     return;
   /* sent: nothing of it changes until its answer */
-  self->in_flight = TRUE;
   freeze_fields (self, TRUE, TRUE);
-  ow_ui_set_busy (self->charge_button, self->spinner, TRUE);
+  set_sending (self, TRUE);
   ow_client_charge_async (self->client, source->id, amount,
                           card ? gtk_editable_get_text (self->cvc_row) : NULL,
                           card ? NULL : gtk_editable_get_text (self->account_password_row),
@@ -323,11 +334,17 @@ on_source_selected (OwChargeDialog *self)
   gtk_widget_set_visible (GTK_WIDGET (self->account_password_row), !card);
 }
 
-/* gtk_window_destroy () (closing, a lock, a quit) unrealizes the dialog at
- * once; the call out keeps a reference until its answer, which is not
- * waited for. Closed with a request out, it may have been charged: its
- * record stays in the vault (keep_request), as an unknown outcome's does,
- * and the next dialog resumes it under its key instead of charging again. */
+static gboolean
+on_close_request (OwChargeDialog *self)
+{
+  return self->in_flight;
+}
+
+/* gtk_window_destroy () (a lock, a quit) unrealizes the dialog at once;
+ * the call out keeps a reference until its answer, which is not waited
+ * for. Destroyed with a request out, it may have been charged: its record
+ * stays in the vault (keep_request), as an unknown outcome's does, and the
+ * next dialog resumes it under its key instead of charging again. */
 static void
 ow_charge_dialog_unrealize (GtkWidget *widget)
 {
@@ -383,10 +400,12 @@ ow_charge_dialog_class_init (OwChargeDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, cvc_row);
   gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, account_password_row);
   gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, charge_button);
   gtk_widget_class_bind_template_child (widget_class, OwChargeDialog, spinner);
   gtk_widget_class_bind_template_callback (widget_class, on_charge);
   gtk_widget_class_bind_template_callback (widget_class, on_source_selected);
+  gtk_widget_class_bind_template_callback (widget_class, on_close_request);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
@@ -462,5 +481,12 @@ ow_charge_dialog_new (OwClient              *client,
   on_source_selected (self);
   if (pending != NULL)
     resume (self, pending);
+  /* the first field that takes input, not the Cancel button: the secret
+   * when resuming, the source and amount being fixed */
+  if (self->resuming)
+    gtk_widget_grab_focus (GTK_WIDGET (gtk_widget_get_visible (GTK_WIDGET (self->cvc_row))
+                                       ? self->cvc_row : self->account_password_row));
+  else
+    gtk_widget_grab_focus (GTK_WIDGET (self->source_row));
   return self;
 }

@@ -44,6 +44,7 @@ struct _OwFundingDialog
   GtkEditable   *account_number_row;
   GtkEditable   *account_holder_row;
   GtkLabel      *error_label;
+  GtkButton     *cancel_button;
   GtkButton     *add_button;
   GtkSpinner    *spinner;
 
@@ -52,6 +53,7 @@ struct _OwFundingDialog
   GCancellable  *cancellable;
   char          *idempotency_key;
   char          *details;       /* JSON of what was sent; secret */
+  gboolean       adding;        /* sent, its answer not seen yet */
 };
 
 G_DEFINE_FINAL_TYPE (OwFundingDialog, ow_funding_dialog, ADW_TYPE_WINDOW)
@@ -120,6 +122,18 @@ take_details (OwFundingDialog *self,
   self->details = details;
 }
 
+/* The source may be added as soon as the request is out: the dialog stays
+ * until its answer (or the client's timeout), so that the list shows it
+ * and the vault keeps its details. */
+static void
+set_adding (OwFundingDialog *self,
+            gboolean         adding)
+{
+  self->adding = adding;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), !adding);
+  ow_ui_set_busy (self->add_button, self->spinner, adding);
+}
+
 static void
 on_added (GObject      *source,
           GAsyncResult *result,
@@ -132,7 +146,7 @@ on_added (GObject      *source,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  ow_ui_set_busy (self->add_button, self->spinner, FALSE);
+  set_adding (self, FALSE);
   if (added == NULL)
     {
       g_autofree char *message = ow_ui_error_message (error);
@@ -200,15 +214,40 @@ add_bank_account (OwFundingDialog *self)
 static void
 on_add (OwFundingDialog *self)
 {
-  if (!gtk_widget_get_sensitive (GTK_WIDGET (self->add_button)))
+  if (self->adding || !gtk_widget_get_sensitive (GTK_WIDGET (self->add_button)))
     return;
 
   ow_ui_show_error (self->error_label, NULL);
-  ow_ui_set_busy (self->add_button, self->spinner, TRUE);
+  set_adding (self, TRUE);
   if (self->type == OW_FUNDING_CREDIT_CARD)
     add_credit_card (self);
   else
     add_bank_account (self);
+}
+
+/* Enter in a field goes on to the next one; in the last one it adds. */
+static void
+on_card_number_activated (OwFundingDialog *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->expiry_row));
+}
+
+static void
+on_expiry_activated (OwFundingDialog *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->card_holder_row));
+}
+
+static void
+on_account_number_activated (OwFundingDialog *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->account_holder_row));
+}
+
+static gboolean
+on_close_request (OwFundingDialog *self)
+{
+  return self->adding;
 }
 
 static void
@@ -257,9 +296,14 @@ ow_funding_dialog_class_init (OwFundingDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, account_number_row);
   gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, account_holder_row);
   gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, add_button);
   gtk_widget_class_bind_template_child (widget_class, OwFundingDialog, spinner);
   gtk_widget_class_bind_template_callback (widget_class, on_add);
+  gtk_widget_class_bind_template_callback (widget_class, on_card_number_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_expiry_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_account_number_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_close_request);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
@@ -293,5 +337,7 @@ ow_funding_dialog_new (OwClient      *client,
   self->type = type;
   gtk_stack_set_visible_child_name (self->type_stack, card ? "credit-card" : "bank-account");
   gtk_window_set_title (GTK_WINDOW (self), card ? _("Add Credit Card") : _("Add Bank Account"));
+  /* the first field to type in, not the Cancel button */
+  gtk_widget_grab_focus (GTK_WIDGET (card ? self->card_number_row : self->account_number_row));
   return self;
 }

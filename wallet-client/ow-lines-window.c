@@ -215,20 +215,12 @@ confirm_removal (GtkButton     *button,
                  OwLinesWindow *self)
 {
   const char *last4 = g_object_get_data (G_OBJECT (button), "line-last4");
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Remove Line?"), NULL);
+  g_autofree char *body = g_strdup_printf (_("Calls from the number ending in %s will no longer "
+                                             "be paid with your card. Adding it again takes your "
+                                             "sign-in password."), last4);
+  GtkWidget *dialog = ow_ui_confirm_new (GTK_WINDOW (self), _("Remove Line?"), body,
+                                         "remove", _("_Remove"));
 
-  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  _("Calls from the number ending in %s will no longer be paid "
-                                    "with your card. Adding it again takes your sign-in "
-                                    "password."), last4);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("_Cancel"),
-                                    "remove", _("_Remove"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "remove",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "line-id",
                           g_strdup (g_object_get_data (G_OBJECT (button), "line-id")), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_removal_response), self, 0);

@@ -520,21 +520,12 @@ on_remove_clicked (GtkButton  *button,
 {
   const char *id = g_object_get_data (G_OBJECT (button), "source-id");
   const char *title = g_object_get_data (G_OBJECT (button), "source-title");
-  GtkWidget *dialog;
+  g_autofree char *body = g_strdup_printf (_("%s can no longer top up your card. Past charges stay in the history."),
+                                           title);
+  GtkWidget *dialog = ow_ui_confirm_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
+                                         _("Remove Funding Source?"), body,
+                                         "remove", _("_Remove"));
 
-  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
-                                   _("Remove Funding Source?"), NULL);
-  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  _("%s can no longer top up your card. Past charges stay in the history."),
-                                  title);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("_Cancel"),
-                                    "remove", _("_Remove"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "remove",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "source-id", g_strdup (id), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
   ow_application_adopt_window (ow_ui_get_application (GTK_WIDGET (self)), GTK_WINDOW (dialog));
@@ -612,20 +603,49 @@ load_sources (OwMainPage *self)
     ow_client_list_funding_sources_async (c, self->cancellable, on_sources, g_object_ref (self));
 }
 
+/* A removal on its way to the gateway: the source's id, for its vault
+ * record. */
+typedef struct
+{
+  OwMainPage *page;
+  char       *id;
+} Removal;
+
+static void
+removal_free (Removal *removal)
+{
+  g_object_unref (removal->page);
+  g_free (removal->id);
+  g_free (removal);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Removal, removal_free)
+
 static void
 on_deleted (GObject      *source,
             GAsyncResult *result,
             gpointer      data)
 {
-  g_autoptr(OwMainPage) self = data;
+  g_autoptr(Removal) removal = data;
+  OwMainPage *self = removal->page;
   g_autoptr(GError) error = NULL;
 
   if (!ow_client_delete_funding_source_finish (OW_CLIENT (source), result, &error))
     {
-      if (still_wanted (self, error))
+      if (!still_wanted (self, error))
+        return;
+      /* the gateway's words are about charging; this was a removal */
+      if (g_strcmp0 (ow_api_error_get_code (error), "charge_in_progress") == 0)
+        ow_ui_toast (GTK_WIDGET (self), _("A charge is still running. Remove the funding source "
+                                          "once it has finished."));
+      else
         toast_error (self, error);
       return;
     }
+  /* Gone at the gateway: its details go from here too. Not before, as the
+   * gateway may refuse, and the source stays then, to charge from. */
+  if (!ow_vault_is_locked (vault (self)))
+    ow_vault_remove (vault (self), OW_VAULT_KIND_FUNDING, removal->id, NULL);
   ow_ui_toast (GTK_WIDGET (self), _("Removed."));
   load_sources (self);
 }
@@ -635,12 +655,14 @@ delete_source (OwMainPage *self,
                const char *id)
 {
   OwClient *c = client (self);
+  Removal *removal;
 
   if (c == NULL || id == NULL)
     return;
-  /* Its details go from here at once; the gateway erases its copy. */
-  ow_vault_remove (vault (self), OW_VAULT_KIND_FUNDING, id, NULL);
-  ow_client_delete_funding_source_async (c, id, self->cancellable, on_deleted, g_object_ref (self));
+  removal = g_new0 (Removal, 1);
+  removal->page = g_object_ref (self);
+  removal->id = g_strdup (id);
+  ow_client_delete_funding_source_async (c, id, self->cancellable, on_deleted, removal);
 }
 
 static void

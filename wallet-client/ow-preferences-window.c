@@ -312,19 +312,51 @@ on_password_changed (GObject      *source,
 static void fill_browsers (OwPreferencesWindow *self);
 
 static void
-on_remove_browser (GtkButton           *button,
-                   OwPreferencesWindow *self)
+on_remove_browser_response (AdwMessageDialog    *dialog,
+                            const char          *response,
+                            OwPreferencesWindow *self)
 {
-  const char *id = g_object_get_data (G_OBJECT (button), "browser-id");
+  const char *id = g_object_get_data (G_OBJECT (dialog), "browser-id");
   g_autoptr(GError) error = NULL;
 
+  if (!g_str_equal (response, "remove"))
+    return;
+  /* the list follows the vault's "removed" */
   if (!ow_browser_remove (ow_application_get_vault (self->application), id, &error))
     {
       toast_error (self, error);
       return;
     }
   toast (self, _("The browser is no longer paired."));
-  fill_browsers (self);
+}
+
+/* Asked first, as for a funding source: pairing again takes the browser,
+ * its code and the wallet together. */
+static void
+on_remove_browser (GtkButton           *button,
+                   OwPreferencesWindow *self)
+{
+  g_autofree char *body = g_strdup_printf (_("%s can no longer fill in your card. To use it "
+                                             "again, pair it again."),
+                                           (const char *) g_object_get_data (G_OBJECT (button),
+                                                                             "browser-name"));
+  GtkWidget *dialog = ow_ui_confirm_new (GTK_WINDOW (self), _("Unpair Browser?"), body,
+                                         "remove", _("_Unpair"));
+
+  g_object_set_data_full (G_OBJECT (dialog), "browser-id",
+                          g_strdup (g_object_get_data (G_OBJECT (button), "browser-id")), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_remove_browser_response), self, 0);
+  ow_application_adopt_window (self->application, GTK_WINDOW (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* A browser paired, renamed or unpaired while the window is open. */
+static void
+on_vault_changed (OwPreferencesWindow *self,
+                  const char          *kind)
+{
+  if (kind == NULL || g_str_equal (kind, OW_VAULT_KIND_BROWSER))
+    fill_browsers (self);
 }
 
 static GtkWidget *
@@ -355,6 +387,7 @@ browser_row (OwPreferencesWindow *self,
   gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
   gtk_widget_add_css_class (remove, "flat");
   g_object_set_data_full (G_OBJECT (remove), "browser-id", g_strdup (browser->id), g_free);
+  g_object_set_data_full (G_OBJECT (remove), "browser-name", g_strdup (browser->name), g_free);
   g_signal_connect_object (remove, "clicked", G_CALLBACK (on_remove_browser), self, 0);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
   return row;
@@ -493,5 +526,9 @@ ow_preferences_window_new (OwApplication *application)
   gtk_editable_set_text (self->ca_row, ca);
   fill_idle_row (self);
   fill_browsers (self);
+  g_signal_connect_object (ow_application_get_vault (application), "stored",
+                           G_CALLBACK (on_vault_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (ow_application_get_vault (application), "removed",
+                           G_CALLBACK (on_vault_changed), self, G_CONNECT_SWAPPED);
   return self;
 }

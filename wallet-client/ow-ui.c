@@ -385,6 +385,22 @@ ow_ui_check_new_password (GtkEditable *password,
   return TRUE;
 }
 
+GtkWidget *
+ow_ui_confirm_new (GtkWindow  *parent,
+                   const char *heading,
+                   const char *body,
+                   const char *response,
+                   const char *label)
+{
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, body));
+
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), response, label, NULL);
+  adw_message_dialog_set_response_appearance (dialog, response, ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  return GTK_WIDGET (dialog);
+}
+
 void
 ow_ui_set_busy (GtkButton  *button,
                 GtkSpinner *spinner,

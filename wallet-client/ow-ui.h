@@ -88,6 +88,15 @@ void           ow_ui_set_busy          (GtkButton    *button,
                                         GtkSpinner   *spinner,
                                         gboolean      busy);
 
+/* A question before something that cannot be undone: Cancel (the default,
+ * and what closing answers) and @label, destructive, answering @response.
+ * Not shown yet. */
+GtkWidget     *ow_ui_confirm_new       (GtkWindow    *parent,
+                                        const char   *heading,
+                                        const char   *body,
+                                        const char   *response,
+                                        const char   *label);
+
 /* libadwaita 1.2 leaves some controls without an accessible name (screen
  * readers hear "GtkImage"): the show-text eye of AdwPasswordEntryRow, a
  * toast's close button, a preferences window's search entry. This names

@@ -74,6 +74,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum
 {
+  SIGNAL_STORED,
   SIGNAL_REMOVED,
   N_SIGNALS
 };
@@ -1079,6 +1080,11 @@ ow_vault_class_init (OwVaultClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  /* void stored (OwVault *vault, const char *kind, const char *id): a
+   * record added or replaced by ow_vault_store (). */
+  signals[SIGNAL_STORED] = g_signal_new ("stored", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                         0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING,
+                                         G_TYPE_STRING);
   /* void removed (OwVault *vault, const char *kind, const char *id): both
    * NULL when every record went (ow_vault_clear). */
   signals[SIGNAL_REMOVED] = g_signal_new ("removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -1639,7 +1645,10 @@ ow_vault_store (OwVault     *self,
       return FALSE;
     }
 
-  return store_record (self, kind, id, secret, error);
+  if (!store_record (self, kind, id, secret, error))
+    return FALSE;
+  g_signal_emit (self, signals[SIGNAL_STORED], 0, kind, id);
+  return TRUE;
 }
 
 char *

@@ -9,9 +9,11 @@
  *                       the master password; its one private token object
  *                       is the AES key that seals vault.db
  *
- * Signals: "removed" (kind, id) once a record is removed, and with both
- * NULL once ow_vault_clear removed every record, so that whoever holds a
- * copy of one (the browser bridge, a browser's key) lets it go.
+ * Signals: "stored" (kind, id) once ow_vault_store added or replaced a
+ * record, so that a list of them (Preferences' browsers) shows it;
+ * "removed" (kind, id) once a record is removed, and with both NULL once
+ * ow_vault_clear removed every record, so that whoever holds a copy of one
+ * (the browser bridge, a browser's key) lets it go.
  *
  * Nothing here needs GTK; the tests drive it directly.
  */

@@ -251,19 +251,12 @@ sign_out_activated (GSimpleAction *action,
                     gpointer       data)
 {
   OwWindow *self = OW_WINDOW (data);
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Sign Out?"),
-                                              _("The card number and funding details kept on "
-                                                "this computer are removed. They stay on your "
-                                                "account."));
+  GtkWidget *dialog = ow_ui_confirm_new (GTK_WINDOW (self), _("Sign Out?"),
+                                         _("The card number and funding details kept on "
+                                           "this computer are removed. They stay on your "
+                                           "account."),
+                                         "sign-out", _("_Sign Out"));
 
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("_Cancel"),
-                                    "sign-out", _("_Sign Out"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "sign-out",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_signal_connect (dialog, "response", G_CALLBACK (on_sign_out_response), self);
   ow_application_adopt_window (self->application, GTK_WINDOW (dialog));
   gtk_window_present (GTK_WINDOW (dialog));

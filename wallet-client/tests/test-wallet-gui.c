@@ -32,6 +32,7 @@
 #include "onepin-test-proxy.h"
 #include "ow-application-private.h"
 #include "ow-approval-dialog.h"
+#include "ow-browser.h"
 #include "ow-pending-card.h"
 #include "ow-test-scan.h"
 #include "ow-test-session.h"
@@ -273,6 +274,17 @@ first_button (GtkWidget *widget)
   return NULL;
 }
 
+/* Enter in the entry row @id, as typed. */
+static void
+press_enter (const char *id)
+{
+  GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (ow_ui_get (id)));
+
+  g_assert_true (GTK_IS_TEXT (text));
+  g_signal_emit_by_name (text, "activate");
+  ow_ui_spin (100);
+}
+
 static AdwMessageDialog *
 showing_message_dialog (void)
 {
@@ -372,6 +384,19 @@ static gboolean
 sensitive (const char *id)
 {
   return gtk_widget_get_sensitive (ow_ui_get (id));
+}
+
+/* @dialog, its request out, refuses to close: Cancel is insensitive, and
+ * Escape (window.close) and the window manager's close do nothing. */
+static void
+assert_stays_open (GtkWindow  *dialog,
+                   const char *field)
+{
+  g_assert_false (sensitive ("cancel_button"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "window.close", NULL));
+  gtk_window_close (dialog);
+  ow_ui_spin (300);
+  g_assert_nonnull (ow_ui_find (field));
 }
 
 static const char *
@@ -661,6 +686,12 @@ test_funding_sources (void)
   ow_ui_wait_for (row_titled ("funding_list", "No credit card") != NULL, 30, "the empty list");
 
   add_funding ("main.add-credit-card", "card_number_row");
+  /* the keyboard starts in the first field, and Enter goes on to the next */
+  ow_ui_wait_for (focus_in ("card_number_row"), 10, "the focus in the card number");
+  press_enter ("card_number_row");
+  g_assert_true (focus_in ("expiry_row"));
+  press_enter ("expiry_row");
+  g_assert_true (focus_in ("card_holder_row"));
   ow_ui_screenshot (ow_ui_window_of ("card_number_row"), "06-add-credit-card");
   ow_ui_check_a11y ("add credit card");
   /* a onepin card cannot fund a onepin card */
@@ -678,6 +709,9 @@ test_funding_sources (void)
                             "4242"));
 
   add_funding ("main.add-bank-account", "account_number_row");
+  ow_ui_wait_for (focus_in ("account_number_row"), 10, "the focus in the account number");
+  press_enter ("account_number_row");
+  g_assert_true (focus_in ("account_holder_row"));
   ow_ui_check_a11y ("add bank account");
   {
     AdwComboRow *banks = ADW_COMBO_ROW (ow_ui_get ("bank_row"));
@@ -751,6 +785,7 @@ static void
 test_charge (void)
 {
   open_charge_dialog ();
+  ow_ui_wait_for (focus_in ("source_row"), 10, "the focus in the source");
   ow_ui_screenshot (ow_ui_window_of ("amount_spin"), "09-charge-dialog");
   ow_ui_check_a11y ("charge dialog");
   /* the source's last digits, the part that tells sources apart, in sight */
@@ -840,6 +875,8 @@ test_charge_pending (void)
   g_assert_false (sensitive ("amount_spin"));
   g_assert_true (sensitive ("cvc_row"));
   g_assert_true (label_contains ("error_label", "₩30,000"));
+  /* the one field left to type in */
+  ow_ui_wait_for (focus_in ("cvc_row"), 10, "the focus in the security code");
   ow_ui_check_a11y ("charge dialog resuming a charge");
 
   /* another CVC is another request (422): still the same charge */
@@ -993,29 +1030,38 @@ test_charge_frozen (void)
   g_assert_cmpint (card_balance (), ==, before + 30000);
 }
 
-/* The dialog closed, or the wallet locked, while a charge is out: it may
- * have gone through, so the next dialog resumes it (its secret typed
- * again) and the money is charged once. */
+/* A charge out cannot be called back: Cancel and Escape leave the dialog
+ * open until its answer, which the main page then shows. The wallet locked
+ * while a charge is out: it may have gone through, so the next dialog
+ * resumes it (its secret typed again) and the money is charged once. */
 static void
 test_charge_closed_in_flight (void)
 {
+  GtkWindow *dialog;
   gint64 before;
   guint sources;
 
   have_slow_card ();
   before = card_balance ();
   open_charge_dialog ();
-  choose_source ("0119");
+  dialog = ow_ui_window_of ("amount_spin");
+  choose_source ("4242");
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 20000);
   ow_ui_type ("cvc_row", "123");
+  g_assert_true (sensitive ("cancel_button"));
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
   ow_ui_click ("charge_button");
-  ow_ui_spin (500);
-  gtk_window_close (ow_ui_window_of ("amount_spin"));
-  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 10, "the dialog to close");
-  open_charge_dialog ();
-  assert_resuming ("₩20,000");
-  settle_charge ();
+  ow_ui_wait_for (!sensitive ("charge_button"), 10, "the charge to go out");
+  assert_stays_open (dialog, "amount_spin");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_wait_for (ow_ui_find ("amount_spin") == NULL, 30, "the charge's answer");
   g_assert_cmpint (card_balance (), ==, before + 20000);
+  {
+    g_autofree char *balance = ow_format_money (before + 20000, "krw");
+
+    wait_label ("balance_label", balance);
+  }
+  ow_ui_wait_for (window_shows ("Charged"), 10, "the charge's toast");
 
   /* locked in flight: the unlocked wallet resumes it, no CVC kept */
   sources = count_rows ("funding_list");
@@ -1034,6 +1080,53 @@ test_charge_closed_in_flight (void)
   g_assert_cmpstr (editable_text ("cvc_row"), ==, "");
   settle_charge ();
   g_assert_cmpint (card_balance (), ==, before + 60000);
+}
+
+/* The row of the funding source ending @last4. */
+static GtkWidget *
+funding_row_ending (const char *last4)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (ow_ui_get ("funding_list")); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_ACTION_ROW (row) && strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), last4))
+      return row;
+  return NULL;
+}
+
+/* A source removed while a charge runs (here from it; after a lock, from
+ * another window): the gateway refuses, and the source stays, its details
+ * in the vault, with a message about the removal. */
+static void
+test_remove_while_charging (void)
+{
+  GtkWidget *slow;
+  g_autofree char *id = NULL;
+  g_autoptr(OwSecret) details = NULL;
+  gint64 before;
+
+  have_slow_card ();
+  before = card_balance ();
+  open_charge_dialog ();
+  choose_source ("0119");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (ow_ui_get ("amount_spin")), 10000);
+  ow_ui_type ("cvc_row", "123");
+  ow_ui_click ("charge_button");
+  ow_ui_spin (500);
+
+  /* the rows as they are now: the list is rebuilt on every load */
+  slow = funding_row_ending ("0119");
+  g_assert_nonnull (slow);
+  id = g_strdup (gtk_widget_get_name (slow));
+  g_assert_true (gtk_widget_activate (first_button (slow)));
+  adw_message_dialog_response (wait_message_dialog ("the remove confirmation"), "remove");
+  ow_ui_wait_for (window_shows ("Remove the funding source once"), 30, "the refusal");
+  g_assert_false (window_shows ("Another charge"));
+  details = ow_vault_lookup (vault (), OW_VAULT_KIND_FUNDING, id, NULL);
+  g_assert_nonnull (details);
+  g_assert_nonnull (row_named ("funding_list", id));
+
+  settle_charge ();
+  g_assert_cmpint (card_balance (), ==, before + 10000);
 }
 
 /* ---- a charge across a quit ---------------------------------------------
@@ -1256,6 +1349,31 @@ test_funding_lost_answer (void)
   /* what else the proxy cut off meanwhile (the main page's calls) comes back */
   g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.refresh", NULL));
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
+}
+
+/* Cancel and Escape leave the funding dialog open while the source is
+ * being added: the list and the vault then have it. */
+static void
+test_funding_closed_in_flight (void)
+{
+  guint rows = count_rows ("funding_list");
+  GtkWindow *dialog;
+  GtkWidget *row;
+  g_autoptr(OwSecret) details = NULL;
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  add_credit_card (OT_BANK_CARD_NO_FUNDS);
+  dialog = ow_ui_window_of ("card_number_row");
+  ow_ui_wait_for (!sensitive ("add_button"), 10, "the request to go out");
+  assert_stays_open (dialog, "card_number_row");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_wait_for (ow_ui_find ("card_number_row") == NULL, 30, "the dialog to close");
+  ow_ui_wait_for (count_rows ("funding_list") == rows + 1, 30, "the new row");
+  row = funding_row_ending ("9995");
+  g_assert_nonnull (row);
+  details = ow_vault_lookup (vault (), OW_VAULT_KIND_FUNDING, gtk_widget_get_name (row), NULL);
+  g_assert_nonnull (details);
+  g_assert_nonnull (strstr (details, OT_BANK_CARD_NO_FUNDS));
 }
 
 /* A shop takes a payment with the card; the wallet shows it on refresh,
@@ -1895,6 +2013,66 @@ test_preferences (void)
   ow_ui_check_a11y ("preferences");
   check_gateway_refusals (GTK_WIDGET (gtk_widget_get_root (window)));
   gtk_window_close (GTK_WINDOW (gtk_widget_get_root (window)));
+  ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
+}
+
+/* The action row titled @title under @widget, or NULL. */
+static GtkWidget *
+action_row_titled (GtkWidget  *widget,
+                   const char *title)
+{
+  if (ADW_IS_ACTION_ROW (widget) &&
+      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = action_row_titled (c, title);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* A browser paired while the preferences are open shows up in them, and
+ * unpairing it is asked first. */
+static void
+test_preferences_browsers (void)
+{
+  static const guint8 key[OW_BRIDGE_KEY_LEN] = { 1 };
+  g_autoptr(OwBrowser) browser = ow_browser_new ("Test Chromium", "chromium", "test", key);
+  g_autofree char *id = g_strdup (browser->id);
+  GtkWidget *window;
+  GtkWidget *row;
+
+  g_action_group_activate_action (G_ACTION_GROUP (T.app), "preferences", NULL);
+  window = GTK_WIDGET (gtk_widget_get_root (ow_ui_get ("idle_row")));
+  g_assert_false (shows_text (window, "Test Chromium"));
+  /* what the bridge does once a pairing completes */
+  g_assert_true (ow_browser_save (vault (), browser, NULL));
+  ow_ui_wait_for (shows_text (window, "Test Chromium"), 10, "the paired browser");
+  row = action_row_titled (window, "Test Chromium");
+  g_assert_nonnull (row);
+
+  /* asked first; Cancel keeps it */
+  g_assert_true (gtk_widget_activate (first_button (row)));
+  adw_message_dialog_response (wait_message_dialog ("the unpair confirmation"), "cancel");
+  ow_ui_spin (300);
+  {
+    g_autoptr(OwBrowser) kept = ow_browser_load (vault (), id, NULL);
+
+    g_assert_nonnull (kept);
+  }
+  g_assert_true (shows_text (window, "Test Chromium"));
+  g_assert_true (gtk_widget_activate (first_button (row)));
+  adw_message_dialog_response (wait_message_dialog ("the unpair confirmation"), "remove");
+  ow_ui_wait_for (!shows_text (window, "Test Chromium"), 10, "the browser to go");
+  {
+    g_autoptr(OwBrowser) gone = ow_browser_load (vault (), id, NULL);
+
+    g_assert_null (gone);
+  }
+  gtk_window_close (GTK_WINDOW (window));
   ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
 }
 
@@ -3171,6 +3349,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/sleep-lock", test_sleep_lock);
   g_test_add_func ("/wallet-gui/idle-lock-counts-sleep", test_idle_lock_counts_sleep);
   g_test_add_func ("/wallet-gui/preferences", test_preferences);
+  g_test_add_func ("/wallet-gui/preferences-browsers", test_preferences_browsers);
   g_test_add_func ("/wallet-gui/preferences-toasts", test_preferences_toasts);
   g_test_add_func ("/wallet-gui/change-master-password", test_change_master_password);
   g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
@@ -3178,10 +3357,12 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/charge-pending", test_charge_pending);
   g_test_add_func ("/wallet-gui/charge-frozen", test_charge_frozen);
   g_test_add_func ("/wallet-gui/charge-closed-in-flight", test_charge_closed_in_flight);
+  g_test_add_func ("/wallet-gui/remove-while-charging", test_remove_while_charging);
   g_test_add_func ("/wallet-gui/charge-survives-restart", test_charge_survives_restart);
   g_test_add_func ("/wallet-gui/charge-survives-crash", test_charge_survives_crash);
   g_test_add_func ("/wallet-gui/charge-amount", test_charge_amount);
   g_test_add_func ("/wallet-gui/funding-lost-answer", test_funding_lost_answer);
+  g_test_add_func ("/wallet-gui/funding-closed-in-flight", test_funding_closed_in_flight);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
   g_test_add_func ("/wallet-gui/account", test_account);
