@@ -30,6 +30,7 @@
  * about (it would stay in CLOSE-WAIT), is closed here.
  */
 #include "gw-listener.h"
+#include "onepin-soup-server.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -153,19 +154,6 @@ gw_listener_url (GSocket  *socket,
   /* An IPv6 literal goes in brackets (RFC 3986). */
   return g_strdup_printf (strchr (host, ':') ? "%s://[%s]:%u" : "%s://%s:%u",
                           tls ? "https" : "http", host, g_inet_socket_address_get_port (inet));
-}
-
-/* Whether the client has closed an idle connection, or it failed: looked at
- * with MSG_PEEK, so a next request's bytes stay for libsoup. */
-static gboolean
-client_gone (GSocket *socket)
-{
-  char byte;
-  gssize n = recv (g_socket_get_fd (socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-
-  if (n > 0)
-    return FALSE;
-  return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 /* Connections and libsoup's messages */
@@ -576,7 +564,10 @@ sweep_one (GwListener *self,
       g_socket_close (conn->socket, NULL);
       return TRUE;
     }
-  if (conn->state == STATE_WAITING && client_gone (conn->socket))
+  /* A system call per idle connection each sweep; it keeps clients that
+   * close after an answer (libsoup would leave them in CLOSE-WAIT) from
+   * holding places under max_connections for long. */
+  if (conn->state == STATE_WAITING && onepin_soup_socket_gone (conn->socket))
     conn->shut = TRUE;
   else if (limit > 0 && now - conn->since > limit * G_USEC_PER_SEC)
     {
