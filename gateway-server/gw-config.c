@@ -17,6 +17,11 @@ gw_config_new (void)
   config->listen = g_strdup ("127.0.0.1:8080");
   config->log_level = g_strdup ("info");
   config->http_threads = 0;
+  config->connections.max_connections = 0;     /* gw_listener_default_max () at start */
+  config->connections.idle_timeout = 30;
+  config->connections.body_timeout = 30;
+  config->connections.handshake_timeout = 5;
+  config->connections.handshakes_per_address = 4;
   config->card_bin = g_strdup ("9410");
   config->validity_years = 5;
   config->points_rate = 100;                    /* 1 point per 100 won */
@@ -203,6 +208,23 @@ load_phone (Loader    *loader,
 }
 
 static gboolean
+load_connections (Loader    *loader,
+                  GwConfig  *config,
+                  GError   **error)
+{
+  GwListenerLimits *limits = &config->connections;
+
+  return load_int (loader, "gateway", "max_connections", 0, 1000000, &limits->max_connections,
+                   error) &&
+         load_int (loader, "gateway", "idle_timeout", 1, 3600, &limits->idle_timeout, error) &&
+         load_int (loader, "gateway", "body_timeout", 1, 3600, &limits->body_timeout, error) &&
+         load_int (loader, "tls", "handshake_timeout", 1, 300, &limits->handshake_timeout,
+                   error) &&
+         load_int (loader, "tls", "handshakes_per_address", 1, 10000,
+                   &limits->handshakes_per_address, error);
+}
+
+static gboolean
 load_all (Loader    *loader,
           GwConfig  *config,
           GError   **error)
@@ -297,7 +319,8 @@ load_all (Loader    *loader,
                  &config->outbox_give_up_after, error) ||
       !load_int (loader, "outbox", "lease", 1, 24 * 3600, &config->outbox_lease, error) ||
       !load_int (loader, "outbox", "poll_interval", 1, 3600, &config->outbox_poll_interval, error) ||
-      !load_phone (loader, config, error))
+      !load_phone (loader, config, error) ||
+      !load_connections (loader, config, error))
     return FALSE;
 
   config->validity_years = years;

@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include "gw-listener.h"
+
 G_BEGIN_DECLS
 
 #define GW_CONFIG_ERROR (gw_config_error_quark ())
@@ -26,6 +28,9 @@ typedef struct
   gboolean access_log;
   char    *log_level;            /* debug, info, warning */
   gint     http_threads;         /* threads that read and write HTTP; 0: the main thread */
+  GwListenerLimits connections;  /* [gateway] max_connections (0: from the file limit),
+                                    idle_timeout, body_timeout; [tls] handshake_timeout,
+                                    handshakes_per_address */
 
   char    *card_bin;
   gint     validity_years;

@@ -14,6 +14,7 @@
  * scheme that does not match the connection: 400 from its got-headers).
  */
 #include "gw-http-fallback.h"
+#include "gw-listener.h"
 
 #include <string.h>
 
@@ -120,7 +121,7 @@ write_refusal (gpointer user_data)
   Refusal *refusal = user_data;
 
   /* A connection the server already dropped (a stop) has nothing to take. */
-  if (soup_server_message_get_socket (refusal->msg) == NULL)
+  if (!gw_listener_message_connected (refusal->msg))
     return G_SOURCE_REMOVE;
   /* The message is paused, so libsoup neither reads nor answers it; taking
    * its connection ends libsoup's part in it. */

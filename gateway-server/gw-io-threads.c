@@ -21,7 +21,6 @@
  */
 #include "gw-io-threads.h"
 #include "gw-http-fallback.h"
-#include "onepin-soup-server.h"
 #include "gw-wait.h"
 
 #include <errno.h>
@@ -150,6 +149,7 @@ typedef struct
   GMainContext *context;
   GMainLoop    *loop;
   SoupServer   *soup;
+  GwListener   *listener;
   GPtrArray    *pending;         /* Handoff: read in this loop iteration */
   GSource      *flush;           /* sends @pending on, in the next one */
   Queue        *releases;        /* messages the main context is done with */
@@ -163,6 +163,7 @@ struct _GwIoThreads
   Queue        *requests;        /* Handoff */
   GPtrArray    *workers;         /* Worker */
   SoupServerCallback early;
+  const GwListenerLimits *limits;
   GwIoRequestFunc func;
   gpointer      user_data;
 };
@@ -321,6 +322,7 @@ worker_quit (gpointer data)
 {
   Worker *worker = data;
 
+  g_clear_pointer (&worker->listener, gw_listener_free);
   soup_server_disconnect (worker->soup);
   g_main_loop_quit (worker->loop);
   return G_SOURCE_REMOVE;
@@ -341,6 +343,13 @@ worker_free (gpointer data)
     {
       g_ptr_array_set_free_func (worker->pending, handoff_free);
       g_ptr_array_unref (worker->pending);
+    }
+  if (worker->listener != NULL)
+    {
+      /* Never started: its sources are on the worker's context. */
+      g_main_context_push_thread_default (worker->context);
+      g_clear_pointer (&worker->listener, gw_listener_free);
+      g_main_context_pop_thread_default (worker->context);
     }
   g_clear_object (&worker->soup);
   g_clear_pointer (&worker->releases, queue_free);
@@ -410,7 +419,6 @@ worker_new (GwIoThreads      *self,
             GError          **error)
 {
   Worker *worker = g_new0 (Worker, 1);
-  gboolean listening;
 
   worker->context = g_main_context_new ();
   worker->loop = g_main_loop_new (worker->context, FALSE);
@@ -425,23 +433,15 @@ worker_new (GwIoThreads      *self,
   /* libsoup attaches its sources to the thread-default context. */
   g_main_context_push_thread_default (worker->context);
   worker->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
-  if (certificate != NULL)
-    soup_server_set_tls_certificate (worker->soup, certificate);
   gw_http_fallback_attach (worker->soup);
-  onepin_soup_server_reap_closed (worker->soup);
   if (self->early != NULL)
     soup_server_add_early_handler (worker->soup, NULL, self->early, self->user_data, NULL);
   soup_server_add_handler (worker->soup, NULL, worker_request, worker, NULL);
   g_signal_connect (worker->soup, "request-finished", G_CALLBACK (worker_request_over), worker);
   g_signal_connect (worker->soup, "request-aborted", G_CALLBACK (worker_request_over), worker);
-  listening = soup_server_listen_socket (worker->soup, socket,
-                                         certificate ? SOUP_SERVER_LISTEN_HTTPS : 0, error);
+  /* Accepted by us, not by libsoup (gw-listener.c). */
+  worker->listener = gw_listener_new (worker->soup, socket, certificate, self->limits);
   g_main_context_pop_thread_default (worker->context);
-  if (!listening)
-    {
-      worker_free (worker);
-      return NULL;
-    }
   return worker;
 }
 
@@ -449,6 +449,7 @@ GwIoThreads *
 gw_io_threads_start (guint               n_threads,
                      GSocketAddress     *address,
                      GTlsCertificate    *certificate,
+                     const GwListenerLimits *limits,
                      SoupServerCallback  early,
                      GwIoRequestFunc     func,
                      gpointer            user_data,
@@ -457,13 +458,11 @@ gw_io_threads_start (guint               n_threads,
 {
   GwIoThreads *self = g_new0 (GwIoThreads, 1);
   g_autoptr(GSocket) first = NULL;
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autofree char *host = NULL;
-
   g_return_val_if_fail (n_threads > 0, NULL);
 
   self->main_context = g_main_context_ref_thread_default ();
   self->early = early;
+  self->limits = limits;
   self->func = func;
   self->user_data = user_data;
   self->requests = queue_new (self->main_context, serve_handoff, self, handoff_free);
@@ -484,17 +483,12 @@ gw_io_threads_start (guint               n_threads,
         first = g_object_ref (socket);
     }
 
-  bound = g_socket_get_local_address (first, error);
-  if (bound == NULL)
+  *url = gw_listener_url (first, certificate != NULL, error);
+  if (*url == NULL)
     {
       gw_io_threads_stop (self);
       return NULL;
     }
-  host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (bound)));
-  *url = g_strdup_printf (g_socket_address_get_family (bound) == G_SOCKET_FAMILY_IPV6
-                            ? "%s://[%s]:%u" : "%s://%s:%u",
-                          certificate ? "https" : "http", host,
-                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
 
   for (guint i = 0; i < self->workers->len; i++)
     {

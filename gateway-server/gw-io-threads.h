@@ -15,6 +15,8 @@
 
 #include <libsoup/soup.h>
 
+#include "gw-listener.h"
+
 G_BEGIN_DECLS
 
 typedef struct _GwIoThreads GwIoThreads;
@@ -33,6 +35,7 @@ typedef void (*GwIoRequestFunc) (SoupServerMessage *msg,
 GwIoThreads *gw_io_threads_start (guint               n_threads,
                                   GSocketAddress     *address,
                                   GTlsCertificate    *certificate,
+                                  const GwListenerLimits *limits,
                                   SoupServerCallback  early,
                                   GwIoRequestFunc     func,
                                   gpointer            user_data,

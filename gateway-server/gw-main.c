@@ -14,6 +14,7 @@
 #include "gw-api-wallet.h"
 #include "gw-connector-bank.h"
 #include "gw-keys.h"
+#include "gw-listener.h"
 #include "gw-log.h"
 #include "gw-notify.h"
 #include "gw-outbox.h"
@@ -66,8 +67,10 @@ parse_options (int        *argc,
   g_option_context_set_description (context,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level (debug, info,\n"
     "warning), access_log,\n"
-    "http_threads (threads reading and writing HTTP; 0: the main thread);\n"
-    "[tls] certificate, key; [cards] bin, validity_years, points_rate;\n"
+    "http_threads (threads reading and writing HTTP; 0: the main thread),\n"
+    "max_connections (0: from the open-file limit), idle_timeout, body_timeout;\n"
+    "[tls] certificate, key, handshake_timeout, handshakes_per_address;\n"
+    "[cards] bin, validity_years, points_rate;\n"
     "[payments] capture_window, hold_sweep_interval; [limits] lockout_seconds,\n"
     "failures_per_minute; [wallet] bin_range, session_lifetime, pbkdf2_iterations,\n"
     "kdf_per_minute, kdf_workers, kdf_queue, charge_recovery_interval; [bank] url,\n"
@@ -497,6 +500,20 @@ set_tls_priority (void)
   g_setenv ("G_TLS_GNUTLS_PRIORITY", priority, TRUE);
 }
 
+/* systemd's soft limit on open files is 1024: taken up to the hard limit,
+ * and the connections kept well below it, so that the database, the bank,
+ * SMTP and the webhooks always find a file. */
+static void
+limit_files (GwConfig *config)
+{
+  guint64 files = gw_listener_raise_fd_limit ();
+
+  if (config->connections.max_connections == 0)
+    config->connections.max_connections = gw_listener_default_max (files);
+  g_info ("open files: %" G_GUINT64_FORMAT "; client connections: %" G_GINT64_FORMAT, files,
+          config->connections.max_connections);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -524,6 +541,7 @@ main (int   argc,
       return 2;
     }
   gw_log_init (gw.config->log_level);
+  limit_files (gw.config);
   gw.loop = g_main_loop_new (NULL, FALSE);
 
   if (!start (&gw, &error))

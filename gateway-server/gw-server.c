@@ -12,7 +12,7 @@
 #include "gw-keys.h"
 #include "gw-net.h"
 #include "gw-http-fallback.h"
-#include "onepin-soup-server.h"
+#include "gw-listener.h"
 #include "gw-pages.h"
 #include "gw-tls-check.h"
 #include "gw-wait.h"
@@ -209,6 +209,7 @@ struct _GwServer
   GwConnector          *connector;
 
   SoupServer           *soup;
+  GwListener           *listener;   /* with soup (http_threads = 0) */
   GwIoThreads          *io_threads;
   char                 *url;
   GHashTable           *merchants;      /* key hash (32 bytes, as GBytes) -> merchant id */
@@ -2004,6 +2005,7 @@ gw_server_finalize (GObject *object)
   GwServer *self = GW_SERVER (object);
 
   g_clear_pointer (&self->io_threads, gw_io_threads_stop);
+  g_clear_pointer (&self->listener, gw_listener_free);
   g_clear_object (&self->soup);
   g_clear_object (&self->connector);
   g_clear_pointer (&self->url, g_free);
@@ -2101,31 +2103,21 @@ listen_here (GwServer         *self,
              GError          **error)
 {
   g_autoptr(GSocket) socket = listening_socket (address, error);
-  const char *host;
-  GSList *uris;
   char *url;
 
   if (socket == NULL)
     return NULL;
+  url = gw_listener_url (socket, certificate != NULL, error);
+  if (url == NULL)
+    return NULL;
   self->soup = soup_server_new ("server-header", "onepin-gateway", NULL);
-  if (certificate != NULL)
-    soup_server_set_tls_certificate (self->soup, certificate);
   gw_http_fallback_attach (self->soup);
-  onepin_soup_server_reap_closed (self->soup);
   soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_over), self);
   g_signal_connect (self->soup, "request-aborted", G_CALLBACK (on_request_over), self);
-  if (!soup_server_listen_socket (self->soup, socket,
-                                  certificate ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
-    return NULL;
-
-  uris = soup_server_get_uris (self->soup);
-  host = g_uri_get_host (uris->data);
-  /* An IPv6 literal goes in brackets (RFC 3986), as in gw-io-threads.c. */
-  url = g_strdup_printf (strchr (host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
-                         certificate ? "https" : "http", host, g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  /* Accepted by us, not by libsoup (gw-listener.c). */
+  self->listener = gw_listener_new (self->soup, socket, certificate, &self->config->connections);
   return url;
 }
 
@@ -2157,6 +2149,7 @@ gw_server_listen (GwServer  *self,
     /* Threads that read and write HTTP (handle_early runs there too: it
      * looks at nothing but the message); the handlers still run here. */
     self->io_threads = gw_io_threads_start (self->config->http_threads, address, certificate,
+                                            &self->config->connections,
                                             handle_early, serve, self, &url, error);
   if (url == NULL)
     return NULL;
@@ -2205,6 +2198,7 @@ gw_server_drain (GwServer *self)
   self->draining = TRUE;
   refuse_parked (self);
   gw_wait_until (g_main_context_default (), 30, drained, self);
+  g_clear_pointer (&self->listener, gw_listener_free);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_pointer (&self->io_threads, gw_io_threads_stop);

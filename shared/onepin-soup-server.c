@@ -72,10 +72,15 @@ on_request_over (SoupServer        *soup,
                          GUINT_TO_POINTER (GPOINTER_TO_UINT (value) - 1));
 }
 
-/* Whether the client has closed an idle connection, or it failed: looked at
- * with MSG_PEEK, so a next request's bytes stay for libsoup. */
-static gboolean
-client_gone (GSocket *socket)
+/**
+ * onepin_soup_socket_gone:
+ * @socket: a connected socket with nothing being read from it
+ *
+ * Whether the client has closed an idle connection, or it failed: looked at
+ * with MSG_PEEK, so a next request's bytes stay for libsoup.
+ */
+gboolean
+onepin_soup_socket_gone (GSocket *socket)
 {
   char byte;
   gssize n = recv (g_socket_get_fd (socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -102,7 +107,7 @@ reap (gpointer user_data)
           g_hash_table_iter_remove (&iter);
           continue;
         }
-      if (GPOINTER_TO_UINT (value) > 0 || !client_gone (socket))
+      if (GPOINTER_TO_UINT (value) > 0 || !onepin_soup_socket_gone (socket))
         continue;
       g_socket_shutdown (socket, TRUE, TRUE, NULL);
       g_socket_close (socket, NULL);

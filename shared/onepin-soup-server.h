@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 /* How often idle connections are looked at, in seconds. */
 #define ONEPIN_SOUP_REAP_INTERVAL 2
 
-void onepin_soup_server_reap_closed (SoupServer *soup);
+void     onepin_soup_server_reap_closed (SoupServer *soup);
+gboolean onepin_soup_socket_gone        (GSocket    *socket);
 
 G_END_DECLS

@@ -1,0 +1,309 @@
+/* test-connections.c: how many connections the gateway holds, and how long
+ *
+ * Copyright 2026 The onepin developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Raw sockets against the real gateway: running out of files, the cap on
+ * connections, the idle and body deadlines, and TLS handshakes that stall.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "onepin-test-gateway.h"
+
+#define HEALTHZ "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+
+static guint16
+port_of (OtGateway *gw)
+{
+  const char *colon = strrchr (ot_gateway_url (gw), ':');
+
+  g_assert_nonnull (colon);
+  return (guint16) atoi (colon + 1);
+}
+
+/* A TCP connection to @gw on 127.0.0.1, from @from (another loopback
+ * address, or NULL). */
+static int
+raw_connect (OtGateway  *gw,
+             const char *from)
+{
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (port_of (gw)) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
+  if (from != NULL)
+    {
+      struct sockaddr_in here = { .sin_family = AF_INET };
+
+      inet_pton (AF_INET, from, &here.sin_addr);
+      g_assert_cmpint (bind (fd, (struct sockaddr *) &here, sizeof here), ==, 0);
+    }
+  g_assert_cmpint (connect (fd, (struct sockaddr *) &to, sizeof to), ==, 0);
+  return fd;
+}
+
+static void
+raw_send (int         fd,
+          const char *text)
+{
+  g_assert_cmpint (send (fd, text, strlen (text), MSG_NOSIGNAL), ==, (gssize) strlen (text));
+}
+
+/* What arrives within @ms (-1: the connection was closed, or reset, with
+ * nothing; NULL for @out when nothing came). */
+static gssize
+raw_read (int    fd,
+          int    ms,
+          char **out)
+{
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  char buf[4096];
+  gssize n;
+
+  if (out != NULL)
+    *out = NULL;
+  if (poll (&p, 1, ms) <= 0)
+    return 0;
+  n = recv (fd, buf, sizeof buf - 1, 0);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  if (out != NULL)
+    *out = g_strdup (buf);
+  return n;
+}
+
+/* A whole answer to GET /healthz (its body ends the JSON), or NULL. */
+static char *
+read_healthz (int fd,
+              int ms)
+{
+  g_autoptr(GString) all = g_string_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + ms * 1000;
+
+  while (!g_str_has_suffix (all->str, "}"))
+    {
+      int left = (int) ((deadline - g_get_monotonic_time ()) / 1000);
+      g_autofree char *part = NULL;
+
+      if (left <= 0 || raw_read (fd, left, &part) <= 0)
+        return NULL;
+      g_string_append (all, part);
+    }
+  return g_string_free (g_steal_pointer (&all), FALSE);
+}
+
+/* Whether a GET /healthz on a new connection is answered 200 within @ms. */
+static gboolean
+healthz_within (OtGateway *gw,
+                int        ms)
+{
+  int fd = raw_connect (gw, NULL);
+  g_autofree char *answer = NULL;
+
+  raw_send (fd, HEALTHZ);
+  answer = read_healthz (fd, ms);
+  close (fd);
+  return answer != NULL && g_str_has_prefix (answer, "HTTP/1.1 200");
+}
+
+/* Whether the gateway closes @fd within @ms. */
+static gboolean
+closed_within (int fd,
+               int ms)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * 1000;
+
+  for (;;)
+    {
+      int left = (int) ((deadline - g_get_monotonic_time ()) / 1000);
+      gssize n;
+
+      if (left <= 0)
+        return FALSE;
+      n = raw_read (fd, left, NULL);
+      if (n < 0)
+        return TRUE;
+    }
+}
+
+static void
+set_fd_limit (GPid  pid,
+              rlim_t soft,
+              rlim_t hard)
+{
+  struct rlimit limit = { .rlim_cur = soft, .rlim_max = hard };
+
+  g_assert_cmpint (prlimit (pid, RLIMIT_NOFILE, &limit, NULL), ==, 0);
+}
+
+static rlim_t
+soft_fd_limit (GPid pid)
+{
+  struct rlimit limit;
+
+  g_assert_cmpint (prlimit (pid, RLIMIT_NOFILE, NULL, &limit), ==, 0);
+  return limit.rlim_cur;
+}
+
+/* systemd's soft limit (1024) is below the hard one: the gateway takes the
+ * hard one. */
+static void
+test_fd_limit_raised (void)
+{
+  struct rlimit mine;
+  OtGateway *gw;
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &mine), ==, 0);
+  if (mine.rlim_max <= 256)
+    {
+      g_test_skip ("the hard limit on open files is too low");
+      return;
+    }
+  set_fd_limit (0, 256, mine.rlim_max);
+  gw = ot_gateway_start (NULL, FALSE);
+  set_fd_limit (0, mine.rlim_cur, mine.rlim_max);
+  g_assert_cmpuint (soft_fd_limit (ot_gateway_pid (gw)), ==, mine.rlim_max);
+  ot_gateway_stop (gw);
+}
+
+/* Out of files: accept () fails (EMFILE) while the clients hold them; once
+ * they let go, the gateway accepts and serves again. libsoup 3.2's own
+ * listener stopped accepting for good at the first failure. */
+static void
+test_out_of_files_recovers (void)
+{
+  OtGateway *gw = ot_gateway_start (NULL, FALSE);
+  int fds[120];
+
+  /* Lowered once it runs, under its default max_connections: so accept ()
+   * itself fails. */
+  set_fd_limit (ot_gateway_pid (gw), 64, 64);
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    fds[i] = raw_connect (gw, NULL);
+  g_usleep (500 * 1000);
+  g_assert_false (healthz_within (gw, 300));
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    close (fds[i]);
+  g_assert_true (healthz_within (gw, 3000));
+  g_assert_true (healthz_within (gw, 3000));
+  ot_gateway_stop (gw);
+}
+
+/* At max_connections, a newcomer waits (the kernel holds it) and is served
+ * once others close. */
+static void
+test_cap_delays (void)
+{
+  OtGateway *gw = ot_gateway_start ("[gateway]\nmax_connections=4", FALSE);
+  g_autofree char *answer = NULL;
+  int held[4];
+  int late;
+
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+    held[i] = raw_connect (gw, NULL);
+  g_usleep (300 * 1000);
+  late = raw_connect (gw, NULL);
+  raw_send (late, HEALTHZ);
+  g_assert_cmpint (raw_read (late, 700, NULL), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+    close (held[i]);
+  answer = read_healthz (late, 3000);
+  g_assert_nonnull (answer);
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+  close (late);
+  g_assert_true (healthz_within (gw, 3000));
+  ot_gateway_stop (gw);
+}
+
+/* A connection that says nothing, one whose request head stops halfway, a
+ * body that stops, and a kept-alive connection after its answer: each is
+ * closed after its deadline; a request being handled is not. */
+static void
+test_idle_closed (void)
+{
+  OtGateway *gw = ot_gateway_start ("[gateway]\nidle_timeout=1\nbody_timeout=1", FALSE);
+  int silent = raw_connect (gw, NULL);
+  int head = raw_connect (gw, NULL);
+  int body = raw_connect (gw, NULL);
+  int kept = raw_connect (gw, NULL);
+  g_autofree char *answer = NULL;
+
+  raw_send (head, "GET /healthz HTTP/1.1\r\nHost: t\r\n");
+  raw_send (body, "POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc");
+  raw_send (kept, HEALTHZ);
+  answer = read_healthz (kept, 2000);
+  g_assert_nonnull (answer);
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+  /* Within the deadline it is still served, on the same connection. */
+  g_usleep (300 * 1000);
+  g_clear_pointer (&answer, g_free);
+  raw_send (kept, HEALTHZ);
+  answer = read_healthz (kept, 2000);
+  g_assert_nonnull (answer);
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+
+  g_assert_true (closed_within (silent, 3000));
+  g_assert_true (closed_within (head, 3000));
+  g_assert_true (closed_within (body, 3000));
+  g_assert_true (closed_within (kept, 3000));
+  close (silent);
+  close (head);
+  close (body);
+  close (kept);
+  g_assert_true (healthz_within (gw, 3000));
+  ot_gateway_stop (gw);
+}
+
+/* Clients that open a TLS record and stop: a real HTTPS request is served
+ * meanwhile, and they are closed after the handshake's deadline. */
+static void
+test_tls_stall (void)
+{
+  OtGateway *gw = ot_gateway_start ("[tls]\nhandshake_timeout=2", TRUE);
+  int stalled[120];
+  gint64 start;
+  OtResponse *r;
+
+  for (guint i = 0; i < G_N_ELEMENTS (stalled); i++)
+    {
+      g_autofree char *from = g_strdup_printf ("127.0.0.%u", 2 + i % 60);
+
+      stalled[i] = raw_connect (gw, from);
+      g_assert_cmpint (send (stalled[i], "\x16\x03\x01\x00\x50", 5, MSG_NOSIGNAL), ==, 5);
+    }
+  g_usleep (200 * 1000);
+  start = g_get_monotonic_time ();
+  r = ot_request (gw, "GET", "/healthz", NULL, NULL, NULL);
+  ot_assert_status (r, 200);
+  ot_response_free (r);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  for (guint i = 0; i < G_N_ELEMENTS (stalled); i++)
+    {
+      g_assert_true (closed_within (stalled[i], 4000));
+      close (stalled[i]);
+    }
+  ot_gateway_stop (gw);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/connections/fd-limit-raised", test_fd_limit_raised);
+  g_test_add_func ("/connections/out-of-files-recovers", test_out_of_files_recovers);
+  g_test_add_func ("/connections/cap-delays", test_cap_delays);
+  g_test_add_func ("/connections/idle-closed", test_idle_closed);
+  g_test_add_func ("/connections/tls-stall", test_tls_stall);
+  return g_test_run ();
+}
