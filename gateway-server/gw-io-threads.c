@@ -24,6 +24,7 @@
 #include "gw-wait.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -360,7 +361,11 @@ worker_free (gpointer data)
 
 /* Sockets */
 
-/* Made by hand: g_socket_bind () turns SO_REUSEPORT off for TCP sockets. */
+/* One listening socket, which every thread watches through a descriptor
+ * of its own: a connection goes to the thread whose accept () takes it
+ * first (the others get EAGAIN). Not one socket per thread with
+ * SO_REUSEPORT: then a second gateway of the same user could bind the port
+ * too, and the kernel would quietly give it half the connections. */
 static GSocket *
 listening_socket (GSocketAddress  *address,
                   GError         **error)
@@ -376,7 +381,6 @@ listening_socket (GSocketAddress  *address,
   fd = socket (native.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 ||
       setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-      setsockopt (fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
       bind (fd, (struct sockaddr *) &native, len) < 0 ||
       /* A deep accept queue: a crowd of clients arriving at once is not
        * turned away. */
@@ -398,18 +402,30 @@ listening_socket (GSocketAddress  *address,
 }
 
 /* The first thread's socket fixes the port (@address may ask for any); the
- * others listen on the same one. */
+ * others watch the same socket, each through its own descriptor. */
 static GSocket *
 next_socket (GSocketAddress  *address,
              GSocket         *first,
              GError         **error)
 {
-  g_autoptr(GSocketAddress) bound = NULL;
+  int fd;
+  GSocket *socket;
 
   if (first == NULL)
     return listening_socket (address, error);
-  bound = g_socket_get_local_address (first, error);
-  return bound != NULL ? listening_socket (bound, error) : NULL;
+  fd = fcntl (g_socket_get_fd (first), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot share the listening socket: %s", g_strerror (saved));
+      return NULL;
+    }
+  socket = g_socket_new_from_fd (fd, error);
+  if (socket == NULL)
+    close (fd);
+  return socket;
 }
 
 static Worker *

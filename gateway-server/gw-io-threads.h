@@ -3,9 +3,9 @@
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Each thread runs a SoupServer on a main context of its own, listening on
- * the same address as the others (SO_REUSEPORT: the kernel spreads the
- * connections). A thread reads a request whole, pauses it and hands it to
+ * Each thread runs a SoupServer on a main context of its own, all watching
+ * one listening socket (a connection goes to the thread that accepts it
+ * first). A thread reads a request whole, pauses it and hands it to
  * the main context, where every handler runs as before; the answer set
  * there goes back to the thread that read the request, which writes it.
  * Only the HTTP parsing and writing move; no handler runs anywhere but on

@@ -532,13 +532,16 @@ test_data_dir_modes (void)
   ot_gateway_stop (g2);
 }
 
-/* Runs the gateway on @data_dir, which must make it refuse to start within
- * 10 s; returns its stderr. */
+/* Runs the gateway on @data_dir and @listen (with @config, a file, if not
+ * NULL), which must make it refuse to start within 10 s; returns its
+ * stderr. */
 static char *
-gateway_refuses (const char *data_dir)
+gateway_refuses_on (const char *data_dir,
+                    const char *listen,
+                    const char *config)
 {
   const char *argv[] = { "timeout", "10", g_getenv ("ONEPIN_GATEWAY"), "--data-dir", data_dir,
-                         "--listen", "127.0.0.1:0", NULL };
+                         "--listen", listen, config ? "--config" : NULL, config, NULL };
   g_autoptr(GError) error = NULL;
   char *err = NULL;
   int status = 0;
@@ -550,6 +553,36 @@ gateway_refuses (const char *data_dir)
   g_assert_cmpint (WEXITSTATUS (status), !=, 124);   /* it started: it should not have */
   g_assert_cmpint (WEXITSTATUS (status), !=, 0);
   return err;
+}
+
+static char *
+gateway_refuses (const char *data_dir)
+{
+  return gateway_refuses_on (data_dir, "127.0.0.1:0", NULL);
+}
+
+/* A second gateway cannot take a port the first listens on, with HTTP
+ * threads too (a socket each with SO_REUSEPORT let it share the port and
+ * the kernel split the connections between them). */
+static void
+test_port_taken (void)
+{
+  OtGateway *first = ot_gateway_start ("[gateway]\nhttp_threads=2\n", FALSE);
+  g_autofree char *dir = g_dir_make_tmp ("onepin-second-XXXXXX", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *config = g_build_filename (dir, "gateway.conf", NULL);
+  const char *url = ot_gateway_url (first);
+  g_autofree char *listen = g_strdup (url + strlen ("http://"));
+  g_autofree char *err = NULL;
+  g_autoptr(OtResponse) still = NULL;
+
+  g_assert_true (g_file_set_contents (config, "[gateway]\nhttp_threads=2\n", -1, NULL));
+  err = gateway_refuses_on (data, listen, config);
+  g_assert_nonnull (strstr (err, "Cannot listen on"));
+  still = ot_request (first, "GET", "/healthz", NULL, NULL, NULL);
+  ot_assert_status (still, 200);
+  ot_gateway_stop (first);
+  ot_rm_rf (dir);
 }
 
 static void
@@ -813,6 +846,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/signals-and-durability", test_signals_and_durability);
   g_test_add_func ("/contract/operations/data-dir-modes", test_data_dir_modes);
   g_test_add_func ("/contract/operations/access-log", test_access_log);
+  g_test_add_func ("/contract/operations/port-taken", test_port_taken);
   g_test_add_func ("/contract/operations/key-file", test_key_file);
   g_test_add_func ("/contract/operations/key-file-no-cards", test_key_file_no_cards);
   g_test_add_func ("/contract/operations/key-file-other-sealed", test_key_file_other_sealed);
