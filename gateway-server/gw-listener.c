@@ -12,12 +12,14 @@
  *
  * What is held, and for how long:
  * - at most max_connections open client connections, across every thread;
- *   past that the listener stops accepting (the kernel queues newcomers)
- *   and looks again every ACCEPT_RETRY_MS;
+ *   at the cap the listener first forgets the ones closed since the last
+ *   sweep, then stops accepting (the kernel queues newcomers) and looks
+ *   again every ACCEPT_RETRY_MS;
  * - a TLS handshake has handshake_timeout seconds, then it is canceled and
  *   the connection closed; glib-networking runs each on a pool thread that
  *   waits for the client, so one address may hold only
- *   handshakes_per_address of them at once (others from it are closed);
+ *   handshakes_per_address of them at once (others from it wait for a
+ *   place, within the same deadline);
  * - a connection has idle_timeout seconds to deliver a complete request
  *   head, counted from its start or from its previous answer (idle kept-
  *   alive connections, slow headers), and a request body may go
@@ -29,10 +31,12 @@
  * whose client left while libsoup 3.2 waited for a next request it forgot
  * about (it would stay in CLOSE-WAIT), is closed here.
  */
+#define _GNU_SOURCE              /* POLLRDHUP */
 #include "gw-listener.h"
 #include "onepin-soup-server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
@@ -58,8 +62,10 @@ typedef struct
 {
   GwListener    *listener;       /* NULL once the listener is gone */
   GSocket       *socket;
-  char          *address;        /* the peer's, while it holds a handshake */
-  GSocketConnection *connection; /* while waiting for the ClientHello */
+  char          *address;        /* the peer's, while it holds a handshake
+                                    place or waits for one */
+  GSocketConnection *connection; /* while waiting for the ClientHello or a
+                                    handshake place */
   GSource       *hello;          /* that wait */
   GCancellable  *cancellable;    /* the handshake's */
   State          state;
@@ -79,6 +85,8 @@ struct _GwListener
   GSource                *retry;
   GSource                *sweep;
   GHashTable             *conns;  /* Conn (a reference) */
+  GHashTable             *waiting; /* address → GQueue of Conn (references)
+                                      whose hello is here, for a place */
   gint64                  warned; /* when a failed accept was last logged */
 };
 
@@ -108,6 +116,16 @@ static void
 conn_unref (gpointer data)
 {
   g_rc_box_release_full (data, conn_clear);
+}
+
+/* Forgets the connection at @iter: it is closed. */
+static void
+conn_forget (GHashTableIter *iter,
+             Conn           *conn)
+{
+  conn->listener = NULL;
+  g_hash_table_iter_remove (iter);
+  g_atomic_int_add (&open_connections, -1);
 }
 
 /* Sockets */
@@ -294,6 +312,9 @@ handshake_release (Conn *conn)
   g_clear_pointer (&conn->address, g_free);
 }
 
+static void handshakes_resume (GwListener *self,
+                               const char *address);
+
 static void
 on_handshake (GObject      *source,
               GAsyncResult *result,
@@ -302,8 +323,11 @@ on_handshake (GObject      *source,
   Conn *conn = user_data;
   GIOStream *tls = G_IO_STREAM (source);
   g_autoptr(GError) error = NULL;
+  g_autofree char *address = g_strdup (conn->address);
 
   handshake_release (conn);
+  if (conn->listener != NULL)
+    handshakes_resume (conn->listener, address);
   if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (tls), result, &error) ||
       conn->listener == NULL)
     {
@@ -315,26 +339,25 @@ on_handshake (GObject      *source,
   conn_unref (conn);
 }
 
+/* Closes @conn's connection, still ours (no handshake on it). */
 static void
-start_handshake (GwListener        *self,
-                 Conn              *conn,
-                 GSocketConnection *connection)
+conn_drop (Conn *conn)
+{
+  g_io_stream_close (G_IO_STREAM (conn->connection), NULL, NULL);
+  g_clear_object (&conn->connection);
+  g_clear_pointer (&conn->address, g_free);
+}
+
+/* Starts the handshake of @conn, which holds a place for its address. */
+static void
+handshake_begin (GwListener *self,
+                 Conn       *conn)
 {
   static const char *protocols[] = { "http/1.1", "http/1.0", NULL };
-  g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (conn->socket, NULL);
+  g_autoptr(GSocketConnection) connection = g_steal_pointer (&conn->connection);
   g_autoptr(GIOStream) tls = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
-    conn->address = g_inet_address_to_string (
-      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-  if (conn->address == NULL ||
-      !handshake_claim (conn->address, self->limits->handshakes_per_address))
-    {
-      g_clear_pointer (&conn->address, g_free);
-      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return;
-    }
   tls = g_tls_server_connection_new (G_IO_STREAM (connection), self->certificate, &error);
   if (tls == NULL)
     {
@@ -349,11 +372,78 @@ start_handshake (GwListener        *self,
                                     conn->cancellable, on_handshake, conn_ref (conn));
 }
 
+/* Whether @conn, waiting for a place, is still worth one: not closed, not
+ * past its deadline (the sweep shut it), its listener still here. */
+static gboolean
+conn_alive (Conn *conn)
+{
+  return conn->listener != NULL && !conn->shut && !g_socket_is_closed (conn->socket);
+}
+
+/* Starts the handshakes waiting for a place for @address, in their order,
+ * while places are free. Places freed on another thread (listener) are
+ * found by the sweep. */
+static void
+handshakes_resume (GwListener *self,
+                   const char *address)
+{
+  GQueue *queue = g_hash_table_lookup (self->waiting, address);
+  Conn *conn;
+
+  while (queue != NULL && (conn = g_queue_peek_head (queue)) != NULL)
+    {
+      if (conn_alive (conn))
+        {
+          if (!handshake_claim (address, self->limits->handshakes_per_address))
+            return;
+          handshake_begin (self, conn);
+        }
+      else
+        conn_drop (conn);
+      conn_unref (g_queue_pop_head (queue));
+    }
+  g_hash_table_remove (self->waiting, address);
+}
+
+/* A burst of ordinary handshakes from one address (a merchant's pool, a
+ * NAT) is not refused past handshakes_per_address: the ones over wait,
+ * only polled, and start as places free up, within their deadline. */
+static void
+start_handshake (GwListener *self,
+                 Conn       *conn)
+{
+  g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (conn->socket, NULL);
+  GQueue *queue;
+
+  if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
+    conn->address = g_inet_address_to_string (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  if (conn->address == NULL)
+    {
+      conn_drop (conn);
+      return;
+    }
+  queue = g_hash_table_lookup (self->waiting, conn->address);
+  if (queue == NULL && handshake_claim (conn->address, self->limits->handshakes_per_address))
+    {
+      handshake_begin (self, conn);
+      return;
+    }
+  if (queue == NULL)
+    {
+      queue = g_queue_new ();
+      g_hash_table_insert (self->waiting, g_strdup (conn->address), queue);
+    }
+  g_queue_push_tail (queue, conn_ref (conn));
+}
+
 /* glib-networking waits for the client on a pool thread from the first
  * byte of a handshake: a client that connects and says little would hold
  * one. So the handshake starts only once the ClientHello's first record is
  * here whole; until then the socket is only polled, with SO_RCVLOWAT set
- * to what is missing so that a partial record does not wake us again. */
+ * to what is missing so that a partial record does not wake us again.
+ * (Only the first record: a ClientHello split across records, or a first
+ * byte that is not a handshake record's, still starts it early.) */
 #define TLS_HANDSHAKE_RECORD 0x16
 #define TLS_RECORD_MAX (5 + 16384 + 2048)
 
@@ -375,6 +465,17 @@ hello_missing (int fd)
   return need;
 }
 
+/* Whether the socket's reading side is over: the client shut its side, or
+ * the sweep shut ours. Readable then whatever SO_RCVLOWAT says, with the
+ * record still short: polling on would spin. */
+static gboolean
+hello_ended (int fd)
+{
+  struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+  return poll (&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 static gboolean
 on_hello (GSocket      *socket,
           GIOCondition  condition,
@@ -384,24 +485,28 @@ on_hello (GSocket      *socket,
   int fd = g_socket_get_fd (socket);
   char byte;
   gssize n = recv (fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  int need;
+  /* Closed or shut by the client, or by the sweep at the deadline. */
+  gboolean over = n <= 0 || conn->listener == NULL || conn->shut;
+  int lowat;
 
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
     return G_SOURCE_CONTINUE;
-  if (n > 0 && conn->listener != NULL && (need = hello_missing (fd)) > 0)
+  if (!over && (lowat = hello_missing (fd)) > 0)
     {
-      setsockopt (fd, SOL_SOCKET, SO_RCVLOWAT, &need, sizeof need);
-      return G_SOURCE_CONTINUE;
+      if (!hello_ended (fd))
+        {
+          setsockopt (fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+          return G_SOURCE_CONTINUE;
+        }
+      over = TRUE;               /* the rest will never come */
     }
-  need = 1;
-  setsockopt (fd, SOL_SOCKET, SO_RCVLOWAT, &need, sizeof need);
-  /* Closed by the client, or by the sweep at the deadline. */
-  if (n <= 0 || conn->listener == NULL)
-    g_io_stream_close (G_IO_STREAM (conn->connection), NULL, NULL);
-  else
-    start_handshake (conn->listener, conn, conn->connection);
-  g_clear_object (&conn->connection);
+  lowat = 1;
+  setsockopt (fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
   g_clear_pointer (&conn->hello, g_source_unref);
+  if (over)
+    conn_drop (conn);
+  else
+    start_handshake (conn->listener, conn);
   return G_SOURCE_REMOVE;
 }
 
@@ -486,19 +591,46 @@ accept_failed (GwListener   *self,
   watch_pause (self);
 }
 
+/* Forgets the connections closed since the last sweep (libsoup closes one
+ * after a "Connection: close" answer): at the cap, so that a client that
+ * opens one connection per request does not meet it. */
+static void
+reap_closed (GwListener *self)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (g_socket_is_closed (((Conn *) key)->socket))
+      conn_forget (&iter, key);
+}
+
+static gboolean
+at_cap (GwListener *self)
+{
+  return g_atomic_int_get (&open_connections) >= self->limits->max_connections;
+}
+
 static gboolean
 on_acceptable (GSocket      *listening,
                GIOCondition  condition,
                gpointer      user_data)
 {
   GwListener *self = user_data;
+  gboolean reaped = FALSE;
 
   for (guint i = 0; i < ACCEPT_BURST; i++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(GSocket) socket = NULL;
 
-      if (g_atomic_int_get (&open_connections) >= self->limits->max_connections)
+      if (at_cap (self) && !reaped)
+        {
+          reap_closed (self);
+          reaped = TRUE;
+        }
+      if (at_cap (self))
         {
           watch_pause (self);
           return G_SOURCE_CONTINUE;
@@ -587,18 +719,38 @@ on_sweep (gpointer user_data)
 {
   GwListener *self = user_data;
   gint64 now = g_get_monotonic_time ();
+  g_autofree gpointer *addresses = NULL;
   GHashTableIter iter;
   gpointer key;
 
   g_hash_table_iter_init (&iter, self->conns);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     if (sweep_one (self, key, now))
-      {
-        ((Conn *) key)->listener = NULL;
-        g_hash_table_iter_remove (&iter);
-        g_atomic_int_add (&open_connections, -1);
-      }
+      conn_forget (&iter, key);
+  /* Places another thread freed, and waiting connections now over. */
+  addresses = g_hash_table_get_keys_as_array (self->waiting, NULL);
+  for (guint i = 0; addresses[i] != NULL; i++)
+    {
+      g_autofree char *address = g_strdup (addresses[i]);
+
+      handshakes_resume (self, address);
+    }
   return G_SOURCE_CONTINUE;
+}
+
+/* A queue of connections waiting for a handshake place: closed with it. */
+static void
+waiting_free (gpointer data)
+{
+  GQueue *queue = data;
+  Conn *conn;
+
+  while ((conn = g_queue_pop_head (queue)) != NULL)
+    {
+      conn_drop (conn);
+      conn_unref (conn);
+    }
+  g_queue_free (queue);
 }
 
 /* libsoup 3.2 keeps a connection alive after an answer only while the
@@ -637,6 +789,7 @@ gw_listener_new (SoupServer             *soup,
   self->context = g_main_context_ref_thread_default ();
   self->anchor = anchor_keep_alive (soup);
   self->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, conn_unref, NULL);
+  self->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, waiting_free);
   g_socket_set_blocking (socket, FALSE);
   g_signal_connect (soup, "request-started", G_CALLBACK (on_request_started), NULL);
   g_signal_connect (soup, "request-read", G_CALLBACK (on_request_read), NULL);
@@ -679,12 +832,12 @@ gw_listener_free (GwListener *self)
       if (conn->hello != NULL)
         {
           g_source_destroy (conn->hello);
-          g_io_stream_close (G_IO_STREAM (conn->connection), NULL, NULL);
-          g_clear_object (&conn->connection);
           g_clear_pointer (&conn->hello, g_source_unref);
+          conn_drop (conn);
         }
       g_atomic_int_add (&open_connections, -1);
     }
+  g_hash_table_unref (self->waiting);
   g_hash_table_unref (self->conns);
   g_signal_handlers_disconnect_by_func (self->soup, on_request_started, NULL);
   g_signal_handlers_disconnect_by_func (self->soup, on_request_read, NULL);

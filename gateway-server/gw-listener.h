@@ -16,7 +16,8 @@ typedef struct
                                     connection or the previous answer */
   gint64 body_timeout;           /* s a request body may go without a byte */
   gint64 handshake_timeout;      /* s for a TLS handshake */
-  gint64 handshakes_per_address; /* TLS handshakes at once from one address */
+  gint64 handshakes_per_address; /* TLS handshakes at once from one address
+                                    (more wait for a place) */
 } GwListenerLimits;
 
 typedef struct _GwListener GwListener;
