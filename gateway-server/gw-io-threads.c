@@ -456,8 +456,13 @@ worker_new (GwIoThreads      *self,
   g_signal_connect (worker->soup, "request-finished", G_CALLBACK (worker_request_over), worker);
   g_signal_connect (worker->soup, "request-aborted", G_CALLBACK (worker_request_over), worker);
   /* Accepted by us, not by libsoup (gw-listener.c). */
-  worker->listener = gw_listener_new (worker->soup, socket, certificate, self->limits);
+  worker->listener = gw_listener_new (worker->soup, socket, certificate, self->limits, error);
   g_main_context_pop_thread_default (worker->context);
+  if (worker->listener == NULL)
+    {
+      worker_free (worker);
+      return NULL;
+    }
   return worker;
 }
 

@@ -42,6 +42,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define ACCEPT_RETRY_MS 100
 #define SWEEP_MS 250
@@ -758,19 +759,29 @@ waiting_free (gpointer data)
  * So it gets one that never accepts anyone: one end of a socket pair whose
  * other end we hold and never write to. */
 static GSocket *
-anchor_keep_alive (SoupServer *soup)
+anchor_keep_alive (SoupServer  *soup,
+                   GError     **error)
 {
   int fds[2];
   g_autoptr(GSocket) near = NULL;
   g_autoptr(GSocket) far = NULL;
-  g_autoptr(GError) error = NULL;
 
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-    g_error ("socketpair: %s", g_strerror (errno));
-  near = g_socket_new_from_fd (fds[0], &error);
-  far = near != NULL ? g_socket_new_from_fd (fds[1], &error) : NULL;
-  if (far == NULL || !soup_server_listen_socket (soup, near, 0, &error))
-    g_error ("Cannot keep connections alive: %s", error->message);
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot make a socket pair: %s", g_strerror (saved));
+      return NULL;
+    }
+  near = g_socket_new_from_fd (fds[0], error);
+  if (near == NULL)
+    close (fds[0]);
+  far = g_socket_new_from_fd (fds[1], near != NULL ? error : NULL);
+  if (far == NULL)
+    close (fds[1]);
+  if (near == NULL || far == NULL || !soup_server_listen_socket (soup, near, 0, error))
+    return NULL;
   return g_steal_pointer (&far);
 }
 
@@ -778,16 +789,21 @@ GwListener *
 gw_listener_new (SoupServer             *soup,
                  GSocket                *socket,
                  GTlsCertificate        *certificate,
-                 const GwListenerLimits *limits)
+                 const GwListenerLimits *limits,
+                 GError                **error)
 {
-  GwListener *self = g_new0 (GwListener, 1);
+  g_autoptr(GSocket) anchor = anchor_keep_alive (soup, error);
+  GwListener *self;
 
+  if (anchor == NULL)
+    return NULL;
+  self = g_new0 (GwListener, 1);
   self->soup = g_object_ref (soup);
   self->socket = g_object_ref (socket);
   self->certificate = certificate ? g_object_ref (certificate) : NULL;
   self->limits = limits;
   self->context = g_main_context_ref_thread_default ();
-  self->anchor = anchor_keep_alive (soup);
+  self->anchor = g_steal_pointer (&anchor);
   self->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, conn_unref, NULL);
   self->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, waiting_free);
   g_socket_set_blocking (socket, FALSE);

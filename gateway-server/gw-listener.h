@@ -29,11 +29,13 @@ guint64     gw_listener_raise_fd_limit      (void);
 gint64      gw_listener_default_max         (guint64                 fd_limit);
 
 /* Accepts on @socket (listening) for @soup, on the thread-default main
- * context; with @certificate, over TLS. @limits must outlive the listener. */
+ * context; with @certificate, over TLS. @limits must outlive the listener.
+ * Fails only when out of files. */
 GwListener *gw_listener_new                 (SoupServer             *soup,
                                              GSocket                *socket,
                                              GTlsCertificate        *certificate,
-                                             const GwListenerLimits *limits);
+                                             const GwListenerLimits *limits,
+                                             GError                **error);
 /* Stops accepting and ends handshakes under way; on the listener's context. */
 void        gw_listener_free                (GwListener             *self);
 /* "http://127.0.0.1:PORT" (or https, or an IPv6 literal in brackets). */

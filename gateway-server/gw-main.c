@@ -500,18 +500,33 @@ set_tls_priority (void)
   g_setenv ("G_TLS_GNUTLS_PRIORITY", priority, TRUE);
 }
 
+/* The files the gateway holds before its first client, about 20 (the
+ * database thrice over, the threads' wake-up descriptors, the listening
+ * socket), with room for the bank, SMTP, webhooks and a few clients. Below
+ * it, GLib would abort making a thread's main context. */
+#define MIN_OPEN_FILES 64
+
 /* systemd's soft limit on open files is 1024: taken up to the hard limit,
  * and the connections kept well below it, so that the database, the bank,
  * SMTP and the webhooks always find a file. */
-static void
-limit_files (GwConfig *config)
+static gboolean
+limit_files (GwConfig  *config,
+             GError   **error)
 {
   guint64 files = gw_listener_raise_fd_limit ();
 
+  if (files < MIN_OPEN_FILES)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_INVALID,
+                   "the open-file limit is %" G_GUINT64_FORMAT " (ulimit -Hn); "
+                   "onepin-gateway needs at least %d", files, MIN_OPEN_FILES);
+      return FALSE;
+    }
   if (config->connections.max_connections == 0)
     config->connections.max_connections = gw_listener_default_max (files);
   g_info ("open files: %" G_GUINT64_FORMAT "; client connections: %" G_GINT64_FORMAT, files,
           config->connections.max_connections);
+  return TRUE;
 }
 
 int
@@ -541,10 +556,9 @@ main (int   argc,
       return 2;
     }
   gw_log_init (gw.config->log_level);
-  limit_files (gw.config);
   gw.loop = g_main_loop_new (NULL, FALSE);
 
-  if (!start (&gw, &error))
+  if (!limit_files (gw.config, &error) || !start (&gw, &error))
     {
       g_critical ("cannot start: %s", error->message);
       stop (&gw);

@@ -2117,7 +2117,10 @@ listen_here (GwServer         *self,
   g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_over), self);
   g_signal_connect (self->soup, "request-aborted", G_CALLBACK (on_request_over), self);
   /* Accepted by us, not by libsoup (gw-listener.c). */
-  self->listener = gw_listener_new (self->soup, socket, certificate, &self->config->connections);
+  self->listener = gw_listener_new (self->soup, socket, certificate, &self->config->connections,
+                                    error);
+  if (self->listener == NULL)
+    g_clear_pointer (&url, g_free);
   return url;
 }
 

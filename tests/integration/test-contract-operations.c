@@ -585,6 +585,65 @@ test_port_taken (void)
   ot_rm_rf (dir);
 }
 
+/* Runs the gateway with at most @files open files (prlimit, util-linux)
+ * on a fresh data dir for up to 10 s; returns its wait status. */
+static int
+gateway_with_files (guint   files,
+                    char  **err)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-files-XXXXXX", NULL);
+  g_autofree char *nofile = g_strdup_printf ("--nofile=%u:%u", files, files);
+  g_autofree char *config = g_build_filename (dir, "gateway.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[gateway]\nhttp_threads=%s\n",
+                                           g_getenv ("ONEPIN_TEST_HTTP_THREADS") ?: "0");
+  const char *argv[] = { "prlimit", nofile, "timeout", "-s", "TERM", "3",
+                         g_getenv ("ONEPIN_GATEWAY"), "--data-dir", dir,
+                         "--listen", "127.0.0.1:0", "--config", config, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  g_assert_true (g_file_set_contents (config, text, -1, NULL));
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &out, err, &status, &error));
+  g_assert_no_error (error);
+  ot_rm_rf (dir);
+  return status;
+}
+
+/* Too few open files is a clear refusal to start, never an abort halfway
+ * (GLib's wake-up pipes and the listener's socket pair used to end the
+ * process with SIGTRAP at some limits); at the least it asks for, it runs
+ * until stopped. */
+static void
+test_few_files (void)
+{
+  const guint refused[] = { 8, 10, 12, 16, 24, 32, 48, 63 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *err = NULL;
+      int status = gateway_with_files (refused[i], &err);
+
+      g_test_message ("limit %u: status %d", refused[i], status);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+      g_assert_nonnull (strstr (err, "the open-file limit is"));
+      g_assert_nonnull (strstr (err, "needs at least 64"));
+    }
+
+  {
+    g_autofree char *err = NULL;
+    int status = gateway_with_files (64, &err);
+
+    /* timeout(1) stopped it after 3 s with SIGTERM: a clean exit, 124 */
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 124);
+    g_assert_nonnull (strstr (err, "open files: 64"));
+    g_assert_null (strstr (err, "level=error"));
+  }
+}
+
 static void
 write_key (const char *path,
            guint8      fill)
@@ -847,6 +906,7 @@ main (int    argc,
   g_test_add_func ("/contract/operations/data-dir-modes", test_data_dir_modes);
   g_test_add_func ("/contract/operations/access-log", test_access_log);
   g_test_add_func ("/contract/operations/port-taken", test_port_taken);
+  g_test_add_func ("/contract/operations/few-files", test_few_files);
   g_test_add_func ("/contract/operations/key-file", test_key_file);
   g_test_add_func ("/contract/operations/key-file-no-cards", test_key_file_no_cards);
   g_test_add_func ("/contract/operations/key-file-other-sealed", test_key_file_other_sealed);
