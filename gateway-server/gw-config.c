@@ -20,6 +20,7 @@ gw_config_new (void)
   config->connections.max_connections = 0;     /* gw_listener_default_max () at start */
   config->connections.idle_timeout = 30;
   config->connections.body_timeout = 30;
+  config->connections.send_timeout = 30;
   config->connections.handshake_timeout = 5;
   config->connections.handshakes_per_address = 4;
   config->card_bin = g_strdup ("9410");
@@ -218,6 +219,7 @@ load_connections (Loader    *loader,
                    error) &&
          load_int (loader, "gateway", "idle_timeout", 1, 3600, &limits->idle_timeout, error) &&
          load_int (loader, "gateway", "body_timeout", 1, 3600, &limits->body_timeout, error) &&
+         load_int (loader, "gateway", "send_timeout", 1, 3600, &limits->send_timeout, error) &&
          load_int (loader, "tls", "handshake_timeout", 1, 300, &limits->handshake_timeout,
                    error) &&
          load_int (loader, "tls", "handshakes_per_address", 1, 10000,

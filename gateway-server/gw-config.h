@@ -29,8 +29,8 @@ typedef struct
   char    *log_level;            /* debug, info, warning */
   gint     http_threads;         /* threads that read and write HTTP; 0: the main thread */
   GwListenerLimits connections;  /* [gateway] max_connections (0: from the file limit),
-                                    idle_timeout, body_timeout; [tls] handshake_timeout,
-                                    handshakes_per_address */
+                                    idle_timeout, body_timeout, send_timeout;
+                                    [tls] handshake_timeout, handshakes_per_address */
 
   char    *card_bin;
   gint     validity_years;

@@ -24,7 +24,11 @@
  *   head, counted from its start or from its previous answer (idle kept-
  *   alive connections, slow headers), and a request body may go
  *   body_timeout seconds without a byte. A request being handled or
- *   answered is never cut.
+ *   answered is never cut for its time;
+ * - an answer's bytes may wait for the client send_timeout seconds without
+ *   it taking one (acknowledging it), whatever the state: a client that
+ *   asks and never reads would otherwise hold its place forever. Only bytes
+ *   already written count: a handler still working writes none.
  *
  * A connection past its time is shut down (libsoup then reads the end and
  * closes it); one libsoup still has not closed at the next sweep, like one
@@ -37,8 +41,9 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <linux/sockios.h>       /* SIOCOUTQ */
+#include <linux/tcp.h>           /* tcp_info's tcpi_bytes_acked, not in glibc's */
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -71,6 +76,8 @@ typedef struct
   GCancellable  *cancellable;    /* the handshake's */
   State          state;
   gint64         since;          /* monotonic µs of the last progress */
+  guint64        acked;          /* bytes the client had acknowledged ... */
+  gint64         acked_since;    /* ... when last seen, or nothing waited */
   gboolean       shut;           /* shut down here; closed at the next sweep */
 } Conn;
 
@@ -564,6 +571,7 @@ accept_one (GwListener *self,
   conn->listener = self;
   conn->socket = g_object_ref (socket);
   conn_progress (conn, STATE_WAITING);
+  conn->acked_since = conn->since;
   g_hash_table_add (self->conns, conn);
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
   connection = g_socket_connection_factory_create_connection (socket);
@@ -682,6 +690,54 @@ limit_for (GwListener *self,
     }
 }
 
+/* Whether bytes written on @fd wait to be sent or acknowledged, and then
+ * how many the client has acknowledged so far. Whatever libsoup or TLS
+ * holds back is only held while the kernel's queue is full, so the queue
+ * says it all. */
+static gboolean
+send_waiting (int      fd,
+              guint64 *acked)
+{
+  struct tcp_info info = { 0 };
+  socklen_t size = sizeof info;
+  int queued = 0;
+
+  if (ioctl (fd, SIOCOUTQ, &queued) < 0 || queued <= 0 ||
+      getsockopt (fd, IPPROTO_TCP, TCP_INFO, &info, &size) < 0)
+    return FALSE;
+  *acked = info.tcpi_bytes_acked;
+  return TRUE;
+}
+
+/* Whether @conn's answer has waited send_timeout seconds for the client
+ * without a byte taken. Progress is counted in bytes acknowledged, not in
+ * the queue's length, which libsoup fills again as it drains. */
+static gboolean
+send_stalled (GwListener *self,
+              Conn       *conn,
+              gint64      now)
+{
+  guint64 acked = 0;
+
+  if (!send_waiting (g_socket_get_fd (conn->socket), &acked) || acked != conn->acked)
+    {
+      conn->acked = acked;
+      conn->acked_since = now;
+      return FALSE;
+    }
+  return now - conn->acked_since > self->limits->send_timeout * G_USEC_PER_SEC;
+}
+
+/* Makes closing @socket reset the connection and drop what waits to be
+ * sent, rather than leave the kernel offering it to the client for minutes. */
+static void
+send_abort_on_close (GSocket *socket)
+{
+  struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+  setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+}
+
 /* Whether @conn is over: closed by libsoup, or by us at the sweep before. */
 static gboolean
 sweep_one (GwListener *self,
@@ -709,6 +765,13 @@ sweep_one (GwListener *self,
       conn->shut = TRUE;
       if (conn->cancellable != NULL)
         g_cancellable_cancel (conn->cancellable);
+    }
+  else if (conn->state != STATE_HANDSHAKE && send_stalled (self, conn, now))
+    {
+      g_debug ("closing a connection whose client takes nothing for %" G_GINT64_FORMAT " s",
+               self->limits->send_timeout);
+      conn->shut = TRUE;
+      send_abort_on_close (conn->socket);
     }
   if (conn->shut)
     g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);

@@ -15,6 +15,8 @@ typedef struct
   gint64 idle_timeout;           /* s until a complete request head, from the
                                     connection or the previous answer */
   gint64 body_timeout;           /* s a request body may go without a byte */
+  gint64 send_timeout;           /* s an answer's bytes may wait for the
+                                    client without one taken */
   gint64 handshake_timeout;      /* s for a TLS handshake */
   gint64 handshakes_per_address; /* TLS handshakes at once from one address
                                     (more wait for a place) */

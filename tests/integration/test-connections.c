@@ -4,8 +4,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Raw sockets against the real gateway: running out of files, the cap on
- * connections, the idle and body deadlines, and TLS handshakes that stall,
- * stop halfway or come many at once from one address.
+ * connections, the idle, body and send deadlines, and TLS handshakes that
+ * stall, stop halfway or come many at once from one address.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -417,21 +417,28 @@ tls_burst_one_address (void)
   ot_gateway_stop (gw);
 }
 
-/* In a child that leaves with _exit (): after a dozen GnuTLS client
- * handshakes in this process, LeakSanitizer's exit-time tracer faulted
- * every time (as it does in an HTTPS gateway, see onepin-test-gateway.c).
- * The assertions, and ASan's other checks, still run in the child. */
+/* Runs @test, a TLS client's, in a child that leaves with _exit (): after
+ * a dozen GnuTLS client handshakes in this process, LeakSanitizer's
+ * exit-time tracer faulted every time (as it does in an HTTPS gateway, see
+ * onepin-test-gateway.c). The assertions, and ASan's other checks, still
+ * run in the child. */
 static void
-test_tls_burst_one_address (void)
+run_in_child (void (*test) (void))
 {
   if (g_test_subprocess ())
     {
-      tls_burst_one_address ();
+      test ();
       _exit (0);
     }
   g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDOUT |
                           G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
+}
+
+static void
+test_tls_burst_one_address (void)
+{
+  run_in_child (tls_burst_one_address);
 }
 
 /* One client, one connection at a time, each closed after its answer: the
@@ -459,6 +466,153 @@ test_cap_counts_closed (void)
   ot_gateway_stop (gw);
 }
 
+/* A large answer: the card site's biggest script (about 57 KB). */
+#define BIG_GET "GET /js/strings.js HTTP/1.1\r\nHost: t\r\n\r\n"
+#define BIG_GETS 64
+
+/* A connection with a small receive buffer. */
+static int
+connect_small (OtGateway *gw)
+{
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (port_of (gw)) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int size = 4096;
+
+  g_assert_cmpint (fd, >=, 0);
+  /* Before connect (), so that the window it announces is small too. */
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size), ==, 0);
+  inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
+  g_assert_cmpint (connect (fd, (struct sockaddr *) &to, sizeof to), ==, 0);
+  return fd;
+}
+
+/* One that has asked for BIG_GETS large answers at once (over 3 MB, more
+ * than the kernel buffers). */
+static int
+connect_greedy (OtGateway *gw)
+{
+  int fd = connect_small (gw);
+
+  for (guint i = 0; i < BIG_GETS; i++)
+    raw_send (fd, BIG_GET);
+  return fd;
+}
+
+/* Whether @fd ends (closed or reset) within @ms, its buffered bytes read. */
+static gboolean
+drained_to_end (int fd,
+                int ms)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * 1000;
+  gsize total = 0;
+
+  for (;;)
+    {
+      int left = (int) ((deadline - g_get_monotonic_time ()) / 1000);
+      gssize n;
+
+      if (left <= 0)
+        {
+          g_test_message ("still open after %" G_GSIZE_FORMAT " bytes", total);
+          return FALSE;
+        }
+      n = raw_read (fd, left, NULL);
+      if (n < 0)
+        return TRUE;
+      total += n;
+    }
+}
+
+/* A client that asks for large answers and never reads them holds its
+ * connection (a place under max_connections, a file, the answers) only
+ * send_timeout seconds; other clients are served meanwhile and after. */
+static void
+test_send_stall_closed (void)
+{
+  OtGateway *gw = ot_gateway_start ("[gateway]\nsend_timeout=1\nmax_connections=2", FALSE);
+  int greedy = connect_greedy (gw);
+  int other;
+
+  g_assert_true (healthz_within (gw, 1000));
+  g_usleep (3 * G_USEC_PER_SEC);
+  /* The greedy one's place is free again: with another held, a third
+   * client is served. */
+  other = raw_connect (gw, NULL);
+  g_assert_true (healthz_within (gw, 2000));
+  close (other);
+  /* Of over 3 MB asked, what was buffered, and then the end. */
+  g_assert_true (drained_to_end (greedy, 2000));
+  close (greedy);
+  ot_gateway_stop (gw);
+}
+
+/* The same over TLS, where GnuTLS holds what the kernel does not take. */
+static void
+send_stall_closed_tls (void)
+{
+  OtGateway *gw = ot_gateway_start ("[gateway]\nsend_timeout=1\nmax_connections=2\n"
+                                    "[tls]\nhandshake_timeout=60", TRUE);
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (connect_small (gw), NULL);
+  g_autoptr(GSocketConnection) plain = g_socket_connection_factory_create_connection (socket);
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  OtResponse *r;
+  char buf[65536];
+  gssize n;
+  int other;
+
+  tls = g_tls_client_connection_new (G_IO_STREAM (plain), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any), NULL);
+  for (guint i = 0; i < BIG_GETS; i++)
+    g_output_stream_write_all (g_io_stream_get_output_stream (tls), BIG_GET, strlen (BIG_GET),
+                               NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_usleep (3 * G_USEC_PER_SEC);
+  /* Held for the handshake's deadline, longer than the test. */
+  other = raw_connect (gw, NULL);
+  r = ot_request (gw, "GET", "/healthz", NULL, NULL, NULL);
+  ot_assert_status (r, 200);
+  ot_response_free (r);
+  close (other);
+  /* What was buffered, then the end (or a reset), not a wait. */
+  g_socket_set_timeout (socket, 2);
+  while ((n = g_input_stream_read (g_io_stream_get_input_stream (tls), buf, sizeof buf, NULL,
+                                   &error)) > 0)
+    ;
+  if (error != NULL)
+    g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+  g_io_stream_close (tls, NULL, NULL);
+  ot_gateway_stop (gw);
+}
+
+static void
+test_send_stall_closed_tls (void)
+{
+  run_in_child (send_stall_closed_tls);
+}
+
+/* A client that reads slowly, what it has every half second (a few KB),
+ * is never cut: its answer moves, however slowly. (One that takes less than
+ * its window's worth each time may leave TCP itself standing still for a
+ * while: its kernel announces no window that small.) */
+static void
+test_slow_reader_kept (void)
+{
+  OtGateway *gw = ot_gateway_start ("[gateway]\nsend_timeout=1", FALSE);
+  int slow = connect_greedy (gw);
+
+  for (guint i = 0; i < 8; i++)
+    {
+      char buf[65536];
+
+      g_usleep (G_USEC_PER_SEC / 2);
+      g_assert_cmpint (recv (slow, buf, sizeof buf, MSG_DONTWAIT), >, 0);
+    }
+  close (slow);
+  ot_gateway_stop (gw);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -472,5 +626,8 @@ main (int   argc,
   g_test_add_func ("/connections/tls-half-record-shut", test_tls_half_record_shut);
   g_test_add_func ("/connections/tls-burst-one-address", test_tls_burst_one_address);
   g_test_add_func ("/connections/cap-counts-closed", test_cap_counts_closed);
+  g_test_add_func ("/connections/send-stall-closed", test_send_stall_closed);
+  g_test_add_func ("/connections/send-stall-closed-tls", test_send_stall_closed_tls);
+  g_test_add_func ("/connections/slow-reader-kept", test_slow_reader_kept);
   return g_test_run ();
 }
