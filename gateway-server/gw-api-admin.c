@@ -133,7 +133,7 @@ issued_clear (gpointer data)
   GwIssuedCard *card = data;
 
   if (card->number != NULL)
-    memset (card->number, 0, strlen (card->number));
+    explicit_bzero (card->number, strlen (card->number));
   g_clear_pointer (&card->number, g_free);
 }
 

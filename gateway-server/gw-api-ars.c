@@ -31,7 +31,7 @@ ars_data_free (gpointer data)
   g_free (ars->calling_number);
   g_free (ars->session_id);
   if (ars->digits != NULL)
-    memset (ars->digits, 0, strlen (ars->digits));   /* may be a password */
+    explicit_bzero (ars->digits, strlen (ars->digits));   /* may be a password */
   g_free (ars->digits);
   g_free (ars);
 }

@@ -422,7 +422,7 @@ pay_op_free (gpointer data)
   PayOp *op = data;
 
   if (op->password != NULL)
-    memset (op->password, 0, strlen (op->password));
+    explicit_bzero (op->password, strlen (op->password));
   g_free (op->password);
   g_free (op->order_id);
   memset (&op->credentials, 0, sizeof op->credentials);

@@ -385,7 +385,7 @@ switch_apply (GwTxn   *txn,
   gw_json_close (body, '}');
   gw_call_ok (call, body);
   call->seal = TRUE;     /* the PIN, shown only here */
-  memset (pin, 0, strlen (pin));
+  explicit_bzero (pin, strlen (pin));
   return TRUE;
 }
 

@@ -53,7 +53,7 @@ gw_api_network_start (GwServer  *server,
   state = g_new0 (NetworkState, 1);
   /* The secret's text is the key, as onepin-bank reads it. */
   state->key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), error);
-  memset (secret, 0, strlen (secret));
+  explicit_bzero (secret, strlen (secret));
   if (state->key == NULL)
     return network_state_free (state), FALSE;
   g_object_set_qdata_full (G_OBJECT (server), network_state_quark (), state, network_state_free);

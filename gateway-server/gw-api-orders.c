@@ -110,7 +110,7 @@ static void
 wipe (char *secret)
 {
   if (secret != NULL)
-    memset (secret, 0, strlen (secret));
+    explicit_bzero (secret, strlen (secret));
   g_free (secret);
 }
 
@@ -901,7 +901,7 @@ access_data_free (gpointer data)
   AccessData *access = data;
 
   g_free (access->contact);
-  memset (access->code, 0, sizeof access->code);
+  explicit_bzero (access->code, sizeof access->code);
   wipe (access->token);
   g_free (access);
 }

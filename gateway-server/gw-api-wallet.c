@@ -71,7 +71,7 @@ void
 gw_api_wallet_wipe (char *secret)
 {
   if (secret != NULL)
-    memset (secret, 0, strlen (secret));
+    explicit_bzero (secret, strlen (secret));
 }
 
 void
@@ -455,7 +455,7 @@ work_free (Work *work)
   gw_api_wallet_wipe_free (work->new_password);
   gw_api_wallet_wipe_free (work->card_password);
   gw_wallet_user_clear (&work->user);
-  memset (work->new_hash, 0, sizeof work->new_hash);
+  explicit_bzero (work->new_hash, sizeof work->new_hash);
   g_clear_error (&work->error);
   g_free (work);
 }
@@ -1467,7 +1467,7 @@ apply_card_apply (GwTxn   *txn,
   gw_api_wallet_created (call, body);
   call->seal = TRUE;      /* the only copy of the number and CVC */
   gw_api_wallet_wipe_free (issued.number);
-  memset (cvc, 0, sizeof cvc);
+  explicit_bzero (cvc, sizeof cvc);
   return TRUE;
 }
 

@@ -259,10 +259,10 @@ static void
 forget_card (GwArsSession *session)
 {
   session->has_lookup = FALSE;
-  memset (session->card_lookup, 0, sizeof session->card_lookup);
+  explicit_bzero (session->card_lookup, sizeof session->card_lookup);
   session->card_id[0] = '\0';
   session->has_pin = FALSE;
-  memset (session->pin_mac, 0, sizeof session->pin_mac);
+  explicit_bzero (session->pin_mac, sizeof session->pin_mac);
   session->value = 0;
 }
 
@@ -362,7 +362,7 @@ on_buy_confirm (Ctx         *ctx,
                            session->card_lookup, sale_id, &sold_out, error) &&
        (sold_out || send_number (ctx, &issued, sale_id, error));
   if (issued.number != NULL)
-    memset (issued.number, 0, strlen (issued.number));
+    explicit_bzero (issued.number, strlen (issued.number));
   g_free (issued.number);
   if (!ok)
     return FALSE;

@@ -697,7 +697,7 @@ bank_charge_async (GwConnector           *connector,
 
   send_call (self, task, "POST", "/v1/charges", body);
   /* The body held the card number or password: wipe our copy. */
-  memset (body, 0, strlen (body));
+  explicit_bzero (body, strlen (body));
 }
 
 static void
@@ -864,7 +864,7 @@ gw_connector_bank_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->callback_key, onepin_key_free);
   if (self->api_key != NULL)
-    memset (self->api_key, 0, strlen (self->api_key));
+    explicit_bzero (self->api_key, strlen (self->api_key));
   g_free (self->api_key);
   g_free (self->url);
   g_free (self->callback_url);
@@ -908,7 +908,7 @@ gw_connector_bank_new (const char  *url,
       !(secret = onepin_secret_file_load (callback_secret_file, error)))
     return NULL;
   self->callback_key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), error);
-  memset (secret, 0, strlen (secret));
+  explicit_bzero (secret, strlen (secret));
   if (self->callback_key == NULL)
     return NULL;
 

@@ -19,7 +19,7 @@ derive (OnepinKey   *master,
   onepin_key_hmac (master, label, strlen (label), raw);
   key = aes ? onepin_key_new_aes (raw, sizeof raw, error)
             : onepin_key_new_hmac (raw, sizeof raw, error);
-  memset (raw, 0, sizeof raw);
+  explicit_bzero (raw, sizeof raw);
   return key;
 }
 
@@ -34,7 +34,7 @@ gw_keys_load (const char  *path,
   if (!onepin_key_file_load_or_create (path, raw, sizeof raw, error))
     return NULL;
   master = onepin_key_new_hmac (raw, sizeof raw, error);
-  memset (raw, 0, sizeof raw);
+  explicit_bzero (raw, sizeof raw);
   if (master == NULL)
     return NULL;
 

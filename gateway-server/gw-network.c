@@ -21,8 +21,8 @@ void
 gw_network_request_clear (GwNetworkRequest *request)
 {
   g_clear_pointer (&request->merchant_name, g_free);
-  memset (request->lookup, 0, sizeof request->lookup);
-  memset (request->cvc_mac, 0, sizeof request->cvc_mac);
+  explicit_bzero (request->lookup, sizeof request->lookup);
+  explicit_bzero (request->cvc_mac, sizeof request->cvc_mac);
 }
 
 /* ---- parsing ------------------------------------------------------------ */

@@ -187,7 +187,7 @@ seal_json (const GwOrdersConfig  *config,
 
   sealed = onepin_key_seal (config->ledger->seal_key, text, strlen (text), aad, strlen (aad),
                             error);
-  memset (text, 0, strlen (text));
+  explicit_bzero (text, strlen (text));
   return sealed;
 }
 
@@ -342,7 +342,7 @@ order_card_clear (gpointer data)
   GwOrderCard *card = data;
 
   if (card->number != NULL)
-    memset (card->number, 0, strlen (card->number));
+    explicit_bzero (card->number, strlen (card->number));
   g_clear_pointer (&card->number, g_free);
 }
 
@@ -874,7 +874,7 @@ issued_clear (gpointer data)
   GwIssuedCard *card = data;
 
   if (card->number != NULL)
-    memset (card->number, 0, strlen (card->number));
+    explicit_bzero (card->number, strlen (card->number));
   g_clear_pointer (&card->number, g_free);
 }
 
@@ -1505,7 +1505,7 @@ gw_gift_clear (GwGift *gift)
   g_clear_pointer (&gift->music, g_free);
   g_clear_pointer (&gift->locale, g_free);
   if (gift->card_number != NULL)
-    memset (gift->card_number, 0, strlen (gift->card_number));
+    explicit_bzero (gift->card_number, strlen (gift->card_number));
   g_clear_pointer (&gift->card_number, g_free);
 }
 
@@ -1581,7 +1581,7 @@ notify_gift (GwTxn                *txn,
   add_int (data, "amount", gift->amount);
   add_str (data, "currency", gift->currency);
   json_builder_end_object (data);
-  memset (claim_url, 0, strlen (claim_url));
+  explicit_bzero (claim_url, strlen (claim_url));
   return notify_email (txn, gift->recipient_email, gift->locale, "gift", data, gift->row.id,
                        error);
 }

@@ -22,9 +22,9 @@ gw_pool_number_clear (gpointer data)
   GwPoolNumber *number = data;
 
   if (number->number != NULL)
-    memset (number->number, 0, strlen (number->number));
+    explicit_bzero (number->number, strlen (number->number));
   if (number->secret != NULL)
-    memset (number->secret, 0, strlen (number->secret));
+    explicit_bzero (number->secret, strlen (number->secret));
   g_clear_pointer (&number->number, g_free);
   g_clear_pointer (&number->secret, g_free);
 }

@@ -61,7 +61,7 @@ wipe (char *secret)
 {
   if (secret != NULL)
     {
-      memset (secret, 0, strlen (secret));
+      explicit_bzero (secret, strlen (secret));
       g_free (secret);
     }
 }

@@ -57,7 +57,7 @@ gw_wallet_profile_seal (const GwLedgerConfig   *ledger,
     }
   g_string_append_c (json, '}');
   sealed = onepin_key_seal (ledger->seal_key, json->str, json->len, aad, strlen (aad), error);
-  memset (json->str, 0, json->len);
+  explicit_bzero (json->str, json->len);
   return sealed;
 }
 
@@ -113,7 +113,7 @@ gw_wallet_hash_password (const GwWalletConfig  *config,
                                     input + sizeof domain - 1, 32, error))
     return FALSE;
   onepin_key_hmac (config->ledger->password_key, input, sizeof input, out);
-  memset (input, 0, sizeof input);
+  explicit_bzero (input, sizeof input);
   return TRUE;
 }
 
@@ -126,7 +126,7 @@ gw_wallet_cvc_mac (const GwLedgerConfig *ledger,
   g_autofree char *input = g_strconcat ("cvc\n", number, "\n", cvc, NULL);
 
   onepin_key_hmac (ledger->password_key, input, strlen (input), out);
-  memset (input, 0, strlen (input));
+  explicit_bzero (input, strlen (input));
 }
 
 /* An account number is its bank's: the same digits at two banks are two
@@ -145,7 +145,7 @@ gw_wallet_funding_fingerprint (OnepinKey   *lookup_key,
   else
     input = g_strconcat ("funding\n", type, "\n", number, NULL);
   onepin_key_hmac (lookup_key, input, strlen (input), out);
-  memset (input, 0, strlen (input));
+  explicit_bzero (input, strlen (input));
 }
 
 /* The funding source's id and its user's: details moved to another source
@@ -192,7 +192,7 @@ gw_wallet_funding_open (OnepinKey   *seal_key,
     return NULL;
   data = g_bytes_get_data (plain, &len);
   details = onepin_json_parse_object (data, len, error);
-  memset ((gpointer) data, 0, len);       /* our own copy: the parsed object has its own */
+  explicit_bzero ((gpointer) data, len);       /* our own copy: the parsed object has its own */
   return details;
 }
 

@@ -483,6 +483,18 @@ hmac_context_return (OnepinKey   *key,
     PK11_DestroyContext (ctx, PR_TRUE);
 }
 
+/* NSS fails an HMAC under a good key only when it cannot make or run a
+ * context (out of memory, a broken token). No hash of this process can be
+ * trusted then, and the callers' outputs are lookup keys, MACs and derived
+ * keys: an unwritten one could make two cards, scopes or keys collide. So
+ * it stops, like g_malloc () out of memory; what was in flight is retried
+ * after the restart. */
+G_NORETURN static void
+hmac_failed (void)
+{
+  g_error ("NSS cannot compute an HMAC: stopping, since no key or hash can be trusted");
+}
+
 gboolean
 onepin_key_hmac (OnepinKey  *key,
                  const void *data,
@@ -500,7 +512,7 @@ onepin_key_hmac (OnepinKey  *key,
 
   ctx = hmac_context_take (key);
   if (ctx == NULL)
-    return FALSE;
+    hmac_failed ();
 
   /* DigestBegin restarts the context, so a pooled one carries nothing over
    * from its previous message. */
@@ -508,11 +520,7 @@ onepin_key_hmac (OnepinKey  *key,
       !digest_feed (ctx, data, len) ||
       PK11_DigestFinal (ctx, out, &out_len, ONEPIN_HMAC_LEN) != SECSuccess ||
       out_len != ONEPIN_HMAC_LEN)
-    {
-      /* Its state is unknown now; don't put it back. */
-      PK11_DestroyContext (ctx, PR_TRUE);
-      return FALSE;
-    }
+    hmac_failed ();
 
   hmac_context_return (key, ctx);
   return TRUE;
@@ -899,10 +907,13 @@ onepin_key_file_load_or_create (const char  *path,
     return set_key_file_error (error, path, "cannot create its directory", errno);
 
   /* Two rounds at most: after creating the file (or losing the race to
-   * create it) it is read back like any existing one. */
+   * create it) it is read back like any existing one. Opened without
+   * blocking, so that a FIFO put there is refused as not a regular file
+   * rather than wait for a writer for ever (reads of a regular file are
+   * the same either way). */
   for (int attempt = 0; attempt < 2; attempt++)
     {
-      int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
       if (fd >= 0)
         {
@@ -960,7 +971,7 @@ text_file_open (const char  *path,
                 gboolean    *missing,
                 GError     **error)
 {
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   char *text;
 
   *missing = fd < 0 && errno == ENOENT;
@@ -1023,7 +1034,7 @@ gboolean
 onepin_private_file_check (const char  *path,
                            GError     **error)
 {
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
   gboolean ok;
 

@@ -72,7 +72,9 @@ OnepinKey  *onepin_key_new_aes             (const guint8 *raw,
                                             GError      **error);
 void        onepin_key_free                (OnepinKey    *key);
 
-/* HMAC-SHA256 of @data under an HMAC key. */
+/* HMAC-SHA256 of @data under an HMAC key. FALSE only for a key of another
+ * kind (a bug); if NSS itself fails, the process stops (g_error ()), so a
+ * caller holding an HMAC key always gets @out written. */
 gboolean    onepin_key_hmac                (OnepinKey    *key,
                                             const void   *data,
                                             gsize         len,

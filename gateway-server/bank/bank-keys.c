@@ -18,7 +18,7 @@ derive (OnepinKey   *master,
 
   onepin_key_hmac (master, label, strlen (label), raw);
   key = onepin_key_new_hmac (raw, sizeof raw, error);
-  memset (raw, 0, sizeof raw);
+  explicit_bzero (raw, sizeof raw);
   return key;
 }
 
@@ -107,7 +107,7 @@ bank_keys_load (const BankKeyPaths  *paths,
   if (!onepin_key_file_load_or_create (paths->master, raw, sizeof raw, error))
     return NULL;
   master = onepin_key_new_hmac (raw, sizeof raw, error);
-  memset (raw, 0, sizeof raw);
+  explicit_bzero (raw, sizeof raw);
   if (master == NULL)
     return NULL;
 
@@ -177,5 +177,5 @@ bank_keys_password_mac (const BankKeys *keys,
   g_autofree char *text = g_strconcat (account, "\n", password, NULL);
 
   onepin_key_hmac (keys->password, text, strlen (text), out);
-  memset (text, 0, strlen (text));
+  explicit_bzero (text, strlen (text));
 }

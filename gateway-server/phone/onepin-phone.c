@@ -134,7 +134,7 @@ read_digits (gboolean secret)
   for (const char *p = line; *p; p++)
     if (!g_ascii_isspace (*p) && *p != '-')
       g_string_append_c (digits, *p);
-  memset (line, 0, strlen (line));
+  explicit_bzero (line, strlen (line));
   return g_string_free (digits, FALSE);
 }
 
@@ -350,7 +350,7 @@ read_stdin_line (const char *prompt,
     return NULL;
   line[strcspn (line, "\r\n")] = '\0';
   read = g_strdup (line);
-  memset (line, 0, sizeof line);
+  explicit_bzero (line, sizeof line);
   return read;
 }
 

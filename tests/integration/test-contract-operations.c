@@ -725,6 +725,16 @@ test_key_file (void)
     g_assert_false (g_file_test (key_path, G_FILE_TEST_EXISTS));
   }
 
+  /* A FIFO in its place: refused at once (opening it used to wait for a
+   * writer for ever). */
+  g_assert_cmpint (mkfifo (key_path, 0600), ==, 0);
+  {
+    g_autofree char *err = gateway_refuses (dir);
+
+    g_assert_nonnull (strstr (err, "not a regular file"));
+  }
+  g_assert_cmpint (g_unlink (key_path), ==, 0);
+
   /* Another key: refused by the recorded check value, the database unchanged. */
   write_key (key_path, 0x5a);
   assert_wrong_key (dir);
