@@ -398,6 +398,27 @@ pool (Admin       *admin,
   return FALSE;
 }
 
+/* Reads @text, the argument of --@option, as a whole number of at least 1:
+ * decimal digits only, no sign, no spaces, no leading zero. GOption's own
+ * integers take "010" as 8 and "0x10" as 16; an amount of money or a count
+ * of cards is refused rather than read otherwise than the operator wrote it. */
+static gboolean
+parse_positive (const char  *option,
+                const char  *text,
+                gint64      *value,
+                GError     **error)
+{
+  guint64 n = 0;
+
+  if (text[0] < '1' || text[0] > '9' || strspn (text, "0123456789") != strlen (text) ||
+      !g_ascii_string_to_unsigned (text, 10, 1, G_MAXINT64, &n, NULL))
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "--%s must be a whole number of at least 1, in decimal digits without "
+                        "a leading zero, sign or spaces (not \"%s\")", option, text), FALSE;
+  *value = (gint64) n;
+  return TRUE;
+}
+
 /* Reads the URL and token from --url/--token-file or the data dir. */
 static gboolean
 connect_admin (Admin       *admin,
@@ -469,6 +490,8 @@ main (int   argc,
   g_autofree char *kind = NULL;
   g_autofree char *out = NULL;
   g_autofree char *key = NULL;
+  g_autofree char *value_text = NULL;
+  g_autofree char *count_text = NULL;
   gint64 value = 0, count = 0;
   GOptionEntry entries[] = {
     { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "The gateway's data dir", "DIR" },
@@ -478,8 +501,9 @@ main (int   argc,
     { "month", 0, 0, G_OPTION_ARG_STRING, &month, "statement: the month, YYYY-MM", "MONTH" },
     { "seller", 0, 0, G_OPTION_ARG_STRING, &seller, "statement, pool: the seller", "MERCHANT" },
     { "kind", 0, 0, G_OPTION_ARG_STRING, &kind, "pool: operator (default) or agent", "KIND" },
-    { "value", 0, 0, G_OPTION_ARG_INT64, &value, "pool: the cards' value", "WON" },
-    { "count", 0, 0, G_OPTION_ARG_INT64, &count, "pool: how many", "N" },
+    { "value", 0, 0, G_OPTION_ARG_STRING, &value_text, "pool: the cards' value, in decimal",
+      "WON" },
+    { "count", 0, 0, G_OPTION_ARG_STRING, &count_text, "pool: how many, in decimal", "N" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write (a dir for settle)", "PATH" },
     { "idempotency-key", 0, 0, G_OPTION_ARG_STRING, &key,
       "pool, settle: the key of an earlier run, to get its answer again", "KEY" },
@@ -499,6 +523,12 @@ main (int   argc,
       return 2;
     }
   command = argv[1];
+  if ((value_text != NULL && !parse_positive ("value", value_text, &value, &error)) ||
+      (count_text != NULL && !parse_positive ("count", count_text, &count, &error)))
+    {
+      g_printerr ("onepin-admin: %s\n", error->message);
+      return 2;
+    }
   if (!(g_str_equal (command, "settle") && date != NULL) &&
       !(g_str_equal (command, "statement") && seller != NULL && month != NULL) &&
       !(g_str_equal (command, "pool") && seller != NULL && value > 0 && count > 0 && out))

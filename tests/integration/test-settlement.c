@@ -882,6 +882,41 @@ test_csv_formulas (void)
       g_assert_null (strchr ("=+-@\t\r", csv_cell (rows, i, j)[0] ? csv_cell (rows, i, j)[0] : 'x'));
 }
 
+/* --value and --count are decimal digits only: "010" is not 8 (octal) nor
+ * 10 (a typo, or a number from a spreadsheet that kept its padding), and
+ * "0x10" is not 16. Each is refused as a usage error before any pool is
+ * made or any file created. */
+static void
+test_admin_numbers (void)
+{
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk 5", "card_agent", &agent_id);
+  g_autofree char *dir = g_dir_make_tmp ("onepin-pool-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "print.csv", NULL);
+  const struct { const char *value; const char *count; } odd[] = {
+    { "5000", "010" }, { "5000", "0x3" }, { "5000", "+3" }, { "5000", "-3" }, { "5000", " 3" },
+    { "5000", "3 " }, { "5000", "3x" }, { "5000", "" }, { "5000", "0" },
+    { "05000", "3" }, { "0x1388", "3" }, { "5e3", "3" }, { "5000.0", "3" },
+    { "5000", "99999999999999999999" },
+  };
+  gint64 before = count_pools ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+    {
+      const char *args[] = { "pool", "-d", ot_gateway_data_dir (gw), "--seller", agent_id,
+                             "--kind", "agent", "--value", odd[i].value, "--count",
+                             odd[i].count, "--out", file, NULL };
+      g_autofree char *out = NULL, *err = NULL;
+
+      g_test_message ("--value '%s' --count '%s'", odd[i].value, odd[i].count);
+      g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 2);
+      g_assert_nonnull (strstr (err, "decimal"));
+      g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
+      g_assert_cmpint (count_pools (), ==, before);
+    }
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -895,6 +930,7 @@ main (int   argc,
   g_test_add_func ("/settlement/pool-no-overwrite", test_pool_no_overwrite);
   g_test_add_func ("/settlement/pool-lost-answer", test_pool_lost_answer);
   g_test_add_func ("/settlement/admin-arguments", test_admin_arguments);
+  g_test_add_func ("/settlement/admin-numbers", test_admin_numbers);
   g_test_add_func ("/settlement/refusals", test_refusals);
   g_test_add_func ("/settlement/query", test_query);
   g_test_add_func ("/settlement/csv-formulas", test_csv_formulas);
