@@ -451,17 +451,19 @@ connect_admin (Admin       *admin,
   if (token_file == NULL && default_token == NULL)
     return g_set_error_literal (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
                                 "Give --token-file with --url"), FALSE;
-  if (!g_file_get_contents (token_file ? token_file : default_token, &admin->token, NULL,
-                            &local_error))
-    {
-      if (token_file != NULL)
-        return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE, "%s", local_error->message),
-               FALSE;
-      return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
-                          "%s has no admin.token: is it the gateway's data dir?", data_dir),
-             FALSE;
-    }
-  g_strstrip (admin->token);
+  if (token_file == NULL && !g_file_test (default_token, G_FILE_TEST_EXISTS))
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "%s has no admin.token: is it the gateway's data dir?", data_dir),
+           FALSE;
+  /* Read as the gateway reads it: a private file holding the token alone
+   * (printable, no space, a final newline allowed). A line break inside
+   * would make a header libsoup refuses, and the request would go out
+   * without one; the message never shows the file's text. */
+  admin->token = onepin_secret_file_load (token_file ? token_file : default_token, &local_error);
+  if (admin->token == NULL)
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "%s (the admin token alone, on one line, in a file of mode 0600)",
+                        local_error->message), FALSE;
   admin->session = soup_session_new_with_options ("timeout", 120, NULL);
   return TRUE;
 }

@@ -917,6 +917,76 @@ test_admin_numbers (void)
   g_rmdir (dir);
 }
 
+/* A token file must hold one token, as the gateway's own admin.token does: a
+ * second line, a control character or nothing at all is refused (2), before
+ * any request, without its text in the message; so is a file others can
+ * read. A final line break is the file's, not the token's. */
+static void
+test_admin_token_file (void)
+{
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk 6", "card_agent", &agent_id);
+  g_autofree char *url_file = g_build_filename (ot_gateway_data_dir (gw), "gateway.url", NULL);
+  g_autofree char *month = pt_this_month ();
+  g_autofree char *dir = g_dir_make_tmp ("onepin-token-XXXXXX", NULL);
+  g_autofree char *token_file = g_build_filename (dir, "token", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *good = g_strdup_printf ("%s\n", ot_gateway_admin_token (gw));
+  g_autofree char *two_lines = g_strdup_printf ("%s\nsecondline", ot_gateway_admin_token (gw));
+  g_autofree char *cr = g_strdup_printf ("%s\rsecondline\n", ot_gateway_admin_token (gw));
+  g_autofree char *tab = g_strdup_printf ("%s\tsecondline", ot_gateway_admin_token (gw));
+  const char *bad[] = { two_lines, cr, tab, "", "\n", "adm_\x1b[2Jsecondline" };
+
+  g_assert_true (g_file_get_contents (url_file, &url, NULL, NULL));
+  g_strstrip (url);
+  {
+    g_autofree char *body = g_strdup_printf ("{\"merchant\": \"%s\", \"commission_bps\": 500}",
+                                             agent_id);
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/phone/sellers",
+                                          ot_gateway_admin_token (gw), NULL, body);
+
+    ot_assert_status (r, 200);
+  }
+  {
+    const char *args[] = { "statement", "--url", url, "--token-file", token_file,
+                           "--seller", agent_id, "--month", month, NULL };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autofree char *out = NULL, *err = NULL;
+
+        g_test_message ("token file %u", i);
+        g_assert_true (g_file_set_contents_full (token_file, bad[i], -1,
+                                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+        g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 2);
+        g_assert_nonnull (strstr (err, token_file));
+        g_assert_nonnull (strstr (err, "one line"));
+        g_assert_null (strstr (err, "secondline"));
+        g_assert_null (strstr (err, "CRITICAL"));
+        g_assert_null (strstr (err, ot_gateway_admin_token (gw)));
+      }
+    {
+      g_autofree char *out = NULL, *err = NULL;
+
+      g_assert_true (g_file_set_contents_full (token_file, good, -1,
+                                               G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+      g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 0);
+    }
+  {
+    const char *args[] = { "statement", "--url", url, "--token-file", token_file,
+                           "--seller", agent_id, "--month", month, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    /* A token others can read is no longer the admin's alone. */
+    g_assert_cmpint (g_chmod (token_file, 0644), ==, 0);
+    g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 2);
+    g_assert_nonnull (strstr (err, "0600"));
+    }
+  }
+  g_unlink (token_file);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -931,6 +1001,7 @@ main (int   argc,
   g_test_add_func ("/settlement/pool-lost-answer", test_pool_lost_answer);
   g_test_add_func ("/settlement/admin-arguments", test_admin_arguments);
   g_test_add_func ("/settlement/admin-numbers", test_admin_numbers);
+  g_test_add_func ("/settlement/admin-token-file", test_admin_token_file);
   g_test_add_func ("/settlement/refusals", test_refusals);
   g_test_add_func ("/settlement/query", test_query);
   g_test_add_func ("/settlement/csv-formulas", test_csv_formulas);
