@@ -799,6 +799,22 @@ onepin_json_check_fields (JsonObject             *object,
         }
     }
 
+  return onepin_json_check_members (object, fields, n_fields, bad_param, error);
+}
+
+gboolean
+onepin_json_check_members (JsonObject             *object,
+                           const OnepinJsonField  *fields,
+                           gsize                   n_fields,
+                           const char            **bad_param,
+                           GError                **error)
+{
+  g_return_val_if_fail (object != NULL, FALSE);
+  g_return_val_if_fail (fields != NULL || n_fields == 0, FALSE);
+
+  if (bad_param != NULL)
+    *bad_param = NULL;
+
   for (gsize i = 0; i < n_fields; i++)
     {
       JsonNode *node = json_object_get_member (object, fields[i].name);

@@ -63,6 +63,14 @@ gboolean     onepin_json_check_fields   (JsonObject            *object,
                                          const char           **bad_param,
                                          GError               **error);
 
+/* The same checks of the listed fields, but other members are let be: for
+ * an answer, which a newer server may give more members than we know. */
+gboolean     onepin_json_check_members  (JsonObject            *object,
+                                         const OnepinJsonField *fields,
+                                         gsize                  n_fields,
+                                         const char           **bad_param,
+                                         GError               **error);
+
 /* Typed getters that return @fallback when the member is absent or null. */
 const char  *onepin_json_get_string     (JsonObject            *object,
                                          const char            *name,

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "onepin-crypto.h"
+#include "onepin-json.h"
 
 #define ADMIN_ERROR (admin_error_quark ())
 
@@ -110,24 +111,100 @@ send (Admin       *admin,
   return reply;
 }
 
+/* A 200 whose body is not what the gateway answers: a gateway gone wrong,
+ * or a --url that names some other server. Nothing is written from it. */
+static gboolean
+odd_answer (GError     **error,
+            const char  *method,
+            const char  *path,
+            const char  *what)
+{
+  return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_FAILED,
+                      "%s %s: unexpected answer (%s): is the URL the onepin gateway's?", method,
+                      path, what), FALSE;
+}
+
+/* Checks @fields of @object (other members are let be: a newer gateway may
+ * send more). */
+static gboolean
+check_answer (JsonObject             *object,
+              const OnepinJsonField  *fields,
+              gsize                   n_fields,
+              const char             *method,
+              const char             *path,
+              GError                **error)
+{
+  const char *bad = NULL;
+  g_autofree char *what = NULL;
+
+  if (onepin_json_check_members (object, fields, n_fields, &bad, NULL))
+    return TRUE;
+  what = g_strdup_printf ("\"%s\" missing or of the wrong type", bad);
+  return odd_answer (error, method, path, what);
+}
+
+/* The answer's object, its @fields checked. */
 static JsonObject *
-send_json (Admin       *admin,
-           const char  *method,
-           const char  *path,
-           const char  *body,
-           const char  *key,
-           GError     **error)
+send_json (Admin                  *admin,
+           const char             *method,
+           const char             *path,
+           const char             *body,
+           const char             *key,
+           const OnepinJsonField  *fields,
+           gsize                   n_fields,
+           GError                **error)
 {
   g_autoptr(GBytes) reply = send (admin, method, path, body, key, error);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) object = NULL;
 
-  if (reply == NULL ||
-      !json_parser_load_from_data (parser, g_bytes_get_data (reply, NULL),
-                                   g_bytes_get_size (reply), error))
+  if (reply == NULL)
     return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Not an object"), NULL;
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  object = onepin_json_parse_object (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply),
+                                     NULL);
+  if (object == NULL)
+    return odd_answer (error, method, path, "not a JSON object"), NULL;
+  if (!check_answer (object, fields, n_fields, method, path, error))
+    return NULL;
+  return g_steal_pointer (&object);
+}
+
+/* An id the gateway makes ("mch_…", "stl_…"): a file name is made of it. */
+static gboolean
+is_plain_id (const char *id)
+{
+  gsize len = strlen (id);
+
+  return len > 0 && len <= 64 &&
+         strspn (id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == len;
+}
+
+/* Each element of @object's "data" is an object of @fields, the first two
+ * (ids) plain ids. */
+static gboolean
+check_list (JsonObject             *object,
+            const OnepinJsonField  *fields,
+            gsize                   n_fields,
+            const char             *method,
+            const char             *path,
+            GError                **error)
+{
+  JsonArray *data = json_object_get_array_member (object, "data");
+
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonNode *node = json_array_get_element (data, i);
+      JsonObject *element;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return odd_answer (error, method, path, "a list element is not an object");
+      element = json_node_get_object (node);
+      if (!check_answer (element, fields, n_fields, method, path, error))
+        return FALSE;
+      if (!is_plain_id (json_object_get_string_member (element, fields[0].name)) ||
+          !is_plain_id (json_object_get_string_member (element, fields[1].name)))
+        return odd_answer (error, method, path, "an id that is not one");
+    }
+  return TRUE;
 }
 
 /* The text of the object @builder holds, its last member closed. */
@@ -178,6 +255,40 @@ write_fd (int          fd,
 
 /* settle */
 
+static const OnepinJsonField list_fields[] = {
+  { "data", ONEPIN_JSON_ARRAY, TRUE },
+};
+
+static const OnepinJsonField settlement_fields[] = {
+  { "id", ONEPIN_JSON_STRING, TRUE },
+  { "merchant", ONEPIN_JSON_STRING, TRUE },
+  { "payments", ONEPIN_JSON_INT, TRUE },
+  { "captured", ONEPIN_JSON_INT, TRUE },
+  { "refunds", ONEPIN_JSON_INT, TRUE },
+  { "refunded", ONEPIN_JSON_INT, TRUE },
+  { "commission", ONEPIN_JSON_INT, TRUE },
+  { "net", ONEPIN_JSON_INT, TRUE },
+};
+
+/* A list of settlements, checked. */
+static JsonObject *
+send_settlements (Admin       *admin,
+                  const char  *method,
+                  const char  *path,
+                  const char  *body,
+                  const char  *key,
+                  GError     **error)
+{
+  g_autoptr(JsonObject) list = send_json (admin, method, path, body, key, list_fields,
+                                          G_N_ELEMENTS (list_fields), error);
+
+  if (list == NULL ||
+      !check_list (list, settlement_fields, G_N_ELEMENTS (settlement_fields), method, path,
+                   error))
+    return NULL;
+  return g_steal_pointer (&list);
+}
+
 static gboolean
 settle (Admin       *admin,
         const char  *date,
@@ -202,7 +313,7 @@ settle (Admin       *admin,
   json_builder_set_member_name (builder, "date");
   json_builder_add_string_value (builder, date);
   body = json_text (builder);
-  run = send_json (admin, "POST", "/v1/admin/settlements", body, key, error);
+  run = send_settlements (admin, "POST", "/v1/admin/settlements", body, key, error);
   if (run == NULL)
     return FALSE;
   printf ("Settled %u merchant%s for %s.\n",
@@ -211,7 +322,7 @@ settle (Admin       *admin,
           date);
 
   /* The day's files hold every settlement of the day, earlier runs too. */
-  day = send_json (admin, "GET", list_path, NULL, NULL, error);
+  day = send_settlements (admin, "GET", list_path, NULL, NULL, error);
   if (day == NULL)
     return FALSE;
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -317,6 +428,54 @@ pool_body (const char *seller,
   return json_text (builder);
 }
 
+static const OnepinJsonField pool_fields[] = {
+  { "id", ONEPIN_JSON_STRING, TRUE },
+  { "numbers", ONEPIN_JSON_ARRAY, TRUE },
+};
+
+static const OnepinJsonField number_fields[] = {
+  { "seq", ONEPIN_JSON_INT, TRUE },
+  { "number", ONEPIN_JSON_STRING, TRUE },
+  { "secret", ONEPIN_JSON_STRING, FALSE },
+};
+
+static gboolean
+is_digits (const char *text)
+{
+  return text[0] != '\0' && strspn (text, "0123456789") == strlen (text);
+}
+
+/* @made holds @count numbers, each of digits, its secret (if any) too: what
+ * is written to the file for printing is nothing else. */
+static gboolean
+check_pool (JsonObject  *made,
+            gint64       count,
+            const char  *path,
+            GError     **error)
+{
+  JsonArray *numbers = json_object_get_array_member (made, "numbers");
+
+  if (json_array_get_length (numbers) != count)
+    return odd_answer (error, "POST", path, "not as many numbers as asked for");
+  for (guint i = 0; i < json_array_get_length (numbers); i++)
+    {
+      JsonNode *node = json_array_get_element (numbers, i);
+      JsonObject *n;
+      const char *secret;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return odd_answer (error, "POST", path, "a number is not an object");
+      n = json_node_get_object (node);
+      if (!check_answer (n, number_fields, G_N_ELEMENTS (number_fields), "POST", path, error))
+        return FALSE;
+      secret = onepin_json_get_string (n, "secret", NULL);
+      if (!is_digits (json_object_get_string_member (n, "number")) ||
+          (secret != NULL && !is_digits (secret)))
+        return odd_answer (error, "POST", path, "a number or secret not of digits");
+    }
+  return TRUE;
+}
+
 static GString *
 pool_csv (JsonObject *made,
           gint64      value)
@@ -331,7 +490,7 @@ pool_csv (JsonObject *made,
       g_string_append_printf (csv, "%" G_GINT64_FORMAT ",", json_object_get_int_member (n, "seq"));
       append_grouped (csv, json_object_get_string_member (n, "number"));
       g_string_append_c (csv, ',');
-      append_grouped (csv, json_object_get_string_member_with_default (n, "secret", ""));
+      append_grouped (csv, onepin_json_get_string (n, "secret", ""));
       g_string_append_printf (csv, ",%" G_GINT64_FORMAT "\r\n", value);
     }
   return csv;
@@ -350,6 +509,7 @@ pool (Admin       *admin,
       const char  *key,
       GError     **error)
 {
+  static const char pool_path[] = "/v1/admin/phone/pools";
   g_autofree char *body = pool_body (seller, kind, value, count);
   g_autoptr(JsonObject) made = NULL;
   g_autoptr(GString) csv = NULL;
@@ -366,7 +526,10 @@ pool (Admin       *admin,
     return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE, "Cannot create %s: %s", out,
                         g_strerror (errno)), FALSE;
 
-  made = send_json (admin, "POST", "/v1/admin/phone/pools", body, key, &local_error);
+  made = send_json (admin, "POST", pool_path, body, key, pool_fields, G_N_ELEMENTS (pool_fields),
+                    &local_error);
+  if (made != NULL && !check_pool (made, count, pool_path, &local_error))
+    g_clear_pointer (&made, json_object_unref);
   if (made != NULL)
     {
       csv = pool_csv (made, value);
@@ -394,8 +557,29 @@ pool (Admin       *admin,
                made != NULL ? "Cannot write " : "", made != NULL ? out : "",
                made != NULL ? ": " : "", local_error->message,
                id != NULL ? id : "", id != NULL ? " was made, but not written"
-                                                : "may have been made (no answer)", key);
+                                                : "may have been made (no usable answer)", key);
   return FALSE;
+}
+
+/* Reads @text, the argument of --@option, as a whole number of at least 1:
+ * decimal digits only, no sign, no spaces, no leading zero. GOption's own
+ * integers take "010" as 8 and "0x10" as 16; an amount of money or a count
+ * of cards is refused rather than read otherwise than the operator wrote it. */
+static gboolean
+parse_positive (const char  *option,
+                const char  *text,
+                gint64      *value,
+                GError     **error)
+{
+  guint64 n = 0;
+
+  if (text[0] < '1' || text[0] > '9' || strspn (text, "0123456789") != strlen (text) ||
+      !g_ascii_string_to_unsigned (text, 10, 1, G_MAXINT64, &n, NULL))
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "--%s must be a whole number of at least 1, in decimal digits without "
+                        "a leading zero, sign or spaces (not \"%s\")", option, text), FALSE;
+  *value = (gint64) n;
+  return TRUE;
 }
 
 /* Reads the URL and token from --url/--token-file or the data dir. */
@@ -430,17 +614,19 @@ connect_admin (Admin       *admin,
   if (token_file == NULL && default_token == NULL)
     return g_set_error_literal (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
                                 "Give --token-file with --url"), FALSE;
-  if (!g_file_get_contents (token_file ? token_file : default_token, &admin->token, NULL,
-                            &local_error))
-    {
-      if (token_file != NULL)
-        return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE, "%s", local_error->message),
-               FALSE;
-      return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
-                          "%s has no admin.token: is it the gateway's data dir?", data_dir),
-             FALSE;
-    }
-  g_strstrip (admin->token);
+  if (token_file == NULL && !g_file_test (default_token, G_FILE_TEST_EXISTS))
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "%s has no admin.token: is it the gateway's data dir?", data_dir),
+           FALSE;
+  /* Read as the gateway reads it: a private file holding the token alone
+   * (printable, no space, a final newline allowed). A line break inside
+   * would make a header libsoup refuses, and the request would go out
+   * without one; the message never shows the file's text. */
+  admin->token = onepin_secret_file_load (token_file ? token_file : default_token, &local_error);
+  if (admin->token == NULL)
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "%s (the admin token alone, on one line, in a file of mode 0600)",
+                        local_error->message), FALSE;
   admin->session = soup_session_new_with_options ("timeout", 120, NULL);
   return TRUE;
 }
@@ -469,6 +655,8 @@ main (int   argc,
   g_autofree char *kind = NULL;
   g_autofree char *out = NULL;
   g_autofree char *key = NULL;
+  g_autofree char *value_text = NULL;
+  g_autofree char *count_text = NULL;
   gint64 value = 0, count = 0;
   GOptionEntry entries[] = {
     { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "The gateway's data dir", "DIR" },
@@ -478,8 +666,9 @@ main (int   argc,
     { "month", 0, 0, G_OPTION_ARG_STRING, &month, "statement: the month, YYYY-MM", "MONTH" },
     { "seller", 0, 0, G_OPTION_ARG_STRING, &seller, "statement, pool: the seller", "MERCHANT" },
     { "kind", 0, 0, G_OPTION_ARG_STRING, &kind, "pool: operator (default) or agent", "KIND" },
-    { "value", 0, 0, G_OPTION_ARG_INT64, &value, "pool: the cards' value", "WON" },
-    { "count", 0, 0, G_OPTION_ARG_INT64, &count, "pool: how many", "N" },
+    { "value", 0, 0, G_OPTION_ARG_STRING, &value_text, "pool: the cards' value, in decimal",
+      "WON" },
+    { "count", 0, 0, G_OPTION_ARG_STRING, &count_text, "pool: how many, in decimal", "N" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write (a dir for settle)", "PATH" },
     { "idempotency-key", 0, 0, G_OPTION_ARG_STRING, &key,
       "pool, settle: the key of an earlier run, to get its answer again", "KEY" },
@@ -499,6 +688,12 @@ main (int   argc,
       return 2;
     }
   command = argv[1];
+  if ((value_text != NULL && !parse_positive ("value", value_text, &value, &error)) ||
+      (count_text != NULL && !parse_positive ("count", count_text, &count, &error)))
+    {
+      g_printerr ("onepin-admin: %s\n", error->message);
+      return 2;
+    }
   if (!(g_str_equal (command, "settle") && date != NULL) &&
       !(g_str_equal (command, "statement") && seller != NULL && month != NULL) &&
       !(g_str_equal (command, "pool") && seller != NULL && value > 0 && count > 0 && out))

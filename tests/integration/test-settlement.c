@@ -882,6 +882,250 @@ test_csv_formulas (void)
       g_assert_null (strchr ("=+-@\t\r", csv_cell (rows, i, j)[0] ? csv_cell (rows, i, j)[0] : 'x'));
 }
 
+/* --value and --count are decimal digits only: "010" is not 8 (octal) nor
+ * 10 (a typo, or a number from a spreadsheet that kept its padding), and
+ * "0x10" is not 16. Each is refused as a usage error before any pool is
+ * made or any file created. */
+static void
+test_admin_numbers (void)
+{
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk 5", "card_agent", &agent_id);
+  g_autofree char *dir = g_dir_make_tmp ("onepin-pool-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "print.csv", NULL);
+  const struct { const char *value; const char *count; } odd[] = {
+    { "5000", "010" }, { "5000", "0x3" }, { "5000", "+3" }, { "5000", "-3" }, { "5000", " 3" },
+    { "5000", "3 " }, { "5000", "3x" }, { "5000", "" }, { "5000", "0" },
+    { "05000", "3" }, { "0x1388", "3" }, { "5e3", "3" }, { "5000.0", "3" },
+    { "5000", "99999999999999999999" },
+  };
+  gint64 before = count_pools ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+    {
+      const char *args[] = { "pool", "-d", ot_gateway_data_dir (gw), "--seller", agent_id,
+                             "--kind", "agent", "--value", odd[i].value, "--count",
+                             odd[i].count, "--out", file, NULL };
+      g_autofree char *out = NULL, *err = NULL;
+
+      g_test_message ("--value '%s' --count '%s'", odd[i].value, odd[i].count);
+      g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 2);
+      g_assert_nonnull (strstr (err, "decimal"));
+      g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
+      g_assert_cmpint (count_pools (), ==, before);
+    }
+  g_rmdir (dir);
+}
+
+/* A token file must hold one token, as the gateway's own admin.token does: a
+ * second line, a control character or nothing at all is refused (2), before
+ * any request, without its text in the message; so is a file others can
+ * read. A final line break is the file's, not the token's. */
+static void
+test_admin_token_file (void)
+{
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk 6", "card_agent", &agent_id);
+  g_autofree char *url_file = g_build_filename (ot_gateway_data_dir (gw), "gateway.url", NULL);
+  g_autofree char *month = pt_this_month ();
+  g_autofree char *dir = g_dir_make_tmp ("onepin-token-XXXXXX", NULL);
+  g_autofree char *token_file = g_build_filename (dir, "token", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *good = g_strdup_printf ("%s\n", ot_gateway_admin_token (gw));
+  g_autofree char *two_lines = g_strdup_printf ("%s\nsecondline", ot_gateway_admin_token (gw));
+  g_autofree char *cr = g_strdup_printf ("%s\rsecondline\n", ot_gateway_admin_token (gw));
+  g_autofree char *tab = g_strdup_printf ("%s\tsecondline", ot_gateway_admin_token (gw));
+  const char *bad[] = { two_lines, cr, tab, "", "\n", "adm_\x1b[2Jsecondline" };
+
+  g_assert_true (g_file_get_contents (url_file, &url, NULL, NULL));
+  g_strstrip (url);
+  {
+    g_autofree char *body = g_strdup_printf ("{\"merchant\": \"%s\", \"commission_bps\": 500}",
+                                             agent_id);
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/phone/sellers",
+                                          ot_gateway_admin_token (gw), NULL, body);
+
+    ot_assert_status (r, 200);
+  }
+  {
+    const char *args[] = { "statement", "--url", url, "--token-file", token_file,
+                           "--seller", agent_id, "--month", month, NULL };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autofree char *out = NULL, *err = NULL;
+
+        g_test_message ("token file %u", i);
+        g_assert_true (g_file_set_contents_full (token_file, bad[i], -1,
+                                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+        g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 2);
+        g_assert_nonnull (strstr (err, token_file));
+        g_assert_nonnull (strstr (err, "one line"));
+        g_assert_null (strstr (err, "secondline"));
+        g_assert_null (strstr (err, "CRITICAL"));
+        g_assert_null (strstr (err, ot_gateway_admin_token (gw)));
+      }
+    {
+      g_autofree char *out = NULL, *err = NULL;
+
+      g_assert_true (g_file_set_contents_full (token_file, good, -1,
+                                               G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+      g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 0);
+    }
+  {
+    const char *args[] = { "statement", "--url", url, "--token-file", token_file,
+                           "--seller", agent_id, "--month", month, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    /* A token others can read is no longer the admin's alone. */
+    g_assert_cmpint (g_chmod (token_file, 0644), ==, 0);
+    g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 2);
+    g_assert_nonnull (strstr (err, "0600"));
+    }
+  }
+  g_unlink (token_file);
+  g_rmdir (dir);
+}
+
+/* A server that answers every request 200 with one body: the gateway gone
+ * wrong, or a --url that names another server. */
+typedef struct
+{
+  GMainContext *context;
+  GMainLoop    *loop;
+  SoupServer   *server;
+  GThread      *thread;
+  const char   *body;
+  char         *url;
+  GMutex        lock;
+  GCond         ready;
+} OddServer;
+
+static void
+odd_handle (SoupServer        *server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           data)
+{
+  OddServer *odd = data;
+
+  ot_reply_json (msg, 200, odd->body);
+}
+
+static gpointer
+odd_run (gpointer data)
+{
+  OddServer *odd = data;
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  g_main_context_push_thread_default (odd->context);
+  odd->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (odd->server, NULL, odd_handle, odd, NULL);
+  g_assert_true (soup_server_listen_local (odd->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  uris = soup_server_get_uris (odd->server);
+  g_mutex_lock (&odd->lock);
+  odd->url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_cond_signal (&odd->ready);
+  g_mutex_unlock (&odd->lock);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_main_loop_run (odd->loop);
+  soup_server_disconnect (odd->server);
+  g_clear_object (&odd->server);
+  g_main_context_pop_thread_default (odd->context);
+  return NULL;
+}
+
+static void
+odd_start (OddServer  *odd,
+           const char *body)
+{
+  g_mutex_init (&odd->lock);
+  g_cond_init (&odd->ready);
+  odd->body = body;
+  odd->context = g_main_context_new ();
+  odd->loop = g_main_loop_new (odd->context, FALSE);
+  g_mutex_lock (&odd->lock);
+  odd->thread = g_thread_new ("odd-server", odd_run, odd);
+  while (odd->url == NULL)
+    g_cond_wait (&odd->ready, &odd->lock);
+  g_mutex_unlock (&odd->lock);
+}
+
+static gboolean
+odd_quit (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+odd_stop (OddServer *odd)
+{
+  g_main_context_invoke (odd->context, odd_quit, odd->loop);
+  g_thread_join (odd->thread);
+  g_main_loop_unref (odd->loop);
+  g_main_context_unref (odd->context);
+  g_free (odd->url);
+  g_mutex_clear (&odd->lock);
+  g_cond_clear (&odd->ready);
+}
+
+/* An answer of the wrong shape is a failure (1) with a plain message: no
+ * "Settled 0 merchants", no empty summary, no header-only pool file, and no
+ * file named after what the server said. */
+static void
+test_admin_odd_answer (void)
+{
+  static const char *bodies[] = {
+    "{}",
+    "{\"data\": {}}",
+    "{\"data\": [1]}",
+    "{\"data\": [{\"id\": \"../../escape\", \"merchant\": \"mch_x\", \"payments\": 1, "
+    "\"captured\": 1, \"refunds\": 0, \"refunded\": 0, \"commission\": 0, \"net\": 1}]}",
+    "{\"data\": [{\"id\": \"stl_x\", \"merchant\": \"mch_x\", \"payments\": \"1\"}]}",
+    "{\"id\": \"pool_x\", \"numbers\": [{\"seq\": 1}]}",
+    "{\"id\": \"pool_x\", \"numbers\": [{\"seq\": 1, \"number\": \"=1+2\"}]}",
+    "{\"id\": \"pool_x\", \"numbers\": [{\"seq\": 1, \"number\": \"941067556918\", "
+    "\"secret\": \"1 2\"}]}",
+    "{\"id\": \"pool_x\", \"numbers\": [{\"seq\": 1, \"number\": \"941067556918\"}, "
+    "{\"seq\": 2, \"number\": \"941067556919\"}]}",
+  };
+  g_autofree char *token = g_build_filename (ot_gateway_data_dir (gw), "admin.token", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("onepin-odd-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "print.csv", NULL);
+  g_autofree char *day = g_build_filename (dir, "2026-01-01", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      OddServer odd = { 0 };
+      g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
+
+      g_test_message ("answer %s", bodies[i]);
+      odd_start (&odd, bodies[i]);
+      {
+        const char *settle[] = { "settle", "--url", odd.url, "--token-file", token, "--date",
+                                 "2026-01-01", "--out", dir, NULL };
+        const char *pool[] = { "pool", "--url", odd.url, "--token-file", token, "--seller",
+                               "mch_x", "--value", "5000", "--count", "1", "--out", file, NULL };
+
+        g_assert_cmpint (admin_run (settle, NULL, &o1, &e1), ==, 1);
+        g_assert_nonnull (strstr (e1, "unexpected answer"));
+        g_assert_null (strstr (e1, "CRITICAL"));
+        g_assert_null (strstr (o1, "Settled"));
+        g_assert_false (g_file_test (day, G_FILE_TEST_EXISTS));
+        g_assert_cmpint (admin_run (pool, NULL, &o2, &e2), ==, 1);
+        g_assert_nonnull (strstr (e2, "unexpected answer"));
+        g_assert_null (strstr (e2, "CRITICAL"));
+        g_assert_null (strstr (o2, "Pool"));
+        g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
+      }
+      odd_stop (&odd);
+    }
+  g_assert_true (g_rmdir (dir) == 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -895,6 +1139,9 @@ main (int   argc,
   g_test_add_func ("/settlement/pool-no-overwrite", test_pool_no_overwrite);
   g_test_add_func ("/settlement/pool-lost-answer", test_pool_lost_answer);
   g_test_add_func ("/settlement/admin-arguments", test_admin_arguments);
+  g_test_add_func ("/settlement/admin-numbers", test_admin_numbers);
+  g_test_add_func ("/settlement/admin-token-file", test_admin_token_file);
+  g_test_add_func ("/settlement/admin-odd-answer", test_admin_odd_answer);
   g_test_add_func ("/settlement/refusals", test_refusals);
   g_test_add_func ("/settlement/query", test_query);
   g_test_add_func ("/settlement/csv-formulas", test_csv_formulas);

@@ -466,6 +466,40 @@ test_check_fields (void)
   assert_fields ("{}", ONEPIN_JSON_ERROR_MISSING, "amount");
 }
 
+/* check_members checks the same, but lets members it was not told of be. */
+static void
+test_check_members (void)
+{
+  static const struct { const char *text; int code; const char *param; } cases[] = {
+    { "{\"amount\":5000,\"currency\":\"krw\",\"newer\":[1]}", -1, NULL },
+    { "{\"amount\":5000,\"currency\":\"krw\",\"capture\":null}", -1, NULL },
+    { "{\"amount\":\"5000\",\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_TYPE, "amount" },
+    { "{\"amount\":5.0,\"currency\":\"krw\"}", ONEPIN_JSON_ERROR_TYPE, "amount" },
+    { "{\"amount\":5000,\"currency\":\"krw\",\"items\":{}}", ONEPIN_JSON_ERROR_TYPE,
+      "items" },
+    { "{\"other\":1}", ONEPIN_JSON_ERROR_MISSING, "amount" },
+    { "{}", ONEPIN_JSON_ERROR_MISSING, "amount" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) object = parse (cases[i].text, &error);
+      const char *bad_param = "untouched";
+      gboolean ok;
+
+      g_assert_no_error (error);
+      ok = onepin_json_check_members (object, payment_fields, G_N_ELEMENTS (payment_fields),
+                                      &bad_param, &error);
+      g_assert_cmpint (ok, ==, cases[i].code < 0);
+      if (ok)
+        g_assert_no_error (error);
+      else
+        g_assert_error (error, ONEPIN_JSON_ERROR, cases[i].code);
+      g_assert_cmpstr (bad_param, ==, cases[i].param);
+    }
+}
+
 /* A hand-built object can hold what no parsed body can: a string that is
  * not UTF-8. check_fields must still refuse it. */
 static void
@@ -690,6 +724,7 @@ main (int   argc,
   g_test_add_func ("/json/parse/same-as-json-glib/shapes", test_parse_same_as_json_glib_shapes);
   g_test_add_func ("/json/check-fields", test_check_fields);
   g_test_add_func ("/json/check-fields/built", test_check_fields_built);
+  g_test_add_func ("/json/check-members", test_check_members);
   g_test_add_func ("/json/getters", test_getters);
   g_test_add_func ("/json/canonical", test_canonical);
   g_test_add_func ("/json/canonical/object", test_canonical_object);
