@@ -565,6 +565,8 @@ typedef struct
   guint       elsewhere;       /* requests that followed a redirect */
   guint       delay_ms;        /* answer this late */
   gint64      answered;        /* when the last late answer went (monotonic) */
+  const char *stall_path;      /* requests to this path are never answered */
+  GPtrArray  *stalled;         /* of SoupServerMessage, held */
 } Endpoint;
 
 typedef struct
@@ -609,6 +611,12 @@ endpoint_handler (SoupServer        *server,
       soup_server_message_set_redirect (msg, 302, "/elsewhere");
       return;
     }
+  if (g_strcmp0 (path, endpoint->stall_path) == 0)
+    {
+      g_ptr_array_add (endpoint->stalled, g_object_ref (msg));
+      soup_server_message_pause (msg);
+      return;
+    }
   g_ptr_array_add (endpoint->bodies, g_strndup (body->data, body->length));
   g_ptr_array_add (endpoint->signatures, g_strdup (signature ? signature : ""));
   soup_server_message_set_status (msg, endpoint->seen++ < endpoint->fail_first ? 500 : 200,
@@ -638,6 +646,7 @@ endpoint_start_at (GInetAddress *address,
   endpoint->server = soup_server_new (NULL, NULL);
   endpoint->bodies = g_ptr_array_new_with_free_func (g_free);
   endpoint->signatures = g_ptr_array_new_with_free_func (g_free);
+  endpoint->stalled = g_ptr_array_new_with_free_func (g_object_unref);
   endpoint->fail_first = fail_first;
   soup_server_add_handler (endpoint->server, NULL, endpoint_handler, endpoint, NULL);
   g_assert_true (soup_server_listen (endpoint->server, listen, 0, &error));
@@ -661,6 +670,7 @@ endpoint_free (Endpoint *endpoint)
 {
   soup_server_disconnect (endpoint->server);
   g_object_unref (endpoint->server);
+  g_ptr_array_unref (endpoint->stalled);
   g_ptr_array_unref (endpoint->bodies);
   g_ptr_array_unref (endpoint->signatures);
   g_free (endpoint->url);
@@ -1309,6 +1319,60 @@ test_webhook_backlog_drains (void)
   gw = saved;
 }
 
+/* Merchants whose endpoints share a host (shops on one hosted platform)
+ * do not wait for each other: one whose endpoint never answers holds its
+ * own few places, and the other's events go out at once. libsoup's limit
+ * per host was theirs together, and a try's time spent waiting for a
+ * connection counted against it: the quick merchant's tries failed as
+ * "no answer" and were given up, none of them having reached the host. */
+static void
+test_webhook_shared_host (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(Mall) stuck = NULL;
+  g_autoptr(Mall) quick = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autofree char *stuck_url = g_strconcat (endpoint->url, "-stuck", NULL);
+  gint64 events;
+  gint64 started;
+
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nretry_base=1\nmax_attempts=3\n"
+                         "timeout=3\n", FALSE);
+  stuck = new_mall ("Stuck Mall");
+  quick = new_mall ("Quick Mall");
+  card = ot_new_card (gw, 100000, "4321");
+  endpoint->stall_path = "/hooks-stuck";
+  set_endpoint (stuck, stuck_url);
+  set_endpoint (quick, endpoint->url);
+  for (guint i = 0; i < 6; i++)
+    json_object_unref (ot_pay (gw, stuck->secret_key, card->number, "4321", 1000, TRUE));
+  started = g_get_monotonic_time ();
+  while (endpoint->stalled->len < 4 && g_get_monotonic_time () - started < 5 * G_USEC_PER_SEC)
+    iterate_for (20);
+  g_assert_cmpuint (endpoint->stalled->len, >=, 4);
+
+  for (guint i = 0; i < 3; i++)
+    json_object_unref (ot_pay (gw, quick->secret_key, card->number, "4321", 1000, TRUE));
+  events = count_merchant_events (quick->id);
+  g_assert_cmpint (events, >=, 3);
+  /* Well within a try's timeout. */
+  g_assert_true (wait_requests (endpoint, events, 2));
+  started = g_get_monotonic_time ();
+  while (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND delivered_at IS NULL",
+                   quick->id) > 0 && g_get_monotonic_time () - started < 5 * G_USEC_PER_SEC)
+    iterate_for (50);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? "
+                             "AND delivered_at IS NULL", quick->id), ==, 0);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM webhook_attempts a JOIN outbox o "
+                             "ON o.id = a.event_id WHERE o.merchant_id = ? AND a.status <> 200",
+                             quick->id), ==, 0);
+  /* The stuck one still holds no more than its own places. */
+  g_assert_cmpuint (endpoint->stalled->len, <=, 4 * 3);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
 static void
 delete_endpoint (Mall *mall)
 {
@@ -1728,6 +1792,7 @@ main (int   argc,
   g_test_add_func ("/checkout/webhook-phone-session-ended", test_webhook_phone_session_ended);
   g_test_add_func ("/checkout/webhook-backlog-drains", test_webhook_backlog_drains);
   g_test_add_func ("/checkout/webhook-endpoint-replaced", test_webhook_endpoint_replaced);
+  g_test_add_func ("/checkout/webhook-shared-host", test_webhook_shared_host);
   g_test_add_func ("/checkout/webhook-stop-grace", test_webhook_stop_grace);
   status = g_test_run ();
 
