@@ -542,6 +542,33 @@ bytes_text (GBytes *bytes)
   return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 }
 
+/* Onepin-Signature: t=…,v1=… under the secret, and while the one it
+ * replaced still signs, a second v1 under that one (an endpoint checks
+ * each v1 it knows, so it may switch secrets when it likes). */
+static char *
+sign_event (GwWebhooks     *self,
+            GwWebhookEvent *event,
+            GBytes         *secret)
+{
+  g_autoptr(GBytes) previous = event->previous_sealed ?
+                               open_sealed (self, event->previous_sealed, event->merchant_id) :
+                               NULL;
+  gint64 now = now_seconds ();
+  gsize len = strlen (event->body);
+  g_autoptr(OnepinKey) key = onepin_key_new_hmac (g_bytes_get_data (secret, NULL),
+                                                  g_bytes_get_size (secret), NULL);
+  g_autoptr(OnepinKey) old = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *header = onepin_signature_header (key, now, event->body, len);
+
+  if (previous == NULL)
+    return g_steal_pointer (&header);
+  old = onepin_key_new_hmac (g_bytes_get_data (previous, NULL), g_bytes_get_size (previous),
+                             NULL);
+  second = onepin_signature_header (old, now, event->body, len);
+  return g_strconcat (header, strstr (second, ",v1="), NULL);
+}
+
 static void
 send_event (GwWebhooks     *self,
             GwWebhookEvent *event)
@@ -551,15 +578,13 @@ send_event (GwWebhooks     *self,
   g_autoptr(GBytes) secret = open_sealed (self, event->secret_sealed, event->merchant_id);
   g_autofree char *url_text = url ? bytes_text (url) : NULL;
   g_autoptr(SoupMessage) msg = url_text ? soup_message_new ("POST", url_text) : NULL;
-  g_autoptr(OnepinKey) key = NULL;
   g_autofree char *signature = NULL;
   g_autoptr(GBytes) body = NULL;
   Send *send;
 
   if (msg == NULL || secret == NULL)
     return record_try (self, event, 0, "the endpoint or the secret does not open");
-  key = onepin_key_new_hmac (g_bytes_get_data (secret, NULL), g_bytes_get_size (secret), NULL);
-  signature = onepin_signature_header (key, now_seconds (), event->body, strlen (event->body));
+  signature = sign_event (self, event, secret);
   body = g_bytes_new (event->body, strlen (event->body));
   soup_message_headers_replace (soup_message_get_request_headers (msg), SIGNATURE_HEADER,
                                 signature);
