@@ -866,6 +866,94 @@ gw_api_webhook_endpoint_get (GwRequest *request)
   gw_request_reply (request, 200, render_endpoint (text, op.created, op.updated));
 }
 
+/* ---- the webhook secret ------------------------------------------------- */
+
+/* How long the replaced secret keeps signing beside the new one: the
+ * merchant's endpoints switch over meanwhile, and its events arrive signed
+ * with both (two v1 values). */
+#define SECRET_GRACE (24 * 3600)
+#define MAX_SECRET_GRACE (7 * 24 * 3600)
+
+typedef struct
+{
+  char     merchant_id[40];
+  char    *secret;
+  GBytes  *secret_sealed;
+  gint64   expires_in;
+} SecretRoll;
+
+static void
+secret_roll_free (gpointer data)
+{
+  SecretRoll *roll = data;
+
+  explicit_bzero (roll->secret, strlen (roll->secret));
+  g_free (roll->secret);
+  g_clear_pointer (&roll->secret_sealed, g_bytes_unref);
+  g_free (roll);
+}
+
+static gboolean
+secret_roll_apply (GwTxn   *txn,
+                   GwCall  *call,
+                   GError **error)
+{
+  SecretRoll *roll = call->data;
+  gint64 now = txn->funcs->now (txn);
+  gint64 expires = now + roll->expires_in;
+  GString *body;
+
+  /* The merchant authenticated, so it exists. */
+  if (!CHECKOUT (txn)->webhook_secret_roll (txn, roll->merchant_id, roll->secret_sealed,
+                                            expires, now, error))
+    return FALSE;
+  body = g_string_new ("{");
+  gw_json_str (body, "object", "webhook_secret");
+  gw_json_str (body, "secret", roll->secret);
+  gw_json_int (body, "created", now);
+  if (roll->expires_in > 0)
+    gw_json_int (body, "previous_expires_at", expires);
+  else
+    gw_json_raw (body, "previous_expires_at", "null");
+  gw_json_close (body, '}');
+  gw_call_ok (call, body);
+  call->seal = TRUE;     /* the only copy of the new secret */
+  return TRUE;
+}
+
+/* POST /v1/webhook_secret/roll: a new secret, shown once; the old one signs
+ * beside it for expires_in seconds (0: it ends now). */
+void
+gw_api_webhook_secret_roll (GwRequest *request)
+{
+  static const OnepinJsonField fields[] = { { "expires_in", ONEPIN_JSON_INT, FALSE } };
+  const GwLedgerConfig *ledger = gw_server_get_ledger_config (request->server);
+  g_autoptr(GError) error = NULL;
+  SecretRoll *roll;
+  gint64 expires_in;
+
+  if (!gw_request_check_body (request, fields, G_N_ELEMENTS (fields)))
+    return;
+  expires_in = onepin_json_get_int (request->body, "expires_in", SECRET_GRACE);
+  if (expires_in < 0 || expires_in > MAX_SECRET_GRACE)
+    return gw_request_bad_param (request, "expires_in",
+                                 "expires_in must be 0 to 604800 seconds (7 days).");
+  roll = g_new0 (SecretRoll, 1);
+  g_strlcpy (roll->merchant_id, request->merchant_id, sizeof roll->merchant_id);
+  roll->expires_in = expires_in;
+  roll->secret = onepin_crypto_random_token ("whsec_", 24);
+  /* Sealed as at the merchant's creation (gw_ledger_create_merchant). */
+  roll->secret_sealed = onepin_key_seal (ledger->seal_key, roll->secret, strlen (roll->secret),
+                                         roll->merchant_id, strlen (roll->merchant_id), &error);
+  if (roll->secret_sealed == NULL)
+    {
+      secret_roll_free (roll);
+      g_warning ("sealing a webhook secret failed: %s", error->message);
+      return gw_request_error (request, 500, "api_error", "internal", NULL, "Sealing failed.");
+    }
+  gw_call_submit (gw_call_new (request, secret_roll_apply, roll, secret_roll_free));
+}
+
 /* ---- the hosted page ---------------------------------------------------- */
 
 /* Nothing on the page comes from anywhere but here, and no other page may

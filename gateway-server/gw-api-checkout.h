@@ -18,6 +18,7 @@ void gw_api_checkout_expire        (GwRequest *request);
 void gw_api_webhook_endpoint_get   (GwRequest *request);
 void gw_api_webhook_endpoint_set   (GwRequest *request);
 void gw_api_webhook_endpoint_delete (GwRequest *request);
+void gw_api_webhook_secret_roll    (GwRequest *request);
 /* The shopper's side */
 void gw_api_checkout_public        (GwRequest *request);
 void gw_api_checkout_pay           (GwRequest *request);

@@ -49,6 +49,7 @@ gw_webhook_event_free (GwWebhookEvent *event)
   g_free (event->body);
   g_clear_pointer (&event->url_sealed, g_bytes_unref);
   g_clear_pointer (&event->secret_sealed, g_bytes_unref);
+  g_clear_pointer (&event->previous_sealed, g_bytes_unref);
   g_free (event);
 }
 
@@ -270,6 +271,32 @@ t_webhook_delete (GwTxn       *txn,
   return DONE (txn, stmt, error);
 }
 
+static gboolean
+t_webhook_secret_roll (GwTxn       *txn,
+                       const char  *merchant_id,
+                       GBytes      *secret_sealed,
+                       gint64       previous_expires,
+                       gint64       now,
+                       GError     **error)
+{
+  /* The right side reads the row as it was: the previous secret is the
+   * one being replaced. */
+  sqlite3_stmt *stmt = PREP (txn, "UPDATE merchants SET "
+                                  "webhook_secret_previous_sealed = CASE WHEN ?3 > ?4 "
+                                  "THEN webhook_secret_sealed END, "
+                                  "webhook_secret_previous_expires = CASE WHEN ?3 > ?4 "
+                                  "THEN ?3 END, webhook_secret_sealed = ?2 WHERE id = ?1",
+                             error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, merchant_id);
+  gw_sqlite_bind_bytes (stmt, 2, secret_sealed);
+  sqlite3_bind_int64 (stmt, 3, previous_expires);
+  sqlite3_bind_int64 (stmt, 4, now);
+  return gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_NOT_FOUND, "No such merchant", error);
+}
+
 /* Events */
 
 static gint64
@@ -351,6 +378,8 @@ read_event (sqlite3_stmt *stmt,
   event->attempts = sqlite3_column_int64 (stmt, 5) + 1;
   event->url_sealed = gw_sqlite_column_bytes (stmt, 6);
   event->secret_sealed = gw_sqlite_column_bytes (stmt, 7);
+  if (sqlite3_column_type (stmt, 8) != SQLITE_NULL)
+    event->previous_sealed = gw_sqlite_column_bytes (stmt, 8);
 }
 
 static GPtrArray *
@@ -362,7 +391,7 @@ t_events_no_endpoint (GwTxn    *txn,
 {
   /* read_event ()'s columns, without an endpoint or a secret. */
   sqlite3_stmt *stmt = PREP (txn, "SELECT o.id, o.type, o.merchant_id, o.payload, o.created, "
-                                  "o.attempts, NULL, NULL FROM outbox o WHERE "
+                                  "o.attempts, NULL, NULL, NULL FROM outbox o WHERE "
                                   MERCHANT_EVENT "AND o.next_attempt <= ?1 AND o.attempts < ?2 "
                                   "AND NOT EXISTS (SELECT 1 FROM merchant_webhooks w "
                                   "WHERE w.merchant_id = o.merchant_id) "
@@ -390,7 +419,9 @@ t_events_claim (GwTxn       *txn,
                 GError     **error)
 {
   sqlite3_stmt *stmt = PREP (txn, "SELECT o.id, o.type, o.merchant_id, o.payload, o.created, "
-                                  "o.attempts, w.url_sealed, m.webhook_secret_sealed "
+                                  "o.attempts, w.url_sealed, m.webhook_secret_sealed, "
+                                  "CASE WHEN m.webhook_secret_previous_expires > ?1 "
+                                  "THEN m.webhook_secret_previous_sealed END "
                                   "FROM (SELECT o.*, row_number () OVER "
                                   "(PARTITION BY o.merchant_id ORDER BY o.id) AS nth "
                                   "FROM outbox o WHERE " MERCHANT_EVENT
@@ -498,6 +529,7 @@ const GwCheckoutStoreFuncs gw_checkout_store_sqlite = {
   .webhook_get = t_webhook_get,
   .webhook_put = t_webhook_put,
   .webhook_delete = t_webhook_delete,
+  .webhook_secret_roll = t_webhook_secret_roll,
   .events_due = t_events_due,
   .events_abandon = t_events_abandon,
   .events_no_endpoint = t_events_no_endpoint,

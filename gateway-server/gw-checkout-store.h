@@ -49,6 +49,7 @@ typedef struct
   gint64   attempts;                /* counting the one it is claimed for */
   GBytes  *url_sealed;
   GBytes  *secret_sealed;           /* the merchant's webhook secret */
+  GBytes  *previous_sealed;         /* the one it replaced, while it still signs, or NULL */
   char    *body;                    /* the event as sent, rendered by the claimer */
 } GwWebhookEvent;
 
@@ -77,6 +78,11 @@ typedef struct
   gboolean   (*webhook_put)       (GwTxn *txn, const char *merchant_id, GBytes *url_sealed,
                                    gint64 now, GError **error);
   gboolean   (*webhook_delete)    (GwTxn *txn, const char *merchant_id, GError **error);
+  /* The merchant's webhook secret becomes @secret_sealed; the one it
+   * replaces keeps signing until @previous_expires, unless that is not
+   * after @now (then it ends at once, as does any older one). */
+  gboolean   (*webhook_secret_roll) (GwTxn *txn, const char *merchant_id, GBytes *secret_sealed,
+                                     gint64 previous_expires, gint64 now, GError **error);
 
   /* Merchant events due at @now that may still be tried (fewer than
    * @max_attempts tries), or that have no try left and were due by

@@ -181,6 +181,7 @@ static const Route routes[] = {
   { "GET",    "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_get },
   { "POST",   "/v1/webhook_endpoint",           AUTH_MERCHANT,    TRUE,  gw_api_webhook_endpoint_set },
   { "DELETE", "/v1/webhook_endpoint",           AUTH_MERCHANT,    FALSE, gw_api_webhook_endpoint_delete },
+  { "POST",   "/v1/webhook_secret/roll",        AUTH_MERCHANT,    TRUE,  gw_api_webhook_secret_roll },
   { "GET",    "/pay/assets/{id}",               AUTH_NONE,        FALSE, gw_api_checkout_asset },
   { "GET",    "/pay/{id}",                      AUTH_NONE,        FALSE, gw_api_checkout_page },
 };

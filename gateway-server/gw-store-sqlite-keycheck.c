@@ -159,6 +159,8 @@ static const struct
   { "cards", "SELECT hint_sealed, id FROM cards WHERE hint_sealed IS NOT NULL"
              " ORDER BY rowid LIMIT 1" },
   { "merchants", "SELECT webhook_secret_sealed, id FROM merchants ORDER BY rowid LIMIT 1" },
+  { "merchants", "SELECT webhook_secret_previous_sealed, id FROM merchants"
+                 " WHERE webhook_secret_previous_sealed IS NOT NULL ORDER BY rowid LIMIT 1" },
   { "merchant_webhooks", "SELECT url_sealed, 'webhook-url' || char(10) || merchant_id"
                          " FROM merchant_webhooks LIMIT 1" },
   { "wallet_users", "SELECT profile_sealed, 'wallet-profile' || char(10) || id"

@@ -17,9 +17,15 @@
 #define CHECKOUT(txn) ((const GwCheckoutStoreFuncs *) gw_txn_extension ((txn), "checkout"))
 #define BATCH 32
 /* Tries under way at once, and of one merchant: a slow endpoint holds a
- * few places for at most [webhooks] timeout each, never the others'. */
+ * few places for at most [webhooks] timeout each, never the others'. The
+ * limit per merchant is ours (the claim's): libsoup's per host would be
+ * shared by every merchant on one host (shops on one hosted platform), and
+ * a try waiting there for a connection would spend its timeout unsent. */
 #define MAX_IN_FLIGHT 128
 #define PER_MERCHANT 4
+/* libsoup's limits, above ours: a try never waits for a connection but
+ * behind one libsoup has not let go of yet. */
+#define MAX_CONNECTIONS (2 * MAX_IN_FLIGHT)
 #define ORPHAN_BATCH 2000
 #define MAX_BACKOFF 3600
 #define STOP_GRACE_SECONDS 5   /* tries under way at a stop may finish */
@@ -62,6 +68,7 @@ typedef struct
   GwWebhookEvent *event;
   guint           status;              /* the endpoint's HTTP status, 0 for none */
   char           *error;
+  gboolean        unsent;              /* never got a connection: not a try */
 } Outcome;
 
 static void tick (GwWebhooks *self);
@@ -199,6 +206,24 @@ record_outcome (GwTxn           *txn,
   return g_propagate_error (error, local), FALSE;
 }
 
+/* A try that never got a connection told the endpoint nothing: it is
+ * given back uncounted, due at once. */
+static gboolean
+give_back (GwTxn           *txn,
+           GwWebhookEvent  *event,
+           GError         **error)
+{
+  GError *local = NULL;
+
+  if (CHECKOUT (txn)->event_lease (txn, event->id, event->attempts, event->attempts - 1,
+                                   txn->funcs->now (txn), &local))
+    return TRUE;
+  /* Claimed again since (its lease ran out): that claim's now. */
+  if (g_error_matches (local, GW_STORE_ERROR, GW_STORE_ERROR_CONFLICT))
+    return g_clear_error (&local), TRUE;
+  return g_propagate_error (error, local), FALSE;
+}
+
 static gboolean
 outcome_apply (GwTxn    *txn,
                gpointer  data,
@@ -206,6 +231,8 @@ outcome_apply (GwTxn    *txn,
 {
   Outcome *outcome = data;
 
+  if (outcome->unsent)
+    return give_back (txn, outcome->event, error);
   return record_outcome (txn, outcome->self, outcome->event, outcome->status, outcome->error,
                          error);
 }
@@ -335,6 +362,10 @@ outcome_done (gpointer      data,
 
   if (error != NULL)
     g_warning ("webhook evt_%" G_GINT64_MODIFIER "x: %s", event->id, error->message);
+  else if (outcome->unsent)
+    g_message ("webhook evt_%" G_GINT64_MODIFIER "x: no connection to its endpoint within %"
+               G_GINT64_FORMAT " s; not counted as a try, again at once", event->id,
+               self->config->webhooks_timeout);
   else if (delivered)
     g_info ("webhook evt_%" G_GINT64_MODIFIER "x delivered", event->id);
   else if (event->attempts >= self->config->webhooks_max_attempts)
@@ -350,10 +381,11 @@ outcome_done (gpointer      data,
 }
 
 static void
-record_try (GwWebhooks     *self,
-            GwWebhookEvent *event,
-            guint           status,
-            const char     *message)
+submit_outcome (GwWebhooks     *self,
+                GwWebhookEvent *event,
+                guint           status,
+                const char     *message,
+                gboolean        unsent)
 {
   Outcome *outcome = g_new0 (Outcome, 1);
 
@@ -361,7 +393,17 @@ record_try (GwWebhooks     *self,
   outcome->event = event;
   outcome->status = status;
   outcome->error = g_strdup (message);
+  outcome->unsent = unsent;
   gw_store_submit (self->store, outcome_apply, outcome_done, outcome);
+}
+
+static void
+record_try (GwWebhooks     *self,
+            GwWebhookEvent *event,
+            guint           status,
+            const char     *message)
+{
+  submit_outcome (self, event, status, message, FALSE);
 }
 
 /* ---- sending ------------------------------------------------------------ */
@@ -376,6 +418,7 @@ typedef struct
   gboolean        timed_out;
   gboolean        stopped;       /* cut by a stop, after its grace */
   gboolean        not_public;    /* its connection reached an internal address */
+  gboolean        connecting;    /* libsoup began a connection for it */
 } Send;
 
 static void
@@ -413,13 +456,16 @@ on_stop (GCancellable *stop,
   g_cancellable_cancel (send->cancellable);
 }
 
-/* Registration refuses internal addresses it can see, but a name may
+/* libsoup began to connect for the try: it left libsoup's queue. Every try
+ * is a POST, which libsoup sends on a connection of its own (not
+ * idempotent), so every try that is sent passes here.
+ *
+ * Registration refuses internal addresses it can see, but a name may
  * resolve to one, or resolve to another one by the time of a try (DNS
  * rebinding): what counts is the address connected to. At CONNECTED the
  * TCP connection is made and nothing is written on it; cancelling there
  * fails GSocketClient's connect before libsoup starts TLS or writes the
- * request. Every try is a POST, which libsoup sends on a connection of its
- * own (not idempotent), so every try passes here. */
+ * request. */
 static void
 on_network_event (SoupMessage        *msg,
                   GSocketClientEvent  event,
@@ -429,7 +475,8 @@ on_network_event (SoupMessage        *msg,
   Send *send = user_data;
   g_autoptr(GSocketAddress) peer = NULL;
 
-  if (event != G_SOCKET_CLIENT_CONNECTED)
+  send->connecting = TRUE;
+  if (event != G_SOCKET_CLIENT_CONNECTED || send->self->config->webhooks_allow_private)
     return;
   if (G_IS_SOCKET_CONNECTION (connection))
     peer = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (connection), NULL);
@@ -464,6 +511,9 @@ on_sent (GObject      *source,
     /* Its lease brings it back at the next start. An answer that came
      * within the stop's grace is recorded like any other. */
     return try_finished (self, send->event);
+  /* Still waiting for a connection at its deadline: nothing was sent. */
+  if (send->timed_out && !send->connecting)
+    return submit_outcome (self, send->event, 0, NULL, TRUE);
   status = stream != NULL ? soup_message_get_status (msg) : 0;
   if (send->not_public)
     reason = g_strdup ("the endpoint's address is not public");
@@ -492,6 +542,33 @@ bytes_text (GBytes *bytes)
   return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 }
 
+/* Onepin-Signature: t=…,v1=… under the secret, and while the one it
+ * replaced still signs, a second v1 under that one (an endpoint checks
+ * each v1 it knows, so it may switch secrets when it likes). */
+static char *
+sign_event (GwWebhooks     *self,
+            GwWebhookEvent *event,
+            GBytes         *secret)
+{
+  g_autoptr(GBytes) previous = event->previous_sealed ?
+                               open_sealed (self, event->previous_sealed, event->merchant_id) :
+                               NULL;
+  gint64 now = now_seconds ();
+  gsize len = strlen (event->body);
+  g_autoptr(OnepinKey) key = onepin_key_new_hmac (g_bytes_get_data (secret, NULL),
+                                                  g_bytes_get_size (secret), NULL);
+  g_autoptr(OnepinKey) old = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *header = onepin_signature_header (key, now, event->body, len);
+
+  if (previous == NULL)
+    return g_steal_pointer (&header);
+  old = onepin_key_new_hmac (g_bytes_get_data (previous, NULL), g_bytes_get_size (previous),
+                             NULL);
+  second = onepin_signature_header (old, now, event->body, len);
+  return g_strconcat (header, strstr (second, ",v1="), NULL);
+}
+
 static void
 send_event (GwWebhooks     *self,
             GwWebhookEvent *event)
@@ -501,15 +578,13 @@ send_event (GwWebhooks     *self,
   g_autoptr(GBytes) secret = open_sealed (self, event->secret_sealed, event->merchant_id);
   g_autofree char *url_text = url ? bytes_text (url) : NULL;
   g_autoptr(SoupMessage) msg = url_text ? soup_message_new ("POST", url_text) : NULL;
-  g_autoptr(OnepinKey) key = NULL;
   g_autofree char *signature = NULL;
   g_autoptr(GBytes) body = NULL;
   Send *send;
 
   if (msg == NULL || secret == NULL)
     return record_try (self, event, 0, "the endpoint or the secret does not open");
-  key = onepin_key_new_hmac (g_bytes_get_data (secret, NULL), g_bytes_get_size (secret), NULL);
-  signature = onepin_signature_header (key, now_seconds (), event->body, strlen (event->body));
+  signature = sign_event (self, event, secret);
   body = g_bytes_new (event->body, strlen (event->body));
   soup_message_headers_replace (soup_message_get_request_headers (msg), SIGNATURE_HEADER,
                                 signature);
@@ -524,8 +599,7 @@ send_event (GwWebhooks     *self,
   send->stop_handler = g_cancellable_connect (self->cancellable, G_CALLBACK (on_stop), send,
                                               NULL);
   send->deadline = g_timeout_add_seconds (self->config->webhooks_timeout, on_deadline, send);
-  if (!self->config->webhooks_allow_private)
-    g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), send);
+  g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), send);
   soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, send->cancellable,
                            on_sent, send);
 }
@@ -649,8 +723,8 @@ gw_webhooks_start (GwServer *server)
   self->ledger = gw_server_get_ledger_config (server);
   self->session = soup_session_new_with_options ("timeout", self->config->webhooks_timeout,
                                                  "user-agent", "onepin-webhooks/1",
-                                                 "max-conns", MAX_IN_FLIGHT,
-                                                 "max-conns-per-host", PER_MERCHANT, NULL);
+                                                 "max-conns", MAX_CONNECTIONS,
+                                                 "max-conns-per-host", MAX_CONNECTIONS, NULL);
   /* Through a proxy the address connected to would be the proxy's, and
    * where the request goes the proxy's to decide: direct, or no check. */
   if (!self->config->webhooks_allow_private)

@@ -565,6 +565,8 @@ typedef struct
   guint       elsewhere;       /* requests that followed a redirect */
   guint       delay_ms;        /* answer this late */
   gint64      answered;        /* when the last late answer went (monotonic) */
+  const char *stall_path;      /* requests to this path are never answered */
+  GPtrArray  *stalled;         /* of SoupServerMessage, held */
 } Endpoint;
 
 typedef struct
@@ -609,6 +611,12 @@ endpoint_handler (SoupServer        *server,
       soup_server_message_set_redirect (msg, 302, "/elsewhere");
       return;
     }
+  if (g_strcmp0 (path, endpoint->stall_path) == 0)
+    {
+      g_ptr_array_add (endpoint->stalled, g_object_ref (msg));
+      soup_server_message_pause (msg);
+      return;
+    }
   g_ptr_array_add (endpoint->bodies, g_strndup (body->data, body->length));
   g_ptr_array_add (endpoint->signatures, g_strdup (signature ? signature : ""));
   soup_server_message_set_status (msg, endpoint->seen++ < endpoint->fail_first ? 500 : 200,
@@ -638,6 +646,7 @@ endpoint_start_at (GInetAddress *address,
   endpoint->server = soup_server_new (NULL, NULL);
   endpoint->bodies = g_ptr_array_new_with_free_func (g_free);
   endpoint->signatures = g_ptr_array_new_with_free_func (g_free);
+  endpoint->stalled = g_ptr_array_new_with_free_func (g_object_unref);
   endpoint->fail_first = fail_first;
   soup_server_add_handler (endpoint->server, NULL, endpoint_handler, endpoint, NULL);
   g_assert_true (soup_server_listen (endpoint->server, listen, 0, &error));
@@ -661,6 +670,7 @@ endpoint_free (Endpoint *endpoint)
 {
   soup_server_disconnect (endpoint->server);
   g_object_unref (endpoint->server);
+  g_ptr_array_unref (endpoint->stalled);
   g_ptr_array_unref (endpoint->bodies);
   g_ptr_array_unref (endpoint->signatures);
   g_free (endpoint->url);
@@ -1309,6 +1319,232 @@ test_webhook_backlog_drains (void)
   gw = saved;
 }
 
+/* Merchants whose endpoints share a host (shops on one hosted platform)
+ * do not wait for each other: one whose endpoint never answers holds its
+ * own few places, and the other's events go out at once. libsoup's limit
+ * per host was theirs together, and a try's time spent waiting for a
+ * connection counted against it: the quick merchant's tries failed as
+ * "no answer" and were given up, none of them having reached the host. */
+static void
+test_webhook_shared_host (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(Mall) stuck = NULL;
+  g_autoptr(Mall) quick = NULL;
+  g_autoptr(OtCard) card = NULL;
+  g_autofree char *stuck_url = g_strconcat (endpoint->url, "-stuck", NULL);
+  gint64 events;
+  gint64 started;
+
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nretry_base=1\nmax_attempts=3\n"
+                         "timeout=3\n", FALSE);
+  stuck = new_mall ("Stuck Mall");
+  quick = new_mall ("Quick Mall");
+  card = ot_new_card (gw, 100000, "4321");
+  endpoint->stall_path = "/hooks-stuck";
+  set_endpoint (stuck, stuck_url);
+  set_endpoint (quick, endpoint->url);
+  for (guint i = 0; i < 6; i++)
+    json_object_unref (ot_pay (gw, stuck->secret_key, card->number, "4321", 1000, TRUE));
+  started = g_get_monotonic_time ();
+  while (endpoint->stalled->len < 4 && g_get_monotonic_time () - started < 5 * G_USEC_PER_SEC)
+    iterate_for (20);
+  g_assert_cmpuint (endpoint->stalled->len, >=, 4);
+
+  for (guint i = 0; i < 3; i++)
+    json_object_unref (ot_pay (gw, quick->secret_key, card->number, "4321", 1000, TRUE));
+  events = count_merchant_events (quick->id);
+  g_assert_cmpint (events, >=, 3);
+  /* Well within a try's timeout. */
+  g_assert_true (wait_requests (endpoint, events, 2));
+  started = g_get_monotonic_time ();
+  while (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND delivered_at IS NULL",
+                   quick->id) > 0 && g_get_monotonic_time () - started < 5 * G_USEC_PER_SEC)
+    iterate_for (50);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? "
+                             "AND delivered_at IS NULL", quick->id), ==, 0);
+  g_assert_cmpint (db_count ("SELECT count(*) FROM webhook_attempts a JOIN outbox o "
+                             "ON o.id = a.event_id WHERE o.merchant_id = ? AND a.status <> 200",
+                             quick->id), ==, 0);
+  /* The stuck one still holds no more than its own places. */
+  g_assert_cmpuint (endpoint->stalled->len, <=, 4 * 3);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
+/* The signature of the delivered payment.captured event of @payment (a
+ * payment object), once it arrived. */
+static const char *
+captured_signature (Endpoint   *endpoint,
+                    JsonObject *payment,
+                    const char **body)
+{
+  guint tries = 0;
+  g_autoptr(JsonObject) event = wait_event (endpoint, "payment.captured", "id",
+                                            ot_json_string (payment, "id"), &tries);
+  const char *evt;
+
+  g_assert_nonnull (event);
+  evt = ot_json_string (event, "id");
+  for (guint i = endpoint->bodies->len; i-- > 0;)
+    if (strstr (endpoint->bodies->pdata[i], evt) != NULL)
+      {
+        *body = endpoint->bodies->pdata[i];
+        return endpoint->signatures->pdata[i];
+      }
+  g_assert_not_reached ();
+}
+
+static gboolean
+signed_with (const char *secret,
+             const char *signature,
+             const char *body)
+{
+  g_autoptr(OnepinKey) key = onepin_key_new_hmac ((const guint8 *) secret, strlen (secret), NULL);
+
+  return onepin_signature_verify (key, signature, body, strlen (body),
+                                  g_get_real_time () / G_USEC_PER_SEC, 300);
+}
+
+static guint
+count_v1 (const char *signature)
+{
+  guint n = 0;
+
+  for (const char *p = signature; (p = strstr (p, "v1=")) != NULL; p++)
+    n++;
+  return n;
+}
+
+static char *
+roll_secret (Mall       *mall,
+             const char *key,
+             const char *body,
+             gint64     *previous_expires_at)
+{
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/webhook_secret/roll", mall->secret_key,
+                                        key, body);
+  JsonObject *o;
+
+  ot_assert_status (r, 200);
+  o = ot_response_object (r);
+  g_assert_cmpstr (ot_json_string (o, "object"), ==, "webhook_secret");
+  *previous_expires_at = json_object_get_null_member (o, "previous_expires_at") ? 0
+                         : ot_json_int (o, "previous_expires_at");
+  g_assert_true (g_str_has_prefix (ot_json_string (o, "secret"), "whsec_"));
+  return g_strdup (ot_json_string (o, "secret"));
+}
+
+/* A merchant rolls its webhook secret: the new one, shown once, signs at
+ * once; the old one signs beside it (a second v1) until expires_in has
+ * passed, then no more; expires_in=0 ends it at once. Only the merchant's
+ * key may roll it, and no secret reaches the log. */
+static void
+test_webhook_secret_roll (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Rolling Mall");
+  g_autoptr(Mall) other = new_mall ("Other Mall");
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(OtCard) card = ot_new_card (gw, 100000, "4321");
+  g_autofree char *second = NULL;
+  g_autofree char *third = NULL;
+  g_autofree char *log = NULL;
+  const char *signature, *body;
+  gint64 expires_at = 0;
+  gint64 created;
+
+  {
+    g_autoptr(OtResponse) none = ot_request (gw, "POST", "/v1/webhook_secret/roll", NULL, NULL,
+                                             "{}");
+    g_autoptr(OtResponse) wrong = ot_request (gw, "POST", "/v1/webhook_secret/roll",
+                                              "sk_not_a_merchant_key", NULL, "{}");
+    g_autoptr(OtResponse) negative = ot_request (gw, "POST", "/v1/webhook_secret/roll",
+                                                 mall->secret_key, NULL,
+                                                 "{\"expires_in\":-1}");
+    g_autoptr(OtResponse) too_long = ot_request (gw, "POST", "/v1/webhook_secret/roll",
+                                                 mall->secret_key, NULL,
+                                                 "{\"expires_in\":604801}");
+
+    ot_assert_status (none, 401);
+    ot_assert_status (wrong, 401);
+    ot_assert_error (negative, 400, "invalid_request_error", "parameter_invalid");
+    ot_assert_error (too_long, 400, "invalid_request_error", "parameter_invalid");
+  }
+  set_endpoint (mall, endpoint->url);
+  {
+    g_autoptr(JsonObject) payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000,
+                                            TRUE);
+
+    signature = captured_signature (endpoint, payment, &body);
+    g_assert_true (signed_with (mall->webhook_secret, signature, body));
+    g_assert_cmpuint (count_v1 (signature), ==, 1);
+  }
+
+  created = g_get_real_time () / G_USEC_PER_SEC;
+  second = roll_secret (mall, "roll-1", "{\"expires_in\":4}", &expires_at);
+  g_assert_cmpstr (second, !=, mall->webhook_secret);
+  g_assert_cmpint (expires_at, >=, created + 4);
+  g_assert_cmpint (expires_at, <=, created + 5);
+  {
+    /* A retry under the same key gets the same secret, not another roll. */
+    gint64 again_at = 0;
+    g_autofree char *again = roll_secret (mall, "roll-1", "{\"expires_in\":4}", &again_at);
+
+    g_assert_cmpstr (again, ==, second);
+    g_assert_cmpint (again_at, ==, expires_at);
+  }
+  {
+    g_autoptr(JsonObject) payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000,
+                                            TRUE);
+
+    signature = captured_signature (endpoint, payment, &body);
+    g_assert_true (signed_with (second, signature, body));
+    g_assert_true (signed_with (mall->webhook_secret, signature, body));
+    g_assert_false (signed_with (other->webhook_secret, signature, body));
+    g_assert_cmpuint (count_v1 (signature), ==, 2);
+  }
+  while (g_get_real_time () / G_USEC_PER_SEC <= expires_at)
+    iterate_for (100);
+  {
+    g_autoptr(JsonObject) payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000,
+                                            TRUE);
+
+    signature = captured_signature (endpoint, payment, &body);
+    g_assert_true (signed_with (second, signature, body));
+    g_assert_false (signed_with (mall->webhook_secret, signature, body));
+    g_assert_cmpuint (count_v1 (signature), ==, 1);
+  }
+
+  /* expires_in=0: the one replaced stops signing at once. */
+  third = roll_secret (mall, NULL, "{\"expires_in\":0}", &expires_at);
+  g_assert_cmpint (expires_at, ==, 0);
+  {
+    g_autoptr(JsonObject) payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000,
+                                            TRUE);
+
+    signature = captured_signature (endpoint, payment, &body);
+    g_assert_true (signed_with (third, signature, body));
+    g_assert_false (signed_with (second, signature, body));
+    g_assert_cmpuint (count_v1 (signature), ==, 1);
+  }
+  /* Another merchant's secret did not move. */
+  {
+    g_autoptr(Endpoint) theirs = endpoint_start (0);
+    g_autoptr(JsonObject) payment = NULL;
+
+    set_endpoint (other, theirs->url);
+    payment = ot_pay (gw, other->secret_key, card->number, "4321", 1000, TRUE);
+    signature = captured_signature (theirs, payment, &body);
+    g_assert_true (signed_with (other->webhook_secret, signature, body));
+  }
+
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (gw), &log, NULL, NULL));
+  g_assert_null (strstr (log, second));
+  g_assert_null (strstr (log, third));
+  g_assert_null (strstr (log, mall->webhook_secret));
+}
+
 static void
 delete_endpoint (Mall *mall)
 {
@@ -1728,6 +1964,8 @@ main (int   argc,
   g_test_add_func ("/checkout/webhook-phone-session-ended", test_webhook_phone_session_ended);
   g_test_add_func ("/checkout/webhook-backlog-drains", test_webhook_backlog_drains);
   g_test_add_func ("/checkout/webhook-endpoint-replaced", test_webhook_endpoint_replaced);
+  g_test_add_func ("/checkout/webhook-shared-host", test_webhook_shared_host);
+  g_test_add_func ("/checkout/webhook-secret-roll", test_webhook_secret_roll);
   g_test_add_func ("/checkout/webhook-stop-grace", test_webhook_stop_grace);
   status = g_test_run ();
 
