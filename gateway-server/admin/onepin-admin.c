@@ -8,6 +8,8 @@
  *       to the end of that day (Seoul time): earlier days' late lines too,
  *       see HACKING.md. Writes DIR/DATE/MERCHANT-SETTLEMENT.csv for each of
  *       the day's settlements, and DIR/DATE/summary.csv.
+ *       The files are written all or none (temporary names, renamed once
+ *       all are written and synced).
  *   onepin-admin statement --seller mch_… --month 2026-12 [--out FILE]
  *       A mobile operator's or agent's monthly statement, as CSV.
  *   onepin-admin pool --seller mch_… --value 10000 --count 500 [--kind agent] --out FILE
