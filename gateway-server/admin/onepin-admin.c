@@ -8,6 +8,8 @@
  *       to the end of that day (Seoul time): earlier days' late lines too,
  *       see HACKING.md. Writes DIR/DATE/MERCHANT-SETTLEMENT.csv for each of
  *       the day's settlements, and DIR/DATE/summary.csv.
+ *       The files are written all or none (temporary names, renamed once
+ *       all are written and synced).
  *   onepin-admin statement --seller mch_… --month 2026-12 [--out FILE]
  *       A mobile operator's or agent's monthly statement, as CSV.
  *   onepin-admin pool --seller mch_… --value 10000 --count 500 [--kind agent] --out FILE
@@ -66,9 +68,73 @@ admin_clear (Admin *admin)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Admin, admin_clear)
 
+/* Frees an answer: its text may be a pool's numbers and secrets. The data
+ * is ours (read_body), so the const is cast away. */
+static void
+answer_free (GBytes *answer)
+{
+  explicit_bzero ((void *) g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
+  g_bytes_unref (answer);
+}
+
+typedef GBytes Answer;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Answer, answer_free)
+
+/* A JSON tree that may hold numbers and secrets, freed wiped. */
+static void
+secret_object_free (JsonObject *object)
+{
+  onepin_json_object_wipe (object);
+  json_object_unref (object);
+}
+
+typedef JsonObject SecretObject;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SecretObject, secret_object_free)
+
+/* Reads all of @stream. Rather than soup_session_send_and_read (), whose
+ * buffer is reallocated as it grows: each buffer this one outgrows is wiped
+ * before it is freed, so no copy of a pool's answer is left behind in
+ * freed memory by us. */
+static GBytes *
+read_body (GInputStream  *stream,
+           goffset        length,
+           GError       **error)
+{
+  gsize size = length > 0 && length < G_MAXINT32 ? (gsize) length + 1 : 16384;
+  gsize len = 0;
+  char *buf = g_malloc (size);
+
+  for (;;)
+    {
+      gssize n;
+
+      if (len == size)
+        {
+          char *bigger = g_malloc (size * 2);
+
+          memcpy (bigger, buf, len);
+          explicit_bzero (buf, size);
+          g_free (buf);
+          buf = bigger;
+          size *= 2;
+        }
+      n = g_input_stream_read (stream, buf + len, size - len, NULL, error);
+      if (n < 0)
+        {
+          explicit_bzero (buf, size);
+          g_free (buf);
+          return NULL;
+        }
+      if (n == 0)
+        return g_bytes_new_take (buf, len);
+      len += n;
+    }
+}
+
 /* Sends a request, with @key as its Idempotency-Key if not NULL; returns the
- * body of a 200, or NULL with @error: ADMIN_ERROR_USAGE for a 4xx (the
- * gateway refused an argument), else a failure. */
+ * body of a 200 (to be freed with answer_free ()), or NULL with @error:
+ * ADMIN_ERROR_USAGE for a 4xx (the gateway refused an argument), else a
+ * failure. */
 static GBytes *
 send (Admin       *admin,
       const char  *method,
@@ -80,11 +146,15 @@ send (Admin       *admin,
   g_autofree char *uri = g_strconcat (admin->url, path, NULL);
   g_autofree char *auth = g_strconcat ("Bearer ", admin->token, NULL);
   g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
-  GBytes *reply;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(Answer) reply = NULL;
   guint status;
 
   if (msg == NULL)
     return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE, "Bad URL: %s", admin->url), NULL;
+  /* The admin API never redirects; a redirect would take the token to
+   * wherever it points, which check_url () never saw. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
   if (key != NULL)
     soup_message_headers_replace (soup_message_get_request_headers (msg), "Idempotency-Key",
@@ -95,20 +165,22 @@ send (Admin       *admin,
 
       soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
     }
-  reply = soup_session_send_and_read (admin->session, msg, NULL, error);
+  stream = soup_session_send (admin->session, msg, NULL, error);
+  if (stream == NULL)
+    return NULL;
+  reply = read_body (stream, soup_message_headers_get_content_length (
+                       soup_message_get_response_headers (msg)), error);
+  g_input_stream_close (stream, NULL, NULL);
   if (reply == NULL)
     return NULL;
   status = soup_message_get_status (msg);
   if (status != 200)
-    {
-      g_set_error (error, ADMIN_ERROR, status >= 400 && status < 500 && status != 409
-                   ? ADMIN_ERROR_USAGE : ADMIN_ERROR_FAILED,
-                   "%s %s: %u %.*s", method, path, status,
-                   (int) MIN (g_bytes_get_size (reply), 400),
-                   (const char *) g_bytes_get_data (reply, NULL));
-      g_clear_pointer (&reply, g_bytes_unref);
-    }
-  return reply;
+    return g_set_error (error, ADMIN_ERROR, status >= 400 && status < 500 && status != 409
+                        ? ADMIN_ERROR_USAGE : ADMIN_ERROR_FAILED,
+                        "%s %s: %u %.*s", method, path, status,
+                        (int) MIN (g_bytes_get_size (reply), 400),
+                        (const char *) g_bytes_get_data (reply, NULL)), NULL;
+  return g_steal_pointer (&reply);
 }
 
 /* A 200 whose body is not what the gateway answers: a gateway gone wrong,
@@ -154,8 +226,8 @@ send_json (Admin                  *admin,
            gsize                   n_fields,
            GError                **error)
 {
-  g_autoptr(GBytes) reply = send (admin, method, path, body, key, error);
-  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(Answer) reply = send (admin, method, path, body, key, error);
+  g_autoptr(SecretObject) object = NULL;
 
   if (reply == NULL)
     return NULL;
@@ -289,6 +361,92 @@ send_settlements (Admin       *admin,
   return g_steal_pointer (&list);
 }
 
+/* A file of the day being written: its temporary name in the same dir, and
+ * the name it takes once every file of the day is written. */
+typedef struct
+{
+  char *temp;
+  char *path;
+} DayFile;
+
+static void
+day_file_free (DayFile *file)
+{
+  if (file->temp != NULL)
+    g_unlink (file->temp);
+  g_free (file->temp);
+  g_free (file->path);
+  g_free (file);
+}
+
+/* Writes @data (all of it, synced) to a new temporary file beside @path,
+ * which is added to @files. */
+static gboolean
+day_file_write (GPtrArray   *files,
+                const char  *path,
+                const char  *data,
+                gsize        len,
+                GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *pattern = g_strdup_printf (".%s.XXXXXX", base);
+  DayFile *file = g_new0 (DayFile, 1);
+  int fd;
+
+  file->path = g_strdup (path);
+  file->temp = g_build_filename (dir, pattern, NULL);
+  fd = g_mkstemp_full (file->temp, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "Cannot create a file in "
+                   "%s: %s", dir, g_strerror (errno));
+      g_clear_pointer (&file->temp, g_free);
+      day_file_free (file);
+      return FALSE;
+    }
+  g_ptr_array_add (files, file);
+  if (!write_fd (fd, data, len, error))
+    return close (fd), g_prefix_error (error, "Cannot write %s: ", path), FALSE;
+  if (close (fd) != 0)
+    return g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "Cannot write %s: %s",
+                        path, g_strerror (errno)), FALSE;
+  return TRUE;
+}
+
+/* Renames each of @files into place, and syncs @dir so that the renames
+ * last. Only once all are written: a run that fails midway leaves the day's
+ * files as they were (day_file_free removes what it wrote). */
+static gboolean
+day_files_commit (GPtrArray   *files,
+                  const char  *dir,
+                  GError     **error)
+{
+  int fd;
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      DayFile *file = g_ptr_array_index (files, i);
+
+      if (g_rename (file->temp, file->path) != 0)
+        return g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                            "Cannot write %s: %s", file->path, g_strerror (errno)), FALSE;
+      g_clear_pointer (&file->temp, g_free);
+    }
+  fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      return g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "Cannot sync %s: %s",
+                          dir, g_strerror (saved)), FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
 static gboolean
 settle (Admin       *admin,
         const char  *date,
@@ -306,7 +464,7 @@ settle (Admin       *admin,
   g_autoptr(JsonObject) day = NULL;
   g_autoptr(GString) summary = g_string_new ("merchant,settlement,payments,captured,refunds,"
                                              "refunded,commission,net\r\n");
-  g_autoptr(GBytes) summary_bytes = NULL;
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) day_file_free);
   JsonArray *data;
 
   json_builder_begin_object (builder);
@@ -339,9 +497,11 @@ settle (Admin       *admin,
       g_autofree char *path = g_strdup_printf ("/v1/admin/settlements/%s?format=csv", id_escaped);
       g_autofree char *name = g_strdup_printf ("%s-%s.csv", merchant, id);
       g_autofree char *file = g_build_filename (dir, name, NULL);
-      g_autoptr(GBytes) csv = send (admin, "GET", path, NULL, NULL, error);
+      g_autoptr(Answer) csv = send (admin, "GET", path, NULL, NULL, error);
 
-      if (csv == NULL || !write_file (file, csv, 0600, error))
+      if (csv == NULL ||
+          !day_file_write (files, file, g_bytes_get_data (csv, NULL), g_bytes_get_size (csv),
+                           error))
         return FALSE;
       g_string_append_printf (summary, "%s,%s,%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%"
                               G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%"
@@ -359,8 +519,8 @@ settle (Admin       *admin,
               json_object_get_int_member (s, "commission"),
               json_object_get_int_member (s, "net"));
     }
-  summary_bytes = g_string_free_to_bytes (g_steal_pointer (&summary));
-  if (!write_file (summary_path, summary_bytes, 0600, error))
+  if (!day_file_write (files, summary_path, summary->str, summary->len, error) ||
+      !day_files_commit (files, dir, error))
     return FALSE;
   printf ("Files in %s\n", dir);
   return TRUE;
@@ -379,7 +539,7 @@ statement (Admin       *admin,
   g_autofree char *month_escaped = g_uri_escape_string (month, NULL, FALSE);
   g_autofree char *path = g_strdup_printf ("/v1/admin/phone/statements?seller=%s&month=%s"
                                            "&format=csv", seller_escaped, month_escaped);
-  g_autoptr(GBytes) csv = send (admin, "GET", path, NULL, NULL, error);
+  g_autoptr(Answer) csv = send (admin, "GET", path, NULL, NULL, error);
   gsize size;
 
   if (csv == NULL)
@@ -476,13 +636,43 @@ check_pool (JsonObject  *made,
   return TRUE;
 }
 
+/* A GString of the pool's numbers and secrets, freed wiped. */
+static void
+secret_string_free (GString *text)
+{
+  explicit_bzero (text->str, text->allocated_len);
+  g_string_free (text, TRUE);
+}
+
+typedef GString SecretString;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SecretString, secret_string_free)
+
+/* The room the file's text of @numbers takes at most, so that its GString
+ * never grows: a reallocation would leave a copy behind, unwiped. */
+static gsize
+pool_csv_size (JsonArray *numbers)
+{
+  gsize size = 64;
+
+  for (guint i = 0; i < json_array_get_length (numbers); i++)
+    {
+      JsonObject *n = json_array_get_object_element (numbers, i);
+
+      /* seq and value up to 20 digits each, digits grouped take 5/4. */
+      size += 48 + 2 * strlen (json_object_get_string_member (n, "number")) +
+              2 * strlen (onepin_json_get_string (n, "secret", ""));
+    }
+  return size;
+}
+
 static GString *
 pool_csv (JsonObject *made,
           gint64      value)
 {
   JsonArray *numbers = json_object_get_array_member (made, "numbers");
-  GString *csv = g_string_new ("seq,number,secret,value\r\n");
+  GString *csv = g_string_sized_new (pool_csv_size (numbers));
 
+  g_string_append (csv, "seq,number,secret,value\r\n");
   for (guint i = 0; i < json_array_get_length (numbers); i++)
     {
       JsonObject *n = json_array_get_object_element (numbers, i);
@@ -511,8 +701,8 @@ pool (Admin       *admin,
 {
   static const char pool_path[] = "/v1/admin/phone/pools";
   g_autofree char *body = pool_body (seller, kind, value, count);
-  g_autoptr(JsonObject) made = NULL;
-  g_autoptr(GString) csv = NULL;
+  g_autoptr(SecretObject) made = NULL;
+  g_autoptr(SecretString) csv = NULL;
   g_autoptr(GError) local_error = NULL;
   const char *id;
   int fd;
@@ -529,7 +719,7 @@ pool (Admin       *admin,
   made = send_json (admin, "POST", pool_path, body, key, pool_fields, G_N_ELEMENTS (pool_fields),
                     &local_error);
   if (made != NULL && !check_pool (made, count, pool_path, &local_error))
-    g_clear_pointer (&made, json_object_unref);
+    g_clear_pointer (&made, secret_object_free);
   if (made != NULL)
     {
       csv = pool_csv (made, value);
@@ -582,6 +772,39 @@ parse_positive (const char  *option,
   return TRUE;
 }
 
+/* The admin token goes only where no one on the way reads it: https://, or
+ * plain http:// to this computer, named by its address (127.x.x.x or
+ * [::1]): a name, even "localhost", is whatever the resolver says it is.
+ * As the wallet's ow_client_check_url (). Checked before the token file is
+ * read; the message names the host, never the URL's user part. */
+static gboolean
+check_url (const char  *url,
+           GError     **error)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr(GInetAddress) address = NULL;
+  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+  if (host == NULL || host[0] == '\0' || g_uri_get_userinfo (uri) != NULL ||
+      g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
+    return g_set_error_literal (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                                "The gateway's URL must be an https:// (or http:// to "
+                                "127.0.0.1) URL of a host, with no user name, query or "
+                                "fragment"), FALSE;
+  if (g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0)
+    return TRUE;
+  if (g_ascii_strcasecmp (g_uri_get_scheme (uri), "http") != 0)
+    return g_set_error_literal (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                                "The gateway's URL must start with https:// (or http:// to "
+                                "127.0.0.1)"), FALSE;
+  address = g_inet_address_new_from_string (host);
+  if (address == NULL || !g_inet_address_get_is_loopback (address))
+    return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
+                        "The admin token is sent only over https://, or over plain http:// "
+                        "to this computer (127.0.0.1 or [::1]): not to %s", host), FALSE;
+  return TRUE;
+}
+
 /* Reads the URL and token from --url/--token-file or the data dir. */
 static gboolean
 connect_admin (Admin       *admin,
@@ -607,6 +830,8 @@ connect_admin (Admin       *admin,
     return g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_USAGE,
                         "%s has no gateway.url: is it the gateway's data dir, and is the "
                         "gateway running?", data_dir), FALSE;
+  if (!check_url (admin->url, error))
+    return FALSE;
   /* "http://host:port/" + "/v1/…" would make "//v1/…". */
   while (g_str_has_suffix (admin->url, "/"))
     admin->url[strlen (admin->url) - 1] = '\0';

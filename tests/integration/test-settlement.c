@@ -988,17 +988,21 @@ test_admin_token_file (void)
 }
 
 /* A server that answers every request 200 with one body: the gateway gone
- * wrong, or a --url that names another server. */
+ * wrong, or a --url that names another server. With @handler, it plays a
+ * gateway that fails on its own terms. */
 typedef struct
 {
-  GMainContext *context;
-  GMainLoop    *loop;
-  SoupServer   *server;
-  GThread      *thread;
-  const char   *body;
-  char         *url;
-  GMutex        lock;
-  GCond         ready;
+  GMainContext       *context;
+  GMainLoop          *loop;
+  SoupServer         *server;
+  GThread            *thread;
+  const char         *body;
+  SoupServerCallback  handler;
+  const char         *fail_path;   /* the path the handler answers 500 */
+  gboolean            redirected;  /* a request followed a redirect */
+  char               *url;
+  GMutex              lock;
+  GCond               ready;
 } OddServer;
 
 static void
@@ -1022,7 +1026,8 @@ odd_run (gpointer data)
 
   g_main_context_push_thread_default (odd->context);
   odd->server = soup_server_new (NULL, NULL);
-  soup_server_add_handler (odd->server, NULL, odd_handle, odd, NULL);
+  soup_server_add_handler (odd->server, NULL, odd->handler ? odd->handler : odd_handle, odd,
+                           NULL);
   g_assert_true (soup_server_listen_local (odd->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
   uris = soup_server_get_uris (odd->server);
   g_mutex_lock (&odd->lock);
@@ -1043,7 +1048,8 @@ odd_start (OddServer  *odd,
 {
   g_mutex_init (&odd->lock);
   g_cond_init (&odd->ready);
-  odd->body = body;
+  if (body != NULL)
+    odd->body = body;
   odd->context = g_main_context_new ();
   odd->loop = g_main_loop_new (odd->context, FALSE);
   g_mutex_lock (&odd->lock);
@@ -1126,6 +1132,202 @@ test_admin_odd_answer (void)
   g_assert_true (g_rmdir (dir) == 0);
 }
 
+/* The admin token goes in the clear only to this computer: a plain http://
+ * URL of any other host, a name even ("localhost" is what the resolver
+ * says), is refused (2) before anything is sent, without the token in the
+ * message; http://127.0.0.1 and https:// are let be. */
+static void
+test_admin_plain_http (void)
+{
+  g_autofree char *token = g_build_filename (ot_gateway_data_dir (gw), "admin.token", NULL);
+  g_autofree char *url_file = g_build_filename (ot_gateway_data_dir (gw), "gateway.url", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *localhost = NULL;
+  g_autofree char *month = pt_this_month ();
+  g_autofree char *agent_id = NULL;
+  g_autofree char *agent = pt_create_merchant (gw, "Kiosk 7", "card_agent", &agent_id);
+  g_autofree char *body = g_strdup_printf ("{\"merchant\": \"%s\", \"commission_bps\": 500}",
+                                           agent_id);
+  g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/phone/sellers",
+                                        ot_gateway_admin_token (gw), NULL, body);
+  g_autoptr(GUri) uri = NULL;
+
+  ot_assert_status (r, 200);
+  g_assert_true (g_file_get_contents (url_file, &url, NULL, NULL));
+  g_strstrip (url);
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  localhost = g_strdup_printf ("http://localhost:%d", g_uri_get_port (uri));
+  {
+    const char *refused[] = { "http://example.invalid:1/", "HTTP://example.invalid:1",
+                              "http://10.0.0.1:1", "http://[fe80::1]:1", localhost,
+                              "ftp://127.0.0.1:1", "http://user:pw@127.0.0.1:1",
+                              "127.0.0.1:1", "http://:1" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+      {
+        const char *args[] = { "statement", "--url", refused[i], "--token-file", token,
+                               "--seller", agent_id, "--month", month, NULL };
+        g_autofree char *out = NULL, *err = NULL;
+
+        g_test_message ("--url %s", refused[i]);
+        g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 2);
+        g_assert_nonnull (strstr (err, "https://"));
+        g_assert_null (strstr (err, ot_gateway_admin_token (gw)));
+        g_assert_null (strstr (err, "pw"));
+        g_assert_cmpstr (out, ==, "");
+      }
+  }
+  {
+    const char *args[] = { "statement", "--url", url, "--token-file", token,
+                           "--seller", agent_id, "--month", month, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 0);
+  }
+  {
+    /* Allowed, so tried: nothing listens there, a failure (1), not a refusal. */
+    const char *args[] = { "statement", "--url", "http://[::1]:1", "--token-file", token,
+                           "--seller", agent_id, "--month", month, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 1);
+  }
+}
+
+/* Plays a gateway whose day has two settlements, and answers 500 for
+ * @fail_path, if set. */
+static void
+day_handle (SoupServer        *server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           data)
+{
+  OddServer *odd = data;
+  static const char list[] =
+    "{\"data\": [{\"id\": \"stl_a\", \"merchant\": \"mch_a\", \"payments\": 1, \"captured\": "
+    "1000, \"refunds\": 0, \"refunded\": 0, \"commission\": 10, \"net\": 990}, {\"id\": "
+    "\"stl_b\", \"merchant\": \"mch_b\", \"payments\": 1, \"captured\": 2000, \"refunds\": 0, "
+    "\"refunded\": 0, \"commission\": 20, \"net\": 1980}]}";
+
+  if (odd->fail_path != NULL && g_str_equal (path, odd->fail_path))
+    ot_reply_json (msg, 500, "{}");
+  else if (g_str_equal (path, "/v1/admin/settlements"))
+    ot_reply_json (msg, 200, list);
+  else
+    soup_server_message_set_response (msg, "text/csv", SOUP_MEMORY_STATIC, "date,amount\r\n",
+                                      strlen ("date,amount\r\n")),
+    soup_server_message_set_status (msg, 200, NULL);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* @path's entries, sorted, one space apart. */
+static char *
+dir_names (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* settle writes the day's files all or none: a gateway that fails on the
+ * second settlement's CSV, or on the summary's list, leaves the day's dir as
+ * it was (here, an earlier run's summary), with no partial file and no
+ * temporary one; a whole run leaves the files and nothing else. */
+static void
+test_admin_settle_partial (void)
+{
+  const char *fail_paths[] = { "/v1/admin/settlements/stl_b", "/v1/admin/settlements/stl_a" };
+  g_autofree char *token = g_build_filename (ot_gateway_data_dir (gw), "admin.token", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("onepin-settle-XXXXXX", NULL);
+  g_autofree char *day = g_build_filename (dir, "2026-01-01", NULL);
+  g_autofree char *summary = g_build_filename (day, "summary.csv", NULL);
+
+  g_assert_cmpint (g_mkdir (day, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (summary, "earlier\r\n", -1, NULL));
+  for (guint i = 0; i <= G_N_ELEMENTS (fail_paths); i++)
+    {
+      OddServer odd = { .handler = day_handle };
+      g_autofree char *out = NULL, *err = NULL, *names = NULL, *text = NULL;
+
+      odd.fail_path = i < G_N_ELEMENTS (fail_paths) ? fail_paths[i] : NULL;
+      g_test_message ("failing %s", odd.fail_path);
+      odd_start (&odd, NULL);
+      {
+        const char *settle[] = { "settle", "--url", odd.url, "--token-file", token, "--date",
+                                 "2026-01-01", "--out", dir, NULL };
+
+        g_assert_cmpint (admin_run (settle, NULL, &out, &err), ==, odd.fail_path ? 1 : 0);
+      }
+      odd_stop (&odd);
+      names = dir_names (day);
+      g_assert_true (g_file_get_contents (summary, &text, NULL, NULL));
+      if (odd.fail_path != NULL)
+        {
+          g_assert_cmpstr (names, ==, "summary.csv");
+          g_assert_cmpstr (text, ==, "earlier\r\n");
+        }
+      else
+        {
+          g_assert_cmpstr (names, ==, "mch_a-stl_a.csv mch_b-stl_b.csv summary.csv");
+          g_assert_nonnull (strstr (text, "mch_b,stl_b,1,2000,0,0,20,1980\r\n"));
+        }
+    }
+  remove_dir (dir);
+}
+
+/* Plays a gateway that redirects: the admin token is not taken anywhere
+ * else, even on the same server. */
+static void
+redirect_handle (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           data)
+{
+  OddServer *odd = data;
+
+  if (g_str_equal (path, "/elsewhere/v1/admin/phone/statements"))
+    {
+      odd->redirected = TRUE;
+      soup_server_message_set_response (msg, "text/csv", SOUP_MEMORY_STATIC, "x\r\n", 3);
+      soup_server_message_set_status (msg, 200, NULL);
+      return;
+    }
+  soup_server_message_set_redirect (msg, 307, "/elsewhere/v1/admin/phone/statements?seller=x");
+}
+
+static void
+test_admin_redirect (void)
+{
+  g_autofree char *token = g_build_filename (ot_gateway_data_dir (gw), "admin.token", NULL);
+  OddServer odd = { .handler = redirect_handle };
+  g_autofree char *out = NULL, *err = NULL;
+
+  odd_start (&odd, NULL);
+  {
+    const char *args[] = { "statement", "--url", odd.url, "--token-file", token,
+                           "--seller", "mch_x", "--month", "2026-01", NULL };
+
+    g_assert_cmpint (admin_run (args, NULL, &out, &err), ==, 1);
+  }
+  odd_stop (&odd);
+  g_assert_false (odd.redirected);
+  g_assert_nonnull (strstr (err, "307"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1142,6 +1344,9 @@ main (int   argc,
   g_test_add_func ("/settlement/admin-numbers", test_admin_numbers);
   g_test_add_func ("/settlement/admin-token-file", test_admin_token_file);
   g_test_add_func ("/settlement/admin-odd-answer", test_admin_odd_answer);
+  g_test_add_func ("/settlement/admin-plain-http", test_admin_plain_http);
+  g_test_add_func ("/settlement/admin-settle-partial", test_admin_settle_partial);
+  g_test_add_func ("/settlement/admin-redirect", test_admin_redirect);
   g_test_add_func ("/settlement/refusals", test_refusals);
   g_test_add_func ("/settlement/query", test_query);
   g_test_add_func ("/settlement/csv-formulas", test_csv_formulas);
