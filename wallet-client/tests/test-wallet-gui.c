@@ -2569,6 +2569,49 @@ test_telephone_lines (void)
   g_assert_cmpstr (window_page (), ==, "main");
 }
 
+/* Locks while the relay holds the gateway's answer to the lines window's
+ * call; then lets it go to the locked wallet, which stays locked, its
+ * session kept: unlocked, it is signed in as before. */
+static void
+lock_with_lines_call_out (void)
+{
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the gateway's answer to the lines window");
+  ow_application_lock (T.app);
+  WAIT_PAGE ("unlock");
+  ow_ui_wait_for (ow_ui_find ("lines_list") == NULL, 10, "the lines window to go");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_spin (2000);
+  g_assert_cmpstr (window_page (), ==, "unlock");
+  g_assert_true (ow_vault_is_locked (vault ()));
+  unlock ();
+  g_assert_true (lines_action_enabled ());
+}
+
+/* A lock while a line is being added, then removed: the window goes, and
+ * the answer that comes after does nothing (it once reloaded the list with
+ * no token, and the main window, told the session had ended, showed the
+ * sign-in page over the locked vault). */
+static void
+test_lines_lock (void)
+{
+  g_autofree char *id = NULL;
+
+  open_lines_window ();
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  add_line (LINE, PASSWORD);
+  lock_with_lines_call_out ();
+  /* the addition reached the gateway before the lock */
+  ow_ui_wait_for ((id = line_id ("8001")) != NULL, 10, "the line on the gateway");
+
+  open_lines_window ();
+  ow_ui_wait_for (row_named ("lines_list", id) != NULL, 10, "the line in the list");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  remove_line (id, "remove");
+  lock_with_lines_call_out ();
+  ow_ui_wait_for (({ g_autofree char *left = line_id ("8001"); left == NULL; }), 10,
+                  "the line to go on the gateway");
+}
+
 /* The profile's fields are checked as the gateway checks them: what it
  * would refuse is not sent. Saved, the gateway has the change and the
  * window shows what it answered. */
@@ -3366,6 +3409,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/funding-closed-in-flight", test_funding_closed_in_flight);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
+  g_test_add_func ("/wallet-gui/lines-lock", test_lines_lock);
   g_test_add_func ("/wallet-gui/account", test_account);
   g_test_add_func ("/wallet-gui/apply-while-locked", test_apply_while_locked);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
