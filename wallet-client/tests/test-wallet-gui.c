@@ -1531,6 +1531,50 @@ test_change_card_password (void)
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
 }
 
+/* A card password change out cannot be called back: the dialog stays
+ * until its answer (it once closed, and the unknown outcome of a change
+ * that went through, its key with it, went unsaid). Back to the card
+ * password of before, and then, from another device, to the new one. */
+static void
+test_change_card_password_closed (void)
+{
+  GtkWindow *dialog;
+  guint dropped = ot_proxy_dropped (T.proxy);
+
+  ow_toast_overlay_clear (OW_TOAST_OVERLAY (ow_ui_get ("toast_overlay")));
+  ow_ui_click ("card_password_button");
+  ow_ui_wait_for (ow_ui_find ("account_row") != NULL, 10, "the card password dialog");
+  dialog = ow_ui_window_of ("account_row");
+  ow_ui_type ("account_row", PASSWORD);
+  ow_ui_type ("password_row", CARD_PASSWORD);
+  ow_ui_type ("confirm_row", CARD_PASSWORD);
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the gateway's answer to the change");
+  assert_stays_open (dialog, "account_row");
+
+  /* the answer is lost: the dialog says so, and may close again */
+  ot_proxy_set_mode (T.proxy, OT_PROXY_DROP_ANSWERS);
+  ow_ui_wait_for (label_contains ("error_label", "not known") && sensitive ("apply_button"), 30,
+                  "the unknown outcome");
+  g_assert_cmpuint (ot_proxy_dropped (T.proxy), >, dropped);
+  g_assert_true (sensitive ("cancel_button"));
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ow_ui_find ("account_row") == NULL, 30, "the dialog to close");
+  ow_ui_wait_for (window_shows ("card password is changed"), 10, "the toast");
+  {
+    g_autoptr(JsonObject) balance = ot_card_balance (T.gw, T.card_number, CARD_PASSWORD);
+    g_autoptr(JsonObject) session = session_record ();
+    g_autoptr(OtResponse) r = ot_request (T.gw, "POST", "/v1/wallet/card/password",
+                                          ot_json_string (session, "token"), NULL,
+                                          "{\"current_password\":\"" PASSWORD "\","
+                                          "\"new_password\":\"" NEW_CARD_PASSWORD "\"}");
+
+    ot_assert_status (r, 200);
+  }
+}
+
 static OwApprovalDialog *
 show_approval (char **decision)
 {
@@ -3408,6 +3452,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/funding-lost-answer", test_funding_lost_answer);
   g_test_add_func ("/wallet-gui/funding-closed-in-flight", test_funding_closed_in_flight);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
+  g_test_add_func ("/wallet-gui/change-card-password-closed", test_change_card_password_closed);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
   g_test_add_func ("/wallet-gui/lines-lock", test_lines_lock);
   g_test_add_func ("/wallet-gui/account", test_account);
