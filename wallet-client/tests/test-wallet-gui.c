@@ -3097,22 +3097,52 @@ respond (AdwMessageDialog *dialog,
   ow_ui_wait_for (showing_message_dialog () == NULL, 10, "the message dialog to close");
 }
 
+/* The second user registers; the answer is lost (see ow-account-page.c). */
 static void
 register_other_user (void)
 {
+  guint dropped = ot_proxy_dropped (T.proxy);
+  gint64 users = gateway_answers ("/v1/wallet/users", "201");
+
   gtk_widget_activate_action (ow_ui_get ("stack"), "win.sign-out", NULL);
   respond (wait_message_dialog ("the sign-out confirmation"), "sign-out");
   WAIT_PAGE ("account");
   ow_ui_click ("register_toggle");
-  ow_ui_type ("reg_login_row", OTHER_LOGIN);
   ow_ui_type ("reg_name_row", "성춘향");
   ow_ui_type ("reg_email_row", "chunhyang@example.com");
   ow_ui_type ("reg_phone_row", "010-2345-6789");
+  ow_ui_type ("gateway_row", ot_proxy_url (T.proxy));
+
+  /* an ID taken by someone else (the first user) stays theirs */
+  ow_ui_type ("reg_login_row", LOGIN);
+  ow_ui_type ("reg_password_row", "not the password sent");
+  ow_ui_type ("reg_confirm_row", "not the password sent");
+  ow_ui_click ("submit_button");
+  ow_ui_wait_for (label_contains ("error_label", "login ID is taken") &&
+                  sensitive ("submit_button"), 30, "the ID taken");
+  g_assert_cmpstr (window_page (), ==, "account");
+
+  /* The answer is lost: the account is there all the same. Trying again
+   * (the user, or libsoup on a kept-alive connection that closed), the ID
+   * is taken; the password signs in to it, and the user is in. */
+  ow_ui_type ("reg_login_row", OTHER_LOGIN);
   ow_ui_type ("reg_password_row", PASSWORD);
   ow_ui_type ("reg_confirm_row", PASSWORD);
-  ow_ui_type ("gateway_row", ot_proxy_url (T.proxy));
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
   ow_ui_click ("submit_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the gateway's answer to the registration");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_DROP_ANSWERS);
+  ow_ui_wait_for (ot_proxy_dropped (T.proxy) > dropped &&
+                  (g_str_equal (window_page (), "main") || sensitive ("submit_button")), 30,
+                  "the lost answer");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  if (g_str_equal (window_page (), "account"))
+    {
+      g_assert_true (label_contains ("error_label", "Cannot reach the gateway"));
+      ow_ui_click ("submit_button");
+    }
   WAIT_PAGE ("main");
+  g_assert_cmpint (gateway_answers ("/v1/wallet/users", "201"), ==, users + 1);
   remember_token ();
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "no-card") == 0, 30,
                   "the apply-for-a-card view");
