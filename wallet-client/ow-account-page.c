@@ -7,6 +7,13 @@
  * lands on the main view. The session is sealed in the vault before the
  * page says it is done; one the vault cannot keep (it was locked before the
  * answer came) is signed out on the gateway.
+ *
+ * A registration whose answer was lost (the connection broke after the
+ * gateway committed it, and the user or libsoup sent it again) comes back
+ * as login_id_taken. So a taken ID is tried once with the password just
+ * chosen: if it signs in, the account is the user's. Only once per ID
+ * while the form stays, since a wrong password counts as a failed sign-in
+ * on somebody else's account; a failure says the ID is taken.
  */
 #include "ow-account-page.h"
 
@@ -37,6 +44,9 @@ struct _OwAccountPage
 
   char            *login_id;    /* of the sign-in under way */
   OwSecret        *reg_password; /* submitted, for the sign-in after the registration */
+  GHashTable      *taken_tried; /* login IDs found taken and tried with the password */
+  GError          *taken;       /* the sign-in under way is such a try: the
+                                 * registration's answer, to show if it fails */
 };
 
 G_DEFINE_FINAL_TYPE (OwAccountPage, ow_account_page, ADW_TYPE_BIN)
@@ -99,7 +109,13 @@ on_signed_in (GObject      *source,
 
   if (session == NULL)
     {
-      fail (self, error);
+      /* Not the user's account after all (the gateway refused the
+       * password): say what the registration found, not that the password
+       * is wrong. */
+      if (self->taken != NULL && error->domain == OW_API_ERROR)
+        fail (self, self->taken);
+      else
+        fail (self, error);
       return;
     }
 
@@ -131,6 +147,23 @@ sign_in (OwAccountPage *self,
                            g_object_ref (self));
 }
 
+/* A registration answered login_id_taken that may have been this one's
+ * own, its first answer lost: see the top of the file. */
+static gboolean
+try_taken_login (OwAccountPage *self,
+                 OwClient      *client,
+                 const GError  *error)
+{
+  if (g_strcmp0 (ow_api_error_get_code (error), "login_id_taken") != 0 ||
+      self->reg_password == NULL ||
+      !g_hash_table_add (self->taken_tried, g_strdup (self->login_id)))
+    return FALSE;
+  self->taken = g_error_copy (error);
+  sign_in (self, client, self->reg_password);
+  g_clear_pointer (&self->reg_password, ow_secret_free);
+  return TRUE;
+}
+
 static void
 on_registered (GObject      *source,
                GAsyncResult *result,
@@ -142,7 +175,8 @@ on_registered (GObject      *source,
 
   if (profile == NULL)
     {
-      fail (self, error);
+      if (!try_taken_login (self, OW_CLIENT (source), error))
+        fail (self, error);
       return;
     }
 
@@ -228,6 +262,7 @@ on_submit (OwAccountPage *self)
 
   ow_ui_show_error (self->error_label, NULL);
   set_busy (self, TRUE);
+  g_clear_error (&self->taken);
   g_free (self->login_id);
 
   if (!registering (self))
@@ -273,6 +308,7 @@ ow_account_page_reset (OwAccountPage *self)
   for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
     ow_ui_clear_editable (secrets[i]);
   g_clear_pointer (&self->reg_password, ow_secret_free);
+  g_hash_table_remove_all (self->taken_tried);
   /* someone coming back most likely has an account */
   gtk_toggle_button_set_active (self->sign_in_toggle, TRUE);
   ow_ui_show_error (self->error_label, NULL);
@@ -296,6 +332,8 @@ ow_account_page_finalize (GObject *object)
 {
   g_free (OW_ACCOUNT_PAGE (object)->login_id);
   ow_secret_free (OW_ACCOUNT_PAGE (object)->reg_password);
+  g_clear_error (&OW_ACCOUNT_PAGE (object)->taken);
+  g_hash_table_unref (OW_ACCOUNT_PAGE (object)->taken_tried);
   G_OBJECT_CLASS (ow_account_page_parent_class)->finalize (object);
 }
 
@@ -338,4 +376,5 @@ ow_account_page_init (OwAccountPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   ow_ui_name_controls (GTK_WIDGET (self));
+  self->taken_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }

@@ -8,7 +8,11 @@
  * (ow-pending-card.h); finishing sends the same request again, under that
  * key and with the card password chosen then, and the gateway answers the
  * number and CVC once more. A change has its key too, kept while its
- * outcome is unknown, so that trying again is the same request.
+ * outcome is unknown, so that trying again is the same request. While a
+ * request is out the dialog does not close (ow_ui_set_sending): closed,
+ * it would take the answer and the key with it, and a card password
+ * changed (every telephone line gone with the old one) would go unsaid.
+ * Only a lock or a quit takes it away then.
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -36,6 +40,7 @@ struct _OwApplyDialog
   GtkEditable  *password_row;
   GtkEditable  *confirm_row;
   GtkLabel     *error_label;
+  GtkWidget    *cancel_button;
   GtkButton    *apply_button;
   GtkSpinner   *spinner;
 
@@ -44,6 +49,7 @@ struct _OwApplyDialog
   char         *idempotency_key;  /* one per application: a retry is the same request */
   Mode          mode;
   gboolean      unknown;          /* a change sent, and no answer came */
+  gboolean      sending;
 };
 
 G_DEFINE_FINAL_TYPE (OwApplyDialog, ow_apply_dialog, ADW_TYPE_WINDOW)
@@ -112,6 +118,14 @@ set_change_unknown (OwApplyDialog *self,
 }
 
 static void
+set_sending (OwApplyDialog *self,
+             gboolean       sending)
+{
+  self->sending = sending;
+  ow_ui_set_sending (self->cancel_button, self->apply_button, self->spinner, sending);
+}
+
+static void
 on_applied (GObject      *source,
             GAsyncResult *result,
             gpointer      data)
@@ -124,7 +138,7 @@ on_applied (GObject      *source,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  ow_ui_set_busy (self->apply_button, self->spinner, FALSE);
+  set_sending (self, FALSE);
   if (self->mode == MODE_CHANGE)
     set_change_unknown (self,
                         card == NULL && ow_ui_change_outcome_unknown (error, self->unknown));
@@ -234,7 +248,7 @@ on_apply (OwApplyDialog *self)
   if (self->mode == MODE_APPLY && !keep_application (self))
     return;
 
-  ow_ui_set_busy (self->apply_button, self->spinner, TRUE);
+  set_sending (self, TRUE);
   if (changing)
     ow_client_change_card_password_async (self->client, account, password,
                                           self->idempotency_key, self->cancellable, on_applied,
@@ -242,6 +256,12 @@ on_apply (OwApplyDialog *self)
   else
     ow_client_apply_card_async (self->client, password, self->idempotency_key, self->cancellable,
                                 on_applied, g_object_ref (self));
+}
+
+static gboolean
+on_close_request (OwApplyDialog *self)
+{
+  return self->sending;
 }
 
 static void
@@ -290,9 +310,11 @@ ow_apply_dialog_class_init (OwApplyDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, password_row);
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, confirm_row);
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, apply_button);
   gtk_widget_class_bind_template_child (widget_class, OwApplyDialog, spinner);
   gtk_widget_class_bind_template_callback (widget_class, on_apply);
+  gtk_widget_class_bind_template_callback (widget_class, on_close_request);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 

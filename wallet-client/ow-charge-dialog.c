@@ -214,8 +214,8 @@ set_sending (OwChargeDialog *self,
              gboolean        sending)
 {
   self->in_flight = sending;
-  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), !sending);
-  ow_ui_set_busy (self->charge_button, self->spinner, sending);
+  ow_ui_set_sending (GTK_WIDGET (self->cancel_button), self->charge_button, self->spinner,
+                     sending);
 }
 
 static void

@@ -130,8 +130,7 @@ set_adding (OwFundingDialog *self,
             gboolean         adding)
 {
   self->adding = adding;
-  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), !adding);
-  ow_ui_set_busy (self->add_button, self->spinner, adding);
+  ow_ui_set_sending (GTK_WIDGET (self->cancel_button), self->add_button, self->spinner, adding);
 }
 
 static void

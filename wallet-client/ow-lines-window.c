@@ -17,6 +17,9 @@
  * sign-in password removes every line there. While a line is being added
  * or removed the window does not close, so that it can tell how it went;
  * the password row is wiped after an addition and when the window goes.
+ * A lock takes it away all the same: its calls are cancelled then, and an
+ * answer already on its way is not heard (the client has no token by then,
+ * and reloading the list would end a session the vault still keeps).
  */
 #include "ow-lines-window.h"
 
@@ -44,6 +47,7 @@ struct _OwLinesWindow
   GCancellable   *cancellable;    /* of every call; cancelled when the window goes */
   gboolean        adding;
   guint           removing;       /* removals under way */
+  gboolean        gone;           /* off the screen for good */
 };
 
 G_DEFINE_FINAL_TYPE (OwLinesWindow, ow_lines_window, ADW_TYPE_WINDOW)
@@ -56,14 +60,15 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* TRUE when nobody is to hear of @error here: the window went (its calls
- * are cancelled), or the session ended, which the main window handles
- * once this one has closed. Call it before touching any widget. */
+/* TRUE when nobody is to hear of the answer (@error, or NULL) here: the
+ * window went (its calls are cancelled), or the session ended, which the
+ * main window handles once this one has closed. Call it before touching
+ * any widget. */
 static gboolean
 passed_on (OwLinesWindow *self,
            const GError  *error)
 {
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (self->gone || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return TRUE;
   if (!ow_ui_session_ended (error))
     return FALSE;
@@ -145,7 +150,7 @@ on_lines_loaded (GObject      *source,
   g_autoptr(GPtrArray) lines = ow_client_list_calling_numbers_finish (OW_CLIENT (source), result,
                                                                       &error);
 
-  if (lines == NULL && passed_on (self, error))
+  if (passed_on (self, error))
     return;
   set_loading (self, FALSE);
   if (lines == NULL)
@@ -183,7 +188,7 @@ on_removed (GObject      *source,
   gboolean removed = ow_client_remove_calling_number_finish (OW_CLIENT (source), result, &error);
 
   self->removing--;
-  if (!removed && passed_on (self, error))
+  if (passed_on (self, error))
     return;
   if (removed)
     ow_toast_overlay_add (self->toast_overlay,
@@ -284,7 +289,7 @@ on_added (GObject      *source,
                                                                          result, &error);
   g_autofree char *message = NULL;
 
-  if (line == NULL && passed_on (self, error))
+  if (passed_on (self, error))
     return;
   set_adding (self, FALSE);
   if (line == NULL)
@@ -334,6 +339,20 @@ on_close_request (OwLinesWindow *self)
   return self->adding || self->removing > 0;
 }
 
+/* gtk_window_destroy () (a lock, a quit) takes the window off the screen
+ * for good, while a call still running keeps a reference until its answer:
+ * the calls end here, not with the last reference. */
+static void
+ow_lines_window_unrealize (GtkWidget *widget)
+{
+  OwLinesWindow *self = OW_LINES_WINDOW (widget);
+
+  self->gone = TRUE;
+  g_cancellable_cancel (self->cancellable);
+
+  GTK_WIDGET_CLASS (ow_lines_window_parent_class)->unrealize (widget);
+}
+
 static void
 ow_lines_window_dispose (GObject *object)
 {
@@ -364,6 +383,7 @@ ow_lines_window_class_init (OwLinesWindowClass *klass)
 
   object_class->dispose = ow_lines_window_dispose;
   object_class->finalize = ow_lines_window_finalize;
+  widget_class->unrealize = ow_lines_window_unrealize;
 
   signals[SIGNAL_SESSION_ENDED] = g_signal_new ("session-ended", G_TYPE_FROM_CLASS (klass),
                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,

@@ -414,6 +414,16 @@ ow_ui_set_busy (GtkButton  *button,
     }
 }
 
+void
+ow_ui_set_sending (GtkWidget  *cancel_button,
+                   GtkButton  *button,
+                   GtkSpinner *spinner,
+                   gboolean    sending)
+{
+  gtk_widget_set_sensitive (cancel_button, !sending);
+  ow_ui_set_busy (button, spinner, sending);
+}
+
 /* What libadwaita 1.2's unnamed controls are for: icon-only buttons by
  * their icon, and the search entry of a preferences window. */
 static const char *

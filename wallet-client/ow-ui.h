@@ -88,6 +88,16 @@ void           ow_ui_set_busy          (GtkButton    *button,
                                         GtkSpinner   *spinner,
                                         gboolean      busy);
 
+/* Marks a dialog's request out, one that cannot be called back: busy as
+ * above, and Cancel greyed. The dialog stays until the answer (or the
+ * client's timeout), so that the user learns how it ended: its
+ * close-request handler refuses while sending (Escape and the window
+ * manager's close go there too). */
+void           ow_ui_set_sending       (GtkWidget    *cancel_button,
+                                        GtkButton    *button,
+                                        GtkSpinner   *spinner,
+                                        gboolean      sending);
+
 /* A question before something that cannot be undone: Cancel (the default,
  * and what closing answers) and @label, destructive, answering @response.
  * Not shown yet. */

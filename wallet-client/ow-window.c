@@ -136,9 +136,14 @@ on_signed_in (OwWindow *self)
   show_main (self);
 }
 
+/* Heard while the vault is locked, this is a call cut off by the lock (the
+ * client forgot its token): the unlock page stays, and the sealed session
+ * with it; the first call after the unlock tells whether it still holds. */
 static void
 on_session_ended (OwWindow *self)
 {
+  if (ow_vault_is_locked (ow_application_get_vault (self->application)))
+    return;
   ow_application_end_session (self->application);
   ow_account_page_reset (self->account_page);
   show_page (self, "account");
@@ -149,6 +154,8 @@ on_session_ended (OwWindow *self)
 static void
 on_account_session_ended (OwWindow *self)
 {
+  if (ow_vault_is_locked (ow_application_get_vault (self->application)))
+    return;
   ow_main_page_clear (self->main_page);
   on_session_ended (self);
 }

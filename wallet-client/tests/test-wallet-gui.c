@@ -1531,6 +1531,50 @@ test_change_card_password (void)
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "card") == 0, 30, "the card");
 }
 
+/* A card password change out cannot be called back: the dialog stays
+ * until its answer (it once closed, and the unknown outcome of a change
+ * that went through, its key with it, went unsaid). Back to the card
+ * password of before, and then, from another device, to the new one. */
+static void
+test_change_card_password_closed (void)
+{
+  GtkWindow *dialog;
+  guint dropped = ot_proxy_dropped (T.proxy);
+
+  ow_toast_overlay_clear (OW_TOAST_OVERLAY (ow_ui_get ("toast_overlay")));
+  ow_ui_click ("card_password_button");
+  ow_ui_wait_for (ow_ui_find ("account_row") != NULL, 10, "the card password dialog");
+  dialog = ow_ui_window_of ("account_row");
+  ow_ui_type ("account_row", PASSWORD);
+  ow_ui_type ("password_row", CARD_PASSWORD);
+  ow_ui_type ("confirm_row", CARD_PASSWORD);
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the gateway's answer to the change");
+  assert_stays_open (dialog, "account_row");
+
+  /* the answer is lost: the dialog says so, and may close again */
+  ot_proxy_set_mode (T.proxy, OT_PROXY_DROP_ANSWERS);
+  ow_ui_wait_for (label_contains ("error_label", "not known") && sensitive ("apply_button"), 30,
+                  "the unknown outcome");
+  g_assert_cmpuint (ot_proxy_dropped (T.proxy), >, dropped);
+  g_assert_true (sensitive ("cancel_button"));
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_click ("apply_button");
+  ow_ui_wait_for (ow_ui_find ("account_row") == NULL, 30, "the dialog to close");
+  ow_ui_wait_for (window_shows ("card password is changed"), 10, "the toast");
+  {
+    g_autoptr(JsonObject) balance = ot_card_balance (T.gw, T.card_number, CARD_PASSWORD);
+    g_autoptr(JsonObject) session = session_record ();
+    g_autoptr(OtResponse) r = ot_request (T.gw, "POST", "/v1/wallet/card/password",
+                                          ot_json_string (session, "token"), NULL,
+                                          "{\"current_password\":\"" PASSWORD "\","
+                                          "\"new_password\":\"" NEW_CARD_PASSWORD "\"}");
+
+    ot_assert_status (r, 200);
+  }
+}
+
 static OwApprovalDialog *
 show_approval (char **decision)
 {
@@ -2569,6 +2613,49 @@ test_telephone_lines (void)
   g_assert_cmpstr (window_page (), ==, "main");
 }
 
+/* Locks while the relay holds the gateway's answer to the lines window's
+ * call; then lets it go to the locked wallet, which stays locked, its
+ * session kept: unlocked, it is signed in as before. */
+static void
+lock_with_lines_call_out (void)
+{
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the gateway's answer to the lines window");
+  ow_application_lock (T.app);
+  WAIT_PAGE ("unlock");
+  ow_ui_wait_for (ow_ui_find ("lines_list") == NULL, 10, "the lines window to go");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_spin (2000);
+  g_assert_cmpstr (window_page (), ==, "unlock");
+  g_assert_true (ow_vault_is_locked (vault ()));
+  unlock ();
+  g_assert_true (lines_action_enabled ());
+}
+
+/* A lock while a line is being added, then removed: the window goes, and
+ * the answer that comes after does nothing (it once reloaded the list with
+ * no token, and the main window, told the session had ended, showed the
+ * sign-in page over the locked vault). */
+static void
+test_lines_lock (void)
+{
+  g_autofree char *id = NULL;
+
+  open_lines_window ();
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  add_line (LINE, PASSWORD);
+  lock_with_lines_call_out ();
+  /* the addition reached the gateway before the lock */
+  ow_ui_wait_for ((id = line_id ("8001")) != NULL, 10, "the line on the gateway");
+
+  open_lines_window ();
+  ow_ui_wait_for (row_named ("lines_list", id) != NULL, 10, "the line in the list");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  remove_line (id, "remove");
+  lock_with_lines_call_out ();
+  ow_ui_wait_for (({ g_autofree char *left = line_id ("8001"); left == NULL; }), 10,
+                  "the line to go on the gateway");
+}
+
 /* The profile's fields are checked as the gateway checks them: what it
  * would refuse is not sent. Saved, the gateway has the change and the
  * window shows what it answered. */
@@ -3010,22 +3097,52 @@ respond (AdwMessageDialog *dialog,
   ow_ui_wait_for (showing_message_dialog () == NULL, 10, "the message dialog to close");
 }
 
+/* The second user registers; the answer is lost (see ow-account-page.c). */
 static void
 register_other_user (void)
 {
+  guint dropped = ot_proxy_dropped (T.proxy);
+  gint64 users = gateway_answers ("/v1/wallet/users", "201");
+
   gtk_widget_activate_action (ow_ui_get ("stack"), "win.sign-out", NULL);
   respond (wait_message_dialog ("the sign-out confirmation"), "sign-out");
   WAIT_PAGE ("account");
   ow_ui_click ("register_toggle");
-  ow_ui_type ("reg_login_row", OTHER_LOGIN);
   ow_ui_type ("reg_name_row", "성춘향");
   ow_ui_type ("reg_email_row", "chunhyang@example.com");
   ow_ui_type ("reg_phone_row", "010-2345-6789");
+  ow_ui_type ("gateway_row", ot_proxy_url (T.proxy));
+
+  /* an ID taken by someone else (the first user) stays theirs */
+  ow_ui_type ("reg_login_row", LOGIN);
+  ow_ui_type ("reg_password_row", "not the password sent");
+  ow_ui_type ("reg_confirm_row", "not the password sent");
+  ow_ui_click ("submit_button");
+  ow_ui_wait_for (label_contains ("error_label", "login ID is taken") &&
+                  sensitive ("submit_button"), 30, "the ID taken");
+  g_assert_cmpstr (window_page (), ==, "account");
+
+  /* The answer is lost: the account is there all the same. Trying again
+   * (the user, or libsoup on a kept-alive connection that closed), the ID
+   * is taken; the password signs in to it, and the user is in. */
+  ow_ui_type ("reg_login_row", OTHER_LOGIN);
   ow_ui_type ("reg_password_row", PASSWORD);
   ow_ui_type ("reg_confirm_row", PASSWORD);
-  ow_ui_type ("gateway_row", ot_proxy_url (T.proxy));
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
   ow_ui_click ("submit_button");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the gateway's answer to the registration");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_DROP_ANSWERS);
+  ow_ui_wait_for (ot_proxy_dropped (T.proxy) > dropped &&
+                  (g_str_equal (window_page (), "main") || sensitive ("submit_button")), 30,
+                  "the lost answer");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  if (g_str_equal (window_page (), "account"))
+    {
+      g_assert_true (label_contains ("error_label", "Cannot reach the gateway"));
+      ow_ui_click ("submit_button");
+    }
   WAIT_PAGE ("main");
+  g_assert_cmpint (gateway_answers ("/v1/wallet/users", "201"), ==, users + 1);
   remember_token ();
   ow_ui_wait_for (g_strcmp0 (ow_ui_stack_page ("card_stack"), "no-card") == 0, 30,
                   "the apply-for-a-card view");
@@ -3365,7 +3482,9 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/funding-lost-answer", test_funding_lost_answer);
   g_test_add_func ("/wallet-gui/funding-closed-in-flight", test_funding_closed_in_flight);
   g_test_add_func ("/wallet-gui/change-card-password", test_change_card_password);
+  g_test_add_func ("/wallet-gui/change-card-password-closed", test_change_card_password_closed);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
+  g_test_add_func ("/wallet-gui/lines-lock", test_lines_lock);
   g_test_add_func ("/wallet-gui/account", test_account);
   g_test_add_func ("/wallet-gui/apply-while-locked", test_apply_while_locked);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
