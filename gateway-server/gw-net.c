@@ -120,6 +120,158 @@ gw_net_host_may_be_public (const char *host)
   return strchr (name, ':') == NULL && strchr (name, '%') == NULL;
 }
 
+/* A label of a DNS name (RFC 1123): 1 to 63 letters, digits and hyphens,
+ * neither first nor last a hyphen. */
+static gboolean
+ldh_label_ok (const char *label,
+              gsize       len)
+{
+  if (len < 1 || len > 63 || label[0] == '-' || label[len - 1] == '-')
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (label[i]) && label[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* Whether a name's last label is a number, decimal or "0x…": resolvers
+ * (and browsers) then read the whole name as an IPv4 address. */
+static gboolean
+label_is_number (const char *label,
+                 gsize       len)
+{
+  gsize i = 0;
+
+  if (len >= 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X'))
+    {
+      for (i = 2; i < len && g_ascii_isxdigit (label[i]); i++)
+        ;
+      return i == len;
+    }
+  for (; i < len && g_ascii_isdigit (label[i]); i++)
+    ;
+  return i == len;
+}
+
+/* a.b.c.d, each 0 to 255 in decimal without a leading zero (which some
+ * resolvers read as octal). */
+static gboolean
+dotted_quad_ok (const char *host,
+                gsize       len)
+{
+  const char *p = host;
+  const char *end = host + len;
+
+  for (guint part = 0; part < 4; part++)
+    {
+      guint value = 0;
+      gsize digits = 0;
+
+      if (part > 0 && (p == end || *p++ != '.'))
+        return FALSE;
+      for (; p < end && g_ascii_isdigit (*p) && digits < 4; p++, digits++)
+        value = value * 10 + (guint) (*p - '0');
+      if (digits == 0 || digits > 3 || value > 255 || (digits > 1 && p[-digits] == '0'))
+        return FALSE;
+    }
+  return p == end;
+}
+
+/* A DNS name of at most 253 characters, with one trailing dot at most;
+ * one that ends in a number only as a dotted quad. */
+static gboolean
+dns_name_ok (const char *host,
+             gsize       len)
+{
+  const char *label = host;
+  const char *end = host + len;
+  const char *dot;
+
+  if (len > 1 && host[len - 1] == '.')
+    end--;
+  if (end == host || end - host > 253)
+    return FALSE;
+  for (;;)
+    {
+      dot = memchr (label, '.', (gsize) (end - label));
+      if (!ldh_label_ok (label, (gsize) ((dot ? dot : end) - label)))
+        return FALSE;
+      if (dot == NULL)
+        break;
+      label = dot + 1;
+    }
+  if (label_is_number (label, (gsize) (end - label)))
+    return dotted_quad_ok (host, len);
+  return TRUE;
+}
+
+/* [IPv6], with a zone at most as RFC 6874 spells it: "%25" and unreserved
+ * characters. */
+static gboolean
+ipv6_literal_ok (const char *inside,
+                 gsize       len)
+{
+  const char *zone = g_strstr_len (inside, (gssize) len, "%");
+  gsize address_len = zone ? (gsize) (zone - inside) : len;
+  g_autofree char *address = g_strndup (inside, address_len);
+  g_autoptr(GInetAddress) parsed = g_inet_address_new_from_string (address);
+
+  if (parsed == NULL || g_inet_address_get_family (parsed) != G_SOCKET_FAMILY_IPV6)
+    return FALSE;
+  if (zone == NULL)
+    return TRUE;
+  if (len - address_len < 4 || strncmp (zone, "%25", 3) != 0)
+    return FALSE;
+  for (const char *c = zone + 3; c < inside + len; c++)
+    if (!g_ascii_isalnum (*c) && strchr ("-._~", *c) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/* Empty, or ":" and a port of 1 to 65535. */
+static gboolean
+port_ok (const char *text,
+         gsize       len)
+{
+  guint value = 0;
+
+  if (len == 0)
+    return TRUE;
+  if (text[0] != ':' || len < 2 || len > 6)
+    return FALSE;
+  for (gsize i = 1; i < len; i++)
+    {
+      if (!g_ascii_isdigit (text[i]))
+        return FALSE;
+      value = value * 10 + (guint) (text[i] - '0');
+    }
+  return value >= 1 && value <= 65535;
+}
+
+gboolean
+gw_net_url_authority_ok (const char *url)
+{
+  const char *authority = url ? strstr (url, "://") : NULL;
+  const char *close;
+  gsize len;
+
+  if (authority == NULL)
+    return FALSE;
+  authority += 3;
+  len = strcspn (authority, "/?#");
+  if (authority[0] == '[')
+    {
+      close = memchr (authority, ']', len);
+      return close != NULL && ipv6_literal_ok (authority + 1, (gsize) (close - authority - 1)) &&
+             port_ok (close + 1, len - (gsize) (close + 1 - authority));
+    }
+  close = memchr (authority, ':', len);
+  if (close == NULL)
+    close = authority + len;
+  return dns_name_ok (authority, (gsize) (close - authority)) &&
+         port_ok (close, len - (gsize) (close - authority));
+}
+
 char *
 gw_net_address_key (const char *host)
 {

@@ -29,6 +29,14 @@ gboolean gw_net_address_is_public   (GInetAddress *address);
  * for any other name, whose addresses only a connection reveals. */
 gboolean gw_net_host_may_be_public  (const char   *host);
 
+/* Whether the host and port of @url (scheme://host[:port]/…, user
+ * information refused before) are plain: a DNS name of letters, digits and
+ * hyphens (labels of 1 to 63, at most 253 in all, one trailing dot at
+ * most), an IPv4 dotted quad or a bracketed IPv6 address, then no port or
+ * one of 1 to 65535. Nothing percent-encoded, no IDN U-label (its
+ * "xn--" form is a DNS name), no "127.1" or "0x7f.0.0.1". */
+gboolean gw_net_url_authority_ok    (const char   *url);
+
 /* The key under which the per-address limits count a client whose address
  * is @host (as text): an IPv4 address itself; an IPv6 address by its /64,
  * "2001:db8:1:2::/64", since one subscriber is handed a whole /64 and can

@@ -584,6 +584,9 @@ send_event (GwWebhooks     *self,
 
   if (msg == NULL || secret == NULL)
     return record_try (self, event, 0, "the endpoint or the secret does not open");
+  /* Stored before registration checked it so: not looked up nor tried. */
+  if (!gw_net_url_authority_ok (url_text))
+    return record_try (self, event, 0, "the endpoint's URL is not valid");
   signature = sign_event (self, event, secret);
   body = g_bytes_new (event->body, strlen (event->body));
   soup_message_headers_replace (soup_message_get_request_headers (msg), SIGNATURE_HEADER,

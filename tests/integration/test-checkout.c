@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gw-keys.h"
 #include "onepin-shared.h"
 #include "onepin-test-bank.h"
 #include "onepin-test-wallet.h"
@@ -1686,6 +1687,42 @@ test_endpoint_refusals (void)
                         /* A percent-encoded host hides what it names ("localhost"). */
                         "{\"url\":\"https://%6c%6fcalhost/hooks\"}",
                         "{\"url\":\"https://m%61ll.example/hooks\"}" };
+  /* Hosts that are neither a DNS name nor an address literal, and ports
+   * outside 1 to 65535: refused as the url, whatever allow_private says. */
+  const char *odd[] = { "https://mall example/hooks", "https://mall.example:0/hooks",
+                        "https://mall.example:/hooks", "https://mall.example:65536/hooks",
+                        "https://mall.example:443:1/hooks", "https://mall\\\\example/hooks",
+                        "https://mall\\\\.example/hooks",
+                        "https://mall..example/hooks", "https://.mall.example/hooks",
+                        "https://mall.example../hooks", "https://-mall.example/hooks",
+                        "https://mall-.example/hooks", "https://mall_shop.example/hooks",
+                        "https://mall;shop.example/hooks", "https://mall!.example/hooks",
+                        "https://mall\\\"shop.example/hooks", "https://\xeb\xaa\xb0.example/hooks",
+                        "https://999.1.1.1/hooks", "https://1.2.3.4.5/hooks",
+                        "https://93.184.216.034/hooks", "https://93.184.216.34./hooks",
+                        "https://0x5d.0xb8.0xd8.0x22/hooks", "https://1.2.3.0x22/hooks",
+                        /* the resolver reads these as 127.0.0.1 */
+                        "https://127.1/x", "https://2130706433/x", "https://0x7f.0.0.1/x",
+                        "https://[93.184.216.34]/hooks", "https://[v1.mall]/hooks",
+                        "https://[2606:2800::1/hooks", "https://[2606:2800::1]x/hooks",
+                        "https://[2606:2800::1]:0/hooks", "https://[2606:2800::1%]/hooks",
+                        /* one label of 64, and a name of 254 */
+                        "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+                        "example/x",
+                        "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/x" };
+  /* What the same rules take. */
+  const char *plain[] = { "https://mall.example:1/hooks", "https://mall.example:65535/hooks",
+                          "https://MALL-1.example./hooks", "https://xn--bcher-kva.example/x",
+                          "https://93.184.216.34:8443/hooks", "https://e/hooks",
+                          "https://1e100.net/hooks", "https://mall.example#frag",
+                          "https://[2606:2800:220:1:248:1893:25c8:1946]:443/hooks",
+                          "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example./x" };
   g_autoptr(OtResponse) none = ot_request (gw, "GET", "/v1/webhook_endpoint", mall->secret_key,
                                            NULL, NULL);
   g_autoptr(OtResponse) set = NULL;
@@ -1700,6 +1737,19 @@ test_endpoint_refusals (void)
 
       g_assert_cmpuint (r->status, ==, 400);
     }
+  for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"url\":\"%s\"}", odd[i]);
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/webhook_endpoint",
+                                            mall->secret_key, NULL, body);
+
+      g_test_message ("%s", body);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                       "param"), ==, "url");
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (plain); i++)
+    set_endpoint (mall, plain[i]);
   set = ot_request (gw, "POST", "/v1/webhook_endpoint", mall->secret_key, NULL,
                     "{\"url\":\"https://mall.example/hooks?token=abc\"}");
   ot_assert_status (set, 200);
@@ -1712,8 +1762,7 @@ test_endpoint_refusals (void)
 /* Endpoints inside: the gateway itself, the machine, its networks, a
  * cloud's metadata service, in the spellings a resolver reads. */
 static const char *internal_urls[] = {
-  "https://127.0.0.1/x", "https://127.1/x", "https://2130706433/x", "https://0x7f.0.0.1/x",
-  "https://0.0.0.0/x", "https://10.0.0.1/hook", "https://172.16.5.4/x",
+  "https://127.0.0.1/x", "https://0.0.0.0/x", "https://10.0.0.1/hook", "https://172.16.5.4/x",
   "https://192.168.0.10/x", "https://169.254.169.254/latest/meta-data", "https://100.64.0.1/x",
   "https://224.0.0.1/x", "https://255.255.255.255/x", "https://localhost/x",
   "https://LOCALHOST./x", "https://admin.localhost/x", "https://[::1]:9/x", "https://[::]/x",
@@ -1830,6 +1879,25 @@ pay_with_endpoint (const char  *config,
   *payment_id = g_strdup (ot_json_string (payment, "id"));
 }
 
+/* That @merchant_id's one event had one try, which sent nothing (status
+ * 0), and was given up, both for @reason. */
+static void
+assert_failed_unsent (const char *merchant_id,
+                      const char *reason)
+{
+  char *tried = sqlite3_mprintf ("SELECT count(*) FROM webhook_attempts JOIN outbox ON "
+                                 "outbox.id = event_id WHERE merchant_id = ? AND status = 0 "
+                                 "AND error = %Q", reason);
+  char *failed = sqlite3_mprintf ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND "
+                                  "failed_at IS NOT NULL AND delivered_at IS NULL AND "
+                                  "last_error = %Q", reason);
+
+  g_assert_cmpint (db_count (tried, merchant_id), ==, 1);
+  g_assert_cmpint (db_count (failed, merchant_id), ==, 1);
+  sqlite3_free (tried);
+  sqlite3_free (failed);
+}
+
 /* A name registration takes may still lead inside (DNS can answer
  * anything, and differently later): each try checks the address it
  * connected to, and sends nothing there. With allow_private it is sent. */
@@ -1866,12 +1934,7 @@ test_webhook_internal_address (void)
   /* …and nothing reached the endpoint. */
   g_assert_cmpuint (endpoint->seen, ==, 0);
   g_assert_cmpuint (endpoint->bodies->len, ==, 0);
-  g_assert_cmpint (db_count ("SELECT count(*) FROM webhook_attempts JOIN outbox ON outbox.id = "
-                             "event_id WHERE merchant_id = ? AND status = 0 AND error = "
-                             "'the endpoint''s address is not public'", refused_mall->id), ==, 1);
-  g_assert_cmpint (db_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND "
-                             "failed_at IS NOT NULL AND delivered_at IS NULL AND last_error = "
-                             "'the endpoint''s address is not public'", refused_mall->id), ==, 1);
+  assert_failed_unsent (refused_mall->id, "the endpoint's address is not public");
   ot_gateway_stop (gw);
 
   pay_with_endpoint ("[webhooks]\nallow_http=true\nallow_private=true\nretry_base=1\n"
@@ -1924,6 +1987,78 @@ test_webhook_private_no_longer (void)
   gw = saved;
 }
 
+/* Seals @url as @merchant_id's endpoint, in place of the one it set, as
+ * a gateway that took such a URL at registration would have stored it. */
+static void
+store_endpoint (const char *merchant_id,
+                const char *url)
+{
+  g_autofree char *key_path = g_build_filename (ot_gateway_data_dir (gw), "secret.key", NULL);
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (gw), "onepin.db", NULL);
+  g_autofree char *aad = g_strconcat ("webhook-url\n", merchant_id, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GwKeys) keys = gw_keys_load (key_path, &error);
+  g_autoptr(GBytes) sealed = NULL;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_no_error (error);
+  sealed = onepin_key_seal (keys->seal, url, strlen (url), aad, strlen (aad), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "UPDATE merchant_webhooks SET url_sealed = ?1 "
+                                       "WHERE merchant_id = ?2", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_blob (stmt, 1, g_bytes_get_data (sealed, NULL), (int) g_bytes_get_size (sealed),
+                     SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, merchant_id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+/* An endpoint registration now refuses, stored before: each event's try
+ * fails unsent, its reason recorded, and the gateway goes on. ("127.1"
+ * reaches the test's endpoint, and did before the send checked it.) */
+static void
+test_webhook_odd_stored_url (void)
+{
+  OtGateway *saved = gw;
+  g_autoptr(Endpoint) endpoint = endpoint_start (0);
+  g_autoptr(GUri) uri = g_uri_parse (endpoint->url, G_URI_FLAGS_NONE, NULL);
+  g_autofree char *numeric = g_strdup_printf ("http://127.1:%d/hooks", g_uri_get_port (uri));
+  g_autofree char *backslash = g_strdup_printf ("http://127.0.0.1\\:%d/hooks",
+                                                g_uri_get_port (uri));
+  const char *urls[] = { numeric, backslash, "http://127.0.0.1:0/hooks",
+                         "https://mall example/hooks", "https://-mall.example/hooks" };
+  g_autoptr(OtCard) card = NULL;
+  g_autoptr(OtResponse) health = NULL;
+
+  gw = ot_gateway_start ("[webhooks]\nallow_private=true\nallow_http=true\nretry_base=1\n"
+                         "timeout=2\nmax_attempts=1\n", FALSE);
+  card = ot_new_card (gw, 100000, "4321");
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+    {
+      g_autoptr(Mall) mall = new_mall ("Odd Endpoint Mall");
+      g_autoptr(JsonObject) payment = NULL;
+
+      g_test_message ("%s", urls[i]);
+      set_endpoint (mall, endpoint->url);
+      store_endpoint (mall->id, urls[i]);
+      payment = ot_pay (gw, mall->secret_key, card->number, "4321", 1000, TRUE);
+      g_assert_cmpint (wait_count ("SELECT count(*) FROM outbox WHERE merchant_id = ? AND "
+                                   "failed_at IS NOT NULL", mall->id), ==, 1);
+      assert_failed_unsent (mall->id, "the endpoint's URL is not valid");
+    }
+  iterate_for (500);
+  g_assert_cmpuint (endpoint->seen, ==, 0);
+  health = ot_request (gw, "GET", "/healthz", NULL, NULL, NULL);
+  ot_assert_status (health, 200);
+  ot_gateway_stop (gw);
+  gw = saved;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1953,6 +2088,7 @@ main (int   argc,
   g_test_add_func ("/checkout/endpoint-internal-refused", test_endpoint_internal_refused);
   g_test_add_func ("/checkout/webhook-internal-address", test_webhook_internal_address);
   g_test_add_func ("/checkout/webhook-private-no-longer", test_webhook_private_no_longer);
+  g_test_add_func ("/checkout/webhook-odd-stored-url", test_webhook_odd_stored_url);
   g_test_add_func ("/checkout/webhooks", test_webhooks);
   g_test_add_func ("/checkout/webhook-survives-restart", test_webhook_survives_restart);
   g_test_add_func ("/checkout/webhook-no-redirect", test_webhook_no_redirect);

@@ -272,6 +272,13 @@ test_merchant_invalid (void)
     { "{\"name\": \"Demo\\u007f\"}", "parameter_invalid", "name" },
     { "{\"name\": \"Demo\\u0085Mall\"}", "parameter_invalid", "name" },
     { "{\"name\": \"Demo\\u2028Mall\"}", "parameter_invalid", "name" },
+    /* C0 at both ends, a terminal escape, C1; NUL is refused with the
+     * body (a 400 all the same), as json-glib would cut the string there */
+    { "{\"name\": \"Demo\\u0001Mall\"}", "parameter_invalid", "name" },
+    { "{\"name\": \"Demo\\u001fMall\"}", "parameter_invalid", "name" },
+    { "{\"name\": \"\\u001b[31mDemo\"}", "parameter_invalid", "name" },
+    { "{\"name\": \"Demo\\u009fMall\"}", "parameter_invalid", "name" },
+    { "{\"name\": \"Demo\\u0000Mall\"}", NULL, NULL },
     { "{\"name\": \"A\", \"category\": 7}", "parameter_invalid", "category" },
     { "{\"name\": \"A\", \"colour\": \"red\"}", "parameter_unknown", "colour" },
     { "[]", "body_invalid", NULL },

@@ -82,6 +82,53 @@ test_host_may_be_public (void)
   assert_each (gw_net_host_may_be_public, maybe, G_N_ELEMENTS (maybe), TRUE);
 }
 
+/* A URL's host and port: a DNS name, a dotted quad or an IPv6 literal
+ * (zone as RFC 6874 spells it), a port of 1 to 65535 or none. */
+static void
+test_url_authority_ok (void)
+{
+  static const char *bad[] = {
+    "mall.example", "https://", "https:///x", "https://:443/x", "https://mall example/x",
+    "https://mall.example:0/x", "https://mall.example:/x", "https://mall.example:65536/x",
+    "https://mall.example:000443/x", "https://mall.example:44a/x", "https://mall.example:1:2/x",
+    "https://mall\\example/x", "https://mall\\.example/x", "https://mall..example/x",
+    "https://.mall.example/x", "https://mall.example../x", "https://./x", "https://-a.example/x",
+    "https://a-.example/x", "https://a_b.example/x", "https://m%61ll.example/x",
+    "https://user@mall.example/x", "https://bücher.example/x", "https://127.1/x",
+    "https://2130706433/x", "https://0x7f.0.0.1/x", "https://0177.0.0.1/x", "https://1.2.3.4./x",
+    "https://256.1.1.1/x", "https://1.2.3.4.5/x", "https://1.2.3.0x4/x", "https://a.0x/x",
+    "https://[1.2.3.4]/x", "https://[v1.x]/x", "https://[::1/x", "https://[::1]x/x",
+    "https://[::1]:0/x", "https://[fe80::1%eth0]/x", "https://[fe80::1%25]/x",
+    "https://[fe80::1%25e/h]/x",
+    "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/x",
+  };
+  static const char *good[] = {
+    "https://mall.example", "https://mall.example/x", "https://MALL-1.example.:1/x?a#b",
+    "https://mall.example:65535/x", "https://mall.example:0443/x", "https://e#x",
+    "https://xn--bcher-kva.example/x", "https://1e100.net/x", "https://123.example/x",
+    "https://93.184.216.34/x", "https://0.0.0.0:8443/x", "https://[::1]/x",
+    "https://[2606:2800:220:1:248:1893:25c8:1946]:443/x", "https://[::ffff:127.0.0.1]/x",
+    "https://[fe80::1%25eth0]/x", "http://localhost:8080/x",
+    "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/x",
+  };
+  g_autoptr(GString) longest = g_string_new ("https://");
+  g_autofree char *a63 = g_strnfill (63, 'a');
+
+  g_assert_false (gw_net_url_authority_ok (NULL));
+  assert_each (gw_net_url_authority_ok, bad, G_N_ELEMENTS (bad), FALSE);
+  assert_each (gw_net_url_authority_ok, good, G_N_ELEMENTS (good), TRUE);
+  /* 253 characters, one trailing dot more; 254 are too many. */
+  for (guint i = 0; i < 4; i++)
+    g_string_append_printf (longest, "%.*s.", i == 1 || i == 2 ? 63 : 62, a63);
+  g_string_truncate (longest, longest->len - 1);
+  g_assert_cmpuint (longest->len - strlen ("https://"), ==, 253);
+  g_assert_true (gw_net_url_authority_ok (longest->str));
+  g_string_append (longest, "./x");
+  g_assert_true (gw_net_url_authority_ok (longest->str));
+  g_string_insert_c (longest, strlen ("https://"), 'a');
+  g_assert_false (gw_net_url_authority_ok (longest->str));
+}
+
 /* Keys of the per-address limits: IPv4 addresses apart, IPv6 ones by /64,
  * an IPv4-mapped address with its IPv4 one. */
 static void
@@ -155,6 +202,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/net/address-is-public", test_address_is_public);
   g_test_add_func ("/net/host-may-be-public", test_host_may_be_public);
+  g_test_add_func ("/net/url-authority-ok", test_url_authority_ok);
   g_test_add_func ("/net/address-key", test_address_key);
   g_test_add_func ("/net/origin-is-own", test_origin_is_own);
   return g_test_run ();
