@@ -1984,6 +1984,82 @@ test_wallet_charge_missing_after (void)
   ot_rm_rf (dir);
 }
 
+/* A wallet charge's status and when it turned up booked late (0: never),
+ * read from the database. */
+static char *
+wallet_charge_state (OtGateway *on,
+                     gint64    *voided_late)
+{
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *state = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT status, COALESCE(voided_late, 0)"
+                                       " FROM wallet_charges ORDER BY seq DESC LIMIT 1", -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      state = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      *voided_late = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_assert_nonnull (state);
+  return state;
+}
+
+/* A wallet charge failed as never seen by the recovery sweep, which goes
+ * on asking about it ([site] charge_watch): booked late after all, it is
+ * voided at the bank and never credited. */
+static void
+test_wallet_charge_booked_after_missing (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\ncharge_watch=60\n"
+                                    "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
+                                    "charge_recovery_interval=1");
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *state = NULL;
+  g_autoptr(OtResponse) lost = NULL;
+  gint64 voided_late = 0;
+
+  lagging_wallet (other, &token, &source);
+  lost = lagging_wallet_charge (other, token, source, "lagwv-1");
+  ot_assert_error (lost, 503, "api_error", "charge_pending");
+  for (guint i = 0; i < 100; i++)
+    {
+      g_clear_pointer (&state, g_free);
+      state = wallet_charge_state (other, &voided_late);
+      if (g_str_equal (state, "failed"))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (state, ==, "failed");
+  g_assert_cmpuint (lagging_voids (&bank), ==, 0);
+
+  lagging_book (&bank, TRUE);
+  lagging_wait_voids (&bank, 1);
+  for (guint i = 0; i < 50 && !g_str_equal (state, "voided"); i++)
+    {
+      g_clear_pointer (&state, g_free);
+      state = wallet_charge_state (other, &voided_late);
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (state, ==, "voided");
+  g_assert_cmpint (voided_late, >, 0);
+  g_assert_cmpint (metric (other, "onepin_late_charges_voided_total"), ==, 1);
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
 static void
 test_payout_not_found_after_timeout (void)
 {
@@ -2826,6 +2902,8 @@ main (int    argc,
   g_test_add_func ("/orders/bank/charge-booked-after-missing", test_charge_booked_after_missing);
   g_test_add_func ("/orders/bank/charge-watch-ends", test_charge_watch_ends);
   g_test_add_func ("/orders/bank/wallet-charge-missing-after", test_wallet_charge_missing_after);
+  g_test_add_func ("/orders/bank/wallet-charge-booked-after-missing",
+                   test_wallet_charge_booked_after_missing);
   g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);
