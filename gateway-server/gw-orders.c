@@ -1353,9 +1353,10 @@ charge_may_still_appear (const GwOrdersConfig *config,
   return now - charge->updated < config->charge_missing_after;
 }
 
-/* A charge failed on a query's "never seen" that the sweep still asks
- * about ([site] charge_watch): a bank whose books lag longer than
- * charge_missing_after may book it yet. */
+/* A charge failed on a query's "never seen": a bank whose books lag longer
+ * than charge_missing_after may book it yet. The sweep asks about it until
+ * watch_until ([site] charge_watch), and whatever brings its booking in
+ * even after (a deposit callback), it is given back: watch_until stays. */
 static gboolean
 charge_watched (const GwChargeRow *charge)
 {
