@@ -1804,6 +1804,7 @@ test_charge_booked_after_missing (void)
   g_autoptr(OtResponse) recharge_first = NULL;
   g_autoptr(OtResponse) recharge_failed = NULL;
   g_autoptr(OtResponse) created = NULL;
+  g_autoptr(OtResponse) paid = NULL;
   g_autofree char *state = NULL;
 
   first = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
@@ -1835,6 +1836,14 @@ test_charge_booked_after_missing (void)
   state = recharge_state (other, NULL);
   g_assert_cmpstr (state, ==, "failed/");
   ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  /* The pay request's retry pays the order with a new charge, as after
+   * any charge the bank never saw; that one is kept. */
+  paid = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (status_of (paid), ==, "allocated");
+  g_assert_cmpuint (lagging_voids (&bank), ==, 2);
   json_object_unref (ot_assert_audit_balanced (other));
 
   lagging_stop (&bank, other);
@@ -2026,6 +2035,7 @@ test_wallet_charge_booked_after_missing (void)
   g_autofree char *source = NULL;
   g_autofree char *state = NULL;
   g_autoptr(OtResponse) lost = NULL;
+  g_autoptr(OtResponse) again = NULL;
   gint64 voided_late = 0;
 
   lagging_wallet (other, &token, &source);
@@ -2054,6 +2064,10 @@ test_wallet_charge_booked_after_missing (void)
   g_assert_cmpint (voided_late, >, 0);
   g_assert_cmpint (metric (other, "onepin_late_charges_voided_total"), ==, 1);
   g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
+  /* Settled: its key is used up, never charged again. */
+  again = lagging_wallet_charge (other, token, source, "lagwv-1");
+  ot_assert_error (again, 422, "idempotency_error", "idempotency_key_reused");
+  g_assert_cmpuint (lagging_voids (&bank), ==, 1);
   json_object_unref (ot_assert_audit_balanced (other));
 
   lagging_stop (&bank, other);
