@@ -495,6 +495,7 @@ typedef struct
   gint64          balance_after;
   gboolean        not_found;       /* a query found no record of it */
   gboolean        may_appear;      /* ... but the bank may still book it */
+  gboolean        late_void;       /* failed as never seen, booked after all: voided */
 
   GDestroyNotify  done;            /* called when the charge is finished with */
   gpointer        done_data;
@@ -804,6 +805,7 @@ charge_resume (GwTxn   *txn,
   g_strlcpy (row->status, "pending", sizeof row->status);
   row->settled = 0;
   row->sent = txn->funcs->now (txn);
+  row->watch_until = 0;           /* sent again: the system answers for both sends */
   charge->step = STEP_CHARGE;
   return GW_WALLET_STORE (txn)->charge_update (txn, row, error);
 }
@@ -934,6 +936,31 @@ charge_settled_before (GwTxn   *txn,
   return TRUE;
 }
 
+/* What the system says at last about a charge failed as never seen and
+ * still watched ([site] charge_watch): taken after all, it was taken for
+ * nothing (the user was told it failed), so it is voided, never credited.
+ * A decline ends the watch. The recovery sweep asks; no request waits. */
+static gboolean
+charge_settle_watched (GwTxn           *txn,
+                       Charge          *charge,
+                       GwWalletCharge  *row,
+                       GError         **error)
+{
+  row->watch_until = 0;
+  if (charge->approved || charge->must_void)
+    {
+      g_warning ("the financial system booked charge %s after it failed as never seen; "
+                 "giving it back", row->id);
+      g_strlcpy (row->status, "voiding", sizeof row->status);
+      g_free (row->reference);
+      row->reference = g_strdup (charge->reference);
+      row->voided_late = txn->funcs->now (txn);
+      charge->late_void = TRUE;
+    }
+  charge->must_void = FALSE;
+  return GW_WALLET_STORE (txn)->charge_update (txn, row, error);
+}
+
 /* Unkeyed: the key has been in flight since the charge began, and the
  * money taken is credited whatever is stored under it. */
 static gboolean
@@ -947,6 +974,13 @@ charge_settle_apply (GwTxn   *txn,
 
   if (!GW_WALLET_STORE (txn)->charge_get (txn, charge->charge.id, &row, error))
     return FALSE;
+  charge->late_void = FALSE;
+  if (g_str_equal (row.status, "failed") && row.watch_until > 0)
+    {
+      ok = charge_settle_watched (txn, charge, &row, error);
+      gw_wallet_charge_clear (&row);
+      return ok;
+    }
   if (!g_str_equal (row.status, "pending"))
     {
       gw_wallet_charge_clear (&row);
@@ -984,10 +1018,13 @@ charge_settle_done (GwCall  *call,
   Charge *charge = data;
   /* Unless the commit failed: then the charge is still pending. */
   gboolean must_void = charge->must_void && call->status == 402;
+  gboolean late_void = charge->late_void && call->status < 500;
 
   charge_reply (charge, call);
   gw_call_free (call);
-  if (must_void)
+  if (late_void)
+    gw_metrics_late_charge_voided (gw_server_get_metrics (charge->state->server));
+  if (must_void || late_void)
     return charge_void (charge);
   charge_free (charge);
 }
@@ -1032,8 +1069,12 @@ charge_failed_apply (GwTxn   *txn,
                        charge_may_still_appear (charge, &row, now);
   if (g_str_equal (row.status, "pending") && !charge->may_appear)
     {
+      gint64 watch = gw_server_get_config (charge->state->server)->site_charge_watch;
+
       g_strlcpy (row.status, "failed", sizeof row.status);
       row.settled = now;
+      /* Never seen, but still asked about a while: charge_settle_watched (). */
+      row.watch_until = charge->not_found && watch > 0 ? now + watch : 0;
       ok = GW_WALLET_STORE (txn)->charge_update (txn, &row, error);
     }
   gw_wallet_charge_clear (&row);
@@ -1394,6 +1435,7 @@ recovery_read_apply (GwTxn    *txn,
 {
   Recovery *recovery = data;
   g_autoptr(GPtrArray) ids = NULL;
+  g_autoptr(GPtrArray) watched = NULL;
 
   /* A charge running in this process is skipped (state->charging); the
    * age leaves one running in another process to its own request. */
@@ -1401,6 +1443,13 @@ recovery_read_apply (GwTxn    *txn,
                                              CHARGE_RECOVERY_BATCH, error);
   if (ids == NULL)
     return FALSE;
+  /* And those failed as never seen, still watched in case the system
+   * books them late (charge_settle_watched ()). */
+  watched = GW_WALLET_STORE (txn)->charges_watched (txn, txn->funcs->now (txn),
+                                                    CHARGE_RECOVERY_BATCH, error);
+  if (watched == NULL)
+    return FALSE;
+  g_ptr_array_extend_and_steal (ids, g_steal_pointer (&watched));
   for (guint i = 0; i < ids->len; i++)
     {
       GwWalletCharge *row = g_new0 (GwWalletCharge, 1);

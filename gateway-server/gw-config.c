@@ -40,6 +40,7 @@ gw_config_new (void)
   config->site_sweep_interval = 30;
   config->site_payout_missing_after = 15 * 60;
   config->site_charge_missing_after = 15 * 60;
+  config->site_charge_watch = 24 * 3600;
   config->site_allocation_attempts = 5;
   config->site_allocation_retry = 30;
   config->checkout_sweep_interval = 30;
@@ -291,6 +292,8 @@ load_all (Loader    *loader,
                  &config->site_payout_missing_after, error) ||
       !load_int (loader, "site", "charge_missing_after", 1, 7 * 24 * 3600,
                  &config->site_charge_missing_after, error) ||
+      !load_int (loader, "site", "charge_watch", 0, 90 * 24 * 3600, &config->site_charge_watch,
+                 error) ||
       !load_int (loader, "site", "allocation_attempts", 1, 100, &config->site_allocation_attempts,
                  error) ||
       !load_int (loader, "site", "allocation_retry", 1, 3600, &config->site_allocation_retry,

@@ -52,6 +52,8 @@ typedef struct
   gint64   site_payout_missing_after; /* seconds before a payout the bank says it never
                                        * saw is taken as never sent */
   gint64   site_charge_missing_after; /* the same, for a charge (also the wallet's) */
+  gint64   site_charge_watch;         /* seconds a charge failed as never seen is still
+                                       * asked about, to void it should it be booked late */
   gint64   site_allocation_attempts;  /* settlements of an approval before it is given back */
   gint64   site_allocation_retry;     /* seconds before the second one; doubled after each */
 

@@ -25,6 +25,7 @@ struct _GwMetrics
   guint64     approved;
   guint64     allocation_failures;
   guint64     allocations_abandoned;
+  guint64     late_charges_voided;
 
   GMutex      commit_lock;
   Histogram   batch_size;
@@ -151,6 +152,12 @@ gw_metrics_allocation_abandoned (GwMetrics *metrics)
 }
 
 void
+gw_metrics_late_charge_voided (GwMetrics *metrics)
+{
+  metrics->late_charges_voided++;
+}
+
+void
 gw_metrics_commit (guint    batch_size,
                    gdouble  seconds,
                    gpointer user_data)
@@ -201,8 +208,14 @@ gw_metrics_render (GwMetrics *metrics)
                                "# HELP onepin_site_allocations_abandoned_total Approved card-site "
                                "charges given back (voided) after their last settlement failed.\n"
                                "# TYPE onepin_site_allocations_abandoned_total counter\n"
-                               "onepin_site_allocations_abandoned_total %" G_GUINT64_FORMAT "\n",
-                          metrics->allocation_failures, metrics->allocations_abandoned);
+                               "onepin_site_allocations_abandoned_total %" G_GUINT64_FORMAT "\n"
+                               "# HELP onepin_late_charges_voided_total Charges (card site and "
+                               "wallet) the bank booked after they failed as never seen, given "
+                               "back.\n"
+                               "# TYPE onepin_late_charges_voided_total counter\n"
+                               "onepin_late_charges_voided_total %" G_GUINT64_FORMAT "\n",
+                          metrics->allocation_failures, metrics->allocations_abandoned,
+                          metrics->late_charges_voided);
 
   g_mutex_lock (&metrics->commit_lock);
   histogram_render (out, "onepin_commit_batch_size", "Operations per database commit.",

@@ -25,6 +25,9 @@ void       gw_metrics_declined         (GwMetrics   *metrics,
  * last such try. */
 void       gw_metrics_allocation_failed    (GwMetrics   *metrics);
 void       gw_metrics_allocation_abandoned (GwMetrics   *metrics);
+/* A charge (card site or wallet) the bank booked after it failed as never
+ * seen, voided: counted when the void is decided, once per charge. */
+void       gw_metrics_late_charge_voided   (GwMetrics   *metrics);
 /* Any thread: called by the store's writer after each commit. */
 void       gw_metrics_commit           (guint        batch_size,
                                         gdouble      seconds,

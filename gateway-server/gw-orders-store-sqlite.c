@@ -391,7 +391,8 @@ t_order_card_set_purpose (GwTxn       *txn,
 #define CHARGE_COLUMNS \
   "id, purpose, owner_id, method, amount, currency, status, COALESCE(reference, '')," \
   " COALESCE(decline_code, ''), COALESCE(virtual_bank, ''), COALESCE(virtual_account, '')," \
-  " COALESCE(deposit_deadline, 0), created, updated, key_hash, fingerprint FROM charges "
+  " COALESCE(deposit_deadline, 0), created, updated, key_hash, fingerprint," \
+  " COALESCE(watch_until, 0), COALESCE(voided_late, 0) FROM charges "
 
 static void
 read_charge (sqlite3_stmt *stmt,
@@ -416,6 +417,8 @@ read_charge (sqlite3_stmt *stmt,
   out->updated = sqlite3_column_int64 (stmt, 13);
   out->has_key = gw_sqlite_copy_blob (out->key_hash, 32, stmt, 14) &&
                  gw_sqlite_copy_blob (out->fingerprint, 32, stmt, 15);
+  out->watch_until = sqlite3_column_int64 (stmt, 16);
+  out->voided_late = sqlite3_column_int64 (stmt, 17);
   g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
@@ -477,7 +480,8 @@ t_charge_update (GwTxn        *txn,
 {
   sqlite3_stmt *stmt = prep (txn,
     "UPDATE charges SET status = ?, reference = ?, decline_code = ?, virtual_bank = ?,"
-    " virtual_account = ?, deposit_deadline = ?, updated = ? WHERE id = ? AND status = ?", error);
+    " virtual_account = ?, deposit_deadline = ?, updated = ?, watch_until = ?, voided_late = ?"
+    " WHERE id = ? AND status = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -488,8 +492,10 @@ t_charge_update (GwTxn        *txn,
   gw_sqlite_bind_optional (stmt, 5, charge->virtual_account);
   gw_sqlite_bind_optional_int (stmt, 6, charge->deposit_deadline);
   sqlite3_bind_int64 (stmt, 7, charge->updated);
-  bind_text (stmt, 8, charge->id);
-  bind_text (stmt, 9, charge->read_status);
+  gw_sqlite_bind_optional_int (stmt, 8, charge->watch_until);
+  gw_sqlite_bind_optional_int (stmt, 9, charge->voided_late);
+  bind_text (stmt, 10, charge->id);
+  bind_text (stmt, 11, charge->read_status);
   if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
                              "The charge changed since it was read", error))
     return FALSE;
@@ -510,6 +516,23 @@ t_charges_open (GwTxn   *txn,
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, before);
+  sqlite3_bind_int (stmt, 2, limit);
+  return gw_sqlite_read_ids (txn, stmt, error);
+}
+
+static GPtrArray *
+t_charges_watched (GwTxn   *txn,
+                   gint64   now,
+                   guint    limit,
+                   GError **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "SELECT id FROM charges INDEXED BY charges_watched WHERE watch_until IS NOT NULL"
+    " AND status = 'failed' AND watch_until > ? ORDER BY watch_until LIMIT ?", error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, now);
   sqlite3_bind_int (stmt, 2, limit);
   return gw_sqlite_read_ids (txn, stmt, error);
 }
@@ -979,6 +1002,7 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .charge_by_key = t_charge_by_key,
   .charge_update = t_charge_update,
   .charges_open = t_charges_open,
+  .charges_watched = t_charges_watched,
   .gift_insert = t_gift_insert,
   .gift_by_claim = t_gift_by_claim,
   .gift_by_card = t_gift_by_card,

@@ -537,6 +537,7 @@ step_set (GwOrdersStep *step,
   step->next = next;
   g_strlcpy (step->id, id ? id : "", sizeof step->id);
   step->amount = 0;
+  step->booked_late = FALSE;
 }
 
 /* Money that must go back: the bank is asked to void @charge. */
@@ -1352,6 +1353,47 @@ charge_may_still_appear (const GwOrdersConfig *config,
   return now - charge->updated < config->charge_missing_after;
 }
 
+/* A charge failed on a query's "never seen": a bank whose books lag longer
+ * than charge_missing_after may book it yet. The sweep asks about it until
+ * watch_until ([site] charge_watch), and whatever brings its booking in
+ * even after (a deposit callback), it is given back: watch_until stays. */
+static gboolean
+charge_watched (const GwChargeRow *charge)
+{
+  return g_str_equal (charge->status, "failed") && charge->watch_until > 0;
+}
+
+/* What the bank says at last about a watched charge. Taken after all
+ * (approved, or a transfer waiting for its deposit): the customer was told
+ * it failed, and its order or recharge was settled so (payable again, and
+ * maybe paid since with another charge), so it is never credited: the
+ * money goes back whole. A decline or a cancel ends the watch; "never
+ * seen" again changes nothing. Without a code, as a void because another
+ * charge paid: a retry of its request may pay the order again. */
+static gboolean
+settle_watched (GwTxn                *txn,
+                GwChargeRow          *charge,
+                const GwChargeResult *result,
+                GwOrdersStep         *step,
+                GError              **error)
+{
+  if (result == NULL)
+    return TRUE;
+  charge->watch_until = 0;
+  if (result->status == GW_CHARGE_APPROVED || result->status == GW_CHARGE_PENDING)
+    {
+      g_warning ("the bank booked %s after it failed as never seen; giving it back", charge->id);
+      if (result->reference != NULL)
+        g_strlcpy (charge->reference, result->reference, sizeof charge->reference);
+      charge->decline_code[0] = '\0';
+      charge->voided_late = NOW (txn);
+      charge->updated = NOW (txn);
+      void_charge (charge, step);
+      step->booked_late = TRUE;
+    }
+  return ORDERS (txn, charge_update, charge, error);
+}
+
 static gboolean
 settle_charge (GwTxn                *txn,
                const GwOrdersConfig *config,
@@ -1370,6 +1412,8 @@ settle_charge (GwTxn                *txn,
   step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
   if (!ORDERS (txn, charge_get, charge_id, &charge, &local))
     return missing (error, local, "charge");
+  if (charge_watched (&charge))
+    return settle_watched (txn, &charge, result, step, error);
 
   /* A final charge changes only if money arrives after all (a charge the
    * bank never saw, or declined, approved later): then it is settled like
@@ -1427,6 +1471,9 @@ settle_charge (GwTxn                *txn,
     }
 
   charge_apply_result (&charge, result, NOW (txn), &changed);
+  /* Trusted now, but still asked about a while: see settle_watched (). */
+  if (result == NULL && not_found && changed)
+    charge.watch_until = config->charge_watch > 0 ? NOW (txn) + config->charge_watch : 0;
   if (!changed && !approved_late)
     return ORDERS (txn, charge_update, &charge, error);
   if (!settle_owner (txn, config, &charge, deliverable, step, error))
@@ -1855,6 +1902,7 @@ recharge_retry (GwTxn                *txn,
   g_strlcpy (charge->status, "processing", sizeof charge->status);
   charge->decline_code[0] = '\0';
   charge->updated = NOW (txn);
+  charge->watch_until = 0;        /* sent again: the bank answers for both sends */
   g_strlcpy (row->status, "processing", sizeof row->status);
   row->decline_code[0] = '\0';
   g_strlcpy (recharge->card_last4, card->last4, sizeof recharge->card_last4);
@@ -2472,9 +2520,11 @@ gw_orders_sweep (GwTxn   *txn,
   g_autoptr(GArray) work = g_array_new (FALSE, TRUE, sizeof (GwOrdersWork));
   g_autoptr(GPtrArray) charges = ORDERS (txn, charges_open, before, 200, error);
   g_autoptr(GPtrArray) payouts = charges ? ORDERS (txn, payouts_open, before, 200, error) : NULL;
+  g_autoptr(GPtrArray) watched = payouts ? ORDERS (txn, charges_watched, NOW (txn), 200, error)
+                                         : NULL;
 
-  if (payouts == NULL || !add_work (work, charges, txn, TRUE, error) ||
-      !add_work (work, payouts, txn, FALSE, error))
+  if (watched == NULL || !add_work (work, charges, txn, TRUE, error) ||
+      !add_work (work, payouts, txn, FALSE, error) || !add_work (work, watched, txn, FALSE, error))
     return NULL;
   return g_steal_pointer (&work);
 }

@@ -32,6 +32,7 @@ typedef struct
   gint                  promotional_years;  /* validity of a promotional card at issue */
   gint64                payout_missing_after; /* seconds: see gw_orders_payout_settle() */
   gint64                charge_missing_after; /* seconds: see gw_orders_settle_charge() */
+  gint64                charge_watch;         /* seconds: the same, after that */
 } GwOrdersConfig;
 
 typedef struct
@@ -159,6 +160,7 @@ typedef struct
   char         id[40];              /* chg_… or po_… */
   gint64       amount;              /* what to charge or pay out */
   char         owner_id[40];        /* the recharge or payout it is for */
+  gboolean     booked_late;         /* the void is of a charge failed as never seen */
 } GwOrdersStep;
 
 /* What the request says about the money from outside. The secrets stay
@@ -291,7 +293,10 @@ gboolean gw_orders_access_code_redeem (GwTxn                *txn,
  * the charge: it refused the call unseen (@not_found FALSE), and nothing
  * was taken, or a query found no record of it (@not_found TRUE), which
  * counts only once the charge is @config's charge_missing_after old:
- * until then it stays unresolved, since a bank's books can lag. Settling
+ * until then it stays unresolved, since a bank's books can lag. Failed
+ * so, it is watched for @config's charge_watch: should the bank answer it
+ * approved (or pending) after all, it is voided, never credited, and
+ * @step's booked_late is set. Settling
  * twice, or settling a charge already resolved, is harmless. On return
  * @step says whether the charge must be voided. */
 gboolean gw_orders_settle_charge (GwTxn                *txn,
@@ -462,8 +467,9 @@ gboolean gw_orders_promote_batch (GwTxn                *txn,
                                   GError              **error);
 
 /* The sweep: charges and payouts whose outcome is still to learn (last
- * touched before @before), or transfers past their deadline. An array of
- * GwOrdersWork. */
+ * touched before @before), transfers past their deadline, and charges
+ * failed as never seen still watched ([site] charge_watch) in case the
+ * bank books them late. An array of GwOrdersWork. */
 GArray  *gw_orders_sweep         (GwTxn                *txn,
                                   gint64                before,
                                   GError              **error);

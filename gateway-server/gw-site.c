@@ -664,6 +664,7 @@ settle_and_answer (GwTxn   *txn,
       else if (!settle_charge_apply (txn, flow, &step, error))
         return FALSE;
       flow->void_after = step.next == GW_ORDERS_NEXT_VOID;
+      flow->booked_late = step.booked_late;
     }
   if (flow->request == NULL || flow->answer == NULL)
     return TRUE;
@@ -705,6 +706,8 @@ settle_done (GwCall   *call,
       g_hash_table_remove (flow->site->retries, flow->step.id);
       if (flow->undeliverable && flow->void_after)
         gw_metrics_allocation_abandoned (gw_server_get_metrics (flow->site->server));
+      if (flow->booked_late)
+        gw_metrics_late_charge_voided (gw_server_get_metrics (flow->site->server));
     }
   flow_unbusy (flow);
   if (call->status >= 500 && call->body != NULL && flow->request == NULL)
@@ -918,6 +921,7 @@ gw_site_new (GwServer             *server,
   self->orders.promotional_years = config->promotional_validity_years;
   self->orders.payout_missing_after = config->site_payout_missing_after;
   self->orders.charge_missing_after = config->site_charge_missing_after;
+  self->orders.charge_watch = config->site_charge_watch;
   gw_site_set_public_url (self, config->site_public_url);
   /* The server owns the site; flows in progress hold references of their own. */
   g_object_set_data_full (G_OBJECT (server), "gw-site", self, g_object_unref);

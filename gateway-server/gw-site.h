@@ -60,6 +60,7 @@ struct _GwSiteFlow
   gboolean         heard;           /* the bank said something (even "never saw it") */
   gboolean         not_found;       /* the bank's answer to a query: no such request */
   gboolean         void_after;
+  gboolean         booked_late;     /* the void is of a charge booked after it failed */
   gboolean         from_sweep;
   gboolean         holds_busy;      /* @step.id is marked busy by this flow */
   gboolean         settled;         /* what the bank said was settled (set on the writer) */

@@ -488,7 +488,8 @@ t_funding_remove (GwTxn       *txn,
 #define CHARGE_COLUMNS \
   "SELECT id, user_id, funding_source_id, card_id, amount, currency, status, key_hash," \
   " fingerprint, reference, COALESCE(decline_code, ''), created, COALESCE(settled, 0)," \
-  " COALESCE(sent, created) FROM wallet_charges "
+  " COALESCE(sent, created), COALESCE(watch_until, 0), COALESCE(voided_late, 0)" \
+  " FROM wallet_charges "
 
 static void
 read_charge (sqlite3_stmt *stmt,
@@ -511,6 +512,8 @@ read_charge (sqlite3_stmt *stmt,
   out->created = sqlite3_column_int64 (stmt, 11);
   out->settled = sqlite3_column_int64 (stmt, 12);
   out->sent = sqlite3_column_int64 (stmt, 13);
+  out->watch_until = sqlite3_column_int64 (stmt, 14);
+  out->voided_late = sqlite3_column_int64 (stmt, 15);
   g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
@@ -592,7 +595,8 @@ t_charge_update (GwTxn           *txn,
 {
   sqlite3_stmt *stmt = PREP (txn,
     "UPDATE wallet_charges SET status = ?, reference = ?, decline_code = NULLIF(?, ''),"
-    " settled = NULLIF(?, 0), sent = ? WHERE id = ? AND status = ?", error);
+    " settled = NULLIF(?, 0), sent = ?, watch_until = NULLIF(?, 0), voided_late = NULLIF(?, 0)"
+    " WHERE id = ? AND status = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -601,8 +605,10 @@ t_charge_update (GwTxn           *txn,
   TEXT (stmt, 3, charge->decline_code);
   sqlite3_bind_int64 (stmt, 4, charge->settled);
   sqlite3_bind_int64 (stmt, 5, charge->sent);
-  TEXT (stmt, 6, charge->id);
-  TEXT (stmt, 7, charge->read_status);
+  sqlite3_bind_int64 (stmt, 6, charge->watch_until);
+  sqlite3_bind_int64 (stmt, 7, charge->voided_late);
+  TEXT (stmt, 8, charge->id);
+  TEXT (stmt, 9, charge->read_status);
   if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
                              "The charge changed since it was read", error))
     return FALSE;
@@ -623,6 +629,24 @@ t_charges_open (GwTxn   *txn,
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, pending_before);
+  sqlite3_bind_int (stmt, 2, limit);
+  return gw_sqlite_read_ids (txn, stmt, error);
+}
+
+static GPtrArray *
+t_charges_watched (GwTxn   *txn,
+                   gint64   now,
+                   guint    limit,
+                   GError **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "SELECT id FROM wallet_charges INDEXED BY wallet_charges_watched"
+    " WHERE watch_until IS NOT NULL AND status = 'failed' AND watch_until > ?"
+    " ORDER BY watch_until LIMIT ?", error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, now);
   sqlite3_bind_int (stmt, 2, limit);
   return gw_sqlite_read_ids (txn, stmt, error);
 }
@@ -715,6 +739,7 @@ const GwWalletStoreFuncs gw_wallet_store_sqlite = {
   .charge_update = t_charge_update,
   .charges_pending_from = t_charges_pending_from,
   .charges_open = t_charges_open,
+  .charges_watched = t_charges_watched,
   .history = t_history,
   .merchant_name = gw_sqlite_merchant_name,
 };

@@ -87,6 +87,8 @@ typedef struct
   gint64   created;
   gint64   sent;                      /* last sent to the financial system */
   gint64   settled;
+  gint64   watch_until;               /* failed as never seen: asked about until then */
+  gint64   voided_late;               /* when it turned up booked after all, and was voided */
   char     read_status[12];           /* as read or last written: charge_update's
                                          compare-and-set */
 } GwWalletCharge;
@@ -181,6 +183,8 @@ typedef struct
   /* Ids of charges still pending (created before @pending_before) or being voided. */
   GPtrArray *(*charges_open)         (GwTxn *txn, gint64 pending_before, guint limit,
                                       GError **error);
+  /* Ids of charges failed as never seen whose watch_until is after @now. */
+  GPtrArray *(*charges_watched)      (GwTxn *txn, gint64 now, guint limit, GError **error);
 
   /* Lines of the card account, newest first, older than line @starting_after
    * (0: the newest); an array of GwWalletHistoryItem. */

@@ -1433,6 +1433,8 @@ typedef struct
   gboolean      paid;             /* it is on its books now */
   gboolean      declined;         /* it is on its books now, refused */
   gboolean      reused;           /* a payout answers "key used with other parameters" */
+  guint         charge_queries;   /* GET /v1/charges?idempotency_key= asked */
+  GHashTable   *voided;           /* keys of the charges it voided (gave back), or NULL */
 } LaggingBank;
 
 static gboolean
@@ -1445,6 +1447,31 @@ lagging_late (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* POST /v1/charges/void: the charge's money back to the customer, on the
+ * books; the same key again is answered the same. */
+static void
+lagging_void (LaggingBank       *bank,
+              SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(JsonObject) o = onepin_json_parse_object (body->data, body->length, NULL);
+  const char *key = o != NULL ? onepin_json_get_string (o, "idempotency_key", NULL) : NULL;
+  g_autofree char *json = NULL;
+  gint64 amount;
+
+  g_assert_nonnull (key);
+  g_mutex_lock (&bank->lock);
+  if (bank->voided == NULL)
+    bank->voided = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (bank->voided, g_strdup (key));
+  amount = bank->amount;
+  g_mutex_unlock (&bank->lock);
+  json = g_strdup_printf ("{\"id\": \"bch_lagging\", \"object\": \"charge\", \"status\":"
+                          " \"canceled\", \"amount\": %" G_GINT64_FORMAT ", \"currency\":"
+                          " \"krw\"}", amount);
+  ot_reply_json (msg, 200, json);
+}
+
 static void
 lagging_handle (SoupServer        *server,
                 SoupServerMessage *msg,
@@ -1454,9 +1481,12 @@ lagging_handle (SoupServer        *server,
 {
   LaggingBank *bank = data;
   const char *method = soup_server_message_get_method (msg);
+  const char *key;
   gint64 amount;
-  gboolean paid, declined;
+  gboolean paid, declined, voided;
 
+  if (g_str_equal (method, "POST") && g_str_equal (path, "/v1/charges/void"))
+    return lagging_void (bank, msg);
   if (g_str_equal (method, "POST") &&
       (g_str_equal (path, "/v1/payouts") || g_str_equal (path, "/v1/charges")))
     {
@@ -1488,13 +1518,17 @@ lagging_handle (SoupServer        *server,
   amount = bank->amount;
   paid = bank->paid;
   declined = bank->declined;
+  key = query != NULL ? g_hash_table_lookup (query, "idempotency_key") : NULL;
+  voided = key != NULL && bank->voided != NULL && g_hash_table_contains (bank->voided, key);
+  if (g_str_equal (path, "/v1/charges"))
+    bank->charge_queries++;
   g_mutex_unlock (&bank->lock);
   if (g_str_equal (path, "/v1/charges") && paid)
     {
       g_autofree char *json = g_strdup_printf ("{\"id\": \"bch_lagging\", \"object\": \"charge\","
-                                               " \"status\": \"approved\", \"amount\": %"
+                                               " \"status\": \"%s\", \"amount\": %"
                                                G_GINT64_FORMAT ", \"currency\": \"krw\"}",
-                                               amount);
+                                               voided ? "canceled" : "approved", amount);
 
       ot_reply_json (msg, 200, json);
       return;
@@ -1585,6 +1619,7 @@ lagging_stop (LaggingBank *bank,
   g_main_loop_unref (bank->loop);
   g_main_context_unref (bank->context);
   g_free (bank->url);
+  g_clear_pointer (&bank->voided, g_hash_table_unref);
   g_mutex_clear (&bank->lock);
   g_cond_clear (&bank->ready);
 }
@@ -1717,6 +1752,142 @@ test_charge_missing_after (void)
   ot_rm_rf (dir);
 }
 
+static guint
+lagging_voids (LaggingBank *bank)
+{
+  guint n;
+
+  g_mutex_lock (&bank->lock);
+  n = bank->voided != NULL ? g_hash_table_size (bank->voided) : 0;
+  g_mutex_unlock (&bank->lock);
+  return n;
+}
+
+static guint
+lagging_queries (LaggingBank *bank)
+{
+  guint n;
+
+  g_mutex_lock (&bank->lock);
+  n = bank->charge_queries;
+  g_mutex_unlock (&bank->lock);
+  return n;
+}
+
+/* Waits up to 10 s for @bank to have voided @n charges. */
+static void
+lagging_wait_voids (LaggingBank *bank,
+                    guint        n)
+{
+  for (guint i = 0; i < 100 && lagging_voids (bank) < n; i++)
+    g_usleep (100 * 1000);
+  g_assert_cmpuint (lagging_voids (bank), ==, n);
+}
+
+/* A bank whose books lag more than [site] charge_missing_after: the order's
+ * and the recharge's charges failed as never seen, and the customer was
+ * told so; then the bank books them. The sweep, still watching them
+ * ([site] charge_watch), finds them approved and voids them at the bank:
+ * the money goes back, and nothing is credited for them. */
+static void
+test_charge_booked_after_missing (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\nsweep_interval=1\n"
+                                    "charge_watch=60");
+  g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) failed = NULL;
+  g_autoptr(OtResponse) recharge_first = NULL;
+  g_autoptr(OtResponse) recharge_failed = NULL;
+  g_autoptr(OtResponse) created = NULL;
+  g_autoptr(OtResponse) paid = NULL;
+  g_autofree char *state = NULL;
+
+  first = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
+  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
+  recharge_first = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2", CARD_FUNDING);
+  ot_assert_error (recharge_first, 503, "api_error", "bank_outcome_unknown");
+
+  /* Past charge_missing_after, before the sweep would ask (10 s): the
+   * retries learn that both failed. */
+  g_usleep (MAX (0, start + 3500 * 1000 - g_get_monotonic_time ()));
+  failed = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
+  ot_assert_error (failed, 503, "api_error", "bank_unavailable");
+  recharge_failed = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2", CARD_FUNDING);
+  ot_assert_error (recharge_failed, 503, "api_error", "bank_unavailable");
+  state = recharge_state (other, NULL);
+  g_assert_cmpstr (state, ==, "failed/");
+  g_assert_cmpuint (lagging_voids (&bank), ==, 0);
+
+  /* The bank books them after all: both are given back, at the bank. */
+  lagging_book (&bank, TRUE);
+  lagging_wait_voids (&bank, 2);
+  g_assert_cmpint (metric (other, "onepin_late_charges_voided_total"), ==, 2);
+
+  /* Nothing was credited for them: the order is payable again, the
+   * recharge failed, the card as it was. */
+  created = get_order (other, &order);
+  g_assert_cmpstr (status_of (created), ==, "created");
+  g_clear_pointer (&state, g_free);
+  state = recharge_state (other, NULL);
+  g_assert_cmpstr (state, ==, "failed/");
+  ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  /* The pay request's retry pays the order with a new charge, as after
+   * any charge the bank never saw; that one is kept. */
+  paid = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
+  ot_assert_status (paid, 200);
+  g_assert_cmpstr (status_of (paid), ==, "allocated");
+  g_assert_cmpuint (lagging_voids (&bank), ==, 2);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
+/* A charge failed as never seen is asked about while [site] charge_watch
+ * lasts, and no more after. */
+static void
+test_charge_watch_ends (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\nsweep_interval=1\n"
+                                    "charge_watch=4");
+  g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(OtResponse) first = NULL;
+  g_autoptr(OtResponse) failed = NULL;
+  guint at_failure, watched, after;
+
+  first = order_call (other, &order, "POST", "/pay", "lagx-1", APPROVE);
+  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
+  g_usleep (MAX (0, start + 3500 * 1000 - g_get_monotonic_time ()));
+  failed = order_call (other, &order, "POST", "/pay", "lagx-1", APPROVE);
+  ot_assert_error (failed, 503, "api_error", "bank_unavailable");
+  at_failure = lagging_queries (&bank);
+
+  /* Within the watch: asked about by the sweep, about once a second. */
+  g_usleep (3 * G_USEC_PER_SEC);
+  watched = lagging_queries (&bank);
+  g_assert_cmpuint (watched, >=, at_failure + 2);
+
+  /* After it (and a sweep that may have been asking then): never again. */
+  g_usleep (3 * G_USEC_PER_SEC);
+  after = lagging_queries (&bank);
+  g_usleep (3 * G_USEC_PER_SEC);
+  g_assert_cmpuint (lagging_queries (&bank), ==, after);
+  g_assert_cmpuint (lagging_voids (&bank), ==, 0);
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
 /* A wallet user on @g with a representative card: its session token and
  * a credit card funding source's id. */
 static void
@@ -1816,6 +1987,87 @@ test_wallet_charge_missing_after (void)
   again = lagging_wallet_charge (other, token, source, "lagw-2");
   ot_assert_error (again, 503, "api_error", "charge_pending");
   g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
+  json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank, other);
+  ot_rm_rf (dir);
+}
+
+/* A wallet charge's status and when it turned up booked late (0: never),
+ * read from the database. */
+static char *
+wallet_charge_state (OtGateway *on,
+                     gint64    *voided_late)
+{
+  g_autofree char *db_path = g_build_filename (ot_gateway_data_dir (on), "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *state = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT status, COALESCE(voided_late, 0)"
+                                       " FROM wallet_charges ORDER BY seq DESC LIMIT 1", -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      state = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      *voided_late = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_assert_nonnull (state);
+  return state;
+}
+
+/* A wallet charge failed as never seen by the recovery sweep, which goes
+ * on asking about it ([site] charge_watch): booked late after all, it is
+ * voided at the bank and never credited. */
+static void
+test_wallet_charge_booked_after_missing (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\ncharge_watch=60\n"
+                                    "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
+                                    "charge_recovery_interval=1");
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *state = NULL;
+  g_autoptr(OtResponse) lost = NULL;
+  g_autoptr(OtResponse) again = NULL;
+  gint64 voided_late = 0;
+
+  lagging_wallet (other, &token, &source);
+  lost = lagging_wallet_charge (other, token, source, "lagwv-1");
+  ot_assert_error (lost, 503, "api_error", "charge_pending");
+  for (guint i = 0; i < 100; i++)
+    {
+      g_clear_pointer (&state, g_free);
+      state = wallet_charge_state (other, &voided_late);
+      if (g_str_equal (state, "failed"))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (state, ==, "failed");
+  g_assert_cmpuint (lagging_voids (&bank), ==, 0);
+
+  lagging_book (&bank, TRUE);
+  lagging_wait_voids (&bank, 1);
+  for (guint i = 0; i < 50 && !g_str_equal (state, "voided"); i++)
+    {
+      g_clear_pointer (&state, g_free);
+      state = wallet_charge_state (other, &voided_late);
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (state, ==, "voided");
+  g_assert_cmpint (voided_late, >, 0);
+  g_assert_cmpint (metric (other, "onepin_late_charges_voided_total"), ==, 1);
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
+  /* Settled: its key is used up, never charged again. */
+  again = lagging_wallet_charge (other, token, source, "lagwv-1");
+  ot_assert_error (again, 422, "idempotency_error", "idempotency_key_reused");
+  g_assert_cmpuint (lagging_voids (&bank), ==, 1);
   json_object_unref (ot_assert_audit_balanced (other));
 
   lagging_stop (&bank, other);
@@ -2661,7 +2913,11 @@ main (int    argc,
   g_test_add_func ("/orders/bank/payout-missing-after", test_payout_missing_after);
   g_test_add_func ("/orders/bank/charge-booked-late", test_charge_booked_late);
   g_test_add_func ("/orders/bank/charge-missing-after", test_charge_missing_after);
+  g_test_add_func ("/orders/bank/charge-booked-after-missing", test_charge_booked_after_missing);
+  g_test_add_func ("/orders/bank/charge-watch-ends", test_charge_watch_ends);
   g_test_add_func ("/orders/bank/wallet-charge-missing-after", test_wallet_charge_missing_after);
+  g_test_add_func ("/orders/bank/wallet-charge-booked-after-missing",
+                   test_wallet_charge_booked_after_missing);
   g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);

@@ -1476,6 +1476,12 @@ test_idempotency_prune (Fixture       *f,
 }
 
 /* wallet_charges as it was before 018, with the key in the clear. */
+/* What 028 added to charges, taken away so that it can run again. */
+#define CHARGES_BEFORE_028 \
+  "DROP INDEX charges_watched;" \
+  "ALTER TABLE charges DROP COLUMN watch_until;" \
+  "ALTER TABLE charges DROP COLUMN voided_late;"
+
 #define WALLET_CHARGES_BEFORE_018 \
   "DROP TABLE wallet_charges;" \
   "CREATE TABLE wallet_charges (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE," \
@@ -1704,8 +1710,11 @@ make_pre_018 (Fixture      *f,
     "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
     " status, created) VALUES ('wch_keyless', 'usr_old', 'fs_old', 'card_old', 10000, 'krw',"
     " 'failed', 1000);"
-    /* 026 adds a column to the wallet_charges 018 makes: it runs again. */
-    "DELETE FROM schema_migrations WHERE version IN (18, 26);", NULL, NULL, NULL), ==, SQLITE_OK);
+    /* 026 and 028 add columns to the wallet_charges 018 makes: they run
+     * again, and 028's to charges go for that. */
+    CHARGES_BEFORE_028
+    "DELETE FROM schema_migrations WHERE version IN (18, 26, 28);", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
   insert_old_record (db, OLD_KEY_PLAIN, "{\"plain\":true}", FALSE, 0x11);
   insert_old_record (db, OLD_KEY_SEALED, SECRET_BODY, TRUE, 0x22);
   insert_old_record (db, OLD_KEY_BROKEN, SECRET_BODY, TRUE, 0x33);

@@ -789,6 +789,88 @@ test_pay_not_found (Fixture       *f,
   assert_audit (f, 10000);
 }
 
+/* The number of charges whose status and watch are as given. */
+static gint64
+charges_where (Fixture    *f,
+               const char *id,
+               const char *condition)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT COUNT(*) FROM charges WHERE id = '%s' AND %s",
+                                          id, condition);
+
+  return sql_int (f, sql);
+}
+
+/* A charge failed as never seen is still watched ([site] charge_watch):
+ * listed by the sweep while the watch lasts; approved late (by a query or
+ * a deposit callback, within the watch or after it) it is voided and
+ * never pays the order, which stays payable; a decline ends the watch. */
+static void
+test_pay_booked_late (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *id = create_order (f, 1, (gint64) 20000, (gint64) 1);
+  g_autofree char *other = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  g_autofree char *last = create_order (f, 1, (gint64) 10000, (gint64) 1);
+  GwFundingCheck funding = credit_card ();
+  g_autofree char *charge = begin_charge (f, id, &funding);
+  g_autofree char *other_charge = begin_charge (f, other, &funding);
+  g_autofree char *last_charge = begin_charge (f, last, &funding);
+  g_auto(Op) watching = { .kind = OP_SWEEP, .amount = 0 };
+  g_auto(Op) voiding = { .kind = OP_SWEEP, .amount = G_MAXINT64 };
+  g_auto(Op) ended = { .kind = OP_SWEEP, .amount = 0 };
+  g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+
+  f->config.charge_missing_after = 1;
+  f->config.charge_watch = 3600;
+  g_usleep (1100 * 1000);
+  settle_not_found (f, charge);
+  settle_not_found (f, other_charge);
+  g_assert_cmpint (charges_where (f, charge, "status = 'failed' AND watch_until > 0"), ==, 1);
+  run (f, &watching);
+  g_assert_cmpuint (watching.work->len, ==, 2);
+  g_assert_cmpint (g_array_index (watching.work, GwOrdersWork, 0).next, ==, GW_ORDERS_NEXT_QUERY);
+
+  /* Still never seen: nothing changes. Then booked: given back. */
+  settle_not_found (f, charge);
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*after it failed as never seen*");
+  g_assert_cmpint (settle (f, charge, &approved), ==, GW_ORDERS_NEXT_VOID);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (charges_where (f, charge, "status = 'voiding' AND watch_until IS NULL"
+                                             " AND voided_late > 0 AND decline_code IS NULL"), ==, 1);
+  run (f, &answer);
+  g_assert_cmpstr (answer.order.row.status, ==, "created");
+  g_assert_cmpint (order_cards (f, id), ==, 0);
+  run (f, &voiding);
+  /* The void, the other (watched) and the last (still processing). */
+  g_assert_cmpuint (voiding.work->len, ==, 3);
+  for (guint i = 0; i < voiding.work->len; i++)
+    {
+      GwOrdersWork *item = &g_array_index (voiding.work, GwOrdersWork, i);
+
+      g_assert_cmpint (item->next, ==, g_str_equal (item->id, charge) ? GW_ORDERS_NEXT_VOID
+                                                                       : GW_ORDERS_NEXT_QUERY);
+    }
+
+  /* A decline ends the watch. */
+  g_assert_cmpint (settle (f, other_charge, &declined), ==, GW_ORDERS_NEXT_ANSWER);
+  g_assert_cmpint (charges_where (f, other_charge, "status = 'failed' AND watch_until IS NULL"),
+                   ==, 1);
+
+  /* Past the watch the sweep no longer asks; an approval that comes all
+   * the same (a deposit callback) is given back too. */
+  f->config.charge_watch = 1;
+  settle_not_found (f, last_charge);
+  g_usleep (1100 * 1000);
+  run (f, &ended);
+  g_assert_cmpuint (ended.work->len, ==, 0);
+  g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*after it failed as never seen*");
+  g_assert_cmpint (settle (f, last_charge, &approved), ==, GW_ORDERS_NEXT_VOID);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (order_cards (f, last), ==, 0);
+  assert_audit (f, 0);
+}
+
 static void
 test_pay_unknown_outcome (Fixture       *f,
                           gconstpointer  data)
@@ -2596,6 +2678,7 @@ main (int   argc,
   ADD ("pay-declined-then-again", test_pay_declined_then_again);
   ADD ("pay-bank-never-saw-it", test_pay_bank_never_saw_it);
   ADD ("pay-not-found", test_pay_not_found);
+  ADD ("pay-booked-late", test_pay_booked_late);
   ADD ("pay-unknown-outcome", test_pay_unknown_outcome);
   ADD ("pay-transfer", test_pay_transfer);
   ADD ("pay-transfer-expires", test_pay_transfer_expires);
