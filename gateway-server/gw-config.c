@@ -79,6 +79,7 @@ gw_config_free (GwConfig *config)
   g_free (config->data_dir);
   g_free (config->listen);
   g_free (config->key_file);
+  g_free (config->metrics_token_file);
   g_free (config->tls_certificate);
   g_free (config->tls_key);
   g_free (config->log_level);
@@ -245,6 +246,7 @@ load_all (Loader    *loader,
   load_string (loader, "gateway", "listen", &config->listen);
   load_string (loader, "gateway", "data_dir", &config->data_dir);
   load_string (loader, "gateway", "key_file", &config->key_file);
+  load_string (loader, "gateway", "metrics_token_file", &config->metrics_token_file);
   load_string (loader, "gateway", "log_level", &config->log_level);
   load_string (loader, "tls", "certificate", &config->tls_certificate);
   load_string (loader, "tls", "key", &config->tls_key);

@@ -23,6 +23,7 @@ typedef struct
   char    *data_dir;
   char    *listen;               /* host:port */
   char    *key_file;             /* secret.key, by default under data_dir */
+  char    *metrics_token_file;   /* GET /metrics from beyond this machine; NULL: none */
   char    *tls_certificate;
   char    *tls_key;
   gboolean access_log;

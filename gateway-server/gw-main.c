@@ -66,7 +66,8 @@ parse_options (int        *argc,
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
     "Configuration groups: [gateway] listen, data_dir, key_file, log_level (debug, info,\n"
-    "warning), access_log,\n"
+    "warning), access_log, metrics_token_file (GET /metrics for callers beyond this\n"
+    "machine, with Authorization: Bearer and the file's token),\n"
     "http_threads (threads reading and writing HTTP; 0: the main thread),\n"
     "max_connections (0: from the open-file limit), idle_timeout, body_timeout,\n"
     "send_timeout;\n"
@@ -431,7 +432,8 @@ start (Gateway  *gw,
 
   gw->server = gw_server_new (gw->config, gw->store, &gw->ledger, gw->metrics, gw->keys->apikey,
                               gw->keys->idempotency, token_hash);
-  if (!gw_api_network_start (gw->server, error))
+  if (!gw_server_load_metrics_token (gw->server, error) ||
+      !gw_api_network_start (gw->server, error))
     return FALSE;
   /* The card site; without a financial system configured ([bank]) it takes
    * orders but answers every payment with bank_unavailable. */

@@ -4,6 +4,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "gw-metrics.h"
+#include "gw-net.h"
+#include "onepin-crypto.h"
+
+#include <string.h>
 
 static const double batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048 };
 static const double seconds_bounds[] = { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -225,4 +229,32 @@ gw_metrics_render (GwMetrics *metrics)
   g_mutex_unlock (&metrics->commit_lock);
 
   return g_string_free (out, FALSE);
+}
+
+/* Compared as SHA-256 digests, in constant time: neither the token's
+ * bytes nor its length show in how long a refusal takes. */
+static gboolean
+token_matches (const char *sent,
+               const char *token)
+{
+  guint8 sent_digest[32], token_digest[32];
+
+  return onepin_crypto_sha256 (sent, strlen (sent), sent_digest) &&
+         onepin_crypto_sha256 (token, strlen (token), token_digest) &&
+         onepin_crypto_equal (sent_digest, token_digest, sizeof sent_digest);
+}
+
+gboolean
+gw_metrics_may_read (GInetAddress *peer,
+                     const char   *authorization,
+                     const char   *token)
+{
+  const char *sent;
+
+  /* A wrong token is refused from this machine too: a scraper set up
+   * with one finds out here, not once it runs elsewhere. */
+  if (authorization != NULL)
+    return token != NULL && (sent = gw_net_bearer_token (authorization)) != NULL &&
+           token_matches (sent, token);
+  return peer != NULL && gw_net_address_is_loopback (peer);
 }

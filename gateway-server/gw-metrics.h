@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -33,6 +33,15 @@ void       gw_metrics_commit           (guint        batch_size,
                                         gdouble      seconds,
                                         gpointer     metrics);
 char      *gw_metrics_render           (GwMetrics   *metrics);
+
+/* Whether a client at @peer (NULL: not known) that sent @authorization
+ * (its Authorization headers, NULL for none) may read the counters, given
+ * the metrics token @token (NULL: none configured). A client that sends
+ * credentials is judged by them alone, wherever it is: only "Bearer
+ * <token>" passes. One that sends none passes only from this machine. */
+gboolean   gw_metrics_may_read         (GInetAddress *peer,
+                                        const char   *authorization,
+                                        const char   *token);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwMetrics, gw_metrics_free)
 

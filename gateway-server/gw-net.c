@@ -1,5 +1,5 @@
 /* gw-net.c: which addresses the gateway may reach on a merchant's behalf,
- * and whose a client's address is
+ * whose a client's address is, and what credential it sends
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -87,6 +87,17 @@ gw_net_address_is_public (GInetAddress *address)
   if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
     return !v4_reserved_block (bytes);
   return v6_is_public (bytes);
+}
+
+gboolean
+gw_net_address_is_loopback (GInetAddress *address)
+{
+  const guint8 *bytes = g_inet_address_to_bytes (address);
+
+  if (g_inet_address_get_is_loopback (address))
+    return TRUE;
+  return g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 &&
+         memcmp (bytes, v4_mapped, sizeof v4_mapped) == 0 && bytes[12] == 127;
 }
 
 gboolean
@@ -344,4 +355,15 @@ gw_net_origin_is_own (const char *origin,
   else
     return FALSE;
   return host != NULL && *authority != '\0' && g_ascii_strcasecmp (authority, host) == 0;
+}
+
+const char *
+gw_net_bearer_token (const char *value)
+{
+  if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0 || strchr (value, ','))
+    return NULL;
+  value += 7;
+  while (*value == ' ')
+    value++;
+  return *value ? value : NULL;
 }

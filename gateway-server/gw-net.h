@@ -1,5 +1,5 @@
 /* gw-net.h: which addresses the gateway may reach on a merchant's behalf,
- * and whose a client's address is
+ * whose a client's address is, and what credential it sends
  *
  * Copyright 2026 The onepin developers
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -22,6 +22,11 @@ G_BEGIN_DECLS
  * multicast, broadcast, reserved or documentation, nor an IPv6 form of
  * such an IPv4 address (mapped, NAT64, 6to4). */
 gboolean gw_net_address_is_public   (GInetAddress *address);
+
+/* Whether a client at @address is on this machine: 127.0.0.0/8, ::1, or
+ * such an IPv4 address as a dual-stack socket shows it (::ffff:127.0.0.1).
+ * Not NAT64 or 6to4 forms: a relay elsewhere brings those. */
+gboolean gw_net_address_is_loopback (GInetAddress *address);
 
 /* Whether a URL's @host may name a public address: FALSE for localhost and
  * names under it, and for an address literal that is not public (also the
@@ -51,5 +56,11 @@ char    *gw_net_address_key         (const char   *host);
 gboolean gw_net_origin_is_own       (const char   *origin,
                                      const char   *host,
                                      const char   *public_url);
+
+/* The token of an Authorization header @value, "Bearer <token>" (the
+ * scheme in any case), pointing into @value; NULL for none, another
+ * scheme, or several headers (libsoup joins them with ", ": no token has
+ * a comma, so two headers are no token rather than whichever one wins). */
+const char *gw_net_bearer_token     (const char   *value);
 
 G_END_DECLS

@@ -42,6 +42,7 @@ typedef enum
   AUTH_MERCHANT,
   AUTH_CARD_HOLDER,     /* no key, but failures are limited per address */
   AUTH_WALLET,          /* a wallet session token (ws_…) */
+  AUTH_METRICS,         /* this machine, or the metrics token (gw_metrics_may_read) */
 } AuthKind;
 
 typedef void (*Handler) (GwRequest *request);
@@ -69,7 +70,7 @@ static const char * const format_query[] = { "format", NULL };
 
 static const Route routes[] = {
   { "GET",  "/healthz",                   AUTH_NONE,        FALSE, handle_healthz },
-  { "GET",  "/metrics",                   AUTH_NONE,        FALSE, handle_metrics },
+  { "GET",  "/metrics",                   AUTH_METRICS,     FALSE, handle_metrics },
   { "POST", "/v1/admin/merchants",        AUTH_ADMIN,       TRUE,  gw_api_admin_merchants },
   { "POST", "/v1/admin/card_batches",     AUTH_ADMIN,       TRUE,  gw_api_admin_card_batches },
   { "GET",  "/v1/admin/audit",            AUTH_ADMIN,       FALSE, gw_api_admin_audit },
@@ -207,6 +208,7 @@ struct _GwServer
   OnepinKey            *apikey_key;
   OnepinKey            *idempotency_key;
   guint8                admin_token_hash[32];
+  char                 *metrics_token;  /* NULL: GET /metrics from this machine only */
   GwConnector          *connector;
 
   SoupServer           *soup;
@@ -1300,20 +1302,19 @@ match_route (const char  *method,
   return NULL;
 }
 
+/* All the request's Authorization headers, joined with ", ", or NULL. */
+static const char *
+request_authorization (GwRequest *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+
+  return soup_message_headers_get_list (headers, "Authorization");
+}
+
 const char *
 gw_request_bearer (GwRequest *request)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
-  /* All the Authorization headers, joined with ", ": no token has a comma,
-   * so two headers are no token rather than whichever libsoup keeps. */
-  const char *value = soup_message_headers_get_list (headers, "Authorization");
-
-  if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0 || strchr (value, ','))
-    return NULL;
-  value += 7;
-  while (*value == ' ')
-    value++;
-  return *value ? value : NULL;
+  return gw_net_bearer_token (request_authorization (request));
 }
 
 static gboolean
@@ -1321,6 +1322,29 @@ authenticate_merchant (GwServer     *self,
                        const char   *token,
                        const guint8  hash[32],
                        char          merchant_id[40]);
+
+/* The counters tell volumes and decline patterns: a monitor on this
+ * machine reads them, anyone else needs the metrics token. The peer is the
+ * accepted socket's (gw-listener.c hands it to libsoup, TLS or not); with
+ * I/O threads its text was cached there before the hand-over
+ * (worker_request), so that here it is only read, as in serve (). */
+static gboolean
+authenticate_metrics (GwRequest *request)
+{
+  const char *host = soup_server_message_get_remote_host (request->msg);
+  g_autoptr(GInetAddress) peer = host ? g_inet_address_new_from_string (host) : NULL;
+
+  if (gw_metrics_may_read (peer, request_authorization (request),
+                           request->server->metrics_token))
+    {
+      g_strlcpy (request->scope, SHARED_SCOPE, sizeof request->scope);
+      return TRUE;
+    }
+  gw_request_error (request, 401, "authentication_error", "unauthorized", NULL,
+                    "Missing or invalid metrics token. Send it as: "
+                    "Authorization: Bearer <token>.");
+  return FALSE;
+}
 
 static gboolean
 authenticate (GwRequest *request,
@@ -1343,6 +1367,8 @@ authenticate (GwRequest *request,
       return TRUE;
     }
 
+  if (auth == AUTH_METRICS)
+    return authenticate_metrics (request);
   token = gw_request_bearer (request);
   if (auth == AUTH_WALLET)
     {
@@ -2013,6 +2039,9 @@ gw_server_finalize (GObject *object)
   g_clear_pointer (&self->merchants, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
   g_clear_pointer (&self->failures, g_hash_table_unref);
+  if (self->metrics_token != NULL)
+    explicit_bzero (self->metrics_token, strlen (self->metrics_token));
+  g_clear_pointer (&self->metrics_token, g_free);
 
   G_OBJECT_CLASS (gw_server_parent_class)->finalize (object);
 }
@@ -2052,6 +2081,20 @@ gw_server_new (const GwConfig       *config,
   memcpy (self->admin_token_hash, admin_token_hash, 32);
   g_timeout_add_seconds (60, prune_failures, self);
   return self;
+}
+
+gboolean
+gw_server_load_metrics_token (GwServer  *self,
+                              GError   **error)
+{
+  const char *path = self->config->metrics_token_file;
+
+  if (path == NULL)
+    return TRUE;
+  self->metrics_token = onepin_secret_file_load (path, error);
+  if (self->metrics_token == NULL)
+    return g_prefix_error (error, "[gateway] metrics_token_file: "), FALSE;
+  return TRUE;
 }
 
 /* The configured certificate, or NULL (and no error) without TLS. */

@@ -28,6 +28,10 @@ GwServer   *gw_server_new          (const GwConfig        *config,
                                     OnepinKey             *apikey_key,
                                     OnepinKey             *idempotency_key,
                                     const guint8           admin_token_hash[32]);
+/* Reads [gateway] metrics_token_file, if set; fails if the file is not a
+ * secret file (onepin_secret_file_load). */
+gboolean    gw_server_load_metrics_token (GwServer          *self,
+                                          GError           **error);
 /* Listens and returns the URL, e.g. "http://127.0.0.1:8080". */
 char       *gw_server_listen       (GwServer              *self,
                                     GError               **error);

@@ -400,17 +400,6 @@ test_per_address_near_limit (void)
   ot_gateway_stop (g2);
 }
 
-static gboolean
-ipv6_loopback (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-
-  return socket != NULL && g_socket_bind (socket, address, FALSE, NULL);
-}
-
 /* An IPv6 client is limited by its /64: a gateway on ::1 counts its
  * failures and answers 429 past the limit. Loopback has one IPv6 address,
  * so other addresses of the same /64 are the unit test's
@@ -421,7 +410,7 @@ test_per_address_ipv6 (void)
 {
   OtGateway *g2;
 
-  if (!ipv6_loopback ())
+  if (!ot_ipv6_loopback ())
     {
       g_test_skip ("no IPv6 loopback");
       return;

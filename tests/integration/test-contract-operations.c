@@ -391,6 +391,131 @@ test_metrics (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+static char *gateway_refuses_on (const char *data_dir,
+                                 const char *listen,
+                                 const char *config);
+
+#define METRICS_TOKEN "mt_metrics-token-for-tests-0123456789"
+
+/* A token file for [gateway] metrics_token_file in a new directory under
+ * @dir, holding @text with @mode; returns its path. */
+static char *
+metrics_token_file (const char *dir,
+                    const char *text,
+                    int         mode)
+{
+  char *path = g_build_filename (dir, "metrics.token", NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_assert_cmpint (g_chmod (path, mode), ==, 0);
+  return path;
+}
+
+/* That GET /metrics with @bearer (may be NULL) gets the counters (@allowed)
+ * or 401 and nothing of them. */
+static void
+assert_metrics_read (OtGateway  *g,
+                     const char *bearer,
+                     gboolean    allowed)
+{
+  g_autoptr(OtResponse) r = ot_request (g, "GET", "/metrics", bearer, NULL, NULL);
+
+  if (allowed)
+    {
+      ot_assert_status (r, 200);
+      g_assert_nonnull (strstr (r->body, "onepin_http_requests_total"));
+      return;
+    }
+  ot_assert_error (r, 401, "authentication_error", "unauthorized");
+  g_assert_null (strstr (r->body, "onepin_"));
+  g_assert_cmpstr (ot_response_header (r, "WWW-Authenticate"), ==, "Bearer realm=\"onepin\"");
+}
+
+/* A metrics_token_file that is not a secret file (readable by others,
+ * missing, too short) stops the start, saying which key, never its text. */
+static void
+test_metrics_token_refused (void)
+{
+  static const struct { const char *text; int mode; } bad[] = {
+    { METRICS_TOKEN, 0644 },
+    { "short", 0600 },
+    { "two words and more besides", 0600 },
+  };
+  g_autofree char *dir = g_dir_make_tmp ("onepin-metrics-XXXXXX", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *config = g_build_filename (dir, "gateway.conf", NULL);
+
+  for (guint i = 0; i <= G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *text = NULL;
+      g_autofree char *err = NULL;
+
+      /* The last round names a file that is not there. */
+      if (i < G_N_ELEMENTS (bad))
+        path = metrics_token_file (dir, bad[i].text, bad[i].mode);
+      else
+        path = g_build_filename (dir, "missing.token", NULL);
+      text = g_strdup_printf ("[gateway]\nmetrics_token_file=%s\n", path);
+      g_assert_true (g_file_set_contents (config, text, -1, NULL));
+      err = gateway_refuses_on (data, "127.0.0.1:0", config);
+      g_test_message ("%s", err);
+      g_assert_nonnull (strstr (err, "[gateway] metrics_token_file: "));
+      g_assert_null (strstr (err, METRICS_TOKEN));
+      g_assert_null (strstr (err, "two words"));
+      g_unlink (path);
+    }
+  ot_rm_rf (dir);
+}
+
+/* With a metrics token: this machine still reads the counters without
+ * one, and with the right one; a credential sent is checked wherever it
+ * comes from, so a wrong one or the admin token gets 401 (another scheme:
+ * the unit test, /metrics/may-read).
+ * /healthz stays open. Over HTTPS, and with the suite's HTTP threads. */
+static void
+test_metrics_token (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-metrics-XXXXXX", NULL);
+  g_autofree char *path = metrics_token_file (dir, METRICS_TOKEN "\n", 0600);
+  g_autofree char *config = g_strdup_printf ("[gateway]\nmetrics_token_file=%s\n"
+                                             "access_log=true\n", path);
+  OtGateway *g2 = ot_gateway_start (config, TRUE);
+  g_autofree char *log = NULL;
+
+  assert_metrics_read (g2, NULL, TRUE);
+  assert_metrics_read (g2, METRICS_TOKEN, TRUE);
+  assert_metrics_read (g2, "mt_metrics-token-for-tests-012345678", FALSE);
+  assert_metrics_read (g2, METRICS_TOKEN "9", FALSE);
+  assert_metrics_read (g2, ot_gateway_admin_token (g2), FALSE);
+  {
+    g_autoptr(OtResponse) healthz = ot_request (g2, "GET", "/healthz", "wrong-token", NULL,
+                                                NULL);
+
+    ot_assert_status (healthz, 200);
+  }
+  /* Without a token configured, a credential sent is wrong too. */
+  assert_metrics_read (gw, NULL, TRUE);
+  assert_metrics_read (gw, METRICS_TOKEN, FALSE);
+  /* IPv6 loopback is this machine too. */
+  if (ot_ipv6_loopback ())
+    {
+      OtGateway *g6 = ot_gateway_start_on (config, "[::1]:0");
+
+      assert_metrics_read (g6, NULL, TRUE);
+      assert_metrics_read (g6, METRICS_TOKEN, TRUE);
+      assert_metrics_read (g6, "mt_another-token-0123456789", FALSE);
+      ot_gateway_stop (g6);
+    }
+  else
+    g_test_message ("no IPv6 loopback: [::1] not tried");
+  g_assert_true (g_file_get_contents (ot_gateway_log_path (g2), &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "/metrics"));
+  g_assert_null (strstr (log, METRICS_TOKEN));
+  ot_gateway_stop (g2);
+  ot_rm_rf (dir);
+}
+
 static void
 test_content_type (void)
 {
@@ -910,6 +1035,8 @@ main (int    argc,
   g_test_add_func ("/contract/operations/https/tls-versions-inherited",
                    test_tls_versions_inherited);
   g_test_add_func ("/contract/operations/metrics", test_metrics);
+  g_test_add_func ("/contract/operations/metrics-token", test_metrics_token);
+  g_test_add_func ("/contract/operations/metrics-token-refused", test_metrics_token_refused);
   g_test_add_func ("/contract/operations/refusals-counted", test_refusals_counted);
   g_test_add_func ("/contract/operations/content-type", test_content_type);
   g_test_add_func ("/contract/operations/signals-and-durability", test_signals_and_durability);

@@ -88,6 +88,17 @@ run_quiet (const char * const *argv,
 }
 
 /* A CA and a server certificate for 127.0.0.1 / localhost, signed by it. */
+gboolean
+ot_ipv6_loopback (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+
+  return socket != NULL && g_socket_bind (socket, address, FALSE, NULL);
+}
+
 void
 ot_make_certificates (const char *dir)
 {

@@ -40,6 +40,8 @@ OtGateway   *ot_gateway_start            (const char  *config,
 /* The same over HTTP, listening on @listen, e.g. "[::1]:0", instead. */
 OtGateway   *ot_gateway_start_on         (const char  *config,
                                           const char  *listen);
+/* Whether this machine has ::1 to listen on (a container may have none). */
+gboolean     ot_ipv6_loopback            (void);
 /* SIGTERM, wait for exit, assert it exited 0, delete the data dir. */
 void         ot_gateway_stop             (OtGateway   *gw);
 /* SIGKILL and reap; the data dir stays, for ot_gateway_restart(). */
