@@ -375,24 +375,6 @@ restrict_database (const char *db_path)
     }
 }
 
-/* A database without its key file is useless and must not get a new
- * one: it would fail the key check (gw-store-sqlite-keycheck.c) anyway,
- * and leave a key file that is not the database's where the operator is
- * about to restore the real one. */
-static gboolean
-key_file_expected (const char  *key_file,
-                   const char  *db_path,
-                   GError     **error)
-{
-  if (g_file_test (key_file, G_FILE_TEST_EXISTS) || !g_file_test (db_path, G_FILE_TEST_EXISTS))
-    return TRUE;
-  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
-               "The key file %s is missing, but the database %s exists: restore the key file "
-               "it was written with (no card number or password in it can be used without it)",
-               key_file, db_path);
-  return FALSE;
-}
-
 static gboolean
 start (Gateway  *gw,
        GError  **error)
@@ -407,7 +389,7 @@ start (Gateway  *gw,
   if (g_mkdir_with_parents (gw->config->data_dir, 0700) != 0)
     return g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
                         "Cannot create the data dir"), FALSE;
-  if (!key_file_expected (gw->config->key_file, db_path, error) ||
+  if (!onepin_key_file_expected (gw->config->key_file, db_path, error) ||
       !onepin_crypto_init (error) ||
       !(gw->keys = gw_keys_load (gw->config->key_file, error)) ||
       !(token = gw_admin_token_load (gw->config->data_dir, error)))

@@ -932,6 +932,25 @@ onepin_key_file_load_or_create (const char  *path,
   return set_key_file_error (error, path, "vanished right after being created", 0);
 }
 
+/* Data sealed, hashed or MACed under a key is useless without it, and a
+ * key file made anew would fail against it anyway, and be left where the
+ * operator is about to restore the real one. */
+gboolean
+onepin_key_file_expected (const char  *key_file,
+                          const char  *data_file,
+                          GError     **error)
+{
+  g_return_val_if_fail (key_file != NULL && data_file != NULL, FALSE);
+
+  if (g_file_test (key_file, G_FILE_TEST_EXISTS) || !g_file_test (data_file, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+               "The key file %s is missing, but the database %s exists: restore the key file "
+               "it was written with (no card number or password in it can be used without it)",
+               key_file, data_file);
+  return FALSE;
+}
+
 /* ---- text secrets ------------------------------------------------------ */
 
 #define SECRET_FILE_MAX 1024

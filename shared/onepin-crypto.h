@@ -109,6 +109,11 @@ gboolean    onepin_key_file_load_or_create (const char   *path,
                                             guint8       *out,
                                             gsize         len,
                                             GError      **error);
+/* FALSE (G_FILE_ERROR_NOENT) when @key_file is missing but @data_file,
+ * written with it, exists: the key must be restored, not made anew. */
+gboolean    onepin_key_file_expected       (const char   *key_file,
+                                            const char   *data_file,
+                                            GError      **error);
 
 /* A text secret (an API key, a shared callback secret) in a file only its
  * owner may read: @prefix and 32 random bytes in hex, created (mode 0600,

@@ -188,8 +188,10 @@ start (Bank    *bank,
     return g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
                         "Cannot create the data dir"), FALSE;
   if (!onepin_crypto_init (error) ||
+      !onepin_key_file_expected (master, db_path, error) ||
       !(bank->keys = bank_keys_load (&paths, error)) ||
       !(bank->store = bank_store_open (db_path, error)) ||
+      !bank_testdata_check_key (bank->store, bank->keys, error) ||
       !bank_testdata_seed (bank->store, bank->keys, error) ||
       !(bank->server = bank_server_new (config, bank->keys, bank->store, error)))
     return FALSE;

@@ -13,6 +13,13 @@
 
 G_BEGIN_DECLS
 
+/* Refuses a bank.key that is not the one bank.db was written with; on a
+ * database that has no record of its key yet, records this one. Before
+ * bank_testdata_seed (). */
+gboolean  bank_testdata_check_key (BankStore       *store,
+                                   const BankKeys  *keys,
+                                   GError         **error);
+
 /* Writes the test cards and accounts unless an earlier start did. */
 gboolean  bank_testdata_seed   (BankStore       *store,
                                 const BankKeys  *keys,

@@ -3786,6 +3786,51 @@ test_keys_distinct (void)
   ot_rm_rf (dir);
 }
 
+/* bank.key is what finds the cards and checks the passwords in bank.db:
+ * missing, it is not made anew; another one is refused, by the value the
+ * database recorded, and by the first test card in a database from before
+ * that record. bank.db is left as it was. */
+static void
+test_key_file (void)
+{
+  OtBank *b2 = ot_bank_start (NULL);
+  g_autofree char *dir = g_strdup (ot_bank_data_dir (b2));
+  g_autofree char *key = g_build_filename (dir, "bank.key", NULL);
+  g_autofree char *saved = g_build_filename (dir, "bank.key.saved", NULL);
+  g_autofree char *db = g_build_filename (dir, "bank.db", NULL);
+  g_autofree char *url = g_build_filename (dir, "bank.url", NULL);
+  g_autofree char *other = g_malloc (32);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+
+  ot_bank_kill (b2);
+  /* The killed bank's own; a refusal must not write one. */
+  g_unlink (url);
+  g_assert_cmpint (g_rename (key, saved), ==, 0);
+  err = bank_refuses (dir, (const char *[]) { NULL });
+  g_assert_nonnull (strstr (err, "is missing, but the database"));
+  g_assert_false (g_file_test (key, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&err, g_free);
+
+  memset (other, 0x5a, 32);
+  g_assert_true (g_file_set_contents_full (key, other, 32, G_FILE_SET_CONTENTS_NONE, 0600,
+                                           &error));
+  g_assert_no_error (error);
+  err = bank_refuses (dir, (const char *[]) { NULL });
+  g_assert_nonnull (strstr (err, "not the one this database was written with"));
+  g_clear_pointer (&err, g_free);
+
+  /* From before the record: the first test card decides. */
+  ot_sqlite_exec (db, "DELETE FROM meta WHERE name = 'key_check'");
+  err = bank_refuses (dir, (const char *[]) { NULL });
+  g_assert_nonnull (strstr (err, "not the one this database was written with"));
+
+  /* Its own key: it starts again (and records the value again). */
+  g_assert_cmpint (g_rename (saved, key), ==, 0);
+  ot_bank_restart (b2);
+  ot_bank_stop (b2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3807,6 +3852,7 @@ main (int   argc,
   g_test_add_func ("/bank/transport-errors", test_transport_errors);
   g_test_add_func ("/bank/issuer-url-checked", test_issuer_url_checked);
   g_test_add_func ("/bank/keys-distinct", test_keys_distinct);
+  g_test_add_func ("/bank/key-file", test_key_file);
   g_test_add_func ("/bank/data-dir-modes", test_data_dir_modes);
   g_test_add_func ("/bank/card/approve", test_card_approve);
   g_test_add_func ("/bank/card/declines", test_card_declines);

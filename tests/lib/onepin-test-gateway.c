@@ -379,6 +379,14 @@ ot_gateway_exec_sql (OtGateway  *gw,
                      const char *sql)
 {
   g_autofree char *path = g_build_filename (gw->data_dir, "onepin.db", NULL);
+
+  ot_sqlite_exec (path, sql);
+}
+
+void
+ot_sqlite_exec (const char *path,
+                const char *sql)
+{
   sqlite3 *db = NULL;
 
   g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);

@@ -54,6 +54,9 @@ const char  *ot_gateway_data_dir         (OtGateway   *gw);
 /* Runs @sql on @gw's database behind its back, for what no API does. */
 void         ot_gateway_exec_sql         (OtGateway   *gw,
                                           const char  *sql);
+/* The same on the SQLite database at @path (another program's). */
+void         ot_sqlite_exec              (const char  *path,
+                                          const char  *sql);
 /* Whether @needle is in the bytes of the gateway's database or its WAL. */
 gboolean     ot_gateway_database_holds   (OtGateway   *gw,
                                           const char  *needle);
