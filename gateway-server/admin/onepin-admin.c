@@ -9,7 +9,9 @@
  *       see HACKING.md. Writes DIR/DATE/MERCHANT-SETTLEMENT.csv for each of
  *       the day's settlements, and DIR/DATE/summary.csv.
  *       The files are written all or none (temporary names, renamed once
- *       all are written and synced).
+ *       all are written and synced), by one run at a time per day: a run
+ *       holds a lock on DIR/DATE, and removes the temporary files that a
+ *       run killed before its renames left there.
  *   onepin-admin statement --seller mch_… --month 2026-12 [--out FILE]
  *       A mobile operator's or agent's monthly statement, as CSV.
  *   onepin-admin pool --seller mch_… --value 10000 --count 500 [--kind agent] --out FILE
@@ -34,6 +36,8 @@
 #include <libsoup/soup.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "onepin-crypto.h"
@@ -447,45 +451,82 @@ day_files_commit (GPtrArray   *files,
   return TRUE;
 }
 
-static gboolean
-settle (Admin       *admin,
-        const char  *date,
-        const char  *out_dir,
-        const char  *key,
-        GError     **error)
+/* The day's directory, opened and locked (flock) for this run alone, or
+ * -1. Two runs for one day would rename their files over each other's
+ * midway; the second is refused at once rather than left waiting. */
+static int
+day_dir_lock (const char  *dir,
+              GError     **error)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autofree char *body = NULL;
-  g_autofree char *escaped = g_uri_escape_string (date, NULL, FALSE);
-  g_autofree char *list_path = g_strdup_printf ("/v1/admin/settlements?date=%s", escaped);
-  g_autofree char *dir = g_build_filename (out_dir, date, NULL);
+  int fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    return g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "Cannot open %s: %s",
+                        dir, g_strerror (errno)), -1;
+  if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+    return fd;
+  if (errno == EWOULDBLOCK)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "Another onepin-admin settle is writing "
+                 "%s; run this one again once it is done", dir);
+  else
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "Cannot lock %s: %s", dir,
+                 g_strerror (errno));
+  close (fd);
+  return -1;
+}
+
+/* Whether @name is one of day_file_write's temporary names:
+ * ".NAME.csv.XXXXXX", the X's six of g_mkstemp's letters and digits. */
+static gboolean
+is_day_temp_name (const char *name)
+{
+  gsize len = strlen (name);
+
+  if (name[0] != '.' || len < strlen (".a.csv.XXXXXX") ||
+      strncmp (name + len - 11, ".csv.", 5) != 0)
+    return FALSE;
+  for (gsize i = len - 6; i < len; i++)
+    if (!g_ascii_isalnum (name[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Removes the temporary files a run killed before its renames left in
+ * @dir: with the day's lock held, no other run is writing them. */
+static void
+day_dir_sweep (const char *dir)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint removed = 0;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      GStatBuf st;
+
+      if (is_day_temp_name (name) && g_lstat (path, &st) == 0 && S_ISREG (st.st_mode) &&
+          g_unlink (path) == 0)
+        removed++;
+    }
+  if (removed > 0)
+    printf ("Removed %u unfinished file%s of an interrupted run from %s.\n", removed,
+            removed == 1 ? "" : "s", dir);
+}
+
+/* Writes the day's files for @day's settlements into @dir (locked). */
+static gboolean
+day_files_write (Admin       *admin,
+                 JsonObject  *day,
+                 const char  *dir,
+                 GError     **error)
+{
   g_autofree char *summary_path = g_build_filename (dir, "summary.csv", NULL);
-  g_autoptr(JsonObject) run = NULL;
-  g_autoptr(JsonObject) day = NULL;
   g_autoptr(GString) summary = g_string_new ("merchant,settlement,payments,captured,refunds,"
                                              "refunded,commission,net\r\n");
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) day_file_free);
-  JsonArray *data;
+  JsonArray *data = json_object_get_array_member (day, "data");
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "date");
-  json_builder_add_string_value (builder, date);
-  body = json_text (builder);
-  run = send_settlements (admin, "POST", "/v1/admin/settlements", body, key, error);
-  if (run == NULL)
-    return FALSE;
-  printf ("Settled %u merchant%s for %s.\n",
-          json_array_get_length (json_object_get_array_member (run, "data")),
-          json_array_get_length (json_object_get_array_member (run, "data")) == 1 ? "" : "s",
-          date);
-
-  /* The day's files hold every settlement of the day, earlier runs too. */
-  day = send_settlements (admin, "GET", list_path, NULL, NULL, error);
-  if (day == NULL)
-    return FALSE;
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot create %s", dir), FALSE;
-  data = json_object_get_array_member (day, "data");
   printf ("%-28s %-30s %10s %10s %10s %10s\n", "merchant", "settlement", "captured", "refunded",
           "commission", "net");
   for (guint i = 0; i < json_array_get_length (data); i++)
@@ -519,11 +560,54 @@ settle (Admin       *admin,
               json_object_get_int_member (s, "commission"),
               json_object_get_int_member (s, "net"));
     }
-  if (!day_file_write (files, summary_path, summary->str, summary->len, error) ||
-      !day_files_commit (files, dir, error))
+  return day_file_write (files, summary_path, summary->str, summary->len, error) &&
+         day_files_commit (files, dir, error);
+}
+
+static gboolean
+settle (Admin       *admin,
+        const char  *date,
+        const char  *out_dir,
+        const char  *key,
+        GError     **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree char *body = NULL;
+  g_autofree char *escaped = g_uri_escape_string (date, NULL, FALSE);
+  g_autofree char *list_path = g_strdup_printf ("/v1/admin/settlements?date=%s", escaped);
+  g_autofree char *dir = g_build_filename (out_dir, date, NULL);
+  g_autoptr(JsonObject) run = NULL;
+  g_autoptr(JsonObject) day = NULL;
+  gboolean ok;
+  int fd;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "date");
+  json_builder_add_string_value (builder, date);
+  body = json_text (builder);
+  run = send_settlements (admin, "POST", "/v1/admin/settlements", body, key, error);
+  if (run == NULL)
     return FALSE;
-  printf ("Files in %s\n", dir);
-  return TRUE;
+  printf ("Settled %u merchant%s for %s.\n",
+          json_array_get_length (json_object_get_array_member (run, "data")),
+          json_array_get_length (json_object_get_array_member (run, "data")) == 1 ? "" : "s",
+          date);
+
+  /* The day's files hold every settlement of the day, earlier runs too. */
+  day = send_settlements (admin, "GET", list_path, NULL, NULL, error);
+  if (day == NULL)
+    return FALSE;
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot create %s", dir), FALSE;
+  fd = day_dir_lock (dir, error);
+  if (fd < 0)
+    return FALSE;
+  day_dir_sweep (dir);
+  ok = day_files_write (admin, day, dir, error);
+  close (fd);
+  if (ok)
+    printf ("Files in %s\n", dir);
+  return ok;
 }
 
 /* statement */

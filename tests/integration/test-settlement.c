@@ -10,6 +10,8 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -1288,6 +1290,76 @@ test_admin_settle_partial (void)
   remove_dir (dir);
 }
 
+/* Runs settle for 2026-01-01 into @dir against the played gateway @url;
+ * returns its exit status and its stdout and stderr joined. */
+static int
+settle_day (const char  *url,
+            const char  *dir,
+            char       **output)
+{
+  g_autofree char *token = g_build_filename (ot_gateway_data_dir (gw), "admin.token", NULL);
+  const char *settle[] = { "settle", "--url", url, "--token-file", token, "--date",
+                           "2026-01-01", "--out", dir, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int status = admin_run (settle, NULL, &out, &err);
+
+  *output = g_strconcat (out, err, NULL);
+  return status;
+}
+
+/* A run killed between writing its temporary files and renaming them
+ * leaves them in the day's dir: the next run removes them (and only
+ * them: an operator's own files, hidden or not, stay). A second run for
+ * the same day while one holds the day's lock is refused at once, and
+ * writes nothing. */
+static void
+test_admin_settle_leftovers (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("onepin-settle-XXXXXX", NULL);
+  g_autofree char *day = g_build_filename (dir, "2026-01-01", NULL);
+  const char *kept[] = { "notes.txt", ".notes.txt", ".summary.csv.bak" };
+  const char *leftovers[] = { ".summary.csv.Ab12Cd", ".mch_a-stl_a.csv.XyZ987" };
+  OddServer odd = { .handler = day_handle };
+  g_autofree char *output = NULL;
+  g_autofree char *names = NULL;
+  int fd;
+
+  g_assert_cmpint (g_mkdir (day, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (kept); i++)
+    {
+      g_autofree char *path = g_build_filename (day, kept[i], NULL);
+
+      g_assert_true (g_file_set_contents (path, "mine\n", -1, NULL));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (leftovers); i++)
+    {
+      g_autofree char *path = g_build_filename (day, leftovers[i], NULL);
+
+      g_assert_true (g_file_set_contents (path, "half", -1, NULL));
+    }
+  odd_start (&odd, NULL);
+
+  fd = g_open (day, O_RDONLY | O_DIRECTORY, 0);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+  g_assert_cmpint (settle_day (odd.url, dir, &output), ==, 1);
+  g_assert_nonnull (strstr (output, "Another onepin-admin settle is writing"));
+  names = dir_names (day);
+  g_assert_cmpstr (names, ==, ".mch_a-stl_a.csv.XyZ987 .notes.txt .summary.csv.Ab12Cd "
+                   ".summary.csv.bak notes.txt");
+  close (fd);
+  g_clear_pointer (&output, g_free);
+  g_clear_pointer (&names, g_free);
+
+  g_assert_cmpint (settle_day (odd.url, dir, &output), ==, 0);
+  g_assert_nonnull (strstr (output, "Removed 2 unfinished files"));
+  names = dir_names (day);
+  g_assert_cmpstr (names, ==, ".notes.txt .summary.csv.bak mch_a-stl_a.csv mch_b-stl_b.csv "
+                   "notes.txt summary.csv");
+  odd_stop (&odd);
+  remove_dir (dir);
+}
+
 /* Plays a gateway that redirects: the admin token is not taken anywhere
  * else, even on the same server. */
 static void
@@ -1346,6 +1418,7 @@ main (int   argc,
   g_test_add_func ("/settlement/admin-odd-answer", test_admin_odd_answer);
   g_test_add_func ("/settlement/admin-plain-http", test_admin_plain_http);
   g_test_add_func ("/settlement/admin-settle-partial", test_admin_settle_partial);
+  g_test_add_func ("/settlement/admin-settle-leftovers", test_admin_settle_leftovers);
   g_test_add_func ("/settlement/admin-redirect", test_admin_redirect);
   g_test_add_func ("/settlement/refusals", test_refusals);
   g_test_add_func ("/settlement/query", test_query);
