@@ -49,6 +49,7 @@ struct _OwMainPage
   GCancellable    *cancellable;   /* of everything under way; replaced by clear */
   OwCard          *card;
   GPtrArray       *sources;       /* OwFundingSource* */
+  GHashTable      *removing;      /* ids of the sources whose removal is out */
   char            *receipt_channel;
   char            *history_cursor;
   guint            reveal_source;
@@ -573,6 +574,40 @@ show_sources (OwMainPage *self)
     gtk_list_box_append (self->funding_list, funding_row (self, g_ptr_array_index (self->sources, i)));
 }
 
+static gboolean
+source_listed (OwMainPage *self,
+               const char *id)
+{
+  for (guint i = 0; i < self->sources->len; i++)
+    if (g_strcmp0 (((OwFundingSource *) g_ptr_array_index (self->sources, i))->id, id) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* A removal whose answer never came (a lock cut it off, the wallet was
+ * closed) leaves its mark in the vault, and the gateway's list tells how
+ * it went: a source no longer listed is gone, and its details go from the
+ * vault too; one still listed stays, to charge from. A removal still out
+ * is left to its own answer: this list may be older than it. */
+static void
+settle_removals (OwMainPage *self)
+{
+  OwVault *v = vault (self);
+  g_auto(GStrv) ids = NULL;
+
+  if (v == NULL || ow_vault_is_locked (v))
+    return;
+  ids = ow_vault_list (v, OW_VAULT_KIND_REMOVAL, NULL);
+  for (guint i = 0; ids != NULL && ids[i] != NULL; i++)
+    {
+      if (g_hash_table_contains (self->removing, ids[i]))
+        continue;
+      if (!source_listed (self, ids[i]))
+        ow_vault_remove (v, OW_VAULT_KIND_FUNDING, ids[i], NULL);
+      ow_vault_remove (v, OW_VAULT_KIND_REMOVAL, ids[i], NULL);
+    }
+}
+
 static void
 on_sources (GObject      *source,
             GAsyncResult *result,
@@ -591,6 +626,7 @@ on_sources (GObject      *source,
 
   g_clear_pointer (&self->sources, g_ptr_array_unref);
   self->sources = sources;
+  settle_removals (self);
   show_sources (self);
 }
 
@@ -630,6 +666,7 @@ on_deleted (GObject      *source,
   OwMainPage *self = removal->page;
   g_autoptr(GError) error = NULL;
 
+  g_hash_table_remove (self->removing, removal->id);
   if (!ow_client_delete_funding_source_finish (OW_CLIENT (source), result, &error))
     {
       if (!still_wanted (self, error))
@@ -645,7 +682,10 @@ on_deleted (GObject      *source,
   /* Gone at the gateway: its details go from here too. Not before, as the
    * gateway may refuse, and the source stays then, to charge from. */
   if (!ow_vault_is_locked (vault (self)))
-    ow_vault_remove (vault (self), OW_VAULT_KIND_FUNDING, removal->id, NULL);
+    {
+      ow_vault_remove (vault (self), OW_VAULT_KIND_FUNDING, removal->id, NULL);
+      ow_vault_remove (vault (self), OW_VAULT_KIND_REMOVAL, removal->id, NULL);
+    }
   ow_ui_toast (GTK_WIDGET (self), _("Removed."));
   load_sources (self);
 }
@@ -659,6 +699,10 @@ delete_source (OwMainPage *self,
 
   if (c == NULL || id == NULL)
     return;
+  /* Its mark outlives a lock or an exit that cuts the answer off
+   * (settle_removals). */
+  ow_vault_store (vault (self), OW_VAULT_KIND_REMOVAL, id, "funding", NULL);
+  g_hash_table_add (self->removing, g_strdup (id));
   removal = g_new0 (Removal, 1);
   removal->page = g_object_ref (self);
   removal->id = g_strdup (id);
@@ -967,6 +1011,7 @@ ow_main_page_finalize (GObject *object)
 
   g_clear_pointer (&self->card, ow_card_free);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
+  g_clear_pointer (&self->removing, g_hash_table_unref);
   g_free (self->receipt_channel);
   g_free (self->history_cursor);
 
@@ -1022,6 +1067,7 @@ ow_main_page_init (OwMainPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  self->removing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gtk_spinner_start (self->card_spinner);
   /* The flow box only wraps the card's buttons: Tab goes to each button,
    * not first to the cell holding it. */

@@ -58,6 +58,7 @@ typedef enum
 #define OW_VAULT_KIND_BROWSER   "browser"    /* a paired browser: its key, name, sites */
 #define OW_VAULT_KIND_APPLICATION "application" /* a card application's key (ow-pending-card.h) */
 #define OW_VAULT_KIND_CHARGE    "charge"     /* a top-up sent, its outcome unknown (ow-pending-charge.h) */
+#define OW_VAULT_KIND_REMOVAL   "removal"    /* a funding source's removal sent, its outcome unknown */
 
 #define OW_TYPE_VAULT (ow_vault_get_type ())
 

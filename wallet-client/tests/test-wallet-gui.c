@@ -309,6 +309,17 @@ wait_message_dialog (const char *what)
   return dialog;
 }
 
+/* Answers @dialog as its button would, and closes it as the button does
+ * (adw_message_dialog_response () alone leaves it on screen). */
+static void
+respond_and_close (AdwMessageDialog *dialog,
+                   const char       *response)
+{
+  adw_message_dialog_response (dialog, response);
+  gtk_window_close (GTK_WINDOW (dialog));
+  ow_ui_wait_for (showing_message_dialog () == NULL, 10, "the message dialog to close");
+}
+
 static JsonObject *
 session_record (void)
 {
@@ -1417,7 +1428,7 @@ test_remove_funding_source (void)
   g_assert_true (gtk_widget_activate (remove));
   confirm = wait_message_dialog ("the remove confirmation");
   ow_ui_check_a11y ("remove confirmation");
-  adw_message_dialog_response (confirm, "remove");
+  respond_and_close (confirm, "remove");
 
   ow_ui_wait_for (count_rows ("funding_list") == before - 1, 30, "one row fewer");
   {
@@ -1426,6 +1437,66 @@ test_remove_funding_source (void)
 
     g_assert_cmpuint (g_strv_length (ids), ==, before - 1);
     g_assert_cmpuint (json_array_get_length (ot_json_array (list, "data")), ==, before - 1);
+  }
+}
+
+/* A row's source id: the row of @list_id whose subtitle holds @digits. */
+static char *
+source_id_with (const char *list_id,
+                const char *digits)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (ow_ui_get (list_id)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_ACTION_ROW (row) &&
+        strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), digits) != NULL)
+      return g_strdup (gtk_widget_get_name (row));
+  return NULL;
+}
+
+/* A lock while a removal is out: the gateway removes the source, and its
+ * answer reaches a locked wallet, which cannot drop the details then.
+ * Unlocked, the gateway's list shows the source gone, and its details go
+ * from the vault too (they used to stay there for good). */
+static void
+test_remove_funding_lock (void)
+{
+  const char *route = "/v1/wallet/funding-sources/{id}";
+  guint before = count_rows ("funding_list");
+  gint64 removals = gateway_answers (route, "200");
+  g_autofree char *id = NULL;
+  AdwMessageDialog *confirm;
+
+  add_credit_card (OT_BANK_CARD_DECLINE);
+  ow_ui_wait_for ((id = source_id_with ("funding_list", "0002")) != NULL, 30,
+                  "the card to remove");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  g_assert_true (gtk_widget_activate (first_button (row_named ("funding_list", id))));
+  confirm = wait_message_dialog ("the remove confirmation");
+  respond_and_close (confirm, "remove");
+  ow_ui_wait_for (gateway_answers (route, "200") > removals, 30, "the gateway's removal");
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "its answer held");
+  ow_application_lock (T.app);
+  WAIT_PAGE ("unlock");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_spin (1000);
+  unlock ();
+  {
+    g_autoptr(JsonObject) list = gateway_get ("/v1/wallet/funding-sources");
+
+    g_assert_cmpuint (json_array_get_length (ot_json_array (list, "data")), ==, before);
+  }
+  ow_ui_wait_for (({
+                     g_autoptr(OwSecret) details = ow_vault_lookup (vault (), OW_VAULT_KIND_FUNDING,
+                                                                    id, NULL);
+                     details == NULL;
+                   }), 30, "the removed source's details to leave the vault");
+  g_assert_cmpuint (count_rows ("funding_list"), ==, before);
+  {
+    g_auto(GStrv) marks = ow_vault_list (vault (), OW_VAULT_KIND_REMOVAL, NULL);
+    g_auto(GStrv) ids = ow_vault_list (vault (), OW_VAULT_KIND_FUNDING, NULL);
+
+    g_assert_cmpuint (g_strv_length (marks), ==, 0);
+    g_assert_cmpuint (g_strv_length (ids), ==, before);
   }
 }
 
@@ -3456,6 +3527,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/narrow-window", test_narrow_window);
   g_test_add_func ("/wallet-gui/payment-in-history", test_payment_in_history);
   g_test_add_func ("/wallet-gui/remove-funding-source", test_remove_funding_source);
+  g_test_add_func ("/wallet-gui/remove-funding-lock", test_remove_funding_lock);
   g_test_add_func ("/wallet-gui/receipts", test_receipts);
   g_test_add_func ("/wallet-gui/approval-dialog", test_approval_dialog);
   g_test_add_func ("/wallet-gui/lock-and-unlock", test_lock_and_unlock);
