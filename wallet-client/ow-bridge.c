@@ -245,6 +245,13 @@ ow_bridge_call_get_browser_name (OwBridgeCall *call)
   return call->browser_name;
 }
 
+gboolean
+ow_bridge_call_is_repairing (OwBridgeCall *call)
+{
+  g_return_val_if_fail (OW_IS_BRIDGE_CALL (call), FALSE);
+  return call->replaces != NULL;
+}
+
 const char *
 ow_bridge_call_get_browser_kind (OwBridgeCall *call)
 {

@@ -90,6 +90,9 @@ OwBridgeCallKind  ow_bridge_call_get_kind        (OwBridgeCall     *call);
 const char       *ow_bridge_call_get_browser_name (OwBridgeCall    *call);
 /* "chromium", "firefox" or "unknown", as the host said. */
 const char       *ow_bridge_call_get_browser_kind (OwBridgeCall    *call);
+/* Pairing: whether it replaces a pairing of this browser, which proved it
+ * holds its key (the browser name is then the user's name for that one). */
+gboolean          ow_bridge_call_is_repairing    (OwBridgeCall    *call);
 /* Pairing: the code both sides show, "123 456". */
 const char       *ow_bridge_call_get_code        (OwBridgeCall     *call);
 /* Card and checkout: the page's origin (checked: https, or loopback http). */

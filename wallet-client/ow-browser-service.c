@@ -201,7 +201,8 @@ static void
 start_pairing (Work *work)
 {
   OwPairDialog *dialog = ow_pair_dialog_new (ow_bridge_call_get_code (work->call),
-                                             ow_bridge_call_get_browser_name (work->call));
+                                             ow_bridge_call_get_browser_name (work->call),
+                                             ow_bridge_call_is_repairing (work->call));
 
   g_signal_connect (dialog, "decided", G_CALLBACK (on_pair_decided), work);
   show_dialog (work, GTK_WINDOW (dialog));

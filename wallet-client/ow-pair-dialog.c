@@ -14,6 +14,7 @@ struct _OwPairDialog
 {
   AdwWindow     parent_instance;
 
+  GtkLabel     *intro_label;
   GtkLabel     *code_label;
   GtkEditable  *name_row;
   GtkLabel     *error_label;
@@ -97,6 +98,7 @@ ow_pair_dialog_class_init (OwPairDialogClass *klass)
                                           G_TYPE_BOOLEAN, G_TYPE_STRING);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/onepin/Wallet/ui/ow-pair-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, OwPairDialog, intro_label);
   gtk_widget_class_bind_template_child (widget_class, OwPairDialog, code_label);
   gtk_widget_class_bind_template_child (widget_class, OwPairDialog, name_row);
   gtk_widget_class_bind_template_child (widget_class, OwPairDialog, error_label);
@@ -114,11 +116,25 @@ ow_pair_dialog_init (OwPairDialog *self)
 
 OwPairDialog *
 ow_pair_dialog_new (const char *code,
-                    const char *suggested_name)
+                    const char *suggested_name,
+                    gboolean    repairing)
 {
   OwPairDialog *self = g_object_new (OW_TYPE_PAIR_DIALOG, NULL);
 
   gtk_label_set_text (self->code_label, code);
   gtk_editable_set_text (self->name_row, suggested_name);
+  /* Saying so, not just suggesting the old name: the user should know that
+   * the key the browser had stops working, and that this is not a second
+   * browser. */
+  if (repairing)
+    {
+      g_autofree char *intro = g_strdup_printf (_("The browser paired as “%s” asks to pair again "
+                                                  "with a new key; its old pairing stops working "
+                                                  "once you pair. Pair it only if it shows this "
+                                                  "code too:"), suggested_name);
+
+      gtk_window_set_title (GTK_WINDOW (self), _("Pair a Browser Again"));
+      gtk_label_set_text (self->intro_label, intro);
+    }
   return self;
 }

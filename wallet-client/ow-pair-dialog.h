@@ -22,7 +22,9 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (OwPairDialog, ow_pair_dialog, OW, PAIR_DIALOG, AdwWindow)
 
+/* @repairing: the browser replaces its pairing named @suggested_name. */
 OwPairDialog *ow_pair_dialog_new (const char *code,
-                                  const char *suggested_name);
+                                  const char *suggested_name,
+                                  gboolean    repairing);
 
 G_END_DECLS

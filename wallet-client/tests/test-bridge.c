@@ -444,6 +444,8 @@ pair_until_asked (Client  *c,
   g_assert_cmpstr (ow_bridge_call_get_browser_name (call), ==,
                    replaced != NULL ? replaced->name : "Chromium on Linux");
   g_assert_cmpstr (ow_bridge_call_get_browser_kind (call), ==, "chromium");
+  /* what the dialog says: a pairing again, or a first one */
+  g_assert_cmpint (ow_bridge_call_is_repairing (call), ==, replaced != NULL);
   return call;
 }
 

@@ -33,6 +33,7 @@
 #include "ow-application-private.h"
 #include "ow-approval-dialog.h"
 #include "ow-browser.h"
+#include "ow-pair-dialog.h"
 #include "ow-pending-card.h"
 #include "ow-test-scan.h"
 #include "ow-test-session.h"
@@ -2192,6 +2193,33 @@ test_preferences_browsers (void)
   ow_ui_wait_for (ow_ui_find ("idle_row") == NULL, 10, "the preferences to close");
 }
 
+/* A browser that pairs again is said to: the dialog names the pairing it
+ * replaces and tells that its old key stops working (it used to read as a
+ * first pairing, the old name only suggested); a first pairing does not. */
+static void
+test_pair_dialog (void)
+{
+  OwPairDialog *first = ow_pair_dialog_new ("123 456", "Chromium on Linux", FALSE);
+  OwPairDialog *again = ow_pair_dialog_new ("654 321", "Work laptop", TRUE);
+
+  gtk_window_present (GTK_WINDOW (first));
+  ow_ui_wait_for (gtk_widget_get_mapped (GTK_WIDGET (first)), 10, "the pair dialog");
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (first)), ==, "Pair a Browser");
+  g_assert_true (shows_text (GTK_WIDGET (first), "asks to use this wallet"));
+  g_assert_false (shows_text (GTK_WIDGET (first), "again"));
+  gtk_window_destroy (GTK_WINDOW (first));
+
+  gtk_window_present (GTK_WINDOW (again));
+  ow_ui_wait_for (gtk_widget_get_mapped (GTK_WIDGET (again)), 10, "the pair-again dialog");
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (again)), ==, "Pair a Browser Again");
+  g_assert_true (shows_text (GTK_WIDGET (again), "“Work laptop” asks to pair again"));
+  g_assert_true (shows_text (GTK_WIDGET (again), "old pairing stops working"));
+  g_assert_true (shows_text (GTK_WIDGET (again), "654 321"));
+  ow_ui_screenshot (GTK_WINDOW (again), "32-pair-again");
+  ow_ui_check_a11y ("pair-again dialog");
+  gtk_window_destroy (GTK_WINDOW (again));
+}
+
 /* The toasts libadwaita shows under @widget; @toast gets one of them. */
 static guint
 count_adw_toasts (GtkWidget  *widget,
@@ -3540,6 +3568,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/idle-lock-counts-sleep", test_idle_lock_counts_sleep);
   g_test_add_func ("/wallet-gui/preferences", test_preferences);
   g_test_add_func ("/wallet-gui/preferences-browsers", test_preferences_browsers);
+  g_test_add_func ("/wallet-gui/pair-dialog", test_pair_dialog);
   g_test_add_func ("/wallet-gui/preferences-toasts", test_preferences_toasts);
   g_test_add_func ("/wallet-gui/change-master-password", test_change_master_password);
   g_test_add_func ("/wallet-gui/session-ended", test_session_ended);
