@@ -18,12 +18,13 @@
  * Again under the error. Loads can overlap (a change made while the list
  * is on its way, Try Again meanwhile), and the answer to an older one can
  * come last: each load has its own cancellable, and a new load cancels the
- * one before, so only the answer to the last is shown. While a line is being added
- * or removed the window does not close, so that it can tell how it went;
- * the password row is wiped after an addition and when the window goes.
- * A lock takes it away all the same: its calls are cancelled then, and an
- * answer already on its way is not heard (the client has no token by then,
- * and reloading the list would end a session the vault still keeps).
+ * one before, so only the answer to the last is shown. While a line is
+ * being added or removed the window does not close, so that it can tell
+ * how it went; the password row is wiped after an addition and when the
+ * window goes. A lock takes it away all the same: its calls are cancelled
+ * then, and an answer already on its way is not heard (the client has no
+ * token by then, and reloading the list would end a session the vault
+ * still keeps).
  */
 #include "ow-lines-window.h"
 
@@ -123,20 +124,19 @@ set_loading (OwLinesWindow *self,
 {
   gtk_spinner_set_spinning (self->lines_spinner, loading);
   gtk_widget_set_visible (GTK_WIDGET (self->lines_spinner), loading);
-  /* while a load is under way, Try Again (if shown) waits for it */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->lines_retry_button), !loading);
 }
 
-/* Try Again shows only while the last load failed. Hidden with the
- * keyboard focus on it, it hands the focus on to the list rather than
- * leave the window with none. */
+/* Try Again shows only while the last load failed. It stays sensitive
+ * while it loads (an insensitive button loses the keyboard focus, and a
+ * second press only starts the load over); hidden with the focus on it, it
+ * hands the focus on to the list rather than leave the window with none. */
 static void
 show_retry (OwLinesWindow *self,
             gboolean       shown)
 {
   GtkWidget *retry = GTK_WIDGET (self->lines_retry_button);
 
-  if (!shown && gtk_widget_has_focus (retry) &&
+  if (!shown && gtk_window_get_focus (GTK_WINDOW (self)) == retry &&
       !gtk_widget_child_focus (GTK_WIDGET (self->lines_list), GTK_DIR_TAB_FORWARD))
     gtk_widget_grab_focus (GTK_WIDGET (self->line_number_row));
   gtk_widget_set_visible (retry, shown);
@@ -187,10 +187,10 @@ on_lines_loaded (GObject      *source,
                                 g_strcmp0 (ow_api_error_get_code (error), "card_not_issued") != 0);
       return;
     }
-  show_retry (self, FALSE);
   ow_ui_show_error (self->lines_error_label, NULL);
   gtk_widget_set_sensitive (self->add_line_group, TRUE);
   show_lines (self, lines);
+  show_retry (self, FALSE);
 }
 
 /* A cancelled load's answer is CANCELLED, whenever it comes (GTask checks

@@ -2678,31 +2678,40 @@ static void
 test_lines_retry (void)
 {
   GtkWindow *window;
+  GtkWidget *focus;
   g_autofree char *id = NULL;
 
   ot_proxy_set_mode (T.proxy, OT_PROXY_REFUSE);
   g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.lines", NULL));
-  ow_ui_wait_for (ow_ui_find ("lines_retry_button") != NULL && sensitive ("lines_retry_button"),
-                  30, "the failure to load the lines");
+  ow_ui_wait_for (ow_ui_find ("lines_retry_button") != NULL &&
+                  !gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")), 30,
+                  "the failure to load the lines");
   window = ow_ui_window_of ("lines_retry_button");
   g_assert_true (label_contains ("lines_error_label", "Cannot reach the gateway"));
-  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")));
   ow_ui_screenshot (window, "18-lines-unreachable");
   ow_ui_check_a11y ("lines window, the gateway out of reach");
 
   /* still out of reach: it says so again */
   ow_ui_click ("lines_retry_button");
-  ow_ui_wait_for (sensitive ("lines_retry_button") &&
-                  label_contains ("lines_error_label", "Cannot reach the gateway"), 30,
+  ow_ui_wait_for (gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")), 10,
+                  "the second load");
+  ow_ui_wait_for (!gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")), 30,
                   "the second failure");
+  g_assert_true (label_contains ("lines_error_label", "Cannot reach the gateway"));
+  g_assert_nonnull (ow_ui_find ("lines_retry_button"));
 
   ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
   id = add_line_on_gateway (LINE_DIGITS);
   ow_ui_wait_for (gtk_window_is_active (window), 10, "the lines window to have the keyboard");
+  /* as if tabbed to: hidden, it hands the focus on to the list */
+  g_assert_true (gtk_widget_grab_focus (ow_ui_get ("lines_retry_button")));
   ow_ui_press_keys ("<Alt>t");
   ow_ui_wait_for (row_named ("lines_list", id) != NULL, 30, "the list, loaded again");
   g_assert_cmpuint (count_rows ("lines_list"), ==, 1);
   g_assert_null (ow_ui_find ("lines_retry_button"));
+  focus = gtk_window_get_focus (window);
+  g_assert_true (focus == row_named ("lines_list", id) ||
+                 gtk_widget_is_ancestor (focus, row_named ("lines_list", id)));
   g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("lines_error_label")));
   g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")));
   remove_line (id, "remove");
