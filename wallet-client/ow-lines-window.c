@@ -14,12 +14,17 @@
  *
  * The list comes from the gateway each time the window opens and after
  * every change, so it shows what the gateway has: a new card password or
- * sign-in password removes every line there. While a line is being added
- * or removed the window does not close, so that it can tell how it went;
- * the password row is wiped after an addition and when the window goes.
- * A lock takes it away all the same: its calls are cancelled then, and an
- * answer already on its way is not heard (the client has no token by then,
- * and reloading the list would end a session the vault still keeps).
+ * sign-in password removes every line there. A load that fails leaves Try
+ * Again under the error. Loads can overlap (a change made while the list
+ * is on its way, Try Again meanwhile), and the answer to an older one can
+ * come last: each load has its own cancellable, and a new load cancels the
+ * one before, so only the answer to the last is shown. While a line is
+ * being added or removed the window does not close, so that it can tell
+ * how it went; the password row is wiped after an addition and when the
+ * window goes. A lock takes it away all the same: its calls are cancelled
+ * then, and an answer already on its way is not heard (the client has no
+ * token by then, and reloading the list would end a session the vault
+ * still keeps).
  */
 #include "ow-lines-window.h"
 
@@ -36,6 +41,7 @@ struct _OwLinesWindow
   GtkListBox     *lines_list;
   GtkSpinner     *lines_spinner;
   GtkLabel       *lines_error_label;
+  GtkButton      *lines_retry_button;
   GtkWidget      *add_line_group;
   GtkEditable    *line_number_row;
   GtkEditable    *line_password_row;
@@ -45,6 +51,7 @@ struct _OwLinesWindow
 
   OwClient       *client;
   GCancellable   *cancellable;    /* of every call; cancelled when the window goes */
+  GCancellable   *load_cancellable;  /* of the list's load under way, the last asked for */
   gboolean        adding;
   guint           removing;       /* removals under way */
   gboolean        gone;           /* off the screen for good */
@@ -119,6 +126,22 @@ set_loading (OwLinesWindow *self,
   gtk_widget_set_visible (GTK_WIDGET (self->lines_spinner), loading);
 }
 
+/* Try Again shows only while the last load failed. It stays sensitive
+ * while it loads (an insensitive button loses the keyboard focus, and a
+ * second press only starts the load over); hidden with the focus on it, it
+ * hands the focus on to the list rather than leave the window with none. */
+static void
+show_retry (OwLinesWindow *self,
+            gboolean       shown)
+{
+  GtkWidget *retry = GTK_WIDGET (self->lines_retry_button);
+
+  if (!shown && gtk_window_get_focus (GTK_WINDOW (self)) == retry &&
+      !gtk_widget_child_focus (GTK_WIDGET (self->lines_list), GTK_DIR_TAB_FORWARD))
+    gtk_widget_grab_focus (GTK_WIDGET (self->line_number_row));
+  gtk_widget_set_visible (retry, shown);
+}
+
 static void
 show_lines (OwLinesWindow *self,
             GPtrArray     *lines)
@@ -158,6 +181,7 @@ on_lines_loaded (GObject      *source,
       g_autofree char *message = ow_ui_error_message (error);
 
       ow_ui_show_error (self->lines_error_label, message);
+      show_retry (self, TRUE);
       /* no card, no line to add to it */
       gtk_widget_set_sensitive (self->add_line_group,
                                 g_strcmp0 (ow_api_error_get_code (error), "card_not_issued") != 0);
@@ -166,14 +190,26 @@ on_lines_loaded (GObject      *source,
   ow_ui_show_error (self->lines_error_label, NULL);
   gtk_widget_set_sensitive (self->add_line_group, TRUE);
   show_lines (self, lines);
+  show_retry (self, FALSE);
 }
 
+/* A cancelled load's answer is CANCELLED, whenever it comes (GTask checks
+ * the cancellable as the answer is taken): passed_on drops it. */
 static void
 load_lines (OwLinesWindow *self)
 {
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
   set_loading (self, TRUE);
-  ow_client_list_calling_numbers_async (self->client, self->cancellable, on_lines_loaded,
+  ow_client_list_calling_numbers_async (self->client, self->load_cancellable, on_lines_loaded,
                                         g_object_ref (self));
+}
+
+static void
+on_retry (OwLinesWindow *self)
+{
+  load_lines (self);
 }
 
 /* ---- removing ------------------------------------------------------------ */
@@ -349,6 +385,7 @@ ow_lines_window_unrealize (GtkWidget *widget)
 
   self->gone = TRUE;
   g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->load_cancellable);
 
   GTK_WIDGET_CLASS (ow_lines_window_parent_class)->unrealize (widget);
 }
@@ -359,6 +396,7 @@ ow_lines_window_dispose (GObject *object)
   OwLinesWindow *self = OW_LINES_WINDOW (object);
 
   g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->load_cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), OW_TYPE_LINES_WINDOW);
 
   G_OBJECT_CLASS (ow_lines_window_parent_class)->dispose (object);
@@ -371,6 +409,7 @@ ow_lines_window_finalize (GObject *object)
 
   g_clear_object (&self->client);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->load_cancellable);
 
   G_OBJECT_CLASS (ow_lines_window_parent_class)->finalize (object);
 }
@@ -397,6 +436,7 @@ ow_lines_window_class_init (OwLinesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, lines_list);
   gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, lines_spinner);
   gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, lines_error_label);
+  gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, lines_retry_button);
   gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, add_line_group);
   gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, line_number_row);
   gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, line_password_row);
@@ -404,6 +444,7 @@ ow_lines_window_class_init (OwLinesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, add_line_button);
   gtk_widget_class_bind_template_child (widget_class, OwLinesWindow, add_spinner);
   gtk_widget_class_bind_template_callback (widget_class, on_add);
+  gtk_widget_class_bind_template_callback (widget_class, on_retry);
   gtk_widget_class_bind_template_callback (widget_class, on_number_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_close_request);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);

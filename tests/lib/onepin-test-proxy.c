@@ -100,14 +100,15 @@ on_written (GObject      *source,
 static void relay (Pump *pump);
 
 /* The mode is set from the test's thread: a held answer looks at it now
- * and then, and goes as the mode says once it is another. */
+ * and then, and goes as the mode says once it holds no more. */
 static gboolean
 on_hold_tick (gpointer data)
 {
   Pump *pump = data;
   OtProxy *proxy = pump->link->proxy;
 
-  if (mode (proxy) == OT_PROXY_HOLD_ANSWERS && !g_cancellable_is_cancelled (proxy->cancellable))
+  if ((mode (proxy) == OT_PROXY_HOLD_ANSWERS || mode (proxy) == OT_PROXY_KEEP_HELD) &&
+      !g_cancellable_is_cancelled (proxy->cancellable))
     return G_SOURCE_CONTINUE;
   g_atomic_int_add (&proxy->held, -1);
   if (g_cancellable_is_cancelled (proxy->cancellable))

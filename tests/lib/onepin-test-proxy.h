@@ -9,7 +9,7 @@
  * nobody reaches, or a connection that drops after the request arrived and
  * before its answer came back: what a client cannot tell from each other,
  * and whose outcome it does not know. Or it holds the answers for as long
- * as the test likes.
+ * as the test likes, letting later ones overtake them if it likes.
  */
 #pragma once
 
@@ -28,6 +28,8 @@ typedef enum
                             * first byte of the answer comes back */
   OT_PROXY_HOLD_ANSWERS,   /* requests reach the gateway, and the answers wait in the relay
                             * until the mode changes: a slow answer */
+  OT_PROXY_KEEP_HELD,      /* the answers held so far go on waiting, and every other byte
+                            * passes: a slow answer that later ones overtake */
 } OtProxyMode;
 
 /* Relays to @target_url ("http://127.0.0.1:PORT"), in OT_PROXY_PASS. */

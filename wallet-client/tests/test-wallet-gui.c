@@ -2755,6 +2755,120 @@ test_lines_lock (void)
                   "the line to go on the gateway");
 }
 
+/* A line added on the gateway (as from another device), as the window adds
+ * one: with the session and the sign-in password. Its id. */
+static char *
+add_line_on_gateway (const char *number)
+{
+  g_autoptr(JsonObject) session = session_record ();
+  g_autofree char *body = g_strdup_printf ("{\"calling_number\":\"%s\","
+                                           "\"current_password\":\"" PASSWORD "\"}", number);
+  g_autoptr(OtResponse) r = ot_request (T.gw, "POST", "/v1/wallet/card/calling_numbers",
+                                        ot_json_string (session, "token"), NULL, body);
+
+  ot_assert_status (r, 200);
+  return g_strdup (ot_json_string (ot_response_object (r), "id"));
+}
+
+/* The gateway out of reach as the window opens: the list says so and
+ * offers Try Again, on the keyboard too (Alt+T), which loads the list once
+ * the gateway is back, and goes. */
+static void
+test_lines_retry (void)
+{
+  GtkWindow *window;
+  GtkWidget *focus;
+  g_autofree char *id = NULL;
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_REFUSE);
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.lines", NULL));
+  ow_ui_wait_for (ow_ui_find ("lines_retry_button") != NULL &&
+                  !gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")), 30,
+                  "the failure to load the lines");
+  window = ow_ui_window_of ("lines_retry_button");
+  g_assert_true (label_contains ("lines_error_label", "Cannot reach the gateway"));
+  ow_ui_screenshot (window, "18-lines-unreachable");
+  ow_ui_check_a11y ("lines window, the gateway out of reach");
+
+  /* still out of reach: it says so again */
+  ow_ui_click ("lines_retry_button");
+  ow_ui_wait_for (gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")), 10,
+                  "the second load");
+  ow_ui_wait_for (!gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")), 30,
+                  "the second failure");
+  g_assert_true (label_contains ("lines_error_label", "Cannot reach the gateway"));
+  g_assert_nonnull (ow_ui_find ("lines_retry_button"));
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  id = add_line_on_gateway (LINE_DIGITS);
+  ow_ui_wait_for (gtk_window_is_active (window), 10, "the lines window to have the keyboard");
+  /* as if tabbed to: hidden, it hands the focus on to the list */
+  g_assert_true (gtk_widget_grab_focus (ow_ui_get ("lines_retry_button")));
+  ow_ui_press_keys ("<Alt>t");
+  ow_ui_wait_for (row_named ("lines_list", id) != NULL, 30, "the list, loaded again");
+  g_assert_cmpuint (count_rows ("lines_list"), ==, 1);
+  g_assert_null (ow_ui_find ("lines_retry_button"));
+  focus = gtk_window_get_focus (window);
+  g_assert_true (focus == row_named ("lines_list", id) ||
+                 gtk_widget_is_ancestor (focus, row_named ("lines_list", id)));
+  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("lines_error_label")));
+  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")));
+  remove_line (id, "remove");
+  ow_ui_wait_for (row_titled ("lines_list", "No lines yet") != NULL, 30, "the line to go");
+  close_lines_window (window);
+}
+
+/* Loads overtaking each other: with a line on the gateway, the answer to
+ * the list the window asked for as it opened is held in the relay while a line is added, and the list
+ * loaded after the addition comes first. The older answer, let go then, is
+ * not shown over the newer (it once put back the list without the line).
+ * The lines go as they came, and a window closed with its load out takes
+ * no harm from the answer. */
+static void
+test_lines_out_of_order (void)
+{
+  GtkWindow *window;
+  g_autofree char *first = add_line_on_gateway (LINE_DIGITS);
+  g_autofree char *second = NULL;
+
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.lines", NULL));
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the answer to the first load");
+  ot_proxy_set_mode (T.proxy, OT_PROXY_KEEP_HELD);
+  window = ow_ui_window_of ("lines_list");
+  add_line (OTHER_LINE, PASSWORD);
+  ow_ui_wait_for ((second != NULL || (second = line_id ("8002")) != NULL) &&
+                  row_named ("lines_list", second) != NULL, 30,
+                  "the list loaded after the addition");
+  g_assert_cmpuint (count_rows ("lines_list"), ==, 2);
+  g_assert_cmpuint (ot_proxy_held (T.proxy), ==, 1);
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_wait_for (ot_proxy_held (T.proxy) == 0, 10, "the older answer to go");
+  ow_ui_spin (1000);
+  g_assert_cmpuint (count_rows ("lines_list"), ==, 2);
+  g_assert_nonnull (row_named ("lines_list", first));
+  g_assert_nonnull (row_named ("lines_list", second));
+  g_assert_false (gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")));
+
+  remove_line (first, "remove");
+  ow_ui_wait_for (count_rows ("lines_list") == 1 && row_named ("lines_list", first) == NULL, 30,
+                  "the first line to go");
+  remove_line (second, "remove");
+  ow_ui_wait_for (row_titled ("lines_list", "No lines yet") != NULL, 30, "the second to go");
+  close_lines_window (window);
+
+  /* closed with its list on the way */
+  ot_proxy_set_mode (T.proxy, OT_PROXY_HOLD_ANSWERS);
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.lines", NULL));
+  ow_ui_wait_for (ot_proxy_held (T.proxy) > 0, 30, "the answer to the load");
+  close_lines_window (ow_ui_window_of ("lines_list"));
+  ot_proxy_set_mode (T.proxy, OT_PROXY_PASS);
+  ow_ui_spin (1000);
+  g_assert_null (ow_ui_find_hidden ("lines_list"));
+  g_assert_cmpstr (window_page (), ==, "main");
+  g_assert_true (lines_action_enabled ());
+}
+
 /* The profile's fields are checked as the gateway checks them: what it
  * would refuse is not sent. Saved, the gateway has the change and the
  * window shows what it answered. */
@@ -3586,6 +3700,8 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/change-card-password-closed", test_change_card_password_closed);
   g_test_add_func ("/wallet-gui/telephone-lines", test_telephone_lines);
   g_test_add_func ("/wallet-gui/lines-lock", test_lines_lock);
+  g_test_add_func ("/wallet-gui/lines-retry", test_lines_retry);
+  g_test_add_func ("/wallet-gui/lines-out-of-order", test_lines_out_of_order);
   g_test_add_func ("/wallet-gui/account", test_account);
   g_test_add_func ("/wallet-gui/apply-while-locked", test_apply_while_locked);
   g_test_add_func ("/wallet-gui/no-secrets-on-disk", test_no_secrets_on_disk);
