@@ -54,6 +54,10 @@ const char  *ot_gateway_data_dir         (OtGateway   *gw);
 /* Runs @sql on @gw's database behind its back, for what no API does. */
 void         ot_gateway_exec_sql         (OtGateway   *gw,
                                           const char  *sql);
+/* The first column of the first row of @sql ("SELECT COUNT(*) ..."),
+ * read from @gw's database behind its back. */
+gint64       ot_gateway_query_int        (OtGateway   *gw,
+                                          const char  *sql);
 /* Whether @needle is in the bytes of the gateway's database or its WAL. */
 gboolean     ot_gateway_database_holds   (OtGateway   *gw,
                                           const char  *needle);
