@@ -305,24 +305,15 @@ test_merchant_invisible (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (accepted); i++)
     {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-      g_autofree char *body = NULL;
-      g_autoptr(OtResponse) r = NULL;
+      /* none of them needs escaping in JSON */
+      g_autofree char *body = g_strdup_printf ("{\"name\": \"%s\"%s%s%s}", accepted[i].name,
+                                               accepted[i].category ? ", \"category\": \"" : "",
+                                               accepted[i].category ? accepted[i].category : "",
+                                               accepted[i].category ? "\"" : "");
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/merchants",
+                                            ot_gateway_admin_token (gw), NULL, body);
       JsonObject *o;
 
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, accepted[i].name);
-      if (accepted[i].category != NULL)
-        {
-          json_builder_set_member_name (builder, "category");
-          json_builder_add_string_value (builder, accepted[i].category);
-        }
-      json_builder_end_object (builder);
-      root = json_builder_get_root (builder);
-      body = json_to_string (root, FALSE);
-      r = ot_request (gw, "POST", "/v1/admin/merchants", ot_gateway_admin_token (gw), NULL, body);
       g_test_message ("name: %s", accepted[i].name);
       ot_assert_status (r, 200);
       o = ot_response_object (r);

@@ -606,6 +606,56 @@ test_gift_message (void)
   ot_assert_status (taken, 409);
 }
 
+/* A gift's names and message are the buyer's words shown to the recipient
+ * (mail, the claim page): what hides or turns text around is refused. */
+static void
+test_gift_invisible (void)
+{
+  g_autofree char *id = NULL, *token = NULL;
+  g_autoptr(OtResponse) order = create_order ("[{\"denomination\": 5000, \"quantity\": 1}]",
+                                              &id, &token);
+  g_autofree char *gifts = g_strconcat ("/v1/orders/", id, "/gifts", NULL);
+  static const char *gift = "{\"card\": \"card_x\", \"design\": \"plain\","
+                            " \"recipient_name\": \"%s\", \"recipient_email\": \"r@example.com\","
+                            " \"sender_name\": \"%s\", \"message\": \"%s\"}";
+  const struct
+  {
+    const char *recipient, *sender, *message, *param;
+  } refused[] = {
+    { "R", "\\u202eeeL miK", "Hi", "sender_name" },
+    { "R", "Kim\\u200bLee", "Hi", "sender_name" },
+    { "R\\u2066", "S", "Hi", "recipient_name" },
+    { "\\ufeffR", "S", "Hi", "recipient_name" },
+    { "R", "S", "Dear R,\\n\\u202egnihton em dnes", "message" },
+    { "R", "S", "Hi\\u2060there", "message" },
+    { "R", "S", "Hi\\u2028there", "message" },
+  };
+  gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM gifts");
+
+  ot_assert_status (order, 200);
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *body = g_strdup_printf (gift, refused[i].recipient, refused[i].sender,
+                                               refused[i].message);
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", gifts, token, NULL, body);
+
+      g_test_message ("body: %s", body);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (error_param (r), ==, refused[i].param);
+    }
+  g_assert_cmpint (ot_gateway_query_int (gw, "SELECT COUNT(*) FROM gifts"), ==, before);
+
+  /* Korean, accents, emoji (joined ones too) and right-to-left letters
+   * pass the checks: only the card is not this order's. */
+  {
+    g_autofree char *body = g_strdup_printf (gift, "김철수 José", "홍길동 👩‍💻",
+                                             "생일 축하해요 🎂🏽\\nשלום, Renée!");
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", gifts, token, NULL, body);
+
+    ot_assert_status (r, 409);
+  }
+}
+
 static void
 test_gift_tokens (void)
 {
@@ -705,6 +755,7 @@ main (int    argc,
   g_test_add_func ("/orders/admin/promotional-batch", test_promotional_batch);
   g_test_add_func ("/orders/gifts/tokens", test_gift_tokens);
   g_test_add_func ("/orders/gifts/message", test_gift_message);
+  g_test_add_func ("/orders/gifts/invisible", test_gift_invisible);
   g_test_add_func ("/orders/admin/list", test_admin_list);
 
   gw = ot_gateway_start ("[limits]\nfailures_per_minute=100000\n"
