@@ -57,6 +57,9 @@ char_safe (gunichar        c,
 {
   if (c == '\n')
     return (flags & ONEPIN_TEXT_LINES) != 0;
+  /* a form's text area sends its lines ended by CR LF */
+  if (c == '\r')
+    return (flags & ONEPIN_TEXT_LINES) != 0 && *next == '\n';
   if (c == ZERO_WIDTH_JOINER)
     return *next != '\0' && joins_emoji (before, g_utf8_get_char (next));
   if (is_invisible_letter (c))

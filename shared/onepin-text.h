@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 typedef enum
 {
   ONEPIN_TEXT_ONE_LINE = 0,
-  ONEPIN_TEXT_LINES    = 1 << 0,   /* '\n' allowed: a text area's several lines */
+  ONEPIN_TEXT_LINES    = 1 << 0,   /* "\n" or "\r\n" allowed: a text area's several lines */
 } OnepinTextFlags;
 
 /* Valid UTF-8 with no character that is invisible, hidden or that changes

@@ -401,8 +401,8 @@ test_description_invisible (void)
   g_autoptr(Merchant) m = merchant_new (gw, "Plain Mall");
   g_autoptr(OtCard) card = ot_new_card (gw, 10000, PW);
   const char *refused[] = {
-    "\\u202ekoob a", "a\\u200bbook", "\\ufeffa book", "a book\\u2066", "a\\nbook", "a\\u0007book",
-    "a\\u2028book",
+    "\\u202ekoob a", "a\\u200bbook", "\\ufeffa book", "a book\\u2066", "a\\rbook", "a\\u0007book",
+    "a\\u2028book", "a\\tbook",
   };
   gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM payments");
 
@@ -432,6 +432,18 @@ test_description_invisible (void)
     ot_assert_status (r, 200);
     g_assert_cmpstr (ot_json_string (ot_response_object (r), "description"), ==,
                      "책 📚 Café 👩‍💻 كتاب");
+  }
+  /* a merchant's several lines, as its form sent them */
+  {
+    g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"" PW "\", "
+                                             "\"amount\": 100, \"currency\": \"krw\", "
+                                             "\"order_id\": \"o\", \"capture\": true, "
+                                             "\"description\": \"Book\\nTea\\r\\n\"}",
+                                             card->number);
+    g_autoptr(OtResponse) r = pay_raw (m, body);
+
+    ot_assert_status (r, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (r), "description"), ==, "Book\nTea\r\n");
   }
   json_object_unref (ot_assert_audit_balanced (gw));
 }

@@ -66,13 +66,17 @@ test_refused (void)
   g_assert_false (onepin_text_is_display_safe (NULL, ONEPIN_TEXT_ONE_LINE));
 }
 
-/* A line feed only where lines are asked for, and never a carriage return. */
+/* Line breaks (LF, or CR LF as a form's text area sends them) only where
+ * lines are asked for, and never a carriage return alone. */
 static void
 test_lines (void)
 {
   g_assert_false (onepin_text_is_display_safe ("a\nb", ONEPIN_TEXT_ONE_LINE));
   g_assert_true (onepin_text_is_display_safe ("a\nb", ONEPIN_TEXT_LINES));
-  g_assert_false (onepin_text_is_display_safe ("a\r\nb", ONEPIN_TEXT_LINES));
+  g_assert_false (onepin_text_is_display_safe ("a\r\nb", ONEPIN_TEXT_ONE_LINE));
+  g_assert_true (onepin_text_is_display_safe ("a\r\nb\r\n", ONEPIN_TEXT_LINES));
+  g_assert_false (onepin_text_is_display_safe ("a\rb", ONEPIN_TEXT_LINES));
+  g_assert_false (onepin_text_is_display_safe ("a\r", ONEPIN_TEXT_LINES));
 }
 
 int
