@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gw-site.h"
+#include "onepin-text.h"
 
 static const gint64 denominations[] = { 5000, 10000, 20000, 30000, 50000, 100000 };
 
@@ -62,24 +63,6 @@ merchant_apply (GwTxn   *txn,
   return TRUE;
 }
 
-/* A merchant's name goes into text receipts, SMS and mail subjects as it is:
- * a line break or other control character would forge lines of its own. */
-static gboolean
-has_control (const char *text)
-{
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    switch (g_unichar_type (g_utf8_get_char (p)))
-      {
-      case G_UNICODE_CONTROL:
-      case G_UNICODE_LINE_SEPARATOR:
-      case G_UNICODE_PARAGRAPH_SEPARATOR:
-        return TRUE;
-      default:
-        break;
-      }
-  return FALSE;
-}
-
 void
 gw_api_admin_merchants (GwRequest *request)
 {
@@ -97,11 +80,19 @@ gw_api_admin_merchants (GwRequest *request)
   category = onepin_json_get_string (request->body, "category", NULL);
   if (g_utf8_strlen (name, -1) < 1 || g_utf8_strlen (name, -1) > 255)
     return gw_request_bad_param (request, "name", "name must be 1 to 255 characters.");
-  if (has_control (name))
+  /* Both go as they are into receipts, statements, SMS, mail, webhooks and
+   * the pages that card holders read: a line break would forge lines of its
+   * own, a bidi override would show another merchant's name. */
+  if (!onepin_text_is_display_safe (name, ONEPIN_TEXT_ONE_LINE))
     return gw_request_bad_param (request, "name",
-                                 "name must not contain line breaks or control characters.");
+                                 "name must not contain line breaks, control characters or "
+                                 "invisible or bidirectional formatting characters.");
   if (category != NULL && strlen (category) > 64)
     return gw_request_bad_param (request, "category", "category must be at most 64 bytes.");
+  if (category != NULL && !onepin_text_is_display_safe (category, ONEPIN_TEXT_ONE_LINE))
+    return gw_request_bad_param (request, "category",
+                                 "category must not contain line breaks, control characters or "
+                                 "invisible or bidirectional formatting characters.");
 
   merchant = g_new0 (MerchantData, 1);
   id = onepin_crypto_random_token ("mch_", 12);

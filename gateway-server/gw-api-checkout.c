@@ -17,6 +17,7 @@
 #include "gw-net.h"
 #include "gw-pages.h"
 #include "gw-wallet-store.h"
+#include "onepin-text.h"
 
 #define MAX_ITEMS 100
 #define MAX_URL 2048
@@ -113,13 +114,11 @@ render_public (GString                 *out,
 
 /* ---- creating ----------------------------------------------------------- */
 
+/* What the shopper reads on the checkout page: see onepin-text.c. */
 static gboolean
 printable (const char *text)
 {
-  for (const char *c = text; *c != '\0'; c = g_utf8_next_char (c))
-    if (!g_unichar_isprint (g_utf8_get_char (c)))
-      return FALSE;
-  return TRUE;
+  return onepin_text_is_display_safe (text, ONEPIN_TEXT_ONE_LINE);
 }
 
 /* Visible ASCII only: the shopper's browser is sent there, and a space, a

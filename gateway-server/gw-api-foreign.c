@@ -10,6 +10,7 @@
 
 #include "gw-foreign.h"
 #include "onepin-money.h"
+#include "onepin-text.h"
 
 #define MAX_PINS 10000
 
@@ -115,6 +116,9 @@ gw_api_foreign_partners_create (GwRequest *request)
   merchant = onepin_json_get_string (request->body, "merchant", "");
   if (g_utf8_strlen (name, -1) < 1 || strlen (name) > 255)
     return gw_request_bad_param (request, "name", "name must be 1 to 255 characters.");
+  if (!onepin_text_is_display_safe (name, ONEPIN_TEXT_ONE_LINE))
+    return gw_request_bad_param (request, "name",
+                                 "name must not contain control or invisible formatting characters.");
   if (!valid_currency (currency))
     return gw_request_bad_param (request, "currency",
                                  "currency must be a lowercase ISO 4217 code other than krw.");
@@ -514,9 +518,11 @@ gw_api_foreign_payments_create (GwRequest *request)
                                  "currency must be a lowercase ISO 4217 code other than krw.");
   if (strlen (order) < 1 || strlen (order) > 255)
     return gw_request_bad_param (request, "order_id", "order_id must be 1 to 255 bytes.");
-  if (description != NULL && strlen (description) > 1000)
+  if (description != NULL && (strlen (description) > 1000 ||
+                              !onepin_text_is_display_safe (description, ONEPIN_TEXT_ONE_LINE)))
     return gw_request_bad_param (request, "description",
-                                 "description must be at most 1000 bytes.");
+                                 "description must be at most 1000 bytes, without control or "
+                                 "invisible formatting characters.");
 
   data = g_new0 (ChargeData, 1);
   gw_ledger_credentials (gw_server_get_ledger_config (request->server),

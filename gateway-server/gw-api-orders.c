@@ -18,6 +18,7 @@
 #include "gw-site.h"
 #include "gw-wallet.h"
 #include "onepin-card.h"
+#include "onepin-text.h"
 
 #define TOKEN_BYTES 24
 
@@ -28,15 +29,13 @@
  * the purchase statement, the access codes or a gift's claim link would be
  * given up after the buyer was answered 200. */
 
-/* No control character in @text, but line feeds where @lines. */
+/* Display-safe (onepin-text.c), with line feeds where @lines: a gift's
+ * names and message are the buyer's words shown to someone else. */
 static gboolean
 printable (const char *text,
            gboolean    lines)
 {
-  for (const char *p = text; *p; p++)
-    if (((guchar) *p < 0x20 || *p == 0x7f) && !(lines && *p == '\n'))
-      return FALSE;
-  return TRUE;
+  return onepin_text_is_display_safe (text, lines ? ONEPIN_TEXT_LINES : ONEPIN_TEXT_ONE_LINE);
 }
 
 static gboolean
@@ -1249,7 +1248,8 @@ check_gift (GwRequest *request)
   /* A message may have several lines: the page's field is a text area. */
   if (g_utf8_strlen (message, -1) > 500 || !printable (message, TRUE))
     return gw_request_bad_param (request, "message", "message must be at most 500 characters, "
-                                 "with no control character but line breaks."), FALSE;
+                                 "with no control or invisible formatting character but line "
+                                 "breaks."), FALSE;
   if (color != NULL && (!chars_ok (color + (color[0] == '#'), DIGITS "abcdefABCDEF", 6, 6) ||
                         color[0] != '#'))
     return gw_request_bad_param (request, "font_color", "font_color must be #rrggbb."), FALSE;

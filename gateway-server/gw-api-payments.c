@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "onepin-text.h"
+
 #define MAX_AMOUNT 1000000
 #define MAX_BATCH 1000
 
@@ -84,8 +86,13 @@ check_values (JsonObject  *object,
     return *message = "currency must be a lowercase ISO 4217 code such as krw.", "currency";
   if (order_len < 1 || order_len > 255)
     return *message = "order_id must be 1 to 255 characters.", "order_id";
-  if (description != NULL && g_utf8_strlen (description, -1) > 1000)
-    return *message = "description must be at most 1000 characters.", "description";
+  /* The card holder's statement shows it: see onepin-text.c. The
+   * contract sets no shape for it, so a merchant's several lines are
+   * taken. */
+  if (description != NULL && (g_utf8_strlen (description, -1) > 1000 ||
+                              !onepin_text_is_display_safe (description, ONEPIN_TEXT_LINES)))
+    return *message = "description must be at most 1000 characters, without control or "
+                      "invisible formatting characters.", "description";
   return NULL;
 }
 

@@ -15,6 +15,7 @@
 
 #include "gw-wallet.h"
 #include "onepin-contact.h"
+#include "onepin-text.h"
 #include "onepin-money.h"
 
 #define MAX_PRICE 1000000
@@ -610,9 +611,11 @@ parse_rate (JsonNode    *node,
                              !g_ascii_isupper (country[1])))
     return item_fail (err, "rates", index, "country",
                       "country must be an ISO 3166 alpha-2 code, e.g. \"US\".");
-  if (description != NULL && strlen (description) > 255)
+  if (description != NULL && (strlen (description) > 255 ||
+                              !onepin_text_is_display_safe (description, ONEPIN_TEXT_ONE_LINE)))
     return item_fail (err, "rates", index, "description",
-                      "description must be at most 255 bytes.");
+                      "description must be at most 255 bytes, without control or invisible "
+                      "formatting characters.");
   if (rate->per_minute < 0 || rate->per_minute > MAX_PRICE)
     return item_fail (err, "rates", index, "per_minute", "per_minute must be from 0 to 1000000.");
   if (rate->increment < 1 || rate->increment > 3600)
@@ -745,6 +748,9 @@ gw_api_phone_parse_rate_table (JsonObject  *body,
   currency = onepin_json_get_string (body, "currency", "krw");
   if (g_utf8_strlen (name, -1) < 1 || strlen (name) > 255)
     return *param = g_strdup ("name"), *message = "name must be 1 to 255 characters.", NULL;
+  if (!onepin_text_is_display_safe (name, ONEPIN_TEXT_ONE_LINE))
+    return *param = g_strdup ("name"),
+           *message = "name must not contain control or invisible formatting characters.", NULL;
   if (!g_str_equal (currency, "krw"))
     return *param = g_strdup ("currency"), *message = "Cards hold krw only.", NULL;
 

@@ -16,6 +16,7 @@
 #include "gw-mime.h"
 #include "gw-receipts.h"
 #include "gw-wallet.h"
+#include "onepin-text.h"
 
 #define MAX_NAME_CHARS 64
 
@@ -150,12 +151,8 @@ profile_apply (GwTxn   *txn,
 static gboolean
 valid_name (const char *name)
 {
-  if (g_utf8_strlen (name, -1) > MAX_NAME_CHARS)
-    return FALSE;
-  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
-    if (g_unichar_iscntrl (g_utf8_get_char (p)))
-      return FALSE;
-  return TRUE;
+  return g_utf8_strlen (name, -1) <= MAX_NAME_CHARS &&
+         onepin_text_is_display_safe (name, ONEPIN_TEXT_ONE_LINE);
 }
 
 /* "+82 10-1234-5678" or "010-1234-5678": digits, with spaces and hyphens
@@ -204,7 +201,8 @@ read_fields (GwRequest   *request,
 
   if (name != NULL && !valid_name (name))
     return gw_request_bad_param (request, "name",
-                                 "name must be at most 64 characters, without control characters."),
+                                 "name must be at most 64 characters, without control or invisible "
+                                 "formatting characters."),
            FALSE;
   if (email != NULL && email[0] != '\0' && !gw_mime_address_valid (email))
     return gw_request_bad_param (request, "email",

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "onepin-text.h"
+
 #define NAME_MAX_CHARS 100
 #define MAX_ADDRESS 254
 #define MAX_LOCAL 64
@@ -17,15 +19,10 @@ onepin_contact_name_valid (const char *name)
 {
   glong len;
 
-  if (name == NULL || !g_utf8_validate (name, -1, NULL))
+  if (!onepin_text_is_display_safe (name, ONEPIN_TEXT_ONE_LINE))
     return FALSE;
   len = g_utf8_strlen (name, -1);
-  if (len < 1 || len > NAME_MAX_CHARS)
-    return FALSE;
-  for (const char *p = name; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return FALSE;
-  return TRUE;
+  return len >= 1 && len <= NAME_MAX_CHARS;
 }
 
 /* Addresses */

@@ -13,8 +13,8 @@
 
 G_BEGIN_DECLS
 
-/* 1 to 100 characters of UTF-8, none of them a control character: a
- * person's name (a wallet user's, a card or account holder's). */
+/* 1 to 100 characters of UTF-8, display-safe (onepin_text_is_display_safe ()):
+ * a person's name (a wallet user's, a card or account holder's). */
 gboolean onepin_contact_name_valid  (const char *name);
 /* An ASCII addr-spec of dot-atoms, local@domain, at most 254 bytes: what
  * the gateway's mailer can send to. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "onepin-crypto.h"
+#include "onepin-text.h"
 
 G_DEFINE_QUARK (onepin-iso-error-quark, onepin_iso_error)
 
@@ -15,7 +16,7 @@ typedef enum
 {
   DIGITS,                           /* n: decimal digits */
   ALNUM,                            /* an: ASCII letters and digits */
-  TEXT,                             /* ans: printable text, UTF-8 allowed */
+  TEXT,                             /* ans: display-safe UTF-8 (onepin-text.h) */
 } Kind;
 
 typedef struct
@@ -83,6 +84,9 @@ value_fits (const FieldSpec *spec,
 
   if (chars < (glong) spec->min || chars > (glong) spec->max)
     return FALSE;
+  /* Field 43 becomes a merchant's name on card holders' statements. */
+  if (spec->kind == TEXT)
+    return onepin_text_is_display_safe (value, ONEPIN_TEXT_ONE_LINE);
   for (const char *p = value; *p != '\0'; p = g_utf8_next_char (p))
     {
       gunichar c = g_utf8_get_char (p);
@@ -90,8 +94,6 @@ value_fits (const FieldSpec *spec,
       if (spec->kind == DIGITS && !g_ascii_isdigit (c))
         return FALSE;
       if (spec->kind == ALNUM && (c > 0x7f || !g_ascii_isalnum (c)))
-        return FALSE;
-      if (spec->kind == TEXT && !g_unichar_isprint (c))
         return FALSE;
     }
   return TRUE;

@@ -13,3 +13,4 @@
 #include "onepin-money.h"
 #include "onepin-process.h"
 #include "onepin-signature.h"
+#include "onepin-text.h"

@@ -9,6 +9,7 @@
 
 #include "onepin-json.h"
 #include "onepin-money.h"
+#include "onepin-text.h"
 
 #define MAX_TEXT 200          /* characters of a merchant or item name */
 #define MAX_ORDER_ID 255
@@ -104,19 +105,15 @@ invalid (GError     **error,
   return FALSE;
 }
 
-/* A printable name: no control characters, 1 to MAX_TEXT characters. */
+/* 1 to @max_chars characters, display-safe: the dialog shows the mall's
+ * words, so nothing in them may hide or turn the text around. */
 static gboolean
 check_text (const char *text,
             glong       max_chars)
 {
   glong n = text != NULL ? g_utf8_strlen (text, -1) : 0;
 
-  if (n < 1 || n > max_chars)
-    return FALSE;
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    if (g_unichar_iscntrl (g_utf8_get_char (p)))
-      return FALSE;
-  return TRUE;
+  return n >= 1 && n <= max_chars && onepin_text_is_display_safe (text, ONEPIN_TEXT_ONE_LINE);
 }
 
 /* An item; with @unit_price its amount is the price of one (a checkout

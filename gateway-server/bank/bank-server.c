@@ -12,6 +12,7 @@
 #include "bank-server-private.h"
 #include "bank-callbacks.h"
 #include "onepin-soup-server.h"
+#include "onepin-text.h"
 
 #include <string.h>
 
@@ -296,14 +297,11 @@ bank_check_text (BankRequest *request,
 
   if (value == NULL && min == 0)
     return TRUE;
-  if (value != NULL && len >= min && len <= max)
-    {
-      for (const char *c = value; *c != '\0'; c = g_utf8_next_char (c))
-        if (!g_unichar_isprint (g_utf8_get_char (c)))
-          goto bad;
-      return TRUE;
-    }
-bad:
+  /* Names and descriptions reach other parties (field 43, statements):
+   * nothing that hides or turns text around, as the gateway asks. */
+  if (value != NULL && len >= min && len <= max &&
+      onepin_text_is_display_safe (value, ONEPIN_TEXT_ONE_LINE))
+    return TRUE;
   message = g_strdup_printf ("%s is %ld to %ld printable characters", param, MAX (min, 1), max);
   bank_reply_bad_param (request, param, message);
   return FALSE;

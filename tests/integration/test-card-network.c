@@ -335,6 +335,14 @@ test_acquirer_refusals (void)
                                                "\"card_expiry\":\"12/30\",\"card_cvc\":\"12a\","
                                                "\"merchant\":{\"id\":\"m\",\"name\":\"M\","
                                                "\"category\":\"5999\"}}");
+  /* the mall's name goes into field 43 and onto card holders' statements */
+  g_autoptr(OtResponse) hidden = ot_bank_request (bank, "POST", "/v1/acquirer/payments",
+                                                  ot_bank_acquirer_key (bank), "k-5",
+                                                  "{\"amount\":1000,\"currency\":\"krw\","
+                                                  "\"card_number\":\"4242424242424242\","
+                                                  "\"card_expiry\":\"12/30\",\"card_cvc\":\"123\","
+                                                  "\"merchant\":{\"id\":\"m\",\"name\":\"M\\u2028\","
+                                                  "\"category\":\"5999\"}}");
   g_autoptr(OtResponse) missing = ot_bank_request (bank, "GET", "/v1/acquirer/payments/ap_nope",
                                                    ot_bank_acquirer_key (bank), NULL, NULL);
 
@@ -347,6 +355,9 @@ test_acquirer_refusals (void)
   g_assert_cmpstr (ot_response_header (replay, "Idempotent-Replayed"), ==, "true");
   ot_assert_error (mcc, 400, "invalid_request_error", "parameter_invalid");
   ot_assert_error (cvc, 400, "invalid_request_error", "parameter_invalid");
+  ot_assert_error (hidden, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (hidden), "error"),
+                                   "param"), ==, "merchant.name");
   ot_assert_error (missing, 404, "invalid_request_error", "resource_missing");
 }
 

@@ -217,6 +217,47 @@ test_create_refusals (void)
   }
 }
 
+/* Item names, the order's reference and its description are the mall's
+ * words on the shopper's checkout page: what hides, turns text around or
+ * breaks lines is refused, and no session is written; names in any script,
+ * with emoji, are not. */
+static void
+test_create_invisible (void)
+{
+  g_autoptr(Mall) mall = new_mall ("Plain Mall");
+  struct { const char *order; const char *extra; const char *param; } refused[] = {
+    { "C-1", "\"items\":[{\"name\":\"\\u202eaeT\",\"quantity\":1,\"amount\":10000}]", "items" },
+    { "C-1", "\"items\":[{\"name\":\"Tea\\u2028Paid\",\"quantity\":1,\"amount\":10000}]",
+      "items" },
+    { "C-1", "\"items\":[{\"name\":\"Tea\\ue000\",\"quantity\":1,\"amount\":10000}]", "items" },
+    { "C-1", "\"description\":\"\\u3164\"", "description" },
+    { "C-1", "\"description\":\"Gift\\u2029card\"", "description" },
+    { "C-1", "\"description\":\"Gift\\u200bcard\"", "description" },
+    { "C-\\u2066", NULL, "order_id" },
+  };
+  gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM checkout_sessions");
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(OtResponse) r = open_session (mall, refused[i].order, 10000, refused[i].extra);
+
+      g_test_message ("case %u", i);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                       "param"), ==, refused[i].param);
+    }
+  g_assert_cmpint (ot_gateway_query_int (gw, "SELECT COUNT(*) FROM checkout_sessions"), ==,
+                   before);
+  {
+    g_autoptr(OtResponse) r = open_session (mall, "C-2", 10000,
+                                            "\"items\":[{\"name\":\"👩‍💻 스티커 Café\","
+                                            "\"quantity\":1,\"amount\":10000}],"
+                                            "\"description\":\"선물 🎁🏽 سوق\"");
+
+    ot_assert_status (r, 200);
+  }
+}
+
 /* ---- the wallet --------------------------------------------------------- */
 
 static void
@@ -2078,6 +2119,7 @@ main (int   argc,
 
   g_test_add_func ("/checkout/create-and-read", test_create_and_read);
   g_test_add_func ("/checkout/create-refusals", test_create_refusals);
+  g_test_add_func ("/checkout/create-invisible", test_create_invisible);
   g_test_add_func ("/checkout/wallet-pays", test_wallet_pays);
   g_test_add_func ("/checkout/mismatch", test_mismatch);
   g_test_add_func ("/checkout/expiry", test_expiry);

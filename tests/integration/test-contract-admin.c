@@ -251,6 +251,80 @@ test_merchant_secret_not_stored (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* Names and categories are shown to others (receipts, statements, webhooks,
+ * the card site, the wallet): what hides or turns text around is refused
+ * like a control character, and nothing is written. */
+static void
+test_merchant_invisible (void)
+{
+  const struct
+  {
+    const char *body;
+    const char *param;
+  } refused[] = {
+    { "{\"name\": \"\\u202ellaM omeD\"}", "name" },                /* right-to-left override */
+    { "{\"name\": \"Demo\\u200bMall\"}", "name" },                 /* zero width space */
+    { "{\"name\": \"\\ufeffDemo Mall\"}", "name" },                /* byte order mark */
+    { "{\"name\": \"\\u2066Demo Mall\\u2069\"}", "name" },         /* isolates */
+    { "{\"name\": \"Demo\\u00adMall\"}", "name" },                 /* soft hyphen */
+    { "{\"name\": \"Demo\\u2060Mall\"}", "name" },                 /* word joiner */
+    { "{\"name\": \"Demo \xe2\x80\xae" "llaM\"}", "name" },        /* U+202E unescaped */
+    { "{\"name\": \"\\u3164\"}", "name" },                         /* Hangul filler */
+    { "{\"name\": \"Demo\\ue000\"}", "name" },                     /* private use */
+    { "{\"name\": \"Demo Mall\", \"category\": \"shop\\u0007\"}", "category" },
+    { "{\"name\": \"Demo Mall\", \"category\": \"shop\\nping\"}", "category" },
+    { "{\"name\": \"Demo Mall\", \"category\": \"\\u009bshop\"}", "category" },
+    { "{\"name\": \"Demo Mall\", \"category\": \"\\u202eshop\"}", "category" },
+    { "{\"name\": \"Demo Mall\", \"category\": \"shop\\u200f\"}", "category" },
+  };
+  const struct
+  {
+    const char *name;
+    const char *category;
+  } accepted[] = {
+    { "데모 몰", "쇼핑" },
+    { "Café Ünïcode", "épicerie" },
+    { "🛍️ Shop 👍🏽", "🎁" },
+    { "👩‍💻 Dev Mall", NULL },             /* a zero width joiner between emoji */
+    { "سوق Mall", "مول" },                 /* right-to-left letters themselves */
+  };
+  gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM merchants");
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/merchants",
+                                            ot_gateway_admin_token (gw), NULL, refused[i].body);
+      g_autofree char *shown = g_strescape (refused[i].body, NULL);
+
+      g_test_message ("body: %s", shown);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                       ==, refused[i].param);
+    }
+  g_assert_cmpint (ot_gateway_query_int (gw, "SELECT COUNT(*) FROM merchants"), ==, before);
+
+  for (guint i = 0; i < G_N_ELEMENTS (accepted); i++)
+    {
+      /* none of them needs escaping in JSON */
+      g_autofree char *body = g_strdup_printf ("{\"name\": \"%s\"%s%s%s}", accepted[i].name,
+                                               accepted[i].category ? ", \"category\": \"" : "",
+                                               accepted[i].category ? accepted[i].category : "",
+                                               accepted[i].category ? "\"" : "");
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/merchants",
+                                            ot_gateway_admin_token (gw), NULL, body);
+      JsonObject *o;
+
+      g_test_message ("name: %s", accepted[i].name);
+      ot_assert_status (r, 200);
+      o = ot_response_object (r);
+      g_assert_cmpstr (ot_json_string (o, "name"), ==, accepted[i].name);
+      if (accepted[i].category != NULL)
+        g_assert_cmpstr (ot_json_string (o, "category"), ==, accepted[i].category);
+    }
+  g_assert_cmpint (ot_gateway_query_int (gw, "SELECT COUNT(*) FROM merchants"), ==,
+                   before + G_N_ELEMENTS (accepted));
+}
+
 static void
 test_merchant_invalid (void)
 {
@@ -677,6 +751,7 @@ main (int    argc,
   g_test_add_func ("/contract/admin/merchants/create", test_merchant_create);
   g_test_add_func ("/contract/admin/merchants/secret-not-stored", test_merchant_secret_not_stored);
   g_test_add_func ("/contract/admin/merchants/invalid", test_merchant_invalid);
+  g_test_add_func ("/contract/admin/merchants/invisible", test_merchant_invisible);
   g_test_add_func ("/contract/admin/card-batches/denominations", test_batches_denominations);
   g_test_add_func ("/contract/admin/card-batches/bad-value", test_batches_bad_value);
   g_test_add_func ("/contract/admin/card-batches/bad-count", test_batches_bad_count);

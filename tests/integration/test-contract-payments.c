@@ -393,6 +393,61 @@ test_body (void)
   json_object_unref (ot_assert_audit_balanced (gw));
 }
 
+/* The description is the merchant's words on the card holder's statement:
+ * what hides or turns text around is refused, and nothing is charged. */
+static void
+test_description_invisible (void)
+{
+  g_autoptr(Merchant) m = merchant_new (gw, "Plain Mall");
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, PW);
+  const char *refused[] = {
+    "\\u202ekoob a", "a\\u200bbook", "\\ufeffa book", "a book\\u2066", "a\\rbook", "a\\u0007book",
+    "a\\u2028book", "a\\tbook",
+  };
+  gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM payments");
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"" PW "\", "
+                                               "\"amount\": 100, \"currency\": \"krw\", "
+                                               "\"order_id\": \"o\", \"capture\": true, "
+                                               "\"description\": \"%s\"}",
+                                               card->number, refused[i]);
+      g_autoptr(OtResponse) r = pay_raw (m, body);
+
+      g_test_message ("description: %s", refused[i]);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      assert_param (r, "description");
+    }
+  g_assert_cmpint (ot_gateway_query_int (gw, "SELECT COUNT(*) FROM payments"), ==, before);
+  ot_assert_card_balance (gw, card->number, PW, 10000, 10000);
+  {
+    g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"" PW "\", "
+                                             "\"amount\": 100, \"currency\": \"krw\", "
+                                             "\"order_id\": \"o\", \"capture\": true, "
+                                             "\"description\": \"책 📚 Café 👩‍💻 كتاب\"}",
+                                             card->number);
+    g_autoptr(OtResponse) r = pay_raw (m, body);
+
+    ot_assert_status (r, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (r), "description"), ==,
+                     "책 📚 Café 👩‍💻 كتاب");
+  }
+  /* a merchant's several lines, as its form sent them */
+  {
+    g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"" PW "\", "
+                                             "\"amount\": 100, \"currency\": \"krw\", "
+                                             "\"order_id\": \"o\", \"capture\": true, "
+                                             "\"description\": \"Book\\nTea\\r\\n\"}",
+                                             card->number);
+    g_autoptr(OtResponse) r = pay_raw (m, body);
+
+    ot_assert_status (r, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (r), "description"), ==, "Book\nTea\r\n");
+  }
+  json_object_unref (ot_assert_audit_balanced (gw));
+}
+
 static void
 test_insufficient_funds (void)
 {
@@ -1307,6 +1362,7 @@ main (int    argc,
   g_test_add_func ("/contract/payments/currency", test_currency);
   g_test_add_func ("/contract/payments/order-id", test_order_id);
   g_test_add_func ("/contract/payments/body", test_body);
+  g_test_add_func ("/contract/payments/description-invisible", test_description_invisible);
   g_test_add_func ("/contract/payments/number-as-member", test_number_as_member);
   g_test_add_func ("/contract/payments/get-body", test_get_body);
   g_test_add_func ("/contract/payments/insufficient-funds", test_insufficient_funds);

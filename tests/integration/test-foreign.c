@@ -272,6 +272,54 @@ test_inbound_charge (void)
   audit ();
 }
 
+/* A partner's name and a charge's description are shown to others (the
+ * card holder's statement, the admin's pages): what hides or turns text
+ * around is refused, and nothing is written. */
+static void
+test_invisible (void)
+{
+  g_autofree char *secret = NULL;
+  g_autofree char *mch = ot_create_merchant (gw, "Invisible Mall", &secret);
+  g_autoptr(OtCard) card = ot_new_card (gw, 10000, "2580");
+  const char *names[] = { "\\u202eyknaB", "Bank\\u200b", "\\ufeffBank", "Bank\\u2066", "Ba\\nnk" };
+  gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM foreign_partners");
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"name\": \"%s\", \"currency\": \"usd\","
+                                               " \"rate\": \"1\"}", names[i]);
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/foreign/partners",
+                                            ot_gateway_admin_token (gw), NULL, body);
+
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                       ==, "name");
+    }
+  g_assert_cmpint (ot_gateway_query_int (gw, "SELECT COUNT(*) FROM foreign_partners"), ==, before);
+  json_object_unref (partner ("東京 Partner 🇯🇵 Café", "jpy", "9.5", NULL));
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"card_number\": \"%s\", \"password\": \"2580\","
+                                               " \"amount\": 100, \"currency\": \"usd\","
+                                               " \"order_id\": \"o\", \"description\": \"%s\"}",
+                                               card->number, i == 0 ? "\\u202ekoob" : "책 📚");
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/foreign/payments", secret, NULL,
+                                            body);
+
+      /* the good one passes the checks: only this merchant is no partner's */
+      if (i == 0)
+        {
+          ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+          g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"),
+                                           "param"), ==, "description");
+        }
+      else
+        ot_assert_error (r, 404, "invalid_request_error", "resource_missing");
+    }
+  ot_assert_card_balance (gw, card->number, "2580", 10000, 10000);
+}
+
 static void
 test_refusals (void)
 {
@@ -453,6 +501,7 @@ main (int   argc,
   g_test_add_func ("/foreign/no-rounding-leak", test_no_rounding_leak);
   g_test_add_func ("/foreign/inbound-charge", test_inbound_charge);
   g_test_add_func ("/foreign/refusals", test_refusals);
+  g_test_add_func ("/foreign/invisible", test_invisible);
   g_test_add_func ("/foreign/pin-loaded-once", test_pin_loaded_once);
   g_test_add_func ("/foreign/wallet-card", test_wallet_card);
   g_test_add_func ("/foreign/partner-merchant", test_partner_merchant);

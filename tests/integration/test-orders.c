@@ -582,28 +582,91 @@ test_promotional_batch (void)
   g_assert_cmpint (plain_expiry, >=, now + 5 * 365 * 86400);
 }
 
+/* An order of one card and the path of its gifts, for the checks of a
+ * gift's fields: no card is allocated, so a gift that passes them gets 409. */
+static char *
+gift_order (char **token)
+{
+  g_autofree char *id = NULL;
+  g_autoptr(OtResponse) order = create_order ("[{\"denomination\": 5000, \"quantity\": 1}]",
+                                              &id, token);
+
+  ot_assert_status (order, 200);
+  return g_strconcat ("/v1/orders/", id, "/gifts", NULL);
+}
+
+static OtResponse *
+post_gift (const char *path,
+           const char *token,
+           const char *recipient,
+           const char *sender,
+           const char *message)
+{
+  g_autofree char *body = g_strdup_printf ("{\"card\": \"card_x\", \"design\": \"plain\","
+                                           " \"recipient_name\": \"%s\", \"recipient_email\":"
+                                           " \"r@example.com\", \"sender_name\": \"%s\","
+                                           " \"message\": \"%s\"}", recipient, sender, message);
+
+  g_test_message ("body: %s", body);
+  return ot_request (gw, "POST", path, token, NULL, body);
+}
+
 /* A gift's message is text: control characters are refused like in the
  * names, but it may have several lines. */
 static void
 test_gift_message (void)
 {
-  g_autofree char *id = NULL, *token = NULL;
-  g_autoptr(OtResponse) order = create_order ("[{\"denomination\": 5000, \"quantity\": 1}]",
-                                              &id, &token);
-  g_autofree char *gifts = g_strconcat ("/v1/orders/", id, "/gifts", NULL);
-  static const char *gift = "{\"card\": \"card_x\", \"design\": \"plain\","
-                            " \"recipient_name\": \"R\", \"recipient_email\": \"r@example.com\","
-                            " \"sender_name\": \"S\", \"message\": \"%s\"}";
-  g_autofree char *escape = g_strdup_printf (gift, "big\\u001b[2J\\u0007");
-  g_autofree char *lines = g_strdup_printf (gift, "Dear R,\\nhappy birthday!");
-  g_autoptr(OtResponse) refused = ot_request (gw, "POST", gifts, token, NULL, escape);
-  g_autoptr(OtResponse) taken = ot_request (gw, "POST", gifts, token, NULL, lines);
+  g_autofree char *token = NULL;
+  g_autofree char *gifts = gift_order (&token);
+  g_autoptr(OtResponse) refused = post_gift (gifts, token, "R", "S", "big\\u001b[2J\\u0007");
+  g_autoptr(OtResponse) taken = post_gift (gifts, token, "R", "S", "Dear R,\\nhappy birthday!");
 
   ot_assert_error (refused, 400, "invalid_request_error", "parameter_invalid");
   g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (refused), "error"),
                                    "param"), ==, "message");
   /* Past the checks of the body: only the card is not this order's. */
   ot_assert_status (taken, 409);
+}
+
+/* A gift's names and message are the buyer's words shown to the recipient
+ * (mail, the claim page): what hides or turns text around is refused. */
+static void
+test_gift_invisible (void)
+{
+  g_autofree char *token = NULL;
+  g_autofree char *gifts = gift_order (&token);
+  const struct
+  {
+    const char *recipient, *sender, *message, *param;
+  } refused[] = {
+    { "R", "\\u202eeeL miK", "Hi", "sender_name" },
+    { "R", "Kim\\u200bLee", "Hi", "sender_name" },
+    { "R\\u2066", "S", "Hi", "recipient_name" },
+    { "\\ufeffR", "S", "Hi", "recipient_name" },
+    { "R", "S", "Dear R,\\n\\u202egnihton em dnes", "message" },
+    { "R", "S", "Hi\\u2060there", "message" },
+    { "R", "S", "Hi\\u2028there", "message" },
+  };
+  gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM gifts");
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(OtResponse) r = post_gift (gifts, token, refused[i].recipient, refused[i].sender,
+                                           refused[i].message);
+
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (error_param (r), ==, refused[i].param);
+    }
+  g_assert_cmpint (ot_gateway_query_int (gw, "SELECT COUNT(*) FROM gifts"), ==, before);
+
+  /* Korean, accents, emoji (joined ones too) and right-to-left letters
+   * pass the checks: only the card is not this order's. */
+  {
+    g_autoptr(OtResponse) r = post_gift (gifts, token, "김철수 José", "홍길동 👩‍💻",
+                                         "생일 축하해요 🎂🏽\\nשלום, Renée!");
+
+    ot_assert_status (r, 409);
+  }
 }
 
 static void
@@ -705,6 +768,7 @@ main (int    argc,
   g_test_add_func ("/orders/admin/promotional-batch", test_promotional_batch);
   g_test_add_func ("/orders/gifts/tokens", test_gift_tokens);
   g_test_add_func ("/orders/gifts/message", test_gift_message);
+  g_test_add_func ("/orders/gifts/invisible", test_gift_invisible);
   g_test_add_func ("/orders/admin/list", test_admin_list);
 
   gw = ot_gateway_start ("[limits]\nfailures_per_minute=100000\n"

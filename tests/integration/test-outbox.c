@@ -676,6 +676,13 @@ test_profile (void)
   r = set_profile (f.gw, card->number, "\"name\":\"a\\nb\"");
   assert_bad_param (r, "name");
   ot_response_free (r);
+  /* merchants' receipts and mail show the name: nothing hidden or turned around */
+  r = set_profile (f.gw, card->number, "\"name\":\"\\u202eeeL miK\"");
+  assert_bad_param (r, "name");
+  ot_response_free (r);
+  r = set_profile (f.gw, card->number, "\"name\":\"Kim\\u200bLee\"");
+  assert_bad_param (r, "name");
+  ot_response_free (r);
   r = set_profile (f.gw, card->number, "\"nickname\":\"x\"");
   ot_assert_error (r, 400, "invalid_request_error", NULL);
   ot_response_free (r);

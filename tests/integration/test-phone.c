@@ -1339,6 +1339,47 @@ test_calling_number_list_lockout (void)
   ot_gateway_stop (own);
 }
 
+/* A rate table's name and its rates' descriptions are shown to the lines'
+ * merchants and on statements: what hides or turns text around is
+ * refused, and no table is written. */
+static void
+test_rate_table_invisible (void)
+{
+  const struct { const char *name, *description, *param; } refused[] = {
+    { "\\u202elacoL", "Seoul", "name" },
+    { "Local\\u200b", "Seoul", "name" },
+    { "Local\\n", "Seoul", "name" },
+    { "Local", "Seoul\\u2066", "rates[0].description" },
+    { "Local", "\\ufeffSeoul", "rates[0].description" },
+    { "Local", "Seo\\u0007ul", "rates[0].description" },
+  };
+  static const char *table = "{\"name\": \"%s\", \"rates\": [{\"prefix\": \"02\", \"category\":"
+                             " \"local\", \"per_minute\": 10, \"increment\": 1,"
+                             " \"description\": \"%s\"}]}";
+  gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM phone_rate_tables");
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *body = g_strdup_printf (table, refused[i].name, refused[i].description);
+      g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/phone/rate_tables",
+                                            ot_gateway_admin_token (gw), NULL, body);
+
+      g_test_message ("body: %s", body);
+      ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+      g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"),
+                       ==, refused[i].param);
+    }
+  g_assert_cmpint (ot_gateway_query_int (gw, "SELECT COUNT(*) FROM phone_rate_tables"), ==,
+                   before);
+  {
+    g_autofree char *body = g_strdup_printf (table, "시내 요금 📞", "서울 Café");
+    g_autoptr(OtResponse) r = ot_request (gw, "POST", "/v1/admin/phone/rate_tables",
+                                          ot_gateway_admin_token (gw), NULL, body);
+
+    ot_assert_status (r, 200);
+  }
+}
+
 static void
 test_refusals (void)
 {
@@ -1500,6 +1541,7 @@ main (int   argc,
   g_test_add_func ("/phone/wallet-line-sessions", test_wallet_line_sessions);
   g_test_add_func ("/phone/wallet-line-password-changes", test_wallet_line_password_changes);
   g_test_add_func ("/phone/refusals", test_refusals);
+  g_test_add_func ("/phone/rate-table-invisible", test_rate_table_invisible);
   g_test_add_func ("/phone/switch-vanishes", test_switch_vanishes);
   status = g_test_run ();
 

@@ -176,6 +176,11 @@ test_register_fields (void)
       "password", "parameter_invalid" },
     { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"\",\"email\":\"a@b.co\"}",
       "name", "parameter_invalid" },
+    /* a name merchants and mail show: nothing hidden or turned around */
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"\\u202eeeL\","
+      "\"email\":\"a@b.co\"}", "name", "parameter_invalid" },
+    { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"K\\u200bim\","
+      "\"email\":\"a@b.co\"}", "name", "parameter_invalid" },
     { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"nope\"}",
       "email", "parameter_invalid" },
     { "{\"login_id\":\"abcd\",\"password\":\"correct horse\",\"name\":\"A\",\"email\":\"a@b.co\","

@@ -395,6 +395,25 @@ ot_sqlite_exec (const char *path,
   sqlite3_close (db);
 }
 
+gint64
+ot_gateway_query_int (OtGateway  *gw,
+                      const char *sql)
+{
+  g_autofree char *path = g_build_filename (gw->data_dir, "onepin.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
 const char *
 ot_gateway_log_path (OtGateway *gw)
 {

@@ -57,6 +57,10 @@ void         ot_gateway_exec_sql         (OtGateway   *gw,
 /* The same on the SQLite database at @path (another program's). */
 void         ot_sqlite_exec              (const char  *path,
                                           const char  *sql);
+/* The first column of the first row of @sql ("SELECT COUNT(*) ..."),
+ * read from @gw's database behind its back. */
+gint64       ot_gateway_query_int        (OtGateway   *gw,
+                                          const char  *sql);
 /* Whether @needle is in the bytes of the gateway's database or its WAL. */
 gboolean     ot_gateway_database_holds   (OtGateway   *gw,
                                           const char  *needle);

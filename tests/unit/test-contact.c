@@ -25,6 +25,11 @@ test_name (void)
   g_assert_false (onepin_contact_name_valid ("Kim\tLee"));
   g_assert_false (onepin_contact_name_valid ("Kim\x7f"));
   g_assert_false (onepin_contact_name_valid ("Kim \xff"));
+  /* nothing that hides or turns the name around: see onepin-text.c */
+  g_assert_false (onepin_contact_name_valid ("\xe2\x80\xae" "eeL miK"));  /* U+202E */
+  g_assert_false (onepin_contact_name_valid ("Kim\xe2\x80\x8b" "Lee"));   /* U+200B */
+  g_assert_false (onepin_contact_name_valid ("Kim\xc2\x85"));             /* U+0085 */
+  g_assert_true (onepin_contact_name_valid ("José 👩‍💻"));
 
   /* characters, not bytes: 100 Korean syllables are 300 bytes */
   for (guint i = 0; i < 100; i++)

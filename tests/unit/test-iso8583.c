@@ -65,6 +65,11 @@ test_check_requests (void)
   assert_refused ("{\"mti\":\"0100\",\"4\":\"12000\"}", "4");
   assert_refused ("{\"mti\":\"0100\",\"43\":\"short\"}", "43");
   assert_refused ("{\"mti\":\"0100\",\"42\":\"tab\\there\"}", "42");
+  /* The acceptor's name becomes a merchant's name on statements: nothing
+   * that hides or turns text around (onepin-text.c), 40 characters all the same. */
+  assert_refused ("{\"mti\":\"0100\",\"43\":\"\\u202eesuoH nikiN             Seoul        KR\"}", "43");
+  assert_refused ("{\"mti\":\"0100\",\"43\":\"Plain\\u2028Shop               Seoul        KR\"}", "43");
+  assert_refused ("{\"mti\":\"0100\",\"43\":\"\\u3164                        Seoul        KR\"}", "43");
   assert_refused ("{\"mti\":\"0100\",\"37\":\"51122100012-\"}", "37");
   /* A refund is not an authorization; only purchases carry the CVC. */
   assert_refused ("{\"mti\":\"0100\",\"3\":\"200000\"}", "3");

@@ -309,6 +309,13 @@ test_purchase_refused (void)
     { "{\"order_id\":\"1\",\"amount\":1,\"currency\":\"krw\"}", "merchant" },
     { "{\"merchant\":\"\",\"order_id\":\"1\",\"amount\":1,\"currency\":\"krw\"}", "merchant" },
     { "{\"merchant\":\"a\\nb\",\"order_id\":\"1\",\"amount\":1,\"currency\":\"krw\"}", "merchant" },
+    /* the dialog shows what the mall sent: nothing hidden or turned around */
+    { "{\"merchant\":\"\\u202ellaM\",\"order_id\":\"1\",\"amount\":1,\"currency\":\"krw\"}",
+      "merchant" },
+    { "{\"merchant\":\"M\\u200bM\",\"order_id\":\"1\",\"amount\":1,\"currency\":\"krw\"}",
+      "merchant" },
+    { "{\"merchant\":\"M\",\"order_id\":\"1\",\"amount\":5,\"currency\":\"krw\","
+      "\"items\":[{\"name\":\"\\u2066x\",\"quantity\":1,\"amount\":5}]}", "items" },
     { "{\"merchant\":\"M\",\"order_id\":\"1\",\"amount\":0,\"currency\":\"krw\"}", "amount" },
     { "{\"merchant\":\"M\",\"order_id\":\"1\",\"amount\":-5,\"currency\":\"krw\"}", "amount" },
     { "{\"merchant\":\"M\",\"order_id\":\"1\",\"amount\":\"5\",\"currency\":\"krw\"}", "amount" },
