@@ -23,7 +23,8 @@ typedef enum
  * how the text around it is shown: no control, format (bidi overrides,
  * zero-width characters, BOM), line or paragraph separator, private-use or
  * unassigned code point, nor a Hangul filler. A zero width joiner is
- * taken between two emoji only. NULL is not safe; the empty string is. */
+ * taken between two emoji only, and tag characters only as a subdivision
+ * flag's (🏴 + tags "gbsct" + cancel tag is Scotland's). NULL is not safe; the empty string is. */
 gboolean onepin_text_is_display_safe (const char      *text,
                                       OnepinTextFlags  flags);
 

@@ -271,6 +271,7 @@ test_merchant_invisible (void)
     { "{\"name\": \"Demo \xe2\x80\xae" "llaM\"}", "name" },        /* U+202E unescaped */
     { "{\"name\": \"\\u3164\"}", "name" },                         /* Hangul filler */
     { "{\"name\": \"Demo\\ue000\"}", "name" },                     /* private use */
+    { "{\"name\": \"Demo\\udb40\\udc67\\udb40\\udc7f\"}", "name" },   /* tags, no flag */
     { "{\"name\": \"Demo Mall\", \"category\": \"shop\\u0007\"}", "category" },
     { "{\"name\": \"Demo Mall\", \"category\": \"shop\\nping\"}", "category" },
     { "{\"name\": \"Demo Mall\", \"category\": \"\\u009bshop\"}", "category" },
@@ -287,6 +288,8 @@ test_merchant_invisible (void)
     { "🛍️ Shop 👍🏽", "🎁" },
     { "👩‍💻 Dev Mall", NULL },             /* a zero width joiner between emoji */
     { "سوق Mall", "مول" },                 /* right-to-left letters themselves */
+    { "\xf0\x9f\x8f\xb4\xf3\xa0\x81\xa7\xf3\xa0\x81\xa2\xf3\xa0\x81\xb3\xf3\xa0\x81\xa3"
+      "\xf3\xa0\x81\xb4\xf3\xa0\x81\xbf Highland Mall", NULL },  /* Scotland's flag: tags */
   };
   gint64 before = ot_gateway_query_int (gw, "SELECT COUNT(*) FROM merchants");
 
