@@ -15,7 +15,7 @@
  * The list comes from the gateway each time the window opens and after
  * every change, so it shows what the gateway has: a new card password or
  * sign-in password removes every line there. A load that fails leaves Try
- * Again under the error. Loads can overlap (a change made while the list
+ * Again under the error, unless it failed for want of a card. Loads can overlap (a change made while the list
  * is on its way, Try Again meanwhile), and the answer to an older one can
  * come last: each load has its own cancellable, and a new load cancels the
  * one before, so only the answer to the last is shown. While a line is
@@ -179,12 +179,13 @@ on_lines_loaded (GObject      *source,
   if (lines == NULL)
     {
       g_autofree char *message = ow_ui_error_message (error);
+      /* no card: nothing to add a line to, and a second load would only
+       * say so again (the card is applied for in the main window) */
+      gboolean no_card = g_strcmp0 (ow_api_error_get_code (error), "card_not_issued") == 0;
 
       ow_ui_show_error (self->lines_error_label, message);
-      show_retry (self, TRUE);
-      /* no card, no line to add to it */
-      gtk_widget_set_sensitive (self->add_line_group,
-                                g_strcmp0 (ow_api_error_get_code (error), "card_not_issued") != 0);
+      show_retry (self, !no_card);
+      gtk_widget_set_sensitive (self->add_line_group, !no_card);
       return;
     }
   ow_ui_show_error (self->lines_error_label, NULL);

@@ -2773,6 +2773,25 @@ add_line_on_gateway (const char *number)
   return g_strdup (ot_json_string (ot_response_object (r), "id"));
 }
 
+/* No card yet: the window says to apply for one, with nothing to try
+ * again (a second load would only say so again) and nothing to add to. */
+static void
+test_lines_before_card (void)
+{
+  GtkWindow *window;
+
+  g_assert_true (lines_action_enabled ());
+  g_assert_true (gtk_widget_activate_action (ow_ui_get ("stack"), "win.lines", NULL));
+  ow_ui_wait_for (ow_ui_find ("lines_error_label") != NULL &&
+                  !gtk_widget_get_visible (ow_ui_find_hidden ("lines_spinner")), 30,
+                  "the lines window's answer");
+  window = ow_ui_window_of ("lines_error_label");
+  g_assert_true (label_contains ("lines_error_label", "Apply for your representative card"));
+  g_assert_null (ow_ui_find ("lines_retry_button"));
+  g_assert_false (gtk_widget_is_sensitive (ow_ui_get ("add_line_button")));
+  close_lines_window (window);
+}
+
 /* The gateway out of reach as the window opens: the list says so and
  * offers Try Again, on the keyboard too (Alt+T), which loads the list once
  * the gateway is back, and goes. */
@@ -3666,6 +3685,7 @@ main (int    argc,
   g_test_add_func ("/wallet-gui/unreadable-vault", test_unreadable_vault);
   g_test_add_func ("/wallet-gui/first-run", test_first_run);
   g_test_add_func ("/wallet-gui/register", test_register);
+  g_test_add_func ("/wallet-gui/lines-before-card", test_lines_before_card);
   g_test_add_func ("/wallet-gui/apply-card", test_apply_card);
   g_test_add_func ("/wallet-gui/funding-sources", test_funding_sources);
   g_test_add_func ("/wallet-gui/charge", test_charge);
