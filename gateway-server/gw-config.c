@@ -18,6 +18,7 @@ gw_config_new (void)
   config->log_level = g_strdup ("info");
   config->http_threads = 0;
   config->connections.max_connections = 0;     /* gw_listener_default_max () at start */
+  config->connections.connections_per_address = 0; /* gw_listener_default_per_address () */
   config->connections.idle_timeout = 30;
   config->connections.body_timeout = 30;
   config->connections.send_timeout = 30;
@@ -219,6 +220,8 @@ load_connections (Loader    *loader,
 
   return load_int (loader, "gateway", "max_connections", 0, 1000000, &limits->max_connections,
                    error) &&
+         load_int (loader, "gateway", "connections_per_address", 0, 1000000,
+                   &limits->connections_per_address, error) &&
          load_int (loader, "gateway", "idle_timeout", 1, 3600, &limits->idle_timeout, error) &&
          load_int (loader, "gateway", "body_timeout", 1, 3600, &limits->body_timeout, error) &&
          load_int (loader, "gateway", "send_timeout", 1, 3600, &limits->send_timeout, error) &&

@@ -15,6 +15,10 @@
  *   at the cap the listener first forgets the ones closed since the last
  *   sweep, then stops accepting (the kernel queues newcomers) and looks
  *   again every ACCEPT_RETRY_MS;
+ * - at most connections_per_address of them from one address (an IPv6
+ *   /64), so that one client cannot take every place and leave the others
+ *   waiting at the cap: one past it is closed as soon as it is accepted,
+ *   before a byte is read (its address is not known until then);
  * - a TLS handshake has handshake_timeout seconds, then it is canceled and
  *   the connection closed; glib-networking runs each on a pool thread that
  *   waits for the client, so one address may hold only
@@ -37,6 +41,7 @@
  */
 #define _GNU_SOURCE              /* POLLRDHUP */
 #include "gw-listener.h"
+#include "gw-net.h"
 #include "onepin-soup-server.h"
 
 #include <errno.h>
@@ -68,6 +73,8 @@ typedef struct
 {
   GwListener    *listener;       /* NULL once the listener is gone */
   GSocket       *socket;
+  char          *peer;           /* gw_net_address_key () of the peer: its
+                                    place under connections_per_address */
   char          *address;        /* the peer's, while it holds a handshake
                                     place or waits for one */
   GSocketConnection *connection; /* while waiting for the ClientHello or a
@@ -96,12 +103,55 @@ struct _GwListener
   GHashTable             *waiting; /* address → GQueue of Conn (references)
                                       whose hello is here, for a place */
   gint64                  warned; /* when a failed accept was last logged */
+  gint64                  warned_peer; /* ... and a refusal over connections_per_address */
 };
 
-/* Across listeners (threads): open connections, handshakes by address. */
+/* What each address holds, across listeners (threads). */
+typedef struct
+{
+  GMutex      lock;
+  GHashTable *counts;           /* address → count */
+} AddressCounts;
+
+/* Across listeners: open connections, and by address (its
+ * gw_net_address_key ()); refused ones; handshakes by address. */
 static gint open_connections;
-static GMutex handshakes_lock;
-static GHashTable *handshakes;  /* address → count */
+static AddressCounts peers;
+static gint refused_connections;
+static AddressCounts handshakes;
+
+/* Counts one more for @address in @counts, if it has fewer than @limit. */
+static gboolean
+counts_claim (AddressCounts *counts,
+              const char    *address,
+              gint64         limit)
+{
+  guint held;
+
+  g_mutex_lock (&counts->lock);
+  if (counts->counts == NULL)
+    counts->counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  held = GPOINTER_TO_UINT (g_hash_table_lookup (counts->counts, address));
+  if (held < limit)
+    g_hash_table_insert (counts->counts, g_strdup (address), GUINT_TO_POINTER (held + 1));
+  g_mutex_unlock (&counts->lock);
+  return held < limit;
+}
+
+static void
+counts_release (AddressCounts *counts,
+                const char    *address)
+{
+  guint held;
+
+  g_mutex_lock (&counts->lock);
+  held = GPOINTER_TO_UINT (g_hash_table_lookup (counts->counts, address));
+  if (held <= 1)
+    g_hash_table_remove (counts->counts, address);
+  else
+    g_hash_table_insert (counts->counts, g_strdup (address), GUINT_TO_POINTER (held - 1));
+  g_mutex_unlock (&counts->lock);
+}
 
 static void
 conn_clear (gpointer data)
@@ -112,6 +162,7 @@ conn_clear (gpointer data)
   g_clear_object (&conn->connection);
   g_clear_object (&conn->cancellable);
   g_free (conn->address);
+  g_free (conn->peer);
 }
 
 static Conn *
@@ -126,14 +177,22 @@ conn_unref (gpointer data)
   g_rc_box_release_full (data, conn_clear);
 }
 
+/* @conn no longer holds a place: it is closed, or no longer ours. */
+static void
+conn_count_out (Conn *conn)
+{
+  g_atomic_int_add (&open_connections, -1);
+  counts_release (&peers, conn->peer);
+}
+
 /* Forgets the connection at @iter: it is closed. */
 static void
 conn_forget (GHashTableIter *iter,
              Conn           *conn)
 {
   conn->listener = NULL;
+  conn_count_out (conn);
   g_hash_table_iter_remove (iter);
-  g_atomic_int_add (&open_connections, -1);
 }
 
 /* Sockets */
@@ -162,6 +221,27 @@ gw_listener_default_max (guint64 fd_limit)
   if (fd_limit <= 2 * FD_RESERVE)
     return MAX (16, (gint64) fd_limit / 2);
   return MIN (10000, (gint64) (fd_limit - FD_RESERVE));
+}
+
+/* An eighth of the places: a few clients cannot take them all, and a
+ * merchant's pool or a NAT's users fit (at least 256 of them, where the
+ * file limit leaves few places). */
+gint64
+gw_listener_default_per_address (gint64 max_connections)
+{
+  return MIN (max_connections, MAX (256, max_connections / 8));
+}
+
+guint
+gw_listener_open_connections (void)
+{
+  return (guint) MAX (0, g_atomic_int_get (&open_connections));
+}
+
+guint
+gw_listener_refused_connections (void)
+{
+  return (guint) g_atomic_int_get (&refused_connections);
 }
 
 char *
@@ -291,32 +371,15 @@ static gboolean
 handshake_claim (const char *address,
                  gint64      limit)
 {
-  guint held;
-
-  g_mutex_lock (&handshakes_lock);
-  if (handshakes == NULL)
-    handshakes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  held = GPOINTER_TO_UINT (g_hash_table_lookup (handshakes, address));
-  if (held < limit)
-    g_hash_table_insert (handshakes, g_strdup (address), GUINT_TO_POINTER (held + 1));
-  g_mutex_unlock (&handshakes_lock);
-  return held < limit;
+  return counts_claim (&handshakes, address, limit);
 }
 
 static void
 handshake_release (Conn *conn)
 {
-  guint held;
-
   if (conn->address == NULL)
     return;
-  g_mutex_lock (&handshakes_lock);
-  held = GPOINTER_TO_UINT (g_hash_table_lookup (handshakes, conn->address));
-  if (held <= 1)
-    g_hash_table_remove (handshakes, conn->address);
-  else
-    g_hash_table_insert (handshakes, g_strdup (conn->address), GUINT_TO_POINTER (held - 1));
-  g_mutex_unlock (&handshakes_lock);
+  counts_release (&handshakes, conn->address);
   g_clear_pointer (&conn->address, g_free);
 }
 
@@ -562,12 +625,14 @@ watch_pause (GwListener *self)
 
 static void
 accept_one (GwListener *self,
-            GSocket    *socket)
+            GSocket    *socket,
+            char       *peer)
 {
   Conn *conn = g_rc_box_new0 (Conn);
   g_autoptr(GSocketConnection) connection = NULL;
 
   g_atomic_int_inc (&open_connections);
+  conn->peer = peer;
   conn->listener = self;
   conn->socket = g_object_ref (socket);
   conn_progress (conn, STATE_WAITING);
@@ -621,6 +686,80 @@ at_cap (GwListener *self)
   return g_atomic_int_get (&open_connections) >= self->limits->max_connections;
 }
 
+/* The key of @socket's peer under connections_per_address ("" when it
+ * has none to tell). */
+static char *
+peer_of (GSocket *socket)
+{
+  g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+  g_autofree char *address = NULL;
+
+  if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
+    return g_strdup ("");
+  address = g_inet_address_to_string (
+    g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  return gw_net_address_key (address);
+}
+
+/* Forgets @peer's connections that are over: closed by libsoup, or idle
+ * with the client gone (as the sweep finds them, but now: a client that
+ * closes its kept-alive connections and opens new ones at once would
+ * otherwise meet its cap until the sweep). */
+static void
+reap_peer (GwListener *self,
+           const char *peer)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      Conn *conn = key;
+
+      if (!g_str_equal (conn->peer, peer))
+        continue;
+      if (!g_socket_is_closed (conn->socket) && conn->state == STATE_WAITING &&
+          onepin_soup_socket_gone (conn->socket))
+        g_socket_close (conn->socket, NULL);
+      if (g_socket_is_closed (conn->socket))
+        conn_forget (&iter, conn);
+    }
+}
+
+/* Takes a place for @socket's peer; when it has none left, after looking
+ * once per wake-up (@reaped) for its connections that are over, closes
+ * @socket. The peer's key, or NULL when refused. */
+static char *
+admit_peer (GwListener *self,
+            GSocket    *socket,
+            gboolean   *reaped)
+{
+  g_autofree char *peer = peer_of (socket);
+  gint64 now;
+
+  if (counts_claim (&peers, peer, self->limits->connections_per_address))
+    return g_steal_pointer (&peer);
+  if (!*reaped)
+    {
+      reap_peer (self, peer);
+      *reaped = TRUE;
+      if (counts_claim (&peers, peer, self->limits->connections_per_address))
+        return g_steal_pointer (&peer);
+    }
+  g_socket_close (socket, NULL);
+  g_atomic_int_inc (&refused_connections);
+  now = g_get_monotonic_time ();
+  if (now - self->warned_peer > G_USEC_PER_SEC * 10)
+    {
+      g_warning ("Refused a connection: its address already has %" G_GINT64_FORMAT
+                 " open ([gateway] connections_per_address)",
+                 self->limits->connections_per_address);
+      self->warned_peer = now;
+    }
+  return NULL;
+}
+
 static gboolean
 on_acceptable (GSocket      *listening,
                GIOCondition  condition,
@@ -628,6 +767,7 @@ on_acceptable (GSocket      *listening,
 {
   GwListener *self = user_data;
   gboolean reaped = FALSE;
+  gboolean peer_reaped = FALSE;
 
   for (guint i = 0; i < ACCEPT_BURST; i++)
     {
@@ -647,7 +787,10 @@ on_acceptable (GSocket      *listening,
       socket = g_socket_accept (listening, NULL, &error);
       if (socket != NULL)
         {
-          accept_one (self, socket);
+          char *peer = admit_peer (self, socket, &peer_reaped);
+
+          if (peer != NULL)
+            accept_one (self, socket, peer);
           continue;
         }
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -914,7 +1057,7 @@ gw_listener_free (GwListener *self)
           g_clear_pointer (&conn->hello, g_source_unref);
           conn_drop (conn);
         }
-      g_atomic_int_add (&open_connections, -1);
+      conn_count_out (conn);
     }
   g_hash_table_unref (self->waiting);
   g_hash_table_unref (self->conns);

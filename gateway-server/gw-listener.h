@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   gint64 max_connections;        /* open client connections, process-wide */
+  gint64 connections_per_address; /* of them from one address (IPv6: /64);
+                                     more are closed at once */
   gint64 idle_timeout;           /* s until a complete request head, from the
                                     connection or the previous answer */
   gint64 body_timeout;           /* s a request body may go without a byte */
@@ -29,6 +31,12 @@ typedef struct _GwListener GwListener;
 guint64     gw_listener_raise_fd_limit      (void);
 /* The default of [gateway] max_connections under @fd_limit. */
 gint64      gw_listener_default_max         (guint64                 fd_limit);
+/* The default of [gateway] connections_per_address under @max_connections. */
+gint64      gw_listener_default_per_address (gint64                  max_connections);
+/* Client connections open now, and refused over connections_per_address
+ * since the start, in the whole process. */
+guint       gw_listener_open_connections    (void);
+guint       gw_listener_refused_connections (void);
 
 /* Accepts on @socket (listening) for @soup, on the thread-default main
  * context; with @certificate, over TLS. @limits must outlive the listener.

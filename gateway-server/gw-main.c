@@ -69,7 +69,8 @@ parse_options (int        *argc,
     "warning), access_log, metrics_token_file (GET /metrics for callers beyond this\n"
     "machine, with Authorization: Bearer and the file's token),\n"
     "http_threads (threads reading and writing HTTP; 0: the main thread),\n"
-    "max_connections (0: from the open-file limit), idle_timeout, body_timeout,\n"
+    "max_connections (0: from the open-file limit), connections_per_address (0: an\n"
+    "eighth of max_connections, at least 256), idle_timeout, body_timeout,\n"
     "send_timeout;\n"
     "[tls] certificate, key, handshake_timeout, handshakes_per_address;\n"
     "[cards] bin, validity_years, points_rate;\n"
@@ -509,8 +510,12 @@ limit_files (GwConfig  *config,
     }
   if (config->connections.max_connections == 0)
     config->connections.max_connections = gw_listener_default_max (files);
-  g_info ("open files: %" G_GUINT64_FORMAT "; client connections: %" G_GINT64_FORMAT, files,
-          config->connections.max_connections);
+  if (config->connections.connections_per_address == 0)
+    config->connections.connections_per_address =
+      gw_listener_default_per_address (config->connections.max_connections);
+  g_info ("open files: %" G_GUINT64_FORMAT "; client connections: %" G_GINT64_FORMAT
+          ", %" G_GINT64_FORMAT " from one address", files,
+          config->connections.max_connections, config->connections.connections_per_address);
   return TRUE;
 }
 

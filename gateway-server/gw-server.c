@@ -1209,6 +1209,15 @@ handle_metrics (GwRequest *request)
   gsize len;
 
   g_string_append (text, counters);
+  g_string_append_printf (text,
+                          "# HELP onepin_connections_open Client connections open now.\n"
+                          "# TYPE onepin_connections_open gauge\n"
+                          "onepin_connections_open %u\n"
+                          "# HELP onepin_connections_refused_total Client connections closed "
+                          "as accepted: their address had connections_per_address open.\n"
+                          "# TYPE onepin_connections_refused_total counter\n"
+                          "onepin_connections_refused_total %u\n",
+                          gw_listener_open_connections (), gw_listener_refused_connections ());
   /* Counted by the writer in the database (gw_ledger_count_refusal), so
    * every gateway process on one database shows the same figure. */
   if (gw_store_read (request->server->store, failures_today_read, &failures, &error))

@@ -466,6 +466,78 @@ test_cap_counts_closed (void)
   ot_gateway_stop (gw);
 }
 
+/* A counter or gauge from GET /metrics. */
+static gint64
+metric (OtGateway  *gw,
+        const char *name)
+{
+  g_autoptr(OtResponse) r = ot_request (gw, "GET", "/metrics", NULL, NULL, NULL);
+  g_autofree char *prefix = g_strdup_printf ("\n%s ", name);
+  const char *line;
+
+  ot_assert_status (r, 200);
+  line = strstr (r->body, prefix);
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + strlen (prefix), NULL, 10);
+}
+
+/* Whether a GET /healthz from @from on a new connection is answered 200. */
+static gboolean
+healthz_from (OtGateway  *gw,
+              const char *from,
+              gboolean    close_after)
+{
+  int fd = raw_connect (gw, from);
+  g_autofree char *answer = NULL;
+
+  raw_send (fd, close_after ? "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                            : HEALTHZ);
+  answer = read_healthz (fd, 3000);
+  close (fd);
+  return answer != NULL && g_str_has_prefix (answer, "HTTP/1.1 200");
+}
+
+/* One address holds at most connections_per_address: one more is closed
+ * unread, while other addresses are served; a place freed is taken again,
+ * and a client opening a connection per request is not held to it. */
+static void
+test_per_address_cap (void)
+{
+  OtGateway *gw = ot_gateway_start ("[gateway]\nconnections_per_address=4", FALSE);
+  int held[4];
+  int over;
+
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+    {
+      g_autofree char *answer = NULL;
+
+      held[i] = raw_connect (gw, "127.0.0.2");
+      raw_send (held[i], HEALTHZ);
+      answer = read_healthz (held[i], 3000);
+      g_assert_nonnull (answer);
+    }
+  over = raw_connect (gw, "127.0.0.2");
+  g_assert_true (closed_within (over, 2000));
+  close (over);
+  g_assert_cmpint (metric (gw, "onepin_connections_refused_total"), ==, 1);
+  g_assert_cmpint (metric (gw, "onepin_connections_open"), >=, 4);
+  g_assert_true (healthz_from (gw, "127.0.0.3", FALSE));
+
+  /* a place freed (counted out at the next sweep) is another's */
+  close (held[0]);
+  g_usleep (600 * 1000);
+  g_assert_true (healthz_from (gw, "127.0.0.2", FALSE));
+
+  /* ... and one closed after its answer at once */
+  for (guint i = 0; i < 20; i++)
+    g_assert_true (healthz_from (gw, "127.0.0.2", TRUE));
+  g_assert_cmpint (metric (gw, "onepin_connections_refused_total"), ==, 1);
+
+  for (guint i = 1; i < G_N_ELEMENTS (held); i++)
+    close (held[i]);
+  ot_gateway_stop (gw);
+}
+
 /* A large answer: the card site's biggest script (about 57 KB). */
 #define BIG_GET "GET /js/strings.js HTTP/1.1\r\nHost: t\r\n\r\n"
 #define BIG_GETS 64
@@ -626,6 +698,7 @@ main (int   argc,
   g_test_add_func ("/connections/tls-half-record-shut", test_tls_half_record_shut);
   g_test_add_func ("/connections/tls-burst-one-address", test_tls_burst_one_address);
   g_test_add_func ("/connections/cap-counts-closed", test_cap_counts_closed);
+  g_test_add_func ("/connections/per-address-cap", test_per_address_cap);
   g_test_add_func ("/connections/send-stall-closed", test_send_stall_closed);
   g_test_add_func ("/connections/send-stall-closed-tls", test_send_stall_closed_tls);
   g_test_add_func ("/connections/slow-reader-kept", test_slow_reader_kept);

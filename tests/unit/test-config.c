@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gw-config.h"
+#include "gw-listener.h"
 #include "gw-transport.h"
 
 /* Loads @text as a configuration file into @config and validates it. */
@@ -333,6 +334,20 @@ test_unknown_keys (void)
   g_assert_no_error (error);
 }
 
+/* The connection limits' defaults: the places the open-file limit leaves,
+ * and an eighth of them for one address, but never fewer than 256 (a race
+ * of 150 payments from one client must fit) nor more than there are. */
+static void
+test_connection_defaults (void)
+{
+  g_assert_cmpint (gw_listener_default_max (20000), ==, 10000);
+  g_assert_cmpint (gw_listener_default_max (1024), ==, 768);
+  g_assert_cmpint (gw_listener_default_max (64), ==, 32);
+  g_assert_cmpint (gw_listener_default_per_address (10000), ==, 1250);
+  g_assert_cmpint (gw_listener_default_per_address (768), ==, 256);
+  g_assert_cmpint (gw_listener_default_per_address (32), ==, 32);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -347,5 +362,6 @@ main (int   argc,
   g_test_add_func ("/config/booleans", test_booleans);
   g_test_add_func ("/config/log-level", test_log_level);
   g_test_add_func ("/config/unknown-keys", test_unknown_keys);
+  g_test_add_func ("/config/connection-defaults", test_connection_defaults);
   return g_test_run ();
 }
