@@ -1435,6 +1435,8 @@ typedef struct
   gboolean      reused;           /* a payout answers "key used with other parameters" */
   guint         charge_queries;   /* GET /v1/charges?idempotency_key= asked */
   GHashTable   *voided;           /* keys of the charges it voided (gave back), or NULL */
+  char         *dir;              /* the gateway's key files */
+  OtGateway    *gateway;          /* the gateway whose bank it is */
 } LaggingBank;
 
 static gboolean
@@ -1577,17 +1579,21 @@ lagging_run (gpointer data)
 }
 
 /* Starts @bank's thread and a gateway whose bank it is, with a 1 s
- * timeout and @site_config's lines under [site]. */
+ * timeout and @site_config's lines under [site]; lagging_stop () stops
+ * both. */
 static OtGateway *
 lagging_start (LaggingBank *bank,
-               const char  *dir,
                const char  *site_config)
 {
-  g_autofree char *api_key = g_build_filename (dir, "api.key", NULL);
-  g_autofree char *callback = g_build_filename (dir, "callback.secret", NULL);
+  g_autofree char *api_key = NULL;
+  g_autofree char *callback = NULL;
   g_autofree char *config = NULL;
   g_autoptr(GError) error = NULL;
 
+  bank->dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  g_assert_nonnull (bank->dir);
+  api_key = g_build_filename (bank->dir, "api.key", NULL);
+  callback = g_build_filename (bank->dir, "callback.secret", NULL);
   g_mutex_init (&bank->lock);
   g_cond_init (&bank->ready);
   bank->context = g_main_context_new ();
@@ -1606,14 +1612,14 @@ lagging_start (LaggingBank *bank,
   config = g_strdup_printf ("[bank]\nurl=%s\napi_key_file=%s\ncallback_secret_file=%s\n"
                             "timeout=1\n[site]\n%s\n", bank->url, api_key, callback,
                             site_config);
-  return ot_gateway_start (config, FALSE);
+  bank->gateway = ot_gateway_start (config, FALSE);
+  return bank->gateway;
 }
 
 static void
-lagging_stop (LaggingBank *bank,
-              OtGateway   *gateway)
+lagging_stop (LaggingBank *bank)
 {
-  ot_gateway_stop (gateway);
+  ot_gateway_stop (bank->gateway);
   g_main_loop_quit (bank->loop);
   g_thread_join (bank->thread);
   g_main_loop_unref (bank->loop);
@@ -1622,6 +1628,8 @@ lagging_stop (LaggingBank *bank,
   g_clear_pointer (&bank->voided, g_hash_table_unref);
   g_mutex_clear (&bank->lock);
   g_cond_clear (&bank->ready);
+  ot_rm_rf (bank->dir);
+  g_free (bank->dir);
 }
 
 static char *
@@ -1667,8 +1675,7 @@ static void
 test_charge_booked_late (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
   g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
   g_autoptr(OtResponse) first = NULL;
@@ -1697,8 +1704,7 @@ test_charge_booked_late (void)
   ot_assert_card_balance (other, card->number, PASSWORD, 30000, 30000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A charge the bank never books fails only once [site]
@@ -1708,8 +1714,7 @@ static void
 test_charge_missing_after (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=5\nsweep_interval=1");
+  OtGateway *other = lagging_start (&bank, "charge_missing_after=5\nsweep_interval=1");
   g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
   g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
   gint64 start = g_get_monotonic_time ();
@@ -1748,8 +1753,7 @@ test_charge_missing_after (void)
   ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 static guint
@@ -1784,6 +1788,61 @@ lagging_wait_voids (LaggingBank *bank,
   g_assert_cmpuint (lagging_voids (bank), ==, n);
 }
 
+/* The [site] lines of the late-charge tests: a charge the bank never saw
+ * fails 2 s after it was sent, and the sweep runs every second. */
+#define LATE_SITE "charge_missing_after=2\nsweep_interval=1\n"
+
+/* Sleeps until 3.5 s after @start: past LATE_SITE's charge_missing_after
+ * for a charge sent then, before the sweep would ask about it (10 s). */
+static void
+wait_missing_after (gint64 start)
+{
+  g_usleep (MAX (0, start + 3500 * 1000 - g_get_monotonic_time ()));
+}
+
+/* @order's pay request under @key: the lagging bank takes its charge and
+ * answers nothing, and has no record of it (@failed FALSE: the outcome is
+ * unknown), or the charge failed as never seen (@failed TRUE: after
+ * wait_missing_after ()). */
+static void
+lagging_pay (LaggingBank *bank,
+             const Order *order,
+             const char  *key,
+             gboolean     failed)
+{
+  g_autoptr(OtResponse) r = order_call (bank->gateway, order, "POST", "/pay", key, APPROVE);
+
+  ot_assert_error (r, 503, "api_error", failed ? "bank_unavailable" : "bank_outcome_unknown");
+}
+
+/* The same for a recharge of @card by 20,000 won. */
+static void
+lagging_recharge (LaggingBank *bank,
+                  OtCard      *card,
+                  const char  *key,
+                  gboolean     failed)
+{
+  g_autoptr(OtResponse) r = recharge_on (bank->gateway, card->number, PASSWORD, 20000, key,
+                                         CARD_FUNDING);
+
+  ot_assert_error (r, 503, "api_error", failed ? "bank_unavailable" : "bank_outcome_unknown");
+}
+
+/* A new order whose charge failed as never seen (under @key), watched from
+ * then on. */
+static Order
+order_failed_unseen (LaggingBank *bank,
+                     const char  *key)
+{
+  Order order = new_order (bank->gateway, "[{\"denomination\": 10000, \"quantity\": 1}]");
+  gint64 start = g_get_monotonic_time ();
+
+  lagging_pay (bank, &order, key, FALSE);
+  wait_missing_after (start);
+  lagging_pay (bank, &order, key, TRUE);
+  return order;
+}
+
 /* A bank whose books lag more than [site] charge_missing_after: the order's
  * and the recharge's charges failed as never seen, and the customer was
  * told so; then the bank books them. The sweep, still watching them
@@ -1793,32 +1852,20 @@ static void
 test_charge_booked_after_missing (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\nsweep_interval=1\n"
-                                    "charge_watch=60");
+  OtGateway *other = lagging_start (&bank, LATE_SITE "charge_watch=60");
   g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
   g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
   gint64 start = g_get_monotonic_time ();
-  g_autoptr(OtResponse) first = NULL;
-  g_autoptr(OtResponse) failed = NULL;
-  g_autoptr(OtResponse) recharge_first = NULL;
-  g_autoptr(OtResponse) recharge_failed = NULL;
   g_autoptr(OtResponse) created = NULL;
   g_autoptr(OtResponse) paid = NULL;
   g_autofree char *state = NULL;
 
-  first = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
-  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
-  recharge_first = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2", CARD_FUNDING);
-  ot_assert_error (recharge_first, 503, "api_error", "bank_outcome_unknown");
-
-  /* Past charge_missing_after, before the sweep would ask (10 s): the
-   * retries learn that both failed. */
-  g_usleep (MAX (0, start + 3500 * 1000 - g_get_monotonic_time ()));
-  failed = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
-  ot_assert_error (failed, 503, "api_error", "bank_unavailable");
-  recharge_failed = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2", CARD_FUNDING);
-  ot_assert_error (recharge_failed, 503, "api_error", "bank_unavailable");
+  lagging_pay (&bank, &order, "lagv-1", FALSE);
+  lagging_recharge (&bank, card, "lagv-2", FALSE);
+  /* The retries learn that both failed. */
+  wait_missing_after (start);
+  lagging_pay (&bank, &order, "lagv-1", TRUE);
+  lagging_recharge (&bank, card, "lagv-2", TRUE);
   state = recharge_state (other, NULL);
   g_assert_cmpstr (state, ==, "failed/");
   g_assert_cmpuint (lagging_voids (&bank), ==, 0);
@@ -1846,8 +1893,7 @@ test_charge_booked_after_missing (void)
   g_assert_cmpuint (lagging_voids (&bank), ==, 2);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A charge failed as never seen is asked about while [site] charge_watch
@@ -1856,20 +1902,11 @@ static void
 test_charge_watch_ends (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\nsweep_interval=1\n"
-                                    "charge_watch=4");
-  g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
-  gint64 start = g_get_monotonic_time ();
-  g_autoptr(OtResponse) first = NULL;
-  g_autoptr(OtResponse) failed = NULL;
+  g_auto(Order) order = { 0 };
   guint at_failure, watched, after;
 
-  first = order_call (other, &order, "POST", "/pay", "lagx-1", APPROVE);
-  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
-  g_usleep (MAX (0, start + 3500 * 1000 - g_get_monotonic_time ()));
-  failed = order_call (other, &order, "POST", "/pay", "lagx-1", APPROVE);
-  ot_assert_error (failed, 503, "api_error", "bank_unavailable");
+  lagging_start (&bank, LATE_SITE "charge_watch=4");
+  order = order_failed_unseen (&bank, "lagx-1");
   at_failure = lagging_queries (&bank);
 
   /* Within the watch: asked about by the sweep, about once a second. */
@@ -1884,8 +1921,7 @@ test_charge_watch_ends (void)
   g_assert_cmpuint (lagging_queries (&bank), ==, after);
   g_assert_cmpuint (lagging_voids (&bank), ==, 0);
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A wallet user on @g with a representative card: its session token and
@@ -1918,6 +1954,10 @@ lagging_wallet (OtGateway  *g,
   *source = g_strdup (ot_json_string (ot_response_object (funding), "id"));
 }
 
+/* The [wallet] lines of the wallet's tests: a password hash that is quick
+ * to make, and no limit on making them. */
+#define FAST_WALLET "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
+
 static OtResponse *
 lagging_wallet_charge (OtGateway  *g,
                        const char *token,
@@ -1948,9 +1988,7 @@ static void
 test_wallet_charge_missing_after (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=5\n"
-                                    "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000");
+  OtGateway *other = lagging_start (&bank, "charge_missing_after=5\n" FAST_WALLET);
   g_autofree char *token = NULL;
   g_autofree char *source = NULL;
   g_autoptr(OtResponse) first = NULL;
@@ -1989,8 +2027,7 @@ test_wallet_charge_missing_after (void)
   g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A wallet charge's status and when it turned up booked late (0: never),
@@ -2020,6 +2057,46 @@ wallet_charge_state (OtGateway *on,
   return state;
 }
 
+/* Waits up to 10 s for the newest wallet charge to be @state; returns
+ * when it turned up booked late (0: never). */
+static gint64
+wait_wallet_charge (OtGateway  *on,
+                    const char *state)
+{
+  g_autofree char *now = NULL;
+  gint64 voided_late = 0;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_clear_pointer (&now, g_free);
+      now = wallet_charge_state (on, &voided_late);
+      if (g_str_equal (now, state))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (now, ==, state);
+  return voided_late;
+}
+
+/* A wallet charge under @key that the lagging bank takes, answering
+ * nothing and keeping no record of it, left to the recovery sweep: that
+ * fails it as never seen after LATE_SITE's charge_missing_after, and it is
+ * watched from then on. */
+static void
+wallet_charge_failed_unseen (LaggingBank *bank,
+                             const char  *token,
+                             const char  *source,
+                             const char  *key)
+{
+  g_autoptr(OtResponse) lost = lagging_wallet_charge (bank->gateway, token, source, key);
+
+  ot_assert_error (lost, 503, "api_error", "charge_pending");
+  wait_wallet_charge (bank->gateway, "failed");
+}
+
+/* The late-charge tests' wallet: its recovery sweep runs every second. */
+#define LATE_WALLET FAST_WALLET "charge_recovery_interval=1\n"
+
 /* A wallet charge failed as never seen by the recovery sweep, which goes
  * on asking about it ([site] charge_watch): booked late after all, it is
  * voided at the bank and never credited. */
@@ -2027,41 +2104,18 @@ static void
 test_wallet_charge_booked_after_missing (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\ncharge_watch=60\n"
-                                    "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
-                                    "charge_recovery_interval=1");
+  OtGateway *other = lagging_start (&bank, LATE_SITE "charge_watch=60\n" LATE_WALLET);
   g_autofree char *token = NULL;
   g_autofree char *source = NULL;
-  g_autofree char *state = NULL;
-  g_autoptr(OtResponse) lost = NULL;
   g_autoptr(OtResponse) again = NULL;
-  gint64 voided_late = 0;
 
   lagging_wallet (other, &token, &source);
-  lost = lagging_wallet_charge (other, token, source, "lagwv-1");
-  ot_assert_error (lost, 503, "api_error", "charge_pending");
-  for (guint i = 0; i < 100; i++)
-    {
-      g_clear_pointer (&state, g_free);
-      state = wallet_charge_state (other, &voided_late);
-      if (g_str_equal (state, "failed"))
-        break;
-      g_usleep (100 * 1000);
-    }
-  g_assert_cmpstr (state, ==, "failed");
+  wallet_charge_failed_unseen (&bank, token, source, "lagwv-1");
   g_assert_cmpuint (lagging_voids (&bank), ==, 0);
 
   lagging_book (&bank, TRUE);
   lagging_wait_voids (&bank, 1);
-  for (guint i = 0; i < 50 && !g_str_equal (state, "voided"); i++)
-    {
-      g_clear_pointer (&state, g_free);
-      state = wallet_charge_state (other, &voided_late);
-      g_usleep (100 * 1000);
-    }
-  g_assert_cmpstr (state, ==, "voided");
-  g_assert_cmpint (voided_late, >, 0);
+  g_assert_cmpint (wait_wallet_charge (other, "voided"), >, 0);
   g_assert_cmpint (metric (other, "onepin_late_charges_voided_total"), ==, 1);
   g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
   /* Settled: its key is used up, never charged again. */
@@ -2070,16 +2124,14 @@ test_wallet_charge_booked_after_missing (void)
   g_assert_cmpuint (lagging_voids (&bank), ==, 1);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 static void
 test_payout_not_found_after_timeout (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   g_autoptr(OtResponse) first = NULL;
@@ -2102,8 +2154,7 @@ test_payout_not_found_after_timeout (void)
   g_assert_cmpint (ot_json_int (ot_response_object (again), "amount"), ==, 50000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* The bank says it paid, but another sum than the card gave up: neither
@@ -2113,8 +2164,7 @@ static void
 test_payout_other_amount (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   g_autofree char *log = NULL;
@@ -2135,8 +2185,7 @@ test_payout_other_amount (void)
   g_assert_true (g_file_get_contents (ot_gateway_log_path (other), &log, NULL, NULL));
   g_assert_nonnull (strstr (log, "for another amount or currency; left pending"));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* The bank says the payout's key was used before with other parameters:
@@ -2146,8 +2195,7 @@ static void
 test_payout_key_reused_at_bank (void)
 {
   LaggingBank bank = { .reused = TRUE, .paid = TRUE };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   g_autoptr(OtResponse) r = NULL;
@@ -2158,8 +2206,7 @@ test_payout_key_reused_at_bank (void)
   assert_card_closed (other, card);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A retry moments later finds no record at the bank either: that is still
@@ -2169,8 +2216,7 @@ static void
 test_payout_missing_after (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "payout_missing_after=8");
+  OtGateway *other = lagging_start (&bank, "payout_missing_after=8");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   gint64 start = g_get_monotonic_time ();
@@ -2191,8 +2237,7 @@ test_payout_missing_after (void)
   ot_assert_card_balance (other, card->number, PASSWORD, 50000, 50000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* The first request's payout was settled as declined by another request
@@ -2202,8 +2247,7 @@ static void
 test_payout_key_after_decline (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   g_autofree char *elsewhere = lagging_refund_to (card, "220000000002");
@@ -2231,8 +2275,7 @@ test_payout_key_after_decline (void)
   g_mutex_unlock (&bank.lock);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 static void
