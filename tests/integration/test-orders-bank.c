@@ -1434,6 +1434,7 @@ typedef struct
   gboolean      declined;         /* it is on its books now, refused */
   gboolean      reused;           /* a payout answers "key used with other parameters" */
   guint         charge_queries;   /* GET /v1/charges?idempotency_key= asked */
+  gint64        last_query;       /* when the last of them came, real time in µs */
   GHashTable   *voided;           /* keys of the charges it voided (gave back), or NULL */
   char         *dir;              /* the gateway's key files */
   OtGateway    *gateway;          /* the gateway whose bank it is */
@@ -1523,7 +1524,10 @@ lagging_handle (SoupServer        *server,
   key = query != NULL ? g_hash_table_lookup (query, "idempotency_key") : NULL;
   voided = key != NULL && bank->voided != NULL && g_hash_table_contains (bank->voided, key);
   if (g_str_equal (path, "/v1/charges"))
-    bank->charge_queries++;
+    {
+      bank->charge_queries++;
+      bank->last_query = g_get_real_time ();
+    }
   g_mutex_unlock (&bank->lock);
   if (g_str_equal (path, "/v1/charges") && paid)
     {
@@ -1896,30 +1900,65 @@ test_charge_booked_after_missing (void)
   lagging_stop (&bank);
 }
 
-/* A charge failed as never seen is asked about while [site] charge_watch
- * lasts, and no more after. */
+/* How many charge queries @bank has had since @since of them, and when
+ * the last came (unix seconds). */
+static guint
+lagging_asked_since (LaggingBank *bank,
+                     guint        since,
+                     gint64      *last)
+{
+  guint n;
+
+  g_mutex_lock (&bank->lock);
+  n = bank->charge_queries - since;
+  *last = bank->last_query / G_USEC_PER_SEC;
+  g_mutex_unlock (&bank->lock);
+  return n;
+}
+
+/* The only charge of @table (charges or wallet_charges) failed as never
+ * seen with charge_watch=7 when @bank had had @at_failure queries: the
+ * sweep asks about it a sweep interval (1 s) later, then after twice the
+ * gap before, at 1, 3 and 7 s (the last clipped to watch_until, and maybe
+ * one more if a sweep came late), where every sweep asked before; the last
+ * ask at watch_until, none after it. */
 static void
-test_charge_watch_ends (void)
+assert_watch_backs_off (LaggingBank *bank,
+                        guint        at_failure,
+                        const char  *table)
+{
+  g_autofree char *watch_sql = g_strdup_printf ("SELECT watch_until FROM %s", table);
+  g_autofree char *ended_sql = g_strdup_printf ("SELECT COUNT(*) FROM %s WHERE status = 'failed'"
+                                                " AND watch_next IS NULL AND watch_until > 0",
+                                                table);
+  gint64 watch_until = ot_gateway_query_int (bank->gateway, watch_sql);
+  gint64 last = 0;
+  guint asked;
+
+  /* Past watch_until, and the sweep that asks then. */
+  g_usleep (MAX (0, (watch_until + 2) * G_USEC_PER_SEC + G_USEC_PER_SEC / 2 - g_get_real_time ()));
+  asked = lagging_asked_since (bank, at_failure, &last);
+  g_assert_cmpuint (asked, >=, 2);
+  g_assert_cmpuint (asked, <=, 4);
+  g_assert_cmpint (last, >=, watch_until);
+  /* Asked no more, while the watch is kept for the record. */
+  g_assert_cmpint (ot_gateway_query_int (bank->gateway, ended_sql), ==, 1);
+  g_usleep (2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (lagging_asked_since (bank, at_failure, &last), ==, asked);
+  g_assert_cmpuint (lagging_voids (bank), ==, 0);
+}
+
+/* A charge failed as never seen is asked about while [site] charge_watch
+ * lasts, ever less often, the last time at its end, and no more after. */
+static void
+test_charge_watch_backs_off (void)
 {
   LaggingBank bank = { 0 };
   g_auto(Order) order = { 0 };
-  guint at_failure, watched, after;
 
-  lagging_start (&bank, LATE_SITE "charge_watch=4");
+  lagging_start (&bank, LATE_SITE "charge_watch=7");
   order = order_failed_unseen (&bank, "lagx-1");
-  at_failure = lagging_queries (&bank);
-
-  /* Within the watch: asked about by the sweep, about once a second. */
-  g_usleep (3 * G_USEC_PER_SEC);
-  watched = lagging_queries (&bank);
-  g_assert_cmpuint (watched, >=, at_failure + 2);
-
-  /* After it (and a sweep that may have been asking then): never again. */
-  g_usleep (3 * G_USEC_PER_SEC);
-  after = lagging_queries (&bank);
-  g_usleep (3 * G_USEC_PER_SEC);
-  g_assert_cmpuint (lagging_queries (&bank), ==, after);
-  g_assert_cmpuint (lagging_voids (&bank), ==, 0);
+  assert_watch_backs_off (&bank, lagging_queries (&bank), "charges");
 
   lagging_stop (&bank);
 }
@@ -2123,6 +2162,22 @@ test_wallet_charge_booked_after_missing (void)
   ot_assert_error (again, 422, "idempotency_error", "idempotency_key_reused");
   g_assert_cmpuint (lagging_voids (&bank), ==, 1);
   json_object_unref (ot_assert_audit_balanced (other));
+
+  lagging_stop (&bank);
+}
+
+/* The same for a wallet charge, which the recovery sweep asks about. */
+static void
+test_wallet_charge_watch_backs_off (void)
+{
+  LaggingBank bank = { 0 };
+  OtGateway *other = lagging_start (&bank, LATE_SITE "charge_watch=7\n" LATE_WALLET);
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+
+  lagging_wallet (other, &token, &source);
+  wallet_charge_failed_unseen (&bank, token, source, "lagwx-1");
+  assert_watch_backs_off (&bank, lagging_queries (&bank), "wallet_charges");
 
   lagging_stop (&bank);
 }
@@ -2957,10 +3012,12 @@ main (int    argc,
   g_test_add_func ("/orders/bank/charge-booked-late", test_charge_booked_late);
   g_test_add_func ("/orders/bank/charge-missing-after", test_charge_missing_after);
   g_test_add_func ("/orders/bank/charge-booked-after-missing", test_charge_booked_after_missing);
-  g_test_add_func ("/orders/bank/charge-watch-ends", test_charge_watch_ends);
+  g_test_add_func ("/orders/bank/charge-watch-backs-off", test_charge_watch_backs_off);
   g_test_add_func ("/orders/bank/wallet-charge-missing-after", test_wallet_charge_missing_after);
   g_test_add_func ("/orders/bank/wallet-charge-booked-after-missing",
                    test_wallet_charge_booked_after_missing);
+  g_test_add_func ("/orders/bank/wallet-charge-watch-backs-off",
+                   test_wallet_charge_watch_backs_off);
   g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);
