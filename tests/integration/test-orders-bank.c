@@ -1435,6 +1435,7 @@ typedef struct
   gboolean      reused;           /* a payout answers "key used with other parameters" */
   guint         charge_queries;   /* GET /v1/charges?idempotency_key= asked */
   gint64        last_query;       /* when the last of them came, real time in µs */
+  GHashTable   *asked;            /* the keys they asked about, or NULL */
   GHashTable   *voided;           /* keys of the charges it voided (gave back), or NULL */
   char         *dir;              /* the gateway's key files */
   OtGateway    *gateway;          /* the gateway whose bank it is */
@@ -1527,6 +1528,10 @@ lagging_handle (SoupServer        *server,
     {
       bank->charge_queries++;
       bank->last_query = g_get_real_time ();
+      if (bank->asked == NULL)
+        bank->asked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      if (key != NULL)
+        g_hash_table_add (bank->asked, g_strdup (key));
     }
   g_mutex_unlock (&bank->lock);
   if (g_str_equal (path, "/v1/charges") && paid)
@@ -1630,6 +1635,7 @@ lagging_stop (LaggingBank *bank)
   g_main_context_unref (bank->context);
   g_free (bank->url);
   g_clear_pointer (&bank->voided, g_hash_table_unref);
+  g_clear_pointer (&bank->asked, g_hash_table_unref);
   g_mutex_clear (&bank->lock);
   g_cond_clear (&bank->ready);
   ot_rm_rf (bank->dir);
@@ -2178,6 +2184,87 @@ test_wallet_charge_watch_backs_off (void)
   lagging_wallet (other, &token, &source);
   wallet_charge_failed_unseen (&bank, token, source, "lagwx-1");
   assert_watch_backs_off (&bank, lagging_queries (&bank), "wallet_charges");
+
+  lagging_stop (&bank);
+}
+
+/* Charges failed as never seen and watched, as a gateway before migration
+ * 029 left them: more than one sweep takes (200 charges; the wallet's
+ * recovery sweep 20), the later ones with a later watch_until. */
+#define WATCHED_CHARGES 251
+#define WATCHED_WALLET_CHARGES 45
+#define SEED_WATCHED \
+  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %1$d)" \
+  " INSERT INTO charges (id, purpose, owner_id, method, amount, currency, status," \
+  " decline_code, created, updated, watch_until)" \
+  " SELECT printf ('chg_seed_%%03d', i), 'order', printf ('ord_seed_%%03d', i), 'credit_card'," \
+  " 10000, 'krw', 'failed', 'not_sent', %3$" G_GINT64_FORMAT ", %3$" G_GINT64_FORMAT "," \
+  " %3$" G_GINT64_FORMAT " + 3600 + i FROM n;" \
+  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %2$d)" \
+  " INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency," \
+  " status, decline_code, created, settled, sent, watch_until)" \
+  " SELECT printf ('wch_seed_%%03d', i), u.id, f.id, u.card_id, 20000, 'krw', 'failed'," \
+  " 'not_sent', %3$" G_GINT64_FORMAT ", %3$" G_GINT64_FORMAT ", %3$" G_GINT64_FORMAT "," \
+  " %3$" G_GINT64_FORMAT " + 3600 + i FROM n, wallet_users u" \
+  " JOIN wallet_funding_sources f ON f.user_id = u.id;"
+
+/* The database as 028 left it: 029 runs again on the next start. */
+#define BEFORE_029 \
+  "DROP INDEX charges_watch_next;" \
+  "ALTER TABLE charges DROP COLUMN watch_next;" \
+  "CREATE INDEX charges_watched ON charges (watch_until)" \
+  " WHERE watch_until IS NOT NULL AND status = 'failed';" \
+  "DROP INDEX wallet_charges_watch_next;" \
+  "ALTER TABLE wallet_charges DROP COLUMN watch_next;" \
+  "CREATE INDEX wallet_charges_watched ON wallet_charges (watch_until)" \
+  " WHERE watch_until IS NOT NULL AND status = 'failed';" \
+  "DELETE FROM schema_migrations WHERE version = 29;"
+
+/* How many of the keys @bank was asked about start with @prefix. */
+static guint
+lagging_asked (LaggingBank *bank,
+               const char  *prefix)
+{
+  GHashTableIter iter;
+  gpointer key;
+  guint n = 0;
+
+  g_mutex_lock (&bank->lock);
+  if (bank->asked != NULL)
+    {
+      g_hash_table_iter_init (&iter, bank->asked);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        n += g_str_has_prefix (key, prefix);
+    }
+  g_mutex_unlock (&bank->lock);
+  return n;
+}
+
+/* After the upgrade every watched charge is due at once, and each sweep
+ * takes those due longest first: all are asked about within a few sweeps,
+ * none left waiting behind the first 200 (or 20) until their watch ends. */
+static void
+test_watched_after_upgrade (void)
+{
+  LaggingBank bank = { 0 };
+  OtGateway *other = lagging_start (&bank, LATE_SITE "charge_watch=3600\n" LATE_WALLET);
+  gint64 failed = g_get_real_time () / G_USEC_PER_SEC - 60;
+  g_autofree char *seed = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+
+  lagging_wallet (other, &token, &source);
+  ot_gateway_terminate (other, SIGTERM);
+  seed = g_strdup_printf (SEED_WATCHED, WATCHED_CHARGES, WATCHED_WALLET_CHARGES, failed);
+  ot_gateway_exec_sql (other, BEFORE_029);
+  ot_gateway_exec_sql (other, seed);
+  ot_gateway_restart (other);
+
+  for (guint i = 0; i < 100 && (lagging_asked (&bank, "chg_seed_") < WATCHED_CHARGES ||
+                                lagging_asked (&bank, "wch_seed_") < WATCHED_WALLET_CHARGES); i++)
+    g_usleep (100 * 1000);
+  g_assert_cmpuint (lagging_asked (&bank, "chg_seed_"), ==, WATCHED_CHARGES);
+  g_assert_cmpuint (lagging_asked (&bank, "wch_seed_"), ==, WATCHED_WALLET_CHARGES);
 
   lagging_stop (&bank);
 }
@@ -3018,6 +3105,7 @@ main (int    argc,
                    test_wallet_charge_booked_after_missing);
   g_test_add_func ("/orders/bank/wallet-charge-watch-backs-off",
                    test_wallet_charge_watch_backs_off);
+  g_test_add_func ("/orders/bank/watched-after-upgrade", test_watched_after_upgrade);
   g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);
