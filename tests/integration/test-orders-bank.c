@@ -1798,6 +1798,27 @@ lagging_wait_voids (LaggingBank *bank,
   g_assert_cmpuint (lagging_voids (bank), ==, n);
 }
 
+/* @order as GET /v1/admin/orders lists it (a new reference). */
+static JsonObject *
+admin_order (OtGateway   *on,
+             const Order *order)
+{
+  g_autoptr(OtResponse) list = ot_request (on, "GET", "/v1/admin/orders",
+                                           ot_gateway_admin_token (on), NULL, NULL);
+  JsonArray *data;
+
+  ot_assert_status (list, 200);
+  data = ot_json_array (ot_response_object (list), "data");
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *listed = json_array_get_object_element (data, i);
+
+      if (g_str_equal (ot_json_string (listed, "id"), order->id))
+        return json_object_ref (listed);
+    }
+  g_error ("order %s is not in the admin's list", order->id);
+}
+
 /* The [site] lines of the late-charge tests: a charge the bank never saw
  * fails 2 s after it was sent, and the sweep runs every second. */
 #define LATE_SITE "charge_missing_after=2\nsweep_interval=1\n"
@@ -1868,6 +1889,7 @@ test_charge_booked_after_missing (void)
   gint64 start = g_get_monotonic_time ();
   g_autoptr(OtResponse) created = NULL;
   g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(JsonObject) listed = NULL;
   g_autofree char *state = NULL;
 
   lagging_pay (&bank, &order, "lagv-1", FALSE);
@@ -1879,6 +1901,11 @@ test_charge_booked_after_missing (void)
   state = recharge_state (other, NULL);
   g_assert_cmpstr (state, ==, "failed/");
   g_assert_cmpuint (lagging_voids (&bank), ==, 0);
+  /* Not voided late (yet): null for an admin. */
+  listed = admin_order (other, &order);
+  g_assert_true (json_object_has_member (ot_json_object (listed, "payment"), "voided_late"));
+  g_assert_true (json_object_get_null_member (ot_json_object (listed, "payment"), "voided_late"));
+  g_clear_pointer (&listed, json_object_unref);
 
   /* The bank books them after all: both are given back, at the bank. */
   lagging_book (&bank, TRUE);
@@ -1889,6 +1916,11 @@ test_charge_booked_after_missing (void)
    * recharge failed, the card as it was. */
   created = get_order (other, &order);
   g_assert_cmpstr (status_of (created), ==, "created");
+  g_assert_false (json_object_has_member (ot_json_object (ot_response_object (created), "payment"),
+                                          "voided_late"));
+  /* An admin reads when it turned up. */
+  listed = admin_order (other, &order);
+  g_assert_cmpint (ot_json_int (ot_json_object (listed, "payment"), "voided_late"), >, 0);
   g_clear_pointer (&state, g_free);
   state = recharge_state (other, NULL);
   g_assert_cmpstr (state, ==, "failed/");
@@ -2713,26 +2745,13 @@ admin_payment (OtGateway   *on,
                char       **status,
                char       **decline_code)
 {
-  g_autoptr(OtResponse) list = ot_request (on, "GET", "/v1/admin/orders",
-                                           ot_gateway_admin_token (on), NULL, NULL);
-  JsonArray *data;
+  g_autoptr(JsonObject) listed = admin_order (on, order);
+  JsonObject *payment;
 
-  ot_assert_status (list, 200);
-  data = ot_json_array (ot_response_object (list), "data");
-  for (guint i = 0; i < json_array_get_length (data); i++)
-    {
-      JsonObject *listed = json_array_get_object_element (data, i);
-      JsonObject *payment;
-
-      if (!g_str_equal (ot_json_string (listed, "id"), order->id))
-        continue;
-      g_assert_cmpstr (ot_json_string (listed, "status"), ==, "failed");
-      payment = ot_json_object (listed, "payment");
-      *status = g_strdup (ot_json_string (payment, "status"));
-      *decline_code = g_strdup (ot_json_string (payment, "decline_code"));
-      return;
-    }
-  g_error ("order %s is not in the admin's list", order->id);
+  g_assert_cmpstr (ot_json_string (listed, "status"), ==, "failed");
+  payment = ot_json_object (listed, "payment");
+  *status = g_strdup (ot_json_string (payment, "status"));
+  *decline_code = g_strdup (ot_json_string (payment, "decline_code"));
 }
 
 /* The order failed, its cards never issued, and its payment given back:
