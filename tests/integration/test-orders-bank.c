@@ -2174,6 +2174,22 @@ wallet_charge_failed_unseen (LaggingBank *bank,
 /* The late-charge tests' wallet: its recovery sweep runs every second. */
 #define LATE_WALLET FAST_WALLET "charge_recovery_interval=1\n"
 
+/* A gateway for the wallet's late-charge tests, watching a charge failed
+ * as never seen for @watch seconds, and its wallet user (@token, @source:
+ * lagging_wallet ()). */
+static OtGateway *
+late_wallet_start (LaggingBank  *bank,
+                   guint         watch,
+                   char        **token,
+                   char        **source)
+{
+  g_autofree char *config = g_strdup_printf (LATE_SITE "charge_watch=%u\n" LATE_WALLET, watch);
+  OtGateway *other = lagging_start (bank, config);
+
+  lagging_wallet (other, token, source);
+  return other;
+}
+
 /* A wallet charge failed as never seen by the recovery sweep, which goes
  * on asking about it ([site] charge_watch): booked late after all, it is
  * voided at the bank and never credited. */
@@ -2181,12 +2197,11 @@ static void
 test_wallet_charge_booked_after_missing (void)
 {
   LaggingBank bank = { 0 };
-  OtGateway *other = lagging_start (&bank, LATE_SITE "charge_watch=60\n" LATE_WALLET);
   g_autofree char *token = NULL;
   g_autofree char *source = NULL;
+  OtGateway *other = late_wallet_start (&bank, 60, &token, &source);
   g_autoptr(OtResponse) again = NULL;
 
-  lagging_wallet (other, &token, &source);
   wallet_charge_failed_unseen (&bank, token, source, "lagwv-1");
   g_assert_cmpuint (lagging_voids (&bank), ==, 0);
 
@@ -2209,11 +2224,10 @@ static void
 test_wallet_charge_watch_backs_off (void)
 {
   LaggingBank bank = { 0 };
-  OtGateway *other = lagging_start (&bank, LATE_SITE "charge_watch=7\n" LATE_WALLET);
   g_autofree char *token = NULL;
   g_autofree char *source = NULL;
 
-  lagging_wallet (other, &token, &source);
+  late_wallet_start (&bank, 7, &token, &source);
   wallet_charge_failed_unseen (&bank, token, source, "lagwx-1");
   assert_watch_backs_off (&bank, lagging_queries (&bank), "wallet_charges");
 
@@ -2279,13 +2293,12 @@ static void
 test_watched_after_upgrade (void)
 {
   LaggingBank bank = { 0 };
-  OtGateway *other = lagging_start (&bank, LATE_SITE "charge_watch=3600\n" LATE_WALLET);
-  gint64 failed = g_get_real_time () / G_USEC_PER_SEC - 60;
-  g_autofree char *seed = NULL;
   g_autofree char *token = NULL;
   g_autofree char *source = NULL;
+  OtGateway *other = late_wallet_start (&bank, 3600, &token, &source);
+  gint64 failed = g_get_real_time () / G_USEC_PER_SEC - 60;
+  g_autofree char *seed = NULL;
 
-  lagging_wallet (other, &token, &source);
   ot_gateway_terminate (other, SIGTERM);
   seed = g_strdup_printf (SEED_WATCHED, WATCHED_CHARGES, WATCHED_WALLET_CHARGES, failed);
   ot_gateway_exec_sql (other, BEFORE_029);
