@@ -220,6 +220,10 @@ render_charge (GString           *out,
     }
   else
     gw_json_str (out, "virtual_account", NULL);
+  /* When the bank booked it after it failed as never seen, and it was
+   * voided: for the admins, who may be asked about the money. */
+  if (audience == FOR_ADMIN)
+    json_optional_int (out, "voided_late", charge->voided_late);
   gw_json_int (out, "created", charge->created);
   g_string_append_c (out, '}');
 }

@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "gw-orders.h"
 #include "onepin-card.h"
 #include "onepin-contact.h"
 
@@ -806,6 +807,7 @@ charge_resume (GwTxn   *txn,
   row->settled = 0;
   row->sent = txn->funcs->now (txn);
   row->watch_until = 0;           /* sent again: the system answers for both sends */
+  row->watch_next = 0;
   charge->step = STEP_CHARGE;
   return GW_WALLET_STORE (txn)->charge_update (txn, row, error);
 }
@@ -947,6 +949,7 @@ charge_settle_watched (GwTxn           *txn,
                        GError         **error)
 {
   row->watch_until = 0;
+  row->watch_next = 0;
   if (charge->approved || charge->must_void)
     {
       g_warning ("the financial system booked charge %s after it failed as never seen; "
@@ -1069,12 +1072,15 @@ charge_failed_apply (GwTxn   *txn,
                        charge_may_still_appear (charge, &row, now);
   if (g_str_equal (row.status, "pending") && !charge->may_appear)
     {
-      gint64 watch = gw_server_get_config (charge->state->server)->site_charge_watch;
+      const GwConfig *config = gw_server_get_config (charge->state->server);
+      gint64 watch = config->site_charge_watch;
 
       g_strlcpy (row.status, "failed", sizeof row.status);
       row.settled = now;
       /* Never seen, but still asked about a while: charge_settle_watched (). */
       row.watch_until = charge->not_found && watch > 0 ? now + watch : 0;
+      row.watch_next = gw_orders_watch_next (now, now, row.watch_until,
+                                             config->wallet_recovery_interval);
       ok = GW_WALLET_STORE (txn)->charge_update (txn, &row, error);
     }
   gw_wallet_charge_clear (&row);
@@ -1102,6 +1108,54 @@ charge_mark_failed (Charge *charge)
 {
   charge_forget_secrets (charge);
   gw_call_submit (charge_call (charge, charge_failed_apply, charge_failed_done));
+}
+
+/* Whether @row failed as never seen and is still watched: the recovery
+ * sweep asks about it (charge_settle_watched ()). */
+static gboolean
+charge_watched (const GwWalletCharge *row)
+{
+  return g_str_equal (row->status, "failed") && row->watch_until > 0;
+}
+
+/* A watched charge asked about, still not booked or not answered for: the
+ * next ask backs off (gw_orders_watch_next ()). Its watch began when it
+ * failed (`settled`), which nothing changes while it is watched. */
+static gboolean
+charge_watch_asked_apply (GwTxn   *txn,
+                          GwCall  *call,
+                          GError **error)
+{
+  Charge *charge = call->data;
+  GwWalletCharge row = { 0 };
+  gint64 interval = gw_server_get_config (charge->state->server)->wallet_recovery_interval;
+  gboolean ok = TRUE;
+
+  if (!GW_WALLET_STORE (txn)->charge_get (txn, charge->charge.id, &row, error))
+    return error == NULL || *error == NULL;
+  if (charge_watched (&row) && row.watch_next > 0)
+    {
+      row.watch_next = gw_orders_watch_next (txn->funcs->now (txn), row.settled,
+                                             row.watch_until, interval);
+      ok = GW_WALLET_STORE (txn)->charge_update (txn, &row, error);
+    }
+  gw_wallet_charge_clear (&row);
+  return ok;
+}
+
+static void
+charge_watch_asked_done (GwCall  *call,
+                         gpointer data)
+{
+  gw_call_free (call);
+  charge_free (data);
+}
+
+static void
+charge_watch_asked (Charge *charge)
+{
+  charge_forget_secrets (charge);
+  gw_call_submit (charge_call (charge, charge_watch_asked_apply, charge_watch_asked_done));
 }
 
 /* Step 2: the connector */
@@ -1148,6 +1202,9 @@ charge_answer (Charge               *charge,
       g_strlcpy (charge->decline_code, "invalid_details", sizeof charge->decline_code);
       return charge_settle (charge);
     }
+  /* Watched, and still never seen, or no answer: asked all the same. */
+  if (queried && charge_watched (&charge->charge))
+    return charge_watch_asked (charge);
   /* Nothing happened: the charge never reached the system, or the system
    * never saw its key (for a young charge, not yet: charge_failed_apply).
    * An unreachable system asked by a query tells nothing. */

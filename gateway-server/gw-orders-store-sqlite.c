@@ -392,7 +392,7 @@ t_order_card_set_purpose (GwTxn       *txn,
   "id, purpose, owner_id, method, amount, currency, status, COALESCE(reference, '')," \
   " COALESCE(decline_code, ''), COALESCE(virtual_bank, ''), COALESCE(virtual_account, '')," \
   " COALESCE(deposit_deadline, 0), created, updated, key_hash, fingerprint," \
-  " COALESCE(watch_until, 0), COALESCE(voided_late, 0) FROM charges "
+  " COALESCE(watch_until, 0), COALESCE(voided_late, 0), COALESCE(watch_next, 0) FROM charges "
 
 static void
 read_charge (sqlite3_stmt *stmt,
@@ -419,6 +419,7 @@ read_charge (sqlite3_stmt *stmt,
                  gw_sqlite_copy_blob (out->fingerprint, 32, stmt, 15);
   out->watch_until = sqlite3_column_int64 (stmt, 16);
   out->voided_late = sqlite3_column_int64 (stmt, 17);
+  out->watch_next = sqlite3_column_int64 (stmt, 18);
   g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
@@ -480,8 +481,8 @@ t_charge_update (GwTxn        *txn,
 {
   sqlite3_stmt *stmt = prep (txn,
     "UPDATE charges SET status = ?, reference = ?, decline_code = ?, virtual_bank = ?,"
-    " virtual_account = ?, deposit_deadline = ?, updated = ?, watch_until = ?, voided_late = ?"
-    " WHERE id = ? AND status = ?", error);
+    " virtual_account = ?, deposit_deadline = ?, updated = ?, watch_until = ?, voided_late = ?,"
+    " watch_next = ? WHERE id = ? AND status = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -494,8 +495,9 @@ t_charge_update (GwTxn        *txn,
   sqlite3_bind_int64 (stmt, 7, charge->updated);
   gw_sqlite_bind_optional_int (stmt, 8, charge->watch_until);
   gw_sqlite_bind_optional_int (stmt, 9, charge->voided_late);
-  bind_text (stmt, 10, charge->id);
-  bind_text (stmt, 11, charge->read_status);
+  gw_sqlite_bind_optional_int (stmt, 10, charge->watch_next);
+  bind_text (stmt, 11, charge->id);
+  bind_text (stmt, 12, charge->read_status);
   if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
                              "The charge changed since it was read", error))
     return FALSE;
@@ -527,8 +529,8 @@ t_charges_watched (GwTxn   *txn,
                    GError **error)
 {
   sqlite3_stmt *stmt = prep (txn,
-    "SELECT id FROM charges INDEXED BY charges_watched WHERE watch_until IS NOT NULL"
-    " AND status = 'failed' AND watch_until > ? ORDER BY watch_until LIMIT ?", error);
+    "SELECT id FROM charges INDEXED BY charges_watch_next WHERE watch_next IS NOT NULL"
+    " AND status = 'failed' AND watch_next <= ? ORDER BY watch_next LIMIT ?", error);
 
   if (stmt == NULL)
     return NULL;

@@ -85,6 +85,7 @@ typedef struct
   guint8  key_hash[32];           /* the pay request's key (gw_keys_idempotency_hash) */
   guint8  fingerprint[32];        /* the keyed fingerprint of the request with that key */
   gint64  watch_until;            /* failed as never seen: asked about until then, 0 not */
+  gint64  watch_next;             /* ... and when next (gw_orders_watch_next ()), 0 no more */
   gint64  voided_late;            /* when it turned up booked after all, and was voided */
   char    read_status[12];        /* as read or last written: charge_update's compare-and-set */
 } GwChargeRow;
@@ -214,7 +215,8 @@ typedef struct
    * processing or voiding and last updated before @before, and every pending
    * one. */
   GPtrArray *(*charges_open)        (GwTxn *txn, gint64 before, guint limit, GError **error);
-  /* Ids of charges failed as never seen whose watch_until is after @now. */
+  /* Ids of charges failed as never seen whose next ask (watch_next) is due
+   * by @now, due longest first. */
   GPtrArray *(*charges_watched)     (GwTxn *txn, gint64 now, guint limit, GError **error);
 
   gboolean   (*gift_insert)         (GwTxn *txn, const GwGiftRow *gift, GError **error);

@@ -1355,12 +1355,77 @@ charge_may_still_appear (const GwOrdersConfig *config,
 
 /* A charge failed on a query's "never seen": a bank whose books lag longer
  * than charge_missing_after may book it yet. The sweep asks about it until
- * watch_until ([site] charge_watch), and whatever brings its booking in
- * even after (a deposit callback), it is given back: watch_until stays. */
+ * watch_until ([site] charge_watch), ever less often (watch_next), and
+ * whatever brings its booking in even after (a deposit callback), it is
+ * given back: watch_until stays. */
 static gboolean
 charge_watched (const GwChargeRow *charge)
 {
   return g_str_equal (charge->status, "failed") && charge->watch_until > 0;
+}
+
+gint64
+gw_orders_watch_next (gint64 now,
+                      gint64 started,
+                      gint64 watch_until,
+                      gint64 sweep_interval)
+{
+  gint64 gap;
+
+  if (now >= watch_until)
+    return 0;
+  /* Asked at started + (2^k - 1) intervals, the next gap is the time
+   * watched so far plus one interval: twice the last gap. */
+  gap = MAX (now - started, 0) + MAX (sweep_interval, 1);
+  return MIN (now + MIN (gap, GW_ORDERS_WATCH_GAP_MAX), watch_until);
+}
+
+/* Failed as never seen at @now: watched from then on. */
+static void
+watch_begin (const GwOrdersConfig *config,
+             GwChargeRow          *charge,
+             gint64                now)
+{
+  charge->watch_until = config->charge_watch > 0 ? now + config->charge_watch : 0;
+  charge->watch_next = gw_orders_watch_next (now, now, charge->watch_until,
+                                             config->sweep_interval);
+}
+
+/* A watched charge was asked about, and the bank still has no booking of
+ * it, or did not answer: the next ask backs off. Its watch began when it
+ * failed, its `updated`, which nothing changes while it is watched. */
+static gboolean
+watch_asked (GwTxn                *txn,
+             const GwOrdersConfig *config,
+             GwChargeRow          *charge,
+             GError              **error)
+{
+  if (charge->watch_next == 0)        /* asked the last time already */
+    return TRUE;
+  charge->watch_next = gw_orders_watch_next (NOW (txn), charge->updated, charge->watch_until,
+                                             config->sweep_interval);
+  return ORDERS (txn, charge_update, charge, error);
+}
+
+gboolean
+gw_orders_charge_unanswered (GwTxn                *txn,
+                             const GwOrdersConfig *config,
+                             const char           *charge_id,
+                             GError              **error)
+{
+  GwChargeRow charge;
+  GError *local = NULL;
+
+  if (!ORDERS (txn, charge_get, charge_id, &charge, &local))
+    {
+      if (local == NULL)              /* no such charge: nothing watched */
+        return TRUE;
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (!charge_watched (&charge))
+    return TRUE;
+  return watch_asked (txn, config, &charge, error);
 }
 
 /* What the bank says at last about a watched charge. Taken after all
@@ -1372,14 +1437,16 @@ charge_watched (const GwChargeRow *charge)
  * charge paid: a retry of its request may pay the order again. */
 static gboolean
 settle_watched (GwTxn                *txn,
+                const GwOrdersConfig *config,
                 GwChargeRow          *charge,
                 const GwChargeResult *result,
                 GwOrdersStep         *step,
                 GError              **error)
 {
   if (result == NULL)
-    return TRUE;
+    return watch_asked (txn, config, charge, error);
   charge->watch_until = 0;
+  charge->watch_next = 0;
   if (result->status == GW_CHARGE_APPROVED || result->status == GW_CHARGE_PENDING)
     {
       g_warning ("the bank booked %s after it failed as never seen; giving it back", charge->id);
@@ -1413,7 +1480,7 @@ settle_charge (GwTxn                *txn,
   if (!ORDERS (txn, charge_get, charge_id, &charge, &local))
     return missing (error, local, "charge");
   if (charge_watched (&charge))
-    return settle_watched (txn, &charge, result, step, error);
+    return settle_watched (txn, config, &charge, result, step, error);
 
   /* A final charge changes only if money arrives after all (a charge the
    * bank never saw, or declined, approved later): then it is settled like
@@ -1473,7 +1540,7 @@ settle_charge (GwTxn                *txn,
   charge_apply_result (&charge, result, NOW (txn), &changed);
   /* Trusted now, but still asked about a while: see settle_watched (). */
   if (result == NULL && not_found && changed)
-    charge.watch_until = config->charge_watch > 0 ? NOW (txn) + config->charge_watch : 0;
+    watch_begin (config, &charge, NOW (txn));
   if (!changed && !approved_late)
     return ORDERS (txn, charge_update, &charge, error);
   if (!settle_owner (txn, config, &charge, deliverable, step, error))
@@ -1903,6 +1970,7 @@ recharge_retry (GwTxn                *txn,
   charge->decline_code[0] = '\0';
   charge->updated = NOW (txn);
   charge->watch_until = 0;        /* sent again: the bank answers for both sends */
+  charge->watch_next = 0;
   g_strlcpy (row->status, "processing", sizeof row->status);
   row->decline_code[0] = '\0';
   g_strlcpy (recharge->card_last4, card->last4, sizeof recharge->card_last4);

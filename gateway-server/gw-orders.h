@@ -33,7 +33,11 @@ typedef struct
   gint64                payout_missing_after; /* seconds: see gw_orders_payout_settle() */
   gint64                charge_missing_after; /* seconds: see gw_orders_settle_charge() */
   gint64                charge_watch;         /* seconds: the same, after that */
+  gint64                sweep_interval;       /* seconds between sweeps ([site]) */
 } GwOrdersConfig;
+
+/* The longest gap between two asks about a watched charge. */
+#define GW_ORDERS_WATCH_GAP_MAX  3600
 
 typedef struct
 {
@@ -466,10 +470,33 @@ gboolean gw_orders_promote_batch (GwTxn                *txn,
                                   gint64               *expires_at,
                                   GError              **error);
 
+/* When a charge failed as never seen, and watched until @watch_until
+ * ([site] charge_watch), is asked about next, having been asked (or
+ * having begun its watch) at @now; @started is when its watch began, when
+ * it failed. The first ask is one @sweep_interval after that, then each
+ * gap is twice the one before (1, 2, 4... intervals: asks 1, 3, 7...
+ * intervals after it failed, growing with the time it has been watched if
+ * a sweep came late), at most GW_ORDERS_WATCH_GAP_MAX, and the last ask is
+ * at @watch_until, never after. 0 once that last one is done (@now is
+ * @watch_until or later): no more asks. Wallet charges use it too, with
+ * their recovery sweep's interval. */
+gint64   gw_orders_watch_next    (gint64                now,
+                                  gint64                started,
+                                  gint64                watch_until,
+                                  gint64                sweep_interval);
+/* A query about @charge_id that the bank did not answer: if the charge is
+ * watched, that was an ask all the same, and the next one backs off
+ * (gw_orders_watch_next ()); otherwise nothing changes. */
+gboolean gw_orders_charge_unanswered (GwTxn                *txn,
+                                      const GwOrdersConfig *config,
+                                      const char           *charge_id,
+                                      GError              **error);
+
 /* The sweep: charges and payouts whose outcome is still to learn (last
  * touched before @before), transfers past their deadline, and charges
  * failed as never seen still watched ([site] charge_watch) in case the
- * bank books them late. An array of GwOrdersWork. */
+ * bank books them late, those due to be asked about (watch_next) now,
+ * due longest first. An array of GwOrdersWork. */
 GArray  *gw_orders_sweep         (GwTxn                *txn,
                                   gint64                before,
                                   GError              **error);

@@ -666,6 +666,10 @@ settle_and_answer (GwTxn   *txn,
       flow->void_after = step.next == GW_ORDERS_NEXT_VOID;
       flow->booked_late = step.booked_late;
     }
+  /* Asked all the same: a watched charge's next ask backs off. */
+  else if (flow->unanswered && !g_str_has_prefix (flow->step.id, "po_") &&
+           !gw_orders_charge_unanswered (txn, orders, flow->step.id, error))
+    return FALSE;
   if (flow->request == NULL || flow->answer == NULL)
     return TRUE;
   if (!flow->answer (txn, flow, call, error))
@@ -723,13 +727,15 @@ flow_settle (GwSiteFlow *flow)
 {
   GwSite *self = flow->site;
   Retry *retry = g_hash_table_lookup (self->retries, flow->step.id);
+  gboolean stopping = g_cancellable_is_cancelled (self->cancellable);
 
   /* Cancelled: the gateway is stopping; the sweep takes it up next time. */
-  if (g_cancellable_is_cancelled (self->cancellable))
+  if (stopping)
     {
       flow_unbusy (flow);
       flow->heard = FALSE;
     }
+  flow->unanswered = !flow->heard && !stopping;
   /* Tried often enough (giving it back failed last time). */
   if (retry != NULL && retry->attempts >= self->config->site_allocation_attempts)
     flow->undeliverable = TRUE;
@@ -922,6 +928,7 @@ gw_site_new (GwServer             *server,
   self->orders.payout_missing_after = config->site_payout_missing_after;
   self->orders.charge_missing_after = config->site_charge_missing_after;
   self->orders.charge_watch = config->site_charge_watch;
+  self->orders.sweep_interval = config->site_sweep_interval;
   gw_site_set_public_url (self, config->site_public_url);
   /* The server owns the site; flows in progress hold references of their own. */
   g_object_set_data_full (G_OBJECT (server), "gw-site", self, g_object_unref);

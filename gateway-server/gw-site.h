@@ -59,6 +59,7 @@ struct _GwSiteFlow
   GwChargeResult  *result;          /* what the bank said, for the settlement */
   gboolean         heard;           /* the bank said something (even "never saw it") */
   gboolean         not_found;       /* the bank's answer to a query: no such request */
+  gboolean         unanswered;      /* a query the bank did not answer (not stopping) */
   gboolean         void_after;
   gboolean         booked_late;     /* the void is of a charge booked after it failed */
   gboolean         from_sweep;

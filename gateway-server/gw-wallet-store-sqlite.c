@@ -488,8 +488,8 @@ t_funding_remove (GwTxn       *txn,
 #define CHARGE_COLUMNS \
   "SELECT id, user_id, funding_source_id, card_id, amount, currency, status, key_hash," \
   " fingerprint, reference, COALESCE(decline_code, ''), created, COALESCE(settled, 0)," \
-  " COALESCE(sent, created), COALESCE(watch_until, 0), COALESCE(voided_late, 0)" \
-  " FROM wallet_charges "
+  " COALESCE(sent, created), COALESCE(watch_until, 0), COALESCE(voided_late, 0)," \
+  " COALESCE(watch_next, 0) FROM wallet_charges "
 
 static void
 read_charge (sqlite3_stmt *stmt,
@@ -514,6 +514,7 @@ read_charge (sqlite3_stmt *stmt,
   out->sent = sqlite3_column_int64 (stmt, 13);
   out->watch_until = sqlite3_column_int64 (stmt, 14);
   out->voided_late = sqlite3_column_int64 (stmt, 15);
+  out->watch_next = sqlite3_column_int64 (stmt, 16);
   g_strlcpy (out->read_status, out->status, sizeof out->read_status);
 }
 
@@ -595,8 +596,8 @@ t_charge_update (GwTxn           *txn,
 {
   sqlite3_stmt *stmt = PREP (txn,
     "UPDATE wallet_charges SET status = ?, reference = ?, decline_code = NULLIF(?, ''),"
-    " settled = NULLIF(?, 0), sent = ?, watch_until = NULLIF(?, 0), voided_late = NULLIF(?, 0)"
-    " WHERE id = ? AND status = ?", error);
+    " settled = NULLIF(?, 0), sent = ?, watch_until = NULLIF(?, 0), voided_late = NULLIF(?, 0),"
+    " watch_next = NULLIF(?, 0) WHERE id = ? AND status = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -607,8 +608,9 @@ t_charge_update (GwTxn           *txn,
   sqlite3_bind_int64 (stmt, 5, charge->sent);
   sqlite3_bind_int64 (stmt, 6, charge->watch_until);
   sqlite3_bind_int64 (stmt, 7, charge->voided_late);
-  TEXT (stmt, 8, charge->id);
-  TEXT (stmt, 9, charge->read_status);
+  sqlite3_bind_int64 (stmt, 8, charge->watch_next);
+  TEXT (stmt, 9, charge->id);
+  TEXT (stmt, 10, charge->read_status);
   if (!gw_sqlite_change_one (txn, stmt, GW_STORE_ERROR_CONFLICT,
                              "The charge changed since it was read", error))
     return FALSE;
@@ -640,9 +642,9 @@ t_charges_watched (GwTxn   *txn,
                    GError **error)
 {
   sqlite3_stmt *stmt = PREP (txn,
-    "SELECT id FROM wallet_charges INDEXED BY wallet_charges_watched"
-    " WHERE watch_until IS NOT NULL AND status = 'failed' AND watch_until > ?"
-    " ORDER BY watch_until LIMIT ?", error);
+    "SELECT id FROM wallet_charges INDEXED BY wallet_charges_watch_next"
+    " WHERE watch_next IS NOT NULL AND status = 'failed' AND watch_next <= ?"
+    " ORDER BY watch_next LIMIT ?", error);
 
   if (stmt == NULL)
     return NULL;

@@ -88,6 +88,7 @@ typedef struct
   gint64   sent;                      /* last sent to the financial system */
   gint64   settled;
   gint64   watch_until;               /* failed as never seen: asked about until then */
+  gint64   watch_next;                /* ... and when next (gw_orders_watch_next ()), 0 no more */
   gint64   voided_late;               /* when it turned up booked after all, and was voided */
   char     read_status[12];           /* as read or last written: charge_update's
                                          compare-and-set */
@@ -183,7 +184,8 @@ typedef struct
   /* Ids of charges still pending (created before @pending_before) or being voided. */
   GPtrArray *(*charges_open)         (GwTxn *txn, gint64 pending_before, guint limit,
                                       GError **error);
-  /* Ids of charges failed as never seen whose watch_until is after @now. */
+  /* Ids of charges failed as never seen whose next ask (watch_next) is due
+   * by @now, due longest first. */
   GPtrArray *(*charges_watched)      (GwTxn *txn, gint64 now, guint limit, GError **error);
 
   /* Lines of the card account, newest first, older than line @starting_after

@@ -1434,7 +1434,11 @@ typedef struct
   gboolean      declined;         /* it is on its books now, refused */
   gboolean      reused;           /* a payout answers "key used with other parameters" */
   guint         charge_queries;   /* GET /v1/charges?idempotency_key= asked */
+  gint64        last_query;       /* when the last of them came, real time in µs */
+  GHashTable   *asked;            /* the keys they asked about, or NULL */
   GHashTable   *voided;           /* keys of the charges it voided (gave back), or NULL */
+  char         *dir;              /* the gateway's key files */
+  OtGateway    *gateway;          /* the gateway whose bank it is */
 } LaggingBank;
 
 static gboolean
@@ -1521,7 +1525,14 @@ lagging_handle (SoupServer        *server,
   key = query != NULL ? g_hash_table_lookup (query, "idempotency_key") : NULL;
   voided = key != NULL && bank->voided != NULL && g_hash_table_contains (bank->voided, key);
   if (g_str_equal (path, "/v1/charges"))
-    bank->charge_queries++;
+    {
+      bank->charge_queries++;
+      bank->last_query = g_get_real_time ();
+      if (bank->asked == NULL)
+        bank->asked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      if (key != NULL)
+        g_hash_table_add (bank->asked, g_strdup (key));
+    }
   g_mutex_unlock (&bank->lock);
   if (g_str_equal (path, "/v1/charges") && paid)
     {
@@ -1577,17 +1588,21 @@ lagging_run (gpointer data)
 }
 
 /* Starts @bank's thread and a gateway whose bank it is, with a 1 s
- * timeout and @site_config's lines under [site]. */
+ * timeout and @site_config's lines under [site]; lagging_stop () stops
+ * both. */
 static OtGateway *
 lagging_start (LaggingBank *bank,
-               const char  *dir,
                const char  *site_config)
 {
-  g_autofree char *api_key = g_build_filename (dir, "api.key", NULL);
-  g_autofree char *callback = g_build_filename (dir, "callback.secret", NULL);
+  g_autofree char *api_key = NULL;
+  g_autofree char *callback = NULL;
   g_autofree char *config = NULL;
   g_autoptr(GError) error = NULL;
 
+  bank->dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
+  g_assert_nonnull (bank->dir);
+  api_key = g_build_filename (bank->dir, "api.key", NULL);
+  callback = g_build_filename (bank->dir, "callback.secret", NULL);
   g_mutex_init (&bank->lock);
   g_cond_init (&bank->ready);
   bank->context = g_main_context_new ();
@@ -1606,22 +1621,25 @@ lagging_start (LaggingBank *bank,
   config = g_strdup_printf ("[bank]\nurl=%s\napi_key_file=%s\ncallback_secret_file=%s\n"
                             "timeout=1\n[site]\n%s\n", bank->url, api_key, callback,
                             site_config);
-  return ot_gateway_start (config, FALSE);
+  bank->gateway = ot_gateway_start (config, FALSE);
+  return bank->gateway;
 }
 
 static void
-lagging_stop (LaggingBank *bank,
-              OtGateway   *gateway)
+lagging_stop (LaggingBank *bank)
 {
-  ot_gateway_stop (gateway);
+  ot_gateway_stop (bank->gateway);
   g_main_loop_quit (bank->loop);
   g_thread_join (bank->thread);
   g_main_loop_unref (bank->loop);
   g_main_context_unref (bank->context);
   g_free (bank->url);
   g_clear_pointer (&bank->voided, g_hash_table_unref);
+  g_clear_pointer (&bank->asked, g_hash_table_unref);
   g_mutex_clear (&bank->lock);
   g_cond_clear (&bank->ready);
+  ot_rm_rf (bank->dir);
+  g_free (bank->dir);
 }
 
 static char *
@@ -1667,8 +1685,7 @@ static void
 test_charge_booked_late (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
   g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
   g_autoptr(OtResponse) first = NULL;
@@ -1697,8 +1714,7 @@ test_charge_booked_late (void)
   ot_assert_card_balance (other, card->number, PASSWORD, 30000, 30000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A charge the bank never books fails only once [site]
@@ -1708,8 +1724,7 @@ static void
 test_charge_missing_after (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=5\nsweep_interval=1");
+  OtGateway *other = lagging_start (&bank, "charge_missing_after=5\nsweep_interval=1");
   g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
   g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
   gint64 start = g_get_monotonic_time ();
@@ -1748,8 +1763,7 @@ test_charge_missing_after (void)
   ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 static guint
@@ -1784,6 +1798,82 @@ lagging_wait_voids (LaggingBank *bank,
   g_assert_cmpuint (lagging_voids (bank), ==, n);
 }
 
+/* @order as GET /v1/admin/orders lists it (a new reference). */
+static JsonObject *
+admin_order (OtGateway   *on,
+             const Order *order)
+{
+  g_autoptr(OtResponse) list = ot_request (on, "GET", "/v1/admin/orders",
+                                           ot_gateway_admin_token (on), NULL, NULL);
+  JsonArray *data;
+
+  ot_assert_status (list, 200);
+  data = ot_json_array (ot_response_object (list), "data");
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *listed = json_array_get_object_element (data, i);
+
+      if (g_str_equal (ot_json_string (listed, "id"), order->id))
+        return json_object_ref (listed);
+    }
+  g_error ("order %s is not in the admin's list", order->id);
+}
+
+/* The [site] lines of the late-charge tests: a charge the bank never saw
+ * fails 2 s after it was sent, and the sweep runs every second. */
+#define LATE_SITE "charge_missing_after=2\nsweep_interval=1\n"
+
+/* Sleeps until 3.5 s after @start: past LATE_SITE's charge_missing_after
+ * for a charge sent then, before the sweep would ask about it (10 s). */
+static void
+wait_missing_after (gint64 start)
+{
+  g_usleep (MAX (0, start + 3500 * 1000 - g_get_monotonic_time ()));
+}
+
+/* @order's pay request under @key: the lagging bank takes its charge and
+ * answers nothing, and has no record of it (@failed FALSE: the outcome is
+ * unknown), or the charge failed as never seen (@failed TRUE: after
+ * wait_missing_after ()). */
+static void
+lagging_pay (LaggingBank *bank,
+             const Order *order,
+             const char  *key,
+             gboolean     failed)
+{
+  g_autoptr(OtResponse) r = order_call (bank->gateway, order, "POST", "/pay", key, APPROVE);
+
+  ot_assert_error (r, 503, "api_error", failed ? "bank_unavailable" : "bank_outcome_unknown");
+}
+
+/* The same for a recharge of @card by 20,000 won. */
+static void
+lagging_recharge (LaggingBank *bank,
+                  OtCard      *card,
+                  const char  *key,
+                  gboolean     failed)
+{
+  g_autoptr(OtResponse) r = recharge_on (bank->gateway, card->number, PASSWORD, 20000, key,
+                                         CARD_FUNDING);
+
+  ot_assert_error (r, 503, "api_error", failed ? "bank_unavailable" : "bank_outcome_unknown");
+}
+
+/* A new order whose charge failed as never seen (under @key), watched from
+ * then on. */
+static Order
+order_failed_unseen (LaggingBank *bank,
+                     const char  *key)
+{
+  Order order = new_order (bank->gateway, "[{\"denomination\": 10000, \"quantity\": 1}]");
+  gint64 start = g_get_monotonic_time ();
+
+  lagging_pay (bank, &order, key, FALSE);
+  wait_missing_after (start);
+  lagging_pay (bank, &order, key, TRUE);
+  return order;
+}
+
 /* A bank whose books lag more than [site] charge_missing_after: the order's
  * and the recharge's charges failed as never seen, and the customer was
  * told so; then the bank books them. The sweep, still watching them
@@ -1793,35 +1883,29 @@ static void
 test_charge_booked_after_missing (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\nsweep_interval=1\n"
-                                    "charge_watch=60");
+  OtGateway *other = lagging_start (&bank, LATE_SITE "charge_watch=60");
   g_autoptr(OtCard) card = ot_new_card (other, 10000, PASSWORD);
   g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
   gint64 start = g_get_monotonic_time ();
-  g_autoptr(OtResponse) first = NULL;
-  g_autoptr(OtResponse) failed = NULL;
-  g_autoptr(OtResponse) recharge_first = NULL;
-  g_autoptr(OtResponse) recharge_failed = NULL;
   g_autoptr(OtResponse) created = NULL;
   g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(JsonObject) listed = NULL;
   g_autofree char *state = NULL;
 
-  first = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
-  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
-  recharge_first = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2", CARD_FUNDING);
-  ot_assert_error (recharge_first, 503, "api_error", "bank_outcome_unknown");
-
-  /* Past charge_missing_after, before the sweep would ask (10 s): the
-   * retries learn that both failed. */
-  g_usleep (MAX (0, start + 3500 * 1000 - g_get_monotonic_time ()));
-  failed = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
-  ot_assert_error (failed, 503, "api_error", "bank_unavailable");
-  recharge_failed = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2", CARD_FUNDING);
-  ot_assert_error (recharge_failed, 503, "api_error", "bank_unavailable");
+  lagging_pay (&bank, &order, "lagv-1", FALSE);
+  lagging_recharge (&bank, card, "lagv-2", FALSE);
+  /* The retries learn that both failed. */
+  wait_missing_after (start);
+  lagging_pay (&bank, &order, "lagv-1", TRUE);
+  lagging_recharge (&bank, card, "lagv-2", TRUE);
   state = recharge_state (other, NULL);
   g_assert_cmpstr (state, ==, "failed/");
   g_assert_cmpuint (lagging_voids (&bank), ==, 0);
+  /* Not voided late (yet): null for an admin. */
+  listed = admin_order (other, &order);
+  g_assert_true (json_object_has_member (ot_json_object (listed, "payment"), "voided_late"));
+  g_assert_true (json_object_get_null_member (ot_json_object (listed, "payment"), "voided_late"));
+  g_clear_pointer (&listed, json_object_unref);
 
   /* The bank books them after all: both are given back, at the bank. */
   lagging_book (&bank, TRUE);
@@ -1832,6 +1916,11 @@ test_charge_booked_after_missing (void)
    * recharge failed, the card as it was. */
   created = get_order (other, &order);
   g_assert_cmpstr (status_of (created), ==, "created");
+  g_assert_false (json_object_has_member (ot_json_object (ot_response_object (created), "payment"),
+                                          "voided_late"));
+  /* An admin reads when it turned up. */
+  listed = admin_order (other, &order);
+  g_assert_cmpint (ot_json_int (ot_json_object (listed, "payment"), "voided_late"), >, 0);
   g_clear_pointer (&state, g_free);
   state = recharge_state (other, NULL);
   g_assert_cmpstr (state, ==, "failed/");
@@ -1846,46 +1935,70 @@ test_charge_booked_after_missing (void)
   g_assert_cmpuint (lagging_voids (&bank), ==, 2);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
+}
+
+/* How many charge queries @bank has had since @since of them, and when
+ * the last came (unix seconds). */
+static guint
+lagging_asked_since (LaggingBank *bank,
+                     guint        since,
+                     gint64      *last)
+{
+  guint n;
+
+  g_mutex_lock (&bank->lock);
+  n = bank->charge_queries - since;
+  *last = bank->last_query / G_USEC_PER_SEC;
+  g_mutex_unlock (&bank->lock);
+  return n;
+}
+
+/* The only charge of @table (charges or wallet_charges) failed as never
+ * seen with charge_watch=7 when @bank had had @at_failure queries: the
+ * sweep asks about it a sweep interval (1 s) later, then after twice the
+ * gap before, at 1, 3 and 7 s (the last clipped to watch_until, and maybe
+ * one more if a sweep came late), where every sweep asked before; the last
+ * ask at watch_until, none after it. */
+static void
+assert_watch_backs_off (LaggingBank *bank,
+                        guint        at_failure,
+                        const char  *table)
+{
+  g_autofree char *watch_sql = g_strdup_printf ("SELECT watch_until FROM %s", table);
+  g_autofree char *ended_sql = g_strdup_printf ("SELECT COUNT(*) FROM %s WHERE status = 'failed'"
+                                                " AND watch_next IS NULL AND watch_until > 0",
+                                                table);
+  gint64 watch_until = ot_gateway_query_int (bank->gateway, watch_sql);
+  gint64 last = 0;
+  guint asked;
+
+  /* Past watch_until, and the sweep that asks then. */
+  g_usleep (MAX (0, (watch_until + 2) * G_USEC_PER_SEC + G_USEC_PER_SEC / 2 - g_get_real_time ()));
+  asked = lagging_asked_since (bank, at_failure, &last);
+  g_assert_cmpuint (asked, >=, 2);
+  g_assert_cmpuint (asked, <=, 4);
+  g_assert_cmpint (last, >=, watch_until);
+  /* Asked no more, while the watch is kept for the record. */
+  g_assert_cmpint (ot_gateway_query_int (bank->gateway, ended_sql), ==, 1);
+  g_usleep (2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (lagging_asked_since (bank, at_failure, &last), ==, asked);
+  g_assert_cmpuint (lagging_voids (bank), ==, 0);
 }
 
 /* A charge failed as never seen is asked about while [site] charge_watch
- * lasts, and no more after. */
+ * lasts, ever less often, the last time at its end, and no more after. */
 static void
-test_charge_watch_ends (void)
+test_charge_watch_backs_off (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\nsweep_interval=1\n"
-                                    "charge_watch=4");
-  g_auto(Order) order = new_order (other, "[{\"denomination\": 10000, \"quantity\": 1}]");
-  gint64 start = g_get_monotonic_time ();
-  g_autoptr(OtResponse) first = NULL;
-  g_autoptr(OtResponse) failed = NULL;
-  guint at_failure, watched, after;
+  g_auto(Order) order = { 0 };
 
-  first = order_call (other, &order, "POST", "/pay", "lagx-1", APPROVE);
-  ot_assert_error (first, 503, "api_error", "bank_outcome_unknown");
-  g_usleep (MAX (0, start + 3500 * 1000 - g_get_monotonic_time ()));
-  failed = order_call (other, &order, "POST", "/pay", "lagx-1", APPROVE);
-  ot_assert_error (failed, 503, "api_error", "bank_unavailable");
-  at_failure = lagging_queries (&bank);
+  lagging_start (&bank, LATE_SITE "charge_watch=7");
+  order = order_failed_unseen (&bank, "lagx-1");
+  assert_watch_backs_off (&bank, lagging_queries (&bank), "charges");
 
-  /* Within the watch: asked about by the sweep, about once a second. */
-  g_usleep (3 * G_USEC_PER_SEC);
-  watched = lagging_queries (&bank);
-  g_assert_cmpuint (watched, >=, at_failure + 2);
-
-  /* After it (and a sweep that may have been asking then): never again. */
-  g_usleep (3 * G_USEC_PER_SEC);
-  after = lagging_queries (&bank);
-  g_usleep (3 * G_USEC_PER_SEC);
-  g_assert_cmpuint (lagging_queries (&bank), ==, after);
-  g_assert_cmpuint (lagging_voids (&bank), ==, 0);
-
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A wallet user on @g with a representative card: its session token and
@@ -1918,6 +2031,10 @@ lagging_wallet (OtGateway  *g,
   *source = g_strdup (ot_json_string (ot_response_object (funding), "id"));
 }
 
+/* The [wallet] lines of the wallet's tests: a password hash that is quick
+ * to make, and no limit on making them. */
+#define FAST_WALLET "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
+
 static OtResponse *
 lagging_wallet_charge (OtGateway  *g,
                        const char *token,
@@ -1948,9 +2065,7 @@ static void
 test_wallet_charge_missing_after (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=5\n"
-                                    "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000");
+  OtGateway *other = lagging_start (&bank, "charge_missing_after=5\n" FAST_WALLET);
   g_autofree char *token = NULL;
   g_autofree char *source = NULL;
   g_autoptr(OtResponse) first = NULL;
@@ -1989,8 +2104,7 @@ test_wallet_charge_missing_after (void)
   g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A wallet charge's status and when it turned up booked late (0: never),
@@ -2020,6 +2134,62 @@ wallet_charge_state (OtGateway *on,
   return state;
 }
 
+/* Waits up to 10 s for the newest wallet charge to be @state; returns
+ * when it turned up booked late (0: never). */
+static gint64
+wait_wallet_charge (OtGateway  *on,
+                    const char *state)
+{
+  g_autofree char *now = NULL;
+  gint64 voided_late = 0;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_clear_pointer (&now, g_free);
+      now = wallet_charge_state (on, &voided_late);
+      if (g_str_equal (now, state))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpstr (now, ==, state);
+  return voided_late;
+}
+
+/* A wallet charge under @key that the lagging bank takes, answering
+ * nothing and keeping no record of it, left to the recovery sweep: that
+ * fails it as never seen after LATE_SITE's charge_missing_after, and it is
+ * watched from then on. */
+static void
+wallet_charge_failed_unseen (LaggingBank *bank,
+                             const char  *token,
+                             const char  *source,
+                             const char  *key)
+{
+  g_autoptr(OtResponse) lost = lagging_wallet_charge (bank->gateway, token, source, key);
+
+  ot_assert_error (lost, 503, "api_error", "charge_pending");
+  wait_wallet_charge (bank->gateway, "failed");
+}
+
+/* The late-charge tests' wallet: its recovery sweep runs every second. */
+#define LATE_WALLET FAST_WALLET "charge_recovery_interval=1\n"
+
+/* A gateway for the wallet's late-charge tests, watching a charge failed
+ * as never seen for @watch seconds, and its wallet user (@token, @source:
+ * lagging_wallet ()). */
+static OtGateway *
+late_wallet_start (LaggingBank  *bank,
+                   guint         watch,
+                   char        **token,
+                   char        **source)
+{
+  g_autofree char *config = g_strdup_printf (LATE_SITE "charge_watch=%u\n" LATE_WALLET, watch);
+  OtGateway *other = lagging_start (bank, config);
+
+  lagging_wallet (other, token, source);
+  return other;
+}
+
 /* A wallet charge failed as never seen by the recovery sweep, which goes
  * on asking about it ([site] charge_watch): booked late after all, it is
  * voided at the bank and never credited. */
@@ -2027,41 +2197,17 @@ static void
 test_wallet_charge_booked_after_missing (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "charge_missing_after=2\ncharge_watch=60\n"
-                                    "[wallet]\npbkdf2_iterations=2000\nkdf_per_minute=100000\n"
-                                    "charge_recovery_interval=1");
   g_autofree char *token = NULL;
   g_autofree char *source = NULL;
-  g_autofree char *state = NULL;
-  g_autoptr(OtResponse) lost = NULL;
+  OtGateway *other = late_wallet_start (&bank, 60, &token, &source);
   g_autoptr(OtResponse) again = NULL;
-  gint64 voided_late = 0;
 
-  lagging_wallet (other, &token, &source);
-  lost = lagging_wallet_charge (other, token, source, "lagwv-1");
-  ot_assert_error (lost, 503, "api_error", "charge_pending");
-  for (guint i = 0; i < 100; i++)
-    {
-      g_clear_pointer (&state, g_free);
-      state = wallet_charge_state (other, &voided_late);
-      if (g_str_equal (state, "failed"))
-        break;
-      g_usleep (100 * 1000);
-    }
-  g_assert_cmpstr (state, ==, "failed");
+  wallet_charge_failed_unseen (&bank, token, source, "lagwv-1");
   g_assert_cmpuint (lagging_voids (&bank), ==, 0);
 
   lagging_book (&bank, TRUE);
   lagging_wait_voids (&bank, 1);
-  for (guint i = 0; i < 50 && !g_str_equal (state, "voided"); i++)
-    {
-      g_clear_pointer (&state, g_free);
-      state = wallet_charge_state (other, &voided_late);
-      g_usleep (100 * 1000);
-    }
-  g_assert_cmpstr (state, ==, "voided");
-  g_assert_cmpint (voided_late, >, 0);
+  g_assert_cmpint (wait_wallet_charge (other, "voided"), >, 0);
   g_assert_cmpint (metric (other, "onepin_late_charges_voided_total"), ==, 1);
   g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
   /* Settled: its key is used up, never charged again. */
@@ -2070,16 +2216,109 @@ test_wallet_charge_booked_after_missing (void)
   g_assert_cmpuint (lagging_voids (&bank), ==, 1);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
+}
+
+/* The same for a wallet charge, which the recovery sweep asks about. */
+static void
+test_wallet_charge_watch_backs_off (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+
+  late_wallet_start (&bank, 7, &token, &source);
+  wallet_charge_failed_unseen (&bank, token, source, "lagwx-1");
+  assert_watch_backs_off (&bank, lagging_queries (&bank), "wallet_charges");
+
+  lagging_stop (&bank);
+}
+
+/* Charges failed as never seen and watched, as a gateway before migration
+ * 029 left them: more than one sweep takes (200 charges; the wallet's
+ * recovery sweep 20), the later ones with a later watch_until. */
+#define WATCHED_CHARGES 251
+#define WATCHED_WALLET_CHARGES 45
+#define SEED_WATCHED \
+  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %1$d)" \
+  " INSERT INTO charges (id, purpose, owner_id, method, amount, currency, status," \
+  " decline_code, created, updated, watch_until)" \
+  " SELECT printf ('chg_seed_%%03d', i), 'order', printf ('ord_seed_%%03d', i), 'credit_card'," \
+  " 10000, 'krw', 'failed', 'not_sent', %3$" G_GINT64_FORMAT ", %3$" G_GINT64_FORMAT "," \
+  " %3$" G_GINT64_FORMAT " + 3600 + i FROM n;" \
+  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %2$d)" \
+  " INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency," \
+  " status, decline_code, created, settled, sent, watch_until)" \
+  " SELECT printf ('wch_seed_%%03d', i), u.id, f.id, u.card_id, 20000, 'krw', 'failed'," \
+  " 'not_sent', %3$" G_GINT64_FORMAT ", %3$" G_GINT64_FORMAT ", %3$" G_GINT64_FORMAT "," \
+  " %3$" G_GINT64_FORMAT " + 3600 + i FROM n, wallet_users u" \
+  " JOIN wallet_funding_sources f ON f.user_id = u.id;"
+
+/* The database as 028 left it: 029 runs again on the next start. */
+#define BEFORE_029 \
+  "DROP INDEX charges_watch_next;" \
+  "ALTER TABLE charges DROP COLUMN watch_next;" \
+  "CREATE INDEX charges_watched ON charges (watch_until)" \
+  " WHERE watch_until IS NOT NULL AND status = 'failed';" \
+  "DROP INDEX wallet_charges_watch_next;" \
+  "ALTER TABLE wallet_charges DROP COLUMN watch_next;" \
+  "CREATE INDEX wallet_charges_watched ON wallet_charges (watch_until)" \
+  " WHERE watch_until IS NOT NULL AND status = 'failed';" \
+  "DELETE FROM schema_migrations WHERE version = 29;"
+
+/* How many of the keys @bank was asked about start with @prefix. */
+static guint
+lagging_asked (LaggingBank *bank,
+               const char  *prefix)
+{
+  GHashTableIter iter;
+  gpointer key;
+  guint n = 0;
+
+  g_mutex_lock (&bank->lock);
+  if (bank->asked != NULL)
+    {
+      g_hash_table_iter_init (&iter, bank->asked);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        n += g_str_has_prefix (key, prefix);
+    }
+  g_mutex_unlock (&bank->lock);
+  return n;
+}
+
+/* After the upgrade every watched charge is due at once, and each sweep
+ * takes those due longest first: all are asked about within a few sweeps,
+ * none left waiting behind the first 200 (or 20) until their watch ends. */
+static void
+test_watched_after_upgrade (void)
+{
+  LaggingBank bank = { 0 };
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+  OtGateway *other = late_wallet_start (&bank, 3600, &token, &source);
+  gint64 failed = g_get_real_time () / G_USEC_PER_SEC - 60;
+  g_autofree char *seed = NULL;
+
+  ot_gateway_terminate (other, SIGTERM);
+  seed = g_strdup_printf (SEED_WATCHED, WATCHED_CHARGES, WATCHED_WALLET_CHARGES, failed);
+  ot_gateway_exec_sql (other, BEFORE_029);
+  ot_gateway_exec_sql (other, seed);
+  ot_gateway_restart (other);
+
+  for (guint i = 0; i < 100 && (lagging_asked (&bank, "chg_seed_") < WATCHED_CHARGES ||
+                                lagging_asked (&bank, "wch_seed_") < WATCHED_WALLET_CHARGES); i++)
+    g_usleep (100 * 1000);
+  g_assert_cmpuint (lagging_asked (&bank, "chg_seed_"), ==, WATCHED_CHARGES);
+  g_assert_cmpuint (lagging_asked (&bank, "wch_seed_"), ==, WATCHED_WALLET_CHARGES);
+
+  lagging_stop (&bank);
 }
 
 static void
 test_payout_not_found_after_timeout (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   g_autoptr(OtResponse) first = NULL;
@@ -2102,8 +2341,7 @@ test_payout_not_found_after_timeout (void)
   g_assert_cmpint (ot_json_int (ot_response_object (again), "amount"), ==, 50000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* The bank says it paid, but another sum than the card gave up: neither
@@ -2113,8 +2351,7 @@ static void
 test_payout_other_amount (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   g_autofree char *log = NULL;
@@ -2135,8 +2372,7 @@ test_payout_other_amount (void)
   g_assert_true (g_file_get_contents (ot_gateway_log_path (other), &log, NULL, NULL));
   g_assert_nonnull (strstr (log, "for another amount or currency; left pending"));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* The bank says the payout's key was used before with other parameters:
@@ -2146,8 +2382,7 @@ static void
 test_payout_key_reused_at_bank (void)
 {
   LaggingBank bank = { .reused = TRUE, .paid = TRUE };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   g_autoptr(OtResponse) r = NULL;
@@ -2158,8 +2393,7 @@ test_payout_key_reused_at_bank (void)
   assert_card_closed (other, card);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* A retry moments later finds no record at the bank either: that is still
@@ -2169,8 +2403,7 @@ static void
 test_payout_missing_after (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "payout_missing_after=8");
+  OtGateway *other = lagging_start (&bank, "payout_missing_after=8");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   gint64 start = g_get_monotonic_time ();
@@ -2191,8 +2424,7 @@ test_payout_missing_after (void)
   ot_assert_card_balance (other, card->number, PASSWORD, 50000, 50000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 /* The first request's payout was settled as declined by another request
@@ -2202,8 +2434,7 @@ static void
 test_payout_key_after_decline (void)
 {
   LaggingBank bank = { 0 };
-  g_autofree char *dir = g_dir_make_tmp ("onepin-lagging-XXXXXX", NULL);
-  OtGateway *other = lagging_start (&bank, dir, "");
+  OtGateway *other = lagging_start (&bank, "");
   g_autoptr(OtCard) card = ot_new_card (other, 50000, PASSWORD);
   g_autofree char *body = lagging_refund_body (card);
   g_autofree char *elsewhere = lagging_refund_to (card, "220000000002");
@@ -2231,8 +2462,7 @@ test_payout_key_after_decline (void)
   g_mutex_unlock (&bank.lock);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  lagging_stop (&bank, other);
-  ot_rm_rf (dir);
+  lagging_stop (&bank);
 }
 
 static void
@@ -2528,26 +2758,13 @@ admin_payment (OtGateway   *on,
                char       **status,
                char       **decline_code)
 {
-  g_autoptr(OtResponse) list = ot_request (on, "GET", "/v1/admin/orders",
-                                           ot_gateway_admin_token (on), NULL, NULL);
-  JsonArray *data;
+  g_autoptr(JsonObject) listed = admin_order (on, order);
+  JsonObject *payment;
 
-  ot_assert_status (list, 200);
-  data = ot_json_array (ot_response_object (list), "data");
-  for (guint i = 0; i < json_array_get_length (data); i++)
-    {
-      JsonObject *listed = json_array_get_object_element (data, i);
-      JsonObject *payment;
-
-      if (!g_str_equal (ot_json_string (listed, "id"), order->id))
-        continue;
-      g_assert_cmpstr (ot_json_string (listed, "status"), ==, "failed");
-      payment = ot_json_object (listed, "payment");
-      *status = g_strdup (ot_json_string (payment, "status"));
-      *decline_code = g_strdup (ot_json_string (payment, "decline_code"));
-      return;
-    }
-  g_error ("order %s is not in the admin's list", order->id);
+  g_assert_cmpstr (ot_json_string (listed, "status"), ==, "failed");
+  payment = ot_json_object (listed, "payment");
+  *status = g_strdup (ot_json_string (payment, "status"));
+  *decline_code = g_strdup (ot_json_string (payment, "decline_code"));
 }
 
 /* The order failed, its cards never issued, and its payment given back:
@@ -2914,10 +3131,13 @@ main (int    argc,
   g_test_add_func ("/orders/bank/charge-booked-late", test_charge_booked_late);
   g_test_add_func ("/orders/bank/charge-missing-after", test_charge_missing_after);
   g_test_add_func ("/orders/bank/charge-booked-after-missing", test_charge_booked_after_missing);
-  g_test_add_func ("/orders/bank/charge-watch-ends", test_charge_watch_ends);
+  g_test_add_func ("/orders/bank/charge-watch-backs-off", test_charge_watch_backs_off);
   g_test_add_func ("/orders/bank/wallet-charge-missing-after", test_wallet_charge_missing_after);
   g_test_add_func ("/orders/bank/wallet-charge-booked-after-missing",
                    test_wallet_charge_booked_after_missing);
+  g_test_add_func ("/orders/bank/wallet-charge-watch-backs-off",
+                   test_wallet_charge_watch_backs_off);
+  g_test_add_func ("/orders/bank/watched-after-upgrade", test_watched_after_upgrade);
   g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);

@@ -1476,9 +1476,11 @@ test_idempotency_prune (Fixture       *f,
 }
 
 /* wallet_charges as it was before 018, with the key in the clear. */
-/* What 028 added to charges, taken away so that it can run again. */
+/* What 028 and 029 added to charges, taken away so that they can run
+ * again (029 replaced 028's index). */
 #define CHARGES_BEFORE_028 \
-  "DROP INDEX charges_watched;" \
+  "DROP INDEX charges_watch_next;" \
+  "ALTER TABLE charges DROP COLUMN watch_next;" \
   "ALTER TABLE charges DROP COLUMN watch_until;" \
   "ALTER TABLE charges DROP COLUMN voided_late;"
 
@@ -1710,10 +1712,10 @@ make_pre_018 (Fixture      *f,
     "INSERT INTO wallet_charges (id, user_id, funding_source_id, card_id, amount, currency,"
     " status, created) VALUES ('wch_keyless', 'usr_old', 'fs_old', 'card_old', 10000, 'krw',"
     " 'failed', 1000);"
-    /* 026 and 028 add columns to the wallet_charges 018 makes: they run
-     * again, and 028's to charges go for that. */
+    /* 026, 028 and 029 add columns to the wallet_charges 018 makes: they
+     * run again, and 028's and 029's to charges go for that. */
     CHARGES_BEFORE_028
-    "DELETE FROM schema_migrations WHERE version IN (18, 26, 28);", NULL, NULL, NULL),
+    "DELETE FROM schema_migrations WHERE version IN (18, 26, 28, 29);", NULL, NULL, NULL),
                    ==, SQLITE_OK);
   insert_old_record (db, OLD_KEY_PLAIN, "{\"plain\":true}", FALSE, 0x11);
   insert_old_record (db, OLD_KEY_SEALED, SECRET_BODY, TRUE, 0x22);

@@ -49,7 +49,7 @@ typedef enum
   OP_CREATE, OP_PAY_BEGIN, OP_SETTLE, OP_PAY_ANSWER, OP_REVEAL, OP_LOAD, OP_GIVE, OP_OPEN_GIFT,
   OP_RECHARGE_BEGIN, OP_RECHARGE_ANSWER, OP_PAYOUT_BEGIN, OP_PAYOUT_SETTLE, OP_PAYOUT_ANSWER,
   OP_VERIFY, OP_SWEEP, OP_VOIDED, OP_ISSUE, OP_REGISTER, OP_REGISTER_GIFT, OP_CARD, OP_AUDIT, OP_FUND, OP_PAY,
-  OP_CHECK_TOKEN, OP_SETTLE_UNDELIVERABLE, OP_CALL,
+  OP_CHECK_TOKEN, OP_SETTLE_UNDELIVERABLE, OP_CALL, OP_UNANSWERED,
 } OpKind;
 
 typedef struct _Op Op;
@@ -226,6 +226,8 @@ apply_op (GwTxn    *txn,
       return (op->work = gw_orders_sweep (txn, op->amount, error)) != NULL;
     case OP_VOIDED:
       return gw_orders_charge_voided (txn, c, op->id, op->voided, error);
+    case OP_UNANSWERED:
+      return gw_orders_charge_unanswered (txn, c, op->id, error);
     case OP_ISSUE:
       return apply_issue (txn, op, error);
     case OP_REGISTER:
@@ -802,9 +804,12 @@ charges_where (Fixture    *f,
 }
 
 /* A charge failed as never seen is still watched ([site] charge_watch):
- * listed by the sweep while the watch lasts; approved late (by a query or
- * a deposit callback, within the watch or after it) it is voided and
- * never pays the order, which stays payable; a decline ends the watch. */
+ * listed by the sweep when its next ask is due (watch_next: a sweep
+ * interval after it failed, then ever later) while the watch lasts, the
+ * last time at its end; approved late (by a query or a deposit callback,
+ * within the watch or after it) it is voided and never pays the order,
+ * which stays payable; a decline ends the watch. Never seen again, or no
+ * answer, the next ask is later. */
 static void
 test_pay_booked_late (Fixture       *f,
                       gconstpointer  data)
@@ -816,33 +821,44 @@ test_pay_booked_late (Fixture       *f,
   g_autofree char *charge = begin_charge (f, id, &funding);
   g_autofree char *other_charge = begin_charge (f, other, &funding);
   g_autofree char *last_charge = begin_charge (f, last, &funding);
+  g_auto(Op) early = { .kind = OP_SWEEP, .amount = 0 };
   g_auto(Op) watching = { .kind = OP_SWEEP, .amount = 0 };
   g_auto(Op) voiding = { .kind = OP_SWEEP, .amount = G_MAXINT64 };
+  g_auto(Op) at_end = { .kind = OP_SWEEP, .amount = 0 };
   g_auto(Op) ended = { .kind = OP_SWEEP, .amount = 0 };
   g_auto(Op) answer = { .kind = OP_PAY_ANSWER, .id = id };
+  g_auto(Op) unanswered = { .kind = OP_UNANSWERED, .id = other_charge };
 
   f->config.charge_missing_after = 1;
   f->config.charge_watch = 3600;
+  f->config.sweep_interval = 30;
   g_usleep (1100 * 1000);
   settle_not_found (f, charge);
   settle_not_found (f, other_charge);
-  g_assert_cmpint (charges_where (f, charge, "status = 'failed' AND watch_until > 0"), ==, 1);
+  g_assert_cmpint (charges_where (f, charge, "status = 'failed' AND watch_until = updated + 3600"
+                                             " AND watch_next = updated + 30"), ==, 1);
+  run (f, &early);
+  g_assert_cmpuint (early.work->len, ==, 0);
+  sql_exec (f, "UPDATE charges SET watch_next = updated WHERE watch_next IS NOT NULL");
   run (f, &watching);
   g_assert_cmpuint (watching.work->len, ==, 2);
   g_assert_cmpint (g_array_index (watching.work, GwOrdersWork, 0).next, ==, GW_ORDERS_NEXT_QUERY);
 
-  /* Still never seen: nothing changes. Then booked: given back. */
+  /* Still never seen: asked again later. Then booked: given back. */
   settle_not_found (f, charge);
+  g_assert_cmpint (charges_where (f, charge, "status = 'failed' AND watch_next >= updated + 30"),
+                   ==, 1);
   g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*after it failed as never seen*");
   g_assert_cmpint (settle (f, charge, &approved), ==, GW_ORDERS_NEXT_VOID);
   g_test_assert_expected_messages ();
   g_assert_cmpint (charges_where (f, charge, "status = 'voiding' AND watch_until IS NULL"
-                                             " AND voided_late > 0 AND decline_code IS NULL"), ==, 1);
+                                             " AND watch_next IS NULL AND voided_late > 0"
+                                             " AND decline_code IS NULL"), ==, 1);
   run (f, &answer);
   g_assert_cmpstr (answer.order.row.status, ==, "created");
   g_assert_cmpint (order_cards (f, id), ==, 0);
   run (f, &voiding);
-  /* The void, the other (watched) and the last (still processing). */
+  /* The void, the other (watched, due) and the last (still processing). */
   g_assert_cmpuint (voiding.work->len, ==, 3);
   for (guint i = 0; i < voiding.work->len; i++)
     {
@@ -852,16 +868,25 @@ test_pay_booked_late (Fixture       *f,
                                                                        : GW_ORDERS_NEXT_QUERY);
     }
 
-  /* A decline ends the watch. */
+  /* No answer is an ask too. A decline ends the watch. */
+  run (f, &unanswered);
+  g_assert_cmpint (charges_where (f, other_charge, "watch_next >= updated + 30"), ==, 1);
   g_assert_cmpint (settle (f, other_charge, &declined), ==, GW_ORDERS_NEXT_ANSWER);
-  g_assert_cmpint (charges_where (f, other_charge, "status = 'failed' AND watch_until IS NULL"),
-                   ==, 1);
+  g_assert_cmpint (charges_where (f, other_charge, "status = 'failed' AND watch_until IS NULL"
+                                                   " AND watch_next IS NULL"), ==, 1);
 
-  /* Past the watch the sweep no longer asks; an approval that comes all
-   * the same (a deposit callback) is given back too. */
+  /* The last ask is at the watch's end; past it the sweep no longer asks,
+   * but an approval that comes all the same (a deposit callback) is given
+   * back too. */
   f->config.charge_watch = 1;
   settle_not_found (f, last_charge);
+  g_assert_cmpint (charges_where (f, last_charge, "watch_next = watch_until"), ==, 1);
   g_usleep (1100 * 1000);
+  run (f, &at_end);
+  g_assert_cmpuint (at_end.work->len, ==, 1);
+  settle_not_found (f, last_charge);
+  g_assert_cmpint (charges_where (f, last_charge, "status = 'failed' AND watch_next IS NULL"
+                                                  " AND watch_until > 0"), ==, 1);
   run (f, &ended);
   g_assert_cmpuint (ended.work->len, ==, 0);
   g_test_expect_message ("onepin-gateway", G_LOG_LEVEL_WARNING, "*after it failed as never seen*");
@@ -869,6 +894,44 @@ test_pay_booked_late (Fixture       *f,
   g_test_assert_expected_messages ();
   g_assert_cmpint (order_cards (f, last), ==, 0);
   assert_audit (f, 0);
+}
+
+/* When a watched charge is asked about next: a sweep interval after it
+ * failed, then twice the gap before, at most an hour, the last ask at the
+ * watch's end; then none. */
+static void
+test_watch_next (void)
+{
+  const gint64 day = 24 * 3600;
+  gint64 ask = 1000;
+  gint64 gap = 0;
+  guint asks = 0;
+
+  g_assert_cmpint (gw_orders_watch_next (1000, 1000, 1000 + day, 30), ==, 1030);
+  g_assert_cmpint (gw_orders_watch_next (1030, 1000, 1000 + day, 30), ==, 1090);
+  g_assert_cmpint (gw_orders_watch_next (1090, 1000, 1000 + day, 30), ==, 1210);
+  /* A sweep that came late: the gap counts from the ask. */
+  g_assert_cmpint (gw_orders_watch_next (1100, 1000, 1000 + day, 30), ==, 1230);
+  /* At most an hour. */
+  g_assert_cmpint (gw_orders_watch_next (6000, 1000, 1000 + day, 30), ==, 6000 + 3600);
+  /* Never after the watch's end: the last ask is at it, then none. */
+  g_assert_cmpint (gw_orders_watch_next (1090, 1000, 1100, 30), ==, 1100);
+  g_assert_cmpint (gw_orders_watch_next (1100, 1000, 1100, 30), ==, 0);
+  g_assert_cmpint (gw_orders_watch_next (1105, 1000, 1100, 30), ==, 0);
+  /* Not watched at all; an interval of 0 counts as one second. */
+  g_assert_cmpint (gw_orders_watch_next (1000, 1000, 0, 30), ==, 0);
+  g_assert_cmpint (gw_orders_watch_next (1000, 1000, 1000 + day, 0), ==, 1001);
+
+  /* A day's watch, each ask on time: 30 asks (every 30 s sweep: 2,880). */
+  for (gint64 next; (next = gw_orders_watch_next (ask, 1000, 1000 + day, 30)) != 0; ask = next)
+    {
+      if (gap > 0 && next != 1000 + day)
+        g_assert_cmpint (next - ask, ==, MIN (2 * gap, GW_ORDERS_WATCH_GAP_MAX));
+      gap = next - ask;
+      asks++;
+    }
+  g_assert_cmpint (ask, ==, 1000 + day);
+  g_assert_cmpuint (asks, ==, 30);
 }
 
 static void
@@ -2679,6 +2742,7 @@ main (int   argc,
   ADD ("pay-bank-never-saw-it", test_pay_bank_never_saw_it);
   ADD ("pay-not-found", test_pay_not_found);
   ADD ("pay-booked-late", test_pay_booked_late);
+  g_test_add_func ("/orders/watch-next", test_watch_next);
   ADD ("pay-unknown-outcome", test_pay_unknown_outcome);
   ADD ("pay-transfer", test_pay_transfer);
   ADD ("pay-transfer-expires", test_pay_transfer_expires);
