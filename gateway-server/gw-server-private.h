@@ -275,6 +275,7 @@ gboolean  gw_is_denomination      (gint64       value);
 void gw_api_admin_merchants     (GwRequest *request);
 void gw_api_admin_card_batches  (GwRequest *request);
 void gw_api_admin_audit         (GwRequest *request);
+void gw_api_admin_charges       (GwRequest *request);
 void gw_api_cards_register      (GwRequest *request);
 void gw_api_cards_password      (GwRequest *request);
 void gw_api_cards_balance       (GwRequest *request);
