@@ -106,25 +106,6 @@ charges_read (GwTxn    *txn,
 }
 
 static void
-json_optional_int (GString    *out,
-                   const char *name,
-                   gint64      value)
-{
-  if (value != 0)
-    gw_json_int (out, name, value);
-  else
-    gw_json_str (out, name, NULL);
-}
-
-static void
-json_optional_str (GString    *out,
-                   const char *name,
-                   const char *value)
-{
-  gw_json_str (out, name, value != NULL && value[0] != '\0' ? value : NULL);
-}
-
-static void
 render_site (GString           *out,
              const GwChargeRow *charge)
 {
@@ -140,13 +121,13 @@ render_site (GString           *out,
   gw_json_str (out, "status", charge->status);
   /* "not_sent" is the site's own note, as in an order's payment: a failed
    * charge with no code is one the bank never saw. */
-  json_optional_str (out, "decline_code", g_str_equal (charge->decline_code, "not_sent")
-                                          ? NULL : charge->decline_code);
-  json_optional_str (out, "reference", charge->reference);
+  gw_json_optional_str (out, "decline_code", g_str_equal (charge->decline_code, "not_sent")
+                                             ? NULL : charge->decline_code);
+  gw_json_optional_str (out, "reference", charge->reference);
   gw_json_int (out, "created", charge->created);
   gw_json_int (out, "updated", charge->updated);
-  json_optional_int (out, "watch_until", charge->watch_until);
-  json_optional_int (out, "voided_late", charge->voided_late);
+  gw_json_optional_int (out, "watch_until", charge->watch_until);
+  gw_json_optional_int (out, "voided_late", charge->voided_late);
   g_string_append_c (out, '}');
 }
 
@@ -165,12 +146,12 @@ render_wallet (GString              *out,
   gw_json_int (out, "amount", charge->amount);
   gw_json_str (out, "currency", charge->currency);
   gw_json_str (out, "status", charge->status);
-  json_optional_str (out, "decline_code", charge->decline_code);
-  json_optional_str (out, "reference", charge->reference);
+  gw_json_optional_str (out, "decline_code", charge->decline_code);
+  gw_json_optional_str (out, "reference", charge->reference);
   gw_json_int (out, "created", charge->created);
-  json_optional_int (out, "updated", charge->settled);
-  json_optional_int (out, "watch_until", charge->watch_until);
-  json_optional_int (out, "voided_late", charge->voided_late);
+  gw_json_optional_int (out, "updated", charge->settled);
+  gw_json_optional_int (out, "watch_until", charge->watch_until);
+  gw_json_optional_int (out, "voided_late", charge->voided_late);
   g_string_append_c (out, '}');
 }
 

@@ -276,6 +276,25 @@ gw_json_bool (GString    *out,
 }
 
 void
+gw_json_optional_int (GString    *out,
+                      const char *name,
+                      gint64      value)
+{
+  if (value != 0)
+    gw_json_int (out, name, value);
+  else
+    gw_json_str (out, name, NULL);
+}
+
+void
+gw_json_optional_str (GString    *out,
+                      const char *name,
+                      const char *value)
+{
+  gw_json_str (out, name, value != NULL && value[0] != '\0' ? value : NULL);
+}
+
+void
 gw_json_close (GString *out,
                char     closer)
 {
