@@ -84,6 +84,7 @@ charges_read (GwTxn    *txn,
   gboolean site = read->purpose == NULL || !g_str_equal (read->purpose, "wallet");
   gboolean wallet = read->purpose == NULL || g_str_equal (read->purpose, "wallet");
 
+  charges_read_clear (read);     /* from a read tried before, if any */
   read->page.before_created = G_MAXINT64;
   read->page.before_id = "";
   read->page.purpose = site ? read->purpose : NULL;
