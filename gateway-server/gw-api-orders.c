@@ -156,25 +156,6 @@ open_member (GString    *out,
   g_string_append_c (out, opener);
 }
 
-static void
-json_optional_int (GString    *out,
-                   const char *name,
-                   gint64      value)
-{
-  if (value != 0)
-    gw_json_int (out, name, value);
-  else
-    gw_json_str (out, name, NULL);
-}
-
-static void
-json_optional_str (GString    *out,
-                   const char *name,
-                   const char *value)
-{
-  gw_json_str (out, name, value != NULL && value[0] != '\0' ? value : NULL);
-}
-
 /* Whom an order or a charge is shown to. */
 typedef enum
 {
@@ -206,8 +187,8 @@ render_charge (GString           *out,
   gw_json_str (out, "status", charge_status (charge, audience));
   gw_json_int (out, "amount", charge->amount);
   gw_json_str (out, "currency", charge->currency);
-  json_optional_str (out, "decline_code", g_str_equal (charge->decline_code, "not_sent")
-                                          ? NULL : charge->decline_code);
+  gw_json_optional_str (out, "decline_code", g_str_equal (charge->decline_code, "not_sent")
+                                             ? NULL : charge->decline_code);
   if (charge->virtual_account[0] != '\0')
     {
       open_member (out, "virtual_account", '{');
@@ -223,7 +204,7 @@ render_charge (GString           *out,
   /* When the bank booked it after it failed as never seen, and it was
    * voided: for the admins, who may be asked about the money. */
   if (audience == FOR_ADMIN)
-    json_optional_int (out, "voided_late", charge->voided_late);
+    gw_json_optional_int (out, "voided_late", charge->voided_late);
   gw_json_int (out, "created", charge->created);
   g_string_append_c (out, '}');
 }
@@ -240,8 +221,8 @@ render_order_card (GString           *out,
   gw_json_int (out, "denomination", card->row.denomination);
   gw_json_int (out, "expires_at", card->row.expires_at);
   gw_json_str (out, "purpose", card->row.purpose);
-  json_optional_str (out, "gift", card->row.gift_id);
-  json_optional_str (out, "gift_status", card->row.gift_status);
+  gw_json_optional_str (out, "gift", card->row.gift_id);
+  gw_json_optional_str (out, "gift_status", card->row.gift_status);
   g_string_append_c (out, '}');
 }
 
@@ -306,8 +287,8 @@ render_order (const GwOrder *order,
   g_string_append_c (out, ']');
   gw_json_bool (out, "cards_revealed", order->row.cards_revealed);
   gw_json_int (out, "created", order->row.created);
-  json_optional_int (out, "paid_at", order->row.paid_at);
-  json_optional_int (out, "reopened_at", order->row.reopened_at);
+  gw_json_optional_int (out, "paid_at", order->row.paid_at);
+  gw_json_optional_int (out, "reopened_at", order->row.reopened_at);
   if (token != NULL)
     gw_json_str (out, "access_token", token);
   g_string_append_c (out, '}');
@@ -340,7 +321,7 @@ render_gift (const GwGift *gift,
   gw_json_int (out, "font_size", gift->font_size);
   gw_json_str (out, "music", gift->music);
   gw_json_int (out, "created", gift->row.created);
-  json_optional_int (out, "claimed_at", gift->row.claimed_at);
+  gw_json_optional_int (out, "claimed_at", gift->row.claimed_at);
   g_string_append_c (out, '}');
   return out;
 }
@@ -358,8 +339,8 @@ render_recharge (const GwRecharge *recharge)
   gw_json_str (out, "card_last4", recharge->card_last4);
   gw_json_int (out, "amount", recharge->row.amount);
   gw_json_str (out, "currency", recharge->row.currency);
-  json_optional_int (out, "balance_after", recharge->row.balance_after);
-  json_optional_int (out, "expires_at", recharge->row.expires_at);
+  gw_json_optional_int (out, "balance_after", recharge->row.balance_after);
+  gw_json_optional_int (out, "expires_at", recharge->row.expires_at);
   member (out, "payment");
   render_charge (out, &recharge->charge, FOR_BUYER);
   gw_json_int (out, "created", recharge->row.created);

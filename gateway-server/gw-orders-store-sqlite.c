@@ -539,6 +539,34 @@ t_charges_watched (GwTxn   *txn,
   return gw_sqlite_read_ids (txn, stmt, error);
 }
 
+/* The rest of GET /v1/admin/charges' query: the cursor as a row value, so
+ * that charges_by_created (migration 030) is walked from it, newest first. */
+#define CHARGES_PAGE_WHERE \
+  "(created, id) < (?1, ?2) AND (?3 IS NULL OR purpose = ?3) AND (?4 IS NULL OR status = ?4)" \
+  " ORDER BY created DESC, id DESC LIMIT ?5"
+
+static GPtrArray *
+t_charges_page (GwTxn                *txn,
+                const GwChargesPage  *page,
+                GError              **error)
+{
+  /* Those voided late are few: their partial index holds only them. */
+  sqlite3_stmt *stmt = prep (txn, page->voided_late
+    ? "SELECT " CHARGE_COLUMNS "INDEXED BY charges_voided_late WHERE voided_late IS NOT NULL"
+      " AND " CHARGES_PAGE_WHERE
+    : "SELECT " CHARGE_COLUMNS "INDEXED BY charges_by_created WHERE " CHARGES_PAGE_WHERE,
+    error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, page->before_created);
+  bind_text (stmt, 2, page->before_id);
+  bind_text (stmt, 3, page->purpose);
+  bind_text (stmt, 4, page->status);
+  sqlite3_bind_int (stmt, 5, page->limit);
+  return gw_sqlite_read_list (txn, stmt, sizeof (GwChargeRow), read_charge, g_free, error);
+}
+
 /* Gifts */
 
 #define GIFT_COLUMNS \
@@ -1005,6 +1033,7 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .charge_update = t_charge_update,
   .charges_open = t_charges_open,
   .charges_watched = t_charges_watched,
+  .charges_page = t_charges_page,
   .gift_insert = t_gift_insert,
   .gift_by_claim = t_gift_by_claim,
   .gift_by_card = t_gift_by_card,

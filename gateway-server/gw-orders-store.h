@@ -218,6 +218,8 @@ typedef struct
   /* Ids of charges failed as never seen whose next ask (watch_next) is due
    * by @now, due longest first. */
   GPtrArray *(*charges_watched)     (GwTxn *txn, gint64 now, guint limit, GError **error);
+  /* A page of charges, newest first (GwChargeRow *); read only, for the admins. */
+  GPtrArray *(*charges_page)        (GwTxn *txn, const GwChargesPage *page, GError **error);
 
   gboolean   (*gift_insert)         (GwTxn *txn, const GwGiftRow *gift, GError **error);
   gboolean   (*gift_by_claim)       (GwTxn *txn, const guint8 claim_hash[32], GwGiftRow *out,

@@ -261,6 +261,13 @@ void      gw_json_int             (GString     *out,
 void      gw_json_bool            (GString     *out,
                                    const char  *name,
                                    gboolean     value);
+/* @value, or null when it is 0 (a time not set) or empty (or NULL). */
+void      gw_json_optional_int    (GString     *out,
+                                   const char  *name,
+                                   gint64       value);
+void      gw_json_optional_str    (GString     *out,
+                                   const char  *name,
+                                   const char  *value);
 void      gw_json_close           (GString     *out,
                                    char         closer);
 /* A member whose value is JSON already (an object, an array, null). */
@@ -275,6 +282,7 @@ gboolean  gw_is_denomination      (gint64       value);
 void gw_api_admin_merchants     (GwRequest *request);
 void gw_api_admin_card_batches  (GwRequest *request);
 void gw_api_admin_audit         (GwRequest *request);
+void gw_api_admin_charges       (GwRequest *request);
 void gw_api_cards_register      (GwRequest *request);
 void gw_api_cards_password      (GwRequest *request);
 void gw_api_cards_balance       (GwRequest *request);

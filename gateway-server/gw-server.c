@@ -63,6 +63,8 @@ static void handle_metrics (GwRequest *request);
 
 /* The query parameters of the GET routes that take some. */
 static const char * const page_query[] = { "limit", "starting_after", NULL };
+static const char * const charges_query[] = { "limit", "starting_after", "status", "purpose",
+                                              "voided_late", NULL };
 static const char * const statements_query[] = { "seller", "month", "format", NULL };
 static const char * const own_statement_query[] = { "month", "format", NULL };
 static const char * const date_query[] = { "date", NULL };
@@ -150,6 +152,9 @@ static const Route routes[] = {
   { "POST", "/v1/bank/callbacks/deposit", AUTH_NONE,        FALSE, gw_api_bank_deposit },
   { "GET",  "/v1/admin/orders",           AUTH_ADMIN,       FALSE, gw_api_admin_orders,
     page_query },
+  /* both the card site's charges and the wallet's (gw-api-admin-charges.c) */
+  { "GET",  "/v1/admin/charges",          AUTH_ADMIN,       FALSE, gw_api_admin_charges,
+    charges_query },
   { "POST",   "/v1/wallet/users",               AUTH_NONE,        FALSE, gw_api_wallet_register },
   { "POST",   "/v1/wallet/sessions",            AUTH_CARD_HOLDER, FALSE, gw_api_wallet_login },
   { "DELETE", "/v1/wallet/sessions/current",    AUTH_WALLET,      FALSE, gw_api_wallet_logout },
@@ -268,6 +273,25 @@ gw_json_bool (GString    *out,
 {
   json_member (out, name);
   g_string_append (out, value ? "true" : "false");
+}
+
+void
+gw_json_optional_int (GString    *out,
+                      const char *name,
+                      gint64      value)
+{
+  if (value != 0)
+    gw_json_int (out, name, value);
+  else
+    gw_json_str (out, name, NULL);
+}
+
+void
+gw_json_optional_str (GString    *out,
+                      const char *name,
+                      const char *value)
+{
+  gw_json_str (out, name, value != NULL && value[0] != '\0' ? value : NULL);
 }
 
 void

@@ -165,6 +165,20 @@ typedef struct
   gint64   entries_checked;
 } GwAudit;
 
+/* A page of the charges sent (or meant to be sent) to the financial system,
+ * newest first: created, then id, descending (GET /v1/admin/charges). The
+ * card site's and the wallet's stores each read theirs; the handler merges
+ * them. */
+typedef struct
+{
+  gint64       before_created;    /* only those before (before_created, before_id): */
+  const char  *before_id;         /* G_MAXINT64 and "" for the newest */
+  const char  *purpose;           /* order or recharge, or NULL (the card site's only) */
+  const char  *status;            /* or NULL: any */
+  gboolean     voided_late;       /* only those booked late and voided */
+  guint        limit;
+} GwChargesPage;
+
 typedef struct _GwTxn GwTxn;
 
 /* The primitives a backend implements. Each returns FALSE and sets @error on

@@ -653,6 +653,40 @@ t_charges_watched (GwTxn   *txn,
   return gw_sqlite_read_ids (txn, stmt, error);
 }
 
+static void
+wallet_charge_free (gpointer data)
+{
+  gw_wallet_charge_clear (data);
+  g_free (data);
+}
+
+/* As the orders store's: the cursor a row value, walked from in
+ * wallet_charges_by_created (migration 030). */
+#define CHARGES_PAGE_WHERE \
+  "(created, id) < (?1, ?2) AND (?3 IS NULL OR status = ?3)" \
+  " ORDER BY created DESC, id DESC LIMIT ?4"
+
+static GPtrArray *
+t_charges_page (GwTxn                *txn,
+                const GwChargesPage  *page,
+                GError              **error)
+{
+  sqlite3_stmt *stmt = PREP (txn, page->voided_late
+    ? CHARGE_COLUMNS "INDEXED BY wallet_charges_voided_late WHERE voided_late IS NOT NULL"
+      " AND " CHARGES_PAGE_WHERE
+    : CHARGE_COLUMNS "INDEXED BY wallet_charges_by_created WHERE " CHARGES_PAGE_WHERE,
+    error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, page->before_created);
+  TEXT (stmt, 2, page->before_id);
+  TEXT (stmt, 3, page->status);
+  sqlite3_bind_int (stmt, 4, page->limit);
+  return gw_sqlite_read_list (txn, stmt, sizeof (GwWalletCharge), read_charge,
+                              wallet_charge_free, error);
+}
+
 /* History */
 
 static void
@@ -742,6 +776,7 @@ const GwWalletStoreFuncs gw_wallet_store_sqlite = {
   .charges_pending_from = t_charges_pending_from,
   .charges_open = t_charges_open,
   .charges_watched = t_charges_watched,
+  .charges_page = t_charges_page,
   .history = t_history,
   .merchant_name = gw_sqlite_merchant_name,
 };

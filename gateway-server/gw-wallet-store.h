@@ -187,6 +187,9 @@ typedef struct
   /* Ids of charges failed as never seen whose next ask (watch_next) is due
    * by @now, due longest first. */
   GPtrArray *(*charges_watched)      (GwTxn *txn, gint64 now, guint limit, GError **error);
+  /* A page of charges, newest first (GwWalletCharge *), page->purpose aside;
+   * read only, for the admins. */
+  GPtrArray *(*charges_page)         (GwTxn *txn, const GwChargesPage *page, GError **error);
 
   /* Lines of the card account, newest first, older than line @starting_after
    * (0: the newest); an array of GwWalletHistoryItem. */

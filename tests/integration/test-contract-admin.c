@@ -686,6 +686,7 @@ test_get_query (void)
   const struct { const char *path; const char *bearer; } routes[] = {
     { "/v1/admin/audit", admin },
     { "/v1/admin/orders", admin },
+    { "/v1/admin/charges", admin },
     { "/v1/admin/phone/rate_tables", admin },
     { "/v1/admin/phone/rate_tables/rt_x", admin },
     { "/v1/admin/phone/pools/pool_x", admin },

@@ -30,6 +30,7 @@
 static OtBank *bank;
 static OtGateway *gw;
 static GPtrArray *secrets;        /* what must appear in no log and no data file */
+static const char *gw_config;     /* gw's, for a gateway of a test's own */
 
 static void
 secret (const char *value)
@@ -1798,6 +1799,37 @@ lagging_wait_voids (LaggingBank *bank,
   g_assert_cmpuint (lagging_voids (bank), ==, n);
 }
 
+/* GET /v1/admin/charges?@query on @on, asserting 200. */
+static OtResponse *
+admin_charges (OtGateway  *on,
+               const char *query)
+{
+  g_autofree char *path = g_strconcat ("/v1/admin/charges?", query, NULL);
+  OtResponse *r = ot_request (on, "GET", path, ot_gateway_admin_token (on), NULL, NULL);
+
+  ot_assert_status (r, 200);
+  return r;
+}
+
+/* The data of @r, a list. */
+static JsonArray *
+list_data (OtResponse *r)
+{
+  g_assert_cmpstr (ot_json_string (ot_response_object (r), "object"), ==, "list");
+  return ot_json_array (ot_response_object (r), "data");
+}
+
+/* How many charges GET /v1/admin/charges?@query lists, all on one page. */
+static guint
+admin_charges_count (OtGateway  *on,
+                     const char *query)
+{
+  g_autoptr(OtResponse) r = admin_charges (on, query);
+
+  g_assert_false (ot_json_bool (ot_response_object (r), "has_more"));
+  return json_array_get_length (list_data (r));
+}
+
 /* @order as GET /v1/admin/orders lists it (a new reference). */
 static JsonObject *
 admin_order (OtGateway   *on,
@@ -1890,6 +1922,8 @@ test_charge_booked_after_missing (void)
   g_autoptr(OtResponse) created = NULL;
   g_autoptr(OtResponse) paid = NULL;
   g_autoptr(JsonObject) listed = NULL;
+  g_autoptr(OtResponse) late = NULL;
+  JsonArray *listed_late;
   g_autofree char *state = NULL;
 
   lagging_pay (&bank, &order, "lagv-1", FALSE);
@@ -1906,6 +1940,14 @@ test_charge_booked_after_missing (void)
   g_assert_true (json_object_has_member (ot_json_object (listed, "payment"), "voided_late"));
   g_assert_true (json_object_get_null_member (ot_json_object (listed, "payment"), "voided_late"));
   g_clear_pointer (&listed, json_object_unref);
+  /* Watched, not voided late (yet). */
+  late = admin_charges (other, "status=failed");
+  g_assert_cmpuint (json_array_get_length (listed_late = list_data (late)), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpint (ot_json_int (json_array_get_object_element (listed_late, i), "watch_until"),
+                     >, 0);
+  g_clear_pointer (&late, ot_response_free);
+  g_assert_cmpuint (admin_charges_count (other, "voided_late=true"), ==, 0);
 
   /* The bank books them after all: both are given back, at the bank. */
   lagging_book (&bank, TRUE);
@@ -1918,9 +1960,22 @@ test_charge_booked_after_missing (void)
   g_assert_cmpstr (status_of (created), ==, "created");
   g_assert_false (json_object_has_member (ot_json_object (ot_response_object (created), "payment"),
                                           "voided_late"));
-  /* An admin reads when it turned up. */
+  /* An admin reads when it turned up, and finds both given back. */
   listed = admin_order (other, &order);
   g_assert_cmpint (ot_json_int (ot_json_object (listed, "payment"), "voided_late"), >, 0);
+  late = admin_charges (other, "voided_late=true");
+  g_assert_cmpuint (json_array_get_length (listed_late = list_data (late)), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *charge = json_array_get_object_element (listed_late, i);
+
+      g_assert_cmpint (ot_json_int (charge, "voided_late"), >, 0);
+      g_assert_true (g_str_has_prefix (ot_json_string (charge, "status"), "void"));
+      g_assert_cmpstr (ot_json_string (charge, "reference"), ==, "bch_lagging");
+      g_assert_true (g_str_equal (ot_json_string (charge, "owner"), order.id) ||
+                     g_str_has_prefix (ot_json_string (charge, "owner"), "rch_"));
+    }
+  g_assert_cmpuint (admin_charges_count (other, "voided_late=true&purpose=recharge"), ==, 1);
   g_clear_pointer (&state, g_free);
   state = recharge_state (other, NULL);
   g_assert_cmpstr (state, ==, "failed/");
@@ -2210,6 +2265,7 @@ test_wallet_charge_booked_after_missing (void)
   g_assert_cmpint (wait_wallet_charge (other, "voided"), >, 0);
   g_assert_cmpint (metric (other, "onepin_late_charges_voided_total"), ==, 1);
   g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
+  g_assert_cmpuint (admin_charges_count (other, "voided_late=true&purpose=wallet"), ==, 1);
   /* Settled: its key is used up, never charged again. */
   again = lagging_wallet_charge (other, token, source, "lagwv-1");
   ot_assert_error (again, 422, "idempotency_error", "idempotency_key_reused");
@@ -2217,6 +2273,188 @@ test_wallet_charge_booked_after_missing (void)
   json_object_unref (ot_assert_audit_balanced (other));
 
   lagging_stop (&bank);
+}
+
+/* GET /v1/admin/charges?@query on @on answers 400 parameter_invalid naming @param. */
+static void
+assert_admin_charges_refused (OtGateway  *on,
+                              const char *query,
+                              const char *param)
+{
+  g_autofree char *path = g_strconcat ("/v1/admin/charges?", query, NULL);
+  g_autoptr(OtResponse) r = ot_request (on, "GET", path, ot_gateway_admin_token (on), NULL, NULL);
+
+  g_test_message ("GET %s", path);
+  ot_assert_error (r, 400, "invalid_request_error", "parameter_invalid");
+  g_assert_cmpstr (ot_json_string (ot_json_object (ot_response_object (r), "error"), "param"), ==,
+                   param);
+}
+
+/* Every charge the gateway sent to the bank, the card site's and the
+ * wallet's, in one list for the admins: newest first, paged across both
+ * kinds, filtered, and with no number, name or key in it. */
+static void
+test_admin_charges (void)
+{
+  g_autofree char *config = g_strconcat (gw_config, FAST_WALLET, NULL);
+  OtGateway *own = ot_gateway_start (config, FALSE);
+  g_autoptr(OtCard) card = ot_new_card (own, 10000, PASSWORD);
+  g_auto(Order) order = new_order (own, "[{\"denomination\": 10000, \"quantity\": 1}]");
+  g_autofree char *token = NULL;
+  g_autofree char *source = NULL;
+  g_autoptr(OtResponse) declined = NULL;
+  g_autoptr(OtResponse) paid = NULL;
+  g_autoptr(OtResponse) recharged = NULL;
+  g_autoptr(OtResponse) charged = NULL;
+  g_autoptr(OtResponse) wallet_card = NULL;
+  g_autoptr(OtResponse) all = NULL;
+  g_autoptr(OtResponse) anonymous = NULL;
+  g_autoptr(GPtrArray) walked = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *cursor = NULL;
+  const char *recharge_id;
+  JsonArray *data;
+  JsonObject *o;
+
+  /* An order's declined charge and its approved one, a recharge's, a
+   * wallet's: the order's made first, the wallet's last. */
+  declined = order_call (own, &order, "POST", "/pay", "adm-1", "{\"method\": \"credit_card\","
+                         " \"credit_card\": {\"number\": \"" OT_BANK_CARD_DECLINE
+                         "\", \"expiry\": \"12/30\", \"cvc\": \"123\"}}");
+  assert_decline (declined, "funding_declined", "do_not_honor");
+  paid = order_call (own, &order, "POST", "/pay", "adm-2", APPROVE);
+  ot_assert_status (paid, 200);
+  recharged = recharge_on (own, card->number, PASSWORD, 20000, "adm-3", CARD_FUNDING);
+  ot_assert_status (recharged, 200);
+  recharge_id = ot_json_string (ot_response_object (recharged), "id");
+  lagging_wallet (own, &token, &source);
+  charged = lagging_wallet_charge (own, token, source, "adm-4");
+  ot_assert_status (charged, 201);
+  wallet_card = ot_request (own, "GET", "/v1/wallet/card", token, NULL, NULL);
+  ot_assert_status (wallet_card, 200);
+  /* Apart in time, as they would be; the order's two in the same second. */
+  ot_gateway_exec_sql (own, "UPDATE charges SET created = created - 20 WHERE purpose = 'order'");
+  ot_gateway_exec_sql (own, "UPDATE charges SET created = created - 10"
+                            " WHERE purpose = 'recharge'");
+
+  all = admin_charges (own, "limit=100");
+  data = list_data (all);
+  g_assert_false (ot_json_bool (ot_response_object (all), "has_more"));
+  g_assert_cmpuint (json_array_get_length (data), ==, 4);
+  for (guint i = 0; i + 1 < 4; i++)
+    {
+      JsonObject *a = json_array_get_object_element (data, i);
+      JsonObject *b = json_array_get_object_element (data, i + 1);
+
+      g_assert_true (ot_json_int (a, "created") > ot_json_int (b, "created") ||
+                     (ot_json_int (a, "created") == ot_json_int (b, "created") &&
+                      strcmp (ot_json_string (a, "id"), ot_json_string (b, "id")) > 0));
+    }
+  o = json_array_get_object_element (data, 0);
+  g_assert_true (g_str_has_prefix (ot_json_string (o, "id"), "wch_"));
+  g_assert_cmpstr (ot_json_string (o, "object"), ==, "charge");
+  g_assert_cmpstr (ot_json_string (o, "purpose"), ==, "wallet");
+  g_assert_cmpstr (ot_json_string (o, "owner"), ==,
+                   ot_json_string (ot_response_object (wallet_card), "id"));
+  g_assert_true (json_object_get_null_member (o, "method"));
+  g_assert_cmpstr (ot_json_string (o, "funding_source"), ==, source);
+  g_assert_cmpint (ot_json_int (o, "amount"), ==, 20000);
+  g_assert_cmpstr (ot_json_string (o, "currency"), ==, "krw");
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "succeeded");
+  g_assert_true (json_object_get_null_member (o, "decline_code"));
+  g_assert_nonnull (ot_json_string (o, "reference"));
+  g_assert_cmpint (ot_json_int (o, "updated"), >=, ot_json_int (o, "created"));
+  g_assert_true (json_object_get_null_member (o, "watch_until"));
+  g_assert_true (json_object_get_null_member (o, "voided_late"));
+  o = json_array_get_object_element (data, 1);
+  g_assert_true (g_str_has_prefix (ot_json_string (o, "id"), "chg_"));
+  g_assert_cmpstr (ot_json_string (o, "purpose"), ==, "recharge");
+  g_assert_cmpstr (ot_json_string (o, "owner"), ==, recharge_id);
+  g_assert_cmpstr (ot_json_string (o, "method"), ==, "credit_card");
+  g_assert_true (json_object_get_null_member (o, "funding_source"));
+  g_assert_cmpint (ot_json_int (o, "amount"), ==, 20000);
+  g_assert_cmpstr (ot_json_string (o, "currency"), ==, "krw");
+  g_assert_cmpstr (ot_json_string (o, "status"), ==, "approved");
+  g_assert_nonnull (ot_json_string (o, "reference"));
+  g_assert_true (json_object_get_null_member (o, "voided_late"));
+  for (guint i = 2; i < 4; i++)
+    {
+      o = json_array_get_object_element (data, i);
+      g_assert_cmpstr (ot_json_string (o, "purpose"), ==, "order");
+      g_assert_cmpstr (ot_json_string (o, "owner"), ==, order.id);
+      g_assert_cmpint (ot_json_int (o, "amount"), ==, 10000);
+      if (g_str_equal (ot_json_string (o, "status"), "declined"))
+        g_assert_cmpstr (ot_json_string (o, "decline_code"), ==, "do_not_honor");
+      else
+        g_assert_cmpstr (ot_json_string (o, "status"), ==, "approved");
+      g_assert_true (json_object_get_null_member (o, "watch_until"));
+    }
+  g_assert_cmpstr (ot_json_string (json_array_get_object_element (data, 2), "status"), !=,
+                   ot_json_string (json_array_get_object_element (data, 3), "status"));
+  /* What the bank knows a charge by, never the card, the account, the
+   * buyer, the user or a key. */
+  for (guint i = 0; i < 4; i++)
+    {
+      o = json_array_get_object_element (data, i);
+      g_assert_cmpuint (json_object_get_size (o), ==, 15);
+    }
+  g_assert_null (strstr (all->body, OT_BANK_CARD_APPROVE));
+  g_assert_null (strstr (all->body, OT_BANK_CARD_APPROVE_2));
+  g_assert_null (strstr (all->body, OT_BANK_CARD_DECLINE));
+  g_assert_null (strstr (all->body, card->number));
+  g_assert_null (strstr (all->body, "hong@example.com"));
+  g_assert_null (strstr (all->body, "FUNDING HOLDER"));
+  g_assert_null (strstr (all->body, "adm-"));
+  g_assert_null (strstr (all->body, "\"number\""));
+  g_assert_null (strstr (all->body, "virtual_account"));
+
+  /* One at a time across both kinds: the same four, in the same order. */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *query = cursor ? g_strdup_printf ("limit=1&starting_after=%s", cursor)
+                                      : g_strdup ("limit=1");
+      g_autoptr(OtResponse) page = admin_charges (own, query);
+      JsonArray *one = list_data (page);
+
+      g_assert_cmpuint (json_array_get_length (one), ==, 1);
+      g_free (cursor);
+      cursor = g_strdup (ot_json_string (json_array_get_object_element (one, 0), "id"));
+      g_ptr_array_add (walked, g_strdup (cursor));
+      if (!ot_json_bool (ot_response_object (page), "has_more"))
+        break;
+    }
+  g_assert_cmpuint (walked->len, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpstr (g_ptr_array_index (walked, i), ==,
+                     ot_json_string (json_array_get_object_element (data, i), "id"));
+
+  /* Filters, alone and together. */
+  g_assert_cmpuint (admin_charges_count (own, "purpose=order"), ==, 2);
+  g_assert_cmpuint (admin_charges_count (own, "purpose=recharge"), ==, 1);
+  g_assert_cmpuint (admin_charges_count (own, "purpose=wallet"), ==, 1);
+  g_assert_cmpuint (admin_charges_count (own, "status=approved"), ==, 2);
+  g_assert_cmpuint (admin_charges_count (own, "status=succeeded"), ==, 1);
+  g_assert_cmpuint (admin_charges_count (own, "status=declined&purpose=order"), ==, 1);
+  g_assert_cmpuint (admin_charges_count (own, "status=approved&purpose=wallet"), ==, 0);
+  g_assert_cmpuint (admin_charges_count (own, "voided_late=true"), ==, 0);
+  g_clear_pointer (&cursor, g_free);
+  cursor = g_strdup_printf ("status=approved&starting_after=%s",
+                            (char *) g_ptr_array_index (walked, 0));
+  g_assert_cmpuint (admin_charges_count (own, cursor), ==, 2);
+
+  /* Refused: what is no status, purpose or charge of ours. */
+  assert_admin_charges_refused (own, "status=paid", "status");
+  assert_admin_charges_refused (own, "status=", "status");
+  assert_admin_charges_refused (own, "purpose=payout", "purpose");
+  assert_admin_charges_refused (own, "voided_late=false", "voided_late");
+  assert_admin_charges_refused (own, "limit=0", "limit");
+  assert_admin_charges_refused (own, "limit=101", "limit");
+  assert_admin_charges_refused (own, "starting_after=chg_nosuchcharge", "starting_after");
+  assert_admin_charges_refused (own, "starting_after=", "starting_after");
+  anonymous = ot_request (own, "GET", "/v1/admin/charges", NULL, NULL, NULL);
+  g_assert_cmpuint (anonymous->status, ==, 401);
+  g_assert_nonnull (ot_json_object (ot_response_object (anonymous), "error"));
+
+  ot_gateway_stop (own);
 }
 
 /* The same for a wallet charge, which the recovery sweep asks about. */
@@ -3138,6 +3376,7 @@ main (int    argc,
   g_test_add_func ("/orders/bank/wallet-charge-watch-backs-off",
                    test_wallet_charge_watch_backs_off);
   g_test_add_func ("/orders/bank/watched-after-upgrade", test_watched_after_upgrade);
+  g_test_add_func ("/orders/bank/admin-charges", test_admin_charges);
   g_test_add_func ("/orders/bank/payout-key-reused-at-bank", test_payout_key_reused_at_bank);
   g_test_add_func ("/orders/bank/payout-other-amount", test_payout_other_amount);
   g_test_add_func ("/orders/bank/payout-key-after-decline", test_payout_key_after_decline);
@@ -3156,6 +3395,7 @@ main (int    argc,
   bank_config = ot_bank_gateway_config (bank, 1, "/v1/bank/callbacks/deposit");
   config = g_strconcat (bank_config, "[limits]\nfailures_per_minute=100000\n", NULL);
   gw = ot_gateway_start (config, FALSE);
+  gw_config = config;
   secrets = g_ptr_array_new_with_free_func (g_free);
   ret = g_test_run ();
   ot_gateway_stop (gw);

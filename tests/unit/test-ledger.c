@@ -1479,6 +1479,8 @@ test_idempotency_prune (Fixture       *f,
 /* What 028 and 029 added to charges, taken away so that they can run
  * again (029 replaced 028's index). */
 #define CHARGES_BEFORE_028 \
+  "DROP INDEX charges_voided_late;" \
+  "DROP INDEX charges_by_created;" \
   "DROP INDEX charges_watch_next;" \
   "ALTER TABLE charges DROP COLUMN watch_next;" \
   "ALTER TABLE charges DROP COLUMN watch_until;" \
@@ -1713,9 +1715,10 @@ make_pre_018 (Fixture      *f,
     " status, created) VALUES ('wch_keyless', 'usr_old', 'fs_old', 'card_old', 10000, 'krw',"
     " 'failed', 1000);"
     /* 026, 028 and 029 add columns to the wallet_charges 018 makes: they
-     * run again, and 028's and 029's to charges go for that. */
+     * run again, and 028's and 029's to charges go for that, and 030's
+     * indexes (one on voided_late) with them. */
     CHARGES_BEFORE_028
-    "DELETE FROM schema_migrations WHERE version IN (18, 26, 28, 29);", NULL, NULL, NULL),
+    "DELETE FROM schema_migrations WHERE version IN (18, 26, 28, 29, 30);", NULL, NULL, NULL),
                    ==, SQLITE_OK);
   insert_old_record (db, OLD_KEY_PLAIN, "{\"plain\":true}", FALSE, 0x11);
   insert_old_record (db, OLD_KEY_SEALED, SECRET_BODY, TRUE, 0x22);
