@@ -761,6 +761,31 @@ charge_record (GwTxn   *txn,
   return GW_WALLET_STORE (txn)->charge_insert (txn, row, error);
 }
 
+/* The charge of this key failed as never seen, and then turned up booked
+ * after all and was given back (charge_settle_watched ()): nothing was
+ * credited, and the client was never told otherwise (it had 503), so its
+ * retry charges again, as after any failure. Not under the same id, the
+ * financial system's key of a charge it has voided: a new charge takes
+ * the client's key over, and the old one keeps its record. */
+static gboolean
+charge_again (GwTxn   *txn,
+              GwCall  *call,
+              Charge  *charge,
+              GError **error)
+{
+  gboolean ok;
+
+  if (!GW_WALLET_STORE (txn)->charge_release_key (txn, charge->charge.id, error))
+    return FALSE;
+  gw_wallet_charge_clear (&charge->charge);
+  memset (&charge->charge, 0, sizeof charge->charge);
+  if (!charge_prepare (txn, call, charge, &ok, error))
+    return FALSE;
+  if (!ok)
+    return charge_refusal_stored (txn, call, charge, error);
+  return charge_record (txn, charge, error);
+}
+
 /* A charge of this key already exists: a retry after a lost answer or an
  * unreachable financial system. */
 static gboolean
@@ -787,6 +812,8 @@ charge_resume (GwTxn   *txn,
       charge->step = STEP_QUERY;     /* never charge again before asking */
       return TRUE;
     }
+  if (row->voided_late > 0)
+    return charge_again (txn, call, charge, error);
   if (!g_str_equal (row->status, "failed"))
     {
       /* Settled, but its answer is no longer kept under the key. */

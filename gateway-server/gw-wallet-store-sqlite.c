@@ -548,6 +548,20 @@ t_charge_insert (GwTxn           *txn,
 }
 
 static gboolean
+t_charge_release_key (GwTxn       *txn,
+                      const char  *id,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt = PREP (txn,
+    "UPDATE wallet_charges SET key_hash = NULL, fingerprint = NULL WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  TEXT (stmt, 1, id);
+  return DONE (txn, stmt, error);
+}
+
+static gboolean
 t_charge_get (GwTxn           *txn,
               const char      *id,
               GwWalletCharge  *out,
@@ -773,6 +787,7 @@ const GwWalletStoreFuncs gw_wallet_store_sqlite = {
   .charge_get = t_charge_get,
   .charge_by_key = t_charge_by_key,
   .charge_update = t_charge_update,
+  .charge_release_key = t_charge_release_key,
   .charges_pending_from = t_charges_pending_from,
   .charges_open = t_charges_open,
   .charges_watched = t_charges_watched,

@@ -179,6 +179,9 @@ typedef struct
    * with GW_STORE_ERROR_CONFLICT otherwise: across processes, a charge's
    * outcome is acted on once. */
   gboolean   (*charge_update)        (GwTxn *txn, GwWalletCharge *charge, GError **error);
+  /* Takes the client's Idempotency-Key (and the request's fingerprint) off
+   * the charge @id, for another charge to be made under it. */
+  gboolean   (*charge_release_key)   (GwTxn *txn, const char *id, GError **error);
   /* How many charges from the source are still pending: taking money from it. */
   gint64     (*charges_pending_from) (GwTxn *txn, const char *source_id, GError **error);
   /* Ids of charges still pending (created before @pending_before) or being voided. */

@@ -1982,6 +1982,15 @@ test_charge_booked_after_missing (void)
   ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
   json_object_unref (ot_assert_audit_balanced (other));
 
+  /* The recharge's retry sends its spent charge again: the bank has it
+   * voided, a decline; nothing was credited, and a new key recharges. */
+  {
+    g_autoptr(OtResponse) retry = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2",
+                                               CARD_FUNDING);
+
+    ot_assert_error (retry, 402, "card_error", "do_not_honor");
+    ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
+  }
   /* The pay request's retry pays the order with a new charge, as after
    * any charge the bank never saw; that one is kept. */
   paid = order_call (other, &order, "POST", "/pay", "lagv-1", APPROVE);
@@ -2247,7 +2256,9 @@ late_wallet_start (LaggingBank  *bank,
 
 /* A wallet charge failed as never seen by the recovery sweep, which goes
  * on asking about it ([site] charge_watch): booked late after all, it is
- * voided at the bank and never credited. */
+ * voided at the bank and never credited. The client, told only 503, tries
+ * again with its key: that charges again, under another id (the bank's key
+ * of the voided one is spent), once. */
 static void
 test_wallet_charge_booked_after_missing (void)
 {
@@ -2256,6 +2267,8 @@ test_wallet_charge_booked_after_missing (void)
   g_autofree char *source = NULL;
   OtGateway *other = late_wallet_start (&bank, 60, &token, &source);
   g_autoptr(OtResponse) again = NULL;
+  g_autoptr(OtResponse) replayed = NULL;
+  g_autoptr(OtResponse) voided = NULL;
 
   wallet_charge_failed_unseen (&bank, token, source, "lagwv-1");
   g_assert_cmpuint (lagging_voids (&bank), ==, 0);
@@ -2266,9 +2279,19 @@ test_wallet_charge_booked_after_missing (void)
   g_assert_cmpint (metric (other, "onepin_late_charges_voided_total"), ==, 1);
   g_assert_cmpint (lagging_wallet_balance (other, token), ==, 0);
   g_assert_cmpuint (admin_charges_count (other, "voided_late=true&purpose=wallet"), ==, 1);
-  /* Settled: its key is used up, never charged again. */
+  voided = admin_charges (other, "voided_late=true&purpose=wallet");
+
   again = lagging_wallet_charge (other, token, source, "lagwv-1");
-  ot_assert_error (again, 422, "idempotency_error", "idempotency_key_reused");
+  ot_assert_status (again, 201);
+  g_assert_cmpstr (ot_json_string (ot_response_object (again), "status"), ==, "succeeded");
+  g_assert_cmpstr (ot_json_string (ot_response_object (again), "id"), !=,
+                   ot_json_string (json_array_get_object_element (list_data (voided), 0), "id"));
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
+  replayed = lagging_wallet_charge (other, token, source, "lagwv-1");
+  ot_assert_status (replayed, 201);
+  g_assert_cmpstr (replayed->body, ==, again->body);
+  g_assert_cmpint (lagging_wallet_balance (other, token), ==, 20000);
+  g_assert_cmpuint (admin_charges_count (other, "purpose=wallet"), ==, 2);
   g_assert_cmpuint (lagging_voids (&bank), ==, 1);
   json_object_unref (ot_assert_audit_balanced (other));
 
