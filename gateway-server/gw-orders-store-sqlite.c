@@ -755,6 +755,20 @@ t_recharge_update (GwTxn          *txn,
   return TRUE;
 }
 
+static gboolean
+t_recharge_release_key (GwTxn       *txn,
+                        const char  *id,
+                        GError     **error)
+{
+  sqlite3_stmt *stmt = prep (txn,
+    "UPDATE recharges SET request_key = NULL, request_fingerprint = NULL WHERE id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  return done (txn, stmt, error);
+}
+
 /* Payouts */
 
 #define PAYOUT_COLUMNS \
@@ -1042,6 +1056,7 @@ const GwOrdersStoreFuncs gw_orders_store_sqlite_funcs = {
   .recharge_get = t_recharge_get,
   .recharge_by_request = t_recharge_by_request,
   .recharge_update = t_recharge_update,
+  .recharge_release_key = t_recharge_release_key,
   .payout_insert = t_payout_insert,
   .payout_get = t_payout_get,
   .payout_by_request = t_payout_by_request,

@@ -238,6 +238,9 @@ typedef struct
    * (GW_STORE_ERROR_CONFLICT otherwise), so that a credit cannot land on a
    * card a payout has just emptied and closed. */
   gboolean   (*recharge_update)     (GwTxn *txn, GwRechargeRow *recharge, GError **error);
+  /* Takes the request's key (and fingerprint) off the recharge @id, for
+   * another recharge to be made under it. */
+  gboolean   (*recharge_release_key) (GwTxn *txn, const char *id, GError **error);
 
   gboolean   (*payout_insert)       (GwTxn *txn, GwPayoutRow *payout, GError **error);
   gboolean   (*payout_get)          (GwTxn *txn, const char *id, GwPayoutRow *out, GError **error);

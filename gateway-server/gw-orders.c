@@ -1986,7 +1986,8 @@ recharge_retry (GwTxn                *txn,
  * without the password anything. Then only the same parameters on the same
  * card get that recharge; any other request gets 422, as it would from an
  * idempotency record. Neither refusal is stored: the key stays the first
- * request's, whose outcome its retry must still be able to learn. */
+ * request's, whose outcome its retry must still be able to learn. Sets
+ * @anew when the request is to recharge afresh under its key. */
 static gboolean
 recharge_again (GwTxn                *txn,
                 const GwOrdersConfig *config,
@@ -1996,6 +1997,7 @@ recharge_again (GwTxn                *txn,
                 GwRecharge           *recharge,
                 GwOrdersStep         *step,
                 GwOrdersOutcome      *outcome,
+                gboolean             *anew,
                 GError              **error)
 {
   GwRechargeRow *row = &recharge->row;
@@ -2023,6 +2025,17 @@ recharge_again (GwTxn                *txn,
     }
   if (!ORDERS (txn, charge_get, row->charge_id, &recharge->charge, &local))
     return missing (error, local, "charge");
+  /* Its charge failed as never seen, then turned up booked after all and
+   * was given back (settle_watched ()): nothing was credited, and the
+   * client was told only 503, so its retry recharges again, as after any
+   * charge the bank never saw. Not under that charge's id, which the bank
+   * has voided: a new recharge takes the key over. */
+  if (row->has_fingerprint && recharge->charge.voided_late > 0)
+    {
+      *outcome = checked;
+      *anew = TRUE;
+      return ORDERS (txn, recharge_release_key, row->id, error);
+    }
   /* Rows from before migration 012 have no fingerprint: nothing says this
    * request would charge what theirs recorded, so they are only told. */
   if (!row->has_fingerprint || !never_charged (recharge))
@@ -2090,6 +2103,7 @@ gw_orders_recharge_begin (GwTxn                *txn,
 {
   GwCard card;
   gboolean found = FALSE;
+  gboolean anew = FALSE;
 
   outcome_init (outcome);
   step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
@@ -2099,8 +2113,17 @@ gw_orders_recharge_begin (GwTxn                *txn,
       !recharge_by_key (txn, key, password_proven (outcome, &card) ? card.id : NULL,
                         &recharge->row, &found, error))
     return FALSE;
-  if (found)
-    return recharge_again (txn, config, key, &card, funding, recharge, step, outcome, error);
+  if (found &&
+      !recharge_again (txn, config, key, &card, funding, recharge, step, outcome, &anew, error))
+    return FALSE;
+  if (found && !anew)
+    return TRUE;
+  if (anew)
+    {
+      gw_recharge_row_clear (&recharge->row);
+      memset (&recharge->row, 0, sizeof recharge->row);
+      step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
+    }
   if (outcome->result != GW_ORDERS_OK)
     return TRUE;
   if (!recharge_check (txn, config, &card, amount, funding, outcome, error))

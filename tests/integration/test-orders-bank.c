@@ -1982,14 +1982,22 @@ test_charge_booked_after_missing (void)
   ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
   json_object_unref (ot_assert_audit_balanced (other));
 
-  /* The recharge's retry sends its spent charge again: the bank has it
-   * voided, a decline; nothing was credited, and a new key recharges. */
+  /* The recharge request's retry recharges with a new charge, as after
+   * any charge the bank never saw (its own charge id is spent), once. */
   {
     g_autoptr(OtResponse) retry = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2",
                                                CARD_FUNDING);
+    g_autoptr(OtResponse) replay = NULL;
 
-    ot_assert_error (retry, 402, "card_error", "do_not_honor");
-    ot_assert_card_balance (other, card->number, PASSWORD, 10000, 10000);
+    ot_assert_status (retry, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (retry), "status"), ==, "succeeded");
+    ot_assert_card_balance (other, card->number, PASSWORD, 30000, 30000);
+    replay = recharge_on (other, card->number, PASSWORD, 20000, "lagv-2", CARD_FUNDING);
+    ot_assert_status (replay, 200);
+    g_assert_cmpstr (ot_json_string (ot_response_object (replay), "id"), ==,
+                     ot_json_string (ot_response_object (retry), "id"));
+    ot_assert_card_balance (other, card->number, PASSWORD, 30000, 30000);
+    g_assert_cmpuint (admin_charges_count (other, "purpose=recharge"), ==, 2);
   }
   /* The pay request's retry pays the order with a new charge, as after
    * any charge the bank never saw; that one is kept. */
