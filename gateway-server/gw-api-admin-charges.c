@@ -190,16 +190,21 @@ render_merged (GString           *out,
   return i < read->site->len || j < read->wallet->len;
 }
 
-/* Whether @value, if given, is one of @allowed; 400 naming @param if not. */
+/* Whether @value, if given, is one of @allowed; 400 naming @param and
+ * @allowed if not. */
 static gboolean
 one_of (GwRequest          *request,
         const char         *param,
         const char         *value,
-        const char * const *allowed,
-        const char         *message)
+        const char * const *allowed)
 {
+  g_autofree char *list = NULL;
+  g_autofree char *message = NULL;
+
   if (value == NULL || g_strv_contains (allowed, value))
     return TRUE;
+  list = g_strjoinv (", ", (char **) allowed);
+  message = g_strdup_printf ("%s must be one of %s.", param, list);
   gw_request_bad_param (request, param, message);
   return FALSE;
 }
@@ -224,11 +229,8 @@ gw_api_admin_charges (GwRequest *request)
       status = g_hash_table_lookup (request->query, "status");
       voided_late = g_hash_table_lookup (request->query, "voided_late");
     }
-  if (!one_of (request, "status", status, statuses,
-               "status must be one of processing, pending, approved, declined, failed,"
-               " canceled, voiding, voided, succeeded.") ||
-      !one_of (request, "purpose", read.purpose, purposes,
-               "purpose must be order, recharge or wallet."))
+  if (!one_of (request, "status", status, statuses) ||
+      !one_of (request, "purpose", read.purpose, purposes))
     return;
   if (voided_late != NULL && !g_str_equal (voided_late, "true"))
     return gw_request_bad_param (request, "voided_late", "voided_late can only be true.");

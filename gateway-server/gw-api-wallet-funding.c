@@ -1546,13 +1546,6 @@ recovery_read_apply (GwTxn    *txn,
   return TRUE;
 }
 
-static void
-charge_row_free (gpointer data)
-{
-  gw_wallet_charge_clear (data);
-  g_free (data);
-}
-
 /* Charges reach this (and recovery_next) from their last callback. */
 static void
 recovery_charge_finished (gpointer data)
@@ -1583,7 +1576,7 @@ recovery_next (Recovery *recovery)
           g_hash_table_contains (state->charging, row->user_id) ||
           (row->keyed && !gw_server_claim_key (state->server, row->key_hash)))
         {
-          charge_row_free (row);
+          gw_wallet_charge_free (row);
           continue;
         }
       charge = g_new0 (Charge, 1);
@@ -1620,7 +1613,7 @@ recovery_tick (gpointer data)
   recovery = g_new0 (Recovery, 1);
   recovery->state = state;
   recovery->age = gw_server_get_config (state->server)->wallet_recovery_interval;
-  recovery->charges = g_ptr_array_new_with_free_func (charge_row_free);
+  recovery->charges = g_ptr_array_new_with_free_func ((GDestroyNotify) gw_wallet_charge_free);
   if (!gw_store_read (gw_server_get_store (state->server), recovery_read_apply, recovery, &error))
     {
       g_warning ("reading open charges failed: %s", error->message);

@@ -42,6 +42,15 @@ gw_wallet_charge_clear (GwWalletCharge *charge)
   g_clear_pointer (&charge->reference, g_free);
 }
 
+void
+gw_wallet_charge_free (GwWalletCharge *charge)
+{
+  if (charge == NULL)
+    return;
+  gw_wallet_charge_clear (charge);
+  g_free (charge);
+}
+
 /* Users */
 
 #define USER_COLUMNS \
@@ -667,13 +676,6 @@ t_charges_watched (GwTxn   *txn,
   return gw_sqlite_read_ids (txn, stmt, error);
 }
 
-static void
-wallet_charge_free (gpointer data)
-{
-  gw_wallet_charge_clear (data);
-  g_free (data);
-}
-
 /* As the orders store's: the cursor a row value, walked from in
  * wallet_charges_by_created (migration 030). */
 #define CHARGES_PAGE_WHERE \
@@ -698,7 +700,7 @@ t_charges_page (GwTxn                *txn,
   TEXT (stmt, 3, page->status);
   sqlite3_bind_int (stmt, 4, page->limit);
   return gw_sqlite_read_list (txn, stmt, sizeof (GwWalletCharge), read_charge,
-                              wallet_charge_free, error);
+                              (GDestroyNotify) gw_wallet_charge_free, error);
 }
 
 /* History */

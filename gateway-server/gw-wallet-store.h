@@ -95,6 +95,8 @@ typedef struct
 } GwWalletCharge;
 
 void gw_wallet_charge_clear (GwWalletCharge *charge);
+void gw_wallet_charge_free  (GwWalletCharge *charge);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwWalletCharge, gw_wallet_charge_free)
 
 /* One line of the representative card's account, with what it refers to. */
 typedef struct
