@@ -11,12 +11,11 @@
  *
  *     bench-empty [--listen 127.0.0.1:PORT]
  */
-#include <glib-unix.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
-#include <signal.h>
-#include <stdio.h>
 #include <string.h>
+
+#include "bench-server.h"
 
 static const char ok_body[] = "{\"object\":\"ok\",\"status\":\"captured\",\"amount\":1}";
 static const char bad_body[] =
@@ -49,13 +48,6 @@ handle (SoupServer        *server,
                                       SOUP_MEMORY_STATIC, bad_body, strlen (bad_body));
 }
 
-static gboolean
-on_signal (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -68,11 +60,6 @@ main (int   argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("- benchmark baseline server");
   g_autoptr(GError) error = NULL;
   g_autoptr(SoupServer) server = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(GSocketAddress) sockaddr = NULL;
-  GSList *uris;
-  guint port = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -80,41 +67,10 @@ main (int   argc,
       g_printerr ("%s\n", error->message);
       return 2;
     }
-  if (listen != NULL)
-    {
-      const char *colon = strrchr (listen, ':');
-
-      if (colon == NULL || colon - listen != 9 || strncmp (listen, "127.0.0.1", 9) != 0)
-        {
-          g_printerr ("--listen must be 127.0.0.1:PORT\n");
-          return 2;
-        }
-      port = (guint) g_ascii_strtoull (colon + 1, NULL, 10);
-    }
 
   server = soup_server_new ("server-header", "bench-empty", NULL);
   soup_server_add_handler (server, NULL, handle, NULL, NULL);
-
-  address = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  sockaddr = g_inet_socket_address_new (address, port);
-  if (!soup_server_listen (server, sockaddr, 0, &error))
-    {
-      g_printerr ("listen: %s\n", error->message);
-      return 1;
-    }
-
-  uris = soup_server_get_uris (server);
-  g_assert_nonnull (uris);
-  port = g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-
-  printf ("listening on http://127.0.0.1:%u\n", port);
-  fflush (stdout);
-
-  loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_unix_signal_add (SIGINT, on_signal, loop);
-  g_main_loop_run (loop);
-
+  bench_server_listen (server, listen);
+  bench_server_run ();
   return 0;
 }
