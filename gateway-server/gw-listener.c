@@ -86,6 +86,8 @@ typedef struct
   guint64        acked;          /* bytes the client had acknowledged ... */
   gint64         acked_since;    /* ... when last seen, or nothing waited */
   gboolean       shut;           /* shut down here; closed at the next sweep */
+  gint           counted_out;    /* its place given back (atomic: libsoup may
+                                    let its stream go on another thread) */
 } Conn;
 
 struct _GwListener
@@ -177,12 +179,27 @@ conn_unref (gpointer data)
   g_rc_box_release_full (data, conn_clear);
 }
 
-/* @conn no longer holds a place: it is closed, or no longer ours. */
+/* @conn no longer holds a place: it is closed, or no longer ours. Once:
+ * the listener forgets it later than libsoup lets it go. */
 static void
 conn_count_out (Conn *conn)
 {
+  if (!g_atomic_int_compare_and_exchange (&conn->counted_out, FALSE, TRUE))
+    return;
   g_atomic_int_add (&open_connections, -1);
   counts_release (&peers, conn->peer);
+}
+
+/* libsoup let the connection's stream go: closed, so its place is free now,
+ * not at the sweep of the listener that holds it. With HTTP threads that
+ * may be another thread's, which would otherwise leave a client that opens
+ * a connection per request at its connections_per_address. */
+static void
+on_stream_released (gpointer  data,
+                    GObject  *stream)
+{
+  conn_count_out (data);
+  conn_unref (data);
 }
 
 /* Forgets the connection at @iter: it is closed. */
@@ -362,6 +379,7 @@ hand_over (GwListener *self,
     }
   g_object_set_qdata_full (G_OBJECT (remote), conn_quark (), conn_ref (conn), conn_unref);
   conn_progress (conn, STATE_WAITING);
+  g_object_weak_ref (G_OBJECT (stream), on_stream_released, conn_ref (conn));
   soup_server_accept_iostream (self->soup, stream, local, remote, NULL);
 }
 
