@@ -365,6 +365,12 @@ send_settlements (Admin       *admin,
   return g_steal_pointer (&list);
 }
 
+/* The temporary names: ".NAME.csv.partial-XXXXXX". The word is there so
+ * that no operator's own file looks like one (before, ".NAME.csv.XXXXXX"
+ * did, and the next run would have removed it). */
+#define DAY_TEMP_INFIX ".partial-"
+#define DAY_TEMP_SUFFIX ".csv" DAY_TEMP_INFIX
+
 /* A file of the day being written: its temporary name in the same dir, and
  * the name it takes once every file of the day is written. */
 typedef struct
@@ -394,7 +400,7 @@ day_file_write (GPtrArray   *files,
 {
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *pattern = g_strdup_printf (".%s.XXXXXX", base);
+  g_autofree char *pattern = g_strdup_printf (".%s" DAY_TEMP_INFIX "XXXXXX", base);
   DayFile *file = g_new0 (DayFile, 1);
   int fd;
 
@@ -476,14 +482,16 @@ day_dir_lock (const char  *dir,
 }
 
 /* Whether @name is one of day_file_write's temporary names:
- * ".NAME.csv.XXXXXX", the X's six of g_mkstemp's letters and digits. */
+ * ".NAME.csv.partial-XXXXXX", the X's six of g_mkstemp's letters and
+ * digits. */
 static gboolean
 is_day_temp_name (const char *name)
 {
   gsize len = strlen (name);
+  gsize suffix = strlen (DAY_TEMP_SUFFIX "XXXXXX");
 
-  if (name[0] != '.' || len < strlen (".a.csv.XXXXXX") ||
-      strncmp (name + len - 11, ".csv.", 5) != 0)
+  if (name[0] != '.' || len < suffix + 2 ||
+      strncmp (name + len - suffix, DAY_TEMP_SUFFIX, strlen (DAY_TEMP_SUFFIX)) != 0)
     return FALSE;
   for (gsize i = len - 6; i < len; i++)
     if (!g_ascii_isalnum (name[i]))

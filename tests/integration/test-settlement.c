@@ -1309,7 +1309,8 @@ settle_day (const char  *url,
 
 /* A run killed between writing its temporary files and renaming them
  * leaves them in the day's dir: the next run removes them (and only
- * them: an operator's own files, hidden or not, stay). A second run for
+ * them: an operator's own files, hidden or not, stay, even one named as
+ * mkstemp would, as the temporary files were before). A second run for
  * the same day while one holds the day's lock is refused at once, and
  * writes nothing. */
 static void
@@ -1317,8 +1318,9 @@ test_admin_settle_leftovers (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("onepin-settle-XXXXXX", NULL);
   g_autofree char *day = g_build_filename (dir, "2026-01-01", NULL);
-  const char *kept[] = { "notes.txt", ".notes.txt", ".summary.csv.bak" };
-  const char *leftovers[] = { ".summary.csv.Ab12Cd", ".mch_a-stl_a.csv.XyZ987" };
+  const char *kept[] = { "notes.txt", ".notes.txt", ".summary.csv.bak", ".summary.csv.Ab12Cd",
+                         ".summary.csv.partial-Ab12C" };
+  const char *leftovers[] = { ".summary.csv.partial-Ab12Cd", ".mch_a-stl_a.csv.partial-XyZ987" };
   OddServer odd = { .handler = day_handle };
   g_autofree char *output = NULL;
   g_autofree char *names = NULL;
@@ -1345,8 +1347,9 @@ test_admin_settle_leftovers (void)
   g_assert_cmpint (settle_day (odd.url, dir, &output), ==, 1);
   g_assert_nonnull (strstr (output, "Another onepin-admin settle is writing"));
   names = dir_names (day);
-  g_assert_cmpstr (names, ==, ".mch_a-stl_a.csv.XyZ987 .notes.txt .summary.csv.Ab12Cd "
-                   ".summary.csv.bak notes.txt");
+  g_assert_cmpstr (names, ==, ".mch_a-stl_a.csv.partial-XyZ987 .notes.txt .summary.csv.Ab12Cd "
+                   ".summary.csv.bak .summary.csv.partial-Ab12C .summary.csv.partial-Ab12Cd "
+                   "notes.txt");
   close (fd);
   g_clear_pointer (&output, g_free);
   g_clear_pointer (&names, g_free);
@@ -1354,8 +1357,9 @@ test_admin_settle_leftovers (void)
   g_assert_cmpint (settle_day (odd.url, dir, &output), ==, 0);
   g_assert_nonnull (strstr (output, "Removed 2 unfinished files"));
   names = dir_names (day);
-  g_assert_cmpstr (names, ==, ".notes.txt .summary.csv.bak mch_a-stl_a.csv mch_b-stl_b.csv "
-                   "notes.txt summary.csv");
+  g_assert_cmpstr (names, ==, ".notes.txt .summary.csv.Ab12Cd .summary.csv.bak "
+                   ".summary.csv.partial-Ab12C mch_a-stl_a.csv mch_b-stl_b.csv notes.txt "
+                   "summary.csv");
   odd_stop (&odd);
   remove_dir (dir);
 }
