@@ -17,7 +17,9 @@
  *    password MAC compared in constant time, one won moved from the card to
  *    the merchant (a conditional update each), the entry and its two lines,
  *    and the idempotency record; after COMMIT the batch goes back to the
- *    main context in one g_main_context_invoke, which answers and unpauses.
+ *    main context in one g_main_context_invoke, which answers and unpauses;
+ *  - on a checkpointer thread, the WAL copied back and started over, as the
+ *    gateway does it.
  *
  * Nothing else the gateway does is here: no field checks, no fingerprint,
  * no idempotency lookup, no payment row, no metrics, no cards' states. The
@@ -78,7 +80,7 @@ static const char schema[] =
   "PRAGMA journal_mode = WAL;"
   "PRAGMA synchronous = FULL;"
   "PRAGMA cache_size = -65536;"
-  "PRAGMA wal_autocheckpoint = 0;"
+  "PRAGMA wal_autocheckpoint = 0;"     /* the checkpointer thread's, below */
   "CREATE TABLE accounts (id INTEGER PRIMARY KEY,"
   "  balance INTEGER NOT NULL CHECK (balance >= 0));"
   "CREATE TABLE cards (id INTEGER PRIMARY KEY REFERENCES accounts,"
