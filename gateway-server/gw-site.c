@@ -4,11 +4,15 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "gw-site.h"
+#include "gw-connector-bank-private.h"
 
 #include <string.h>
 
 #define SWEEP_AFTER 10            /* seconds a charge may wait before the sweep asks */
 #define RETRY_MAX   3600          /* seconds at most between tries of a failed settlement */
+/* The sweep's asks at once: a quarter of the bank connector's connections,
+ * the rest for customers (sweep_more ()). */
+#define GW_SITE_SWEEP_AT_ONCE (GW_CONNECTOR_BANK_CONNECTIONS / 4)
 
 /* An approved charge whose settlement failed: its cards or credit could
  * not be issued, so the transaction was rolled back and the money is at
@@ -34,12 +38,21 @@ struct _GwSite
   GHashTable      *retries;       /* charge id -> Retry */
   guint            sweep_source;
   guint            sweeps;        /* sweep flows still running */
+  GQueue           sweep_waiting; /* SweepItem: the sweep's work not started yet */
 };
+
+/* A charge or payout the sweep is to ask the bank about. */
+typedef struct
+{
+  char          id[G_SIZEOF_MEMBER (GwOrdersWork, id)];
+  GwOrdersNext  next;
+} SweepItem;
 
 G_DEFINE_FINAL_TYPE (GwSite, gw_site, G_TYPE_OBJECT)
 
 static void flow_ask_bank (GwSiteFlow *flow);
 static void flow_settle   (GwSiteFlow *flow);
+static void sweep_more    (GwSite     *self);
 
 /* Errors */
 
@@ -283,7 +296,15 @@ flow_end (GwSiteFlow *flow)
       return;
     }
   if (flow->from_sweep)
-    flow->site->sweeps--;
+    {
+      g_autoptr(GwSite) site = g_object_ref (flow->site);
+
+      site->sweeps--;
+      flow_unbusy (flow);
+      flow_free (flow);
+      sweep_more (site);
+      return;
+    }
   flow_unbusy (flow);
   flow_free (flow);
 }
@@ -807,21 +828,51 @@ sweep_read (GwTxn    *txn,
 
 /* A flow of the sweep's, unless one waits on the bank for @id already. */
 static void
-sweep_start (GwSite       *self,
-             const char   *id,
-             GwOrdersNext  next)
+sweep_start (GwSite          *self,
+             const SweepItem *item)
 {
   GwSiteFlow *flow;
 
-  if (g_hash_table_contains (self->busy, id) || retry_waiting (self, id))
+  if (g_hash_table_contains (self->busy, item->id) || retry_waiting (self, item->id))
     return;
   flow = g_new0 (GwSiteFlow, 1);
   flow->site = g_object_ref (self);
   flow->from_sweep = TRUE;
-  flow->step.next = next;
-  g_strlcpy (flow->step.id, id, sizeof flow->step.id);
+  flow->step.next = item->next;
+  g_strlcpy (flow->step.id, item->id, sizeof flow->step.id);
   self->sweeps++;
   flow_ask_bank (flow);
+}
+
+/* Starts the sweep's waiting work while fewer than GW_SITE_SWEEP_AT_ONCE of
+ * its flows run. Each holds one of the bank connector's connections while
+ * it asks, and a call that finds them all busy waits with its deadline
+ * running: 200 asks at once left customers' calls queued behind them, and
+ * ran most of the asks themselves out of the [bank] timeout (backing their
+ * charges' next asks off). */
+static void
+sweep_more (GwSite *self)
+{
+  while (self->sweeps < GW_SITE_SWEEP_AT_ONCE && !g_cancellable_is_cancelled (self->cancellable))
+    {
+      g_autofree SweepItem *item = g_queue_pop_head (&self->sweep_waiting);
+
+      if (item == NULL)
+        return;
+      sweep_start (self, item);
+    }
+}
+
+static void
+sweep_add (GwSite       *self,
+           const char   *id,
+           GwOrdersNext  next)
+{
+  SweepItem *item = g_new0 (SweepItem, 1);
+
+  g_strlcpy (item->id, id, sizeof item->id);
+  item->next = next;
+  g_queue_push_tail (&self->sweep_waiting, item);
 }
 
 void
@@ -833,7 +884,8 @@ gw_site_sweep (GwSite *self)
   GHashTableIter iter;
   gpointer id;
 
-  if (gw_site_get_connector (self) == NULL || self->sweeps > 0)
+  if (gw_site_get_connector (self) == NULL || self->sweeps > 0 ||
+      !g_queue_is_empty (&self->sweep_waiting))
     return;
   if (!gw_store_read (self->store, sweep_read, &work, &error))
     {
@@ -844,7 +896,7 @@ gw_site_sweep (GwSite *self)
     {
       GwOrdersWork *item = &g_array_index (work, GwOrdersWork, i);
 
-      sweep_start (self, item->id, item->next);
+      sweep_add (self, item->id, item->next);
     }
   /* A failed settlement's next try is due on its own schedule, whatever
    * the charge's age; one the list had is busy by now. */
@@ -852,7 +904,8 @@ gw_site_sweep (GwSite *self)
   while (g_hash_table_iter_next (&iter, &id, NULL))
     g_ptr_array_add (retried, g_strdup (id));
   for (guint i = 0; i < retried->len; i++)
-    sweep_start (self, g_ptr_array_index (retried, i), GW_ORDERS_NEXT_QUERY);
+    sweep_add (self, g_ptr_array_index (retried, i), GW_ORDERS_NEXT_QUERY);
+  sweep_more (self);
 }
 
 static gboolean
@@ -892,6 +945,7 @@ gw_site_finalize (GObject *object)
   g_clear_pointer (&self->busy, g_hash_table_unref);
   g_clear_pointer (&self->retries, g_hash_table_unref);
   g_clear_pointer (&self->public_url, g_free);
+  g_queue_clear_full (&self->sweep_waiting, g_free);
 
   G_OBJECT_CLASS (gw_site_parent_class)->finalize (object);
 }
