@@ -2113,13 +2113,14 @@ gw_orders_recharge_begin (GwTxn                *txn,
       !recharge_by_key (txn, key, password_proven (outcome, &card) ? card.id : NULL,
                         &recharge->row, &found, error))
     return FALSE;
-  if (found &&
-      !recharge_again (txn, config, key, &card, funding, recharge, step, outcome, &anew, error))
-    return FALSE;
-  if (found && !anew)
-    return TRUE;
-  if (anew)
+  if (found)
     {
+      if (!recharge_again (txn, config, key, &card, funding, recharge, step, outcome, &anew,
+                           error))
+        return FALSE;
+      if (!anew)
+        return TRUE;
+      /* the key was released: a new recharge, from a clean row */
       gw_recharge_row_clear (&recharge->row);
       memset (&recharge->row, 0, sizeof recharge->row);
       step_set (step, GW_ORDERS_NEXT_ANSWER, NULL);
