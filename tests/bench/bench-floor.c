@@ -232,24 +232,28 @@ deliver (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Applies @batch in one transaction. A payment that fails answers its own
- * status; the writer of the real gateway rolls it back alone, which the
- * floor, whose payments do not fail, leaves out. */
+/* Applies @batch in one transaction. A decline (402) has written nothing.
+ * A payment that fails once it wrote (a key used twice: 409) would leave
+ * half of itself behind, and the real gateway's writer rolls it back
+ * alone; the floor, whose payments do not fail that way, rolls the whole
+ * batch back instead and answers every payment of it 500. */
 static void
 commit_batch (Floor     *self,
               GPtrArray *batch)
 {
+  gboolean whole = TRUE;
   gboolean committed;
 
   if (!step_done (stmt (self, STMT_BEGIN)))
     g_error ("BEGIN: %s", sqlite3_errmsg (self->db));
-  for (guint i = 0; i < batch->len; i++)
+  for (guint i = 0; whole && i < batch->len; i++)
     {
       Payment *payment = g_ptr_array_index (batch, i);
 
       payment->status = apply (self, payment);
+      whole = payment->status == 200 || payment->status == 402;
     }
-  committed = step_done (stmt (self, STMT_COMMIT));
+  committed = whole && step_done (stmt (self, STMT_COMMIT));
   for (guint i = 0; !committed && i < batch->len; i++)
     ((Payment *) g_ptr_array_index (batch, i))->status = 500;
   if (!committed)
